@@ -1,0 +1,523 @@
+"""Simulators for scaling-law experiments (pure NumPy; every function takes a seed).
+
+No per-run data were released for either seed paper, so bayeslaws ships *simulated* sweeps whose
+ground truth is built to agree with everything the papers did publish (see
+``../shared/reference/PAPERS.md``). Every simulator returns a :class:`pandas.DataFrame` in the
+canonical run-table columns of :mod:`bayeslaws.runs` plus a ``source`` string naming the
+simulator and its seed, so ``load_runs(df)`` accepts it as is.
+
+Units everywhere (inputs and outputs, unless a name says otherwise):
+
+==============  =========================================================
+``N``           model size, parameters
+``D``           training tokens
+``C``           training compute, FLOPs, ``C = 6 N D``
+``lr``          constant (peak) learning rate
+``batch_size``  batch size in **tokens**
+``loss``        validation loss (Yin et al.: an MSE-type DDPM loss, ~0.5)
+==============  =========================================================
+
+Contents
+--------
+* Yin et al. (arXiv 2411.17470, CVPR 2025), video DiT: the published hyperparameter laws
+  (:func:`yin_b_opt`, :func:`yin_eta_opt`), a ground truth :class:`VideoDiTTruth` and the
+  LR x batch x size x tokens sweep :func:`simulate_video_dit_sweep` built on :func:`simulate_grid`.
+* Liang et al. (arXiv 2410.08184), text-to-image DiT: isoFLOP design :func:`simulate_liang_isoflop`
+  around the published laws held in :class:`LiangTruth`.
+* :func:`simulate_chinchilla_runs`: the Chinchilla form with multiplicative noise (recovery tests).
+
+Noise is multiplicative: ``loss = truth * exp(noise_sd * eps)`` with ``eps`` standard normal (or
+Student-t), so ``noise_sd`` is the sd of ``log(loss) - log(truth)`` ("relative" sd) and the
+*median* of the observed loss equals the noiseless truth.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pandas as pd
+
+# ---------------------------------------------------------------------------------------------
+# Yin et al. published hyperparameter laws. N and T in BILLIONS (1e9 params, 1e9 tokens), B in
+# tokens: B_opt = 2.18e4 T^0.81 N^0.19, eta_opt = 2e-4 T^-0.045 N^-0.162. The billions unit is
+# inferred from the paper's marked optima on its 1.07B grid (PAPERS.md section 1).
+# ---------------------------------------------------------------------------------------------
+YIN_UNIT = 1e9  # N and T in the published laws are in units of 1e9 parameters / tokens
+YIN_B_COEF = 2.18e4  # tokens
+YIN_B_EXP_T = 0.81
+YIN_B_EXP_N = 0.19
+YIN_ETA_COEF = 2.0e-4
+YIN_ETA_EXP_T = -0.045
+YIN_ETA_EXP_N = -0.162
+
+# Yin et al. compute-optimal size laws (N params, C FLOPs). The earlier-version law matches the
+# paper's figure annotations (0.72B at 5.85e20 FLOPs, 2.43e9 at 1e22); the later-version law is
+# kept for reference. VideoDiTTruth implies the earlier one (see its docstring).
+YIN_NOPT_COEF = 0.8705
+YIN_NOPT_EXP = 0.4294
+YIN_NOPT_COEF_LATER = 1.5787
+YIN_NOPT_EXP_LATER = 0.4146
+
+# Anchors the VideoDiTTruth surface was solved for (Yin et al.'s predicted losses).
+YIN_ANCHOR_L_1P07B_10B = 0.51266  # L*(1.07e9 params, 1e10 tokens)
+YIN_ANCHOR_L_1P07B_4B = 0.5185  # L*(1.07e9 params, 4e9 tokens), the 4B-grid annotation
+YIN_ANCHOR_L_0P72B_C = 0.50352  # L*(0.72e9 params, C = 5.85e20 FLOPs)
+YIN_ANCHOR_C_0P72B = 5.85e20
+
+# The shared hyperparameter ladders of the default sweep (like the paper's 1.07B grid: LR x1.5
+# steps through 1.7e-4, batch x2 steps through 81920 = 16 x 5120 tokens).
+LR_LADDER_REF = 1.7e-4
+LR_LADDER_STEP = 1.5
+BATCH_LADDER_REF = 81920.0
+BATCH_LADDER_STEP = 2.0
+
+
+def yin_b_opt(N_params, D_tokens):
+    """Yin et al.'s optimal batch size in tokens; N in parameters, D in tokens (broadcast)."""
+    n = np.asarray(N_params, float) / YIN_UNIT
+    t = np.asarray(D_tokens, float) / YIN_UNIT
+    return YIN_B_COEF * t**YIN_B_EXP_T * n**YIN_B_EXP_N
+
+
+def yin_eta_opt(N_params, D_tokens):
+    """Yin et al.'s optimal constant learning rate; N in parameters, D in tokens (broadcast)."""
+    n = np.asarray(N_params, float) / YIN_UNIT
+    t = np.asarray(D_tokens, float) / YIN_UNIT
+    return YIN_ETA_COEF * t**YIN_ETA_EXP_T * n**YIN_ETA_EXP_N
+
+
+def _rng(seed) -> np.random.Generator:
+    return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+
+
+def _seed_label(seed) -> str:
+    return "Generator" if isinstance(seed, np.random.Generator) else str(seed)
+
+
+@dataclass(frozen=True)
+class VideoDiTTruth:
+    """Ground truth of the simulated video-DiT sweep (everything the simulator uses).
+
+    Loss under optimal hyperparameters (Chinchilla form; N params, D tokens)::
+
+        L*(N, D) = E + A / N**alpha + B / D**beta
+
+    Hyperparameter optima: Yin et al.'s published laws (constants below; N, T in billions inside
+    the laws, batch in tokens). Loss at any (lr, batch)::
+
+        loss = L*(N, D) + k_lr(u) u**2 + k_batch v**2 + k_cross u v,
+        u = ln(lr / eta_opt(N, D)),  v = ln(batch / B_opt(N, D)),
+        k_lr(u) = k_lr for u <= 0 and k_lr * (1 + lr_asymmetry) for u > 0.
+
+    The bowl is convex with its minimum exactly at (eta_opt, B_opt) (requires
+    ``k_lr * k_batch > k_cross**2 / 4``, checked on construction).
+
+    How the surface constants were chosen (solved once with scipy, then hard-coded; the tests
+    recompute every anchor from these numbers):
+
+    (a) L*(1.07e9, 1e10) = 0.51266, Yin et al.'s predicted loss at 10B tokens;
+    (b) L*(0.72e9, 5.85e20 / (6 * 0.72e9) = 1.354e11 tokens) = 0.50352;
+    (c) under C = 6ND the compute-optimal size is N_opt = G (C/6)**(beta/(alpha+beta)) with
+        G = (alpha A / (beta B))**(1/(alpha+beta)); we match the earlier-version law
+        N_opt = 0.8705 C**0.4294 (beta/(alpha+beta) = 0.4294, G = 0.8705 * 6**0.4294), the one
+        that reproduces the paper's annotations 0.72B at 5.85e20 and 2.43e9 at 1e22. The later
+        law 1.5787 C**0.4146 is not what this truth implies;
+    (e) the remaining degree of freedom: L*(1.07e9, 4e9) = 0.5185, the paper's annotated
+        predicted optimum on its 4B-token grid.
+    Check (d): the small models (0.017B-0.26B, 2B-12B tokens) then have L* in 0.516-0.547, and
+    moving N by +-30% at fixed compute changes the loss by ~0.01% (the paper: "under 1%").
+
+    Bowl and noise: least squares of the bowl on the paper's 1.07B grid (PAPERS.md; 36 cells,
+    free loss offset per token budget, asymmetry fixed) gives k_lr ~ 0.00046, k_batch ~ 0.0016,
+    k_cross ~ -0.0013 with residual rms ~ 0.0004 (0.08% relative); the cross term (optimal LR
+    rises with batch size) halves the residual of an axis-aligned bowl. The grid cannot resolve an
+    LR asymmetry (its LR range is only about +-1.2 in u and a free fit prefers none); 0.5 (50%
+    steeper above the optimum, as high LR eventually diverges) is an assumption, not a fit.
+    ``noise_sd = 7e-4`` (relative) sits between the grid's cell-to-cell roughness
+    (second differences along LR: ~0.0003 absolute) and the bowl-fit residual (~0.0004).
+    Measured grid losses at 4B tokens sit ~0.0009 above L* (the paper's own prediction was
+    below all its 4B cells), which this truth does not reproduce.
+    """
+
+    # loss surface under optimal hyperparameters: N params, D tokens
+    E: float = 0.48829951
+    A: float = 19.736979
+    B: float = 16.988118
+    alpha: float = 0.39290020
+    beta: float = 0.29567358
+    # Yin et al. hyperparameter laws (N, T in units of ``hp_unit``; batch in tokens)
+    hp_unit: float = YIN_UNIT
+    b_coef: float = YIN_B_COEF
+    b_exp_T: float = YIN_B_EXP_T
+    b_exp_N: float = YIN_B_EXP_N
+    eta_coef: float = YIN_ETA_COEF
+    eta_exp_T: float = YIN_ETA_EXP_T
+    eta_exp_N: float = YIN_ETA_EXP_N
+    # bowl in (u, v) = (ln lr/eta_opt, ln batch/B_opt), in loss units
+    k_lr: float = 0.0005
+    k_batch: float = 0.0016
+    k_cross: float = -0.0012
+    lr_asymmetry: float = 0.5
+    # multiplicative lognormal noise: sd of log(loss) around the truth
+    noise_sd: float = 7e-4
+    flops_per_param_token: float = 6.0
+
+    def __post_init__(self):
+        for name in ("k_lr", "k_batch"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be positive")
+        if self.lr_asymmetry <= -1:
+            raise ValueError("lr_asymmetry must be > -1 (curvature above the optimum > 0)")
+        k_low = self.k_lr * min(1.0, 1.0 + self.lr_asymmetry)
+        if k_low * self.k_batch <= self.k_cross**2 / 4:
+            raise ValueError("bowl is not convex: need k_lr * k_batch > k_cross**2 / 4")
+        if self.noise_sd < 0:
+            raise ValueError("noise_sd must be >= 0")
+
+    # -- loss surface ---------------------------------------------------------------------------
+    def loss_star(self, N, D):
+        """Loss under optimal hyperparameters, L*(N, D); N params, D tokens (broadcast)."""
+        N = np.asarray(N, float)
+        D = np.asarray(D, float)
+        return self.E + self.A / N**self.alpha + self.B / D**self.beta
+
+    @property
+    def n_opt_exponent(self) -> float:
+        """a = beta / (alpha + beta) in N_opt proportional to C**a."""
+        return self.beta / (self.alpha + self.beta)
+
+    @property
+    def n_opt_G(self) -> float:
+        """G in N_opt = G (C/k)**a, G = (alpha A / (beta B))**(1/(alpha+beta)) (k = 6)."""
+        return (self.alpha * self.A / (self.beta * self.B)) ** (1.0 / (self.alpha + self.beta))
+
+    def n_opt(self, C):
+        """Compute-optimal size (params) at C FLOPs under C = k N D (k = 6), from the surface."""
+        C = np.asarray(C, float)
+        return self.n_opt_G * (C / self.flops_per_param_token) ** self.n_opt_exponent
+
+    def d_opt(self, C):
+        """Compute-optimal tokens at C FLOPs: C / (k N_opt)."""
+        return np.asarray(C, float) / (self.flops_per_param_token * self.n_opt(C))
+
+    def flops(self, N, D):
+        """Training FLOPs, C = k N D (k = 6)."""
+        return self.flops_per_param_token * np.asarray(N, float) * np.asarray(D, float)
+
+    # -- hyperparameter laws --------------------------------------------------------------------
+    def b_opt(self, N, D):
+        """Optimal batch size in tokens at N params, D tokens."""
+        n = np.asarray(N, float) / self.hp_unit
+        t = np.asarray(D, float) / self.hp_unit
+        return self.b_coef * t**self.b_exp_T * n**self.b_exp_N
+
+    def eta_opt(self, N, D):
+        """Optimal constant learning rate at N params, D tokens."""
+        n = np.asarray(N, float) / self.hp_unit
+        t = np.asarray(D, float) / self.hp_unit
+        return self.eta_coef * t**self.eta_exp_T * n**self.eta_exp_N
+
+    def bowl(self, N, D, lr, batch_size):
+        """Loss excess over L*(N, D) at (lr, batch_size in tokens); >= 0, 0 at the optimum."""
+        u = np.log(np.asarray(lr, float) / self.eta_opt(N, D))
+        v = np.log(np.asarray(batch_size, float) / self.b_opt(N, D))
+        k_u = np.where(u > 0, self.k_lr * (1.0 + self.lr_asymmetry), self.k_lr)
+        return k_u * u**2 + self.k_batch * v**2 + self.k_cross * u * v
+
+    def loss(self, N, D, lr, batch_size):
+        """Noiseless loss at N params, D tokens, learning rate lr, batch in tokens (broadcast)."""
+        return self.loss_star(N, D) + self.bowl(N, D, lr, batch_size)
+
+
+def _per_cell(values, n_cells: int, name: str) -> list[np.ndarray]:
+    """A 1-D grid shared by all cells, or one 1-D grid per cell (list of arrays or 2-D array)."""
+    if isinstance(values, np.ndarray):
+        values = values.astype(float)
+        grids = [values] * n_cells if values.ndim == 1 else list(values)
+    elif all(np.isscalar(v) for v in values):
+        grids = [np.asarray(values, float)] * n_cells
+    else:
+        grids = [np.atleast_1d(np.asarray(v, float)) for v in values]
+    if len(grids) != n_cells:
+        raise ValueError(f"{name}: got {len(grids)} grids for {n_cells} cells")
+    for grid in grids:
+        if grid.ndim != 1 or grid.size == 0 or np.any(~np.isfinite(grid)) or np.any(grid <= 0):
+            raise ValueError(f"{name}: each grid must be a non-empty 1-D array of positive values")
+    return grids
+
+
+def simulate_grid(
+    truth: VideoDiTTruth,
+    N,
+    D,
+    lr_values,
+    batch_values,
+    seed=0,
+    noise_sd: float | None = None,
+    source: str | None = None,
+) -> pd.DataFrame:
+    """Simulate an LR x batch grid at each (N, D) cell.
+
+    Parameters
+    ----------
+    truth : the ground truth.
+    N, D : cells, 1-D arrays (or scalars) of equal length n_cells: params and tokens.
+    lr_values : a 1-D grid shared by every cell, or a sequence of n_cells 1-D grids.
+    batch_values : same for batch sizes, in tokens.
+    seed : int seed or a numpy Generator.
+    noise_sd : sd of log(loss) around the truth; default ``truth.noise_sd``.
+    source : the ``source`` column; default names this function and the seed.
+
+    Returns
+    -------
+    DataFrame with one row per (cell, batch, lr), in that order: N, D, C (= 6ND), lr,
+    batch_size (tokens), loss, source.
+    """
+    N = np.atleast_1d(np.asarray(N, float))
+    D = np.atleast_1d(np.asarray(D, float))
+    N, D = np.broadcast_arrays(N, D)
+    if N.ndim != 1:
+        raise ValueError("N and D must be scalars or 1-D arrays of cells")
+    lr_grids = _per_cell(lr_values, len(N), "lr_values")
+    batch_grids = _per_cell(batch_values, len(N), "batch_values")
+    sd = truth.noise_sd if noise_sd is None else float(noise_sd)
+    rng = _rng(seed)
+    cols = {"N": [], "D": [], "lr": [], "batch_size": []}
+    for n, d, lrs, bss in zip(N, D, lr_grids, batch_grids, strict=True):
+        bb, ll = np.meshgrid(bss, lrs, indexing="ij")
+        cols["N"].append(np.full(ll.size, n))
+        cols["D"].append(np.full(ll.size, d))
+        cols["lr"].append(ll.ravel())
+        cols["batch_size"].append(bb.ravel())
+    out = {k: np.concatenate(v) for k, v in cols.items()}
+    clean = truth.loss(out["N"], out["D"], out["lr"], out["batch_size"])
+    loss = clean * np.exp(sd * rng.standard_normal(clean.shape))
+    if source is None:
+        source = f"simulated: bayeslaws.simulate.simulate_grid seed={_seed_label(seed)}"
+    return pd.DataFrame(
+        {
+            "N": out["N"],
+            "D": out["D"],
+            "C": truth.flops(out["N"], out["D"]),
+            "lr": out["lr"],
+            "batch_size": out["batch_size"],
+            "loss": loss,
+            "source": source,
+        }
+    )
+
+
+def ladder_grid(centre: float, ref: float, step: float, n: int, sig: int | None = None):
+    """``n`` values of the ladder ``ref * step**k`` whose middle is closest to ``centre``.
+
+    The grid's geometric centre is within half a step of ``centre``. ``sig`` truncates the values
+    to that many significant figures: with ref 1.7e-4, step 1.5 and sig 2 this gives the paper's
+    LR grid 7.5e-5, 1.1e-4, 1.7e-4, 2.5e-4, 3.8e-4, 5.7e-4.
+    """
+    pos = np.log(centre / ref) / np.log(step)
+    first = int(np.round(pos - (n - 1) / 2))
+    values = ref * step ** (first + np.arange(n))
+    if sig is not None:
+        exponent = np.floor(np.log10(values)) - (sig - 1)
+        mantissa = np.floor(values / 10.0**exponent * (1 + 1e-9))
+        pairs = zip(mantissa, exponent, strict=True)
+        values = np.array([float(f"{int(m)}e{int(e)}") for m, e in pairs])
+    return values
+
+
+def video_dit_grids(
+    truth: VideoDiTTruth, N: float, tokens: Sequence[float], n_lr: int = 6, n_batch: int = 5
+):
+    """The default LR and batch grids for one model size.
+
+    Centred on the size's optimum at the geometric-middle token budget of ``tokens`` and snapped
+    to the shared ladders (LR: 1.7e-4 * 1.5**k to 2 significant figures; batch: 81920 * 2**k
+    tokens), so sizes share levels. Returns (lr_grid, batch_grid).
+    """
+    t_mid = float(np.exp(np.mean(np.log(np.asarray(tokens, float)))))
+    lr_grid = ladder_grid(truth.eta_opt(N, t_mid), LR_LADDER_REF, LR_LADDER_STEP, n_lr, sig=2)
+    batch_grid = ladder_grid(truth.b_opt(N, t_mid), BATCH_LADDER_REF, BATCH_LADDER_STEP, n_batch)
+    return lr_grid, batch_grid
+
+
+def simulate_video_dit_sweep(
+    seed=0,
+    sizes: Sequence[float] = (0.017e9, 0.057e9, 0.13e9, 0.26e9),
+    tokens: Sequence[float] = (2e9, 4e9, 8e9, 12e9),
+    lr_grid=None,
+    batch_grid=None,
+    noise_sd: float | None = None,
+    truth: VideoDiTTruth | None = None,
+) -> pd.DataFrame:
+    """A simulated Yin et al. fitting sweep: sizes x token budgets x LR x batch.
+
+    Default: the paper's four small models (params) at 2, 4, 8 and 12 billion tokens, each with
+    a 6-value LR grid (x1.5 steps) and a 5-value batch grid (x2 steps, tokens), like the paper's
+    1.07B grid. Grids are per size (see :func:`video_dit_grids`): centred on that size's optimum
+    at the middle token budget, which keeps every (N, D) cell's optimum inside its grid
+    (B_opt moves ~4x between 2B and 12B tokens). 4 x 4 x 6 x 5 = 480 rows.
+
+    ``lr_grid`` / ``batch_grid``: override with one 1-D grid for all sizes, or a dict
+    {size: grid}. ``noise_sd``: relative sd (default ``truth.noise_sd`` = 7e-4).
+
+    Returns a DataFrame: N, D, C (= 6ND), lr, batch_size (tokens), loss, source.
+    """
+    truth = VideoDiTTruth() if truth is None else truth
+    Ns, Ds, lrs, bss = [], [], [], []
+    for n in sizes:
+        default_lr, default_b = video_dit_grids(truth, n, tokens)
+        lr_n = default_lr if lr_grid is None else _pick(lr_grid, n)
+        b_n = default_b if batch_grid is None else _pick(batch_grid, n)
+        for d in tokens:
+            Ns.append(n)
+            Ds.append(d)
+            lrs.append(lr_n)
+            bss.append(b_n)
+    source = f"simulated: bayeslaws.simulate.simulate_video_dit_sweep seed={_seed_label(seed)}"
+    return simulate_grid(truth, Ns, Ds, lrs, bss, seed=seed, noise_sd=noise_sd, source=source)
+
+
+def _pick(grid, size):
+    if isinstance(grid, dict):
+        return np.asarray(grid[size], float)
+    return np.asarray(grid, float)
+
+
+# ---------------------------------------------------------------------------------------------
+# Liang et al. isoFLOP design
+# ---------------------------------------------------------------------------------------------
+LIANG_NOPT_EXP = 0.5681
+LIANG_NOPT_CHECK = (1.5e21, 958.3e6)  # the paper's extrapolation: 958.3M params at 1.5e21 FLOPs
+# Unrounded coefficient implied by the check (the paper prints 0.0009): ~8.94e-4.
+LIANG_NOPT_COEF = LIANG_NOPT_CHECK[1] / LIANG_NOPT_CHECK[0] ** LIANG_NOPT_EXP
+LIANG_LOPT_COEF = 2.3943
+LIANG_LOPT_EXP = -0.0273
+
+
+@dataclass(frozen=True)
+class LiangTruth:
+    """Ground truth for Liang et al.'s isoFLOP design (text-to-image DiT; C = 6ND).
+
+    N_opt(C) = n_coef * C**n_exp (params, C in FLOPs; n_coef ~ 8.94e-4, the unrounded value
+    behind the paper's 958.3M at 1.5e21), D_opt = C / (6 N_opt), L_opt(C) = l_coef * C**l_exp.
+    Off the optimum: loss(C, N) = L_opt(C) * exp(k (ln N - ln N_opt(C))**2). ``k = 0.025`` puts a
+    model 3x off the optimum 3.1% above L_opt (10x off: 14%); the isoFLOP curves are parabolas
+    in log N for log loss, so the parabola fit is unbiased here by construction.
+    ``noise_sd = 0.002`` (relative) is an assumption: no per-run data were published.
+    """
+
+    n_coef: float = LIANG_NOPT_COEF
+    n_exp: float = LIANG_NOPT_EXP
+    l_coef: float = LIANG_LOPT_COEF
+    l_exp: float = LIANG_LOPT_EXP
+    k: float = 0.025
+    noise_sd: float = 0.002
+    flops_per_param_token: float = 6.0
+
+    def n_opt(self, C):
+        """Compute-optimal size (params) at C FLOPs."""
+        return self.n_coef * np.asarray(C, float) ** self.n_exp
+
+    def d_opt(self, C):
+        """Compute-optimal tokens at C FLOPs, C / (6 N_opt)."""
+        return np.asarray(C, float) / (self.flops_per_param_token * self.n_opt(C))
+
+    def l_opt(self, C):
+        """Loss at the compute-optimal size."""
+        return self.l_coef * np.asarray(C, float) ** self.l_exp
+
+    def loss(self, N, C):
+        """Noiseless loss of an N-parameter model trained with C FLOPs (broadcast)."""
+        x = np.log(np.asarray(N, float)) - np.log(self.n_opt(C))
+        return self.l_opt(C) * np.exp(self.k * x**2)
+
+
+def simulate_liang_isoflop(
+    seed=0,
+    budgets: Sequence[float] = (1e17, 3e17, 6e17, 1e18, 3e18, 6e18),
+    n_per_budget: int = 9,
+    spread_decades: float = 1.0,
+    curvature: float | None = None,
+    noise_sd: float | None = None,
+    truth: LiangTruth | None = None,
+) -> pd.DataFrame:
+    """Simulated isoFLOP profiles like Liang et al.'s.
+
+    At each budget C (FLOPs), ``n_per_budget`` sizes log-evenly spaced over
+    N_opt(C) * 10**[-spread_decades, +spread_decades] (centred on the optimum), D = C / (6N).
+    ``curvature`` overrides ``truth.k``; ``noise_sd`` overrides ``truth.noise_sd`` (relative).
+
+    Returns a DataFrame: N, D, C, loss, source (rows ordered by budget, then size).
+    """
+    truth = LiangTruth() if truth is None else truth
+    if curvature is not None:
+        truth = replace(truth, k=float(curvature))
+    sd = truth.noise_sd if noise_sd is None else float(noise_sd)
+    rng = _rng(seed)
+    offsets = np.linspace(-spread_decades, spread_decades, n_per_budget) * np.log(10.0)
+    C = np.repeat(np.asarray(budgets, float), n_per_budget)
+    N = truth.n_opt(C) * np.exp(np.tile(offsets, len(budgets)))
+    D = C / (truth.flops_per_param_token * N)
+    loss = truth.loss(N, C) * np.exp(sd * rng.standard_normal(C.shape))
+    source = f"simulated: bayeslaws.simulate.simulate_liang_isoflop seed={_seed_label(seed)}"
+    return pd.DataFrame({"N": N, "D": D, "C": C, "loss": loss, "source": source})
+
+
+# ---------------------------------------------------------------------------------------------
+# Chinchilla form, for parameter-recovery tests
+# ---------------------------------------------------------------------------------------------
+def chinchilla_loss(E, A, B, alpha, beta, N, D):
+    """E + A / N**alpha + B / D**beta (N params, D tokens; broadcast)."""
+    N = np.asarray(N, float)
+    D = np.asarray(D, float)
+    return E + A / N**alpha + B / D**beta
+
+
+def simulate_chinchilla_runs(
+    params: dict,
+    noise_sd: float | None = None,
+    seed=None,
+    likelihood: str = "gaussian",
+    df: float | None = None,
+) -> pd.DataFrame:
+    """Runs from the Chinchilla form with multiplicative noise.
+
+    Parameters
+    ----------
+    params : dict with E, A, B, alpha, beta (scalars) and N (params), D (tokens) arrays, which
+        broadcast against each other (flattened to one row per element). ``noise_sd``, ``seed`` and
+        ``df`` may also be given as keys; keyword arguments win.
+    noise_sd : sd of log(loss) - log(truth); default 0.01.
+    seed : int or numpy Generator; default 0.
+    likelihood : "gaussian" (lognormal loss) or "student_t" (log-loss error ``noise_sd * t_df``,
+        heavy tails: a few runs far off the law).
+    df : Student-t degrees of freedom (default 4).
+
+    Returns a DataFrame: N, D, C (= 6ND), loss, source.
+    """
+    missing = [k for k in ("E", "A", "B", "alpha", "beta", "N", "D") if k not in params]
+    if missing:
+        raise KeyError(f"params lacks {missing}")
+    sd = noise_sd if noise_sd is not None else params.get("noise_sd", 0.01)
+    seed = seed if seed is not None else params.get("seed", 0)
+    df = df if df is not None else params.get("df", 4.0)
+    N, D = np.broadcast_arrays(np.asarray(params["N"], float), np.asarray(params["D"], float))
+    N, D = N.ravel(), D.ravel()
+    clean = chinchilla_loss(
+        params["E"], params["A"], params["B"], params["alpha"], params["beta"], N, D
+    )
+    rng = _rng(seed)
+    if likelihood == "gaussian":
+        eps = rng.standard_normal(clean.shape)
+    elif likelihood in ("student_t", "studentt", "t"):
+        eps = rng.standard_t(df, clean.shape)
+    else:
+        raise ValueError(f"likelihood must be 'gaussian' or 'student_t', got {likelihood!r}")
+    loss = clean * np.exp(float(sd) * eps)
+    source = (
+        f"simulated: bayeslaws.simulate.simulate_chinchilla_runs seed={_seed_label(seed)} "
+        f"likelihood={likelihood}"
+    )
+    return pd.DataFrame({"N": N, "D": D, "C": 6.0 * N * D, "loss": loss, "source": source})
