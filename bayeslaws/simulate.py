@@ -328,7 +328,7 @@ def ladder_grid(centre: float, ref: float, step: float, n: int, sig: int | None 
 
 
 def video_dit_grids(
-    truth: VideoDiTTruth, N: float, tokens: Sequence[float], n_lr: int = 6, n_batch: int = 5
+    truth: VideoDiTTruth, N: float, tokens: Sequence[float], n_lr: int = 6, n_batch: int = 6
 ):
     """The default LR and batch grids for one model size.
 
@@ -354,10 +354,12 @@ def simulate_video_dit_sweep(
     """A simulated Yin et al. fitting sweep: sizes x token budgets x LR x batch.
 
     Default: the paper's four small models (params) at 2, 4, 8 and 12 billion tokens, each with
-    a 6-value LR grid (x1.5 steps) and a 5-value batch grid (x2 steps, tokens), like the paper's
+    a 6-value LR grid (x1.5 steps) and a 6-value batch grid (x2 steps, tokens), like the paper's
     1.07B grid. Grids are per size (see :func:`video_dit_grids`): centred on that size's optimum
-    at the middle token budget, which keeps every (N, D) cell's optimum inside its grid
-    (B_opt moves ~4x between 2B and 12B tokens). 4 x 4 x 6 x 5 = 480 rows.
+    at the middle token budget and snapped to shared ladders. B_opt moves ~4x (2.1 steps)
+    between 2B and 12B tokens; six batch values keep every (N, D) cell's optimum at least ~1
+    step inside its grid (with five, snapping left the 0.26B model's 2B-token optimum half a
+    step from the edge and its grid argmin on the edge). 4 x 4 x 6 x 6 = 576 rows.
 
     ``lr_grid`` / ``batch_grid``: override with one 1-D grid for all sizes, or a dict
     {size: grid}. ``noise_sd``: relative sd (default ``truth.noise_sd`` = 7e-4).
