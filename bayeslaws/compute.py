@@ -1,0 +1,131 @@
+"""Compute models: how training FLOPs C relate to parameters N and training tokens D.
+
+Every compute model here has the form ``C = flops_per_token(N) * D``: the cost of one training
+token times the number of tokens. The default is Kaplan/Chinchilla's ``C = 6 N D``.
+
+Units: N in parameters, D in tokens, C in FLOPs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class ComputeModel:
+    """``C = flops_per_token(N) * D``.
+
+    Parameters
+    ----------
+    name : a label, stored with a fit.
+    flops_per_token : callable N (params, array) -> FLOPs per training token (array). Must be
+        increasing in N so that N can be recovered from (C, D).
+    params : the parameters that rebuild this model with :func:`compute_model_from_dict`
+        (``None`` for a user callable, which cannot be saved).
+    """
+
+    name: str
+    flops_per_token: Callable[[np.ndarray], np.ndarray]
+    params: dict | None = field(default=None)
+
+    def flops(self, N, D):
+        """Training FLOPs of N-parameter models trained on D tokens."""
+        return self.flops_per_token(np.asarray(N, float)) * np.asarray(D, float)
+
+    def tokens(self, N, C):
+        """Training tokens D that a budget of C FLOPs buys at size N."""
+        return np.asarray(C, float) / self.flops_per_token(np.asarray(N, float))
+
+    def params_for(self, D, C):
+        """Model size N such that flops(N, D) = C (bisection in log N; vectorised)."""
+        D = np.asarray(D, float)
+        C = np.asarray(C, float)
+        target = C / D
+        lo = np.full(np.broadcast(D, C).shape, 0.0)  # log N bounds: 1 .. 1e18 parameters
+        hi = np.full_like(lo, np.log(1e18))
+        for _ in range(200):
+            mid = 0.5 * (lo + hi)
+            too_big = self.flops_per_token(np.exp(mid)) > target
+            hi = np.where(too_big, mid, hi)
+            lo = np.where(too_big, lo, mid)
+        return np.exp(0.5 * (lo + hi))
+
+    def to_dict(self) -> dict:
+        """A JSON-ready description (raises for a user callable, which cannot be saved)."""
+        if self.params is None:
+            raise ValueError(
+                f"compute model {self.name!r} wraps a user callable and cannot be saved; "
+                "pass compute_model= again after loading the fit"
+            )
+        return {"name": self.name, **self.params}
+
+
+@dataclass(frozen=True)
+class _Linear:
+    flops_per_param_token: float
+
+    def __call__(self, N):
+        return self.flops_per_param_token * N
+
+
+def linear(flops_per_param_token: float = 6.0) -> ComputeModel:
+    """``C = k N D`` (k = 6 by default: forward + backward of a dense transformer)."""
+    if not np.isfinite(flops_per_param_token) or flops_per_param_token <= 0:
+        raise ValueError(f"flops_per_param_token must be positive, got {flops_per_param_token}")
+    k = float(flops_per_param_token)
+    return ComputeModel(
+        name="6ND" if k == 6.0 else f"{k:g}ND",
+        flops_per_token=_Linear(k),
+        params={"kind": "linear", "flops_per_param_token": k},
+    )
+
+
+def video_dit(n_ctx: float, d_model: float) -> ComputeModel:
+    """Yin et al.'s per-token count ``C_token = (3/4) N (7 + n_ctx / d_model)``.
+
+    n_ctx is the sequence length in tokens and d_model the width. With n_ctx = d_model this is
+    6 N per token. (PAPERS.md marks this transcription as low confidence.)
+    """
+    if n_ctx <= 0 or d_model <= 0:
+        raise ValueError(f"n_ctx and d_model must be positive, got {n_ctx}, {d_model}")
+    model = linear(0.75 * (7.0 + n_ctx / d_model))
+    return ComputeModel(
+        name=f"video_dit(n_ctx={n_ctx:g}, d_model={d_model:g})",
+        flops_per_token=model.flops_per_token,
+        params={"kind": "video_dit", "n_ctx": float(n_ctx), "d_model": float(d_model)},
+    )
+
+
+def custom(flops_per_token: Callable, name: str = "custom") -> ComputeModel:
+    """Any user callable ``N -> FLOPs per token`` (increasing in N). Not saved with a fit."""
+    if not callable(flops_per_token):
+        raise TypeError("flops_per_token must be callable: N (params) -> FLOPs per token")
+    return ComputeModel(name=name, flops_per_token=flops_per_token, params=None)
+
+
+def compute_model_from_dict(spec: dict) -> ComputeModel:
+    """Rebuild a compute model saved with :meth:`ComputeModel.to_dict`."""
+    kind = spec.get("kind")
+    if kind == "linear":
+        return linear(spec["flops_per_param_token"])
+    if kind == "video_dit":
+        return video_dit(spec["n_ctx"], spec["d_model"])
+    raise ValueError(f"unknown compute model kind {kind!r}")
+
+
+def as_compute_model(model) -> ComputeModel:
+    """Accept a ComputeModel, None (-> 6ND), a number k (-> kND) or a callable."""
+    if model is None:
+        return linear(6.0)
+    if isinstance(model, ComputeModel):
+        return model
+    if isinstance(model, int | float):
+        return linear(float(model))
+    if isinstance(model, str) and model.upper() == "6ND":
+        return linear(6.0)
+    if callable(model):
+        return custom(model)
+    raise TypeError(f"compute_model must be a ComputeModel, a number or a callable, got {model!r}")

@@ -1,0 +1,109 @@
+"""Data sets: the small tables bayeslaws ships in ``data/`` and loaders for the third-party
+run tables in ``../shared/data`` (never copied into this repository).
+
+Every loader returns a :class:`~bayeslaws.runs.RunTable` in canonical units.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .runs import RunTable, load_runs
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+BUNDLED_DIR = REPO_ROOT / "data"
+DEFAULT_DATASET = "video_dit_sweep_simulated"
+
+
+class SharedDataMissing(FileNotFoundError):
+    """The third-party tables in ../shared/data are not on this machine."""
+
+
+def bundled_path(name: str) -> Path:
+    """Path of a bundled table ``data/<name>.csv``."""
+    path = BUNDLED_DIR / f"{name}.csv"
+    if not path.exists():
+        available = sorted(p.stem for p in BUNDLED_DIR.glob("*.csv"))
+        raise FileNotFoundError(f"no bundled data set {name!r}; available: {available}")
+    return path
+
+
+def load_bundled(name: str = DEFAULT_DATASET, **kwargs) -> RunTable:
+    """Load a bundled table (canonical column names) as a RunTable; kwargs go to load_runs."""
+    return load_runs(bundled_path(name), **kwargs)
+
+
+def shared_data_dir() -> Path:
+    """``../shared/data`` beside the checkout, or ``$BAYESLAWS_SHARED_DATA``."""
+    env = os.environ.get("BAYESLAWS_SHARED_DATA")
+    path = Path(env) if env else REPO_ROOT.parent / "shared" / "data"
+    if not path.is_dir():
+        raise SharedDataMissing(
+            f"third-party run tables not found at {path} (set BAYESLAWS_SHARED_DATA to the "
+            "shared/data folder)"
+        )
+    return path
+
+
+def epoch_chinchilla(drop_highest: int = 5) -> RunTable:
+    """Epoch AI's digitised Chinchilla runs (Besiroglu et al. 2024; Hoffmann et al. 2022).
+
+    N = total parameters, C = FLOPs, D = C / (6N) tokens. ``drop_highest`` removes the
+    highest-loss points as Epoch did (5), recorded as an exclusion.
+    """
+    path = shared_data_dir() / "epoch_chinchilla" / "svg_extracted_data.csv"
+    raw = pd.read_csv(path)
+    runs = load_runs(
+        raw[["Model Size", "Training FLOP", "loss"]],
+        N="Model Size",
+        C="Training FLOP",
+        loss="loss",
+    )
+    runs = RunTable(runs.df, runs.compute_model, str(path), runs.exclusions, runs.n_input_rows)
+    if drop_highest:
+        worst = runs.df["loss"].rank(ascending=False, method="first") <= drop_highest
+        runs = runs.exclude(worst, f"the {drop_highest} highest-loss points (as Epoch AI)")
+    return runs
+
+
+def steplaw_dense(divergence_threshold: float | None = None) -> RunTable:
+    """Step Law's dense LR x batch sweep (Li et al. 2025): 1,911 runs.
+
+    N = non-embedding parameters, D tokens, batch converted from sequences of 2048 tokens,
+    loss = 'smooth loss'. The learning rate is snapped to the sqrt(2) grid (log2 rounded to
+    0.5). A ``diverged`` column flags smooth loss > ``divergence_threshold`` (default 4, as
+    the authors); nothing is removed here.
+    """
+    path = shared_data_dir() / "steplaw_lr_bs" / "dense_lr_bs_loss.csv"
+    raw = pd.read_csv(path)
+    raw["lr_grid"] = 2.0 ** (np.round(np.log2(raw["lr"]) * 2) / 2)
+    threshold = 4.0 if divergence_threshold is None else divergence_threshold
+    raw["diverged"] = raw["smooth loss"] > threshold
+    table = raw[["N", "D", "lr_grid", "bs", "smooth loss", "loss", "diverged"]].rename(
+        columns={"loss": "raw_loss"}
+    )
+    runs = load_runs(
+        table, N="N", D="D", lr="lr_grid", batch_size="bs", loss="smooth loss",
+        units={"batch_size": 2048},
+    )
+    return RunTable(runs.df, runs.compute_model, str(path), runs.exclusions, runs.n_input_rows)
+
+
+def porian_isoflop(**config) -> RunTable:
+    """Porian et al. (2024) isoFLOP points; ``config`` filters columns such as
+    ``dataset="rw", hparams="tuned", decay="const"`` (recorded as an exclusion)."""
+    path = shared_data_dir() / "porian_isoflop" / "isoflop_points.csv"
+    raw = pd.read_csv(path)
+    runs = load_runs(raw, N="n_params", D="tokens", loss="loss")
+    runs = RunTable(runs.df, runs.compute_model, str(path), runs.exclusions, runs.n_input_rows)
+    # Porian's C is the budget column 'flops' (FLOPs per token convention varies by param_count).
+    runs.df["C"] = raw["flops"].to_numpy(float)
+    for key, value in config.items():
+        if key not in runs.df:
+            raise KeyError(f"porian_isoflop has no column {key!r}")
+        runs = runs.subset(runs.df[key] == value, f"configuration {key} == {value!r}")
+    return runs

@@ -1,0 +1,18 @@
+"""The laws bayeslaws can fit, one module per law family, looked up by name."""
+
+from __future__ import annotations
+
+from . import chinchilla, kaplan
+
+LAWS = {
+    chinchilla.LAW.name: chinchilla.LAW,
+    kaplan.LAW.name: kaplan.LAW,
+}
+
+
+def get_law(name: str):
+    """The law registered under ``name`` (raises with the list of known laws)."""
+    try:
+        return LAWS[name]
+    except KeyError:
+        raise ValueError(f"unknown law {name!r}; known laws: {sorted(LAWS)}") from None

@@ -1,0 +1,147 @@
+"""Posterior predictions of the loss at query points, with credible intervals.
+
+``kind="mean"`` gives the uncertainty of the law itself; ``kind="new_run"`` adds the fitted
+run-to-run noise (the likelihood family's own draws), i.e. what one new training run would show.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pandas as pd
+
+from .likelihoods import observation
+from .results import Fit
+from .runs import RunTableError
+
+KINDS = ("mean", "new_run")
+
+
+def _as_positive_array(name: str, values) -> np.ndarray | None:
+    if values is None:
+        return None
+    arr = np.atleast_1d(np.asarray(values, dtype=float))
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be a number or a 1-d sequence, got shape {arr.shape}")
+    bad = ~np.isfinite(arr) | (arr <= 0)
+    if bad.any():
+        raise ValueError(f"{name} must be finite and positive; bad at positions {np.where(bad)[0]}")
+    return arr
+
+
+def query_points(fit: Fit, N=None, D=None, C=None) -> pd.DataFrame:
+    """Complete (N, D, C) for query points given any two of them (scalars broadcast)."""
+    given = {k: _as_positive_array(k, v) for k, v in {"N": N, "D": D, "C": C}.items()}
+    present = [k for k, v in given.items() if v is not None]
+    if len(present) != 2:
+        raise ValueError(f"give exactly two of N, D, C; got {present or 'none'}")
+    try:
+        arrays = np.broadcast_arrays(*(given[k] for k in present))
+    except ValueError:
+        shapes = {k: given[k].shape for k in present}
+        raise ValueError(f"query arrays have incompatible lengths {shapes}") from None
+    q = dict(zip(present, arrays, strict=True))
+    model = fit.compute_model
+    if "C" not in q:
+        q["C"] = model.flops(q["N"], q["D"])
+    elif "D" not in q:
+        q["D"] = model.tokens(q["N"], q["C"])
+    else:
+        q["N"] = model.params_for(q["D"], q["C"])
+    return pd.DataFrame({k: q[k] for k in ("N", "D", "C")})
+
+
+def outside_decades(values: np.ndarray, low: float, high: float) -> np.ndarray:
+    """Signed distance outside [low, high] in decades: 0 inside, > 0 above, < 0 below."""
+    values = np.asarray(values, float)
+    above = np.log10(np.maximum(values / high, 1.0))
+    below = np.log10(np.minimum(values / low, 1.0))
+    return above + below
+
+
+def _group_index(fit: Fit, group):
+    groups = fit.groups
+    if len(groups) <= 1:
+        if group is not None and groups != [group]:
+            raise ValueError(f"this fit has no group {group!r} (it was fitted without groups)")
+        return 0
+    if group is None:
+        return None  # a new, unseen group
+    if group not in groups:
+        raise ValueError(f"unknown group {group!r}; the fit's groups are {groups}")
+    return groups.index(group)
+
+
+def log_loss_draws(fit: Fit, points: pd.DataFrame, kind: str = "mean", group=None, seed=0):
+    """Posterior draws of ln L at the query points: array (S, Q)."""
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+    from .laws.base import Scales
+
+    law = fit.law
+    posterior = fit.draws()
+    rng = np.random.default_rng(seed)
+    theta = law.theta_draws(posterior, fit.priors, _group_index(fit, group), rng)
+    scales = Scales(**fit.spec["scales"])
+    mu = law.log_loss_draws(
+        theta, jnp.asarray(points["N"].to_numpy()), jnp.asarray(points["D"].to_numpy()), scales
+    )
+    if kind == "new_run":
+        sigma = jnp.asarray(posterior["sigma"])[:, None]
+        nu = jnp.asarray(posterior["nu"])[:, None] if "nu" in posterior else None
+        noise = observation(fit.likelihood, jnp.zeros_like(mu), sigma, nu)
+        mu = mu + noise.sample(jax.random.PRNGKey(seed))
+    return mu
+
+
+def predict(
+    fit: Fit,
+    N=None,
+    D=None,
+    C=None,
+    *,
+    ci: float = 0.9,
+    kind: str = "mean",
+    group=None,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Predicted loss at query points: one row per point.
+
+    Parameters
+    ----------
+    fit : a loss-surface :class:`~bayeslaws.results.Fit`.
+    N, D, C : any two of model size (params), training tokens and compute (FLOPs); scalars or
+        1-d sequences (broadcast).
+    ci : central credible-interval mass (0.9 -> 5% and 95% quantiles).
+    kind : "mean" (the law's uncertainty) or "new_run" (plus run-to-run noise).
+    group : a fitted group's label; None with a grouped fit predicts for a new group.
+    seed : seeds the noise and new-group draws.
+
+    Returns
+    -------
+    DataFrame with columns N, D, C, median, mean, lower, upper (loss units), ci, kind, and
+    N_outside_decades / D_outside_decades: how far each point lies outside the fitted range
+    (0 inside, +1 = ten times larger than the largest fitted value).
+    """
+    if not 0 < ci < 1:
+        raise ValueError(f"ci must be in (0, 1), got {ci}")
+    if "scales" not in fit.spec:
+        raise RunTableError(f"law {fit.spec['law']!r} does not predict a loss surface")
+    points = query_points(fit, N, D, C)
+    loss = np.exp(np.asarray(log_loss_draws(fit, points, kind, group, seed)))
+    lower, median, upper = np.quantile(loss, [(1 - ci) / 2, 0.5, (1 + ci) / 2], axis=0)
+    ranges = fit.spec["ranges"]
+    out = points.assign(
+        median=median,
+        mean=loss.mean(axis=0),
+        lower=lower,
+        upper=upper,
+        ci=ci,
+        kind=kind,
+        N_outside_decades=outside_decades(points["N"], *ranges["N"]),
+        D_outside_decades=outside_decades(points["D"], *ranges["D"]),
+    )
+    if group is not None:
+        out.insert(0, "group", group)
+    return out

@@ -1,0 +1,334 @@
+"""Run tables: the one canonical table of training runs every law is fitted to.
+
+Canonical columns (units):
+
+=============  ===========================================================
+``N``          model size, parameters
+``D``          training tokens
+``C``          training compute, FLOPs (``C = compute_model.flops(N, D)``)
+``lr``         peak learning rate (optional)
+``batch_size`` batch size in tokens (optional)
+``loss``       final loss (nats/token, or the paper's loss; must be > 0)
+``group``      optional family label (data set, architecture, modality)
+=============  ===========================================================
+
+Other columns are kept untouched. Exactly two of N, D, C may be given and the third is derived
+through the compute model (default ``C = 6 N D``); if all three are given they must agree to 1%.
+Rows are never dropped silently: :meth:`RunTable.exclude` removes rows for a stated reason and
+the table keeps the record, which every fit stores.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .compute import ComputeModel, as_compute_model
+
+CANONICAL = ("N", "D", "C", "lr", "batch_size", "loss", "group")
+NUMERIC = ("N", "D", "C", "lr", "batch_size", "loss")
+UNIT_WORDS = {
+    "ones": 1.0,
+    "thousands": 1e3,
+    "k": 1e3,
+    "millions": 1e6,
+    "m": 1e6,
+    "billions": 1e9,
+    "b": 1e9,
+    "trillions": 1e12,
+    "t": 1e12,
+}
+
+
+class RunTableError(ValueError):
+    """Bad input in a run table; the message names the column and rows."""
+
+
+@dataclass(frozen=True)
+class Exclusion:
+    """Rows removed from a run table on purpose, with the reason."""
+
+    reason: str
+    rows: tuple  # index labels of the removed rows
+
+    @property
+    def count(self) -> int:
+        return len(self.rows)
+
+
+@dataclass(frozen=True)
+class RunTable:
+    """A validated table of training runs in canonical units (see module docstring).
+
+    Attributes
+    ----------
+    df : DataFrame in canonical columns and units, index = original row labels.
+    compute_model : how C relates to N and D.
+    source : where the runs came from (path or "DataFrame").
+    exclusions : rows removed on purpose, in order.
+    n_input_rows : rows in the input before any exclusion.
+    """
+
+    df: pd.DataFrame
+    compute_model: ComputeModel
+    source: str = "DataFrame"
+    exclusions: tuple = field(default_factory=tuple)
+    n_input_rows: int = 0
+
+    def __len__(self) -> int:
+        return len(self.df)
+
+    def __repr__(self) -> str:
+        cols = [c for c in CANONICAL if c in self.df]
+        dropped = sum(e.count for e in self.exclusions)
+        return (
+            f"RunTable({len(self)} runs from {self.source}; columns {cols}; "
+            f"compute model {self.compute_model.name}; {dropped} excluded)"
+        )
+
+    @property
+    def has_groups(self) -> bool:
+        return "group" in self.df and self.df["group"].nunique() > 1
+
+    @property
+    def groups(self) -> list:
+        """Group labels in a fixed (sorted) order; ``[None]`` without groups."""
+        if "group" not in self.df:
+            return [None]
+        return sorted(self.df["group"].unique(), key=str)
+
+    def exclude(self, mask, reason: str) -> RunTable:
+        """A new table without the rows where ``mask`` is True, recording ``reason``.
+
+        ``mask`` is a boolean Series/array aligned with ``df`` or a callable ``df -> mask``.
+        """
+        if not reason or not isinstance(reason, str):
+            raise ValueError("exclude() needs a reason (a non-empty string): it is stored in the fit")
+        if callable(mask):
+            mask = mask(self.df)
+        mask = np.asarray(mask, dtype=bool)
+        if mask.shape != (len(self.df),):
+            raise ValueError(f"mask has shape {mask.shape}, expected ({len(self.df)},)")
+        removed = tuple(self.df.index[mask].tolist())
+        kept = self.df.loc[~mask]
+        return replace(self, df=kept, exclusions=self.exclusions + (Exclusion(reason, removed),))
+
+    def subset(self, mask, reason: str) -> RunTable:
+        """Keep only the rows where ``mask`` is True (the others are excluded with ``reason``)."""
+        if callable(mask):
+            mask = mask(self.df)
+        return self.exclude(~np.asarray(mask, dtype=bool), reason)
+
+    def record(self) -> dict:
+        """JSON-ready provenance: source, row counts and every exclusion."""
+        return {
+            "source": self.source,
+            "n_input_rows": int(self.n_input_rows),
+            "n_rows_used": len(self.df),
+            "exclusions": [{"reason": e.reason, "count": e.count} for e in self.exclusions],
+        }
+
+    def require_levels(self, column: str, minimum: int, law: str) -> None:
+        """Raise if ``column`` has fewer than ``minimum`` distinct values (a law needs them)."""
+        if column not in self.df:
+            raise RunTableError(f"law {law!r} needs column {column!r}, which the run table lacks")
+        levels = self.df[column].nunique()
+        if levels < minimum:
+            raise RunTableError(
+                f"law {law!r} needs at least {minimum} distinct values of {column!r}; the run "
+                f"table has {levels} ({sorted(self.df[column].unique())[:5]})"
+            )
+
+
+def _unit_factor(column: str, unit) -> float:
+    if isinstance(unit, str):
+        try:
+            return UNIT_WORDS[unit.lower()]
+        except KeyError:
+            raise RunTableError(
+                f"unknown unit {unit!r} for column {column!r}; use a number or one of "
+                f"{sorted(UNIT_WORDS)}"
+            ) from None
+    factor = float(unit)
+    if not np.isfinite(factor) or factor <= 0:
+        raise RunTableError(f"unit for column {column!r} must be a positive number, got {unit!r}")
+    return factor
+
+
+def _rows(labels, limit: int = 10) -> str:
+    labels = list(labels)
+    shown = ", ".join(str(x) for x in labels[:limit])
+    return shown + (f", ... ({len(labels)} rows)" if len(labels) > limit else "")
+
+
+def _read(data) -> tuple[pd.DataFrame, str]:
+    if isinstance(data, pd.DataFrame):
+        return data.copy(), "DataFrame"
+    if isinstance(data, RunTable):
+        return data.df.copy(), data.source
+    path = Path(data)
+    if not path.exists():
+        raise FileNotFoundError(f"run table {str(path)!r} does not exist")
+    suffix = path.suffix.lower()
+    try:
+        if suffix in (".parquet", ".pq"):
+            return pd.read_parquet(path), str(path)
+        if suffix in (".csv", ".txt", ".gz"):
+            return pd.read_csv(path), str(path)
+    except (pd.errors.ParserError, UnicodeDecodeError) as err:
+        raise RunTableError(f"could not parse {str(path)!r} as a table: {err}") from err
+    raise RunTableError(f"unsupported file type {suffix!r} for {str(path)!r}; use .csv or .parquet")
+
+
+def _to_numeric(df: pd.DataFrame, column: str) -> pd.Series:
+    raw = df[column]
+    values = pd.to_numeric(raw, errors="coerce")
+    bad = values.isna() & raw.notna()
+    if bad.any():
+        examples = raw[bad].astype(str).head(3).tolist()
+        raise RunTableError(
+            f"column {column!r} has non-numeric values at rows {_rows(df.index[bad])} "
+            f"(e.g. {examples})"
+        )
+    return values.astype(float)
+
+
+def _check_positive_finite(df: pd.DataFrame, column: str, allow_missing: bool) -> None:
+    values = df[column]
+    missing = values.isna()
+    if missing.any() and not allow_missing:
+        raise RunTableError(f"column {column!r} has missing values at rows {_rows(df.index[missing])}")
+    present = values[~missing]
+    bad = ~np.isfinite(present) | (present <= 0)
+    if bad.any():
+        raise RunTableError(
+            f"column {column!r} must be finite and positive; bad values at rows "
+            f"{_rows(present.index[bad])} (e.g. {present[bad].head(3).tolist()})"
+        )
+
+
+def load_runs(
+    data,
+    *,
+    N: str | None = None,
+    D: str | None = None,
+    C: str | None = None,
+    lr: str | None = None,
+    batch_size: str | None = None,
+    loss: str | None = "loss",
+    group: str | None = None,
+    units: dict | None = None,
+    compute_model=None,
+    allow_missing_loss: bool = False,
+) -> RunTable:
+    """Load training runs into a validated :class:`RunTable`.
+
+    Parameters
+    ----------
+    data : path to a CSV or Parquet file, or a DataFrame.
+    N, D, C, lr, batch_size, loss, group : the user's column name for each canonical column
+        (``None`` = use the canonical name if present). Two of N, D, C are needed.
+    units : multiplier per canonical column, a number or a word ("billions", "millions", ...):
+        ``units={"N": "billions", "batch_size": 2048}`` reads N given in billions and a batch
+        given in sequences of 2048 tokens.
+    compute_model : :class:`~bayeslaws.compute.ComputeModel`, a number k for ``C = k N D`` or a
+        callable ``N -> FLOPs per token``; default ``C = 6 N D``.
+    allow_missing_loss : keep rows whose loss is missing (NaN), e.g. diverged runs that a
+        hyperparameter law treats explicitly. Off by default.
+
+    Raises
+    ------
+    RunTableError naming the column and rows on missing columns, non-numeric strings, non-finite
+    or non-positive values and inconsistent N, D, C. Duplicate rows are reported by a warning.
+    """
+    df, source = _read(data)
+    if df.empty:
+        raise RunTableError(f"the run table from {source} has no rows")
+    mapping = {"N": N, "D": D, "C": C, "lr": lr, "batch_size": batch_size, "loss": loss}
+    mapping["group"] = group
+    units = dict(units or {})
+    for key in units:
+        if key not in NUMERIC:
+            raise RunTableError(f"units given for {key!r}, which is not one of {NUMERIC}")
+
+    out = pd.DataFrame(index=df.index)
+    used = set()
+    for canon, user in mapping.items():
+        name = user if user is not None else canon
+        if name not in df.columns:
+            if user is not None:
+                raise RunTableError(
+                    f"column {user!r} (given for {canon}) is not in the table; columns are "
+                    f"{list(df.columns)}"
+                )
+            continue
+        used.add(name)
+        if canon == "group":
+            if df[name].isna().any():
+                raise RunTableError(
+                    f"column {name!r} (group) has missing values at rows "
+                    f"{_rows(df.index[df[name].isna()])}"
+                )
+            out["group"] = df[name].astype(str)
+            continue
+        values = _to_numeric(df, name)
+        out[canon] = values * _unit_factor(canon, units.get(canon, 1.0))
+
+    if "loss" not in out:
+        raise RunTableError(
+            f"no loss column: pass loss='your column name'; columns are {list(df.columns)}"
+        )
+    given = [c for c in ("N", "D", "C") if c in out]
+    if len(given) < 2:
+        raise RunTableError(
+            f"need two of the columns N, D, C (pass N=, D= or C= with your column names); "
+            f"found only {given} among {list(df.columns)}"
+        )
+    for column in given + [c for c in ("lr", "batch_size") if c in out]:
+        _check_positive_finite(out, column, allow_missing=False)
+    _check_positive_finite(out, "loss", allow_missing=allow_missing_loss)
+
+    model = as_compute_model(compute_model)
+    if "C" not in out:
+        out["C"] = model.flops(out["N"], out["D"])
+    elif "D" not in out:
+        out["D"] = model.tokens(out["N"], out["C"])
+    elif "N" not in out:
+        out["N"] = model.params_for(out["D"], out["C"])
+    else:
+        implied = model.flops(out["N"], out["D"])
+        off = np.abs(implied / out["C"] - 1) > 0.01
+        if off.any():
+            raise RunTableError(
+                f"columns N, D and C disagree with the compute model {model.name} by more than 1% "
+                f"at rows {_rows(out.index[off])}; give two of them, or pass the right "
+                "compute_model="
+            )
+
+    extra = [c for c in df.columns if c not in used and c not in CANONICAL]
+    for column in extra:
+        out[column] = df[column]
+    ordered = [c for c in CANONICAL if c in out] + extra
+    out = out[ordered]
+
+    key = [c for c in CANONICAL if c in out]
+    dup = out.duplicated(subset=key, keep=False)
+    if dup.any():
+        warnings.warn(
+            f"{int(dup.sum())} rows are exact duplicates of another row in columns {key}: rows "
+            f"{_rows(out.index[dup])}. They are kept; exclude them with RunTable.exclude() if they "
+            "are copies rather than replicates.",
+            stacklevel=2,
+        )
+    return RunTable(df=out, compute_model=model, source=source, n_input_rows=len(df))
+
+
+def as_run_table(runs, **kwargs) -> RunTable:
+    """A RunTable as is, or load a DataFrame/path with canonical column names."""
+    if isinstance(runs, RunTable):
+        return runs
+    return load_runs(runs, **kwargs)
