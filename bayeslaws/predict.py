@@ -126,6 +126,9 @@ def predict(
     """
     if not 0 < ci < 1:
         raise ValueError(f"ci must be in (0, 1), got {ci}")
+    law = fit.law
+    if hasattr(law, "predict"):  # laws whose prediction is not a loss surface (hyperparameters)
+        return law.predict(fit, N=N, D=D, C=C, ci=ci, kind=kind, group=group, seed=seed)
     if "scales" not in fit.spec:
         raise RunTableError(f"law {fit.spec['law']!r} does not predict a loss surface")
     points = query_points(fit, N, D, C)

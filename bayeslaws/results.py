@@ -134,6 +134,12 @@ class Fit:
                 )
         return pd.DataFrame(rows).set_index("parameter")
 
+    def law_table(self, **kwargs) -> pd.DataFrame:
+        """The fitted law in its papers' notation, with intervals (laws that define one)."""
+        if not hasattr(self.law, "law_table"):
+            raise NotImplementedError(f"law {self.spec['law']!r} has no law_table()")
+        return self.law.law_table(self, **kwargs)
+
     # ---- persistence ---------------------------------------------------------------------------
     def save(self, path) -> Path:
         """Write the fit to a netCDF file (ArviZ) that :func:`load_fit` reads back."""
