@@ -1,0 +1,148 @@
+"""Compute-optimal allocation and the near-optimal band (small simulated fits, < 30 s)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import bayeslaws as bl
+from bayeslaws import compute, simulate
+from bayeslaws.allocation import (
+    allocation_draws,
+    allocation_laws,
+    near_optimal,
+    optimal_allocation,
+)
+
+FAST = {"chains": 2, "warmup": 300, "draws": 300}
+TRUTH = {"E": 1.8, "A": 400.0, "B": 1200.0, "alpha": 0.34, "beta": 0.30}
+BUDGETS = np.array([1e20, 1e22, 1e24])
+
+
+def true_n_opt(C, k=6.0):
+    t = TRUTH
+    G = (t["alpha"] * t["A"] / (t["beta"] * t["B"])) ** (1 / (t["alpha"] + t["beta"]))
+    return G * (np.asarray(C) / k) ** (t["beta"] / (t["alpha"] + t["beta"]))
+
+
+def true_loss(N, D):
+    return simulate.chinchilla_loss(**TRUTH, N=N, D=D)
+
+
+@pytest.fixture(scope="module")
+def fit():
+    N, D = np.meshgrid(np.geomspace(2e7, 2e9, 7), np.geomspace(4e8, 4e10, 7))
+    df = simulate.simulate_chinchilla_runs({**TRUTH, "N": N, "D": D}, noise_sd=0.01, seed=1)
+    return bl.fit(df, law="chinchilla", likelihood="gaussian", seed=0, warn=False, **FAST)
+
+
+def test_closed_form_equals_numerical_minimisation(fit):
+    closed = allocation_draws(fit, BUDGETS, method="closed_form")
+    numeric = allocation_draws(fit, BUDGETS, method="numerical")
+    assert closed["method"] == "closed_form" and numeric["method"] == "numerical"
+    np.testing.assert_allclose(closed["N_opt"], numeric["N_opt"], rtol=1e-6)
+    np.testing.assert_allclose(closed["L_opt"], numeric["L_opt"], rtol=1e-9)
+    assert not numeric["at_boundary"].any()
+
+
+def test_numerical_minimum_matches_brute_force_grid():
+    # one "draw" equal to the truth: the optimiser against a dense brute-force grid
+    N = np.exp(np.linspace(np.log(1e7), np.log(1e12), 400_001))
+    for C in (1e20, 1e22):
+        brute = N[np.argmin(true_loss(N, C / (6 * N)))]
+        assert true_n_opt(C) == pytest.approx(brute, rel=1e-4)
+
+
+def test_allocation_covers_the_true_optimum(fit):
+    alloc = optimal_allocation(fit, C=BUDGETS, ci=0.95)
+    assert list(alloc["C"]) == list(BUDGETS)
+    truth = true_n_opt(BUDGETS)
+    assert (alloc["N_opt_lower"] < truth).all() and (truth < alloc["N_opt_upper"]).all()
+    assert (alloc["N_opt_lower"] < alloc["N_opt"]).all()
+    assert (alloc["N_opt"] < alloc["N_opt_upper"]).all()
+    np.testing.assert_allclose(alloc["D_opt"] * alloc["N_opt"] * 6, BUDGETS, rtol=0.02)
+    L_true = true_loss(truth, BUDGETS / (6 * truth))
+    assert (alloc["L_opt_lower"] < L_true).all() and (L_true < alloc["L_opt_upper"]).all()
+
+
+def test_compute_model_changes_allocation(fit):
+    # C = 12 N D halves the tokens a budget buys: same as C/2 under 6ND
+    a12 = optimal_allocation(fit, C=1e22, compute_model=compute.linear(12.0))
+    a6 = optimal_allocation(fit, C=5e21)
+    assert a12["N_opt"].item() == pytest.approx(a6["N_opt"].item(), rel=1e-6)
+    # Yin et al.'s video count with n_ctx = d_model is 6N per token
+    video = optimal_allocation(fit, C=1e22, compute_model=compute.video_dit(1024, 1024))
+    assert video["N_opt"].item() == pytest.approx(optimal_allocation(fit, C=1e22)["N_opt"].item())
+    # a user callable goes through the numerical path and agrees
+    user = optimal_allocation(fit, C=1e22, compute_model=compute.custom(lambda n: 6.0 * n))
+    assert user["method"].item() == "numerical"
+    assert user["N_opt"].item() == pytest.approx(
+        optimal_allocation(fit, C=1e22)["N_opt"].item(), rel=1e-5
+    )
+
+
+def test_allocation_laws_recover_the_exponent(fit):
+    laws = allocation_laws(fit, ci=0.95)
+    a_true = TRUTH["beta"] / (TRUTH["alpha"] + TRUTH["beta"])
+    row = laws.loc["N_opt"]
+    assert row["exponent_lower"] < a_true < row["exponent_upper"]
+    # exponents of N_opt and D_opt sum to one under C = 6ND, draw by draw
+    assert laws.loc["N_opt", "exponent"] + laws.loc["D_opt", "exponent"] == pytest.approx(1.0)
+    assert laws.loc["L_opt", "exponent"] < 0
+    # the posterior median exponent equals the posterior median of a_opt
+    a_opt = np.median(fit.draws(["a_opt"])["a_opt"])
+    assert row["exponent"] == pytest.approx(a_opt, rel=1e-6)
+
+
+def test_kaplan_fit_uses_numerical_path(fit):
+    N, D = np.meshgrid(np.geomspace(2e7, 2e9, 5), np.geomspace(4e8, 4e10, 5))
+    df = simulate.simulate_chinchilla_runs({**TRUTH, "N": N, "D": D}, noise_sd=0.01, seed=2)
+    kf = bl.fit(
+        df, law="kaplan", likelihood="gaussian", seed=0, warn=False, chains=1, warmup=200, draws=200
+    )
+    alloc = optimal_allocation(kf, C=[1e20, 1e21])
+    assert (alloc["method"] == "numerical").all()
+    assert (alloc["at_boundary"] == 0).all()
+    assert (np.diff(alloc["N_opt"]) > 0).all()
+
+
+def test_near_optimal_band(fit):
+    res = near_optimal(fit, C=1e22, tolerance=0.01)
+    t = res.table
+    assert res.band is not None and res.smallest is not None
+    lo, hi = res.band
+    assert lo < res.N_opt < hi
+    inside = (t["N"] >= lo) & (t["N"] <= hi)
+    assert (t.loc[inside, "prob_within"] >= 0.9).all()
+    assert res.smallest["N"] == lo and res.smallest["size_vs_optimal"] < 0
+    assert 0 <= res.smallest["excess"] <= 0.01
+    # near the optimum the probability is one; far below it, zero
+    assert t["prob_within"].max() == pytest.approx(1.0)
+    assert t["prob_within"].iloc[0] == 0.0
+    # a looser tolerance widens the band; the truth's own band sits inside the loose one
+    loose = near_optimal(fit, C=1e22, tolerance=0.05)
+    assert loose.band[0] < lo and loose.band[1] > hi
+    N = t["N"].to_numpy()
+    L = true_loss(N, 1e22 / (6 * N))
+    L_opt = true_loss(true_n_opt(1e22), 1e22 / (6 * true_n_opt(1e22)))
+    true_smallest = N[np.argmax(L <= 1.01 * L_opt)]
+    assert loose.band[0] < true_smallest
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda f: optimal_allocation(f, C=[1e22, -1]), "C must be finite and positive"),
+        (lambda f: optimal_allocation(f, C=None), "C is required"),
+        (lambda f: optimal_allocation(f, C=1e22, ci=1.5), "ci must be in"),
+        (lambda f: optimal_allocation(f, C=1e22, method="newton"), "method must be"),
+        (lambda f: optimal_allocation(f, C=1e22, group="web"), "group='web'"),
+        (lambda f: near_optimal(f, C=[1e21, 1e22]), "C must be a single budget"),
+        (lambda f: near_optimal(f, C=1e22, tolerance=0), "tolerance must be"),
+        (lambda f: near_optimal(f, C=1e22, prob=2), "prob must be"),
+        (lambda f: allocation_laws(f, C_range=(1e22, 1e20)), "C_range must be"),
+    ],
+)
+def test_bad_input_names_the_argument(fit, call, message):
+    with pytest.raises(ValueError, match=message):
+        call(fit)
