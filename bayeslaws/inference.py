@@ -15,6 +15,7 @@ from numpyro.infer import MCMC, NUTS, Predictive
 
 from . import __version__
 from .diagnostics import check
+from .extrapolation import training_data
 from .laws import get_law
 from .likelihoods import check_family
 from .priors import priors_to_spec
@@ -138,6 +139,8 @@ def fit(
         },
         "label": label,
     }
+    if "scales" in info:  # loss surfaces: kept for lazy extrapolation calibration
+        spec["training_data"] = training_data(runs)
     return Fit(idata, spec, diagnostics, compute_model=runs.compute_model)
 
 

@@ -2,6 +2,11 @@
 
 ``kind="mean"`` gives the uncertainty of the law itself; ``kind="new_run"`` adds the fitted
 run-to-run noise (the likelihood family's own draws), i.e. what one new training run would show.
+
+Beyond the fitted range, ``kind="new_run"`` also adds a model-discrepancy term whose scale grows
+with the distance outside the range and is learned by scale-out cross-validation on the training
+runs (``extrapolation="discrepancy"``, the default; see :mod:`bayeslaws.extrapolation`). Pass
+``extrapolation="none"`` for the plain posterior predictive. Inside the range nothing changes.
 """
 
 from __future__ import annotations
@@ -73,10 +78,22 @@ def _group_index(fit: Fit, group):
     return groups.index(group)
 
 
-def log_loss_draws(fit: Fit, points: pd.DataFrame, kind: str = "mean", group=None, seed=0):
-    """Posterior draws of ln L at the query points: array (S, Q)."""
+def log_loss_draws(
+    fit: Fit,
+    points: pd.DataFrame,
+    kind: str = "mean",
+    group=None,
+    seed=0,
+    extrapolation: str = "discrepancy",
+):
+    """Posterior draws of ln L at the query points: array (S, Q).
+
+    ``extrapolation`` applies to ``kind="new_run"`` only (see :mod:`bayeslaws.extrapolation`)."""
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+    from .extrapolation import check_method, widen
+
+    check_method(extrapolation)
     from .laws.base import Scales
 
     law = fit.law
@@ -92,6 +109,8 @@ def log_loss_draws(fit: Fit, points: pd.DataFrame, kind: str = "mean", group=Non
         nu = jnp.asarray(posterior["nu"])[:, None] if "nu" in posterior else None
         noise = observation(fit.likelihood, jnp.zeros_like(mu), sigma, nu)
         mu = mu + noise.sample(jax.random.PRNGKey(seed))
+        if extrapolation != "none":
+            mu = widen(fit, points, np.asarray(mu), seed=seed, method=extrapolation)
     return mu
 
 
@@ -105,6 +124,7 @@ def predict(
     kind: str = "mean",
     group=None,
     seed: int = 0,
+    extrapolation: str = "discrepancy",
 ) -> pd.DataFrame:
     """Predicted loss at query points: one row per point.
 
@@ -117,6 +137,10 @@ def predict(
     kind : "mean" (the law's uncertainty) or "new_run" (plus run-to-run noise).
     group : a fitted group's label; None with a grouped fit predicts for a new group.
     seed : seeds the noise and new-group draws.
+    extrapolation : "discrepancy" (default) widens ``new_run`` intervals beyond the fitted range
+        by a discrepancy term learned by scale-out cross-validation on the training runs (computed
+        on first use and kept in ``fit.spec``; see :mod:`bayeslaws.extrapolation`); "none" gives
+        the plain posterior predictive. Ignored for ``kind="mean"``.
 
     Returns
     -------
@@ -129,10 +153,13 @@ def predict(
     law = fit.law
     if hasattr(law, "predict"):  # laws whose prediction is not a loss surface (hyperparameters)
         return law.predict(fit, N=N, D=D, C=C, ci=ci, kind=kind, group=group, seed=seed)
+    from .extrapolation import check_method
+
+    check_method(extrapolation)
     if "scales" not in fit.spec:
         raise RunTableError(f"law {fit.spec['law']!r} does not predict a loss surface")
     points = query_points(fit, N, D, C)
-    loss = np.exp(np.asarray(log_loss_draws(fit, points, kind, group, seed)))
+    loss = np.exp(np.asarray(log_loss_draws(fit, points, kind, group, seed, extrapolation)))
     lower, median, upper = np.quantile(loss, [(1 - ci) / 2, 0.5, (1 + ci) / 2], axis=0)
     ranges = fit.spec["ranges"]
     out = points.assign(

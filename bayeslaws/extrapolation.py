@@ -1,0 +1,417 @@
+"""Honest extrapolation: widen ``kind="new_run"`` intervals beyond the fitted range.
+
+A posterior fitted to small runs is honest about run-to-run noise *inside* the fitted range and
+blind to the law bending, or the form being wrong, further out. The default method here,
+``"discrepancy"``, adds to every predictive draw of ln L at a query point a model-discrepancy term
+
+    delta ~ Normal(0, s(d)),    s(d)^2 = (tau0 * min(1, d / RAMP))^2 + (tau1 * d)^2
+
+where ``d`` is the distance of the point outside the bulk of the training runs, in decades: the
+largest of its distances in N, D and C outside the 5%-95% quantile range of the training runs
+(``RANGE_QUANTILE``; 0 inside, so there nothing changes). The quantile range rather than the
+min-max range is used because a handful of extreme runs barely constrain the law: on Epoch's
+points the largest-N runs of the training set already sit ~2% off the fitted law, and runs just
+past them were missed by the plain intervals. ``tau0`` is a step
+that appears as soon as a run leaves the fitted range (ramped in over ``RAMP`` = 0.1 decade so the
+interval is continuous) and ``tau1`` a growth per decade (a slowly drifting exponent).
+
+Both scales are learned by **scale-out cross-validation on the training runs only**: the law is
+refitted (short NUTS runs, same law, likelihood and priors) on the smaller runs of a few inner
+splits (the runs below a cut in C, and below a cut in N), each refit predicts the runs it did not
+see, and a grid posterior over (tau0, tau1) is computed from those held-out runs, with
+half-normal priors (scale ``PRIOR_SCALE`` each, in ln-loss units). Each held-out run's
+predictive is approximated as Normal(mean, var) of the refit's new-run draws plus s(d)^2; runs are
+treated as independent given the scales. Predictions then draw (tau0, tau1) from that grid
+posterior, one pair per posterior draw.
+
+The state (grid and posterior weights, fold summaries) is stored in ``fit.spec["extrapolation"]``
+(JSON, saved with the fit). It is computed lazily by the first ``new_run`` prediction beyond the
+fitted range (a few short refits: tens of seconds) or explicitly by :func:`calibrate`; it needs
+the training runs, which :func:`bayeslaws.fit` stores in ``fit.spec["training_data"]``. A fit
+without them (or whose runs allow no inner split) falls back to the prior over the scales, marked
+``"source": "prior"``.
+
+Switch it off with ``predict(..., extrapolation="none")``.
+"""
+
+from __future__ import annotations
+
+import functools
+import warnings
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from numpyro.infer import MCMC, NUTS
+from numpyro.primitives import Messenger
+
+METHODS = ("discrepancy", "none")
+RAMP = 0.1  # decades over which the step tau0 ramps in
+PRIOR_SCALE = 0.02  # half-normal scale of tau0 and of tau1 (ln-loss units, per decade for tau1)
+GRID_MAX = 0.1
+GRID_SIZE = 41
+DEFAULT_FOLDS = (("C", 0.15), ("C", 0.3), ("N", 0.15), ("N", 0.3))
+MIN_KEEP_FRACTION = 0.4
+MIN_HELD_OUT = 3
+MIN_LEVELS = 3
+RANGE_QUANTILE = 0.05  # the reference range is the 5%-95% quantile range of the training runs
+
+
+def check_method(method: str) -> str:
+    if method not in METHODS:
+        raise ValueError(f"extrapolation must be one of {METHODS}, got {method!r}")
+    return method
+
+
+# ---- distance and the discrepancy scale --------------------------------------------------------
+def outside_decades(values, low: float, high: float) -> np.ndarray:
+    """Unsigned distance of ``values`` outside [low, high], in decades (0 inside)."""
+    values = np.asarray(values, float)
+    return np.log10(np.maximum(values / high, 1.0)) - np.log10(np.minimum(values / low, 1.0))
+
+
+def reference_ranges(df, q: float = RANGE_QUANTILE) -> dict:
+    """Per column N, D, C: the (q, 1 - q) quantiles of the training runs (the data's bulk)."""
+    return {
+        c: [float(v) for v in np.exp(np.quantile(np.log(df[c].to_numpy(float)), [q, 1 - q]))]
+        for c in ("N", "D", "C")
+    }
+
+
+def distance_decades(N, D, C, ranges: dict) -> np.ndarray:
+    """Distance outside a fitted range: the largest of the N, D and C distances, in decades."""
+    parts = [outside_decades(v, *ranges[k]) for k, v in (("N", N), ("D", D), ("C", C))]
+    return np.max(np.stack(parts), axis=0)
+
+
+def discrepancy_sd(d, tau0, tau1):
+    """s(d) for distances ``d`` (decades) and scales ``tau0``, ``tau1`` (broadcast)."""
+    d = np.asarray(d, float)
+    ramp = np.minimum(1.0, d / RAMP)
+    return np.sqrt((tau0 * ramp) ** 2 + (tau1 * d) ** 2)
+
+
+def _grid():
+    return np.linspace(0.0, GRID_MAX, GRID_SIZE)
+
+
+def _log_prior(t0, t1, prior_scale):
+    return -0.5 * (t0 / prior_scale) ** 2 - 0.5 * (t1 / prior_scale) ** 2
+
+
+def prior_state(prior_scale: float = PRIOR_SCALE, reason: str = "") -> dict:
+    """Grid state holding only the prior over (tau0, tau1)."""
+    g = _grid()
+    t0, t1 = np.meshgrid(g, g, indexing="ij")
+    logw = _log_prior(t0, t1, prior_scale)
+    w = np.exp(logw - logw.max())
+    return {
+        "method": "discrepancy",
+        "source": "prior",
+        "reason": reason,
+        "ramp": RAMP,
+        "prior_scale": prior_scale,
+        "grid": g.tolist(),
+        "weights": (w / w.sum()).tolist(),
+        "folds": [],
+    }
+
+
+def posterior_state(residuals, variances, distances, prior_scale=PRIOR_SCALE, folds=()) -> dict:
+    """Grid posterior over (tau0, tau1) from held-out residuals (ln-loss, observed - predictive
+    mean), predictive variances and distances (decades)."""
+    r = np.asarray(residuals, float)[None, None, :]
+    v = np.asarray(variances, float)[None, None, :]
+    d = np.asarray(distances, float)[None, None, :]
+    g = _grid()
+    t0, t1 = np.meshgrid(g, g, indexing="ij")
+    s2 = discrepancy_sd(d, t0[..., None], t1[..., None]) ** 2
+    total = v + s2
+    loglik = -0.5 * (np.log(2 * np.pi * total) + r**2 / total)
+    logw = loglik.sum(-1) + _log_prior(t0, t1, prior_scale)
+    w = np.exp(logw - logw.max())
+    w /= w.sum()
+    mean0 = float((w * t0).sum())
+    mean1 = float((w * t1).sum())
+    return {
+        "method": "discrepancy",
+        "source": "scale-out cross-validation",
+        "ramp": RAMP,
+        "prior_scale": prior_scale,
+        "grid": g.tolist(),
+        "weights": w.tolist(),
+        "tau0_mean": mean0,
+        "tau1_mean": mean1,
+        "n_held_out": int(np.size(residuals)),
+        "folds": list(folds),
+    }
+
+
+def sample_scales(state: dict, size: int, rng) -> tuple[np.ndarray, np.ndarray]:
+    """Draws of (tau0, tau1) from a state's grid weights, jittered within grid cells."""
+    g = np.asarray(state["grid"])
+    w = np.asarray(state["weights"]).ravel()
+    idx = rng.choice(w.size, size=size, p=w / w.sum())
+    i0, i1 = np.unravel_index(idx, (g.size, g.size))
+    step = g[1] - g[0]
+    jitter = rng.uniform(-0.5, 0.5, size=(2, size)) * step
+    return np.abs(g[i0] + jitter[0]), np.abs(g[i1] + jitter[1])
+
+
+def discrepancy_draws(state: dict, distances, n_draws: int, seed: int = 0) -> np.ndarray:
+    """Additive ln-loss draws, shape (n_draws, Q): delta ~ Normal(0, s(d)) per draw and point."""
+    rng = np.random.default_rng([seed, 7])
+    tau0, tau1 = sample_scales(state, n_draws, rng)
+    sd = discrepancy_sd(np.asarray(distances, float)[None, :], tau0[:, None], tau1[:, None])
+    return sd * rng.standard_normal(sd.shape)
+
+
+# ---- training data kept with the fit ------------------------------------------------------------
+def training_data(runs) -> dict:
+    """JSON-ready copy of the runs a fit used (N, D, C, loss, group), for lazy calibration."""
+    df = runs.df
+    out = {k: [float(v) for v in df[k].to_numpy(float)] for k in ("N", "D", "C", "loss")}
+    if "group" in df:
+        out["group"] = [str(g) for g in df["group"]]
+    return out
+
+
+def _runs_from_spec(fit):
+    import pandas as pd
+
+    from .runs import load_runs
+
+    data = fit.spec.get("training_data")
+    if not data:
+        return None
+    frame = pd.DataFrame({k: data[k] for k in ("N", "D", "loss")})
+    if "group" in data:
+        frame["group"] = data["group"]
+    runs = load_runs(frame, compute_model=fit.compute_model)
+    runs.df["C"] = np.asarray(data["C"], float)  # as fitted (e.g. Porian's budget column)
+    return runs
+
+
+# ---- inner scale-out refits ---------------------------------------------------------------------
+class _MaskSite(Messenger):
+    """Mask the log density of one sample site (the observations of runs outside a fold)."""
+
+    def __init__(self, site, mask):
+        self.site = site
+        self.mask = mask
+        super().__init__(None)
+
+    def process_message(self, msg):
+        if msg["name"] == self.site:
+            msg["fn"] = msg["fn"].mask(self.mask)
+
+
+def _masked_model(x, y, group_index, z_obs, mask, *, law, n_groups, scales, priors, likelihood):
+    with _MaskSite("log_loss", mask):
+        law.model(x, y, group_index, n_groups, scales, priors, likelihood, z_obs=z_obs)
+
+
+def fold_masks(df, folds=DEFAULT_FOLDS) -> list[tuple[str, np.ndarray]]:
+    """Inner scale-out splits of a training table: for (column, f), keep the runs whose
+    log10 value lies below max - f * (max - min) of that column. Splits that keep fewer than
+    ``MIN_KEEP_FRACTION`` of the runs, hold out fewer than ``MIN_HELD_OUT``, leave fewer than
+    ``MIN_LEVELS`` distinct N or D values, or repeat an earlier split are skipped."""
+    out, seen = [], set()
+    for column, fraction in folds:
+        logv = np.log10(df[column].to_numpy(float))
+        cut = logv.max() - fraction * (logv.max() - logv.min())
+        keep = logv <= cut + 1e-9
+        key = keep.tobytes()
+        if key in seen:
+            continue
+        if keep.mean() < MIN_KEEP_FRACTION or (~keep).sum() < MIN_HELD_OUT:
+            continue
+        if df["N"][keep].nunique() < MIN_LEVELS or df["D"][keep].nunique() < MIN_LEVELS:
+            continue
+        seen.add(key)
+        out.append((f"{column}<=10^{cut:.2f}", keep))
+    return out
+
+
+def scale_out_residuals(
+    runs,
+    law,
+    likelihood,
+    priors,
+    *,
+    folds=DEFAULT_FOLDS,
+    chains=2,
+    warmup=300,
+    draws=300,
+    seed=0,
+    range_quantile=RANGE_QUANTILE,
+):
+    """Refit on each inner split (masked NUTS, one compiled model) and score the held-out runs.
+
+    Returns (residuals, variances, distances, fold summaries): ln-loss residual of each held-out
+    run against its refit's new-run predictive mean, that predictive's variance, and the run's
+    distance outside the split's fitted range (decades).
+    """
+    from .likelihoods import observation
+    from .runs import RunTable
+
+    if not isinstance(runs, RunTable):
+        raise TypeError("runs must be a RunTable")
+    model_args, _ = law.prepare(runs)
+    df = runs.df
+    splits = fold_masks(df, folds)
+    model = functools.partial(
+        _masked_model,
+        law=law,
+        n_groups=model_args["n_groups"],
+        scales=model_args["scales"],
+        priors=priors,
+        likelihood=likelihood,
+    )
+    chains_ok = jax.local_device_count() >= chains and jax.default_backend() == "cpu"
+    mcmc = MCMC(
+        NUTS(model, dense_mass=True),
+        num_warmup=warmup,
+        num_samples=draws,
+        num_chains=chains,
+        chain_method="parallel" if chains_ok and chains > 1 else "sequential",
+        progress_bar=False,
+        jit_model_args=True,
+    )
+    groups = runs.groups
+    gidx = np.asarray(model_args["group_index"])
+    resid, var, dist_, summaries = [], [], [], []
+    for k, (name, keep) in enumerate(splits):
+        mcmc.run(
+            jax.random.PRNGKey(seed * 1000 + k),
+            x=model_args["x"],
+            y=model_args["y"],
+            group_index=model_args["group_index"],
+            z_obs=model_args["z_obs"],
+            mask=jnp.asarray(keep),
+        )
+        post = {kk: np.asarray(v) for kk, v in mcmc.get_samples().items()}
+        held = ~keep
+        ranges = reference_ranges(df[keep], range_quantile)
+        Nh, Dh, Ch = (df[c].to_numpy(float)[held] for c in "NDC")
+        yh = np.log(df["loss"].to_numpy(float)[held])
+        mu = np.empty((post["sigma"].shape[0], held.sum()))
+        rng = np.random.default_rng(seed + k)
+        for g in range(len(groups)):
+            sel = gidx[held] == g
+            if not sel.any():
+                continue
+            theta = law.theta_draws(post, priors, g, rng)
+            mu[:, sel] = np.asarray(
+                law.log_loss_draws(
+                    theta, jnp.asarray(Nh[sel]), jnp.asarray(Dh[sel]), model_args["scales"]
+                )
+            )
+        sigma = jnp.asarray(post["sigma"])[:, None]
+        nu = jnp.asarray(post["nu"])[:, None] if "nu" in post else None
+        noise = observation(likelihood, jnp.zeros_like(mu), sigma, nu)
+        z = mu + np.asarray(noise.sample(jax.random.PRNGKey(seed + 17 * k + 1)))
+        r = yh - z.mean(0)
+        d = distance_decades(Nh, Dh, Ch, ranges)
+        resid.append(r)
+        var.append(z.var(0))
+        dist_.append(d)
+        summaries.append(
+            {
+                "split": name,
+                "n_fit": int(keep.sum()),
+                "n_held_out": int(held.sum()),
+                "max_distance": float(d.max()),
+                "rms_residual": float(np.sqrt(np.mean(r**2))),
+                "rms_predictive_sd": float(np.sqrt(np.mean(z.var(0)))),
+            }
+        )
+    if not splits:
+        return np.array([]), np.array([]), np.array([]), []
+    return np.concatenate(resid), np.concatenate(var), np.concatenate(dist_), summaries
+
+
+def calibrate(
+    fit,
+    runs=None,
+    *,
+    folds=DEFAULT_FOLDS,
+    prior_scale=PRIOR_SCALE,
+    chains=2,
+    warmup=300,
+    draws=300,
+    seed=None,
+    range_quantile=RANGE_QUANTILE,
+) -> dict:
+    """Learn the discrepancy scales of ``fit`` by scale-out cross-validation on its training
+    runs (``runs``, or those stored in the fit) and store the state in
+    ``fit.spec["extrapolation"]``. Returns the state."""
+    runs = runs if runs is not None else _runs_from_spec(fit)
+    if runs is None:
+        state = prior_state(prior_scale, "the fit holds no training data")
+    else:
+        seed = fit.spec.get("sampler", {}).get("seed", 0) if seed is None else seed
+        r, v, d, summaries = scale_out_residuals(
+            runs,
+            fit.law,
+            fit.likelihood,
+            fit.priors,
+            folds=folds,
+            chains=chains,
+            warmup=warmup,
+            draws=draws,
+            seed=seed,
+            range_quantile=range_quantile,
+        )
+        if r.size == 0:
+            state = prior_state(prior_scale, "the training runs allow no inner scale-out split")
+        else:
+            state = posterior_state(r, v, d, prior_scale, summaries)
+        state["ranges"] = reference_ranges(runs.df, range_quantile)
+        state["range_quantile"] = range_quantile
+    fit.spec["extrapolation"] = state
+    return state
+
+
+def ensure_state(fit) -> dict:
+    """The fit's discrepancy state, computed now (and kept in the spec) if absent."""
+    state = fit.spec.get("extrapolation")
+    if state is None:
+        if "training_data" not in fit.spec:
+            warnings.warn(
+                "this fit holds no training data: extrapolation widening uses the prior over the "
+                "discrepancy scales (call bayeslaws.extrapolation.calibrate(fit, runs))",
+                stacklevel=3,
+            )
+        state = calibrate(fit)
+    return state
+
+
+def _ranges_of(fit) -> dict:
+    """The reference range of a fit: its state's, else the bulk of its stored training runs,
+    else its fitted (min, max) range."""
+    state = fit.spec.get("extrapolation") or {}
+    if state.get("ranges"):
+        return state["ranges"]
+    data = fit.spec.get("training_data")
+    if data:
+        import pandas as pd
+
+        return reference_ranges(pd.DataFrame({c: data[c] for c in ("N", "D", "C")}))
+    return fit.spec["ranges"]
+
+
+def widen(fit, points, log_loss, seed: int = 0, method: str = "discrepancy"):
+    """Add discrepancy draws to new-run ln-loss draws (S, Q) at query points beyond the fitted
+    range; points inside the range are returned unchanged."""
+    check_method(method)
+    if method == "none":
+        return log_loss
+    d = distance_decades(points["N"], points["D"], points["C"], _ranges_of(fit))
+    if not np.any(d > 0):
+        return log_loss
+    state = ensure_state(fit)
+    if state.get("ranges"):
+        d = distance_decades(points["N"], points["D"], points["C"], state["ranges"])
+    delta = discrepancy_draws(state, d, np.shape(log_loss)[0], seed)
+    return log_loss + delta
