@@ -1,0 +1,174 @@
+"""Scale-out backtests of predictive intervals: data set x method x (error, coverage, width).
+
+    python benchmarks/calibration.py            # all backtests (~10-20 min on 2 CPU cores)
+    python benchmarks/calibration.py --quick    # fewer draws and simulated designs only
+
+Prints ONE table and writes benchmarks/output/calibration.csv, calibration_points.csv and
+calibration_epoch.png (predicted vs actual loss with 50%/90% intervals, Epoch backtest).
+
+Backtests (fit on the smaller runs, predict the larger ones as new runs, Chinchilla form, Huber
+likelihood):
+
+* epoch: Epoch AI's Chinchilla points, fit C <= 1e21, predict the 23 larger runs.
+* porian <config>: Porian et al. isoFLOP points of one configuration, hold out the two largest
+  budgets (C = the budget). With constant LR, several budgets are read off the same runs.
+* steplaw: Step Law's dense sweep reduced to each (N, D) cell's best run ("loss under grid-optimal
+  hyperparameters"), hold out the N = 1.07e9 cells.
+* sim-correct / sim-bend: simulated isoFLOP designs (1e18-1e20 fitted, 1e21 and 1e22 held out)
+  from the Chinchilla form itself, and from a truth whose data exponent flattens by 0.08 beyond
+  1e11 tokens; three seeds each, pooled.
+
+Methods: "none" = the plain posterior predictive; "discrepancy" = the default widening of
+:mod:`bayeslaws.extrapolation` (scales learned by scale-out CV on the training runs only).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from bayeslaws import calibration as cal
+from bayeslaws.datasets import SharedDataMissing
+
+OUT = Path(__file__).resolve().parent / "output"
+
+
+def real_splits():
+    yield "epoch C<=1e21", cal.epoch_split
+    for config in cal.PORIAN_CONFIGS:
+        yield f"porian {config}", lambda c=config: cal.porian_split(c)
+    yield "steplaw best-cell N=1.07e9", cal.steplaw_split
+
+
+def run(name, train, test, settings, seed=0):
+    t0 = time.time()
+    scores, points, fit = cal.backtest(train, test, name=name, seed=seed, **settings)
+    state = fit.spec["extrapolation"]
+    scores["tau0"] = state.get("tau0_mean", np.nan)
+    scores["tau1"] = state.get("tau1_mean", np.nan)
+    scores["seconds"] = time.time() - t0
+    points.insert(0, "dataset", name)
+    print(
+        f"  {name}: {len(train)} fitted, {len(test)} held out, {time.time() - t0:.0f} s",
+        file=sys.stderr,
+    )
+    return scores, points
+
+
+def pooled(name, parts):
+    """Pool several simulated backtests: scores recomputed over all their held-out points."""
+    points = pd.concat([p for _, p in parts], ignore_index=True)
+    points["dataset"] = name
+    rows = []
+    for method, g in points.groupby("method", sort=False):
+        rows.append(
+            {
+                "dataset": name,
+                "method": method,
+                "n": len(g),
+                "error": float(np.median(np.abs(g["median"] / g["actual"] - 1))),
+                "cov50": float(g["in50"].mean()),
+                "cov80": float(g["in80"].mean()),
+                "cov90": float(g["in90"].mean()),
+                "width90": float(np.mean((g["upper90"] - g["lower90"]) / g["median"])),
+                "lpd": float(g["lpd"].mean()),
+                "tau0": float(np.mean([s["tau0"].iloc[0] for s, _ in parts])),
+                "tau1": float(np.mean([s["tau1"].iloc[0] for s, _ in parts])),
+                "seconds": float(sum(s["seconds"].iloc[0] for s, _ in parts)),
+            }
+        )
+    return pd.DataFrame(rows), points
+
+
+def figure(points, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.5), sharey=True)
+    for ax, (method, g) in zip(axes, points.groupby("method", sort=False), strict=False):
+        g = g.sort_values("C")
+        x = np.arange(len(g))
+        ax.vlines(x, g["lower90"], g["upper90"], color="tab:blue", alpha=0.35, lw=6, label="90%")
+        ax.vlines(x, g["lower50"], g["upper50"], color="tab:blue", alpha=0.8, lw=6, label="50%")
+        ax.plot(x, g["median"], "_", color="k", ms=12, label="predictive median")
+        hit = g["in90"].to_numpy()
+        ax.plot(x[hit], g["actual"][hit], "o", color="tab:green", label="actual (in 90%)")
+        ax.plot(x[~hit], g["actual"][~hit], "o", color="tab:red", label="actual (outside 90%)")
+        ax.set_title(
+            f"{method}: 90% covers {g['in90'].mean():.0%}, 50% covers {g['in50'].mean():.0%}"
+        )
+        ax.set_xlabel("held-out run (sorted by compute, 1e21 to 1.3e22 FLOPs)")
+    axes[0].set_ylabel("loss")
+    axes[0].legend(fontsize=8)
+    fig.suptitle("Epoch Chinchilla points: fit C <= 1e21, predict the 23 larger runs (new run)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="short chains, simulated only")
+    parser.add_argument("--seeds", type=int, default=3, help="simulated designs per kind")
+    args = parser.parse_args(argv)
+    settings = dict(chains=2, warmup=500, draws=500)
+    if args.quick:
+        settings = dict(chains=2, warmup=300, draws=300)
+    OUT.mkdir(parents=True, exist_ok=True)
+
+    tables, all_points = [], []
+    if not args.quick:
+        for name, make in real_splits():
+            try:
+                train, test = make()
+            except SharedDataMissing as err:
+                print(f"  {name}: skipped ({err})", file=sys.stderr)
+                continue
+            scores, points = run(name, train, test, settings)
+            tables.append(scores)
+            all_points.append(points)
+    for kind in ("correct", "bend"):
+        parts = []
+        for seed in range(args.seeds):
+            train, test = cal.simulated_split(kind, seed=seed)
+            parts.append(run(f"sim-{kind} seed {seed}", train, test, settings, seed=seed))
+        scores, points = pooled(f"sim-{kind} (x{args.seeds})", parts)
+        tables.append(scores)
+        all_points.append(points)
+
+    table = pd.concat(tables, ignore_index=True)
+    points = pd.concat(all_points, ignore_index=True)
+    table.to_csv(OUT / "calibration.csv", index=False)
+    points.to_csv(OUT / "calibration_points.csv", index=False)
+    shown = table[
+        [
+            "dataset",
+            "method",
+            "n",
+            "error",
+            "cov50",
+            "cov80",
+            "cov90",
+            "width90",
+            "lpd",
+            "tau0",
+            "tau1",
+        ]
+    ]
+    with pd.option_context("display.width", 200, "display.max_columns", 20):
+        print(shown.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    epoch = points[points["dataset"] == "epoch C<=1e21"]
+    if len(epoch):
+        figure(epoch, OUT / "calibration_epoch.png")
+        print(f"figure: {OUT / 'calibration_epoch.png'}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
