@@ -10,6 +10,11 @@ LAWS = {
 }
 
 
+from . import isoflop  # noqa: E402  (isoFLOP laws: parabola and cubic)
+
+LAWS.update({law.name: law for law in (isoflop.LAW, isoflop.LAW_CUBIC)})
+
+
 def get_law(name: str):
     """The law registered under ``name`` (raises with the list of known laws)."""
     try:

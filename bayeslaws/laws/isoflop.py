@@ -1,0 +1,354 @@
+"""isoFLOP law (Chinchilla approach 2; Liang et al.; Porian et al.): hierarchical per-budget
+curves in log N whose vertices follow a power law in C, fitted jointly.
+
+For runs at a few compute budgets C_j (FLOPs), with x = ln N - ln N_ref (N params),
+c_j = ln C_j - ln C_ref and z = ln L - ln L_ref::
+
+    z = m_j + h_j d^2 (1 + s_j d) [+ r_run],          d = x - v_j
+
+    v_j ~ Normal(n0 + a_opt c_j, vertex_sd)           (vertex: ln N_opt(C_j), centred)
+    m_j ~ Normal(l0 + a_L c_j, loss_sd)               (ln L at the vertex)
+    h_j = exp(log_h_j), log_h_j ~ Normal(log_h0 + log_h1 c_j, h_sd)   (curvature, > 0)
+    s_j = 0 (law "isoflop": parabola)  or  s_j ~ Normal(s0, s_sd) (law "isoflop_cubic")
+
+per budget (partial pooling, sampled non-centred). The cubic keeps its
+local minimum exactly at v_j (the derivative of h d^2 (1 + s d) vanishes at d = 0), so the vertex
+is still ln N_opt. So N_opt(C) = k_opt C^a_opt and L_opt(C) = k_L C^a_L, each with budget-level
+scatter (vertex_sd, loss_sd) that widens the exponents' intervals when the per-budget optima do
+not line up. With a ``run`` column in the run table (e.g. the model size, when points at different
+budgets are read off one training run, as in Porian et al.'s ``const`` and ``kaplan`` decay), a
+per-run offset r_run ~ Normal(0, run_sd) absorbs the errors those points share.
+
+Default priors:
+
+* a_opt ~ Beta(2, 2) (mean 0.5; published values 0.46-0.86); n0 ~ Normal(0, 2);
+  vertex_sd ~ HalfNormal(0.2) (ln N units);
+* l0 ~ Normal(0, 0.5); a_L ~ Normal(0, 0.2); loss_sd ~ HalfNormal(0.02) (ln L units);
+* log_h0 ~ Normal(-3.5, 1.5) (ln L rises by e^-3.5 ~ 3% at d = 1, i.e. 2.7x off the optimum);
+  log_h1 ~ Normal(0, 0.3); h_sd ~ HalfNormal(0.3);
+* cubic: s0 ~ Normal(0, 0.3), s_sd ~ HalfNormal(0.1);
+* run_sd ~ HalfNormal(0.02); the likelihood's sigma (and nu) as for every law.
+
+Reported: a_opt, k_opt (N_opt = k_opt C^a_opt, N params, C FLOPs), a_L, k_L, the scatter sds,
+and per budget N_opt and L_opt. D_opt follows from the compute model (C = 6ND: D_opt =
+C^(1 - a_opt) / (6 k_opt)). Treat this law as a diagnostic beside the surface-based allocation:
+parabolas are biased when sweeps are off-centre or wide (MODELLING.md).
+"""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+import numpy as np
+import numpyro
+import numpyro.distributions as dist
+import pandas as pd
+
+from ..likelihoods import default_noise_priors, observation, sample_noise_params
+from ..runs import RunTable, RunTableError
+
+BUDGET_RTOL = 1e-3  # budgets closer than this (relative) are one budget
+
+
+def budget_levels(C, rtol: float = BUDGET_RTOL):
+    """Distinct budgets (sorted) and each value's index, merging values within ``rtol``."""
+    C = np.asarray(C, float)
+    order = np.sort(np.unique(C))
+    levels = [order[0]]
+    for value in order[1:]:
+        if value > levels[-1] * (1 + rtol):
+            levels.append(value)
+    levels = np.asarray(levels)
+    index = np.argmin(np.abs(np.log(C[:, None]) - np.log(levels[None, :])), axis=1)
+    return levels, index.astype(np.int32)
+
+
+class IsoFLOP:
+    name = "isoflop"
+    description = "per-budget parabolas in ln N, vertices N_opt = k C^a"
+    cubic = False
+    min_sizes = 3
+
+    def default_priors(self) -> dict:
+        priors = {
+            "a_opt": dist.Beta(2.0, 2.0),
+            "n0": dist.Normal(0.0, 2.0),
+            "vertex_sd": dist.HalfNormal(0.2),
+            "l0": dist.Normal(0.0, 0.5),
+            "a_L": dist.Normal(0.0, 0.2),
+            "loss_sd": dist.HalfNormal(0.02),
+            "log_h0": dist.Normal(-3.5, 1.5),
+            "log_h1": dist.Normal(0.0, 0.3),
+            "h_sd": dist.HalfNormal(0.3),
+            "run_sd": dist.HalfNormal(0.02),
+        }
+        if self.cubic:
+            priors["s0"] = dist.Normal(0.0, 0.3)
+            priors["s_sd"] = dist.HalfNormal(0.1)
+        return priors
+
+    def priors(self, likelihood: str, overrides: dict | None = None) -> dict:
+        priors = {**self.default_priors(), **default_noise_priors(likelihood)}
+        for key, value in (overrides or {}).items():
+            if key not in priors:
+                raise ValueError(
+                    f"prior given for {key!r}, which law {self.name!r} with this likelihood "
+                    f"does not have; its parameters are {sorted(priors)}"
+                )
+            if not isinstance(value, dist.Distribution):
+                raise TypeError(f"prior for {key!r} must be a numpyro distribution, got {value!r}")
+            priors[key] = value
+        return priors
+
+    # ---- model ----------------------------------------------------------------------------
+    def model(self, x, c, budget_index, run_index, n_run_ids, refs, priors, likelihood, z_obs=None):
+        J = c.shape[0]
+        a_opt = numpyro.sample("a_opt", priors["a_opt"])
+        n0 = numpyro.sample("n0", priors["n0"])
+        vertex_sd = numpyro.sample("vertex_sd", priors["vertex_sd"])
+        l0 = numpyro.sample("l0", priors["l0"])
+        a_L = numpyro.sample("a_L", priors["a_L"])
+        loss_sd = numpyro.sample("loss_sd", priors["loss_sd"])
+        log_h0 = numpyro.sample("log_h0", priors["log_h0"])
+        log_h1 = numpyro.sample("log_h1", priors["log_h1"])
+        h_sd = numpyro.sample("h_sd", priors["h_sd"])
+        if self.cubic:
+            s0 = numpyro.sample("s0", priors["s0"])
+            s_sd = numpyro.sample("s_sd", priors["s_sd"])
+        # Non-centred per-budget deviations: with few budgets the scatter sds are weakly
+        # identified and reach zero, where a centred form makes funnels (measured: 3 budgets,
+        # centred R-hat 1.05-1.14; non-centred is clean at Liang's six budgets).
+        with numpyro.plate("budgets", J):
+            zv = numpyro.sample("zv", dist.Normal(0.0, 1.0))
+            zl = numpyro.sample("zl", dist.Normal(0.0, 1.0))
+            zh = numpyro.sample("zh", dist.Normal(0.0, 1.0))
+            zs = numpyro.sample("zs", dist.Normal(0.0, 1.0)) if self.cubic else None
+        v = numpyro.deterministic("v", n0 + a_opt * c + vertex_sd * zv)
+        m = numpyro.deterministic("m", l0 + a_L * c + loss_sd * zl)
+        log_h = numpyro.deterministic("log_h", log_h0 + log_h1 * c + h_sd * zh)
+        s = numpyro.deterministic("s", s0 + s_sd * zs) if self.cubic else jnp.zeros(J)
+        h = jnp.exp(log_h)
+        log_N_ref, log_C_ref, log_L_ref = refs
+        numpyro.deterministic("k_opt", jnp.exp(n0 + log_N_ref - a_opt * log_C_ref))
+        numpyro.deterministic("k_L", jnp.exp(l0 + log_L_ref - a_L * log_C_ref))
+        numpyro.deterministic("N_opt", jnp.exp(v + log_N_ref))
+        numpyro.deterministic("L_opt", jnp.exp(m + log_L_ref))
+        d = x - v[budget_index]
+        mu = m[budget_index] + h[budget_index] * d**2 * (1.0 + s[budget_index] * d)
+        if n_run_ids > 0:
+            run_sd = numpyro.sample("run_sd", priors["run_sd"])
+            with numpyro.plate("run_ids", n_run_ids):
+                zr = numpyro.sample("zr", dist.Normal(0.0, 1.0))
+            mu = mu + run_sd * zr[run_index]
+        sigma, nu = sample_noise_params(likelihood, priors)
+        with numpyro.plate("runs", x.shape[0]):
+            numpyro.sample("log_loss", observation(likelihood, mu, sigma, nu), obs=z_obs)
+
+    def prepare(self, runs: RunTable) -> tuple[dict, dict]:
+        df = runs.df
+        if runs.has_groups:
+            raise RunTableError(
+                f"law {self.name!r} fits one family at a time; the run table has groups "
+                f"{runs.groups}: fit each with RunTable.subset()"
+            )
+        if df["loss"].isna().any():
+            raise RunTableError(
+                f"law {self.name!r} needs a loss for every run; column 'loss' is missing at rows "
+                f"{df.index[df['loss'].isna()].tolist()[:10]}"
+            )
+        levels, index = budget_levels(df["C"].to_numpy(float))
+        if len(levels) < 3:
+            raise RunTableError(
+                f"law {self.name!r} needs runs at >= 3 compute budgets (column 'C'); found "
+                f"{len(levels)}: {levels.tolist()}"
+            )
+        N = df["N"].to_numpy(float)
+        for j, budget in enumerate(levels):
+            sizes = np.unique(N[index == j]).size
+            if sizes < self.min_sizes:
+                raise RunTableError(
+                    f"law {self.name!r} needs >= {self.min_sizes} model sizes (column 'N') per "
+                    f"budget; budget C = {budget:.3g} has {sizes}"
+                )
+        log_N_ref = float(np.mean(np.log(N)))
+        log_C_ref = float(np.mean(np.log(levels)))
+        log_L_ref = float(np.mean(np.log(df["loss"].to_numpy(float))))
+        if "run" in df:
+            labels = df["run"].astype(str)
+            run_ids = sorted(labels.unique())
+            run_index = np.array([run_ids.index(r) for r in labels], dtype=np.int32)
+        else:
+            run_ids, run_index = [], np.zeros(len(df), dtype=np.int32)
+        model_args = {
+            "x": jnp.asarray(np.log(N) - log_N_ref),
+            "c": jnp.asarray(np.log(levels) - log_C_ref),
+            "budget_index": jnp.asarray(index),
+            "run_index": jnp.asarray(run_index),
+            "n_run_ids": len(run_ids),
+            "refs": (log_N_ref, log_C_ref, log_L_ref),
+            "z_obs": jnp.asarray(np.log(df["loss"].to_numpy(float)) - log_L_ref),
+        }
+        info = {
+            "isoflop_scales": {
+                "log_N_ref": log_N_ref,
+                "log_C_ref": log_C_ref,
+                "log_L_ref": log_L_ref,
+            },
+            "budgets": levels.tolist(),
+            "n_run_ids": len(run_ids),
+            "groups": [None],
+            "ranges": {c: [float(df[c].min()), float(df[c].max())] for c in ("N", "D", "C")},
+        }
+        return model_args, info
+
+    def summary_names(self, n_groups: int, likelihood: str) -> list[str]:
+        # "a_opt" is left out: fit() appends it (and N_opt, L_opt) to every summary already
+        names = ["k_opt", "a_L", "k_L", "vertex_sd", "loss_sd", "log_h0", "log_h1"]
+        names += ["h_sd"] + (["s0", "s_sd"] if self.cubic else [])
+        return names + ["run_sd", "sigma"] + (["nu"] if likelihood == "student_t" else [])
+
+    def group_dims(self) -> dict:
+        return {}
+
+    # ---- draws out ------------------------------------------------------------------------
+    @staticmethod
+    def _refs(fit):
+        s = fit.spec["isoflop_scales"]
+        return s["log_N_ref"], s["log_C_ref"], s["log_L_ref"]
+
+    def budget_draws(self, fit, C, seed: int = 0) -> dict:
+        """Per-draw curve parameters (v, m, h, s: arrays (S, Q), centred ln units) at budgets C.
+
+        A fitted budget uses its own fitted values; any other budget gets fresh budget-level
+        deviations from the fitted scatter (a new budget), one per draw and budget.
+        """
+        post = fit.draws()
+        lN, lC, lL = self._refs(fit)
+        C = np.atleast_1d(np.asarray(C, float))
+        c = np.log(C) - lC
+        S, Q = post["a_opt"].shape[0], len(C)
+        rng = np.random.default_rng(seed)
+        fitted = np.asarray(fit.spec["budgets"])
+        match = np.abs(np.log(C[:, None] / fitted[None, :])) < BUDGET_RTOL
+
+        def col(name):
+            return np.asarray(post[name], float)[:, None]
+
+        means = {
+            "v": col("n0") + col("a_opt") * c,
+            "m": col("l0") + col("a_L") * c,
+            "log_h": col("log_h0") + col("log_h1") * c,
+        }
+        sds = {"v": "vertex_sd", "m": "loss_sd", "log_h": "h_sd"}
+        if "s0" in post:
+            means["s"], sds["s"] = col("s0") * np.ones((1, Q)), "s_sd"
+        out = {}
+        for key, mean in means.items():
+            value = mean + col(sds[key]) * rng.standard_normal((S, Q))  # a new budget
+            for q in range(Q):
+                if match[q].any():  # a fitted budget: its own draws
+                    value[:, q] = post[key][:, int(np.argmax(match[q]))]
+            out[key] = value
+        v, m, h = out["v"], out["m"], np.exp(out["log_h"])
+        s = out.get("s", np.zeros((S, Q)))
+        return {"v": v, "m": m, "h": h, "s": s}
+
+    def allocation_draws(self, fit, C, compute_model, group=None, seed: int = 0) -> dict:
+        """N_opt = k_opt C^a_opt and L_opt = k_L C^a_L per draw (the laws, without budget
+        scatter); D_opt from the compute model."""
+        if group is not None:
+            raise ValueError(f"group={group!r}: isoflop fits have no groups")
+        post = fit.draws(["a_opt", "n0", "l0", "a_L"])
+        lN, lC, lL = self._refs(fit)
+        c = np.log(np.asarray(C, float))[None, :] - lC
+        N_opt = np.exp(post["n0"][:, None] + post["a_opt"][:, None] * c + lN)
+        L_opt = np.exp(post["l0"][:, None] + post["a_L"][:, None] * c + lL)
+        return {
+            "N_opt": N_opt,
+            "D_opt": np.asarray(compute_model.tokens(N_opt, np.asarray(C, float)[None, :])),
+            "L_opt": L_opt,
+            "at_boundary": np.zeros(N_opt.shape, bool),
+            "method": "isoflop_law",
+        }
+
+    def _log_loss(self, fit, C, N, budget):
+        lN, lC, lL = self._refs(fit)
+        d = np.log(np.asarray(N, float)) - lN - budget["v"]
+        return budget["m"] + budget["h"] * d**2 * (1.0 + budget["s"] * d) + lL
+
+    def profile_log_loss_draws(self, fit, C, N, group=None, seed: int = 0):
+        """ln L along the isoFLOP curve of budget C at sizes N, per draw: (S, G). Uses the law
+        (no budget scatter), so its minimum is at N_opt = k_opt C^a_opt."""
+        if group is not None:
+            raise ValueError(f"group={group!r}: isoflop fits have no groups")
+        post = fit.draws()
+        lN, lC, lL = self._refs(fit)
+        c = np.log(float(C)) - lC
+
+        def col(name):
+            return np.asarray(post[name], float)[:, None]
+
+        budget = {
+            "v": col("n0") + col("a_opt") * c,
+            "m": col("l0") + col("a_L") * c,
+            "h": np.exp(col("log_h0") + col("log_h1") * c),
+            "s": col("s0") if "s0" in post else 0.0,
+        }
+        return self._log_loss(fit, C, np.asarray(N, float)[None, :], budget)
+
+    def predict(self, fit, N=None, D=None, C=None, *, ci=0.9, kind="mean", group=None, seed=0):
+        """Loss at (N, C) points from the budget curves, with intervals. A fitted budget uses
+        its own curve; a new budget draws fresh budget-level deviations (honest for held-out
+        budgets). ``kind="new_run"`` adds the likelihood's noise and the per-run offset."""
+        import jax
+
+        from ..predict import outside_decades, query_points
+
+        if kind not in ("mean", "new_run"):
+            raise ValueError(f"kind must be 'mean' or 'new_run', got {kind!r}")
+        if group is not None:
+            raise ValueError(f"group={group!r}: isoflop fits have no groups")
+        points = query_points(fit, N, D, C)
+        budgets = points["C"].to_numpy()
+        levels, index = budget_levels(budgets)
+        draws = self.budget_draws(fit, levels, seed)
+        per_point = {k: v[:, index] for k, v in draws.items()}
+        log_L = self._log_loss(fit, budgets, points["N"].to_numpy()[None, :], per_point)
+        if kind == "new_run":
+            post = fit.draws()
+            sigma = jnp.asarray(post["sigma"])[:, None]
+            nu = jnp.asarray(post["nu"])[:, None] if "nu" in post else None
+            noise = observation(fit.likelihood, jnp.zeros(log_L.shape), sigma, nu)
+            log_L = log_L + np.asarray(noise.sample(jax.random.PRNGKey(seed)))
+            if "run_sd" in post:
+                rng = np.random.default_rng(seed + 1)
+                log_L = log_L + post["run_sd"][:, None] * rng.standard_normal(log_L.shape)
+        loss = np.exp(log_L)
+        lower, median, upper = np.quantile(loss, [(1 - ci) / 2, 0.5, (1 + ci) / 2], axis=0)
+        ranges = fit.spec["ranges"]
+        return points.assign(
+            median=median,
+            mean=loss.mean(axis=0),
+            lower=lower,
+            upper=upper,
+            ci=ci,
+            kind=kind,
+            N_outside_decades=outside_decades(points["N"], *ranges["N"]),
+            C_outside_decades=outside_decades(points["C"], *ranges["C"]),
+        )
+
+    def law_table(self, fit, ci: float = 0.9, compute_model=None) -> pd.DataFrame:
+        """N_opt, D_opt and L_opt as k C^a with intervals (see allocation_laws)."""
+        from ..allocation import allocation_laws
+
+        return allocation_laws(fit, ci=ci, compute_model=compute_model)
+
+
+class IsoFLOPCubic(IsoFLOP):
+    name = "isoflop_cubic"
+    description = "per-budget cubics in ln N (minimum at the vertex), vertices N_opt = k C^a"
+    cubic = True
+    min_sizes = 4
+
+
+LAW = IsoFLOP()
+LAW_CUBIC = IsoFLOPCubic()

@@ -1,0 +1,102 @@
+"""The isoFLOP law on simulated Liang et al. data, and its checks (one small fit, ~20-30 s)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import bayeslaws as bl
+from bayeslaws import datasets, simulate
+from bayeslaws.allocation import allocation_laws, near_optimal, optimal_allocation
+from bayeslaws.laws.isoflop import budget_levels
+from bayeslaws.runs import RunTableError
+
+FAST = {"chains": 2, "warmup": 300, "draws": 300, "dense_mass": False, "warn": False}
+TRUTH = simulate.LiangTruth()
+
+
+@pytest.fixture(scope="module")
+def runs():
+    return simulate.simulate_liang_isoflop(seed=1, n_per_budget=7)
+
+
+@pytest.fixture(scope="module")
+def fit(runs):
+    return bl.fit(runs, law="isoflop", likelihood="gaussian", seed=0, **FAST)
+
+
+def test_exponent_interval_covers_liang_truth(fit):
+    s = fit.summary(ci=0.95)
+    assert s.loc["a_opt", "2.5%"] < TRUTH.n_exp < s.loc["a_opt", "97.5%"]
+    assert s.loc["a_L", "2.5%"] < TRUTH.l_exp < s.loc["a_L", "97.5%"]
+    assert fit.diagnostics.divergences == 0
+    assert s.loc["a_opt", "r_hat"] < 1.02
+
+
+def test_per_budget_vertices_follow_truth(fit):
+    N_opt = fit.draws(["N_opt"])["N_opt"]  # (S, 6)
+    assert N_opt.shape[1] == 6
+    ratio = np.median(N_opt, axis=0) / TRUTH.n_opt(fit.spec["budgets"])
+    np.testing.assert_allclose(ratio, 1.0, atol=0.05)
+
+
+def test_allocation_and_extrapolation_from_isoflop_law(fit):
+    alloc = optimal_allocation(fit, C=1.5e21, ci=0.95)
+    assert alloc["method"].item() == "isoflop_law"
+    assert alloc["N_opt_lower"].item() < 958.3e6 < alloc["N_opt_upper"].item()
+    assert alloc["L_opt_lower"].item() < TRUTH.l_opt(1.5e21) < alloc["L_opt_upper"].item()
+    np.testing.assert_allclose(alloc["D_opt"] * alloc["N_opt"] * 6, 1.5e21, rtol=0.02)
+    laws = allocation_laws(fit)
+    assert laws.loc["N_opt", "exponent"] + laws.loc["D_opt", "exponent"] == pytest.approx(1.0)
+    assert fit.law_table().loc["N_opt", "exponent"] == pytest.approx(laws.loc["N_opt", "exponent"])
+
+
+def test_predict_fitted_and_new_budget(fit, runs):
+    at_fitted = bl.predict(fit, N=runs["N"].iloc[:7], C=runs["C"].iloc[:7], ci=0.99)
+    truth = TRUTH.loss(at_fitted["N"], at_fitted["C"])
+    assert ((at_fitted["lower"] < truth) & (truth < at_fitted["upper"])).mean() >= 6 / 7
+    new = bl.predict(fit, N=[1e8, 3e8], C=[3e19, 3e19], kind="new_run")
+    assert (new["lower"] < new["median"]).all() and (new["median"] < new["upper"]).all()
+    assert new["C_outside_decades"].iloc[0] == pytest.approx(np.log10(3e19 / 6e18))
+
+
+def test_near_optimal_on_isoflop_law(fit):
+    res = near_optimal(fit, C=1e18, tolerance=0.01)
+    # truth: ln L = ln L_opt + k d^2, within 1% for |d| <= sqrt(ln 1.01 / k)
+    half_width = np.sqrt(np.log(1.01) / TRUTH.k)
+    true_low = TRUTH.n_opt(1e18) * np.exp(-half_width)
+    assert res.band[0] == pytest.approx(true_low, rel=0.15)
+
+
+def test_cubic_law_is_registered_and_needs_four_sizes(runs):
+    two_few = runs.groupby("C").head(3)
+    with pytest.raises(RunTableError, match="needs >= 4 model sizes"):
+        bl.fit(two_few, law="isoflop_cubic", **FAST)
+
+
+def test_bad_runs_name_the_problem(runs):
+    with pytest.raises(RunTableError, match=">= 3 compute budgets"):
+        bl.fit(runs[runs["C"] < 4e17], law="isoflop", **FAST)
+    grouped = runs.assign(group=np.where(runs["C"] > 5e17, "a", "b"))
+    with pytest.raises(RunTableError, match="one family at a time"):
+        bl.fit(grouped, law="isoflop", **FAST)
+    with pytest.raises(ValueError, match="prior given for 'alpha'"):
+        bl.fit(runs, law="isoflop", priors={"alpha": None}, **FAST)
+
+
+def test_budget_levels_merge_rounding():
+    levels, index = budget_levels([1e18, 1.00001e18, 3e18, 1e17])
+    np.testing.assert_allclose(levels, [1e17, 1e18, 3e18])
+    assert index.tolist() == [1, 1, 2, 0]
+
+
+@pytest.mark.shared
+def test_porian_loader_has_budget_compute():
+    try:
+        runs = datasets.porian_isoflop(dataset="rw", hparams="tuned", param_count="standard")
+    except datasets.SharedDataMissing as err:
+        pytest.skip(f"../shared/data is absent: {err}")
+    assert isinstance(runs.df, pd.DataFrame)
+    levels, _ = budget_levels(runs.df["C"])
+    assert len(levels) >= 8
