@@ -15,7 +15,7 @@ from bayeslaws.predict import log_loss_draws, query_points
 
 SMALL = dict(chains=2, warmup=300, draws=300, warn=False)
 FOLDS = (("C", 0.2), ("N", 0.25))
-CAL = dict(folds=FOLDS, chains=2, warmup=200, draws=200)
+CAL = dict(folds=FOLDS, chains=2, warmup=150, draws=150)
 
 
 # ---- scoring (exact, no sampling) ----
@@ -172,14 +172,14 @@ def test_sbc_runs_and_ranks_are_not_degenerate():
     ranks, pvalues = cal.sbc(
         "chinchilla",
         "gaussian",
-        n_sims=6,
-        warmup=150,
+        n_sims=4,
+        warmup=100,
         draws=120,
         thin=4,
         seed=1,
         params=["alpha", "beta"],
     )
-    assert ranks.shape == (6, 3)
+    assert ranks.shape == (4, 3)
     assert ranks.to_numpy().min() >= 0 and ranks.to_numpy().max() <= 30
     # a broken fit puts the truth at the extremes; a calibrated one rarely (P ~ 2/31 per rank)
     extreme = np.mean((ranks.to_numpy() == 0) | (ranks.to_numpy() == 30))
