@@ -25,6 +25,7 @@ if "xla_force_host_platform_device_count" not in os.environ.get("XLA_FLAGS", "")
 from . import compute  # noqa: E402
 from .datasets import load_bundled  # noqa: E402
 from .inference import compare, fit  # noqa: E402
+from .laws.hyperparams import loss_penalty  # noqa: E402
 from .predict import predict  # noqa: E402
 from .results import Fit, load_fit  # noqa: E402
 from .runs import RunTable, RunTableError, load_runs  # noqa: E402
@@ -39,5 +40,6 @@ __all__ = [
     "load_bundled",
     "load_fit",
     "load_runs",
+    "loss_penalty",
     "predict",
 ]

@@ -50,13 +50,16 @@ def fit(
     warmup: int = 1000,
     draws: int = 1000,
     target_accept: float = 0.8,
-    dense_mass: bool = True,
+    dense_mass: bool | None = None,
     prior_draws: int = 0,
     progress_bar: bool | None = None,
     chain_method: str | None = None,
     label: str | None = None,
     warn: bool = True,
-) -> Fit:
+    method: str = "bayes",
+    law_options: dict | None = None,
+    **method_options,
+):
     """Fit a law to a run table by NUTS.
 
     Parameters
@@ -69,15 +72,35 @@ def fit(
     chains, warmup, draws : NUTS chains and iterations per chain (defaults 4 x 1000 + 1000).
     target_accept : NUTS target acceptance probability.
     dense_mass : adapt a dense mass matrix (default; the Chinchilla form's log amplitudes are
-        strongly correlated: a diagonal one took ~3x more leapfrog steps per draw).
+        strongly correlated: a diagonal one took ~3x more leapfrog steps per draw). None: the
+        law's ``default_dense_mass`` if it has one, else True.
     prior_draws : if > 0, also store that many prior (predictive) draws in ``idata.prior``.
     progress_bar : default: shown when stderr is a terminal.
     chain_method : override the automatic choice (see :func:`choose_chain_method`).
     label : a name for the fit (used by :func:`compare`).
     warn : warn on R-hat > 1.01, low ESS or divergences (always recorded in ``fit.diagnostics``).
+    method : "bayes" (NUTS) or "two_stage" (the published best-cell + log-log OLS baseline of
+        law "hyperparams"; ``method_options`` go to :func:`bayeslaws.two_stage.fit_two_stage`).
+    law_options : options of a configurable law (e.g. ``{"divergence": "exclude"}`` for
+        "hyperparams"); stored in the fit.
     """
+    if method == "two_stage":
+        from .two_stage import fit_two_stage
+
+        return fit_two_stage(runs, law=law, label=label, **(law_options or {}), **method_options)
+    if method != "bayes" or method_options:
+        raise ValueError(
+            f"method must be 'bayes' or 'two_stage' (got {method!r}); options "
+            f"{sorted(method_options)} are for method='two_stage'"
+        )
     runs = as_run_table(runs)
     law_obj = get_law(law)
+    if law_options:
+        law_obj = law_obj.configure(**law_options)
+    if hasattr(law_obj, "preprocess"):  # e.g. recorded exclusions of diverged runs
+        runs = law_obj.preprocess(runs)
+    if dense_mass is None:
+        dense_mass = getattr(law_obj, "default_dense_mass", True)
     check_family(likelihood)
     chains = _check_positive_int("chains", chains)
     warmup = _check_positive_int("warmup", warmup)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from . import chinchilla, kaplan
+from . import chinchilla, hyperparams, kaplan
 
 LAWS = {
     chinchilla.LAW.name: chinchilla.LAW,
     kaplan.LAW.name: kaplan.LAW,
+    hyperparams.LAW.name: hyperparams.LAW,
 }
 
 
