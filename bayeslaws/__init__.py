@@ -23,6 +23,7 @@ if "xla_force_host_platform_device_count" not in os.environ.get("XLA_FLAGS", "")
     _numpyro.set_host_device_count(4)
 
 from . import compute  # noqa: E402
+from .allocation import near_optimal, optimal_allocation  # noqa: E402
 from .datasets import load_bundled  # noqa: E402
 from .inference import compare, fit  # noqa: E402
 from .laws.hyperparams import loss_penalty  # noqa: E402
@@ -40,6 +41,8 @@ __all__ = [
     "load_bundled",
     "load_fit",
     "load_runs",
+    "near_optimal",
+    "optimal_allocation",
     "loss_penalty",
     "predict",
 ]
