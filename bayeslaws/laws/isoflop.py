@@ -100,8 +100,21 @@ class IsoFLOP:
         return priors
 
     # ---- model ----------------------------------------------------------------------------
-    def model(self, x, c, budget_index, run_index, n_run_ids, refs, priors, likelihood, z_obs=None):
-        J = c.shape[0]
+    def model(
+        self,
+        x,
+        c,
+        budget_index,
+        run_index,
+        run_ids,
+        refs,
+        priors,
+        likelihood,
+        z_obs=None,
+        n_groups=1,
+    ):
+        # sizes come from array shapes, so the model also runs with jit-compiled arguments
+        J, n_run_ids = c.shape[0], run_ids.shape[0]
         a_opt = numpyro.sample("a_opt", priors["a_opt"])
         n0 = numpyro.sample("n0", priors["n0"])
         vertex_sd = numpyro.sample("vertex_sd", priors["vertex_sd"])
@@ -183,7 +196,7 @@ class IsoFLOP:
             "c": jnp.asarray(np.log(levels) - log_C_ref),
             "budget_index": jnp.asarray(index),
             "run_index": jnp.asarray(run_index),
-            "n_run_ids": len(run_ids),
+            "run_ids": jnp.zeros(len(run_ids)),
             "refs": (log_N_ref, log_C_ref, log_L_ref),
             "z_obs": jnp.asarray(np.log(df["loss"].to_numpy(float)) - log_L_ref),
         }
