@@ -8,8 +8,8 @@ Units: N in parameters, D in tokens, C in FLOPs.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 

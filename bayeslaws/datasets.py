@@ -87,7 +87,12 @@ def steplaw_dense(divergence_threshold: float | None = None) -> RunTable:
         columns={"loss": "raw_loss"}
     )
     runs = load_runs(
-        table, N="N", D="D", lr="lr_grid", batch_size="bs", loss="smooth loss",
+        table,
+        N="N",
+        D="D",
+        lr="lr_grid",
+        batch_size="bs",
+        loss="smooth loss",
         units={"batch_size": 2048},
     )
     return RunTable(runs.df, runs.compute_model, str(path), runs.exclusions, runs.n_input_rows)

@@ -6,7 +6,10 @@ are vectorised on a GPU/TPU, and fall back to sequential when neither applies.
 
 from __future__ import annotations
 
+import functools
+import json
 import sys
+from collections import OrderedDict
 
 import arviz as az
 import jax
@@ -31,6 +34,45 @@ def choose_chain_method(chains: int) -> str:
     if chains > 1 and jax.local_device_count() >= chains:
         return "parallel"
     return "sequential"
+
+
+# Compiled NUTS kernels, reused by fits of the same shape and settings (compilation takes
+# seconds; a refit with new data of the same shape then skips it).
+_MCMC_CACHE: OrderedDict = OrderedDict()
+_MCMC_CACHE_SIZE = 8
+STATIC_ARGS = ("n_groups", "priors", "likelihood")
+
+
+def _cached_mcmc(law, static: dict, data_shapes: tuple, settings: dict) -> MCMC:
+    """An MCMC object for this law, static model arguments and settings (compiled once)."""
+    key = (
+        law.name,
+        json.dumps(priors_to_spec(static["priors"]), sort_keys=True),
+        static["likelihood"],
+        static["n_groups"],
+        data_shapes,
+        tuple(sorted(settings.items())),
+    )
+    if key in _MCMC_CACHE:
+        _MCMC_CACHE.move_to_end(key)
+        return _MCMC_CACHE[key]
+    model = functools.partial(law.model, **static)
+    kernel = NUTS(
+        model, target_accept_prob=settings["target_accept"], dense_mass=settings["dense_mass"]
+    )
+    mcmc = MCMC(
+        kernel,
+        num_warmup=settings["warmup"],
+        num_samples=settings["draws"],
+        num_chains=settings["chains"],
+        chain_method=settings["chain_method"],
+        progress_bar=settings["progress_bar"],
+        jit_model_args=True,
+    )
+    _MCMC_CACHE[key] = mcmc
+    while len(_MCMC_CACHE) > _MCMC_CACHE_SIZE:
+        _MCMC_CACHE.popitem(last=False)
+    return mcmc
 
 
 def _check_positive_int(name: str, value, minimum: int = 1) -> int:
@@ -109,20 +151,23 @@ def fit(
         raise ValueError(f"target_accept must be in (0, 1), got {target_accept}")
     priors_used = law_obj.priors(likelihood, priors)
     model_args, info = law_obj.prepare(runs)
-    model_args = dict(model_args, priors=priors_used, likelihood=likelihood)
+    static = {"priors": priors_used, "likelihood": likelihood}
+    static["n_groups"] = model_args.pop("n_groups", 1)
+    data_shapes = tuple((k, getattr(v, "shape", None)) for k, v in sorted(model_args.items()))
 
     method = chain_method or choose_chain_method(chains)
     if progress_bar is None:
         progress_bar = sys.stderr.isatty()
-    kernel = NUTS(law_obj.model, target_accept_prob=target_accept, dense_mass=dense_mass)
-    mcmc = MCMC(
-        kernel,
-        num_warmup=warmup,
-        num_samples=draws,
-        num_chains=chains,
-        chain_method=method,
-        progress_bar=progress_bar,
-    )
+    settings = {
+        "chains": chains,
+        "warmup": warmup,
+        "draws": draws,
+        "target_accept": target_accept,
+        "dense_mass": dense_mass,
+        "chain_method": method,
+        "progress_bar": bool(progress_bar),
+    }
+    mcmc = _cached_mcmc(law_obj, static, data_shapes, settings)
     rng = jax.random.PRNGKey(seed)
     rng_mcmc, rng_prior = jax.random.split(rng)
     mcmc.run(rng_mcmc, **model_args, extra_fields=("diverging",))
@@ -130,7 +175,8 @@ def fit(
     prior = None
     if prior_draws:
         prior_args = dict(model_args, z_obs=None) if "z_obs" in model_args else model_args
-        prior = Predictive(law_obj.model, num_samples=prior_draws)(rng_prior, **prior_args)
+        prior_model = functools.partial(law_obj.model, **static)
+        prior = Predictive(prior_model, num_samples=prior_draws)(rng_prior, **prior_args)
     groups = info["groups"]
     coords = {"group": [str(g) for g in groups]} if len(groups) > 1 else None
     dims = law_obj.group_dims() if len(groups) > 1 else None
@@ -167,7 +213,7 @@ def fit(
     return Fit(idata, spec, diagnostics, compute_model=runs.compute_model)
 
 
-def compare(fits, ic: str = "loo") -> "az.ELPDData":
+def compare(fits, ic: str = "loo") -> az.ELPDData:
     """Rank fits of the same runs by PSIS-LOO (ArviZ ``compare``); best first."""
     fits = list(fits)
     if len(fits) < 2:

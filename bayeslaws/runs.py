@@ -107,7 +107,9 @@ class RunTable:
         ``mask`` is a boolean Series/array aligned with ``df`` or a callable ``df -> mask``.
         """
         if not reason or not isinstance(reason, str):
-            raise ValueError("exclude() needs a reason (a non-empty string): it is stored in the fit")
+            raise ValueError(
+                "exclude() needs a reason (a non-empty string): it is stored in the fit"
+            )
         if callable(mask):
             mask = mask(self.df)
         mask = np.asarray(mask, dtype=bool)
@@ -201,7 +203,9 @@ def _check_positive_finite(df: pd.DataFrame, column: str, allow_missing: bool) -
     values = df[column]
     missing = values.isna()
     if missing.any() and not allow_missing:
-        raise RunTableError(f"column {column!r} has missing values at rows {_rows(df.index[missing])}")
+        raise RunTableError(
+            f"column {column!r} has missing values at rows {_rows(df.index[missing])}"
+        )
     present = values[~missing]
     bad = ~np.isfinite(present) | (present <= 0)
     if bad.any():

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import numpyro
@@ -28,6 +29,7 @@ from ..runs import RunTable, RunTableError
 GROUP_SD_PRIOR = dist.HalfNormal(0.3)  # sd of group deviations, in unconstrained units
 
 
+@jax.tree_util.register_dataclass
 @dataclass(frozen=True)
 class Scales:
     """Reference scales (natural logs): N_ref in params, D_ref in tokens, L_ref in loss units."""
@@ -62,7 +64,9 @@ def pooled_sample(name, prior, group_index, n_groups, tau_prior):
     tau = numpyro.sample(f"{name}_tau", tau_prior)
     with numpyro.plate("groups", n_groups):
         z = numpyro.sample(f"{name}_z", dist.Normal(0.0, 1.0))
-    theta_group = numpyro.deterministic(f"{name}_group", to_support(to_support.inv(theta) + tau * z))
+    theta_group = numpyro.deterministic(
+        f"{name}_group", to_support(to_support.inv(theta) + tau * z)
+    )
     return theta, theta_group[group_index]
 
 

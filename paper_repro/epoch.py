@@ -1,0 +1,144 @@
+"""Chinchilla on Epoch AI's digitised points (REAL data, ../shared/data/epoch_chinchilla).
+
+1. Full fit (Huber likelihood on log loss, 240 points after dropping the 5 highest losses, as
+   Epoch did): posterior medians and 95% intervals of E, A, B, alpha, beta and
+   a = beta / (alpha + beta), beside Epoch's estimates and 4000-bootstrap 95% intervals
+   (Besiroglu et al. 2024, arXiv:2404.10102).
+2. Extrapolation: fit on runs with C <= 1e21 FLOPs, predict the larger ones (new-run
+   intervals), report median absolute relative error and the share inside 50% / 90% intervals.
+3. Recovery (SIMULATED data on the same (N, D) design): simulate from known parameters with
+   several seeds, fit, and count how often the 90% intervals contain the truth.
+
+Writes paper_repro/results/epoch_*.csv and prints the tables.
+
+    python paper_repro/epoch.py [--draws 1000] [--recovery-seeds 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+import bayeslaws as bl
+from bayeslaws import datasets, simulate
+
+RESULTS = Path(__file__).resolve().parent / "results"
+EPOCH = {  # estimate, 95% bootstrap interval (PAPERS.md section 3)
+    "E": (1.817, 1.769, 1.871),
+    "A": (482.0, 285.2, 743.6),
+    "B": (2085.4, 1042.4, 5810.3),
+    "alpha": (0.348, 0.317, 0.373),
+    "beta": (0.366, 0.331, 0.415),
+    "a_opt": (0.513, 0.513 - 1.96 * 0.020, 0.513 + 1.96 * 0.020),  # SE 0.020 -> normal 95%
+}
+PARAMS = list(EPOCH)
+
+
+def full_fit_table(runs, sampler: dict) -> pd.DataFrame:
+    fit = bl.fit(runs, law="chinchilla", likelihood="huber", seed=0, **sampler)
+    summary = fit.summary(ci=0.95)
+    rows = []
+    for name, (est, lo, hi) in EPOCH.items():
+        row = summary.loc[name]
+        rows.append(
+            {
+                "quantity": f"Epoch Chinchilla {name}",
+                "paper_value": est,
+                "paper_lower": lo,
+                "paper_upper": hi,
+                "median": row["50%"],
+                "lower": row["2.5%"],
+                "upper": row["97.5%"],
+                "ci": 0.95,
+                "data": "real",
+                "inside_paper_interval": lo <= row["50%"] <= hi,
+            }
+        )
+    print(fit)
+    return pd.DataFrame(rows)
+
+
+def extrapolation_table(runs, sampler: dict, max_flops: float = 1e21) -> pd.DataFrame:
+    train = runs.subset(runs.df["C"] <= max_flops, f"fit on C <= {max_flops:g} FLOPs")
+    test = runs.df[runs.df["C"] > max_flops]
+    fit = bl.fit(train, law="chinchilla", likelihood="huber", seed=0, **sampler)
+    rows = []
+    for ci in (0.5, 0.9):
+        pred = bl.predict(fit, N=test["N"], D=test["D"], ci=ci, kind="new_run")
+        actual = test["loss"].to_numpy()
+        inside = (pred["lower"].to_numpy() <= actual) & (actual <= pred["upper"].to_numpy())
+        rows.append(
+            {
+                "held_out_runs": len(test),
+                "ci": ci,
+                "coverage": inside.mean(),
+                "median_abs_rel_error": np.median(np.abs(pred["median"] / actual - 1)),
+                "mean_rel_width": np.mean((pred["upper"] - pred["lower"]) / pred["median"]),
+                "data": "real",
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def recovery_table(runs, sampler: dict, seeds: int) -> pd.DataFrame:
+    truth = {"E": 1.82, "A": 500.0, "B": 2500.0, "alpha": 0.35, "beta": 0.37}
+    truth["a_opt"] = truth["beta"] / (truth["alpha"] + truth["beta"])
+    hits = {name: [] for name in PARAMS}
+    for seed in range(seeds):
+        df = simulate.simulate_chinchilla_runs(
+            {**truth, "N": runs.df["N"], "D": runs.df["D"]}, noise_sd=0.01, seed=seed
+        )
+        fit = bl.fit(bl.load_runs(df), likelihood="gaussian", seed=seed, warn=False, **sampler)
+        summary = fit.summary(ci=0.9)
+        for name in PARAMS:
+            hits[name].append(summary.loc[name, "5%"] <= truth[name] <= summary.loc[name, "95%"])
+    rows = []
+    for name in PARAMS:
+        rate = float(np.mean(hits[name]))
+        rows.append(
+            {
+                "parameter": name,
+                "truth": truth[name],
+                "replications": seeds,
+                "coverage_90": rate,
+                "binomial_se": np.sqrt(0.9 * 0.1 / seeds),
+                "data": "simulated",
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--draws", type=int, default=1000, help="draws (and warm-up) per chain")
+    parser.add_argument("--chains", type=int, default=4)
+    parser.add_argument("--recovery-seeds", type=int, default=20)
+    parser.add_argument("--recovery-draws", type=int, default=500)
+    args = parser.parse_args(argv)
+    sampler = {"chains": args.chains, "warmup": args.draws, "draws": args.draws}
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    runs = datasets.epoch_chinchilla()
+    pd.set_option("display.width", 160)
+
+    table = full_fit_table(runs, sampler)
+    table.to_csv(RESULTS / "epoch_fit.csv", index=False)
+    print("\n== Epoch Chinchilla points (real), Huber likelihood: ours vs Epoch's refit ==")
+    print(table.round(4).to_string(index=False))
+
+    extrap = extrapolation_table(runs, sampler)
+    extrap.to_csv(RESULTS / "epoch_extrapolation.csv", index=False)
+    print("\n== Extrapolation: fit C <= 1e21, predict the larger runs (real) ==")
+    print(extrap.round(4).to_string(index=False))
+
+    rec_sampler = {"chains": 2, "warmup": args.recovery_draws, "draws": args.recovery_draws}
+    recovery = recovery_table(runs, rec_sampler, args.recovery_seeds)
+    recovery.to_csv(RESULTS / "epoch_recovery.csv", index=False)
+    print("\n== Recovery on the Epoch design (simulated), 90% interval coverage ==")
+    print(recovery.round(4).to_string(index=False))
+
+
+if __name__ == "__main__":
+    main()

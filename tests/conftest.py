@@ -1,0 +1,38 @@
+"""Shared fixtures: small, fast fits; the third-party tables skip cleanly when absent."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import bayeslaws as bl
+from bayeslaws import datasets, simulate
+
+FAST = {"chains": 2, "warmup": 300, "draws": 300}
+TRUTH = {"E": 1.8, "A": 480.0, "B": 2100.0, "alpha": 0.35, "beta": 0.37}
+
+
+@pytest.fixture(scope="session")
+def epoch_runs():
+    try:
+        return datasets.epoch_chinchilla()
+    except datasets.SharedDataMissing as err:
+        pytest.skip(f"../shared/data is absent: {err}")
+
+
+def chinchilla_design(n_sizes: int = 6, n_tokens: int = 5):
+    """A small grid of (N, D): 60M-6B params x 1B-100B tokens."""
+    N, D = np.meshgrid(np.geomspace(6e7, 6e9, n_sizes), np.geomspace(1e9, 1e11, n_tokens))
+    return N.ravel(), D.ravel()
+
+
+@pytest.fixture(scope="session")
+def simulated_runs():
+    N, D = chinchilla_design()
+    df = simulate.simulate_chinchilla_runs({**TRUTH, "N": N, "D": D}, noise_sd=0.01, seed=1)
+    return bl.load_runs(df)
+
+
+@pytest.fixture(scope="session")
+def simulated_fit(simulated_runs):
+    return bl.fit(simulated_runs, likelihood="gaussian", seed=0, **FAST)

@@ -1,0 +1,186 @@
+"""Fitting, summaries, prediction, saving and model comparison on small simulated data."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import FAST, TRUTH, chinchilla_design
+
+import bayeslaws as bl
+from bayeslaws import simulate
+
+
+def test_summary_has_the_documented_columns(simulated_fit):
+    summary = simulated_fit.summary()
+    assert list(summary.columns) == [
+        "mean",
+        "sd",
+        "5%",
+        "50%",
+        "95%",
+        "r_hat",
+        "ess_bulk",
+        "ess_tail",
+    ]
+    for name in ["alpha", "beta", "E", "A", "B", "a_opt", "sigma"]:
+        assert name in summary.index
+    assert simulated_fit.diagnostics.ok, simulated_fit.diagnostics.problems
+
+
+def test_posterior_covers_the_truth(simulated_fit):
+    summary = simulated_fit.summary(ci=0.99)
+    for name in ["alpha", "beta", "E"]:
+        assert summary.loc[name, "0.5%"] < TRUTH[name] < summary.loc[name, "99.5%"], name
+
+
+def test_predict_returns_one_row_per_point_with_ordered_interval(simulated_fit):
+    out = bl.predict(simulated_fit, N=[7e9, 70e9], D=[1.4e12, 1.4e12], ci=0.9)
+    assert len(out) == 2
+    assert (out["lower"] < out["median"]).all() and (out["median"] < out["upper"]).all()
+    assert out["N_outside_decades"].iloc[0] == pytest.approx(np.log10(7e9 / 6e9))
+    assert out["D_outside_decades"].iloc[0] == pytest.approx(np.log10(1.4e12 / 1e11))
+    truth = simulate.chinchilla_loss(**TRUTH, N=out["N"], D=out["D"])
+    assert (out["lower"] < truth).all() and (truth < out["upper"]).all()
+
+
+def test_new_run_interval_is_wider_than_mean_interval(simulated_fit):
+    mean = bl.predict(simulated_fit, N=1e9, D=2e10, kind="mean")
+    new = bl.predict(simulated_fit, N=1e9, D=2e10, kind="new_run")
+    assert (new["upper"] - new["lower"]).item() > 1.5 * (mean["upper"] - mean["lower"]).item()
+
+
+def test_predict_from_compute_uses_the_compute_model(simulated_fit):
+    by_c = bl.predict(simulated_fit, N=1e9, C=6 * 1e9 * 2e10)
+    by_d = bl.predict(simulated_fit, N=1e9, D=2e10)
+    assert by_c["D"].item() == pytest.approx(2e10)
+    assert by_c["median"].item() == pytest.approx(by_d["median"].item())
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"N": [1e9]}, "exactly two of N, D, C"),
+        ({"N": [1e9, -1], "D": 1e10}, "N must be finite and positive"),
+        ({"N": [1e9, 2e9], "D": [1e10, 1e10, 1e10]}, "incompatible lengths"),
+        ({"N": 1e9, "D": 1e10, "ci": 1.5}, "ci must be in"),
+        ({"N": 1e9, "D": 1e10, "kind": "best"}, "kind must be one of"),
+    ],
+)
+def test_bad_queries_are_named(simulated_fit, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        bl.predict(simulated_fit, **kwargs)
+
+
+def test_save_and_load_give_identical_predictions(simulated_fit, tmp_path):
+    query = {"N": [7e9, 70e9], "D": [1.4e12, 1.4e12], "kind": "new_run", "seed": 3}
+    before = bl.predict(simulated_fit, **query)  # beyond the fitted range: calibrates once
+    path = simulated_fit.save(tmp_path / "fit.nc")
+    same = bl.load_fit(path)
+    pd.testing.assert_frame_equal(before, bl.predict(same, **query))
+    assert same.spec["law"] == "chinchilla" and same.compute_model.name == "6ND"
+    assert same.priors["alpha"].concentration1 == pytest.approx(2.0)
+
+
+def test_incompatible_file_is_refused(simulated_fit, tmp_path):
+    import json
+
+    from bayeslaws.results import SPEC_ATTR, IncompatibleFitFile
+
+    fit_copy = bl.Fit(
+        simulated_fit.idata.copy(), dict(simulated_fit.spec), simulated_fit.diagnostics
+    )
+    fit_copy.spec["format_version"] = 999
+    path = fit_copy.save(tmp_path / "old.nc")
+    with pytest.raises(IncompatibleFitFile, match="format 999"):
+        bl.load_fit(path)
+    simulated_fit.idata.to_netcdf(str(tmp_path / "plain.nc"), engine="h5netcdf")
+    with pytest.raises(IncompatibleFitFile, match="not a bayeslaws fit"):
+        bl.load_fit(tmp_path / "plain.nc")
+    assert SPEC_ATTR not in simulated_fit.idata.posterior.attrs
+    json.dumps(simulated_fit.spec)  # the spec stays JSON-ready
+
+
+def test_fit_is_reproducible_with_a_seed(simulated_runs):
+    a = bl.fit(simulated_runs, seed=5, chains=1, warmup=100, draws=100, warn=False)
+    b = bl.fit(simulated_runs, seed=5, chains=1, warmup=100, draws=100, warn=False)
+    np.testing.assert_array_equal(a.draws()["alpha"], b.draws()["alpha"])
+
+
+def test_custom_priors_are_used_and_checked(simulated_runs, simulated_fit):
+    import numpyro.distributions as dist
+
+    tight = bl.fit(
+        simulated_runs,
+        priors={"alpha": dist.Beta(200.0, 200.0)},
+        seed=0,
+        chains=1,
+        warmup=200,
+        draws=200,
+        warn=False,
+    )
+    default_alpha = simulated_fit.summary().loc["alpha", "mean"]  # ~0.35, the truth
+    assert tight.summary().loc["alpha", "mean"] > default_alpha + 0.05  # pulled towards 0.5
+    assert tight.spec["priors"]["alpha"] == {
+        "dist": "Beta",
+        "concentration1": 200.0,
+        "concentration0": 200.0,
+    }
+    with pytest.raises(ValueError, match="prior given for 'gamma'"):
+        bl.fit(simulated_runs, priors={"gamma": dist.Normal(0, 1)})
+
+
+def test_kaplan_and_likelihoods_compare_by_loo(simulated_runs, simulated_fit):
+    kaplan = bl.fit(simulated_runs, law="kaplan", likelihood="gaussian", seed=0, warn=False, **FAST)
+    student = bl.fit(simulated_runs, likelihood="student_t", seed=0, warn=False, **FAST)
+    table = bl.compare([simulated_fit, kaplan, student])
+    assert set(table.index) == {"chinchilla/gaussian", "kaplan/gaussian", "chinchilla/student_t"}
+    assert table.index[-1] == "kaplan/gaussian"  # the wrong form ranks last
+
+
+def test_groups_are_partially_pooled():
+    N, D = chinchilla_design(5, 4)
+    frames = []
+    for i, (g, alpha) in enumerate([("a", 0.33), ("b", 0.37), ("c", 0.35)]):
+        df = simulate.simulate_chinchilla_runs(
+            {**TRUTH, "alpha": alpha, "N": N, "D": D}, noise_sd=0.01, seed=10 + i
+        )
+        frames.append(df.assign(group=g))
+    runs = bl.load_runs(pd.concat(frames, ignore_index=True))
+    fit = bl.fit(runs, likelihood="gaussian", seed=0, warn=False, **FAST)
+    summary = fit.summary(ci=0.99)
+    for g, alpha in [("a", 0.33), ("b", 0.37)]:
+        row = summary.loc[f"alpha_group[{g}]"]
+        assert row["0.5%"] < alpha < row["99.5%"]
+    own = bl.predict(fit, N=1e9, D=1e10, group="a")
+    new = bl.predict(fit, N=1e9, D=1e10)
+    assert (new["upper"] - new["lower"]).item() > (own["upper"] - own["lower"]).item()
+    with pytest.raises(ValueError, match="unknown group 'z'"):
+        bl.predict(fit, N=1e9, D=1e10, group="z")
+
+
+def test_one_group_reduces_to_the_plain_model(simulated_runs):
+    one = bl.load_runs(simulated_runs.df.assign(group="only"))
+    fit = bl.fit(one, seed=0, chains=1, warmup=50, draws=50, warn=False)
+    assert "alpha_tau" not in fit.idata.posterior
+    assert fit.groups == ["only"]
+
+
+def test_sampler_trouble_is_reported(simulated_runs):
+    from bayeslaws.diagnostics import SamplerWarning
+
+    with pytest.warns(SamplerWarning, match="ess_bulk"):
+        fit = bl.fit(simulated_runs, seed=0, chains=2, warmup=20, draws=20)
+    assert not fit.diagnostics.ok
+
+
+def test_ten_thousand_query_points_vectorise(simulated_fit):
+    N = np.geomspace(1e8, 1e11, 10_000)
+    bl.predict(simulated_fit, N=N, D=2e10)  # compile
+    start = time.perf_counter()
+    out = bl.predict(simulated_fit, N=N, D=2e10)
+    elapsed = time.perf_counter() - start
+    assert len(out) == 10_000 and out["median"].is_monotonic_decreasing
+    print(f"10,000 points x {simulated_fit.diagnostics.n_draws} draws: {elapsed:.3f} s")

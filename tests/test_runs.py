@@ -1,0 +1,134 @@
+"""Run tables: canonical columns, units, derived compute, and clear errors on bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import bayeslaws as bl
+from bayeslaws import compute
+from bayeslaws.runs import RunTableError
+
+
+def table(**overrides):
+    base = {
+        "Model Size": [1e8, 2e8, 4e8, 8e8],
+        "Training FLOP": [6e18, 2.4e19, 9.6e19, 3.84e20],
+        "loss": [3.0, 2.8, 2.6, 2.5],
+    }
+    base.update(overrides)
+    return pd.DataFrame(base)
+
+
+def test_derives_tokens_from_flops_with_6nd():
+    runs = bl.load_runs(table(), N="Model Size", C="Training FLOP", loss="loss")
+    np.testing.assert_allclose(runs.df["D"], runs.df["C"] / (6 * runs.df["N"]))
+    assert runs.compute_model.name == "6ND"
+    assert list(runs.df.columns[:4]) == ["N", "D", "C", "loss"]
+
+
+def test_derives_params_from_tokens_and_flops():
+    df = pd.DataFrame({"D": [1e10, 2e10], "C": [6e19, 4.8e20], "loss": [3.0, 2.9]})
+    runs = bl.load_runs(df)
+    np.testing.assert_allclose(runs.df["N"], [1e9, 4e9], rtol=1e-9)
+
+
+def test_units_and_extra_columns_are_kept():
+    df = pd.DataFrame(
+        {"n_b": [0.1, 0.2], "t_b": [2.0, 4.0], "l": [3.0, 2.9], "bs": [64, 128], "tag": ["a", "b"]}
+    )
+    runs = bl.load_runs(
+        df,
+        N="n_b",
+        D="t_b",
+        loss="l",
+        batch_size="bs",
+        units={"N": "billions", "D": 1e9, "batch_size": 2048},
+    )
+    np.testing.assert_allclose(runs.df["N"], [1e8, 2e8])
+    np.testing.assert_allclose(runs.df["batch_size"], [64 * 2048, 128 * 2048])
+    assert runs.df["tag"].tolist() == ["a", "b"]
+
+
+def test_video_compute_model_is_pluggable():
+    model = compute.video_dit(n_ctx=4096, d_model=2048)  # 0.75 * (7 + 2) = 6.75 per param-token
+    runs = bl.load_runs(
+        pd.DataFrame({"N": [1e9, 2e9], "D": [1e10, 1e10], "loss": [1, 0.9]}), compute_model=model
+    )
+    np.testing.assert_allclose(runs.df["C"], 6.75 * runs.df["N"] * runs.df["D"])
+    np.testing.assert_allclose(model.params_for(runs.df["D"], runs.df["C"]), runs.df["N"])
+    square = compute.video_dit(n_ctx=1024, d_model=1024)
+    assert square.flops(1.0, 1.0) == pytest.approx(6.0)
+
+
+def test_custom_compute_model_inverts_numerically():
+    model = compute.custom(lambda N: 6 * N + 1e6)
+    N = model.params_for(D=1e10, C=model.flops(3e8, 1e10))
+    assert N == pytest.approx(3e8, rel=1e-6)
+    with pytest.raises(ValueError, match="cannot be saved"):
+        model.to_dict()
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        ({"loss": [3.0, np.nan, 2.6, 2.5]}, r"'loss' has missing values at rows 1"),
+        ({"loss": [3.0, -1.0, 2.6, 2.5]}, r"'loss' must be finite and positive.*rows 1"),
+        ({"loss": [3.0, np.inf, 2.6, 2.5]}, r"'loss' must be finite and positive.*rows 1"),
+        (
+            {"Model Size": ["1e8", "big", 4e8, 8e8]},
+            r"'Model Size' has non-numeric values at rows 1",
+        ),
+        ({"Training FLOP": [6e18, 0.0, 9.6e19, 3.84e20]}, r"'C' must be finite and positive"),
+    ],
+)
+def test_bad_values_name_column_and_row(overrides, message):
+    with pytest.raises(RunTableError, match=message):
+        bl.load_runs(table(**overrides), N="Model Size", C="Training FLOP", loss="loss")
+
+
+def test_missing_column_is_named():
+    with pytest.raises(RunTableError, match=r"column 'params' \(given for N\) is not in the table"):
+        bl.load_runs(table(), N="params", C="Training FLOP")
+    with pytest.raises(RunTableError, match="need two of the columns N, D, C"):
+        bl.load_runs(table(), N="Model Size")
+
+
+def test_inconsistent_n_d_c_is_an_error():
+    df = pd.DataFrame({"N": [1e8, 2e8], "D": [1e9, 1e9], "C": [6e17, 5e18], "loss": [3, 2.9]})
+    with pytest.raises(RunTableError, match="disagree with the compute model 6ND.*rows 1"):
+        bl.load_runs(df)
+
+
+def test_duplicates_are_reported_not_dropped():
+    df = table()
+    df = pd.concat([df, df.iloc[[2]]], ignore_index=True)
+    with pytest.warns(UserWarning, match=r"2 rows are exact duplicates.*rows 2, 4"):
+        runs = bl.load_runs(df, N="Model Size", C="Training FLOP")
+    assert len(runs) == 5
+
+
+def test_exclusions_are_recorded():
+    runs = bl.load_runs(table(), N="Model Size", C="Training FLOP")
+    kept = runs.exclude(runs.df["loss"] > 2.9, reason="loss above 2.9")
+    assert len(kept) == 3
+    assert kept.record()["exclusions"] == [{"reason": "loss above 2.9", "count": 1}]
+    assert kept.record()["n_input_rows"] == 4
+    with pytest.raises(ValueError, match="needs a reason"):
+        runs.exclude(runs.df["loss"] > 2.9, reason="")
+
+
+def test_single_level_of_tokens_is_rejected_by_the_law():
+    df = pd.DataFrame({"N": [1e8, 2e8, 4e8], "D": [1e10] * 3, "loss": [3.0, 2.9, 2.8]})
+    with pytest.raises(RunTableError, match="at least 2 distinct values of 'D'"):
+        bl.fit(bl.load_runs(df), chains=1, warmup=10, draws=10)
+
+
+def test_reads_csv_and_reports_missing_file(tmp_path):
+    path = tmp_path / "runs.csv"
+    table().to_csv(path, index=False)
+    runs = bl.load_runs(path, N="Model Size", C="Training FLOP", loss="loss")
+    assert runs.source == str(path) and len(runs) == 4
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        bl.load_runs(tmp_path / "nope.csv")
