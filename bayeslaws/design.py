@@ -192,7 +192,8 @@ class HyperparamOpt(Target):
     def draws(self, fit, seed=0):
         if not _is_hyperparams(fit):
             raise ValueError(
-                f"target HyperparamOpt needs a fit of law 'hyperparams', got {fit.spec.get('law')!r}"
+                "target HyperparamOpt needs a fit of law 'hyperparams', got "
+                f"{fit.spec.get('law')!r}"
             )
         from .laws.hyperparams import HyperparamsLaw
 
@@ -881,9 +882,9 @@ def bounds(
     """Nested Monte Carlo (upper bound), PCE (lower bound) of the information about all
     parameters, and the reweighted target estimate, for each candidate unit (alone).
 
-    Uses one log-likelihood matrix per unit: outer draws (``n_outer``, default min(S, 1000)) with outcomes
-    simulated from the fit's noise family, and every draw as an inner sample. Columns: the
-    candidate's columns, unit, gaussian_all (linear-Gaussian, all parameters), nmc_all,
+    Uses one log-likelihood matrix per unit: outer draws (``n_outer``, default min(S, 1000))
+    with outcomes simulated from the fit's noise family, and every draw as an inner sample.
+    Columns: the candidate's columns, unit, gaussian_all (linear-Gaussian, all parameters), nmc_all,
     pce_all, and with a target: gaussian (target) and reweighted (target).
     """
     target = AllParameters() if target is None else target
