@@ -193,3 +193,18 @@ def test_two_stage(sweep):
     assert tol.spec["divergence"]["n_diverged"] == 1  # the NaN run
     with pytest.raises(ValueError, match="loss_penalty"):
         bl.loss_penalty(ts, N=1e9, D=1e10, lr=1e-4, batch_size=1e5)
+
+
+def test_far_above_the_bowl(sweep):
+    law = HyperparamsLaw(far_above=0.01)
+    df = sweep.df
+    best = df.groupby(["N", "D"])["loss"].transform("min")
+    expected = int((df["loss"] > best * 1.01).sum())
+    assert expected > 0
+    with pytest.warns(DivergenceWarning):
+        args, info = law.prepare(sweep)
+    assert info["divergence"]["n_far_above"] == expected
+    assert info["divergence"]["n_censored"] == expected + 1  # plus the NaN run
+    with pytest.warns(DivergenceWarning, match="excluded"):
+        kept = HyperparamsLaw(far_above=0.01, divergence="exclude").preprocess(sweep)
+    assert len(kept) == len(sweep) - expected - 1

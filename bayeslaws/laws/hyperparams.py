@@ -159,6 +159,11 @@ class HyperparamsLaw:
     divergence : "censor" (default) or "exclude".
     divergence_threshold : a loss above this counts as diverged (None: only NaN losses and a true
         ``diverged`` column count).
+    far_above : runs whose loss exceeds their cell's best converged run by more than this
+        fraction are "far above the bowl" and handled like diverged runs (censored at
+        best * (1 + far_above), or excluded). The bowl is a local (quadratic) model: on Step Law
+        the losses blow up towards high lr / small batch and a quadratic fitted to every run
+        misplaces the optimum. None (default): every converged run is fitted.
     """
 
     name = "hyperparams"
@@ -174,6 +179,7 @@ class HyperparamsLaw:
         loss_level: str = "free",
         divergence: str = "censor",
         divergence_threshold: float | None = None,
+        far_above: float | None = None,
     ):
         for value, allowed, what in (
             (bowl, BOWLS, "bowl"),
@@ -190,6 +196,9 @@ class HyperparamsLaw:
         self.loss_level = loss_level
         self.divergence = divergence
         self.divergence_threshold = divergence_threshold
+        if far_above is not None and not (0 < float(far_above) < 10):
+            raise ValueError("far_above must be a positive fraction (e.g. 0.03) or None")
+        self.far_above = None if far_above is None else float(far_above)
 
     @property
     def options(self) -> dict:
@@ -198,6 +207,7 @@ class HyperparamsLaw:
             "loss_level": self.loss_level,
             "divergence": self.divergence,
             "divergence_threshold": self.divergence_threshold,
+            "far_above": self.far_above,
         }
 
     def configure(self, **options) -> HyperparamsLaw:
@@ -370,6 +380,19 @@ class HyperparamsLaw:
             mask |= flag
         return mask, reasons
 
+    def _far_mask(self, df: pd.DataFrame, diverged: np.ndarray):
+        """Runs more than ``far_above`` above their cell's best converged run, and the bound
+        best * (1 + far_above) per run (NaN where no bound applies)."""
+        loss = df["loss"].to_numpy(float)
+        if self.far_above is None:
+            return np.zeros(len(df), bool), np.full(len(df), np.nan)
+        keys = [c for c in ("group", "N", "D") if c in df]
+        clean = pd.Series(np.where(diverged, np.nan, loss), index=df.index)
+        best = clean.groupby([df[k] for k in keys]).transform("min").to_numpy(float)
+        bound = best * (1.0 + self.far_above)
+        far = ~diverged & (loss > bound)
+        return far, bound
+
     def preprocess(self, runs: RunTable) -> RunTable:
         """Check the columns and apply ``divergence="exclude"`` (recorded on the run table)."""
         for column in self.required_columns:
@@ -383,6 +406,10 @@ class HyperparamsLaw:
         if self.divergence != "exclude":
             return runs
         mask, reasons = self._diverged_mask(runs.df)
+        far, _ = self._far_mask(runs.df, mask)
+        if far.any():
+            reasons.append(f"{int(far.sum())} more than {self.far_above:g} above the cell's best")
+            mask = mask | far
         if not mask.any():
             return runs
         warnings.warn(
@@ -398,6 +425,10 @@ class HyperparamsLaw:
         runs = self.preprocess(runs)  # idempotent: a no-op after fit()'s own call
         df = runs.df
         mask, reasons = self._diverged_mask(df)
+        far, far_bound = self._far_mask(df, mask)
+        if far.any():
+            reasons.append(f"{int(far.sum())} more than {self.far_above:g} above the cell's best")
+        mask = mask | far
         ok = ~mask
         if ok.sum() == 0:
             raise RunTableError("law 'hyperparams': every run diverged; nothing to fit")
@@ -454,7 +485,8 @@ class HyperparamsLaw:
                 if self.divergence_threshold is not None
                 else float(np.max(loss[ok]))
             )
-            z = np.where(ok, z, np.log(bound) - scales.log_L_ref)
+            run_bound = np.where(far, far_bound, bound)
+            z = np.where(ok, z, np.log(run_bound) - scales.log_L_ref)
             censored = jnp.asarray(mask)
             warnings.warn(
                 f"{n_div} diverged runs censored: loss >= {bound:.4g} ({'; '.join(reasons)}); "
@@ -480,11 +512,14 @@ class HyperparamsLaw:
             "mode": self.divergence,
             "threshold": self.divergence_threshold,
             "n_censored": n_div,
+            "n_far_above": int(far.sum()),
             "censored_at_loss": bound,
             "n_excluded": int(n_excluded),
         }
         if n_div:
             note = f"{n_div} diverged runs censored (loss >= {bound:.4g})"
+            if far.any():
+                note += f", of which {int(far.sum())} far above the bowl (> {self.far_above:g})"
         elif n_excluded:
             note = f"{n_excluded} diverged runs excluded"
         else:
