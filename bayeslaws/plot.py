@@ -1,0 +1,552 @@
+"""Figures from fits (matplotlib). Every function returns the :class:`matplotlib.figure.Figure`.
+
+* :func:`fan` -- the runs with the law's posterior mean and credible bands; beyond the fitted range
+  (shaded) the bands widen into a fan. Loss surfaces: loss against N, one curve per token budget;
+  law ``"hyperparams"``: eta_opt(N) and B_opt(N), one curve per token budget.
+* :func:`bowls` -- the LR x batch sweep as heat maps, one per (N, D) cell, with each cell's
+  posterior optimum and its credible region (law ``"hyperparams"``).
+* :func:`isoflop` -- loss along isoFLOP lines with the optimum per budget and its interval.
+* :func:`n_opt` -- the compute-optimal size N_opt(C) with its bands, published laws overlaid.
+* :func:`design_ranking` -- expected information per FLOP for candidate runs (a DataFrame such
+  as :func:`bayeslaws.design.next_runs` returns).
+* :func:`pairs` -- posterior pair plot through ArviZ (``az.plot_pair``).
+
+matplotlib's pyplot is imported on first use, not when ``bayeslaws`` is imported. Units: N in
+parameters, D in tokens, C in FLOPs, batch size in tokens; power laws are drawn on log axes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+BAND_ALPHAS = {0.5: 0.35, 0.9: 0.18}
+N_LABEL = "model size N (parameters)"
+D_LABEL = "training tokens D"
+C_LABEL = "training compute C (FLOPs)"
+
+
+def _pyplot():
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _null_formatter():
+    from matplotlib.ticker import NullFormatter
+
+    return NullFormatter()
+
+
+def _figure(figsize, nrows=1, ncols=1, **kw):
+    plt = _pyplot()
+    fig, axes = plt.subplots(nrows, ncols, figsize=figsize, squeeze=False, **kw)
+    return fig, axes
+
+
+def _runs_frame(runs) -> pd.DataFrame | None:
+    if runs is None:
+        return None
+    return runs.df if hasattr(runs, "df") else pd.DataFrame(runs)
+
+
+def _training_frame(fit) -> pd.DataFrame | None:
+    data = fit.spec.get("training_data")
+    if not data:
+        return None
+    return pd.DataFrame({k: data[k] for k in ("N", "D", "C", "loss")})
+
+
+def _sci(x: float) -> str:
+    """1.07e9 -> '1.07B', 2e10 -> '20B', 5e7 -> '50M'."""
+    for unit, word in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if abs(x) >= unit:
+            return f"{x / unit:.3g}{word}"
+    return f"{x:.3g}"
+
+
+def _ci_levels(ci) -> list[float]:
+    levels = sorted({float(c) for c in np.atleast_1d(ci)}, reverse=True)
+    for c in levels:
+        if not 0 < c < 1:
+            raise ValueError(f"ci levels must be in (0, 1), got {c}")
+    return levels
+
+
+def _band_alpha(c: float) -> float:
+    return BAND_ALPHAS.get(round(c, 2), 0.25)
+
+
+def _check_fit(fit) -> None:
+    if not hasattr(fit, "spec") or "law" not in getattr(fit, "spec", {}):
+        raise TypeError(f"expected a bayeslaws Fit, got {type(fit).__name__}")
+
+
+def _mark_range(ax, low, high, label="fitted range", axis="x"):
+    span = ax.axvspan if axis == "x" else ax.axhspan
+    span(low, high, color="0.85", alpha=0.5, zorder=0, lw=0, label=label)
+
+
+# ---- fan: the law with its bands, into extrapolation ---------------------------------------------
+def fan(
+    fit,
+    runs=None,
+    *,
+    slices=None,
+    extend_decades: float = 1.0,
+    ci=(0.5, 0.9),
+    kind: str = "mean",
+    targets=None,
+    target_kind: str = "new_run",
+    n_points: int = 60,
+    seed: int = 0,
+):
+    """The fitted law with its posterior mean and credible bands, extended beyond the fitted
+    range of N (shaded) by ``extend_decades`` so the extrapolation shows as a widening fan.
+
+    Loss surfaces: loss against N, one curve per token budget D (``slices``: default the
+    fitted runs' distinct D when there are at most 6, else 4 log-spaced values), the runs as
+    points. Law ``"hyperparams"``: two panels, eta_opt(N) and B_opt(N) per D, the points
+    being each (N, D) cell's best run (``runs`` needed for the points).
+
+    ``kind``: "mean" (the law's own uncertainty) or "new_run" (what one new run would show,
+    including the widening beyond the fitted range; slower: it calibrates on first use).
+    ``targets``: (N, D) pairs to mark with their 90% interval of kind ``target_kind`` (loss
+    surfaces; "new_run" calibrates the widening on first use, ~10-40 s) or the optimum's
+    interval (hyperparams), e.g. ``[(1.07e9, 1e10)]``.
+    """
+    _check_fit(fit)
+    from .predict import predict
+
+    levels = _ci_levels(ci)
+    df = _runs_frame(runs)
+    if fit.spec["law"] == "hyperparams":
+        return _hyperparam_fan(fit, df, slices, extend_decades, levels, targets, n_points, seed)
+    if df is None:
+        df = _training_frame(fit)
+    n_lo, n_hi = fit.spec["ranges"]["N"]
+    d_values = np.asarray(df["D"] if df is not None else fit.spec["ranges"]["D"], float)
+    if slices is None:
+        unique = np.unique(d_values)
+        slices = unique if len(unique) <= 6 else np.geomspace(unique.min(), unique.max(), 4)
+    slices = np.atleast_1d(np.asarray(slices, float))
+    grid = np.geomspace(n_lo / 10 ** (0.25 * extend_decades), n_hi * 10**extend_decades, n_points)
+    fig, axes = _figure((7.5, 5))
+    ax = axes[0, 0]
+    plt = _pyplot()
+    colours = plt.cm.viridis(np.linspace(0.05, 0.85, len(slices)))
+    _mark_range(ax, n_lo, n_hi, "fitted range of N")
+    for d, colour in zip(slices, colours, strict=True):
+        for c in levels:
+            p = predict(fit, N=grid, D=d, ci=c, kind=kind, seed=seed)
+            ax.fill_between(grid, p["lower"], p["upper"], color=colour, alpha=_band_alpha(c), lw=0)
+        ax.plot(grid, p["mean"], color=colour, lw=1.8, label=f"D = {_sci(d)} tokens")
+        if df is not None:
+            near = np.isclose(df["D"], d, rtol=0.02)
+            ax.scatter(df.loc[near, "N"], df.loc[near, "loss"], color=colour, s=22, ec="k", lw=0.4)
+    if df is not None and len(slices) < len(np.unique(d_values)):
+        ax.scatter(df["N"], df["loss"], color="0.5", s=8, label="runs", zorder=1)
+    for N, D in targets or []:
+        t = predict(fit, N=N, D=D, ci=0.9, kind=target_kind, seed=seed).iloc[0]
+        ax.errorbar(
+            N,
+            t["median"],
+            yerr=[[t["median"] - t["lower"]], [t["upper"] - t["median"]]],
+            fmt="D",
+            color="crimson",
+            ms=6,
+            capsize=4,
+            label=f"{_sci(N)} / {_sci(D)} tokens (90%, {target_kind})",
+        )
+    ax.set_xscale("log")
+    ax.set_xlabel(N_LABEL)
+    ax.set_ylabel("loss")
+    bands = " and ".join(f"{100 * c:g}%" for c in sorted(levels))
+    ax.set_title(f"{fit.label}: posterior mean, {bands} bands ({kind})")
+    ax.legend(fontsize=8, loc="best")
+    ax.grid(True, which="both", alpha=0.2)
+    fig.tight_layout()
+    return fig
+
+
+def _hyperparam_fan(fit, df, slices, extend_decades, levels, targets, n_points, seed):
+    from .predict import predict
+
+    n_lo, n_hi = fit.spec["ranges"]["N"]
+    cells = pd.DataFrame(fit.spec["cells"])
+    if slices is None:
+        slices = np.unique(cells["D"])
+    slices = np.atleast_1d(np.asarray(slices, float))
+    grid = np.geomspace(n_lo / 10 ** (0.25 * extend_decades), n_hi * 10**extend_decades, n_points)
+    best = None
+    if df is not None and {"lr", "batch_size", "loss"} <= set(df):
+        ok = df[np.isfinite(df["loss"])]
+        best = ok.loc[ok.groupby(["N", "D"])["loss"].idxmin()]
+    fig, axes = _figure((11, 4.5), 1, 2)
+    plt = _pyplot()
+    colours = plt.cm.viridis(np.linspace(0.05, 0.85, len(slices)))
+    panels = (("eta_opt", "lr", "optimal learning rate eta_opt"), ("B_opt", "batch_size", None))
+    for ax, (name, column, ylabel) in zip(axes[0], panels, strict=True):
+        _mark_range(ax, n_lo, n_hi, "fitted range of N")
+        for d, colour in zip(slices, colours, strict=True):
+            for c in levels:
+                p = predict(fit, N=grid, D=d, ci=c, seed=seed)
+                ax.fill_between(
+                    grid, p[f"{name}_lower"], p[f"{name}_upper"], color=colour, alpha=_band_alpha(c)
+                )
+            ax.plot(grid, p[f"{name}_median"], color=colour, lw=1.8, label=f"D = {_sci(d)}")
+            if best is not None:
+                b = best[np.isclose(best["D"], d, rtol=0.02)]
+                ax.scatter(b["N"], b[column], color=colour, s=24, ec="k", lw=0.4)
+        for N, D in targets or []:
+            t = predict(fit, N=N, D=D, ci=0.9, seed=seed).iloc[0]
+            m, lo, hi = t[f"{name}_median"], t[f"{name}_lower"], t[f"{name}_upper"]
+            ax.errorbar(
+                N,
+                m,
+                yerr=[[m - lo], [hi - m]],
+                fmt="D",
+                color="crimson",
+                capsize=4,
+                label=f"{_sci(N)} / {_sci(D)} tokens (90%)",
+            )
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel(N_LABEL)
+        ax.set_ylabel(ylabel or "optimal batch size B_opt (tokens)")
+        ax.grid(True, which="both", alpha=0.2)
+    axes[0, 0].legend(fontsize=8, title="median law; points: best run", title_fontsize=8)
+    bands = " and ".join(f"{100 * c:g}%" for c in sorted(levels))
+    fig.suptitle(f"{fit.label}: optimal hyperparameters, median law with {bands} bands")
+    fig.tight_layout()
+    return fig
+
+
+# ---- hyperparameter bowls ------------------------------------------------------------------------
+def _edges(values: np.ndarray) -> np.ndarray:
+    """Geometric cell edges for sorted positive centres."""
+    v = np.log(np.asarray(values, float))
+    if len(v) == 1:
+        return np.exp(np.array([v[0] - 0.2, v[0] + 0.2]))
+    mid = 0.5 * (v[1:] + v[:-1])
+    return np.exp(np.concatenate([[2 * v[0] - mid[0]], mid, [2 * v[-1] - mid[-1]]]))
+
+
+def cell_optimum_draws(fit) -> dict:
+    """Posterior draws of each fitted cell's optimum (law ``"hyperparams"``): ``log_eta`` and
+    ``log_B`` of shape (S, n_cells), natural logs of lr and batch size (tokens)."""
+    from .laws.hyperparams import HyperparamsLaw
+
+    if fit.spec.get("law") != "hyperparams" or "z_lr" not in fit.idata.posterior:
+        raise ValueError("cell optima need a NUTS fit of law 'hyperparams'")
+    law = HyperparamsLaw.from_fit(fit)
+    post = fit.draws()
+    sc = fit.spec["scales"]
+    cells = fit.spec["cells"]
+    x = np.log(np.asarray(cells["N"], float)) - sc["log_N_ref"]
+    y = np.log(np.asarray(cells["D"], float)) - sc["log_D_ref"]
+    theta = {k: np.asarray(v)[:, None] for k, v in post.items() if np.ndim(v) == 1}
+    m_lr, m_b = (np.asarray(m) for m in law.centre_law(theta, x[None, :], y[None, :]))
+    m_lr = m_lr + theta["lr_scatter"] * post["z_lr"]
+    m_b = m_b + theta["batch_scatter"] * post["z_batch"]
+    if len(fit.spec["groups"]) > 1:
+        g = np.asarray(cells["group"], int)
+        m_lr = m_lr + theta["lr_int_tau"] * post["lr_int_z"][:, g]
+        m_b = m_b + theta["batch_int_tau"] * post["batch_int_z"][:, g]
+    return {"log_eta": m_lr + sc["log_lr_ref"], "log_B": m_b + sc["log_B_ref"]}
+
+
+def _region(log_x, log_y, ci: float, n: int = 100):
+    """The central ``ci`` region of a 2-d Gaussian fitted to draws (ellipse, in log space)."""
+    mean = np.array([log_x.mean(), log_y.mean()])
+    cov = np.cov(np.vstack([log_x, log_y]))
+    radius = np.sqrt(-2.0 * np.log(1.0 - ci))  # chi-square quantile with 2 dof
+    vals, vecs = np.linalg.eigh(cov)
+    t = np.linspace(0, 2 * np.pi, n)
+    circle = np.vstack([np.cos(t), np.sin(t)]) * radius
+    pts = mean[:, None] + vecs @ (np.sqrt(np.maximum(vals, 0))[:, None] * circle)
+    return np.exp(pts[0]), np.exp(pts[1])
+
+
+def bowls(fit, runs, *, ci: float = 0.9, vmax_percent: float | None = None):
+    """The LR x batch sweep as heat maps, one per fitted (N, D) cell (rows: N, columns: D).
+
+    Colour: each run's loss above its cell's best run, in percent. White star: the cell's
+    posterior median optimum (eta*, B*); cyan curve: its central ``ci`` credible region
+    (a Gaussian ellipse in log lr / log batch fitted to the draws); black square: the best run.
+    Diverged runs (no finite loss) are left blank.
+    """
+    _check_fit(fit)
+    df = _runs_frame(runs)
+    if df is None or not {"N", "D", "lr", "batch_size", "loss"} <= set(df):
+        raise ValueError("bowls() needs the runs with columns N, D, lr, batch_size and loss")
+    opt = cell_optimum_draws(fit)
+    cells = pd.DataFrame(fit.spec["cells"])
+    Ns, Ds = np.unique(cells["N"]), np.unique(cells["D"])
+    fig, axes = _figure((2.6 * len(Ds) + 1.2, 2.3 * len(Ns) + 0.6), len(Ns), len(Ds))
+    excess_all = []
+    meshes = []
+    for c, cell in cells.iterrows():
+        i, j = int(np.searchsorted(Ns, cell["N"])), int(np.searchsorted(Ds, cell["D"]))
+        ax = axes[i, j]
+        sub = df[np.isclose(df["N"], cell["N"]) & np.isclose(df["D"], cell["D"])]
+        if "group" in df and len(fit.spec["groups"]) > 1:
+            sub = sub[sub["group"].astype(str) == fit.spec["groups"][int(cell["group"])]]
+        loss = sub["loss"].astype(float)
+        best = sub.loc[loss.idxmin()] if np.isfinite(loss).any() else None
+        excess = 100 * (loss / loss.min() - 1)
+        excess_all.append(excess[np.isfinite(excess)].to_numpy())
+        table = sub.assign(excess=excess).pivot_table(
+            index="batch_size", columns="lr", values="excess", aggfunc="mean"
+        )
+        lr_vals, b_vals = table.columns.to_numpy(float), table.index.to_numpy(float)
+        z = np.ma.masked_invalid(table.to_numpy(float))
+        meshes.append(ax.pcolormesh(_edges(lr_vals), _edges(b_vals), z, cmap="magma_r"))
+        ex, ey = _region(opt["log_eta"][:, c], opt["log_B"][:, c], ci)
+        ax.plot(ex, ey, color="tab:cyan", lw=1.6)
+        ax.plot(
+            np.exp(np.median(opt["log_eta"][:, c])),
+            np.exp(np.median(opt["log_B"][:, c])),
+            marker="*",
+            color="tab:cyan",
+            mec="k",
+            ms=12,
+        )
+        if best is not None:
+            ax.plot(best["lr"], best["batch_size"], "s", mfc="none", mec="k", ms=9, mew=1.2)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_title(f"N = {_sci(cell['N'])}, D = {_sci(cell['D'])}", fontsize=9)
+        ax.tick_params(labelsize=7)
+        ax.xaxis.set_minor_formatter(_null_formatter())
+        ax.yaxis.set_minor_formatter(_null_formatter())
+        if i == len(Ns) - 1:
+            ax.set_xlabel("learning rate", fontsize=8)
+        if j == 0:
+            ax.set_ylabel("batch size (tokens)", fontsize=8)
+    values = np.concatenate(excess_all) if excess_all else np.array([1.0])
+    vmax = vmax_percent if vmax_percent is not None else float(np.quantile(values, 0.95))
+    for mesh in meshes:
+        mesh.set_clim(0.0, max(vmax, 1e-3))
+    for ax in axes.ravel():
+        if not ax.has_data():
+            ax.set_visible(False)
+    fig.suptitle(
+        f"{fit.label}: loss above the cell's best run; star = posterior optimum, cyan curve = its "
+        f"{100 * ci:g}% region, square = best run",
+        fontsize=10,
+    )
+    fig.tight_layout(rect=(0, 0, 0.92, 1))
+    cax = fig.add_axes((0.93, 0.15, 0.015, 0.7))
+    fig.colorbar(meshes[0], cax=cax, label="loss above cell's best run (%)")
+    return fig
+
+
+# ---- isoFLOP curves and N_opt(C) ---------------------------------------------------------------
+def isoflop(
+    fit, C, *, ci: float = 0.9, span_decades: float = 1.0, n_points: int = 50, seed: int = 0
+):
+    """Loss along the isoFLOP line of each budget C (FLOPs) against N: posterior mean and the
+    central ``ci`` band, with each budget's compute-optimal N_opt (median, ``ci`` interval) and
+    its loss marked. The N axis spans ``span_decades`` either side of the median N_opt."""
+    _check_fit(fit)
+    from .allocation import optimal_allocation
+    from .predict import predict
+
+    budgets = np.sort(np.atleast_1d(np.asarray(C, float)))
+    alloc = optimal_allocation(fit, C=budgets, ci=ci, seed=seed)
+    fig, axes = _figure((7.5, 5))
+    ax = axes[0, 0]
+    plt = _pyplot()
+    colours = plt.cm.plasma(np.linspace(0.05, 0.8, len(budgets)))
+    for (_, a), colour in zip(alloc.iterrows(), colours, strict=True):
+        grid = np.geomspace(a["N_opt"] / 10**span_decades, a["N_opt"] * 10**span_decades, n_points)
+        p = predict(fit, N=grid, C=a["C"], ci=ci, kind="mean", seed=seed)
+        ax.fill_between(grid, p["lower"], p["upper"], color=colour, alpha=0.2, lw=0)
+        ax.plot(grid, p["mean"], color=colour, lw=1.6, label=f"C = {a['C']:.1e} FLOPs")
+        ax.errorbar(
+            a["N_opt"],
+            a["L_opt"],
+            xerr=[[a["N_opt"] - a["N_opt_lower"]], [a["N_opt_upper"] - a["N_opt"]]],
+            fmt="o",
+            color=colour,
+            mec="k",
+            capsize=4,
+        )
+    ax.plot([], [], "o", color="0.4", mec="k", label=f"N_opt (median, {100 * ci:g}% interval)")
+    ax.set_xscale("log")
+    ax.set_xlabel(N_LABEL + "  [D = C / flops per token]")
+    ax.set_ylabel("loss")
+    ax.set_title(f"{fit.label}: isoFLOP curves, mean and {100 * ci:g}% band")
+    ax.legend(fontsize=8)
+    ax.grid(True, which="both", alpha=0.2)
+    fig.tight_layout()
+    return fig
+
+
+def n_opt(
+    fit,
+    C_range=None,
+    *,
+    ci=(0.5, 0.9),
+    paper_laws: dict | None = None,
+    budgets=None,
+    n_points: int = 30,
+    seed: int = 0,
+):
+    """Compute-optimal model size N_opt(C) with its credible bands (log-log), the fitted range
+    of C shaded, and published laws overlaid: ``paper_laws={"label": (k, a)}`` for
+    N_opt = k C^a (N params, C FLOPs). ``budgets``: budgets to mark with their interval.
+    ``C_range`` defaults to the fitted range extended two decades upward."""
+    _check_fit(fit)
+    from .allocation import optimal_allocation
+
+    levels = _ci_levels(ci)
+    fitted = fit.spec.get("ranges", {}).get("C")
+    if C_range is None:
+        if fitted is None:
+            raise ValueError("C_range is required for this fit (it records no range of C)")
+        C_range = (fitted[0], fitted[1] * 100)
+    grid = np.geomspace(C_range[0], C_range[1], n_points)
+    fig, axes = _figure((7.5, 5))
+    ax = axes[0, 0]
+    if fitted is not None:
+        _mark_range(ax, fitted[0], fitted[1], "fitted range of C")
+    for c in levels:
+        a = optimal_allocation(fit, C=grid, ci=c, seed=seed)
+        ax.fill_between(
+            grid,
+            a["N_opt_lower"],
+            a["N_opt_upper"],
+            color="tab:blue",
+            alpha=_band_alpha(c),
+            lw=0,
+            label=f"{100 * c:g}% band",
+        )
+    ax.plot(grid, a["N_opt"], color="tab:blue", lw=2, label="posterior median N_opt")
+    styles = ["--", ":", "-.", (0, (5, 1, 1, 1))]
+    for (label, (k, e)), ls in zip((paper_laws or {}).items(), styles * 3, strict=False):
+        ax.plot(grid, k * grid**e, color="k", ls=ls, lw=1.2, label=f"{label}: {k:g} C^{e:g}")
+    if budgets is not None:
+        b = optimal_allocation(fit, C=budgets, ci=max(levels), seed=seed)
+        ax.errorbar(
+            b["C"],
+            b["N_opt"],
+            yerr=[b["N_opt"] - b["N_opt_lower"], b["N_opt_upper"] - b["N_opt"]],
+            fmt="o",
+            color="crimson",
+            capsize=4,
+            label=f"budgets ({100 * max(levels):g}%)",
+        )
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel(C_LABEL)
+    ax.set_ylabel("compute-optimal size N_opt (parameters)")
+    ax.set_title(f"{fit.label}: N_opt(C)")
+    ax.legend(fontsize=8)
+    ax.grid(True, which="both", alpha=0.2)
+    fig.tight_layout()
+    return fig
+
+
+# ---- design ranking ----------------------------------------------------------------------------
+SCORE_COLUMNS = (
+    "info_per_flop",
+    "information_per_flop",
+    "info_per_cost",
+    "information_per_cost",
+    "eig_per_flop",
+    "eig_per_cost",
+)
+INFO_COLUMNS = ("info", "information", "expected_information", "eig", "info_nats")
+
+
+def _candidate_label(row) -> str:
+    parts = []
+    for col, fmt in (("N", "N={}"), ("D", "D={}"), ("C", "C={}")):
+        if col in row and pd.notna(row[col]) and not (col == "C" and "D" in row):
+            parts.append(fmt.format(_sci(float(row[col]))))
+    if "lr" in row and pd.notna(row["lr"]):
+        parts.append(f"lr={float(row['lr']):.2g}")
+    if "batch_size" in row and pd.notna(row["batch_size"]):
+        parts.append(f"B={_sci(float(row['batch_size']))}")
+    return ", ".join(parts) or str(row.name)
+
+
+def design_ranking(plan: pd.DataFrame, *, score: str | None = None, top: int = 15):
+    """Horizontal bars of the expected information per FLOP (or ``score``) of the ``top``
+    candidates, best at the top; labels from N, D (and lr, batch size when present). Takes a
+    ranked DataFrame of candidate runs such as ``bayeslaws.design.next_runs`` returns."""
+    if not isinstance(plan, pd.DataFrame) or plan.empty:
+        raise ValueError("design_ranking() needs a non-empty DataFrame of candidate runs")
+    if score is None:
+        score = next((c for c in SCORE_COLUMNS if c in plan), None)
+        if score is None:
+            raise ValueError(
+                f"no information-per-cost column found; pass score= (columns: {list(plan)})"
+            )
+    elif score not in plan:
+        raise ValueError(f"column {score!r} not in the candidate table (columns: {list(plan)})")
+    ranked = plan.sort_values(score, ascending=False).head(top)
+    fig, axes = _figure((8, 0.35 * len(ranked) + 1.5))
+    ax = axes[0, 0]
+    y = np.arange(len(ranked))[::-1]
+    ax.barh(y, ranked[score], color="tab:green")
+    ax.set_yticks(y, [_candidate_label(r) for _, r in ranked.iterrows()], fontsize=8)
+    info = next((c for c in INFO_COLUMNS if c in ranked), None)
+    if info is not None:
+        for yi, (_, r) in zip(y, ranked.iterrows(), strict=True):
+            ax.text(r[score], yi, f"  {r[info]:.3g} nats", va="center", fontsize=7)
+    per = "FLOP" if "flop" in score.lower() else "unit cost"
+    ax.set_xlabel(f"expected information per {per} (nats / {per})")
+    ax.set_xscale("log" if (ranked[score] > 0).all() else "linear")
+    ax.set_title("next runs: expected information about the target per unit of compute")
+    ax.grid(True, axis="x", which="both", alpha=0.2)
+    fig.tight_layout()
+    return fig
+
+
+# ---- posterior pairs ---------------------------------------------------------------------------
+def pairs(fit, var_names=None, *, kind: str = "scatter", max_vars: int = 6):
+    """Posterior pair plot of scalar parameters through ArviZ (``az.plot_pair``), with
+    divergent transitions marked. Default: the first ``max_vars`` summary parameters."""
+    _check_fit(fit)
+    import arviz as az
+
+    post = fit.idata.posterior
+    if var_names is None:
+        var_names = [
+            n
+            for n in fit.spec.get("summary_names", list(post.data_vars))
+            if n in post and post[n].ndim == 2
+        ][:max_vars]
+    missing = [n for n in var_names if n not in post]
+    if missing:
+        raise ValueError(f"no parameter(s) {missing} in this fit; it has {sorted(post.data_vars)}")
+    _pyplot()
+    n = len(var_names)
+    axes = az.plot_pair(
+        fit.idata,
+        var_names=list(var_names),
+        kind=kind,
+        marginals=True,
+        divergences="diverging" in getattr(fit.idata, "sample_stats", {}),
+        figsize=(1.9 * n + 0.5, 1.9 * n + 0.5),
+        textsize=9,
+        scatter_kwargs={"alpha": 0.3, "s": 4},
+    )
+    fig = np.atleast_1d(axes).ravel()[0].figure
+    fig.suptitle(f"{fit.label}: posterior pairs", fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+def save(fig, path, dpi: int = 110):
+    """Write a figure (PNG, PDF, ... by extension) and close it; returns the path."""
+    from pathlib import Path
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=dpi)
+    _pyplot().close(fig)
+    return path
