@@ -1,0 +1,105 @@
+"""Run the paper-reproduction scripts (``paper_repro/*.py`` in a checkout) with small draws.
+
+The scripts write their results next to themselves, so :func:`run_repro` copies them into an
+output folder and runs the copies there: the committed ``paper_repro/results`` stay untouched.
+Scripts that read the third-party tables in ``../shared/data`` are skipped (with a message)
+when those are absent.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from .datasets import REPO_ROOT, SharedDataMissing, shared_data_dir
+
+PAPER_REPRO = REPO_ROOT / "paper_repro"
+# script -> (needs ../shared/data, arguments for a small run given draws per chain)
+SCRIPTS = {
+    "yin": (False, lambda d: ["--replicates", "1", "--draws", str(d)]),
+    "liang": (False, lambda d: ["--draws", str(d)]),
+    "porian": (True, lambda d: ["--draws", str(d), "--no-holdout"]),
+    "epoch": (
+        True,
+        lambda d: (
+            ["--draws", str(d), "--chains", "2", "--recovery-seeds", "2"]
+            + ["--recovery-draws", str(d)]
+        ),
+    ),
+    "hyperparams": (
+        False,
+        lambda d: (
+            ["--parts", "recovery,grid", "--chains", "2", "--warmup", str(d)] + ["--draws", str(d)]
+        ),
+    ),
+}
+DEFAULT_SCRIPTS = ("yin", "liang", "porian")  # the ones paper_repro/make_readme.py tabulates
+
+
+def _shared_available() -> bool:
+    try:
+        shared_data_dir()
+    except SharedDataMissing:
+        return False
+    return True
+
+
+def run_repro(
+    out="repro_output",
+    only=None,
+    draws: int = 200,
+    *,
+    stream=None,
+    source: Path | None = None,
+) -> dict:
+    """Run the reproduction scripts ``only`` (default yin, liang, porian) with ``draws`` draws
+    (and warm-up) per chain in copies under ``out/paper_repro``, then tabulate them with
+    ``make_readme.py`` into ``out/paper_repro/README.md``. Returns {script: status}, status
+    being "ok", "failed (exit N)" or "skipped: reason". Progress goes to ``stream`` (stderr)."""
+    stream = stream or sys.stderr
+    source = Path(source) if source is not None else PAPER_REPRO
+    if not source.is_dir():
+        raise FileNotFoundError(
+            f"no paper_repro folder at {str(source)!r}: 'repro' needs a checkout of the "
+            "bayeslaws repository (the scripts are not installed with the package)"
+        )
+    names = list(DEFAULT_SCRIPTS if only is None else only)
+    unknown = [n for n in names if n not in SCRIPTS]
+    if unknown:
+        raise ValueError(f"unknown reproduction script(s) {unknown}; choose from {sorted(SCRIPTS)}")
+    if not isinstance(draws, int) or draws < 10:
+        raise ValueError(f"draws must be an integer >= 10, got {draws!r}")
+    work = Path(out) / "paper_repro"
+    (work / "results").mkdir(parents=True, exist_ok=True)
+    for script in source.glob("*.py"):
+        shutil.copy2(script, work / script.name)
+    shared = _shared_available()
+    status = {}
+    t0 = time.perf_counter()
+    for k, name in enumerate(names, 1):
+        needs_shared, args = SCRIPTS[name]
+        head = f"[{k}/{len(names)} +{time.perf_counter() - t0:5.0f}s] {name}.py"
+        if needs_shared and not shared:
+            status[name] = "skipped: ../shared/data is absent (set BAYESLAWS_SHARED_DATA)"
+            print(f"{head}: {status[name]}", file=stream, flush=True)
+            continue
+        cmd = [sys.executable, str(work / f"{name}.py"), *args(draws)]
+        print(f"{head}: {' '.join(cmd[1:])}", file=stream, flush=True)
+        code = subprocess.call(cmd, cwd=str(Path(out)))
+        status[name] = "ok" if code == 0 else f"failed (exit {code})"
+    tabulated = [n for n in names if n in DEFAULT_SCRIPTS and status[n] == "ok"]
+    if "hyperparams" in names:
+        # its tables have another layout, which make_readme.py cannot tabulate
+        status["make_readme"] = "skipped: hyperparams results are in results/hyperparams_*"
+    elif tabulated and (work / "make_readme.py").exists():
+        code = subprocess.call(
+            [sys.executable, str(work / "make_readme.py")],
+            cwd=str(Path(out)),
+            stdout=subprocess.DEVNULL,
+        )
+        status["make_readme"] = "ok" if code == 0 else f"failed (exit {code})"
+    print(f"done in {time.perf_counter() - t0:.0f}s: results in {work / 'results'}", file=stream)
+    return status
