@@ -17,9 +17,11 @@ treated as jointly Gaussian (their sample covariance), the noise as Gaussian wit
 mean variance of the fit's family. Then for a target
 ``I(t; y_d) = -0.5 log(1 - rho^2(t, y_d))`` (scalar t; ``0.5 log det Sigma_t / Sigma_t|y`` in
 general) and for all parameters ``I(theta; y_d) = 0.5 log(1 + Var_post[f(theta, d)] / sigma^2)``.
-Batches are chosen greedily, conditioning the joint Gaussian on the runs already picked (Gaussian
-mutual information is submodular, so greedy is within 1 - 1/e of the best batch). Vectorised in
-JAX over draws and candidates, in float64.
+Batches are chosen greedily, conditioning the joint Gaussian on the runs already picked. The
+Gaussian information about all parameters is submodular (greedy is within 1 - 1/e of the best
+batch); the information about a target is not always (two runs can be worth more together than
+apart, e.g. one pinning a nuisance the other needs), so for targets greedy is a heuristic.
+Vectorised in JAX over draws and candidates, in float64.
 
 Confirmation (:func:`bounds`, or ``next_runs(..., confirm=10)``): from one matrix of
 log-likelihoods ``log p(y_n | theta_m)`` (outer draws n with simulated outcomes y_n from the fit's
@@ -527,7 +529,8 @@ def _unit_gains(A, W, idx, noise_row, nuis, n_target):
 
 @jax.jit
 def _condition_rows(A, W, rows, noise, nuis):
-    """New low-rank rows (m, T + R) after observing the candidate rows ``rows`` (m,)."""
+    """New low-rank rows (m, T + R) after observing candidate rows at columns ``rows`` of A
+    (row index + T)."""
     Ar, Wr = A[:, rows], W[:, rows]  # (S, m), (K, m)
     G = A.T @ Ar - W.T @ Wr  # (T + R, m): Cov(everything, f_rows)
     m = rows.shape[0]
@@ -804,7 +807,7 @@ def next_runs(
             total += gains[u]
             rows = idx[u][idx[u] >= 0]
             newW = _condition_rows(
-                Aj, W, jnp.asarray(rows), jnp.full(len(rows), pred.noise_var), nuis_j[u]
+                Aj, W, jnp.asarray(rows + T), jnp.full(len(rows), pred.noise_var), nuis_j[u]
             )
             W = W.at[n_w : n_w + len(rows)].set(newW)
             n_w += len(rows)

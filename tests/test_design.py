@@ -1,0 +1,180 @@
+"""bayeslaws.design: expected information of candidate runs, greedy batches, guardrails."""
+
+from __future__ import annotations
+
+import re
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import FAST, TRUTH, chinchilla_design
+from scipy.stats import spearmanr
+
+import bayeslaws as bl
+from bayeslaws import design, simulate
+
+SMALL = {"chains": 2, "warmup": 200, "draws": 200}
+
+
+@pytest.fixture(scope="module")
+def cands():
+    """Candidates inside and beyond the fitted range (60M-6B params, 1B-100B tokens)."""
+    N, D = np.meshgrid(np.geomspace(3e7, 3e10, 6), np.geomspace(5e8, 5e11, 5))
+    return pd.DataFrame({"N": N.ravel(), "D": D.ravel()})
+
+
+@pytest.fixture(scope="module")
+def replicated_fit():
+    """Same shape as conftest's simulated fit (30 runs: the compiled kernel is reused), but 15
+    of the runs are replicates of one design point."""
+    N, D = chinchilla_design()
+    N, D = N[:15].copy(), D[:15].copy()
+    N = np.concatenate([N, np.full(15, 6e8)])
+    D = np.concatenate([D, np.full(15, 1e10)])
+    df = simulate.simulate_chinchilla_runs({**TRUTH, "N": N, "D": D}, noise_sd=0.01, seed=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return bl.fit(bl.load_runs(df), likelihood="gaussian", seed=0, warn=False, **FAST)
+
+
+@pytest.fixture(scope="module")
+def confirmed(simulated_fit, cands):
+    return design.bounds(simulated_fit, cands, design.Loss(N=7e9, D=1.4e11), seed=0)
+
+
+def test_gaussian_ranking_agrees_with_nested_mc(confirmed):
+    rho = spearmanr(confirmed["gaussian_all"], confirmed["nmc_all"]).statistic
+    rho_t = spearmanr(confirmed["gaussian"], confirmed["reweighted"]).statistic
+    print(f"Spearman gaussian vs NMC (all parameters) {rho:.3f}; target vs reweighted {rho_t:.3f}")
+    assert rho > 0.9
+    assert rho_t > 0.8
+    # the bracket: PCE (lower) <= NMC (upper), up to Monte Carlo error
+    assert np.all(confirmed["pce_all"] <= confirmed["nmc_all"] + 0.02)
+
+
+def test_target_information_never_exceeds_all_parameters(simulated_fit, cands, confirmed):
+    target = design.rank_candidates(simulated_fit, cands, design.Loss(N=7e9, D=1.4e11), cost=None)
+    full = design.rank_candidates(simulated_fit, cands, design.AllParameters(), cost=None)
+    merged = target.merge(full, on=["N", "D"], suffixes=("_t", "_all"))
+    assert len(merged) == len(cands)
+    assert np.all(merged["info_t"] <= merged["info_all"] + 1e-9)  # exact under the Gaussian
+    assert merged["info_t"].max() > 0.05  # and not trivially zero
+    # the nonlinear estimate is below the NMC upper bound, up to Monte Carlo error
+    assert np.all(confirmed["reweighted"] <= confirmed["nmc_all"] + 0.05)
+
+
+def test_replicated_point_gains_almost_nothing(replicated_fit):
+    cands = pd.DataFrame({"N": [6e8, 3e10, 6e7], "D": [1e10, 5e11, 1e9]})
+    ranked = design.rank_candidates(replicated_fit, cands, cost=None).set_index("N")
+    replicate = ranked.loc[6e8, "info"]
+    # 15 replicates: Var_post f ~ sigma^2 / 15, so ~0.5 log(1 + 1/15) = 0.03 nats
+    assert replicate < 0.06
+    assert replicate < 0.1 * ranked.loc[3e10, "info"]
+
+
+def test_next_runs_batch_conditioning_and_widths(simulated_fit):
+    cands = design.isoflop_candidates(C=[1e19, 1e20, 1e21], n_per_budget=7)
+    target = [design.Loss(N=7e9, D=1.4e11), design.NOpt(C=1e23)]
+    alone = design.rank_candidates(simulated_fit, cands, target).set_index("unit")
+    plan = design.next_runs(simulated_fit, cands, target=target, k=3)
+    assert list(plan["rank"]) == [1, 2, 3]
+    assert np.all(plan["info"] > 0)
+    # conditioning on all parameters: a pick's marginal gain never exceeds its gain alone (the
+    # Gaussian information about theta is submodular; about a target it need not be)
+    every = design.rank_candidates(simulated_fit, cands, cost=None).set_index("unit")
+    greedy = design.next_runs(simulated_fit, cands, k=4, cost=None)
+    assert np.all(greedy["info"].to_numpy() <= every.loc[greedy["unit"], "info"].to_numpy() + 1e-9)
+    assert np.all(np.diff(greedy["info"]) <= 1e-9)  # and the greedy gains decrease
+    # the first pick is the best information per FLOP
+    assert plan["unit"].iloc[0] == alone["info_per_flop"].idxmax()
+    for label in ("L(N=7e+09, D=1.4e+11)", "N_opt(C=1e+23)"):
+        after = plan[f"width_after[{label}]"].to_numpy()
+        assert np.all(after <= plan[f"width_now[{label}]"].to_numpy() + 1e-12)
+        assert np.all(np.diff(after) <= 1e-12)  # widths shrink as the batch grows
+    # without cost, the first pick maximises information alone
+    free = design.next_runs(simulated_fit, cands, target=target, k=1, cost=None)
+    assert free["unit"].iloc[0] == alone["info"].idxmax()
+
+
+def test_guardrails_ratio_and_repeats(simulated_fit):
+    # candidates along one tokens-per-parameter ratio (20), duplicated, plus a few others
+    n = np.geomspace(1e8, 1e10, 6)
+    along = pd.DataFrame({"N": np.repeat(n, 2), "D": np.repeat(20 * n, 2)})
+    others = pd.DataFrame({"N": [3e8, 3e9], "D": [3e11, 3e10]})
+    cands = pd.concat([along, others], ignore_index=True)
+    target = design.Loss(N=7e9, D=1.4e11)
+    plan = design.next_runs(simulated_fit, cands, target=target, k=3, cost=None)
+    ratios = plan["D"] / plan["N"]
+    assert ratios.max() / ratios.min() > 1.5  # never a batch along one ratio
+    keys = list(zip(plan["N"], plan["D"], strict=True))
+    assert len(set(keys)) == len(keys)  # max_repeats=1
+    off = design.Guardrails(max_repeats=None, ratio_diversity=False)
+    same = design.next_runs(simulated_fit, along.iloc[:2], target=target, k=2, guardrails=off)
+    assert same["N"].nunique() == 1  # repeats allowed when switched off
+    spread = design.Guardrails(min_size_spread=10.0)
+    wide = design.next_runs(simulated_fit, cands, target=target, k=3, guardrails=spread)
+    assert wide["N"].max() / wide["N"].min() >= 10.0 - 1e-9
+
+
+def test_cost_column(simulated_fit, cands):
+    cands = cands.assign(gpu_hours=np.linspace(1.0, 2.0, len(cands)))
+    ranked = design.rank_candidates(simulated_fit, cands, cost="gpu_hours")
+    assert np.all(np.diff(ranked["info_per_cost"]) <= 1e-12)
+    np.testing.assert_allclose(ranked["info_per_cost"], ranked["info"] / ranked["gpu_hours"])
+
+
+def test_hyperparameter_target_and_cell_units():
+    truth = simulate.VideoDiTTruth()
+    df = simulate.simulate_grid(
+        truth,
+        N=[0.017e9, 0.017e9, 0.13e9, 0.13e9],
+        D=[2e9, 8e9, 2e9, 8e9],
+        lr_values=[1e-4, 1.9e-4, 3.6e-4],
+        batch_values=[5e4, 1e5, 2e5],
+        seed=0,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = bl.fit(bl.load_runs(df), law="hyperparams", seed=0, warn=False, **SMALL)
+    cands = design.hyperparameter_candidates(
+        N=[0.057e9, 0.26e9, 0.26e9], D=[4e9, 4e9, 12e9], fit=fit, n_lr=3, n_batch=3
+    )
+    assert cands.groupby("unit").size().tolist() == [9, 9, 9]
+    target = design.HyperparamOpt(N=1.07e9, D=1e10)
+    ranked = design.rank_candidates(fit, cands, target, cost=None)
+    assert len(ranked) == 3 and np.all(ranked["info"] > 0)
+    # a single run in an unseen cell says (almost) nothing: its loss level is unknown
+    single = design.hyperparameter_candidates(
+        N=0.26e9, D=12e9, lr=[2e-4], batch_size=[1.6e5], fit=fit
+    )
+    one = design.rank_candidates(fit, single, target, cost=None)["info"].iloc[0]
+    assert one < 0.01 * ranked["info"].max() + 1e-6
+    plan = design.next_runs(fit, cands, target=target, k=2, cost=None)
+    assert plan["n_runs"].tolist() == [9, 9]
+
+
+@pytest.mark.parametrize(
+    ("call", "word"),
+    [
+        (lambda f, c: design.next_runs(f, c, k=0), "k"),
+        (lambda f, c: design.next_runs(f, c, target="loss"), "target"),
+        (lambda f, c: design.next_runs(f, c, cost="gpu"), "cost"),
+        (lambda f, c: design.next_runs(f, c, estimator="nmc"), "estimator"),
+        (lambda f, c: design.next_runs(f, c.drop(columns="N")), "cands"),
+        (lambda f, c: design.next_runs(f, c.assign(D=-1.0)), "cands['D']"),
+        (lambda f, c: design.next_runs(f, c.to_numpy()), "cands"),
+        (lambda f, c: design.next_runs(f, c, guardrails="off"), "guardrails"),
+        (lambda f, c: design.Guardrails(max_repeats=0), "max_repeats"),
+        (lambda f, c: design.Guardrails(min_size_spread=0.5), "min_size_spread"),
+        (lambda f, c: design.isoflop_candidates(C=[-1.0]), "C"),
+        (lambda f, c: design.isoflop_candidates(C=1e20, n_per_budget=0), "n_per_budget"),
+        (lambda f, c: design.Loss(N=-1, D=1e9), "Loss(N=)"),
+        (lambda f, c: design.NOpt(C=0), "NOpt(C=)"),
+        (lambda f, c: design.next_runs(f, c, target=design.HyperparamOpt(1e9, 1e10)), "hyperp"),
+        (lambda f, c: design.bounds(f, c, n_outer=1), "n_outer"),
+    ],
+)
+def test_bad_inputs_name_the_argument(simulated_fit, cands, call, word):
+    with pytest.raises(ValueError, match=re.escape(word)):
+        call(simulated_fit, cands)
