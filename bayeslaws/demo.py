@@ -90,13 +90,23 @@ def planning(
     ci: float = 0.9,
     tolerance: float = TOLERANCE,
     seed: int = 0,
+    calibration: dict | None = None,
 ) -> dict:
     """The planning numbers, each with a central ``ci`` interval, as DataFrames / objects:
 
     ``hyperparams`` (eta_opt, B_opt at the target, kinds "mean" = the law and "new_run" = a
     new sweep's optimum), ``law_table`` (the fitted laws in Yin et al.'s notation), ``loss``
     (the target run's loss, kinds "mean" and "new_run"), ``allocation`` (N_opt, D_opt, L_opt
-    at ``budget``) and ``near_optimal`` (:class:`~bayeslaws.allocation.NearOptimal`)."""
+    at ``budget``) and ``near_optimal`` (:class:`~bayeslaws.allocation.NearOptimal`).
+
+    ``calibration``: NUTS settings (chains, warmup, draws) of the scale-out refits that learn
+    how much wider a new run's interval grows beyond the fitted range
+    (:func:`bayeslaws.extrapolation.calibrate`; default there: 2 x 300 + 300), run here unless
+    the surface fit already holds that calibration."""
+    if calibration is not None and "extrapolation" not in surface_fit.spec:
+        from .extrapolation import calibrate
+
+        calibrate(surface_fit, seed=seed, **calibration)
     hyper = pd.concat(
         [
             predict(hp_fit, N=target_N, D=target_D, ci=ci, kind=kind, seed=seed)
@@ -283,6 +293,11 @@ def run_demo(
         budget=budget,
         ci=ci,
         seed=seed,
+        calibration={
+            "chains": min(chains, 2),
+            "warmup": min(warmup, 300),
+            "draws": min(draws, 300),
+        },
     )
     step("writing the report and the fits")
     report = format_report(plan, hp_fit, surface_fit, runs, ci)
