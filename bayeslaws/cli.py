@@ -5,6 +5,7 @@ BAYESLAWS_DEBUG=1 to see one).
     bayeslaws fit RUNS.csv --law chinchilla --out FIT.nc [--N col --C col --loss col]
     bayeslaws predict FIT.nc --N 7e9 70e9 --D 1.4e12 1.4e12 [--ci 0.9 --kind new_run]
     bayeslaws allocate FIT.nc --C 1e21 1e22 [--ci 0.9 --tolerance 0.01]
+    bayeslaws design FIT.nc --candidates CANDS.csv [--nopt 1e22 | --loss N D | --hparams N D]
     bayeslaws plot FIT.nc --kind fan|bowls|isoflop|n_opt|pairs --out FIG.png [--runs RUNS.csv]
     bayeslaws repro [--only yin liang porian] [--draws 200] [--out repro_output]
     bayeslaws demo [--out demo_output]
@@ -125,6 +126,47 @@ def cmd_allocate(args) -> int:
     return 0
 
 
+def _design_target(args):
+    from bayeslaws import design
+
+    given = [t for t in ("loss", "nopt", "hparams") if getattr(args, t) is not None]
+    if len(given) > 1:
+        raise CLIError(f"give at most one target (--loss, --nopt or --hparams), got {given}")
+    if args.loss is not None:
+        N, D = _floats(args.loss, "loss")
+        return design.Loss(N=N, D=D)
+    if args.nopt is not None:
+        return design.NOpt(C=_floats(args.nopt, "nopt"))
+    if args.hparams is not None:
+        N, D = _floats(args.hparams, "hparams")
+        return design.HyperparamOpt(N=N, D=D)
+    return design.AllParameters()
+
+
+def cmd_design(args) -> int:
+    import pandas as pd
+
+    from bayeslaws import design
+
+    fit = _load_fit(args.fit)
+    path = _existing(args.candidates, "candidates file")
+    try:
+        cands = pd.read_csv(path)
+    except (ValueError, UnicodeDecodeError) as err:
+        raise CLIError(f"could not parse {str(path)!r} as a CSV table: {err}") from None
+    target = _design_target(args)
+    cost = None if args.cost == "none" else args.cost
+    plan = design.next_runs(fit, cands, target, cost=cost, k=args.k, seed=args.seed, ci=args.ci)
+    print(_table(plan))
+    if args.plot:
+        from bayeslaws import plot
+
+        ranked = design.rank_candidates(fit, cands, target, cost=cost, seed=args.seed, ci=args.ci)
+        score = "info" if cost is None else None
+        print(f"wrote {plot.save(plot.design_ranking(ranked, score=score), args.plot)}")
+    return 0
+
+
 def cmd_plot(args) -> int:
     import bayeslaws as bl
     from bayeslaws import plot
@@ -231,6 +273,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tolerance", type=float, default=None, help="also list near-optimal sizes")
     p.add_argument("--prob", type=float, default=0.9, help="probability for --tolerance")
     p.set_defaults(func=cmd_allocate)
+
+    p = sub.add_parser("design", help="the next runs that most narrow a target, per FLOP")
+    p.add_argument("fit", help="a .nc file written by 'bayeslaws fit'")
+    p.add_argument("--candidates", required=True, help="CSV of candidate runs (N, D or C, ...)")
+    p.add_argument("--loss", nargs=2, metavar=("N", "D"), help="target: loss at (N, D)")
+    p.add_argument("--nopt", nargs="+", metavar="C", help="target: N_opt at budget(s) C")
+    p.add_argument("--hparams", nargs=2, metavar=("N", "D"), help="target: eta_opt, B_opt")
+    p.add_argument("--k", type=int, default=3, help="number of runs to pick")
+    p.add_argument("--cost", default="flops", help="'flops', a candidates column, or 'none'")
+    p.add_argument("--ci", type=float, default=0.9)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--plot", default=None, help="also draw the ranking to this image file")
+    p.set_defaults(func=cmd_design)
 
     p = sub.add_parser("plot", help="draw a figure from a saved fit")
     p.add_argument("fit", help="a .nc file written by 'bayeslaws fit'")

@@ -3,7 +3,8 @@ bundled SIMULATED video-DiT sweep, print a planning report and write the figures
 
 The report gives, each with a credible interval: eta_opt and B_opt at a target size (default
 Yin et al.'s 1.07B model on 10B tokens), the predicted loss of that run, the compute-optimal
-N_opt at a budget (default 1e22 FLOPs) and the sizes within 1% of the optimal loss there. All
+N_opt at a budget (default 1e22 FLOPs), the sizes within 1% of the optimal loss there, and the
+next best runs (:mod:`bayeslaws.design`) with the expected interval widths after them. All
 the logic lives in the package (:func:`run_demo`, :func:`planning`); the CLI only calls it.
 """
 
@@ -29,6 +30,8 @@ BUDGET = 1e22  # FLOPs: the budget Yin et al. quote N_opt = 2.43B at
 ISOFLOP_BUDGETS = (1e19, 1e20, 1e21, 1e22)
 TOLERANCE = 0.01  # near-optimal: within 1% of the optimal loss
 HP_PAIRS = ["lr_N", "lr_D", "batch_N", "batch_D", "k_lr", "k_batch"]
+DESIGN_BUDGETS = (3e19, 1e20)  # FLOPs: candidate isoFLOP runs just beyond the sweep's largest
+DESIGN_K = 3
 
 
 def paper_n_opt_laws() -> dict:
@@ -121,13 +124,86 @@ def planning(
         ],
         ignore_index=True,
     )
-    return {
+    plan = {
         "hyperparams": hyper,
         "law_table": hp_fit.law_table(ci=ci),
         "loss": loss,
         "allocation": optimal_allocation(surface_fit, C=budget, ci=ci, seed=seed),
         "near_optimal": near_optimal(surface_fit, budget, tolerance, ci=ci, seed=seed),
     }
+    if design_available():
+        plan.update(next_runs_plan(hp_fit, surface_fit, target_N, target_D, budget, ci, seed))
+    return plan
+
+
+def next_runs_plan(hp_fit, surface_fit, target_N, target_D, budget, ci=0.9, seed=0) -> dict:
+    """The next best runs (:mod:`bayeslaws.design`, Gaussian estimator, cost in FLOPs):
+
+    ``design_nopt``: ``DESIGN_K`` isoFLOP runs at ``DESIGN_BUDGETS`` that most narrow N_opt at
+    ``budget`` per FLOP; ``design_table``: every such candidate ranked alone (for the figure);
+    ``design_hp``: the two LR x batch sweeps (at new cells around the target) that most
+    narrow eta_opt and B_opt at the target."""
+    from . import design
+
+    cands = design.isoflop_candidates(C=list(DESIGN_BUDGETS), n_per_budget=7, fit=surface_fit)
+    target = design.NOpt(C=budget)
+    small_N = max(hp_fit.spec["cells"]["N"])
+    cells_N = [2 * small_N, 2 * small_N, target_N, target_N]
+    cells_D = [target_D / 2.5, target_D, target_D / 2.5, target_D]
+    sweeps = design.hyperparameter_candidates(cells_N, cells_D, fit=hp_fit)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # guardrail relaxations are reported in the table
+        return {
+            "design_nopt": design.next_runs(
+                surface_fit, cands, target, k=DESIGN_K, seed=seed, ci=ci
+            ),
+            "design_table": design.rank_candidates(surface_fit, cands, target, seed=seed, ci=ci),
+            "design_hp": design.next_runs(
+                hp_fit,
+                sweeps,
+                design.HyperparamOpt(N=target_N, D=target_D),
+                k=2,
+                seed=seed,
+                ci=ci,
+            ),
+        }
+
+
+def _design_lines(plan: dict, pct: str) -> list[str]:
+    lines = ["", "== Next best runs (bayeslaws.design, Gaussian estimator, cost = FLOPs) =="]
+    nopt = plan["design_nopt"]
+    label = next(c[len("width_now[") : -1] for c in nopt if c.startswith("width_now["))
+    now = nopt[f"width_now[{label}]"].iloc[0]
+    lines.append(
+        f"  to narrow {label} (now: {pct} interval {now:.3g} wide), isoFLOP candidates at "
+        + ", ".join(f"{c:.0e}" for c in DESIGN_BUDGETS)
+        + " FLOPs:"
+    )
+    for _, r in nopt.iterrows():
+        after = r[f"width_after[{label}]"]
+        lines.append(
+            f"    {int(r['rank'])}. N {r['N']:.3g}, D {r['D']:.3g} tokens (C {r['C']:.2g}): "
+            f"{r['info']:.3f} nats, {r['info_per_flop']:.3g} nats/FLOP; width after "
+            f"{after:.3g} ({100 * (after / now - 1):+.0f}%)"
+            + (f" [guardrail {r['guardrail']}]" if r.get("guardrail") else "")
+        )
+    hp = plan["design_hp"]
+    comps = [c[len("width_now[") : -1] for c in hp if c.startswith("width_now[")]
+    lines.append("  to narrow " + " and ".join(comps) + f" ({pct} interval widths):")
+    for _, r in hp.iterrows():
+        widths = "; ".join(
+            f"{c.split('(')[0]} {r[f'width_now[{c}]']:.3g} -> {r[f'width_after[{c}]']:.3g}"
+            for c in comps
+        )
+        lines.append(
+            f"    {int(r['rank'])}. an LR x batch sweep of {int(r['n_runs'])} runs at N "
+            f"{r['N']:.3g}, D {r['D']:.3g} (C {r['flops']:.2g} in all): {r['info']:.3f} nats; "
+            f"widths {widths}" + (f" [guardrail {r['guardrail']}]" if r.get("guardrail") else "")
+        )
+    lines.append(
+        "  (expected widths under the Gaussian approximation; confirm with bayeslaws.design.bounds)"
+    )
+    return lines
 
 
 def format_report(plan: dict, hp_fit, surface_fit, runs: RunTable, ci: float = 0.9) -> str:
@@ -201,8 +277,8 @@ def format_report(plan: dict, hp_fit, surface_fit, runs: RunTable, ci: float = 0
             f"{100 * s['excess_upper']:.2f}]"
             + ("  (at the edge of the searched sizes)" if edge else ""),
         ]
-    if "design" in plan:
-        lines += ["", "== Next best runs ==", plan["design"]]
+    if "design_nopt" in plan:
+        lines += _design_lines(plan, pct)
     return "\n".join(lines) + "\n"
 
 

@@ -463,14 +463,20 @@ INFO_COLUMNS = ("info", "information", "expected_information", "eig", "info_nats
 
 def _candidate_label(row) -> str:
     parts = []
-    for col, fmt in (("N", "N={}"), ("D", "D={}"), ("C", "C={}")):
-        if col in row and pd.notna(row[col]) and not (col == "C" and "D" in row):
-            parts.append(fmt.format(_sci(float(row[col]))))
-    if "lr" in row and pd.notna(row["lr"]):
-        parts.append(f"lr={float(row['lr']):.2g}")
-    if "batch_size" in row and pd.notna(row["batch_size"]):
-        parts.append(f"B={_sci(float(row['batch_size']))}")
-    return ", ".join(parts) or str(row.name)
+    if "C" in row and pd.notna(row["C"]):
+        parts.append(f"C={float(row['C']):.1e}:")
+    for col in ("N", "D"):
+        if col in row and pd.notna(row[col]):
+            parts.append(f"{col}={_sci(float(row[col]))}")
+    n_runs = int(row["n_runs"]) if "n_runs" in row and pd.notna(row["n_runs"]) else 1
+    if n_runs > 1:
+        parts.append(f"(sweep of {n_runs} runs)")
+    else:
+        if "lr" in row and pd.notna(row["lr"]):
+            parts.append(f"lr={float(row['lr']):.2g}")
+        if "batch_size" in row and pd.notna(row["batch_size"]):
+            parts.append(f"B={_sci(float(row['batch_size']))}")
+    return " ".join(parts) or str(row.name)
 
 
 def design_ranking(plan: pd.DataFrame, *, score: str | None = None, top: int = 15):
@@ -499,8 +505,9 @@ def design_ranking(plan: pd.DataFrame, *, score: str | None = None, top: int = 1
             ax.text(r[score], yi, f"  {r[info]:.3g} nats", va="center", fontsize=7)
     per = "FLOP" if "flop" in score.lower() else "unit cost"
     ax.set_xlabel(f"expected information per {per} (nats / {per})")
-    ax.set_xscale("log" if (ranked[score] > 0).all() else "linear")
-    ax.set_title("next runs: expected information about the target per unit of compute")
+    targets = [c[len("width_now[") : -1] for c in ranked if c.startswith("width_now[")]
+    about = ", ".join(targets) if targets else "all parameters"
+    ax.set_title(f"candidate runs: expected information about {about} per {per}", fontsize=10)
     ax.grid(True, axis="x", which="both", alpha=0.2)
     fig.tight_layout()
     return fig

@@ -1,0 +1,177 @@
+"""bayeslaws.plot: every function returns a figure with labelled (log) axes; bad input is a
+clear error; importing bayeslaws does not import pyplot."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import warnings
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+import bayeslaws as bl  # noqa: E402
+from bayeslaws import plot  # noqa: E402
+from bayeslaws.demo import best_run_per_cell  # noqa: E402
+
+TINY = {"chains": 2, "warmup": 150, "draws": 150, "seed": 0}
+
+
+@pytest.fixture(scope="module")
+def sweep():
+    """Two sizes x two token budgets of the bundled sweep (144 runs)."""
+    runs = bl.load_bundled()
+    df = runs.df
+    keep = df["N"].isin(sorted(df["N"].unique())[:2]) & df["D"].isin(sorted(df["D"].unique())[:2])
+    return runs.subset(keep, "test: two sizes x two token budgets")
+
+
+@pytest.fixture(scope="module")
+def hp_fit(sweep):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return bl.fit(sweep, law="hyperparams", likelihood="gaussian", **TINY)
+
+
+@pytest.fixture(scope="module")
+def surface_fit():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        runs = best_run_per_cell(bl.load_bundled())
+        return bl.fit(runs, law="chinchilla", likelihood="gaussian", **TINY)
+
+
+def _render(fig, tmp_path, name):
+    assert isinstance(fig, Figure)
+    path = plot.save(fig, tmp_path / f"{name}.png")
+    assert path.stat().st_size > 5_000
+    return path
+
+
+def test_fan_surface(surface_fit, tmp_path):
+    fig = plot.fan(surface_fit, targets=[(1.07e9, 1e10)], target_kind="mean")
+    ax = fig.axes[0]
+    assert ax.get_xscale() == "log"
+    assert "parameters" in ax.get_xlabel() and ax.get_ylabel() == "loss"
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "fitted range of N" in labels
+    assert sum(label.startswith("D = ") for label in labels) == 4  # one curve per token budget
+    lo, hi = surface_fit.spec["ranges"]["N"]
+    assert ax.get_xlim()[1] > 5 * hi  # the fan extends beyond the fitted range
+    _render(fig, tmp_path, "fan")
+
+
+def test_fan_hyperparams(hp_fit, sweep, tmp_path):
+    fig = plot.fan(hp_fit, sweep, targets=[(1.07e9, 1e10)])
+    assert len(fig.axes) == 2
+    assert all(ax.get_yscale() == "log" for ax in fig.axes)
+    assert "learning rate" in fig.axes[0].get_ylabel()
+    assert "tokens" in fig.axes[1].get_ylabel()
+    _render(fig, tmp_path, "hpfan")
+
+
+def test_bowls(hp_fit, sweep, tmp_path):
+    fig = plot.bowls(hp_fit, sweep)
+    panels = [ax for ax in fig.axes if ax.get_visible() and ax.get_title().startswith("N = ")]
+    assert len(panels) == 4  # one heat map per (N, D) cell
+    assert any("learning rate" in ax.get_xlabel() for ax in panels)
+    assert all(ax.get_xscale() == "log" and ax.get_yscale() == "log" for ax in panels)
+    _render(fig, tmp_path, "bowls")
+
+
+def test_cell_optimum_draws(hp_fit):
+    opt = plot.cell_optimum_draws(hp_fit)
+    S = hp_fit.diagnostics.n_draws
+    assert opt["log_eta"].shape == opt["log_B"].shape == (S, 4)
+    lr = np.exp(np.median(opt["log_eta"], axis=0))
+    assert np.all((lr > 1e-5) & (lr < 1e-2))
+
+
+def test_bowls_rejects_other_laws(surface_fit, sweep):
+    with pytest.raises(ValueError, match="hyperparams"):
+        plot.bowls(surface_fit, sweep)
+    with pytest.raises(ValueError, match="lr, batch_size"):
+        plot.bowls(surface_fit, pd.DataFrame({"N": [1.0]}))
+
+
+def test_isoflop(surface_fit, tmp_path):
+    fig = plot.isoflop(surface_fit, [1e19, 1e20, 1e21])
+    ax = fig.axes[0]
+    assert ax.get_xscale() == "log"
+    assert sum("FLOPs" in t.get_text() for t in ax.get_legend().get_texts()) == 3
+    _render(fig, tmp_path, "isoflop")
+
+
+def test_n_opt_with_paper_laws(surface_fit, tmp_path):
+    fig = plot.n_opt(surface_fit, (1e17, 1e24), paper_laws={"paper": (0.87, 0.43)}, budgets=[1e22])
+    ax = fig.axes[0]
+    assert ax.get_xscale() == ax.get_yscale() == "log"
+    assert "FLOPs" in ax.get_xlabel() and "parameters" in ax.get_ylabel()
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert any(label.startswith("paper") for label in labels)
+    assert "fitted range of C" in labels
+    _render(fig, tmp_path, "nopt")
+
+
+def test_design_ranking(tmp_path):
+    plan = pd.DataFrame(
+        {
+            "N": [1e8, 3e8, 1e9],
+            "D": [2e9, 4e9, 8e9],
+            "info": [0.3, 0.5, 0.9],
+            "info_per_flop": [3e-19, 1e-19, 2e-20],
+        }
+    )
+    fig = plot.design_ranking(plan)
+    ax = fig.axes[0]
+    assert "per FLOP" in ax.get_xlabel()
+    pairs = zip(ax.get_yticks(), ax.get_yticklabels(), strict=True)
+    ticks = [t.get_text() for _, t in sorted(pairs, key=lambda p: p[0])]
+    assert ticks[0].startswith("N=1B")  # lowest bar: the worst candidate
+    assert ticks[-1].startswith("N=100M")  # top bar: the best
+    assert "all parameters" in ax.get_title()
+    _render(fig, tmp_path, "design")
+    with pytest.raises(ValueError, match="score="):
+        plot.design_ranking(plan.drop(columns="info_per_flop"))
+    with pytest.raises(ValueError, match="not in the candidate table"):
+        plot.design_ranking(plan, score="nope")
+
+
+def test_design_ranking_of_next_runs(surface_fit, tmp_path):
+    cands = bl.design.isoflop_candidates(C=[3e19, 1e20], n_per_budget=5, fit=surface_fit)
+    ranked = bl.design.rank_candidates(surface_fit, cands, target=bl.design.NOpt(C=1e22))
+    fig = plot.design_ranking(ranked, top=6)
+    ax = fig.axes[0]
+    assert len(ax.get_yticklabels()) == 6
+    assert "N_opt" in ax.get_title()
+    assert all(t.get_text().startswith("C=") for t in ax.get_yticklabels())
+    _render(fig, tmp_path, "design_next")
+
+
+def test_pairs(surface_fit, tmp_path):
+    fig = plot.pairs(surface_fit, ["alpha", "beta", "e"])
+    assert len([ax for ax in fig.axes if ax.has_data()]) >= 6
+    _render(fig, tmp_path, "pairs")
+    with pytest.raises(ValueError, match="no parameter"):
+        plot.pairs(surface_fit, ["nope"])
+
+
+def test_not_a_fit():
+    with pytest.raises(TypeError, match="Fit"):
+        plot.fan("fit.nc")
+
+
+def test_importing_plot_is_cheap():
+    """bayeslaws.plot imports matplotlib on first use: importing it adds no other module."""
+    code = (
+        "import sys, bayeslaws; before = set(sys.modules); import bayeslaws.plot; "
+        "print(sorted(set(sys.modules) - before))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "['bayeslaws.plot']"
