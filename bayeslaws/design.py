@@ -843,7 +843,7 @@ def next_runs(
 
 
 # ---- nested Monte Carlo / PCE / reweighted -------------------------------------------------------
-def _loglik_matrix(key, F, sigma, nu, family, nuis_u, valid, outer):
+def _loglik_matrix(key, F, sigma, nu, family, nuis_u, valid, outer, has_nuisance):
     """log p(y_n | theta_m): (n_out, S) for one unit, y_n simulated from outer draw ``outer[n]``.
 
     F (S, m) predictions of the unit's rows; valid (m,) mask; nuis_u nuisance variance (> 0:
@@ -854,8 +854,12 @@ def _loglik_matrix(key, F, sigma, nu, family, nuis_u, valid, outer):
     S, m = F.shape
     k1, k2 = jax.random.split(key)
     Fo = F[outer]
-    if nuis_u > 0:
-        var = sigma**2 * jnp.asarray(_family_var_factor(family, nu))  # (S,)
+    if has_nuisance:
+        if family == "student_t":
+            factor = jnp.where(nu > 2.0, nu / jnp.maximum(nu - 2.0, 1e-9), 1e3)
+        else:
+            factor = _family_var_factor(family)
+        var = sigma**2 * factor  # (S,)
         level = jnp.sqrt(nuis_u) * jax.random.normal(k1, (len(outer), 1))
         Y = Fo + level + jnp.sqrt(var[outer])[:, None] * jax.random.normal(k2, Fo.shape)
         v = valid.astype(F.dtype)
@@ -871,6 +875,29 @@ def _loglik_matrix(key, F, sigma, nu, family, nuis_u, valid, outer):
     nu_i = None if nu is None else nu[None, :, None]
     lp = observation(family, F[None, :, :], sigma[None, :, None], nu_i).log_prob(Y[:, None, :])
     return jnp.sum(jnp.where(valid, lp, 0.0), -1)
+
+
+@functools.partial(jax.jit, static_argnames=("family", "has_nuisance"))
+def _unit_bounds(key, F, sigma, nu, nuis_u, valid, outer, t, *, family, has_nuisance):
+    """(NMC, PCE of I(theta; y), reweighted target information or NaN) for one unit."""
+    S = F.shape[0]
+    ll = _loglik_matrix(key, F, sigma, nu, family, nuis_u, valid, outer, has_nuisance)
+    mask = jnp.arange(S)[None, :] == outer[:, None]
+    own = jnp.sum(jnp.where(mask, ll, 0.0), axis=1)
+    lse_all = jax.scipy.special.logsumexp(ll, axis=1)
+    lse_other = jax.scipy.special.logsumexp(jnp.where(mask, -jnp.inf, ll), axis=1)
+    nmc = jnp.mean(own - (lse_other - jnp.log(S - 1)))
+    pce = jnp.mean(own - (lse_all - jnp.log(S)))
+    if t is None:
+        return nmc, pce, jnp.nan
+    T = t.shape[1]
+    w = jax.nn.softmax(ll, axis=1)  # (n, S) posterior weights of the draws given y_n
+    mean = w @ t
+    cov = jnp.einsum("ns,st,su->ntu", w, t, t) - jnp.einsum("nt,nu->ntu", mean, mean)
+    prior = (t.T @ t / (S - 1)).reshape(T, T)
+    jitter = 1e-12 * jnp.trace(prior) * jnp.eye(T)
+    ld_post = jnp.linalg.slogdet(cov + jitter)[1]
+    return nmc, pce, 0.5 * (jnp.linalg.slogdet(prior)[1] - jnp.mean(ld_post))
 
 
 def bounds(
@@ -904,35 +931,25 @@ def bounds(
     key = jax.random.PRNGKey(seed)
     nmc, pce, rew = [], [], []
     with jax.enable_x64(True):
+        t = None if tdraws is None else jnp.asarray(tdraws - tdraws.mean(axis=0))
         for u in range(len(labels)):
             key, sub = jax.random.split(key)
             rows = np.maximum(idx[u], 0)
-            Fu = jnp.asarray(F[:, rows])
-            ll = _loglik_matrix(
+            stats = _unit_bounds(
                 sub,
-                Fu,
+                jnp.asarray(F[:, rows]),
                 jnp.asarray(sigma),
                 None if nu is None else jnp.asarray(nu),
-                pred.family,
-                float(nuis[u]),
+                jnp.asarray(float(nuis[u])),
                 jnp.asarray(idx[u] >= 0),
                 jnp.asarray(outer),
-            )  # (n, S)
-            mask = jnp.asarray(np.arange(S)[None, :] == outer[:, None])
-            own = jnp.sum(jnp.where(mask, ll, 0.0), axis=1)
-            lse_all = jax.scipy.special.logsumexp(ll, axis=1)
-            lse_other = jax.scipy.special.logsumexp(jnp.where(mask, -jnp.inf, ll), axis=1)
-            nmc.append(float(jnp.mean(own - (lse_other - jnp.log(S - 1)))))
-            pce.append(float(jnp.mean(own - (lse_all - jnp.log(S)))))
-            if tdraws is not None:
-                w = jax.nn.softmax(ll, axis=1)  # (n, S) posterior weights given y_n
-                t = jnp.asarray(tdraws)
-                mean = w @ t
-                cov = jnp.einsum("ns,st,su->ntu", w, t, t) - jnp.einsum("nt,nu->ntu", mean, mean)
-                prior = jnp.cov(t.T).reshape(T, T)
-                jitter = 1e-12 * jnp.trace(prior) * jnp.eye(T)
-                sign, ld_post = jnp.linalg.slogdet(cov + jitter)
-                rew.append(float(0.5 * (jnp.linalg.slogdet(prior)[1] - jnp.mean(ld_post))))
+                t,
+                family=pred.family,
+                has_nuisance=bool(nuis[u] > 0),
+            )
+            nmc.append(float(stats[0]))
+            pce.append(float(stats[1]))
+            rew.append(float(stats[2]))
         gaussian_all = np.asarray(
             _unit_gains(
                 jnp.asarray(A[:, T:]),

@@ -173,8 +173,19 @@ def test_hyperparameter_target_and_cell_units():
         (lambda f, c: design.NOpt(C=0), "NOpt(C=)"),
         (lambda f, c: design.next_runs(f, c, target=design.HyperparamOpt(1e9, 1e10)), "hyperp"),
         (lambda f, c: design.bounds(f, c, n_outer=1), "n_outer"),
+        (lambda f, c: design.simulate_campaign(strategies=["best"]), "strategies"),
+        (lambda f, c: design.simulate_campaign(batch=0), "batch"),
+        (lambda f, c: design.simulate_campaign(targets=[design.AllParameters()]), "targets"),
     ],
 )
 def test_bad_inputs_name_the_argument(simulated_fit, cands, call, word):
     with pytest.raises(ValueError, match=re.escape(word)):
         call(simulated_fit, cands)
+
+
+def test_campaign_design_sets():
+    grid, pool = design.paper_grid(), design.campaign_pool()
+    assert len(grid) == 16 and len(pool) == 49
+    assert 6.0 * (grid.N * grid.D).sum() == pytest.approx(8.02e19, rel=1e-3)
+    keys = set(zip(pool.N, pool.D, strict=True))
+    assert all(k in keys for k in zip(grid.N, grid.D, strict=True))  # the grid is in the pool
