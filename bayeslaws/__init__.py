@@ -22,7 +22,7 @@ if "xla_force_host_platform_device_count" not in os.environ.get("XLA_FLAGS", "")
 
     _numpyro.set_host_device_count(4)
 
-from . import compute, design  # noqa: E402
+from . import compute, demo, design, plot  # noqa: E402
 from .allocation import near_optimal, optimal_allocation  # noqa: E402
 from .datasets import load_bundled  # noqa: E402
 from .inference import compare, fit  # noqa: E402
@@ -37,6 +37,7 @@ __all__ = [
     "RunTableError",
     "compare",
     "compute",
+    "demo",
     "design",
     "fit",
     "load_bundled",
@@ -45,5 +46,6 @@ __all__ = [
     "near_optimal",
     "optimal_allocation",
     "loss_penalty",
+    "plot",
     "predict",
 ]
