@@ -83,6 +83,8 @@ def write(table: pd.DataFrame, name: str, title: str) -> None:
 
 
 def fit_hp(runs, args, **law_options):
+    if getattr(args, "bowl", None) and "bowl" not in law_options:
+        law_options["bowl"] = args.bowl
     return bl.fit(
         runs,
         law="hyperparams",
@@ -128,7 +130,11 @@ def part_coverage(args):
     for k in range(args.reps):
         runs = bl.load_runs(simulate_video_dit_sweep(seed=1000 + k))
         small = argparse.Namespace(
-            seed=k, chains=args.cov_chains, warmup=args.cov_iter, draws=args.cov_iter
+            seed=k,
+            chains=args.cov_chains,
+            warmup=args.cov_iter,
+            draws=args.cov_iter,
+            bowl=args.bowl,
         )
         fit = fit_hp(runs, small)
         ours = fit.law_table(units="billions", ci=0.9)
@@ -153,9 +159,22 @@ def part_coverage(args):
             f"divergences {d.divergences}",
             flush=True,
         )
-    raw = pd.DataFrame(rows)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    raw.to_csv(RESULTS / "hyperparams_coverage_raw.csv", index=False)
+        raw = pd.DataFrame(rows)  # written after every replication: partial runs keep results
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        raw.to_csv(RESULTS / "hyperparams_coverage_raw.csv", index=False)
+    summarise_coverage(
+        raw,
+        f"bowl {fit.spec['law_options']['bowl']}, {args.cov_chains}x"
+        f"{args.cov_iter}+{args.cov_iter} per fit",
+    )
+
+
+def summarise_coverage(raw: pd.DataFrame | None = None, how: str = "") -> None:
+    """The coverage table from the raw per-replication rows (default: the saved raw CSV, so an
+    interrupted run can be summarised with ``--parts coverage_table``)."""
+    if raw is None:
+        raw = pd.read_csv(RESULTS / "hyperparams_coverage_raw.csv")
+    reps = raw["rep"].nunique()
     table = (
         raw.groupby(["quantity", "parameter", "method"])
         .agg(coverage=("covered", "mean"), mean_width=("width", "mean"), bias=("error", "mean"))
@@ -163,7 +182,8 @@ def part_coverage(args):
     )
     overall = raw.groupby("method")["covered"].mean()
     title = (
-        f"Coverage of 90% intervals over {args.reps} SIMULATED replications (target 85-95%); "
+        f"Coverage of 90% intervals over {reps} SIMULATED replications (target 85-95%"
+        f"{'; ' + how if how else ''}); "
         f"overall: ours {overall['ours']:.3f}, two-stage {overall['two_stage']:.3f}"
     )
     write(table, "coverage", title)
@@ -334,6 +354,10 @@ def part_backtest(args):
 PARTS = {
     "recovery": part_recovery,
     "coverage": part_coverage,
+    "coverage_table": lambda args: summarise_coverage(
+        how=f"bowl {args.bowl or 'default'}, {args.cov_chains}x{args.cov_iter}+{args.cov_iter} "
+        "per fit"
+    ),
     "grid": part_grid,
     "steplaw": part_steplaw,
     "backtest": part_backtest,
@@ -350,6 +374,7 @@ def main(argv=None):
     parser.add_argument("--warmup", type=int, default=500)
     parser.add_argument("--draws", type=int, default=500)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--bowl", default=None, help="bowl shape (default: the law's default)")
     args = parser.parse_args(argv)
     warnings.simplefilter("ignore", category=UserWarning)
     fit = None

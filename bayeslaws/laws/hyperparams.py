@@ -27,6 +27,14 @@ which is what lets :func:`predict` give the loss at the optimum of an unseen (N,
 
 Likelihood: on the log loss (``bayeslaws.likelihoods``: gaussian, student_t, huber).
 
+``bowl_scale``: the bowl above is in log loss (``"log"``, default: the curvature is relative, the
+same fraction of the loss in every cell). ``"loss"`` puts it in loss units, as the simulator's
+truth does (``loss = L* + bowl``): ``ln L = ln(L*_c + L_ref * bowl)``, i.e. the relative curvature
+scales as L_ref / L*_c (with L*_c taken as the cell's mean loss, ~1% above its optimum, so the
+level stays a plain shift). The optimum's location is the same under both; they differ only in
+how the curvature changes between cells whose losses differ (on the simulated sweep L* spans
+0.516-0.547, 6%; on Step Law 2.12-2.62, 20%).
+
 Diverged runs (NaN loss, loss above ``divergence_threshold``, or a true ``diverged`` column) are
 either censored (``divergence="censor"``: the run's log loss is at least ln(threshold); without a
 threshold, at least the largest loss of a run that did not diverge) or excluded
@@ -74,6 +82,7 @@ from . import chinchilla
 
 BOWLS = ("symmetric", "cross", "asymmetric", "full")
 LOSS_LEVELS = ("free", "surface")
+BOWL_SCALES = ("log", "loss")
 DIVERGENCE = ("censor", "exclude")
 SURFACE_PARAMS = chinchilla.LAW.parameters  # alpha, beta, a, b, e
 UNIT_WORDS = {"ones": 1.0, "thousands": 1e3, "millions": 1e6, "billions": 1e9, "trillions": 1e12}
@@ -180,9 +189,11 @@ class HyperparamsLaw:
         divergence: str = "censor",
         divergence_threshold: float | None = None,
         far_above: float | None = None,
+        bowl_scale: str = "log",
     ):
         for value, allowed, what in (
             (bowl, BOWLS, "bowl"),
+            (bowl_scale, BOWL_SCALES, "bowl_scale"),
             (loss_level, LOSS_LEVELS, "loss_level"),
             (divergence, DIVERGENCE, "divergence"),
         ):
@@ -193,6 +204,7 @@ class HyperparamsLaw:
             if not np.isfinite(divergence_threshold) or divergence_threshold <= 0:
                 raise ValueError("divergence_threshold must be a positive number or None")
         self.bowl = bowl
+        self.bowl_scale = bowl_scale
         self.loss_level = loss_level
         self.divergence = divergence
         self.divergence_threshold = divergence_threshold
@@ -208,6 +220,7 @@ class HyperparamsLaw:
             "divergence": self.divergence,
             "divergence_threshold": self.divergence_threshold,
             "far_above": self.far_above,
+            "bowl_scale": self.bowl_scale,
         }
 
     def configure(self, **options) -> HyperparamsLaw:
@@ -223,6 +236,13 @@ class HyperparamsLaw:
     @classmethod
     def from_fit(cls, fit) -> HyperparamsLaw:
         return cls(**fit.spec.get("law_options", {}))
+
+    def log_excess(self, bowl, level):
+        """ln L - ln L*: the bowl itself (``bowl_scale="log"``), or ln(1 + bowl / L*) with the
+        bowl in units of L_ref and ``level`` = ln(L* / L_ref) (``bowl_scale="loss"``)."""
+        if self.bowl_scale == "log":
+            return bowl
+        return jnp.log1p(bowl * jnp.exp(-level))
 
     @property
     def has_asym(self) -> bool:
@@ -337,6 +357,10 @@ class HyperparamsLaw:
         u = p - m_lr[cell_index]
         v = q - m_b[cell_index]
         bowl = self.bowl_value(theta, u, v)
+        if self.bowl_scale == "loss":
+            # the bowl in loss units (L_ref): ln L = ln(L*_c + bowl), with L*_c approximated by
+            # the cell's level_mean (its mean loss, ~1% above L*) so the level stays a shift
+            bowl = self.log_excess(bowl, level_mean[cell_index])
         # sampled: each cell's mean log loss over its (converged) runs, which the data pin down
         # whatever the bowl; the level at the optimum is that minus the cell's mean bowl
         # (a shift, unit Jacobian). This removes the level-curvature correlation.
@@ -686,7 +710,12 @@ class HyperparamsLaw:
         u = np.log(lr)[None, :] - draws["log_eta"]
         v = np.log(batch_size)[None, :] - draws["log_B"]
         theta = {k: v_ for k, v_ in draws["theta"].items()}
-        rel = np.expm1(np.asarray(self.bowl_value(theta, u, v)))
+        excess = np.asarray(self.bowl_value(theta, u, v))
+        if self.bowl_scale == "loss":
+            level = draws["log_L"] - self._scales(fit).log_L_ref
+            # free level away from a fitted cell: L* unknown, take L_ref (the sweep's mean loss)
+            excess = np.log1p(excess * np.exp(-np.where(np.isnan(level), 0.0, level)))
+        rel = np.expm1(excess)
         absolute = rel * np.exp(draws["log_L"])
         qs = [(1 - ci) / 2, 0.5, (1 + ci) / 2]
         out = pd.DataFrame({"N": N, "D": D, "lr": lr, "batch_size": batch_size})
