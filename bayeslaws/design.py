@@ -1050,6 +1050,7 @@ def simulate_campaign(
     max_draws=None,
     ci: float = 0.9,
     log=None,
+    checkpoint=None,
 ) -> Campaign:
     """Closed-loop experimental design against a known truth: fit -> choose -> simulate.
 
@@ -1074,6 +1075,7 @@ def simulate_campaign(
     fit_options : passed to :func:`bayeslaws.fit` (default gaussian likelihood, 2 chains x
         300 + 300).
     log : a callable taking a message string (progress), or None.
+    checkpoint : a callable taking the history DataFrame so far, called after every step.
 
     Campaigns run in lock step (every campaign has the same number of runs at a step), so the
     compiled NUTS kernel of each data size is reused across strategies and seeds.
@@ -1195,6 +1197,8 @@ def simulate_campaign(
         if log is not None:
             live = sum(c["live"] for c in camps)
             log(f"step {step}: {live}/{len(camps)} campaigns live")
+        if checkpoint is not None:
+            checkpoint(pd.DataFrame(history))
         if not any(c["live"] for c in camps):
             break
     all_runs = pd.concat(

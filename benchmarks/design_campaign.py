@@ -8,7 +8,7 @@ Truth: :class:`bayeslaws.simulate.VideoDiTTruth` (Yin et al.'s laws; L*(N, D) fo
 runs, relative noise 7e-4). Every campaign starts from the paper grid's four cheapest cells, fits
 the Chinchilla law (gaussian likelihood, NUTS), records the posterior of (a) the loss at 1.07B
 params / 10B tokens and (b) N_opt at 1e22 FLOPs, picks ``--batch`` runs and refits, under the
-paper grid's total compute (16 cells, 8.0e19 FLOPs). Strategies: ours (joint information about
+paper grid's total compute (16 cells, 7.24e19 FLOPs). Strategies: ours (joint information about
 (a) and (b) per FLOP), ours_no_cost, random (from the same 49-cell pool), grid (the paper's cells,
 smallest model first).
 
@@ -187,6 +187,7 @@ def main(argv=None):
             "target_accept": 0.95,
         },
         log=log,
+        checkpoint=lambda h: h.to_csv(OUT / "design_campaign.csv", index=False),
     )
     camp.history.to_csv(OUT / "design_campaign.csv", index=False)
     camp.runs.to_csv(OUT / "design_campaign_runs.csv", index=False)

@@ -186,6 +186,6 @@ def test_bad_inputs_name_the_argument(simulated_fit, cands, call, word):
 def test_campaign_design_sets():
     grid, pool = design.paper_grid(), design.campaign_pool()
     assert len(grid) == 16 and len(pool) == 49
-    assert 6.0 * (grid.N * grid.D).sum() == pytest.approx(8.02e19, rel=1e-3)
+    assert 6.0 * (grid.N * grid.D).sum() == pytest.approx(7.24e19, rel=1e-3)
     keys = set(zip(pool.N, pool.D, strict=True))
     assert all(k in keys for k in zip(grid.N, grid.D, strict=True))  # the grid is in the pool
