@@ -43,8 +43,11 @@ import jax.numpy as jnp
 import numpy as np
 from numpyro.infer import MCMC, NUTS
 from numpyro.primitives import Messenger
+from scipy import stats
 
-METHODS = ("discrepancy", "none")
+METHODS = ("discrepancy", "discrepancy_t", "stacking", "stacking_discrepancy", "none")
+STACK_LAWS = ("chinchilla", "chinchilla_gamma", "kaplan")  # forms averaged by method "stacking"
+T_NU = 3.0  # degrees of freedom of the heavy-tailed discrepancy variant "discrepancy_t"
 RAMP = 0.1  # decades over which the step tau0 ramps in
 PRIOR_SCALE = 0.02  # half-normal scale of tau0 and of tau1 (ln-loss units, per decade for tau1)
 GRID_MAX = 0.1
@@ -116,9 +119,15 @@ def prior_state(prior_scale: float = PRIOR_SCALE, reason: str = "") -> dict:
     }
 
 
-def posterior_state(residuals, variances, distances, prior_scale=PRIOR_SCALE, folds=()) -> dict:
+def posterior_state(
+    residuals, variances, distances, prior_scale=PRIOR_SCALE, folds=(), shape="normal"
+) -> dict:
     """Grid posterior over (tau0, tau1) from held-out residuals (ln-loss, observed - predictive
-    mean), predictive variances and distances (decades)."""
+    mean), predictive variances and distances (decades).
+
+    ``shape`` "normal": each residual ~ Normal(0, v + s(d)^2); "student_t": ~ Student-t with
+    ``T_NU`` degrees of freedom and the same variance (an approximation of the convolution of
+    the Gaussian predictive with a t discrepancy, exact when the discrepancy dominates)."""
     r = np.asarray(residuals, float)[None, None, :]
     v = np.asarray(variances, float)[None, None, :]
     d = np.asarray(distances, float)[None, None, :]
@@ -126,7 +135,13 @@ def posterior_state(residuals, variances, distances, prior_scale=PRIOR_SCALE, fo
     t0, t1 = np.meshgrid(g, g, indexing="ij")
     s2 = discrepancy_sd(d, t0[..., None], t1[..., None]) ** 2
     total = v + s2
-    loglik = -0.5 * (np.log(2 * np.pi * total) + r**2 / total)
+    if shape == "normal":
+        loglik = -0.5 * (np.log(2 * np.pi * total) + r**2 / total)
+    elif shape == "student_t":
+        scale = np.sqrt(total * (T_NU - 2) / T_NU)
+        loglik = stats.t.logpdf(r, T_NU, scale=scale)
+    else:
+        raise ValueError(f"shape must be 'normal' or 'student_t', got {shape!r}")
     logw = loglik.sum(-1) + _log_prior(t0, t1, prior_scale)
     w = np.exp(logw - logw.max())
     w /= w.sum()
@@ -143,6 +158,13 @@ def posterior_state(residuals, variances, distances, prior_scale=PRIOR_SCALE, fo
         "tau1_mean": mean1,
         "n_held_out": int(np.size(residuals)),
         "folds": list(folds),
+        "shape": shape,
+        # the scale-out CV data, so that variants (another shape) need no refits
+        "cv": {
+            "residuals": np.ravel(residuals).tolist(),
+            "variances": np.ravel(variances).tolist(),
+            "distances": np.ravel(distances).tolist(),
+        },
     }
 
 
@@ -158,10 +180,14 @@ def sample_scales(state: dict, size: int, rng) -> tuple[np.ndarray, np.ndarray]:
 
 
 def discrepancy_draws(state: dict, distances, n_draws: int, seed: int = 0) -> np.ndarray:
-    """Additive ln-loss draws, shape (n_draws, Q): delta ~ Normal(0, s(d)) per draw and point."""
+    """Additive ln-loss draws, shape (n_draws, Q): delta ~ Normal(0, s(d)) per draw and point
+    (for a ``"student_t"`` state: a Student-t with ``T_NU`` d.o.f. and standard deviation s(d))."""
     rng = np.random.default_rng([seed, 7])
     tau0, tau1 = sample_scales(state, n_draws, rng)
     sd = discrepancy_sd(np.asarray(distances, float)[None, :], tau0[:, None], tau1[:, None])
+    if state.get("shape", "normal") == "student_t":
+        t = rng.standard_t(T_NU, size=sd.shape) * np.sqrt((T_NU - 2) / T_NU)
+        return sd * t
     return sd * rng.standard_normal(sd.shape)
 
 
@@ -400,16 +426,169 @@ def _ranges_of(fit) -> dict:
     return fit.spec["ranges"]
 
 
+def variant_state(state: dict, shape: str) -> dict:
+    """The discrepancy state refitted with another shape from the same scale-out CV data."""
+    if state.get("shape", "normal") == shape:
+        return state
+    cv = state.get("cv")
+    if not cv:
+        out = dict(state, shape=shape)
+        return out
+    out = posterior_state(
+        cv["residuals"],
+        cv["variances"],
+        cv["distances"],
+        state.get("prior_scale", PRIOR_SCALE),
+        state.get("folds", ()),
+        shape=shape,
+    )
+    for key in ("ranges", "range_quantile"):
+        if key in state:
+            out[key] = state[key]
+    return out
+
+
+# ---- Bayesian stacking over functional forms ----------------------------------------------------
+def _posterior_lists(fit) -> dict:
+    draws = fit.draws()
+    names = list(fit.law.parameters) + ["sigma"] + (["nu"] if "nu" in draws else [])
+    out = {}
+    for name in names:
+        for key in (name, f"{name}_group", f"{name}_tau"):
+            if key in draws:
+                out[key] = np.asarray(draws[key], float).tolist()
+    return out
+
+
+def stack(
+    fit,
+    runs=None,
+    *,
+    laws=STACK_LAWS,
+    chains=2,
+    warmup=300,
+    draws=300,
+    seed=None,
+) -> dict:
+    """Bayesian stacking (Yao et al. 2018) of functional forms with weights from PSIS-LOO.
+
+    Fits every law in ``laws`` other than the fit's own to its training runs (same likelihood,
+    default priors), computes stacking weights with :func:`arviz.compare` (``method="stacking"``)
+    and stores in ``fit.spec["stacking"]`` the weights and the other laws' posterior draws (JSON).
+    Method ``"stacking"`` then predicts each draw from one form, chosen with those weights.
+    Returns the state."""
+    import arviz as az
+
+    from .inference import fit as fit_law
+
+    runs = runs if runs is not None else _runs_from_spec(fit)
+    if runs is None:
+        raise ValueError("stacking needs the training runs (none given, none stored in the fit)")
+    seed = fit.spec.get("sampler", {}).get("seed", 0) if seed is None else seed
+    fits = {fit.spec["law"]: fit}
+    for law in laws:
+        if law not in fits:
+            fits[law] = fit_law(
+                runs,
+                law,
+                likelihood=fit.likelihood,
+                chains=chains,
+                warmup=warmup,
+                draws=draws,
+                seed=seed,
+                warn=False,
+            )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pareto-k warnings are reported in the state
+        table = az.compare({k: f.idata for k, f in fits.items()}, ic="loo", method="stacking")
+    weights = {k: float(table.loc[k, "weight"]) for k in fits}
+    state = {
+        "method": "stacking",
+        "laws": list(fits),
+        "weights": weights,
+        "elpd_loo": {k: float(table.loc[k, "elpd_loo"]) for k in fits},
+        "others": {
+            k: {
+                "law": k,
+                "likelihood": f.likelihood,
+                "priors": f.spec["priors"],
+                "scales": f.spec["scales"],
+                "groups": f.spec["groups"],
+                "posterior": _posterior_lists(f),
+            }
+            for k, f in fits.items()
+            if f is not fit
+        },
+    }
+    fit.spec["stacking"] = state
+    return state
+
+
+def _other_law_draws(other: dict, points, n_draws: int, rng) -> np.ndarray:
+    """New-run ln-loss draws (n_draws, Q) of a stacked law from its stored posterior."""
+    from .laws import get_law
+    from .laws.base import Scales
+    from .likelihoods import observation
+    from .priors import spec_to_priors
+
+    law = get_law(other["law"])
+    post = {k: np.asarray(v, float) for k, v in other["posterior"].items()}
+    idx = rng.integers(0, post["sigma"].shape[0], n_draws)
+    post = {k: v[idx] for k, v in post.items()}
+    group = 0 if len(other["groups"]) <= 1 else None
+    theta = law.theta_draws(post, spec_to_priors(other["priors"]), group, rng)
+    mu = np.asarray(
+        law.log_loss_draws(
+            theta,
+            jnp.asarray(points["N"].to_numpy(float)),
+            jnp.asarray(points["D"].to_numpy(float)),
+            Scales(**other["scales"]),
+        )
+    )
+    sigma = jnp.asarray(post["sigma"])[:, None]
+    nu = jnp.asarray(post["nu"])[:, None] if "nu" in post else None
+    noise = observation(other["likelihood"], jnp.zeros_like(mu), sigma, nu)
+    key = jax.random.PRNGKey(int(rng.integers(0, 2**31 - 1)))
+    return mu + np.asarray(noise.sample(key))
+
+
+def stacked_draws(fit, points, log_loss, seed: int = 0) -> np.ndarray:
+    """Replace each draw by one of a stacked form with probability its stacking weight."""
+    state = fit.spec.get("stacking") or stack(fit)
+    rng = np.random.default_rng([seed, 11])
+    log_loss = np.array(log_loss, float)
+    n = log_loss.shape[0]
+    laws = state["laws"]
+    w = np.array([state["weights"][k] for k in laws])
+    choice = rng.choice(len(laws), size=n, p=w / w.sum())
+    for i, law in enumerate(laws):
+        sel = choice == i
+        if law == fit.spec["law"] or not sel.any():
+            continue
+        log_loss[sel] = _other_law_draws(state["others"][law], points, int(sel.sum()), rng)
+    return log_loss
+
+
 def widen(fit, points, log_loss, seed: int = 0, method: str = "discrepancy"):
-    """Add discrepancy draws to new-run ln-loss draws (S, Q) at query points beyond the fitted
-    range; points inside the range are returned unchanged."""
+    """Widen new-run ln-loss draws (S, Q) at query points beyond the fitted range (points inside
+    the range are returned unchanged).
+
+    ``"discrepancy"`` adds Normal discrepancy draws, ``"discrepancy_t"`` Student-t ones (same
+    CV data), ``"stacking"`` mixes the stacked functional forms' predictives draw by draw and
+    ``"stacking_discrepancy"`` adds the Normal discrepancy to that mixture."""
     check_method(method)
     if method == "none":
         return log_loss
     d = distance_decades(points["N"], points["D"], points["C"], _ranges_of(fit))
     if not np.any(d > 0):
         return log_loss
+    if method.startswith("stacking"):
+        log_loss = np.where(d[None, :] > 0, stacked_draws(fit, points, log_loss, seed), log_loss)
+        if method == "stacking":
+            return log_loss
     state = ensure_state(fit)
+    if method == "discrepancy_t":
+        state = variant_state(state, "student_t")
     if state.get("ranges"):
         d = distance_decades(points["N"], points["D"], points["C"], state["ranges"])
     delta = discrepancy_draws(state, d, np.shape(log_loss)[0], seed)

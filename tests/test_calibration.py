@@ -13,9 +13,9 @@ from bayeslaws import extrapolation as ex
 from bayeslaws.datasets import SharedDataMissing
 from bayeslaws.predict import log_loss_draws, query_points
 
-SMALL = dict(chains=2, warmup=300, draws=300, warn=False)
+SMALL = dict(chains=2, warmup=200, draws=200, warn=False)
 FOLDS = (("C", 0.2), ("N", 0.25))
-CAL = dict(folds=FOLDS, chains=2, warmup=150, draws=150)
+CAL = dict(folds=FOLDS, chains=2, warmup=100, draws=100)
 
 
 # ---- scoring (exact, no sampling) ----
@@ -86,6 +86,26 @@ def test_discrepancy_draws_follow_the_scales():
     assert np.all(draws[:, 0] == 0)
     # prior only: tau0, tau1 ~ HalfNormal(0.02) -> E s(1)^2 = 2 * 0.02^2
     assert draws[:, 1].std() == pytest.approx(0.02 * np.sqrt(2), rel=0.08)
+
+
+def test_student_t_variant_reuses_the_cv_data_and_has_heavier_tails():
+    rng = np.random.default_rng(5)
+    d = rng.uniform(0.2, 1.5, 400)
+    var = np.full(d.size, 0.005**2)
+    r = np.sqrt(var + ex.discrepancy_sd(d, 0.0, 0.03) ** 2) * rng.standard_normal(d.size)
+    state = ex.posterior_state(r, var, d)
+    t_state = ex.variant_state(state, "student_t")
+    assert t_state["shape"] == "student_t" and t_state["cv"] == state["cv"]
+    # (same variance, narrower core: Gaussian residuals read as a somewhat larger t scale)
+    assert 0.7 * state["tau1_mean"] < t_state["tau1_mean"] < 2 * state["tau1_mean"]
+    normal = ex.discrepancy_draws(state, [1.0], 40000, seed=1)[:, 0]
+    heavy = ex.discrepancy_draws(t_state, [1.0], 40000, seed=1)[:, 0]
+    # same scale, heavier tails: a larger 99% / 75% quantile ratio (normal 3.8, t3 ~6)
+    ratio = [np.quantile(np.abs(x), 0.99) / np.quantile(np.abs(x), 0.5) for x in (normal, heavy)]
+    assert ratio[0] == pytest.approx(2.576 / 0.674, rel=0.1)
+    assert ratio[1] > 1.3 * ratio[0]
+    with pytest.raises(ValueError, match="shape"):
+        ex.posterior_state(r, var, d, shape="cauchy")
 
 
 def test_unknown_method_is_refused():
@@ -173,9 +193,9 @@ def test_sbc_runs_and_ranks_are_not_degenerate():
         "chinchilla",
         "gaussian",
         n_sims=4,
-        warmup=100,
-        draws=120,
-        thin=4,
+        warmup=60,
+        draws=60,
+        thin=2,
         seed=1,
         params=["alpha", "beta"],
     )
@@ -185,6 +205,31 @@ def test_sbc_runs_and_ranks_are_not_degenerate():
     extreme = np.mean((ranks.to_numpy() == 0) | (ranks.to_numpy() == 30))
     assert extreme < 0.5
     assert set(pvalues) == {"alpha", "beta", "sigma"}
+
+
+def test_stacking_mixes_forms_beyond_the_range_only(small_backtest):
+    train, test, fit = small_backtest
+    state = ex.stack(fit, train, laws=("chinchilla", "kaplan"), chains=1, warmup=100, draws=100)
+    assert set(state["weights"]) == {"chinchilla", "kaplan"}
+    assert sum(state["weights"].values()) == pytest.approx(1.0)
+    # the true form is Chinchilla: LOO prefers it
+    assert state["elpd_loo"]["chinchilla"] > state["elpd_loo"]["kaplan"]
+    assert state["weights"]["chinchilla"] > 0.5
+    centre = train.df.iloc[[len(train.df) // 2]]
+    a = bl.predict(fit, N=centre["N"], D=centre["D"], kind="new_run", extrapolation="stacking")
+    b = bl.predict(fit, N=centre["N"], D=centre["D"], kind="new_run", extrapolation="none")
+    pd.testing.assert_frame_equal(a, b)
+    # with equal weights, far draws come half from Kaplan (no floor: it predicts lower losses)
+    fit.spec["stacking"] = dict(state, weights={"chinchilla": 0.5, "kaplan": 0.5})
+    try:
+        points = query_points(fit, N=test["N"].to_numpy(), D=test["D"].to_numpy())
+        mixed = np.asarray(log_loss_draws(fit, points, "new_run", extrapolation="stacking"))
+        plain = np.asarray(log_loss_draws(fit, points, "new_run", extrapolation="none"))
+        changed = np.mean(np.any(mixed != plain, axis=1))
+        assert 0.4 < changed < 0.6
+        assert np.all(np.isfinite(mixed))
+    finally:
+        fit.spec["stacking"] = state
 
 
 # ---- real tables (../shared) ----

@@ -15,6 +15,10 @@ from . import isoflop  # noqa: E402  (isoFLOP laws: parabola and cubic)
 
 LAWS.update({law.name: law for law in (isoflop.LAW, isoflop.LAW_CUBIC)})
 
+from . import chinchilla_gamma  # noqa: E402  (Chinchilla with an interaction exponent)
+
+LAWS[chinchilla_gamma.LAW.name] = chinchilla_gamma.LAW
+
 
 def get_law(name: str):
     """The law registered under ``name`` (raises with the list of known laws)."""

@@ -1,0 +1,49 @@
+"""Chinchilla form with an interaction term (a "gamma" form, used by extrapolation stacking):
+
+    L(N, D) = E + (A / N^alpha + B / D^beta)^gamma          (N params, D tokens, L loss units)
+
+gamma = 1 is the Chinchilla form; gamma != 1 adds cross terms between the size and data terms
+(the binomial expansion), so the two reducible terms no longer add, and the effective exponents
+far from the data (alpha * gamma, beta * gamma where one term dominates) differ from those
+fitted where both matter. Fitted on centred logs as
+
+    ln L - ln L_ref = logsumexp(gamma * logsumexp(a - alpha * x, b - beta * y),  e)
+
+with x = ln N - ln N_ref, y = ln D - ln D_ref and (a, b) the centred log amplitudes of
+``A^(1/gamma)``-scaled terms (see :mod:`bayeslaws.laws.chinchilla` for the centring).
+
+Default priors: those of Chinchilla for alpha, beta, a, b, e; gamma ~ LogNormal(0, 0.2)
+(95% in [0.68, 1.48]). Reported: E and the effective exponents alpha * gamma, beta * gamma.
+"""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+import numpyro.distributions as dist
+
+from .base import LossSurfaceLaw
+from .chinchilla import Chinchilla
+
+
+class ChinchillaGamma(LossSurfaceLaw):
+    name = "chinchilla_gamma"
+    description = "L = E + (A/N^alpha + B/D^beta)^gamma"
+    parameters = ("alpha", "beta", "a", "b", "e", "gamma")
+    pooled = ("alpha", "beta", "a", "b", "e")
+
+    def default_priors(self) -> dict:
+        return {**Chinchilla().default_priors(), "gamma": dist.LogNormal(0.0, 0.2)}
+
+    def log_loss(self, theta, x, y, scales):
+        reducible = jnp.logaddexp(theta["a"] - theta["alpha"] * x, theta["b"] - theta["beta"] * y)
+        return jnp.logaddexp(theta["gamma"] * reducible, theta["e"])
+
+    def derived(self, theta, scales):
+        return {
+            "E": jnp.exp(theta["e"] + scales.log_L_ref),
+            "alpha_eff": theta["alpha"] * theta["gamma"],
+            "beta_eff": theta["beta"] * theta["gamma"],
+        }
+
+
+LAW = ChinchillaGamma()
