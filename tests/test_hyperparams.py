@@ -208,3 +208,25 @@ def test_far_above_the_bowl(sweep):
     with pytest.warns(DivergenceWarning, match="excluded"):
         kept = HyperparamsLaw(far_above=0.01, divergence="exclude").preprocess(sweep)
     assert len(kept) == len(sweep) - expected - 1
+
+
+def test_default_bowl_and_loss_scale(sweep):
+    import numpyro
+    from numpyro.infer.util import log_density
+
+    assert HyperparamsLaw().bowl == "full"  # chosen by PSIS-LOO on Step Law (see the docstring)
+    with pytest.raises(ValueError, match="bowl_scale"):
+        HyperparamsLaw(bowl_scale="linear")
+    law = HyperparamsLaw(bowl_scale="loss", divergence_threshold=0.6)
+    # ln(L* + bowl) - ln L*, with the bowl in L_ref units and level = ln(L* / L_ref)
+    assert float(law.log_excess(0.01, np.log(0.5))) == pytest.approx(np.log1p(0.02))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        args, _ = law.prepare(sweep)
+    args = {**args, "priors": law.priors("gaussian"), "likelihood": "gaussian"}
+    trace = numpyro.handlers.trace(numpyro.handlers.seed(law.model, 0)).get_trace(**args)
+    params = {
+        k: v["value"] for k, v in trace.items() if v["type"] == "sample" and not v["is_observed"]
+    }
+    lp, _ = log_density(law.model, (), args, params)
+    assert np.isfinite(float(lp))
