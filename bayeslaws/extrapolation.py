@@ -30,7 +30,19 @@ the training runs, which :func:`bayeslaws.fit` stores in ``fit.spec["training_da
 without them (or whose runs allow no inner split) falls back to the prior over the scales, marked
 ``"source": "prior"``.
 
-Switch it off with ``predict(..., extrapolation="none")``.
+Other methods (``predict(..., extrapolation=...)``), compared in ``benchmarks/calibration.py``:
+
+* ``"discrepancy_t"``: the same discrepancy with a Student-t shape (``T_NU`` = 3 d.o.f., same
+  variance), its scales learned from the same scale-out residuals (no extra refits; the state
+  keeps them under ``"cv"``). Heavy tails widen the 90% interval more than the 50% one.
+* ``"stacking"``: Bayesian stacking (Yao et al. 2018) of functional forms -- ``STACK_LAWS``:
+  Chinchilla, Chinchilla with an interaction exponent (:mod:`bayeslaws.laws.chinchilla_gamma`)
+  and Kaplan -- with weights from PSIS-LOO on the training runs (:func:`stack`, which fits the
+  other forms once and keeps their draws in ``fit.spec["stacking"]``). Each predictive draw
+  beyond the range comes from one form, chosen with the stacking weights.
+* ``"stacking_discrepancy"``: the stacked mixture plus the Normal discrepancy.
+
+Switch widening off with ``predict(..., extrapolation="none")``.
 """
 
 from __future__ import annotations

@@ -140,7 +140,9 @@ def predict(
     extrapolation : "discrepancy" (default) widens ``new_run`` intervals beyond the fitted range
         by a discrepancy term learned by scale-out cross-validation on the training runs (computed
         on first use and kept in ``fit.spec``; see :mod:`bayeslaws.extrapolation`); "none" gives
-        the plain posterior predictive. Ignored for ``kind="mean"``.
+        the plain posterior predictive. Alternatives: "discrepancy_t" (Student-t discrepancy),
+        "stacking" (LOO-stacked mixture of functional forms), "stacking_discrepancy" (both).
+        Ignored for ``kind="mean"``.
 
     Returns
     -------

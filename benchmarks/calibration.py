@@ -1,7 +1,8 @@
 """Scale-out backtests of predictive intervals: data set x method x (error, coverage, width).
 
-    python benchmarks/calibration.py            # all backtests (~10-20 min on 2 CPU cores)
+    python benchmarks/calibration.py            # all backtests (~15-20 min on 2 idle cores)
     python benchmarks/calibration.py --quick    # fewer draws and simulated designs only
+    python benchmarks/calibration.py --parts sim   # one part; the table merges saved parts
 
 Prints ONE table and writes benchmarks/output/calibration.csv, calibration_points.csv and
 calibration_epoch.png (predicted vs actual loss with 50%/90% intervals, Epoch backtest).
@@ -130,19 +131,31 @@ def figure(points, path):
     plt.close(fig)
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="short chains, simulated only")
-    parser.add_argument("--seeds", type=int, default=2, help="simulated designs per kind")
-    args = parser.parse_args(argv)
-    settings = dict(chains=2, warmup=300, draws=300)
-    if args.quick:
-        settings = dict(chains=2, warmup=200, draws=200)
-    OUT.mkdir(parents=True, exist_ok=True)
+COLUMNS = [
+    "dataset",
+    "method",
+    "n",
+    "error",
+    "cov50",
+    "cov80",
+    "cov90",
+    "width90",
+    "lpd",
+    "tau0",
+    "tau1",
+    "w_gamma",
+    "w_kaplan",
+]
 
+
+def run_part(part, settings, seeds, only=""):
+    """Backtests of one part ("real" or "sim"): (table, points). ``only``: run only the real
+    data sets whose name contains it."""
     tables, all_points = [], []
-    if not args.quick:
+    if part == "real":
         for name, make in real_splits():
+            if only not in name:
+                continue
             try:
                 train, test = make()
             except SharedDataMissing as err:
@@ -151,38 +164,50 @@ def main(argv=None):
             scores, points = run(name, train, test, settings)
             tables.append(scores)
             all_points.append(points)
-    for kind in ("correct", "bend"):
-        parts = []
-        for seed in range(args.seeds):
-            train, test = cal.simulated_split(kind, seed=seed)
-            parts.append(run(f"sim-{kind} seed {seed}", train, test, settings, seed=seed))
-        scores, points = pooled(f"sim-{kind} (x{args.seeds})", parts)
-        tables.append(scores)
-        all_points.append(points)
+    else:
+        for kind in ("correct", "bend"):
+            parts = []
+            for seed in range(seeds):
+                train, test = cal.simulated_split(kind, seed=seed)
+                parts.append(run(f"sim-{kind} seed {seed}", train, test, settings, seed=seed))
+            scores, points = pooled(f"sim-{kind} (x{seeds})", parts)
+            tables.append(scores)
+            all_points.append(points)
+    return pd.concat(tables, ignore_index=True), pd.concat(all_points, ignore_index=True)
 
-    table = pd.concat(tables, ignore_index=True)
-    points = pd.concat(all_points, ignore_index=True)
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="short chains, simulated only")
+    parser.add_argument("--seeds", type=int, default=2, help="simulated designs per kind")
+    parser.add_argument(
+        "--parts",
+        default="real,sim",
+        help="comma list of parts to run (real, sim); each is saved as calibration_<part>.csv "
+        "and the table shows every part saved so far (so parts can run in separate processes)",
+    )
+    parser.add_argument("--only", default="", help="run only real data sets named like this")
+    args = parser.parse_args(argv)
+    settings = dict(chains=2, warmup=300, draws=300)
+    parts = [p.strip() for p in args.parts.split(",") if p.strip()]
+    if args.quick:
+        settings = dict(chains=2, warmup=200, draws=200)
+        parts = ["sim"]
+    if set(parts) - {"real", "sim"}:
+        parser.error("--parts takes real and/or sim")
+    OUT.mkdir(parents=True, exist_ok=True)
+
+    for part in parts:
+        table, points = run_part(part, settings, args.seeds, args.only)
+        table.to_csv(OUT / f"calibration_{part}.csv", index=False)
+        points.to_csv(OUT / f"calibration_points_{part}.csv", index=False)
+    saved = [p for p in ("real", "sim") if (OUT / f"calibration_{p}.csv").exists()]
+    table = pd.concat([pd.read_csv(OUT / f"calibration_{p}.csv") for p in saved])
+    points = pd.concat([pd.read_csv(OUT / f"calibration_points_{p}.csv") for p in saved])
     table.to_csv(OUT / "calibration.csv", index=False)
     points.to_csv(OUT / "calibration_points.csv", index=False)
-    shown = table[
-        [
-            "dataset",
-            "method",
-            "n",
-            "error",
-            "cov50",
-            "cov80",
-            "cov90",
-            "width90",
-            "lpd",
-            "tau0",
-            "tau1",
-            "w_gamma",
-            "w_kaplan",
-        ]
-    ]
     with pd.option_context("display.width", 200, "display.max_columns", 20):
-        print(shown.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+        print(table[COLUMNS].to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     epoch = points[points["dataset"] == "epoch C<=1e21"]
     if len(epoch):
         figure(epoch, OUT / "calibration_epoch.png")
