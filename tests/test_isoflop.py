@@ -100,3 +100,25 @@ def test_porian_loader_has_budget_compute():
     assert isinstance(runs.df, pd.DataFrame)
     levels, _ = budget_levels(runs.df["C"])
     assert len(levels) >= 8
+
+
+def test_run_offsets_are_detrended_by_default(runs):
+    """Offsets shared by a run cannot carry a smooth trend in ln N (it would tilt every curve
+    and move the vertices): the default projection annihilates 1, x and x^2 over the runs."""
+    from bayeslaws.laws.isoflop import LAW
+    from bayeslaws.runs import as_run_table
+
+    table = as_run_table(runs.assign(run=[f"r{i % 9}" for i in range(len(runs))]))
+    args, info = LAW.prepare(table)
+    proj = np.asarray(args["run_proj"])
+    assert info["run_offsets"] == "detrended" and proj.shape == (9, 9)
+    x = np.asarray(args["x"])
+    idx = np.asarray(args["run_index"])
+    x_run = np.array([x[idx == i].mean() for i in range(9)])
+    for basis in (np.ones(9), x_run, x_run**2):
+        np.testing.assert_allclose(proj @ basis, 0.0, atol=1e-6)  # float32
+    np.testing.assert_allclose(proj @ proj, proj, atol=1e-6)  # a projection
+    free_args, _ = LAW.configure(run_offsets="free").prepare(table)
+    np.testing.assert_allclose(np.asarray(free_args["run_proj"]), np.eye(9))
+    with pytest.raises(ValueError, match="unknown option"):
+        LAW.configure(offsets="free")
