@@ -4,8 +4,10 @@ isoFLOP law, beside the authors' published 95% bootstrap intervals; and a hold-o
 
 Data: REAL, ../shared/data/porian_isoflop (derived CSVs of the authors' isoFLOP points; see
 SOURCE.md). For `const` and `kaplan` decay the points at different budgets are read off the same
-training runs, so each model size gets a per-run offset (the law's ``run`` column); for
-`chinchilla` decay every point is its own run.
+training runs, so each model size gets a per-run offset (the law's ``run`` column; ``--offsets``:
+``detrended`` (default, offsets orthogonal to 1, ln N, ln^2 N so they cannot tilt the curves;
+see bayeslaws/laws/isoflop.py), ``free`` (the first version, biased: Kaplan a = 0.910) or
+``none``); for `chinchilla` decay every point is its own run.
 
 Per budget only the points within ``--window`` (default 5%) of that budget's lowest loss are
 used (at least the three lowest): far from the optimum the curves are strongly asymmetric and no
@@ -16,13 +18,23 @@ authors fitted on all budgets); (2) without the two largest budgets (1.28e19, 2.
 predict them: the held-out vertices against the authors' interpolated optima (optimal_pairs.csv),
 and the held-out points' losses against 90% predictive intervals (new-budget scatter included).
 
+Beside it, (3) a full Chinchilla surface L = E + A/N^alpha + B/D^beta fitted to every isoFLOP
+point of the configuration (no window; D = tokens), whose N_opt exponent beta/(alpha+beta) comes
+from bayeslaws.allocation (MODELLING.md: the surface is less biased than parabolas; it has no
+per-run offsets, so for const/kaplan decay its interval ignores the shared-run errors).
+
+``--compare`` instead fits the variants (parabola/cubic x offsets free/detrended/none, window)
+on all budgets and writes porian_variants.csv: the before/after table of the isoFLOP fixes.
+
 Run:  python paper_repro/porian.py [--all] [--draws 300] [--law isoflop|isoflop_cubic]
+      python paper_repro/porian.py --compare
 Writes paper_repro/results/porian.csv (table rows) and porian_detail.csv; prints both.
 """
 
 from __future__ import annotations
 
 import argparse
+import time
 from pathlib import Path
 
 import numpy as np
@@ -43,40 +55,119 @@ WALK = {  # the paper's step-by-step walk from Kaplan's exponent to Chinchilla's
 HELD_OUT = 2
 
 
-def config_runs(config: dict, points: pd.DataFrame, window: float):
+def config_runs(config: dict, window: float, min_keep: int = 3, offsets: bool = True):
     runs = datasets.porian_isoflop(**config)
     # The isoFLOP curves are strongly asymmetric far from the optimum (losses up to 2x the
     # minimum on the large-N side), where no parabola fits: keep, per budget, the points within
-    # ``window`` (relative) of that budget's lowest loss, and at least the 3 lowest.
+    # ``window`` (relative) of that budget's lowest loss, and at least the ``min_keep`` lowest.
     df = runs.df
     rel = df["loss"] / df.groupby("C")["loss"].transform("min") - 1
     rank = df.groupby("C")["loss"].rank(method="first")
-    far = (rel > window) & (rank > 3)
+    far = (rel > window) & (rank > min_keep)
     runs = runs.exclude(far, f"isoFLOP points more than {window:.0%} above their budget's minimum")
-    if config["decay"] in ("const", "kaplan"):
+    if offsets and config["decay"] in ("const", "kaplan"):
         runs.df["run"] = runs.df["N"].map(lambda n: f"N={n:.0f}")  # one training run per size
     return runs
 
 
-def fit_config(runs, law, draws, seed):
+def fit_config(runs, law, args, offsets="detrended"):
+    options = {"run_offsets": offsets} if offsets in ("free", "detrended") else None
     return bl.fit(
         runs,
         law=law,
         likelihood="gaussian",
-        seed=seed,
+        seed=args.seed,
         chains=2,
-        warmup=draws,
-        draws=draws,
+        warmup=args.warmup,
+        draws=args.draws,
+        target_accept=args.target_accept,
         dense_mass=False,
         warn=False,
+        law_options=options,
     )
+
+
+def surface_a(config, args):
+    """N_opt exponent from a Chinchilla surface on every isoFLOP point of a configuration."""
+    runs = datasets.porian_isoflop(**config)
+    fit = bl.fit(
+        runs,
+        law="chinchilla",
+        likelihood="gaussian",
+        seed=args.seed,
+        chains=2,
+        warmup=args.warmup,
+        draws=args.draws,
+        warn=False,
+    )
+    law = bl.allocation.allocation_laws(fit, ci=0.9).loc["N_opt"]
+    return law, fit, len(runs)
+
+
+def compare(args, configs, published):
+    """Before/after table: exponent a per configuration for each isoFLOP variant."""
+    variants = [  # (law, offsets, window)
+        ("isoflop", "free", 0.05),
+        ("isoflop", "none", 0.05),
+        ("isoflop", "detrended", 0.05),
+    ]  # the cubic with detrended offsets is the main run (porian.csv)
+    rows = []
+    for key in configs:
+        config = dict(zip(KEYS, key, strict=True))
+        pub = published[(published[KEYS] == pd.Series(config)).all(axis=1)].iloc[0]
+        shared = config["decay"] in ("const", "kaplan")
+        for law, offsets, window in variants:
+            if not shared and offsets != "detrended":
+                continue  # no shared runs: the offset variants are the same fit
+            min_keep = 4 if law == "isoflop_cubic" else 3
+            runs = config_runs(config, window, min_keep, offsets != "none")
+            t0 = time.perf_counter()
+            fit = fit_config(runs, law, args, offsets)
+            q = np.quantile(fit.draws(["a_opt"])["a_opt"], [0.05, 0.5, 0.95])
+            rows.append(
+                {
+                    "configuration": WALK.get(key, "/".join(key[1:])),
+                    "law": law,
+                    "run offsets": offsets if shared else "(no shared runs)",
+                    "window": window,
+                    "a median": q[1],
+                    "a 90% interval": f"[{q[0]:.3f}, {q[2]:.3f}]",
+                    "published a [95%]": f"{pub['a_n_exponent']:.3f} [{pub['a_CI95_lo']:.3f}, "
+                    f"{pub['a_CI95_hi']:.3f}]",
+                    "median inside published 95%": pub["a_CI95_lo"] <= q[1] <= pub["a_CI95_hi"],
+                    "max R-hat": fit.diagnostics.max_r_hat,
+                    "divergences": fit.diagnostics.divergences,
+                    "seconds": round(time.perf_counter() - t0),
+                }
+            )
+            print(pd.DataFrame(rows[-1:]).to_string(index=False, header=len(rows) == 1), flush=True)
+    out = pd.DataFrame(rows)
+    RESULTS.mkdir(exist_ok=True)
+    out.to_csv(RESULTS / "porian_variants.csv", index=False)
+    title = (
+        "Porian et al. isoFLOP exponent a, before/after: parabola vs cubic, per-run offsets "
+        f"free / none / detrended, window (REAL data; 2 chains x {args.draws}, warmup "
+        f"{args.warmup}, target_accept {args.target_accept})"
+    )
+    (RESULTS / "porian_variants.md").write_text(f"# {title}\n")
+    return out
 
 
 def main(argv=None) -> pd.DataFrame:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--all", action="store_true", help="all 15 configurations (default: walk)")
     parser.add_argument("--draws", type=int, default=300)
-    parser.add_argument("--law", default="isoflop", choices=["isoflop", "isoflop_cubic"])
+    parser.add_argument("--warmup", type=int, default=500)
+    parser.add_argument("--target-accept", type=float, default=0.9)
+    parser.add_argument(
+        "--offsets",
+        default="detrended",
+        choices=["detrended", "free", "none"],
+        help="per-run offsets for const/kaplan decay (points of one run at several budgets)",
+    )
+    parser.add_argument("--compare", action="store_true", help="write porian_variants.csv only")
+    parser.add_argument("--no-surface", action="store_true")
+    parser.add_argument("--law", default="isoflop_cubic", choices=["isoflop", "isoflop_cubic"])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-holdout", action="store_true")
     parser.add_argument(
@@ -90,20 +181,23 @@ def main(argv=None) -> pd.DataFrame:
     root = datasets.shared_data_dir() / "porian_isoflop"
     published = pd.read_csv(root / "published_fits.csv")
     pairs = pd.read_csv(root / "optimal_pairs.csv")
-    points = pd.read_csv(root / "isoflop_points.csv")
     configs = [tuple(r) for r in published[KEYS].itertuples(index=False)]
     if not args.all:
         configs = [c for c in configs if c in WALK]
+    if args.compare:
+        return compare(args, configs, published)
+    min_keep = 4 if args.law == "isoflop_cubic" else 3
 
     rows, detail = [], []
     for key in configs:
         config = dict(zip(KEYS, key, strict=True))
         label = WALK.get(key, "/".join(key[1:]))
         pub = published[(published[KEYS] == pd.Series(config)).all(axis=1)].iloc[0]
-        runs = config_runs(config, points, args.window)
-        fit = fit_config(runs, args.law, args.draws, args.seed)
+        runs = config_runs(config, args.window, min_keep, args.offsets != "none")
+        fit = fit_config(runs, args.law, args, args.offsets)
         a = fit.draws(["a_opt"])["a_opt"]
         q = np.quantile(a, [0.025, 0.05, 0.5, 0.95, 0.975])
+        inside_pub = pub["a_CI95_lo"] <= q[2] <= pub["a_CI95_hi"]
         rec = {
             "configuration": label,
             **config,
@@ -130,15 +224,45 @@ def main(argv=None) -> pd.DataFrame:
                 "upper": q[3],
                 "data": "real (Porian et al. isoFLOP points)",
                 "note": f"{'/'.join(key[1:])}; all budgets; {args.law}; points within "
-                f"{args.window:.0%} of each budget's minimum ({len(runs)} points)",
+                f"{args.window:.0%} of each budget's minimum ({len(runs)} points); run offsets "
+                f"{args.offsets if 'run' in runs.df else 'none (no shared runs)'}; max R-hat "
+                f"{fit.diagnostics.max_r_hat:.2f}, {fit.diagnostics.divergences} divergences; "
+                f"{'inside' if inside_pub else 'OUTSIDE'} the published 95% interval",
             }
         )
+        if not args.no_surface:
+            law, sfit, n_all = surface_a(config, args)
+            rec.update(
+                {
+                    "surface_a_median": law["exponent"],
+                    "surface_a_lower90": law["exponent_lower"],
+                    "surface_a_upper90": law["exponent_upper"],
+                    "surface_max_r_hat": sfit.diagnostics.max_r_hat,
+                }
+            )
+            s_inside = pub["a_CI95_lo"] <= law["exponent"] <= pub["a_CI95_hi"]
+            rows.append(
+                {
+                    "paper": "Porian et al. 2024",
+                    "quantity": f"a from a Chinchilla surface fit: {label}",
+                    "paper_value": f"{pub['a_n_exponent']:.3f} [{pub['a_CI95_lo']:.3f}, "
+                    f"{pub['a_CI95_hi']:.3f}] (95%)",
+                    "median": law["exponent"],
+                    "lower": law["exponent_lower"],
+                    "upper": law["exponent_upper"],
+                    "data": "real (Porian et al. isoFLOP points)",
+                    "note": f"every point of the configuration ({n_all}), no window, no run "
+                    f"offsets; a = beta/(alpha+beta); max R-hat {sfit.diagnostics.max_r_hat:.2f}"
+                    f", {sfit.diagnostics.divergences} divergences; "
+                    f"{'inside' if s_inside else 'OUTSIDE'} the published 95% interval",
+                }
+            )
         if not args.no_holdout:
             budgets = np.sort(runs.df["C"].unique())
             cut = budgets[-HELD_OUT]
             train = runs.subset(runs.df["C"] < cut * 0.999, "hold out the two largest budgets")
             test = runs.df[runs.df["C"] >= cut * 0.999]
-            hfit = fit_config(train, args.law, args.draws, args.seed)
+            hfit = fit_config(train, args.law, args, args.offsets)
             ha = np.quantile(hfit.draws(["a_opt"])["a_opt"], [0.05, 0.5, 0.95])
             pred = bl.predict(hfit, N=test["N"], C=test["C"], ci=0.9, kind="new_run")
             inside = (pred["lower"].to_numpy() <= test["loss"].to_numpy()) & (
