@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .compute import custom
 from .runs import RunTable, load_runs
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -98,17 +99,58 @@ def steplaw_dense(divergence_threshold: float | None = None) -> RunTable:
     return RunTable(runs.df, runs.compute_model, str(path), runs.exclusions, runs.n_input_rows)
 
 
+class _PorianAttentionFlops:
+    """FLOPs per token with attention, 6 N_eff(N), as a function of the real size N (params).
+
+    Porian et al. count attention FLOPs through an "effective" size N_eff = flops_per_token_att
+    / 6 = N + n_layer * n_ctx * d_model (their ``eff_params_att``). Their 16 model shapes appear
+    in the standard table with real sizes N; pairing the two sorted lists gives N_eff - N =
+    n_layer * 2048 * d_model (an integer multiple of n_ctx = 2048 for every pair, which
+    confirms the pairing). Between and beyond the 16 sizes N_eff / N is interpolated in ln N
+    (held constant outside)."""
+
+    def __init__(self, n_real, n_eff):
+        self.log_n = np.log(np.asarray(n_real, float))
+        self.log_ratio = np.log(np.asarray(n_eff, float) / np.asarray(n_real, float))
+
+    def __call__(self, N):
+        N = np.asarray(N, float)
+        return 6.0 * N * np.exp(np.interp(np.log(N), self.log_n, self.log_ratio))
+
+
 def porian_isoflop(**config) -> RunTable:
     """Porian et al. (2024) isoFLOP points; ``config`` filters columns such as
-    ``dataset="rw", hparams="tuned", decay="const"`` (recorded as an exclusion)."""
+    ``dataset="rw", hparams="tuned", decay="const"`` (recorded as an exclusion).
+
+    C = the FLOP budget (column ``flops``), N = parameters under the configuration's
+    ``param_count`` convention, D = training tokens = C / (FLOPs per token). For
+    ``param_count="standard"`` and ``"kaplan"`` FLOPs per token = 6N (compute model 6ND). For
+    ``"attention"`` the file's ``n_params`` is the effective size N_eff = (FLOPs per token) / 6;
+    when every selected row is an attention row, N is replaced by the real size (kept as
+    ``N_eff`` beside it) and the compute model is C = 6 N_eff(N) D (see
+    :class:`_PorianAttentionFlops`), so N_opt is in parameters and D_opt in tokens.
+    """
     path = shared_data_dir() / "porian_isoflop" / "isoflop_points.csv"
     raw = pd.read_csv(path)
-    runs = load_runs(raw, N="n_params", D="tokens", loss="loss")
+    # C is the budget and D = C / (6 n_params) in the file, so 6ND reproduces it exactly
+    runs = load_runs(raw, N="n_params", C="flops", loss="loss")
     runs = RunTable(runs.df, runs.compute_model, str(path), runs.exclusions, runs.n_input_rows)
-    # Porian's C is the budget column 'flops' (FLOPs per token convention varies by param_count).
-    runs.df["C"] = raw["flops"].to_numpy(float)
     for key, value in config.items():
         if key not in runs.df:
             raise KeyError(f"porian_isoflop has no column {key!r}")
         runs = runs.subset(runs.df[key] == value, f"configuration {key} == {value!r}")
+    att = runs.df["param_count"] == "attention"
+    if len(runs) and att.all():
+        std = raw[(raw["param_count"] == "standard") & (raw["source_file"] == "summary_df")]
+        n_real = np.sort(std["n_params"].unique())
+        n_eff = np.sort(raw.loc[raw["param_count"] == "attention", "n_params"].unique())
+        if len(n_real) != len(n_eff):
+            raise ValueError("porian_isoflop: attention and standard model sizes do not pair")
+        model = custom(_PorianAttentionFlops(n_real, n_eff), name="porian_attention")
+        df = runs.df.copy()
+        df["N_eff"] = df["N"]
+        df["N"] = np.interp(np.log(df["N_eff"]), np.log(n_eff), np.log(n_real))
+        df["N"] = np.exp(df["N"])
+        df["D"] = df["C"] / model.flops_per_token(df["N"].to_numpy(float))
+        runs = RunTable(df, model, runs.source, runs.exclusions, runs.n_input_rows)
     return runs

@@ -122,3 +122,18 @@ def test_run_offsets_are_detrended_by_default(runs):
     np.testing.assert_allclose(np.asarray(free_args["run_proj"]), np.eye(9))
     with pytest.raises(ValueError, match="unknown option"):
         LAW.configure(offsets="free")
+
+
+@pytest.mark.shared
+def test_porian_attention_rows_get_real_sizes_and_attention_flops():
+    try:
+        runs = datasets.porian_isoflop(param_count="attention", decay="const")
+    except datasets.SharedDataMissing as err:
+        pytest.skip(f"../shared/data is absent: {err}")
+    df = runs.df
+    assert (df["N"] < df["N_eff"]).all()  # the file's size counts attention as parameters
+    np.testing.assert_allclose(runs.compute_model.flops(df["N"], df["D"]), df["C"], rtol=1e-9)
+    np.testing.assert_allclose(df["D"], df["C"] / (6 * df["N_eff"]), rtol=1e-9)
+    # N_eff - N = n_layer * n_ctx * d_model: a multiple of n_ctx = 2048
+    extra = (df["N_eff"] - df["N"]).unique()
+    np.testing.assert_allclose(np.round(extra / 2048), extra / 2048, atol=1e-6)
