@@ -26,8 +26,9 @@ runs at one fixed setting (the optimum of the design's middle cell) -- both with
 -- each fitted with a Chinchilla surface; reported: the ratio of N_opt (optimal / fixed - 1) at
 both budgets, median and 5-95% range of the replicates' posterior medians.
 
-Run:  python paper_repro/yin.py [--replicates 10] [--hp-replicates 3] [--fixed-replicates 5]
-      [--draws 200] [--hp-draws 200]     (about 20-30 min on a loaded 2-core machine)
+Run:  python paper_repro/yin.py [--replicates 6] [--hp-replicates 2] [--fixed-replicates 3]
+      [--draws 200] [--hp-draws 200]
+(~30 min on a heavily loaded 2-core machine; more replicates give tighter summaries.)
 Writes paper_repro/results/yin.csv and yin_detail.csv; prints the tables.
 """
 
@@ -329,19 +330,19 @@ def main(argv=None):
     parser.add_argument(
         "--replicates",
         type=int,
-        default=10,
+        default=6,
         help="simulated replicates of the design for the surface fits",
     )
     parser.add_argument(
         "--hp-replicates",
         type=int,
-        default=3,
+        default=2,
         help="replicates also fitted with law='hyperparams' (slower)",
     )
     parser.add_argument(
         "--fixed-replicates",
         type=int,
-        default=5,
+        default=3,
         help="replicates of the fixed-versus-optimal experiment",
     )
     parser.add_argument("--draws", type=int, default=200)
