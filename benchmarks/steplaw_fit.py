@@ -71,7 +71,8 @@ def run(bowl, args, runs):
     d = fit.diagnostics
     print(
         f"bowl={bowl:10s} loss_level={args.loss_level} divergence={args.divergence} "
-        f"likelihood={args.likelihood}: wall {wall:.1f} s (CPU {cpu:.1f} s); max R-hat {d.max_r_hat:.4f} "
+        f"likelihood={args.likelihood}: wall {wall:.1f} s (CPU {cpu:.1f} s); "
+        f"max R-hat {d.max_r_hat:.4f} "
         f"(all sites {full['r_hat'].max():.4f}); min ESS bulk {d.min_ess_bulk:.0f} "
         f"(all {full['ess_bulk'].min():.0f}), tail {d.min_ess_tail:.0f}; "
         f"{d.min_ess_bulk / wall:.1f} min-ESS/s; divergences {d.divergences}; "
