@@ -86,6 +86,8 @@ def cmd_fit(args) -> int:
 
     get_law(args.law)  # an unknown law fails before anything is read
     runs_path = _existing(args.runs, "run table")
+    if runs_path.stat().st_size == 0:
+        raise CLIError(f"run table {args.runs!r} is empty (no header, no rows)")
     mapping = {k: getattr(args, k) for k in ("N", "D", "C", "loss", "lr", "batch_size", "group")}
     runs = bl.load_runs(runs_path, **{k: v for k, v in mapping.items() if v is not None})
     print(f"fitting law {args.law!r} to {runs}", file=sys.stderr)
@@ -150,6 +152,8 @@ def cmd_design(args) -> int:
 
     fit = _load_fit(args.fit)
     path = _existing(args.candidates, "candidates file")
+    if path.stat().st_size == 0:
+        raise CLIError(f"candidates file {args.candidates!r} is empty")
     try:
         cands = pd.read_csv(path)
     except (ValueError, UnicodeDecodeError) as err:

@@ -260,7 +260,7 @@ def format_report(plan: dict, hp_fit, surface_fit, runs: RunTable, ci: float = 0
         f"  N_opt  {_interval(a.N_opt, a.N_opt_lower, a.N_opt_upper, '{:.3g}')} parameters",
         f"  D_opt  {_interval(a.D_opt, a.D_opt_lower, a.D_opt_upper, '{:.3g}')} tokens",
         f"  L_opt  {_interval(a.L_opt, a.L_opt_lower, a.L_opt_upper, '{:.4f}')}",
-        f"  tokens per parameter (median) {a.tokens_per_param:.3g}",
+        f"  tokens per parameter (median) {a.tokens_per_param:.0f}",
         "  Yin et al. quote N_opt = 2.43e9 at this budget (their earlier law 0.8705 C^0.4294).",
         f"  near-optimal (loss within {100 * near.tolerance:g}% of optimal with probability >= "
         f"{near.prob:g}):",

@@ -277,6 +277,8 @@ def bowls(fit, runs, *, ci: float = 0.9, vmax_percent: float | None = None):
     Diverged runs (no finite loss) are left blank.
     """
     _check_fit(fit)
+    if fit.spec["law"] != "hyperparams":
+        raise ValueError(f"bowls() needs a fit of law 'hyperparams', got {fit.spec['law']!r}")
     df = _runs_frame(runs)
     if df is None or not {"N", "D", "lr", "batch_size", "loss"} <= set(df):
         raise ValueError("bowls() needs the runs with columns N, D, lr, batch_size and loss")

@@ -93,11 +93,11 @@ def test_cell_optimum_draws(hp_fit):
     assert np.all((lr > 1e-5) & (lr < 1e-2))
 
 
-def test_bowls_rejects_other_laws(surface_fit, sweep):
-    with pytest.raises(ValueError, match="hyperparams"):
+def test_bowls_rejects_other_laws(surface_fit, hp_fit, sweep):
+    with pytest.raises(ValueError, match="bowls.. needs a fit of law 'hyperparams'"):
         plot.bowls(surface_fit, sweep)
     with pytest.raises(ValueError, match="lr, batch_size"):
-        plot.bowls(surface_fit, pd.DataFrame({"N": [1.0]}))
+        plot.bowls(hp_fit, pd.DataFrame({"N": [1.0]}))
 
 
 def test_isoflop(surface_fit, tmp_path):
