@@ -23,7 +23,7 @@ RESULTS = HERE / "results"
 ORDER = ["yin.csv", "liang.csv", "porian.csv", "epoch_fit.csv"]
 COMMON = {"quantity", "paper_value", "median", "data"}
 EPOCH_FIT = {"quantity", "paper_value", "paper_lower", "paper_upper", "median", "lower", "upper"}
-PERCENT_WORDS = ("cut", "change", "vs N_opt", "coverage")
+PERCENT_WORDS = ("cut", "change", "vs N_opt", "coverage", "loss excess")
 
 HEADER = """# Reproductions of the seed papers' headline numbers
 
@@ -50,7 +50,7 @@ def fmt(x, percent: bool) -> str:
         except ValueError:
             return x
     if percent:
-        return f"{100 * x:+.1f}%"
+        return f"{100 * x:+.3f}%" if 0 < abs(x) < 0.01 else f"{100 * x:+.1f}%"
     return f"{x:.4g}"
 
 
@@ -95,7 +95,8 @@ def main_files() -> tuple[list, list]:
         if p.name in ORDER or "_detail" in p.name:
             continue
         cols = set(pd.read_csv(p, nrows=0).columns)
-        (files if COMMON <= cols else others).append(p)
+        main = COMMON <= cols and not p.stem.endswith("_before")  # "before" tables go below
+        (files if main else others).append(p)
     return files, others
 
 
