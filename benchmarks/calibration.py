@@ -198,12 +198,18 @@ def main(argv=None):
     OUT.mkdir(parents=True, exist_ok=True)
 
     for part in parts:
+        tag = f"{part}_{args.only.split()[0]}" if part == "real" and args.only else part
+        if tag == "real":  # a full real run replaces any partial (--only) ones
+            for stale in OUT.glob("calibration*_real_*.csv"):
+                stale.unlink()
         table, points = run_part(part, settings, args.seeds, args.only)
-        table.to_csv(OUT / f"calibration_{part}.csv", index=False)
-        points.to_csv(OUT / f"calibration_points_{part}.csv", index=False)
-    saved = [p for p in ("real", "sim") if (OUT / f"calibration_{p}.csv").exists()]
-    table = pd.concat([pd.read_csv(OUT / f"calibration_{p}.csv") for p in saved])
-    points = pd.concat([pd.read_csv(OUT / f"calibration_points_{p}.csv") for p in saved])
+        table.to_csv(OUT / f"calibration_{tag}.csv", index=False)
+        points.to_csv(OUT / f"calibration_points_{tag}.csv", index=False)
+    saved = sorted(OUT.glob("calibration_real*.csv")) + sorted(OUT.glob("calibration_sim*.csv"))
+    table = pd.concat([pd.read_csv(p) for p in saved])
+    points = pd.concat(
+        [pd.read_csv(OUT / p.name.replace("calibration_", "calibration_points_")) for p in saved]
+    )
     table.to_csv(OUT / "calibration.csv", index=False)
     points.to_csv(OUT / "calibration_points.csv", index=False)
     with pd.option_context("display.width", 200, "display.max_columns", 20):
