@@ -21,6 +21,13 @@ import pandas as pd
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 ORDER = ["yin.csv", "liang.csv", "porian.csv", "epoch_fit.csv"]
+TITLES = {  # for results files whose script writes no .md title (see epoch.py's docstring)
+    "epoch_extrapolation": "Epoch AI Chinchilla points (REAL): fit on runs with C <= 1e21 FLOPs, "
+    "predict the larger ones; share of held-out runs inside the 50% / 90% new-run intervals",
+    "epoch_recovery": "Epoch AI design (SIMULATED from known parameters): how often the 90% "
+    "intervals contain the truth over replications",
+}
+SKIP = ("_detail", "_raw")  # per-replicate / raw dumps stay out of the README
 COMMON = {"quantity", "paper_value", "median", "data"}
 EPOCH_FIT = {"quantity", "paper_value", "paper_lower", "paper_upper", "median", "lower", "upper"}
 PERCENT_WORDS = ("cut", "change", "vs N_opt", "coverage", "loss excess")
@@ -92,7 +99,7 @@ def main_files() -> tuple[list, list]:
     files = [RESULTS / n for n in ORDER if (RESULTS / n).exists()]
     others = []
     for p in sorted(RESULTS.glob("*.csv")):
-        if p.name in ORDER or "_detail" in p.name:
+        if p.name in ORDER or any(k in p.name for k in SKIP):
             continue
         cols = set(pd.read_csv(p, nrows=0).columns)
         main = COMMON <= cols and not p.stem.endswith("_before")  # "before" tables go below
@@ -153,7 +160,7 @@ def other_tables() -> str:
     parts = []
     for path in others:
         md = path.with_suffix(".md")
-        title = path.stem
+        title = TITLES.get(path.stem, path.stem)
         if md.exists():
             first = md.read_text().splitlines()[0].lstrip("# ").strip()
             title = first or title
