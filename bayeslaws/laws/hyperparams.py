@@ -161,7 +161,7 @@ class HyperparamsLaw:
     ----------
     bowl : "full" (tilted and asymmetric in lr; default), "cross" (tilted, symmetric in lr),
         "symmetric" or "asymmetric" (steeper or flatter above the optimal lr, no tilt). Chosen by
-        PSIS-LOO (huber; benchmarks/steplaw_fit.py --compare, tmp scripts quoted in
+        PSIS-LOO (huber; benchmarks/steplaw_fit.py --compare; tables in
         paper_repro/results/hyperparams_loo.md): on Step Law (runs within 3% of each cell's best)
         "full" beats "cross" by 185 elpd (dse 22; lr_asym 1.22: 3.4x steeper above the optimal
         lr); on the simulated sweep (truth: 1.5x steeper above) the two tie (cross ahead by 1.2,
@@ -177,6 +177,8 @@ class HyperparamsLaw:
         best * (1 + far_above), or excluded). The bowl is a local (quadratic) model: on Step Law
         the losses blow up towards high lr / small batch and a quadratic fitted to every run
         misplaces the optimum. None (default): every converged run is fitted.
+    bowl_scale : "log" (the bowl in log loss; default) or "loss" (in loss units, as the
+        simulator's truth); see the module docstring.
     """
 
     name = "hyperparams"
