@@ -189,8 +189,15 @@ def summarise_coverage(raw: pd.DataFrame | None = None, how: str = "") -> None:
     write(table, "coverage", title)
 
 
+def _bowl_curvatures(theta):
+    """(k_lr, k_batch, k_cross) of a convex bowl: log curvatures and a tanh correlation."""
+    k_lr, k_b = np.exp(theta[3]), np.exp(theta[4])
+    return k_lr, k_b, 2 * np.tanh(theta[5]) * np.sqrt(k_lr * k_b)
+
+
 def _bowl_residuals(theta, lr, b, loss):
-    level, m_lr, m_b, k_lr, k_b, k_x = theta
+    level, m_lr, m_b = theta[:3]
+    k_lr, k_b, k_x = _bowl_curvatures(theta)
     u, v = np.log(lr) - m_lr, np.log(b) - m_b
     return level + k_lr * u**2 + k_b * v**2 + k_x * u * v - loss
 
@@ -205,12 +212,21 @@ def part_grid(args, fit=None):
         best = sub.loc[sub["loss"].idxmin()]
         # least-squares tilted bowl (loss units) on the 18 cells of this budget
         lr, b, loss = sub["lr"].to_numpy(), sub["batch_size"].to_numpy(), sub["loss"].to_numpy()
-        x0 = [loss.min(), np.log(2e-4), np.log(1e5), 5e-4, 1.6e-3, -1e-3]
+        # convex by construction (an unconstrained fit on the 4B grid drifted to a saddle)
+        x0 = [loss.min(), np.log(2e-4), np.log(1e5), np.log(5e-4), np.log(1.6e-3), -0.5]
         res = least_squares(_bowl_residuals, x0, args=(lr, b, loss))
         jac = res.jac
         dof = max(len(loss) - len(x0), 1)
         cov = np.linalg.pinv(jac.T @ jac) * (res.fun @ res.fun / dof)
         sd = np.sqrt(np.diag(cov))
+
+        def centre(log_value, log_sd, grid_values):
+            inside = np.log(grid_values.min()) - 2.3 < log_value < np.log(grid_values.max()) + 2.3
+            if not inside:  # a valley (|rho| -> 1): the grid does not pin a minimum down
+                rho = np.tanh(res.x[5])
+                return f"none: valley, rho {rho:.3f}"
+            return f"{np.exp(log_value):.3g} (x/ {np.exp(log_sd):.2f})"
+
         rows.append(
             {
                 "T (tokens)": d,
@@ -223,9 +239,11 @@ def part_grid(args, fit=None):
                 "paper marked cell eta / B": f"{marked['lr']:.2g} / {marked['batch_size']:.2g}",
                 "grid argmin eta / B (loss)": f"{best['lr']:.2g} / {best['batch_size']:.2g} "
                 f"({best['loss']:.4f})",
-                "bowl on grid eta_opt (+-1 sd)": f"{np.exp(res.x[1]):.3g} (x/ {np.exp(sd[1]):.2f})",
-                "bowl on grid B_opt (+-1 sd)": f"{np.exp(res.x[2]):.3g} (x/ {np.exp(sd[2]):.2f})",
-                "bowl k_lr, k_batch, k_cross": f"{res.x[3]:.2g}, {res.x[4]:.2g}, {res.x[5]:.2g}",
+                "bowl on grid eta_opt (+-1 sd)": centre(res.x[1], sd[1], lr),
+                "bowl on grid B_opt (+-1 sd)": centre(res.x[2], sd[2], b),
+                "bowl k_lr, k_batch, k_cross": ", ".join(
+                    f"{k:.2g}" for k in _bowl_curvatures(res.x)
+                ),
                 "bowl rms resid": f"{np.sqrt(np.mean(res.fun**2)):.2g}",
             }
         )
