@@ -220,7 +220,7 @@ def part_grid(args, fit=None):
         cov = np.linalg.pinv(jac.T @ jac) * (res.fun @ res.fun / dof)
         sd = np.sqrt(np.diag(cov))
 
-        def centre(log_value, log_sd, grid_values):
+        def centre(log_value, log_sd, grid_values, res=res):
             inside = np.log(grid_values.min()) - 2.3 < log_value < np.log(grid_values.max()) + 2.3
             if not inside:  # a valley (|rho| -> 1): the grid does not pin a minimum down
                 rho = np.tanh(res.x[5])
