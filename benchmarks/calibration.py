@@ -3,6 +3,7 @@
     python benchmarks/calibration.py            # all backtests (~15-20 min on 2 idle cores)
     python benchmarks/calibration.py --quick    # fewer draws and simulated designs only
     python benchmarks/calibration.py --parts sim   # one part; the table merges saved parts
+    python benchmarks/calibration.py --parts sim --sbc 40   # plus SBC of the Chinchilla law
 
 Prints ONE table and writes benchmarks/output/calibration.csv, calibration_points.csv and
 calibration_epoch.png (predicted vs actual loss with 50%/90% intervals, Epoch backtest).
@@ -187,6 +188,13 @@ def main(argv=None):
         "and the table shows every part saved so far (so parts can run in separate processes)",
     )
     parser.add_argument("--only", default="", help="run only real data sets named like this")
+    parser.add_argument(
+        "--sbc",
+        type=int,
+        default=0,
+        help="also run simulation-based calibration of the Chinchilla law with this many "
+        "replications (p-values to stderr, ranks to output/sbc_chinchilla.csv; ~10 s each)",
+    )
     args = parser.parse_args(argv)
     settings = dict(chains=2, warmup=300, draws=300)
     parts = [p.strip() for p in args.parts.split(",") if p.strip()]
@@ -214,6 +222,11 @@ def main(argv=None):
     points.to_csv(OUT / "calibration_points.csv", index=False)
     with pd.option_context("display.width", 200, "display.max_columns", 20):
         print(table[COLUMNS].to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    if args.sbc:
+        ranks, pvalues = cal.sbc("chinchilla", "gaussian", n_sims=args.sbc, warmup=150, draws=200)
+        ranks.to_csv(OUT / "sbc_chinchilla.csv", index=False)
+        text = ", ".join(f"{k} {v:.3f}" for k, v in pvalues.items())
+        print(f"SBC chinchilla ({args.sbc} sims), rank-uniformity p: {text}", file=sys.stderr)
     epoch = points[points["dataset"] == "epoch C<=1e21"]
     if len(epoch):
         figure(epoch, OUT / "calibration_epoch.png")
