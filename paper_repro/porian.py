@@ -193,8 +193,9 @@ def compare(args, configs, published):
     RESULTS.mkdir(exist_ok=True)
     out.to_csv(RESULTS / "porian_variants.csv", index=False)
     title = (
-        "Porian et al. isoFLOP exponent a, before/after: parabola vs cubic, per-run offsets "
-        f"free / none / detrended, window (REAL data; 2 chains x {args.draws}, warmup "
+        "Porian et al. isoFLOP exponent a, the parabola with free per-run offsets (the first "
+        "version) and without offsets; the main table has the cubic with detrended offsets "
+        f"(REAL data; 2 chains x {args.draws}, warmup "
         f"{args.warmup}, target_accept {args.target_accept})"
     )
     (RESULTS / "porian_variants.md").write_text(f"# {title}\n")
