@@ -47,6 +47,7 @@ def _cached_mcmc(law, static: dict, data_shapes: tuple, settings: dict) -> MCMC:
     """An MCMC object for this law, static model arguments and settings (compiled once)."""
     key = (
         law.name,
+        json.dumps(getattr(law, "options", {}), sort_keys=True, default=str),
         json.dumps(priors_to_spec(static["priors"]), sort_keys=True),
         static["likelihood"],
         static["n_groups"],

@@ -184,3 +184,24 @@ def test_ten_thousand_query_points_vectorise(simulated_fit):
     elapsed = time.perf_counter() - start
     assert len(out) == 10_000 and out["median"].is_monotonic_decreasing
     print(f"10,000 points x {simulated_fit.diagnostics.n_draws} draws: {elapsed:.3f} s")
+
+
+def test_kernel_cache_separates_law_options():
+    from bayeslaws.inference import _cached_mcmc
+    from bayeslaws.laws import get_law
+
+    law = get_law("hyperparams")
+    static = {"priors": law.priors("gaussian"), "likelihood": "gaussian", "n_groups": 1}
+    settings = {
+        "chains": 1,
+        "warmup": 5,
+        "draws": 5,
+        "target_accept": 0.8,
+        "dense_mass": False,
+        "chain_method": "sequential",
+        "progress_bar": False,
+    }
+    log_bowl = _cached_mcmc(law.configure(bowl_scale="log"), static, (), settings)
+    loss_bowl = _cached_mcmc(law.configure(bowl_scale="loss"), static, (), settings)
+    assert log_bowl is not loss_bowl
+    assert _cached_mcmc(law.configure(bowl_scale="log"), static, (), settings) is log_bowl
