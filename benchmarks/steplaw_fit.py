@@ -67,12 +67,12 @@ def run(bowl, args, runs):
     )
     wall = time.perf_counter() - t0
     cpu = time.process_time() - c0  # all threads: on an idle 2-core machine wall ~ cpu / 2
-    full = az.summary(fit.idata, kind="diagnostics")
+    full = az.summary(fit.idata, kind="diagnostics", round_to="none")
     d = fit.diagnostics
     print(
         f"bowl={bowl:10s} loss_level={args.loss_level} divergence={args.divergence} "
         f"likelihood={args.likelihood}: wall {wall:.1f} s (CPU {cpu:.1f} s); "
-        f"max R-hat {d.max_r_hat:.4f} "
+        f"max R-hat {d.max_r_hat:.2f} "
         f"(all sites {full['r_hat'].max():.4f}); min ESS bulk {d.min_ess_bulk:.0f} "
         f"(all {full['ess_bulk'].min():.0f}), tail {d.min_ess_tail:.0f}; "
         f"{d.min_ess_bulk / wall:.1f} min-ESS/s; divergences {d.divergences}; "
