@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import json
 import sys
+import time
 from collections import OrderedDict
 
 import arviz as az
@@ -171,7 +172,10 @@ def fit(
     mcmc = _cached_mcmc(law_obj, static, data_shapes, settings)
     rng = jax.random.PRNGKey(seed)
     rng_mcmc, rng_prior = jax.random.split(rng)
+    started = time.perf_counter()
     mcmc.run(rng_mcmc, **model_args, extra_fields=("diverging",))
+    jax.block_until_ready(mcmc.get_samples())
+    sampling_seconds = time.perf_counter() - started
 
     prior = None
     if prior_draws:
@@ -206,6 +210,7 @@ def fit(
             "chain_method": method,
             "seed": seed,
             "backend": jax.default_backend(),
+            "sampling_seconds": sampling_seconds,  # mcmc.run wall time, compilation included
         },
         "label": label,
     }
