@@ -11,6 +11,8 @@ runs (``extrapolation="discrepancy"``, the default; see :mod:`bayeslaws.extrapol
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -78,6 +80,18 @@ def _group_index(fit: Fit, group):
     return groups.index(group)
 
 
+@functools.partial(jax.jit, static_argnums=(0, 1, 2))
+def _draws(law, family, new_run, theta, N, D, scales, sigma, nu, key):
+    """ln L draws (S, Q), compiled once per law, family and shapes; plus run noise if new_run."""
+    mu = law.log_loss_draws(theta, N, D, scales)
+    if new_run:
+        noise = observation(
+            family, jnp.zeros_like(mu), sigma[:, None], None if nu is None else nu[:, None]
+        )
+        mu = mu + noise.sample(key)
+    return mu
+
+
 def log_loss_draws(
     fit: Fit,
     points: pd.DataFrame,
@@ -101,14 +115,21 @@ def log_loss_draws(
     rng = np.random.default_rng(seed)
     theta = law.theta_draws(posterior, fit.priors, _group_index(fit, group), rng)
     scales = Scales(**fit.spec["scales"])
-    mu = law.log_loss_draws(
-        theta, jnp.asarray(points["N"].to_numpy()), jnp.asarray(points["D"].to_numpy()), scales
+    sigma = jnp.asarray(posterior["sigma"])
+    nu = jnp.asarray(posterior["nu"]) if "nu" in posterior else None
+    mu = _draws(
+        law,
+        fit.likelihood,
+        kind == "new_run",
+        {k: jnp.asarray(v) for k, v in theta.items()},
+        jnp.asarray(points["N"].to_numpy()),
+        jnp.asarray(points["D"].to_numpy()),
+        scales,
+        sigma,
+        nu,
+        jax.random.PRNGKey(seed),
     )
     if kind == "new_run":
-        sigma = jnp.asarray(posterior["sigma"])[:, None]
-        nu = jnp.asarray(posterior["nu"])[:, None] if "nu" in posterior else None
-        noise = observation(fit.likelihood, jnp.zeros_like(mu), sigma, nu)
-        mu = mu + noise.sample(jax.random.PRNGKey(seed))
         if extrapolation != "none":
             mu = widen(fit, points, np.asarray(mu), seed=seed, method=extrapolation)
     return mu
