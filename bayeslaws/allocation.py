@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from .compute import as_compute_model
+from .predict import group_index
 
 COARSE_POINTS = 512
 ZOOM_POINTS = 33
@@ -57,19 +58,6 @@ def _check_ci(ci: float, name: str = "ci") -> float:
     return float(ci)
 
 
-def _group_index(fit, group):
-    groups = fit.groups
-    if len(groups) <= 1:
-        if group is not None and groups != [group]:
-            raise ValueError(f"group={group!r}: this fit was fitted without groups")
-        return 0
-    if group is None:
-        return None  # a new, unseen group
-    if group not in groups:
-        raise ValueError(f"group={group!r} is not one of the fit's groups {groups}")
-    return groups.index(group)
-
-
 def _linear_k(model) -> float | None:
     """k if the compute model is C = k N D, else None."""
     k = getattr(model.flops_per_token, "flops_per_param_token", None)
@@ -90,7 +78,7 @@ def _surface_parts(fit, group, seed):
     if "scales" not in fit.spec or not hasattr(law, "log_loss"):
         raise ValueError(f"law {fit.spec['law']!r} is not a loss surface L(N, D)")
     rng = np.random.default_rng(seed)
-    theta = law.theta_draws(fit.draws(), fit.priors, _group_index(fit, group), rng)
+    theta = law.theta_draws(fit.draws(), fit.priors, group_index(fit, group), rng)
     theta = {k: np.asarray(v, float) for k, v in theta.items()}
     return law, theta, Scales(**fit.spec["scales"])
 

@@ -67,16 +67,17 @@ def outside_decades(values: np.ndarray, low: float, high: float) -> np.ndarray:
     return above + below
 
 
-def _group_index(fit: Fit, group):
+def group_index(fit: Fit, group):
+    """Index of a fitted group; 0 without groups; None for a new group of a grouped fit."""
     groups = fit.groups
     if len(groups) <= 1:
         if group is not None and groups != [group]:
-            raise ValueError(f"this fit has no group {group!r} (it was fitted without groups)")
+            raise ValueError(f"group={group!r}: this fit was fitted without groups")
         return 0
     if group is None:
         return None  # a new, unseen group
     if group not in groups:
-        raise ValueError(f"unknown group {group!r}; the fit's groups are {groups}")
+        raise ValueError(f"group={group!r} is not one of the fit's groups {groups}")
     return groups.index(group)
 
 
@@ -113,7 +114,7 @@ def log_loss_draws(
     law = fit.law
     posterior = fit.draws()
     rng = np.random.default_rng(seed)
-    theta = law.theta_draws(posterior, fit.priors, _group_index(fit, group), rng)
+    theta = law.theta_draws(posterior, fit.priors, group_index(fit, group), rng)
     scales = Scales(**fit.spec["scales"])
     sigma = jnp.asarray(posterior["sigma"])
     nu = jnp.asarray(posterior["nu"]) if "nu" in posterior else None

@@ -157,7 +157,7 @@ def test_groups_are_partially_pooled():
     own = bl.predict(fit, N=1e9, D=1e10, group="a")
     new = bl.predict(fit, N=1e9, D=1e10)
     assert (new["upper"] - new["lower"]).item() > (own["upper"] - own["lower"]).item()
-    with pytest.raises(ValueError, match="unknown group 'z'"):
+    with pytest.raises(ValueError, match="group='z' is not one of"):
         bl.predict(fit, N=1e9, D=1e10, group="z")
 
 
