@@ -59,6 +59,19 @@ def query_points(fit: Fit, N=None, D=None, C=None) -> pd.DataFrame:
     return pd.DataFrame({k: q[k] for k in ("N", "D", "C")})
 
 
+def summarise_draws(points, loss, ci: float, kind: str, ranges: dict, axes) -> pd.DataFrame:
+    """``points`` plus median, mean, lower, upper of ``loss`` draws (S, Q), and for each column
+    in ``axes`` its signed distance in decades outside the fitted range
+    (``<axis>_outside_decades``)."""
+    lower, median, upper = np.quantile(loss, [(1 - ci) / 2, 0.5, (1 + ci) / 2], axis=0)
+    out = points.assign(
+        median=median, mean=loss.mean(axis=0), lower=lower, upper=upper, ci=ci, kind=kind
+    )
+    for axis in axes:
+        out[f"{axis}_outside_decades"] = outside_decades(points[axis], *ranges[axis])
+    return out
+
+
 def outside_decades(values: np.ndarray, low: float, high: float) -> np.ndarray:
     """Signed distance outside [low, high] in decades: 0 inside, > 0 above, < 0 below."""
     values = np.asarray(values, float)
@@ -184,18 +197,7 @@ def predict(
         raise RunTableError(f"law {fit.spec['law']!r} does not predict a loss surface")
     points = query_points(fit, N, D, C)
     loss = np.exp(np.asarray(log_loss_draws(fit, points, kind, group, seed, extrapolation)))
-    lower, median, upper = np.quantile(loss, [(1 - ci) / 2, 0.5, (1 + ci) / 2], axis=0)
-    ranges = fit.spec["ranges"]
-    out = points.assign(
-        median=median,
-        mean=loss.mean(axis=0),
-        lower=lower,
-        upper=upper,
-        ci=ci,
-        kind=kind,
-        N_outside_decades=outside_decades(points["N"], *ranges["N"]),
-        D_outside_decades=outside_decades(points["D"], *ranges["D"]),
-    )
+    out = summarise_draws(points, loss, ci, kind, fit.spec["ranges"], axes=("N", "D"))
     if group is not None:
         out.insert(0, "group", group)
     return out

@@ -52,6 +52,22 @@ class Scales:
         return asdict(self)
 
 
+def with_overrides(priors: dict, overrides: dict | None, allowed, law_name: str) -> dict:
+    """``priors`` with the user's overrides, each checked by name (must be in ``allowed``) and
+    type (a numpyro distribution)."""
+    priors = dict(priors)
+    for key, value in (overrides or {}).items():
+        if key not in allowed:
+            raise ValueError(
+                f"prior given for {key!r}, which law {law_name!r} with this likelihood "
+                f"does not have; its parameters are {sorted(allowed)}"
+            )
+        if not isinstance(value, dist.Distribution):
+            raise TypeError(f"prior for {key!r} must be a numpyro distribution, got {value!r}")
+        priors[key] = value
+    return priors
+
+
 def pooled_sample(name, prior, group_index, n_groups, tau_prior):
     """Sample a parameter, partially pooled over groups when ``n_groups > 1``.
 
@@ -96,17 +112,8 @@ class LossSurfaceLaw:
         """Default priors of law and likelihood, with the user's overrides (checked by name)."""
         priors = {**self.default_priors(), **default_noise_priors(likelihood)}
         priors["group_sd"] = GROUP_SD_PRIOR
-        for key, value in (overrides or {}).items():
-            allowed = set(priors) | {f"{p}_tau" for p in self.pooled}
-            if key not in allowed:
-                raise ValueError(
-                    f"prior given for {key!r}, which law {self.name!r} with this likelihood "
-                    f"does not have; its parameters are {sorted(allowed)}"
-                )
-            if not isinstance(value, dist.Distribution):
-                raise TypeError(f"prior for {key!r} must be a numpyro distribution, got {value!r}")
-            priors[key] = value
-        return priors
+        allowed = set(priors) | {f"{p}_tau" for p in self.pooled}
+        return with_overrides(priors, overrides, allowed, self.name)
 
     def model(self, x, y, group_index, n_groups, scales, priors, likelihood, z_obs=None):
         """z ~ family(log_loss(theta, x, y), sigma), theta with the law's priors (pooled)."""

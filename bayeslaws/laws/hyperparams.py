@@ -593,18 +593,15 @@ class HyperparamsLaw:
 
     def _group_offsets(self, fit, post, group, rng):
         """Intercept offsets (lr, batch) per draw for a fitted group, or a new group."""
-        groups = fit.spec["groups"]
+        from ..predict import group_index
+
         S = post["lr_int"].shape[0]
-        if len(groups) <= 1:
-            if group is not None and groups != [group]:
-                raise ValueError(f"this fit has no group {group!r} (it was fitted without groups)")
+        g = group_index(fit, group)
+        if len(fit.spec["groups"]) <= 1:
             return np.zeros(S), np.zeros(S)
-        if group is None:
+        if g is None:  # a new group
             z = rng.standard_normal((2, S))
             return post["lr_int_tau"] * z[0], post["batch_int_tau"] * z[1]
-        if group not in groups:
-            raise ValueError(f"unknown group {group!r}; the fit's groups are {groups}")
-        g = groups.index(group)
         return (
             post["lr_int_tau"] * post["lr_int_z"][:, g],
             post["batch_int_tau"] * post["batch_int_z"][:, g],

@@ -54,6 +54,7 @@ import pandas as pd
 
 from ..likelihoods import default_noise_priors, observation, sample_noise_params
 from ..runs import RunTable, RunTableError
+from .base import with_overrides
 
 BUDGET_RTOL = 1e-3  # budgets closer than this (relative) are one budget
 
@@ -117,16 +118,7 @@ class IsoFLOP:
 
     def priors(self, likelihood: str, overrides: dict | None = None) -> dict:
         priors = {**self.default_priors(), **default_noise_priors(likelihood)}
-        for key, value in (overrides or {}).items():
-            if key not in priors:
-                raise ValueError(
-                    f"prior given for {key!r}, which law {self.name!r} with this likelihood "
-                    f"does not have; its parameters are {sorted(priors)}"
-                )
-            if not isinstance(value, dist.Distribution):
-                raise TypeError(f"prior for {key!r} must be a numpyro distribution, got {value!r}")
-            priors[key] = value
-        return priors
+        return with_overrides(priors, overrides, set(priors), self.name)
 
     # ---- model ----------------------------------------------------------------------------
     def model(
@@ -356,7 +348,7 @@ class IsoFLOP:
         budgets). ``kind="new_run"`` adds the likelihood's noise and the per-run offset."""
         import jax
 
-        from ..predict import outside_decades, query_points
+        from ..predict import query_points, summarise_draws
 
         if kind not in ("mean", "new_run"):
             raise ValueError(f"kind must be 'mean' or 'new_run', got {kind!r}")
@@ -377,19 +369,7 @@ class IsoFLOP:
             if "run_sd" in post:
                 rng = np.random.default_rng(seed + 1)
                 log_L = log_L + post["run_sd"][:, None] * rng.standard_normal(log_L.shape)
-        loss = np.exp(log_L)
-        lower, median, upper = np.quantile(loss, [(1 - ci) / 2, 0.5, (1 + ci) / 2], axis=0)
-        ranges = fit.spec["ranges"]
-        return points.assign(
-            median=median,
-            mean=loss.mean(axis=0),
-            lower=lower,
-            upper=upper,
-            ci=ci,
-            kind=kind,
-            N_outside_decades=outside_decades(points["N"], *ranges["N"]),
-            C_outside_decades=outside_decades(points["C"], *ranges["C"]),
-        )
+        return summarise_draws(points, np.exp(log_L), ci, kind, fit.spec["ranges"], axes=("N", "C"))
 
     def law_table(self, fit, ci: float = 0.9, compute_model=None) -> pd.DataFrame:
         """N_opt, D_opt and L_opt as k C^a with intervals (see allocation_laws)."""
