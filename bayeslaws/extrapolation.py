@@ -1,18 +1,25 @@
 """Honest extrapolation: widen ``kind="new_run"`` intervals beyond the fitted range.
 
 A posterior fitted to small runs is honest about run-to-run noise *inside* the fitted range and
-blind to the law bending, or the form being wrong, further out. The default method here,
-``"discrepancy"``, adds to every predictive draw of ln L at a query point a model-discrepancy term
+blind to the law bending, or the form being wrong, further out. Two ingredients, combined by the
+default method ``"stacking_discrepancy"``:
 
-    delta ~ Normal(0, s(d)),    s(d)^2 = (tau0 * min(1, d / RAMP))^2 + (tau1 * d)^2
+1. **Bayesian stacking of functional forms** (Yao et al. 2018): ``STACK_LAWS`` -- Chinchilla,
+   Chinchilla with an interaction exponent (:mod:`bayeslaws.laws.chinchilla_gamma`) and Kaplan --
+   fitted to the same training runs, with weights from PSIS-LOO (:func:`stack`, which fits the
+   other forms once and keeps their draws in ``fit.spec["stacking"]``). Beyond the range each
+   predictive draw comes from one form, chosen with the stacking weights.
+2. **A model-discrepancy term** added to every predictive draw of ln L at a query point,
 
-where ``d`` is the distance of the point outside the range of the training runs, in decades:
-the largest of its distances in N, D and C (0 inside, so there nothing changes). A quantile range
-(``RANGE_QUANTILE`` > 0, the data's bulk) was tried on Epoch's points and did worse (90% coverage
-78% against 91%): the inner splits then see larger distances too and learn a smaller scale.
-``tau0`` is a step that appears as soon as a run leaves the fitted range (ramped in over
-``RAMP`` = 0.1 decade so the interval is continuous) and ``tau1`` a growth per decade (a slowly
-drifting exponent).
+       delta ~ Normal(0, s(d)),    s(d)^2 = (tau0 * min(1, d / RAMP))^2 + (tau1 * d)^2
+
+   where ``d`` is the distance of the point outside the range of the training runs, in decades:
+   the largest of its distances in N, D and C (0 inside, so there nothing changes). ``tau0`` is
+   a step that appears as soon as a run leaves the fitted range (ramped in over ``RAMP`` = 0.1
+   decade so the interval is continuous) and ``tau1`` a growth per decade (a slowly drifting
+   exponent). A quantile range (``RANGE_QUANTILE`` > 0, the data's bulk) was tried on Epoch's
+   points and did worse (90% coverage 78% against 91%): the inner splits then see larger
+   distances too and learn a smaller scale.
 
 Both scales are learned by **scale-out cross-validation on the training runs only**: the law is
 refitted (short NUTS runs, same law, likelihood and priors) on the smaller runs of a few inner
@@ -23,35 +30,36 @@ predictive is approximated as Normal(mean, var) of the refit's new-run draws plu
 treated as independent given the scales. Predictions then draw (tau0, tau1) from that grid
 posterior, one pair per posterior draw.
 
-The state (grid and posterior weights, fold summaries) is stored in ``fit.spec["extrapolation"]``
-(JSON, saved with the fit). It is computed lazily by the first ``new_run`` prediction beyond the
-fitted range (a few short refits: tens of seconds) or explicitly by :func:`calibrate`; it needs
-the training runs, which :func:`bayeslaws.fit` stores in ``fit.spec["training_data"]``. A fit
-without them (or whose runs allow no inner split) falls back to the prior over the scales, marked
-``"source": "prior"``.
+Both states are stored in ``fit.spec`` (JSON, saved with the fit) and computed lazily by the
+first ``new_run`` prediction beyond the fitted range (two more law fits and four short inner
+refits: tens of seconds; ``benchmarks/calibration.py`` prints the cost) or explicitly by
+:func:`stack` and :func:`calibrate`. Both need the training runs, which
+:func:`bayeslaws.fit` stores in ``fit.spec["training_data"]``.
 
-Other methods (``predict(..., extrapolation=...)``), compared in ``benchmarks/calibration.py``:
+**Fallbacks of the default** (each announced once by a warning and recorded in
+``fit.spec["stacking"]["unavailable"]``): stacking is skipped -- the default then adds the
+discrepancy alone -- when the fit's law is not one of ``STACK_LAWS``, when it has more than one
+group (the other forms' draws would be for a new group, not the one asked for), or when it holds
+no training runs. Without training runs the discrepancy scales come from their prior (marked
+``"source": "prior"``).
 
+Methods (``predict(..., extrapolation=...)``), compared in ``benchmarks/calibration.py``:
+
+* ``"stacking_discrepancy"`` (default): the stacked mixture plus the Normal discrepancy.
+* ``"discrepancy"``: the Normal discrepancy added to the fit's own form.
 * ``"discrepancy_t"``: the same discrepancy with a Student-t shape (``T_NU`` = 3 d.o.f., same
   variance), its scales learned from the same scale-out residuals (no extra refits; the state
   keeps them under ``"cv"``). Heavy tails widen the 90% interval more than the 50% one.
-* ``"stacking"``: Bayesian stacking (Yao et al. 2018) of functional forms -- ``STACK_LAWS``:
-  Chinchilla, Chinchilla with an interaction exponent (:mod:`bayeslaws.laws.chinchilla_gamma`)
-  and Kaplan -- with weights from PSIS-LOO on the training runs (:func:`stack`, which fits the
-  other forms once and keeps their draws in ``fit.spec["stacking"]``). Each predictive draw
-  beyond the range comes from one form, chosen with the stacking weights.
-* ``"stacking_discrepancy"``: the stacked mixture plus the Normal discrepancy.
-
-Switch widening off with ``predict(..., extrapolation="none")``.
+* ``"stacking"``: the stacked mixture alone (an error where stacking is unavailable).
+* ``"none"``: the plain posterior predictive (widening switched off).
 
 Evidence (``benchmarks/calibration.py``, 2x300+300 draws): ``"stacking_discrepancy"`` had the
 lowest median error on every real backtest (Epoch 0.79% vs 0.95% for ``"discrepancy"``, Porian
 base/chinchilla 1.07% vs 2.04%) and coverage at least as high (Epoch 50/90%: 30/91% vs 22/91%;
-Porian base 55/100% vs 18/91%). ``"discrepancy"`` stays the default for now only because
-stacking fits two more laws at the first far prediction and needs the stored training runs.
-Epoch's 50% shortfall is not a tail-shape effect: its held-out residuals are a systematic tilt
-(correlation -0.90 with ln D/N) that is as large barely outside the range (2% at d = 0.01) as
-further out, so no distance-growing scale learned in-range reaches it.
+Porian base 55/100% vs 18/91%). Epoch's 50% shortfall is not a tail-shape effect: its held-out
+residuals are a systematic tilt (correlation -0.90 with ln D/N) that is as large barely outside
+the range (2% at d = 0.01) as further out, so no distance-growing scale learned in-range
+reaches it.
 """
 
 from __future__ import annotations
@@ -66,7 +74,8 @@ from numpyro.infer import MCMC, NUTS
 from numpyro.primitives import Messenger
 from scipy import stats
 
-METHODS = ("discrepancy", "discrepancy_t", "stacking", "stacking_discrepancy", "none")
+METHODS = ("stacking_discrepancy", "discrepancy", "discrepancy_t", "stacking", "none")
+DEFAULT_METHOD = "stacking_discrepancy"  # predict(..., kind="new_run") beyond the fitted range
 STACK_LAWS = ("chinchilla", "chinchilla_gamma", "kaplan")  # forms averaged by method "stacking"
 T_NU = 3.0  # degrees of freedom of the heavy-tailed discrepancy variant "discrepancy_t"
 RAMP = 0.1  # decades over which the step tau0 ramps in
@@ -573,8 +582,27 @@ def _other_law_draws(other: dict, points, n_draws: int, rng) -> np.ndarray:
     return mu + np.asarray(noise.sample(key))
 
 
+def stacking_unavailable(fit) -> str | None:
+    """Why stacking cannot widen this fit's predictions (None when it can)."""
+    state = fit.spec.get("stacking") or {}
+    if state.get("laws"):
+        return None  # already stacked (perhaps with runs passed to stack())
+    if state.get("unavailable"):
+        return state["unavailable"]
+    if fit.spec["law"] not in STACK_LAWS:
+        return f"law {fit.spec['law']!r} is not one of the stacked forms {STACK_LAWS}"
+    if len(fit.groups) > 1:
+        return "the fit has several groups (stacking is for single-group loss surfaces)"
+    if not fit.spec.get("training_data"):
+        return "the fit holds no training data"
+    return None
+
+
 def stacked_draws(fit, points, log_loss, seed: int = 0) -> np.ndarray:
     """Replace each draw by one of a stacked form with probability its stacking weight."""
+    reason = stacking_unavailable(fit)
+    if reason:
+        raise ValueError(f"extrapolation='stacking' is unavailable: {reason}")
     state = fit.spec.get("stacking") or stack(fit)
     rng = np.random.default_rng([seed, 11])
     log_loss = np.array(log_loss, float)
@@ -590,19 +618,30 @@ def stacked_draws(fit, points, log_loss, seed: int = 0) -> np.ndarray:
     return log_loss
 
 
-def widen(fit, points, log_loss, seed: int = 0, method: str = "discrepancy"):
+def widen(fit, points, log_loss, seed: int = 0, method: str = DEFAULT_METHOD):
     """Widen new-run ln-loss draws (S, Q) at query points beyond the fitted range (points inside
     the range are returned unchanged).
 
-    ``"discrepancy"`` adds Normal discrepancy draws, ``"discrepancy_t"`` Student-t ones (same
-    CV data), ``"stacking"`` mixes the stacked functional forms' predictives draw by draw and
-    ``"stacking_discrepancy"`` adds the Normal discrepancy to that mixture."""
+    ``"stacking_discrepancy"`` (default) mixes the stacked functional forms' predictives draw by
+    draw and adds the Normal discrepancy (the discrepancy alone where stacking is unavailable,
+    see :func:`stacking_unavailable`); ``"discrepancy"`` adds Normal discrepancy draws,
+    ``"discrepancy_t"`` Student-t ones (same CV data), ``"stacking"`` only mixes the forms."""
     check_method(method)
     if method == "none":
         return log_loss
     d = distance_decades(points["N"], points["D"], points["C"], _ranges_of(fit))
     if not np.any(d > 0):
         return log_loss
+    if method == "stacking_discrepancy" and stacking_unavailable(fit):
+        reason = stacking_unavailable(fit)
+        if not (fit.spec.get("stacking") or {}).get("unavailable"):
+            warnings.warn(
+                f"extrapolation: no stacking of functional forms ({reason}); "
+                "widening by the discrepancy term alone",
+                stacklevel=3,
+            )
+            fit.spec["stacking"] = {"method": "stacking", "unavailable": reason}
+        method = "discrepancy"
     if method.startswith("stacking"):
         log_loss = np.where(d[None, :] > 0, stacked_draws(fit, points, log_loss, seed), log_loss)
         if method == "stacking":

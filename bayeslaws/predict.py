@@ -3,10 +3,11 @@
 ``kind="mean"`` gives the uncertainty of the law itself; ``kind="new_run"`` adds the fitted
 run-to-run noise (the likelihood family's own draws), i.e. what one new training run would show.
 
-Beyond the fitted range, ``kind="new_run"`` also adds a model-discrepancy term whose scale grows
-with the distance outside the range and is learned by scale-out cross-validation on the training
-runs (``extrapolation="discrepancy"``, the default; see :mod:`bayeslaws.extrapolation`). Pass
-``extrapolation="none"`` for the plain posterior predictive. Inside the range nothing changes.
+Beyond the fitted range, ``kind="new_run"`` draws from a LOO-stacked mixture of functional forms
+and adds a model-discrepancy term whose scale grows with the distance outside the range, learned
+by scale-out cross-validation on the training runs (``extrapolation="stacking_discrepancy"``, the
+default; see :mod:`bayeslaws.extrapolation`). Pass ``extrapolation="none"`` for the plain
+posterior predictive. Inside the range nothing changes.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
+from .extrapolation import DEFAULT_METHOD
 from .likelihoods import observation
 from .results import Fit
 from .runs import RunTableError
@@ -112,7 +114,7 @@ def log_loss_draws(
     kind: str = "mean",
     group=None,
     seed=0,
-    extrapolation: str = "discrepancy",
+    extrapolation: str = DEFAULT_METHOD,
 ):
     """Posterior draws of ln L at the query points: array (S, Q).
 
@@ -159,7 +161,7 @@ def predict(
     kind: str = "mean",
     group=None,
     seed: int = 0,
-    extrapolation: str = "discrepancy",
+    extrapolation: str = DEFAULT_METHOD,
 ) -> pd.DataFrame:
     """Predicted loss at query points: one row per point.
 
@@ -172,11 +174,13 @@ def predict(
     kind : "mean" (the law's uncertainty) or "new_run" (plus run-to-run noise).
     group : a fitted group's label; None with a grouped fit predicts for a new group.
     seed : seeds the noise and new-group draws.
-    extrapolation : "discrepancy" (default) widens ``new_run`` intervals beyond the fitted range
-        by a discrepancy term learned by scale-out cross-validation on the training runs (computed
-        on first use and kept in ``fit.spec``; see :mod:`bayeslaws.extrapolation`); "none" gives
-        the plain posterior predictive. Alternatives: "discrepancy_t" (Student-t discrepancy),
-        "stacking" (LOO-stacked mixture of functional forms), "stacking_discrepancy" (both).
+    extrapolation : "stacking_discrepancy" (default) widens ``new_run`` intervals beyond the
+        fitted range: each draw comes from a LOO-stacked mixture of functional forms, plus a
+        discrepancy term learned by scale-out cross-validation on the training runs (both
+        computed on first use and kept in ``fit.spec``; the discrepancy alone, with a warning,
+        where stacking is unavailable; see :mod:`bayeslaws.extrapolation`). "none" gives the
+        plain posterior predictive. Alternatives: "discrepancy" (the discrepancy alone),
+        "discrepancy_t" (Student-t discrepancy), "stacking" (the mixture alone).
         Ignored for ``kind="mean"``.
 
     Returns

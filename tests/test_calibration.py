@@ -232,6 +232,80 @@ def test_stacking_mixes_forms_beyond_the_range_only(small_backtest):
         fit.spec["stacking"] = state
 
 
+def test_default_is_stacking_plus_discrepancy_computed_lazily(small_backtest):
+    train, test, fit = small_backtest
+    assert ex.DEFAULT_METHOD == "stacking_discrepancy"
+    saved = {k: fit.spec.pop(k, None) for k in ("stacking", "extrapolation")}
+    try:
+        ex.calibrate(fit, train, **CAL)  # the discrepancy part, small settings
+        default = bl.predict(fit, N=test["N"], D=test["D"], kind="new_run", seed=5)
+        # the first far new-run prediction stacked the forms (from the stored training runs)
+        state = fit.spec["stacking"]
+        assert set(state["laws"]) == set(ex.STACK_LAWS)
+        explicit = bl.predict(
+            fit,
+            N=test["N"],
+            D=test["D"],
+            kind="new_run",
+            seed=5,
+            extrapolation="stacking_discrepancy",
+        )
+        pd.testing.assert_frame_equal(default, explicit)
+        # the true form is Chinchilla, so stacking leaves little to other forms; force a mixture
+        # to see that the default draws from it
+        fit.spec["stacking"] = dict(state, weights=dict.fromkeys(state["laws"], 1 / 3))
+        mixed = bl.predict(fit, N=test["N"], D=test["D"], kind="new_run", seed=5)
+        disc = bl.predict(
+            fit, N=test["N"], D=test["D"], kind="new_run", seed=5, extrapolation="discrepancy"
+        )
+        assert not np.allclose(mixed["median"], disc["median"])
+    finally:  # leave the module's fit as it was
+        for key, value in saved.items():
+            fit.spec.pop(key, None)
+            if value is not None:
+                fit.spec[key] = value
+
+
+def test_default_falls_back_to_the_discrepancy_where_stacking_is_unavailable(small_backtest):
+    train, test, fit = small_backtest
+    if "extrapolation" not in fit.spec:
+        ex.calibrate(fit, train, **CAL)
+    # a fit without its training runs cannot stack: warned once, recorded, discrepancy alone
+    bare = bl.Fit(
+        fit.idata,
+        {k: v for k, v in fit.spec.items() if k not in ("training_data", "stacking")},
+        fit.diagnostics,
+        compute_model=fit.compute_model,
+    )
+    with pytest.warns(UserWarning, match="no stacking of functional forms"):
+        out = bl.predict(bare, N=test["N"], D=test["D"], kind="new_run", seed=2)
+    assert bare.spec["stacking"]["unavailable"] == "the fit holds no training data"
+    disc = bl.predict(
+        bare, N=test["N"], D=test["D"], kind="new_run", seed=2, extrapolation="discrepancy"
+    )
+    pd.testing.assert_frame_equal(out, disc)
+    with pytest.raises(ValueError, match="stacking.*unavailable.*no training data"):
+        bl.predict(bare, N=test["N"], D=test["D"], kind="new_run", extrapolation="stacking")
+
+
+def test_stacking_is_unavailable_for_grouped_fits_and_other_laws(small_backtest):
+    _, _, fit = small_backtest
+    grouped = bl.Fit(
+        fit.idata,
+        {k: v for k, v in fit.spec.items() if k != "stacking"} | {"groups": ["a", "b"]},
+        fit.diagnostics,
+        compute_model=fit.compute_model,
+    )
+    assert "several groups" in ex.stacking_unavailable(grouped)
+    other = bl.Fit(
+        fit.idata,
+        {k: v for k, v in fit.spec.items() if k != "stacking"} | {"law": "isoflop"},
+        fit.diagnostics,
+        compute_model=fit.compute_model,
+    )
+    assert "not one of the stacked forms" in ex.stacking_unavailable(other)
+
+
 # ---- real tables (../shared) ----
 def _shared(loader, *args):
     try:
