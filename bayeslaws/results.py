@@ -44,7 +44,12 @@ class Fit:
     # ---- what was fitted -----------------------------------------------------------------------
     @property
     def law(self):
-        return get_law(self.spec["law"])
+        """The fitted law, configured with the options it was fitted with."""
+        law = get_law(self.spec["law"])
+        options = self.spec.get("law_options")
+        if options and hasattr(law, "configure"):
+            law = law.configure(**options)
+        return law
 
     @property
     def likelihood(self) -> str:

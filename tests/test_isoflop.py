@@ -75,6 +75,51 @@ def test_cubic_law_is_registered_and_needs_four_sizes(runs):
         bl.fit(two_few, law="isoflop_cubic", **FAST)
 
 
+def test_saturating_cubic_has_one_minimum_at_the_vertex():
+    from bayeslaws.laws.isoflop import curve
+
+    d = np.linspace(-30, 30, 6001)
+    for skew in (-50.0, -3.0, -1.0, -0.3, 0.0, 0.3, 1.0, 3.0, 50.0):
+        rise = curve(d, 0.05, skew)
+        assert rise.min() == 0.0 and d[np.argmin(rise)] == 0.0
+        # monotone on each side of the vertex (a plain cubic turns over for s d < -1)
+        assert np.all(np.diff(rise[d >= 0]) > 0) and np.all(np.diff(rise[d <= 0]) < 0)
+    # near the vertex it is the cubic h d^2 (1 + s d) to third order
+    small = np.linspace(-0.05, 0.05, 11)
+    np.testing.assert_allclose(curve(small, 1.0, 0.5), small**2 * (1 + 0.5 * small), atol=1e-6)
+
+
+def test_cubic_recovers_the_optimum_of_skewed_chinchilla_isoflop_curves():
+    """isoFLOP profiles of a Chinchilla surface are skewed in ln N; the cubic's vertices should
+    follow the surface's exact N_opt(C) = G (C/6)^a, a = beta / (alpha + beta) (simulated)."""
+    from bayeslaws.calibration import SIM_TRUTH, simulated_split
+
+    train, _ = simulated_split("correct", seed=3, noise_sd=0.003, n_per_budget=9)
+    fit = bl.fit(
+        train,
+        law="isoflop_cubic",
+        likelihood="gaussian",
+        seed=0,
+        law_options={"loss_floor": True},
+        **FAST,
+    )
+    assert fit.law.loss_floor  # the fit carries its options
+    t = SIM_TRUTH
+    a_true = t["beta"] / (t["alpha"] + t["beta"])
+    s = fit.summary(ci=0.95)
+    assert s.loc["a_opt", "2.5%"] < a_true < s.loc["a_opt", "97.5%"]
+    assert s.loc["a_opt", "r_hat"] < 1.05 and fit.diagnostics.divergences <= 2
+    G = (t["alpha"] * t["A"] / (t["beta"] * t["B"])) ** (1 / (t["alpha"] + t["beta"]))
+    budgets = np.asarray(fit.spec["budgets"])
+    n_true = G * (budgets / 6) ** a_true
+    n_fit = np.median(fit.draws(["N_opt"])["N_opt"], axis=0)
+    np.testing.assert_allclose(n_fit / n_true, 1.0, atol=0.15)
+    # and L_opt(C) = E + k C^a_L exactly, with a_L = -alpha beta / (alpha + beta)
+    a_L = -t["alpha"] * t["beta"] / (t["alpha"] + t["beta"])
+    assert s.loc["a_L", "2.5%"] < a_L < s.loc["a_L", "97.5%"]
+    assert s.loc["E_floor", "2.5%"] < t["E"] < s.loc["E_floor", "97.5%"]
+
+
 def test_bad_runs_name_the_problem(runs):
     with pytest.raises(RunTableError, match=">= 3 compute budgets"):
         bl.fit(runs[runs["C"] < 4e17], law="isoflop", **FAST)
