@@ -280,7 +280,11 @@ def sbc(
     For each simulation: draw parameters and ln-loss observations from the law's prior predictive
     on ``design`` (columns N, D; default a 5 x 5 grid), refit by NUTS (one compiled model reused
     across simulations) and rank each true parameter among ``draws // thin`` thinned draws.
-    Returns ``(ranks DataFrame (sim x parameter), p-values of uniformity per parameter)``."""
+    Returns ``(ranks DataFrame (sim x parameter, plus per-simulation sampler diagnostics
+    ``divergences`` and ``min_ess``, the smallest bulk ESS over ``params``), p-values of
+    uniformity per parameter)``: a non-uniform rank with troubled fits points at the sampler,
+    with clean fits at the model."""
+    from numpyro.diagnostics import effective_sample_size
     from numpyro.infer import MCMC, NUTS, Predictive
 
     from .laws import get_law
@@ -312,12 +316,19 @@ def sbc(
     rows = []
     for i in range(n_sims):
         z = prior["log_loss"][i]
-        mcmc.run(jax.random.PRNGKey(seed + 1 + i), z_obs=jnp.asarray(z), **arrays)
-        post = mcmc.get_samples()
+        mcmc.run(
+            jax.random.PRNGKey(seed + 1 + i),
+            z_obs=jnp.asarray(z),
+            extra_fields=("diverging",),
+            **arrays,
+        )
+        post = mcmc.get_samples(group_by_chain=True)
         row = {}
         for p in params:
-            thinned = np.asarray(post[p])[::thin]
+            thinned = np.asarray(post[p]).reshape(-1)[::thin]
             row[p] = int(np.sum(thinned < float(prior[p][i])))
+        row["divergences"] = int(np.sum(mcmc.get_extra_fields()["diverging"]))
+        row["min_ess"] = float(min(effective_sample_size(np.asarray(post[p])) for p in params))
         rows.append(row)
     ranks = pd.DataFrame(rows)
     n_kept = len(range(0, draws * chains, thin))

@@ -227,6 +227,11 @@ def main(argv=None):
         ranks.to_csv(OUT / "sbc_chinchilla.csv", index=False)
         text = ", ".join(f"{k} {v:.3f}" for k, v in pvalues.items())
         print(f"SBC chinchilla ({args.sbc} sims), rank-uniformity p: {text}", file=sys.stderr)
+        print(
+            f"SBC sampler: {int((ranks['divergences'] > 0).sum())} sims with divergences, "
+            f"min ESS median {ranks['min_ess'].median():.0f} (lowest {ranks['min_ess'].min():.0f})",
+            file=sys.stderr,
+        )
     epoch = points[points["dataset"] == "epoch C<=1e21"]
     if len(epoch):
         figure(epoch, OUT / "calibration_epoch.png")

@@ -199,10 +199,13 @@ def test_sbc_runs_and_ranks_are_not_degenerate():
         seed=1,
         params=["alpha", "beta"],
     )
-    assert ranks.shape == (3, 3)
-    assert ranks.to_numpy().min() >= 0 and ranks.to_numpy().max() <= 25
+    assert ranks.shape == (3, 5)
+    assert set(ranks.columns) == {"alpha", "beta", "sigma", "divergences", "min_ess"}
+    assert (ranks["divergences"] >= 0).all() and (ranks["min_ess"] > 0).all()
+    r = ranks[["alpha", "beta", "sigma"]].to_numpy()
+    assert r.min() >= 0 and r.max() <= 25
     # a broken fit puts the truth at the extremes; a calibrated one rarely (P ~ 2/26 per rank)
-    extreme = np.mean((ranks.to_numpy() == 0) | (ranks.to_numpy() == 25))
+    extreme = np.mean((r == 0) | (r == 25))
     assert extreme < 0.5
     assert set(pvalues) == {"alpha", "beta", "sigma"}
 
