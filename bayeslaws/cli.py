@@ -19,6 +19,8 @@ import sys
 import warnings
 from pathlib import Path
 
+from .extrapolation import METHODS
+
 EXIT_BAD_INPUT = 2
 EXIT_FAILED = 1
 PLOT_KINDS = ("fan", "bowls", "isoflop", "n_opt", "pairs")
@@ -80,18 +82,47 @@ def _table(df) -> str:
 
 
 # ---- subcommands -------------------------------------------------------------------------------
+def _law_options(pairs) -> dict | None:
+    """``KEY=VALUE`` strings -> law options (true/false -> bool, numbers -> float)."""
+    options = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise CLIError(f"--option takes KEY=VALUE, got {pair!r}")
+        lowered = value.lower()
+        if lowered in ("true", "false"):
+            options[key] = lowered == "true"
+        else:
+            try:
+                options[key] = float(value)
+            except ValueError:
+                options[key] = value
+    return options or None
+
+
 def cmd_fit(args) -> int:
     import bayeslaws as bl
     from bayeslaws.laws import get_law
 
-    get_law(args.law)  # an unknown law fails before anything is read
+    law = get_law(args.law)  # an unknown law or option fails before anything is read
+    options = _law_options(args.option)
+    if options:
+        if not hasattr(law, "configure"):
+            raise CLIError(f"law {args.law!r} takes no --option")
+        law.configure(**options)
     runs_path = _existing(args.runs, "run table")
     if runs_path.stat().st_size == 0:
         raise CLIError(f"run table {args.runs!r} is empty (no header, no rows)")
     mapping = {k: getattr(args, k) for k in ("N", "D", "C", "loss", "lr", "batch_size", "group")}
     runs = bl.load_runs(runs_path, **{k: v for k, v in mapping.items() if v is not None})
     print(f"fitting law {args.law!r} to {runs}", file=sys.stderr)
-    fit = bl.fit(runs, law=args.law, likelihood=args.likelihood, **_sampler(args))
+    fit = bl.fit(
+        runs,
+        law=args.law,
+        likelihood=args.likelihood,
+        law_options=options,
+        **_sampler(args),
+    )
     print(fit)
     print(fit.summary().to_string(float_format="{:.4g}".format))
     path = fit.save(args.out)
@@ -110,6 +141,7 @@ def cmd_predict(args) -> int:
         C=_floats(args.C, "C"),
         ci=args.ci,
         kind=args.kind,
+        **({"extrapolation": args.extrapolation} if args.extrapolation else {}),
     )
     print(_table(table))
     return 0
@@ -257,6 +289,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--law", default="chinchilla", help="chinchilla, kaplan, hyperparams, isoflop")
     p.add_argument("--likelihood", default="huber", choices=["gaussian", "student_t", "huber"])
     p.add_argument("--out", required=True, help="output .nc file")
+    p.add_argument(
+        "--option",
+        action="append",
+        metavar="KEY=VALUE",
+        help="a law option, repeatable (e.g. --option loss_floor=true for isoflop)",
+    )
     for column in ("N", "D", "C", "loss", "lr", "batch_size", "group"):
         p.add_argument(f"--{column}", default=None, help=f"your column name for {column}")
     _add_sampler(p)
@@ -268,6 +306,12 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument(f"--{column}", nargs="+", default=None, help=unit)
     p.add_argument("--ci", type=float, default=0.9)
     p.add_argument("--kind", default="mean", choices=["mean", "new_run"])
+    p.add_argument(
+        "--extrapolation",
+        default=None,
+        choices=list(METHODS),
+        help="widening of new_run intervals beyond the fitted range (default stacking_discrepancy)",
+    )
     p.set_defaults(func=cmd_predict)
 
     p = sub.add_parser("allocate", help="compute-optimal N, D and loss at budgets C (FLOPs)")

@@ -66,6 +66,15 @@ def _one_line_error(capsys, argv, match: str):
         (["fit", "{dir}/text.csv", "--out", "{dir}/x.nc"], "'N'"),
         (["fit", "{dir}/empty.csv", "--out", "{dir}/x.nc"], "empty.csv' is empty"),
         (["fit", "{dir}", "--out", "{dir}/x.nc"], "is a folder"),
+        (["fit", "{runs}", "--option", "floor", "--out", "{dir}/x.nc"], "takes KEY=VALUE"),
+        (
+            ["fit", "{runs}", "--law", "isoflop", "--option", "wiggle=1", "--out", "{dir}/x.nc"],
+            "unknown option(s) ['wiggle']",
+        ),
+        (
+            ["predict", "{fit}", "--N", "1e9", "--D", "1e10", "--extrapolation", "magic"],
+            "invalid choice",
+        ),
         (["predict", "{dir}/missing.nc", "--N", "1e9", "--D", "1e10"], "does not exist"),
         (["predict", "{dir}/not_a_fit.nc", "--N", "1e9", "--D", "1e10"], "not a fit"),
         (["predict", "{fit}", "--N", "big", "--D", "1e10"], "--N takes numbers"),
@@ -101,6 +110,10 @@ def test_predict_allocate_design_plot(files, capsys, tmp_path):
     assert main(["predict", fit, "--N", "1.07e9", "--D", "1e10", "--ci", "0.8"]) == 0
     out = capsys.readouterr().out
     assert "median" in out and "N_outside_decades" in out
+
+    argv = ["predict", fit, "--N", "1e10", "--D", "1e12", "--kind", "new_run"]
+    assert main(argv + ["--extrapolation", "none"]) == 0
+    assert "median" in capsys.readouterr().out
 
     assert main(["allocate", fit, "--C", "1e21", "1e22", "--tolerance", "0.01"]) == 0
     out = capsys.readouterr().out
@@ -180,3 +193,11 @@ def test_demo_tiny(tmp_path, capsys):
     assert fit.spec["law"] == "hyperparams"
     table = pd.read_csv(bl.datasets.bundled_path("video_dit_sweep_simulated"))
     assert fit.spec["data"]["n_rows_used"] == len(table)
+
+
+def test_law_options_parse_booleans_numbers_and_strings():
+    from bayeslaws.cli import _law_options
+
+    parsed = _law_options(["loss_floor=true", "run_offsets=free", "window=0.05", "x=False"])
+    assert parsed == {"loss_floor": True, "run_offsets": "free", "window": 0.05, "x": False}
+    assert _law_options(None) is None
