@@ -22,7 +22,7 @@ import pandas as pd
 from scipy import stats
 from scipy.special import logsumexp
 
-from .extrapolation import METHODS, calibrate, distance_decades, stack
+from .extrapolation import METHODS, calibrate, distance_decades, gp_state, stack
 from .inference import fit as fit_law
 from .predict import log_loss_draws, query_points
 from .runs import RunTable, load_runs
@@ -113,8 +113,12 @@ def backtest(
         warn=False,
         label=name or None,
     )
-    if any("discrepancy" in m for m in methods):
+    if any(m in ("discrepancy", "discrepancy_t", "stacking_discrepancy") for m in methods):
         calibrate(fitted, train, seed=seed, **(calibrate_options or {}))
+    if any(m.startswith("gp") for m in methods):
+        gp_state(fitted, train)
+    if "gp_discrepancy" in methods:
+        calibrate(fitted, train, seed=seed, gp=True, **(calibrate_options or {}))
     if any(m.startswith("stacking") for m in methods):
         stack(fitted, train, seed=seed, **(stack_options or {}))
     points = query_points(fitted, N=test["N"].to_numpy(float), D=test["D"].to_numpy(float))

@@ -74,7 +74,17 @@ from numpyro.infer import MCMC, NUTS
 from numpyro.primitives import Messenger
 from scipy import stats
 
-METHODS = ("stacking_discrepancy", "discrepancy", "discrepancy_t", "stacking", "none")
+from . import gp_discrepancy
+
+METHODS = (
+    "stacking_discrepancy",
+    "gp",
+    "gp_discrepancy",
+    "discrepancy",
+    "discrepancy_t",
+    "stacking",
+    "none",
+)
 DEFAULT_METHOD = "stacking_discrepancy"  # predict(..., kind="new_run") beyond the fitted range
 STACK_LAWS = ("chinchilla", "chinchilla_gamma", "kaplan")  # forms averaged by method "stacking"
 T_NU = 3.0  # degrees of freedom of the heavy-tailed discrepancy variant "discrepancy_t"
@@ -300,12 +310,16 @@ def scale_out_residuals(
     draws=300,
     seed=0,
     range_quantile=RANGE_QUANTILE,
+    gp=False,
 ):
     """Refit on each inner split (masked NUTS, one compiled model) and score the held-out runs.
 
     Returns (residuals, variances, distances, fold summaries): ln-loss residual of each held-out
     run against its refit's new-run predictive mean, that predictive's variance, and the run's
-    distance outside the split's fitted range (decades).
+    distance outside the split's fitted range (decades). With ``gp=True`` each split also fits
+    the GP discrepancy (:mod:`bayeslaws.gp_discrepancy`) to its own training residuals and the
+    held-out runs are scored against the GP-corrected predictive (mean + GP mean, variance +
+    GP variance), so the scales learned from them are what remains after the GP.
     """
     from .likelihoods import observation
     from .runs import RunTable
@@ -348,28 +362,37 @@ def scale_out_residuals(
         post = {kk: np.asarray(v) for kk, v in mcmc.get_samples().items()}
         held = ~keep
         ranges = reference_ranges(df[keep], range_quantile)
+        N_all, D_all = df["N"].to_numpy(float), df["D"].to_numpy(float)
         Nh, Dh, Ch = (df[c].to_numpy(float)[held] for c in "NDC")
-        yh = np.log(df["loss"].to_numpy(float)[held])
-        mu = np.empty((post["sigma"].shape[0], held.sum()))
+        y_all = np.log(df["loss"].to_numpy(float))
+        yh = y_all[held]
+        mu_all = np.empty((post["sigma"].shape[0], len(df)))
         rng = np.random.default_rng(seed + k)
         for g in range(len(groups)):
-            sel = gidx[held] == g
+            sel = gidx == g
             if not sel.any():
                 continue
             theta = law.theta_draws(post, priors, g, rng)
-            mu[:, sel] = np.asarray(
+            mu_all[:, sel] = np.asarray(
                 law.log_loss_draws(
-                    theta, jnp.asarray(Nh[sel]), jnp.asarray(Dh[sel]), model_args["scales"]
+                    theta, jnp.asarray(N_all[sel]), jnp.asarray(D_all[sel]), model_args["scales"]
                 )
             )
+        mu = mu_all[:, held]
         sigma = jnp.asarray(post["sigma"])[:, None]
         nu = jnp.asarray(post["nu"])[:, None] if "nu" in post else None
         noise = observation(likelihood, jnp.zeros_like(mu), sigma, nu)
         z = mu + np.asarray(noise.sample(jax.random.PRNGKey(seed + 17 * k + 1)))
-        r = yh - z.mean(0)
+        r, v = yh - z.mean(0), z.var(0)
+        if gp:
+            gp_state = gp_discrepancy.fit_gp(
+                N_all[keep], D_all[keep], y_all[keep] - mu_all[:, keep].mean(0)
+            )
+            gp_mean, gp_sd = gp_discrepancy.conditional(gp_state, Nh, Dh)
+            r, v = r - gp_mean, v + gp_sd**2
         d = distance_decades(Nh, Dh, Ch, ranges)
         resid.append(r)
-        var.append(z.var(0))
+        var.append(v)
         dist_.append(d)
         summaries.append(
             {
@@ -378,7 +401,7 @@ def scale_out_residuals(
                 "n_held_out": int(held.sum()),
                 "max_distance": float(d.max()),
                 "rms_residual": float(np.sqrt(np.mean(r**2))),
-                "rms_predictive_sd": float(np.sqrt(np.mean(z.var(0)))),
+                "rms_predictive_sd": float(np.sqrt(np.mean(v))),
             }
         )
     if not splits:
@@ -397,10 +420,12 @@ def calibrate(
     draws=300,
     seed=None,
     range_quantile=RANGE_QUANTILE,
+    gp=False,
 ) -> dict:
     """Learn the discrepancy scales of ``fit`` by scale-out cross-validation on its training
     runs (``runs``, or those stored in the fit) and store the state in
-    ``fit.spec["extrapolation"]``. Returns the state."""
+    ``fit.spec["extrapolation"]`` (with ``gp=True``: the scales left after the GP discrepancy,
+    in ``fit.spec["extrapolation_gp"]``). Returns the state."""
     runs = runs if runs is not None else _runs_from_spec(fit)
     if runs is None:
         state = prior_state(prior_scale, "the fit holds no training data")
@@ -417,6 +442,7 @@ def calibrate(
             draws=draws,
             seed=seed,
             range_quantile=range_quantile,
+            gp=gp,
         )
         if r.size == 0:
             state = prior_state(prior_scale, "the training runs allow no inner scale-out split")
@@ -424,13 +450,15 @@ def calibrate(
             state = posterior_state(r, v, d, prior_scale, summaries)
         state["ranges"] = reference_ranges(runs.df, range_quantile)
         state["range_quantile"] = range_quantile
-    fit.spec["extrapolation"] = state
+    state["after_gp"] = bool(gp)
+    fit.spec["extrapolation_gp" if gp else "extrapolation"] = state
     return state
 
 
-def ensure_state(fit) -> dict:
-    """The fit's discrepancy state, computed now (and kept in the spec) if absent."""
-    state = fit.spec.get("extrapolation")
+def ensure_state(fit, gp: bool = False) -> dict:
+    """The fit's discrepancy state (``gp``: the one learned after the GP discrepancy), computed
+    now (and kept in the spec) if absent."""
+    state = fit.spec.get("extrapolation_gp" if gp else "extrapolation")
     if state is None:
         if "training_data" not in fit.spec:
             warnings.warn(
@@ -438,7 +466,34 @@ def ensure_state(fit) -> dict:
                 "discrepancy scales (call bayeslaws.extrapolation.calibrate(fit, runs))",
                 stacklevel=3,
             )
-        state = calibrate(fit)
+        state = calibrate(fit, gp=gp)
+    return state
+
+
+# ---- Gaussian-process discrepancy (bayeslaws.gp_discrepancy) -------------------------------------
+def training_residuals(fit, runs) -> np.ndarray:
+    """ln L of the training runs minus the posterior mean of the law there (no noise)."""
+    from .predict import log_loss_draws
+
+    df = runs.df
+    points = df[["N", "D", "C"]].reset_index(drop=True)
+    mean = np.empty(len(df))
+    groups = df["group"].astype(str).to_numpy() if len(fit.groups) > 1 else None
+    for g in fit.groups if groups is not None else [None]:
+        sel = np.ones(len(df), bool) if g is None else groups == str(g)
+        z = log_loss_draws(fit, points[sel], "mean", group=g, extrapolation="none")
+        mean[sel] = np.asarray(z).mean(0)
+    return np.log(df["loss"].to_numpy(float)) - mean
+
+
+def gp_state(fit, runs=None) -> dict:
+    """Fit the GP discrepancy to ``fit``'s training residuals (``runs``, or those stored in the
+    fit) and keep it in ``fit.spec["gp"]``. Returns the state."""
+    runs = runs if runs is not None else _runs_from_spec(fit)
+    if runs is None:
+        raise ValueError("the GP discrepancy needs the training runs (none given, none stored)")
+    state = gp_discrepancy.fit_gp(runs.df["N"], runs.df["D"], training_residuals(fit, runs))
+    fit.spec["gp"] = state
     return state
 
 
@@ -629,6 +684,12 @@ def widen(fit, points, log_loss, seed: int = 0, method: str = DEFAULT_METHOD):
     check_method(method)
     if method == "none":
         return log_loss
+    if method.startswith("gp"):
+        gp = fit.spec.get("gp") or gp_state(fit)
+        delta = gp_discrepancy.draws(gp, points["N"], points["D"], np.shape(log_loss)[0], seed)
+        log_loss = log_loss + delta  # everywhere: a smooth correction, ~0 where runs agree
+        if method == "gp":
+            return log_loss
     d = distance_decades(points["N"], points["D"], points["C"], _ranges_of(fit))
     if not np.any(d > 0):
         return log_loss
@@ -646,7 +707,7 @@ def widen(fit, points, log_loss, seed: int = 0, method: str = DEFAULT_METHOD):
         log_loss = np.where(d[None, :] > 0, stacked_draws(fit, points, log_loss, seed), log_loss)
         if method == "stacking":
             return log_loss
-    state = ensure_state(fit)
+    state = ensure_state(fit, gp=method == "gp_discrepancy")
     if method == "discrepancy_t":
         state = variant_state(state, "student_t")
     if state.get("ranges"):

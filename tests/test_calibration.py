@@ -291,6 +291,26 @@ def test_default_falls_back_to_the_discrepancy_where_stacking_is_unavailable(sma
         bl.predict(bare, N=test["N"], D=test["D"], kind="new_run", extrapolation="stacking")
 
 
+def test_gp_method_changes_little_when_the_form_is_right(small_backtest):
+    train, test, fit = small_backtest
+    saved = fit.spec.pop("gp", None)
+    try:
+        r = ex.training_residuals(fit, train)
+        assert r.shape == (len(train.df),) and abs(np.median(r)) < 0.01
+        gp = bl.predict(fit, N=test["N"], D=test["D"], kind="new_run", seed=1, extrapolation="gp")
+        assert fit.spec["gp"]["eta"] < 0.01  # simulated from the fitted form: little to find
+        plain = bl.predict(
+            fit, N=test["N"], D=test["D"], kind="new_run", seed=1, extrapolation="none"
+        )
+        np.testing.assert_allclose(gp["median"], plain["median"], rtol=0.01)
+        width = (gp["upper"] - gp["lower"]) / (plain["upper"] - plain["lower"])
+        assert np.all(width > 0.95) and np.all(width < 1.5)
+    finally:
+        fit.spec.pop("gp", None)
+        if saved is not None:
+            fit.spec["gp"] = saved
+
+
 def test_stacking_is_unavailable_for_grouped_fits_and_other_laws(small_backtest):
     _, _, fit = small_backtest
     grouped = bl.Fit(

@@ -1,0 +1,128 @@
+"""A Gaussian-process model discrepancy learned from a fit's own training residuals.
+
+When a functional form is slightly wrong, its residuals on the training runs are not noise: they
+vary smoothly over (ln N, ln D) (on Epoch's Chinchilla points, the largest fitted runs are
+over-predicted at low tokens-per-parameter and under-predicted at high), and the runs just beyond
+the fitted range carry the same pattern, larger. This module models that pattern as
+
+    ln L(N, D) = law(N, D) + delta(N, D) + noise,
+    delta ~ GP(0, eta^2 exp(-|u - u'|^2_ell / 2)),    u = standardised (ln N, ln D)
+
+(Kennedy & O'Hagan 2001), fitted post hoc: the residuals r_i = ln L_i - E[law(N_i, D_i)] of the
+training runs (posterior mean of the law, no noise) are a GP draw plus independent noise, and the
+hyperparameters (eta, ell_N, ell_D, noise sd) are their maximum a posteriori values under weak
+priors (eta ~ HalfNormal(``ETA_PRIOR_SCALE``), ln ell ~ Normal(0, 1) in units of the training
+runs' standard deviation). A prediction then adds, to every draw, a draw of delta from the GP
+conditional on the residuals: it shifts the prediction by the smoothed residual pattern near the
+data and reverts to mean 0 and sd eta far from it, so the interval widens where the training runs
+say nothing. With the correct form the residuals carry no pattern, eta goes to 0, and nothing
+changes (checked in ``tests/test_calibration.py``).
+
+Approximations, stated: the hyperparameters are point estimates (their uncertainty is not
+propagated), and the residuals are taken against the posterior mean of the law rather than
+jointly with it. The state (inputs, residuals, hyperparameters) is JSON and travels with the fit
+in ``fit.spec["gp"]``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import optimize
+
+ETA_PRIOR_SCALE = 0.02  # half-normal scale of the GP amplitude (ln-loss units)
+JITTER = 1e-10
+
+
+def standardise(N, D, centre=None, scale=None):
+    """Inputs u = ((ln N, ln D) - centre) / scale, shape (Q, 2), and the centre and scale used."""
+    U = np.column_stack([np.log(np.asarray(N, float)), np.log(np.asarray(D, float))])
+    centre = U.mean(0) if centre is None else np.asarray(centre, float)
+    scale = U.std(0) if scale is None else np.asarray(scale, float)
+    scale = np.where(scale > 0, scale, 1.0)
+    return (U - centre) / scale, centre, scale
+
+
+def kernel(A, B, eta: float, lengthscales) -> np.ndarray:
+    """Squared-exponential kernel eta^2 exp(-0.5 sum((a - b) / ell)^2): (len(A), len(B))."""
+    diff = (A[:, None, :] - B[None, :, :]) / np.asarray(lengthscales, float)
+    return eta**2 * np.exp(-0.5 * (diff**2).sum(-1))
+
+
+def _neg_log_posterior(log_params, U, r):
+    eta, ell_n, ell_d, noise = np.exp(log_params)
+    K = kernel(U, U, eta, (ell_n, ell_d)) + (noise**2 + JITTER) * np.eye(len(U))
+    try:
+        L = np.linalg.cholesky(K)
+    except np.linalg.LinAlgError:
+        return np.inf
+    a = np.linalg.solve(L, r)
+    log_lik = -0.5 * a @ a - np.log(np.diag(L)).sum()
+    log_prior = -0.5 * (eta / ETA_PRIOR_SCALE) ** 2
+    log_prior -= 0.5 * (np.log(ell_n) ** 2 + np.log(ell_d) ** 2)
+    # Jacobian of the log-parametrisation for eta (the prior is on eta, the search on ln eta)
+    return -(log_lik + log_prior + np.log(eta))
+
+
+def fit_gp(N, D, residuals) -> dict:
+    """MAP GP hyperparameters for ``residuals`` (ln-loss units) at runs (N params, D tokens).
+
+    Returns the JSON-ready state: inputs, residuals, centre/scale, eta, lengthscales, noise."""
+    r = np.asarray(residuals, float)
+    if r.ndim != 1 or r.size < 3:
+        raise ValueError(f"the GP discrepancy needs >= 3 residuals, got shape {r.shape}")
+    U, centre, scale = standardise(N, D)
+    sd = max(float(r.std()), 1e-6)
+    starts = [np.log([e, ell, ell, sd]) for e in (0.3 * sd, sd) for ell in (0.3, 1.0)]
+    best = min(
+        (
+            optimize.minimize(
+                _neg_log_posterior,
+                x0,
+                args=(U, r),
+                method="Nelder-Mead",
+                options={"maxiter": 4000, "xatol": 1e-4, "fatol": 1e-7},
+            )
+            for x0 in starts
+        ),
+        key=lambda o: o.fun,
+    )
+    eta, ell_n, ell_d, noise = (float(v) for v in np.exp(best.x))
+    return {
+        "method": "gp",
+        "eta": eta,
+        "lengthscales": [ell_n, ell_d],
+        "noise": noise,
+        "centre": centre.tolist(),
+        "scale": scale.tolist(),
+        "inputs": U.tolist(),
+        "residuals": r.tolist(),
+        "residual_sd": float(r.std()),
+        "converged": bool(best.success),
+    }
+
+
+def conditional(state: dict, N, D) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and sd (Q,) of the discrepancy at query points given the training residuals."""
+    U = np.asarray(state["inputs"], float)
+    r = np.asarray(state["residuals"], float)
+    V, _, _ = standardise(N, D, state["centre"], state["scale"])
+    eta, ell = state["eta"], state["lengthscales"]
+    K = kernel(U, U, eta, ell) + (state["noise"] ** 2 + JITTER) * np.eye(len(U))
+    Ks = kernel(U, V, eta, ell)
+    L = np.linalg.cholesky(K)
+    alpha = np.linalg.solve(L.T, np.linalg.solve(L, r))
+    W = np.linalg.solve(L, Ks)
+    mean = Ks.T @ alpha
+    var = np.maximum(eta**2 - (W**2).sum(0), 0.0)
+    return mean, np.sqrt(var)
+
+
+def draws(state: dict, N, D, n_draws: int, seed: int = 0) -> np.ndarray:
+    """Discrepancy draws (n_draws, Q) at query points (independent across points: the marginal
+    intervals per point are exact; joint statements across points are not the aim here)."""
+    mean, sd = conditional(state, N, D)
+    rng = np.random.default_rng([seed, 13])
+    return mean[None, :] + sd[None, :] * rng.standard_normal((n_draws, mean.size))
+
+
+__all__ = ["conditional", "draws", "fit_gp", "kernel", "standardise"]
