@@ -104,12 +104,16 @@ def planning(
 
     ``calibration``: NUTS settings (chains, warmup, draws) of the scale-out refits that learn
     how much wider a new run's interval grows beyond the fitted range
-    (:func:`bayeslaws.extrapolation.calibrate`; default there: 2 x 300 + 300), run here unless
-    the surface fit already holds that calibration."""
-    if calibration is not None and "extrapolation" not in surface_fit.spec:
-        from .extrapolation import calibrate
+    (:func:`bayeslaws.extrapolation.calibrate`; default there: 2 x 300 + 300), run here when the
+    default widening uses them and the surface fit does not hold them yet (the default "gp"
+    needs no refits)."""
+    from .extrapolation import DEFAULT_METHOD, calibrate
 
-        calibrate(surface_fit, seed=seed, **calibration)
+    cv_key = {"gp_discrepancy": "extrapolation_gp", "gp": None, "stacking": None}.get(
+        DEFAULT_METHOD, "extrapolation"
+    )  # the state the default widening learns by scale-out refits, if any
+    if calibration is not None and cv_key and cv_key not in surface_fit.spec:
+        calibrate(surface_fit, seed=seed, gp=cv_key == "extrapolation_gp", **calibration)
     hyper = pd.concat(
         [
             predict(hp_fit, N=target_N, D=target_D, ci=ci, kind=kind, seed=seed)
@@ -358,8 +362,8 @@ def run_demo(
     for w in caught:
         step.note(f"warning: {w.message}")
     step(
-        "planning: optima, loss of the target run (calibrating the extrapolation widening on "
-        "first use), allocation"
+        "planning: optima, loss of the target run (fitting the model discrepancy on first use), "
+        "allocation"
     )
     plan = planning(
         hp_fit,

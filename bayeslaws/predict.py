@@ -3,11 +3,11 @@
 ``kind="mean"`` gives the uncertainty of the law itself; ``kind="new_run"`` adds the fitted
 run-to-run noise (the likelihood family's own draws), i.e. what one new training run would show.
 
-Beyond the fitted range, ``kind="new_run"`` draws from a LOO-stacked mixture of functional forms
-and adds a model-discrepancy term whose scale grows with the distance outside the range, learned
-by scale-out cross-validation on the training runs (``extrapolation="stacking_discrepancy"``, the
-default; see :mod:`bayeslaws.extrapolation`). Pass ``extrapolation="none"`` for the plain
-posterior predictive. Inside the range nothing changes.
+``kind="new_run"`` also adds a model discrepancy: by default a Gaussian process over (ln N, ln D)
+fitted to the training runs' residuals (``extrapolation="gp"``; see :mod:`bayeslaws.extrapolation`
+and :mod:`bayeslaws.gp_discrepancy`), which is ~0 with sd ~0 where the form fits, follows the
+residual pattern near the runs and widens far from them. Pass ``extrapolation="none"`` for the
+plain posterior predictive.
 """
 
 from __future__ import annotations
@@ -174,13 +174,12 @@ def predict(
     kind : "mean" (the law's uncertainty) or "new_run" (plus run-to-run noise).
     group : a fitted group's label; None with a grouped fit predicts for a new group.
     seed : seeds the noise and new-group draws.
-    extrapolation : "stacking_discrepancy" (default) widens ``new_run`` intervals beyond the
-        fitted range: each draw comes from a LOO-stacked mixture of functional forms, plus a
-        discrepancy term learned by scale-out cross-validation on the training runs (both
-        computed on first use and kept in ``fit.spec``; the discrepancy alone, with a warning,
-        where stacking is unavailable; see :mod:`bayeslaws.extrapolation`). "none" gives the
-        plain posterior predictive. Alternatives: "discrepancy" (the discrepancy alone),
-        "discrepancy_t" (Student-t discrepancy), "stacking" (the mixture alone).
+    extrapolation : "gp" (default) adds to ``new_run`` draws a Gaussian-process model
+        discrepancy fitted to the training runs' residuals (fitted on first use in seconds and
+        kept in ``fit.spec``; without stored training runs, the distance discrepancy from its
+        prior, with a warning; see :mod:`bayeslaws.extrapolation`). "none" gives the plain
+        posterior predictive. Alternatives, compared in ``benchmarks/calibration.py``:
+        "gp_discrepancy", "stacking_discrepancy", "discrepancy", "discrepancy_t", "stacking".
         Ignored for ``kind="mean"``.
 
     Returns

@@ -133,7 +133,8 @@ def test_predict_widens_only_beyond_the_range_and_is_switchable(small_backtest):
     state = fit.spec["extrapolation"]
     assert state["source"] == "scale-out cross-validation"
     assert len(state["folds"]) == 2
-    far = bl.predict(fit, N=test["N"], D=test["D"], kind="new_run")
+    disc = {"kind": "new_run", "extrapolation": "discrepancy"}
+    far = bl.predict(fit, N=test["N"], D=test["D"], **disc)
     plain = bl.predict(fit, N=test["N"], D=test["D"], kind="new_run", extrapolation="none")
     width = (far["upper"] - far["lower"]).to_numpy()
     plain_width = (plain["upper"] - plain["lower"]).to_numpy()
@@ -141,7 +142,7 @@ def test_predict_widens_only_beyond_the_range_and_is_switchable(small_backtest):
     assert np.mean(width) > np.mean(plain_width)
     # at the centre of the training runs nothing changes
     centre = train.df.iloc[[len(train.df) // 2]]
-    a = bl.predict(fit, N=centre["N"], D=centre["D"], kind="new_run")
+    a = bl.predict(fit, N=centre["N"], D=centre["D"], **disc)
     b = bl.predict(fit, N=centre["N"], D=centre["D"], kind="new_run", extrapolation="none")
     pd.testing.assert_frame_equal(a, b)
     # "mean" predictions are never widened
@@ -170,7 +171,9 @@ def test_lazy_state_without_training_data_falls_back_to_the_prior(small_backtest
         compute_model=fit.compute_model,
     )
     with pytest.warns(UserWarning, match="no training data"):
-        out = bl.predict(bare, N=test["N"], D=test["D"], kind="new_run")
+        out = bl.predict(
+            bare, N=test["N"], D=test["D"], kind="new_run", extrapolation="discrepancy"
+        )
     assert bare.spec["extrapolation"]["source"] == "prior"
     assert np.all(out["upper"] > out["lower"])
 
@@ -235,29 +238,22 @@ def test_stacking_mixes_forms_beyond_the_range_only(small_backtest):
         fit.spec["stacking"] = state
 
 
-def test_default_is_stacking_plus_discrepancy_computed_lazily(small_backtest):
+def test_stacking_plus_discrepancy_is_computed_lazily(small_backtest):
     train, test, fit = small_backtest
-    assert ex.DEFAULT_METHOD == "stacking_discrepancy"
     saved = {k: fit.spec.pop(k, None) for k in ("stacking", "extrapolation")}
+    sd = {"kind": "new_run", "seed": 5, "extrapolation": "stacking_discrepancy"}
     try:
         ex.calibrate(fit, train, **CAL)  # the discrepancy part, small settings
-        default = bl.predict(fit, N=test["N"], D=test["D"], kind="new_run", seed=5)
+        first = bl.predict(fit, N=test["N"], D=test["D"], **sd)
         # the first far new-run prediction stacked the forms (from the stored training runs)
         state = fit.spec["stacking"]
         assert set(state["laws"]) == set(ex.STACK_LAWS)
-        explicit = bl.predict(
-            fit,
-            N=test["N"],
-            D=test["D"],
-            kind="new_run",
-            seed=5,
-            extrapolation="stacking_discrepancy",
-        )
-        pd.testing.assert_frame_equal(default, explicit)
+        again = bl.predict(fit, N=test["N"], D=test["D"], **sd)
+        pd.testing.assert_frame_equal(first, again)  # the state is kept, not recomputed
         # the true form is Chinchilla, so stacking leaves little to other forms; force a mixture
-        # to see that the default draws from it
+        # to see that the method draws from it
         fit.spec["stacking"] = dict(state, weights=dict.fromkeys(state["laws"], 1 / 3))
-        mixed = bl.predict(fit, N=test["N"], D=test["D"], kind="new_run", seed=5)
+        mixed = bl.predict(fit, N=test["N"], D=test["D"], **sd)
         disc = bl.predict(
             fit, N=test["N"], D=test["D"], kind="new_run", seed=5, extrapolation="discrepancy"
         )
@@ -269,7 +265,7 @@ def test_default_is_stacking_plus_discrepancy_computed_lazily(small_backtest):
                 fit.spec[key] = value
 
 
-def test_default_falls_back_to_the_discrepancy_where_stacking_is_unavailable(small_backtest):
+def test_stacking_falls_back_to_the_discrepancy_where_it_is_unavailable(small_backtest):
     train, test, fit = small_backtest
     if "extrapolation" not in fit.spec:
         ex.calibrate(fit, train, **CAL)
@@ -281,7 +277,14 @@ def test_default_falls_back_to_the_discrepancy_where_stacking_is_unavailable(sma
         compute_model=fit.compute_model,
     )
     with pytest.warns(UserWarning, match="no stacking of functional forms"):
-        out = bl.predict(bare, N=test["N"], D=test["D"], kind="new_run", seed=2)
+        out = bl.predict(
+            bare,
+            N=test["N"],
+            D=test["D"],
+            kind="new_run",
+            seed=2,
+            extrapolation="stacking_discrepancy",
+        )
     assert bare.spec["stacking"]["unavailable"] == "the fit holds no training data"
     disc = bl.predict(
         bare, N=test["N"], D=test["D"], kind="new_run", seed=2, extrapolation="discrepancy"
@@ -309,6 +312,31 @@ def test_gp_method_changes_little_when_the_form_is_right(small_backtest):
         fit.spec.pop("gp", None)
         if saved is not None:
             fit.spec["gp"] = saved
+
+
+def test_default_is_the_gp_discrepancy_with_a_fallback_without_training_runs(small_backtest):
+    train, test, fit = small_backtest
+    assert ex.DEFAULT_METHOD == "gp"
+    default = bl.predict(fit, N=test["N"], D=test["D"], kind="new_run", seed=4)
+    assert "gp" in fit.spec  # fitted on first use from the stored training runs
+    gp = bl.predict(fit, N=test["N"], D=test["D"], kind="new_run", seed=4, extrapolation="gp")
+    pd.testing.assert_frame_equal(default, gp)
+    # "mean" predictions are never changed
+    m1 = bl.predict(fit, N=test["N"], D=test["D"])
+    m2 = bl.predict(fit, N=test["N"], D=test["D"], extrapolation="none")
+    pd.testing.assert_frame_equal(m1, m2)
+    # without training runs: the distance discrepancy from its prior, announced and recorded
+    bare = bl.Fit(
+        fit.idata,
+        {k: v for k, v in fit.spec.items() if k not in ("training_data", "gp", "extrapolation")},
+        fit.diagnostics,
+        compute_model=fit.compute_model,
+    )
+    with pytest.warns(UserWarning, match="no GP discrepancy"):
+        out = bl.predict(bare, N=test["N"], D=test["D"], kind="new_run", seed=4)
+    assert bare.spec["gp_unavailable"] == "the fit holds no training data"
+    assert bare.spec["extrapolation"]["source"] == "prior"
+    assert np.all(out["upper"] > out["lower"])
 
 
 def test_stacking_is_unavailable_for_grouped_fits_and_other_laws(small_backtest):
