@@ -66,8 +66,8 @@ def extrapolation_table(runs, sampler: dict, max_flops: float = 1e21) -> pd.Data
     test = runs.df[runs.df["C"] > max_flops]
     fit = bl.fit(train, law="chinchilla", likelihood="huber", seed=0, **sampler)
     rows = []
-    # the default widening beyond the range, the discrepancy alone, and none
-    for method in ("stacking_discrepancy", "discrepancy", "none"):
+    # the default (GP discrepancy), two alternatives, and none
+    for method in ("gp", "stacking_discrepancy", "discrepancy", "none"):
         for ci in (0.5, 0.9):
             pred = bl.predict(
                 fit, N=test["N"], D=test["D"], ci=ci, kind="new_run", extrapolation=method
