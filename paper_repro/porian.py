@@ -78,7 +78,7 @@ def config_runs(config: dict, window: float, min_keep: int = 3, offsets: bool = 
 
 def fit_config(runs, law, args, offsets="detrended"):
     # L_opt = E + k C^a (Porian et al.'s form): a pure power law under-predicts held-out budgets
-    options = {"loss_floor": True}
+    options = {"loss_floor": True, "skew_saturation": args.skew_saturation}
     if offsets in ("free", "detrended"):
         options["run_offsets"] = offsets
     return bl.fit(
@@ -224,6 +224,12 @@ def main(argv=None) -> pd.DataFrame:
     parser.add_argument("--law", default="isoflop_cubic", choices=["isoflop", "isoflop_cubic"])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-holdout", action="store_true")
+    parser.add_argument(
+        "--skew-saturation",
+        type=float,
+        default=0.8,
+        help="K of the saturating cubic (bayeslaws/laws/isoflop.py); large K ~ the plain cubic",
+    )
     parser.add_argument(
         "--only", default="", help="run only configurations whose label contains this (no files)"
     )

@@ -84,6 +84,13 @@ def test_saturating_cubic_has_one_minimum_at_the_vertex():
         assert rise.min() == 0.0 and d[np.argmin(rise)] == 0.0
         # monotone on each side of the vertex (a plain cubic turns over for s d < -1)
         assert np.all(np.diff(rise[d >= 0]) > 0) and np.all(np.diff(rise[d <= 0]) < 0)
+    # K -> infinity is the plain cubic; the option is checked
+    np.testing.assert_allclose(curve(d, 0.05, 0.3, 1e9), 0.05 * d**2 * (1 + 0.3 * d), rtol=1e-9)
+    from bayeslaws.laws.isoflop import LAW_CUBIC
+
+    assert LAW_CUBIC.configure(skew_saturation=2.0).skew_saturation == 2.0
+    with pytest.raises(ValueError, match="skew_saturation must be a number > 0"):
+        LAW_CUBIC.configure(skew_saturation=-1)
     # near the vertex it is the cubic h d^2 (1 + s d) to third order
     small = np.linspace(-0.05, 0.05, 11)
     np.testing.assert_allclose(curve(small, 1.0, 0.5), small**2 * (1 + 0.5 * small), atol=1e-6)
