@@ -63,14 +63,15 @@ Evidence (``python benchmarks/calibration.py``, 2x300+300 draws; held-out runs 5
 coverage, median abs. relative error): on Epoch's points fitted on C <= 1e21 (23 larger runs),
 ``"none"`` covers 4/30/48% with 0.96% error; ``"gp"`` 65/96/96% with 0.46%;
 ``"stacking_discrepancy"`` 30/78/91% with 0.79%; ``"discrepancy"`` 22/57/91% with 0.95%. The
-held-out errors of the plain fit follow ln(D/N) (correlation 0.89): the form mis-tilts along
-tokens per parameter, and the largest training runs already show the same tilt (-0.7% at
-D/N < e, +0.4% at D/N ~ e^3.5), so the GP, which reads it off the training residuals, both
+held-out errors of the plain fit follow ln(D/N) (correlation 0.89, printed by the benchmark):
+the form mis-tilts along tokens per parameter, the training residuals already carry that pattern
+(the GP fitted to them has eta 0.009, column ``gp_eta``), and the GP, reading it off them, both
 corrects the median and widens where it is unsure; a scale that only grows with the distance
 outside the range cannot, since three of those runs lie 0.01 decade outside with 0.6-1.9%
-errors. Porian (two configurations) and Step Law: ``"gp"`` has the lowest or near-lowest error
-and the best or near-best log predictive density. The simulated rows (correct form; exponents
-that bend beyond the fitted range, which no in-range method can see) are in the benchmark table.
+errors (``calibration_points_real.csv``). Porian (two configurations) and Step Law: ``"gp"``
+has the lowest or near-lowest error and the best or near-best log predictive density. The
+simulated rows (correct form; exponents that bend beyond the fitted range, which no in-range
+method can see) are in the benchmark table.
 """
 
 from __future__ import annotations

@@ -250,6 +250,11 @@ def main(argv=None):
             file=sys.stderr,
         )
     epoch = points[points["dataset"] == "epoch C<=1e21"]
+    plain = epoch[epoch["method"] == "none"]
+    if len(plain):  # what the plain fit gets wrong: a tilt along tokens per parameter
+        error = plain["median"] / plain["actual"] - 1
+        r = np.corrcoef(error, np.log(plain["D"] / plain["N"]))[0, 1]
+        print(f"epoch, plain fit: corr(relative error, ln D/N) = {r:.2f}", file=sys.stderr)
     if len(epoch):
         figure(epoch, OUT / "calibration_epoch.png")
         print(f"figure: {OUT / 'calibration_epoch.png'}", file=sys.stderr)
