@@ -18,6 +18,12 @@ FOLDS = (("C", 0.2), ("N", 0.25))
 CAL = dict(folds=FOLDS, chains=2, warmup=80, draws=80)
 
 
+def _respec(fit, drop=(), **changes):
+    """A copy of ``fit`` sharing its draws, with spec keys dropped and others changed."""
+    spec = {k: v for k, v in fit.spec.items() if k not in drop} | changes
+    return bl.Fit(fit.idata, spec, fit.diagnostics, compute_model=fit.compute_model)
+
+
 # ---- scoring (exact, no sampling) ----
 def test_score_coverage_matches_nominal_for_a_calibrated_predictive():
     rng = np.random.default_rng(0)
@@ -164,12 +170,7 @@ def test_state_is_saved_and_load_fit_predicts_identically(small_backtest, tmp_pa
 
 def test_lazy_state_without_training_data_falls_back_to_the_prior(small_backtest):
     _, test, fit = small_backtest
-    bare = bl.Fit(
-        fit.idata,
-        {k: v for k, v in fit.spec.items() if k not in ("training_data", "extrapolation")},
-        fit.diagnostics,
-        compute_model=fit.compute_model,
-    )
+    bare = _respec(fit, drop=("training_data", "extrapolation"))
     with pytest.warns(UserWarning, match="no training data"):
         out = bl.predict(
             bare, N=test["N"], D=test["D"], kind="new_run", extrapolation="discrepancy"
@@ -270,12 +271,7 @@ def test_stacking_falls_back_to_the_discrepancy_where_it_is_unavailable(small_ba
     if "extrapolation" not in fit.spec:
         ex.calibrate(fit, train, **CAL)
     # a fit without its training runs cannot stack: warned once, recorded, discrepancy alone
-    bare = bl.Fit(
-        fit.idata,
-        {k: v for k, v in fit.spec.items() if k not in ("training_data", "stacking")},
-        fit.diagnostics,
-        compute_model=fit.compute_model,
-    )
+    bare = _respec(fit, drop=("training_data", "stacking"))
     with pytest.warns(UserWarning, match="no stacking of functional forms"):
         out = bl.predict(
             bare,
@@ -326,12 +322,7 @@ def test_default_is_the_gp_discrepancy_with_a_fallback_without_training_runs(sma
     m2 = bl.predict(fit, N=test["N"], D=test["D"], extrapolation="none")
     pd.testing.assert_frame_equal(m1, m2)
     # without training runs: the distance discrepancy from its prior, announced and recorded
-    bare = bl.Fit(
-        fit.idata,
-        {k: v for k, v in fit.spec.items() if k not in ("training_data", "gp", "extrapolation")},
-        fit.diagnostics,
-        compute_model=fit.compute_model,
-    )
+    bare = _respec(fit, drop=("training_data", "gp", "extrapolation"))
     with pytest.warns(UserWarning, match="no GP discrepancy"):
         out = bl.predict(bare, N=test["N"], D=test["D"], kind="new_run", seed=4)
     assert bare.spec["gp_unavailable"] == "the fit holds no training data"
@@ -341,19 +332,9 @@ def test_default_is_the_gp_discrepancy_with_a_fallback_without_training_runs(sma
 
 def test_stacking_is_unavailable_for_grouped_fits_and_other_laws(small_backtest):
     _, _, fit = small_backtest
-    grouped = bl.Fit(
-        fit.idata,
-        {k: v for k, v in fit.spec.items() if k != "stacking"} | {"groups": ["a", "b"]},
-        fit.diagnostics,
-        compute_model=fit.compute_model,
-    )
+    grouped = _respec(fit, drop=("stacking",), groups=["a", "b"])
     assert "several groups" in ex.stacking_unavailable(grouped)
-    other = bl.Fit(
-        fit.idata,
-        {k: v for k, v in fit.spec.items() if k != "stacking"} | {"law": "isoflop"},
-        fit.diagnostics,
-        compute_model=fit.compute_model,
-    )
+    other = _respec(fit, drop=("stacking",), law="isoflop")
     assert "not one of the stacked forms" in ex.stacking_unavailable(other)
 
 
