@@ -4,6 +4,7 @@
     python benchmarks/calibration.py --quick    # fewer draws and simulated designs only
     python benchmarks/calibration.py --parts sim   # one part; the table merges saved parts
     python benchmarks/calibration.py --parts sim --sbc 40   # plus SBC of the Chinchilla law
+    python benchmarks/calibration.py --parts sim --kinds correct --seeds 8 --n-per-budget 21
 
 Prints ONE table and writes benchmarks/output/calibration.csv, calibration_points.csv and
 calibration_epoch.png (predicted vs actual loss with 50%/90% intervals, Epoch backtest).
@@ -158,7 +159,7 @@ COLUMNS = [
 ]
 
 
-def run_part(part, settings, seeds, only="", kinds=("correct", "bend")):
+def run_part(part, settings, seeds, only="", kinds=("correct", "bend"), n_per_budget=7):
     """Backtests of one part ("real" or "sim"): (table, points). ``only``: run only the real
     data sets whose name contains it."""
     tables, all_points = [], []
@@ -180,9 +181,10 @@ def run_part(part, settings, seeds, only="", kinds=("correct", "bend")):
         for kind in kinds:
             parts = []
             for seed in range(seeds):
-                train, test = cal.simulated_split(kind, seed=seed)
+                train, test = cal.simulated_split(kind, seed=seed, n_per_budget=n_per_budget)
                 parts.append(run(f"sim-{kind} seed {seed}", train, test, sim_settings, seed=seed))
-            scores, points = pooled(f"sim-{kind} (x{seeds})", parts)
+            size = "" if n_per_budget == 7 else f", {n_per_budget} runs/budget"
+            scores, points = pooled(f"sim-{kind} (x{seeds}{size})", parts)
             tables.append(scores)
             all_points.append(points)
     return pd.concat(tables, ignore_index=True), pd.concat(all_points, ignore_index=True)
@@ -201,6 +203,12 @@ def main(argv=None):
     parser.add_argument("--only", default="", help="run only real data sets named like this")
     parser.add_argument(
         "--kinds", default="correct,bend", help="simulated truths to run (correct and/or bend)"
+    )
+    parser.add_argument(
+        "--n-per-budget",
+        type=int,
+        default=7,
+        help="simulated runs per fitted budget (default 7: 35 training runs)",
     )
     parser.add_argument(
         "--sbc",
@@ -222,12 +230,12 @@ def main(argv=None):
     for part in parts:
         kinds = tuple(k.strip() for k in args.kinds.split(",") if k.strip())
         tag = f"{part}_{args.only.split()[0]}" if part == "real" and args.only else part
-        if part == "sim" and kinds != ("correct", "bend"):
-            tag = f"sim_{'_'.join(kinds)}"
+        if part == "sim" and (kinds != ("correct", "bend") or args.n_per_budget != 7):
+            tag = f"sim_{'_'.join(kinds)}_n{args.n_per_budget}"
         if tag == "real":  # a full real run replaces any partial (--only) ones
             for stale in OUT.glob("calibration*_real_*.csv"):
                 stale.unlink()
-        table, points = run_part(part, settings, args.seeds, args.only, kinds)
+        table, points = run_part(part, settings, args.seeds, args.only, kinds, args.n_per_budget)
         table.to_csv(OUT / f"calibration_{tag}.csv", index=False)
         points.to_csv(OUT / f"calibration_points_{tag}.csv", index=False)
     saved = sorted(OUT.glob("calibration_real*.csv")) + sorted(OUT.glob("calibration_sim*.csv"))
