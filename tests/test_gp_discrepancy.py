@@ -50,3 +50,15 @@ def test_a_smooth_pattern_is_recovered_and_uncertainty_grows_away_from_the_runs(
 def test_bad_input_is_named():
     with pytest.raises(ValueError, match=">= 3 residuals"):
         gpd.fit_gp([1e9, 2e9], [1e10, 2e10], [0.0, 0.1])
+
+
+def test_large_tables_fit_hyperparameters_on_a_subset_and_condition_on_all():
+    N, D, rng = _design(n=500, seed=2)
+    pattern = 0.01 * np.tanh(np.log(D / N) - 2.0)
+    state = gpd.fit_gp(N, D, pattern + 0.002 * rng.standard_normal(N.size), max_fit_runs=120)
+    assert state["hyperparameter_runs"] == 120 and len(state["residuals"]) == 500
+    assert state["eta"] > 0.004 and state["noise"] == pytest.approx(0.002, rel=0.3)
+    Nq = np.array([1e9, 1e9])
+    mean, sd = gpd.conditional(state, Nq, Nq * np.exp([0.5, 3.5]))
+    np.testing.assert_allclose(mean, 0.01 * np.tanh(np.array([0.5, 3.5]) - 2.0), atol=0.002)
+    assert np.all(sd < 0.002)
