@@ -22,7 +22,14 @@ import pandas as pd
 from scipy import stats
 from scipy.special import logsumexp
 
-from .extrapolation import METHODS, calibrate, distance_decades, gp_state, stack
+from .extrapolation import (
+    METHODS,
+    calibrate,
+    cv_state_key,
+    distance_decades,
+    gp_state,
+    stack,
+)
 from .inference import fit as fit_law
 from .predict import log_loss_draws, query_points
 from .runs import RunTable, load_runs
@@ -113,12 +120,11 @@ def backtest(
         warn=False,
         label=name or None,
     )
-    if any(m in ("discrepancy", "discrepancy_t", "stacking_discrepancy") for m in methods):
-        calibrate(fitted, train, seed=seed, **(calibrate_options or {}))
+    for key in sorted({cv_state_key(m) for m in methods} - {None}):
+        gp_cv = key == "extrapolation_gp"
+        calibrate(fitted, train, seed=seed, gp=gp_cv, **(calibrate_options or {}))
     if any(m.startswith("gp") for m in methods):
         gp_state(fitted, train)
-    if "gp_discrepancy" in methods:
-        calibrate(fitted, train, seed=seed, gp=True, **(calibrate_options or {}))
     if any(m.startswith("stacking") for m in methods):
         stack(fitted, train, seed=seed, **(stack_options or {}))
     points = query_points(fitted, N=test["N"].to_numpy(float), D=test["D"].to_numpy(float))

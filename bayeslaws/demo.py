@@ -107,11 +107,9 @@ def planning(
     (:func:`bayeslaws.extrapolation.calibrate`; default there: 2 x 300 + 300), run here when the
     default widening uses them and the surface fit does not hold them yet (the default "gp"
     needs no refits)."""
-    from .extrapolation import DEFAULT_METHOD, calibrate
+    from .extrapolation import DEFAULT_METHOD, calibrate, cv_state_key
 
-    cv_key = {"gp_discrepancy": "extrapolation_gp", "gp": None, "stacking": None}.get(
-        DEFAULT_METHOD, "extrapolation"
-    )  # the state the default widening learns by scale-out refits, if any
+    cv_key = cv_state_key(DEFAULT_METHOD)  # the default's scale-out refits, if it has any
     if calibration is not None and cv_key and cv_key not in surface_fit.spec:
         calibrate(surface_fit, seed=seed, gp=cv_key == "extrapolation_gp", **calibration)
     hyper = pd.concat(

@@ -53,10 +53,10 @@ Methods (``predict(..., extrapolation=...)``):
 
 All need the training runs, which :func:`bayeslaws.fit` stores in
 ``fit.spec["training_data"]``; every state is JSON and saved with the fit. **Fallbacks** (each
-announced once by a warning and recorded in the spec): without training runs the default uses
-the distance discrepancy with its scales from their prior (``"source": "prior"``); the stacking
-methods skip stacking when the fit's law is not one of ``STACK_LAWS``, when it has more than one
-group, or without training runs (``fit.spec["stacking"]["unavailable"]``); ``"stacking"`` alone
+announced once by a warning and recorded in ``fit.spec["unavailable"]``): without training runs
+the default uses the distance discrepancy with its scales from their prior
+(``"source": "prior"``); the stacking methods skip stacking when the fit's law is not one of
+``STACK_LAWS``, when it has more than one group, or without training runs; ``"stacking"`` alone
 then raises.
 
 Evidence (``python benchmarks/calibration.py``, 2x300+300 draws; held-out runs 50/80/90%
@@ -109,6 +109,16 @@ MIN_KEEP_FRACTION = 0.4
 MIN_HELD_OUT = 3
 MIN_LEVELS = 3
 RANGE_QUANTILE = 0.0  # reference range quantiles; 0 = the min-max range (see module doc)
+
+
+def cv_state_key(method: str) -> str | None:
+    """The ``fit.spec`` key of the scale-out CV state that ``method`` uses (None: no refits)."""
+    check_method(method)
+    if method == "gp_discrepancy":
+        return "extrapolation_gp"
+    if method in ("discrepancy", "discrepancy_t", "stacking_discrepancy"):
+        return "extrapolation"
+    return None
 
 
 def check_method(method: str) -> str:
@@ -649,13 +659,28 @@ def _other_law_draws(other: dict, points, n_draws: int, rng) -> np.ndarray:
     return mu + np.asarray(noise.sample(key))
 
 
+def _fall_back(fit, component: str, reason: str, what: str, instead: str) -> None:
+    """Warn (once per fit) that ``component`` is unavailable and record why in
+    ``fit.spec["unavailable"]``."""
+    recorded = fit.spec.setdefault("unavailable", {})
+    if component not in recorded:
+        warnings.warn(
+            f"extrapolation: no {what} ({reason}); widening by {instead} instead", stacklevel=4
+        )
+        recorded[component] = reason
+
+
+def gp_unavailable(fit) -> str | None:
+    """Why the GP discrepancy cannot be fitted for this fit (None when it can)."""
+    if fit.spec.get("gp") or fit.spec.get("training_data"):
+        return None
+    return "the fit holds no training data (bayeslaws.extrapolation.gp_state(fit, runs) adds it)"
+
+
 def stacking_unavailable(fit) -> str | None:
     """Why stacking cannot widen this fit's predictions (None when it can)."""
-    state = fit.spec.get("stacking") or {}
-    if state.get("laws"):
+    if (fit.spec.get("stacking") or {}).get("laws"):
         return None  # already stacked (perhaps with runs passed to stack())
-    if state.get("unavailable"):
-        return state["unavailable"]
     if fit.spec["law"] not in STACK_LAWS:
         return f"law {fit.spec['law']!r} is not one of the stacked forms {STACK_LAWS}"
     if len(fit.groups) > 1:
@@ -698,15 +723,8 @@ def widen(fit, points, log_loss, seed: int = 0, method: str = DEFAULT_METHOD):
     check_method(method)
     if method == "none":
         return log_loss
-    if method.startswith("gp") and not (fit.spec.get("gp") or fit.spec.get("training_data")):
-        if not fit.spec.get("gp_unavailable"):
-            warnings.warn(
-                "extrapolation: no GP discrepancy (the fit holds no training data); widening by "
-                "the distance discrepancy instead (call bayeslaws.extrapolation.gp_state(fit, "
-                "runs) to add it)",
-                stacklevel=3,
-            )
-            fit.spec["gp_unavailable"] = "the fit holds no training data"
+    if method.startswith("gp") and gp_unavailable(fit):
+        _fall_back(fit, "gp", gp_unavailable(fit), "GP discrepancy", "the distance discrepancy")
         method = "discrepancy"
     if method.startswith("gp"):
         gp = fit.spec.get("gp") or gp_state(fit)
@@ -719,19 +737,13 @@ def widen(fit, points, log_loss, seed: int = 0, method: str = DEFAULT_METHOD):
         return log_loss
     if method == "stacking_discrepancy" and stacking_unavailable(fit):
         reason = stacking_unavailable(fit)
-        if not (fit.spec.get("stacking") or {}).get("unavailable"):
-            warnings.warn(
-                f"extrapolation: no stacking of functional forms ({reason}); "
-                "widening by the discrepancy term alone",
-                stacklevel=3,
-            )
-            fit.spec["stacking"] = {"method": "stacking", "unavailable": reason}
+        _fall_back(fit, "stacking", reason, "stacking of functional forms", "the discrepancy alone")
         method = "discrepancy"
     if method.startswith("stacking"):
         log_loss = np.where(d[None, :] > 0, stacked_draws(fit, points, log_loss, seed), log_loss)
         if method == "stacking":
             return log_loss
-    state = ensure_state(fit, gp=method == "gp_discrepancy")
+    state = ensure_state(fit, gp=cv_state_key(method) == "extrapolation_gp")
     if method == "discrepancy_t":
         state = variant_state(state, "student_t")
     if state.get("ranges"):

@@ -202,12 +202,7 @@ def fit(
         "compute_model_name": runs.compute_model.name,
         "data": runs.record(),
         "sampler": {
-            "chains": chains,
-            "warmup": warmup,
-            "draws": draws,
-            "target_accept": target_accept,
-            "dense_mass": dense_mass,
-            "chain_method": method,
+            **{k: v for k, v in settings.items() if k != "progress_bar"},
             "seed": seed,
             "backend": jax.default_backend(),
             "sampling_seconds": sampling_seconds,  # mcmc.run wall time, compilation included

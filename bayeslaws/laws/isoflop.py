@@ -67,6 +67,8 @@ parabolas are biased when sweeps are off-centre or wide (MODELLING.md).
 
 from __future__ import annotations
 
+import functools
+
 import jax.numpy as jnp
 import numpy as np
 import numpyro
@@ -87,6 +89,11 @@ def curve(d, h, s, saturation: float = SKEW_SATURATION):
     the plain cubic). Numpy or JAX arrays."""
     u = s * d
     return h * d**2 * (1.0 + u / (1.0 + (u / saturation) ** 2) ** 0.5)
+
+
+def _column(post: dict, name: str) -> np.ndarray:
+    """Posterior draws of ``name`` as a column (S, 1), to broadcast against budgets."""
+    return np.asarray(post[name], float)[:, None]
 
 
 def budget_levels(C, rtol: float = BUDGET_RTOL):
@@ -337,8 +344,7 @@ class IsoFLOP:
         fitted = np.asarray(fit.spec["budgets"])
         match = np.abs(np.log(C[:, None] / fitted[None, :])) < BUDGET_RTOL
 
-        def col(name):
-            return np.asarray(post[name], float)[:, None]
+        col = functools.partial(_column, post)
 
         means = {
             "v": col("n0") + col("a_opt") * c,
@@ -380,8 +386,7 @@ class IsoFLOP:
     def _trend(self, post, c):
         """mu_L(c) per draw: (S, Q) for centred ln budgets c (Q,)."""
 
-        def col(name):
-            return np.asarray(post[name], float)[:, None]
+        col = functools.partial(_column, post)
 
         floor = col("e_floor") if self.loss_floor else None
         return self.loss_trend(col("l0"), col("a_L"), c, floor)
@@ -400,8 +405,7 @@ class IsoFLOP:
         lN, lC, lL = self._refs(fit)
         c = np.log(float(C)) - lC
 
-        def col(name):
-            return np.asarray(post[name], float)[:, None]
+        col = functools.partial(_column, post)
 
         budget = {
             "v": col("n0") + col("a_opt") * c,
