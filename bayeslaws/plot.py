@@ -20,6 +20,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .inference import Fit
+from .posterior import optimal_allocation, predict
+
 BAND_ALPHAS = {0.5: 0.35, 0.9: 0.18}
 N_LABEL = "model size N (parameters)"
 D_LABEL = "training tokens D"
@@ -51,10 +54,8 @@ def _runs_frame(runs) -> pd.DataFrame | None:
 
 
 def _training_frame(fit) -> pd.DataFrame | None:
-    data = fit.spec.get("training_data")
-    if not data:
-        return None
-    return pd.DataFrame({k: data[k] for k in ("N", "D", "C", "loss")})
+    data = fit.record.training_runs
+    return pd.DataFrame(data) if data else None
 
 
 def _sci(x: float) -> str:
@@ -78,7 +79,7 @@ def _band_alpha(c: float) -> float:
 
 
 def _check_fit(fit) -> None:
-    if not hasattr(fit, "spec") or "law" not in getattr(fit, "spec", {}):
+    if not isinstance(fit, Fit):
         raise TypeError(f"expected a bayeslaws Fit, got {type(fit).__name__}")
 
 
@@ -101,125 +102,82 @@ def fan(
     n_points: int = 60,
     seed: int = 0,
 ):
-    """The fitted law with its posterior mean and credible bands, extended beyond the fitted
-    range of N (shaded) by ``extend_decades`` so the extrapolation shows as a widening fan.
-
-    Loss surfaces: loss against N, one curve per token budget D (``slices``: default the
-    fitted runs' distinct D when there are at most 6, else 4 log-spaced values), the runs as
-    points. Law ``"hyperparams"``: two panels, eta_opt(N) and B_opt(N) per D, the points
-    being each (N, D) cell's best run (``runs`` needed for the points).
+    """The fitted law with its posterior median and credible bands against N, extended beyond
+    the fitted range of N (shaded) by ``extend_decades`` so the extrapolation shows as a
+    widening fan: one panel per quantity the law predicts (the loss for a loss surface; eta_opt
+    and B_opt for a hyperparameter law), one curve per value of the law's other input
+    (``slices`` of D, or of C for an isoFLOP law; default its fitted distinct values when at most
+    6, else 4 log-spaced values). Points: the quantities as observed in ``runs`` (default: the
+    fit's training runs; for a hyperparameter law each cell's best run).
 
     ``kind``: "mean" (the law's own uncertainty) or "new_run" (what one new run would show,
-    including the widening beyond the fitted range; slower: it calibrates on first use).
-    ``targets``: (N, D) pairs to mark with their 90% interval of kind ``target_kind`` (loss
-    surfaces; "new_run" calibrates the widening on first use, ~10-40 s) or the optimum's
-    interval (hyperparams), e.g. ``[(1.07e9, 1e10)]``.
+    including the model discrepancy). ``targets``: (N, other input) pairs to mark with their
+    90% interval of kind ``target_kind``, e.g. ``[(1.07e9, 1e10)]``.
     """
     _check_fit(fit)
-    from .predict import predict
-
+    law = fit.law
     levels = _ci_levels(ci)
     df = _runs_frame(runs)
-    if fit.spec["law"] == "hyperparams":
-        return _hyperparam_fan(fit, df, slices, extend_decades, levels, targets, n_points, seed)
     if df is None:
         df = _training_frame(fit)
-    n_lo, n_hi = fit.spec["ranges"]["N"]
-    d_values = np.asarray(df["D"] if df is not None else fit.spec["ranges"]["D"], float)
+    other = next(c for c in law.inputs if c != "N")
+    seen = law.empirical(df) if df is not None else None
+    n_lo, n_hi = fit.record.ranges["N"]
+    values = np.asarray(seen[other] if seen is not None else fit.record.ranges[other], float)
     if slices is None:
-        unique = np.unique(d_values)
+        unique = np.unique(values)
         slices = unique if len(unique) <= 6 else np.geomspace(unique.min(), unique.max(), 4)
     slices = np.atleast_1d(np.asarray(slices, float))
     grid = np.geomspace(n_lo / 10 ** (0.25 * extend_decades), n_hi * 10**extend_decades, n_points)
-    fig, axes = _figure((7.5, 5))
-    ax = axes[0, 0]
+    curves = {d: {c: predict(fit, N=grid, ci=c, kind=kind, seed=seed, **{other: d})
+                  for c in levels} for d in slices}
+    quantities = [q for q in law.quantities if _finite(curves, q, law.primary)]
+    fig, axes = _figure((5.5 * len(quantities) + 2, 5), 1, len(quantities))
     plt = _pyplot()
     colours = plt.cm.viridis(np.linspace(0.05, 0.85, len(slices)))
-    _mark_range(ax, n_lo, n_hi, "fitted range of N")
-    for d, colour in zip(slices, colours, strict=True):
-        for c in levels:
-            p = predict(fit, N=grid, D=d, ci=c, kind=kind, seed=seed)
-            ax.fill_between(grid, p["lower"], p["upper"], color=colour, alpha=_band_alpha(c), lw=0)
-        ax.plot(grid, p["mean"], color=colour, lw=1.8, label=f"D = {_sci(d)} tokens")
-        if df is not None:
-            near = np.isclose(df["D"], d, rtol=0.02)
-            ax.scatter(df.loc[near, "N"], df.loc[near, "loss"], color=colour, s=22, ec="k", lw=0.4)
-    if df is not None and len(slices) < len(np.unique(d_values)):
-        ax.scatter(df["N"], df["loss"], color="0.5", s=8, label="runs", zorder=1)
-    for N, D in targets or []:
-        t = predict(fit, N=N, D=D, ci=0.9, kind=target_kind, seed=seed).iloc[0]
-        ax.errorbar(
-            N,
-            t["median"],
-            yerr=[[t["median"] - t["lower"]], [t["upper"] - t["median"]]],
-            fmt="D",
-            color="crimson",
-            ms=6,
-            capsize=4,
-            label=f"{_sci(N)} / {_sci(D)} tokens (90%, {target_kind})",
-        )
-    ax.set_xscale("log")
-    ax.set_xlabel(N_LABEL)
-    ax.set_ylabel("loss")
-    bands = " and ".join(f"{100 * c:g}%" for c in sorted(levels))
-    ax.set_title(f"{fit.label}: posterior mean, {bands} bands ({kind})")
-    ax.legend(fontsize=8, loc="best")
-    ax.grid(True, which="both", alpha=0.2)
-    fig.tight_layout()
-    return fig
-
-
-def _hyperparam_fan(fit, df, slices, extend_decades, levels, targets, n_points, seed):
-    from .predict import predict
-
-    n_lo, n_hi = fit.spec["ranges"]["N"]
-    cells = pd.DataFrame(fit.spec["cells"])
-    if slices is None:
-        slices = np.unique(cells["D"])
-    slices = np.atleast_1d(np.asarray(slices, float))
-    grid = np.geomspace(n_lo / 10 ** (0.25 * extend_decades), n_hi * 10**extend_decades, n_points)
-    best = None
-    if df is not None and {"lr", "batch_size", "loss"} <= set(df):
-        ok = df[np.isfinite(df["loss"])]
-        best = ok.loc[ok.groupby(["N", "D"])["loss"].idxmin()]
-    fig, axes = _figure((11, 4.5), 1, 2)
-    plt = _pyplot()
-    colours = plt.cm.viridis(np.linspace(0.05, 0.85, len(slices)))
-    panels = (("eta_opt", "lr", "optimal learning rate eta_opt"), ("B_opt", "batch_size", None))
-    for ax, (name, column, ylabel) in zip(axes[0], panels, strict=True):
+    for ax, q in zip(axes[0], quantities, strict=True):
+        col = "" if q == law.primary else f"{q}_"
         _mark_range(ax, n_lo, n_hi, "fitted range of N")
         for d, colour in zip(slices, colours, strict=True):
-            for c in levels:
-                p = predict(fit, N=grid, D=d, ci=c, seed=seed)
+            for c, p in curves[d].items():
                 ax.fill_between(
-                    grid, p[f"{name}_lower"], p[f"{name}_upper"], color=colour, alpha=_band_alpha(c)
+                    grid, p[f"{col}lower"], p[f"{col}upper"], color=colour, alpha=_band_alpha(c),
+                    lw=0,
                 )
-            ax.plot(grid, p[f"{name}_median"], color=colour, lw=1.8, label=f"D = {_sci(d)}")
-            if best is not None:
-                b = best[np.isclose(best["D"], d, rtol=0.02)]
-                ax.scatter(b["N"], b[column], color=colour, s=24, ec="k", lw=0.4)
-        for N, D in targets or []:
-            t = predict(fit, N=N, D=D, ci=0.9, seed=seed).iloc[0]
-            m, lo, hi = t[f"{name}_median"], t[f"{name}_lower"], t[f"{name}_upper"]
-            ax.errorbar(
-                N,
-                m,
-                yerr=[[m - lo], [hi - m]],
-                fmt="D",
-                color="crimson",
-                capsize=4,
-                label=f"{_sci(N)} / {_sci(D)} tokens (90%)",
-            )
+            ax.plot(grid, p[f"{col}median"], color=colour, lw=1.8, label=f"{other} = {_sci(d)}")
+            if seen is not None:
+                near = np.isclose(seen[other], d, rtol=0.02)
+                ax.scatter(seen.loc[near, "N"], seen.loc[near, q], color=colour, s=22, ec="k",
+                           lw=0.4)
+        for N, value in targets or []:
+            t = predict(fit, N=N, ci=0.9, kind=target_kind, seed=seed, **{other: value}).iloc[0]
+            m, lo, hi = t[f"{col}median"], t[f"{col}lower"], t[f"{col}upper"]
+            ax.errorbar(N, m, yerr=[[m - lo], [hi - m]], fmt="D", color="crimson", ms=6,
+                        capsize=4, label=f"{_sci(N)} / {other} {_sci(value)} (90%, {target_kind})")
         ax.set_xscale("log")
-        ax.set_yscale("log")
+        if q != "loss":
+            ax.set_yscale("log")
         ax.set_xlabel(N_LABEL)
-        ax.set_ylabel(ylabel or "optimal batch size B_opt (tokens)")
+        ax.set_ylabel(QUANTITY_LABELS.get(q, q))
         ax.grid(True, which="both", alpha=0.2)
-    axes[0, 0].legend(fontsize=8, title="median law; points: best run", title_fontsize=8)
+        ax.legend(fontsize=8, loc="best")
     bands = " and ".join(f"{100 * c:g}%" for c in sorted(levels))
-    fig.suptitle(f"{fit.label}: optimal hyperparameters, median law with {bands} bands")
+    fig.suptitle(f"{fit.label}: posterior median, {bands} bands ({kind})")
     fig.tight_layout()
     return fig
+
+
+QUANTITY_LABELS = {
+    "loss": "loss",
+    "eta_opt": "optimal learning rate eta_opt",
+    "B_opt": "optimal batch size B_opt (tokens)",
+    "loss_opt": "loss at the optimal hyperparameters",
+}
+
+
+def _finite(curves: dict, q: str, primary) -> bool:
+    col = "median" if q == primary else f"{q}_median"
+    return any(np.isfinite(p[col]).any() for per_level in curves.values() for p in per_level.values())
 
 
 # ---- hyperparameter bowls ------------------------------------------------------------------------
@@ -230,30 +188,6 @@ def _edges(values: np.ndarray) -> np.ndarray:
         return np.exp(np.array([v[0] - 0.2, v[0] + 0.2]))
     mid = 0.5 * (v[1:] + v[:-1])
     return np.exp(np.concatenate([[2 * v[0] - mid[0]], mid, [2 * v[-1] - mid[-1]]]))
-
-
-def cell_optimum_draws(fit) -> dict:
-    """Posterior draws of each fitted cell's optimum (law ``"hyperparams"``): ``log_eta`` and
-    ``log_B`` of shape (S, n_cells), natural logs of lr and batch size (tokens)."""
-    from .laws.hyperparams import HyperparamsLaw
-
-    if fit.spec.get("law") != "hyperparams" or "z_lr" not in fit.idata.posterior:
-        raise ValueError("cell optima need a NUTS fit of law 'hyperparams'")
-    law = HyperparamsLaw.from_fit(fit)
-    post = fit.draws()
-    sc = fit.spec["scales"]
-    cells = fit.spec["cells"]
-    x = np.log(np.asarray(cells["N"], float)) - sc["log_N_ref"]
-    y = np.log(np.asarray(cells["D"], float)) - sc["log_D_ref"]
-    theta = {k: np.asarray(v)[:, None] for k, v in post.items() if np.ndim(v) == 1}
-    m_lr, m_b = (np.asarray(m) for m in law.centre_law(theta, x[None, :], y[None, :]))
-    m_lr = m_lr + theta["lr_scatter"] * post["z_lr"]
-    m_b = m_b + theta["batch_scatter"] * post["z_batch"]
-    if len(fit.spec["groups"]) > 1:
-        g = np.asarray(cells["group"], int)
-        m_lr = m_lr + theta["lr_int_tau"] * post["lr_int_z"][:, g]
-        m_b = m_b + theta["batch_int_tau"] * post["batch_int_z"][:, g]
-    return {"log_eta": m_lr + sc["log_lr_ref"], "log_B": m_b + sc["log_B_ref"]}
 
 
 def _region(log_x, log_y, ci: float, n: int = 100):
@@ -277,13 +211,13 @@ def bowls(fit, runs, *, ci: float = 0.9, vmax_percent: float | None = None):
     Diverged runs (no finite loss) are left blank.
     """
     _check_fit(fit)
-    if fit.spec["law"] != "hyperparams":
-        raise ValueError(f"bowls() needs a fit of law 'hyperparams', got {fit.spec['law']!r}")
+    opt = fit.law.sweep_optima(fit.posterior())
     df = _runs_frame(runs)
+    if df is None:
+        df = _training_frame(fit)
     if df is None or not {"N", "D", "lr", "batch_size", "loss"} <= set(df):
         raise ValueError("bowls() needs the runs with columns N, D, lr, batch_size and loss")
-    opt = cell_optimum_draws(fit)
-    cells = pd.DataFrame(fit.spec["cells"])
+    cells = pd.DataFrame({"N": opt["N"], "D": opt["D"], "group": opt["group"]})
     Ns, Ds = np.unique(cells["N"]), np.unique(cells["D"])
     fig, axes = _figure((2.6 * len(Ds) + 1.2, 2.3 * len(Ns) + 0.6), len(Ns), len(Ds))
     excess_all = []
@@ -292,8 +226,8 @@ def bowls(fit, runs, *, ci: float = 0.9, vmax_percent: float | None = None):
         i, j = int(np.searchsorted(Ns, cell["N"])), int(np.searchsorted(Ds, cell["D"]))
         ax = axes[i, j]
         sub = df[np.isclose(df["N"], cell["N"]) & np.isclose(df["D"], cell["D"])]
-        if "group" in df and len(fit.spec["groups"]) > 1:
-            sub = sub[sub["group"].astype(str) == fit.spec["groups"][int(cell["group"])]]
+        if "group" in df and len(fit.groups) > 1:
+            sub = sub[sub["group"].astype(str) == str(cell["group"])]
         loss = sub["loss"].astype(float)
         best = sub.loc[loss.idxmin()] if np.isfinite(loss).any() else None
         excess = 100 * (loss / loss.min() - 1)
@@ -352,9 +286,6 @@ def isoflop(
     central ``ci`` band, with each budget's compute-optimal N_opt (median, ``ci`` interval) and
     its loss marked. The N axis spans ``span_decades`` either side of the median N_opt."""
     _check_fit(fit)
-    from .allocation import optimal_allocation
-    from .predict import predict
-
     budgets = np.sort(np.atleast_1d(np.asarray(C, float)))
     alloc = optimal_allocation(fit, C=budgets, ci=ci, seed=seed)
     fig, axes = _figure((7.5, 5))
@@ -401,10 +332,8 @@ def n_opt(
     N_opt = k C^a (N params, C FLOPs). ``budgets``: budgets to mark with their interval.
     ``C_range`` defaults to the fitted range extended two decades upward."""
     _check_fit(fit)
-    from .allocation import optimal_allocation
-
     levels = _ci_levels(ci)
-    fitted = fit.spec.get("ranges", {}).get("C")
+    fitted = fit.record.ranges.get("C")
     if C_range is None:
         if fitted is None:
             raise ValueError("C_range is required for this fit (it records no range of C)")
@@ -526,7 +455,7 @@ def pairs(fit, var_names=None, *, kind: str = "scatter", max_vars: int = 6):
     if var_names is None:
         var_names = [
             n
-            for n in fit.spec.get("summary_names", list(post.data_vars))
+            for n in fit.record.summary_names
             if n in post and post[n].ndim == 2
         ][:max_vars]
     missing = [n for n in var_names if n not in post]

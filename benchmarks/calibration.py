@@ -42,8 +42,8 @@ import jax
 import numpy as np
 import pandas as pd
 
-from bayeslaws import calibration as cal
-from bayeslaws.datasets import SharedDataMissing
+from bayeslaws.posterior import calibration as cal
+from bayeslaws.runs.bundled import SharedDataMissing
 
 OUT = Path(__file__).resolve().parent / "output"
 

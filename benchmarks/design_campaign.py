@@ -4,7 +4,7 @@
     python benchmarks/design_campaign.py --seeds 0 1 2 --steps 8
     python benchmarks/design_campaign.py --speed-only          # only the speed part
 
-Truth: :class:`bayeslaws.simulate.VideoDiTTruth` (Yin et al.'s laws; L*(N, D) for optimally tuned
+Truth: :class:`bayeslaws.runs.simulate.VideoDiTTruth` (Yin et al.'s laws; L*(N, D) for optimally tuned
 runs, relative noise 7e-4). Every campaign starts from the paper grid's four cheapest cells, fits
 the Chinchilla law (gaussian likelihood, NUTS), records the posterior of (a) the loss at 1.07B
 params / 10B tokens and (b) N_opt at 1e22 FLOPs, picks ``--batch`` runs and refits, under the
@@ -29,7 +29,8 @@ import numpy as np
 import pandas as pd
 
 import bayeslaws as bl
-from bayeslaws import design, simulate
+from bayeslaws import design
+from bayeslaws.runs import simulate
 
 OUT = Path(__file__).parent / "output"
 

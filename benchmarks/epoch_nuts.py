@@ -17,7 +17,7 @@ import jax
 import numpy as np
 
 import bayeslaws as bl
-from bayeslaws import datasets
+from bayeslaws.runs import bundled
 
 
 def timed_fit(runs, seed: int):
@@ -30,7 +30,7 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=3, help="warm fits to time")
     args = parser.parse_args(argv)
-    runs = datasets.epoch_chinchilla()
+    runs = bundled.epoch_chinchilla()
     fit, cold = timed_fit(runs, seed=0)
     warm_times, ess_rates, sampling_rates = [], [], []
     for seed in range(1, args.repeats + 1):

@@ -32,7 +32,7 @@ def main(argv=None) -> Path:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         surface = bl.fit(
-            bl.demo.best_run_per_cell(runs),
+            bl.runs.best_run_per_cell(runs),
             law="chinchilla",
             likelihood="gaussian",
             chains=4,
@@ -42,7 +42,7 @@ def main(argv=None) -> Path:
         )
     print(surface)
     print(bl.optimal_allocation(surface, C=1e22).T)
-    fig = plot.n_opt(surface, (1e17, 1e25), paper_laws=bl.demo.paper_n_opt_laws(), budgets=[1e22])
+    fig = plot.n_opt(surface, (1e17, 1e25), paper_laws=bl.runs.published.yin_n_opt_laws(), budgets=[1e22])
     path = plot.save(fig, args.out, dpi=90)
     print(f"wrote {path} ({path.stat().st_size / 1024:.0f} KB)")
     return path

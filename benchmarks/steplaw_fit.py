@@ -8,7 +8,7 @@ Usage::
 
 Prints wall time (including compilation), R-hat, ESS (bulk, tail; min over the law's parameters
 and over every sampled site), ESS per second and divergences; ``--compare`` prints the LOO table.
-Needs ../shared/data/steplaw_lr_bs (see bayeslaws.datasets.steplaw_dense).
+Needs ../shared/data/steplaw_lr_bs (see bayeslaws.runs.bundled.steplaw_dense).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import arviz as az
 import numpy as np
 
 import bayeslaws as bl
-from bayeslaws.datasets import steplaw_dense
+from bayeslaws.runs.bundled import steplaw_dense
 from bayeslaws.laws.hyperparams import BOWLS
 
 

@@ -1,7 +1,7 @@
-"""Regenerate the bundled tables in data/ (run from anywhere: ``python data/make_datasets.py``).
+"""Regenerate the bundled tables in data/ (run from anywhere: ``python data/make_bundled.py``).
 
 * ``video_dit_sweep_simulated.csv``: SIMULATED Yin et al.-style sweep,
-  :func:`bayeslaws.simulate.simulate_video_dit_sweep` with seed ``SWEEP_SEED``.
+  :func:`bayeslaws.runs.simulate.simulate_video_dit_sweep` with seed ``SWEEP_SEED``.
 * ``yin2025_grid_1p07B.csv``: the 1.07B validation grid of Yin et al. (arXiv 2411.17470,
   CVPR 2025), typed from a third party's reading of the paper's heat map.
 
@@ -20,7 +20,7 @@ REPO_ROOT = DATA_DIR.parent
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from bayeslaws.simulate import simulate_video_dit_sweep  # noqa: E402
+from bayeslaws.runs.simulate import simulate_video_dit_sweep  # noqa: E402
 
 SWEEP_SEED = 20251121
 FLOAT_FORMAT = "%.10g"

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 import bayeslaws as bl
-from bayeslaws import datasets, simulate
+from bayeslaws.runs import bundled, simulate
 
 RESULTS = Path(__file__).resolve().parent / "results"
 EPOCH = {  # estimate, 95% bootstrap interval (PAPERS.md section 3)
@@ -125,7 +125,7 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     sampler = {"chains": args.chains, "warmup": args.draws, "draws": args.draws}
     RESULTS.mkdir(parents=True, exist_ok=True)
-    runs = datasets.epoch_chinchilla()
+    runs = bundled.epoch_chinchilla()
     pd.set_option("display.width", 160)
 
     table = full_fit_table(runs, sampler)

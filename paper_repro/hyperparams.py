@@ -36,8 +36,8 @@ import pandas as pd
 from scipy.optimize import least_squares
 
 import bayeslaws as bl
-from bayeslaws.datasets import SharedDataMissing, bundled_path, load_bundled, steplaw_dense
-from bayeslaws.simulate import VideoDiTTruth, simulate_video_dit_sweep
+from bayeslaws.runs.bundled import SharedDataMissing, bundled_path, load_bundled, steplaw_dense
+from bayeslaws.runs.simulate import VideoDiTTruth, simulate_video_dit_sweep
 
 RESULTS = Path(__file__).resolve().parent / "results"
 TRUTH = VideoDiTTruth()

@@ -1,7 +1,7 @@
 """Liang et al. (arXiv 2410.08184), "Scaling Laws For Diffusion Transformers": the six-budget
 isoFLOP design, simulated from the published laws, fitted with bayeslaws' isoFLOP law.
 
-No per-run data were released, so the runs are SIMULATED: bayeslaws.simulate.LiangTruth (the
+No per-run data were released, so the runs are SIMULATED: bayeslaws.runs.simulate.LiangTruth (the
 published N_opt = 8.94e-4 C^0.5681 -- the unrounded coefficient behind 958.3M at 1.5e21 --,
 D_opt = C / (6 N_opt), L_opt = 2.3943 C^-0.0273; log loss a parabola in ln N with curvature
 k = 0.025) with multiplicative noise sd 0.002 (an assumption), budgets 1e17 ... 6e18 FLOPs, nine
@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 
 import bayeslaws as bl
-from bayeslaws import simulate
-from bayeslaws.allocation import allocation_laws, optimal_allocation
+from bayeslaws.runs import simulate
+from bayeslaws.posterior.allocation import allocation_laws, optimal_allocation
 
 RESULTS = Path(__file__).resolve().parent / "results"
 C_CHECK = 1.5e21

@@ -47,7 +47,7 @@ import numpy as np
 import pandas as pd
 
 import bayeslaws as bl
-from bayeslaws import datasets
+from bayeslaws.runs import bundled
 
 RESULTS = Path(__file__).resolve().parent / "results"
 KEYS = ["source_file", "dataset", "hparams", "warmup", "decay", "param_count", "loss_type"]
@@ -62,7 +62,7 @@ HELD_OUT = 2
 
 
 def config_runs(config: dict, window: float, min_keep: int = 3, offsets: bool = True):
-    runs = datasets.porian_isoflop(**config)
+    runs = bundled.porian_isoflop(**config)
     # The isoFLOP curves are strongly asymmetric far from the optimum (losses up to 2x the
     # minimum on the large-N side), where no parabola fits: keep, per budget, the points within
     # ``window`` (relative) of that budget's lowest loss, and at least the ``min_keep`` lowest.
@@ -98,7 +98,7 @@ def fit_config(runs, law, args, offsets="detrended"):
 
 def surface_a(config, args):
     """N_opt exponent from a Chinchilla surface on every isoFLOP point of a configuration."""
-    runs = datasets.porian_isoflop(**config)
+    runs = bundled.porian_isoflop(**config)
     fit = bl.fit(
         runs,
         law="chinchilla",
@@ -125,7 +125,7 @@ def plain_fits(configs, published, pairs, windows=(0.02, 0.05, 0.1, 0.2)) -> pd.
         a_auth = (
             np.polyfit(np.log(ref["flops"]), np.log(ref["n"]), 1)[0] if len(ref) > 2 else np.nan
         )
-        df = datasets.porian_isoflop(**config).df
+        df = bundled.porian_isoflop(**config).df
         for window in windows:
             rec = {
                 "configuration": WALK.get(key, "/".join(key[1:])),
@@ -241,7 +241,7 @@ def main(argv=None) -> pd.DataFrame:
     )
     args = parser.parse_args(argv)
 
-    root = datasets.shared_data_dir() / "porian_isoflop"
+    root = bundled.shared_data_dir() / "porian_isoflop"
     published = pd.read_csv(root / "published_fits.csv")
     pairs = pd.read_csv(root / "optimal_pairs.csv")
     configs = [tuple(r) for r in published[KEYS].itertuples(index=False)]

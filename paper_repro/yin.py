@@ -6,7 +6,7 @@ Part 1 (arithmetic on published constants, no data): N_opt at 1e22 FLOPs and at 
 budget under both circulating N_opt laws (earlier 0.8705 C^0.4294, later 1.5787 C^0.4146), the
 0.72B check at 5.85e20 FLOPs, and the predicted optimal (batch, LR) cells on the 1.07B grid.
 
-Part 2 (SIMULATED, bayeslaws.simulate.VideoDiTTruth, whose surface implies the earlier law):
+Part 2 (SIMULATED, bayeslaws.runs.simulate.VideoDiTTruth, whose surface implies the earlier law):
 the paper's design -- four sizes 0.017B-0.26B x 2/4/8/12B tokens x a 6 x 6 LR-batch grid -- is
 simulated ``--replicates`` times (seeds 1000+r). Per replicate: (a) as in the paper each (N, D)
 cell keeps its best grid cell and a Chinchilla surface is fitted to those 16 points: N_opt at
@@ -42,8 +42,8 @@ import numpy as np
 import pandas as pd
 
 import bayeslaws as bl
-from bayeslaws import simulate as sim
-from bayeslaws.allocation import near_optimal, optimal_allocation
+from bayeslaws.runs import simulate as sim
+from bayeslaws.posterior.allocation import near_optimal, optimal_allocation
 
 RESULTS = Path(__file__).resolve().parent / "results"
 LAWS = {
@@ -282,7 +282,7 @@ def part3(replicates, draws, budgets):
     # one fixed setting: the optimum of the design's geometric-middle cell
     n_mid, d_mid = np.exp(np.mean(np.log(SIZES))), np.exp(np.mean(np.log(TOKENS)))
     lr_fix, b_fix = float(truth.eta_opt(n_mid, d_mid)), float(truth.b_opt(n_mid, d_mid))
-    from bayeslaws.allocation import allocation_draws
+    from bayeslaws.posterior.allocation import allocation_draws
 
     rows = []
     for r in range(replicates):

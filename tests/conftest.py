@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import bayeslaws as bl
-from bayeslaws import datasets, simulate
+from bayeslaws.runs import bundled, simulate
 
 FAST = {"chains": 2, "warmup": 300, "draws": 300}
 TRUTH = {"E": 1.8, "A": 480.0, "B": 2100.0, "alpha": 0.35, "beta": 0.37}
@@ -15,8 +15,8 @@ TRUTH = {"E": 1.8, "A": 480.0, "B": 2100.0, "alpha": 0.35, "beta": 0.37}
 @pytest.fixture(scope="session")
 def epoch_runs():
     try:
-        return datasets.epoch_chinchilla()
-    except datasets.SharedDataMissing as err:
+        return bundled.epoch_chinchilla()
+    except bundled.SharedDataMissing as err:
         pytest.skip(f"../shared/data is absent: {err}")
 
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import bayeslaws as bl
-from bayeslaws import compute, simulate
-from bayeslaws.allocation import (
+from bayeslaws.runs import compute, simulate
+from bayeslaws.posterior.allocation import (
     allocation_draws,
     allocation_laws,
     near_optimal,

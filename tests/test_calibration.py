@@ -8,10 +8,10 @@ import pandas as pd
 import pytest
 
 import bayeslaws as bl
-from bayeslaws import calibration as cal
-from bayeslaws import extrapolation as ex
-from bayeslaws.datasets import SharedDataMissing
-from bayeslaws.predict import log_loss_draws, query_points
+from bayeslaws.posterior import calibration as cal
+from bayeslaws.posterior import extrapolation as ex
+from bayeslaws.runs.bundled import SharedDataMissing
+from bayeslaws.posterior.predict import log_loss_draws, query_points
 
 SMALL = dict(chains=2, warmup=200, draws=200, warn=False)
 FOLDS = (("C", 0.2), ("N", 0.25))

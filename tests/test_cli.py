@@ -12,7 +12,7 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
 import bayeslaws as bl  # noqa: E402
-from bayeslaws.cli import EXIT_BAD_INPUT, main  # noqa: E402
+from bayeslaws.app.cli import EXIT_BAD_INPUT, main  # noqa: E402
 from bayeslaws.demo import best_run_per_cell  # noqa: E402
 
 TINY = ["--chains", "2", "--warmup", "150", "--draws", "150"]
@@ -140,7 +140,7 @@ def test_predict_allocate_design_plot(files, capsys, tmp_path):
 def test_repro_runs_copies_of_the_scripts(tmp_path, capsys):
     """run_repro copies the scripts, runs them in the output folder with small-draw arguments,
     and reports failures; the source folder is left untouched."""
-    from bayeslaws.repro import run_repro
+    from bayeslaws.app.repro import run_repro
 
     src = tmp_path / "src"
     src.mkdir()
@@ -191,12 +191,12 @@ def test_demo_tiny(tmp_path, capsys):
         assert (out / name).stat().st_size > 5_000, name
     fit = bl.load_fit(out / "hyperparams_fit.nc")
     assert fit.spec["law"] == "hyperparams"
-    table = pd.read_csv(bl.datasets.bundled_path("video_dit_sweep_simulated"))
+    table = pd.read_csv(bl.runs.bundled.bundled_path("video_dit_sweep_simulated"))
     assert fit.spec["data"]["n_rows_used"] == len(table)
 
 
 def test_law_options_parse_booleans_numbers_and_strings():
-    from bayeslaws.cli import _law_options
+    from bayeslaws.app.cli import _law_options
 
     parsed = _law_options(["loss_floor=true", "run_offsets=free", "window=0.05", "x=False"])
     assert parsed == {"loss_floor": True, "run_offsets": "free", "window": 0.05, "x": False}

@@ -12,7 +12,8 @@ from conftest import FAST, TRUTH, chinchilla_design
 from scipy.stats import spearmanr
 
 import bayeslaws as bl
-from bayeslaws import design, simulate
+from bayeslaws import design
+from bayeslaws.runs import simulate
 
 SMALL = {"chains": 2, "warmup": 200, "draws": 200}
 

@@ -10,7 +10,7 @@ import pytest
 from conftest import FAST, TRUTH, chinchilla_design
 
 import bayeslaws as bl
-from bayeslaws import simulate
+from bayeslaws.runs import simulate
 
 
 def test_summary_has_the_documented_columns(simulated_fit):
@@ -87,7 +87,7 @@ def test_save_and_load_give_identical_predictions(simulated_fit, tmp_path):
 def test_incompatible_file_is_refused(simulated_fit, tmp_path):
     import json
 
-    from bayeslaws.results import SPEC_ATTR, IncompatibleFitFile
+    from bayeslaws.inference import SPEC_ATTR, IncompatibleFitFile
 
     fit_copy = bl.Fit(
         simulated_fit.idata.copy(), dict(simulated_fit.spec), simulated_fit.diagnostics
@@ -173,7 +173,7 @@ def test_one_group_reduces_to_the_plain_model(simulated_runs):
 
 
 def test_sampler_trouble_is_reported(simulated_runs):
-    from bayeslaws.diagnostics import SamplerWarning
+    from bayeslaws.inference import SamplerWarning
 
     with pytest.warns(SamplerWarning, match="ess_bulk"):
         fit = bl.fit(simulated_runs, seed=0, chains=2, warmup=20, draws=20)
@@ -191,7 +191,7 @@ def test_ten_thousand_query_points_vectorise(simulated_fit):
 
 
 def test_kernel_cache_separates_law_options():
-    from bayeslaws.inference import _cached_mcmc
+    from bayeslaws.inference.nuts import _cached_mcmc
     from bayeslaws.laws import get_law
 
     law = get_law("hyperparams")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bayeslaws import gp_discrepancy as gpd
+from bayeslaws.posterior.extrapolation import gp as gpd
 
 
 def _design(n=150, seed=0):

@@ -15,7 +15,7 @@ import pytest
 import bayeslaws as bl
 from bayeslaws.laws.hyperparams import DivergenceWarning, HyperparamsLaw, log_survival
 from bayeslaws.runs import RunTableError
-from bayeslaws.simulate import VideoDiTTruth, simulate_video_dit_sweep
+from bayeslaws.runs.simulate import VideoDiTTruth, simulate_video_dit_sweep
 
 TRUTH = VideoDiTTruth()
 SIZES = (0.017e9, 0.057e9, 0.26e9)
@@ -145,7 +145,7 @@ def test_censor_threshold_and_flag(sweep):
 
 @pytest.mark.parametrize("family", ["gaussian", "student_t", "huber"])
 def test_log_survival_matches_numeric_integral(family):
-    from bayeslaws.likelihoods import observation
+    from bayeslaws.laws.likelihoods import observation
 
     mu, sigma, nu = 0.1, 0.5, 4.0
     grid = np.linspace(-12, 12, 200001)

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 import bayeslaws as bl
-from bayeslaws import datasets, simulate
-from bayeslaws.allocation import allocation_laws, near_optimal, optimal_allocation
+from bayeslaws.runs import bundled, simulate
+from bayeslaws.posterior.allocation import allocation_laws, near_optimal, optimal_allocation
 from bayeslaws.laws.isoflop import budget_levels
 from bayeslaws.runs import RunTableError
 
@@ -146,8 +146,8 @@ def test_budget_levels_merge_rounding():
 @pytest.mark.shared
 def test_porian_loader_has_budget_compute():
     try:
-        runs = datasets.porian_isoflop(dataset="rw", hparams="tuned", param_count="standard")
-    except datasets.SharedDataMissing as err:
+        runs = bundled.porian_isoflop(dataset="rw", hparams="tuned", param_count="standard")
+    except bundled.SharedDataMissing as err:
         pytest.skip(f"../shared/data is absent: {err}")
     assert isinstance(runs.df, pd.DataFrame)
     levels, _ = budget_levels(runs.df["C"])
@@ -179,8 +179,8 @@ def test_run_offsets_are_detrended_by_default(runs):
 @pytest.mark.shared
 def test_porian_attention_rows_get_real_sizes_and_attention_flops():
     try:
-        runs = datasets.porian_isoflop(param_count="attention", decay="const")
-    except datasets.SharedDataMissing as err:
+        runs = bundled.porian_isoflop(param_count="attention", decay="const")
+    except bundled.SharedDataMissing as err:
         pytest.skip(f"../shared/data is absent: {err}")
     df = runs.df
     assert (df["N"] < df["N_eff"]).all()  # the file's size counts attention as parameters

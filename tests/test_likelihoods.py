@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import integrate, stats
 
-from bayeslaws.likelihoods import Huber, observation
+from bayeslaws.laws.likelihoods import Huber, observation
 
 
 @pytest.mark.parametrize("delta", [0.5, 1.345, 3.0])

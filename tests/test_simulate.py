@@ -1,4 +1,4 @@
-"""Tests of bayeslaws.simulate and the bundled tables it generates (fast: NumPy only)."""
+"""Tests of bayeslaws.runs.simulate and the bundled tables it generates (fast: NumPy only)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bayeslaws import simulate as sim
+from bayeslaws.runs import simulate as sim
 from bayeslaws.runs import load_runs
 
 REPO = Path(__file__).resolve().parents[1]
@@ -19,7 +19,7 @@ SIZES = (0.017e9, 0.057e9, 0.13e9, 0.26e9)
 
 def _load_script():
     spec = importlib.util.spec_from_file_location(
-        "make_datasets", REPO / "data" / "make_datasets.py"
+        "make_datasets", REPO / "data" / "make_bundled.py"
     )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -135,7 +135,7 @@ def test_bowl_minimum_is_the_optimum():
 def test_sweep_shape_and_grids_bracket_the_optimum(sweep):
     assert len(sweep) == 4 * 4 * 6 * 6
     assert list(sweep.columns) == ["N", "D", "C", "lr", "batch_size", "loss", "source"]
-    expected = "simulated: bayeslaws.simulate.simulate_video_dit_sweep seed=20251121"
+    expected = "simulated: bayeslaws.runs.simulate.simulate_video_dit_sweep seed=20251121"
     assert (sweep["source"] == expected).all()
     np.testing.assert_allclose(sweep["C"], 6 * sweep["N"] * sweep["D"])
     for (n, d), cell in sweep.groupby(["N", "D"]):
@@ -212,7 +212,7 @@ def test_simulate_grid_per_cell_grids():
         TRUTH, [1e8, 2e8], [4e9, 8e9], [[1e-4, 2e-4], [3e-4]], [[1e4], [1e4, 2e4, 4e4]], seed=0
     )
     assert len(df) == 2 * 1 + 1 * 3
-    assert df["source"].iloc[0].startswith("simulated: bayeslaws.simulate.simulate_grid seed=0")
+    assert df["source"].iloc[0].startswith("simulated: bayeslaws.runs.simulate.simulate_grid seed=0")
     with pytest.raises(ValueError):
         sim.simulate_grid(TRUTH, [1e8, 2e8], 4e9, [[1e-4]], [1e4])
 

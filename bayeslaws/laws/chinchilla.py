@@ -18,14 +18,19 @@ Default priors (weakly informative, on the centred scale):
 
 Reported: E, A, B, alpha, beta in natural units and the compute-optimal exponent
 ``a_opt = beta / (alpha + beta)`` (N_opt proportional to C^a_opt under C = k N D).
+
+Compute-optimal size under C = k N D, in closed form (setting dL/dN = 0 on the isoFLOP line)::
+
+    ln N_opt = [ln(alpha A / (beta B)) + beta ln(C / k)] / (alpha + beta)
 """
 
 from __future__ import annotations
 
 import jax.numpy as jnp
+import numpy as np
 import numpyro.distributions as dist
 
-from .base import LossSurfaceLaw
+from .surface import LossSurfaceLaw
 
 
 class Chinchilla(LossSurfaceLaw):
@@ -44,18 +49,32 @@ class Chinchilla(LossSurfaceLaw):
         }
 
     def log_loss(self, theta, x, y, scales):
-        data_term = theta["a"] - theta["alpha"] * x
-        size_term = theta["b"] - theta["beta"] * y
-        return jnp.logaddexp(jnp.logaddexp(data_term, size_term), theta["e"])
+        size_term = theta["a"] - theta["alpha"] * x
+        data_term = theta["b"] - theta["beta"] * y
+        return jnp.logaddexp(jnp.logaddexp(size_term, data_term), theta["e"])
 
     def derived(self, theta, scales):
         alpha, beta = theta["alpha"], theta["beta"]
         return {
-            "E": jnp.exp(theta["e"] + scales.log_L_ref),
-            "A": jnp.exp(theta["a"] + alpha * scales.log_N_ref + scales.log_L_ref),
-            "B": jnp.exp(theta["b"] + beta * scales.log_D_ref + scales.log_L_ref),
+            "E": jnp.exp(theta["e"] + scales["loss"]),
+            "A": jnp.exp(theta["a"] + alpha * scales["N"] + scales["loss"]),
+            "B": jnp.exp(theta["b"] + beta * scales["D"] + scales["loss"]),
             "a_opt": beta / (alpha + beta),
         }
+
+    def closed_form_optimum(self, theta, scales, compute_model, C):
+        k = compute_model.linear_k
+        if k is None:
+            return None
+        al, be = theta["alpha"][:, None], theta["beta"][:, None]
+        log_c = np.log(np.asarray(C, float) / k)[None, :]
+        return (
+            np.log(al / be)
+            + theta["a"][:, None]
+            - theta["b"][:, None]
+            + al * scales["N"]
+            + be * (log_c - scales["D"])
+        ) / (al + be)
 
 
 LAW = Chinchilla()

@@ -21,7 +21,7 @@ from __future__ import annotations
 import jax.numpy as jnp
 import numpyro.distributions as dist
 
-from .base import LossSurfaceLaw
+from .surface import LossSurfaceLaw
 from .chinchilla import Chinchilla
 
 
@@ -40,7 +40,7 @@ class ChinchillaGamma(LossSurfaceLaw):
 
     def derived(self, theta, scales):
         return {
-            "E": jnp.exp(theta["e"] + scales.log_L_ref),
+            "E": jnp.exp(theta["e"] + scales["loss"]),
             "alpha_eff": theta["alpha"] * theta["gamma"],
             "beta_eff": theta["beta"] * theta["gamma"],
         }

@@ -67,7 +67,6 @@ parabolas are biased when sweeps are off-centre or wide (MODELLING.md).
 
 from __future__ import annotations
 
-import functools
 
 import jax.numpy as jnp
 import numpy as np
@@ -75,9 +74,18 @@ import numpyro
 import numpyro.distributions as dist
 import pandas as pd
 
-from ..likelihoods import default_noise_priors, observation, sample_noise_params
-from ..runs import RunTable, RunTableError
-from .base import with_overrides
+from ..runs import RunTableError
+from .contract import (
+    OBSERVED_SITE,
+    Law,
+    Observations,
+    Posterior,
+    Prepared,
+    Scales,
+    resolve_group,
+    summarise,
+)
+from .likelihoods import observation, sample_noise_params
 
 BUDGET_RTOL = 1e-3  # budgets closer than this (relative) are one budget
 SKEW_SATURATION = 0.8  # K: far from the vertex the curvature stays within h (1 +- K)
@@ -89,11 +97,6 @@ def curve(d, h, s, saturation: float = SKEW_SATURATION):
     the plain cubic). Numpy or JAX arrays."""
     u = s * d
     return h * d**2 * (1.0 + u / (1.0 + (u / saturation) ** 2) ** 0.5)
-
-
-def _column(post: dict, name: str) -> np.ndarray:
-    """Posterior draws of ``name`` as a column (S, 1), to broadcast against budgets."""
-    return np.asarray(post[name], float)[:, None]
 
 
 def budget_levels(C, rtol: float = BUDGET_RTOL):
@@ -109,9 +112,10 @@ def budget_levels(C, rtol: float = BUDGET_RTOL):
     return levels, index.astype(np.int32)
 
 
-class IsoFLOP:
+class IsoFLOP(Law):
     name = "isoflop"
     description = "per-budget parabolas in ln N, vertices N_opt = k C^a"
+    inputs = ("N", "C")
     cubic = False
     min_sizes = 3
     RUN_OFFSETS = ("detrended", "free")
@@ -148,16 +152,6 @@ class IsoFLOP:
         logaddexp = jnp.logaddexp if isinstance(power, jnp.ndarray) else np.logaddexp
         return logaddexp(e_floor, power)
 
-    def configure(self, **options):
-        """A copy with some options changed (``bl.fit(..., law_options={...})`` calls this)."""
-        unknown = set(options) - set(self.options)
-        if unknown:
-            raise ValueError(
-                f"unknown option(s) {sorted(unknown)} for law {self.name!r}; options are "
-                f"{sorted(self.options)}"
-            )
-        return type(self)(**{**self.options, **options})
-
     def default_priors(self) -> dict:
         priors = {
             "a_opt": dist.Beta(2.0, 2.0),
@@ -178,24 +172,9 @@ class IsoFLOP:
             priors["s_sd"] = dist.HalfNormal(0.1)
         return priors
 
-    def priors(self, likelihood: str, overrides: dict | None = None) -> dict:
-        priors = {**self.default_priors(), **default_noise_priors(likelihood)}
-        return with_overrides(priors, overrides, set(priors), self.name)
-
     # ---- model ----------------------------------------------------------------------------
     def model(
-        self,
-        x,
-        c,
-        budget_index,
-        run_index,
-        run_ids,
-        run_proj,
-        refs,
-        priors,
-        likelihood,
-        z_obs=None,
-        n_groups=1,
+        self, *, x, c, budget_index, run_index, run_ids, run_proj, scales, priors, likelihood, obs=None
     ):
         # sizes come from array shapes, so the model also runs with jit-compiled arguments
         J, n_run_ids = c.shape[0], run_ids.shape[0]
@@ -225,7 +204,7 @@ class IsoFLOP:
         log_h = numpyro.deterministic("log_h", log_h0 + log_h1 * c + h_sd * zh)
         s = numpyro.deterministic("s", s0 + s_sd * zs) if self.cubic else jnp.zeros(J)
         h = jnp.exp(log_h)
-        log_N_ref, log_C_ref, log_L_ref = refs
+        log_N_ref, log_C_ref, log_L_ref = scales["N"], scales["C"], scales["loss"]
         numpyro.deterministic("k_opt", jnp.exp(n0 + log_N_ref - a_opt * log_C_ref))
         numpyro.deterministic("k_L", jnp.exp(l0 + log_L_ref - a_L * log_C_ref))
         if self.loss_floor:
@@ -242,9 +221,9 @@ class IsoFLOP:
             mu = mu + run_sd * offsets[run_index]
         sigma, nu = sample_noise_params(likelihood, priors)
         with numpyro.plate("runs", x.shape[0]):
-            numpyro.sample("log_loss", observation(likelihood, mu, sigma, nu), obs=z_obs)
+            numpyro.sample(OBSERVED_SITE, observation(likelihood, mu, sigma, nu), obs=obs)
 
-    def prepare(self, runs: RunTable) -> tuple[dict, dict]:
+    def prepare(self, runs) -> Prepared:
         df = runs.df
         if runs.has_groups:
             raise RunTableError(
@@ -288,93 +267,124 @@ class IsoFLOP:
             rank = min(np.linalg.matrix_rank(basis), len(run_ids))
             q = q[:, :rank]
             run_proj = np.eye(len(run_ids)) - q @ q.T
-        model_args = {
+        scales = Scales({"N": log_N_ref, "C": log_C_ref, "loss": log_L_ref})
+        data = {
             "x": jnp.asarray(x_all),
             "c": jnp.asarray(np.log(levels) - log_C_ref),
             "budget_index": jnp.asarray(index),
             "run_index": jnp.asarray(run_index),
             "run_ids": jnp.zeros(len(run_ids)),
             "run_proj": jnp.asarray(run_proj),
-            "refs": (log_N_ref, log_C_ref, log_L_ref),
-            "z_obs": jnp.asarray(np.log(df["loss"].to_numpy(float)) - log_L_ref),
+            "scales": scales,
+            "obs": jnp.asarray(np.log(df["loss"].to_numpy(float)) - log_L_ref),
         }
-        info = {
-            "isoflop_scales": {
-                "log_N_ref": log_N_ref,
-                "log_C_ref": log_C_ref,
-                "log_L_ref": log_L_ref,
-            },
+        state = {
             "budgets": levels.tolist(),
             "n_run_ids": len(run_ids),
             "run_offsets": self.run_offsets if run_ids else None,
-            "law_options": self.options,
-            "groups": [None],
-            "ranges": {c: [float(df[c].min()), float(df[c].max())] for c in ("N", "D", "C")},
         }
-        return model_args, info
+        ranges = {c: [float(df[c].min()), float(df[c].max())] for c in ("N", "D", "C")}
+        return Prepared(data, {}, scales, (None,), ranges, state, runs)
 
-    def summary_names(self, n_groups: int, likelihood: str) -> list[str]:
-        # "a_opt" is left out: fit() appends it (and N_opt, L_opt) to every summary already
-        # capitalised deterministics (E_floor, N_opt, L_opt) are appended by fit() too
-        names = ["k_opt", "a_L", "k_L", "vertex_sd", "loss_sd", "log_h0", "log_h1"]
-        names += ["h_sd"] + (["s0", "s_sd"] if self.cubic else [])
-        return names + ["run_sd", "sigma"] + (["nu"] if likelihood == "student_t" else [])
+    def summary_names(self, groups, likelihood: str) -> list[str]:
+        names = ["a_opt", "k_opt", "a_L", "k_L"] + ["E_floor"] * self.loss_floor
+        names += ["vertex_sd", "loss_sd", "log_h0", "log_h1", "h_sd"]
+        names += ["s0", "s_sd"] if self.cubic else []
+        names += ["run_sd", "sigma"] + (["nu"] if likelihood == "student_t" else [])
+        return names + ["N_opt", "L_opt"]
 
-    def group_dims(self) -> dict:
-        return {}
-
-    # ---- draws out ------------------------------------------------------------------------
-    @staticmethod
-    def _refs(fit):
-        s = fit.spec["isoflop_scales"]
-        return s["log_N_ref"], s["log_C_ref"], s["log_L_ref"]
-
-    def budget_draws(self, fit, C, seed: int = 0) -> dict:
-        """Per-draw curve parameters (v, m, h, s: arrays (S, Q), centred ln units) at budgets C.
-
-        A fitted budget uses its own fitted values; any other budget gets fresh budget-level
-        deviations from the fitted scatter (a new budget), one per draw and budget.
+    # ---- posterior ---------------------------------------------------------------------------
+    def budget_draws(self, post: Posterior, C, rng) -> dict:
+        """Per-draw curve parameters (v, m, h, s: arrays (S, Q), centred ln units) at budgets C
+        (FLOPs). A fitted budget uses its own fitted values; any other budget gets fresh
+        budget-level deviations from the fitted scatter (a new budget), one per draw and budget.
         """
-        post = fit.draws()
-        lN, lC, lL = self._refs(fit)
+        draws, col = post.draws, post.column
         C = np.atleast_1d(np.asarray(C, float))
-        c = np.log(C) - lC
-        S, Q = post["a_opt"].shape[0], len(C)
-        rng = np.random.default_rng(seed)
-        fitted = np.asarray(fit.spec["budgets"])
+        c = np.log(C) - post.scales["C"]
+        S, Q = post.n_draws, len(C)
+        fitted = np.asarray(post.state["budgets"])
         match = np.abs(np.log(C[:, None] / fitted[None, :])) < BUDGET_RTOL
-
-        col = functools.partial(_column, post)
-
         means = {
             "v": col("n0") + col("a_opt") * c,
             "m": self._trend(post, c),
             "log_h": col("log_h0") + col("log_h1") * c,
         }
         sds = {"v": "vertex_sd", "m": "loss_sd", "log_h": "h_sd"}
-        if "s0" in post:
+        if self.cubic:
             means["s"], sds["s"] = col("s0") * np.ones((1, Q)), "s_sd"
         out = {}
         for key, mean in means.items():
             value = mean + col(sds[key]) * rng.standard_normal((S, Q))  # a new budget
             for q in range(Q):
                 if match[q].any():  # a fitted budget: its own draws
-                    value[:, q] = post[key][:, int(np.argmax(match[q]))]
+                    value[:, q] = np.asarray(draws[key])[:, int(np.argmax(match[q]))]
             out[key] = value
-        v, m, h = out["v"], out["m"], np.exp(out["log_h"])
         s = out.get("s", np.zeros((S, Q)))
-        return {"v": v, "m": m, "h": h, "s": s}
+        return {"v": out["v"], "m": out["m"], "h": np.exp(out["log_h"]), "s": s}
 
-    def allocation_draws(self, fit, C, compute_model, group=None, seed: int = 0) -> dict:
+    def _trend(self, post: Posterior, c):
+        """mu_L(c) per draw: (S, Q) for centred ln budgets c (Q,)."""
+        floor = post.column("e_floor") if self.loss_floor else None
+        return self.loss_trend(post.column("l0"), post.column("a_L"), c, floor)
+
+    def _log_loss(self, post: Posterior, N, budget: dict):
+        """ln L at sizes N on curves with parameters ``budget`` (arrays broadcasting to (S, Q))."""
+        d = np.log(np.asarray(N, float)) - post.scales["N"] - budget["v"]
+        return budget["m"] + curve(d, budget["h"], budget["s"], self.skew_saturation) + post.scales[
+            "loss"
+        ]
+
+    @staticmethod
+    def _no_groups(group):
+        resolve_group((None,), group)  # isoFLOP fits have no groups: only None is accepted
+
+    def draws(self, post, query, *, kind, group, rng) -> dict:
+        """Loss at (N, C) points from the budget curves. A fitted budget uses its own curve; a
+        new budget draws fresh budget-level deviations (honest for held-out budgets).
+        ``kind="new_run"`` adds the likelihood's noise and the per-run offset."""
+        self._no_groups(group)
+        budgets = query["C"].to_numpy(float)
+        levels, index = budget_levels(budgets)
+        curves = self.budget_draws(post, levels, rng)
+        per_point = {k: v[:, index] for k, v in curves.items()}
+        log_L = self._log_loss(post, query["N"].to_numpy(float)[None, :], per_point)
+        if kind == "new_run":
+            import jax
+
+            sigma = jnp.asarray(post.draws["sigma"])[:, None]
+            nu = post.draws.get("nu")
+            nu = None if nu is None else jnp.asarray(nu)[:, None]
+            noise = observation(post.likelihood, jnp.zeros(log_L.shape), sigma, nu)
+            key = jax.random.PRNGKey(int(rng.integers(0, 2**31 - 1)))
+            log_L = log_L + np.asarray(noise.sample(key))
+            if "run_sd" in post.draws:
+                log_L = log_L + post.column("run_sd") * rng.standard_normal(log_L.shape)
+        return {"loss": np.exp(log_L)}
+
+    def observations(self, post, candidates, *, group, rng) -> Observations:
+        self._no_groups(group)
+        mean = np.log(self.draws(post, candidates, kind="mean", group=None, rng=rng)["loss"])
+        unit = candidates["unit"].to_numpy() if "unit" in candidates else np.arange(mean.shape[1])
+        nu = post.draws.get("nu")
+        return Observations(
+            unit=unit,
+            mean=mean - post.scales["loss"],
+            sigma=np.asarray(post.draws["sigma"], float),
+            nu=None if nu is None else np.asarray(nu, float),
+            family=post.likelihood,
+            nuisance=np.zeros(mean.shape[1]),
+        )
+
+    def allocation(self, post, C, compute_model, *, group, rng, method="auto") -> dict:
         """N_opt = k_opt C^a_opt and L_opt = k_L C^a_L per draw (the laws, without budget
         scatter); D_opt from the compute model."""
-        if group is not None:
-            raise ValueError(f"group={group!r}: isoflop fits have no groups")
-        post = fit.draws(["a_opt", "n0", "l0", "a_L"] + (["e_floor"] if self.loss_floor else []))
-        lN, lC, lL = self._refs(fit)
-        c = np.log(np.asarray(C, float))[None, :] - lC
-        N_opt = np.exp(post["n0"][:, None] + post["a_opt"][:, None] * c + lN)
-        L_opt = np.exp(self._trend(post, c) + lL)
+        self._no_groups(group)
+        if method == "numerical":
+            raise ValueError("law 'isoflop' carries N_opt = k C^a itself: use method='auto'")
+        c = np.log(np.asarray(C, float))[None, :] - post.scales["C"]
+        N_opt = np.exp(post.column("n0") + post.column("a_opt") * c + post.scales["N"])
+        L_opt = np.exp(self._trend(post, c) + post.scales["loss"])
         return {
             "N_opt": N_opt,
             "D_opt": np.asarray(compute_model.tokens(N_opt, np.asarray(C, float)[None, :])),
@@ -383,72 +393,50 @@ class IsoFLOP:
             "method": "isoflop_law",
         }
 
-    def _trend(self, post, c):
-        """mu_L(c) per draw: (S, Q) for centred ln budgets c (Q,)."""
-
-        col = functools.partial(_column, post)
-
-        floor = col("e_floor") if self.loss_floor else None
-        return self.loss_trend(col("l0"), col("a_L"), c, floor)
-
-    def _log_loss(self, fit, C, N, budget):
-        lN, lC, lL = self._refs(fit)
-        d = np.log(np.asarray(N, float)) - lN - budget["v"]
-        return budget["m"] + curve(d, budget["h"], budget["s"], self.skew_saturation) + lL
-
-    def profile_log_loss_draws(self, fit, C, N, group=None, seed: int = 0):
+    def isoflop_profile(self, post, C, N, compute_model, *, group, rng):
         """ln L along the isoFLOP curve of budget C at sizes N, per draw: (S, G). Uses the law
         (no budget scatter), so its minimum is at N_opt = k_opt C^a_opt."""
-        if group is not None:
-            raise ValueError(f"group={group!r}: isoflop fits have no groups")
-        post = fit.draws()
-        lN, lC, lL = self._refs(fit)
-        c = np.log(float(C)) - lC
-
-        col = functools.partial(_column, post)
-
+        self._no_groups(group)
+        col = post.column
+        c = np.log(float(C)) - post.scales["C"]
         budget = {
             "v": col("n0") + col("a_opt") * c,
             "m": self._trend(post, c),
             "h": np.exp(col("log_h0") + col("log_h1") * c),
-            "s": col("s0") if "s0" in post else 0.0,
+            "s": col("s0") if self.cubic else 0.0,
         }
-        return self._log_loss(fit, C, np.asarray(N, float)[None, :], budget)
+        return self._log_loss(post, np.asarray(N, float)[None, :], budget)
 
-    def predict(self, fit, N=None, D=None, C=None, *, ci=0.9, kind="mean", group=None, seed=0):
-        """Loss at (N, C) points from the budget curves, with intervals. A fitted budget uses
-        its own curve; a new budget draws fresh budget-level deviations (honest for held-out
-        budgets). ``kind="new_run"`` adds the likelihood's noise and the per-run offset."""
-        import jax
+    def empirical(self, runs):
+        return runs.assign(loss=runs["loss"])
 
-        from ..predict import query_points, summarise_draws
-
-        if kind not in ("mean", "new_run"):
-            raise ValueError(f"kind must be 'mean' or 'new_run', got {kind!r}")
-        if group is not None:
-            raise ValueError(f"group={group!r}: isoflop fits have no groups")
-        points = query_points(fit, N, D, C)
-        budgets = points["C"].to_numpy()
-        levels, index = budget_levels(budgets)
-        draws = self.budget_draws(fit, levels, seed)
-        per_point = {k: v[:, index] for k, v in draws.items()}
-        log_L = self._log_loss(fit, budgets, points["N"].to_numpy()[None, :], per_point)
-        if kind == "new_run":
-            post = fit.draws()
-            sigma = jnp.asarray(post["sigma"])[:, None]
-            nu = jnp.asarray(post["nu"])[:, None] if "nu" in post else None
-            noise = observation(fit.likelihood, jnp.zeros(log_L.shape), sigma, nu)
-            log_L = log_L + np.asarray(noise.sample(jax.random.PRNGKey(seed)))
-            if "run_sd" in post:
-                rng = np.random.default_rng(seed + 1)
-                log_L = log_L + post["run_sd"][:, None] * rng.standard_normal(log_L.shape)
-        return summarise_draws(points, np.exp(log_L), ci, kind, fit.spec["ranges"], axes=("N", "C"))
-
-    def law_table(self, fit, ci: float = 0.9, compute_model=None) -> pd.DataFrame:
-        """N_opt, D_opt and L_opt as k C^a with intervals (see allocation_laws)."""
-        from ..allocation import allocation_laws
-
-        return allocation_laws(fit, ci=ci, compute_model=compute_model)
+    def law_table(self, post, ci: float = 0.9, compute_model=None) -> pd.DataFrame:
+        """N_opt = k_opt C^a_opt and L_opt = k_L C^a_L (N params, C FLOPs) with central ``ci``
+        intervals (and D_opt = C / (k N_opt) under a linear compute model C = k N D)."""
+        rows = {
+            "N_opt": (post.draws["k_opt"], post.draws["a_opt"]),
+            "L_opt": (post.draws["k_L"], post.draws["a_L"]),
+        }
+        k = None if compute_model is None else compute_model.linear_k
+        if k is not None:
+            rows["D_opt"] = (1.0 / (k * post.draws["k_opt"]), 1.0 - post.draws["a_opt"])
+        table = []
+        for quantity, (coef, exponent) in rows.items():
+            c_med, c_lo, c_hi = summarise(np.asarray(coef), ci)
+            e_med, e_lo, e_hi = summarise(np.asarray(exponent), ci)
+            table.append(
+                {
+                    "quantity": quantity,
+                    "coef": c_med,
+                    "coef_lower": c_lo,
+                    "coef_upper": c_hi,
+                    "exponent": e_med,
+                    "exponent_lower": e_lo,
+                    "exponent_upper": e_hi,
+                    "ci": ci,
+                }
+            )
+        return pd.DataFrame(table).set_index("quantity")
 
 
 class IsoFLOPCubic(IsoFLOP):

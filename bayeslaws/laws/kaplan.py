@@ -20,7 +20,7 @@ from __future__ import annotations
 import jax.numpy as jnp
 import numpyro.distributions as dist
 
-from .base import LossSurfaceLaw
+from .surface import LossSurfaceLaw
 
 
 class Kaplan(LossSurfaceLaw):
@@ -40,12 +40,12 @@ class Kaplan(LossSurfaceLaw):
     def log_loss(self, theta, x, y, scales):
         ratio = theta["alpha_N"] / theta["alpha_D"]
         inner = jnp.logaddexp(ratio * (theta["n_c"] - x), theta["d_c"] - y)
-        return theta["alpha_D"] * inner - scales.log_L_ref
+        return theta["alpha_D"] * inner - scales["loss"]
 
     def derived(self, theta, scales):
         return {
-            "N_c": jnp.exp(theta["n_c"] + scales.log_N_ref),
-            "D_c": jnp.exp(theta["d_c"] + scales.log_D_ref),
+            "N_c": jnp.exp(theta["n_c"] + scales["N"]),
+            "D_c": jnp.exp(theta["d_c"] + scales["D"]),
         }
 
 

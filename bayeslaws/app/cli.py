@@ -19,7 +19,8 @@ import sys
 import warnings
 from pathlib import Path
 
-from .extrapolation import METHODS
+from ..laws import LAWS
+from ..posterior.extrapolation import DEFAULT_METHOD, METHODS
 
 EXIT_BAD_INPUT = 2
 EXIT_FAILED = 1
@@ -61,7 +62,7 @@ def _existing(path: str, what: str) -> Path:
 
 def _load_fit(path: str):
     import bayeslaws as bl
-    from bayeslaws.results import IncompatibleFitFile
+    from bayeslaws.inference import IncompatibleFitFile
 
     p = _existing(path, "fit file")
     try:
@@ -102,14 +103,10 @@ def _law_options(pairs) -> dict | None:
 
 def cmd_fit(args) -> int:
     import bayeslaws as bl
-    from bayeslaws.laws import get_law
+    from bayeslaws.laws import resolve_law
 
-    law = get_law(args.law)  # an unknown law or option fails before anything is read
     options = _law_options(args.option)
-    if options:
-        if not hasattr(law, "configure"):
-            raise CLIError(f"law {args.law!r} takes no --option")
-        law.configure(**options)
+    resolve_law(args.law, options)  # an unknown law or option fails before anything is read
     runs_path = _existing(args.runs, "run table")
     if runs_path.stat().st_size == 0:
         raise CLIError(f"run table {args.runs!r} is empty (no header, no rows)")
@@ -212,10 +209,7 @@ def cmd_plot(args) -> int:
     if args.runs is not None:
         runs = bl.load_runs(_existing(args.runs, "run table"))
     elif args.kind == "bowls":
-        source = Path(str(fit.spec.get("data", {}).get("source", "")))
-        if not source.is_file():
-            raise CLIError("--kind bowls needs the runs: give --runs RUNS.csv")
-        runs = bl.load_runs(source)
+        runs = fit.training_runs()
     budgets = _floats(args.C, "C")
     if args.kind == "fan":
         targets = None
@@ -232,9 +226,9 @@ def cmd_plot(args) -> int:
             raise CLIError("--kind isoflop needs budgets: --C 1e19 1e20 ...")
         fig = plot.isoflop(fit, budgets)
     elif args.kind == "n_opt":
-        from .demo import paper_n_opt_laws
+        from ..runs.published import yin_n_opt_laws
 
-        laws = paper_n_opt_laws() if args.paper_laws else None
+        laws = yin_n_opt_laws() if args.paper_laws else None
         fig = plot.n_opt(fit, paper_laws=laws, budgets=budgets)
     else:
         fig = plot.pairs(fit, args.vars)
@@ -286,7 +280,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("fit", help="fit a law to a CSV/Parquet run table and save it (netCDF)")
     p.add_argument("runs", help="CSV or Parquet file of training runs")
-    p.add_argument("--law", default="chinchilla", help="chinchilla, kaplan, hyperparams, isoflop")
+    p.add_argument(
+        "--law",
+        default="chinchilla",
+        help="a registered law (" + ", ".join(sorted(LAWS)) + ") or module:ClassName",
+    )
     p.add_argument("--likelihood", default="huber", choices=["gaussian", "student_t", "huber"])
     p.add_argument("--out", required=True, help="output .nc file")
     p.add_argument(
@@ -310,7 +308,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--extrapolation",
         default=None,
         choices=list(METHODS),
-        help="widening of new_run intervals beyond the fitted range (default stacking_discrepancy)",
+        help=f"model discrepancy of new_run intervals (default {DEFAULT_METHOD})",
     )
     p.set_defaults(func=cmd_predict)
 

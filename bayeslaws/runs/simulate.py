@@ -39,32 +39,27 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-# ---------------------------------------------------------------------------------------------
-# Yin et al. published hyperparameter laws. N and T in BILLIONS (1e9 params, 1e9 tokens), B in
-# tokens: B_opt = 2.18e4 T^0.81 N^0.19, eta_opt = 2e-4 T^-0.045 N^-0.162. The billions unit is
-# inferred from the paper's marked optima on its 1.07B grid (PAPERS.md section 1).
-# ---------------------------------------------------------------------------------------------
-YIN_UNIT = 1e9  # N and T in the published laws are in units of 1e9 parameters / tokens
-YIN_B_COEF = 2.18e4  # tokens
-YIN_B_EXP_T = 0.81
-YIN_B_EXP_N = 0.19
-YIN_ETA_COEF = 2.0e-4
-YIN_ETA_EXP_T = -0.045
-YIN_ETA_EXP_N = -0.162
-
-# Yin et al. compute-optimal size laws (N params, C FLOPs). The earlier-version law matches the
-# paper's figure annotations (0.72B at 5.85e20 FLOPs, 2.43e9 at 1e22); the later-version law is
-# kept for reference. VideoDiTTruth implies the earlier one (see its docstring).
-YIN_NOPT_COEF = 0.8705
-YIN_NOPT_EXP = 0.4294
-YIN_NOPT_COEF_LATER = 1.5787
-YIN_NOPT_EXP_LATER = 0.4146
-
-# Anchors the VideoDiTTruth surface was solved for (Yin et al.'s predicted losses).
-YIN_ANCHOR_L_1P07B_10B = 0.51266  # L*(1.07e9 params, 1e10 tokens)
-YIN_ANCHOR_L_1P07B_4B = 0.5185  # L*(1.07e9 params, 4e9 tokens), the 4B-grid annotation
-YIN_ANCHOR_L_0P72B_C = 0.50352  # L*(0.72e9 params, C = 5.85e20 FLOPs)
-YIN_ANCHOR_C_0P72B = 5.85e20
+from .published import (  # noqa: F401  (re-exported: the truths below are built on them)
+    LIANG_LOPT_COEF,
+    LIANG_LOPT_EXP,
+    LIANG_NOPT_COEF,
+    LIANG_NOPT_EXP,
+    YIN_ANCHOR_C_0P72B,
+    YIN_ANCHOR_L_0P72B_C,
+    YIN_ANCHOR_L_1P07B_4B,
+    YIN_ANCHOR_L_1P07B_10B,
+    YIN_B_COEF,
+    YIN_B_EXP_N,
+    YIN_B_EXP_T,
+    YIN_ETA_COEF,
+    YIN_ETA_EXP_N,
+    YIN_ETA_EXP_T,
+    YIN_NOPT_COEF,
+    YIN_NOPT_EXP,
+    YIN_UNIT,
+    yin_b_opt,
+    yin_eta_opt,
+)
 
 # The shared hyperparameter ladders of the default sweep (like the paper's 1.07B grid: LR x1.5
 # steps through 1.7e-4, batch x2 steps through 81920 = 16 x 5120 tokens).
@@ -72,20 +67,6 @@ LR_LADDER_REF = 1.7e-4
 LR_LADDER_STEP = 1.5
 BATCH_LADDER_REF = 81920.0
 BATCH_LADDER_STEP = 2.0
-
-
-def yin_b_opt(N_params, D_tokens):
-    """Yin et al.'s optimal batch size in tokens; N in parameters, D in tokens (broadcast)."""
-    n = np.asarray(N_params, float) / YIN_UNIT
-    t = np.asarray(D_tokens, float) / YIN_UNIT
-    return YIN_B_COEF * t**YIN_B_EXP_T * n**YIN_B_EXP_N
-
-
-def yin_eta_opt(N_params, D_tokens):
-    """Yin et al.'s optimal constant learning rate; N in parameters, D in tokens (broadcast)."""
-    n = np.asarray(N_params, float) / YIN_UNIT
-    t = np.asarray(D_tokens, float) / YIN_UNIT
-    return YIN_ETA_COEF * t**YIN_ETA_EXP_T * n**YIN_ETA_EXP_N
 
 
 def _rng(seed) -> np.random.Generator:
@@ -295,7 +276,7 @@ def simulate_grid(
     clean = truth.loss(out["N"], out["D"], out["lr"], out["batch_size"])
     loss = clean * np.exp(sd * rng.standard_normal(clean.shape))
     if source is None:
-        source = f"simulated: bayeslaws.simulate.simulate_grid seed={_seed_label(seed)}"
+        source = f"simulated: bayeslaws.runs.simulate.simulate_grid seed={_seed_label(seed)}"
     return pd.DataFrame(
         {
             "N": out["N"],
@@ -377,7 +358,7 @@ def simulate_video_dit_sweep(
             Ds.append(d)
             lrs.append(lr_n)
             bss.append(b_n)
-    source = f"simulated: bayeslaws.simulate.simulate_video_dit_sweep seed={_seed_label(seed)}"
+    source = f"simulated: bayeslaws.runs.simulate.simulate_video_dit_sweep seed={_seed_label(seed)}"
     return simulate_grid(truth, Ns, Ds, lrs, bss, seed=seed, noise_sd=noise_sd, source=source)
 
 
@@ -390,14 +371,6 @@ def _pick(grid, size):
 # ---------------------------------------------------------------------------------------------
 # Liang et al. isoFLOP design
 # ---------------------------------------------------------------------------------------------
-LIANG_NOPT_EXP = 0.5681
-LIANG_NOPT_CHECK = (1.5e21, 958.3e6)  # the paper's extrapolation: 958.3M params at 1.5e21 FLOPs
-# Unrounded coefficient implied by the check (the paper prints 0.0009): ~8.94e-4.
-LIANG_NOPT_COEF = LIANG_NOPT_CHECK[1] / LIANG_NOPT_CHECK[0] ** LIANG_NOPT_EXP
-LIANG_LOPT_COEF = 2.3943
-LIANG_LOPT_EXP = -0.0273
-
-
 @dataclass(frozen=True)
 class LiangTruth:
     """Ground truth for Liang et al.'s isoFLOP design (text-to-image DiT; C = 6ND).
@@ -463,7 +436,7 @@ def simulate_liang_isoflop(
     N = truth.n_opt(C) * np.exp(np.tile(offsets, len(budgets)))
     D = C / (truth.flops_per_param_token * N)
     loss = truth.loss(N, C) * np.exp(sd * rng.standard_normal(C.shape))
-    source = f"simulated: bayeslaws.simulate.simulate_liang_isoflop seed={_seed_label(seed)}"
+    source = f"simulated: bayeslaws.runs.simulate.simulate_liang_isoflop seed={_seed_label(seed)}"
     return pd.DataFrame({"N": N, "D": D, "C": C, "loss": loss, "source": source})
 
 
@@ -519,7 +492,7 @@ def simulate_chinchilla_runs(
         raise ValueError(f"likelihood must be 'gaussian' or 'student_t', got {likelihood!r}")
     loss = clean * np.exp(float(sd) * eps)
     source = (
-        f"simulated: bayeslaws.simulate.simulate_chinchilla_runs seed={_seed_label(seed)} "
+        f"simulated: bayeslaws.runs.simulate.simulate_chinchilla_runs seed={_seed_label(seed)} "
         f"likelihood={likelihood}"
     )
     return pd.DataFrame({"N": N, "D": D, "C": 6.0 * N * D, "loss": loss, "source": source})

@@ -336,3 +336,41 @@ def as_run_table(runs, **kwargs) -> RunTable:
     if isinstance(runs, RunTable):
         return runs
     return load_runs(runs, **kwargs)
+
+
+def cell_keys(df: pd.DataFrame) -> list[str]:
+    """The columns that define a run's (N, D) cell: N, D, and group when present."""
+    return ["N", "D"] + (["group"] if "group" in df else [])
+
+
+def best_in_cell(df: pd.DataFrame) -> np.ndarray:
+    """Boolean mask of each (N, D) cell's lowest-loss row (ties: the first). Rows without a
+    finite loss never hold a cell's minimum."""
+    loss = pd.to_numeric(df["loss"], errors="coerce")
+    finite = loss.where(np.isfinite(loss)).reset_index(drop=True)
+    keys = [df[k].reset_index(drop=True) for k in cell_keys(df)]
+    best = finite.groupby(keys).idxmin().dropna().astype(int).to_numpy()
+    mask = np.zeros(len(df), bool)
+    mask[best] = True
+    return mask
+
+
+def best_run_per_cell(runs: RunTable) -> RunTable:
+    """Keep each (N, D) cell's lowest-loss run: the loss under (grid-)optimal hyperparameters.
+    The other runs are excluded with that reason, so a fit records them."""
+    return runs.subset(best_in_cell(runs.df), "not the best (lowest-loss) run of its (N, D) cell")
+
+
+def complete_compute(model: ComputeModel, N=None, D=None, C=None) -> dict:
+    """Given exactly two of N (params), D (tokens), C (FLOPs) as equal-length arrays, the third
+    from the compute model: returns {"N", "D", "C"} arrays."""
+    q = {k: v for k, v in {"N": N, "D": D, "C": C}.items() if v is not None}
+    if len(q) != 2:
+        raise ValueError(f"give exactly two of N, D, C; got {sorted(q) or 'none'}")
+    if "C" not in q:
+        q["C"] = model.flops(q["N"], q["D"])
+    elif "D" not in q:
+        q["D"] = model.tokens(q["N"], q["C"])
+    else:
+        q["N"] = model.params_for(q["D"], q["C"])
+    return {k: np.asarray(q[k], float) for k in ("N", "D", "C")}

@@ -53,6 +53,12 @@ class ComputeModel:
             lo = np.where(too_big, lo, mid)
         return np.exp(0.5 * (lo + hi))
 
+    @property
+    def linear_k(self) -> float | None:
+        """k when the model is C = k N D (linear in N), else None."""
+        k = getattr(self.flops_per_token, "flops_per_param_token", None)
+        return None if k is None else float(k)
+
     def to_dict(self) -> dict:
         """A JSON-ready description (raises for a user callable, which cannot be saved)."""
         if self.params is None:

@@ -14,9 +14,9 @@ import sys
 import time
 from pathlib import Path
 
-from .datasets import REPO_ROOT, SharedDataMissing, shared_data_dir
+from ..runs.bundled import CHECKOUT_ROOT, SharedDataMissing, shared_data_dir
 
-PAPER_REPRO = REPO_ROOT / "paper_repro"
+PAPER_REPRO = CHECKOUT_ROOT / "paper_repro"
 # script -> (needs ../shared/data, arguments for a small run given draws per chain)
 SCRIPTS = {
     "yin": (False, lambda d: ["--replicates", "1", "--draws", str(d)]),

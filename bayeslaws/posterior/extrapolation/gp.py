@@ -21,7 +21,7 @@ changes (checked in ``tests/test_calibration.py``).
 Approximations, stated: the hyperparameters are point estimates (their uncertainty is not
 propagated), and the residuals are taken against the posterior mean of the law rather than
 jointly with it. The state (inputs, residuals, hyperparameters) is JSON and travels with the fit
-in ``fit.spec["gp"]``.
+in ``fit.cache["gp"]`` (:func:`gp_state`).
 """
 
 from __future__ import annotations
@@ -133,4 +133,21 @@ def draws(state: dict, N, D, n_draws: int, seed: int = 0) -> np.ndarray:
     return mean[None, :] + sd[None, :] * rng.standard_normal((n_draws, mean.size))
 
 
-__all__ = ["conditional", "draws", "fit_gp", "kernel", "standardise"]
+def training_residuals(fit, runs) -> np.ndarray:
+    """ln L of the training runs minus the law's posterior mean there (no noise)."""
+    mean = fit.law.fitted_log_mean(fit.posterior(), runs.df)
+    return np.log(runs.df["loss"].to_numpy(float)) - mean
+
+
+def gp_state(fit, runs=None) -> dict:
+    """Fit the GP discrepancy to ``fit``'s training residuals (``runs``, or those stored in the
+    fit) and keep it in ``fit.cache["gp"]``. Returns the state."""
+    runs = runs if runs is not None else fit.training_runs()
+    if runs is None:
+        raise ValueError("the GP discrepancy needs the training runs (none given, none stored)")
+    state = fit_gp(runs.df["N"], runs.df["D"], training_residuals(fit, runs))
+    fit.cache["gp"] = state
+    return state
+
+
+__all__ = ["conditional", "draws", "fit_gp", "gp_state", "kernel", "standardise", "training_residuals"]

@@ -15,6 +15,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -22,17 +24,11 @@ import pandas as pd
 from scipy import stats
 from scipy.special import logsumexp
 
-from .extrapolation import (
-    METHODS,
-    calibrate,
-    cv_state_key,
-    distance_decades,
-    gp_state,
-    stack,
-)
-from .inference import fit as fit_law
-from .predict import log_loss_draws, query_points
-from .runs import RunTable, load_runs
+from ..inference import fit as fit_law
+from ..laws import resolve_law
+from ..runs import RunTable, bundled, load_runs
+from .draws import log_loss_draws, query_frame
+from .extrapolation import METHODS, distance, prepare
 
 LEVELS = (0.5, 0.8, 0.9)
 
@@ -108,7 +104,7 @@ def backtest(
 
     Returns ``(scores, points, fit)``: one row of :func:`score` per method; per point and method
     the intervals (:func:`interval_table`) with N, D, C and the distance outside the fitted range;
-    and the fit (with its learned discrepancy state in ``fit.spec["extrapolation"]``)."""
+    and the fit (with its learned discrepancy states in ``fit.cache``)."""
     fitted = fit_law(
         train,
         law,
@@ -120,17 +116,14 @@ def backtest(
         warn=False,
         label=name or None,
     )
-    for key in sorted({cv_state_key(m) for m in methods} - {None}):
-        gp_cv = key == "extrapolation_gp"
-        calibrate(fitted, train, seed=seed, gp=gp_cv, **(calibrate_options or {}))
-    if any(m.startswith("gp") for m in methods):
-        gp_state(fitted, train)
-    if any(m.startswith("stacking") for m in methods):
-        stack(fitted, train, seed=seed, **(stack_options or {}))
-    points = query_points(fitted, N=test["N"].to_numpy(float), D=test["D"].to_numpy(float))
+    for method in methods:
+        prepare(fitted, method, train, seed=seed, refits=calibrate_options, stacking=stack_options)
+    points = query_frame(fitted, N=test["N"].to_numpy(float), D=test["D"].to_numpy(float))
     if "C" in test:  # keep the table's own compute column (Porian's budgets)
         points["C"] = test["C"].to_numpy(float)
-    distance = distance_decades(points["N"], points["D"], points["C"], fitted.spec["ranges"])
+    distance_out = distance.distance_decades(
+        points["N"], points["D"], points["C"], fitted.record.ranges
+    )
     rows, tables = [], []
     for method in methods:
         z = np.asarray(log_loss_draws(fitted, points, "new_run", None, seed, method))
@@ -139,7 +132,7 @@ def backtest(
         t.insert(0, "method", method)
         for c in ("N", "D", "C"):
             t[c] = points[c].to_numpy()
-        t["distance"] = distance
+        t["distance"] = distance_out
         tables.append(t)
     return pd.DataFrame(rows), pd.concat(tables, ignore_index=True), fitted
 
@@ -152,9 +145,7 @@ def split_by(runs: RunTable, holdout_mask, reason: str) -> tuple[RunTable, pd.Da
 
 def epoch_split(c_max: float = 1e21):
     """Epoch AI's Chinchilla points: fit C <= ``c_max``, hold out the rest (23 runs at 1e21)."""
-    from .datasets import epoch_chinchilla
-
-    runs = epoch_chinchilla()
+    runs = bundled.epoch_chinchilla()
     return split_by(runs, runs.df["C"] > c_max, f"backtest: held out C > {c_max:g}")
 
 
@@ -183,9 +174,7 @@ def porian_split(config: str = "rw/tuned/short/const", n_budgets: int = 2):
     budgets (C here is the budget column). With constant-LR (and Kaplan-decay) configurations
     several budgets are read off the same runs, so held-out and fitted points are not
     independent runs."""
-    from .datasets import porian_isoflop
-
-    runs = porian_isoflop(**PORIAN_CONFIGS.get(config, {}))
+    runs = bundled.porian_isoflop(**PORIAN_CONFIGS.get(config, {}))
     budgets = np.sort(runs.df["C"].unique())
     held = runs.df["C"] >= budgets[-n_budgets]
     return split_by(runs, held, f"backtest: held out the {n_budgets} largest budgets")
@@ -195,9 +184,7 @@ def steplaw_best_cells(include_diverged: bool = False) -> RunTable:
     """Step Law's dense sweep reduced to one run per (N, D) cell: its lowest smooth loss, as the
     loss under (grid-)optimal hyperparameters. Diverged runs (smooth loss > 4) are excluded
     first (they never hold a cell's minimum)."""
-    from .datasets import steplaw_dense
-
-    runs = steplaw_dense()
+    runs = bundled.steplaw_dense()
     df = runs.df
     if not include_diverged:
         df = df[~df["diverged"]]
@@ -297,22 +284,18 @@ def sbc(
     from numpyro.diagnostics import effective_sample_size
     from numpyro.infer import MCMC, NUTS, Predictive
 
-    from .laws import get_law
-
-    law_obj = get_law(law)
+    law_obj = resolve_law(law)
     if design is None:
         N, D = np.meshgrid(np.logspace(7.5, 9.5, 5), np.logspace(9, 11, 5))
         design = pd.DataFrame({"N": N.ravel(), "D": D.ravel(), "loss": 3.0})
     runs = load_runs(design[["N", "D", "loss"]])
     priors = law_obj.priors(likelihood)
-    model_args, _ = law_obj.prepare(runs)
-    static = dict(n_groups=1, scales=model_args["scales"], priors=priors, likelihood=likelihood)
-
-    def model(x, y, group_index, z_obs=None):
-        law_obj.model(x, y, group_index, z_obs=z_obs, **static)
-
-    arrays = {k: model_args[k] for k in ("x", "y", "group_index")}
-    params = list(params or law_obj.parameters) + ["sigma"]
+    prepared = law_obj.prepare(runs)
+    model = functools.partial(
+        law_obj.model, **prepared.static, priors=priors, likelihood=likelihood
+    )
+    arrays = {k: v for k, v in prepared.data.items() if k != "obs"}
+    params = list(params or law_obj.default_priors()) + ["sigma"]
     prior = Predictive(model, num_samples=n_sims)(jax.random.PRNGKey(seed), **arrays)
     mcmc = MCMC(
         NUTS(model, dense_mass=True),
@@ -325,10 +308,10 @@ def sbc(
     )
     rows = []
     for i in range(n_sims):
-        z = prior["log_loss"][i]
+        z = prior[law_obj.observed_site][i]
         mcmc.run(
             jax.random.PRNGKey(seed + 1 + i),
-            z_obs=jnp.asarray(z),
+            obs=jnp.asarray(z),
             extra_fields=("diverging",),
             **arrays,
         )

@@ -1,35 +1,47 @@
-"""Data sets: the small tables bayeslaws ships in ``data/`` and loaders for the third-party
-run tables in ``../shared/data`` (never copied into this repository).
+"""Data sets: the small tables bayeslaws ships and loaders for the third-party run tables in
+``../shared/data`` (never copied into this repository).
 
-Every loader returns a :class:`~bayeslaws.runs.RunTable` in canonical units.
+The shipped tables live in the repository's ``data/`` folder, installed as the package data of
+``bayeslaws.bundled`` (see ``pyproject.toml``), so a wheel carries them and
+``bayeslaws demo`` runs from any folder. Every loader returns a
+:class:`~bayeslaws.runs.RunTable` in canonical units.
 """
 
 from __future__ import annotations
 
 import os
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from .compute import custom
-from .runs import RunTable, load_runs
+from .table import RunTable, load_runs
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-BUNDLED_DIR = REPO_ROOT / "data"
+BUNDLED_PACKAGE = "bayeslaws.bundled"  # the repository's data/ folder, as package data
 DEFAULT_DATASET = "video_dit_sweep_simulated"
+# ../shared beside a checkout (this file is bayeslaws/runs/bundled.py in a checkout)
+CHECKOUT_ROOT = Path(__file__).resolve().parents[2]
 
 
 class SharedDataMissing(FileNotFoundError):
     """The third-party tables in ../shared/data are not on this machine."""
 
 
+def bundled_names() -> list[str]:
+    """Names of the bundled tables (file names without ``.csv``)."""
+    folder = resources.files(BUNDLED_PACKAGE)
+    return sorted(p.name[: -len(".csv")] for p in folder.iterdir() if p.name.endswith(".csv"))
+
+
 def bundled_path(name: str) -> Path:
-    """Path of a bundled table ``data/<name>.csv``."""
-    path = BUNDLED_DIR / f"{name}.csv"
-    if not path.exists():
-        available = sorted(p.stem for p in BUNDLED_DIR.glob("*.csv"))
-        raise FileNotFoundError(f"no bundled data set {name!r}; available: {available}")
+    """Path of the bundled table ``<name>.csv`` (inside the installed package)."""
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a bundled data set's name (a string), got {name!r}")
+    path = Path(str(resources.files(BUNDLED_PACKAGE) / f"{name}.csv"))
+    if not path.is_file():
+        raise FileNotFoundError(f"no bundled data set {name!r}; available: {bundled_names()}")
     return path
 
 
@@ -41,7 +53,7 @@ def load_bundled(name: str = DEFAULT_DATASET, **kwargs) -> RunTable:
 def shared_data_dir() -> Path:
     """``../shared/data`` beside the checkout, or ``$BAYESLAWS_SHARED_DATA``."""
     env = os.environ.get("BAYESLAWS_SHARED_DATA")
-    path = Path(env) if env else REPO_ROOT.parent / "shared" / "data"
+    path = Path(env) if env else CHECKOUT_ROOT.parent / "shared" / "data"
     if not path.is_dir():
         raise SharedDataMissing(
             f"third-party run tables not found at {path} (set BAYESLAWS_SHARED_DATA to the "

@@ -10,7 +10,6 @@ the logic lives in the package (:func:`run_demo`, :func:`planning`); the CLI onl
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 import time
 import warnings
@@ -19,11 +18,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .allocation import near_optimal, optimal_allocation
-from .datasets import DEFAULT_DATASET, load_bundled
-from .inference import fit
-from .predict import predict
-from .runs import RunTable
+from .. import design, plot
+from ..inference import fit
+from ..posterior import extrapolation, near_optimal, optimal_allocation, predict
+from ..runs import RunTable, best_run_per_cell, published
+from ..runs.bundled import DEFAULT_DATASET, load_bundled
 
 TARGET_N, TARGET_D = 1.07e9, 1e10  # Yin et al.'s 1.07B check at 10B tokens
 BUDGET = 1e22  # FLOPs: the budget Yin et al. quote N_opt = 2.43B at
@@ -32,21 +31,6 @@ TOLERANCE = 0.01  # near-optimal: within 1% of the optimal loss
 HP_PAIRS = ["lr_N", "lr_D", "batch_N", "batch_D", "k_lr", "k_batch"]
 DESIGN_BUDGETS = (3e19, 1e20)  # FLOPs: candidate isoFLOP runs just beyond the sweep's largest
 DESIGN_K = 3
-
-
-def paper_n_opt_laws() -> dict:
-    """Yin et al.'s published N_opt = k C^a laws (both circulating versions)."""
-    from . import simulate as sim
-
-    return {
-        "Yin et al. 2025 (earlier)": (sim.YIN_NOPT_COEF, sim.YIN_NOPT_EXP),
-        "Yin et al. 2025 (later)": (sim.YIN_NOPT_COEF_LATER, sim.YIN_NOPT_EXP_LATER),
-    }
-
-
-def design_available() -> bool:
-    """Whether ``bayeslaws.design`` (choosing the next runs) is installed in this version."""
-    return importlib.util.find_spec("bayeslaws.design") is not None
 
 
 class Progress:
@@ -69,14 +53,6 @@ class Progress:
         if self.enabled:
             print(f"      {message}", file=self.stream)
             self.stream.flush()
-
-
-def best_run_per_cell(runs: RunTable) -> RunTable:
-    """Keep each (N, D) cell's lowest-loss run: the loss under (near-)optimal hyperparameters.
-    The other runs are excluded with that reason, so the fit records them."""
-    cells = ["N", "D"] + (["group"] if "group" in runs.df else [])
-    best = runs.df.groupby(cells)["loss"].transform("min") == runs.df["loss"]
-    return runs.subset(best, "not the best (lowest-loss) run of its (N, D) cell")
 
 
 def _interval(median, lower, upper, fmt="{:.4g}") -> str:
@@ -102,16 +78,12 @@ def planning(
     (the target run's loss, kinds "mean" and "new_run"), ``allocation`` (N_opt, D_opt, L_opt
     at ``budget``) and ``near_optimal`` (:class:`~bayeslaws.allocation.NearOptimal`).
 
-    ``calibration``: NUTS settings (chains, warmup, draws) of the scale-out refits that learn
-    how much wider a new run's interval grows beyond the fitted range
-    (:func:`bayeslaws.extrapolation.calibrate`; default there: 2 x 300 + 300), run here when the
-    default widening uses them and the surface fit does not hold them yet (the default "gp"
-    needs no refits)."""
-    from .extrapolation import DEFAULT_METHOD, calibrate, cv_state_key
-
-    cv_key = cv_state_key(DEFAULT_METHOD)  # the default's scale-out refits, if it has any
-    if calibration is not None and cv_key and cv_key not in surface_fit.spec:
-        calibrate(surface_fit, seed=seed, gp=cv_key == "extrapolation_gp", **calibration)
+    ``calibration``: NUTS settings (chains, warmup, draws) of any scale-out refits the default
+    widening needs (:func:`bayeslaws.posterior.extrapolation.prepare`; the default "gp" needs
+    none), computed once and kept in the surface fit's cache."""
+    extrapolation.prepare(
+        surface_fit, extrapolation.DEFAULT_METHOD, seed=seed, refits=calibration
+    )
     hyper = pd.concat(
         [
             predict(hp_fit, N=target_N, D=target_D, ci=ci, kind=kind, seed=seed)
@@ -133,8 +105,7 @@ def planning(
         "allocation": optimal_allocation(surface_fit, C=budget, ci=ci, seed=seed),
         "near_optimal": near_optimal(surface_fit, budget, tolerance, ci=ci, seed=seed),
     }
-    if design_available():
-        plan.update(next_runs_plan(hp_fit, surface_fit, target_N, target_D, budget, ci, seed))
+    plan.update(next_runs_plan(hp_fit, surface_fit, target_N, target_D, budget, ci, seed))
     return plan
 
 
@@ -145,11 +116,9 @@ def next_runs_plan(hp_fit, surface_fit, target_N, target_D, budget, ci=0.9, seed
     ``budget`` per FLOP; ``design_table``: every such candidate ranked alone (for the figure);
     ``design_hp``: the two LR x batch sweeps (at new cells around the target) that most
     narrow eta_opt and B_opt at the target."""
-    from . import design
-
     cands = design.isoflop_candidates(C=list(DESIGN_BUDGETS), n_per_budget=7, fit=surface_fit)
     target = design.NOpt(C=budget)
-    small_N = max(hp_fit.spec["cells"]["N"])
+    small_N = hp_fit.record.ranges["N"][1]  # the largest fitted size
     cells_N = [2 * small_N, 2 * small_N, target_N, target_N]
     cells_D = [target_D / 2.5, target_D, target_D / 2.5, target_D]
     sweeps = design.hyperparameter_candidates(cells_N, cells_D, fit=hp_fit)
@@ -219,7 +188,7 @@ def format_report(plan: dict, hp_fit, surface_fit, runs: RunTable, ci: float = 0
     )
     lines = [
         f"bayeslaws demo on the bundled data set '{DEFAULT_DATASET}' (SIMULATED: "
-        "bayeslaws.simulate, video-DiT design of Yin et al. 2025)",
+        "bayeslaws.runs.simulate, video-DiT design of Yin et al. 2025)",
         f"{runs}",
         "All intervals are central " + pct + " posterior credible intervals.",
         "",
@@ -279,8 +248,7 @@ def format_report(plan: dict, hp_fit, surface_fit, runs: RunTable, ci: float = 0
             f"{100 * s['excess_upper']:.2f}]"
             + ("  (at the edge of the searched sizes)" if edge else ""),
         ]
-    if "design_nopt" in plan:
-        lines += _design_lines(plan, pct)
+    lines += _design_lines(plan, pct)
     return "\n".join(lines) + "\n"
 
 
@@ -288,8 +256,6 @@ def write_figures(
     out: Path, runs: RunTable, hp_fit, surface_fit, plan: dict, progress=None, seed: int = 0
 ) -> list[Path]:
     """The demo's figures as PNGs in ``out``; returns their paths."""
-    from . import plot
-
     target_N = float(plan["hyperparams"]["N"].iloc[0])
     target_D = float(plan["hyperparams"]["D"].iloc[0])
     budget = float(plan["allocation"]["C"].iloc[0])
@@ -307,15 +273,14 @@ def write_figures(
         "n_opt.png": lambda: plot.n_opt(
             surface_fit,
             (1e17, max(1e25, 10 * budget)),
-            paper_laws=paper_n_opt_laws(),
+            paper_laws=published.yin_n_opt_laws(),
             budgets=[budget],
             seed=seed,
         ),
         "pairs_hyperparams.png": lambda: plot.pairs(hp_fit, HP_PAIRS),
         "pairs_loss_surface.png": lambda: plot.pairs(surface_fit),
     }
-    if "design_table" in plan:
-        jobs["design.png"] = lambda: plot.design_ranking(plan["design_table"])
+    jobs["design.png"] = lambda: plot.design_ranking(plan["design_table"])
     paths = []
     for name, make in jobs.items():
         if progress is not None:

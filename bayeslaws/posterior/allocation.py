@@ -2,18 +2,10 @@
 
 For a loss surface L(N, D) and a compute model ``C = flops_per_token(N) * D``, the
 compute-optimal size at budget C minimises L(N, D(N, C)) along the isoFLOP line. Every
-posterior draw gives one optimum, so the optimum has a posterior too.
-
-* Chinchilla form under ``C = k N D`` (k = 6 by default, Yin et al.'s video count is also
-  linear in N): closed form, with ``a = beta / (alpha + beta)``::
-
-      ln N_opt = [ln(alpha A / (beta B)) + beta ln(C / k)] / (alpha + beta)
-
-* Any other law or compute model (Kaplan form, a user callable): a numerical minimisation of
-  ln L along the isoFLOP line in ln N, vectorised in JAX over draws and budgets (a coarse grid,
-  three zoomed grids around each draw's minimum, then parabolic interpolation; ~1e-5 in ln N).
-  Draws whose optimum lies at the edge of the search range are counted in ``at_boundary``.
-* The isoFLOP law (``law="isoflop"``) carries N_opt = k C^a itself; its draws are used as is.
+posterior draw gives one optimum, so the optimum has a posterior too. The law computes it
+(:meth:`~bayeslaws.laws.contract.Law.allocation`): in closed form where it has one (Chinchilla
+under C = k N D), else by a vectorised numerical search along the isoFLOP lines
+(:mod:`bayeslaws.laws.optimum`); the isoFLOP law carries N_opt = k C^a itself.
 
 Units: N in parameters, D in tokens, C in FLOPs, L in the fit's loss units.
 """
@@ -22,18 +14,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
-from .compute import as_compute_model
-from .predict import group_index
-
-COARSE_POINTS = 512
-ZOOM_POINTS = 33
-ZOOM_ROUNDS = 3
-
+from ..runs.compute import as_compute_model
+from .predict import check_ci
 
 # ---- input checks ------------------------------------------------------------------------------
 def _budgets(C, name: str = "C") -> np.ndarray:
@@ -52,90 +37,10 @@ def _budgets(C, name: str = "C") -> np.ndarray:
     return arr
 
 
-def _check_ci(ci: float, name: str = "ci") -> float:
-    if not isinstance(ci, int | float) or not 0 < ci < 1:
-        raise ValueError(f"{name} must be in (0, 1), got {ci!r}")
-    return float(ci)
-
-
-def _linear_k(model) -> float | None:
-    """k if the compute model is C = k N D, else None."""
-    k = getattr(model.flops_per_token, "flops_per_param_token", None)
-    return None if k is None else float(k)
-
-
 def _compute_model(fit, compute_model):
     if compute_model is not None:
         return as_compute_model(compute_model)
     return fit.compute_model
-
-
-# ---- draws -------------------------------------------------------------------------------------
-def _surface_parts(fit, group, seed):
-    from .laws.base import Scales
-
-    law = fit.law
-    if "scales" not in fit.spec or not hasattr(law, "log_loss"):
-        raise ValueError(f"law {fit.spec['law']!r} is not a loss surface L(N, D)")
-    rng = np.random.default_rng(seed)
-    theta = law.theta_draws(fit.draws(), fit.priors, group_index(fit, group), rng)
-    theta = {k: np.asarray(v, float) for k, v in theta.items()}
-    return law, theta, Scales(**fit.spec["scales"])
-
-
-def _surface_log_loss(law, theta, scales, model, C, u):
-    """ln L along isoFLOP lines: u = ln N of shape (S, Q, G), C of shape (Q,).
-
-    Evaluated in float64: near the optimum ln L is flat, and float32 rounding (~1e-7) would
-    limit the located optimum to ~0.5% in N.
-    """
-    N = np.exp(np.asarray(u, float))
-    D = model.tokens(N, np.asarray(C, float)[None, :, None])
-    with jax.enable_x64(True):
-        x = jnp.asarray(np.log(N)) - scales.log_N_ref
-        y = jnp.asarray(np.log(D)) - scales.log_D_ref
-        th = {k: jnp.asarray(np.asarray(v, float))[:, None, None] for k, v in theta.items()}
-        return np.asarray(law.log_loss(th, x, y, scales) + scales.log_L_ref)
-
-
-def _search_range(C):
-    """ln N search bounds per budget: 10 parameters up to 1e6 * sqrt(C)."""
-    lo = np.full_like(C, np.log(10.0))
-    hi = 0.5 * np.log(C) + np.log(1e6)
-    return lo, hi
-
-
-def _minimise(f, C, S):
-    """Minimise f(u) (u: (S, Q, G) -> values (S, Q, G)) over u per draw and budget.
-
-    Returns (u_opt (S, Q), f(u_opt) (S, Q), at_boundary (S, Q) bool).
-    """
-    Q = len(C)
-    lo, hi = _search_range(C)
-    grid = lo[:, None] + (hi - lo)[:, None] * np.linspace(0.0, 1.0, COARSE_POINTS)[None, :]
-    u = np.broadcast_to(grid[None], (S, Q, COARSE_POINTS))
-    vals = np.asarray(f(u))
-    i = np.argmin(vals, axis=-1)
-    at_boundary = (i == 0) | (i == COARSE_POINTS - 1)
-    step = (hi - lo)[None, :] / (COARSE_POINTS - 1) * np.ones((S, 1))
-    centre = np.take_along_axis(u, i[..., None], -1)[..., 0]
-    offsets = np.linspace(-1.0, 1.0, ZOOM_POINTS)
-    for _ in range(ZOOM_ROUNDS):
-        u = centre[..., None] + step[..., None] * offsets
-        vals = np.asarray(f(u))
-        i = np.clip(np.argmin(vals, axis=-1), 1, ZOOM_POINTS - 2)
-        centre = np.take_along_axis(u, i[..., None], -1)[..., 0]
-        step = step * 2.0 / (ZOOM_POINTS - 1)
-    # parabolic interpolation through the three points around the minimum
-    h = step  # spacing of the last grid
-    fm = np.take_along_axis(vals, (i - 1)[..., None], -1)[..., 0]
-    f0 = np.take_along_axis(vals, i[..., None], -1)[..., 0]
-    fp = np.take_along_axis(vals, (i + 1)[..., None], -1)[..., 0]
-    denom = fm - 2 * f0 + fp
-    shift = np.where(denom > 0, 0.5 * h * (fm - fp) / np.where(denom > 0, denom, 1.0), 0.0)
-    u_opt = centre + np.clip(shift, -h, h)
-    f_opt = np.asarray(f(u_opt[..., None]))[..., 0]
-    return u_opt, np.minimum(f_opt, f0), at_boundary
 
 
 def allocation_draws(fit, C, compute_model=None, group=None, seed: int = 0, method="auto") -> dict:
@@ -143,7 +48,7 @@ def allocation_draws(fit, C, compute_model=None, group=None, seed: int = 0, meth
 
     Parameters
     ----------
-    fit : a loss-surface fit (chinchilla, kaplan, ...) or an isoflop fit.
+    fit : a fit whose law defines an allocation (loss surfaces, isoFLOP laws).
     C : budgets in FLOPs (number or 1-d sequence).
     compute_model : override the fit's compute model (a ComputeModel, k for C = kND, a callable).
     group : a fitted group's label; None with a grouped fit means a new group.
@@ -159,43 +64,8 @@ def allocation_draws(fit, C, compute_model=None, group=None, seed: int = 0, meth
     if method not in ("auto", "closed_form", "numerical"):
         raise ValueError(f"method must be 'auto', 'closed_form' or 'numerical', got {method!r}")
     model = _compute_model(fit, compute_model)
-    law = fit.law
-    if hasattr(law, "allocation_draws"):
-        return law.allocation_draws(fit, C, compute_model=model, group=group, seed=seed)
-    law, theta, scales = _surface_parts(fit, group, seed)
-    k = _linear_k(model)
-    closed = law.name == "chinchilla" and k is not None
-    if method == "closed_form" and not closed:
-        raise ValueError(
-            "method='closed_form' needs the chinchilla law and a compute model C = k N D; "
-            f"got law {law.name!r} and compute model {model.name!r}"
-        )
-    S = len(next(iter(theta.values())))
-    f = lambda u: _surface_log_loss(law, theta, scales, model, C, u)  # noqa: E731
-    if closed and method != "numerical":
-        al, be = theta["alpha"][:, None], theta["beta"][:, None]
-        lc = np.log(C / k)[None, :]
-        u = (
-            np.log(al / be)
-            + theta["a"][:, None]
-            - theta["b"][:, None]
-            + al * scales.log_N_ref
-            + be * (lc - scales.log_D_ref)
-        ) / (al + be)
-        log_L = np.asarray(f(u[..., None]))[..., 0]
-        at_boundary = np.zeros(u.shape, bool)
-        used = "closed_form"
-    else:
-        u, log_L, at_boundary = _minimise(f, C, S)
-        used = "numerical"
-    N_opt = np.exp(u)
-    return {
-        "N_opt": N_opt,
-        "D_opt": np.asarray(model.tokens(N_opt, C[None, :])),
-        "L_opt": np.exp(log_L),
-        "at_boundary": at_boundary,
-        "method": used,
-    }
+    rng = np.random.default_rng(seed)
+    return fit.law.allocation(fit.posterior(), C, model, group=group, rng=rng, method=method)
 
 
 def _quantiles(x, ci):
@@ -226,7 +96,7 @@ def optimal_allocation(
     at_boundary (share of draws whose optimum hit the search range's edge: > 0 means widen
     the search or distrust the upper tail).
     """
-    ci = _check_ci(ci)
+    ci = check_ci(ci)
     C = _budgets(C)
     draws = allocation_draws(fit, C, compute_model, group, seed, method)
     out = {"C": C}
@@ -260,9 +130,9 @@ def allocation_laws(
     Returns a DataFrame indexed by quantity (N_opt, D_opt, L_opt) with columns coef,
     coef_lower, coef_upper, exponent, exponent_lower, exponent_upper, C_low, C_high, ci.
     """
-    ci = _check_ci(ci)
+    ci = check_ci(ci)
     if C_range is None:
-        C_range = fit.spec.get("ranges", {}).get("C")
+        C_range = fit.record.ranges.get("C")
         if C_range is None:
             raise ValueError("C_range is required for this fit (it records no fitted range of C)")
     lo_hi = _budgets(C_range, "C_range")
@@ -346,17 +216,8 @@ class NearOptimal:
 
 def _profile_log_loss(fit, C, N, model, group, seed):
     """ln L(N, C) along one isoFLOP line for every draw: (S, G)."""
-    law = fit.law
-    if hasattr(law, "profile_log_loss_draws"):
-        return law.profile_log_loss_draws(fit, C, N, group=group, seed=seed)
-    law, theta, scales = _surface_parts(fit, group, seed)
-    u = np.log(N)[None, None, :]
-    S = len(next(iter(theta.values())))
-    return np.asarray(
-        _surface_log_loss(
-            law, theta, scales, model, np.array([C]), np.broadcast_to(u, (S, 1, len(N)))
-        )
-    )[:, 0, :]
+    rng = np.random.default_rng(seed)
+    return fit.law.isoflop_profile(fit.posterior(), C, N, model, group=group, rng=rng)
 
 
 def near_optimal(
@@ -397,8 +258,8 @@ def near_optimal(
     C = float(C_arr[0])
     if not isinstance(tolerance, int | float) or not tolerance > 0 or not np.isfinite(tolerance):
         raise ValueError(f"tolerance must be a positive number (relative loss), got {tolerance!r}")
-    prob = _check_ci(prob, "prob")
-    ci = _check_ci(ci)
+    prob = check_ci(prob, "prob")
+    ci = check_ci(ci)
     model = _compute_model(fit, compute_model)
     alloc = allocation_draws(fit, C_arr, model, group, seed)
     n_opt = alloc["N_opt"][:, 0]

@@ -1,0 +1,242 @@
+"""A simulated design campaign (fit -> choose -> simulate) against a known truth, and Yin et
+al.'s fixed fitting grid: the closed loop ``benchmarks/design_campaign.py`` runs. All data here
+are SIMULATED (:class:`~bayeslaws.runs.simulate.VideoDiTTruth`).
+
+Units: N params, D tokens, C FLOPs.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ..design import Loss, NOpt, next_runs
+from ..design.candidates import positive_int
+from ..inference import fit as fit_law
+from ..runs import load_runs
+from ..runs.simulate import VideoDiTTruth
+
+STRATEGIES = ("ours", "ours_no_cost", "random", "grid")
+PAPER_SIZES = (0.017e9, 0.057e9, 0.13e9, 0.26e9)  # Yin et al.'s four small models (params)
+PAPER_TOKENS = (2e9, 4e9, 8e9, 12e9)  # training tokens per size in the simulated sweep
+
+
+def paper_grid() -> pd.DataFrame:
+    """Yin et al.'s fitting design as (N, D) cells, smallest model first: 4 sizes x 4 budgets."""
+    N, D = np.meshgrid(PAPER_SIZES, PAPER_TOKENS, indexing="ij")
+    return pd.DataFrame({"N": N.ravel(), "D": D.ravel()})
+
+
+def campaign_pool() -> pd.DataFrame:
+    """The candidate pool of the campaign: 7 sizes (0.017B-0.26B) x 7 token budgets (1B-12B),
+    the paper's grid included (the same ranges as the paper: the question is which cells)."""
+    sizes = np.unique(np.concatenate([PAPER_SIZES, [0.03e9, 0.09e9, 0.18e9]]))
+    tokens = np.unique(np.concatenate([PAPER_TOKENS, [1e9, 3e9, 6e9]]))
+    N, D = np.meshgrid(sizes, tokens, indexing="ij")
+    return pd.DataFrame({"N": N.ravel(), "D": D.ravel()})
+
+
+@dataclass
+class Campaign:
+    """Result of :func:`simulate_campaign`.
+
+    history : one row per (strategy, seed, step, target): n_runs, cumulative_flops, truth,
+        median, lower, upper (central ``ci`` interval, natural units), width_rel (interval width
+        / truth), error_rel (|median / truth - 1|).
+    runs : every run trained, per (strategy, seed): N, D, C, loss, step (0 = start design).
+    """
+
+    history: pd.DataFrame
+    runs: pd.DataFrame
+
+
+def _record(fit, targets, truth_values, ci, seed):
+    rows = []
+    for target, true in zip(targets, truth_values, strict=True):
+        draws = np.exp(target.draws(fit, seed))[:, 0]
+        lo, med, hi = np.quantile(draws, [(1 - ci) / 2, 0.5, (1 + ci) / 2])
+        rows.append(
+            {
+                "target": target.labels()[0],
+                "truth": true,
+                "median": med,
+                "lower": lo,
+                "upper": hi,
+                "width_rel": (hi - lo) / true,
+                "error_rel": abs(med / true - 1.0),
+            }
+        )
+    return rows
+
+
+def simulate_campaign(
+    strategies=STRATEGIES,
+    seeds=(0,),
+    *,
+    truth=None,
+    targets=None,
+    start=None,
+    pool=None,
+    grid=None,
+    budget=None,
+    batch: int = 2,
+    max_steps: int = 12,
+    fit_options: dict | None = None,
+    max_draws=None,
+    ci: float = 0.9,
+    log=None,
+    checkpoint=None,
+) -> Campaign:
+    """Closed-loop experimental design against a known truth: fit -> choose -> simulate.
+
+    Every campaign starts from the same small design (``start``, default the paper grid's four
+    cheapest cells), fits the Chinchilla law by NUTS, records each target's posterior, picks
+    ``batch`` runs by its strategy, simulates their losses from ``truth`` and refits, until the
+    next batch would exceed ``budget`` FLOPs (default: the paper grid's total compute) or
+    ``max_steps`` batches.
+
+    Strategies: "ours" (greedy information about the joint targets per FLOP, with the default
+    guardrails), "ours_no_cost" (information alone), "random" (uniform from the pool) and "grid"
+    (the paper's fixed grid, cells in order, smallest model first).
+
+    Parameters
+    ----------
+    truth : :class:`~bayeslaws.simulate.VideoDiTTruth` (default): losses are
+        ``loss_star(N, D) * exp(noise_sd * eps)`` (optimally tuned runs).
+    targets : list of targets (default ``[Loss(N=1.07e9, D=1e10), NOpt(C=1e22)]``); each must
+        be scalar. The truth's values: ``truth.loss_star`` and ``truth.n_opt``.
+    start, pool, grid : DataFrames of (N, D): start design, candidates (default
+        :func:`campaign_pool`), the fixed grid (default :func:`paper_grid`).
+    fit_options : passed to :func:`bayeslaws.fit` (default gaussian likelihood, 2 chains x
+        300 + 300).
+    log : a callable taking a message string (progress), or None.
+    checkpoint : a callable taking the history DataFrame so far, called after every step.
+
+    Campaigns run in lock step (every campaign has the same number of runs at a step), so the
+    compiled NUTS kernel of each data size is reused across strategies and seeds.
+    """
+    strategies = [strategies] if isinstance(strategies, str) else list(strategies)
+    for s in strategies:
+        if s not in STRATEGIES:
+            raise ValueError(f"strategies: unknown strategy {s!r}; choose from {STRATEGIES}")
+    seeds = [seeds] if isinstance(seeds, int | np.integer) else list(seeds)
+    if not seeds:
+        raise ValueError("seeds must be a non-empty list of integers")
+    batch = positive_int("batch", batch)
+    max_steps = positive_int("max_steps", max_steps, 0)
+    truth = VideoDiTTruth() if truth is None else truth
+    targets = [Loss(N=1.07e9, D=1e10), NOpt(C=1e22)] if targets is None else list(targets)
+    truth_values = []
+    for t in targets:
+        if isinstance(t, Loss):
+            truth_values.append(float(truth.loss_star(t.N, t.D)))
+        elif isinstance(t, NOpt):
+            truth_values.append(float(truth.n_opt(t.C)))
+        else:
+            raise ValueError(f"targets: only scalar Loss and NOpt targets are supported, got {t!r}")
+    grid = paper_grid() if grid is None else grid[["N", "D"]].reset_index(drop=True)
+    start = grid.iloc[[0, 1, 4, 5]] if start is None else start[["N", "D"]]
+    start = start.reset_index(drop=True)
+    pool = campaign_pool() if pool is None else pool[["N", "D"]].reset_index(drop=True)
+    budget = float(truth.flops(grid["N"], grid["D"]).sum()) if budget is None else float(budget)
+    opts = {"likelihood": "gaussian", "chains": 2, "warmup": 300, "draws": 300}
+    opts.update(fit_options or {})
+    opts.setdefault("progress_bar", False)
+    opts.setdefault("warn", False)
+
+    def simulate_loss(N, D, rng):
+        return truth.loss_star(N, D) * np.exp(truth.noise_sd * rng.standard_normal(len(N)))
+
+    def cell_keys(frame):
+        return list(zip(np.round(np.log(frame.N), 6), np.round(np.log(frame.D), 6), strict=True))
+
+    started = set(cell_keys(start))
+    grid_rest = grid[[k not in started for k in cell_keys(grid)]].reset_index(drop=True)
+    camps = []
+    for seed in seeds:
+        for s in strategies:
+            rng = np.random.default_rng([int(seed), 0])  # same start outcomes for every strategy
+            runs = start.assign(loss=simulate_loss(start.N, start.D, rng), step=0)
+            camps.append(
+                {
+                    "strategy": s,
+                    "seed": int(seed),
+                    "runs": runs,
+                    "rng": np.random.default_rng([int(seed), 1 + STRATEGIES.index(s)]),
+                    "live": True,
+                    "grid_next": 0,
+                }
+            )
+    history = []
+    for step in range(max_steps + 1):
+        for c in camps:
+            if not c["live"]:
+                continue
+            runs = c["runs"]
+            spent = float(truth.flops(runs.N, runs.D).sum())
+            table = load_runs(runs[["N", "D", "loss"]].reset_index(drop=True))
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                fit = fit_law(table, seed=int(c["seed"]) * 1000 + step, **opts)
+            for row in _record(fit, targets, truth_values, ci, seed=0):
+                history.append(
+                    {
+                        "strategy": c["strategy"],
+                        "seed": c["seed"],
+                        "step": step,
+                        "n_runs": len(runs),
+                        "cumulative_flops": spent,
+                        "divergences": fit.diagnostics.divergences,
+                        **row,
+                    }
+                )
+            if step == max_steps:
+                continue
+            remaining = budget - spent
+            s = c["strategy"]
+            if s == "grid":
+                picks = grid_rest.iloc[c["grid_next"] : c["grid_next"] + batch]
+                c["grid_next"] += batch
+                if len(picks) < batch:
+                    picks = picks.iloc[:0]
+            else:
+                afford = pool[truth.flops(pool.N, pool.D) <= remaining].reset_index(drop=True)
+                if len(afford) < batch:
+                    picks = afford.iloc[:0]
+                elif s == "random":
+                    picks = afford.iloc[c["rng"].choice(len(afford), batch, replace=False)]
+                else:
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore")
+                        plan = next_runs(
+                            fit,
+                            afford,
+                            target=targets,
+                            cost="flops" if s == "ours" else None,
+                            k=batch,
+                            max_draws=max_draws,
+                        )
+                    picks = plan[["N", "D"]]
+            cost = float(truth.flops(picks.N, picks.D).sum()) if len(picks) else np.inf
+            if len(picks) < batch or cost > remaining * (1 + 1e-9):
+                c["live"] = False
+                continue
+            new = picks[["N", "D"]].assign(
+                loss=simulate_loss(picks.N.to_numpy(), picks.D.to_numpy(), c["rng"]), step=step + 1
+            )
+            c["runs"] = pd.concat([runs, new], ignore_index=True)
+        if log is not None:
+            live = sum(c["live"] for c in camps)
+            log(f"step {step}: {live}/{len(camps)} campaigns live")
+        if checkpoint is not None:
+            checkpoint(pd.DataFrame(history))
+        if not any(c["live"] for c in camps):
+            break
+    all_runs = pd.concat(
+        [c["runs"].assign(strategy=c["strategy"], seed=c["seed"]) for c in camps], ignore_index=True
+    )
+    all_runs["C"] = truth.flops(all_runs.N, all_runs.D)
+    return Campaign(pd.DataFrame(history), all_runs)

@@ -1,0 +1,80 @@
+"""Choosing the next runs: expected information about the quantity you will act on, per FLOP.
+
+A fitted posterior (NUTS draws) is the current belief. For each candidate run ``d`` the law
+predicts an observation ``y_d = f(theta, d) + noise`` (log loss, the fit's noise family). The
+value of running ``d`` is the expected information (nats) the outcome carries about a target::
+
+    plan = bl.design.next_runs(fit, bl.design.isoflop_candidates(C=[1e19, 3e19]),
+                               target=bl.design.Loss(N=7e9, D=1.4e11), cost="flops", k=3)
+
+Targets (:class:`Loss`, :class:`NOpt`, :class:`HyperparamOpt`, :class:`AllParameters`, or a
+list of them, treated jointly) give draws of the target on the log scale, shape (S, T).
+
+Estimators
+----------
+``"gaussian"`` (default, fast): the draws of the target ``t`` and of the predictions ``f`` are
+treated as jointly Gaussian (their sample covariance), the noise as Gaussian with the posterior
+mean variance of the fit's family. Then for a target
+``I(t; y_d) = -0.5 log(1 - rho^2(t, y_d))`` (scalar t; ``0.5 log det Sigma_t / Sigma_t|y`` in
+general) and for all parameters ``I(theta; y_d) = 0.5 log(1 + Var_post[f(theta, d)] / sigma^2)``.
+Batches are chosen greedily, conditioning the joint Gaussian on the runs already picked. The
+Gaussian information about all parameters is submodular (greedy is within 1 - 1/e of the best
+batch); the information about a target is not always (two runs can be worth more together than
+apart, e.g. one pinning a nuisance the other needs), so for targets greedy is a heuristic.
+Vectorised in JAX over draws and candidates, in float64.
+
+Confirmation (:func:`~.bounds.bounds`, or ``next_runs(..., confirm=10)``): from one matrix of
+log-likelihoods ``log p(y_n | theta_m)`` (outer draws n with simulated outcomes y_n from the fit's
+own noise family, all S draws as inner samples):
+
+* ``nmc``: nested Monte Carlo of ``I(theta; y_d)``, the inner sum excluding the outer draw: an
+  **upper bound** in expectation (Rainforth et al. 2018). By data processing it also bounds the
+  information about any target from above.
+* ``pce``: prior contrastive estimation (Foster et al. 2020), inner sum including the outer draw:
+  a **lower bound** on ``I(theta; y_d)`` (not on a target's information).
+* ``reweighted``: the target's information with the exact (nonlinear) predictions and noise
+  family: ``E_y[0.5 log det Sigma_t / Sigma_t|y]``, the posterior covariance of ``t`` given each
+  simulated outcome by importance weights ``p(y_n | theta_m)`` over the draws. Not a bound (a
+  Gaussian-entropy approximation of the target), but it checks the linearisation.
+
+Costs: ``cost="flops"`` uses the fit's compute model (6ND by default); a column name uses that
+column (e.g. GPU-hours); ``cost=None`` ranks by information alone.
+
+Guardrails of the greedy batch (each switchable, see :func:`next_runs`): ``max_repeats`` (a cap
+on picks of one design point per batch), ``ratio_diversity`` (never a batch whose runs all share
+one tokens-per-parameter ratio), ``min_size_spread`` (optional: the batch's sizes span at least
+this factor).
+
+Candidates (:func:`isoflop_candidates`, :func:`hyperparameter_candidates`, or any DataFrame of
+runs with columns N, D (or C) and, for a hyperparameter fit, lr and batch_size). Rows sharing a
+``unit`` label are one candidate (chosen and costed together): a hyperparameter sweep at a new
+(N, D) cell is such a unit, because a single run in an unseen cell says nothing while the
+cell's loss level is unknown (the level is integrated out as a nuisance with its prior variance).
+
+Units: N params, D tokens, C FLOPs; information in nats; target draws on the natural-log scale
+(interval widths reported on the natural scale).
+
+Modules: :mod:`.targets` (what the design is for), :mod:`.candidates` (candidate runs and units),
+:mod:`.gaussian` (the estimator), :mod:`.batch` (greedy batches, guardrails, costs),
+:mod:`.bounds` (NMC / PCE / reweighted confirmation). Everything about the law comes through its
+contract (:meth:`~bayeslaws.laws.contract.Law.observations`), so every law can be designed for.
+"""
+
+from .batch import Guardrails, next_runs, rank_candidates
+from .bounds import bounds
+from .candidates import hyperparameter_candidates, isoflop_candidates
+from .targets import AllParameters, HyperparamOpt, Loss, NOpt, Target
+
+__all__ = [
+    "AllParameters",
+    "Guardrails",
+    "HyperparamOpt",
+    "Loss",
+    "NOpt",
+    "Target",
+    "bounds",
+    "hyperparameter_candidates",
+    "isoflop_candidates",
+    "next_runs",
+    "rank_candidates",
+]

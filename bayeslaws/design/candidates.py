@@ -1,0 +1,160 @@
+"""Candidate runs for design: isoFLOP lines, LR x batch sweeps, or any table of runs, checked and
+grouped into units (rows sharing a ``unit`` label are chosen and paid for together).
+
+Units: N params, D tokens, C FLOPs, lr the learning rate, batch_size in tokens.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..posterior import allocation_draws, quantity_draws, query_frame
+from ..runs.compute import as_compute_model
+from .targets import positive
+
+
+def positive_int(name: str, value, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def isoflop_candidates(
+    C,
+    n_per_budget: int = 9,
+    *,
+    center=None,
+    spread_decades: float = 1.0,
+    tokens_per_param: float = 20.0,
+    fit=None,
+    compute_model=None,
+) -> pd.DataFrame:
+    """Candidate runs on isoFLOP lines: ``n_per_budget`` sizes per budget C (FLOPs).
+
+    Sizes are log-spaced over ``center * 10**[-spread_decades, +spread_decades]``; ``center``
+    per budget defaults to the fit's posterior median N_opt(C) when ``fit`` is given, else the
+    size with ``tokens_per_param`` tokens per parameter (20: Chinchilla's rule). D from the
+    compute model (``compute_model``, else the fit's, else 6ND).
+    """
+    C = positive("C", C)
+    n = positive_int("n_per_budget", n_per_budget, 1)
+    if not np.isfinite(spread_decades) or spread_decades < 0:
+        raise ValueError(f"spread_decades must be >= 0, got {spread_decades!r}")
+    positive("tokens_per_param", tokens_per_param)
+    if compute_model is None and fit is not None:
+        model = fit.compute_model
+    else:
+        model = as_compute_model(compute_model)
+    if center is not None:
+        centre = np.broadcast_to(positive("center", center), C.shape).astype(float)
+    elif fit is not None:
+        centre = np.median(allocation_draws(fit, C, model)["N_opt"], axis=0)
+    else:
+        centre = size_at_ratio(model, C, float(tokens_per_param))
+    offsets = np.linspace(-spread_decades, spread_decades, n) if n > 1 else np.zeros(1)
+    N = (centre[:, None] * 10.0 ** offsets[None, :]).ravel()
+    Cs = np.repeat(C, n)
+    D = np.asarray(model.tokens(N, Cs), float)
+    return pd.DataFrame({"N": N, "D": D, "C": Cs})
+
+
+def size_at_ratio(model, C, tokens_per_param):
+    """N with flops(N, tokens_per_param * N) = C (bisection in ln N)."""
+    lo, hi = np.zeros_like(C), np.full_like(C, np.log(1e18))
+    for _ in range(200):
+        mid = 0.5 * (lo + hi)
+        big = model.flops(np.exp(mid), tokens_per_param * np.exp(mid)) > C
+        hi, lo = np.where(big, mid, hi), np.where(big, lo, mid)
+    return np.exp(0.5 * (lo + hi))
+
+
+def hyperparameter_candidates(
+    N,
+    D,
+    *,
+    fit=None,
+    lr=None,
+    batch_size=None,
+    n_lr: int = 5,
+    n_batch: int = 3,
+    lr_step: float = 1.5,
+    batch_step: float = 2.0,
+    per_cell: bool = True,
+) -> pd.DataFrame:
+    """LR x batch sweeps at (N, D) cells (pairs, broadcast), as candidates.
+
+    Grids are ``lr`` / ``batch_size`` if given (shared 1-d grids), else ``n_lr`` (``n_batch``)
+    values stepped by ``lr_step`` (``batch_step``) around the fit's predicted eta_opt (B_opt) at
+    each cell (a ``fit`` whose law predicts them is required then). ``per_cell=True`` (default)
+    makes each cell's sweep one candidate (column ``unit``): a single run in an unseen cell
+    carries no information while the cell's loss level is unknown. ``per_cell=False``: every run
+    its own.
+    """
+    Ns, Ds = np.broadcast_arrays(positive("N", N), positive("D", D))
+    centred = lr is None or batch_size is None
+    if centred and (fit is None or not {"eta_opt", "B_opt"} <= set(fit.law.quantities)):
+        raise ValueError(
+            "a fit of a hyperparameter law (one that predicts eta_opt and B_opt) is required "
+            "unless lr and batch_size are given"
+        )
+    if centred:
+        opt = quantity_draws(fit, query_frame(fit, N=Ns, D=Ds))
+        eta_c = np.median(opt["eta_opt"], axis=0)
+        b_c = np.median(opt["B_opt"], axis=0)
+    rows = []
+    for i, (n, d) in enumerate(zip(Ns, Ds, strict=True)):
+        if lr is not None:
+            lrs = positive("lr", lr)
+        else:
+            lrs = eta_c[i] * lr_step ** (np.arange(positive_int("n_lr", n_lr)) - (n_lr - 1) / 2)
+        if batch_size is not None:
+            bss = positive("batch_size", batch_size)
+        else:
+            steps = np.arange(positive_int("n_batch", n_batch)) - (n_batch - 1) / 2
+            bss = b_c[i] * batch_step**steps
+        for b in bss:
+            for r in lrs:
+                rows.append({"N": n, "D": d, "lr": r, "batch_size": b, "unit": i})
+    out = pd.DataFrame(rows)
+    model = as_compute_model(None) if fit is None else fit.compute_model
+    out["C"] = model.flops(out["N"], out["D"])
+    if not per_cell:
+        out["unit"] = np.arange(len(out))
+    return out[["N", "D", "C", "lr", "batch_size", "unit"]]
+
+
+def check_candidates(fit, cands) -> pd.DataFrame:
+    """The candidates as a fresh DataFrame with N, D and C completed by the fit's compute model,
+    the law's run columns checked, and a ``unit`` column (one unit per row when absent)."""
+    if not isinstance(cands, pd.DataFrame):
+        raise ValueError(f"cands must be a pandas DataFrame of candidate runs, got {type(cands)}")
+    if cands.empty:
+        raise ValueError("cands has no rows")
+    df = cands.reset_index(drop=True).copy()
+    given = [c for c in ("N", "D", "C") if c in df]
+    if "N" not in df or len(given) < 2:
+        raise ValueError(f"cands needs column N and one of D, C; it has {list(cands.columns)}")
+    for col in given:
+        positive(f"cands[{col!r}]", df[col].to_numpy())
+    model = fit.compute_model
+    if "D" not in df:
+        df["D"] = model.tokens(df["N"], df["C"])
+    if "C" not in df:
+        df["C"] = model.flops(df["N"], df["D"])
+    for col in fit.law.run_columns:
+        if col not in df:
+            raise ValueError(
+                f"cands needs column {col!r} for a fit of law {fit.law.name!r} (its runs are "
+                f"described by {list(fit.law.run_columns)})"
+            )
+        positive(f"cands[{col!r}]", df[col].to_numpy())
+    if "unit" not in df:
+        df["unit"] = np.arange(len(df))
+    return df
+
+
+def unit_codes(df: pd.DataFrame):
+    """(unit labels in order of first appearance, each row's unit index (R,))."""
+    codes, labels = pd.factorize(df["unit"], sort=False)
+    return np.asarray(labels), codes

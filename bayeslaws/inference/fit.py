@@ -1,0 +1,324 @@
+"""A fitted law: the ArviZ InferenceData, the typed :class:`~.record.FitRecord`, the sampler
+diagnostics and an explicit cache of what predictions compute lazily.
+
+Saved as one netCDF file (ArviZ, h5netcdf): the record, the cache and a SHA-256 checksum of
+both and of the posterior draws travel in the posterior group's attributes. Writes are atomic
+(a temporary file in the target folder, then ``os.replace``), so a killed or concurrent save
+never leaves a half-written file at the target path; a file edited or damaged after saving is
+refused on load.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import arviz as az
+import numpy as np
+import pandas as pd
+
+from ..laws import resolve_law
+from ..laws.contract import Posterior, Scales
+from ..laws.priors import spec_to_priors
+from ..runs import RunTable, load_runs
+from ..runs.compute import ComputeModel, compute_model_from_dict
+from .diagnostics import Diagnostics
+from .record import FitRecord, IncompatibleFitFile
+
+RECORD_ATTR = "bayeslaws_record"
+CACHE_ATTR = "bayeslaws_cache"
+CHECKSUM_ATTR = "bayeslaws_checksum"
+
+
+class FitCache:
+    """What predictions compute lazily from a fit and keep, so that they are computed once.
+
+    Keys (each a JSON-ready dict, written by :mod:`bayeslaws.posterior.extrapolation`):
+
+    * ``"gp"``: the Gaussian-process model discrepancy fitted to the training residuals;
+    * ``"distance"``, ``"distance_after_gp"``: the distance-growing discrepancy scales learned
+      by scale-out cross-validation (refits);
+    * ``"stacking"``: the stacked functional forms' weights and draws;
+    * ``"unavailable"``: why a widening could not be used (recorded once, with a warning).
+
+    Nothing else is written into a fit after fitting. The cache is saved with the fit.
+    """
+
+    def __init__(self, entries: dict | None = None):
+        self._entries = dict(entries or {})
+
+    def get(self, key: str, default=None):
+        return self._entries.get(key, default)
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._entries
+
+    def __setitem__(self, key: str, value) -> None:
+        json.dumps(value)  # must be JSON-ready: it is saved with the fit
+        self._entries[key] = value
+
+    def __getitem__(self, key: str):
+        return self._entries[key]
+
+    def get_or_compute(self, key: str, compute):
+        """The entry under ``key``, computed by ``compute()`` and kept if absent."""
+        if key not in self._entries:
+            self[key] = compute()
+        return self._entries[key]
+
+    def keys(self):
+        return self._entries.keys()
+
+    def to_json(self) -> str:
+        return json.dumps(self._entries, sort_keys=True)
+
+    def __repr__(self) -> str:
+        return f"FitCache({sorted(self._entries)})"
+
+
+class Fit:
+    """A law fitted by NUTS.
+
+    Attributes
+    ----------
+    idata : arviz.InferenceData (posterior, sample_stats, log_likelihood, observed_data,
+        optionally prior).
+    record : :class:`~.record.FitRecord` -- what was fitted and how.
+    diagnostics : :class:`~.diagnostics.Diagnostics` of the run.
+    cache : :class:`FitCache` -- lazily computed states (model discrepancy, ...), saved too.
+    """
+
+    def __init__(self, idata, record: FitRecord, compute_model=None, cache=None):
+        self.idata = idata
+        self.record = record
+        self.diagnostics = Diagnostics(**record.diagnostics)
+        self.cache = cache if isinstance(cache, FitCache) else FitCache(cache)
+        self._compute_model = compute_model
+        self._posterior = None
+        self._law = None
+
+    # ---- what was fitted -----------------------------------------------------------------------
+    @property
+    def law(self):
+        """The fitted law, configured with the options it was fitted with."""
+        if self._law is None:
+            self._law = resolve_law(self.record.law, self.record.law_options)
+        return self._law
+
+    @property
+    def likelihood(self) -> str:
+        return self.record.likelihood
+
+    @property
+    def priors(self) -> dict:
+        return spec_to_priors(self.record.priors)
+
+    @property
+    def groups(self) -> list:
+        return list(self.record.groups)
+
+    @property
+    def label(self) -> str:
+        return self.record.label or f"{self.law.name}/{self.likelihood}"
+
+    @property
+    def n_runs(self) -> int:
+        return int(self.record.data["n_rows_used"])
+
+    @property
+    def compute_model(self) -> ComputeModel:
+        if self._compute_model is not None:
+            return self._compute_model
+        saved = self.record.compute_model
+        if saved is None:
+            raise ValueError(
+                f"this fit used a user compute model ({self.record.compute_model_name!r}) that "
+                "was not saved; set fit.compute_model = bayeslaws.compute.custom(...) before "
+                "predicting from C"
+            )
+        return compute_model_from_dict(saved)
+
+    @compute_model.setter
+    def compute_model(self, model: ComputeModel) -> None:
+        self._compute_model = model
+
+    def training_runs(self) -> RunTable | None:
+        """The fitted runs as a RunTable (canonical columns, C as fitted), or None."""
+        data = self.record.training_runs
+        if not data:
+            return None
+        frame = pd.DataFrame(data)
+        given = {c: c for c in ("N", "D") if c in frame}
+        runs = load_runs(
+            frame.drop(columns=["C"]),
+            compute_model=self.compute_model,
+            allow_missing_loss=True,
+            **given,
+        )
+        runs.df["C"] = frame["C"].to_numpy(float)  # as fitted (e.g. Porian's budget column)
+        return runs
+
+    def posterior(self) -> Posterior:
+        """The draws and facts the law's posterior methods read (built once per fit)."""
+        if self._posterior is None:
+            self._posterior = Posterior(
+                draws=self.draws(),
+                scales=Scales(self.record.scales),
+                groups=tuple(self.record.groups),
+                state=self.record.law_state,
+                likelihood=self.likelihood,
+                priors=self.priors,
+            )
+        return self._posterior
+
+    def __repr__(self) -> str:
+        d = self.diagnostics
+        return (
+            f"<Fit {self.label}: {self.n_runs} runs, {d.n_draws} draws, max R-hat "
+            f"{d.max_r_hat:.3f}, min ESS {d.min_ess_bulk:.0f}, {d.divergences} divergences"
+            f"{'' if d.ok else ' — see fit.diagnostics'}>"
+        )
+
+    # ---- draws and summaries -------------------------------------------------------------------
+    def draws(self, var_names=None) -> dict:
+        """Posterior draws with chains flattened: name -> array of shape (S, ...)."""
+        post = self.idata.posterior
+        names = var_names or list(post.data_vars)
+        out = {}
+        for name in names:
+            values = post[name].values
+            out[name] = values.reshape((-1,) + values.shape[2:])
+        return out
+
+    def summary(self, ci: float = 0.9, var_names=None) -> pd.DataFrame:
+        """One row per parameter: mean, sd, lower/median/upper quantiles of the central ``ci``
+        interval (labelled e.g. 5%, 50%, 95%), r_hat, ess_bulk, ess_tail."""
+        if isinstance(ci, bool) or not isinstance(ci, int | float) or not 0 < ci < 1:
+            raise ValueError(f"ci must be in (0, 1), got {ci!r}")
+        names = var_names or self.record.summary_names
+        names = [n for n in names if n in self.idata.posterior]
+        lo, hi = (1 - ci) / 2, (1 + ci) / 2
+        r_hat = az.rhat(self.idata, var_names=names)
+        ess_bulk = az.ess(self.idata, var_names=names, method="bulk")
+        ess_tail = az.ess(self.idata, var_names=names, method="tail")
+        rows = []
+        for name in names:
+            draws = self.idata.posterior[name].stack(sample=("chain", "draw"))
+            extra = [d for d in draws.dims if d != "sample"]
+            flat = draws.transpose(*extra, "sample").values.reshape(-1, draws.sizes["sample"])
+            labels = [name]
+            if extra:
+                labels = [f"{name}[{c}]" for c in draws[extra[0]].values]
+            for i, label in enumerate(labels):
+                x = flat[i]
+                rows.append(
+                    {
+                        "parameter": label,
+                        "mean": x.mean(),
+                        "sd": x.std(ddof=1),
+                        f"{100 * lo:g}%": np.quantile(x, lo),
+                        "50%": np.quantile(x, 0.5),
+                        f"{100 * hi:g}%": np.quantile(x, hi),
+                        "r_hat": np.ravel(r_hat[name].values)[i],
+                        "ess_bulk": np.ravel(ess_bulk[name].values)[i],
+                        "ess_tail": np.ravel(ess_tail[name].values)[i],
+                    }
+                )
+        return pd.DataFrame(rows).set_index("parameter")
+
+    def law_table(self, **options) -> pd.DataFrame:
+        """The fitted law in its papers' notation, with intervals (laws that define one)."""
+        options.setdefault("compute_model", self._compute_model or _saved_model(self))
+        return self.law.law_table(self.posterior(), **options)
+
+    # ---- persistence ---------------------------------------------------------------------------
+    def save(self, path) -> Path:
+        """Write the fit to a netCDF file that :func:`load_fit` reads back (atomically: a
+        temporary file in the same folder, then renamed over the target)."""
+        path = check_output_path(path)
+        idata = self.idata.copy()
+        record_json, cache_json = self.record.to_json(), self.cache.to_json()
+        attrs = idata.posterior.attrs
+        attrs[RECORD_ATTR] = record_json
+        attrs[CACHE_ATTR] = cache_json
+        attrs[CHECKSUM_ATTR] = checksum(record_json, cache_json, idata.posterior)
+        handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        os.close(handle)
+        try:
+            idata.to_netcdf(tmp, engine="h5netcdf")
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+        return path
+
+
+def _saved_model(fit: Fit):
+    try:
+        return fit.compute_model
+    except ValueError:
+        return None
+
+
+def check_output_path(path) -> Path:
+    """A writable output file path (its folder must exist): checked before any long work."""
+    if not isinstance(path, str | os.PathLike):
+        raise TypeError(f"path must be a file path, got {type(path).__name__}")
+    path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"{str(path)!r} is a folder; give a file name such as fit.nc")
+    if not path.parent.is_dir():
+        raise FileNotFoundError(f"the folder {str(path.parent)!r} for {str(path)!r} does not exist")
+    if not os.access(path.parent, os.W_OK):
+        raise PermissionError(f"the folder {str(path.parent)!r} is not writable")
+    return path
+
+
+def checksum(record_json: str, cache_json: str, posterior) -> str:
+    """SHA-256 of the record, the cache and every posterior array (names, shapes and bytes)."""
+    h = hashlib.sha256()
+    h.update(record_json.encode())
+    h.update(cache_json.encode())
+    for name in sorted(posterior.data_vars):
+        values = np.ascontiguousarray(posterior[name].values)
+        h.update(f"{name}{values.shape}{values.dtype}".encode())
+        h.update(values.tobytes())
+    return h.hexdigest()
+
+
+def load_fit(path) -> Fit:
+    """Read a fit written by :meth:`Fit.save`; refuses other formats and edited or damaged
+    files with :class:`~.record.IncompatibleFitFile`."""
+    if not isinstance(path, str | os.PathLike):
+        raise TypeError(f"path must be a file path, got {type(path).__name__}")
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no fit file at {str(path)!r}")
+    if path.is_dir():
+        raise IsADirectoryError(f"{str(path)!r} is a folder, not a fit file")
+    where = repr(str(path))
+    try:
+        idata = az.from_netcdf(str(path), engine="h5netcdf")
+        posterior = idata.posterior
+        attrs = dict(posterior.attrs)
+    except Exception as err:  # h5py / xarray raise many types on a damaged or foreign file
+        raise IncompatibleFitFile(
+            f"{where} is not a readable fit file ({type(err).__name__}: {err})"
+        ) from None
+    raw = attrs.get(RECORD_ATTR)
+    if raw is None:
+        raise IncompatibleFitFile(f"{where} is a netCDF file but not a bayeslaws fit")
+    record = FitRecord.from_json(raw, where)
+    cache_json = attrs.get(CACHE_ATTR, "{}")
+    expected = attrs.get(CHECKSUM_ATTR)
+    for key in (RECORD_ATTR, CACHE_ATTR, CHECKSUM_ATTR):
+        posterior.attrs.pop(key, None)
+    if expected != checksum(raw, cache_json, posterior):
+        raise IncompatibleFitFile(
+            f"{where} fails its checksum: it was edited or damaged after it was saved; refit or "
+            "restore it"
+        )
+    return Fit(idata, record, cache=json.loads(cache_json))

@@ -1,0 +1,104 @@
+"""The typed record of a fit: everything needed to predict from it in another process, saved
+inside the fit's netCDF file as JSON and versioned (``FORMAT_VERSION``)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+
+FORMAT_VERSION = 2
+
+
+class IncompatibleFitFile(ValueError):
+    """A file that is not a bayeslaws fit of this format (other version, edited or damaged)."""
+
+
+@dataclass(frozen=True)
+class SamplerRecord:
+    """How the posterior was sampled (NUTS settings, seed, device backend, wall time)."""
+
+    chains: int
+    warmup: int
+    draws: int
+    target_accept: float
+    dense_mass: bool
+    chain_method: str
+    seed: int
+    backend: str
+    sampling_seconds: float  # mcmc.run wall time, compilation included
+
+
+@dataclass(frozen=True)
+class FitRecord:
+    """What was fitted, and how.
+
+    law, law_options : the law by :func:`bayeslaws.laws.law_ref` (a registered name or an import
+        path ``module:ClassName``) and its options.
+    likelihood, priors : the observation family and the priors used (JSON specs).
+    scales : the reference scales of the centring, column -> natural log.
+    groups : group labels in model order ([None] without groups).
+    ranges : fitted range per column, column -> [min, max] (N params, D tokens, C FLOPs, ...).
+    law_state : the law's own facts (read only by the law).
+    compute_model, compute_model_name : how C relates to N and D (None for a user callable).
+    data : provenance of the runs (source, row counts, exclusions with their reasons).
+    training_runs : the fitted runs in canonical columns (column -> list), for calibration,
+        model discrepancy and refits.
+    notes : plain-language remarks from the law (e.g. diverged runs censored).
+    summary_names : the sites ``Fit.summary`` reports and the convergence checks cover.
+    diagnostics : R-hat, ESS and divergences (``Diagnostics.to_dict``).
+    sampler : :class:`SamplerRecord`.
+    label : a name for the fit.
+    """
+
+    law: str
+    law_options: dict
+    likelihood: str
+    priors: dict
+    scales: dict
+    groups: list
+    ranges: dict
+    law_state: dict
+    compute_model: dict | None
+    compute_model_name: str
+    data: dict
+    training_runs: dict | None
+    notes: list
+    summary_names: list
+    diagnostics: dict
+    sampler: SamplerRecord
+    label: str | None = None
+    bayeslaws_version: str = ""
+    format_version: int = FORMAT_VERSION
+    extra: dict = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str, where: str = "the file") -> FitRecord:
+        try:
+            raw = json.loads(text)
+        except (TypeError, ValueError) as err:
+            raise IncompatibleFitFile(f"{where}: the fit record is not valid JSON ({err})") from None
+        if not isinstance(raw, dict):
+            raise IncompatibleFitFile(f"{where}: the fit record is not a JSON object")
+        version = raw.get("format_version")
+        if version != FORMAT_VERSION:
+            raise IncompatibleFitFile(
+                f"{where} was written in fit-file format {version} by bayeslaws "
+                f"{raw.get('bayeslaws_version', '?')}; this bayeslaws reads format "
+                f"{FORMAT_VERSION}. Refit the data with this version."
+            )
+        names = {f.name for f in fields(cls)}
+        missing = sorted(n for n in names if n not in raw and n not in ("label", "extra"))
+        unknown = sorted(set(raw) - names)
+        if missing or unknown:
+            raise IncompatibleFitFile(
+                f"{where}: fit record fields do not match this bayeslaws (missing {missing}, "
+                f"unknown {unknown})"
+            )
+        try:
+            raw["sampler"] = SamplerRecord(**raw["sampler"])
+        except TypeError as err:
+            raise IncompatibleFitFile(f"{where}: bad sampler record ({err})") from None
+        return cls(**raw)

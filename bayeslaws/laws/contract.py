@@ -1,0 +1,361 @@
+"""The one contract every law implements.
+
+A law is its math: parameters and default priors, the NumPyro model, what it needs from a run
+table, and posterior draws of what it predicts. Every later stage (inference, prediction,
+allocation, design, plots, the command line) calls only the methods of :class:`Law` below; none
+asks a law its name or probes its attributes. A new law is one file: subclass :class:`Law`
+(or :class:`~bayeslaws.laws.surface.LossSurfaceLaw` for a loss surface L(N, D)), and either
+register it (:func:`bayeslaws.laws.register`) or pass the object to ``bl.fit``.
+
+Conventions shared by all laws:
+
+* The model's observation site is ``OBSERVED_SITE`` ("log_loss"): centred natural-log loss,
+  ``ln L - scales["loss"]``; ``obs=None`` samples it (prior predictive).
+* Posterior draws are flattened over chains: arrays of shape (S, ...) for S draws.
+* Queries are DataFrames with the law's ``inputs`` (N params, D tokens, C FLOPs, ...); draws of
+  each quantity come back as arrays (S, Q), natural units, for Q query points.
+* ``kind="mean"`` is the law's own uncertainty; ``kind="new_run"`` adds what one new run (or a
+  new cell / budget) would show around it.
+"""
+
+from __future__ import annotations
+
+import abc
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+import jax
+import numpy as np
+import pandas as pd
+
+from .likelihoods import FAMILIES, default_noise_priors
+from .priors import priors_to_spec
+
+OBSERVED_SITE = "log_loss"
+KINDS = ("mean", "new_run")
+
+
+class LawCapabilityError(ValueError):
+    """A law does not define what was asked of it (e.g. a compute-optimal allocation)."""
+
+
+# ---- reference scales -------------------------------------------------------------------------
+@jax.tree_util.register_pytree_node_class
+class Scales:
+    """Reference scales: the natural log of each column's typical value (the data's geometric
+    centre), by column name ("N", "D", "C", "loss", "lr", "batch_size", ...). Laws work on
+    centred logs ``ln value - scales[column]`` (see MODELLING.md: normalise before sampling)."""
+
+    def __init__(self, log_ref: Mapping[str, float]):
+        self._log_ref = {str(k): float(v) for k, v in log_ref.items()}
+
+    @classmethod
+    def from_columns(cls, **values) -> Scales:
+        """Scales at the geometric means of the given positive arrays (column=values)."""
+        return cls({k: float(np.mean(np.log(np.asarray(v, float)))) for k, v in values.items()})
+
+    def __getitem__(self, column: str) -> float:
+        try:
+            return self._log_ref[column]
+        except KeyError:
+            raise KeyError(f"no reference scale for {column!r}; have {sorted(self._log_ref)}") from None
+
+    def __contains__(self, column: str) -> bool:
+        return column in self._log_ref
+
+    def centre(self, column: str, values):
+        """``ln values - scales[column]`` (numpy or JAX arrays)."""
+        return np.log(np.asarray(values, float)) - self[column]
+
+    def to_dict(self) -> dict:
+        return dict(self._log_ref)
+
+    def __repr__(self) -> str:
+        return f"Scales({self._log_ref})"
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Scales) and self._log_ref == other._log_ref
+
+    def __hash__(self) -> int:
+        return hash(tuple(sorted(self._log_ref.items())))
+
+    # a JAX pytree whose leaves are the log scales (so jit treats them as data)
+    def tree_flatten(self):
+        keys = tuple(sorted(self._log_ref))
+        return tuple(self._log_ref[k] for k in keys), keys
+
+    @classmethod
+    def tree_unflatten(cls, keys, values):
+        obj = cls.__new__(cls)
+        obj._log_ref = dict(zip(keys, values, strict=True))
+        return obj
+
+
+# ---- what a law hands to the stages ------------------------------------------------------------
+@dataclass(frozen=True)
+class Prepared:
+    """A run table turned into model arguments (:meth:`Law.prepare`).
+
+    data : the model's array arguments (``obs`` among them), name -> array.
+    static : hashable model arguments that fix the compiled kernel (e.g. ``n_groups``).
+    scales : reference scales of the centring.
+    groups : group labels in model order (``(None,)`` without groups).
+    ranges : fitted range per column, column -> [min, max].
+    state : the law's own JSON-ready facts that its posterior methods need (cells, budgets,
+        divergence record); only the law reads it.
+    runs : the run table actually fitted (after the law's own recorded exclusions).
+    notes : plain-language remarks for the user (e.g. "12 diverged runs censored").
+    """
+
+    data: dict
+    static: dict
+    scales: Scales
+    groups: tuple
+    ranges: dict
+    state: dict
+    runs: object
+    notes: tuple = ()
+
+
+@dataclass(frozen=True)
+class Posterior:
+    """What a law's posterior methods read: the draws and the facts of the fit.
+
+    draws : site name -> array (S, ...), chains flattened.
+    scales, groups, state : as in :class:`Prepared`.
+    likelihood : the observation family ("gaussian", "student_t", "huber").
+    priors : site name -> numpyro distribution (those of the fit).
+    """
+
+    draws: Mapping[str, np.ndarray]
+    scales: Scales
+    groups: tuple
+    state: Mapping
+    likelihood: str
+    priors: Mapping = field(default_factory=dict)
+
+    @property
+    def n_draws(self) -> int:
+        return int(np.shape(next(iter(self.draws.values())))[0])
+
+    def column(self, name: str) -> np.ndarray:
+        """Draws of a scalar site as a column (S, 1), to broadcast against query points."""
+        return np.asarray(self.draws[name], float)[:, None]
+
+
+@dataclass(frozen=True)
+class Observations:
+    """Predicted outcomes of candidate runs, for choosing the next experiment (design).
+
+    unit : (R,) the candidate unit each observation belongs to (a unit is chosen and paid for
+        as a whole, e.g. an LR x batch sweep at one cell).
+    mean : (S, R) the predicted observation per draw (centred log scale, no noise).
+    sigma : (S,) or (S, R) noise scale per draw (and observation).
+    nu : (S,) Student-t degrees of freedom, or None.
+    family : the noise family of the observation ("gaussian", "student_t", "huber").
+    nuisance : (R,) prior variance of a level shared by a unit's observations and unknown until
+        they are seen (0: none).
+    """
+
+    unit: np.ndarray
+    mean: np.ndarray
+    sigma: np.ndarray
+    nu: np.ndarray | None
+    family: str
+    nuisance: np.ndarray
+
+
+def resolve_group(groups, group):
+    """Index of a fitted group; 0 without groups; None for a new, unseen group of a grouped fit.
+
+    ``groups``: the fit's labels (``(None,)`` without groups). ``group``: one label or None."""
+    groups = list(groups)
+    if group is not None and not isinstance(group, str | int | np.integer):
+        raise TypeError(
+            f"group must be one group label (a string), got {type(group).__name__}; predict "
+            "each group in its own call"
+        )
+    if len(groups) <= 1:
+        if group is not None and [str(group)] != [str(g) for g in groups]:
+            raise ValueError(f"group={group!r}: this fit was fitted without groups")
+        return 0
+    if group is None:
+        return None
+    labels = [str(g) for g in groups]
+    if str(group) not in labels:
+        raise ValueError(f"group={group!r} is not one of the fit's groups {labels}")
+    return labels.index(str(group))
+
+
+# ---- the contract ------------------------------------------------------------------------------
+class Law(abc.ABC):
+    """A scaling law as a Bayesian model. Subclasses set the class attributes and implement the
+    abstract methods; the optional hooks raise :class:`LawCapabilityError` unless overridden.
+
+    Class attributes
+    ----------------
+    name : registry name (e.g. "chinchilla").
+    description : the form in one line.
+    inputs : query columns a prediction needs, e.g. ("N", "D") (N params, D tokens) or ("N", "C").
+    optional_inputs : further query columns a law accepts (e.g. lr, batch_size).
+    run_columns : the run-table columns (besides loss) that describe one run of this law, which
+        candidate runs for design must have (N, D and C are completed by the compute model).
+    quantities : what :meth:`draws` returns, in natural units.
+    primary : the quantity ``predict`` reports under unprefixed column names (or None).
+    default_likelihood, likelihoods : the observation family used by default, and those allowed.
+    observed_site : the model's observation site (``OBSERVED_SITE`` unless the law observes
+        something other than the log loss).
+    default_dense_mass : NUTS mass matrix default (dense unless the law says otherwise).
+    widened : whether ``new_run`` predictions of the loss get a model discrepancy learned from
+        the training residuals (:meth:`fitted_log_mean`); laws whose new points already carry
+        their own out-of-sample scatter (new budgets, new cells) say False.
+    """
+
+    name: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    inputs: ClassVar[tuple] = ("N", "D")
+    optional_inputs: ClassVar[tuple] = ()
+    run_columns: ClassVar[tuple] = ("N", "D")
+    quantities: ClassVar[tuple] = ("loss",)
+    primary: ClassVar[str | None] = "loss"
+    default_likelihood: ClassVar[str] = "huber"
+    likelihoods: ClassVar[tuple] = FAMILIES
+    observed_site: ClassVar[str] = OBSERVED_SITE
+    default_dense_mass: ClassVar[bool] = True
+    widened: ClassVar[bool] = False
+
+    # ---- options ---------------------------------------------------------------------------
+    @property
+    def options(self) -> dict:
+        """The law's configuration (JSON-ready); empty for a law without options."""
+        return {}
+
+    def configure(self, **options) -> Law:
+        """A copy with some options changed (``bl.fit(..., law_options={...})`` calls this)."""
+        unknown = set(options) - set(self.options)
+        if unknown:
+            known = sorted(self.options) or "none"
+            raise ValueError(
+                f"unknown option(s) {sorted(unknown)} for law {self.name!r}; its options: {known}"
+            )
+        return type(self)(**{**self.options, **options})
+
+    def __eq__(self, other) -> bool:
+        return type(self) is type(other) and self.options == other.options
+
+    def __hash__(self) -> int:
+        return hash((type(self).__module__, type(self).__qualname__, _json(self.options)))
+
+    def __repr__(self) -> str:
+        opts = ", ".join(f"{k}={v!r}" for k, v in self.options.items())
+        return f"{type(self).__name__}({opts})"
+
+    # ---- the model -------------------------------------------------------------------------
+    @abc.abstractmethod
+    def default_priors(self) -> dict:
+        """Default priors of the law's own parameters, name -> numpyro distribution."""
+
+    def extra_prior_names(self) -> set:
+        """Prior names a user may override beyond the defaults (e.g. pooling scales)."""
+        return set()
+
+    def priors(self, likelihood: str, overrides: dict | None = None) -> dict:
+        """Default priors of law and likelihood with the user's overrides (checked by name and
+        type)."""
+        import numpyro.distributions as dist
+
+        priors = {**self.default_priors(), **default_noise_priors(likelihood)}
+        allowed = set(priors) | self.extra_prior_names()
+        if overrides is not None and not isinstance(overrides, Mapping):
+            raise TypeError(f"priors must be a dict name -> distribution, got {overrides!r}")
+        for key, value in (overrides or {}).items():
+            if key not in allowed:
+                raise ValueError(
+                    f"prior given for {key!r}, which law {self.name!r} with likelihood "
+                    f"{likelihood!r} does not have; its parameters are {sorted(allowed)}"
+                )
+            if not isinstance(value, dist.Distribution):
+                raise TypeError(f"prior for {key!r} must be a numpyro distribution, got {value!r}")
+            priors[key] = value
+        return priors
+
+    @abc.abstractmethod
+    def prepare(self, runs) -> Prepared:
+        """Model arguments and facts from a :class:`~bayeslaws.runs.RunTable` (raises a
+        RunTableError naming the column when the table cannot identify the law)."""
+
+    @abc.abstractmethod
+    def model(self, *, priors: dict, likelihood: str, obs=None, **data_and_static):
+        """The NumPyro model: ``Prepared.data`` and ``Prepared.static`` as keyword arguments;
+        observes ``observed_site`` (``obs=None``: samples it)."""
+
+    def summary_names(self, groups, likelihood: str) -> list[str]:
+        """Sites reported by ``Fit.summary`` and checked for convergence."""
+        names = list(self.default_priors())
+        return names + ["sigma"] + (["nu"] if likelihood == "student_t" else [])
+
+    def group_dims(self, groups) -> dict:
+        """ArviZ dims of per-group sites (name -> ["group"]) of a fit with these groups."""
+        return {}
+
+    # ---- posterior ---------------------------------------------------------------------------
+    @abc.abstractmethod
+    def draws(self, post: Posterior, query: pd.DataFrame, *, kind: str, group, rng) -> dict:
+        """Draws of each of ``quantities`` at the query points: name -> array (S, Q), natural
+        units. ``rng``: a numpy Generator for noise and new-group / new-cell draws."""
+
+    @abc.abstractmethod
+    def observations(self, post: Posterior, candidates: pd.DataFrame, *, group, rng) -> Observations:
+        """Predicted outcomes of candidate runs (columns: the run-table columns the law reads,
+        and ``unit``), for :mod:`bayeslaws.design`."""
+
+    def fitted_log_mean(self, post: Posterior, runs: pd.DataFrame) -> np.ndarray:
+        """ln of the law's mean loss at training runs (posterior mean, no noise): (Q,), the base
+        of a model discrepancy learned from residuals (laws with ``widened = True``)."""
+        raise LawCapabilityError(f"law {self.name!r} models no discrepancy from residuals")
+
+    def empirical(self, runs: pd.DataFrame) -> pd.DataFrame:
+        """The law's quantities as observed in a run table (for plots): its inputs and each
+        quantity's observed value, one row per observation."""
+        return runs.assign(**{q: runs["loss"] for q in self.quantities if q == "loss"})
+
+    # ---- optional hooks ----------------------------------------------------------------------
+    def allocation(self, post: Posterior, C, compute_model, *, group, rng, method="auto") -> dict:
+        """Compute-optimal allocation at budgets C (FLOPs, (Q,)): dict of arrays (S, Q)
+        ``N_opt``, ``D_opt``, ``L_opt``, ``at_boundary`` and a string ``method``."""
+        raise LawCapabilityError(f"law {self.name!r} defines no compute-optimal allocation")
+
+    def isoflop_profile(self, post: Posterior, C: float, N, compute_model, *, group, rng):
+        """ln L along the isoFLOP line of budget C at sizes N (G,), per draw: (S, G), consistent
+        with :meth:`allocation` (its minimum is the allocation's L_opt)."""
+        raise LawCapabilityError(f"law {self.name!r} defines no loss along isoFLOP lines")
+
+    def law_table(self, post: Posterior, **options) -> pd.DataFrame:
+        """The fitted law in its papers' notation, with intervals."""
+        raise LawCapabilityError(f"law {self.name!r} defines no law table")
+
+    def sweep_optima(self, post: Posterior) -> dict:
+        """Per fitted cell of an LR x batch sweep: draws (S, cells) of ``log_eta`` and ``log_B``
+        (natural logs of lr and batch size in tokens) and the cells' ``N``, ``D``, ``group``."""
+        raise LawCapabilityError(f"law {self.name!r} fits no LR x batch sweep")
+
+
+def _json(value) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def law_key(law: Law) -> str:
+    """A string that identifies a law and its options (cache keys)."""
+    return f"{type(law).__module__}:{type(law).__qualname__}:{_json(law.options)}"
+
+
+def priors_key(priors: dict) -> str:
+    return _json(priors_to_spec(priors))
+
+
+def summarise(values: np.ndarray, ci: float) -> tuple:
+    """(median, lower, upper) over axis 0 of the central ``ci`` interval."""
+    lo, med, hi = np.quantile(values, [(1 - ci) / 2, 0.5, (1 + ci) / 2], axis=0)
+    return med, lo, hi

@@ -1,0 +1,191 @@
+"""From an LR x batch sweep to the hyperparameter law's model arguments: (N, D) cells, centred
+logs, and diverged runs censored or excluded (never silently dropped).
+
+Units: N params, D tokens, lr the peak learning rate, batch_size in tokens, loss > 0.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import jax.numpy as jnp
+import numpy as np
+import pandas as pd
+
+from ...runs import RunTable, RunTableError
+from ..contract import Prepared, Scales
+
+
+class DivergenceWarning(UserWarning):
+    """Diverged runs were found and censored or excluded (the count is in the fit's law state)."""
+
+
+def diverged_mask(law, df: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
+    """Runs that diverged (NaN loss, loss above the law's threshold, or a true ``diverged``
+    column), and the reasons in words."""
+    loss = df["loss"].to_numpy(float)
+    reasons = []
+    mask = np.isnan(loss)
+    if mask.any():
+        reasons.append(f"{int(mask.sum())} with a missing (NaN) loss")
+    if law.divergence_threshold is not None:
+        above = ~np.isnan(loss) & (loss > law.divergence_threshold)
+        if above.any():
+            reasons.append(f"{int(above.sum())} with loss > {law.divergence_threshold:g}")
+        mask |= above
+    if "diverged" in df:
+        flag = df["diverged"].fillna(False).astype(bool).to_numpy()
+        if (flag & ~mask).any():
+            reasons.append(f"{int((flag & ~mask).sum())} more flagged in column 'diverged'")
+        mask |= flag
+    return mask, reasons
+
+def far_mask(law, df: pd.DataFrame, diverged: np.ndarray):
+    """Runs more than ``far_above`` above their cell's best converged run, and the bound
+    best * (1 + far_above) per run (NaN where no bound applies)."""
+    loss = df["loss"].to_numpy(float)
+    if law.far_above is None:
+        return np.zeros(len(df), bool), np.full(len(df), np.nan)
+    keys = [c for c in ("group", "N", "D") if c in df]
+    clean = pd.Series(np.where(diverged, np.nan, loss), index=df.index)
+    best = clean.groupby([df[k] for k in keys]).transform("min").to_numpy(float)
+    bound = best * (1.0 + law.far_above)
+    far = ~diverged & (loss > bound)
+    return far, bound
+
+def exclude_diverged(law, runs: RunTable) -> RunTable:
+    """Check the columns and apply ``divergence="exclude"`` (recorded on the run table)."""
+    for column in ("lr", "batch_size"):
+        if column not in runs.df:
+            raise RunTableError(
+                f"law 'hyperparams' needs column {column!r} "
+                f"({'learning rate' if column == 'lr' else 'batch size in tokens'}), which "
+                f"the run table lacks; its columns are {list(runs.df.columns)} (pass "
+                f"{column}='your column name' to load_runs)"
+            )
+    if law.divergence != "exclude":
+        return runs
+    mask, reasons = diverged_mask(law, runs.df)
+    far, _ = far_mask(law, runs.df, mask)
+    if far.any():
+        reasons.append(f"{int(far.sum())} more than {law.far_above:g} above the cell's best")
+        mask = mask | far
+    if not mask.any():
+        return runs
+    warnings.warn(
+        f"{int(mask.sum())} diverged runs excluded ({'; '.join(reasons)}); "
+        "divergence='exclude'",
+        DivergenceWarning,
+        stacklevel=3,
+    )
+    return runs.exclude(mask, f"diverged runs ({'; '.join(reasons)}), divergence='exclude'")
+
+def prepare(law, runs: RunTable) -> Prepared:
+    """Model arguments (centred logs, cell indices, censoring) and the JSON-ready facts."""
+    runs = exclude_diverged(law, runs)
+    df = runs.df
+    mask, reasons = diverged_mask(law, df)
+    far, far_bound = far_mask(law, df, mask)
+    if far.any():
+        reasons.append(f"{int(far.sum())} more than {law.far_above:g} above the cell's best")
+    mask = mask | far
+    ok = ~mask
+    if ok.sum() == 0:
+        raise RunTableError("law 'hyperparams': every run diverged; nothing to fit")
+    for column in ("lr", "batch_size"):
+        levels = df.loc[ok, column].nunique()
+        if levels < 3:
+            raise RunTableError(
+                f"law 'hyperparams' needs at least 3 distinct values of {column!r} to place a "
+                f"bowl; the run table has {levels}"
+            )
+    groups = tuple(None if g is None else str(g) for g in runs.groups)
+    group_of = (
+        np.zeros(len(df), dtype=int)
+        if groups == (None,)
+        else np.array([groups.index(str(g)) for g in df["group"]])
+    )
+    keys = pd.DataFrame({"g": group_of, "N": df["N"].to_numpy(), "D": df["D"].to_numpy()})
+    cells = keys.drop_duplicates().sort_values(["g", "N", "D"]).reset_index(drop=True)
+    n_cells = len(cells)
+    if n_cells < 3:
+        raise RunTableError(
+            f"law 'hyperparams' needs at least 3 (N, D) cells to fit power laws in N and D; "
+            f"the run table has {n_cells} (columns 'N' and 'D' take the values "
+            f"{sorted(set(df['N']))[:5]} and {sorted(set(df['D']))[:5]})"
+        )
+    for column in ("N", "D"):
+        if cells[column].nunique() < 2:
+            raise RunTableError(
+                f"law 'hyperparams' needs at least 2 distinct values of {column!r} across its "
+                f"(N, D) cells to fit an exponent in {column}; the run table has one "
+                f"({cells[column].iloc[0]:g})"
+            )
+    cell_index = (
+        keys.merge(cells.reset_index(), on=["g", "N", "D"], how="left")["index"]
+        .to_numpy()
+        .astype(np.int32)
+    )
+    loss = df["loss"].to_numpy(float)
+    scales = Scales.from_columns(
+        N=cells["N"], D=cells["D"], loss=loss[ok], lr=df["lr"], batch_size=df["batch_size"]
+    )
+    n_div = int(mask.sum())
+    bound = None
+    z = np.log(np.where(ok, loss, 1.0)) - scales["loss"]
+    censored = None
+    if n_div:
+        # divergence == "censor" (exclude already removed them)
+        bound = (
+            law.divergence_threshold
+            if law.divergence_threshold is not None
+            else float(np.max(loss[ok]))
+        )
+        run_bound = np.where(far, far_bound, bound)
+        z = np.where(ok, z, np.log(run_bound) - scales["loss"])
+        censored = jnp.asarray(mask)
+        warnings.warn(
+            f"{n_div} diverged runs censored: loss >= {bound:.4g} ({'; '.join(reasons)}); "
+            "divergence='censor'",
+            DivergenceWarning,
+            stacklevel=3,
+        )
+    n_excluded = sum(e.count for e in runs.exclusions if e.reason.startswith("diverged runs"))
+    x_cell = np.log(cells["N"].to_numpy(float)) - scales["N"]
+    y_cell = np.log(cells["D"].to_numpy(float)) - scales["D"]
+    data = {
+        "p": jnp.asarray(scales.centre("lr", df["lr"])),
+        "q": jnp.asarray(scales.centre("batch_size", df["batch_size"])),
+        "cell_index": jnp.asarray(cell_index),
+        "x_cell": jnp.asarray(x_cell),
+        "y_cell": jnp.asarray(y_cell),
+        "cell_group": jnp.asarray(cells["g"].to_numpy().astype(np.int32)),
+        "censored": censored,
+        "obs": jnp.asarray(z),
+    }
+    divergence = {
+        "mode": law.divergence,
+        "threshold": law.divergence_threshold,
+        "n_censored": n_div,
+        "n_far_above": int(far.sum()),
+        "censored_at_loss": bound,
+        "n_excluded": int(n_excluded),
+    }
+    if n_div:
+        note = f"{n_div} diverged runs censored (loss >= {bound:.4g})"
+        if far.any():
+            note += f", of which {int(far.sum())} far above the bowl (> {law.far_above:g})"
+    elif n_excluded:
+        note = f"{n_excluded} diverged runs excluded"
+    else:
+        note = "no diverged runs"
+    state = {
+        "cells": {
+            "N": cells["N"].astype(float).tolist(),
+            "D": cells["D"].astype(float).tolist(),
+            "group": cells["g"].astype(int).tolist(),
+        },
+        "divergence": divergence,
+    }
+    ranges = {c: [float(df[c].min()), float(df[c].max())] for c in ("N", "D", "C", "lr", "batch_size")}
+    return Prepared(data, {"n_groups": len(groups)}, scales, groups, ranges, state, runs, (note,))

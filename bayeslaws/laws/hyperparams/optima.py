@@ -1,0 +1,238 @@
+"""The posterior of the optima of the hyperparameter law: eta_opt, B_opt and the loss at the
+optimum, for fitted cells and for new (N, D), with the loss cost of training elsewhere.
+
+Units: N params, D tokens, lr the peak learning rate, B (batch size) in tokens; draws are
+arrays (S, Q) for S posterior draws and Q query points.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ...runs import best_in_cell
+from .. import chinchilla
+from ..contract import Observations, Posterior, resolve_group, summarise
+
+UNIT_WORDS = {"ones": 1.0, "thousands": 1e3, "millions": 1e6, "billions": 1e9, "trillions": 1e12}
+NEW_CELL_LEVEL_VAR = 1.0  # prior variance of a new cell's log-loss level (centred units)
+CELL_RTOL = 1e-6  # (N, D) within this relative tolerance of a fitted cell are that cell
+
+
+def units_factor(units) -> float:
+    """A unit word ("billions", ...) or a positive number, as a multiplier."""
+    if isinstance(units, str):
+        try:
+            return UNIT_WORDS[units.lower()]
+        except KeyError:
+            raise ValueError(f"units must be a number or one of {sorted(UNIT_WORDS)}") from None
+    factor = float(units)
+    if not np.isfinite(factor) or factor <= 0:
+        raise ValueError(f"units must be a positive number, got {units!r}")
+    return factor
+
+
+def _scalars(post: Posterior) -> dict:
+    """Every scalar site as a column (S, 1)."""
+    return {k: np.asarray(v, float)[:, None] for k, v in post.draws.items() if np.ndim(v) == 1}
+
+
+def group_offsets(post: Posterior, group, rng):
+    """Intercept offsets (lr, batch) per draw (S,) for a fitted group, or a new group."""
+    S = post.n_draws
+    g = resolve_group(post.groups, group)
+    if len(post.groups) <= 1:
+        return np.zeros(S), np.zeros(S), 0
+    d = post.draws
+    if g is None:  # a new group
+        z = rng.standard_normal((2, S))
+        return d["lr_int_tau"] * z[0], d["batch_int_tau"] * z[1], None
+    return d["lr_int_tau"] * d["lr_int_z"][:, g], d["batch_int_tau"] * d["batch_int_z"][:, g], g
+
+
+def fitted_cell(post: Posterior, N: float, D: float, g) -> int | None:
+    """Index of the fitted cell at (N, D) in group ``g`` (None: not a fitted cell)."""
+    cells = post.state["cells"]
+    for c, (cn, cd, cg) in enumerate(zip(cells["N"], cells["D"], cells["group"], strict=True)):
+        same_group = g is None or len(post.groups) <= 1 or cg == g
+        if same_group and np.isclose(cn, N, rtol=CELL_RTOL) and np.isclose(cd, D, rtol=CELL_RTOL):
+            return c
+    return None
+
+
+def optimum_draws(law, post: Posterior, N, D, *, kind="mean", group=None, rng) -> dict:
+    """Draws (S, Q) of ln eta_opt, ln B_opt and ln L at the optimum for query points.
+
+    ``kind="mean"``: the law (median optimum of a new cell); ``kind="new_run"``: a new cell,
+    with the fitted cell scatter around the law (the optimum a new sweep would show). A fitted
+    cell's own draws give the loss level under ``loss_level="free"`` (elsewhere that level is
+    unknown: NaN)."""
+    sc = post.scales
+    N = np.asarray(N, float)
+    D = np.asarray(D, float)
+    x, y = sc.centre("N", N), sc.centre("D", D)
+    theta = _scalars(post)
+    m_lr, m_b = (np.asarray(m) for m in law.centre_law(theta, x[None, :], y[None, :]))
+    off_lr, off_b, g = group_offsets(post, group, rng)
+    m_lr = m_lr + off_lr[:, None]
+    m_b = m_b + off_b[:, None]
+    S, Q = m_lr.shape
+    if kind == "new_run":
+        m_lr = m_lr + theta["lr_scatter"] * rng.standard_normal((S, Q))
+        m_b = m_b + theta["batch_scatter"] * rng.standard_normal((S, Q))
+    if law.loss_level == "surface":
+        level = np.asarray(chinchilla.LAW.log_loss(theta, x[None, :], y[None, :], None))
+        if kind == "new_run":
+            level = level + theta["level_scatter"] * rng.standard_normal((S, Q))
+    else:
+        level = np.full((S, Q), np.nan)
+        for j in range(Q):
+            c = fitted_cell(post, N[j], D[j], g)
+            if c is not None:
+                level[:, j] = post.draws["level"][:, c]
+    return {
+        "log_eta": m_lr + sc["lr"],
+        "log_B": m_b + sc["batch_size"],
+        "log_L": level + sc["loss"],
+        "theta": theta,
+    }
+
+
+def quantity_draws(law, post: Posterior, query: pd.DataFrame, *, kind, group, rng) -> dict:
+    """eta_opt, B_opt (tokens) and loss_opt at the query points; with ``lr`` and ``batch_size``
+    in the query also ``rel_penalty`` (L(lr, B) / L_opt - 1, the bowl on the log loss) and
+    ``penalty`` (L(lr, B) - L_opt in loss units, NaN where the level is unknown)."""
+    opt = optimum_draws(law, post, query["N"], query["D"], kind=kind, group=group, rng=rng)
+    out = {
+        "eta_opt": np.exp(opt["log_eta"]),
+        "B_opt": np.exp(opt["log_B"]),
+        "loss_opt": np.exp(opt["log_L"]),
+    }
+    if {"lr", "batch_size"} <= set(query):
+        u = np.log(query["lr"].to_numpy(float))[None, :] - opt["log_eta"]
+        v = np.log(query["batch_size"].to_numpy(float))[None, :] - opt["log_B"]
+        excess = np.asarray(law.bowl_value(opt["theta"], u, v))
+        if law.bowl_scale == "loss":
+            level = opt["log_L"] - post.scales["loss"]
+            # free level away from a fitted cell: L* unknown, take L_ref (the sweep's mean loss)
+            excess = np.log1p(excess * np.exp(-np.where(np.isnan(level), 0.0, level)))
+        out["rel_penalty"] = np.expm1(excess)
+        out["penalty"] = out["rel_penalty"] * out["loss_opt"]
+    return out
+
+
+def observations(law, post: Posterior, candidates: pd.DataFrame, *, group, rng) -> Observations:
+    """Predicted log loss (centred) of candidate runs (N, D, lr, batch_size): at a fitted cell
+    its own optimum and level; at a new cell a fresh cell deviation per draw (shared by the
+    cell's runs) and an unknown level (a nuisance with prior variance ``NEW_CELL_LEVEL_VAR``)."""
+    sc = post.scales
+    theta = _scalars(post)
+    S = post.n_draws
+    N, D = candidates["N"].to_numpy(float), candidates["D"].to_numpy(float)
+    x, y = sc.centre("N", N), sc.centre("D", D)
+    m_lr, m_b = (np.array(m, float) for m in law.centre_law(theta, x[None, :], y[None, :]))
+    off_lr, off_b, g = group_offsets(post, group, rng)
+    m_lr += off_lr[:, None]
+    m_b += off_b[:, None]
+    level = np.zeros((S, len(candidates)))
+    nuisance = np.zeros(len(candidates))
+    new_cells: dict = {}
+    z_lr, z_b = np.asarray(post.draws["z_lr"]), np.asarray(post.draws["z_batch"])
+    for j in range(len(candidates)):
+        c = fitted_cell(post, N[j], D[j], g)
+        if c is not None:
+            m_lr[:, j] += post.draws["lr_scatter"] * z_lr[:, c]
+            m_b[:, j] += post.draws["batch_scatter"] * z_b[:, c]
+            level[:, j] = post.draws["level"][:, c]
+        else:
+            key = (round(float(np.log(N[j])), 9), round(float(np.log(D[j])), 9))
+            if key not in new_cells:
+                new_cells[key] = rng.standard_normal((2, S))
+            z = new_cells[key]
+            m_lr[:, j] += post.draws["lr_scatter"] * z[0]
+            m_b[:, j] += post.draws["batch_scatter"] * z[1]
+            nuisance[j] = NEW_CELL_LEVEL_VAR
+    u = sc.centre("lr", candidates["lr"])[None, :] - m_lr
+    v = sc.centre("batch_size", candidates["batch_size"])[None, :] - m_b
+    bowl = np.asarray(law.bowl_value(theta, u, v), float)
+    unit = candidates["unit"].to_numpy() if "unit" in candidates else np.arange(len(candidates))
+    nu = post.draws.get("nu")
+    return Observations(
+        unit=unit,
+        mean=level + bowl,
+        sigma=np.asarray(post.draws["sigma"], float),
+        nu=None if nu is None else np.asarray(nu, float),
+        family=post.likelihood,
+        nuisance=nuisance,
+    )
+
+
+def empirical(runs: pd.DataFrame) -> pd.DataFrame:
+    """Each (N, D) cell's best run as the observed optimum: eta_opt = its lr, B_opt = its batch
+    size, loss_opt = its loss (runs without a finite loss never count)."""
+    best = runs[best_in_cell(runs)]
+    return best.assign(eta_opt=best["lr"], B_opt=best["batch_size"], loss_opt=best["loss"])
+
+
+def cell_optima(law, post: Posterior) -> dict:
+    """Posterior draws of each fitted cell's optimum: ``log_eta`` and ``log_B`` (S, cells),
+    natural logs of lr and batch size (tokens), and the cells' ``N``, ``D``, ``group``."""
+    sc = post.scales
+    cells = post.state["cells"]
+    x = sc.centre("N", cells["N"])
+    y = sc.centre("D", cells["D"])
+    theta = _scalars(post)
+    m_lr, m_b = (np.asarray(m) for m in law.centre_law(theta, x[None, :], y[None, :]))
+    m_lr = m_lr + theta["lr_scatter"] * post.draws["z_lr"]
+    m_b = m_b + theta["batch_scatter"] * post.draws["z_batch"]
+    if len(post.groups) > 1:
+        g = np.asarray(cells["group"], int)
+        m_lr = m_lr + theta["lr_int_tau"] * post.draws["lr_int_z"][:, g]
+        m_b = m_b + theta["batch_int_tau"] * post.draws["batch_int_z"][:, g]
+    return {
+        "log_eta": m_lr + sc["lr"],
+        "log_B": m_b + sc["batch_size"],
+        "N": np.asarray(cells["N"], float),
+        "D": np.asarray(cells["D"], float),
+        "group": [post.groups[int(i)] for i in cells["group"]],
+    }
+
+
+def law_table(post: Posterior, units="billions", ci: float = 0.9) -> pd.DataFrame:
+    """The fitted laws in the papers' notation, with central ``ci`` intervals:
+
+    ``eta_opt = c * T^x * N^y`` and ``B_opt = c * T^x * N^y`` (B in tokens), with N and T
+    (= D, training tokens) in ``units`` ("billions" as Yin et al., "ones" as Step Law, or a
+    number). One row per (quantity, parameter): c, exponent of T, exponent of N.
+    """
+    unit = units_factor(units)
+    d, sc = post.draws, post.scales
+    rows = []
+    for quantity, prefix, column in (("eta_opt", "lr", "lr"), ("B_opt", "batch", "batch_size")):
+        eN, eD = np.asarray(d[f"{prefix}_N"]), np.asarray(d[f"{prefix}_D"])
+        log_c = (
+            sc[column]
+            + np.asarray(d[f"{prefix}_int"])
+            - eN * (sc["N"] - np.log(unit))
+            - eD * (sc["D"] - np.log(unit))
+        )
+        for param, values in (("c", np.exp(log_c)), ("exp_T", eD), ("exp_N", eN)):
+            med, lo, hi = summarise(values, ci)
+            rows.append(
+                {"quantity": quantity, "parameter": param, "median": med, "lower": lo, "upper": hi}
+            )
+    return finish_law_table(rows, unit, ci)
+
+
+def finish_law_table(rows: list, unit: float, ci: float) -> pd.DataFrame:
+    """The law-table layout shared with the two-stage baseline: indexed by (quantity,
+    parameter), with the formulas and units in ``attrs``."""
+    table = pd.DataFrame(rows).set_index(["quantity", "parameter"])
+    table["ci"] = ci
+    m = table["median"]
+    table.attrs["units"] = f"N, T in units of {unit:g} (parameters, tokens); B in tokens"
+    table.attrs["formulas"] = {
+        q: f"{q} = {m[(q, 'c')]:.3g} * T^{m[(q, 'exp_T')]:.3f} * N^{m[(q, 'exp_N')]:.3f}"
+        for q in ("eta_opt", "B_opt")
+    }
+    return table

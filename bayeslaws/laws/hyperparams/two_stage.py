@@ -1,0 +1,258 @@
+"""The published two-stage method for hyperparameter laws, as a law (``law="hyperparams_two_stage"``).
+
+Stage 1 (in :meth:`TwoStageHyperparams.prepare`): per (N, D) cell (and group) keep the run with
+the lowest loss (Yin et al., DeepSeek) or, with ``tolerance``, every run whose loss is within
+that fraction of the cell's best (Step Law: 0.25%, ``tolerance=0.0025``). Diverged runs (NaN
+loss, loss above ``divergence_threshold`` or a true ``diverged`` column) never count as a best
+run; their number is recorded.
+
+Stage 2 (the model): a linear regression of ln lr and ln B (tokens) of the selected runs on
+[1, ln N, ln D] (centred logs, the same reference scales as the Bayesian law)::
+
+    ln lr_i - ln lr_ref = lr_int + lr_N x_i + lr_D y_i + eps_i,   eps_i ~ Normal(0, sigma_lr)
+    ln B_i - ln B_ref   = batch_int + batch_N x_i + batch_D y_i + e_i,  e_i ~ Normal(0, sigma_batch)
+
+with flat priors on the coefficients (Normal(0, 10)) and ``p(sigma) ~ 1/sigma``
+(LogUniform(1e-4, 10)). Under these priors the posterior of the coefficients is the OLS
+estimate with its Student-t sampling distribution, so the credible intervals are the textbook
+OLS t intervals (checked in ``tests/test_hyperparams.py``): the baseline, fitted by the same
+NUTS machinery as every other law, so that it predicts, designs and saves like them. ``terms``
+drops the N or D term (Step Law regresses B on D only: ``terms={"batch_size": ("D",)}``).
+Its intervals treat the grid argmin as exact: that is the weakness the hierarchical law
+addresses.
+"""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+import numpy as np
+import numpyro
+import numpyro.distributions as dist
+import pandas as pd
+
+from ...runs import RunTableError, cell_keys
+from ..contract import Law, Observations, Posterior, Prepared, Scales, resolve_group, summarise
+from . import data
+from .optima import finish_law_table, units_factor
+
+TERMS = ("N", "D")
+TARGETS = {"lr": "lr", "batch_size": "batch"}  # run-table column -> parameter prefix
+COEF_PRIOR = dist.Normal(0.0, 10.0)  # flat on centred log coefficients
+SIGMA_PRIOR = dist.LogUniform(1e-4, 10.0)  # p(sigma) ~ 1/sigma
+
+
+class TwoStageHyperparams(Law):
+    """Best run per cell (or within ``tolerance`` of it), then log-log linear regression."""
+
+    name = "hyperparams_two_stage"
+    description = "best run per (N, D) cell, then ln eta*, ln B* linear in ln N, ln D (OLS)"
+    run_columns = ("N", "D", "lr", "batch_size")
+    quantities = ("eta_opt", "B_opt", "loss_opt")
+    primary = None
+    default_likelihood = "gaussian"
+    likelihoods = ("gaussian",)
+    observed_site = "log_optimum"
+
+    def __init__(
+        self,
+        tolerance: float | None = None,
+        divergence_threshold: float | None = None,
+        terms: dict | None = None,
+    ):
+        if tolerance is not None and not (
+            isinstance(tolerance, int | float) and 0 <= float(tolerance) < 1
+        ):
+            raise ValueError(f"tolerance must be a fraction in [0, 1) or None, got {tolerance!r}")
+        if divergence_threshold is not None:
+            divergence_threshold = float(divergence_threshold)
+            if not np.isfinite(divergence_threshold) or divergence_threshold <= 0:
+                raise ValueError("divergence_threshold must be a positive number or None")
+        full = {t: list(TERMS) for t in TARGETS}
+        for target, use in (terms or {}).items():
+            if target not in TARGETS:
+                raise ValueError(f"terms: targets are {sorted(TARGETS)}, got {target!r}")
+            if not set(use) <= set(TERMS):
+                raise ValueError(f"terms for {target!r} must be among {TERMS}, got {use!r}")
+            full[target] = [t for t in TERMS if t in use]
+        self.tolerance = None if tolerance is None else float(tolerance)
+        self.divergence_threshold = divergence_threshold
+        self.terms = full
+
+    @property
+    def options(self) -> dict:
+        return {
+            "tolerance": self.tolerance,
+            "divergence_threshold": self.divergence_threshold,
+            "terms": {k: list(v) for k, v in self.terms.items()},
+        }
+
+    def default_priors(self) -> dict:
+        priors = {}
+        for target, prefix in TARGETS.items():
+            priors[f"{prefix}_int"] = COEF_PRIOR
+            for term in self.terms[target]:
+                priors[f"{prefix}_{term}"] = COEF_PRIOR
+            priors[f"sigma_{prefix}"] = SIGMA_PRIOR
+        return priors
+
+    def priors(self, likelihood: str, overrides: dict | None = None) -> dict:
+        if likelihood not in self.likelihoods:
+            raise ValueError(
+                f"law {self.name!r} is ordinary least squares: likelihood must be 'gaussian', "
+                f"got {likelihood!r}"
+            )
+        priors = super().priors(likelihood, overrides)
+        priors.pop("sigma", None)  # one noise scale per regression instead
+        return priors
+
+    # ---- stage 1: the selected optima ---------------------------------------------------------
+    def select(self, df: pd.DataFrame) -> pd.DataFrame:
+        """The runs stage 1 keeps: each cell's best converged run, or all within tolerance."""
+        diverged, _ = data.diverged_mask(self, df)
+        ok = df.loc[~diverged]
+        best = ok.groupby([ok[k] for k in cell_keys(ok)])["loss"].transform("min")
+        if self.tolerance is None:
+            first = ok.index.isin(ok.groupby([ok[k] for k in cell_keys(ok)])["loss"].idxmin())
+            return ok[first]
+        return ok[ok["loss"] <= best * (1.0 + self.tolerance)]
+
+    def prepare(self, runs) -> Prepared:
+        df = runs.df
+        for column in ("lr", "batch_size"):
+            if column not in df:
+                raise RunTableError(
+                    f"law {self.name!r} needs column {column!r}, which the run table lacks; its "
+                    f"columns are {list(df.columns)}"
+                )
+        diverged, reasons = data.diverged_mask(self, df)
+        chosen = self.select(df)
+        cells = chosen.drop_duplicates(subset=cell_keys(chosen))
+        scales = Scales.from_columns(N=cells["N"], D=cells["D"])
+        design = {}
+        for target, prefix in TARGETS.items():
+            for term in self.terms[target]:
+                if cells[term].nunique() < 2:
+                    raise RunTableError(
+                        f"law {self.name!r} needs at least 2 distinct values of {term!r} across "
+                        f"(N, D) cells to fit the {target} exponent in {term}; the table has one"
+                    )
+            n_coef = 1 + len(self.terms[target])
+            if len(chosen) <= n_coef:
+                raise RunTableError(
+                    f"law {self.name!r} needs more than {n_coef} selected optima for the {target} "
+                    f"regression; it has {len(chosen)} (cells: {len(cells)})"
+                )
+        log_ref = {t: float(np.mean(np.log(chosen[t].to_numpy(float)))) for t in TARGETS}
+        scales = Scales({**scales.to_dict(), **log_ref})
+        data_args = {
+            "x": jnp.asarray(scales.centre("N", chosen["N"])),
+            "y": jnp.asarray(scales.centre("D", chosen["D"])),
+            "obs": jnp.asarray(
+                np.stack([scales.centre(t, chosen[t]) for t in TARGETS]), dtype=float
+            ),
+        }
+        state = {
+            "tolerance": self.tolerance,
+            "n_cells": int(len(cells)),
+            "n_selected": int(len(chosen)),
+            "selected_rows": [str(i) for i in chosen.index],
+            "divergence": {"n_diverged": int(diverged.sum()), "reasons": reasons},
+        }
+        groups = tuple(None if g is None else str(g) for g in runs.groups)
+        ranges = {c: [float(df[c].min()), float(df[c].max())] for c in ("N", "D", "C")}
+        note = (
+            f"{len(chosen)} selected runs in {len(cells)} cells "
+            f"(tolerance {self.tolerance}); {int(diverged.sum())} diverged runs never selected"
+        )
+        return Prepared(data_args, {}, scales, groups, ranges, state, runs, (note,))
+
+    # ---- stage 2: the regression ----------------------------------------------------------------
+    def _line(self, coef: dict, prefix: str, target: str, x, y):
+        """Centred ln optimum on the regression line (coefficients broadcast against x, y)."""
+        value = coef[f"{prefix}_int"]
+        if "N" in self.terms[target]:
+            value = value + coef[f"{prefix}_N"] * x
+        if "D" in self.terms[target]:
+            value = value + coef[f"{prefix}_D"] * y
+        return value
+
+    def model(self, *, x, y, priors, likelihood, obs=None):
+        coef = {name: numpyro.sample(name, p) for name, p in priors.items()}
+        means, sds = [], []
+        for target, prefix in TARGETS.items():
+            means.append(self._line(coef, prefix, target, x, y))
+            sds.append(coef[f"sigma_{prefix}"])
+        mu = jnp.stack([jnp.broadcast_to(m, x.shape) for m in means])
+        sd = jnp.stack(sds)[:, None]
+        with numpyro.plate("targets", 2, dim=-2), numpyro.plate("runs", x.shape[0], dim=-1):
+            numpyro.sample(self.observed_site, dist.Normal(mu, sd), obs=obs)
+
+    def summary_names(self, groups, likelihood: str) -> list[str]:
+        return list(self.default_priors())
+
+    # ---- posterior ------------------------------------------------------------------------------
+    def draws(self, post: Posterior, query, *, kind, group, rng) -> dict:
+        """eta_opt and B_opt on the regression line (``kind="new_run"``: plus the residual scatter,
+        the optimum of a new cell); no loss level (NaN)."""
+        resolve_group(post.groups, group)
+        x = post.scales.centre("N", query["N"])[None, :]
+        y = post.scales.centre("D", query["D"])[None, :]
+        coef = {k: np.asarray(v, float)[:, None] for k, v in post.draws.items()}
+        out = {}
+        for (target, prefix), name in zip(TARGETS.items(), ("eta_opt", "B_opt"), strict=True):
+            line = self._line(coef, prefix, target, x, y) * np.ones_like(x)
+            if kind == "new_run":
+                line = line + coef[f"sigma_{prefix}"] * rng.standard_normal(line.shape)
+            out[name] = np.exp(line + post.scales[target])
+        out["loss_opt"] = np.full(out["eta_opt"].shape, np.nan)
+        return out
+
+    def observations(self, post, candidates, *, group, rng) -> Observations:
+        """A candidate unit (a sweep at one cell) yields two observations, the cell's ln eta*
+        and ln B*, each with its regression's residual scale."""
+        resolve_group(post.groups, group)
+        unit = candidates["unit"] if "unit" in candidates else pd.Series(range(len(candidates)))
+        first = candidates.groupby(unit.to_numpy(), sort=False).head(1)
+        labels = (unit.loc[first.index] if "unit" in candidates else first.index).to_numpy()
+        x = post.scales.centre("N", first["N"])[None, :]
+        y = post.scales.centre("D", first["D"])[None, :]
+        coef = {k: np.asarray(v, float)[:, None] for k, v in post.draws.items()}
+        means, sigmas = [], []
+        for target, prefix in TARGETS.items():
+            means.append(self._line(coef, prefix, target, x, y) * np.ones_like(x))
+            sigmas.append(np.repeat(coef[f"sigma_{prefix}"], x.shape[1], axis=1))
+        return Observations(
+            unit=np.concatenate([labels, labels]),
+            mean=np.concatenate(means, axis=1),
+            sigma=np.concatenate(sigmas, axis=1),
+            nu=None,
+            family="gaussian",
+            nuisance=np.zeros(2 * len(labels)),
+        )
+
+    def empirical(self, runs):
+        from .optima import empirical
+
+        return empirical(runs)
+
+    def law_table(self, post, units="billions", ci: float = 0.9, compute_model=None):
+        """Same layout as the Bayesian law's table: ``c`` is the line at N = T = 1 unit."""
+        unit = units_factor(units)
+        d, sc = post.draws, post.scales
+        rows = []
+        for (target, prefix), quantity in zip(TARGETS.items(), ("eta_opt", "B_opt"), strict=True):
+            zero = np.zeros(post.n_draws)
+            eN = np.asarray(d.get(f"{prefix}_N", zero))
+            eD = np.asarray(d.get(f"{prefix}_D", zero))
+            log_c = sc[target] + np.asarray(d[f"{prefix}_int"])
+            log_c = log_c - eN * (sc["N"] - np.log(unit)) - eD * (sc["D"] - np.log(unit))
+            for param, values in (("c", np.exp(log_c)), ("exp_T", eD), ("exp_N", eN)):
+                med, lo, hi = summarise(values, ci)
+                rows.append(
+                    {"quantity": quantity, "parameter": param, "median": med, "lower": lo,
+                     "upper": hi}
+                )
+        return finish_law_table(rows, unit, ci)
+
+
+TWO_STAGE = TwoStageHyperparams()

@@ -1,0 +1,288 @@
+"""What every loss-surface law L(N, D) shares: centring, priors, partial pooling across groups,
+the likelihood, and the posterior methods of the contract. A law module supplies only its
+math: parameters, default priors, ``log_loss`` and the natural-scale quantities it reports.
+
+Centring (see MODELLING.md): the model sees ``x = ln N - ln N_ref``, ``y = ln D - ln D_ref`` and
+the normalised log loss ``z = ln L - ln L_ref``, with reference scales at the data's centre
+(geometric means), so intercepts and exponents are nearly uncorrelated.
+
+Pooling: with G > 1 groups, each pooled parameter theta has a population value theta (with the
+law's prior) and group values ``theta_g = T(T^-1(theta) + tau * z_g)``, ``z_g ~ Normal(0, 1)``
+(non-centred), ``T`` the bijection onto the prior's support (sigmoid for exponents in (0, 1),
+identity for log amplitudes). With one group the model is the plain one.
+
+Units: N in parameters, D in tokens, C in FLOPs, L in the runs' loss units.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import numpyro
+import numpyro.distributions as dist
+import pandas as pd
+from numpyro.distributions.transforms import biject_to
+
+from ..runs import RunTableError
+from . import optimum
+from .contract import (
+    OBSERVED_SITE,
+    Law,
+    LawCapabilityError,
+    Observations,
+    Posterior,
+    Prepared,
+    Scales,
+    resolve_group,
+)
+from .likelihoods import observation, sample_noise_params
+
+GROUP_SD_PRIOR = dist.HalfNormal(0.3)  # sd of group deviations, in unconstrained units
+
+
+def pooled_sample(name, prior, group_index, n_groups, tau_prior):
+    """Sample a parameter, partially pooled over groups when ``n_groups > 1``.
+
+    Returns (population value (scalar), value per run (scalar or shape (n_runs,))).
+    """
+    theta = numpyro.sample(name, prior)
+    if n_groups <= 1:
+        return theta, theta
+    to_support = biject_to(prior.support)
+    tau = numpyro.sample(f"{name}_tau", tau_prior)
+    with numpyro.plate("groups", n_groups):
+        z = numpyro.sample(f"{name}_z", dist.Normal(0.0, 1.0))
+    theta_group = numpyro.deterministic(
+        f"{name}_group", to_support(to_support.inv(theta) + tau * z)
+    )
+    return theta, theta_group[group_index]
+
+
+@functools.partial(jax.jit, static_argnums=(0, 1, 2))
+def _log_loss_draws(law, family, new_run, theta, x, y, scales, sigma, nu, key):
+    """ln L draws (S, Q) at centred (x, y), compiled once per law, family and shapes; plus the
+    run noise of the family when ``new_run``."""
+    th = {k: v[:, None] for k, v in theta.items()}
+    mu = law.log_loss(th, x[None, :], y[None, :], scales) + scales["loss"]
+    if new_run:
+        noise = observation(
+            family, jnp.zeros_like(mu), sigma[:, None], None if nu is None else nu[:, None]
+        )
+        mu = mu + noise.sample(key)
+    return mu
+
+
+class LossSurfaceLaw(Law):
+    """A loss surface L(N, D) fitted on centred logs. Subclasses define ``parameters``,
+    ``pooled``, :meth:`default_priors`, :meth:`log_loss` and optionally :meth:`derived`."""
+
+    parameters: tuple = ()  # sampled parameters, in model order
+    pooled: tuple = ()  # the ones partially pooled across groups
+    required_levels = {"N": 2, "D": 2}  # distinct values each input needs
+    widened = True
+
+    def log_loss(self, theta: dict, x, y, scales: Scales):
+        """Normalised log loss z = ln L - ln L_ref at centred logs (x, y); broadcasts."""
+        raise NotImplementedError
+
+    def derived(self, theta: dict, scales: Scales) -> dict:
+        """Natural-scale quantities reported in summaries (e.g. E, A, B for Chinchilla)."""
+        return {}
+
+    # ---- the model ---------------------------------------------------------------------------
+    def extra_prior_names(self) -> set:
+        return {"group_sd"} | {f"{p}_tau" for p in self.pooled}
+
+    def priors(self, likelihood: str, overrides: dict | None = None) -> dict:
+        return {"group_sd": GROUP_SD_PRIOR, **super().priors(likelihood, overrides)}
+
+    def model(self, *, x, y, group_index, scales, n_groups, priors, likelihood, obs=None):
+        """z ~ family(log_loss(theta, x, y), sigma), theta with the law's priors (pooled)."""
+        population, per_run = {}, {}
+        for name in self.parameters:
+            if name in self.pooled:
+                tau_prior = priors.get(f"{name}_tau", priors["group_sd"])
+                population[name], per_run[name] = pooled_sample(
+                    name, priors[name], group_index, n_groups, tau_prior
+                )
+            else:
+                population[name] = per_run[name] = numpyro.sample(name, priors[name])
+        for name, value in self.derived(population, scales).items():
+            numpyro.deterministic(name, value)
+        mu = self.log_loss(per_run, x, y, scales)
+        sigma, nu = sample_noise_params(likelihood, priors)
+        with numpyro.plate("runs", x.shape[0]):
+            numpyro.sample(OBSERVED_SITE, observation(likelihood, mu, sigma, nu), obs=obs)
+
+    def prepare(self, runs) -> Prepared:
+        for column, minimum in self.required_levels.items():
+            runs.require_levels(column, minimum, self.name)
+        df = runs.df
+        missing = df["loss"].isna()
+        if missing.any():
+            raise RunTableError(
+                f"law {self.name!r} needs a loss for every run; column 'loss' is missing at rows "
+                f"{df.index[missing].tolist()[:10]} (exclude them with RunTable.exclude())"
+            )
+        scales = Scales.from_columns(N=df["N"], D=df["D"], loss=df["loss"])
+        groups = tuple(None if g is None else str(g) for g in runs.groups)
+        if groups == (None,):
+            group_index = np.zeros(len(df), dtype=np.int32)
+        else:
+            group_index = np.array([groups.index(str(g)) for g in df["group"]], dtype=np.int32)
+        data = {
+            "x": jnp.asarray(scales.centre("N", df["N"])),
+            "y": jnp.asarray(scales.centre("D", df["D"])),
+            "group_index": jnp.asarray(group_index),
+            "scales": scales,
+            "obs": jnp.asarray(scales.centre("loss", df["loss"])),
+        }
+        ranges = {c: [float(df[c].min()), float(df[c].max())] for c in ("N", "D", "C")}
+        return Prepared(data, {"n_groups": len(groups)}, scales, groups, ranges, {}, runs)
+
+    def derived_names(self) -> list[str]:
+        """Names of the quantities :meth:`derived` reports."""
+        dummy = {p: jnp.asarray(0.5) for p in self.parameters}
+        return list(self.derived(dummy, Scales({"N": 0.0, "D": 0.0, "loss": 0.0})))
+
+    def summary_names(self, groups, likelihood: str) -> list[str]:
+        names = list(self.parameters) + self.derived_names()
+        names += ["sigma"] + (["nu"] if likelihood == "student_t" else [])
+        if len(groups) > 1:
+            names += [f"{p}_tau" for p in self.pooled] + [f"{p}_group" for p in self.pooled]
+        return names
+
+    def group_dims(self, groups) -> dict:
+        if len(groups) <= 1:
+            return {}
+        return {f"{p}_group": ["group"] for p in self.pooled} | {
+            f"{p}_z": ["group"] for p in self.pooled
+        }
+
+    # ---- posterior ---------------------------------------------------------------------------
+    def theta_draws(self, post: Posterior, group, rng) -> dict:
+        """Parameter draws, shape (S,), for a fitted group (its label, or None without groups),
+        or for a new group of a grouped fit (group None: a fresh group deviation per draw, from
+        the fitted tau)."""
+        g = resolve_group(post.groups, group)
+        theta = {}
+        for name in self.parameters:
+            group_key = f"{name}_group"
+            if group_key not in post.draws:
+                theta[name] = np.asarray(post.draws[name], float)
+            elif g is not None:
+                theta[name] = np.asarray(post.draws[group_key], float)[:, g]
+            else:
+                to_support = biject_to(post.priors[name].support)
+                z = rng.standard_normal(np.shape(post.draws[name]))
+                u = to_support.inv(post.draws[name]) + post.draws[f"{name}_tau"] * z
+                theta[name] = np.asarray(to_support(u), float)
+        return theta
+
+    def log_loss_draws(self, post: Posterior, N, D, *, group, rng, new_run=False) -> np.ndarray:
+        """ln L at (N params, D tokens) for every draw: (S, Q); with run noise if ``new_run``."""
+        theta = self.theta_draws(post, group, rng)
+        nu = post.draws.get("nu")
+        key = jax.random.PRNGKey(int(rng.integers(0, 2**31 - 1)))
+        mu = _log_loss_draws(
+            self,
+            post.likelihood,
+            bool(new_run),
+            {k: jnp.asarray(v) for k, v in theta.items()},
+            jnp.asarray(post.scales.centre("N", N)),
+            jnp.asarray(post.scales.centre("D", D)),
+            post.scales,
+            jnp.asarray(post.draws["sigma"]),
+            None if nu is None else jnp.asarray(nu),
+            key,
+        )
+        return np.asarray(mu, float)
+
+    def draws(self, post, query, *, kind, group, rng) -> dict:
+        log_loss = self.log_loss_draws(
+            post, query["N"], query["D"], group=group, rng=rng, new_run=kind == "new_run"
+        )
+        return {"loss": np.exp(log_loss)}
+
+    def fitted_log_mean(self, post, runs: pd.DataFrame) -> np.ndarray:
+        mean = np.empty(len(runs))
+        labels = runs["group"].astype(str).to_numpy() if len(post.groups) > 1 else None
+        rng = np.random.default_rng(0)
+        for g in post.groups if labels is not None else [None]:
+            sel = np.ones(len(runs), bool) if g is None else labels == str(g)
+            z = self.log_loss_draws(
+                post, runs["N"].to_numpy()[sel], runs["D"].to_numpy()[sel], group=g, rng=rng
+            )
+            mean[sel] = z.mean(0)
+        return mean
+
+    def observations(self, post, candidates, *, group, rng) -> Observations:
+        F = self.log_loss_draws(post, candidates["N"], candidates["D"], group=group, rng=rng)
+        unit = candidates["unit"].to_numpy() if "unit" in candidates else np.arange(len(F[0]))
+        nu = post.draws.get("nu")
+        return Observations(
+            unit=unit,
+            mean=F - post.scales["loss"],
+            sigma=np.asarray(post.draws["sigma"], float),
+            nu=None if nu is None else np.asarray(nu, float),
+            family=post.likelihood,
+            nuisance=np.zeros(F.shape[1]),
+        )
+
+    # ---- compute-optimal allocation ------------------------------------------------------------
+    def isoflop_log_loss(self, theta: dict, scales: Scales, compute_model, C, u) -> np.ndarray:
+        """ln L along isoFLOP lines: u = ln N of shape (S, Q, G), budgets C of shape (Q,).
+
+        Evaluated in float64: near the optimum ln L is flat, and float32 rounding (~1e-7) would
+        limit the located optimum to ~0.5% in N."""
+        N = np.exp(np.asarray(u, float))
+        D = compute_model.tokens(N, np.asarray(C, float)[None, :, None])
+        with jax.enable_x64(True):
+            x = jnp.asarray(np.log(N)) - scales["N"]
+            y = jnp.asarray(np.log(D)) - scales["D"]
+            th = {k: jnp.asarray(np.asarray(v, float))[:, None, None] for k, v in theta.items()}
+            return np.asarray(self.log_loss(th, x, y, scales) + scales["loss"])
+
+    def closed_form_optimum(self, theta: dict, scales: Scales, compute_model, C):
+        """ln N_opt (S, Q) in closed form, or None where the law has none (numerical search)."""
+        return None
+
+    def allocation(self, post, C, compute_model, *, group, rng, method="auto") -> dict:
+        C = np.asarray(C, float)
+        theta = self.theta_draws(post, group, rng)
+        S = post.n_draws
+
+        def f(u):
+            return self.isoflop_log_loss(theta, post.scales, compute_model, C, u)
+
+        u = None if method == "numerical" else self.closed_form_optimum(
+            theta, post.scales, compute_model, C
+        )
+        if u is None and method == "closed_form":
+            raise LawCapabilityError(
+                f"method='closed_form' needs a law with a closed-form optimum under this compute "
+                f"model; law {self.name!r} with compute model {compute_model.name!r} has none"
+            )
+        if u is not None:
+            log_L = np.asarray(f(u[..., None]))[..., 0]
+            at_boundary = np.zeros(u.shape, bool)
+            used = "closed_form"
+        else:
+            u, log_L, at_boundary = optimum.minimise(f, C, S)
+            used = "numerical"
+        N_opt = np.exp(u)
+        return {
+            "N_opt": N_opt,
+            "D_opt": np.asarray(compute_model.tokens(N_opt, C[None, :])),
+            "L_opt": np.exp(log_L),
+            "at_boundary": at_boundary,
+            "method": used,
+        }
+
+    def isoflop_profile(self, post, C, N, compute_model, *, group, rng):
+        theta = self.theta_draws(post, group, rng)
+        u = np.broadcast_to(np.log(np.asarray(N, float))[None, None, :], (post.n_draws, 1, len(N)))
+        return self.isoflop_log_loss(theta, post.scales, compute_model, np.array([C]), u)[:, 0, :]

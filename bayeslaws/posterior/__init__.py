@@ -1,0 +1,19 @@
+"""Layer 4, the posterior: predictions, compute-optimal allocation, the model discrepancy that
+widens extrapolation (:mod:`.extrapolation`) and the calibration harness, all from a fit through
+its law's contract."""
+
+from .allocation import allocation_draws, allocation_laws, near_optimal, optimal_allocation
+from .draws import log_loss_draws, quantity_draws, query_frame
+from .predict import loss_penalty, predict
+
+__all__ = [
+    "allocation_draws",
+    "allocation_laws",
+    "log_loss_draws",
+    "loss_penalty",
+    "near_optimal",
+    "optimal_allocation",
+    "predict",
+    "quantity_draws",
+    "query_frame",
+]

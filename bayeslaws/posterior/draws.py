@@ -1,0 +1,103 @@
+"""The one place that turns a fit and query points into posterior draws of what its law
+predicts: the law's own draws, widened for ``kind="new_run"`` by the model discrepancy
+(:mod:`.extrapolation`). ``predict``, the design targets, the calibration backtests and the
+plots all take their draws from here.
+
+Units: N params, D tokens, C FLOPs; draws are arrays (S, Q) in natural units.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..laws.contract import KINDS
+from ..runs import complete_compute
+from .extrapolation import DEFAULT_METHOD, check_method, widen
+
+
+def positive_array(name: str, values) -> np.ndarray | None:
+    """A 1-d array of finite positive floats (a scalar becomes length 1), or None."""
+    if values is None:
+        return None
+    if isinstance(values, str | bytes) or (
+        np.ndim(values) == 0 and isinstance(values, bool | np.bool_)
+    ):
+        raise TypeError(f"{name} must be a number or a sequence of numbers, got {values!r}")
+    try:
+        arr = np.atleast_1d(np.asarray(values, dtype=float))
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"{name} must be a number or a sequence of numbers, got {type(values).__name__}"
+        ) from None
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be a number or a 1-d sequence, got shape {arr.shape}")
+    if arr.size == 0:
+        raise ValueError(f"{name} is empty: give at least one value")
+    bad = ~np.isfinite(arr) | (arr <= 0)
+    if bad.any():
+        raise ValueError(f"{name} must be finite and positive; bad at positions {np.where(bad)[0]}")
+    return arr
+
+
+def query_frame(fit, N=None, D=None, C=None, **inputs) -> pd.DataFrame:
+    """Query points as a DataFrame: N, D, C (any two given, the third from the fit's compute
+    model; scalars broadcast) and the law's other inputs."""
+    law = fit.law
+    allowed = set(law.inputs) | set(law.optional_inputs) | {"N", "D", "C"}
+    unknown = sorted(set(inputs) - allowed)
+    if unknown:
+        raise TypeError(
+            f"unknown query input(s) {unknown} for law {law.name!r}; it takes N, D, C"
+            + (f" and {sorted(law.optional_inputs)}" if law.optional_inputs else "")
+        )
+    given = {k: positive_array(k, v) for k, v in {"N": N, "D": D, "C": C}.items()}
+    present = [k for k, v in given.items() if v is not None]
+    if len(present) != 2:
+        raise ValueError(f"give exactly two of N, D, C; got {present or 'none'}")
+    extra = {k: positive_array(k, v) for k, v in inputs.items() if v is not None}
+    arrays = {**{k: given[k] for k in present}, **extra}
+    try:
+        broadcast = dict(zip(arrays, np.broadcast_arrays(*arrays.values()), strict=True))
+    except ValueError:
+        shapes = {k: v.shape for k, v in arrays.items()}
+        raise ValueError(f"query arrays have incompatible lengths {shapes}") from None
+    ndc = complete_compute(fit.compute_model, **{k: broadcast[k] for k in present})
+    return pd.DataFrame({**ndc, **{k: broadcast[k] for k in extra}})
+
+
+def quantity_draws(
+    fit,
+    query: pd.DataFrame,
+    *,
+    kind: str = "mean",
+    group=None,
+    seed: int = 0,
+    extrapolation: str = DEFAULT_METHOD,
+) -> dict:
+    """Draws of each quantity the fit's law predicts at the query points: name -> (S, Q).
+
+    ``kind``: "mean" (the law's own uncertainty) or "new_run" (what one new run would show,
+    with the model discrepancy ``extrapolation`` added to the loss; see
+    :mod:`bayeslaws.posterior.extrapolation`)."""
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+    check_method(extrapolation)
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    rng = np.random.default_rng(int(seed))
+    out = fit.law.draws(fit.posterior(), query, kind=kind, group=group, rng=rng)
+    if kind == "new_run" and "loss" in out and extrapolation != "none":
+        log_loss = widen(fit, query, np.log(out["loss"]), seed=int(seed), method=extrapolation)
+        out = {**out, "loss": np.exp(log_loss)}
+    return out
+
+
+def log_loss_draws(fit, query, kind="mean", group=None, seed=0, extrapolation=DEFAULT_METHOD):
+    """ln L draws (S, Q) of a law that predicts the loss (see :func:`quantity_draws`)."""
+    draws = quantity_draws(
+        fit, query, kind=kind, group=group, seed=seed, extrapolation=extrapolation
+    )
+    if "loss" not in draws:
+        raise ValueError(f"law {fit.law.name!r} does not predict the loss of a run")
+    return np.log(draws["loss"])

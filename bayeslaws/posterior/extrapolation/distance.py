@@ -1,0 +1,411 @@
+"""A model discrepancy that grows with the distance beyond the fitted range (methods
+``"discrepancy"``, ``"discrepancy_t"``, ``"gp_discrepancy"`` and the discrepancy part of
+``"stacking_discrepancy"``).
+
+Added to every predictive draw of ln L beyond the range::
+
+    delta ~ Normal(0, s(d)),    s(d)^2 = (tau0 * min(1, d / RAMP))^2 + (tau1 * d)^2
+
+where ``d`` is the distance of the point outside the range of the training runs, in decades:
+the largest of its distances in N, D and C (0 inside, so there nothing changes). ``tau0`` is a
+step that appears as soon as a run leaves the fitted range (ramped in over ``RAMP`` = 0.1 decade
+so the interval is continuous) and ``tau1`` a growth per decade (a slowly drifting exponent). A
+quantile range (``RANGE_QUANTILE`` > 0, the data's bulk) was tried on Epoch's points and did
+worse (90% coverage 78% against 91%): the inner splits then see larger distances too and learn
+a smaller scale.
+
+Both scales are learned by **scale-out cross-validation on the training runs only**: the law is
+refitted (short NUTS runs, same law, likelihood and priors) on the smaller runs of a few inner
+splits (the runs below a cut in C, and below a cut in N), each refit predicts the runs it did not
+see, and a grid posterior over (tau0, tau1) is computed from those held-out runs, with
+half-normal priors (scale ``PRIOR_SCALE`` each, in ln-loss units). Each held-out run's predictive
+is approximated as Normal(mean, var) of the refit's new-run draws plus s(d)^2; runs are treated
+as independent given the scales. Predictions then draw (tau0, tau1) from that grid posterior,
+one pair per posterior draw. Kept in ``fit.cache["distance"]`` (``"distance_after_gp"`` for the
+scales learned after the GP discrepancy, each split fitting its own GP); computed on first use
+(four short refits: tens of seconds) or by :func:`calibrate`.
+"""
+
+from __future__ import annotations
+
+import functools
+import warnings
+
+import jax
+import numpy as np
+import jax.numpy as jnp
+from numpyro.infer import MCMC, NUTS
+from numpyro.primitives import Messenger
+from scipy import stats
+
+from ...laws.contract import Posterior
+from ...runs import RunTable
+from . import gp as gp_discrepancy
+
+T_NU = 3.0  # degrees of freedom of the heavy-tailed discrepancy variant "discrepancy_t"
+RAMP = 0.1  # decades over which the step tau0 ramps in
+PRIOR_SCALE = 0.02  # half-normal scale of tau0 and of tau1 (ln-loss units, per decade for tau1)
+GRID_MAX = 0.1
+GRID_SIZE = 41
+DEFAULT_FOLDS = (("C", 0.15), ("C", 0.3), ("N", 0.15), ("N", 0.3))
+MIN_KEEP_FRACTION = 0.4
+MIN_HELD_OUT = 3
+MIN_LEVELS = 3
+RANGE_QUANTILE = 0.0  # reference range quantiles; 0 = the min-max range (see module doc)
+
+
+def outside_decades(values, low: float, high: float) -> np.ndarray:
+    """Unsigned distance of ``values`` outside [low, high], in decades (0 inside)."""
+    values = np.asarray(values, float)
+    return np.log10(np.maximum(values / high, 1.0)) - np.log10(np.minimum(values / low, 1.0))
+
+
+def reference_ranges(df, q: float = RANGE_QUANTILE) -> dict:
+    """Per column N, D, C: the (q, 1 - q) quantiles of the training runs (the data's bulk)."""
+    return {
+        c: [float(v) for v in np.exp(np.quantile(np.log(df[c].to_numpy(float)), [q, 1 - q]))]
+        for c in ("N", "D", "C")
+    }
+
+
+def distance_decades(N, D, C, ranges: dict) -> np.ndarray:
+    """Distance outside a fitted range: the largest of the N, D and C distances, in decades."""
+    parts = [outside_decades(v, *ranges[k]) for k, v in (("N", N), ("D", D), ("C", C))]
+    return np.max(np.stack(parts), axis=0)
+
+
+def discrepancy_sd(d, tau0, tau1):
+    """s(d) for distances ``d`` (decades) and scales ``tau0``, ``tau1`` (broadcast)."""
+    d = np.asarray(d, float)
+    ramp = np.minimum(1.0, d / RAMP)
+    return np.sqrt((tau0 * ramp) ** 2 + (tau1 * d) ** 2)
+
+
+def _grid():
+    return np.linspace(0.0, GRID_MAX, GRID_SIZE)
+
+
+def _log_prior(t0, t1, prior_scale):
+    return -0.5 * (t0 / prior_scale) ** 2 - 0.5 * (t1 / prior_scale) ** 2
+
+
+def prior_state(prior_scale: float = PRIOR_SCALE, reason: str = "") -> dict:
+    """Grid state holding only the prior over (tau0, tau1)."""
+    g = _grid()
+    t0, t1 = np.meshgrid(g, g, indexing="ij")
+    logw = _log_prior(t0, t1, prior_scale)
+    w = np.exp(logw - logw.max())
+    return {
+        "method": "discrepancy",
+        "source": "prior",
+        "reason": reason,
+        "ramp": RAMP,
+        "prior_scale": prior_scale,
+        "grid": g.tolist(),
+        "weights": (w / w.sum()).tolist(),
+        "folds": [],
+    }
+
+
+def posterior_state(
+    residuals, variances, distances, prior_scale=PRIOR_SCALE, folds=(), shape="normal"
+) -> dict:
+    """Grid posterior over (tau0, tau1) from held-out residuals (ln-loss, observed - predictive
+    mean), predictive variances and distances (decades).
+
+    ``shape`` "normal": each residual ~ Normal(0, v + s(d)^2); "student_t": ~ Student-t with
+    ``T_NU`` degrees of freedom and the same variance (an approximation of the convolution of
+    the Gaussian predictive with a t discrepancy, exact when the discrepancy dominates)."""
+    r = np.asarray(residuals, float)[None, None, :]
+    v = np.asarray(variances, float)[None, None, :]
+    d = np.asarray(distances, float)[None, None, :]
+    g = _grid()
+    t0, t1 = np.meshgrid(g, g, indexing="ij")
+    s2 = discrepancy_sd(d, t0[..., None], t1[..., None]) ** 2
+    total = v + s2
+    if shape == "normal":
+        loglik = -0.5 * (np.log(2 * np.pi * total) + r**2 / total)
+    elif shape == "student_t":
+        scale = np.sqrt(total * (T_NU - 2) / T_NU)
+        loglik = stats.t.logpdf(r, T_NU, scale=scale)
+    else:
+        raise ValueError(f"shape must be 'normal' or 'student_t', got {shape!r}")
+    logw = loglik.sum(-1) + _log_prior(t0, t1, prior_scale)
+    w = np.exp(logw - logw.max())
+    w /= w.sum()
+    mean0 = float((w * t0).sum())
+    mean1 = float((w * t1).sum())
+    return {
+        "method": "discrepancy",
+        "source": "scale-out cross-validation",
+        "ramp": RAMP,
+        "prior_scale": prior_scale,
+        "grid": g.tolist(),
+        "weights": w.tolist(),
+        "tau0_mean": mean0,
+        "tau1_mean": mean1,
+        "n_held_out": int(np.size(residuals)),
+        "folds": list(folds),
+        "shape": shape,
+        # the scale-out CV data, so that variants (another shape) need no refits
+        "cv": {
+            "residuals": np.ravel(residuals).tolist(),
+            "variances": np.ravel(variances).tolist(),
+            "distances": np.ravel(distances).tolist(),
+        },
+    }
+
+
+def sample_scales(state: dict, size: int, rng) -> tuple[np.ndarray, np.ndarray]:
+    """Draws of (tau0, tau1) from a state's grid weights, jittered within grid cells."""
+    g = np.asarray(state["grid"])
+    w = np.asarray(state["weights"]).ravel()
+    idx = rng.choice(w.size, size=size, p=w / w.sum())
+    i0, i1 = np.unravel_index(idx, (g.size, g.size))
+    step = g[1] - g[0]
+    jitter = rng.uniform(-0.5, 0.5, size=(2, size)) * step
+    return np.abs(g[i0] + jitter[0]), np.abs(g[i1] + jitter[1])
+
+
+def discrepancy_draws(state: dict, distances, n_draws: int, seed: int = 0) -> np.ndarray:
+    """Additive ln-loss draws, shape (n_draws, Q): delta ~ Normal(0, s(d)) per draw and point
+    (for a ``"student_t"`` state: a Student-t with ``T_NU`` d.o.f. and standard deviation s(d))."""
+    rng = np.random.default_rng([seed, 7])
+    tau0, tau1 = sample_scales(state, n_draws, rng)
+    sd = discrepancy_sd(np.asarray(distances, float)[None, :], tau0[:, None], tau1[:, None])
+    if state.get("shape", "normal") == "student_t":
+        t = rng.standard_t(T_NU, size=sd.shape) * np.sqrt((T_NU - 2) / T_NU)
+        return sd * t
+    return sd * rng.standard_normal(sd.shape)
+
+
+# ---- inner scale-out refits ---------------------------------------------------------------------
+class _MaskSite(Messenger):
+    """Mask the log density of one sample site (the observations of runs outside a fold)."""
+
+    def __init__(self, site, mask):
+        self.site = site
+        self.mask = mask
+        super().__init__(None)
+
+    def process_message(self, msg):
+        if msg["name"] == self.site:
+            msg["fn"] = msg["fn"].mask(self.mask)
+
+
+def _masked_model(mask, *, law, static, **data):
+    """The law's model with the observations of runs outside a fold masked out."""
+    with _MaskSite(law.observed_site, mask):
+        law.model(**static, **data)
+
+
+def fold_masks(df, folds=DEFAULT_FOLDS) -> list[tuple[str, np.ndarray]]:
+    """Inner scale-out splits of a training table: for (column, f), keep the runs whose
+    log10 value lies below max - f * (max - min) of that column. Splits that keep fewer than
+    ``MIN_KEEP_FRACTION`` of the runs, hold out fewer than ``MIN_HELD_OUT``, leave fewer than
+    ``MIN_LEVELS`` distinct N or D values, or repeat an earlier split are skipped."""
+    out, seen = [], set()
+    for column, fraction in folds:
+        logv = np.log10(df[column].to_numpy(float))
+        cut = logv.max() - fraction * (logv.max() - logv.min())
+        keep = logv <= cut + 1e-9
+        key = keep.tobytes()
+        if key in seen:
+            continue
+        if keep.mean() < MIN_KEEP_FRACTION or (~keep).sum() < MIN_HELD_OUT:
+            continue
+        if df["N"][keep].nunique() < MIN_LEVELS or df["D"][keep].nunique() < MIN_LEVELS:
+            continue
+        seen.add(key)
+        out.append((f"{column}<=10^{cut:.2f}", keep))
+    return out
+
+
+def scale_out_residuals(
+    runs,
+    law,
+    likelihood,
+    priors,
+    *,
+    folds=DEFAULT_FOLDS,
+    chains=2,
+    warmup=300,
+    draws=300,
+    seed=0,
+    range_quantile=RANGE_QUANTILE,
+    gp=False,
+):
+    """Refit on each inner split (masked NUTS, one compiled model) and score the held-out runs.
+
+    Returns (residuals, variances, distances, fold summaries): ln-loss residual of each held-out
+    run against its refit's new-run predictive mean, that predictive's variance, and the run's
+    distance outside the split's fitted range (decades). With ``gp=True`` each split also fits
+    the GP discrepancy (:mod:`bayeslaws.gp_discrepancy`) to its own training residuals and the
+    held-out runs are scored against the GP-corrected predictive (mean + GP mean, variance +
+    GP variance), so the scales learned from them are what remains after the GP.
+    """
+    if not isinstance(runs, RunTable):
+        raise TypeError("runs must be a RunTable")
+    prepared = law.prepare(runs)
+    df = prepared.runs.df
+    splits = fold_masks(df, folds)
+    static = {**prepared.static, "priors": priors, "likelihood": likelihood}
+    model = functools.partial(_masked_model, law=law, static=static)
+    chains_ok = jax.local_device_count() >= chains and jax.default_backend() == "cpu"
+    mcmc = MCMC(
+        NUTS(model, dense_mass=law.default_dense_mass),
+        num_warmup=warmup,
+        num_samples=draws,
+        num_chains=chains,
+        chain_method="parallel" if chains_ok and chains > 1 else "sequential",
+        progress_bar=False,
+        jit_model_args=True,
+    )
+    labels = df["group"].astype(str).to_numpy() if len(prepared.groups) > 1 else None
+    y_all = np.log(df["loss"].to_numpy(float))
+    resid, var, dist_, summaries = [], [], [], []
+    for k, (name, keep) in enumerate(splits):
+        mcmc.run(jax.random.PRNGKey(seed * 1000 + k), mask=jnp.asarray(keep), **prepared.data)
+        samples = {kk: np.asarray(v) for kk, v in mcmc.get_samples().items()}
+        post = Posterior(
+            samples, prepared.scales, prepared.groups, prepared.state, likelihood, priors
+        )
+        held = ~keep
+        rng = np.random.default_rng(seed + k)
+        z = np.empty((post.n_draws, int(held.sum())))
+        for g in prepared.groups if labels is not None else [None]:
+            in_group = np.ones(len(df), bool) if g is None else labels == str(g)
+            rows = (in_group & held)[held]
+            if rows.any():
+                new_run = law.draws(
+                    post, df[in_group & held], kind="new_run", group=g, rng=rng
+                )["loss"]
+                z[:, rows] = np.log(new_run)
+        r, v = y_all[held] - z.mean(0), z.var(0)
+        Nh, Dh, Ch = (df[c].to_numpy(float)[held] for c in "NDC")
+        if gp:
+            kept = df[keep]
+            gp_state = gp_discrepancy.fit_gp(
+                kept["N"], kept["D"], y_all[keep] - law.fitted_log_mean(post, kept)
+            )
+            gp_mean, gp_sd = gp_discrepancy.conditional(gp_state, Nh, Dh)
+            r, v = r - gp_mean, v + gp_sd**2
+        d = distance_decades(Nh, Dh, Ch, reference_ranges(df[keep], range_quantile))
+        resid.append(r)
+        var.append(v)
+        dist_.append(d)
+        summaries.append(
+            {
+                "split": name,
+                "n_fit": int(keep.sum()),
+                "n_held_out": int(held.sum()),
+                "max_distance": float(d.max()),
+                "rms_residual": float(np.sqrt(np.mean(r**2))),
+                "rms_predictive_sd": float(np.sqrt(np.mean(v))),
+            }
+        )
+    if not splits:
+        return np.array([]), np.array([]), np.array([]), []
+    return np.concatenate(resid), np.concatenate(var), np.concatenate(dist_), summaries
+
+
+CACHE_KEYS = {False: "distance", True: "distance_after_gp"}  # fit.cache key by ``gp``
+
+
+def calibrate(
+    fit,
+    runs=None,
+    *,
+    folds=DEFAULT_FOLDS,
+    prior_scale=PRIOR_SCALE,
+    chains=2,
+    warmup=300,
+    draws=300,
+    seed=None,
+    range_quantile=RANGE_QUANTILE,
+    gp=False,
+) -> dict:
+    """Learn the discrepancy scales of ``fit`` by scale-out cross-validation on its training
+    runs (``runs``, or those stored in the fit) and keep the state in ``fit.cache["distance"]``
+    (with ``gp=True``: the scales left after the GP discrepancy, ``"distance_after_gp"``).
+    Returns the state."""
+    runs = runs if runs is not None else fit.training_runs()
+    if runs is None:
+        state = prior_state(prior_scale, "the fit holds no training runs")
+    else:
+        seed = fit.record.sampler.seed if seed is None else seed
+        r, v, d, summaries = scale_out_residuals(
+            runs,
+            fit.law,
+            fit.likelihood,
+            fit.priors,
+            folds=folds,
+            chains=chains,
+            warmup=warmup,
+            draws=draws,
+            seed=seed,
+            range_quantile=range_quantile,
+            gp=gp,
+        )
+        if r.size == 0:
+            state = prior_state(prior_scale, "the training runs allow no inner scale-out split")
+        else:
+            state = posterior_state(r, v, d, prior_scale, summaries)
+        state["ranges"] = reference_ranges(runs.df, range_quantile)
+        state["range_quantile"] = range_quantile
+    state["after_gp"] = bool(gp)
+    fit.cache[CACHE_KEYS[bool(gp)]] = state
+    return state
+
+
+def ensure_state(fit, gp: bool = False) -> dict:
+    """The fit's discrepancy state (``gp``: the one learned after the GP discrepancy), computed
+    now (and kept in the fit's cache) if absent."""
+    state = fit.cache.get(CACHE_KEYS[bool(gp)])
+    if state is None:
+        if not fit.record.training_runs:
+            warnings.warn(
+                "this fit holds no training runs: extrapolation widening uses the prior over the "
+                "discrepancy scales (call bayeslaws.posterior.extrapolation.distance.calibrate("
+                "fit, runs))",
+                stacklevel=3,
+            )
+        state = calibrate(fit, gp=gp)
+    return state
+
+
+def ranges_of(fit) -> dict:
+    """The reference range of a fit: its learned state's, else the bulk of its training runs,
+    else its fitted (min, max) range."""
+    state = fit.cache.get("distance") or {}
+    if state.get("ranges"):
+        return state["ranges"]
+    runs = fit.record.training_runs
+    if runs:
+        import pandas as pd
+
+        return reference_ranges(pd.DataFrame({c: runs[c] for c in ("N", "D", "C")}))
+    return fit.record.ranges
+
+
+def variant_state(state: dict, shape: str) -> dict:
+    """The discrepancy state refitted with another shape from the same scale-out CV data."""
+    if state.get("shape", "normal") == shape:
+        return state
+    cv = state.get("cv")
+    if not cv:
+        out = dict(state, shape=shape)
+        return out
+    out = posterior_state(
+        cv["residuals"],
+        cv["variances"],
+        cv["distances"],
+        state.get("prior_scale", PRIOR_SCALE),
+        state.get("folds", ()),
+        shape=shape,
+    )
+    for key in ("ranges", "range_quantile"):
+        if key in state:
+            out[key] = state[key]
+    return out
+

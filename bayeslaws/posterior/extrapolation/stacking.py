@@ -1,0 +1,128 @@
+"""Bayesian stacking of functional forms (Yao et al. 2018), methods ``"stacking"`` and
+``"stacking_discrepancy"``.
+
+``STACK_LAWS`` -- Chinchilla, Chinchilla with an interaction exponent
+(:mod:`bayeslaws.laws.chinchilla_gamma`) and Kaplan -- are fitted to the same training runs as
+the fit, with weights from PSIS-LOO (:func:`stack`, which keeps the other forms' draws in
+``fit.cache["stacking"]``). Beyond the range each predictive draw comes from one form, chosen
+with the stacking weights. Stacking applies to single-group loss surfaces L(N, D).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from ...laws import law_ref, resolve_law
+from ...laws.contract import Posterior, Scales
+from ...laws.priors import spec_to_priors
+
+STACK_LAWS = ("chinchilla", "chinchilla_gamma", "kaplan")  # forms averaged by stacking
+
+
+def unavailable(fit) -> str | None:
+    """Why stacking cannot widen this fit's predictions (None when it can)."""
+    if (fit.cache.get("stacking") or {}).get("laws"):
+        return None  # already stacked (perhaps with runs passed to stack())
+    law = fit.law
+    if tuple(law.inputs) != ("N", "D") or law.primary != "loss":
+        return f"law {law.name!r} is not a loss surface L(N, D)"
+    if len(fit.groups) > 1:
+        return "the fit has several groups (stacking is for single-group loss surfaces)"
+    if not fit.record.training_runs:
+        return "the fit holds no training runs"
+    return None
+
+
+def _scalar_draws(fit) -> dict:
+    return {k: np.asarray(v, float).tolist() for k, v in fit.draws().items() if np.ndim(v) == 1}
+
+
+def stack(fit, runs=None, *, laws=STACK_LAWS, chains=2, warmup=300, draws=300, seed=None) -> dict:
+    """Fit every law in ``laws`` other than the fit's own to its training runs (same
+    likelihood, default priors), compute stacking weights with :func:`arviz.compare`
+    (``method="stacking"``) and keep the weights and the other laws' draws in
+    ``fit.cache["stacking"]``. Returns the state."""
+    import arviz as az
+
+    from ...inference import fit as fit_law
+
+    runs = runs if runs is not None else fit.training_runs()
+    if runs is None:
+        raise ValueError("stacking needs the training runs (none given, none stored in the fit)")
+    seed = fit.record.sampler.seed if seed is None else seed
+    fits = {law_ref(fit.law): fit}
+    for name in laws:
+        if name not in fits:
+            fits[name] = fit_law(
+                runs,
+                name,
+                likelihood=fit.likelihood,
+                chains=chains,
+                warmup=warmup,
+                draws=draws,
+                seed=seed,
+                warn=False,
+            )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pareto-k warnings are reported in the state
+        table = az.compare({k: f.idata for k, f in fits.items()}, ic="loo", method="stacking")
+    state = {
+        "method": "stacking",
+        "laws": list(fits),
+        "weights": {k: float(table.loc[k, "weight"]) for k in fits},
+        "elpd_loo": {k: float(table.loc[k, "elpd_loo"]) for k in fits},
+        "others": {
+            k: {
+                "law": f.record.law,
+                "law_options": f.record.law_options,
+                "likelihood": f.likelihood,
+                "priors": f.record.priors,
+                "scales": f.record.scales,
+                "groups": f.record.groups,
+                "law_state": f.record.law_state,
+                "posterior": _scalar_draws(f),
+            }
+            for k, f in fits.items()
+            if f is not fit
+        },
+    }
+    fit.cache["stacking"] = state
+    return state
+
+
+def _other_law_draws(other: dict, query, n_draws: int, rng) -> np.ndarray:
+    """New-run ln-loss draws (n_draws, Q) of a stacked law from its stored posterior."""
+    law = resolve_law(other["law"], other.get("law_options"))
+    draws = {k: np.asarray(v, float) for k, v in other["posterior"].items()}
+    idx = rng.integers(0, len(next(iter(draws.values()))), n_draws)
+    post = Posterior(
+        draws={k: v[idx] for k, v in draws.items()},
+        scales=Scales(other["scales"]),
+        groups=tuple(other["groups"]),
+        state=other.get("law_state", {}),
+        likelihood=other["likelihood"],
+        priors=spec_to_priors(other["priors"]),
+    )
+    return np.log(law.draws(post, query, kind="new_run", group=None, rng=rng)["loss"])
+
+
+def stacked_draws(fit, query, log_loss, seed: int = 0) -> np.ndarray:
+    """Replace each draw by one of a stacked form with probability its stacking weight."""
+    reason = unavailable(fit)
+    if reason:
+        raise ValueError(f"extrapolation='stacking' is unavailable: {reason}")
+    state = fit.cache.get("stacking") or stack(fit)
+    rng = np.random.default_rng([seed, 11])
+    log_loss = np.array(log_loss, float)
+    laws = state["laws"]
+    w = np.array([state["weights"][k] for k in laws])
+    choice = rng.choice(len(laws), size=log_loss.shape[0], p=w / w.sum())
+    own = law_ref(fit.law)
+    for i, name in enumerate(laws):
+        sel = choice == i
+        if name == own or not sel.any():
+            continue
+        log_loss[sel] = _other_law_draws(state["others"][name], query, int(sel.sum()), rng)
+    return log_loss

@@ -1,0 +1,128 @@
+"""Posterior predictions at query points, with credible intervals: ``bl.predict``.
+
+``kind="mean"`` gives the uncertainty of the law itself; ``kind="new_run"`` adds the fitted
+run-to-run noise (the likelihood family's own draws), i.e. what one new training run would
+show, and a model discrepancy: by default a Gaussian process over (ln N, ln D) fitted to the
+training runs' residuals (``extrapolation="gp"``; see :mod:`bayeslaws.posterior.extrapolation`),
+which is ~0 with sd ~0 where the form fits, follows the residual pattern near the runs and widens
+far from them. Pass ``extrapolation="none"`` for the plain posterior predictive.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..laws.contract import summarise
+from .draws import log_loss_draws, positive_array, quantity_draws, query_frame
+from .extrapolation import DEFAULT_METHOD
+
+__all__ = ["log_loss_draws", "outside_decades", "predict", "query_frame", "summarise_draws"]
+
+
+def outside_decades(values, low: float, high: float) -> np.ndarray:
+    """Signed distance outside [low, high] in decades: 0 inside, > 0 above, < 0 below."""
+    values = np.asarray(values, float)
+    above = np.log10(np.maximum(values / high, 1.0))
+    below = np.log10(np.minimum(values / low, 1.0))
+    return above + below
+
+
+def check_ci(ci, name: str = "ci") -> float:
+    if isinstance(ci, bool) or not isinstance(ci, int | float) or not 0 < ci < 1:
+        raise ValueError(f"{name} must be a number in (0, 1), got {ci!r}")
+    return float(ci)
+
+
+def summarise_draws(fit, query: pd.DataFrame, draws: dict, ci: float, kind: str) -> pd.DataFrame:
+    """``query`` plus, per quantity, median, mean, lower, upper of its draws (S, Q) (the law's
+    primary quantity unprefixed, the others as ``<quantity>_median`` ...), and for each of the
+    law's inputs its signed distance in decades outside the fitted range
+    (``<input>_outside_decades``)."""
+    law = fit.law
+    out = query.copy()
+    for name, values in draws.items():
+        prefix = "" if name == law.primary else f"{name}_"
+        if np.isnan(values).all(axis=0).all():
+            med = lo = hi = mean = np.full(len(query), np.nan)
+        else:
+            med, lo, hi = summarise(values, ci)
+            mean = values.mean(axis=0)
+        out[f"{prefix}median"], out[f"{prefix}mean"] = med, mean
+        out[f"{prefix}lower"], out[f"{prefix}upper"] = lo, hi
+    out["ci"] = ci
+    out["kind"] = kind
+    for axis in law.inputs:
+        out[f"{axis}_outside_decades"] = outside_decades(query[axis], *fit.record.ranges[axis])
+    return out
+
+
+def predict(
+    fit,
+    N=None,
+    D=None,
+    C=None,
+    *,
+    ci: float = 0.9,
+    kind: str = "mean",
+    group=None,
+    seed: int = 0,
+    extrapolation: str = DEFAULT_METHOD,
+    **inputs,
+) -> pd.DataFrame:
+    """What the fitted law predicts at query points: one row per point, with intervals.
+
+    Parameters
+    ----------
+    fit : a :class:`~bayeslaws.inference.Fit` of any law.
+    N, D, C : any two of model size (params), training tokens and compute (FLOPs); scalars or
+        1-d sequences (broadcast).
+    ci : central credible-interval mass (0.9 -> 5% and 95% quantiles).
+    kind : "mean" (the law's uncertainty) or "new_run" (plus run-to-run noise and the model
+        discrepancy).
+    group : a fitted group's label; None with a grouped fit predicts for a new group.
+    seed : seeds the noise and new-group draws.
+    extrapolation : the model discrepancy added to ``new_run`` loss draws: "gp" (default; fitted
+        on first use and kept in ``fit.cache``), "none", or an alternative compared in
+        ``benchmarks/calibration.py`` ("gp_discrepancy", "stacking_discrepancy",
+        "discrepancy", "discrepancy_t", "stacking"). Ignored for ``kind="mean"``.
+    **inputs : the law's further inputs, e.g. ``lr=`` and ``batch_size=`` (tokens) for
+        "hyperparams", which add the loss penalty of training there.
+
+    Returns
+    -------
+    DataFrame with the query columns (N, D, C, ...), then for the law's primary quantity (the
+    loss for loss surfaces) median, mean, lower, upper, and for its other quantities
+    ``<quantity>_median`` etc. (e.g. eta_opt_median, B_opt_lower), ci, kind, and
+    ``<input>_outside_decades``: how far each point lies outside the fitted range (0 inside,
+    +1 = ten times larger than the largest fitted value).
+    """
+    ci = check_ci(ci)
+    query = query_frame(fit, N, D, C, **inputs)
+    draws = quantity_draws(
+        fit, query, kind=kind, group=group, seed=seed, extrapolation=extrapolation
+    )
+    out = summarise_draws(fit, query, draws, ci, kind)
+    if group is not None:
+        out.insert(0, "group", group)
+    return out
+
+
+def loss_penalty(fit, N, D, lr, batch_size, *, ci=0.9, kind="new_run", group=None, seed=0):
+    """Expected loss cost of training at (lr, batch_size tokens) at (N params, D tokens) instead
+    of at the optimum, with a central ``ci`` interval (laws that take lr and batch_size).
+
+    Per query point: ``rel_penalty`` = L(lr, B) / L_opt - 1 and ``penalty`` = L(lr, B) - L_opt
+    in loss units (NaN where the loss level is unknown): mean, median, lower, upper.
+    ``kind="new_run"`` (default) includes the scatter of a new cell's optimum around the law."""
+    for name, values in (("lr", lr), ("batch_size", batch_size)):
+        positive_array(name, values)
+    table = predict(
+        fit, N=N, D=D, ci=ci, kind=kind, group=group, seed=seed, lr=lr, batch_size=batch_size
+    )
+    if "rel_penalty_median" not in table:
+        raise ValueError(f"law {fit.law.name!r} has no loss penalty off the optimal lr and batch")
+    keep = ["N", "D", "lr", "batch_size"] + [
+        f"{q}_{s}" for q in ("rel_penalty", "penalty") for s in ("mean", "median", "lower", "upper")
+    ]
+    return table[keep].assign(ci=ci, kind=kind)

@@ -1,0 +1,33 @@
+"""Layer 1, data: run tables and units, compute models, bundled and shared tables, simulators
+and published constants. Imports nothing else from bayeslaws."""
+
+from . import bundled, compute, published, simulate
+from .table import (
+    CANONICAL,
+    Exclusion,
+    RunTable,
+    RunTableError,
+    as_run_table,
+    best_in_cell,
+    best_run_per_cell,
+    cell_keys,
+    complete_compute,
+    load_runs,
+)
+
+__all__ = [
+    "CANONICAL",
+    "Exclusion",
+    "RunTable",
+    "RunTableError",
+    "as_run_table",
+    "best_in_cell",
+    "best_run_per_cell",
+    "bundled",
+    "cell_keys",
+    "complete_compute",
+    "compute",
+    "load_runs",
+    "published",
+    "simulate",
+]
