@@ -35,42 +35,47 @@ if "xla_force_host_platform_device_count" not in os.environ.get("XLA_FLAGS", "")
 
     _numpyro.set_host_device_count(4)
 
-from . import design, inference, laws, plot, posterior, runs  # noqa: E402
-from .app import demo  # noqa: E402
-from .inference import Fit, compare, fit, load_fit  # noqa: E402
-from .laws import Law, register  # noqa: E402
-from .posterior import (  # noqa: E402
-    allocation_laws,
-    loss_penalty,
-    near_optimal,
-    optimal_allocation,
-    predict,
-)
-from .runs import RunTable, RunTableError, compute, load_runs  # noqa: E402
-from .runs.bundled import load_bundled  # noqa: E402
+# The public names, loaded on first use (PEP 562): importing one layer, e.g. bayeslaws.runs,
+# loads only that layer and the ones it imports.
+_PUBLIC = {
+    "Fit": ("bayeslaws.inference", "Fit"),
+    "Law": ("bayeslaws.laws", "Law"),
+    "RunTable": ("bayeslaws.runs", "RunTable"),
+    "RunTableError": ("bayeslaws.runs", "RunTableError"),
+    "allocation_laws": ("bayeslaws.posterior", "allocation_laws"),
+    "compare": ("bayeslaws.inference", "compare"),
+    "compute": ("bayeslaws.runs.compute", None),
+    "demo": ("bayeslaws.app.demo", None),
+    "design": ("bayeslaws.design", None),
+    "fit": ("bayeslaws.inference", "fit"),
+    "inference": ("bayeslaws.inference", None),
+    "laws": ("bayeslaws.laws", None),
+    "load_bundled": ("bayeslaws.runs.bundled", "load_bundled"),
+    "load_fit": ("bayeslaws.inference", "load_fit"),
+    "load_runs": ("bayeslaws.runs", "load_runs"),
+    "loss_penalty": ("bayeslaws.posterior", "loss_penalty"),
+    "near_optimal": ("bayeslaws.posterior", "near_optimal"),
+    "optimal_allocation": ("bayeslaws.posterior", "optimal_allocation"),
+    "plot": ("bayeslaws.plot", None),
+    "posterior": ("bayeslaws.posterior", None),
+    "predict": ("bayeslaws.posterior", "predict"),
+    "register": ("bayeslaws.laws", "register"),
+    "runs": ("bayeslaws.runs", None),
+}
+__all__ = sorted(_PUBLIC)
 
-__all__ = [
-    "Fit",
-    "Law",
-    "RunTable",
-    "RunTableError",
-    "allocation_laws",
-    "compare",
-    "compute",
-    "demo",
-    "design",
-    "fit",
-    "inference",
-    "laws",
-    "load_bundled",
-    "load_fit",
-    "load_runs",
-    "loss_penalty",
-    "near_optimal",
-    "optimal_allocation",
-    "plot",
-    "posterior",
-    "predict",
-    "register",
-    "runs",
-]
+
+def __getattr__(name: str):
+    if name not in _PUBLIC:
+        raise AttributeError(f"module 'bayeslaws' has no attribute {name!r}")
+    import importlib
+
+    module_name, attr = _PUBLIC[name]
+    module = importlib.import_module(module_name)
+    value = module if attr is None else getattr(module, attr)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_PUBLIC))

@@ -1,10 +1,11 @@
 """Figures from fits (matplotlib). Every function returns the :class:`matplotlib.figure.Figure`.
 
-* :func:`fan` -- the runs with the law's posterior mean and credible bands; beyond the fitted range
-  (shaded) the bands widen into a fan. Loss surfaces: loss against N, one curve per token budget;
-  law ``"hyperparams"``: eta_opt(N) and B_opt(N), one curve per token budget.
+* :func:`fan` -- the runs with the law's posterior median and credible bands; beyond the fitted
+  range (shaded) the bands widen into a fan. One panel per quantity the law predicts (the loss of
+  a loss surface; eta_opt(N) and B_opt(N) of a hyperparameter law), one curve per slice of the
+  law's other input.
 * :func:`bowls` -- the LR x batch sweep as heat maps, one per (N, D) cell, with each cell's
-  posterior optimum and its credible region (law ``"hyperparams"``).
+  posterior optimum and its credible region (laws that fit a sweep).
 * :func:`isoflop` -- loss along isoFLOP lines with the optimum per budget and its interval.
 * :func:`n_opt` -- the compute-optimal size N_opt(C) with its bands, published laws overlaid.
 * :func:`design_ranking` -- expected information per FLOP for candidate runs (a DataFrame such
@@ -22,6 +23,7 @@ import pandas as pd
 
 from .inference import Fit
 from .posterior import optimal_allocation, predict
+from .runs import RunTable
 
 BAND_ALPHAS = {0.5: 0.35, 0.9: 0.18}
 N_LABEL = "model size N (parameters)"
@@ -50,7 +52,7 @@ def _figure(figsize, nrows=1, ncols=1, **kw):
 def _runs_frame(runs) -> pd.DataFrame | None:
     if runs is None:
         return None
-    return runs.df if hasattr(runs, "df") else pd.DataFrame(runs)
+    return runs.df if isinstance(runs, RunTable) else pd.DataFrame(runs)
 
 
 def _training_frame(fit) -> pd.DataFrame | None:
