@@ -19,7 +19,7 @@ SIZES = (0.017e9, 0.057e9, 0.13e9, 0.26e9)
 
 def _load_script():
     spec = importlib.util.spec_from_file_location(
-        "make_datasets", REPO / "data" / "make_bundled.py"
+        "make_datasets", REPO / "data" / "make_datasets.py"
     )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
