@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..laws.contract import summarise
+from ..laws.contract import LawCapabilityError, summarise
 from .draws import log_loss_draws, positive_array, quantity_draws, query_frame
 from .extrapolation import DEFAULT_METHOD
 
@@ -117,6 +117,11 @@ def loss_penalty(fit, N, D, lr, batch_size, *, ci=0.9, kind="new_run", group=Non
     ``kind="new_run"`` (default) includes the scatter of a new cell's optimum around the law."""
     for name, values in (("lr", lr), ("batch_size", batch_size)):
         positive_array(name, values)
+    if not {"lr", "batch_size"} <= set(fit.law.optional_inputs):
+        raise LawCapabilityError(
+            f"loss_penalty(): law {fit.law.name!r} has no loss penalty off the optimal lr and "
+            "batch size (fit law 'hyperparams')"
+        )
     table = predict(
         fit, N=N, D=D, ci=ci, kind=kind, group=group, seed=seed, lr=lr, batch_size=batch_size
     )
