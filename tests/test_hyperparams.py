@@ -1,7 +1,9 @@
-"""Law "hyperparams" (optimal lr and batch size over every run) and the two-stage baseline.
+"""Law "hyperparams" (optimal lr and batch size over every run) and the two-stage baseline
+(law "hyperparams_two_stage").
 
 One small NUTS fit (2 chains x 300 + 300) of a simulated video-DiT sweep is shared by the tests;
-everything else (errors, divergence bookkeeping, two-stage) runs without sampling.
+the errors and the divergence bookkeeping run without sampling; the two-stage baseline is a tiny
+NUTS fit (a linear regression) whose posterior is checked against numpy OLS + scipy t intervals.
 """
 
 from __future__ import annotations
@@ -12,8 +14,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from scipy import stats
+
 import bayeslaws as bl
 from bayeslaws.laws.hyperparams import DivergenceWarning, HyperparamsLaw, log_survival
+from bayeslaws.laws.hyperparams.data import exclude_diverged
 from bayeslaws.runs import RunTableError
 from bayeslaws.runs.simulate import VideoDiTTruth, simulate_video_dit_sweep
 
@@ -104,10 +109,10 @@ def test_loss_penalty(fit):
 
 
 def test_divergence_counted(fit):
-    div = fit.spec["divergence"]
+    div = fit.record.law_state["divergence"]
     assert div["mode"] == "censor" and div["n_censored"] == 1
     assert div["censored_at_loss"] == 0.6
-    assert "1 diverged runs censored" in fit.spec["notes"][0]
+    assert "1 diverged runs censored" in fit.record.notes[0]
 
 
 def test_save_load_predicts_identically(fit, tmp_path):
@@ -117,17 +122,18 @@ def test_save_load_predicts_identically(fit, tmp_path):
     b = bl.predict(back, N=7e9, D=2e11)
     pd.testing.assert_frame_equal(a, b)
     pd.testing.assert_frame_equal(fit.law_table(), back.law_table())
-    assert back.spec["law_options"] == fit.spec["law_options"]
+    assert back.record.law_options == fit.record.law_options
+    assert back.law == fit.law
 
 
 def test_exclude_records_and_counts(sweep):
     law = HyperparamsLaw(divergence="exclude", divergence_threshold=0.6)
     with pytest.warns(DivergenceWarning, match="1 diverged runs excluded"):
-        runs = law.preprocess(sweep)
+        runs = exclude_diverged(law, sweep)
     assert len(runs) == len(sweep) - 1
     assert runs.record()["exclusions"][0]["count"] == 1
-    _, info = law.prepare(runs)
-    assert info["divergence"]["n_excluded"] == 1 and info["divergence"]["n_censored"] == 0
+    div = law.prepare(runs).state["divergence"]
+    assert div["n_excluded"] == 1 and div["n_censored"] == 0
 
 
 def test_censor_threshold_and_flag(sweep):
@@ -136,11 +142,11 @@ def test_censor_threshold_and_flag(sweep):
     df.loc[df.index[0], "diverged"] = True
     runs = bl.load_runs(df, allow_missing_loss=True)
     with pytest.warns(DivergenceWarning, match="2 diverged runs censored"):
-        args, info = HyperparamsLaw().prepare(runs)
-    assert int(np.asarray(args["censored"]).sum()) == 2
+        prepared = HyperparamsLaw().prepare(runs)
+    assert int(np.asarray(prepared.data["censored"]).sum()) == 2
     # no threshold: censored at the largest converged loss
     converged = df["loss"].iloc[1:].dropna()
-    assert info["divergence"]["censored_at_loss"] == pytest.approx(converged.max())
+    assert prepared.state["divergence"]["censored_at_loss"] == pytest.approx(converged.max())
 
 
 @pytest.mark.parametrize("family", ["gaussian", "student_t", "huber"])
@@ -173,24 +179,123 @@ def test_errors_name_the_column(sweep):
         bl.fit(sweep, law="hyperparams", law_options={"bowl": "round"})
     with pytest.raises(ValueError, match="unknown option"):
         bl.fit(sweep, law="hyperparams", law_options={"colour": 1})
-    with pytest.raises(ValueError, match="method"):
+    # method= is gone (the two-stage baseline is law "hyperparams_two_stage"): rejected by name
+    with pytest.raises(TypeError, match="method"):
         bl.fit(sweep, law="hyperparams", method="grid")
 
 
+TWO_STAGE_SAMPLER = {"chains": 4, "warmup": 500, "draws": 2000, "seed": 0, "warn": False}
+
+
+def _selected(df, tolerance=None):
+    """Stage 1 by hand: each (N, D) cell's lowest converged loss, or every run within
+    ``tolerance`` of it; index labels as strings."""
+    ok = df[np.isfinite(df["loss"])]
+    best = ok.groupby(["N", "D"])["loss"].transform("min")
+    if tolerance is None:
+        chosen = ok.loc[ok.groupby(["N", "D"])["loss"].idxmin()]
+    else:
+        chosen = ok[ok["loss"] <= best * (1 + tolerance)]
+    return chosen
+
+
+def _ols_t_intervals(chosen, column, terms, ci, unit=1e9):
+    """numpy OLS of ln(column) on [1, ln(N/unit), ln(D/unit)] (the terms kept) and the textbook
+    t intervals of each coefficient: {"c": (median, lower, upper) of exp(intercept), "exp_N",
+    "exp_T": ... on the natural scale}, and the standard errors."""
+    X = [np.ones(len(chosen))]
+    names = ["c"]
+    for term, name in (("N", "exp_N"), ("D", "exp_T")):
+        if term in terms:
+            X.append(np.log(chosen[term].to_numpy(float) / unit))
+            names.append(name)
+    X = np.column_stack(X)
+    y = np.log(chosen[column].to_numpy(float))
+    beta, *_ = np.linalg.lstsq(X, y, rcond=None)
+    dof = len(y) - X.shape[1]
+    resid = y - X @ beta
+    se = np.sqrt(np.diag(resid @ resid / dof * np.linalg.inv(X.T @ X)))
+    t = stats.t.ppf((1 + ci) / 2, dof)
+    out = {}
+    for name, b, s in zip(names, beta, se, strict=True):
+        lo, med, hi = b - t * s, b, b + t * s
+        out[name] = (np.exp([med, lo, hi]) if name == "c" else np.array([med, lo, hi]), s)
+    return out
+
+
+def _check_against_ols(table, quantity, ols, rtol_se):
+    """Posterior median, lower and upper of the law table within ``rtol_se`` OLS standard errors
+    of the OLS estimate and its t interval (on the log scale for the coefficient c)."""
+    for param, (expected, se) in ols.items():
+        row = table.loc[(quantity, param)]
+        got = np.array([row["median"], row["lower"], row["upper"]])
+        if param == "c":
+            got, expected = np.log(got), np.log(expected)
+        assert np.all(np.abs(got - expected) < rtol_se * se), (quantity, param, got, expected, se)
+
+
 def test_two_stage(sweep):
-    ts = bl.fit(sweep, law="hyperparams", method="two_stage")
-    assert ts.spec["n_cells"] == 9 and len(ts.optima) == 9
+    df = sweep.df
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ts = bl.fit(sweep, law="hyperparams_two_stage", **TWO_STAGE_SAMPLER)
+    assert ts.likelihood == "gaussian"  # the law's default: OLS
+    state = ts.record.law_state
+    chosen = _selected(df)
+    assert state["n_cells"] == 9 and state["n_selected"] == 9
+    assert sorted(state["selected_rows"]) == sorted(str(i) for i in chosen.index)
+    assert state["divergence"]["n_diverged"] == 1  # the NaN run, never selected
+    assert str(df.index[-1]) not in state["selected_rows"]
+    assert ts.diagnostics.divergences == 0 and ts.diagnostics.max_r_hat < 1.01
+
+    # the posterior reproduces the OLS t intervals (flat priors, p(sigma) ~ 1/sigma), up to
+    # Monte Carlo error: 8000 draws (ESS ~3500), so a quantile's MC sd is ~0.05 OLS standard
+    # errors at 5% / 95% and ~0.2 at 0.5% / 99.5%; the tolerances are ~3-4 MC sd, well below the
+    # t-vs-normal gaps (0.30 se at 90%, 1.13 se at 99%, 6 degrees of freedom)
+    for ci, rtol_se in ((0.9, 0.2), (0.99, 0.6)):
+        table = ts.law_table(units="billions", ci=ci)
+        for quantity, column in (("eta_opt", "lr"), ("B_opt", "batch_size")):
+            ols = _ols_t_intervals(chosen, column, ("N", "D"), ci)
+            _check_against_ols(table, quantity, ols, rtol_se)
     table = ts.law_table(units="billions", ci=0.99)
     assert table.loc[("B_opt", "exp_T"), "lower"] < TRUTH.b_exp_T
     assert TRUTH.b_exp_T < table.loc[("B_opt", "exp_T"), "upper"]
-    out = bl.predict(ts, N=1.07e9, D=1e10)
+
+    # predict: the regression line at a new point and its t interval
+    out = bl.predict(ts, N=1.07e9, D=1e10, ci=0.9)
     assert out["B_opt_lower"][0] < out["B_opt_median"][0] < out["B_opt_upper"][0]
-    tol = bl.fit(
-        sweep, law="hyperparams", method="two_stage", tolerance=0.0025, terms={"batch_size": ("D",)}
+    X = np.column_stack(
+        [np.ones(len(chosen)), np.log(chosen["N"] / 1.07e9), np.log(chosen["D"] / 1e10)]
     )
-    assert len(tol.optima) > 9
-    assert tol.law_table().loc[("B_opt", "exp_N"), "median"] == 0.0
-    assert tol.spec["divergence"]["n_diverged"] == 1  # the NaN run
+    for name, column in (("eta_opt", "lr"), ("B_opt", "batch_size")):
+        y = np.log(chosen[column].to_numpy(float))
+        beta, *_ = np.linalg.lstsq(X, y, rcond=None)
+        resid = y - X @ beta
+        se = np.sqrt((resid @ resid / 6) * np.linalg.inv(X.T @ X)[0, 0])  # the line at the point
+        t = stats.t.ppf(0.95, 6)
+        expected = np.array([beta[0], beta[0] - t * se, beta[0] + t * se])
+        got = np.log([out[f"{name}_median"][0], out[f"{name}_lower"][0], out[f"{name}_upper"][0]])
+        assert np.all(np.abs(got - expected) < 0.2 * se), (name, got, expected, se)
+    assert out["loss_opt_median"].isna().all()  # the baseline has no loss level
+
+    # Step Law's variant: every run within 0.25% of the cell's best, B regressed on D only
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        tol = bl.fit(
+            sweep,
+            law="hyperparams_two_stage",
+            tolerance=0.0025,
+            terms={"batch_size": ("D",)},
+            **TWO_STAGE_SAMPLER,
+        )
+    near = _selected(df, tolerance=0.0025)
+    assert tol.record.law_state["n_selected"] == len(near) > 9
+    assert sorted(tol.record.law_state["selected_rows"]) == sorted(str(i) for i in near.index)
+    tol_table = tol.law_table(units="billions", ci=0.9)
+    assert tol_table.loc[("B_opt", "exp_N"), "median"] == 0.0
+    _check_against_ols(tol_table, "B_opt", _ols_t_intervals(near, "batch_size", ("D",), 0.9), 0.2)
+    _check_against_ols(tol_table, "eta_opt", _ols_t_intervals(near, "lr", ("N", "D"), 0.9), 0.2)
+    assert tol.record.law_state["divergence"]["n_diverged"] == 1  # the NaN run
     with pytest.raises(ValueError, match="loss_penalty"):
         bl.loss_penalty(ts, N=1e9, D=1e10, lr=1e-4, batch_size=1e5)
 
@@ -202,11 +307,11 @@ def test_far_above_the_bowl(sweep):
     expected = int((df["loss"] > best * 1.01).sum())
     assert expected > 0
     with pytest.warns(DivergenceWarning):
-        args, info = law.prepare(sweep)
-    assert info["divergence"]["n_far_above"] == expected
-    assert info["divergence"]["n_censored"] == expected + 1  # plus the NaN run
+        div = law.prepare(sweep).state["divergence"]
+    assert div["n_far_above"] == expected
+    assert div["n_censored"] == expected + 1  # plus the NaN run
     with pytest.warns(DivergenceWarning, match="excluded"):
-        kept = HyperparamsLaw(far_above=0.01, divergence="exclude").preprocess(sweep)
+        kept = exclude_diverged(HyperparamsLaw(far_above=0.01, divergence="exclude"), sweep)
     assert len(kept) == len(sweep) - expected - 1
 
 
@@ -222,8 +327,13 @@ def test_default_bowl_and_loss_scale(sweep):
     assert float(law.log_excess(0.01, np.log(0.5))) == pytest.approx(np.log1p(0.02))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        args, _ = law.prepare(sweep)
-    args = {**args, "priors": law.priors("gaussian"), "likelihood": "gaussian"}
+        prepared = law.prepare(sweep)
+    args = {
+        **prepared.data,
+        **prepared.static,
+        "priors": law.priors("gaussian"),
+        "likelihood": "gaussian",
+    }
     trace = numpyro.handlers.trace(numpyro.handlers.seed(law.model, 0)).get_trace(**args)
     params = {
         k: v["value"] for k, v in trace.items() if v["type"] == "sample" and not v["is_observed"]
