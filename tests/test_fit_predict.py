@@ -65,7 +65,7 @@ def test_predict_from_compute_uses_the_compute_model(simulated_fit):
         ({"N": [1e9]}, "exactly two of N, D, C"),
         ({"N": [1e9, -1], "D": 1e10}, "N must be finite and positive"),
         ({"N": [1e9, 2e9], "D": [1e10, 1e10, 1e10]}, "incompatible lengths"),
-        ({"N": 1e9, "D": 1e10, "ci": 1.5}, "ci must be in"),
+        ({"N": 1e9, "D": 1e10, "ci": 1.5}, r"ci must be a number in \(0, 1\)"),
         ({"N": 1e9, "D": 1e10, "kind": "best"}, "kind must be one of"),
     ],
 )
@@ -80,27 +80,29 @@ def test_save_and_load_give_identical_predictions(simulated_fit, tmp_path):
     path = simulated_fit.save(tmp_path / "fit.nc")
     same = bl.load_fit(path)
     pd.testing.assert_frame_equal(before, bl.predict(same, **query))
-    assert same.spec["law"] == "chinchilla" and same.compute_model.name == "6ND"
+    assert same.record.law == "chinchilla" and same.compute_model.name == "6ND"
     assert same.priors["alpha"].concentration1 == pytest.approx(2.0)
 
 
 def test_incompatible_file_is_refused(simulated_fit, tmp_path):
+    import dataclasses
     import json
 
-    from bayeslaws.inference import SPEC_ATTR, IncompatibleFitFile
+    from bayeslaws.inference import IncompatibleFitFile
+    from bayeslaws.inference.fit import RECORD_ATTR
 
+    old_record = dataclasses.replace(simulated_fit.record, format_version=999)
     fit_copy = bl.Fit(
-        simulated_fit.idata.copy(), dict(simulated_fit.spec), simulated_fit.diagnostics
+        simulated_fit.idata.copy(), old_record, compute_model=simulated_fit.compute_model
     )
-    fit_copy.spec["format_version"] = 999
     path = fit_copy.save(tmp_path / "old.nc")
     with pytest.raises(IncompatibleFitFile, match="format 999"):
         bl.load_fit(path)
     simulated_fit.idata.to_netcdf(str(tmp_path / "plain.nc"), engine="h5netcdf")
     with pytest.raises(IncompatibleFitFile, match="not a bayeslaws fit"):
         bl.load_fit(tmp_path / "plain.nc")
-    assert SPEC_ATTR not in simulated_fit.idata.posterior.attrs
-    json.dumps(simulated_fit.spec)  # the spec stays JSON-ready
+    assert RECORD_ATTR not in simulated_fit.idata.posterior.attrs
+    json.loads(simulated_fit.record.to_json())  # the record stays JSON-ready
 
 
 def test_fit_is_reproducible_with_a_seed(simulated_runs):
@@ -123,7 +125,7 @@ def test_custom_priors_are_used_and_checked(simulated_runs, simulated_fit):
     )
     default_alpha = simulated_fit.summary().loc["alpha", "mean"]  # ~0.35, the truth
     assert tight.summary().loc["alpha", "mean"] > default_alpha + 0.05  # pulled towards 0.5
-    assert tight.spec["priors"]["alpha"] == {
+    assert tight.record.priors["alpha"] == {
         "dist": "Beta",
         "concentration1": 200.0,
         "concentration0": 200.0,
@@ -161,7 +163,7 @@ def test_groups_are_partially_pooled():
         bl.predict(fit, N=1e9, D=1e10, group="z")
     # the default new-run discrepancy (a GP on every group's residuals) works on grouped fits
     far = bl.predict(fit, N=[1e10, 3e10], D=[1e12, 3e12], kind="new_run", group="a")
-    assert len(fit.spec["gp"]["residuals"]) == len(runs.df)
+    assert len(fit.cache["gp"]["residuals"]) == len(runs.df)
     assert np.all(far["lower"] < far["median"]) and np.all(far["median"] < far["upper"])
 
 
