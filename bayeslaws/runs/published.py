@@ -39,6 +39,18 @@ YIN_ANCHOR_C_0P72B = 5.85e20
 YIN_BUDGET = 1e22
 YIN_N_OPT_AT_BUDGET = 2.43e9
 YIN_N_OPT_FIXED_HP_AT_BUDGET = 4.04e9
+# At the Movie Gen budget (6144 H100s; FLOPs not stated): the same comparison (params).
+YIN_N_MOVIE_GEN = 18.05e9
+YIN_N_MOVIE_GEN_FIXED_HP = 30.05e9
+YIN_ANCHOR_N_0P72B = 0.72e9  # params: the earlier N_opt law's check at YIN_ANCHOR_C_0P72B
+
+# The 1.07B validation grid (its losses are the bundled data/yin2025_grid_1p07B.csv): constant
+# learning rates, batch sizes (tokens), and the cells the paper marks as its predicted optima,
+# tokens -> (batch size in tokens, lr).
+YIN_GRID_N = 1.07e9
+YIN_GRID_LR = (7.5e-5, 1.1e-4, 1.7e-4, 2.5e-4, 3.8e-4, 5.7e-4)
+YIN_GRID_BATCH = (8.2e4, 1.6e5, 3.3e5)
+YIN_GRID_MARKED = {4e9: (8.2e4, 1.7e-4), 1e10: (1.6e5, 1.7e-4)}
 
 # DeepSeek's hyperparameter law quoted by Yin et al. (no N term; B in tokens, C in FLOPs).
 DEEPSEEK_ETA = (0.3118, -0.1250)
