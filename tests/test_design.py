@@ -13,6 +13,7 @@ from scipy.stats import spearmanr
 
 import bayeslaws as bl
 from bayeslaws import design
+from bayeslaws.app import campaign
 from bayeslaws.runs import simulate
 
 SMALL = {"chains": 2, "warmup": 200, "draws": 200}
@@ -172,11 +173,14 @@ def test_hyperparameter_target_and_cell_units():
         (lambda f, c: design.isoflop_candidates(C=1e20, n_per_budget=0), "n_per_budget"),
         (lambda f, c: design.Loss(N=-1, D=1e9), "Loss(N=)"),
         (lambda f, c: design.NOpt(C=0), "NOpt(C=)"),
-        (lambda f, c: design.next_runs(f, c, target=design.HyperparamOpt(1e9, 1e10)), "hyperp"),
+        (
+            lambda f, c: design.next_runs(f, c, target=design.HyperparamOpt(1e9, 1e10)),
+            "target needs a law that predicts 'eta_opt'",
+        ),
         (lambda f, c: design.bounds(f, c, n_outer=1), "n_outer"),
-        (lambda f, c: design.simulate_campaign(strategies=["best"]), "strategies"),
-        (lambda f, c: design.simulate_campaign(batch=0), "batch"),
-        (lambda f, c: design.simulate_campaign(targets=[design.AllParameters()]), "targets"),
+        (lambda f, c: campaign.simulate_campaign(strategies=["best"]), "strategies"),
+        (lambda f, c: campaign.simulate_campaign(batch=0), "batch"),
+        (lambda f, c: campaign.simulate_campaign(targets=[design.AllParameters()]), "targets"),
     ],
 )
 def test_bad_inputs_name_the_argument(simulated_fit, cands, call, word):
@@ -185,7 +189,7 @@ def test_bad_inputs_name_the_argument(simulated_fit, cands, call, word):
 
 
 def test_campaign_design_sets():
-    grid, pool = design.paper_grid(), design.campaign_pool()
+    grid, pool = campaign.paper_grid(), campaign.campaign_pool()
     assert len(grid) == 16 and len(pool) == 49
     assert 6.0 * (grid.N * grid.D).sum() == pytest.approx(7.24e19, rel=1e-3)
     keys = set(zip(pool.N, pool.D, strict=True))
