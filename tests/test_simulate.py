@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bayeslaws.runs import simulate as sim
 from bayeslaws.runs import load_runs
+from bayeslaws.runs import simulate as sim
 
 REPO = Path(__file__).resolve().parents[1]
 TRUTH = sim.VideoDiTTruth()
@@ -212,7 +212,9 @@ def test_simulate_grid_per_cell_grids():
         TRUTH, [1e8, 2e8], [4e9, 8e9], [[1e-4, 2e-4], [3e-4]], [[1e4], [1e4, 2e4, 4e4]], seed=0
     )
     assert len(df) == 2 * 1 + 1 * 3
-    assert df["source"].iloc[0].startswith("simulated: bayeslaws.runs.simulate.simulate_grid seed=0")
+    assert (
+        df["source"].iloc[0].startswith("simulated: bayeslaws.runs.simulate.simulate_grid seed=0")
+    )
     with pytest.raises(ValueError):
         sim.simulate_grid(TRUTH, [1e8, 2e8], 4e9, [[1e-4]], [1e4])
 
