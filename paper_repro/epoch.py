@@ -23,16 +23,13 @@ import numpy as np
 import pandas as pd
 
 import bayeslaws as bl
-from bayeslaws.runs import bundled, simulate
+from bayeslaws.runs import bundled, published, simulate
 
 RESULTS = Path(__file__).resolve().parent / "results"
+_A, _A_SE = published.EPOCH_A_OPT
 EPOCH = {  # estimate, 95% bootstrap interval (PAPERS.md section 3)
-    "E": (1.817, 1.769, 1.871),
-    "A": (482.0, 285.2, 743.6),
-    "B": (2085.4, 1042.4, 5810.3),
-    "alpha": (0.348, 0.317, 0.373),
-    "beta": (0.366, 0.331, 0.415),
-    "a_opt": (0.513, 0.513 - 1.96 * 0.020, 0.513 + 1.96 * 0.020),  # SE 0.020 -> normal 95%
+    **published.EPOCH_CHINCHILLA,
+    "a_opt": (_A, _A - 1.96 * _A_SE, _A + 1.96 * _A_SE),  # SE -> normal 95%
 }
 PARAMS = list(EPOCH)
 

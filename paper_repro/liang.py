@@ -20,11 +20,13 @@ import numpy as np
 import pandas as pd
 
 import bayeslaws as bl
-from bayeslaws.runs import simulate
 from bayeslaws.posterior.allocation import allocation_laws, optimal_allocation
+from bayeslaws.runs import published, simulate
 
 RESULTS = Path(__file__).resolve().parent / "results"
-C_CHECK = 1.5e21
+C_CHECK, N_CHECK = published.LIANG_NOPT_CHECK  # 958.3M params at 1.5e21 FLOPs
+# the published L_opt law's value at the check budget, as the paper's reference quotes it
+L_CHECK = round(published.LIANG_LOPT_COEF * C_CHECK**published.LIANG_LOPT_EXP, 4)  # 0.6325
 
 
 def main(argv=None) -> pd.DataFrame:
@@ -71,9 +73,9 @@ def main(argv=None) -> pd.DataFrame:
         )
 
     for name, paper_k, paper_a in (
-        ("N_opt", "0.0009", 0.5681),
-        ("D_opt", "186.8535", 0.4319),
-        ("L_opt", "2.3943", -0.0273),
+        ("N_opt", str(published.LIANG_NOPT_COEF_PRINTED), published.LIANG_NOPT_EXP),
+        ("D_opt", str(published.LIANG_DOPT[0]), published.LIANG_DOPT[1]),
+        ("L_opt", str(published.LIANG_LOPT_COEF), published.LIANG_LOPT_EXP),
     ):
         r = laws.loc[name]
         row(f"{name} exponent", paper_a, r["exponent"], r["exponent_lower"], r["exponent_upper"])
@@ -88,7 +90,7 @@ def main(argv=None) -> pd.DataFrame:
     a = alloc.iloc[0]
     row(
         "N_opt at 1.5e21 FLOPs (params)",
-        958.3e6,
+        N_CHECK,
         a["N_opt"],
         a["N_opt_lower"],
         a["N_opt_upper"],
@@ -96,7 +98,7 @@ def main(argv=None) -> pd.DataFrame:
     )
     row(
         "L_opt at 1.5e21 FLOPs",
-        0.6325,
+        L_CHECK,
         a["L_opt"],
         a["L_opt_lower"],
         a["L_opt_upper"],

@@ -42,18 +42,24 @@ import numpy as np
 import pandas as pd
 
 import bayeslaws as bl
+from bayeslaws.posterior.allocation import allocation_draws, near_optimal, optimal_allocation
+from bayeslaws.runs import published as pub
 from bayeslaws.runs import simulate as sim
-from bayeslaws.posterior.allocation import near_optimal, optimal_allocation
 
 RESULTS = Path(__file__).resolve().parent / "results"
 LAWS = {
-    "earlier (0.8705 C^0.4294)": (sim.YIN_NOPT_COEF, sim.YIN_NOPT_EXP),
-    "later (1.5787 C^0.4146)": (sim.YIN_NOPT_COEF_LATER, sim.YIN_NOPT_EXP_LATER),
+    "earlier (0.8705 C^0.4294)": (pub.YIN_NOPT_COEF, pub.YIN_NOPT_EXP),
+    "later (1.5787 C^0.4146)": (pub.YIN_NOPT_COEF_LATER, pub.YIN_NOPT_EXP_LATER),
 }
-N_MOVIE_GEN, N_MOVIE_GEN_FIXED = 18.05e9, 30.05e9
-N_1E22, N_1E22_FIXED = 2.43e9, 4.04e9
-GRID_LR = [7.5e-5, 1.1e-4, 1.7e-4, 2.5e-4, 3.8e-4, 5.7e-4]
-GRID_B = [8.2e4, 1.6e5, 3.3e5]
+N_MOVIE_GEN, N_MOVIE_GEN_FIXED = pub.YIN_N_MOVIE_GEN, pub.YIN_N_MOVIE_GEN_FIXED_HP
+N_1E22, N_1E22_FIXED = pub.YIN_N_OPT_AT_BUDGET, pub.YIN_N_OPT_FIXED_HP_AT_BUDGET
+C_1E22 = pub.YIN_BUDGET
+N_0P72B, C_0P72B = pub.YIN_ANCHOR_N_0P72B, pub.YIN_ANCHOR_C_0P72B
+N_GRID = pub.YIN_GRID_N  # 1.07e9
+GRID_LR = list(pub.YIN_GRID_LR)
+GRID_B = list(pub.YIN_GRID_BATCH)
+# the paper's marked optima on the 1.07B grid: (tokens, batch in tokens, lr)
+MARKED = [(T, b, lr) for T, (b, lr) in pub.YIN_GRID_MARKED.items()]
 SIZES = (0.017e9, 0.057e9, 0.13e9, 0.26e9)
 TOKENS = (2e9, 4e9, 8e9, 12e9)
 PROBS = (0.9, 0.5)  # posterior probability thresholds of the near-optimal band
@@ -75,8 +81,8 @@ def part1() -> tuple[list, pd.DataFrame]:
     data = "published constants (arithmetic)"
     for law in LAWS:
         c_mg = budget_for(law, N_MOVIE_GEN)
-        n22 = float(n_opt(law, 1e22))
-        n072 = float(n_opt(law, 5.85e20))
+        n22 = float(n_opt(law, C_1E22))
+        n072 = float(n_opt(law, C_0P72B))
         detail.append(
             {
                 "law": law,
@@ -97,10 +103,10 @@ def part1() -> tuple[list, pd.DataFrame]:
         rows.append(
             dict(
                 quantity=f"N_opt at 5.85e20 FLOPs, {law} law",
-                paper_value=0.72e9,
+                paper_value=N_0P72B,
                 median=n072,
                 data=data,
-                note=f"{n072 / 0.72e9 - 1:+.2%} vs paper",
+                note=f"{n072 / N_0P72B - 1:+.2%} vs paper",
             )
         )
         rows.append(
@@ -114,7 +120,7 @@ def part1() -> tuple[list, pd.DataFrame]:
         )
     # fixed-hyperparameter law through the two published pairs, on the earlier law's budget
     c_mg = budget_for("earlier (0.8705 C^0.4294)", N_MOVIE_GEN)
-    a_fixed = np.log(N_MOVIE_GEN_FIXED / N_1E22_FIXED) / np.log(c_mg / 1e22)
+    a_fixed = np.log(N_MOVIE_GEN_FIXED / N_1E22_FIXED) / np.log(c_mg / C_1E22)
     rows.append(
         dict(
             quantity="size cut at Movie Gen budget, optimal vs fixed hparams",
@@ -142,8 +148,8 @@ def part1() -> tuple[list, pd.DataFrame]:
             note="through (1e22, 4.04e9) and (Movie Gen budget of the earlier law, 30.05B)",
         )
     )
-    for T, paper_b, paper_lr in ((4e9, 8.2e4, 1.7e-4), (10e9, 1.6e5, 1.7e-4)):
-        b, lr = float(sim.yin_b_opt(1.07e9, T)), float(sim.yin_eta_opt(1.07e9, T))
+    for T, paper_b, paper_lr in MARKED:
+        b, lr = float(pub.yin_b_opt(N_GRID, T)), float(pub.yin_eta_opt(N_GRID, T))
         cell_b = GRID_B[int(np.argmin(np.abs(np.log(np.array(GRID_B) / b))))]
         cell_lr = GRID_LR[int(np.argmin(np.abs(np.log(np.array(GRID_LR) / lr))))]
         ok = cell_b == paper_b and cell_lr == paper_lr
@@ -234,15 +240,15 @@ def part2(replicates, hp_replicates, draws, hp_draws, budgets, tolerances):
                 }
             )
         for tol in tolerances:
-            t_small = truth_smallest(truth, 1e22, tol)
+            t_small = truth_smallest(truth, C_1E22, tol)
             for prob in PROBS:
-                near = near_optimal(fit, C=1e22, tolerance=tol, prob=prob, span_decades=2.0)
+                near = near_optimal(fit, C=C_1E22, tolerance=tol, prob=prob, span_decades=2.0)
                 s = near.smallest or {}
                 out.append(
                     {
                         **base,
                         "quantity": f"near-optimal {tol:g} prob {prob:g}",
-                        "C": 1e22,
+                        "C": C_1E22,
                         "median": s.get("size_vs_optimal", np.nan),
                         "excess": s.get("excess", np.nan),
                         "truth": t_small,
@@ -250,7 +256,7 @@ def part2(replicates, hp_replicates, draws, hp_draws, budgets, tolerances):
                 )
         if r < hp_replicates:
             hfit = hp_fit(sweep, hp_draws, r)
-            pred = bl.predict(hfit, N=1.07e9, D=[4e9, 1e10], ci=0.9)
+            pred = bl.predict(hfit, N=N_GRID, D=[T for T, _, _ in MARKED], ci=0.9)
             hb = {
                 "replicate": r,
                 "r_hat": hfit.diagnostics.max_r_hat,
@@ -267,7 +273,7 @@ def part2(replicates, hp_replicates, draws, hp_draws, budgets, tolerances):
                             "median": getattr(p, f"{key}_median"),
                             "lower": getattr(p, f"{key}_lower"),
                             "upper": getattr(p, f"{key}_upper"),
-                            "truth": float(tfun(1.07e9, T)),
+                            "truth": float(tfun(N_GRID, T)),
                         }
                     )
         print(f"replicate {r}: {time.perf_counter() - t0:.0f} s", flush=True)
@@ -282,8 +288,6 @@ def part3(replicates, draws, budgets):
     # one fixed setting: the optimum of the design's geometric-middle cell
     n_mid, d_mid = np.exp(np.mean(np.log(SIZES))), np.exp(np.mean(np.log(TOKENS)))
     lr_fix, b_fix = float(truth.eta_opt(n_mid, d_mid)), float(truth.b_opt(n_mid, d_mid))
-    from bayeslaws.posterior.allocation import allocation_draws
-
     rows = []
     for r in range(replicates):
         seed = 7 + r
@@ -354,12 +358,12 @@ def main(argv=None):
     print(consts.to_string(index=False))
     truth = sim.VideoDiTTruth()
     c_mg = budget_for("earlier (0.8705 C^0.4294)", N_MOVIE_GEN)
-    budgets = {"1e22": 1e22, f"Movie Gen ({c_mg:.2g})": c_mg}
-    l_opt = float(truth.loss_star(N_1E22, 1e22 / (6 * N_1E22)))
+    budgets = {"1e22": C_1E22, f"Movie Gen ({c_mg:.2g})": c_mg}
+    l_opt = float(truth.loss_star(N_1E22, C_1E22 / (6 * N_1E22)))
     # what "comparable loss" means in the simulator (whose surface implies the earlier law)
     comparable = (
-        truth.loss_star(N_1E22_FIXED, 1e22 / (6 * N_1E22_FIXED))
-        / truth.loss_star(N_1E22, 1e22 / (6 * N_1E22))
+        truth.loss_star(N_1E22_FIXED, C_1E22 / (6 * N_1E22_FIXED))
+        / truth.loss_star(N_1E22, C_1E22 / (6 * N_1E22))
         - 1
     )
     rows.append(
@@ -394,7 +398,7 @@ def main(argv=None):
             )
         )
     hp = p2[p2.quantity.str.contains("1.07B")]
-    for T, paper_b, paper_lr in ((4e9, 8.2e4, 1.7e-4), (10e9, 1.6e5, 1.7e-4)):
+    for T, paper_b, paper_lr in MARKED:
         for key, paper, grid, label in (
             ("B_opt", paper_b, GRID_B, "B_opt (tokens)"),
             ("eta_opt", paper_lr, GRID_LR, "eta_opt"),
