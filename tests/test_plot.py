@@ -18,7 +18,8 @@ from matplotlib.figure import Figure  # noqa: E402
 
 import bayeslaws as bl  # noqa: E402
 from bayeslaws import plot  # noqa: E402
-from bayeslaws.demo import best_run_per_cell  # noqa: E402
+from bayeslaws.laws.contract import LawCapabilityError  # noqa: E402
+from bayeslaws.runs import best_run_per_cell  # noqa: E402
 
 TINY = {"chains": 2, "warmup": 150, "draws": 150, "seed": 0}
 
@@ -62,7 +63,7 @@ def test_fan_surface(surface_fit, tmp_path):
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert "fitted range of N" in labels
     assert sum(label.startswith("D = ") for label in labels) == 4  # one curve per token budget
-    lo, hi = surface_fit.spec["ranges"]["N"]
+    lo, hi = surface_fit.record.ranges["N"]
     assert ax.get_xlim()[1] > 5 * hi  # the fan extends beyond the fitted range
     _render(fig, tmp_path, "fan")
 
@@ -86,15 +87,18 @@ def test_bowls(hp_fit, sweep, tmp_path):
 
 
 def test_cell_optimum_draws(hp_fit):
-    opt = plot.cell_optimum_draws(hp_fit)
+    """The cell optima the bowls are drawn from (was plot.cell_optimum_draws)."""
+    opt = hp_fit.law.sweep_optima(hp_fit.posterior())
     S = hp_fit.diagnostics.n_draws
     assert opt["log_eta"].shape == opt["log_B"].shape == (S, 4)
+    assert len(opt["N"]) == len(opt["D"]) == 4
     lr = np.exp(np.median(opt["log_eta"], axis=0))
     assert np.all((lr > 1e-5) & (lr < 1e-2))
 
 
 def test_bowls_rejects_other_laws(surface_fit, hp_fit, sweep):
-    with pytest.raises(ValueError, match="bowls.. needs a fit of law 'hyperparams'"):
+    # the law says it fits no LR x batch sweep (a LawCapabilityError, a ValueError)
+    with pytest.raises(LawCapabilityError, match="law 'chinchilla' fits no LR x batch sweep"):
         plot.bowls(surface_fit, sweep)
     with pytest.raises(ValueError, match="lr, batch_size"):
         plot.bowls(hp_fit, pd.DataFrame({"N": [1.0]}))
