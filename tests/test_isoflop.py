@@ -7,10 +7,9 @@ import pandas as pd
 import pytest
 
 import bayeslaws as bl
-from bayeslaws.runs import bundled, simulate
-from bayeslaws.posterior.allocation import allocation_laws, near_optimal, optimal_allocation
 from bayeslaws.laws.isoflop import budget_levels
-from bayeslaws.runs import RunTableError
+from bayeslaws.posterior.allocation import allocation_laws, near_optimal, optimal_allocation
+from bayeslaws.runs import RunTableError, bundled, simulate
 
 FAST = {"chains": 2, "warmup": 300, "draws": 300, "dense_mass": False, "warn": False}
 TRUTH = simulate.LiangTruth()
@@ -37,7 +36,7 @@ def test_exponent_interval_covers_liang_truth(fit):
 def test_per_budget_vertices_follow_truth(fit):
     N_opt = fit.draws(["N_opt"])["N_opt"]  # (S, 6)
     assert N_opt.shape[1] == 6
-    ratio = np.median(N_opt, axis=0) / TRUTH.n_opt(fit.spec["budgets"])
+    ratio = np.median(N_opt, axis=0) / TRUTH.n_opt(fit.record.law_state["budgets"])
     np.testing.assert_allclose(ratio, 1.0, atol=0.05)
 
 
@@ -99,7 +98,7 @@ def test_saturating_cubic_has_one_minimum_at_the_vertex():
 def test_cubic_recovers_the_optimum_of_skewed_chinchilla_isoflop_curves():
     """isoFLOP profiles of a Chinchilla surface are skewed in ln N; the cubic's vertices should
     follow the surface's exact N_opt(C) = G (C/6)^a, a = beta / (alpha + beta) (simulated)."""
-    from bayeslaws.calibration import SIM_TRUTH, simulated_split
+    from bayeslaws.posterior.calibration import SIM_TRUTH, simulated_split
 
     train, _ = simulated_split("correct", seed=3, noise_sd=0.003, n_per_budget=9)
     fit = bl.fit(
@@ -117,7 +116,7 @@ def test_cubic_recovers_the_optimum_of_skewed_chinchilla_isoflop_curves():
     assert s.loc["a_opt", "2.5%"] < a_true < s.loc["a_opt", "97.5%"]
     assert s.loc["a_opt", "r_hat"] < 1.05 and fit.diagnostics.divergences <= 2
     G = (t["alpha"] * t["A"] / (t["beta"] * t["B"])) ** (1 / (t["alpha"] + t["beta"]))
-    budgets = np.asarray(fit.spec["budgets"])
+    budgets = np.asarray(fit.record.law_state["budgets"])
     n_true = G * (budgets / 6) ** a_true
     n_fit = np.median(fit.draws(["N_opt"])["N_opt"], axis=0)
     np.testing.assert_allclose(n_fit / n_true, 1.0, atol=0.15)
@@ -161,17 +160,17 @@ def test_run_offsets_are_detrended_by_default(runs):
     from bayeslaws.runs import as_run_table
 
     table = as_run_table(runs.assign(run=[f"r{i % 9}" for i in range(len(runs))]))
-    args, info = LAW.prepare(table)
-    proj = np.asarray(args["run_proj"])
-    assert info["run_offsets"] == "detrended" and proj.shape == (9, 9)
-    x = np.asarray(args["x"])
-    idx = np.asarray(args["run_index"])
+    prepared = LAW.prepare(table)
+    proj = np.asarray(prepared.data["run_proj"])
+    assert prepared.state["run_offsets"] == "detrended" and proj.shape == (9, 9)
+    x = np.asarray(prepared.data["x"])
+    idx = np.asarray(prepared.data["run_index"])
     x_run = np.array([x[idx == i].mean() for i in range(9)])
     for basis in (np.ones(9), x_run, x_run**2):
         np.testing.assert_allclose(proj @ basis, 0.0, atol=1e-6)  # float32
     np.testing.assert_allclose(proj @ proj, proj, atol=1e-6)  # a projection
-    free_args, _ = LAW.configure(run_offsets="free").prepare(table)
-    np.testing.assert_allclose(np.asarray(free_args["run_proj"]), np.eye(9))
+    free = LAW.configure(run_offsets="free").prepare(table)
+    np.testing.assert_allclose(np.asarray(free.data["run_proj"]), np.eye(9))
     with pytest.raises(ValueError, match="unknown option"):
         LAW.configure(offsets="free")
 
