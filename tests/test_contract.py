@@ -65,6 +65,7 @@ CASES = {
     "chinchilla": (surface_runs, "isoflop"),
     "kaplan": (surface_runs, "isoflop"),
     "chinchilla_gamma": (surface_runs, "isoflop"),
+    "farseer": (surface_runs, "isoflop"),
     "hyperparams": (sweep_runs, "sweep"),
     "hyperparams_two_stage": (sweep_runs, "sweep"),
     "isoflop": (isoflop_runs, "isoflop"),

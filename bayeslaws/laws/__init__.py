@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib
 
-from . import chinchilla, chinchilla_gamma, hyperparams, isoflop, kaplan
+from . import chinchilla, chinchilla_gamma, farseer, hyperparams, isoflop, kaplan
 from .contract import Law, LawCapabilityError
 
 LAWS: dict[str, Law] = {}
@@ -30,6 +30,7 @@ for _law in (
     chinchilla.LAW,
     kaplan.LAW,
     chinchilla_gamma.LAW,
+    farseer.LAW,
     hyperparams.LAW,
     hyperparams.TWO_STAGE,
     isoflop.LAW,

@@ -1,0 +1,114 @@
+"""Farseer loss surface (Li et al. 2025, arXiv:2506.10972):
+
+    L(N, D) = exp(s N^q + S) + exp(B N^b + Q) * D^(-exp(A N^a + E))     (N params, D tokens)
+
+Chinchilla's form with its three constants made functions of N: the N-dependent floor
+exp(s N^q + S) (for q < 0 it tends to exp(S), and to first order it is E + E s N^q, Chinchilla's
+E + A/N^alpha), and a data term A(N) D^-beta(N) whose amplitude and exponent both move with
+model size, so the law's tilt along tokens per parameter can change with scale.
+
+Fitted on centred logs (x = ln N - ln N_ref, y = ln D - ln D_ref, loss in units of L_ref) with
+the same nine degrees of freedom, reparametrised so that each parameter has a plain meaning at
+the data's centre and the Chinchilla limit is at zero::
+
+    ln term1 = e + exp(a - alpha x)                       (q = -alpha, s = e^a N_ref^alpha)
+    ln beta(x) = ln beta0 + m_beta h(k_beta, x)            (beta(N) = exp(A N^a + E))
+    ln A(x)    = c0 + beta0 y_D + m_amp h(k_amp, x)        (A(N) = exp(B N^b + Q))
+    m_amp      = m_c + beta0 m_beta y_D
+    ln term2 = ln A(x) - beta(x) (y + y_D),   y_D = ln D_ref
+    ln L - ln L_ref = logaddexp(ln term1, ln term2)
+
+with h(k, x) = (e^(k x) - 1) / k (x when k = 0): ``m_beta`` is the slope of ln beta per e-fold of
+N at the centre and ``k`` a curvature; m_beta = m_c = 0 gives constants as in Chinchilla. The
+amplitude's slope is sampled as ``m_c``, its slope at D = D_ref: with ``m_amp`` itself the
+slopes of amplitude and exponent are nearly collinear (a change of beta moves the amplitude by
+y_D ~ 23 times as much; on 30 simulated runs NUTS then mixed at ESS ~10), and m_c undoes that
+to first order; the map is a bijection, so the form is Farseer's exactly. Farseer's constants
+follow: a = k_beta, A = (m_beta / k_beta) N_ref^-k_beta, E = ln beta0 - m_beta / k_beta, and
+likewise (b, B, Q) from (k_amp, m_amp, c0); they are reported (``farseer_*``).
+
+Default priors (centred, weakly informative; Chinchilla's where the parameter is Chinchilla's):
+
+* alpha, beta0 ~ Beta(2, 3); a, c0 ~ Normal(-2, 2); e ~ Normal(-0.5, 1);
+* m_beta ~ Normal(0, 0.2): ln beta moves by up to ~0.4 per e-fold of N (95%);
+* m_c ~ Normal(0, 0.5); k_beta, k_amp ~ Normal(0, 0.5).
+
+Nine parameters: it needs a wide design (many sizes and token counts) to be identified; on
+narrow tables its posterior is wide, which is the point when it is averaged with simpler forms.
+"""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+import numpyro.distributions as dist
+
+from .surface import LossSurfaceLaw
+
+SMALL_K = 1e-4  # below this |k|, h(k, x) uses its second-order series
+
+
+def h(k, x):
+    """(e^(k x) - 1) / k, continuous through k = 0 (where it is x)."""
+    safe = jnp.where(jnp.abs(k) < SMALL_K, SMALL_K, k)
+    series = x + 0.5 * k * x**2
+    return jnp.where(jnp.abs(k) < SMALL_K, series, jnp.expm1(safe * x) / safe)
+
+
+class Farseer(LossSurfaceLaw):
+    name = "farseer"
+    description = "L = exp(s N^q + S) + exp(B N^b + Q) D^-exp(A N^a + E)"
+    parameters = ("alpha", "a", "e", "beta0", "m_beta", "k_beta", "c0", "m_c", "k_amp")
+    pooled = ("alpha", "a", "e", "beta0", "c0")
+
+    def default_priors(self) -> dict:
+        return {
+            "alpha": dist.Beta(2.0, 3.0),
+            "a": dist.Normal(-2.0, 2.0),
+            "e": dist.Normal(-0.5, 1.0),
+            "beta0": dist.Beta(2.0, 3.0),
+            "m_beta": dist.Normal(0.0, 0.2),
+            "k_beta": dist.Normal(0.0, 0.5),
+            "c0": dist.Normal(-2.0, 2.0),
+            "m_c": dist.Normal(0.0, 0.5),
+            "k_amp": dist.Normal(0.0, 0.5),
+        }
+
+    @staticmethod
+    def exponent(theta, x):
+        """beta(N) at centred ln N."""
+        return theta["beta0"] * jnp.exp(theta["m_beta"] * h(theta["k_beta"], x))
+
+    @staticmethod
+    def amplitude_slope(theta, y_D):
+        """m_amp, the slope of Farseer's ln A(N) per e-fold of N at the centre."""
+        return theta["m_c"] + theta["beta0"] * theta["m_beta"] * y_D
+
+    def log_loss(self, theta, x, y, scales):
+        y_D = scales["D"]
+        term1 = theta["e"] + jnp.exp(theta["a"] - theta["alpha"] * x)
+        beta = self.exponent(theta, x)
+        m_amp = self.amplitude_slope(theta, y_D)
+        log_amp = theta["c0"] + theta["beta0"] * y_D + m_amp * h(theta["k_amp"], x)
+        term2 = log_amp - beta * (y + y_D)
+        return jnp.logaddexp(term1, term2)
+
+    def derived(self, theta, scales):
+        lN, lL = scales["N"], scales["loss"]
+        k_b, k_a = theta["k_beta"], theta["k_amp"]
+        ratio_b = theta["m_beta"] / k_b
+        ratio_a = self.amplitude_slope(theta, scales["D"]) / k_a
+        return {
+            "E_inf": jnp.exp(theta["e"] + lL),
+            "farseer_S": theta["e"] + lL,
+            "farseer_s": jnp.exp(theta["a"] + theta["alpha"] * lN),
+            "farseer_q": -theta["alpha"],
+            "farseer_a": k_b,
+            "farseer_A": ratio_b * jnp.exp(-k_b * lN),
+            "farseer_E": jnp.log(theta["beta0"]) - ratio_b,
+            "farseer_b": k_a,
+            "farseer_B": ratio_a * jnp.exp(-k_a * lN),
+            "farseer_Q": theta["c0"] + theta["beta0"] * scales["D"] + lL - ratio_a,
+        }
+
+
+LAW = Farseer()
