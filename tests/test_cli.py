@@ -13,7 +13,7 @@ import pytest  # noqa: E402
 
 import bayeslaws as bl  # noqa: E402
 from bayeslaws.app.cli import EXIT_BAD_INPUT, main  # noqa: E402
-from bayeslaws.demo import best_run_per_cell  # noqa: E402
+from bayeslaws.runs import best_run_per_cell  # noqa: E402
 
 TINY = ["--chains", "2", "--warmup", "150", "--draws", "150"]
 
@@ -76,18 +76,27 @@ def _one_line_error(capsys, argv, match: str):
             "invalid choice",
         ),
         (["predict", "{dir}/missing.nc", "--N", "1e9", "--D", "1e10"], "does not exist"),
-        (["predict", "{dir}/not_a_fit.nc", "--N", "1e9", "--D", "1e10"], "not a fit"),
+        (["predict", "{dir}/not_a_fit.nc", "--N", "1e9", "--D", "1e10"], "not a readable fit file"),
         (["predict", "{fit}", "--N", "big", "--D", "1e10"], "--N takes numbers"),
         (["predict", "{fit}", "--N", "1e9"], "give exactly two of N, D, C"),
-        (["predict", "{fit}", "--N", "1e9", "--D", "1e10", "--ci", "2"], "ci must be in (0, 1)"),
+        (
+            ["predict", "{fit}", "--N", "1e9", "--D", "1e10", "--ci", "2"],
+            "ci must be a number in (0, 1)",
+        ),
         (["allocate", "{fit}", "--C", "-1"], "C must be finite and positive"),
-        (["plot", "{fit}", "--kind", "bowls", "--out", "{dir}/b.png"], "bowls() needs a fit"),
+        (
+            ["plot", "{fit}", "--kind", "bowls", "--out", "{dir}/b.png"],
+            "law 'chinchilla' fits no LR x batch sweep",
+        ),
         (["plot", "{fit}", "--kind", "wrong", "--out", "{dir}/b.png"], "invalid choice"),
         (["plot", "{fit}", "--kind", "isoflop", "--out", "{dir}/b.png"], "needs budgets"),
         (["design", "{fit}", "--candidates", "{dir}/nope.csv"], "does not exist"),
         (["design", "{fit}", "--candidates", "{dir}/unterminated.csv"], "could not parse"),
         (["design", "{fit}", "--candidates", "{dir}/empty.csv"], "is empty"),
-        (["design", "{fit}", "--candidates", "{cands}", "--hparams", "1e9", "1e10"], "hyperparams"),
+        (
+            ["design", "{fit}", "--candidates", "{cands}", "--hparams", "1e9", "1e10"],
+            "needs a law that predicts 'eta_opt'",
+        ),
         (["repro", "--only", "nopaper"], "unknown reproduction script"),
         (["frobnicate"], "invalid choice"),
         ([], "required"),
@@ -190,9 +199,9 @@ def test_demo_tiny(tmp_path, capsys):
     ):
         assert (out / name).stat().st_size > 5_000, name
     fit = bl.load_fit(out / "hyperparams_fit.nc")
-    assert fit.spec["law"] == "hyperparams"
+    assert fit.law.name == fit.record.law == "hyperparams"
     table = pd.read_csv(bl.runs.bundled.bundled_path("video_dit_sweep_simulated"))
-    assert fit.spec["data"]["n_rows_used"] == len(table)
+    assert fit.record.data["n_rows_used"] == len(table)
 
 
 def test_law_options_parse_booleans_numbers_and_strings():
