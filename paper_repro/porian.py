@@ -47,6 +47,7 @@ import numpy as np
 import pandas as pd
 
 import bayeslaws as bl
+from bayeslaws.posterior.allocation import allocation_laws
 from bayeslaws.runs import bundled
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -109,7 +110,7 @@ def surface_a(config, args):
         draws=args.draws,
         warn=False,
     )
-    law = bl.allocation.allocation_laws(fit, ci=0.9).loc["N_opt"]
+    law = allocation_laws(fit, ci=0.9).loc["N_opt"]
     return law, fit, len(runs)
 
 
@@ -339,8 +340,9 @@ def main(argv=None) -> pd.DataFrame:
             )
             rel_err = np.abs(pred["median"].to_numpy() / test["loss"].to_numpy() - 1)
             held = budgets[-HELD_OUT:]
-            v = hfit.law.budget_draws(hfit, held, seed=args.seed)["v"]
-            lN = hfit.spec["isoflop_scales"]["log_N_ref"]
+            rng = np.random.default_rng(args.seed)
+            v = hfit.law.budget_draws(hfit.posterior(), held, rng)["v"]
+            lN = hfit.record.scales["N"]
             n_pred = np.exp(v + lN)
             ref = pairs[(pairs[KEYS] == pd.Series(config)).all(axis=1)].set_index("flops")["n"]
             for j, C in enumerate(held):
