@@ -3,6 +3,8 @@ live in benchmarks/calibration.py)."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -10,8 +12,8 @@ import pytest
 import bayeslaws as bl
 from bayeslaws.posterior import calibration as cal
 from bayeslaws.posterior import extrapolation as ex
+from bayeslaws.posterior.draws import log_loss_draws, query_frame
 from bayeslaws.runs.bundled import SharedDataMissing
-from bayeslaws.posterior.predict import log_loss_draws, query_points
 
 SMALL = dict(chains=2, warmup=200, draws=200, warn=False)
 FOLDS = (("C", 0.2), ("N", 0.25))
@@ -19,9 +21,11 @@ CAL = dict(folds=FOLDS, chains=2, warmup=80, draws=80)
 
 
 def _respec(fit, drop=(), **changes):
-    """A copy of ``fit`` sharing its draws, with spec keys dropped and others changed."""
-    spec = {k: v for k, v in fit.spec.items() if k not in drop} | changes
-    return bl.Fit(fit.idata, spec, fit.diagnostics, compute_model=fit.compute_model)
+    """A copy of ``fit`` sharing its draws, with the cache entries ``drop`` left out and record
+    fields changed (e.g. ``training_runs=None``: a fit that holds no training runs)."""
+    record = dataclasses.replace(fit.record, **changes)
+    cache = {k: fit.cache[k] for k in fit.cache.keys() if k not in drop}
+    return bl.Fit(fit.idata, record, compute_model=fit.compute_model, cache=cache)
 
 
 # ---- scoring (exact, no sampling) ----
@@ -62,12 +66,12 @@ def test_rank_uniformity_separates_uniform_from_skewed_ranks():
 # ---- the discrepancy model (exact) ----
 def test_distance_is_zero_inside_and_counts_decades_outside():
     ranges = {"N": [1e8, 1e9], "D": [1e9, 1e10], "C": [1e18, 1e20]}
-    d = ex.distance_decades([5e8, 1e10, 1e8], [5e9, 5e9, 1e8], [1e19, 1e21, 1e17], ranges)
+    d = ex.distance.distance_decades([5e8, 1e10, 1e8], [5e9, 5e9, 1e8], [1e19, 1e21, 1e17], ranges)
     np.testing.assert_allclose(d, [0.0, 1.0, 1.0])
 
 
 def test_discrepancy_sd_is_zero_inside_and_grows_with_distance():
-    sd = ex.discrepancy_sd([0.0, 0.05, 0.1, 1.0, 2.0], 0.01, 0.02)
+    sd = ex.distance.discrepancy_sd([0.0, 0.05, 0.1, 1.0, 2.0], 0.01, 0.02)
     assert sd[0] == 0
     assert np.all(np.diff(sd) > 0)
     assert sd[3] == pytest.approx(np.hypot(0.01, 0.02))
@@ -77,18 +81,18 @@ def test_grid_posterior_recovers_the_discrepancy_scale():
     rng = np.random.default_rng(3)
     d = rng.uniform(0.2, 1.5, 600)
     var = np.full(d.size, 0.005**2)
-    r = np.sqrt(var + ex.discrepancy_sd(d, 0.0, 0.03) ** 2) * rng.standard_normal(d.size)
-    state = ex.posterior_state(r, var, d)
+    r = np.sqrt(var + ex.distance.discrepancy_sd(d, 0.0, 0.03) ** 2) * rng.standard_normal(d.size)
+    state = ex.distance.posterior_state(r, var, d)
     assert state["tau1_mean"] == pytest.approx(0.03, abs=0.006)
     assert state["tau0_mean"] < 0.012
     # no discrepancy in the residuals -> scales shrink towards zero
-    calm = ex.posterior_state(np.sqrt(var) * rng.standard_normal(d.size), var, d)
+    calm = ex.distance.posterior_state(np.sqrt(var) * rng.standard_normal(d.size), var, d)
     assert calm["tau1_mean"] < 0.005
 
 
 def test_discrepancy_draws_follow_the_scales():
-    state = ex.posterior_state(np.zeros(0), np.zeros(0), np.zeros(0), prior_scale=0.02)
-    draws = ex.discrepancy_draws(state, [0.0, 1.0], 20000, seed=0)
+    state = ex.distance.posterior_state(np.zeros(0), np.zeros(0), np.zeros(0), prior_scale=0.02)
+    draws = ex.distance.discrepancy_draws(state, [0.0, 1.0], 20000, seed=0)
     assert np.all(draws[:, 0] == 0)
     # prior only: tau0, tau1 ~ HalfNormal(0.02) -> E s(1)^2 = 2 * 0.02^2
     assert draws[:, 1].std() == pytest.approx(0.02 * np.sqrt(2), rel=0.08)
@@ -98,20 +102,20 @@ def test_student_t_variant_reuses_the_cv_data_and_has_heavier_tails():
     rng = np.random.default_rng(5)
     d = rng.uniform(0.2, 1.5, 400)
     var = np.full(d.size, 0.005**2)
-    r = np.sqrt(var + ex.discrepancy_sd(d, 0.0, 0.03) ** 2) * rng.standard_normal(d.size)
-    state = ex.posterior_state(r, var, d)
-    t_state = ex.variant_state(state, "student_t")
+    r = np.sqrt(var + ex.distance.discrepancy_sd(d, 0.0, 0.03) ** 2) * rng.standard_normal(d.size)
+    state = ex.distance.posterior_state(r, var, d)
+    t_state = ex.distance.variant_state(state, "student_t")
     assert t_state["shape"] == "student_t" and t_state["cv"] == state["cv"]
     # (same variance, narrower core: Gaussian residuals read as a somewhat larger t scale)
     assert 0.7 * state["tau1_mean"] < t_state["tau1_mean"] < 2 * state["tau1_mean"]
-    normal = ex.discrepancy_draws(state, [1.0], 40000, seed=1)[:, 0]
-    heavy = ex.discrepancy_draws(t_state, [1.0], 40000, seed=1)[:, 0]
+    normal = ex.distance.discrepancy_draws(state, [1.0], 40000, seed=1)[:, 0]
+    heavy = ex.distance.discrepancy_draws(t_state, [1.0], 40000, seed=1)[:, 0]
     # same scale, heavier tails: a larger 99% / 75% quantile ratio (normal 3.8, t3 ~6)
     ratio = [np.quantile(np.abs(x), 0.99) / np.quantile(np.abs(x), 0.5) for x in (normal, heavy)]
     assert ratio[0] == pytest.approx(2.576 / 0.674, rel=0.1)
     assert ratio[1] > 1.3 * ratio[0]
     with pytest.raises(ValueError, match="shape"):
-        ex.posterior_state(r, var, d, shape="cauchy")
+        ex.distance.posterior_state(r, var, d, shape="cauchy")
 
 
 def test_unknown_method_is_refused():
@@ -135,8 +139,8 @@ def small_backtest():
 
 def test_predict_widens_only_beyond_the_range_and_is_switchable(small_backtest):
     train, test, fit = small_backtest
-    ex.calibrate(fit, train, **CAL)
-    state = fit.spec["extrapolation"]
+    ex.distance.calibrate(fit, train, **CAL)
+    state = fit.cache["distance"]
     assert state["source"] == "scale-out cross-validation"
     assert len(state["folds"]) == 2
     disc = {"kind": "new_run", "extrapolation": "discrepancy"}
@@ -159,31 +163,31 @@ def test_predict_widens_only_beyond_the_range_and_is_switchable(small_backtest):
 
 def test_state_is_saved_and_load_fit_predicts_identically(small_backtest, tmp_path):
     train, test, fit = small_backtest
-    if "extrapolation" not in fit.spec:
-        ex.calibrate(fit, train, **CAL)
+    if "distance" not in fit.cache:
+        ex.distance.calibrate(fit, train, **CAL)
     before = bl.predict(fit, N=test["N"], D=test["D"], kind="new_run", seed=3)
     loaded = bl.load_fit(fit.save(tmp_path / "fit.nc"))
-    assert loaded.spec["extrapolation"]["weights"] == fit.spec["extrapolation"]["weights"]
+    assert loaded.cache["distance"]["weights"] == fit.cache["distance"]["weights"]
     after = bl.predict(loaded, N=test["N"], D=test["D"], kind="new_run", seed=3)
     pd.testing.assert_frame_equal(before, after)
 
 
 def test_lazy_state_without_training_data_falls_back_to_the_prior(small_backtest):
     _, test, fit = small_backtest
-    bare = _respec(fit, drop=("training_data", "extrapolation"))
-    with pytest.warns(UserWarning, match="no training data"):
+    bare = _respec(fit, drop=("distance",), training_runs=None)
+    with pytest.warns(UserWarning, match="no training runs"):
         out = bl.predict(
             bare, N=test["N"], D=test["D"], kind="new_run", extrapolation="discrepancy"
         )
-    assert bare.spec["extrapolation"]["source"] == "prior"
+    assert bare.cache["distance"]["source"] == "prior"
     assert np.all(out["upper"] > out["lower"])
 
 
 def test_correct_form_intervals_cover_held_out_runs(small_backtest):
     train, test, fit = small_backtest
-    if "extrapolation" not in fit.spec:
-        ex.calibrate(fit, train, **CAL)
-    points = query_points(fit, N=test["N"].to_numpy(), D=test["D"].to_numpy())
+    if "distance" not in fit.cache:
+        ex.distance.calibrate(fit, train, **CAL)
+    points = query_frame(fit, N=test["N"].to_numpy(), D=test["D"].to_numpy())
     z = np.asarray(log_loss_draws(fit, points, "new_run"))
     out = cal.score(test["loss"], z)
     # 5 held-out runs with the true form and 1% noise: the law is right, so the 90% interval
@@ -216,7 +220,10 @@ def test_sbc_runs_and_ranks_are_not_degenerate():
 
 def test_stacking_mixes_forms_beyond_the_range_only(small_backtest):
     train, test, fit = small_backtest
-    state = ex.stack(fit, train, laws=("chinchilla", "kaplan"), chains=1, warmup=100, draws=100)
+    state = ex.stacking.stack(
+        fit, train, laws=("chinchilla", "kaplan"), chains=1, warmup=100, draws=100
+    )
+    assert fit.cache["stacking"] == state
     assert set(state["weights"]) == {"chinchilla", "kaplan"}
     assert sum(state["weights"].values()) == pytest.approx(1.0)
     # the true form is Chinchilla: LOO prefers it
@@ -227,51 +234,46 @@ def test_stacking_mixes_forms_beyond_the_range_only(small_backtest):
     b = bl.predict(fit, N=centre["N"], D=centre["D"], kind="new_run", extrapolation="none")
     pd.testing.assert_frame_equal(a, b)
     # with equal weights, far draws come half from Kaplan (no floor: it predicts lower losses)
-    fit.spec["stacking"] = dict(state, weights={"chinchilla": 0.5, "kaplan": 0.5})
-    try:
-        points = query_points(fit, N=test["N"].to_numpy(), D=test["D"].to_numpy())
-        mixed = np.asarray(log_loss_draws(fit, points, "new_run", extrapolation="stacking"))
-        plain = np.asarray(log_loss_draws(fit, points, "new_run", extrapolation="none"))
-        changed = np.mean(np.any(mixed != plain, axis=1))
-        assert 0.4 < changed < 0.6
-        assert np.all(np.isfinite(mixed))
-    finally:
-        fit.spec["stacking"] = state
+    # (on a copy sharing the draws, so the module's fit keeps its state)
+    half = _respec(fit)
+    half.cache["stacking"] = dict(state, weights={"chinchilla": 0.5, "kaplan": 0.5})
+    points = query_frame(half, N=test["N"].to_numpy(), D=test["D"].to_numpy())
+    mixed = np.asarray(log_loss_draws(half, points, "new_run", extrapolation="stacking"))
+    plain = np.asarray(log_loss_draws(half, points, "new_run", extrapolation="none"))
+    changed = np.mean(np.any(mixed != plain, axis=1))
+    assert 0.4 < changed < 0.6
+    assert np.all(np.isfinite(mixed))
 
 
 def test_stacking_plus_discrepancy_is_computed_lazily(small_backtest):
-    train, test, fit = small_backtest
-    saved = {k: fit.spec.pop(k, None) for k in ("stacking", "extrapolation")}
+    train, test, module_fit = small_backtest
+    # a copy sharing the draws, without the stacking and discrepancy states of other tests
+    fit = _respec(module_fit, drop=("stacking", "distance"))
     sd = {"kind": "new_run", "seed": 5, "extrapolation": "stacking_discrepancy"}
-    try:
-        ex.calibrate(fit, train, **CAL)  # the discrepancy part, small settings
-        first = bl.predict(fit, N=test["N"], D=test["D"], **sd)
-        # the first far new-run prediction stacked the forms (from the stored training runs)
-        state = fit.spec["stacking"]
-        assert set(state["laws"]) == set(ex.STACK_LAWS)
-        again = bl.predict(fit, N=test["N"], D=test["D"], **sd)
-        pd.testing.assert_frame_equal(first, again)  # the state is kept, not recomputed
-        # the true form is Chinchilla, so stacking leaves little to other forms; force a mixture
-        # to see that the method draws from it
-        fit.spec["stacking"] = dict(state, weights=dict.fromkeys(state["laws"], 1 / 3))
-        mixed = bl.predict(fit, N=test["N"], D=test["D"], **sd)
-        disc = bl.predict(
-            fit, N=test["N"], D=test["D"], kind="new_run", seed=5, extrapolation="discrepancy"
-        )
-        assert not np.allclose(mixed["median"], disc["median"])
-    finally:  # leave the module's fit as it was
-        for key, value in saved.items():
-            fit.spec.pop(key, None)
-            if value is not None:
-                fit.spec[key] = value
+    ex.distance.calibrate(fit, train, **CAL)  # the discrepancy part, small settings
+    assert "stacking" not in fit.cache
+    first = bl.predict(fit, N=test["N"], D=test["D"], **sd)
+    # the first far new-run prediction stacked the forms (from the stored training runs)
+    state = fit.cache["stacking"]
+    assert set(state["laws"]) == set(ex.stacking.STACK_LAWS)
+    again = bl.predict(fit, N=test["N"], D=test["D"], **sd)
+    pd.testing.assert_frame_equal(first, again)  # the state is kept, not recomputed
+    # the true form is Chinchilla, so stacking leaves little to other forms; force a mixture
+    # to see that the method draws from it
+    fit.cache["stacking"] = dict(state, weights=dict.fromkeys(state["laws"], 1 / 3))
+    mixed = bl.predict(fit, N=test["N"], D=test["D"], **sd)
+    disc = bl.predict(
+        fit, N=test["N"], D=test["D"], kind="new_run", seed=5, extrapolation="discrepancy"
+    )
+    assert not np.allclose(mixed["median"], disc["median"])
 
 
 def test_stacking_falls_back_to_the_discrepancy_where_it_is_unavailable(small_backtest):
     train, test, fit = small_backtest
-    if "extrapolation" not in fit.spec:
-        ex.calibrate(fit, train, **CAL)
+    if "distance" not in fit.cache:
+        ex.distance.calibrate(fit, train, **CAL)
     # a fit without its training runs cannot stack: warned once, recorded, discrepancy alone
-    bare = _respec(fit, drop=("training_data", "stacking"))
+    bare = _respec(fit, drop=("stacking",), training_runs=None)
     with pytest.warns(UserWarning, match="no stacking of functional forms"):
         out = bl.predict(
             bare,
@@ -281,40 +283,34 @@ def test_stacking_falls_back_to_the_discrepancy_where_it_is_unavailable(small_ba
             seed=2,
             extrapolation="stacking_discrepancy",
         )
-    assert bare.spec["unavailable"]["stacking"] == "the fit holds no training data"
+    assert bare.cache["unavailable"]["stacking"] == "the fit holds no training runs"
     disc = bl.predict(
         bare, N=test["N"], D=test["D"], kind="new_run", seed=2, extrapolation="discrepancy"
     )
     pd.testing.assert_frame_equal(out, disc)
-    with pytest.raises(ValueError, match="stacking.*unavailable.*no training data"):
+    with pytest.raises(ValueError, match="stacking.*unavailable.*no training runs"):
         bl.predict(bare, N=test["N"], D=test["D"], kind="new_run", extrapolation="stacking")
 
 
 def test_gp_method_changes_little_when_the_form_is_right(small_backtest):
-    train, test, fit = small_backtest
-    saved = fit.spec.pop("gp", None)
-    try:
-        r = ex.training_residuals(fit, train)
-        assert r.shape == (len(train.df),) and abs(np.median(r)) < 0.01
-        gp = bl.predict(fit, N=test["N"], D=test["D"], kind="new_run", seed=1, extrapolation="gp")
-        assert fit.spec["gp"]["eta"] < 0.01  # simulated from the fitted form: little to find
-        plain = bl.predict(
-            fit, N=test["N"], D=test["D"], kind="new_run", seed=1, extrapolation="none"
-        )
-        np.testing.assert_allclose(gp["median"], plain["median"], rtol=0.01)
-        width = (gp["upper"] - gp["lower"]) / (plain["upper"] - plain["lower"])
-        assert np.all(width > 0.95) and np.all(width < 1.5)
-    finally:
-        fit.spec.pop("gp", None)
-        if saved is not None:
-            fit.spec["gp"] = saved
+    train, test, module_fit = small_backtest
+    fit = _respec(module_fit, drop=("gp",))  # a copy sharing the draws, no GP state yet
+    r = ex.gp.training_residuals(fit, train)
+    assert r.shape == (len(train.df),) and abs(np.median(r)) < 0.01
+    gp = bl.predict(fit, N=test["N"], D=test["D"], kind="new_run", seed=1, extrapolation="gp")
+    assert fit.cache["gp"]["eta"] < 0.01  # simulated from the fitted form: little to find
+    plain = bl.predict(fit, N=test["N"], D=test["D"], kind="new_run", seed=1, extrapolation="none")
+    np.testing.assert_allclose(gp["median"], plain["median"], rtol=0.01)
+    width = (gp["upper"] - gp["lower"]) / (plain["upper"] - plain["lower"])
+    assert np.all(width > 0.95) and np.all(width < 1.5)
 
 
 def test_default_is_the_gp_discrepancy_with_a_fallback_without_training_runs(small_backtest):
-    train, test, fit = small_backtest
+    train, test, module_fit = small_backtest
     assert ex.DEFAULT_METHOD == "gp"
+    fit = _respec(module_fit, drop=("gp",))  # a copy sharing the draws, no GP state yet
     default = bl.predict(fit, N=test["N"], D=test["D"], kind="new_run", seed=4)
-    assert "gp" in fit.spec  # fitted on first use from the stored training runs
+    assert "gp" in fit.cache  # fitted on first use from the stored training runs
     gp = bl.predict(fit, N=test["N"], D=test["D"], kind="new_run", seed=4, extrapolation="gp")
     pd.testing.assert_frame_equal(default, gp)
     # "mean" predictions are never changed
@@ -322,20 +318,21 @@ def test_default_is_the_gp_discrepancy_with_a_fallback_without_training_runs(sma
     m2 = bl.predict(fit, N=test["N"], D=test["D"], extrapolation="none")
     pd.testing.assert_frame_equal(m1, m2)
     # without training runs: the distance discrepancy from its prior, announced and recorded
-    bare = _respec(fit, drop=("training_data", "gp", "extrapolation"))
+    bare = _respec(fit, drop=("gp", "distance"), training_runs=None)
     with pytest.warns(UserWarning, match="no GP discrepancy"):
         out = bl.predict(bare, N=test["N"], D=test["D"], kind="new_run", seed=4)
-    assert "no training data" in bare.spec["unavailable"]["gp"]
-    assert bare.spec["extrapolation"]["source"] == "prior"
+    assert "no training runs" in bare.cache["unavailable"]["gp"]
+    assert bare.cache["distance"]["source"] == "prior"
     assert np.all(out["upper"] > out["lower"])
 
 
 def test_stacking_is_unavailable_for_grouped_fits_and_other_laws(small_backtest):
     _, _, fit = small_backtest
     grouped = _respec(fit, drop=("stacking",), groups=["a", "b"])
-    assert "several groups" in ex.stacking_unavailable(grouped)
+    assert "several groups" in ex.stacking.unavailable(grouped)
     other = _respec(fit, drop=("stacking",), law="isoflop")
-    assert "not one of the stacked forms" in ex.stacking_unavailable(other)
+    assert "is not a loss surface L(N, D)" in ex.stacking.unavailable(other)
+    assert ex.stacking.unavailable(_respec(fit, drop=("stacking",))) is None
 
 
 # ---- real tables (../shared) ----
