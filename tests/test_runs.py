@@ -7,8 +7,7 @@ import pandas as pd
 import pytest
 
 import bayeslaws as bl
-from bayeslaws.runs import compute
-from bayeslaws.runs import RunTableError
+from bayeslaws.runs import RunTableError, compute
 
 
 def table(**overrides):
