@@ -36,6 +36,7 @@ import pandas as pd
 from scipy.optimize import least_squares
 
 import bayeslaws as bl
+from bayeslaws.runs import published
 from bayeslaws.runs.bundled import SharedDataMissing, bundled_path, load_bundled, steplaw_dense
 from bayeslaws.runs.simulate import VideoDiTTruth, simulate_video_dit_sweep
 
@@ -50,15 +51,21 @@ TRUE_LAW = {
     ("B_opt", "exp_N"): TRUTH.b_exp_N,
 }
 # Step Law (Li et al. 2025): eta = 1.79 N^-0.713 D^0.307, B = 0.58 D^0.571 (tokens, N non-emb.)
-STEPLAW = {"lr": (1.79, -0.713, 0.307), "batch_size": (0.58, 0.0, 0.571)}
+STEPLAW = published.STEPLAW
 # The bowl is a local model: on Step Law the loss blows up towards high lr / small batch, and a
 # quadratic fitted to every run (or with those runs censored) misplaces the optimum (huber scale
 # 6% of the loss). We fit the runs within 3% of each cell's best and exclude the rest, recorded.
 STEPLAW_OPTIONS = {"divergence_threshold": 4.0, "far_above": 0.03, "divergence": "exclude"}
-STEPLAW_BOOT = {  # authors' 1000-bootstrap 95% intervals
-    ("eta_opt", "exp_N"): (-0.774, -0.655),
-    ("eta_opt", "exp_T"): (0.271, 0.345),
-    ("B_opt", "exp_T"): (0.534, 0.606),
+STEPLAW_BOOT = {  # authors' 1000-bootstrap 95% intervals, keyed as in our law tables
+    ("eta_opt", "exp_N"): published.STEPLAW_INTERVALS[("lr", "N")],
+    ("eta_opt", "exp_T"): published.STEPLAW_INTERVALS[("lr", "D")],
+    ("B_opt", "exp_T"): published.STEPLAW_INTERVALS[("batch_size", "D")],
+}
+# the published two-stage baseline of Step Law: runs within 0.25% of each cell's best, B on D only
+STEPLAW_TWO_STAGE = {
+    "tolerance": published.STEPLAW_SELECTION_TOLERANCE,
+    "divergence_threshold": 4.0,
+    "terms": {"batch_size": ("D",)},
 }
 
 
@@ -97,13 +104,28 @@ def fit_hp(runs, args, **law_options):
     )
 
 
+def fit_two_stage(runs, args, **law_options):
+    """The two-stage baseline (best cell per (N, D), then log-log OLS), as the law
+    "hyperparams_two_stage": its posterior gives the OLS t intervals; same sampler settings."""
+    return bl.fit(
+        runs,
+        law="hyperparams_two_stage",
+        seed=args.seed,
+        chains=args.chains,
+        warmup=args.warmup,
+        draws=args.draws,
+        law_options=law_options or None,
+        warn=False,
+    )
+
+
 def part_recovery(args):
     runs = load_bundled()
     t0 = time.perf_counter()
     fit = fit_hp(runs, args)
     wall = time.perf_counter() - t0
     ours = fit.law_table(units="billions", ci=0.9)
-    two = bl.fit(runs, law="hyperparams", method="two_stage").law_table(units="billions", ci=0.9)
+    two = fit_two_stage(runs, args).law_table(units="billions", ci=0.9)
     table = pd.DataFrame(
         {
             "truth (Yin et al.)": pd.Series(TRUE_LAW),
@@ -138,7 +160,7 @@ def part_coverage(args):
         )
         fit = fit_hp(runs, small)
         ours = fit.law_table(units="billions", ci=0.9)
-        two = bl.fit(runs, law="hyperparams", method="two_stage").law_table(ci=0.9)
+        two = fit_two_stage(runs, small).law_table(ci=0.9)
         for key, value in TRUE_LAW.items():
             for method, table in (("ours", ours), ("two_stage", two)):
                 row = table.loc[key]
@@ -164,7 +186,7 @@ def part_coverage(args):
         raw.to_csv(RESULTS / "hyperparams_coverage_raw.csv", index=False)
     summarise_coverage(
         raw,
-        f"bowl {fit.spec['law_options']['bowl']}, {args.cov_chains}x"
+        f"bowl {fit.record.law_options['bowl']}, {args.cov_chains}x"
         f"{args.cov_iter}+{args.cov_iter} per fit",
     )
 
@@ -204,7 +226,7 @@ def _bowl_residuals(theta, lr, b, loss):
 
 def part_grid(args, fit=None):
     fit = fit if fit is not None else fit_hp(load_bundled(), args)
-    pred = bl.predict(fit, N=1.07e9, D=[4e9, 1e10], ci=0.9)
+    pred = bl.predict(fit, N=published.YIN_GRID_N, D=list(published.YIN_GRID_MARKED), ci=0.9)
     grid = pd.read_csv(bundled_path("yin2025_grid_1p07B"))
     rows = []
     for (d, sub), p in zip(grid.groupby("D"), pred.itertuples(), strict=True):
@@ -234,8 +256,8 @@ def part_grid(args, fit=None):
                 f"{p.eta_opt_upper:.3g}]",
                 "ours B_opt [90%]": f"{p.B_opt_median:.3g} [{p.B_opt_lower:.3g}, "
                 f"{p.B_opt_upper:.3g}]",
-                "Yin law eta / B": f"{bl.simulate.yin_eta_opt(1.07e9, d):.3g} / "
-                f"{bl.simulate.yin_b_opt(1.07e9, d):.3g}",
+                "Yin law eta / B": f"{published.yin_eta_opt(published.YIN_GRID_N, d):.3g} / "
+                f"{published.yin_b_opt(published.YIN_GRID_N, d):.3g}",
                 "paper marked cell eta / B": f"{marked['lr']:.2g} / {marked['batch_size']:.2g}",
                 "grid argmin eta / B (loss)": f"{best['lr']:.2g} / {best['batch_size']:.2g} "
                 f"({best['loss']:.4f})",
@@ -262,14 +284,7 @@ def part_steplaw(args):
     fit = fit_hp(runs, args, **STEPLAW_OPTIONS)
     wall = time.perf_counter() - t0
     ours = fit.law_table(units="ones", ci=0.95)
-    two = bl.fit(
-        runs,
-        law="hyperparams",
-        method="two_stage",
-        tolerance=0.0025,
-        divergence_threshold=4.0,
-        terms={"batch_size": ("D",)},
-    ).law_table(units="ones", ci=0.95)
+    two = fit_two_stage(runs, args, **STEPLAW_TWO_STAGE).law_table(units="ones", ci=0.95)
     rows = []
     for key in ours.index:
         boot = STEPLAW_BOOT.get(key)
@@ -293,7 +308,7 @@ def part_steplaw(args):
     write(
         table,
         "steplaw",
-        f"Step Law dense ({fit.spec['data']['n_rows_used']} runs, {fit.spec['notes'][0]}; "
+        f"Step Law dense ({fit.record.data['n_rows_used']} runs, {fit.record.notes[0]}; "
         f"N non-embedding params, D and B in tokens; {args.chains}x{args.warmup}+{args.draws}, "
         f"{wall:.0f} s, max R-hat {d.max_r_hat:.3f}, min ESS {d.min_ess_bulk:.0f}, "
         f"{d.divergences} divergences)",
@@ -313,14 +328,7 @@ def part_backtest(args):
     train = runs.exclude(held, "held out: the N = 1.07e9 cells (backtest)")
     test = runs.df[held & ~runs.df["diverged"]]
     fit = fit_hp(train, args, **STEPLAW_OPTIONS)
-    two = bl.fit(
-        train,
-        law="hyperparams",
-        method="two_stage",
-        tolerance=0.0025,
-        divergence_threshold=4.0,
-        terms={"batch_size": ("D",)},
-    )
+    two = fit_two_stage(train, args, **STEPLAW_TWO_STAGE)
     rows = []
     for (n, d), cell in test.groupby(["N", "D"]):
         best = cell["loss"].min()
