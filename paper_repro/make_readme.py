@@ -44,7 +44,8 @@ scripts `yin.py`, `liang.py`, `porian.py`, `epoch.py` and `hyperparams.py` in th
 interval. Rows from replicated simulations give the median and 5-95% range of the replicates'
 posterior medians (their notes say so). "data" says whether the numbers come from real runs or
 from a simulation (no per-run data were released for either seed paper; the simulators are in
-`bayeslaws/simulate.py`). Notes say what each row is; see each script's docstring for the design.
+`bayeslaws/runs/simulate.py`). Notes say what each row is; see each script's docstring for the
+design.
 
 """
 
