@@ -38,10 +38,10 @@ def main(argv=None) -> None:
         ess = fit.summary().loc[list(fit.law.parameters), "ess_bulk"].min()
         warm_times.append(warm)
         ess_rates.append(ess / warm)
-        sampling_rates.append(ess / fit.spec["sampler"]["sampling_seconds"])
+        sampling_rates.append(ess / fit.record.sampler.sampling_seconds)
     print(
         f"machine: {jax.device_count()} host devices, "
-        f"chain method {fit.spec['sampler']['chain_method']}"
+        f"chain method {fit.record.sampler.chain_method}"
     )
     print(f"cold wall time (compile + sample):  {cold:6.2f} s   (target < 15 s)")
     print(f"warm wall time (median of {args.repeats}):     {np.median(warm_times):6.2f} s")
