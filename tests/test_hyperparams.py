@@ -13,7 +13,6 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-
 from scipy import stats
 
 import bayeslaws as bl
