@@ -187,8 +187,8 @@ TWO_STAGE_SAMPLER = {"chains": 4, "warmup": 500, "draws": 2000, "seed": 0, "warn
 
 
 def _selected(df, tolerance=None):
-    """Stage 1 by hand: each (N, D) cell's lowest converged loss, or every run within
-    ``tolerance`` of it; index labels as strings."""
+    """Stage 1 by hand: the rows of each (N, D) cell's lowest converged loss, or of every run
+    within ``tolerance`` of it."""
     ok = df[np.isfinite(df["loss"])]
     best = ok.groupby(["N", "D"])["loss"].transform("min")
     if tolerance is None:
@@ -270,8 +270,9 @@ def test_two_stage(sweep):
         y = np.log(chosen[column].to_numpy(float))
         beta, *_ = np.linalg.lstsq(X, y, rcond=None)
         resid = y - X @ beta
-        se = np.sqrt((resid @ resid / 6) * np.linalg.inv(X.T @ X)[0, 0])  # the line at the point
-        t = stats.t.ppf(0.95, 6)
+        dof = len(y) - X.shape[1]
+        se = np.sqrt((resid @ resid / dof) * np.linalg.inv(X.T @ X)[0, 0])  # the line there
+        t = stats.t.ppf(0.95, dof)
         expected = np.array([beta[0], beta[0] - t * se, beta[0] + t * se])
         got = np.log([out[f"{name}_median"][0], out[f"{name}_lower"][0], out[f"{name}_upper"][0]])
         assert np.all(np.abs(got - expected) < 0.2 * se), (name, got, expected, se)
