@@ -21,8 +21,9 @@ import arviz as az
 import numpy as np
 
 import bayeslaws as bl
+from bayeslaws.laws.hyperparams import LAW
+from bayeslaws.laws.hyperparams.law import BOWLS
 from bayeslaws.runs.bundled import steplaw_dense
-from bayeslaws.laws.hyperparams import BOWLS
 
 
 def loo_constant_safe(idata):
@@ -76,7 +77,7 @@ def run(bowl, args, runs):
         f"(all sites {full['r_hat'].max():.4f}); min ESS bulk {d.min_ess_bulk:.0f} "
         f"(all {full['ess_bulk'].min():.0f}), tail {d.min_ess_tail:.0f}; "
         f"{d.min_ess_bulk / wall:.1f} min-ESS/s; divergences {d.divergences}; "
-        f"{fit.spec['notes'][0]}",
+        f"{fit.record.notes[0]}",
         flush=True,
     )
     return fit, wall
@@ -103,8 +104,6 @@ def main(argv=None):
         table = az.compare({f.label: loo_constant_safe(f.idata) for f in fits})
         print(table.to_string())
         return table
-    from bayeslaws.laws.hyperparams import LAW
-
     fit, _ = run(args.bowl or LAW.bowl, args, runs)
     print(fit.summary().round(4).to_string())
     print(fit.law_table(units="ones").to_string())
