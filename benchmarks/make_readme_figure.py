@@ -19,6 +19,7 @@ matplotlib.use("Agg")
 
 import bayeslaws as bl  # noqa: E402
 from bayeslaws import plot  # noqa: E402
+from bayeslaws.runs import published  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -41,8 +42,13 @@ def main(argv=None) -> Path:
             seed=0,
         )
     print(surface)
-    print(bl.optimal_allocation(surface, C=1e22).T)
-    fig = plot.n_opt(surface, (1e17, 1e25), paper_laws=bl.runs.published.yin_n_opt_laws(), budgets=[1e22])
+    print(bl.optimal_allocation(surface, C=published.YIN_BUDGET).T)
+    fig = plot.n_opt(
+        surface,
+        (1e17, 1e25),
+        paper_laws=published.yin_n_opt_laws(),
+        budgets=[published.YIN_BUDGET],
+    )
     path = plot.save(fig, args.out, dpi=90)
     print(f"wrote {path} ({path.stat().st_size / 1024:.0f} KB)")
     return path
