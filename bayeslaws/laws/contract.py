@@ -322,14 +322,20 @@ class Law(abc.ABC):
         return runs.assign(**{q: runs["loss"] for q in self.quantities if q == "loss"})
 
     # ---- optional hooks ----------------------------------------------------------------------
-    def allocation(self, post: Posterior, C, compute_model, *, group, rng, method="auto") -> dict:
+    def allocation(
+        self, post: Posterior, C, compute_model, *, group, rng, method="auto", extra=None
+    ) -> dict:
         """Compute-optimal allocation at budgets C (FLOPs, (Q,)): dict of arrays (S, Q)
-        ``N_opt``, ``D_opt``, ``L_opt``, ``at_boundary`` and a string ``method``."""
+        ``N_opt``, ``D_opt``, ``L_opt``, ``at_boundary`` and a string ``method``.
+
+        ``extra``: an optional model discrepancy along the isoFLOP lines, a function
+        ``extra(u, C) -> (S, Q, G)`` of u = ln N (S, Q, G) added to ln L before minimising (laws
+        whose ``widened`` is False ignore it)."""
         raise LawCapabilityError(f"law {self.name!r} defines no compute-optimal allocation")
 
-    def isoflop_profile(self, post: Posterior, C: float, N, compute_model, *, group, rng):
+    def isoflop_profile(self, post: Posterior, C: float, N, compute_model, *, group, rng, extra=None):
         """ln L along the isoFLOP line of budget C at sizes N (G,), per draw: (S, G), consistent
-        with :meth:`allocation` (its minimum is the allocation's L_opt)."""
+        with :meth:`allocation` (its minimum is the allocation's L_opt; ``extra`` as there)."""
         raise LawCapabilityError(f"law {self.name!r} defines no loss along isoFLOP lines")
 
     def law_table(self, post: Posterior, **options) -> pd.DataFrame:

@@ -376,7 +376,7 @@ class IsoFLOP(Law):
             nuisance=np.zeros(mean.shape[1]),
         )
 
-    def allocation(self, post, C, compute_model, *, group, rng, method="auto") -> dict:
+    def allocation(self, post, C, compute_model, *, group, rng, method="auto", extra=None) -> dict:
         """N_opt = k_opt C^a_opt and L_opt = k_L C^a_L per draw (the laws, without budget
         scatter); D_opt from the compute model."""
         self._no_groups(group)
@@ -393,7 +393,7 @@ class IsoFLOP(Law):
             "method": "isoflop_law",
         }
 
-    def isoflop_profile(self, post, C, N, compute_model, *, group, rng):
+    def isoflop_profile(self, post, C, N, compute_model, *, group, rng, extra=None):
         """ln L along the isoFLOP curve of budget C at sizes N, per draw: (S, G). Uses the law
         (no budget scatter), so its minimum is at N_opt = k_opt C^a_opt."""
         self._no_groups(group)

@@ -250,17 +250,17 @@ class LossSurfaceLaw(Law):
         """ln N_opt (S, Q) in closed form, or None where the law has none (numerical search)."""
         return None
 
-    def allocation(self, post, C, compute_model, *, group, rng, method="auto") -> dict:
+    def allocation(self, post, C, compute_model, *, group, rng, method="auto", extra=None) -> dict:
         C = np.asarray(C, float)
         theta = self.theta_draws(post, group, rng)
         S = post.n_draws
 
         def f(u):
-            return self.isoflop_log_loss(theta, post.scales, compute_model, C, u)
+            value = self.isoflop_log_loss(theta, post.scales, compute_model, C, u)
+            return value if extra is None else value + extra(np.asarray(u, float), C)
 
-        u = None if method == "numerical" else self.closed_form_optimum(
-            theta, post.scales, compute_model, C
-        )
+        closed = method != "numerical" and extra is None
+        u = self.closed_form_optimum(theta, post.scales, compute_model, C) if closed else None
         if u is None and method == "closed_form":
             raise LawCapabilityError(
                 f"method='closed_form' needs a law with a closed-form optimum under this compute "
@@ -282,7 +282,11 @@ class LossSurfaceLaw(Law):
             "method": used,
         }
 
-    def isoflop_profile(self, post, C, N, compute_model, *, group, rng):
+    def isoflop_profile(self, post, C, N, compute_model, *, group, rng, extra=None):
         theta = self.theta_draws(post, group, rng)
         u = np.broadcast_to(np.log(np.asarray(N, float))[None, None, :], (post.n_draws, 1, len(N)))
-        return self.isoflop_log_loss(theta, post.scales, compute_model, np.array([C]), u)[:, 0, :]
+        C = np.array([C], float)
+        value = self.isoflop_log_loss(theta, post.scales, compute_model, C, u)
+        if extra is not None:
+            value = value + extra(np.array(u), C)
+        return value[:, 0, :]

@@ -18,6 +18,9 @@ import numpy as np
 import pandas as pd
 
 from ..runs.compute import as_compute_model
+from .draws import check_seed
+from .extrapolation import DEFAULT_METHOD
+from .model import ModelView
 from .predict import check_ci
 
 # ---- input checks ------------------------------------------------------------------------------
@@ -43,7 +46,15 @@ def _compute_model(fit, compute_model):
     return fit.compute_model
 
 
-def allocation_draws(fit, C, compute_model=None, group=None, seed: int = 0, method="auto") -> dict:
+def allocation_draws(
+    fit,
+    C,
+    compute_model=None,
+    group=None,
+    seed: int = 0,
+    method="auto",
+    extrapolation: str = DEFAULT_METHOD,
+) -> dict:
     """Posterior draws of the compute-optimal allocation at budgets C.
 
     Parameters
@@ -52,8 +63,10 @@ def allocation_draws(fit, C, compute_model=None, group=None, seed: int = 0, meth
     C : budgets in FLOPs (number or 1-d sequence).
     compute_model : override the fit's compute model (a ComputeModel, k for C = kND, a callable).
     group : a fitted group's label; None with a grouped fit means a new group.
-    seed : seeds new-group draws.
+    seed : seeds new-group, form and discrepancy draws.
     method : "auto" (closed form where it exists), "closed_form" or "numerical".
+    extrapolation : the model uncertainty carried into the optimum
+        (:mod:`bayeslaws.posterior.model`; "none": the fitted law alone).
 
     Returns
     -------
@@ -64,8 +77,8 @@ def allocation_draws(fit, C, compute_model=None, group=None, seed: int = 0, meth
     if method not in ("auto", "closed_form", "numerical"):
         raise ValueError(f"method must be 'auto', 'closed_form' or 'numerical', got {method!r}")
     model = _compute_model(fit, compute_model)
-    rng = np.random.default_rng(seed)
-    return fit.law.allocation(fit.posterior(), C, model, group=group, rng=rng, method=method)
+    view = ModelView.of(fit, extrapolation, check_seed(seed))
+    return view.allocation(C, model, group=group, method=method)
 
 
 def _quantiles(x, ci):
@@ -74,7 +87,14 @@ def _quantiles(x, ci):
 
 
 def optimal_allocation(
-    fit, C, ci: float = 0.9, compute_model=None, group=None, seed: int = 0, method="auto"
+    fit,
+    C,
+    ci: float = 0.9,
+    compute_model=None,
+    group=None,
+    seed: int = 0,
+    method="auto",
+    extrapolation: str = DEFAULT_METHOD,
 ) -> pd.DataFrame:
     """Compute-optimal model size, tokens and loss per budget, with credible intervals.
 
@@ -98,7 +118,7 @@ def optimal_allocation(
     """
     ci = check_ci(ci)
     C = _budgets(C)
-    draws = allocation_draws(fit, C, compute_model, group, seed, method)
+    draws = allocation_draws(fit, C, compute_model, group, seed, method, extrapolation)
     out = {"C": C}
     for name in ("N_opt", "D_opt", "L_opt"):
         med, lo, hi = _quantiles(draws[name], ci)
@@ -118,6 +138,7 @@ def allocation_laws(
     group=None,
     n_budgets: int = 9,
     seed: int = 0,
+    extrapolation: str = DEFAULT_METHOD,
 ) -> pd.DataFrame:
     """The fitted power laws N_opt = k C^a, D_opt = k C^a and L_opt = k C^a, with intervals.
 
@@ -141,7 +162,7 @@ def allocation_laws(
     if not isinstance(n_budgets, int) or n_budgets < 2:
         raise ValueError(f"n_budgets must be an integer >= 2, got {n_budgets!r}")
     C = np.geomspace(lo_hi[0], lo_hi[1], n_budgets)
-    draws = allocation_draws(fit, C, compute_model, group, seed)
+    draws = allocation_draws(fit, C, compute_model, group, seed, extrapolation=extrapolation)
     lc = np.log(C)
     lc_c = lc - lc.mean()
     rows = []
@@ -214,10 +235,10 @@ class NearOptimal:
         )
 
 
-def _profile_log_loss(fit, C, N, model, group, seed):
+def _profile_log_loss(fit, C, N, model, group, seed, extrapolation):
     """ln L(N, C) along one isoFLOP line for every draw: (S, G)."""
-    rng = np.random.default_rng(seed)
-    return fit.law.isoflop_profile(fit.posterior(), C, N, model, group=group, rng=rng)
+    view = ModelView.of(fit, extrapolation, check_seed(seed))
+    return view.isoflop_profile(C, N, model, group=group)
 
 
 def near_optimal(
@@ -233,6 +254,7 @@ def near_optimal(
     compute_model=None,
     group=None,
     seed: int = 0,
+    extrapolation: str = DEFAULT_METHOD,
 ) -> NearOptimal:
     """The sizes within ``tolerance`` of the optimal loss at budget C, and the smallest of them.
 
@@ -250,7 +272,7 @@ def near_optimal(
     N : candidate sizes (params); default ``n_grid`` log-spaced sizes within ``span_decades``
         of the posterior median N_opt.
     ci : interval mass for the reported intervals.
-    compute_model, group, seed : as in :func:`optimal_allocation`.
+    compute_model, group, seed, extrapolation : as in :func:`optimal_allocation`.
     """
     C_arr = _budgets(C)
     if C_arr.size != 1:
@@ -261,7 +283,7 @@ def near_optimal(
     prob = check_ci(prob, "prob")
     ci = check_ci(ci)
     model = _compute_model(fit, compute_model)
-    alloc = allocation_draws(fit, C_arr, model, group, seed)
+    alloc = allocation_draws(fit, C_arr, model, group, seed, extrapolation=extrapolation)
     n_opt = alloc["N_opt"][:, 0]
     log_L_opt = np.log(alloc["L_opt"][:, 0])
     N_med, N_lo, N_hi = _quantiles(n_opt, ci)
@@ -271,7 +293,7 @@ def near_optimal(
         N = np.geomspace(N_med * 10**-span_decades, N_med * 10**span_decades, n_grid)
     else:
         N = np.sort(_budgets(N, "N"))
-    log_L = _profile_log_loss(fit, C, N, model, group, seed)
+    log_L = _profile_log_loss(fit, C, N, model, group, seed, extrapolation)
     # the grid may straddle the optimum: never count a draw's L below its own optimum
     log_L_opt = np.minimum(log_L_opt, log_L.min(axis=1))
     excess = np.exp(log_L - log_L_opt[:, None]) - 1.0

@@ -1,7 +1,6 @@
-"""The one place that turns a fit and query points into posterior draws of what its law
-predicts: the law's own draws, widened for ``kind="new_run"`` by the model discrepancy
-(:mod:`.extrapolation`). ``predict``, the design targets, the calibration backtests and the
-plots all take their draws from here.
+"""Query points and posterior draws at them, through :class:`~.model.ModelView` (the one place
+that adds the model uncertainty of the chosen extrapolation method). ``predict``, the design
+targets, the calibration backtests and the plots all take their draws from here.
 
 Units: N params, D tokens, C FLOPs; draws are arrays (S, Q) in natural units.
 """
@@ -11,9 +10,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..laws.contract import KINDS
 from ..runs import complete_compute
-from .extrapolation import DEFAULT_METHOD, check_method, widen
+from .extrapolation import DEFAULT_METHOD
+from .model import ModelView
 
 
 def positive_array(name: str, values) -> np.ndarray | None:
@@ -77,20 +76,16 @@ def quantity_draws(
 ) -> dict:
     """Draws of each quantity the fit's law predicts at the query points: name -> (S, Q).
 
-    ``kind``: "mean" (the law's own uncertainty) or "new_run" (what one new run would show,
-    with the model discrepancy ``extrapolation`` added to the loss; see
-    :mod:`bayeslaws.posterior.extrapolation`)."""
-    if kind not in KINDS:
-        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
-    check_method(extrapolation)
+    ``kind``: "mean" (the uncertainty of the law, or under the default model of the true loss
+    surface) or "new_run" (what one new run would show: plus run-to-run noise).
+    ``extrapolation``: the model uncertainty added (:mod:`bayeslaws.posterior.model`)."""
+    return ModelView.of(fit, extrapolation, check_seed(seed)).draws(query, kind=kind, group=group)
+
+
+def check_seed(seed) -> int:
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-    rng = np.random.default_rng(int(seed))
-    out = fit.law.draws(fit.posterior(), query, kind=kind, group=group, rng=rng)
-    if kind == "new_run" and "loss" in out and extrapolation != "none":
-        log_loss = widen(fit, query, np.log(out["loss"]), seed=int(seed), method=extrapolation)
-        out = {**out, "loss": np.exp(log_loss)}
-    return out
+    return int(seed)
 
 
 def log_loss_draws(fit, query, kind="mean", group=None, seed=0, extrapolation=DEFAULT_METHOD):

@@ -221,7 +221,7 @@ def fold_masks(df, folds=DEFAULT_FOLDS) -> list[tuple[str, np.ndarray]]:
     return out
 
 
-def scale_out_residuals(
+def scale_out_splits(
     runs,
     law,
     likelihood,
@@ -232,17 +232,17 @@ def scale_out_residuals(
     warmup=300,
     draws=300,
     seed=0,
-    range_quantile=RANGE_QUANTILE,
     gp=False,
-):
+) -> list[dict]:
     """Refit on each inner split (masked NUTS, one compiled model) and score the held-out runs.
 
-    Returns (residuals, variances, distances, fold summaries): ln-loss residual of each held-out
-    run against its refit's new-run predictive mean, that predictive's variance, and the run's
-    distance outside the split's fitted range (decades). With ``gp=True`` each split also fits
-    the GP discrepancy (:mod:`bayeslaws.gp_discrepancy`) to its own training residuals and the
-    held-out runs are scored against the GP-corrected predictive (mean + GP mean, variance +
-    GP variance), so the scales learned from them are what remains after the GP.
+    Returns one dict per split: ``name``; ``keep`` (bool mask of the fitted runs); ``held_out``
+    (DataFrame of the held-out runs: N, D, C, loss); ``residuals`` (ln loss minus the refit's
+    new-run predictive mean), ``variances`` (that predictive's variance) and ``draws``
+    (its ln-loss draws, (S, m)); ``ranges`` (column -> [min, max] of the fitted runs). With
+    ``gp=True`` each split also fits the GP discrepancy (:mod:`.gp`) to its own training
+    residuals and the held-out runs are scored against the GP-corrected predictive (mean + GP
+    mean, variance + GP variance), so what remains is what the GP does not explain.
     """
     if not isinstance(runs, RunTable):
         raise TypeError("runs must be a RunTable")
@@ -263,7 +263,7 @@ def scale_out_residuals(
     )
     labels = df["group"].astype(str).to_numpy() if len(prepared.groups) > 1 else None
     y_all = np.log(df["loss"].to_numpy(float))
-    resid, var, dist_, summaries = [], [], [], []
+    out = []
     for k, (name, keep) in enumerate(splits):
         mcmc.run(jax.random.PRNGKey(seed * 1000 + k), mask=jnp.asarray(keep), **prepared.data)
         samples = {kk: np.asarray(v) for kk, v in mcmc.get_samples().items()}
@@ -282,30 +282,80 @@ def scale_out_residuals(
                 )["loss"]
                 z[:, rows] = np.log(new_run)
         r, v = y_all[held] - z.mean(0), z.var(0)
-        Nh, Dh, Ch = (df[c].to_numpy(float)[held] for c in "NDC")
+        held_out = df.loc[held, ["N", "D", "C", "loss"]]
         if gp:
             kept = df[keep]
             gp_state = gp_discrepancy.fit_gp(
                 kept["N"], kept["D"], y_all[keep] - law.fitted_log_mean(post, kept)
             )
-            gp_mean, gp_sd = gp_discrepancy.conditional(gp_state, Nh, Dh)
+            gp_mean, gp_sd = gp_discrepancy.conditional(gp_state, held_out["N"], held_out["D"])
             r, v = r - gp_mean, v + gp_sd**2
-        d = distance_decades(Nh, Dh, Ch, reference_ranges(df[keep], range_quantile))
+            z = z + gp_mean[None, :]
+        ranges = {c: [float(df.loc[keep, c].min()), float(df.loc[keep, c].max())] for c in "NDC"}
+        out.append(
+            {
+                "name": name,
+                "keep": keep,
+                "held_out": held_out,
+                "residuals": r,
+                "variances": v,
+                "draws": z,
+                "ranges": ranges,
+            }
+        )
+    return out
+
+
+def scale_out_residuals(
+    runs,
+    law,
+    likelihood,
+    priors,
+    *,
+    folds=DEFAULT_FOLDS,
+    chains=2,
+    warmup=300,
+    draws=300,
+    seed=0,
+    range_quantile=RANGE_QUANTILE,
+    gp=False,
+):
+    """The scale-out splits (:func:`scale_out_splits`) pooled: (residuals, variances, distances,
+    fold summaries), each held-out run's distance (decades) outside its split's fitted range."""
+    splits = scale_out_splits(
+        runs,
+        law,
+        likelihood,
+        priors,
+        folds=folds,
+        chains=chains,
+        warmup=warmup,
+        draws=draws,
+        seed=seed,
+        gp=gp,
+    )
+    if not splits:
+        return np.array([]), np.array([]), np.array([]), []
+    df = runs.df
+    resid, var, dist_, summaries = [], [], [], []
+    for split in splits:
+        h = split["held_out"]
+        ranges = reference_ranges(df[split["keep"]], range_quantile)
+        d = distance_decades(h["N"], h["D"], h["C"], ranges)
+        r, v = split["residuals"], split["variances"]
         resid.append(r)
         var.append(v)
         dist_.append(d)
         summaries.append(
             {
-                "split": name,
-                "n_fit": int(keep.sum()),
-                "n_held_out": int(held.sum()),
+                "split": split["name"],
+                "n_fit": int(split["keep"].sum()),
+                "n_held_out": len(h),
                 "max_distance": float(d.max()),
                 "rms_residual": float(np.sqrt(np.mean(r**2))),
                 "rms_predictive_sd": float(np.sqrt(np.mean(v))),
             }
         )
-    if not splits:
-        return np.array([]), np.array([]), np.array([]), []
     return np.concatenate(resid), np.concatenate(var), np.concatenate(dist_), summaries
 
 

@@ -1,0 +1,149 @@
+"""A model discrepancy that drifts with the distance beyond the training runs, its rate learned
+across a corpus of real sweeps (method ``"drift"``, part of the default).
+
+Beyond the fitted range a law is wrong in a way its own runs cannot show: its exponents drift.
+The discrepancy here is a random function of the query's distance outside the range of the
+training runs, in decades, along each axis::
+
+    delta(N, D) = sum over axes k of  g_k * d_k(N, D),     g_k ~ Normal(0, tau^2) per draw,
+
+    d_N+ = max(0, log10 N - log10 N_max),   d_N- = max(0, log10 N_min - log10 N),
+    d_D+, d_D- likewise for tokens D,       d_C+ = max(0, log10 C - log10 C_max),
+
+so it is 0 inside the range and grows linearly beyond it, with a random slope per axis that
+each posterior draw shares across all query points (a whole function per draw, not independent
+noise per point). Along an isoFLOP line beyond the range, ln N rises as ln D falls, so the drift
+tilts the curve and moves its minimum: N_opt and L_opt inherit the uncertainty
+(:func:`line_term`). The sd at a point is tau * sqrt(sum d_k^2): about tau per decade.
+
+**tau is learned across a corpus** (``benchmarks/learn_drift.py``, from ``../shared/data``):
+on every selection data set the law is refitted on inner scale-out splits (the smaller runs),
+each split's held-out runs give residuals r (against the refit's predictive mean, after the GP
+discrepancy fitted to that split's own residuals) with predictive variances v and distances
+d_k, and the split's residual vector is MultivariateNormal(0, diag(v) + tau^2 sum_k d_k d_k^T)
+(its slopes are shared by the split's held-out runs). Per data set tau_j, and across data sets
+``ln tau_j ~ Normal(MU, S)``, (MU, S) at their maximum marginal likelihood (a grid over tau_j per
+data set). A new table draws tau from that population, one per posterior draw: the rate a
+user's ten runs cannot measure is borrowed from thousands of runs. ``calibrate_drift`` updates
+it with the table's own scale-out splits when asked.
+
+The shipped (MU, S) below were written by ``python benchmarks/learn_drift.py`` (output
+``benchmarks/output/learn_drift.csv``); the selection data sets are listed in
+``docs/calibration_protocol.md``; no confirmation data were used.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+# Population of ln tau (tau in ln-loss units per decade), learned by benchmarks/learn_drift.py.
+LOG_TAU_MEAN = float("nan")  # set by the learning script's output (see the module docstring)
+LOG_TAU_SD = float("nan")
+TAU_GRID = np.geomspace(1e-4, 0.3, 121)  # ln-loss per decade
+AXES = ("N+", "N-", "D+", "D-", "C+")
+
+
+def axis_distances(N, D, C, ranges: dict) -> np.ndarray:
+    """Decades outside the training range along each of ``AXES``: array (..., 5), 0 inside.
+    N params, D tokens, C FLOPs; ``ranges`` column -> [min, max]."""
+    logs = {k: np.log10(np.asarray(v, float)) for k, v in (("N", N), ("D", D), ("C", C))}
+    lo = {k: np.log10(ranges[k][0]) for k in "NDC"}
+    hi = {k: np.log10(ranges[k][1]) for k in "NDC"}
+    parts = [
+        np.maximum(0.0, logs["N"] - hi["N"]),
+        np.maximum(0.0, lo["N"] - logs["N"]),
+        np.maximum(0.0, logs["D"] - hi["D"]),
+        np.maximum(0.0, lo["D"] - logs["D"]),
+        np.maximum(0.0, logs["C"] - hi["C"]),
+    ]
+    return np.stack(np.broadcast_arrays(*parts), axis=-1)
+
+
+def population_taus(n_draws: int, rng, mean=None, sd=None) -> np.ndarray:
+    """tau per draw from the learned population: LogNormal(mean, sd), (n_draws,)."""
+    mean = LOG_TAU_MEAN if mean is None else mean
+    sd = LOG_TAU_SD if sd is None else sd
+    if not (np.isfinite(mean) and np.isfinite(sd)):
+        raise RuntimeError("the drift population is not learned yet (benchmarks/learn_drift.py)")
+    return np.exp(mean + sd * rng.standard_normal(n_draws))
+
+
+def sample_slopes(taus: np.ndarray, rng) -> np.ndarray:
+    """Random slopes g (S, 5): Normal(0, tau_s^2) per draw and axis (ln loss per decade)."""
+    taus = np.asarray(taus, float)
+    return taus[:, None] * rng.standard_normal((taus.size, len(AXES)))
+
+
+def point_term(slopes: np.ndarray, N, D, C, ranges: dict) -> np.ndarray:
+    """delta at query points for every draw: (S, Q) ln-loss units."""
+    d = axis_distances(N, D, C, ranges)  # (Q, 5)
+    return slopes @ d.T
+
+
+def line_term(slopes: np.ndarray, ranges: dict, compute_model, C, u) -> np.ndarray:
+    """delta along isoFLOP lines: u = ln N of shape (S, Q, G), budgets C (Q,) FLOPs; D from the
+    compute model. Returns (S, Q, G), the same function as :func:`point_term`."""
+    N = np.exp(np.asarray(u, float))
+    Cq = np.asarray(C, float)[None, :, None]
+    D = compute_model.tokens(N, Cq)
+    d = axis_distances(N, D, np.broadcast_to(Cq, N.shape), ranges)  # (S, Q, G, 5)
+    return np.einsum("sqgk,sk->sqg", d, slopes)
+
+
+# ---- learning tau ------------------------------------------------------------------------------
+def split_log_likelihood(residuals, variances, distances, taus=TAU_GRID) -> np.ndarray:
+    """ln p(r | tau) of one split's held-out residual vector for each tau: (len(taus),).
+
+    r ~ MultivariateNormal(0, diag(v) + tau^2 sum_k d_k d_k^T); r, v: (m,); distances (m, 5)."""
+    r = np.asarray(residuals, float)
+    v = np.asarray(variances, float)
+    d = np.asarray(distances, float)
+    out = np.empty(len(taus))
+    base = np.diag(v)
+    ddT = d @ d.T
+    for i, tau in enumerate(taus):
+        cov = base + tau**2 * ddT
+        sign, logdet = np.linalg.slogdet(cov)
+        out[i] = -0.5 * (logdet + r @ np.linalg.solve(cov, r) + len(r) * np.log(2 * np.pi))
+    return out
+
+
+def dataset_log_likelihood(splits, taus=TAU_GRID) -> np.ndarray:
+    """Sum over a data set's splits (each a (residuals, variances, distances) triple)."""
+    total = np.zeros(len(taus))
+    for r, v, d in splits:
+        if len(r):
+            total += split_log_likelihood(r, v, d, taus)
+    return total
+
+
+def population_fit(loglik: np.ndarray, taus=TAU_GRID, means=None, sds=None) -> dict:
+    """Maximum marginal likelihood (mean, sd) of ln tau across data sets.
+
+    ``loglik``: (J, len(taus)) ln p(data_j | tau) on the grid ``taus``. The population density
+    of ln tau is integrated over the grid (trapezoid in ln tau). Returns mean, sd, the marginal
+    log likelihood and each data set's posterior median tau under the fitted population."""
+    loglik = np.atleast_2d(np.asarray(loglik, float))
+    lt = np.log(taus)
+    means = np.linspace(np.log(1e-3), np.log(0.2), 61) if means is None else means
+    sds = np.linspace(0.05, 2.0, 40) if sds is None else sds
+    w = np.gradient(lt)
+    best = (-np.inf, None, None)
+    for m in means:
+        for s in sds:
+            logprior = -0.5 * ((lt - m) / s) ** 2 - np.log(s * np.sqrt(2 * np.pi)) + np.log(w)
+            total = np.sum(_logsumexp(loglik + logprior[None, :], axis=1))
+            if total > best[0]:
+                best = (total, m, s)
+    total, m, s = best
+    logprior = -0.5 * ((lt - m) / s) ** 2
+    post = loglik + logprior[None, :]
+    post = np.exp(post - post.max(axis=1, keepdims=True))
+    post /= post.sum(axis=1, keepdims=True)
+    medians = [float(taus[np.searchsorted(np.cumsum(p), 0.5)]) for p in post]
+    return {"mean": float(m), "sd": float(s), "log_marginal": float(total), "tau_median": medians}
+
+
+def _logsumexp(a, axis):
+    top = np.max(a, axis=axis, keepdims=True)
+    return np.squeeze(top, axis=axis) + np.log(np.sum(np.exp(a - top), axis=axis))

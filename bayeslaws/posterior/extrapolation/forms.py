@@ -1,0 +1,144 @@
+"""Uncertainty over the functional form: the loss-surface forms ``FORMS`` (Chinchilla,
+Chinchilla-gamma, Kaplan and Farseer) fitted to the same training runs and averaged with
+Bayesian stacking weights (Yao et al. 2018; PSIS-LOO through :func:`arviz.compare`), part of the
+default model (:mod:`bayeslaws.posterior.model`).
+
+:func:`average` fits the forms other than the fit's own (same likelihood, default priors, short
+chains), drops any form whose fit fails (too few runs for its parameters, R-hat above
+``MAX_R_HAT`` or more than ``MAX_DIVERGENT`` divergent transitions) with a warning that says
+which and why, computes the weights of the rest and keeps, in ``fit.cache["forms"]``, the
+weights, the exclusions and every form's posterior draws (JSON), so that later predictions need
+no refits. Each draw of the averaged law then comes from one form, chosen with the weights.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from ...laws import law_ref, resolve_law
+from ...laws.contract import Posterior, Scales
+from ...laws.priors import spec_to_priors
+
+FORMS = ("chinchilla", "chinchilla_gamma", "kaplan", "farseer")
+MAX_R_HAT = 1.05
+MAX_DIVERGENT = 0.02  # share of transitions
+CACHE_KEY = "forms"
+
+
+def unavailable(fit) -> str | None:
+    """Why the forms cannot be averaged for this fit (None when they can)."""
+    if (fit.cache.get(CACHE_KEY) or {}).get("forms"):
+        return None
+    law = fit.law
+    if tuple(law.inputs) != ("N", "D") or law.primary != "loss":
+        return f"law {law.name!r} is not a loss surface L(N, D)"
+    if len(fit.groups) > 1:
+        return "the fit has several groups (form averaging is for single-group loss surfaces)"
+    if not fit.record.training_runs:
+        return "the fit holds no training runs"
+    return None
+
+
+def _failure(f, n_runs: int) -> str | None:
+    """Why a form's fit is not used (None: it is)."""
+    d = f.diagnostics
+    if d.max_r_hat > MAX_R_HAT:
+        return f"did not converge (max R-hat {d.max_r_hat:.3f} > {MAX_R_HAT})"
+    if d.divergences > MAX_DIVERGENT * d.n_draws:
+        return f"{d.divergences} divergent transitions of {d.n_draws}"
+    return None
+
+
+def _scalar_draws(fit) -> dict:
+    return {k: np.asarray(v, float).tolist() for k, v in fit.draws().items() if np.ndim(v) == 1}
+
+
+def average(fit, runs=None, *, forms=FORMS, chains=2, warmup=300, draws=300, seed=None) -> dict:
+    """Fit the other forms to the fit's training runs (or ``runs``), weight them by stacking and
+    keep the state in ``fit.cache["forms"]``. Returns the state."""
+    import arviz as az
+
+    from ...inference import fit as fit_law
+
+    runs = runs if runs is not None else fit.training_runs()
+    if runs is None:
+        raise ValueError("form averaging needs the training runs (none given, none stored)")
+    seed = fit.record.sampler.seed if seed is None else seed
+    own = law_ref(fit.law)
+    fits, excluded = {own: fit}, {}
+    for name in forms:
+        if name in fits:
+            continue
+        law = resolve_law(name)
+        n_params = len(law.default_priors()) + 1
+        if len(runs) <= n_params:
+            excluded[name] = f"{len(runs)} runs for {n_params} parameters"
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            other = fit_law(
+                runs,
+                law,
+                likelihood=fit.likelihood,
+                chains=chains,
+                warmup=warmup,
+                draws=draws,
+                seed=seed,
+                warn=False,
+            )
+        reason = _failure(other, len(runs))
+        if reason:
+            excluded[name] = reason
+        else:
+            fits[name] = other
+    for name, reason in excluded.items():
+        warnings.warn(
+            f"form averaging: form {name!r} left out ({reason})", UserWarning, stacklevel=3
+        )
+    if len(fits) > 1:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # pareto-k warnings: the weights are still usable
+            table = az.compare({k: f.idata for k, f in fits.items()}, ic="loo", method="stacking")
+        weights = {k: float(table.loc[k, "weight"]) for k in fits}
+        elpd = {k: float(table.loc[k, "elpd_loo"]) for k in fits}
+    else:
+        weights, elpd = {own: 1.0}, {}
+    state = {
+        "forms": list(fits),
+        "weights": weights,
+        "elpd_loo": elpd,
+        "excluded": excluded,
+        "others": {
+            k: {
+                "law": f.record.law,
+                "law_options": f.record.law_options,
+                "likelihood": f.likelihood,
+                "priors": f.record.priors,
+                "scales": f.record.scales,
+                "groups": f.record.groups,
+                "law_state": f.record.law_state,
+                "posterior": _scalar_draws(f),
+            }
+            for k, f in fits.items()
+            if f is not fit
+        },
+    }
+    fit.cache[CACHE_KEY] = state
+    return state
+
+
+def form_posterior(other: dict, rows: np.ndarray) -> tuple:
+    """(law, Posterior) of a stored form, restricted to its draws ``rows``."""
+    law = resolve_law(other["law"], other.get("law_options"))
+    draws = {k: np.asarray(v, float)[rows] for k, v in other["posterior"].items()}
+    post = Posterior(
+        draws=draws,
+        scales=Scales(other["scales"]),
+        groups=tuple(other["groups"]),
+        state=other.get("law_state", {}),
+        likelihood=other["likelihood"],
+        priors=spec_to_priors(other["priors"]),
+    )
+    return law, post

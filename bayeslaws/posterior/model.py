@@ -1,0 +1,236 @@
+"""The one place that draws what a fit predicts, with the model uncertainty that the default
+carries: every stage (``predict``, ``optimal_allocation``, ``allocation_laws``, ``near_optimal``,
+the design targets, the calibration backtests, the plots) takes its draws from a
+:class:`ModelView`.
+
+For a loss surface L(N, D), the default (``extrapolation="model"``) is
+
+    ln f(N, D) = ln L_k(N, D; theta_k) + delta_GP(N, D) + delta_drift(N, D),
+
+with, per posterior draw, a functional form k chosen with stacking weights
+(:mod:`.extrapolation.forms`), that form's parameter draw theta_k, the Gaussian-process pattern
+of that form's own training residuals (:mod:`.extrapolation.gp`: near the runs their smoothed
+pattern, far from them mean 0) and a drift beyond the training range whose rate is learned
+across a corpus of real sweeps (:mod:`.extrapolation.drift`). ``kind="mean"`` draws f (the
+uncertainty of the true loss surface: law, form and discrepancy); ``kind="new_run"`` adds the
+run-to-run noise of the fitted likelihood. Decision quantities are computed per draw from the
+whole function: the compute-optimal size minimises ln f along the isoFLOP line of each draw
+(GP pattern by its conditional mean, drift by that draw's slopes), so N_opt and L_opt carry the
+form and discrepancy uncertainty too.
+
+``"drift"`` is the same without form averaging; ``"none"`` the fitted law alone; the 0.1
+methods (``"gp"``, ``"gp_discrepancy"``, ``"stacking_discrepancy"``, ``"discrepancy"``,
+``"discrepancy_t"``, ``"stacking"``) widen ``new_run`` loss draws only
+(:func:`.extrapolation.widen`). Laws other than loss surfaces (hyperparameter and isoFLOP laws)
+are drawn as they are.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..laws import law_ref
+from ..laws.contract import KINDS
+from ..laws.optimum import search_range as search_bounds
+from .extrapolation import check_method, drift, forms, gp, widen
+
+FULL_MODELS = {"model": True, "drift": False}  # method -> averages the forms?
+LINE_GRID = 2048  # points per isoFLOP line on which the GP mean is tabulated (then interpolated)
+
+
+@dataclass
+class Part:
+    """One functional form's share of the draws: its law, its posterior restricted to the draws
+    it supplies, their positions among the S output draws, and its GP discrepancy state."""
+
+    law: object
+    post: object
+    rows: np.ndarray
+    gp_state: dict | None
+
+
+class ModelView:
+    """A fit's predictions under one extrapolation method (see the module docstring).
+
+    Build with :meth:`of`; the same ``seed`` gives the same forms, slopes and noise in every
+    call, so a loss, an N_opt and a near-optimal band drawn with one seed are coherent."""
+
+    def __init__(self, fit, method: str, seed: int = 0):
+        check_method(method)
+        self.fit, self.method, self.seed = fit, method, int(seed)
+        self.S = fit.posterior().n_draws
+        full = method in FULL_MODELS and fit.law.widened
+        self.full = full
+        self.parts = self._parts(average=full and FULL_MODELS[method])
+        self.slopes = self._slopes() if full else None
+
+    @classmethod
+    def of(cls, fit, method: str, seed: int = 0) -> ModelView:
+        return cls(fit, method, seed)
+
+    # ---- assembling the parts -----------------------------------------------------------------
+    def _rng(self, stream: int):
+        return np.random.default_rng([self.seed, stream])
+
+    def _parts(self, average: bool) -> list[Part]:
+        fit = self.fit
+        own_gp = self._gp(fit, fit.law, fit.posterior(), "gp") if self.full else None
+        if not average or forms.unavailable(fit):
+            if average:
+                _note(fit, "forms", forms.unavailable(fit))
+            return [Part(fit.law, fit.posterior(), np.arange(self.S), own_gp)]
+        state = fit.cache.get(forms.CACHE_KEY) or forms.average(fit)
+        names = state["forms"]
+        w = np.array([state["weights"][k] for k in names])
+        choice = self._rng(1).choice(len(names), size=self.S, p=w / w.sum())
+        own = law_ref(fit.law)
+        parts = []
+        for i, name in enumerate(names):
+            rows = np.where(choice == i)[0]
+            if not rows.size:
+                continue
+            if name == own:
+                post = _subset(fit.posterior(), rows)
+                parts.append(Part(fit.law, post, rows, own_gp))
+                continue
+            other = state["others"][name]
+            n_stored = len(next(iter(other["posterior"].values())))
+            picks = self._rng(2 + i).integers(0, n_stored, rows.size)
+            law, post = forms.form_posterior(other, picks)
+            full_law, full_post = forms.form_posterior(other, np.arange(n_stored))
+            parts.append(Part(law, post, rows, self._gp(fit, full_law, full_post, f"gp:{name}")))
+        return parts
+
+    @staticmethod
+    def _gp(fit, law, post, key: str) -> dict | None:
+        """The GP discrepancy of a form's training residuals (cached in the fit)."""
+        if key in fit.cache:
+            return fit.cache[key]
+        runs = fit.training_runs()
+        if runs is None:
+            _note(fit, "gp", "the fit holds no training runs")
+            return None
+        residuals = np.log(runs.df["loss"].to_numpy(float)) - law.fitted_log_mean(post, runs.df)
+        state = gp.fit_gp(runs.df["N"], runs.df["D"], residuals)
+        fit.cache[key] = state
+        return state
+
+    def _slopes(self) -> np.ndarray:
+        rng = self._rng(3)
+        return drift.sample_slopes(drift.population_taus(self.S, rng), rng)
+
+    # ---- draws ----------------------------------------------------------------------------------
+    def draws(self, query, *, kind: str = "mean", group=None) -> dict:
+        """Draws (S, Q) of each quantity the law predicts at the query points."""
+        if kind not in KINDS:
+            raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+        out: dict = {}
+        rng = self._rng(4)
+        for part in self.parts:
+            values = part.law.draws(part.post, query, kind=kind, group=group, rng=rng)
+            for name, v in values.items():
+                if name not in out:
+                    out[name] = np.empty((self.S,) + np.shape(v)[1:])
+                out[name][part.rows] = v
+        if "loss" in out and self.full:
+            out["loss"] = out["loss"] * np.exp(self._point_delta(query))
+        elif "loss" in out and kind == "new_run" and self.method not in FULL_MODELS:
+            log_loss = widen(self.fit, query, np.log(out["loss"]), seed=self.seed, method=self.method)
+            out["loss"] = np.exp(log_loss)
+        return out
+
+    def _point_delta(self, query) -> np.ndarray:
+        """GP (mean and sd) plus drift at query points: (S, Q) ln-loss units."""
+        rng = self._rng(5)
+        delta = drift.point_term(
+            self.slopes, query["N"], query["D"], query["C"], self.fit.record.ranges
+        )
+        for part in self.parts:
+            if part.gp_state is not None:
+                mean, sd = gp.conditional(part.gp_state, query["N"], query["D"])
+                noise = sd[None, :] * rng.standard_normal((len(part.rows), len(mean)))
+                delta[part.rows] += mean[None, :] + noise
+        return delta
+
+    def _line_extra(self, part: Part, compute_model):
+        """The discrepancy along isoFLOP lines for one part's draws (GP mean, drift)."""
+        if not self.full:
+            return None
+        slopes = self.slopes[part.rows]
+        ranges = self.fit.record.ranges
+        tables: dict = {}  # budget -> (ln N grid, GP mean there): the GP mean is one function
+
+        def gp_mean(u_q, C_q):
+            if C_q not in tables:
+                lo, hi = (float(b) for b in search_bounds(np.array([C_q])))
+                grid = np.linspace(lo, hi, LINE_GRID)
+                N = np.exp(grid)
+                mean, _ = gp.conditional(part.gp_state, N, compute_model.tokens(N, C_q))
+                tables[C_q] = (grid, mean)
+            grid, mean = tables[C_q]
+            return np.interp(u_q, grid, mean)
+
+        def extra(u, C):
+            term = drift.line_term(slopes, ranges, compute_model, C, u)
+            if part.gp_state is not None:
+                for q, C_q in enumerate(np.asarray(C, float)):
+                    term[:, q, :] += gp_mean(u[:, q, :], float(C_q))
+            return term
+
+        return extra
+
+    def allocation(self, C, compute_model, *, group=None, method: str = "auto") -> dict:
+        """Compute-optimal allocation draws at budgets C (FLOPs): N_opt, D_opt, L_opt,
+        at_boundary (S, Q) and the method used."""
+        out: dict = {}
+        used = set()
+        rng = self._rng(6)
+        for part in self.parts:
+            values = part.law.allocation(
+                part.post,
+                C,
+                compute_model,
+                group=group,
+                rng=rng,
+                method=method,
+                extra=self._line_extra(part, compute_model),
+            )
+            used.add(values.pop("method"))
+            for name, v in values.items():
+                if name not in out:
+                    out[name] = np.empty((self.S,) + np.shape(v)[1:], dtype=np.asarray(v).dtype)
+                out[name][part.rows] = v
+        out["method"] = "+".join(sorted(used))
+        return out
+
+    def isoflop_profile(self, C: float, N, compute_model, *, group=None) -> np.ndarray:
+        """ln f along the isoFLOP line of budget C at sizes N, per draw: (S, G)."""
+        out = np.empty((self.S, len(N)))
+        rng = self._rng(6)
+        for part in self.parts:
+            out[part.rows] = part.law.isoflop_profile(
+                part.post,
+                C,
+                N,
+                compute_model,
+                group=group,
+                rng=rng,
+                extra=self._line_extra(part, compute_model),
+            )
+        return out
+
+
+def _subset(post, rows):
+    from dataclasses import replace
+
+    return replace(post, draws={k: np.asarray(v)[rows] for k, v in post.draws.items()})
+
+
+def _note(fit, component: str, reason: str) -> None:
+    """Record (once) in the fit's cache why a part of the model is not used."""
+    recorded = dict(fit.cache.get("unavailable") or {})
+    if component not in recorded:
+        recorded[component] = reason
+        fit.cache["unavailable"] = recorded
