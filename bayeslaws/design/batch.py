@@ -87,7 +87,6 @@ def allowed(g: Guardrails, picked, keys, ratio, sizes, remaining):
     return ok
 
 
-
 # ---- costs -------------------------------------------------------------------------------------
 def unit_costs(fit, p: Problem, cost):
     """(FLOPs per unit (U,), cost per unit (U,) or None, cost name)."""
@@ -115,7 +114,14 @@ def _width_columns(rec: dict, p: Problem, now, post_var_u) -> None:
 
 # ---- the ranking and the greedy batch ------------------------------------------------------------
 def rank_candidates(
-    fit, cands, target=None, *, cost="flops", seed: int = 0, max_draws=None, ci: float = 0.9,
+    fit,
+    cands,
+    target=None,
+    *,
+    cost="flops",
+    seed: int = 0,
+    max_draws=None,
+    ci: float = 0.9,
     group=None,
 ) -> pd.DataFrame:
     """Every candidate's expected information alone (Gaussian estimator), best first.

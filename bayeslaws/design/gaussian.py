@@ -51,7 +51,6 @@ def huber_var() -> float:
     return float(np.trapezoid(u**2 * dens, u))
 
 
-
 # ---- Gaussian estimator (JAX, float64) ---------------------------------------------------------
 def _logdet(a):
     return 2.0 * jnp.sum(jnp.log(jnp.diagonal(jnp.linalg.cholesky(a), axis1=-2, axis2=-1)), -1)
@@ -102,8 +101,6 @@ def centred(x):
     return (x - x.mean(axis=0)) / np.sqrt(max(len(x) - 1, 1))
 
 
-
-
 @dataclass
 class Problem:
     """One design problem.
@@ -140,7 +137,9 @@ class Problem:
     @property
     def obs_var(self) -> np.ndarray:
         """(R,) posterior-mean noise variance of each observation."""
-        factor = family_var_factor(self.family, None if self.obs_nu is None else self.obs_nu[:, None])
+        factor = family_var_factor(
+            self.family, None if self.obs_nu is None else self.obs_nu[:, None]
+        )
         return np.mean(self.obs_sigma**2 * factor, axis=0)
 
 
@@ -168,7 +167,9 @@ def setup(fit, cands, target, seed: int, max_draws=None, group=None) -> Problem:
     try:
         obs_unit = np.array([label_index[u] for u in obs.unit])
     except KeyError as err:
-        raise ValueError(f"law {fit.law.name!r} returned an observation of unknown unit {err}") from None
+        raise ValueError(
+            f"law {fit.law.name!r} returned an observation of unknown unit {err}"
+        ) from None
     U = len(labels)
     sizes = np.bincount(obs_unit, minlength=U)
     idx = -np.ones((U, max(int(sizes.max()), 1)), dtype=np.int64)

@@ -129,7 +129,9 @@ class HyperparamOpt(Target):
 
     def labels(self):
         n, d = np.broadcast_arrays(positive("N", self.N), positive("D", self.D))
-        return [f"{q}(N={a:.3g}, D={b:.3g})" for q in self._names() for a, b in zip(n, d, strict=True)]
+        return [
+            f"{q}(N={a:.3g}, D={b:.3g})" for q in self._names() for a, b in zip(n, d, strict=True)
+        ]
 
 
 @dataclass(frozen=True)

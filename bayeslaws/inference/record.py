@@ -79,7 +79,9 @@ class FitRecord:
         try:
             raw = json.loads(text)
         except (TypeError, ValueError) as err:
-            raise IncompatibleFitFile(f"{where}: the fit record is not valid JSON ({err})") from None
+            raise IncompatibleFitFile(
+                f"{where}: the fit record is not valid JSON ({err})"
+            ) from None
         if not isinstance(raw, dict):
             raise IncompatibleFitFile(f"{where}: the fit record is not a JSON object")
         version = raw.get("format_version")

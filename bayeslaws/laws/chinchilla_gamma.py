@@ -21,8 +21,8 @@ from __future__ import annotations
 import jax.numpy as jnp
 import numpyro.distributions as dist
 
-from .surface import LossSurfaceLaw
 from .chinchilla import Chinchilla
+from .surface import LossSurfaceLaw
 
 
 class ChinchillaGamma(LossSurfaceLaw):

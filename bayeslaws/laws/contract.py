@@ -60,7 +60,9 @@ class Scales:
         try:
             return self._log_ref[column]
         except KeyError:
-            raise KeyError(f"no reference scale for {column!r}; have {sorted(self._log_ref)}") from None
+            raise KeyError(
+                f"no reference scale for {column!r}; have {sorted(self._log_ref)}"
+            ) from None
 
     def __contains__(self, column: str) -> bool:
         return column in self._log_ref
@@ -307,7 +309,9 @@ class Law(abc.ABC):
         units. ``rng``: a numpy Generator for noise and new-group / new-cell draws."""
 
     @abc.abstractmethod
-    def observations(self, post: Posterior, candidates: pd.DataFrame, *, group, rng) -> Observations:
+    def observations(
+        self, post: Posterior, candidates: pd.DataFrame, *, group, rng
+    ) -> Observations:
         """Predicted outcomes of candidate runs (columns: the run-table columns the law reads,
         and ``unit``), for :mod:`bayeslaws.design`."""
 
@@ -333,7 +337,9 @@ class Law(abc.ABC):
         whose ``widened`` is False ignore it)."""
         raise LawCapabilityError(f"law {self.name!r} defines no compute-optimal allocation")
 
-    def isoflop_profile(self, post: Posterior, C: float, N, compute_model, *, group, rng, extra=None):
+    def isoflop_profile(
+        self, post: Posterior, C: float, N, compute_model, *, group, rng, extra=None
+    ):
         """ln L along the isoFLOP line of budget C at sizes N (G,), per draw: (S, G), consistent
         with :meth:`allocation` (its minimum is the allocation's L_opt; ``extra`` as there)."""
         raise LawCapabilityError(f"law {self.name!r} defines no loss along isoFLOP lines")

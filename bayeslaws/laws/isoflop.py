@@ -67,7 +67,6 @@ parabolas are biased when sweeps are off-centre or wide (MODELLING.md).
 
 from __future__ import annotations
 
-
 import jax.numpy as jnp
 import numpy as np
 import numpyro
@@ -174,7 +173,18 @@ class IsoFLOP(Law):
 
     # ---- model ----------------------------------------------------------------------------
     def model(
-        self, *, x, c, budget_index, run_index, run_ids, run_proj, scales, priors, likelihood, obs=None
+        self,
+        *,
+        x,
+        c,
+        budget_index,
+        run_index,
+        run_ids,
+        run_proj,
+        scales,
+        priors,
+        likelihood,
+        obs=None,
     ):
         # sizes come from array shapes, so the model also runs with jit-compiled arguments
         J, n_run_ids = c.shape[0], run_ids.shape[0]
@@ -331,9 +341,11 @@ class IsoFLOP(Law):
     def _log_loss(self, post: Posterior, N, budget: dict):
         """ln L at sizes N on curves with parameters ``budget`` (arrays broadcasting to (S, Q))."""
         d = np.log(np.asarray(N, float)) - post.scales["N"] - budget["v"]
-        return budget["m"] + curve(d, budget["h"], budget["s"], self.skew_saturation) + post.scales[
-            "loss"
-        ]
+        return (
+            budget["m"]
+            + curve(d, budget["h"], budget["s"], self.skew_saturation)
+            + post.scales["loss"]
+        )
 
     @staticmethod
     def _no_groups(group):

@@ -23,6 +23,7 @@ from .extrapolation import DEFAULT_METHOD
 from .model import ModelView
 from .predict import check_ci
 
+
 # ---- input checks ------------------------------------------------------------------------------
 def _budgets(C, name: str = "C") -> np.ndarray:
     if C is None:

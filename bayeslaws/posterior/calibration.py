@@ -26,9 +26,20 @@ from scipy.special import logsumexp
 
 from ..inference import fit as fit_law
 from ..laws import resolve_law
-from ..runs import RunTable, bundled, load_runs
+from ..runs import RunTable, load_runs
 from .draws import log_loss_draws, query_frame
 from .extrapolation import METHODS, distance, prepare
+from .splits import (  # noqa: F401  (the splits the harness scores, importable from here)
+    PORIAN_CONFIGS,
+    SIM_TRUTH,
+    epoch_split,
+    porian_split,
+    simulated_split,
+    simulated_truth_loss,
+    split_by,
+    steplaw_best_cells,
+    steplaw_split,
+)
 
 LEVELS = (0.5, 0.8, 0.9)
 
@@ -137,118 +148,117 @@ def backtest(
     return pd.DataFrame(rows), pd.concat(tables, ignore_index=True), fitted
 
 
-def split_by(runs: RunTable, holdout_mask, reason: str) -> tuple[RunTable, pd.DataFrame]:
-    """(training table without the held-out rows, held-out rows)."""
-    mask = np.asarray(holdout_mask, bool)
-    return runs.exclude(mask, reason), runs.df[mask]
-
-
-def epoch_split(c_max: float = 1e21):
-    """Epoch AI's Chinchilla points: fit C <= ``c_max``, hold out the rest (23 runs at 1e21)."""
-    runs = bundled.epoch_chinchilla()
-    return split_by(runs, runs.df["C"] > c_max, f"backtest: held out C > {c_max:g}")
-
-
-PORIAN_CONFIGS = {
-    "rw/tuned/short/const": dict(
-        dataset="rw",
-        hparams="tuned",
-        warmup="short",
-        decay="const",
-        param_count="standard",
-        loss_type="val",
-    ),
-    "rw/base/short/chinchilla": dict(
-        dataset="rw",
-        hparams="base",
-        warmup="short",
-        decay="chinchilla",
-        param_count="standard",
-        loss_type="val",
-    ),
-}
-
-
-def porian_split(config: str = "rw/tuned/short/const", n_budgets: int = 2):
-    """Porian et al.'s isoFLOP points for one configuration: hold out the ``n_budgets`` largest
-    budgets (C here is the budget column). With constant-LR (and Kaplan-decay) configurations
-    several budgets are read off the same runs, so held-out and fitted points are not
-    independent runs."""
-    runs = bundled.porian_isoflop(**PORIAN_CONFIGS.get(config, {}))
-    budgets = np.sort(runs.df["C"].unique())
-    held = runs.df["C"] >= budgets[-n_budgets]
-    return split_by(runs, held, f"backtest: held out the {n_budgets} largest budgets")
-
-
-def steplaw_best_cells(include_diverged: bool = False) -> RunTable:
-    """Step Law's dense sweep reduced to one run per (N, D) cell: its lowest smooth loss, as the
-    loss under (grid-)optimal hyperparameters. Diverged runs (smooth loss > 4) are excluded
-    first (they never hold a cell's minimum)."""
-    runs = bundled.steplaw_dense()
-    df = runs.df
-    if not include_diverged:
-        df = df[~df["diverged"]]
-    best = df.loc[df.groupby(["N", "D"])["loss"].idxmin(), ["N", "D", "loss"]]
-    return load_runs(best.reset_index(drop=True))
-
-
-def steplaw_split(n_holdout: float = 1.07e9):
-    """Step Law best-cell losses: hold out the cells of the N ~ ``n_holdout`` model."""
-    runs = steplaw_best_cells()
-    held = np.isclose(runs.df["N"], n_holdout, rtol=0.01)
-    return split_by(runs, held, f"backtest: held out N ~ {n_holdout:g}")
-
-
-# ---- simulated designs ----
-SIM_TRUTH = dict(E=1.82, A=480.0, B=2100.0, alpha=0.35, beta=0.37)
-
-
-def simulated_truth_loss(
-    N, D, bend: float = 0.0, n_bend: float = 3e9, d_bend: float = 5e10, truth=None
-):
-    """Chinchilla truth (Epoch's published fit by default); with ``bend`` > 0 both exponents
-    fall by ``bend`` beyond ``n_bend`` parameters and ``d_bend`` tokens (alpha -> alpha - bend
-    for N > n_bend, beta -> beta - bend for D > d_bend: the law flattens at large scale)."""
-    t = dict(SIM_TRUTH, **(truth or {}))
-    N = np.asarray(N, float)
-    D = np.asarray(D, float)
-    size_term = t["A"] / N ** t["alpha"]
-    data_term = t["B"] / D ** t["beta"]
-    if bend:
-        size_term = size_term * np.maximum(N / n_bend, 1.0) ** bend
-        data_term = data_term * np.maximum(D / d_bend, 1.0) ** bend
-    return t["E"] + size_term + data_term
-
-
-def simulated_split(
-    kind: str = "correct",
-    seed: int = 0,
-    noise_sd: float = 0.01,
-    n_per_budget: int = 7,
-    fit_budgets=(1e18, 3e18, 1e19, 3e19, 1e20),
-    test_budgets=(1e21, 1e22),
-    bend: float = 0.1,
-):
-    """An isoFLOP design from a known truth: fit ``fit_budgets``, hold out ``test_budgets``
-    (10-100x beyond). ``kind`` "correct" uses the Chinchilla form itself; "bend" lowers both
-    exponents by ``bend`` beyond N = 3e9 and D = 5e10 (the top third of a decade of the fitted
-    N and D ranges, which reach 6.3e9 and 1.05e11): the fit barely sees the bend, the held-out
-    runs (N to 6.3e10, D to 1.05e12) are up to 1.3 decades into it. With the defaults the truth
-    there lies 0.1-1.8% (median 1.1%) above the unbent law, against 1% run noise."""
-    if kind not in ("correct", "bend"):
-        raise ValueError("kind must be 'correct' or 'bend'")
+# ---- decision quantities at held-out budgets ----
+def empirical_vertices(points: pd.DataFrame, n_boot: int = 2000, seed: int = 0, ci=0.9):
+    """Per budget (column C) of held-out isoFLOP points: the vertex of a quadratic fit of ln loss
+    on ln N (N_vertex params, L_vertex loss), its bootstrap ``ci`` interval over the budget's
+    points (resampled with replacement; fits without a minimum are left out of the interval),
+    the number of points and whether the vertex lies inside the budget's range of N."""
     rng = np.random.default_rng(seed)
     rows = []
-    for C in list(fit_budgets) + list(test_budgets):
-        n_opt = 0.1 * C**0.5  # near the compute-optimal size of the default truth
-        for N in n_opt * np.logspace(-0.8, 0.8, n_per_budget):
-            rows.append((N, C / (6 * N), C))
-    N, D, C = (np.array(v) for v in zip(*rows, strict=True))
-    truth = simulated_truth_loss(N, D, bend=bend if kind == "bend" else 0.0)
-    loss = truth * np.exp(noise_sd * rng.standard_normal(truth.shape))
-    runs = load_runs(pd.DataFrame({"N": N, "D": D, "loss": loss}))
-    held = runs.df["C"] > max(fit_budgets) * 1.01
-    return split_by(runs, held, f"backtest: held out C > {max(fit_budgets):g} (simulated)")
+    for C, group in points.groupby("C"):
+        u = np.log(group["N"].to_numpy(float))
+        z = np.log(group["loss"].to_numpy(float))
+        centre = u.mean()
+        vertex = _quadratic_vertex(u - centre, z)
+        boot = []
+        for _ in range(n_boot):
+            i = rng.integers(0, len(u), len(u))
+            if np.unique(u[i]).size >= 3:
+                boot.append(_quadratic_vertex(u[i] - centre, z[i]))
+        boot = np.array([b for b in boot if np.isfinite(b[0])])
+        lo, hi = (
+            np.quantile(boot, [(1 - ci) / 2, (1 + ci) / 2], axis=0)
+            if len(boot)
+            else np.full((2, 2), np.nan)
+        )
+        rows.append(
+            {
+                "C": float(C),
+                "n_points": len(group),
+                "N_vertex": float(np.exp(vertex[0] + centre)),
+                "N_vertex_lower": float(np.exp(lo[0] + centre)),
+                "N_vertex_upper": float(np.exp(hi[0] + centre)),
+                "L_vertex": float(np.exp(vertex[1])),
+                "L_vertex_lower": float(np.exp(lo[1])),
+                "L_vertex_upper": float(np.exp(hi[1])),
+                "vertex_inside_sizes": bool(u.min() <= vertex[0] + centre <= u.max()),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _quadratic_vertex(u, z) -> tuple[float, float]:
+    """(u*, z*) of the least-squares parabola z = c0 + c1 u + c2 u^2 (NaN if c2 <= 0)."""
+    c2, c1, c0 = np.polyfit(u, z, 2)
+    if c2 <= 0:
+        return float("nan"), float("nan")
+    u_star = -c1 / (2 * c2)
+    return float(u_star), float(c0 - c1**2 / (4 * c2))
+
+
+def decision_scores(fit, truth: pd.DataFrame, method: str, seed: int = 0, levels=LEVELS):
+    """N_opt and L_opt at the budgets of ``truth`` (columns C, N_opt, L_opt: a simulator's
+    optimum or a held-out budget's empirical vertex) against ``fit``'s posterior under the
+    extrapolation ``method``: one row per budget and quantity with the truth, our median and
+    interval per level, a hit flag per level and |ln(median / truth)|."""
+    from .allocation import allocation_draws
+
+    draws = allocation_draws(fit, truth["C"].to_numpy(float), seed=seed, extrapolation=method)
+    rows = []
+    for q, (_, values) in enumerate(truth.iterrows()):
+        for quantity in ("N_opt", "L_opt"):
+            x = np.asarray(draws[quantity])[:, q]
+            true = float(values[quantity])
+            row = {
+                "C": float(values["C"]),
+                "quantity": quantity,
+                "truth": true,
+                "median": float(np.median(x)),
+                "log_error": float(abs(np.log(np.median(x) / true))),
+            }
+            for level in levels:
+                lo, hi = np.quantile(x, [(1 - level) / 2, (1 + level) / 2])
+                key = round(100 * level)
+                row[f"lower{key}"], row[f"upper{key}"] = float(lo), float(hi)
+                row[f"in{key}"] = bool(lo <= true <= hi)
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def bootstrap_rate(hits, groups=None, n_boot: int = 2000, seed: int = 0, ci: float = 0.9):
+    """The share of true ``hits`` with a bootstrap ``ci`` interval, resampling ``groups`` (e.g.
+    held-out budgets or data sets: points of one group move together) or single points."""
+    hits = np.asarray(hits, float)
+    if hits.size == 0:
+        return float("nan"), float("nan"), float("nan")
+    groups = np.arange(hits.size) if groups is None else np.asarray(groups)
+    labels, index = np.unique(groups, return_inverse=True)
+    sums = np.bincount(index, weights=hits, minlength=len(labels))
+    counts = np.bincount(index, minlength=len(labels))
+    rng = np.random.default_rng(seed)
+    pick = rng.integers(0, len(labels), (n_boot, len(labels)))
+    rates = sums[pick].sum(1) / counts[pick].sum(1)
+    lo, hi = np.quantile(rates, [(1 - ci) / 2, (1 + ci) / 2])
+    return float(hits.mean()), float(lo), float(hi)
+
+
+def widths_by_distance(fit, method: str, decades=(1, 2, 3), seed: int = 0) -> pd.DataFrame:
+    """Relative 90% width of ``new_run`` loss predictions along a ray from the fit's largest
+    training run (its tokens per parameter held fixed), 1, 2, 3 decades of compute beyond the
+    largest training budget."""
+    runs = fit.training_runs()
+    top = runs.df.loc[runs.df["C"].idxmax()]
+    ratio = float(top["D"] / top["N"])
+    C = float(top["C"]) * 10.0 ** np.asarray(decades, float)
+    k = fit.compute_model.linear_k or 6.0
+    N = np.sqrt(C / (k * ratio))
+    query = query_frame(fit, N=N, D=ratio * N)
+    loss = np.exp(np.asarray(log_loss_draws(fit, query, "new_run", None, seed, method)))
+    lo, med, hi = np.quantile(loss, [0.05, 0.5, 0.95], axis=0)
+    return pd.DataFrame(
+        {"decades": np.asarray(decades, float), "N": N, "D": ratio * N, "width90": (hi - lo) / med}
+    )
 
 
 # ---- simulation-based calibration ----

@@ -76,7 +76,9 @@ class ModelView:
 
     def _parts(self, average: bool) -> list[Part]:
         fit = self.fit
-        own_gp = self._gp(fit, fit.law, fit.posterior(), "gp") if self.full else None
+        own_gp = gp.form_state(fit, fit.law, fit.posterior(), "gp") if self.full else None
+        if self.full and own_gp is None:
+            _note(fit, "gp", "the fit holds no training runs")
         if not average or forms.unavailable(fit):
             if average:
                 _note(fit, "forms", forms.unavailable(fit))
@@ -99,23 +101,8 @@ class ModelView:
             n_stored = len(next(iter(other["posterior"].values())))
             picks = self._rng(2 + i).integers(0, n_stored, rows.size)
             law, post = forms.form_posterior(other, picks)
-            full_law, full_post = forms.form_posterior(other, np.arange(n_stored))
-            parts.append(Part(law, post, rows, self._gp(fit, full_law, full_post, f"gp:{name}")))
+            parts.append(Part(law, post, rows, forms.form_gp(fit, name)))
         return parts
-
-    @staticmethod
-    def _gp(fit, law, post, key: str) -> dict | None:
-        """The GP discrepancy of a form's training residuals (cached in the fit)."""
-        if key in fit.cache:
-            return fit.cache[key]
-        runs = fit.training_runs()
-        if runs is None:
-            _note(fit, "gp", "the fit holds no training runs")
-            return None
-        residuals = np.log(runs.df["loss"].to_numpy(float)) - law.fitted_log_mean(post, runs.df)
-        state = gp.fit_gp(runs.df["N"], runs.df["D"], residuals)
-        fit.cache[key] = state
-        return state
 
     def _slopes(self) -> np.ndarray:
         rng = self._rng(3)
@@ -137,7 +124,9 @@ class ModelView:
         if "loss" in out and self.full:
             out["loss"] = out["loss"] * np.exp(self._point_delta(query))
         elif "loss" in out and kind == "new_run" and self.method not in FULL_MODELS:
-            log_loss = widen(self.fit, query, np.log(out["loss"]), seed=self.seed, method=self.method)
+            log_loss = widen(
+                self.fit, query, np.log(out["loss"]), seed=self.seed, method=self.method
+            )
             out["loss"] = np.exp(log_loss)
         return out
 

@@ -166,3 +166,36 @@ def porian_isoflop(**config) -> RunTable:
         df["D"] = df["C"] / model.flops_per_token(df["N"].to_numpy(float))
         runs = RunTable(df, model, runs.source, runs.exclusions, runs.n_input_rows)
     return runs
+
+
+COMPENDIUM_SOURCES = {"llama_3": ("llama_3",), "marin_202603": ("comma", "dclm", "nemotron")}
+
+
+def isoflop_compendium(source: str, dataset: str | None = None, condition: str = "raw_loss"):
+    """The isoFLOP compendium (``../shared/data/isoflop_compendium/isoflops.csv``): Llama-3's
+    digitised isoFLOP curves (``source="llama_3"``, ``condition`` "raw_loss" as read off the
+    plot or "exp_loss") or Marin's real runs on one corpus (``source="marin_202603"``,
+    ``dataset`` "comma", "dclm" or "nemotron").
+
+    N = ``params``, D = ``tokens``; C = the compendium's ``budget`` column (FLOPs, ~6ND, the
+    isoFLOP level the run belongs to), kept as fitted so that budgets group exactly; the
+    compendium's ``outlier`` and ``reason`` flags are kept as columns, nothing is dropped."""
+    if source not in COMPENDIUM_SOURCES:
+        raise ValueError(f"source must be one of {sorted(COMPENDIUM_SOURCES)}, got {source!r}")
+    datasets = COMPENDIUM_SOURCES[source]
+    dataset = datasets[0] if dataset is None and len(datasets) == 1 else dataset
+    if dataset not in datasets:
+        raise ValueError(f"dataset for {source!r} must be one of {datasets}, got {dataset!r}")
+    path = shared_data_dir() / "isoflop_compendium" / "isoflops.csv"
+    raw = pd.read_csv(path)
+    rows = (raw["source"] == source) & (raw["dataset"] == dataset)
+    if source == "llama_3":
+        if condition not in ("raw_loss", "exp_loss"):
+            raise ValueError(f"condition must be 'raw_loss' or 'exp_loss', got {condition!r}")
+        rows &= raw["condition"] == condition
+    table = raw.loc[rows, ["params", "tokens", "budget", "loss", "outlier", "reason"]]
+    runs = load_runs(table.drop(columns="budget"), N="params", D="tokens", loss="loss")
+    df = runs.df.copy()
+    df["C"] = table["budget"].to_numpy(float)
+    label = f"{path} ({source}/{dataset}" + (f"/{condition})" if source == "llama_3" else ")")
+    return RunTable(df, runs.compute_model, label, runs.exclusions, runs.n_input_rows)

@@ -40,6 +40,7 @@ def diverged_mask(law, df: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
         mask |= flag
     return mask, reasons
 
+
 def far_mask(law, df: pd.DataFrame, diverged: np.ndarray):
     """Runs more than ``far_above`` above their cell's best converged run, and the bound
     best * (1 + far_above) per run (NaN where no bound applies)."""
@@ -52,6 +53,7 @@ def far_mask(law, df: pd.DataFrame, diverged: np.ndarray):
     bound = best * (1.0 + law.far_above)
     far = ~diverged & (loss > bound)
     return far, bound
+
 
 def exclude_diverged(law, runs: RunTable) -> RunTable:
     """Check the columns and apply ``divergence="exclude"`` (recorded on the run table)."""
@@ -73,12 +75,12 @@ def exclude_diverged(law, runs: RunTable) -> RunTable:
     if not mask.any():
         return runs
     warnings.warn(
-        f"{int(mask.sum())} diverged runs excluded ({'; '.join(reasons)}); "
-        "divergence='exclude'",
+        f"{int(mask.sum())} diverged runs excluded ({'; '.join(reasons)}); divergence='exclude'",
         DivergenceWarning,
         stacklevel=3,
     )
     return runs.exclude(mask, f"diverged runs ({'; '.join(reasons)}), divergence='exclude'")
+
 
 def prepare(law, runs: RunTable) -> Prepared:
     """Model arguments (centred logs, cell indices, censoring) and the JSON-ready facts."""
@@ -187,5 +189,7 @@ def prepare(law, runs: RunTable) -> Prepared:
         },
         "divergence": divergence,
     }
-    ranges = {c: [float(df[c].min()), float(df[c].max())] for c in ("N", "D", "C", "lr", "batch_size")}
+    ranges = {
+        c: [float(df[c].min()), float(df[c].max())] for c in ("N", "D", "C", "lr", "batch_size")
+    }
     return Prepared(data, {"n_groups": len(groups)}, scales, groups, ranges, state, runs, (note,))

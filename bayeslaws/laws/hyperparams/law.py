@@ -44,8 +44,9 @@ within 0.004 of the "log" fit. Hence the default "log".
 Diverged runs (NaN loss, loss above ``divergence_threshold``, or a true ``diverged`` column) are
 either censored (``divergence="censor"``: the run's log loss is at least ln(threshold); without a
 threshold, at least the largest loss of a run that did not diverge) or excluded
-(``divergence="exclude"``, recorded by ``RunTable.exclude``). The count is stored in
-the fit's law state (``fit.record.law_state["divergence"]``) and in its notes, and a warning says it at fit time.
+(``divergence="exclude"``, recorded by ``RunTable.exclude``). The count is stored in the fit's
+law state (``fit.record.law_state["divergence"]``) and in its notes, and a warning says it at
+fit time.
 
 Default priors (centred scales; "log" = natural log):
 

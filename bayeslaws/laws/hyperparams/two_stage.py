@@ -1,4 +1,4 @@
-"""The published two-stage method for hyperparameter laws, as a law (``law="hyperparams_two_stage"``).
+"""The published two-stage method for hyperparameter laws, as the law "hyperparams_two_stage".
 
 Stage 1 (in :meth:`TwoStageHyperparams.prepare`): per (N, D) cell (and group) keep the run with
 the lowest loss (Yin et al., DeepSeek) or, with ``tolerance``, every run whose loss is within
@@ -128,8 +128,7 @@ class TwoStageHyperparams(Law):
         chosen = self.select(df)
         cells = chosen.drop_duplicates(subset=cell_keys(chosen))
         scales = Scales.from_columns(N=cells["N"], D=cells["D"])
-        design = {}
-        for target, prefix in TARGETS.items():
+        for target in TARGETS:
             for term in self.terms[target]:
                 if cells[term].nunique() < 2:
                     raise RunTableError(
@@ -249,8 +248,13 @@ class TwoStageHyperparams(Law):
             for param, values in (("c", np.exp(log_c)), ("exp_T", eD), ("exp_N", eN)):
                 med, lo, hi = summarise(values, ci)
                 rows.append(
-                    {"quantity": quantity, "parameter": param, "median": med, "lower": lo,
-                     "upper": hi}
+                    {
+                        "quantity": quantity,
+                        "parameter": param,
+                        "median": med,
+                        "lower": lo,
+                        "upper": hi,
+                    }
                 )
         return finish_law_table(rows, unit, ci)
 

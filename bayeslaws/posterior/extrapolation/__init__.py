@@ -43,10 +43,12 @@ import warnings
 
 import numpy as np
 
-from . import distance, gp, stacking
+from . import distance, drift, forms, gp, stacking
 from . import stacking as _stacking
 
 METHODS = (
+    "model",
+    "drift",
     "gp",
     "gp_discrepancy",
     "stacking_discrepancy",
@@ -80,6 +82,12 @@ def prepare(fit, method: str, runs=None, *, seed=None, refits=None, stacking=Non
     ``refits``, ``stacking``: NUTS settings (chains, warmup, draws) of the scale-out refits and
     of the stacked forms' fits."""
     check_method(method)
+    if method in ("model", "drift") and fit.law.widened:
+        if gp_unavailable(fit) is None:
+            gp.form_state(fit, fit.law, fit.posterior(), "gp")
+        if method == "model":
+            forms.prepare(fit, runs, seed=seed, **(stacking or {}))
+        return
     key = cv_cache_key(method)
     if key is not None and key not in fit.cache:
         gp_cv = key == distance.CACHE_KEYS[True]
@@ -159,6 +167,8 @@ __all__ = [
     "check_method",
     "cv_cache_key",
     "distance",
+    "drift",
+    "forms",
     "gp",
     "prepare",
     "stacking",

@@ -32,8 +32,8 @@ import functools
 import warnings
 
 import jax
-import numpy as np
 import jax.numpy as jnp
+import numpy as np
 from numpyro.infer import MCMC, NUTS
 from numpyro.primitives import Messenger
 from scipy import stats
@@ -277,9 +277,9 @@ def scale_out_splits(
             in_group = np.ones(len(df), bool) if g is None else labels == str(g)
             rows = (in_group & held)[held]
             if rows.any():
-                new_run = law.draws(
-                    post, df[in_group & held], kind="new_run", group=g, rng=rng
-                )["loss"]
+                new_run = law.draws(post, df[in_group & held], kind="new_run", group=g, rng=rng)[
+                    "loss"
+                ]
                 z[:, rows] = np.log(new_run)
         r, v = y_all[held] - z.mean(0), z.var(0)
         held_out = df.loc[held, ["N", "D", "C", "loss"]]
@@ -458,4 +458,3 @@ def variant_state(state: dict, shape: str) -> dict:
         if key in state:
             out[key] = state[key]
     return out
-

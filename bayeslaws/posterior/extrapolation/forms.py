@@ -20,6 +20,7 @@ import numpy as np
 from ...laws import law_ref, resolve_law
 from ...laws.contract import Posterior, Scales
 from ...laws.priors import spec_to_priors
+from . import gp
 
 FORMS = ("chinchilla", "chinchilla_gamma", "kaplan", "farseer")
 MAX_R_HAT = 1.05
@@ -142,3 +143,22 @@ def form_posterior(other: dict, rows: np.ndarray) -> tuple:
         priors=spec_to_priors(other["priors"]),
     )
     return law, post
+
+
+def form_gp(fit, name: str) -> dict | None:
+    """The GP discrepancy of a stored form's training residuals (``fit.cache["gp:<form>"]``)."""
+    other = fit.cache[CACHE_KEY]["others"][name]
+    n_stored = len(next(iter(other["posterior"].values())))
+    law, post = form_posterior(other, np.arange(n_stored))
+    return gp.form_state(fit, law, post, f"gp:{name}")
+
+
+def prepare(fit, runs=None, *, seed=None, **sampler) -> dict | None:
+    """Average the forms (if not yet done and if they apply) and fit every form's GP state, so
+    that later predictions need no refits. Returns the forms state (None: not applicable)."""
+    if unavailable(fit):
+        return None
+    state = fit.cache.get(CACHE_KEY) or average(fit, runs, seed=seed, **sampler)
+    for name in state["others"]:
+        form_gp(fit, name)
+    return state

@@ -150,4 +150,27 @@ def gp_state(fit, runs=None) -> dict:
     return state
 
 
-__all__ = ["conditional", "draws", "fit_gp", "gp_state", "kernel", "standardise", "training_residuals"]
+def form_state(fit, law, post, key: str) -> dict | None:
+    """The GP discrepancy of one functional form's training residuals (``law`` with posterior
+    ``post``), kept in ``fit.cache[key]``; None when the fit holds no training runs."""
+    if key in fit.cache:
+        return fit.cache[key]
+    runs = fit.training_runs()
+    if runs is None:
+        return None
+    residuals = np.log(runs.df["loss"].to_numpy(float)) - law.fitted_log_mean(post, runs.df)
+    state = fit_gp(runs.df["N"], runs.df["D"], residuals)
+    fit.cache[key] = state
+    return state
+
+
+__all__ = [
+    "conditional",
+    "draws",
+    "fit_gp",
+    "form_state",
+    "gp_state",
+    "kernel",
+    "standardise",
+    "training_residuals",
+]

@@ -1,0 +1,221 @@
+"""Backtest splits: fit on part of a run table, hold out the rest (the larger runs), on the
+selection data, the confirmation data and simulated truths (``docs/calibration_protocol.md``).
+
+Every split returns ``(training RunTable, held-out DataFrame)``; the held-out rows keep their
+canonical columns (N params, D tokens, C FLOPs, loss). Real tables are read from
+``../shared/data`` (:mod:`bayeslaws.runs.bundled`); simulated ones are labelled simulated.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..runs import RunTable, bundled, load_runs
+
+EPOCH_CUTS = {"C": 1e21, "N": 2e9, "D": 5e10}
+SELECTION_PORIAN = {
+    f"{ds}/{hp}/{wu}/{dc}": dict(
+        dataset=ds, hparams=hp, warmup=wu, decay=dc, param_count="standard", loss_type="val"
+    )
+    for ds in ("rw", "owt2")
+    for hp, wu, dc in (
+        ("base", "long", "kaplan"),
+        ("base", "short", "kaplan"),
+        ("base", "short", "chinchilla"),
+        ("tuned", "short", "const"),
+    )
+}
+SELECTION_PORIAN["rw/tuned/long/const (kaplan, train)"] = dict(
+    dataset="rw",
+    hparams="tuned",
+    warmup="long",
+    decay="const",
+    param_count="kaplan",
+    loss_type="train",
+)
+
+
+def split_by(runs: RunTable, holdout_mask, reason: str) -> tuple[RunTable, pd.DataFrame]:
+    """(training table without the held-out rows, held-out rows)."""
+    mask = np.asarray(holdout_mask, bool)
+    return runs.exclude(mask, reason), runs.df[mask]
+
+
+def epoch_split(c_max: float = 1e21, axis: str = "C", cut: float | None = None):
+    """Epoch AI's Chinchilla points: fit the runs with ``axis`` <= ``cut`` (default: C <= 1e21,
+    23 runs held out), hold out the rest. ``axis`` "N" (cut 2e9) or "D" (cut 5e10) extrapolate
+    in size or in tokens instead of compute."""
+    if axis not in EPOCH_CUTS:
+        raise ValueError(f"axis must be one of {sorted(EPOCH_CUTS)}, got {axis!r}")
+    cut = (c_max if axis == "C" else EPOCH_CUTS[axis]) if cut is None else float(cut)
+    runs = bundled.epoch_chinchilla()
+    return split_by(runs, runs.df[axis] > cut, f"backtest: held out {axis} > {cut:g}")
+
+
+PORIAN_CONFIGS = {
+    "rw/tuned/short/const": dict(
+        dataset="rw",
+        hparams="tuned",
+        warmup="short",
+        decay="const",
+        param_count="standard",
+        loss_type="val",
+    ),
+    "rw/base/short/chinchilla": dict(
+        dataset="rw",
+        hparams="base",
+        warmup="short",
+        decay="chinchilla",
+        param_count="standard",
+        loss_type="val",
+    ),
+}
+
+
+def porian_split(config: str = "rw/tuned/short/const", n_budgets: int = 2):
+    """Porian et al.'s isoFLOP points for one configuration: hold out the ``n_budgets`` largest
+    budgets (C here is the budget column). With constant-LR (and Kaplan-decay) configurations
+    several budgets are read off the same runs, so held-out and fitted points are not
+    independent runs."""
+    configs = {**PORIAN_CONFIGS, **SELECTION_PORIAN}
+    if config not in configs:
+        raise ValueError(f"unknown Porian configuration {config!r}; known: {sorted(configs)}")
+    runs = bundled.porian_isoflop(**configs[config])
+    budgets = np.sort(runs.df["C"].unique())
+    held = runs.df["C"] >= budgets[-n_budgets]
+    return split_by(runs, held, f"backtest: held out the {n_budgets} largest budgets")
+
+
+def steplaw_best_cells(include_diverged: bool = False) -> RunTable:
+    """Step Law's dense sweep reduced to one run per (N, D) cell: its lowest smooth loss, as the
+    loss under (grid-)optimal hyperparameters. Diverged runs (smooth loss > 4) are excluded
+    first (they never hold a cell's minimum)."""
+    runs = bundled.steplaw_dense()
+    df = runs.df
+    if not include_diverged:
+        df = df[~df["diverged"]]
+    best = df.loc[df.groupby(["N", "D"])["loss"].idxmin(), ["N", "D", "loss"]]
+    return load_runs(best.reset_index(drop=True))
+
+
+def steplaw_split(n_holdout: float = 1.07e9, d_holdout: float | None = None):
+    """Step Law best-cell losses: hold out the cells of the N ~ ``n_holdout`` model, or with
+    ``d_holdout`` the cells with D >= ``d_holdout`` tokens (an extrapolation in tokens)."""
+    runs = steplaw_best_cells()
+    if d_holdout is not None:
+        held = runs.df["D"] >= d_holdout * (1 - 1e-9)
+        return split_by(runs, held, f"backtest: held out D >= {d_holdout:g}")
+    held = np.isclose(runs.df["N"], n_holdout, rtol=0.01)
+    return split_by(runs, held, f"backtest: held out N ~ {n_holdout:g}")
+
+
+def compendium_split(source: str, dataset: str | None = None):
+    """Confirmation data (isoFLOP compendium): Llama-3 (``source="llama_3"``, raw loss) fits the
+    budgets <= 1e21 and holds out the larger ones (3e21, 1e22); Marin (``"marin_202603"``, one
+    corpus) holds out its largest budget (3e20)."""
+    runs = bundled.isoflop_compendium(source, dataset)
+    budgets = np.sort(runs.df["C"].unique())
+    if source == "llama_3":
+        held = runs.df["C"] > 1e21 * 1.01
+        reason = "backtest: held out budgets > 1e21"
+    else:
+        held = runs.df["C"] >= budgets[-1] * (1 - 1e-9)
+        reason = f"backtest: held out the largest budget {budgets[-1]:g}"
+    return split_by(runs, held, reason)
+
+
+# ---- simulated designs ----
+SIM_TRUTH = dict(E=1.82, A=480.0, B=2100.0, alpha=0.35, beta=0.37)
+
+
+# A Farseer truth (laws/farseer.py's form, natural constants): Chinchilla-like in the fitted
+# range, but the data exponent falls with model size, beta(N) = exp(-1.2 + 4.1 N^-0.15):
+# 0.39 at N = 1e8, 0.36 at 1e9, 0.33 at 1e11 (a constant-beta Chinchilla fit cannot follow it).
+FARSEER_TRUTH = dict(
+    S=float(np.log(1.82)),
+    s=480.0 / 1.82,
+    q=-0.35,
+    Q=float(np.log(2100.0)),
+    B=0.0,
+    b=0.0,
+    E=-1.2,
+    A=4.1,
+    a=-0.15,
+)
+SIM_KINDS = ("correct", "bend", "farseer")
+
+
+def farseer_loss(N, D, t=FARSEER_TRUTH):
+    """exp(s N^q + S) + exp(B N^b + Q) D^(-exp(A N^a + E)) (N params, D tokens)."""
+    N = np.asarray(N, float)
+    D = np.asarray(D, float)
+    beta = np.exp(t["A"] * N ** t["a"] + t["E"])
+    return np.exp(t["s"] * N ** t["q"] + t["S"]) + np.exp(t["B"] * N ** t["b"] + t["Q"]) * D**-beta
+
+
+def simulated_truth_loss(
+    N, D, bend: float = 0.0, n_bend: float = 3e9, d_bend: float = 5e10, truth=None, kind=None
+):
+    """Chinchilla truth (Epoch's published fit by default); with ``bend`` > 0 both exponents
+    fall by ``bend`` beyond ``n_bend`` parameters and ``d_bend`` tokens (alpha -> alpha - bend
+    for N > n_bend, beta -> beta - bend for D > d_bend: the law flattens at large scale);
+    ``kind="farseer"``: the Farseer truth ``FARSEER_TRUTH`` instead."""
+    if kind == "farseer":
+        return farseer_loss(N, D)
+    t = dict(SIM_TRUTH, **(truth or {}))
+    N = np.asarray(N, float)
+    D = np.asarray(D, float)
+    size_term = t["A"] / N ** t["alpha"]
+    data_term = t["B"] / D ** t["beta"]
+    if bend:
+        size_term = size_term * np.maximum(N / n_bend, 1.0) ** bend
+        data_term = data_term * np.maximum(D / d_bend, 1.0) ** bend
+    return t["E"] + size_term + data_term
+
+
+def simulated_optimum(kind: str, C, bend: float = 0.1) -> pd.DataFrame:
+    """The truth's compute-optimal N_opt (params) and L_opt at budgets C (FLOPs, C = 6ND), by a
+    fine grid search in ln N (0.0005 e-folds)."""
+    rows = []
+    for c in np.atleast_1d(np.asarray(C, float)):
+        N = np.exp(np.arange(np.log(1e6), np.log(c / 6 / 1e6), 0.0005))
+        loss = simulated_truth_loss(N, c / (6 * N), bend=bend if kind == "bend" else 0.0, kind=kind)
+        i = int(np.argmin(loss))
+        rows.append({"C": c, "N_opt": N[i], "L_opt": loss[i]})
+    return pd.DataFrame(rows)
+
+
+def simulated_split(
+    kind: str = "correct",
+    seed: int = 0,
+    noise_sd: float = 0.01,
+    n_per_budget: int = 7,
+    fit_budgets=(1e18, 3e18, 1e19, 3e19, 1e20),
+    test_budgets=(1e21, 1e22),
+    bend: float = 0.1,
+):
+    """A SIMULATED isoFLOP design from a known truth: fit ``fit_budgets``, hold out
+    ``test_budgets`` (10-100x beyond). ``kind`` "correct" uses the Chinchilla form itself;
+    "bend" lowers both exponents by ``bend`` beyond N = 3e9 and D = 5e10 (the top third of a
+    decade of the fitted N and D ranges, which reach 6.3e9 and 1.05e11): the fit barely sees the
+    bend, the held-out runs (N to 6.3e10, D to 1.05e12) are up to 1.3 decades into it (with the
+    defaults the truth there lies 0.1-1.8%, median 1.1%, above the unbent law, against 1% run
+    noise); "farseer" draws from ``FARSEER_TRUTH``, whose data exponent falls with N."""
+    if kind not in SIM_KINDS:
+        raise ValueError(f"kind must be one of {SIM_KINDS}, got {kind!r}")
+    rng = np.random.default_rng(seed)
+    rows = []
+    for C in list(fit_budgets) + list(test_budgets):
+        n_opt = 0.1 * C**0.5  # near the compute-optimal size of the default truth
+        for N in n_opt * np.logspace(-0.8, 0.8, n_per_budget):
+            rows.append((N, C / (6 * N), C))
+    N, D, C = (np.array(v) for v in zip(*rows, strict=True))
+    truth = simulated_truth_loss(N, D, bend=bend if kind == "bend" else 0.0, kind=kind)
+    loss = truth * np.exp(noise_sd * rng.standard_normal(truth.shape))
+    frame = pd.DataFrame(
+        {"N": N, "D": D, "loss": loss, "source": f"simulated ({kind}, seed {seed})"}
+    )
+    runs = load_runs(frame)
+    held = runs.df["C"] > max(fit_budgets) * 1.01
+    return split_by(runs, held, f"backtest: held out C > {max(fit_budgets):g} (simulated)")
