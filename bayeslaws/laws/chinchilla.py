@@ -53,6 +53,10 @@ class Chinchilla(LossSurfaceLaw):
         data_term = theta["b"] - theta["beta"] * y
         return jnp.logaddexp(jnp.logaddexp(size_term, data_term), theta["e"])
 
+    def irreducible_loss(self, post, *, group=None, rng=None):
+        """Draws (S,) of the irreducible loss E (loss units)."""
+        return self.derived_draws(post, "E", group=group, rng=rng)
+
     def derived(self, theta, scales):
         alpha, beta = theta["alpha"], theta["beta"]
         return {

@@ -38,6 +38,10 @@ class ChinchillaGamma(LossSurfaceLaw):
         reducible = jnp.logaddexp(theta["a"] - theta["alpha"] * x, theta["b"] - theta["beta"] * y)
         return jnp.logaddexp(theta["gamma"] * reducible, theta["e"])
 
+    def irreducible_loss(self, post, *, group=None, rng=None):
+        """Draws (S,) of the irreducible loss E (loss units)."""
+        return self.derived_draws(post, "E", group=group, rng=rng)
+
     def derived(self, theta, scales):
         return {
             "E": jnp.exp(theta["e"] + scales["loss"]),

@@ -344,6 +344,13 @@ class Law(abc.ABC):
         with :meth:`allocation` (its minimum is the allocation's L_opt; ``extra`` as there)."""
         raise LawCapabilityError(f"law {self.name!r} defines no loss along isoFLOP lines")
 
+    def irreducible_loss(self, post: Posterior, *, group=None, rng=None) -> np.ndarray | None:
+        """Draws (S,) of the irreducible loss (the law's floor, loss units) for ``group`` (a new
+        group of a grouped fit when None, drawn with ``rng``); None for a law without a floor
+        (its whole loss is then the reducible part). Near-optimal tolerances relative to the
+        reducible loss (:func:`bayeslaws.posterior.allocation.near_optimal`) read it."""
+        return None
+
     def law_table(self, post: Posterior, **options) -> pd.DataFrame:
         """The fitted law in its papers' notation, with intervals."""
         raise LawCapabilityError(f"law {self.name!r} defines no law table")

@@ -92,6 +92,10 @@ class Farseer(LossSurfaceLaw):
         term2 = log_amp - beta * (y + y_D)
         return jnp.logaddexp(term1, term2)
 
+    def irreducible_loss(self, post, *, group=None, rng=None):
+        """Draws (S,) of the irreducible loss E_inf (loss units)."""
+        return self.derived_draws(post, "E_inf", group=group, rng=rng)
+
     def derived(self, theta, scales):
         lN, lL = scales["N"], scales["loss"]
         k_b, k_a = theta["k_beta"], theta["k_amp"]

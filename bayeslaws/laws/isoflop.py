@@ -333,6 +333,12 @@ class IsoFLOP(Law):
         s = out.get("s", np.zeros((S, Q)))
         return {"v": out["v"], "m": out["m"], "h": np.exp(out["log_h"]), "s": s}
 
+    def irreducible_loss(self, post: Posterior, *, group=None, rng=None):
+        """Draws (S,) of E_floor (loss units) with ``loss_floor=True``; else None."""
+        if not self.loss_floor:
+            return None
+        return np.exp(np.asarray(post.draws["e_floor"], float) + post.scales["loss"])
+
     def _trend(self, post: Posterior, c):
         """mu_L(c) per draw: (S, Q) for centred ln budgets c (Q,)."""
         floor = post.column("e_floor") if self.loss_floor else None

@@ -182,6 +182,12 @@ class LossSurfaceLaw(Law):
                 theta[name] = np.asarray(to_support(u), float)
         return theta
 
+    def derived_draws(self, post: Posterior, name: str, *, group=None, rng=None) -> np.ndarray:
+        """Draws (S,) of one of :meth:`derived`'s quantities for ``group`` (natural units)."""
+        rng = np.random.default_rng(0) if rng is None else rng
+        theta = self.theta_draws(post, group, rng)
+        return np.asarray(self.derived(theta, post.scales)[name], float)
+
     def log_loss_draws(self, post: Posterior, N, D, *, group, rng, new_run=False) -> np.ndarray:
         """ln L at (N params, D tokens) for every draw: (S, Q); with run noise if ``new_run``."""
         theta = self.theta_draws(post, group, rng)

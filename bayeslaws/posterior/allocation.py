@@ -191,6 +191,10 @@ def allocation_laws(
 
 
 # ---- near-optimal band -----------------------------------------------------------------------
+DEFAULT_TOLERANCE = 0.05  # of the reducible loss (relative_to="reducible"), when none is given
+RELATIVE_TO = ("reducible", "total")
+
+
 @dataclass
 class NearOptimal:
     """Which model sizes stay within ``tolerance`` of the optimal loss at budget C.
@@ -199,13 +203,21 @@ class NearOptimal:
     ----------
     C, tolerance, prob : the budget (FLOPs), the relative loss tolerance and the probability
         threshold that defines the band.
-    table : DataFrame per candidate N: N, D, prob_within (posterior probability that
-        L(N) <= (1 + tolerance) L_opt), excess (median relative excess loss L(N)/L_opt - 1),
-        excess_lower, excess_upper, loss, loss_lower, loss_upper.
+    relative_to : what the tolerance is a fraction of: "reducible" (L_opt minus the law's
+        irreducible loss, per draw; the whole L_opt for a law without a floor) or "total"
+        (L_opt).
+    table : DataFrame per candidate N: N, D, prob_within (posterior probability that the
+        excess loss is within the tolerance), excess (median relative excess loss L(N)/L_opt -
+        1), excess_lower, excess_upper, excess_mean, excess_reducible (median (L(N) - L_opt) /
+        (L_opt - floor)) with _lower, _upper, loss, loss_lower, loss_upper.
     N_opt : posterior median of the optimal size; N_opt_lower, N_opt_upper its interval.
     band : (N_low, N_high), the range of N with prob_within >= prob (None if empty).
     smallest : dict for the smallest N in the band: N, D, size_vs_optimal (N / median N_opt
-        - 1, e.g. -0.4 = a 40% smaller model), loss and excess with intervals (None if empty).
+        - 1, e.g. -0.4 = a 40% smaller model), loss and both excesses with intervals (None if
+        empty).
+    floor : (median, lower, upper) of the irreducible loss, or None (the law has no floor).
+    reducible_share : (median, lower, upper) of (L_opt - floor) / L_opt, the reducible share of
+        the optimal loss (1 without a floor).
     """
 
     C: float
@@ -218,12 +230,30 @@ class NearOptimal:
     N_opt_upper: float
     band: tuple | None
     smallest: dict | None
+    relative_to: str = "total"
+    floor: tuple | None = None
+    reducible_share: tuple = (1.0, 1.0, 1.0)
+
+    @property
+    def tolerance_total(self) -> float:
+        """The tolerance as a fraction of the total optimal loss (median reducible share)."""
+        if self.relative_to == "total":
+            return self.tolerance
+        return self.tolerance * self.reducible_share[0]
+
+    @property
+    def tolerance_reducible(self) -> float:
+        """The tolerance as a fraction of the reducible loss (median reducible share)."""
+        if self.relative_to == "reducible":
+            return self.tolerance
+        return self.tolerance / self.reducible_share[0]
 
     def __repr__(self) -> str:
         head = (
-            f"NearOptimal(C={self.C:.3g} FLOPs, tolerance={self.tolerance:.3g}, "
-            f"prob>={self.prob:g}): N_opt {self.N_opt:.4g} "
-            f"[{self.N_opt_lower:.4g}, {self.N_opt_upper:.4g}]"
+            f"NearOptimal(C={self.C:.3g} FLOPs, tolerance={self.tolerance:.3g} of the "
+            f"{self.relative_to} loss (= {100 * self.tolerance_total:.3g}% of the total, "
+            f"{100 * self.tolerance_reducible:.3g}% of the reducible), prob>={self.prob:g}): "
+            f"N_opt {self.N_opt:.4g} [{self.N_opt_lower:.4g}, {self.N_opt_upper:.4g}]"
         )
         if self.band is None:
             return head + "; no N is within tolerance with that probability"
@@ -232,21 +262,40 @@ class NearOptimal:
             f"{head}; band N in [{self.band[0]:.4g}, {self.band[1]:.4g}]; smallest N "
             f"{s['N']:.4g} ({100 * s['size_vs_optimal']:+.1f}% vs N_opt) costs "
             f"{100 * s['excess']:.3g}% loss [{100 * s['excess_lower']:.3g}, "
-            f"{100 * s['excess_upper']:.3g}]"
+            f"{100 * s['excess_upper']:.3g}] = {100 * s['excess_reducible']:.3g}% of the "
+            f"reducible loss [{100 * s['excess_reducible_lower']:.3g}, "
+            f"{100 * s['excess_reducible_upper']:.3g}]"
         )
 
 
 def _profile_log_loss(fit, C, N, model, group, seed, extrapolation):
-    """ln L(N, C) along one isoFLOP line for every draw: (S, G)."""
+    """ln L along one isoFLOP line for every draw: (S, G)."""
     view = ModelView.of(fit, extrapolation, check_seed(seed))
     return view.isoflop_profile(C, N, model, group=group)
+
+
+def _floor_draws(fit, group, seed, extrapolation) -> np.ndarray | None:
+    """The irreducible loss per draw (S,) of the model the draws come from (each draw's own
+    functional form, :meth:`~bayeslaws.laws.contract.Law.irreducible_loss`); 0 for draws of a
+    form without a floor; None when no form has one."""
+    view = ModelView.of(fit, extrapolation, check_seed(seed))
+    out = np.zeros(view.S)
+    found = False
+    rng = view._rng(6)  # the allocation's stream: a new group's draws match its own
+    for part in view.parts:
+        floor = part.law.irreducible_loss(part.post, group=group, rng=rng)
+        if floor is not None:
+            out[part.rows] = np.asarray(floor, float)
+            found = True
+    return out if found else None
 
 
 def near_optimal(
     fit,
     C,
-    tolerance: float = 0.01,
+    tolerance: float | None = None,
     *,
+    relative_to: str | None = None,
     prob: float = 0.9,
     N=None,
     n_grid: int = 241,
@@ -260,15 +309,24 @@ def near_optimal(
     """The sizes within ``tolerance`` of the optimal loss at budget C, and the smallest of them.
 
     For each candidate N on the isoFLOP line of budget C (D from the compute model) and each
-    posterior draw, the model is near-optimal if L(N) <= (1 + tolerance) * L_opt, L_opt that
-    draw's optimal loss. The posterior probability of that, per N, defines the band (prob >=
-    ``prob``); its smallest N is the cheapest model to serve at (nearly) the optimal loss.
+    posterior draw, the model is near-optimal if its excess loss L(N) - L_opt is at most
+    ``tolerance`` times the reducible loss L_opt - E (``relative_to="reducible"``; E the law's
+    irreducible loss in that draw, :meth:`~bayeslaws.laws.contract.Law.irreducible_loss`, 0
+    for a law without a floor) or times the total L_opt (``"total"``). The posterior
+    probability of that, per N, defines the band (prob >= ``prob``); its smallest N is the
+    cheapest model to serve at (nearly) the optimal loss.
+
+    A tolerance of the total loss misleads when the floor dominates: with L_opt = 0.4945 and
+    E = 0.488, 1% of the total is 75% of what can still be gained. Hence the default.
 
     Parameters
     ----------
     fit : loss-surface or isoflop fit.
     C : one budget in FLOPs.
-    tolerance : relative loss tolerance (0.01 = within 1% of the optimal loss).
+    tolerance : relative loss tolerance; default ``DEFAULT_TOLERANCE`` (5%) of the reducible
+        loss.
+    relative_to : "reducible" or "total"; default "reducible" when ``tolerance`` is not given
+        and "total" when it is (the meaning a bare number had before).
     prob : probability threshold for the band.
     N : candidate sizes (params); default ``n_grid`` log-spaced sizes within ``span_decades``
         of the posterior median N_opt.
@@ -279,6 +337,12 @@ def near_optimal(
     if C_arr.size != 1:
         raise ValueError(f"C must be a single budget for near_optimal, got {C_arr.size} values")
     C = float(C_arr[0])
+    if relative_to is None:
+        relative_to = "reducible" if tolerance is None else "total"
+    if relative_to not in RELATIVE_TO:
+        raise ValueError(f"relative_to must be one of {RELATIVE_TO}, got {relative_to!r}")
+    if tolerance is None:
+        tolerance = DEFAULT_TOLERANCE
     if not isinstance(tolerance, int | float) or not tolerance > 0 or not np.isfinite(tolerance):
         raise ValueError(f"tolerance must be a positive number (relative loss), got {tolerance!r}")
     prob = check_ci(prob, "prob")
@@ -298,9 +362,16 @@ def near_optimal(
     # the grid may straddle the optimum: never count a draw's L below its own optimum
     log_L_opt = np.minimum(log_L_opt, log_L.min(axis=1))
     excess = np.exp(log_L - log_L_opt[:, None]) - 1.0
-    within = excess <= tolerance
+    L_opt = np.exp(log_L_opt)
+    floor = _floor_draws(fit, group, seed, extrapolation)
+    # a draw whose optimum sits at (or, with the discrepancy, below) its floor has nothing
+    # left to gain: any excess is then outside every tolerance of the reducible loss
+    reducible = np.maximum(L_opt - (0.0 if floor is None else floor), 1e-12 * L_opt)
+    excess_red = excess * (L_opt / reducible)[:, None]
+    within = (excess_red if relative_to == "reducible" else excess) <= tolerance
     p = within.mean(axis=0)
     e_med, e_lo, e_hi = _quantiles(excess, ci)
+    r_med, r_lo, r_hi = _quantiles(excess_red, ci)
     loss = np.exp(log_L)
     l_med, l_lo, l_hi = _quantiles(loss, ci)
     D = np.asarray(model.tokens(N, C))
@@ -312,6 +383,10 @@ def near_optimal(
             "excess": e_med,
             "excess_lower": e_lo,
             "excess_upper": e_hi,
+            "excess_mean": excess.mean(axis=0),
+            "excess_reducible": r_med,
+            "excess_reducible_lower": r_lo,
+            "excess_reducible_upper": r_hi,
             "loss": l_med,
             "loss_lower": l_lo,
             "loss_upper": l_hi,
@@ -333,7 +408,24 @@ def near_optimal(
             "excess": float(e_med[j]),
             "excess_lower": float(e_lo[j]),
             "excess_upper": float(e_hi[j]),
+            "excess_reducible": float(r_med[j]),
+            "excess_reducible_lower": float(r_lo[j]),
+            "excess_reducible_upper": float(r_hi[j]),
         }
+    floor_ci = None if floor is None else tuple(float(v) for v in _quantiles(floor, ci))
+    share = tuple(float(v) for v in _quantiles(reducible / L_opt, ci))
     return NearOptimal(
-        C, float(tolerance), prob, ci, table, float(N_med), float(N_lo), float(N_hi), band, smallest
+        C,
+        float(tolerance),
+        prob,
+        ci,
+        table,
+        float(N_med),
+        float(N_lo),
+        float(N_hi),
+        band,
+        smallest,
+        relative_to,
+        floor_ci,
+        share,
     )
