@@ -22,7 +22,7 @@ likelihood):
   N = 3e9 and D = 5e10 (``calibration.simulated_split``); ``--seeds`` designs each, pooled;
   fitted with the Gaussian likelihood on ln L, which is how the noise was simulated.
 
-Methods (:mod:`bayeslaws.extrapolation`): "none" = the plain posterior predictive;
+Methods (:mod:`bayeslaws.posterior.extrapolation`): "none" = the plain posterior predictive;
 "discrepancy" = a Normal discrepancy on ln L whose scale grows with the distance outside the
 fitted range (scales learned by scale-out CV on the training runs only); "discrepancy_t" = the
 same with a Student-t (3 d.o.f.) discrepancy, learned from the same CV residuals; "stacking" =
@@ -58,14 +58,14 @@ def real_splits():
 def run(name, train, test, settings, seed=0):
     t0 = time.time()
     scores, points, fit = cal.backtest(train, test, name=name, seed=seed, **settings)
-    state = fit.spec.get("extrapolation", {})
+    state = fit.cache.get("distance", {})
     scores["tau0"] = state.get("tau0_mean", np.nan)
     scores["tau1"] = state.get("tau1_mean", np.nan)
-    stacking = fit.spec.get("stacking", {})
+    stacking = fit.cache.get("stacking", {})
     for law in ("gamma", "kaplan"):
         key = "chinchilla_gamma" if law == "gamma" else law
         scores[f"w_{law}"] = stacking.get("weights", {}).get(key, np.nan)
-    gp = fit.spec.get("gp", {})
+    gp = fit.cache.get("gp", {})
     scores["gp_eta"] = gp.get("eta", np.nan)
     scores["seconds"] = time.time() - t0
     # every fit compiles new kernels; without this a long run exhausts the process's memory
