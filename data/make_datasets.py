@@ -1,4 +1,4 @@
-"""Regenerate the bundled tables in data/ (run from anywhere: ``python data/make_bundled.py``).
+"""Regenerate the bundled tables in data/ (run from anywhere: ``python data/make_datasets.py``).
 
 * ``video_dit_sweep_simulated.csv``: SIMULATED Yin et al.-style sweep,
   :func:`bayeslaws.runs.simulate.simulate_video_dit_sweep` with seed ``SWEEP_SEED``.
@@ -20,6 +20,7 @@ REPO_ROOT = DATA_DIR.parent
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
+from bayeslaws.runs import published  # noqa: E402
 from bayeslaws.runs.simulate import simulate_video_dit_sweep  # noqa: E402
 
 SWEEP_SEED = 20251121
@@ -34,9 +35,9 @@ YIN_CITATION = (
 )
 
 # The 1.07B grid (validation loss). Rows: batch size in tokens; columns: constant learning rate.
-GRID_N = 1.07e9
-GRID_LR = (7.5e-5, 1.1e-4, 1.7e-4, 2.5e-4, 3.8e-4, 5.7e-4)
-GRID_BATCH = (8.2e4, 1.6e5, 3.3e5)
+GRID_N = published.YIN_GRID_N
+GRID_LR = published.YIN_GRID_LR
+GRID_BATCH = published.YIN_GRID_BATCH
 GRID_LOSS = {
     4e9: (
         (0.5206, 0.5198, 0.5194, 0.5200, 0.5195, 0.5202),
@@ -50,7 +51,7 @@ GRID_LOSS = {
     ),
 }
 # The cells the paper marks as its predicted optima: tokens -> (batch in tokens, lr).
-GRID_MARKED = {4e9: (8.2e4, 1.7e-4), 1e10: (1.6e5, 1.7e-4)}
+GRID_MARKED = published.YIN_GRID_MARKED
 
 
 def video_dit_sweep(seed: int = SWEEP_SEED) -> pd.DataFrame:
