@@ -20,8 +20,8 @@ and the held-out points' losses against 90% predictive intervals (new-budget sca
 
 Beside it, (3) a full Chinchilla surface L = E + A/N^alpha + B/D^beta fitted to every isoFLOP
 point of the configuration (no window; D = tokens), whose N_opt exponent beta/(alpha+beta) comes
-from bayeslaws.allocation (MODELLING.md: the surface is less biased than parabolas; it has no
-per-run offsets, so for const/kaplan decay its interval ignores the shared-run errors).
+from bayeslaws.posterior.allocation (MODELLING.md: the surface is less biased than parabolas; it
+has no per-run offsets, so for const/kaplan decay its interval ignores the shared-run errors).
 
 Defaults (the "after" of the isoFLOP fixes): law isoflop_cubic (the saturating cubic, one
 minimum per curve), L_opt = E + k C^a (``loss_floor``), detrended run offsets, 5% window (at
