@@ -9,9 +9,11 @@ configurations, Step Law's best cells; no confirmation data.
     python benchmarks/learn_drift.py            # ~15 min on 2 cores
     python benchmarks/learn_drift.py --quick    # a smoke run: 2 data sets, short chains
 
-Writes benchmarks/output/learn_drift.csv (per data set) and learn_drift_population.json (the
-population and each leave-one-data-set-out population); the module constants LOG_TAU_MEAN and
-LOG_TAU_SD are copied from the json (tests/test_drift.py checks they agree).
+Writes benchmarks/output/learn_drift_points.csv (every held-out run of every inner split:
+residual, predictive variance, distances per axis; ``--from-points`` relearns from it without
+refitting), learn_drift.csv (per data set) and learn_drift_population.json (the population and
+each leave-one-data-set-out population); the module constants LOG_TAU_MEAN and LOG_TAU_SD are
+copied from the json (tests/test_drift.py checks they agree).
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from bayeslaws.posterior.extrapolation import distance, drift  # noqa: E402
 from bayeslaws.runs import bundled  # noqa: E402
 
 OUT = ROOT / "benchmarks" / "output"
-FOLDS = (("C", 0.15), ("C", 0.3), ("N", 0.15), ("N", 0.3), ("D", 0.15), ("D", 0.3))
+FOLDS = drift.CV_FOLDS  # the same inner splits as drift.calibrate
 PORIAN = {
     f"porian {ds}/{hp}/{wu}/{dc}": dict(
         dataset=ds, hparams=hp, warmup=wu, decay=dc, param_count="standard", loss_type="val"
@@ -49,7 +51,11 @@ PORIAN = {
     )
 }
 PORIAN["porian rw/tuned/long/const (kaplan, train)"] = dict(
-    dataset="rw", hparams="tuned", warmup="long", decay="const", param_count="kaplan",
+    dataset="rw",
+    hparams="tuned",
+    warmup="long",
+    decay="const",
+    param_count="kaplan",
     loss_type="train",
 )
 
@@ -65,6 +71,35 @@ def corpus(quick: bool) -> dict:
     return sets
 
 
+DIST_COLUMNS = [f"d_{axis}" for axis in drift.AXES]
+
+
+def collect_points(sets: dict, sampler: dict, seed: int) -> pd.DataFrame:
+    """Every held-out run of every inner split of every data set: residual (ln loss), the
+    predictive variance, and its distances (decades) along drift.AXES from its split's range."""
+    frames = []
+    for name, runs in sets.items():
+        t0 = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            splits = dataset_splits(runs, sampler, seed)
+        for s in splits:
+            h = s["held_out"]
+            d = drift.axis_distances(h["N"], h["D"], h["C"], s["ranges"])
+            frame = pd.DataFrame(d, columns=DIST_COLUMNS)
+            frame.insert(0, "variance", s["variances"])
+            frame.insert(0, "residual", s["residuals"])
+            frame.insert(0, "loss", h["loss"].to_numpy())
+            for col in ("C", "D", "N"):
+                frame.insert(0, col, h[col].to_numpy())
+            frame.insert(0, "split", s["name"])
+            frame.insert(0, "n_runs", len(runs))
+            frame.insert(0, "dataset", name)
+            frames.append(frame)
+        print(f"{name:45s} {len(splits)} splits, {time.perf_counter() - t0:.0f} s", flush=True)
+    return pd.concat(frames, ignore_index=True)
+
+
 def dataset_splits(runs, sampler: dict, seed: int) -> list[dict]:
     fit = bl.fit(runs, "chinchilla", warn=False, seed=seed, **sampler)
     return distance.scale_out_splits(
@@ -76,6 +111,9 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="2 data sets, short chains")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--from-points", action="store_true", help="relearn from the saved learn_drift_points.csv"
+    )
     args = parser.parse_args(argv)
     sampler = (
         {"chains": 2, "warmup": 150, "draws": 150}
@@ -83,17 +121,20 @@ def main(argv=None) -> int:
         else {"chains": 2, "warmup": 300, "draws": 300}
     )
     started = time.perf_counter()
+    suffix = "_quick" if args.quick else ""
+    points_path = OUT / f"learn_drift_points{suffix}.csv"
+    if args.from_points:
+        points = pd.read_csv(points_path)
+    else:
+        points = collect_points(corpus(args.quick), sampler, args.seed)
+        OUT.mkdir(parents=True, exist_ok=True)
+        points.to_csv(points_path, index=False)
     rows, logliks, names = [], [], []
-    for name, runs in corpus(args.quick).items():
-        t0 = time.perf_counter()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            splits = dataset_splits(runs, sampler, args.seed)
-        triples = []
-        for s in splits:
-            h = s["held_out"]
-            d = drift.axis_distances(h["N"], h["D"], h["C"], s["ranges"])
-            triples.append((s["residuals"], s["variances"], d))
+    for name, frame in points.groupby("dataset", sort=False):
+        triples = [
+            (g["residual"].to_numpy(), g["variance"].to_numpy(), g[DIST_COLUMNS].to_numpy())
+            for _, g in frame.groupby("split", sort=False)
+        ]
         loglik = drift.dataset_log_likelihood(triples)
         logliks.append(loglik)
         names.append(name)
@@ -101,18 +142,14 @@ def main(argv=None) -> int:
         rows.append(
             {
                 "dataset": name,
-                "n_runs": len(runs),
-                "n_splits": len(splits),
-                "n_held_out": int(sum(len(t[0]) for t in triples)),
-                "max_distance_decades": float(max((t[2].max() for t in triples), default=0)),
-                "rms_residual": float(np.sqrt(np.mean(np.concatenate([t[0] for t in triples])**2)))
-                if triples
-                else float("nan"),
+                "n_runs": int(frame["n_runs"].iloc[0]),
+                "n_splits": len(triples),
+                "n_held_out": len(frame),
+                "max_distance_decades": float(frame[DIST_COLUMNS].to_numpy().max()),
+                "rms_residual": float(np.sqrt(np.mean(frame["residual"] ** 2))),
                 "tau_max_likelihood": tau_ml,
-                "seconds": time.perf_counter() - t0,
             }
         )
-        print(f"{name:45s} {len(splits)} splits, tau_ML {tau_ml:.4f}", flush=True)
     L = np.array(logliks)
     population = drift.population_fit(L)
     lodo = {}
@@ -122,8 +159,6 @@ def main(argv=None) -> int:
         lodo[name] = {"mean": fitted["mean"], "sd": fitted["sd"]}
     table = pd.DataFrame(rows)
     table["tau_median_population"] = population["tau_median"]
-    OUT.mkdir(parents=True, exist_ok=True)
-    suffix = "_quick" if args.quick else ""
     table.to_csv(OUT / f"learn_drift{suffix}.csv", index=False)
     result = {
         "log_tau_mean": population["mean"],

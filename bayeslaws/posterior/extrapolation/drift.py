@@ -39,8 +39,9 @@ import numpy as np
 # Population of ln tau (tau in ln-loss units per decade), learned by benchmarks/learn_drift.py.
 LOG_TAU_MEAN = float("nan")  # set by the learning script's output (see the module docstring)
 LOG_TAU_SD = float("nan")
-TAU_GRID = np.geomspace(1e-4, 0.3, 121)  # ln-loss per decade
+TAU_GRID = np.geomspace(1e-4, 1.0, 161)  # ln-loss per decade
 AXES = ("N+", "N-", "D+", "D-", "C+")
+CV_FOLDS = (("C", 0.15), ("C", 0.3), ("N", 0.15), ("N", 0.3), ("D", 0.15), ("D", 0.3))
 
 
 def axis_distances(N, D, C, ranges: dict) -> np.ndarray:
@@ -59,13 +60,80 @@ def axis_distances(N, D, C, ranges: dict) -> np.ndarray:
     return np.stack(np.broadcast_arrays(*parts), axis=-1)
 
 
-def population_taus(n_draws: int, rng, mean=None, sd=None) -> np.ndarray:
-    """tau per draw from the learned population: LogNormal(mean, sd), (n_draws,)."""
-    mean = LOG_TAU_MEAN if mean is None else mean
-    sd = LOG_TAU_SD if sd is None else sd
+CACHE_KEY = "drift"
+
+
+def population_state(mean=None, sd=None) -> dict:
+    """The state that draws tau from the learned population LogNormal(mean, sd)."""
+    mean = LOG_TAU_MEAN if mean is None else float(mean)
+    sd = LOG_TAU_SD if sd is None else float(sd)
     if not (np.isfinite(mean) and np.isfinite(sd)):
         raise RuntimeError("the drift population is not learned yet (benchmarks/learn_drift.py)")
-    return np.exp(mean + sd * rng.standard_normal(n_draws))
+    return {"source": "population", "log_tau_mean": mean, "log_tau_sd": sd}
+
+
+def state_of(fit) -> dict:
+    """The fit's drift state: ``fit.cache["drift"]`` when set (the population updated by the
+    fit's own scale-out splits, :func:`calibrate`, or another population), else the shipped
+    population."""
+    return fit.cache.get(CACHE_KEY) or population_state()
+
+
+def sample_taus(state: dict, n_draws: int, rng) -> np.ndarray:
+    """tau per draw (n_draws,) from a state: the population LogNormal, or a grid posterior."""
+    if state.get("weights") is not None:
+        grid = np.asarray(state["grid"], float)
+        w = np.asarray(state["weights"], float)
+        idx = rng.choice(grid.size, size=n_draws, p=w / w.sum())
+        step = np.log(grid[1] / grid[0])
+        return grid[idx] * np.exp(rng.uniform(-0.5, 0.5, n_draws) * step)
+    return np.exp(state["log_tau_mean"] + state["log_tau_sd"] * rng.standard_normal(n_draws))
+
+
+def calibrate(fit, runs=None, *, folds=None, seed=None, **sampler) -> dict:
+    """Update the population of tau with the fit's own inner scale-out splits (refits of its
+    law on the smaller runs, :func:`.distance.scale_out_splits` with the GP discrepancy) and keep
+    the grid posterior in ``fit.cache["drift"]``. Returns the state."""
+    from . import distance
+
+    runs = runs if runs is not None else fit.training_runs()
+    prior = population_state()
+    if runs is None:
+        fit.cache[CACHE_KEY] = prior
+        return prior
+    seed = fit.record.sampler.seed if seed is None else seed
+    sampler = {"chains": 2, "warmup": 300, "draws": 300, **sampler}
+    splits = distance.scale_out_splits(
+        runs,
+        fit.law,
+        fit.likelihood,
+        fit.priors,
+        folds=folds or CV_FOLDS,
+        seed=seed,
+        gp=True,
+        **sampler,
+    )
+    triples = []
+    for s in splits:
+        h = s["held_out"]
+        triples.append(
+            (s["residuals"], s["variances"], axis_distances(h["N"], h["D"], h["C"], s["ranges"]))
+        )
+    loglik = dataset_log_likelihood(triples)
+    lt = np.log(TAU_GRID)
+    logprior = -0.5 * ((lt - prior["log_tau_mean"]) / prior["log_tau_sd"]) ** 2
+    logw = loglik + logprior
+    w = np.exp(logw - logw.max())
+    state = {
+        "source": "population updated by the fit's own scale-out splits",
+        **{k: prior[k] for k in ("log_tau_mean", "log_tau_sd")},
+        "grid": TAU_GRID.tolist(),
+        "weights": (w / w.sum()).tolist(),
+        "n_held_out": int(sum(len(t[0]) for t in triples)),
+        "splits": [s["name"] for s in splits],
+    }
+    fit.cache[CACHE_KEY] = state
+    return state
 
 
 def sample_slopes(taus: np.ndarray, rng) -> np.ndarray:
