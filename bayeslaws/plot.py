@@ -91,6 +91,27 @@ def _mark_range(ax, low, high, label="fitted range", axis="x"):
 
 
 # ---- fan: the law with its bands, into extrapolation ---------------------------------------------
+KIND_WORDS = {"mean": "the law's own uncertainty", "new_run": "what one new run would show"}
+OTHER_LABELS = {"D": "training tokens D", "C": "compute C (FLOPs)"}
+
+
+def default_slices(values, targets=(), max_slices: int = 6, n_quantiles: int = 4) -> np.ndarray:
+    """Values of the sliced input taken from the data: every distinct value when there are at
+    most ``max_slices``, else ``n_quantiles`` of the observed values at evenly spaced quantiles
+    (real values, not a grid); plus each target's value not already within 2% of a slice."""
+    values = np.asarray(values, float)
+    unique = np.unique(values)
+    if len(unique) <= max_slices:
+        chosen = list(unique)
+    else:
+        qs = np.linspace(0, 1, n_quantiles)
+        chosen = list(np.unique(np.quantile(values, qs, method="nearest")))
+    for t in targets:
+        if not np.any(np.isclose(chosen, t, rtol=0.02)):
+            chosen.append(float(t))
+    return np.sort(np.asarray(chosen, float))
+
+
 def fan(
     fit,
     runs=None,
@@ -103,20 +124,29 @@ def fan(
     target_kind: str = "new_run",
     n_points: int = 60,
     seed: int = 0,
+    title: str | None = None,
+    relative_panel: bool = True,
 ):
     """The fitted law with its posterior median and credible bands against N, extended beyond
     the fitted range of N (shaded) by ``extend_decades`` so the extrapolation shows as a
-    widening fan: one panel per quantity the law predicts (the loss for a loss surface; eta_opt
-    and B_opt for a hyperparameter law), one curve per value of the law's other input
-    (``slices`` of D, or of C for an isoFLOP law; default its fitted distinct values when at most
-    6, else 4 log-spaced values). Points: the quantities as observed in ``runs`` (default: the
-    fit's training runs; for a hyperparameter law each cell's best run).
+    widening fan: one column per quantity the law predicts (the loss for a loss surface; eta_opt
+    and B_opt for a hyperparameter law), one curve per value of the law's other input (``slices``
+    of D, or of C for an isoFLOP law; default :func:`default_slices` of the observed values,
+    with each target's value added so that a curve passes through every target). Points: the
+    quantities as observed in ``runs`` (default: the fit's training runs; for a hyperparameter
+    law each cell's best run), coloured by their value of the sliced input on the same colour
+    scale as the curves (colour bar).
 
-    ``kind``: "mean" (the law's own uncertainty) or "new_run" (what one new run would show,
-    including the model discrepancy). ``targets``: (N, other input) pairs to mark with their
-    90% interval of kind ``target_kind``, e.g. ``[(1.07e9, 1e10)]``.
+    ``relative_panel``: a second row with the bands relative to the median (%), where narrow
+    bands stay visible. ``kind``: "mean" (the law's own uncertainty) or "new_run" (what one new
+    run would show, including the model discrepancy). ``targets``: (N, other input) pairs to mark
+    with their 90% interval of kind ``target_kind``, e.g. ``[(1.07e9, 1e10)]``. ``title``:
+    default from the law's form.
     """
     _check_fit(fit)
+    from matplotlib.colors import LogNorm
+    from matplotlib.lines import Line2D
+
     law = fit.law
     levels = _ci_levels(ci)
     df = _runs_frame(runs)
@@ -127,45 +157,80 @@ def fan(
     n_lo, n_hi = fit.record.ranges["N"]
     values = np.asarray(seen[other] if seen is not None else fit.record.ranges[other], float)
     if slices is None:
-        unique = np.unique(values)
-        slices = unique if len(unique) <= 6 else np.geomspace(unique.min(), unique.max(), 4)
+        slices = default_slices(values, [v for _, v in targets or []])
     slices = np.atleast_1d(np.asarray(slices, float))
     grid = np.geomspace(n_lo / 10 ** (0.25 * extend_decades), n_hi * 10**extend_decades, n_points)
     curves = {d: {c: predict(fit, N=grid, ci=c, kind=kind, seed=seed, **{other: d})
                   for c in levels} for d in slices}
     quantities = [q for q in law.quantities if _finite(curves, q, law.primary)]
-    fig, axes = _figure((5.5 * len(quantities) + 2, 5), 1, len(quantities))
+    rows = 2 if relative_panel else 1
+    fig, axes = _figure(
+        (5.6 * len(quantities) + 1.6, 5.2 if rows == 1 else 7.4), rows, len(quantities),
+        sharex="col", gridspec_kw={"height_ratios": [3, 1.4][:rows]}, layout="constrained",
+    )
     plt = _pyplot()
-    colours = plt.cm.viridis(np.linspace(0.05, 0.85, len(slices)))
-    for ax, q in zip(axes[0], quantities, strict=True):
+    cmap = plt.cm.viridis
+    lo_all = min(values.min(), slices.min())
+    hi_all = max(values.max(), slices.max())
+    if hi_all <= lo_all:
+        lo_all, hi_all = lo_all / 1.5, hi_all * 1.5
+    norm = LogNorm(lo_all / 1.3, hi_all * 1.3)
+    widest = max(levels)
+    for j, q in enumerate(quantities):
+        ax = axes[0, j]
         col = "" if q == law.primary else f"{q}_"
         _mark_range(ax, n_lo, n_hi, "fitted range of N")
-        for d, colour in zip(slices, colours, strict=True):
+        for d in slices:
+            colour = cmap(norm(d))
             for c, p in curves[d].items():
-                ax.fill_between(
-                    grid, p[f"{col}lower"], p[f"{col}upper"], color=colour, alpha=_band_alpha(c),
-                    lw=0,
-                )
-            ax.plot(grid, p[f"{col}median"], color=colour, lw=1.8, label=f"{other} = {_sci(d)}")
-            if seen is not None:
-                near = np.isclose(seen[other], d, rtol=0.02)
-                ax.scatter(seen.loc[near, "N"], seen.loc[near, q], color=colour, s=22, ec="k",
-                           lw=0.4)
+                ax.fill_between(grid, p[f"{col}lower"], p[f"{col}upper"], color=colour,
+                                alpha=_band_alpha(c), lw=0)
+            p = curves[d][widest]
+            ax.plot(grid, p[f"{col}median"], color=colour, lw=1.8,
+                    label=f"{other} = {_sci(d)}: median and bands")
+            if relative_panel:
+                rel = axes[1, j]
+                med = p[f"{col}median"].to_numpy(float)
+                rel.fill_between(grid, 100 * (p[f"{col}lower"] / med - 1),
+                                 100 * (p[f"{col}upper"] / med - 1), color=colour, alpha=0.25,
+                                 lw=0)
+                rel.plot(grid, 100 * (p[f"{col}upper"] / med - 1), color=colour, lw=1)
+                rel.plot(grid, 100 * (p[f"{col}lower"] / med - 1), color=colour, lw=1)
+        if seen is not None:
+            ax.scatter(seen["N"], seen[q], c=seen[other], cmap=cmap, norm=norm, s=24,
+                             ec="k", lw=0.4, zorder=3)
         for N, value in targets or []:
             t = predict(fit, N=N, ci=0.9, kind=target_kind, seed=seed, **{other: value}).iloc[0]
             m, lo, hi = t[f"{col}median"], t[f"{col}lower"], t[f"{col}upper"]
-            ax.errorbar(N, m, yerr=[[m - lo], [hi - m]], fmt="D", color="crimson", ms=6,
-                        capsize=4, label=f"{_sci(N)} / {other} {_sci(value)} (90%, {target_kind})")
+            ax.errorbar(N, m, yerr=[[m - lo], [hi - m]], fmt="D", color="crimson", ms=7,
+                        mec="k", capsize=5, zorder=4,
+                        label=f"target N {_sci(N)}, {other} {_sci(value)} (90%, {target_kind})")
         ax.set_xscale("log")
         if q != "loss":
             ax.set_yscale("log")
-        ax.set_xlabel(N_LABEL)
         ax.set_ylabel(QUANTITY_LABELS.get(q, q))
         ax.grid(True, which="both", alpha=0.2)
-        ax.legend(fontsize=8, loc="best")
+        handles, labels = ax.get_legend_handles_labels()
+        if seen is not None:
+            handles.append(Line2D([], [], marker="o", ls="", mfc="0.6", mec="k"))
+            labels.append(f"runs (colour = {other})")
+        ax.legend(handles, labels, fontsize=7.5, loc="best")
+        bottom = axes[rows - 1, j]
+        bottom.set_xlabel(N_LABEL)
+        if relative_panel:
+            rel = axes[1, j]
+            _mark_range(rel, n_lo, n_hi, "")
+            rel.axhline(0, color="k", lw=0.6)
+            rel.set_xscale("log")
+            rel.set_ylabel(f"{100 * widest:g}% band vs median (%)", fontsize=8)
+            rel.grid(True, which="both", alpha=0.2)
+    sm = plt.cm.ScalarMappable(norm=norm, cmap=cmap)
+    fig.colorbar(sm, ax=list(axes[:, -1]) if rows > 1 else axes[0, -1],
+                 label=OTHER_LABELS.get(other, other), fraction=0.04, pad=0.02)
     bands = " and ".join(f"{100 * c:g}%" for c in sorted(levels))
-    fig.suptitle(f"{fit.label}: posterior median, {bands} bands ({kind})")
-    fig.tight_layout()
+    if title is None:
+        title = f"{law.description}: posterior median with {bands} credible bands"
+    fig.suptitle(f"{title}\nbands: {KIND_WORDS.get(kind, kind)}", fontsize=11)
     return fig
 
 
@@ -179,7 +244,9 @@ QUANTITY_LABELS = {
 
 def _finite(curves: dict, q: str, primary) -> bool:
     col = "median" if q == primary else f"{q}_median"
-    return any(np.isfinite(p[col]).any() for per_level in curves.values() for p in per_level.values())
+    return any(
+        np.isfinite(p[col]).any() for per_level in curves.values() for p in per_level.values()
+    )
 
 
 # ---- hyperparameter bowls ------------------------------------------------------------------------
@@ -269,12 +336,23 @@ def bowls(fit, runs, *, ci: float = 0.9, vmax_percent: float | None = None):
     for ax in axes.ravel():
         if not ax.has_data():
             ax.set_visible(False)
+    from matplotlib.lines import Line2D
+
+    handles = [
+        Line2D([], [], marker="*", ls="", color="tab:cyan", mec="k", ms=12),
+        Line2D([], [], color="tab:cyan", lw=1.6),
+        Line2D([], [], marker="s", ls="", mfc="none", mec="k", ms=9, mew=1.2),
+    ]
+    labels = [
+        "posterior median optimum (eta*, B*)",
+        f"its {100 * ci:g}% credible region",
+        "best run of the sweep",
+    ]
     fig.suptitle(
-        f"{fit.label}: loss above the cell's best run; star = posterior optimum, cyan curve = its "
-        f"{100 * ci:g}% region, square = best run",
-        fontsize=10,
+        "LR x batch sweeps per (N, D) cell: loss above the cell's best run", fontsize=11
     )
-    fig.tight_layout(rect=(0, 0, 0.92, 1))
+    fig.tight_layout(rect=(0, 0.06, 0.92, 1))
+    fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=8, frameon=False)
     cax = fig.add_axes((0.93, 0.15, 0.015, 0.7))
     fig.colorbar(meshes[0], cax=cax, label="loss above cell's best run (%)")
     return fig
@@ -312,7 +390,7 @@ def isoflop(
     ax.set_xscale("log")
     ax.set_xlabel(N_LABEL + "  [D = C / flops per token]")
     ax.set_ylabel("loss")
-    ax.set_title(f"{fit.label}: isoFLOP curves, mean and {100 * ci:g}% band")
+    ax.set_title(f"Loss along isoFLOP lines ({fit.law.description}): mean and {100 * ci:g}% band")
     ax.legend(fontsize=8)
     ax.grid(True, which="both", alpha=0.2)
     fig.tight_layout()
@@ -375,7 +453,7 @@ def n_opt(
     ax.set_yscale("log")
     ax.set_xlabel(C_LABEL)
     ax.set_ylabel("compute-optimal size N_opt (parameters)")
-    ax.set_title(f"{fit.label}: N_opt(C)")
+    ax.set_title(f"Compute-optimal model size N_opt(C) ({fit.law.description})", fontsize=10)
     ax.legend(fontsize=8)
     ax.grid(True, which="both", alpha=0.2)
     fig.tight_layout()
@@ -412,10 +490,18 @@ def _candidate_label(row) -> str:
     return " ".join(parts) or str(row.name)
 
 
-def design_ranking(plan: pd.DataFrame, *, score: str | None = None, top: int = 15):
+def design_ranking(plan: pd.DataFrame, *, score: str | None = None, top: int = 15, picks=None):
     """Horizontal bars of the expected information per FLOP (or ``score``) of the ``top``
-    candidates, best at the top; labels from N, D (and lr, batch size when present). Takes a
-    ranked DataFrame of candidate runs such as ``bayeslaws.design.next_runs`` returns."""
+    candidates, best at the top, each scored ALONE (as if it were the only new run); labels
+    from N, D (and lr, batch size when present). Takes a ranked DataFrame of candidate runs such
+    as ``bayeslaws.design.rank_candidates`` returns.
+
+    ``picks``: the greedy batch to mark on the bars (its picks are chosen together, each given
+    the earlier ones, so their order differs from this ranking): the name of a column of
+    ``plan`` holding each candidate's batch position (0 = not picked), or the batch DataFrame
+    of ``bayeslaws.design.next_runs`` (matched by ``unit``)."""
+    from matplotlib.patches import Patch
+
     if not isinstance(plan, pd.DataFrame) or plan.empty:
         raise ValueError("design_ranking() needs a non-empty DataFrame of candidate runs")
     if score is None:
@@ -426,32 +512,63 @@ def design_ranking(plan: pd.DataFrame, *, score: str | None = None, top: int = 1
             )
     elif score not in plan:
         raise ValueError(f"column {score!r} not in the candidate table (columns: {list(plan)})")
-    ranked = plan.sort_values(score, ascending=False).head(top)
-    fig, axes = _figure((8, 0.35 * len(ranked) + 1.5))
+    position = _pick_positions(plan, picks)
+    ranked = plan.assign(_pick=position).sort_values(score, ascending=False).head(top)
+    fig, axes = _figure((8.5, 0.38 * len(ranked) + 1.9))
     ax = axes[0, 0]
     y = np.arange(len(ranked))[::-1]
-    ax.barh(y, ranked[score], color="tab:green")
+    colours = ["tab:orange" if p else "tab:green" for p in ranked["_pick"]]
+    ax.barh(y, ranked[score], color=colours)
     ax.set_yticks(y, [_candidate_label(r) for _, r in ranked.iterrows()], fontsize=8)
     info = next((c for c in INFO_COLUMNS if c in ranked), None)
-    if info is not None:
-        for yi, (_, r) in zip(y, ranked.iterrows(), strict=True):
-            ax.text(r[score], yi, f"  {r[info]:.3g} nats", va="center", fontsize=7)
+    for yi, (_, r) in zip(y, ranked.iterrows(), strict=True):
+        text = f"  {r[info]:.3g} nats" if info is not None else "  "
+        if r["_pick"]:
+            text += f"  <- batch pick #{int(r['_pick'])}"
+        ax.text(r[score], yi, text, va="center", fontsize=7)
     per = "FLOP" if "flop" in score.lower() else "unit cost"
-    ax.set_xlabel(f"expected information per {per} (nats / {per})")
+    ax.set_xlabel(f"expected information per {per}, each candidate alone (nats / {per})")
+    ax.set_xlim(0, ranked[score].max() * 1.45)
     targets = [c[len("width_now[") : -1] for c in ranked if c.startswith("width_now[")]
     about = ", ".join(targets) if targets else "all parameters"
-    ax.set_title(f"candidate runs: expected information about {about} per {per}", fontsize=10)
+    ax.set_title(
+        f"Candidate runs ranked alone: expected information about {about} per {per}",
+        fontsize=10,
+    )
+    handles = [Patch(color="tab:green", label="candidate (scored alone)")]
+    if position.any():
+        handles.append(
+            Patch(color="tab:orange", label="picked for the batch (#: order, chosen together)")
+        )
+    ax.legend(handles=handles, fontsize=7.5, loc="lower right")
     ax.grid(True, axis="x", which="both", alpha=0.2)
     fig.tight_layout()
     return fig
 
 
+def _pick_positions(plan: pd.DataFrame, picks) -> np.ndarray:
+    """Each candidate's position in the batch (0 = not picked)."""
+    if picks is None:
+        return np.zeros(len(plan), int)
+    if isinstance(picks, str):
+        if picks not in plan:
+            raise ValueError(f"picks={picks!r} is not a column of the candidate table")
+        return plan[picks].fillna(0).to_numpy(int)
+    if isinstance(picks, pd.DataFrame) and {"unit", "rank"} <= set(picks) and "unit" in plan:
+        order = dict(zip(picks["unit"], picks["rank"].astype(int), strict=True))
+        return np.array([order.get(u, 0) for u in plan["unit"]], int)
+    raise ValueError("picks must be a column name or a batch DataFrame with 'unit' and 'rank'")
+
+
 # ---- posterior pairs ---------------------------------------------------------------------------
-def pairs(fit, var_names=None, *, kind: str = "scatter", max_vars: int = 6):
+def pairs(fit, var_names=None, *, kind: str = "scatter", max_vars: int = 6, title=None):
     """Posterior pair plot of scalar parameters through ArviZ (``az.plot_pair``), with
-    divergent transitions marked. Default: the first ``max_vars`` summary parameters."""
+    divergent transitions marked and named in the legend (with their count), and at most three
+    rotated tick labels per axis. Default: the first ``max_vars`` summary parameters."""
     _check_fit(fit)
     import arviz as az
+    from matplotlib.lines import Line2D
+    from matplotlib.ticker import MaxNLocator
 
     post = fit.idata.posterior
     if var_names is None:
@@ -465,19 +582,39 @@ def pairs(fit, var_names=None, *, kind: str = "scatter", max_vars: int = 6):
         raise ValueError(f"no parameter(s) {missing} in this fit; it has {sorted(post.data_vars)}")
     _pyplot()
     n = len(var_names)
+    stats = getattr(fit.idata, "sample_stats", None)
+    has_div = stats is not None and "diverging" in stats
+    n_div = int(stats["diverging"].values.sum()) if has_div else 0
     axes = az.plot_pair(
         fit.idata,
         var_names=list(var_names),
         kind=kind,
         marginals=True,
-        divergences="diverging" in getattr(fit.idata, "sample_stats", {}),
-        figsize=(1.9 * n + 0.5, 1.9 * n + 0.5),
+        divergences=has_div,
+        figsize=(2.0 * n + 0.8, 2.0 * n + 0.8),
         textsize=9,
         scatter_kwargs={"alpha": 0.3, "s": 4},
+        divergences_kwargs={"marker": "o", "color": "C1", "markeredgecolor": "k", "lw": 0},
     )
-    fig = np.atleast_1d(axes).ravel()[0].figure
-    fig.suptitle(f"{fit.label}: posterior pairs", fontsize=11)
-    fig.tight_layout()
+    fig = next(ax.figure for ax in np.atleast_1d(axes).ravel() if ax is not None and ax.figure)
+    for ax in fig.axes:
+        if not ax.get_visible():
+            continue
+        ax.xaxis.set_major_locator(MaxNLocator(2))
+        ax.yaxis.set_major_locator(MaxNLocator(2))
+        ax.tick_params(labelsize=7)
+        for label in ax.get_xticklabels():
+            label.set_rotation(40)
+            label.set_horizontalalignment("right")
+    handles = [Line2D([], [], marker="o", ls="", color="C0", alpha=0.6, ms=4)]
+    labels = [f"posterior draw ({fit.diagnostics.n_draws})"]
+    if has_div:
+        handles.append(Line2D([], [], marker="o", ls="", color="C1", mec="k", ms=5))
+        labels.append(f"divergent transition ({n_div})")
+    fig.legend(handles, labels, loc="upper right", fontsize=8, frameon=False)
+    default = f"Posterior pairs: {fit.law.description}"
+    fig.suptitle(title or default, fontsize=11, x=0.4)
+    fig.tight_layout(rect=(0, 0, 1, 0.95))
     return fig
 
 

@@ -1,6 +1,6 @@
 """The ``bayeslaws`` command line, through ``main([...])``: bad input gives one line on stderr
 naming the problem and exit code 2 (never a traceback); the subcommands work on a small fit;
-the demo runs end to end with tiny draws."""
+the demo runs end to end in tests/test_report.py."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
@@ -16,6 +17,7 @@ from bayeslaws.app.cli import EXIT_BAD_INPUT, main  # noqa: E402
 from bayeslaws.runs import best_run_per_cell  # noqa: E402
 
 TINY = ["--chains", "2", "--warmup", "150", "--draws", "150"]
+MAPPED = {"N": "params", "D": "tokens", "loss": "val loss"}
 
 
 @pytest.fixture(scope="module")
@@ -24,13 +26,18 @@ def files(tmp_path_factory):
     and a few malformed files."""
     d = tmp_path_factory.mktemp("cli")
     runs_csv = d / "runs.csv"
-    best_run_per_cell(bl.load_bundled()).df.to_csv(runs_csv, index=False)
+    best = best_run_per_cell(bl.load_bundled()).df.reset_index(drop=True)
+    best.to_csv(runs_csv, index=False)
+    mapped_csv = d / "mapped.csv"  # the same runs under a user's own column names
+    best.drop(columns="C").rename(columns=MAPPED).to_csv(mapped_csv, index=False)
     fit_nc = d / "fit.nc"
     code = main(["fit", str(runs_csv), "--law", "chinchilla", "--likelihood", "gaussian"] + TINY)
     assert code == EXIT_BAD_INPUT  # --out is required
     code = main(
-        ["fit", str(runs_csv), "--law", "chinchilla", "--likelihood", "gaussian"]
-        + ["--out", str(fit_nc)]
+        ["fit", str(mapped_csv), "--law", "chinchilla", "--likelihood", "gaussian"]
+        + ["--column", "N=params", "--D", "tokens", "--column", "loss=val loss"]
+        + ["--exclude-rows", "5", "--exclude-reason", "test: a row left out on purpose"]
+        + ["--target-accept", "0.9", "--out", str(fit_nc)]
         + TINY
     )
     assert code == 0 and fit_nc.exists()
@@ -42,7 +49,12 @@ def files(tmp_path_factory):
     (d / "text.csv").write_text("N,D,loss\nbig,2e9,0.5\n")
     (d / "empty.csv").write_text("")
     (d / "not_a_fit.nc").write_text("hello")
-    return {"dir": d, "runs": runs_csv, "fit": fit_nc, "cands": cands}
+    mapped_cands = pd.read_csv(cands).rename(columns={"N": "params", "D": "tokens"})
+    mapped_cands.to_csv(d / "cands_mapped.csv", index=False)
+    return {
+        "dir": d, "runs": runs_csv, "mapped": mapped_csv, "fit": fit_nc, "cands": cands,
+        "cands_mapped": d / "cands_mapped.csv",
+    }
 
 
 def _one_line_error(capsys, argv, match: str):
@@ -169,44 +181,171 @@ def test_repro_runs_copies_of_the_scripts(tmp_path, capsys):
         run_repro(tmp_path / "out2", source=tmp_path / "absent")
 
 
-def test_demo_tiny(tmp_path, capsys):
-    out = tmp_path / "demo"
-    argv = ["demo", "--out", str(out), "--chains", "2", "--warmup", "100", "--draws", "100"]
-    assert main(argv) == 0
-    captured = capsys.readouterr()
-    report = (out / "report.txt").read_text()
-    assert report in captured.out
-    for text in (
-        "SIMULATED",
-        "eta_opt",
-        "B_opt",
-        "N_opt",
-        "near-optimal",
-        "Next best runs",
-        "90% interval",
-    ):
-        assert text in report, text
-    assert "[5/5" in captured.err  # progress
-    for name in (
-        "fan_loss_surface.png",
-        "fan_hyperparams.png",
-        "bowls.png",
-        "isoflop.png",
-        "n_opt.png",
-        "pairs_hyperparams.png",
-        "pairs_loss_surface.png",
-        "design.png",
-    ):
-        assert (out / name).stat().st_size > 5_000, name
-    fit = bl.load_fit(out / "hyperparams_fit.nc")
-    assert fit.law.name == fit.record.law == "hyperparams"
-    table = pd.read_csv(bl.runs.bundled.bundled_path("video_dit_sweep_simulated"))
-    assert fit.record.data["n_rows_used"] == len(table)
-
-
 def test_law_options_parse_booleans_numbers_and_strings():
     from bayeslaws.app.cli import _law_options
 
     parsed = _law_options(["loss_floor=true", "run_offsets=free", "window=0.05", "x=False"])
     assert parsed == {"loss_floor": True, "run_offsets": "free", "window": 0.05, "x": False}
     assert _law_options(None) is None
+
+
+# ---- CLI parity with the API (issue 17): one test per item -----------------------------------
+def test_column_mapping_on_every_command(files, capsys, tmp_path):
+    """fit (--column and the --N shorthand), plot --runs, design --candidates and report
+    --runs all read tables under the user's own column names."""
+    fit = bl.load_fit(files["fit"])
+    assert fit.n_runs == 15  # 16 cells, one row excluded
+    mapping = ["--column", "N=params", "--column", "D=tokens", "--column", "loss=val loss"]
+    png = tmp_path / "fan.png"
+    argv = ["plot", str(files["fit"]), "--kind", "fan", "--runs", str(files["mapped"])]
+    assert main(argv + mapping + ["--out", str(png)]) == 0
+    assert png.stat().st_size > 5_000
+    argv = ["design", str(files["fit"]), "--candidates", str(files["cands_mapped"])]
+    argv += ["--column", "N=params", "--column", "D=tokens", "--nopt", "1e22", "--k", "2"]
+    assert main(argv) == 0
+    assert "width_after[N_opt(C=1e+22)]" in capsys.readouterr().out
+    html = tmp_path / "r.html"
+    argv = ["report", str(files["fit"]), "--runs", str(files["mapped"]), "--out", str(html)]
+    assert main(argv + mapping) == 0
+    assert html.exists()
+    # without the mapping the error says how to map on the command line (not Python syntax)
+    line = _one_line_error(
+        capsys, ["fit", str(files["mapped"]), "--out", str(tmp_path / "x.nc")], "--column N=NAME"
+    )
+    assert "loss='" not in line and "N=," not in line
+    _one_line_error(
+        capsys,
+        ["plot", str(files["fit"]), "--kind", "fan", "--runs", str(files["mapped"]),
+         "--out", str(png), "--column", "size=params"],
+        "'size' is not one of",
+    )
+
+
+def test_candidate_generation(files, capsys, tmp_path):
+    """isoFLOP lines and LR x batch sweeps from the command line, as a CSV or straight into
+    design; the same tables as the API's generators."""
+    fit = bl.load_fit(files["fit"])
+    out = tmp_path / "iso.csv"
+    argv = ["candidates", str(files["fit"]), "--isoflop", "3e19", "1e20", "--n-per-budget", "4"]
+    assert main(argv + ["--out", str(out)]) == 0
+    cands = pd.read_csv(out)
+    api = bl.design.isoflop_candidates(C=[3e19, 1e20], n_per_budget=4, fit=fit)
+    pd.testing.assert_frame_equal(cands[["N", "D", "C"]], api[["N", "D", "C"]], rtol=1e-9)
+    argv = ["design", str(files["fit"]), "--isoflop", "3e19", "--nopt", "1e22", "--k", "2"]
+    assert main(argv) == 0
+    assert "the batch (picked together" in capsys.readouterr().out
+    sweeps = tmp_path / "sweeps.csv"
+    argv = ["candidates", str(files["fit"]), "--sweep", "5e8", "4e9", "--sweep", "1e9", "1e10"]
+    argv += ["--lr-grid", "1e-4", "2e-4", "4e-4", "--batch-grid", "8e4", "1.6e5"]
+    assert main(argv + ["--out", str(sweeps)]) == 0
+    table = pd.read_csv(sweeps)
+    api = bl.design.hyperparameter_candidates(
+        [5e8, 1e9], [4e9, 1e10], lr=[1e-4, 2e-4, 4e-4], batch_size=[8e4, 1.6e5], fit=fit
+    )
+    assert len(table) == len(api) == 12 and table["unit"].nunique() == 2
+    cols = ["N", "D", "C", "lr", "batch_size"]
+    pd.testing.assert_frame_equal(table[cols], api[cols], rtol=1e-9)
+    _one_line_error(capsys, ["candidates", str(files["fit"]), "--out", str(out)], "--isoflop")
+    _one_line_error(  # a sweep centred on eta_opt needs a hyperparameter fit
+        capsys,
+        ["candidates", str(files["fit"]), "--sweep", "1e9", "1e10", "--out", str(out)],
+        "hyperparameter law",
+    )
+
+
+def test_row_exclusion_is_recorded_with_its_reason(files, capsys, tmp_path):
+    fit = bl.load_fit(files["fit"])
+    (ex,) = fit.record.data["exclusions"]
+    assert ex["count"] == 1 and "test: a row left out on purpose (rows 5;" in ex["reason"]
+    assert fit.record.data["n_input_rows"] == 16 and fit.record.data["n_rows_used"] == 15
+    base = ["fit", str(files["runs"]), "--out", str(tmp_path / "x.nc")]
+    _one_line_error(capsys, base + ["--exclude-rows", "3"], "needs --exclude-reason")
+    _one_line_error(
+        capsys, base + ["--exclude-rows", "99", "--exclude-reason", "x"], "no row(s) [99]"
+    )
+    _one_line_error(capsys, base + ["--exclude-reason", "x"], "without --exclude-rows")
+
+
+def test_sampler_options(files, capsys, tmp_path):
+    sampler = bl.load_fit(files["fit"]).record.sampler
+    assert sampler.target_accept == 0.9
+    assert (sampler.chains, sampler.warmup, sampler.draws) == (2, 150, 150)
+    main(["fit", "--help"])
+    out = capsys.readouterr().out
+    for option in ("--target-accept", "--dense-mass", "--chains", "--warmup", "--draws", "--seed"):
+        assert option in out, option
+    base = ["fit", str(files["runs"]), "--out", str(tmp_path / "x.nc")]
+    _one_line_error(capsys, base + ["--target-accept", "1.5"], "target_accept must be")
+
+
+def test_help_shows_defaults(capsys):
+    from bayeslaws.posterior.extrapolation import DEFAULT_METHOD
+
+    main(["fit", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    for text in ("(default: chinchilla)", "(default: huber)", "(default: 1000)", "(default: 0.8)"):
+        assert text in out, text
+    main(["predict", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert f"(default: {DEFAULT_METHOD})" in out and "(default: 0.9)" in out
+    main(["demo", "--help"])
+    assert "(default: 500)" in " ".join(capsys.readouterr().out.split())
+
+
+def test_law_help_lists_every_registered_law(capsys):
+    from bayeslaws.laws import LAWS
+
+    main(["fit", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    for name, law in LAWS.items():
+        assert f"{name} ({law.description})" in out, name
+
+
+def test_fit_file_holds_the_model_discrepancy(files):
+    """'bayeslaws fit' prepares the default model discrepancy before saving: a new_run
+    prediction from the saved file computes nothing new."""
+    fit = bl.load_fit(files["fit"])
+    before = set(fit.cache.keys())
+    assert before  # something was prepared and saved
+    bl.predict(fit, N=1e10, D=1e12, kind="new_run")
+    assert set(fit.cache.keys()) == before
+    # and the check can fail: the same fit without its cache computes it on first use
+    from bayeslaws.inference import Fit
+
+    bare = Fit(fit.idata, fit.record)
+    assert not set(bare.cache.keys())
+    bl.predict(bare, N=1e10, D=1e12, kind="new_run")
+    assert set(bare.cache.keys()) == before
+
+
+@pytest.mark.shared
+def test_epoch_table_through_the_cli(tmp_path, capsys):
+    """Epoch AI's raw digitised Chinchilla table through the CLI: its own column names mapped on
+    the command line and its 5 highest-loss rows excluded there, as Epoch did. The fit is the
+    one of the API's bundled loader (same rows) and lands on Epoch's published refit."""
+    from bayeslaws.runs import bundled, published
+
+    try:
+        path = bundled.shared_data_dir() / "epoch_chinchilla" / "svg_extracted_data.csv"
+    except bundled.SharedDataMissing as err:
+        pytest.skip(f"../shared/data is absent: {err}")
+    raw = pd.read_csv(path)
+    worst = raw.index[raw["loss"].rank(ascending=False, method="first") <= 5]
+    out = tmp_path / "epoch.nc"
+    argv = ["fit", str(path), "--law", "chinchilla", "--likelihood", "huber"]
+    argv += ["--column", "N=Model Size", "--column", "C=Training FLOP", "--column", "loss=loss"]
+    argv += ["--exclude-rows", *map(str, worst), "--exclude-reason", "the 5 highest-loss points"]
+    argv += ["--chains", "1", "--warmup", "200", "--draws", "200", "--no-discrepancy"]
+    argv += ["--out", str(out)]
+    assert main(argv) == 0
+    fit = bl.load_fit(out)
+    api = bundled.epoch_chinchilla()  # drops the same 5 rows
+    assert fit.n_runs == len(api) == len(raw) - 5
+    np.testing.assert_allclose(
+        np.sort(fit.record.training_runs["N"]), np.sort(api.df["N"]), rtol=1e-12
+    )
+    summary = fit.summary(ci=0.95)
+    for name in ("alpha", "beta", "E"):
+        value, low, high = published.EPOCH_CHINCHILLA[name]
+        median = summary.loc[name, "50%"]
+        assert low <= median <= high, (name, median, (low, high))

@@ -55,25 +55,57 @@ def _render(fig, tmp_path, name):
     return path
 
 
+def _suptitle(fig) -> str:
+    return fig._suptitle.get_text() if fig._suptitle is not None else ""
+
+
 def test_fan_surface(surface_fit, tmp_path):
     fig = plot.fan(surface_fit, targets=[(1.07e9, 1e10)], target_kind="mean")
     ax = fig.axes[0]
     assert ax.get_xscale() == "log"
-    assert "parameters" in ax.get_xlabel() and ax.get_ylabel() == "loss"
+    assert "parameters" in fig.axes[1].get_xlabel() and ax.get_ylabel() == "loss"
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert "fitted range of N" in labels
-    assert sum(label.startswith("D = ") for label in labels) == 4  # one curve per token budget
+    # one curve per token budget of the data (4) plus one through the target's 10B tokens
+    curves = [label for label in labels if label.startswith("D = ")]
+    assert len(curves) == 5 and any(label.startswith("D = 10B") for label in curves)
+    assert any(label.startswith("target N 1.07B") for label in labels)
+    assert "runs (colour = D)" in labels  # every mark has a legend entry
     lo, hi = surface_fit.record.ranges["N"]
     assert ax.get_xlim()[1] > 5 * hi  # the fan extends beyond the fitted range
+    # the relative panel shows the bands in % of the median, so narrow bands stay visible
+    assert "band vs median (%)" in fig.axes[1].get_ylabel()
+    assert "chinchilla/" not in _suptitle(fig) and "E + A/N^alpha" in _suptitle(fig)
     _render(fig, tmp_path, "fan")
+
+
+def test_fan_colours_points_by_the_sliced_variable(surface_fit):
+    fig = plot.fan(surface_fit, relative_panel=False)
+    ax = fig.axes[0]
+    (points,) = [c for c in ax.collections if c.get_array() is not None and len(c.get_offsets())]
+    train = pd.DataFrame(surface_fit.record.training_runs)
+    np.testing.assert_allclose(np.sort(points.get_array()), np.sort(train["D"]))
+    assert any("training tokens D" in a.get_ylabel() for a in fig.axes[1:])  # the colour bar
+
+
+def test_default_slices_come_from_the_data():
+    rng = np.random.default_rng(0)
+    D = np.exp(rng.uniform(np.log(1e9), np.log(1e12), 200))  # continuous, as in Epoch's table
+    slices = plot.default_slices(D, targets=[3e10])
+    assert len(slices) == 5
+    assert np.isin(slices, np.append(D, 3e10)).all()  # observed values, and the target's
+    assert slices.min() == D.min() and slices.max() == D.max()
+    assert list(plot.default_slices([2e9, 4e9, 4e9])) == [2e9, 4e9]
 
 
 def test_fan_hyperparams(hp_fit, sweep, tmp_path):
     fig = plot.fan(hp_fit, sweep, targets=[(1.07e9, 1e10)])
-    assert len(fig.axes) == 2
-    assert all(ax.get_yscale() == "log" for ax in fig.axes)
-    assert "learning rate" in fig.axes[0].get_ylabel()
-    assert "tokens" in fig.axes[1].get_ylabel()
+    main = [ax for ax in fig.axes if ax.get_legend() is not None]
+    assert len(main) == 2
+    assert all(ax.get_yscale() == "log" for ax in main)
+    assert "learning rate" in main[0].get_ylabel()
+    assert "tokens" in main[1].get_ylabel()
+    assert "hyperparams/" not in _suptitle(fig)
     _render(fig, tmp_path, "hpfan")
 
 
@@ -83,6 +115,9 @@ def test_bowls(hp_fit, sweep, tmp_path):
     assert len(panels) == 4  # one heat map per (N, D) cell
     assert any("learning rate" in ax.get_xlabel() for ax in panels)
     assert all(ax.get_xscale() == "log" and ax.get_yscale() == "log" for ax in panels)
+    (legend,) = fig.legends  # star, region and square are named
+    texts = [t.get_text() for t in legend.get_texts()]
+    assert len(texts) == 3 and any("optimum" in t for t in texts)
     _render(fig, tmp_path, "bowls")
 
 
@@ -161,9 +196,44 @@ def test_design_ranking_of_next_runs(surface_fit, tmp_path):
 def test_pairs(surface_fit, tmp_path):
     fig = plot.pairs(surface_fit, ["alpha", "beta", "e"])
     assert len([ax for ax in fig.axes if ax.has_data()]) >= 6
+    (legend,) = fig.legends
+    texts = [t.get_text() for t in legend.get_texts()]
+    n_div = int(surface_fit.idata.sample_stats["diverging"].values.sum())
+    assert f"divergent transition ({n_div})" in texts  # the orange dots are named
+    fig.canvas.draw()
+    for ax in fig.axes:  # readable ticks: at most 4 labels per axis, x labels rotated
+        shown = [t for t in ax.get_xticklabels() if t.get_text()]
+        assert len(shown) <= 4
+        assert all(t.get_rotation() == 40 for t in shown)
+    assert "chinchilla/" not in _suptitle(fig)
     _render(fig, tmp_path, "pairs")
     with pytest.raises(ValueError, match="no parameter"):
         plot.pairs(surface_fit, ["nope"])
+
+
+def test_design_ranking_marks_the_batch(surface_fit, tmp_path):
+    cands = bl.design.isoflop_candidates(C=[3e19, 1e20], n_per_budget=5, fit=surface_fit)
+    target = bl.design.NOpt(C=1e22)
+    ranked = bl.design.rank_candidates(surface_fit, cands, target)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        batch = bl.design.next_runs(surface_fit, cands, target, k=3)
+    fig = plot.design_ranking(ranked, picks=batch)
+    ax = fig.axes[0]
+    notes = [t.get_text() for t in ax.texts if "batch pick" in t.get_text()]
+    assert sorted(int(n.split("#")[1]) for n in notes) == [1, 2, 3]
+    assert "alone" in ax.get_title() and "alone" in ax.get_xlabel()
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert any("batch" in t for t in legend)
+    _render(fig, tmp_path, "design_batch")
+    with pytest.raises(ValueError, match="picks"):
+        plot.design_ranking(ranked, picks="nope")
+
+
+def test_titles_name_no_internal_labels(surface_fit):
+    for fig in (plot.isoflop(surface_fit, [1e20]), plot.n_opt(surface_fit, (1e18, 1e22))):
+        assert surface_fit.label not in fig.axes[0].get_title()
+        assert "isoFLOP" in fig.axes[0].get_title() or "N_opt" in fig.axes[0].get_title()
 
 
 def test_not_a_fit():

@@ -2,13 +2,16 @@
 input ends with one line naming the problem and exit code 2, never a traceback (set
 BAYESLAWS_DEBUG=1 to see one).
 
-    bayeslaws fit RUNS.csv --law chinchilla --out FIT.nc [--N col --C col --loss col]
+    bayeslaws fit RUNS.csv --law chinchilla --out FIT.nc [--column 'N=Model Size' ...]
+        [--exclude-rows 3 17 --exclude-reason 'diverged'] [--target-accept 0.95]
     bayeslaws predict FIT.nc --N 7e9 70e9 --D 1.4e12 1.4e12 [--ci 0.9 --kind new_run]
-    bayeslaws allocate FIT.nc --C 1e21 1e22 [--ci 0.9 --tolerance 0.01]
-    bayeslaws design FIT.nc --candidates CANDS.csv [--nopt 1e22 | --loss N D | --hparams N D]
+    bayeslaws allocate FIT.nc --C 1e21 1e22 [--ci 0.9 --near-optimal --tolerance 0.05]
+    bayeslaws candidates FIT.nc --isoflop 3e19 1e20 | --sweep N D --out CANDS.csv
+    bayeslaws design FIT.nc --candidates CANDS.csv | --isoflop C ... [--nopt 1e22 | --loss N D]
     bayeslaws plot FIT.nc --kind fan|bowls|isoflop|n_opt|pairs --out FIG.png [--runs RUNS.csv]
+    bayeslaws report FIT.nc --out report.html [--C 1e22 --target N D]
     bayeslaws repro [--only yin liang porian] [--draws 200] [--out repro_output]
-    bayeslaws demo [--out demo_output]
+    bayeslaws demo [--out demo_output --html]
 """
 
 from __future__ import annotations
@@ -47,10 +50,6 @@ def _floats(values, name: str = "value"):
         raise CLIError(f"--{name} takes numbers, got {' '.join(values)!r}") from None
 
 
-def _sampler(args) -> dict:
-    return {"chains": args.chains, "warmup": args.warmup, "draws": args.draws, "seed": args.seed}
-
-
 def _existing(path: str, what: str) -> Path:
     p = Path(path)
     if not p.exists():
@@ -83,6 +82,9 @@ def _table(df) -> str:
 
 
 # ---- subcommands -------------------------------------------------------------------------------
+COLUMNS = ("N", "D", "C", "loss", "lr", "batch_size", "group")
+
+
 def _law_options(pairs) -> dict | None:
     """``KEY=VALUE`` strings -> law options (true/false -> bool, numbers -> float)."""
     options = {}
@@ -101,29 +103,117 @@ def _law_options(pairs) -> dict | None:
     return options or None
 
 
+def _mapping(args) -> dict:
+    """Canonical column -> the user's column name, from ``--column CANON=NAME`` (every command
+    that reads a table) and the shorthands ``--N NAME``, ... (``fit``)."""
+    mapping = {}
+    for pair in getattr(args, "column", None) or []:
+        canon, sep, name = pair.partition("=")
+        canon = canon.strip()
+        if not sep or not name:
+            raise CLIError(
+                f"--column takes CANONICAL=YOUR_NAME (e.g. N='Model Size'), got {pair!r}"
+            )
+        if canon not in COLUMNS:
+            raise CLIError(f"--column {pair!r}: {canon!r} is not one of {list(COLUMNS)}")
+        mapping[canon] = name
+    for canon in COLUMNS:
+        given = getattr(args, f"col_{canon}", None)
+        if given is not None:
+            mapping[canon] = given
+    return mapping
+
+
+MAPPING_HINT = (
+    "; on the command line map your column names with --column N=NAME (columns: "
+    + ", ".join(COLUMNS)
+    + ")"
+)
+
+
+def _read_runs(path: str, args, what: str = "run table"):
+    """A run table from a CSV/Parquet file with the command's column mapping and row exclusion
+    (``--exclude-rows`` with ``--exclude-reason``, recorded in the table and so in the fit)."""
+    import bayeslaws as bl
+    from bayeslaws.runs.table import RunTableError
+
+    p = _existing(path, what)
+    if p.stat().st_size == 0:
+        raise CLIError(f"{what} {path!r} is empty (no header, no rows)")
+    try:
+        runs = bl.load_runs(p, **_mapping(args))
+    except RunTableError as err:
+        message = str(err)
+        if "pass " in message or "not in the table" in message:
+            message = message.split("(pass")[0].split("; pass")[0].split(": pass")[0].rstrip()
+            message += MAPPING_HINT
+        raise CLIError(message) from None
+    return _exclude_rows(runs, args)
+
+
+def _row_label(text: str):
+    try:
+        return int(text)
+    except ValueError:
+        return text
+
+
+def _exclude_rows(runs, args):
+    rows = getattr(args, "exclude_rows", None)
+    reason = getattr(args, "exclude_reason", None)
+    if not rows:
+        if reason:
+            raise CLIError("--exclude-reason given without --exclude-rows")
+        return runs
+    if not reason or not reason.strip():
+        raise CLIError(
+            "--exclude-rows needs --exclude-reason TEXT (the reason is stored in the fit file)"
+        )
+    labels = [_row_label(r) for r in rows]
+    index = list(runs.df.index)
+    unknown = [r for r in labels if r not in index]
+    if unknown:
+        raise CLIError(
+            f"--exclude-rows: no row(s) {unknown} in the table (row labels are the data rows "
+            f"counted from 0: {index[0]} to {index[-1]})"
+        )
+    mask = runs.df.index.isin(labels)
+    shown = ", ".join(str(r) for r in labels)
+    return runs.exclude(mask, f"{reason.strip()} (rows {shown}; excluded on the command line)")
+
+
+def _sampler(args) -> dict:
+    out = {"chains": args.chains, "warmup": args.warmup, "draws": args.draws, "seed": args.seed}
+    if getattr(args, "target_accept", None) is not None:
+        out["target_accept"] = args.target_accept
+    dense = getattr(args, "dense_mass", "law")
+    if dense != "law":
+        out["dense_mass"] = dense == "true"
+    return out
+
+
 def cmd_fit(args) -> int:
     import bayeslaws as bl
     from bayeslaws.laws import resolve_law
+    from bayeslaws.posterior import extrapolation
 
     options = _law_options(args.option)
     resolve_law(args.law, options)  # an unknown law or option fails before anything is read
-    runs_path = _existing(args.runs, "run table")
-    if runs_path.stat().st_size == 0:
-        raise CLIError(f"run table {args.runs!r} is empty (no header, no rows)")
-    mapping = {k: getattr(args, k) for k in ("N", "D", "C", "loss", "lr", "batch_size", "group")}
-    runs = bl.load_runs(runs_path, **{k: v for k, v in mapping.items() if v is not None})
-    print(f"fitting law {args.law!r} to {runs}", file=sys.stderr)
-    fit = bl.fit(
-        runs,
-        law=args.law,
-        likelihood=args.likelihood,
-        law_options=options,
-        **_sampler(args),
-    )
+    runs = _read_runs(args.runs, args)
+    sampler = _sampler(args)
+    fit = bl.fit(runs, law=args.law, likelihood=args.likelihood, law_options=options, **sampler)
     print(fit)
     print(fit.summary().to_string(float_format="{:.4g}".format))
+    method = extrapolation.DEFAULT_METHOD
+    prepare = fit.law.widened and not args.no_discrepancy
+    if prepare:  # laws whose new runs carry no learned discrepancy need none
+        print(f"preparing the model discrepancy ({method!r}) so that predictions are fast",
+              file=sys.stderr)
+        refits = {k: sampler[k] for k in ("chains", "warmup", "draws")}
+        extrapolation.prepare(fit, method, seed=args.seed, refits=refits, stacking=refits)
     path = fit.save(args.out)
-    print(f"saved {path}")
+    saved = f" (with the model discrepancy {method!r})" if prepare else ""
+    print(f"saved {path}{saved}")
     return 0
 
 
@@ -138,7 +228,7 @@ def cmd_predict(args) -> int:
         C=_floats(args.C, "C"),
         ci=args.ci,
         kind=args.kind,
-        **({"extrapolation": args.extrapolation} if args.extrapolation else {}),
+        extrapolation=args.extrapolation,
     )
     print(_table(table))
     return 0
@@ -151,9 +241,14 @@ def cmd_allocate(args) -> int:
     budgets = _floats(args.C, "C")
     table = bl.optimal_allocation(fit, C=budgets, ci=args.ci)
     print(_table(table))
-    if args.tolerance is not None:
+    if args.near_optimal or args.tolerance is not None:
         for C in budgets:
-            print(bl.near_optimal(fit, C, args.tolerance, prob=args.prob, ci=args.ci))
+            print(
+                bl.near_optimal(
+                    fit, C, args.tolerance, relative_to=args.relative_to, prob=args.prob,
+                    ci=args.ci,
+                )
+            )
     return 0
 
 
@@ -174,40 +269,101 @@ def _design_target(args):
     return design.AllParameters()
 
 
-def cmd_design(args) -> int:
+def _generate_candidates(fit, args):
+    """Candidate runs from ``--isoflop C ...`` (isoFLOP lines) and/or ``--sweep N D`` (LR x batch
+    sweeps, one unit each), through :mod:`bayeslaws.design.candidates`; None when neither."""
     import pandas as pd
 
     from bayeslaws import design
 
-    fit = _load_fit(args.fit)
-    path = _existing(args.candidates, "candidates file")
-    if path.stat().st_size == 0:
-        raise CLIError(f"candidates file {args.candidates!r} is empty")
+    parts = []
+    if args.isoflop:
+        parts.append(
+            design.isoflop_candidates(
+                C=_floats(args.isoflop, "isoflop"), n_per_budget=args.n_per_budget,
+                spread_decades=args.spread_decades, fit=fit,
+            )
+        )
+    if args.sweep:
+        cells = [_floats(pair, "sweep") for pair in args.sweep]
+        sweeps = design.hyperparameter_candidates(
+            [c[0] for c in cells], [c[1] for c in cells], fit=fit, n_lr=args.n_lr,
+            n_batch=args.n_batch, lr_step=args.lr_step, batch_step=args.batch_step,
+            lr=_floats(args.lr_grid, "lr-grid"), batch_size=_floats(args.batch_grid, "batch-grid"),
+        )
+        sweeps["unit"] = "sweep " + sweeps["unit"].astype(str)
+        parts.append(sweeps)
+    if not parts:
+        return None
+    return pd.concat(parts, ignore_index=True)
+
+
+def _read_candidates(path: str, args):
+    import pandas as pd
+
+    p = _existing(path, "candidates file")
+    if p.stat().st_size == 0:
+        raise CLIError(f"candidates file {path!r} is empty")
     try:
-        cands = pd.read_csv(path)
+        cands = pd.read_csv(p)
     except (ValueError, UnicodeDecodeError) as err:
-        raise CLIError(f"could not parse {str(path)!r} as a CSV table: {err}") from None
+        raise CLIError(f"could not parse {str(p)!r} as a CSV table: {err}") from None
+    mapping = _mapping(args)
+    missing = [name for name in mapping.values() if name not in cands]
+    if missing:
+        raise CLIError(
+            f"--column: {missing} not in the candidates file; its columns are {list(cands)}"
+        )
+    return cands.rename(columns={name: canon for canon, name in mapping.items()})
+
+
+def cmd_candidates(args) -> int:
+    fit = _load_fit(args.fit)
+    cands = _generate_candidates(fit, args)
+    if cands is None:
+        raise CLIError("give --isoflop C ... and/or --sweep N D (repeatable)")
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    cands.to_csv(out, index=False)
+    units = cands["unit"].nunique() if "unit" in cands else len(cands)
+    print(f"wrote {out}: {len(cands)} candidate runs in {units} units")
+    return 0
+
+
+def cmd_design(args) -> int:
+    from bayeslaws import design
+
+    fit = _load_fit(args.fit)
+    generated = _generate_candidates(fit, args)
+    if args.candidates is None and generated is None:
+        raise CLIError(
+            "give --candidates CANDS.csv, or generate them: --isoflop C ... / --sweep N D"
+        )
+    if args.candidates is not None and generated is not None:
+        raise CLIError("give either --candidates or --isoflop/--sweep, not both")
+    cands = generated if generated is not None else _read_candidates(args.candidates, args)
     target = _design_target(args)
     cost = None if args.cost == "none" else args.cost
     plan = design.next_runs(fit, cands, target, cost=cost, k=args.k, seed=args.seed, ci=args.ci)
+    print("the batch (picked together, each given the earlier picks; widths cumulative):")
     print(_table(plan))
     if args.plot:
         from bayeslaws import plot
 
         ranked = design.rank_candidates(fit, cands, target, cost=cost, seed=args.seed, ci=args.ci)
         score = "info" if cost is None else None
-        print(f"wrote {plot.save(plot.design_ranking(ranked, score=score), args.plot)}")
+        fig = plot.design_ranking(ranked, score=score, picks=plan)
+        print(f"wrote {plot.save(fig, args.plot)} (each candidate alone; the batch marked)")
     return 0
 
 
 def cmd_plot(args) -> int:
-    import bayeslaws as bl
     from bayeslaws import plot
 
     fit = _load_fit(args.fit)
     runs = None
     if args.runs is not None:
-        runs = bl.load_runs(_existing(args.runs, "run table"))
+        runs = _read_runs(args.runs, args)
     elif args.kind == "bowls":
         runs = fit.training_runs()
     budgets = _floats(args.C, "C")
@@ -218,7 +374,7 @@ def cmd_plot(args) -> int:
             if len(t) != 2:
                 raise CLIError("--target takes two numbers: N (parameters) and D (tokens)")
             targets = [tuple(t)]
-        fig = plot.fan(fit, runs, targets=targets)
+        fig = plot.fan(fit, runs, targets=targets, kind=args.fan_kind)
     elif args.kind == "bowls":
         fig = plot.bowls(fit, runs)
     elif args.kind == "isoflop":
@@ -234,6 +390,22 @@ def cmd_plot(args) -> int:
         fig = plot.pairs(fit, args.vars)
     path = plot.save(fig, args.out)
     print(f"wrote {path}")
+    return 0
+
+
+def cmd_report(args) -> int:
+    from .report import fit_report, write_html
+
+    fit = _load_fit(args.fit)
+    runs = _read_runs(args.runs, args) if args.runs is not None else None
+    targets = [tuple(_floats(t, "target")) for t in args.target or []]
+    out = Path(args.out)
+    report = fit_report(
+        fit, runs=runs, budgets=_floats(args.C, "C"), targets=targets or None, ci=args.ci,
+        figure_dir=out.parent / f"{out.stem}_figures", seed=args.seed,
+    )
+    print(report.to_text())
+    print(f"wrote {write_html(report, out)}")
     return 0
 
 
@@ -255,18 +427,98 @@ def cmd_demo(args) -> int:
         target_N=args.target_N,
         target_D=args.target_D,
         budget=args.budget,
+        tolerance=args.tolerance,
         figures=not args.no_figures,
+        html=args.html,
     )
     return 0
 
 
 # ---- parser ------------------------------------------------------------------------------------
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    """Keeps the description's line breaks and shows every option's default (options without
+    one, flags and required options say nothing)."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        default = action.default
+        quiet = default is None or default is False or default == argparse.SUPPRESS
+        quiet = quiet or action.required
+        if "%(default)" in text or quiet or not action.option_strings:
+            return text
+        return text + " (default: %(default)s)"
+
+
 def _add_sampler(parser, draws: int = 1000, chains: int = 4) -> None:
-    g = parser.add_argument_group("NUTS")
-    g.add_argument("--chains", type=int, default=chains)
+    g = parser.add_argument_group("NUTS sampler")
+    g.add_argument("--chains", type=int, default=chains, help="chains")
     g.add_argument("--warmup", type=int, default=draws, help="warm-up iterations per chain")
     g.add_argument("--draws", type=int, default=draws, help="draws per chain")
-    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--seed", type=int, default=0, help="random seed")
+    g.add_argument(
+        "--target-accept",
+        type=float,
+        default=0.8,
+        help="NUTS target acceptance probability (raise it, e.g. 0.95, after divergences)",
+    )
+    g.add_argument(
+        "--dense-mass",
+        default="law",
+        choices=["law", "true", "false"],
+        help="dense mass matrix ('law': the law's default)",
+    )
+
+
+def _add_columns(parser, shorthand: bool = False) -> None:
+    g = parser.add_argument_group("column mapping (your table's column names)")
+    g.add_argument(
+        "--column",
+        action="append",
+        metavar="CANONICAL=NAME",
+        default=None,
+        help="map a column, repeatable, e.g. --column 'N=Model Size' --column 'C=Training FLOP' "
+        f"(canonical names: {', '.join(COLUMNS)})",
+    )
+    if shorthand:
+        for column in COLUMNS:
+            g.add_argument(
+                f"--{column}", dest=f"col_{column}", default=None, metavar="NAME",
+                help=f"your column name for {column} (same as --column {column}=NAME)",
+            )
+
+
+def _add_exclusion(parser) -> None:
+    g = parser.add_argument_group("row exclusion (recorded with its reason in the fit)")
+    g.add_argument(
+        "--exclude-rows", nargs="+", default=None, metavar="ROW",
+        help="row labels to leave out (data rows counted from 0, as pandas reads the file)",
+    )
+    g.add_argument("--exclude-reason", default=None, help="why (required with --exclude-rows)")
+
+
+def _add_generation(parser) -> None:
+    g = parser.add_argument_group("candidate generation (bayeslaws.design.candidates)")
+    g.add_argument("--isoflop", nargs="+", metavar="C", default=None,
+                   help="isoFLOP lines at these budgets (FLOPs), around the fit's N_opt")
+    g.add_argument("--n-per-budget", type=int, default=7, help="sizes per isoFLOP line")
+    g.add_argument("--spread-decades", type=float, default=1.0,
+                   help="isoFLOP sizes span N_opt * 10^(+-spread)")
+    g.add_argument("--sweep", nargs=2, action="append", metavar=("N", "D"), default=None,
+                   help="an LR x batch sweep at cell (N params, D tokens), repeatable; needs a "
+                   "hyperparameter fit (grids around its eta_opt, B_opt)")
+    g.add_argument("--n-lr", type=int, default=5, help="learning rates per sweep")
+    g.add_argument("--n-batch", type=int, default=3, help="batch sizes per sweep")
+    g.add_argument("--lr-step", type=float, default=1.5, help="factor between learning rates")
+    g.add_argument("--batch-step", type=float, default=2.0, help="factor between batch sizes")
+    g.add_argument("--lr-grid", nargs="+", default=None, metavar="LR",
+                   help="sweep learning rates (instead of --n-lr/--lr-step around eta_opt)")
+    g.add_argument("--batch-grid", nargs="+", default=None, metavar="TOKENS",
+                   help="sweep batch sizes in tokens (instead of --n-batch/--batch-step)")
+
+
+def _law_help() -> str:
+    listed = "; ".join(f"{name} ({law.description})" for name, law in sorted(LAWS.items()))
+    return f"a registered law: {listed}; or your own as module:ClassName"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -278,14 +530,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    p = sub.add_parser("fit", help="fit a law to a CSV/Parquet run table and save it (netCDF)")
+    def add(name, help):
+        return sub.add_parser(name, help=help, description=help, formatter_class=_Formatter)
+
+    p = add("fit", "fit a law to a CSV/Parquet run table and save it (netCDF)")
     p.add_argument("runs", help="CSV or Parquet file of training runs")
-    p.add_argument(
-        "--law",
-        default="chinchilla",
-        help="a registered law (" + ", ".join(sorted(LAWS)) + ") or module:ClassName",
-    )
-    p.add_argument("--likelihood", default="huber", choices=["gaussian", "student_t", "huber"])
+    p.add_argument("--law", default="chinchilla", help=_law_help())
+    p.add_argument("--likelihood", default="huber", choices=["gaussian", "student_t", "huber"],
+                   help="noise family on the log loss")
     p.add_argument("--out", required=True, help="output .nc file")
     p.add_argument(
         "--option",
@@ -293,69 +545,116 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="a law option, repeatable (e.g. --option loss_floor=true for isoflop)",
     )
-    for column in ("N", "D", "C", "loss", "lr", "batch_size", "group"):
-        p.add_argument(f"--{column}", default=None, help=f"your column name for {column}")
+    p.add_argument(
+        "--no-discrepancy",
+        action="store_true",
+        help="do not prepare the model discrepancy before saving (a quick fit; the first "
+        "new_run prediction from the file then computes it)",
+    )
+    _add_columns(p, shorthand=True)
+    _add_exclusion(p)
     _add_sampler(p)
     p.set_defaults(func=cmd_fit)
 
-    p = sub.add_parser("predict", help="predict from a saved fit at (N, D) or (N, C)")
+    p = add("predict", "predict from a saved fit at (N, D) or (N, C)")
     p.add_argument("fit", help="a .nc file written by 'bayeslaws fit'")
     for column, unit in (("N", "parameters"), ("D", "tokens"), ("C", "FLOPs")):
         p.add_argument(f"--{column}", nargs="+", default=None, help=unit)
-    p.add_argument("--ci", type=float, default=0.9)
-    p.add_argument("--kind", default="mean", choices=["mean", "new_run"])
+    p.add_argument("--ci", type=float, default=0.9, help="central interval mass")
+    p.add_argument("--kind", default="mean", choices=["mean", "new_run"],
+                   help="the law's uncertainty (mean) or one new run's (new_run)")
     p.add_argument(
         "--extrapolation",
-        default=None,
+        default=DEFAULT_METHOD,
         choices=list(METHODS),
-        help=f"model discrepancy of new_run intervals (default {DEFAULT_METHOD})",
+        help="model uncertainty carried into the prediction (the fit file holds the default's "
+        "state, so it is fast)",
     )
     p.set_defaults(func=cmd_predict)
 
-    p = sub.add_parser("allocate", help="compute-optimal N, D and loss at budgets C (FLOPs)")
+    p = add("allocate", "compute-optimal N, D and loss at budgets C (FLOPs)")
     p.add_argument("fit", help="a loss-surface or isoflop fit (.nc)")
     p.add_argument("--C", nargs="+", required=True, help="budgets in FLOPs")
-    p.add_argument("--ci", type=float, default=0.9)
-    p.add_argument("--tolerance", type=float, default=None, help="also list near-optimal sizes")
-    p.add_argument("--prob", type=float, default=0.9, help="probability for --tolerance")
+    p.add_argument("--ci", type=float, default=0.9, help="central interval mass")
+    p.add_argument("--near-optimal", action="store_true",
+                   help="also list the near-optimal sizes (default tolerance)")
+    p.add_argument("--tolerance", type=float, default=None,
+                   help="near-optimal tolerance (fraction of --relative-to; implies "
+                   "--near-optimal); None: 5%% of the reducible loss")
+    p.add_argument("--relative-to", default="reducible", choices=["reducible", "total"],
+                   help="the tolerance is a fraction of the reducible loss (L_opt minus the "
+                   "law's floor) or of the total loss")
+    p.add_argument("--prob", type=float, default=0.9, help="probability for the near-optimal band")
     p.set_defaults(func=cmd_allocate)
 
-    p = sub.add_parser("design", help="the next runs that most narrow a target, per FLOP")
+    p = add("candidates", "generate candidate runs (isoFLOP lines, LR x batch sweeps) as CSV")
     p.add_argument("fit", help="a .nc file written by 'bayeslaws fit'")
-    p.add_argument("--candidates", required=True, help="CSV of candidate runs (N, D or C, ...)")
+    p.add_argument("--out", required=True, help="output CSV")
+    _add_generation(p)
+    p.set_defaults(func=cmd_candidates)
+
+    p = add("design", "the next runs that most narrow a target, per FLOP")
+    p.add_argument("fit", help="a .nc file written by 'bayeslaws fit'")
+    p.add_argument("--candidates", default=None,
+                   help="CSV of candidate runs (N, D or C, ...); or generate them below")
     p.add_argument("--loss", nargs=2, metavar=("N", "D"), help="target: loss at (N, D)")
     p.add_argument("--nopt", nargs="+", metavar="C", help="target: N_opt at budget(s) C")
     p.add_argument("--hparams", nargs=2, metavar=("N", "D"), help="target: eta_opt, B_opt")
-    p.add_argument("--k", type=int, default=3, help="number of runs to pick")
+    p.add_argument("--k", type=int, default=3, help="number of runs (units) in the batch")
     p.add_argument("--cost", default="flops", help="'flops', a candidates column, or 'none'")
-    p.add_argument("--ci", type=float, default=0.9)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--plot", default=None, help="also draw the ranking to this image file")
+    p.add_argument("--ci", type=float, default=0.9, help="central interval mass of the widths")
+    p.add_argument("--seed", type=int, default=0, help="random seed")
+    p.add_argument("--plot", default=None,
+                   help="also draw the ranking of each candidate alone, batch marked, to this file")
+    _add_columns(p)
+    _add_generation(p)
     p.set_defaults(func=cmd_design)
 
-    p = sub.add_parser("plot", help="draw a figure from a saved fit")
+    p = add("plot", "draw a figure from a saved fit")
     p.add_argument("fit", help="a .nc file written by 'bayeslaws fit'")
-    p.add_argument("--kind", required=True, choices=PLOT_KINDS)
+    p.add_argument("--kind", required=True, choices=PLOT_KINDS, help="which figure")
     p.add_argument("--out", required=True, help="image file (.png, .pdf, .svg)")
-    p.add_argument("--runs", default=None, help="the run table (needed for bowls)")
+    p.add_argument("--runs", default=None,
+                   help="a run table to draw (default: the fit's own training runs)")
     p.add_argument("--C", nargs="+", default=None, help="budgets (isoflop, n_opt)")
     p.add_argument("--target", nargs=2, default=None, metavar=("N", "D"), help="fan: mark a run")
+    p.add_argument("--fan-kind", default="mean", choices=["mean", "new_run"],
+                   help="fan: bands of the law (mean) or of one new run")
     p.add_argument("--vars", nargs="+", default=None, help="pairs: parameter names")
     p.add_argument("--paper-laws", action="store_true", help="n_opt: overlay Yin et al.'s laws")
+    _add_columns(p)
+    _add_exclusion(p)
     p.set_defaults(func=cmd_plot)
 
-    p = sub.add_parser("repro", help="run the paper-reproduction scripts with small draws")
+    p = add("report", "a shareable HTML report of a saved fit, figures inline (and as text)")
+    p.add_argument("fit", help="a .nc file written by 'bayeslaws fit'")
+    p.add_argument("--out", default="report.html", help="the HTML file")
+    p.add_argument("--runs", default=None, help="a run table to draw (default: the fit's own)")
+    p.add_argument("--C", nargs="+", default=None, help="budgets (FLOPs) for the allocation")
+    p.add_argument("--target", nargs=2, action="append", default=None, metavar=("N", "D"),
+                   help="predict at (N, D) (or (N, C) for isoflop laws), repeatable")
+    p.add_argument("--ci", type=float, default=0.9, help="central interval mass")
+    p.add_argument("--seed", type=int, default=0, help="random seed")
+    _add_columns(p)
+    _add_exclusion(p)
+    p.set_defaults(func=cmd_report)
+
+    p = add("repro", "run the paper-reproduction scripts with small draws")
     p.add_argument("--only", nargs="+", default=None, help="yin liang porian epoch hyperparams")
     p.add_argument("--draws", type=int, default=200, help="draws (and warm-up) per chain")
     p.add_argument("--out", default="repro_output", help="folder for the copies and results")
     p.set_defaults(func=cmd_repro)
 
-    p = sub.add_parser("demo", help="the main job on the bundled (simulated) data set")
+    p = add("demo", "the main job on the bundled (simulated) data set")
     p.add_argument("--out", default="demo_output", help="folder for the report and figures")
     p.add_argument("--target-N", type=float, default=1.07e9, help="target size (parameters)")
     p.add_argument("--target-D", type=float, default=1e10, help="target tokens")
     p.add_argument("--budget", type=float, default=1e22, help="compute budget (FLOPs)")
-    p.add_argument("--no-figures", action="store_true")
+    p.add_argument("--tolerance", type=float, default=None,
+                   help="near-optimal tolerance as a fraction of the reducible loss (None: 5%%)")
+    p.add_argument("--html", action="store_true",
+                   help="also write report.html (figures inline) for sharing")
+    p.add_argument("--no-figures", action="store_true", help="skip the figures")
     _add_sampler(p, draws=500)
     p.set_defaults(func=cmd_demo)
     return parser
@@ -374,6 +673,14 @@ def main(argv=None) -> int:
     try:
         args = parser.parse_args(argv)
         command = f"bayeslaws {args.command}"
+        # output files are checked before any work, so a long fit never ends unsaved
+        option = {"fit": "out", "candidates": "out", "plot": "out", "report": "out"}.get(
+            args.command, "plot" if args.command == "design" else None
+        )
+        if option and getattr(args, option, None):
+            from ..inference.fit import check_output_path
+
+            check_output_path(getattr(args, option))
         return args.func(args)
     except SystemExit as exc:  # --help
         return exc.code if isinstance(exc.code, int) else 0

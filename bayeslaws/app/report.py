@@ -1,0 +1,372 @@
+"""Reports a researcher can act on: every number with its credible interval, its distance from the
+fitted data and, when a truth or a published value is known, whether that value lies inside the
+interval; rendered as text (the terminal, ``report.txt``) or as one self-contained HTML page with
+the figures inline (``report.html``, for sharing with a team).
+
+* :class:`Number`, :class:`Reference`, :class:`Section`, :class:`Report` -- the structure, built
+  by :mod:`bayeslaws.app.demo` (the planning report) or :func:`fit_report` (any saved fit,
+  ``bayeslaws report FIT.nc``);
+* :meth:`Report.to_text`, :meth:`Report.to_html` -- the two renderings of one structure;
+* :func:`distance_phrase` -- "0.61 decades above the largest fitted N (2.6e8)".
+
+Units: N in parameters, D in tokens, C in FLOPs, losses in the fit's loss units.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..posterior.predict import outside_decades
+
+AXIS_WORDS = {"N": "fitted size N", "D": "fitted tokens D", "C": "fitted budget C"}
+
+
+# ---- the structure -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Reference:
+    """A value known from outside the fit: ``kind`` "truth" (the simulator's) or "published"."""
+
+    label: str
+    value: float
+    kind: str = "published"
+
+    def verdict(self, lower: float, upper: float) -> str:
+        """'inside' or 'OUTSIDE (above)' / 'OUTSIDE (below)' the interval [lower, upper]."""
+        if lower <= self.value <= upper:
+            return "inside"
+        return "OUTSIDE (above)" if self.value > upper else "OUTSIDE (below)"
+
+
+@dataclass
+class Number:
+    """One reported quantity: median and central interval, where it sits relative to the data,
+    and the known values it is compared with."""
+
+    label: str
+    median: float
+    lower: float
+    upper: float
+    unit: str = ""
+    fmt: str = "{:.3g}"
+    distance: str = ""
+    references: list = field(default_factory=list)
+
+    def interval(self) -> str:
+        f = self.fmt.format
+        return f"{f(self.median)} [{f(self.lower)}, {f(self.upper)}]"
+
+    def reference_lines(self) -> list[str]:
+        out = []
+        for r in self.references:
+            word = "simulator truth" if r.kind == "truth" else "published"
+            out.append(
+                f"{word} ({r.label}) {self.fmt.format(r.value)}: "
+                f"{r.verdict(self.lower, self.upper)} the interval"
+            )
+        return out
+
+
+@dataclass
+class Section:
+    """A titled part of a report: numbers, explanatory notes, tables (caption, DataFrame) and
+    figures (caption, PNG path)."""
+
+    title: str
+    numbers: list = field(default_factory=list)
+    notes: list = field(default_factory=list)
+    tables: list = field(default_factory=list)
+    figures: list = field(default_factory=list)
+
+
+@dataclass
+class Report:
+    title: str
+    preamble: list = field(default_factory=list)
+    sections: list = field(default_factory=list)
+
+    # ---- text ------------------------------------------------------------------------------
+    def to_text(self) -> str:
+        lines = [self.title, *self.preamble]
+        for s in self.sections:
+            lines += ["", f"== {s.title} =="]
+            width = max([len(n.label) for n in s.numbers] + [10])
+            for n in s.numbers:
+                unit = f" {n.unit}" if n.unit else ""
+                lines.append(f"  {n.label:{width}s}  {n.interval()}{unit}")
+                if n.distance:
+                    lines.append(f"  {'':{width}s}    where: {n.distance}")
+                for ref in n.reference_lines():
+                    lines.append(f"  {'':{width}s}    {ref}")
+            for note in s.notes:
+                lines += _wrap(note, "  ")
+            for caption, table in s.tables:
+                lines.append(f"  {caption}:")
+                with pd.option_context("display.width", 200, "display.max_columns", 40):
+                    text = table.to_string(index=False, float_format="{:.4g}".format)
+                lines += ["    " + line for line in text.splitlines()]
+            for caption, path in s.figures:
+                lines.append(f"  figure {Path(path).name}: {caption}")
+        return "\n".join(lines) + "\n"
+
+    # ---- HTML ------------------------------------------------------------------------------
+    def to_html(self) -> str:
+        """One self-contained page: the figures are embedded as PNG data URIs, no scripts."""
+        e = html.escape
+        body = [f"<h1>{e(self.title)}</h1>"]
+        body += [f"<p class='pre'>{e(p)}</p>" for p in self.preamble]
+        toc = "".join(
+            f"<li><a href='#s{i}'>{e(s.title)}</a></li>" for i, s in enumerate(self.sections)
+        )
+        body.append(f"<nav><ol>{toc}</ol></nav>")
+        for i, s in enumerate(self.sections):
+            body.append(f"<section id='s{i}'><h2>{e(s.title)}</h2>")
+            if s.numbers:
+                body.append(
+                    "<table class='numbers'><thead><tr><th>quantity</th><th>median</th>"
+                    "<th>interval</th><th>where (distance from the fitted data)</th>"
+                    "<th>known value</th></tr></thead><tbody>"
+                )
+                for n in s.numbers:
+                    f = n.fmt.format
+                    refs = "<br>".join(
+                        f"<span class='{_badge(r.verdict(n.lower, n.upper))}'>{e(line)}</span>"
+                        for r, line in zip(n.references, n.reference_lines(), strict=True)
+                    )
+                    unit = f" {e(n.unit)}" if n.unit else ""
+                    body.append(
+                        f"<tr><td>{e(n.label)}</td><td>{e(f(n.median))}{unit}</td>"
+                        f"<td>[{e(f(n.lower))}, {e(f(n.upper))}]</td><td>{e(n.distance)}</td>"
+                        f"<td>{refs or '&mdash;'}</td></tr>"
+                    )
+                body.append("</tbody></table>")
+            body += [f"<p>{e(note)}</p>" for note in s.notes]
+            for caption, table in s.tables:
+                body.append(f"<h3>{e(caption)}</h3>")
+                body.append(
+                    table.to_html(index=False, float_format="{:.4g}".format, border=0,
+                                  classes="data")
+                )
+            for caption, path in s.figures:
+                data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
+                body.append(
+                    f"<figure><img alt='{e(caption)}' src='data:image/png;base64,{data}'>"
+                    f"<figcaption>{e(Path(path).name)}: {e(caption)}</figcaption></figure>"
+                )
+            body.append("</section>")
+        return (
+            "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
+            f"<title>{e(self.title)}</title><style>{CSS}</style></head>"
+            f"<body>{''.join(body)}</body></html>\n"
+        )
+
+
+CSS = (
+    "body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;"
+    "color:#222;line-height:1.4}h1{font-size:1.5em}h2{border-bottom:1px solid #ccc;"
+    "padding-bottom:.2em;margin-top:1.6em}table{border-collapse:collapse;margin:.6em 0;"
+    "font-size:.88em}td,th{border:1px solid #ddd;padding:.25em .5em;text-align:left;"
+    "vertical-align:top}th{background:#f3f3f3}.inside{color:#1a7f37}.outside{color:#b00020;"
+    "font-weight:bold}figure{margin:1em 0}img{max-width:100%;border:1px solid #eee}"
+    "figcaption{font-size:.85em;color:#555}.pre{color:#444;margin:.2em 0}"
+)
+
+
+def _badge(verdict: str) -> str:
+    return "inside" if verdict == "inside" else "outside"
+
+
+def _wrap(text: str, indent: str, width: int = 96) -> list[str]:
+    import textwrap
+
+    return textwrap.wrap(text, width, initial_indent=indent, subsequent_indent=indent) or [""]
+
+
+# ---- distances -----------------------------------------------------------------------------------
+def distance_phrase(axis: str, value: float, ranges: dict) -> str:
+    """Where ``value`` of ``axis`` (N, D or C) lies relative to the fit's range of it."""
+    if axis not in ranges:
+        return ""
+    low, high = ranges[axis]
+    d = float(outside_decades(np.array([value]), low, high)[0])
+    word = AXIS_WORDS.get(axis, axis)
+    if d == 0:
+        return f"{axis} inside the {word} range [{low:.3g}, {high:.3g}]"
+    side = f"above the largest {word} ({high:.3g})" if d > 0 else (
+        f"below the smallest {word} ({low:.3g})"
+    )
+    return f"{axis} {abs(d):.2f} decades {side}"
+
+
+def distances(ranges: dict, **values) -> str:
+    """``distance_phrase`` for several axes, joined by '; '."""
+    parts = [distance_phrase(k, v, ranges) for k, v in values.items() if v is not None]
+    return "; ".join(p for p in parts if p)
+
+
+# ---- a report of any saved fit (``bayeslaws report FIT.nc``) -------------------------------------
+def fit_report(
+    fit,
+    *,
+    runs=None,
+    budgets=None,
+    targets=None,
+    ci: float = 0.9,
+    figure_dir=None,
+    seed: int = 0,
+    references: dict | None = None,
+) -> Report:
+    """A report of one fit: the data and the sampler's health, the parameters, predictions at
+    ``targets`` ((N, D) pairs, or (N, C) for an isoFLOP law), the compute-optimal allocation at
+    ``budgets`` (FLOPs) for laws that define one, and the figures (written to ``figure_dir``
+    when given). ``references``: known values of summary parameters, name -> (label, value,
+    kind) to compare with their intervals."""
+    from .. import plot
+    from ..laws.contract import LawCapabilityError
+    from ..posterior import near_optimal, optimal_allocation, predict
+
+    ranges = fit.record.ranges
+    data = fit.record.data or {}
+    pct = f"{100 * ci:g}%"
+    report = Report(
+        f"bayeslaws report: law {fit.law.name!r} ({fit.law.description})",
+        [
+            f"data: {data.get('source', '?')}; {data.get('n_rows_used', fit.n_runs)} runs used of "
+            f"{data.get('n_input_rows', '?')}",
+            *(
+                f"excluded: {x['count']} rows, reason: {x['reason']}"
+                for x in data.get("exclusions", [])
+            ),
+            "fitted ranges: "
+            + "; ".join(f"{k} [{v[0]:.3g}, {v[1]:.3g}]" for k, v in ranges.items()),
+            f"All intervals are central {pct} posterior credible intervals.",
+        ],
+    )
+    diag = fit.diagnostics
+    health = Section(
+        "Sampler health",
+        notes=[
+            f"{diag.n_draws} draws; max R-hat {diag.max_r_hat:.3f}, min bulk ESS "
+            f"{diag.min_ess_bulk:.0f}, min tail ESS {diag.min_ess_tail:.0f}, "
+            f"{diag.divergences} divergent transitions.",
+            "Problems: " + ("; ".join(diag.problems) if diag.problems else "none"),
+            *fit.record.notes,
+        ],
+    )
+    report.sections.append(health)
+    summary = fit.summary(ci=ci)
+    lo_col, hi_col = f"{50 * (1 - ci):g}%", f"{50 * (1 + ci):g}%"
+    params = Section("Parameters")
+    for name, row in summary.iterrows():
+        refs = []
+        if references and name in references:
+            label, value, kind = references[name]
+            refs.append(Reference(label, float(value), kind))
+        params.numbers.append(
+            Number(str(name), row["50%"], row[lo_col], row[hi_col], fmt="{:.4g}",
+                   references=refs)
+        )
+    report.sections.append(params)
+    other = next((c for c in fit.law.inputs if c != "N"), "D")
+    if targets:
+        sec = Section("Predictions")
+        for N, value in targets:
+            for kind in ("mean", "new_run"):
+                t = predict(fit, N=N, ci=ci, kind=kind, seed=seed, **{other: value}).iloc[0]
+                for q in fit.law.quantities:
+                    col = "" if q == fit.law.primary else f"{q}_"
+                    if f"{col}median" not in t or not np.isfinite(t[f"{col}median"]):
+                        continue
+                    sec.numbers.append(
+                        Number(
+                            f"{q} at N {N:.3g}, {other} {value:.3g} ({kind})",
+                            t[f"{col}median"], t[f"{col}lower"], t[f"{col}upper"],
+                            fmt="{:.4g}", distance=distances(ranges, N=N, **{other: value}),
+                        )
+                    )
+        report.sections.append(sec)
+    figures = []
+    try:
+        alloc = optimal_allocation(fit, C=budgets, ci=ci, seed=seed) if budgets else None
+    except LawCapabilityError:
+        alloc = None
+        report.sections.append(
+            Section("Compute-optimal allocation", notes=[f"law {fit.law.name!r} defines none"])
+        )
+    if alloc is not None:
+        sec = Section("Compute-optimal allocation")
+        for _, a in alloc.iterrows():
+            C = float(a["C"])
+            for q, unit, axis in (("N_opt", "parameters", "N"), ("D_opt", "tokens", "D"),
+                                  ("L_opt", "", None)):
+                where = distances(ranges, C=C, **({axis: a[q]} if axis else {}))
+                sec.numbers.append(
+                    Number(f"{q} at C {C:.3g}", a[q], a[f"{q}_lower"], a[f"{q}_upper"], unit,
+                           "{:.4g}" if q == "L_opt" else "{:.3g}", where)
+                )
+            near = near_optimal(fit, C, ci=ci, seed=seed)
+            sec.notes.append(near_optimal_sentence(near))
+        report.sections.append(sec)
+    if figure_dir is not None:
+        figure_dir = Path(figure_dir)
+        train = fit.training_runs() if runs is None else runs
+        jobs = [("fan.png", "the law against N with its bands, beyond the fitted range",
+                 lambda: plot.fan(fit, train, targets=targets, seed=seed))]
+        if alloc is not None:
+            jobs.append(("isoflop.png", "loss along the isoFLOP lines of the budgets",
+                         lambda: plot.isoflop(fit, budgets, seed=seed)))
+        jobs.append(("pairs.png", "posterior pairs (divergent transitions marked)",
+                     lambda: plot.pairs(fit)))
+        for name, caption, make in jobs:
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    figures.append((caption, plot.save(make(), figure_dir / name)))
+            except LawCapabilityError:
+                continue
+        report.sections.append(Section("Figures", figures=figures))
+    return report
+
+
+def near_optimal_sentence(near) -> str:
+    """The near-optimal band in words, with the tolerance on both scales and why an excess
+    interval may cross the tolerance."""
+    pct = f"{100 * near.ci:g}%"
+    tol = (
+        f"loss within {100 * near.tolerance:g}% of the {near.relative_to} loss above the "
+        f"optimum (= {100 * near.tolerance_total:.3g}% of the total loss, "
+        f"{100 * near.tolerance_reducible:.3g}% of the reducible loss L_opt - E; the reducible "
+        f"part is {100 * near.reducible_share[0]:.3g}% of L_opt)"
+    )
+    if near.band is None:
+        return (
+            f"Near-optimal at C {near.C:.3g} ({tol}, with probability >= {near.prob:g}): no size "
+            "qualifies: N_opt is too uncertain for any single size to be that close with that "
+            "probability."
+        )
+    s = near.smallest
+    return (
+        f"Near-optimal at C {near.C:.3g} ({tol}, with probability >= {near.prob:g}): sizes "
+        f"{near.band[0]:.3g} to {near.band[1]:.3g} parameters. The smallest, {s['N']:.3g} "
+        f"({100 * s['size_vs_optimal']:+.0f}% vs the median N_opt), costs "
+        f"{100 * s['excess']:.3g}% more loss [{100 * s['excess_lower']:.3g}, "
+        f"{100 * s['excess_upper']:.3g}] = {100 * s['excess_reducible']:.3g}% of the reducible "
+        f"loss [{100 * s['excess_reducible_lower']:.3g}, "
+        f"{100 * s['excess_reducible_upper']:.3g}] ({pct} intervals). The band asks for "
+        f"probability {near.prob:g} of staying within the tolerance, i.e. the "
+        f"{100 * near.prob:g}th percentile of the excess below it; the upper end of the "
+        f"{pct} interval is a higher percentile and may cross it."
+    )
+
+
+def write_html(report: Report, path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(report.to_html())
+    return path

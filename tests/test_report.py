@@ -1,0 +1,258 @@
+"""The planning report (``bayeslaws demo``) and the report of a saved fit (``bayeslaws report``):
+every number with its interval, its distance from the data and, where a truth or published value
+is known, whether it lies inside; the next-runs section with the batch and the individual
+ranking, guardrails and value statements; near-optimal tolerances on the reducible loss; the HTML
+page checked in a headless browser (renders, images load, no console errors).
+
+The demo runs once here (tiny draws, through the CLI); every test reuses its output folder."""
+
+from __future__ import annotations
+
+import shutil
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+
+import bayeslaws as bl  # noqa: E402
+from bayeslaws.app.cli import main  # noqa: E402
+from bayeslaws.app.report import Reference  # noqa: E402
+from bayeslaws.laws import get_law  # noqa: E402
+from bayeslaws.laws.isoflop import IsoFLOP  # noqa: E402
+from bayeslaws.posterior import near_optimal  # noqa: E402
+from bayeslaws.runs.simulate import VideoDiTTruth  # noqa: E402
+
+FIGURES = (
+    "fan_loss_surface.png",
+    "fan_hyperparams.png",
+    "bowls.png",
+    "isoflop.png",
+    "n_opt.png",
+    "pairs_hyperparams.png",
+    "pairs_loss_surface.png",
+    "design.png",
+)
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    out = tmp_path_factory.mktemp("demo")
+    argv = ["demo", "--out", str(out), "--chains", "2", "--warmup", "100", "--draws", "100"]
+    import contextlib
+    import io
+
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        assert main(argv + ["--html"]) == 0
+    return {"out": out, "stdout": stdout.getvalue(), "stderr": stderr.getvalue()}
+
+
+# ---- the text report ---------------------------------------------------------------------------
+def test_demo_writes_report_fits_and_figures(demo):
+    out = demo["out"]
+    report = (out / "report.txt").read_text()
+    assert report in demo["stdout"]
+    assert "[5/5" in demo["stderr"]  # progress
+    for name in FIGURES:
+        assert (out / name).stat().st_size > 5_000, name
+    fit = bl.load_fit(out / "hyperparams_fit.nc")
+    assert fit.law.name == fit.record.law == "hyperparams"
+    table = pd.read_csv(bl.runs.bundled.bundled_path("video_dit_sweep_simulated"))
+    assert fit.record.data["n_rows_used"] == len(table)
+    for text in (
+        "SIMULATED",
+        "Near-optimal",
+        "THE BATCH",
+        "Each candidate alone",
+        "90% posterior credible intervals",
+    ):
+        assert text in report, text
+
+
+def test_every_known_value_is_confronted_with_its_interval(demo):
+    """Each line naming the truth or a published value says inside / OUTSIDE, and the verdict
+    is right: recomputed here from the numbers on the line above it."""
+    lines = (demo["out"] / "report.txt").read_text().splitlines()
+    truth = VideoDiTTruth()
+    checked = 0
+    for i, line in enumerate(lines):
+        if "simulator truth (" not in line and "published (" not in line:
+            continue
+        head = next(x for x in reversed(lines[:i]) if "[" in x and "where:" not in x)
+        interval = head[head.index("[") + 1 : head.index("]")]
+        low, high = (float(v) for v in interval.split(","))
+        value = float(line.split(")")[1].split(":")[0])
+        inside = low <= value <= high
+        assert ("inside" in line) == inside and ("OUTSIDE" in line) == (not inside), line
+        checked += 1
+    assert checked >= 20
+    report = "\n".join(lines)
+    # the headline allocation: its distance from the data, the truth and Yin et al.'s value
+    C_max = bl.load_fit(demo["out"] / "loss_surface_fit.nc").record.ranges["C"][1]
+    assert f"C {np.log10(1e22 / C_max):.2f} decades above the largest fitted budget C" in report
+    assert f"simulator truth (VideoDiTTruth) {truth.n_opt(1e22):.3g}" in report
+    assert "published (Yin et al. 2025) 2.43e+09" in report
+    tokens = next(x for x in lines if x.strip().startswith("tokens per parameter"))
+    assert "[" in tokens  # an interval, not a bare median
+
+
+def test_reference_verdicts():
+    r = Reference("x", 2.0)
+    assert r.verdict(1.0, 3.0) == "inside"
+    assert r.verdict(2.5, 3.0) == "OUTSIDE (below)"
+    assert r.verdict(0.5, 1.0) == "OUTSIDE (above)"
+
+
+def test_next_runs_section(demo):
+    """Batch and individual ranking are told apart, each pick has a value statement and a
+    where-flag, restricted picks are explained, and the figure marks the batch's picks."""
+    report = (demo["out"] / "report.txt").read_text()
+    section = report[report.index("== Next runs to narrow N_opt") :]
+    batch = section[section.index("The batch (run these") : section.index("Each candidate alone")]
+    rows = [x for x in batch.splitlines()[2:] if x.strip()]
+    assert len(rows) == 3
+    for row in rows:
+        assert "worth it" in row  # "worth it" or "NOT worth it"
+        assert "OUTSIDE" in row or "inside the fitted range" in row
+    words = " ".join(section.split())
+    assert "widths cumulative" in batch and "each candidate scored alone" in words
+    text = " ".join(report.split())
+    for part in text.split("guardrail:")[1:]:  # each restricted pick says which rule bit
+        sentence = part.split(". ")[0]
+        assert "Guardrails." in sentence or "relaxed" in sentence, sentence
+
+
+def test_near_optimal_states_both_tolerances(demo):
+    report = (demo["out"] / "report.txt").read_text()
+    text = " ".join(report.split())
+    assert "5% of the reducible loss above the optimum" in text
+    assert "of the total loss" in text and "the reducible part is" in text
+
+
+# ---- near-optimal on the reducible loss and the contract hook --------------------------------
+def test_irreducible_loss_hook_and_reducible_tolerance(demo):
+    fit = bl.load_fit(demo["out"] / "loss_surface_fit.nc")
+    post = fit.posterior()
+    E = fit.law.irreducible_loss(post)
+    np.testing.assert_allclose(np.median(E), fit.summary().loc["E", "50%"], rtol=1e-6)
+    assert get_law("kaplan").irreducible_loss(post) is None  # the contract's default
+    assert IsoFLOP(loss_floor=False).irreducible_loss(post) is None
+    default = near_optimal(fit, 1e22)
+    assert default.relative_to == "reducible" and default.tolerance == 0.05
+    share = default.reducible_share[0]
+    assert 0 < share < 1  # the floor takes part of the loss
+    assert default.tolerance_total == pytest.approx(0.05 * share)
+    total = near_optimal(fit, 1e22, 0.01)  # a bare number keeps its old meaning
+    assert total.relative_to == "total" and total.tolerance_reducible == pytest.approx(0.01 / share)
+    # per draw the reducible excess is the total excess over the reducible share (<= 1)
+    t = default.table
+    assert (t["excess_reducible"] >= t["excess"] - 1e-12).all()
+    # 5% of the reducible loss is stricter than 1% of the total here: a narrower band
+    if default.tolerance_total < 0.01 and default.band is not None:
+        assert total.band is not None and default.band[0] >= total.band[0]
+
+
+# ---- HTML in a headless browser ------------------------------------------------------------------
+def _browser(tmp_path):
+    """A headless Chromium driven by Selenium, or a skip saying what is missing."""
+    try:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+    except ImportError:
+        pytest.skip("selenium is not installed (pip install selenium); no browser check")
+    binary = next(
+        (shutil.which(b) for b in ("chromium", "chromium-browser", "google-chrome") if
+         shutil.which(b)),
+        None,
+    )
+    driver = shutil.which("chromedriver")
+    if binary is None or driver is None:
+        pytest.skip(
+            "no headless Chromium and chromedriver on this machine (Debian: apt-get install "
+            "chromium chromium-driver); no browser check"
+        )
+    options = webdriver.ChromeOptions()
+    options.binary_location = binary
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        f"--user-data-dir={tmp_path / 'chromium-profile'}",
+    ):
+        options.add_argument(arg)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    return webdriver.Chrome(service=Service(driver), options=options)
+
+
+def page_problems(driver, path) -> dict:
+    """Load a page and report: title, number of images, images that did not load, console
+    messages at warning level or worse, and the visible text."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver.get(path.resolve().as_uri())
+    WebDriverWait(driver, 30).until(
+        lambda d: d.execute_script("return document.readyState") == "complete"
+    )
+    broken = driver.execute_script(
+        "return Array.from(document.images)"
+        ".filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.alt || i.src)"
+    )
+    console = [e for e in driver.get_log("browser") if e["level"] in ("SEVERE", "WARNING")]
+    return {
+        "title": driver.title,
+        "images": driver.execute_script("return document.images.length"),
+        "broken": broken,
+        "console": console,
+        "text": driver.find_element("tag name", "body").text,
+    }
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    driver = _browser(tmp_path_factory.mktemp("browser"))
+    yield driver
+    driver.quit()
+
+
+def test_browser_check_can_fail(browser, tmp_path):
+    """The check itself: a page with a missing image and a script error is caught."""
+    bad = tmp_path / "bad.html"
+    bad.write_text(
+        "<!DOCTYPE html><html><head><title>bad</title></head><body>"
+        "<img alt='missing' src='does_not_exist.png'><script>undefinedFunction();</script>"
+        "</body></html>"
+    )
+    found = page_problems(browser, bad)
+    assert found["broken"] == ["missing"]
+    assert any("undefinedFunction" in e["message"] for e in found["console"])
+
+
+def test_demo_html_renders_in_a_browser(demo, browser):
+    found = page_problems(browser, demo["out"] / "report.html")
+    assert "planning report" in found["title"]
+    assert found["images"] == len(FIGURES)
+    assert found["broken"] == [] and found["console"] == []
+    for text in ("Compute-optimal allocation", "inside", "OUTSIDE", "worth it", "batch pick"):
+        assert text in found["text"], text
+
+
+def test_fit_report_command_renders_in_a_browser(demo, browser, tmp_path, capsys):
+    """'bayeslaws report FIT.nc' on the demo's saved surface fit (no new fit)."""
+    html = tmp_path / "report.html"
+    argv = ["report", str(demo["out"] / "loss_surface_fit.nc"), "--out", str(html)]
+    assert main(argv + ["--C", "1e21", "1e22", "--target", "1.07e9", "1e10"]) == 0
+    text = capsys.readouterr().out
+    assert "Sampler health" in text and "decades above the largest fitted budget C" in text
+    assert "Near-optimal at C 1e+22" in text
+    found = page_problems(browser, html)
+    assert found["images"] >= 3 and found["broken"] == [] and found["console"] == []
+    assert "Parameters" in found["text"]
