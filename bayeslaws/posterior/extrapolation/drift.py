@@ -37,8 +37,8 @@ from __future__ import annotations
 import numpy as np
 
 # Population of ln tau (tau in ln-loss units per decade), learned by benchmarks/learn_drift.py.
-LOG_TAU_MEAN = float("nan")  # set by the learning script's output (see the module docstring)
-LOG_TAU_SD = float("nan")
+LOG_TAU_MEAN = -2.4925  # from benchmarks/output/learn_drift_population.json
+LOG_TAU_SD = 1.1000
 TAU_GRID = np.geomspace(1e-4, 1.0, 161)  # ln-loss per decade
 AXES = ("N+", "N-", "D+", "D-", "C+")
 CV_FOLDS = (("C", 0.15), ("C", 0.3), ("N", 0.15), ("N", 0.3), ("D", 0.15), ("D", 0.3))
@@ -90,14 +90,15 @@ def sample_taus(state: dict, n_draws: int, rng) -> np.ndarray:
     return np.exp(state["log_tau_mean"] + state["log_tau_sd"] * rng.standard_normal(n_draws))
 
 
-def calibrate(fit, runs=None, *, folds=None, seed=None, **sampler) -> dict:
-    """Update the population of tau with the fit's own inner scale-out splits (refits of its
-    law on the smaller runs, :func:`.distance.scale_out_splits` with the GP discrepancy) and keep
-    the grid posterior in ``fit.cache["drift"]``. Returns the state."""
+def calibrate(fit, runs=None, *, folds=None, seed=None, prior=None, **sampler) -> dict:
+    """Update the population of tau (``prior``, default the shipped one) with the fit's own
+    inner scale-out splits (refits of its law on the smaller runs,
+    :func:`.distance.scale_out_splits` with the GP discrepancy) and keep the grid posterior in
+    ``fit.cache["drift"]``. Returns the state."""
     from . import distance
 
     runs = runs if runs is not None else fit.training_runs()
-    prior = population_state()
+    prior = population_state() if prior is None else prior
     if runs is None:
         fit.cache[CACHE_KEY] = prior
         return prior
