@@ -153,7 +153,7 @@ class ModelView:
 
         def gp_mean(u_q, C_q):
             if C_q not in tables:
-                lo, hi = (float(b) for b in search_bounds(np.array([C_q])))
+                lo, hi = (float(b[0]) for b in search_bounds(np.array([C_q])))
                 grid = np.linspace(lo, hi, LINE_GRID)
                 N = np.exp(grid)
                 mean, _ = gp.conditional(part.gp_state, N, compute_model.tokens(N, C_q))
