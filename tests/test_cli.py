@@ -335,7 +335,7 @@ def test_epoch_table_through_the_cli(tmp_path, capsys):
     argv = ["fit", str(path), "--law", "chinchilla", "--likelihood", "huber"]
     argv += ["--column", "N=Model Size", "--column", "C=Training FLOP", "--column", "loss=loss"]
     argv += ["--exclude-rows", *map(str, worst), "--exclude-reason", "the 5 highest-loss points"]
-    argv += ["--chains", "1", "--warmup", "200", "--draws", "200", "--no-discrepancy"]
+    argv += ["--chains", "1", "--warmup", "150", "--draws", "150", "--no-discrepancy"]
     argv += ["--out", str(out)]
     assert main(argv) == 0
     fit = bl.load_fit(out)

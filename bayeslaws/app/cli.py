@@ -400,9 +400,20 @@ def cmd_report(args) -> int:
     runs = _read_runs(args.runs, args) if args.runs is not None else None
     targets = [tuple(_floats(t, "target")) for t in args.target or []]
     out = Path(args.out)
+    known = {}
+    for pair in args.known or []:
+        name, sep, value = pair.partition("=")
+        label, _, kind = (args.known_label or "published").partition(":")
+        if not sep or not name:
+            raise CLIError(f"--known takes PARAMETER=VALUE, got {pair!r}")
+        known[name] = (label, _floats([value], "known")[0], kind or "published")
+    names = set(fit.summary().index)
+    unknown = sorted(set(known) - names)
+    if unknown:
+        raise CLIError(f"--known: no parameter(s) {unknown} in this fit; it has {sorted(names)}")
     report = fit_report(
         fit, runs=runs, budgets=_floats(args.C, "C"), targets=targets or None, ci=args.ci,
-        figure_dir=out.parent / f"{out.stem}_figures", seed=args.seed,
+        figure_dir=out.parent / f"{out.stem}_figures", seed=args.seed, references=known,
     )
     print(report.to_text())
     print(f"wrote {write_html(report, out)}")
@@ -635,6 +646,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="predict at (N, D) (or (N, C) for isoflop laws), repeatable")
     p.add_argument("--ci", type=float, default=0.9, help="central interval mass")
     p.add_argument("--seed", type=int, default=0, help="random seed")
+    p.add_argument("--known", nargs="+", default=None, metavar="PARAMETER=VALUE",
+                   help="known values of parameters (a published fit, a simulation's truth), "
+                   "each said to lie inside or OUTSIDE its interval")
+    p.add_argument("--known-label", default="published",
+                   help="where the known values come from, e.g. 'Epoch AI 2024' (append ':truth' "
+                   "for a simulator's truth)")
     _add_columns(p)
     _add_exclusion(p)
     p.set_defaults(func=cmd_report)

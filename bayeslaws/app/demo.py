@@ -553,7 +553,7 @@ def _design_sections(plan: dict, surface_fit, hp_fit, pct: str) -> list:
                 "C (FLOPs)": r["C"],
                 "info (nats)": r["info"],
                 f"width after (now {now:.3g})": after,
-                "change": f"{100 * (after / now - 1):+.0f}%",
+                "change vs now": f"{100 * (after / now - 1):+.0f}%",
                 "loss saved": v.loss_saved,
                 "worth (FLOPs)": v.worth_flops,
                 "verdict": v.verdict,
