@@ -5,6 +5,7 @@ from . import bundled, compute, published, simulate
 from .table import (
     CANONICAL,
     Exclusion,
+    PlausibilityWarning,
     RunTable,
     RunTableError,
     as_run_table,
@@ -18,6 +19,7 @@ from .table import (
 __all__ = [
     "CANONICAL",
     "Exclusion",
+    "PlausibilityWarning",
     "RunTable",
     "RunTableError",
     "as_run_table",

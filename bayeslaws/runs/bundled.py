@@ -68,6 +68,10 @@ def epoch_chinchilla(drop_highest: int = 5) -> RunTable:
     N = total parameters, C = FLOPs, D = C / (6N) tokens. ``drop_highest`` removes the
     highest-loss points as Epoch did (5), recorded as an exclusion.
     """
+    if isinstance(drop_highest, bool) or not isinstance(drop_highest, int | np.integer):
+        raise TypeError(f"drop_highest must be an integer >= 0, got {drop_highest!r}")
+    if drop_highest < 0:
+        raise ValueError(f"drop_highest must be an integer >= 0, got {drop_highest}")
     path = shared_data_dir() / "epoch_chinchilla" / "svg_extracted_data.csv"
     raw = pd.read_csv(path)
     runs = load_runs(

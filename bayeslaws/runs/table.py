@@ -20,6 +20,7 @@ the table keeps the record, which every fit stores.
 
 from __future__ import annotations
 
+import os
 import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -44,8 +45,27 @@ UNIT_WORDS = {
 }
 
 
+# Plausible magnitudes: outside them a column is most likely in other units (see
+# :func:`check_plausible`); below the hard minima a value is impossible.
+PLAUSIBLE = {
+    "N": (1e4, 1e14),  # parameters
+    "D": (1e5, 1e16),  # tokens
+    "C": (1e10, 1e30),  # FLOPs
+}
+IMPOSSIBLE_BELOW = {"N": 1.0, "D": 1.0}  # fewer than one parameter / token
+TOKENS_PER_PARAM = (1e-2, 1e5)  # plausible range of D / N
+LOSS_MAX = 20.0  # nats (or bits) per token: above this the column is likely a perplexity
+LOSS_OUTLIER_FACTOR = 3.0  # a loss above this multiple of the table's median looks diverged
+PF_DAY = 8.64e19  # FLOPs in one petaFLOP/s-day
+
+
 class RunTableError(ValueError):
     """Bad input in a run table; the message names the column and rows."""
+
+
+class PlausibilityWarning(UserWarning):
+    """Values that are possible but implausible (likely other units, diverged runs): the
+    message names the column, the rows and the likely fix."""
 
 
 @dataclass(frozen=True)
@@ -172,22 +192,52 @@ def _read(data) -> tuple[pd.DataFrame, str]:
         return data.copy(), "DataFrame"
     if isinstance(data, RunTable):
         return data.df.copy(), data.source
+    if not isinstance(data, str | os.PathLike):
+        raise TypeError(
+            "data must be a path to a CSV/Parquet file, a DataFrame or a RunTable; got "
+            f"{type(data).__name__}"
+        )
     path = Path(data)
     if not path.exists():
         raise FileNotFoundError(f"run table {str(path)!r} does not exist")
+    if path.is_dir():
+        raise IsADirectoryError(f"run table {str(path)!r} is a folder, not a file")
     suffix = path.suffix.lower()
+    if suffix not in (".parquet", ".pq", ".csv", ".txt", ".gz"):
+        raise RunTableError(
+            f"unsupported file type {suffix!r} for {str(path)!r}; use .csv or .parquet"
+        )
+    if path.stat().st_size == 0:
+        raise RunTableError(f"run table {str(path)!r} is empty (no header, no rows)")
     try:
         if suffix in (".parquet", ".pq"):
             return pd.read_parquet(path), str(path)
-        if suffix in (".csv", ".txt", ".gz"):
-            return pd.read_csv(path), str(path)
-    except (pd.errors.ParserError, UnicodeDecodeError) as err:
-        raise RunTableError(f"could not parse {str(path)!r} as a table: {err}") from err
-    raise RunTableError(f"unsupported file type {suffix!r} for {str(path)!r}; use .csv or .parquet")
+        return pd.read_csv(path), str(path)
+    except ImportError:
+        raise RunTableError(
+            f"reading {str(path)!r} (Parquet) needs pyarrow or fastparquet: pip install pyarrow, "
+            "or save the table as CSV"
+        ) from None
+    except pd.errors.EmptyDataError:
+        raise RunTableError(f"run table {str(path)!r} has no columns (is it empty?)") from None
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError, OSError) as err:
+        message = " ".join(str(err).split())
+        raise RunTableError(
+            f"could not parse {str(path)!r} as a table ({type(err).__name__}: {message})"
+        ) from None
 
 
 def _to_numeric(df: pd.DataFrame, column: str) -> pd.Series:
     raw = df[column]
+    if isinstance(raw, pd.DataFrame):
+        raise RunTableError(f"the table has more than one column named {column!r}")
+    if pd.api.types.is_bool_dtype(raw) or (
+        raw.dtype == object and raw.map(lambda v: isinstance(v, bool | np.bool_)).any()
+    ):
+        raise RunTableError(
+            f"column {column!r} holds True/False values, not numbers; map the right column "
+            "(a boolean column would be read as 0/1)"
+        )
     values = pd.to_numeric(raw, errors="coerce")
     bad = values.isna() & raw.notna()
     if bad.any():
@@ -249,22 +299,54 @@ def load_runs(
     RunTableError naming the column and rows on missing columns, non-numeric strings, non-finite
     or non-positive values and inconsistent N, D, C. Duplicate rows are reported by a warning.
     """
-    df, source = _read(data)
-    if df.empty:
-        raise RunTableError(f"the run table from {source} has no rows")
     mapping = {"N": N, "D": D, "C": C, "lr": lr, "batch_size": batch_size, "loss": loss}
     mapping["group"] = group
+    for canon, user in mapping.items():
+        if user is not None and not isinstance(user, str):
+            raise TypeError(
+                f"{canon}= takes the name of your {canon} column (a string), got "
+                f"{type(user).__name__} {user!r}"
+            )
+    if units is not None and not isinstance(units, dict):
+        raise TypeError(
+            f"units must be a dict column -> unit (e.g. {{'N': 'billions'}}), got "
+            f"{type(units).__name__}"
+        )
+    if not isinstance(allow_missing_loss, bool | np.bool_):
+        raise TypeError(f"allow_missing_loss must be True or False, got {allow_missing_loss!r}")
     units = dict(units or {})
     for key in units:
         if key not in NUMERIC:
             raise RunTableError(f"units given for {key!r}, which is not one of {NUMERIC}")
+    df, source = _read(data)
+    if df.empty:
+        raise RunTableError(f"the run table from {source} has no rows")
+    if df.index.has_duplicates:
+        raise RunTableError(
+            "row labels (the table's index) repeat, e.g. "
+            f"{_rows(df.index[df.index.duplicated()], 5)}: rows are named by their labels in "
+            "messages and exclusions; pass "
+            "df.reset_index(drop=True) (or pd.concat(..., ignore_index=True))"
+        )
+    resolved = {}
+    for canon, user in mapping.items():
+        name = user if user is not None else canon
+        if name not in df.columns:
+            continue
+        if name in resolved.values():
+            other = next(k for k, v in resolved.items() if v == name)
+            raise RunTableError(
+                f"column {name!r} is used for both {other} and {canon}: each of N, D, C, lr, "
+                "batch_size, loss, group needs its own column of the table"
+            )
+        resolved[canon] = name
 
     out = pd.DataFrame(index=df.index)
     used = set()
     for canon, user in mapping.items():
         name = user if user is not None else canon
         if name not in df.columns:
-            if user is not None:
+            if user is not None and user != canon:
                 raise RunTableError(
                     f"column {user!r} (given for {canon}) is not in the table; columns are "
                     f"{list(df.columns)}"
@@ -297,12 +379,21 @@ def load_runs(
     _check_positive_finite(out, "loss", allow_missing=allow_missing_loss)
 
     model = as_compute_model(compute_model)
+    for column in given:
+        _check_possible(out, column, given)
     if "C" not in out:
         out["C"] = model.flops(out["N"], out["D"])
     elif "D" not in out:
         out["D"] = model.tokens(out["N"], out["C"])
     elif "N" not in out:
         out["N"] = model.params_for(out["D"], out["C"])
+        off = np.abs(model.flops(out["N"], out["D"]) / out["C"] - 1) > 0.01
+        if off.any():  # the size search is bounded to 1 .. 1e18 parameters
+            raise RunTableError(
+                f"no model size between 1 and 1e18 parameters gives C with D at rows "
+                f"{_rows(out.index[off])} under the compute model {model.name}: C must be in "
+                f"FLOPs and D in tokens (pass {_unit_hint('C', out['C'])} for other units)"
+            )
     else:
         implied = model.flops(out["N"], out["D"])
         off = np.abs(implied / out["C"] - 1) > 0.01
@@ -313,11 +404,15 @@ def load_runs(
                 "compute_model="
             )
 
+    for column in ("N", "D"):
+        _check_possible(out, column, given)
+
     extra = [c for c in df.columns if c not in used and c not in CANONICAL]
     for column in extra:
         out[column] = df[column]
     ordered = [c for c in CANONICAL if c in out] + extra
     out = out[ordered]
+    check_plausible(out, units)
 
     key = [c for c in CANONICAL if c in out]
     dup = out.duplicated(subset=key, keep=False)
@@ -329,6 +424,97 @@ def load_runs(
             stacklevel=2,
         )
     return RunTable(df=out, compute_model=model, source=source, n_input_rows=len(df))
+
+
+def _unit_hint(column: str, values) -> str:
+    """The likely ``units=`` fix for a column whose values are too small."""
+    top = float(np.nanmax(values))
+    if column == "C":
+        return f"units={{'C': {PF_DAY:g}}} for petaFLOP/s-days or units={{'C': 1e18}} for exaFLOPs"
+    word = "billions" if top < 1e3 else "millions"
+    return f"units={{'{column}': '{word}'}} (or the right multiplier)"
+
+
+def _check_possible(out: pd.DataFrame, column: str, given: list) -> None:
+    """Fewer than one parameter or token is impossible: an error naming the rows and the fix
+    (the units of the column, or of C when the column was derived from C)."""
+    if column not in IMPOSSIBLE_BELOW or column not in out:
+        return
+    values = out[column]
+    bad = values < IMPOSSIBLE_BELOW[column]
+    if not bad.any():
+        return
+    what = {"N": "parameter", "D": "token"}[column]
+    if column in given:
+        fix = f"if {column} is given in larger units, pass {_unit_hint(column, values)}"
+    else:
+        fix = (
+            f"{column} was derived from C, which must be in FLOPs (pass "
+            f"{_unit_hint('C', out['C'])})"
+        )
+    raise RunTableError(
+        f"column {column!r} has values below 1 {what} at rows {_rows(out.index[bad])} "
+        f"(e.g. {values[bad].head(3).tolist()}): {fix}"
+    )
+
+
+def check_plausible(df: pd.DataFrame, units: dict | None = None) -> list[str]:
+    """Warn (:class:`PlausibilityWarning`) about implausible magnitudes of a canonical table:
+    N (parameters), D (tokens), C (FLOPs) outside ``PLAUSIBLE``, tokens per parameter outside
+    ``TOKENS_PER_PARAM``, a loss column that looks like a perplexity, and losses far above
+    the table's median (diverged runs?). Returns the messages."""
+    units = units or {}
+    messages = []
+    names = {"N": "parameters", "D": "tokens", "C": "FLOPs"}
+    for column, (low, high) in PLAUSIBLE.items():
+        if column not in df:
+            continue
+        median = float(np.median(df[column]))
+        if median < low:
+            messages.append(
+                f"column {column!r} ({names[column]}) has median {median:.3g}, below {low:g}: "
+                f"the values look like they are in larger units; pass "
+                f"{_unit_hint(column, df[column])}"
+            )
+        elif median > high:
+            messages.append(
+                f"column {column!r} ({names[column]}) has median {median:.3g}, above {high:g}: "
+                f"is it in other units (or another quantity)? Check the column mapping and units="
+            )
+    if "N" in df and "D" in df:
+        ratio = float(np.median(df["D"] / df["N"]))
+        low, high = TOKENS_PER_PARAM
+        if not low <= ratio <= high:
+            messages.append(
+                f"the median tokens per parameter D/N is {ratio:.3g}, outside [{low:g}, "
+                f"{high:g}]: N or D is probably in other units (e.g. N in billions: pass "
+                "units={'N': 'billions'})"
+            )
+    if "loss" in df:
+        loss = df["loss"].to_numpy(float)
+        finite = np.isfinite(loss)
+        if finite.any():
+            median = float(np.median(loss[finite]))
+            if median > LOSS_MAX:
+                messages.append(
+                    f"column 'loss' has median {median:.3g}: losses in nats or bits per token "
+                    f"rarely exceed {LOSS_MAX:g}; is it a perplexity? (pass its logarithm)"
+                )
+            else:
+                far = finite & (loss > LOSS_OUTLIER_FACTOR * median)
+                if "diverged" in df:
+                    far &= ~df["diverged"].fillna(False).astype(bool).to_numpy()
+                if far.any():
+                    messages.append(
+                        f"{int(far.sum())} run(s) have a loss above {LOSS_OUTLIER_FACTOR:g}x the "
+                        f"table's median ({median:.3g}): rows {_rows(df.index[far])} (e.g. "
+                        f"{loss[far][:3].tolist()}). Diverged runs? They are kept; exclude them "
+                        "with RunTable.exclude(mask, reason=...), or mark them in a 'diverged' "
+                        "column for a hyperparameter law"
+                    )
+    for message in messages:
+        warnings.warn(message, PlausibilityWarning, stacklevel=3)
+    return messages
 
 
 def as_run_table(runs, **kwargs) -> RunTable:
