@@ -186,7 +186,7 @@ class Fit:
     def draws(self, var_names=None) -> dict:
         """Posterior draws with chains flattened: name -> array of shape (S, ...)."""
         post = self.idata.posterior
-        names = var_names or list(post.data_vars)
+        names = _var_names(var_names, list(post.data_vars))
         out = {}
         for name in names:
             values = post[name].values
@@ -198,6 +198,8 @@ class Fit:
         interval (labelled e.g. 5%, 50%, 95%), r_hat, ess_bulk, ess_tail."""
         if isinstance(ci, bool) or not isinstance(ci, int | float) or not 0 < ci < 1:
             raise ValueError(f"ci must be in (0, 1), got {ci!r}")
+        if var_names is not None:
+            _var_names(var_names, list(self.idata.posterior.data_vars))
         names = var_names or self.record.summary_names
         names = [n for n in names if n in self.idata.posterior]
         lo, hi = (1 - ci) / 2, (1 + ci) / 2
@@ -256,6 +258,20 @@ class Fit:
         return path
 
 
+def _var_names(var_names, available: list) -> list:
+    """``var_names`` checked against the posterior's sites (all of them when None)."""
+    if var_names is None:
+        return available
+    if isinstance(var_names, str):
+        var_names = [var_names]
+    if not isinstance(var_names, list | tuple) or not var_names:
+        raise TypeError(f"var_names must be a non-empty list of site names, got {var_names!r}")
+    unknown = [n for n in var_names if n not in available]
+    if unknown:
+        raise ValueError(f"var_names {unknown} are not in the posterior; its sites: {available}")
+    return list(var_names)
+
+
 def _saved_model(fit: Fit):
     try:
         return fit.compute_model
@@ -302,12 +318,18 @@ def load_fit(path) -> Fit:
     where = repr(str(path))
     try:
         idata = az.from_netcdf(str(path), engine="h5netcdf")
-        posterior = idata.posterior
-        attrs = dict(posterior.attrs)
     except Exception as err:  # h5py / xarray raise many types on a damaged or foreign file
+        message = " ".join(str(err).split())
         raise IncompatibleFitFile(
-            f"{where} is not a readable fit file ({type(err).__name__}: {err})"
+            f"{where} is not a readable fit file (damaged, truncated or not netCDF: "
+            f"{type(err).__name__}: {message})"
         ) from None
+    if "posterior" not in idata.groups():
+        raise IncompatibleFitFile(
+            f"{where} is a netCDF file but not a bayeslaws fit (it has no posterior group)"
+        )
+    posterior = idata.posterior
+    attrs = dict(posterior.attrs)
     raw = attrs.get(RECORD_ATTR)
     if raw is None:
         raise IncompatibleFitFile(f"{where} is a netCDF file but not a bayeslaws fit")

@@ -8,13 +8,18 @@ the law comes through its contract (:class:`~bayeslaws.laws.contract.Law`).
 from __future__ import annotations
 
 import functools
+import os
 import sys
 import time
 from collections import OrderedDict
+from dataclasses import replace
 
 import arviz as az
 import jax
 import numpy as np
+import numpyro
+import pandas as pd
+from arviz.data.base import dict_to_dataset
 from numpyro.infer import MCMC, NUTS, Predictive
 
 from .. import __version__
@@ -22,10 +27,12 @@ from ..laws import law_ref, resolve_law
 from ..laws.contract import law_key, priors_key
 from ..laws.likelihoods import check_family
 from ..laws.priors import priors_to_spec
-from ..runs import CANONICAL, as_run_table
+from ..runs import CANONICAL, RunTable, as_run_table
+from . import identifiability, progress
 from .diagnostics import check
 from .fit import Fit
 from .record import FitRecord, SamplerRecord
+from .screening import as_screen, pointwise, screen_runs, warn_flagged
 
 # Compiled NUTS kernels, reused by fits of the same law, shapes and settings (compilation takes
 # seconds; a refit with new data of the same shape then skips it).
@@ -47,7 +54,9 @@ FIT_ARGUMENTS = (
     "label",
     "warn",
     "law_options",
+    "screen",
 )
+CHAIN_METHODS = ("parallel", "sequential", "vectorized")
 
 
 def choose_chain_method(chains: int) -> str:
@@ -136,6 +145,7 @@ def fit(
     label: str | None = None,
     warn: bool = True,
     law_options: dict | None = None,
+    screen="warn",
     **options,
 ) -> Fit:
     """Fit a law to a run table by NUTS.
@@ -155,12 +165,18 @@ def fit(
     dense_mass : adapt a dense mass matrix; None: the law's default (dense for loss surfaces,
         whose log amplitudes are strongly correlated).
     prior_draws : if > 0, also store that many prior (predictive) draws in ``idata.prior``.
-    progress_bar : default: shown when stderr is a terminal.
+    progress_bar : default: shown when stderr is a terminal (otherwise a fit still running
+        after a few seconds says so on stderr; ``BAYESLAWS_QUIET=1`` silences it).
     chain_method : override the automatic choice (see :func:`choose_chain_method`).
     label : a name for the fit (used by :func:`compare`).
-    warn : warn on R-hat > 1.01, low ESS or divergences (always recorded in ``fit.diagnostics``).
+    warn : warn on R-hat, low ESS or divergences (always recorded in ``fit.diagnostics``), on
+        too few runs for the law (:mod:`.identifiability`) and on outlying runs.
     law_options, **options : options of a configurable law, e.g. ``far_above=0.03`` or
         ``law_options={"divergence": "exclude"}`` for "hyperparams"; stored in the fit.
+    screen : what to do with runs far off the fitted law (:mod:`.screening`): "warn"
+        (default: name their rows), "exclude" (exclude them, recorded, and refit once), "off";
+        or ``{"action": ..., "threshold": robust sd}``. Recorded in
+        ``fit.record.data["screening"]``.
     """
     law_obj = resolve_law(law)
     unknown = set(options) - set(law_obj.options)
@@ -170,60 +186,174 @@ def fit(
             f"{list(FIT_ARGUMENTS)} nor options of law {law_obj.name!r} "
             f"({sorted(law_obj.options) or 'it has none'})"
         )
+    if law_options is not None and not isinstance(law_options, dict):
+        raise TypeError(f"law_options must be a dict, got {type(law_options).__name__}")
     law_obj = resolve_law(law_obj, {**(law_options or {}), **options})
+    if likelihood is not None and not isinstance(likelihood, str):
+        raise TypeError(f"likelihood must be a string, got {type(likelihood).__name__}")
     likelihood = law_obj.default_likelihood if likelihood is None else likelihood
     check_family(likelihood)
     if likelihood not in law_obj.likelihoods:
         raise ValueError(
             f"law {law_obj.name!r} supports likelihood {law_obj.likelihoods}, got {likelihood!r}"
         )
-    chains = _positive_int("chains", chains)
-    warmup = _positive_int("warmup", warmup)
-    draws = _positive_int("draws", draws)
-    _positive_int("prior_draws", prior_draws, 0)
+    settings = _settings(
+        chains=chains,
+        warmup=warmup,
+        draws=draws,
+        seed=seed,
+        target_accept=target_accept,
+        dense_mass=law_obj.default_dense_mass if dense_mass is None else dense_mass,
+        progress_bar=sys.stderr.isatty() if progress_bar is None else progress_bar,
+        chain_method=chain_method,
+        prior_draws=prior_draws,
+    )
+    if label is not None and not isinstance(label, str):
+        raise TypeError(f"label must be a string, got {type(label).__name__}")
+    if not isinstance(warn, bool | np.bool_):
+        raise TypeError(f"warn must be True or False, got {warn!r}")
+    rule = as_screen(screen)
+    runs = _run_table(runs)
+    priors_used = law_obj.priors(likelihood, priors)
+    fitted, screening = _fit_once(
+        runs, law_obj, likelihood, priors_used, settings, label, warn, rule
+    )
+    if rule.action == "exclude" and screening.flagged:
+        if warn:
+            warn_flagged(screening, runs.df, "exclude", stacklevel=3)
+        labels = set(screening.flagged)
+        reason = (
+            f"screening: more than {rule.threshold:g} robust sd off the fitted law "
+            "(screen='exclude')"
+        )
+        kept = runs.exclude(runs.df.index.isin(list(labels)), reason)
+        refit, again = _fit_once(
+            kept, law_obj, likelihood, priors_used, settings, label, warn, rule
+        )
+        if warn and again.flagged:
+            warn_flagged(again, kept.df, "kept", stacklevel=3)
+        entry = screening.record(excluded=screening.flagged, rounds=[again.record()])
+        return _with_screening(refit, entry)
+    if warn and screening.flagged:
+        warn_flagged(screening, runs.df, "warn", stacklevel=3)
+    return _with_screening(fitted, screening.record())
+
+
+def _with_screening(fitted: Fit, entry: dict) -> Fit:
+    record = replace(fitted.record, data={**fitted.record.data, "screening": entry})
+    return Fit(fitted.idata, record, compute_model=fitted._compute_model)
+
+
+def _run_table(runs) -> RunTable:
+    if isinstance(runs, RunTable):
+        return runs
+    if runs is None or not isinstance(runs, pd.DataFrame | str | os.PathLike):
+        raise TypeError(
+            "runs must be a RunTable (bl.load_runs(...)), a DataFrame with canonical columns or "
+            f"a path to a CSV/Parquet file; got {type(runs).__name__}"
+        )
+    return as_run_table(runs)
+
+
+def _settings(
+    *,
+    chains,
+    warmup,
+    draws,
+    seed,
+    target_accept,
+    dense_mass,
+    progress_bar,
+    chain_method,
+    prior_draws,
+) -> dict:
+    """The sampler settings, each checked by name."""
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-    if not isinstance(target_accept, int | float) or not 0 < target_accept < 1:
-        raise ValueError(f"target_accept must be in (0, 1), got {target_accept!r}")
-    runs = as_run_table(runs)
-    priors_used = law_obj.priors(likelihood, priors)
-    prepared = law_obj.prepare(runs)
-    static = {**prepared.static, "priors": priors_used, "likelihood": likelihood}
-    if dense_mass is None:
-        dense_mass = law_obj.default_dense_mass
-    if progress_bar is None:
-        progress_bar = sys.stderr.isatty()
-    settings = {
+    if (
+        isinstance(target_accept, bool)
+        or not isinstance(target_accept, int | float | np.floating)
+        or not 0 < target_accept < 1
+    ):
+        raise ValueError(f"target_accept must be a number in (0, 1), got {target_accept!r}")
+    for name, value in (("dense_mass", dense_mass), ("progress_bar", progress_bar)):
+        if not isinstance(value, bool | np.bool_):
+            raise TypeError(f"{name} must be True or False, got {value!r}")
+    if chain_method is not None and chain_method not in CHAIN_METHODS:
+        raise ValueError(
+            f"chain_method must be one of {CHAIN_METHODS} or None, got {chain_method!r}"
+        )
+    chains = _positive_int("chains", chains)
+    return {
         "chains": chains,
-        "warmup": warmup,
-        "draws": draws,
+        "warmup": _positive_int("warmup", warmup),
+        "draws": _positive_int("draws", draws),
+        "seed": int(seed),
+        "prior_draws": _positive_int("prior_draws", prior_draws, 0),
         "target_accept": float(target_accept),
         "dense_mass": bool(dense_mass),
         "chain_method": chain_method or choose_chain_method(chains),
         "progress_bar": bool(progress_bar),
     }
-    mcmc = _cached_mcmc(law_obj, static, _shapes(prepared.data), settings)
-    rng_mcmc, rng_prior = jax.random.split(jax.random.PRNGKey(int(seed)))
+
+
+def _fit_once(runs, law_obj, likelihood, priors_used, settings, label, warn, rule):
+    """One NUTS fit of ``law_obj`` to ``runs`` and its screening: (Fit, Screening)."""
+    prepared = law_obj.prepare(runs)
+    cause = identifiability.check(law_obj, prepared, likelihood, warn=warn)
+    static = {**prepared.static, "priors": priors_used, "likelihood": likelihood}
+    mcmc_settings = {k: v for k, v in settings.items() if k not in ("seed", "prior_draws")}
+    mcmc = _cached_mcmc(law_obj, static, _shapes(prepared.data), mcmc_settings)
+    rng_mcmc, rng_prior = jax.random.split(jax.random.PRNGKey(settings["seed"]))
+    n_runs = len(prepared.runs)
+    message = (
+        f"fitting law {law_obj.name!r} to {n_runs} runs by NUTS ({settings['chains']} chains x "
+        f"{settings['warmup']} warm-up + {settings['draws']} draws; the first fit of a shape "
+        "also compiles)"
+    )
     started = time.perf_counter()
-    mcmc.run(rng_mcmc, **prepared.data, extra_fields=("diverging",))
-    jax.block_until_ready(mcmc.get_samples())
+    with progress.step(
+        message, after=progress.PROGRESS_AFTER_S if not settings["progress_bar"] else float("inf")
+    ):
+        mcmc.run(rng_mcmc, **prepared.data, extra_fields=("diverging",))
+        jax.block_until_ready(mcmc.get_samples())
     sampling_seconds = time.perf_counter() - started
 
     prior = None
-    if prior_draws:
+    if settings["prior_draws"]:
         prior_model = functools.partial(law_obj.model, **static)
-        prior = Predictive(prior_model, num_samples=prior_draws)(
+        prior = Predictive(prior_model, num_samples=settings["prior_draws"])(
             rng_prior, **{**prepared.data, "obs": None}
         )
     groups = list(prepared.groups)
     coords = {"group": [str(g) for g in groups]} if len(groups) > 1 else None
     dims = law_obj.group_dims(groups) or None
-    idata = az.from_numpyro(mcmc, prior=prior, coords=coords, dims=dims)
-
-    summary_names = [n for n in law_obj.summary_names(groups, likelihood) if n in idata.posterior]
-    diagnostics = check(idata, summary_names, warn=warn)
+    with progress.step(f"collecting the draws and diagnostics of the {law_obj.name!r} fit"):
+        # one compiled pass gives the pointwise log-likelihood (for LOO) and the predictive
+        # draws that outlier screening reads
+        log_lik, predicted = pointwise(
+            law_obj, prepared, static, mcmc.get_samples(), settings["seed"]
+        )
+        idata = az.from_numpyro(mcmc, prior=prior, coords=coords, dims=dims, log_likelihood=False)
+        shape = (settings["chains"], settings["draws"])
+        idata.add_groups(
+            log_likelihood=dict_to_dataset(
+                {k: v.reshape(shape + v.shape[1:]) for k, v in log_lik.items()},
+                library=numpyro,
+                dims=dims,
+                coords=coords,
+                skip_event_dims=True,
+            )
+        )
+        summary_names = [
+            n for n in law_obj.summary_names(groups, likelihood) if n in idata.posterior
+        ]
+        advice = "; ".join(cause) if cause else None
+        diagnostics = check(idata, summary_names, warn=warn, cause=advice)
+        screening = screen_runs(law_obj, prepared, predicted, rule)
     fitted = prepared.runs
     compute_model = fitted.compute_model
+    notes = list(prepared.notes) + [f"identifiability: {c}" for c in cause]
     record = FitRecord(
         law=law_ref(law_obj),
         law_options=law_obj.options,
@@ -237,31 +367,38 @@ def fit(
         compute_model_name=compute_model.name,
         data=fitted.record(),
         training_runs=training_columns(fitted),
-        notes=list(prepared.notes),
+        notes=notes,
         summary_names=summary_names,
         diagnostics=diagnostics.to_dict(),
         sampler=SamplerRecord(
-            chains=chains,
-            warmup=warmup,
-            draws=draws,
-            target_accept=float(target_accept),
-            dense_mass=bool(dense_mass),
+            chains=settings["chains"],
+            warmup=settings["warmup"],
+            draws=settings["draws"],
+            target_accept=settings["target_accept"],
+            dense_mass=settings["dense_mass"],
             chain_method=settings["chain_method"],
-            seed=int(seed),
+            seed=settings["seed"],
             backend=jax.default_backend(),
             sampling_seconds=sampling_seconds,
         ),
         label=label,
         bayeslaws_version=__version__,
     )
-    return Fit(idata, record, compute_model=compute_model)
+    return Fit(idata, record, compute_model=compute_model), screening
 
 
 def compare(fits, ic: str = "loo") -> az.ELPDData:
     """Rank fits of the same runs by PSIS-LOO (ArviZ ``compare``); best first."""
+    if isinstance(fits, str | Fit) or not hasattr(fits, "__iter__"):
+        raise TypeError(f"compare() takes a list of fits, got {type(fits).__name__}")
     fits = list(fits)
     if len(fits) < 2:
         raise ValueError("compare() needs at least two fits")
+    wrong = [type(f).__name__ for f in fits if not isinstance(f, Fit)]
+    if wrong:
+        raise TypeError(f"compare() takes Fit objects (from bl.fit / bl.load_fit), got {wrong}")
+    if ic not in ("loo", "waic"):
+        raise ValueError(f"ic must be 'loo' or 'waic', got {ic!r}")
     labels = [f.label for f in fits]
     if len(set(labels)) != len(labels):
         labels = [f"{label}#{i}" for i, label in enumerate(labels)]

@@ -69,6 +69,8 @@ def resolve_law(law, options: dict | None = None) -> Law:
                 target = getattr(target, part)
         except (ImportError, AttributeError) as err:
             raise ValueError(f"cannot import law {law!r}: {err}") from None
+        if isinstance(target, type) and not issubclass(target, Law):
+            raise TypeError(f"{law!r} is not a bayeslaws Law (it is the class {target.__name__})")
         obj = target() if isinstance(target, type) else target
         if not isinstance(obj, Law):
             raise TypeError(f"{law!r} is not a bayeslaws Law ({type(obj).__name__})")

@@ -320,6 +320,13 @@ class Law(abc.ABC):
         of a model discrepancy learned from residuals (laws with ``widened = True``)."""
         raise LawCapabilityError(f"law {self.name!r} models no discrepancy from residuals")
 
+    def observation_rows(self, prepared: Prepared) -> list:
+        """The run behind each observation along the last axis of ``prepared.data["obs"]``: its
+        row label in ``prepared.runs``, or None where an observation is not one run observed
+        exactly (e.g. a censored diverged run). Outlier screening flags runs by these labels.
+        Default: every run of ``prepared.runs``, in order."""
+        return list(prepared.runs.df.index)
+
     def empirical(self, runs: pd.DataFrame) -> pd.DataFrame:
         """The law's quantities as observed in a run table (for plots): its inputs and each
         quantity's observed value, one row per observation."""

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ..runs.compute import as_compute_model
-from .draws import check_seed
+from .draws import check_range, check_seed, positive_array
 from .extrapolation import DEFAULT_METHOD
 from .model import ModelView
 from .predict import check_ci
@@ -28,17 +28,7 @@ from .predict import check_ci
 def _budgets(C, name: str = "C") -> np.ndarray:
     if C is None:
         raise ValueError(f"{name} is required: one or more compute budgets in FLOPs")
-    arr = np.atleast_1d(np.asarray(C, dtype=float))
-    if arr.ndim != 1 or arr.size == 0:
-        raise ValueError(
-            f"{name} must be a number or a non-empty 1-d sequence, got shape {arr.shape}"
-        )
-    bad = ~np.isfinite(arr) | (arr <= 0)
-    if bad.any():
-        raise ValueError(
-            f"{name} must be finite and positive (FLOPs); bad at positions {np.where(bad)[0]}"
-        )
-    return arr
+    return positive_array(name, C)  # names the argument on strings, NaN, <= 0, empty
 
 
 def _compute_model(fit, compute_model):
@@ -75,6 +65,7 @@ def allocation_draws(
     ``method`` (a string).
     """
     C = _budgets(C)
+    check_range(fit, pd.DataFrame({"C": C}))  # warns when C looks like it is not in FLOPs
     if method not in ("auto", "closed_form", "numerical"):
         raise ValueError(f"method must be 'auto', 'closed_form' or 'numerical', got {method!r}")
     model = _compute_model(fit, compute_model)

@@ -7,22 +7,33 @@ Units: N params, D tokens, C FLOPs; draws are arrays (S, Q) in natural units.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 
-from ..runs import complete_compute
+from ..runs import PlausibilityWarning, complete_compute
 from .extrapolation import DEFAULT_METHOD
 from .model import ModelView
+
+FAR_BELOW_DECADES = 3.0  # a query this far below the fitted range is likely in other units
+FAR_ABOVE_DECADES = 6.0  # ... or this far above it
+UNITS = {"N": "parameters", "D": "tokens", "C": "FLOPs", "lr": "", "batch_size": "tokens"}
 
 
 def positive_array(name: str, values) -> np.ndarray | None:
     """A 1-d array of finite positive floats (a scalar becomes length 1), or None."""
     if values is None:
         return None
-    if isinstance(values, str | bytes) or (
+    if isinstance(values, str | bytes | dict) or (
         np.ndim(values) == 0 and isinstance(values, bool | np.bool_)
     ):
         raise TypeError(f"{name} must be a number or a sequence of numbers, got {values!r}")
+    raw = np.asarray(values, dtype=object) if not isinstance(values, np.ndarray) else values
+    if raw.dtype == bool or (
+        raw.dtype == object and any(isinstance(v, bool | np.bool_ | str) for v in raw.ravel())
+    ):
+        raise TypeError(f"{name} must hold numbers, got {values!r}")
     try:
         arr = np.atleast_1d(np.asarray(values, dtype=float))
     except (TypeError, ValueError):
@@ -61,8 +72,48 @@ def query_frame(fit, N=None, D=None, C=None, **inputs) -> pd.DataFrame:
     except ValueError:
         shapes = {k: v.shape for k, v in arrays.items()}
         raise ValueError(f"query arrays have incompatible lengths {shapes}") from None
-    ndc = complete_compute(fit.compute_model, **{k: broadcast[k] for k in present})
-    return pd.DataFrame({**ndc, **{k: broadcast[k] for k in extra}})
+    model = fit.compute_model
+    ndc = complete_compute(model, **{k: broadcast[k] for k in present})
+    for column, what in (("N", "parameter"), ("D", "token")):
+        # derived sizes are searched within 1 .. 1e18 parameters: off C means none fits
+        bad = (ndc[column] < 1) | (np.abs(model.flops(ndc["N"], ndc["D"]) / ndc["C"] - 1) > 0.01)
+        if bad.any() and column not in present:
+            i = int(np.flatnonzero(bad)[0])
+            given = " and ".join(f"{k} = {broadcast[k][i]:.3g}" for k in present)
+            raise ValueError(
+                f"{given} imply {column} below one {what} (at "
+                f"positions {np.flatnonzero(bad).tolist()[:10]}): C is in FLOPs (about 6 N D), N "
+                "in parameters, D in tokens"
+            )
+    frame = pd.DataFrame({**ndc, **{k: broadcast[k] for k in extra}})
+    check_range(fit, frame)
+    return frame
+
+
+def check_range(fit, query: pd.DataFrame, stacklevel: int = 4) -> list[str]:
+    """Warn (:class:`~bayeslaws.runs.PlausibilityWarning`) about query values more than
+    ``FAR_BELOW_DECADES`` below or ``FAR_ABOVE_DECADES`` above the fit's range: most likely
+    a value in other units (e.g. N in billions). Returns the messages."""
+    messages = []
+    for column, (low, high) in (fit.record.ranges or {}).items():
+        if column not in query:
+            continue
+        values = np.asarray(query[column], float)
+        below = np.log10(low / values)
+        above = np.log10(values / high)
+        far = (below > FAR_BELOW_DECADES) | (above > FAR_ABOVE_DECADES)
+        if far.any():
+            i = int(np.flatnonzero(far)[0])
+            unit = UNITS.get(column) or "the runs' units"
+            where = np.flatnonzero(far).tolist()[:10]
+            messages.append(
+                f"{column} = {values[i]:.3g} (positions {where}) lies "
+                f"{max(below[i], above[i]):.1f} decades outside the fitted range "
+                f"[{low:.3g}, {high:.3g}]: is it in other units? ({column} is in {unit})"
+            )
+    for message in messages:
+        warnings.warn(message, PlausibilityWarning, stacklevel=stacklevel)
+    return messages
 
 
 def quantity_draws(

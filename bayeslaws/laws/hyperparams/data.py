@@ -15,13 +15,16 @@ import pandas as pd
 from ...runs import RunTable, RunTableError
 from ..contract import Prepared, Scales
 
+IMPLAUSIBLE_FACTOR = 3.0  # without a threshold, a loss above 3x the median loss has diverged
+
 
 class DivergenceWarning(UserWarning):
     """Diverged runs were found and censored or excluded (the count is in the fit's law state)."""
 
 
 def diverged_mask(law, df: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
-    """Runs that diverged (NaN loss, loss above the law's threshold, or a true ``diverged``
+    """Runs that diverged (NaN loss, loss above the law's threshold -- without one, above
+    ``IMPLAUSIBLE_FACTOR`` x the median loss -- or a true ``diverged``
     column), and the reasons in words."""
     loss = df["loss"].to_numpy(float)
     reasons = []
@@ -32,6 +35,17 @@ def diverged_mask(law, df: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
         above = ~np.isnan(loss) & (loss > law.divergence_threshold)
         if above.any():
             reasons.append(f"{int(above.sum())} with loss > {law.divergence_threshold:g}")
+        mask |= above
+    elif (~mask).any():
+        # without a threshold, a loss far above every cell's losses has not converged either
+        # (e.g. 1e6): never fitted as converged, never the censoring bound of real divergences
+        bound = IMPLAUSIBLE_FACTOR * float(np.median(loss[~mask]))
+        above = ~mask & (loss > bound)
+        if above.any():
+            reasons.append(
+                f"{int(above.sum())} with loss > {IMPLAUSIBLE_FACTOR:g}x the median loss "
+                f"({bound:.4g}; set divergence_threshold= to choose)"
+            )
         mask |= above
     if "diverged" in df:
         flag = df["diverged"].fillna(False).astype(bool).to_numpy()

@@ -41,9 +41,11 @@ how the curvature changes between cells whose losses differ (on the simulated sw
 33.6 elpd (dse 4.7); the simulated sweep prefers "loss" by 5.3 (dse 2.7), with every exponent
 within 0.004 of the "log" fit. Hence the default "log".
 
-Diverged runs (NaN loss, loss above ``divergence_threshold``, or a true ``diverged`` column) are
-either censored (``divergence="censor"``: the run's log loss is at least ln(threshold); without a
-threshold, at least the largest loss of a run that did not diverge) or excluded
+Diverged runs (NaN loss, loss above ``divergence_threshold`` -- without one, above 3x the
+sweep's median loss, so that e.g. a loss of 1e6 never counts as converged -- or a true
+``diverged`` column) are either censored (``divergence="censor"``: the run's log loss is at
+least ln(threshold); without a threshold, at least the largest loss of a run that did not
+diverge) or excluded
 (``divergence="exclude"``, recorded by ``RunTable.exclude``). The count is stored in the fit's
 law state (``fit.record.law_state["divergence"]``) and in its notes, and a warning says it at
 fit time.
@@ -153,8 +155,8 @@ class HyperparamsLaw(Law):
         the Chinchilla surface with cell scatter; gives the loss at the optimum of unseen (N, D)
         but samples badly (divergences) when the surface fits the cells almost exactly).
     divergence : "censor" (default) or "exclude".
-    divergence_threshold : a loss above this counts as diverged (None: only NaN losses and a true
-        ``diverged`` column count).
+    divergence_threshold : a loss above this counts as diverged (None: NaN losses, a true
+        ``diverged`` column and losses above 3x the sweep's median loss count).
     far_above : runs whose loss exceeds their cell's best converged run by more than this
         fraction are "far above the bowl" and handled like diverged runs (censored at
         best * (1 + far_above), or excluded). The bowl is a local (quadratic) model: on Step Law
@@ -355,6 +357,13 @@ class HyperparamsLaw(Law):
     # ---- the contract: data in, draws out (see .data and .optima) ---------------------------
     def prepare(self, runs):
         return data.prepare(self, runs)
+
+    def observation_rows(self, prepared) -> list:
+        """Every run of the sweep; None for the censored (diverged or far-above) ones."""
+        censored = prepared.data.get("censored")
+        flags = np.zeros(len(prepared.runs), bool) if censored is None else np.asarray(censored)
+        labels = prepared.runs.df.index
+        return [None if c else label for label, c in zip(labels, flags, strict=True)]
 
     def summary_names(self, groups, likelihood: str) -> list[str]:
         names = ["lr_int", "lr_N", "lr_D", "lr_scatter", "batch_int", "batch_N", "batch_D"]

@@ -165,6 +165,10 @@ class TwoStageHyperparams(Law):
         )
         return Prepared(data_args, {}, scales, groups, ranges, state, runs, (note,))
 
+    def observation_rows(self, prepared) -> list:
+        """The selected runs (stage 1), one per regression observation."""
+        return list(self.select(prepared.runs.df).index)
+
     # ---- stage 2: the regression ----------------------------------------------------------------
     def _line(self, coef: dict, prefix: str, target: str, x, y):
         """Centred ln optimum on the regression line (coefficients broadcast against x, y)."""

@@ -43,6 +43,7 @@ import warnings
 
 import numpy as np
 
+from ...inference import progress
 from . import distance, drift, forms, gp, stacking
 from . import stacking as _stacking
 
@@ -58,6 +59,13 @@ METHODS = (
     "none",
 )
 DEFAULT_METHOD = "gp"  # predict(..., kind="new_run")
+MIN_GP_RUNS = 6  # fewer training residuals cannot set the GP's 4 hyperparameters
+
+
+CALIBRATING = (
+    "learning the extrapolation discrepancy's scales by scale-out refits (NUTS, once per fit; "
+    "kept in fit.cache)"
+)
 
 
 def check_method(method: str) -> str:
@@ -91,7 +99,8 @@ def prepare(fit, method: str, runs=None, *, seed=None, refits=None, stacking=Non
     key = cv_cache_key(method)
     if key is not None and key not in fit.cache:
         gp_cv = key == distance.CACHE_KEYS[True]
-        distance.calibrate(fit, runs, seed=seed, gp=gp_cv, **(refits or {}))
+        with progress.step(CALIBRATING):
+            distance.calibrate(fit, runs, seed=seed, gp=gp_cv, **(refits or {}))
     if method.startswith("gp") and gp_unavailable(fit) is None and "gp" not in fit.cache:
         gp.gp_state(fit, runs)
     if method.startswith("stacking") and _stacking.unavailable(fit) is None:
@@ -113,12 +122,21 @@ def _fall_back(fit, component: str, reason: str, what: str, instead: str) -> Non
 
 def gp_unavailable(fit) -> str | None:
     """Why the GP discrepancy cannot be fitted for this fit (None when it can)."""
-    if fit.cache.get("gp") or fit.record.training_runs:
+    if fit.cache.get("gp"):
         return None
-    return (
-        "the fit holds no training runs (bayeslaws.posterior.extrapolation.gp.gp_state(fit, "
-        "runs) adds it)"
-    )
+    runs = fit.record.training_runs
+    if not runs:
+        return (
+            "the fit holds no training runs (bayeslaws.posterior.extrapolation.gp.gp_state(fit, "
+            "runs) adds it)"
+        )
+    n_runs = len(runs.get("loss") or [])
+    if n_runs < MIN_GP_RUNS:
+        return (
+            f"the fit has {n_runs} training runs and the GP needs >= {MIN_GP_RUNS} residuals to "
+            "set its 4 hyperparameters; fit more runs for a discrepancy learned from them"
+        )
+    return None
 
 
 def widen(fit, query, log_loss, seed: int = 0, method: str = DEFAULT_METHOD):
@@ -153,7 +171,8 @@ def widen(fit, query, log_loss, seed: int = 0, method: str = DEFAULT_METHOD):
         log_loss = np.where(d[None, :] > 0, stacked, log_loss)
         if method == "stacking":
             return log_loss
-    state = distance.ensure_state(fit, gp=cv_cache_key(method) == distance.CACHE_KEYS[True])
+    with progress.step(CALIBRATING):
+        state = distance.ensure_state(fit, gp=cv_cache_key(method) == distance.CACHE_KEYS[True])
     if method == "discrepancy_t":
         state = distance.variant_state(state, "student_t")
     if state.get("ranges"):

@@ -28,7 +28,15 @@ from __future__ import annotations
 
 import numpy as np
 from scipy import optimize
+from threadpoolctl import threadpool_limits
 
+from ...inference import progress
+
+# BLAS threads during the hyperparameter search: its thousands of small (<= 300 x 300)
+# Cholesky factorisations gain nothing from threads and contend for the cores with them (on 2
+# shared cores a 245-run search took 87-133 s with the default threads, 9.8 s with one); see
+# benchmarks/faults.py --gp-threads.
+SEARCH_THREADS = 1
 ETA_PRIOR_SCALE = 0.02  # half-normal scale of the GP amplitude (ln-loss units)
 MAX_FIT_RUNS = 300  # hyperparameters from at most this many runs (each search step is O(n^3))
 JITTER = 1e-10
@@ -80,19 +88,24 @@ def fit_gp(N, D, residuals, max_fit_runs: int = MAX_FIT_RUNS) -> dict:
     if r.size > max_fit_runs:
         subset = np.sort(np.random.default_rng(0).choice(r.size, max_fit_runs, replace=False))
     starts = [np.log([e, ell, ell, sd]) for e in (0.3 * sd, sd) for ell in (0.3, 1.0)]
-    best = min(
-        (
-            optimize.minimize(
-                _neg_log_posterior,
-                x0,
-                args=(U[subset], r[subset]),
-                method="Nelder-Mead",
-                options={"maxiter": 4000, "xatol": 1e-4, "fatol": 1e-7},
-            )
-            for x0 in starts
-        ),
-        key=lambda o: o.fun,
+    message = (
+        f"fitting the GP model discrepancy to {r.size} training residuals (hyperparameters from "
+        f"{subset.size} runs; once per fit, kept in fit.cache)"
     )
+    with progress.step(message), threadpool_limits(limits=SEARCH_THREADS):
+        best = min(
+            (
+                optimize.minimize(
+                    _neg_log_posterior,
+                    x0,
+                    args=(U[subset], r[subset]),
+                    method="Nelder-Mead",
+                    options={"maxiter": 4000, "xatol": 1e-4, "fatol": 1e-7},
+                )
+                for x0 in starts
+            ),
+            key=lambda o: o.fun,
+        )
     eta, ell_n, ell_d, noise = (float(v) for v in np.exp(best.x))
     return {
         "method": "gp",

@@ -1,0 +1,57 @@
+"""Progress messages for steps that can take more than a few seconds (a NUTS fit, the GP
+hyperparameter search, a screening refit), so that nothing stalls silently.
+
+A step announces itself on stderr only if it is still running after ``PROGRESS_AFTER_S``
+seconds, and then says when it ends, with the elapsed time; quick steps print nothing. Set the
+environment variable ``BAYESLAWS_QUIET=1`` to silence every message.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+from contextlib import contextmanager
+
+PROGRESS_AFTER_S = 3.0  # a step still running after this many seconds is announced
+PREFIX = "bayeslaws: "
+
+
+def quiet() -> bool:
+    """True when ``BAYESLAWS_QUIET`` is set to a non-empty value other than 0."""
+    return os.environ.get("BAYESLAWS_QUIET", "") not in ("", "0")
+
+
+def _write(text: str, stream=None) -> None:
+    stream = stream or sys.stderr
+    try:
+        print(PREFIX + text, file=stream, flush=True)
+    except (OSError, ValueError):  # a closed stream must never break the computation
+        pass
+
+
+@contextmanager
+def step(message: str, after: float = PROGRESS_AFTER_S, stream=None):
+    """Run a block; if it is still running after ``after`` seconds, print ``message`` (what is
+    being done and why it takes time), and print the elapsed time when it ends."""
+    if quiet() or after == float("inf"):
+        yield
+        return
+    started = time.perf_counter()
+    announced = threading.Event()
+
+    def announce():
+        announced.set()
+        _write(f"{message} ...", stream)
+
+    timer = threading.Timer(after, announce)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+        timer.join()  # an announcement in flight finishes before the end is reported
+        if announced.is_set():
+            _write(f"{message}: done in {time.perf_counter() - started:.1f} s", stream)

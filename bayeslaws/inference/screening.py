@@ -1,0 +1,278 @@
+"""Outlier and divergence screening after every fit: runs far off the fitted law are flagged by
+their row labels, never silently absorbed.
+
+The rule (the same for every law, through its contract): for each observed run, the residual
+is its observation (centred ln loss for most laws) minus the median of the posterior predictive
+draws there; the residuals are standardised by a robust scale, 1.4826 x their median absolute
+deviation (a few gross outliers cannot inflate it, as they inflate a fitted sigma), floored at
+a quarter of the typical predictive sd. A run whose |z| exceeds ``threshold`` is flagged.
+Runs the law already treats (censored diverged runs) are not screened
+(:meth:`~bayeslaws.laws.contract.Law.observation_rows`).
+
+What happens to flagged runs is a recorded, switchable rule, ``bl.fit(..., screen=...)``:
+
+* ``"warn"`` (default): an :class:`OutlierWarning` names the rows, their losses and how far off
+  they lie, and says how to exclude them; the fit keeps them;
+* ``"exclude"``: the flagged rows are excluded (``RunTable.exclude``, with the rule as the
+  reason) and the law is refitted once; the refit is screened again and warns about any run
+  that only then stands out;
+* ``"off"``: no screening.
+
+``screen={"action": "exclude", "threshold": 8}`` changes the threshold. Every fit records the
+rule, the flagged rows and what was done in ``fit.record.data["screening"]``.
+
+Threshold: ``DEFAULT_THRESHOLD`` = 8 robust sd, chosen on the selection data of
+docs/calibration_protocol.md (``python benchmarks/screening_study.py`` prints the |z| of every
+table, in benchmarks/output/screening_study.txt): on the runs that no one drops the largest
+|z| is 6.4 (Porian's nine configurations; Step Law's best runs 2.1; Epoch's 240 kept points
+6.4), while 4 of the 5 highest-loss points of Epoch's Chinchilla table, which Epoch dropped,
+lie 10-40 robust sd above the fit (the fifth is in line with the law).
+"""
+
+from __future__ import annotations
+
+import functools
+import warnings
+from collections import OrderedDict
+from dataclasses import asdict, dataclass
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from numpyro import handlers
+
+from ..laws.contract import law_key, priors_key
+
+ACTIONS = ("warn", "exclude", "off")
+DEFAULT_THRESHOLD = 8.0  # robust sd; see the module docstring
+MIN_RUNS = 8  # fewer screened runs cannot tell an outlier from the law
+MAD_TO_SD = 1.4826
+_POINTWISE_CACHE: OrderedDict = OrderedDict()
+
+
+class OutlierWarning(UserWarning):
+    """Runs lie far off the fitted law: the message names their rows and how to exclude them."""
+
+
+@dataclass(frozen=True)
+class Screen:
+    """The screening rule: ``action`` ("warn", "exclude" or "off") for runs whose robust |z|
+    exceeds ``threshold``."""
+
+    action: str = "warn"
+    threshold: float = DEFAULT_THRESHOLD
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def as_screen(value) -> Screen:
+    """A :class:`Screen` from ``screen=``: an action string, a dict with ``action`` and/or
+    ``threshold``, a Screen, or None (off)."""
+    if value is None:
+        return Screen("off")
+    if isinstance(value, Screen):
+        screen = value
+    elif isinstance(value, str):
+        screen = Screen(value)
+    elif isinstance(value, dict):
+        unknown = sorted(set(value) - {"action", "threshold"})
+        if unknown:
+            raise ValueError(f"screen= got unknown key(s) {unknown}; use 'action', 'threshold'")
+        screen = Screen(**value)
+    else:
+        raise TypeError(
+            f"screen must be one of {ACTIONS} or a dict {{'action': ..., 'threshold': ...}}, "
+            f"got {type(value).__name__}"
+        )
+    if screen.action not in ACTIONS:
+        raise ValueError(f"screen must be one of {ACTIONS}, got {screen.action!r}")
+    t = screen.threshold
+    if isinstance(t, bool) or not isinstance(t, int | float) or not np.isfinite(t) or t <= 0:
+        raise ValueError(f"screen threshold must be a positive number of robust sd, got {t!r}")
+    return Screen(screen.action, float(t))
+
+
+@dataclass(frozen=True)
+class Screening:
+    """The outcome of screening one fit.
+
+    rows : row labels of the screened runs (n,); z : their robust z-scores (n,);
+    ratio : observed / fitted (natural units) per run (n,); flagged : labels with |z| >
+    threshold; scale : the robust scale used; skipped : why screening did not run (or None).
+    """
+
+    rule: Screen
+    rows: list
+    z: np.ndarray
+    ratio: np.ndarray
+    flagged: list
+    scale: list
+    skipped: str | None = None
+
+    def record(self, excluded=None, rounds=None) -> dict:
+        """JSON-ready: the rule, the flagged rows with z and ratio, what was done."""
+        by_row = dict(zip(map(str, self.rows), zip(self.z, self.ratio, strict=True), strict=True))
+        out = {
+            **self.rule.to_dict(),
+            "rule": (
+                "|observation - posterior predictive median| / (1.4826 MAD of the residuals) "
+                "> threshold"
+            ),
+            "n_screened": len(self.rows),
+            "flagged": [
+                {"row": str(r), "z": _num(by_row[str(r)][0]), "ratio": _num(by_row[str(r)][1])}
+                for r in self.flagged
+            ],
+            "max_abs_z": _num(np.max(np.abs(self.z))) if len(self.z) else None,
+            "skipped": self.skipped,
+        }
+        if excluded is not None:
+            out["excluded"] = [str(r) for r in excluded]
+        if rounds is not None:
+            out["rounds"] = rounds
+        return out
+
+
+def _num(x) -> float | None:
+    x = float(x)
+    return x if np.isfinite(x) else None
+
+
+def _pointwise_fn(law, static: dict):
+    """A compiled function (samples, keys, data) -> (log-likelihood of every observed site,
+    predicted observation site) per draw, kept per law and static arguments (compiling takes
+    seconds; it replaces the log-likelihood pass ArviZ would otherwise compile)."""
+    key = (
+        law_key(law),
+        priors_key(static["priors"]),
+        static["likelihood"],
+        tuple(sorted((k, v) for k, v in static.items() if k not in ("priors", "likelihood"))),
+    )
+    if key in _POINTWISE_CACHE:
+        _POINTWISE_CACHE.move_to_end(key)
+        return _POINTWISE_CACHE[key]
+    model = functools.partial(law.model, **static)
+    site_name = law.observed_site
+
+    def one(sample, rng_key, data):
+        seeded = handlers.seed(handlers.substitute(model, data=sample), rng_seed=rng_key)
+        trace = handlers.trace(seeded).get_trace(**data)
+        log_lik = {
+            name: site["fn"].log_prob(site["value"])
+            for name, site in trace.items()
+            if site["type"] == "sample" and site["is_observed"]
+        }
+        site = trace[site_name]
+        return log_lik, site["fn"].sample(jax.random.fold_in(rng_key, 1))
+
+    fn = jax.jit(jax.vmap(one, in_axes=(0, 0, None)))
+    _POINTWISE_CACHE[key] = fn
+    while len(_POINTWISE_CACHE) > 8:
+        _POINTWISE_CACHE.popitem(last=False)
+    return fn
+
+
+def pointwise(law, prepared, static: dict, samples: dict, seed: int = 0):
+    """Per posterior draw: the log-likelihood of every observed site (name -> (S, ...), as
+    ``numpyro.infer.log_likelihood``) and a predictive draw of the observation site (S, ...),
+    in one compiled pass."""
+    samples = {k: jnp.asarray(v) for k, v in samples.items()}
+    n = len(next(iter(samples.values())))
+    keys = jax.random.split(jax.random.PRNGKey(seed), n)
+    log_lik, predicted = _pointwise_fn(law, static)(samples, keys, prepared.data)
+    return {k: np.asarray(v) for k, v in log_lik.items()}, np.asarray(predicted, float)
+
+
+def screen_runs(law, prepared, predicted: np.ndarray, rule: Screen) -> Screening:
+    """Robust z-scores of every exactly observed run against the fitted law, and the runs
+    beyond ``rule.threshold`` (see the module docstring). ``predicted``: posterior predictive
+    draws of the observation site, (S, *obs shape) (:func:`pointwise`)."""
+    empty = np.zeros(0)
+    labels = law.observation_rows(prepared)
+    obs = np.asarray(prepared.data["obs"], float)
+    if rule.action == "off":
+        return Screening(rule, [], empty, empty, [], [], "screen='off'")
+    if obs.shape[-1] != len(labels):
+        return Screening(rule, [], empty, empty, [], [], "the law's observations are not runs")
+    eligible = np.array([label is not None for label in labels])
+    if eligible.sum() < MIN_RUNS:
+        reason = (
+            f"{int(eligible.sum())} runs are too few to tell an outlier from the law "
+            f"(screening needs >= {MIN_RUNS})"
+        )
+        return Screening(rule, [], empty, empty, [], [], reason)
+    median, sd = np.median(predicted, axis=0), predicted.std(axis=0)
+    resid = (obs - median).reshape(-1, obs.shape[-1])[:, eligible]  # (targets, n)
+    sd = sd.reshape(-1, obs.shape[-1])[:, eligible]
+    centre = np.median(resid, axis=1, keepdims=True)
+    mad = MAD_TO_SD * np.median(np.abs(resid - centre), axis=1, keepdims=True)
+    floor = 0.25 * np.median(sd, axis=1, keepdims=True)
+    scale = np.maximum(np.maximum(mad, floor), 1e-12)
+    z_all = resid / scale
+    worst = np.argmax(np.abs(z_all), axis=0)
+    cols = np.arange(z_all.shape[1])
+    z = z_all[worst, cols]
+    ratio = np.exp(resid[worst, cols])
+    rows = [label for label in labels if label is not None]
+    flagged = [rows[i] for i in np.flatnonzero(np.abs(z) > rule.threshold)]
+    flagged.sort(key=lambda r: -abs(z[rows.index(r)]))
+    return Screening(rule, rows, z, ratio, flagged, scale.ravel().tolist())
+
+
+def describe(result: Screening, runs_df, limit: int = 10) -> str:
+    """The flagged rows in words: label, loss, observed / fitted, z."""
+    parts = []
+    index = {str(r): i for i, r in enumerate(result.rows)}
+    for label in result.flagged[:limit]:
+        i = index[str(label)]
+        loss = ""
+        if label in runs_df.index and "loss" in runs_df:
+            loss = f"loss {float(runs_df.loc[label, 'loss']):.4g}, "
+        parts.append(f"{label} ({loss}{result.ratio[i]:.3g}x the fit, z {result.z[i]:+.0f})")
+    more = len(result.flagged) - limit
+    return ", ".join(parts) + (f" and {more} more" if more > 0 else "")
+
+
+def warn_flagged(result: Screening, runs_df, action: str, stacklevel: int = 3) -> None:
+    """Warn about the flagged rows, saying what was done and how to exclude them."""
+    if not result.flagged:
+        return
+    labels = result.flagged
+    listed = " ".join(str(r) for r in labels)
+    python_list = ", ".join(repr(r) for r in labels)
+    head = (
+        f"screening: {len(labels)} run(s) lie more than {result.rule.threshold:g} robust sd off "
+        f"the fitted law: rows {describe(result, runs_df)}. "
+    )
+    if action == "exclude":
+        tail = "They were excluded and the law refitted (screen='exclude'; see fit.record.data)."
+    elif action == "kept":
+        tail = (
+            "They stand out only after the first exclusion and are kept; check them, and "
+            f"exclude them with runs.exclude(runs.df.index.isin([{python_list}]), reason=...)."
+        )
+    else:
+        tail = (
+            "They are kept in this fit: check them (diverged, mis-typed or mis-unit runs?). To "
+            "refit without them: bl.fit(..., screen='exclude'), or "
+            f"runs.exclude(runs.df.index.isin([{python_list}]), reason='...'), or on the command "
+            f"line --exclude-rows {listed} --exclude-reason '...'; screen='off' silences this."
+        )
+    warnings.warn(head + tail, OutlierWarning, stacklevel=stacklevel)
+
+
+def screen_fit(fit, screen="warn", seed: int = 0) -> Screening:
+    """Screen a fit's own training runs after the fact (a loaded fit, another threshold): the
+    :class:`Screening`, nothing warned. (The posterior is in the fit's reference scales, so
+    only the runs it was fitted to can be screened against it.)"""
+    rule = as_screen(screen)
+    runs = fit.training_runs()
+    if runs is None:
+        raise ValueError("screen_fit() needs the fit's training runs, and this fit stores none")
+    prepared = fit.law.prepare(runs)
+    static = {**prepared.static, "priors": fit.priors, "likelihood": fit.likelihood}
+    if rule.action == "off":
+        return screen_runs(fit.law, prepared, np.zeros(0), rule)
+    _, predicted = pointwise(fit.law, prepared, static, fit.draws(), seed)
+    return screen_runs(fit.law, prepared, predicted, rule)
