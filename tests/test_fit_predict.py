@@ -177,7 +177,7 @@ def test_one_group_reduces_to_the_plain_model(simulated_runs):
 def test_sampler_trouble_is_reported(simulated_runs):
     from bayeslaws.inference import SamplerWarning
 
-    with pytest.warns(SamplerWarning, match="ess_bulk"):
+    with pytest.warns(SamplerWarning, match="R-hat|ess_bulk|ess_tail"):
         fit = bl.fit(simulated_runs, seed=0, chains=2, warmup=20, draws=20)
     assert not fit.diagnostics.ok
 

@@ -131,3 +131,35 @@ def test_reads_csv_and_reports_missing_file(tmp_path):
     assert runs.source == str(path) and len(runs) == 4
     with pytest.raises(FileNotFoundError, match="does not exist"):
         bl.load_runs(tmp_path / "nope.csv")
+
+
+def test_real_and_bundled_tables_pass_the_plausibility_checks():
+    """No false alarm: every bundled table and the third-party tables load without a
+    PlausibilityWarning (the checks target other units and diverged runs, not real sweeps)."""
+    import warnings
+
+    from bayeslaws.runs import PlausibilityWarning, bundled
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", PlausibilityWarning)
+        for name in bundled.bundled_names():
+            bl.load_bundled(name)
+        try:
+            bundled.shared_data_dir()
+        except bundled.SharedDataMissing:
+            return
+        bundled.epoch_chinchilla(0)
+        bundled.steplaw_dense()
+        bundled.porian_isoflop()
+
+
+def test_units_are_named_in_the_plausibility_warning():
+    from bayeslaws.runs import PlausibilityWarning
+
+    billions = table()
+    billions["Model Size"] = [1.0, 2.0, 4.0, 8.0]
+    with pytest.warns(PlausibilityWarning, match=r"units=\{'N': 'billions'\}"):
+        runs = bl.load_runs(billions, N="Model Size", C="Training FLOP")
+    assert len(runs) == 4  # a warning, not a refusal: the values are possible
+    fixed = bl.load_runs(billions, N="Model Size", C="Training FLOP", units={"N": "billions"})
+    np.testing.assert_allclose(fixed.df["N"], [1e9, 2e9, 4e9, 8e9])

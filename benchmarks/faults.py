@@ -1,0 +1,392 @@
+"""The fault-injection suite, counted: every fast case of tests/test_faults.py plus the slow ones
+(a process killed while saving, concurrent writers on one path with HDF5 file locking off, long
+steps that must say what they do, the Epoch table fitted as the README says, a diverged run in
+a loss-surface and in a hyperparameter fit, a law fitted to three runs), each sorted into:
+ok, raw traceback, unclear error, silent wrong result, corrupt file, stall without a message.
+
+    python benchmarks/faults.py [--fast-only | --slow-only] [--kills 10] [--writers 3]
+    python benchmarks/faults.py --gp-threads     # GP search time on a 1,000-run fit
+
+Prints the counts and every case that is not ok, and writes them to
+benchmarks/output/faults.txt (--gp-threads: benchmarks/output/gp_threads.txt). Uses
+../shared/data for the Epoch cases (skipped with a note when absent). Simulated tables are
+labelled SIMULATED.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib.util
+import io
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+import bayeslaws as bl
+from bayeslaws.inference import progress
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = Path(__file__).resolve().parent / "output"
+SAMPLER = {"chains": 2, "warmup": 300, "draws": 300, "seed": 0}
+
+
+def load_suite():
+    """tests/test_faults.py as a module (its cases, classifier and helpers)."""
+    spec = importlib.util.spec_from_file_location("test_faults", ROOT / "tests" / "test_faults.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# ---- slow cases ------------------------------------------------------------------------------
+SAVER = textwrap.dedent(
+    """
+    import sys
+    import bayeslaws as bl
+    fit = bl.load_fit(sys.argv[1])
+    print("ready", flush=True)
+    for _ in range(int(sys.argv[3])):
+        fit.save(sys.argv[2])
+    print("done", flush=True)
+    """
+)
+
+
+def _saver(source, target, repeats, env=None):
+    return subprocess.Popen(
+        [sys.executable, "-c", SAVER, str(source), str(target), str(repeats)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "BAYESLAWS_QUIET": "1", **(env or {})},
+    )
+
+
+def kill_during_save(suite, ctx, trials: int, seed: int = 0):
+    """A process saving over a good fit file is killed (SIGKILL) at a random moment: the file
+    at the path must still load (the old or the new fit, never a damaged one)."""
+    rng = random.Random(seed)
+    target = ctx["dir"] / "killed.nc"
+    ctx["fit"].save(target)
+    start = time.perf_counter()
+    ctx["fit"].save(ctx["dir"] / "timing.nc")
+    save_s = time.perf_counter() - start
+    outcomes = []
+    for trial in range(trials):
+        proc = _saver(ctx["fit_path"], target, 1000)
+        proc.stdout.readline()  # "ready": the fit is loaded, saving starts now
+        time.sleep(rng.uniform(0.0, 3 * save_s))
+        proc.kill()
+        proc.wait()
+        ok = suite.loads_ok(target)
+        result = "ok" if ok else "corrupt file"
+        outcomes.append(suite.Outcome(f"kill during save #{trial + 1}", "file", result, "", save_s))
+    leftovers = sorted(p.name for p in ctx["dir"].glob(".killed.nc.*.tmp"))
+    note = f"{len(leftovers)} temporary files left by the killed savers (never the target)"
+    return outcomes, note
+
+
+def concurrent_writers(suite, ctx, writers: int, trials: int):
+    """``writers`` processes save to one path at once, HDF5_USE_FILE_LOCKING=FALSE (common on
+    clusters): every writer must finish (or fail with a clear error) and the file must load."""
+    outcomes = []
+    for trial in range(trials):
+        target = ctx["dir"] / f"shared_{trial}.nc"
+        procs = [
+            _saver(ctx["fit_path"], target, 3, env={"HDF5_USE_FILE_LOCKING": "FALSE"})
+            for _ in range(writers)
+        ]
+        errors = []
+        for proc in procs:
+            _, err = proc.communicate(timeout=600)
+            if proc.returncode != 0:
+                errors.append(err.strip().splitlines()[-1] if err.strip() else "no message")
+        if not suite.loads_ok(target):
+            result, detail = "corrupt file", "the shared path does not load"
+        elif any("Traceback" in e or "Error" in e for e in errors):
+            result, detail = "raw traceback", errors[0]
+        else:
+            result, detail = "ok", f"{writers} writers, file loads"
+        outcomes.append(
+            suite.Outcome(f"{writers} concurrent writers #{trial + 1}", "file", result, detail, 0)
+        )
+    return outcomes
+
+
+def _timed(suite, case_id, action, expect="ok", match="", category=Warning, check=None, kind="law"):
+    case = suite.Case(case_id, action, expect, match, category, check=check, kind=kind)
+    return suite.classify(case, {})
+
+
+def slow_cases(suite, ctx, args) -> tuple[list, list]:
+    """The slow cases (NUTS fits, subprocesses): outcomes and notes."""
+    from bayeslaws.inference import IdentifiabilityWarning, OutlierWarning
+    from bayeslaws.laws.hyperparams.data import DivergenceWarning
+
+    outcomes, notes = [], []
+    kills, note = kill_during_save(suite, ctx, args.kills)
+    outcomes += kills
+    notes.append(f"kill during save: {note}")
+    outcomes += concurrent_writers(suite, ctx, args.writers, args.writer_trials)
+
+    df = ctx["df"]
+
+    def diverged_surface(c):
+        bad = df.copy()
+        bad.loc[7, "loss"] = 1e6
+        return bl.fit(bl.load_runs(bad), likelihood="gaussian", **SAMPLER)
+
+    outcomes.append(
+        _timed(
+            suite,
+            "loss surface with a diverged run (loss 1e6)",
+            diverged_surface,
+            "warn",
+            r"rows 7 \(loss 1e\+06",
+            OutlierWarning,
+        )
+    )
+
+    def three_runs(c):
+        fit = bl.fit(bl.load_runs(df.iloc[[0, 7, 14]]), **SAMPLER)
+        return bl.predict(fit, N=[1e9, 1e11], D=[1e10, 1e12], kind="new_run")
+
+    outcomes.append(
+        _timed(
+            suite,
+            "three runs, then a new_run prediction",
+            three_runs,
+            "warn",
+            r"3 runs for law 'chinchilla' with 6 parameters",
+            IdentifiabilityWarning,
+            check=suite.predicts,
+        )
+    )
+
+    def hyperparams_diverged(c):
+        table = suite._hyperparams_table(suite._huge_loss)
+        return bl.fit(table, law="hyperparams", **SAMPLER)
+
+    outcomes.append(
+        _timed(
+            suite,
+            "hyperparams fit with a loss of 1e6",
+            hyperparams_diverged,
+            "warn",
+            r"3x the median loss",
+            DivergenceWarning,
+            check=lambda fit, c: fit.record.law_state["divergence"]["censored_at_loss"] < 10,
+        )
+    )
+
+    from bayeslaws.inference import SamplerWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        small = bl.fit(bl.load_runs(df), likelihood="gaussian", chains=2, warmup=150, draws=150)
+    trouble = [str(w.message) for w in caught if issubclass(w.category, SamplerWarning)]
+    notes.append(
+        f"a 2 x 150-draw fit of the 30 SIMULATED runs: {small}; sampler warning: "
+        f"{trouble[0] if trouble else 'none'}"
+    )
+
+    big = big_fit(1000)
+    outcomes.append(
+        _timed(
+            suite,
+            "first new_run prediction on a 1,000-run fit",
+            lambda c: bl.predict(big, N=[1e9, 1e10], D=[2e10, 2e11], kind="new_run"),
+            check=suite.predicts,
+        )
+    )
+    try:
+        from bayeslaws.runs import bundled
+
+        bundled.shared_data_dir()
+    except FileNotFoundError as err:
+        notes.append(f"Epoch cases skipped: {err}")
+        return outcomes, notes
+    outcomes += epoch_cases(suite, ctx)
+    return outcomes, notes
+
+
+def epoch_cases(suite, ctx) -> list:
+    """Epoch's 245 Chinchilla points (REAL), none dropped by hand: the default fit must name
+    the highest-loss rows; the CLI must say how to exclude them and accept the exclusion."""
+    from bayeslaws.inference import OutlierWarning
+    from bayeslaws.runs import bundled
+
+    out = []
+    out.append(
+        _timed(
+            suite,
+            "Epoch table, no row dropped (API)",
+            lambda c: bl.fit(bundled.epoch_chinchilla(0), **SAMPLER),
+            "warn",
+            r"rows 1 \(loss 4\.665.*0 \(loss 5\.006.*3 \(.*2 \(",
+            OutlierWarning,
+        )
+    )
+    raw = bundled.shared_data_dir() / "epoch_chinchilla" / "svg_extracted_data.csv"
+    columns = ["--N", "Model Size", "--C", "Training FLOP", "--loss", "loss"]
+    tiny = ["--chains", "2", "--warmup", "300", "--draws", "300", "--no-discrepancy"]
+
+    def cli_default(c):
+        code, err = suite.cli(["fit", raw, "--out", ctx["dir"] / "epoch_cli.nc"] + columns + tiny)
+        return code, err
+
+    out.append(
+        _timed(
+            suite,
+            "Epoch table, no row dropped (CLI warns with the rows)",
+            cli_default,
+            check=lambda r, c: r[0] == 0 and "--exclude-rows 1 0 3 2" in r[1],
+            kind="cli",
+        )
+    )
+
+    def cli_excluded(c):
+        argv = ["fit", raw, "--out", ctx["dir"] / "epoch_cli_ex.nc"] + columns + tiny
+        argv += ["--exclude-rows", "0", "1", "2", "3", "--exclude-reason", "diverged (Epoch)"]
+        return suite.cli(argv)
+
+    out.append(
+        _timed(
+            suite,
+            "Epoch table, rows excluded on the CLI",
+            cli_excluded,
+            check=lambda r, c: r[0] == 0 and "screening" not in r[1],
+            kind="cli",
+        )
+    )
+    return out
+
+
+def big_fit(n_runs: int):
+    """A SIMULATED loss surface (Chinchilla truth, 1% noise) fitted to ``n_runs`` runs."""
+    from bayeslaws.runs import simulate
+
+    side = int(np.sqrt(n_runs))
+    N, D = np.meshgrid(np.geomspace(6e7, 6e9, side), np.geomspace(1e9, 1e11, n_runs // side))
+    truth = {"E": 1.8, "A": 480.0, "B": 2100.0, "alpha": 0.35, "beta": 0.37}
+    df = simulate.simulate_chinchilla_runs(
+        {**truth, "N": N.ravel(), "D": D.ravel()}, noise_sd=0.01, seed=3
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return bl.fit(bl.load_runs(df[["N", "D", "loss"]]), likelihood="gaussian", **SAMPLER)
+
+
+# ---- the GP search with and without BLAS thread limits ---------------------------------------
+def gp_threads(repeats: int) -> list[str]:
+    """Time the GP hyperparameter search of a 1,000-run fit with the BLAS's default threads and
+    with ``SEARCH_THREADS`` (1), alternating; print the machine load beside each."""
+    from threadpoolctl import threadpool_info
+
+    from bayeslaws.posterior.extrapolation import gp
+
+    fit = big_fit(1000)
+    runs = fit.training_runs()
+    residuals = gp.training_residuals(fit, runs)
+    info = ", ".join(f"{i['internal_api']} {i['num_threads']} threads" for i in threadpool_info())
+    lines = [
+        f"GP hyperparameter search on a SIMULATED 1,000-run fit ({os.cpu_count()} CPUs; {info})",
+        f"{'setting':26s} {'seconds':>8s} {'load (1 min)':>13s}",
+    ]
+    limit = gp.SEARCH_THREADS
+    times = {"default threads": [], f"{limit} thread(s)": []}
+    try:
+        for _ in range(repeats):
+            for label, threads in (("default threads", None), (f"{limit} thread(s)", limit)):
+                gp.SEARCH_THREADS = threads
+                start = time.perf_counter()
+                with contextlib.redirect_stderr(io.StringIO()):
+                    gp.fit_gp(runs.df["N"], runs.df["D"], residuals)
+                seconds = time.perf_counter() - start
+                times[label].append(seconds)
+                lines.append(f"{label:26s} {seconds:8.1f} {os.getloadavg()[0]:13.1f}")
+                print(lines[-1], flush=True)
+    finally:
+        gp.SEARCH_THREADS = limit
+    for label, values in times.items():
+        lines.append(f"median, {label}: {np.median(values):.1f} s")
+    return lines
+
+
+# ---- main ------------------------------------------------------------------------------------
+def report(outcomes, notes) -> list[str]:
+    from collections import Counter
+
+    counts = Counter(o.result for o in outcomes)
+    suite_results = (
+        "ok",
+        "raw traceback",
+        "unclear error",
+        "silent wrong result",
+        "corrupt file",
+        "stall without a message",
+    )
+    lines = [f"{len(outcomes)} fault cases ({os.getloadavg()[0]:.1f} load average at the end)"]
+    for result in suite_results:
+        lines.append(f"  {result:26s} {counts.get(result, 0):5d}")
+    kinds = Counter(o.kind for o in outcomes)
+    lines.append("  by kind: " + ", ".join(f"{k} {v}" for k, v in sorted(kinds.items())))
+    bad = [o for o in outcomes if o.result != "ok"]
+    if bad:
+        lines.append("not ok:")
+        lines += [f"  [{o.result}] {o.case}: {o.detail}" for o in bad]
+    slow = sorted(outcomes, key=lambda o: -o.seconds)[:8]
+    lines.append("slowest cases: " + "; ".join(f"{o.case} {o.seconds:.0f} s" for o in slow))
+    lines += [f"note: {n}" for n in notes]
+    return lines
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--fast-only", action="store_true", help="only the cases of the tests")
+    parser.add_argument("--slow-only", action="store_true", help="only the slow cases")
+    parser.add_argument("--kills", type=int, default=10, help="kill-during-save trials")
+    parser.add_argument("--writers", type=int, default=3, help="concurrent writer processes")
+    parser.add_argument("--writer-trials", type=int, default=3)
+    parser.add_argument("--gp-threads", action="store_true", help="time the GP search only")
+    parser.add_argument("--repeats", type=int, default=3, help="--gp-threads repeats")
+    args = parser.parse_args(argv)
+    OUT.mkdir(parents=True, exist_ok=True)
+    if args.gp_threads:
+        lines = gp_threads(args.repeats)
+        (OUT / "gp_threads.txt").write_text("\n".join(lines) + "\n")
+        print("\n".join(lines))
+        return
+    suite = load_suite()
+    outcomes, notes = [], []
+    with tempfile.TemporaryDirectory() as folder:
+        os.environ.pop("BAYESLAWS_QUIET", None)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fit = bl.fit(bl.load_runs(suite.runs_frame()), likelihood="gaussian", **SAMPLER)
+        ctx = suite.make_context(Path(folder), fit)
+        if not args.slow_only:
+            for case in suite.CASES:
+                outcomes.append(suite.classify(case, ctx))
+            print(f"{len(outcomes)} fast cases done", flush=True)
+        if not args.fast_only:
+            slow, notes = slow_cases(suite, ctx, args)
+            outcomes += slow
+    lines = report(outcomes, notes)
+    tag = "_fast" if args.fast_only else "_slow" if args.slow_only else ""
+    (OUT / f"faults{tag}.txt").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    print(f"({progress.PREFIX.strip()} progress messages went to stderr)", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
