@@ -43,6 +43,7 @@ def load_suite():
     """tests/test_faults.py as a module (its cases, classifier and helpers)."""
     spec = importlib.util.spec_from_file_location("test_faults", ROOT / "tests" / "test_faults.py")
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while it loads
     spec.loader.exec_module(module)
     return module
 
@@ -122,6 +123,34 @@ def concurrent_writers(suite, ctx, writers: int, trials: int):
     return outcomes
 
 
+def cli_subprocess_cases(suite, ctx) -> list:
+    """The command line in its own process, on damaged files: one error line and exit code 2,
+    and nothing printed at interpreter exit (no "Exception ignored" from a half-open file)."""
+    half = suite.write(ctx, "half_sub.nc", ctx["fit_path"].read_bytes()[:20000])
+    foreign = suite._foreign_netcdf(ctx["dir"] / "foreign_sub.nc")
+    edited = suite.edit_draw(ctx, "edited_sub.nc")
+    outcomes = []
+    for name, path, match in (
+        ("truncated fit", half, "not a readable fit file"),
+        ("netCDF that is not a fit", foreign, "not a bayeslaws fit"),
+        ("edited fit", edited, "fails its checksum"),
+    ):
+        started = time.perf_counter()
+        proc = subprocess.run(
+            [sys.executable, "-m", "bayeslaws.app.cli", "predict", str(path), "--N", "1e9"]
+            + ["--D", "1e10"],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "BAYESLAWS_QUIET": "1"},
+        )
+        case = suite.Case(f"cli process: predict a {name}", None, "cli", match, kind="cli")
+        result, detail = suite._sort_cli(case, None, (proc.returncode, proc.stderr))
+        outcomes.append(
+            suite.Outcome(case.id, "cli", result, detail, time.perf_counter() - started)
+        )
+    return outcomes
+
+
 def _timed(suite, case_id, action, expect="ok", match="", category=Warning, check=None, kind="law"):
     case = suite.Case(case_id, action, expect, match, category, check=check, kind=kind)
     return suite.classify(case, {})
@@ -138,6 +167,7 @@ def slow_cases(suite, ctx, args) -> tuple[list, list]:
     notes.append(f"kill during save: {note}")
     outcomes += concurrent_writers(suite, ctx, args.writers, args.writer_trials)
 
+    outcomes += cli_subprocess_cases(suite, ctx)
     df = ctx["df"]
 
     def diverged_surface(c):
