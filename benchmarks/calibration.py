@@ -1,272 +1,340 @@
-"""Scale-out backtests of predictive intervals: data set x method x (error, coverage, width).
+"""Honest intervals where the user acts: held-out losses, N_opt and L_opt, on selection data,
+simulated misspecification and (once) the confirmation data of docs/calibration_protocol.md.
 
-    python benchmarks/calibration.py            # all backtests (~15-20 min on 2 idle cores)
-    python benchmarks/calibration.py --quick    # fewer draws and simulated designs only
-    python benchmarks/calibration.py --parts sim   # one part; the table merges saved parts
-    python benchmarks/calibration.py --parts sim --sbc 40   # plus SBC of the Chinchilla law
-    python benchmarks/calibration.py --parts sim --kinds correct --seeds 8 --n-per-budget 21
+    python benchmarks/calibration.py --parts selection         # choose here (drift: LODO)
+    python benchmarks/calibration.py --parts simulation --seeds 4
+    python benchmarks/calibration.py --parts confirmation      # scored once, after freezing
+    python benchmarks/calibration.py --table                   # the merged table of saved parts
+    python benchmarks/calibration.py --parts selection --only epoch --methods none,gp
 
-Prints ONE table and writes benchmarks/output/calibration.csv, calibration_points.csv and
-calibration_epoch.png (predicted vs actual loss with 50%/90% intervals, Epoch backtest).
+Per split (fit the Chinchilla law, Huber likelihood, on the training runs; the simulations use
+the Gaussian likelihood, their noise model) and per extrapolation method
+(bayeslaws.posterior.model): the held-out runs' losses as new runs (median error, coverage of
+the 50/80/90% intervals with a bootstrap 90% interval over held-out budgets, relative 90% width,
+log predictive density), N_opt and L_opt at held-out budgets (the simulator's optimum, Porian
+et al.'s published optima, or the held-out budget's empirical vertex), and the 90% width of a
+new run 1, 2 and 3 decades of compute beyond the largest training run.
 
-Backtests (fit on the smaller runs, predict the larger ones as new runs, Chinchilla form, Huber
-likelihood):
+Methods: "none" (the fitted law alone), "gp" (0.1's default), "drift" (GP pattern + drift beyond
+the range, rate from the corpus population), "drift_cv" (the same, the population updated by
+the table's own inner scale-out splits), "model" (forms averaged by stacking + GP + drift).
+On a selection data set the drift population is the one learned without it
+(benchmarks/output/learn_drift_population.json, leave_one_out); elsewhere the full one.
 
-* epoch: Epoch AI's Chinchilla points, fit C <= 1e21, predict the 23 larger runs.
-* porian <config>: Porian et al. isoFLOP points of one configuration, hold out the two largest
-  budgets (C = the budget). With constant LR, several budgets are read off the same runs.
-* steplaw: Step Law's dense sweep reduced to each (N, D) cell's best run ("loss under grid-optimal
-  hyperparameters"), hold out the N = 1.07e9 cells.
-* sim-correct / sim-bend: simulated isoFLOP designs (1e18-1e20 fitted, 1e21 and 1e22 held out)
-  from the Chinchilla form itself, and from a truth whose exponents flatten by 0.1 beyond
-  N = 3e9 and D = 5e10 (``calibration.simulated_split``); ``--seeds`` designs each, pooled;
-  fitted with the Gaussian likelihood on ln L, which is how the noise was simulated.
-
-Methods (:mod:`bayeslaws.posterior.extrapolation`): "none" = the plain posterior predictive;
-"discrepancy" = a Normal discrepancy on ln L whose scale grows with the distance outside the
-fitted range (scales learned by scale-out CV on the training runs only); "discrepancy_t" = the
-same with a Student-t (3 d.o.f.) discrepancy, learned from the same CV residuals; "stacking" =
-Bayesian stacking of the Chinchilla, Chinchilla-with-interaction (``chinchilla_gamma``) and
-Kaplan forms with PSIS-LOO weights (``w_gamma``, ``w_kaplan``; Chinchilla has the rest);
-"stacking_discrepancy" = that mixture plus the Normal discrepancy.
+Writes benchmarks/output/calibration_<part>.csv (scores), calibration_points_<part>.csv (every
+held-out run and decision quantity), calibration_widths_<part>.csv; results are appended split
+by split, so an interrupted run keeps what it finished (rerun skips finished splits). Each
+split's fit, with every state the methods computed, is saved in output/fits/<part>/ (not
+committed: *.nc) for scoring variants without refits.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import jax
 import numpy as np
 import pandas as pd
 
-from bayeslaws.posterior import calibration as cal
-from bayeslaws.runs.bundled import SharedDataMissing
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
-OUT = Path(__file__).resolve().parent / "output"
+import bayeslaws as bl  # noqa: E402
+from bayeslaws.inference import Fit  # noqa: E402
+from bayeslaws.posterior import calibration as cal  # noqa: E402
+from bayeslaws.posterior import splits  # noqa: E402
+from bayeslaws.posterior.draws import log_loss_draws, query_frame  # noqa: E402
+from bayeslaws.posterior.extrapolation import drift, prepare  # noqa: E402
+from bayeslaws.runs import bundled  # noqa: E402
+
+OUT = ROOT / "benchmarks" / "output"
+POPULATION = OUT / "learn_drift_population.json"
+METHODS = ("none", "gp", "drift", "drift_cv", "model")
+LEVELS = (0.5, 0.8, 0.9)
 
 
-def real_splits():
-    yield "epoch C<=1e21", cal.epoch_split
-    for config in cal.PORIAN_CONFIGS:
-        yield f"porian {config}", lambda c=config: cal.porian_split(c)
-    yield "steplaw best-cell N=1.07e9", cal.steplaw_split
-
-
-def run(name, train, test, settings, seed=0):
-    t0 = time.time()
-    scores, points, fit = cal.backtest(train, test, name=name, seed=seed, **settings)
-    state = fit.cache.get("distance", {})
-    scores["tau0"] = state.get("tau0_mean", np.nan)
-    scores["tau1"] = state.get("tau1_mean", np.nan)
-    stacking = fit.cache.get("stacking", {})
-    for law in ("gamma", "kaplan"):
-        key = "chinchilla_gamma" if law == "gamma" else law
-        scores[f"w_{law}"] = stacking.get("weights", {}).get(key, np.nan)
-    gp = fit.cache.get("gp", {})
-    scores["gp_eta"] = gp.get("eta", np.nan)
-    scores["seconds"] = time.time() - t0
-    # every fit compiles new kernels; without this a long run exhausts the process's memory
-    # maps ("LLVM compilation error: Cannot allocate memory", then a segfault)
-    jax.clear_caches()
-    points.insert(0, "dataset", name)
-    print(
-        f"  {name}: {len(train)} fitted, {len(test)} held out, {time.time() - t0:.0f} s",
-        file=sys.stderr,
+# ---- the splits ----------------------------------------------------------------------------------
+def selection_splits():
+    """(data set, split, make, LODO name, truth of decisions)."""
+    for axis in ("C", "N", "D"):
+        cut = splits.EPOCH_CUTS[axis]
+        yield "epoch", f"{axis}>{cut:g}", lambda a=axis: splits.epoch_split(axis=a), "epoch", None
+    for cfg in splits.SELECTION_PORIAN:
+        yield (
+            f"porian {cfg}",
+            "2 largest budgets",
+            lambda c=cfg: splits.porian_split(c),
+            f"porian {cfg}",
+            "porian",
+        )
+    yield "steplaw", "N=1.07e9", splits.steplaw_split, "steplaw best cells", None
+    yield (
+        "steplaw",
+        "D>=8e10",
+        lambda: splits.steplaw_split(d_holdout=8e10),
+        "steplaw best cells",
+        None,
     )
-    return scores, points
 
 
-def pooled(name, parts):
-    """Pool several simulated backtests: scores recomputed over all their held-out points."""
-    points = pd.concat([p for _, p in parts], ignore_index=True)
-    points["dataset"] = name
-    rows = []
-    for method, g in points.groupby("method", sort=False):
-        rows.append(
-            {
-                "dataset": name,
-                "method": method,
-                "n": len(g),
-                "error": float(np.median(np.abs(g["median"] / g["actual"] - 1))),
-                "cov50": float(g["in50"].mean()),
-                "cov80": float(g["in80"].mean()),
-                "cov90": float(g["in90"].mean()),
-                "width90": float(np.mean((g["upper90"] - g["lower90"]) / g["median"])),
-                "lpd": float(g["lpd"].mean()),
-                "tau0": float(np.mean([s["tau0"].iloc[0] for s, _ in parts])),
-                "tau1": float(np.mean([s["tau1"].iloc[0] for s, _ in parts])),
-                "w_gamma": float(np.mean([s["w_gamma"].iloc[0] for s, _ in parts])),
-                "w_kaplan": float(np.mean([s["w_kaplan"].iloc[0] for s, _ in parts])),
-                "gp_eta": float(np.mean([s["gp_eta"].iloc[0] for s, _ in parts])),
-                "seconds": float(sum(s["seconds"].iloc[0] for s, _ in parts)),
-            }
+def confirmation_splits():
+    yield "llama_3", "budgets>1e21", lambda: splits.compendium_split("llama_3"), None, "vertex"
+    for corpus in ("comma", "dclm", "nemotron"):
+        yield (
+            f"marin {corpus}",
+            "largest budget",
+            lambda c=corpus: splits.compendium_split("marin_202603", c),
+            None,
+            "vertex",
         )
-    return pd.DataFrame(rows), points
 
 
-def figure(points, path):
-    import matplotlib
+def simulation_splits(seeds: int):
+    for kind in splits.SIM_KINDS:
+        for seed in range(seeds):
+            yield (
+                f"sim {kind}",
+                f"seed {seed}",
+                lambda k=kind, s=seed: splits.simulated_split(k, seed=s),
+                None,
+                ("sim", kind),
+            )
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
-    groups = list(points.groupby("method", sort=False))
-    ncol = 2
-    nrow = -(-len(groups) // ncol)
-    fig, axes = plt.subplots(nrow, ncol, figsize=(11, 4.2 * nrow), sharey=True, squeeze=False)
-    axes = axes.ravel()
-    for ax in axes[len(groups) :]:
-        ax.set_visible(False)
-    for ax, (method, g) in zip(axes, groups, strict=False):
-        g = g.sort_values("C")
-        x = np.arange(len(g))
-        ax.vlines(x, g["lower90"], g["upper90"], color="tab:blue", alpha=0.35, lw=6, label="90%")
-        ax.vlines(x, g["lower50"], g["upper50"], color="tab:blue", alpha=0.8, lw=6, label="50%")
-        ax.plot(x, g["median"], "_", color="k", ms=12, label="predictive median")
-        hit = g["in90"].to_numpy()
-        ax.plot(x[hit], g["actual"][hit], "o", color="tab:green", label="actual (in 90%)")
-        ax.plot(x[~hit], g["actual"][~hit], "o", color="tab:red", label="actual (outside 90%)")
-        ax.set_title(
-            f"{method}: 90% covers {g['in90'].mean():.0%}, 50% covers {g['in50'].mean():.0%}"
+# ---- truths of the decision quantities ---------------------------------------------------------
+def porian_truth(config: str, test: pd.DataFrame) -> pd.DataFrame:
+    raw = pd.read_csv(bundled.shared_data_dir() / "porian_isoflop" / "optimal_pairs.csv")
+    spec = splits.SELECTION_PORIAN[config]
+    rows = np.ones(len(raw), bool)
+    for key, value in spec.items():
+        rows &= raw[key] == value
+    table = raw[rows]
+    out = []
+    for C in np.unique(test["C"]):
+        hit = table[np.isclose(table["flops"], C, rtol=1e-3)]
+        if len(hit):
+            out.append(
+                {"C": C, "N_opt": float(hit["n"].iloc[0]), "L_opt": float(hit["loss"].iloc[0])}
+            )
+    return pd.DataFrame(out)
+
+
+def decision_truth(kind, dataset: str, test: pd.DataFrame) -> pd.DataFrame | None:
+    if kind is None:
+        return None
+    if kind == "porian":
+        return porian_truth(dataset.removeprefix("porian "), test)
+    if kind == "vertex":
+        v = cal.empirical_vertices(test)
+        v = v[np.isfinite(v["N_vertex"])]
+        return v.rename(columns={"N_vertex": "N_opt", "L_vertex": "L_opt"})
+    _, sim_kind = kind
+    return splits.simulated_optimum(sim_kind, np.unique(test["C"]))
+
+
+# ---- one split -----------------------------------------------------------------------------------
+def with_cache(fit: Fit, entries: dict) -> Fit:
+    """A fit sharing the draws and record, with its own copy of the cache plus ``entries``."""
+    cache = {k: fit.cache[k] for k in fit.cache.keys()}
+    cache.update(entries)
+    return Fit(fit.idata, fit.record, compute_model=fit.compute_model, cache=cache)
+
+
+def population(lodo: str | None) -> dict:
+    data = json.loads(Path(POPULATION).read_text())
+    if lodo is not None and lodo in data["leave_one_out"]:
+        p = data["leave_one_out"][lodo]
+        return drift.population_state(p["mean"], p["sd"])
+    return drift.population_state(data["log_tau_mean"], data["log_tau_sd"])
+
+
+def score_split(part, dataset, split, train, test, lodo, truth_kind, methods, sampler, seed):
+    likelihood = "gaussian" if part == "simulation" else "huber"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = bl.fit(train, "chinchilla", likelihood=likelihood, seed=seed, warn=False, **sampler)
+    base = with_cache(fit, {drift.CACHE_KEY: population(lodo)})
+    truth = decision_truth(truth_kind, dataset, test)
+    query = query_frame(base, N=test["N"].to_numpy(float), D=test["D"].to_numpy(float))
+    query["C"] = test["C"].to_numpy(float)  # as in the table (e.g. a budget column)
+    groups = test["C"].round(-10).to_numpy() if truth_kind else np.arange(len(test))
+    rows, points, widths, fitted_by = [], [], [], {}
+    for method in methods:
+        t0 = time.perf_counter()
+        view_method = "drift" if method == "drift_cv" else method
+        fitted = base
+        if method == "drift_cv":
+            fitted = with_cache(base, {})
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                drift.calibrate(fitted, train, seed=seed, prior=population(lodo), **sampler)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            prepare(fitted, view_method, train, seed=seed, stacking=sampler)
+            z = np.asarray(log_loss_draws(fitted, query, "new_run", None, seed, view_method))
+        fitted_by[method] = fitted
+        table = cal.interval_table(test["loss"], z, LEVELS)
+        head = {"part": part, "dataset": dataset, "split": split, "method": method}
+        row = {**head, "quantity": "loss", **cal.score(test["loss"], z, LEVELS)}
+        for level in LEVELS:
+            key = round(100 * level)
+            _, lo, hi = cal.bootstrap_rate(table[f"in{key}"], groups, seed=seed)
+            row[f"cov{key}_lower"], row[f"cov{key}_upper"] = lo, hi
+        rows.append(row)
+        loss_row = row
+        points.append(
+            table.assign(**head, quantity="loss", N=test["N"].to_numpy(), C=test["C"].to_numpy())
         )
-        ax.set_xlabel("held-out run (sorted by compute, 1e21 to 1.3e22 FLOPs)")
-    axes[0].set_ylabel("loss")
-    axes[0].legend(fontsize=8)
-    fig.suptitle("Epoch Chinchilla points: fit C <= 1e21, predict the 23 larger runs (new run)")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+        if truth is not None and len(truth):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                dec = cal.decision_scores(fitted, truth, view_method, seed=seed)
+            for quantity, g in dec.groupby("quantity", sort=False):
+                drow = {**head, "quantity": quantity, "n": len(g)}
+                drow["error"] = float(np.median(np.exp(g["log_error"]) - 1))
+                for level in LEVELS:
+                    key = round(100 * level)
+                    rate, lo, hi = cal.bootstrap_rate(g[f"in{key}"], seed=seed)
+                    drow[f"cov{key}"], drow[f"cov{key}_lower"], drow[f"cov{key}_upper"] = (
+                        rate,
+                        lo,
+                        hi,
+                    )
+                drow["width90"] = float(np.mean((g["upper90"] - g["lower90"]) / g["median"]))
+                rows.append(drow)
+            points.append(dec.assign(**head))
+        w = cal.widths_by_distance(fitted, view_method, seed=seed)
+        widths.append(w.assign(**head))
+        loss_row["seconds"] = time.perf_counter() - t0
+    # keep the fit with every state the methods computed (GP, forms, the table's own inner
+    # splits) so that variants of the discrepancy can be scored later without refits
+    states = {k: fitted_by[m].cache.get(k) for m in fitted_by for k in fitted_by[m].cache.keys()}
+    if "drift_cv" in fitted_by:
+        states["drift_cv"] = fitted_by["drift_cv"].cache.get(drift.CACHE_KEY)
+    states.pop(drift.CACHE_KEY, None)
+    folder = OUT / "fits" / part
+    folder.mkdir(parents=True, exist_ok=True)
+    with_cache(fit, {k: v for k, v in states.items() if v is not None}).save(
+        folder / f"{_slug(dataset)}__{_slug(split)}.nc"
+    )
+    jax.clear_caches()  # every fit compiles kernels; a long run otherwise exhausts memory maps
+    return pd.DataFrame(rows), pd.concat(points, ignore_index=True), pd.concat(widths)
+
+
+def _slug(text: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_.=" else "_" for c in text)
+
+
+def run_part(part, methods, sampler, seeds, only, seed):
+    make_splits = {
+        "selection": selection_splits,
+        "confirmation": confirmation_splits,
+        "simulation": lambda: simulation_splits(seeds),
+    }[part]
+    paths = {
+        k: OUT / f"calibration{'' if k == 'scores' else '_' + k}_{part}.csv"
+        for k in ("scores", "points", "widths")
+    }
+    done = set()
+    if paths["scores"].exists():
+        prev = pd.read_csv(paths["scores"])
+        done = {
+            (d, s, m) for d, s, m in prev[["dataset", "split", "method"]].itertuples(index=False)
+        }
+    for dataset, split, make, lodo, truth_kind in make_splits():
+        if only and only not in dataset:
+            continue
+        todo = [m for m in methods if (dataset, split, m) not in done]
+        if not todo:
+            continue
+        try:
+            train, test = make()
+        except bundled.SharedDataMissing as err:
+            print(f"{dataset} {split}: skipped ({err})", file=sys.stderr)
+            continue
+        t0 = time.perf_counter()
+        seed_here = int(split.split()[-1]) if split.startswith("seed") else seed
+        scores, points, widths = score_split(
+            part, dataset, split, train, test, lodo, truth_kind, todo, sampler, seed_here
+        )
+        for key, frame in (("scores", scores), ("points", points), ("widths", widths)):
+            frame.to_csv(paths[key], mode="a", header=not paths[key].exists(), index=False)
+        print(
+            f"{part}: {dataset} {split}: {len(train)} fitted, {len(test)} held out, "
+            f"{time.perf_counter() - t0:.0f} s",
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 COLUMNS = [
+    "part",
     "dataset",
+    "split",
     "method",
+    "quantity",
     "n",
     "error",
     "cov50",
     "cov80",
     "cov90",
+    "cov90_lower",
+    "cov90_upper",
     "width90",
     "lpd",
-    "tau0",
-    "tau1",
-    "w_gamma",
-    "w_kaplan",
-    "gp_eta",
 ]
 
 
-def run_part(part, settings, seeds, only="", kinds=("correct", "bend"), n_per_budget=7):
-    """Backtests of one part ("real" or "sim"): (table, points). ``only``: run only the real
-    data sets whose name contains it."""
-    tables, all_points = [], []
-    if part == "real":
-        for name, make in real_splits():
-            if only not in name:
-                continue
-            try:
-                train, test = make()
-            except SharedDataMissing as err:
-                print(f"  {name}: skipped ({err})", file=sys.stderr)
-                continue
-            scores, points = run(name, train, test, settings)
-            tables.append(scores)
-            all_points.append(points)
-    else:
-        # the simulated noise is log-normal, so the correct likelihood is "gaussian" (on ln L)
-        sim_settings = dict(settings, likelihood="gaussian")
-        for kind in kinds:
-            parts = []
-            for seed in range(seeds):
-                train, test = cal.simulated_split(kind, seed=seed, n_per_budget=n_per_budget)
-                parts.append(run(f"sim-{kind} seed {seed}", train, test, sim_settings, seed=seed))
-            size = "" if n_per_budget == 7 else f", {n_per_budget} runs/budget"
-            scores, points = pooled(f"sim-{kind} (x{seeds}{size})", parts)
-            tables.append(scores)
-            all_points.append(points)
-    return pd.concat(tables, ignore_index=True), pd.concat(all_points, ignore_index=True)
-
-
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="short chains, simulated only")
-    parser.add_argument("--seeds", type=int, default=2, help="simulated designs per kind")
-    parser.add_argument(
-        "--parts",
-        default="real,sim",
-        help="comma list of parts to run (real, sim); each is saved as calibration_<part>.csv "
-        "and the table shows every part saved so far (so parts can run in separate processes)",
-    )
-    parser.add_argument("--only", default="", help="run only real data sets named like this")
-    parser.add_argument(
-        "--kinds", default="correct,bend", help="simulated truths to run (correct and/or bend)"
-    )
-    parser.add_argument(
-        "--n-per-budget",
-        type=int,
-        default=7,
-        help="simulated runs per fitted budget (default 7: 35 training runs)",
-    )
-    parser.add_argument(
-        "--sbc",
-        type=int,
-        default=0,
-        help="also run simulation-based calibration of the Chinchilla law with this many "
-        "replications (p-values to stderr, ranks to output/sbc_chinchilla.csv; ~10 s each)",
-    )
-    args = parser.parse_args(argv)
-    settings = dict(chains=2, warmup=300, draws=300)
-    parts = [p.strip() for p in args.parts.split(",") if p.strip()]
-    if args.quick:
-        settings = dict(chains=2, warmup=200, draws=200)
-        parts = ["sim"]
-    if set(parts) - {"real", "sim"}:
-        parser.error("--parts takes real and/or sim")
-    OUT.mkdir(parents=True, exist_ok=True)
-
-    for part in parts:
-        kinds = tuple(k.strip() for k in args.kinds.split(",") if k.strip())
-        tag = f"{part}_{args.only.split()[0]}" if part == "real" and args.only else part
-        if part == "sim" and (kinds != ("correct", "bend") or args.n_per_budget != 7):
-            tag = f"sim_{'_'.join(kinds)}_n{args.n_per_budget}"
-        if tag == "real":  # a full real run replaces any partial (--only) ones
-            for stale in OUT.glob("calibration*_real_*.csv"):
-                stale.unlink()
-        table, points = run_part(part, settings, args.seeds, args.only, kinds, args.n_per_budget)
-        table.to_csv(OUT / f"calibration_{tag}.csv", index=False)
-        points.to_csv(OUT / f"calibration_points_{tag}.csv", index=False)
-    saved = sorted(OUT.glob("calibration_real*.csv")) + sorted(OUT.glob("calibration_sim*.csv"))
-    table = pd.concat([pd.read_csv(p) for p in saved])
-    points = pd.concat(
-        [pd.read_csv(OUT / p.name.replace("calibration_", "calibration_points_")) for p in saved]
-    )
+def merged_table() -> pd.DataFrame:
+    parts = [
+        p
+        for p in ("selection", "simulation", "confirmation")
+        if (OUT / f"calibration_{p}.csv").exists()
+    ]
+    table = pd.concat([pd.read_csv(OUT / f"calibration_{p}.csv") for p in parts], ignore_index=True)
     table.to_csv(OUT / "calibration.csv", index=False)
-    points.to_csv(OUT / "calibration_points.csv", index=False)
-    with pd.option_context("display.width", 200, "display.max_columns", 20):
-        print(table[COLUMNS].to_string(index=False, float_format=lambda v: f"{v:.4f}"))
-    if args.sbc:
-        ranks, pvalues = cal.sbc("chinchilla", "gaussian", n_sims=args.sbc, warmup=150, draws=200)
-        ranks.to_csv(OUT / "sbc_chinchilla.csv", index=False)
-        text = ", ".join(f"{k} {v:.3f}" for k, v in pvalues.items())
-        print(f"SBC chinchilla ({args.sbc} sims), rank-uniformity p: {text}", file=sys.stderr)
-        print(
-            f"SBC sampler: {int((ranks['divergences'] > 0).sum())} sims with divergences, "
-            f"min ESS median {ranks['min_ess'].median():.0f} (lowest {ranks['min_ess'].min():.0f})",
-            file=sys.stderr,
-        )
-    epoch = points[points["dataset"] == "epoch C<=1e21"]
-    plain = epoch[epoch["method"] == "none"]
-    if len(plain):  # what the plain fit gets wrong: a tilt along tokens per parameter
-        error = plain["median"] / plain["actual"] - 1
-        r = np.corrcoef(error, np.log(plain["D"] / plain["N"]))[0, 1]
-        print(f"epoch, plain fit: corr(relative error, ln D/N) = {r:.2f}", file=sys.stderr)
-    if len(epoch):
-        figure(epoch, OUT / "calibration_epoch.png")
-        print(f"figure: {OUT / 'calibration_epoch.png'}", file=sys.stderr)
+    return table
+
+
+def main(argv=None) -> int:
+    global OUT, POPULATION
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--parts", default="", help="selection, simulation, confirmation")
+    parser.add_argument("--methods", default=",".join(METHODS))
+    parser.add_argument("--seeds", type=int, default=4, help="simulated designs per truth")
+    parser.add_argument("--only", default="", help="only data sets whose name contains this")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--table", action="store_true", help="print the merged table")
+    parser.add_argument("--out", default=str(OUT), help="output folder (default benchmarks/output)")
+    parser.add_argument("--population", default=str(POPULATION), help="learn_drift output json")
+    parser.add_argument("--draws", type=int, default=300, help="NUTS warm-up and draws per chain")
+    args = parser.parse_args(argv)
+    OUT, POPULATION = Path(args.out), Path(args.population)
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    unknown = set(methods) - set(METHODS)
+    if unknown:
+        parser.error(f"unknown methods {sorted(unknown)}; choose from {METHODS}")
+    sampler = {"chains": 2, "warmup": args.draws, "draws": args.draws}
+    OUT.mkdir(parents=True, exist_ok=True)
+    for part in [p.strip() for p in args.parts.split(",") if p.strip()]:
+        run_part(part, methods, sampler, args.seeds, args.only, args.seed)
+    if args.table or args.parts:
+        table = merged_table()
+        with pd.option_context(
+            "display.width", 250, "display.max_columns", 30, "display.max_rows", 500
+        ):
+            print(
+                table[[c for c in COLUMNS if c in table]].to_string(
+                    index=False, float_format="{:.3f}".format
+                )
+            )
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -152,6 +152,19 @@ def main(argv=None) -> int:
         )
     L = np.array(logliks)
     population = drift.population_fit(L)
+    grouped = {}
+    for name, frame in points.groupby("dataset", sort=False):
+        triples = [
+            (g["residual"].to_numpy(), g["variance"].to_numpy(), g[DIST_COLUMNS].to_numpy())
+            for _, g in frame.groupby("split", sort=False)
+        ]
+        grouped[name] = drift.dataset_log_likelihood_groups(triples, "tilt_level")
+    G = np.array([grouped[n] for n in names])
+    two = drift.population_fit_groups(G, "tilt_level")
+    two_lodo = {}
+    for j, name in enumerate(names):
+        keep = [i for i in range(len(names)) if i != j]
+        two_lodo[name] = drift.population_fit_groups(G[keep], "tilt_level")["groups"]
     lodo = {}
     for j, name in enumerate(names):
         keep = [i for i in range(len(names)) if i != j]
@@ -165,6 +178,11 @@ def main(argv=None) -> int:
         "log_tau_sd": population["sd"],
         "log_marginal": population["log_marginal"],
         "leave_one_out": lodo,
+        "tilt_level": {
+            "groups": two["groups"],
+            "log_marginal": two["log_marginal"],
+            "leave_one_out": two_lodo,
+        },
         "folds": [list(f) for f in FOLDS],
         "sampler": sampler,
         "seed": args.seed,
@@ -172,6 +190,8 @@ def main(argv=None) -> int:
     }
     (OUT / f"learn_drift_population{suffix}.json").write_text(json.dumps(result, indent=2))
     print(table.to_string(index=False, float_format="{:.4g}".format))
+    for g, p in two["groups"].items():
+        print(f"tilt_level population, {g}: ln tau ~ Normal({p['mean']:.3f}, {p['sd']:.3f})")
     print(
         f"population: ln tau ~ Normal({population['mean']:.3f}, {population['sd']:.3f}) "
         f"(median tau {np.exp(population['mean']):.4f} ln-loss per decade); "

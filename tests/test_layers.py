@@ -141,9 +141,9 @@ def test_lower_layers_do_not_load_upper_ones(name):
     import sys
 
     code = (
-        "import sys, importlib; importlib.import_module(%r); "
+        f"import sys, importlib; importlib.import_module({name!r}); "
         "print(sorted({m.split('.')[1] for m in sys.modules if m.startswith('bayeslaws.')}))"
-    ) % name
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     loaded = set(ast.literal_eval(out.stdout.strip().splitlines()[-1]))
     own = LAYERS.index(name.split(".")[1])

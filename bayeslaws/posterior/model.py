@@ -106,7 +106,7 @@ class ModelView:
 
     def _slopes(self) -> np.ndarray:
         rng = self._rng(3)
-        return drift.sample_slopes(drift.sample_taus(drift.state_of(self.fit), self.S, rng), rng)
+        return drift.sample_slopes(drift.axis_taus(drift.state_of(self.fit), self.S, rng), rng)
 
     # ---- draws ----------------------------------------------------------------------------------
     def draws(self, query, *, kind: str = "mean", group=None) -> dict:

@@ -41,6 +41,13 @@ LOG_TAU_MEAN = -2.4925  # from benchmarks/output/learn_drift_population.json
 LOG_TAU_SD = 1.1000
 TAU_GRID = np.geomspace(1e-4, 1.0, 161)  # ln-loss per decade
 AXES = ("N+", "N-", "D+", "D-", "C+")
+# How the axes share their slope sd: one tau for all ("isotropic"), or one for the axes that tilt
+# the law along isoFLOP lines (N and D) and one for the level along compute ("tilt_level").
+GROUPINGS = {
+    "isotropic": {"all": AXES},
+    "tilt_level": {"tilt": ("N+", "N-", "D+", "D-"), "level": ("C+",)},
+}
+GRID_2D = np.geomspace(1e-4, 1.0, 41)  # per-group tau grid of the two-group model
 CV_FOLDS = (("C", 0.15), ("C", 0.3), ("N", 0.15), ("N", 0.3), ("D", 0.15), ("D", 0.3))
 
 
@@ -63,8 +70,13 @@ def axis_distances(N, D, C, ranges: dict) -> np.ndarray:
 CACHE_KEY = "drift"
 
 
-def population_state(mean=None, sd=None) -> dict:
-    """The state that draws tau from the learned population LogNormal(mean, sd)."""
+def population_state(mean=None, sd=None, groups: dict | None = None) -> dict:
+    """The state that draws tau from a learned population: one LogNormal(mean, sd) for every
+    axis (isotropic), or ``groups`` = {group: {"mean": ..., "sd": ...}} of a grouping in
+    ``GROUPINGS`` (e.g. tilt and level)."""
+    if groups is not None:
+        grouping = next(g for g, spec in GROUPINGS.items() if set(spec) == set(groups))
+        return {"source": "population", "grouping": grouping, "groups": groups}
     mean = LOG_TAU_MEAN if mean is None else float(mean)
     sd = LOG_TAU_SD if sd is None else float(sd)
     if not (np.isfinite(mean) and np.isfinite(sd)):
@@ -72,22 +84,46 @@ def population_state(mean=None, sd=None) -> dict:
     return {"source": "population", "log_tau_mean": mean, "log_tau_sd": sd}
 
 
+def grouping_of(state: dict) -> dict:
+    """{group: axes} of a state (isotropic unless it names its grouping)."""
+    return GROUPINGS[state.get("grouping", "isotropic")]
+
+
+def axis_taus(state: dict, n_draws: int, rng) -> np.ndarray:
+    """tau per draw and axis (n_draws, 5) from a state: a population (LogNormal per group) or
+    a grid posterior (over one tau, or over the groups' taus jointly)."""
+    groups = grouping_of(state)
+    names = list(groups)
+    if state.get("weights") is not None:
+        grid = np.asarray(state["grid"], float)
+        w = np.asarray(state["weights"], float)
+        flat = rng.choice(w.size, size=n_draws, p=(w / w.sum()).ravel())
+        idx = np.unravel_index(flat, w.shape)
+        step = np.log(grid[1] / grid[0])
+        per_group = [grid[i] * np.exp(rng.uniform(-0.5, 0.5, n_draws) * step) for i in idx]
+    elif "groups" in state:
+        per_group = [
+            np.exp(
+                state["groups"][g]["mean"] + state["groups"][g]["sd"] * rng.standard_normal(n_draws)
+            )
+            for g in names
+        ]
+    else:
+        per_group = [
+            np.exp(state["log_tau_mean"] + state["log_tau_sd"] * rng.standard_normal(n_draws))
+        ]
+    out = np.empty((n_draws, len(AXES)))
+    for g, taus in zip(names, per_group, strict=True):
+        for axis in groups[g]:
+            out[:, AXES.index(axis)] = taus
+    return out
+
+
 def state_of(fit) -> dict:
     """The fit's drift state: ``fit.cache["drift"]`` when set (the population updated by the
     fit's own scale-out splits, :func:`calibrate`, or another population), else the shipped
     population."""
     return fit.cache.get(CACHE_KEY) or population_state()
-
-
-def sample_taus(state: dict, n_draws: int, rng) -> np.ndarray:
-    """tau per draw (n_draws,) from a state: the population LogNormal, or a grid posterior."""
-    if state.get("weights") is not None:
-        grid = np.asarray(state["grid"], float)
-        w = np.asarray(state["weights"], float)
-        idx = rng.choice(grid.size, size=n_draws, p=w / w.sum())
-        step = np.log(grid[1] / grid[0])
-        return grid[idx] * np.exp(rng.uniform(-0.5, 0.5, n_draws) * step)
-    return np.exp(state["log_tau_mean"] + state["log_tau_sd"] * rng.standard_normal(n_draws))
 
 
 def calibrate(fit, runs=None, *, folds=None, seed=None, prior=None, **sampler) -> dict:
@@ -120,27 +156,18 @@ def calibrate(fit, runs=None, *, folds=None, seed=None, prior=None, **sampler) -
         triples.append(
             (s["residuals"], s["variances"], axis_distances(h["N"], h["D"], h["C"], s["ranges"]))
         )
-    loglik = dataset_log_likelihood(triples)
-    lt = np.log(TAU_GRID)
-    logprior = -0.5 * ((lt - prior["log_tau_mean"]) / prior["log_tau_sd"]) ** 2
-    logw = loglik + logprior
-    w = np.exp(logw - logw.max())
-    state = {
-        "source": "population updated by the fit's own scale-out splits",
-        **{k: prior[k] for k in ("log_tau_mean", "log_tau_sd")},
-        "grid": TAU_GRID.tolist(),
-        "weights": (w / w.sum()).tolist(),
-        "n_held_out": int(sum(len(t[0]) for t in triples)),
-        "splits": [s["name"] for s in splits],
-    }
+    state = prior_update(prior, triples)
+    state["splits"] = [s["name"] for s in splits]
     fit.cache[CACHE_KEY] = state
     return state
 
 
 def sample_slopes(taus: np.ndarray, rng) -> np.ndarray:
-    """Random slopes g (S, 5): Normal(0, tau_s^2) per draw and axis (ln loss per decade)."""
+    """Random slopes g (S, 5): Normal(0, tau^2) per draw and axis (ln loss per decade); ``taus``
+    is (S,) (one tau per draw) or (S, 5) (per axis, :func:`axis_taus`)."""
     taus = np.asarray(taus, float)
-    return taus[:, None] * rng.standard_normal((taus.size, len(AXES)))
+    taus = taus[:, None] * np.ones(len(AXES)) if taus.ndim == 1 else taus
+    return taus * rng.standard_normal(taus.shape)
 
 
 def point_term(slopes: np.ndarray, N, D, C, ranges: dict) -> np.ndarray:
@@ -157,6 +184,53 @@ def line_term(slopes: np.ndarray, ranges: dict, compute_model, C, u) -> np.ndarr
     D = compute_model.tokens(N, Cq)
     d = axis_distances(N, D, np.broadcast_to(Cq, N.shape), ranges)  # (S, Q, G, 5)
     return np.einsum("sqgk,sk->sqg", d, slopes)
+
+
+def prior_update(prior: dict, triples) -> dict:
+    """The grid posterior of tau (per group) given inner scale-out splits ``triples`` (each a
+    (residuals, variances, distances) triple) and a population ``prior``; it keeps the splits'
+    data (``"cv"``), so that another prior needs no refits."""
+    names = list(grouping_of(prior))
+    if len(names) == 1:
+        grid = TAU_GRID
+        loglik = dataset_log_likelihood(triples)
+        mean, sd = prior.get("log_tau_mean"), prior.get("log_tau_sd")
+        if mean is None:
+            mean, sd = prior["groups"][names[0]]["mean"], prior["groups"][names[0]]["sd"]
+        logw = loglik - 0.5 * ((np.log(grid) - mean) / sd) ** 2
+    else:
+        grid = GRID_2D
+        loglik = dataset_log_likelihood_groups(triples, prior["grouping"], grid)
+        logw = loglik.copy()
+        for axis, g in enumerate(names):
+            p = prior["groups"][g]
+            lp = -0.5 * ((np.log(grid) - p["mean"]) / p["sd"]) ** 2
+            logw = logw + np.expand_dims(lp, [i for i in range(len(names)) if i != axis])
+    w = np.exp(logw - logw.max())
+    state = {
+        **{k: v for k, v in prior.items() if k != "source"},
+        "source": "population updated by the fit's own scale-out splits",
+        "grid": grid.tolist(),
+        "weights": (w / w.sum()).tolist(),
+        "n_held_out": int(sum(len(t[0]) for t in triples)),
+        "cv": [
+            {
+                "residuals": list(map(float, r)),
+                "variances": list(map(float, v)),
+                "distances": np.asarray(d, float).tolist(),
+            }
+            for r, v, d in triples
+        ],
+    }
+    return state
+
+
+def triples_of(state: dict) -> list:
+    """The inner splits' data kept by :func:`prior_update`."""
+    return [
+        (np.asarray(c["residuals"]), np.asarray(c["variances"]), np.asarray(c["distances"]))
+        for c in state.get("cv", [])
+    ]
 
 
 # ---- learning tau ------------------------------------------------------------------------------
@@ -184,6 +258,71 @@ def dataset_log_likelihood(splits, taus=TAU_GRID) -> np.ndarray:
         if len(r):
             total += split_log_likelihood(r, v, d, taus)
     return total
+
+
+def dataset_log_likelihood_groups(triples, grouping: str, grid=GRID_2D) -> np.ndarray:
+    """ln p(data | tau per group) on the product grid: shape (len(grid),) * groups. Each split's
+    residual vector is MultivariateNormal(0, diag(v) + sum_g tau_g^2 D_g D_g^T), D_g its
+    distances along the group's axes."""
+    groups = GROUPINGS[grouping]
+    G = len(groups)
+    total = np.zeros((len(grid),) * G)
+    mesh = np.meshgrid(*([grid] * G), indexing="ij")
+    for r, v, d in triples:
+        if not len(r):
+            continue
+        d = np.asarray(d, float)
+        blocks = []
+        for axes in groups.values():
+            cols = [AXES.index(a) for a in axes]
+            blocks.append(d[:, cols] @ d[:, cols].T)
+        base = np.diag(np.asarray(v, float))
+        out = np.empty(total.shape)
+        for idx in np.ndindex(total.shape):
+            cov = base + sum(mesh[g][idx] ** 2 * blocks[g] for g in range(G))
+            _, logdet = np.linalg.slogdet(cov)
+            out[idx] = -0.5 * (logdet + r @ np.linalg.solve(cov, r) + len(r) * np.log(2 * np.pi))
+        total += out
+    return total
+
+
+def population_fit_groups(loglik: np.ndarray, grouping: str, grid=GRID_2D) -> dict:
+    """Maximum marginal likelihood of independent LogNormal populations of each group's tau:
+    {group: {"mean", "sd"}} and the log marginal likelihood. ``loglik``: (J, grid...)."""
+    from scipy import optimize
+
+    names = list(GROUPINGS[grouping])
+    G = len(names)
+    lt = np.log(grid)
+    w = np.log(np.gradient(lt))
+
+    def negative(params):
+        total_prior = np.zeros((len(grid),) * G)
+        for g in range(G):
+            m, log_s = params[2 * g], params[2 * g + 1]
+            s_ = np.exp(log_s)
+            lp = -0.5 * ((lt - m) / s_) ** 2 - np.log(s_ * np.sqrt(2 * np.pi)) + w
+            total_prior = total_prior + np.expand_dims(lp, [i for i in range(G) if i != g])
+        joint = loglik + total_prior[None]
+        flat = joint.reshape(joint.shape[0], -1)
+        return -np.sum(_logsumexp(flat, axis=1))
+
+    start = []
+    for g in range(G):
+        best = np.array([lt[np.unravel_index(np.argmax(L), L.shape)[g]] for L in loglik])
+        start += [float(best.mean()), float(np.log(max(best.std(), 0.2)))]
+    # bounded: means inside the grid, sds in [0.05, 3] (an unbounded search ran off to a
+    # degenerate population whose sd absorbed data sets at the grid's edge)
+    bounds = [(lt[0], lt[-1]), (np.log(0.05), np.log(3.0))] * G
+    start = [float(np.clip(x, *b)) for x, b in zip(start, bounds, strict=True)]
+    res = optimize.minimize(negative, start, method="Powell", bounds=bounds)
+    return {
+        "groups": {
+            names[g]: {"mean": float(res.x[2 * g]), "sd": float(np.exp(res.x[2 * g + 1]))}
+            for g in range(G)
+        },
+        "log_marginal": float(-res.fun),
+    }
 
 
 def population_fit(loglik: np.ndarray, taus=TAU_GRID, means=None, sds=None) -> dict:
