@@ -29,16 +29,19 @@ import os
 __version__ = "0.2.0"
 
 # Parallel chains on CPU need several host devices, which must be requested before JAX
-# initialises its backend. Respect a user's own XLA_FLAGS setting.
+# initialises its backend. Respect a user's own XLA_FLAGS setting. This is what
+# numpyro.set_host_device_count(4) does, without importing NumPyro and JAX here: they take
+# seconds to import, and the command line says so before it loads them.
 if "xla_force_host_platform_device_count" not in os.environ.get("XLA_FLAGS", ""):
-    import numpyro as _numpyro
-
-    _numpyro.set_host_device_count(4)
+    os.environ["XLA_FLAGS"] = " ".join(
+        ["--xla_force_host_platform_device_count=4"] + os.environ.get("XLA_FLAGS", "").split()
+    )
 
 # The public names, loaded on first use (PEP 562): importing one layer, e.g. bayeslaws.runs,
 # loads only that layer and the ones it imports.
 _PUBLIC = {
     "Fit": ("bayeslaws.inference", "Fit"),
+    "FitTask": ("bayeslaws.inference.batch", "FitTask"),
     "Law": ("bayeslaws.laws", "Law"),
     "RunTable": ("bayeslaws.runs", "RunTable"),
     "RunTableError": ("bayeslaws.runs", "RunTableError"),
@@ -48,6 +51,7 @@ _PUBLIC = {
     "demo": ("bayeslaws.app.demo", None),
     "design": ("bayeslaws.design", None),
     "fit": ("bayeslaws.inference", "fit"),
+    "fit_many": ("bayeslaws.inference.batch", "fit_many"),
     "inference": ("bayeslaws.inference", None),
     "laws": ("bayeslaws.laws", None),
     "load_bundled": ("bayeslaws.runs.bundled", "load_bundled"),

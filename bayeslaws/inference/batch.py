@@ -1,0 +1,349 @@
+"""Many fits through one interface: :func:`fit_many` runs :func:`~.nuts.fit` on a batch of
+run tables through a ``concurrent.futures``-style executor.
+
+* ``executor=None``: local worker processes (``ProcessPoolExecutor`` with the ``spawn`` start
+  method: JAX is not fork-safe), one per core by default.
+* A Dask ``distributed.Client``: its tasks go to the cluster's workers through the client's
+  ``concurrent.futures`` adapter (``client.get_executor()``); a ``LocalCluster`` on one machine or
+  ``Client("tcp://scheduler:8786")`` on many. Dask schedules; bayeslaws only submits.
+* Any other object with ``submit(fn, *args)`` returning ``concurrent.futures.Future`` is used
+  as it is. Fits in threads of one process run one at a time (NumPyro's effect handlers are
+  per process), so a ``ThreadPoolExecutor`` or a Dask worker's extra threads give no speed-up:
+  use processes (``LocalCluster(threads_per_worker=1)``, the default ``processes=True``).
+
+Results stream back as they finish (:func:`iter_fit_many`, with a progress line per task on
+stderr); a task that fails (an exception in the fit, or its worker dying) is resubmitted up to
+``retries`` times, and then recorded with its error and traceback: no task is lost. Fits come
+back as :class:`~.fit.Fit` objects (they pickle), or, with ``save_dir``, are saved by the worker
+as ``<name>.nc`` and come back as paths (on a cluster ``save_dir`` must be a folder every worker
+and the client can see).
+
+Each worker process turns on JAX's persistent compilation cache
+(:mod:`.compilation`), so a law's NUTS kernel compiled by one worker is read from disk by the
+others (on a cluster, when the cache folder is shared or each worker reuses its own).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import multiprocessing
+import os
+import socket
+import threading
+import time
+import traceback
+import warnings
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from . import progress
+
+TASK_KEYS = ("runs", "law", "name")
+# NumPyro's effect handlers live on one stack per process, so two fits tracing their models in
+# threads of one process corrupt each other ("all sites must have unique names"): fits in
+# threads of one process (a ThreadPoolExecutor, a Dask worker with several threads or a
+# LocalCluster(processes=False)) run one at a time. Parallel fits need processes.
+_FIT_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class FitTask:
+    """One fit of a batch: ``bl.fit(runs, law=law, **options)``, called ``name``."""
+
+    runs: object
+    law: object = "chinchilla"
+    options: dict = field(default_factory=dict)
+    name: str | None = None
+
+
+@dataclass
+class TaskResult:
+    """How one task ended.
+
+    ``fit`` (a :class:`~.fit.Fit`, when fits come back in memory) or ``path`` (the saved
+    netCDF, with ``save_dir``) on success; otherwise ``error`` ("ExceptionType: message") and
+    ``traceback`` of the last attempt. ``attempts`` counts submissions, ``seconds`` the wall
+    time of the last attempt in its worker (``worker`` = host:pid), ``warnings`` the warnings
+    the fit emitted there (sampler, identifiability, outliers), as text."""
+
+    index: int
+    name: str
+    fit: object = None
+    path: str | None = None
+    error: str | None = None
+    traceback: str | None = None
+    attempts: int = 0
+    seconds: float = float("nan")
+    worker: str | None = None
+    warnings: list = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def load(self):
+        """The fit: in memory, or read from ``path``."""
+        if self.error is not None:
+            raise RuntimeError(f"task {self.name!r} failed: {self.error}")
+        if self.fit is not None:
+            return self.fit
+        from .fit import load_fit
+
+        return load_fit(self.path)
+
+
+class BatchResult(list):
+    """The :class:`TaskResult` of every task, in task order."""
+
+    @property
+    def failed(self) -> list:
+        return [r for r in self if not r.ok]
+
+    @property
+    def fits(self) -> list:
+        """The fits in task order (None for a failed task); saved fits are loaded."""
+        return [r.load() if r.ok else None for r in self]
+
+    def table(self) -> pd.DataFrame:
+        """One row per task: name, ok, attempts, seconds, worker, path, error, warnings."""
+        return pd.DataFrame(
+            [
+                {
+                    "name": r.name,
+                    "ok": r.ok,
+                    "attempts": r.attempts,
+                    "seconds": r.seconds,
+                    "worker": r.worker,
+                    "path": r.path,
+                    "error": r.error,
+                    "warnings": len(r.warnings),
+                }
+                for r in self
+            ]
+        ).set_index("name")
+
+    def raise_for_failures(self) -> None:
+        """Raise one error naming every failed task and its error."""
+        if self.failed:
+            lines = "; ".join(f"{r.name!r}: {r.error}" for r in self.failed)
+            raise RuntimeError(f"{len(self.failed)} of {len(self)} fits failed: {lines}")
+
+
+# ---- the worker side ----------------------------------------------------------------------------
+def run_task(task: FitTask, save_dir: str | None) -> dict:
+    """Fit one task in the current process (what a worker runs). Never raises for an error of
+    the fit: returns ``{"error", "traceback"}`` instead, so that an exception that does not
+    pickle cannot be lost on its way back."""
+    from .compilation import enable_compilation_cache
+
+    enable_compilation_cache()
+    started = time.perf_counter()
+    out = {"worker": f"{socket.gethostname()}:{os.getpid()}"}
+    try:
+        from .nuts import fit
+
+        with _FIT_LOCK, warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            fitted = fit(task.runs, law=task.law, **task.options)
+        out["warnings"] = [f"{w.category.__name__}: {w.message}" for w in caught]
+        if save_dir is not None:
+            out["path"] = str(fitted.save(Path(save_dir) / f"{task.name}.nc"))
+        else:
+            out["fit"] = fitted
+    except Exception as err:  # recorded per task, by design
+        out["error"] = f"{type(err).__name__}: {err}"
+        out["traceback"] = traceback.format_exc()
+    out["seconds"] = time.perf_counter() - started
+    return out
+
+
+def _init_worker() -> None:
+    """Start-up of a local worker process: quiet fits (the parent reports progress)."""
+    os.environ.setdefault("BAYESLAWS_QUIET", "1")
+
+
+# ---- the client side ----------------------------------------------------------------------------
+def as_tasks(tasks: Iterable) -> list[FitTask]:
+    """Tasks checked and named: :class:`FitTask` objects, or dicts ``{"runs": ..., "law": ...,
+    "name": ..., **fit options}``; names default to ``task0``, ``task1``, ... and must be
+    unique (they name saved files)."""
+    if isinstance(tasks, str | bytes | dict | FitTask) or not isinstance(tasks, Iterable):
+        raise TypeError(
+            "tasks must be a list of FitTask objects or dicts with a 'runs' key, got "
+            f"{type(tasks).__name__}"
+        )
+    out = []
+    for i, task in enumerate(tasks):
+        if isinstance(task, dict):
+            if "runs" not in task:
+                raise ValueError(f"task {i} has no 'runs' (the run table to fit)")
+            options = {k: v for k, v in task.items() if k not in TASK_KEYS}
+            task = FitTask(task["runs"], task.get("law", "chinchilla"), options, task.get("name"))
+        if not isinstance(task, FitTask):
+            raise TypeError(f"task {i} must be a FitTask or a dict, got {type(task).__name__}")
+        if not isinstance(task.options, dict):
+            raise TypeError(f"task {i}: options must be a dict, got {type(task.options).__name__}")
+        name = f"task{i}" if task.name is None else task.name
+        if not isinstance(name, str) or not name or "/" in name or os.sep in name:
+            raise ValueError(f"task {i}: name must be a non-empty string without '/', got {name!r}")
+        out.append(FitTask(task.runs, task.law, dict(task.options), name))
+    if not out:
+        raise ValueError("tasks is empty: nothing to fit")
+    names = [t.name for t in out]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise ValueError(f"task names must be unique; repeated: {repeated}")
+    return out
+
+
+def local_executor(workers: int | None = None) -> cf.ProcessPoolExecutor:
+    """Local worker processes started by ``spawn`` (JAX is not fork-safe)."""
+    workers = workers or os.cpu_count() or 1
+    return cf.ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_init_worker,
+    )
+
+
+def _as_executor(executor):
+    """(a concurrent.futures executor, whether it is a local pool we made)."""
+    if executor is None:
+        return None, True
+    adapter = getattr(type(executor), "get_executor", None)
+    if callable(adapter):  # a dask.distributed Client: its concurrent.futures adapter
+        # pure=False: a resubmitted task is a new task, never the failed one's cached result
+        return executor.get_executor(pure=False), False
+    if not callable(getattr(executor, "submit", None)):
+        raise TypeError(
+            "executor must be None (local processes), a dask.distributed Client or a "
+            f"concurrent.futures executor with submit(); got {type(executor).__name__}"
+        )
+    return executor, False
+
+
+def _report(result: TaskResult, done: int, total: int, failed: int, started: float) -> None:
+    status = "ok" if result.ok else f"FAILED after {result.attempts} attempt(s): {result.error}"
+    elapsed = time.perf_counter() - started
+    progress._write(
+        f"fit_many: {done}/{total} done ({failed} failed), {elapsed:.0f} s: {result.name!r} "
+        f"{status} ({result.seconds:.1f} s on {result.worker})"
+    )
+
+
+def iter_fit_many(
+    tasks,
+    executor=None,
+    *,
+    workers: int | None = None,
+    retries: int = 1,
+    save_dir=None,
+    show_progress: bool = True,
+) -> Iterator[TaskResult]:
+    """Yield a :class:`TaskResult` per task as each finishes (completion order); see
+    :func:`fit_many` for the arguments."""
+    tasks = as_tasks(tasks)
+    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+        raise ValueError(f"retries must be an integer >= 0, got {retries!r}")
+    if save_dir is not None:
+        folder = Path(save_dir)
+        if not folder.is_dir():
+            raise FileNotFoundError(f"save_dir {str(folder)!r} is not an existing folder")
+        save_dir = str(folder.resolve())
+    pool, own = _as_executor(executor)
+    if own:
+        pool = local_executor(workers)
+    show = show_progress and not progress.quiet()
+    started = time.perf_counter()
+    attempts = dict.fromkeys(range(len(tasks)), 0)
+    pending: dict = {}
+
+    def submit(i: int, count: bool = True) -> None:
+        attempts[i] += count
+        pending[pool.submit(run_task, tasks[i], save_dir)] = i
+
+    def replace_broken_pool() -> None:
+        """A dead worker breaks a whole ProcessPoolExecutor: start a new pool and resubmit
+        the tasks that were in flight (no attempt counted: they did not fail)."""
+        nonlocal pool
+        pool.shutdown(wait=False, cancel_futures=True)
+        pool = local_executor(workers)
+        for future in list(pending):
+            submit(pending.pop(future), count=False)
+
+    done = failed = 0
+    try:
+        for i in range(len(tasks)):
+            submit(i)
+        while pending:
+            finished, _ = cf.wait(list(pending), return_when=cf.FIRST_COMPLETED)
+            for future in finished:
+                i = pending.pop(future, None)
+                if i is None:  # resubmitted to a fresh pool after its worker died
+                    continue
+                try:
+                    out = future.result()
+                except Exception as err:  # the worker died, or the executor failed the task
+                    out = {
+                        "error": f"{type(err).__name__}: {err} (the worker process failed)",
+                        "traceback": "".join(traceback.format_exception(err)),
+                    }
+                    if own and isinstance(err, cf.BrokenExecutor):
+                        replace_broken_pool()
+                if "error" in out and attempts[i] <= retries:
+                    submit(i)
+                    continue
+                result = TaskResult(index=i, name=tasks[i].name, attempts=attempts[i], **out)
+                done += 1
+                failed += not result.ok
+                if show:
+                    _report(result, done, len(tasks), failed, started)
+                yield result
+    finally:
+        if own:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def fit_many(
+    tasks,
+    executor=None,
+    *,
+    workers: int | None = None,
+    retries: int = 1,
+    save_dir=None,
+    show_progress: bool = True,
+) -> BatchResult:
+    """Fit many run tables, in parallel, through an executor.
+
+    Parameters
+    ----------
+    tasks : list of :class:`FitTask`, or of dicts ``{"runs": RunTable, "law": "chinchilla",
+        "name": "sim3", **bl.fit options}`` (e.g. ``chains``, ``draws``, ``seed``).
+    executor : None (local ``spawn`` processes, ``workers`` of them, default one per core), a
+        ``dask.distributed.Client`` (a ``LocalCluster`` or ``Client("tcp://scheduler:8786")``),
+        or a ``concurrent.futures`` executor.
+    retries : how many times a failed task is resubmitted before it is recorded as failed.
+    save_dir : if given, each worker saves its fit as ``save_dir/<name>.nc`` and the result
+        holds the path (a folder the workers and the client share); otherwise fits come back in
+        memory.
+    show_progress : one line on stderr per finished task (``BAYESLAWS_QUIET=1`` silences it).
+
+    Returns a :class:`BatchResult`: every task's :class:`TaskResult` in task order, failures
+    included (``.failed``, ``.table()``, ``.fits``, ``.raise_for_failures()``).
+    """
+    results = list(
+        iter_fit_many(
+            tasks,
+            executor,
+            workers=workers,
+            retries=retries,
+            save_dir=save_dir,
+            show_progress=show_progress,
+        )
+    )
+    return BatchResult(sorted(results, key=lambda r: r.index))
+
+

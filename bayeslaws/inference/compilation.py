@@ -1,0 +1,61 @@
+"""JAX's persistent compilation cache, so that a new process (a second ``bayeslaws fit``, a
+batch worker) reads compiled NUTS kernels from disk instead of compiling them again.
+
+The folder is ``$BAYESLAWS_COMPILATION_CACHE`` when set (``0``, ``off`` or ``none``
+disables the cache), else ``$XDG_CACHE_HOME/bayeslaws/jax`` (``~/.cache/bayeslaws/jax``).
+Only programs that took at least ``MIN_COMPILE_S`` seconds to compile are written, so the
+many tiny programs of a fit do not fill the folder. The cache is keyed by JAX on the program,
+the JAX version and the backend: a stale entry is never used, and deleting the folder is
+always safe.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import jax
+
+ENV = "BAYESLAWS_COMPILATION_CACHE"
+OFF = ("0", "off", "none", "false", "no")
+MIN_COMPILE_S = 0.5  # programs that compile faster than this are not worth a disk read
+_enabled: Path | None = None
+
+
+def cache_dir() -> Path | None:
+    """The cache folder this process would use (None when disabled by the environment)."""
+    value = os.environ.get(ENV)
+    if value is not None and value.strip().lower() in OFF:
+        return None
+    if value:
+        return Path(value).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "bayeslaws" / "jax"
+
+
+def enable_compilation_cache(path=None) -> Path | None:
+    """Turn on JAX's persistent compilation cache in ``path`` (default :func:`cache_dir`);
+    returns the folder, or None when disabled or the folder cannot be created (then JAX
+    simply compiles in memory as before). Idempotent."""
+    global _enabled
+    folder = Path(path).expanduser() if path is not None else cache_dir()
+    if folder is None:
+        return None
+    if _enabled == folder:
+        return folder
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    if not os.access(folder, os.W_OK):
+        return None
+    jax.config.update("jax_compilation_cache_dir", str(folder))
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", MIN_COMPILE_S)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+    _enabled = folder
+    return folder
+
+
+def compilation_cache_enabled() -> Path | None:
+    """The folder in use by this process, or None."""
+    return _enabled
