@@ -15,9 +15,12 @@ log predictive density), N_opt and L_opt at held-out budgets (the simulator's op
 et al.'s published optima, or the held-out budget's empirical vertex), and the 90% width of a
 new run 1, 2 and 3 decades of compute beyond the largest training run.
 
-Methods: "none" (the fitted law alone), "gp" (0.1's default), "drift" (GP pattern + drift beyond
-the range, rate from the corpus population), "drift_cv" (the same, the population updated by
-the table's own inner scale-out splits), "model" (forms averaged by stacking + GP + drift).
+Methods (VARIANTS): "none" (the fitted law alone), "gp" (0.1's default), "drift" (GP pattern +
+drift beyond the range, rate from the corpus population), "drift_cv" (the same, the population
+updated by the table's own inner scale-out splits), and the candidates for the new default,
+"model" (forms averaged by stacking + GP + drift from the isotropic population), "model_tl"
+(the same with the tilt/level population) and "model_cv" (the same with the population updated
+by the table's own inner splits). Default: none, gp and the three candidates.
 On a selection data set the drift population is the one learned without it
 (benchmarks/output/learn_drift_population.json, leave_one_out); elsewhere the full one.
 
@@ -54,7 +57,7 @@ from bayeslaws.runs import bundled  # noqa: E402
 
 OUT = ROOT / "benchmarks" / "output"
 POPULATION = OUT / "learn_drift_population.json"
-METHODS = ("none", "gp", "drift", "drift_cv", "model")
+METHODS = ("none", "gp", "model", "model_tl", "model_cv")
 LEVELS = (0.5, 0.8, 0.9)
 
 
@@ -145,12 +148,30 @@ def with_cache(fit: Fit, entries: dict) -> Fit:
     return Fit(fit.idata, fit.record, compute_model=fit.compute_model, cache=cache)
 
 
-def population(lodo: str | None) -> dict:
+def population(lodo: str | None, grouping: str = "isotropic") -> dict:
+    """The learned drift population (leave ``lodo`` out when it was learned with it)."""
     data = json.loads(Path(POPULATION).read_text())
+    if grouping == "tilt_level":
+        tl = data["tilt_level"]
+        groups = tl["leave_one_out"].get(lodo, tl["groups"]) if lodo else tl["groups"]
+        return drift.population_state(groups=groups)
     if lodo is not None and lodo in data["leave_one_out"]:
         p = data["leave_one_out"][lodo]
         return drift.population_state(p["mean"], p["sd"])
     return drift.population_state(data["log_tau_mean"], data["log_tau_sd"])
+
+
+# method -> (the view of bayeslaws.posterior.model, the drift state: a population grouping or
+# "cv" = the isotropic population updated by the table's own inner scale-out splits)
+VARIANTS = {
+    "none": ("none", "isotropic"),
+    "gp": ("gp", "isotropic"),
+    "drift": ("drift", "isotropic"),
+    "drift_cv": ("drift", "cv"),
+    "model": ("model", "isotropic"),
+    "model_tl": ("model", "tilt_level"),
+    "model_cv": ("model", "cv"),
+}
 
 
 def score_split(part, dataset, split, train, test, lodo, truth_kind, methods, sampler, seed):
@@ -163,20 +184,26 @@ def score_split(part, dataset, split, train, test, lodo, truth_kind, methods, sa
     query = query_frame(base, N=test["N"].to_numpy(float), D=test["D"].to_numpy(float))
     query["C"] = test["C"].to_numpy(float)  # as in the table (e.g. a budget column)
     groups = test["C"].round(-10).to_numpy() if truth_kind else np.arange(len(test))
-    rows, points, widths, fitted_by = [], [], [], {}
+    rows, points, widths, fitted_by, states = [], [], [], {}, {}
     for method in methods:
         t0 = time.perf_counter()
-        view_method = "drift" if method == "drift_cv" else method
-        fitted = base
-        if method == "drift_cv":
-            fitted = with_cache(base, {})
+        view_method, source = VARIANTS[method]
+        if source not in states and source == "cv":
+            calibrated = with_cache(base, {})
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                drift.calibrate(fitted, train, seed=seed, prior=population(lodo), **sampler)
+                drift.calibrate(calibrated, train, seed=seed, prior=population(lodo), **sampler)
+            states["cv"] = calibrated.cache.get(drift.CACHE_KEY)
+        elif source not in states:
+            states[source] = population(lodo, source)
+        fitted = with_cache(base, {drift.CACHE_KEY: states[source]})
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             prepare(fitted, view_method, train, seed=seed, stacking=sampler)
             z = np.asarray(log_loss_draws(fitted, query, "new_run", None, seed, view_method))
+        for key in fitted.cache.keys():  # the GP and the forms are shared by later variants
+            if key != drift.CACHE_KEY:
+                base.cache[key] = fitted.cache[key]
         fitted_by[method] = fitted
         table = cal.interval_table(test["loss"], z, LEVELS)
         head = {"part": part, "dataset": dataset, "split": split, "method": method}
@@ -213,13 +240,12 @@ def score_split(part, dataset, split, train, test, lodo, truth_kind, methods, sa
         loss_row["seconds"] = time.perf_counter() - t0
     # keep the fit with every state the methods computed (GP, forms, the table's own inner
     # splits) so that variants of the discrepancy can be scored later without refits
-    states = {k: fitted_by[m].cache.get(k) for m in fitted_by for k in fitted_by[m].cache.keys()}
-    if "drift_cv" in fitted_by:
-        states["drift_cv"] = fitted_by["drift_cv"].cache.get(drift.CACHE_KEY)
-    states.pop(drift.CACHE_KEY, None)
+    kept = {k: base.cache.get(k) for k in base.cache.keys() if k != drift.CACHE_KEY}
+    if "cv" in states:
+        kept["drift_cv"] = states["cv"]
     folder = OUT / "fits" / part
     folder.mkdir(parents=True, exist_ok=True)
-    with_cache(fit, {k: v for k, v in states.items() if v is not None}).save(
+    with_cache(fit, {k: v for k, v in kept.items() if v is not None}).save(
         folder / f"{_slug(dataset)}__{_slug(split)}.nc"
     )
     jax.clear_caches()  # every fit compiles kernels; a long run otherwise exhausts memory maps
@@ -316,9 +342,9 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     OUT, POPULATION = Path(args.out), Path(args.population)
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
-    unknown = set(methods) - set(METHODS)
+    unknown = set(methods) - set(VARIANTS)
     if unknown:
-        parser.error(f"unknown methods {sorted(unknown)}; choose from {METHODS}")
+        parser.error(f"unknown methods {sorted(unknown)}; choose from {tuple(VARIANTS)}")
     sampler = {"chains": 2, "warmup": args.draws, "draws": args.draws}
     OUT.mkdir(parents=True, exist_ok=True)
     for part in [p.strip() for p in args.parts.split(",") if p.strip()]:
