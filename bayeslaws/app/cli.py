@@ -1,6 +1,7 @@
 """The ``bayeslaws`` command line. Every subcommand is a thin wrapper over the package API; bad
 input ends with one line naming the problem and exit code 2, never a traceback (set
-BAYESLAWS_DEBUG=1 to see one).
+BAYESLAWS_DEBUG=1 to see one). Compiled kernels are kept on disk between runs
+(:mod:`bayeslaws.inference.compilation`; ``BAYESLAWS_COMPILATION_CACHE=off`` disables it).
 
     bayeslaws fit RUNS.csv --law chinchilla --out FIT.nc [--column 'N=Model Size' ...]
         [--exclude-rows 3 17 --exclude-reason 'diverged'] [--target-accept 0.95]
@@ -698,6 +699,11 @@ def main(argv=None) -> int:
             from ..inference.fit import check_output_path
 
             check_output_path(getattr(args, option))
+        # compiled NUTS kernels on disk: a second process on data of the same shape skips
+        # compilation (BAYESLAWS_COMPILATION_CACHE=off disables, or names another folder)
+        from ..inference.compilation import enable_compilation_cache
+
+        enable_compilation_cache()
         return args.func(args)
     except SystemExit as exc:  # --help
         return exc.code if isinstance(exc.code, int) else 0
