@@ -8,6 +8,7 @@ from .identifiability import IdentifiabilityWarning
 from .nuts import choose_chain_method, compare, fit
 from .record import FORMAT_VERSION, FitRecord, IncompatibleFitFile, SamplerRecord
 from .screening import OutlierWarning, Screen, screen_fit
+from .update import update_fit
 
 __all__ = [
     "FORMAT_VERSION",
@@ -26,4 +27,5 @@ __all__ = [
     "fit",
     "load_fit",
     "screen_fit",
+    "update_fit",
 ]

@@ -231,6 +231,14 @@ class Fit:
                 )
         return pd.DataFrame(rows).set_index("parameter")
 
+    def update(self, new_runs, **options) -> Fit:
+        """This fit refitted to its runs plus ``new_runs``, warm-started from its posterior
+        (the campaign loop: propose, train, update). Options: ``warmup``, ``draws``, ``seed``,
+        ``warn``, ``screen`` (:func:`bayeslaws.inference.update.update_fit`)."""
+        from .. import inference  # the package facade: update.py itself imports this module
+
+        return inference.update_fit(self, new_runs, **options)
+
     def law_table(self, **options) -> pd.DataFrame:
         """The fitted law in its papers' notation, with intervals (laws that define one)."""
         options.setdefault("compute_model", self._compute_model or _saved_model(self))

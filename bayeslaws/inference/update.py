@@ -1,0 +1,191 @@
+"""A fit updated with new runs: the refit of the campaign loop (propose runs, train them, update,
+propose again), warm-started from the current posterior.
+
+``fit.update(new_runs)`` (:func:`update_fit`) refits the same law, likelihood, priors and sampler
+settings by NUTS to the runs the fit used plus ``new_runs``. The refit is a full NUTS fit of
+all the runs (not an approximate sequential update: the posterior is exactly that of the
+combined table), but its chains start where the current posterior is: each chain at one
+posterior draw (sites whose shape is unchanged; new sites, e.g. a new cell's optimum, start as a
+cold fit would), and the warm-up is shorter (default: half the fit's, at least 100 iterations),
+since the chains begin near the typical set. The compiled kernel of a table of the same shape
+is reused.
+
+Mechanics: the warm-up runs here (``MCMC.warmup`` with the initial values, on the kernel that
+:func:`~.nuts.fit` will use) and :func:`~.nuts.fit` then samples from the warmed-up state
+(NumPyro's ``post_warmup_state``), which is cleared afterwards so no later fit inherits it.
+Everything else (diagnostics, screening, the record) is :func:`~.nuts.fit`'s own. The record's
+notes say that the fit was updated, from how many runs, and how long the warm-up took.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from dataclasses import replace
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import numpyro
+import pandas as pd
+from numpyro.infer.initialization import init_to_value
+from numpyro.infer.util import initialize_model
+
+from ..runs import CANONICAL, RunTable, load_runs
+from . import nuts
+from .fit import Fit
+
+MIN_WARMUP = 100  # warm-up iterations of an update at the least
+EXTRA_COLUMNS = ("diverged", "run")
+
+
+def combined_runs(fit: Fit, new_runs) -> RunTable:
+    """The runs the fit used (after its law's own exclusions) followed by ``new_runs`` (a
+    RunTable or a DataFrame with canonical columns), in the fit's compute model."""
+    old = fit.training_runs()
+    if old is None:
+        raise ValueError("fit.update needs the fit's training runs; this fit holds none")
+    if isinstance(new_runs, RunTable):
+        new = new_runs.df
+    elif isinstance(new_runs, pd.DataFrame):
+        new = load_runs(new_runs, compute_model=fit.compute_model, allow_missing_loss=True).df
+    else:
+        raise TypeError(
+            f"new_runs must be a RunTable or a DataFrame of runs, got {type(new_runs).__name__}"
+        )
+    if new.empty:
+        raise ValueError("new_runs has no rows")
+    needed = [c for c in fit.law.run_columns if c not in new]
+    if needed:
+        raise ValueError(
+            f"new_runs lack column(s) {needed} that law {fit.law.name!r} needs for a run"
+        )
+    columns = [c for c in CANONICAL + EXTRA_COLUMNS if c in old.df]
+    missing = [c for c in columns if c not in new and c not in ("diverged", "run", "group")]
+    if missing:
+        raise ValueError(f"new_runs lack column(s) {missing} that the fitted runs have")
+    frame = pd.concat(
+        [old.df[columns], new.reindex(columns=columns)], ignore_index=True, sort=False
+    )
+    if "diverged" in frame:
+        frame["diverged"] = frame["diverged"].fillna(False).astype(bool)
+    runs = load_runs(
+        frame.drop(columns=["C"]),
+        compute_model=fit.compute_model,
+        allow_missing_loss=True,
+        **{c: c for c in ("N", "D") if c in frame},
+    )
+    runs.df["C"] = frame["C"].to_numpy(float)  # as given (e.g. an isoFLOP budget column)
+    return runs
+
+
+def initial_values(fit: Fit, model, data: dict, chains: int, seed: int) -> dict:
+    """Per chain, unconstrained initial values of every latent site (leading axis: chains):
+    one posterior draw of the fit for the sites of unchanged shape, NumPyro's default
+    (uniform in [-2, 2], unconstrained) for the others."""
+    draws = fit.draws()
+    rng = np.random.default_rng(seed)
+    picks = rng.choice(len(next(iter(draws.values()))), size=chains, replace=False)
+    keys = jax.random.split(jax.random.PRNGKey(seed), chains)
+    shapes = _latent_shapes(model, data)
+    per_chain = []
+    for c, s in enumerate(picks):
+        values = {
+            name: jnp.asarray(draws[name][s])
+            for name, shape in shapes.items()
+            if name in draws and np.shape(draws[name][s]) == shape
+        }
+        info = initialize_model(
+            keys[c], model, init_strategy=init_to_value(values=values), model_kwargs=data
+        )[0]
+        per_chain.append(info.z)
+    return jax.tree.map(lambda *z: jnp.stack(z), *per_chain)
+
+
+def _latent_shapes(model, data: dict) -> dict:
+    """Shapes of the model's latent (unobserved sample) sites."""
+    seeded = numpyro.handlers.seed(model, jax.random.PRNGKey(0))
+    trace = numpyro.handlers.trace(seeded).get_trace(**data)
+    return {
+        name: tuple(site["value"].shape)
+        for name, site in trace.items()
+        if site["type"] == "sample" and not site["is_observed"]
+    }
+
+
+def update_fit(
+    fit: Fit,
+    new_runs,
+    *,
+    warmup: int | None = None,
+    draws: int | None = None,
+    seed: int | None = None,
+    warn: bool = True,
+    screen="warn",
+) -> Fit:
+    """The fit refitted to its runs plus ``new_runs``, warm-started from its posterior.
+
+    Parameters
+    ----------
+    fit : the current fit (any law; it must hold its training runs, as every fit does).
+    new_runs : the runs trained since (a RunTable or a DataFrame with canonical columns: the
+        law's run columns and ``loss``).
+    warmup : warm-up iterations per chain (default: half the fit's, at least 100).
+    draws : draws per chain (default: the fit's).
+    seed : PRNG seed (default: the fit's seed + 1).
+    warn, screen : as in :func:`~.nuts.fit`.
+
+    Returns a new :class:`~.fit.Fit` (the old one is unchanged); its record's notes say it was
+    updated.
+    """
+    sampler = fit.record.sampler
+    warmup = max(MIN_WARMUP, sampler.warmup // 2) if warmup is None else warmup
+    draws = sampler.draws if draws is None else draws
+    seed = sampler.seed + 1 if seed is None else seed
+    runs = combined_runs(fit, new_runs)
+    law, priors = fit.law, fit.priors
+    options = dict(
+        chains=sampler.chains,
+        warmup=warmup,
+        draws=draws,
+        seed=seed,
+        target_accept=sampler.target_accept,
+        dense_mass=sampler.dense_mass,
+        chain_method=sampler.chain_method,
+        progress_bar=False,
+    )
+    settings = nuts._settings(prior_draws=0, **options)
+    prepared = law.prepare(runs)
+    priors_used = law.priors(fit.likelihood, priors)
+    static = {**prepared.static, "priors": priors_used, "likelihood": fit.likelihood}
+    mcmc_settings = {k: v for k, v in settings.items() if k not in ("seed", "prior_draws")}
+    mcmc = nuts._cached_mcmc(law, static, nuts._shapes(prepared.data), mcmc_settings)
+    model = functools.partial(law.model, **static)
+    init = initial_values(fit, model, prepared.data, settings["chains"], seed)
+    started = time.perf_counter()
+    mcmc.warmup(
+        jax.random.PRNGKey(seed + 7919),
+        init_params=init,
+        extra_fields=("diverging",),
+        **prepared.data,
+    )
+    warmup_seconds = time.perf_counter() - started
+    try:
+        new = nuts.fit(
+            runs,
+            law,
+            likelihood=fit.likelihood,
+            priors=priors,
+            warn=warn,
+            screen=screen,
+            label=fit.record.label,
+            **options,
+        )
+    finally:
+        mcmc.post_warmup_state = None  # the cached kernel starts cold again for other fits
+    note = (
+        f"updated: {fit.n_runs} runs + {len(runs) - fit.n_runs} new, warm-started at the "
+        f"previous posterior ({warmup} warm-up iterations per chain, {warmup_seconds:.1f} s)"
+    )
+    record = replace(new.record, notes=list(new.record.notes) + [note])
+    return Fit(new.idata, record, compute_model=new._compute_model)
