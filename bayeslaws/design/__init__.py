@@ -40,10 +40,26 @@ own noise family, all S draws as inner samples):
 Costs: ``cost="flops"`` uses the fit's compute model (6ND by default); a column name uses that
 column (e.g. GPU-hours); ``cost=None`` ranks by information alone.
 
+Discrepancy (:mod:`.discrepancy`): the targets are drawn under the default model uncertainty of
+:mod:`bayeslaws.posterior.model` (form averaging, GP pattern, drift beyond the training range;
+``model="drift"`` when the package default widens only new-run intervals), so the design values
+information about the prediction the user will be scored on, and a candidate beyond the training
+range is also credited with the drift it removes from the target by moving the range towards it
+(runs nearer the target region are worth more when the form is uncertain).
+
+Budgets: ``next_runs(..., budget=FLOPs)`` returns the best affordable batch (``k=None``: as many
+units as the budget allows); ``criterion="v_optimal"`` and ``cost_power`` give the classical
+baselines; :func:`pool_units` turns a pool of runs into candidate units.
+
 Guardrails of the greedy batch (each switchable, see :func:`next_runs`): ``max_repeats`` (a cap
-on picks of one design point per batch), ``ratio_diversity`` (never a batch whose runs all share
-one tokens-per-parameter ratio), ``min_size_spread`` (optional: the batch's sizes span at least
-this factor).
+on picks of one design point, counted over the campaign with :meth:`Guardrails.after`),
+``max_per_cell`` (optional cap per (N, D) cell over the campaign), ``ratio_diversity`` (never a
+batch whose runs all share one tokens-per-parameter ratio), ``min_size_spread`` (optional: the
+batch's sizes span at least this factor).
+
+The campaign loop (:class:`Campaign`): propose a batch, train it, ``record`` it (a warm-started
+refit, :meth:`bayeslaws.inference.Fit.update`), propose again; the state is saved in a folder
+between steps.
 
 Candidates (:func:`isoflop_candidates`, :func:`hyperparameter_candidates`, or any DataFrame of
 runs with columns N, D (or C) and, for a hyperparameter fit, lr and batch_size). Rows sharing a
@@ -55,18 +71,22 @@ Units: N params, D tokens, C FLOPs; information in nats; target draws on the nat
 (interval widths reported on the natural scale).
 
 Modules: :mod:`.targets` (what the design is for), :mod:`.candidates` (candidate runs and units),
-:mod:`.gaussian` (the estimator), :mod:`.batch` (greedy batches, guardrails, costs),
-:mod:`.bounds` (NMC / PCE / reweighted confirmation). Everything about the law comes through its
-contract (:meth:`~bayeslaws.laws.contract.Law.observations`), so every law can be designed for.
+:mod:`.discrepancy` (the drift a run removes), :mod:`.gaussian` (the estimator), :mod:`.batch`
+(greedy batches, budgets, guardrails, costs), :mod:`.bounds` (NMC / PCE / reweighted
+confirmation), :mod:`.campaign` (the loop and its saved state). Everything about the law comes
+through its contract (:meth:`~bayeslaws.laws.contract.Law.observations`), so every law can be
+designed for.
 """
 
 from .batch import Guardrails, next_runs, rank_candidates
 from .bounds import bounds
-from .candidates import hyperparameter_candidates, isoflop_candidates
+from .campaign import Campaign
+from .candidates import hyperparameter_candidates, isoflop_candidates, pool_units
 from .targets import AllParameters, HyperparamOpt, Loss, NOpt, Target
 
 __all__ = [
     "AllParameters",
+    "Campaign",
     "Guardrails",
     "HyperparamOpt",
     "Loss",
@@ -76,5 +96,6 @@ __all__ = [
     "hyperparameter_candidates",
     "isoflop_candidates",
     "next_runs",
+    "pool_units",
     "rank_candidates",
 ]

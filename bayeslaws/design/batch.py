@@ -6,13 +6,19 @@ already picked. The Gaussian information about all parameters is submodular (gre
 more together than apart), so for targets greedy is a heuristic.
 
 Costs: ``cost="flops"`` uses the fit's compute model (6ND by default); a column name uses that
-column (e.g. GPU-hours); ``cost=None`` ranks by information alone.
+column (e.g. GPU-hours); ``cost=None`` ranks by information alone. Each pick maximises
+value / cost**cost_power (1: per FLOP; the classical baselines of SL2 use 0.3). ``budget``
+(FLOPs) keeps only the batches whose total compute fits: units that cost more are never
+offered, and the greedy batch stops when nothing affordable is left.
+
+Guardrails hold across a campaign, not only within one batch: :meth:`Guardrails.after` adds the
+runs trained (or proposed) before, and the repeat cap counts them with this batch's picks.
 """
 
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import jax
 import jax.numpy as jnp
@@ -21,7 +27,15 @@ import pandas as pd
 
 from .bounds import bounds
 from .candidates import positive_int
-from .gaussian import Problem, condition_rows, setup, unit_gains, unit_rows, widths
+from .gaussian import (
+    CRITERIA,
+    Problem,
+    condition_rows,
+    setup,
+    unit_gains,
+    unit_rows,
+    widths,
+)
 from .targets import positive
 
 ESTIMATORS = ("gaussian",)
@@ -41,12 +55,34 @@ class Guardrails:
     ratio_tol : the factor that counts as "one ratio" (default 1.5).
     min_size_spread : if set, the batch's model sizes must span at least this factor (max N /
         min N), enforced at the last pick. Default None (off).
+    earlier : design keys (see :func:`design_keys`) of runs trained or proposed before this
+        batch, one per run: the repeat cap counts them too, so a design point is not re-picked
+        batch after batch (campaign-wide). Set by :meth:`after`.
+    max_per_cell : if set, at most this many runs per (N, D) cell over the campaign (earlier
+        runs included); e.g. to keep a budget from piling into the cheapest cell of an LR x
+        batch pool. Default None (off).
+
+    With ``next_runs(..., k=None, budget=...)`` (fill the budget) the ratio and size rules
+    apply to the second pick.
     """
 
     max_repeats: int | None = 1
     ratio_diversity: bool = True
     ratio_tol: float = 1.5
     min_size_spread: float | None = None
+    earlier: tuple = ()
+    max_per_cell: int | None = None
+
+    def after(self, runs) -> Guardrails:
+        """These guardrails with ``runs`` (a DataFrame with N, D and, for LR x batch runs, lr and
+        batch_size: the runs trained or proposed so far) counted as earlier picks."""
+        if not isinstance(runs, pd.DataFrame):
+            raise ValueError(f"Guardrails.after(runs): runs must be a DataFrame, got {runs!r}")
+        missing = [c for c in ("N", "D") if c not in runs]
+        if missing:
+            raise ValueError(f"Guardrails.after(runs): runs lack column(s) {missing}")
+        keys = run_keys(runs)
+        return replace(self, earlier=tuple(self.earlier) + tuple(keys))
 
     def __post_init__(self):
         if self.max_repeats is not None:
@@ -55,25 +91,60 @@ class Guardrails:
             raise ValueError(f"ratio_tol must be > 1, got {self.ratio_tol!r}")
         if self.min_size_spread is not None and not self.min_size_spread >= 1:
             raise ValueError(f"min_size_spread must be >= 1 or None, got {self.min_size_spread!r}")
+        if self.max_per_cell is not None:
+            positive_int("max_per_cell", self.max_per_cell)
+
+
+KEY_COLUMNS = ("N", "D", "lr", "batch_size")
+
+
+def run_keys(df: pd.DataFrame) -> list:
+    """One key per run: rounded logs of N, D (and lr, batch_size when present)."""
+    cols = [c for c in KEY_COLUMNS if c in df]
+    rows = np.round(np.log(df[cols].to_numpy(float)), 6)
+    return [tuple(r.tolist()) for r in rows]
 
 
 def design_keys(df: pd.DataFrame, row_unit: np.ndarray, n_units: int) -> list:
-    """Per unit, a key of its design point(s): logs of N, D (and lr, batch_size) of its rows."""
-    cols = [c for c in ("N", "D", "lr", "batch_size") if c in df]
-    rows = np.round(np.log(df[cols].to_numpy(float)), 6)
-    return [tuple(rows[row_unit == u].ravel().tolist()) for u in range(n_units)]
+    """Per unit, the keys of its runs (:func:`run_keys`), as a tuple."""
+    keys = run_keys(df)
+    out: list = [[] for _ in range(n_units)]
+    for r, u in enumerate(row_unit):
+        out[u].append(keys[r])
+    return [tuple(k) for k in out]
+
+
+def _count(counts: dict, keys) -> None:
+    for key in keys:
+        counts[key] = counts.get(key, 0) + 1
 
 
 def allowed(g: Guardrails, picked, keys, ratio, sizes, remaining):
-    """Boolean mask of units allowed as the next pick."""
+    """Boolean mask of units allowed as the next pick (``remaining``: picks left in the batch,
+    counting this one; None when filling a budget)."""
     U = len(keys)
     ok = np.ones(U, bool)
-    if g.max_repeats is not None:
+    width = len(keys[0][0]) if U and keys[0] else 2
+    if g.max_repeats is not None or g.max_per_cell is not None:
         counts: dict = {}
+        _count(counts, (tuple(k[:width]) for k in g.earlier))
         for p in picked:
-            counts[keys[p]] = counts.get(keys[p], 0) + 1
-        ok &= np.array([counts.get(k, 0) < g.max_repeats for k in keys])
-    last = remaining == 1 and len(picked) >= 1
+            _count(counts, keys[p])
+    if g.max_repeats is not None:
+        ok &= np.array(
+            [all(counts.get(k, 0) + n <= g.max_repeats for k, n in _tally(ks)) for ks in keys]
+        )
+    if g.max_per_cell is not None:
+        cells: dict = {}
+        for key, n in counts.items():
+            cells[key[:2]] = cells.get(key[:2], 0) + n
+        ok &= np.array(
+            [
+                all(cells.get(c, 0) + n <= g.max_per_cell for c, n in _tally(k[:2] for k in ks))
+                for ks in keys
+            ]
+        )
+    last = (remaining == 1 or (remaining is None and len(picked) == 1)) and len(picked) >= 1
     if last and g.ratio_diversity:
         pr = np.log(ratio[picked])
         if pr.max() - pr.min() <= np.log(g.ratio_tol):
@@ -85,6 +156,13 @@ def allowed(g: Guardrails, picked, keys, ratio, sizes, remaining):
         hi = np.maximum(ps.max(), np.log(sizes))
         ok &= hi - lo >= np.log(g.min_size_spread) - 1e-12
     return ok
+
+
+def _tally(keys) -> list:
+    out: dict = {}
+    for key in keys:
+        out[key] = out.get(key, 0) + 1
+    return list(out.items())
 
 
 # ---- costs -------------------------------------------------------------------------------------
@@ -112,6 +190,43 @@ def _width_columns(rec: dict, p: Problem, now, post_var_u) -> None:
         rec[f"width_after[{lab}]"] = now[j] * np.sqrt(np.clip(post_var_u[j] / prior_var[j], 0, 1))
 
 
+def _check_options(criterion, cost_power, budget):
+    if criterion not in CRITERIA:
+        raise ValueError(f"criterion must be one of {CRITERIA}, got {criterion!r}")
+    if (
+        isinstance(cost_power, bool)
+        or not isinstance(cost_power, int | float)
+        or not 0 <= cost_power <= 2
+    ):
+        raise ValueError(f"cost_power must be a number in [0, 2], got {cost_power!r}")
+    if budget is not None:
+        budget = float(positive("budget", budget)[0]) if np.ndim(budget) == 0 else None
+        if budget is None:
+            raise ValueError("budget must be one positive number of FLOPs")
+    return budget
+
+
+def _gains(p: Problem, W, DP, MU, criterion):
+    """Values and posterior target variances of every unit (JAX, float64)."""
+    gains, post_var = unit_gains(
+        jnp.asarray(p.A),
+        W,
+        jnp.asarray(np.maximum(p.idx, 0)),
+        jnp.asarray(p.noise_row),
+        jnp.asarray(p.nuis),
+        jnp.asarray(DP),
+        jnp.asarray(MU),
+        jnp.asarray(p.slope_var),
+        n_target=p.n_target,
+        criterion=criterion,
+    )
+    return np.asarray(gains), np.asarray(post_var)
+
+
+def _score(gains, costs, cost_power):
+    return gains if costs is None else gains / costs**cost_power
+
+
 # ---- the ranking and the greedy batch ------------------------------------------------------------
 def rank_candidates(
     fit,
@@ -119,30 +234,29 @@ def rank_candidates(
     target=None,
     *,
     cost="flops",
+    cost_power: float = 1.0,
+    criterion: str = "info",
+    model: str | None = None,
     seed: int = 0,
     max_draws=None,
     ci: float = 0.9,
     group=None,
 ) -> pd.DataFrame:
-    """Every candidate's expected information alone (Gaussian estimator), best first.
+    """Every candidate's value alone (Gaussian estimator), best first.
 
-    Columns: the candidate's columns (first row of a unit), unit, n_runs, info (nats), flops,
-    cost, info_per_flop, info_per_cost, width_now_* and width_after_* per target component
-    (central ``ci`` interval on the natural scale; after = expected under the Gaussian
-    approximation), sorted by info per cost (info alone with ``cost=None``).
+    Columns: the candidate's columns (first row of a unit), unit, n_runs, info (nats, or the
+    variance reduction with ``criterion="v_optimal"``), flops, cost, info_per_flop,
+    info_per_cost, width_now_* and width_after_* per target component (central ``ci`` interval
+    on the natural scale; after = expected under the Gaussian approximation), sorted by info
+    per cost (info alone with ``cost=None``). ``model``: the extrapolation method of the draws
+    (:func:`.discrepancy.design_method`); the other arguments as in :func:`next_runs`.
     """
-    p = setup(fit, cands, target, seed, max_draws, group)
+    _check_options(criterion, cost_power, None)
+    p = setup(fit, cands, target, seed, max_draws, group, model)
     flops, costs, cost_name = unit_costs(fit, p, cost)
     with jax.enable_x64(True):
-        gains, post_var = unit_gains(
-            jnp.asarray(p.A),
-            jnp.zeros((1, p.A.shape[1])),
-            jnp.asarray(np.maximum(p.idx, 0)),
-            jnp.asarray(p.noise_row),
-            jnp.asarray(p.nuis),
-            p.n_target,
-        )
-        gains, post_var = np.asarray(gains), np.asarray(post_var)
+        DP, MU = p.drift_terms([])
+        gains, post_var = _gains(p, jnp.zeros((1, p.A.shape[1])), DP, MU, criterion)
     out = unit_rows(p)
     out["info"] = gains
     out["flops"] = flops
@@ -156,10 +270,8 @@ def rank_candidates(
         for u, rec in enumerate(extra):
             _width_columns(rec, p, now, post_var[u])
         out = pd.concat([out, pd.DataFrame(extra)], axis=1)
-    key = (
-        "info" if costs is None else ("info_per_flop" if cost_name == "flops" else "info_per_cost")
-    )
-    return out.sort_values(key, ascending=False, kind="stable").reset_index(drop=True)
+    out["score"] = _score(gains, costs, cost_power)
+    return out.sort_values("score", ascending=False, kind="stable").reset_index(drop=True)
 
 
 def next_runs(
@@ -168,7 +280,11 @@ def next_runs(
     target=None,
     *,
     cost="flops",
-    k: int = 3,
+    k: int | None = 3,
+    budget: float | None = None,
+    cost_power: float = 1.0,
+    criterion: str = "info",
+    model: str | None = None,
     estimator: str = "gaussian",
     guardrails: Guardrails | None = None,
     confirm: int = 0,
@@ -177,7 +293,8 @@ def next_runs(
     ci: float = 0.9,
     group=None,
 ) -> pd.DataFrame:
-    """The next ``k`` runs (units) to train, chosen greedily with conditioning, best first.
+    """The next runs (units) to train: the best affordable batch, chosen greedily with
+    conditioning, best first.
 
     Parameters
     ----------
@@ -186,12 +303,22 @@ def next_runs(
     target : :class:`~.targets.Loss`, :class:`~.targets.NOpt`, :class:`~.targets.HyperparamOpt`,
         :class:`~.targets.AllParameters` (default) or a list of targets (joint information).
     cost : "flops" (the compute model), a column of ``cands`` (e.g. GPU-hours), or None (rank
-        by information alone). Each pick maximises information gain / cost.
-    k : number of units to pick.
+        by information alone). Each pick maximises value / cost**cost_power.
+    k : number of units to pick; None (with ``budget``): as many as the budget allows.
+    budget : the compute the batch may spend, in FLOPs (the fit's compute model): no unit
+        costing more is offered and the batch stops when nothing affordable is left. None: no
+        limit.
+    cost_power : the exponent of the cost in the score (default 1: information per FLOP).
+    criterion : "info" (expected information about the target, default; D-optimal for all
+        parameters) or "v_optimal" (reduction of the summed variance of the target components).
+    model : the extrapolation method of the draws (:func:`.discrepancy.design_method`; None:
+        the package default if it carries the discrepancy of the true loss surface, else
+        "drift"; "none": the fitted law alone, the classical design).
     estimator : "gaussian" (the only one fast enough for the greedy batch; see
         :func:`~.bounds.bounds` to confirm with nested Monte Carlo / PCE).
     guardrails : :class:`Guardrails` (default ``Guardrails()``: no repeats in a batch, never a
-        batch along one tokens-per-parameter ratio). ``Guardrails(None, False)`` switches off.
+        batch along one tokens-per-parameter ratio); ``Guardrails().after(trained_runs)`` makes
+        the caps campaign-wide. ``Guardrails(None, False)`` switches them off.
     confirm : if > 0, add NMC / PCE / reweighted columns (:func:`~.bounds.bounds`) for the
         picks (each alone, not conditioned on the batch).
     seed, max_draws : seeding and thinning of the posterior draws.
@@ -201,62 +328,81 @@ def next_runs(
     Returns
     -------
     DataFrame, one row per pick in pick order: the candidate's columns, unit, n_runs, rank,
-    info (marginal nats given the earlier picks), cumulative_info, flops, cost, info_per_flop
+    info (marginal value given the earlier picks), cumulative_info, flops, cost, info_per_flop
     (marginal), cumulative_flops, width_now_* and width_after_* (expected width of the target
     interval after this and all earlier picks, Gaussian), guardrail (which rule restricted this
-    pick, if any).
+    pick, if any). Empty (no rows) when nothing is affordable.
     """
     if estimator not in ESTIMATORS:
         raise ValueError(
             f"estimator must be one of {ESTIMATORS} for next_runs (the greedy batch); "
             f"use bounds() for {BOUND_ESTIMATORS}"
         )
-    k = positive_int("k", k)
+    budget = _check_options(criterion, cost_power, budget)
+    if k is None and budget is None:
+        raise ValueError("k=None (fill the budget) needs a budget in FLOPs")
+    k = None if k is None else positive_int("k", k)
     guardrails = Guardrails() if guardrails is None else guardrails
     if not isinstance(guardrails, Guardrails):
         raise ValueError(f"guardrails must be a bayeslaws.design.Guardrails, got {guardrails!r}")
-    p = setup(fit, cands, target, seed, max_draws, group)
+    p = setup(fit, cands, target, seed, max_draws, group, model)
     flops, costs, _ = unit_costs(fit, p, cost)
     U, m = p.idx.shape
-    T = p.n_target
+    n_picks = U if k is None else min(k, U)
+    if budget is not None:
+        cheapest = np.sort(flops)
+        n_picks = min(n_picks, int(np.searchsorted(np.cumsum(cheapest), budget, side="right")))
     keys = design_keys(p.cands, p.row_unit, U)
     rows = unit_rows(p)
     ratio = (rows["D"] / rows["N"]).to_numpy(float)
     sizes = rows["N"].to_numpy(float)
     obs_var = p.obs_var
-    picked, records, total = [], [], 0.0
+    picked, records, total, spent = [], [], 0.0, 0.0
     now = widths(p.tdraws, ci)
+    head = p.head
     with jax.enable_x64(True):
         Aj = jnp.asarray(p.A)
-        idx_j = jnp.asarray(np.maximum(p.idx, 0))
-        noise_j, nuis_j = jnp.asarray(p.noise_row), jnp.asarray(p.nuis)
-        W = jnp.zeros((k * m + 1, p.A.shape[1]))  # fixed shape: one compile per problem size
+        nuis_j = jnp.asarray(p.nuis)
+        W = jnp.zeros((n_picks * m + 1, p.A.shape[1]))  # fixed shape: one compile per batch
         n_w = 0
-        for step in range(min(k, U)):
-            gains, post_var = unit_gains(Aj, W, idx_j, noise_j, nuis_j, T)
-            gains, post_var = np.asarray(gains), np.asarray(post_var)
-            score = gains if costs is None else gains / costs
-            ok = allowed(guardrails, picked, keys, ratio, sizes, min(k, U) - step)
+        for step in range(n_picks):
+            DP, MU = p.drift_terms(picked)
+            gains, post_var = _gains(p, W, DP, MU, criterion)
+            score = _score(gains, costs, cost_power)
+            ok = allowed(guardrails, picked, keys, ratio, sizes, None if k is None else k - step)
+            if budget is not None:
+                affordable = spent + flops <= budget * (1 + 1e-9)
+                if not affordable.any():
+                    break
+                ok_all = ok
+                ok = ok & affordable
+            else:
+                affordable = np.ones(U, bool)
+                ok_all = ok
             note = ""
             if not ok.any():
-                relaxed = Guardrails(guardrails.max_repeats, False)
-                ok = allowed(relaxed, picked, keys, ratio, sizes, min(k, U) - step)
+                relaxed = replace(guardrails, ratio_diversity=False, min_size_spread=None)
+                ok = affordable & allowed(
+                    relaxed, picked, keys, ratio, sizes, None if k is None else k - step
+                )
+                if not ok.any():
+                    break
                 warnings.warn(
-                    "no candidate satisfies the ratio/size guardrails for the last pick; "
-                    "relaxing them",
+                    "no candidate satisfies the ratio/size guardrails for this pick; relaxing them",
                     stacklevel=2,
                 )
                 note = "relaxed"
-            elif not ok.all() and np.argmax(np.where(ok, score, -np.inf)) != np.argmax(score):
+            elif not ok_all.all() and np.argmax(np.where(ok, score, -np.inf)) != np.argmax(
+                np.where(affordable, score, -np.inf)
+            ):
                 note = "restricted"
-            if not ok.any():
-                break
             u = int(np.argmax(np.where(ok, score, -np.inf)))
             picked.append(u)
             total += gains[u]
+            spent += flops[u]
             obs_rows = p.idx[u][p.idx[u] >= 0]
             newW = condition_rows(
-                Aj, W, jnp.asarray(obs_rows + T), jnp.asarray(obs_var[obs_rows]), nuis_j[u]
+                Aj, W, jnp.asarray(obs_rows + head), jnp.asarray(obs_var[obs_rows]), nuis_j[u]
             )
             W = W.at[n_w : n_w + len(obs_rows)].set(newW)
             n_w += len(obs_rows)
@@ -274,11 +420,13 @@ def next_runs(
                 _width_columns(rec, p, now, post_var[u])
             records.append(rec)
     out = pd.DataFrame(records)
+    if out.empty:
+        return pd.DataFrame(columns=list(rows.columns) + ["rank", "info", "flops", "cost"])
     out["cumulative_flops"] = out["flops"].cumsum()
     if confirm:
         positive_int("confirm", confirm)
         chosen = p.cands[np.isin(p.row_unit, picked)]
-        b = bounds(fit, chosen, target, seed=seed, max_draws=max_draws, group=group)
+        b = bounds(fit, chosen, target, seed=seed, max_draws=max_draws, group=group, model=model)
         b = b.set_index("unit").loc[[p.labels[u] for u in picked]]
         for col in ("nmc_all", "pce_all", "reweighted"):
             if col in b:

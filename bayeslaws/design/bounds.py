@@ -92,6 +92,7 @@ def bounds(
     max_draws=None,
     n_outer=None,
     group=None,
+    model: str | None = None,
 ) -> pd.DataFrame:
     """Nested Monte Carlo (upper bound), PCE (lower bound) of the information about all
     parameters, and the reweighted target estimate, for each candidate unit (alone).
@@ -99,9 +100,13 @@ def bounds(
     Uses one log-likelihood matrix per unit: outer draws (``n_outer``, default min(S, 1000))
     with outcomes simulated from the law's noise family, and every draw as an inner sample.
     Columns: the candidate's columns, unit, n_runs, gaussian_all (linear-Gaussian, all
-    parameters), nmc_all, pce_all, and with a target: gaussian (target) and reweighted (target).
+    parameters), nmc_all, pce_all, and with a target: gaussian (target, through the outcome
+    alone), reweighted (the same with the exact predictions and noise family) and
+    gaussian_drift (the design value: plus the drift the unit removes by widening the training
+    range, :mod:`.discrepancy`). ``model``: the extrapolation method of the draws
+    (:func:`.discrepancy.design_method`).
     """
-    p = setup(fit, cands, target, seed, max_draws, group)
+    p = setup(fit, cands, target, seed, max_draws, group, model)
     F, sigma, nu, idx, T = p.obs_mean, p.obs_sigma, p.obs_nu, p.idx, p.n_target
     S = F.shape[0]
     n_out = min(S, 1000) if n_outer is None else min(positive_int("n_outer", n_outer, 2), S)
@@ -130,15 +135,22 @@ def bounds(
             pce.append(float(stats[1]))
             rew.append(float(stats[2]))
         args = (jnp.asarray(np.maximum(idx, 0)), jnp.asarray(p.noise_row), jnp.asarray(p.nuis))
-        A_obs = jnp.asarray(p.A[:, T:])
-        gaussian_all = np.asarray(unit_gains(A_obs, jnp.zeros((1, A_obs.shape[1])), *args, 0)[0])
+        A_obs = jnp.asarray(p.A[:, p.head :])
+        none = (jnp.zeros((0, 0)), jnp.zeros((len(p.labels), 0, 0)), jnp.asarray(0.0))
+        zeros = jnp.zeros((1, A_obs.shape[1]))
+        gaussian_all = np.asarray(unit_gains(A_obs, zeros, *args, *none, n_target=0)[0])
         if T:
             A = jnp.asarray(p.A)
-            gaussian_t = np.asarray(unit_gains(A, jnp.zeros((1, A.shape[1])), *args, T)[0])
+            DP, MU = (jnp.asarray(x) for x in p.drift_terms([]))
+            v = jnp.asarray(p.slope_var)
+            W0 = jnp.zeros((1, A.shape[1]))
+            gaussian_t = np.asarray(unit_gains(A, W0, *args, DP, 0 * MU, v, n_target=T)[0])
+            gaussian_drift = np.asarray(unit_gains(A, W0, *args, DP, MU, v, n_target=T)[0])
     out["gaussian_all"] = gaussian_all
     out["nmc_all"] = nmc
     out["pce_all"] = pce
     if T:
         out["gaussian"] = gaussian_t
         out["reweighted"] = rew
+        out["gaussian_drift"] = gaussian_drift
     return out

@@ -158,3 +158,57 @@ def unit_codes(df: pd.DataFrame):
     """(unit labels in order of first appearance, each row's unit index (R,))."""
     codes, labels = pd.factorize(df["unit"], sort=False)
     return np.asarray(labels), codes
+
+
+def pool_units(fit, pool: pd.DataFrame, sweep_size: int = 6) -> pd.DataFrame:
+    """Candidate units from a pool of runs that could be trained (e.g. a sweep's untried runs),
+    for :func:`~.batch.next_runs`.
+
+    Every run is its own unit, except for laws whose runs have hyperparameters (run columns lr
+    and batch_size): at an (N, D) cell the fit has not seen, a single run says nothing while
+    the cell's loss level is unknown, so the ``sweep_size`` runs of that cell nearest the fit's
+    predicted optimum (in ln lr and ln batch size) form one unit (a small sweep, chosen and paid
+    for together); the cell's other runs stay single units (worth something once the cell is
+    fitted). Returns a copy of ``pool`` with a ``unit`` column (the row's label for single runs,
+    ``"sweep N=..., D=..."`` for a sweep).
+    """
+    df = check_candidates(fit, pool.drop(columns=["unit"], errors="ignore"))
+    df.index = pool.index
+    df["unit"] = [f"run {i}" for i in pool.index]
+    if not {"lr", "batch_size"} <= set(fit.law.run_columns):
+        return df
+    positive_int("sweep_size", sweep_size)
+    trained = fit.record.training_runs or {}
+    seen = set(
+        zip(
+            np.round(np.log(np.asarray(trained.get("N", []), float)), 6),
+            np.round(np.log(np.asarray(trained.get("D", []), float)), 6),
+            strict=True,
+        )
+    )
+    cell = list(zip(np.round(np.log(df["N"]), 6), np.round(np.log(df["D"]), 6), strict=True))
+    new = [c not in seen for c in cell]
+    if not any(new):
+        return df
+    fresh = df[new]
+    keys = fresh[["N", "D"]].drop_duplicates()
+    opt = quantity_draws(fit, query_frame(fit, N=keys["N"].to_numpy(), D=keys["D"].to_numpy()))
+    centre = {
+        (round(float(np.log(n)), 6), round(float(np.log(d)), 6)): (np.log(e), np.log(b))
+        for n, d, e, b in zip(
+            keys["N"],
+            keys["D"],
+            np.median(opt["eta_opt"], axis=0),
+            np.median(opt["B_opt"], axis=0),
+            strict=True,
+        )
+    }
+    for key, rows in fresh.groupby(
+        [np.round(np.log(fresh["N"]), 6), np.round(np.log(fresh["D"]), 6)]
+    ):
+        e, b = centre[key]
+        dist = np.hypot(np.log(rows["lr"]) - e, np.log(rows["batch_size"]) - b)
+        near = rows.index[np.argsort(dist.to_numpy(), kind="stable")[:sweep_size]]
+        label = f"sweep N={rows['N'].iloc[0]:.3g}, D={rows['D'].iloc[0]:.3g}"
+        df.loc[near, "unit"] = label
+    return df

@@ -1,15 +1,26 @@
 """The linear-Gaussian estimate of expected information, on posterior draws (JAX, float64).
 
-The draws of the target ``t`` and of the candidates' predicted observations ``f`` are treated as
-jointly Gaussian (their sample covariance), the noise as Gaussian with the posterior-mean
-variance of the law's noise family. For a target ``I(t; y_d) = 0.5 log det Sigma_t /
-Sigma_t|y`` (``-0.5 log(1 - rho^2)`` for a scalar t), for all parameters
-``I(theta; y_d) = 0.5 log det (Var_post[f(theta, d)] + noise) / noise``. :func:`unit_gains`
-scores every candidate unit at once; :func:`condition_rows` conditions the joint Gaussian on
-the observations of a picked unit (greedy batches, :mod:`.batch`).
+The draws of the target ``t`` (without its drift beyond the training range, which is added back
+in closed form: :mod:`.discrepancy`) and of the candidates' predicted observations ``f`` are
+treated as jointly Gaussian (their sample covariance), the noise as Gaussian with the
+posterior-mean variance of the law's noise family. A candidate unit u removes part of the
+target's drift by moving the training range towards the target (``M_u``) and is observed as
+``y_u = f_u + noise``. Its value is
+
+* ``criterion="info"`` (default): ``I = 0.5 log det Sigma_t / Sigma_{t after u | y_u}`` (nats;
+  ``-0.5 log(1 - rho^2)`` for a scalar t without drift); for all parameters
+  ``I(theta; y_u) = 0.5 log det (Var_post[f_u] + noise) / noise`` (D-optimal);
+* ``criterion="v_optimal"``: the reduction of the summed posterior variance of the target
+  components, ``tr Sigma_t - tr Sigma_{t - g M_u | y_u}`` (the classical V-optimal design when
+  the target is the predictions at the points of interest and the method is ``"none"``).
+
+:func:`unit_gains` scores every candidate unit at once; :func:`condition_rows` conditions the
+joint Gaussian on the observations of a picked unit (greedy batches, :mod:`.batch`).
 
 A :class:`Problem` holds one design problem: the candidates grouped into units, the target
-draws and the law's predicted observations (:meth:`~bayeslaws.laws.contract.Law.observations`).
+draws, their drift and the predicted observations (the law's
+:meth:`~bayeslaws.laws.contract.Law.observations`, or the model's own draws for a loss surface
+with a discrepancy).
 """
 
 from __future__ import annotations
@@ -22,10 +33,12 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
+from . import discrepancy
 from .candidates import check_candidates, positive_int, unit_codes
 from .targets import AllParameters, target_draws
 
 PAD_NOISE = 1e12  # noise variance of padded observations: they carry no information
+CRITERIA = ("info", "v_optimal")
 
 
 def family_var_factor(family: str, nu=None):
@@ -56,31 +69,42 @@ def _logdet(a):
     return 2.0 * jnp.sum(jnp.log(jnp.diagonal(jnp.linalg.cholesky(a), axis1=-2, axis2=-1)), -1)
 
 
-@functools.partial(jax.jit, static_argnums=(5,))
-def unit_gains(A, W, idx, noise_row, nuis, n_target):
-    """Gaussian information of every unit given the conditioning rows W.
+@functools.partial(jax.jit, static_argnames=("n_target", "criterion"))
+def unit_gains(A, W, idx, noise_row, nuis, DP, MU, slope_var, *, n_target, criterion="info"):
+    """Value of every unit given the conditioning rows W.
 
-    A (S, T + R): centred draws / sqrt(S - 1) of [target | predictions]; W (K, T + R) low-rank
-    conditioning; idx (U, m) row indices (into R; padded rows point to row 0 with huge noise);
-    noise_row (U, m); nuis (U,) nuisance level variance. n_target: T (0 -> all parameters).
-    Returns (gains (U,), posterior target variances after each unit alone (U, T) or zeros).
+    A (S, T + R): centred draws / sqrt(S - 1) of [target without its drift | predictions]; W
+    (K', T + R) low-rank conditioning; idx (U, m) row indices (into R; padded rows point to row
+    0 with huge noise); noise_row (U, m); nuis (U,) nuisance level variance; DP (K, T) the
+    target's drift coefficients per slope axis left after the earlier picks; MU (U, K, T) those
+    each unit removes; slope_var the variance of one slope (:mod:`.discrepancy`; K = 0 without a
+    drift). n_target: T (0 -> all parameters).
+    Returns (values (U,), posterior target variances after each unit (U, T) or zeros).
     """
     Fa = A[:, n_target:][:, idx]  # (S, U, m)
-    Fw = W[:, n_target:][:, idx]  # (K, U, m)
+    Fw = W[:, n_target:][:, idx]  # (K', U, m)
     m = idx.shape[1]
+    U = idx.shape[0]
     B = jnp.einsum("sui,suj->uij", Fa, Fa) - jnp.einsum("kui,kuj->uij", Fw, Fw)
     noise = jax.vmap(jnp.diag)(noise_row) + nuis[:, None, None] * jnp.ones((m, m))
     B = B + noise
     if n_target == 0:
         gains = 0.5 * (_logdet(B) - _logdet(noise))
-        return gains, jnp.zeros((idx.shape[0], 1))
+        return gains, jnp.zeros((U, 1))
     Ta, Tw = A[:, :n_target], W[:, :n_target]
-    St = Ta.T @ Ta - Tw.T @ Tw  # (T, T)
+    St = Ta.T @ Ta - Tw.T @ Tw  # (T, T): the target without drift, given the earlier picks
     Cx = jnp.einsum("st,sui->uti", Ta, Fa) - jnp.einsum("kt,kui->uti", Tw, Fw)  # (U, T, m)
     L = jnp.linalg.cholesky(B)
     Z = jax.scipy.linalg.solve_triangular(L, jnp.swapaxes(Cx, 1, 2), lower=True)  # (U, m, T)
+    left = DP[None] - MU  # (U, K, T): the drift left after each unit
+    before = St + slope_var * DP.T @ DP
+    if criterion == "v_optimal":  # variances only: (U, T), never (U, T, T)
+        post_var = jnp.diagonal(St)[None] - jnp.sum(Z**2, axis=1)
+        post_var = post_var + slope_var * jnp.sum(left**2, axis=1)
+        return jnp.trace(before) - post_var.sum(axis=1), post_var
     post = St[None] - jnp.einsum("umt,ums->uts", Z, Z)
-    gains = 0.5 * (_logdet(St) - _logdet(post))
+    post = post + slope_var * jnp.einsum("ukt,uks->uts", left, left)
+    gains = 0.5 * (_logdet(before) - _logdet(post))
     return gains, jnp.diagonal(post, axis1=1, axis2=2)
 
 
@@ -88,7 +112,7 @@ def unit_gains(A, W, idx, noise_row, nuis, n_target):
 def condition_rows(A, W, rows, noise, nuis):
     """New low-rank rows (m, T + R) after observing candidate rows at columns ``rows`` of A
     (row index + T)."""
-    Ar, Wr = A[:, rows], W[:, rows]  # (S, m), (K, m)
+    Ar, Wr = A[:, rows], W[:, rows]  # (S, m), (K', m)
     G = A.T @ Ar - W.T @ Wr  # (T + R, m): Cov(everything, f_rows)
     m = rows.shape[0]
     B = Ar.T @ Ar - Wr.T @ Wr + jnp.diag(noise) + nuis * jnp.ones((m, m))
@@ -108,10 +132,19 @@ class Problem:
     cands : the checked candidate rows (N, D, C, ..., unit).
     labels : (U,) unit labels; row_unit (R_c,) each candidate row's unit index.
     tdraws, tlabels : target draws (S, T) on the log scale (None: all parameters) and labels.
+    tpoints : each target component's point (T rows: N, D, C), or None.
+    beta : (T, 5) the target's drift per decade and unit slope (:mod:`.discrepancy`), or None
+        (no drift: K = 0).
+    slope_var : the second moment of one drift slope over the draws (0 without a drift).
+    ranges : the fit's training range (column -> [min, max]).
+    method : the extrapolation method of the draws.
     obs_mean, obs_sigma, obs_nu, family : the predicted observations (S, R), their noise scale
         (S, R), Student-t dof (S,) or None, and noise family.
     idx : (U, m) observation indices per unit, padded with -1.
-    A : centred draws / sqrt(S - 1) of [target | observations]: (S, T + R).
+    A : centred draws / sqrt(S - 1) of [target without its drift | observations]: (S, T + R).
+        The target's drift ``g @ (beta * d)`` is taken out draw by draw and its variance added
+        back in closed form (slope axes independent, each with variance ``slope_var``), so the
+        design removes exactly the drift a unit's range expansion removes.
     noise_row : (U, m) noise variance of each unit's observations (PAD_NOISE for padding).
     nuis : (U,) the unit's shared-level (nuisance) variance.
     """
@@ -121,6 +154,11 @@ class Problem:
     row_unit: np.ndarray
     tdraws: np.ndarray | None
     tlabels: list
+    tpoints: pd.DataFrame | None
+    beta: np.ndarray | None
+    slope_var: float
+    ranges: dict
+    method: str
     obs_mean: np.ndarray
     obs_sigma: np.ndarray
     obs_nu: np.ndarray | None
@@ -135,6 +173,15 @@ class Problem:
         return 0 if self.tdraws is None else self.tdraws.shape[1]
 
     @property
+    def n_slope(self) -> int:
+        return 0 if self.beta is None else self.beta.shape[1]
+
+    @property
+    def head(self) -> int:
+        """Columns of A before the observations."""
+        return self.n_target
+
+    @property
     def obs_var(self) -> np.ndarray:
         """(R,) posterior-mean noise variance of each observation."""
         factor = family_var_factor(
@@ -142,17 +189,49 @@ class Problem:
         )
         return np.mean(self.obs_sigma**2 * factor, axis=0)
 
+    def unit_bounds(self) -> np.ndarray:
+        """(U, 3, 2): each unit's [min, max] of N, D, C over its candidate rows."""
+        cols = self.cands[["N", "D", "C"]].to_numpy(float)
+        U = len(self.labels)
+        lo = np.full((U, 3), np.inf)
+        hi = np.zeros((U, 3))
+        np.minimum.at(lo, self.row_unit, cols)
+        np.maximum.at(hi, self.row_unit, cols)
+        return np.stack([lo, hi], axis=-1)
 
-def setup(fit, cands, target, seed: int, max_draws=None, group=None) -> Problem:
-    """Check the candidates, draw the target and the law's predicted observations."""
+    def drift_terms(self, picked) -> tuple[np.ndarray, np.ndarray]:
+        """(DP (K, T), MU (U, K, T)): the target's drift coefficients per slope axis left after
+        the runs ``picked`` (unit indices) widen the training range, and those each unit would
+        remove on top of them (:mod:`.discrepancy`). Zero-sized without a drift."""
+        U, T, K = len(self.labels), self.n_target, self.n_slope
+        if K == 0 or T == 0:
+            return np.zeros((K, T)), np.zeros((U, K, T))
+        rows = self.cands[np.isin(self.row_unit, list(picked))]
+        now = discrepancy.expanded(self.ranges, rows)
+        DP = (discrepancy.point_distances(self.tpoints, now) * self.beta).T  # (K, T)
+        MU = discrepancy.unit_reductions(self.tpoints, self.beta, now, self.unit_bounds())
+        return DP, MU
+
+
+def setup(
+    fit, cands, target, seed: int, max_draws=None, group=None, model: str | None = None
+) -> Problem:
+    """Check the candidates, draw the target, the drift slopes and the predicted observations
+    (one set of draws, extrapolation method :func:`.discrepancy.design_method` of ``model``)."""
     df = check_candidates(fit, cands)
     labels, row_unit = unit_codes(df)
     target = AllParameters() if target is None else target
-    tdraws, tlabels = target_draws(fit, target, seed)
+    method = discrepancy.design_method(model)
+    tdraws, tlabels, tpoints = target_draws(fit, target, seed, method)
     rng = np.random.default_rng(seed)
     obs = fit.law.observations(fit.posterior(), df, group=group, rng=rng)
     mean = np.asarray(obs.mean, float)
     S, R = mean.shape
+    mv = discrepancy.view(fit, method, seed)
+    slopes = discrepancy.slopes_of(mv)
+    if R == len(df):  # one observation per candidate row: the model's own draws for a surface
+        own = discrepancy.observation_means(fit, df, mv, slopes)
+        mean = mean if own is None else own
     sigma = np.broadcast_to(np.asarray(obs.sigma, float).reshape(S, -1), (S, R)).copy()
     nu = None if obs.nu is None else np.asarray(obs.nu, float)
     if max_draws is not None:
@@ -162,6 +241,16 @@ def setup(fit, cands, target, seed: int, max_draws=None, group=None) -> Problem:
             mean, sigma = mean[sel], sigma[sel]
             nu = None if nu is None else nu[sel]
             tdraws = None if tdraws is None else tdraws[sel]
+            slopes = None if slopes is None else slopes[sel]
+    beta, slope_var, rest = None, 0.0, tdraws
+    if tdraws is not None and slopes is not None:
+        d_now = discrepancy.point_distances(tpoints, fit.record.ranges)
+        beta = discrepancy.sensitivities(tdraws, slopes, d_now)
+        if np.any(beta):
+            rest = tdraws - slopes @ (beta * d_now).T  # the target without its drift
+            slope_var = float(np.mean(slopes**2))
+        else:
+            beta = None  # the target lies inside the range: no drift to remove
     # observations grouped by the candidates' units
     label_index = {label: u for u, label in enumerate(labels)}
     try:
@@ -177,13 +266,18 @@ def setup(fit, cands, target, seed: int, max_draws=None, group=None) -> Problem:
     for r, u in enumerate(obs_unit):
         idx[u, fill[u]] = r
         fill[u] += 1
-    A = centred(mean if tdraws is None else np.concatenate([tdraws, mean], axis=1))
+    A = centred(mean if tdraws is None else np.concatenate([rest, mean], axis=1))
     problem = Problem(
         cands=df,
         labels=labels,
         row_unit=row_unit,
         tdraws=tdraws,
         tlabels=tlabels,
+        tpoints=tpoints,
+        beta=beta,
+        slope_var=slope_var,
+        ranges=dict(fit.record.ranges),
+        method=method,
         obs_mean=mean,
         obs_sigma=sigma,
         obs_nu=nu,

@@ -1,6 +1,10 @@
 """What a design is for: the quantity the user will act on. A target gives posterior draws of
-that quantity on the natural-log scale, shape (S, T), through the posterior layer (so any law
-that predicts the quantity can be designed for).
+that quantity on the natural-log scale, shape (S, T), through the posterior layer's
+:class:`~bayeslaws.posterior.model.ModelView` (so any law that predicts the quantity can be
+designed for, and the draws carry the model uncertainty of the chosen method: form averaging,
+GP pattern and drift beyond the training range for loss surfaces), and one representative
+point (N, D, C) per component: where the component's discrepancy is measured
+(:mod:`.discrepancy`).
 
 Units: N params, D tokens, C FLOPs, lr the learning rate, B (batch size) in tokens.
 """
@@ -13,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ..posterior import allocation_draws, quantity_draws, query_frame
+from ..posterior.extrapolation import DEFAULT_METHOD, check_method
 
 
 def positive(name: str, value) -> np.ndarray:
@@ -34,49 +39,105 @@ def positive(name: str, value) -> np.ndarray:
 
 
 class Target:
-    """A quantity the user will act on; ``draws(fit, seed)`` gives (S, T) log-scale draws."""
+    """A quantity the user will act on.
 
-    def draws(self, fit, seed: int = 0) -> np.ndarray:
+    ``draws(fit, seed, method)`` gives (S, T) log-scale draws under the extrapolation ``method``
+    (None: the package default); ``points(fit, draws)`` a DataFrame (T rows: N, D, C) of the
+    point each component is measured at (its discrepancy grows with that point's distance
+    beyond the training runs)."""
+
+    def draws(self, fit, seed: int = 0, method: str | None = None) -> np.ndarray:
         raise NotImplementedError
 
     def labels(self) -> list[str]:
         raise NotImplementedError
 
+    def points(self, fit, draws) -> pd.DataFrame:
+        raise NotImplementedError
 
-def _quantity(fit, name: str, query: pd.DataFrame, seed: int, group=None) -> np.ndarray:
+
+def _method(method) -> str:
+    return DEFAULT_METHOD if method is None else check_method(method)
+
+
+def _quantity(fit, name: str, query: pd.DataFrame, seed: int, group=None, method=None):
     """ln of the law's mean ``name`` at the query points: (S, Q)."""
     if name not in fit.law.quantities:
         raise ValueError(
             f"this target needs a law that predicts {name!r}; law {fit.law.name!r} predicts "
             f"{list(fit.law.quantities)}"
         )
-    draws = quantity_draws(fit, query, kind="mean", group=group, seed=seed)[name]
+    draws = quantity_draws(
+        fit, query, kind="mean", group=group, seed=seed, extrapolation=_method(method)
+    )[name]
     return np.log(np.asarray(draws, float))
+
+
+def _points(fit, N, D) -> pd.DataFrame:
+    """N, D and C (the fit's compute model) of query points."""
+    N, D = np.broadcast_arrays(np.asarray(N, float), np.asarray(D, float))
+    return pd.DataFrame({"N": N, "D": D, "C": np.asarray(fit.compute_model.flops(N, D), float)})
 
 
 @dataclass(frozen=True)
 class Loss(Target):
-    """The (law's mean) loss at a planned run: N params, D tokens (scalars or equal-length)."""
+    """The loss at planned runs: N params, D tokens (scalars or equal-length sequences), the
+    mean loss of the true surface under the extrapolation method (the law's mean with
+    ``"none"``). With ``lr`` and ``batch_size`` (a hyperparameter law's runs) the loss of runs
+    trained there: the loss at the optimum times (1 + the bowl's relative penalty)."""
 
     N: float
     D: float
     group: object = None
+    lr: object = None
+    batch_size: object = None
 
     def __post_init__(self):
         n, d = positive("Loss(N=)", self.N), positive("Loss(D=)", self.D)
-        if n.size != d.size and 1 not in (n.size, d.size):
-            raise ValueError(f"Loss(N=, D=) have incompatible lengths {n.size} and {d.size}")
+        sizes = {n.size, d.size}
+        if (self.lr is None) != (self.batch_size is None):
+            raise ValueError("Loss(lr=, batch_size=) must be given together")
+        if self.lr is not None:
+            sizes |= {
+                positive("Loss(lr=)", self.lr).size,
+                positive("Loss(batch_size=)", self.batch_size).size,
+            }
+        if len(sizes - {1}) > 1:
+            raise ValueError(f"Loss(N=, D=, ...) have incompatible lengths {sorted(sizes)}")
 
-    def _points(self):
-        return np.broadcast_arrays(positive("N", self.N), positive("D", self.D))
+    def _inputs(self) -> dict:
+        arrays = {"N": positive("N", self.N), "D": positive("D", self.D)}
+        if self.lr is not None:
+            arrays["lr"] = positive("lr", self.lr)
+            arrays["batch_size"] = positive("batch_size", self.batch_size)
+        return dict(zip(arrays, np.broadcast_arrays(*arrays.values()), strict=True))
 
-    def draws(self, fit, seed=0):
-        n, d = self._points()
-        return _quantity(fit, "loss", query_frame(fit, N=n, D=d), seed, self.group)
+    def draws(self, fit, seed=0, method=None):
+        query = query_frame(fit, **self._inputs())
+        out = quantity_draws(
+            fit, query, kind="mean", group=self.group, seed=seed, extrapolation=_method(method)
+        )
+        if "loss" in out:
+            return np.log(np.asarray(out["loss"], float))
+        if {"loss_opt", "rel_penalty"} <= set(out):
+            return np.log(np.asarray(out["loss_opt"], float)) + np.log1p(out["rel_penalty"])
+        raise ValueError(
+            f"Loss: law {fit.law.name!r} does not predict the loss of a run"
+            + ("" if self.lr is not None else " (give lr= and batch_size= for its runs)")
+        )
 
     def labels(self):
-        n, d = self._points()
-        return [f"L(N={a:.3g}, D={b:.3g})" for a, b in zip(n, d, strict=True)]
+        x = self._inputs()
+        if self.lr is None:
+            return [f"L(N={a:.3g}, D={b:.3g})" for a, b in zip(x["N"], x["D"], strict=True)]
+        return [
+            f"L(N={a:.3g}, D={b:.3g}, lr={c:.3g}, B={d:.3g})"
+            for a, b, c, d in zip(x["N"], x["D"], x["lr"], x["batch_size"], strict=True)
+        ]
+
+    def points(self, fit, draws):
+        x = self._inputs()
+        return _points(fit, x["N"], x["D"])
 
 
 @dataclass(frozen=True)
@@ -90,19 +151,43 @@ class NOpt(Target):
     def __post_init__(self):
         positive("NOpt(C=)", self.C)
 
-    def draws(self, fit, seed=0):
-        out = allocation_draws(fit, positive("C", self.C), self.compute_model, self.group, seed)
+    def draws(self, fit, seed=0, method=None):
+        out = allocation_draws(
+            fit,
+            positive("C", self.C),
+            self.compute_model,
+            self.group,
+            seed,
+            extrapolation=_method(method),
+        )
         return np.log(np.asarray(out["N_opt"], float))
 
     def labels(self):
         return [f"N_opt(C={c:.3g})" for c in positive("C", self.C)]
 
+    def points(self, fit, draws):
+        """The median N_opt on each budget's isoFLOP line."""
+        C = positive("C", self.C)
+        N = np.exp(np.median(np.asarray(draws, float), axis=0))
+        return pd.DataFrame({"N": N, "D": np.asarray(fit.compute_model.tokens(N, C)), "C": C})
+
+
+HYPERPARAM_QUANTITIES = {
+    "both": ("eta_opt", "B_opt"),
+    "eta": ("eta_opt",),
+    "B": ("B_opt",),
+    "loss": ("loss_opt",),
+    "all": ("eta_opt", "B_opt", "loss_opt"),
+}
+
 
 @dataclass(frozen=True)
 class HyperparamOpt(Target):
-    """eta_opt and/or B_opt (tokens) of a hyperparameter law at N params, D tokens.
+    """eta_opt, B_opt (tokens) and/or the loss at the optimum of a hyperparameter law at N
+    params, D tokens.
 
-    ``which``: "both" (default, a two-dimensional target), "eta" or "B".
+    ``which``: "both" (default: eta_opt and B_opt), "eta", "B", "loss" (the loss at the
+    optimum: a law that predicts it at unseen cells, e.g. ``loss_level="surface"``) or "all".
     """
 
     N: float
@@ -113,19 +198,25 @@ class HyperparamOpt(Target):
     def __post_init__(self):
         positive("HyperparamOpt(N=)", self.N)
         positive("HyperparamOpt(D=)", self.D)
-        if self.which not in ("both", "eta", "B"):
+        if self.which not in HYPERPARAM_QUANTITIES:
             raise ValueError(
-                f"HyperparamOpt(which=) must be 'both', 'eta' or 'B', got {self.which!r}"
+                f"HyperparamOpt(which=) must be one of {sorted(HYPERPARAM_QUANTITIES)}, "
+                f"got {self.which!r}"
             )
 
     def _names(self):
-        return {"both": ("eta_opt", "B_opt"), "eta": ("eta_opt",), "B": ("B_opt",)}[self.which]
+        return HYPERPARAM_QUANTITIES[self.which]
 
-    def draws(self, fit, seed=0):
+    def draws(self, fit, seed=0, method=None):
         n, d = np.broadcast_arrays(positive("N", self.N), positive("D", self.D))
         query = query_frame(fit, N=n, D=d)
-        parts = [_quantity(fit, name, query, seed, self.group) for name in self._names()]
+        parts = [_quantity(fit, name, query, seed, self.group, method) for name in self._names()]
         return np.concatenate(parts, axis=1)
+
+    def points(self, fit, draws):
+        n, d = np.broadcast_arrays(positive("N", self.N), positive("D", self.D))
+        one = _points(fit, n, d)
+        return pd.concat([one] * len(self._names()), ignore_index=True)
 
     def labels(self):
         n, d = np.broadcast_arrays(positive("N", self.N), positive("D", self.D))
@@ -138,31 +229,41 @@ class HyperparamOpt(Target):
 class AllParameters(Target):
     """All of the law's parameters: information about theta itself (no interval widths)."""
 
-    def draws(self, fit, seed=0):
+    def draws(self, fit, seed=0, method=None):
         return None
 
     def labels(self):
         return []
 
+    def points(self, fit, draws):
+        return pd.DataFrame({"N": [], "D": [], "C": []})
 
-def target_draws(fit, target, seed):
-    """(draws (S, T) or None for all parameters, labels)."""
+
+def as_targets(target) -> list:
+    """A target or a non-empty list of targets, as a list (checked)."""
     if isinstance(target, Target):
-        targets = [target]
-    elif isinstance(target, list | tuple) and target and all(isinstance(t, Target) for t in target):
-        targets = list(target)
-    else:
-        raise ValueError(
-            "target must be a bayeslaws.design target (Loss, NOpt, HyperparamOpt, AllParameters) "
-            f"or a non-empty list of them, got {target!r}"
-        )
+        return [target]
+    if isinstance(target, list | tuple) and target and all(isinstance(t, Target) for t in target):
+        return list(target)
+    raise ValueError(
+        "target must be a bayeslaws.design target (Loss, NOpt, HyperparamOpt, AllParameters) "
+        f"or a non-empty list of them, got {target!r}"
+    )
+
+
+def target_draws(fit, target, seed, method=None):
+    """(draws (S, T) or None for all parameters, labels, points (T rows: N, D, C) or None)."""
+    targets = as_targets(target)
     if any(isinstance(t, AllParameters) for t in targets):
         if len(targets) > 1:
             raise ValueError("target: AllParameters() cannot be combined with other targets")
-        return None, []
-    draws = [t.draws(fit, seed) for t in targets]
+        return None, [], None
+    draws = [t.draws(fit, seed, method) for t in targets]
     labels = [lab for t in targets for lab in t.labels()]
+    points = pd.concat(
+        [t.points(fit, d) for t, d in zip(targets, draws, strict=True)], ignore_index=True
+    )
     out = np.concatenate(draws, axis=1)
     if not np.all(np.isfinite(out)):
         raise ValueError("target draws are not finite (is the target inside the law's domain?)")
-    return out, labels
+    return out, labels, points

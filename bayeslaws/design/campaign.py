@@ -1,0 +1,186 @@
+"""A design campaign: propose runs, train them, update the fit, propose again, with the state
+saved between steps (a researcher's loop spans days)::
+
+    camp = bl.design.Campaign.start(fit, target=bl.design.NOpt(C=1e22), folder="campaign")
+    plan = camp.propose(cands, k=3)              # or budget=3e20 (FLOPs): the best affordable batch
+    ...train the runs of ``plan``...
+    camp.record(trained)                         # fit.update(trained): a warm-started refit; saved
+    camp = bl.design.Campaign.load("campaign")   # next week: the same state
+    plan = camp.propose(cands, budget=3e20)
+
+The guardrails hold across the whole campaign: every proposal counts the runs already trained
+and those proposed but not yet recorded (:meth:`~.batch.Guardrails.after`), so a design point
+is not re-proposed batch after batch.
+
+Saved state (one folder): ``fit.nc`` (the current fit), ``campaign.json`` (target, guardrails,
+design options, the step) and ``runs.csv`` / ``proposals.csv`` (every run recorded and every
+proposal, with the step). Units: N params, D tokens, C FLOPs, budget in FLOPs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..inference import load_fit
+from . import targets as target_module
+from .batch import Guardrails, next_runs
+from .targets import as_targets
+
+STATE_FILE = "campaign.json"
+FIT_FILE = "fit.nc"
+RUNS_FILE = "runs.csv"
+PROPOSALS_FILE = "proposals.csv"
+OPTION_NAMES = ("cost", "cost_power", "criterion", "model", "max_draws", "seed", "ci", "group")
+
+
+def _target_spec(target) -> list:
+    """JSON-ready description of a target or a list of targets."""
+    out = []
+    for t in as_targets(target):
+        fields = {}
+        for f in dataclasses.fields(t):
+            value = getattr(t, f.name)
+            if isinstance(value, np.ndarray | list | tuple):
+                value = np.asarray(value, float).tolist()
+            elif isinstance(value, np.generic):
+                value = value.item()
+            if value is not None and not isinstance(value, str | int | float | list | bool):
+                raise ValueError(
+                    f"Campaign: target field {type(t).__name__}.{f.name}={value!r} cannot be "
+                    "saved (give numbers, sequences or strings)"
+                )
+            fields[f.name] = value
+        out.append({"class": type(t).__name__, "fields": fields})
+    return out
+
+
+def _targets_from(spec: list):
+    targets = []
+    for item in spec:
+        cls = getattr(target_module, item["class"], None)
+        if not (isinstance(cls, type) and issubclass(cls, target_module.Target)):
+            raise ValueError(f"campaign state names an unknown target {item['class']!r}")
+        targets.append(cls(**item["fields"]))
+    return targets[0] if len(targets) == 1 else targets
+
+
+class Campaign:
+    """The state of a design campaign (see the module docstring).
+
+    Attributes: fit (the current :class:`~bayeslaws.inference.Fit`), target, guardrails
+    (:class:`~.batch.Guardrails` without the earlier runs: they are added at every proposal),
+    options (passed to :func:`~.batch.next_runs`), runs (DataFrame of the runs recorded, with
+    ``step``), proposals (DataFrame of every proposal, with ``step``), step (batches recorded),
+    folder (where the state is saved, or None).
+    """
+
+    def __init__(self, fit, target, *, guardrails=None, options=None, folder=None):
+        self.fit = fit
+        self.target = target
+        as_targets(target)
+        self.guardrails = Guardrails() if guardrails is None else guardrails
+        if not isinstance(self.guardrails, Guardrails):
+            raise ValueError(f"guardrails must be a Guardrails, got {self.guardrails!r}")
+        self.options = dict(options or {})
+        unknown = sorted(set(self.options) - set(OPTION_NAMES))
+        if unknown:
+            raise ValueError(f"Campaign options {unknown} unknown; allowed: {OPTION_NAMES}")
+        self.runs = pd.DataFrame()
+        self.proposals = pd.DataFrame()
+        self.step = 0
+        self.folder = None if folder is None else Path(folder)
+
+    @classmethod
+    def start(cls, fit, target, *, folder=None, guardrails=None, **options) -> Campaign:
+        """A new campaign from a fit (saved to ``folder`` when given)."""
+        camp = cls(fit, target, guardrails=guardrails, options=options, folder=folder)
+        if camp.folder is not None:
+            camp.save()
+        return camp
+
+    # ---- the loop ------------------------------------------------------------------------------
+    def _pending(self) -> pd.DataFrame:
+        """Proposals of the current step not yet recorded."""
+        if self.proposals.empty:
+            return self.proposals
+        return self.proposals[self.proposals["step"] == self.step]
+
+    def propose(self, cands, *, k: int | None = 3, budget: float | None = None) -> pd.DataFrame:
+        """The next batch (:func:`~.batch.next_runs`: ``k`` units, or with ``budget`` FLOPs the
+        best affordable batch), with the campaign-wide guardrails; kept as a proposal of the
+        current step (a new proposal in the same step replaces it)."""
+        parts = [f for f in (self.runs, self._pending()) if not f.empty]
+        earlier = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+        rails = self.guardrails.after(earlier) if len(earlier) else self.guardrails
+        plan = next_runs(
+            self.fit, cands, self.target, k=k, budget=budget, guardrails=rails, **self.options
+        )
+        kept = self.proposals
+        if not kept.empty:
+            kept = kept[kept["step"] != self.step]
+        self.proposals = pd.concat([kept, plan.assign(step=self.step)], ignore_index=True)
+        if self.folder is not None:
+            self.save()
+        return plan
+
+    def record(self, new_runs, **update_options):
+        """Add the trained runs (canonical columns and ``loss``), refit warm-started from the
+        current posterior (:meth:`~bayeslaws.inference.Fit.update`), advance the step and save.
+        Returns the new fit."""
+        self.fit = self.fit.update(new_runs, **update_options)
+        frame = new_runs.df if hasattr(new_runs, "df") else pd.DataFrame(new_runs)
+        self.runs = pd.concat([self.runs, frame.assign(step=self.step)], ignore_index=True)
+        self.step += 1
+        if self.folder is not None:
+            self.save()
+        return self.fit
+
+    # ---- persistence ---------------------------------------------------------------------------
+    def save(self, folder=None) -> Path:
+        """Write the state to ``folder`` (default: the campaign's own)."""
+        folder = Path(folder) if folder is not None else self.folder
+        if folder is None:
+            raise ValueError("Campaign.save needs a folder (none was given at start)")
+        folder.mkdir(parents=True, exist_ok=True)
+        self.fit.save(folder / FIT_FILE)
+        rails = dataclasses.asdict(self.guardrails)
+        rails.pop("earlier")
+        state = {
+            "target": _target_spec(self.target),
+            "guardrails": rails,
+            "options": self.options,
+            "step": self.step,
+        }
+        (folder / STATE_FILE).write_text(json.dumps(state, indent=1, sort_keys=True))
+        self.runs.to_csv(folder / RUNS_FILE, index=False)
+        self.proposals.to_csv(folder / PROPOSALS_FILE, index=False)
+        self.folder = folder
+        return folder
+
+    @classmethod
+    def load(cls, folder) -> Campaign:
+        """The campaign saved in ``folder``."""
+        folder = Path(folder)
+        path = folder / STATE_FILE
+        if not path.is_file():
+            raise FileNotFoundError(f"{folder} holds no campaign ({STATE_FILE} missing)")
+        state = json.loads(path.read_text())
+        camp = cls(
+            load_fit(folder / FIT_FILE),
+            _targets_from(state["target"]),
+            guardrails=Guardrails(**state["guardrails"]),
+            options=state["options"],
+            folder=folder,
+        )
+        camp.step = int(state["step"])
+        for name, attr in ((RUNS_FILE, "runs"), (PROPOSALS_FILE, "proposals")):
+            try:
+                setattr(camp, attr, pd.read_csv(folder / name))
+            except pd.errors.EmptyDataError:
+                setattr(camp, attr, pd.DataFrame())
+        return camp

@@ -1,0 +1,128 @@
+"""Model discrepancy in the design value: what a run beyond the training range buys.
+
+Under the default model (:mod:`bayeslaws.posterior.model`, methods ``"model"`` and ``"drift"``)
+a loss surface's prediction carries, per posterior draw s, a drift beyond the training range::
+
+    delta_s(p) = sum_k g_sk d_k(p; R),     d_k = decades outside the range R along axis k
+                                           (N above / below, D above / below, C above),
+
+with slopes g_s shared by every query point (:mod:`bayeslaws.posterior.extrapolation.drift`).
+No outcome inside the range tells anything about g, so the linear-Gaussian information of a
+candidate about the target ignores the drift, and a run that moves the range towards the target
+would look no better than a cheap one inside it. But after that run is trained and the law is
+refitted, R includes it and the target's drift shrinks. The design models this explicitly:
+
+* each target component j has a point p_j (its own (N, D) for a loss; the median N_opt on its
+  isoFLOP line for N_opt) and a drift sensitivity per axis, ``beta_jk`` (ln target per decade,
+  per unit slope), from a least-squares regression of the target draws on the slopes over the
+  draws (exactly 1 per decade for a loss; the tilt of the isoFLOP minimum for N_opt), so that the
+  target's drift under a range R' is ``sum_k g_k beta_jk d_k(p_j; R')``;
+* adding a candidate u to the range R_P (the range after the runs already picked) changes the
+  target by ``-sum_k g_k M_ujk`` with ``M_ujk = beta_jk (d_k(p_j; R_P) - d_k(p_j; R_P + u))``:
+  that part of the target's variance is removed when u is picked (the greedy batch recomputes
+  it after every pick);
+* the candidates' predicted observations are the model's own draws at them (form averaging and
+  GP pattern included, so runs that tell the forms apart are worth more) minus their drift (it
+  is what the refit absorbs and what the range term above accounts for).
+
+The target, the slopes and the observations are one set of draws (same ModelView seed), so the
+whole design value stays one joint Gaussian over the draws (:mod:`.gaussian`). For laws without
+a drift (hyperparameter and isoFLOP laws, or the method ``"none"``) there are no slopes and the
+design value is the plain linear-Gaussian information.
+
+Units: N params, D tokens, C FLOPs, distances in decades, target and observations in ln loss
+(or ln of the target quantity).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..posterior.extrapolation import DEFAULT_METHOD, check_method
+from ..posterior.extrapolation.drift import axis_distances
+from ..posterior.model import FULL_MODELS, ModelView
+
+AXIS_COLUMNS = ("N", "N", "D", "D", "C")  # the column each drift axis measures
+
+
+def design_method(model: str | None) -> str:
+    """The extrapolation method of the design's draws: ``model`` if given; by default the
+    package default when it models the discrepancy of the true loss surface (``"model"``,
+    ``"drift"``), else ``"drift"`` (a default that widens only new-run intervals, such as
+    ``"gp"``, would leave the design blind to the distance to the target)."""
+    if model is not None:
+        return check_method(model)
+    return DEFAULT_METHOD if DEFAULT_METHOD in FULL_MODELS else "drift"
+
+
+def view(fit, method: str, seed: int):
+    """The ModelView the target draws came from (same method and seed)."""
+    return ModelView.of(fit, method, seed)
+
+
+def slopes_of(model_view) -> np.ndarray | None:
+    """Drift slopes (S, 5) per draw (ln loss per decade), or None when the method has none."""
+    return None if model_view.slopes is None else np.asarray(model_view.slopes, float)
+
+
+def sensitivities(tdraws, slopes, d_now) -> np.ndarray:
+    """beta (T, 5): the target's drift per decade and unit slope, by least squares of the target
+    draws (S, T) on the slopes (S, 5), divided by the distances ``d_now`` (T, 5); 0 on axes
+    where the target lies inside the range."""
+    g = slopes - slopes.mean(axis=0)
+    t = tdraws - tdraws.mean(axis=0)
+    coef, *_ = np.linalg.lstsq(g, t, rcond=None)  # (5, T): ln target per unit slope
+    inside = d_now.T <= 0
+    beta = np.where(inside, 0.0, coef / np.where(inside, 1.0, d_now.T))
+    return beta.T
+
+
+def expanded(ranges: dict, rows: pd.DataFrame) -> dict:
+    """The training range (column -> [min, max]) widened to include ``rows`` (N, D, C)."""
+    out = {k: [float(v[0]), float(v[1])] for k, v in ranges.items()}
+    for col in ("N", "D", "C"):
+        values = rows[col].to_numpy(float)
+        if len(values):
+            out[col] = [min(out[col][0], values.min()), max(out[col][1], values.max())]
+    return out
+
+
+def point_distances(points: pd.DataFrame, ranges: dict) -> np.ndarray:
+    """Decades outside ``ranges`` of target points along each drift axis: (T, 5)."""
+    return axis_distances(points["N"], points["D"], points["C"], ranges)
+
+
+def unit_reductions(points, beta, ranges_now: dict, unit_bounds) -> np.ndarray:
+    """M (U, 5, T): the drift coefficients each unit removes from the target when added to the
+    range ``ranges_now``. ``unit_bounds`` (U, 3, 2): each unit's [min, max] of N, D, C."""
+    d_now = point_distances(points, ranges_now)  # (T, 5)
+    logs = {c: np.log10(points[c].to_numpy(float)) for c in ("N", "D", "C")}
+    lo = {c: np.log10(ranges_now[c][0]) for c in ("N", "D", "C")}
+    hi = {c: np.log10(ranges_now[c][1]) for c in ("N", "D", "C")}
+    b = np.log10(np.asarray(unit_bounds, float))  # (U, 3, 2)
+    col = {"N": 0, "D": 1, "C": 2}
+    U = b.shape[0]
+    d_new = np.empty((U,) + d_now.shape)
+    for k, c in enumerate(AXIS_COLUMNS):
+        if k in (0, 2, 4):  # above the range: the new upper edge is max(hi, the unit's max)
+            edge = np.maximum(hi[c], b[:, col[c], 1])
+            d_new[:, :, k] = np.maximum(0.0, logs[c][None, :] - edge[:, None])
+        else:  # below the range
+            edge = np.minimum(lo[c], b[:, col[c], 0])
+            d_new[:, :, k] = np.maximum(0.0, edge[:, None] - logs[c][None, :])
+    shrink = d_now[None, :, :] - d_new  # (U, T, 5) >= 0
+    return np.swapaxes(shrink * beta[None, :, :], 1, 2)  # (U, 5, T)
+
+
+def observation_means(fit, cands: pd.DataFrame, model_view, slopes) -> np.ndarray | None:
+    """The model's own draws of the candidates' centred ln loss (S, R) without their drift, for
+    laws whose loss carries a model discrepancy (``law.widened``); None otherwise (the law's
+    :meth:`~bayeslaws.laws.contract.Law.observations` are used)."""
+    law = fit.law
+    if slopes is None or not law.widened or "loss" not in law.quantities:
+        return None
+    query = cands[["N", "D", "C"]].reset_index(drop=True)
+    loss = np.asarray(model_view.draws(query, kind="mean")["loss"], float)
+    drift = slopes @ point_distances(query, fit.record.ranges).T
+    return np.log(loss) - drift - fit.record.scales["loss"]

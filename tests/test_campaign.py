@@ -1,0 +1,178 @@
+"""The design campaign: budgets, campaign-wide guardrails, the drift a run removes, the
+warm-started refit (Fit.update) and the saved campaign state. All data SIMULATED."""
+
+from __future__ import annotations
+
+import re
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import TRUTH
+
+import bayeslaws as bl
+from bayeslaws import design
+from bayeslaws.inference.update import initial_values
+from bayeslaws.runs import simulate
+
+TARGET = design.Loss(N=7e9, D=1.4e11)  # beyond the simulated fit's runs (<= 6e9, <= 1e11)
+
+
+@pytest.fixture(scope="module")
+def cands():
+    return design.isoflop_candidates(C=[1e19, 1e20, 1e21], n_per_budget=7)
+
+
+@pytest.fixture(scope="module")
+def ranked(simulated_fit, cands):
+    return design.rank_candidates(simulated_fit, cands, TARGET)
+
+
+def test_budget_gives_the_best_affordable_batch(simulated_fit, cands, ranked):
+    budget = 2.5e20  # FLOPs: the 1e21 isoFLOP runs are out of reach
+    plan = design.next_runs(simulated_fit, cands, TARGET, k=None, budget=budget)
+    assert len(plan) >= 2
+    assert plan["flops"].sum() <= budget * (1 + 1e-9)
+    assert plan["cumulative_flops"].iloc[-1] == pytest.approx(plan["flops"].sum())
+    # the first pick is the best value per FLOP among the affordable units
+    affordable = ranked[ranked["flops"] <= budget]
+    assert plan["unit"].iloc[0] == affordable["unit"].iloc[0]
+    # the budget is filled: no unit left out fits in what is left
+    left = budget - plan["flops"].sum()
+    rest = ranked[~ranked["unit"].isin(plan["unit"])]
+    assert not (rest["flops"] <= left).any()
+    # ranked by information alone, the most informative unit is unaffordable: the budget binds
+    free = design.next_runs(simulated_fit, cands, TARGET, k=1, cost=None)
+    assert free["flops"].iloc[0] > budget
+    capped = design.next_runs(simulated_fit, cands, TARGET, k=1, cost=None, budget=budget)
+    best_cheap = design.rank_candidates(simulated_fit, cands, TARGET, cost=None)
+    best_cheap = best_cheap[best_cheap["flops"] <= budget]
+    assert capped["unit"].iloc[0] == best_cheap["unit"].iloc[0]
+    # k and budget together: at most k units, within the budget
+    two = design.next_runs(simulated_fit, cands, TARGET, k=2, budget=budget)
+    assert len(two) <= 2 and two["flops"].sum() <= budget * (1 + 1e-9)
+    # nothing affordable: an empty plan, not an error
+    none = design.next_runs(simulated_fit, cands, TARGET, k=None, budget=1e17)
+    assert none.empty
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "word"),
+    [
+        ({"k": None}, "needs a budget"),
+        ({"budget": -1.0}, "budget"),
+        ({"budget": [1e20, 2e20]}, "budget"),
+        ({"criterion": "d_opt"}, "criterion"),
+        ({"cost_power": -1}, "cost_power"),
+        ({"model": "exact"}, "model"),
+    ],
+)
+def test_bad_design_options_name_the_argument(simulated_fit, cands, kwargs, word):
+    with pytest.raises(ValueError, match=re.escape(word)):
+        design.next_runs(simulated_fit, cands, TARGET, **kwargs)
+
+
+def test_guardrails_hold_across_batches(simulated_fit, cands):
+    first = design.next_runs(simulated_fit, cands, TARGET, k=3)
+    again = design.next_runs(simulated_fit, cands, TARGET, k=3)
+    assert again["unit"].tolist() == first["unit"].tolist()  # the same posterior: the same picks
+    rails = design.Guardrails().after(first[["N", "D"]])
+    second = design.next_runs(simulated_fit, cands, TARGET, k=3, guardrails=rails)
+    before = set(zip(first["N"], first["D"], strict=True))
+    assert not before & set(zip(second["N"], second["D"], strict=True))  # no design point twice
+    # a cap per (N, D) cell over the campaign, counting earlier runs
+    pool = pd.DataFrame({"N": [6e8] * 4 + [2e9] * 2, "D": [1e10] * 4 + [2e10] * 2})
+    pool["unit"] = [f"run {i}" for i in range(len(pool))]
+    capped = design.Guardrails(max_repeats=None, ratio_diversity=False, max_per_cell=2)
+    earlier = pd.DataFrame({"N": [6e8], "D": [1e10]})
+    plan = design.next_runs(
+        simulated_fit, pool, TARGET, k=4, cost=None, guardrails=capped.after(earlier)
+    )
+    assert (np.isclose(plan["N"], 6e8)).sum() == 1  # 2 per cell, one of them trained before
+    with pytest.raises(ValueError, match="lack column"):
+        design.Guardrails().after(pd.DataFrame({"N": [1e9]}))
+
+
+def test_value_counts_the_drift_a_run_removes(simulated_fit):
+    """Beyond the training range the target carries a drift no run inside the range tells
+    about; a run that moves the range towards the target removes part of it."""
+    inside = pd.DataFrame({"N": [3e8, 1e9], "D": [6e9, 2e10]})
+    beyond = pd.DataFrame({"N": [7e9, 2e10], "D": [1.4e11, 5e10]})  # above N and D ranges
+    cands = pd.concat([inside, beyond], ignore_index=True)
+    b = design.bounds(simulated_fit, cands, TARGET, model="drift", n_outer=50, seed=0)
+    gain = b["gaussian_drift"] - b["gaussian"]
+    print(b[["N", "D", "gaussian", "gaussian_drift"]])
+    assert np.all(gain >= -1e-9)
+    np.testing.assert_allclose(gain[:2], 0.0, atol=1e-9)  # inside: nothing removed
+    assert np.all(gain[2:] > 0.05)
+    # ranked by value alone, the run at the target beats every run inside the range, and by a
+    # larger factor than without the model discrepancy
+    drift = design.rank_candidates(simulated_fit, cands, TARGET, cost=None, model="drift")
+    plain = design.rank_candidates(simulated_fit, cands, TARGET, cost=None, model="none")
+    ratio = {}
+    for name, table in (("drift", drift), ("none", plain)):
+        info = table.set_index("N")["info"]
+        ratio[name] = info.loc[7e9] / info.loc[[3e8, 1e9]].max()
+    print(ratio)
+    assert ratio["drift"] > 1.0
+    assert ratio["drift"] > ratio["none"]
+
+
+def _train(rows: pd.DataFrame, seed: int) -> pd.DataFrame:
+    """SIMULATED training of planned runs (the truth of conftest's simulated fit)."""
+    N, D = rows["N"].to_numpy(float), rows["D"].to_numpy(float)
+    return simulate.simulate_chinchilla_runs({**TRUTH, "N": N, "D": D}, noise_sd=0.01, seed=seed)
+
+
+def test_warm_start_begins_at_posterior_draws(simulated_fit):
+    import functools
+
+    from numpyro.infer.util import constrain_fn
+
+    law = simulated_fit.law
+    runs = simulated_fit.training_runs()
+    prepared = law.prepare(runs)
+    priors = law.priors(simulated_fit.likelihood, simulated_fit.priors)
+    static = {**prepared.static, "priors": priors, "likelihood": simulated_fit.likelihood}
+    model = functools.partial(law.model, **static)
+    init = initial_values(simulated_fit, model, prepared.data, chains=2, seed=5)
+    draws = simulated_fit.draws()
+    for c in range(2):
+        values = constrain_fn(model, (), prepared.data, {k: v[c] for k, v in init.items()})
+        rows = [np.where(np.isclose(draws[k], float(values[k]), rtol=1e-5))[0] for k in values]
+        common = set(rows[0]).intersection(*map(set, rows[1:]))
+        assert common, f"chain {c} does not start at one posterior draw"
+
+
+def test_campaign_loop_saves_and_reloads(simulated_fit, cands, tmp_path):
+    folder = tmp_path / "campaign"
+    camp = design.Campaign.start(simulated_fit, TARGET, folder=folder, max_draws=300)
+    plan = camp.propose(cands, budget=3e20)
+    assert 0 < plan["flops"].sum() <= 3e20 * (1 + 1e-9)
+    trained = _train(plan, seed=11)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        new_fit = camp.record(trained, warmup=150, draws=150, seed=3)
+    assert new_fit.n_runs == simulated_fit.n_runs + len(plan)
+    assert any("warm-started" in note for note in new_fit.record.notes)
+    post = new_fit.summary()
+    for name in ("alpha", "beta"):  # the refit still recovers the simulated truth
+        assert post.loc[name, "5%"] - 0.05 <= TRUTH[name] <= post.loc[name, "95%"] + 0.05
+    assert simulated_fit.n_runs == 30  # the old fit is unchanged
+    # the saved state is the same campaign
+    again = design.Campaign.load(folder)
+    assert again.step == camp.step == 1
+    assert len(again.runs) == len(plan) and len(again.proposals) == len(plan)
+    assert again.target == TARGET and again.options == {"max_draws": 300}
+    a = bl.predict(camp.fit, N=7e9, D=1.4e11)
+    b = bl.predict(again.fit, N=7e9, D=1.4e11)
+    np.testing.assert_allclose(a["median"], b["median"], rtol=1e-9)
+    nxt, nxt_loaded = camp.propose(cands, k=3), again.propose(cands, k=3)
+    assert nxt["unit"].tolist() == nxt_loaded["unit"].tolist()
+    # the trained runs are never proposed again (campaign-wide repeat cap)
+    done = set(zip(np.round(np.log(plan["N"]), 6), np.round(np.log(plan["D"]), 6), strict=True))
+    keys = zip(np.round(np.log(nxt["N"]), 6), np.round(np.log(nxt["D"]), 6), strict=True)
+    assert not done & set(keys)
+    with pytest.raises(FileNotFoundError, match="holds no campaign"):
+        design.Campaign.load(tmp_path / "nothing")
