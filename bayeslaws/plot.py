@@ -11,6 +11,8 @@
 * :func:`design_ranking` -- expected information per FLOP for candidate runs (a DataFrame such
   as :func:`bayeslaws.design.next_runs` returns).
 * :func:`pairs` -- posterior pair plot through ArviZ (``az.plot_pair``).
+* :func:`design_replay` -- replayed design campaigns: decision error (and R^2, coverage) against
+  the compute spent, per strategy and pool (``bayeslaws.app.replay``).
 
 matplotlib's pyplot is imported on first use, not when ``bayeslaws`` is imported. Units: N in
 parameters, D in tokens, C in FLOPs, batch size in tokens; power laws are drawn on log axes.
@@ -615,6 +617,51 @@ def pairs(fit, var_names=None, *, kind: str = "scatter", max_vars: int = 6, titl
     default = f"Posterior pairs: {fit.law.description}"
     fig.suptitle(title or default, fontsize=11, x=0.4)
     fig.tight_layout(rect=(0, 0, 1, 0.95))
+    return fig
+
+
+# ---- replayed design campaigns -------------------------------------------------------------------
+def design_replay(history: pd.DataFrame, *, metrics=("error", "r2"), strategies=None):
+    """Replayed design campaigns (``bayeslaws.app.replay``): one column of panels per pool, one
+    row per metric (``"error"``: mean |ln(median / truth)| of the decision quantity; ``"r2"``:
+    SL2's R^2 of the held-out runs; ``"coverage"``: share of truths inside the 90% intervals),
+    against the compute spent as a fraction of the pool's (log axis). Per strategy the median over
+    seeds (line) and each seed (dots); a pool with simulated losses says so in its title."""
+    need = {"pool", "strategy", "seed", "spent", "budget"} | set(metrics)
+    if not isinstance(history, pd.DataFrame) or history.empty or not need <= set(history):
+        raise ValueError(f"design_replay() needs a replay history with columns {sorted(need)}")
+    pools = list(dict.fromkeys(history["pool"]))
+    strategies = list(dict.fromkeys(history["strategy"])) if strategies is None else strategies
+    words = {
+        "error": "decision error, mean |ln(median / truth)|",
+        "r2": "R^2 of held-out losses (SL2)",
+        "coverage": "share of truths in 90% intervals",
+    }
+    fig, axes = _figure((4.0 * len(pools), 3.2 * len(metrics)), len(metrics), len(pools))
+    colours = {s: f"C{i}" for i, s in enumerate(strategies)}
+    for j, pool in enumerate(pools):
+        h = history[(history["pool"] == pool) & (history["budget"] > 0)]
+        for i, metric in enumerate(metrics):
+            ax = axes[i, j]
+            for strategy in strategies:
+                hs = h[h["strategy"] == strategy]
+                if hs.empty:
+                    continue
+                med = hs.groupby("budget")[["spent", metric]].median().sort_index()
+                ax.plot(med["spent"], med[metric], "-o", color=colours[strategy], label=strategy)
+                ax.plot(hs["spent"], hs[metric], ".", color=colours[strategy], alpha=0.35)
+            ax.set_xscale("log")
+            if metric == "error":
+                ax.set_yscale("log")
+            if metric == "coverage":
+                ax.axhline(0.9, color="0.5", lw=0.8, ls="--")
+            ax.set_xlabel("compute spent (fraction of the pool's)")
+            ax.set_ylabel(words.get(metric, metric), fontsize=8)
+            ax.grid(True, which="both", alpha=0.2)
+        simulated = bool(h["simulated"].any()) if "simulated" in h else False
+        axes[0, j].set_title(f"{pool}{' (SIMULATED)' if simulated else ''}", fontsize=10)
+    axes[0, 0].legend(fontsize=8)
+    fig.tight_layout()
     return fig
 
 

@@ -176,3 +176,64 @@ def test_campaign_loop_saves_and_reloads(simulated_fit, cands, tmp_path):
     assert not done & set(keys)
     with pytest.raises(FileNotFoundError, match="holds no campaign"):
         design.Campaign.load(tmp_path / "nothing")
+
+
+def test_replay_strategies_spend_within_the_budget():
+    from bayeslaws.app import replay
+
+    rng = np.random.default_rng(0)
+    N = np.repeat([1e8, 3e8, 1e9], 4)
+    runs = pd.DataFrame({"N": N, "D": 20 * N * rng.uniform(0.5, 2, len(N))})
+    runs["C"] = 6 * runs["N"] * runs["D"]
+    runs.index = [f"r{i}" for i in range(len(runs))]
+    pool = replay.Pool(
+        name="toy (SIMULATED)",
+        kind="loss",
+        runs=runs,
+        held_out=runs.iloc[:0],
+        law="chinchilla",
+        targets=[design.Loss(N=1e10, D=2e11)],
+        start_size=3,
+        grid=runs.sort_values("C").index,
+        simulated=True,
+    )
+    start = pool.start(0)
+    assert list(start) == list(runs.sort_values("C").index[:3])  # the cheapest runs
+    budget = 0.3 * pool.compute
+    for strategy in ("random", "grid"):
+        new = replay.choose(strategy, pool, None, start, budget, np.random.default_rng(1))
+        assert len(new) and not set(new) & set(start)
+        assert runs.loc[new, "C"].sum() <= budget * (1 + 1e-9)
+    grid = replay.choose("grid", pool, None, start, budget, None)
+    assert list(grid) == [i for i in pool.grid if i not in set(start)][: len(grid)]
+    assert replay.r_squared([1.0, 2.0, 3.0], [1.0, 2.0, 3.0]) == 1.0
+    assert replay.r_squared([1.0, 2.0, 3.0], [3.0, 9.0, -4.0]) == -1.0  # clipped as SL2
+
+
+def test_design_replay_figure(tmp_path):
+    from bayeslaws import plot
+
+    rows = [
+        {
+            "pool": "toy",
+            "simulated": True,
+            "strategy": s,
+            "seed": seed,
+            "budget": b,
+            "spent": b,
+            "error": e * (1 + seed) / (1 + 10 * b),
+            "r2": 1 - e,
+            "coverage": 0.9,
+        }
+        for s, e in (("ours", 0.1), ("random", 0.2))
+        for seed in (0, 1)
+        for b in (0.0, 0.01, 0.05)
+    ]
+    fig = plot.design_replay(pd.DataFrame(rows), metrics=("error", "r2", "coverage"))
+    assert len(fig.axes) == 3
+    assert "SIMULATED" in fig.axes[0].get_title()
+    assert len(fig.axes[0].get_lines()) == 4  # per strategy: the median line and the seeds
+    plot.save(fig, tmp_path / "replay.png")
+    assert (tmp_path / "replay.png").stat().st_size > 0
+    with pytest.raises(ValueError, match="replay history"):
+        plot.design_replay(pd.DataFrame({"pool": ["a"]}))

@@ -1,0 +1,601 @@
+"""Replayed design campaigns: strategies choose runs from pools of runs that were really trained;
+running an experiment reveals its row. The oracle is real training, not a fitted law
+(``benchmarks/design_replay.py`` runs them and writes the tables and the figure).
+
+A :class:`Pool` holds the candidate runs (the training side of a split), the held-out target
+region (for SL2's R^2), the decision quantity ours designs for and its realised truth, the start
+design (the cheapest runs, as SL2 does) and, where one exists, the paper's own grid. Every
+campaign of a seed starts from the same runs; budgets are fractions of the pool's compute
+(``BUDGETS``: 1%, 5%, 10%, 25%), each spent in one batch, and the fit after each is scored.
+
+Strategies (``STRATEGIES``):
+
+* ``ours``: :func:`bayeslaws.design.next_runs` with the pool's decision targets, information
+  per FLOP, the default model (form, GP and drift discrepancy, the drift a run removes), the
+  stage's budget and campaign-wide guardrails; runs at unseen cells of an LR x batch pool come
+  as small sweeps (:func:`bayeslaws.design.pool_units`).
+* ``random``: uniform picks among the affordable remaining runs until the budget is spent.
+* ``vopt``: the classical V-optimal design of SL2's baselines: reduction of the summed variance
+  of the law's predictions (method ``"none"``) of the held-out runs' losses, per cost^0.3.
+* ``grid``: the paper's design in its natural order (isoFLOP curves budget by budget, LR x batch
+  sweeps cell by cell, cheapest first), where the pool has one.
+
+Scores per budget (:func:`score`): SL2's R^2 of the held-out runs' losses (posterior median of a
+new run, clipped to [-1, 1] as SL2), the decision quantity's error ``|ln(median / truth)|`` per
+component and their mean, and whether each truth lies inside its central 90% interval.
+
+Units: N params, D tokens, C FLOPs, lr the learning rate, batch size in tokens.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .. import design
+from ..inference import fit as fit_law
+from ..posterior import optimal_allocation, predict, quantity_draws, query_frame
+from ..posterior.calibration import empirical_vertices
+from ..posterior.splits import (
+    compendium_split,
+    epoch_split,
+    porian_split,
+    simulated_truth_loss,
+)
+from ..runs import bundled, load_runs
+
+BUDGETS = (0.01, 0.05, 0.10, 0.25)
+STRATEGIES = ("ours", "random", "vopt", "grid")
+KINDS = ("hyperparams", "loss", "nopt")  # what a pool's decision quantity is
+VOPT_COST_POWER = 0.3  # SL2's V-optimal baseline: score = variance reduction / cost^0.3
+VOPT_MAX_POINTS = 40  # held-out runs whose predicted losses the V-optimal baseline targets
+STEPLAW_HELD_N = 1.073741824e9  # the held-out model of Step Law's sweep (params)
+SL2_STEPLAW_R2 = {0.01: -0.66, 0.05: 0.00, 0.10: 0.22}  # SL2's Step Law LR x batch pool
+
+
+@dataclass
+class Pool:
+    """A replay pool (see the module docstring).
+
+    name : label; kind : "hyperparams", "loss" or "nopt" (the decision quantity).
+    runs : candidate runs (canonical columns, unique index labels; C in FLOPs).
+    held_out : the target region's runs (R^2; for "loss" pools also the decision quantity).
+    law, fit_options : the law fitted at every step and its bl.fit options.
+    targets : the decision targets ours designs for (bayeslaws.design targets).
+    truth : DataFrame (label, truth, ...) of the decision quantity's components, in the order
+        :func:`decision_table` produces them.
+    start_size : runs in the start design; start_cells : the start's runs are spread over this
+        many of the cheapest (N, D) cells (LR x batch pools), or 0 for the cheapest runs.
+    grid : row labels of the paper's grid in its order, or None.
+    simulated : the pool's losses are simulated (labelled so everywhere).
+    """
+
+    name: str
+    kind: str
+    runs: pd.DataFrame
+    held_out: pd.DataFrame
+    law: str
+    targets: list
+    truth: pd.DataFrame | None = None
+    fit_options: dict = field(default_factory=dict)
+    start_size: int = 12
+    start_cells: int = 0
+    grid: pd.Index | None = None
+    simulated: bool = False
+    note: str = ""
+
+    @property
+    def compute(self) -> float:
+        """The pool's total compute (FLOPs)."""
+        return float(self.runs["C"].sum())
+
+    def start(self, seed: int) -> pd.Index:
+        """The start design: the cheapest runs (ties in a seeded random order), spread over the
+        ``start_cells`` cheapest cells for an LR x batch pool."""
+        rng = np.random.default_rng([int(seed), 17])
+        order = self.runs.assign(_r=rng.random(len(self.runs))).sort_values(["C", "_r"])
+        if not self.start_cells:
+            return order.index[: self.start_size]
+        cells = order.groupby(["N", "D"], sort=False).head(self.start_size)
+        keys = list(dict.fromkeys(zip(cells["N"], cells["D"], strict=True)))[: self.start_cells]
+        per_cell = self.start_size // self.start_cells
+        chosen = [cells[(cells["N"] == n) & (cells["D"] == d)].index[:per_cell] for n, d in keys]
+        return chosen[0].append(chosen[1:])
+
+
+# ---- pools -------------------------------------------------------------------------------------
+def _frame(runs) -> pd.DataFrame:
+    df = runs.df.copy()
+    df.index = [f"r{i}" for i in range(len(df))]
+    return df
+
+
+def steplaw_pool() -> Pool:
+    """Step Law's dense LR x batch sweep (1,911 real runs, ../shared/data): the 15 cells of the
+    models up to 0.54B are the pool, the 1.07B model's two cells (165 runs) the target region.
+    Decision quantity: eta_opt, B_opt and the loss at the optimum of the held-out cells; the law
+    is the hyperparameter law with the loss at the optimum on Chinchilla's surface (so it
+    predicts unseen cells). The paper's grid: every cell's full sweep, cheapest cell first."""
+    df = _frame(bundled.steplaw_dense())
+    df["C"] = 6.0 * df["N"] * df["D"]
+    held = np.isclose(df["N"], STEPLAW_HELD_N, rtol=0.01)
+    pool, out = df[~held], df[held]
+    cells = out[["N", "D"]].drop_duplicates().sort_values("D")
+    grid_order = pool.sort_values(["C", "N", "D", "lr", "batch_size"]).index
+    return Pool(
+        name="steplaw",
+        kind="hyperparams",
+        runs=pool,
+        held_out=out,
+        law="hyperparams",
+        fit_options={
+            "loss_level": "surface",
+            "far_above": 0.03,
+            "divergence": "exclude",
+        },
+        targets=[
+            design.HyperparamOpt(N=cells["N"].to_numpy(), D=cells["D"].to_numpy(), which="all")
+        ],
+        start_size=24,
+        start_cells=3,
+        grid=grid_order,
+        note="Step Law dense sweep (real); held out N = 1.07e9 (2 cells)",
+    )
+
+
+def steplaw_truth(fit_options: dict | None = None, seed: int = 0) -> pd.DataFrame:
+    """The held-out cells' realised optima: a hyperparameter-law fit (free level per cell) to
+    all 1,911 runs; per held-out cell the posterior median of its own optimum (eta, B) and of
+    its loss at the optimum. Columns: label, truth, N, D, quantity."""
+    pool = steplaw_pool()
+    runs = load_runs(pd.concat([pool.runs, pool.held_out]), allow_missing_loss=True)
+    opts = {"chains": 2, "warmup": 500, "draws": 500, **(fit_options or {})}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = fit_law(
+            runs,
+            "hyperparams",
+            far_above=0.03,
+            divergence="exclude",
+            seed=seed,
+            warn=False,
+            progress_bar=False,
+            **opts,
+        )
+    optima = fit.law.sweep_optima(fit.posterior())
+    level = np.asarray(fit.draws()["level"]) + fit.record.scales["loss"]
+    held = [
+        c
+        for c in np.argsort(optima["D"], kind="stable")
+        if np.isclose(optima["N"][c], STEPLAW_HELD_N, rtol=0.01)
+    ]
+    rows = []
+    for quantity, draws in (
+        ("eta_opt", optima["log_eta"]),
+        ("B_opt", optima["log_B"]),
+        ("loss_opt", level),
+    ):
+        for c in held:
+            n, d = float(optima["N"][c]), float(optima["D"][c])
+            rows.append(
+                {
+                    "label": _label(quantity, n, d),
+                    "quantity": quantity,
+                    "N": n,
+                    "D": d,
+                    "truth": float(np.exp(np.median(draws[:, c]))),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def epoch_pool() -> Pool:
+    """Epoch AI's digitised Chinchilla runs (real): C <= 1e21 is the pool (217 runs), the 23
+    larger runs the target region and the decision quantity (their losses). No paper grid."""
+    train, held = epoch_split()
+    pool = _frame(train)
+    out = held.copy()
+    return Pool(
+        name="epoch",
+        kind="loss",
+        runs=pool,
+        held_out=out,
+        law="chinchilla",
+        fit_options={},
+        targets=[design.Loss(N=out["N"].to_numpy(), D=out["D"].to_numpy())],
+        truth=pd.DataFrame(
+            {
+                "label": [_label("loss", n, d) for n, d in zip(out["N"], out["D"], strict=True)],
+                "truth": out["loss"].to_numpy(float),
+            }
+        ),
+        start_size=12,
+        note="Epoch AI's Chinchilla points (real); held out C > 1e21 (23 runs)",
+    )
+
+
+def isoflop_pool(name, train, held, *, simulated=False, note="") -> Pool:
+    """An isoFLOP pool: the fitted budgets' points are the pool, the held-out budgets the target
+    region; decision quantity N_opt at each held-out budget against its empirical vertex (a
+    quadratic in ln N); grid: the curves budget by budget, smallest first."""
+    pool = _frame(train)
+    out = held.copy()
+    budgets = np.sort(out["C"].unique())
+    vertices = empirical_vertices(out).sort_values("C")
+    truth = pd.DataFrame(
+        {
+            "label": [f"N_opt(C={c:.3g})" for c in vertices["C"]],
+            "truth": vertices["N_vertex"].to_numpy(float),
+            "lower": vertices["N_vertex_lower"].to_numpy(float),
+            "upper": vertices["N_vertex_upper"].to_numpy(float),
+        }
+    )
+    return Pool(
+        name=name,
+        kind="nopt",
+        runs=pool,
+        held_out=out,
+        law="chinchilla",
+        targets=[design.NOpt(C=budgets)],
+        truth=truth,
+        start_size=12,
+        grid=pool.sort_values(["C", "N"]).index,
+        simulated=simulated,
+        note=note,
+    )
+
+
+def porian_pool(config: str = "rw/tuned/short/const") -> Pool:
+    """Porian et al.'s isoFLOP points for one configuration (real; selection data): the two
+    largest budgets held out."""
+    train, held = porian_split(config)
+    return isoflop_pool(
+        "porian", train, held, note=f"Porian isoFLOP {config} (real); held out 2 largest budgets"
+    )
+
+
+def compendium_pool(source: str, dataset: str | None = None) -> Pool:
+    """CONFIRMATION DATA (docs/calibration_protocol.md): the isoFLOP compendium's Llama-3 or
+    Marin pool, split as the protocol says. Scored once, after the protocol's confirmation run:
+    ``benchmarks/design_replay.py`` runs these only with ``--confirmation``."""
+    train, held = compendium_split(source, dataset)
+    label = source if dataset is None else f"{source}_{dataset}"
+    return isoflop_pool(label, train, held, note=f"isoFLOP compendium {label} (confirmation)")
+
+
+COMPENDIUM_SHAPES = {
+    # budgets (FLOPs), points per budget, held-out budgets: the shapes of the compendium's pools
+    # as the calibration protocol describes them (Llama-3: 10 budgets 6e18-1e22, 133 points,
+    # > 1e21 held out; Marin: largest budget 3e20 held out, 15 points there)
+    "llama_3": (np.geomspace(6e18, 1e22, 10), 13, 2),
+    "marin": (np.geomspace(1e18, 3e20, 6), 15, 1),
+}
+
+
+def simulated_isoflop_pool(shape: str = "llama_3", seed: int = 0, noise_sd: float = 0.005):
+    """A SIMULATED pool of the compendium's shape (for testing the code path; its truth is
+    known): isoFLOP curves of a Chinchilla truth whose exponents bend beyond 3e9 params / 5e10
+    tokens (``posterior.splits.simulated_truth_loss``), sizes spread +-0.8 decades around the
+    optimum, relative noise ``noise_sd``."""
+    budgets, per_budget, n_held = COMPENDIUM_SHAPES[shape]
+    rng = np.random.default_rng(seed)
+    rows = []
+    for C in budgets:
+        centre = 0.1 * C**0.5
+        for N in centre * np.logspace(-0.8, 0.8, per_budget):
+            rows.append((N, C / (6 * N)))
+    N, D = (np.array(v) for v in zip(*rows, strict=True))
+    truth = simulated_truth_loss(N, D, bend=0.1)
+    loss = truth * np.exp(noise_sd * rng.standard_normal(truth.shape))
+    runs = load_runs(pd.DataFrame({"N": N, "D": D, "loss": loss}))
+    held = runs.df["C"] >= np.sort(budgets)[-n_held] * (1 - 1e-9)
+    train = runs.exclude(held.to_numpy(), "held-out budgets (simulated)")
+    return isoflop_pool(
+        f"simulated_{shape}",
+        train,
+        runs.df[held],
+        simulated=True,
+        note=f"SIMULATED isoFLOP pool of the {shape} compendium shape (bent Chinchilla truth)",
+    )
+
+
+# ---- scores ------------------------------------------------------------------------------------
+def _label(quantity: str, N: float, D: float) -> str:
+    return f"{quantity}(N={N:.3g}, D={D:.3g})"
+
+
+def r_squared(actual, predicted) -> float:
+    """SL2's R^2: 1 - SS_res / SS_tot, clipped to [-1, 1]."""
+    y = np.asarray(actual, float)
+    p = np.asarray(predicted, float)
+    ss_res = np.sum((y - p) ** 2)
+    ss_tot = np.sum((y - y.mean()) ** 2)
+    return float(np.clip(1.0 - ss_res / max(ss_tot, 1e-300), -1.0, 1.0))
+
+
+def held_out_predictions(pool: Pool, fit, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """(observed, predicted median) losses of the held-out runs the R^2 is computed on: every
+    run with a finite loss (for an LR x batch pool, the converged runs)."""
+    out = pool.held_out
+    if pool.kind == "hyperparams":
+        out = out[~out["diverged"].astype(bool) & np.isfinite(out["loss"])]
+        query = query_frame(fit, N=out["N"], D=out["D"], lr=out["lr"], batch_size=out["batch_size"])
+        draws = quantity_draws(fit, query, kind="new_run", seed=seed)
+        pred = np.median(draws["loss_opt"] * (1.0 + draws["rel_penalty"]), axis=0)
+        return out["loss"].to_numpy(float), pred
+    table = predict(fit, N=out["N"].to_numpy(), D=out["D"].to_numpy(), kind="new_run", seed=seed)
+    return out["loss"].to_numpy(float), table["median"].to_numpy(float)
+
+
+def decision_table(pool: Pool, fit, ci: float = 0.9, seed: int = 0) -> pd.DataFrame:
+    """The decision quantity's posterior (median, lower, upper of the central ``ci`` interval of
+    what a realised value would be) per component, in the order of ``pool.truth``."""
+    if pool.kind == "hyperparams":
+        t = pool.targets[0]
+        N, D = np.broadcast_arrays(np.atleast_1d(t.N), np.atleast_1d(t.D))
+        table = predict(fit, N=N, D=D, kind="new_run", ci=ci, seed=seed)
+        rows = []
+        for q in ("eta_opt", "B_opt", "loss_opt"):
+            for i in range(len(N)):
+                rows.append(
+                    {
+                        "label": _label(q, N[i], D[i]),
+                        "median": table[f"{q}_median"].iloc[i],
+                        "lower": table[f"{q}_lower"].iloc[i],
+                        "upper": table[f"{q}_upper"].iloc[i],
+                    }
+                )
+        return pd.DataFrame(rows)
+    if pool.kind == "loss":
+        out = pool.held_out
+        table = predict(fit, N=out["N"].to_numpy(), D=out["D"].to_numpy(), kind="new_run", ci=ci)
+        return pd.DataFrame(
+            {
+                "label": [_label("loss", n, d) for n, d in zip(out["N"], out["D"], strict=True)],
+                "median": table["median"].to_numpy(),
+                "lower": table["lower"].to_numpy(),
+                "upper": table["upper"].to_numpy(),
+            }
+        )
+    C = np.sort(pool.held_out["C"].unique())
+    table = optimal_allocation(fit, C=C, ci=ci, seed=seed)
+    return pd.DataFrame(
+        {
+            "label": [f"N_opt(C={c:.3g})" for c in C],
+            "median": table["N_opt"].to_numpy(),
+            "lower": table["N_opt_lower"].to_numpy(),
+            "upper": table["N_opt_upper"].to_numpy(),
+        }
+    )
+
+
+def score(pool: Pool, fit, ci: float = 0.9) -> tuple[dict, pd.DataFrame]:
+    """(summary: r2, error (mean |ln(median / truth)|), coverage (share of truths inside the
+    ``ci`` interval), per-component table with truth, median, lower, upper, log_error, hit)."""
+    y, pred = held_out_predictions(pool, fit)
+    table = decision_table(pool, fit, ci).merge(pool.truth[["label", "truth"]], on="label")
+    if len(table) != len(pool.truth):
+        raise RuntimeError(f"pool {pool.name}: decision components do not match the truth")
+    table["log_error"] = np.abs(np.log(table["median"] / table["truth"]))
+    table["hit"] = (table["lower"] <= table["truth"]) & (table["truth"] <= table["upper"])
+    summary = {
+        "r2": r_squared(y, pred),
+        "median_abs_rel_error_heldout": float(np.median(np.abs(pred / y - 1.0))),
+        "error": float(table["log_error"].mean()),
+        "coverage": float(table["hit"].mean()),
+        "n_components": len(table),
+    }
+    return summary, table
+
+
+# ---- strategies --------------------------------------------------------------------------------
+def _rows_of(plan: pd.DataFrame, cands: pd.DataFrame) -> pd.Index:
+    """Candidate row labels of the units a plan picked."""
+    if plan.empty:
+        return cands.index[:0]
+    return cands.index[cands["unit"].isin(set(plan["unit"]))]
+
+
+def vopt_target(pool: Pool, seed: int = 0):
+    """The V-optimal baseline's target: the losses of (up to ``VOPT_MAX_POINTS``) held-out runs."""
+    out = pool.held_out
+    if pool.kind == "hyperparams":
+        out = out[~out["diverged"].astype(bool)]
+    if len(out) > VOPT_MAX_POINTS:
+        out = out.sample(VOPT_MAX_POINTS, random_state=seed)
+    if pool.kind == "hyperparams":
+        return design.Loss(
+            N=out["N"].to_numpy(),
+            D=out["D"].to_numpy(),
+            lr=out["lr"].to_numpy(),
+            batch_size=out["batch_size"].to_numpy(),
+        )
+    return design.Loss(N=out["N"].to_numpy(), D=out["D"].to_numpy())
+
+
+def choose(
+    strategy: str,
+    pool: Pool,
+    fit,
+    trained: pd.Index,
+    budget: float,
+    rng,
+    *,
+    seed: int = 0,
+    max_draws: int | None = 400,
+) -> pd.Index:
+    """Row labels of the runs ``strategy`` adds within ``budget`` FLOPs (this batch)."""
+    remaining = pool.runs.drop(index=trained)
+    remaining = remaining[remaining["C"] <= budget * (1 + 1e-9)]
+    if remaining.empty:
+        return remaining.index
+    if strategy == "random":
+        order = rng.permutation(len(remaining))
+        picked, spent = [], 0.0
+        for i in order:
+            c = float(remaining["C"].iloc[i])
+            if spent + c <= budget * (1 + 1e-9):
+                picked.append(remaining.index[i])
+                spent += c
+        return pd.Index(picked)
+    if strategy == "grid":
+        if pool.grid is None:
+            raise ValueError(f"pool {pool.name!r} has no paper grid")
+        order = [i for i in pool.grid if i not in set(trained)]
+        picked, spent = [], 0.0
+        for i in order:
+            c = float(pool.runs.loc[i, "C"])
+            if spent + c > budget * (1 + 1e-9):
+                break
+            picked.append(i)
+            spent += c
+        return pd.Index(picked)
+    columns = [c for c in ("N", "D", "C", "lr", "batch_size") if c in remaining]
+    cands = design.pool_units(fit, remaining[columns])
+    done = pool.runs.loc[trained, [c for c in columns if c != "C"]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if strategy == "ours":
+            plan = design.next_runs(
+                fit,
+                cands,
+                pool.targets,
+                k=None,
+                budget=budget,
+                guardrails=design.Guardrails().after(done),
+                seed=seed,
+                max_draws=max_draws,
+            )
+        elif strategy == "vopt":
+            plan = design.next_runs(
+                fit,
+                cands,
+                vopt_target(pool, seed),
+                k=None,
+                budget=budget,
+                criterion="v_optimal",
+                model="none",
+                cost_power=VOPT_COST_POWER,
+                guardrails=design.Guardrails(ratio_diversity=False).after(done),
+                seed=seed,
+                max_draws=max_draws,
+            )
+        else:
+            raise ValueError(f"unknown strategy {strategy!r}; choose from {STRATEGIES}")
+    return _rows_of(plan, cands)
+
+
+# ---- the replay --------------------------------------------------------------------------------
+def _fit(pool: Pool, runs: pd.DataFrame, options: dict, seed: int):
+    table = load_runs(runs.drop(columns=["C"]), allow_missing_loss=True)
+    table.df["C"] = runs["C"].to_numpy(float)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return fit_law(table, pool.law, seed=seed, warn=False, progress_bar=False, **options)
+
+
+def replay(
+    pool: Pool,
+    strategies=STRATEGIES,
+    seeds=(0,),
+    *,
+    budgets=BUDGETS,
+    sampler: dict | None = None,
+    refit: str = "update",
+    max_draws: int | None = 400,
+    log=None,
+    checkpoint=None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Replay campaigns on ``pool``: per seed, the start design is fitted once; each strategy
+    then spends up to each budget fraction of the pool's compute in one batch, refits (by
+    ``fit.update``, warm-started, or ``refit="cold"``: a new fit) and is scored.
+
+    Returns (history: one row per pool, strategy, seed and budget with the spent fraction, the
+    number of runs, r2, error, coverage, divergences, seconds; components: the per-component
+    table of every scored fit). ``checkpoint(history, components)`` is called after every
+    scored fit.
+    """
+    strategies = [strategies] if isinstance(strategies, str) else list(strategies)
+    for s in strategies:
+        if s not in STRATEGIES:
+            raise ValueError(f"strategies: unknown strategy {s!r}; choose from {STRATEGIES}")
+        if s == "grid" and pool.grid is None:
+            raise ValueError(f"strategies: pool {pool.name!r} has no paper grid")
+    if refit not in ("update", "cold"):
+        raise ValueError(f"refit must be 'update' or 'cold', got {refit!r}")
+    if pool.truth is None:
+        raise ValueError(f"pool {pool.name!r} has no truth table (steplaw: steplaw_truth())")
+    options = {"chains": 2, "warmup": 200, "draws": 200, **(sampler or {}), **pool.fit_options}
+    total = pool.compute
+    history, components = [], []
+
+    def record(strategy, seed, budget, trained, fit, seconds):
+        summary, table = score(pool, fit)
+        spent = float(pool.runs.loc[trained, "C"].sum())
+        row = {
+            "pool": pool.name,
+            "simulated": pool.simulated,
+            "strategy": strategy,
+            "seed": seed,
+            "budget": budget,
+            "spent": spent / total,
+            "flops": spent,
+            "n_runs": len(trained),
+            **summary,
+            "divergences": fit.diagnostics.divergences,
+            "max_r_hat": fit.diagnostics.max_r_hat,
+            "seconds": seconds,
+        }
+        history.append(row)
+        components.append(table.assign(pool=pool.name, strategy=strategy, seed=seed, budget=budget))
+        if log is not None:
+            log(
+                f"{pool.name} {strategy} seed {seed} budget {budget:.0%}: {len(trained)} runs, "
+                f"{spent / total:.3%} spent, R2 {summary['r2']:.3f}, error {summary['error']:.4f}, "
+                f"coverage {summary['coverage']:.2f} ({seconds:.0f} s)"
+            )
+        if checkpoint is not None:
+            checkpoint(pd.DataFrame(history), pd.concat(components, ignore_index=True))
+
+    for seed in seeds:
+        seed = int(seed)
+        start = pool.start(seed)
+        t0 = time.perf_counter()
+        start_fit = _fit(pool, pool.runs.loc[start], options, seed * 1000)
+        start_seconds = time.perf_counter() - t0
+        for strategy in strategies:
+            record(strategy, seed, 0.0, start, start_fit, start_seconds)
+            rng = np.random.default_rng([seed, 1 + STRATEGIES.index(strategy)])
+            fit, trained = start_fit, start
+            for step, fraction in enumerate(budgets, start=1):
+                t0 = time.perf_counter()
+                left = fraction * total - float(pool.runs.loc[trained, "C"].sum())
+                new = (
+                    choose(strategy, pool, fit, trained, left, rng, seed=seed, max_draws=max_draws)
+                    if left > 0
+                    else pd.Index([])
+                )
+                if len(new):
+                    trained = trained.append(new)
+                    if refit == "update":
+                        with warnings.catch_warnings():
+                            warnings.simplefilter("ignore")
+                            fit = fit.update(
+                                _run_table(pool.runs.loc[new]),
+                                seed=seed * 1000 + step,
+                                warn=False,
+                            )
+                    else:
+                        fit = _fit(pool, pool.runs.loc[trained], options, seed * 1000 + step)
+                record(strategy, seed, fraction, trained, fit, time.perf_counter() - t0)
+    return pd.DataFrame(history), pd.concat(components, ignore_index=True)
+
+
+def _run_table(rows: pd.DataFrame):
+    table = load_runs(rows.drop(columns=["C"]), allow_missing_loss=True)
+    table.df["C"] = rows["C"].to_numpy(float)
+    return table

@@ -1,0 +1,278 @@
+"""Replayed design campaigns on pools of really trained runs: strategies vs compute spent.
+
+    python benchmarks/design_replay.py                         # steplaw porian epoch, 3 seeds
+    python benchmarks/design_replay.py --pools porian --seeds 0 --budgets 0.01 0.05  # tiny
+    python benchmarks/design_replay.py --timing                # one campaign step, cold / warm
+    python benchmarks/design_replay.py --summary-only          # tables and figure from the CSVs
+
+Each campaign (:func:`bayeslaws.app.replay.replay`) starts from the pool's cheapest runs, then
+spends 1%, 5%, 10% and 25% of the pool's compute (one batch per budget; running an experiment
+reveals its real row), refits warm-started (``fit.update``) and scores the fit: SL2's R^2 on the
+held-out runs, the decision quantity's error and the coverage of its 90% intervals. Strategies:
+ours (information about the decision quantity per FLOP under the default model uncertainty),
+random, V-optimal (SL2's classical baseline) and the paper grid where one exists.
+
+Pools (``../shared/data``; selection data): Step Law dense (the 1.07B cells held out; eta_opt,
+B_opt and the loss at the optimum), Porian isoFLOP rw/tuned/short/const (N_opt at the two
+held-out budgets), Epoch (the 23 runs above 1e21 FLOPs: their losses). Also SIMULATED pools of
+the isoFLOP compendium's shapes (``simulated_llama_3``, ``simulated_marin``). The compendium's
+Llama-3 and Marin pools are confirmation data (docs/calibration_protocol.md): they run only with
+``--confirmation``, once, after the protocol's confirmation run.
+
+Writes benchmarks/output/design_replay_<pool>.csv (one row per pool, strategy, seed, budget),
+design_replay_<pool>_components.csv (every decision component), design_replay_summary.csv
+(medians over seeds), design_replay_sl2.csv (Step Law R^2 beside SL2's published numbers),
+design_replay_steplaw_truth.csv (the held-out cells' realised optima, computed once) and
+design_replay.png (``bl.plot.design_replay``); ``--timing`` writes design_replay_timing.txt.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from bayeslaws import design, plot
+from bayeslaws.app import replay
+from bayeslaws.posterior.extrapolation import DEFAULT_METHOD
+
+OUT = Path(__file__).parent / "output"
+REAL_POOLS = ("steplaw", "porian", "epoch")
+SIMULATED_POOLS = ("simulated_llama_3", "simulated_marin")
+CONFIRMATION_POOLS = ("llama_3", "marin_comma", "marin_dclm", "marin_nemotron")
+TRUTH_FILE = OUT / "design_replay_steplaw_truth.csv"
+
+
+def load_pool(name: str, log) -> replay.Pool:
+    if name == "steplaw":
+        pool = replay.steplaw_pool()
+        if not TRUTH_FILE.is_file():
+            log("steplaw: fitting all 1,911 runs once for the held-out cells' realised optima")
+            replay.steplaw_truth().to_csv(TRUTH_FILE, index=False)
+        pool.truth = pd.read_csv(TRUTH_FILE)
+        return pool
+    if name == "porian":
+        return replay.porian_pool()
+    if name == "epoch":
+        return replay.epoch_pool()
+    if name.startswith("simulated_"):
+        return replay.simulated_isoflop_pool(name[len("simulated_") :])
+    if name == "llama_3":
+        return replay.compendium_pool("llama_3")
+    if name.startswith("marin_"):
+        return replay.compendium_pool("marin_202603", name[len("marin_") :])
+    raise ValueError(f"unknown pool {name!r}")
+
+
+def strategies_for(pool: replay.Pool, wanted) -> list:
+    return [s for s in wanted if s != "grid" or pool.grid is not None]
+
+
+def load_average() -> str:
+    one, five, fifteen = os.getloadavg()
+    cores = os.cpu_count()
+    return f"load average {one:.1f} / {five:.1f} / {fifteen:.1f} (1/5/15 min) on {cores} cores"
+
+
+def timing(pools, log) -> str:
+    """One campaign step: propose k=3 runs from the whole pool after the start design (the
+    fit exists), cold (first call: compiles) and warm (best of 3)."""
+    lines = [f"# python benchmarks/design_replay.py --timing ({load_average()} at start)"]
+    for name in pools:
+        pool = load_pool(name, log)
+        start = pool.start(0)
+        options = {"chains": 2, "warmup": 200, "draws": 200, **pool.fit_options}
+        fit = replay._fit(pool, pool.runs.loc[start], options, 0)
+        remaining = pool.runs.drop(index=start)
+        columns = [c for c in ("N", "D", "C", "lr", "batch_size") if c in remaining]
+        times = []
+        for _ in range(4):
+            t0 = time.perf_counter()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                cands = design.pool_units(fit, remaining[columns])
+                plan = design.next_runs(fit, cands, pool.targets, k=3, max_draws=400)
+            times.append(time.perf_counter() - t0)
+        line = (
+            f"{name}: propose k=3 from {len(remaining)} candidate runs ({cands['unit'].nunique()} "
+            f"units), target T={plan.filter(like='width_now').shape[1]}: cold {times[0]:.2f} s, "
+            f"warm {min(times[1:]):.2f} s (best of 3); {load_average()}"
+        )
+        log(line)
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def summarise(history: pd.DataFrame) -> pd.DataFrame:
+    """Per pool, strategy and budget: medians over seeds, mean R^2, pooled coverage."""
+    h = history[history["budget"] > 0]
+    return (
+        h.groupby(["pool", "strategy", "budget"], sort=False)
+        .agg(
+            seeds=("seed", "nunique"),
+            spent=("spent", "median"),
+            n_runs=("n_runs", "median"),
+            error_median=("error", "median"),
+            error_mean=("error", "mean"),
+            r2_median=("r2", "median"),
+            r2_mean=("r2", "mean"),
+            coverage=("coverage", "mean"),
+            divergences=("divergences", "sum"),
+        )
+        .reset_index()
+    )
+
+
+def checks(summary: pd.DataFrame) -> list[str]:
+    """The issue's must-show checks, each with its numbers."""
+    out = []
+    for pool, s in summary.groupby("pool", sort=False):
+        table = s.pivot(index="budget", columns="strategy", values="error_median")
+        for budget in (0.05, 0.10):
+            if budget not in table.index or "ours" not in table:
+                continue
+            row = table.loc[budget]
+            others = {k: row[k] for k in ("random", "vopt") if k in row}
+            ok = all(row["ours"] < v for v in others.values())
+            text = ", ".join(f"{k} {v:.4f}" for k, v in others.items())
+            out.append(
+                f"{pool} @ {budget:.0%}: ours {row['ours']:.4f} vs {text} -> "
+                f"{'lower' if ok else 'NOT lower'}"
+            )
+        if {"ours", "random"} <= set(table):
+            worse = table.index[table["ours"] > table["random"]].tolist()
+            out.append(
+                f"{pool}: ours above random at budgets {[f'{b:.0%}' for b in worse]}"
+                if worse
+                else f"{pool}: ours never above random"
+            )
+        ours = s[s["strategy"] == "ours"]
+        if len(ours):
+            out.append(f"{pool}: ours coverage by budget {ours['coverage'].round(2).tolist()}")
+    return out
+
+
+def sl2_table(summary: pd.DataFrame) -> pd.DataFrame:
+    s = summary[summary["pool"] == "steplaw"]
+    if s.empty:
+        return pd.DataFrame()
+    table = s.pivot(index="budget", columns="strategy", values="r2_median")
+    table.columns = [f"ours_replay_{c}" for c in table.columns]
+    table.insert(0, "SL2_published", [replay.SL2_STEPLAW_R2.get(b, np.nan) for b in table.index])
+    return table.reset_index()
+
+
+def write_summary(log):
+    files = sorted(OUT.glob("design_replay_*.csv"))
+    parts = [
+        pd.read_csv(f)
+        for f in files
+        if not f.stem.endswith(("_components", "_summary", "_sl2", "_truth"))
+    ]
+    if not parts:
+        log("no replay results yet")
+        return
+    history = pd.concat(parts, ignore_index=True)
+    summary = summarise(history)
+    summary.to_csv(OUT / "design_replay_summary.csv", index=False)
+    sl2 = sl2_table(summary)
+    if len(sl2):
+        sl2.to_csv(OUT / "design_replay_sl2.csv", index=False)
+    pd.set_option("display.width", 200)
+    print(summary.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
+    if len(sl2):
+        print("\nStep Law LR x batch pool, R^2 of the held-out runs (median over seeds):")
+        print(sl2.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
+    print("\nChecks (issue 14):")
+    for line in checks(summary):
+        print("  " + line)
+    fig = plot.design_replay(history, metrics=("error", "r2", "coverage"))
+    plot.save(fig, OUT / "design_replay.png")
+    log(f"wrote {OUT / 'design_replay_summary.csv'} and {OUT / 'design_replay.png'}")
+
+
+def _others(path: Path, strategies, seeds) -> pd.DataFrame:
+    """The rows of an earlier run's CSV that this run does not redo (other seeds or
+    strategies), so seeds can be run one invocation at a time."""
+    if not path.is_file():
+        return pd.DataFrame()
+    old = pd.read_csv(path)
+    redo = old["strategy"].isin(strategies) & old["seed"].isin(seeds)
+    return old[~redo]
+
+
+def main(argv=None):
+    global OUT, TRUTH_FILE
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--pools", nargs="+", default=list(REAL_POOLS))
+    parser.add_argument("--strategies", nargs="+", default=list(replay.STRATEGIES))
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--budgets", type=float, nargs="+", default=list(replay.BUDGETS))
+    parser.add_argument("--draws", type=int, default=200, help="NUTS warm-up = draws per chain")
+    parser.add_argument("--refit", choices=("update", "cold"), default="update")
+    parser.add_argument("--confirmation", action="store_true", help="allow the compendium pools")
+    parser.add_argument("--timing", action="store_true")
+    parser.add_argument("--summary-only", action="store_true")
+    parser.add_argument("--out", type=Path, default=OUT, help="output folder")
+    args = parser.parse_args(argv)
+    if args.out != OUT:
+        OUT, TRUTH_FILE = args.out, args.out / TRUTH_FILE.name
+    OUT.mkdir(parents=True, exist_ok=True)
+    t_start = time.perf_counter()
+
+    def log(msg):
+        print(f"[{time.perf_counter() - t_start:7.1f} s] {msg}", file=sys.stderr, flush=True)
+
+    confirmation = [p for p in args.pools if p in CONFIRMATION_POOLS]
+    if confirmation and not args.confirmation:
+        parser.error(
+            f"pools {confirmation} are the calibration protocol's confirmation data: run them "
+            "once, after the protocol's confirmation run, with --confirmation"
+        )
+    unknown = set(args.pools) - set(REAL_POOLS + SIMULATED_POOLS + CONFIRMATION_POOLS)
+    if unknown:
+        parser.error(f"unknown pools {sorted(unknown)}")
+    log(f"default extrapolation method: {DEFAULT_METHOD!r}; {load_average()}")
+    if args.timing:
+        text = timing([p for p in args.pools if p in REAL_POOLS], log)
+        (OUT / "design_replay_timing.txt").write_text(text + "\n")
+        print(text)
+        return
+    if not args.summary_only:
+        for name in args.pools:
+            pool = load_pool(name, log)
+            log(
+                f"{name}: {len(pool.runs)} candidate runs, {pool.compute:.3g} FLOPs, "
+                f"{len(pool.held_out)} held out; {pool.note}"
+            )
+
+            files = tuple(OUT / f"design_replay_{name}{x}.csv" for x in ("", "_components"))
+            kept = [_others(f, args.strategies, args.seeds) for f in files]
+
+            def checkpoint(history, components, files=files, kept=kept):
+                history = history.assign(extrapolation=DEFAULT_METHOD)
+                for frame, old, path in zip((history, components), kept, files, strict=True):
+                    pd.concat([old, frame], ignore_index=True).to_csv(path, index=False)
+
+            replay.replay(
+                pool,
+                strategies_for(pool, args.strategies),
+                args.seeds,
+                budgets=args.budgets,
+                sampler={"warmup": args.draws, "draws": args.draws},
+                refit=args.refit,
+                log=log,
+                checkpoint=checkpoint,
+            )
+    write_summary(log)
+    log("done")
+
+
+if __name__ == "__main__":
+    main()
