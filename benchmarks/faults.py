@@ -25,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import threading
 import time
 import warnings
 from pathlib import Path
@@ -123,6 +124,54 @@ def concurrent_writers(suite, ctx, writers: int, trials: int):
     return outcomes
 
 
+def cli_process(argv, quiet: bool = False, timing: dict | None = None) -> tuple[int, str]:
+    """``bayeslaws ARGV`` in its own process, as a user runs it: (exit code, its stderr).
+    ``timing`` (a dict) receives the longest time without any output line, start and exit
+    included (``longest_silence_s``): no step may stall silently."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bayeslaws.app.cli"] + [str(a) for a in argv],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "BAYESLAWS_QUIET": "1" if quiet else ""},
+    )
+    stamps, err_lines = [], []
+
+    def pump(stream, keep):
+        for line in stream:
+            stamps.append(time.perf_counter())
+            keep.append(line)
+
+    readers = [
+        threading.Thread(target=pump, args=(proc.stdout, [])),
+        threading.Thread(target=pump, args=(proc.stderr, err_lines)),
+    ]
+    for reader in readers:
+        reader.start()
+    proc.wait()
+    for reader in readers:
+        reader.join()
+    if timing is not None:
+        times = [started] + sorted(stamps) + [time.perf_counter()]
+        timing["longest_silence_s"] = float(np.max(np.diff(times)))
+    return proc.returncode, "".join(err_lines)
+
+
+def _cli_case(suite, case_id, argv, check, silences) -> object:
+    """A command line run in its own process, sorted like any case; a run that stays silent
+    longer than the suite's stall bar at any point (start-up included) is a stall."""
+    timing = {}
+    outcome = _timed(suite, case_id, lambda c: cli_process(argv, timing=timing), check=check,
+                     kind="cli")
+    silence = timing.get("longest_silence_s", float("nan"))
+    silences.append(f"{case_id}: {silence:.1f} s")
+    if outcome.result == "ok" and silence > suite.STALL_S:
+        outcome.result = "stall without a message"
+        outcome.detail = f"{silence:.0f} s without any output"
+    return outcome
+
+
 def cli_subprocess_cases(suite, ctx) -> list:
     """The command line in its own process, on damaged files: one error line and exit code 2,
     and nothing printed at interpreter exit (no "Exception ignored" from a half-open file)."""
@@ -136,15 +185,9 @@ def cli_subprocess_cases(suite, ctx) -> list:
         ("edited fit", edited, "fails its checksum"),
     ):
         started = time.perf_counter()
-        proc = subprocess.run(
-            [sys.executable, "-m", "bayeslaws.app.cli", "predict", str(path), "--N", "1e9"]
-            + ["--D", "1e10"],
-            capture_output=True,
-            text=True,
-            env={**os.environ, "BAYESLAWS_QUIET": "1"},
-        )
+        code, err = cli_process(["predict", path, "--N", "1e9", "--D", "1e10"], quiet=True)
         case = suite.Case(f"cli process: predict a {name}", None, "cli", match, kind="cli")
-        result, detail = suite._sort_cli(case, None, (proc.returncode, proc.stderr))
+        result, detail = suite._sort_cli(case, None, (code, err))
         outcomes.append(
             suite.Outcome(case.id, "cli", result, detail, time.perf_counter() - started)
         )
@@ -245,17 +288,19 @@ def slow_cases(suite, ctx, args) -> tuple[list, list]:
     except FileNotFoundError as err:
         notes.append(f"Epoch cases skipped: {err}")
         return outcomes, notes
-    outcomes += epoch_cases(suite, ctx)
-    return outcomes, notes
+    epoch, epoch_notes = epoch_cases(suite, ctx)
+    return outcomes + epoch, notes + epoch_notes
 
 
-def epoch_cases(suite, ctx) -> list:
+def epoch_cases(suite, ctx) -> tuple[list, list]:
     """Epoch's 245 Chinchilla points (REAL), none dropped by hand: the default fit must name
-    the highest-loss rows; the CLI must say how to exclude them and accept the exclusion."""
+    the highest-loss rows; on the command line, following the advice (the rows it names, or
+    --screen exclude) must give Epoch's answer: Chinchilla's 70B inside the 90% interval of
+    N_opt at Chinchilla's budget. (outcomes, notes)"""
     from bayeslaws.inference import OutlierWarning
-    from bayeslaws.runs import bundled
+    from bayeslaws.runs import bundled, published
 
-    out = []
+    out, notes, silences = [], [], []
     out.append(
         _timed(
             suite,
@@ -270,43 +315,76 @@ def epoch_cases(suite, ctx) -> list:
     columns = ["--N", "Model Size", "--C", "Training FLOP", "--loss", "loss"]
     tiny = ["--chains", "2", "--warmup", "300", "--draws", "300", "--no-discrepancy"]
 
-    def cli_default(c):
-        code, err = suite.cli(["fit", raw, "--out", ctx["dir"] / "epoch_cli.nc"] + columns + tiny)
-        return code, err
+    def answer(path, tag) -> bool:
+        """Chinchilla's 70B inside the 90% interval of N_opt at 5.76e23 FLOPs (as
+        ``bayeslaws allocate`` computes it), noted with the rows the fit left out."""
+        fit = bl.load_fit(path)
+        row = bl.optimal_allocation(fit, C=published.CHINCHILLA_BUDGET).iloc[0]
+        screening = fit.record.data.get("screening", {})
+        flagged = [f["row"] for f in screening.get("flagged", [])]
+        notes.append(
+            f"Epoch CLI, {tag}: {fit.n_runs} runs, N_opt(5.76e23) {row['N_opt']:.3g} "
+            f"[{row['N_opt_lower']:.3g}, {row['N_opt_upper']:.3g}], "
+            f"{row['tokens_per_param']:.1f} tokens/param; screening excluded "
+            f"{screening.get('excluded', [])}, flags {flagged}"
+        )
+        return row["N_opt_lower"] <= published.CHINCHILLA_N <= row["N_opt_upper"]
+
+    out_default = ctx["dir"] / "epoch_cli.nc"
+
+    def warned(r, c) -> bool:
+        if r[0] != 0 or "--exclude-rows 1 0 3 2" not in r[1]:
+            return False
+        answer(out_default, "no row dropped (the default, warns)")
+        return True
 
     out.append(
-        _timed(
+        _cli_case(
             suite,
             "Epoch table, no row dropped (CLI warns with the rows)",
-            cli_default,
-            check=lambda r, c: r[0] == 0 and "--exclude-rows 1 0 3 2" in r[1],
-            kind="cli",
+            ["fit", raw, "--out", out_default] + columns + tiny,
+            warned,
+            silences,
         )
     )
+    out_rows = ctx["dir"] / "epoch_cli_ex.nc"
+    out.append(
+        _cli_case(
+            suite,
+            "Epoch table, the named rows excluded on the CLI: Epoch's answer",
+            ["fit", raw, "--out", out_rows] + columns + tiny
+            + ["--exclude-rows", "1", "0", "3", "2", "--exclude-reason", "screening flagged them"],
+            lambda r, c: r[0] == 0 and answer(out_rows, "--exclude-rows 1 0 3 2"),
+            silences,
+        )
+    )
+    out_screen = ctx["dir"] / "epoch_cli_screen.nc"
 
-    def cli_excluded(c):
-        argv = ["fit", raw, "--out", ctx["dir"] / "epoch_cli_ex.nc"] + columns + tiny
-        argv += ["--exclude-rows", "0", "1", "2", "3", "--exclude-reason", "diverged (Epoch)"]
-        return suite.cli(argv)
+    def screened(r, c) -> bool:
+        excluded = bl.load_fit(out_screen).record.data["screening"].get("excluded", [])
+        return r[0] == 0 and answer(out_screen, "--screen exclude") and len(excluded) > 0
 
     out.append(
-        _timed(
+        _cli_case(
             suite,
-            "Epoch table, rows excluded on the CLI",
-            cli_excluded,
-            check=lambda r, c: r[0] == 0 and "screening" not in r[1],
-            kind="cli",
+            "Epoch table, --screen exclude on the CLI: Epoch's answer",
+            ["fit", raw, "--out", out_screen] + columns + tiny + ["--screen", "exclude"],
+            screened,
+            silences,
         )
     )
-    return out
+    notes.append("longest silence of the command line runs: " + "; ".join(silences))
+    return out, notes
 
 
 def big_fit(n_runs: int):
     """A SIMULATED loss surface (Chinchilla truth, 1% noise) fitted to ``n_runs`` runs."""
     from bayeslaws.runs import simulate
 
-    side = int(np.sqrt(n_runs))
-    N, D = np.meshgrid(np.geomspace(6e7, 6e9, side), np.geomspace(1e9, 1e11, n_runs // side))
+    n_tokens = 25
+    N, D = np.meshgrid(
+        np.geomspace(6e7, 6e9, n_runs // n_tokens), np.geomspace(1e9, 1e11, n_tokens)
+    )
     truth = {"E": 1.8, "A": 480.0, "B": 2100.0, "alpha": 0.35, "beta": 0.37}
     df = simulate.simulate_chinchilla_runs(
         {**truth, "N": N.ravel(), "D": D.ravel()}, noise_sd=0.01, seed=3

@@ -106,6 +106,8 @@ def classify(case: Case, ctx: dict) -> Outcome:
             error = err
     seconds = time.perf_counter() - started
     printed = stderr.getvalue()
+    if isinstance(result, tuple) and len(result) == 2 and isinstance(result[1], str):
+        printed += result[1]  # what a command line run printed (captured by cli())
     outcome = _sort(case, ctx, error, result, caught, printed)
     if outcome[0] == "ok" and seconds > STALL_S and progress.PREFIX not in printed:
         outcome = ("stall without a message", f"{seconds:.0f} s and no progress message")

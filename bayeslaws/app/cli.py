@@ -4,7 +4,7 @@ BAYESLAWS_DEBUG=1 to see one). Compiled kernels are kept on disk between runs
 (:mod:`bayeslaws.inference.compilation`; ``BAYESLAWS_COMPILATION_CACHE=off`` disables it).
 
     bayeslaws fit RUNS.csv --law chinchilla --out FIT.nc [--column 'N=Model Size' ...]
-        [--exclude-rows 3 17 --exclude-reason 'diverged'] [--target-accept 0.95]
+        [--exclude-rows 3 17 --exclude-reason 'diverged' | --screen exclude] [--target-accept 0.95]
     bayeslaws predict FIT.nc --N 7e9 70e9 --D 1.4e12 1.4e12 [--ci 0.9 --kind new_run]
     bayeslaws allocate FIT.nc --C 1e21 1e22 [--ci 0.9 --near-optimal --tolerance 0.05]
     bayeslaws candidates FIT.nc --isoflop 3e19 1e20 | --sweep N D --out CANDS.csv
@@ -20,14 +20,14 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import threading
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
-
-from ..laws import LAWS
-from ..posterior.extrapolation import DEFAULT_METHOD, METHODS
 
 EXIT_BAD_INPUT = 2
 EXIT_FAILED = 1
+STARTUP_NOTE_S = 3.0  # loading JAX, NumPyro and ArviZ longer than this is announced
 PLOT_KINDS = ("fan", "bowls", "isoflop", "n_opt", "pairs")
 
 
@@ -202,7 +202,13 @@ def cmd_fit(args) -> int:
     resolve_law(args.law, options)  # an unknown law or option fails before anything is read
     runs = _read_runs(args.runs, args)
     sampler = _sampler(args)
-    fit = bl.fit(runs, law=args.law, likelihood=args.likelihood, law_options=options, **sampler)
+    screen = args.screen
+    if args.screen_threshold is not None:
+        screen = {"action": args.screen, "threshold": args.screen_threshold}
+    fit = bl.fit(
+        runs, law=args.law, likelihood=args.likelihood, law_options=options, screen=screen,
+        **sampler,
+    )
     print(fit)
     print(fit.summary().to_string(float_format="{:.4g}".format))
     method = extrapolation.DEFAULT_METHOD
@@ -529,11 +535,17 @@ def _add_generation(parser) -> None:
 
 
 def _law_help() -> str:
+    from ..laws import LAWS
+
     listed = "; ".join(f"{name} ({law.description})" for name, law in sorted(LAWS.items()))
     return f"a registered law: {listed}; or your own as module:ClassName"
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from ..inference.screening import ACTIONS as SCREEN_ACTIONS
+    from ..inference.screening import DEFAULT_THRESHOLD as SCREEN_THRESHOLD
+    from ..posterior.extrapolation import DEFAULT_METHOD, METHODS
+
     parser = _Parser(
         prog="bayeslaws",
         description="Neural scaling laws as Bayesian models (NumPyro + NUTS).",
@@ -562,6 +574,16 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="do not prepare the model discrepancy before saving (a quick fit; the first "
         "new_run prediction from the file then computes it)",
+    )
+    p.add_argument(
+        "--screen", default="warn", choices=list(SCREEN_ACTIONS),
+        help="runs more than --screen-threshold robust sd off the fitted law: name them and "
+        "keep them (warn), exclude them and refit once (exclude; recorded in the fit), or skip "
+        "the check (off)",
+    )
+    p.add_argument(
+        "--screen-threshold", type=float, default=None, metavar="SD",
+        help=f"the screening threshold in robust sd (default: {SCREEN_THRESHOLD:g})",
     )
     _add_columns(p, shorthand=True)
     _add_exclusion(p)
@@ -682,8 +704,34 @@ def _one_line_warning(message, category, filename, lineno, file=None, line=None)
     return f"warning: {message}\n"
 
 
+@contextmanager
+def _starting(after: float = STARTUP_NOTE_S):
+    """Loading the numerical libraries (JAX, NumPyro, ArviZ) takes seconds on a busy machine:
+    if it is still going after ``after`` seconds, say so on stderr (the same prefix and
+    ``BAYESLAWS_QUIET`` rule as :mod:`bayeslaws.inference.progress`, which cannot be imported
+    before those libraries)."""
+    if os.environ.get("BAYESLAWS_QUIET", "") not in ("", "0"):
+        yield
+        return
+
+    def announce():
+        try:
+            print("bayeslaws: loading JAX, NumPyro and ArviZ ...", file=sys.stderr, flush=True)
+        except (OSError, ValueError):
+            pass
+
+    timer = threading.Timer(after, announce)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+
+
 def main(argv=None) -> int:
-    parser = build_parser()
+    with _starting():
+        parser = build_parser()
     command = "bayeslaws"
     debug = bool(os.environ.get("BAYESLAWS_DEBUG"))
     original = warnings.formatwarning

@@ -257,7 +257,8 @@ def warn_flagged(result: Screening, runs_df, action: str, stacklevel: int = 3) -
             "They are kept in this fit: check them (diverged, mis-typed or mis-unit runs?). To "
             "refit without them: bl.fit(..., screen='exclude'), or "
             f"runs.exclude(runs.df.index.isin([{python_list}]), reason='...'), or on the command "
-            f"line --exclude-rows {listed} --exclude-reason '...'; screen='off' silences this."
+            f"line --exclude-rows {listed} --exclude-reason '...' (or --screen exclude); "
+            "screen='off' silences this."
         )
     warnings.warn(head + tail, OutlierWarning, stacklevel=stacklevel)
 
