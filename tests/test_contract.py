@@ -57,6 +57,19 @@ def sweep_runs():
     return bl.load_runs(df)
 
 
+def small_sweep_runs():
+    """SIMULATED: 3 sizes x 2 token budgets (6 cells, one more than the surface's parameters),
+    the middle 4 x 4 of each cell's LR x batch grid: 96 runs."""
+    df = simulate.simulate_video_dit_sweep(
+        seed=3, sizes=(0.017e9, 0.057e9, 0.13e9), tokens=(2e9, 8e9)
+    )
+    keep = []
+    for _, cell in df.groupby(["N", "D"]):
+        lrs, bs = np.sort(cell["lr"].unique())[1:5], np.sort(cell["batch_size"].unique())[1:5]
+        keep.append(cell[cell["lr"].isin(lrs) & cell["batch_size"].isin(bs)])
+    return bl.load_runs(pd.concat(keep, ignore_index=True))
+
+
 def isoflop_runs():
     return bl.load_runs(simulate.simulate_liang_isoflop(seed=4))
 
@@ -70,6 +83,7 @@ CASES = {
     "hyperparams_two_stage": (sweep_runs, "sweep"),
     "isoflop": (isoflop_runs, "isoflop"),
     "isoflop_cubic": (isoflop_runs, "isoflop"),
+    "sweep": (small_sweep_runs, "sweep"),
     "user law": (surface_runs, "isoflop"),
 }
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib
 
-from . import chinchilla, chinchilla_gamma, farseer, hyperparams, isoflop, kaplan
+from . import chinchilla, chinchilla_gamma, farseer, hyperparams, isoflop, kaplan, sweep
 from .contract import Law, LawCapabilityError
 
 LAWS: dict[str, Law] = {}
@@ -35,6 +35,7 @@ for _law in (
     hyperparams.TWO_STAGE,
     isoflop.LAW,
     isoflop.LAW_CUBIC,
+    sweep.LAW,
 ):
     register(_law)
 

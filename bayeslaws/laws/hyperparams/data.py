@@ -22,6 +22,19 @@ class DivergenceWarning(UserWarning):
     """Diverged runs were found and censored or excluded (the count is in the fit's law state)."""
 
 
+def positive_option(name: str, value, unit: str = "") -> float | None:
+    """A law option that is a positive finite number or None, as a float; a ValueError naming
+    the option otherwise."""
+    if value is None:
+        return None
+    what = f"a positive number{f' ({unit})' if unit else ''} or None"
+    if isinstance(value, bool | str) or not isinstance(value, int | float | np.number):
+        raise ValueError(f"law option {name!r} must be {what}, got {value!r}")
+    if not np.isfinite(value) or value <= 0:
+        raise ValueError(f"law option {name!r} must be {what}, got {value!r}")
+    return float(value)
+
+
 def diverged_mask(law, df: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
     """Runs that diverged (NaN loss, loss above the law's threshold -- without one, above
     ``IMPLAUSIBLE_FACTOR`` x the median loss -- or a true ``diverged``

@@ -193,18 +193,16 @@ class HyperparamsLaw(Law):
         ):
             if value not in allowed:
                 raise ValueError(f"{what} must be one of {allowed}, got {value!r}")
-        if divergence_threshold is not None:
-            divergence_threshold = float(divergence_threshold)
-            if not np.isfinite(divergence_threshold) or divergence_threshold <= 0:
-                raise ValueError("divergence_threshold must be a positive number or None")
+        divergence_threshold = data.positive_option("divergence_threshold", divergence_threshold)
         self.bowl = bowl
         self.bowl_scale = bowl_scale
         self.loss_level = loss_level
         self.divergence = divergence
         self.divergence_threshold = divergence_threshold
-        if far_above is not None and not (0 < float(far_above) < 10):
-            raise ValueError("far_above must be a positive fraction (e.g. 0.03) or None")
-        self.far_above = None if far_above is None else float(far_above)
+        far_above = data.positive_option("far_above", far_above, "a fraction, e.g. 0.03")
+        if far_above is not None and far_above >= 10:
+            raise ValueError(f"law option 'far_above' is a fraction (e.g. 0.03), got {far_above!r}")
+        self.far_above = far_above
 
     @property
     def options(self) -> dict:

@@ -63,10 +63,7 @@ class TwoStageHyperparams(Law):
             isinstance(tolerance, int | float) and 0 <= float(tolerance) < 1
         ):
             raise ValueError(f"tolerance must be a fraction in [0, 1) or None, got {tolerance!r}")
-        if divergence_threshold is not None:
-            divergence_threshold = float(divergence_threshold)
-            if not np.isfinite(divergence_threshold) or divergence_threshold <= 0:
-                raise ValueError("divergence_threshold must be a positive number or None")
+        divergence_threshold = data.positive_option("divergence_threshold", divergence_threshold)
         full = {t: list(TERMS) for t in TARGETS}
         for target, use in (terms or {}).items():
             if target not in TARGETS:

@@ -1,0 +1,745 @@
+"""The whole LR x batch sweep as one model (law ``"sweep"``): the loss surface under optimal
+hyperparameters, each cell's bowl in (ln lr, ln batch), and the optima's power laws, fitted at
+once -- Yin et al.'s chain (sweep -> L(N, D) -> N_opt(C)) without the best-cell shortcut.
+
+Every converged run i of cell c = (N, D)::
+
+    ln L_i = l_c + bowl(u_i, v_i) + eps_i,      eps_i ~ Normal(0, sigma^2 + (tau bowl_i)^2)
+    l_c    = surface(x_c, y_c) + s eta_c,       eta_c ~ Normal(0, 1)     (cell scatter)
+    u_i = ln lr_i - ln eta*_c,   v_i = ln B_i - ln B*_c                 (B in tokens)
+    ln eta*_c = ln lr_ref + lr_int + lr_N x_c + lr_D y_c + lr_scatter z_lr_c      (non-centred)
+    ln B*_c   = ln B_ref + batch_int + batch_N x_c + batch_D y_c + batch_scatter z_batch_c
+
+with x = ln N - ln N_ref, y = ln D - ln D_ref (N params, D tokens) and the reference scales at
+the data's geometric centre; ``surface`` is a registered loss-surface law's ln L (Chinchilla by
+default), so L(N, D), N_opt(C) and L_opt(C) are that law's, read off every run.
+
+The bowl is convex with its minimum at (eta*_c, B*_c) (:meth:`SweepLaw.bowl_value`)::
+
+    bowl = k_u u^2 + k_w w^2,   w = v - valley u   (the best batch at a given lr offset)
+    k_u = k_lr,c e^(-lr_asym,c / 2) (u <= 0) or k_lr,c e^(lr_asym,c / 2) (u > 0); k_w likewise
+    k_lr,c = k_lr e^(k_lr_N x_c + k_lr_D y_c + k_lr_scatter z_k_lr_c)   (k_batch,c likewise)
+    lr_asym,c = lr_asym + lr_asym_scatter z_lr_asym_c,
+    valley_c = valley + valley_scatter z_valley_c
+
+so the curvatures follow power laws in N and D and the bowl's shape varies a little by cell
+(non-centred cell deviations z ~ Normal(0, 1); batch_asym is shared).
+
+**Sampling** (why this model samples cleanly where ``hyperparams`` with
+``loss_level="surface"`` did not): the cell levels l_c are *integrated out analytically*. Given
+everything else a cell's log losses are Gaussian with covariance ``diag(v_i) + s^2 11^T``; its
+marginal likelihood is exact and cheap (evaluated run by run in each cell as the predictive of
+one run given the cell's earlier runs: the chain rule, so the terms sum to the cell's marginal).
+No level parameter, hence no funnel between the cell scatter s and the levels when s is small
+against how well the runs pin each level down (the simulated truth has s = 0). The optimum
+offsets z_lr, z_batch enter non-linearly and are non-centred. Each cell's level is recovered
+exactly afterwards: given the rest it is Gaussian (sites ``level_offset``, ``level_sd``).
+
+**Robust defaults** (no user threshold needed):
+
+* the noise grows with the height of the bowl, ``sd_i^2 = sigma^2 + (tau bowl_i)^2``: a
+  quadratic is a local model, and ``tau`` (fitted) is its relative misfit, so the runs far up
+  the walls (towards the high-LR cliff, huge batches) inform the shape but cannot drag the
+  optimum; on a truly quadratic bowl tau goes to ~0 and the model is the plain one;
+* diverged runs (NaN loss, a true ``diverged`` column, a loss above ``divergence_threshold``)
+  and runs beyond their cell's far-out fence (ln loss above Q3 + ``fence`` x IQR of the cell's
+  converged ln losses, Tukey's rule with ``fence = 3``) are excluded from the bowls and recorded
+  (``fit.record.data``, ``fit.record.law_state["divergence"]`` and the fit's notes): a run that
+  blew up says only that its hyperparameters are bad, which a local bowl cannot use.
+
+Likelihood: Gaussian in log loss (what the analytic integration needs; robustness comes from
+the variance function above).
+
+Default priors (centred logs; the surface law's own priors for its parameters):
+
+* lr_int, batch_int ~ Normal(0, 2); lr_N, lr_D, batch_N, batch_D ~ Normal(0, 1);
+  lr_scatter, batch_scatter ~ HalfNormal(0.3) (as law ``hyperparams``);
+* k_lr, k_batch ~ LogNormal(ln 0.003, 2); k_lr_N, k_lr_D, k_batch_N, k_batch_D ~ Normal(0, 0.5);
+  lr_asym, batch_asym, valley ~ Normal(0, 1); k_lr_scatter, k_batch_scatter ~ HalfNormal(0.3),
+  lr_asym_scatter ~ HalfNormal(0.5), valley_scatter ~ HalfNormal(0.2);
+* level_scatter (s) ~ HalfNormal(0.02): cell deviations of ln L* from the surface;
+* tau ~ HalfNormal(0.5): the bowl's relative misfit; sigma ~ HalfNormal(0.1) (run noise).
+
+Units: N params, D tokens, C FLOPs, lr the peak learning rate, batch size in tokens, loss > 0.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import numpyro
+import numpyro.distributions as dist
+import pandas as pd
+from numpyro.distributions import constraints
+
+from ..runs import RunTableError
+from . import chinchilla, chinchilla_gamma, farseer, kaplan
+from .contract import (
+    OBSERVED_SITE,
+    LawCapabilityError,
+    Observations,
+    Posterior,
+    Prepared,
+    Scales,
+    resolve_group,
+    summarise,
+)
+from .hyperparams import data as hp_data
+from .hyperparams.data import DivergenceWarning, positive_option
+from .hyperparams.optima import finish_law_table, units_factor
+from .surface import LossSurfaceLaw
+
+OPTIMUM_PARAMS = ("lr_int", "lr_N", "lr_D", "batch_int", "batch_N", "batch_D")
+BOWL_PARAMS = (
+    "k_lr", "k_lr_N", "k_lr_D", "k_batch", "k_batch_N", "k_batch_D", "lr_asym", "batch_asym",
+    "valley",
+)
+SHAPE_SCATTER = ("k_lr", "k_batch", "lr_asym", "valley")  # bowl shape varies by cell
+FENCE = 3.0  # Tukey's far-out fence, in IQRs of a cell's converged ln losses
+SURFACES = {m.LAW.name: m.LAW for m in (chinchilla, chinchilla_gamma, kaplan, farseer)}
+CELL_RTOL = 1e-6  # (N, D) within this relative tolerance of a fitted cell are that cell
+
+
+# ---- sampling coordinates ----------------------------------------------------------------------
+# The posterior sd of a site, roughly (centred log units; for LogNormal priors of its log): NUTS
+# samples (value - loc) / scale. Its mass-matrix adaptation shrinks each variance towards 1e-3
+# (NumPyro's regularisation, ~1e-5 after warmup), which wrecks sites whose posterior sd is far
+# below 0.01 (the level at the data's centre has ~1e-4): standardised, they are of order one.
+SAMPLING_SCALE = {
+    "level_centre": 1e-3,
+    "log_elasticity_N": 0.02,
+    "log_elasticity_D": 0.02,
+    "lr_N": 0.1,
+    "lr_D": 0.1,
+    "batch_N": 0.1,
+    "batch_D": 0.1,
+    "valley": 0.1,
+    "k_lr": 0.1,
+    "k_batch": 0.1,
+    "k_lr_N": 0.1,
+    "k_lr_D": 0.1,
+    "k_batch_N": 0.1,
+    "k_batch_D": 0.1,
+}
+
+
+def scaled_sample(name: str, prior, loc=0.0):
+    """Sample site ``name`` with ``prior`` through the standardised site ``name_std`` =
+    (value - loc) / SAMPLING_SCALE[name] (of ln value for a LogNormal prior): an exact change of
+    variables (the prior is transformed with it), recorded as the deterministic ``name``.
+    Priors other than Normal / LogNormal (a user's override) are sampled as they are."""
+    scale = SAMPLING_SCALE.get(name)
+    if scale is None or type(prior) not in (dist.Normal, dist.LogNormal):
+        return numpyro.sample(name, prior)
+    if isinstance(prior, dist.LogNormal):
+        loc = prior.loc if np.ndim(loc) == 0 and loc == 0.0 else loc
+    base = dist.Normal((prior.loc - loc) / scale, prior.scale / scale)
+    value = loc + scale * numpyro.sample(f"{name}_std", base)
+    if isinstance(prior, dist.LogNormal):
+        value = jnp.exp(value)
+    return numpyro.deterministic(name, value)
+
+
+# ---- the likelihood with each cell's level integrated out -------------------------------------
+class CellMarginal(dist.Distribution):
+    """Log losses of a sweep's runs with each cell's level integrated out.
+
+    mean : (R,) surface at the run's cell plus the bowl (centred ln loss).
+    var : (R,) the run's noise variance.
+    level_var : scalar s^2, the prior variance of a cell's level around the surface.
+    cell_index : (R,) cell of each run; order : (R,) runs sorted by cell (stable), rank its
+    inverse; cell_start : (n_cells,) position of each cell's first run in that order.
+
+    ``log_prob`` gives per run ln p(z_i | the cell's earlier runs) (chain rule): the terms of a
+    cell sum to its exact marginal likelihood.
+    """
+
+    arg_constraints = {}
+    support = constraints.real
+
+    def __init__(self, mean, var, level_var, cell_index, order, rank, cell_start, *,
+                 validate_args=None):
+        self.loc, self.var, self.level_var = mean, var, level_var
+        self.cell_index, self.order, self.rank, self.cell_start = (
+            cell_index, order, rank, cell_start
+        )
+        super().__init__(batch_shape=jnp.shape(mean), validate_args=validate_args)
+
+    def log_prob(self, value):
+        o = self.order
+        r = (value - self.loc)[o]
+        w = 1.0 / self.var[o]
+        cell = self.cell_index[o]
+        before_w = jnp.cumsum(w) - w  # exclusive cumulative sums over the sorted runs
+        before_rw = jnp.cumsum(r * w) - r * w
+        A = before_w - before_w[self.cell_start][cell]  # sums over the cell's earlier runs
+        B = before_rw - before_rw[self.cell_start][cell]
+        s2 = self.level_var
+        q = s2 / (1.0 + s2 * A)  # variance of the level given those runs (minus the surface)
+        pred_var = 1.0 / w + q
+        lp = -0.5 * ((r - q * B) ** 2 / pred_var + jnp.log(2 * jnp.pi * pred_var))
+        return lp[self.rank]
+
+    def sample(self, key, sample_shape=()):
+        k1, k2 = jax.random.split(key)
+        n_cells = self.cell_start.shape[0]
+        eta = jax.random.normal(k1, sample_shape + (n_cells,))
+        eps = jax.random.normal(k2, sample_shape + self.batch_shape)
+        level = jnp.sqrt(self.level_var) * eta[..., self.cell_index]
+        return self.loc + level + jnp.sqrt(self.var) * eps
+
+
+def surface_start(df: pd.DataFrame, cells: pd.DataFrame, cell_index, scales: Scales):
+    """Rough (level_centre, log_elasticity_N, log_elasticity_D) from each cell's best run: a
+    plane through their centred ln losses (only the centres of the sampling coordinates)."""
+    z = scales.centre("loss", df["loss"])
+    best = pd.Series(z).groupby(cell_index).min().to_numpy()
+    X = np.column_stack([np.ones(len(cells)), scales.centre("N", cells["N"]),
+                         scales.centre("D", cells["D"])])
+    coef = np.linalg.lstsq(X, best, rcond=None)[0]
+    g = np.clip(-coef[1:], 1e-3, 0.3)
+    return np.array([coef[0], *np.log(g / (1.0 - g.sum()))])
+
+
+def level_posterior(r, var, level_var, cell_index, n_cells):
+    """Each cell's level minus the surface given everything else: (mean, sd), (n_cells,) each.
+    ``r``: (R,) run residuals from surface + bowl."""
+    w = 1.0 / var
+    sum_w = jax.ops.segment_sum(w, cell_index, n_cells)
+    sum_rw = jax.ops.segment_sum(r * w, cell_index, n_cells)
+    q = level_var / (1.0 + level_var * sum_w)
+    return q * sum_rw, jnp.sqrt(q)
+
+
+# ---- the law ---------------------------------------------------------------------------------
+class SweepLaw(LossSurfaceLaw):
+    """Loss surface, bowls and optima of an LR x batch sweep, fitted jointly.
+
+    Parameters
+    ----------
+    surface : the registered loss-surface law of ln L at optimal hyperparameters
+        ("chinchilla" default; "kaplan", "chinchilla_gamma", "farseer").
+    divergence_threshold : a loss above this counts as diverged (None: only NaN losses, a true
+        ``diverged`` column and the fence).
+    fence : Tukey multiplier of the far-out fence per cell (default 3; None: no fence).
+    """
+
+    name = "sweep"
+    description = (
+        "loss surface + per-cell LR x batch bowls + optima power laws in N, D, fitted jointly"
+    )
+    run_columns = ("N", "D", "lr", "batch_size")
+    optional_inputs = ("lr", "batch_size")
+    quantities = ("loss", "eta_opt", "B_opt")  # + rel_penalty, penalty given lr, batch_size
+    primary = "loss"
+    default_likelihood = "gaussian"
+    likelihoods = ("gaussian",)
+    widened = False  # a new (N, D) already carries the fitted cell scatter around the surface
+    default_dense_mass = True  # 30 leapfrog steps per draw on the bundled sweep, diagonal 63
+
+    def __init__(
+        self,
+        surface: str = "chinchilla",
+        divergence_threshold: float | None = None,
+        fence: float | None = FENCE,
+    ):
+        if surface not in SURFACES:
+            raise ValueError(
+                f"surface must be one of the loss-surface laws {sorted(SURFACES)}, got {surface!r}"
+            )
+        law = SURFACES[surface]
+        divergence_threshold = positive_option("divergence_threshold", divergence_threshold)
+        fence = positive_option("fence", fence, "IQRs")
+        self.surface = surface
+        self.surface_law = law
+        self.divergence_threshold = divergence_threshold
+        self.fence = None if fence is None else float(fence)
+        self.parameters = law.parameters
+
+    @property
+    def options(self) -> dict:
+        return {
+            "surface": self.surface,
+            "divergence_threshold": self.divergence_threshold,
+            "fence": self.fence,
+        }
+
+    # ---- priors ------------------------------------------------------------------------------
+    def default_priors(self) -> dict:
+        return {
+            "level_centre": dist.Normal(0.0, 1.0),
+            "log_elasticity_N": dist.Normal(float(np.log(0.05)), 2.0),
+            "log_elasticity_D": dist.Normal(float(np.log(0.05)), 2.0),
+            "alpha_raw": dist.Beta(2.0, 3.0),
+            "beta_raw": dist.Beta(2.0, 3.0),
+            "level_scatter": dist.HalfNormal(0.02),
+            "lr_int": dist.Normal(0.0, 2.0),
+            "lr_N": dist.Normal(0.0, 1.0),
+            "lr_D": dist.Normal(0.0, 1.0),
+            "lr_scatter": dist.HalfNormal(0.3),
+            "batch_int": dist.Normal(0.0, 2.0),
+            "batch_N": dist.Normal(0.0, 1.0),
+            "batch_D": dist.Normal(0.0, 1.0),
+            "batch_scatter": dist.HalfNormal(0.3),
+            "k_lr": dist.LogNormal(float(np.log(0.003)), 2.0),
+            "k_batch": dist.LogNormal(float(np.log(0.003)), 2.0),
+            "k_lr_N": dist.Normal(0.0, 0.5),
+            "k_lr_D": dist.Normal(0.0, 0.5),
+            "k_batch_N": dist.Normal(0.0, 0.5),
+            "k_batch_D": dist.Normal(0.0, 0.5),
+            "lr_asym": dist.Normal(0.0, 1.0),
+            "batch_asym": dist.Normal(0.0, 1.0),
+            "valley": dist.Normal(0.0, 1.0),
+            "tau": dist.HalfNormal(0.5),
+            "k_lr_scatter": dist.HalfNormal(0.3),
+            "k_batch_scatter": dist.HalfNormal(0.3),
+            "lr_asym_scatter": dist.HalfNormal(0.5),
+            "valley_scatter": dist.HalfNormal(0.2),
+        }
+
+    def extra_prior_names(self) -> set:
+        return set()
+
+    def priors(self, likelihood: str, overrides: dict | None = None) -> dict:
+        return super(LossSurfaceLaw, self).priors(likelihood, overrides)
+
+    # ---- the math ----------------------------------------------------------------------------
+    def log_loss(self, theta, x, y, scales):
+        return self.surface_law.log_loss(theta, x, y, scales)
+
+    def derived(self, theta, scales):
+        return self.surface_law.derived(theta, scales)
+
+    def closed_form_optimum(self, theta, scales, compute_model, C):
+        return self.surface_law.closed_form_optimum(theta, scales, compute_model, C)
+
+    @staticmethod
+    def bowl_value(theta: dict, u, v):
+        """Excess ln loss over the cell's optimum at (u, v) = (ln lr/eta*, ln B/B*); >= 0.
+
+        ``k_u(u) u^2 + k_w(w) w^2`` with ``w = v - valley * u``: the best batch at a given lr
+        offset lies on the valley line ``v = valley * u`` (convex for every parameter value);
+        ``k_u`` is ``k_lr e^(-lr_asym/2)`` below the optimal lr and ``k_lr e^(lr_asym/2)``
+        above it, ``k_w`` likewise with ``k_batch`` and ``batch_asym`` on either side of the
+        valley line."""
+        half_lr, half_b = 0.5 * theta["lr_asym"], 0.5 * theta["batch_asym"]
+        w = v - theta["valley"] * u
+        k_u = theta["k_lr"] * jnp.exp(jnp.where(u > 0, half_lr, -half_lr))
+        k_w = theta["k_batch"] * jnp.exp(jnp.where(w > 0, half_b, -half_b))
+        return k_u * u**2 + k_w * w**2
+
+    @staticmethod
+    def cell_shape(theta: dict, x, y) -> dict:
+        """The bowl's parameters in the cell at centred logs (x, y): the curvatures follow
+        power laws in N and D, ``k_lr(N, D) = k_lr e^(k_lr_N x + k_lr_D y)`` (likewise
+        k_batch); the asymmetries and the valley slope are shared."""
+        out = dict(theta)
+        for name in ("k_lr", "k_batch"):
+            out[name] = theta[name] * jnp.exp(theta[f"{name}_N"] * x + theta[f"{name}_D"] * y)
+        return out
+
+    @staticmethod
+    def shift_shape(shape: dict, scatter: dict, z: dict) -> dict:
+        """A cell's own bowl shape: the law's ``shape`` moved by its standardised deviations
+        ``z`` (name -> array) times their ``scatter`` (SHAPE_SCATTER names; curvatures on the
+        log scale)."""
+        out = dict(shape)
+        for name in ("k_lr", "k_batch"):
+            out[name] = shape[name] * jnp.exp(scatter[name] * z[name])
+        for name in ("lr_asym", "valley"):
+            out[name] = shape[name] + scatter[name] * z[name]
+        return out
+
+    @staticmethod
+    def centre_law(theta: dict, x, y):
+        """(ln eta*, ln B*) - (ln lr_ref, ln B_ref) of the law at centred logs (x, y)."""
+        m_lr = theta["lr_int"] + theta["lr_N"] * x + theta["lr_D"] * y
+        m_b = theta["batch_int"] + theta["batch_N"] * x + theta["batch_D"] * y
+        return m_lr, m_b
+
+    @staticmethod
+    def sample_surface(priors, surface_loc) -> dict:
+        """Chinchilla's (alpha, beta, a, b, e), sampled through what the runs pin down: the ln
+        loss at the data's centre (``level_centre``) and its elasticities there,
+        ``g_N = -d ln L / d ln N = alpha pi_A`` and ``g_D = beta pi_B``, with pi_A, pi_B, pi_E
+        the shares of A/N^alpha, B/D^beta and E in L at the centre (sampled as the log-ratios
+        ``log_elasticity_N = ln(g_N / g_rest)``, ``log_elasticity_D``, g_rest = 1 - g_N - g_D);
+        the exponents come from ``alpha_raw``, ``beta_raw`` mapped into the range the
+        elasticities allow (pi_A + pi_B < 1).
+
+        Sampling (a, b, e, alpha, beta) directly puts the posterior on a thin curved ridge (the
+        runs fix L and its slopes to ~1e-4 while E, B and beta trade off along a curve), which
+        no mass matrix straightens; in these coordinates the ridge is nearly axis-aligned.
+        ``surface_loc``: (3,) rough data estimates of (level_centre, log_elasticity_N,
+        log_elasticity_D), the centres of the sampler's standardised coordinates."""
+        l0 = scaled_sample("level_centre", priors["level_centre"], surface_loc[0])
+        e_N = scaled_sample("log_elasticity_N", priors["log_elasticity_N"], surface_loc[1])
+        e_D = scaled_sample("log_elasticity_D", priors["log_elasticity_D"], surface_loc[2])
+        g = jax.nn.softmax(jnp.stack([e_N, e_D, jnp.zeros_like(e_N)]))
+        g_N, g_D = g[0], g[1]
+        lo_beta = g_D / (1.0 - g_N)
+        beta = numpyro.deterministic(
+            "beta", lo_beta + (1.0 - lo_beta) * numpyro.sample("beta_raw", priors["beta_raw"])
+        )
+        lo_alpha = g_N / (1.0 - g_D / beta)
+        alpha = numpyro.deterministic(
+            "alpha", lo_alpha + (1.0 - lo_alpha) * numpyro.sample("alpha_raw", priors["alpha_raw"])
+        )
+        share_A, share_B = g_N / alpha, g_D / beta
+        return {
+            "alpha": alpha,
+            "beta": beta,
+            "a": numpyro.deterministic("a", l0 + jnp.log(share_A)),
+            "b": numpyro.deterministic("b", l0 + jnp.log(share_B)),
+            "e": numpyro.deterministic("e", l0 + jnp.log1p(-(share_A + share_B))),
+        }
+
+    def model(
+        self,
+        *,
+        p,
+        q,
+        cell_index,
+        x_cell,
+        y_cell,
+        order,
+        rank,
+        cell_start,
+        surface_loc,
+        scales,
+        priors,
+        likelihood,
+        obs=None,
+    ):
+        """Every converged run: z = surface + bowl + noise, cell levels integrated out."""
+        n_cells = x_cell.shape[0]
+        theta = self.sample_surface(priors, surface_loc)
+        for name, value in self.derived(theta, scales).items():
+            numpyro.deterministic(name, value)
+        for name in OPTIMUM_PARAMS + BOWL_PARAMS:
+            theta[name] = scaled_sample(name, priors[name])
+        lr_scatter = numpyro.sample("lr_scatter", priors["lr_scatter"])
+        batch_scatter = numpyro.sample("batch_scatter", priors["batch_scatter"])
+        s = numpyro.sample("level_scatter", priors["level_scatter"])
+        tau = numpyro.sample("tau", priors["tau"])
+        sigma = numpyro.sample("sigma", priors["sigma"])
+        shape_sd = {
+            k: numpyro.sample(f"{k}_scatter", priors[f"{k}_scatter"]) for k in SHAPE_SCATTER
+        }
+        with numpyro.plate("cells", n_cells):
+            z_lr = numpyro.sample("z_lr", dist.Normal(0.0, 1.0))
+            z_b = numpyro.sample("z_batch", dist.Normal(0.0, 1.0))
+            z_shape = {k: numpyro.sample(f"z_{k}", dist.Normal(0.0, 1.0)) for k in SHAPE_SCATTER}
+        m_lr, m_b = self.centre_law(theta, x_cell, y_cell)
+        m_lr = m_lr + lr_scatter * z_lr
+        m_b = m_b + batch_scatter * z_b
+        shape = self.cell_shape(theta, x_cell, y_cell)
+        shape = self.shift_shape(shape, shape_sd, z_shape)
+        shape = {k: (v[cell_index] if jnp.ndim(v) else v) for k, v in shape.items()}
+        bowl = self.bowl_value(shape, p - m_lr[cell_index], q - m_b[cell_index])
+        surface = self.log_loss(theta, x_cell, y_cell, scales)
+        mean = surface[cell_index] + bowl
+        var = sigma**2 + (tau * bowl) ** 2
+        if obs is not None:
+            offset, sd = level_posterior(obs - mean, var, s**2, cell_index, n_cells)
+            numpyro.deterministic("level_offset", offset)
+            numpyro.deterministic("level_sd", sd)
+        with numpyro.plate("runs", p.shape[0]):
+            numpyro.sample(
+                OBSERVED_SITE,
+                CellMarginal(mean, var, s**2, cell_index, order, rank, cell_start),
+                obs=obs,
+            )
+
+    # ---- data in -----------------------------------------------------------------------------
+    def excluded_mask(self, df: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
+        """Runs the bowls do not use (diverged or beyond the fence), and the reasons."""
+        diverged, reasons = hp_data.diverged_mask(self, df)
+        if self.fence is None:
+            return diverged, reasons
+        log_loss = np.log(np.where(diverged, np.nan, df["loss"].to_numpy(float)))
+        keys = [df[k] for k in ("N", "D")]
+        s = pd.Series(log_loss, index=df.index)
+        q1 = s.groupby(keys).transform(lambda v: v.quantile(0.25)).to_numpy()
+        q3 = s.groupby(keys).transform(lambda v: v.quantile(0.75)).to_numpy()
+        far = ~diverged & (log_loss > q3 + self.fence * (q3 - q1))
+        if far.any():
+            reasons.append(
+                f"{int(far.sum())} beyond their cell's far-out fence (ln loss > Q3 + "
+                f"{self.fence:g} IQR)"
+            )
+        return diverged | far, reasons
+
+    def prepare(self, runs) -> Prepared:
+        for column in ("lr", "batch_size"):
+            if column not in runs.df:
+                raise RunTableError(
+                    f"law {self.name!r} needs column {column!r} "
+                    f"({'learning rate' if column == 'lr' else 'batch size in tokens'}), which "
+                    f"the run table lacks; its columns are {list(runs.df.columns)} (pass "
+                    f"{column}='your column name' to load_runs)"
+                )
+        if runs.has_groups:
+            raise RunTableError(
+                f"law {self.name!r} fits one sweep without groups; the table has groups "
+                f"{runs.groups} (fit each group on its own, or law 'hyperparams' for pooled "
+                "optima)"
+            )
+        n_before = len(runs)
+        mask, reasons = self.excluded_mask(runs.df)
+        if mask.all():
+            raise RunTableError(f"law {self.name!r}: every run diverged; nothing to fit")
+        if mask.any():
+            why = "; ".join(reasons)
+            runs = runs.exclude(mask, f"not in the bowls: {why} (law 'sweep')")
+            warnings.warn(
+                f"{int(mask.sum())} of {n_before} runs excluded from the bowls ({why})",
+                DivergenceWarning,
+                stacklevel=3,
+            )
+        df = runs.df
+        for column in ("lr", "batch_size"):
+            levels = df[column].nunique()
+            if levels < 3:
+                raise RunTableError(
+                    f"law {self.name!r} needs at least 3 distinct values of {column!r} to place "
+                    f"a bowl; the run table has {levels}"
+                )
+        cells = df[["N", "D"]].drop_duplicates().sort_values(["N", "D"]).reset_index(drop=True)
+        n_cells = len(cells)
+        for column in ("N", "D"):
+            if cells[column].nunique() < 2:
+                raise RunTableError(
+                    f"law {self.name!r} needs at least 2 distinct values of {column!r} across "
+                    f"its (N, D) cells; the run table has one ({cells[column].iloc[0]:g})"
+                )
+        n_params = len(self.surface_law.parameters)
+        if n_cells <= n_params:
+            raise RunTableError(
+                f"law {self.name!r} needs more (N, D) cells than the {n_params} parameters of "
+                f"its {self.surface!r} surface; the run table has {n_cells}"
+            )
+        cell_index = (
+            df[["N", "D"]]
+            .merge(cells.reset_index(), on=["N", "D"], how="left")["index"]
+            .to_numpy()
+            .astype(np.int32)
+        )
+        order = np.argsort(cell_index, kind="stable").astype(np.int32)
+        rank = np.empty_like(order)
+        rank[order] = np.arange(len(order), dtype=np.int32)
+        cell_start = np.searchsorted(cell_index[order], np.arange(n_cells)).astype(np.int32)
+        scales = Scales.from_columns(
+            N=cells["N"], D=cells["D"], loss=df["loss"], lr=df["lr"], batch_size=df["batch_size"]
+        )
+        data = {
+            "surface_loc": jnp.asarray(surface_start(df, cells, cell_index, scales)),
+            "p": jnp.asarray(scales.centre("lr", df["lr"])),
+            "q": jnp.asarray(scales.centre("batch_size", df["batch_size"])),
+            "cell_index": jnp.asarray(cell_index),
+            "x_cell": jnp.asarray(scales.centre("N", cells["N"])),
+            "y_cell": jnp.asarray(scales.centre("D", cells["D"])),
+            "order": jnp.asarray(order),
+            "rank": jnp.asarray(rank),
+            "cell_start": jnp.asarray(cell_start),
+            "scales": scales,
+            "obs": jnp.asarray(scales.centre("loss", df["loss"])),
+        }
+        n_out = int(mask.sum())
+        note = (
+            f"{n_out} of {n_before} runs excluded from the bowls ({'; '.join(reasons)})"
+            if n_out
+            else "no diverged runs; every run in the bowls"
+        )
+        state = {
+            "cells": {
+                "N": cells["N"].astype(float).tolist(),
+                "D": cells["D"].astype(float).tolist(),
+                "n_runs": np.bincount(cell_index, minlength=n_cells).tolist(),
+            },
+            "divergence": {
+                "n_excluded": n_out,
+                "reasons": reasons,
+                "threshold": self.divergence_threshold,
+                "fence": self.fence,
+            },
+        }
+        ranges = {
+            c: [float(df[c].min()), float(df[c].max())]
+            for c in ("N", "D", "C", "lr", "batch_size")
+        }
+        return Prepared(data, {}, scales, (None,), ranges, state, runs, (note,))
+
+    def summary_names(self, groups, likelihood: str) -> list[str]:
+        names = list(self.parameters) + self.derived_names() + ["level_scatter"]
+        names += list(OPTIMUM_PARAMS) + ["lr_scatter", "batch_scatter"]
+        names += list(BOWL_PARAMS) + [f"{k}_scatter" for k in SHAPE_SCATTER]
+        return names + ["tau", "sigma"]
+
+    def group_dims(self, groups) -> dict:
+        return {}
+
+    # ---- posterior ---------------------------------------------------------------------------
+    def theta_draws(self, post: Posterior, group, rng) -> dict:
+        resolve_group(post.groups, group)
+        return {k: np.asarray(v, float) for k, v in post.draws.items() if np.ndim(v) == 1}
+
+    def optimum_draws(self, post: Posterior, N, D, *, kind, rng) -> tuple:
+        """(ln eta_opt, ln B_opt) draws (S, Q) at (N params, D tokens): the law (``mean``) or
+        a new cell's optimum (``new_run``: plus the fitted cell scatter)."""
+        sc = post.scales
+        theta = {k: v[:, None] for k, v in self.theta_draws(post, None, rng).items()}
+        x, y = sc.centre("N", N)[None, :], sc.centre("D", D)[None, :]
+        m_lr, m_b = (np.asarray(m, float) for m in self.centre_law(theta, x, y))
+        if kind == "new_run":
+            m_lr = m_lr + theta["lr_scatter"] * rng.standard_normal(m_lr.shape)
+            m_b = m_b + theta["batch_scatter"] * rng.standard_normal(m_b.shape)
+        return m_lr + sc["lr"], m_b + sc["batch_size"]
+
+    def draws(self, post, query, *, kind, group, rng) -> dict:
+        """loss (at optimal hyperparameters; ``new_run``: a new cell's level and one run's
+        noise), eta_opt, B_opt (tokens); with ``lr`` and ``batch_size`` in the query also
+        ``rel_penalty`` (L(lr, B) / L_opt - 1) and ``penalty`` (loss units)."""
+        resolve_group(post.groups, group)
+        N, D = query["N"].to_numpy(float), query["D"].to_numpy(float)
+        log_L = self.log_loss_draws(post, N, D, group=None, rng=rng)
+        theta = self.theta_draws(post, None, rng)
+        if kind == "new_run":
+            S, Q = log_L.shape
+            level = theta["level_scatter"][:, None] * rng.standard_normal((S, Q))
+            noise = theta["sigma"][:, None] * rng.standard_normal((S, Q))
+            log_L = log_L + level + noise
+        log_eta, log_B = self.optimum_draws(post, N, D, kind=kind, rng=rng)
+        out = {"loss": np.exp(log_L), "eta_opt": np.exp(log_eta), "B_opt": np.exp(log_B)}
+        if {"lr", "batch_size"} <= set(query):
+            th = {k: v[:, None] for k, v in theta.items()}
+            u = np.log(query["lr"].to_numpy(float))[None, :] - log_eta
+            v = np.log(query["batch_size"].to_numpy(float))[None, :] - log_B
+            sc = post.scales
+            shape = self.cell_shape(th, sc.centre("N", N)[None, :], sc.centre("D", D)[None, :])
+            out["rel_penalty"] = np.expm1(np.asarray(self.bowl_value(shape, u, v), float))
+            out["penalty"] = out["rel_penalty"] * out["loss"]
+        return out
+
+    def cell_levels(self, post: Posterior, rng) -> np.ndarray:
+        """Draws (S, cells) of each fitted cell's ln L at its optimum (the integrated-out
+        levels, drawn from their exact conditional)."""
+        cells = post.state["cells"]
+        base = self.log_loss_draws(post, np.asarray(cells["N"]), np.asarray(cells["D"]),
+                                   group=None, rng=rng)
+        offset = np.asarray(post.draws["level_offset"], float)
+        sd = np.asarray(post.draws["level_sd"], float)
+        return base + offset + sd * rng.standard_normal(offset.shape)
+
+    def fitted_cell(self, post: Posterior, N: float, D: float) -> int | None:
+        cells = post.state["cells"]
+        for c, (cn, cd) in enumerate(zip(cells["N"], cells["D"], strict=True)):
+            if np.isclose(cn, N, rtol=CELL_RTOL) and np.isclose(cd, D, rtol=CELL_RTOL):
+                return c
+        return None
+
+    def sweep_optima(self, post) -> dict:
+        sc = post.scales
+        cells = post.state["cells"]
+        theta = {k: v[:, None] for k, v in self.theta_draws(post, None, None).items()}
+        x, y = sc.centre("N", cells["N"])[None, :], sc.centre("D", cells["D"])[None, :]
+        m_lr, m_b = (np.asarray(m, float) for m in self.centre_law(theta, x, y))
+        m_lr = m_lr + theta["lr_scatter"] * np.asarray(post.draws["z_lr"])
+        m_b = m_b + theta["batch_scatter"] * np.asarray(post.draws["z_batch"])
+        return {
+            "log_eta": m_lr + sc["lr"],
+            "log_B": m_b + sc["batch_size"],
+            "N": np.asarray(cells["N"], float),
+            "D": np.asarray(cells["D"], float),
+            "group": [None] * len(cells["N"]),
+        }
+
+    def observations(self, post, candidates, *, group, rng) -> Observations:
+        """Predicted ln loss (centred) of candidate runs (N, D, lr, batch_size): at a fitted
+        cell its own optimum and level; at a new cell a fresh optimum deviation and level
+        deviation per draw (the level, shared by the unit's runs, a nuisance of variance s^2);
+        noise sd per run sqrt(sigma^2 + (tau bowl)^2)."""
+        resolve_group(post.groups, group)
+        sc = post.scales
+        N, D = candidates["N"].to_numpy(float), candidates["D"].to_numpy(float)
+        theta = self.theta_draws(post, None, rng)
+        th = {k: v[:, None] for k, v in theta.items()}
+        S, R = post.n_draws, len(candidates)
+        m_lr, m_b = (np.array(m, float) for m in self.centre_law(
+            th, sc.centre("N", N)[None, :], sc.centre("D", D)[None, :]))
+        m_lr, m_b = np.broadcast_to(m_lr, (S, R)).copy(), np.broadcast_to(m_b, (S, R)).copy()
+        level = self.log_loss_draws(post, N, D, group=None, rng=rng) - sc["loss"]
+        levels = None
+        nuisance = np.zeros(R)
+        new_cells: dict = {}
+        z_lr, z_b = np.asarray(post.draws["z_lr"]), np.asarray(post.draws["z_batch"])
+        z_shape = np.stack([np.asarray(post.draws[f"z_{k}"]) for k in SHAPE_SCATTER])  # (K,S,C)
+        dev = np.zeros((len(SHAPE_SCATTER), S, R))  # the cell's standardised shape deviations
+        for j in range(R):
+            c = self.fitted_cell(post, N[j], D[j])
+            if c is not None:
+                if levels is None:
+                    levels = self.cell_levels(post, rng) - sc["loss"]
+                m_lr[:, j] += theta["lr_scatter"] * z_lr[:, c]
+                m_b[:, j] += theta["batch_scatter"] * z_b[:, c]
+                level[:, j] = levels[:, c]
+                dev[:, :, j] = z_shape[:, :, c]
+            else:
+                key = (round(float(np.log(N[j])), 9), round(float(np.log(D[j])), 9))
+                if key not in new_cells:
+                    new_cells[key] = rng.standard_normal((2 + len(SHAPE_SCATTER), S))
+                m_lr[:, j] += theta["lr_scatter"] * new_cells[key][0]
+                m_b[:, j] += theta["batch_scatter"] * new_cells[key][1]
+                dev[:, :, j] = new_cells[key][2:]
+                nuisance[j] = float(np.mean(theta["level_scatter"] ** 2))
+        shape = self.cell_shape(th, sc.centre("N", N)[None, :], sc.centre("D", D)[None, :])
+        shape = self.shift_shape(shape, {k: th[f"{k}_scatter"] for k in SHAPE_SCATTER},
+                                 dict(zip(SHAPE_SCATTER, dev, strict=True)))
+        u = sc.centre("lr", candidates["lr"])[None, :] - m_lr
+        v = sc.centre("batch_size", candidates["batch_size"])[None, :] - m_b
+        bowl = np.asarray(self.bowl_value(shape, u, v), float)
+        sigma = np.sqrt(th["sigma"] ** 2 + (th["tau"] * bowl) ** 2)
+        unit = candidates["unit"].to_numpy() if "unit" in candidates else np.arange(R)
+        return Observations(
+            unit=unit, mean=level + bowl, sigma=sigma, nu=None, family="gaussian",
+            nuisance=nuisance,
+        )
+
+    def fitted_log_mean(self, post, runs: pd.DataFrame) -> np.ndarray:
+        raise LawCapabilityError(
+            f"law {self.name!r} is not widened from residuals: its new cells carry the fitted "
+            "cell scatter"
+        )
+
+    def empirical(self, runs):
+        from .hyperparams.optima import empirical
+
+        best = empirical(runs)
+        return best.assign(loss=best["loss"])
+
+    def law_table(self, post, units="billions", ci: float = 0.9, compute_model=None):
+        """The optima's laws in the papers' notation (``eta_opt = c T^x N^y``, B in tokens)."""
+        unit = units_factor(units)
+        d, sc = post.draws, post.scales
+        rows = []
+        for quantity, prefix, column in (("eta_opt", "lr", "lr"), ("B_opt", "batch", "batch_size")):
+            eN, eD = np.asarray(d[f"{prefix}_N"]), np.asarray(d[f"{prefix}_D"])
+            log_c = (
+                sc[column]
+                + np.asarray(d[f"{prefix}_int"])
+                - eN * (sc["N"] - np.log(unit))
+                - eD * (sc["D"] - np.log(unit))
+            )
+            for param, values in (("c", np.exp(log_c)), ("exp_T", eD), ("exp_N", eN)):
+                med, lo, hi = summarise(values, ci)
+                rows.append(
+                    {"quantity": quantity, "parameter": param, "median": med, "lower": lo,
+                     "upper": hi}
+                )
+        return finish_law_table(rows, unit, ci)
+
+
+LAW = SweepLaw()
