@@ -237,3 +237,23 @@ def test_design_replay_figure(tmp_path):
     assert (tmp_path / "replay.png").stat().st_size > 0
     with pytest.raises(ValueError, match="replay history"):
         plot.design_replay(pd.DataFrame({"pool": ["a"]}))
+
+
+def test_update_table_keeps_what_the_law_reads(simulated_fit):
+    """New runs of a loss surface need no lr / batch size even when the fitted runs (best runs
+    of an LR x batch sweep) carry them; the columns left out are named."""
+    from dataclasses import replace
+
+    from bayeslaws.inference import Fit
+    from bayeslaws.inference.update import combined_runs
+
+    data = dict(simulated_fit.record.training_runs)
+    n = len(data["N"])
+    data = {**data, "lr": [1e-3] * n, "batch_size": [1e6] * n}
+    swept = Fit(simulated_fit.idata, replace(simulated_fit.record, training_runs=data))
+    new = _train(pd.DataFrame({"N": [7e9], "D": [1.4e11]}), seed=2)
+    runs, dropped = combined_runs(swept, new)
+    assert len(runs) == n + 1 and dropped == ["lr", "batch_size"]
+    assert "lr" not in runs.df
+    with pytest.raises(ValueError, match="loss"):
+        combined_runs(swept, new.drop(columns="loss"))

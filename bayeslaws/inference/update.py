@@ -39,9 +39,10 @@ MIN_WARMUP = 100  # warm-up iterations of an update at the least
 EXTRA_COLUMNS = ("diverged", "run")
 
 
-def combined_runs(fit: Fit, new_runs) -> RunTable:
-    """The runs the fit used (after its law's own exclusions) followed by ``new_runs`` (a
-    RunTable or a DataFrame with canonical columns), in the fit's compute model."""
+def combined_runs(fit: Fit, new_runs) -> tuple[RunTable, list]:
+    """(The runs the fit used (after its law's own exclusions) followed by ``new_runs`` (a
+    RunTable or a DataFrame with canonical columns), in the fit's compute model; the columns
+    of the fitted runs that the new runs lack and the law does not read, left out)."""
     old = fit.training_runs()
     if old is None:
         raise ValueError("fit.update needs the fit's training runs; this fit holds none")
@@ -60,10 +61,16 @@ def combined_runs(fit: Fit, new_runs) -> RunTable:
         raise ValueError(
             f"new_runs lack column(s) {needed} that law {fit.law.name!r} needs for a run"
         )
+    if "loss" not in new:
+        raise ValueError("new_runs lack column 'loss' (the trained runs' losses)")
     columns = [c for c in CANONICAL + EXTRA_COLUMNS if c in old.df]
     missing = [c for c in columns if c not in new and c not in ("diverged", "run", "group")]
-    if missing:
+    needed_cols = set(fit.law.run_columns) | {"N", "D", "C", "loss"}
+    if [c for c in missing if c in needed_cols]:
         raise ValueError(f"new_runs lack column(s) {missing} that the fitted runs have")
+    # columns the law does not read (e.g. lr and batch_size of best-per-cell runs under a loss
+    # surface) that the new runs lack: left out of the combined table, and said so
+    columns = [c for c in columns if c not in missing]
     frame = pd.concat(
         [old.df[columns], new.reindex(columns=columns)], ignore_index=True, sort=False
     )
@@ -76,7 +83,7 @@ def combined_runs(fit: Fit, new_runs) -> RunTable:
         **{c: c for c in ("N", "D") if c in frame},
     )
     runs.df["C"] = frame["C"].to_numpy(float)  # as given (e.g. an isoFLOP budget column)
-    return runs
+    return runs, missing
 
 
 def initial_values(fit: Fit, model, data: dict, chains: int, seed: int) -> dict:
@@ -142,7 +149,7 @@ def update_fit(
     warmup = max(MIN_WARMUP, sampler.warmup // 2) if warmup is None else warmup
     draws = sampler.draws if draws is None else draws
     seed = sampler.seed + 1 if seed is None else seed
-    runs = combined_runs(fit, new_runs)
+    runs, dropped = combined_runs(fit, new_runs)
     law, priors = fit.law, fit.priors
     options = dict(
         chains=sampler.chains,
@@ -187,5 +194,7 @@ def update_fit(
         f"updated: {fit.n_runs} runs + {len(runs) - fit.n_runs} new, warm-started at the "
         f"previous posterior ({warmup} warm-up iterations per chain, {warmup_seconds:.1f} s)"
     )
+    if dropped:
+        note += f"; columns {dropped} (not read by the law, absent from the new runs) left out"
     record = replace(new.record, notes=list(new.record.notes) + [note])
     return Fit(new.idata, record, compute_model=new._compute_model)
