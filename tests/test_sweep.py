@@ -1,0 +1,229 @@
+"""Law "sweep": the LR x batch sweep, the loss surface and the optima fitted as one model.
+
+Checked here: the analytic cell marginal against the dense Gaussian it replaces; recovery of a
+SIMULATED Yin-like sweep's known optima and loss surface (one small fit, shared); the runs kept
+out of the bowls (NaN loss, a run beyond the cell's far-out fence) recorded in the fit; sampler
+diagnostics reported; bad input refused by name."""
+
+from __future__ import annotations
+
+import warnings
+
+import jax.numpy as jnp
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+import bayeslaws as bl
+from bayeslaws.laws import sweep
+from bayeslaws.laws.hyperparams.data import DivergenceWarning
+from bayeslaws.runs import RunTableError
+from bayeslaws.runs import simulate as sim
+
+TRUTH = sim.VideoDiTTruth()
+SIZES = (0.017e9, 0.057e9, 0.13e9)  # params
+TOKENS = (2e9, 4e9, 8e9)  # tokens
+
+
+def small_sweep(seed=5, noise_sd=3e-4) -> pd.DataFrame:
+    """SIMULATED: 3 sizes x 3 token budgets, each cell's 6 learning rates x its middle 4 batch
+    sizes (216 runs), with less run noise (relative sd 3e-4) than the bundled sweep (7e-4), so
+    that a small fit pins the optima down."""
+    df = sim.simulate_video_dit_sweep(seed=seed, sizes=SIZES, tokens=TOKENS, noise_sd=noise_sd)
+    parts = []
+    for _, cell in df.groupby(["N", "D"]):
+        bs = np.sort(cell["batch_size"].unique())[1:5]
+        parts.append(cell[cell["batch_size"].isin(bs)])
+    return pd.concat(parts, ignore_index=True)
+
+
+def damaged_sweep() -> pd.DataFrame:
+    """The small sweep plus two runs the bowls must not use: a cliff run (loss 1.5x, at the
+    highest lr of one cell) and a run with a NaN loss."""
+    df = small_sweep()
+    first = df[(df["N"] == SIZES[0]) & (df["D"] == TOKENS[0])]
+    cliff = first.loc[first["lr"].idxmax()].copy()
+    cliff["lr"] = cliff["lr"] * 1.5
+    cliff["loss"] = cliff["loss"] * 1.5
+    nan = first.iloc[0].copy()
+    nan["lr"] = nan["lr"] * 1.2
+    nan["loss"] = np.nan
+    return pd.concat([df, cliff.to_frame().T, nan.to_frame().T], ignore_index=True)
+
+
+@pytest.fixture(scope="module")
+def sweep_fit():
+    runs = bl.load_runs(damaged_sweep(), allow_missing_loss=True)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fit = bl.fit(runs, law="sweep", chains=2, warmup=250, draws=250, seed=0)
+    return fit, caught
+
+
+# ---- the likelihood --------------------------------------------------------------------------
+def test_cell_marginal_equals_the_dense_gaussian():
+    """Per-run chain-rule terms sum, per cell, to the exact marginal with the level integrated
+    out: N(mean, diag(var) + s^2 11^T)."""
+    rng = np.random.default_rng(0)
+    cell_index = np.array([2, 0, 1, 0, 2, 2, 1, 0, 0], np.int32)
+    n_cells = 3
+    mean, var = rng.normal(size=9), rng.uniform(0.1, 0.5, 9)
+    value, s2 = rng.normal(size=9), 0.7
+    order = np.argsort(cell_index, kind="stable").astype(np.int32)
+    rank = np.empty_like(order)
+    rank[order] = np.arange(9, dtype=np.int32)
+    start = np.searchsorted(cell_index[order], np.arange(n_cells)).astype(np.int32)
+    d = sweep.CellMarginal(
+        jnp.asarray(mean), jnp.asarray(var), s2, jnp.asarray(cell_index), jnp.asarray(order),
+        jnp.asarray(rank), jnp.asarray(start),
+    )
+    lp = np.asarray(d.log_prob(jnp.asarray(value)))
+    for c in range(n_cells):
+        rows = cell_index == c
+        cov = np.diag(var[rows]) + s2
+        dense = stats.multivariate_normal(mean[rows], cov).logpdf(value[rows])
+        assert lp[rows].sum() == pytest.approx(dense, rel=1e-5)  # float32
+    # the level given the runs: Gaussian, precision 1/s2 + sum(1/var), against brute force
+    offset, sd = sweep.level_posterior(
+        jnp.asarray(value - mean), jnp.asarray(var), s2, jnp.asarray(cell_index), n_cells
+    )
+    for c in range(n_cells):
+        rows = cell_index == c
+        prec = 1 / s2 + (1 / var[rows]).sum()
+        assert float(sd[c]) == pytest.approx(prec**-0.5, rel=1e-5)
+        expected = ((value - mean)[rows] / var[rows]).sum() / prec
+        assert float(offset[c]) == pytest.approx(expected, rel=1e-5)
+
+
+def test_bowl_is_convex_with_its_minimum_at_the_optimum():
+    theta = {"k_lr": 0.002, "k_batch": 0.003, "lr_asym": 0.8, "batch_asym": -0.4, "valley": 0.5}
+    u, v = np.meshgrid(np.linspace(-2, 2, 41), np.linspace(-2, 2, 41))
+    bowl = np.asarray(sweep.SweepLaw.bowl_value(theta, u, v))
+    assert bowl.min() == 0.0 and bowl[20, 20] == 0.0 and (bowl >= 0).all()
+    # along the valley line v = 0.5 u: e^0.8 times steeper above the optimal lr (lr_asym > 0)
+    assert bowl[25, 30] / bowl[15, 10] == pytest.approx(np.exp(0.8), rel=1e-5)
+
+
+# ---- the fit ---------------------------------------------------------------------------------
+def test_recovers_the_simulated_optima_and_surface(sweep_fit):
+    """SIMULATED truth: eta_opt, B_opt (tokens) and L*(N, D) at the fitted cells inside the
+    posterior's 95% intervals (7 of 9 cells at least), and the medians close (eta within 20%,
+    B within 15%, L* within 0.1%)."""
+    fit, _ = sweep_fit
+    N, D = np.meshgrid(SIZES, TOKENS)
+    N, D = N.ravel(), D.ravel()
+    pred = bl.predict(fit, N=N, D=D, ci=0.95, extrapolation="none")
+    for quantity, truth, rtol in (
+        ("eta_opt", TRUTH.eta_opt(N, D), 0.2),
+        ("B_opt", TRUTH.b_opt(N, D), 0.15),
+        ("", TRUTH.loss_star(N, D), 0.001),
+    ):
+        prefix = f"{quantity}_" if quantity else ""
+        lo, med, hi = (pred[f"{prefix}{k}"].to_numpy() for k in ("lower", "median", "upper"))
+        inside = (lo <= truth) & (truth <= hi)
+        assert inside.mean() >= 7 / 9, (quantity, lo, truth, hi)
+        assert np.all(np.abs(med / truth - 1) < rtol), (quantity, med, truth)
+
+
+def test_excluded_runs_are_recorded(sweep_fit):
+    fit, caught = sweep_fit
+    record = fit.record.data
+    assert record["n_input_rows"] == len(damaged_sweep())
+    assert record["n_rows_used"] == len(damaged_sweep()) - 2
+    reasons = " ".join(e["reason"] for e in record["exclusions"])
+    assert "NaN" in reasons and "fence" in reasons
+    state = fit.record.law_state["divergence"]
+    assert state["n_excluded"] == 2 and state["fence"] == sweep.FENCE
+    assert any("2 of" in note and "excluded" in note for note in fit.record.notes)
+    assert any(issubclass(w.category, DivergenceWarning) for w in caught)
+
+
+def test_sampler_diagnostics_are_reported(sweep_fit):
+    fit, _ = sweep_fit
+    summary = fit.summary()
+    for name in ("alpha", "beta", "E", "level_scatter", "lr_N", "batch_D", "tau", "sigma",
+                 "k_lr_scatter"):
+        assert name in summary.index
+    d = fit.diagnostics
+    assert d.max_r_hat == pytest.approx(summary["r_hat"].max(), abs=0.01)
+    diverging = int(np.asarray(fit.idata.sample_stats["diverging"]).sum())
+    assert d.divergences == diverging
+    assert d.n_draws == 500
+
+
+def test_allocation_and_penalty(sweep_fit):
+    fit, _ = sweep_fit
+    a = bl.optimal_allocation(fit, C=[1e20], extrapolation="none").iloc[0]
+    assert a["N_opt_lower"] < a["N_opt"] < a["N_opt_upper"]
+    eta = TRUTH.eta_opt(SIZES[1], TOKENS[1])
+    p = bl.predict(fit, N=[SIZES[1]] * 2, D=[TOKENS[1]] * 2, lr=[eta, 8 * eta],
+                   batch_size=[TRUTH.b_opt(SIZES[1], TOKENS[1])] * 2)
+    # 8x the optimal lr costs more than the optimum itself
+    assert p["rel_penalty_median"].iloc[1] > p["rel_penalty_median"].iloc[0] >= 0
+
+
+# ---- bad input -------------------------------------------------------------------------------
+def _runs(df):
+    return bl.load_runs(df, allow_missing_loss=True)
+
+
+def test_bad_input_is_refused_by_name():
+    df = small_sweep()
+    law = sweep.LAW
+    with pytest.raises(RunTableError, match="'lr'"):
+        law.prepare(_runs(df.drop(columns="lr")))
+    with pytest.raises(RunTableError, match="groups"):
+        law.prepare(_runs(df.assign(group=np.where(df["N"] > 1e8, "a", "b"))))
+    two_lr = df[df["lr"].isin(np.sort(df["lr"].unique())[:2])]
+    with pytest.raises(RunTableError, match="'lr'"):
+        law.prepare(_runs(two_lr))
+    one_size = df[df["N"] == SIZES[0]]
+    with pytest.raises(RunTableError, match="'N'"):
+        law.prepare(_runs(one_size))
+    few_cells = df[df["D"] != TOKENS[2]]  # 6 cells: fine; 4 cells: too few for 5 parameters
+    law.prepare(_runs(few_cells))
+    with pytest.raises(RunTableError, match="cells"):
+        law.prepare(_runs(few_cells[few_cells["N"] != SIZES[2]]))
+    with pytest.raises(RunTableError, match="every run diverged"):
+        law.prepare(_runs(df.assign(diverged=True)))
+    with pytest.raises(ValueError, match="surface"):
+        sweep.SweepLaw(surface="quadratic")
+    with pytest.raises(ValueError, match="fence"):
+        sweep.SweepLaw(fence=-1)
+    with pytest.raises(ValueError, match="divergence_threshold"):
+        sweep.SweepLaw(divergence_threshold="high")
+    with pytest.raises(ValueError, match="likelihood"):
+        bl.fit(_runs(df), law="sweep", likelihood="student_t")
+    with pytest.raises(TypeError, match="fenc"):
+        bl.fit(_runs(df), law="sweep", fenc=2)
+
+
+def test_fence_finds_the_cliff_only():
+    """The far-out fence: the damaged sweep's cliff run and nothing else; no fence, no
+    exclusion beyond the NaN run."""
+    df = damaged_sweep()
+    mask, reasons = sweep.LAW.excluded_mask(df)
+    assert mask.sum() == 2 and mask[-1] and mask[-2]
+    no_fence = sweep.SweepLaw(fence=None)
+    mask, _ = no_fence.excluded_mask(df)
+    assert mask.sum() == 1 and mask[-1]
+
+
+def test_law_options_reach_the_law_or_are_refused_by_name():
+    """``bl.fit(runs, law="hyperparams", far_above=0.03)`` configures the law (issue 13: it once
+    failed with a message about 'method'); a bad value names the option."""
+    from bayeslaws.laws import resolve_law
+
+    assert resolve_law("hyperparams", {"far_above": 0.03}).far_above == 0.03
+    assert resolve_law("sweep", {"fence": 2}).fence == 2.0
+    runs = _runs(small_sweep())
+    for law, option, value in (
+        ("hyperparams", "far_above", "x"),
+        ("hyperparams", "far_above", 30),
+        ("hyperparams", "divergence_threshold", -1),
+        ("sweep", "divergence_threshold", "high"),
+        ("sweep", "fence", True),
+    ):
+        with pytest.raises(ValueError, match=f"'{option}'"):
+            bl.fit(runs, law=law, **{option: value})
