@@ -124,51 +124,76 @@ def concurrent_writers(suite, ctx, writers: int, trials: int):
     return outcomes
 
 
+def _cpu_seconds(pid: int) -> float | None:
+    """CPU time (user + system, all threads) a running process has used, from /proc (Linux);
+    None where it cannot be read."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def cli_process(argv, quiet: bool = False, timing: dict | None = None) -> tuple[int, str]:
-    """``bayeslaws ARGV`` in its own process, as a user runs it: (exit code, its stderr).
-    ``timing`` (a dict) receives the longest time without any output line, start and exit
-    included (``longest_silence_s``): no step may stall silently."""
+    """``bayeslaws ARGV`` in its own process, as a user runs it in a terminal (unbuffered
+    output): (exit code, its stderr). ``timing`` (a dict) receives the longest stretch without
+    any output line, start and exit included, in wall seconds (``longest_silence_s``, which
+    grows with the machine's load) and in the process's CPU seconds (``longest_silent_cpu_s``:
+    work done without a word, whatever the load)."""
     started = time.perf_counter()
     proc = subprocess.Popen(
         [sys.executable, "-m", "bayeslaws.app.cli"] + [str(a) for a in argv],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env={**os.environ, "BAYESLAWS_QUIET": "1" if quiet else ""},
+        env={**os.environ, "BAYESLAWS_QUIET": "1" if quiet else "", "PYTHONUNBUFFERED": "1"},
     )
-    stamps, err_lines = [], []
+    cpu = {"now": 0.0}
+    stamps, err_lines = [(started, 0.0)], []
+
+    def watch():
+        while proc.poll() is None:
+            used = _cpu_seconds(proc.pid)
+            cpu["now"] = cpu["now"] if used is None else used
+            time.sleep(0.2)
 
     def pump(stream, keep):
         for line in stream:
-            stamps.append(time.perf_counter())
+            stamps.append((time.perf_counter(), cpu["now"]))
             keep.append(line)
 
-    readers = [
+    threads = [
+        threading.Thread(target=watch),
         threading.Thread(target=pump, args=(proc.stdout, [])),
         threading.Thread(target=pump, args=(proc.stderr, err_lines)),
     ]
-    for reader in readers:
-        reader.start()
+    for thread in threads:
+        thread.start()
     proc.wait()
-    for reader in readers:
-        reader.join()
+    for thread in threads:
+        thread.join()
     if timing is not None:
-        times = [started] + sorted(stamps) + [time.perf_counter()]
-        timing["longest_silence_s"] = float(np.max(np.diff(times)))
+        marks = np.array(sorted(stamps) + [(time.perf_counter(), cpu["now"])])
+        timing["longest_silence_s"] = float(np.max(np.diff(marks[:, 0])))
+        timing["longest_silent_cpu_s"] = float(np.max(np.diff(marks[:, 1])))
     return proc.returncode, "".join(err_lines)
 
 
 def _cli_case(suite, case_id, argv, check, silences) -> object:
-    """A command line run in its own process, sorted like any case; a run that stays silent
-    longer than the suite's stall bar at any point (start-up included) is a stall."""
+    """A command line run in its own process, sorted like any case; a run that works longer
+    than the suite's stall bar (in CPU seconds, start-up included) without printing a line is
+    a stall. The wall-clock silences are noted with the machine's load."""
     timing = {}
     outcome = _timed(suite, case_id, lambda c: cli_process(argv, timing=timing), check=check,
                      kind="cli")
-    silence = timing.get("longest_silence_s", float("nan"))
-    silences.append(f"{case_id}: {silence:.1f} s")
-    if outcome.result == "ok" and silence > suite.STALL_S:
+    wall = timing.get("longest_silence_s", float("nan"))
+    work = timing.get("longest_silent_cpu_s", float("nan"))
+    silences.append(
+        f"{case_id}: {wall:.1f} s wall, {work:.1f} s CPU (load {os.getloadavg()[0]:.1f})"
+    )
+    if outcome.result == "ok" and work > suite.STALL_S:
         outcome.result = "stall without a message"
-        outcome.detail = f"{silence:.0f} s without any output"
+        outcome.detail = f"{work:.0f} CPU seconds without any output"
     return outcome
 
 

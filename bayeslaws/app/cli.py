@@ -21,6 +21,7 @@ import argparse
 import os
 import sys
 import threading
+import time
 import warnings
 from contextlib import contextmanager
 from pathlib import Path
@@ -710,15 +711,23 @@ def _starting(after: float = STARTUP_NOTE_S):
     if it is still going after ``after`` seconds, say so on stderr (the same prefix and
     ``BAYESLAWS_QUIET`` rule as :mod:`bayeslaws.inference.progress`, which cannot be imported
     before those libraries)."""
-    if os.environ.get("BAYESLAWS_QUIET", "") not in ("", "0"):
+    loaded = "bayeslaws.posterior.extrapolation" in sys.modules  # main() called in-process
+    if loaded or os.environ.get("BAYESLAWS_QUIET", "") not in ("", "0"):
         yield
         return
 
-    def announce():
+    started = time.perf_counter()
+    announced = threading.Event()
+
+    def say(text):
         try:
-            print("bayeslaws: loading JAX, NumPyro and ArviZ ...", file=sys.stderr, flush=True)
+            print(f"bayeslaws: loading JAX, NumPyro and ArviZ{text}", file=sys.stderr, flush=True)
         except (OSError, ValueError):
             pass
+
+    def announce():
+        announced.set()
+        say(" ...")
 
     timer = threading.Timer(after, announce)
     timer.daemon = True
@@ -727,6 +736,9 @@ def _starting(after: float = STARTUP_NOTE_S):
         yield
     finally:
         timer.cancel()
+        timer.join()
+        if announced.is_set():
+            say(f": done in {time.perf_counter() - started:.1f} s")
 
 
 def main(argv=None) -> int:
