@@ -1,0 +1,268 @@
+"""Benchmark: the joint sweep model (law "sweep") against the issue-13 bars.
+
+Parts (``--parts``, comma-separated; each appends its rows to its CSV in benchmarks/output/):
+
+* ``yin``: SIMULATED replications of Yin et al.'s design (bayeslaws.runs.simulate: 4 sizes x
+  4 token budgets x 6 x 6 LR-batch grid, 576 runs, seeds 1000 + r). Per replicate: N_opt at
+  1e22 FLOPs (median, 90% interval, truth 2.44e9), R-hat / ESS / divergences, wall time, and the
+  fixed-vs-optimal question as a posterior quantity: N_opt at 1e22 when every run uses one
+  fixed (lr, batch) -- the law's optimum at the design's middle cell -- against N_opt at each
+  size's optimal hyperparameters (per draw: the argmin over N along the isoFLOP line of
+  L*(N, D) (1 + rel_penalty(lr, batch)), both read from the same posterior draw), reported as
+  the relative size change with its 90% interval. -> sweep_yin.csv
+* ``steplaw``: Step Law's dense sweep (../shared/data/steplaw_lr_bs) with the law's defaults:
+  train on N < 1e9, predict the optima of the two N = 1.07e9 cells; the grid run nearest the
+  predicted optimum against the cell's best (regret), eta_opt / B_opt with 90% intervals
+  (mean and new_run), whether the best run's lr and batch lie inside the new_run intervals, the
+  optima laws beside the authors' bootstrap; diagnostics and wall time. -> sweep_steplaw.csv
+* ``bundled``: the bundled 576-run simulated sweep with the defaults: diagnostics and wall
+  time. -> sweep_bundled.csv
+
+Run (the figures in the closing note):
+    OPENBLAS_NUM_THREADS=1 nice python benchmarks/sweep_joint.py --parts yin --replicates 20
+    OPENBLAS_NUM_THREADS=1 nice python benchmarks/sweep_joint.py --parts steplaw,bundled
+Options: --chains 2 --warmup 300 --draws 300 (modest: a shared 2-core machine), --start r0.
+Every row records the load average (os.getloadavg) at its end: timings are under that load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+import bayeslaws as bl
+from bayeslaws.posterior.model import ModelView
+from bayeslaws.runs import published as pub
+from bayeslaws.runs import simulate as sim
+
+OUT = Path(__file__).resolve().parent / "output"
+BUDGET = 1e22  # FLOPs
+N_GRID = 400  # sizes along the isoFLOP line for the fixed-vs-optimal argmin
+
+
+def _load() -> float:
+    return round(os.getloadavg()[0], 2)
+
+
+def _append(rows: list[dict], name: str) -> Path:
+    path = OUT / name
+    frame = pd.DataFrame(rows)
+    frame.to_csv(path, mode="a", header=not path.exists(), index=False)
+    return path
+
+
+def _fit(runs, args, **kw):
+    t0 = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = bl.fit(
+            runs, law="sweep", chains=args.chains, warmup=args.warmup, draws=args.draws,
+            seed=args.seed, **kw,
+        )
+    return fit, time.perf_counter() - t0
+
+
+def _diag(fit, wall) -> dict:
+    d = fit.diagnostics
+    return {
+        "max_r_hat": d.max_r_hat,
+        "min_ess_bulk": d.min_ess_bulk,
+        "divergences": d.divergences,
+        "n_draws": d.n_draws,
+        "problems": "; ".join(d.problems),
+        "wall_s": round(wall, 1),
+        "load_1min": _load(),
+    }
+
+
+def fixed_vs_optimal(fit, C: float, lr: float, batch: float, centre: float) -> np.ndarray:
+    """Draws (S,) of N_opt(fixed lr, batch) / N_opt(optimal) - 1 at budget C (FLOPs): per
+    posterior draw, the argmin over N (a log grid of +-2.5 decades around ``centre``) of the
+    loss along the isoFLOP line, at optimal hyperparameters (``loss``) and at the fixed setting
+    (``loss * (1 + rel_penalty)``), from the same draw."""
+    N = np.exp(np.linspace(np.log(centre) - 5.8, np.log(centre) + 5.8, N_GRID))
+    D = fit.compute_model.tokens(N, C)
+    query = pd.DataFrame({"N": N, "D": D, "lr": lr, "batch_size": batch})
+    d = ModelView.of(fit, "none").draws(query, kind="mean")
+    opt = N[np.argmin(d["loss"], axis=1)]
+    fixed = N[np.argmin(d["loss"] * (1 + d["rel_penalty"]), axis=1)]
+    return fixed / opt - 1
+
+
+def part_yin(args):
+    truth = sim.VideoDiTTruth()
+    n_true = float(truth.n_opt(BUDGET))
+    for r in range(args.start, args.start + args.replicates):
+        runs = bl.load_runs(sim.simulate_video_dit_sweep(seed=1000 + r))
+        fit, wall = _fit(runs, args)
+        a = bl.optimal_allocation(fit, C=[BUDGET], ci=0.9, extrapolation="none").iloc[0]
+        cells = runs.df[["N", "D"]].drop_duplicates()
+        n_mid = float(np.exp(np.log(cells["N"]).mean()))
+        d_mid = float(np.exp(np.log(cells["D"]).mean()))
+        hp = bl.predict(fit, N=n_mid, D=d_mid).iloc[0]
+        change = fixed_vs_optimal(fit, BUDGET, hp["eta_opt_median"], hp["B_opt_median"], n_true)
+        lo, med, hi = np.quantile(change, [0.05, 0.5, 0.95])
+        row = {
+            "replicate": r,
+            "data": f"simulated (simulate_video_dit_sweep seed={1000 + r})",
+            "N_opt_median": a["N_opt"],
+            "N_opt_lower": a["N_opt_lower"],
+            "N_opt_upper": a["N_opt_upper"],
+            "N_opt_truth": n_true,
+            "covered": bool(a["N_opt_lower"] <= n_true <= a["N_opt_upper"]),
+            "fixed_change_median": med,
+            "fixed_change_lower": lo,
+            "fixed_change_upper": hi,
+            "fixed_lr": hp["eta_opt_median"],
+            "fixed_batch": hp["B_opt_median"],
+            **_diag(fit, wall),
+            "setting": f"{args.chains}x{args.warmup}+{args.draws} seed {args.seed}",
+        }
+        path = _append([row], "sweep_yin.csv")
+        print(
+            f"replicate {r}: N_opt(1e22) {a['N_opt']:.3g} [{a['N_opt_lower']:.3g}, "
+            f"{a['N_opt_upper']:.3g}] truth {n_true:.3g}; fixed-vs-optimal {med:+.1%} "
+            f"[{lo:+.1%}, {hi:+.1%}]; R-hat {row['max_r_hat']:.3f}, {row['divergences']} div, "
+            f"{wall:.0f} s (load {row['load_1min']}) -> {path.name}",
+            flush=True,
+        )
+    summarise_yin()
+
+
+def summarise_yin():
+    df = pd.read_csv(OUT / "sweep_yin.csv").drop_duplicates("replicate", keep="last")
+    ratio = df["N_opt_median"] / df["N_opt_truth"]
+    clean = (df["max_r_hat"] <= 1.01) & (df["divergences"] == 0)
+    settled = int(((df["fixed_change_lower"] > 0) | (df["fixed_change_upper"] < 0)).sum())
+    print(
+        f"yin ({len(df)} simulated replicates): N_opt(1e22) bias {np.median(ratio) - 1:+.1%} "
+        f"(median of replicate medians / truth; mean {ratio.mean() - 1:+.1%}), 90% coverage "
+        f"{df['covered'].mean():.0%} ({int(df['covered'].sum())}/{len(df)}); clean fits "
+        f"(R-hat <= 1.01, no divergences) {int(clean.sum())}/{len(df)}; fixed-vs-optimal size "
+        f"change: median of medians {df['fixed_change_median'].median():+.1%}, replicates whose "
+        f"90% interval excludes 0: {settled}/{len(df)}; wall per fit median "
+        f"{df['wall_s'].median():.0f} s"
+    )
+
+
+def part_steplaw(args):
+    from bayeslaws.runs.bundled import steplaw_dense
+
+    runs = steplaw_dense()
+    held = runs.df["N"] > 1e9
+    train = runs.exclude(held, "held out: the N = 1.07e9 cells (backtest)")
+    test = runs.df[held & ~runs.df["diverged"]]
+    fit, wall = _fit(train, args)
+    diag = _diag(fit, wall)
+    rows = []
+    for (n, d), cell in test.groupby(["N", "D"]):
+        best = cell.loc[cell["loss"].idxmin()]
+        p = bl.predict(fit, N=n, D=d).iloc[0]
+        pn = bl.predict(fit, N=n, D=d, kind="new_run", seed=0).iloc[0]
+        dist2 = (np.log(cell["lr"]) - np.log(p["eta_opt_median"])) ** 2 + (
+            np.log(cell["batch_size"]) - np.log(p["B_opt_median"])
+        ) ** 2
+        run = cell.loc[dist2.idxmin()]
+        c_lr, e_n, e_d = pub.STEPLAW["lr"]
+        c_b, _, e_bd = pub.STEPLAW["batch_size"]
+        lr_pub, b_pub = c_lr * n**e_n * d**e_d, c_b * d**e_bd
+        dist_pub = (np.log(cell["lr"]) - np.log(lr_pub)) ** 2 + (
+            np.log(cell["batch_size"]) - np.log(b_pub)
+        ) ** 2
+        run_pub = cell.loc[dist_pub.idxmin()]
+        rows.append(
+            {
+                "N": n,
+                "D": d,
+                "eta_opt": p["eta_opt_median"],
+                "eta_opt_lower": p["eta_opt_lower"],
+                "eta_opt_upper": p["eta_opt_upper"],
+                "eta_opt_new_lower": pn["eta_opt_lower"],
+                "eta_opt_new_upper": pn["eta_opt_upper"],
+                "B_opt": p["B_opt_median"],
+                "B_opt_lower": p["B_opt_lower"],
+                "B_opt_upper": p["B_opt_upper"],
+                "B_opt_new_lower": pn["B_opt_lower"],
+                "B_opt_new_upper": pn["B_opt_upper"],
+                "best_lr": best["lr"],
+                "best_batch": best["batch_size"],
+                "best_lr_inside_new": bool(
+                    pn["eta_opt_lower"] <= best["lr"] <= pn["eta_opt_upper"]
+                ),
+                "best_batch_inside_new": bool(
+                    pn["B_opt_lower"] <= best["batch_size"] <= pn["B_opt_upper"]
+                ),
+                "picked_lr": run["lr"],
+                "picked_batch": run["batch_size"],
+                "regret_pct": 100 * (run["loss"] / best["loss"] - 1),
+                "published_law_regret_pct": 100 * (run_pub["loss"] / best["loss"] - 1),
+                "n_train_runs_used": fit.record.data["n_rows_used"],
+                "notes": " | ".join(fit.record.notes),
+                **diag,
+                "setting": f"{args.chains}x{args.warmup}+{args.draws} seed {args.seed}",
+            }
+        )
+    path = _append(rows, "sweep_steplaw.csv")
+    laws = fit.law_table().reset_index()
+    laws["authors_bootstrap_95"] = [
+        str(pub.STEPLAW_INTERVALS.get(_boot_key(q, p), "")) for q, p in
+        zip(laws["quantity"], laws["parameter"], strict=True)
+    ]
+    laws.to_csv(OUT / "sweep_steplaw_laws.csv", index=False)
+    print(pd.DataFrame(rows).T.to_string())
+    print(laws.to_string())
+    print(f"-> {path}")
+
+
+def _boot_key(quantity, parameter):
+    column = "lr" if quantity == "eta_opt" else "batch_size"
+    return (column, {"exp_N": "N", "exp_T": "D"}.get(parameter, parameter))
+
+
+def part_bundled(args):
+    runs = bl.load_bundled()
+    fit, wall = _fit(runs, args)
+    a = bl.optimal_allocation(fit, C=[BUDGET], extrapolation="none").iloc[0]
+    row = {
+        "data": "bundled simulated video-DiT sweep (576 runs)",
+        "N_opt_1e22": a["N_opt"],
+        "N_opt_lower": a["N_opt_lower"],
+        "N_opt_upper": a["N_opt_upper"],
+        "notes": " | ".join(fit.record.notes),
+        **_diag(fit, wall),
+        "setting": f"{args.chains}x{args.warmup}+{args.draws} seed {args.seed}",
+    }
+    print(row)
+    print(f"-> {_append([row], 'sweep_bundled.csv')}")
+
+
+PARTS = {"yin": part_yin, "steplaw": part_steplaw, "bundled": part_bundled}
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--parts", default="yin")
+    ap.add_argument("--replicates", type=int, default=20)
+    ap.add_argument("--start", type=int, default=0)
+    ap.add_argument("--chains", type=int, default=2)
+    ap.add_argument("--warmup", type=int, default=300)
+    ap.add_argument("--draws", type=int, default=300)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--summary", action="store_true", help="only summarise sweep_yin.csv")
+    args = ap.parse_args(argv)
+    OUT.mkdir(exist_ok=True)
+    if args.summary:
+        summarise_yin()
+        return
+    for part in args.parts.split(","):
+        PARTS[part](args)
+
+
+if __name__ == "__main__":
+    main()
