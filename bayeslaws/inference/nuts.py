@@ -315,7 +315,9 @@ def _fit_once(runs, law_obj, likelihood, priors_used, settings, label, warn, rul
     with progress.step(
         message, after=progress.PROGRESS_AFTER_S if not settings["progress_bar"] else float("inf")
     ):
-        mcmc.run(rng_mcmc, **prepared.data, extra_fields=("diverging",))
+        # num_steps: leapfrog steps per draw (idata.sample_stats n_steps, tree_depth), the
+        # sampler's cost independent of the machine's load
+        mcmc.run(rng_mcmc, **prepared.data, extra_fields=("diverging", "num_steps"))
         jax.block_until_ready(mcmc.get_samples())
     sampling_seconds = time.perf_counter() - started
 

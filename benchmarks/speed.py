@@ -1,0 +1,466 @@
+"""Speed and scale (issue 16): every figure of the issue's "Must show", in one run.
+
+    python benchmarks/speed.py [--only sampler cache steplaw new_run batch gpu] [--repeats 2]
+        [--sbc-fits 40] [--out benchmarks/output/speed.txt]
+
+Sections (each prints its figures; all are written to ``--out`` with the machine's load):
+
+* ``sampler``: Chinchilla on Epoch's 240 points (REAL data), 4 chains x (1000 warm-up + 1000
+  draws), Huber likelihood: min bulk ESS per second of sampling (ESS of alpha, beta, ln A, ln B,
+  ln E and sigma; ArviZ) of ``bl.fit`` against two plain NumPyro models of the same law measured
+  in the same run, interleaved: the textbook one (ln A, ln B, ln E on raw ln N, ln D; NUTS
+  defaults: diagonal mass, uniform init) and a strong one (the same centred log-space
+  parametrisation as bayeslaws, NUTS defaults). Both models use bayeslaws' priors translated
+  where possible and the same chain method. Target: >= 2.5x the reference.
+* ``cache``: ``bayeslaws fit`` of Epoch's table in two fresh processes sharing an empty
+  persistent compilation cache, and one with the cache off. Target: second >= 2x faster.
+* ``steplaw``: the full Step Law hierarchical fit (law "hyperparams", benchmarks/steplaw_fit.py's
+  settings), wall time and max R-hat. Target: < 60 s at R-hat <= 1.01.
+* ``new_run``: the first ``bl.predict(kind="new_run")`` on a fit of 1,000 SIMULATED runs.
+  Target: < 10 s.
+* ``batch``: ``--sbc-fits`` SBC fits (parameters drawn from the Chinchilla prior, SIMULATED runs on
+  a 5 x 5 grid, 1 chain x 200 + 200) through ``bl.fit_many`` on a Dask LocalCluster with 1 and 2
+  worker processes (cluster started and its workers warmed before timing). Target: speed-up
+  >= 1.7x.
+* ``gpu``: the Epoch fit with vectorised chains on a GPU when JAX sees one; otherwise says so.
+
+Timings on a shared machine are noisy: the load average is printed with every figure. Needs
+../shared/data for Epoch and Step Law (those sections say so and skip when it is absent).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from contextlib import redirect_stdout
+from pathlib import Path
+
+import arviz as az
+import jax
+import jax.numpy as jnp
+import numpy as np
+import numpyro
+import numpyro.distributions as dist
+import pandas as pd
+from numpyro.infer import MCMC, NUTS
+
+import bayeslaws as bl
+from bayeslaws.laws.likelihoods import Huber
+from bayeslaws.runs import bundled, simulate
+
+HERE = Path(__file__).resolve().parent
+SECTIONS = ("sampler", "cache", "steplaw", "new_run", "batch", "gpu")
+CHAINS, WARMUP, DRAWS = 4, 1000, 1000
+LAW_SITES = ("alpha", "beta", "lnA", "lnB", "lnE", "sigma")
+
+
+def load() -> str:
+    return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def say(lines: list, text: str = "") -> None:
+    print(text, flush=True)
+    lines.append(text)
+
+
+# ---- sampler efficiency ----
+def textbook_model(lnN, lnD, obs=None):
+    """Chinchilla as a NumPyro user writes it from the paper: ln L = logsumexp(ln A - alpha ln N,
+    ln B - beta ln D, ln E) on raw logs, Huber noise on ln L."""
+    alpha = numpyro.sample("alpha", dist.Beta(2.0, 3.0))
+    beta = numpyro.sample("beta", dist.Beta(2.0, 3.0))
+    lnA = numpyro.sample("lnA", dist.Normal(5.0, 5.0))
+    lnB = numpyro.sample("lnB", dist.Normal(5.0, 5.0))
+    lnE = numpyro.sample("lnE", dist.Normal(0.0, 1.0))
+    sigma = numpyro.sample("sigma", dist.HalfNormal(0.1))
+    mu = jnp.logaddexp(jnp.logaddexp(lnA - alpha * lnN, lnB - beta * lnD), lnE)
+    with numpyro.plate("runs", lnN.shape[0]):
+        numpyro.sample("obs", Huber(mu, sigma), obs=obs)
+
+
+def centred_model(x, y, obs=None):
+    """The same law on centred logs with bayeslaws' priors, written in plain NumPyro."""
+    alpha = numpyro.sample("alpha", dist.Beta(2.0, 3.0))
+    beta = numpyro.sample("beta", dist.Beta(2.0, 3.0))
+    a = numpyro.sample("a", dist.Normal(-2.0, 2.0))
+    b = numpyro.sample("b", dist.Normal(-2.0, 2.0))
+    e = numpyro.sample("e", dist.Normal(-0.5, 1.0))
+    sigma = numpyro.sample("sigma", dist.HalfNormal(0.1))
+    mu = jnp.logaddexp(jnp.logaddexp(a - alpha * x, b - beta * y), e)
+    with numpyro.plate("runs", x.shape[0]):
+        numpyro.sample("obs", Huber(mu, sigma), obs=obs)
+
+
+def law_draws_centred(samples: dict, scales: dict) -> dict:
+    """alpha, beta, ln A, ln B, ln E (natural units), sigma from centred-model draws."""
+    return {
+        "alpha": samples["alpha"],
+        "beta": samples["beta"],
+        "lnA": samples["a"] + samples["alpha"] * scales["N"] + scales["loss"],
+        "lnB": samples["b"] + samples["beta"] * scales["D"] + scales["loss"],
+        "lnE": samples["e"] + scales["loss"],
+        "sigma": samples["sigma"],
+    }
+
+
+def min_ess(draws: dict) -> float:
+    """Smallest bulk ESS (ArviZ) over the law's sites; draws are (chains, draws) arrays."""
+    data = az.from_dict(posterior={k: np.asarray(draws[k]) for k in LAW_SITES})
+    ess = az.ess(data, method="bulk")
+    return float(min(float(ess[k]) for k in LAW_SITES))
+
+
+class Reference:
+    """A plain NumPyro model, compiled on its first run and then rerun with new seeds."""
+
+    def __init__(self, name, model, data, to_law, chain_method):
+        self.name, self.data, self.to_law = name, data, to_law
+        self.mcmc = MCMC(
+            NUTS(model),
+            num_warmup=WARMUP,
+            num_samples=DRAWS,
+            num_chains=CHAINS,
+            chain_method=chain_method,
+            progress_bar=False,
+            jit_model_args=True,
+        )
+
+    def run(self, seed: int) -> dict:
+        started, cpu = time.perf_counter(), time.process_time()
+        self.mcmc.run(jax.random.PRNGKey(seed), extra_fields=("num_steps",), **self.data)
+        samples = self.mcmc.get_samples(group_by_chain=True)
+        jax.block_until_ready(samples)
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+        ess = min_ess(self.to_law(samples))
+        steps = np.asarray(self.mcmc.get_extra_fields()["num_steps"])
+        return {"seconds": seconds, "cpu": cpu, "ess": ess, "steps": float(steps.mean())}
+
+
+def bayeslaws_run(runs, seed: int) -> dict:
+    """bl.fit as a user calls it; its CPU time counts the whole call (sampling, diagnostics,
+    screening), its ESS/s the sampling wall time (``record.sampler.sampling_seconds``)."""
+    started, cpu = time.perf_counter(), time.process_time()
+    fit = bl.fit(runs, law="chinchilla", likelihood="huber", seed=seed, warn=False)
+    wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+    post = {k: fit.idata.posterior[k].values for k in ("alpha", "beta", "a", "b", "e", "sigma")}
+    ess = min_ess(law_draws_centred(post, fit.record.scales))
+    steps = float(np.mean(fit.idata.sample_stats["n_steps"].values))
+    seconds = fit.record.sampler.sampling_seconds
+    return {"seconds": seconds, "cpu": cpu, "wall": wall, "ess": ess, "steps": steps, "fit": fit}
+
+
+def section_sampler(lines, args) -> None:
+    say(lines, "== sampler: Chinchilla on Epoch's 240 points, 4 x (1000 + 1000), Huber ==")
+    try:
+        runs = bundled.epoch_chinchilla()
+    except bundled.SharedDataMissing as err:
+        say(lines, f"not measured: {err}")
+        return
+    df = runs.df
+    ln = {c: np.log(df[c].to_numpy(float)) for c in ("N", "D", "loss")}
+    scales = {c: float(np.mean(v)) for c, v in ln.items()}
+    method = bl.inference.choose_chain_method(CHAINS)
+    refs = [
+        Reference(
+            "plain NumPyro, textbook (raw logs)",
+            textbook_model,
+            {
+                "lnN": jnp.asarray(ln["N"]),
+                "lnD": jnp.asarray(ln["D"]),
+                "obs": jnp.asarray(ln["loss"]),
+            },
+            lambda s: {k: s[k] for k in LAW_SITES},
+            method,
+        ),
+        Reference(
+            "plain NumPyro, centred logs",
+            centred_model,
+            {
+                "x": jnp.asarray(ln["N"] - scales["N"]),
+                "y": jnp.asarray(ln["D"] - scales["D"]),
+                "obs": jnp.asarray(ln["loss"] - scales["loss"]),
+            },
+            lambda s: law_draws_centred(s, scales),
+            method,
+        ),
+    ]
+    say(lines, f"chain method {method}; first run of each compiles and is not counted; {load()}")
+    results = {"bayeslaws bl.fit": []} | {r.name: [] for r in refs}
+    bayeslaws_run(runs, seed=100)  # compile
+    for ref in refs:
+        ref.run(100)
+    for seed in range(args.repeats):
+        out = bayeslaws_run(runs, seed)
+        results["bayeslaws bl.fit"].append(out)
+        fit = out["fit"]
+        for ref in refs:
+            results[ref.name].append(ref.run(seed))
+        say(lines, f"  repeat {seed}: done, {load()}")
+    rate, per_cpu, per_step = {}, {}, {}
+    n_draws = CHAINS * (WARMUP + DRAWS)
+    for name, rows in results.items():
+        r = [row["ess"] / row["seconds"] for row in rows]
+        rate[name] = float(np.median(r))
+        per_cpu[name] = float(np.median([row["ess"] / row["cpu"] for row in rows]))
+        per_step[name] = float(np.median([row["ess"] / (row["steps"] * n_draws) for row in rows]))
+        say(
+            lines,
+            f"  {name:36s} min-ESS/s {rate[name]:6.1f} (runs: "
+            + ", ".join(f"{x:.1f}" for x in r)
+            + f"); per CPU-s {per_cpu[name]:6.1f}; min ESS "
+            f"{np.median([row['ess'] for row in rows]):.0f}; sampling "
+            f"{np.median([row['seconds'] for row in rows]):.1f} s wall, "
+            f"{np.median([row['cpu'] for row in rows]):.1f} s CPU; leapfrog steps per "
+            f"iteration {np.median([row['steps'] for row in rows]):.1f}; min ESS per 1000 "
+            f"steps {1000 * per_step[name]:.2f}",
+        )
+    mine = "bayeslaws bl.fit"
+    for ref in refs:
+        name = ref.name
+        say(
+            lines,
+            f"  bayeslaws / {name}: {rate[mine] / rate[name]:.2f}x min-ESS per wall s "
+            f"(target >= 2.5x), {per_cpu[mine] / per_cpu[name]:.2f}x per CPU s (bl.fit's whole "
+            f"call), {per_step[mine] / per_step[name]:.2f}x per leapfrog step (load-free)",
+        )
+    walls = [row["wall"] for row in results["bayeslaws bl.fit"]]
+    say(
+        lines,
+        f"  bl.fit wall (sampling + diagnostics + screening), median {np.median(walls):.1f} s; "
+        f"divergences {fit.diagnostics.divergences}, max R-hat {fit.diagnostics.max_r_hat:.3f}",
+    )
+
+
+# ---- persistent compilation cache ----
+def section_cache(lines, args) -> None:
+    say(lines, "== cache: 'bayeslaws fit' of Epoch's table in fresh processes ==")
+    try:
+        runs = bundled.epoch_chinchilla()
+    except bundled.SharedDataMissing as err:
+        say(lines, f"not measured: {err}")
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        table = Path(tmp) / "epoch.csv"
+        runs.df[["N", "D", "loss"]].to_csv(table, index=False)
+        cache = Path(tmp) / "jax-cache"
+        command = [
+            sys.executable, "-m", "bayeslaws.app.cli", "fit", str(table), "--law", "chinchilla",
+            "--no-discrepancy", "--screen", "off",
+        ]  # fmt: skip
+        for label, setting in (
+            ("first process, empty cache", str(cache)),
+            ("second process, same cache", str(cache)),
+            ("cache off", "off"),
+        ):
+            env = {**os.environ, "BAYESLAWS_COMPILATION_CACHE": setting, "BAYESLAWS_QUIET": "1"}
+            started = time.perf_counter()
+            done = subprocess.run(
+                command + ["--out", str(Path(tmp) / "fit.nc")],
+                env=env,
+                capture_output=True,
+                text=True,
+            )
+            wall = time.perf_counter() - started
+            status = "ok" if done.returncode == 0 else f"FAILED: {done.stderr.strip()[-300:]}"
+            say(lines, f"  {label:28s} {wall:6.1f} s wall ({status}); {load()}")
+            if label.startswith("first"):
+                first = wall
+            elif label.startswith("second"):
+                entries = len(list(cache.iterdir())) if cache.exists() else 0
+                say(lines, f"  speed-up of the second process: {first / wall:.2f}x (target >= 2x);"
+                    f" {entries} cached programs")  # fmt: skip
+
+
+# ---- Step Law ----
+def section_steplaw(lines, args) -> None:
+    say(lines, "== steplaw: the full Step Law hierarchical fit (hyperparams, 4 x 1000 + 1000) ==")
+    try:
+        runs = bundled.steplaw_dense()
+    except bundled.SharedDataMissing as err:
+        say(lines, f"not measured: {err}")
+        return
+    sys.path.insert(0, str(HERE))
+    import steplaw_fit  # the benchmark's own settings
+
+    settings = argparse.Namespace(
+        loss_level="free", divergence="exclude", far_above=0.03, likelihood="huber", chains=4,
+        warmup=WARMUP, draws=DRAWS, seed=0,
+    )  # fmt: skip
+    say(lines, f"  {len(runs.df)} runs; {load()}")
+    printed = io.StringIO()
+    with redirect_stdout(printed), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit, wall = steplaw_fit.run(steplaw_fit.LAW.bowl, settings, runs)
+    d = fit.diagnostics
+    say(lines, "  " + printed.getvalue().strip())
+    say(
+        lines,
+        f"  wall {wall:.1f} s (target < 60 s), max R-hat {d.max_r_hat:.3f} (target <= 1.01), "
+        f"{fit.n_runs} runs fitted; {load()}",
+    )
+
+
+# ---- first new_run prediction ----
+def section_new_run(lines, args) -> None:
+    say(lines, "== new_run: first bl.predict(kind='new_run') on a fit of 1,000 SIMULATED runs ==")
+    rng = np.random.default_rng(0)
+    N = np.exp(rng.uniform(np.log(5e7), np.log(5e9), 1000))
+    D = np.exp(rng.uniform(np.log(1e9), np.log(2e11), 1000))
+    truth = {"E": 1.8, "A": 480.0, "B": 2100.0, "alpha": 0.35, "beta": 0.37, "N": N, "D": D}
+    runs = bl.load_runs(simulate.simulate_chinchilla_runs(truth, noise_sd=0.01, seed=0))
+    started = time.perf_counter()
+    fit = bl.fit(runs, law="chinchilla", likelihood="gaussian", draws=500, warmup=500, warn=False)
+    say(lines, f"  fit of {fit.n_runs} runs (4 x 500 + 500): {time.perf_counter() - started:.1f} s")
+    started = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        bl.predict(fit, N=[7e9], D=[1.4e12], kind="new_run")
+    first = time.perf_counter() - started
+    started = time.perf_counter()
+    bl.predict(fit, N=[7e10], D=[1.4e12], kind="new_run")
+    again = time.perf_counter() - started
+    say(
+        lines,
+        f"  first new_run prediction {first:.1f} s (target < 10 s), next {again:.2f} s; {load()}",
+    )
+
+
+# ---- many fits through Dask ----
+def sbc_tasks(n: int, seed: int = 0) -> tuple[list, pd.DataFrame]:
+    """``n`` SBC tasks: parameters drawn from the Chinchilla law's priors, SIMULATED runs on a
+    5 x 5 grid from them (Gaussian noise on ln L), and the drawn truth per task."""
+    law = bl.laws.resolve_law("chinchilla")
+    priors = law.priors("gaussian")
+    N, D = np.meshgrid(np.logspace(7.5, 9.5, 5), np.logspace(9, 11, 5))
+    N, D = N.ravel(), D.ravel()
+    x, y = np.log(N) - np.log(N).mean(), np.log(D) - np.log(D).mean()
+    key = jax.random.PRNGKey(seed)
+    tasks, truths = [], []
+    warnings.simplefilter("ignore")  # implausible prior draws are the point of SBC
+    for i in range(n):
+        key, *keys = jax.random.split(key, 8)
+        theta = {
+            name: float(priors[name].sample(k))
+            for name, k in zip(("alpha", "beta", "a", "b", "e", "sigma"), keys, strict=False)
+        }
+        mu = np.asarray(law.log_loss(theta, x, y, None))
+        z = mu + theta["sigma"] * np.asarray(jax.random.normal(keys[-1], mu.shape))
+        table = pd.DataFrame({"N": N, "D": D, "loss": np.exp(z + 1.0)})  # L_ref = e: SIMULATED
+        tasks.append(
+            {
+                "runs": bl.load_runs(table),
+                "name": f"sbc{i}",
+                "likelihood": "gaussian",
+                "chains": 1,
+                "warmup": 200,
+                "draws": 200,
+                "seed": i,
+                "warn": False,
+                "screen": "off",
+            }
+        )
+        truths.append(theta)
+    return tasks, pd.DataFrame(truths)
+
+
+def section_batch(lines, args) -> None:
+    say(lines, f"== batch: {args.sbc_fits} SBC fits through bl.fit_many on a Dask LocalCluster ==")
+    try:
+        import distributed
+    except ImportError:
+        say(lines, "not measured: dask[distributed] is absent (pip install -e '.[cluster]')")
+        return
+    tasks, truths = sbc_tasks(args.sbc_fits)
+    os.environ["BAYESLAWS_QUIET"] = "1"  # the workers inherit it: no per-fit messages
+    walls = {}
+    for workers in (1, 2):
+        with (
+            distributed.LocalCluster(
+                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+            ) as cluster,
+            distributed.Client(cluster) as client,
+        ):
+            # start-up outside the timing: each worker imports bayeslaws and compiles once
+            # (from the shared persistent cache after the first)
+            bl.fit_many(tasks[:workers], client, show_progress=False)
+            say(lines, f"  {workers} worker(s) warmed; {load()}")
+            started = time.perf_counter()
+            result = bl.fit_many(tasks, client, show_progress=False)
+            walls[workers] = time.perf_counter() - started
+        failed = len(result.failed)
+        busy = np.nansum([r.seconds for r in result])
+        say(
+            lines,
+            f"  {workers} worker(s): {walls[workers]:.1f} s wall for {len(tasks)} fits "
+            f"({failed} failed; {busy:.1f} s inside the fits); {load()}",
+        )
+    ranks = []
+    for r, (_, theta) in zip(result, truths.iterrows(), strict=True):
+        if r.ok:
+            draws = r.load().draws(["alpha", "beta"])
+            ranks.append([int(np.sum(draws[p] < theta[p])) for p in ("alpha", "beta")])
+    ranks = np.asarray(ranks)
+    say(
+        lines,
+        f"  speed-up with 2 workers: {walls[1] / walls[2]:.2f}x (target >= 1.7x; 2 cores shared "
+        f"with other jobs: see the load); SBC ranks of alpha, beta out of 200: mean "
+        f"{ranks.mean(0).round(1).tolist()} (uniform: 100)",
+    )
+    say(
+        lines,
+        "  on a cluster the same call: bl.fit_many(tasks, Client('tcp://scheduler:8786'))",
+    )
+
+
+# ---- GPU ----
+def section_gpu(lines, args) -> None:
+    say(lines, "== gpu: the Epoch fit with vectorised chains on an accelerator ==")
+    backend = jax.default_backend()
+    if backend == "cpu":
+        say(
+            lines,
+            f"  no GPU present (JAX backend 'cpu', devices {jax.devices()}): ESS/s on GPU not "
+            "measured; the sampler section is the CPU figure",
+        )
+        return
+    runs = bundled.epoch_chinchilla()
+    bayeslaws_run(runs, seed=100)
+    out = bayeslaws_run(runs, seed=0)
+    say(
+        lines,
+        f"  {backend} ({jax.devices()[0].device_kind}), chain method "
+        f"{out['fit'].record.sampler.chain_method}: min-ESS/s {out['ess'] / out['seconds']:.1f}",
+    )
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--only", nargs="+", choices=SECTIONS, default=list(SECTIONS))
+    parser.add_argument("--repeats", type=int, default=2, help="timed fits per sampler")
+    parser.add_argument("--sbc-fits", type=int, default=40)
+    parser.add_argument("--out", default=str(HERE / "output" / "speed.txt"))
+    args = parser.parse_args(argv)
+    lines: list = []
+    say(
+        lines,
+        f"benchmarks/speed.py {' '.join(argv if argv is not None else sys.argv[1:])}; "
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {os.cpu_count()} cores; "
+        f"JAX {jax.__version__}, NumPyro {numpyro.__version__}; {load()}",
+    )
+    for name in args.only:
+        started = time.perf_counter()
+        globals()[f"section_{name}"](lines, args)
+        say(lines, f"  ({name}: {time.perf_counter() - started:.0f} s)")
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text("\n".join(lines) + "\n")
+    print(f"written {args.out}")
+
+
+if __name__ == "__main__":
+    main()
