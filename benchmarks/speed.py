@@ -55,7 +55,7 @@ from bayeslaws.laws.likelihoods import Huber
 from bayeslaws.runs import bundled, simulate
 
 HERE = Path(__file__).resolve().parent
-SECTIONS = ("sampler", "cache", "steplaw", "new_run", "batch", "gpu")
+SECTIONS = ("sampler", "cache", "batch", "gpu", "steplaw", "new_run")
 CHAINS, WARMUP, DRAWS = 4, 1000, 1000
 LAW_SITES = ("alpha", "beta", "lnA", "lnB", "lnE", "sigma")
 
@@ -457,8 +457,8 @@ def main(argv=None) -> None:
         started = time.perf_counter()
         globals()[f"section_{name}"](lines, args)
         say(lines, f"  ({name}: {time.perf_counter() - started:.0f} s)")
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text("\n".join(lines) + "\n")
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text("\n".join(lines) + "\n")  # after each section
     print(f"written {args.out}")
 
 
