@@ -252,6 +252,39 @@ def score_split(part, dataset, split, train, test, lodo, truth_kind, methods, sa
     return pd.DataFrame(rows), pd.concat(points, ignore_index=True), pd.concat(widths)
 
 
+# the points file: held-out runs (actual, lpd, N) and decision quantities (truth, log_error)
+POINT_COLUMNS = [
+    *("actual", "median", "lower50", "upper50", "in50", "lower80", "upper80", "in80"),
+    *("lower90", "upper90", "in90", "lpd", "part", "dataset", "split", "method", "quantity"),
+    *("N", "C", "truth", "log_error"),
+]
+
+
+def read_points(path) -> pd.DataFrame:
+    """A points file, also one written before POINT_COLUMNS (splits without decision
+    quantities wrote the first 19 columns, splits with them all 21, under one 19-column
+    header)."""
+    import csv
+
+    with open(path, newline="") as handle:
+        rows = list(csv.reader(handle))
+    header, body = rows[0], rows[1:]
+    if header != POINT_COLUMNS[: len(header)]:
+        raise ValueError(f"{path}: unexpected columns {header}")
+    frame = pd.DataFrame(
+        [r + [""] * (len(POINT_COLUMNS) - len(r)) for r in body], columns=POINT_COLUMNS
+    )
+    frame = frame.replace("", np.nan)
+    for col in frame.columns:
+        if col in ("part", "dataset", "split", "method", "quantity"):
+            continue
+        if col.startswith("in"):
+            frame[col] = frame[col].map({"True": True, "False": False})
+        else:
+            frame[col] = pd.to_numeric(frame[col])
+    return frame
+
+
 def _slug(text: str) -> str:
     return "".join(c if c.isalnum() or c in "-_.=" else "_" for c in text)
 
@@ -288,6 +321,7 @@ def run_part(part, methods, sampler, seeds, only, seed):
         scores, points, widths = score_split(
             part, dataset, split, train, test, lodo, truth_kind, todo, sampler, seed_here
         )
+        points = points.reindex(columns=POINT_COLUMNS)  # one header for every split
         for key, frame in (("scores", scores), ("points", points), ("widths", widths)):
             frame.to_csv(paths[key], mode="a", header=not paths[key].exists(), index=False)
         print(

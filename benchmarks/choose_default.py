@@ -21,6 +21,10 @@ import numpy as np
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from calibration import read_points  # noqa: E402
+
 OUT = ROOT / "benchmarks" / "output"
 CANDIDATES = ("model", "model_tl", "model_cv")
 BAND = (0.80, 0.95)
@@ -43,9 +47,18 @@ def pooled(points: pd.DataFrame) -> pd.DataFrame:
                 "error_loss": float(np.median(np.abs(loss["median"] / loss["actual"] - 1))),
                 "error_N_opt": float(np.median(n_opt["log_error"])) if len(n_opt) else np.nan,
                 "lpd_loss": float(loss["lpd"].mean()),
+                "width90_loss": _median_width(loss),
+                "width90_N_opt": _median_width(n_opt),
             }
         )
     return pd.DataFrame(rows).set_index("method")
+
+
+def _median_width(g: pd.DataFrame) -> float:
+    """Median relative width (upper - lower) / median of the central 90% intervals."""
+    if not len(g):
+        return float("nan")
+    return float(np.median((g["upper90"] - g["lower90"]) / g["median"]))
 
 
 def distance_from_band(x: float) -> float:
@@ -74,7 +87,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     out = Path(args.out)
     frames = [
-        pd.read_csv(out / f"calibration_points_{p}.csv")
+        read_points(out / f"calibration_points_{p}.csv")
         for p in PARTS
         if (out / f"calibration_points_{p}.csv").exists()
     ]
