@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import io
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -207,6 +208,7 @@ def section_sampler(lines, args) -> None:
     for name, rows in results.items():
         r = [row["ess"] / row["seconds"] for row in rows]
         rate[name] = float(np.median(r))
+        whole = " (the whole bl.fit call)" if "wall" in rows[0] else ""
         per_cpu[name] = float(np.median([row["ess"] / row["cpu"] for row in rows]))
         per_step[name] = float(np.median([row["ess"] / (row["steps"] * n_draws) for row in rows]))
         say(
@@ -216,7 +218,7 @@ def section_sampler(lines, args) -> None:
             + f"); per CPU-s {per_cpu[name]:6.1f}; min ESS "
             f"{np.median([row['ess'] for row in rows]):.0f}; sampling "
             f"{np.median([row['seconds'] for row in rows]):.1f} s wall, "
-            f"{np.median([row['cpu'] for row in rows]):.1f} s CPU; leapfrog steps per "
+            f"{np.median([row['cpu'] for row in rows]):.1f} s CPU{whole}; leapfrog steps per "
             f"iteration {np.median([row['steps'] for row in rows]):.1f}; min ESS per 1000 "
             f"steps {1000 * per_step[name]:.2f}",
         )
@@ -259,7 +261,7 @@ def section_cache(lines, args) -> None:
             ("cache off", "off"),
         ):
             env = {**os.environ, "BAYESLAWS_COMPILATION_CACHE": setting, "BAYESLAWS_QUIET": "1"}
-            started = time.perf_counter()
+            started, before = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)
             done = subprocess.run(
                 command + ["--out", str(Path(tmp) / "fit.nc")],
                 env=env,
@@ -267,12 +269,15 @@ def section_cache(lines, args) -> None:
                 text=True,
             )
             wall = time.perf_counter() - started
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
             status = "ok" if done.returncode == 0 else f"FAILED: {done.stderr.strip()[-300:]}"
-            say(lines, f"  {label:28s} {wall:6.1f} s wall ({status}); {load()}")
+            say(lines, f"  {label:28s} {wall:6.1f} s wall, {cpu:5.1f} s CPU ({status}); {load()}")
             if label.startswith("first"):
-                first = wall
+                first, first_cpu = wall, cpu
             elif label.startswith("second"):
                 entries = len(list(cache.iterdir())) if cache.exists() else 0
+                say(lines, f"  CPU time of the second process: {first_cpu / cpu:.2f}x less")
                 say(lines, f"  speed-up of the second process: {first / wall:.2f}x (target >= 2x);"
                     f" {entries} cached programs")  # fmt: skip
 
