@@ -20,6 +20,7 @@ Parts (``--parts``, comma-separated; each appends its rows to its CSV in benchma
   optima laws beside the authors' bootstrap; diagnostics and wall time. -> sweep_steplaw.csv
 * ``bundled``: the bundled 576-run simulated sweep with the defaults: diagnostics and wall
   time. -> sweep_bundled.csv
+``--summary``: summarise sweep_yin.csv -> sweep_yin_summary.txt (also written after ``yin``).
 
 Run (the figures in the closing note):
     OPENBLAS_NUM_THREADS=1 nice python benchmarks/sweep_joint.py --parts yin --replicates 20
@@ -183,7 +184,7 @@ def summarise_yin():
     clean = (df["max_r_hat"] <= 1.01) & (df["divergences"] == 0)
     fx = df[df["fixed_method"].str.startswith("Chinchilla refitted")]
     settled = int(((fx["fixed_change_lower"] > 0) | (fx["fixed_change_upper"] < 0)).sum())
-    print(
+    line = (
         f"yin ({len(df)} simulated replicates): N_opt(1e22) bias {np.median(ratio) - 1:+.1%} "
         f"(median of replicate medians / truth; mean {ratio.mean() - 1:+.1%}), 90% coverage "
         f"{df['covered'].mean():.0%} ({int(df['covered'].sum())}/{len(df)}); clean fits "
@@ -194,6 +195,8 @@ def summarise_yin():
         f"replicates whose 90% interval excludes 0: {settled}/{len(fx)}; wall per fit median "
         f"{df['wall_s'].median():.0f} s"
     )
+    print(line)
+    (OUT / "sweep_yin_summary.txt").write_text(line + "\n")
 
 
 def part_steplaw(args):
