@@ -660,7 +660,10 @@ def design_replay(history: pd.DataFrame, *, metrics=("error", "r2"), strategies=
             ax.grid(True, which="both", alpha=0.2)
         simulated = bool(h["simulated"].any()) if "simulated" in h else False
         axes[0, j].set_title(f"{pool}{' (SIMULATED)' if simulated else ''}", fontsize=10)
-    axes[0, 0].legend(fontsize=8)
+    from matplotlib.lines import Line2D
+
+    handles = [Line2D([], [], color=colours[s], marker="o", label=s) for s in strategies]
+    axes[0, -1].legend(handles=handles, fontsize=8, title="median over seeds", title_fontsize=7)
     fig.tight_layout()
     return fig
 

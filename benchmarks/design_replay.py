@@ -22,6 +22,7 @@ Llama-3 and Marin pools are confirmation data (docs/calibration_protocol.md): th
 Writes benchmarks/output/design_replay_<pool>.csv (one row per pool, strategy, seed, budget),
 design_replay_<pool>_components.csv (every decision component), design_replay_summary.csv
 (medians over seeds), design_replay_sl2.csv (Step Law R^2 beside SL2's published numbers),
+design_replay_summary.txt (the printed tables and the issue's checks),
 design_replay_steplaw_truth.csv (the held-out cells' realised optima, computed once) and
 design_replay.png (``bl.plot.design_replay``); ``--timing`` writes design_replay_timing.txt.
 """
@@ -138,7 +139,10 @@ def checks(summary: pd.DataFrame) -> list[str]:
             if budget not in table.index or "ours" not in table:
                 continue
             row = table.loc[budget]
-            others = {k: row[k] for k in ("random", "vopt") if k in row}
+            others = {k: row[k] for k in ("random", "vopt") if k in row and np.isfinite(row[k])}
+            if not others:
+                out.append(f"{pool} @ {budget:.0%}: ours {row['ours']:.4f}, no baseline run yet")
+                continue
             ok = all(row["ours"] < v for v in others.values())
             text = ", ".join(f"{k} {v:.4f}" for k, v in others.items())
             out.append(
@@ -163,7 +167,7 @@ def sl2_table(summary: pd.DataFrame) -> pd.DataFrame:
     if s.empty:
         return pd.DataFrame()
     table = s.pivot(index="budget", columns="strategy", values="r2_median")
-    table.columns = [f"ours_replay_{c}" for c in table.columns]
+    table.columns = [f"replay_{c}" for c in table.columns]  # this benchmark's replay
     table.insert(0, "SL2_published", [replay.SL2_STEPLAW_R2.get(b, np.nan) for b in table.index])
     return table.reset_index()
 
@@ -185,13 +189,15 @@ def write_summary(log):
     if len(sl2):
         sl2.to_csv(OUT / "design_replay_sl2.csv", index=False)
     pd.set_option("display.width", 200)
-    print(summary.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
+    text = [summary.to_string(index=False, float_format=lambda x: f"{x:.4g}")]
     if len(sl2):
-        print("\nStep Law LR x batch pool, R^2 of the held-out runs (median over seeds):")
-        print(sl2.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
-    print("\nChecks (issue 14):")
-    for line in checks(summary):
-        print("  " + line)
+        text += ["", "Step Law LR x batch pool, R^2 of the held-out runs (median over seeds):"]
+        text.append(sl2.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
+    text += ["", "Checks (issue 14):"] + ["  " + line for line in checks(summary)]
+    print("\n".join(text))
+    (OUT / "design_replay_summary.txt").write_text(
+        f"# python benchmarks/design_replay.py --summary-only\n{chr(10).join(text)}\n"
+    )
     fig = plot.design_replay(history, metrics=("error", "r2", "coverage"))
     plot.save(fig, OUT / "design_replay.png")
     log(f"wrote {OUT / 'design_replay_summary.csv'} and {OUT / 'design_replay.png'}")
