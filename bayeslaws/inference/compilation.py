@@ -4,11 +4,10 @@ batch worker) reads compiled NUTS kernels from disk instead of compiling them ag
 The folder is ``$BAYESLAWS_COMPILATION_CACHE`` when set (``0``, ``off`` or ``none``
 disables the cache), else ``$XDG_CACHE_HOME/bayeslaws/jax`` (``~/.cache/bayeslaws/jax``).
 Every program is written, the small ones too (``MIN_COMPILE_S = 0``): a fit compiles dozens of
-them (55, a few MB, for a Chinchilla fit). Measured by benchmarks/speed.py under load: the
-second ``bayeslaws fit`` process used 15.8 s CPU, against 19.7 s when only programs compiling
-for over 0.5 s were cached (the first: 30-34 s). The cache is keyed by JAX on the program,
-the JAX version and the backend: a stale entry is never used, and deleting the folder is
-always safe.
+them (55, a few MB, for a Chinchilla fit), and caching only the slow ones left a second process
+noticeably slower (benchmarks/speed.py --only cache; benchmarks/output/speed_cache.txt).
+The cache is keyed by JAX on the program, the JAX version and the backend: a stale entry is
+never used, and deleting the folder is always safe.
 """
 
 from __future__ import annotations
