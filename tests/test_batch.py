@@ -3,6 +3,8 @@ runs through Client("tcp://scheduler:8786")), failures recorded per task, result
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from conftest import TRUTH, chinchilla_design
@@ -48,25 +50,35 @@ def test_dask_local_cluster_batch_with_a_failure(tmp_path):
     tasks = [FitTask(t, "chinchilla", {**TINY, "seed": i}, f"sim{i}") for i, t in enumerate(tables)]
     # a task that fails in its worker: an option the law does not have
     tasks.insert(1, FitTask(tables[0], "chinchilla", {**TINY, "no_such_option": 1}, "broken"))
+    # a task whose fit warns in its worker: 5 runs for a 6-parameter law
+    few = np.zeros(len(tables[0].df), bool)
+    few[5:] = True
+    tasks.append(FitTask(tables[0].exclude(few, "test: too few runs"), "chinchilla", TINY, "few"))
     with distributed.LocalCluster(
         n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
     ) as cluster, distributed.Client(cluster) as client:
-        result = bl.fit_many(tasks, client, retries=1, save_dir=tmp_path)
-    assert [r.name for r in result] == ["sim0", "broken", "sim1", "sim2"]
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            result = bl.fit_many(tasks, client, retries=1, save_dir=tmp_path)
+    assert [r.name for r in result] == ["sim0", "broken", "sim1", "sim2", "few"]
     table = result.table()
-    assert table["ok"].tolist() == [True, False, True, True]
+    assert table["ok"].tolist() == [True, False, True, True, True]
     broken = result[1]
     assert broken.attempts == 2  # retried once, then recorded
     assert "TypeError" in broken.error and "no_such_option" in broken.error
     assert "Traceback" in broken.traceback
-    with pytest.raises(RuntimeError, match="1 of 4 fits failed: 'broken': TypeError"):
+    with pytest.raises(RuntimeError, match="1 of 5 fits failed: 'broken': TypeError"):
         result.raise_for_failures()
+    # warnings the fits raised in their workers are kept per task and summarised once
+    assert any(w.startswith("IdentifiabilityWarning") for w in result[4].warnings)
+    summary = [str(w.message) for w in caught if "fit_many:" in str(w.message)]
+    assert len(summary) == 1 and "'few'" in summary[0]
     fits = result.fits
     assert fits[1] is None
     for i, r in zip((0, 2, 3), (result[0], result[2], result[3]), strict=True):
         assert r.attempts == 1 and r.path.endswith(f"{r.name}.nc")
         assert fits[i].record.sampler.draws == TINY["draws"]
     # each task fitted its own table: the posteriors differ, and all sit near the truth
-    alphas = [float(np.median(f.draws(["alpha"])["alpha"])) for f in fits if f is not None]
+    alphas = [float(np.median(fits[i].draws(["alpha"])["alpha"])) for i in (0, 2, 3)]
     assert len(set(alphas)) == 3
     assert all(abs(a - TRUTH["alpha"]) < 0.15 for a in alphas)

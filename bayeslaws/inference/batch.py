@@ -227,6 +227,8 @@ def _as_executor(executor):
 
 def _report(result: TaskResult, done: int, total: int, failed: int, started: float) -> None:
     status = "ok" if result.ok else f"FAILED after {result.attempts} attempt(s): {result.error}"
+    if result.warnings:
+        status += f", {len(result.warnings)} warning(s)"
     elapsed = time.perf_counter() - started
     progress._write(
         f"fit_many: {done}/{total} done ({failed} failed), {elapsed:.0f} s: {result.name!r} "
@@ -344,6 +346,16 @@ def fit_many(
             show_progress=show_progress,
         )
     )
-    return BatchResult(sorted(results, key=lambda r: r.index))
+    batch = BatchResult(sorted(results, key=lambda r: r.index))
+    warned = [r.name for r in batch if r.warnings]
+    if warned:  # sampler trouble in a worker is reported here, not lost in its log
+        shown = ", ".join(repr(n) for n in warned[:10]) + (", ..." if len(warned) > 10 else "")
+        warnings.warn(
+            f"fit_many: {len(warned)} of {len(batch)} fits warned in their workers (sampler, "
+            f"identifiability or outliers): {shown}; see result.table() and "
+            "result[i].warnings",
+            stacklevel=2,
+        )
+    return batch
 
 
