@@ -40,6 +40,10 @@ def test_tasks_are_checked_and_named():
         as_tasks([])
     with pytest.raises(TypeError, match="executor must be"):
         fit_many([FitTask(runs)], executor=object())
+    with pytest.raises(ValueError, match="workers must be an integer >= 1"):
+        fit_many([FitTask(runs)], workers=0)
+    with pytest.raises(ValueError, match="local processes only"):
+        fit_many([FitTask(runs)], executor=object(), workers=2)
 
 
 def test_dask_local_cluster_batch_with_a_failure(tmp_path):

@@ -248,6 +248,15 @@ def iter_fit_many(
     """Yield a :class:`TaskResult` per task as each finishes (completion order); see
     :func:`fit_many` for the arguments."""
     tasks = as_tasks(tasks)
+    if workers is not None and (
+        executor is not None or isinstance(workers, bool) or not isinstance(workers, int)
+        or workers < 1
+    ):  # fmt: skip
+        raise ValueError(
+            f"workers must be an integer >= 1 and applies to the local processes only "
+            f"(executor=None), got workers={workers!r} with executor "
+            f"{type(executor).__name__}; size a Dask cluster with its own options"
+        )
     if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
         raise ValueError(f"retries must be an integer >= 0, got {retries!r}")
     if save_dir is not None:
