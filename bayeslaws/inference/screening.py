@@ -28,8 +28,8 @@ largest
 |z| is 6.4 (Porian's nine configurations; Step Law's best runs 2.1; Epoch's 240 kept points
 6.4), while 4 of the 5 highest-loss points of Epoch's Chinchilla table, which Epoch dropped,
 lie 10-40 robust sd above the fit (the fifth is in line with the law). Once those 4 are
-excluded the fit tightens and the fifth and one kept run stand out (z 11 and 9,
-benchmarks/output/faults.txt): ``"exclude"`` does one round and then only warns.
+excluded the fit tightens and the fifth and one kept run (rows 4 and 5) stand out
+(benchmarks/output/faults.txt): ``"exclude"`` does one round and then only warns.
 """
 
 from __future__ import annotations
