@@ -245,6 +245,7 @@ def test_stacking_mixes_forms_beyond_the_range_only(small_backtest):
     assert np.all(np.isfinite(mixed))
 
 
+@pytest.mark.slow
 def test_stacking_plus_discrepancy_is_computed_lazily(small_backtest):
     train, test, module_fit = small_backtest
     # a copy sharing the draws, without the stacking and discrepancy states of other tests

@@ -95,6 +95,7 @@ def test_saturating_cubic_has_one_minimum_at_the_vertex():
     np.testing.assert_allclose(curve(small, 1.0, 0.5), small**2 * (1 + 0.5 * small), atol=1e-6)
 
 
+@pytest.mark.slow
 def test_cubic_recovers_the_optimum_of_skewed_chinchilla_isoflop_curves():
     """isoFLOP profiles of a Chinchilla surface are skewed in ln N; the cubic's vertices should
     follow the surface's exact N_opt(C) = G (C/6)^a, a = beta / (alpha + beta) (simulated)."""

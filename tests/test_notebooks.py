@@ -28,6 +28,7 @@ def test_committed_without_outputs(name):
             assert cell.execution_count is None, f"{name}: clear the execution counts"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", NAMES)
 def test_notebook_executes(name, tmp_path, monkeypatch):
     monkeypatch.setenv("BAYESLAWS_NOTEBOOK_DRAWS", DRAWS)
