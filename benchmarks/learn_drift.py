@@ -33,31 +33,13 @@ sys.path.insert(0, str(ROOT))
 
 import bayeslaws as bl  # noqa: E402
 from bayeslaws.posterior import calibration as cal  # noqa: E402
+from bayeslaws.posterior import splits  # noqa: E402
 from bayeslaws.posterior.extrapolation import distance, drift  # noqa: E402
 from bayeslaws.runs import bundled  # noqa: E402
 
 OUT = ROOT / "benchmarks" / "output"
 FOLDS = drift.CV_FOLDS  # the same inner splits as drift.calibrate
-PORIAN = {
-    f"porian {ds}/{hp}/{wu}/{dc}": dict(
-        dataset=ds, hparams=hp, warmup=wu, decay=dc, param_count="standard", loss_type="val"
-    )
-    for ds in ("rw", "owt2")
-    for hp, wu, dc in (
-        ("base", "long", "kaplan"),
-        ("base", "short", "kaplan"),
-        ("base", "short", "chinchilla"),
-        ("tuned", "short", "const"),
-    )
-}
-PORIAN["porian rw/tuned/long/const (kaplan, train)"] = dict(
-    dataset="rw",
-    hparams="tuned",
-    warmup="long",
-    decay="const",
-    param_count="kaplan",
-    loss_type="train",
-)
+PORIAN = {f"porian {name}": spec for name, spec in splits.SELECTION_PORIAN.items()}
 
 
 def corpus(quick: bool) -> dict:
@@ -82,8 +64,8 @@ def collect_points(sets: dict, sampler: dict, seed: int) -> pd.DataFrame:
         t0 = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            splits = dataset_splits(runs, sampler, seed)
-        for s in splits:
+            inner = dataset_splits(runs, sampler, seed)
+        for s in inner:
             h = s["held_out"]
             d = drift.axis_distances(h["N"], h["D"], h["C"], s["ranges"])
             frame = pd.DataFrame(d, columns=DIST_COLUMNS)
@@ -96,7 +78,7 @@ def collect_points(sets: dict, sampler: dict, seed: int) -> pd.DataFrame:
             frame.insert(0, "n_runs", len(runs))
             frame.insert(0, "dataset", name)
             frames.append(frame)
-        print(f"{name:45s} {len(splits)} splits, {time.perf_counter() - t0:.0f} s", flush=True)
+        print(f"{name:45s} {len(inner)} splits, {time.perf_counter() - t0:.0f} s", flush=True)
     return pd.concat(frames, ignore_index=True)
 
 
