@@ -85,11 +85,10 @@ from .contract import (
     Prepared,
     Scales,
     resolve_group,
-    summarise,
 )
 from .hyperparams import data as hp_data
+from .hyperparams import optima
 from .hyperparams.data import DivergenceWarning, positive_option
-from .hyperparams.optima import finish_law_table, units_factor
 from .surface import LossSurfaceLaw
 
 OPTIMUM_PARAMS = ("lr_int", "lr_N", "lr_D", "batch_int", "batch_N", "batch_D")
@@ -721,25 +720,9 @@ class SweepLaw(LossSurfaceLaw):
         return best.assign(loss=best["loss"])
 
     def law_table(self, post, units="billions", ci: float = 0.9, compute_model=None):
-        """The optima's laws in the papers' notation (``eta_opt = c T^x N^y``, B in tokens)."""
-        unit = units_factor(units)
-        d, sc = post.draws, post.scales
-        rows = []
-        for quantity, prefix, column in (("eta_opt", "lr", "lr"), ("B_opt", "batch", "batch_size")):
-            eN, eD = np.asarray(d[f"{prefix}_N"]), np.asarray(d[f"{prefix}_D"])
-            log_c = (
-                sc[column]
-                + np.asarray(d[f"{prefix}_int"])
-                - eN * (sc["N"] - np.log(unit))
-                - eD * (sc["D"] - np.log(unit))
-            )
-            for param, values in (("c", np.exp(log_c)), ("exp_T", eD), ("exp_N", eN)):
-                med, lo, hi = summarise(values, ci)
-                rows.append(
-                    {"quantity": quantity, "parameter": param, "median": med, "lower": lo,
-                     "upper": hi}
-                )
-        return finish_law_table(rows, unit, ci)
+        """The optima's laws in the papers' notation (``eta_opt = c T^x N^y``, B in tokens): the
+        same sites and layout as law ``hyperparams`` (:func:`.hyperparams.optima.law_table`)."""
+        return optima.law_table(post, units=units, ci=ci)
 
 
 LAW = SweepLaw()
