@@ -65,6 +65,7 @@ _PUBLIC = {
     "predict": ("bayeslaws.posterior", "predict"),
     "register": ("bayeslaws.laws", "register"),
     "runs": ("bayeslaws.runs", None),
+    "worker_env": ("bayeslaws.inference.batch", "worker_env"),
 }
 __all__ = sorted(_PUBLIC)
 

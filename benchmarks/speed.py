@@ -20,7 +20,8 @@ Sections (each prints its figures; all are written to ``--out`` with the machine
   Target: < 10 s.
 * ``batch``: ``--sbc-fits`` SBC fits (parameters drawn from the Chinchilla prior, SIMULATED runs on
   a 5 x 5 grid, 1 chain x 200 + 200) through ``bl.fit_many`` on a Dask LocalCluster with 1 and 2
-  worker processes (cluster started and its workers warmed before timing). Target: speed-up
+  worker processes started with ``bl.worker_env()`` (cluster started and its workers warmed
+  before timing). Target: speed-up
   >= 1.7x.
 * ``gpu``: the Epoch fit with vectorised chains on a GPU when JAX sees one; otherwise says so.
 
@@ -387,7 +388,11 @@ def section_batch(lines, args) -> None:
     for workers in (1, 2):
         with (
             distributed.LocalCluster(
-                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+                n_workers=workers,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                env=bl.worker_env(),  # one core per worker process (single-threaded XLA)
             ) as cluster,
             distributed.Client(cluster) as client,
         ):

@@ -3,6 +3,7 @@ runs through Client("tcp://scheduler:8786")), failures recorded per task, result
 
 from __future__ import annotations
 
+import os
 import warnings
 
 import numpy as np
@@ -86,3 +87,36 @@ def test_dask_local_cluster_batch_with_a_failure(tmp_path):
     alphas = [float(np.median(fits[i].draws(["alpha"])["alpha"])) for i in (0, 2, 3)]
     assert len(set(alphas)) == 3
     assert all(abs(a - TRUTH["alpha"]) < 0.15 for a in alphas)
+
+
+def test_worker_env_is_single_threaded_and_keeps_the_users_xla_flags():
+    env = bl.worker_env({"XLA_FLAGS": "--xla_force_host_platform_device_count=4"})
+    flags = env["XLA_FLAGS"].split()
+    assert flags[0] == "--xla_force_host_platform_device_count=4"
+    assert "--xla_cpu_multi_thread_eigen=false" in flags
+    assert env["OPENBLAS_NUM_THREADS"] == env["OMP_NUM_THREADS"] == "1"
+    # a user's own choice of the thread flag is kept, not duplicated
+    own = bl.worker_env({"XLA_FLAGS": "--xla_cpu_multi_thread_eigen=true"})["XLA_FLAGS"]
+    assert own.count("xla_cpu_multi_thread_eigen") == 1 and "=true" in own
+
+
+def test_local_pool_processes_start_with_the_worker_env(monkeypatch):
+    """The environment is set while the pool starts its processes, and restored after."""
+    from bayeslaws.inference import batch
+
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    seen = []
+
+    class Pool:  # records the environment each submit sees (a real pool spawns there)
+        def submit(self, fn, *args):
+            seen.append(os.environ.get("OMP_NUM_THREADS"))
+            raise RuntimeError("stop")
+
+        def shutdown(self, **kwargs):
+            pass
+
+    monkeypatch.setattr(batch, "local_executor", lambda workers: Pool())
+    with pytest.raises(RuntimeError, match="stop"):
+        list(batch.iter_fit_many([FitTask(simulated_tables(1)[0])], show_progress=False))
+    assert seen == ["1"]
+    assert "OMP_NUM_THREADS" not in os.environ

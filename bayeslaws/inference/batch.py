@@ -18,6 +18,13 @@ back as :class:`~.fit.Fit` objects (they pickle), or, with ``save_dir``, are sav
 as ``<name>.nc`` and come back as paths (on a cluster ``save_dir`` must be a folder every worker
 and the client can see).
 
+Worker processes run one fit at a time, so each should use one core: :func:`worker_env` is
+the environment for that (single-threaded XLA and BLAS: workers that each reach for every core
+contend for them; benchmarks/speed.py's batch section measures it). The local pool starts
+its processes with it; give it to a Dask cluster's workers
+(``LocalCluster(n_workers=2, threads_per_worker=1, env=bl.worker_env())``, or export it before
+``dask worker`` on each node).
+
 Each worker process turns on JAX's persistent compilation cache
 (:mod:`.compilation`), so a law's NUTS kernel compiled by one worker is read from disk by the
 others (on a cluster, when the cache folder is shared or each worker reuses its own).
@@ -26,6 +33,7 @@ others (on a cluster, when the cache folder is shared or each worker reuses its 
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import multiprocessing
 import os
 import socket
@@ -42,6 +50,11 @@ import pandas as pd
 from . import progress
 
 TASK_KEYS = ("runs", "law", "name")
+# One core per worker process: XLA's intra-op thread pool and BLAS threads off (XLA_FLAGS is
+# read when JAX starts, so this must be the worker's environment from its start).
+WORKER_XLA_FLAGS = ("--xla_cpu_multi_thread_eigen=false", "intra_op_parallelism_threads=1")
+WORKER_THREADS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
 # NumPyro's effect handlers live on one stack per process, so two fits tracing their models in
 # threads of one process corrupt each other ("all sites must have unique names"): fits in
 # threads of one process (a ThreadPoolExecutor, a Dask worker with several threads or a
@@ -160,6 +173,35 @@ def run_task(task: FitTask, save_dir: str | None) -> dict:
     return out
 
 
+def worker_env(environ=None) -> dict:
+    """Environment variables (name -> value) for a process that runs one fit at a time, one
+    process per core: single-threaded XLA (``XLA_FLAGS``, kept from ``environ`` -- default
+    ``os.environ`` -- with the two thread flags added) and BLAS, and quiet fits. For
+    ``LocalCluster(..., env=bl.worker_env())`` or a ``dask worker`` node's environment."""
+    environ = os.environ if environ is None else environ
+    flags = environ.get("XLA_FLAGS", "").split()
+    flags += [f for f in WORKER_XLA_FLAGS if f.split("=")[0] not in " ".join(flags)]
+    return {"XLA_FLAGS": " ".join(flags), "BAYESLAWS_QUIET": "1"} | dict.fromkeys(
+        WORKER_THREADS, "1"
+    )
+
+
+@contextlib.contextmanager
+def _environment(values: dict):
+    """``os.environ`` updated with ``values`` inside the block (restored after): the local pool
+    starts its ``spawn`` processes, which copy the environment, inside it."""
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
 def _init_worker() -> None:
     """Start-up of a local worker process: quiet fits (the parent reports progress)."""
     os.environ.setdefault("BAYESLAWS_QUIET", "1")
@@ -272,9 +314,12 @@ def iter_fit_many(
     attempts = dict.fromkeys(range(len(tasks)), 0)
     pending: dict = {}
 
+    env = worker_env() if own else {}
+
     def submit(i: int, count: bool = True) -> None:
         attempts[i] += count
-        pending[pool.submit(run_task, tasks[i], save_dir)] = i
+        with _environment(env):  # a local pool starts its processes on submit
+            pending[pool.submit(run_task, tasks[i], save_dir)] = i
 
     def replace_broken_pool() -> None:
         """A dead worker breaks a whole ProcessPoolExecutor: start a new pool and resubmit
@@ -333,7 +378,8 @@ def fit_many(
     ----------
     tasks : list of :class:`FitTask`, or of dicts ``{"runs": RunTable, "law": "chinchilla",
         "name": "sim3", **bl.fit options}`` (e.g. ``chains``, ``draws``, ``seed``).
-    executor : None (local ``spawn`` processes, ``workers`` of them, default one per core), a
+    executor : None (local ``spawn`` processes, ``workers`` of them, default one per core,
+        started with :func:`worker_env`), a
         ``dask.distributed.Client`` (a ``LocalCluster`` or ``Client("tcp://scheduler:8786")``),
         or a ``concurrent.futures`` executor.
     retries : how many times a failed task is resubmitted before it is recorded as failed.
