@@ -20,6 +20,8 @@ from jax.scipy.special import ndtr
 from numpyro.distributions import constraints
 from numpyro.distributions.util import promote_shapes
 
+from .priors import standardised_sample
+
 FAMILIES = ("gaussian", "student_t", "huber")
 HUBER_DELTA = 1.345  # in units of the scale: the classical 95%-efficiency choice
 
@@ -101,8 +103,21 @@ def observation(family: str, mu, sigma, nu=None):
     raise ValueError(f"unknown likelihood {family!r}; choose one of {FAMILIES}")
 
 
-def sample_noise_params(family: str, priors: dict):
-    """Sample the nuisance parameters inside a NumPyro model; returns (sigma, nu or None)."""
-    sigma = numpyro.sample("sigma", priors["sigma"])
-    nu = numpyro.sample("nu", priors["nu"]) if family == "student_t" else None
+# Typical posterior sds of ln sigma and ln nu: the units they are sampled in when a law asks for
+# standardised sampling (see priors.standardised_sample).
+NOISE_SAMPLING_SCALE = {"sigma": 0.1, "nu": 0.5}
+
+
+def sample_noise_params(family: str, priors: dict, standardised: bool = False):
+    """Sample the nuisance parameters inside a NumPyro model; returns (sigma, nu or None).
+    ``standardised``: through :func:`~.priors.standardised_sample` (sites ``sigma_std``,
+    ``nu_std``; ``sigma`` and ``nu`` recorded as deterministic)."""
+
+    def draw(name):
+        if standardised:
+            return standardised_sample(name, priors[name], NOISE_SAMPLING_SCALE[name])
+        return numpyro.sample(name, priors[name])
+
+    sigma = draw("sigma")
+    nu = draw("nu") if family == "student_t" else None
     return sigma, nu

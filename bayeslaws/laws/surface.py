@@ -39,16 +39,23 @@ from .contract import (
     resolve_group,
 )
 from .likelihoods import observation, sample_noise_params
+from .priors import standardised_sample
 
 GROUP_SD_PRIOR = dist.HalfNormal(0.3)  # sd of group deviations, in unconstrained units
+# Typical posterior sd of a surface parameter in unconstrained units (an exponent's logit, a
+# centred log amplitude) on a few hundred runs: the units NUTS samples it in
+# (priors.standardised_sample). Only the order of magnitude matters: the mass matrix adapts the
+# rest, and a law may set its own per parameter (``LossSurfaceLaw.sampling_scale``).
+SAMPLING_SCALE = 0.05
 
 
-def pooled_sample(name, prior, group_index, n_groups, tau_prior):
-    """Sample a parameter, partially pooled over groups when ``n_groups > 1``.
+def pooled_sample(name, prior, group_index, n_groups, tau_prior, scale=SAMPLING_SCALE):
+    """Sample a parameter (standardised by ``scale``, :func:`~.priors.standardised_sample`),
+    partially pooled over groups when ``n_groups > 1``.
 
     Returns (population value (scalar), value per run (scalar or shape (n_runs,))).
     """
-    theta = numpyro.sample(name, prior)
+    theta = standardised_sample(name, prior, scale)
     if n_groups <= 1:
         return theta, theta
     to_support = biject_to(prior.support)
@@ -83,6 +90,7 @@ class LossSurfaceLaw(Law):
     pooled: tuple = ()  # the ones partially pooled across groups
     required_levels = {"N": 2, "D": 2}  # distinct values each input needs
     widened = True
+    sampling_scale: dict = {}  # name -> unconstrained units it is sampled in (SAMPLING_SCALE)
 
     def log_loss(self, theta: dict, x, y, scales: Scales):
         """Normalised log loss z = ln L - ln L_ref at centred logs (x, y); broadcasts."""
@@ -106,14 +114,17 @@ class LossSurfaceLaw(Law):
             if name in self.pooled:
                 tau_prior = priors.get(f"{name}_tau", priors["group_sd"])
                 population[name], per_run[name] = pooled_sample(
-                    name, priors[name], group_index, n_groups, tau_prior
+                    name, priors[name], group_index, n_groups, tau_prior,
+                    self.sampling_scale.get(name, SAMPLING_SCALE),
                 )
             else:
-                population[name] = per_run[name] = numpyro.sample(name, priors[name])
+                population[name] = per_run[name] = standardised_sample(
+                    name, priors[name], self.sampling_scale.get(name, SAMPLING_SCALE)
+                )
         for name, value in self.derived(population, scales).items():
             numpyro.deterministic(name, value)
         mu = self.log_loss(per_run, x, y, scales)
-        sigma, nu = sample_noise_params(likelihood, priors)
+        sigma, nu = sample_noise_params(likelihood, priors, standardised=True)
         with numpyro.plate("runs", x.shape[0]):
             numpyro.sample(OBSERVED_SITE, observation(likelihood, mu, sigma, nu), obs=obs)
 
