@@ -116,7 +116,10 @@ def test_every_law_works_at_every_stage(name, tmp_path):
     assert np.isfinite(mean[first]).all() and np.isfinite(new[first]).all()
     lo = "lower" if primary else f"{fit.law.quantities[0]}_lower"
     hi = "upper" if primary else f"{fit.law.quantities[0]}_upper"
-    assert (new[hi] - new[lo] >= mean[hi] - mean[lo] - 1e-12).all()
+    # a new run adds noise (and a law's scatter) to the mean: its interval is not narrower, up
+    # to the Monte Carlo error of 90% quantiles from TINY's 300 draws (a few %: where the added
+    # noise is small next to the law's own spread the two widths are nearly equal)
+    assert (new[hi] - new[lo] >= 0.9 * (mean[hi] - mean[lo])).all()
 
     try:
         alloc = bl.optimal_allocation(fit, C=[1e21, 1e22])

@@ -143,8 +143,11 @@ def test_sampler_diagnostics_are_reported(sweep_fit):
     fit, _ = sweep_fit
     summary = fit.summary()
     for name in ("alpha", "beta", "E", "level_scatter", "lr_N", "batch_D", "tau", "sigma",
-                 "k_lr_scatter"):
+                 "k_lr"):
         assert name in summary.index
+    # the shape scatters are held at zero by default: not sampled, so not in the diagnostics
+    assert "k_lr_scatter" not in summary.index
+    assert np.all(np.asarray(fit.idata.posterior["k_lr_scatter"]) == 0)
     d = fit.diagnostics
     assert d.max_r_hat == pytest.approx(summary["r_hat"].max(), abs=0.01)
     diverging = int(np.asarray(fit.idata.sample_stats["diverging"]).sum())
@@ -166,6 +169,16 @@ def test_allocation_and_penalty(sweep_fit):
 # ---- bad input -------------------------------------------------------------------------------
 def _runs(df):
     return bl.load_runs(df, allow_missing_loss=True)
+
+
+def test_shape_scatter_option_samples_the_scatters():
+    on = sweep.SweepLaw(shape_scatter=True)
+    names = on.summary_names((None,), "gaussian")
+    assert {f"{k}_scatter" for k in sweep.SHAPE_SCATTER} <= set(names)
+    assert not {f"{k}_scatter" for k in sweep.SHAPE_SCATTER} & set(
+        sweep.LAW.summary_names((None,), "gaussian"))
+    with pytest.raises(ValueError, match="shape_scatter"):
+        sweep.SweepLaw(shape_scatter="yes")
 
 
 def test_bad_input_is_refused_by_name():

@@ -22,8 +22,11 @@ The bowl is convex with its minimum at (eta*_c, B*_c) (:meth:`SweepLaw.bowl_valu
     lr_asym,c = lr_asym + lr_asym_scatter z_lr_asym_c,
     valley_c = valley + valley_scatter z_valley_c
 
-so the curvatures follow power laws in N and D and the bowl's shape varies a little by cell
-(non-centred cell deviations z ~ Normal(0, 1); batch_asym is shared).
+so the curvatures follow power laws in N and D; with ``shape_scatter=True`` the bowl's shape
+also varies a little by cell (non-centred cell deviations z ~ Normal(0, 1); batch_asym is
+shared). By default it does not (the scatters are held at 0): on sweeps whose bowls scale
+smoothly they sit near zero, a funnel that kept R-hat at 1.04-1.13 (benchmarks/sweep_joint.py),
+and the bowl's relative misfit ``tau`` below already absorbs a shape the laws miss.
 
 **Sampling** (why this model samples cleanly where ``hyperparams`` with
 ``loss_level="surface"`` did not): the cell levels l_c are *integrated out analytically*. Given
@@ -55,8 +58,9 @@ Default priors (centred logs; the surface law's own priors for its parameters):
 * lr_int, batch_int ~ Normal(0, 2); lr_N, lr_D, batch_N, batch_D ~ Normal(0, 1);
   lr_scatter, batch_scatter ~ HalfNormal(0.3) (as law ``hyperparams``);
 * k_lr, k_batch ~ LogNormal(ln 0.003, 2); k_lr_N, k_lr_D, k_batch_N, k_batch_D ~ Normal(0, 0.5);
-  lr_asym, batch_asym, valley ~ Normal(0, 1); k_lr_scatter, k_batch_scatter ~ HalfNormal(0.3),
-  lr_asym_scatter ~ HalfNormal(0.5), valley_scatter ~ HalfNormal(0.2);
+  lr_asym, batch_asym, valley ~ Normal(0, 1); with ``shape_scatter``: k_lr_scatter,
+  k_batch_scatter ~ HalfNormal(0.3), lr_asym_scatter ~ HalfNormal(0.5), valley_scatter ~
+  HalfNormal(0.2);
 * level_scatter (s) ~ HalfNormal(0.02): cell deviations of ln L* from the surface;
 * tau ~ HalfNormal(0.5): the bowl's relative misfit; sigma ~ HalfNormal(0.1) (run noise).
 
@@ -224,6 +228,11 @@ class SweepLaw(LossSurfaceLaw):
     divergence_threshold : a loss above this counts as diverged (None: only NaN losses, a true
         ``diverged`` column and the fence).
     fence : Tukey multiplier of the far-out fence per cell (default 3; None: no fence).
+    shape_scatter : let each cell's bowl shape (curvatures, LR asymmetry, valley slope) deviate
+        from the law's by its own fitted scatter (default False: the shape follows the power
+        laws in N and D, and the bowl's relative misfit ``tau`` absorbs what it misses; the
+        shape scatters, near zero on sweeps whose bowls scale smoothly, gave R-hat 1.04-1.13 at
+        default settings).
     """
 
     name = "sweep"
@@ -244,7 +253,10 @@ class SweepLaw(LossSurfaceLaw):
         surface: str = "chinchilla",
         divergence_threshold: float | None = None,
         fence: float | None = FENCE,
+        shape_scatter: bool = False,
     ):
+        if not isinstance(shape_scatter, bool | np.bool_):
+            raise ValueError(f"shape_scatter must be True or False, got {shape_scatter!r}")
         if surface not in SURFACES:
             raise ValueError(
                 f"surface must be one of the loss-surface laws {sorted(SURFACES)}, got {surface!r}"
@@ -256,6 +268,7 @@ class SweepLaw(LossSurfaceLaw):
         self.surface_law = law
         self.divergence_threshold = divergence_threshold
         self.fence = None if fence is None else float(fence)
+        self.shape_scatter = bool(shape_scatter)
         self.parameters = law.parameters
 
     @property
@@ -264,6 +277,7 @@ class SweepLaw(LossSurfaceLaw):
             "surface": self.surface,
             "divergence_threshold": self.divergence_threshold,
             "fence": self.fence,
+            "shape_scatter": self.shape_scatter,
         }
 
     # ---- priors ------------------------------------------------------------------------------
@@ -396,6 +410,21 @@ class SweepLaw(LossSurfaceLaw):
             "e": numpyro.deterministic("e", l0 + jnp.log1p(-(share_A + share_B))),
         }
 
+    def sample_shape_scatter(self, priors, n_cells: int) -> tuple[dict, dict]:
+        """Per SHAPE_SCATTER name: the scatter of the cells' shapes and each cell's standardised
+        deviation, (n_cells,) (non-centred); without ``shape_scatter`` zeros, recorded so that
+        every later stage reads the same sites."""
+        if not self.shape_scatter:
+            zero = jnp.zeros(n_cells)
+            return (
+                {k: numpyro.deterministic(f"{k}_scatter", 0.0) for k in SHAPE_SCATTER},
+                {k: numpyro.deterministic(f"z_{k}", zero) for k in SHAPE_SCATTER},
+            )
+        sd = {k: numpyro.sample(f"{k}_scatter", priors[f"{k}_scatter"]) for k in SHAPE_SCATTER}
+        with numpyro.plate("cells", n_cells):
+            z = {k: numpyro.sample(f"z_{k}", dist.Normal(0.0, 1.0)) for k in SHAPE_SCATTER}
+        return sd, z
+
     def model(
         self,
         *,
@@ -425,13 +454,10 @@ class SweepLaw(LossSurfaceLaw):
         s = numpyro.sample("level_scatter", priors["level_scatter"])
         tau = numpyro.sample("tau", priors["tau"])
         sigma = numpyro.sample("sigma", priors["sigma"])
-        shape_sd = {
-            k: numpyro.sample(f"{k}_scatter", priors[f"{k}_scatter"]) for k in SHAPE_SCATTER
-        }
+        shape_sd, z_shape = self.sample_shape_scatter(priors, n_cells)
         with numpyro.plate("cells", n_cells):
             z_lr = numpyro.sample("z_lr", dist.Normal(0.0, 1.0))
             z_b = numpyro.sample("z_batch", dist.Normal(0.0, 1.0))
-            z_shape = {k: numpyro.sample(f"z_{k}", dist.Normal(0.0, 1.0)) for k in SHAPE_SCATTER}
         m_lr, m_b = self.centre_law(theta, x_cell, y_cell)
         m_lr = m_lr + lr_scatter * z_lr
         m_b = m_b + batch_scatter * z_b
@@ -575,7 +601,9 @@ class SweepLaw(LossSurfaceLaw):
     def summary_names(self, groups, likelihood: str) -> list[str]:
         names = list(self.parameters) + self.derived_names() + ["level_scatter"]
         names += list(OPTIMUM_PARAMS) + ["lr_scatter", "batch_scatter"]
-        names += list(BOWL_PARAMS) + [f"{k}_scatter" for k in SHAPE_SCATTER]
+        names += list(BOWL_PARAMS)
+        if self.shape_scatter:
+            names += [f"{k}_scatter" for k in SHAPE_SCATTER]
         return names + ["tau", "sigma"]
 
     def group_dims(self, groups) -> dict:
