@@ -297,6 +297,28 @@ def _settings(
     }
 
 
+def inference_data(mcmc: MCMC, observed: dict, prior: dict | None, coords, dims):
+    """ArviZ InferenceData of a finished run: posterior (every sampled and deterministic site,
+    (chains, draws, ...)), sample_stats (diverging, n_steps: leapfrog steps per draw,
+    tree_depth), observed_data, and prior / prior_predictive when ``prior`` draws are given;
+    ``az.from_numpyro``'s layout, without its second trace of the model (in a fresh process
+    that trace, op by op, cost about a second)."""
+    posterior = {k: np.asarray(v) for k, v in mcmc.get_samples(group_by_chain=True).items()}
+    extra = mcmc.get_extra_fields(group_by_chain=True)
+    n_steps = np.asarray(extra["num_steps"])
+    stats = {
+        "diverging": np.asarray(extra["diverging"]),
+        "n_steps": n_steps,
+        "tree_depth": np.log2(n_steps).astype(int) + 1,  # as az.from_numpyro
+    }
+    groups = {"posterior": posterior, "sample_stats": stats, "observed_data": observed}
+    if prior is not None:
+        draws = {k: np.asarray(v)[None] for k, v in prior.items()}  # one chain
+        groups["prior"] = {k: v for k, v in draws.items() if k not in observed}
+        groups["prior_predictive"] = {k: v for k, v in draws.items() if k in observed}
+    return az.from_dict(**groups, coords=coords, dims=dims)
+
+
 def _fit_once(runs, law_obj, likelihood, priors_used, settings, label, warn, rule):
     """One NUTS fit of ``law_obj`` to ``runs`` and its screening: (Fit, Screening)."""
     prepared = law_obj.prepare(runs)
@@ -333,10 +355,10 @@ def _fit_once(runs, law_obj, likelihood, priors_used, settings, label, warn, rul
     with progress.step(f"collecting the draws and diagnostics of the {law_obj.name!r} fit"):
         # one compiled pass gives the pointwise log-likelihood (for LOO) and the predictive
         # draws that outlier screening reads
-        log_lik, predicted = pointwise(
+        log_lik, predicted, observed = pointwise(
             law_obj, prepared, static, mcmc.get_samples(), settings["seed"]
         )
-        idata = az.from_numpyro(mcmc, prior=prior, coords=coords, dims=dims, log_likelihood=False)
+        idata = inference_data(mcmc, observed, prior, coords, dims)
         shape = (settings["chains"], settings["draws"])
         idata.add_groups(
             log_likelihood=dict_to_dataset(

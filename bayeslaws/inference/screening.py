@@ -166,10 +166,16 @@ def _pointwise_fn(law, static: dict):
             for name, site in trace.items()
             if site["type"] == "sample" and site["is_observed"]
         }
+        observed = {
+            name: site["value"]
+            for name, site in trace.items()
+            if site["type"] == "sample" and site["is_observed"]
+        }
         site = trace[site_name]
-        return log_lik, site["fn"].sample(jax.random.fold_in(rng_key, 1))
+        return log_lik, site["fn"].sample(jax.random.fold_in(rng_key, 1)), observed
 
-    fn = jax.jit(jax.vmap(one, in_axes=(0, 0, None)))
+    # the observed values are data, the same for every draw: not mapped
+    fn = jax.jit(jax.vmap(one, in_axes=(0, 0, None), out_axes=(0, 0, None)))
     _POINTWISE_CACHE[key] = fn
     while len(_POINTWISE_CACHE) > 8:
         _POINTWISE_CACHE.popitem(last=False)
@@ -179,12 +185,16 @@ def _pointwise_fn(law, static: dict):
 def pointwise(law, prepared, static: dict, samples: dict, seed: int = 0):
     """Per posterior draw: the log-likelihood of every observed site (name -> (S, ...), as
     ``numpyro.infer.log_likelihood``) and a predictive draw of the observation site (S, ...),
-    in one compiled pass."""
+    in one compiled pass; and the observed values (name -> array)."""
     samples = {k: jnp.asarray(v) for k, v in samples.items()}
     n = len(next(iter(samples.values())))
     keys = jax.random.split(jax.random.PRNGKey(seed), n)
-    log_lik, predicted = _pointwise_fn(law, static)(samples, keys, prepared.data)
-    return {k: np.asarray(v) for k, v in log_lik.items()}, np.asarray(predicted, float)
+    log_lik, predicted, observed = _pointwise_fn(law, static)(samples, keys, prepared.data)
+    return (
+        {k: np.asarray(v) for k, v in log_lik.items()},
+        np.asarray(predicted, float),
+        {k: np.asarray(v) for k, v in observed.items()},
+    )
 
 
 def screen_runs(law, prepared, predicted: np.ndarray, rule: Screen) -> Screening:
@@ -278,5 +288,5 @@ def screen_fit(fit, screen="warn", seed: int = 0) -> Screening:
     static = {**prepared.static, "priors": fit.priors, "likelihood": fit.likelihood}
     if rule.action == "off":
         return screen_runs(fit.law, prepared, np.zeros(0), rule)
-    _, predicted = pointwise(fit.law, prepared, static, fit.draws(), seed)
+    _, predicted, _ = pointwise(fit.law, prepared, static, fit.draws(), seed)
     return screen_runs(fit.law, prepared, predicted, rule)
