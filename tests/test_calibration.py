@@ -353,3 +353,26 @@ def test_real_splits_hold_out_what_the_issue_says():
     train, test = _shared(cal.steplaw_split)
     assert np.allclose(test["N"], 1.07e9, rtol=0.01) and len(test) >= 1
     assert train.df.groupby(["N", "D"]).size().max() == 1
+
+
+def test_sbc_runs_through_an_executor_on_the_designs_scales():
+    """The fits go through fit_many and the given executor, each centred on the design's
+    reference scales (the prior simulated from), not on its own table."""
+    import concurrent.futures as cf
+
+    from bayeslaws.laws.contract import LawCapabilityError
+
+    with cf.ThreadPoolExecutor(max_workers=1) as pool:
+        ranks, _ = cal.sbc("chinchilla", "gaussian", n_sims=2, warmup=30, draws=30, thin=1,
+                           seed=3, params=["alpha"], executor=pool)
+    assert ranks.shape == (2, 4) and ranks["alpha"].between(0, 30).all()
+    law = bl.laws.resolve_law("chinchilla")
+    scales = bl.laws.contract.Scales({"N": 20.0, "D": 23.0, "loss": 1.0})
+    fixed = law.with_reference_scales(scales)
+    assert law.reference_scales is None  # a copy: the registered law is untouched
+    runs = bl.load_runs(pd.DataFrame({"N": [1e8, 2e8, 1e8, 2e8], "D": [1e9, 1e9, 4e9, 4e9],
+                                      "loss": [3.0, 2.9, 2.8, 2.7]}))
+    assert fixed.prepare(runs).scales == scales and law.prepare(runs).scales != scales
+    for name in ("isoflop", "sweep"):  # laws whose centring is their data's own
+        with pytest.raises(LawCapabilityError, match="fixed-scale"):
+            bl.laws.resolve_law(name).with_reference_scales(scales)

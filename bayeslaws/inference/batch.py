@@ -241,6 +241,20 @@ def as_tasks(tasks: Iterable) -> list[FitTask]:
     return out
 
 
+class InProcessExecutor(cf.Executor):
+    """Runs each task in this process when it is submitted (one at a time): the
+    ``concurrent.futures`` interface with no workers, for small batches and for callers whose
+    default is to stay in process (``sbc``, backtests)."""
+
+    def submit(self, fn, /, *args, **kwargs) -> cf.Future:
+        future = cf.Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except Exception as err:  # recorded on the future, as a pool would
+            future.set_exception(err)
+        return future
+
+
 def local_executor(workers: int | None = None) -> cf.ProcessPoolExecutor:
     """Local worker processes started by ``spawn`` (JAX is not fork-safe)."""
     workers = workers or os.cpu_count() or 1

@@ -362,6 +362,15 @@ class Law(abc.ABC):
         """The fitted law in its papers' notation, with intervals."""
         raise LawCapabilityError(f"law {self.name!r} defines no law table")
 
+    def with_reference_scales(self, scales: Scales) -> Law:
+        """A copy of this law that centres every run table on ``scales`` instead of its own
+        geometric means: the prior is then the same for every data set, as simulation-based
+        calibration needs (data-centred priors differ between simulations)."""
+        raise LawCapabilityError(
+            f"law {self.name!r} centres on each run table's own scales and has no fixed-scale "
+            "copy (simulation-based calibration needs one)"
+        )
+
     def sweep_optima(self, post: Posterior) -> dict:
         """Per fitted cell of an LR x batch sweep: draws (S, cells) of ``log_eta`` and ``log_B``
         (natural logs of lr and batch size in tokens) and the cells' ``N``, ``D``, ``group``."""

@@ -16,6 +16,7 @@ Units: N in parameters, D in tokens, C in FLOPs, L in the runs' loss units.
 
 from __future__ import annotations
 
+import copy
 import functools
 
 import jax
@@ -91,6 +92,7 @@ class LossSurfaceLaw(Law):
     required_levels = {"N": 2, "D": 2}  # distinct values each input needs
     widened = True
     sampling_scale: dict = {}  # name -> unconstrained units it is sampled in (SAMPLING_SCALE)
+    reference_scales: Scales | None = None  # fixed centring (with_reference_scales); None: data
 
     def log_loss(self, theta: dict, x, y, scales: Scales):
         """Normalised log loss z = ln L - ln L_ref at centred logs (x, y); broadcasts."""
@@ -128,6 +130,11 @@ class LossSurfaceLaw(Law):
         with numpyro.plate("runs", x.shape[0]):
             numpyro.sample(OBSERVED_SITE, observation(likelihood, mu, sigma, nu), obs=obs)
 
+    def with_reference_scales(self, scales: Scales) -> LossSurfaceLaw:
+        law = copy.copy(self)
+        law.reference_scales = scales
+        return law
+
     def prepare(self, runs) -> Prepared:
         for column, minimum in self.required_levels.items():
             runs.require_levels(column, minimum, self.name)
@@ -138,7 +145,9 @@ class LossSurfaceLaw(Law):
                 f"law {self.name!r} needs a loss for every run; column 'loss' is missing at rows "
                 f"{df.index[missing].tolist()[:10]} (exclude them with RunTable.exclude())"
             )
-        scales = Scales.from_columns(N=df["N"], D=df["D"], loss=df["loss"])
+        scales = self.reference_scales or Scales.from_columns(
+            N=df["N"], D=df["D"], loss=df["loss"]
+        )
         groups = tuple(None if g is None else str(g) for g in runs.groups)
         if groups == (None,):
             group_index = np.zeros(len(df), dtype=np.int32)

@@ -83,6 +83,7 @@ from ..runs import RunTableError
 from . import chinchilla, chinchilla_gamma, farseer, kaplan
 from .contract import (
     OBSERVED_SITE,
+    Law,
     LawCapabilityError,
     Observations,
     Posterior,
@@ -478,6 +479,9 @@ class SweepLaw(LossSurfaceLaw):
                 CellMarginal(mean, var, s**2, cell_index, order, rank, cell_start),
                 obs=obs,
             )
+
+    def with_reference_scales(self, scales):
+        return Law.with_reference_scales(self, scales)  # its prepare centres on its own runs
 
     # ---- data in -----------------------------------------------------------------------------
     def excluded_mask(self, df: pd.DataFrame) -> tuple[np.ndarray, list[str]]:

@@ -9,24 +9,26 @@
   :func:`steplaw_split`) and simulated designs with a known truth, either the fitted form or one
   whose exponent bends at large scale (:func:`simulated_split`).
 * :func:`sbc` -- simulation-based calibration (Talts et al. 2018): draw parameters and runs from
-  the prior predictive of a law, fit, and rank the true value among the posterior draws; ranks of
-  a calibrated sampler are uniform (:func:`rank_uniformity`).
+  the prior predictive of a law, fit (a batch through ``fit_many``: in process, or on local
+  processes or a Dask cluster), and rank the true value among the posterior draws; ranks of a
+  calibrated sampler are uniform (:func:`rank_uniformity`).
 """
 
 from __future__ import annotations
 
 import functools
+import warnings
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 from scipy import stats
 from scipy.special import logsumexp
 
 from ..inference import fit as fit_law
+from ..inference.batch import FitTask, InProcessExecutor, fit_many
 from ..laws import resolve_law
-from ..runs import RunTable, load_runs
+from ..runs import PlausibilityWarning, RunTable, load_runs
 from .draws import log_loss_draws, query_frame
 from .extrapolation import METHODS, distance, prepare
 from .splits import (  # noqa: F401  (the splits the harness scores, importable from here)
@@ -281,57 +283,62 @@ def sbc(
     thin: int = 4,
     seed: int = 0,
     params=None,
+    executor=None,
+    show_progress: bool = False,
 ):
-    """Simulation-based calibration of a law's NUTS fit.
+    """Simulation-based calibration of a law's NUTS fit, as a batch of fits.
 
-    For each simulation: draw parameters and ln-loss observations from the law's prior predictive
-    on ``design`` (columns N, D; default a 5 x 5 grid), refit by NUTS (one compiled model reused
-    across simulations) and rank each true parameter among ``draws // thin`` thinned draws.
+    Draw parameters and ln-loss observations from the law's prior predictive on ``design``
+    (columns N, D; default a 5 x 5 grid), refit each simulated table with ``bl.fit`` through
+    :func:`~bayeslaws.inference.batch.fit_many` (``executor``: None runs them in this process;
+    a Dask ``Client`` or any ``concurrent.futures`` executor spreads them), and rank each true
+    parameter among ``draws // thin`` thinned draws. Every refit centres on the design's
+    reference scales (``law.with_reference_scales``), so its prior is the one simulated from.
     Returns ``(ranks DataFrame (sim x parameter, plus per-simulation sampler diagnostics
     ``divergences`` and ``min_ess``, the smallest bulk ESS over ``params``), p-values of
     uniformity per parameter)``: a non-uniform rank with troubled fits points at the sampler,
-    with clean fits at the model."""
+    with clean fits at the model. A simulation whose fit failed raises (``fit_many``'s
+    ``raise_for_failures``)."""
     from numpyro.diagnostics import effective_sample_size
-    from numpyro.infer import MCMC, NUTS, Predictive
+    from numpyro.infer import Predictive
 
     law_obj = resolve_law(law)
     if design is None:
         N, D = np.meshgrid(np.logspace(7.5, 9.5, 5), np.logspace(9, 11, 5))
         design = pd.DataFrame({"N": N.ravel(), "D": D.ravel(), "loss": 3.0})
     runs = load_runs(design[["N", "D", "loss"]])
-    priors = law_obj.priors(likelihood)
     prepared = law_obj.prepare(runs)
+    fixed = law_obj.with_reference_scales(prepared.scales)
+    priors = law_obj.priors(likelihood)
     model = functools.partial(
         law_obj.model, **prepared.static, priors=priors, likelihood=likelihood
     )
     arrays = {k: v for k, v in prepared.data.items() if k != "obs"}
     params = list(params or law_obj.default_priors()) + ["sigma"]
     prior = Predictive(model, num_samples=n_sims)(jax.random.PRNGKey(seed), **arrays)
-    mcmc = MCMC(
-        NUTS(model, dense_mass=True),
-        num_warmup=warmup,
-        num_samples=draws,
-        num_chains=chains,
-        chain_method="sequential",
-        progress_bar=False,
-        jit_model_args=True,
-    )
+    z = np.asarray(prior[law_obj.observed_site], float)  # (n_sims, runs), centred ln loss
+    options = {
+        "likelihood": likelihood, "chains": chains, "warmup": warmup, "draws": draws,
+        "dense_mass": True, "warn": False, "screen": "off",
+    }  # fmt: skip
+    with warnings.catch_warnings():  # prior draws are implausible tables by design
+        warnings.simplefilter("ignore", PlausibilityWarning)
+        tables = [
+            load_runs(design[["N", "D"]].assign(loss=np.exp(z[i] + prepared.scales["loss"])))
+            for i in range(n_sims)
+        ]
+    tasks = [
+        FitTask(table, fixed, {**options, "seed": seed + 1 + i}, f"sbc{i}")
+        for i, table in enumerate(tables)
+    ]
+    result = fit_many(tasks, executor or InProcessExecutor(), show_progress=show_progress)
+    result.raise_for_failures()
     rows = []
-    for i in range(n_sims):
-        z = prior[law_obj.observed_site][i]
-        mcmc.run(
-            jax.random.PRNGKey(seed + 1 + i),
-            obs=jnp.asarray(z),
-            extra_fields=("diverging",),
-            **arrays,
-        )
-        post = mcmc.get_samples(group_by_chain=True)
-        row = {}
-        for p in params:
-            thinned = np.asarray(post[p]).reshape(-1)[::thin]
-            row[p] = int(np.sum(thinned < float(prior[p][i])))
-        row["divergences"] = int(np.sum(mcmc.get_extra_fields()["diverging"]))
-        row["min_ess"] = float(min(effective_sample_size(np.asarray(post[p])) for p in params))
+    for i, fitted in enumerate(result.fits):
+        post = {p: np.asarray(fitted.idata.posterior[p]) for p in params}  # (chains, draws)
+        row = {p: int(np.sum(post[p].reshape(-1)[::thin] < float(prior[p][i]))) for p in params}
+        row["divergences"] = fitted.diagnostics.divergences
+        row["min_ess"] = float(min(effective_sample_size(post[p]) for p in params))
         rows.append(row)
     ranks = pd.DataFrame(rows)
     n_kept = len(range(0, draws * chains, thin))
