@@ -21,6 +21,8 @@ Parts (``--parts``, comma-separated; each appends its rows to its CSV in benchma
 * ``bundled``: the bundled 576-run simulated sweep with the defaults: diagnostics and wall
   time. -> sweep_bundled.csv
 ``--summary``: summarise sweep_yin.csv -> sweep_yin_summary.txt (also written after ``yin``).
+(sweep_yin_shape_scatter*.{csv,txt}: the first 10 replicates with the per-cell bowl-shape
+scatter that was the default until shape_scatter=False; R-hat 1.02-1.13 there.)
 
 Run (the figures in the closing note):
     OPENBLAS_NUM_THREADS=1 nice python benchmarks/sweep_joint.py --parts yin --replicates 20
@@ -165,6 +167,7 @@ def part_yin(args):
             "fixed_method": "Chinchilla refitted at the design's cells per draw (200 draws)",
             **_diag(fit, wall),
             "setting": f"{args.chains}x{args.warmup}+{args.draws} seed {args.seed}",
+            "law_options": str(fit.record.law_options),
         }
         path = _append([row], "sweep_yin.csv")
         print(
