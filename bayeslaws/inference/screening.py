@@ -161,16 +161,9 @@ def _pointwise_fn(law, static: dict):
     def one(sample, rng_key, data):
         seeded = handlers.seed(handlers.substitute(model, data=sample), rng_seed=rng_key)
         trace = handlers.trace(seeded).get_trace(**data)
-        log_lik = {
-            name: site["fn"].log_prob(site["value"])
-            for name, site in trace.items()
-            if site["type"] == "sample" and site["is_observed"]
-        }
-        observed = {
-            name: site["value"]
-            for name, site in trace.items()
-            if site["type"] == "sample" and site["is_observed"]
-        }
+        sites = {n: s for n, s in trace.items() if s["type"] == "sample" and s["is_observed"]}
+        log_lik = {name: site["fn"].log_prob(site["value"]) for name, site in sites.items()}
+        observed = {name: site["value"] for name, site in sites.items()}
         site = trace[site_name]
         return log_lik, site["fn"].sample(jax.random.fold_in(rng_key, 1)), observed
 

@@ -94,6 +94,7 @@ from .contract import (
 from .hyperparams import data as hp_data
 from .hyperparams import optima
 from .hyperparams.data import DivergenceWarning, positive_option
+from .priors import standardised_sample
 from .surface import LossSurfaceLaw
 
 OPTIMUM_PARAMS = ("lr_int", "lr_N", "lr_D", "batch_int", "batch_N", "batch_D")
@@ -130,21 +131,16 @@ SAMPLING_SCALE = {
 }
 
 
-def scaled_sample(name: str, prior, loc=0.0):
-    """Sample site ``name`` with ``prior`` through the standardised site ``name_std`` =
-    (value - loc) / SAMPLING_SCALE[name] (of ln value for a LogNormal prior): an exact change of
-    variables (the prior is transformed with it), recorded as the deterministic ``name``.
-    Priors other than Normal / LogNormal (a user's override) are sampled as they are."""
+def scaled_sample(name: str, prior, loc=None):
+    """Sample site ``name`` with ``prior`` in units of SAMPLING_SCALE[name] around ``loc``
+    (:func:`~.priors.standardised_sample`; for a LogNormal prior in ln units, centred by
+    default on the prior's own location); sites without a sampling scale as they are."""
     scale = SAMPLING_SCALE.get(name)
-    if scale is None or type(prior) not in (dist.Normal, dist.LogNormal):
+    if scale is None:
         return numpyro.sample(name, prior)
-    if isinstance(prior, dist.LogNormal):
-        loc = prior.loc if np.ndim(loc) == 0 and loc == 0.0 else loc
-    base = dist.Normal((prior.loc - loc) / scale, prior.scale / scale)
-    value = loc + scale * numpyro.sample(f"{name}_std", base)
-    if isinstance(prior, dist.LogNormal):
-        value = jnp.exp(value)
-    return numpyro.deterministic(name, value)
+    if loc is None:
+        loc = prior.loc if isinstance(prior, dist.LogNormal) else 0.0
+    return standardised_sample(name, prior, scale, loc)
 
 
 # ---- the likelihood with each cell's level integrated out -------------------------------------
