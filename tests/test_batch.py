@@ -1,17 +1,26 @@
 """bl.fit_many: a batch of small fits through a Dask LocalCluster (what a multi-node cluster
-runs through Client("tcp://scheduler:8786")), failures recorded per task, results in order."""
+runs through Client("tcp://scheduler:8786")), failures recorded per task, results in order;
+map_tasks, the generic layer under it, in process and on two local worker processes."""
 
 from __future__ import annotations
 
 import os
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
 from conftest import TRUTH, chinchilla_design
 
 import bayeslaws as bl
-from bayeslaws.inference.batch import FitTask, as_tasks, fit_many
+from bayeslaws.inference.batch import (
+    FitTask,
+    InProcessExecutor,
+    as_tasks,
+    fit_many,
+    iter_map_tasks,
+    map_tasks,
+)
 from bayeslaws.runs import simulate
 
 TINY = {"chains": 1, "warmup": 150, "draws": 150, "likelihood": "gaussian", "screen": "off"}
@@ -65,6 +74,9 @@ def test_dask_local_cluster_batch_with_a_failure(tmp_path):
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             result = bl.fit_many(tasks, client, retries=1, save_dir=tmp_path)
+        # any top-level function goes through the same client (map_tasks, under fit_many)
+        mapped = map_tasks(square, [2, "fail", 3], client, retries=0, show_progress=False)
+    assert mapped.values == [4, None, 9] and mapped[1].error.startswith("ValueError")
     assert [r.name for r in result] == ["sim0", "broken", "sim1", "sim2", "few"]
     table = result.table()
     assert table["ok"].tolist() == [True, False, True, True, True]
@@ -120,3 +132,83 @@ def test_local_pool_processes_start_with_the_worker_env(monkeypatch):
         list(batch.iter_fit_many([FitTask(simulated_tables(1)[0])], show_progress=False))
     assert seen == ["1"]
     assert "OMP_NUM_THREADS" not in os.environ
+
+
+# ---- map_tasks: any top-level function over items ----
+def square(item):
+    """What a task computes: item ** 2; "fail" raises, "warn" warns and returns 0, and
+    ("die", path) ends its worker process the first time (it leaves ``path`` behind)."""
+    if item == "fail":
+        raise ValueError("cannot square 'fail'")
+    if item == "warn":
+        warnings.warn("a warning in the worker", UserWarning, stacklevel=1)
+        return 0
+    if isinstance(item, tuple):
+        marker = Path(item[1])
+        if not marker.exists():
+            marker.touch()
+            os._exit(1)  # the worker dies: its pool breaks
+        return -1
+    return item * item
+
+
+def test_map_tasks_in_process_records_a_failure_and_keeps_the_order():
+    names = ["a", "b", "c", "d", "e"]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = map_tasks(
+            square, [1, 2, "fail", "warn", 3], InProcessExecutor(), names=names, show_progress=False
+        )
+    assert [r.name for r in result] == names and [r.index for r in result] == list(range(5))
+    assert result.values == [1, 4, None, 0, 9]
+    failed = result[2]
+    assert failed.attempts == 2 and not failed.ok  # retried once, then recorded
+    assert failed.error == "ValueError: cannot square 'fail'" and "Traceback" in failed.traceback
+    assert [r.attempts for r in result if r.ok] == [1, 1, 1, 1]
+    with pytest.raises(RuntimeError, match="square: 1 of 5 tasks failed: 'c': ValueError"):
+        result.raise_for_failures()
+    assert result[3].warnings == ["UserWarning: a warning in the worker"]
+    summary = [str(w.message) for w in caught if "warned in their workers" in str(w.message)]
+    assert len(summary) == 1 and "'d'" in summary[0]
+    # in process, results stream in item order; retries=0 records a failure at once
+    streamed = list(
+        iter_map_tasks(square, [3, "fail", 2], InProcessExecutor(), retries=0, show_progress=False)
+    )
+    assert [(r.name, r.value, r.attempts) for r in streamed] == [
+        ("task0", 9, 1), ("task1", None, 1), ("task2", 4, 1)
+    ]
+
+
+def test_map_tasks_arguments_are_checked_by_name():
+    run = InProcessExecutor()
+    with pytest.raises(ValueError, match="names must be unique; repeated: \\['x'\\]"):
+        map_tasks(square, [1, 2], run, names=["x", "x"])
+    with pytest.raises(ValueError, match="names has 1 entries for 2 items"):
+        map_tasks(square, [1, 2], run, names=["x"])
+    with pytest.raises(ValueError, match="items is empty"):
+        map_tasks(square, [], run)
+    with pytest.raises(TypeError, match="items must be a list"):
+        map_tasks(square, {"a": 1}, run)
+    with pytest.raises(TypeError, match="fn must be callable"):
+        map_tasks(3, [1], run)
+    with pytest.raises(ValueError, match="retries must be an integer >= 0"):
+        map_tasks(square, [1], run, retries=-1)
+    # the local pool pickles fn: a lambda is refused before any process starts
+    with pytest.raises(TypeError, match="fn must pickle"):
+        map_tasks(lambda x: x, [1], workers=1)
+
+
+def test_map_tasks_on_two_local_processes(tmp_path):
+    names = ["one", "two", "broken", "three"]
+    result = map_tasks(square, [1, 2, "fail", 3], workers=2, names=names, show_progress=False)
+    assert [r.name for r in result] == names
+    assert result.values == [1, 4, None, 9]
+    assert result[2].attempts == 2 and result[2].error == "ValueError: cannot square 'fail'"
+    assert [r.attempts for r in result if r.ok] == [1, 1, 1]
+    workers = {r.worker for r in result}
+    assert all(w.split(":")[1] != str(os.getpid()) for w in workers)  # not this process
+    # a worker that dies breaks its pool: a new pool runs the tasks in flight again (the
+    # pool cannot say which task killed it: the first one back is counted as failing once)
+    marker = tmp_path / "died"
+    result = map_tasks(square, [("die", str(marker)), 5], workers=1, show_progress=False)
+    assert marker.exists() and result.values == [-1, 25]

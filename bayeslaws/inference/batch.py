@@ -1,24 +1,32 @@
-"""Many fits through one interface: :func:`fit_many` runs :func:`~.nuts.fit` on a batch of
-run tables through a ``concurrent.futures``-style executor.
+"""Many tasks through one interface: :func:`map_tasks` runs a picklable top-level function on
+each item of a batch through a ``concurrent.futures``-style executor, and :func:`fit_many` is
+the batch of :func:`~.nuts.fit` calls built on it. Everything that needs many fits goes through
+them: simulation-based calibration (``posterior.calibration.sbc``), the calibration backtests
+(``posterior.calibration.backtests``) and replayed design campaigns over strategies and seeds
+(``app.replay.replay_many``).
 
 * ``executor=None``: local worker processes (``ProcessPoolExecutor`` with the ``spawn`` start
   method: JAX is not fork-safe), one per core by default.
 * A Dask ``distributed.Client``: its tasks go to the cluster's workers through the client's
-  ``concurrent.futures`` adapter (``client.get_executor()``); a ``LocalCluster`` on one machine or
-  ``Client("tcp://scheduler:8786")`` on many. Dask schedules; bayeslaws only submits.
+  ``concurrent.futures`` adapter (``client.get_executor(pure=False)``); a ``LocalCluster`` on
+  one machine or ``Client("tcp://scheduler:8786")`` on many. Dask schedules; bayeslaws only
+  submits.
 * Any other object with ``submit(fn, *args)`` returning ``concurrent.futures.Future`` is used
-  as it is. Fits in threads of one process run one at a time (NumPyro's effect handlers are
-  per process), so a ``ThreadPoolExecutor`` or a Dask worker's extra threads give no speed-up:
-  use processes (``LocalCluster(threads_per_worker=1)``, the default ``processes=True``).
+  as it is (:class:`InProcessExecutor`: in this process, one task at a time). Tasks in threads
+  of one process run one at a time (they fit, and NumPyro's effect handlers are per process),
+  so a ``ThreadPoolExecutor`` or a Dask worker's extra threads give no speed-up: use processes
+  (``LocalCluster(threads_per_worker=1)``, the default ``processes=True``).
 
-Results stream back as they finish (:func:`iter_fit_many`, with a progress line per task on
-stderr); a task that fails (an exception in the fit, or its worker dying) is resubmitted up to
-``retries`` times, and then recorded with its error and traceback: no task is lost. Fits come
-back as :class:`~.fit.Fit` objects (they pickle), or, with ``save_dir``, are saved by the worker
-as ``<name>.nc`` and come back as paths (on a cluster ``save_dir`` must be a folder every worker
-and the client can see).
+Results stream back as they finish (:func:`iter_map_tasks`, :func:`iter_fit_many`, with a
+progress line per task on stderr); a task that fails (an exception in the function, or its
+worker dying) is resubmitted up to ``retries`` times, and then recorded with its error and
+traceback: no task is lost. A task's return value comes back in ``TaskResult.value`` (it must
+pickle); fits come back as :class:`~.fit.Fit` objects (``TaskResult.fit``), or, with
+``save_dir``, are saved by the worker as ``<name>.nc`` and come back as paths
+(``TaskResult.path``; on a cluster ``save_dir`` must be a folder every worker and the client
+can see).
 
-Worker processes run one fit at a time, so each should use one core: :func:`worker_env` is
+Worker processes run one task at a time, so each should use one core: :func:`worker_env` is
 the environment for that (single-threaded XLA and BLAS: workers that each reach for every core
 contend for them; benchmarks/speed.py's batch section measures it). The local pool starts
 its processes with it; give it to a Dask cluster's workers
@@ -34,14 +42,16 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import contextlib
+import functools
 import multiprocessing
 import os
+import pickle
 import socket
 import threading
 import time
 import traceback
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -56,10 +66,11 @@ WORKER_XLA_FLAGS = ("--xla_cpu_multi_thread_eigen=false", "intra_op_parallelism_
 WORKER_THREADS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 # NumPyro's effect handlers live on one stack per process, so two fits tracing their models in
-# threads of one process corrupt each other ("all sites must have unique names"): fits in
-# threads of one process (a ThreadPoolExecutor, a Dask worker with several threads or a
-# LocalCluster(processes=False)) run one at a time. Parallel fits need processes.
-_FIT_LOCK = threading.Lock()
+# threads of one process corrupt each other ("all sites must have unique names"): tasks (which
+# fit) in threads of one process (a ThreadPoolExecutor, a Dask worker with several threads or
+# a LocalCluster(processes=False)) run one at a time. Parallel fits need processes. Reentrant:
+# a task may itself run a batch in process (InProcessExecutor) in the same thread.
+_TASK_LOCK = threading.RLock()
 
 
 @dataclass(frozen=True)
@@ -76,14 +87,16 @@ class FitTask:
 class TaskResult:
     """How one task ended.
 
-    ``fit`` (a :class:`~.fit.Fit`, when fits come back in memory) or ``path`` (the saved
-    netCDF, with ``save_dir``) on success; otherwise ``error`` ("ExceptionType: message") and
+    ``value``: what the task's function returned (on success). For a fit (:func:`fit_many`)
+    also ``fit`` (a :class:`~.fit.Fit`, when fits come back in memory) or ``path`` (the saved
+    netCDF, with ``save_dir``). On failure ``error`` ("ExceptionType: message") and
     ``traceback`` of the last attempt. ``attempts`` counts submissions, ``seconds`` the wall
     time of the last attempt in its worker (``worker`` = host:pid), ``warnings`` the warnings
-    the fit emitted there (sampler, identifiability, outliers), as text."""
+    the task emitted there (for fits: sampler, identifiability, outliers), as text."""
 
     index: int
     name: str
+    value: object = None
     fit: object = None
     path: str | None = None
     error: str | None = None
@@ -109,11 +122,22 @@ class TaskResult:
 
 
 class BatchResult(list):
-    """The :class:`TaskResult` of every task, in task order."""
+    """The :class:`TaskResult` of every task, in task order; ``label`` names the batch in
+    messages (``"fit_many"``, ``"backtests"``), ``noun`` its tasks (``"fits"``)."""
+
+    def __init__(self, results=(), *, label: str = "map_tasks", noun: str = "tasks"):
+        super().__init__(results)
+        self.label = label
+        self.noun = noun
 
     @property
     def failed(self) -> list:
         return [r for r in self if not r.ok]
+
+    @property
+    def values(self) -> list:
+        """The tasks' return values in task order (None for a failed task)."""
+        return [r.value if r.ok else None for r in self]
 
     @property
     def fits(self) -> list:
@@ -142,35 +166,44 @@ class BatchResult(list):
         """Raise one error naming every failed task and its error."""
         if self.failed:
             lines = "; ".join(f"{r.name!r}: {r.error}" for r in self.failed)
-            raise RuntimeError(f"{len(self.failed)} of {len(self)} fits failed: {lines}")
+            raise RuntimeError(
+                f"{self.label}: {len(self.failed)} of {len(self)} {self.noun} failed: {lines}"
+            )
 
 
 # ---- the worker side ----------------------------------------------------------------------------
-def run_task(task: FitTask, save_dir: str | None) -> dict:
-    """Fit one task in the current process (what a worker runs). Never raises for an error of
-    the fit: returns ``{"error", "traceback"}`` instead, so that an exception that does not
-    pickle cannot be lost on its way back."""
+def run_item(fn: Callable, item) -> dict:
+    """Run ``fn(item)`` in the current process (what a worker runs): ``{"value", "worker",
+    "seconds", "warnings"}``. Never raises for an error of ``fn``: returns ``{"error",
+    "traceback"}`` instead, so that an exception that does not pickle cannot be lost on its way
+    back."""
     from .compilation import enable_compilation_cache
 
     enable_compilation_cache()
     started = time.perf_counter()
     out = {"worker": f"{socket.gethostname()}:{os.getpid()}"}
+    caught: list = []
     try:
-        from .nuts import fit
-
-        with _FIT_LOCK, warnings.catch_warnings(record=True) as caught:
+        with _TASK_LOCK, warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            fitted = fit(task.runs, law=task.law, **task.options)
-        out["warnings"] = [f"{w.category.__name__}: {w.message}" for w in caught]
-        if save_dir is not None:
-            out["path"] = str(fitted.save(Path(save_dir) / f"{task.name}.nc"))
-        else:
-            out["fit"] = fitted
+            out["value"] = fn(item)
     except Exception as err:  # recorded per task, by design
         out["error"] = f"{type(err).__name__}: {err}"
         out["traceback"] = traceback.format_exc()
+    out["warnings"] = [f"{w.category.__name__}: {w.message}" for w in caught]
     out["seconds"] = time.perf_counter() - started
     return out
+
+
+def fit_task(task: FitTask, save_dir: str | None = None):
+    """Fit one task in the current process: the :class:`~.fit.Fit`, or with ``save_dir`` the
+    path of the fit saved there as ``<name>.nc``."""
+    from .nuts import fit
+
+    fitted = fit(task.runs, law=task.law, **task.options)
+    if save_dir is not None:
+        return str(fitted.save(Path(save_dir) / f"{task.name}.nc"))
+    return fitted
 
 
 def worker_env(environ=None) -> dict:
@@ -234,17 +267,73 @@ def as_tasks(tasks: Iterable) -> list[FitTask]:
         out.append(FitTask(task.runs, task.law, dict(task.options), name))
     if not out:
         raise ValueError("tasks is empty: nothing to fit")
-    names = [t.name for t in out]
+    _check_unique([t.name for t in out], "task names")
+    return out
+
+
+def _check_unique(names: list, what: str) -> None:
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
-        raise ValueError(f"task names must be unique; repeated: {repeated}")
-    return out
+        raise ValueError(f"{what} must be unique; repeated: {repeated}")
+
+
+def _as_items(items) -> list:
+    """``items`` as a non-empty list (a str, bytes or dict is refused: it iterates as
+    characters or keys)."""
+    if isinstance(items, str | bytes | dict) or not isinstance(items, Iterable):
+        raise TypeError(f"items must be a list of the tasks' inputs, got {type(items).__name__}")
+    items = list(items)
+    if not items:
+        raise ValueError("items is empty: nothing to run")
+    return items
+
+
+def _task_names(names, n: int) -> list[str]:
+    """``names`` checked (n unique non-empty strings), or ``task0`` ... ``task{n-1}``."""
+    if names is None:
+        return [f"task{i}" for i in range(n)]
+    if isinstance(names, str) or not isinstance(names, Iterable):
+        raise TypeError(f"names must be a list of strings, got {type(names).__name__}")
+    names = list(names)
+    if len(names) != n:
+        raise ValueError(f"names has {len(names)} entries for {n} items")
+    for i, name in enumerate(names):
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"names[{i}] must be a non-empty string, got {name!r}")
+    _check_unique(names, "names")
+    return names
+
+
+def _check_options(executor, workers, retries) -> None:
+    if workers is not None and (
+        executor is not None or isinstance(workers, bool) or not isinstance(workers, int)
+        or workers < 1
+    ):  # fmt: skip
+        raise ValueError(
+            f"workers must be an integer >= 1 and applies to the local processes only "
+            f"(executor=None), got workers={workers!r} with executor "
+            f"{type(executor).__name__}; size a Dask cluster with its own options"
+        )
+    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+        raise ValueError(f"retries must be an integer >= 0, got {retries!r}")
+
+
+def _check_picklable(fn) -> None:
+    """The local pool sends ``fn`` to its processes by pickle (by reference: a module-level
+    function or a ``functools.partial`` of one); refuse early what would fail every task."""
+    try:
+        pickle.dumps(fn)
+    except Exception as err:
+        raise TypeError(
+            f"fn must pickle to reach the local worker processes (a module-level function, or a "
+            f"functools.partial of one), got {fn!r}: {type(err).__name__}: {err}"
+        ) from err
 
 
 class InProcessExecutor(cf.Executor):
     """Runs each task in this process when it is submitted (one at a time): the
     ``concurrent.futures`` interface with no workers, for small batches and for callers whose
-    default is to stay in process (``sbc``, backtests)."""
+    default is to stay in process (``sbc``, ``backtests``, ``replay_many``)."""
 
     def submit(self, fn, /, *args, **kwargs) -> cf.Future:
         future = cf.Future()
@@ -266,7 +355,7 @@ def local_executor(workers: int | None = None) -> cf.ProcessPoolExecutor:
 
 
 def _as_executor(executor):
-    """(a concurrent.futures executor, whether it is a local pool we made)."""
+    """(a concurrent.futures executor, whether it is a local pool we make)."""
     if executor is None:
         return None, True
     adapter = getattr(type(executor), "get_executor", None)
@@ -281,15 +370,161 @@ def _as_executor(executor):
     return executor, False
 
 
-def _report(result: TaskResult, done: int, total: int, failed: int, started: float) -> None:
+def _report(label: str, result: TaskResult, done: int, total: int, failed: int, started: float):
     status = "ok" if result.ok else f"FAILED after {result.attempts} attempt(s): {result.error}"
     if result.warnings:
         status += f", {len(result.warnings)} warning(s)"
     elapsed = time.perf_counter() - started
     progress._write(
-        f"fit_many: {done}/{total} done ({failed} failed), {elapsed:.0f} s: {result.name!r} "
+        f"{label}: {done}/{total} done ({failed} failed), {elapsed:.0f} s: {result.name!r} "
         f"{status} ({result.seconds:.1f} s on {result.worker})"
     )
+
+
+def iter_map_tasks(
+    fn: Callable,
+    items,
+    executor=None,
+    *,
+    names=None,
+    workers: int | None = None,
+    retries: int = 1,
+    show_progress: bool = True,
+    label: str | None = None,
+) -> Iterator[TaskResult]:
+    """Yield a :class:`TaskResult` per item as each finishes (completion order); see
+    :func:`map_tasks` for the arguments.
+
+    Every task is submitted at once (the executor schedules them); finished ones are collected
+    between submissions too, so an in-process executor's results stream one by one."""
+    if not callable(fn):
+        raise TypeError(f"fn must be callable, got {type(fn).__name__}")
+    items = _as_items(items)
+    names = _task_names(names, len(items))
+    _check_options(executor, workers, retries)
+    label = label or getattr(fn, "__name__", "map_tasks")
+    pool, own = _as_executor(executor)
+    if own:
+        _check_picklable(fn)
+        pool = local_executor(workers)
+    env = worker_env() if own else {}
+    show = show_progress and not progress.quiet()
+    started = time.perf_counter()
+    attempts = [0] * len(items)
+    pending: dict = {}  # future -> item index
+
+    def submit(i: int, count: bool = True) -> None:
+        attempts[i] += count
+        with _environment(env):  # a local pool starts its processes on submit
+            pending[pool.submit(run_item, fn, items[i])] = i
+
+    done = failed = submitted = 0
+    try:
+        while submitted < len(items) or pending:
+            if submitted < len(items):
+                submit(submitted)
+                submitted += 1
+                finished = [f for f in pending if f.done()]
+            else:
+                finished, _ = cf.wait(list(pending), return_when=cf.FIRST_COMPLETED)
+            for future in finished:
+                i = pending.pop(future, None)
+                if i is None:  # resubmitted to a fresh pool after its worker died
+                    continue
+                try:
+                    out = future.result()
+                except Exception as err:  # the worker died, or the executor failed the task
+                    out = {
+                        "error": f"{type(err).__name__}: {err} (the worker process failed)",
+                        "traceback": "".join(traceback.format_exception(err)),
+                    }
+                    if own and isinstance(err, cf.BrokenExecutor):
+                        # a dead worker breaks a whole ProcessPoolExecutor: a new pool gets the
+                        # tasks that were in flight (no attempt counted: they did not fail)
+                        pool.shutdown(wait=False, cancel_futures=True)
+                        pool = local_executor(workers)
+                        for other in list(pending):
+                            submit(pending.pop(other), count=False)
+                if "error" in out and attempts[i] <= retries:
+                    submit(i)
+                    continue
+                result = TaskResult(index=i, name=names[i], attempts=attempts[i], **out)
+                done += 1
+                failed += not result.ok
+                if show:
+                    _report(label, result, done, len(items), failed, started)
+                yield result
+    finally:
+        if own:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _collect(results: Iterable, label: str, noun: str, about: str = "") -> BatchResult:
+    """The results in task order as a :class:`BatchResult`; warnings raised in the workers are
+    summarised in one warning by task name (reported here, not lost in a worker's log)."""
+    batch = BatchResult(sorted(results, key=lambda r: r.index), label=label, noun=noun)
+    warned = [r.name for r in batch if r.warnings]
+    if warned:
+        shown = ", ".join(repr(n) for n in warned[:10]) + (", ..." if len(warned) > 10 else "")
+        warnings.warn(
+            f"{label}: {len(warned)} of {len(batch)} {noun} warned in their workers{about}: "
+            f"{shown}; see result.table() and result[i].warnings",
+            stacklevel=3,
+        )
+    return batch
+
+
+def map_tasks(
+    fn: Callable,
+    items,
+    executor=None,
+    *,
+    names=None,
+    workers: int | None = None,
+    retries: int = 1,
+    show_progress: bool = True,
+    label: str | None = None,
+) -> BatchResult:
+    """Run ``fn(item)`` for every item, in parallel, through an executor.
+
+    Parameters
+    ----------
+    fn : a function of one argument; it must pickle to reach worker processes (a module-level
+        function, or a ``functools.partial`` of one), and so must its items and return values.
+    items : list of the tasks' inputs, one task each.
+    executor : None (local ``spawn`` processes, ``workers`` of them, default one per core,
+        started with :func:`worker_env`), a ``dask.distributed.Client`` (a ``LocalCluster`` or
+        ``Client("tcp://scheduler:8786")``), or a ``concurrent.futures`` executor
+        (:class:`InProcessExecutor`: in this process).
+    names : a unique name per item (default ``task0``, ``task1``, ...): progress lines, errors.
+    retries : how many times a failed task is resubmitted before it is recorded as failed.
+    show_progress : one line on stderr per finished task (``BAYESLAWS_QUIET=1`` silences it).
+    label : the batch's name in progress lines and errors (default ``fn``'s name).
+
+    Returns a :class:`BatchResult`: every task's :class:`TaskResult` in item order, failures
+    included (``.values``, ``.failed``, ``.table()``, ``.raise_for_failures()``).
+    """
+    label = label or getattr(fn, "__name__", "map_tasks")
+    results = iter_map_tasks(
+        fn,
+        items,
+        executor,
+        names=names,
+        workers=workers,
+        retries=retries,
+        show_progress=show_progress,
+        label=label,
+    )
+    return _collect(results, label, "tasks")
+
+
+def _save_folder(save_dir) -> str | None:
+    if save_dir is None:
+        return None
+    folder = Path(save_dir)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"save_dir {str(folder)!r} is not an existing folder")
+    return str(folder.resolve())
 
 
 def iter_fit_many(
@@ -304,77 +539,23 @@ def iter_fit_many(
     """Yield a :class:`TaskResult` per task as each finishes (completion order); see
     :func:`fit_many` for the arguments."""
     tasks = as_tasks(tasks)
-    if workers is not None and (
-        executor is not None or isinstance(workers, bool) or not isinstance(workers, int)
-        or workers < 1
-    ):  # fmt: skip
-        raise ValueError(
-            f"workers must be an integer >= 1 and applies to the local processes only "
-            f"(executor=None), got workers={workers!r} with executor "
-            f"{type(executor).__name__}; size a Dask cluster with its own options"
-        )
-    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
-        raise ValueError(f"retries must be an integer >= 0, got {retries!r}")
-    if save_dir is not None:
-        folder = Path(save_dir)
-        if not folder.is_dir():
-            raise FileNotFoundError(f"save_dir {str(folder)!r} is not an existing folder")
-        save_dir = str(folder.resolve())
-    pool, own = _as_executor(executor)
-    if own:
-        pool = local_executor(workers)
-    show = show_progress and not progress.quiet()
-    started = time.perf_counter()
-    attempts = dict.fromkeys(range(len(tasks)), 0)
-    pending: dict = {}
-
-    env = worker_env() if own else {}
-
-    def submit(i: int, count: bool = True) -> None:
-        attempts[i] += count
-        with _environment(env):  # a local pool starts its processes on submit
-            pending[pool.submit(run_task, tasks[i], save_dir)] = i
-
-    def replace_broken_pool() -> None:
-        """A dead worker breaks a whole ProcessPoolExecutor: start a new pool and resubmit
-        the tasks that were in flight (no attempt counted: they did not fail)."""
-        nonlocal pool
-        pool.shutdown(wait=False, cancel_futures=True)
-        pool = local_executor(workers)
-        for future in list(pending):
-            submit(pending.pop(future), count=False)
-
-    done = failed = 0
-    try:
-        for i in range(len(tasks)):
-            submit(i)
-        while pending:
-            finished, _ = cf.wait(list(pending), return_when=cf.FIRST_COMPLETED)
-            for future in finished:
-                i = pending.pop(future, None)
-                if i is None:  # resubmitted to a fresh pool after its worker died
-                    continue
-                try:
-                    out = future.result()
-                except Exception as err:  # the worker died, or the executor failed the task
-                    out = {
-                        "error": f"{type(err).__name__}: {err} (the worker process failed)",
-                        "traceback": "".join(traceback.format_exception(err)),
-                    }
-                    if own and isinstance(err, cf.BrokenExecutor):
-                        replace_broken_pool()
-                if "error" in out and attempts[i] <= retries:
-                    submit(i)
-                    continue
-                result = TaskResult(index=i, name=tasks[i].name, attempts=attempts[i], **out)
-                done += 1
-                failed += not result.ok
-                if show:
-                    _report(result, done, len(tasks), failed, started)
-                yield result
-    finally:
-        if own:
-            pool.shutdown(wait=True, cancel_futures=True)
+    save_dir = _save_folder(save_dir)
+    results = iter_map_tasks(
+        functools.partial(fit_task, save_dir=save_dir),
+        tasks,
+        executor,
+        names=[t.name for t in tasks],
+        workers=workers,
+        retries=retries,
+        show_progress=show_progress,
+        label="fit_many",
+    )
+    for result in results:
+        if result.ok and save_dir is None:
+            result.fit = result.value
+        elif result.ok:
+            result.path = result.value
+        yield result
 
 
 def fit_many(
@@ -386,7 +567,8 @@ def fit_many(
     save_dir=None,
     show_progress: bool = True,
 ) -> BatchResult:
-    """Fit many run tables, in parallel, through an executor.
+    """Fit many run tables, in parallel, through an executor (:func:`map_tasks` of
+    :func:`fit_task`).
 
     Parameters
     ----------
@@ -405,26 +587,12 @@ def fit_many(
     Returns a :class:`BatchResult`: every task's :class:`TaskResult` in task order, failures
     included (``.failed``, ``.table()``, ``.fits``, ``.raise_for_failures()``).
     """
-    results = list(
-        iter_fit_many(
-            tasks,
-            executor,
-            workers=workers,
-            retries=retries,
-            save_dir=save_dir,
-            show_progress=show_progress,
-        )
+    results = iter_fit_many(
+        tasks,
+        executor,
+        workers=workers,
+        retries=retries,
+        save_dir=save_dir,
+        show_progress=show_progress,
     )
-    batch = BatchResult(sorted(results, key=lambda r: r.index))
-    warned = [r.name for r in batch if r.warnings]
-    if warned:  # sampler trouble in a worker is reported here, not lost in its log
-        shown = ", ".join(repr(n) for n in warned[:10]) + (", ..." if len(warned) > 10 else "")
-        warnings.warn(
-            f"fit_many: {len(warned)} of {len(batch)} fits warned in their workers (sampler, "
-            f"identifiability or outliers): {shown}; see result.table() and "
-            "result[i].warnings",
-            stacklevel=2,
-        )
-    return batch
-
-
+    return _collect(results, "fit_many", "fits", " (sampler, identifiability or outliers)")
