@@ -18,9 +18,14 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import arviz as az
 import numpy as np
+
+from .deferred import arviz
+
+if TYPE_CHECKING:
+    import arviz as az
 
 RHAT_MAX = 1.01
 ESS_MIN_PER_CHAIN = 100
@@ -75,7 +80,7 @@ def check(
     """Compute R-hat, ESS and divergences for ``var_names``; warn naming bad parameters.
     ``cause``: a known reason for trouble found before sampling (e.g. too few runs for the
     law's parameters), given as the advice instead of the sampler settings."""
-    summary = az.summary(idata, var_names=var_names, kind="diagnostics")
+    summary = arviz().summary(idata, var_names=var_names, kind="diagnostics")
     n_chains = idata.posterior.sizes["chain"]
     n_draws = n_chains * idata.posterior.sizes["draw"]
     divergences = int(np.asarray(idata.sample_stats["diverging"]).sum())

@@ -16,7 +16,6 @@ import os
 import tempfile
 from pathlib import Path
 
-import arviz as az
 import numpy as np
 import pandas as pd
 
@@ -25,6 +24,7 @@ from ..laws.contract import Posterior, Scales
 from ..laws.priors import spec_to_priors
 from ..runs import RunTable, load_runs
 from ..runs.compute import ComputeModel, compute_model_from_dict
+from .deferred import arviz
 from .diagnostics import Diagnostics
 from .record import FitRecord, IncompatibleFitFile
 
@@ -203,6 +203,7 @@ class Fit:
         names = var_names or self.record.summary_names
         names = [n for n in names if n in self.idata.posterior]
         lo, hi = (1 - ci) / 2, (1 + ci) / 2
+        az = arviz()
         r_hat = az.rhat(self.idata, var_names=names)
         ess_bulk = az.ess(self.idata, var_names=names, method="bulk")
         ess_tail = az.ess(self.idata, var_names=names, method="tail")
@@ -325,7 +326,7 @@ def load_fit(path) -> Fit:
         raise IsADirectoryError(f"{str(path)!r} is a folder, not a fit file")
     where = repr(str(path))
     try:
-        idata = az.from_netcdf(str(path), engine="h5netcdf")
+        idata = arviz().from_netcdf(str(path), engine="h5netcdf")
     except Exception as err:  # h5py / xarray raise many types on a damaged or foreign file
         message = " ".join(str(err).split())
         raise IncompatibleFitFile(

@@ -14,12 +14,10 @@ import time
 from collections import OrderedDict
 from dataclasses import replace
 
-import arviz as az
 import jax
 import numpy as np
 import numpyro
 import pandas as pd
-from arviz.data.base import dict_to_dataset
 from numpyro.infer import MCMC, NUTS, Predictive
 
 from .. import __version__
@@ -28,7 +26,7 @@ from ..laws.contract import law_key, priors_key
 from ..laws.likelihoods import check_family
 from ..laws.priors import priors_to_spec
 from ..runs import CANONICAL, RunTable, as_run_table
-from . import identifiability, progress
+from . import deferred, identifiability, progress
 from .diagnostics import check
 from .fit import Fit
 from .record import FitRecord, SamplerRecord
@@ -316,7 +314,7 @@ def inference_data(mcmc: MCMC, observed: dict, prior: dict | None, coords, dims)
         draws = {k: np.asarray(v)[None] for k, v in prior.items()}  # one chain
         groups["prior"] = {k: v for k, v in draws.items() if k not in observed}
         groups["prior_predictive"] = {k: v for k, v in draws.items() if k in observed}
-    return az.from_dict(**groups, coords=coords, dims=dims)
+    return deferred.arviz().from_dict(**groups, coords=coords, dims=dims)
 
 
 def _fit_once(runs, law_obj, likelihood, priors_used, settings, label, warn, rule):
@@ -333,6 +331,7 @@ def _fit_once(runs, law_obj, likelihood, priors_used, settings, label, warn, rul
         f"{settings['warmup']} warm-up + {settings['draws']} draws; the first fit of a shape "
         "also compiles)"
     )
+    deferred.prefetch()  # ArviZ imports while NUTS compiles and samples
     started = time.perf_counter()
     with progress.step(
         message, after=progress.PROGRESS_AFTER_S if not settings["progress_bar"] else float("inf")
@@ -361,7 +360,7 @@ def _fit_once(runs, law_obj, likelihood, priors_used, settings, label, warn, rul
         idata = inference_data(mcmc, observed, prior, coords, dims)
         shape = (settings["chains"], settings["draws"])
         idata.add_groups(
-            log_likelihood=dict_to_dataset(
+            log_likelihood=deferred.arviz().data.base.dict_to_dataset(
                 {k: v.reshape(shape + v.shape[1:]) for k, v in log_lik.items()},
                 library=numpyro,
                 dims=dims,
@@ -411,8 +410,9 @@ def _fit_once(runs, law_obj, likelihood, priors_used, settings, label, warn, rul
     return Fit(idata, record, compute_model=compute_model), screening
 
 
-def compare(fits, ic: str = "loo") -> az.ELPDData:
-    """Rank fits of the same runs by PSIS-LOO (ArviZ ``compare``); best first."""
+def compare(fits, ic: str = "loo"):
+    """Rank fits of the same runs by PSIS-LOO: ArviZ's ``compare`` table (a DataFrame, one
+    row per fit, best first)."""
     if isinstance(fits, str | Fit) or not hasattr(fits, "__iter__"):
         raise TypeError(f"compare() takes a list of fits, got {type(fits).__name__}")
     fits = list(fits)
@@ -429,4 +429,5 @@ def compare(fits, ic: str = "loo") -> az.ELPDData:
     n_obs = {f.n_runs for f in fits}
     if len(n_obs) > 1:
         raise ValueError(f"compare() needs fits of the same runs; row counts differ: {n_obs}")
+    az = deferred.arviz()
     return az.compare(dict(zip(labels, [f.idata for f in fits], strict=True)), ic=ic)

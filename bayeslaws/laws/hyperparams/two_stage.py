@@ -38,7 +38,7 @@ from .optima import finish_law_table, units_factor
 TERMS = ("N", "D")
 TARGETS = {"lr": "lr", "batch_size": "batch"}  # run-table column -> parameter prefix
 COEF_PRIOR = dist.Normal(0.0, 10.0)  # flat on centred log coefficients
-SIGMA_PRIOR = dist.LogUniform(1e-4, 10.0)  # p(sigma) ~ 1/sigma
+SIGMA_BOUNDS = (1e-4, 10.0)  # LogUniform prior on sigma: p(sigma) ~ 1/sigma
 
 
 class TwoStageHyperparams(Law):
@@ -89,7 +89,7 @@ class TwoStageHyperparams(Law):
             priors[f"{prefix}_int"] = COEF_PRIOR
             for term in self.terms[target]:
                 priors[f"{prefix}_{term}"] = COEF_PRIOR
-            priors[f"sigma_{prefix}"] = SIGMA_PRIOR
+            priors[f"sigma_{prefix}"] = dist.LogUniform(*SIGMA_BOUNDS)
         return priors
 
     def priors(self, likelihood: str, overrides: dict | None = None) -> dict:

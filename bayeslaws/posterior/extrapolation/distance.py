@@ -36,7 +36,6 @@ import jax.numpy as jnp
 import numpy as np
 from numpyro.infer import MCMC, NUTS
 from numpyro.primitives import Messenger
-from scipy import stats
 
 from ...laws.contract import Posterior
 from ...runs import RunTable
@@ -126,6 +125,8 @@ def posterior_state(
     if shape == "normal":
         loglik = -0.5 * (np.log(2 * np.pi * total) + r**2 / total)
     elif shape == "student_t":
+        from scipy import stats  # imported on use: scipy.stats takes ~0.5 s to import
+
         scale = np.sqrt(total * (T_NU - 2) / T_NU)
         loglik = stats.t.logpdf(r, T_NU, scale=scale)
     else:
