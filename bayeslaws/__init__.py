@@ -52,6 +52,7 @@ _PUBLIC = {
     "design": ("bayeslaws.design", None),
     "fit": ("bayeslaws.inference", "fit"),
     "fit_many": ("bayeslaws.inference.batch", "fit_many"),
+    "fixed_vs_optimal": ("bayeslaws.posterior", "fixed_vs_optimal"),
     "inference": ("bayeslaws.inference", None),
     "laws": ("bayeslaws.laws", None),
     "load_bundled": ("bayeslaws.runs.bundled", "load_bundled"),

@@ -41,10 +41,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import least_squares
 
 import bayeslaws as bl
-from bayeslaws.posterior.model import ModelView
+from bayeslaws.posterior import fixed_hyperparams as fixed
 from bayeslaws.runs import published as pub
 from bayeslaws.runs import simulate as sim
 
@@ -87,53 +86,16 @@ def _diag(fit, wall) -> dict:
     }
 
 
-def _chinchilla_n_opt(N, D, loss, C: float, start) -> tuple[float, np.ndarray]:
-    """Least-squares Chinchilla fit in log loss to points (N params, D tokens, loss), and its
-    compute-optimal size at C FLOPs under C = 6 N D; returns (N_opt, the fitted parameters)."""
-    x0, y0 = np.log(N).mean(), np.log(D).mean()
-    x, y, z = np.log(N) - x0, np.log(D) - y0, np.log(loss)
-
-    def resid(p):
-        e, a, b, al, be = p
-        return np.logaddexp(np.logaddexp(a - al * x, b - be * y), e) - z
-
-    p = least_squares(
-        resid, start, bounds=([-10, -20, -20, 0.01, 0.01], [10, 10, 10, 2.0, 2.0])
-    ).x
-    _, a, b, al, be = p
-    A, B = np.exp(a + al * x0), np.exp(b + be * y0)
-    G = (al * A / (be * B)) ** (1 / (al + be))
-    return float(G * (C / 6) ** (be / (al + be))), p
-
-
-def fixed_vs_optimal(fit, cells, C: float, lr: float, batch: float, n_draws: int = 200):
-    """Draws of N_opt(fixed) / N_opt(optimal) - 1 at budget C (FLOPs), as Yin et al. asked it:
-    per posterior draw (``n_draws`` evenly thinned), the loss at the design's cells (N, D) at
-    optimal hyperparameters (``loss``) and at one fixed (lr, batch) for every cell (``loss *
-    (1 + rel_penalty)``), both from the same draw; a Chinchilla surface is least-squares fitted
-    to each set of cell losses and extrapolated to N_opt(C)."""
-    query = pd.DataFrame({"N": cells["N"], "D": cells["D"], "lr": lr, "batch_size": batch})
-    d = ModelView.of(fit, "none").draws(query, kind="mean")
-    N, D = cells["N"].to_numpy(float), cells["D"].to_numpy(float)
-    rows = np.linspace(0, len(d["loss"]) - 1, n_draws).round().astype(int)
-    start = np.array([np.log(0.49), -4.0, -4.0, 0.35, 0.3])
-    out = []
-    for s in rows:
-        n_opt, p = _chinchilla_n_opt(N, D, d["loss"][s], C, start)
-        n_fix, _ = _chinchilla_n_opt(N, D, d["loss"][s] * (1 + d["rel_penalty"][s]), C, p)
-        out.append(n_fix / n_opt - 1)
-    return np.array(out)
-
-
 def _truth_fixed_change(truth, cells, C: float, n_mid: float, d_mid: float) -> float:
-    """The simulator's own answer: the same refit on its noiseless cell losses at optimal
-    hyperparameters and at its true optimum of the middle cell (N, D)."""
+    """The simulator's own answer: the same refit (bayeslaws.posterior.fixed_hyperparams) on
+    its noiseless cell losses at optimal hyperparameters and at its true optimum of the middle
+    cell (N, D)."""
     N, D = cells["N"].to_numpy(float), cells["D"].to_numpy(float)
-    start = np.array([np.log(0.49), -4.0, -4.0, 0.35, 0.3])
-    n_opt, p = _chinchilla_n_opt(N, D, truth.loss_star(N, D), C, start)
+    model = bl.compute.linear(6.0)
+    p = fixed.chinchilla_refit(N, D, truth.loss_star(N, D))
     lr, batch = truth.eta_opt(n_mid, d_mid), truth.b_opt(n_mid, d_mid)
-    n_fix, _ = _chinchilla_n_opt(N, D, truth.loss(N, D, lr, batch), C, p)
-    return n_fix / n_opt - 1
+    q = fixed.chinchilla_refit(N, D, truth.loss(N, D, lr, batch), start=p)
+    return fixed.refit_n_opt(q, N, D, C, model) / fixed.refit_n_opt(p, N, D, C, model) - 1
 
 
 def part_yin(args):
@@ -146,9 +108,8 @@ def part_yin(args):
         cells = runs.df[["N", "D"]].drop_duplicates()
         n_mid = float(np.exp(np.log(cells["N"]).mean()))
         d_mid = float(np.exp(np.log(cells["D"]).mean()))
-        hp = bl.predict(fit, N=n_mid, D=d_mid).iloc[0]
-        change = fixed_vs_optimal(fit, cells, BUDGET, hp["eta_opt_median"], hp["B_opt_median"])
-        lo, med, hi = np.quantile(change, [0.05, 0.5, 0.95])
+        answer = bl.fixed_vs_optimal(fit, BUDGET, cells=cells, ci=0.9, n_draws=200).iloc[0]
+        lo, med, hi = (answer[f"size_change_{q}"] for q in ("lower", "median", "upper"))
         truth_change = _truth_fixed_change(truth, cells, BUDGET, n_mid, d_mid)
         row = {
             "replicate": r,
@@ -162,8 +123,8 @@ def part_yin(args):
             "fixed_change_lower": lo,
             "fixed_change_upper": hi,
             "fixed_change_truth": truth_change,
-            "fixed_lr": hp["eta_opt_median"],
-            "fixed_batch": hp["B_opt_median"],
+            "fixed_lr": answer["lr"],
+            "fixed_batch": answer["batch_size"],
             "fixed_method": "Chinchilla refitted at the design's cells per draw (200 draws)",
             **_diag(fit, wall),
             "setting": f"{args.chains}x{args.warmup}+{args.draws} seed {args.seed}",

@@ -18,6 +18,7 @@ from scipy import stats
 import bayeslaws as bl
 from bayeslaws.laws import sweep
 from bayeslaws.laws.hyperparams.data import DivergenceWarning
+from bayeslaws.posterior import fixed_hyperparams as fixed
 from bayeslaws.runs import RunTableError
 from bayeslaws.runs import simulate as sim
 
@@ -75,8 +76,13 @@ def test_cell_marginal_equals_the_dense_gaussian():
     rank[order] = np.arange(9, dtype=np.int32)
     start = np.searchsorted(cell_index[order], np.arange(n_cells)).astype(np.int32)
     d = sweep.CellMarginal(
-        jnp.asarray(mean), jnp.asarray(var), s2, jnp.asarray(cell_index), jnp.asarray(order),
-        jnp.asarray(rank), jnp.asarray(start),
+        jnp.asarray(mean),
+        jnp.asarray(var),
+        s2,
+        jnp.asarray(cell_index),
+        jnp.asarray(order),
+        jnp.asarray(rank),
+        jnp.asarray(start),
     )
     lp = np.asarray(d.log_prob(jnp.asarray(value)))
     for c in range(n_cells):
@@ -142,8 +148,7 @@ def test_excluded_runs_are_recorded(sweep_fit):
 def test_sampler_diagnostics_are_reported(sweep_fit):
     fit, _ = sweep_fit
     summary = fit.summary()
-    for name in ("alpha", "beta", "E", "level_scatter", "lr_N", "batch_D", "tau", "sigma",
-                 "k_lr"):
+    for name in ("alpha", "beta", "E", "level_scatter", "lr_N", "batch_D", "tau", "sigma", "k_lr"):
         assert name in summary.index
     # the shape scatters are held at zero by default: not sampled, so not in the diagnostics
     assert "k_lr_scatter" not in summary.index
@@ -160,8 +165,13 @@ def test_allocation_and_penalty(sweep_fit):
     a = bl.optimal_allocation(fit, C=[1e20], extrapolation="none").iloc[0]
     assert a["N_opt_lower"] < a["N_opt"] < a["N_opt_upper"]
     eta = TRUTH.eta_opt(SIZES[1], TOKENS[1])
-    p = bl.predict(fit, N=[SIZES[1]] * 2, D=[TOKENS[1]] * 2, lr=[eta, 8 * eta],
-                   batch_size=[TRUTH.b_opt(SIZES[1], TOKENS[1])] * 2)
+    p = bl.predict(
+        fit,
+        N=[SIZES[1]] * 2,
+        D=[TOKENS[1]] * 2,
+        lr=[eta, 8 * eta],
+        batch_size=[TRUTH.b_opt(SIZES[1], TOKENS[1])] * 2,
+    )
     # 8x the optimal lr costs more than the optimum itself
     assert p["rel_penalty_median"].iloc[1] > p["rel_penalty_median"].iloc[0] >= 0
 
@@ -176,7 +186,8 @@ def test_shape_scatter_option_samples_the_scatters():
     names = on.summary_names((None,), "gaussian")
     assert {f"{k}_scatter" for k in sweep.SHAPE_SCATTER} <= set(names)
     assert not {f"{k}_scatter" for k in sweep.SHAPE_SCATTER} & set(
-        sweep.LAW.summary_names((None,), "gaussian"))
+        sweep.LAW.summary_names((None,), "gaussian")
+    )
     with pytest.raises(ValueError, match="shape_scatter"):
         sweep.SweepLaw(shape_scatter="yes")
 
@@ -240,3 +251,39 @@ def test_law_options_reach_the_law_or_are_refused_by_name():
     ):
         with pytest.raises(ValueError, match=f"'{option}'"):
             bl.fit(runs, law=law, **{option: value})
+
+
+# ---- the seed's fixed-vs-optimal question ------------------------------------------------------
+def _truth_size_change(cells, C, lr, batch):
+    """The simulator's own answer to the same question: the same Chinchilla refit on its
+    noiseless cell losses at optimal hyperparameters and at the fixed (lr, batch)."""
+    N, D = cells["N"].to_numpy(float), cells["D"].to_numpy(float)
+    model = bl.runs.compute.linear(6.0)
+    p = fixed.chinchilla_refit(N, D, TRUTH.loss_star(N, D))
+    q = fixed.chinchilla_refit(N, D, TRUTH.loss(N, D, lr, batch), start=p)
+    return fixed.refit_n_opt(q, N, D, C, model) / fixed.refit_n_opt(p, N, D, C, model) - 1
+
+
+def test_fixed_vs_optimal_covers_the_simulators_answer(sweep_fit):
+    fit, _ = sweep_fit
+    out = bl.fixed_vs_optimal(fit, 1e21, n_draws=60).iloc[0]
+    assert out["size_change_lower"] < out["size_change_median"] < out["size_change_upper"]
+    assert out["settled"] == (out["size_change_lower"] > 0 or out["size_change_upper"] < 0)
+    assert out["verdict"].startswith("settled" if out["settled"] else "not settled")
+    cells = fit.training_runs().df[["N", "D"]].drop_duplicates()
+    truth = _truth_size_change(cells, 1e21, out["lr"], out["batch_size"])
+    assert abs(truth) > 0.05  # the question has a non-trivial answer on this design
+    assert out["size_change_lower"] <= truth <= out["size_change_upper"]
+    # at the cells' own optima there is nothing to fix: a setting 4x off in lr moves N_opt more
+    far = bl.fixed_vs_optimal(
+        fit, 1e21, lr=4 * out["lr"], batch_size=out["batch_size"], n_draws=60
+    ).iloc[0]
+    assert far["size_change_median"] != out["size_change_median"]
+
+
+def test_fixed_vs_optimal_refuses_what_it_cannot_answer(sweep_fit):
+    fit, _ = sweep_fit
+    with pytest.raises(ValueError, match="at least 5"):
+        bl.fixed_vs_optimal(fit, 1e21, cells=pd.DataFrame({"N": [1e8, 2e8], "D": [1e9, 2e9]}))
+    with pytest.raises(ValueError, match="C"):
+        bl.fixed_vs_optimal(fit, -1.0)

@@ -4,11 +4,13 @@ its law's contract."""
 
 from .allocation import allocation_draws, allocation_laws, near_optimal, optimal_allocation
 from .draws import log_loss_draws, quantity_draws, query_frame
+from .fixed_hyperparams import fixed_vs_optimal
 from .predict import loss_penalty, predict
 
 __all__ = [
     "allocation_draws",
     "allocation_laws",
+    "fixed_vs_optimal",
     "log_loss_draws",
     "loss_penalty",
     "near_optimal",

@@ -1,0 +1,182 @@
+"""Yin et al.'s question as a posterior quantity: how much does fitting the loss surface to runs
+at one *fixed* (learning rate, batch size), instead of each cell's optimal one, change the
+compute-optimal model size?
+
+Per posterior draw of a law that knows the loss off the optimal hyperparameters (its draws give
+``loss``, the loss at the optimum, and ``rel_penalty`` = L(lr, B) / L_opt - 1 given lr and
+batch_size: the joint sweep law), the loss of every design cell (N, D) at its optimum and at the
+fixed (lr, B) are both computed from the same draw; a Chinchilla surface
+L = E + A N^-alpha + B D^-beta is least-squares fitted (in log loss) to each set of cell
+losses, as the paper does with its grid, and its compute-optimal size at the budget is found
+under the fit's compute model. The relative size change N_opt(fixed) / N_opt(optimal) - 1, over
+draws, is the answer with its interval; the sign is settled when the interval excludes 0.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..laws.contract import LawCapabilityError
+from .draws import positive_array
+from .model import ModelView
+from .predict import check_ci
+
+# Chinchilla refit in centred logs: p = (ln E, ln A', ln B', alpha, beta), ln A' = ln A - alpha x0
+START = np.array([np.log(0.5), -4.0, -4.0, 0.35, 0.3])
+LOWER = np.array([-10.0, -20.0, -20.0, 0.01, 0.01])
+UPPER = np.array([10.0, 10.0, 10.0, 2.0, 2.0])
+N_GRID = np.logspace(5, 14, 2001)  # parameters: where N_opt is searched (1e5 .. 1e14)
+
+
+def chinchilla_refit(N, D, loss, start=START) -> np.ndarray:
+    """Least-squares Chinchilla surface in log loss through cells (N params, D tokens, loss),
+    shapes (K,): returns p = (ln E, ln A', ln B', alpha, beta) in logs centred on the cells'
+    mean ln N, ln D."""
+    from scipy.optimize import least_squares  # on use: keeps `import bayeslaws.posterior` light
+
+    x = np.log(N) - np.log(N).mean()
+    y = np.log(D) - np.log(D).mean()
+    z = np.log(loss)
+
+    def residuals(p):
+        e, a, b, alpha, beta = p
+        return np.logaddexp(np.logaddexp(a - alpha * x, b - beta * y), e) - z
+
+    return least_squares(residuals, start, bounds=(LOWER, UPPER)).x
+
+
+def refit_n_opt(p, N, D, C: float, compute_model) -> float:
+    """Compute-optimal size (params) at C FLOPs of the refitted surface ``p`` (centred on the
+    cells N, D): the minimum over :data:`N_GRID` of L(N, tokens(N, C)), refined by a parabola
+    through the grid minimum and its neighbours (in ln N)."""
+    e, a, b, alpha, beta = p
+    x = np.log(N_GRID) - np.log(N).mean()
+    y = np.log(compute_model.tokens(N_GRID, C)) - np.log(D).mean()
+    z = np.logaddexp(np.logaddexp(a - alpha * x, b - beta * y), e)
+    i = int(np.clip(np.argmin(z), 1, len(z) - 2))
+    u, (z0, z1, z2) = np.log(N_GRID[i - 1 : i + 2]), z[i - 1 : i + 2]
+    curvature = z0 - 2 * z1 + z2
+    step = 0.5 * (z0 - z2) / curvature if curvature > 0 else 0.0
+    return float(np.exp(u[1] + step * (u[2] - u[1])))
+
+
+def _design_cells(fit, cells) -> pd.DataFrame:
+    if cells is None:
+        runs = fit.training_runs()
+        if runs is None:
+            raise ValueError(
+                "fixed_vs_optimal(): this fit has no stored training runs; pass cells= (a "
+                "table with columns N, D: the design's cells)"
+            )
+        cells = runs.df
+    if not isinstance(cells, pd.DataFrame) or not {"N", "D"} <= set(cells):
+        raise ValueError("cells must be a DataFrame with columns N (params) and D (tokens)")
+    cells = cells[["N", "D"]].drop_duplicates().reset_index(drop=True)
+    positive_array("cells N", cells["N"])
+    positive_array("cells D", cells["D"])
+    if len(cells) < 5:
+        raise ValueError(
+            f"fixed_vs_optimal() refits a 5-parameter Chinchilla surface to the cells; got "
+            f"{len(cells)} distinct (N, D) cells, need at least 5"
+        )
+    return cells
+
+
+def fixed_vs_optimal(
+    fit,
+    C: float,
+    *,
+    lr: float | None = None,
+    batch_size: float | None = None,
+    cells: pd.DataFrame | None = None,
+    ci: float = 0.9,
+    n_draws: int = 200,
+) -> pd.DataFrame:
+    """How fixing the hyperparameters shifts the compute-optimal size at ``C`` FLOPs.
+
+    Parameters
+    ----------
+    fit : a fit of a law whose draws give the loss at the optimal hyperparameters and the
+        relative penalty off them (``law="sweep"``).
+    C : the budget (FLOPs).
+    lr, batch_size : the fixed setting every cell would use (learning rate; batch size in the
+        fit's batch unit). Default: the posterior-median optimum of the design's middle cell
+        (geometric means of its N and D), as in Yin et al.
+    cells : the design's (N, D) cells (columns N params, D tokens); default the fit's own.
+    ci : central interval probability.
+    n_draws : posterior draws used (evenly thinned); each costs two least-squares refits.
+
+    Returns one row: C, lr, batch_size, ``n_opt_optimal`` and ``n_opt_fixed`` (medians, params),
+    ``size_change`` median / lower / upper (N_opt(fixed) / N_opt(optimal) - 1), ``settled``
+    (the interval excludes 0) and ``verdict`` (a sentence saying so), ``ci``, ``n_draws``.
+    """
+    ci = check_ci(ci)
+    positive_array("C", C)
+    if isinstance(n_draws, bool) or not isinstance(n_draws, int) or n_draws < 10:
+        raise ValueError(f"n_draws must be an integer >= 10, got {n_draws!r}")
+    if not {"lr", "batch_size"} <= set(fit.law.optional_inputs):
+        raise LawCapabilityError(
+            f"fixed_vs_optimal(): law {fit.law.name!r} does not model the loss off the optimal "
+            "learning rate and batch size (fit law 'sweep')"
+        )
+    cells = _design_cells(fit, cells)
+    N, D = cells["N"].to_numpy(float), cells["D"].to_numpy(float)
+    view = ModelView.of(fit, "none")
+    if lr is None or batch_size is None:
+        middle = pd.DataFrame({"N": [np.exp(np.log(N).mean())], "D": [np.exp(np.log(D).mean())]})
+        optimum = view.draws(middle, kind="mean")
+        if not {"eta_opt", "B_opt"} <= set(optimum):
+            raise LawCapabilityError(
+                f"fixed_vs_optimal(): law {fit.law.name!r} gives no optimal lr and batch size; "
+                "pass lr= and batch_size="
+            )
+        lr = float(np.median(optimum["eta_opt"])) if lr is None else lr
+        batch_size = float(np.median(optimum["B_opt"])) if batch_size is None else batch_size
+    positive_array("lr", lr)
+    positive_array("batch_size", batch_size)
+    query = cells.assign(lr=float(lr), batch_size=float(batch_size))
+    draws = view.draws(query, kind="mean")
+    if not {"loss", "rel_penalty"} <= set(draws):
+        raise LawCapabilityError(
+            f"fixed_vs_optimal(): law {fit.law.name!r} gives no loss at the optimum and penalty "
+            "off it (fit law 'sweep')"
+        )
+    loss_opt = np.asarray(draws["loss"], float)  # (S, K)
+    loss_fixed = loss_opt * (1 + np.asarray(draws["rel_penalty"], float))
+    rows = np.linspace(0, len(loss_opt) - 1, min(n_draws, len(loss_opt))).round().astype(int)
+    compute_model = fit.compute_model
+    n_optimal, n_fixed = [], []
+    for s in rows:
+        p = chinchilla_refit(N, D, loss_opt[s])
+        n_optimal.append(refit_n_opt(p, N, D, float(C), compute_model))
+        q = chinchilla_refit(N, D, loss_fixed[s], start=p)
+        n_fixed.append(refit_n_opt(q, N, D, float(C), compute_model))
+    change = np.array(n_fixed) / np.array(n_optimal) - 1
+    lower, median, upper = np.quantile(change, [(1 - ci) / 2, 0.5, (1 + ci) / 2])
+    settled = bool(lower > 0 or upper < 0)
+    direction = "larger" if median > 0 else "smaller"
+    verdict = (
+        f"settled: with the hyperparameters fixed the compute-optimal model is {direction} "
+        f"({median:+.0%}, {ci:.0%} interval [{lower:+.0%}, {upper:+.0%}])"
+        if settled
+        else f"not settled: the {ci:.0%} interval [{lower:+.0%}, {upper:+.0%}] includes 0"
+    )
+    return pd.DataFrame(
+        [
+            {
+                "C": float(C),
+                "lr": float(lr),
+                "batch_size": float(batch_size),
+                "n_opt_optimal": float(np.median(n_optimal)),
+                "n_opt_fixed": float(np.median(n_fixed)),
+                "size_change_median": median,
+                "size_change_lower": lower,
+                "size_change_upper": upper,
+                "settled": settled,
+                "verdict": verdict,
+                "ci": ci,
+                "n_draws": len(rows),
+            }
+        ]
+    )
