@@ -376,3 +376,39 @@ def test_sbc_runs_through_an_executor_on_the_designs_scales():
     for name in ("isoflop", "sweep"):  # laws whose centring is their data's own
         with pytest.raises(LawCapabilityError, match="fixed-scale"):
             bl.laws.resolve_law(name).with_reference_scales(scales)
+
+
+def test_backtests_in_process_match_backtest_case_by_case():
+    """A batch of backtests (one task per case, in process) scores each case as backtest does,
+    the tables concatenated in case order with the case name in ``dataset``."""
+    import pickle
+
+    cases = [
+        cal.BacktestCase(
+            f"sim {seed}",
+            *cal.simulated_split(
+                "correct", seed=seed, n_per_budget=5, fit_budgets=(1e18, 1e19, 1e20),
+                test_budgets=(1e21,),
+            ),
+        )
+        for seed in (1, 2)
+    ]
+    options = dict(likelihood="gaussian", methods=("none", "gp"), chains=1, warmup=100,
+                   draws=100, seed=0)
+    scores, points, fits = cal.backtests(cases, **options)
+    assert scores["dataset"].tolist() == ["sim 1", "sim 1", "sim 2", "sim 2"]
+    assert list(points.columns[:2]) == ["dataset", "method"] and len(fits) == 2
+    one, one_points, _ = cal.backtest(cases[1].train, cases[1].test, name="sim 2", **options)
+    pd.testing.assert_frame_equal(scores.iloc[2:].reset_index(drop=True), one)
+    batch_points = points[points["dataset"] == "sim 2"].drop(columns="dataset")
+    pd.testing.assert_frame_equal(batch_points.reset_index(drop=True), one_points)
+    # a fit with its discrepancy states pickles: what a worker process sends back
+    assert "gp" in pickle.loads(pickle.dumps(fits[0])).cache
+    with pytest.raises(TypeError, match="unknown backtest options \\['name'\\]"):
+        cal.backtests(cases, name="x")
+    with pytest.raises(ValueError, match="names must be unique"):
+        cal.backtests([cases[0], cases[0]])
+    with pytest.raises(ValueError, match="test lacks columns \\['loss'\\]"):
+        cal.backtests([("bad", cases[0].train, cases[0].test.drop(columns="loss"))])
+    with pytest.raises(RuntimeError, match="backtests: 1 of 1 tasks failed: 'sim 1': "):
+        cal.backtests(cases[:1], law="no_such_law", retries=0)

@@ -4,7 +4,8 @@
   central 50/80/90% intervals, mean relative width of the 90% interval and the mean log predictive
   density (of ln L, by a Gaussian kernel over the draws) of held-out runs.
 * :func:`backtest` -- fit on the smaller runs, predict the larger ones (``kind="new_run"``) with
-  each extrapolation method, score them.
+  each extrapolation method, score them; :func:`backtests` -- many of them (data sets, splits)
+  as a batch through ``map_tasks`` (in process by default; local processes or a Dask cluster).
 * Scale-out splits of the real tables (:func:`epoch_split`, :func:`porian_split`,
   :func:`steplaw_split`) and simulated designs with a known truth, either the fitted form or one
   whose exponent bends at large scale (:func:`simulated_split`).
@@ -17,7 +18,10 @@
 from __future__ import annotations
 
 import functools
+import inspect
 import warnings
+from collections.abc import Iterable
+from dataclasses import dataclass
 
 import jax
 import numpy as np
@@ -26,7 +30,7 @@ from scipy import stats
 from scipy.special import logsumexp
 
 from ..inference import fit as fit_law
-from ..inference.batch import FitTask, InProcessExecutor, fit_many
+from ..inference.batch import FitTask, InProcessExecutor, fit_many, map_tasks
 from ..laws import resolve_law
 from ..runs import PlausibilityWarning, RunTable, load_runs
 from .draws import log_loss_draws, query_frame
@@ -148,6 +152,123 @@ def backtest(
         t["distance"] = distance_out
         tables.append(t)
     return pd.DataFrame(rows), pd.concat(tables, ignore_index=True), fitted
+
+
+@dataclass(frozen=True)
+class BacktestCase:
+    """One backtest of a batch: fit ``train`` (a RunTable), predict ``test`` (columns N, D,
+    loss; C optional), called ``name`` (the ``dataset`` column of its tables)."""
+
+    name: str
+    train: RunTable
+    test: pd.DataFrame
+
+
+def as_cases(cases) -> list[BacktestCase]:
+    """``cases`` checked: :class:`BacktestCase` objects or ``(name, train, test)`` tuples with
+    unique non-empty names, RunTable training sets and test tables with N, D and loss."""
+    one_case = isinstance(cases, tuple) and len(cases) == 3 and isinstance(cases[0], str)
+    if (
+        one_case
+        or isinstance(cases, str | bytes | dict | BacktestCase)
+        or not isinstance(cases, Iterable)
+    ):
+        raise TypeError(
+            "cases must be a list of BacktestCase objects or (name, train, test) tuples, got "
+            f"{type(cases).__name__}"
+        )
+    out = []
+    for i, case in enumerate(cases):
+        if isinstance(case, tuple) and len(case) == 3:
+            case = BacktestCase(*case)
+        if not isinstance(case, BacktestCase):
+            raise TypeError(
+                f"cases[{i}] must be a BacktestCase or a (name, train, test) tuple, got "
+                f"{type(case).__name__}"
+            )
+        if not isinstance(case.name, str) or not case.name:
+            raise ValueError(f"cases[{i}]: name must be a non-empty string, got {case.name!r}")
+        if not isinstance(case.train, RunTable):
+            raise TypeError(
+                f"cases[{i}] ({case.name!r}): train must be a RunTable, got "
+                f"{type(case.train).__name__}"
+            )
+        missing = (
+            {"N", "D", "loss"} - set(case.test.columns)
+            if isinstance(case.test, pd.DataFrame)
+            else None
+        )
+        if missing is None or missing:
+            what = f"lacks columns {sorted(missing)}" if missing else "is not a DataFrame"
+            raise ValueError(f"cases[{i}] ({case.name!r}): test {what} (needs N, D, loss)")
+        out.append(case)
+    if not out:
+        raise ValueError("cases is empty: nothing to backtest")
+    return out
+
+
+def run_backtest(case: BacktestCase, options: dict):
+    """What a worker runs for :func:`backtests`: ``backtest(case.train, case.test,
+    name=case.name, **options)``."""
+    return backtest(case.train, case.test, name=case.name, **options)
+
+
+def backtests(
+    cases,
+    *,
+    executor=None,
+    workers: int | None = None,
+    retries: int = 1,
+    show_progress: bool = False,
+    **backtest_options,
+):
+    """Many :func:`backtest` calls (data sets, splits) as one batch through
+    :func:`~bayeslaws.inference.batch.map_tasks`, one task per case.
+
+    ``cases``: :class:`BacktestCase` objects or ``(name, train RunTable, test DataFrame)``
+    tuples, names unique. ``executor``: None runs them in this process one by one (or, with
+    ``workers=n``, on n local worker processes); a Dask ``Client`` or any
+    ``concurrent.futures`` executor spreads them. ``backtest_options``: :func:`backtest`'s
+    keywords (``law``, ``methods``, ``chains``, ``draws``, ``seed``, ...), the same for every
+    case. A case that failed (after ``retries``) raises one error naming every failed case.
+
+    Returns ``(scores, points, fits)``: :func:`backtest`'s scores (one row per case and
+    method, the case name in ``dataset``) and points (one row per case, held-out point and
+    method, with ``dataset`` first) concatenated in case order, and the fits in case order."""
+    unknown = set(backtest_options) - set(_BACKTEST_OPTIONS)
+    if unknown:
+        raise TypeError(
+            f"backtests: unknown backtest options {sorted(unknown)} (names come from the cases); "
+            f"choose from {_BACKTEST_OPTIONS}"
+        )
+    cases = as_cases(cases)
+    if executor is None and workers is None:
+        executor = InProcessExecutor()
+    result = map_tasks(
+        functools.partial(run_backtest, options=backtest_options),
+        cases,
+        executor,
+        names=[c.name for c in cases],
+        workers=workers,
+        retries=retries,
+        show_progress=show_progress,
+        label="backtests",
+    )
+    result.raise_for_failures()
+    scores = pd.concat([v[0] for v in result.values], ignore_index=True)
+    points = pd.concat(
+        [v[1].assign(dataset=c.name) for c, v in zip(cases, result.values, strict=True)],
+        ignore_index=True,
+    )
+    points = points[["dataset", *[c for c in points.columns if c != "dataset"]]]
+    return scores, points, [v[2] for v in result.values]
+
+
+_BACKTEST_OPTIONS = tuple(
+    name
+    for name, p in inspect.signature(backtest).parameters.items()
+    if p.kind is p.KEYWORD_ONLY and name != "name"
+)
 
 
 # ---- decision quantities at held-out budgets ----
@@ -347,7 +468,9 @@ def sbc(
 
 
 __all__ = [
+    "BacktestCase",
     "backtest",
+    "backtests",
     "epoch_split",
     "interval_table",
     "log_predictive_density",
