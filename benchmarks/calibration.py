@@ -6,6 +6,8 @@ simulated misspecification and (once) the confirmation data of docs/calibration_
     python benchmarks/calibration.py --parts confirmation      # scored once, after freezing
     python benchmarks/calibration.py --table                   # the merged table of saved parts
     python benchmarks/calibration.py --parts selection --only epoch --methods none,gp
+    python benchmarks/calibration.py --parts simulation --workers 2   # 2 local processes
+    python benchmarks/calibration.py --parts selection --scheduler tcp://scheduler:8786
 
 Per split (fit the Chinchilla law, Huber likelihood, on the training runs; the simulations use
 the Gaussian likelihood, their noise model) and per extrapolation method
@@ -29,15 +31,23 @@ held-out run and decision quantity), calibration_widths_<part>.csv; results are 
 by split, so an interrupted run keeps what it finished (rerun skips finished splits). Each
 split's fit, with every state the methods computed, is saved in output/fits/<part>/ (not
 committed: *.nc) for scoring variants without refits.
+
+Splits are scored as a batch through ``bayeslaws.inference.batch.iter_map_tasks``, one task per
+split (:func:`run_split`): in this process by default, on ``--workers N`` local processes, or
+on a Dask cluster (``--scheduler ADDRESS``; the output folder must then be one the workers
+share). Results are written in split order as they come back; a split that fails is reported
+and the run ends with an error after the others are written.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 import time
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import jax
@@ -49,6 +59,7 @@ sys.path.insert(0, str(ROOT))
 
 import bayeslaws as bl  # noqa: E402
 from bayeslaws.inference import Fit  # noqa: E402
+from bayeslaws.inference.batch import InProcessExecutor, iter_map_tasks  # noqa: E402
 from bayeslaws.posterior import calibration as cal  # noqa: E402
 from bayeslaws.posterior import splits  # noqa: E402
 from bayeslaws.posterior.draws import log_loss_draws, query_frame  # noqa: E402
@@ -148,9 +159,10 @@ def with_cache(fit: Fit, entries: dict) -> Fit:
     return Fit(fit.idata, fit.record, compute_model=fit.compute_model, cache=cache)
 
 
-def population(lodo: str | None, grouping: str = "isotropic") -> dict:
-    """The learned drift population (leave ``lodo`` out when it was learned with it)."""
-    data = json.loads(Path(POPULATION).read_text())
+def population(lodo: str | None, grouping: str = "isotropic", path=None) -> dict:
+    """The learned drift population (leave ``lodo`` out when it was learned with it), from
+    ``path`` (default POPULATION)."""
+    data = json.loads(Path(path or POPULATION).read_text())
     if grouping == "tilt_level":
         tl = data["tilt_level"]
         groups = tl["leave_one_out"].get(lodo, tl["groups"]) if lodo else tl["groups"]
@@ -174,12 +186,17 @@ VARIANTS = {
 }
 
 
-def score_split(part, dataset, split, train, test, lodo, truth_kind, methods, sampler, seed):
+def score_split(
+    part, dataset, split, train, test, lodo, truth_kind, methods, sampler, seed, out, pop_file
+):
+    """Fit one split and score every method; the fit is saved in ``out``/fits/``part``, the
+    drift population read from ``pop_file``."""
+    read_population = functools.partial(population, path=pop_file)
     likelihood = "gaussian" if part == "simulation" else "huber"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         fit = bl.fit(train, "chinchilla", likelihood=likelihood, seed=seed, warn=False, **sampler)
-    base = with_cache(fit, {drift.CACHE_KEY: population(lodo)})
+    base = with_cache(fit, {drift.CACHE_KEY: read_population(lodo)})
     truth = decision_truth(truth_kind, dataset, test)
     query = query_frame(base, N=test["N"].to_numpy(float), D=test["D"].to_numpy(float))
     query["C"] = test["C"].to_numpy(float)  # as in the table (e.g. a budget column)
@@ -192,10 +209,11 @@ def score_split(part, dataset, split, train, test, lodo, truth_kind, methods, sa
             calibrated = with_cache(base, {})
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                drift.calibrate(calibrated, train, seed=seed, prior=population(lodo), **sampler)
+                prior = read_population(lodo)
+                drift.calibrate(calibrated, train, seed=seed, prior=prior, **sampler)
             states["cv"] = calibrated.cache.get(drift.CACHE_KEY)
         elif source not in states:
-            states[source] = population(lodo, source)
+            states[source] = read_population(lodo, source)
         fitted = with_cache(base, {drift.CACHE_KEY: states[source]})
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -243,7 +261,7 @@ def score_split(part, dataset, split, train, test, lodo, truth_kind, methods, sa
     kept = {k: base.cache.get(k) for k in base.cache.keys() if k != drift.CACHE_KEY}
     if "cv" in states:
         kept["drift_cv"] = states["cv"]
-    folder = OUT / "fits" / part
+    folder = Path(out) / "fits" / part
     folder.mkdir(parents=True, exist_ok=True)
     with_cache(fit, {k: v for k, v in kept.items() if v is not None}).save(
         folder / f"{_slug(dataset)}__{_slug(split)}.nc"
@@ -289,22 +307,57 @@ def _slug(text: str) -> str:
     return "".join(c if c.isalnum() or c in "-_.=" else "_" for c in text)
 
 
-def run_part(part, methods, sampler, seeds, only, seed):
+@dataclass(frozen=True)
+class SplitJob:
+    """One split to score: :func:`score_split`'s arguments, with the output folder and the drift
+    population file passed explicitly (a worker process does not share this one's globals)."""
+
+    part: str
+    dataset: str
+    split: str
+    train: object  # RunTable
+    test: pd.DataFrame
+    lodo: str | None
+    truth_kind: object
+    methods: tuple
+    sampler: dict
+    seed: int
+    out: Path
+    population: Path
+
+
+def run_split(job: SplitJob):
+    """What a worker runs: (scores, points, widths) of one split."""
+    return score_split(
+        job.part, job.dataset, job.split, job.train, job.test, job.lodo, job.truth_kind,
+        list(job.methods), job.sampler, job.seed, job.out, job.population,
+    )  # fmt: skip
+
+
+def part_paths(part) -> dict:
+    """The scores, points and widths files of ``part``."""
+    return {
+        k: OUT / f"calibration{'' if k == 'scores' else '_' + k}_{part}.csv"
+        for k in ("scores", "points", "widths")
+    }
+
+
+def split_jobs(part, methods, sampler, seeds, only, seed) -> list[SplitJob]:
+    """The splits of ``part`` still to score (the (split, method) pairs already in the scores
+    file are not redone; a split whose data is absent is reported and skipped)."""
     make_splits = {
         "selection": selection_splits,
         "confirmation": confirmation_splits,
         "simulation": lambda: simulation_splits(seeds),
     }[part]
-    paths = {
-        k: OUT / f"calibration{'' if k == 'scores' else '_' + k}_{part}.csv"
-        for k in ("scores", "points", "widths")
-    }
+    scores_file = part_paths(part)["scores"]
     done = set()
-    if paths["scores"].exists():
-        prev = pd.read_csv(paths["scores"])
+    if scores_file.exists():
+        prev = pd.read_csv(scores_file)
         done = {
             (d, s, m) for d, s, m in prev[["dataset", "split", "method"]].itertuples(index=False)
         }
+    jobs = []
     for dataset, split, make, lodo, truth_kind in make_splits():
         if only and only not in dataset:
             continue
@@ -316,20 +369,67 @@ def run_part(part, methods, sampler, seeds, only, seed):
         except bundled.SharedDataMissing as err:
             print(f"{dataset} {split}: skipped ({err})", file=sys.stderr)
             continue
-        t0 = time.perf_counter()
         seed_here = int(split.split()[-1]) if split.startswith("seed") else seed
-        scores, points, widths = score_split(
-            part, dataset, split, train, test, lodo, truth_kind, todo, sampler, seed_here
-        )
-        points = points.reindex(columns=POINT_COLUMNS)  # one header for every split
-        for key, frame in (("scores", scores), ("points", points), ("widths", widths)):
-            frame.to_csv(paths[key], mode="a", header=not paths[key].exists(), index=False)
-        print(
-            f"{part}: {dataset} {split}: {len(train)} fitted, {len(test)} held out, "
-            f"{time.perf_counter() - t0:.0f} s",
-            file=sys.stderr,
-            flush=True,
-        )
+        jobs.append(
+            SplitJob(part, dataset, split, train, test, lodo, truth_kind, tuple(todo), sampler,
+                     seed_here, OUT, POPULATION)
+        )  # fmt: skip
+    return jobs
+
+
+def run_part(part, methods, sampler, seeds, only, seed, executor=None, workers=None):
+    """Score the splits of ``part`` through ``executor`` (None: in this process, or on
+    ``workers`` local processes), appending each split's rows in split order as they arrive."""
+    jobs = split_jobs(part, methods, sampler, seeds, only, seed)
+    if not jobs:
+        return
+    if executor is None and workers is None:
+        executor = InProcessExecutor()
+    paths = part_paths(part)
+    results = iter_map_tasks(
+        run_split,
+        jobs,
+        executor,
+        names=[f"{job.dataset} | {job.split}" for job in jobs],
+        workers=workers,
+        show_progress=False,
+        label=f"calibration {part}",
+    )
+    arrived, written, failed = {}, 0, []
+    for result in results:
+        arrived[result.index] = result
+        while written in arrived:  # in split order: the files read as a sequential run's
+            result, job = arrived.pop(written), jobs[written]
+            written += 1
+            if not result.ok:
+                failed.append(result)
+                print(f"{part}: {job.dataset} {job.split}: FAILED: {result.error}", file=sys.stderr)
+                continue
+            scores, points, widths = result.value
+            points = points.reindex(columns=POINT_COLUMNS)  # one header for every split
+            for key, frame in (("scores", scores), ("points", points), ("widths", widths)):
+                frame.to_csv(paths[key], mode="a", header=not paths[key].exists(), index=False)
+            warned = f", {len(result.warnings)} warnings" if result.warnings else ""
+            print(
+                f"{part}: {job.dataset} {job.split}: {len(job.train)} fitted, {len(job.test)} "
+                f"held out, {result.seconds:.0f} s{warned}",
+                file=sys.stderr,
+                flush=True,
+            )
+    if failed:
+        detail = "; ".join(f"{r.name!r}: {r.error}" for r in failed)
+        raise RuntimeError(f"{part}: {len(failed)} of {len(jobs)} splits failed: {detail}")
+
+
+def dask_client(scheduler: str | None):
+    """A Dask Client of the scheduler at ``scheduler`` (None: no cluster)."""
+    if scheduler is None:
+        return None
+    try:
+        from distributed import Client
+    except ImportError as err:
+        raise SystemExit("--scheduler needs dask[distributed]: pip install '.[cluster]'") from err
+    return Client(scheduler)
 
 
 COLUMNS = [
@@ -373,7 +473,12 @@ def main(argv=None) -> int:
     parser.add_argument("--out", default=str(OUT), help="output folder (default benchmarks/output)")
     parser.add_argument("--population", default=str(POPULATION), help="learn_drift output json")
     parser.add_argument("--draws", type=int, default=300, help="NUTS warm-up and draws per chain")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int, help="score the splits on N local processes")
+    where.add_argument("--scheduler", help="score the splits on a Dask cluster (tcp://host:8786)")
     args = parser.parse_args(argv)
+    if args.workers is not None and args.workers < 1:
+        parser.error(f"--workers must be >= 1, got {args.workers}")
     OUT, POPULATION = Path(args.out), Path(args.population)
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     unknown = set(methods) - set(VARIANTS)
@@ -381,8 +486,13 @@ def main(argv=None) -> int:
         parser.error(f"unknown methods {sorted(unknown)}; choose from {tuple(VARIANTS)}")
     sampler = {"chains": 2, "warmup": args.draws, "draws": args.draws}
     OUT.mkdir(parents=True, exist_ok=True)
-    for part in [p.strip() for p in args.parts.split(",") if p.strip()]:
-        run_part(part, methods, sampler, args.seeds, args.only, args.seed)
+    client = dask_client(args.scheduler)
+    try:
+        for part in [p.strip() for p in args.parts.split(",") if p.strip()]:
+            run_part(part, methods, sampler, args.seeds, args.only, args.seed, client, args.workers)
+    finally:
+        if client is not None:
+            client.close()
     if args.table or args.parts:
         table = merged_table()
         with pd.option_context(
