@@ -21,6 +21,11 @@ Parts (``--parts``, comma-separated; each appends its rows to its CSV in benchma
 * ``bundled``: the bundled 576-run simulated sweep with the defaults: diagnostics and wall
   time. -> sweep_bundled.csv
 ``--summary``: summarise sweep_yin.csv -> sweep_yin_summary.txt (also written after ``yin``).
+``--tag _x``: the yin part writes sweep_yin_x.csv and sweep_yin_x_summary.txt instead.
+sweep_yin_sigma_lognormal*: the confirmation of the sweep law's log-normal run-noise prior
+(chosen on replicate 12 of sweep_yin.csv, the one stuck chain there), on 20 NEW simulated
+replicates (seeds 3000-3019, ``--start 2000 --replicates 20 --tag _sigma_lognormal``), scored
+once.
 (sweep_yin_shape_scatter*.{csv,txt}: the first 10 replicates with the per-cell bowl-shape
 scatter that was the default until shape_scatter=False; R-hat 1.02-1.13 there.)
 
@@ -130,7 +135,7 @@ def part_yin(args):
             "setting": f"{args.chains}x{args.warmup}+{args.draws} seed {args.seed}",
             "law_options": str(fit.record.law_options),
         }
-        path = _append([row], "sweep_yin.csv")
+        path = _append([row], f"sweep_yin{args.tag}.csv")
         print(
             f"replicate {r}: N_opt(1e22) {a['N_opt']:.3g} [{a['N_opt_lower']:.3g}, "
             f"{a['N_opt_upper']:.3g}] truth {n_true:.3g}; fixed-vs-optimal {med:+.1%} "
@@ -139,11 +144,11 @@ def part_yin(args):
             f"{wall:.0f} s (load {row['load_1min']}) -> {path.name}",
             flush=True,
         )
-    summarise_yin()
+    summarise_yin(args.tag)
 
 
-def summarise_yin():
-    df = pd.read_csv(OUT / "sweep_yin.csv").drop_duplicates("replicate", keep="last")
+def summarise_yin(tag: str = ""):
+    df = pd.read_csv(OUT / f"sweep_yin{tag}.csv").drop_duplicates("replicate", keep="last")
     ratio = df["N_opt_median"] / df["N_opt_truth"]
     clean = (df["max_r_hat"] <= 1.01) & (df["divergences"] == 0)
     fx = df[df["fixed_method"].str.startswith("Chinchilla refitted")]
@@ -160,7 +165,7 @@ def summarise_yin():
         f"{df['wall_s'].median():.0f} s"
     )
     print(line)
-    (OUT / "sweep_yin_summary.txt").write_text(line + "\n")
+    (OUT / f"sweep_yin{tag}_summary.txt").write_text(line + "\n")
 
 
 def part_steplaw(args):
@@ -267,10 +272,13 @@ def main(argv=None):
     ap.add_argument("--draws", type=int, default=300)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--summary", action="store_true", help="only summarise sweep_yin.csv")
+    ap.add_argument(
+        "--tag", default="", help="suffix of the yin part's files: sweep_yin<tag>.csv, ..."
+    )
     args = ap.parse_args(argv)
     OUT.mkdir(exist_ok=True)
     if args.summary:
-        summarise_yin()
+        summarise_yin(args.tag)
         return
     for part in args.parts.split(","):
         PARTS[part](args)
