@@ -356,16 +356,32 @@ def test_real_splits_hold_out_what_the_issue_says():
 
 
 def test_sbc_runs_through_an_executor_on_the_designs_scales():
-    """The fits go through fit_many and the given executor, each centred on the design's
+    """The fits go through map_tasks and the given executor, each centred on the design's
     reference scales (the prior simulated from), not on its own table."""
     import concurrent.futures as cf
+    import pickle
 
     from bayeslaws.laws.contract import LawCapabilityError
 
-    with cf.ThreadPoolExecutor(max_workers=1) as pool:
+    class Pickling(cf.ThreadPoolExecutor):
+        """Sends each result through pickle, as a worker process would, and keeps its size."""
+
+        sizes: list = []
+
+        def submit(self, fn, /, *args, **kwargs):
+            def sent(*a, **k):
+                out = fn(*a, **k)
+                self.sizes.append(len(pickle.dumps(out)))
+                return pickle.loads(pickle.dumps(out))
+
+            return super().submit(sent, *args, **kwargs)
+
+    with Pickling(max_workers=1) as pool:
         ranks, _ = cal.sbc("chinchilla", "gaussian", n_sims=2, warmup=30, draws=30, thin=1,
                            seed=3, params=["alpha"], executor=pool)
     assert ranks.shape == (2, 4) and ranks["alpha"].between(0, 30).all()
+    # each worker ranks its own fit: a row of a few numbers travels back, not the fit
+    assert len(pool.sizes) == 2 and max(pool.sizes) < 2000
     law = bl.laws.resolve_law("chinchilla")
     scales = bl.laws.contract.Scales({"N": 20.0, "D": 23.0, "loss": 1.0})
     fixed = law.with_reference_scales(scales)

@@ -30,7 +30,7 @@ from scipy import stats
 from scipy.special import logsumexp
 
 from ..inference import fit as fit_law
-from ..inference.batch import FitTask, InProcessExecutor, fit_many, map_tasks
+from ..inference.batch import FitTask, InProcessExecutor, map_tasks
 from ..laws import resolve_law
 from ..runs import PlausibilityWarning, RunTable, load_runs
 from .draws import log_loss_draws, query_frame
@@ -392,6 +392,30 @@ def rank_uniformity(ranks, n_draws: int, bins: int = 5) -> float:
     return float(stats.chisquare(counts).pvalue)
 
 
+@dataclass(frozen=True)
+class SBCItem:
+    """One simulation of :func:`sbc`: the refit of its table, the true parameter values it was
+    simulated from, and the thinning of the draws it is ranked among."""
+
+    task: FitTask
+    truth: dict
+    thin: int
+
+
+def sbc_rank(item: SBCItem) -> dict:
+    """Fit one simulated table and rank each true parameter among the thinned draws (what an
+    SBC worker runs; only this row travels back, not the fit): ``{parameter: rank,
+    "divergences", "min_ess"}``."""
+    from numpyro.diagnostics import effective_sample_size
+
+    fitted = fit_law(item.task.runs, law=item.task.law, **item.task.options)
+    post = {p: np.asarray(fitted.idata.posterior[p]) for p in item.truth}  # (chains, draws)
+    row = {p: int(np.sum(post[p].reshape(-1)[:: item.thin] < v)) for p, v in item.truth.items()}
+    row["divergences"] = fitted.diagnostics.divergences
+    row["min_ess"] = float(min(effective_sample_size(post[p]) for p in item.truth))
+    return row
+
+
 def sbc(
     law: str = "chinchilla",
     likelihood: str = "gaussian",
@@ -410,17 +434,16 @@ def sbc(
     """Simulation-based calibration of a law's NUTS fit, as a batch of fits.
 
     Draw parameters and ln-loss observations from the law's prior predictive on ``design``
-    (columns N, D; default a 5 x 5 grid), refit each simulated table with ``bl.fit`` through
-    :func:`~bayeslaws.inference.batch.fit_many` (``executor``: None runs them in this process;
-    a Dask ``Client`` or any ``concurrent.futures`` executor spreads them), and rank each true
-    parameter among ``draws // thin`` thinned draws. Every refit centres on the design's
+    (columns N, D; default a 5 x 5 grid), refit each simulated table with ``bl.fit`` and rank
+    each true parameter among ``draws // thin`` thinned draws, one :func:`sbc_rank` task per
+    simulation through :func:`~bayeslaws.inference.batch.map_tasks` (``executor``: None runs
+    them in this process; a Dask ``Client`` or any ``concurrent.futures`` executor spreads
+    them; only the rank rows travel back, not the fits). Every refit centres on the design's
     reference scales (``law.with_reference_scales``), so its prior is the one simulated from.
     Returns ``(ranks DataFrame (sim x parameter, plus per-simulation sampler diagnostics
     ``divergences`` and ``min_ess``, the smallest bulk ESS over ``params``), p-values of
     uniformity per parameter)``: a non-uniform rank with troubled fits points at the sampler,
-    with clean fits at the model. A simulation whose fit failed raises (``fit_many``'s
-    ``raise_for_failures``)."""
-    from numpyro.diagnostics import effective_sample_size
+    with clean fits at the model. A simulation whose fit failed raises (``raise_for_failures``)."""
     from numpyro.infer import Predictive
 
     law_obj = resolve_law(law)
@@ -448,19 +471,24 @@ def sbc(
             load_runs(design[["N", "D"]].assign(loss=np.exp(z[i] + prepared.scales["loss"])))
             for i in range(n_sims)
         ]
-    tasks = [
-        FitTask(table, fixed, {**options, "seed": seed + 1 + i}, f"sbc{i}")
+    items = [
+        SBCItem(
+            FitTask(table, fixed, {**options, "seed": seed + 1 + i}, f"sbc{i}"),
+            {p: float(prior[p][i]) for p in params},
+            thin,
+        )
         for i, table in enumerate(tables)
     ]
-    result = fit_many(tasks, executor or InProcessExecutor(), show_progress=show_progress)
+    result = map_tasks(
+        sbc_rank,
+        items,
+        executor or InProcessExecutor(),
+        names=[item.task.name for item in items],
+        show_progress=show_progress,
+        label="sbc",
+    )
     result.raise_for_failures()
-    rows = []
-    for i, fitted in enumerate(result.fits):
-        post = {p: np.asarray(fitted.idata.posterior[p]) for p in params}  # (chains, draws)
-        row = {p: int(np.sum(post[p].reshape(-1)[::thin] < float(prior[p][i]))) for p in params}
-        row["divergences"] = fitted.diagnostics.divergences
-        row["min_ess"] = float(min(effective_sample_size(post[p]) for p in params))
-        rows.append(row)
+    rows = result.values
     ranks = pd.DataFrame(rows)
     n_kept = len(range(0, draws * chains, thin))
     pvalues = {p: rank_uniformity(ranks[p], n_kept) for p in params}
@@ -469,6 +497,7 @@ def sbc(
 
 __all__ = [
     "BacktestCase",
+    "SBCItem",
     "backtest",
     "backtests",
     "epoch_split",
@@ -477,6 +506,7 @@ __all__ = [
     "porian_split",
     "rank_uniformity",
     "sbc",
+    "sbc_rank",
     "score",
     "simulated_split",
     "steplaw_best_cells",
