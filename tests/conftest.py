@@ -35,4 +35,7 @@ def simulated_runs():
 
 @pytest.fixture(scope="session")
 def simulated_fit(simulated_runs):
-    return bl.fit(simulated_runs, likelihood="gaussian", seed=0, **FAST)
+    # target_accept 0.9 (NumPyro's default 0.8 is bayeslaws' too): at 2 x 300 draws of 30 runs
+    # one divergence in 600 appeared on some CPUs (the floating point of XLA's kernels differs
+    # between machines), and the tests below check that a healthy fit reports no trouble
+    return bl.fit(simulated_runs, likelihood="gaussian", seed=0, target_accept=0.9, **FAST)
