@@ -15,9 +15,12 @@ Parts (``--parts``, comma-separated; each appends its rows to its CSV in benchma
   ``fixed_method`` and left out of the fixed-vs-optimal summary)
 * ``steplaw``: Step Law's dense sweep (../shared/data/steplaw_lr_bs) with the law's defaults:
   train on N < 1e9, predict the optima of the two N = 1.07e9 cells; the grid run nearest the
-  predicted optimum against the cell's best (regret), eta_opt / B_opt with 90% intervals
-  (mean and new_run), whether the best run's lr and batch lie inside the new_run intervals, the
-  optima laws beside the authors' bootstrap; diagnostics and wall time. -> sweep_steplaw.csv
+  predicted optimum against the cell's best (regret), and the grid run of least expected loss
+  (least posterior-mean penalty for a new cell, ``bl.loss_penalty``: ``bayes_regret_pct``; the
+  decision the joint model's bowl supports, added before its score was seen), eta_opt / B_opt
+  with 90% intervals (mean and new_run), whether the best run's lr and batch lie inside the
+  new_run intervals, the optima laws beside the authors' bootstrap; diagnostics and wall time.
+  -> sweep_steplaw.csv
 * ``bundled``: the bundled 576-run simulated sweep with the defaults: diagnostics and wall
   time. -> sweep_bundled.csv
 ``--summary``: summarise sweep_yin.csv -> sweep_yin_summary.txt (also written after ``yin``).
@@ -72,8 +75,13 @@ def _fit(runs, args, **kw):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         fit = bl.fit(
-            runs, law="sweep", chains=args.chains, warmup=args.warmup, draws=args.draws,
-            seed=args.seed, **kw,
+            runs,
+            law="sweep",
+            chains=args.chains,
+            warmup=args.warmup,
+            draws=args.draws,
+            seed=args.seed,
+            **kw,
         )
     return fit, time.perf_counter() - t0
 
@@ -186,6 +194,18 @@ def part_steplaw(args):
             np.log(cell["batch_size"]) - np.log(p["B_opt_median"])
         ) ** 2
         run = cell.loc[dist2.idxmin()]
+        # the Bayes decision with the joint model: the grid run of least expected loss, i.e.
+        # least posterior-mean penalty for a new cell (kind="new_run": its optimum scatters)
+        penalty = bl.loss_penalty(
+            fit,
+            N=[n] * len(cell),
+            D=[d] * len(cell),
+            lr=cell["lr"],
+            batch_size=cell["batch_size"],
+            kind="new_run",
+            seed=0,
+        )
+        run_bayes = cell.iloc[int(np.argmin(penalty["rel_penalty_mean"].to_numpy()))]
         c_lr, e_n, e_d = pub.STEPLAW["lr"]
         c_b, _, e_bd = pub.STEPLAW["batch_size"]
         lr_pub, b_pub = c_lr * n**e_n * d**e_d, c_b * d**e_bd
@@ -218,6 +238,9 @@ def part_steplaw(args):
                 "picked_lr": run["lr"],
                 "picked_batch": run["batch_size"],
                 "regret_pct": 100 * (run["loss"] / best["loss"] - 1),
+                "bayes_lr": run_bayes["lr"],
+                "bayes_batch": run_bayes["batch_size"],
+                "bayes_regret_pct": 100 * (run_bayes["loss"] / best["loss"] - 1),
                 "published_law_regret_pct": 100 * (run_pub["loss"] / best["loss"] - 1),
                 "n_train_runs_used": fit.record.data["n_rows_used"],
                 "notes": " | ".join(fit.record.notes),
@@ -228,8 +251,8 @@ def part_steplaw(args):
     path = _append(rows, "sweep_steplaw.csv")
     laws = fit.law_table().reset_index()
     laws["authors_bootstrap_95"] = [
-        str(pub.STEPLAW_INTERVALS.get(_boot_key(q, p), "")) for q, p in
-        zip(laws["quantity"], laws["parameter"], strict=True)
+        str(pub.STEPLAW_INTERVALS.get(_boot_key(q, p), ""))
+        for q, p in zip(laws["quantity"], laws["parameter"], strict=True)
     ]
     laws.to_csv(OUT / "sweep_steplaw_laws.csv", index=False)
     print(pd.DataFrame(rows).T.to_string())
