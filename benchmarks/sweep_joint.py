@@ -66,7 +66,9 @@ def _load() -> float:
 def _append(rows: list[dict], name: str) -> Path:
     path = OUT / name
     frame = pd.DataFrame(rows)
-    frame.to_csv(path, mode="a", header=not path.exists(), index=False)
+    if path.exists():  # earlier rows kept; a column added since is empty in them
+        frame = pd.concat([pd.read_csv(path), frame], ignore_index=True)
+    frame.to_csv(path, index=False)
     return path
 
 
