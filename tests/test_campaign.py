@@ -257,3 +257,47 @@ def test_update_table_keeps_what_the_law_reads(simulated_fit):
     assert "lr" not in runs.df
     with pytest.raises(ValueError, match="loss"):
         combined_runs(swept, new.drop(columns="loss"))
+
+
+def tiny_replay_pool():
+    """A SIMULATED isoFLOP pool of 15 runs (3 budgets x 5 sizes, the Chinchilla truth) with one
+    held-out budget (5 runs): start 6 cheapest runs, grid budget by budget."""
+    from bayeslaws.app import replay
+    from bayeslaws.posterior import splits
+
+    train, held = splits.simulated_split(
+        "correct", seed=3, n_per_budget=5, fit_budgets=(1e18, 1e19, 1e20), test_budgets=(1e21,)
+    )
+    held = held.assign(C=1e21)  # one budget (6 N D differs in the last bits)
+    pool = replay.isoflop_pool("tiny (SIMULATED)", train, held, simulated=True)
+    pool.start_size = 6
+    return pool
+
+
+def test_replay_many_equals_sequential_replay():
+    """One task per (strategy, seed) in process gives replay's tables in replay's order (each
+    task fits its own start design: the same fit replay shares between strategies)."""
+    from bayeslaws.app import replay
+    from bayeslaws.inference.compilation import enable_compilation_cache
+
+    enable_compilation_cache()  # as every batch worker: repeated fits read their kernels
+    pool = tiny_replay_pool()
+    options = dict(budgets=(0.1,), sampler={"chains": 2, "warmup": 60, "draws": 60})
+    history, components = replay.replay(pool, ("random", "grid"), (0,), **options)
+    seen = []
+    many, many_components = replay.replay_many(
+        tiny_replay_pool, ("random", "grid"), (0,), show_progress=False,
+        checkpoint=lambda h, c: seen.append(len(h)), **options,
+    )  # fmt: skip
+    assert history["strategy"].tolist() == ["random", "random", "grid", "grid"]
+    assert history["n_runs"].tolist()[::2] == [6, 6] and (history["n_runs"] >= 6).all()
+    timing = ["seconds"]
+    pd.testing.assert_frame_equal(many.drop(columns=timing), history.drop(columns=timing))
+    pd.testing.assert_frame_equal(many_components, components)
+    assert seen == [2, 4]  # a checkpoint per finished campaign, the finished ones in order
+    with pytest.raises(ValueError, match="names must be unique"):
+        replay.replay_many(pool, ("random",), (0, 0), **options)
+    with pytest.raises(ValueError, match="unknown strategy 'best'"):
+        replay.replay_many(pool, ("best",), (0,), **options)
+    with pytest.raises(TypeError, match="pool must be a replay.Pool"):
+        replay.replay_many("tiny", ("random",), (0,), **options)

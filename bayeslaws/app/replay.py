@@ -24,6 +24,12 @@ Scores per budget (:func:`score`): SL2's R^2 of the held-out runs' losses (poste
 new run, clipped to [-1, 1] as SL2), the decision quantity's error ``|ln(median / truth)|`` per
 component and their mean, and whether each truth lies inside its central 90% interval.
 
+:func:`replay` runs the campaigns of a pool one after another in this process;
+:func:`replay_many` runs the same campaigns as a batch through
+``bayeslaws.inference.batch.map_tasks``, one task per (strategy, seed) (:func:`run_campaign`:
+it fits its own start design, the one :func:`replay` shares between the strategies of a seed),
+in this process, on local worker processes or on a Dask cluster, with the same tables.
+
 Units: N params, D tokens, C FLOPs, lr the learning rate, batch size in tokens.
 """
 
@@ -31,6 +37,7 @@ from __future__ import annotations
 
 import time
 import warnings
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -38,6 +45,7 @@ import pandas as pd
 
 from .. import design
 from ..inference import fit as fit_law
+from ..inference.batch import BatchResult, InProcessExecutor, iter_map_tasks
 from ..posterior import optimal_allocation, predict, quantity_draws, query_frame
 from ..posterior.calibration import empirical_vertices
 from ..posterior.splits import (
@@ -498,6 +506,103 @@ def _fit(pool: Pool, runs: pd.DataFrame, options: dict, seed: int):
         return fit_law(table, pool.law, seed=seed, warn=False, progress_bar=False, **options)
 
 
+def _check_campaigns(pool: Pool, strategies, refit: str) -> list[str]:
+    """``strategies`` as a list, checked against ``pool`` (and ``refit``, the truth table)."""
+    strategies = [strategies] if isinstance(strategies, str) else list(strategies)
+    for s in strategies:
+        if s not in STRATEGIES:
+            raise ValueError(f"strategies: unknown strategy {s!r}; choose from {STRATEGIES}")
+        if s == "grid" and pool.grid is None:
+            raise ValueError(f"strategies: pool {pool.name!r} has no paper grid")
+    if refit not in ("update", "cold"):
+        raise ValueError(f"refit must be 'update' or 'cold', got {refit!r}")
+    if pool.truth is None:
+        raise ValueError(f"pool {pool.name!r} has no truth table (steplaw: steplaw_truth())")
+    return strategies
+
+
+def _fit_options(pool: Pool, sampler: dict | None) -> dict:
+    """bl.fit options of every fit of a campaign: NUTS defaults, ``sampler``, the pool's own."""
+    return {"chains": 2, "warmup": 200, "draws": 200, **(sampler or {}), **pool.fit_options}
+
+
+def fit_start(pool: Pool, seed: int, options: dict) -> tuple[pd.Index, object, float]:
+    """(row labels of the start design of ``seed``, its fit, seconds the fit took)."""
+    start = pool.start(seed)
+    t0 = time.perf_counter()
+    fit = _fit(pool, pool.runs.loc[start], options, seed * 1000)
+    return start, fit, time.perf_counter() - t0
+
+
+def _scored(pool: Pool, strategy, seed, budget, trained, fit, seconds) -> tuple[dict, pd.DataFrame]:
+    """(the history row, the per-component table) of one scored fit of a campaign."""
+    summary, table = score(pool, fit)
+    spent = float(pool.runs.loc[trained, "C"].sum())
+    row = {
+        "pool": pool.name,
+        "simulated": pool.simulated,
+        "strategy": strategy,
+        "seed": seed,
+        "budget": budget,
+        "spent": spent / pool.compute,
+        "flops": spent,
+        "n_runs": len(trained),
+        **summary,
+        "divergences": fit.diagnostics.divergences,
+        "max_r_hat": fit.diagnostics.max_r_hat,
+        "seconds": seconds,
+    }
+    return row, table.assign(pool=pool.name, strategy=strategy, seed=seed, budget=budget)
+
+
+def describe(row: dict) -> str:
+    """One log line for a history row."""
+    return (
+        f"{row['pool']} {row['strategy']} seed {row['seed']} budget {row['budget']:.0%}: "
+        f"{row['n_runs']} runs, {row['spent']:.3%} spent, R2 {row['r2']:.3f}, error "
+        f"{row['error']:.4f}, coverage {row['coverage']:.2f} ({row['seconds']:.0f} s)"
+    )
+
+
+def campaign_steps(
+    pool: Pool,
+    strategy: str,
+    seed: int,
+    start: tuple,
+    *,
+    budgets=BUDGETS,
+    options: dict,
+    refit: str = "update",
+    max_draws: int | None = 400,
+) -> Iterator[tuple[dict, pd.DataFrame]]:
+    """One strategy's campaign from ``start`` (:func:`fit_start`'s triple): yields the scored
+    start, then after each budget fraction of the pool's compute (spent in one batch, refitted
+    by ``fit.update`` or cold) its (history row, component table) as :func:`_scored`."""
+    trained, fit, seconds = start
+    yield _scored(pool, strategy, seed, 0.0, trained, fit, seconds)
+    rng = np.random.default_rng([seed, 1 + STRATEGIES.index(strategy)])
+    total = pool.compute
+    for step, fraction in enumerate(budgets, start=1):
+        t0 = time.perf_counter()
+        left = fraction * total - float(pool.runs.loc[trained, "C"].sum())
+        new = (
+            choose(strategy, pool, fit, trained, left, rng, seed=seed, max_draws=max_draws)
+            if left > 0
+            else pd.Index([])
+        )
+        if len(new):
+            trained = trained.append(new)
+            if refit == "update":
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    fit = fit.update(
+                        _run_table(pool.runs.loc[new]), seed=seed * 1000 + step, warn=False
+                    )
+            else:
+                fit = _fit(pool, pool.runs.loc[trained], options, seed * 1000 + step)
+        yield _scored(pool, strategy, seed, fraction, trained, fit, time.perf_counter() - t0)
+
+
 def replay(
     pool: Pool,
     strategies=STRATEGIES,
@@ -510,89 +615,159 @@ def replay(
     log=None,
     checkpoint=None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Replay campaigns on ``pool``: per seed, the start design is fitted once; each strategy
-    then spends up to each budget fraction of the pool's compute in one batch, refits (by
-    ``fit.update``, warm-started, or ``refit="cold"``: a new fit) and is scored.
+    """Replay campaigns on ``pool``, in this process: per seed, the start design is fitted
+    once; each strategy then spends up to each budget fraction of the pool's compute in one
+    batch, refits (by ``fit.update``, warm-started, or ``refit="cold"``: a new fit) and is
+    scored.
 
     Returns (history: one row per pool, strategy, seed and budget with the spent fraction, the
     number of runs, r2, error, coverage, divergences, seconds; components: the per-component
     table of every scored fit). ``checkpoint(history, components)`` is called after every
-    scored fit.
+    scored fit, ``log(line)`` with a line per scored fit.
     """
-    strategies = [strategies] if isinstance(strategies, str) else list(strategies)
-    for s in strategies:
-        if s not in STRATEGIES:
-            raise ValueError(f"strategies: unknown strategy {s!r}; choose from {STRATEGIES}")
-        if s == "grid" and pool.grid is None:
-            raise ValueError(f"strategies: pool {pool.name!r} has no paper grid")
-    if refit not in ("update", "cold"):
-        raise ValueError(f"refit must be 'update' or 'cold', got {refit!r}")
-    if pool.truth is None:
-        raise ValueError(f"pool {pool.name!r} has no truth table (steplaw: steplaw_truth())")
-    options = {"chains": 2, "warmup": 200, "draws": 200, **(sampler or {}), **pool.fit_options}
-    total = pool.compute
+    strategies = _check_campaigns(pool, strategies, refit)
+    options = _fit_options(pool, sampler)
     history, components = [], []
-
-    def record(strategy, seed, budget, trained, fit, seconds):
-        summary, table = score(pool, fit)
-        spent = float(pool.runs.loc[trained, "C"].sum())
-        row = {
-            "pool": pool.name,
-            "simulated": pool.simulated,
-            "strategy": strategy,
-            "seed": seed,
-            "budget": budget,
-            "spent": spent / total,
-            "flops": spent,
-            "n_runs": len(trained),
-            **summary,
-            "divergences": fit.diagnostics.divergences,
-            "max_r_hat": fit.diagnostics.max_r_hat,
-            "seconds": seconds,
-        }
-        history.append(row)
-        components.append(table.assign(pool=pool.name, strategy=strategy, seed=seed, budget=budget))
-        if log is not None:
-            log(
-                f"{pool.name} {strategy} seed {seed} budget {budget:.0%}: {len(trained)} runs, "
-                f"{spent / total:.3%} spent, R2 {summary['r2']:.3f}, error {summary['error']:.4f}, "
-                f"coverage {summary['coverage']:.2f} ({seconds:.0f} s)"
-            )
-        if checkpoint is not None:
-            checkpoint(pd.DataFrame(history), pd.concat(components, ignore_index=True))
-
     for seed in seeds:
         seed = int(seed)
-        start = pool.start(seed)
-        t0 = time.perf_counter()
-        start_fit = _fit(pool, pool.runs.loc[start], options, seed * 1000)
-        start_seconds = time.perf_counter() - t0
+        start = fit_start(pool, seed, options)
         for strategy in strategies:
-            record(strategy, seed, 0.0, start, start_fit, start_seconds)
-            rng = np.random.default_rng([seed, 1 + STRATEGIES.index(strategy)])
-            fit, trained = start_fit, start
-            for step, fraction in enumerate(budgets, start=1):
-                t0 = time.perf_counter()
-                left = fraction * total - float(pool.runs.loc[trained, "C"].sum())
-                new = (
-                    choose(strategy, pool, fit, trained, left, rng, seed=seed, max_draws=max_draws)
-                    if left > 0
-                    else pd.Index([])
-                )
-                if len(new):
-                    trained = trained.append(new)
-                    if refit == "update":
-                        with warnings.catch_warnings():
-                            warnings.simplefilter("ignore")
-                            fit = fit.update(
-                                _run_table(pool.runs.loc[new]),
-                                seed=seed * 1000 + step,
-                                warn=False,
-                            )
-                    else:
-                        fit = _fit(pool, pool.runs.loc[trained], options, seed * 1000 + step)
-                record(strategy, seed, fraction, trained, fit, time.perf_counter() - t0)
+            steps = campaign_steps(
+                pool, strategy, seed, start, budgets=budgets, options=options, refit=refit,
+                max_draws=max_draws,
+            )  # fmt: skip
+            for row, table in steps:
+                history.append(row)
+                components.append(table)
+                if log is not None:
+                    log(describe(row))
+                if checkpoint is not None:
+                    checkpoint(pd.DataFrame(history), pd.concat(components, ignore_index=True))
     return pd.DataFrame(history), pd.concat(components, ignore_index=True)
+
+
+# ---- many campaigns as a batch -----------------------------------------------------------------
+@dataclass(frozen=True)
+class CampaignTask:
+    """One (strategy, seed) campaign of :func:`replay_many` (what a worker gets).
+
+    pool : a :class:`Pool`, or a picklable function of no arguments returning one (a module-level
+        function or a ``functools.partial`` of one: the worker builds the pool itself).
+    budgets : fractions of the pool's compute; sampler, refit, max_draws : as :func:`replay`.
+    """
+
+    pool: object
+    strategy: str
+    seed: int
+    budgets: tuple = BUDGETS
+    sampler: dict | None = None
+    refit: str = "update"
+    max_draws: int | None = 400
+
+
+def _resolve_pool(pool) -> Pool:
+    """``pool``, or what the factory ``pool()`` returns, checked to be a :class:`Pool`."""
+    made = pool() if callable(pool) and not isinstance(pool, Pool) else pool
+    if not isinstance(made, Pool):
+        raise TypeError(
+            f"pool must be a replay.Pool or a function returning one, got {type(made).__name__}"
+        )
+    return made
+
+
+def run_campaign(task: CampaignTask) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """What a worker runs for :func:`replay_many`: one strategy's campaign for one seed, from
+    its own start fit. Returns (history rows, component table) as :func:`replay` does."""
+    pool = _resolve_pool(task.pool)
+    options = _fit_options(pool, task.sampler)
+    start = fit_start(pool, task.seed, options)
+    steps = list(
+        campaign_steps(
+            pool, task.strategy, task.seed, start, budgets=task.budgets, options=options,
+            refit=task.refit, max_draws=task.max_draws,
+        )
+    )  # fmt: skip
+    return pd.DataFrame([row for row, _ in steps]), pd.concat(
+        [table for _, table in steps], ignore_index=True
+    )
+
+
+def _in_order(finished: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The history and component tables of the finished campaigns, in task order."""
+    values = [finished[i].value for i in sorted(finished) if finished[i].ok]
+    if not values:
+        return pd.DataFrame(), pd.DataFrame()
+    return (
+        pd.concat([h for h, _ in values], ignore_index=True),
+        pd.concat([c for _, c in values], ignore_index=True),
+    )
+
+
+def replay_many(
+    pool: Pool | Callable[[], Pool],
+    strategies=STRATEGIES,
+    seeds=(0,),
+    *,
+    budgets=BUDGETS,
+    sampler: dict | None = None,
+    refit: str = "update",
+    max_draws: int | None = 400,
+    executor=None,
+    workers: int | None = None,
+    retries: int = 1,
+    show_progress: bool = True,
+    log=None,
+    checkpoint=None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The campaigns of :func:`replay` as a batch: one task per (strategy, seed) through
+    :func:`~bayeslaws.inference.batch.map_tasks`'s machinery (:func:`run_campaign`).
+
+    ``pool``: a :class:`Pool` or a picklable function returning one (called once here to check
+    the strategies, and in every task). ``executor``: None runs the campaigns in this process
+    one by one (or, with ``workers=n``, on n local worker processes); a Dask ``Client`` or any
+    ``concurrent.futures`` executor spreads them. Each task fits its own start design (the fit
+    :func:`replay` shares between a seed's strategies, with the same seed: the same fit).
+
+    Returns (history, components) as :func:`replay`: the campaigns' tables concatenated in the
+    order seed by seed, strategy by strategy, whatever order they finished in. As each campaign
+    finishes, ``log(line)`` gets a line per scored fit and ``checkpoint(history, components)``
+    the finished campaigns' tables (in that order). A campaign that failed (after ``retries``)
+    raises one error naming every failed campaign, after the others finished.
+    """
+    resolved = _resolve_pool(pool)
+    strategies = _check_campaigns(resolved, strategies, refit)
+    pairs = [(int(seed), strategy) for seed in seeds for strategy in strategies]
+    tasks = [
+        CampaignTask(pool, strategy, seed, tuple(budgets), sampler, refit, max_draws)
+        for seed, strategy in pairs
+    ]
+    if executor is None and workers is None:
+        executor = InProcessExecutor()
+    results = iter_map_tasks(
+        run_campaign,
+        tasks,
+        executor,
+        names=[f"{resolved.name} {strategy} seed {seed}" for seed, strategy in pairs],
+        workers=workers,
+        retries=retries,
+        show_progress=show_progress,
+        label="replay_many",
+    )
+    finished = {}
+    for result in results:
+        finished[result.index] = result
+        if not result.ok:
+            continue
+        if log is not None:
+            for row in result.value[0].to_dict("records"):
+                log(describe(row))
+        if checkpoint is not None:
+            checkpoint(*_in_order(finished))
+    batch = BatchResult(
+        [finished[i] for i in sorted(finished)], label="replay_many", noun="campaigns"
+    )
+    batch.raise_for_failures()
+    return _in_order(finished)
 
 
 def _run_table(rows: pd.DataFrame):
