@@ -4,6 +4,8 @@
     python benchmarks/design_replay.py --pools porian --seeds 0 --budgets 0.01 0.05  # tiny
     python benchmarks/design_replay.py --timing                # one campaign step, cold / warm
     python benchmarks/design_replay.py --summary-only          # tables and figure from the CSVs
+    python benchmarks/design_replay.py --pools porian --workers 2  # campaigns on 2 local processes
+    python benchmarks/design_replay.py --scheduler tcp://scheduler:8786   # on a Dask cluster
 
 Each campaign (:func:`bayeslaws.app.replay.replay`) starts from the pool's cheapest runs, then
 spends 1%, 5%, 10% and 25% of the pool's compute (one batch per budget; running an experiment
@@ -11,6 +13,10 @@ reveals its real row), refits warm-started (``fit.update``) and scores the fit: 
 held-out runs, the decision quantity's error and the coverage of its 90% intervals. Strategies:
 ours (information about the decision quantity per FLOP under the default model uncertainty),
 random, V-optimal (SL2's classical baseline) and the paper grid where one exists.
+
+The campaigns of a pool run as a batch (:func:`bayeslaws.app.replay.replay_many`, one task per
+strategy and seed): in this process by default, on ``--workers N`` local processes, or on a Dask
+cluster (``--scheduler ADDRESS``); the tables are the same, in the same order, either way.
 
 Pools (``../shared/data``; selection data): Step Law dense (the 1.07B cells held out; eta_opt,
 B_opt and the loss at the optimum), Porian isoFLOP rw/tuned/short/const (N_opt at the two
@@ -226,7 +232,12 @@ def main(argv=None):
     parser.add_argument("--timing", action="store_true")
     parser.add_argument("--summary-only", action="store_true")
     parser.add_argument("--out", type=Path, default=OUT, help="output folder")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int, help="run the campaigns on N local processes")
+    where.add_argument("--scheduler", help="run the campaigns on a Dask cluster (tcp://host:8786)")
     args = parser.parse_args(argv)
+    if args.workers is not None and args.workers < 1:
+        parser.error(f"--workers must be >= 1, got {args.workers}")
     if args.out != OUT:
         OUT, TRUTH_FILE = args.out, args.out / TRUTH_FILE.name
     OUT.mkdir(parents=True, exist_ok=True)
@@ -251,33 +262,57 @@ def main(argv=None):
         print(text)
         return
     if not args.summary_only:
-        for name in args.pools:
-            pool = load_pool(name, log)
-            log(
-                f"{name}: {len(pool.runs)} candidate runs, {pool.compute:.3g} FLOPs, "
-                f"{len(pool.held_out)} held out; {pool.note}"
-            )
-
-            files = tuple(OUT / f"design_replay_{name}{x}.csv" for x in ("", "_components"))
-            kept = [_others(f, args.strategies, args.seeds) for f in files]
-
-            def checkpoint(history, components, files=files, kept=kept):
-                history = history.assign(extrapolation=DEFAULT_METHOD)
-                for frame, old, path in zip((history, components), kept, files, strict=True):
-                    pd.concat([old, frame], ignore_index=True).to_csv(path, index=False)
-
-            replay.replay(
-                pool,
-                strategies_for(pool, args.strategies),
-                args.seeds,
-                budgets=args.budgets,
-                sampler={"warmup": args.draws, "draws": args.draws},
-                refit=args.refit,
-                log=log,
-                checkpoint=checkpoint,
-            )
+        client = dask_client(args.scheduler)
+        try:
+            run_pools(args, client, log)
+        finally:
+            if client is not None:
+                client.close()
     write_summary(log)
     log("done")
+
+
+def dask_client(scheduler: str | None):
+    """A Dask Client of the scheduler at ``scheduler`` (None: no cluster)."""
+    if scheduler is None:
+        return None
+    try:
+        from distributed import Client
+    except ImportError as err:
+        raise SystemExit("--scheduler needs dask[distributed]: pip install '.[cluster]'") from err
+    return Client(scheduler)
+
+
+def run_pools(args, client, log) -> None:
+    """Every pool's campaigns through ``client`` (a Dask Client), ``args.workers`` local
+    processes, or (neither) this process; each pool's CSVs rewritten as its campaigns finish."""
+    for name in args.pools:
+        pool = load_pool(name, log)
+        log(
+            f"{name}: {len(pool.runs)} candidate runs, {pool.compute:.3g} FLOPs, "
+            f"{len(pool.held_out)} held out; {pool.note}"
+        )
+
+        files = tuple(OUT / f"design_replay_{name}{x}.csv" for x in ("", "_components"))
+        kept = [_others(f, args.strategies, args.seeds) for f in files]
+
+        def checkpoint(history, components, files=files, kept=kept):
+            history = history.assign(extrapolation=DEFAULT_METHOD)
+            for frame, old, path in zip((history, components), kept, files, strict=True):
+                pd.concat([old, frame], ignore_index=True).to_csv(path, index=False)
+
+        replay.replay_many(
+            pool,
+            strategies_for(pool, args.strategies),
+            args.seeds,
+            budgets=args.budgets,
+            sampler={"warmup": args.draws, "draws": args.draws},
+            refit=args.refit,
+            executor=client,
+            workers=args.workers,
+            log=log,
+            checkpoint=checkpoint,
+        )
 
 
 if __name__ == "__main__":
