@@ -10,8 +10,8 @@
   :func:`steplaw_split`) and simulated designs with a known truth, either the fitted form or one
   whose exponent bends at large scale (:func:`simulated_split`).
 * :func:`sbc` -- simulation-based calibration (Talts et al. 2018): draw parameters and runs from
-  the prior predictive of a law, fit (a batch through ``fit_many``: in process, or on local
-  processes or a Dask cluster), and rank the true value among the posterior draws; ranks of a
+  the prior predictive of a law, fit and rank the true value among the posterior draws (a batch
+  through ``map_tasks``: in process, or on local processes or a Dask cluster); ranks of a
   calibrated sampler are uniform (:func:`rank_uniformity`).
 """
 
