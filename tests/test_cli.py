@@ -1,6 +1,6 @@
 """The ``bayeslaws`` command line, through ``main([...])``: bad input gives one line on stderr
 naming the problem and exit code 2 (never a traceback); the subcommands work on a small fit;
-the demo runs end to end in tests/test_report.py."""
+the demo runs end to end (both routes) in tests/test_report.py."""
 
 from __future__ import annotations
 
@@ -110,6 +110,7 @@ def _one_line_error(capsys, argv, match: str):
             "needs a law that predicts 'eta_opt'",
         ),
         (["repro", "--only", "nopaper"], "unknown reproduction script"),
+        (["demo", "--route", "best-run"], "invalid choice: 'best-run'"),
         (["frobnicate"], "invalid choice"),
         ([], "required"),
     ],
@@ -289,7 +290,23 @@ def test_help_shows_defaults(capsys):
     out = " ".join(capsys.readouterr().out.split())
     assert f"(default: {DEFAULT_METHOD})" in out and "(default: 0.9)" in out
     main(["demo", "--help"])
-    assert "(default: 500)" in " ".join(capsys.readouterr().out.split())
+    out = " ".join(capsys.readouterr().out.split())
+    assert "(default: 500)" in out
+    assert "--route {joint,best-cell}" in out and "(default: joint)" in out
+
+
+def test_demo_route_reaches_run_demo(monkeypatch):
+    """'bayeslaws demo' passes --route (default joint) to run_demo, which refuses an unknown
+    route by name; both routes run end to end in tests/test_report.py."""
+    from bayeslaws.app import demo
+
+    seen = []
+    monkeypatch.setattr(demo, "run_demo", lambda out, **kw: seen.append(kw["route"]) or "")
+    assert main(["demo", "--no-figures"]) == 0
+    assert main(["demo", "--route", "best-cell", "--no-figures"]) == 0
+    assert seen == ["joint", "best-cell"]
+    with pytest.raises(ValueError, match="route must be one of"):
+        demo.check_route("best_cell")
 
 
 def test_law_help_lists_every_registered_law(capsys):

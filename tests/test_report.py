@@ -1,13 +1,18 @@
 """The planning report (``bayeslaws demo``) and the report of a saved fit (``bayeslaws report``):
 every number with its interval, its distance from the data and, where a truth or published value
-is known, whether it lies inside; the next-runs section with the batch and the individual
-ranking, guardrails and value statements; near-optimal tolerances on the reducible loss; the HTML
-page checked in a headless browser (renders, images load, no console errors).
+is known, whether it lies inside; the fixed-vs-optimal answer of the joint route; the next-runs
+section with the batch and the individual ranking, guardrails and value statements; near-optimal
+tolerances on the reducible loss; the HTML page checked in a headless browser (renders, images
+load, no console errors).
 
-The demo runs once here (tiny draws, through the CLI); every test reuses its output folder."""
+The demo runs twice here, through the CLI with tiny draws: the default joint route (one law
+"sweep" fit, with figures and HTML) and the best-cell baseline (``--route best-cell``, no
+figures); every test reuses their output folders."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import shutil
 
 import matplotlib
@@ -20,35 +25,50 @@ import pytest  # noqa: E402
 
 import bayeslaws as bl  # noqa: E402
 from bayeslaws.app.cli import main  # noqa: E402
+from bayeslaws.app.demo import FIGURES  # noqa: E402
 from bayeslaws.app.report import Reference  # noqa: E402
 from bayeslaws.laws import get_law  # noqa: E402
 from bayeslaws.laws.isoflop import IsoFLOP  # noqa: E402
 from bayeslaws.posterior import near_optimal  # noqa: E402
 from bayeslaws.runs.simulate import VideoDiTTruth  # noqa: E402
 
-FIGURES = (
-    "fan_loss_surface.png",
-    "fan_hyperparams.png",
-    "bowls.png",
-    "isoflop.png",
-    "n_opt.png",
-    "pairs_hyperparams.png",
-    "pairs_loss_surface.png",
-    "design.png",
-)
+TINY = ["--chains", "2", "--warmup", "100", "--draws", "100"]
+
+
+def _run_demo(out, extra) -> dict:
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        assert main(["demo", "--out", str(out)] + TINY + extra) == 0
+    return {"out": out, "stdout": stdout.getvalue(), "stderr": stderr.getvalue()}
 
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
-    out = tmp_path_factory.mktemp("demo")
-    argv = ["demo", "--out", str(out), "--chains", "2", "--warmup", "100", "--draws", "100"]
-    import contextlib
-    import io
+    """The default route (joint), with figures and the HTML page."""
+    return _run_demo(tmp_path_factory.mktemp("demo"), ["--html"])
 
-    stdout, stderr = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
-        assert main(argv + ["--html"]) == 0
-    return {"out": out, "stdout": stdout.getvalue(), "stderr": stderr.getvalue()}
+
+@pytest.fixture(scope="module")
+def baseline(tmp_path_factory):
+    """The best-cell baseline, without figures."""
+    return _run_demo(tmp_path_factory.mktemp("baseline"), ["--route", "best-cell", "--no-figures"])
+
+
+def _check_verdicts(lines) -> int:
+    """Each line naming the truth or a published value says inside / OUTSIDE, and the verdict
+    is right: recomputed from the numbers on the line above it. Returns how many were checked."""
+    checked = 0
+    for i, line in enumerate(lines):
+        if "simulator truth (" not in line and "published (" not in line:
+            continue
+        head = next(x for x in reversed(lines[:i]) if "[" in x and "where:" not in x)
+        interval = head[head.index("[") + 1 : head.index("]")]
+        low, high = (float(v) for v in interval.split(","))
+        value = float(line.split(")")[1].split(":")[0])
+        inside = low <= value <= high
+        assert ("inside" in line) == inside and ("OUTSIDE" in line) == (not inside), line
+        checked += 1
+    return checked
 
 
 # ---- the text report ---------------------------------------------------------------------------
@@ -57,14 +77,19 @@ def test_demo_writes_report_fits_and_figures(demo):
     report = (out / "report.txt").read_text()
     assert report in demo["stdout"]
     assert "[5/5" in demo["stderr"]  # progress
-    for name in FIGURES:
+    for name in FIGURES["joint"]:
         assert (out / name).stat().st_size > 5_000, name
-    fit = bl.load_fit(out / "hyperparams_fit.nc")
-    assert fit.law.name == fit.record.law == "hyperparams"
+    # the joint route saves one fit: law "sweep" on every run
+    assert not (out / "hyperparams_fit.nc").exists() and not (out / "loss_surface_fit.nc").exists()
+    fit = bl.load_fit(out / "sweep_fit.nc")
+    assert fit.law.name == fit.record.law == "sweep"
     table = pd.read_csv(bl.runs.bundled.bundled_path("video_dit_sweep_simulated"))
     assert fit.record.data["n_rows_used"] == len(table)
     for text in (
         "SIMULATED",
+        "joint route",
+        "Route: joint",
+        "Compute-optimal allocation",
         "Near-optimal",
         "THE BATCH",
         "Each candidate alone",
@@ -78,26 +103,57 @@ def test_every_known_value_is_confronted_with_its_interval(demo):
     is right: recomputed here from the numbers on the line above it."""
     lines = (demo["out"] / "report.txt").read_text().splitlines()
     truth = VideoDiTTruth()
-    checked = 0
-    for i, line in enumerate(lines):
-        if "simulator truth (" not in line and "published (" not in line:
-            continue
-        head = next(x for x in reversed(lines[:i]) if "[" in x and "where:" not in x)
-        interval = head[head.index("[") + 1 : head.index("]")]
-        low, high = (float(v) for v in interval.split(","))
-        value = float(line.split(")")[1].split(":")[0])
-        inside = low <= value <= high
-        assert ("inside" in line) == inside and ("OUTSIDE" in line) == (not inside), line
-        checked += 1
-    assert checked >= 20
+    assert _check_verdicts(lines) >= 20
     report = "\n".join(lines)
     # the headline allocation: its distance from the data, the truth and Yin et al.'s value
-    C_max = bl.load_fit(demo["out"] / "loss_surface_fit.nc").record.ranges["C"][1]
+    C_max = bl.load_fit(demo["out"] / "sweep_fit.nc").record.ranges["C"][1]
     assert f"C {np.log10(1e22 / C_max):.2f} decades above the largest fitted budget C" in report
     assert f"simulator truth (VideoDiTTruth) {truth.n_opt(1e22):.3g}" in report
     assert "published (Yin et al. 2025) 2.43e+09" in report
     tokens = next(x for x in lines if x.strip().startswith("tokens per parameter"))
     assert "[" in tokens  # an interval, not a bare median
+
+
+def test_fixed_vs_optimal_section(demo):
+    """The joint route answers the seed paper's question: the size change at the budget with
+    its interval, the verdict, the simulator's own answer and Yin et al.'s published one."""
+    report = (demo["out"] / "report.txt").read_text()
+    start = report.index("== Fixed vs optimal hyperparameters at C = 1e+22 FLOPs ==")
+    section = report[start : report.index("\n== ", start + 1)]
+    text = " ".join(section.split())
+    ratio = next(x for x in section.splitlines() if "N_opt(fixed) / N_opt(optimal)" in x)
+    low, high = (float(v) for v in ratio[ratio.index("[") + 1 : ratio.index("]")].split(","))
+    median = float(ratio.split()[3])
+    assert low < median < high
+    assert "simulator truth (VideoDiTTruth)" in section
+    change = text[text.index("the compute-optimal size changes by") :].split("(")[0]
+    percent = float(change.split()[-1].rstrip("%")) / 100
+    assert abs(percent - (median - 1)) <= 0.01 * max(1.0, median)  # the same answer, rounded
+    assert "Verdict: settled" in text or "Verdict: not settled" in text
+    if low != 1.0 and high != 1.0:  # the interval excludes 0 change exactly when settled
+        assert ("Verdict: settled" in text) == (low > 1 or high < 1)
+    assert "Yin et al. report N_opt 4.04e+09 with fixed against 2.43e+09" in text
+
+
+def test_best_cell_route_still_works(baseline):
+    """--route best-cell: the baseline's two fits (hyperparams on every run, Chinchilla on each
+    cell's best run), its report says so, confronts its numbers with the known values and says
+    that the fixed-vs-optimal question needs the joint route."""
+    out = baseline["out"]
+    report = (out / "report.txt").read_text()
+    assert report in baseline["stdout"]
+    assert "[4/4" in baseline["stderr"]  # no figures: one step fewer
+    assert not (out / "sweep_fit.nc").exists()
+    assert bl.load_fit(out / "hyperparams_fit.nc").law.name == "hyperparams"
+    surface = bl.load_fit(out / "loss_surface_fit.nc")
+    assert surface.law.name == "chinchilla" and surface.n_runs == 16  # each cell's best run
+    for text in ("SIMULATED", "best-cell route", "Route: best-cell", "Compute-optimal allocation",
+                 "(best run per cell)", "THE BATCH", "(isoFLOP candidates)"):
+        assert text in report, text
+    text = " ".join(report.split())
+    assert "== Fixed vs optimal hyperparameters at C = 1e+22 FLOPs ==" in report
+    assert "Not answered on this route" in text
+    assert _check_verdicts(report.splitlines()) >= 20
 
 
 def test_reference_verdicts():
@@ -134,8 +190,8 @@ def test_near_optimal_states_both_tolerances(demo):
 
 
 # ---- near-optimal on the reducible loss and the contract hook --------------------------------
-def test_irreducible_loss_hook_and_reducible_tolerance(demo):
-    fit = bl.load_fit(demo["out"] / "loss_surface_fit.nc")
+def test_irreducible_loss_hook_and_reducible_tolerance(baseline):
+    fit = bl.load_fit(baseline["out"] / "loss_surface_fit.nc")
     post = fit.posterior()
     E = fit.law.irreducible_loss(post)
     np.testing.assert_allclose(np.median(E), fit.summary().loc["E", "50%"], rtol=1e-6)
@@ -239,21 +295,21 @@ def test_browser_check_can_fail(browser, tmp_path):
 def test_demo_html_renders_in_a_browser(demo, browser):
     found = page_problems(browser, demo["out"] / "report.html")
     assert "planning report" in found["title"]
-    assert found["images"] == len(FIGURES)
+    assert found["images"] == len(FIGURES["joint"])
     assert found["broken"] == [] and found["console"] == []
     for text in ("Compute-optimal allocation", "inside", "OUTSIDE", "worth it", "batch pick"):
         assert text in found["text"], text
 
 
 def test_fit_report_command_renders_in_a_browser(demo, browser, tmp_path, capsys):
-    """'bayeslaws report FIT.nc' on the demo's saved surface fit (no new fit)."""
+    """'bayeslaws report FIT.nc' on the demo's saved joint fit (no new fit)."""
     html = tmp_path / "report.html"
-    argv = ["report", str(demo["out"] / "loss_surface_fit.nc"), "--out", str(html)]
+    argv = ["report", str(demo["out"] / "sweep_fit.nc"), "--out", str(html)]
     truth = VideoDiTTruth()
     argv += ["--known", f"alpha={truth.alpha}", f"beta={truth.beta}", "--known-label", "truth"]
     assert main(argv + ["--C", "1e21", "1e22", "--target", "1.07e9", "1e10"]) == 0
     text = capsys.readouterr().out
-    fit = bl.load_fit(demo["out"] / "loss_surface_fit.nc")
+    fit = bl.load_fit(demo["out"] / "sweep_fit.nc")
     for name in ("alpha", "beta"):  # the known values are confronted with the intervals
         row = fit.summary().loc[name]
         word = "inside" if row["5%"] <= getattr(truth, name) <= row["95%"] else "OUTSIDE"

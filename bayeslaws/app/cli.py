@@ -12,7 +12,7 @@ BAYESLAWS_DEBUG=1 to see one). Compiled kernels are kept on disk between runs
     bayeslaws plot FIT.nc --kind fan|bowls|isoflop|n_opt|pairs --out FIG.png [--runs RUNS.csv]
     bayeslaws report FIT.nc --out report.html [--C 1e22 --target N D]
     bayeslaws repro [--only yin liang porian] [--draws 200] [--out repro_output]
-    bayeslaws demo [--out demo_output --html]
+    bayeslaws demo [--out demo_output --html --route joint|best-cell]
 """
 
 from __future__ import annotations
@@ -443,6 +443,7 @@ def cmd_demo(args) -> int:
     run_demo(
         Path(args.out),
         **_sampler(args),
+        route=args.route,
         target_N=args.target_N,
         target_D=args.target_D,
         budget=args.budget,
@@ -688,6 +689,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("demo", "the main job on the bundled (simulated) data set")
     p.add_argument("--out", default="demo_output", help="folder for the report and figures")
+    p.add_argument(
+        "--route", choices=("joint", "best-cell"), default="joint",
+        help="joint: one model (law 'sweep') fitted to every run; best-cell: the baseline, "
+        "law 'hyperparams' on every run and a Chinchilla surface on each cell's best run",
+    )
     p.add_argument("--target-N", type=float, default=1.07e9, help="target size (parameters)")
     p.add_argument("--target-D", type=float, default=1e10, help="target tokens")
     p.add_argument("--budget", type=float, default=1e22, help="compute budget (FLOPs)")
