@@ -1,6 +1,7 @@
 """Speed and scale (issue 16): every figure of the issue's "Must show", in one run.
 
-    python benchmarks/speed.py [--only sampler cache steplaw new_run batch gpu] [--repeats 2]
+    python benchmarks/speed.py [--only sampler cache repeat steplaw new_run batch gpu]
+        [--repeats 2]
         [--sbc-fits 40] [--out benchmarks/output/speed.txt]
 
 Sections (each prints its figures; all are written to ``--out`` with the machine's load):
@@ -15,6 +16,9 @@ Sections (each prints its figures; all are written to ``--out`` with the machine
 * ``cache``: ``bayeslaws fit`` of Epoch's table in two fresh processes sharing an empty
   persistent compilation cache (``--repeats`` times, medians), and one with the cache off.
   Target: second >= 2x faster.
+* ``repeat``: three ``bl.fit`` calls in one process (Epoch, 4 x 300 + 300, new seeds; what a
+  design loop or a notebook does), in a fresh process with the persistent compilation cache
+  on (``bl.fit``'s default; an empty folder) and off: the wall time of the 2nd and 3rd fits.
 * ``steplaw``: the full Step Law hierarchical fit (law "hyperparams", benchmarks/steplaw_fit.py's
   settings), wall time and max R-hat. Target: < 60 s at R-hat <= 1.01.
 * ``new_run``: the first ``bl.predict(kind="new_run")`` on a fit of 1,000 SIMULATED runs.
@@ -57,7 +61,7 @@ from bayeslaws.laws.likelihoods import Huber
 from bayeslaws.runs import bundled, simulate
 
 HERE = Path(__file__).resolve().parent
-SECTIONS = ("sampler", "cache", "batch", "gpu", "steplaw", "new_run")
+SECTIONS = ("sampler", "cache", "repeat", "batch", "gpu", "steplaw", "new_run")
 CHAINS, WARMUP, DRAWS = 4, 1000, 1000
 LAW_SITES = ("alpha", "beta", "lnA", "lnB", "lnE", "sigma")
 
@@ -283,6 +287,42 @@ def section_cache(lines, args) -> None:
         say(lines, f"  CPU time of the second process: {f_cpu / s_cpu:.2f}x less (medians)")
         say(lines, f"  speed-up of the second process: {f_wall / s_wall:.2f}x (medians of "
             f"{args.repeats}; target >= 2x); {entries} cached programs")  # fmt: skip
+
+
+REPEAT_SCRIPT = """
+import sys, time
+import bayeslaws as bl
+from bayeslaws.runs import bundled
+runs = bundled.epoch_chinchilla()
+for i in range(3):
+    t = time.perf_counter()
+    bl.fit(runs, chains=4, warmup=300, draws=300, seed=i, screen="off", warn=False)
+    print(round(time.perf_counter() - t, 3))
+"""
+
+
+def section_repeat(lines, args) -> None:
+    say(lines, "== repeat: three bl.fit calls in one process (Epoch, 4 x 300 + 300) ==")
+    try:
+        bundled.epoch_chinchilla()
+    except bundled.SharedDataMissing as err:
+        say(lines, f"not measured: {err}")
+        return
+    walls = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for label, setting in (("on (default)", str(Path(tmp) / "cache")), ("off", "off")):
+            env = {**os.environ, "BAYESLAWS_COMPILATION_CACHE": setting, "BAYESLAWS_QUIET": "1"}
+            done = subprocess.run(
+                [sys.executable, "-c", REPEAT_SCRIPT], env=env, capture_output=True, text=True
+            )
+            if done.returncode != 0:
+                say(lines, f"  {label}: FAILED: {done.stderr.strip()[-300:]}")
+                return
+            walls[label] = [float(v) for v in done.stdout.split()]
+            say(lines, f"  cache {label:20s} fits {walls[label]} s wall; {load()}")
+    on, off = (np.median(w[1:]) for w in walls.values())
+    say(lines, f"  repeat fit (median of 2nd and 3rd): {on:.2f} s with the cache, {off:.2f} s "
+        f"without: {off / on:.1f}x")  # fmt: skip
 
 
 # ---- Step Law ----

@@ -1,5 +1,8 @@
 """JAX's persistent compilation cache, so that a new process (a second ``bayeslaws fit``, a
-batch worker) reads compiled NUTS kernels from disk instead of compiling them again.
+batch worker) reads compiled NUTS kernels from disk instead of compiling them again -- and so
+that a repeated fit in one process does too: NumPyro rebuilds its kernel at every run, so
+without the cache each fit of the same law and shapes compiles again. ``bl.fit`` turns the
+cache on (:func:`enable_compilation_cache`) unless the environment disables it.
 
 The folder is ``$BAYESLAWS_COMPILATION_CACHE`` when set (``0``, ``off`` or ``none``
 disables the cache), else ``$XDG_CACHE_HOME/bayeslaws/jax`` (``~/.cache/bayeslaws/jax``).
