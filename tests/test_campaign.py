@@ -301,3 +301,16 @@ def test_replay_many_equals_sequential_replay():
         replay.replay_many(pool, ("best",), (0,), **options)
     with pytest.raises(TypeError, match="pool must be a replay.Pool"):
         replay.replay_many("tiny", ("random",), (0,), **options)
+
+
+def test_update_of_a_one_chain_fit_gives_draws_that_predict(simulated_runs):
+    """One chain: NumPyro takes initial values without a chain axis (they had one, and the
+    refit's draws came back (draws, 1), which predict refused)."""
+    base = bl.fit(simulated_runs, likelihood="gaussian", chains=1, warmup=60, draws=40, seed=0,
+                  warn=False)
+    new = pd.DataFrame({"N": [8e9, 9e9], "D": [1.2e11, 1.5e11], "loss": [1.95, 1.93]})
+    refit = base.update(new, warmup=40, draws=40, seed=1, warn=False)
+    assert refit.n_runs == base.n_runs + 2
+    assert refit.idata.posterior["alpha"].shape == (1, 40)
+    row = bl.predict(refit, N=1e10, D=2e11, kind="new_run").iloc[0]
+    assert row["lower"] < row["median"] < row["upper"]

@@ -87,9 +87,10 @@ def combined_runs(fit: Fit, new_runs) -> tuple[RunTable, list]:
 
 
 def initial_values(fit: Fit, model, data: dict, chains: int, seed: int) -> dict:
-    """Per chain, unconstrained initial values of every latent site (leading axis: chains):
-    one posterior draw of the fit for the sites of unchanged shape, NumPyro's default
-    (uniform in [-2, 2], unconstrained) for the others."""
+    """Per chain, unconstrained initial values of every latent site (leading axis: chains; none
+    for one chain, as NumPyro's ``init_params`` takes them): one posterior draw of the fit for
+    the sites of unchanged shape, NumPyro's default (uniform in [-2, 2], unconstrained) for the
+    others."""
     draws = fit.draws()
     rng = np.random.default_rng(seed)
     picks = rng.choice(len(next(iter(draws.values()))), size=chains, replace=False)
@@ -106,6 +107,8 @@ def initial_values(fit: Fit, model, data: dict, chains: int, seed: int) -> dict:
             keys[c], model, init_strategy=init_to_value(values=values), model_kwargs=data
         )[0]
         per_chain.append(info.z)
+    if chains == 1:
+        return per_chain[0]
     return jax.tree.map(lambda *z: jnp.stack(z), *per_chain)
 
 
