@@ -621,7 +621,7 @@ def _fixed_vs_optimal_section(plan: dict, surface_fit) -> Section:
     med, lo, hi = (answer[f"size_change_{q}"] for q in ("median", "lower", "upper"))
     sec.numbers.append(
         Number(
-            "N_opt(fixed) / N_opt(optimal)", 1 + med, 1 + lo, 1 + hi, "", "{:.3g}",
+            "N_opt(fixed) / N_opt(optimal)", 1 + med, 1 + lo, 1 + hi, "", "{:.2f}",
             distances(surface_fit.record.ranges, C=C),
             truth_refs(1 + answer["truth"]) if "truth" in answer else [],
         )
@@ -631,7 +631,7 @@ def _fixed_vs_optimal_section(plan: dict, surface_fit) -> Section:
         f"batch {answer['batch_size']:.3g} tokens: the posterior-median optimum of the design's "
         "middle cell) instead of at its own optimum, the compute-optimal size changes by "
         f"{med:+.0%} ({pct} interval [{lo:+.0%}, {hi:+.0%}]): N_opt {answer['n_opt_fixed']:.3g} "
-        f"instead of {answer['n_opt_optimal']:.3g} (posterior medians).",
+        f"instead of {answer['n_opt_optimal']:.3g} (posterior medians of the refits).",
         f"Verdict: {answer['verdict']}.",
         "How: per posterior draw (" + f"{int(answer['n_draws'])} draws) the joint model gives "
         "every fitted cell's loss at its optimum and at the fixed setting; a Chinchilla surface "
