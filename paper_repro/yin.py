@@ -8,27 +8,37 @@ budget under both circulating N_opt laws (earlier 0.8705 C^0.4294, later 1.5787 
 
 Part 2 (SIMULATED, bayeslaws.runs.simulate.VideoDiTTruth, whose surface implies the earlier law):
 the paper's design -- four sizes 0.017B-0.26B x 2/4/8/12B tokens x a 6 x 6 LR-batch grid -- is
-simulated ``--replicates`` times (seeds 1000+r). Per replicate: (a) as in the paper each (N, D)
-cell keeps its best grid cell and a Chinchilla surface is fitted to those 16 points: N_opt at
-1e22 FLOPs and at the Movie Gen budget, and the smallest N whose loss is within a tolerance of
-the optimum (near_optimal, tolerances 0.03%-1%, band at posterior probability 0.9 and 0.5);
-(b) for the first ``--hp-replicates``, law="hyperparams" on every run of the sweep: eta_opt and
-B_opt at 1.07B x 4B / 10B tokens. Each headline row gives the median and the 5-95% range of the
-replicates' posterior medians (how precisely the design pins the number down), the truth, and
-how many replicates' own 90% intervals cover it.
+simulated ``--replicates`` times (seeds 1000+r). Per replicate: (j) the main route, for the first
+``--joint-replicates`` (default: all): the joint sweep model (law="sweep") on every run of the
+sweep: N_opt at 1e22 FLOPs and at the Movie Gen budget, eta_opt and B_opt at 1.07B x 4B / 10B
+tokens, and the fixed-versus-optimal size change at both budgets (bl.fixed_vs_optimal at the
+fixed setting of part 3, against the simulator's own answer by the same refit of its noise-free
+cell losses); (a) the paper's route, kept beside it as the baseline: each (N, D) cell keeps its
+best grid cell and a Chinchilla surface is fitted to those 16 points: N_opt at both budgets, and
+the smallest N whose loss is within a tolerance of the optimum (near_optimal, tolerances
+0.03%-1%, band at posterior probability 0.9 and 0.5); (b) for the first ``--hp-replicates``,
+law="hyperparams" on every run of the sweep: eta_opt and B_opt at 1.07B x 4B / 10B tokens. Each
+headline row gives the median and the 5-95% range of the replicates' posterior medians (how
+precisely the design pins the number down), the truth, and how many replicates' own 90%
+intervals cover it.
 
 "Comparable loss": in this truth the paper's 4.04e9 model at 1e22 FLOPs is 0.028% worse than
 the 2.43e9 one (the loss is ~0.50, its reducible part ~0.009), so 1% tolerance is meaningless
 here; the tolerance table shows how the "smaller model" answer depends on it.
 
-Part 3 (SIMULATED, ``--fixed-replicates``): runs at each cell's optimal hyperparameters against
-runs at one fixed setting (the optimum of the design's middle cell) -- both with the same noise
--- each fitted with a Chinchilla surface; reported: the ratio of N_opt (optimal / fixed - 1) at
-both budgets, median and 5-95% range of the replicates' posterior medians.
+Part 3 (SIMULATED, ``--fixed-replicates``; the baseline for the joint model's fixed-vs-optimal
+rows): runs at each cell's optimal hyperparameters against runs at one fixed setting (the
+optimum of the design's middle cell) -- both with the same noise -- each fitted with a
+Chinchilla surface; reported: the ratio of N_opt (optimal / fixed - 1) at both budgets, median
+and 5-95% range of the replicates' posterior medians.
 
-Run:  python paper_repro/yin.py [--replicates 6] [--hp-replicates 2] [--fixed-replicates 3]
-      [--draws 200] [--hp-draws 200]
-(~30 min on a heavily loaded 2-core machine; more replicates give tighter summaries.)
+Run:  python paper_repro/yin.py [--replicates 6] [--joint-replicates 6] [--hp-replicates 2]
+      [--fixed-replicates 3] [--draws 200] [--joint-draws 200] [--hp-draws 200]
+(~30 min on a heavily loaded 2-core machine before the joint model; each joint fit adds ~1 min
+at 2 x 200 + 200; more replicates give tighter summaries.)
+Quick check of every code path (a minute or two):
+      python paper_repro/yin.py --replicates 1 --hp-replicates 0 --fixed-replicates 1 \
+          --draws 100 --joint-draws 100
 Writes paper_repro/results/yin.csv and yin_detail.csv; prints the tables.
 """
 
@@ -64,6 +74,7 @@ SIZES = (0.017e9, 0.057e9, 0.13e9, 0.26e9)
 TOKENS = (2e9, 4e9, 8e9, 12e9)
 PROBS = (0.9, 0.5)  # posterior probability thresholds of the near-optimal band
 FAST = {"chains": 2, "likelihood": "gaussian", "dense_mass": True, "warn": False}
+JOINT = "joint sweep model (law='sweep', every run)"
 
 
 def n_opt(law, C):
@@ -183,6 +194,77 @@ def surface_fit(points, draws, seed):
     return bl.fit(points, law="chinchilla", seed=seed, warmup=draws, draws=draws, **FAST)
 
 
+def joint_fit(sweep, draws, seed):
+    return bl.fit(sweep, law="sweep", seed=seed, chains=2, warmup=draws, draws=draws, warn=False)
+
+
+def fixed_setting(truth):
+    """The one fixed (lr, batch in tokens) of part 3 and of the joint model's fixed-vs-optimal
+    rows: the simulator's optimum at the design's geometric-middle cell."""
+    n_mid, d_mid = np.exp(np.mean(np.log(SIZES))), np.exp(np.mean(np.log(TOKENS)))
+    return float(truth.eta_opt(n_mid, d_mid)), float(truth.b_opt(n_mid, d_mid))
+
+
+def truth_fixed_change(truth, cells, C, lr, batch, compute_model):
+    """The simulator's answer to the question bl.fixed_vs_optimal answers: N_opt(fixed) /
+    N_opt(optimal) - 1 from the same Chinchilla refit of its noise-free cell losses."""
+    from bayeslaws.posterior import fixed_hyperparams as fixed
+
+    N, D = cells["N"].to_numpy(float), cells["D"].to_numpy(float)
+    p = fixed.chinchilla_refit(N, D, truth.loss_star(N, D))
+    q = fixed.chinchilla_refit(N, D, truth.loss(N, D, lr, batch), start=p)
+    return (
+        fixed.refit_n_opt(q, N, D, C, compute_model) / fixed.refit_n_opt(p, N, D, C, compute_model)
+        - 1
+    )
+
+
+def cut(change):
+    """N_opt(fixed) / N_opt(optimal) - 1 as the paper states it: optimal / fixed - 1."""
+    return 1 / (1 + change) - 1
+
+
+def joint_rows(sweep, draws, seed, budgets, truth) -> list[dict]:
+    """The main route on one replicate: law "sweep" on every run; N_opt at the budgets, the
+    optima at the 1.07B cells and the fixed-vs-optimal size cut (optimal / fixed - 1, the
+    paper's sign) at the budgets, each with its truth."""
+    fit = joint_fit(sweep, draws, seed)
+    base = {
+        "route": "joint",
+        "replicate": seed,
+        "r_hat": fit.diagnostics.max_r_hat,
+        "divergences": fit.diagnostics.divergences,
+    }
+    out = []
+    alloc = optimal_allocation(fit, C=list(budgets.values()))
+    for (name, C), a in zip(budgets.items(), alloc.itertuples(), strict=True):
+        out.append(
+            {**base, "quantity": f"joint N_opt {name}", "C": C, "median": a.N_opt,
+             "lower": a.N_opt_lower, "upper": a.N_opt_upper, "truth": float(truth.n_opt(C))}
+        )
+    pred = bl.predict(fit, N=N_GRID, D=[T for T, _, _ in MARKED], ci=0.9)
+    for p in pred.itertuples():
+        T = float(p.D)
+        for key, tfun in (("eta_opt", truth.eta_opt), ("B_opt", truth.b_opt)):
+            out.append(
+                {**base, "quantity": f"joint {key} 1.07B {T / 1e9:g}B", "C": np.nan,
+                 "median": getattr(p, f"{key}_median"), "lower": getattr(p, f"{key}_lower"),
+                 "upper": getattr(p, f"{key}_upper"), "truth": float(tfun(N_GRID, T))}
+            )
+    cells = sweep[["N", "D"]].drop_duplicates()
+    lr_fix, b_fix = fixed_setting(truth)
+    for name, C in budgets.items():
+        answer = bl.fixed_vs_optimal(fit, C, lr=lr_fix, batch_size=b_fix, cells=cells).iloc[0]
+        change = truth_fixed_change(truth, cells, C, lr_fix, b_fix, fit.compute_model)
+        out.append(
+            {**base, "quantity": f"joint fixed cut {name}", "C": C,
+             "median": cut(answer["size_change_median"]),
+             "lower": cut(answer["size_change_upper"]), "upper": cut(answer["size_change_lower"]),
+             "truth": cut(change), "settled": bool(answer["settled"])}
+        )
+    return out
+
+
 def hp_fit(sweep, draws, seed):
     return bl.fit(
         sweep, law="hyperparams", seed=seed, chains=2, warmup=draws, draws=draws, warn=False
@@ -211,14 +293,18 @@ def summarise(values):
     return q[1], q[0], q[2]
 
 
-def part2(replicates, hp_replicates, draws, hp_draws, budgets, tolerances):
-    """Replicates of the paper's design: surface fit on best cells (N_opt, near-optimal band)
-    and, for the first ``hp_replicates``, the hyperparameter law on every run (1.07B optima)."""
+def part2(replicates, hp_replicates, draws, hp_draws, budgets, tolerances, joint_replicates=0,
+          joint_draws=200):
+    """Replicates of the paper's design: for the first ``joint_replicates`` the joint sweep model
+    on every run (:func:`joint_rows`); surface fit on best cells (N_opt, near-optimal band); for
+    the first ``hp_replicates``, the hyperparameter law on every run (1.07B optima)."""
     truth = sim.VideoDiTTruth()
     out = []
     for r in range(replicates):
         t0 = time.perf_counter()
         sweep = sim.simulate_video_dit_sweep(seed=1000 + r)
+        if r < joint_replicates:
+            out += joint_rows(sweep, joint_draws, r, budgets, truth)
         fit = surface_fit(best_cells(sweep), draws, r)
         alloc = optimal_allocation(fit, C=list(budgets.values()))
         base = {
@@ -285,9 +371,7 @@ def part2(replicates, hp_replicates, draws, hp_draws, budgets, tolerances):
 def part3(replicates, draws, budgets):
     truth = sim.VideoDiTTruth()
     N, D = (a.ravel() for a in np.meshgrid(SIZES, TOKENS, indexing="ij"))
-    # one fixed setting: the optimum of the design's geometric-middle cell
-    n_mid, d_mid = np.exp(np.mean(np.log(SIZES))), np.exp(np.mean(np.log(TOKENS)))
-    lr_fix, b_fix = float(truth.eta_opt(n_mid, d_mid)), float(truth.b_opt(n_mid, d_mid))
+    lr_fix, b_fix = fixed_setting(truth)  # the optimum of the design's geometric-middle cell
     rows = []
     for r in range(replicates):
         seed = 7 + r
@@ -329,6 +413,71 @@ def part3(replicates, draws, budgets):
     return out
 
 
+def joint_summary(p2: pd.DataFrame, budgets: dict, draws: int) -> list[dict]:
+    """The joint model's headline rows (the main route), from part 2's per-replicate rows."""
+    joint = p2[p2.quantity.str.startswith("joint ")]
+    if joint.empty:
+        return []
+    R = joint["replicate"].nunique()
+    data = (
+        f"simulated (VideoDiTTruth, paper's design, {R} replicates; {JOINT}, 2 x {draws} + "
+        f"{draws} draws)"
+    )
+
+    def cover(reps) -> str:
+        return (
+            f"{int(reps.covered.sum())}/{len(reps)} replicate 90% intervals cover it; median "
+            f"interval [{reps.lower.median():.3g}, {reps.upper.median():.3g}]"
+        )
+
+    rows = []
+    for name, paper in zip(budgets, (N_1E22, N_MOVIE_GEN), strict=True):
+        reps = joint[joint.quantity == f"joint N_opt {name}"]
+        med, lo, hi = summarise(reps["median"])
+        rows.append(
+            dict(
+                quantity=f"N_opt at {name} FLOPs, {JOINT}",
+                paper_value=paper, median=med, lower=lo, upper=hi, data=data,
+                note=f"median and 5-95% range of the replicates' posterior medians; truth "
+                f"{reps.truth.iloc[0]:.3g}; {cover(reps)}",
+            )
+        )
+    for T, paper_b, paper_lr in MARKED:
+        for key, paper, grid, label in (
+            ("B_opt", paper_b, GRID_B, "B_opt (tokens)"),
+            ("eta_opt", paper_lr, GRID_LR, "eta_opt"),
+        ):
+            reps = joint[joint.quantity == f"joint {key} 1.07B {T / 1e9:g}B"]
+            med, lo, hi = summarise(reps["median"])
+            cells = [
+                grid[int(np.argmin(np.abs(np.log(np.array(grid) / m))))] for m in reps["median"]
+            ]
+            same = sum(c == paper for c in cells)
+            rows.append(
+                dict(
+                    quantity=f"1.07B, {T / 1e9:g}B tokens: {label}, {JOINT}",
+                    paper_value=f"cell {paper:.2g}", median=med, lower=lo, upper=hi, data=data,
+                    note=f"replicate medians; truth (Yin law) {reps.truth.iloc[0]:.3g}; "
+                    f"{cover(reps)}; nearest grid cell = paper's in {same}/{len(reps)}",
+                )
+            )
+    for name, paper in zip(budgets, ("-40.1% (1e22)", "-39.9% (Movie Gen)"), strict=True):
+        reps = joint[joint.quantity == f"joint fixed cut {name}"]
+        med, lo, hi = summarise(reps["median"])
+        rows.append(
+            dict(
+                quantity=f"N_opt change, optimal vs fixed hparams, at {name}, {JOINT}",
+                paper_value=paper, median=med, lower=lo, upper=hi, data=data,
+                note=f"bl.fixed_vs_optimal at part 3's fixed setting (the true optimum of the "
+                f"design's middle cell), as optimal / fixed - 1; replicate medians; the "
+                f"simulator's answer by the same refit {reps.truth.iloc[0]:+.0%}; "
+                f"{int(reps.covered.sum())}/{len(reps)} replicate 90% intervals cover it; sign "
+                f"settled in {int(reps.settled.sum())}/{len(reps)}",
+            )
+        )
+    return rows
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -349,9 +498,18 @@ def main(argv=None):
         default=3,
         help="replicates of the fixed-versus-optimal experiment",
     )
+    parser.add_argument(
+        "--joint-replicates",
+        type=int,
+        default=None,
+        help="replicates also fitted with the joint sweep model, law='sweep' (default: all)",
+    )
     parser.add_argument("--draws", type=int, default=200)
+    parser.add_argument("--joint-draws", type=int, default=200)
     parser.add_argument("--hp-draws", type=int, default=200)
     args = parser.parse_args(argv)
+    if args.joint_replicates is None:
+        args.joint_replicates = args.replicates
     t_start = time.perf_counter()
 
     rows, consts = part1()
@@ -377,15 +535,19 @@ def main(argv=None):
         )
     )
     tolerances = (0.0003, 0.0005, 0.001, 0.005, 0.01)
-    p2 = part2(args.replicates, args.hp_replicates, args.draws, args.hp_draws, budgets, tolerances)
+    p2 = part2(
+        args.replicates, args.hp_replicates, args.draws, args.hp_draws, budgets, tolerances,
+        joint_replicates=args.joint_replicates, joint_draws=args.joint_draws,
+    )
     R = args.replicates
     sim_data = f"simulated (VideoDiTTruth, paper's design, {R} replicates)"
+    rows += joint_summary(p2, budgets, args.joint_draws)
     for name, paper in zip(budgets, (N_1E22, N_MOVIE_GEN), strict=True):
         reps = p2[p2.quantity == f"N_opt {name}"]
         med, lo, hi = summarise(reps["median"])
         rows.append(
             dict(
-                quantity=f"N_opt at {name} FLOPs, Chinchilla surface on best cells",
+                quantity=f"N_opt at {name} FLOPs, Chinchilla surface on best cells (baseline)",
                 paper_value=paper,
                 median=med,
                 lower=lo,
@@ -458,7 +620,8 @@ def main(argv=None):
         t_fix = truth_fixed_n_opt(truth, C, r.lr_fixed.iloc[0], r.batch_fixed.iloc[0])
         rows.append(
             dict(
-                quantity=f"N_opt change, optimal vs fixed hparams, at {name}",
+                quantity=f"N_opt change, optimal vs fixed hparams, at {name}, two Chinchilla "
+                "fits (baseline)",
                 paper_value=paper,
                 median=med,
                 lower=lo,

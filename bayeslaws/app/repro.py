@@ -19,7 +19,7 @@ from ..runs.bundled import CHECKOUT_ROOT, SharedDataMissing, shared_data_dir
 PAPER_REPRO = CHECKOUT_ROOT / "paper_repro"
 # script -> (needs ../shared/data, arguments for a small run given draws per chain)
 SCRIPTS = {
-    "yin": (False, lambda d: ["--replicates", "1", "--draws", str(d)]),
+    "yin": (False, lambda d: ["--replicates", "1", "--draws", str(d), "--joint-draws", str(d)]),
     "liang": (False, lambda d: ["--draws", str(d)]),
     "porian": (True, lambda d: ["--draws", str(d), "--no-holdout"]),
     "epoch": (
