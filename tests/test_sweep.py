@@ -176,6 +176,17 @@ def test_allocation_and_penalty(sweep_fit):
     assert p["rel_penalty_median"].iloc[1] > p["rel_penalty_median"].iloc[0] >= 0
 
 
+def test_near_optimal_measures_the_tolerance_above_the_surfaces_floor(sweep_fit):
+    """The sweep law's floor is its surface's irreducible loss E: near_optimal's default
+    tolerance is a share of the reducible loss, not of the total."""
+    fit, _ = sweep_fit
+    near = bl.near_optimal(fit, 1e21)
+    assert near.floor is not None
+    floor_median = near.floor[0]
+    assert abs(floor_median / TRUTH.E - 1) < 0.2  # the simulator's irreducible loss
+    assert near.reducible_share[0] < 0.5  # most of the loss at 1e21 is the floor
+
+
 # ---- bad input -------------------------------------------------------------------------------
 def _runs(df):
     return bl.load_runs(df, allow_missing_loss=True)

@@ -333,6 +333,11 @@ class SweepLaw(LossSurfaceLaw):
     def derived(self, theta, scales):
         return self.surface_law.derived(theta, scales)
 
+    def irreducible_loss(self, post, *, group=None, rng=None):
+        """Draws (S,) of the surface's irreducible loss (loss units; None for a surface without
+        one): the surface law's own hook, read off this fit's draws."""
+        return type(self.surface_law).irreducible_loss(self, post, group=group, rng=rng)
+
     def closed_form_optimum(self, theta, scales, compute_model, C):
         return self.surface_law.closed_form_optimum(theta, scales, compute_model, C)
 
