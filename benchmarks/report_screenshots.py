@@ -35,8 +35,6 @@ matplotlib.use("Agg")
 import pandas as pd  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-COPIED = ("fan_loss_surface.png", "fan_hyperparams.png", "design.png", "pairs_hyperparams.png",
-          "pairs_loss_surface.png", "bowls.png", "n_opt.png", "isoflop.png")
 
 
 def browser(width: int = 1200):
@@ -85,8 +83,8 @@ def run_demo(out: Path, draws: int) -> Path:
         f"# bayeslaws demo --html --chains 2 --warmup {draws} --draws {draws} "
         "(written by benchmarks/report_screenshots.py)\n" + text
     )
-    for name in COPIED:
-        shutil.copy(work / name, out / f"figure_{name}")
+    for figure in sorted(work.glob("*.png")):  # whatever figures the demo's route draws
+        shutil.copy(figure, out / f"figure_{figure.name}")
     return work / "report.html"
 
 
