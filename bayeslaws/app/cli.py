@@ -478,8 +478,9 @@ def _add_sampler(parser, draws: int = 1000, chains: int = 4) -> None:
     g.add_argument(
         "--target-accept",
         type=float,
-        default=0.8,
-        help="NUTS target acceptance probability (raise it, e.g. 0.95, after divergences)",
+        default=None,
+        help="NUTS target acceptance probability (default: the law's own, 0.8 for most; raise "
+        "it, e.g. 0.95, after divergences)",
     )
     g.add_argument(
         "--dense-mass",

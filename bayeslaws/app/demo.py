@@ -1006,7 +1006,7 @@ def run_demo(
     tolerance: float | None = None,
     figures: bool = True,
     html: bool = False,
-    target_accept: float = 0.8,
+    target_accept: float | None = None,
     progress: bool = True,
     quiet: bool = False,
 ) -> str:

@@ -136,7 +136,7 @@ def fit(
     chains: int = 4,
     warmup: int = 1000,
     draws: int = 1000,
-    target_accept: float = 0.8,
+    target_accept: float | None = None,
     dense_mass: bool | None = None,
     prior_draws: int = 0,
     progress_bar: bool | None = None,
@@ -160,7 +160,8 @@ def fit(
     priors : overrides of the default priors, name -> numpyro distribution.
     seed : PRNG seed; the same seed gives the same draws.
     chains, warmup, draws : NUTS chains and iterations per chain (defaults 4 x 1000 + 1000).
-    target_accept : NUTS target acceptance probability.
+    target_accept : NUTS target acceptance probability; None: the law's default (0.8, the
+        sweep law 0.9).
     dense_mass : adapt a dense mass matrix; None: the law's default (dense for loss surfaces,
         whose log amplitudes are strongly correlated).
     prior_draws : if > 0, also store that many prior (predictive) draws in ``idata.prior``.
@@ -201,7 +202,7 @@ def fit(
         warmup=warmup,
         draws=draws,
         seed=seed,
-        target_accept=target_accept,
+        target_accept=law_obj.default_target_accept if target_accept is None else target_accept,
         dense_mass=law_obj.default_dense_mass if dense_mass is None else dense_mass,
         progress_bar=sys.stderr.isatty() if progress_bar is None else progress_bar,
         chain_method=chain_method,

@@ -210,6 +210,8 @@ class Law(abc.ABC):
     observed_site : the model's observation site (``OBSERVED_SITE`` unless the law observes
         something other than the log loss).
     default_dense_mass : NUTS mass matrix default (dense unless the law says otherwise).
+    default_target_accept : NUTS target acceptance probability default (NumPyro's 0.8 unless
+        the law says otherwise).
     widened : whether ``new_run`` predictions of the loss get a model discrepancy learned from
         the training residuals (:meth:`fitted_log_mean`); laws whose new points already carry
         their own out-of-sample scatter (new budgets, new cells) say False.
@@ -226,6 +228,7 @@ class Law(abc.ABC):
     likelihoods: ClassVar[tuple] = FAMILIES
     observed_site: ClassVar[str] = OBSERVED_SITE
     default_dense_mass: ClassVar[bool] = True
+    default_target_accept: ClassVar[float] = 0.8
     widened: ClassVar[bool] = False
 
     # ---- options ---------------------------------------------------------------------------

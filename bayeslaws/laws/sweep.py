@@ -251,6 +251,10 @@ class SweepLaw(LossSurfaceLaw):
     likelihoods = ("gaussian",)
     widened = False  # a new (N, D) already carries the fitted cell scatter around the surface
     default_dense_mass = True  # 30 leapfrog steps per draw on the bundled sweep, diagonal 63
+    # NUTS target acceptance: on 5 SIMULATED Yin-design sweeps (seeds 4000-4004, 4 x 1000 +
+    # 1000) 0.8 gave 0/4/1/15/0 divergences, 0.9 gave 0/1/0/1/0, 0.95 none on the two seeds that
+    # still diverged (benchmarks/sweep_target_accept.py; output/sweep_target_accept.txt)
+    default_target_accept = 0.95
 
     def __init__(
         self,
