@@ -20,6 +20,8 @@ parameters, D in tokens, C in FLOPs, batch size in tokens; power laws are drawn 
 
 from __future__ import annotations
 
+import textwrap
+
 import numpy as np
 import pandas as pd
 
@@ -455,7 +457,8 @@ def n_opt(
     ax.set_yscale("log")
     ax.set_xlabel(C_LABEL)
     ax.set_ylabel("compute-optimal size N_opt (parameters)")
-    ax.set_title(f"Compute-optimal model size N_opt(C) ({fit.law.description})", fontsize=10)
+    title = f"Compute-optimal model size N_opt(C) ({fit.law.description})"
+    ax.set_title("\n".join(textwrap.wrap(title, 80)), fontsize=10)
     ax.legend(fontsize=8)
     ax.grid(True, which="both", alpha=0.2)
     fig.tight_layout()
