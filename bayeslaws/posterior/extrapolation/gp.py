@@ -27,7 +27,6 @@ in ``fit.cache["gp"]`` (:func:`gp_state`).
 from __future__ import annotations
 
 import numpy as np
-from scipy import linalg, optimize
 from threadpoolctl import threadpool_limits
 
 from ...inference import progress
@@ -61,6 +60,8 @@ def _neg_log_posterior(log_params, U, r):
     """Negative log posterior of the hyperparameters (ln eta, ln ell_N, ln ell_D, ln noise)
     and its gradient (4,): the GP marginal likelihood of the residuals ``r`` (n,) at inputs
     ``U`` (n, 2), the priors, and the Jacobian of the log-parametrisation of eta."""
+    from scipy import linalg  # on use: keeps `import bayeslaws.posterior` light
+
     eta, ell_n, ell_d, noise = np.exp(log_params)
     sq = ((U[:, None, :] - U[None, :, :]) / np.array([ell_n, ell_d])) ** 2  # (n, n, 2)
     K_se = eta**2 * np.exp(-0.5 * sq.sum(-1))
@@ -94,6 +95,8 @@ def fit_gp(N, D, residuals, max_fit_runs: int = MAX_FIT_RUNS) -> dict:
     ``max_fit_runs`` runs (a fixed random subset: each step is O(n^3)); predictions condition on
     every run. Returns the JSON-ready state: inputs, residuals, centre/scale, eta,
     lengthscales, noise, and how many runs set the hyperparameters."""
+    from scipy import optimize
+
     r = np.asarray(residuals, float)
     if r.ndim != 1 or r.size < 3:
         raise ValueError(f"the GP discrepancy needs >= 3 residuals, got shape {r.shape}")
