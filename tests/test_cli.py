@@ -284,7 +284,8 @@ def test_help_shows_defaults(capsys):
 
     main(["fit", "--help"])
     out = " ".join(capsys.readouterr().out.split())
-    for text in ("(default: chinchilla)", "(default: huber)", "(default: 1000)", "(default: 0.8)"):
+    for text in ("(default: chinchilla)", "(default: huber)", "(default: 1000)",
+                 "(default: the law's own, 0.8"):
         assert text in out, text
     main(["predict", "--help"])
     out = " ".join(capsys.readouterr().out.split())

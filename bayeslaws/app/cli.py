@@ -479,8 +479,8 @@ def _add_sampler(parser, draws: int = 1000, chains: int = 4) -> None:
         "--target-accept",
         type=float,
         default=None,
-        help="NUTS target acceptance probability (default: the law's own, 0.8 for most; raise "
-        "it, e.g. 0.95, after divergences)",
+        help="NUTS target acceptance probability (default: the law's own, 0.8, or 0.95 for "
+        "law sweep; raise it after divergences)",
     )
     g.add_argument(
         "--dense-mass",
