@@ -59,7 +59,7 @@ sys.path.insert(0, str(ROOT))
 
 import bayeslaws as bl  # noqa: E402
 from bayeslaws.inference import Fit  # noqa: E402
-from bayeslaws.inference.batch import InProcessExecutor, iter_map_tasks  # noqa: E402
+from bayeslaws.inference.batch import InProcessExecutor, dask_client, iter_map_tasks  # noqa: E402
 from bayeslaws.posterior import calibration as cal  # noqa: E402
 from bayeslaws.posterior import splits  # noqa: E402
 from bayeslaws.posterior.draws import log_loss_draws, query_frame  # noqa: E402
@@ -419,17 +419,6 @@ def run_part(part, methods, sampler, seeds, only, seed, executor=None, workers=N
     if failed:
         detail = "; ".join(f"{r.name!r}: {r.error}" for r in failed)
         raise RuntimeError(f"{part}: {len(failed)} of {len(jobs)} splits failed: {detail}")
-
-
-def dask_client(scheduler: str | None):
-    """A Dask Client of the scheduler at ``scheduler`` (None: no cluster)."""
-    if scheduler is None:
-        return None
-    try:
-        from distributed import Client
-    except ImportError as err:
-        raise SystemExit("--scheduler needs dask[distributed]: pip install '.[cluster]'") from err
-    return Client(scheduler)
 
 
 COLUMNS = [

@@ -47,6 +47,7 @@ import pandas as pd
 
 from bayeslaws import design, plot
 from bayeslaws.app import replay
+from bayeslaws.inference.batch import dask_client
 from bayeslaws.posterior.extrapolation import DEFAULT_METHOD
 
 OUT = Path(__file__).parent / "output"
@@ -270,17 +271,6 @@ def main(argv=None):
                 client.close()
     write_summary(log)
     log("done")
-
-
-def dask_client(scheduler: str | None):
-    """A Dask Client of the scheduler at ``scheduler`` (None: no cluster)."""
-    if scheduler is None:
-        return None
-    try:
-        from distributed import Client
-    except ImportError as err:
-        raise SystemExit("--scheduler needs dask[distributed]: pip install '.[cluster]'") from err
-    return Client(scheduler)
 
 
 def run_pools(args, client, log) -> None:

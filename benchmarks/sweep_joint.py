@@ -51,7 +51,7 @@ import numpy as np
 import pandas as pd
 
 import bayeslaws as bl
-from bayeslaws.posterior import fixed_hyperparams as fixed
+from bayeslaws.app.demo import truth_size_change
 from bayeslaws.runs import published as pub
 from bayeslaws.runs import simulate as sim
 
@@ -102,15 +102,11 @@ def _diag(fit, wall) -> dict:
 
 
 def _truth_fixed_change(truth, cells, C: float, n_mid: float, d_mid: float) -> float:
-    """The simulator's own answer: the same refit (bayeslaws.posterior.fixed_hyperparams) on
+    """The simulator's own answer (bayeslaws.app.demo.truth_size_change): the same refit on
     its noiseless cell losses at optimal hyperparameters and at its true optimum of the middle
     cell (N, D)."""
-    N, D = cells["N"].to_numpy(float), cells["D"].to_numpy(float)
-    model = bl.compute.linear(6.0)
-    p = fixed.chinchilla_refit(N, D, truth.loss_star(N, D))
     lr, batch = truth.eta_opt(n_mid, d_mid), truth.b_opt(n_mid, d_mid)
-    q = fixed.chinchilla_refit(N, D, truth.loss(N, D, lr, batch), start=p)
-    return fixed.refit_n_opt(q, N, D, C, model) / fixed.refit_n_opt(p, N, D, C, model) - 1
+    return truth_size_change(truth, cells, C, lr, batch, bl.compute.linear(6.0))
 
 
 def part_yin(args):

@@ -52,6 +52,7 @@ import numpy as np
 import pandas as pd
 
 import bayeslaws as bl
+from bayeslaws.app.demo import truth_size_change
 from bayeslaws.posterior.allocation import allocation_draws, near_optimal, optimal_allocation
 from bayeslaws.runs import published as pub
 from bayeslaws.runs import simulate as sim
@@ -205,20 +206,6 @@ def fixed_setting(truth):
     return float(truth.eta_opt(n_mid, d_mid)), float(truth.b_opt(n_mid, d_mid))
 
 
-def truth_fixed_change(truth, cells, C, lr, batch, compute_model):
-    """The simulator's answer to the question bl.fixed_vs_optimal answers: N_opt(fixed) /
-    N_opt(optimal) - 1 from the same Chinchilla refit of its noise-free cell losses."""
-    from bayeslaws.posterior import fixed_hyperparams as fixed
-
-    N, D = cells["N"].to_numpy(float), cells["D"].to_numpy(float)
-    p = fixed.chinchilla_refit(N, D, truth.loss_star(N, D))
-    q = fixed.chinchilla_refit(N, D, truth.loss(N, D, lr, batch), start=p)
-    return (
-        fixed.refit_n_opt(q, N, D, C, compute_model) / fixed.refit_n_opt(p, N, D, C, compute_model)
-        - 1
-    )
-
-
 def cut(change):
     """N_opt(fixed) / N_opt(optimal) - 1 as the paper states it: optimal / fixed - 1."""
     return 1 / (1 + change) - 1
@@ -255,7 +242,7 @@ def joint_rows(sweep, draws, seed, budgets, truth) -> list[dict]:
     lr_fix, b_fix = fixed_setting(truth)
     for name, C in budgets.items():
         answer = bl.fixed_vs_optimal(fit, C, lr=lr_fix, batch_size=b_fix, cells=cells).iloc[0]
-        change = truth_fixed_change(truth, cells, C, lr_fix, b_fix, fit.compute_model)
+        change = truth_size_change(truth, cells, C, lr_fix, b_fix, fit.compute_model)
         out.append(
             {**base, "quantity": f"joint fixed cut {name}", "C": C,
              "median": cut(answer["size_change_median"]),

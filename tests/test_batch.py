@@ -17,6 +17,7 @@ from bayeslaws.inference.batch import (
     FitTask,
     InProcessExecutor,
     as_tasks,
+    dask_client,
     fit_many,
     iter_map_tasks,
     map_tasks,
@@ -70,13 +71,14 @@ def test_dask_local_cluster_batch_with_a_failure(tmp_path):
     tasks.append(FitTask(tables[0].exclude(few, "test: too few runs"), "chinchilla", TINY, "few"))
     with distributed.LocalCluster(
         n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
-    ) as cluster, distributed.Client(cluster) as client:
+    ) as cluster, dask_client(cluster.scheduler_address) as client:  # as --scheduler does
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             result = bl.fit_many(tasks, client, retries=1, save_dir=tmp_path)
         # any top-level function goes through the same client (map_tasks, under fit_many)
         mapped = map_tasks(square, [2, "fail", 3], client, retries=0, show_progress=False)
     assert mapped.values == [4, None, 9] and mapped[1].error.startswith("ValueError")
+    assert dask_client(None) is None
     assert [r.name for r in result] == ["sim0", "broken", "sim1", "sim2", "few"]
     table = result.table()
     assert table["ok"].tolist() == [True, False, True, True, True]

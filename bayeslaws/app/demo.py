@@ -49,7 +49,7 @@ from ..posterior import (
     optimal_allocation,
     predict,
 )
-from ..posterior.fixed_hyperparams import chinchilla_refit, refit_n_opt
+from ..posterior.fixed_hyperparams import refit_sizes
 from ..posterior.predict import outside_decades
 from ..runs import RunTable, best_run_per_cell, published
 from ..runs.bundled import DEFAULT_DATASET, load_bundled
@@ -181,7 +181,10 @@ def planning(
     surface_fit = hp_fit if surface_fit is None else surface_fit
     if surface_fit.law.widened:
         extrapolation.prepare(
-            surface_fit, extrapolation.DEFAULT_METHOD, seed=seed, refits=calibration,
+            surface_fit,
+            extrapolation.DEFAULT_METHOD,
+            seed=seed,
+            refits=calibration,
             stacking=calibration,
         )
     hyper = pd.concat(
@@ -240,9 +243,9 @@ def truth_size_change(truth, cells, C: float, lr: float, batch: float, compute_m
     noise-free losses at the ``cells`` (N params, D tokens), at each cell's optimum and at the
     fixed (``lr``, ``batch`` tokens)."""
     N, D = cells["N"].to_numpy(float), cells["D"].to_numpy(float)
-    p = chinchilla_refit(N, D, truth.loss_star(N, D))
-    q = chinchilla_refit(N, D, truth.loss(N, D, lr, batch), start=p)
-    return refit_n_opt(q, N, D, C, compute_model) / refit_n_opt(p, N, D, C, compute_model) - 1
+    loss_fixed = truth.loss(N, D, lr, batch)
+    n_optimal, n_fixed = refit_sizes(N, D, truth.loss_star(N, D), loss_fixed, C, compute_model)
+    return n_fixed / n_optimal - 1
 
 
 def nopt_candidates(surface_fit) -> pd.DataFrame:
@@ -364,8 +367,12 @@ def hp_value(hp_fit, surface_fit, batch, target_N, target_D, seed: int = 0) -> p
     comps = [c[len("width_now[") : -1] for c in batch if c.startswith("width_now[")]
     opt = predict(hp_fit, N=target_N, D=target_D, seed=seed).iloc[0]
     pen = predict(
-        hp_fit, N=target_N, D=target_D, lr=opt["eta_opt_median"],
-        batch_size=opt["B_opt_median"], seed=seed,
+        hp_fit,
+        N=target_N,
+        D=target_D,
+        lr=opt["eta_opt_median"],
+        batch_size=opt["B_opt_median"],
+        seed=seed,
     ).iloc[0]
     loss = predict(surface_fit, N=target_N, D=target_D * np.array([1 / 1.1, 1.0, 1.1]), seed=seed)
     slope = (loss["median"].iloc[2] - loss["median"].iloc[0]) / (2 * np.log(1.1))
@@ -416,8 +423,12 @@ SURFACE_TRUTH = ("E", "A", "B", "alpha", "beta")
 
 # ---- the report ----------------------------------------------------------------------------------
 def build_report(
-    plan: dict, hp_fit, surface_fit=None, runs: RunTable | None = None,
-    truth: VideoDiTTruth | None = None, figures: list | None = None,
+    plan: dict,
+    hp_fit,
+    surface_fit=None,
+    runs: RunTable | None = None,
+    truth: VideoDiTTruth | None = None,
+    figures: list | None = None,
 ) -> Report:
     """The planning report (:class:`~bayeslaws.app.report.Report`); ``surface_fit`` None: the
     same fit as ``hp_fit`` (the joint route); ``runs``: the fitted runs (default the bundled
@@ -464,8 +475,11 @@ def build_report(
         + [
             f"{name}: {f.diagnostics.n_draws} draws, max R-hat {f.diagnostics.max_r_hat:.3f}, "
             f"min ESS {f.diagnostics.min_ess_bulk:.0f}, {f.diagnostics.divergences} divergent; "
-            + ("problems: " + "; ".join(f.diagnostics.problems) if f.diagnostics.problems
-               else "no problems")
+            + (
+                "problems: " + "; ".join(f.diagnostics.problems)
+                if f.diagnostics.problems
+                else "no problems"
+            )
             for name, f in named
         ],
     )
@@ -476,19 +490,43 @@ def build_report(
     for _, r in h.iterrows():
         what = "the law" if r["kind"] == "mean" else "a new sweep's optimum"
         hp.numbers.append(
-            Number(f"eta_opt ({what})", r.eta_opt_median, r.eta_opt_lower, r.eta_opt_upper,
-                   "", "{:.3g}", where_t, truth_refs(truth.eta_opt(tN, tD)))
+            Number(
+                f"eta_opt ({what})",
+                r.eta_opt_median,
+                r.eta_opt_lower,
+                r.eta_opt_upper,
+                "",
+                "{:.3g}",
+                where_t,
+                truth_refs(truth.eta_opt(tN, tD)),
+            )
         )
         hp.numbers.append(
-            Number(f"B_opt ({what})", r.B_opt_median, r.B_opt_lower, r.B_opt_upper, "tokens",
-                   "{:.4g}", where_t, truth_refs(truth.b_opt(tN, tD)))
+            Number(
+                f"B_opt ({what})",
+                r.B_opt_median,
+                r.B_opt_lower,
+                r.B_opt_upper,
+                "tokens",
+                "{:.4g}",
+                where_t,
+                truth_refs(truth.b_opt(tN, tD)),
+            )
         )
     table = plan["law_table"]
     for (q, param), r in table.iterrows():
         value = getattr(truth, LAW_TRUTH[(q, param)])
         hp.numbers.append(
-            Number(f"{q} law: {param}", r["median"], r["lower"], r["upper"], "", "{:.4g}",
-                   "", truth_refs(value, value))
+            Number(
+                f"{q} law: {param}",
+                r["median"],
+                r["lower"],
+                r["upper"],
+                "",
+                "{:.4g}",
+                "",
+                truth_refs(value, value),
+            )
         )
     hp.notes.append(
         "The simulator's hyperparameter laws ARE Yin et al.'s published laws, so the two "
@@ -500,7 +538,8 @@ def build_report(
     summary = surface_fit.summary(ci=ci)
     lo_col, hi_col = f"{50 * (1 - ci):g}%", f"{50 * (1 + ci):g}%"
     source = (
-        "under optimal hyperparameters, joint sweep model" if route == "joint"
+        "under optimal hyperparameters, joint sweep model"
+        if route == "joint"
         else "best run per cell"
     )
     surf = Section(f"Loss surface L(N, D) = E + A/N^alpha + B/D^beta ({source})")
@@ -516,9 +555,16 @@ def build_report(
     for _, r in plan["loss"].iterrows():
         what = "the law (mean)" if r["kind"] == "mean" else "one new run (new_run)"
         lossec.numbers.append(
-            Number(what, r["median"], r["lower"], r["upper"], "", "{:.4f}",
-                   distances(s_ranges, N=tN, D=tD),
-                   truth_refs(truth.loss_star(tN, tD), published.YIN_ANCHOR_L_1P07B_10B))
+            Number(
+                what,
+                r["median"],
+                r["lower"],
+                r["upper"],
+                "",
+                "{:.4f}",
+                distances(s_ranges, N=tN, D=tD),
+                truth_refs(truth.loss_star(tN, tD), published.YIN_ANCHOR_L_1P07B_10B),
+            )
         )
     lossec.notes.append(
         "The truth is the noise-free loss L*(N, D); one new run scatters around it by the "
@@ -542,14 +588,44 @@ def _allocation_section(plan: dict, surface_fit, truth) -> Section:
     yin = published.YIN_N_OPT_AT_BUDGET if np.isclose(C, published.YIN_BUDGET) else None
     sec = Section(f"Compute-optimal allocation at C = {C:.3g} FLOPs (C = 6ND)")
     sec.numbers += [
-        Number("N_opt", a.N_opt, a.N_opt_lower, a.N_opt_upper, "parameters", "{:.3g}",
-               distances(ranges, C=C, N=a.N_opt), truth_refs(n_t, yin)),
-        Number("D_opt", a.D_opt, a.D_opt_lower, a.D_opt_upper, "tokens", "{:.3g}",
-               distances(ranges, C=C, D=a.D_opt), truth_refs(d_t)),
-        Number("L_opt", a.L_opt, a.L_opt_lower, a.L_opt_upper, "", "{:.4f}",
-               distances(ranges, C=C), truth_refs(truth.loss_star(n_t, d_t))),
-        Number("tokens per parameter", *plan["tokens_per_param"], "", "{:.3g}",
-               distances(ranges, C=C), truth_refs(d_t / n_t)),
+        Number(
+            "N_opt",
+            a.N_opt,
+            a.N_opt_lower,
+            a.N_opt_upper,
+            "parameters",
+            "{:.3g}",
+            distances(ranges, C=C, N=a.N_opt),
+            truth_refs(n_t, yin),
+        ),
+        Number(
+            "D_opt",
+            a.D_opt,
+            a.D_opt_lower,
+            a.D_opt_upper,
+            "tokens",
+            "{:.3g}",
+            distances(ranges, C=C, D=a.D_opt),
+            truth_refs(d_t),
+        ),
+        Number(
+            "L_opt",
+            a.L_opt,
+            a.L_opt_lower,
+            a.L_opt_upper,
+            "",
+            "{:.4f}",
+            distances(ranges, C=C),
+            truth_refs(truth.loss_star(n_t, d_t)),
+        ),
+        Number(
+            "tokens per parameter",
+            *plan["tokens_per_param"],
+            "",
+            "{:.3g}",
+            distances(ranges, C=C),
+            truth_refs(d_t / n_t),
+        ),
     ]
     if yin is not None:
         sec.notes.append(
@@ -621,7 +697,12 @@ def _fixed_vs_optimal_section(plan: dict, surface_fit) -> Section:
     med, lo, hi = (answer[f"size_change_{q}"] for q in ("median", "lower", "upper"))
     sec.numbers.append(
         Number(
-            "N_opt(fixed) / N_opt(optimal)", 1 + med, 1 + lo, 1 + hi, "", "{:.2f}",
+            "N_opt(fixed) / N_opt(optimal)",
+            1 + med,
+            1 + lo,
+            1 + hi,
+            "",
+            "{:.2f}",
             distances(surface_fit.record.ranges, C=C),
             truth_refs(1 + answer["truth"]) if "truth" in answer else [],
         )
@@ -824,8 +905,7 @@ def _design_sections(plan: dict, surface_fit, hp_fit, pct: str) -> list:
                     "width after alone": top[f"width_after[{label}]"],
                     "batch pick": [str(p) if p else "-" for p in top["batch_pick"]],
                     "where": [
-                        _outside(surface_fit, n, d)
-                        for n, d in zip(top["N"], top["D"], strict=True)
+                        _outside(surface_fit, n, d) for n, d in zip(top["N"], top["D"], strict=True)
                     ],
                 }
             ),
@@ -925,12 +1005,23 @@ FIGURE_CAPTIONS = {
 }
 FIGURES = {  # route -> the figure files it writes, in the report's order
     "joint": (
-        "fan.png", "bowls.png", "isoflop.png", "n_opt.png", "pairs_hyperparams.png",
-        "pairs_loss_surface.png", "design.png",
+        "fan.png",
+        "bowls.png",
+        "isoflop.png",
+        "n_opt.png",
+        "pairs_hyperparams.png",
+        "pairs_loss_surface.png",
+        "design.png",
     ),
     "best-cell": (
-        "fan_loss_surface.png", "fan_hyperparams.png", "bowls.png", "isoflop.png", "n_opt.png",
-        "pairs_hyperparams.png", "pairs_loss_surface.png", "design.png",
+        "fan_loss_surface.png",
+        "fan_hyperparams.png",
+        "bowls.png",
+        "isoflop.png",
+        "n_opt.png",
+        "pairs_hyperparams.png",
+        "pairs_loss_surface.png",
+        "design.png",
     ),
 }
 
@@ -949,16 +1040,25 @@ def write_figures(
     where = "joint sweep model" if route == "joint" else "best run per cell"
     jobs = {
         "fan.png": lambda: plot.fan(
-            hp_fit, runs, targets=target, seed=seed,
+            hp_fit,
+            runs,
+            targets=target,
+            seed=seed,
             title="Loss under optimal hyperparameters, optimal learning rate and batch size vs "
             "model size (joint sweep model, SIMULATED data)",
         ),
         "fan_loss_surface.png": lambda: plot.fan(
-            surface_fit, best_run_per_cell(runs), targets=target, seed=seed,
+            surface_fit,
+            best_run_per_cell(runs),
+            targets=target,
+            seed=seed,
             title="Loss under optimal hyperparameters vs model size (SIMULATED data)",
         ),
         "fan_hyperparams.png": lambda: plot.fan(
-            hp_fit, runs, targets=target, seed=seed,
+            hp_fit,
+            runs,
+            targets=target,
+            seed=seed,
             title="Optimal learning rate and batch size vs model size (SIMULATED data)",
         ),
         "bowls.png": lambda: plot.bowls(hp_fit, runs),
@@ -973,9 +1073,13 @@ def write_figures(
             seed=seed,
         ),
         "pairs_hyperparams.png": lambda: plot.pairs(
-            hp_fit, HP_PAIRS,
-            title=("Joint sweep model: posterior pairs of the optima's laws and curvatures"
-                   if route == "joint" else "Hyperparameter law: posterior pairs"),
+            hp_fit,
+            HP_PAIRS,
+            title=(
+                "Joint sweep model: posterior pairs of the optima's laws and curvatures"
+                if route == "joint"
+                else "Hyperparameter law: posterior pairs"
+            ),
         ),
         "pairs_loss_surface.png": lambda: plot.pairs(
             surface_fit, title=f"Loss surface ({where}): posterior pairs"
@@ -1022,7 +1126,10 @@ def run_demo(
     out.mkdir(parents=True, exist_ok=True)
     step = Progress(5 if figures else 4, progress)
     sampler = {
-        "chains": chains, "warmup": warmup, "draws": draws, "seed": seed,
+        "chains": chains,
+        "warmup": warmup,
+        "draws": draws,
+        "seed": seed,
         "target_accept": target_accept,
     }
     runs = load_bundled(DEFAULT_DATASET)
@@ -1043,8 +1150,15 @@ def run_demo(
     step("planning: optima, loss of the target run, allocation, fixed vs optimal, next runs")
     calibration = {"chains": min(chains, 2), "warmup": min(warmup, 300), "draws": min(draws, 300)}
     plan = planning(
-        hp_fit, surface_fit, target_N=target_N, target_D=target_D, budget=budget, ci=ci,
-        tolerance=tolerance, seed=seed, calibration=calibration,
+        hp_fit,
+        surface_fit,
+        target_N=target_N,
+        target_D=target_D,
+        budget=budget,
+        ci=ci,
+        tolerance=tolerance,
+        seed=seed,
+        calibration=calibration,
     )
     step("writing the report and the fits")
     written = [out / "report.txt"]

@@ -344,6 +344,21 @@ class InProcessExecutor(cf.Executor):
         return future
 
 
+def dask_client(address: str | None):
+    """A Dask ``Client`` of the scheduler at ``address`` ("tcp://host:8786"), or None for None
+    (no cluster): what a script's ``--scheduler`` option becomes."""
+    if address is None:
+        return None
+    try:
+        from distributed import Client
+    except ImportError as err:
+        raise ImportError(
+            f"a Dask scheduler ({address}) needs dask[distributed]: "
+            "pip install 'bayeslaws[cluster]'"
+        ) from err
+    return Client(address)
+
+
 def local_executor(workers: int | None = None) -> cf.ProcessPoolExecutor:
     """Local worker processes started by ``spawn`` (JAX is not fork-safe)."""
     workers = workers or os.cpu_count() or 1

@@ -212,7 +212,7 @@ def fit(
         raise TypeError(f"label must be a string, got {type(label).__name__}")
     # NumPyro rebuilds its kernel at every run, so a second fit of the same law and shapes in
     # this process compiles again unless XLA finds the program on disk (Epoch, 4 x 300 + 300:
-    # 5.3 s per repeat fit without the cache, 1.4 s with it; benchmarks/speed.py --only repeat)
+    # 5.70 s per repeat fit without the cache, 1.46 s with it; benchmarks/output/speed.txt)
     enable_compilation_cache()
     if not isinstance(warn, bool | np.bool_):
         raise TypeError(f"warn must be True or False, got {warn!r}")

@@ -35,6 +35,7 @@ from .surface import LossSurfaceLaw
 
 class Chinchilla(LossSurfaceLaw):
     name = "chinchilla"
+    floor = "E"  # the irreducible loss
     description = "L = E + A/N^alpha + B/D^beta"
     parameters = ("alpha", "beta", "a", "b", "e")
     pooled = ("alpha", "beta", "a", "b", "e")
@@ -52,10 +53,6 @@ class Chinchilla(LossSurfaceLaw):
         size_term = theta["a"] - theta["alpha"] * x
         data_term = theta["b"] - theta["beta"] * y
         return jnp.logaddexp(jnp.logaddexp(size_term, data_term), theta["e"])
-
-    def irreducible_loss(self, post, *, group=None, rng=None):
-        """Draws (S,) of the irreducible loss E (loss units)."""
-        return self.derived_draws(post, "E", group=group, rng=rng)
 
     def derived(self, theta, scales):
         alpha, beta = theta["alpha"], theta["beta"]

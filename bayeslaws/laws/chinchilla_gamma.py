@@ -27,6 +27,7 @@ from .surface import LossSurfaceLaw
 
 class ChinchillaGamma(LossSurfaceLaw):
     name = "chinchilla_gamma"
+    floor = "E"  # the irreducible loss
     description = "L = E + (A/N^alpha + B/D^beta)^gamma"
     parameters = ("alpha", "beta", "a", "b", "e", "gamma")
     pooled = ("alpha", "beta", "a", "b", "e")
@@ -37,10 +38,6 @@ class ChinchillaGamma(LossSurfaceLaw):
     def log_loss(self, theta, x, y, scales):
         reducible = jnp.logaddexp(theta["a"] - theta["alpha"] * x, theta["b"] - theta["beta"] * y)
         return jnp.logaddexp(theta["gamma"] * reducible, theta["e"])
-
-    def irreducible_loss(self, post, *, group=None, rng=None):
-        """Draws (S,) of the irreducible loss E (loss units)."""
-        return self.derived_draws(post, "E", group=group, rng=rng)
 
     def derived(self, theta, scales):
         return {

@@ -56,6 +56,7 @@ def h(k, x):
 
 class Farseer(LossSurfaceLaw):
     name = "farseer"
+    floor = "E_inf"  # the irreducible loss
     description = "L = exp(s N^q + S) + exp(B N^b + Q) D^-exp(A N^a + E)"
     parameters = ("alpha", "a", "e", "beta0", "m_beta", "k_beta", "c0", "m_c", "k_amp")
     pooled = ("alpha", "a", "e", "beta0", "c0")
@@ -91,10 +92,6 @@ class Farseer(LossSurfaceLaw):
         log_amp = theta["c0"] + theta["beta0"] * y_D + m_amp * h(theta["k_amp"], x)
         term2 = log_amp - beta * (y + y_D)
         return jnp.logaddexp(term1, term2)
-
-    def irreducible_loss(self, post, *, group=None, rng=None):
-        """Draws (S,) of the irreducible loss E_inf (loss units)."""
-        return self.derived_draws(post, "E_inf", group=group, rng=rng)
 
     def derived(self, theta, scales):
         lN, lL = scales["N"], scales["loss"]

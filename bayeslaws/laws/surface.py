@@ -93,6 +93,7 @@ class LossSurfaceLaw(Law):
     widened = True
     sampling_scale: dict = {}  # name -> unconstrained units it is sampled in (SAMPLING_SCALE)
     reference_scales: Scales | None = None  # fixed centring (with_reference_scales); None: data
+    floor: str | None = None  # the derived quantity that is the irreducible loss (None: none)
 
     def log_loss(self, theta: dict, x, y, scales: Scales):
         """Normalised log loss z = ln L - ln L_ref at centred logs (x, y); broadcasts."""
@@ -201,6 +202,12 @@ class LossSurfaceLaw(Law):
                 u = to_support.inv(post.draws[name]) + post.draws[f"{name}_tau"] * z
                 theta[name] = np.asarray(to_support(u), float)
         return theta
+
+    def irreducible_loss(self, post: Posterior, *, group=None, rng=None) -> np.ndarray | None:
+        """Draws (S,) of the derived quantity named by ``floor`` (loss units), or None."""
+        if self.floor is None:
+            return None
+        return self.derived_draws(post, self.floor, group=group, rng=rng)
 
     def derived_draws(self, post: Posterior, name: str, *, group=None, rng=None) -> np.ndarray:
         """Draws (S,) of one of :meth:`derived`'s quantities for ``group`` (natural units)."""

@@ -18,8 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ..laws.contract import LawCapabilityError
-from .draws import positive_array
-from .model import ModelView
+from .draws import positive_array, quantity_draws
 from .predict import check_ci
 
 # Chinchilla refit in centred logs: p = (ln E, ln A', ln B', alpha, beta), ln A' = ln A - alpha x0
@@ -59,6 +58,15 @@ def refit_n_opt(p, N, D, C: float, compute_model) -> float:
     curvature = z0 - 2 * z1 + z2
     step = 0.5 * (z0 - z2) / curvature if curvature > 0 else 0.0
     return float(np.exp(u[1] + step * (u[2] - u[1])))
+
+
+def refit_sizes(N, D, loss_optimal, loss_fixed, C: float, compute_model) -> tuple[float, float]:
+    """(N_opt at optimal hyperparameters, N_opt at the fixed setting), params, at C FLOPs: a
+    Chinchilla refit (:func:`chinchilla_refit`) to each set of cell losses (shapes (K,), at
+    cells N params, D tokens), the second started from the first."""
+    p = chinchilla_refit(N, D, loss_optimal)
+    q = chinchilla_refit(N, D, loss_fixed, start=p)
+    return refit_n_opt(p, N, D, C, compute_model), refit_n_opt(q, N, D, C, compute_model)
 
 
 def _design_cells(fit, cells) -> pd.DataFrame:
@@ -122,10 +130,9 @@ def fixed_vs_optimal(
         )
     cells = _design_cells(fit, cells)
     N, D = cells["N"].to_numpy(float), cells["D"].to_numpy(float)
-    view = ModelView.of(fit, "none")
     if lr is None or batch_size is None:
         middle = pd.DataFrame({"N": [np.exp(np.log(N).mean())], "D": [np.exp(np.log(D).mean())]})
-        optimum = view.draws(middle, kind="mean")
+        optimum = quantity_draws(fit, middle, extrapolation="none")
         if not {"eta_opt", "B_opt"} <= set(optimum):
             raise LawCapabilityError(
                 f"fixed_vs_optimal(): law {fit.law.name!r} gives no optimal lr and batch size; "
@@ -136,7 +143,7 @@ def fixed_vs_optimal(
     positive_array("lr", lr)
     positive_array("batch_size", batch_size)
     query = cells.assign(lr=float(lr), batch_size=float(batch_size))
-    draws = view.draws(query, kind="mean")
+    draws = quantity_draws(fit, query, extrapolation="none")
     if not {"loss", "rel_penalty"} <= set(draws):
         raise LawCapabilityError(
             f"fixed_vs_optimal(): law {fit.law.name!r} gives no loss at the optimum and penalty "
@@ -146,13 +153,11 @@ def fixed_vs_optimal(
     loss_fixed = loss_opt * (1 + np.asarray(draws["rel_penalty"], float))
     rows = np.linspace(0, len(loss_opt) - 1, min(n_draws, len(loss_opt))).round().astype(int)
     compute_model = fit.compute_model
-    n_optimal, n_fixed = [], []
-    for s in rows:
-        p = chinchilla_refit(N, D, loss_opt[s])
-        n_optimal.append(refit_n_opt(p, N, D, float(C), compute_model))
-        q = chinchilla_refit(N, D, loss_fixed[s], start=p)
-        n_fixed.append(refit_n_opt(q, N, D, float(C), compute_model))
-    change = np.array(n_fixed) / np.array(n_optimal) - 1
+    sizes = np.array(
+        [refit_sizes(N, D, loss_opt[s], loss_fixed[s], float(C), compute_model) for s in rows]
+    )  # (draws, 2): N_opt optimal, fixed
+    n_optimal, n_fixed = sizes[:, 0], sizes[:, 1]
+    change = n_fixed / n_optimal - 1
     lower, median, upper = np.quantile(change, [(1 - ci) / 2, 0.5, (1 + ci) / 2])
     settled = bool(lower > 0 or upper < 0)
     direction = "larger" if median > 0 else "smaller"
