@@ -26,7 +26,7 @@ from ..laws.contract import law_key, priors_key
 from ..laws.likelihoods import check_family
 from ..laws.priors import priors_to_spec
 from ..runs import CANONICAL, RunTable, as_run_table
-from . import deferred, identifiability, progress
+from . import deferred, exported, identifiability, progress
 from .compilation import enable_compilation_cache
 from .diagnostics import check
 from .fit import Fit
@@ -85,12 +85,22 @@ def _cached_mcmc(law, static: dict, data_shapes: tuple, settings: dict) -> MCMC:
     kernel = NUTS(
         model, target_accept_prob=settings["target_accept"], dense_mass=settings["dense_mass"]
     )
+    chain_method = settings["chain_method"]
+    if (
+        chain_method == "parallel"
+        and not settings["progress_bar"]
+        and settings["chains"] <= jax.local_device_count()
+    ):
+        # the traced program on disk, beside the compiled kernels (:mod:`.exported`)
+        chain_method = exported.chain_method(
+            enable_compilation_cache(), exported.program_key(law, key)
+        )
     mcmc = MCMC(
         kernel,
         num_warmup=settings["warmup"],
         num_samples=settings["draws"],
         num_chains=settings["chains"],
-        chain_method=settings["chain_method"],
+        chain_method=chain_method,
         progress_bar=settings["progress_bar"],
         jit_model_args=True,
     )

@@ -1,0 +1,246 @@
+"""Traced NUTS programs on disk, so that a new process on data of the same shape skips tracing.
+
+JAX's persistent compilation cache (:mod:`.compilation`) saves XLA's compilation, but a new
+process still traces the model, NumPyro's initialisation and its NUTS tree into a program
+before XLA sees it: about 2 s of Python for a Chinchilla fit of Epoch's table, a third of a
+second ``bayeslaws fit`` once compilation is cached. This module saves the traced program
+itself (``jax.export``, StableHLO) and calls it instead of tracing again.
+
+Mechanics: :func:`chain_method` returns a callable that NumPyro's ``MCMC`` accepts as its
+``chain_method``: it receives NumPyro's per-chain function and maps it over the chains (as
+``"parallel"`` does, by ``jax.pmap``), with the model's data passed as arguments rather than
+closed over, so that one program serves every data set of the same shapes. The program is
+keyed on everything that shapes it except the values (:func:`program_key`): the law and its
+options, priors, likelihood, the model's static arguments, the sampler settings, the shapes
+and dtypes of the inputs, the collected fields, the library versions, the JAX configuration
+and a digest of the source of bayeslaws and of the law's own module. A law whose source
+cannot be read (defined in a notebook cell) is never exported.
+
+Only a cold run is served from disk (no warm-up state, no initial values: ``fit.update`` and
+progress bars trace as before). Anything unexpected -- ``flatbuffers`` missing (JAX needs it to
+serialise), a program written by another JAX, a changed NumPyro internal -- falls back to
+NumPyro's own ``pmap`` path, and a program that fails to load is deleted. The programs live
+in ``programs/`` inside the compilation cache folder and are disabled with it
+(``BAYESLAWS_COMPILATION_CACHE=off``). Measured by ``benchmarks/speed.py --only cache``.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import importlib.metadata
+import importlib.util
+import inspect
+import os
+import pickle
+import tempfile
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+FORMAT = 1  # bump when the files' layout changes
+SUFFIX = ".jaxexport"
+
+
+def available() -> bool:
+    """True when JAX can serialise programs here (``flatbuffers`` installed)."""
+    return importlib.util.find_spec("flatbuffers") is not None
+
+
+@functools.cache
+def _package_digest() -> str:
+    """sha256 over bayeslaws' own source files (an edited checkout never reuses a program)."""
+    root = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        digest.update(str(path.relative_to(root)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _law_source_digest(law) -> str | None:
+    """sha256 of the file defining the law's class, or None when it cannot be read."""
+    try:
+        path = inspect.getsourcefile(type(law))
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest() if path else None
+    except (TypeError, OSError):
+        return None
+
+
+def _versions() -> tuple:
+    names = ("jax", "jaxlib", "numpyro")
+    return tuple((n, importlib.metadata.version(n)) for n in names)
+
+
+def program_key(law, model_key: tuple) -> str | None:
+    """The file stem of a law's programs: a sha256 of ``model_key`` (law, priors, likelihood,
+    static arguments, data shapes, sampler settings: the in-memory kernel cache's key), the
+    source digests, versions and JAX configuration; None when the law's source is unreadable
+    (then nothing is exported)."""
+    law_source = _law_source_digest(law)
+    if law_source is None:
+        return None
+    parts = (
+        FORMAT,
+        repr(model_key),
+        _package_digest(),
+        law_source,
+        _versions(),
+        jax.default_backend(),
+        jax.device_count(),
+        bool(jax.config.jax_enable_x64),
+    )
+    return hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
+
+
+def chain_method(folder: Path | None, key: str | None):
+    """NumPyro's ``chain_method`` for parallel chains: ``"parallel"`` when programs cannot be
+    saved (no folder, no key, no ``flatbuffers``), else a :class:`ExportedChains`."""
+    if folder is None or key is None or not available():
+        return "parallel"
+    return ExportedChains(Path(folder) / "programs", key)
+
+
+class ExportedChains:
+    """Maps NumPyro's per-chain function over chains like ``jax.pmap``, through a program
+    saved on disk (written by the first cold run of its key, read by later ones)."""
+
+    def __init__(self, folder: Path, key: str):
+        self.folder, self.key = folder, key
+        self.last_source = None  # "traced", "loaded" or "pmap" (the last run's path; tests)
+
+    def __repr__(self) -> str:  # the sampler record and cache keys show "parallel"
+        return "parallel"
+
+    def __call__(self, per_chain):
+        return functools.partial(self._run, per_chain)
+
+    def _run(self, per_chain, map_args):
+        split = _split(per_chain, map_args)
+        if split is None:  # a warm run, or NumPyro's internals changed: trace as usual
+            self.last_source = "pmap"
+            return jax.pmap(per_chain)(map_args)
+        body, inputs = split
+        leaves, in_tree = jax.tree_util.tree_flatten(inputs)
+        stem = f"{self.key}-{_inputs_digest(leaves, in_tree, body.fields)}"
+        loaded = self._load(stem)
+        if loaded is not None:
+            exported, out_tree = loaded
+            try:
+                result = _call(exported, leaves)
+                self.last_source = "loaded"
+                return jax.tree_util.tree_unflatten(out_tree, result)
+            except Exception:  # a program this JAX cannot run: drop it and trace
+                self._remove(stem)
+        n_chains = int(np.shape(map_args[0])[0])  # the chains' PRNG keys, (chains, 2)
+        return self._trace_and_save(stem, body, leaves, in_tree, n_chains)
+
+    def _trace_and_save(self, stem, body, leaves, in_tree, n_chains: int):
+        out_tree = []
+
+        def flat(*flat_leaves):
+            map_args, kwargs = jax.tree_util.tree_unflatten(in_tree, flat_leaves)
+            out = jax.pmap(body, in_axes=(0, None))(map_args, kwargs)
+            out_leaves, tree = jax.tree_util.tree_flatten(out)
+            out_tree.append(tree)
+            return tuple(out_leaves)
+
+        mesh = _mesh(n_chains)  # one device per chain, as pmap
+        replicated = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec())
+        program = jax.jit(flat, in_shardings=replicated, out_shardings=replicated)
+        specs = [jax.ShapeDtypeStruct(np.shape(x), jnp.result_type(x)) for x in leaves]
+        try:
+            exported = jax.export.export(program)(*specs)
+            data = exported.serialize()
+        except Exception:  # not exportable (e.g. a host callback): run as NumPyro would
+            self.last_source = "pmap"
+            body_args = jax.tree_util.tree_unflatten(in_tree, leaves)
+            return jax.pmap(body, in_axes=(0, None))(*body_args)
+        self._save(stem, data, out_tree[0])
+        self.last_source = "traced"
+        return jax.tree_util.tree_unflatten(out_tree[0], _call(exported, leaves))
+
+    def _paths(self, stem: str) -> tuple[Path, Path]:
+        return self.folder / f"{stem}{SUFFIX}", self.folder / f"{stem}.tree"
+
+    def _load(self, stem: str):
+        program, tree = self._paths(stem)
+        if not (program.exists() and tree.exists()):
+            return None
+        try:
+            exported = jax.export.deserialize(bytearray(program.read_bytes()))
+            with tree.open("rb") as handle:
+                return exported, pickle.load(handle)
+        except Exception:
+            self._remove(stem)
+            return None
+
+    def _save(self, stem: str, data: bytes, out_tree) -> None:
+        """Write both files atomically (a reader sees both or neither); best effort."""
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            program, tree = self._paths(stem)
+            for path, payload in ((tree, pickle.dumps(out_tree)), (program, bytes(data))):
+                fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".tmp-")
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(payload)
+                os.replace(tmp, path)
+        except (OSError, pickle.PicklingError, TypeError, AttributeError):
+            self._remove(stem)
+
+    def _remove(self, stem: str) -> None:
+        for path in self._paths(stem):
+            try:
+                path.unlink()
+            except OSError:
+                pass
+
+
+def _split(per_chain, map_args):
+    """NumPyro's per-chain function as ``body(map_args, kwargs)`` with the model's keyword
+    arguments (the data) made an argument, and the inputs ``(map_args, kwargs)``; None for a
+    warm run (a warm-up state or initial values given) or a function of another shape."""
+    if not isinstance(per_chain, functools.partial) or per_chain.args:
+        return None
+    keywords = dict(per_chain.keywords)
+    if set(keywords) != {"args", "kwargs", "collect_fields", "remove_sites"} or keywords["args"]:
+        return None
+    _, init_state, init_params = map_args
+    if init_state is not None or init_params is not None:
+        return None
+    kwargs = keywords.pop("kwargs")
+    keywords.pop("args")
+
+    def body(chain_args, model_kwargs):
+        return per_chain.func(chain_args, args=(), kwargs=model_kwargs, **keywords)
+
+    # the collected fields shape the outputs: part of the program's identity
+    body.fields = (keywords["collect_fields"], keywords["remove_sites"])
+    return body, (map_args, kwargs)
+
+
+def _inputs_digest(leaves: list, in_tree, fields: tuple) -> str:
+    """The inputs' structure, shapes and dtypes (not values) and the collected fields: part of
+    a program's file name."""
+    shapes = [(np.shape(x), str(jnp.result_type(x))) for x in leaves]
+    return hashlib.sha256(repr((str(in_tree), shapes, fields)).encode()).hexdigest()[:16]
+
+
+def _mesh(n_devices: int):
+    """The first ``n_devices`` devices, which ``jax.pmap`` of that many chains runs on."""
+    return jax.sharding.Mesh(np.array(jax.devices()[:n_devices]), ("devices",))
+
+
+def _call(exported, leaves: list):
+    """Run an exported program on this process's devices (every input replicated)."""
+    if exported.nr_devices > jax.device_count():
+        raise RuntimeError("the program was exported for more devices than this process has")
+    mesh = _mesh(exported.nr_devices)
+    inputs = [
+        jax.device_put(x, sharding)
+        for x, sharding in zip(leaves, exported.in_shardings_jax(mesh), strict=True)
+    ]
+    run = jax.jit(exported.call, out_shardings=exported.out_shardings_jax(mesh))
+    return run(*inputs)

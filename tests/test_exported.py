@@ -1,0 +1,90 @@
+"""Traced NUTS programs on disk (bayeslaws.inference.exported): a later fit of the same law and
+shapes loads the program instead of tracing, gives exactly the draws a traced fit gives, for
+its own data (not the data the program was first traced with), and falls back to tracing when
+a program is unusable."""
+
+import types
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import bayeslaws as bl
+from bayeslaws.inference import exported, nuts
+
+pytestmark = pytest.mark.skipif(not exported.available(), reason="flatbuffers is not installed")
+SAMPLER = dict(chains=2, warmup=40, draws=40, warn=False, screen="off", progress_bar=False)
+
+
+def _runs(shift: float) -> pd.DataFrame:
+    N, D = np.meshgrid(np.logspace(7, 9, 4), np.logspace(9, 11, 4))
+    N, D = N.ravel(), D.ravel()
+    loss = 1.8 + shift + 400 * N**-0.34 + 400 * D**-0.28
+    return pd.DataFrame({"N": N, "D": D, "loss": loss})
+
+
+def _fit(runs, seed=0, **kw):
+    nuts._MCMC_CACHE.clear()  # a new process's view: no kernel in memory
+    fit = bl.fit(runs, seed=seed, **SAMPLER, **kw)
+    (mcmc,) = nuts._MCMC_CACHE.values()
+    return fit, mcmc.chain_method
+
+
+def _alpha(fit) -> np.ndarray:
+    return fit.idata.posterior["alpha"].values
+
+
+@pytest.fixture
+def cache_folder(tmp_path, monkeypatch):
+    """An empty cache folder for this test (bl.fit turns on the folder the environment names;
+    the next fit after the test turns the default one on again)."""
+    monkeypatch.setenv("BAYESLAWS_COMPILATION_CACHE", str(tmp_path / "jax"))
+    return tmp_path / "jax"
+
+
+def test_a_later_fit_loads_the_program_and_draws_the_same(cache_folder):
+    first, method = _fit(_runs(0.0))
+    assert isinstance(method, exported.ExportedChains) and method.last_source == "traced"
+    assert len(list((cache_folder / "programs").glob(f"*{exported.SUFFIX}"))) == 1
+    second, method = _fit(_runs(0.0))
+    assert method.last_source == "loaded"
+    np.testing.assert_array_equal(_alpha(first), _alpha(second))
+
+
+def test_a_loaded_program_reads_its_own_data(cache_folder, monkeypatch):
+    """The data are arguments of the saved program, not constants baked into it."""
+    _fit(_runs(0.0))  # saves the program
+    loaded, method = _fit(_runs(0.3), seed=1)
+    assert method.last_source == "loaded"
+    monkeypatch.setenv("BAYESLAWS_COMPILATION_CACHE", "off")  # NumPyro's own pmap path
+    traced, method = _fit(_runs(0.3), seed=1)
+    assert method == "parallel"
+    np.testing.assert_allclose(_alpha(loaded), _alpha(traced), rtol=1e-5)
+    e = float(loaded.idata.posterior["E"].median())
+    assert e > 1.9  # the shifted table's floor (1.8 + 0.3), not the first table's
+
+
+def test_an_unreadable_program_is_removed_and_the_fit_traces(cache_folder):
+    first, _ = _fit(_runs(0.0))
+    (program,) = (cache_folder / "programs").glob(f"*{exported.SUFFIX}")
+    program.write_bytes(b"not a program")
+    again, method = _fit(_runs(0.0))
+    assert method.last_source == "traced"  # dropped, traced and written anew
+    np.testing.assert_array_equal(_alpha(first), _alpha(again))
+    assert program.read_bytes() != b"not a program"
+
+
+def test_nothing_is_exported_without_a_folder_or_a_readable_law():
+    assert exported.chain_method(None, "key") == "parallel"
+    assert exported.chain_method(Path("folder"), None) == "parallel"
+    cell = types.ModuleType("notebook_cell")  # a class whose source no file holds
+    exec("class CellLaw:\n    pass", cell.__dict__)
+    assert exported.program_key(cell.CellLaw(), ("key",)) is None
+    assert exported.program_key(bl.laws.resolve_law("chinchilla"), ("key",)) is not None
+
+
+def test_the_key_changes_with_the_model_and_not_with_the_values():
+    law = bl.laws.resolve_law("chinchilla")
+    assert exported.program_key(law, ("a",)) == exported.program_key(law, ("a",))
+    assert exported.program_key(law, ("a",)) != exported.program_key(law, ("b",))
