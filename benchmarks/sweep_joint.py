@@ -20,6 +20,11 @@ Parts (``--parts``, comma-separated; each appends its rows to its CSV in benchma
   decision the joint model's bowl supports, added before its score was seen), eta_opt / B_opt
   with 90% intervals (mean and new_run), whether the best run's lr and batch lie inside the
   new_run intervals, the optima laws beside the authors' bootstrap; diagnostics and wall time.
+  Beside those, a separate quantity (columns ``best_run_*``, added with the model unchanged,
+  after the new_run check had failed): the 90% interval of where the model expects the
+  cell's *empirical* best grid run (``bayeslaws.laws.sweep.best_run``: per draw a new cell's
+  optimum, every grid run's loss with its run noise, the argmin), whether the measured best
+  run lies inside it, and its predictive probability ``p_best_run_of_best``.
   -> sweep_steplaw.csv
 * ``bundled``: the bundled 576-run simulated sweep with the defaults: diagnostics and wall
   time. -> sweep_bundled.csv
@@ -52,6 +57,7 @@ import pandas as pd
 
 import bayeslaws as bl
 from bayeslaws.app.demo import truth_size_change
+from bayeslaws.laws.sweep import best_run
 from bayeslaws.runs import published as pub
 from bayeslaws.runs import simulate as sim
 
@@ -211,6 +217,9 @@ def part_steplaw(args):
             np.log(cell["batch_size"]) - np.log(b_pub)
         ) ** 2
         run_pub = cell.loc[dist_pub.idxmin()]
+        # where the model expects this grid's empirical best run (grid + run noise + bowl)
+        where = best_run(fit, n, d, cell["lr"], cell["batch_size"], ci=0.9, seed=0)
+        (lr_lo, lr_med, lr_hi), (b_lo, b_med, b_hi) = where["lr"], where["batch_size"]
         rows.append(
             {
                 "N": n,
@@ -233,6 +242,15 @@ def part_steplaw(args):
                 "best_batch_inside_new": bool(
                     pn["B_opt_lower"] <= best["batch_size"] <= pn["B_opt_upper"]
                 ),
+                "best_run_lr_lower": lr_lo,
+                "best_run_lr_median": lr_med,
+                "best_run_lr_upper": lr_hi,
+                "best_run_batch_lower": b_lo,
+                "best_run_batch_median": b_med,
+                "best_run_batch_upper": b_hi,
+                "best_lr_inside_best_run": bool(lr_lo <= best["lr"] <= lr_hi),
+                "best_batch_inside_best_run": bool(b_lo <= best["batch_size"] <= b_hi),
+                "p_best_run_of_best": float(where["p_best"][cell.index.get_loc(best.name)]),
                 "picked_lr": run["lr"],
                 "picked_batch": run["batch_size"],
                 "regret_pct": 100 * (run["loss"] / best["loss"] - 1),

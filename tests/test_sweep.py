@@ -3,7 +3,8 @@
 Checked here: the analytic cell marginal against the dense Gaussian it replaces; recovery of a
 SIMULATED Yin-like sweep's known optima and loss surface (one small fit, shared); the runs kept
 out of the bowls (NaN loss, a run beyond the cell's far-out fence) recorded in the fit; sampler
-diagnostics reported; bad input refused by name."""
+diagnostics reported; where a repeated grid's best run lands (best_run); bad input refused by
+name."""
 
 from __future__ import annotations
 
@@ -174,6 +175,26 @@ def test_allocation_and_penalty(sweep_fit):
     )
     # 8x the optimal lr costs more than the optimum itself
     assert p["rel_penalty_median"].iloc[1] > p["rel_penalty_median"].iloc[0] >= 0
+
+
+def test_best_run_predicts_where_a_repeated_grids_best_run_lands(sweep_fit):
+    """SIMULATED: 20 fresh noise draws of a fitted cell's grid (the truth's own runs); the
+    best run's lr and batch of each inside best_run's 90% intervals in at least 15 of 20
+    (the intervals are of a replicate of that cell, not of the smooth optimum)."""
+    fit, _ = sweep_fit
+    n, d = SIZES[1], TOKENS[1]
+    inside = np.zeros(2, int)
+    for seed in range(100, 120):
+        cell = sim.simulate_video_dit_sweep(seed=seed, sizes=(n,), tokens=(d,), noise_sd=3e-4)
+        best = cell.loc[cell["loss"].idxmin()]
+        r = sweep.best_run(fit, n, d, cell["lr"], cell["batch_size"], seed=seed)
+        assert r["p_best"].sum() == pytest.approx(1.0)
+        for j, name in enumerate(("lr", "batch_size")):
+            lo, med, hi = r[name]
+            assert lo <= med <= hi and {lo, med, hi} <= set(cell[name])
+            assert cell[name].min() < lo and hi < cell[name].max()  # not the whole grid
+            inside[j] += lo <= best[name] <= hi
+    assert (inside >= 15).all(), inside
 
 
 def test_near_optimal_measures_the_tolerance_above_the_surfaces_floor(sweep_fit):

@@ -50,6 +50,11 @@ exactly afterwards: given the rest it is Gaussian (sites ``level_offset``, ``lev
   (``fit.record.data``, ``fit.record.law_state["divergence"]`` and the fit's notes): a run that
   blew up says only that its hyperparameters are bad, which a local bowl cannot use.
 
+**Where a grid's best run lands** (:func:`best_run`): ``eta_opt`` and ``B_opt`` are the smooth
+bowl's minimum; the run of least measured loss on a grid also moves with the grid's spacing,
+the run noise and the bowl's flatness. ``best_run`` gives its posterior predictive (a separate
+quantity, for checking a measured best run against the model; not an interval of the optimum).
+
 Likelihood: Gaussian in log loss (what the analytic integration needs; robustness comes from
 the variance function above).
 
@@ -768,6 +773,36 @@ class SweepLaw(LossSurfaceLaw):
         """The optima's laws in the papers' notation (``eta_opt = c T^x N^y``, B in tokens): the
         same sites and layout as law ``hyperparams`` (:func:`.hyperparams.optima.law_table`)."""
         return optima.law_table(post, units=units, ci=ci)
+
+
+def best_run(fit, N: float, D: float, lr, batch_size, *, ci: float = 0.9, seed: int = 0) -> dict:
+    """Where the empirical best run of a cell's LR x batch grid lands (posterior predictive).
+
+    Not the optimum (eta_opt, B_opt, a point of the smooth bowl): the grid run of least
+    *observed* loss, which also moves with the grid's spacing, the run noise and the bowl's
+    flatness. Per posterior draw: the cell's optimum (a new (N, D): with a fresh cell scatter;
+    a fitted cell: its own), each grid run's ln loss with its noise
+    ``sqrt(sigma^2 + (tau bowl)^2)`` (:meth:`SweepLaw.observations`), and the argmin over
+    the grid. Use it to ask whether a measured best run is what the model expects.
+
+    N params, D tokens; lr, batch_size (R,): the grid's runs (batch in tokens).
+    Returns {"p_best": (R,) probability that each run is the best, "lr" and "batch_size":
+    (lower, median, upper) of the best run's value at ``ci`` (grid values)}.
+    """
+    lr, batch = np.asarray(lr, float).ravel(), np.asarray(batch_size, float).ravel()
+    rng = np.random.default_rng(seed)
+    grid = pd.DataFrame({"N": float(N), "D": float(D), "lr": lr, "batch_size": batch,
+                         "unit": 0})
+    obs = fit.law.observations(fit.posterior(), grid, group=None, rng=rng)
+    z = obs.mean + np.broadcast_to(obs.sigma, obs.mean.shape) * rng.standard_normal(
+        obs.mean.shape)
+    pick = np.argmin(z, axis=1)  # (S,) the best run per draw
+    q = [(1 - ci) / 2, 0.5, (1 + ci) / 2]
+    return {
+        "p_best": np.bincount(pick, minlength=len(lr)) / len(pick),
+        "lr": tuple(np.quantile(lr[pick], q, method="inverted_cdf")),
+        "batch_size": tuple(np.quantile(batch[pick], q, method="inverted_cdf")),
+    }
 
 
 LAW = SweepLaw()
