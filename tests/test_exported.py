@@ -25,7 +25,8 @@ def _runs(shift: float) -> pd.DataFrame:
 
 
 def _fit(runs, seed=0, **kw):
-    nuts._MCMC_CACHE.clear()  # a new process's view: no kernel in memory
+    nuts._MCMC_CACHE.clear()  # a new process's view: no kernel or program in memory
+    exported._LOADED.clear()
     fit = bl.fit(runs, seed=seed, **SAMPLER, **kw)
     (mcmc,) = nuts._MCMC_CACHE.values()
     return fit, mcmc.chain_method
@@ -50,6 +51,15 @@ def test_a_later_fit_loads_the_program_and_draws_the_same(cache_folder):
     second, method = _fit(_runs(0.0))
     assert method.last_source == "loaded"
     np.testing.assert_array_equal(_alpha(first), _alpha(second))
+
+
+def test_a_repeated_fit_in_one_process_reuses_the_loaded_program(cache_folder):
+    _fit(_runs(0.0))
+    nuts._MCMC_CACHE.clear()
+    fit = bl.fit(_runs(0.1), seed=3, **SAMPLER)
+    (mcmc,) = nuts._MCMC_CACHE.values()
+    assert mcmc.chain_method.last_source == "loaded" and len(exported._LOADED) == 1
+    assert _alpha(fit).shape == (2, 40)  # a complete fit came back
 
 
 def test_a_loaded_program_reads_its_own_data(cache_folder, monkeypatch):

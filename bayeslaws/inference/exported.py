@@ -34,6 +34,7 @@ import inspect
 import os
 import pickle
 import tempfile
+from collections import OrderedDict
 from pathlib import Path
 
 import jax
@@ -42,6 +43,8 @@ import numpy as np
 
 FORMAT = 1  # bump when the files' layout changes
 SUFFIX = ".jaxexport"
+MAX_LOADED = 16  # programs kept ready in one process
+_LOADED: OrderedDict = OrderedDict()  # file stem -> (runner, output tree)
 
 
 def available() -> bool:
@@ -125,15 +128,18 @@ class ExportedChains:
         body, inputs = split
         leaves, in_tree = jax.tree_util.tree_flatten(inputs)
         stem = f"{self.key}-{_inputs_digest(leaves, in_tree, body.fields)}"
-        loaded = self._load(stem)
+        loaded = _LOADED.get(stem) or self._load(stem)
         if loaded is not None:
-            exported, out_tree = loaded
+            run, out_tree = loaded
             try:
-                result = _call(exported, leaves)
+                result = run(leaves)
+            except Exception:  # a program this JAX cannot run: drop it and trace
+                _LOADED.pop(stem, None)
+                self._remove(stem)
+            else:
+                _remember(stem, loaded)
                 self.last_source = "loaded"
                 return jax.tree_util.tree_unflatten(out_tree, result)
-            except Exception:  # a program this JAX cannot run: drop it and trace
-                self._remove(stem)
         n_chains = int(np.shape(map_args[0])[0])  # the chains' PRNG keys, (chains, 2)
         return self._trace_and_save(stem, body, leaves, in_tree, n_chains)
 
@@ -160,7 +166,9 @@ class ExportedChains:
             return jax.pmap(body, in_axes=(0, None))(*body_args)
         self._save(stem, data, out_tree[0])
         self.last_source = "traced"
-        return jax.tree_util.tree_unflatten(out_tree[0], _call(exported, leaves))
+        run = _runner(exported)
+        _remember(stem, (run, out_tree[0]))
+        return jax.tree_util.tree_unflatten(out_tree[0], run(leaves))
 
     def _paths(self, stem: str) -> tuple[Path, Path]:
         return self.folder / f"{stem}{SUFFIX}", self.folder / f"{stem}.tree"
@@ -172,7 +180,7 @@ class ExportedChains:
         try:
             exported = jax.export.deserialize(bytearray(program.read_bytes()))
             with tree.open("rb") as handle:
-                return exported, pickle.load(handle)
+                return _runner(exported), pickle.load(handle)
         except Exception:
             self._remove(stem)
             return None
@@ -233,14 +241,25 @@ def _mesh(n_devices: int):
     return jax.sharding.Mesh(np.array(jax.devices()[:n_devices]), ("devices",))
 
 
-def _call(exported, leaves: list):
-    """Run an exported program on this process's devices (every input replicated)."""
+def _runner(exported):
+    """A function of the input leaves that runs an exported program on this process's devices
+    (every input replicated), compiled once per process (XLA's own cache serves it from disk)."""
     if exported.nr_devices > jax.device_count():
         raise RuntimeError("the program was exported for more devices than this process has")
     mesh = _mesh(exported.nr_devices)
-    inputs = [
-        jax.device_put(x, sharding)
-        for x, sharding in zip(leaves, exported.in_shardings_jax(mesh), strict=True)
-    ]
-    run = jax.jit(exported.call, out_shardings=exported.out_shardings_jax(mesh))
-    return run(*inputs)
+    shardings = exported.in_shardings_jax(mesh)
+    compiled = jax.jit(exported.call, out_shardings=exported.out_shardings_jax(mesh))
+
+    def run(leaves: list):
+        inputs = [jax.device_put(x, s) for x, s in zip(leaves, shardings, strict=True)]
+        return compiled(*inputs)
+
+    return run
+
+
+def _remember(stem: str, loaded: tuple) -> None:
+    """Keep a program's runner in this process (a repeated fit of one shape: no reload)."""
+    _LOADED[stem] = loaded
+    _LOADED.move_to_end(stem)
+    while len(_LOADED) > MAX_LOADED:
+        _LOADED.popitem(last=False)
