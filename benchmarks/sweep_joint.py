@@ -24,7 +24,10 @@ Parts (``--parts``, comma-separated; each appends its rows to its CSV in benchma
   after the new_run check had failed): the 90% interval of where the model expects the
   cell's *empirical* best grid run (``bayeslaws.laws.sweep.best_run``: per draw a new cell's
   optimum, every grid run's loss with its run noise, the argmin), whether the measured best
-  run lies inside it, and its predictive probability ``p_best_run_of_best``.
+  run lies inside it, and its predictive probability ``p_best_run_of_best``; the same check at
+  the 15 training cells (in-sample) -> sweep_steplaw_best_run_train.csv. ``local_quad_*``: a
+  model-free reference for the held-out cell's optimum, the minimum of a full quadratic in
+  (ln lr, ln batch) fitted to the cell's runs within 1% of its best.
   -> sweep_steplaw.csv
 * ``bundled``: the bundled 576-run simulated sweep with the defaults: diagnostics and wall
   time. -> sweep_bundled.csv
@@ -220,6 +223,7 @@ def part_steplaw(args):
         # where the model expects this grid's empirical best run (grid + run noise + bowl)
         where = best_run(fit, n, d, cell["lr"], cell["batch_size"], ci=0.9, seed=0)
         (lr_lo, lr_med, lr_hi), (b_lo, b_med, b_hi) = where["lr"], where["batch_size"]
+        local_lr, local_b = _local_optimum(cell)
         rows.append(
             {
                 "N": n,
@@ -251,6 +255,8 @@ def part_steplaw(args):
                 "best_lr_inside_best_run": bool(lr_lo <= best["lr"] <= lr_hi),
                 "best_batch_inside_best_run": bool(b_lo <= best["batch_size"] <= b_hi),
                 "p_best_run_of_best": float(where["p_best"][cell.index.get_loc(best.name)]),
+                "local_quad_lr": local_lr,
+                "local_quad_batch": local_b,
                 "picked_lr": run["lr"],
                 "picked_batch": run["batch_size"],
                 "regret_pct": 100 * (run["loss"] / best["loss"] - 1),
@@ -265,6 +271,7 @@ def part_steplaw(args):
             }
         )
     path = _append(rows, "sweep_steplaw.csv")
+    _best_run_in_training_cells(fit, train.df, args)
     laws = fit.law_table().reset_index()
     laws["authors_bootstrap_95"] = [
         str(pub.STEPLAW_INTERVALS.get(_boot_key(q, p), ""))
@@ -274,6 +281,55 @@ def part_steplaw(args):
     print(pd.DataFrame(rows).T.to_string())
     print(laws.to_string())
     print(f"-> {path}")
+
+
+def _local_optimum(cell, window: float = 0.01) -> tuple[float, float]:
+    """Model-free reference for where a cell's optimum lies: the stationary point of a full
+    quadratic in (ln lr, ln batch) fitted by least squares to the cell's ln losses within
+    ``window`` (relative) of its best run; (lr, batch tokens), NaN if not a minimum."""
+    near = cell[cell["loss"] <= cell["loss"].min() * (1 + window)]
+    u, v = np.log(near["lr"].to_numpy()), np.log(near["batch_size"].to_numpy())
+    X = np.column_stack([np.ones_like(u), u, v, u * u, v * v, u * v])
+    if len(near) < 2 * X.shape[1]:
+        return np.nan, np.nan
+    b = np.linalg.lstsq(X, np.log(near["loss"].to_numpy()), rcond=None)[0]
+    H = np.array([[2 * b[3], b[5]], [b[5], 2 * b[4]]])
+    if np.linalg.eigvalsh(H).min() <= 0:
+        return np.nan, np.nan
+    m = np.linalg.solve(H, -b[1:3])
+    return float(np.exp(m[0])), float(np.exp(m[1]))
+
+
+def _best_run_in_training_cells(fit, df, args):
+    """best_run's 90% intervals at the fitted cells (in-sample: a replicate of each cell's
+    grid) against each cell's measured best run. -> sweep_steplaw_best_run_train.csv"""
+    rows = []
+    for (n, d), cell in df[~df["diverged"]].groupby(["N", "D"]):
+        best = cell.loc[cell["loss"].idxmin()]
+        where = best_run(fit, n, d, cell["lr"], cell["batch_size"], ci=0.9, seed=0)
+        (lr_lo, _, lr_hi), (b_lo, _, b_hi) = where["lr"], where["batch_size"]
+        rows.append(
+            {
+                "N": n,
+                "D": d,
+                "best_lr": best["lr"],
+                "best_batch": best["batch_size"],
+                "best_run_lr_lower": lr_lo,
+                "best_run_lr_upper": lr_hi,
+                "best_run_batch_lower": b_lo,
+                "best_run_batch_upper": b_hi,
+                "lr_inside": bool(lr_lo <= best["lr"] <= lr_hi),
+                "batch_inside": bool(b_lo <= best["batch_size"] <= b_hi),
+                "setting": f"{args.chains}x{args.warmup}+{args.draws} seed {args.seed}",
+            }
+        )
+    frame = pd.DataFrame(rows)
+    frame.to_csv(OUT / "sweep_steplaw_best_run_train.csv", index=False)
+    print(
+        f"best_run at the {len(frame)} training cells (in-sample): lr inside "
+        f"{int(frame['lr_inside'].sum())}/{len(frame)}, batch inside "
+        f"{int(frame['batch_inside'].sum())}/{len(frame)}"
+    )
 
 
 def _boot_key(quantity, parameter):
