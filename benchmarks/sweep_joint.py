@@ -29,6 +29,9 @@ Parts (``--parts``, comma-separated; each appends its rows to its CSV in benchma
   model-free reference for the held-out cell's optimum, the minimum of a full quadratic in
   (ln lr, ln batch) fitted to the cell's runs within 1% of its best.
   -> sweep_steplaw.csv
+* ``steplaw_batch_n``: B_opt's N term on trial (:func:`part_steplaw_batch_n`): the default
+  law against Step Law's D-only B_opt form, on an inner backtest within the training cells
+  (N < 5e8 -> the 5.37e8 cells) and on the 1.07e9 cells. -> sweep_steplaw_batch_n.csv
 * ``bundled``: the bundled 576-run simulated sweep with the defaults: diagnostics and wall
   time. -> sweep_bundled.csv
 ``--summary``: summarise sweep_yin.csv -> sweep_yin_summary.txt (also written after ``yin``).
@@ -332,6 +335,65 @@ def _best_run_in_training_cells(fit, df, args):
     )
 
 
+def part_steplaw_batch_n(args):
+    """Is B_opt's N term (the default fit's -0.20) what misses the 1.07e9 cells? The default
+    law against Step Law's own form (B_opt on D only: prior batch_N ~ Normal(0, 0.01)), first
+    on an inner backtest inside the training data (train N < 5e8, predict the 3 cells at
+    N = 5.37e8: the choice such data can make), then on the 1.07e9 cells (train N < 1e9;
+    Step Law's form was fitted by its authors on all 17 cells, these included).
+    -> sweep_steplaw_batch_n.csv"""
+    import numpyro.distributions as dist
+
+    from bayeslaws.runs.bundled import steplaw_dense
+
+    runs = steplaw_dense()
+    forms = {"default": None, "B_opt on D only": {"batch_N": dist.Normal(0.0, 0.01)}}
+    rows = []
+    for split, cut_train, cut_test in (("inner", 5e8, 1e9), ("backtest", 1e9, np.inf)):
+        train = runs.exclude(runs.df["N"] > cut_train, f"held out: N > {cut_train:g}")
+        keep = (runs.df["N"] > cut_train) & (runs.df["N"] < cut_test) & ~runs.df["diverged"]
+        for form, priors in forms.items():
+            fit, wall = _fit(train, args, priors=priors)
+            diag = _diag(fit, wall)
+            batch_n = float(np.median(fit.posterior().draws["batch_N"]))
+            for (n, d), cell in runs.df[keep].groupby(["N", "D"]):
+                best = cell.loc[cell["loss"].idxmin()]
+                p = bl.predict(fit, N=n, D=d, kind="new_run", seed=0).iloc[0]
+                dist2 = (np.log(cell["lr"]) - np.log(p["eta_opt_median"])) ** 2 + (
+                    np.log(cell["batch_size"]) - np.log(p["B_opt_median"])
+                ) ** 2
+                run = cell.loc[dist2.idxmin()]
+                penalty = bl.loss_penalty(
+                    fit, N=[n] * len(cell), D=[d] * len(cell), lr=cell["lr"],
+                    batch_size=cell["batch_size"], kind="new_run", seed=0,
+                )
+                run_bayes = cell.iloc[int(np.argmin(penalty["rel_penalty_mean"].to_numpy()))]
+                local_lr, local_b = _local_optimum(cell)
+                rows.append(
+                    {
+                        "split": split,
+                        "form": form,
+                        "batch_N_median": batch_n,
+                        "N": n,
+                        "D": d,
+                        "B_opt": p["B_opt_median"],
+                        "B_opt_new_lower": p["B_opt_lower"],
+                        "B_opt_new_upper": p["B_opt_upper"],
+                        "local_quad_batch": local_b,
+                        "eta_opt": p["eta_opt_median"],
+                        "local_quad_lr": local_lr,
+                        "best_batch": best["batch_size"],
+                        "best_lr": best["lr"],
+                        "regret_pct": 100 * (run["loss"] / best["loss"] - 1),
+                        "bayes_regret_pct": 100 * (run_bayes["loss"] / best["loss"] - 1),
+                        **diag,
+                        "setting": f"{args.chains}x{args.warmup}+{args.draws} seed {args.seed}",
+                    }
+                )
+            print(pd.DataFrame(rows[-3 if split == "inner" else -2 :]).T.to_string(), flush=True)
+    print(f"-> {_append(rows, 'sweep_steplaw_batch_n.csv')}")
+
+
 def _boot_key(quantity, parameter):
     column = "lr" if quantity == "eta_opt" else "batch_size"
     return (column, {"exp_N": "N", "exp_T": "D"}.get(parameter, parameter))
@@ -354,7 +416,12 @@ def part_bundled(args):
     print(f"-> {_append([row], 'sweep_bundled.csv')}")
 
 
-PARTS = {"yin": part_yin, "steplaw": part_steplaw, "bundled": part_bundled}
+PARTS = {
+    "yin": part_yin,
+    "steplaw": part_steplaw,
+    "steplaw_batch_n": part_steplaw_batch_n,
+    "bundled": part_bundled,
+}
 
 
 def main(argv=None):
