@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 import bayeslaws as bl
-from bayeslaws.inference import exported, nuts
+from bayeslaws.inference import exported, nuts, screening
 
 pytestmark = pytest.mark.skipif(not exported.available(), reason="flatbuffers is not installed")
 SAMPLER = dict(chains=2, warmup=40, draws=40, warn=False, screen="off", progress_bar=False)
@@ -26,6 +26,7 @@ def _runs(shift: float) -> pd.DataFrame:
 
 def _fit(runs, seed=0, **kw):
     nuts._MCMC_CACHE.clear()  # a new process's view: no kernel or program in memory
+    screening._POINTWISE_CACHE.clear()
     exported._LOADED.clear()
     fit = bl.fit(runs, seed=seed, **SAMPLER, **kw)
     (mcmc,) = nuts._MCMC_CACHE.values()
@@ -47,10 +48,14 @@ def cache_folder(tmp_path, monkeypatch):
 def test_a_later_fit_loads_the_program_and_draws_the_same(cache_folder):
     first, method = _fit(_runs(0.0))
     assert isinstance(method, exported.ExportedChains) and method.last_source == "traced"
-    assert len(list((cache_folder / "programs").glob(f"*{exported.SUFFIX}"))) == 1
+    # the sampler's program and the pointwise log-likelihood pass's
+    assert len(list((cache_folder / "programs").glob(f"*{exported.SUFFIX}"))) == 2
     second, method = _fit(_runs(0.0))
     assert method.last_source == "loaded"
     np.testing.assert_array_equal(_alpha(first), _alpha(second))
+    assert first.idata["log_likelihood"].equals(second.idata["log_likelihood"])
+    (pointwise_pass,) = screening._POINTWISE_CACHE.values()
+    assert pointwise_pass.args[0].last_source == "loaded"  # its store: no tracing either
 
 
 def test_a_repeated_fit_in_one_process_reuses_the_loaded_program(cache_folder):
@@ -58,7 +63,7 @@ def test_a_repeated_fit_in_one_process_reuses_the_loaded_program(cache_folder):
     nuts._MCMC_CACHE.clear()
     fit = bl.fit(_runs(0.1), seed=3, **SAMPLER)
     (mcmc,) = nuts._MCMC_CACHE.values()
-    assert mcmc.chain_method.last_source == "loaded" and len(exported._LOADED) == 1
+    assert mcmc.chain_method.last_source == "loaded" and len(exported._LOADED) == 2
     assert _alpha(fit).shape == (2, 40)  # a complete fit came back
 
 
@@ -71,18 +76,23 @@ def test_a_loaded_program_reads_its_own_data(cache_folder, monkeypatch):
     traced, method = _fit(_runs(0.3), seed=1)
     assert method == "parallel"
     np.testing.assert_allclose(_alpha(loaded), _alpha(traced), rtol=1e-5)
+    ll = ("log_likelihood", "log_loss")
+    np.testing.assert_allclose(loaded.idata[ll[0]][ll[1]], traced.idata[ll[0]][ll[1]], rtol=1e-4)
     e = float(loaded.idata.posterior["E"].median())
     assert e > 1.9  # the shifted table's floor (1.8 + 0.3), not the first table's
 
 
 def test_an_unreadable_program_is_removed_and_the_fit_traces(cache_folder):
     first, _ = _fit(_runs(0.0))
-    (program,) = (cache_folder / "programs").glob(f"*{exported.SUFFIX}")
-    program.write_bytes(b"not a program")
+    saved = sorted((cache_folder / "programs").glob(f"*{exported.SUFFIX}"))
+    for program in saved:
+        program.write_bytes(b"not a program")
     again, method = _fit(_runs(0.0))
     assert method.last_source == "traced"  # dropped, traced and written anew
     np.testing.assert_array_equal(_alpha(first), _alpha(again))
-    assert program.read_bytes() != b"not a program"
+    for name in ("log_likelihood", "posterior"):
+        assert first.idata[name].equals(again.idata[name])
+    assert all(program.read_bytes() != b"not a program" for program in saved)
 
 
 def test_nothing_is_exported_without_a_folder_or_a_readable_law():

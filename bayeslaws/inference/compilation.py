@@ -45,6 +45,7 @@ def enable_compilation_cache(path=None) -> Path | None:
     global _enabled
     folder = Path(path).expanduser() if path is not None else cache_dir()
     if folder is None:
+        _enabled = None  # no traced programs saved from now on (XLA's cache stays as it was)
         return None
     if _enabled == folder:
         return folder

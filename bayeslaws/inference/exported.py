@@ -98,36 +98,35 @@ def program_key(law, model_key: tuple) -> str | None:
     return hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
 
 
-def chain_method(folder: Path | None, key: str | None):
-    """NumPyro's ``chain_method`` for parallel chains: ``"parallel"`` when programs cannot be
-    saved (no folder, no key, no ``flatbuffers``), else a :class:`ExportedChains`."""
+def programs(folder: Path | None, key: str | None) -> Programs | None:
+    """The store of one model's programs, or None when programs cannot be saved (no folder,
+    no key, no ``flatbuffers``)."""
     if folder is None or key is None or not available():
-        return "parallel"
-    return ExportedChains(Path(folder) / "programs", key)
+        return None
+    return Programs(Path(folder) / "programs", key)
 
 
-class ExportedChains:
-    """Maps NumPyro's per-chain function over chains like ``jax.pmap``, through a program
-    saved on disk (written by the first cold run of its key, read by later ones)."""
+def chain_method(folder: Path | None, key: str | None):
+    """NumPyro's ``chain_method`` for parallel chains: an :class:`ExportedChains`, or
+    ``"parallel"`` (NumPyro's own) when programs cannot be saved."""
+    store = programs(folder, key)
+    return "parallel" if store is None else ExportedChains(store)
+
+
+class Programs:
+    """Traced programs of one model key in a folder: :meth:`call` runs a function through the
+    program saved for its inputs' shapes, tracing and saving it the first time."""
 
     def __init__(self, folder: Path, key: str):
         self.folder, self.key = folder, key
-        self.last_source = None  # "traced", "loaded" or "pmap" (the last run's path; tests)
+        self.last_source = None  # "traced", "loaded" or "fallback" (the last call's path)
 
-    def __repr__(self) -> str:  # the sampler record and cache keys show "parallel"
-        return "parallel"
-
-    def __call__(self, per_chain):
-        return functools.partial(self._run, per_chain)
-
-    def _run(self, per_chain, map_args):
-        split = _split(per_chain, map_args)
-        if split is None:  # a warm run, or NumPyro's internals changed: trace as usual
-            self.last_source = "pmap"
-            return jax.pmap(per_chain)(map_args)
-        body, inputs = split
-        leaves, in_tree = jax.tree_util.tree_flatten(inputs)
-        stem = f"{self.key}-{_inputs_digest(leaves, in_tree, body.fields)}"
+    def call(self, fn, args: tuple, *, n_devices: int = 1, tag=()):
+        """``fn(*args)`` through the saved program of these shapes (and ``tag``: anything else
+        that shapes the program), on the first ``n_devices`` devices; ``fn`` itself when the
+        program cannot be exported."""
+        leaves, in_tree = jax.tree_util.tree_flatten(args)
+        stem = f"{self.key}-{_inputs_digest(leaves, in_tree, tag)}"
         loaded = _LOADED.get(stem) or self._load(stem)
         if loaded is not None:
             run, out_tree = loaded
@@ -140,30 +139,27 @@ class ExportedChains:
                 _remember(stem, loaded)
                 self.last_source = "loaded"
                 return jax.tree_util.tree_unflatten(out_tree, result)
-        n_chains = int(np.shape(map_args[0])[0])  # the chains' PRNG keys, (chains, 2)
-        return self._trace_and_save(stem, body, leaves, in_tree, n_chains)
+        return self._trace_and_save(stem, fn, leaves, in_tree, n_devices)
 
-    def _trace_and_save(self, stem, body, leaves, in_tree, n_chains: int):
+    def _trace_and_save(self, stem, fn, leaves, in_tree, n_devices: int):
         out_tree = []
 
         def flat(*flat_leaves):
-            map_args, kwargs = jax.tree_util.tree_unflatten(in_tree, flat_leaves)
-            out = jax.pmap(body, in_axes=(0, None))(map_args, kwargs)
-            out_leaves, tree = jax.tree_util.tree_flatten(out)
+            out_leaves, tree = jax.tree_util.tree_flatten(
+                fn(*jax.tree_util.tree_unflatten(in_tree, flat_leaves))
+            )
             out_tree.append(tree)
             return tuple(out_leaves)
 
-        mesh = _mesh(n_chains)  # one device per chain, as pmap
-        replicated = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec())
+        replicated = jax.sharding.NamedSharding(_mesh(n_devices), jax.sharding.PartitionSpec())
         program = jax.jit(flat, in_shardings=replicated, out_shardings=replicated)
-        specs = [jax.ShapeDtypeStruct(np.shape(x), jnp.result_type(x)) for x in leaves]
         try:
+            specs = [jax.ShapeDtypeStruct(np.shape(x), jnp.result_type(x)) for x in leaves]
             exported = jax.export.export(program)(*specs)
             data = exported.serialize()
-        except Exception:  # not exportable (e.g. a host callback): run as NumPyro would
-            self.last_source = "pmap"
-            body_args = jax.tree_util.tree_unflatten(in_tree, leaves)
-            return jax.pmap(body, in_axes=(0, None))(*body_args)
+        except Exception:  # not exportable (e.g. a host callback): run it as it is
+            self.last_source = "fallback"
+            return fn(*jax.tree_util.tree_unflatten(in_tree, leaves))
         self._save(stem, data, out_tree[0])
         self.last_source = "traced"
         run = _runner(exported)
@@ -206,6 +202,34 @@ class ExportedChains:
                 pass
 
 
+class ExportedChains:
+    """NumPyro's ``chain_method`` that maps its per-chain function over the chains like
+    ``jax.pmap`` (one device per chain), through a saved program for cold runs."""
+
+    def __init__(self, store: Programs):
+        self.store = store
+        self.last_source = None  # the store's, or "pmap" for a warm run (the last run's path)
+
+    def __repr__(self) -> str:  # the sampler record and cache keys show "parallel"
+        return "parallel"
+
+    def __call__(self, per_chain):
+        return functools.partial(self._run, per_chain)
+
+    def _run(self, per_chain, map_args):
+        split = _split(per_chain, map_args)
+        if split is None:  # a warm run, or NumPyro's internals changed: trace as usual
+            self.last_source = "pmap"
+            return jax.pmap(per_chain)(map_args)
+        body, inputs = split
+        n_chains = int(np.shape(map_args[0])[0])  # the chains' PRNG keys, (chains, 2)
+        out = self.store.call(
+            jax.pmap(body, in_axes=(0, None)), inputs, n_devices=n_chains, tag=body.fields
+        )
+        self.last_source = self.store.last_source
+        return out
+
+
 def _split(per_chain, map_args):
     """NumPyro's per-chain function as ``body(map_args, kwargs)`` with the model's keyword
     arguments (the data) made an argument, and the inputs ``(map_args, kwargs)``; None for a
@@ -229,11 +253,11 @@ def _split(per_chain, map_args):
     return body, (map_args, kwargs)
 
 
-def _inputs_digest(leaves: list, in_tree, fields: tuple) -> str:
-    """The inputs' structure, shapes and dtypes (not values) and the collected fields: part of
-    a program's file name."""
+def _inputs_digest(leaves: list, in_tree, tag) -> str:
+    """The inputs' structure, shapes and dtypes (not values) and the caller's tag: part of a
+    program's file name."""
     shapes = [(np.shape(x), str(jnp.result_type(x))) for x in leaves]
-    return hashlib.sha256(repr((str(in_tree), shapes, fields)).encode()).hexdigest()[:16]
+    return hashlib.sha256(repr((str(in_tree), shapes, tag)).encode()).hexdigest()[:16]
 
 
 def _mesh(n_devices: int):
@@ -243,16 +267,16 @@ def _mesh(n_devices: int):
 
 def _runner(exported):
     """A function of the input leaves that runs an exported program on this process's devices
-    (every input replicated), compiled once per process (XLA's own cache serves it from disk)."""
+    (every input replicated, as it was exported), compiled once per process (XLA's own cache
+    serves it from disk)."""
     if exported.nr_devices > jax.device_count():
         raise RuntimeError("the program was exported for more devices than this process has")
     mesh = _mesh(exported.nr_devices)
-    shardings = exported.in_shardings_jax(mesh)
+    replicated = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec())
     compiled = jax.jit(exported.call, out_shardings=exported.out_shardings_jax(mesh))
 
     def run(leaves: list):
-        inputs = [jax.device_put(x, s) for x, s in zip(leaves, shardings, strict=True)]
-        return compiled(*inputs)
+        return compiled(*(jax.device_put(x, replicated) for x in leaves))
 
     return run
 

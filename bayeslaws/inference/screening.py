@@ -45,6 +45,8 @@ import numpy as np
 from numpyro import handlers
 
 from ..laws.contract import law_key, priors_key
+from . import exported
+from .compilation import compilation_cache_enabled
 
 ACTIONS = ("warn", "exclude", "off")
 DEFAULT_THRESHOLD = 8.0  # robust sd; see the module docstring
@@ -155,6 +157,10 @@ def _pointwise_fn(law, static: dict):
     if key in _POINTWISE_CACHE:
         _POINTWISE_CACHE.move_to_end(key)
         return _POINTWISE_CACHE[key]
+    # a new process loads the traced program instead of tracing it again (:mod:`.exported`)
+    store = exported.programs(
+        compilation_cache_enabled(), exported.program_key(law, ("pointwise",) + key)
+    )
     model = functools.partial(law.model, **static)
     site_name = law.observed_site
 
@@ -168,11 +174,16 @@ def _pointwise_fn(law, static: dict):
         return log_lik, site["fn"].sample(jax.random.fold_in(rng_key, 1)), observed
 
     # the observed values are data, the same for every draw: not mapped
-    fn = jax.jit(jax.vmap(one, in_axes=(0, 0, None), out_axes=(0, 0, None)))
+    mapped = jax.jit(jax.vmap(one, in_axes=(0, 0, None), out_axes=(0, 0, None)))
+    fn = mapped if store is None else functools.partial(_through, store, mapped)
     _POINTWISE_CACHE[key] = fn
     while len(_POINTWISE_CACHE) > 8:
         _POINTWISE_CACHE.popitem(last=False)
     return fn
+
+
+def _through(store, fn, *args):
+    return store.call(fn, args)
 
 
 def pointwise(law, prepared, static: dict, samples: dict, seed: int = 0):
