@@ -121,6 +121,29 @@ def test_guardrails_ratio_and_repeats(simulated_fit):
     assert wide["N"].max() / wide["N"].min() >= 10.0 - 1e-9
 
 
+def test_marginal_criterion_sums_the_components_information(simulated_fit, cands):
+    """The default criterion values a unit by the information about each target component,
+    summed: exactly the sum of the scalar informations, never negative (a unit never widens a
+    component), while the joint log det weighs the contrasts between correlated components."""
+    N = np.geomspace(5e9, 2e10, 6)
+    many = design.Loss(N=N, D=20 * N)  # 6 strongly correlated losses beyond the range
+    # the law alone (method "none"): each component's draws do not depend on the others
+    opts = {"cost": None, "max_draws": 300, "model": "none"}
+    joint = design.rank_candidates(simulated_fit, cands, many, **opts)
+    order = list(zip(joint["N"], joint["D"], strict=True))
+    parts = [
+        design.rank_candidates(simulated_fit, cands, design.Loss(N=n, D=20 * n), **opts) for n in N
+    ]
+    summed = sum(p.set_index(["N", "D"])["info"] for p in parts).loc[order].to_numpy()
+    np.testing.assert_allclose(joint["info"], summed, rtol=1e-8, atol=1e-10)
+    assert joint["info"].max() > 0.1  # and not trivially zero
+    logdet = design.rank_candidates(simulated_fit, cands, many, criterion="info", **opts)
+    assert not np.allclose(logdet.set_index(["N", "D"])["info"].loc[order], joint["info"])
+    # with the default model (GP pattern, drift beyond the range) no unit has a negative value
+    drift = design.rank_candidates(simulated_fit, cands, many, cost=None, max_draws=300)
+    assert drift["info"].min() >= -1e-12
+
+
 def test_cost_column(simulated_fit, cands):
     cands = cands.assign(gpu_hours=np.linspace(1.0, 2.0, len(cands)))
     ranked = design.rank_candidates(simulated_fit, cands, cost="gpu_hours")

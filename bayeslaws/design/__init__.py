@@ -15,8 +15,12 @@ Estimators
 ``"gaussian"`` (default, fast): the draws of the target ``t`` and of the predictions ``f`` are
 treated as jointly Gaussian (their sample covariance), the noise as Gaussian with the posterior
 mean variance of the fit's family. Then for a target
-``I(t; y_d) = -0.5 log(1 - rho^2(t, y_d))`` (scalar t; ``0.5 log det Sigma_t / Sigma_t|y`` in
-general) and for all parameters ``I(theta; y_d) = 0.5 log(1 + Var_post[f(theta, d)] / sigma^2)``.
+``I(t; y_d) = -0.5 log(1 - rho^2(t, y_d))`` (scalar t); for a target of T components the
+default (``criterion="marginal"``) sums the components' informations,
+``sum_j 0.5 log(Var t_j / Var t_j|y)``, because each component is what the user is scored on
+(``criterion="info"``: the joint ``0.5 log det Sigma_t / Sigma_t|y``, which with many
+correlated components is dominated by the tiny variances of their contrasts). For all
+parameters ``I(theta; y_d) = 0.5 log(1 + Var_post[f(theta, d)] / sigma^2)``.
 Batches are chosen greedily, conditioning the joint Gaussian on the runs already picked. The
 Gaussian information about all parameters is submodular (greedy is within 1 - 1/e of the best
 batch); the information about a target is not always (two runs can be worth more together than

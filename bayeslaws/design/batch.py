@@ -235,7 +235,7 @@ def rank_candidates(
     *,
     cost="flops",
     cost_power: float = 1.0,
-    criterion: str = "info",
+    criterion: str = "marginal",
     model: str | None = None,
     seed: int = 0,
     max_draws=None,
@@ -283,7 +283,7 @@ def next_runs(
     k: int | None = 3,
     budget: float | None = None,
     cost_power: float = 1.0,
-    criterion: str = "info",
+    criterion: str = "marginal",
     model: str | None = None,
     estimator: str = "gaussian",
     guardrails: Guardrails | None = None,
@@ -309,8 +309,10 @@ def next_runs(
         costing more is offered and the batch stops when nothing affordable is left. None: no
         limit.
     cost_power : the exponent of the cost in the score (default 1: information per FLOP).
-    criterion : "info" (expected information about the target, default; D-optimal for all
-        parameters) or "v_optimal" (reduction of the summed variance of the target components).
+    criterion : "marginal" (default: the expected information about each target component,
+        summed; D-optimal for all parameters), "info" (the joint information about the target
+        components, log det; the same for a scalar target) or "v_optimal" (reduction of the
+        summed variance of the target components).
     model : the extrapolation method of the draws (:func:`.discrepancy.design_method`; None:
         the package default if it carries the discrepancy of the true loss surface, else
         "drift"; "none": the fitted law alone, the classical design).

@@ -7,8 +7,15 @@ posterior-mean variance of the law's noise family. A candidate unit u removes pa
 target's drift by moving the training range towards the target (``M_u``) and is observed as
 ``y_u = f_u + noise``. Its value is
 
-* ``criterion="info"`` (default): ``I = 0.5 log det Sigma_t / Sigma_{t after u | y_u}`` (nats;
-  ``-0.5 log(1 - rho^2)`` for a scalar t without drift); for all parameters
+* ``criterion="marginal"`` (default): the information about each target component, summed,
+  ``sum_j 0.5 log(Var t_j / Var(t_j after u | y_u))`` (nats; the same as ``"info"`` for a scalar
+  target). Each component is what a user is scored on (its error and interval), so a unit is
+  valued by how much it narrows the components, not the near-degenerate contrasts between them;
+* ``criterion="info"``: the joint information ``I = 0.5 log det Sigma_t / Sigma_{t after u | y_u}``
+  (nats; ``-0.5 log(1 - rho^2)`` for a scalar t without drift). With many strongly correlated
+  components (e.g. the losses of 23 runs) the log det is dominated by the tiny variances of
+  their contrasts, which cheap runs pin, and can even fall when a unit removes the drift
+  shared by all components; for all parameters (both criteria)
   ``I(theta; y_u) = 0.5 log det (Var_post[f_u] + noise) / noise`` (D-optimal);
 * ``criterion="v_optimal"``: the reduction of the summed posterior variance of the target
   components, ``tr Sigma_t - tr Sigma_{t - g M_u | y_u}`` (the classical V-optimal design when
@@ -38,7 +45,7 @@ from .candidates import check_candidates, positive_int, unit_codes
 from .targets import AllParameters, target_draws
 
 PAD_NOISE = 1e12  # noise variance of padded observations: they carry no information
-CRITERIA = ("info", "v_optimal")
+CRITERIA = ("marginal", "info", "v_optimal")
 
 
 def family_var_factor(family: str, nu=None):
@@ -70,7 +77,7 @@ def _logdet(a):
 
 
 @functools.partial(jax.jit, static_argnames=("n_target", "criterion"))
-def unit_gains(A, W, idx, noise_row, nuis, DP, MU, slope_var, *, n_target, criterion="info"):
+def unit_gains(A, W, idx, noise_row, nuis, DP, MU, slope_var, *, n_target, criterion="marginal"):
     """Value of every unit given the conditioning rows W.
 
     A (S, T + R): centred draws / sqrt(S - 1) of [target without its drift | predictions]; W
@@ -98,14 +105,23 @@ def unit_gains(A, W, idx, noise_row, nuis, DP, MU, slope_var, *, n_target, crite
     Z = jax.scipy.linalg.solve_triangular(L, jnp.swapaxes(Cx, 1, 2), lower=True)  # (U, m, T)
     left = DP[None] - MU  # (U, K, T): the drift left after each unit
     before = St + slope_var * DP.T @ DP
-    if criterion == "v_optimal":  # variances only: (U, T), never (U, T, T)
+    if criterion in ("v_optimal", "marginal"):  # variances only: (U, T), never (U, T, T)
         post_var = jnp.diagonal(St)[None] - jnp.sum(Z**2, axis=1)
         post_var = post_var + slope_var * jnp.sum(left**2, axis=1)
+        if criterion == "marginal":
+            return marginal_information(jnp.diagonal(before), post_var), post_var
         return jnp.trace(before) - post_var.sum(axis=1), post_var
     post = St[None] - jnp.einsum("umt,ums->uts", Z, Z)
     post = post + slope_var * jnp.einsum("ukt,uks->uts", left, left)
     gains = 0.5 * (_logdet(before) - _logdet(post))
     return gains, jnp.diagonal(post, axis1=1, axis2=2)
+
+
+def marginal_information(before, after):
+    """Summed information about each component (nats): ``sum_j 0.5 ln(before_j / after_j)``.
+    before (T,) and after (U, T): the components' variances before and after each unit."""
+    tiny = 1e-300
+    return 0.5 * jnp.sum(jnp.log(jnp.maximum(before, tiny)[None] / jnp.maximum(after, tiny)), -1)
 
 
 @jax.jit
