@@ -45,7 +45,9 @@ scatter that was the default until shape_scatter=False; R-hat 1.02-1.13 there.)
 
 Run (the figures in the closing note):
     OPENBLAS_NUM_THREADS=1 nice python benchmarks/sweep_joint.py --parts yin --replicates 20
-    OPENBLAS_NUM_THREADS=1 nice python benchmarks/sweep_joint.py --parts steplaw,bundled
+    OPENBLAS_NUM_THREADS=1 nice python benchmarks/sweep_joint.py --parts steplaw,bundled \
+        --chains 4 --warmup 1000 --draws 1000
+    OPENBLAS_NUM_THREADS=1 nice python benchmarks/sweep_joint.py --parts steplaw_batch_n
 Options: --chains 2 --warmup 300 --draws 300 (modest: a shared 2-core machine), --start r0.
 Every row records the load average (os.getloadavg) at its end: timings are under that load.
 """
