@@ -5,6 +5,7 @@
     python benchmarks/design_replay.py --timing                # one campaign step, cold / warm
     python benchmarks/design_replay.py --summary-only          # tables and figure from the CSVs
     python benchmarks/design_replay.py --all-data --pools porian epoch  # the law fitted to all runs
+    python benchmarks/design_replay.py --diagnose --pools epoch steplaw   # ours' first batch
     python benchmarks/design_replay.py --pools porian --workers 2  # campaigns on 2 local processes
     python benchmarks/design_replay.py --scheduler tcp://scheduler:8786   # on a Dask cluster
 
@@ -34,7 +35,8 @@ design_replay_steplaw_truth.csv (the held-out cells' realised optima, computed o
 design_replay.png (``bl.plot.design_replay``); ``--timing`` writes design_replay_timing.txt;
 ``--all-data`` writes design_replay_all_data.txt: each pool's law fitted to every candidate run
 (all of the pool's compute) and scored as the campaigns are, the error no design can go below
-when the law's form is wrong for the pool.
+when the law's form is wrong for the pool; ``--diagnose`` writes design_replay_diagnosis.txt:
+ours' first batch (1% of compute, seed 0's start) under each criterion, where its compute goes.
 """
 
 from __future__ import annotations
@@ -140,6 +142,46 @@ def all_data(pools, draws: int, log) -> str:
         )
         log(line)
         lines.append(line)
+    return "\n".join(lines)
+
+
+def batch_profile(pool: replay.Pool, fit, start, cands, criterion: str) -> str:
+    """One line: ours' 1% batch under ``criterion``: units, runs, log10 C quantiles (FLOPs),
+    runs in the start's (N, D) cells, and the value (nats) of the costliest candidate alone."""
+    budget = 0.01 * pool.compute - float(pool.runs.loc[start, "C"].sum())
+    done = pool.runs.loc[start, [c for c in ("N", "D", "lr", "batch_size") if c in pool.runs]]
+    options = {"criterion": criterion, "seed": 0, "max_draws": 400}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        plan = design.next_runs(
+            fit, cands, pool.targets, k=None, budget=budget,
+            guardrails=design.Guardrails().after(done), **options,
+        )  # fmt: skip
+        ranked = design.rank_candidates(fit, cands, pool.targets, **options)
+    rows = cands[cands["unit"].isin(set(plan["unit"]))]
+    seen = set(zip(pool.runs.loc[start, "N"], pool.runs.loc[start, "D"], strict=True))
+    in_seen = sum((n, d) in seen for n, d in zip(rows["N"], rows["D"], strict=True))
+    q = np.quantile(np.log10(rows["C"]), [0, 0.5, 1])
+    costliest = ranked.loc[ranked["flops"].idxmax()]
+    return (
+        f"{criterion}: {len(plan)} units, {len(rows)} runs, log10 C min/median/max "
+        f"{q[0]:.2f} / {q[1]:.2f} / {q[2]:.2f}, {in_seen} runs in the start's cells; the costliest "
+        f"candidate ({costliest['flops']:.3g} FLOPs) alone is worth {costliest['info']:.3f} nats"
+    )
+
+
+def diagnose(pools, log) -> str:
+    """Per pool: ours' first batch (1% of compute from seed 0's start) under each criterion."""
+    lines = [f"# python benchmarks/design_replay.py --diagnose ({load_average()} at start)"]
+    for name in pools:
+        pool = load_pool(name, log)
+        start, fit, _ = replay.fit_start(pool, 0, replay._fit_options(pool, None))
+        columns = [c for c in ("N", "D", "C", "lr", "batch_size") if c in pool.runs]
+        cands = design.pool_units(fit, pool.runs.drop(index=start)[columns])
+        for criterion in ("marginal", "info"):
+            line = f"{name}: " + batch_profile(pool, fit, start, cands, criterion)
+            log(line)
+            lines.append(line)
     return "\n".join(lines)
 
 
@@ -259,6 +301,7 @@ def main(argv=None):
     parser.add_argument("--timing", action="store_true")
     parser.add_argument("--summary-only", action="store_true")
     parser.add_argument("--all-data", action="store_true", help="fit each pool's law to all runs")
+    parser.add_argument("--diagnose", action="store_true", help="ours' first batch per criterion")
     parser.add_argument("--out", type=Path, default=OUT, help="output folder")
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--workers", type=int, help="run the campaigns on N local processes")
@@ -292,6 +335,11 @@ def main(argv=None):
     if args.all_data:
         text = all_data([p for p in args.pools if p in REAL_POOLS], args.draws, log)
         (OUT / "design_replay_all_data.txt").write_text(text + "\n")
+        print(text)
+        return
+    if args.diagnose:
+        text = diagnose([p for p in args.pools if p in REAL_POOLS], log)
+        (OUT / "design_replay_diagnosis.txt").write_text(text + "\n")
         print(text)
         return
     if not args.summary_only:
