@@ -8,7 +8,7 @@ The folder is ``$BAYESLAWS_COMPILATION_CACHE`` when set (``0``, ``off`` or ``non
 disables the cache), else ``$XDG_CACHE_HOME/bayeslaws/jax`` (``~/.cache/bayeslaws/jax``).
 Every program is written, the small ones too (``MIN_COMPILE_S = 0``): a fit compiles dozens of
 them (55, a few MB, for a Chinchilla fit), and caching only the slow ones left a second process
-noticeably slower (benchmarks/speed.py --only cache; benchmarks/output/speed_cache.txt).
+noticeably slower (benchmarks/speed.py --only cache; benchmarks/output/speed.txt).
 The cache is keyed by JAX on the program, the JAX version and the backend: a stale entry is
 never used, and deleting the folder is always safe. The traced programs that spare a new process
 the tracing too live in its ``programs/`` subfolder (:mod:`.exported`).
