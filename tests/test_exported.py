@@ -3,6 +3,8 @@ shapes loads the program instead of tracing, gives exactly the draws a traced fi
 its own data (not the data the program was first traced with), and falls back to tracing when
 a program is unusable."""
 
+import os
+import time
 import types
 from pathlib import Path
 
@@ -108,3 +110,19 @@ def test_the_key_changes_with_the_model_and_not_with_the_values():
     law = bl.laws.resolve_law("chinchilla")
     assert exported.program_key(law, ("a",)) == exported.program_key(law, ("a",))
     assert exported.program_key(law, ("a",)) != exported.program_key(law, ("b",))
+
+
+def test_the_folder_keeps_only_the_most_recently_used_programs(tmp_path):
+    store = exported.Programs(tmp_path, "key")
+    for i, age in enumerate((30, 10, 20)):  # seconds ago
+        for suffix in (exported.SUFFIX, ".tree"):
+            path = tmp_path / f"p{i}{suffix}"
+            path.write_bytes(b"x")
+            os.utime(path, (time.time() - age, time.time() - age))
+    store.prune(keep=2)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        f"p1{exported.SUFFIX}",
+        "p1.tree",
+        f"p2{exported.SUFFIX}",
+        "p2.tree",
+    ]

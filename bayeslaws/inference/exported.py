@@ -20,7 +20,7 @@ Only a cold run is served from disk (no warm-up state, no initial values: ``fit.
 progress bars trace as before). Anything unexpected -- ``flatbuffers`` missing (JAX needs it to
 serialise), a program written by another JAX, a changed NumPyro internal -- falls back to
 NumPyro's own ``pmap`` path, and a program that fails to load is deleted. The programs live
-in ``programs/`` inside the compilation cache folder and are disabled with it
+in ``programs/`` inside the compilation cache folder (the 256 most recently used are kept) and are disabled with it
 (``BAYESLAWS_COMPILATION_CACHE=off``). Measured by ``benchmarks/speed.py --only cache``.
 """
 
@@ -44,6 +44,7 @@ import numpy as np
 FORMAT = 1  # bump when the files' layout changes
 SUFFIX = ".jaxexport"
 MAX_LOADED = 16  # programs kept ready in one process
+MAX_ON_DISK = 256  # programs kept in a folder (least recently used removed; ~0.1 MB each)
 _LOADED: OrderedDict = OrderedDict()  # file stem -> (runner, output tree)
 
 
@@ -176,7 +177,9 @@ class Programs:
         try:
             exported = jax.export.deserialize(bytearray(program.read_bytes()))
             with tree.open("rb") as handle:
-                return _runner(exported), pickle.load(handle)
+                loaded = _runner(exported), pickle.load(handle)
+            os.utime(program)  # recently used: kept when the folder is pruned
+            return loaded
         except Exception:
             self._remove(stem)
             return None
@@ -193,6 +196,20 @@ class Programs:
                 os.replace(tmp, path)
         except (OSError, pickle.PicklingError, TypeError, AttributeError):
             self._remove(stem)
+            return
+        self.prune()
+
+    def prune(self, keep: int = MAX_ON_DISK) -> None:
+        """Remove all but the ``keep`` most recently used programs of the folder (programs of
+        old code or old shapes otherwise pile up); best effort."""
+        try:
+            programs = sorted(
+                self.folder.glob(f"*{SUFFIX}"), key=lambda p: p.stat().st_mtime, reverse=True
+            )
+        except OSError:
+            return
+        for program in programs[keep:]:
+            self._remove(program.name[: -len(SUFFIX)])
 
     def _remove(self, stem: str) -> None:
         for path in self._paths(stem):
