@@ -20,8 +20,9 @@ Only a cold run is served from disk (no warm-up state, no initial values: ``fit.
 progress bars trace as before). Anything unexpected -- ``flatbuffers`` missing (JAX needs it to
 serialise), a program written by another JAX, a changed NumPyro internal -- falls back to
 NumPyro's own ``pmap`` path, and a program that fails to load is deleted. The programs live
-in ``programs/`` inside the compilation cache folder (the 256 most recently used are kept) and are disabled with it
-(``BAYESLAWS_COMPILATION_CACHE=off``). Measured by ``benchmarks/speed.py --only cache``.
+in ``programs/`` inside the compilation cache folder (the 256 most recently used are kept) and
+are disabled with it (``BAYESLAWS_COMPILATION_CACHE=off``). Measured by
+``benchmarks/speed.py --only cache``.
 """
 
 from __future__ import annotations
