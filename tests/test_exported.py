@@ -106,7 +106,7 @@ def test_nothing_is_exported_without_a_folder_or_a_readable_law():
     assert exported.program_key(bl.laws.resolve_law("chinchilla"), ("key",)) is not None
 
 
-def test_the_key_changes_with_the_model_and_not_with_the_values():
+def test_the_key_is_stable_and_changes_with_the_model():
     law = bl.laws.resolve_law("chinchilla")
     assert exported.program_key(law, ("a",)) == exported.program_key(law, ("a",))
     assert exported.program_key(law, ("a",)) != exported.program_key(law, ("b",))

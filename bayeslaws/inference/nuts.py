@@ -22,7 +22,7 @@ from numpyro.infer import MCMC, NUTS, Predictive
 
 from .. import __version__
 from ..laws import law_ref, resolve_law
-from ..laws.contract import law_key, priors_key
+from ..laws.contract import model_key
 from ..laws.likelihoods import check_family
 from ..laws.priors import priors_to_spec
 from ..runs import CANONICAL, RunTable, as_run_table
@@ -70,14 +70,7 @@ def choose_chain_method(chains: int) -> str:
 
 def _cached_mcmc(law, static: dict, data_shapes: tuple, settings: dict) -> MCMC:
     """An MCMC object for this law, static model arguments and settings (compiled once)."""
-    key = (
-        law_key(law),
-        priors_key(static["priors"]),
-        static["likelihood"],
-        tuple(sorted((k, v) for k, v in static.items() if k not in ("priors", "likelihood"))),
-        data_shapes,
-        tuple(sorted(settings.items())),
-    )
+    key = model_key(law, static) + (data_shapes, tuple(sorted(settings.items())))
     if key in _MCMC_CACHE:
         _MCMC_CACHE.move_to_end(key)
         return _MCMC_CACHE[key]

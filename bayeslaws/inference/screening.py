@@ -44,7 +44,7 @@ import jax.numpy as jnp
 import numpy as np
 from numpyro import handlers
 
-from ..laws.contract import law_key, priors_key
+from ..laws.contract import model_key
 from . import exported
 from .compilation import compilation_cache_enabled
 
@@ -148,12 +148,7 @@ def _pointwise_fn(law, static: dict):
     """A compiled function (samples, keys, data) -> (log-likelihood of every observed site,
     predicted observation site) per draw, kept per law and static arguments (compiling takes
     seconds; it replaces the log-likelihood pass ArviZ would otherwise compile)."""
-    key = (
-        law_key(law),
-        priors_key(static["priors"]),
-        static["likelihood"],
-        tuple(sorted((k, v) for k, v in static.items() if k not in ("priors", "likelihood"))),
-    )
+    key = model_key(law, static)
     if key in _POINTWISE_CACHE:
         _POINTWISE_CACHE.move_to_end(key)
         return _POINTWISE_CACHE[key]

@@ -393,6 +393,13 @@ def priors_key(priors: dict) -> str:
     return _json(priors_to_spec(priors))
 
 
+def model_key(law: Law, static: dict) -> tuple:
+    """What identifies a law's model given its static arguments (law and options, priors,
+    likelihood, the rest of ``static``): the key of compiled kernels and traced programs."""
+    rest = tuple(sorted((k, v) for k, v in static.items() if k not in ("priors", "likelihood")))
+    return (law_key(law), priors_key(static["priors"]), static["likelihood"], rest)
+
+
 def summarise(values: np.ndarray, ci: float) -> tuple:
     """(median, lower, upper) over axis 0 of the central ``ci`` interval."""
     lo, med, hi = np.quantile(values, [(1 - ci) / 2, 0.5, (1 + ci) / 2], axis=0)
