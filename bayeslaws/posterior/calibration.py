@@ -31,6 +31,7 @@ from scipy.special import logsumexp
 
 from ..inference import fit as fit_law
 from ..inference.batch import FitTask, InProcessExecutor, map_tasks
+from ..inference.compilation import enable_compilation_cache
 from ..laws import resolve_law
 from ..runs import PlausibilityWarning, RunTable, load_runs
 from .draws import log_loss_draws, query_frame
@@ -459,6 +460,9 @@ def sbc(
     )
     arrays = {k: v for k, v in prepared.data.items() if k != "obs"}
     params = list(params or law_obj.default_priors()) + ["sigma"]
+    # the prior draw compiles a program (about 1.5 s) in the calling process, before any task
+    # starts: read from disk after the first SBC, as bl.fit's kernels are
+    enable_compilation_cache()
     prior = Predictive(model, num_samples=n_sims)(jax.random.PRNGKey(seed), **arrays)
     z = np.asarray(prior[law_obj.observed_site], float)  # (n_sims, runs), centred ln loss
     options = {
