@@ -6,6 +6,7 @@ a program is unusable."""
 import os
 import time
 import types
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,7 @@ import pytest
 
 import bayeslaws as bl
 from bayeslaws.inference import exported, nuts, screening
+from bayeslaws.inference.diagnostics import SamplerWarning
 
 pytestmark = pytest.mark.skipif(not exported.available(), reason="flatbuffers is not installed")
 SAMPLER = dict(chains=2, warmup=40, draws=40, warn=False, screen="off", progress_bar=False)
@@ -126,3 +128,33 @@ def test_the_folder_keeps_only_the_most_recently_used_programs(tmp_path):
         f"p2{exported.SUFFIX}",
         "p2.tree",
     ]
+
+
+def test_one_chain_runs_through_a_saved_program_with_numpyros_draws(cache_folder, monkeypatch):
+    """NumPyro runs a single chain outside its chain_method: bl.fit routes it through the saved
+    program too (an SBC task, a one-chain design refit), with NumPyro's own draws."""
+    one = {**SAMPLER, "chains": 1}
+    nuts._MCMC_CACHE.clear()
+    exported._LOADED.clear()
+    first = bl.fit(_runs(0.0), seed=2, **one)
+    (mcmc,) = nuts._MCMC_CACHE.values()
+    assert isinstance(mcmc._single_chain_mcmc, exported.ExportedOneChain)
+    assert mcmc._single_chain_mcmc.last_source == "traced"
+    nuts._MCMC_CACHE.clear()
+    exported._LOADED.clear()
+    loaded = bl.fit(_runs(0.2), seed=2, **one)  # another table of the same shape
+    (mcmc,) = nuts._MCMC_CACHE.values()
+    assert mcmc._single_chain_mcmc.last_source == "loaded"
+    monkeypatch.setenv("BAYESLAWS_COMPILATION_CACHE", "off")  # NumPyro's own one-chain path
+    nuts._MCMC_CACHE.clear()
+    traced = bl.fit(_runs(0.2), seed=2, **one)
+    (mcmc,) = nuts._MCMC_CACHE.values()
+    assert not isinstance(mcmc._single_chain_mcmc, exported.ExportedOneChain)
+    assert _alpha(loaded).shape == _alpha(first).shape == (1, 40)
+    np.testing.assert_allclose(_alpha(loaded), _alpha(traced), rtol=1e-5)
+    # a warm run (fit.update: a warm-up state given) takes NumPyro's own path
+    monkeypatch.setenv("BAYESLAWS_COMPILATION_CACHE", str(cache_folder))
+    more = _runs(0.2).iloc[:3].assign(N=lambda df: 1.5 * df["N"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SamplerWarning)  # 40 draws
+        assert loaded.update(more).idata.posterior["alpha"].shape == (1, 40)

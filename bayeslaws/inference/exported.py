@@ -9,7 +9,9 @@ itself (``jax.export``, StableHLO) and calls it instead of tracing again.
 Mechanics: :func:`chain_method` returns a callable that NumPyro's ``MCMC`` accepts as its
 ``chain_method``: it receives NumPyro's per-chain function and maps it over the chains (as
 ``"parallel"`` does, by ``jax.pmap``), with the model's data passed as arguments rather than
-closed over, so that one program serves every data set of the same shapes. The program is
+closed over, so that one program serves every data set of the same shapes. NumPyro runs a
+single chain without its ``chain_method``; :func:`route_one_chain` sends that chain through the
+same machinery (a map over one chain: SBC tasks and one-chain refits). The program is
 keyed on everything that shapes it except the values (:func:`program_key`): the law and its
 options, priors, likelihood, the model's static arguments, the sampler settings, the shapes
 and dtypes of the inputs, the collected fields, the library versions, the JAX configuration
@@ -246,6 +248,39 @@ class ExportedChains:
         )
         self.last_source = self.store.last_source
         return out
+
+
+class ExportedOneChain:
+    """NumPyro runs a single chain by calling its per-chain function (``MCMC._single_chain_mcmc``)
+    directly, never its ``chain_method``. Set as that method on an ``MCMC`` instance
+    (:func:`route_one_chain`), this sends a cold one-chain run through :class:`ExportedChains`
+    as a map over one chain (leading axis 1 added to the PRNG key, removed from the outputs);
+    a warm run calls NumPyro's own method."""
+
+    def __init__(self, per_chain_method, store: Programs):
+        self.per_chain_method = per_chain_method
+        self.chains = ExportedChains(store)
+
+    def __call__(self, map_args, **keywords):
+        per_chain = functools.partial(self.per_chain_method, **keywords)
+        if _split(per_chain, map_args) is None:
+            return per_chain(map_args)
+        rng_key, init_state, init_params = map_args
+        out = self.chains(per_chain)((jnp.expand_dims(rng_key, 0), init_state, init_params))
+        return jax.tree.map(lambda x: x[0], out)
+
+    @property
+    def last_source(self):
+        return self.chains.last_source
+
+
+def route_one_chain(mcmc, folder: Path | None, key: str | None):
+    """``mcmc`` (one chain) with its cold runs served by a saved program when programs can be
+    saved (see :class:`ExportedOneChain`); unchanged otherwise."""
+    store = programs(folder, key)
+    if store is not None and mcmc.num_chains == 1:
+        mcmc._single_chain_mcmc = ExportedOneChain(mcmc._single_chain_mcmc, store)
+    return mcmc
 
 
 def _split(per_chain, map_args):

@@ -97,6 +97,11 @@ def _cached_mcmc(law, static: dict, data_shapes: tuple, settings: dict) -> MCMC:
         progress_bar=settings["progress_bar"],
         jit_model_args=True,
     )
+    if settings["chains"] == 1 and not settings["progress_bar"]:
+        # NumPyro runs one chain outside its chain_method: routed through a saved program too
+        exported.route_one_chain(
+            mcmc, enable_compilation_cache(), exported.program_key(law, key)
+        )
     _MCMC_CACHE[key] = mcmc
     while len(_MCMC_CACHE) > _MCMC_CACHE_SIZE:
         _MCMC_CACHE.popitem(last=False)
