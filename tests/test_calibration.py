@@ -428,3 +428,16 @@ def test_backtests_in_process_match_backtest_case_by_case():
         cal.backtests([("bad", cases[0].train, cases[0].test.drop(columns="loss"))])
     with pytest.raises(RuntimeError, match="backtests: 1 of 1 tasks failed: 'sim 1': "):
         cal.backtests(cases[:1], law="no_such_law", retries=0)
+
+
+def test_sbc_items_checks_n_sims_and_draws_from_the_prior():
+    """Bad sizes name the argument; each simulation carries its own losses and truths."""
+    with pytest.raises(ValueError, match="n_sims"):
+        cal.sbc_items("chinchilla", n_sims=0)
+    items = cal.sbc_items("chinchilla", n_sims=3, seed=1, params=["alpha"])
+    assert [item.name for item in items] == ["sbc0", "sbc1", "sbc2"]
+    assert {tuple(item.truth) for item in items} == {("alpha", "sigma")}
+    losses = np.stack([item.loss for item in items])
+    assert losses.shape == (3, 25) and np.all(losses > 0)
+    assert len({item.truth["alpha"] for item in items}) == 3  # independent prior draws
+    assert len({item.options["seed"] for item in items}) == 3

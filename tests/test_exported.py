@@ -158,3 +158,26 @@ def test_one_chain_runs_through_a_saved_program_with_numpyros_draws(cache_folder
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SamplerWarning)  # 40 draws
         assert loaded.update(more).idata.posterior["alpha"].shape == (1, 40)
+
+
+def test_prior_predictive_draws_are_saved_and_loaded(cache_folder, monkeypatch):
+    """The prior draw (bl.fit's prior_draws, sbc's simulations) goes through a saved program:
+    a second call loads it and draws the same values."""
+    import jax
+
+    law = bl.laws.resolve_law("chinchilla")
+    prepared = law.prepare(bl.load_runs(_runs(0.0)))
+    static = {**prepared.static, "priors": law.priors("gaussian"), "likelihood": "gaussian"}
+    data = {k: v for k, v in prepared.data.items() if k != "obs"}
+    exported._LOADED.clear()
+    first = nuts.prior_predictive(law, static, data, 7, jax.random.PRNGKey(0))
+    assert len(list((cache_folder / "programs").glob(f"*{exported.SUFFIX}"))) == 1
+    exported._LOADED.clear()  # a new process's view, which must not trace again
+
+    def no_tracing(*args, **kwargs):
+        raise AssertionError("traced again instead of loading the saved program")
+
+    monkeypatch.setattr(exported.Programs, "_trace_and_save", no_tracing)
+    second = nuts.prior_predictive(law, static, data, 7, jax.random.PRNGKey(0))
+    assert first["alpha"].shape == (7,) and first[law.observed_site].shape == (7, 16)
+    np.testing.assert_array_equal(first["alpha"], second["alpha"])

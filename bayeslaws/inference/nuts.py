@@ -108,6 +108,23 @@ def _cached_mcmc(law, static: dict, data_shapes: tuple, settings: dict) -> MCMC:
     return mcmc
 
 
+def prior_predictive(law, static: dict, data: dict, n_draws: int, rng_key) -> dict:
+    """``n_draws`` draws of every site of ``law``'s model (static arguments ``static``, data
+    ``data`` without observations) from its prior predictive: site -> array (n_draws, ...).
+    Through a saved program when programs can be saved (:mod:`.exported`: a new process, or an
+    SBC of another size's simulations, skips tracing)."""
+    key = ("prior_predictive", n_draws) + model_key(law, static)
+    store = exported.programs(enable_compilation_cache(), exported.program_key(law, key))
+    model = functools.partial(law.model, **static)
+
+    def draw(rng, arrays):
+        return Predictive(model, num_samples=n_draws)(rng, **arrays)
+
+    if store is None:
+        return draw(rng_key, data)
+    return store.call(jax.jit(draw), (rng_key, data))
+
+
 def _positive_int(name: str, value, minimum: int = 1) -> int:
     if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
@@ -358,10 +375,8 @@ def _fit_once(runs, law_obj, likelihood, priors_used, settings, label, warn, rul
 
     prior = None
     if settings["prior_draws"]:
-        prior_model = functools.partial(law_obj.model, **static)
-        prior = Predictive(prior_model, num_samples=settings["prior_draws"])(
-            rng_prior, **{**prepared.data, "obs": None}
-        )
+        data = {k: v for k, v in prepared.data.items() if k != "obs"}
+        prior = prior_predictive(law_obj, static, data, settings["prior_draws"], rng_prior)
     groups = list(prepared.groups)
     coords = {"group": [str(g) for g in groups]} if len(groups) > 1 else None
     dims = law_obj.group_dims(groups) or None

@@ -30,8 +30,8 @@ from scipy import stats
 from scipy.special import logsumexp
 
 from ..inference import fit as fit_law
-from ..inference.batch import FitTask, InProcessExecutor, map_tasks
-from ..inference.compilation import enable_compilation_cache
+from ..inference.batch import InProcessExecutor, map_tasks
+from ..inference.nuts import prior_predictive
 from ..laws import resolve_law
 from ..runs import PlausibilityWarning, RunTable, load_runs
 from .draws import log_loss_draws, query_frame
@@ -395,10 +395,16 @@ def rank_uniformity(ranks, n_draws: int, bins: int = 5) -> float:
 
 @dataclass(frozen=True)
 class SBCItem:
-    """One simulation of :func:`sbc`: the refit of its table, the true parameter values it was
-    simulated from, and the thinning of the draws it is ranked among."""
+    """One simulation of :func:`sbc`: its design (columns N, D), simulated losses (runs,), the
+    law and fit options of its refit, the true parameter values it was simulated from, and the
+    thinning of the draws it is ranked among. The worker builds the run table (validation is
+    part of each task, not of the calling process)."""
 
-    task: FitTask
+    name: str
+    design: pd.DataFrame
+    loss: np.ndarray
+    law: object
+    options: dict
     truth: dict
     thin: int
 
@@ -409,12 +415,70 @@ def sbc_rank(item: SBCItem) -> dict:
     "divergences", "min_ess"}``."""
     from numpyro.diagnostics import effective_sample_size
 
-    fitted = fit_law(item.task.runs, law=item.task.law, **item.task.options)
+    with warnings.catch_warnings():  # prior draws are implausible tables by design
+        warnings.simplefilter("ignore", PlausibilityWarning)
+        runs = load_runs(item.design.assign(loss=item.loss))
+    fitted = fit_law(runs, law=item.law, **item.options)
     post = {p: np.asarray(fitted.idata.posterior[p]) for p in item.truth}  # (chains, draws)
     row = {p: int(np.sum(post[p].reshape(-1)[:: item.thin] < v)) for p, v in item.truth.items()}
     row["divergences"] = fitted.diagnostics.divergences
     row["min_ess"] = float(min(effective_sample_size(post[p]) for p in item.truth))
     return row
+
+
+def sbc_items(
+    law: str = "chinchilla",
+    likelihood: str = "gaussian",
+    *,
+    n_sims: int = 20,
+    design: pd.DataFrame | None = None,
+    chains: int = 1,
+    warmup: int = 200,
+    draws: int = 200,
+    thin: int = 4,
+    seed: int = 0,
+    params=None,
+) -> list[SBCItem]:
+    """The simulations of :func:`sbc` (same arguments), one :class:`SBCItem` each: parameters
+    and ln-loss observations drawn from the law's prior predictive on ``design`` (columns N,
+    D; default a 5 x 5 grid), each refit centred on the design's reference scales
+    (``law.with_reference_scales``), so that its prior is the one simulated from."""
+    if isinstance(n_sims, bool) or not isinstance(n_sims, int | np.integer) or n_sims < 1:
+        raise ValueError(f"n_sims must be an integer >= 1, got {n_sims!r}")
+    law_obj = resolve_law(law)
+    if design is None:
+        N, D = np.meshgrid(np.logspace(7.5, 9.5, 5), np.logspace(9, 11, 5))
+        design = pd.DataFrame({"N": N.ravel(), "D": D.ravel(), "loss": 3.0})
+    runs = load_runs(design[["N", "D", "loss"]])
+    prepared = law_obj.prepare(runs)
+    fixed = law_obj.with_reference_scales(prepared.scales)
+    priors = law_obj.priors(likelihood)
+    static = {**prepared.static, "priors": priors, "likelihood": likelihood}
+    arrays = {k: v for k, v in prepared.data.items() if k != "obs"}
+    params = list(params or law_obj.default_priors()) + ["sigma"]
+    # the prior draw runs in the calling process before any task starts: a saved program
+    # after the first SBC of this law and size, as bl.fit's samplers are
+    prior = prior_predictive(law_obj, static, arrays, n_sims, jax.random.PRNGKey(seed))
+    z = np.asarray(prior[law_obj.observed_site], float)  # (n_sims, runs), centred ln loss
+    options = {
+        "likelihood": likelihood, "chains": chains, "warmup": warmup, "draws": draws,
+        "dense_mass": True, "warn": False, "screen": "off",
+    }  # fmt: skip
+    losses = np.exp(z + prepared.scales["loss"])  # (n_sims, runs)
+    truths = {p: np.asarray(prior[p], float) for p in params}  # parameter -> (n_sims,)
+    points = design[["N", "D"]].reset_index(drop=True)
+    return [
+        SBCItem(
+            f"sbc{i}",
+            points,
+            losses[i],
+            fixed,
+            {**options, "seed": seed + 1 + i},
+            {p: float(truths[p][i]) for p in params},
+            thin,
+        )
+        for i in range(n_sims)
+    ]
 
 
 def sbc(
@@ -435,59 +499,24 @@ def sbc(
     """Simulation-based calibration of a law's NUTS fit, as a batch of fits.
 
     Draw parameters and ln-loss observations from the law's prior predictive on ``design``
-    (columns N, D; default a 5 x 5 grid), refit each simulated table with ``bl.fit`` and rank
-    each true parameter among ``draws // thin`` thinned draws, one :func:`sbc_rank` task per
-    simulation through :func:`~bayeslaws.inference.batch.map_tasks` (``executor``: None runs
-    them in this process; a Dask ``Client`` or any ``concurrent.futures`` executor spreads
-    them; only the rank rows travel back, not the fits). Every refit centres on the design's
-    reference scales (``law.with_reference_scales``), so its prior is the one simulated from.
-    Returns ``(ranks DataFrame (sim x parameter, plus per-simulation sampler diagnostics
-    ``divergences`` and ``min_ess``, the smallest bulk ESS over ``params``), p-values of
-    uniformity per parameter)``: a non-uniform rank with troubled fits points at the sampler,
-    with clean fits at the model. A simulation whose fit failed raises (``raise_for_failures``)."""
-    from numpyro.infer import Predictive
-
-    law_obj = resolve_law(law)
-    if design is None:
-        N, D = np.meshgrid(np.logspace(7.5, 9.5, 5), np.logspace(9, 11, 5))
-        design = pd.DataFrame({"N": N.ravel(), "D": D.ravel(), "loss": 3.0})
-    runs = load_runs(design[["N", "D", "loss"]])
-    prepared = law_obj.prepare(runs)
-    fixed = law_obj.with_reference_scales(prepared.scales)
-    priors = law_obj.priors(likelihood)
-    model = functools.partial(
-        law_obj.model, **prepared.static, priors=priors, likelihood=likelihood
-    )
-    arrays = {k: v for k, v in prepared.data.items() if k != "obs"}
-    params = list(params or law_obj.default_priors()) + ["sigma"]
-    # the prior draw compiles a program (about 1.5 s) in the calling process, before any task
-    # starts: read from disk after the first SBC, as bl.fit's kernels are
-    enable_compilation_cache()
-    prior = Predictive(model, num_samples=n_sims)(jax.random.PRNGKey(seed), **arrays)
-    z = np.asarray(prior[law_obj.observed_site], float)  # (n_sims, runs), centred ln loss
-    options = {
-        "likelihood": likelihood, "chains": chains, "warmup": warmup, "draws": draws,
-        "dense_mass": True, "warn": False, "screen": "off",
-    }  # fmt: skip
-    with warnings.catch_warnings():  # prior draws are implausible tables by design
-        warnings.simplefilter("ignore", PlausibilityWarning)
-        tables = [
-            load_runs(design[["N", "D"]].assign(loss=np.exp(z[i] + prepared.scales["loss"])))
-            for i in range(n_sims)
-        ]
-    items = [
-        SBCItem(
-            FitTask(table, fixed, {**options, "seed": seed + 1 + i}, f"sbc{i}"),
-            {p: float(prior[p][i]) for p in params},
-            thin,
-        )
-        for i, table in enumerate(tables)
-    ]
+    (:func:`sbc_items`), refit each simulated table with ``bl.fit`` and rank each true
+    parameter among ``draws // thin`` thinned draws, one :func:`sbc_rank` task per simulation
+    through :func:`~bayeslaws.inference.batch.map_tasks` (``executor``: None runs them in this
+    process; a Dask ``Client`` or any ``concurrent.futures`` executor spreads them; only the
+    simulated losses travel out and the rank rows back, not the fits). Returns ``(ranks
+    DataFrame (sim x parameter, plus per-simulation sampler diagnostics ``divergences`` and
+    ``min_ess``, the smallest bulk ESS over ``params``), p-values of uniformity per
+    parameter)``: a non-uniform rank with troubled fits points at the sampler, with clean fits
+    at the model. A simulation whose fit failed raises (``raise_for_failures``)."""
+    items = sbc_items(
+        law, likelihood, n_sims=n_sims, design=design, chains=chains, warmup=warmup,
+        draws=draws, thin=thin, seed=seed, params=params,
+    )  # fmt: skip
     result = map_tasks(
         sbc_rank,
         items,
         executor or InProcessExecutor(),
-        names=[item.task.name for item in items],
+        names=[item.name for item in items],
         show_progress=show_progress,
         label="sbc",
     )
@@ -495,7 +524,7 @@ def sbc(
     rows = result.values
     ranks = pd.DataFrame(rows)
     n_kept = len(range(0, draws * chains, thin))
-    pvalues = {p: rank_uniformity(ranks[p], n_kept) for p in params}
+    pvalues = {p: rank_uniformity(ranks[p], n_kept) for p in items[0].truth}
     return ranks, pvalues
 
 
@@ -510,6 +539,7 @@ __all__ = [
     "porian_split",
     "rank_uniformity",
     "sbc",
+    "sbc_items",
     "sbc_rank",
     "score",
     "simulated_split",
