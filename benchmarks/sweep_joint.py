@@ -32,6 +32,40 @@ Parts (``--parts``, comma-separated; each appends its rows to its CSV in benchma
 * ``steplaw_batch_n``: B_opt's N term on trial (:func:`part_steplaw_batch_n`): the default
   law against Step Law's D-only B_opt form, on an inner backtest within the training cells
   (N < 5e8 -> the 5.37e8 cells) and on the 1.07e9 cells. -> sweep_steplaw_batch_n.csv
+* ``steplaw_drift_select``: the choice of the sweep law's ``OPTIMA_DRIFT`` (the optima laws'
+  discrepancy beyond the fitted cells' range, sd per decade of a random slope per axis, one
+  for ln eta_opt and one for ln B_opt), on SELECTION splits inside Step Law's training cells
+  only (N < 1e9; the 1.07e9 backtest cells are not read), each a default fit with the term
+  off (``optima_drift=(0, 0)``):
+
+  1. train N <= 2.68e8 (8 cells) -> the 7 cells at N = 4.29e8 and 5.37e8 (0.20, 0.30 decades);
+  2. train N <= 4.29e8 (12 cells) -> the 3 cells at N = 5.37e8 (0.10 decades);
+  3. train D <= 5e10 (13 cells) -> the 2 cells at D = 8e10 and 1e11 (0.20, 0.30 decades in D).
+
+  THE RULE (written before any 1.07e9 cell was scored with the term). Two targets per
+  held-out cell and optimum: its model-free optimum (``_local_optimum``: a full quadratic in
+  (ln lr, ln batch) through the runs within 1% of the cell's best; dropped where not a
+  minimum) and its best run. Neither is the model's optimum itself even where the law is
+  right: so per split and target, the offset m_t and scatter s_t of (ln target - the fitted
+  cell's posterior-mean optimum) over the split's own TRAINING cells (distance 0, in sample)
+  are measured first. A split's held-out residuals r = ln target - mean of the ``new_run``
+  draws without the term - m_t are MultivariateNormal(0, Sigma0 + s_t^2 I + tau^2 sum_k
+  d_k d_k^T): Sigma0 the covariance over draws of those ``new_run`` draws (the laws'
+  posterior and the cell scatter, correlated across the split's cells), d_k the cells'
+  decades outside the training range on axis k (slopes shared within the split). tau per
+  optimum = the argmax over ``DRIFT_GRID`` (0 and 0.005-5 per decade, log-spaced) of the log
+  marginal likelihood summed over the three splits and the two targets; shipped as
+  ``OPTIMA_DRIFT`` in bayeslaws/laws/sweep.py. Reported beside it: each target's own argmax
+  and how many held-out targets lie inside the ``new_run`` 90% interval at tau = 0 and at the
+  chosen tau.
+  (An earlier draft of this rule used the model-free optimum only, without m_t and s_t; a
+  smoke run of it (1 chain x 60 + 60 draws, not kept) put every held-out cell's model-free lr
+  optimum 0.25-0.63 ln below the prediction, the 0.1-decade step included, and chose 2.1 per
+  decade for lr: an offset between two definitions of the optimum rather than an error that
+  grows with distance, which m_t now measures in sample. No 1.07e9 cell was read.)
+  -> sweep_steplaw_drift_select.csv (per cell: held out, and the training cells in sample),
+  sweep_steplaw_drift_select_loglik.csv (log marginal likelihood per tau),
+  sweep_steplaw_drift_select_summary.txt
 * ``bundled``: the bundled 576-run simulated sweep with the defaults: diagnostics and wall
   time. -> sweep_bundled.csv
 ``--summary``: summarise sweep_yin.csv -> sweep_yin_summary.txt (also written after ``yin``).
@@ -270,6 +304,7 @@ def part_steplaw(args):
                 "bayes_regret_pct": 100 * (run_bayes["loss"] / best["loss"] - 1),
                 "published_law_regret_pct": 100 * (run_pub["loss"] / best["loss"] - 1),
                 "n_train_runs_used": fit.record.data["n_rows_used"],
+                "optima_drift": str(list(fit.law.optima_drift)),
                 "notes": " | ".join(fit.record.notes),
                 **diag,
                 "setting": f"{args.chains}x{args.warmup}+{args.draws} seed {args.seed}",
@@ -396,6 +431,144 @@ def part_steplaw_batch_n(args):
     print(f"-> {_append(rows, 'sweep_steplaw_batch_n.csv')}")
 
 
+DRIFT_GRID = np.concatenate([[0.0], np.geomspace(0.005, 5.0, 301)])  # sd per decade, ln units
+SELECT_SPLITS = (  # (name, training cells, held-out cells) over Step Law's N < 1e9 cells
+    ("N<=2.68e8 -> N 4.29e8, 5.37e8", lambda n, d: n < 3e8, lambda n, d: n > 3e8),
+    ("N<=4.29e8 -> N 5.37e8", lambda n, d: n < 5e8, lambda n, d: n > 5e8),
+    ("D<=5e10 -> D 8e10, 1e11", lambda n, d: d <= 5e10, lambda n, d: d > 5e10),
+)
+
+
+def _split_loglik(r, cov0, dist, grid=DRIFT_GRID) -> np.ndarray:
+    """ln MultivariateNormal(r; 0, cov0 + tau^2 dist dist^T) for each tau of ``grid``."""
+    from scipy import stats
+
+    dd = dist @ dist.T
+    return np.array(
+        [stats.multivariate_normal(np.zeros(len(r)), cov0 + t**2 * dd).logpdf(r) for t in grid]
+    )
+
+
+def _targets(cell) -> dict:
+    """The two targets of a cell's optimum: model-free (local quadratic) and best run."""
+    best = cell.loc[cell["loss"].idxmin()]
+    local_lr, local_b = _local_optimum(cell)
+    return {("lr", "model_free"): local_lr, ("batch", "model_free"): local_b,
+            ("lr", "best_run"): best["lr"], ("batch", "best_run"): best["batch_size"]}
+
+
+TARGETS = (("lr", "model_free"), ("lr", "best_run"), ("batch", "model_free"),
+           ("batch", "best_run"))
+
+
+def part_steplaw_drift_select(args):
+    """The rule for OPTIMA_DRIFT (module docstring): selection splits inside N < 1e9 only."""
+    from bayeslaws.laws.sweep import cell_distances
+    from bayeslaws.runs.bundled import steplaw_dense
+
+    runs = steplaw_dense()
+    inside = runs.df["N"] < 1e9  # the 1.07e9 backtest cells are never read here
+    ok_runs = runs.df[inside & ~runs.df["diverged"]]
+    rows, ll = [], {}
+    for name, train_of, test_of in SELECT_SPLITS:
+        n, d = runs.df["N"], runs.df["D"]
+        train_mask = inside & train_of(n, d)
+        test_mask = inside & test_of(n, d) & ~train_mask
+        train = runs.exclude(~train_mask, f"selection split {name}: not a training cell")
+        fit, wall = _fit(train, args, law_options={"optima_drift": [0.0, 0.0]})
+        diag = _diag(fit, wall)
+        setting = f"{args.chains}x{args.warmup}+{args.draws} seed {args.seed}"
+        post = fit.posterior()
+        # in sample: each target against its training cell's fitted optimum (distance 0)
+        fitted = fit.law.sweep_optima(post)
+        offsets = {k: [] for k in TARGETS}
+        for c, (n_c, d_c) in enumerate(zip(fitted["N"], fitted["D"], strict=True)):
+            cell = ok_runs[(ok_runs["N"] == n_c) & (ok_runs["D"] == d_c)]
+            target = _targets(cell)
+            row = {"split": name, "role": "training (in sample)", "N": n_c, "D": d_c}
+            for opt, kind in TARGETS:
+                mean = fitted["log_eta" if opt == "lr" else "log_B"][:, c].mean()
+                row[f"{opt}_pred_mean_ln"] = mean
+                row[f"{opt}_{kind}"] = target[(opt, kind)]
+                row[f"{opt}_{kind}_resid_ln"] = np.log(target[(opt, kind)]) - mean
+                offsets[(opt, kind)].append(row[f"{opt}_{kind}_resid_ln"])
+            rows.append({**row, **diag, "setting": setting})
+        m_s = {k: (np.nanmean(v), np.nanstd(v, ddof=1)) for k, v in offsets.items()}
+        # held out: the new_run predictive without the term
+        test = runs.df[test_mask & ~runs.df["diverged"]]
+        cells = test[["N", "D"]].drop_duplicates().sort_values(["N", "D"])
+        N, D = cells["N"].to_numpy(float), cells["D"].to_numpy(float)
+        rng = np.random.default_rng(args.seed)
+        log_eta, log_b = fit.law.optimum_draws(post, N, D, kind="new_run", rng=rng)
+        dist = cell_distances(N, D, post.state["cells"])
+        held = []
+        for j, (n_j, d_j) in enumerate(zip(N, D, strict=True)):
+            target = _targets(test[(test["N"] == n_j) & (test["D"] == d_j)])
+            row = {"split": name, "role": "held out", "N": n_j, "D": d_j,
+                   **{f"d_{a}": dist[j, k] for k, a in enumerate(("N+", "N-", "D+", "D-"))}}
+            for opt, kind in TARGETS:
+                draws = (log_eta if opt == "lr" else log_b)[:, j]
+                lo, hi = np.quantile(draws, [0.05, 0.95])
+                row.update({
+                    f"{opt}_pred_mean_ln": draws.mean(),
+                    f"{opt}_pred_sd_ln": draws.std(),
+                    f"{opt}_new_lower": np.exp(lo),
+                    f"{opt}_new_upper": np.exp(hi),
+                    f"{opt}_{kind}": target[(opt, kind)],
+                    f"{opt}_{kind}_resid_ln": np.log(target[(opt, kind)]) - draws.mean(),
+                    f"{opt}_{kind}_insample_offset_ln": m_s[(opt, kind)][0],
+                    f"{opt}_{kind}_insample_sd_ln": m_s[(opt, kind)][1],
+                })
+            held.append({**row, **diag, "setting": setting})
+        rows += held
+        for opt, kind in TARGETS:
+            draws = log_eta if opt == "lr" else log_b
+            cov0 = np.cov(draws, rowvar=False).reshape(len(N), len(N))
+            m, sd = m_s[(opt, kind)]
+            r = np.array([x[f"{opt}_{kind}_resid_ln"] for x in held]) - m
+            ok = np.isfinite(r)
+            cov = cov0[np.ix_(ok, ok)] + sd**2 * np.eye(int(ok.sum()))
+            ll[(opt, kind)] = ll.get((opt, kind), 0.0) + _split_loglik(r[ok], cov, dist[ok])
+        print(f"{name}: {len(fitted['N'])} training, {len(N)} held-out cells; R-hat "
+              f"{diag['max_r_hat']:.3f}, {diag['divergences']} div, {wall:.0f} s", flush=True)
+    frame = pd.DataFrame(rows)
+    frame.to_csv(OUT / "sweep_steplaw_drift_select.csv", index=False)
+    curves = pd.DataFrame({"tau_per_decade": DRIFT_GRID,
+                           **{f"loglik_{o}_{t}": v for (o, t), v in ll.items()}})
+    curves.to_csv(OUT / "sweep_steplaw_drift_select_loglik.csv", index=False)
+    lines = [f"selection splits: {'; '.join(s[0] for s in SELECT_SPLITS)} (Step Law N < 1e9 "
+             f"only; {args.chains}x{args.warmup}+{args.draws} seed {args.seed})"]
+    held = frame[frame["role"] == "held out"]
+    dist2 = (held[["d_N+", "d_N-", "d_D+", "d_D-"]].to_numpy() ** 2).sum(axis=1)
+    for o in ("lr", "batch"):
+        total = ll[(o, "model_free")] + ll[(o, "best_run")]
+        chosen = float(DRIFT_GRID[np.argmax(total)])
+        each = {t: float(DRIFT_GRID[np.argmax(ll[(o, t)])]) for t in ("model_free", "best_run")}
+        lines.append(
+            f"{o}: CHOSEN tau = {chosen:.4g} per decade (max summed log marginal likelihood "
+            f"{total.max():.2f}; at tau 0 {total[0]:.2f}); each target's own argmax: model-free "
+            f"{each['model_free']:.4g}, best run {each['best_run']:.4g}"
+        )
+        sd0 = held[f"{o}_pred_sd_ln"].to_numpy()
+        for label, tau in (("tau 0", 0.0), ("chosen tau", chosen)):
+            half = 1.645 * np.sqrt(sd0**2 + tau**2 * dist2)
+            for t in ("model_free", "best_run"):
+                res = held[f"{o}_{t}_resid_ln"].to_numpy()
+                ok = np.isfinite(res)
+                lines.append(
+                    f"  {label}: {t} inside the new_run 90% interval (normal approx., no "
+                    f"offset) {int((np.abs(res[ok]) <= half[ok]).sum())}/{int(ok.sum())}; "
+                    f"half-width median {np.median(half):.3f} ln"
+                )
+    for o, t in TARGETS:
+        ins = frame[frame["role"] != "held out"][f"{o}_{t}_resid_ln"]
+        lines.append(f"in-sample offset of {o} {t}: mean {ins.mean():+.3f} sd {ins.std():.3f} ln "
+                     f"over {ins.notna().sum()} training cells (all splits)")
+    text = "\n".join(lines)
+    print(text)
+    (OUT / "sweep_steplaw_drift_select_summary.txt").write_text(text + "\n")
+
+
 def _boot_key(quantity, parameter):
     column = "lr" if quantity == "eta_opt" else "batch_size"
     return (column, {"exp_N": "N", "exp_T": "D"}.get(parameter, parameter))
@@ -413,6 +586,7 @@ def part_bundled(args):
         "notes": " | ".join(fit.record.notes),
         **_diag(fit, wall),
         "setting": f"{args.chains}x{args.warmup}+{args.draws} seed {args.seed}",
+        "optima_drift": str(list(fit.law.optima_drift)),
     }
     print(row)
     print(f"-> {_append([row], 'sweep_bundled.csv')}")
@@ -422,6 +596,7 @@ PARTS = {
     "yin": part_yin,
     "steplaw": part_steplaw,
     "steplaw_batch_n": part_steplaw_batch_n,
+    "steplaw_drift_select": part_steplaw_drift_select,
     "bundled": part_bundled,
 }
 

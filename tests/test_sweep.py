@@ -9,6 +9,7 @@ name."""
 from __future__ import annotations
 
 import warnings
+from types import SimpleNamespace
 
 import jax.numpy as jnp
 import numpy as np
@@ -195,6 +196,93 @@ def test_best_run_predicts_where_a_repeated_grids_best_run_lands(sweep_fit):
             assert cell[name].min() < lo and hi < cell[name].max()  # not the whole grid
             inside[j] += lo <= best[name] <= hi
     assert (inside >= 15).all(), inside
+
+
+# ---- the optima laws' discrepancy beyond the fitted range ---------------------------------------
+def _new_run_optima(law, fit, N, D, seed=0):
+    post = fit.posterior()
+    N, D = np.atleast_1d(np.asarray(N, float)), np.atleast_1d(np.asarray(D, float))
+    return law.optimum_draws(post, N, D, kind="new_run", rng=np.random.default_rng(seed))
+
+
+def test_cell_distances_are_the_drifts_axis_distances():
+    from bayeslaws.posterior.extrapolation import drift
+
+    cells = {"N": [2e8, 5e8, 3e8], "D": [4e9, 1e11, 2e10]}
+    N, D = np.array([1e8, 3e8, 1.07e9, 2e9]), np.array([2e10, 3e11, 5e9, 1e9])
+    ranges = {"N": [2e8, 5e8], "D": [4e9, 1e11], "C": [1.0, 1e30]}
+    expected = drift.axis_distances(N, D, 6 * N * D, ranges)[:, :4]
+    assert tuple(drift.AXES[:4]) == sweep.DRIFT_AXES
+    np.testing.assert_allclose(sweep.cell_distances(N, D, cells), expected)
+    assert sweep.cell_distances(N, D, cells)[2, 0] == pytest.approx(np.log10(1.07e9 / 5e8))
+
+
+def test_optima_drift_does_nothing_inside_the_fitted_range(sweep_fit):
+    """At a fitted cell and between the cells the new_run optima are the same draws with the
+    term (the shipped sds, and a large one) as without it."""
+    fit, _ = sweep_fit
+    N = [SIZES[1], 0.09e9, SIZES[0]]  # a fitted cell's N, between two, the smallest
+    D = [TOKENS[1], 3e9, TOKENS[2]]
+    off = _new_run_optima(fit.law.configure(optima_drift=[0.0, 0.0]), fit, N, D)
+    for law in (fit.law, fit.law.configure(optima_drift=[0.5, 0.5])):
+        on = _new_run_optima(law, fit, N, D)
+        for a, b in zip(on, off, strict=True):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_optima_drift_widens_new_run_intervals_with_the_distance(sweep_fit):
+    """Beyond the largest N the new_run ln eta_opt and ln B_opt spread more than without the
+    term, increasingly with the distance; the added sd is the per-decade sd times the
+    decades, and one draw shares its slope across points (a whole function per draw)."""
+    fit, _ = sweep_fit
+    tau = (0.2, 0.4)
+    law = fit.law.configure(optima_drift=list(tau))
+    decades = np.array([0.25, 0.5, 1.0])
+    N, D = SIZES[-1] * 10**decades, np.full(3, TOKENS[1])
+    on = _new_run_optima(law, fit, N, D)
+    off = _new_run_optima(fit.law.configure(optima_drift=[0.0, 0.0]), fit, N, D)
+    for j, (a, b) in enumerate(zip(on, off, strict=True)):
+        width_on = np.diff(np.quantile(a, [0.05, 0.95], axis=0), axis=0).ravel()
+        width_off = np.diff(np.quantile(b, [0.05, 0.95], axis=0), axis=0).ravel()
+        assert np.all(width_on > width_off) and np.all(np.diff(width_on / width_off) > 0)
+        spread = np.sqrt(a.var(axis=0) - b.var(axis=0))  # the term is independent of the rest
+        np.testing.assert_allclose(spread, tau[j] * decades, rtol=0.2)
+    shift_lr, _ = law.optima_drift_draws(fit.posterior(), N, D, np.random.default_rng(1))
+    np.testing.assert_allclose(shift_lr[:, 2], shift_lr[:, 0] * decades[2] / decades[0])
+
+
+def test_shipped_optima_drift_reaches_predict_and_best_run(sweep_fit):
+    """The default law carries OPTIMA_DRIFT: at 1 decade beyond the largest N, bl.predict's
+    new_run eta_opt and B_opt intervals are wider than with the term off (fails if the term is
+    removed), and best_run's predictive of the grid's best run spreads wider too."""
+    fit, _ = sweep_fit
+    assert fit.law.optima_drift == (sweep.OPTIMA_DRIFT["lr"], sweep.OPTIMA_DRIFT["batch"])
+    assert min(fit.law.optima_drift) > 0
+    n, d = 10 * SIZES[-1], TOKENS[1]
+    on = bl.predict(fit, N=n, D=d, kind="new_run", seed=0).iloc[0]
+    log_eta, log_b = _new_run_optima(fit.law.configure(optima_drift=[0.0, 0.0]), fit, n, d)
+    for q, draws in (("eta_opt", log_eta), ("B_opt", log_b)):
+        lo, hi = np.exp(np.quantile(draws[:, 0], [0.05, 0.95]))
+        assert on[f"{q}_upper"] / on[f"{q}_lower"] > 1.1 * hi / lo, q
+    # best_run: the spread of the grid's best run (its lr and batch) grows with the term
+    lr = TRUTH.eta_opt(n, d) * 2.0 ** np.arange(-4, 4.5, 0.5)
+    grid_lr, grid_b = np.meshgrid(lr, TRUTH.b_opt(n, d) * 2.0 ** np.arange(-4, 4.5, 0.5))
+    grid_lr, grid_b = grid_lr.ravel(), grid_b.ravel()
+    off_fit = SimpleNamespace(law=fit.law.configure(optima_drift=[0.0, 0.0]),
+                              posterior=fit.posterior)
+    spread = []
+    for f in (fit, off_fit):
+        p = sweep.best_run(f, n, d, grid_lr, grid_b, seed=0)["p_best"]
+        spread.append([np.sqrt(np.cov(np.log(g), aweights=p)) for g in (grid_lr, grid_b)])
+    assert np.all(np.array(spread[0]) > np.array(spread[1])), spread
+
+
+def test_optima_drift_option_is_checked():
+    assert sweep.SweepLaw(optima_drift=(0.1, 0.2)).options["optima_drift"] == [0.1, 0.2]
+    assert sweep.SweepLaw(optima_drift=0.3).optima_drift == (0.3, 0.3)
+    for bad in ((-0.1, 0.2), (0.1,), "wide", (np.nan, 0.1)):
+        with pytest.raises(ValueError, match="optima_drift"):
+            sweep.SweepLaw(optima_drift=bad)
 
 
 def test_near_optimal_measures_the_tolerance_above_the_surfaces_floor(sweep_fit):

@@ -50,6 +50,21 @@ exactly afterwards: given the rest it is Gaussian (sites ``level_offset``, ``lev
   (``fit.record.data``, ``fit.record.law_state["divergence"]`` and the fit's notes): a run that
   blew up says only that its hyperparameters are bad, which a local bowl cannot use.
 
+**Beyond the fitted cells** (``optima_drift``): the optima's power laws are measured over the
+training cells' range of N and D only; beyond it their exponents may be wrong in a way the runs
+cannot show. The ``new_run`` predictive of a new cell's optimum (and so :func:`best_run`, the
+penalties of ``bl.loss_penalty(kind="new_run")`` and :meth:`SweepLaw.observations`) carries a
+discrepancy that grows with the distance in decades beyond that range, as the loss surface's
+drift (:mod:`bayeslaws.posterior.extrapolation.drift`)::
+
+    ln eta*_new += sum_k g_lr,k d_k,   ln B*_new += sum_k g_batch,k d_k,
+    g_lr,k ~ Normal(0, drift_lr^2),    g_batch,k ~ Normal(0, drift_batch^2)   (per draw)
+
+with d_k the decades outside the cells' range along N+, N-, D+, D- (0 inside: the term does
+nothing at or between the fitted cells). The slopes are shared by every query point of one
+draw. ``kind="mean"`` (the law itself) does not carry it. The shipped sds (``OPTIMA_DRIFT``)
+were chosen on selection splits inside Step Law's training cells (see the constant).
+
 **Where a grid's best run lands** (:func:`best_run`): ``eta_opt`` and ``B_opt`` are the smooth
 bowl's minimum; the run of least measured loss on a grid also moves with the grid's spacing,
 the run noise and the bowl's flatness. ``best_run`` gives its posterior predictive (a separate
@@ -119,6 +134,31 @@ SIGMA_MEDIAN, SIGMA_LOG_SD = 0.002, 1.5  # run-noise prior, LogNormal in log-los
 FENCE = 3.0  # Tukey's far-out fence, in IQRs of a cell's converged ln losses
 SURFACES = {m.LAW.name: m.LAW for m in (chinchilla, chinchilla_gamma, kaplan, farseer)}
 CELL_RTOL = 1e-6  # (N, D) within this relative tolerance of a fitted cell are that cell
+# The optima laws' discrepancy beyond the training cells' range: sd per decade (ln units) of a
+# random slope per axis (N+, N-, D+, D-), for (ln eta_opt, ln B_opt). Chosen by
+# ``python benchmarks/sweep_joint.py --parts steplaw_drift_select --chains 4 --warmup 1000
+# --draws 1000`` (output benchmarks/output/sweep_steplaw_drift_select.csv, _loglik.csv and
+# _summary.txt): the maximum of the log marginal likelihood, over 3 nested scale-out splits
+# inside Step Law's N < 1e9 cells (N <= 2.68e8 -> 4.29e8 and 5.37e8; N <= 4.29e8 -> 5.37e8;
+# D <= 5e10 -> 8e10 and 1e11), of each held-out cell's model-free optimum and best run (their
+# offset and scatter at distance 0 measured on the split's training cells). Weakly determined:
+# within 1.92 of the maximum lie 0.54-2.45 (lr) and 0-1.90 (batch). The 1.07e9 cells were not
+# used.
+OPTIMA_DRIFT = {"lr": 1.094, "batch": 0.6295}
+DRIFT_AXES = ("N+", "N-", "D+", "D-")  # the first four of drift.AXES (the optima have no C+)
+
+
+def cell_distances(N, D, cells: Mapping) -> np.ndarray:
+    """Decades outside the fitted cells' range of N and D along ``DRIFT_AXES``: (Q, 4), 0
+    inside (the definition of :func:`bayeslaws.posterior.extrapolation.drift.axis_distances`,
+    restated here: the laws may not import the posterior layer). ``cells``: {"N": [...],
+    "D": [...]} of the fitted cells (``post.state["cells"]``)."""
+    parts = []
+    for column, value in (("N", N), ("D", D)):
+        x = np.log10(np.atleast_1d(np.asarray(value, float)))
+        lo, hi = np.log10(np.min(cells[column])), np.log10(np.max(cells[column]))
+        parts += [np.maximum(0.0, x - hi), np.maximum(0.0, lo - x)]
+    return np.stack(np.broadcast_arrays(*parts), axis=-1)
 
 
 # ---- sampling coordinates ----------------------------------------------------------------------
@@ -243,6 +283,10 @@ class SweepLaw(LossSurfaceLaw):
         laws in N and D, and the bowl's relative misfit ``tau`` absorbs what it misses; the
         shape scatters, near zero on sweeps whose bowls scale smoothly, gave R-hat 1.04-1.13 at
         default settings).
+    optima_drift : (lr, batch) sd per decade (ln units) of the optima laws' discrepancy beyond
+        the fitted cells' range, carried by the ``new_run`` predictive of a new cell's optimum
+        (default ``OPTIMA_DRIFT``, chosen on Step Law selection splits; one number: the same
+        for both; 0: none).
     """
 
     name = "sweep"
@@ -268,7 +312,21 @@ class SweepLaw(LossSurfaceLaw):
         divergence_threshold: float | None = None,
         fence: float | None = FENCE,
         shape_scatter: bool = False,
+        optima_drift=None,
     ):
+        if optima_drift is None:
+            optima_drift = (OPTIMA_DRIFT["lr"], OPTIMA_DRIFT["batch"])
+        if np.ndim(optima_drift) == 0 and not isinstance(optima_drift, str):
+            optima_drift = (optima_drift, optima_drift)  # one sd for both optima
+        try:
+            drift = tuple(float(v) for v in optima_drift)
+        except (TypeError, ValueError):
+            drift = ()
+        if len(drift) != 2 or not all(np.isfinite(v) and v >= 0 for v in drift):
+            raise ValueError(
+                "optima_drift must be two finite sds >= 0 per decade, (lr, batch), got "
+                f"{optima_drift!r}"
+            )
         if not isinstance(shape_scatter, bool | np.bool_):
             raise ValueError(f"shape_scatter must be True or False, got {shape_scatter!r}")
         if surface not in SURFACES:
@@ -284,6 +342,7 @@ class SweepLaw(LossSurfaceLaw):
         self.divergence_threshold = divergence_threshold
         self.fence = None if fence is None else float(fence)
         self.shape_scatter = bool(shape_scatter)
+        self.optima_drift = drift
         self.parameters = law.parameters
 
     @property
@@ -293,6 +352,7 @@ class SweepLaw(LossSurfaceLaw):
             "divergence_threshold": self.divergence_threshold,
             "fence": self.fence,
             "shape_scatter": self.shape_scatter,
+            "optima_drift": list(self.optima_drift),
         }
 
     # ---- priors ------------------------------------------------------------------------------
@@ -636,9 +696,24 @@ class SweepLaw(LossSurfaceLaw):
         resolve_group(post.groups, group)
         return {k: np.asarray(v, float) for k, v in post.draws.items() if np.ndim(v) == 1}
 
+    def optima_drift_draws(self, post: Posterior, N, D, rng) -> tuple:
+        """The optima laws' discrepancy beyond the fitted cells' range: (ln eta, ln B) shifts,
+        (S, Q) each, ``sum_k g_k d_k`` with slopes g ~ Normal(0, optima_drift^2) per draw and
+        axis (shared by the query points) and d the decades outside (:func:`cell_distances`).
+        Exactly 0 (and no random numbers used) when every point is inside or the sds are 0."""
+        d = cell_distances(N, D, post.state["cells"])  # (Q, 4)
+        S, Q = post.n_draws, d.shape[0]
+        if not d.any() or not any(self.optima_drift):
+            return np.zeros((S, Q)), np.zeros((S, Q))
+        sd_lr, sd_b = self.optima_drift
+        g_lr = sd_lr * rng.standard_normal((S, d.shape[1]))
+        g_b = sd_b * rng.standard_normal((S, d.shape[1]))
+        return g_lr @ d.T, g_b @ d.T
+
     def optimum_draws(self, post: Posterior, N, D, *, kind, rng) -> tuple:
         """(ln eta_opt, ln B_opt) draws (S, Q) at (N params, D tokens): the law (``mean``) or
-        a new cell's optimum (``new_run``: plus the fitted cell scatter)."""
+        a new cell's optimum (``new_run``: plus the fitted cell scatter and, beyond the fitted
+        cells' range, the optima laws' discrepancy :meth:`optima_drift_draws`)."""
         sc = post.scales
         theta = {k: v[:, None] for k, v in self.theta_draws(post, None, rng).items()}
         x, y = sc.centre("N", N)[None, :], sc.centre("D", D)[None, :]
@@ -646,6 +721,8 @@ class SweepLaw(LossSurfaceLaw):
         if kind == "new_run":
             m_lr = m_lr + theta["lr_scatter"] * rng.standard_normal(m_lr.shape)
             m_b = m_b + theta["batch_scatter"] * rng.standard_normal(m_b.shape)
+            drift_lr, drift_b = self.optima_drift_draws(post, N, D, rng)
+            m_lr, m_b = m_lr + drift_lr, m_b + drift_b
         return m_lr + sc["lr"], m_b + sc["batch_size"]
 
     def draws(self, post, query, *, kind, group, rng) -> dict:
@@ -710,7 +787,8 @@ class SweepLaw(LossSurfaceLaw):
         """Predicted ln loss (centred) of candidate runs (N, D, lr, batch_size): at a fitted
         cell its own optimum and level; at a new cell a fresh optimum deviation and level
         deviation per draw (the level, shared by the unit's runs, a nuisance of variance s^2);
-        noise sd per run sqrt(sigma^2 + (tau bowl)^2)."""
+        noise sd per run sqrt(sigma^2 + (tau bowl)^2); beyond the fitted cells' range the
+        optima also carry the laws' discrepancy (:meth:`optima_drift_draws`)."""
         resolve_group(post.groups, group)
         sc = post.scales
         N, D = candidates["N"].to_numpy(float), candidates["D"].to_numpy(float)
@@ -744,6 +822,8 @@ class SweepLaw(LossSurfaceLaw):
                 m_b[:, j] += theta["batch_scatter"] * new_cells[key][1]
                 dev[:, :, j] = new_cells[key][2:]
                 nuisance[j] = float(np.mean(theta["level_scatter"] ** 2))
+        drift_lr, drift_b = self.optima_drift_draws(post, N, D, rng)  # 0 at fitted cells
+        m_lr, m_b = m_lr + drift_lr, m_b + drift_b
         shape = self.cell_shape(th, sc.centre("N", N)[None, :], sc.centre("D", D)[None, :])
         shape = self.shift_shape(shape, {k: th[f"{k}_scatter"] for k in SHAPE_SCATTER},
                                  dict(zip(SHAPE_SCATTER, dev, strict=True)))
@@ -780,8 +860,9 @@ def best_run(fit, N: float, D: float, lr, batch_size, *, ci: float = 0.9, seed: 
 
     Not the optimum (eta_opt, B_opt, a point of the smooth bowl): the grid run of least
     *observed* loss, which also moves with the grid's spacing, the run noise and the bowl's
-    flatness. Per posterior draw: the cell's optimum (a new (N, D): with a fresh cell scatter;
-    a fitted cell: its own), each grid run's ln loss with its noise
+    flatness. Per posterior draw: the cell's optimum (a new (N, D): with a fresh cell scatter,
+    and beyond the fitted cells' range the optima laws' discrepancy; a fitted cell: its own),
+    each grid run's ln loss with its noise
     ``sqrt(sigma^2 + (tau bowl)^2)`` (:meth:`SweepLaw.observations`), and the argmin over
     the grid. Use it to ask whether a measured best run is what the model expects.
 
