@@ -27,7 +27,12 @@ Parts (``--parts``, comma-separated; each appends its rows to its CSV in benchma
   run lies inside it, and its predictive probability ``p_best_run_of_best``; the same check at
   the 15 training cells (in-sample) -> sweep_steplaw_best_run_train.csv. ``local_quad_*``: a
   model-free reference for the held-out cell's optimum, the minimum of a full quadratic in
-  (ln lr, ln batch) fitted to the cell's runs within 1% of its best.
+  (ln lr, ln batch) fitted to the cell's runs within 1% of its best. Column ``optima_drift``:
+  the law's sd per decade of the optima laws' discrepancy beyond the fitted range (rows
+  without it predate the term); the rows with [1.094, 0.6295] are the 1.07e9 cells scored
+  ONCE with the constant frozen by ``steplaw_drift_select`` (the term widens the new_run
+  intervals, ``best_run_*`` and moves the least-expected-loss decision; the nearest-run
+  regret reads the law's median and does not change).
   -> sweep_steplaw.csv
 * ``steplaw_batch_n``: B_opt's N term on trial (:func:`part_steplaw_batch_n`): the default
   law against Step Law's D-only B_opt form, on an inner backtest within the training cells
@@ -82,6 +87,8 @@ Run (the figures in the closing note):
     OPENBLAS_NUM_THREADS=1 nice python benchmarks/sweep_joint.py --parts steplaw,bundled \
         --chains 4 --warmup 1000 --draws 1000
     OPENBLAS_NUM_THREADS=1 nice python benchmarks/sweep_joint.py --parts steplaw_batch_n
+    OPENBLAS_NUM_THREADS=1 nice python benchmarks/sweep_joint.py --parts steplaw_drift_select \
+        --chains 4 --warmup 1000 --draws 1000
 Options: --chains 2 --warmup 300 --draws 300 (modest: a shared 2-core machine), --start r0.
 Every row records the load average (os.getloadavg) at its end: timings are under that load.
 """
