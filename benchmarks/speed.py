@@ -1,6 +1,6 @@
 """Speed and scale (issue 16): every figure of the issue's "Must show", in one run.
 
-    python benchmarks/speed.py [--only sampler cache repeat steplaw new_run batch gpu]
+    python benchmarks/speed.py [--only sampler cache repeat sizes steplaw new_run batch gpu]
         [--repeats 2]
         [--sbc-fits 40] [--out benchmarks/output/speed.txt]
 
@@ -20,6 +20,10 @@ Sections (each prints its figures; all are written to ``--out`` with the machine
 * ``repeat``: three ``bl.fit`` calls in one process (Epoch, 4 x 300 + 300, new seeds; what a
   design loop or a notebook does), in a fresh process with the persistent compilation cache
   on (``bl.fit``'s default; an empty folder) and off: the wall time of the 2nd and 3rd fits.
+* ``sizes``: a growing table, as a design loop refits it: ``bl.fit`` on Epoch's first 200,
+  205, 210 and 215 runs in one fresh process, with runs padded to size buckets
+  (inference/padding.py; all four in the 224 bucket) and with padding off (each size a new
+  shape, traced and compiled): the median wall time of fits 2-4.
 * ``steplaw``: the full Step Law hierarchical fit (law "hyperparams", benchmarks/steplaw_fit.py's
   settings), wall time and max R-hat. Target: < 60 s at R-hat <= 1.01.
 * ``new_run``: the first ``bl.predict(kind="new_run")`` on a fit of 1,000 SIMULATED runs.
@@ -63,7 +67,7 @@ from bayeslaws.laws.likelihoods import Huber
 from bayeslaws.runs import bundled, simulate
 
 HERE = Path(__file__).resolve().parent
-SECTIONS = ("sampler", "cache", "repeat", "batch", "gpu", "steplaw", "new_run")
+SECTIONS = ("sampler", "cache", "repeat", "sizes", "batch", "gpu", "steplaw", "new_run")
 CHAINS, WARMUP, DRAWS = 4, 1000, 1000
 LAW_SITES = ("alpha", "beta", "lnA", "lnB", "lnE", "sigma")
 
@@ -327,6 +331,50 @@ def section_repeat(lines, args) -> None:
     on, off = (np.median(w[1:]) for w in walls.values())
     say(lines, f"  repeat fit (median of 2nd and 3rd): {on:.2f} s with the cache, {off:.2f} s "
         f"without: {off / on:.1f}x")  # fmt: skip
+
+
+SIZES_SCRIPT = """
+import copy, sys, time
+import bayeslaws as bl
+from bayeslaws.runs import bundled
+law = copy.copy(bl.laws.resolve_law("chinchilla"))
+law.pads_runs = sys.argv[1] == "on"
+df = bundled.epoch_chinchilla().df[["N", "D", "loss"]]
+for n in (200, 205, 210, 215):
+    t = time.perf_counter()
+    bl.fit(df.iloc[:n], law=law, chains=4, warmup=300, draws=300, seed=n, screen="off",
+           warn=False)
+    print(round(time.perf_counter() - t, 3))
+"""
+
+
+def section_sizes(lines, args) -> None:
+    say(lines, "== sizes: a growing table (a design loop's refits): Epoch's first 200, 205, 210, "
+        "215 runs, one fresh process each, 4 x 300 + 300 ==")  # fmt: skip
+    try:
+        bundled.epoch_chinchilla()
+    except bundled.SharedDataMissing as err:
+        say(lines, f"not measured: {err}")
+        return
+    walls = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for padded in ("on", "off"):
+            env = {**os.environ, "BAYESLAWS_COMPILATION_CACHE": str(Path(tmp) / padded),
+                   "BAYESLAWS_QUIET": "1"}  # fmt: skip
+            done = subprocess.run(
+                [sys.executable, "-c", SIZES_SCRIPT, padded], env=env, capture_output=True,
+                text=True,
+            )  # fmt: skip
+            if done.returncode != 0:
+                say(lines, f"  padding {padded}: FAILED: {done.stderr.strip()[-300:]}")
+                return
+            walls[padded] = [float(v) for v in done.stdout.split()]
+            say(lines, f"  padding to size buckets {padded:3s}: fits {walls[padded]} s wall; "
+                f"{load()}")  # fmt: skip
+    on, off = (np.median(walls[k][1:]) for k in ("on", "off"))
+    say(lines, f"  refit of a grown table (median of fits 2-4, all in the 224 bucket): "
+        f"{on:.2f} s padded, {off:.2f} s unpadded (a new shape each: traced and compiled): "
+        f"{off / on:.1f}x")  # fmt: skip
 
 
 # ---- Step Law ----

@@ -26,7 +26,7 @@ from ..laws.contract import model_key
 from ..laws.likelihoods import check_family
 from ..laws.priors import priors_to_spec
 from ..runs import CANONICAL, RunTable, as_run_table
-from . import deferred, exported, identifiability, progress
+from . import deferred, exported, identifiability, padding, progress
 from .compilation import enable_compilation_cache
 from .diagnostics import check
 from .fit import Fit
@@ -74,7 +74,7 @@ def _cached_mcmc(law, static: dict, data_shapes: tuple, settings: dict) -> MCMC:
     if key in _MCMC_CACHE:
         _MCMC_CACHE.move_to_end(key)
         return _MCMC_CACHE[key]
-    model = functools.partial(law.model, **static)
+    model = padding.sampler_model(law, static)
     kernel = NUTS(
         model, target_accept_prob=settings["target_accept"], dense_mass=settings["dense_mass"]
     )
@@ -354,7 +354,8 @@ def _fit_once(runs, law_obj, likelihood, priors_used, settings, label, warn, rul
     cause = identifiability.check(law_obj, prepared, likelihood, warn=warn)
     static = {**prepared.static, "priors": priors_used, "likelihood": likelihood}
     mcmc_settings = {k: v for k, v in settings.items() if k not in ("seed", "prior_draws")}
-    mcmc = _cached_mcmc(law_obj, static, _shapes(prepared.data), mcmc_settings)
+    data = padding.pad(law_obj, prepared.data)  # one compiled sampler per size bucket
+    mcmc = _cached_mcmc(law_obj, static, _shapes(data), mcmc_settings)
     rng_mcmc, rng_prior = jax.random.split(jax.random.PRNGKey(settings["seed"]))
     n_runs = len(prepared.runs)
     message = (
@@ -369,7 +370,7 @@ def _fit_once(runs, law_obj, likelihood, priors_used, settings, label, warn, rul
     ):
         # num_steps: leapfrog steps per draw (idata.sample_stats n_steps, tree_depth), the
         # sampler's cost independent of the machine's load
-        mcmc.run(rng_mcmc, **prepared.data, extra_fields=("diverging", "num_steps"))
+        mcmc.run(rng_mcmc, **data, extra_fields=("diverging", "num_steps"))
         jax.block_until_ready(mcmc.get_samples())
     sampling_seconds = time.perf_counter() - started
 

@@ -45,7 +45,7 @@ import numpy as np
 from numpyro import handlers
 
 from ..laws.contract import model_key
-from . import exported
+from . import exported, padding
 from .compilation import compilation_cache_enabled
 
 ACTIONS = ("warn", "exclude", "off")
@@ -156,7 +156,7 @@ def _pointwise_fn(law, static: dict):
     store = exported.programs(
         compilation_cache_enabled(), exported.program_key(law, ("pointwise",) + key)
     )
-    model = functools.partial(law.model, **static)
+    model = padding.sampler_model(law, static)
     site_name = law.observed_site
 
     def one(sample, rng_key, data):
@@ -188,11 +188,13 @@ def pointwise(law, prepared, static: dict, samples: dict, seed: int = 0):
     samples = {k: jnp.asarray(v) for k, v in samples.items()}
     n = len(next(iter(samples.values())))
     keys = jax.random.split(jax.random.PRNGKey(seed), n)
-    log_lik, predicted, observed = _pointwise_fn(law, static)(samples, keys, prepared.data)
+    data = padding.pad(law, prepared.data)  # the sampler's size bucket: one compiled pass
+    log_lik, predicted, observed = _pointwise_fn(law, static)(samples, keys, data)
+    n = padding.n_runs(prepared.data)
     return (
-        {k: np.asarray(v) for k, v in log_lik.items()},
-        np.asarray(predicted, float),
-        {k: np.asarray(v) for k, v in observed.items()},
+        {k: np.asarray(padding.cut(v, n)) for k, v in log_lik.items()},
+        np.asarray(padding.cut(predicted, n), float),
+        {k: np.asarray(padding.cut(v, n)) for k, v in observed.items()},
     )
 
 

@@ -19,7 +19,6 @@ notes say that the fit was updated, from how many runs, and how long the warm-up
 
 from __future__ import annotations
 
-import functools
 import time
 from dataclasses import replace
 
@@ -32,7 +31,7 @@ from numpyro.infer.initialization import init_to_value
 from numpyro.infer.util import initialize_model
 
 from ..runs import CANONICAL, RunTable, load_runs
-from . import nuts
+from . import nuts, padding
 from .fit import Fit
 
 MIN_WARMUP = 100  # warm-up iterations of an update at the least
@@ -169,15 +168,16 @@ def update_fit(
     priors_used = law.priors(fit.likelihood, priors)
     static = {**prepared.static, "priors": priors_used, "likelihood": fit.likelihood}
     mcmc_settings = {k: v for k, v in settings.items() if k not in ("seed", "prior_draws")}
-    mcmc = nuts._cached_mcmc(law, static, nuts._shapes(prepared.data), mcmc_settings)
-    model = functools.partial(law.model, **static)
-    init = initial_values(fit, model, prepared.data, settings["chains"], seed)
+    data = padding.pad(law, prepared.data)  # as nuts.fit pads them: the same cached kernel
+    mcmc = nuts._cached_mcmc(law, static, nuts._shapes(data), mcmc_settings)
+    model = padding.sampler_model(law, static)
+    init = initial_values(fit, model, data, settings["chains"], seed)
     started = time.perf_counter()
     mcmc.warmup(
         jax.random.PRNGKey(seed + 7919),
         init_params=init,
         extra_fields=("diverging",),
-        **prepared.data,
+        **data,
     )
     warmup_seconds = time.perf_counter() - started
     try:

@@ -35,6 +35,7 @@ from .surface import LossSurfaceLaw
 
 class Chinchilla(LossSurfaceLaw):
     name = "chinchilla"
+    pads_runs = True  # the surface model: x, y, group_index and obs, all per run
     floor = "E"  # the irreducible loss
     description = "L = E + A/N^alpha + B/D^beta"
     parameters = ("alpha", "beta", "a", "b", "e")

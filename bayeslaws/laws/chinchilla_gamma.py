@@ -27,6 +27,7 @@ from .surface import LossSurfaceLaw
 
 class ChinchillaGamma(LossSurfaceLaw):
     name = "chinchilla_gamma"
+    pads_runs = True  # the surface model: x, y, group_index and obs, all per run
     floor = "E"  # the irreducible loss
     description = "L = E + (A/N^alpha + B/D^beta)^gamma"
     parameters = ("alpha", "beta", "a", "b", "e", "gamma")

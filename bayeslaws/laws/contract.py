@@ -215,6 +215,10 @@ class Law(abc.ABC):
     widened : whether ``new_run`` predictions of the loss get a model discrepancy learned from
         the training residuals (:meth:`fitted_log_mean`); laws whose new points already carry
         their own out-of-sample scatter (new budgets, new cells) say False.
+    pads_runs : whether every array of the model's data is per run (leading axis: runs) and the
+        observations lie along the last axis, so that inference may pad a table to a size
+        bucket and mask the padded runs out (fits of different run counts then share one
+        compiled sampler; :mod:`bayeslaws.inference.padding`).
     """
 
     name: ClassVar[str] = ""
@@ -230,6 +234,7 @@ class Law(abc.ABC):
     default_dense_mass: ClassVar[bool] = True
     default_target_accept: ClassVar[float] = 0.8
     widened: ClassVar[bool] = False
+    pads_runs: ClassVar[bool] = False
 
     # ---- options ---------------------------------------------------------------------------
     @property
@@ -395,9 +400,10 @@ def priors_key(priors: dict) -> str:
 
 def model_key(law: Law, static: dict) -> tuple:
     """What identifies a law's model given its static arguments (law and options, priors,
-    likelihood, the rest of ``static``): the key of compiled kernels and traced programs."""
+    likelihood, the rest of ``static``, whether its runs are padded): the key of compiled
+    kernels and traced programs."""
     rest = tuple(sorted((k, v) for k, v in static.items() if k not in ("priors", "likelihood")))
-    return (law_key(law), priors_key(static["priors"]), static["likelihood"], rest)
+    return (law_key(law), priors_key(static["priors"]), static["likelihood"], rest, law.pads_runs)
 
 
 def summarise(values: np.ndarray, ci: float) -> tuple:

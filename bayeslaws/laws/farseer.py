@@ -56,6 +56,7 @@ def h(k, x):
 
 class Farseer(LossSurfaceLaw):
     name = "farseer"
+    pads_runs = True  # the surface model: x, y, group_index and obs, all per run
     floor = "E_inf"  # the irreducible loss
     description = "L = exp(s N^q + S) + exp(B N^b + Q) D^-exp(A N^a + E)"
     parameters = ("alpha", "a", "e", "beta0", "m_beta", "k_beta", "c0", "m_c", "k_amp")

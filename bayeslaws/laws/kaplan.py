@@ -25,6 +25,7 @@ from .surface import LossSurfaceLaw
 
 class Kaplan(LossSurfaceLaw):
     name = "kaplan"
+    pads_runs = True  # the surface model: x, y, group_index and obs, all per run
     description = "L = ((N_c/N)^(alpha_N/alpha_D) + D_c/D)^alpha_D"
     parameters = ("alpha_N", "alpha_D", "n_c", "d_c")
     pooled = ("alpha_N", "alpha_D", "n_c", "d_c")

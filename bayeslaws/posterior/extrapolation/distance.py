@@ -35,8 +35,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from numpyro.infer import MCMC, NUTS
-from numpyro.primitives import Messenger
 
+from ...inference.padding import masked_model
 from ...laws.contract import Posterior
 from ...runs import RunTable
 from . import gp as gp_discrepancy
@@ -181,25 +181,6 @@ def discrepancy_draws(state: dict, distances, n_draws: int, seed: int = 0) -> np
 
 
 # ---- inner scale-out refits ---------------------------------------------------------------------
-class _MaskSite(Messenger):
-    """Mask the log density of one sample site (the observations of runs outside a fold)."""
-
-    def __init__(self, site, mask):
-        self.site = site
-        self.mask = mask
-        super().__init__(None)
-
-    def process_message(self, msg):
-        if msg["name"] == self.site:
-            msg["fn"] = msg["fn"].mask(self.mask)
-
-
-def _masked_model(mask, *, law, static, **data):
-    """The law's model with the observations of runs outside a fold masked out."""
-    with _MaskSite(law.observed_site, mask):
-        law.model(**static, **data)
-
-
 def fold_masks(df, folds=DEFAULT_FOLDS) -> list[tuple[str, np.ndarray]]:
     """Inner scale-out splits of a training table: for (column, f), keep the runs whose
     log10 value lies below max - f * (max - min) of that column. Splits that keep fewer than
@@ -251,7 +232,7 @@ def scale_out_splits(
     df = prepared.runs.df
     splits = fold_masks(df, folds)
     static = {**prepared.static, "priors": priors, "likelihood": likelihood}
-    model = functools.partial(_masked_model, law=law, static=static)
+    model = functools.partial(masked_model, law=law, static=static)
     chains_ok = jax.local_device_count() >= chains and jax.default_backend() == "cpu"
     mcmc = MCMC(
         NUTS(model, dense_mass=law.default_dense_mass),
