@@ -106,7 +106,7 @@ import numpyro.distributions as dist
 import pandas as pd
 from numpyro.distributions import constraints
 
-from ..runs import RunTableError
+from ..runs import RunTableError, decades_outside
 from . import chinchilla, chinchilla_gamma, farseer, kaplan
 from .contract import (
     OBSERVED_SITE,
@@ -150,14 +150,13 @@ DRIFT_AXES = ("N+", "N-", "D+", "D-")  # the first four of drift.AXES (the optim
 
 def cell_distances(N, D, cells: Mapping) -> np.ndarray:
     """Decades outside the fitted cells' range of N and D along ``DRIFT_AXES``: (Q, 4), 0
-    inside (the definition of :func:`bayeslaws.posterior.extrapolation.drift.axis_distances`,
-    restated here: the laws may not import the posterior layer). ``cells``: {"N": [...],
-    "D": [...]} of the fitted cells (``post.state["cells"]``)."""
+    inside (as :func:`bayeslaws.posterior.extrapolation.drift.axis_distances` measures the
+    loss surface's). ``cells``: {"N": [...], "D": [...]} of the fitted cells
+    (``post.state["cells"]``)."""
     parts = []
     for column, value in (("N", N), ("D", D)):
-        x = np.log10(np.atleast_1d(np.asarray(value, float)))
-        lo, hi = np.log10(np.min(cells[column])), np.log10(np.max(cells[column]))
-        parts += [np.maximum(0.0, x - hi), np.maximum(0.0, lo - x)]
+        values = np.atleast_1d(np.asarray(value, float))
+        parts += decades_outside(values, np.min(cells[column]), np.max(cells[column]))
     return np.stack(np.broadcast_arrays(*parts), axis=-1)
 
 

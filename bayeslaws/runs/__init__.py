@@ -13,6 +13,7 @@ from .table import (
     best_run_per_cell,
     cell_keys,
     complete_compute,
+    decades_outside,
     load_runs,
 )
 
@@ -29,6 +30,7 @@ __all__ = [
     "cell_keys",
     "complete_compute",
     "compute",
+    "decades_outside",
     "load_runs",
     "published",
     "simulate",

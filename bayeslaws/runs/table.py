@@ -560,3 +560,11 @@ def complete_compute(model: ComputeModel, N=None, D=None, C=None) -> dict:
     else:
         q["N"] = model.params_for(q["D"], q["C"])
     return {k: np.asarray(q[k], float) for k in ("N", "D", "C")}
+
+
+def decades_outside(values, lo: float, hi: float) -> tuple[np.ndarray, np.ndarray]:
+    """How far positive ``values`` lie outside [lo, hi], in decades: (above hi, below lo), each
+    the shape of ``values``, 0 inside (the distance an extrapolation is measured in)."""
+    x = np.log10(np.asarray(values, float))
+    return np.maximum(0.0, x - np.log10(hi)), np.maximum(0.0, np.log10(lo) - x)
+

@@ -36,6 +36,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...runs import decades_outside
+
 # Population of ln tau (tau in ln-loss units per decade), learned by benchmarks/learn_drift.py.
 LOG_TAU_MEAN = -2.4925  # from benchmarks/output/learn_drift_population.json
 LOG_TAU_SD = 1.1000
@@ -54,16 +56,10 @@ CV_FOLDS = (("C", 0.15), ("C", 0.3), ("N", 0.15), ("N", 0.3), ("D", 0.15), ("D",
 def axis_distances(N, D, C, ranges: dict) -> np.ndarray:
     """Decades outside the training range along each of ``AXES``: array (..., 5), 0 inside.
     N params, D tokens, C FLOPs; ``ranges`` column -> [min, max]."""
-    logs = {k: np.log10(np.asarray(v, float)) for k, v in (("N", N), ("D", D), ("C", C))}
-    lo = {k: np.log10(ranges[k][0]) for k in "NDC"}
-    hi = {k: np.log10(ranges[k][1]) for k in "NDC"}
-    parts = [
-        np.maximum(0.0, logs["N"] - hi["N"]),
-        np.maximum(0.0, lo["N"] - logs["N"]),
-        np.maximum(0.0, logs["D"] - hi["D"]),
-        np.maximum(0.0, lo["D"] - logs["D"]),
-        np.maximum(0.0, logs["C"] - hi["C"]),
-    ]
+    parts = []
+    for column, values in (("N", N), ("D", D), ("C", C)):
+        above, below = decades_outside(values, *ranges[column])
+        parts += [above, below] if column != "C" else [above]
     return np.stack(np.broadcast_arrays(*parts), axis=-1)
 
 
