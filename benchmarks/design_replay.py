@@ -12,7 +12,10 @@
 Each campaign (:func:`bayeslaws.app.replay.replay`) starts from the pool's cheapest runs, then
 spends 1%, 5%, 10% and 25% of the pool's compute (one batch per budget; running an experiment
 reveals its real row), refits warm-started (``fit.update``) and scores the fit: SL2's R^2 on the
-held-out runs, the decision quantity's error and the coverage of its 90% intervals. Strategies:
+held-out runs, the decision quantity's error and the coverage and half-width of its 90%
+intervals, every strategy under the prediction ours designs for (``replay.Pool.report_method``:
+the GP pattern plus the drift beyond the training range for a loss surface) and, beside it,
+under the package default ``"gp"`` (columns ``*_gp``). Strategies:
 ours (information about the decision quantity per FLOP under the default model uncertainty),
 random, V-optimal (SL2's classical baseline) and the paper grid where one exists.
 
@@ -53,6 +56,7 @@ import pandas as pd
 
 from bayeslaws import design, plot
 from bayeslaws.app import replay
+from bayeslaws.design.discrepancy import design_method
 from bayeslaws.inference.batch import dask_client
 from bayeslaws.posterior.extrapolation import DEFAULT_METHOD
 
@@ -129,15 +133,23 @@ def all_data(pools, draws: int, log) -> str:
     for name in pools:
         pool = load_pool(name, log)
         options = replay._fit_options(pool, {"warmup": draws, "draws": draws})
-        fit = replay._fit(pool, pool.runs, options, 0)
+        fit = replay.calibrated(pool, replay._fit(pool, pool.runs, options, 0), 0)
         summary, table = replay.score(pool, fit)
         parts = ", ".join(
             f"{r.label} {r.median:.4g} [{r.lower:.4g}, {r.upper:.4g}] truth {r.truth:.4g}"
-            for r in table.itertuples()
+            for r in table[table["extrapolation"] == summary["extrapolation"]].itertuples()
+        )
+        also = "".join(
+            f" (under {m!r}: error {summary[f'error_{m}']:.4f}, coverage "
+            f"{summary[f'coverage_{m}']:.2f}, half-width {summary[f'half_width_{m}']:.3f})"
+            for m in replay.ALSO_SCORED
+            if f"error_{m}" in summary
         )
         line = (
-            f"{name}: law {pool.law!r} on all {len(pool.runs)} candidate runs: error "
-            f"{summary['error']:.4f}, coverage {summary['coverage']:.2f}, R^2 {summary['r2']:.3f}, "
+            f"{name}: law {pool.law!r} on all {len(pool.runs)} candidate runs, scored under "
+            f"{summary['extrapolation']!r}: error {summary['error']:.4f}, coverage "
+            f"{summary['coverage']:.2f}, half-width {summary['half_width']:.3f}, R^2 "
+            f"{summary['r2']:.3f}{also}, "
             f"{fit.diagnostics.divergences} divergences; {parts}"
         )
         log(line)
@@ -186,12 +198,18 @@ def diagnose(pools, log) -> str:
 
 
 def summarise(history: pd.DataFrame) -> pd.DataFrame:
-    """Per pool, strategy and budget: medians over seeds, mean R^2, pooled coverage."""
+    """Per pool, strategy and budget: medians over seeds, mean R^2, pooled coverage, the median
+    interval half-width (ln units) and, where scored, the same under the package default
+    ``"gp"`` (``*_gp``); ``extrapolation``: the method the row's scores are under."""
     h = history[history["budget"] > 0]
+    for column in ("half_width", "error_gp", "coverage_gp", "half_width_gp"):
+        if column not in h:
+            h = h.assign(**{column: np.nan})
     return (
         h.groupby(["pool", "strategy", "budget"], sort=False)
         .agg(
             seeds=("seed", "nunique"),
+            extrapolation=("extrapolation", "first"),
             spent=("spent", "median"),
             n_runs=("n_runs", "median"),
             error_median=("error", "median"),
@@ -199,6 +217,10 @@ def summarise(history: pd.DataFrame) -> pd.DataFrame:
             r2_median=("r2", "median"),
             r2_mean=("r2", "mean"),
             coverage=("coverage", "mean"),
+            half_width=("half_width", "median"),
+            error_gp=("error_gp", "median"),
+            coverage_gp=("coverage_gp", "mean"),
+            half_width_gp=("half_width_gp", "median"),
             divergences=("divergences", "sum"),
         )
         .reset_index()
@@ -233,7 +255,11 @@ def checks(summary: pd.DataFrame) -> list[str]:
             )
         ours = s[s["strategy"] == "ours"]
         if len(ours):
-            out.append(f"{pool}: ours coverage by budget {ours['coverage'].round(2).tolist()}")
+            out.append(
+                f"{pool}: ours coverage by budget {ours['coverage'].round(2).tolist()} "
+                f"(median half-width ln(upper/lower)/2 {ours['half_width'].round(3).tolist()}; "
+                f"scored under {ours['extrapolation'].iloc[0]!r})"
+            )
     return out
 
 
@@ -326,7 +352,10 @@ def main(argv=None):
     unknown = set(args.pools) - set(REAL_POOLS + SIMULATED_POOLS + CONFIRMATION_POOLS)
     if unknown:
         parser.error(f"unknown pools {sorted(unknown)}")
-    log(f"default extrapolation method: {DEFAULT_METHOD!r}; {load_average()}")
+    log(
+        f"default extrapolation method: {DEFAULT_METHOD!r}; scored under the design's "
+        f"{design_method(None)!r} (and {replay.ALSO_SCORED}); {load_average()}"
+    )
     if args.timing:
         text = timing([p for p in args.pools if p in REAL_POOLS], log)
         (OUT / "design_replay_timing.txt").write_text(text + "\n")
@@ -367,7 +396,6 @@ def run_pools(args, client, log) -> None:
         kept = [_others(f, args.strategies, args.seeds) for f in files]
 
         def checkpoint(history, components, files=files, kept=kept):
-            history = history.assign(extrapolation=DEFAULT_METHOD)
             for frame, old, path in zip((history, components), kept, files, strict=True):
                 pd.concat([old, frame], ignore_index=True).to_csv(path, index=False)
 

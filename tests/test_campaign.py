@@ -306,11 +306,75 @@ def test_replay_many_equals_sequential_replay():
 def test_update_of_a_one_chain_fit_gives_draws_that_predict(simulated_runs):
     """One chain: NumPyro takes initial values without a chain axis (they had one, and the
     refit's draws came back (draws, 1), which predict refused)."""
-    base = bl.fit(simulated_runs, likelihood="gaussian", chains=1, warmup=60, draws=40, seed=0,
-                  warn=False)
+    base = bl.fit(
+        simulated_runs, likelihood="gaussian", chains=1, warmup=60, draws=40, seed=0, warn=False
+    )
     new = pd.DataFrame({"N": [8e9, 9e9], "D": [1.2e11, 1.5e11], "loss": [1.95, 1.93]})
     refit = base.update(new, warmup=40, draws=40, seed=1, warn=False)
     assert refit.n_runs == base.n_runs + 2
     assert refit.idata.posterior["alpha"].shape == (1, 40)
     row = bl.predict(refit, N=1e10, D=2e11, kind="new_run").iloc[0]
     assert row["lower"] < row["median"] < row["upper"]
+
+
+def test_replay_scores_every_strategy_under_the_pools_report_method():
+    """A pool scored under the design's prediction (the GP pattern plus the drift beyond the
+    training range) reports that interval, not the package default's, which is blind to the
+    distance to the held-out budget; the default is scored beside it (SIMULATED pool)."""
+    from bayeslaws.app import replay
+    from bayeslaws.design.discrepancy import design_method
+
+    pool = tiny_replay_pool()
+    assert pool.report_method == "gp"  # isoFLOP pools: N_opt as the law allocates it
+    pool.extrapolation = None
+    assert pool.report_method == design_method(None) == "drift"
+    start, fit, _ = replay.fit_start(pool, 0, {"chains": 2, "warmup": 60, "draws": 60})
+    summary, table = replay.score(pool, fit, also=("gp",))
+    assert summary["extrapolation"] == "drift"
+    reported = table[table["extrapolation"] == "drift"].reset_index(drop=True)
+    default = table[table["extrapolation"] == "gp"].reset_index(drop=True)
+    assert len(reported) == len(default) == len(pool.truth)
+    drift = replay.decision_table(pool, fit, method="drift")
+    np.testing.assert_allclose(
+        reported[["median", "lower", "upper"]], drift[["median", "lower", "upper"]]
+    )
+    # the held-out budget lies beyond the fitted range: the drift widens its N_opt interval
+    assert (reported["half_width"] > default["half_width"]).all()
+    np.testing.assert_allclose(
+        reported["half_width"], 0.5 * np.log(reported["upper"] / reported["lower"])
+    )
+    assert summary["half_width"] == pytest.approx(reported["half_width"].median())
+    assert summary["coverage_gp"] == pytest.approx(default["hit"].mean())
+    assert summary["error_gp"] == pytest.approx(default["log_error"].mean())
+    assert summary["coverage"] == pytest.approx(reported["hit"].mean())
+    pool.extrapolation = "gp"
+    assert replay.score(pool, fit, also=())[0]["error"] == pytest.approx(summary["error_gp"])
+
+
+def test_replay_calibrates_the_drift_of_every_fit_when_the_pool_asks(monkeypatch):
+    """With ``calibrate_drift`` the start fit carries its own scale-out update of the drift
+    rate (what the design and the scores then draw), without it the shipped population."""
+    from bayeslaws.app import replay
+    from bayeslaws.posterior.extrapolation import drift
+
+    monkeypatch.setattr(replay, "DRIFT_CALIBRATION", {"chains": 1, "warmup": 40, "draws": 40})
+    pool = tiny_replay_pool()
+    options = {"chains": 2, "warmup": 60, "draws": 60}
+    _, plain, _ = replay.fit_start(pool, 0, options)
+    assert drift.state_of(plain)["source"] == "population"
+    pool.calibrate_drift = True
+    _, fit, _ = replay.fit_start(pool, 0, options)
+    state = drift.state_of(fit)
+    assert state["splits"] and state != drift.population_state()
+    sources, score = [], replay.score
+    monkeypatch.setattr(
+        replay, "score", lambda p, f, *a, **k: sources.append(drift.state_of(f)["source"])
+        or score(p, f, *a, **k),
+    )  # fmt: skip
+    steps = replay.campaign_steps(
+        pool, "random", 0, (pool.start(0), fit, 0.0), budgets=(0.5,), options=options
+    )
+    rows = [row for row, _ in steps]
+    assert rows[-1]["n_runs"] > rows[0]["n_runs"]
+    assert sources == [state["source"]] * 2  # the campaign's refit is calibrated too
+    assert "scale-out" in state["source"]

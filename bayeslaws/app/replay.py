@@ -22,7 +22,24 @@ Strategies (``STRATEGIES``):
 
 Scores per budget (:func:`score`): SL2's R^2 of the held-out runs' losses (posterior median of a
 new run, clipped to [-1, 1] as SL2), the decision quantity's error ``|ln(median / truth)|`` per
-component and their mean, and whether each truth lies inside its central 90% interval.
+component and their mean, whether each truth lies inside its central 90% interval, and the
+interval's half-width ``ln(upper / lower) / 2`` (median over components). Every strategy of a
+pool is scored on the same prediction, under the pool's ``report_method``; ``ALSO_SCORED``
+methods are scored beside it (columns ``error_gp`` etc.):
+
+* losses of runs (Epoch): the new-run prediction under the model discrepancy the design values
+  (:func:`bayeslaws.design.discrepancy.design_method`: the GP pattern plus the drift beyond the
+  training range, ``"drift"``), with the drift rate updated by the fit's own scale-out splits
+  after every fit (``Pool.calibrate_drift``: :func:`bayeslaws.posterior.extrapolation.drift.
+  calibrate`). The package default ``"gp"`` widens only by what the training residuals show:
+  after a campaign's few large runs pin the (mis-tilted) form, it is blind to the distance to
+  the target and its 90% intervals miss many of Epoch's held-out runs (columns
+  ``coverage_gp``); the shipped drift population alone covers them but with intervals about ten
+  times wider than the errors;
+* N_opt (isoFLOP pools): the package default (the law's own allocation): the drift's N_opt
+  interval, shipped or calibrated, was measured uninformative on Porian (selection data; a ln
+  half-width of about 4 at every budget, and a median further from the truth than the law's);
+* the hyperparameter law is not widened: every method gives the same draws.
 
 :func:`replay` runs the campaigns of a pool one after another in this process;
 :func:`replay_many` runs the same campaigns as a batch through
@@ -44,10 +61,12 @@ import numpy as np
 import pandas as pd
 
 from .. import design
+from ..design.discrepancy import design_method
 from ..inference import fit as fit_law
 from ..inference.batch import BatchResult, InProcessExecutor, iter_map_tasks
 from ..posterior import optimal_allocation, predict, quantity_draws, query_frame
 from ..posterior.calibration import empirical_vertices
+from ..posterior.extrapolation import DEFAULT_METHOD, drift
 from ..posterior.splits import (
     compendium_split,
     epoch_split,
@@ -63,6 +82,7 @@ VOPT_COST_POWER = 0.3  # SL2's V-optimal baseline: score = variance reduction / 
 VOPT_MAX_POINTS = 40  # held-out runs whose predicted losses the V-optimal baseline targets
 STEPLAW_HELD_N = 1.073741824e9  # the held-out model of Step Law's sweep (params)
 SL2_STEPLAW_R2 = {0.01: -0.66, 0.05: 0.00, 0.10: 0.22}  # SL2's Step Law LR x batch pool
+ALSO_SCORED = ("gp",)  # extrapolation methods scored beside the reported one (columns error_gp..)
 
 
 @dataclass
@@ -80,6 +100,10 @@ class Pool:
         many of the cheapest (N, D) cells (LR x batch pools), or 0 for the cheapest runs.
     grid : row labels of the paper's grid in its order, or None.
     simulated : the pool's losses are simulated (labelled so everywhere).
+    extrapolation : the method of the scored prediction (None: the one the design values,
+        :func:`bayeslaws.design.discrepancy.design_method`); see :attr:`report_method`.
+    calibrate_drift : after every fit, update its drift rate with its own scale-out splits
+        (:func:`calibrated`), for the design and the scores alike.
     """
 
     name: str
@@ -95,6 +119,13 @@ class Pool:
     grid: pd.Index | None = None
     simulated: bool = False
     note: str = ""
+    extrapolation: str | None = None
+    calibrate_drift: bool = False
+
+    @property
+    def report_method(self) -> str:
+        """The extrapolation method every strategy's fit is scored under."""
+        return design_method(self.extrapolation)
 
     @property
     def compute(self) -> float:
@@ -222,6 +253,7 @@ def epoch_pool() -> Pool:
             }
         ),
         start_size=12,
+        calibrate_drift=True,
         note="Epoch AI's Chinchilla points (real); held out C > 1e21 (23 runs)",
     )
 
@@ -253,6 +285,7 @@ def isoflop_pool(name, train, held, *, simulated=False, note="") -> Pool:
         start_size=12,
         grid=pool.sort_values(["C", "N"]).index,
         simulated=simulated,
+        extrapolation=DEFAULT_METHOD,
         note=note,
     )
 
@@ -325,27 +358,38 @@ def r_squared(actual, predicted) -> float:
     return float(np.clip(1.0 - ss_res / max(ss_tot, 1e-300), -1.0, 1.0))
 
 
-def held_out_predictions(pool: Pool, fit, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def held_out_predictions(
+    pool: Pool, fit, seed: int = 0, method: str | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """(observed, predicted median) losses of the held-out runs the R^2 is computed on: every
-    run with a finite loss (for an LR x batch pool, the converged runs)."""
+    run with a finite loss (for an LR x batch pool, the converged runs); ``method``: the
+    extrapolation method (None: ``pool.report_method``)."""
+    method = pool.report_method if method is None else method
     out = pool.held_out
     if pool.kind == "hyperparams":
         out = out[~out["diverged"].astype(bool) & np.isfinite(out["loss"])]
         query = query_frame(fit, N=out["N"], D=out["D"], lr=out["lr"], batch_size=out["batch_size"])
-        draws = quantity_draws(fit, query, kind="new_run", seed=seed)
+        draws = quantity_draws(fit, query, kind="new_run", seed=seed, extrapolation=method)
         pred = np.median(draws["loss_opt"] * (1.0 + draws["rel_penalty"]), axis=0)
         return out["loss"].to_numpy(float), pred
-    table = predict(fit, N=out["N"].to_numpy(), D=out["D"].to_numpy(), kind="new_run", seed=seed)
+    table = predict(
+        fit, N=out["N"].to_numpy(), D=out["D"].to_numpy(), kind="new_run", seed=seed,
+        extrapolation=method,
+    )  # fmt: skip
     return out["loss"].to_numpy(float), table["median"].to_numpy(float)
 
 
-def decision_table(pool: Pool, fit, ci: float = 0.9, seed: int = 0) -> pd.DataFrame:
+def decision_table(
+    pool: Pool, fit, ci: float = 0.9, seed: int = 0, method: str | None = None
+) -> pd.DataFrame:
     """The decision quantity's posterior (median, lower, upper of the central ``ci`` interval of
-    what a realised value would be) per component, in the order of ``pool.truth``."""
+    what a realised value would be) per component, in the order of ``pool.truth``, under the
+    extrapolation ``method`` (None: ``pool.report_method``, the prediction the design values)."""
+    method = pool.report_method if method is None else method
     if pool.kind == "hyperparams":
         t = pool.targets[0]
         N, D = np.broadcast_arrays(np.atleast_1d(t.N), np.atleast_1d(t.D))
-        table = predict(fit, N=N, D=D, kind="new_run", ci=ci, seed=seed)
+        table = predict(fit, N=N, D=D, kind="new_run", ci=ci, seed=seed, extrapolation=method)
         rows = []
         for q in ("eta_opt", "B_opt", "loss_opt"):
             for i in range(len(N)):
@@ -360,7 +404,10 @@ def decision_table(pool: Pool, fit, ci: float = 0.9, seed: int = 0) -> pd.DataFr
         return pd.DataFrame(rows)
     if pool.kind == "loss":
         out = pool.held_out
-        table = predict(fit, N=out["N"].to_numpy(), D=out["D"].to_numpy(), kind="new_run", ci=ci)
+        table = predict(
+            fit, N=out["N"].to_numpy(), D=out["D"].to_numpy(), kind="new_run", ci=ci, seed=seed,
+            extrapolation=method,
+        )  # fmt: skip
         return pd.DataFrame(
             {
                 "label": [_label("loss", n, d) for n, d in zip(out["N"], out["D"], strict=True)],
@@ -370,7 +417,7 @@ def decision_table(pool: Pool, fit, ci: float = 0.9, seed: int = 0) -> pd.DataFr
             }
         )
     C = np.sort(pool.held_out["C"].unique())
-    table = optimal_allocation(fit, C=C, ci=ci, seed=seed)
+    table = optimal_allocation(fit, C=C, ci=ci, seed=seed, extrapolation=method)
     return pd.DataFrame(
         {
             "label": [f"N_opt(C={c:.3g})" for c in C],
@@ -381,23 +428,46 @@ def decision_table(pool: Pool, fit, ci: float = 0.9, seed: int = 0) -> pd.DataFr
     )
 
 
-def score(pool: Pool, fit, ci: float = 0.9) -> tuple[dict, pd.DataFrame]:
-    """(summary: r2, error (mean |ln(median / truth)|), coverage (share of truths inside the
-    ``ci`` interval), per-component table with truth, median, lower, upper, log_error, hit)."""
-    y, pred = held_out_predictions(pool, fit)
-    table = decision_table(pool, fit, ci).merge(pool.truth[["label", "truth"]], on="label")
+def _scored_table(pool: Pool, fit, ci: float, method: str) -> tuple[dict, pd.DataFrame]:
+    """(error, coverage, half_width; the per-component table) under one ``method``."""
+    table = decision_table(pool, fit, ci, method=method).merge(
+        pool.truth[["label", "truth"]], on="label"
+    )
     if len(table) != len(pool.truth):
         raise RuntimeError(f"pool {pool.name}: decision components do not match the truth")
     table["log_error"] = np.abs(np.log(table["median"] / table["truth"]))
     table["hit"] = (table["lower"] <= table["truth"]) & (table["truth"] <= table["upper"])
+    table["half_width"] = 0.5 * np.log(table["upper"] / table["lower"])
+    table["extrapolation"] = method
+    return {
+        "error": float(table["log_error"].mean()),
+        "coverage": float(table["hit"].mean()),
+        "half_width": float(table["half_width"].median()),
+    }, table
+
+
+def score(pool: Pool, fit, ci: float = 0.9, also=ALSO_SCORED) -> tuple[dict, pd.DataFrame]:
+    """(summary: r2, error (mean |ln(median / truth)|), coverage (share of truths inside the
+    ``ci`` interval), half_width (median ln(upper / lower) / 2) under ``pool.report_method``,
+    and ``error_<m>``, ``coverage_<m>``, ``half_width_<m>`` under each other method ``m`` in
+    ``also``; per-component table with truth, median, lower, upper, log_error, hit, half_width,
+    extrapolation: the reported method's rows first, then those of ``also``)."""
+    method = pool.report_method
+    y, pred = held_out_predictions(pool, fit, method=method)
+    main, table = _scored_table(pool, fit, ci, method)
     summary = {
         "r2": r_squared(y, pred),
         "median_abs_rel_error_heldout": float(np.median(np.abs(pred / y - 1.0))),
-        "error": float(table["log_error"].mean()),
-        "coverage": float(table["hit"].mean()),
+        **main,
         "n_components": len(table),
+        "extrapolation": method,
     }
-    return summary, table
+    tables = [table]
+    for other in (m for m in also if m != method):
+        extra, t = _scored_table(pool, fit, ci, other)
+        summary.update({f"{k}_{other}": v for k, v in extra.items()})
+        tables.append(t)
+    return summary, pd.concat(tables, ignore_index=True)
 
 
 # ---- strategies --------------------------------------------------------------------------------
@@ -526,11 +596,27 @@ def _fit_options(pool: Pool, sampler: dict | None) -> dict:
     return {"chains": 2, "warmup": 200, "draws": 200, **(sampler or {}), **pool.fit_options}
 
 
+DRIFT_CALIBRATION = {"chains": 2, "warmup": 150, "draws": 150}  # NUTS of its scale-out refits
+
+
+def calibrated(pool: Pool, fit, seed: int):
+    """``fit``, its drift rate updated (in ``fit.cache``) by its own scale-out splits when
+    ``pool.calibrate_drift`` and the law is widened (:func:`~bayeslaws.posterior.extrapolation.
+    drift.calibrate`: the shipped population of the rate, a prior, times the likelihood of the
+    fit's larger runs predicted from refits on its smaller ones)."""
+    if pool.calibrate_drift and fit.law.widened:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            drift.calibrate(fit, seed=seed, **DRIFT_CALIBRATION)
+    return fit
+
+
 def fit_start(pool: Pool, seed: int, options: dict) -> tuple[pd.Index, object, float]:
-    """(row labels of the start design of ``seed``, its fit, seconds the fit took)."""
+    """(row labels of the start design of ``seed``, its fit (:func:`calibrated`), seconds the
+    fit took)."""
     start = pool.start(seed)
     t0 = time.perf_counter()
-    fit = _fit(pool, pool.runs.loc[start], options, seed * 1000)
+    fit = calibrated(pool, _fit(pool, pool.runs.loc[start], options, seed * 1000), seed * 1000)
     return start, fit, time.perf_counter() - t0
 
 
@@ -600,6 +686,7 @@ def campaign_steps(
                     )
             else:
                 fit = _fit(pool, pool.runs.loc[trained], options, seed * 1000 + step)
+            fit = calibrated(pool, fit, seed * 1000 + step)
         yield _scored(pool, strategy, seed, fraction, trained, fit, time.perf_counter() - t0)
 
 
