@@ -378,3 +378,44 @@ def test_replay_calibrates_the_drift_of_every_fit_when_the_pool_asks(monkeypatch
     assert rows[-1]["n_runs"] > rows[0]["n_runs"]
     assert sources == [state["source"]] * 2  # the campaign's refit is calibrated too
     assert "scale-out" in state["source"]
+
+
+def test_campaign_reports_what_it_designs_for_and_calibrates_every_fit(
+    simulated_runs, cands, tmp_path, monkeypatch
+):
+    """report(): the target under the design's model (GP pattern plus drift: wider than the
+    package default's for a target beyond the runs); calibrate_drift: the start fit and each
+    refit carry their own scale-out update of the drift rate, kept across save and load."""
+    from bayeslaws.design import discrepancy
+    from bayeslaws.design.targets import target_draws
+    from bayeslaws.posterior.extrapolation import drift
+
+    monkeypatch.setattr(discrepancy, "DRIFT_CALIBRATION", {"chains": 1, "warmup": 40, "draws": 40})
+    fit = bl.fit(
+        simulated_runs, likelihood="gaussian", seed=1, chains=2, warmup=100, draws=100, warn=False
+    )
+    plain = design.Campaign.start(fit, TARGET, max_draws=200)
+    assert drift.state_of(fit)["source"] == "population"  # not calibrated unless asked
+    report = plain.report()
+    assert report["target"].tolist() == TARGET.labels() and (report["method"] == "drift").all()
+    draws, _, _ = target_draws(fit, TARGET, 0, "drift")
+    np.testing.assert_allclose(report["upper"], np.exp(np.quantile(draws, 0.95, axis=0)))
+    np.testing.assert_allclose(report["median"], np.exp(np.median(draws, axis=0)))
+    default, _, _ = target_draws(fit, TARGET, 0, "gp")
+    assert report["half_width"].iloc[0] > 0.5 * np.ptp(np.quantile(default, [0.05, 0.95]))
+    assert (plain.report(ci=0.5)["half_width"] < report["half_width"]).all()
+
+    camp = design.Campaign.start(
+        fit, TARGET, folder=tmp_path / "c", calibrate_drift=True, max_draws=200
+    )
+    calibrated = drift.state_of(camp.fit)
+    assert "scale-out" in calibrated["source"] and calibrated["splits"]
+    plan = camp.propose(cands, k=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        new_fit = camp.record(_train(plan, seed=5), warmup=100, draws=100, seed=2)
+    assert "scale-out" in drift.state_of(new_fit)["source"]
+    assert drift.state_of(new_fit) != calibrated  # the refit's own splits
+    again = design.Campaign.load(tmp_path / "c")
+    assert again.calibrate_drift
+    assert drift.state_of(again.fit)["source"] == drift.state_of(new_fit)["source"]

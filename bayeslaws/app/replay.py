@@ -61,12 +61,13 @@ import numpy as np
 import pandas as pd
 
 from .. import design
+from ..design import discrepancy
 from ..design.discrepancy import design_method
 from ..inference import fit as fit_law
 from ..inference.batch import BatchResult, InProcessExecutor, iter_map_tasks
 from ..posterior import optimal_allocation, predict, quantity_draws, query_frame
 from ..posterior.calibration import empirical_vertices
-from ..posterior.extrapolation import DEFAULT_METHOD, drift
+from ..posterior.extrapolation import DEFAULT_METHOD
 from ..posterior.splits import (
     compendium_split,
     epoch_split,
@@ -596,18 +597,14 @@ def _fit_options(pool: Pool, sampler: dict | None) -> dict:
     return {"chains": 2, "warmup": 200, "draws": 200, **(sampler or {}), **pool.fit_options}
 
 
-DRIFT_CALIBRATION = {"chains": 2, "warmup": 150, "draws": 150}  # NUTS of its scale-out refits
+DRIFT_CALIBRATION = dict(discrepancy.DRIFT_CALIBRATION)  # NUTS of the scale-out refits
 
 
 def calibrated(pool: Pool, fit, seed: int):
     """``fit``, its drift rate updated (in ``fit.cache``) by its own scale-out splits when
-    ``pool.calibrate_drift`` and the law is widened (:func:`~bayeslaws.posterior.extrapolation.
-    drift.calibrate`: the shipped population of the rate, a prior, times the likelihood of the
-    fit's larger runs predicted from refits on its smaller ones)."""
-    if pool.calibrate_drift and fit.law.widened:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            drift.calibrate(fit, seed=seed, **DRIFT_CALIBRATION)
+    ``pool.calibrate_drift`` (:func:`bayeslaws.design.discrepancy.calibrate`)."""
+    if pool.calibrate_drift:
+        discrepancy.calibrate(fit, seed=seed, **DRIFT_CALIBRATION)
     return fit
 
 

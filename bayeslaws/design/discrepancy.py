@@ -36,10 +36,12 @@ Units: N params, D tokens, C FLOPs, distances in decades, target and observation
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 
-from ..posterior.extrapolation import DEFAULT_METHOD, check_method
+from ..posterior.extrapolation import DEFAULT_METHOD, check_method, drift
 from ..posterior.extrapolation.drift import axis_distances
 from ..posterior.model import FULL_MODELS, ModelView
 
@@ -54,6 +56,24 @@ def design_method(model: str | None) -> str:
     if model is not None:
         return check_method(model)
     return DEFAULT_METHOD if DEFAULT_METHOD in FULL_MODELS else "drift"
+
+
+DRIFT_CALIBRATION = {"chains": 2, "warmup": 150, "draws": 150}  # NUTS of the scale-out refits
+
+
+def calibrate(fit, seed: int | None = None, **sampler):
+    """``fit`` with its drift rate updated (kept in ``fit.cache``, saved with the fit) by its own
+    scale-out splits (:func:`bayeslaws.posterior.extrapolation.drift.calibrate`: the shipped
+    population of the rate, a prior, times the likelihood of the fit's larger runs as predicted
+    by refits on its smaller ones), so the design and the reported intervals draw the drift at
+    the rate this table shows rather than the corpus's. A law without a drift (not widened) is
+    returned as it is. ``sampler``: NUTS settings of the refits (default
+    ``DRIFT_CALIBRATION``)."""
+    if fit.law.widened:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            drift.calibrate(fit, seed=seed, **{**DRIFT_CALIBRATION, **sampler})
+    return fit
 
 
 def view(fit, method: str, seed: int):
