@@ -309,6 +309,21 @@ for i in range(3):
 """
 
 
+def timed_fits(lines, script: str, argv: list, cache: str, label: str) -> list | None:
+    """Run ``script`` (which prints one wall time per fit) in a fresh process with the
+    compilation cache ``cache`` (a folder or "off"): the times, or None (reported) on failure."""
+    env = {**os.environ, "BAYESLAWS_COMPILATION_CACHE": cache, "BAYESLAWS_QUIET": "1"}
+    done = subprocess.run(
+        [sys.executable, "-c", script, *argv], env=env, capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        say(lines, f"  {label}: FAILED: {done.stderr.strip()[-300:]}")
+        return None
+    walls = [float(v) for v in done.stdout.split()]
+    say(lines, f"  {label:30s} fits {walls} s wall; {load()}")
+    return walls
+
+
 def section_repeat(lines, args) -> None:
     say(lines, "== repeat: three bl.fit calls in one process (Epoch, 4 x 300 + 300) ==")
     try:
@@ -319,15 +334,9 @@ def section_repeat(lines, args) -> None:
     walls = {}
     with tempfile.TemporaryDirectory() as tmp:
         for label, setting in (("on (default)", str(Path(tmp) / "cache")), ("off", "off")):
-            env = {**os.environ, "BAYESLAWS_COMPILATION_CACHE": setting, "BAYESLAWS_QUIET": "1"}
-            done = subprocess.run(
-                [sys.executable, "-c", REPEAT_SCRIPT], env=env, capture_output=True, text=True
-            )
-            if done.returncode != 0:
-                say(lines, f"  {label}: FAILED: {done.stderr.strip()[-300:]}")
+            walls[label] = timed_fits(lines, REPEAT_SCRIPT, [], setting, f"cache {label}")
+            if walls[label] is None:
                 return
-            walls[label] = [float(v) for v in done.stdout.split()]
-            say(lines, f"  cache {label:20s} fits {walls[label]} s wall; {load()}")
     on, off = (np.median(w[1:]) for w in walls.values())
     say(lines, f"  repeat fit (median of 2nd and 3rd): {on:.2f} s with the cache, {off:.2f} s "
         f"without: {off / on:.1f}x")  # fmt: skip
@@ -350,7 +359,7 @@ for n in (200, 205, 210, 215):
 
 def section_sizes(lines, args) -> None:
     say(lines, "== sizes: a growing table (a design loop's refits): Epoch's first 200, 205, 210, "
-        "215 runs, one fresh process each, 4 x 300 + 300 ==")  # fmt: skip
+        "215 runs, one fresh process per setting, 4 x 300 + 300 ==")  # fmt: skip
     try:
         bundled.epoch_chinchilla()
     except bundled.SharedDataMissing as err:
@@ -359,18 +368,12 @@ def section_sizes(lines, args) -> None:
     walls = {}
     with tempfile.TemporaryDirectory() as tmp:
         for padded in ("on", "off"):
-            env = {**os.environ, "BAYESLAWS_COMPILATION_CACHE": str(Path(tmp) / padded),
-                   "BAYESLAWS_QUIET": "1"}  # fmt: skip
-            done = subprocess.run(
-                [sys.executable, "-c", SIZES_SCRIPT, padded], env=env, capture_output=True,
-                text=True,
-            )  # fmt: skip
-            if done.returncode != 0:
-                say(lines, f"  padding {padded}: FAILED: {done.stderr.strip()[-300:]}")
+            cache = str(Path(tmp) / padded)
+            walls[padded] = timed_fits(
+                lines, SIZES_SCRIPT, [padded], cache, f"padding to size buckets {padded}"
+            )
+            if walls[padded] is None:
                 return
-            walls[padded] = [float(v) for v in done.stdout.split()]
-            say(lines, f"  padding to size buckets {padded:3s}: fits {walls[padded]} s wall; "
-                f"{load()}")  # fmt: skip
     on, off = (np.median(walls[k][1:]) for k in ("on", "off"))
     say(lines, f"  refit of a grown table (median of fits 2-4, all in the 224 bucket): "
         f"{on:.2f} s padded, {off:.2f} s unpadded (a new shape each: traced and compiled): "

@@ -143,6 +143,14 @@ def _fit(runs, args, **kw):
     return fit, time.perf_counter() - t0
 
 
+def nearest_run(cell: pd.DataFrame, lr: float, batch_size: float) -> pd.Series:
+    """The grid run of ``cell`` nearest (lr, batch_size) in (ln lr, ln batch) distance."""
+    dist2 = (np.log(cell["lr"]) - np.log(lr)) ** 2 + (
+        np.log(cell["batch_size"]) - np.log(batch_size)
+    ) ** 2
+    return cell.loc[dist2.idxmin()]
+
+
 def _diag(fit, wall) -> dict:
     d = fit.diagnostics
     return {
@@ -243,10 +251,7 @@ def part_steplaw(args):
         best = cell.loc[cell["loss"].idxmin()]
         p = bl.predict(fit, N=n, D=d).iloc[0]
         pn = bl.predict(fit, N=n, D=d, kind="new_run", seed=0).iloc[0]
-        dist2 = (np.log(cell["lr"]) - np.log(p["eta_opt_median"])) ** 2 + (
-            np.log(cell["batch_size"]) - np.log(p["B_opt_median"])
-        ) ** 2
-        run = cell.loc[dist2.idxmin()]
+        run = nearest_run(cell, p["eta_opt_median"], p["B_opt_median"])
         # the Bayes decision with the joint model: the grid run of least expected loss, i.e.
         # least posterior-mean penalty for a new cell (kind="new_run": its optimum scatters)
         penalty = bl.loss_penalty(
@@ -403,10 +408,7 @@ def part_steplaw_batch_n(args):
             for (n, d), cell in runs.df[keep].groupby(["N", "D"]):
                 best = cell.loc[cell["loss"].idxmin()]
                 p = bl.predict(fit, N=n, D=d, kind="new_run", seed=0).iloc[0]
-                dist2 = (np.log(cell["lr"]) - np.log(p["eta_opt_median"])) ** 2 + (
-                    np.log(cell["batch_size"]) - np.log(p["B_opt_median"])
-                ) ** 2
-                run = cell.loc[dist2.idxmin()]
+                run = nearest_run(cell, p["eta_opt_median"], p["B_opt_median"])
                 penalty = bl.loss_penalty(
                     fit, N=[n] * len(cell), D=[d] * len(cell), lr=cell["lr"],
                     batch_size=cell["batch_size"], kind="new_run", seed=0,

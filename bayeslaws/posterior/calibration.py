@@ -485,22 +485,17 @@ def sbc(
     law: str = "chinchilla",
     likelihood: str = "gaussian",
     *,
-    n_sims: int = 20,
-    design: pd.DataFrame | None = None,
-    chains: int = 1,
-    warmup: int = 200,
-    draws: int = 200,
-    thin: int = 4,
-    seed: int = 0,
-    params=None,
     executor=None,
     show_progress: bool = False,
+    **simulation,
 ):
     """Simulation-based calibration of a law's NUTS fit, as a batch of fits.
 
-    Draw parameters and ln-loss observations from the law's prior predictive on ``design``
-    (:func:`sbc_items`), refit each simulated table with ``bl.fit`` and rank each true
-    parameter among ``draws // thin`` thinned draws, one :func:`sbc_rank` task per simulation
+    Draw parameters and ln-loss observations from the law's prior predictive
+    (:func:`sbc_items`, whose keyword arguments ``simulation`` are: ``n_sims``, ``design``,
+    ``chains``, ``warmup``, ``draws``, ``thin``, ``seed``, ``params``), refit each simulated
+    table with ``bl.fit`` and rank each true parameter among ``draws // thin`` thinned draws,
+    one :func:`sbc_rank` task per simulation
     through :func:`~bayeslaws.inference.batch.map_tasks` (``executor``: None runs them in this
     process; a Dask ``Client`` or any ``concurrent.futures`` executor spreads them; only the
     simulated losses travel out and the rank rows back, not the fits). Returns ``(ranks
@@ -508,10 +503,7 @@ def sbc(
     ``min_ess``, the smallest bulk ESS over ``params``), p-values of uniformity per
     parameter)``: a non-uniform rank with troubled fits points at the sampler, with clean fits
     at the model. A simulation whose fit failed raises (``raise_for_failures``)."""
-    items = sbc_items(
-        law, likelihood, n_sims=n_sims, design=design, chains=chains, warmup=warmup,
-        draws=draws, thin=thin, seed=seed, params=params,
-    )  # fmt: skip
+    items = sbc_items(law, likelihood, **simulation)
     result = map_tasks(
         sbc_rank,
         items,
@@ -523,7 +515,8 @@ def sbc(
     result.raise_for_failures()
     rows = result.values
     ranks = pd.DataFrame(rows)
-    n_kept = len(range(0, draws * chains, thin))
+    first = items[0]
+    n_kept = len(range(0, first.options["draws"] * first.options["chains"], first.thin))
     pvalues = {p: rank_uniformity(ranks[p], n_kept) for p in items[0].truth}
     return ranks, pvalues
 
