@@ -33,7 +33,8 @@ Sections (each prints its figures; all are written to ``--out`` with the machine
   ``bl.fit_many`` on a Dask LocalCluster with 1 and 2 worker processes started with
   ``bl.worker_env()`` (cluster started and its workers warmed before timing), ``--repeats``
   times interleaved, medians (a shared 2-core machine: single timings vary by a third). Target:
-  speed-up >= 1.7x.
+  speed-up >= 1.7x. Beside it, in each repeat, the machine's own ceiling for that ratio
+  (:func:`two_process_ceiling`: a pure-Python loop split over two processes against one).
 * ``gpu``: the Epoch fit with vectorised chains on a GPU when JAX sees one; otherwise says so.
 
 Timings on a shared machine are noisy: the load average is printed with every figure. Needs
@@ -435,6 +436,33 @@ def section_new_run(lines, args) -> None:
 
 
 # ---- many fits through Dask ----
+def spin(iterations: int) -> float:
+    """CPU-bound single-threaded work (a pure-Python loop); returns its own wall seconds."""
+    started, total = time.perf_counter(), 0
+    for i in range(iterations):
+        total += i * i
+    return time.perf_counter() - started
+
+
+def two_process_ceiling(iterations: int = 20_000_000) -> float:
+    """What two processes can gain over one on this machine right now: the wall time of two
+    chunks of :func:`spin` in one worker process over that of one chunk in each of two
+    concurrent ones (process start-up outside the timing). 2.0 on two free, independent cores;
+    less where the virtual cores share a physical one or the host is busy."""
+    import concurrent.futures as cf
+    import multiprocessing
+
+    walls = {}
+    for workers in (1, 2):
+        context = multiprocessing.get_context("spawn")
+        with cf.ProcessPoolExecutor(workers, mp_context=context) as pool:
+            list(pool.map(spin, [1000] * workers))  # the processes start outside the timing
+            started = time.perf_counter()
+            list(pool.map(spin, [iterations, iterations]))
+            walls[workers] = time.perf_counter() - started
+    return walls[1] / walls[2]
+
+
 def section_batch(lines, args) -> None:
     n = args.sbc_fits
     say(lines, f"== batch: an SBC of {n} fits (calibration.sbc) on a Dask LocalCluster ==")
@@ -447,7 +475,14 @@ def section_batch(lines, args) -> None:
 
     options = {"n_sims": n, "chains": 1, "warmup": 200, "draws": 200, "thin": 1, "seed": 0}
     walls = {1: [], 2: []}
+    ceilings = []
     for repeat in range(args.repeats):  # interleaved: 1, 2, 1, 2, ... workers (medians)
+        ceilings.append(two_process_ceiling())
+        say(
+            lines,
+            f"  repeat {repeat}, the machine's ceiling: two CPU-bound single-threaded processes "
+            f"{ceilings[-1]:.2f}x one; {load()}",
+        )
         for workers in (1, 2):
             with (
                 distributed.LocalCluster(
@@ -482,6 +517,12 @@ def section_batch(lines, args) -> None:
         f"(uniform: 100), uniformity p-values "
         f"{ {k: round(v, 3) for k, v in pvalues.items()} }, divergences "
         f"{int(ranks['divergences'].sum())}",
+    )
+    say(
+        lines,
+        f"  the machine's ceiling in the same repeats: {np.median(ceilings):.2f}x (median; runs "
+        f"{', '.join(f'{c:.2f}' for c in ceilings)}): the same pure-Python loop split over two "
+        "processes against one process doing both halves (no JAX, no Dask, nothing shared)",
     )
     say(
         lines,
