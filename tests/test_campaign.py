@@ -419,3 +419,40 @@ def test_campaign_reports_what_it_designs_for_and_calibrates_every_fit(
     again = design.Campaign.load(tmp_path / "c")
     assert again.calibrate_drift
     assert drift.state_of(again.fit)["source"] == drift.state_of(new_fit)["source"]
+
+
+def test_steplaw_pool_is_fitted_and_designed_with_the_sweep_law():
+    """The Step Law replay pool fits law ``"sweep"`` (default options); on such a fit the
+    decision target (HyperparamOpt: eta_opt, B_opt and the loss at the optimum, the sweep law's
+    ``loss``) draws under the design's method, V-optimal's target is the held-out runs' loss
+    (off the optimum) and the decision table lines up with the truth's labels. Real Step Law
+    runs: the 24-run start design, one short chain."""
+    from bayeslaws.app import replay
+    from bayeslaws.design.discrepancy import design_method
+    from bayeslaws.posterior import quantity_draws, query_frame
+
+    pool = replay.steplaw_pool()
+    assert pool.law == "sweep" and pool.fit_options == {}
+    start, fit, _ = replay.fit_start(pool, 0, {"chains": 1, "warmup": 30, "draws": 30})
+    assert fit.law.name == "sweep" and len(start) == 24
+    assert len(fit.posterior().state["cells"]["N"]) == 6  # > the surface's 5 parameters
+    target = pool.targets[0]
+    draws = target.draws(fit, 0, design_method(None))
+    assert draws.shape == (30, 6) and np.isfinite(draws).all()
+    query = query_frame(fit, N=target.N, D=target.D)
+    mean = quantity_draws(fit, query, kind="mean", seed=0)
+    np.testing.assert_allclose(draws[:, :2], np.log(mean["eta_opt"]))
+    np.testing.assert_allclose(draws[:, 4:], np.log(mean["loss"]))  # loss at the optimum
+    vopt = replay.vopt_target(pool)
+    runs = vopt.draws(fit, 0)
+    at_optimum = design.Loss(N=vopt.N, D=vopt.D).draws(fit, 0)
+    assert runs.shape == at_optimum.shape == (30, replay.VOPT_MAX_POINTS)
+    assert (runs >= at_optimum - 1e-12).all() and (runs > at_optimum).any()
+    table = replay.decision_table(pool, fit)
+    cells = list(zip(target.N, target.D, strict=True))
+    labels = [replay._label(q, n, d) for q in ("eta_opt", "B_opt", "loss_opt") for n, d in cells]
+    assert table["label"].tolist() == labels
+    assert np.isfinite(table[["median", "lower", "upper"]].to_numpy()).all()
+    assert (table["lower"] < table["median"]).all() and (table["median"] < table["upper"]).all()
+    observed, predicted = replay.held_out_predictions(pool, fit)
+    assert len(observed) == len(predicted) > 100 and np.isfinite(predicted).all()

@@ -39,7 +39,9 @@ methods are scored beside it (columns ``error_gp`` etc.):
 * N_opt (isoFLOP pools): the package default (the law's own allocation): the drift's N_opt
   interval, shipped or calibrated, was measured uninformative on Porian (selection data; a ln
   half-width of about 4 at every budget, and a median further from the truth than the law's);
-* the hyperparameter law is not widened: every method gives the same draws.
+* eta_opt, B_opt and the loss at the optimum (Step Law): the sweep law (law ``"sweep"``) is not
+  widened (every method gives the same draws); its ``new_run`` optima carry the fitted cell
+  scatter and, beyond the fitted cells' range, the optima laws' drift (``optima_drift``).
 
 :func:`replay` runs the campaigns of a pool one after another in this process;
 :func:`replay_many` runs the same campaigns as a batch through
@@ -158,8 +160,11 @@ def steplaw_pool() -> Pool:
     """Step Law's dense LR x batch sweep (1,911 real runs, ../shared/data): the 15 cells of the
     models up to 0.54B are the pool, the 1.07B model's two cells (165 runs) the target region.
     Decision quantity: eta_opt, B_opt and the loss at the optimum of the held-out cells; the law
-    is the hyperparameter law with the loss at the optimum on Chinchilla's surface (so it
-    predicts unseen cells). The paper's grid: every cell's full sweep, cheapest cell first."""
+    is the joint sweep law (law ``"sweep"``, default options: Chinchilla's surface under optimal
+    hyperparameters, each cell's bowl, the optima's power laws, and beyond the fitted cells'
+    range the optima's drift). It needs more cells than its surface's 5 parameters, so the
+    start design's 24 runs are spread over the 6 cheapest cells (4 runs each; 0.35% of the
+    pool's compute). The paper's grid: every cell's full sweep, cheapest cell first."""
     df = _frame(bundled.steplaw_dense())
     df["C"] = 6.0 * df["N"] * df["D"]
     held = np.isclose(df["N"], STEPLAW_HELD_N, rtol=0.01)
@@ -171,26 +176,23 @@ def steplaw_pool() -> Pool:
         kind="hyperparams",
         runs=pool,
         held_out=out,
-        law="hyperparams",
-        fit_options={
-            "loss_level": "surface",
-            "far_above": 0.03,
-            "divergence": "exclude",
-        },
+        law="sweep",
+        fit_options={},
         targets=[
             design.HyperparamOpt(N=cells["N"].to_numpy(), D=cells["D"].to_numpy(), which="all")
         ],
         start_size=24,
-        start_cells=3,
+        start_cells=6,
         grid=grid_order,
         note="Step Law dense sweep (real); held out N = 1.07e9 (2 cells)",
     )
 
 
 def steplaw_truth(fit_options: dict | None = None, seed: int = 0) -> pd.DataFrame:
-    """The held-out cells' realised optima: a hyperparameter-law fit (free level per cell) to
-    all 1,911 runs; per held-out cell the posterior median of its own optimum (eta, B) and of
-    its loss at the optimum. Columns: label, truth, N, D, quantity."""
+    """The held-out cells' realised optima (whatever law the campaigns fit): a
+    hyperparameter-law fit (free level per cell) to all 1,911 runs; per held-out cell the
+    posterior median of its own optimum (eta, B) and of its loss at the optimum. Columns:
+    label, truth, N, D, quantity."""
     pool = steplaw_pool()
     runs = load_runs(pd.concat([pool.runs, pool.held_out]), allow_missing_loss=True)
     opts = {"chains": 2, "warmup": 500, "draws": 500, **(fit_options or {})}
@@ -371,7 +373,8 @@ def held_out_predictions(
         out = out[~out["diverged"].astype(bool) & np.isfinite(out["loss"])]
         query = query_frame(fit, N=out["N"], D=out["D"], lr=out["lr"], batch_size=out["batch_size"])
         draws = quantity_draws(fit, query, kind="new_run", seed=seed, extrapolation=method)
-        pred = np.median(draws["loss_opt"] * (1.0 + draws["rel_penalty"]), axis=0)
+        level = draws["loss_opt"] if "loss_opt" in draws else draws["loss"]  # sweep: "loss"
+        pred = np.median(level * (1.0 + draws["rel_penalty"]), axis=0)
         return out["loss"].to_numpy(float), pred
     table = predict(
         fit, N=out["N"].to_numpy(), D=out["D"].to_numpy(), kind="new_run", seed=seed,
@@ -393,13 +396,15 @@ def decision_table(
         table = predict(fit, N=N, D=D, kind="new_run", ci=ci, seed=seed, extrapolation=method)
         rows = []
         for q in ("eta_opt", "B_opt", "loss_opt"):
+            # the sweep law's loss at the optimum is its primary quantity (columns median, ...)
+            prefix = "" if q == "loss_opt" and "loss_opt_median" not in table else f"{q}_"
             for i in range(len(N)):
                 rows.append(
                     {
                         "label": _label(q, N[i], D[i]),
-                        "median": table[f"{q}_median"].iloc[i],
-                        "lower": table[f"{q}_lower"].iloc[i],
-                        "upper": table[f"{q}_upper"].iloc[i],
+                        "median": table[f"{prefix}median"].iloc[i],
+                        "lower": table[f"{prefix}lower"].iloc[i],
+                        "upper": table[f"{prefix}upper"].iloc[i],
                     }
                 )
         return pd.DataFrame(rows)

@@ -73,6 +73,16 @@ def _quantity(fit, name: str, query: pd.DataFrame, seed: int, group=None, method
     return np.log(np.asarray(draws, float))
 
 
+def _loss_at_optimum(fit) -> str:
+    """The law's quantity for the loss at the optimal hyperparameters: ``loss_opt`` (law
+    ``hyperparams``), or ``loss`` for a law that predicts the optima and whose loss is at them
+    (law ``sweep``: the loss surface under optimal hyperparameters)."""
+    q = fit.law.quantities
+    if "loss_opt" not in q and "loss" in q and "eta_opt" in q:
+        return "loss"
+    return "loss_opt"
+
+
 def _points(fit, N, D) -> pd.DataFrame:
     """N, D and C (the fit's compute model) of query points."""
     N, D = np.broadcast_arrays(np.asarray(N, float), np.asarray(D, float))
@@ -83,8 +93,8 @@ def _points(fit, N, D) -> pd.DataFrame:
 class Loss(Target):
     """The loss at planned runs: N params, D tokens (scalars or equal-length sequences), the
     mean loss of the true surface under the extrapolation method (the law's mean with
-    ``"none"``). With ``lr`` and ``batch_size`` (a hyperparameter law's runs) the loss of runs
-    trained there: the loss at the optimum times (1 + the bowl's relative penalty)."""
+    ``"none"``). With ``lr`` and ``batch_size`` (a hyperparameter or sweep law's runs) the loss
+    of runs trained there: the loss at the optimum times (1 + the bowl's relative penalty)."""
 
     N: float
     D: float
@@ -117,10 +127,11 @@ class Loss(Target):
         out = quantity_draws(
             fit, query, kind="mean", group=self.group, seed=seed, extrapolation=_method(method)
         )
+        if self.lr is not None and "rel_penalty" in out:  # a run off the optimum
+            level = out[_loss_at_optimum(fit)]
+            return np.log(np.asarray(level, float)) + np.log1p(out["rel_penalty"])
         if "loss" in out:
             return np.log(np.asarray(out["loss"], float))
-        if {"loss_opt", "rel_penalty"} <= set(out):
-            return np.log(np.asarray(out["loss_opt"], float)) + np.log1p(out["rel_penalty"])
         raise ValueError(
             f"Loss: law {fit.law.name!r} does not predict the loss of a run"
             + ("" if self.lr is not None else " (give lr= and batch_size= for its runs)")
@@ -187,7 +198,8 @@ class HyperparamOpt(Target):
     params, D tokens.
 
     ``which``: "both" (default: eta_opt and B_opt), "eta", "B", "loss" (the loss at the
-    optimum: a law that predicts it at unseen cells, e.g. ``loss_level="surface"``) or "all".
+    optimum: a law that predicts it at unseen cells, e.g. law ``sweep``, whose ``loss`` is the
+    loss at the optimum, or ``hyperparams`` with ``loss_level="surface"``) or "all".
     """
 
     N: float
@@ -210,7 +222,8 @@ class HyperparamOpt(Target):
     def draws(self, fit, seed=0, method=None):
         n, d = np.broadcast_arrays(positive("N", self.N), positive("D", self.D))
         query = query_frame(fit, N=n, D=d)
-        parts = [_quantity(fit, name, query, seed, self.group, method) for name in self._names()]
+        names = [_loss_at_optimum(fit) if n == "loss_opt" else n for n in self._names()]
+        parts = [_quantity(fit, name, query, seed, self.group, method) for name in names]
         return np.concatenate(parts, axis=1)
 
     def points(self, fit, draws):
