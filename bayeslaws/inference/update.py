@@ -15,11 +15,20 @@ Mechanics: the warm-up runs here (``MCMC.warmup`` with the initial values, on th
 (NumPyro's ``post_warmup_state``), which is cleared afterwards so no later fit inherits it.
 Everything else (diagnostics, screening, the record) is :func:`~.nuts.fit`'s own. The record's
 notes say that the fit was updated, from how many runs, and how long the warm-up took.
+
+A warm start can leave a chain stuck where the new runs moved the posterior away from it (seen
+in the Step Law design replay: R-hat 2.09, then 9.9e15, where a cold fit of the same runs gave
+1.01). So when the warm refit's largest R-hat exceeds ``cold_above`` (default
+:data:`COLD_ABOVE`), the refit is redone cold (the fit's own warm-up, the default
+initialisation) and the record's notes say so, with both R-hats. The warm refits of that replay
+that had not stuck reached R-hat 1.12 at most; 1.01 is the bar the diagnostics report against.
+A one-chain fit has no R-hat and is never redone.
 """
 
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import replace
 
 import jax
@@ -35,6 +44,7 @@ from . import nuts, padding
 from .fit import Fit
 
 MIN_WARMUP = 100  # warm-up iterations of an update at the least
+COLD_ABOVE = 1.2  # largest R-hat of a warm refit above which it is redone cold
 EXTRA_COLUMNS = ("diverged", "run")
 
 
@@ -131,6 +141,7 @@ def update_fit(
     seed: int | None = None,
     warn: bool = True,
     screen="warn",
+    cold_above: float | None = COLD_ABOVE,
 ) -> Fit:
     """The fit refitted to its runs plus ``new_runs``, warm-started from its posterior.
 
@@ -143,10 +154,14 @@ def update_fit(
     draws : draws per chain (default: the fit's).
     seed : PRNG seed (default: the fit's seed + 1).
     warn, screen : as in :func:`~.nuts.fit`.
+    cold_above : largest R-hat of the warm refit above which it is redone cold (a stuck chain);
+        ``None``: never.
 
     Returns a new :class:`~.fit.Fit` (the old one is unchanged); its record's notes say it was
-    updated.
+    updated, and whether it was redone cold.
     """
+    if cold_above is not None and not cold_above > 0:
+        raise ValueError(f"cold_above must be a positive R-hat or None, got {cold_above!r}")
     sampler = fit.record.sampler
     warmup = max(MIN_WARMUP, sampler.warmup // 2) if warmup is None else warmup
     draws = sampler.draws if draws is None else draws
@@ -180,8 +195,9 @@ def update_fit(
         **data,
     )
     warmup_seconds = time.perf_counter() - started
-    try:
-        new = nuts.fit(
+
+    def refit(warmup_iterations: int) -> Fit:
+        return nuts.fit(
             runs,
             law,
             likelihood=fit.likelihood,
@@ -189,14 +205,30 @@ def update_fit(
             warn=warn,
             screen=screen,
             label=fit.record.label,
-            **options,
+            **{**options, "warmup": warmup_iterations},
         )
+
+    try:
+        with warnings.catch_warnings(record=True) as caught:  # held until the refit stands
+            warnings.simplefilter("always")
+            new = refit(warmup)
     finally:
         mcmc.post_warmup_state = None  # the cached kernel starts cold again for other fits
     note = (
         f"updated: {fit.n_runs} runs + {len(runs) - fit.n_runs} new, warm-started at the "
         f"previous posterior ({warmup} warm-up iterations per chain, {warmup_seconds:.1f} s)"
     )
+    warm_r_hat = new.diagnostics.max_r_hat
+    if cold_above is not None and warm_r_hat > cold_above:  # NaN (one chain): never
+        new = refit(sampler.warmup)
+        note += (
+            f"; the warm refit's R-hat {warm_r_hat:.3g} exceeded {cold_above:g} (a stuck "
+            f"chain), so it was redone cold ({sampler.warmup} warm-up iterations): R-hat "
+            f"{new.diagnostics.max_r_hat:.3g}"
+        )
+    else:
+        for w in caught:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     if dropped:
         note += f"; columns {dropped} (not read by the law, absent from the new runs) left out"
     record = replace(new.record, notes=list(new.record.notes) + [note])
