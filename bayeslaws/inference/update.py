@@ -19,10 +19,11 @@ notes say that the fit was updated, from how many runs, and how long the warm-up
 A warm start can leave a chain stuck where the new runs moved the posterior away from it (seen
 in the Step Law design replay: R-hat 2.09, then 9.9e15, where a cold fit of the same runs gave
 1.01). So when the warm refit's largest R-hat exceeds ``cold_above`` (default
-:data:`COLD_ABOVE`), the refit is redone cold (the fit's own warm-up, the default
-initialisation) and the record's notes say so, with both R-hats. The warm refits of that replay
-that had not stuck reached R-hat 1.12 at most; 1.01 is the bar the diagnostics report against.
-A one-chain fit has no R-hat and is never redone.
+:data:`COLD_ABOVE`), the refit is redone cold (the default initialisation; warm-up: the fit's
+own or twice the update's, whichever is more, since a fit that was itself updated records the
+update's shorter warm-up) and the record's notes say so, with both R-hats. The warm refits of
+that replay that had not stuck reached R-hat 1.12 at most; 1.01 is the bar the diagnostics
+report against. A one-chain fit has no R-hat and is never redone.
 """
 
 from __future__ import annotations
@@ -220,10 +221,11 @@ def update_fit(
     )
     warm_r_hat = new.diagnostics.max_r_hat
     if cold_above is not None and warm_r_hat > cold_above:  # NaN (one chain): never
-        new = refit(sampler.warmup)
+        cold_warmup = max(sampler.warmup, 2 * warmup)  # an update's fit holds its half warm-up
+        new = refit(cold_warmup)
         note += (
             f"; the warm refit's R-hat {warm_r_hat:.3g} exceeded {cold_above:g} (a stuck "
-            f"chain), so it was redone cold ({sampler.warmup} warm-up iterations): R-hat "
+            f"chain), so it was redone cold ({cold_warmup} warm-up iterations): R-hat "
             f"{new.diagnostics.max_r_hat:.3g}"
         )
     else:
