@@ -654,6 +654,7 @@ def design_replay(history: pd.DataFrame, *, metrics=("error", "r2"), strategies=
                 ax.plot(med["spent"], med[metric], "-o", color=colours[strategy], label=strategy)
                 ax.plot(hs["spent"], hs[metric], ".", color=colours[strategy], alpha=0.35)
             ax.set_xscale("log")
+            ax.xaxis.set_minor_formatter(_pyplot().NullFormatter())  # labels at decades only
             if metric == "error":
                 ax.set_yscale("log")
             if metric == "coverage":
