@@ -39,3 +39,12 @@ def simulated_fit(simulated_runs):
     # one divergence in 600 appeared on some CPUs (the floating point of XLA's kernels differs
     # between machines), and the tests below check that a healthy fit reports no trouble
     return bl.fit(simulated_runs, likelihood="gaussian", seed=0, target_accept=0.9, **FAST)
+
+
+@pytest.fixture
+def kernels_kept(monkeypatch):
+    """No release of compiled kernels during the test, however many memory regions the test
+    process has mapped (bayeslaws.inference.memory): for tests that count cached kernels."""
+    from bayeslaws.inference import memory
+
+    monkeypatch.setattr(memory, "map_limit", lambda: None)

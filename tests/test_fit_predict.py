@@ -192,7 +192,7 @@ def test_ten_thousand_query_points_vectorise(simulated_fit):
     print(f"10,000 points x {simulated_fit.diagnostics.n_draws} draws: {elapsed:.3f} s")
 
 
-def test_kernel_cache_separates_law_options():
+def test_kernel_cache_separates_law_options(kernels_kept):
     from bayeslaws.inference.nuts import _cached_mcmc
     from bayeslaws.laws import get_law
 

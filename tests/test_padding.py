@@ -55,7 +55,7 @@ def test_the_padded_masked_model_has_the_tables_own_log_density():
     assert abs(float(unmasked) - float(own)) > 1e-3
 
 
-def test_fits_of_nearby_sizes_share_one_sampler_and_report_their_own_runs():
+def test_fits_of_nearby_sizes_share_one_sampler_and_report_their_own_runs(kernels_kept):
     nuts._MCMC_CACHE.clear()
     first = bl.fit(_runs(13), seed=0, **SAMPLER)
     second = bl.fit(_runs(14), seed=0, **SAMPLER)  # the same bucket (14)

@@ -26,7 +26,7 @@ from ..laws.contract import model_key
 from ..laws.likelihoods import check_family
 from ..laws.priors import priors_to_spec
 from ..runs import CANONICAL, RunTable, as_run_table
-from . import deferred, exported, identifiability, padding, progress
+from . import deferred, exported, identifiability, memory, padding, progress
 from .compilation import enable_compilation_cache
 from .diagnostics import check
 from .fit import Fit
@@ -74,6 +74,7 @@ def _cached_mcmc(law, static: dict, data_shapes: tuple, settings: dict) -> MCMC:
     if key in _MCMC_CACHE:
         _MCMC_CACHE.move_to_end(key)
         return _MCMC_CACHE[key]
+    memory.release_if_crowded([_MCMC_CACHE])  # a new kernel: room for its memory mappings
     model = padding.sampler_model(law, static)
     kernel = NUTS(
         model, target_accept_prob=settings["target_accept"], dense_mass=settings["dense_mass"]

@@ -31,6 +31,12 @@ def _write(text: str, stream=None) -> None:
         pass
 
 
+def note(text: str, stream=None) -> None:
+    """Print a one-line notice on stderr (unless ``BAYESLAWS_QUIET`` is set)."""
+    if not quiet():
+        _write(text, stream)
+
+
 @contextmanager
 def step(message: str, after: float = PROGRESS_AFTER_S, stream=None):
     """Run a block; if it is still running after ``after`` seconds, print ``message`` (what is

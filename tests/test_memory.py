@@ -1,0 +1,46 @@
+"""Releasing compiled kernels when the process's memory mappings crowd its limit
+(bayeslaws.inference.memory). All data SIMULATED."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import bayeslaws as bl
+from bayeslaws.inference import memory, nuts
+
+FIT = dict(likelihood="gaussian", chains=1, warmup=30, draws=30, seed=3, warn=False)
+
+
+def test_crowded_compares_regions_with_the_limit():
+    assert memory.crowded(40_000, 65_530, 0.5)
+    assert not memory.crowded(30_000, 65_530, 0.5)
+    assert not memory.crowded(None, 65_530, 0.5)  # no /proc: never
+    assert not memory.crowded(40_000, None, 0.5)
+    with pytest.raises(ValueError, match="fraction must be in"):
+        memory.crowded(1, 2, 1.5)
+
+
+@pytest.mark.skipif(memory.mapped_regions() is None, reason="no /proc/self/maps on this system")
+def test_releasing_frees_the_mappings_of_compiled_kernels(simulated_runs):
+    bl.fit(simulated_runs.df.iloc[:23], **FIT)  # a table size no other test compiles
+    before = memory.mapped_regions()
+    assert memory.release_if_crowded([nuts._MCMC_CACHE], fraction=0.0)
+    assert not nuts._MCMC_CACHE
+    assert memory.mapped_regions() < before
+
+
+def test_a_crowded_process_releases_before_a_new_kernel_and_fits_the_same(
+    simulated_runs, monkeypatch, capsys
+):
+    table = simulated_runs.df.iloc[:25]
+    reference = bl.fit(table, **FIT)
+    monkeypatch.setattr(memory, "map_limit", lambda: 1)  # every new kernel finds it crowded
+    nuts._MCMC_CACHE.clear()
+    capsys.readouterr()
+    again = bl.fit(table, **FIT)
+    assert "compiled caches cleared" in capsys.readouterr().err
+    assert len(nuts._MCMC_CACHE) == 1  # only the kernel built after the release
+    np.testing.assert_allclose(
+        again.idata.posterior["alpha"].values, reference.idata.posterior["alpha"].values
+    )
