@@ -23,7 +23,7 @@ def test_crowded_compares_regions_with_the_limit():
 
 @pytest.mark.skipif(memory.mapped_regions() is None, reason="no /proc/self/maps on this system")
 def test_releasing_frees_the_mappings_of_compiled_kernels(simulated_runs):
-    bl.fit(simulated_runs.df.iloc[:23], **FIT)  # a table size no other test compiles
+    bl.fit(simulated_runs.df.iloc[:23], **FIT)  # at least one compiled kernel is held
     before = memory.mapped_regions()
     assert memory.release_if_crowded([nuts._MCMC_CACHE], fraction=0.0)
     assert not nuts._MCMC_CACHE
