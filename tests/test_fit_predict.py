@@ -10,6 +10,7 @@ import pytest
 from conftest import FAST, TRUTH, chinchilla_design
 
 import bayeslaws as bl
+from bayeslaws.inference import SamplerWarning
 from bayeslaws.runs import simulate
 
 
@@ -175,11 +176,32 @@ def test_one_group_reduces_to_the_plain_model(simulated_runs):
 
 
 def test_sampler_trouble_is_reported(simulated_runs):
-    from bayeslaws.inference import SamplerWarning
-
     with pytest.warns(SamplerWarning, match="R-hat|ess_bulk|ess_tail"):
         fit = bl.fit(simulated_runs, seed=0, chains=2, warmup=20, draws=20)
     assert not fit.diagnostics.ok
+
+
+def test_one_chain_reports_ess_and_says_r_hat_is_unavailable(simulated_runs, capfd):
+    """R-hat needs two chains: a one-chain fit says so, with no ArviZ shape warning on stderr,
+    and still checks ESS (a random walk's ESS is caught)."""
+    import arviz as az
+
+    from bayeslaws.inference.diagnostics import check
+
+    fit = bl.fit(simulated_runs, seed=0, chains=1, warmup=50, draws=50, warn=False)
+    assert "Shape validation" not in capfd.readouterr().err
+    assert np.isnan(fit.diagnostics.max_r_hat)
+    assert "R-hat n/a (one chain" in repr(fit)
+    assert 1 < fit.diagnostics.min_ess_bulk < 200
+    walk = np.cumsum(np.random.default_rng(0).normal(size=(1, 400)), axis=1)
+    idata = az.from_dict(
+        posterior={"a": walk, "b": walk[..., None] * [1.0, 2.0]},
+        sample_stats={"diverging": np.zeros((1, 400), bool)},
+    )
+    with pytest.warns(SamplerWarning, match=r"ess_bulk < 40 for \['a', 'b'\]"):
+        diag = check(idata, ["a", "b"])
+    assert "Shape validation" not in capfd.readouterr().err
+    assert diag.min_ess_bulk < 40 and np.isnan(diag.max_r_hat)
 
 
 def test_ten_thousand_query_points_vectorise(simulated_fit):

@@ -473,7 +473,7 @@ def build_report(
         "Fits and sampler health",
         notes=described
         + [
-            f"{name}: {f.diagnostics.n_draws} draws, max R-hat {f.diagnostics.max_r_hat:.3f}, "
+            f"{name}: {f.diagnostics.n_draws} draws, max R-hat {f.diagnostics.r_hat_text}, "
             f"min ESS {f.diagnostics.min_ess_bulk:.0f}, {f.diagnostics.divergences} divergent; "
             + (
                 "problems: " + "; ".join(f.diagnostics.problems)

@@ -252,7 +252,7 @@ def fit_report(
     health = Section(
         "Sampler health",
         notes=[
-            f"{diag.n_draws} draws; max R-hat {diag.max_r_hat:.3f}, min bulk ESS "
+            f"{diag.n_draws} draws; max R-hat {diag.r_hat_text}, min bulk ESS "
             f"{diag.min_ess_bulk:.0f}, min tail ESS {diag.min_ess_tail:.0f}, "
             f"{diag.divergences} divergent transitions.",
             "Problems: " + ("; ".join(diag.problems) if diag.problems else "none"),

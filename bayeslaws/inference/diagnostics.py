@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
+import pandas as pd
 
 from .deferred import arviz
 
@@ -61,6 +62,13 @@ class Diagnostics:
     def ok(self) -> bool:
         return not self.problems
 
+    @property
+    def r_hat_text(self) -> str:
+        """The largest R-hat for display: three decimals, or why there is none (one chain)."""
+        if np.isnan(self.max_r_hat):
+            return "n/a (one chain: mixing across chains unchecked)"
+        return f"{self.max_r_hat:.3f}"
+
     def to_dict(self) -> dict:
         return {
             "max_r_hat": self.max_r_hat,
@@ -80,8 +88,11 @@ def check(
     """Compute R-hat, ESS and divergences for ``var_names``; warn naming bad parameters.
     ``cause``: a known reason for trouble found before sampling (e.g. too few runs for the
     law's parameters), given as the advice instead of the sampler settings."""
-    summary = arviz().summary(idata, var_names=var_names, kind="diagnostics")
     n_chains = idata.posterior.sizes["chain"]
+    if n_chains > 1:
+        summary = arviz().summary(idata, var_names=var_names, kind="diagnostics")
+    else:
+        summary = _one_chain_summary(idata, var_names)
     n_draws = n_chains * idata.posterior.sizes["draw"]
     divergences = int(np.asarray(idata.sample_stats["diverging"]).sum())
     rhat_max, ess_min = thresholds(n_chains, n_draws)
@@ -114,3 +125,18 @@ def check(
     if warn and problems:
         warnings.warn("sampler trouble: " + "; ".join(problems), SamplerWarning, stacklevel=4)
     return diag
+
+
+def _one_chain_summary(idata: az.InferenceData, var_names: list[str]) -> pd.DataFrame:
+    """Bulk and tail ESS per parameter (its smallest over elements, rounded as ArviZ's summary
+    rounds) of a one-chain fit, with R-hat NaN: ArviZ's summary would log a shape warning for
+    the undefined R-hat at every call."""
+    ess = {m: arviz().ess(idata, var_names=var_names, method=m) for m in ("bulk", "tail")}
+    return pd.DataFrame(
+        {
+            "ess_bulk": [round(float(ess["bulk"][v].min())) for v in var_names],
+            "ess_tail": [round(float(ess["tail"][v].min())) for v in var_names],
+            "r_hat": np.nan,
+        },
+        index=var_names,
+    )

@@ -178,7 +178,7 @@ class Fit:
         d = self.diagnostics
         return (
             f"<Fit {self.label}: {self.n_runs} runs, {d.n_draws} draws, max R-hat "
-            f"{d.max_r_hat:.3f}, min ESS {d.min_ess_bulk:.0f}, {d.divergences} divergences"
+            f"{d.r_hat_text}, min ESS {d.min_ess_bulk:.0f}, {d.divergences} divergences"
             f"{'' if d.ok else ' — see fit.diagnostics'}>"
         )
 
