@@ -43,7 +43,7 @@ def main(argv=None) -> None:
     parser.add_argument("--budgets", nargs="+", type=float, default=[0.01, 0.05, 0.10, 0.25])
     parser.add_argument("--strategies", nargs="+", default=["ours", "random", "vopt"])
     parser.add_argument("--draws", type=int, default=200, help="as design_replay.py's")
-    parser.add_argument("--every", type=float, default=5.0, help="seconds between samples")
+    parser.add_argument("--every", type=float, default=10.0, help="seconds between samples")
     parser.add_argument("--out", default=None)
     args = parser.parse_args(argv)
     if memory.mapped_regions() is None:
