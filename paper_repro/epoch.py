@@ -70,11 +70,16 @@ def extrapolation_table(runs, sampler: dict, max_flops: float = 1e21) -> pd.Data
                 fit, N=test["N"], D=test["D"], ci=ci, kind="new_run", extrapolation=method
             )
             actual = test["loss"].to_numpy()
+            outside = {  # held-out runs beyond the fitted range (1e-3 decades: float noise)
+                f"held_out_outside_{axis}": int((pred[f"{axis}_outside_decades"] > 1e-3).sum())
+                for axis in ("N", "D")
+            }
             inside = (pred["lower"].to_numpy() <= actual) & (actual <= pred["upper"].to_numpy())
             rows.append(
                 {
                     "extrapolation": method,
                     "held_out_runs": len(test),
+                    **outside,
                     "ci": ci,
                     "coverage": inside.mean(),
                     "median_abs_rel_error": np.median(np.abs(pred["median"] / actual - 1)),
