@@ -250,6 +250,7 @@ class Fit:
         """Write the fit to a netCDF file that :func:`load_fit` reads back (atomically: a
         temporary file in the same folder, then renamed over the target)."""
         path = check_output_path(path)
+        refuse_non_fit(path)
         idata = self.idata.copy()
         record_json, cache_json = self.record.to_json(), self.cache.to_json()
         attrs = idata.posterior.attrs
@@ -260,6 +261,8 @@ class Fit:
         os.close(handle)
         try:
             idata.to_netcdf(tmp, engine="h5netcdf")
+            # mkstemp creates the file 0600; a saved fit gets the permissions of any new file
+            os.chmod(tmp, 0o666 & ~current_umask())
             os.replace(tmp, path)
         finally:
             if os.path.exists(tmp):
@@ -300,6 +303,38 @@ def check_output_path(path) -> Path:
     if not os.access(path.parent, os.W_OK):
         raise PermissionError(f"the folder {str(path.parent)!r} is not writable")
     return path
+
+
+NETCDF_MAGIC = (b"\x89HDF\r\n\x1a\n", b"CDF")  # netCDF-4 (HDF5), classic netCDF
+
+
+def refuse_non_fit(path: Path) -> None:
+    """Raise FileExistsError when ``path`` exists and is not a netCDF/HDF5 file, so that a run
+    table (``fit.save("runs.csv")``) or any other file is never overwritten. A saved fit may
+    be overwritten, and so may a file named ``*.nc`` whatever it holds (a fit file cut short,
+    e.g. by a full disk: the name says it is a fit's place)."""
+    if not path.exists() or path.suffix.lower() == ".nc":
+        return
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(8)
+    except OSError as err:
+        raise FileExistsError(
+            f"{str(path)!r} exists and cannot be read to check that it is a saved fit "
+            f"({err}); it was not overwritten: save the fit to another path"
+        ) from None
+    if not head.startswith(NETCDF_MAGIC):
+        raise FileExistsError(
+            f"{str(path)!r} exists and is not a saved fit (not a netCDF file), so it was not "
+            f"overwritten: save the fit to another path, e.g. {str(path.with_suffix('.nc'))!r}"
+        )
+
+
+def current_umask() -> int:
+    """The process's file-creation mask (os.umask sets it, so it is set back at once)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def checksum(record_json: str, cache_json: str, posterior) -> str:

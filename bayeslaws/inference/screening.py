@@ -37,11 +37,12 @@ from __future__ import annotations
 import functools
 import warnings
 from collections import OrderedDict
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pandas as pd
 from numpyro import handlers
 
 from ..laws.contract import model_key
@@ -262,8 +263,14 @@ def warn_flagged(result: Screening, runs_df, action: str, stacklevel: int = 3) -
     if action == "exclude":
         tail = "They were excluded and the law refitted (screen='exclude'; see fit.record.data)."
     elif action == "kept":
+        head = (
+            f"screening: after the runs flagged by screen='exclude' were excluded and the law "
+            f"refitted without them, {len(labels)} other run(s) lie more than "
+            f"{result.rule.threshold:g} robust sd off the refitted law: rows "
+            f"{describe(result, runs_df)}. "
+        )
         tail = (
-            "They stand out only after the first exclusion and are kept; check them, and "
+            "These were not excluded (screen='exclude' does one round): check them, and "
             f"exclude them with runs.exclude(runs.df.index.isin([{python_list}]), reason=...)."
         )
     else:
@@ -285,9 +292,30 @@ def screen_fit(fit, screen="warn", seed: int = 0) -> Screening:
     runs = fit.training_runs()
     if runs is None:
         raise ValueError("screen_fit() needs the fit's training runs, and this fit stores none")
+    runs = _with_row_labels(fit, runs)
     prepared = fit.law.prepare(runs)
     static = {**prepared.static, "priors": fit.priors, "likelihood": fit.likelihood}
     if rule.action == "off":
         return screen_runs(fit.law, prepared, np.zeros(0), rule)
     _, predicted, _ = pointwise(fit.law, prepared, static, fit.draws(), seed)
     return screen_runs(fit.law, prepared, predicted, rule)
+
+
+def _with_row_labels(fit, runs):
+    """The fit's training runs labelled by the user's rows, as the fit's own screening named
+    them. The stored training runs are numbered 0..n-1 in fitted order; that is the user's
+    row labels only when no row was excluded before the fit. After an exclusion the
+    positions shift (the run at row 9 becomes position 8 once row 3 is excluded, and position
+    9 is then another run, so an excluded row's label would name a run that was fitted): the
+    labels are taken from the record when it holds them (``training_runs["row"]``), else
+    the runs are named by position in the fitted table ("fitted run 8"), never by a label
+    the user may have excluded."""
+    stored = (fit.record.training_runs or {}).get("row")
+    if stored is not None and len(stored) == len(runs.df):
+        return replace(runs, df=runs.df.set_axis(pd.Index(stored, name=runs.df.index.name)))
+    data = fit.record.data or {}
+    excluded = sum(int(e.get("count", 0)) for e in data.get("exclusions") or [])
+    if not excluded:
+        return runs
+    names = [f"fitted run {i}" for i in range(len(runs.df))]
+    return replace(runs, df=runs.df.set_axis(pd.Index(names)))

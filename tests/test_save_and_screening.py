@@ -1,0 +1,103 @@
+"""Fit.save never overwrites a file that is not a saved fit, and writes normal permissions;
+outlier screening names only runs that are in the fit, and says consistently what it did."""
+
+from __future__ import annotations
+
+import os
+import warnings
+
+import numpy as np
+import pytest
+from conftest import TRUTH, chinchilla_design
+
+import bayeslaws as bl
+from bayeslaws.inference.screening import (
+    OutlierWarning,
+    Screen,
+    Screening,
+    screen_fit,
+    warn_flagged,
+)
+from bayeslaws.runs import simulate
+
+SMALL = {"chains": 1, "warmup": 100, "draws": 100, "seed": 0, "likelihood": "gaussian"}
+
+
+def runs_with_outlier(row: int = 10, factor: float = 1.3):
+    N, D = chinchilla_design()
+    df = simulate.simulate_chinchilla_runs({**TRUTH, "N": N, "D": D}, noise_sd=0.01, seed=1)
+    df.loc[row, "loss"] *= factor
+    return bl.load_runs(df)
+
+
+@pytest.fixture(scope="module")
+def small_fit(simulated_runs):
+    return bl.fit(simulated_runs, warn=False, screen="off", **SMALL)
+
+
+def test_save_refuses_to_overwrite_a_csv(small_fit, tmp_path):
+    target = tmp_path / "runs.csv"
+    content = b"N,D,loss\n1e8,2e9,3.1\n2e8,4e9,2.9\n"
+    target.write_bytes(content)
+    with pytest.raises(FileExistsError, match="not a saved fit") as err:
+        small_fit.save(target)
+    assert "runs.nc" in str(err.value)  # another path is suggested
+    assert target.read_bytes() == content
+    assert [p.name for p in tmp_path.iterdir()] == ["runs.csv"]  # no temporary file left
+
+
+def test_save_overwrites_a_saved_fit(small_fit, tmp_path):
+    target = tmp_path / "fit.nc"
+    small_fit.save(target)
+    first = target.stat().st_mtime_ns
+    small_fit.save(target)
+    assert target.stat().st_mtime_ns >= first
+    assert bl.load_fit(target).n_runs == small_fit.n_runs
+
+
+def test_saved_fit_has_the_permissions_of_a_new_file(small_fit, tmp_path):
+    old = os.umask(0o027)
+    try:
+        path = small_fit.save(tmp_path / "fit.nc")
+    finally:
+        os.umask(old)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~0o027
+
+
+def test_screening_never_names_a_row_excluded_before_the_fit():
+    runs = runs_with_outlier(row=10)
+    kept = runs.exclude(runs.df.index == 9, "mis-typed")
+    fit = bl.fit(kept, warn=False, **SMALL)
+    assert [f["row"] for f in fit.record.data["screening"]["flagged"]] == ["10"]
+    # screening the fit after the fact: positions in the stored training runs are shifted by
+    # the exclusion, so position 9 is the outlier at row 10, not the excluded row 9
+    # (the stored runs hold no row labels, so it names the run by its place in the fit)
+    again = screen_fit(fit)
+    assert 9 not in again.rows and 9 not in again.flagged
+    assert again.flagged == ["fitted run 9"]
+
+
+def test_screen_exclude_reports_the_excluded_rows_once():
+    runs = runs_with_outlier(row=9)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fit = bl.fit(runs, screen="exclude", **SMALL)
+    messages = [str(w.message) for w in caught if issubclass(w.category, OutlierWarning)]
+    assert len(messages) == 1, messages
+    assert "rows 9 " in messages[0] and "were excluded" in messages[0]
+    assert "kept" not in messages[0]
+    assert fit.record.data["screening"]["excluded"] == ["9"]
+    assert fit.n_runs == 29
+
+
+def test_runs_flagged_after_the_exclusion_are_not_called_the_excluded_ones():
+    result = Screening(
+        Screen("exclude"), [4, 5], np.array([9.0, -9.5]), np.array([1.1, 0.9]), [5, 4], [0.01]
+    )
+    runs_df = runs_with_outlier(row=9).df
+    with pytest.warns(OutlierWarning) as caught:
+        warn_flagged(result, runs_df, "kept")
+    message = str(caught[0].message)
+    assert "excluded and the law refitted" in message
+    assert "other run(s)" in message and "were not excluded" in message
+    assert "They are kept" not in message
