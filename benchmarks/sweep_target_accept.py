@@ -11,6 +11,8 @@ Prints one line per fit; benchmarks/output/sweep_target_accept.txt holds the run
 
 from __future__ import annotations
 
+import datetime
+import os
 import time
 import warnings
 from pathlib import Path
@@ -37,7 +39,9 @@ def fit_line(runs, seed: int, level: float) -> tuple[str, int]:
 
 
 def main() -> None:
-    lines, retry = [], []
+    now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    lines, retry = [f"# python benchmarks/sweep_target_accept.py; {now}; load average {load}"], []
     for seed in SEEDS:
         runs = bl.load_runs(sim.simulate_video_dit_sweep(seed=seed))
         for level in (0.8, 0.9):
