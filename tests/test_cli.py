@@ -109,6 +109,14 @@ def _one_line_error(capsys, argv, match: str):
             ["design", "{fit}", "--candidates", "{cands}", "--hparams", "1e9", "1e10"],
             "needs a law that predicts 'eta_opt'",
         ),
+        (["fit", "{runs}", "--out", "{runs}"], "is the run table itself"),
+        (["fit", "{runs}", "--units", "N", "--out", "{dir}/x.nc"], "--units takes COLUMN="),
+        (
+            ["fit", "{dir}/missing_loss.csv", "--out", "{dir}/x.nc"],
+            "--exclude-rows ROWS --exclude-reason",
+        ),
+        (["predict", "{fit}", "--N", "-7e9", "--D", "1e10"], "N must be finite and positive"),
+        (["allocate", "{fit}", "--C", "1e22", "--tolerance", "5"], "--tolerance is a fraction"),
         (["repro", "--only", "nopaper"], "unknown reproduction script"),
         (["demo", "--route", "best-run"], "invalid choice: 'best-run'"),
         (["frobnicate"], "invalid choice"),
@@ -284,7 +292,7 @@ def test_help_shows_defaults(capsys):
 
     main(["fit", "--help"])
     out = " ".join(capsys.readouterr().out.split())
-    for text in ("(default: chinchilla)", "(default: huber)", "(default: 1000)",
+    for text in ("(default: chinchilla)", "(default: the law's own", "(default: 1000)",
                  "(default: the law's own, 0.8"):
         assert text in out, text
     main(["predict", "--help"])
@@ -367,3 +375,77 @@ def test_epoch_table_through_the_cli(tmp_path, capsys):
         value, low, high = published.EPOCH_CHINCHILLA[name]
         median = summary.loc[name, "50%"]
         assert low <= median <= high, (name, median, (low, high))
+
+
+def _read(argv):
+    from bayeslaws.app.cli import _read_runs, build_parser
+
+    args = build_parser().parse_args(argv)
+    return _read_runs(args.runs, args)
+
+
+def test_runs_without_a_loss_can_be_excluded_on_the_command_line(files):
+    """A run with no loss is refused unless the user leaves it out with --exclude-rows, which
+    reads it, records the exclusion and keeps the rest; leaving out another row still fails."""
+    from bayeslaws.app.cli import CLIError
+
+    table = pd.read_csv(files["runs"])
+    table.loc[3, "loss"] = np.nan
+    path = files["dir"] / "one_missing.csv"
+    table.to_csv(path, index=False)
+    base = ["fit", str(path), "--out", str(files["dir"] / "x.nc")]
+    runs = _read(base + ["--exclude-rows", "3", "--exclude-reason", "no loss logged"])
+    assert len(runs.df) == len(table) - 1 and runs.df["loss"].notna().all()
+    assert "no loss logged" in runs.exclusions[-1].reason
+    with pytest.raises(CLIError, match="'loss' has missing values"):
+        _read(base + ["--exclude-rows", "4", "--exclude-reason", "another"])
+
+
+def test_units_and_compute_model_options(files):
+    """--units reads N given in millions; --compute-model sets C = K N D."""
+    table = pd.read_csv(files["runs"])
+    path = files["dir"] / "millions.csv"
+    table.drop(columns="C").assign(N=table["N"] / 1e6).to_csv(path, index=False)
+    base = ["fit", str(path), "--out", str(files["dir"] / "x.nc")]
+    runs = _read(base + ["--units", "N=millions"])
+    np.testing.assert_allclose(runs.df["N"], table["N"], rtol=1e-12)
+    runs = _read(base + ["--units", "N=1e6", "--compute-model", "8"])
+    np.testing.assert_allclose(runs.df["C"], 8 * table["N"] * table["D"], rtol=1e-9)
+
+
+def test_python_remedies_get_their_command_line_form():
+    from bayeslaws.app.cli import with_cli_hints
+
+    hinted = with_cli_hints("N looks like millions; pass units={'N': 'millions'}")
+    assert "--units COLUMN=MULTIPLIER" in hinted
+    assert with_cli_hints("no loss column: pass loss='name'").endswith(
+        "(columns: N, D, C, loss, lr, batch_size, group)"
+    )
+    assert with_cli_hints("nothing to add") == "nothing to add"
+
+
+def test_fit_uses_the_laws_own_likelihood_by_default(files, tmp_path):
+    """Without --likelihood each law gets its own default (the two-stage law supports only
+    'gaussian'; a fixed CLI default of 'huber' made it fail)."""
+    sweep = tmp_path / "sweep.csv"
+    bl.load_bundled().df.to_csv(sweep, index=False)
+    out = tmp_path / "two_stage.nc"
+    assert main(["fit", str(sweep), "--law", "hyperparams_two_stage", "--out", str(out)]) == 0
+    assert bl.load_fit(out).likelihood == "gaussian"
+
+
+def test_grouped_fit_predicts_a_fitted_group_or_says_it_is_new(files, capsys, tmp_path):
+    table = pd.read_csv(files["runs"])
+    grouped = tmp_path / "grouped.csv"
+    table.assign(group=np.where(np.arange(len(table)) % 2, "a", "b")).to_csv(grouped, index=False)
+    out = tmp_path / "grouped.nc"
+    fit_args = ["--likelihood", "gaussian", "--no-discrepancy", "--chains", "1"]
+    assert main(["fit", str(grouped), "--out", str(out), *fit_args] + TINY[2:]) == 0
+    capsys.readouterr()
+    assert main(["predict", str(out), "--N", "1e9", "--D", "2e10"]) == 0
+    new = capsys.readouterr()
+    assert "answer is for a NEW group" in new.err
+    assert main(["predict", str(out), "--N", "1e9", "--D", "2e10", "--group", "a"]) == 0
+    fitted = capsys.readouterr()
+    assert "NEW group" not in fitted.err and " a " in fitted.out.splitlines()[1]
+    assert main(["allocate", str(out), "--C", "1e21", "--group", "b"]) == 0

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import threading
 import time
@@ -30,6 +31,7 @@ EXIT_BAD_INPUT = 2
 EXIT_FAILED = 1
 STARTUP_NOTE_S = 3.0  # loading JAX, NumPyro and ArviZ longer than this is announced
 PLOT_KINDS = ("fan", "bowls", "isoflop", "n_opt", "pairs")
+NEGATIVE_NUMBER = re.compile(r"^-(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 
 
 class CLIError(Exception):
@@ -37,7 +39,13 @@ class CLIError(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse, but usage errors raise (one line in :func:`main`) instead of exiting."""
+    """argparse, but usage errors raise (one line in :func:`main`) instead of exiting, and a
+    negative number in exponent form (``--N -7e9``) is read as a value, not as an option, so that
+    it gets the value's own message."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._negative_number_matcher = NEGATIVE_NUMBER
 
     def error(self, message):
         raise CLIError(f"{message} (see '{self.prog} --help')")
@@ -127,10 +135,40 @@ def _mapping(args) -> dict:
 
 
 MAPPING_HINT = (
-    "; on the command line map your column names with --column N=NAME (columns: "
+    "on the command line map your column names with --column N=NAME (columns: "
     + ", ".join(COLUMNS)
     + ")"
 )
+CLI_HINTS = (  # (pattern in a package message, its command-line remedy)
+    (r"no \w+ column|not in the table|need two of the columns", MAPPING_HINT),
+    (r"units=", "on the command line: --units COLUMN=MULTIPLIER (e.g. --units N=millions)"),
+    (r"compute_model=", "on the command line: --compute-model K (C = K N D FLOPs)"),
+    (r"missing values", "to leave those runs out: --exclude-rows ROWS --exclude-reason TEXT"),
+)
+
+
+def with_cli_hints(message: str) -> str:
+    """A package message with the command-line form of each Python remedy it gives appended; a
+    missing or unmapped column's message loses its Python remedy (``pass loss='...'``)."""
+    if re.search(CLI_HINTS[0][0], message):
+        message = message.split("(pass")[0].split("; pass")[0].split(": pass")[0]
+    hints = [hint for pattern, hint in CLI_HINTS if re.search(pattern, message)]
+    hints = [hint for hint in hints if hint.split(": ")[-1] not in message]
+    return "; ".join([message.rstrip(), *hints])
+
+
+def _units(pairs) -> dict | None:
+    """``COLUMN=MULTIPLIER`` strings -> ``load_runs(units=...)`` (numbers or words)."""
+    units = {}
+    for pair in pairs or []:
+        column, sep, value = pair.partition("=")
+        if not sep or not column or not value:
+            raise CLIError(f"--units takes COLUMN=MULTIPLIER (e.g. N=millions), got {pair!r}")
+        try:
+            units[column.strip()] = float(value)
+        except ValueError:
+            units[column.strip()] = value.strip()
+    return units or None
 
 
 def _read_runs(path: str, args, what: str = "run table"):
@@ -142,14 +180,20 @@ def _read_runs(path: str, args, what: str = "run table"):
     p = _existing(path, what)
     if p.stat().st_size == 0:
         raise CLIError(f"{what} {path!r} is empty (no header, no rows)")
+    options = {**_mapping(args), "units": _units(getattr(args, "units", None))}
+    if getattr(args, "compute_model", None) is not None:
+        options["compute_model"] = args.compute_model
     try:
-        runs = bl.load_runs(p, **_mapping(args))
+        runs = bl.load_runs(p, **options)
     except RunTableError as err:
-        message = str(err)
-        if "pass " in message or "not in the table" in message:
-            message = message.split("(pass")[0].split("; pass")[0].split(": pass")[0].rstrip()
-            message += MAPPING_HINT
-        raise CLIError(message) from None
+        if not getattr(args, "exclude_rows", None) or "missing values" not in str(err):
+            raise CLIError(with_cli_hints(str(err))) from None
+        # runs with no loss that the user leaves out: read them, exclude them, check the rest
+        runs = _exclude_rows(bl.load_runs(p, **options, allow_missing_loss=True), args)
+        kept = runs.df if "loss" not in runs.df else runs.df[runs.df["loss"].isna()]
+        if "loss" not in runs.df or len(kept):
+            raise CLIError(with_cli_hints(str(err))) from None
+        return runs
     return _exclude_rows(runs, args)
 
 
@@ -201,6 +245,8 @@ def cmd_fit(args) -> int:
 
     options = _law_options(args.option)
     resolve_law(args.law, options)  # an unknown law or option fails before anything is read
+    if Path(args.out).resolve() == Path(args.runs).resolve():
+        raise CLIError(f"--out {args.out!r} is the run table itself: give the fit its own .nc file")
     runs = _read_runs(args.runs, args)
     sampler = _sampler(args)
     screen = args.screen
@@ -237,9 +283,22 @@ def cmd_predict(args) -> int:
         ci=args.ci,
         kind=args.kind,
         extrapolation=args.extrapolation,
+        group=args.group,
     )
+    _say_new_group(fit, args.group)
     print(_table(table))
     return 0
+
+
+def _say_new_group(fit, group) -> None:
+    """A grouped fit asked without --group answers for a new group: say so on stderr."""
+    if group is None and len(fit.groups) > 1:
+        print(
+            f"note: a fit of {len(fit.groups)} groups ({', '.join(map(str, fit.groups))}) asked "
+            "without --group: the answer is for a NEW group (wider); --group NAME for a fitted "
+            "one",
+            file=sys.stderr,
+        )
 
 
 def cmd_allocate(args) -> int:
@@ -247,14 +306,20 @@ def cmd_allocate(args) -> int:
 
     fit = _load_fit(args.fit)
     budgets = _floats(args.C, "C")
-    table = bl.optimal_allocation(fit, C=budgets, ci=args.ci)
+    if args.tolerance is not None and not 0 < args.tolerance <= 1:
+        raise CLIError(
+            f"--tolerance is a fraction of the {args.relative_to} loss in (0, 1] (0.05 = 5%), "
+            f"got {args.tolerance:g}"
+        )
+    table = bl.optimal_allocation(fit, C=budgets, ci=args.ci, group=args.group)
+    _say_new_group(fit, args.group)
     print(_table(table))
     if args.near_optimal or args.tolerance is not None:
         for C in budgets:
             print(
                 bl.near_optimal(
                     fit, C, args.tolerance, relative_to=args.relative_to, prob=args.prob,
-                    ci=args.ci,
+                    ci=args.ci, group=args.group,
                 )
             )
     return 0
@@ -500,6 +565,15 @@ def _add_columns(parser, shorthand: bool = False) -> None:
         help="map a column, repeatable, e.g. --column 'N=Model Size' --column 'C=Training FLOP' "
         f"(canonical names: {', '.join(COLUMNS)})",
     )
+    g.add_argument(
+        "--units", nargs="+", default=None, metavar="COLUMN=MULTIPLIER",
+        help="columns given in other units, e.g. --units N=millions batch_size=2048 (a number "
+        "or billions, millions, thousands, ...; as load_runs(units=...))",
+    )
+    g.add_argument(
+        "--compute-model", type=float, default=None, metavar="K",
+        help="FLOPs per parameter per token: C = K N D (default 6)",
+    )
     if shorthand:
         for column in COLUMNS:
             g.add_argument(
@@ -563,8 +637,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("fit", "fit a law to a CSV/Parquet run table and save it (netCDF)")
     p.add_argument("runs", help="CSV or Parquet file of training runs")
     p.add_argument("--law", default="chinchilla", help=_law_help())
-    p.add_argument("--likelihood", default="huber", choices=["gaussian", "student_t", "huber"],
-                   help="noise family on the log loss")
+    p.add_argument("--likelihood", default=None, choices=["gaussian", "student_t", "huber"],
+                   help="noise family on the log loss (default: the law's own; see its "
+                   "module's docstring)")
     p.add_argument("--out", required=True, help="output .nc file")
     p.add_argument(
         "--option",
@@ -607,6 +682,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="model uncertainty carried into the prediction (the fit file holds the default's "
         "state, so it is fast)",
     )
+    p.add_argument("--group", default=None,
+                   help="a fitted group's label (grouped fits; default: a new group)")
     p.set_defaults(func=cmd_predict)
 
     p = add("allocate", "compute-optimal N, D and loss at budgets C (FLOPs)")
@@ -622,6 +699,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the tolerance is a fraction of the reducible loss (L_opt minus the "
                    "law's floor) or of the total loss")
     p.add_argument("--prob", type=float, default=0.9, help="probability for the near-optimal band")
+    p.add_argument("--group", default=None,
+                   help="a fitted group's label (grouped fits; default: a new group)")
     p.set_defaults(func=cmd_allocate)
 
     p = add("candidates", "generate candidate runs (isoFLOP lines, LR x batch sweeps) as CSV")
@@ -709,7 +788,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _one_line_warning(message, category, filename, lineno, file=None, line=None):
-    return f"warning: {message}\n"
+    return f"warning: {with_cli_hints(str(message))}\n"
 
 
 @contextmanager
