@@ -57,6 +57,15 @@ TOKENS_PER_PARAM = (1e-2, 1e5)  # plausible range of D / N
 LOSS_MAX = 20.0  # nats (or bits) per token: above this the column is likely a perplexity
 LOSS_OUTLIER_FACTOR = 3.0  # a loss above this multiple of the table's median looks diverged
 PF_DAY = 8.64e19  # FLOPs in one petaFLOP/s-day
+ROWS_NOTE = "0-based data rows, header not counted"  # what row numbers in messages count
+LABELS_NOTE = "labels of the DataFrame's index"  # ... when the input had its own index
+# spellings of the optional ``diverged`` column (compared after strip().lower())
+DIVERGED_TRUE = ("true", "yes", "y", "t", "1", "1.0")
+DIVERGED_FALSE = ("false", "no", "n", "f", "0", "0.0")
+EXCLUDE_HINT = (
+    "Python: runs.exclude(mask, reason=...); command line: --exclude-rows ROWS "
+    "--exclude-reason TEXT"
+)
 
 
 class RunTableError(ValueError):
@@ -98,6 +107,12 @@ class RunTable:
     source: str = "DataFrame"
     exclusions: tuple = field(default_factory=tuple)
     n_input_rows: int = 0
+
+    def __post_init__(self):
+        if "diverged" in self.df and not _is_plain_bool(self.df["diverged"]):
+            df = self.df.copy()
+            df["diverged"] = parse_diverged(df["diverged"], _row_note(df.index))
+            object.__setattr__(self, "df", df)
 
     def __len__(self) -> int:
         return len(self.df)
@@ -160,9 +175,15 @@ class RunTable:
             raise RunTableError(f"law {law!r} needs column {column!r}, which the run table lacks")
         levels = self.df[column].nunique()
         if levels < minimum:
+            if len(self.df) == 0:
+                reasons = "; ".join(e.reason for e in self.exclusions)
+                raise RunTableError(
+                    f"law {law!r} needs at least {minimum} distinct values of {column!r}; all "
+                    f"rows were excluded" + (f" ({reasons})" if reasons else "")
+                )
             raise RunTableError(
                 f"law {law!r} needs at least {minimum} distinct values of {column!r}; the run "
-                f"table has {levels} ({sorted(self.df[column].unique())[:5]})"
+                f"table has {levels} ({format_values(_sorted(self.df[column].unique()))})"
             )
 
 
@@ -185,6 +206,153 @@ def _rows(labels, limit: int = 10) -> str:
     labels = list(labels)
     shown = ", ".join(str(x) for x in labels[:limit])
     return shown + (f", ... ({len(labels)} rows)" if len(labels) > limit else "")
+
+
+def _row_note(index) -> str:
+    """What the row labels of ``index`` count: data rows from 0 (a file, or a DataFrame with
+    the default index, possibly after rows were dropped), else the DataFrame's own labels."""
+    if pd.api.types.is_integer_dtype(index) and (len(index) == 0 or index.min() >= 0):
+        return ROWS_NOTE
+    return LABELS_NOTE
+
+
+def _at_rows(labels, note: str = ROWS_NOTE, limit: int = 10) -> str:
+    """``rows 3, 7 (0-based data rows, header not counted)``: the rows of a message, said once
+    what they count."""
+    return f"rows {_rows(labels, limit)} ({note})"
+
+
+def format_value(value) -> str:
+    """A value for a message: numbers as ``f"{float(v):g}"`` (never a numpy repr), else str."""
+    if isinstance(value, bool | np.bool_):
+        return str(bool(value))
+    if isinstance(value, int | float | np.integer | np.floating):
+        return f"{float(value):g}"
+    return str(value)
+
+
+def format_values(values, limit: int = 5) -> str:
+    """``[7e+07, 1.4e+08]``: the first ``limit`` values of a message, plainly formatted."""
+    values = list(values)
+    shown = ", ".join(format_value(v) for v in values[:limit])
+    return f"[{shown}{', ...' if len(values) > limit else ''}]"
+
+
+def _is_plain_bool(values) -> bool:
+    return isinstance(values, pd.Series) and values.dtype == bool
+
+
+def _sorted(values) -> list:
+    """Values in order: numbers numerically, anything else by its text."""
+    try:
+        return sorted(values)
+    except TypeError:
+        return sorted(values, key=str)
+
+
+def _diverged_flag(value):
+    """True/False for one ``diverged`` cell; None when the value cannot be read as a flag."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return False
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    if isinstance(value, int | float | np.integer | np.floating):
+        if np.isnan(value):
+            return False
+        return {0.0: False, 1.0: True}.get(float(value))
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text == "" or text in DIVERGED_FALSE:
+            return False
+        if text in DIVERGED_TRUE:
+            return True
+    return None
+
+
+def parse_diverged(values: pd.Series, note: str = ROWS_NOTE) -> pd.Series:
+    """The optional ``diverged`` column as a boolean Series (same index): bools, 0/1, and
+    true/false, yes/no, y/n, t/f, 1/0 in any case; missing values (NaN, None, "") are False.
+    A RunTableError naming the rows and values otherwise (``bool("no")`` is True, so a text
+    column must never be cast with ``astype(bool)``)."""
+    if isinstance(values, pd.DataFrame):
+        raise RunTableError("the table has more than one column named 'diverged'")
+    if _is_plain_bool(values):
+        return values
+    flags = [_diverged_flag(v) for v in values.tolist()]
+    bad = [i for i, f in enumerate(flags) if f is None]
+    if bad:
+        shown = ", ".join(
+            f"row {values.index[i]}: {values.iloc[i]!r}"
+            if isinstance(values.iloc[i], str)
+            else f"row {values.index[i]}: {format_value(values.iloc[i])}"
+            for i in bad[:5]
+        )
+        more = f", ... ({len(bad)} rows)" if len(bad) > 5 else ""
+        raise RunTableError(
+            f"column 'diverged' must hold true/false flags (True/False, 1/0, yes/no, y/n, t/f "
+            f"in any case; an empty cell means not diverged); unreadable values at {shown}{more} "
+            f"({note})"
+        )
+    return pd.Series(np.asarray(flags, dtype=bool), index=values.index, name=values.name)
+
+
+def diverged_flags(df: pd.DataFrame) -> np.ndarray:
+    """The ``diverged`` column of ``df`` as a boolean array (all False without the column)."""
+    if "diverged" not in df:
+        return np.zeros(len(df), dtype=bool)
+    return parse_diverged(df["diverged"], _row_note(df.index)).to_numpy(dtype=bool)
+
+
+def _blank(values: pd.Series) -> pd.Series:
+    """Cells that are empty: missing, or (text columns) an empty or all-space string."""
+    missing = values.isna()
+    if values.dtype == object or pd.api.types.is_string_dtype(values):
+        missing |= values.map(lambda v: isinstance(v, str) and not v.strip()).astype(bool)
+    return missing
+
+
+def _drop_empty_rows(df: pd.DataFrame, note: str) -> pd.DataFrame:
+    """The table without rows in which every column is empty (e.g. the trailing ',,,' lines of
+    a spreadsheet export), with a warning naming them; other rows are never dropped here."""
+    if df.empty or len(df.columns) == 0:
+        return df
+    empty = np.ones(len(df), dtype=bool)
+    for i in range(len(df.columns)):
+        empty &= _blank(df.iloc[:, i]).to_numpy(dtype=bool)
+    if not empty.any():
+        return df
+    warnings.warn(
+        f"{int(empty.sum())} entirely empty row(s) dropped (every column empty, e.g. trailing "
+        f"',,,' lines of a spreadsheet export): {_at_rows(df.index[empty], note)}",
+        PlausibilityWarning,
+        stacklevel=3,
+    )
+    return df.loc[~empty]
+
+
+def _header_diagnosis(columns: list, canonical) -> str:
+    """Why a required column was not found, when the header says so: a tab- or ';'-separated
+    file read as one column, or a name that differs from a canonical one only in case/spaces."""
+    notes = []
+    if len(columns) == 1:
+        only = str(columns[0])
+        if "\t" in only:
+            notes.append(
+                f"the file looks tab-separated (its one column is named {only!r}): save it "
+                "with commas, or read it with pd.read_csv(path, sep='\\t') and pass the DataFrame"
+            )
+        elif ";" in only:
+            notes.append(
+                f"the file looks ';'-separated (its one column is named {only!r}): save it "
+                "with commas, or read it with pd.read_csv(path, sep=';') and pass the DataFrame"
+            )
+    for canon in canonical:
+        for name in columns:
+            name = str(name)
+            if name != canon and name.strip().lower() == canon.lower():
+                how = "only in case" if name.strip() == name else "only in case or spaces"
+                notes.append(f"column {name!r} differs {how} from {canon!r}")
+    return "".join(f"; {note}" for note in notes)
 
 
 def _read(data) -> tuple[pd.DataFrame, str]:
@@ -227,7 +395,7 @@ def _read(data) -> tuple[pd.DataFrame, str]:
         ) from None
 
 
-def _to_numeric(df: pd.DataFrame, column: str) -> pd.Series:
+def _to_numeric(df: pd.DataFrame, column: str, note: str = ROWS_NOTE) -> pd.Series:
     raw = df[column]
     if isinstance(raw, pd.DataFrame):
         raise RunTableError(f"the table has more than one column named {column!r}")
@@ -243,25 +411,27 @@ def _to_numeric(df: pd.DataFrame, column: str) -> pd.Series:
     if bad.any():
         examples = raw[bad].astype(str).head(3).tolist()
         raise RunTableError(
-            f"column {column!r} has non-numeric values at rows {_rows(df.index[bad])} "
+            f"column {column!r} has non-numeric values at {_at_rows(df.index[bad], note)} "
             f"(e.g. {examples})"
         )
     return values.astype(float)
 
 
-def _check_positive_finite(df: pd.DataFrame, column: str, allow_missing: bool) -> None:
+def _check_positive_finite(
+    df: pd.DataFrame, column: str, allow_missing: bool, note: str = ROWS_NOTE
+) -> None:
     values = df[column]
     missing = values.isna()
     if missing.any() and not allow_missing:
         raise RunTableError(
-            f"column {column!r} has missing values at rows {_rows(df.index[missing])}"
+            f"column {column!r} has missing values at {_at_rows(df.index[missing], note)}"
         )
     present = values[~missing]
     bad = ~np.isfinite(present) | (present <= 0)
     if bad.any():
         raise RunTableError(
-            f"column {column!r} must be finite and positive; bad values at rows "
-            f"{_rows(present.index[bad])} (e.g. {present[bad].head(3).tolist()})"
+            f"column {column!r} must be finite and positive; bad values at "
+            f"{_at_rows(present.index[bad], note)} (e.g. {format_values(present[bad], 3)})"
         )
 
 
@@ -319,8 +489,16 @@ def load_runs(
         if key not in NUMERIC:
             raise RunTableError(f"units given for {key!r}, which is not one of {NUMERIC}")
     df, source = _read(data)
+    # what the row numbers of messages count: a file's data rows from 0, or a DataFrame's labels
+    if isinstance(data, pd.DataFrame):
+        note = ROWS_NOTE if df.index.equals(pd.RangeIndex(len(df))) else LABELS_NOTE
+    else:
+        note = _row_note(df.index) if isinstance(data, RunTable) else ROWS_NOTE
+    n_read = len(df)
+    df = _drop_empty_rows(df, note)
     if df.empty:
-        raise RunTableError(f"the run table from {source} has no rows")
+        why = f" (its {n_read} rows were all entirely empty)" if n_read else ""
+        raise RunTableError(f"the run table from {source} has no rows{why}")
     if df.index.has_duplicates:
         raise RunTableError(
             "row labels (the table's index) repeat, e.g. "
@@ -347,40 +525,47 @@ def load_runs(
         name = user if user is not None else canon
         if name not in df.columns:
             if user is not None and user != canon:
+                columns = [str(c) for c in df.columns]
                 raise RunTableError(
-                    f"column {user!r} (given for {canon}) is not in the table; columns are "
-                    f"{list(df.columns)}"
+                    f"column {user!r} (given for {canon}) is not in the table; the columns read "
+                    f"are {columns}{_header_diagnosis(columns, [user])}"
                 )
             continue
         used.add(name)
         if canon == "group":
             if df[name].isna().any():
                 raise RunTableError(
-                    f"column {name!r} (group) has missing values at rows "
-                    f"{_rows(df.index[df[name].isna()])}"
+                    f"column {name!r} (group) has missing values at "
+                    f"{_at_rows(df.index[df[name].isna()], note)}"
                 )
             out["group"] = df[name].astype(str)
             continue
-        values = _to_numeric(df, name)
+        values = _to_numeric(df, name, note)
         out[canon] = values * _unit_factor(canon, units.get(canon, 1.0))
 
+    columns = [str(c) for c in df.columns]
     if "loss" not in out:
         raise RunTableError(
-            f"no loss column: pass loss='your column name'; columns are {list(df.columns)}"
+            f"no loss column; the columns read are {columns}"
+            f"{_header_diagnosis(columns, [c for c in CANONICAL if c not in out])}; pass "
+            "loss='your column name' (Python: load_runs(..., loss='name'); command line: "
+            "--loss NAME or --column loss=NAME)"
         )
     given = [c for c in ("N", "D", "C") if c in out]
     if len(given) < 2:
         raise RunTableError(
-            f"need two of the columns N, D, C (pass N=, D= or C= with your column names); "
-            f"found only {given} among {list(df.columns)}"
+            f"need two of the columns N, D, C; found only {given} among the columns read "
+            f"{columns}{_header_diagnosis(columns, [c for c in CANONICAL if c not in out])} "
+            "(Python: pass N=, D= or C= with your column names to load_runs; command line: "
+            "--N NAME, --D NAME, --C NAME or --column N=NAME)"
         )
     for column in given + [c for c in ("lr", "batch_size") if c in out]:
-        _check_positive_finite(out, column, allow_missing=False)
-    _check_positive_finite(out, "loss", allow_missing=allow_missing_loss)
+        _check_positive_finite(out, column, allow_missing=False, note=note)
+    _check_positive_finite(out, "loss", allow_missing=allow_missing_loss, note=note)
 
     model = as_compute_model(compute_model)
     for column in given:
-        _check_possible(out, column, given)
+        _check_possible(out, column, given, note)
     if "C" not in out:
         out["C"] = model.flops(out["N"], out["D"])
     elif "D" not in out:
@@ -390,9 +575,9 @@ def load_runs(
         off = np.abs(model.flops(out["N"], out["D"]) / out["C"] - 1) > 0.01
         if off.any():  # the size search is bounded to 1 .. 1e18 parameters
             raise RunTableError(
-                f"no model size between 1 and 1e18 parameters gives C with D at rows "
-                f"{_rows(out.index[off])} under the compute model {model.name}: C must be in "
-                f"FLOPs and D in tokens (pass {_unit_hint('C', out['C'])} for other units)"
+                f"no model size between 1 and 1e18 parameters gives C with D at "
+                f"{_at_rows(out.index[off], note)} under the compute model {model.name}: C must "
+                f"be in FLOPs and D in tokens (pass {_unit_hint('C', out['C'])} for other units)"
             )
     else:
         implied = model.flops(out["N"], out["D"])
@@ -400,27 +585,27 @@ def load_runs(
         if off.any():
             raise RunTableError(
                 f"columns N, D and C disagree with the compute model {model.name} by more than 1% "
-                f"at rows {_rows(out.index[off])}; give two of them, or pass the right "
+                f"at {_at_rows(out.index[off], note)}; give two of them, or pass the right "
                 "compute_model="
             )
 
     for column in ("N", "D"):
-        _check_possible(out, column, given)
+        _check_possible(out, column, given, note)
 
     extra = [c for c in df.columns if c not in used and c not in CANONICAL]
     for column in extra:
-        out[column] = df[column]
+        out[column] = parse_diverged(df[column], note) if column == "diverged" else df[column]
     ordered = [c for c in CANONICAL if c in out] + extra
     out = out[ordered]
-    check_plausible(out, units)
+    check_plausible(out, units, row_note=note)
 
     key = [c for c in CANONICAL if c in out]
     dup = out.duplicated(subset=key, keep=False)
     if dup.any():
         warnings.warn(
-            f"{int(dup.sum())} rows are exact duplicates of another row in columns {key}: rows "
-            f"{_rows(out.index[dup])}. They are kept; exclude them with RunTable.exclude() if they "
-            "are copies rather than replicates.",
+            f"{int(dup.sum())} rows are exact duplicates of another row in columns {key}: "
+            f"{_at_rows(out.index[dup], note)}. They are kept; if they are copies rather than "
+            f"replicates, exclude them ({EXCLUDE_HINT}).",
             stacklevel=2,
         )
     return RunTable(df=out, compute_model=model, source=source, n_input_rows=len(df))
@@ -435,7 +620,7 @@ def _unit_hint(column: str, values) -> str:
     return f"units={{'{column}': '{word}'}} (or the right multiplier)"
 
 
-def _check_possible(out: pd.DataFrame, column: str, given: list) -> None:
+def _check_possible(out: pd.DataFrame, column: str, given: list, note: str = ROWS_NOTE) -> None:
     """Fewer than one parameter or token is impossible: an error naming the rows and the fix
     (the units of the column, or of C when the column was derived from C)."""
     if column not in IMPOSSIBLE_BELOW or column not in out:
@@ -453,17 +638,21 @@ def _check_possible(out: pd.DataFrame, column: str, given: list) -> None:
             f"{_unit_hint('C', out['C'])})"
         )
     raise RunTableError(
-        f"column {column!r} has values below 1 {what} at rows {_rows(out.index[bad])} "
-        f"(e.g. {values[bad].head(3).tolist()}): {fix}"
+        f"column {column!r} has values below 1 {what} at {_at_rows(out.index[bad], note)} "
+        f"(e.g. {format_values(values[bad], 3)}): {fix}"
     )
 
 
-def check_plausible(df: pd.DataFrame, units: dict | None = None) -> list[str]:
+def check_plausible(
+    df: pd.DataFrame, units: dict | None = None, row_note: str | None = None
+) -> list[str]:
     """Warn (:class:`PlausibilityWarning`) about implausible magnitudes of a canonical table:
     N (parameters), D (tokens), C (FLOPs) outside ``PLAUSIBLE``, tokens per parameter outside
     ``TOKENS_PER_PARAM``, a loss column that looks like a perplexity, and losses far above
-    the table's median (diverged runs?). Returns the messages."""
+    the table's median (diverged runs?). Returns the messages. ``row_note`` says what the
+    row labels count (default: 0-based data rows for an integer index)."""
     units = units or {}
+    note = row_note or _row_note(df.index)
     messages = []
     names = {"N": "parameters", "D": "tokens", "C": "FLOPs"}
     for column, (low, high) in PLAUSIBLE.items():
@@ -502,15 +691,14 @@ def check_plausible(df: pd.DataFrame, units: dict | None = None) -> list[str]:
                 )
             else:
                 far = finite & (loss > LOSS_OUTLIER_FACTOR * median)
-                if "diverged" in df:
-                    far &= ~df["diverged"].fillna(False).astype(bool).to_numpy()
+                far &= ~diverged_flags(df)
                 if far.any():
                     messages.append(
                         f"{int(far.sum())} run(s) have a loss above {LOSS_OUTLIER_FACTOR:g}x the "
-                        f"table's median ({median:.3g}): rows {_rows(df.index[far])} (e.g. "
-                        f"{loss[far][:3].tolist()}). Diverged runs? They are kept; exclude them "
-                        "with RunTable.exclude(mask, reason=...), or mark them in a 'diverged' "
-                        "column for a hyperparameter law"
+                        f"table's median ({median:.3g}): {_at_rows(df.index[far], note)} (e.g. "
+                        f"{format_values(loss[far], 3)}). Diverged runs? They are kept; exclude "
+                        f"them ({EXCLUDE_HINT}), or mark them in a 'diverged' column for a "
+                        "hyperparameter law"
                     )
     for message in messages:
         warnings.warn(message, PlausibilityWarning, stacklevel=3)
@@ -567,4 +755,3 @@ def decades_outside(values, lo: float, hi: float) -> tuple[np.ndarray, np.ndarra
     the shape of ``values``, 0 inside (the distance an extrapolation is measured in)."""
     x = np.log10(np.asarray(values, float))
     return np.maximum(0.0, x - np.log10(hi)), np.maximum(0.0, np.log10(lo) - x)
-

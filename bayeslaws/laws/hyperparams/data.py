@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ...runs import RunTable, RunTableError
+from ...runs.table import diverged_flags, format_values
 from ..contract import Prepared, Scales
 
 IMPLAUSIBLE_FACTOR = 3.0  # without a threshold, a loss above 3x the median loss has diverged
@@ -57,13 +58,16 @@ def diverged_mask(law, df: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
         if above.any():
             reasons.append(
                 f"{int(above.sum())} with loss > {IMPLAUSIBLE_FACTOR:g}x the median loss "
-                f"({bound:.4g}; set divergence_threshold= to choose)"
+                f"({bound:.4g}; to choose: divergence_threshold=LOSS in Python, --option "
+                "divergence_threshold=LOSS on the command line)"
             )
         mask |= above
     if "diverged" in df:
-        flag = df["diverged"].fillna(False).astype(bool).to_numpy()
+        # parsed, never astype(bool): bool("no") is True (load_runs makes the column boolean)
+        flag = diverged_flags(df)
         if (flag & ~mask).any():
-            reasons.append(f"{int((flag & ~mask).sum())} more flagged in column 'diverged'")
+            more = " more" if reasons else ""
+            reasons.append(f"{int((flag & ~mask).sum())}{more} flagged in column 'diverged'")
         mask |= flag
     return mask, reasons
 
@@ -89,8 +93,9 @@ def exclude_diverged(law, runs: RunTable) -> RunTable:
             raise RunTableError(
                 f"law 'hyperparams' needs column {column!r} "
                 f"({'learning rate' if column == 'lr' else 'batch size in tokens'}), which "
-                f"the run table lacks; its columns are {list(runs.df.columns)} (pass "
-                f"{column}='your column name' to load_runs)"
+                f"the run table lacks; its columns are {[str(c) for c in runs.df.columns]} "
+                f"(Python: load_runs(..., {column}='name'); command line: --{column} NAME or "
+                f"--column {column}=NAME)"
             )
     if law.divergence != "exclude":
         return runs
@@ -141,7 +146,7 @@ def prepare(law, runs: RunTable) -> Prepared:
         raise RunTableError(
             f"law 'hyperparams' needs at least 3 (N, D) cells to fit power laws in N and D; "
             f"the run table has {n_cells} (columns 'N' and 'D' take the values "
-            f"{sorted(set(df['N']))[:5]} and {sorted(set(df['D']))[:5]})"
+            f"{format_values(sorted(set(df['N'])))} and {format_values(sorted(set(df['D'])))})"
         )
     for column in ("N", "D"):
         if cells[column].nunique() < 2:

@@ -1,0 +1,246 @@
+"""Run-table input handling found by a user audit: a text ``diverged`` column, the wording of
+the exclusion note, the missing-column message, numpy reprs in messages, remedies for both the
+Python API and the command line, what row numbers count, and entirely empty trailing rows.
+No sampling: load_runs / RunTable and the laws' data preparation only."""
+
+from __future__ import annotations
+
+import re
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import bayeslaws as bl
+from bayeslaws.laws import sweep
+from bayeslaws.laws.hyperparams import HyperparamsLaw
+from bayeslaws.laws.hyperparams.data import diverged_mask, exclude_diverged
+from bayeslaws.runs import PlausibilityWarning, RunTable, RunTableError
+from bayeslaws.runs import simulate as sim
+
+ROWS_NOTE = "(0-based data rows, header not counted)"
+
+
+def runs_frame(n=6, **extra) -> pd.DataFrame:
+    """n plausible runs (N params, D tokens, loss nats/token), distinct rows."""
+    N = np.geomspace(1e8, 1e9, n)
+    return pd.DataFrame(
+        {"N": N, "D": 20 * N, "loss": np.linspace(3.0, 2.5, n), **extra}, index=range(n)
+    )
+
+
+def tiny_sweep() -> pd.DataFrame:
+    """SIMULATED: 2 sizes x 2 budgets x the simulator's lr x batch grid."""
+    return sim.simulate_video_dit_sweep(seed=3, sizes=(0.017e9, 0.057e9), tokens=(2e9, 4e9))
+
+
+# ---- 1. the diverged column is parsed, never cast with astype(bool) ----------------------------
+def test_diverged_text_column_is_parsed_to_bool():
+    flags = ["no", "YES", "n", "Y", "t", "False", "", np.nan, "0", "1", " true ", None]
+    df = runs_frame(len(flags), diverged=flags)
+    runs = bl.load_runs(df)
+    assert runs.df["diverged"].dtype == bool
+    expected = [False, True, False, True, True, False, False, False, False, True, True, False]
+    assert runs.df["diverged"].tolist() == expected
+
+
+def test_diverged_numbers_and_bools_are_parsed():
+    assert bl.load_runs(runs_frame(4, diverged=[0, 1, 0.0, 1.0])).df["diverged"].tolist() == [
+        False,
+        True,
+        False,
+        True,
+    ]
+    assert bl.load_runs(runs_frame(3, diverged=[True, np.nan, False])).df["diverged"].tolist() == [
+        True,
+        False,
+        False,
+    ]
+
+
+def test_diverged_csv_with_blanks_and_yes_no(tmp_path):
+    path = tmp_path / "runs.csv"
+    runs_frame(4, diverged=["no", "", "yes", "No"]).to_csv(path, index=False)
+    runs = bl.load_runs(path)
+    assert runs.df["diverged"].dtype == bool
+    assert runs.df["diverged"].tolist() == [False, False, True, False]
+
+
+def test_unreadable_diverged_values_are_named():
+    df = runs_frame(5, diverged=["no", "no", "maybe", 2, "yes"])
+    with pytest.raises(RunTableError, match=r"'diverged'") as err:
+        bl.load_runs(df)
+    message = str(err.value)
+    assert "row 2: 'maybe'" in message and "row 3: 2" in message
+    assert ROWS_NOTE in message
+
+
+def test_run_table_constructed_directly_parses_diverged():
+    runs = bl.load_runs(runs_frame(3))
+    df = runs.df.assign(diverged=["no", "yes", "no"])
+    table = RunTable(df=df, compute_model=runs.compute_model)
+    assert table.df["diverged"].tolist() == [False, True, False]
+    assert df["diverged"].tolist() == ["no", "yes", "no"]  # the caller's frame is untouched
+
+
+def test_sweep_with_no_yes_diverged_excludes_only_the_yes_runs():
+    df = tiny_sweep()
+    yes = np.zeros(len(df), bool)
+    yes[[0, 5]] = True
+    df["diverged"] = np.where(yes, "yes", "no")
+    law = sweep.SweepLaw()
+    base, _ = law.excluded_mask(bl.load_runs(df.drop(columns="diverged")).df)
+    mask, reasons = law.excluded_mask(bl.load_runs(df).df)
+    # only the 'yes' runs are added (bool('no') is True: astype(bool) flagged every run)
+    np.testing.assert_array_equal(mask, base | yes)
+    assert f"{int((yes & ~base).sum())}" in " ".join(reasons)
+    # every run "no": nothing flagged, not "every run diverged"
+    all_no = bl.load_runs(df.assign(diverged="no"))
+    mask, reasons = diverged_mask(HyperparamsLaw(), all_no.df)
+    assert not mask.any() and reasons == []
+
+
+# ---- 2. "more" only after other reasons --------------------------------------------------------
+def test_flagged_reason_says_more_only_after_other_reasons():
+    df = tiny_sweep()
+    df["diverged"] = False
+    df.loc[[0, 1], "diverged"] = True
+    law = HyperparamsLaw()
+    _, reasons = diverged_mask(law, bl.load_runs(df).df)
+    assert reasons == ["2 flagged in column 'diverged'"]
+    df.loc[2, "loss"] = np.nan
+    _, reasons = diverged_mask(law, bl.load_runs(df, allow_missing_loss=True).df)
+    assert reasons[0] == "1 with a missing (NaN) loss"
+    assert reasons[1] == "2 more flagged in column 'diverged'"
+
+
+# ---- 3. a missing loss column: the columns read, and why ---------------------------------------
+def test_tab_separated_file_is_diagnosed(tmp_path):
+    path = tmp_path / "runs.csv"
+    runs_frame(3).to_csv(path, index=False, sep="\t")
+    with pytest.raises(RunTableError, match="no loss column") as err:
+        bl.load_runs(path)
+    message = str(err.value)
+    assert "tab-separated" in message
+    assert "['N\\tD\\tloss']" in message  # the columns read, a plain list of strings
+    assert "loss='your column name'" in message and "--column loss=NAME" in message
+
+
+def test_semicolon_file_is_diagnosed(tmp_path):
+    path = tmp_path / "runs.csv"
+    runs_frame(3).to_csv(path, index=False, sep=";")
+    with pytest.raises(RunTableError, match="';'-separated"):
+        bl.load_runs(path)
+
+
+def test_column_names_differing_in_case_are_named():
+    df = runs_frame(3).rename(columns={"loss": "Loss"})
+    with pytest.raises(RunTableError, match="no loss column") as err:
+        bl.load_runs(df)
+    message = str(err.value)
+    assert "column 'Loss' differs only in case from 'loss'" in message
+    assert "['N', 'D', 'Loss']" in message
+    df = runs_frame(3).rename(columns={"N": "n"})
+    with pytest.raises(RunTableError, match="need two of") as err:
+        bl.load_runs(df)
+    assert "column 'n' differs only in case from 'N'" in str(err.value)
+    assert "--column N=NAME" in str(err.value)
+
+
+# ---- 4. no numpy reprs; all rows excluded --------------------------------------------------------
+def test_levels_message_has_no_numpy_repr():
+    runs = bl.load_runs(pd.DataFrame({"N": [7e7, 7e7], "D": [1e9, 2e9], "loss": [3.0, 2.9]}))
+    with pytest.raises(RunTableError) as err:
+        runs.require_levels("N", 2, "chinchilla")
+    message = str(err.value)
+    assert "np." not in message and "has 1 ([7e+07])" in message
+    empty = runs.exclude(np.ones(2, bool), reason="test")
+    with pytest.raises(RunTableError, match="all rows were excluded") as err:
+        empty.require_levels("N", 2, "chinchilla")
+    assert "[]" not in str(err.value)
+
+
+def test_high_loss_and_below_one_messages_have_plain_numbers():
+    df = runs_frame(6)
+    df.loc[5, "loss"] = 100.0
+    with pytest.warns(PlausibilityWarning) as record:
+        bl.load_runs(df)
+    text = " ".join(str(w.message) for w in record)
+    assert "e.g. [100]" in text and "np." not in text
+    with pytest.raises(RunTableError) as err:
+        bl.load_runs(runs_frame(3).assign(N=[0.5, 1e8, 2e8]))
+    assert "e.g. [0.5]" in str(err.value)
+
+
+# ---- 5. remedies for Python and the command line -------------------------------------------------
+def test_duplicate_and_high_loss_remedies_give_both_forms():
+    df = pd.concat([runs_frame(5), runs_frame(5).iloc[[1]]], ignore_index=True)
+    with pytest.warns(UserWarning, match="exact duplicates") as record:
+        bl.load_runs(df)
+    text = " ".join(str(w.message) for w in record)
+    assert "runs.exclude(mask, reason=...)" in text
+    assert "--exclude-rows ROWS --exclude-reason TEXT" in text
+    df = runs_frame(6)
+    df.loc[5, "loss"] = 100.0
+    with pytest.warns(PlausibilityWarning, match="--exclude-rows ROWS --exclude-reason TEXT"):
+        bl.load_runs(df)
+
+
+def test_missing_lr_remedy_gives_both_forms():
+    runs = bl.load_runs(runs_frame(3, batch_size=[1e6, 2e6, 4e6]))
+    with pytest.raises(RunTableError) as err:
+        exclude_diverged(HyperparamsLaw(), runs)
+    message = str(err.value)
+    assert "load_runs(..., lr='name')" in message
+    assert "--lr NAME or --column lr=NAME" in message
+
+
+# ---- 6. what row numbers count ----------------------------------------------------------------
+def test_row_numbers_say_what_they_count():
+    df = runs_frame(4)
+    df.loc[1, "loss"] = np.nan
+    with pytest.raises(RunTableError, match=r"missing values at rows 1 ") as err:
+        bl.load_runs(df)
+    assert str(err.value).count(ROWS_NOTE) == 1
+    df.index = ["a", "b", "c", "d"]
+    with pytest.raises(RunTableError, match=r"rows b \(labels of the DataFrame's index\)"):
+        bl.load_runs(df)
+
+
+def test_row_numbers_of_a_file_are_data_rows(tmp_path):
+    path = tmp_path / "runs.csv"
+    df = runs_frame(4).astype(object)
+    df.loc[2, "N"] = "big"
+    df.to_csv(path, index=False)
+    with pytest.raises(RunTableError, match=re.escape(f"at rows 2 {ROWS_NOTE}")):
+        bl.load_runs(path)
+
+
+# ---- 7. entirely empty rows ------------------------------------------------------------------
+def test_trailing_empty_rows_are_dropped_with_a_warning(tmp_path):
+    path = tmp_path / "runs.csv"
+    runs_frame(4).to_csv(path, index=False)
+    with open(path, "a") as f:
+        f.write(",,\n,,\n")
+    with pytest.warns(PlausibilityWarning, match=r"2 entirely empty row\(s\) dropped") as record:
+        runs = bl.load_runs(path)
+    assert len(runs) == 4
+    assert re.search(r"rows 4, 5 \(0-based data rows", str(record[0].message))
+
+
+def test_partly_empty_rows_are_still_errors(tmp_path):
+    path = tmp_path / "runs.csv"
+    runs_frame(4).to_csv(path, index=False)
+    with open(path, "a") as f:
+        f.write("1e9,,\n,,\n")
+    with warnings.catch_warnings(), pytest.raises(RunTableError, match="missing values at rows 4"):
+        warnings.simplefilter("ignore", PlausibilityWarning)
+        bl.load_runs(path)
+
+
+def test_only_empty_rows_is_no_rows(tmp_path):
+    path = tmp_path / "runs.csv"
+    path.write_text("N,D,loss\n,,\n,,\n")
+    with pytest.warns(PlausibilityWarning), pytest.raises(RunTableError, match="has no rows"):
+        bl.load_runs(path)
