@@ -110,6 +110,7 @@ def _one_line_error(capsys, argv, match: str):
             "needs a law that predicts 'eta_opt'",
         ),
         (["fit", "{runs}", "--out", "{runs}"], "is the run table itself"),
+        (["fit", "{runs}", "--out", "{cands}"], "not a saved fit"),
         (["fit", "{runs}", "--units", "N", "--out", "{dir}/x.nc"], "--units takes COLUMN="),
         (
             ["fit", "{dir}/missing_loss.csv", "--out", "{dir}/x.nc"],

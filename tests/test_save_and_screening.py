@@ -69,12 +69,20 @@ def test_screening_never_names_a_row_excluded_before_the_fit():
     kept = runs.exclude(runs.df.index == 9, "mis-typed")
     fit = bl.fit(kept, warn=False, **SMALL)
     assert [f["row"] for f in fit.record.data["screening"]["flagged"]] == ["10"]
-    # screening the fit after the fact: positions in the stored training runs are shifted by
-    # the exclusion, so position 9 is the outlier at row 10, not the excluded row 9
-    # (the stored runs hold no row labels, so it names the run by its place in the fit)
+    # screening the fit after the fact: the stored training runs keep the user's row labels
+    # (position 9 is the outlier at row 10 once row 9 is excluded), in memory and once saved
     again = screen_fit(fit)
-    assert 9 not in again.rows and 9 not in again.flagged
-    assert again.flagged == ["fitted run 9"]
+    assert 9 not in again.rows and again.flagged == [10]
+    assert list(fit.training_runs().df.index) == [i for i in range(30) if i != 9]
+
+
+def test_a_fit_stored_without_row_labels_names_runs_by_position():
+    """Fits saved before the labels were stored: after an exclusion, positions are not the
+    user's rows, so screening names runs by their place in the fit, never by a label."""
+    runs = runs_with_outlier(row=10)
+    fit = bl.fit(runs.exclude(runs.df.index == 9, "mis-typed"), warn=False, **SMALL)
+    del fit.record.training_runs["row"]
+    assert screen_fit(fit).flagged == ["fitted run 9"]
 
 
 def test_screen_exclude_reports_the_excluded_rows_once():

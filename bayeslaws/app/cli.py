@@ -240,6 +240,7 @@ def _sampler(args) -> dict:
 
 def cmd_fit(args) -> int:
     import bayeslaws as bl
+    from bayeslaws.inference.fit import refuse_non_fit
     from bayeslaws.laws import resolve_law
     from bayeslaws.posterior import extrapolation
 
@@ -247,6 +248,7 @@ def cmd_fit(args) -> int:
     resolve_law(args.law, options)  # an unknown law or option fails before anything is read
     if Path(args.out).resolve() == Path(args.runs).resolve():
         raise CLIError(f"--out {args.out!r} is the run table itself: give the fit its own .nc file")
+    refuse_non_fit(Path(args.out))  # before the fit, not after it
     runs = _read_runs(args.runs, args)
     sampler = _sampler(args)
     screen = args.screen

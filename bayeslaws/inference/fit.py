@@ -146,11 +146,13 @@ class Fit:
         self._compute_model = model
 
     def training_runs(self) -> RunTable | None:
-        """The fitted runs as a RunTable (canonical columns, C as fitted), or None."""
+        """The fitted runs as a RunTable (canonical columns, C as fitted; indexed by their row
+        labels in the user's table when the fit stored them), or None."""
         data = self.record.training_runs
         if not data:
             return None
         frame = pd.DataFrame(data)
+        rows = frame.pop("row") if "row" in frame else None
         given = {c: c for c in ("N", "D") if c in frame}
         runs = load_runs(
             frame.drop(columns=["C"]),
@@ -159,6 +161,8 @@ class Fit:
             **given,
         )
         runs.df["C"] = frame["C"].to_numpy(float)  # as fitted (e.g. Porian's budget column)
+        if rows is not None:
+            runs.df.index = pd.Index(rows.tolist())
         return runs
 
     def posterior(self) -> Posterior:

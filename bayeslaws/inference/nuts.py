@@ -137,9 +137,11 @@ def _shapes(data: dict) -> tuple:
 
 
 def training_columns(runs) -> dict:
-    """JSON-ready copy of the fitted runs' canonical columns (column -> list)."""
+    """JSON-ready copy of the fitted runs' canonical columns (column -> list), and their row
+    labels in the user's table (``"row"``: ints, else strings), which an exclusion makes
+    differ from their positions."""
     df = runs.df
-    out = {}
+    out = {"row": [int(r) if isinstance(r, int | np.integer) else str(r) for r in df.index]}
     for column in CANONICAL + EXTRA_RUN_COLUMNS:
         if column in df:
             values = df[column]
