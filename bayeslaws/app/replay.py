@@ -77,6 +77,7 @@ from ..posterior.splits import (
     simulated_truth_loss,
 )
 from ..runs import bundled, load_runs
+from ..runs.table import diverged_flags
 
 BUDGETS = (0.01, 0.05, 0.10, 0.25)
 STRATEGIES = ("ours", "random", "vopt", "grid")
@@ -370,7 +371,7 @@ def held_out_predictions(
     method = pool.report_method if method is None else method
     out = pool.held_out
     if pool.kind == "hyperparams":
-        out = out[~out["diverged"].astype(bool) & np.isfinite(out["loss"])]
+        out = out[~diverged_flags(out) & np.isfinite(out["loss"])]
         query = query_frame(fit, N=out["N"], D=out["D"], lr=out["lr"], batch_size=out["batch_size"])
         draws = quantity_draws(fit, query, kind="new_run", seed=seed, extrapolation=method)
         level = draws["loss_opt"] if "loss_opt" in draws else draws["loss"]  # sweep: "loss"
@@ -488,7 +489,7 @@ def vopt_target(pool: Pool, seed: int = 0):
     """The V-optimal baseline's target: the losses of (up to ``VOPT_MAX_POINTS``) held-out runs."""
     out = pool.held_out
     if pool.kind == "hyperparams":
-        out = out[~out["diverged"].astype(bool)]
+        out = out[~diverged_flags(out)]
     if len(out) > VOPT_MAX_POINTS:
         out = out.sample(VOPT_MAX_POINTS, random_state=seed)
     if pool.kind == "hyperparams":

@@ -585,8 +585,9 @@ class SweepLaw(LossSurfaceLaw):
                 raise RunTableError(
                     f"law {self.name!r} needs column {column!r} "
                     f"({'learning rate' if column == 'lr' else 'batch size in tokens'}), which "
-                    f"the run table lacks; its columns are {list(runs.df.columns)} (pass "
-                    f"{column}='your column name' to load_runs)"
+                    f"the run table lacks; its columns are {list(runs.df.columns)} (Python: "
+                    f"load_runs(..., {column}='your column name'); command line: --{column} "
+                    f"NAME or --column {column}=NAME)"
                 )
         if runs.has_groups:
             raise RunTableError(
