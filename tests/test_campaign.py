@@ -52,9 +52,14 @@ def test_budget_gives_the_best_affordable_batch(simulated_fit, cands, ranked):
     # k and budget together: at most k units, within the budget
     two = design.next_runs(simulated_fit, cands, TARGET, k=2, budget=budget)
     assert len(two) <= 2 and two["flops"].sum() <= budget * (1 + 1e-9)
-    # nothing affordable: an empty plan, not an error
-    none = design.next_runs(simulated_fit, cands, TARGET, k=None, budget=1e17)
+    # nothing affordable: an empty plan, not an error, and a warning that says why
+    with pytest.warns(UserWarning, match=r"budget 1e\+17 FLOPs affords no candidate unit"):
+        none = design.next_runs(simulated_fit, cands, TARGET, k=None, budget=1e17)
     assert none.empty
+    # more units asked for than there are: all of them, and a warning that says so
+    three = cands[cands["C"] == 1e19] if "C" in cands else cands.iloc[:3]
+    with pytest.warns(UserWarning, match=r"asked for k=50 units, picked \d+: there are only"):
+        design.next_runs(simulated_fit, three, TARGET, k=50)
 
 
 @pytest.mark.parametrize(

@@ -110,6 +110,10 @@ def _one_line_error(capsys, argv, match: str):
             "needs a law that predicts 'eta_opt'",
         ),
         (["fit", "{runs}", "--out", "{runs}"], "is the run table itself"),
+        (
+            ["fit", "{runs}", "--column", "loss=val", "--loss", "loss", "--out", "{dir}/x.nc"],
+            "column 'loss' is mapped twice",
+        ),
         (["fit", "{runs}", "--out", "{cands}"], "not a saved fit"),
         (["fit", "{runs}", "--units", "N", "--out", "{dir}/x.nc"], "--units takes COLUMN="),
         (
@@ -450,3 +454,11 @@ def test_grouped_fit_predicts_a_fitted_group_or_says_it_is_new(files, capsys, tm
     fitted = capsys.readouterr()
     assert "NEW group" not in fitted.err and " a " in fitted.out.splitlines()[1]
     assert main(["allocate", str(out), "--C", "1e21", "--group", "b"]) == 0
+
+
+def test_design_says_which_target_it_aims_at(files, capsys):
+    argv = ["design", str(files["fit"]), "--candidates", str(files["cands"]), "--k", "1"]
+    assert main(argv) == 0
+    assert "target: all of the law's parameters (the default" in capsys.readouterr().err
+    assert main(argv + ["--nopt", "1e22"]) == 0
+    assert "target:" not in capsys.readouterr().err

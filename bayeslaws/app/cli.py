@@ -130,6 +130,11 @@ def _mapping(args) -> dict:
     for canon in COLUMNS:
         given = getattr(args, f"col_{canon}", None)
         if given is not None:
+            if mapping.get(canon, given) != given:
+                raise CLIError(
+                    f"column {canon!r} is mapped twice: --column {canon}={mapping[canon]} and "
+                    f"--{canon} {given}; give one"
+                )
             mapping[canon] = given
     return mapping
 
@@ -418,6 +423,12 @@ def cmd_design(args) -> int:
         raise CLIError("give either --candidates or --isoflop/--sweep, not both")
     cands = generated if generated is not None else _read_candidates(args.candidates, args)
     target = _design_target(args)
+    if not any(getattr(args, t) is not None for t in ("loss", "nopt", "hparams")):
+        print(
+            "target: all of the law's parameters (the default; --nopt C, --loss N D or "
+            "--hparams N D aims the runs at a decision quantity)",
+            file=sys.stderr,
+        )
     cost = None if args.cost == "none" else args.cost
     plan = design.next_runs(fit, cands, target, cost=cost, k=args.k, seed=args.seed, ci=args.ci)
     print("the batch (picked together, each given the earlier picks; widths cumulative):")

@@ -274,6 +274,24 @@ def rank_candidates(
     return out.sort_values("score", ascending=False, kind="stable").reset_index(drop=True)
 
 
+def _warn_short_batch(n_picked: int, k, n_units: int, budget, flops: np.ndarray) -> None:
+    """Say why the batch holds fewer units than asked (``k``), or none within ``budget``."""
+    if budget is not None and n_picked == 0:
+        warnings.warn(
+            f"the budget {budget:.3g} FLOPs affords no candidate unit (the cheapest costs "
+            f"{float(np.min(flops)):.3g} FLOPs): the batch is empty",
+            stacklevel=3,
+        )
+    elif k is not None and n_picked < k:
+        if n_units < k:
+            why = f"there are only {n_units} candidate unit(s)"
+        elif budget is not None:
+            why = f"the budget {budget:.3g} FLOPs affords no more"
+        else:
+            why = "the guardrails allow no more"
+        warnings.warn(f"asked for k={k} units, picked {n_picked}: {why}", stacklevel=3)
+
+
 def next_runs(
     fit,
     cands,
@@ -421,6 +439,7 @@ def next_runs(
             if now is not None:
                 _width_columns(rec, p, now, post_var[u])
             records.append(rec)
+    _warn_short_batch(len(picked), k, U, budget, flops)
     out = pd.DataFrame(records)
     if out.empty:
         return pd.DataFrame(columns=list(rows.columns) + ["rank", "info", "flops", "cost"])
