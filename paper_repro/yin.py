@@ -315,7 +315,9 @@ def part2(replicates, hp_replicates, draws, hp_draws, budgets, tolerances, joint
         for tol in tolerances:
             t_small = truth_smallest(truth, C_1E22, tol)
             for prob in PROBS:
-                near = near_optimal(fit, C=C_1E22, tolerance=tol, prob=prob, span_decades=2.0)
+                near = near_optimal(
+                    fit, C=C_1E22, tolerance=tol, relative_to="total", prob=prob, span_decades=2.0
+                )
                 s = near.smallest or {}
                 out.append(
                     {

@@ -202,7 +202,8 @@ def test_irreducible_loss_hook_and_reducible_tolerance(baseline):
     share = default.reducible_share[0]
     assert 0 < share < 1  # the floor takes part of the loss
     assert default.tolerance_total == pytest.approx(0.05 * share)
-    total = near_optimal(fit, 1e22, 0.01)  # a bare number keeps its old meaning
+    with pytest.warns(UserWarning, match="without relative_to is read as a fraction of the TOTAL"):
+        total = near_optimal(fit, 1e22, 0.01)  # a bare number keeps its old meaning, and says so
     assert total.relative_to == "total" and total.tolerance_reducible == pytest.approx(0.01 / share)
     # per draw the reducible excess is the total excess over the reducible share (<= 1)
     t = default.table
@@ -320,3 +321,25 @@ def test_fit_report_command_renders_in_a_browser(demo, browser, tmp_path, capsys
     found = page_problems(browser, html)
     assert found["images"] >= 3 and found["broken"] == [] and found["console"] == []
     assert "Parameters" in found["text"]
+
+
+def test_demo_tolerance_is_relative_to_the_reducible_loss(baseline, monkeypatch):
+    """``bayeslaws demo --tolerance 0.1`` is documented as a fraction of the reducible loss: the
+    planning step must say so to near_optimal (a bare number there means the total loss)."""
+    from bayeslaws.app import demo as demo_module
+
+    seen = {}
+
+    class Stop(Exception):
+        pass
+
+    def record(*args, **kwargs):
+        seen.update(kwargs, tolerance=args[2] if len(args) > 2 else kwargs.get("tolerance"))
+        raise Stop
+
+    monkeypatch.setattr(demo_module, "near_optimal", record)
+    hp = bl.load_fit(baseline["out"] / "hyperparams_fit.nc")
+    surface = bl.load_fit(baseline["out"] / "loss_surface_fit.nc")
+    with pytest.raises(Stop):
+        demo_module.planning(hp, surface, tolerance=0.1)
+    assert seen["tolerance"] == 0.1 and seen["relative_to"] == "reducible"

@@ -204,7 +204,7 @@ def planning(
     draws = allocation_draws(surface_fit, [budget], seed=seed)
     ratio = (draws["D_opt"] / draws["N_opt"])[:, 0]
     lo, med, hi = np.quantile(ratio, [(1 - ci) / 2, 0.5, (1 + ci) / 2])
-    near = near_optimal(surface_fit, budget, tolerance, ci=ci, seed=seed)
+    near = near_optimal(surface_fit, budget, tolerance, relative_to="reducible", ci=ci, seed=seed)
     plan = {
         "route": route_of(hp_fit, surface_fit),
         "hyperparams": hyper,

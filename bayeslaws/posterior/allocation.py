@@ -12,6 +12,7 @@ Units: N in parameters, D in tokens, C in FLOPs, L in the fit's loss units.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -328,6 +329,15 @@ def near_optimal(
     if C_arr.size != 1:
         raise ValueError(f"C must be a single budget for near_optimal, got {C_arr.size} values")
     C = float(C_arr[0])
+    if relative_to is None and tolerance is not None:
+        warnings.warn(
+            f"near_optimal: tolerance={tolerance!r} without relative_to is read as a fraction "
+            "of the TOTAL loss (its meaning before relative_to existed), while the default "
+            "tolerance is 5% of the REDUCIBLE loss; pass relative_to='total' or 'reducible' to "
+            "say which (the result states the tolerance on both scales)",
+            UserWarning,
+            stacklevel=2,
+        )
     if relative_to is None:
         relative_to = "reducible" if tolerance is None else "total"
     if relative_to not in RELATIVE_TO:
