@@ -244,3 +244,11 @@ def test_only_empty_rows_is_no_rows(tmp_path):
     path.write_text("N,D,loss\n,,\n,,\n")
     with pytest.warns(PlausibilityWarning), pytest.raises(RunTableError, match="has no rows"):
         bl.load_runs(path)
+
+
+def test_tab_separated_files_are_read_by_their_suffix(tmp_path):
+    table = "N\tD\tloss\n1e8\t2e9\t3.1\n2e8\t2e9\t3.0\n4e8\t4e9\t2.9\n"
+    (tmp_path / "runs.tsv").write_text(table)
+    runs = bl.load_runs(tmp_path / "runs.tsv")
+    np.testing.assert_allclose(runs.df["N"], [1e8, 2e8, 4e8])
+    np.testing.assert_allclose(runs.df["C"], 6 * runs.df["N"] * runs.df["D"])

@@ -648,7 +648,7 @@ def build_parser() -> argparse.ArgumentParser:
         return sub.add_parser(name, help=help, description=help, formatter_class=_Formatter)
 
     p = add("fit", "fit a law to a CSV/Parquet run table and save it (netCDF)")
-    p.add_argument("runs", help="CSV or Parquet file of training runs")
+    p.add_argument("runs", help="CSV, TSV or Parquet file of training runs")
     p.add_argument("--law", default="chinchilla", help=_law_help())
     p.add_argument("--likelihood", default=None, choices=["gaussian", "student_t", "huber"],
                    help="noise family on the log loss (default: the law's own; see its "

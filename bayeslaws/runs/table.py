@@ -371,16 +371,17 @@ def _read(data) -> tuple[pd.DataFrame, str]:
     if path.is_dir():
         raise IsADirectoryError(f"run table {str(path)!r} is a folder, not a file")
     suffix = path.suffix.lower()
-    if suffix not in (".parquet", ".pq", ".csv", ".txt", ".gz"):
+    if suffix not in (".parquet", ".pq", ".csv", ".tsv", ".txt", ".gz"):
         raise RunTableError(
-            f"unsupported file type {suffix!r} for {str(path)!r}; use .csv or .parquet"
+            f"unsupported file type {suffix!r} for {str(path)!r}; use .csv, .tsv or .parquet"
         )
     if path.stat().st_size == 0:
         raise RunTableError(f"run table {str(path)!r} is empty (no header, no rows)")
     try:
         if suffix in (".parquet", ".pq"):
             return pd.read_parquet(path), str(path)
-        return pd.read_csv(path), str(path)
+        tab = suffix == ".tsv" or path.name.lower().endswith(".tsv.gz")
+        return pd.read_csv(path, sep="\t" if tab else ","), str(path)
     except ImportError:
         raise RunTableError(
             f"reading {str(path)!r} (Parquet) needs pyarrow or fastparquet: pip install pyarrow, "
