@@ -462,3 +462,19 @@ def test_design_says_which_target_it_aims_at(files, capsys):
     assert "target: all of the law's parameters (the default" in capsys.readouterr().err
     assert main(argv + ["--nopt", "1e22"]) == 0
     assert "target:" not in capsys.readouterr().err
+
+
+def test_predict_passes_lr_and_batch_size_to_the_law(files, capsys, monkeypatch):
+    """--lr/--batch-size reach bl.predict (sweep and hyperparams fits price a planned setting);
+    a law without those inputs says so in one line."""
+    _one_line_error(
+        capsys,
+        ["predict", str(files["fit"]), "--N", "1e9", "--D", "1e10", "--lr", "3e-4",
+         "--batch-size", "131072"],
+        "unknown query input(s) ['batch_size', 'lr'] for law 'chinchilla'",
+    )  # fmt: skip
+    seen = {}
+    monkeypatch.setattr(bl, "predict", lambda fit, **kw: seen.update(kw) or pd.DataFrame())
+    argv = ["predict", str(files["fit"]), "--N", "1e9", "--D", "1e10", "--lr", "3e-4", "1e-3"]
+    assert main(argv + ["--batch-size", "131072", "262144"]) == 0
+    assert seen["lr"] == [3e-4, 1e-3] and seen["batch_size"] == [131072.0, 262144.0]

@@ -291,6 +291,11 @@ def cmd_predict(args) -> int:
         kind=args.kind,
         extrapolation=args.extrapolation,
         group=args.group,
+        **{
+            name: _floats(values, name.replace("_", "-"))
+            for name, values in (("lr", args.lr), ("batch_size", args.batch_size))
+            if values is not None
+        },
     )
     _say_new_group(fit, args.group)
     print(_table(table))
@@ -697,6 +702,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--group", default=None,
                    help="a fitted group's label (grouped fits; default: a new group)")
+    p.add_argument("--lr", nargs="+", default=None,
+                   help="learning rate(s) of the planned runs (sweep and hyperparams fits: adds "
+                   "the loss penalty of training there)")
+    p.add_argument("--batch-size", nargs="+", default=None,
+                   help="batch size(s) in tokens (with --lr)")
     p.set_defaults(func=cmd_predict)
 
     p = add("allocate", "compute-optimal N, D and loss at budgets C (FLOPs)")
