@@ -303,16 +303,14 @@ def screen_fit(fit, screen="warn", seed: int = 0) -> Screening:
 
 def _with_row_labels(fit, runs):
     """The fit's training runs labelled by the user's rows, as the fit's own screening named
-    them. The stored training runs are numbered 0..n-1 in fitted order; that is the user's
-    row labels only when no row was excluded before the fit. After an exclusion the
-    positions shift (the run at row 9 becomes position 8 once row 3 is excluded, and position
-    9 is then another run, so an excluded row's label would name a run that was fitted): the
-    labels are taken from the record when it holds them (``training_runs["row"]``), else
-    the runs are named by position in the fitted table ("fitted run 8"), never by a label
-    the user may have excluded."""
-    stored = (fit.record.training_runs or {}).get("row")
-    if stored is not None and len(stored) == len(runs.df):
-        return replace(runs, df=runs.df.set_axis(pd.Index(stored, name=runs.df.index.name)))
+    them. ``fit.training_runs()`` restores the labels the fit stored
+    (``training_runs["row"]``); a fit saved before they were stored numbers its runs 0..n-1,
+    which are the user's labels only when no row was excluded before the fit. After an
+    exclusion the positions shift (position 9 is the run at row 10 once row 9 is excluded, so
+    an excluded row's label would name a run that was fitted): such runs are named by their
+    place in the fit ("fitted run 9"), never by a label the user may have excluded."""
+    if "row" in (fit.record.training_runs or {}):
+        return runs
     data = fit.record.data or {}
     excluded = sum(int(e.get("count", 0)) for e in data.get("exclusions") or [])
     if not excluded:
