@@ -259,6 +259,10 @@ def test_update_table_keeps_what_the_law_reads(simulated_fit):
     new = _train(pd.DataFrame({"N": [7e9], "D": [1.4e11]}), seed=2)
     runs, dropped = combined_runs(swept, new)
     assert len(runs) == n + 1 and dropped == ["lr", "batch_size"]
+    # the fitted runs keep their row labels (here with row 3 left out), the new one follows
+    labelled = Fit(swept.idata, replace(swept.record, training_runs={**data, "row": [
+        r for r in range(n + 1) if r != 3]}))  # fmt: skip
+    assert list(combined_runs(labelled, new)[0].df.index) == [r for r in range(n + 2) if r != 3]
     assert "lr" not in runs.df
     with pytest.raises(ValueError, match="loss"):
         combined_runs(swept, new.drop(columns="loss"))

@@ -84,6 +84,7 @@ def combined_runs(fit: Fit, new_runs) -> tuple[RunTable, list]:
     frame = pd.concat(
         [old.df[columns], new.reindex(columns=columns)], ignore_index=True, sort=False
     )
+    frame.index = combined_labels(old.df.index, len(new))
     if "diverged" in frame:
         frame["diverged"] = frame["diverged"].fillna(False).astype(bool)
     runs = load_runs(
@@ -94,6 +95,15 @@ def combined_runs(fit: Fit, new_runs) -> tuple[RunTable, list]:
     )
     runs.df["C"] = frame["C"].to_numpy(float)  # as given (e.g. an isoFLOP budget column)
     return runs, missing
+
+
+def combined_labels(old: pd.Index, n_new: int) -> pd.Index:
+    """Row labels of the combined table: the fitted runs keep theirs (their rows in the user's
+    table, which screening names); the new runs follow, numbered on after the largest integer
+    label (their own labels could repeat the fitted runs')."""
+    numbers = [int(r) for r in old if isinstance(r, int | np.integer)]
+    start = max(numbers, default=-1) + 1
+    return pd.Index(list(old) + list(range(start, start + n_new)))
 
 
 def initial_values(fit: Fit, model, data: dict, chains: int, seed: int) -> dict:
