@@ -398,3 +398,12 @@ def test_fixed_vs_optimal_refuses_what_it_cannot_answer(sweep_fit):
         bl.fixed_vs_optimal(fit, 1e21, cells=pd.DataFrame({"N": [1e8, 2e8], "D": [1e9, 2e9]}))
     with pytest.raises(ValueError, match="C"):
         bl.fixed_vs_optimal(fit, -1.0)
+    with pytest.raises(ValueError, match="single budget"):
+        bl.fixed_vs_optimal(fit, [1e21, 1e22])
+    # a budget or a fixed setting in other units is flagged, not answered silently
+    from bayeslaws.runs import PlausibilityWarning
+
+    with pytest.warns(PlausibilityWarning, match="C = 1e\\+10 .* decades outside"):
+        bl.fixed_vs_optimal(fit, 1e10, n_draws=10)
+    with pytest.warns(PlausibilityWarning, match="lr = 1e\\+03"):
+        bl.fixed_vs_optimal(fit, 1e21, lr=1e3, batch_size=2**17, n_draws=10)

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ..laws.contract import LawCapabilityError
-from .draws import positive_array, quantity_draws
+from .draws import check_range, positive_array, quantity_draws
 from .predict import check_ci
 
 # Chinchilla refit in centred logs: p = (ln E, ln A', ln B', alpha, beta), ln A' = ln A - alpha x0
@@ -120,6 +120,11 @@ def fixed_vs_optimal(
     (the interval excludes 0) and ``verdict`` (a sentence saying so), ``ci``, ``n_draws``.
     """
     ci = check_ci(ci)
+    if np.ndim(C) != 0:
+        raise ValueError(
+            f"C must be a single budget for fixed_vs_optimal (got {np.size(C)} values); call it "
+            "once per budget"
+        )
     positive_array("C", C)
     if isinstance(n_draws, bool) or not isinstance(n_draws, int) or n_draws < 10:
         raise ValueError(f"n_draws must be an integer >= 10, got {n_draws!r}")
@@ -142,6 +147,8 @@ def fixed_vs_optimal(
         batch_size = float(np.median(optimum["B_opt"])) if batch_size is None else batch_size
     positive_array("lr", lr)
     positive_array("batch_size", batch_size)
+    query = pd.DataFrame({"C": [float(C)], "lr": [lr], "batch_size": [batch_size]})
+    check_range(fit, query, stacklevel=3)  # a budget or setting in other units?
     query = cells.assign(lr=float(lr), batch_size=float(batch_size))
     draws = quantity_draws(fit, query, extrapolation="none")
     if not {"loss", "rel_penalty"} <= set(draws):
