@@ -141,6 +141,13 @@ def test_kaplan_and_likelihoods_compare_by_loo(simulated_runs, simulated_fit):
     table = bl.compare([simulated_fit, kaplan, student])
     assert set(table.index) == {"chinchilla/gaussian", "kaplan/gaussian", "chinchilla/student_t"}
     assert table.index[-1] == "kaplan/gaussian"  # the wrong form ranks last
+    named = bl.compare({"truth's form": simulated_fit, "kaplan": kaplan})
+    assert set(named.index) == {"truth's form", "kaplan"}
+    # other data (the same runs, every loss shifted) is refused: its LOO is not comparable
+    shifted = simulated_runs.df.assign(loss=simulated_runs.df["loss"] * 1.02)
+    other = bl.fit(bl.load_runs(shifted), seed=0, warn=False, **FAST)
+    with pytest.raises(ValueError, match="same runs: .* other loss values"):
+        bl.compare([simulated_fit, other])
 
 
 def test_groups_are_partially_pooled():

@@ -11,6 +11,7 @@ import functools
 import os
 import sys
 import time
+import warnings
 from collections import OrderedDict
 from dataclasses import replace
 
@@ -445,7 +446,11 @@ def _fit_once(runs, law_obj, likelihood, priors_used, settings, label, warn, rul
 
 def compare(fits, ic: str = "loo"):
     """Rank fits of the same runs by PSIS-LOO: ArviZ's ``compare`` table (a DataFrame, one
-    row per fit, best first)."""
+    row per fit, best first). ``fits``: a list of fits, or a dict name -> fit (the names label
+    the rows). Fits whose runs (N, D, loss) differ are refused: their LOO is not comparable."""
+    names = None
+    if isinstance(fits, dict):
+        names, fits = [str(k) for k in fits], list(fits.values())
     if isinstance(fits, str | Fit) or not hasattr(fits, "__iter__"):
         raise TypeError(f"compare() takes a list of fits, got {type(fits).__name__}")
     fits = list(fits)
@@ -456,11 +461,33 @@ def compare(fits, ic: str = "loo"):
         raise TypeError(f"compare() takes Fit objects (from bl.fit / bl.load_fit), got {wrong}")
     if ic not in ("loo", "waic"):
         raise ValueError(f"ic must be 'loo' or 'waic', got {ic!r}")
-    labels = [f.label for f in fits]
+    labels = names or [f.label for f in fits]
     if len(set(labels)) != len(labels):
         labels = [f"{label}#{i}" for i, label in enumerate(labels)]
     n_obs = {f.n_runs for f in fits}
     if len(n_obs) > 1:
         raise ValueError(f"compare() needs fits of the same runs; row counts differ: {n_obs}")
+    _check_same_runs(fits, labels)
+    if len({id(f) for f in fits}) < len(fits):
+        warnings.warn("compare(): the same fit object appears more than once", stacklevel=2)
     az = deferred.arviz()
     return az.compare(dict(zip(labels, [f.idata for f in fits], strict=True)), ic=ic)
+
+
+def _check_same_runs(fits, labels) -> None:
+    """ValueError naming the first fit whose stored runs (N, D, loss) differ from the first's."""
+    first = fits[0].record.training_runs or {}
+    for fit, label in zip(fits[1:], labels[1:], strict=True):
+        other = fit.record.training_runs or {}
+        for column in ("N", "D", "loss"):
+            if column not in first or column not in other:
+                continue
+            a, b = (np.asarray(x[column], float) for x in (first, other))
+            differ = ~np.isclose(a, b, rtol=1e-9, equal_nan=True)
+            if differ.any():
+                raise ValueError(
+                    f"compare() needs fits of the same runs: {label!r} has other {column} values "
+                    f"than {labels[0]!r} at {int(differ.sum())} of {len(a)} runs (first at "
+                    f"position {int(np.flatnonzero(differ)[0])}); LOO of different data is not "
+                    "comparable"
+                )
