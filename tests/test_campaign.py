@@ -266,6 +266,11 @@ def test_update_table_keeps_what_the_law_reads(simulated_fit):
     assert "lr" not in runs.df
     with pytest.raises(ValueError, match="loss"):
         combined_runs(swept, new.drop(columns="loss"))
+    with pytest.raises(ValueError, match="'group' column but the fit is not grouped"):
+        combined_runs(swept, new.assign(group="other corpus"))
+    grouped = Fit(swept.idata, replace(swept.record, training_runs={**data, "group": ["a"] * n}))
+    with pytest.raises(ValueError, match=r"lack the 'group' column .* \['a'\]"):
+        combined_runs(grouped, new)
 
 
 def tiny_replay_pool():

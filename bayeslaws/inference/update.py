@@ -73,6 +73,16 @@ def combined_runs(fit: Fit, new_runs) -> tuple[RunTable, list]:
         )
     if "loss" not in new:
         raise ValueError("new_runs lack column 'loss' (the trained runs' losses)")
+    if "group" in old.df and "group" not in new:
+        raise ValueError(
+            f"new_runs lack the 'group' column this fit is grouped by (its groups: "
+            f"{sorted(map(str, old.df['group'].unique()))}): say which group each new run is in"
+        )
+    if "group" in new and "group" not in old.df:
+        raise ValueError(
+            "new_runs have a 'group' column but the fit is not grouped: drop the column to add "
+            "them to the one pool, or fit the whole table with its groups (bl.fit)"
+        )
     columns = [c for c in CANONICAL + EXTRA_COLUMNS if c in old.df]
     missing = [c for c in columns if c not in new and c not in ("diverged", "run", "group")]
     needed_cols = set(fit.law.run_columns) | {"N", "D", "C", "loss"}
