@@ -417,6 +417,14 @@ def n_opt(
     ``C_range`` defaults to the fitted range extended two decades upward."""
     _check_fit(fit)
     levels = _ci_levels(ci)
+    if paper_laws is not None and not (
+        isinstance(paper_laws, dict)
+        and all(np.shape(v) == (2,) for v in paper_laws.values())
+    ):
+        raise TypeError(
+            "paper_laws must be a dict label -> (k, a) for N_opt = k C^a, e.g. "
+            f"bl.runs.published.yin_n_opt_laws(); got {paper_laws!r}"
+        )
     fitted = fit.record.ranges.get("C")
     if C_range is None:
         if fitted is None:

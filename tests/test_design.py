@@ -219,3 +219,14 @@ def test_campaign_design_sets():
     assert 6.0 * (grid.N * grid.D).sum() == pytest.approx(7.24e19, rel=1e-3)
     keys = set(zip(pool.N, pool.D, strict=True))
     assert all(k in keys for k in zip(grid.N, grid.D, strict=True))  # the grid is in the pool
+
+
+def test_input_shapes_are_named(simulated_fit):
+    """hyperparameter_candidates pairs N and D as cells: mismatched lengths are named (numpy's
+    broadcast error was); plot.n_opt's published laws must be a dict of (k, a)."""
+    from bayeslaws import plot
+
+    with pytest.raises(ValueError, match="got 3 sizes and 2 token counts"):
+        design.hyperparameter_candidates([1e8, 2e8, 3e8], [1e10, 2e10], lr=[1e-3], batch_size=[1e5])
+    with pytest.raises(TypeError, match="paper_laws must be a dict"):
+        plot.n_opt(simulated_fit, paper_laws="yin")

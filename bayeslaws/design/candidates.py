@@ -91,7 +91,13 @@ def hyperparameter_candidates(
     carries no information while the cell's loss level is unknown. ``per_cell=False``: every run
     its own.
     """
-    Ns, Ds = np.broadcast_arrays(positive("N", N), positive("D", D))
+    N, D = positive("N", N), positive("D", D)
+    if N.size != D.size and 1 not in (N.size, D.size):
+        raise ValueError(
+            f"N and D pair up as cells: give them the same length, or one of them a single "
+            f"value; got {N.size} sizes and {D.size} token counts"
+        )
+    Ns, Ds = np.broadcast_arrays(N, D)
     centred = lr is None or batch_size is None
     if centred and (fit is None or not {"eta_opt", "B_opt"} <= set(fit.law.quantities)):
         raise ValueError(
