@@ -83,7 +83,7 @@ def test_dask_local_cluster_batch_with_a_failure(tmp_path):
     table = result.table()
     assert table["ok"].tolist() == [True, False, True, True, True]
     broken = result[1]
-    assert broken.attempts == 2  # retried once, then recorded
+    assert broken.attempts == 1  # bad input (TypeError): recorded at once, not retried
     assert "TypeError" in broken.error and "no_such_option" in broken.error
     assert "Traceback" in broken.traceback
     with pytest.raises(RuntimeError, match="1 of 5 fits failed: 'broken': TypeError"):
@@ -142,6 +142,8 @@ def square(item):
     ("die", path) ends its worker process the first time (it leaves ``path`` behind)."""
     if item == "fail":
         raise ValueError("cannot square 'fail'")
+    if item == "flaky":
+        raise RuntimeError("a failure that may pass on another try")
     if item == "warn":
         warnings.warn("a warning in the worker", UserWarning, stacklevel=1)
         return 0
@@ -164,12 +166,15 @@ def test_map_tasks_in_process_records_a_failure_and_keeps_the_order():
     assert [r.name for r in result] == names and [r.index for r in result] == list(range(5))
     assert result.values == [1, 4, None, 0, 9]
     failed = result[2]
-    assert failed.attempts == 2 and not failed.ok  # retried once, then recorded
+    assert failed.attempts == 1 and not failed.ok  # bad input (ValueError): not retried
     assert failed.error == "ValueError: cannot square 'fail'" and "Traceback" in failed.traceback
     assert [r.attempts for r in result if r.ok] == [1, 1, 1, 1]
     with pytest.raises(RuntimeError, match="square: 1 of 5 tasks failed: 'c': ValueError"):
         result.raise_for_failures()
     assert result[3].warnings == ["UserWarning: a warning in the worker"]
+    # any other error is retried (here once), then recorded
+    flaky = map_tasks(square, ["flaky", 2], InProcessExecutor(), retries=1, show_progress=False)
+    assert flaky[0].attempts == 2 and flaky[0].error.startswith("RuntimeError")
     summary = [str(w.message) for w in caught if "warned in their workers" in str(w.message)]
     assert len(summary) == 1 and "'d'" in summary[0]
     # in process, results stream in item order; retries=0 records a failure at once
@@ -205,7 +210,7 @@ def test_map_tasks_on_two_local_processes(tmp_path):
     result = map_tasks(square, [1, 2, "fail", 3], workers=2, names=names, show_progress=False)
     assert [r.name for r in result] == names
     assert result.values == [1, 4, None, 9]
-    assert result[2].attempts == 2 and result[2].error == "ValueError: cannot square 'fail'"
+    assert result[2].attempts == 1 and result[2].error == "ValueError: cannot square 'fail'"
     assert [r.attempts for r in result if r.ok] == [1, 1, 1]
     workers = {r.worker for r in result}
     assert all(w.split(":")[1] != str(os.getpid()) for w in workers)  # not this process

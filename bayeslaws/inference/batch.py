@@ -20,7 +20,9 @@ them: simulation-based calibration (``posterior.calibration.sbc``), the calibrat
 Results stream back as they finish (:func:`iter_map_tasks`, :func:`iter_fit_many`, with a
 progress line per task on stderr); a task that fails (an exception in the function, or its
 worker dying) is resubmitted up to ``retries`` times, and then recorded with its error and
-traceback: no task is lost. A task's return value comes back in ``TaskResult.value`` (it must
+traceback: no task is lost. A task that raised ``ValueError``, ``TypeError`` or ``KeyError`` (bad
+input: an unknown law or option, a malformed table) is recorded at once, since the same input
+fails the same way again. A task's return value comes back in ``TaskResult.value`` (it must
 pickle); fits come back as :class:`~.fit.Fit` objects (``TaskResult.fit``), or, with
 ``save_dir``, are saved by the worker as ``<name>.nc`` and come back as paths
 (``TaskResult.path``; on a cluster ``save_dir`` must be a folder every worker and the client
@@ -171,6 +173,9 @@ class BatchResult(list):
             )
 
 
+NOT_RETRIED = (ValueError, TypeError, KeyError)  # bad input fails the same way every time
+
+
 # ---- the worker side ----------------------------------------------------------------------------
 def run_item(fn: Callable, item) -> dict:
     """Run ``fn(item)`` in the current process (what a worker runs): ``{"value", "worker",
@@ -190,6 +195,7 @@ def run_item(fn: Callable, item) -> dict:
     except Exception as err:  # recorded per task, by design
         out["error"] = f"{type(err).__name__}: {err}"
         out["traceback"] = traceback.format_exc()
+        out["retry"] = not isinstance(err, NOT_RETRIED)
     out["warnings"] = [f"{w.category.__name__}: {w.message}" for w in caught]
     out["seconds"] = time.perf_counter() - started
     return out
@@ -460,7 +466,7 @@ def iter_map_tasks(
                         pool = local_executor(workers)
                         for other in list(pending):
                             submit(pending.pop(other), count=False)
-                if "error" in out and attempts[i] <= retries:
+                if "error" in out and out.pop("retry", True) and attempts[i] <= retries:
                     submit(i)
                     continue
                 result = TaskResult(index=i, name=names[i], attempts=attempts[i], **out)
@@ -512,7 +518,8 @@ def map_tasks(
         ``Client("tcp://scheduler:8786")``), or a ``concurrent.futures`` executor
         (:class:`InProcessExecutor`: in this process).
     names : a unique name per item (default ``task0``, ``task1``, ...): progress lines, errors.
-    retries : how many times a failed task is resubmitted before it is recorded as failed.
+    retries : how many times a failed task is resubmitted before it is recorded as failed (not
+        a ``ValueError``, ``TypeError`` or ``KeyError``: bad input, recorded at once).
     show_progress : one line on stderr per finished task (``BAYESLAWS_QUIET=1`` silences it).
     label : the batch's name in progress lines and errors (default ``fn``'s name).
 
@@ -593,7 +600,8 @@ def fit_many(
         started with :func:`worker_env`), a
         ``dask.distributed.Client`` (a ``LocalCluster`` or ``Client("tcp://scheduler:8786")``),
         or a ``concurrent.futures`` executor.
-    retries : how many times a failed task is resubmitted before it is recorded as failed.
+    retries : how many times a failed task is resubmitted before it is recorded as failed (not
+        a ``ValueError``, ``TypeError`` or ``KeyError``: bad input, recorded at once).
     save_dir : if given, each worker saves its fit as ``save_dir/<name>.nc`` and the result
         holds the path (a folder the workers and the client share); otherwise fits come back in
         memory.
