@@ -230,3 +230,7 @@ def test_input_shapes_are_named(simulated_fit):
         design.hyperparameter_candidates([1e8, 2e8, 3e8], [1e10, 2e10], lr=[1e-3], batch_size=[1e5])
     with pytest.raises(TypeError, match="paper_laws must be a dict"):
         plot.n_opt(simulated_fit, paper_laws="yin")
+    # candidates far outside the fitted range (N in other units?) are flagged, as queries are
+    far = pd.DataFrame({"N": [7e15, 7e16], "D": [1e11, 1e11]})
+    with pytest.warns(bl.runs.PlausibilityWarning, match="N = 7e\\+15 .* decades outside"):
+        design.rank_candidates(simulated_fit, far, cost=None)

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from ..posterior import allocation_draws, quantity_draws, query_frame
+from ..posterior.draws import check_range
 from ..runs.compute import as_compute_model
 from .targets import positive
 
@@ -155,6 +156,7 @@ def check_candidates(fit, cands) -> pd.DataFrame:
                 f"described by {list(fit.law.run_columns)})"
             )
         positive(f"cands[{col!r}]", df[col].to_numpy())
+    check_range(fit, df, stacklevel=5)  # candidates in other units? (as predictions are)
     if "unit" not in df:
         df["unit"] = np.arange(len(df))
     return df
