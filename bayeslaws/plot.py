@@ -21,6 +21,7 @@ parameters, D in tokens, C in FLOPs, batch size in tokens; power laws are drawn 
 from __future__ import annotations
 
 import textwrap
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -598,17 +599,19 @@ def pairs(fit, var_names=None, *, kind: str = "scatter", max_vars: int = 6, titl
     stats = getattr(fit.idata, "sample_stats", None)
     has_div = stats is not None and "diverging" in stats
     n_div = int(stats["diverging"].values.sum()) if has_div else 0
-    axes = az.plot_pair(
-        fit.idata,
-        var_names=list(var_names),
-        kind=kind,
-        marginals=True,
-        divergences=has_div,
-        figsize=(2.0 * n + 0.8, 2.0 * n + 0.8),
-        textsize=9,
-        scatter_kwargs={"alpha": 0.3, "s": 4},
-        divergences_kwargs={"marker": "o", "color": "C1", "markeredgecolor": "k", "lw": 0},
-    )
+    with warnings.catch_warnings():  # ArviZ 0.23's own call that Matplotlib >= 3.11 deprecates
+        warnings.filterwarnings("ignore", message="Passing a dict or None as alias_mapping")
+        axes = az.plot_pair(
+            fit.idata,
+            var_names=list(var_names),
+            kind=kind,
+            marginals=True,
+            divergences=has_div,
+            figsize=(2.0 * n + 0.8, 2.0 * n + 0.8),
+            textsize=9,
+            scatter_kwargs={"alpha": 0.3, "s": 4},
+            divergences_kwargs={"marker": "o", "color": "C1", "markeredgecolor": "k", "lw": 0},
+        )
     fig = next(ax.figure for ax in np.atleast_1d(axes).ravel() if ax is not None and ax.figure)
     for ax in fig.axes:
         if not ax.get_visible():
