@@ -234,3 +234,25 @@ def test_input_shapes_are_named(simulated_fit):
     far = pd.DataFrame({"N": [7e15, 7e16], "D": [1e11, 1e11]})
     with pytest.warns(bl.runs.PlausibilityWarning, match="N = 7e\\+15 .* decades outside"):
         design.rank_candidates(simulated_fit, far, cost=None)
+
+
+def test_n_opt_target_at_the_search_edge_warns(simulated_fit, monkeypatch):
+    """When a share of N_opt draws sits at the search range's edge (beyond the data a drifted
+    loss with no interior optimum), the target's widths are the range's: the design says so."""
+    from bayeslaws.design import targets
+
+    real = targets.allocation_draws
+
+    def edged(*args, **kwargs):
+        out = dict(real(*args, **kwargs))
+        out["at_boundary"] = np.zeros_like(out["at_boundary"], bool)
+        out["at_boundary"][: len(out["at_boundary"]) // 5] = True  # 20% of draws
+        return out
+
+    monkeypatch.setattr(targets, "allocation_draws", edged)
+    with pytest.warns(UserWarning, match=r"N_opt\(C=1e\+22\) sits at the edge .* in 20% of draws"):
+        design.NOpt(C=1e22).draws(simulated_fit)
+    monkeypatch.setattr(targets, "allocation_draws", real)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        design.NOpt(C=1e21).draws(simulated_fit, method="none")

@@ -11,6 +11,7 @@ Units: N params, D tokens, C FLOPs, lr the learning rate, B (batch size) in toke
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,6 +19,8 @@ import pandas as pd
 
 from ..posterior import allocation_draws, quantity_draws, query_frame
 from ..posterior.extrapolation import DEFAULT_METHOD, check_method
+
+EDGE_SHARE = 0.05  # N_opt draws at the search range's edge above this share: the widths mislead
 
 
 def positive(name: str, value) -> np.ndarray:
@@ -171,6 +174,18 @@ class NOpt(Target):
             seed,
             extrapolation=_method(method),
         )
+        edge = np.asarray(out["at_boundary"], bool).mean(axis=0)  # (Q,)
+        for C, share in zip(positive("C", self.C), edge, strict=True):
+            if share > EDGE_SHARE:
+                warnings.warn(
+                    f"N_opt(C={C:.3g}) sits at the edge of the search range in {share:.0%} of "
+                    f"draws under the extrapolation {_method(method)!r}: there the loss beyond the "
+                    "data has no interior optimum, so the target's spread (the widths) is set by "
+                    "the search range; the ranking still values information, but read the widths "
+                    "with care (model='none' values runs under the law alone)",
+                    UserWarning,
+                    stacklevel=5,  # the caller of next_runs / rank_candidates
+                )
         return np.log(np.asarray(out["N_opt"], float))
 
     def labels(self):
