@@ -271,7 +271,9 @@ def next_runs_plan(hp_fit, surface_fit, target_N, target_D, budget, ci=0.9, seed
     (the figure); ``design_hp``: the batch of ``HP_K`` LR x batch sweeps (new cells around the
     target) that most narrow eta_opt and B_opt there; ``design_hp_table``: those ranked alone;
     ``value_nopt``, ``value_hp``: what each pick is worth (:func:`nopt_value`,
-    :func:`hp_value`). ``surface_fit`` None: the same fit as ``hp_fit``."""
+    :func:`hp_value`); ``design_nopt_cautions``: the N_opt design's warnings other than guardrail
+    relaxations (e.g. N_opt draws at the search edge), for the report. ``surface_fit`` None:
+    the same fit as ``hp_fit``."""
     surface_fit = hp_fit if surface_fit is None else surface_fit
     cands = nopt_candidates(surface_fit)
     target = design.NOpt(C=budget)
@@ -280,10 +282,13 @@ def next_runs_plan(hp_fit, surface_fit, target_N, target_D, budget, ci=0.9, seed
     cells_D = [target_D / 2.5, target_D, target_D / 2.5, target_D]
     sweeps = design.hyperparameter_candidates(cells_N, cells_D, fit=hp_fit)
     hp_target = design.HyperparamOpt(N=target_N, D=target_D)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # guardrail relaxations are reported in the table
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")  # guardrail relaxations are reported in the table
         batch = design.next_runs(surface_fit, cands, target, k=DESIGN_K, seed=seed, ci=ci)
         alone = design.rank_candidates(surface_fit, cands, target, seed=seed, ci=ci)
+    cautions = sorted({str(w.message) for w in caught if "guardrail" not in str(w.message)})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
         hp_batch = design.next_runs(hp_fit, sweeps, hp_target, k=HP_K, seed=seed, ci=ci)
         hp_alone = design.rank_candidates(hp_fit, sweeps, hp_target, seed=seed, ci=ci)
     alone = mark_picks(alone, batch)
@@ -291,6 +296,7 @@ def next_runs_plan(hp_fit, surface_fit, target_N, target_D, budget, ci=0.9, seed
     return {
         "design_nopt": batch,
         "design_table": alone,
+        "design_nopt_cautions": cautions,
         "design_hp": hp_batch,
         "design_hp_table": hp_alone,
         "guardrails_nopt": guardrail_reasons(surface_fit, cands, target, batch, seed, ci),
@@ -862,6 +868,7 @@ def _design_sections(plan: dict, surface_fit, hp_fit, pct: str) -> list:
             "A pick's cost is its whole sweep's; 'C (FLOPs)' is one run's budget (its isoFLOP "
             "line)."
         )
+    sec.notes += [f"CAUTION: {c}" for c in plan.get("design_nopt_cautions", [])]
     rows = []
     for i, (_, r) in enumerate(batch.iterrows()):
         v = value.iloc[i]
