@@ -471,7 +471,9 @@ def compare(fits, ic: str = "loo"):
     if len({id(f) for f in fits}) < len(fits):
         warnings.warn("compare(): the same fit object appears more than once", stacklevel=2)
     az = deferred.arviz()
-    return az.compare(dict(zip(labels, [f.idata for f in fits], strict=True)), ic=ic)
+    with warnings.catch_warnings():  # ArviZ 0.23's own call that pandas deprecates (PDEP-8)
+        warnings.filterwarnings("ignore", message="The inplace keyword in DataFrame.sort_values")
+        return az.compare(dict(zip(labels, [f.idata for f in fits], strict=True)), ic=ic)
 
 
 def _check_same_runs(fits, labels) -> None:
