@@ -224,7 +224,7 @@ def test_column_mapping_on_every_command(files, capsys, tmp_path):
     assert html.exists()
     # without the mapping the error says how to map on the command line (not Python syntax)
     line = _one_line_error(
-        capsys, ["fit", str(files["mapped"]), "--out", str(tmp_path / "x.nc")], "--column N=NAME"
+        capsys, ["fit", str(files["mapped"]), "--out", str(tmp_path / "x.nc")], "--column loss=NAME"
     )
     assert "loss='" not in line and "N=," not in line
     _one_line_error(
@@ -427,6 +427,12 @@ def test_python_remedies_get_their_command_line_form():
         "(columns: N, D, C, loss, lr, batch_size, group)"
     )
     assert with_cli_hints("nothing to add") == "nothing to add"
+    # a remedy given in both forms keeps the command-line one only
+    both = with_cli_hints(
+        "no lr column; pass lr='name' (Python: load_runs(..., lr='name'); command line: --lr "
+        "NAME or --column lr=NAME)"
+    )
+    assert both == "no lr column; on the command line: --lr NAME or --column lr=NAME"
 
 
 def test_fit_uses_the_laws_own_likelihood_by_default(files, tmp_path):

@@ -152,14 +152,23 @@ CLI_HINTS = (  # (pattern in a package message, its command-line remedy)
 )
 
 
+# a package remedy given in both forms, "[pass X ](Python: ...; command line: Y)": keep Y
+BOTH_FORMS = re.compile(r"\s*(?:pass [^;()]*?)?\s*\(Python: [^;]*; command line: ([^)]*)\)")
+
+
 def with_cli_hints(message: str) -> str:
-    """A package message with the command-line form of each Python remedy it gives appended; a
-    missing or unmapped column's message loses its Python remedy (``pass loss='...'``)."""
-    if re.search(CLI_HINTS[0][0], message):
-        message = message.split("(pass")[0].split("; pass")[0].split(": pass")[0]
+    """A package message as the command line should say it: a remedy the package gives in both
+    forms keeps its command-line form only, and each Python-only remedy gets the command-line
+    option appended (unless the message already names that option)."""
+    message = BOTH_FORMS.sub(r" on the command line: \1", message)
     hints = [hint for pattern, hint in CLI_HINTS if re.search(pattern, message)]
-    hints = [hint for hint in hints if hint.split(": ")[-1] not in message]
+    hints = [hint for hint in hints if _option(hint) not in message]
     return "; ".join([message.rstrip(), *hints])
+
+
+def _option(hint: str) -> str:
+    """The first command-line option a hint names (``--column``)."""
+    return re.search(r"--[\w-]+", hint).group(0)
 
 
 def _units(pairs) -> dict | None:
@@ -195,8 +204,7 @@ def _read_runs(path: str, args, what: str = "run table"):
             raise CLIError(with_cli_hints(str(err))) from None
         # runs with no loss that the user leaves out: read them, exclude them, check the rest
         runs = _exclude_rows(bl.load_runs(p, **options, allow_missing_loss=True), args)
-        kept = runs.df if "loss" not in runs.df else runs.df[runs.df["loss"].isna()]
-        if "loss" not in runs.df or len(kept):
+        if runs.df["loss"].isna().any():
             raise CLIError(with_cli_hints(str(err))) from None
         return runs
     return _exclude_rows(runs, args)

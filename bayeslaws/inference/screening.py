@@ -256,18 +256,17 @@ def warn_flagged(result: Screening, runs_df, action: str, stacklevel: int = 3) -
     labels = result.flagged
     listed = " ".join(str(r) for r in labels)
     python_list = ", ".join(repr(r) for r in labels)
-    head = (
-        f"screening: {len(labels)} run(s) lie more than {result.rule.threshold:g} robust sd off "
-        f"the fitted law: rows {describe(result, runs_df)}. "
+    off = (
+        f"{len(labels)} run(s) lie more than {result.rule.threshold:g} robust sd off the "
+        f"{'refitted' if action == 'kept' else 'fitted'} law: rows {describe(result, runs_df)}. "
     )
+    head = f"screening: {off}"
     if action == "exclude":
         tail = "They were excluded and the law refitted (screen='exclude'; see fit.record.data)."
     elif action == "kept":
         head = (
-            f"screening: after the runs flagged by screen='exclude' were excluded and the law "
-            f"refitted without them, {len(labels)} other run(s) lie more than "
-            f"{result.rule.threshold:g} robust sd off the refitted law: rows "
-            f"{describe(result, runs_df)}. "
+            "screening: after the runs flagged by screen='exclude' were excluded and the law "
+            f"refitted without them, {off.replace(' run(s)', ' other run(s)', 1)}"
         )
         tail = (
             "These were not excluded (screen='exclude' does one round): check them, and "

@@ -41,6 +41,7 @@ from numpyro.infer.initialization import init_to_value
 from numpyro.infer.util import initialize_model
 
 from ..runs import CANONICAL, RunTable, load_runs
+from ..runs.table import diverged_flags
 from . import nuts, padding
 from .fit import Fit
 
@@ -96,7 +97,7 @@ def combined_runs(fit: Fit, new_runs) -> tuple[RunTable, list]:
     )
     frame.index = combined_labels(old.df.index, len(new))
     if "diverged" in frame:
-        frame["diverged"] = frame["diverged"].fillna(False).astype(bool)
+        frame["diverged"] = diverged_flags(frame)  # the new runs may lack flags: not diverged
     runs = load_runs(
         frame.drop(columns=["C"]),
         compute_model=fit.compute_model,

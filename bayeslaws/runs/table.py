@@ -334,18 +334,15 @@ def _header_diagnosis(columns: list, canonical) -> str:
     """Why a required column was not found, when the header says so: a tab- or ';'-separated
     file read as one column, or a name that differs from a canonical one only in case/spaces."""
     notes = []
-    if len(columns) == 1:
-        only = str(columns[0])
-        if "\t" in only:
+    only = str(columns[0]) if len(columns) == 1 else ""
+    for sep, name in (("\t", "tab"), (";", "';'")):
+        if sep in only:
             notes.append(
-                f"the file looks tab-separated (its one column is named {only!r}): save it "
-                "with commas, or read it with pd.read_csv(path, sep='\\t') and pass the DataFrame"
+                f"the file looks {name}-separated (its one column is named {only!r}): save it "
+                f"with commas, or read it with pd.read_csv(path, sep={sep!r}) and pass the "
+                "DataFrame"
             )
-        elif ";" in only:
-            notes.append(
-                f"the file looks ';'-separated (its one column is named {only!r}): save it "
-                "with commas, or read it with pd.read_csv(path, sep=';') and pass the DataFrame"
-            )
+            break
     for canon in canonical:
         for name in columns:
             name = str(name)
