@@ -286,7 +286,9 @@ def next_runs_plan(hp_fit, surface_fit, target_N, target_D, budget, ci=0.9, seed
         warnings.simplefilter("always")  # guardrail relaxations are reported in the table
         batch = design.next_runs(surface_fit, cands, target, k=DESIGN_K, seed=seed, ci=ci)
         alone = design.rank_candidates(surface_fit, cands, target, seed=seed, ci=ci)
-    cautions = sorted({str(w.message) for w in caught if "guardrail" not in str(w.message)})
+    cautions = sorted(
+        {str(w.message) for w in caught if not issubclass(w.category, design.GuardrailWarning)}
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         hp_batch = design.next_runs(hp_fit, sweeps, hp_target, k=HP_K, seed=seed, ci=ci)

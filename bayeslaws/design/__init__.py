@@ -82,7 +82,7 @@ through its contract (:meth:`~bayeslaws.laws.contract.Law.observations`), so eve
 designed for.
 """
 
-from .batch import Guardrails, next_runs, rank_candidates
+from .batch import Guardrails, GuardrailWarning, next_runs, rank_candidates
 from .bounds import bounds
 from .campaign import Campaign
 from .candidates import hyperparameter_candidates, isoflop_candidates, pool_units
@@ -91,6 +91,7 @@ from .targets import AllParameters, HyperparamOpt, Loss, NOpt, Target
 __all__ = [
     "AllParameters",
     "Campaign",
+    "GuardrailWarning",
     "Guardrails",
     "HyperparamOpt",
     "Loss",

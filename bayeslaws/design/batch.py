@@ -43,6 +43,11 @@ BOUND_ESTIMATORS = ("nmc", "pce", "reweighted")
 
 
 # ---- guardrails ---------------------------------------------------------------------------------
+class GuardrailWarning(UserWarning):
+    """No candidate met the ratio/size guardrails for a pick, so they were relaxed for it (the
+    pick's ``guardrail`` column says "relaxed")."""
+
+
 @dataclass(frozen=True)
 class Guardrails:
     """Rules a greedy batch obeys (each can be switched off).
@@ -409,6 +414,7 @@ def next_runs(
                     break
                 warnings.warn(
                     "no candidate satisfies the ratio/size guardrails for this pick; relaxing them",
+                    GuardrailWarning,
                     stacklevel=2,
                 )
                 note = "relaxed"
