@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import io
 import shutil
+import warnings
 
 import matplotlib
 
@@ -363,3 +364,32 @@ def test_design_cautions_reach_the_report(baseline):
     if said:
         report = (baseline["out"] / "report.txt").read_text()
         assert "CAUTION: N_opt(C=1e+22) sits at the edge" in " ".join(report.split())
+
+
+def test_hyperparameter_design_cautions_reach_the_report(baseline, monkeypatch):
+    """The eta_opt/B_opt design's warnings, other than guardrail relaxations, reach the report's
+    sweep section as CAUTION lines (they were swallowed); guardrail relaxations stay out (the
+    report explains those pick by pick)."""
+    from bayeslaws import design
+    from bayeslaws.app import demo as demo_module
+    from bayeslaws.app.report import Report
+
+    real = design.rank_candidates
+
+    def noisy(fit, cands, target, **kwargs):
+        if isinstance(target, design.HyperparamOpt):
+            warnings.warn("probe: eta_opt draws at the grid edge", UserWarning, stacklevel=2)
+            warnings.warn("probe: rules relaxed", design.GuardrailWarning, stacklevel=2)
+        return real(fit, cands, target, **kwargs)
+
+    monkeypatch.setattr(design, "rank_candidates", noisy)
+    hp = bl.load_fit(baseline["out"] / "hyperparams_fit.nc")
+    surface = bl.load_fit(baseline["out"] / "loss_surface_fit.nc")
+    plan = demo_module.next_runs_plan(hp, surface, 1.07e9, 1e10, 1e22)
+    assert plan["design_hp_cautions"] == ["probe: eta_opt draws at the grid edge"]
+    assert "probe" not in " ".join(plan["design_nopt_cautions"])
+    plan["allocation"] = bl.optimal_allocation(surface, C=1e22)  # the N_opt section's note
+    _, sweeps = demo_module._design_sections(plan, surface, hp, "90%")
+    text = " ".join(Report("probe", sections=[sweeps]).to_text().split())
+    assert "CAUTION: probe: eta_opt draws at the grid edge" in text
+    assert "rules relaxed" not in text

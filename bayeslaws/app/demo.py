@@ -271,9 +271,9 @@ def next_runs_plan(hp_fit, surface_fit, target_N, target_D, budget, ci=0.9, seed
     (the figure); ``design_hp``: the batch of ``HP_K`` LR x batch sweeps (new cells around the
     target) that most narrow eta_opt and B_opt there; ``design_hp_table``: those ranked alone;
     ``value_nopt``, ``value_hp``: what each pick is worth (:func:`nopt_value`,
-    :func:`hp_value`); ``design_nopt_cautions``: the N_opt design's warnings other than guardrail
-    relaxations (e.g. N_opt draws at the search edge), for the report. ``surface_fit`` None:
-    the same fit as ``hp_fit``."""
+    :func:`hp_value`); ``design_nopt_cautions``, ``design_hp_cautions``: each design's warnings
+    other than guardrail relaxations (:func:`design_cautions`; e.g. N_opt draws at the search
+    edge), for the report. ``surface_fit`` None: the same fit as ``hp_fit``."""
     surface_fit = hp_fit if surface_fit is None else surface_fit
     cands = nopt_candidates(surface_fit)
     target = design.NOpt(C=budget)
@@ -286,13 +286,12 @@ def next_runs_plan(hp_fit, surface_fit, target_N, target_D, budget, ci=0.9, seed
         warnings.simplefilter("always")  # guardrail relaxations are reported in the table
         batch = design.next_runs(surface_fit, cands, target, k=DESIGN_K, seed=seed, ci=ci)
         alone = design.rank_candidates(surface_fit, cands, target, seed=seed, ci=ci)
-    cautions = sorted(
-        {str(w.message) for w in caught if not issubclass(w.category, design.GuardrailWarning)}
-    )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    cautions = design_cautions(caught)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         hp_batch = design.next_runs(hp_fit, sweeps, hp_target, k=HP_K, seed=seed, ci=ci)
         hp_alone = design.rank_candidates(hp_fit, sweeps, hp_target, seed=seed, ci=ci)
+    hp_cautions = design_cautions(caught)
     alone = mark_picks(alone, batch)
     hp_alone = mark_picks(hp_alone, hp_batch)
     return {
@@ -300,6 +299,7 @@ def next_runs_plan(hp_fit, surface_fit, target_N, target_D, budget, ci=0.9, seed
         "design_table": alone,
         "design_nopt_cautions": cautions,
         "design_hp": hp_batch,
+        "design_hp_cautions": hp_cautions,
         "design_hp_table": hp_alone,
         "guardrails_nopt": guardrail_reasons(surface_fit, cands, target, batch, seed, ci),
         "guardrails_hp": guardrail_reasons(hp_fit, sweeps, hp_target, hp_batch, seed, ci),
@@ -752,6 +752,14 @@ def truth_near_optimal(truth, C: float, tolerance: float, relative_to: str) -> f
     return float(N[np.argmax((L - L_opt) <= tolerance * base)])
 
 
+def design_cautions(caught) -> list[str]:
+    """The distinct messages (sorted) of recorded design warnings (``warnings.WarningMessage``
+    list) other than guardrail relaxations, which the report explains pick by pick instead."""
+    return sorted(
+        {str(w.message) for w in caught if not issubclass(w.category, design.GuardrailWarning)}
+    )
+
+
 def guardrail_reasons(fit, cands, target, batch: pd.DataFrame, seed: int, ci: float) -> dict:
     """Why the guardrails restricted picks of a greedy batch: pick rank -> sentence. Each rule
     is switched off in turn (:class:`bayeslaws.design.Guardrails`) and the batch re-picked;
@@ -959,6 +967,7 @@ def _design_sections(plan: dict, surface_fit, hp_fit, pct: str) -> list:
             why = plan["guardrails_hp"].get(int(r["rank"]), "")
             hsec.notes.append(f"Batch pick {int(r['rank'])}: guardrail: {why}.")
     hsec.tables.append(("The batch of sweeps (widths cumulative)", pd.DataFrame(rows)))
+    hsec.notes += [f"CAUTION: {c}" for c in plan.get("design_hp_cautions", [])]
     hsec.notes.append(
         "Expected widths are under the Gaussian approximation; confirm a pick with "
         "bayeslaws.design.bounds before spending the compute."
