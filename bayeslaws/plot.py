@@ -20,6 +20,7 @@ parameters, D in tokens, C in FLOPs, batch size in tokens; power laws are drawn 
 
 from __future__ import annotations
 
+import contextlib
 import textwrap
 import warnings
 
@@ -83,6 +84,18 @@ def _ci_levels(ci) -> list[float]:
 
 def _band_alpha(c: float) -> float:
     return BAND_ALPHAS.get(round(c, 2), 0.25)
+
+
+@contextlib.contextmanager
+def _distinct_warnings(stacklevel: int = 4):
+    """Inside the block, warnings are held; after it, each distinct (category, message) is
+    issued once, pointing at the plotting function's caller: a figure that predicts once per
+    curve and band does not repeat the same warning for each."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    for category, message in dict.fromkeys((w.category, str(w.message)) for w in caught):
+        warnings.warn(message, category, stacklevel=stacklevel)
 
 
 def _check_fit(fit) -> None:
@@ -165,8 +178,11 @@ def fan(
         slices = default_slices(values, [v for _, v in targets or []])
     slices = np.atleast_1d(np.asarray(slices, float))
     grid = np.geomspace(n_lo / 10 ** (0.25 * extend_decades), n_hi * 10**extend_decades, n_points)
-    curves = {d: {c: predict(fit, N=grid, ci=c, kind=kind, seed=seed, **{other: d})
-                  for c in levels} for d in slices}
+    with _distinct_warnings():  # one prediction per slice and level, one warning each
+        curves = {d: {c: predict(fit, N=grid, ci=c, kind=kind, seed=seed, **{other: d})
+                      for c in levels} for d in slices}
+        marked = [(N, value, predict(fit, N=N, ci=0.9, kind=target_kind, seed=seed,
+                                     **{other: value}).iloc[0]) for N, value in targets or []]
     quantities = [q for q in law.quantities if _finite(curves, q, law.primary)]
     rows = 2 if relative_panel else 1
     fig, axes = _figure(
@@ -204,8 +220,7 @@ def fan(
         if seen is not None:
             ax.scatter(seen["N"], seen[q], c=seen[other], cmap=cmap, norm=norm, s=24,
                              ec="k", lw=0.4, zorder=3)
-        for N, value in targets or []:
-            t = predict(fit, N=N, ci=0.9, kind=target_kind, seed=seed, **{other: value}).iloc[0]
+        for N, value, t in marked:
             m, lo, hi = t[f"{col}median"], t[f"{col}lower"], t[f"{col}upper"]
             ax.errorbar(N, m, yerr=[[m - lo], [hi - m]], fmt="D", color="crimson", ms=7,
                         mec="k", capsize=5, zorder=4,

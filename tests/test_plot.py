@@ -88,6 +88,18 @@ def test_fan_colours_points_by_the_sliced_variable(surface_fit):
     assert any("training tokens D" in a.get_ylabel() for a in fig.axes[1:])  # the colour bar
 
 
+def test_fan_issues_each_warning_once(hp_fit):
+    """A target far outside the fitted range warns once per distinct message, not once per
+    panel, curve and band (the figure predicts that slice for each)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        plot.fan(hp_fit, targets=[(1.07e9, 1e20)])
+    far = [str(w.message) for w in caught if issubclass(w.category, bl.runs.PlausibilityWarning)]
+    assert any(m.startswith("D = 1e+20") for m in far), far
+    assert len(far) == len(set(far)), far  # D and C (from D) once each, not per panel or band
+    assert all(w.filename == __file__ for w in caught if "decades outside" in str(w.message))
+
+
 def test_default_slices_come_from_the_data():
     rng = np.random.default_rng(0)
     D = np.exp(rng.uniform(np.log(1e9), np.log(1e12), 200))  # continuous, as in Epoch's table
