@@ -2,7 +2,7 @@
 
     python benchmarks/speed.py [--only sampler cache repeat sizes steplaw new_run batch gpu]
         [--repeats 2]
-        [--sbc-fits 40] [--out benchmarks/output/speed.txt]
+        [--sbc-fits 40] [--batch-pool] [--out benchmarks/output/speed.txt]
 
 Sections (each prints its figures; all are written to ``--out`` with the machine's load):
 
@@ -34,7 +34,8 @@ Sections (each prints its figures; all are written to ``--out`` with the machine
   ``bl.worker_env()`` (cluster started and its workers warmed before timing), ``--repeats``
   times interleaved, medians (a shared 2-core machine: single timings vary by a third). Target:
   speed-up >= 1.7x. Beside it, in each repeat, the machine's own ceiling for that ratio
-  (:func:`two_process_ceiling`: a pure-Python loop split over two processes against one).
+  (:func:`two_process_ceiling`: a pure-Python loop split over two processes against one), and
+  with ``--batch-pool`` the same fits through a plain local process pool (no Dask).
 * ``gpu``: the Epoch fit with vectorised chains on a GPU when JAX sees one; otherwise says so.
 
 Timings on a shared machine are noisy: the load average is printed with every figure. Needs
@@ -463,6 +464,27 @@ def two_process_ceiling(iterations: int = 20_000_000) -> float:
     return walls[1] / walls[2]
 
 
+def pool_batch(workers: int, options: dict) -> float:
+    """Wall seconds of the SBC of ``options`` through a local ``spawn`` process pool of
+    ``workers`` processes started with ``bl.worker_env()`` (no Dask), warmed first as the Dask
+    cluster is: what the batch costs without Dask's scheduler, client and event loops."""
+    from bayeslaws.inference.batch import local_executor
+    from bayeslaws.posterior.calibration import sbc, sbc_items
+
+    saved = dict(os.environ)
+    os.environ.update(bl.worker_env())  # the spawned processes copy it
+    try:
+        with local_executor(workers) as pool:
+            sbc("chinchilla", "gaussian", **{**options, "n_sims": 2 * workers}, executor=pool)
+            sbc_items("chinchilla", "gaussian", **options)
+            started = time.perf_counter()
+            sbc("chinchilla", "gaussian", **options, executor=pool)
+            return time.perf_counter() - started
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
 def section_batch(lines, args) -> None:
     n = args.sbc_fits
     say(lines, f"== batch: an SBC of {n} fits (calibration.sbc) on a Dask LocalCluster ==")
@@ -475,6 +497,7 @@ def section_batch(lines, args) -> None:
 
     options = {"n_sims": n, "chains": 1, "warmup": 200, "draws": 200, "thin": 1, "seed": 0}
     walls = {1: [], 2: []}
+    pool_walls = {1: [], 2: []}
     ceilings = []
     for repeat in range(args.repeats):  # interleaved: 1, 2, 1, 2, ... workers (medians)
         ceilings.append(two_process_ceiling())
@@ -507,7 +530,23 @@ def section_batch(lines, args) -> None:
                 f"  repeat {repeat}, {workers} worker(s) (warmed first): "
                 f"{walls[workers][-1]:.1f} s wall for {n} fits; {load()}",
             )
+        if args.batch_pool:
+            for workers in (1, 2):
+                pool_walls[workers].append(pool_batch(workers, options))
+                say(
+                    lines,
+                    f"  repeat {repeat}, {workers} local process(es), no Dask (warmed first): "
+                    f"{pool_walls[workers][-1]:.1f} s wall for {n} fits; {load()}",
+                )
     walls = {k: float(np.median(v)) for k, v in walls.items()}
+    if args.batch_pool:
+        pool = {k: float(np.median(v)) for k, v in pool_walls.items()}
+        say(
+            lines,
+            f"  the same fits through a concurrent.futures process pool (no Dask): "
+            f"{pool[1] / pool[2]:.2f}x (medians of {args.repeats}: {pool[1]:.1f} s / "
+            f"{pool[2]:.1f} s)",
+        )
     say(
         lines,
         f"  speed-up with 2 workers: {walls[1] / walls[2]:.2f}x (medians of {args.repeats}: "
@@ -559,6 +598,11 @@ def main(argv=None) -> None:
         "--repeats", type=int, default=2, help="timed repeats (sampler, cache, batch sections)"
     )
     parser.add_argument("--sbc-fits", type=int, default=40)
+    parser.add_argument(
+        "--batch-pool",
+        action="store_true",
+        help="batch section: also time the same fits through a local process pool (no Dask)",
+    )
     parser.add_argument("--out", default=str(HERE / "output" / "speed.txt"))
     args = parser.parse_args(argv)
     lines: list = []
