@@ -105,7 +105,7 @@ import numpy as np
 import pandas as pd
 
 import bayeslaws as bl
-from bayeslaws.app.demo import truth_size_change
+from bayeslaws.app.plan import truth_size_change
 from bayeslaws.laws.sweep import best_run
 from bayeslaws.runs import published as pub
 from bayeslaws.runs import simulate as sim
@@ -165,7 +165,7 @@ def _diag(fit, wall) -> dict:
 
 
 def _truth_fixed_change(truth, cells, C: float, n_mid: float, d_mid: float) -> float:
-    """The simulator's own answer (bayeslaws.app.demo.truth_size_change): the same refit on
+    """The simulator's own answer (bayeslaws.app.plan.truth_size_change): the same refit on
     its noiseless cell losses at optimal hyperparameters and at its true optimum of the middle
     cell (N, D)."""
     lr, batch = truth.eta_opt(n_mid, d_mid), truth.b_opt(n_mid, d_mid)

@@ -52,7 +52,7 @@ import numpy as np
 import pandas as pd
 
 import bayeslaws as bl
-from bayeslaws.app.demo import truth_size_change
+from bayeslaws.app.plan import truth_size_change
 from bayeslaws.posterior.allocation import allocation_draws, near_optimal, optimal_allocation
 from bayeslaws.runs import published as pub
 from bayeslaws.runs import simulate as sim

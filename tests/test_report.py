@@ -327,7 +327,7 @@ def test_fit_report_command_renders_in_a_browser(demo, browser, tmp_path, capsys
 def test_demo_tolerance_is_relative_to_the_reducible_loss(baseline, monkeypatch):
     """``bayeslaws demo --tolerance 0.1`` is documented as a fraction of the reducible loss: the
     planning step must say so to near_optimal (a bare number there means the total loss)."""
-    from bayeslaws.app import demo as demo_module
+    from bayeslaws.app import plan as plan_module
 
     seen = {}
 
@@ -338,11 +338,11 @@ def test_demo_tolerance_is_relative_to_the_reducible_loss(baseline, monkeypatch)
         seen.update(kwargs, tolerance=args[2] if len(args) > 2 else kwargs.get("tolerance"))
         raise Stop
 
-    monkeypatch.setattr(demo_module, "near_optimal", record)
+    monkeypatch.setattr(plan_module, "near_optimal", record)
     hp = bl.load_fit(baseline["out"] / "hyperparams_fit.nc")
     surface = bl.load_fit(baseline["out"] / "loss_surface_fit.nc")
     with pytest.raises(Stop):
-        demo_module.planning(hp, surface, tolerance=0.1)
+        plan_module.planning(hp, surface, tolerance=0.1)
     assert seen["tolerance"] == 0.1 and seen["relative_to"] == "reducible"
 
 
@@ -350,13 +350,13 @@ def test_design_cautions_reach_the_report(baseline):
     """The N_opt design's own warnings (here: draws at the search edge under the design's drift)
     are not swallowed with the guardrail relaxations: the plan keeps them for the report, and
     they match the share of edge draws computed directly."""
-    from bayeslaws.app import demo as demo_module
+    from bayeslaws.app import plan as plan_module
     from bayeslaws.design.targets import EDGE_SHARE
     from bayeslaws.posterior import allocation_draws
 
     hp = bl.load_fit(baseline["out"] / "hyperparams_fit.nc")
     surface = bl.load_fit(baseline["out"] / "loss_surface_fit.nc")
-    plan = demo_module.next_runs_plan(hp, surface, 1.07e9, 1e10, 1e22)
+    plan = plan_module.next_runs_plan(hp, surface, 1.07e9, 1e10, 1e22)
     edge = allocation_draws(surface, [1e22], extrapolation="drift")["at_boundary"].mean()
     said = [c for c in plan["design_nopt_cautions"] if "sits at the edge" in c]
     assert bool(said) == (edge > EDGE_SHARE), (edge, plan["design_nopt_cautions"])
@@ -371,7 +371,8 @@ def test_hyperparameter_design_cautions_reach_the_report(baseline, monkeypatch):
     sweep section as CAUTION lines (they were swallowed); guardrail relaxations stay out (the
     report explains those pick by pick)."""
     from bayeslaws import design
-    from bayeslaws.app import demo as demo_module
+    from bayeslaws.app import plan as plan_module
+    from bayeslaws.app import plan_report
     from bayeslaws.app.report import Report
 
     real = design.rank_candidates
@@ -385,11 +386,11 @@ def test_hyperparameter_design_cautions_reach_the_report(baseline, monkeypatch):
     monkeypatch.setattr(design, "rank_candidates", noisy)
     hp = bl.load_fit(baseline["out"] / "hyperparams_fit.nc")
     surface = bl.load_fit(baseline["out"] / "loss_surface_fit.nc")
-    plan = demo_module.next_runs_plan(hp, surface, 1.07e9, 1e10, 1e22)
+    plan = plan_module.next_runs_plan(hp, surface, 1.07e9, 1e10, 1e22)
     assert plan["design_hp_cautions"] == ["probe: eta_opt draws at the grid edge"]
     assert "probe" not in " ".join(plan["design_nopt_cautions"])
     plan["allocation"] = bl.optimal_allocation(surface, C=1e22)  # the N_opt section's note
-    _, sweeps = demo_module._design_sections(plan, surface, hp, "90%")
+    _, sweeps = plan_report._design_sections(plan, surface, hp, "90%")
     text = " ".join(Report("probe", sections=[sweeps]).to_text().split())
     assert "CAUTION: probe: eta_opt draws at the grid edge" in text
     assert "rules relaxed" not in text

@@ -18,7 +18,7 @@ import pytest
 from scipy import stats
 
 import bayeslaws as bl
-from bayeslaws.app.demo import truth_size_change
+from bayeslaws.app.plan import truth_size_change
 from bayeslaws.laws import sweep
 from bayeslaws.laws.hyperparams.data import DivergenceWarning
 from bayeslaws.runs import RunTableError

@@ -1,0 +1,386 @@
+"""The planning numbers of the main job (``bayeslaws demo``), no report text: from the fit
+answering eta_opt and B_opt (``hp_fit``) and the one answering the loss surface and N_opt
+(``surface_fit``; None or the same fit on the joint route, one law "sweep" fit), the optimal
+hyperparameters and loss at a target run, the compute-optimal allocation at a budget, the
+near-optimal sizes, the fixed-vs-optimal answer (with the simulator's own answer) and the next
+runs: the greedy batches, each candidate ranked alone, the guardrails that bit, the design's
+cautions and what each pick is worth.
+
+Units: N parameters, D tokens, C FLOPs. :mod:`.plan_report` turns a plan into the
+report; :mod:`.demo` runs the whole job.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from .. import design
+from ..laws.contract import LawCapabilityError
+from ..posterior import (
+    allocation_draws,
+    extrapolation,
+    fixed_vs_optimal,
+    near_optimal,
+    optimal_allocation,
+    predict,
+)
+from ..posterior.fixed_hyperparams import refit_sizes
+from ..runs.simulate import VideoDiTTruth
+
+TARGET_N, TARGET_D = 1.07e9, 1e10  # Yin et al.'s 1.07B check at 10B tokens
+BUDGET = 1e22  # FLOPs: the budget Yin et al. quote N_opt = 2.43B at
+DESIGN_BUDGETS = (3e19, 1e20)  # FLOPs: candidate isoFLOP runs just beyond the sweep's largest
+DESIGN_PER_BUDGET = 7  # candidate sizes per isoFLOP line
+DESIGN_K = 3
+HP_K = 2
+
+
+def route_of(hp_fit, surface_fit=None) -> str:
+    """The route a pair of fits stands for: ``"joint"`` when one fit answers both
+    (``surface_fit`` None or the same fit), else ``"best-cell"``."""
+    return "joint" if surface_fit is None or surface_fit is hp_fit else "best-cell"
+
+
+# ---- the planning numbers --------------------------------------------------------------------
+def planning(
+    hp_fit,
+    surface_fit=None,
+    *,
+    target_N: float = TARGET_N,
+    target_D: float = TARGET_D,
+    budget: float = BUDGET,
+    ci: float = 0.9,
+    tolerance: float | None = None,
+    seed: int = 0,
+    calibration: dict | None = None,
+) -> dict:
+    """The planning numbers, each with a central ``ci`` interval.
+
+    ``hp_fit``: the fit answering eta_opt and B_opt; ``surface_fit``: the one answering the loss
+    and N_opt (None: the same fit, the joint route: one law "sweep" fit).
+
+    ``route`` ("joint" or "best-cell"), ``hyperparams`` (eta_opt, B_opt at the target, kinds
+    "mean" = the law and "new_run" = a new sweep's optimum), ``law_table`` (the fitted laws in
+    Yin et al.'s notation), ``loss`` (the target run's loss, kinds "mean" and "new_run"),
+    ``allocation`` (N_opt, D_opt, L_opt at ``budget``), ``tokens_per_param`` ((median, lower,
+    upper) of D_opt / N_opt), ``near_optimal``
+    (:class:`~bayeslaws.posterior.allocation.NearOptimal`; ``tolerance`` None: its default,
+    relative to the reducible loss),
+    ``fixed_vs_optimal`` (the row of :func:`bayeslaws.posterior.fixed_vs_optimal` at ``budget``
+    plus ``truth``, the simulator's own answer to the same question; None on the best-cell
+    route, whose fits know no loss off the optimal hyperparameters) and the next runs
+    (:func:`next_runs_plan`).
+
+    ``calibration``: NUTS settings (chains, warmup, draws) of any refits the default model
+    discrepancy needs (:func:`bayeslaws.posterior.extrapolation.prepare`), computed once and
+    kept in the surface fit's cache (a law that is not widened, such as "sweep", needs none)."""
+    surface_fit = hp_fit if surface_fit is None else surface_fit
+    if surface_fit.law.widened:
+        extrapolation.prepare(
+            surface_fit,
+            extrapolation.DEFAULT_METHOD,
+            seed=seed,
+            refits=calibration,
+            stacking=calibration,
+        )
+    hyper = pd.concat(
+        [
+            predict(hp_fit, N=target_N, D=target_D, ci=ci, kind=kind, seed=seed)
+            for kind in ("mean", "new_run")
+        ],
+        ignore_index=True,
+    )
+    loss = pd.concat(
+        [
+            predict(surface_fit, N=target_N, D=target_D, ci=ci, kind=kind, seed=seed)
+            for kind in ("mean", "new_run")
+        ],
+        ignore_index=True,
+    )
+    draws = allocation_draws(surface_fit, [budget], seed=seed)
+    ratio = (draws["D_opt"] / draws["N_opt"])[:, 0]
+    lo, med, hi = np.quantile(ratio, [(1 - ci) / 2, 0.5, (1 + ci) / 2])
+    near = near_optimal(surface_fit, budget, tolerance, relative_to="reducible", ci=ci, seed=seed)
+    plan = {
+        "route": route_of(hp_fit, surface_fit),
+        "hyperparams": hyper,
+        "law_table": hp_fit.law_table(ci=ci),
+        "loss": loss,
+        "allocation": optimal_allocation(surface_fit, C=budget, ci=ci, seed=seed),
+        "tokens_per_param": (float(med), float(lo), float(hi)),
+        "near_optimal": near,
+        "fixed_vs_optimal": fixed_vs_optimal_plan(surface_fit, budget, ci),
+        "ci": ci,
+    }
+    plan.update(next_runs_plan(hp_fit, surface_fit, target_N, target_D, budget, ci, seed))
+    return plan
+
+
+def fixed_vs_optimal_plan(fit_, budget: float, ci: float = 0.9, truth=None) -> dict | None:
+    """The fixed-vs-optimal answer at ``budget`` (:func:`bayeslaws.posterior.fixed_vs_optimal`,
+    its one row as a dict) with ``truth``: the simulator's own answer to the same question (same
+    cells, same fixed setting, same refit on its noise-free losses). None when the fit's law
+    knows no loss off the optimal hyperparameters (the best-cell route)."""
+    try:
+        row = fixed_vs_optimal(fit_, budget, ci=ci).iloc[0].to_dict()
+    except LawCapabilityError:
+        return None
+    cells = fit_.training_runs().df[["N", "D"]].drop_duplicates()
+    truth = VideoDiTTruth() if truth is None else truth
+    row["truth"] = truth_size_change(
+        truth, cells, budget, row["lr"], row["batch_size"], fit_.compute_model
+    )
+    return row
+
+
+def truth_size_change(truth, cells, C: float, lr: float, batch: float, compute_model) -> float:
+    """The simulator's answer to the fixed-vs-optimal question: N_opt(fixed) / N_opt(optimal)
+    - 1 from the same Chinchilla refit (:mod:`bayeslaws.posterior.fixed_hyperparams`) of its
+    noise-free losses at the ``cells`` (N params, D tokens), at each cell's optimum and at the
+    fixed (``lr``, ``batch`` tokens)."""
+    N, D = cells["N"].to_numpy(float), cells["D"].to_numpy(float)
+    loss_fixed = truth.loss(N, D, lr, batch)
+    n_optimal, n_fixed = refit_sizes(N, D, truth.loss_star(N, D), loss_fixed, C, compute_model)
+    return n_fixed / n_optimal - 1
+
+
+def nopt_candidates(surface_fit) -> pd.DataFrame:
+    """Candidates for narrowing N_opt: ``DESIGN_PER_BUDGET`` sizes on each isoFLOP line at
+    ``DESIGN_BUDGETS`` around the median N_opt; for a fit that models the sweep (law "sweep")
+    each such cell becomes a 5 x 3 LR x batch sweep around its predicted optimum (one unit,
+    paid as a whole: a new cell's loss level is unknown until its sweep finds the optimum)."""
+    cells = design.isoflop_candidates(
+        C=list(DESIGN_BUDGETS), n_per_budget=DESIGN_PER_BUDGET, fit=surface_fit
+    )
+    if {"lr", "batch_size"} <= set(surface_fit.law.optional_inputs):
+        return design.hyperparameter_candidates(cells["N"], cells["D"], fit=surface_fit)
+    return cells
+
+
+def next_runs_plan(hp_fit, surface_fit, target_N, target_D, budget, ci=0.9, seed=0) -> dict:
+    """The next best runs (:mod:`bayeslaws.design`, Gaussian estimator, cost in FLOPs):
+
+    ``design_nopt``: the batch of ``DESIGN_K`` candidates (:func:`nopt_candidates`: isoFLOP
+    runs at ``DESIGN_BUDGETS``, whole LR x batch sweeps at those cells on the joint route)
+    picked greedily (each conditioned on the earlier picks) to narrow N_opt at ``budget`` per
+    FLOP; ``design_table``: every such candidate ranked alone, with the batch's picks marked
+    (the figure); ``design_hp``: the batch of ``HP_K`` LR x batch sweeps (new cells around the
+    target) that most narrow eta_opt and B_opt there; ``design_hp_table``: those ranked alone;
+    ``value_nopt``, ``value_hp``: what each pick is worth (:func:`nopt_value`,
+    :func:`hp_value`); ``design_nopt_cautions``, ``design_hp_cautions``: each design's warnings
+    other than guardrail relaxations (:func:`design_cautions`; e.g. N_opt draws at the search
+    edge), for the report. ``surface_fit`` None: the same fit as ``hp_fit``."""
+    surface_fit = hp_fit if surface_fit is None else surface_fit
+    cands = nopt_candidates(surface_fit)
+    target = design.NOpt(C=budget)
+    small_N = hp_fit.record.ranges["N"][1]  # the largest fitted size
+    cells_N = [2 * small_N, 2 * small_N, target_N, target_N]
+    cells_D = [target_D / 2.5, target_D, target_D / 2.5, target_D]
+    sweeps = design.hyperparameter_candidates(cells_N, cells_D, fit=hp_fit)
+    hp_target = design.HyperparamOpt(N=target_N, D=target_D)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")  # guardrail relaxations are reported in the table
+        batch = design.next_runs(surface_fit, cands, target, k=DESIGN_K, seed=seed, ci=ci)
+        alone = design.rank_candidates(surface_fit, cands, target, seed=seed, ci=ci)
+    cautions = design_cautions(caught)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        hp_batch = design.next_runs(hp_fit, sweeps, hp_target, k=HP_K, seed=seed, ci=ci)
+        hp_alone = design.rank_candidates(hp_fit, sweeps, hp_target, seed=seed, ci=ci)
+    hp_cautions = design_cautions(caught)
+    alone = mark_picks(alone, batch)
+    hp_alone = mark_picks(hp_alone, hp_batch)
+    return {
+        "design_nopt": batch,
+        "design_table": alone,
+        "design_nopt_cautions": cautions,
+        "design_hp": hp_batch,
+        "design_hp_cautions": hp_cautions,
+        "design_hp_table": hp_alone,
+        "guardrails_nopt": guardrail_reasons(surface_fit, cands, target, batch, seed, ci),
+        "guardrails_hp": guardrail_reasons(hp_fit, sweeps, hp_target, hp_batch, seed, ci),
+        "value_nopt": nopt_value(surface_fit, batch, budget, seed=seed),
+        "value_hp": hp_value(hp_fit, surface_fit, hp_batch, target_N, target_D, seed=seed),
+    }
+
+
+def mark_picks(alone: pd.DataFrame, batch: pd.DataFrame) -> pd.DataFrame:
+    """The ranking of each candidate alone with its rank there (``rank_alone``) and its place
+    in the greedy batch (``batch_pick``, 0 = not picked)."""
+    order = dict(zip(batch["unit"], batch["rank"].astype(int), strict=True))
+    out = alone.copy()
+    out.insert(0, "rank_alone", np.arange(1, len(out) + 1))
+    out["batch_pick"] = [order.get(u, 0) for u in out["unit"]]
+    return out
+
+
+def design_cautions(caught) -> list[str]:
+    """The distinct messages (sorted) of recorded design warnings (``warnings.WarningMessage``
+    list) other than guardrail relaxations, which the report explains pick by pick instead."""
+    return sorted(
+        {str(w.message) for w in caught if not issubclass(w.category, design.GuardrailWarning)}
+    )
+
+
+def guardrail_reasons(fit, cands, target, batch: pd.DataFrame, seed: int, ci: float) -> dict:
+    """Why the guardrails restricted picks of a greedy batch: pick rank -> sentence. Each rule
+    is switched off in turn (:class:`bayeslaws.design.Guardrails`) and the batch re-picked;
+    the rule whose removal changes that pick is the one that bit."""
+    out = {}
+    restricted = batch.index[batch["guardrail"].astype(str) != ""]
+    if not len(restricted):
+        return out
+    rules = {
+        "max_repeats": design.Guardrails(max_repeats=None),
+        "ratio_diversity": design.Guardrails(ratio_diversity=False),
+        "both": design.Guardrails(max_repeats=None, ratio_diversity=False),
+    }
+    free = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for rule, g in rules.items():
+            free[rule] = design.next_runs(
+                fit, cands, target, k=len(batch), guardrails=g, seed=seed, ci=ci
+            )
+    ratio_tol = design.Guardrails().ratio_tol
+    for i in restricted:
+        r = batch.loc[i]
+        rank = int(r["rank"])
+        if r["guardrail"] == "relaxed":
+            out[rank] = (
+                "no candidate met the batch rules for this pick, so they were relaxed (a warning "
+                "was raised)"
+            )
+            continue
+        why = []
+        for rule, alt in free.items():
+            if len(alt) >= rank and alt["unit"].iloc[rank - 1] != r["unit"]:
+                other = alt.iloc[rank - 1]
+                run = f"N {other['N']:.3g}, D {other['D']:.3g}"
+                if rule == "both":
+                    if not why:
+                        why.append(
+                            f"the best-scoring candidate ({run}) both repeats a run already "
+                            "chosen (Guardrails.max_repeats=1) and shares the earlier picks' "
+                            "tokens-per-parameter ratio (Guardrails.ratio_diversity)"
+                        )
+                elif rule == "max_repeats":
+                    why.append(
+                        f"without the rule 'no run twice per batch' (Guardrails.max_repeats=1) "
+                        f"this pick would repeat a run already chosen ({run})"
+                    )
+                else:
+                    earlier = (batch["D"] / batch["N"]).iloc[: rank - 1]
+                    why.append(
+                        "the earlier picks all train at about "
+                        f"{float(np.median(earlier)):.3g} tokens per parameter and a batch along "
+                        "one ratio cannot separate the size and data terms, so the last pick "
+                        f"must lie more than a factor {ratio_tol:g} away "
+                        f"(Guardrails.ratio_diversity); it would otherwise be {run}"
+                    )
+        out[rank] = "; ".join(why) or "a batch rule set the best-scoring candidate aside"
+    return out
+
+
+# ---- what a pick is worth ----------------------------------------------------------------------
+def _verdict(saved_flops: float, cost: float) -> str:
+    ratio = saved_flops / cost
+    word = "worth it" if ratio >= 1 else "NOT worth it"
+    return f"{word} (gain / cost = {ratio:.2g})"
+
+
+def nopt_value(surface_fit, batch: pd.DataFrame, budget: float, seed: int = 0) -> pd.DataFrame:
+    """Per pick of an N_opt batch: the expected loss regret of training the budget's run at the
+    posterior median N_opt, before and after the pick, and its worth in FLOPs.
+
+    Regret now: E[L(N_med) - L_opt] over the posterior (loss units) at ``budget``. Near the
+    optimum the regret is quadratic in ln N - ln N_opt, so it scales with the variance of
+    ln N_opt: after a pick it is regret_now * (width_after / width_now)^2 (the design's expected
+    widths, cumulative over the batch). A loss saved at the budget is worth the compute that
+    would buy it there: C * (exp(saved / |dL_opt/d ln C|) - 1) FLOPs. A pick is "worth it" when
+    that exceeds its own cost (for ONE training run at the budget)."""
+    label = next(c[len("width_now[") : -1] for c in batch if c.startswith("width_now["))
+    alloc = optimal_allocation(surface_fit, C=[budget / 1.1, budget, budget * 1.1], seed=seed)
+    slope = (alloc["L_opt"].iloc[2] - alloc["L_opt"].iloc[0]) / (2 * np.log(1.1))
+    n_med, l_opt = float(alloc["N_opt"].iloc[1]), float(alloc["L_opt"].iloc[1])
+    near = near_optimal(surface_fit, budget, N=[n_med], seed=seed)
+    regret = float(near.table["excess_mean"].iloc[0]) * l_opt
+    now = batch[f"width_now[{label}]"].to_numpy(float)
+    after = batch[f"width_after[{label}]"].to_numpy(float)
+    shrink = np.concatenate([[1.0], (after / now) ** 2])
+    regrets = regret * shrink
+    saved = -np.diff(regrets)
+    worth = budget * np.expm1(saved / abs(slope))
+    cost = batch["flops"].to_numpy(float)
+    return pd.DataFrame(
+        {
+            "rank": batch["rank"].astype(int),
+            "regret_before": regrets[:-1],
+            "regret_after": regrets[1:],
+            "loss_saved": saved,
+            "worth_flops": worth,
+            "cost_flops": cost,
+            "verdict": [_verdict(w, c) for w, c in zip(worth, cost, strict=True)],
+            "slope_dL_dlnC": slope,
+            "regret_now_relative": regret / l_opt,
+        }
+    )
+
+
+def hp_value(hp_fit, surface_fit, batch, target_N, target_D, seed: int = 0) -> pd.DataFrame:
+    """Per pick of a hyperparameter batch: the expected loss penalty of training the target run
+    at the posterior median (eta_opt, B_opt), before and after, and its worth in FLOPs.
+
+    Penalty now: the posterior mean of L(eta_med, B_med) / L_opt - 1 at the target (the bowl of
+    each draw) times the target's predicted loss. It is quadratic in the log-distances to the
+    optimum, so after a pick it scales with the mean of (width_after / width_now)^2 over eta_opt
+    and B_opt. A loss saved on the target run is worth the extra tokens that would buy it there:
+    C_target * (exp(saved / |dL/d ln D|) - 1) FLOPs (C proportional to D at fixed N)."""
+    comps = [c[len("width_now[") : -1] for c in batch if c.startswith("width_now[")]
+    opt = predict(hp_fit, N=target_N, D=target_D, seed=seed).iloc[0]
+    pen = predict(
+        hp_fit,
+        N=target_N,
+        D=target_D,
+        lr=opt["eta_opt_median"],
+        batch_size=opt["B_opt_median"],
+        seed=seed,
+    ).iloc[0]
+    loss = predict(surface_fit, N=target_N, D=target_D * np.array([1 / 1.1, 1.0, 1.1]), seed=seed)
+    slope = (loss["median"].iloc[2] - loss["median"].iloc[0]) / (2 * np.log(1.1))
+    L_t = float(loss["median"].iloc[1])
+    regret = float(pen["rel_penalty_mean"]) * L_t
+    ratios = np.mean(
+        [(batch[f"width_after[{c}]"] / batch[f"width_now[{c}]"]) ** 2 for c in comps], axis=0
+    )
+    regrets = regret * np.concatenate([[1.0], np.asarray(ratios, float)])
+    saved = -np.diff(regrets)
+    C_t = float(hp_fit.compute_model.flops(target_N, target_D))
+    worth = C_t * np.expm1(saved / abs(slope))
+    cost = batch["flops"].to_numpy(float)
+    return pd.DataFrame(
+        {
+            "rank": batch["rank"].astype(int),
+            "regret_before": regrets[:-1],
+            "regret_after": regrets[1:],
+            "loss_saved": saved,
+            "worth_flops": worth,
+            "cost_flops": cost,
+            "verdict": [_verdict(w, c) for w, c in zip(worth, cost, strict=True)],
+            "slope_dL_dlnD": slope,
+            "regret_now_relative": regret / L_t,
+        }
+    )
+
+
+# ---- known values --------------------------------------------------------------------------------
+def truth_near_optimal(truth, C: float, tolerance: float, relative_to: str) -> float:
+    """The smallest N whose true excess loss at budget C is within the tolerance."""
+    N = np.geomspace(truth.n_opt(C) / 100, truth.n_opt(C), 4001)
+    L = truth.loss_star(N, C / (6 * N))
+    L_opt = float(truth.loss_star(truth.n_opt(C), truth.d_opt(C)))
+    base = L_opt - truth.E if relative_to == "reducible" else L_opt
+    return float(N[np.argmax((L - L_opt) <= tolerance * base)])

@@ -1,0 +1,563 @@
+"""The planning report of the main job (``bayeslaws demo``), built from a plan
+(:func:`bayeslaws.app.plan.planning`) with the generic structures of :mod:`.report`.
+
+Every number in the report comes with its credible interval, where it lies relative to the
+fitted data, and, because the data are simulated, whether the simulator's truth
+(:class:`bayeslaws.runs.simulate.VideoDiTTruth`) and Yin et al.'s published values
+(:mod:`bayeslaws.runs.published`) lie inside that interval. The next-runs section gives the
+greedy batch (picked together) and the ranking of each candidate alone (the figure), explains the
+guardrails where they bite, flags picks outside the fitted range and says per pick whether the
+expected gain is worth its compute.
+
+Units: N parameters, D tokens, C FLOPs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..posterior.predict import outside_decades
+from ..runs import RunTable, published
+from ..runs.bundled import DEFAULT_DATASET, load_bundled
+from ..runs.simulate import VideoDiTTruth
+from .plan import DESIGN_BUDGETS, DESIGN_PER_BUDGET, route_of, truth_near_optimal
+from .report import Number, Reference, Report, Section, distances, near_optimal_sentence
+
+TRUTH_LABEL = "VideoDiTTruth"
+YIN_LABEL = "Yin et al. 2025"
+ROUTE_WORDS = {
+    "joint": (
+        "Route: joint (the default). One model, law 'sweep', fitted to every run at once: each "
+        "(N, D) cell's LR x batch bowl, the power laws of its optimum (eta_opt, B_opt) and the "
+        "loss surface under optimal hyperparameters L(N, D), hence N_opt(C). Every number below "
+        "comes from that one fit."
+    ),
+    "best-cell": (
+        "Route: best-cell (the baseline, 'bayeslaws demo --route best-cell'). Two fits: law "
+        "'hyperparams' on every run (eta_opt, B_opt) and a Chinchilla surface on each (N, D) "
+        "cell's best run (the loss and N_opt): Yin et al.'s shortcut, in which a cell's best "
+        "grid run stands in for its loss at optimal hyperparameters. The default joint route "
+        "fits the whole sweep as one model instead."
+    ),
+}
+
+
+# ---- known values --------------------------------------------------------------------------------
+def truth_refs(value: float, published_value: float | None = None, label: str = YIN_LABEL):
+    """The simulator's truth and, if given, a published value as references."""
+    refs = [Reference(TRUTH_LABEL, float(value), "truth")]
+    if published_value is not None:
+        refs.append(Reference(label, float(published_value), "published"))
+    return refs
+
+
+LAW_TRUTH = {  # law-table row -> the simulator's constant (= Yin et al.'s published law)
+    ("eta_opt", "c"): "eta_coef",
+    ("eta_opt", "exp_T"): "eta_exp_T",
+    ("eta_opt", "exp_N"): "eta_exp_N",
+    ("B_opt", "c"): "b_coef",
+    ("B_opt", "exp_T"): "b_exp_T",
+    ("B_opt", "exp_N"): "b_exp_N",
+}
+SURFACE_TRUTH = ("E", "A", "B", "alpha", "beta")
+
+
+# ---- the report ----------------------------------------------------------------------------------
+def build_report(
+    plan: dict,
+    hp_fit,
+    surface_fit=None,
+    runs: RunTable | None = None,
+    truth: VideoDiTTruth | None = None,
+    figures: list | None = None,
+) -> Report:
+    """The planning report (:class:`~bayeslaws.app.report.Report`); ``surface_fit`` None: the
+    same fit as ``hp_fit`` (the joint route); ``runs``: the fitted runs (default the bundled
+    sweep); ``figures``: (caption, path) pairs shown in its last section."""
+    truth = VideoDiTTruth() if truth is None else truth
+    surface_fit = hp_fit if surface_fit is None else surface_fit
+    runs = load_bundled(DEFAULT_DATASET) if runs is None else runs
+    route = plan.get("route") or route_of(hp_fit, surface_fit)
+    ci = plan.get("ci", 0.9)
+    pct = f"{100 * ci:g}%"
+    h = plan["hyperparams"]
+    tN, tD = float(h["N"].iloc[0]), float(h["D"].iloc[0])
+    hp_ranges, s_ranges = hp_fit.record.ranges, surface_fit.record.ranges
+    report = Report(
+        f"bayeslaws demo: planning report on '{DEFAULT_DATASET}' (SIMULATED data, {route} route)",
+        [
+            "The runs are SIMULATED (bayeslaws.runs.simulate, video-DiT design of Yin et al. "
+            "2025), so every number can be checked against the simulator's truth "
+            f"({TRUTH_LABEL}); Yin et al.'s published values are shown where they exist.",
+            ROUTE_WORDS[route],
+            f"{runs}",
+            f"All intervals are central {pct} posterior credible intervals. 'where' gives the "
+            "distance from the fitted data in decades; 'inside' / 'OUTSIDE' says whether a "
+            "known value lies in the interval.",
+            "fitted ranges: "
+            + "; ".join(f"{k} [{v[0]:.3g}, {v[1]:.3g}]" for k, v in s_ranges.items()),
+        ],
+    )
+    if route == "joint":
+        named = (("joint sweep model", hp_fit),)
+        described = [
+            "joint sweep model (every run: the bowls, the optima's laws and the loss surface "
+            f"at once): {hp_fit!r}"
+        ]
+    else:
+        named = (("hyperparameter law", hp_fit), ("loss surface", surface_fit))
+        described = [
+            f"hyperparameter law (every run): {hp_fit!r}",
+            f"loss surface (best run per (N, D) cell): {surface_fit!r}",
+        ]
+    fits = Section(
+        "Fits and sampler health",
+        notes=described
+        + [
+            f"{name}: {f.diagnostics.n_draws} draws, max R-hat {f.diagnostics.r_hat_text}, "
+            f"min ESS {f.diagnostics.min_ess_bulk:.0f}, {f.diagnostics.divergences} divergent; "
+            + (
+                "problems: " + "; ".join(f.diagnostics.problems)
+                if f.diagnostics.problems
+                else "no problems"
+            )
+            for name, f in named
+        ],
+    )
+    report.sections.append(fits)
+
+    where_t = distances(hp_ranges, N=tN, D=tD)
+    hp = Section(f"Optimal hyperparameters at {tN / 1e9:.3g}B parameters on {tD / 1e9:.3g}B tokens")
+    for _, r in h.iterrows():
+        what = "the law" if r["kind"] == "mean" else "a new sweep's optimum"
+        hp.numbers.append(
+            Number(
+                f"eta_opt ({what})",
+                r.eta_opt_median,
+                r.eta_opt_lower,
+                r.eta_opt_upper,
+                "",
+                "{:.3g}",
+                where_t,
+                truth_refs(truth.eta_opt(tN, tD)),
+            )
+        )
+        hp.numbers.append(
+            Number(
+                f"B_opt ({what})",
+                r.B_opt_median,
+                r.B_opt_lower,
+                r.B_opt_upper,
+                "tokens",
+                "{:.4g}",
+                where_t,
+                truth_refs(truth.b_opt(tN, tD)),
+            )
+        )
+    table = plan["law_table"]
+    for (q, param), r in table.iterrows():
+        value = getattr(truth, LAW_TRUTH[(q, param)])
+        hp.numbers.append(
+            Number(
+                f"{q} law: {param}",
+                r["median"],
+                r["lower"],
+                r["upper"],
+                "",
+                "{:.4g}",
+                "",
+                truth_refs(value, value),
+            )
+        )
+    hp.notes.append(
+        "The simulator's hyperparameter laws ARE Yin et al.'s published laws, so the two "
+        "references coincide. Posterior median laws: "
+        + "; ".join(table.attrs.get("formulas", {}).values())
+    )
+    report.sections.append(hp)
+
+    summary = surface_fit.summary(ci=ci)
+    lo_col, hi_col = f"{50 * (1 - ci):g}%", f"{50 * (1 + ci):g}%"
+    source = (
+        "under optimal hyperparameters, joint sweep model"
+        if route == "joint"
+        else "best run per cell"
+    )
+    surf = Section(f"Loss surface L(N, D) = E + A/N^alpha + B/D^beta ({source})")
+    for name in (*SURFACE_TRUTH, "a_opt"):
+        r = summary.loc[name]
+        value = truth.n_opt_exponent if name == "a_opt" else getattr(truth, name)
+        surf.numbers.append(
+            Number(name, r["50%"], r[lo_col], r[hi_col], "", "{:.4g}", "", truth_refs(value))
+        )
+    report.sections.append(surf)
+
+    lossec = Section(f"Predicted loss at {tN / 1e9:.3g}B parameters on {tD / 1e9:.3g}B tokens")
+    for _, r in plan["loss"].iterrows():
+        what = "the law (mean)" if r["kind"] == "mean" else "one new run (new_run)"
+        lossec.numbers.append(
+            Number(
+                what,
+                r["median"],
+                r["lower"],
+                r["upper"],
+                "",
+                "{:.4f}",
+                distances(s_ranges, N=tN, D=tD),
+                truth_refs(truth.loss_star(tN, tD), published.YIN_ANCHOR_L_1P07B_10B),
+            )
+        )
+    lossec.notes.append(
+        "The truth is the noise-free loss L*(N, D); one new run scatters around it by the "
+        f"simulator's noise ({100 * truth.noise_sd:.2g}% sd), which the new_run interval includes."
+    )
+    report.sections.append(lossec)
+
+    report.sections.append(_allocation_section(plan, surface_fit, truth))
+    report.sections.append(_fixed_vs_optimal_section(plan, surface_fit))
+    report.sections += _design_sections(plan, surface_fit, hp_fit, pct)
+    if figures:
+        report.sections.append(Section("Figures", figures=list(figures)))
+    return report
+
+
+def _allocation_section(plan: dict, surface_fit, truth) -> Section:
+    a = plan["allocation"].iloc[0]
+    C = float(a["C"])
+    ranges = surface_fit.record.ranges
+    n_t, d_t = float(truth.n_opt(C)), float(truth.d_opt(C))
+    yin = published.YIN_N_OPT_AT_BUDGET if np.isclose(C, published.YIN_BUDGET) else None
+    sec = Section(f"Compute-optimal allocation at C = {C:.3g} FLOPs (C = 6ND)")
+    sec.numbers += [
+        Number(
+            "N_opt",
+            a.N_opt,
+            a.N_opt_lower,
+            a.N_opt_upper,
+            "parameters",
+            "{:.3g}",
+            distances(ranges, C=C, N=a.N_opt),
+            truth_refs(n_t, yin),
+        ),
+        Number(
+            "D_opt",
+            a.D_opt,
+            a.D_opt_lower,
+            a.D_opt_upper,
+            "tokens",
+            "{:.3g}",
+            distances(ranges, C=C, D=a.D_opt),
+            truth_refs(d_t),
+        ),
+        Number(
+            "L_opt",
+            a.L_opt,
+            a.L_opt_lower,
+            a.L_opt_upper,
+            "",
+            "{:.4f}",
+            distances(ranges, C=C),
+            truth_refs(truth.loss_star(n_t, d_t)),
+        ),
+        Number(
+            "tokens per parameter",
+            *plan["tokens_per_param"],
+            "",
+            "{:.3g}",
+            distances(ranges, C=C),
+            truth_refs(d_t / n_t),
+        ),
+    ]
+    if yin is not None:
+        sec.notes.append(
+            f"Yin et al. quote N_opt = {yin:.3g} at this budget (their earlier law "
+            f"{published.YIN_NOPT_COEF} C^{published.YIN_NOPT_EXP}); the simulator was built to "
+            f"reproduce it and gives {n_t:.3g}."
+        )
+    near = plan["near_optimal"]
+    sec.notes.append(near_optimal_sentence(near))
+    floor_missing = _floor_missing(near, surface_fit)
+    if floor_missing:
+        sec.notes.append(floor_missing)
+    if near.band is not None:
+        # the truth at the tolerance the band was actually computed with
+        tolerance, relative_to = near.tolerance, near.relative_to
+        if floor_missing:
+            tolerance, relative_to = near.tolerance_total, "total"
+        t_lo = truth_near_optimal(truth, C, tolerance, relative_to)
+        if near.band[0] > 1.01 * t_lo:
+            where = (
+                "ABOVE it: the band is conservative on the small side (it leaves out sizes the "
+                "truth puts within the tolerance)."
+            )
+        elif near.band[0] < t_lo / 1.01:
+            where = (
+                "BELOW it: the band is too generous on the small side (it admits sizes the "
+                "truth puts outside the tolerance)."
+            )
+        else:
+            where = "at it (within 1%)."
+        sec.notes.append(
+            f"Simulator truth: the smallest size within that tolerance is {t_lo:.3g}; the band's "
+            f"smallest, {near.band[0]:.3g}, is {where}"
+        )
+    return sec
+
+
+def _floor_missing(near, surface_fit) -> str:
+    """A caution when a tolerance meant relative to the reducible loss met a law that passed no
+    irreducible loss to near_optimal although its surface has a floor E (then 'reducible' is the
+    whole loss and the band is far wider than intended); '' otherwise."""
+    if near.relative_to != "reducible" or near.reducible_share[0] < 1 - 1e-9:
+        return ""
+    if "E" not in surface_fit.record.summary_names:
+        return ""
+    E = float(surface_fit.summary().loc["E", "50%"])
+    return (
+        f"CAUTION: law {surface_fit.law.name!r} passed near_optimal no irreducible loss although "
+        f"its surface has one (E, median {E:.4g}), so the tolerance above is relative to the "
+        "whole loss, not to the reducible part, and the band is far wider than 5% of the "
+        "reducible loss would give (the law's irreducible_loss hook is missing)."
+    )
+
+
+def _fixed_vs_optimal_section(plan: dict, surface_fit) -> Section:
+    """Yin et al.'s question: how much does one fixed (lr, batch) for every cell, instead of
+    each cell's optimum, move the compute-optimal size?"""
+    C = float(plan["allocation"]["C"].iloc[0])
+    sec = Section(f"Fixed vs optimal hyperparameters at C = {C:.3g} FLOPs")
+    answer = plan.get("fixed_vs_optimal")
+    if answer is None:
+        sec.notes.append(
+            "Not answered on this route: its loss surface is fitted to each cell's best run and "
+            "knows no loss off the optimal hyperparameters. The joint route (the default, "
+            "'bayeslaws demo') answers it with bl.fixed_vs_optimal."
+        )
+        return sec
+    pct = f"{100 * answer['ci']:g}%"
+    med, lo, hi = (answer[f"size_change_{q}"] for q in ("median", "lower", "upper"))
+    sec.numbers.append(
+        Number(
+            "N_opt(fixed) / N_opt(optimal)",
+            1 + med,
+            1 + lo,
+            1 + hi,
+            "",
+            "{:.2f}",
+            distances(surface_fit.record.ranges, C=C),
+            truth_refs(1 + answer["truth"]) if "truth" in answer else [],
+        )
+    )
+    sec.notes += [
+        f"Size change: with every cell trained at one fixed setting (lr {answer['lr']:.3g}, "
+        f"batch {answer['batch_size']:.3g} tokens: the posterior-median optimum of the design's "
+        "middle cell) instead of at its own optimum, the compute-optimal size changes by "
+        f"{med:+.0%} ({pct} interval [{lo:+.0%}, {hi:+.0%}]): N_opt {answer['n_opt_fixed']:.3g} "
+        f"instead of {answer['n_opt_optimal']:.3g} (posterior medians of the refits).",
+        f"Verdict: {answer['verdict']}.",
+        "How: per posterior draw (" + f"{int(answer['n_draws'])} draws) the joint model gives "
+        "every fitted cell's loss at its optimum and at the fixed setting; a Chinchilla surface "
+        "is least-squares fitted to each set, as Yin et al. do with their grid, and its N_opt "
+        "at the budget compared.",
+    ]
+    if "truth" in answer:
+        sec.notes.append(
+            f"Simulator truth: the same refit of its noise-free losses gives "
+            f"{answer['truth']:+.0%}."
+        )
+    if np.isclose(C, published.YIN_BUDGET):
+        fixed_n, opt_n = published.YIN_N_OPT_FIXED_HP_AT_BUDGET, published.YIN_N_OPT_AT_BUDGET
+        sec.notes.append(
+            f"Yin et al. report N_opt {fixed_n:.3g} with fixed against {opt_n:.3g} with optimal "
+            f"hyperparameters at this budget ({fixed_n / opt_n - 1:+.0%}) on their own runs and "
+            "fixed setting: the same question on another design, so it is not scored against "
+            "this interval."
+        )
+    return sec
+
+
+def _outside(fit, N: float, D: float) -> str:
+    """'inside' or 'OUTSIDE: D 1.08 decades above the fitted max (1.2e+10)' (outside axes)."""
+    parts = []
+    for axis, value in (("N", N), ("D", D)):
+        low, high = fit.record.ranges[axis]
+        d = float(outside_decades(np.array([value]), low, high)[0])
+        if d:
+            side = f"above the fitted max ({high:.3g})"
+            if d < 0:
+                side = f"below the fitted min ({low:.3g})"
+            parts.append(f"{axis} {abs(d):.2f} decades {side}")
+    return "OUTSIDE: " + "; ".join(parts) if parts else "inside the fitted range"
+
+
+def _design_sections(plan: dict, surface_fit, hp_fit, pct: str) -> list:
+    batch, alone, value = plan["design_nopt"], plan["design_table"], plan["value_nopt"]
+    label = next(c[len("width_now[") : -1] for c in batch if c.startswith("width_now["))
+    now = float(batch[f"width_now[{label}]"].iloc[0])
+    v0 = value.iloc[0]
+    sweeps = "n_runs" in batch and bool((batch["n_runs"] > 1).any())
+    kind = "LR x batch sweeps on isoFLOP lines" if sweeps else "isoFLOP candidates"
+    sec = Section(f"Next runs to narrow {label} ({kind})")
+    lines = ", ".join(f"{c:.0e}" for c in DESIGN_BUDGETS)
+    if sweeps:
+        what = (
+            f"Candidates: {DESIGN_PER_BUDGET} cells on each isoFLOP line at {lines} FLOPs around "
+            f"the median N_opt, each a {int(batch['n_runs'].iloc[0])}-run LR x batch sweep "
+            "around the cell's predicted optimum (one unit, paid as a whole: the joint model "
+            "learns a new cell's loss under optimal hyperparameters from its whole sweep)"
+        )
+    else:
+        what = (
+            f"Candidates: {DESIGN_PER_BUDGET} sizes on each isoFLOP line at {lines} FLOPs "
+            "around the median N_opt"
+        )
+    sec.notes += [
+        what + f"; scored by the expected information about {label} per FLOP (Gaussian "
+        f"approximation). {label}'s {pct} interval is now {now:.3g} wide.",
+        "THE BATCH (what to run): picked greedily and together: each pick is the best given "
+        "the earlier ones, so its widths are cumulative (after this pick and all before it). "
+        "THE RANKING (the figure design.png): each candidate scored alone, as if it were the "
+        "only new run; the batch's picks are marked there. The two orders differ because "
+        "runs that carry the same information lose value once one of them is picked.",
+        f"Value: training the {plan['allocation']['C'].iloc[0]:.3g}-FLOP run at the median "
+        f"N_opt now costs an expected {v0.regret_before:.2g} loss "
+        f"({100 * v0.regret_now_relative:.2g}% of L_opt) against the unknown true optimum. "
+        "Each pick shrinks that regret (it is "
+        f"quadratic in the error of ln N_opt, so it scales with the squared width ratio); the "
+        f"loss saved is converted into the compute that would buy it at the budget "
+        f"(dL_opt/d ln C = {v0.slope_dL_dlnC:.3g}) and set against the pick's cost. 'NOT worth "
+        "it' means the run costs more compute than it is expected to save on one run at the "
+        "budget.",
+    ]
+    if sweeps:
+        sec.notes.append(
+            "A pick's cost is its whole sweep's; 'C (FLOPs)' is one run's budget (its isoFLOP "
+            "line)."
+        )
+    sec.notes += [f"CAUTION: {c}" for c in plan.get("design_nopt_cautions", [])]
+    rows = []
+    for i, (_, r) in enumerate(batch.iterrows()):
+        v = value.iloc[i]
+        after = r[f"width_after[{label}]"]
+        rank_alone = int(alone.loc[alone["unit"] == r["unit"], "rank_alone"].iloc[0])
+        rows.append(
+            {
+                "batch pick": int(r["rank"]),
+                "rank alone": rank_alone,
+                "N": r["N"],
+                "D": r["D"],
+                "C (FLOPs)": r["C"],
+                **({"runs": int(r["n_runs"]), "FLOPs (all runs)": r["flops"]} if sweeps else {}),
+                "info (nats)": r["info"],
+                f"width after (now {now:.3g})": after,
+                "change vs now": f"{100 * (after / now - 1):+.0f}%",
+                "loss saved": v.loss_saved,
+                "worth (FLOPs)": v.worth_flops,
+                "verdict": v.verdict,
+                "where": _outside(surface_fit, r["N"], r["D"]),
+            }
+        )
+        if r.get("guardrail"):
+            why = plan["guardrails_nopt"].get(int(r["rank"]), "")
+            sec.notes.append(f"Batch pick {int(r['rank'])}: guardrail: {why}.")
+    caption = "The batch (run these, in this order; widths cumulative)"
+    sec.tables.append((caption, pd.DataFrame(rows)))
+    top = alone.head(8)
+    sec.tables.append(
+        (
+            "Each candidate alone (the figure; top 8)",
+            pd.DataFrame(
+                {
+                    "rank alone": top["rank_alone"],
+                    "N": top["N"],
+                    "D": top["D"],
+                    "C (FLOPs)": top["C"],
+                    **({"FLOPs (all runs)": top["flops"]} if sweeps else {}),
+                    "info (nats)": top["info"],
+                    "info per FLOP": top["info_per_flop"],
+                    "width after alone": top[f"width_after[{label}]"],
+                    "batch pick": [str(p) if p else "-" for p in top["batch_pick"]],
+                    "where": [
+                        _outside(surface_fit, n, d) for n, d in zip(top["N"], top["D"], strict=True)
+                    ],
+                }
+            ),
+        )
+    )
+    hp_batch, hp_value_ = plan["design_hp"], plan["value_hp"]
+    comps = [c[len("width_now[") : -1] for c in hp_batch if c.startswith("width_now[")]
+    hsec = Section("Next runs to narrow " + " and ".join(comps) + " (LR x batch sweeps)")
+    h0 = hp_value_.iloc[0]
+    hsec.notes.append(
+        "Candidates: a 5 x 3 LR x batch sweep (one unit, paid as a whole) at each of four new "
+        "cells around the target. Batch and widths as above. Value: training the target run at "
+        f"the median (eta_opt, B_opt) now costs an expected {100 * h0.regret_now_relative:.2g}% "
+        f"loss ({h0.regret_before:.2g}); the saving is converted into the extra tokens that "
+        f"would buy it on the target run (dL/d ln D = {h0.slope_dL_dlnD:.3g})."
+    )
+    rows = []
+    for i, (_, r) in enumerate(hp_batch.iterrows()):
+        v = hp_value_.iloc[i]
+        rec = {
+            "batch pick": int(r["rank"]),
+            "N": r["N"],
+            "D": r["D"],
+            "runs": int(r["n_runs"]),
+            "C (FLOPs, all runs)": r["flops"],
+            "info (nats)": r["info"],
+        }
+        for c in comps:
+            rec[f"{c.split('(')[0]} width now -> after"] = (
+                f"{r[f'width_now[{c}]']:.3g} -> {r[f'width_after[{c}]']:.3g}"
+            )
+        rec.update(
+            {
+                "loss saved": v.loss_saved,
+                "worth (FLOPs)": v.worth_flops,
+                "verdict": v.verdict,
+                "where": _outside(hp_fit, r["N"], r["D"]),
+            }
+        )
+        rows.append(rec)
+        if r.get("guardrail"):
+            why = plan["guardrails_hp"].get(int(r["rank"]), "")
+            hsec.notes.append(f"Batch pick {int(r['rank'])}: guardrail: {why}.")
+    hsec.tables.append(("The batch of sweeps (widths cumulative)", pd.DataFrame(rows)))
+    hsec.notes += [f"CAUTION: {c}" for c in plan.get("design_hp_cautions", [])]
+    hsec.notes.append(
+        "Expected widths are under the Gaussian approximation; confirm a pick with "
+        "bayeslaws.design.bounds before spending the compute."
+    )
+    return [sec, hsec]
+
+
+def format_report(
+    plan: dict, hp_fit, surface_fit=None, runs: RunTable | None = None, ci: float = 0.9
+) -> str:
+    """The planning report as text (arguments as :func:`build_report`)."""
+    plan = {**plan, "ci": plan.get("ci", ci)}
+    return build_report(plan, hp_fit, surface_fit, runs).to_text()
+
+
+def comparison_table(report: Report) -> pd.DataFrame:
+    """Every number of a report that has a known value, one row per (number, reference):
+    section, quantity, median, lower, upper, reference, value, verdict (a full table for
+    notebooks)."""
+    rows = []
+    for s in report.sections:
+        for n in s.numbers:
+            for r in n.references:
+                rows.append(
+                    {
+                        "section": s.title,
+                        "quantity": n.label,
+                        "median": n.median,
+                        "lower": n.lower,
+                        "upper": n.upper,
+                        "reference": ("truth: " if r.kind == "truth" else "published: ") + r.label,
+                        "value": r.value,
+                        "verdict": r.verdict(n.lower, n.upper),
+                    }
+                )
+    return pd.DataFrame(rows)
