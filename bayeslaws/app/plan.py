@@ -292,6 +292,29 @@ def _verdict(saved_flops: float, cost: float) -> str:
     return f"{word} (gain / cost = {ratio:.2g})"
 
 
+def pick_values(batch: pd.DataFrame, regret: float, shrink, flops: float, slope: float):
+    """Per pick of a greedy batch (``rank``, ``flops``: its cost): the expected regret (loss
+    units) before and after it, from the regret now and each pick's cumulative variance ratio
+    ``shrink`` ((picks,): (width_after / width_now)^2); the loss saved; its worth, the FLOPs
+    that would buy that loss on a run of ``flops`` FLOPs whose loss falls by ``|slope|`` per
+    unit of ln compute (``flops * (exp(saved / |slope|) - 1)``); its cost and the verdict."""
+    regrets = regret * np.concatenate([[1.0], shrink])
+    saved = -np.diff(regrets)
+    worth = flops * np.expm1(saved / abs(slope))
+    cost = batch["flops"].to_numpy(float)
+    return pd.DataFrame(
+        {
+            "rank": batch["rank"].astype(int),
+            "regret_before": regrets[:-1],
+            "regret_after": regrets[1:],
+            "loss_saved": saved,
+            "worth_flops": worth,
+            "cost_flops": cost,
+            "verdict": [_verdict(w, c) for w, c in zip(worth, cost, strict=True)],
+        }
+    )
+
+
 def nopt_value(surface_fit, batch: pd.DataFrame, budget: float, seed: int = 0) -> pd.DataFrame:
     """Per pick of an N_opt batch: the expected loss regret of training the budget's run at the
     posterior median N_opt, before and after the pick, and its worth in FLOPs.
@@ -310,24 +333,8 @@ def nopt_value(surface_fit, batch: pd.DataFrame, budget: float, seed: int = 0) -
     regret = float(near.table["excess_mean"].iloc[0]) * l_opt
     now = batch[f"width_now[{label}]"].to_numpy(float)
     after = batch[f"width_after[{label}]"].to_numpy(float)
-    shrink = np.concatenate([[1.0], (after / now) ** 2])
-    regrets = regret * shrink
-    saved = -np.diff(regrets)
-    worth = budget * np.expm1(saved / abs(slope))
-    cost = batch["flops"].to_numpy(float)
-    return pd.DataFrame(
-        {
-            "rank": batch["rank"].astype(int),
-            "regret_before": regrets[:-1],
-            "regret_after": regrets[1:],
-            "loss_saved": saved,
-            "worth_flops": worth,
-            "cost_flops": cost,
-            "verdict": [_verdict(w, c) for w, c in zip(worth, cost, strict=True)],
-            "slope_dL_dlnC": slope,
-            "regret_now_relative": regret / l_opt,
-        }
-    )
+    table = pick_values(batch, regret, (after / now) ** 2, budget, slope)
+    return table.assign(slope_dL_dlnC=slope, regret_now_relative=regret / l_opt)
 
 
 def hp_value(hp_fit, surface_fit, batch, target_N, target_D, seed: int = 0) -> pd.DataFrame:
@@ -356,24 +363,9 @@ def hp_value(hp_fit, surface_fit, batch, target_N, target_D, seed: int = 0) -> p
     ratios = np.mean(
         [(batch[f"width_after[{c}]"] / batch[f"width_now[{c}]"]) ** 2 for c in comps], axis=0
     )
-    regrets = regret * np.concatenate([[1.0], np.asarray(ratios, float)])
-    saved = -np.diff(regrets)
     C_t = float(hp_fit.compute_model.flops(target_N, target_D))
-    worth = C_t * np.expm1(saved / abs(slope))
-    cost = batch["flops"].to_numpy(float)
-    return pd.DataFrame(
-        {
-            "rank": batch["rank"].astype(int),
-            "regret_before": regrets[:-1],
-            "regret_after": regrets[1:],
-            "loss_saved": saved,
-            "worth_flops": worth,
-            "cost_flops": cost,
-            "verdict": [_verdict(w, c) for w, c in zip(worth, cost, strict=True)],
-            "slope_dL_dlnD": slope,
-            "regret_now_relative": regret / L_t,
-        }
-    )
+    table = pick_values(batch, regret, np.asarray(ratios, float), C_t, slope)
+    return table.assign(slope_dL_dlnD=slope, regret_now_relative=regret / L_t)
 
 
 # ---- known values --------------------------------------------------------------------------------
