@@ -61,6 +61,7 @@ _PUBLIC = {
     "loss_penalty": ("bayeslaws.posterior", "loss_penalty"),
     "near_optimal": ("bayeslaws.posterior", "near_optimal"),
     "optimal_allocation": ("bayeslaws.posterior", "optimal_allocation"),
+    "plan": ("bayeslaws.app.plan", None),
     "plot": ("bayeslaws.plot", None),
     "posterior": ("bayeslaws.posterior", None),
     "predict": ("bayeslaws.posterior", "predict"),

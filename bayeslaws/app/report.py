@@ -4,7 +4,7 @@ interval; rendered as text (the terminal, ``report.txt``) or as one self-contain
 the figures inline (``report.html``, for sharing with a team).
 
 * :class:`Number`, :class:`Reference`, :class:`Section`, :class:`Report` -- the structure, built
-  by :mod:`bayeslaws.app.demo` (the planning report) or :func:`fit_report` (any saved fit,
+  by :mod:`bayeslaws.app.plan_report` (the planning report) or :func:`fit_report` (any saved fit,
   ``bayeslaws report FIT.nc``);
 * :meth:`Report.to_text`, :meth:`Report.to_html` -- the two renderings of one structure;
 * :func:`distance_phrase` -- "0.61 decades above the largest fitted N (2.6e8)".
