@@ -1,0 +1,127 @@
+"""Where a batch of small fits loses time on Dask (issue 16's SBC speed-up): the same SBC of
+SIMULATED prior-draw tables as ``speed.py --only batch`` with two workers, through
+
+* a Dask ``LocalCluster`` (two worker processes, ``bl.worker_env()``), Dask's defaults;
+* the same with Dask's statistical profiler off (``distributed.worker.profile.enabled``: each
+  worker samples its threads' stacks every 10 ms by default);
+* a plain ``concurrent.futures`` process pool of two ``spawn`` processes (no Dask),
+
+interleaved over ``--repeats`` repeats, each warmed first. Per batch it prints the wall time, the
+CPU seconds of the worker processes and of this (client) process, so that the cost of Dask's
+scheduler, client and worker threads shows as CPU beside the fits' own.
+
+    python benchmarks/dask_overhead.py [--repeats 4] [--sbc-fits 40]
+        [--out benchmarks/output/dask_overhead.txt]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import psutil
+
+import bayeslaws as bl
+from bayeslaws.inference.batch import local_executor
+from bayeslaws.posterior.calibration import sbc, sbc_items
+
+HERE = Path(__file__).resolve().parent
+SETUPS = ("dask", "dask, profiler off", "process pool")
+
+
+def cpu_seconds(pids) -> float:
+    """User + system CPU seconds used so far by the processes ``pids``."""
+    return sum(sum(psutil.Process(p).cpu_times()[:2]) for p in pids)
+
+
+def timed_batch(executor, worker_pids, options: dict) -> tuple[float, float, float]:
+    """(wall s, workers' CPU s, this process's CPU s) of one SBC through ``executor``."""
+    sbc_items("chinchilla", "gaussian", **options)  # the prior draw, compiled outside the timing
+    me = [os.getpid()]
+    workers0, client0 = cpu_seconds(worker_pids), cpu_seconds(me)
+    started = time.perf_counter()
+    sbc("chinchilla", "gaussian", **options, executor=executor)
+    wall = time.perf_counter() - started
+    return wall, cpu_seconds(worker_pids) - workers0, cpu_seconds(me) - client0
+
+
+def dask_batch(options: dict, profiler: bool) -> tuple[float, float, float]:
+    import dask
+    import distributed
+
+    with (
+        dask.config.set({"distributed.worker.profile.enabled": profiler}),
+        distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            env=bl.worker_env(),
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        sbc("chinchilla", "gaussian", **{**options, "n_sims": 2}, executor=client)  # warm
+        return timed_batch(client, list(client.run(os.getpid).values()), options)
+
+
+def pool_batch(options: dict) -> tuple[float, float, float]:
+    saved = dict(os.environ)
+    os.environ.update(bl.worker_env())  # the spawned processes copy it
+    try:
+        with local_executor(2) as pool:
+            sbc("chinchilla", "gaussian", **{**options, "n_sims": 4}, executor=pool)  # warm
+            return timed_batch(pool, list(pool._processes), options)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def run_setup(name: str, options: dict) -> tuple[float, float, float]:
+    if name == "process pool":
+        return pool_batch(options)
+    return dask_batch(options, profiler=name == "dask")
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--repeats", type=int, default=4)
+    parser.add_argument("--sbc-fits", type=int, default=40)
+    parser.add_argument("--out", default=str(HERE / "output" / "dask_overhead.txt"))
+    args = parser.parse_args(argv)
+    options = {
+        "n_sims": args.sbc_fits, "chains": 1, "warmup": 200, "draws": 200, "thin": 1, "seed": 0,
+    }  # fmt: skip
+    lines = [
+        f"benchmarks/dask_overhead.py --repeats {args.repeats} --sbc-fits {args.sbc_fits}; "
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {os.cpu_count()} cores; "
+        f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}",
+        f"SBC of {args.sbc_fits} SIMULATED tables (1 chain x 200 + 200 each), two workers",
+    ]
+    print(lines[0], flush=True)
+    results: dict = {name: [] for name in SETUPS}
+    for repeat in range(args.repeats):
+        for name in SETUPS:
+            results[name].append(run_setup(name, options))
+            wall, workers, client = results[name][-1]
+            lines.append(
+                f"  repeat {repeat}, {name}: wall {wall:.2f} s, workers' CPU {workers:.2f} s, "
+                f"client CPU {client:.2f} s; load average {os.getloadavg()[0]:.2f}"
+            )
+            print(lines[-1], flush=True)
+    lines.append("medians:")
+    for name in SETUPS:
+        wall, workers, client = np.median(np.array(results[name]), axis=0)
+        lines.append(
+            f"  {name}: wall {wall:.2f} s, workers' CPU {workers:.2f} s, client CPU {client:.2f} s"
+        )
+    print("\n".join(lines[-4:]))
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text("\n".join(lines) + "\n")
+    print(f"written {args.out}")
+
+
+if __name__ == "__main__":
+    main()
