@@ -149,34 +149,3 @@ def test_lower_layers_do_not_load_upper_ones(name):
     own = LAYERS.index(name.split(".")[1])
     assert loaded <= set(LAYERS[: own + 1]) | {"bundled"}, loaded
 
-
-def test_readme_names_resolve_from_a_bare_import():
-    """Every ``bl.X.Y`` the README shows (outside the migration table, whose left column names
-    the old places) resolves after ``import bayeslaws as bl`` in a fresh process, where no other
-    test has imported a submodule first; the package's public names resolve too."""
-    import json
-    import subprocess
-    import sys
-
-    readme = (PACKAGE.parent / "README.md").read_text()
-    migration = readme.index("### Migration from 0.1")
-    after = readme.index("\n## ", migration)
-    body = readme[:migration] + readme[after:]
-    names = sorted(set(re.findall(r"\bbl((?:\.[A-Za-z_]\w*)+)", body)))
-    assert len(names) > 20, names
-    script = (
-        "import json, sys\nimport bayeslaws as bl\nbad = []\n"
-        "for name in json.loads(sys.argv[1]) + ['.' + n for n in bl.__all__]:\n"
-        "    obj = bl\n"
-        "    try:\n"
-        "        for part in name.strip('.').split('.'):\n"
-        "            obj = getattr(obj, part)\n"
-        "    except AttributeError as err:\n"
-        "        bad.append(f'bl{name}: {err}')\n"
-        "print(json.dumps(bad))\n"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", script, json.dumps(names)], capture_output=True, text=True
-    )
-    assert out.returncode == 0, out.stderr[-2000:]
-    assert json.loads(out.stdout.strip().splitlines()[-1]) == []
