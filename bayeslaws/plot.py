@@ -21,6 +21,7 @@ parameters, D in tokens, C in FLOPs, batch size in tokens; power laws are drawn 
 from __future__ import annotations
 
 import contextlib
+import re
 import textwrap
 import warnings
 
@@ -29,7 +30,7 @@ import pandas as pd
 
 from .inference import Fit
 from .posterior import optimal_allocation, predict
-from .runs import RunTable
+from .runs import PlausibilityWarning, RunTable
 
 BAND_ALPHAS = {0.5: 0.35, 0.9: 0.18}
 N_LABEL = "model size N (parameters)"
@@ -87,15 +88,33 @@ def _band_alpha(c: float) -> float:
 
 
 @contextlib.contextmanager
-def _distinct_warnings(stacklevel: int = 4):
-    """Inside the block, warnings are held; after it, each distinct (category, message) is
-    issued once, pointing at the plotting function's caller: a figure that predicts once per
-    curve and band does not repeat the same warning for each."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        yield
-    for category, message in dict.fromkeys((w.category, str(w.message)) for w in caught):
-        warnings.warn(message, category, stacklevel=stacklevel)
+def _range_warnings_once(stacklevel: int = 4):
+    """Inside the block, the query-range warnings (:class:`~bayeslaws.runs.PlausibilityWarning`)
+    are held; after it, each distinct one (its positions in the internal grid left out) is
+    issued once, pointing at the plotting function's caller, where the caller's filters apply:
+    a figure that predicts once per curve and band does not repeat it for each. Every other
+    warning passes through at once, unchanged. If the block raises, the held messages are
+    added to the exception as notes."""
+    held: list[str] = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", PlausibilityWarning)
+        show = warnings.showwarning
+
+        def hold(message, category, filename, lineno, file=None, line=None):
+            if issubclass(category, PlausibilityWarning):
+                held.append(re.sub(r" \(positions \[[^\]]*\]\)", "", str(message)))
+            else:
+                show(message, category, filename, lineno, file, line)
+
+        warnings.showwarning = hold
+        try:
+            yield
+        except Exception as err:
+            for message in dict.fromkeys(held):
+                err.add_note(f"(warned before: {message})")
+            raise
+    for message in dict.fromkeys(held):
+        warnings.warn(message, PlausibilityWarning, stacklevel=stacklevel)
 
 
 def _check_fit(fit) -> None:
@@ -178,7 +197,7 @@ def fan(
         slices = default_slices(values, [v for _, v in targets or []])
     slices = np.atleast_1d(np.asarray(slices, float))
     grid = np.geomspace(n_lo / 10 ** (0.25 * extend_decades), n_hi * 10**extend_decades, n_points)
-    with _distinct_warnings():  # one prediction per slice and level, one warning each
+    with _range_warnings_once():  # one prediction per slice and level, one warning
         curves = {d: {c: predict(fit, N=grid, ci=c, kind=kind, seed=seed, **{other: d})
                       for c in levels} for d in slices}
         marked = [(N, value, predict(fit, N=N, ci=0.9, kind=target_kind, seed=seed,

@@ -88,16 +88,25 @@ def test_fan_colours_points_by_the_sliced_variable(surface_fit):
     assert any("training tokens D" in a.get_ylabel() for a in fig.axes[1:])  # the colour bar
 
 
-def test_fan_issues_each_warning_once(hp_fit):
-    """A target far outside the fitted range warns once per distinct message, not once per
-    panel, curve and band (the figure predicts that slice for each)."""
+def test_fan_issues_each_range_warning_once(hp_fit):
+    """A target far outside the fitted range warns about its D once, not once per panel, curve
+    and band, pointing at the caller; the caller's filters still apply."""
+    import matplotlib.pyplot as plt
+
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        plot.fan(hp_fit, targets=[(1.07e9, 1e20)])
+        fig = plot.fan(hp_fit, targets=[(1.07e9, 1e20)])
+    plt.close(fig)
     far = [str(w.message) for w in caught if issubclass(w.category, bl.runs.PlausibilityWarning)]
-    assert any(m.startswith("D = 1e+20") for m in far), far
-    assert len(far) == len(set(far)), far  # D and C (from D) once each, not per panel or band
+    assert sum(m.startswith("D = ") for m in far) == 1, far  # curves and target alike
+    assert len(far) == len(set(far)), far  # C differs along the curves: its first far value
+    assert far[0].startswith("D = 1e+20 lies") and "positions" not in far[0], far
     assert all(w.filename == __file__ for w in caught if "decades outside" in str(w.message))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", bl.runs.PlausibilityWarning)
+        with pytest.raises(bl.runs.PlausibilityWarning, match="D = 1e\\+20"):
+            plot.fan(hp_fit, targets=[(1.07e9, 1e20)])
+    plt.close("all")
 
 
 def test_default_slices_come_from_the_data():
