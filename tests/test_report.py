@@ -367,9 +367,9 @@ def test_design_cautions_reach_the_report(baseline):
 
 
 def test_hyperparameter_design_cautions_reach_the_report(baseline, monkeypatch):
-    """The eta_opt/B_opt design's warnings, other than guardrail relaxations, reach the report's
-    sweep section as CAUTION lines (they were swallowed); guardrail relaxations stay out (the
-    report explains those pick by pick)."""
+    """The eta_opt/B_opt design's own warnings, other than guardrail relaxations, reach the
+    report's sweep section as CAUTION lines (they were swallowed); guardrail relaxations stay out
+    (the report explains those pick by pick), and other libraries' warnings pass through."""
     from bayeslaws import design
     from bayeslaws.app import plan as plan_module
     from bayeslaws.app import plan_report
@@ -381,13 +381,18 @@ def test_hyperparameter_design_cautions_reach_the_report(baseline, monkeypatch):
         if isinstance(target, design.HyperparamOpt):
             warnings.warn("probe: eta_opt draws at the grid edge", UserWarning, stacklevel=2)
             warnings.warn("probe: rules relaxed", design.GuardrailWarning, stacklevel=2)
+            warnings.warn("probe: overflow in exp", RuntimeWarning, stacklevel=2)
         return real(fit, cands, target, **kwargs)
 
     monkeypatch.setattr(design, "rank_candidates", noisy)
     hp = bl.load_fit(baseline["out"] / "hyperparams_fit.nc")
     surface = bl.load_fit(baseline["out"] / "loss_surface_fit.nc")
-    plan = plan_module.next_runs_plan(hp, surface, 1.07e9, 1e10, 1e22)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        plan = plan_module.next_runs_plan(hp, surface, 1.07e9, 1e10, 1e22)
     assert plan["design_hp_cautions"] == ["probe: eta_opt draws at the grid edge"]
+    # a library's warning is no caution about the plan: it passes through to the caller
+    assert "probe: overflow in exp" in [str(w.message) for w in caught]
     assert "probe" not in " ".join(plan["design_nopt_cautions"])
     plan["allocation"] = bl.optimal_allocation(surface, C=1e22)  # the N_opt section's note
     _, sweeps = plan_report._design_sections(plan, surface, hp, "90%")

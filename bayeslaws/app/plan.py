@@ -219,9 +219,20 @@ def mark_picks(alone: pd.DataFrame, batch: pd.DataFrame) -> pd.DataFrame:
 
 def design_cautions(caught) -> list[str]:
     """The distinct messages (sorted) of recorded design warnings (``warnings.WarningMessage``
-    list) other than guardrail relaxations, which the report explains pick by pick instead."""
+    list) for the report: the package's own (``UserWarning`` categories) other than guardrail
+    relaxations, which the report explains pick by pick instead. Any other warning (a library's
+    ``RuntimeWarning``, ``FutureWarning``, ...) is not a caution about the plan: it is issued
+    again where it was raised, under the caller's filters."""
+    for w in caught:
+        if not issubclass(w.category, UserWarning):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     return sorted(
-        {str(w.message) for w in caught if not issubclass(w.category, design.GuardrailWarning)}
+        {
+            str(w.message)
+            for w in caught
+            if issubclass(w.category, UserWarning)
+            and not issubclass(w.category, design.GuardrailWarning)
+        }
     )
 
 
@@ -292,10 +303,13 @@ def _verdict(saved_flops: float, cost: float) -> str:
     return f"{word} (gain / cost = {ratio:.2g})"
 
 
-def pick_values(batch: pd.DataFrame, regret: float, shrink, flops: float, slope: float):
+def pick_values(
+    batch: pd.DataFrame, regret: float, shrink, flops: float, slope: float
+) -> pd.DataFrame:
     """Per pick of a greedy batch (``rank``, ``flops``: its cost): the expected regret (loss
-    units) before and after it, from the regret now and each pick's cumulative variance ratio
-    ``shrink`` ((picks,): (width_after / width_now)^2); the loss saved; its worth, the FLOPs
+    units) before and after it, from the regret now and each pick's cumulative shrink factor
+    ``shrink`` ((picks,): (width_after / width_now)^2, averaged over the target's components
+    when it has several); the loss saved; its worth, the FLOPs
     that would buy that loss on a run of ``flops`` FLOPs whose loss falls by ``|slope|`` per
     unit of ln compute (``flops * (exp(saved / |slope|) - 1)``); its cost and the verdict."""
     regrets = regret * np.concatenate([[1.0], shrink])
