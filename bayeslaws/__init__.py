@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import os
 
-__version__ = "0.2.0"
+__version__ = "0.2.1"
 
 # Parallel chains on CPU need several host devices, which must be requested before JAX
 # initialises its backend. Respect a user's own XLA_FLAGS setting. This is what

@@ -148,4 +148,3 @@ def test_lower_layers_do_not_load_upper_ones(name):
     loaded = set(ast.literal_eval(out.stdout.strip().splitlines()[-1]))
     own = LAYERS.index(name.split(".")[1])
     assert loaded <= set(LAYERS[: own + 1]) | {"bundled"}, loaded
-

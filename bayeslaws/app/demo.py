@@ -291,3 +291,20 @@ def run_demo(
         print(text)
         print("wrote " + ", ".join(str(p) for p in written))
     return text
+
+
+def __getattr__(name: str):
+    """Names that moved to :mod:`.plan` and :mod:`.plan_report` (``bl.demo.X`` before 0.2.1)
+    still resolve here, with a ``FutureWarning`` giving their new place."""
+    from . import plan, plan_report
+
+    for module in (plan, plan_report):
+        if not name.startswith("__") and hasattr(module, name):
+            warnings.warn(
+                f"bayeslaws.app.demo.{name} moved to {module.__name__}.{name}; the old name "
+                "will be removed",
+                FutureWarning,
+                stacklevel=2,
+            )
+            return getattr(module, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
