@@ -6,9 +6,10 @@ SIMULATED prior-draw tables as ``speed.py --only batch`` with two workers, throu
   worker samples its threads' stacks every 10 ms by default);
 * a plain ``concurrent.futures`` process pool of two ``spawn`` processes (no Dask),
 
-interleaved over ``--repeats`` repeats, each warmed first. Per batch it prints the wall time, the
-CPU seconds of the worker processes and of this (client) process, so that the cost of Dask's
-scheduler, client and worker threads shows as CPU beside the fits' own.
+interleaved over ``--repeats`` repeats in an order that rotates, each warmed first (every Dask
+worker runs one fit). Per batch it prints the wall time, the CPU seconds of the worker processes
+and of this process (the client, and the LocalCluster's scheduler, which runs in it), so that
+the cost of Dask's scheduler, client and worker threads shows as CPU beside the fits' own.
 
     python benchmarks/dask_overhead.py [--repeats 4] [--sbc-fits 40]
         [--out benchmarks/output/dask_overhead.txt]
@@ -51,6 +52,7 @@ def timed_batch(executor, worker_pids, options: dict) -> tuple[float, float, flo
 def dask_batch(options: dict, profiler: bool) -> tuple[float, float, float]:
     import dask
     import distributed
+    from speed import warm_every_worker  # benchmarks/speed.py, beside this script
 
     with (
         dask.config.set({"distributed.worker.profile.enabled": profiler}),
@@ -64,6 +66,7 @@ def dask_batch(options: dict, profiler: bool) -> tuple[float, float, float]:
         distributed.Client(cluster) as client,
     ):
         sbc("chinchilla", "gaussian", **{**options, "n_sims": 2}, executor=client)  # warm
+        warm_every_worker(client, options)
         return timed_batch(client, list(client.run(os.getpid).values()), options)
 
 
@@ -102,20 +105,22 @@ def main(argv=None) -> None:
     ]
     print(lines[0], flush=True)
     results: dict = {name: [] for name in SETUPS}
-    for repeat in range(args.repeats):
-        for name in SETUPS:
+    for repeat in range(args.repeats):  # the order rotates, so drift does not favour one
+        for name in SETUPS[repeat % 3 :] + SETUPS[: repeat % 3]:
             results[name].append(run_setup(name, options))
             wall, workers, client = results[name][-1]
             lines.append(
                 f"  repeat {repeat}, {name}: wall {wall:.2f} s, workers' CPU {workers:.2f} s, "
-                f"client CPU {client:.2f} s; load average {os.getloadavg()[0]:.2f}"
+                f"client + scheduler CPU {client:.2f} s; load average {os.getloadavg()[0]:.2f}"
             )
             print(lines[-1], flush=True)
     lines.append("medians:")
     for name in SETUPS:
         wall, workers, client = np.median(np.array(results[name]), axis=0)
+        lo, hi = min(r[0] for r in results[name]), max(r[0] for r in results[name])
         lines.append(
-            f"  {name}: wall {wall:.2f} s, workers' CPU {workers:.2f} s, client CPU {client:.2f} s"
+            f"  {name}: wall {wall:.2f} s (range {lo:.2f}-{hi:.2f}), workers' CPU {workers:.2f} s, "
+            f"client + scheduler CPU {client:.2f} s"
         )
     print("\n".join(lines[-4:]))
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
