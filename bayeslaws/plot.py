@@ -20,8 +20,6 @@ parameters, D in tokens, C in FLOPs, batch size in tokens; power laws are drawn 
 
 from __future__ import annotations
 
-import contextlib
-import re
 import textwrap
 import warnings
 
@@ -29,7 +27,8 @@ import numpy as np
 import pandas as pd
 
 from .inference import Fit
-from .posterior import optimal_allocation, predict
+from .posterior import optimal_allocation, predict, query_frame
+from .posterior.draws import check_range
 from .runs import PlausibilityWarning, RunTable
 
 BAND_ALPHAS = {0.5: 0.35, 0.9: 0.18}
@@ -85,36 +84,6 @@ def _ci_levels(ci) -> list[float]:
 
 def _band_alpha(c: float) -> float:
     return BAND_ALPHAS.get(round(c, 2), 0.25)
-
-
-@contextlib.contextmanager
-def _range_warnings_once(stacklevel: int = 4):
-    """Inside the block, the query-range warnings (:class:`~bayeslaws.runs.PlausibilityWarning`)
-    are held; after it, each distinct one (its positions in the internal grid left out) is
-    issued once, pointing at the plotting function's caller, where the caller's filters apply:
-    a figure that predicts once per curve and band does not repeat it for each. Every other
-    warning passes through at once, unchanged. If the block raises, the held messages are
-    added to the exception as notes."""
-    held: list[str] = []
-    with warnings.catch_warnings():
-        warnings.simplefilter("always", PlausibilityWarning)
-        show = warnings.showwarning
-
-        def hold(message, category, filename, lineno, file=None, line=None):
-            if issubclass(category, PlausibilityWarning):
-                held.append(re.sub(r" \(positions \[[^\]]*\]\)", "", str(message)))
-            else:
-                show(message, category, filename, lineno, file, line)
-
-        warnings.showwarning = hold
-        try:
-            yield
-        except Exception as err:
-            for message in dict.fromkeys(held):
-                err.add_note(f"(warned before: {message})")
-            raise
-    for message in dict.fromkeys(held):
-        warnings.warn(message, PlausibilityWarning, stacklevel=stacklevel)
 
 
 def _check_fit(fit) -> None:
@@ -197,11 +166,15 @@ def fan(
         slices = default_slices(values, [v for _, v in targets or []])
     slices = np.atleast_1d(np.asarray(slices, float))
     grid = np.geomspace(n_lo / 10 ** (0.25 * extend_decades), n_hi * 10**extend_decades, n_points)
-    with _range_warnings_once():  # one prediction per slice and level, one warning
+    with warnings.catch_warnings():  # each slice is predicted once per band: check once, below
+        warnings.simplefilter("ignore", PlausibilityWarning)
         curves = {d: {c: predict(fit, N=grid, ci=c, kind=kind, seed=seed, **{other: d})
                       for c in levels} for d in slices}
         marked = [(N, value, predict(fit, N=N, ci=0.9, kind=target_kind, seed=seed,
                                      **{other: value}).iloc[0]) for N, value in targets or []]
+        points = [(n, d) for d in slices for n in grid] + [(n, v) for n, v, _ in marked]
+        shown = query_frame(fit, N=[n for n, _ in points], **{other: [v for _, v in points]})
+    check_range(fit, shown, stacklevel=3, positions=False)  # far values, once per input
     quantities = [q for q in law.quantities if _finite(curves, q, law.primary)]
     rows = 2 if relative_panel else 1
     fig, axes = _figure(

@@ -90,10 +90,13 @@ def query_frame(fit, N=None, D=None, C=None, **inputs) -> pd.DataFrame:
     return frame
 
 
-def check_range(fit, query: pd.DataFrame, stacklevel: int = 4) -> list[str]:
+def check_range(
+    fit, query: pd.DataFrame, stacklevel: int = 4, positions: bool = True
+) -> list[str]:
     """Warn (:class:`~bayeslaws.runs.PlausibilityWarning`) about query values more than
     ``FAR_BELOW_DECADES`` below or ``FAR_ABOVE_DECADES`` above the fit's range: most likely
-    a value in other units (e.g. N in billions). Returns the messages."""
+    a value in other units (e.g. N in billions). ``positions``: name the query rows (False
+    where the rows are internal, e.g. a figure's grid). Returns the messages."""
     messages = []
     for column, (low, high) in (fit.record.ranges or {}).items():
         if column not in query:
@@ -107,7 +110,7 @@ def check_range(fit, query: pd.DataFrame, stacklevel: int = 4) -> list[str]:
             unit = UNITS.get(column) or "the runs' units"
             where = np.flatnonzero(far).tolist()[:10]
             messages.append(
-                f"{column} = {values[i]:.3g} (positions {where}) lies "
+                f"{column} = {values[i]:.3g}{f' (positions {where})' if positions else ''} lies "
                 f"{max(below[i], above[i]):.1f} decades outside the fitted range "
                 f"[{low:.3g}, {high:.3g}]: is it in other units? ({column} is in {unit})"
             )
