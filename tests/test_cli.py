@@ -278,6 +278,17 @@ def test_row_exclusion_is_recorded_with_its_reason(files, capsys, tmp_path):
         capsys, base + ["--exclude-rows", "99", "--exclude-reason", "x"], "no row(s) [99]"
     )
     _one_line_error(capsys, base + ["--exclude-reason", "x"], "without --exclude-rows")
+    # a missing N (not loss) with --exclude-rows for another row: the first read's message, as
+    # a command-line error with its remedy (a second read used to raise it without the remedy)
+    holed = tmp_path / "holed.csv"
+    pd.read_csv(files["runs"]).assign(N=lambda t: t["N"].where(t.index != 2)).to_csv(holed)
+    line = _one_line_error(
+        capsys,
+        ["fit", str(holed), "--out", str(tmp_path / "y.nc"), "--exclude-rows", "5",
+         "--exclude-reason", "x"],  # fmt: skip
+        "column 'N' has missing values",
+    )
+    assert "--exclude-rows ROWS --exclude-reason" in line
 
 
 def test_sampler_options(files, capsys, tmp_path):
@@ -423,7 +434,7 @@ def test_python_remedies_get_their_command_line_form():
 
     hinted = with_cli_hints("N looks like millions; pass units={'N': 'millions'}")
     assert "--units COLUMN=MULTIPLIER" in hinted
-    assert with_cli_hints("no loss column: pass loss='name'").endswith(
+    assert with_cli_hints("column 'Size' (given for N) is not in the table").endswith(
         "(columns: N, D, C, loss, lr, batch_size, group)"
     )
     assert with_cli_hints("nothing to add") == "nothing to add"
@@ -433,6 +444,9 @@ def test_python_remedies_get_their_command_line_form():
         "NAME or --column lr=NAME)"
     )
     assert both == "no lr column; on the command line: --lr NAME or --column lr=NAME"
+    # ... also when the message had no "pass ..." before it (a separator, not a bare space)
+    two = with_cli_hints("found only N (Python: load_runs(N=...); command line: --N NAME)")
+    assert two == "found only N; on the command line: --N NAME"
 
 
 def test_fit_uses_the_laws_own_likelihood_by_default(files, tmp_path):

@@ -95,21 +95,27 @@ def _table(df) -> str:
 COLUMNS = ("N", "D", "C", "loss", "lr", "batch_size", "group")
 
 
-def _law_options(pairs) -> dict | None:
-    """``KEY=VALUE`` strings -> law options (true/false -> bool, numbers -> float)."""
-    options = {}
+def _key_values(pairs, option: str, form: str) -> dict:
+    """``KEY=VALUE`` strings given to ``option`` -> {key: float, or the text if not a number}."""
+    out = {}
     for pair in pairs or []:
         key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise CLIError(f"--option takes KEY=VALUE, got {pair!r}")
-        lowered = value.lower()
-        if lowered in ("true", "false"):
-            options[key] = lowered == "true"
-        else:
-            try:
-                options[key] = float(value)
-            except ValueError:
-                options[key] = value
+        if not sep or not key.strip() or not value:
+            raise CLIError(f"{option} takes {form}, got {pair!r}")
+        try:
+            out[key.strip()] = float(value)
+        except ValueError:
+            out[key.strip()] = value.strip()
+    return out
+
+
+def _law_options(pairs) -> dict | None:
+    """``KEY=VALUE`` strings -> law options (true/false -> bool, numbers -> float)."""
+    options = _key_values(pairs, "--option", "KEY=VALUE")
+    flags = {"true": True, "false": False}
+    for key, value in options.items():
+        if isinstance(value, str):
+            options[key] = flags.get(value.lower(), value)
     return options or None
 
 
@@ -145,7 +151,7 @@ MAPPING_HINT = (
     + ")"
 )
 CLI_HINTS = (  # (pattern in a package message, its command-line remedy)
-    (r"no \w+ column|not in the table|need two of the columns", MAPPING_HINT),
+    (r"not in the table", MAPPING_HINT),
     (r"units=", "on the command line: --units COLUMN=MULTIPLIER (e.g. --units N=millions)"),
     (r"compute_model=", "on the command line: --compute-model K (C = K N D FLOPs)"),
     (r"missing values", "to leave those runs out: --exclude-rows ROWS --exclude-reason TEXT"),
@@ -153,36 +159,24 @@ CLI_HINTS = (  # (pattern in a package message, its command-line remedy)
 
 
 # a package remedy given in both forms, "[pass X ](Python: ...; command line: Y)": keep Y
-BOTH_FORMS = re.compile(r"\s*(?:pass [^;()]*?)?\s*\(Python: [^;]*; command line: ([^)]*)\)")
+BOTH_FORMS = re.compile(r"[;,]?\s*(?:pass [^;()]*?)?\s*\(Python: [^;]*; command line: ([^)]*)\)")
 
 
 def with_cli_hints(message: str) -> str:
     """A package message as the command line should say it: a remedy the package gives in both
     forms keeps its command-line form only, and each Python-only remedy gets the command-line
     option appended (unless the message already names that option)."""
-    message = BOTH_FORMS.sub(r" on the command line: \1", message)
+    message = BOTH_FORMS.sub(r"; on the command line: \1", message)
     hints = [hint for pattern, hint in CLI_HINTS if re.search(pattern, message)]
-    hints = [hint for hint in hints if _option(hint) not in message]
     return "; ".join([message.rstrip(), *hints])
-
-
-def _option(hint: str) -> str:
-    """The first command-line option a hint names (``--column``)."""
-    return re.search(r"--[\w-]+", hint).group(0)
 
 
 def _units(pairs) -> dict | None:
     """``COLUMN=MULTIPLIER`` strings -> ``load_runs(units=...)`` (numbers or words)."""
-    units = {}
-    for pair in pairs or []:
-        column, sep, value = pair.partition("=")
-        if not sep or not column or not value:
-            raise CLIError(f"--units takes COLUMN=MULTIPLIER (e.g. N=millions), got {pair!r}")
-        try:
-            units[column.strip()] = float(value)
-        except ValueError:
-            units[column.strip()] = value.strip()
-    return units or None
+    return _key_values(pairs, "--units", "COLUMN=MULTIPLIER (e.g. N=millions)") or None
+
+
+LOSS_MISSING = "column 'loss' has missing values"  # load_runs' message, whatever the user's name
 
 
 def _read_runs(path: str, args, what: str = "run table"):
@@ -200,7 +194,7 @@ def _read_runs(path: str, args, what: str = "run table"):
     try:
         runs = bl.load_runs(p, **options)
     except RunTableError as err:
-        if not getattr(args, "exclude_rows", None) or "missing values" not in str(err):
+        if not getattr(args, "exclude_rows", None) or LOSS_MISSING not in str(err):
             raise CLIError(with_cli_hints(str(err))) from None
         # runs with no loss that the user leaves out: read them, exclude them, check the rest
         runs = _exclude_rows(bl.load_runs(p, **options, allow_missing_loss=True), args)
