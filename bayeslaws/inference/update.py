@@ -41,7 +41,6 @@ from numpyro.infer.initialization import init_to_value
 from numpyro.infer.util import initialize_model
 
 from ..runs import CANONICAL, RunTable, load_runs
-from ..runs.table import diverged_flags
 from . import nuts, padding
 from .fit import Fit
 
@@ -96,8 +95,6 @@ def combined_runs(fit: Fit, new_runs) -> tuple[RunTable, list]:
         [old.df[columns], new.reindex(columns=columns)], ignore_index=True, sort=False
     )
     frame.index = combined_labels(old.df.index, len(new))
-    if "diverged" in frame:
-        frame["diverged"] = diverged_flags(frame)  # the new runs may lack flags: not diverged
     runs = load_runs(
         frame.drop(columns=["C"]),
         compute_model=fit.compute_model,

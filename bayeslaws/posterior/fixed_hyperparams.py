@@ -147,8 +147,8 @@ def fixed_vs_optimal(
         batch_size = float(np.median(optimum["B_opt"])) if batch_size is None else batch_size
     positive_array("lr", lr)
     positive_array("batch_size", batch_size)
-    query = pd.DataFrame({"C": [float(C)], "lr": [lr], "batch_size": [batch_size]})
-    check_range(fit, query, stacklevel=3)  # a budget or setting in other units?
+    asked = pd.DataFrame({"C": [float(C)], "lr": [lr], "batch_size": [batch_size]})
+    check_range(fit, asked, stacklevel=3)  # a budget or setting in other units?
     query = cells.assign(lr=float(lr), batch_size=float(batch_size))
     draws = quantity_draws(fit, query, extrapolation="none")
     if not {"loss", "rel_penalty"} <= set(draws):

@@ -58,8 +58,8 @@ def diverged_mask(law, df: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
         if above.any():
             reasons.append(
                 f"{int(above.sum())} with loss > {IMPLAUSIBLE_FACTOR:g}x the median loss "
-                f"({bound:.4g}; to choose: divergence_threshold=LOSS in Python, --option "
-                "divergence_threshold=LOSS on the command line)"
+                f"({bound:.4g}) (Python: divergence_threshold=LOSS; command line: --option "
+                "divergence_threshold=LOSS)"
             )
         mask |= above
     if "diverged" in df:
