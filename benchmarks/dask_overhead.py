@@ -1,10 +1,14 @@
 """Where a batch of small fits loses time on Dask (issue 16's SBC speed-up): the same SBC of
 SIMULATED prior-draw tables as ``speed.py --only batch`` with two workers, through
 
-* a Dask ``LocalCluster`` (two worker processes, ``bl.worker_env()``), Dask's defaults;
+* a Dask ``LocalCluster`` (two worker processes, ``bl.worker_env()``), Dask's defaults, the
+  fits sent as sbc sends them by default (``chunk_size="auto"``: four chunks per worker, 5
+  fits each for 40);
+* the same with one fit per Dask task (``chunk_size=1``, sbc's behaviour before it chunked);
 * the same with Dask's statistical profiler off (``distributed.worker.profile.enabled``: each
   worker samples its threads' stacks every 10 ms by default);
-* a plain ``concurrent.futures`` process pool of two ``spawn`` processes (no Dask),
+* a plain ``concurrent.futures`` process pool of two ``spawn`` processes (no Dask), sbc's
+  default chunks,
 
 interleaved over ``--repeats`` repeats in an order that rotates, each warmed first (every Dask
 worker runs one fit). Per batch it prints the wall time, the CPU seconds of the worker processes
@@ -30,7 +34,7 @@ from bayeslaws.inference.batch import local_executor
 from bayeslaws.posterior.calibration import sbc, sbc_items
 
 HERE = Path(__file__).resolve().parent
-SETUPS = ("dask", "dask, profiler off", "process pool")
+SETUPS = ("dask", "dask, one fit per task", "dask, profiler off", "process pool")
 
 
 def cpu_seconds(pids) -> float:
@@ -38,18 +42,21 @@ def cpu_seconds(pids) -> float:
     return sum(sum(psutil.Process(p).cpu_times()[:2]) for p in pids)
 
 
-def timed_batch(executor, worker_pids, options: dict) -> tuple[float, float, float]:
-    """(wall s, workers' CPU s, this process's CPU s) of one SBC through ``executor``."""
+def timed_batch(
+    executor, worker_pids, options: dict, chunk_size="auto"
+) -> tuple[float, float, float]:
+    """(wall s, workers' CPU s, this process's CPU s) of one SBC through ``executor``, its
+    fits ``chunk_size`` per submission."""
     sbc_items("chinchilla", "gaussian", **options)  # the prior draw, compiled outside the timing
     me = [os.getpid()]
     workers0, client0 = cpu_seconds(worker_pids), cpu_seconds(me)
     started = time.perf_counter()
-    sbc("chinchilla", "gaussian", **options, executor=executor)
+    sbc("chinchilla", "gaussian", **options, executor=executor, chunk_size=chunk_size)
     wall = time.perf_counter() - started
     return wall, cpu_seconds(worker_pids) - workers0, cpu_seconds(me) - client0
 
 
-def dask_batch(options: dict, profiler: bool) -> tuple[float, float, float]:
+def dask_batch(options: dict, profiler: bool, chunk_size) -> tuple[float, float, float]:
     import dask
     import distributed
     from speed import warm_every_worker  # benchmarks/speed.py, beside this script
@@ -67,7 +74,8 @@ def dask_batch(options: dict, profiler: bool) -> tuple[float, float, float]:
     ):
         sbc("chinchilla", "gaussian", **{**options, "n_sims": 2}, executor=client)  # warm
         warm_every_worker(client, options)
-        return timed_batch(client, list(client.run(os.getpid).values()), options)
+        pids = list(client.run(os.getpid).values())
+        return timed_batch(client, pids, options, chunk_size)
 
 
 def pool_batch(options: dict) -> tuple[float, float, float]:
@@ -85,7 +93,8 @@ def pool_batch(options: dict) -> tuple[float, float, float]:
 def run_setup(name: str, options: dict) -> tuple[float, float, float]:
     if name == "process pool":
         return pool_batch(options)
-    return dask_batch(options, profiler=name == "dask")
+    chunk_size = 1 if name == "dask, one fit per task" else "auto"
+    return dask_batch(options, profiler=name != "dask, profiler off", chunk_size=chunk_size)
 
 
 def main(argv=None) -> None:
@@ -106,7 +115,8 @@ def main(argv=None) -> None:
     print(lines[0], flush=True)
     results: dict = {name: [] for name in SETUPS}
     for repeat in range(args.repeats):  # the order rotates, so drift does not favour one
-        for name in SETUPS[repeat % 3 :] + SETUPS[: repeat % 3]:
+        turn = repeat % len(SETUPS)
+        for name in SETUPS[turn:] + SETUPS[:turn]:
             results[name].append(run_setup(name, options))
             wall, workers, client = results[name][-1]
             lines.append(
@@ -122,7 +132,7 @@ def main(argv=None) -> None:
             f"  {name}: wall {wall:.2f} s (range {lo:.2f}-{hi:.2f}), workers' CPU {workers:.2f} s, "
             f"client + scheduler CPU {client:.2f} s"
         )
-    print("\n".join(lines[-4:]))
+    print("\n".join(lines[-1 - len(SETUPS) :]))
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text("\n".join(lines) + "\n")
     print(f"written {args.out}")

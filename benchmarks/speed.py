@@ -2,7 +2,8 @@
 
     python benchmarks/speed.py [--only sampler cache repeat sizes steplaw new_run batch gpu]
         [--repeats 2]
-        [--sbc-fits 40] [--batch-pool] [--out benchmarks/output/speed.txt]
+        [--sbc-fits 40] [--sbc-chunk-size auto] [--batch-pool]
+        [--out benchmarks/output/speed.txt]
 
 Sections (each prints its figures; all are written to ``--out`` with the machine's load):
 
@@ -32,7 +33,9 @@ Sections (each prints its figures; all are written to ``--out`` with the machine
   Chinchilla prior, SIMULATED runs on a 5 x 5 grid, 1 chain x 200 + 200), its fits through
   ``bl.fit_many`` on a Dask LocalCluster with 1 and 2 worker processes started with
   ``bl.worker_env()`` (cluster started and its workers warmed before timing), ``--repeats``
-  times interleaved, medians (a shared 2-core machine: single timings vary by a third). Target:
+  times interleaved, medians (a shared 2-core machine: single timings vary by a third); the
+  fits go ``--sbc-chunk-size`` per submission (default sbc's own, ``"auto"``: four chunks per
+  worker; ``1``: one fit per task, as before sbc chunked). Target:
   speed-up >= 1.7x. Beside it, in each repeat, the machine's own ceiling for that ratio
   (:func:`two_process_ceiling`: a pure-Python loop split over two processes against one), and
   with ``--batch-pool`` the same fits through a plain local process pool (no Dask).
@@ -464,7 +467,7 @@ def two_process_ceiling(iterations: int = 20_000_000) -> float:
     return walls[1] / walls[2]
 
 
-def pool_batch(workers: int, options: dict) -> float:
+def pool_batch(workers: int, options: dict, chunk_size) -> float:
     """Wall seconds of the SBC of ``options`` through a local ``spawn`` process pool of
     ``workers`` processes started with ``bl.worker_env()`` (no Dask), warmed first as the Dask
     cluster is: what the batch costs without Dask's scheduler, client and event loops."""
@@ -478,7 +481,7 @@ def pool_batch(workers: int, options: dict) -> float:
             sbc("chinchilla", "gaussian", **{**options, "n_sims": 2 * workers}, executor=pool)
             sbc_items("chinchilla", "gaussian", **options)
             started = time.perf_counter()
-            sbc("chinchilla", "gaussian", **options, executor=pool)
+            sbc("chinchilla", "gaussian", **options, executor=pool, chunk_size=chunk_size)
             return time.perf_counter() - started
     finally:
         os.environ.clear()
@@ -497,7 +500,12 @@ def warm_every_worker(client, options: dict) -> None:
 
 def section_batch(lines, args) -> None:
     n = args.sbc_fits
-    say(lines, f"== batch: an SBC of {n} fits (calibration.sbc) on a Dask LocalCluster ==")
+    chunk_size = int(args.sbc_chunk_size) if args.sbc_chunk_size.isdigit() else args.sbc_chunk_size
+    say(
+        lines,
+        f"== batch: an SBC of {n} fits (calibration.sbc) on a Dask LocalCluster, "
+        f"chunk_size={chunk_size!r} ==",
+    )
     try:
         import distributed
     except ImportError:
@@ -534,7 +542,9 @@ def section_batch(lines, args) -> None:
                 warm_every_worker(client, options)
                 sbc_items("chinchilla", "gaussian", **options)
                 started = time.perf_counter()
-                ranks, pvalues = sbc("chinchilla", "gaussian", **options, executor=client)
+                ranks, pvalues = sbc(
+                    "chinchilla", "gaussian", **options, executor=client, chunk_size=chunk_size
+                )
                 walls[workers].append(time.perf_counter() - started)
             say(
                 lines,
@@ -543,7 +553,7 @@ def section_batch(lines, args) -> None:
             )
         if args.batch_pool:
             for workers in (1, 2):
-                pool_walls[workers].append(pool_batch(workers, options))
+                pool_walls[workers].append(pool_batch(workers, options, chunk_size))
                 say(
                     lines,
                     f"  repeat {repeat}, {workers} local process(es), no Dask (warmed first): "
@@ -609,6 +619,11 @@ def main(argv=None) -> None:
         "--repeats", type=int, default=2, help="timed repeats (sampler, cache, batch sections)"
     )
     parser.add_argument("--sbc-fits", type=int, default=40)
+    parser.add_argument(
+        "--sbc-chunk-size",
+        default="auto",
+        help="batch section: SBC fits per submission (sbc's default 'auto', or an integer)",
+    )
     parser.add_argument(
         "--batch-pool",
         action="store_true",

@@ -16,6 +16,7 @@ import bayeslaws as bl
 from bayeslaws.inference.batch import (
     FitTask,
     InProcessExecutor,
+    _chunk_size,
     as_tasks,
     dask_client,
     fit_many,
@@ -77,6 +78,12 @@ def test_dask_local_cluster_batch_with_a_failure(tmp_path):
             result = bl.fit_many(tasks, client, retries=1, save_dir=tmp_path)
         # any top-level function goes through the same client (map_tasks, under fit_many)
         mapped = map_tasks(square, [2, "fail", 3], client, retries=0, show_progress=False)
+        # "auto" chunks by the cluster's worker threads: 2 here, so chunks of ceil(9 / 8) = 2
+        assert _chunk_size("auto", 9, client, False, None) == 2
+        chunked = map_tasks(square, [1, 2, 3, "fail", 5, 6, 7, 8, 9], client, retries=0,
+                            chunk_size="auto", show_progress=False)  # fmt: skip
+    assert chunked.values == [1, 4, 9, None, 25, 36, 49, 64, 81]
+    assert chunked[3].error == "ValueError: cannot square 'fail'"
     assert mapped.values == [4, None, 9] and mapped[1].error.startswith("ValueError")
     assert dask_client(None) is None
     assert [r.name for r in result] == ["sim0", "broken", "sim1", "sim2", "few"]
@@ -219,3 +226,64 @@ def test_map_tasks_on_two_local_processes(tmp_path):
     marker = tmp_path / "died"
     result = map_tasks(square, [("die", str(marker)), 5], workers=1, show_progress=False)
     assert marker.exists() and result.values == [-1, 25]
+
+
+# ---- chunks: several short tasks per submission ----
+class Counting(InProcessExecutor):
+    """In process, counting the submissions and the items each carried."""
+
+    def __init__(self):
+        self.sizes = []
+
+    def submit(self, fn, /, *args, **kwargs):
+        self.sizes.append(len(args[1]))  # run_chunk(fn, chunk)
+        return super().submit(fn, *args, **kwargs)
+
+
+def test_chunks_keep_each_items_result_warnings_and_retries():
+    pool = Counting()
+    items = [1, 2, "fail", "warn", "flaky", 3, 4]
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("always")
+        result = map_tasks(square, items, pool, retries=1, chunk_size=3, show_progress=False)
+    # chunks of 3, 3 and 1; then 'flaky' (a RuntimeError) alone again, its one retry
+    assert pool.sizes == [3, 3, 1, 1]
+    assert result.values == [1, 4, None, 0, None, 9, 16]
+    assert [r.attempts for r in result] == [1, 1, 1, 1, 2, 1, 1]
+    assert result[2].error == "ValueError: cannot square 'fail'"
+    assert result[4].error.startswith("RuntimeError") and "Traceback" in result[4].traceback
+    assert result[3].warnings == ["UserWarning: a warning in the worker"]
+    assert [r.warnings for i, r in enumerate(result) if i != 3] == [[]] * 6
+
+
+def test_chunk_size_is_checked_and_auto_gives_four_chunks_per_worker():
+    assert _chunk_size("auto", 40, None, True, 2) == 5  # ceil(40 / (4 * 2))
+    assert _chunk_size("auto", 40, None, True, 1) == 10
+    assert _chunk_size("auto", 3, None, True, 2) == 1
+    assert _chunk_size("auto", 40, InProcessExecutor(), False, None) == 1  # nothing to spare
+    assert _chunk_size("auto", 40, object(), False, None) == 1  # workers unknown
+    with cf_pool(3) as pool:
+        assert _chunk_size("auto", 40, pool, False, None) == 4  # ceil(40 / 12)
+    assert _chunk_size(7, 40, None, True, 2) == 7
+    for bad in (0, -1, 1.5, True, "big"):
+        with pytest.raises(ValueError, match="chunk_size must be an integer >= 1 or 'auto'"):
+            map_tasks(square, [1, 2], InProcessExecutor(), chunk_size=bad)
+
+
+def cf_pool(workers: int):
+    import concurrent.futures as cf
+
+    return cf.ThreadPoolExecutor(max_workers=workers)
+
+
+def test_a_chunk_whose_worker_dies_runs_its_items_again_alone(tmp_path):
+    """The pool cannot say which item of the chunk killed its worker: each runs again alone,
+    with no attempt counted, so that even with retries=0 no item of the chunk is lost."""
+    marker = tmp_path / "died"
+    result = map_tasks(
+        square, [("die", str(marker)), 5, 6], workers=1, retries=0, chunk_size=3,
+        show_progress=False,
+    )  # fmt: skip
+    assert marker.exists()
+    assert result.values == [-1, 25, 36] and [r.attempts for r in result] == [1, 1, 1]
+    assert all(r.ok for r in result)

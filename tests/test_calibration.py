@@ -366,7 +366,9 @@ def test_sbc_runs_through_an_executor_on_the_designs_scales():
     class Pickling(cf.ThreadPoolExecutor):
         """Sends each result through pickle, as a worker process would, and keeps its size."""
 
-        sizes: list = []
+        def __init__(self, max_workers):
+            super().__init__(max_workers)
+            self.sizes = []
 
         def submit(self, fn, /, *args, **kwargs):
             def sent(*a, **k):
@@ -382,6 +384,11 @@ def test_sbc_runs_through_an_executor_on_the_designs_scales():
     assert ranks.shape == (2, 4) and ranks["alpha"].between(0, 30).all()
     # each worker ranks its own fit: a row of a few numbers travels back, not the fit
     assert len(pool.sizes) == 2 and max(pool.sizes) < 2000
+    # chunk_size reaches the batch: both simulations in one submission, the same ranks
+    with Pickling(max_workers=1) as pool:
+        chunked, _ = cal.sbc("chinchilla", "gaussian", n_sims=2, warmup=30, draws=30, thin=1,
+                             seed=3, params=["alpha"], executor=pool, chunk_size=2)
+    assert len(pool.sizes) == 1 and chunked.equals(ranks)
     law = bl.laws.resolve_law("chinchilla")
     scales = bl.laws.contract.Scales({"N": 20.0, "D": 23.0, "loss": 1.0})
     fixed = law.with_reference_scales(scales)

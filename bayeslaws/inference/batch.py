@@ -17,6 +17,10 @@ them: simulation-based calibration (``posterior.calibration.sbc``), the calibrat
   so a ``ThreadPoolExecutor`` or a Dask worker's extra threads give no speed-up: use processes
   (``LocalCluster(threads_per_worker=1)``, the default ``processes=True``).
 
+Short tasks (well under a second: SBC's small fits) can go several per submission
+(``chunk_size``; ``"auto"``: four chunks per worker), sparing the executor's per-task cost;
+each item still gets its own result, warnings and retries.
+
 Results stream back as they finish (:func:`iter_map_tasks`, :func:`iter_fit_many`, with a
 progress line per task on stderr); a task that fails (an exception in the function, or its
 worker dying) is resubmitted up to ``retries`` times, and then recorded with its error and
@@ -199,6 +203,13 @@ def run_item(fn: Callable, item) -> dict:
     out["warnings"] = [f"{w.category.__name__}: {w.message}" for w in caught]
     out["seconds"] = time.perf_counter() - started
     return out
+
+
+def run_chunk(fn: Callable, chunk: list) -> list[dict]:
+    """:func:`run_item` of ``fn`` on each item of ``chunk`` in turn, in the current process:
+    one result dict per item, in order (what a worker runs for several short tasks submitted
+    as one, ``chunk_size`` > 1)."""
+    return [run_item(fn, item) for item in chunk]
 
 
 def fit_task(task: FitTask, save_dir: str | None = None):
@@ -391,6 +402,38 @@ def _as_executor(executor):
     return executor, False
 
 
+def _worker_count(executor, own: bool, workers: int | None) -> int | None:
+    """How many tasks ``executor`` runs at once: the local pool's processes, a Dask client's
+    worker threads (``Client.nthreads()``, at submission), a ``concurrent.futures`` pool's
+    ``max_workers``; None when it cannot tell (then ``"auto"`` does not chunk)."""
+    if own:
+        return workers or os.cpu_count() or 1
+    if isinstance(executor, InProcessExecutor):
+        return None  # one task at a time, as it is submitted: nothing to save by chunking
+    nthreads = getattr(executor, "nthreads", None)
+    if callable(nthreads) and callable(getattr(type(executor), "get_executor", None)):
+        return sum(nthreads().values()) or None  # a Dask client (an empty cluster: unknown)
+    count = getattr(executor, "_max_workers", None)
+    return count if isinstance(count, int) and count >= 1 else None
+
+
+def _chunk_size(chunk_size, n_items: int, executor, own: bool, workers: int | None) -> int:
+    """``chunk_size`` checked, with ``"auto"`` resolved as ``multiprocessing.Pool.map`` does:
+    ``ceil(n_items / (4 * workers))``, four chunks per worker (1 when the executor's number of
+    workers is unknown)."""
+    if chunk_size == "auto":
+        count = _worker_count(executor, own, workers)
+        return 1 if count is None else max(1, -(-n_items // (4 * count)))
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
+        raise ValueError(f"chunk_size must be an integer >= 1 or 'auto', got {chunk_size!r}")
+    return chunk_size
+
+
+def _chunks(indices: list[int], size: int) -> list[list[int]]:
+    """``indices`` cut in order into lists of ``size`` (the last one may be shorter)."""
+    return [indices[k : k + size] for k in range(0, len(indices), size)]
+
+
 def _report(label: str, result: TaskResult, done: int, total: int, failed: int, started: float):
     status = "ok" if result.ok else f"FAILED after {result.attempts} attempt(s): {result.error}"
     if result.warnings:
@@ -410,13 +453,15 @@ def iter_map_tasks(
     names=None,
     workers: int | None = None,
     retries: int = 1,
+    chunk_size: int | str = 1,
     show_progress: bool = True,
     label: str | None = None,
 ) -> Iterator[TaskResult]:
-    """Yield a :class:`TaskResult` per item as each finishes (completion order); see
-    :func:`map_tasks` for the arguments.
+    """Yield a :class:`TaskResult` per item as each finishes (completion order; with
+    ``chunk_size`` > 1, a chunk's items together when it comes back); see :func:`map_tasks`
+    for the arguments.
 
-    Every task is submitted at once (the executor schedules them); finished ones are collected
+    Every chunk is submitted at once (the executor schedules them); finished ones are collected
     between submissions too, so an in-process executor's results stream one by one."""
     if not callable(fn):
         raise TypeError(f"fn must be callable, got {type(fn).__name__}")
@@ -425,6 +470,7 @@ def iter_map_tasks(
     _check_options(executor, workers, retries)
     label = label or getattr(fn, "__name__", "map_tasks")
     pool, own = _as_executor(executor)
+    size = _chunk_size(chunk_size, len(items), executor, own, workers)
     if own:
         _check_picklable(fn)
         pool = local_executor(workers)
@@ -432,33 +478,31 @@ def iter_map_tasks(
     show = show_progress and not progress.quiet()
     started = time.perf_counter()
     attempts = [0] * len(items)
-    pending: dict = {}  # future -> item index
+    pending: dict = {}  # future -> the item indices it runs
 
-    def submit(i: int, count: bool = True) -> None:
-        attempts[i] += count
+    def submit(group: list[int], count: bool = True) -> None:
+        for i in group:
+            attempts[i] += count
         with _environment(env):  # a local pool starts its processes on submit
-            pending[pool.submit(run_item, fn, items[i])] = i
+            pending[pool.submit(run_chunk, fn, [items[i] for i in group])] = group
 
+    groups = _chunks(list(range(len(items))), size)
     done = failed = submitted = 0
     try:
-        while submitted < len(items) or pending:
-            if submitted < len(items):
-                submit(submitted)
+        while submitted < len(groups) or pending:
+            if submitted < len(groups):
+                submit(groups[submitted])
                 submitted += 1
                 finished = [f for f in pending if f.done()]
             else:
                 finished, _ = cf.wait(list(pending), return_when=cf.FIRST_COMPLETED)
             for future in finished:
-                i = pending.pop(future, None)
-                if i is None:  # resubmitted to a fresh pool after its worker died
+                group = pending.pop(future, None)
+                if group is None:  # resubmitted to a fresh pool after its worker died
                     continue
                 try:
-                    out = future.result()
+                    outs = future.result()
                 except Exception as err:  # the worker died, or the executor failed the task
-                    out = {
-                        "error": f"{type(err).__name__}: {err} (the worker process failed)",
-                        "traceback": "".join(traceback.format_exception(err)),
-                    }
                     if own and isinstance(err, cf.BrokenExecutor):
                         # a dead worker breaks a whole ProcessPoolExecutor: a new pool gets the
                         # tasks that were in flight (no attempt counted: they did not fail)
@@ -466,15 +510,28 @@ def iter_map_tasks(
                         pool = local_executor(workers)
                         for other in list(pending):
                             submit(pending.pop(other), count=False)
-                if "error" in out and out.pop("retry", True) and attempts[i] <= retries:
-                    submit(i)
-                    continue
-                result = TaskResult(index=i, name=names[i], attempts=attempts[i], **out)
-                done += 1
-                failed += not result.ok
-                if show:
-                    _report(label, result, done, len(items), failed, started)
-                yield result
+                    if len(group) > 1:
+                        # which item of the chunk failed is unknown: each runs again alone, no
+                        # attempt counted, so that only the one at fault is counted failing
+                        for i in group:
+                            submit([i], count=False)
+                        continue
+                    outs = [
+                        {
+                            "error": f"{type(err).__name__}: {err} (the worker process failed)",
+                            "traceback": "".join(traceback.format_exception(err)),
+                        }
+                    ]
+                for i, out in zip(group, outs, strict=True):
+                    if "error" in out and out.pop("retry", True) and attempts[i] <= retries:
+                        submit([i])
+                        continue
+                    result = TaskResult(index=i, name=names[i], attempts=attempts[i], **out)
+                    done += 1
+                    failed += not result.ok
+                    if show:
+                        _report(label, result, done, len(items), failed, started)
+                    yield result
     finally:
         if own:
             pool.shutdown(wait=True, cancel_futures=True)
@@ -503,6 +560,7 @@ def map_tasks(
     names=None,
     workers: int | None = None,
     retries: int = 1,
+    chunk_size: int | str = 1,
     show_progress: bool = True,
     label: str | None = None,
 ) -> BatchResult:
@@ -520,6 +578,14 @@ def map_tasks(
     names : a unique name per item (default ``task0``, ``task1``, ...): progress lines, errors.
     retries : how many times a failed task is resubmitted before it is recorded as failed (not
         a ``ValueError``, ``TypeError`` or ``KeyError``: bad input, recorded at once).
+    chunk_size : items per submission (default 1: each item its own task). For short tasks
+        (well under a second, e.g. SBC's small fits) several per submission spare the
+        executor's per-task cost (Dask's: about 25 ms of scheduler, client and worker time;
+        benchmarks/dask_overhead.py); ``"auto"``: ``ceil(len(items) / (4 * workers))`` as
+        ``multiprocessing.Pool.map`` does (1 when the number of workers is unknown, and in
+        process). Each item keeps its own result, warnings and retries; a chunk whose worker
+        dies runs each of its items again alone. Long tasks are best left at 1: chunks
+        balance the workers' load less finely and stream back less often.
     show_progress : one line on stderr per finished task (``BAYESLAWS_QUIET=1`` silences it).
     label : the batch's name in progress lines and errors (default ``fn``'s name).
 
@@ -534,6 +600,7 @@ def map_tasks(
         names=names,
         workers=workers,
         retries=retries,
+        chunk_size=chunk_size,
         show_progress=show_progress,
         label=label,
     )
@@ -555,6 +622,7 @@ def iter_fit_many(
     *,
     workers: int | None = None,
     retries: int = 1,
+    chunk_size: int | str = 1,
     save_dir=None,
     show_progress: bool = True,
 ) -> Iterator[TaskResult]:
@@ -569,6 +637,7 @@ def iter_fit_many(
         names=[t.name for t in tasks],
         workers=workers,
         retries=retries,
+        chunk_size=chunk_size,
         show_progress=show_progress,
         label="fit_many",
     )
@@ -586,6 +655,7 @@ def fit_many(
     *,
     workers: int | None = None,
     retries: int = 1,
+    chunk_size: int | str = 1,
     save_dir=None,
     show_progress: bool = True,
 ) -> BatchResult:
@@ -602,6 +672,8 @@ def fit_many(
         or a ``concurrent.futures`` executor.
     retries : how many times a failed task is resubmitted before it is recorded as failed (not
         a ``ValueError``, ``TypeError`` or ``KeyError``: bad input, recorded at once).
+    chunk_size : fits per submission (default 1; ``"auto"``: four chunks per worker), for
+        batches of short fits: see :func:`map_tasks`.
     save_dir : if given, each worker saves its fit as ``save_dir/<name>.nc`` and the result
         holds the path (a folder the workers and the client share); otherwise fits come back in
         memory.
@@ -615,6 +687,7 @@ def fit_many(
         executor,
         workers=workers,
         retries=retries,
+        chunk_size=chunk_size,
         save_dir=save_dir,
         show_progress=show_progress,
     )

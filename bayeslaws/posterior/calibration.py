@@ -486,6 +486,7 @@ def sbc(
     likelihood: str = "gaussian",
     *,
     executor=None,
+    chunk_size: int | str = "auto",
     show_progress: bool = False,
     **simulation,
 ):
@@ -495,10 +496,12 @@ def sbc(
     (:func:`sbc_items`, whose keyword arguments ``simulation`` are: ``n_sims``, ``design``,
     ``chains``, ``warmup``, ``draws``, ``thin``, ``seed``, ``params``), refit each simulated
     table with ``bl.fit`` and rank each true parameter among ``draws // thin`` thinned draws,
-    one :func:`sbc_rank` task per simulation
+    one :func:`sbc_rank` call per simulation
     through :func:`~bayeslaws.inference.batch.map_tasks` (``executor``: None runs them in this
     process; a Dask ``Client`` or any ``concurrent.futures`` executor spreads them; only the
-    simulated losses travel out and the rank rows back, not the fits). Returns ``(ranks
+    simulated losses travel out and the rank rows back, not the fits; ``chunk_size``: the
+    simulations per submission, default ``"auto"``, four chunks per worker, since each fit
+    takes a fraction of a second and a scheduler's per-task cost would show). Returns ``(ranks
     DataFrame (sim x parameter, plus per-simulation sampler diagnostics ``divergences`` and
     ``min_ess``, the smallest bulk ESS over ``params``), p-values of uniformity per
     parameter)``: a non-uniform rank with troubled fits points at the sampler, with clean fits
@@ -509,6 +512,7 @@ def sbc(
         items,
         executor or InProcessExecutor(),
         names=[item.name for item in items],
+        chunk_size=chunk_size,
         show_progress=show_progress,
         label="sbc",
     )
