@@ -5,6 +5,9 @@ SIMULATED prior-draw tables as ``speed.py --only batch`` with two workers, throu
   fits sent as sbc sends them by default (``chunk_size="auto"``: four chunks per worker, 5
   fits each for 40);
 * the same with one fit per Dask task (``chunk_size=1``, sbc's behaviour before it chunked);
+* the same with each worker process, all its threads included, pinned to its own core
+  (``speed.pin_one_core_each``: XLA runs a fit on a thread pool that ``bl.worker_env()``'s
+  flags do not confine to one core);
 * the same with Dask's statistical profiler off (``distributed.worker.profile.enabled``: each
   worker samples its threads' stacks every 10 ms by default);
 * a plain ``concurrent.futures`` process pool of two ``spawn`` processes (no Dask), sbc's
@@ -34,7 +37,13 @@ from bayeslaws.inference.batch import local_executor
 from bayeslaws.posterior.calibration import sbc, sbc_items
 
 HERE = Path(__file__).resolve().parent
-SETUPS = ("dask", "dask, one fit per task", "dask, profiler off", "process pool")
+SETUPS = (
+    "dask",
+    "dask, one fit per task",
+    "dask, workers pinned",
+    "dask, profiler off",
+    "process pool",
+)
 
 
 def cpu_seconds(pids) -> float:
@@ -56,10 +65,12 @@ def timed_batch(
     return wall, cpu_seconds(worker_pids) - workers0, cpu_seconds(me) - client0
 
 
-def dask_batch(options: dict, profiler: bool, chunk_size) -> tuple[float, float, float]:
+def dask_batch(
+    options: dict, profiler: bool, chunk_size, pinned: bool
+) -> tuple[float, float, float]:
     import dask
     import distributed
-    from speed import warm_every_worker  # benchmarks/speed.py, beside this script
+    from speed import pin_one_core_each, warm_every_worker  # benchmarks/speed.py, beside this
 
     with (
         dask.config.set({"distributed.worker.profile.enabled": profiler}),
@@ -72,6 +83,8 @@ def dask_batch(options: dict, profiler: bool, chunk_size) -> tuple[float, float,
         ) as cluster,
         distributed.Client(cluster) as client,
     ):
+        if pinned:
+            pin_one_core_each(client)
         sbc("chinchilla", "gaussian", **{**options, "n_sims": 2}, executor=client)  # warm
         warm_every_worker(client, options)
         pids = list(client.run(os.getpid).values())
@@ -94,7 +107,12 @@ def run_setup(name: str, options: dict) -> tuple[float, float, float]:
     if name == "process pool":
         return pool_batch(options)
     chunk_size = 1 if name == "dask, one fit per task" else "auto"
-    return dask_batch(options, profiler=name != "dask, profiler off", chunk_size=chunk_size)
+    return dask_batch(
+        options,
+        profiler=name != "dask, profiler off",
+        chunk_size=chunk_size,
+        pinned=name == "dask, workers pinned",
+    )
 
 
 def main(argv=None) -> None:

@@ -2,7 +2,7 @@
 
     python benchmarks/speed.py [--only sampler cache repeat sizes steplaw new_run batch gpu]
         [--repeats 2]
-        [--sbc-fits 40] [--sbc-chunk-size auto] [--batch-pool]
+        [--sbc-fits 40] [--sbc-chunk-size auto] [--pin-workers] [--batch-pool]
         [--out benchmarks/output/speed.txt]
 
 Sections (each prints its figures; all are written to ``--out`` with the machine's load):
@@ -35,7 +35,11 @@ Sections (each prints its figures; all are written to ``--out`` with the machine
   ``bl.worker_env()`` (cluster started and its workers warmed before timing), ``--repeats``
   times interleaved, medians (a shared 2-core machine: single timings vary by a third); the
   fits go ``--sbc-chunk-size`` per submission (default sbc's own, ``"auto"``: four chunks per
-  worker; ``1``: one fit per task, as before sbc chunked). Target:
+  worker; ``1``: one fit per task, as before sbc chunked); with ``--pin-workers`` each Dask
+  worker process, all its threads included, is pinned to its own core (``sched_setaffinity``:
+  XLA runs a fit on its own thread pool, which the single-thread flags of ``bl.worker_env()``
+  do not confine to one core). Each repeat line gives the workers' CPU seconds per wall
+  second (psutil). Target:
   speed-up >= 1.7x. Beside it, in each repeat, the machine's own ceiling for that ratio
   (:func:`two_process_ceiling`: a pure-Python loop split over two processes against one), and
   with ``--batch-pool`` the same fits through a plain local process pool (no Dask).
@@ -498,13 +502,39 @@ def warm_every_worker(client, options: dict) -> None:
     client.run(sbc_rank, item)
 
 
+def pin_process(core: int) -> int:
+    """Every thread of the calling process (XLA's thread pool among them) pinned to ``core``
+    (Linux ``sched_setaffinity``); returns the number of threads pinned. Benchmark only."""
+    tids = [int(t) for t in os.listdir("/proc/self/task")]
+    for tid in tids:
+        os.sched_setaffinity(tid, {core})
+    return len(tids)
+
+
+def pin_one_core_each(client) -> None:
+    """Worker k of a Dask ``client`` (sorted by address) pinned to core k of this machine, so
+    that each uses exactly one core (``--pin-workers``)."""
+    cores = sorted(os.sched_getaffinity(0))
+    for k, address in enumerate(sorted(client.scheduler_info()["workers"])):
+        client.run(pin_process, cores[k % len(cores)], workers=[address])
+
+
+def cpu_seconds(pids) -> float:
+    """User + system CPU seconds used so far by the processes ``pids`` (psutil)."""
+    import psutil
+
+    return sum(sum(psutil.Process(p).cpu_times()[:2]) for p in pids)
+
+
 def section_batch(lines, args) -> None:
     n = args.sbc_fits
     chunk_size = int(args.sbc_chunk_size) if args.sbc_chunk_size.isdigit() else args.sbc_chunk_size
     say(
         lines,
         f"== batch: an SBC of {n} fits (calibration.sbc) on a Dask LocalCluster, "
-        f"chunk_size={chunk_size!r} ==",
+        f"chunk_size={chunk_size!r}"
+        + (", each worker pinned to one core" if args.pin_workers else "")
+        + " ==",
     )
     try:
         import distributed
@@ -538,18 +568,24 @@ def section_batch(lines, args) -> None:
                 # start-up outside the timing: each worker imports bayeslaws and compiles
                 # once (from the shared persistent cache after the first), and this process
                 # loads the prior draw of this many simulations
+                if args.pin_workers:
+                    pin_one_core_each(client)
                 sbc("chinchilla", "gaussian", **{**options, "n_sims": workers}, executor=client)
                 warm_every_worker(client, options)
                 sbc_items("chinchilla", "gaussian", **options)
+                pids = list(client.run(os.getpid).values())
+                cpu_before = cpu_seconds(pids)
                 started = time.perf_counter()
                 ranks, pvalues = sbc(
                     "chinchilla", "gaussian", **options, executor=client, chunk_size=chunk_size
                 )
                 walls[workers].append(time.perf_counter() - started)
+                cores_used = (cpu_seconds(pids) - cpu_before) / walls[workers][-1]
             say(
                 lines,
                 f"  repeat {repeat}, {workers} worker(s) (warmed first): "
-                f"{walls[workers][-1]:.1f} s wall for {n} fits; {load()}",
+                f"{walls[workers][-1]:.1f} s wall for {n} fits, the workers' CPU seconds per "
+                f"wall second {cores_used:.2f}; {load()}",
             )
         if args.batch_pool:
             for workers in (1, 2):
@@ -623,6 +659,11 @@ def main(argv=None) -> None:
         "--sbc-chunk-size",
         default="auto",
         help="batch section: SBC fits per submission (sbc's default 'auto', or an integer)",
+    )
+    parser.add_argument(
+        "--pin-workers",
+        action="store_true",
+        help="batch section: pin each Dask worker and all its threads to one core (Linux)",
     )
     parser.add_argument(
         "--batch-pool",

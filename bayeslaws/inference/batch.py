@@ -32,12 +32,15 @@ pickle); fits come back as :class:`~.fit.Fit` objects (``TaskResult.fit``), or, 
 (``TaskResult.path``; on a cluster ``save_dir`` must be a folder every worker and the client
 can see).
 
-Worker processes run one task at a time, so each should use one core: :func:`worker_env` is
-the environment for that (single-threaded XLA and BLAS: workers that each reach for every core
-contend for them; benchmarks/speed.py's batch section measures it). The local pool starts
-its processes with it; give it to a Dask cluster's workers
-(``LocalCluster(n_workers=2, threads_per_worker=1, env=bl.worker_env())``, or export it before
-``dask worker`` on each node).
+Worker processes run one task at a time, so each should use about one core:
+:func:`worker_env` is the environment for that (XLA's and BLAS's single-thread settings:
+workers that each reach for every core contend for them). XLA still runs a computation on its
+CPU client's own thread pool, which no setting sizes, so a lone worker takes a little more than
+a core (1.06-1.15 CPU seconds per second on this project's 2-core machine:
+benchmarks/speed.py's batch section); to hold each worker to exactly one core, start it under
+``taskset -c K``. The local pool starts its processes with :func:`worker_env`; give it to a Dask
+cluster's workers (``LocalCluster(n_workers=2, threads_per_worker=1, env=bl.worker_env())``, or
+export it before ``dask worker`` on each node).
 
 Each worker process turns on JAX's persistent compilation cache
 (:mod:`.compilation`), so a law's NUTS kernel compiled by one worker is read from disk by the
@@ -225,9 +228,11 @@ def fit_task(task: FitTask, save_dir: str | None = None):
 
 def worker_env(environ=None) -> dict:
     """Environment variables (name -> value) for a process that runs one fit at a time, one
-    process per core: single-threaded XLA (``XLA_FLAGS``, kept from ``environ`` -- default
-    ``os.environ`` -- with the two thread flags added) and BLAS, and quiet fits. For
-    ``LocalCluster(..., env=bl.worker_env())`` or a ``dask worker`` node's environment."""
+    process per core: XLA's single-thread flags (``XLA_FLAGS``, kept from ``environ`` --
+    default ``os.environ`` -- with the two thread flags added), single-threaded BLAS, and quiet
+    fits. For ``LocalCluster(..., env=bl.worker_env())`` or a ``dask worker`` node's
+    environment. XLA's CPU client keeps a thread pool of its own, so a worker may still use a
+    little more than one core (see the module's notes)."""
     environ = os.environ if environ is None else environ
     flags = environ.get("XLA_FLAGS", "").split()
     flags += [f for f in WORKER_XLA_FLAGS if f.split("=")[0] not in " ".join(flags)]
