@@ -561,7 +561,7 @@ def section_batch(lines, args) -> None:
                     threads_per_worker=1,
                     processes=True,
                     dashboard_address=None,
-                    env=bl.worker_env(),  # one core per worker process (single-threaded XLA)
+                    env=bl.worker_env(),  # about one core per worker (XLA's single-thread flags)
                 ) as cluster,
                 distributed.Client(cluster) as client,
             ):

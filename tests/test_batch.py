@@ -137,9 +137,10 @@ def test_local_pool_processes_start_with_the_worker_env(monkeypatch):
             pass
 
     monkeypatch.setattr(batch, "local_executor", lambda workers: Pool())
-    with pytest.raises(RuntimeError, match="stop"):
-        list(batch.iter_fit_many([FitTask(simulated_tables(1)[0])], show_progress=False))
-    assert seen == ["1"]
+    # a submission that fails is recorded as the task's failure (and retried once), not raised
+    (result,) = batch.iter_fit_many([FitTask(simulated_tables(1)[0])], show_progress=False)
+    assert result.error.startswith("RuntimeError: stop") and result.attempts == 2
+    assert seen == ["1", "1"]
     assert "OMP_NUM_THREADS" not in os.environ
 
 
@@ -287,3 +288,18 @@ def test_a_chunk_whose_worker_dies_runs_its_items_again_alone(tmp_path):
     assert marker.exists()
     assert result.values == [-1, 25, 36] and [r.attempts for r in result] == [1, 1, 1]
     assert all(r.ok for r in result)
+
+
+def test_a_callers_broken_pool_records_every_item_instead_of_raising(tmp_path):
+    """A pool the caller owns and that breaks takes no more work: the items of the dead chunk
+    and those not yet run are recorded as failed (with the pool's error), none raises out."""
+    import concurrent.futures as cf
+    import multiprocessing
+
+    marker = tmp_path / "died"
+    items = [("die", str(marker)), 5, 6, 7]
+    with cf.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        result = map_tasks(square, items, pool, retries=1, chunk_size=2, show_progress=False)
+    assert marker.exists() and len(result) == 4
+    assert not any(r.ok for r in result)
+    assert all("BrokenProcessPool" in r.error for r in result)

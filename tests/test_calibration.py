@@ -389,6 +389,11 @@ def test_sbc_runs_through_an_executor_on_the_designs_scales():
         chunked, _ = cal.sbc("chinchilla", "gaussian", n_sims=2, warmup=30, draws=30, thin=1,
                              seed=3, params=["alpha"], executor=pool, chunk_size=2)
     assert len(pool.sizes) == 1 and chunked.equals(ranks)
+    # by default ("auto") four chunks per worker: 5 simulations on 1 worker go 2, 2 and 1
+    with Pickling(max_workers=1) as pool:
+        five, _ = cal.sbc("chinchilla", "gaussian", n_sims=5, warmup=30, draws=30, thin=1,
+                          seed=3, params=["alpha"], executor=pool)
+    assert len(pool.sizes) == 3 and five.shape == (5, 4)
     law = bl.laws.resolve_law("chinchilla")
     scales = bl.laws.contract.Scales({"N": 20.0, "D": 23.0, "loss": 1.0})
     fixed = law.with_reference_scales(scales)

@@ -36,11 +36,12 @@ Worker processes run one task at a time, so each should use about one core:
 :func:`worker_env` is the environment for that (XLA's and BLAS's single-thread settings:
 workers that each reach for every core contend for them). XLA still runs a computation on its
 CPU client's own thread pool, which no setting sizes, so a lone worker takes a little more than
-a core (1.06-1.15 CPU seconds per second on this project's 2-core machine:
-benchmarks/speed.py's batch section); to hold each worker to exactly one core, start it under
-``taskset -c K``. The local pool starts its processes with :func:`worker_env`; give it to a Dask
-cluster's workers (``LocalCluster(n_workers=2, threads_per_worker=1, env=bl.worker_env())``, or
-export it before ``dask worker`` on each node).
+a core (1.06-1.15 CPU seconds per second on this project's 2-core machine, most of them on
+XLA's threads: benchmarks/speed.py's batch section, benchmarks/xla_threads.py); to hold each
+worker to exactly one core, start it under ``taskset -c K``. The local pool starts its
+processes with :func:`worker_env`; give it to a Dask cluster's workers
+(``LocalCluster(n_workers=2, threads_per_worker=1, env=bl.worker_env())``, or export it before
+``dask worker`` on each node).
 
 Each worker process turns on JAX's persistent compilation cache
 (:mod:`.compilation`), so a law's NUTS kernel compiled by one worker is read from disk by the
@@ -69,8 +70,9 @@ import pandas as pd
 from . import progress
 
 TASK_KEYS = ("runs", "law", "name")
-# One core per worker process: XLA's intra-op thread pool and BLAS threads off (XLA_FLAGS is
-# read when JAX starts, so this must be the worker's environment from its start).
+# About one core per worker process: XLA's intra-op threading and BLAS threads off (XLA_FLAGS
+# is read when JAX starts, so this must be the worker's environment from its start). XLA's CPU
+# client still runs computations on a thread pool of its own (benchmarks/xla_threads.py).
 WORKER_XLA_FLAGS = ("--xla_cpu_multi_thread_eigen=false", "intra_op_parallelism_threads=1")
 WORKER_THREADS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
@@ -409,7 +411,8 @@ def _as_executor(executor):
 
 def _worker_count(executor, own: bool, workers: int | None) -> int | None:
     """How many tasks ``executor`` runs at once: the local pool's processes, a Dask client's
-    worker threads (``Client.nthreads()``, at submission), a ``concurrent.futures`` pool's
+    worker threads (``Client.nthreads()``, read at submission: a cluster that is still
+    starting or scaling counts only the workers it has then), a ``concurrent.futures`` pool's
     ``max_workers``; None when it cannot tell (then ``"auto"`` does not chunk)."""
     if own:
         return workers or os.cpu_count() or 1
@@ -417,7 +420,11 @@ def _worker_count(executor, own: bool, workers: int | None) -> int | None:
         return None  # one task at a time, as it is submitted: nothing to save by chunking
     nthreads = getattr(executor, "nthreads", None)
     if callable(nthreads) and callable(getattr(type(executor), "get_executor", None)):
-        return sum(nthreads().values()) or None  # a Dask client (an empty cluster: unknown)
+        threads = nthreads()  # a Dask client: worker address -> threads
+        if not isinstance(threads, dict):  # an asynchronous client's coroutine: unknown
+            getattr(threads, "close", lambda: None)()
+            return None
+        return sum(threads.values()) or None  # an empty cluster: unknown
     count = getattr(executor, "_max_workers", None)
     return count if isinstance(count, int) and count >= 1 else None
 
@@ -488,8 +495,13 @@ def iter_map_tasks(
     def submit(group: list[int], count: bool = True) -> None:
         for i in group:
             attempts[i] += count
-        with _environment(env):  # a local pool starts its processes on submit
-            pending[pool.submit(run_chunk, fn, [items[i] for i in group])] = group
+        try:
+            with _environment(env):  # a local pool starts its processes on submit
+                future = pool.submit(run_chunk, fn, [items[i] for i in group])
+        except Exception as err:  # a broken or shut-down executor: recorded like a failed task
+            future = cf.Future()
+            future.set_exception(err)
+        pending[future] = group
 
     groups = _chunks(list(range(len(items))), size)
     done = failed = submitted = 0
@@ -508,24 +520,27 @@ def iter_map_tasks(
                 try:
                     outs = future.result()
                 except Exception as err:  # the worker died, or the executor failed the task
-                    if own and isinstance(err, cf.BrokenExecutor):
+                    broken = isinstance(err, cf.BrokenExecutor)
+                    if own and broken:
                         # a dead worker breaks a whole ProcessPoolExecutor: a new pool gets the
                         # tasks that were in flight (no attempt counted: they did not fail)
                         pool.shutdown(wait=False, cancel_futures=True)
                         pool = local_executor(workers)
                         for other in list(pending):
                             submit(pending.pop(other), count=False)
-                    if len(group) > 1:
+                    if len(group) > 1 and (own or not broken):
                         # which item of the chunk failed is unknown: each runs again alone, no
-                        # attempt counted, so that only the one at fault is counted failing
+                        # attempt counted (a caller's broken pool takes no more work: below)
                         for i in group:
                             submit([i], count=False)
                         continue
                     outs = [
                         {
-                            "error": f"{type(err).__name__}: {err} (the worker process failed)",
+                            "error": f"{type(err).__name__}: {err} (its worker process or the "
+                            "executor failed)",
                             "traceback": "".join(traceback.format_exception(err)),
                         }
+                        for _ in group
                     ]
                 for i, out in zip(group, outs, strict=True):
                     if "error" in out and out.pop("retry", True) and attempts[i] <= retries:
@@ -585,12 +600,15 @@ def map_tasks(
         a ``ValueError``, ``TypeError`` or ``KeyError``: bad input, recorded at once).
     chunk_size : items per submission (default 1: each item its own task). For short tasks
         (well under a second, e.g. SBC's small fits) several per submission spare the
-        executor's per-task cost (Dask's: about 25 ms of scheduler, client and worker time;
-        benchmarks/dask_overhead.py); ``"auto"``: ``ceil(len(items) / (4 * workers))`` as
-        ``multiprocessing.Pool.map`` does (1 when the number of workers is unknown, and in
-        process). Each item keeps its own result, warnings and retries; a chunk whose worker
-        dies runs each of its items again alone. Long tasks are best left at 1: chunks
-        balance the workers' load less finely and stream back less often.
+        executor's per-task messages (benchmarks/chunk_ab.py); ``"auto"``:
+        ``ceil(len(items) / (4 * workers))`` as ``multiprocessing.Pool.map`` does (1 when the
+        number of workers is unknown, and in process; on a Dask cluster the workers it has at
+        submission: call ``client.wait_for_workers(n)`` first on a cluster that is starting or
+        adaptive). Each item keeps its own result, warnings and retries; a chunk whose worker
+        dies runs each of its items again alone, uncounted (in a local pool with several
+        tasks in flight, as for single tasks, the first one back after the break is counted:
+        the pool cannot say which killed it). Long tasks are best left at 1: chunks balance
+        the workers' load less finely and stream back less often.
     show_progress : one line on stderr per finished task (``BAYESLAWS_QUIET=1`` silences it).
     label : the batch's name in progress lines and errors (default ``fn``'s name).
 
