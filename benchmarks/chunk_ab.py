@@ -22,7 +22,6 @@ from pathlib import Path
 
 import numpy as np
 
-import bayeslaws as bl
 from bayeslaws.posterior.calibration import sbc, sbc_items
 
 HERE = Path(__file__).resolve().parent
@@ -30,36 +29,28 @@ ARMS = ("auto", 1)
 
 
 def main(argv=None) -> None:
-    import distributed
-    from speed import cpu_seconds, warm_every_worker  # benchmarks/speed.py, beside this script
+    from speed import (  # benchmarks/speed.py, beside this script
+        cpu_seconds,
+        dask_cluster,
+        run_header,
+        sbc_batch_options,
+        warm_every_worker,
+    )
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--pairs", type=int, default=12)
     parser.add_argument("--sbc-fits", type=int, default=40)
     parser.add_argument("--out", default=str(HERE / "output" / "chunk_ab.txt"))
     args = parser.parse_args(argv)
-    options = {
-        "n_sims": args.sbc_fits, "chains": 1, "warmup": 200, "draws": 200, "thin": 1, "seed": 0,
-    }  # fmt: skip
+    options = sbc_batch_options(args.sbc_fits)
     lines = [
-        f"benchmarks/chunk_ab.py --pairs {args.pairs} --sbc-fits {args.sbc_fits}; "
-        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {os.cpu_count()} cores; "
-        f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}",
+        run_header(f"benchmarks/chunk_ab.py --pairs {args.pairs} --sbc-fits {args.sbc_fits}"),
         f"SBC of {args.sbc_fits} SIMULATED tables (1 chain x 200 + 200 each), one LocalCluster of "
         "two worker processes, chunk_size 'auto' against 1, order alternating per pair",
     ]
     print(lines[0], flush=True)
     runs: dict = {arm: [] for arm in ARMS}  # arm -> [(wall s, workers' CPU s, client CPU s)]
-    with (
-        distributed.LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=None,
-            env=bl.worker_env(),
-        ) as cluster,
-        distributed.Client(cluster) as client,
-    ):
+    with dask_cluster(2) as client:
         sbc("chinchilla", "gaussian", **{**options, "n_sims": 2}, executor=client)
         warm_every_worker(client, options)
         sbc_items("chinchilla", "gaussian", **options)  # the prior draw, outside the timing

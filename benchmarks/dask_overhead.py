@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-import psutil
+from speed import cpu_seconds, run_header, sbc_batch_options  # benchmarks/speed.py, beside this
 
 import bayeslaws as bl
 from bayeslaws.inference.batch import local_executor
@@ -44,11 +44,6 @@ SETUPS = (
     "dask, profiler off",
     "process pool",
 )
-
-
-def cpu_seconds(pids) -> float:
-    """User + system CPU seconds used so far by the processes ``pids``."""
-    return sum(sum(psutil.Process(p).cpu_times()[:2]) for p in pids)
 
 
 def timed_batch(
@@ -69,19 +64,12 @@ def dask_batch(
     options: dict, profiler: bool, chunk_size, pinned: bool
 ) -> tuple[float, float, float]:
     import dask
-    import distributed
-    from speed import pin_one_core_each, warm_every_worker  # benchmarks/speed.py, beside this
+    import distributed  # noqa: F401  (its config defaults load before the override below)
+    from speed import dask_cluster, pin_one_core_each, warm_every_worker
 
     with (
         dask.config.set({"distributed.worker.profile.enabled": profiler}),
-        distributed.LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=None,
-            env=bl.worker_env(),
-        ) as cluster,
-        distributed.Client(cluster) as client,
+        dask_cluster(2) as client,
     ):
         if pinned:
             pin_one_core_each(client)
@@ -121,13 +109,11 @@ def main(argv=None) -> None:
     parser.add_argument("--sbc-fits", type=int, default=40)
     parser.add_argument("--out", default=str(HERE / "output" / "dask_overhead.txt"))
     args = parser.parse_args(argv)
-    options = {
-        "n_sims": args.sbc_fits, "chains": 1, "warmup": 200, "draws": 200, "thin": 1, "seed": 0,
-    }  # fmt: skip
+    options = sbc_batch_options(args.sbc_fits)
     lines = [
-        f"benchmarks/dask_overhead.py --repeats {args.repeats} --sbc-fits {args.sbc_fits}; "
-        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {os.cpu_count()} cores; "
-        f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}",
+        run_header(
+            f"benchmarks/dask_overhead.py --repeats {args.repeats} --sbc-fits {args.sbc_fits}"
+        ),
         f"SBC of {args.sbc_fits} SIMULATED tables (1 chain x 200 + 200 each), two workers",
     ]
     print(lines[0], flush=True)

@@ -52,6 +52,8 @@ Timings on a shared machine are noisy: the load average is printed with every fi
 from __future__ import annotations
 
 import argparse
+import contextlib
+import importlib.util
 import io
 import os
 import resource
@@ -526,6 +528,40 @@ def cpu_seconds(pids) -> float:
     return sum(sum(psutil.Process(p).cpu_times()[:2]) for p in pids)
 
 
+@contextlib.contextmanager
+def dask_cluster(workers: int):
+    """A Dask ``Client`` of a ``LocalCluster`` of ``workers`` worker processes of one thread
+    each, started with ``bl.worker_env()`` (about one core each: XLA's single-thread flags);
+    both closed on exit."""
+    import distributed
+
+    with (
+        distributed.LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            env=bl.worker_env(),
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        yield client
+
+
+def sbc_batch_options(n_sims: int) -> dict:
+    """The SBC of the batch figures (this script, dask_overhead.py, chunk_ab.py): ``n_sims``
+    SIMULATED prior-draw tables on sbc's 5 x 5 grid, each fitted with 1 chain x 200 + 200."""
+    return {"n_sims": n_sims, "chains": 1, "warmup": 200, "draws": 200, "thin": 1, "seed": 0}
+
+
+def run_header(command: str) -> str:
+    """``command``, the UTC time, the core count and the load average: a run's first line."""
+    return (
+        f"{command}; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; "
+        f"{os.cpu_count()} cores; load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
+    )
+
+
 def section_batch(lines, args) -> None:
     n = args.sbc_fits
     chunk_size = int(args.sbc_chunk_size) if args.sbc_chunk_size.isdigit() else args.sbc_chunk_size
@@ -536,14 +572,12 @@ def section_batch(lines, args) -> None:
         + (", each worker pinned to one core" if args.pin_workers else "")
         + " ==",
     )
-    try:
-        import distributed
-    except ImportError:
+    if importlib.util.find_spec("distributed") is None:
         say(lines, "not measured: dask[distributed] is absent (pip install -e '.[cluster]')")
         return
     from bayeslaws.posterior.calibration import sbc, sbc_items
 
-    options = {"n_sims": n, "chains": 1, "warmup": 200, "draws": 200, "thin": 1, "seed": 0}
+    options = sbc_batch_options(n)
     walls = {1: [], 2: []}
     pool_walls = {1: [], 2: []}
     ceilings = []
@@ -555,16 +589,7 @@ def section_batch(lines, args) -> None:
             f"{ceilings[-1]:.2f}x one; {load()}",
         )
         for workers in (1, 2):
-            with (
-                distributed.LocalCluster(
-                    n_workers=workers,
-                    threads_per_worker=1,
-                    processes=True,
-                    dashboard_address=None,
-                    env=bl.worker_env(),  # about one core per worker (XLA's single-thread flags)
-                ) as cluster,
-                distributed.Client(cluster) as client,
-            ):
+            with dask_cluster(workers) as client:
                 # start-up outside the timing: each worker imports bayeslaws and compiles
                 # once (from the shared persistent cache after the first), and this process
                 # loads the prior draw of this many simulations
