@@ -37,7 +37,7 @@ Sections (each prints its figures; all are written to ``--out`` with the machine
   fits go ``--sbc-chunk-size`` per submission (default sbc's own, ``"auto"``: four chunks per
   worker; ``1``: one fit per task, as before sbc chunked); with ``--pin-workers`` each Dask
   worker process, all its threads included, is pinned to its own core (``sched_setaffinity``:
-  XLA runs a fit on its own thread pool, which the single-thread flags of ``bl.worker_env()``
+  XLA runs a fit on its own thread pool, which the single-thread flag of ``bl.worker_env()``
   do not confine to one core). Each repeat line gives the workers' CPU seconds per wall
   second (psutil). Target:
   speed-up >= 1.7x. Beside it, in each repeat, the machine's own ceiling for that ratio
@@ -531,7 +531,7 @@ def cpu_seconds(pids) -> float:
 @contextlib.contextmanager
 def dask_cluster(workers: int):
     """A Dask ``Client`` of a ``LocalCluster`` of ``workers`` worker processes of one thread
-    each, started with ``bl.worker_env()`` (about one core each: XLA's single-thread flags);
+    each, started with ``bl.worker_env()`` (about one core each: XLA's single-thread flag);
     both closed on exit."""
     import distributed
 

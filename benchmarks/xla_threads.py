@@ -3,7 +3,7 @@
 Runs ``--fits`` SBC fits (SIMULATED prior-draw tables, 1 chain x 200 + 200 each, as
 ``speed.py --only batch``) one after another in a fresh Python process, after two warm-up
 fits, with no executor, Dask or pool around them, and reads each thread's CPU seconds from
-``/proc/self/task`` (Linux). Twice: with ``bl.worker_env()`` (XLA's single-thread flags,
+``/proc/self/task`` (Linux). Twice: with ``bl.worker_env()`` (XLA's single-thread flag,
 single-threaded BLAS) and with no XLA flags. Prints the wall time, the process's CPU seconds
 per wall second and the CPU of each named thread: the Python main thread against XLA's own
 threads (``tf_XLAEigen``...), which run the compiled sampler whatever the flags.

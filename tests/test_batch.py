@@ -119,6 +119,9 @@ def test_worker_env_is_single_threaded_and_keeps_the_users_xla_flags():
     # a user's own choice of the thread flag is kept, not duplicated
     own = bl.worker_env({"XLA_FLAGS": "--xla_cpu_multi_thread_eigen=true"})["XLA_FLAGS"]
     assert own.count("xla_cpu_multi_thread_eigen") == 1 and "=true" in own
+    # every word is a flag XLA reads: it skips a word without "--", and takes a value whose
+    # first word has none for a file name
+    assert all(word.startswith("--") for word in bl.worker_env({})["XLA_FLAGS"].split())
 
 
 def test_local_pool_processes_start_with_the_worker_env(monkeypatch):

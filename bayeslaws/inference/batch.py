@@ -70,10 +70,12 @@ import pandas as pd
 from . import progress
 
 TASK_KEYS = ("runs", "law", "name")
-# About one core per worker process: XLA's intra-op threading and BLAS threads off (XLA_FLAGS
-# is read when JAX starts, so this must be the worker's environment from its start). XLA's CPU
-# client still runs computations on a thread pool of its own (benchmarks/xla_threads.py).
-WORKER_XLA_FLAGS = ("--xla_cpu_multi_thread_eigen=false", "intra_op_parallelism_threads=1")
+# About one core per worker process: XLA's multi-threaded Eigen ops and BLAS threads off
+# (XLA_FLAGS is read when JAX starts, so this must be the worker's environment from its start;
+# XLA ignores a word without "--" there, and reads the whole value as a file name when its first
+# word has none). XLA's CPU client still runs computations on a thread pool of its own, which
+# no flag sizes (benchmarks/xla_threads.py).
+WORKER_XLA_FLAGS = ("--xla_cpu_multi_thread_eigen=false",)
 WORKER_THREADS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 # NumPyro's effect handlers live on one stack per process, so two fits tracing their models in
@@ -230,11 +232,11 @@ def fit_task(task: FitTask, save_dir: str | None = None):
 
 def worker_env(environ=None) -> dict:
     """Environment variables (name -> value) for a process that runs one fit at a time, one
-    process per core: XLA's single-thread flags (``XLA_FLAGS``, kept from ``environ`` --
-    default ``os.environ`` -- with the two thread flags added), single-threaded BLAS, and quiet
-    fits. For ``LocalCluster(..., env=bl.worker_env())`` or a ``dask worker`` node's
-    environment. XLA's CPU client keeps a thread pool of its own, so a worker may still use a
-    little more than one core (see the module's notes)."""
+    process per core: XLA's single-thread flag (``XLA_FLAGS``, kept from ``environ`` --
+    default ``os.environ`` -- with ``--xla_cpu_multi_thread_eigen=false`` added),
+    single-threaded BLAS, and quiet fits. For ``LocalCluster(..., env=bl.worker_env())`` or a
+    ``dask worker`` node's environment. XLA's CPU client keeps a thread pool of its own, so a
+    worker may still use a little more than one core (see the module's notes)."""
     environ = os.environ if environ is None else environ
     flags = environ.get("XLA_FLAGS", "").split()
     flags += [f for f in WORKER_XLA_FLAGS if f.split("=")[0] not in " ".join(flags)]
