@@ -79,7 +79,7 @@ def test_dask_local_cluster_batch_with_a_failure(tmp_path):
         # any top-level function goes through the same client (map_tasks, under fit_many)
         mapped = map_tasks(square, [2, "fail", 3], client, retries=0, show_progress=False)
         # "auto" chunks by the cluster's worker threads: 2 here, so chunks of ceil(9 / 8) = 2
-        assert _chunk_size("auto", 9, client, False, None) == 2
+        assert _chunk_size("auto", 9, client) == 2
         chunked = map_tasks(square, [1, 2, 3, "fail", 5, 6, 7, 8, 9], client, retries=0,
                             chunk_size="auto", show_progress=False)  # fmt: skip
     assert chunked.values == [1, 4, 9, None, 25, 36, 49, 64, 81]
@@ -261,14 +261,16 @@ def test_chunks_keep_each_items_result_warnings_and_retries():
 
 
 def test_chunk_size_is_checked_and_auto_gives_four_chunks_per_worker():
-    assert _chunk_size("auto", 40, None, True, 2) == 5  # ceil(40 / (4 * 2))
-    assert _chunk_size("auto", 40, None, True, 1) == 10
-    assert _chunk_size("auto", 3, None, True, 2) == 1
-    assert _chunk_size("auto", 40, InProcessExecutor(), False, None) == 1  # nothing to spare
-    assert _chunk_size("auto", 40, object(), False, None) == 1  # workers unknown
+    from bayeslaws.inference.batch import local_executor
+
+    for workers, n, size in ((2, 40, 5), (1, 40, 10), (2, 3, 1)):  # ceil(n / (4 * workers))
+        with local_executor(workers) as pool:  # the pool map_tasks makes (no process yet)
+            assert _chunk_size("auto", n, pool) == size
+    assert _chunk_size("auto", 40, InProcessExecutor()) == 1  # nothing to spare
+    assert _chunk_size("auto", 40, object()) == 1  # workers unknown
     with cf_pool(3) as pool:
-        assert _chunk_size("auto", 40, pool, False, None) == 4  # ceil(40 / 12)
-    assert _chunk_size(7, 40, None, True, 2) == 7
+        assert _chunk_size("auto", 40, pool) == 4  # ceil(40 / 12)
+    assert _chunk_size(7, 40, InProcessExecutor()) == 7
     for bad in (0, -1, 1.5, True, "big"):
         with pytest.raises(ValueError, match="chunk_size must be an integer >= 1 or 'auto'"):
             map_tasks(square, [1, 2], InProcessExecutor(), chunk_size=bad)

@@ -330,7 +330,7 @@ def _task_names(names, n: int) -> list[str]:
     return names
 
 
-def _check_options(executor, workers, retries) -> None:
+def _check_options(executor, workers, retries, chunk_size=1) -> None:
     if workers is not None and (
         executor is not None or isinstance(workers, bool) or not isinstance(workers, int)
         or workers < 1
@@ -342,6 +342,10 @@ def _check_options(executor, workers, retries) -> None:
         )
     if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
         raise ValueError(f"retries must be an integer >= 0, got {retries!r}")
+    if chunk_size != "auto" and (
+        isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1
+    ):
+        raise ValueError(f"chunk_size must be an integer >= 1 or 'auto', got {chunk_size!r}")
 
 
 def _check_picklable(fn) -> None:
@@ -395,12 +399,16 @@ def local_executor(workers: int | None = None) -> cf.ProcessPoolExecutor:
     )
 
 
+def _is_dask_client(executor) -> bool:
+    """Whether ``executor`` is a ``dask.distributed.Client`` (it has ``get_executor``)."""
+    return callable(getattr(type(executor), "get_executor", None))
+
+
 def _as_executor(executor):
     """(a concurrent.futures executor, whether it is a local pool we make)."""
     if executor is None:
         return None, True
-    adapter = getattr(type(executor), "get_executor", None)
-    if callable(adapter):  # a dask.distributed Client: its concurrent.futures adapter
+    if _is_dask_client(executor):  # its concurrent.futures adapter
         # pure=False: a resubmitted task is a new task, never the failed one's cached result
         return executor.get_executor(pure=False), False
     if not callable(getattr(executor, "submit", None)):
@@ -411,36 +419,32 @@ def _as_executor(executor):
     return executor, False
 
 
-def _worker_count(executor, own: bool, workers: int | None) -> int | None:
-    """How many tasks ``executor`` runs at once: the local pool's processes, a Dask client's
-    worker threads (``Client.nthreads()``, read at submission: a cluster that is still
-    starting or scaling counts only the workers it has then), a ``concurrent.futures`` pool's
-    ``max_workers``; None when it cannot tell (then ``"auto"`` does not chunk)."""
-    if own:
-        return workers or os.cpu_count() or 1
-    if isinstance(executor, InProcessExecutor):
+def _worker_count(pool) -> int | None:
+    """How many tasks ``pool`` (the executor given, or the local pool made for None) runs at
+    once: a Dask client's worker threads (``Client.nthreads()``, read at submission: a cluster
+    that is still starting or scaling counts only the workers it has then), a
+    ``concurrent.futures`` pool's ``max_workers``; None when it cannot tell (then ``"auto"``
+    does not chunk)."""
+    if isinstance(pool, InProcessExecutor):
         return None  # one task at a time, as it is submitted: nothing to save by chunking
-    nthreads = getattr(executor, "nthreads", None)
-    if callable(nthreads) and callable(getattr(type(executor), "get_executor", None)):
-        threads = nthreads()  # a Dask client: worker address -> threads
+    if _is_dask_client(pool):
+        threads = pool.nthreads()  # worker address -> threads
         if not isinstance(threads, dict):  # an asynchronous client's coroutine: unknown
             getattr(threads, "close", lambda: None)()
             return None
         return sum(threads.values()) or None  # an empty cluster: unknown
-    count = getattr(executor, "_max_workers", None)
+    count = getattr(pool, "_max_workers", None)
     return count if isinstance(count, int) and count >= 1 else None
 
 
-def _chunk_size(chunk_size, n_items: int, executor, own: bool, workers: int | None) -> int:
-    """``chunk_size`` checked, with ``"auto"`` resolved as ``multiprocessing.Pool.map`` does:
-    ``ceil(n_items / (4 * workers))``, four chunks per worker (1 when the executor's number of
-    workers is unknown)."""
-    if chunk_size == "auto":
-        count = _worker_count(executor, own, workers)
-        return 1 if count is None else max(1, -(-n_items // (4 * count)))
-    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
-        raise ValueError(f"chunk_size must be an integer >= 1 or 'auto', got {chunk_size!r}")
-    return chunk_size
+def _chunk_size(chunk_size, n_items: int, pool) -> int:
+    """``chunk_size`` (checked by :func:`_check_options`), with ``"auto"`` resolved as
+    ``multiprocessing.Pool.map`` does: ``ceil(n_items / (4 * workers))``, four chunks per
+    worker of ``pool`` (1 when its number of workers is unknown)."""
+    if chunk_size != "auto":
+        return chunk_size
+    count = _worker_count(pool)
+    return 1 if count is None else max(1, -(-n_items // (4 * count)))
 
 
 def _chunks(indices: list[int], size: int) -> list[list[int]]:
@@ -481,13 +485,13 @@ def iter_map_tasks(
         raise TypeError(f"fn must be callable, got {type(fn).__name__}")
     items = _as_items(items)
     names = _task_names(names, len(items))
-    _check_options(executor, workers, retries)
+    _check_options(executor, workers, retries, chunk_size)
     label = label or getattr(fn, "__name__", "map_tasks")
     pool, own = _as_executor(executor)
-    size = _chunk_size(chunk_size, len(items), executor, own, workers)
     if own:
         _check_picklable(fn)
         pool = local_executor(workers)
+    size = _chunk_size(chunk_size, len(items), pool if own else executor)
     env = worker_env() if own else {}
     show = show_progress and not progress.quiet()
     started = time.perf_counter()
