@@ -548,10 +548,11 @@ def dask_cluster(workers: int):
         yield client
 
 
-def sbc_batch_options(n_sims: int) -> dict:
+def sbc_batch_options(n_sims: int, seed: int = 0) -> dict:
     """The SBC of the batch figures (this script, dask_overhead.py, chunk_ab.py): ``n_sims``
-    SIMULATED prior-draw tables on sbc's 5 x 5 grid, each fitted with 1 chain x 200 + 200."""
-    return {"n_sims": n_sims, "chains": 1, "warmup": 200, "draws": 200, "thin": 1, "seed": 0}
+    SIMULATED prior-draw tables on sbc's 5 x 5 grid (drawn with ``seed``), each fitted with
+    1 chain x 200 + 200."""
+    return {"n_sims": n_sims, "chains": 1, "warmup": 200, "draws": 200, "thin": 1, "seed": seed}
 
 
 def run_header(command: str) -> str:
