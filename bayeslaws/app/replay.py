@@ -11,9 +11,10 @@ campaign of a seed starts from the same runs; budgets are fractions of the pool'
 Strategies (``STRATEGIES``):
 
 * ``ours``: :func:`bayeslaws.design.next_runs` with the pool's decision targets, information
-  per FLOP, the default model (form, GP and drift discrepancy, the drift a run removes), the
-  stage's budget and campaign-wide guardrails; runs at unseen cells of an LR x batch pool come
-  as small sweeps (:func:`bayeslaws.design.pool_units`).
+  per FLOP, the design's model (:func:`bayeslaws.design.discrepancy.design_method`: GP and
+  drift discrepancy, and the drift a run removes), the stage's budget and campaign-wide
+  guardrails; runs at unseen cells of an LR x batch pool come as small sweeps
+  (:func:`bayeslaws.design.pool_units`).
 * ``random``: uniform picks among the affordable remaining runs until the budget is spent.
 * ``vopt``: the classical V-optimal design of SL2's baselines: reduction of the summed variance
   of the law's predictions (method ``"none"``) of the held-out runs' losses, per cost^0.3.

@@ -44,9 +44,10 @@ own noise family, all S draws as inner samples):
 Costs: ``cost="flops"`` uses the fit's compute model (6ND by default); a column name uses that
 column (e.g. GPU-hours); ``cost=None`` ranks by information alone.
 
-Discrepancy (:mod:`.discrepancy`): the targets are drawn under the default model uncertainty of
-:mod:`bayeslaws.posterior.model` (form averaging, GP pattern, drift beyond the training range;
-``model="drift"`` when the package default widens only new-run intervals), so the design values
+Discrepancy (:mod:`.discrepancy`): the targets are drawn under a model of the true loss surface
+from :mod:`bayeslaws.posterior.model` (GP pattern and drift beyond the training range:
+``model="drift"``, since the package default ``"gp"`` widens only new-run intervals; pass
+``model="model"`` to add form averaging), so the design values
 information about the prediction the user will be scored on, and a candidate beyond the training
 range is also credited with the drift it removes from the target by moving the range towards it
 (runs nearer the target region are worth more when the form is uncertain).

@@ -1,6 +1,6 @@
 """Model discrepancy in the design value: what a run beyond the training range buys.
 
-Under the default model (:mod:`bayeslaws.posterior.model`, methods ``"model"`` and ``"drift"``)
+Under the full models (:mod:`bayeslaws.posterior.model`, methods ``"model"`` and ``"drift"``)
 a loss surface's prediction carries, per posterior draw s, a drift beyond the training range::
 
     delta_s(p) = sum_k g_sk d_k(p; R),     d_k = decades outside the range R along axis k

@@ -3,7 +3,8 @@ carries: every stage (``predict``, ``optimal_allocation``, ``allocation_laws``, 
 the design targets, the calibration backtests, the plots) takes its draws from a
 :class:`ModelView`.
 
-For a loss surface L(N, D), the default (``extrapolation="model"``) is
+For a loss surface L(N, D), the full model (``extrapolation="model"``; not the default, which
+is ``"gp"``: the README's "Predict" section gives the confirmation scores that decided it) is
 
     ln f(N, D) = ln L_k(N, D; theta_k) + delta_GP(N, D) + delta_drift(N, D),
 
@@ -18,10 +19,11 @@ whole function: the compute-optimal size minimises ln f along the isoFLOP line o
 (GP pattern by its conditional mean, drift by that draw's slopes), so N_opt and L_opt carry the
 form and discrepancy uncertainty too.
 
-``"drift"`` is the same without form averaging; ``"none"`` the fitted law alone; the 0.1
-methods (``"gp"``, ``"gp_discrepancy"``, ``"stacking_discrepancy"``, ``"discrepancy"``,
-``"discrepancy_t"``, ``"stacking"``) widen ``new_run`` loss draws only
-(:func:`.extrapolation.widen`). Laws other than loss surfaces (hyperparameter and isoFLOP laws)
+``"drift"`` is the same without form averaging; ``"none"`` the fitted law alone; the other
+methods (``"gp"``, the default, ``"gp_discrepancy"``, ``"stacking_discrepancy"``,
+``"discrepancy"``, ``"discrepancy_t"``, ``"stacking"``) widen ``new_run`` loss draws only
+(:func:`.extrapolation.widen`): under them ``kind="mean"`` draws and the decision quantities
+(N_opt, L_opt, the near-optimal band) are those of the fitted law alone, as with ``"none"``. Laws other than loss surfaces (hyperparameter and isoFLOP laws)
 are drawn as they are.
 """
 

@@ -1,7 +1,7 @@
 """Uncertainty over the functional form: the loss-surface forms ``FORMS`` (Chinchilla,
 Chinchilla-gamma, Kaplan and Farseer) fitted to the same training runs and averaged with
 Bayesian stacking weights (Yao et al. 2018; PSIS-LOO through :func:`arviz.compare`), part of the
-default model (:mod:`bayeslaws.posterior.model`).
+full model (method ``"model"``, :mod:`bayeslaws.posterior.model`).
 
 :func:`average` fits the forms other than the fit's own (same likelihood, default priors, short
 chains), drops any form whose fit fails (too few runs for its parameters, R-hat above
