@@ -79,7 +79,10 @@ def test_custom_compute_model_inverts_numerically():
             {"Model Size": ["1e8", "big", 4e8, 8e8]},
             r"'Model Size' has non-numeric values at rows 1",
         ),
-        ({"Training FLOP": [6e18, 0.0, 9.6e19, 3.84e20]}, r"'C' must be finite and positive"),
+        (
+            {"Training FLOP": [6e18, 0.0, 9.6e19, 3.84e20]},
+            r"'Training FLOP' \(C\) must be finite and positive",
+        ),
     ],
 )
 def test_bad_values_name_column_and_row(overrides, message):
@@ -163,3 +166,41 @@ def test_units_are_named_in_the_plausibility_warning():
     assert len(runs) == 4  # a warning, not a refusal: the values are possible
     fixed = bl.load_runs(billions, N="Model Size", C="Training FLOP", units={"N": "billions"})
     np.testing.assert_allclose(fixed.df["N"], [1e9, 2e9, 4e9, 8e9])
+
+
+def test_compute_model_takes_numpy_numbers_but_not_bools():
+    assert compute.as_compute_model(np.int64(6)).name == "6ND"
+    assert compute.as_compute_model(np.float64(8.0)).name == "8ND"
+    runs = bl.load_runs(table(), N="Model Size", C="Training FLOP", compute_model=np.int64(6))
+    assert runs.compute_model.name == "6ND"
+    with pytest.raises(TypeError, match="compute_model must be"):
+        compute.as_compute_model(True)
+    with pytest.raises(TypeError, match="flops_per_param_token must be a number"):
+        compute.linear(True)
+
+
+def test_porian_filter_that_matches_nothing_lists_the_values(tmp_path, monkeypatch):
+    """A configuration value that selects no row is an error naming the available values
+    (a tiny stand-in for ../shared/data/porian_isoflop, so the test runs anywhere)."""
+    from bayeslaws.runs import bundled
+
+    folder = tmp_path / "porian_isoflop"
+    folder.mkdir()
+    N = np.array([1e7, 3e7, 1e8, 3e8])
+    pd.DataFrame(
+        {
+            "source_file": "summary_df",
+            "dataset": ["rw", "rw", "owt2", "owt2"],
+            "hparams": "tuned",
+            "param_count": "standard",
+            "flops": 6 * N * 2e9,
+            "n_params": N,
+            "loss": [3.5, 3.2, 3.4, 3.1],
+        }
+    ).to_csv(folder / "isoflop_points.csv", index=False)
+    monkeypatch.setenv("BAYESLAWS_SHARED_DATA", str(tmp_path))
+    assert len(bundled.porian_isoflop(dataset="rw")) == 2
+    with pytest.raises(ValueError, match=r"no rows with dataset='RW'.*\['owt2', 'rw'\]"):
+        bundled.porian_isoflop(dataset="RW")
+    with pytest.raises(ValueError, match=r"hparams='base' among the rows with dataset='rw'"):
+        bundled.porian_isoflop(dataset="rw", hparams="base")

@@ -298,3 +298,56 @@ def test_load_runs_accepts_every_simulator(sweep, script):
         np.testing.assert_allclose(runs.df["loss"], df["loss"])
     runs = load_runs(REPO / "data" / "video_dit_sweep_simulated.csv")
     assert len(runs) == 576 and "batch_size" in runs.df
+
+
+# ---- argument checks -----------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: sim.simulate_grid(TRUTH, [-1e8], [1e9], [1e-4], [1e5]), r"N must be finite"),
+        (lambda: sim.simulate_grid(TRUTH, [1e8], [np.nan], [1e-4], [1e5]), r"D must be finite"),
+        (
+            lambda: sim.simulate_grid(TRUTH, [1e8], [1e9], [1e-4], [1e5], noise_sd=np.nan),
+            r"noise_sd must be a finite number >= 0",
+        ),
+        (
+            lambda: sim.simulate_grid(TRUTH, [1e8], [1e9], [1e-4], [1e5], noise_sd=-1),
+            r"noise_sd must be a finite number >= 0",
+        ),
+        (
+            lambda: sim.simulate_grid(TRUTH, [1e8], [1e9], [1e-4], [1e5], seed=None),
+            r"seed must be a non-negative integer",
+        ),
+        (lambda: sim.simulate_video_dit_sweep(seed="a"), r"seed must be a non-negative integer"),
+        (lambda: sim.simulate_video_dit_sweep(seed=-1), r"seed must be a non-negative integer"),
+        (lambda: sim.simulate_video_dit_sweep(sizes=(0.0,)), r"sizes must be finite"),
+        (lambda: sim.simulate_liang_isoflop(n_per_budget=0), r"n_per_budget must be an integer"),
+        (lambda: sim.simulate_liang_isoflop(budgets=(-1e18,)), r"budgets must be finite"),
+        (lambda: sim.simulate_liang_isoflop(budgets=()), r"budgets must be finite"),
+        (lambda: sim.simulate_liang_isoflop(seed=None), r"seed must be a non-negative integer"),
+        (lambda: sim.simulate_liang_isoflop(spread_decades=-1), r"spread_decades must be"),
+        (lambda: sim.simulate_liang_isoflop(noise_sd=np.inf), r"noise_sd must be"),
+        (lambda: _chinchilla(noise_sd=-0.1), r"noise_sd must be a finite number >= 0"),
+        (lambda: _chinchilla(D=[-1e9, 1e9]), r"D must be finite and positive"),
+        (lambda: _chinchilla(likelihood="t", df=0), r"df \(Student-t degrees of freedom\)"),
+        (lambda: _chinchilla(seed=1.5), r"seed must be a non-negative integer"),
+    ],
+)
+def test_simulators_refuse_bad_arguments(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+def _chinchilla(**kwargs):
+    params = {"E": 1.0, "A": 400, "B": 400, "alpha": 0.3, "beta": 0.3, "N": [1e8, 2e8], "D": 1e9}
+    params.update({k: kwargs.pop(k) for k in ("N", "D") if k in kwargs})
+    return sim.simulate_chinchilla_runs(params, **kwargs)
+
+
+def test_simulators_accept_numpy_seeds_generators_and_zero_noise():
+    a = sim.simulate_grid(TRUTH, 1e8, 4e9, [1e-4], [1e4], seed=np.int64(3), noise_sd=0)
+    np.testing.assert_allclose(a["loss"], TRUTH.loss(1e8, 4e9, 1e-4, 1e4))
+    b = sim.simulate_liang_isoflop(seed=np.random.default_rng(0), n_per_budget=3)
+    assert len(b) == 18
+    c = _chinchilla(seed=np.int32(2))
+    pd.testing.assert_frame_equal(c, _chinchilla(seed=2))

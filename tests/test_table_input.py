@@ -252,3 +252,134 @@ def test_tab_separated_files_are_read_by_their_suffix(tmp_path):
     runs = bl.load_runs(tmp_path / "runs.tsv")
     np.testing.assert_allclose(runs.df["N"], [1e8, 2e8, 4e8])
     np.testing.assert_allclose(runs.df["C"], 6 * runs.df["N"] * runs.df["D"])
+
+
+# ---- 8. second audit: masks, file shapes, units, re-loading, groups ---------------------------
+def test_exclude_matches_a_series_mask_by_label():
+    runs = bl.load_runs(runs_frame(4))
+    high = runs.df.sort_values("loss")["loss"] > 2.9  # labels in another order
+    kept = runs.exclude(high, "high loss")
+    assert kept.exclusions[-1].rows == (0,)
+    assert kept.df.index.tolist() == [1, 2, 3]
+    assert runs.subset(~high, "high loss").df.index.tolist() == [1, 2, 3]
+    with pytest.raises(ValueError, match="labels differ from the table's row labels"):
+        runs.exclude(pd.Series([True, False, False, False], index=[5, 6, 7, 8]), "x")
+
+
+@pytest.mark.parametrize(
+    "mask, message",
+    [
+        (pd.Series([np.nan, False, False, False]), r"missing values \(NaN/NA\) at positions 0"),
+        (pd.Series([True, None, False, False], dtype="boolean"), r"missing values"),
+        (np.array(["False", "False", "True", "False"]), r"True/False values.*'False'"),
+        ([0, 1, 0, 0], r"True/False values"),
+        ([True, False], r"mask has shape \(2,\), expected \(4,\)"),
+    ],
+)
+def test_exclude_refuses_masks_that_are_not_one_flag_per_row(mask, message):
+    runs = bl.load_runs(runs_frame(4))
+    with pytest.raises(ValueError, match=message):
+        runs.exclude(mask, "x")
+
+
+def test_trailing_comma_on_data_rows_does_not_shift_columns(tmp_path):
+    path = tmp_path / "runs.csv"
+    path.write_text("N,D,loss\n1e8,2e9,3.0,\n2e8,4e9,2.8,\n4e8,8e9,2.6,\n")
+    runs = bl.load_runs(path)
+    np.testing.assert_allclose(runs.df["N"], [1e8, 2e8, 4e8])
+    np.testing.assert_allclose(runs.df["loss"], [3.0, 2.8, 2.6])
+    assert runs.df.index.tolist() == [0, 1, 2]
+    path.write_text("N,D,loss\n1e8,2e9,3.0,7\n2e8,4e9,2.8,\n4e8,8e9,2.6,\n")
+    with pytest.raises(RunTableError, match=r"more values than the header has names.*field 4"):
+        bl.load_runs(path)
+
+
+def test_duplicate_header_names_in_a_file_are_refused(tmp_path):
+    (tmp_path / "runs.csv").write_text("N,D,loss,loss\n1e8,2e9,3.0,9\n2e8,4e9,2.8,9\n")
+    with pytest.raises(RunTableError, match="more than one column named 'loss'") as err:
+        bl.load_runs(tmp_path / "runs.csv")
+    assert "could not parse" not in str(err.value)
+    (tmp_path / "runs.tsv").write_text("N\tD\tloss\tN\n1e8\t2e9\t3.0\t1\n")
+    with pytest.raises(RunTableError, match="more than one column named 'N'"):
+        bl.load_runs(tmp_path / "runs.tsv")
+
+
+@pytest.mark.parametrize("name", ["group", "x", "N"])
+def test_duplicate_column_names_in_a_dataframe_are_refused(name):
+    df = runs_frame(4, group=["a", "a", "b", "b"], x=1.0)
+    df = pd.concat([df, df[[name]]], axis=1)
+    with pytest.raises(RunTableError, match=f"more than one column named '{name}'"):
+        bl.load_runs(df)
+
+
+def test_units_hint_picks_the_multiplier_with_plausible_tokens_per_parameter():
+    """N in millions (70M .. 810M params, ~20 tokens each) must not be called billions."""
+    df = pd.DataFrame(
+        {"N": [70.0, 160.0, 410.0, 810.0], "D": [1.4e9, 3.2e9, 8.2e9, 1.6e10], "loss": [3.0] * 4}
+    )
+    with pytest.warns(PlausibilityWarning) as record:
+        bl.load_runs(df.assign(loss=[3.0, 2.9, 2.8, 2.7]))
+    messages = [str(w.message) for w in record]
+    median = next(m for m in messages if "has median" in m)
+    assert "pass units={'N': 'millions'}" in median
+    assert "ambiguous" in median and "'billions' (D/N 0.0" in median
+    ratio = next(m for m in messages if "tokens per parameter D/N is" in m)
+    assert "units={'N': 'millions'}" in ratio and "units={'N': 'billions'}" not in ratio
+
+
+def test_units_for_a_column_the_table_lacks_are_an_error():
+    df = runs_frame(4)
+    derived = df.assign(C=6 * df["N"] * df["D"]).drop(columns="N")
+    with pytest.raises(RunTableError, match=r"units given for 'N'.*derived from D and C"):
+        bl.load_runs(derived, units={"N": "billions"})
+    with pytest.raises(RunTableError, match=r"units given for 'lr', but the table has no lr"):
+        bl.load_runs(df, units={"lr": 1e-3})
+
+
+def test_reloading_a_run_table_keeps_its_model_exclusions_and_row_count():
+    runs = bl.load_runs(runs_frame(4), compute_model=8)
+    runs = runs.exclude([True, False, False, False], "first run")
+    again = bl.load_runs(runs)
+    assert again.compute_model.name == "8ND"
+    assert again.exclusions == runs.exclusions and again.n_input_rows == 4
+    assert again.df.index.tolist() == [1, 2, 3]
+    pd.testing.assert_frame_equal(again.df, runs.df)
+    with pytest.raises(RunTableError, match="disagree with the compute model 6ND"):
+        bl.load_runs(runs, compute_model=6)  # a different model for C: checked, not ignored
+
+
+def test_best_in_cell_skips_cells_without_a_finite_loss():
+    df = pd.DataFrame(
+        {"N": [1e8, 1e8, 2e8, 2e8], "D": [2e9, 2e9, 4e9, 4e9], "lr": [1e-3, 2e-3, 1e-3, 2e-3]}
+    )
+    runs = bl.load_runs(df.assign(loss=[3.0, 2.9, np.nan, np.nan]), allow_missing_loss=True)
+    assert bl.runs.best_in_cell(runs.df).tolist() == [False, True, False, False]
+    assert len(bl.runs.best_run_per_cell(runs)) == 1
+
+
+def test_blank_group_labels_are_missing_and_na_words_are_labels(tmp_path):
+    path = tmp_path / "runs.csv"
+    path.write_text("N,D,loss,group\n1e8,2e9,3.0,NA\n2e8,4e9,2.8,None\n4e8,8e9,2.6,EU\n")
+    runs = bl.load_runs(path)
+    assert runs.df["group"].tolist() == ["NA", "None", "EU"]
+    assert runs.groups == ["EU", "NA", "None"]
+    path.write_text("N,D,loss,group\n1e8,2e9,3.0,a\n2e8,4e9,2.8, \n4e8,8e9,2.6,\n")
+    with pytest.raises(RunTableError, match=r"'group' \(group\) has missing values at rows 1, 2"):
+        bl.load_runs(path)
+    df = runs_frame(4, g=["a", "", " ", "a"])
+    with pytest.raises(RunTableError, match=r"'g' \(group\) has missing values at rows 1, 2"):
+        bl.load_runs(df, group="g")
+
+
+def test_messages_name_the_users_column_and_the_value_as_typed(tmp_path):
+    path = tmp_path / "runs.csv"
+    path.write_text("Model Size,D,loss\n100,1e9,3.0\n-200,2e9,2.8\n400,4e9,2.6\n")
+    with pytest.raises(RunTableError, match=r"'Model Size' \(N\) must be finite.*e\.g\. \[-200\]"):
+        bl.load_runs(path, N="Model Size", units={"N": "millions"})
+    df = runs_frame(4).rename(columns={"loss": "Final Loss"})
+    df.loc[1, "Final Loss"] = np.nan
+    with pytest.raises(RunTableError, match=r"'Final Loss' \(loss\) has missing values at rows 1"):
+        bl.load_runs(df, loss="Final Loss")
+    tiny = runs_frame(4).assign(N=[0.5, 1.0, 2.0, 4.0]).rename(columns={"N": "size"})
+    with pytest.raises(RunTableError, match=r"'size' \(N\) has values below 1.*\[0\.5, 1, 2"):
+        bl.load_runs(tiny, N="size", units={"N": 1e-6})

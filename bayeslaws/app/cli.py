@@ -154,7 +154,12 @@ CLI_HINTS = (  # (pattern in a package message, its command-line remedy)
     (r"not in the table", MAPPING_HINT),
     (r"units=", "on the command line: --units COLUMN=MULTIPLIER (e.g. --units N=millions)"),
     (r"compute_model=", "on the command line: --compute-model K (C = K N D FLOPs)"),
-    (r"missing values", "to leave those runs out: --exclude-rows ROWS --exclude-reason TEXT"),
+    # --exclude-rows can leave out runs without a loss only (a run missing N, D or C cannot
+    # be read at all), so its hint follows only the loss column's message
+    (
+        r"(?:column 'loss'|\(loss\)) has missing values",
+        "to leave those runs out: --exclude-rows ROWS --exclude-reason TEXT",
+    ),
 )
 
 
@@ -176,7 +181,9 @@ def _units(pairs) -> dict | None:
     return _key_values(pairs, "--units", "COLUMN=MULTIPLIER (e.g. N=millions)") or None
 
 
-LOSS_MISSING = "column 'loss' has missing values"  # load_runs' message, whatever the user's name
+# load_runs' message for a loss with missing values: "column 'loss' has ..." or, for another
+# name, "column 'Final Loss' (loss) has ..."
+LOSS_MISSING = re.compile(r"(?:column 'loss'|\(loss\)) has missing values")
 
 
 def _read_runs(path: str, args, what: str = "run table"):
@@ -194,7 +201,7 @@ def _read_runs(path: str, args, what: str = "run table"):
     try:
         runs = bl.load_runs(p, **options)
     except RunTableError as err:
-        if not getattr(args, "exclude_rows", None) or LOSS_MISSING not in str(err):
+        if not getattr(args, "exclude_rows", None) or not LOSS_MISSING.search(str(err)):
             raise CLIError(with_cli_hints(str(err))) from None
         # runs with no loss that the user leaves out: read them, exclude them, check the rest
         runs = _exclude_rows(bl.load_runs(p, **options, allow_missing_loss=True), args)

@@ -136,7 +136,8 @@ class _PorianAttentionFlops:
 
 def porian_isoflop(**config) -> RunTable:
     """Porian et al. (2024) isoFLOP points; ``config`` filters columns such as
-    ``dataset="rw", hparams="tuned", decay="const"`` (recorded as an exclusion).
+    ``dataset="rw", hparams="tuned", decay="const"`` (recorded as an exclusion). A filter that
+    matches no row is an error listing the column's available values.
 
     C = the FLOP budget (column ``flops``), N = parameters under the configuration's
     ``param_count`` convention, D = training tokens = C / (FLOPs per token). For
@@ -154,7 +155,16 @@ def porian_isoflop(**config) -> RunTable:
     for key, value in config.items():
         if key not in runs.df:
             raise KeyError(f"porian_isoflop has no column {key!r}")
-        runs = runs.subset(runs.df[key] == value, f"configuration {key} == {value!r}")
+        match = runs.df[key] == value
+        if not match.any():
+            chosen = [f"{k}={v!r}" for k, v in config.items()][: list(config).index(key)]
+            among = f" among the rows with {', '.join(chosen)}" if chosen else ""
+            values = sorted(runs.df[key].unique().tolist(), key=str)
+            raise ValueError(
+                f"porian_isoflop: no rows with {key}={value!r}{among}; available values of "
+                f"{key}: {values}"
+            )
+        runs = runs.subset(match, f"configuration {key} == {value!r}")
     att = runs.df["param_count"] == "attention"
     if len(runs) and att.all():
         std = raw[(raw["param_count"] == "standard") & (raw["source_file"] == "summary_df")]

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .checks import is_real
+
 
 @dataclass(frozen=True)
 class ComputeModel:
@@ -79,6 +81,11 @@ class _Linear:
 
 def linear(flops_per_param_token: float = 6.0) -> ComputeModel:
     """``C = k N D`` (k = 6 by default: forward + backward of a dense transformer)."""
+    if not is_real(flops_per_param_token):
+        raise TypeError(
+            f"flops_per_param_token must be a number, got {type(flops_per_param_token).__name__} "
+            f"{flops_per_param_token!r}"
+        )
     if not np.isfinite(flops_per_param_token) or flops_per_param_token <= 0:
         raise ValueError(f"flops_per_param_token must be positive, got {flops_per_param_token}")
     k = float(flops_per_param_token)
@@ -123,12 +130,13 @@ def compute_model_from_dict(spec: dict) -> ComputeModel:
 
 
 def as_compute_model(model) -> ComputeModel:
-    """Accept a ComputeModel, None (-> 6ND), a number k (-> kND) or a callable."""
+    """Accept a ComputeModel, None (-> 6ND), a number k (-> kND; Python or NumPy, not a bool)
+    or a callable."""
     if model is None:
         return linear(6.0)
     if isinstance(model, ComputeModel):
         return model
-    if isinstance(model, int | float):
+    if is_real(model):
         return linear(float(model))
     if isinstance(model, str) and model.upper() == "6ND":
         return linear(6.0)

@@ -39,6 +39,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
+from .checks import check_integer, is_integer, is_real
 from .published import (  # noqa: F401  (re-exported: the truths below are built on them)
     LIANG_LOPT_COEF,
     LIANG_LOPT_EXP,
@@ -69,8 +70,48 @@ BATCH_LADDER_REF = 81920.0
 BATCH_LADDER_STEP = 2.0
 
 
+def _check_seed(seed):
+    """``seed`` as an int >= 0, or a numpy Generator as is (None is refused: a simulation must
+    be reproducible from its arguments)."""
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if not is_integer(seed) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer or a numpy Generator, got {seed!r}")
+    return int(seed)
+
+
 def _rng(seed) -> np.random.Generator:
+    seed = _check_seed(seed)
     return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+
+
+def _check_noise_sd(noise_sd) -> float | None:
+    """``noise_sd`` (sd of log loss) as a finite float >= 0; None stays None (the default)."""
+    if noise_sd is None:
+        return None
+    if not is_real(noise_sd) or not np.isfinite(noise_sd) or noise_sd < 0:
+        raise ValueError(f"noise_sd must be a finite number >= 0, got {noise_sd!r}")
+    return float(noise_sd)
+
+
+def _check_nonnegative(name: str, value) -> float:
+    """``value`` as a finite float >= 0."""
+    if not is_real(value) or not np.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+    return float(value)
+
+
+def _positive_values(name: str, values, what: str) -> np.ndarray:
+    """``values`` as a float array of finite values > 0 (``what``: their unit), at least one."""
+    try:
+        arr = np.asarray(values, float)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be numbers ({what}), got {values!r}") from None
+    bad = ~np.isfinite(arr) | (arr <= 0)
+    if arr.size == 0 or bad.any():
+        shown = arr[bad][:3].tolist() if arr.size else "nothing"
+        raise ValueError(f"{name} must be finite and positive ({what}); got {shown}")
+    return arr
 
 
 def _seed_label(seed) -> str:
@@ -247,23 +288,27 @@ def simulate_grid(
     N, D : cells, 1-D arrays (or scalars) of equal length n_cells: params and tokens.
     lr_values : a 1-D grid shared by every cell, or a sequence of n_cells 1-D grids.
     batch_values : same for batch sizes, in tokens.
-    seed : int seed or a numpy Generator.
-    noise_sd : sd of log(loss) around the truth; default ``truth.noise_sd``.
+    seed : int seed >= 0 or a numpy Generator.
+    noise_sd : sd of log(loss) around the truth (>= 0); default ``truth.noise_sd``.
     source : the ``source`` column; default names this function and the seed.
+
+    Bad arguments (sizes or tokens not finite and positive, a negative or NaN noise_sd, a seed
+    that is not an int >= 0) raise ValueError naming the argument.
 
     Returns
     -------
     DataFrame with one row per (cell, batch, lr), in that order: N, D, C (= 6ND), lr,
     batch_size (tokens), loss, source.
     """
-    N = np.atleast_1d(np.asarray(N, float))
-    D = np.atleast_1d(np.asarray(D, float))
+    N = np.atleast_1d(_positive_values("N", N, "parameters"))
+    D = np.atleast_1d(_positive_values("D", D, "tokens"))
     N, D = np.broadcast_arrays(N, D)
     if N.ndim != 1:
         raise ValueError("N and D must be scalars or 1-D arrays of cells")
     lr_grids = _per_cell(lr_values, len(N), "lr_values")
     batch_grids = _per_cell(batch_values, len(N), "batch_values")
-    sd = truth.noise_sd if noise_sd is None else float(noise_sd)
+    noise_sd = _check_noise_sd(noise_sd)
+    sd = truth.noise_sd if noise_sd is None else noise_sd
     rng = _rng(seed)
     cols = {"N": [], "D": [], "lr": [], "batch_size": []}
     for n, d, lrs, bss in zip(N, D, lr_grids, batch_grids, strict=True):
@@ -343,11 +388,16 @@ def simulate_video_dit_sweep(
     step from the edge and its grid argmin on the edge). 4 x 4 x 6 x 6 = 576 rows.
 
     ``lr_grid`` / ``batch_grid``: override with one 1-D grid for all sizes, or a dict
-    {size: grid}. ``noise_sd``: relative sd (default ``truth.noise_sd`` = 7e-4).
+    {size: grid}. ``noise_sd``: relative sd, >= 0 (default ``truth.noise_sd`` = 7e-4).
+    ``seed``: an int >= 0 or a numpy Generator; sizes and tokens must be finite and positive.
 
     Returns a DataFrame: N, D, C (= 6ND), lr, batch_size (tokens), loss, source.
     """
     truth = VideoDiTTruth() if truth is None else truth
+    _check_seed(seed)
+    _check_noise_sd(noise_sd)
+    _positive_values("sizes", sizes, "parameters")
+    _positive_values("tokens", tokens, "tokens")
     Ns, Ds, lrs, bss = [], [], [], []
     for n in sizes:
         default_lr, default_b = video_dit_grids(truth, n, tokens)
@@ -422,17 +472,23 @@ def simulate_liang_isoflop(
 
     At each budget C (FLOPs), ``n_per_budget`` sizes log-evenly spaced over
     N_opt(C) * 10**[-spread_decades, +spread_decades] (centred on the optimum), D = C / (6N).
-    ``curvature`` overrides ``truth.k``; ``noise_sd`` overrides ``truth.noise_sd`` (relative).
+    ``curvature`` (>= 0) overrides ``truth.k``; ``noise_sd`` (>= 0) overrides ``truth.noise_sd``
+    (relative). ``seed``: an int >= 0 or a numpy Generator. Budgets must be finite and positive,
+    ``n_per_budget`` an integer >= 1 and ``spread_decades`` >= 0 (else ValueError).
 
     Returns a DataFrame: N, D, C, loss, source (rows ordered by budget, then size).
     """
     truth = LiangTruth() if truth is None else truth
+    budgets = np.atleast_1d(_positive_values("budgets", budgets, "FLOPs"))
+    n_per_budget = check_integer("n_per_budget", n_per_budget, 1)
+    spread_decades = _check_nonnegative("spread_decades", spread_decades)
     if curvature is not None:
-        truth = replace(truth, k=float(curvature))
-    sd = truth.noise_sd if noise_sd is None else float(noise_sd)
+        truth = replace(truth, k=_check_nonnegative("curvature", curvature))
+    noise_sd = _check_noise_sd(noise_sd)
+    sd = truth.noise_sd if noise_sd is None else noise_sd
     rng = _rng(seed)
     offsets = np.linspace(-spread_decades, spread_decades, n_per_budget) * np.log(10.0)
-    C = np.repeat(np.asarray(budgets, float), n_per_budget)
+    C = np.repeat(budgets, n_per_budget)
     N = truth.n_opt(C) * np.exp(np.tile(offsets, len(budgets)))
     D = C / (truth.flops_per_param_token * N)
     loss = truth.loss(N, C) * np.exp(sd * rng.standard_normal(C.shape))
@@ -464,21 +520,28 @@ def simulate_chinchilla_runs(
     params : dict with E, A, B, alpha, beta (scalars) and N (params), D (tokens) arrays, which
         broadcast against each other (flattened to one row per element). ``noise_sd``, ``seed`` and
         ``df`` may also be given as keys; keyword arguments win.
-    noise_sd : sd of log(loss) - log(truth); default 0.01.
-    seed : int or numpy Generator; default 0.
+    noise_sd : sd of log(loss) - log(truth), >= 0; default 0.01.
+    seed : int >= 0 or numpy Generator; default 0 (``None`` = the ``seed`` key, else 0).
     likelihood : "gaussian" (lognormal loss) or "student_t" (log-loss error ``noise_sd * t_df``,
         heavy tails: a few runs far off the law).
-    df : Student-t degrees of freedom (default 4).
+    df : Student-t degrees of freedom, > 0 (default 4).
+
+    N or D not finite and positive, a negative or NaN noise_sd, a seed that is not an int >= 0
+    or a df <= 0 raise ValueError naming the argument.
 
     Returns a DataFrame: N, D, C (= 6ND), loss, source.
     """
     missing = [k for k in ("E", "A", "B", "alpha", "beta", "N", "D") if k not in params]
     if missing:
         raise KeyError(f"params lacks {missing}")
-    sd = noise_sd if noise_sd is not None else params.get("noise_sd", 0.01)
-    seed = seed if seed is not None else params.get("seed", 0)
+    sd = _check_noise_sd(noise_sd if noise_sd is not None else params.get("noise_sd", 0.01))
+    seed = _check_seed(seed if seed is not None else params.get("seed", 0))
     df = df if df is not None else params.get("df", 4.0)
-    N, D = np.broadcast_arrays(np.asarray(params["N"], float), np.asarray(params["D"], float))
+    if not is_real(df) or not np.isfinite(df) or df <= 0:
+        raise ValueError(f"df (Student-t degrees of freedom) must be a number > 0, got {df!r}")
+    N = _positive_values("N", params["N"], "parameters")
+    D = _positive_values("D", params["D"], "tokens")
+    N, D = np.broadcast_arrays(N, D)
     N, D = N.ravel(), D.ravel()
     clean = chinchilla_loss(
         params["E"], params["A"], params["B"], params["alpha"], params["beta"], N, D
@@ -490,7 +553,7 @@ def simulate_chinchilla_runs(
         eps = rng.standard_t(df, clean.shape)
     else:
         raise ValueError(f"likelihood must be 'gaussian' or 'student_t', got {likelihood!r}")
-    loss = clean * np.exp(float(sd) * eps)
+    loss = clean * np.exp(sd * eps)
     source = (
         f"simulated: bayeslaws.runs.simulate.simulate_chinchilla_runs seed={_seed_label(seed)} "
         f"likelihood={likelihood}"

@@ -52,8 +52,11 @@ PLAUSIBLE = {
     "D": (1e5, 1e16),  # tokens
     "C": (1e10, 1e30),  # FLOPs
 }
+QUANTITY = {"N": "parameters", "D": "tokens", "C": "FLOPs"}  # what N, D, C count
 IMPOSSIBLE_BELOW = {"N": 1.0, "D": 1.0}  # fewer than one parameter / token
 TOKENS_PER_PARAM = (1e-2, 1e5)  # plausible range of D / N
+TYPICAL_TOKENS_PER_PARAM = 20.0  # Chinchilla's compute-optimal D / N: ranks units hints
+SCALE_WORDS = ("thousands", "millions", "billions", "trillions")  # units hints, by size
 LOSS_MAX = 20.0  # nats (or bits) per token: above this the column is likely a perplexity
 LOSS_OUTLIER_FACTOR = 3.0  # a loss above this multiple of the table's median looks diverged
 PF_DAY = 8.64e19  # FLOPs in one petaFLOP/s-day
@@ -139,7 +142,9 @@ class RunTable:
     def exclude(self, mask, reason: str) -> RunTable:
         """A new table without the rows where ``mask`` is True, recording ``reason``.
 
-        ``mask`` is a boolean Series/array aligned with ``df`` or a callable ``df -> mask``.
+        ``mask`` is a boolean Series with the row labels of ``df`` (matched by label, in any
+        order), a boolean array or list in the row order of ``df``, or a callable
+        ``df -> mask``. Missing (NaN) or non-boolean mask values are errors.
         """
         if not reason or not isinstance(reason, str):
             raise ValueError(
@@ -147,9 +152,7 @@ class RunTable:
             )
         if callable(mask):
             mask = mask(self.df)
-        mask = np.asarray(mask, dtype=bool)
-        if mask.shape != (len(self.df),):
-            raise ValueError(f"mask has shape {mask.shape}, expected ({len(self.df)},)")
+        mask = _as_mask(mask, self.df.index)
         removed = tuple(self.df.index[mask].tolist())
         kept = self.df.loc[~mask]
         return replace(self, df=kept, exclusions=self.exclusions + (Exclusion(reason, removed),))
@@ -158,7 +161,7 @@ class RunTable:
         """Keep only the rows where ``mask`` is True (the others are excluded with ``reason``)."""
         if callable(mask):
             mask = mask(self.df)
-        return self.exclude(~np.asarray(mask, dtype=bool), reason)
+        return self.exclude(~_as_mask(mask, self.df.index), reason)
 
     def record(self) -> dict:
         """JSON-ready provenance: source, row counts and every exclusion."""
@@ -185,6 +188,46 @@ class RunTable:
                 f"law {law!r} needs at least {minimum} distinct values of {column!r}; the run "
                 f"table has {levels} ({format_values(_sorted(self.df[column].unique()))})"
             )
+
+
+def _as_mask(mask, index: pd.Index) -> np.ndarray:
+    """``mask`` as a boolean array in the row order of ``index``: a Series is matched by its
+    labels (the same labels in any order), anything else by position. Missing or non-boolean
+    values and a wrong length are errors (``np.asarray(mask, dtype=bool)`` would count NaN and
+    any non-empty string as True, and ignore a Series' labels)."""
+    if isinstance(mask, pd.DataFrame):
+        raise TypeError("mask must be one boolean column (Series, array or list), not a DataFrame")
+    if isinstance(mask, pd.Series) and not mask.index.equals(index):
+        foreign = ~mask.index.isin(index)
+        if mask.index.has_duplicates or len(mask) != len(index) or foreign.any():
+            example = f" (e.g. {mask.index[foreign][0]!r})" if foreign.any() else ""
+            raise ValueError(
+                f"mask's labels differ from the table's row labels{example}: build the mask "
+                "from runs.df (e.g. runs.df['loss'] > 3), or pass an array in row order"
+            )
+        mask = mask.reindex(index)
+    values = mask.to_numpy() if isinstance(mask, pd.Series | pd.Index) else np.asarray(mask)
+    if values.shape != (len(index),):
+        raise ValueError(
+            f"mask has shape {values.shape}, expected ({len(index)},): one True/False per row"
+        )
+    if values.dtype == bool:
+        return values
+    flags = [isinstance(v, bool | np.bool_) for v in values.tolist()]
+    if all(flags):
+        return values.astype(bool)
+    missing = np.flatnonzero(pd.isna(values))
+    if len(missing):
+        raise ValueError(
+            f"mask has missing values (NaN/NA) at positions {_rows(missing)}: give True or "
+            "False for every row"
+        )
+    odd = values[~np.array(flags)]
+    bad = [repr(str(v)) if isinstance(v, str) else format_value(v) for v in odd]
+    raise ValueError(
+        f"mask must hold True/False values, got {values.dtype} values such as "
+        f"[{', '.join(bad[:3])}]"
+    )
 
 
 def _unit_factor(column: str, unit) -> float:
@@ -352,7 +395,9 @@ def _header_diagnosis(columns: list, canonical) -> str:
     return "".join(f"; {note}" for note in notes)
 
 
-def _read(data) -> tuple[pd.DataFrame, str]:
+def _read(data, group: str = "group") -> tuple[pd.DataFrame, str]:
+    """The input as a DataFrame and its source; a text file's column ``group`` is read as
+    text without pandas' NA words ("NA", "None", ... are labels; an empty cell is "")."""
     if isinstance(data, pd.DataFrame):
         return data.copy(), "DataFrame"
     if isinstance(data, RunTable):
@@ -378,7 +423,7 @@ def _read(data) -> tuple[pd.DataFrame, str]:
         if suffix in (".parquet", ".pq"):
             return pd.read_parquet(path), str(path)
         tab = suffix == ".tsv" or path.name.lower().endswith(".tsv.gz")
-        return pd.read_csv(path, sep="\t" if tab else ","), str(path)
+        return _read_text(path, "\t" if tab else ",", group), str(path)
     except ImportError:
         raise RunTableError(
             f"reading {str(path)!r} (Parquet) needs pyarrow or fastparquet: pip install pyarrow, "
@@ -386,11 +431,49 @@ def _read(data) -> tuple[pd.DataFrame, str]:
         ) from None
     except pd.errors.EmptyDataError:
         raise RunTableError(f"run table {str(path)!r} has no columns (is it empty?)") from None
+    except RunTableError:
+        raise
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError, OSError) as err:
         message = " ".join(str(err).split())
         raise RunTableError(
             f"could not parse {str(path)!r} as a table ({type(err).__name__}: {message})"
         ) from None
+
+
+def _read_text(path: Path, sep: str, group: str) -> pd.DataFrame:
+    """A CSV/TSV file as a DataFrame. Header names must be unique (pandas would rename a second
+    'loss' to 'loss.1'); data rows may end in one empty field (a trailing comma) but never hold
+    more values than the header names (pandas would shift the columns by making the first one
+    the index). The ``group`` column is read as text, without NA words."""
+    header = pd.read_csv(
+        path, sep=sep, header=None, nrows=1, dtype=str, keep_default_na=False, index_col=False
+    )
+    names = [str(v) for v in header.iloc[0].tolist()] if len(header) else []
+    seen = set()
+    for name in names:
+        if name.strip() and name in seen:
+            raise RunTableError(
+                f"the header of {str(path)!r} has more than one column named {name!r}; give "
+                "each column its own name"
+            )
+        seen.add(name)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", pd.errors.ParserWarning)
+        try:
+            df = pd.read_csv(path, sep=sep, index_col=False)
+        except pd.errors.ParserWarning:
+            raise RunTableError(
+                f"data rows of {str(path)!r} hold more values than the header has names "
+                f"({len(names)}: {names}): field {len(names) + 1} onwards has no column name. "
+                "Name the extra column in the header, or remove the extra values (one trailing "
+                "comma at the end of every row is fine)"
+            ) from None
+    if group in df.columns:
+        text = pd.read_csv(
+            path, sep=sep, index_col=False, usecols=[group], dtype=str, keep_default_na=False
+        )
+        df[group] = text[group].to_numpy(object)
+    return df
 
 
 def _to_numeric(df: pd.DataFrame, column: str, note: str = ROWS_NOTE) -> pd.Series:
@@ -415,21 +498,39 @@ def _to_numeric(df: pd.DataFrame, column: str, note: str = ROWS_NOTE) -> pd.Seri
     return values.astype(float)
 
 
+def _label(column: str, name=None) -> str:
+    """A column for a message: the user's name, with the canonical one when they differ
+    (``'Model Size' (N)``)."""
+    if name is None or name == column:
+        return repr(column)
+    return f"{str(name)!r} ({column})"
+
+
 def _check_positive_finite(
-    df: pd.DataFrame, column: str, allow_missing: bool, note: str = ROWS_NOTE
+    df: pd.DataFrame,
+    column: str,
+    allow_missing: bool,
+    note: str = ROWS_NOTE,
+    name=None,
+    typed: pd.Series | None = None,
 ) -> None:
+    """Every value of ``column`` finite and > 0 (missing ones too unless ``allow_missing``);
+    messages name the user's column ``name`` and show the values as ``typed`` (before units)."""
     values = df[column]
+    shown = values if typed is None else typed
     missing = values.isna()
     if missing.any() and not allow_missing:
         raise RunTableError(
-            f"column {column!r} has missing values at {_at_rows(df.index[missing], note)}"
+            f"column {_label(column, name)} has missing values at "
+            f"{_at_rows(df.index[missing], note)}"
         )
     present = values[~missing]
-    bad = ~np.isfinite(present) | (present <= 0)
+    bad = (~np.isfinite(present) | (present <= 0)).to_numpy(bool)
     if bad.any():
         raise RunTableError(
-            f"column {column!r} must be finite and positive; bad values at "
-            f"{_at_rows(present.index[bad], note)} (e.g. {format_values(present[bad], 3)})"
+            f"column {_label(column, name)} must be finite and positive; bad values at "
+            f"{_at_rows(present.index[bad], note)} (e.g. "
+            f"{format_values(shown[~missing][bad], 3)})"
         )
 
 
@@ -451,14 +552,16 @@ def load_runs(
 
     Parameters
     ----------
-    data : path to a CSV or Parquet file, or a DataFrame.
+    data : path to a CSV or Parquet file, a DataFrame, or a RunTable (re-checked; its compute
+        model, exclusions and input row count are kept).
     N, D, C, lr, batch_size, loss, group : the user's column name for each canonical column
         (``None`` = use the canonical name if present). Two of N, D, C are needed.
     units : multiplier per canonical column, a number or a word ("billions", "millions", ...):
         ``units={"N": "billions", "batch_size": 2048}`` reads N given in billions and a batch
-        given in sequences of 2048 tokens.
+        given in sequences of 2048 tokens. A unit for a column the table lacks, or for the one
+        of N, D, C derived from the other two (always in parameters, tokens, FLOPs), is an error.
     compute_model : :class:`~bayeslaws.compute.ComputeModel`, a number k for ``C = k N D`` or a
-        callable ``N -> FLOPs per token``; default ``C = 6 N D``.
+        callable ``N -> FLOPs per token``; default ``C = 6 N D`` (for a RunTable: its own).
     allow_missing_loss : keep rows whose loss is missing (NaN), e.g. diverged runs that a
         hyperparameter law treats explicitly. Off by default.
 
@@ -486,7 +589,12 @@ def load_runs(
     for key in units:
         if key not in NUMERIC:
             raise RunTableError(f"units given for {key!r}, which is not one of {NUMERIC}")
-    df, source = _read(data)
+    df, source = _read(data, group if group is not None else "group")
+    if df.columns.has_duplicates:
+        name = df.columns[df.columns.duplicated()][0]
+        raise RunTableError(
+            f"the table has more than one column named {name!r}; give each column its own name"
+        )
     # what the row numbers of messages count: a file's data rows from 0, or a DataFrame's labels
     if isinstance(data, pd.DataFrame):
         note = ROWS_NOTE if df.index.equals(pd.RangeIndex(len(df))) else LABELS_NOTE
@@ -519,6 +627,7 @@ def load_runs(
 
     out = pd.DataFrame(index=df.index)
     used = set()
+    names, typed = {}, {}  # canonical column -> the user's name, the values as typed
     for canon, user in mapping.items():
         name = user if user is not None else canon
         if name not in df.columns:
@@ -531,14 +640,10 @@ def load_runs(
             continue
         used.add(name)
         if canon == "group":
-            if df[name].isna().any():
-                raise RunTableError(
-                    f"column {name!r} (group) has missing values at "
-                    f"{_at_rows(df.index[df[name].isna()], note)}"
-                )
-            out["group"] = df[name].astype(str)
+            out["group"] = _group_labels(df[name], name, note)
             continue
         values = _to_numeric(df, name, note)
+        names[canon], typed[canon] = name, values
         out[canon] = values * _unit_factor(canon, units.get(canon, 1.0))
 
     columns = [str(c) for c in df.columns]
@@ -557,13 +662,19 @@ def load_runs(
             "(Python: pass N=, D= or C= with your column names to load_runs; command line: "
             "--N NAME, --D NAME, --C NAME or --column N=NAME)"
         )
-    for column in given + [c for c in ("lr", "batch_size") if c in out]:
-        _check_positive_finite(out, column, allow_missing=False, note=note)
-    _check_positive_finite(out, "loss", allow_missing=allow_missing_loss, note=note)
+    for key in units:
+        if key not in out:
+            raise RunTableError(_absent_unit(key, given, columns))
+    for column in given + [c for c in ("lr", "batch_size", "loss") if c in out]:
+        allow = allow_missing_loss and column == "loss"
+        _check_positive_finite(out, column, allow, note, names[column], typed[column])
 
-    model = as_compute_model(compute_model)
+    if compute_model is None and isinstance(data, RunTable):
+        model = data.compute_model
+    else:
+        model = as_compute_model(compute_model)
     for column in given:
-        _check_possible(out, column, given, note)
+        _check_possible(out, column, given, note, names[column], typed[column])
     if "C" not in out:
         out["C"] = model.flops(out["N"], out["D"])
     elif "D" not in out:
@@ -588,14 +699,14 @@ def load_runs(
             )
 
     for column in ("N", "D"):
-        _check_possible(out, column, given, note)
+        _check_possible(out, column, given, note, names.get(column), typed.get(column))
 
     extra = [c for c in df.columns if c not in used and c not in CANONICAL]
     for column in extra:
         out[column] = parse_diverged(df[column], note) if column == "diverged" else df[column]
     ordered = [c for c in CANONICAL if c in out] + extra
     out = out[ordered]
-    check_plausible(out, units, row_note=note)
+    check_plausible(out, units, row_note=note, given=given)
 
     key = [c for c in CANONICAL if c in out]
     dup = out.duplicated(subset=key, keep=False)
@@ -606,62 +717,160 @@ def load_runs(
             f"replicates, exclude them ({EXCLUDE_HINT}).",
             stacklevel=2,
         )
+    if isinstance(data, RunTable):
+        rows = data.n_input_rows or len(df)
+        return RunTable(out, model, source, data.exclusions, rows)
     return RunTable(df=out, compute_model=model, source=source, n_input_rows=len(df))
 
 
-def _unit_hint(column: str, values) -> str:
-    """The likely ``units=`` fix for a column whose values are too small."""
-    top = float(np.nanmax(values))
+def _group_labels(values: pd.Series, name: str, note: str) -> pd.Series:
+    """The group column as text labels; a missing, empty or all-space cell is an error naming
+    the rows (a text file's "NA" or "None" is a label: see :func:`_read_text`)."""
+    blank = values.isna().to_numpy(bool) | np.array(
+        [isinstance(v, str) and not v.strip() for v in values.tolist()], dtype=bool
+    )
+    if blank.any():
+        raise RunTableError(
+            f"column {name!r} (group) has missing values at {_at_rows(values.index[blank], note)}"
+            " (empty or all-space labels, None or NaN): give every run a group label"
+        )
+    return values.astype(str)
+
+
+def _absent_unit(key: str, given: list, columns: list) -> str:
+    """Why ``units=`` names a column the table lacks (derived, or not there at all)."""
+    if key in ("N", "D", "C"):
+        return (
+            f"units given for {key!r}, but the table has no {key} column: {key} is derived from "
+            f"{given[0]} and {given[1]} through the compute model (in {QUANTITY[key]}); give "
+            f"units for the columns read ({', '.join(given)}) instead"
+        )
+    return (
+        f"units given for {key!r}, but the table has no {key} column (the columns read are "
+        f"{columns}); drop the unit, or map your column (Python: load_runs(..., {key}='name'); "
+        f"command line: --column {key}=NAME)"
+    )
+
+
+def _tokens_per_param(df: pd.DataFrame, column: str, given) -> tuple[float, int] | None:
+    """(median D/N now, p) such that scaling the given ``column`` (N or D) by m moves the median
+    D/N to ``ratio / m**p`` (N) or ``ratio * m**p`` (D): p = 1 when N and D were both given, 2
+    when the other one was derived from C (it moves by 1/m too); None when D/N is unknown."""
+    if column not in ("N", "D") or column not in given or "N" not in df or "D" not in df:
+        return None
+    ratio = float(np.nanmedian(df["D"] / df["N"]))
+    if not np.isfinite(ratio) or ratio <= 0:
+        return None
+    return ratio, 1 if {"N", "D"} <= set(given) else 2
+
+
+def _unit_hint(
+    column: str, values, tokens_per_param: tuple[float, int] | None = None, short: bool = False
+) -> str:
+    """The likely ``units=`` fix for a column whose values are too small. For N or D: the
+    multiplier words that bring the column's median into ``PLAUSIBLE`` and (when
+    ``tokens_per_param`` = :func:`_tokens_per_param` is known) the median D/N into
+    ``TOKENS_PER_PARAM``, the one nearest ``TYPICAL_TOKENS_PER_PARAM`` first; the others that
+    fit are listed (the range is wide, so more than one may), unless ``short``."""
     if column == "C":
         return f"units={{'C': {PF_DAY:g}}} for petaFLOP/s-days or units={{'C': 1e18}} for exaFLOPs"
-    word = "billions" if top < 1e3 else "millions"
-    return f"units={{'{column}': '{word}'}} (or the right multiplier)"
+    median = float(np.nanmedian(values))
+    low, high = PLAUSIBLE.get(column, (0.0, np.inf))
+    fits = []  # (distance in decades from the typical D/N, word, D/N after the unit)
+    for word in SCALE_WORDS:
+        m = UNIT_WORDS[word]
+        if not low <= median * m <= high:
+            continue
+        if tokens_per_param is None:
+            fits.append((0.0, word, None))
+            continue
+        ratio, power = tokens_per_param
+        ratio = ratio / m**power if column == "N" else ratio * m**power
+        if TOKENS_PER_PARAM[0] <= ratio <= TOKENS_PER_PARAM[1]:
+            fits.append((abs(np.log10(ratio / TYPICAL_TOKENS_PER_PARAM)), word, ratio))
+    if not fits:
+        word = "billions" if float(np.nanmax(values)) < 1e3 else "millions"
+        return f"units={{'{column}': '{word}'}} (or the right multiplier)"
+    fits.sort(key=lambda f: f[0])
+    _, word, ratio = fits[0]
+    hint = f"units={{'{column}': '{word}'}}"
+    if short:
+        return hint + (" or another multiplier" if len(fits) > 1 else "")
+    if ratio is not None:
+        hint += f" (median tokens per parameter D/N then {ratio:.3g})"
+    if len(fits) > 1:
+        others = [f"'{w}'" + (f" (D/N {r:.3g})" if r is not None else "") for _, w, r in fits[1:]]
+        hint += (
+            f"; ambiguous: {' or '.join(others)} would also give plausible values, so pass the "
+            "unit your column is in"
+        )
+    return hint
 
 
-def _check_possible(out: pd.DataFrame, column: str, given: list, note: str = ROWS_NOTE) -> None:
-    """Fewer than one parameter or token is impossible: an error naming the rows and the fix
-    (the units of the column, or of C when the column was derived from C)."""
+def _check_possible(
+    out: pd.DataFrame,
+    column: str,
+    given: list,
+    note: str = ROWS_NOTE,
+    name=None,
+    typed: pd.Series | None = None,
+) -> None:
+    """Fewer than one parameter or token is impossible: an error naming the rows (the user's
+    column ``name``, values as ``typed``) and the fix (the units of the column, or of C when
+    the column was derived from C)."""
     if column not in IMPOSSIBLE_BELOW or column not in out:
         return
     values = out[column]
-    bad = values < IMPOSSIBLE_BELOW[column]
+    bad = (values < IMPOSSIBLE_BELOW[column]).to_numpy(bool)
     if not bad.any():
         return
+    shown = values if typed is None else typed
     what = {"N": "parameter", "D": "token"}[column]
     if column in given:
-        fix = f"if {column} is given in larger units, pass {_unit_hint(column, values)}"
+        hint = _unit_hint(column, values, _tokens_per_param(out, column, given))
+        fix = f"if {column} is given in larger units, pass {hint}"
     else:
         fix = (
             f"{column} was derived from C, which must be in FLOPs (pass "
             f"{_unit_hint('C', out['C'])})"
         )
     raise RunTableError(
-        f"column {column!r} has values below 1 {what} at {_at_rows(out.index[bad], note)} "
-        f"(e.g. {format_values(values[bad], 3)}): {fix}"
+        f"column {_label(column, name)} has values below 1 {what} at "
+        f"{_at_rows(out.index[bad], note)} (e.g. {format_values(shown[bad], 3)}): {fix}"
     )
 
 
 def check_plausible(
-    df: pd.DataFrame, units: dict | None = None, row_note: str | None = None
+    df: pd.DataFrame,
+    units: dict | None = None,
+    row_note: str | None = None,
+    given: list | None = None,
 ) -> list[str]:
     """Warn (:class:`PlausibilityWarning`) about implausible magnitudes of a canonical table:
     N (parameters), D (tokens), C (FLOPs) outside ``PLAUSIBLE``, tokens per parameter outside
     ``TOKENS_PER_PARAM``, a loss column that looks like a perplexity, and losses far above
     the table's median (diverged runs?). Returns the messages. ``row_note`` says what the
-    row labels count (default: 0-based data rows for an integer index)."""
+    row labels count (default: 0-based data rows for an integer index); ``given`` which of
+    N, D, C were read rather than derived (default: all present), for the units hints."""
     units = units or {}
     note = row_note or _row_note(df.index)
+    given = [c for c in ("N", "D", "C") if c in df] if given is None else list(given)
     messages = []
-    names = {"N": "parameters", "D": "tokens", "C": "FLOPs"}
+    names = QUANTITY
+    low_columns = []  # N or D with a median too small: likely in larger units
     for column, (low, high) in PLAUSIBLE.items():
         if column not in df:
             continue
         median = float(np.median(df[column]))
         if median < low:
+            if column in given:
+                hint = _unit_hint(column, df[column], _tokens_per_param(df, column, given))
+                fix = f"the values look like they are in larger units; pass {hint}"
+                low_columns.append(column)
+            else:
+                fix = f"it was derived from {' and '.join(given)}: check their units="
             messages.append(
-                f"column {column!r} ({names[column]}) has median {median:.3g}, below {low:g}: "
-                f"the values look like they are in larger units; pass "
-                f"{_unit_hint(column, df[column])}"
+                f"column {column!r} ({names[column]}) has median {median:.3g}, below {low:g}: {fix}"
             )
         elif median > high:
             messages.append(
@@ -672,10 +881,13 @@ def check_plausible(
         ratio = float(np.median(df["D"] / df["N"]))
         low, high = TOKENS_PER_PARAM
         if not low <= ratio <= high:
+            fix = f"check the units= of {' and '.join(given)}"
+            for column in [c for c in ("N", "D") if c in low_columns][:1]:
+                ratios = _tokens_per_param(df, column, given)
+                fix = f"likely {_unit_hint(column, df[column], ratios, short=True)}"
             messages.append(
                 f"the median tokens per parameter D/N is {ratio:.3g}, outside [{low:g}, "
-                f"{high:g}]: N or D is probably in other units (e.g. N in billions: pass "
-                "units={'N': 'billions'})"
+                f"{high:g}]: N or D is probably in other units ({fix})"
             )
     if "loss" in df:
         loss = df["loss"].to_numpy(float)
@@ -717,11 +929,14 @@ def cell_keys(df: pd.DataFrame) -> list[str]:
 
 def best_in_cell(df: pd.DataFrame) -> np.ndarray:
     """Boolean mask of each (N, D) cell's lowest-loss row (ties: the first). Rows without a
-    finite loss never hold a cell's minimum."""
-    loss = pd.to_numeric(df["loss"], errors="coerce")
-    finite = loss.where(np.isfinite(loss)).reset_index(drop=True)
-    keys = [df[k].reset_index(drop=True) for k in cell_keys(df)]
-    best = finite.groupby(keys).idxmin().dropna().astype(int).to_numpy()
+    finite loss never hold a cell's minimum; a cell with no finite loss has no best row (all
+    its rows are False)."""
+    loss = pd.to_numeric(df["loss"], errors="coerce").to_numpy(float, na_value=np.nan)
+    keys = cell_keys(df)
+    cells = pd.DataFrame({k: df[k].to_numpy() for k in keys})  # positional index
+    cells["loss"] = loss
+    finite = cells[np.isfinite(loss)]
+    best = finite.groupby(keys)["loss"].idxmin().to_numpy(int)
     mask = np.zeros(len(df), bool)
     mask[best] = True
     return mask

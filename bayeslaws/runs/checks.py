@@ -1,0 +1,42 @@
+"""Checks of scalar arguments, shared by every layer: a number is any real that is not a bool
+(Python and NumPy scalars alike), an integer any integral that is not a bool. Each check names
+the argument and returns the value as a plain ``float`` or ``int``."""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+
+
+def is_real(value) -> bool:
+    """A real number (int, float, NumPy integer or floating scalar), not a bool."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool | np.bool_)
+
+
+def is_integer(value) -> bool:
+    """An integer (int or NumPy integer scalar), not a bool."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool | np.bool_)
+
+
+def check_probability(name: str, value) -> float:
+    """``value`` as a float strictly between 0 and 1 (an interval mass, a probability)."""
+    if not is_real(value) or not 0 < value < 1:
+        raise ValueError(f"{name} must be a number in (0, 1), got {value!r}")
+    return float(value)
+
+
+def check_positive(name: str, value, what: str = "") -> float:
+    """``value`` as a finite float > 0 (``what``: its meaning, for the message)."""
+    if not is_real(value) or not math.isfinite(value) or value <= 0:
+        meaning = f" ({what})" if what else ""
+        raise ValueError(f"{name} must be a positive number{meaning}, got {value!r}")
+    return float(value)
+
+
+def check_integer(name: str, value, minimum: int) -> int:
+    """``value`` as an int >= ``minimum``."""
+    if not is_integer(value) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
