@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -106,6 +108,30 @@ def test_kaplan_fit_uses_numerical_path(fit):
     assert (np.diff(alloc["N_opt"]) > 0).all()
 
 
+def test_near_optimal_warns_when_the_passing_sizes_are_not_one_interval(fit, monkeypatch):
+    """A profile with two dips (a stand-in for a multimodal posterior) passes sizes on both
+    sides of a bump: the band's extent is reported with a warning naming a size inside it that
+    fails, instead of being read as one interval. The one-dip profile of the fit warns not."""
+    import bayeslaws.posterior.allocation as allocation
+
+    real = allocation._profile_log_loss
+
+    def two_dips(fit_, C, N, *args):
+        log_L = real(fit_, C, N, *args)
+        bump = 0.5 * np.exp(-0.5 * (np.log(N / np.median(N)) / 0.05) ** 2)  # 50% loss, one size
+        return log_L + bump
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        near_optimal(fit, C=1e22, relative_to="reducible")
+    monkeypatch.setattr(allocation, "_profile_log_loss", two_dips)
+    with pytest.warns(UserWarning, match="not one interval: N = .* inside the band"):
+        out = near_optimal(fit, C=1e22, relative_to="reducible", span_decades=0.5)
+    low, high = out.band
+    inside = out.table[(out.table["N"] > low) & (out.table["N"] < high)]
+    assert (inside["prob_within"] < out.prob).any()
+
+
 def test_near_optimal_band(fit):
     res = near_optimal(fit, C=1e22, tolerance=0.01)
     t = res.table
@@ -141,8 +167,28 @@ def test_near_optimal_band(fit):
         (lambda f: near_optimal(f, C=1e22, tolerance=0), "tolerance must be"),
         (lambda f: near_optimal(f, C=1e22, prob=2), "prob must be"),
         (lambda f: allocation_laws(f, C_range=(1e22, 1e20)), "C_range must be"),
+        # a reversed or NaN grid would report an upside-down band or "no N within tolerance"
+        (lambda f: near_optimal(f, C=1e22, span_decades=-1), "span_decades must be a positive"),
+        (lambda f: near_optimal(f, C=1e22, span_decades=np.nan), "span_decades must be"),
+        (lambda f: near_optimal(f, C=1e22, n_grid=np.int64(2)), "n_grid must be an integer >= 3"),
+        (lambda f: near_optimal(f, C=1e22, tolerance=True), "tolerance must be"),
+        # a candidate size that leaves less than one token on the budget's isoFLOP line
+        (lambda f: near_optimal(f, C=1e22, N=[1e9, 1e22]), r"N = 1e\+22 at C = 1e\+22"),
     ],
 )
 def test_bad_input_names_the_argument(fit, call, message):
     with pytest.raises(ValueError, match=message):
         call(fit)
+
+
+def test_numpy_scalars_are_numbers(fit):
+    """NumPy scalars (e.g. from a config array) are accepted like Python numbers."""
+    plain = optimal_allocation(fit, C=1e22, ci=0.8)
+    numpy = optimal_allocation(fit, C=np.float32(1e22), ci=np.float32(0.8))
+    assert numpy["N_opt"].iloc[0] == pytest.approx(plain["N_opt"].iloc[0], rel=1e-6)
+    laws = allocation_laws(fit, n_budgets=np.int64(3), ci=np.float32(0.8))
+    assert laws.loc["N_opt", "exponent"] == pytest.approx(
+        allocation_laws(fit, n_budgets=3, ci=0.8).loc["N_opt", "exponent"], rel=1e-9
+    )
+    band = near_optimal(fit, C=1e22, tolerance=np.float32(0.05), relative_to="reducible")
+    assert band.tolerance == pytest.approx(0.05)

@@ -21,7 +21,7 @@ import bayeslaws as bl
 from bayeslaws.app.plan import truth_size_change
 from bayeslaws.laws import sweep
 from bayeslaws.laws.hyperparams.data import DivergenceWarning
-from bayeslaws.runs import RunTableError
+from bayeslaws.runs import PlausibilityWarning, RunTableError
 from bayeslaws.runs import simulate as sim
 
 TRUTH = sim.VideoDiTTruth()
@@ -176,6 +176,34 @@ def test_allocation_and_penalty(sweep_fit):
     )
     # 8x the optimal lr costs more than the optimum itself
     assert p["rel_penalty_median"].iloc[1] > p["rel_penalty_median"].iloc[0] >= 0
+
+
+def test_lr_without_batch_size_is_refused(sweep_fit):
+    """One of lr, batch_size alone would give the loss at the optimum under an lr column."""
+    fit, _ = sweep_fit
+    N, D = SIZES[1], TOKENS[1]
+    with pytest.raises(ValueError, match="lr and batch_size together: got lr without batch_size"):
+        bl.predict(fit, N=N, D=D, lr=3e-4)
+    with pytest.raises(ValueError, match="got batch_size without lr"):
+        bl.predict(fit, N=N, D=D, batch_size=4e4)
+    with pytest.raises(ValueError, match="loss_penalty\\(\\): lr is required"):
+        bl.loss_penalty(fit, N, D, None, 4e4)
+
+
+def test_a_setting_far_off_the_swept_range_is_flagged(sweep_fit):
+    """lr and batch size 100x outside the swept range warn (likely other units); a setting a
+    decade outside does not."""
+    fit, _ = sweep_fit
+    low, high = fit.record.ranges["lr"]
+    b_low, b_high = fit.record.ranges["batch_size"]
+    N, D = SIZES[1], TOKENS[1]
+    with pytest.warns(PlausibilityWarning) as caught:
+        bl.loss_penalty(fit, N, D, lr=high * 300, batch_size=b_low / 300)
+    text = " ".join(str(w.message) for w in caught)
+    assert "lr = " in text and "batch_size = " in text
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", PlausibilityWarning)
+        bl.loss_penalty(fit, N, D, lr=high * 10, batch_size=b_low / 10)
 
 
 def test_best_run_predicts_where_a_repeated_grids_best_run_lands(sweep_fit):
@@ -400,10 +428,31 @@ def test_fixed_vs_optimal_refuses_what_it_cannot_answer(sweep_fit):
         bl.fixed_vs_optimal(fit, -1.0)
     with pytest.raises(ValueError, match="single budget"):
         bl.fixed_vs_optimal(fit, [1e21, 1e22])
+    with pytest.raises(ValueError, match="lr must be a single value"):
+        bl.fixed_vs_optimal(fit, 1e21, lr=[1e-4], batch_size=4e4, n_draws=10)
+    # one or two token budgets cannot pin the refit's B D^-beta term beside E: refused, not a
+    # "settled" verdict set by the optimiser's start
+    for tokens in ([4e9] * 5, [2e9, 8e9] * 3):
+        cells = pd.DataFrame({"N": np.geomspace(1e7, 1.6e8, len(tokens)), "D": tokens})
+        with pytest.raises(ValueError, match="distinct D value"):
+            bl.fixed_vs_optimal(fit, 1e21, cells=cells, n_draws=10)
     # a budget or a fixed setting in other units is flagged, not answered silently
-    from bayeslaws.runs import PlausibilityWarning
-
     with pytest.warns(PlausibilityWarning, match="C = 1e\\+10 .* decades outside"):
         bl.fixed_vs_optimal(fit, 1e10, n_draws=10)
     with pytest.warns(PlausibilityWarning, match="lr = 1e\\+03"):
         bl.fixed_vs_optimal(fit, 1e21, lr=1e3, batch_size=2**17, n_draws=10)
+
+
+def test_fixed_vs_optimal_reports_refits_at_the_searched_edge(sweep_fit):
+    """A budget whose refitted N_opt runs past the searched sizes (1e14 params) is flagged, in
+    a warning and in at_boundary; an ordinary budget has none."""
+    fit, _ = sweep_fit
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PlausibilityWarning)  # C far outside the runs
+        with pytest.warns(UserWarning, match="edge of the searched sizes"):
+            far = bl.fixed_vs_optimal(fit, 1e40, n_draws=10).iloc[0]
+    assert far["at_boundary"] > 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        near = bl.fixed_vs_optimal(fit, 1e21, n_draws=10).iloc[0]
+    assert near["at_boundary"] == 0

@@ -201,7 +201,9 @@ class Law(abc.ABC):
     name : registry name (e.g. "chinchilla").
     description : the form in one line.
     inputs : query columns a prediction needs, e.g. ("N", "D") (N params, D tokens) or ("N", "C").
-    optional_inputs : further query columns a law accepts (e.g. lr, batch_size).
+    optional_inputs : further query columns a law accepts, all together or none (e.g. lr and
+        batch_size, which add the loss penalty of training there; one without the other is an
+        error, never a prediction at the optimum labelled with the one given).
     run_columns : the run-table columns (besides loss) that describe one run of this law, which
         candidate runs for design must have (N, D and C are completed by the compute model).
     quantities : what :meth:`draws` returns, in natural units.

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ..runs.checks import check_integer, check_positive
 from ..runs.compute import as_compute_model
 from .draws import check_range, check_seed, positive_array
 from .extrapolation import DEFAULT_METHOD
@@ -30,6 +31,21 @@ def _budgets(C, name: str = "C") -> np.ndarray:
     if C is None:
         raise ValueError(f"{name} is required: one or more compute budgets in FLOPs")
     return positive_array(name, C)  # names the argument on strings, NaN, <= 0, empty
+
+
+def _check_sizes(fit, N, C: float, model) -> None:
+    """Candidate sizes N (params) on the isoFLOP line of C FLOPs: each must leave at least one
+    token (else ValueError naming them); sizes far outside the fitted range warn
+    (:func:`~.draws.check_range`)."""
+    tokens = np.asarray(model.tokens(N, C), float)
+    short = np.flatnonzero(~(tokens >= 1))
+    if short.size:
+        raise ValueError(
+            f"N = {N[short[0]]:.3g} at C = {C:.3g} FLOPs leaves {tokens[short[0]]:.3g} tokens "
+            f"(sorted positions {short.tolist()[:10]}): C is in FLOPs (about 6 N D), N in "
+            "parameters"
+        )
+    check_range(fit, pd.DataFrame({"N": N, "D": tokens}), stacklevel=5)
 
 
 def _compute_model(fit, compute_model):
@@ -58,7 +74,9 @@ def allocation_draws(
     seed : seeds new-group, form and discrepancy draws.
     method : "auto" (closed form where it exists), "closed_form" or "numerical".
     extrapolation : the model uncertainty carried into the optimum
-        (:mod:`bayeslaws.posterior.model`; "none": the fitted law alone).
+        (:mod:`bayeslaws.posterior.model`): only "model" and "drift" carry form and discrepancy
+        uncertainty into N_opt, D_opt and L_opt; every other method, the default "gp"
+        included, gives the fitted law's optimum (the same draws as "none").
 
     Returns
     -------
@@ -152,8 +170,7 @@ def allocation_laws(
     lo_hi = _budgets(C_range, "C_range")
     if lo_hi.size != 2 or lo_hi[0] >= lo_hi[1]:
         raise ValueError(f"C_range must be (low, high) with low < high, got {C_range!r}")
-    if not isinstance(n_budgets, int) or n_budgets < 2:
-        raise ValueError(f"n_budgets must be an integer >= 2, got {n_budgets!r}")
+    n_budgets = check_integer("n_budgets", n_budgets, 2)
     C = np.geomspace(lo_hi[0], lo_hi[1], n_budgets)
     draws = allocation_draws(fit, C, compute_model, group, seed, extrapolation=extrapolation)
     lc = np.log(C)
@@ -203,7 +220,8 @@ class NearOptimal:
         1), excess_lower, excess_upper, excess_mean, excess_reducible (median (L(N) - L_opt) /
         (L_opt - floor)) with _lower, _upper, loss, loss_lower, loss_upper.
     N_opt : posterior median of the optimal size; N_opt_lower, N_opt_upper its interval.
-    band : (N_low, N_high), the range of N with prob_within >= prob (None if empty).
+    band : (N_low, N_high), the range of N with prob_within >= prob (None if empty; a warning
+        says when sizes inside it fall short, i.e. the sizes that pass are not one interval).
     smallest : dict for the smallest N in the band: N, D, size_vs_optimal (N / median N_opt
         - 1, e.g. -0.4 = a 40% smaller model), loss and both excesses with intervals (None if
         empty).
@@ -329,6 +347,8 @@ def near_optimal(
     if C_arr.size != 1:
         raise ValueError(f"C must be a single budget for near_optimal, got {C_arr.size} values")
     C = float(C_arr[0])
+    if tolerance is not None:
+        tolerance = check_positive("tolerance", tolerance, "a relative loss")
     if relative_to is None and tolerance is not None:
         warnings.warn(
             f"near_optimal: tolerance={tolerance!r} without relative_to is read as a fraction "
@@ -344,8 +364,6 @@ def near_optimal(
         raise ValueError(f"relative_to must be one of {RELATIVE_TO}, got {relative_to!r}")
     if tolerance is None:
         tolerance = DEFAULT_TOLERANCE
-    if not isinstance(tolerance, int | float) or not tolerance > 0 or not np.isfinite(tolerance):
-        raise ValueError(f"tolerance must be a positive number (relative loss), got {tolerance!r}")
     prob = check_ci(prob, "prob")
     ci = check_ci(ci)
     model = _compute_model(fit, compute_model)
@@ -354,11 +372,12 @@ def near_optimal(
     log_L_opt = np.log(alloc["L_opt"][:, 0])
     N_med, N_lo, N_hi = _quantiles(n_opt, ci)
     if N is None:
-        if not isinstance(n_grid, int) or n_grid < 3:
-            raise ValueError(f"n_grid must be an integer >= 3, got {n_grid!r}")
+        n_grid = check_integer("n_grid", n_grid, 3)
+        span_decades = check_positive("span_decades", span_decades, "decades each side of N_opt")
         N = np.geomspace(N_med * 10**-span_decades, N_med * 10**span_decades, n_grid)
     else:
         N = np.sort(_budgets(N, "N"))
+        _check_sizes(fit, N, C, model)
     log_L = _profile_log_loss(fit, C, N, model, group, seed, extrapolation)
     # the grid may straddle the optimum: never count a draw's L below its own optimum
     log_L_opt = np.minimum(log_L_opt, log_L.min(axis=1))
@@ -397,6 +416,16 @@ def near_optimal(
     band = smallest = None
     if ok.size:
         band = (float(N[ok[0]]), float(N[ok[-1]]))
+        gaps = np.flatnonzero(np.diff(ok) > 1)
+        if gaps.size:
+            k = ok[gaps[0]] + 1
+            warnings.warn(
+                f"near_optimal: the sizes within tolerance at C = {C:.3g} are not one interval: "
+                f"N = {N[k]:.4g}, inside the band [{band[0]:.4g}, {band[1]:.4g}], has "
+                f"prob_within {p[k]:.2f} < {prob:g} (see .table for every size)",
+                UserWarning,
+                stacklevel=2,
+            )
         j = ok[0]
         smallest = {
             "N": float(N[j]),

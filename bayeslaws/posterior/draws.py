@@ -13,11 +13,15 @@ import numpy as np
 import pandas as pd
 
 from ..runs import PlausibilityWarning, complete_compute
+from ..runs.checks import is_integer
 from .extrapolation import DEFAULT_METHOD
 from .model import ModelView
 
 FAR_BELOW_DECADES = 3.0  # a query this far below the fitted range is likely in other units
 FAR_ABOVE_DECADES = 6.0  # ... or this far above it
+# a sweep spans a few decades of lr and batch size around the optimum; a setting 100x outside
+# it is off any bowl a sweep has seen (more likely in other units: a batch in sequences)
+FAR_DECADES = {"lr": (2.0, 2.0), "batch_size": (2.0, 2.0)}  # column -> (below, above)
 UNITS = {"N": "parameters", "D": "tokens", "C": "FLOPs", "lr": "", "batch_size": "tokens"}
 
 
@@ -61,6 +65,14 @@ def query_frame(fit, N=None, D=None, C=None, **inputs) -> pd.DataFrame:
             f"unknown query input(s) {unknown} for law {law.name!r}; it takes N, D, C"
             + (f" and {sorted(law.optional_inputs)}" if law.optional_inputs else "")
         )
+    partial = [k for k in law.optional_inputs if inputs.get(k) is None]
+    if len(partial) < len(law.optional_inputs) and partial:
+        given_names = sorted(set(law.optional_inputs) - set(partial))
+        raise ValueError(
+            f"law {law.name!r} takes {' and '.join(law.optional_inputs)} together: got "
+            f"{', '.join(given_names)} without {', '.join(partial)} (give all of them, or none "
+            "for the prediction at the optimum)"
+        )
     given = {k: positive_array(k, v) for k, v in {"N": N, "D": D, "C": C}.items()}
     present = [k for k, v in given.items() if v is not None]
     if len(present) != 2:
@@ -94,9 +106,10 @@ def check_range(
     fit, query: pd.DataFrame, stacklevel: int = 4, positions: bool = True
 ) -> list[str]:
     """Warn (:class:`~bayeslaws.runs.PlausibilityWarning`) about query values more than
-    ``FAR_BELOW_DECADES`` below or ``FAR_ABOVE_DECADES`` above the fit's range: most likely
-    a value in other units (e.g. N in billions). ``positions``: name the query rows (False
-    where the rows are internal, e.g. a figure's grid). Returns the messages."""
+    ``FAR_BELOW_DECADES`` below or ``FAR_ABOVE_DECADES`` above the fit's range (for lr and
+    batch size, ``FAR_DECADES``): most likely a value in other units (e.g. N in billions).
+    ``positions``: name the query rows (False where the rows are internal, e.g. a figure's
+    grid). Returns the messages."""
     messages = []
     for column, (low, high) in (fit.record.ranges or {}).items():
         if column not in query:
@@ -104,7 +117,8 @@ def check_range(
         values = np.asarray(query[column], float)
         below = np.log10(low / values)
         above = np.log10(values / high)
-        far = (below > FAR_BELOW_DECADES) | (above > FAR_ABOVE_DECADES)
+        far_below, far_above = FAR_DECADES.get(column, (FAR_BELOW_DECADES, FAR_ABOVE_DECADES))
+        far = (below > far_below) | (above > far_above)
         if far.any():
             i = int(np.flatnonzero(far)[0])
             unit = UNITS.get(column) or "the runs' units"
@@ -130,14 +144,15 @@ def quantity_draws(
 ) -> dict:
     """Draws of each quantity the fit's law predicts at the query points: name -> (S, Q).
 
-    ``kind``: "mean" (the uncertainty of the law, or under the default model of the true loss
-    surface) or "new_run" (what one new run would show: plus run-to-run noise).
+    ``kind``: "mean" (the uncertainty of the law; under ``extrapolation="model"`` or
+    ``"drift"``, of the true loss surface) or "new_run" (what one new run would show: plus
+    run-to-run noise).
     ``extrapolation``: the model uncertainty added (:mod:`bayeslaws.posterior.model`)."""
     return ModelView.of(fit, extrapolation, check_seed(seed)).draws(query, kind=kind, group=group)
 
 
 def check_seed(seed) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+    if not is_integer(seed) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
     return int(seed)
 

@@ -14,10 +14,13 @@ draws, is the answer with its interval; the sign is settled when the interval ex
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 
 from ..laws.contract import LawCapabilityError
+from ..runs.checks import check_integer
 from .draws import check_range, positive_array, quantity_draws
 from .predict import check_ci
 
@@ -26,6 +29,7 @@ START = np.array([np.log(0.5), -4.0, -4.0, 0.35, 0.3])
 LOWER = np.array([-10.0, -20.0, -20.0, 0.01, 0.01])
 UPPER = np.array([10.0, 10.0, 10.0, 2.0, 2.0])
 N_GRID = np.logspace(5, 14, 2001)  # parameters: where N_opt is searched (1e5 .. 1e14)
+MIN_DISTINCT = 3  # distinct N (and D) values the refit's power-law terms need besides E
 
 
 def chinchilla_refit(N, D, loss, start=START) -> np.ndarray:
@@ -88,7 +92,23 @@ def _design_cells(fit, cells) -> pd.DataFrame:
             f"fixed_vs_optimal() refits a 5-parameter Chinchilla surface to the cells; got "
             f"{len(cells)} distinct (N, D) cells, need at least 5"
         )
+    for axis, term in (("N", "A N^-alpha"), ("D", "B D^-beta")):
+        distinct = cells[axis].nunique()
+        if distinct < MIN_DISTINCT:
+            raise ValueError(
+                f"fixed_vs_optimal(): the cells hold {distinct} distinct {axis} value(s); the "
+                f"refit's {term} term beside the floor E needs at least {MIN_DISTINCT} (with "
+                "fewer the refitted N_opt is set by the optimiser's start, not by the data)"
+            )
     return cells
+
+
+def _single_value(name: str, value) -> None:
+    if np.ndim(value) != 0:
+        raise ValueError(
+            f"{name} must be a single value (the one setting every cell would use), got "
+            f"{np.size(value)} values"
+        )
 
 
 def fixed_vs_optimal(
@@ -108,16 +128,18 @@ def fixed_vs_optimal(
     fit : a fit of a law whose draws give the loss at the optimal hyperparameters and the
         relative penalty off them (``law="sweep"``).
     C : the budget (FLOPs).
-    lr, batch_size : the fixed setting every cell would use (learning rate; batch size in the
-        fit's batch unit). Default: the posterior-median optimum of the design's middle cell
-        (geometric means of its N and D), as in Yin et al.
+    lr, batch_size : the fixed setting every cell would use (learning rate; batch size in
+        tokens, as in the fit's run table). Default: the posterior-median optimum of the
+        design's middle cell (geometric means of its N and D), as in Yin et al.
     cells : the design's (N, D) cells (columns N params, D tokens); default the fit's own.
     ci : central interval probability.
     n_draws : posterior draws used (evenly thinned); each costs two least-squares refits.
 
     Returns one row: C, lr, batch_size, ``n_opt_optimal`` and ``n_opt_fixed`` (medians, params),
     ``size_change`` median / lower / upper (N_opt(fixed) / N_opt(optimal) - 1), ``settled``
-    (the interval excludes 0) and ``verdict`` (a sentence saying so), ``ci``, ``n_draws``.
+    (the interval excludes 0) and ``verdict`` (a sentence saying so), ``at_boundary`` (share
+    of draws whose refitted N_opt hit the edge of the searched sizes; warned when > 0), ``ci``,
+    ``n_draws``.
     """
     ci = check_ci(ci)
     if np.ndim(C) != 0:
@@ -126,8 +148,9 @@ def fixed_vs_optimal(
             "once per budget"
         )
     positive_array("C", C)
-    if isinstance(n_draws, bool) or not isinstance(n_draws, int) or n_draws < 10:
-        raise ValueError(f"n_draws must be an integer >= 10, got {n_draws!r}")
+    n_draws = check_integer("n_draws", n_draws, 10)
+    _single_value("lr", lr)
+    _single_value("batch_size", batch_size)
     if not {"lr", "batch_size"} <= set(fit.law.optional_inputs):
         raise LawCapabilityError(
             f"fixed_vs_optimal(): law {fit.law.name!r} does not model the loss off the optimal "
@@ -164,6 +187,16 @@ def fixed_vs_optimal(
         [refit_sizes(N, D, loss_opt[s], loss_fixed[s], float(C), compute_model) for s in rows]
     )  # (draws, 2): N_opt optimal, fixed
     n_optimal, n_fixed = sizes[:, 0], sizes[:, 1]
+    edge = ((sizes <= N_GRID[1]) | (sizes >= N_GRID[-2])).any(axis=1)  # (draws,)
+    if edge.any():
+        warnings.warn(
+            f"fixed_vs_optimal(): in {edge.mean():.0%} of the draws a refitted N_opt lies at the "
+            f"edge of the searched sizes [{N_GRID[0]:.0e}, {N_GRID[-1]:.0e}] params: the "
+            "interval's tail there is cut off (a budget far from the cells, or cells that "
+            "barely constrain the refit); column at_boundary",
+            UserWarning,
+            stacklevel=2,
+        )
     change = n_fixed / n_optimal - 1
     lower, median, upper = np.quantile(change, [(1 - ci) / 2, 0.5, (1 + ci) / 2])
     settled = bool(lower > 0 or upper < 0)
@@ -186,6 +219,7 @@ def fixed_vs_optimal(
                 "size_change_lower": lower,
                 "size_change_upper": upper,
                 "settled": settled,
+                "at_boundary": float(edge.mean()),
                 "verdict": verdict,
                 "ci": ci,
                 "n_draws": len(rows),

@@ -23,8 +23,8 @@ form and discrepancy uncertainty too.
 methods (``"gp"``, the default, ``"gp_discrepancy"``, ``"stacking_discrepancy"``,
 ``"discrepancy"``, ``"discrepancy_t"``, ``"stacking"``) widen ``new_run`` loss draws only
 (:func:`.extrapolation.widen`): under them ``kind="mean"`` draws and the decision quantities
-(N_opt, L_opt, the near-optimal band) are those of the fitted law alone, as with ``"none"``. Laws other than loss surfaces (hyperparameter and isoFLOP laws)
-are drawn as they are.
+(N_opt, L_opt, the near-optimal band) are those of the fitted law alone, as with ``"none"``.
+Laws other than loss surfaces (hyperparameter and isoFLOP laws) are drawn as they are.
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ..laws.contract import LawCapabilityError, summarise
+from ..runs.checks import check_probability
 from .draws import log_loss_draws, positive_array, quantity_draws, query_frame
 from .extrapolation import DEFAULT_METHOD
 
@@ -29,9 +30,8 @@ def outside_decades(values, low: float, high: float) -> np.ndarray:
 
 
 def check_ci(ci, name: str = "ci") -> float:
-    if isinstance(ci, bool) or not isinstance(ci, int | float) or not 0 < ci < 1:
-        raise ValueError(f"{name} must be a number in (0, 1), got {ci!r}")
-    return float(ci)
+    """An interval mass (or probability) in (0, 1), as a float."""
+    return check_probability(name, ci)
 
 
 def summarise_draws(fit, query: pd.DataFrame, draws: dict, ci: float, kind: str) -> pd.DataFrame:
@@ -82,10 +82,13 @@ def predict(
         discrepancy).
     group : a fitted group's label; None with a grouped fit predicts for a new group.
     seed : seeds the noise and new-group draws.
-    extrapolation : the model discrepancy added to ``new_run`` loss draws: "gp" (default; fitted
-        on first use and kept in ``fit.cache``), "none", or an alternative compared in
-        ``benchmarks/calibration.py`` ("gp_discrepancy", "stacking_discrepancy",
-        "discrepancy", "discrepancy_t", "stacking"). Ignored for ``kind="mean"``.
+    extrapolation : the model uncertainty added (:mod:`bayeslaws.posterior.model`). "gp"
+        (default; fitted on first use and kept in ``fit.cache``), "none", and the alternatives
+        compared in ``benchmarks/calibration.py`` ("gp_discrepancy", "stacking_discrepancy",
+        "discrepancy", "discrepancy_t", "stacking") widen ``new_run`` loss draws only and leave
+        ``kind="mean"`` as the fitted law's. "model" (forms averaged, GP pattern and drift
+        beyond the range) and "drift" (the same without form averaging) model the true loss
+        surface itself, so they change ``kind="mean"`` too.
     **inputs : the law's further inputs, e.g. ``lr=`` and ``batch_size=`` (tokens) for
         "hyperparams", which add the loss penalty of training there.
 
@@ -116,6 +119,8 @@ def loss_penalty(fit, N, D, lr, batch_size, *, ci=0.9, kind="new_run", group=Non
     in loss units (NaN where the loss level is unknown): mean, median, lower, upper.
     ``kind="new_run"`` (default) includes the scatter of a new cell's optimum around the law."""
     for name, values in (("lr", lr), ("batch_size", batch_size)):
+        if values is None:
+            raise ValueError(f"loss_penalty(): {name} is required (the setting to price)")
         positive_array(name, values)
     if not {"lr", "batch_size"} <= set(fit.law.optional_inputs):
         raise LawCapabilityError(
