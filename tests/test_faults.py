@@ -245,6 +245,34 @@ def edit_draw(ctx, name: str) -> Path:
     return path
 
 
+def edit_group(ctx, name: str, group: str, edit) -> Path:
+    """A copy of the saved fit with the first data variable of ``group`` edited in place."""
+    import h5py
+
+    path = fit_copy(ctx, name)
+    with h5py.File(path, "r+") as f:
+        variable = next(k for k in f[group] if f[group][k].ndim >= 2)
+        values = f[group][variable]
+        values[...] = edit(values[...])
+    return path
+
+
+def legacy_checksum(ctx, name: str) -> Path:
+    """A copy of the saved fit whose checksum is the one files had before every group was
+    covered (record, cache and posterior only): such files must still load."""
+    import arviz as az
+
+    from bayeslaws.inference.fit import CACHE_ATTR, posterior_checksum
+
+    path = fit_copy(ctx, name)
+    idata = az.from_netcdf(str(fit_copy(ctx, f"source_{name}")), engine="h5netcdf")
+    attrs = idata.posterior.attrs
+    record, cache = attrs.pop(RECORD_ATTR), attrs.pop(CACHE_ATTR)
+    attrs.pop(CHECKSUM_ATTR)
+    legacy = posterior_checksum(record, cache, idata.posterior)
+    return edit_attr(path, CHECKSUM_ATTR, lambda t: legacy)
+
+
 def loads_ok(path, ctx=None) -> bool:
     try:
         bl.load_fit(path)
@@ -307,9 +335,23 @@ def synthetic_idata(chains, draws, eff=1.0, offset=0.0, divergences=0, seed=0):
     return az.from_dict(posterior=posterior, sample_stats={"diverging": diverging})
 
 
-def check_diag(chains, draws, **kwargs):
+def check_diag(chains, draws, edit=None, **kwargs):
+    """Diagnostics of :func:`synthetic_idata`; ``edit(p0)`` may damage site p0's draws (an
+    array (chains, draws), edited in place)."""
     idata = synthetic_idata(chains, draws, **kwargs)
+    if edit is not None:
+        values = idata.posterior["p0"].values.copy()
+        edit(values)
+        idata.posterior["p0"] = (("chain", "draw"), values)
     return diag.check(idata, [f"p{k}" for k in range(10)], warn=True)
+
+
+def _nan_draw(values):
+    values[0, 5] = np.nan
+
+
+def _frozen(values):
+    values[...] = 0.5
 
 
 # ---- cases ---------------------------------------------------------------------------------
@@ -995,6 +1037,12 @@ def _predict_cases() -> list[Case]:
         ),
         Case("summary ci=2", lambda c: c["fit"].summary(ci=2), E, r"ci must be in \(0, 1\)"),
         Case(
+            "summary of one site named as a string",
+            lambda c: c["fit"].summary(var_names="alpha").index.tolist(),
+            "ok",
+            check=lambda r, c: r == ["alpha"],
+        ),
+        Case(
             "summary unknown site",
             lambda c: c["fit"].summary(var_names=["nope"]),
             E,
@@ -1176,6 +1224,27 @@ def _file_cases() -> list[Case]:
             load(lambda c: edit_draw(c, "draws.nc")),
             E,
             r"fails its checksum",
+            kind=F,
+        ),
+        Case(
+            "load an edited log-likelihood (what compare reads)",
+            load(lambda c: edit_group(c, "loglik.nc", "log_likelihood", lambda v: v - 50)),
+            E,
+            r"fails its checksum",
+            kind=F,
+        ),
+        Case(
+            "load edited sampler statistics",
+            load(lambda c: edit_group(c, "stats.nc", "sample_stats", lambda v: v + 1)),
+            E,
+            r"fails its checksum",
+            kind=F,
+        ),
+        Case(
+            "load a fit saved before every group was checksummed",
+            lambda c: legacy_checksum(c, "legacy.nc"),
+            "ok",
+            check=loads_ok,
             kind=F,
         ),
         Case(
@@ -1470,6 +1539,30 @@ def _inference_cases() -> list[Case]:
             lambda c: check_diag(2, 300, eff=0.01, seed=4),
             "warn",
             r"ess_bulk <|R-hat >",
+            SamplerWarning,
+            kind="sampler",
+        ),
+        Case(
+            "a NaN draw is flagged at 2 x 150",
+            lambda c: check_diag(2, 150, edit=_nan_draw, seed=1),
+            "warn",
+            r"non-finite draws \(NaN or inf\) for \['p0'\]",
+            SamplerWarning,
+            kind="sampler",
+        ),
+        Case(
+            "a NaN draw is flagged at 1 x 150 (not a crash after sampling)",
+            lambda c: check_diag(1, 150, edit=_nan_draw, seed=1),
+            "warn",
+            r"non-finite draws \(NaN or inf\) for \['p0'\]",
+            SamplerWarning,
+            kind="sampler",
+        ),
+        Case(
+            "draws that never move are flagged",
+            lambda c: check_diag(2, 150, edit=_frozen, seed=1),
+            "warn",
+            r"R-hat or ESS undefined .* for \['p0'\]",
             SamplerWarning,
             kind="sampler",
         ),

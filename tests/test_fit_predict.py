@@ -154,6 +154,37 @@ def test_kaplan_and_likelihoods_compare_by_loo(simulated_runs, simulated_fit):
         bl.compare([simulated_fit, other])
 
 
+def test_compare_refuses_fits_of_other_observations_or_columns(simulated_fit):
+    """Same N, D and loss, but one law scores other observations (a two-stage law's cell
+    optima: another site and shape) or reads another column (lr): refused by name."""
+    from dataclasses import replace
+
+    import xarray as xr
+
+    from bayeslaws.inference import Fit
+
+    idata = simulated_fit.idata.copy()
+    (site,) = idata.log_likelihood.data_vars
+    draws = idata.log_likelihood[site].values[:, :, :12].reshape(
+        idata.log_likelihood[site].shape[:2] + (2, 6)
+    )
+    idata.log_likelihood = xr.Dataset(
+        {"log_optimum": (("chain", "draw", "axis", "cell"), draws)},
+        coords={"chain": idata.log_likelihood["chain"], "draw": idata.log_likelihood["draw"]},
+    )
+    optima = Fit(idata, simulated_fit.record)
+    with pytest.raises(ValueError, match="same observations: .*log_optimum.*\\(2, 6\\)"):
+        bl.compare([simulated_fit, optima])
+    runs = dict(simulated_fit.record.training_runs)
+    n = len(runs["N"])
+    swept = {
+        k: replace(simulated_fit.record, training_runs={**runs, "lr": list(v)})
+        for k, v in (("a", [1e-3] * n), ("b", [1e-3] * (n - 1) + [2e-3]))
+    }
+    with pytest.raises(ValueError, match="same runs: .* other lr values"):
+        bl.compare([Fit(simulated_fit.idata, swept["a"]), Fit(simulated_fit.idata, swept["b"])])
+
+
 def test_groups_are_partially_pooled():
     N, D = chinchilla_design(5, 4)
     frames = []

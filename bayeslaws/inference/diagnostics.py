@@ -97,6 +97,14 @@ def check(
     divergences = int(np.asarray(idata.sample_stats["diverging"]).sum())
     rhat_max, ess_min = thresholds(n_chains, n_draws)
     problems = []
+    broken = _non_finite(idata, var_names)
+    if broken:
+        problems.append(f"non-finite draws (NaN or inf) for {broken}")
+    undefined = [
+        v for v in summary.index[_undefined(summary, n_chains)].tolist() if v not in broken
+    ]
+    if undefined:
+        problems.append(f"R-hat or ESS undefined (draws that never move?) for {undefined}")
     if n_chains > 1:
         bad = summary.index[summary["r_hat"] > rhat_max].tolist()
         if bad:
@@ -127,6 +135,24 @@ def check(
     return diag
 
 
+def _non_finite(idata: az.InferenceData, var_names: list[str]) -> list[str]:
+    """The sites among ``var_names`` with any NaN or infinite draw."""
+    return [v for v in var_names if not np.isfinite(np.asarray(idata.posterior[v])).all()]
+
+
+def _undefined(summary: pd.DataFrame, n_chains: int) -> np.ndarray:
+    """Rows whose ESS (or, with several chains, R-hat) is NaN: a comparison with the bars
+    would pass them silently."""
+    columns = ["ess_bulk", "ess_tail"] + (["r_hat"] if n_chains > 1 else [])
+    return summary[columns].isna().any(axis=1).to_numpy(bool)
+
+
+def _rounded(value) -> float:
+    """ArviZ's summary rounding of an ESS, NaN kept."""
+    value = float(value)
+    return float(round(value)) if np.isfinite(value) else float("nan")
+
+
 def _one_chain_summary(idata: az.InferenceData, var_names: list[str]) -> pd.DataFrame:
     """Bulk and tail ESS per parameter (its smallest over elements, rounded as ArviZ's summary
     rounds) of a one-chain fit, with R-hat NaN: ArviZ's summary would log a shape warning for
@@ -134,8 +160,8 @@ def _one_chain_summary(idata: az.InferenceData, var_names: list[str]) -> pd.Data
     ess = {m: arviz().ess(idata, var_names=var_names, method=m) for m in ("bulk", "tail")}
     return pd.DataFrame(
         {
-            "ess_bulk": [round(float(ess["bulk"][v].min())) for v in var_names],
-            "ess_tail": [round(float(ess["tail"][v].min())) for v in var_names],
+            "ess_bulk": [_rounded(ess["bulk"][v].min(skipna=False)) for v in var_names],
+            "ess_tail": [_rounded(ess["tail"][v].min(skipna=False)) for v in var_names],
             "r_hat": np.nan,
         },
         index=var_names,

@@ -2,7 +2,8 @@
 diagnostics and an explicit cache of what predictions compute lazily.
 
 Saved as one netCDF file (ArviZ, h5netcdf): the record, the cache and a SHA-256 checksum of
-both and of the posterior draws travel in the posterior group's attributes. Writes are atomic
+both and of every group's arrays (draws, log-likelihood, sampler statistics, observations,
+coordinates) travel in the posterior group's attributes. Writes are atomic
 (a temporary file in the target folder, then ``os.replace``), so a killed or concurrent save
 never leaves a half-written file at the target path; a file edited or damaged after saving is
 refused on load.
@@ -31,6 +32,7 @@ from .record import FitRecord, IncompatibleFitFile
 RECORD_ATTR = "bayeslaws_record"
 CACHE_ATTR = "bayeslaws_cache"
 CHECKSUM_ATTR = "bayeslaws_checksum"
+CHECKSUM_SCHEME = "sha256-all-groups:"  # files saved before it hold the posterior's checksum only
 
 
 class FitCache:
@@ -203,7 +205,7 @@ class Fit:
         if isinstance(ci, bool) or not isinstance(ci, int | float) or not 0 < ci < 1:
             raise ValueError(f"ci must be in (0, 1), got {ci!r}")
         if var_names is not None:
-            _var_names(var_names, list(self.idata.posterior.data_vars))
+            var_names = _var_names(var_names, list(self.idata.posterior.data_vars))
         names = var_names or self.record.summary_names
         names = [n for n in names if n in self.idata.posterior]
         lo, hi = (1 - ci) / 2, (1 + ci) / 2
@@ -260,7 +262,7 @@ class Fit:
         attrs = idata.posterior.attrs
         attrs[RECORD_ATTR] = record_json
         attrs[CACHE_ATTR] = cache_json
-        attrs[CHECKSUM_ATTR] = checksum(record_json, cache_json, idata.posterior)
+        attrs[CHECKSUM_ATTR] = checksum(record_json, cache_json, idata)
         handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         os.close(handle)
         try:
@@ -341,8 +343,37 @@ def current_umask() -> int:
     return mask
 
 
-def checksum(record_json: str, cache_json: str, posterior) -> str:
-    """SHA-256 of the record, the cache and every posterior array (names, shapes and bytes)."""
+def checksum(record_json: str, cache_json: str, idata) -> str:
+    """SHA-256 of the record, the cache and every array of every group of ``idata`` (data
+    variables and coordinates: names, shapes and values), prefixed with :data:`CHECKSUM_SCHEME`.
+    So an edit to any group a later stage reads (``log_likelihood`` for ``compare``,
+    ``sample_stats`` for the diagnostics, group labels in the coordinates) fails the check."""
+    h = hashlib.sha256()
+    h.update(record_json.encode())
+    h.update(cache_json.encode())
+    for group in sorted(idata.groups()):
+        data = idata[group]
+        for name in sorted(data.data_vars) + sorted(data.coords):
+            _hash_array(h, f"{group}/{name}", data[name].values)
+    return CHECKSUM_SCHEME + h.hexdigest()
+
+
+def _hash_array(h, name: str, values) -> None:
+    """Feed one array to ``h``: text by value (its dtype changes on a netCDF round trip),
+    numbers by dtype and bytes."""
+    values = np.asarray(values)
+    if values.dtype.kind in "OUS":
+        h.update(f"{name}{values.shape}text".encode())
+        h.update(json.dumps([str(v) for v in values.ravel().tolist()]).encode())
+        return
+    values = np.ascontiguousarray(values)
+    h.update(f"{name}{values.shape}{values.dtype}".encode())
+    h.update(values.tobytes())
+
+
+def posterior_checksum(record_json: str, cache_json: str, posterior) -> str:
+    """The checksum of files saved before :data:`CHECKSUM_SCHEME` (record, cache and the
+    posterior's arrays only), so that they still load."""
     h = hashlib.sha256()
     h.update(record_json.encode())
     h.update(cache_json.encode())
@@ -386,7 +417,11 @@ def load_fit(path) -> Fit:
     expected = attrs.get(CHECKSUM_ATTR)
     for key in (RECORD_ATTR, CACHE_ATTR, CHECKSUM_ATTR):
         posterior.attrs.pop(key, None)
-    if expected != checksum(raw, cache_json, posterior):
+    if str(expected).startswith(CHECKSUM_SCHEME):
+        found = checksum(raw, cache_json, idata)
+    else:  # saved before every group was covered
+        found = posterior_checksum(raw, cache_json, posterior)
+    if expected != found:
         raise IncompatibleFitFile(
             f"{where} fails its checksum: it was edited or damaged after it was saved; refit or "
             "restore it"

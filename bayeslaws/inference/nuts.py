@@ -468,6 +468,7 @@ def compare(fits, ic: str = "loo"):
     if len(n_obs) > 1:
         raise ValueError(f"compare() needs fits of the same runs; row counts differ: {n_obs}")
     _check_same_runs(fits, labels)
+    _check_same_observations(fits, labels)
     if len({id(f) for f in fits}) < len(fits):
         warnings.warn("compare(): the same fit object appears more than once", stacklevel=2)
     az = deferred.arviz()
@@ -476,16 +477,41 @@ def compare(fits, ic: str = "loo"):
         return az.compare(dict(zip(labels, [f.idata for f in fits], strict=True)), ic=ic)
 
 
+def _observations(fit) -> dict:
+    """The pointwise log-likelihood sites LOO reads: name -> shape per draw."""
+    data = fit.idata.log_likelihood
+    return {k: tuple(v.shape[2:]) for k, v in data.data_vars.items()}
+
+
+def _check_same_observations(fits, labels) -> None:
+    """ValueError naming the first fit whose log-likelihood is of other observations (another
+    site or shape: e.g. one law observes each run's loss, another each cell's optimum)."""
+    first = _observations(fits[0])
+    for fit, label in zip(fits[1:], labels[1:], strict=True):
+        other = _observations(fit)
+        if other != first:
+            raise ValueError(
+                f"compare() needs fits of the same observations: {labels[0]!r} scores {first}, "
+                f"{label!r} scores {other} (site: shape); LOO of different observations is "
+                "not comparable"
+            )
+
+
 def _check_same_runs(fits, labels) -> None:
-    """ValueError naming the first fit whose stored runs (N, D, loss) differ from the first's."""
+    """ValueError naming the first fit whose stored runs (N, D, C, loss, lr, batch size,
+    group) differ from the first's."""
     first = fits[0].record.training_runs or {}
     for fit, label in zip(fits[1:], labels[1:], strict=True):
         other = fit.record.training_runs or {}
-        for column in ("N", "D", "loss"):
+        for column in ("N", "D", "C", "loss", "lr", "batch_size", "group"):
             if column not in first or column not in other:
                 continue
-            a, b = (np.asarray(x[column], float) for x in (first, other))
-            differ = ~np.isclose(a, b, rtol=1e-9, equal_nan=True)
+            if column == "group":
+                a, b = (np.asarray(x[column]).astype(str) for x in (first, other))
+                differ = a != b
+            else:
+                a, b = (np.asarray(x[column], float) for x in (first, other))
+                differ = ~np.isclose(a, b, rtol=1e-9, equal_nan=True)
             if differ.any():
                 raise ValueError(
                     f"compare() needs fits of the same runs: {label!r} has other {column} values "

@@ -57,6 +57,12 @@ def combined_runs(fit: Fit, new_runs) -> tuple[RunTable, list]:
     if old is None:
         raise ValueError("fit.update needs the fit's training runs; this fit holds none")
     if isinstance(new_runs, RunTable):
+        if not same_compute_model(new_runs.compute_model, fit.compute_model):
+            raise ValueError(
+                f"new_runs were loaded with compute model {new_runs.compute_model.name!r} but "
+                f"the fit uses {fit.compute_model.name!r}: their C would mix FLOP counts; load "
+                "them with bl.load_runs(..., compute_model=fit.compute_model)"
+            )
         new = new_runs.df
     elif isinstance(new_runs, pd.DataFrame):
         new = load_runs(new_runs, compute_model=fit.compute_model, allow_missing_loss=True).df
@@ -103,6 +109,33 @@ def combined_runs(fit: Fit, new_runs) -> tuple[RunTable, list]:
     )
     runs.df["C"] = frame["C"].to_numpy(float)  # as given (e.g. an isoFLOP budget column)
     return runs, missing
+
+
+def same_compute_model(a, b) -> bool:
+    """Whether two compute models count the same FLOPs: equal saved parameters, or (for a user
+    callable, which has none) the same callable."""
+    if a.params is not None and b.params is not None:
+        return a.to_dict() == b.to_dict()
+    return a.flops_per_token is b.flops_per_token
+
+
+def carried_provenance(old: dict, refit: dict, new_runs) -> dict:
+    """The updated fit's run provenance (``record.data``): the refit's, with the old fit's
+    exclusions (and those of ``new_runs`` when it is a RunTable) kept before the refit's own,
+    both sources named and the input rows of both counted, so an update never forgets that
+    runs were left out."""
+    if isinstance(new_runs, RunTable):
+        added = new_runs.record()
+    else:
+        added = {"source": "DataFrame", "n_input_rows": len(new_runs), "exclusions": []}
+    return {
+        **refit,
+        "source": f"{old.get('source', 'unknown')} + update ({added['source']})",
+        "n_input_rows": int(old.get("n_input_rows", 0)) + int(added["n_input_rows"]),
+        "exclusions": list(old.get("exclusions", []))
+        + list(added["exclusions"])
+        + list(refit.get("exclusions", [])),
+    }
 
 
 def combined_labels(old: pd.Index, n_new: int) -> pd.Index:
@@ -251,5 +284,6 @@ def update_fit(
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     if dropped:
         note += f"; columns {dropped} (not read by the law, absent from the new runs) left out"
-    record = replace(new.record, notes=list(new.record.notes) + [note])
+    data = carried_provenance(fit.record.data or {}, new.record.data or {}, new_runs)
+    record = replace(new.record, notes=list(new.record.notes) + [note], data=data)
     return Fit(new.idata, record, compute_model=new._compute_model)

@@ -1,0 +1,48 @@
+"""``fit.update``: what an updated fit remembers of the runs left out, and new runs in another
+compute model refused (SIMULATED Chinchilla runs)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import bayeslaws as bl
+from bayeslaws.inference.update import combined_runs
+from bayeslaws.runs import simulate
+
+TRUTH = {"E": 1.8, "A": 400.0, "B": 1200.0, "alpha": 0.34, "beta": 0.30}
+TINY = {"chains": 1, "warmup": 150, "draws": 150}
+
+
+def _runs(N, D, seed):
+    params = {**TRUTH, "N": np.asarray(N, float), "D": np.asarray(D, float)}
+    return simulate.simulate_chinchilla_runs(params, noise_sd=0.01, seed=seed)
+
+
+@pytest.fixture(scope="module")
+def excluded_fit():
+    """A fit of 24 runs after two were excluded by the user ('typo')."""
+    N, D = np.meshgrid(np.geomspace(2e7, 2e9, 6), np.geomspace(4e8, 4e10, 4))
+    runs = bl.load_runs(_runs(N.ravel(), D.ravel(), seed=1))
+    runs = runs.exclude(runs.df.index.isin([0, 5]), "typo")
+    return bl.fit(runs, likelihood="gaussian", seed=0, warn=False, **TINY)
+
+
+def test_an_update_keeps_the_exclusions_and_counts_every_input_row(excluded_fit):
+    new = _runs([3e9, 4e9], [6e10, 8e10], seed=2)
+    updated = excluded_fit.update(new, warn=False)
+    data = updated.record.data
+    reasons = [e["reason"] for e in data["exclusions"]]
+    assert "typo" in reasons
+    assert data["n_input_rows"] == excluded_fit.record.data["n_input_rows"] + len(new)
+    assert data["source"].startswith(excluded_fit.record.data["source"])
+    assert updated.n_runs == excluded_fit.n_runs + len(new)
+
+
+def test_new_runs_in_another_compute_model_are_refused(excluded_fit):
+    new = pd.DataFrame({"N": [3e9], "D": [6e10], "loss": [2.0]})
+    with pytest.raises(ValueError, match="compute model '7ND' but the fit uses '6ND'"):
+        combined_runs(excluded_fit, bl.load_runs(new, compute_model=7))
+    runs, _ = combined_runs(excluded_fit, bl.load_runs(new))  # the fit's own model: fine
+    assert runs.df["C"].iloc[-1] == pytest.approx(6 * 3e9 * 6e10)
