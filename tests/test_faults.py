@@ -737,6 +737,12 @@ def _fit_argument_cases() -> list[Case]:
             E,
             r"prior for 'alpha' must be a numpyro distribution",
         ),
+        Case(
+            "a prior on every real number for a positive parameter",
+            lambda c: quick(c, priors={"sigma": dist.Normal(0, 1)}),
+            E,
+            r"prior for 'sigma' puts mass on every real number, but 'sigma' lives on Positive",
+        ),
         Case("seed=None", lambda c: quick(c, seed=None), E, r"seed must be a non-negative"),
         Case("seed=-1", lambda c: quick(c, seed=-1), E, r"seed must be a non-negative"),
         Case("seed=1.5", lambda c: quick(c, seed=1.5), E, r"seed must be a non-negative"),

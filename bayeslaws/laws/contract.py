@@ -290,6 +290,17 @@ class Law(abc.ABC):
                 )
             if not isinstance(value, dist.Distribution):
                 raise TypeError(f"prior for {key!r} must be a numpyro distribution, got {value!r}")
+            default = priors.get(key)
+            unbounded = dist.constraints.real
+            if default is not None and default.support is not unbounded and (
+                value.support is unbounded
+            ):
+                raise ValueError(
+                    f"prior for {key!r} puts mass on every real number, but {key!r} lives on "
+                    f"{default.support} (its default prior is {type(default).__name__}): use a "
+                    "distribution on that support (e.g. dist.Beta on (0, 1), dist.HalfNormal "
+                    "or dist.LogNormal on the positive numbers)"
+                )
             priors[key] = value
         return priors
 
