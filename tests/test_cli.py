@@ -523,3 +523,52 @@ def test_predict_passes_lr_and_batch_size_to_the_law(files, capsys, monkeypatch)
     argv = ["predict", str(files["fit"]), "--N", "1e9", "--D", "1e10", "--lr", "3e-4", "1e-3"]
     assert main(argv + ["--batch-size", "131072", "262144"]) == 0
     assert seen["lr"] == [3e-4, 1e-3] and seen["batch_size"] == [131072.0, 262144.0]
+
+
+def _design_candidates(monkeypatch, argv):
+    """The candidates ``bayeslaws design`` hands to next_runs, its batch, and its exit code."""
+    real = bl.design.next_runs
+    seen = {}
+
+    def capture(fit, cands, target=None, **kwargs):
+        seen["cands"] = cands
+        seen["plan"] = real(fit, cands, target, **kwargs)
+        return seen["plan"]
+
+    monkeypatch.setattr(bl.design, "next_runs", capture)
+    return main(argv + ["--k", "1", "--nopt", "1e22"]), seen
+
+
+def test_design_applies_units_and_compute_model(files, monkeypatch, capsys):
+    """--units and --compute-model reach the candidates: a file with N in millions; isoFLOP
+    lines whose D follows C = K N D; a file's C in K N D, which the runs are costed by."""
+    table = pd.read_csv(files["cands"])
+    path = files["dir"] / "cands_millions.csv"
+    table.assign(N=table["N"] / 1e6).to_csv(path, index=False)
+    argv = ["design", str(files["fit"]), "--candidates", str(path), "--units", "N=millions"]
+    code, seen = _design_candidates(monkeypatch, argv)
+    assert code == 0, capsys.readouterr().err
+    np.testing.assert_allclose(seen["cands"]["N"], table["N"], rtol=1e-12)
+    argv = ["design", str(files["fit"]), "--isoflop", "1e20", "--compute-model", "100"]
+    code, seen = _design_candidates(monkeypatch, argv + ["--n-per-budget", "3"])
+    assert code == 0, capsys.readouterr().err
+    cands = seen["cands"]
+    np.testing.assert_allclose(100 * cands["N"] * cands["D"], 1e20, rtol=1e-9)
+    np.testing.assert_allclose(seen["plan"]["flops"], 1e20, rtol=1e-9)  # costed by 100 N D
+    path = files["dir"] / "cands_100nd.csv"
+    table.assign(D=1e20 / (100 * table["N"]), C=1e20).to_csv(path, index=False)
+    argv = ["design", str(files["fit"]), "--candidates", str(path)]
+    code, seen = _design_candidates(monkeypatch, argv + ["--compute-model", "100"])
+    assert code == 0, capsys.readouterr().err
+    np.testing.assert_allclose(seen["plan"]["flops"], 1e20, rtol=1e-9)
+    # without it the file's C disagrees with the fit's 6 N D: said, not ignored
+    _one_line_error(capsys, argv + ["--nopt", "1e22"], "disagree with the fit's compute model 6ND")
+    _one_line_error(capsys, argv + ["--units", "lr=2"], "no lr column")
+
+
+def test_candidates_refuse_a_step_of_one_or_less(files, capsys, tmp_path):
+    out = str(tmp_path / "sweeps.csv")
+    for option, value in (("--lr-step", "0"), ("--batch-step", "1"), ("--lr-step", "-2")):
+        argv = ["candidates", str(files["fit"]), "--sweep", "1e9", "1e10", option, value]
+        name = option[2:].replace("-", "_")
+        _one_line_error(capsys, argv + ["--out", out], f"{name} must be a finite number > 1")

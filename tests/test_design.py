@@ -41,6 +41,23 @@ def replicated_fit():
 
 
 @pytest.fixture(scope="module")
+def hp_fit():
+    """A hyperparameter-law fit of a simulated LR x batch sweep at four (N, D) cells."""
+    truth = simulate.VideoDiTTruth()
+    df = simulate.simulate_grid(
+        truth,
+        N=[0.017e9, 0.017e9, 0.13e9, 0.13e9],
+        D=[2e9, 8e9, 2e9, 8e9],
+        lr_values=[1e-4, 1.9e-4, 3.6e-4],
+        batch_values=[5e4, 1e5, 2e5],
+        seed=0,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return bl.fit(bl.load_runs(df), law="hyperparams", seed=0, warn=False, **SMALL)
+
+
+@pytest.fixture(scope="module")
 def confirmed(simulated_fit, cands):
     """NMC / PCE / reweighted checks of the linearisation of the law itself (method "none")."""
     return design.bounds(simulated_fit, cands, design.Loss(N=7e9, D=1.4e11), seed=0, model="none")
@@ -151,19 +168,8 @@ def test_cost_column(simulated_fit, cands):
     np.testing.assert_allclose(ranked["info_per_cost"], ranked["info"] / ranked["gpu_hours"])
 
 
-def test_hyperparameter_target_and_cell_units():
-    truth = simulate.VideoDiTTruth()
-    df = simulate.simulate_grid(
-        truth,
-        N=[0.017e9, 0.017e9, 0.13e9, 0.13e9],
-        D=[2e9, 8e9, 2e9, 8e9],
-        lr_values=[1e-4, 1.9e-4, 3.6e-4],
-        batch_values=[5e4, 1e5, 2e5],
-        seed=0,
-    )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        fit = bl.fit(bl.load_runs(df), law="hyperparams", seed=0, warn=False, **SMALL)
+def test_hyperparameter_target_and_cell_units(hp_fit):
+    fit = hp_fit
     cands = design.hyperparameter_candidates(
         N=[0.057e9, 0.26e9, 0.26e9], D=[4e9, 4e9, 12e9], fit=fit, n_lr=3, n_batch=3
     )
@@ -256,3 +262,89 @@ def test_n_opt_target_at_the_search_edge_warns(simulated_fit, monkeypatch):
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)
         design.NOpt(C=1e21).draws(simulated_fit, method="none")
+
+
+# ---- confirmed defects (each test failed before its fix) ---------------------------------------
+def test_sweeps_of_separate_calls_stay_separate_units():
+    """Sweeps made by two calls and concatenated keep one unit per (N, D) cell (the labels name
+    the cell); so do the single runs of per_cell=False."""
+    grid = {"lr": [1e-4, 2e-4], "batch_size": [1e5, 2e5]}
+    a = design.hyperparameter_candidates(N=5.7e7, D=4e9, **grid)
+    b = design.hyperparameter_candidates(N=2.6e8, D=4e9, **grid)
+    both = pd.concat([a, b], ignore_index=True)
+    assert both["unit"].nunique() == 2
+    assert both.groupby("unit")["N"].nunique().max() == 1  # no unit spans two cells
+    one = design.hyperparameter_candidates(N=5.7e7, D=4e9, per_cell=False, **grid)
+    two = design.hyperparameter_candidates(N=2.6e8, D=4e9, per_cell=False, **grid)
+    assert pd.concat([one, two])["unit"].nunique() == 8
+
+
+def test_pool_units_refuse_a_repeated_index_and_label_cells_exactly(simulated_fit, hp_fit):
+    a = pd.DataFrame({"N": [1e8, 3e8], "D": [2e9, 6e9]})
+    b = pd.DataFrame({"N": [1e9, 3e9], "D": [2e10, 6e10]})
+    with pytest.raises(ValueError, match=r"pool's row labels \(its index\) repeat"):
+        design.pool_units(simulated_fit, pd.concat([a, b]))
+    # two unseen cells that print alike at 3 significant digits are two sweeps
+    grid = pd.DataFrame(
+        [(lr, b) for lr in (1e-4, 1.9e-4, 3.6e-4) for b in (5e4, 1e5)], columns=["lr", "batch_size"]
+    )
+    pool = pd.concat([grid.assign(N=n, D=2e9) for n in (1.2341e8, 1.2344e8)], ignore_index=True)
+    units = design.pool_units(hp_fit, pool, sweep_size=4)
+    sweeps = units[units["unit"].str.startswith("sweep")]
+    assert sweeps.groupby("unit").size().tolist() == [4, 4]
+    assert sweeps.groupby("unit")["N"].nunique().max() == 1
+
+
+def test_candidates_c_is_checked_and_costed_by_their_compute_model(simulated_fit):
+    """A C column that disagrees with N, D under the compute model is refused (as load_runs
+    does); isoFLOP candidates built with another compute model are costed by it."""
+    bad = pd.DataFrame({"N": [1e8, 3e8], "D": [2e9, 6e9], "C": [1e30, 1.08e19]})
+    with pytest.raises(ValueError, match=r"disagree with the fit's compute model 6ND .* rows 0"):
+        design.next_runs(simulated_fit, bad, k=1)
+    cands = design.isoflop_candidates(C=1e20, n_per_budget=3, fit=simulated_fit, compute_model=12)
+    plan = design.next_runs(simulated_fit, cands, k=1, budget=1e20, model="none")
+    np.testing.assert_allclose(plan["flops"], 1e20, rtol=1e-9)  # 12 N D, as the C column says
+    ranked = design.rank_candidates(simulated_fit, cands, cost="flops", model="none")
+    np.testing.assert_allclose(ranked["flops"], 1e20, rtol=1e-9)
+    stripped = pd.DataFrame(cands.to_dict("list"))  # the compute model lost: refused, not misused
+    with pytest.raises(ValueError, match="disagree with the fit's compute model"):
+        design.next_runs(simulated_fit, stripped, k=1)
+
+
+@pytest.mark.parametrize("kwargs", [{"lr_step": 0.0}, {"lr_step": -1.5}, {"batch_step": 1.0}])
+def test_sweep_steps_must_exceed_one(kwargs):
+    word = next(iter(kwargs))
+    with pytest.raises(ValueError, match=rf"{word} must be a finite number > 1"):
+        design.hyperparameter_candidates(N=5e7, D=4e9, lr=[1e-4], batch_size=[1e5], **kwargs)
+
+
+def test_info_criterion_refuses_a_singular_target(simulated_fit, cands):
+    twice = design.Loss(N=[7e9, 7e9], D=[1.4e11, 1.4e11])  # one component given twice
+    for call in (design.next_runs, design.rank_candidates):
+        with pytest.raises(ValueError, match="criterion='info' needs a non-singular covariance"):
+            call(simulated_fit, cands, twice, criterion="info", model="none", cost=None)
+
+
+def test_ci_compute_model_and_cell_lengths_are_checked(simulated_fit, cands):
+    for ci in (0.0, 1.0, "0.9"):
+        with pytest.raises(ValueError, match="ci must be a number in"):
+            design.next_runs(simulated_fit, cands, k=1, ci=ci)
+        with pytest.raises(ValueError, match="ci must be a number in"):
+            design.rank_candidates(simulated_fit, cands, ci=ci)
+    target = design.NOpt(C=1e21, compute_model=60)
+    draws = np.log(np.full((4, 1), 8e8))
+    points = target.points(simulated_fit, draws)
+    np.testing.assert_allclose(60 * points["N"] * points["D"], 1e21, rtol=1e-12)
+    with pytest.raises(ValueError, match="got 3 sizes and 2 token counts"):
+        design.HyperparamOpt(N=[1e9, 2e9, 3e9], D=[1e10, 2e10])
+
+
+def test_rows_without_a_unit_label_are_units_of_their_own(simulated_fit):
+    """Runs without a unit label next to labelled ones (isoFLOP runs concatenated with sweeps)
+    are each their own unit, not one unit of unknown label."""
+    c = pd.DataFrame(
+        {"N": [1e8, 3e8, 1e9, 3e9], "D": [2e9, 6e9, 2e10, 6e10], "unit": ["a", None, None, "b"]}
+    )
+    ranked = design.rank_candidates(simulated_fit, c, cost=None, model="none")
+    assert sorted(ranked["unit"]) == ["a", "b", "row 1", "row 2"]
+    assert (ranked["n_runs"] == 1).all()

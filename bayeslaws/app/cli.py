@@ -365,31 +365,73 @@ def _design_target(args):
 
 def _generate_candidates(fit, args):
     """Candidate runs from ``--isoflop C ...`` (isoFLOP lines) and/or ``--sweep N D`` (LR x batch
-    sweeps, one unit each), through :mod:`bayeslaws.design.candidates`; None when neither."""
+    sweeps, one unit each), through :mod:`bayeslaws.design.candidates`, with ``--compute-model``
+    (else the fit's); None when neither."""
     import pandas as pd
 
     from bayeslaws import design
 
+    model = getattr(args, "compute_model", None)
     parts = []
     if args.isoflop:
         parts.append(
             design.isoflop_candidates(
                 C=_floats(args.isoflop, "isoflop"), n_per_budget=args.n_per_budget,
-                spread_decades=args.spread_decades, fit=fit,
+                spread_decades=args.spread_decades, fit=fit, compute_model=model,
             )
         )
     if args.sweep:
         cells = [_floats(pair, "sweep") for pair in args.sweep]
-        sweeps = design.hyperparameter_candidates(
-            [c[0] for c in cells], [c[1] for c in cells], fit=fit, n_lr=args.n_lr,
-            n_batch=args.n_batch, lr_step=args.lr_step, batch_step=args.batch_step,
-            lr=_floats(args.lr_grid, "lr-grid"), batch_size=_floats(args.batch_grid, "batch-grid"),
+        parts.append(
+            design.hyperparameter_candidates(
+                [c[0] for c in cells], [c[1] for c in cells], fit=fit, n_lr=args.n_lr,
+                n_batch=args.n_batch, lr_step=args.lr_step, batch_step=args.batch_step,
+                lr=_floats(args.lr_grid, "lr-grid"),
+                batch_size=_floats(args.batch_grid, "batch-grid"), compute_model=model,
+            )
         )
-        sweeps["unit"] = "sweep " + sweeps["unit"].astype(str)
-        parts.append(sweeps)
     if not parts:
         return None
-    return pd.concat(parts, ignore_index=True)
+    out = pd.concat(parts, ignore_index=True)
+    if "unit" in out:  # isoFLOP runs next to sweeps: each its own unit
+        out["unit"] = out["unit"].astype(object)
+        blank = out["unit"].isna()
+        out.loc[blank, "unit"] = [f"run {i}" for i in out.index[blank]]
+    return out
+
+
+CANDIDATE_COLUMNS = ("N", "D", "C", "lr", "batch_size")
+
+
+def _candidate_units(cands, args):
+    """The candidates with ``--units`` applied (each named column multiplied by its unit, as
+    ``load_runs(units=...)``) and the ``--compute-model`` recorded for their C (as the
+    generators record theirs: :func:`bayeslaws.design.candidates.with_model`)."""
+    import pandas as pd
+
+    from bayeslaws.design.candidates import with_model
+    from bayeslaws.runs.compute import as_compute_model
+    from bayeslaws.runs.table import RunTableError, _unit_factor
+
+    for column, unit in (_units(getattr(args, "units", None)) or {}).items():
+        if column not in CANDIDATE_COLUMNS:
+            raise CLIError(f"--units {column}=...: {column!r} is not one of {CANDIDATE_COLUMNS}")
+        if column not in cands:
+            raise CLIError(
+                f"--units {column}=...: the candidates file has no {column} column (its columns "
+                f"are {list(cands)})"
+            )
+        if not pd.api.types.is_numeric_dtype(cands[column]):
+            raise CLIError(
+                f"--units {column}=...: column {column!r} of the candidates is not numeric"
+            )
+        try:
+            cands[column] = cands[column] * _unit_factor(column, unit)
+        except RunTableError as err:
+            raise CLIError(f"--units: {err}") from None
+    if getattr(args, "compute_model", None) is not None:
+        with_model(cands, as_compute_model(args.compute_model))
+    return cands
 
 
 def _read_candidates(path: str, args):
@@ -408,7 +450,8 @@ def _read_candidates(path: str, args):
         raise CLIError(
             f"--column: {missing} not in the candidates file; its columns are {list(cands)}"
         )
-    return cands.rename(columns={name: canon for canon, name in mapping.items()})
+    cands = cands.rename(columns={name: canon for canon, name in mapping.items()})
+    return _candidate_units(cands, args)
 
 
 def cmd_candidates(args) -> int:
@@ -435,6 +478,10 @@ def cmd_design(args) -> int:
         )
     if args.candidates is not None and generated is not None:
         raise CLIError("give either --candidates or --isoflop/--sweep, not both")
+    if generated is not None and (args.units or args.column):
+        raise CLIError(
+            "--units and --column apply to a --candidates file, not to --isoflop/--sweep"
+        )
     cands = generated if generated is not None else _read_candidates(args.candidates, args)
     target = _design_target(args)
     if not any(getattr(args, t) is not None for t in ("loss", "nopt", "hparams")):

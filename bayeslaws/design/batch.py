@@ -5,7 +5,8 @@ already picked. The Gaussian information about all parameters is submodular (gre
 1 - 1/e of the best batch); the information about a target is not always (two runs can be worth
 more together than apart), so for targets greedy is a heuristic.
 
-Costs: ``cost="flops"`` uses the fit's compute model (6ND by default); a column name uses that
+Costs: ``cost="flops"`` uses the candidates' compute model (the one their generator recorded,
+:func:`.candidates.candidates_model`, else the fit's; 6ND by default); a column name uses that
 column (e.g. GPU-hours); ``cost=None`` ranks by information alone. Each pick maximises
 value / cost**cost_power (1: per FLOP; the classical baselines of SL2 use 0.3). ``budget``
 (FLOPs) keeps only the batches whose total compute fits: units that cost more are never
@@ -25,11 +26,13 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
+from ..runs.checks import check_probability
 from .bounds import bounds
-from .candidates import positive_int
+from .candidates import candidates_model, positive_int
 from .gaussian import (
     CRITERIA,
     Problem,
+    check_criterion,
     condition_rows,
     setup,
     unit_gains,
@@ -174,7 +177,7 @@ def _tally(keys) -> list:
 def unit_costs(fit, p: Problem, cost):
     """(FLOPs per unit (U,), cost per unit (U,) or None, cost name)."""
     df, U = p.cands, len(p.labels)
-    flops_row = np.asarray(fit.compute_model.flops(df["N"], df["D"]), float)
+    flops_row = np.asarray(candidates_model(fit, df).flops(df["N"], df["D"]), float)
     flops = np.bincount(p.row_unit, weights=flops_row, minlength=U)
     if cost is None:
         return flops, None, "none"
@@ -195,7 +198,8 @@ def _width_columns(rec: dict, p: Problem, now, post_var_u) -> None:
         rec[f"width_after[{lab}]"] = now[j] * np.sqrt(np.clip(post_var_u[j] / prior_var[j], 0, 1))
 
 
-def _check_options(criterion, cost_power, budget):
+def _check_options(criterion, cost_power, budget, ci=0.9):
+    check_probability("ci", ci)
     if criterion not in CRITERIA:
         raise ValueError(f"criterion must be one of {CRITERIA}, got {criterion!r}")
     if (
@@ -225,7 +229,14 @@ def _gains(p: Problem, W, DP, MU, criterion):
         n_target=p.n_target,
         criterion=criterion,
     )
-    return np.asarray(gains), np.asarray(post_var)
+    gains = np.asarray(gains)
+    if not np.all(np.isfinite(gains)):
+        raise ValueError(
+            f"criterion={criterion!r}: the expected information is not finite for "
+            f"{int((~np.isfinite(gains)).sum())} candidate unit(s) (a singular covariance of the "
+            "target or the observations); nothing is ranked on it: use criterion='marginal'"
+        )
+    return gains, np.asarray(post_var)
 
 
 def _score(gains, costs, cost_power):
@@ -256,8 +267,9 @@ def rank_candidates(
     per cost (info alone with ``cost=None``). ``model``: the extrapolation method of the draws
     (:func:`.discrepancy.design_method`); the other arguments as in :func:`next_runs`.
     """
-    _check_options(criterion, cost_power, None)
+    _check_options(criterion, cost_power, None, ci)
     p = setup(fit, cands, target, seed, max_draws, group, model)
+    check_criterion(p, criterion)
     flops, costs, cost_name = unit_costs(fit, p, cost)
     with jax.enable_x64(True):
         DP, MU = p.drift_terms([])
@@ -325,17 +337,19 @@ def next_runs(
     cands : candidate runs (DataFrame with the law's run columns; ``unit`` groups rows).
     target : :class:`~.targets.Loss`, :class:`~.targets.NOpt`, :class:`~.targets.HyperparamOpt`,
         :class:`~.targets.AllParameters` (default) or a list of targets (joint information).
-    cost : "flops" (the compute model), a column of ``cands`` (e.g. GPU-hours), or None (rank
-        by information alone). Each pick maximises value / cost**cost_power.
+    cost : "flops" (the candidates' compute model: the one their generator recorded, else the
+        fit's), a column of ``cands`` (e.g. GPU-hours), or None (rank by information alone).
+        Each pick maximises value / cost**cost_power.
     k : number of units to pick; None (with ``budget``): as many as the budget allows.
-    budget : the compute the batch may spend, in FLOPs (the fit's compute model): no unit
+    budget : the compute the batch may spend, in FLOPs (as ``cost="flops"``): no unit
         costing more is offered and the batch stops when nothing affordable is left. None: no
         limit.
     cost_power : the exponent of the cost in the score (default 1: information per FLOP).
     criterion : "marginal" (default: the expected information about each target component,
         summed; D-optimal for all parameters), "info" (the joint information about the target
         components, log det; the same for a scalar target) or "v_optimal" (reduction of the
-        summed variance of the target components).
+        summed variance of the target components). "info" needs a non-singular covariance of
+        the target components (no duplicated components, fewer components than draws).
     model : the extrapolation method of the draws (:func:`.discrepancy.design_method`; None:
         the package default if it carries the discrepancy of the true loss surface, else
         "drift"; "none": the fitted law alone, the classical design).
@@ -347,7 +361,7 @@ def next_runs(
     confirm : if > 0, add NMC / PCE / reweighted columns (:func:`~.bounds.bounds`) for the
         picks (each alone, not conditioned on the batch).
     seed, max_draws : seeding and thinning of the posterior draws.
-    ci : interval mass of the reported widths.
+    ci : interval mass of the reported widths, in (0, 1).
     group : the group the candidate runs belong to (grouped fits; None: a new group).
 
     Returns
@@ -363,7 +377,7 @@ def next_runs(
             f"estimator must be one of {ESTIMATORS} for next_runs (the greedy batch); "
             f"use bounds() for {BOUND_ESTIMATORS}"
         )
-    budget = _check_options(criterion, cost_power, budget)
+    budget = _check_options(criterion, cost_power, budget, ci)
     if k is None and budget is None:
         raise ValueError("k=None (fill the budget) needs a budget in FLOPs")
     k = None if k is None else positive_int("k", k)
@@ -371,6 +385,7 @@ def next_runs(
     if not isinstance(guardrails, Guardrails):
         raise ValueError(f"guardrails must be a bayeslaws.design.Guardrails, got {guardrails!r}")
     p = setup(fit, cands, target, seed, max_draws, group, model)
+    check_criterion(p, criterion)
     flops, costs, _ = unit_costs(fit, p, cost)
     U, m = p.idx.shape
     n_picks = U if k is None else min(k, U)

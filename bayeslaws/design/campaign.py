@@ -9,9 +9,9 @@ saved between steps (a researcher's loop spans days)::
     camp = bl.design.Campaign.load("campaign")   # next week: the same state
     plan = camp.propose(cands, budget=3e20)
 
-The guardrails hold across the whole campaign: every proposal counts the runs already trained
-and those proposed but not yet recorded (:meth:`~.batch.Guardrails.after`), so a design point
-is not re-proposed batch after batch.
+The guardrails hold across the whole campaign: every proposal counts the runs already recorded
+(:meth:`~.batch.Guardrails.after`), so a design point is not re-proposed batch after batch. A
+new proposal in the same step replaces the step's earlier one, which therefore does not count.
 
 What the campaign reports (:meth:`Campaign.report`) is what it designs for: the target's median
 and central interval under the design's model discrepancy (:func:`.discrepancy.design_method`;
@@ -157,19 +157,12 @@ class Campaign:
         )
 
     # ---- the loop ------------------------------------------------------------------------------
-    def _pending(self) -> pd.DataFrame:
-        """Proposals of the current step not yet recorded."""
-        if self.proposals.empty:
-            return self.proposals
-        return self.proposals[self.proposals["step"] == self.step]
-
     def propose(self, cands, *, k: int | None = 3, budget: float | None = None) -> pd.DataFrame:
         """The next batch (:func:`~.batch.next_runs`: ``k`` units, or with ``budget`` FLOPs the
-        best affordable batch), with the campaign-wide guardrails; kept as a proposal of the
-        current step (a new proposal in the same step replaces it)."""
-        parts = [f for f in (self.runs, self._pending()) if not f.empty]
-        earlier = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
-        rails = self.guardrails.after(earlier) if len(earlier) else self.guardrails
+        best affordable batch), with the campaign-wide guardrails (counting the recorded runs);
+        kept as the proposal of the current step (a new proposal in the same step replaces it,
+        so the replaced one's picks are not counted as earlier runs)."""
+        rails = self.guardrails.after(self.runs) if len(self.runs) else self.guardrails
         plan = next_runs(
             self.fit, cands, self.target, k=k, budget=budget, guardrails=rails, **self.options
         )

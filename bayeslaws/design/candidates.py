@@ -1,24 +1,63 @@
 """Candidate runs for design: isoFLOP lines, LR x batch sweeps, or any table of runs, checked and
 grouped into units (rows sharing a ``unit`` label are chosen and paid for together).
 
+The generators record the compute model they derived C (or D) with in the table's
+``attrs["compute_model"]``; :func:`check_candidates` completes and checks N, D, C with it (else
+with the fit's), and the design costs the runs by it.
+
 Units: N params, D tokens, C FLOPs, lr the learning rate, batch_size in tokens.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import pandas as pd
 
 from ..posterior import allocation_draws, quantity_draws, query_frame
 from ..posterior.draws import check_range
-from ..runs.compute import as_compute_model
+from ..runs.checks import is_real
+from ..runs.compute import ComputeModel, as_compute_model
 from .targets import positive
+
+MODEL_ATTR = "compute_model"  # attrs key: the compute model the candidates' C was derived with
+C_TOLERANCE = 0.01  # C given with N and D may differ from the compute model's by this fraction
 
 
 def positive_int(name: str, value, minimum: int = 1) -> int:
     if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
     return int(value)
+
+
+def step_factor(name: str, value) -> float:
+    """A grid's step: a finite number > 1 (the factor between neighbouring values)."""
+    if not is_real(value) or not math.isfinite(value) or value <= 1:
+        raise ValueError(
+            f"{name} must be a finite number > 1 (the factor between neighbouring values), "
+            f"got {value!r}"
+        )
+    return float(value)
+
+
+def cell_label(prefix: str, n, d) -> str:
+    """A unit label naming its (N, D) cell exactly (``repr`` of the floats: distinct cells never
+    share a label, however close)."""
+    return f"{prefix} N={float(n)!r}, D={float(d)!r}"
+
+
+def with_model(df: pd.DataFrame, model: ComputeModel) -> pd.DataFrame:
+    """``df`` recording the compute model its C was derived with (``attrs``)."""
+    df.attrs[MODEL_ATTR] = model
+    return df
+
+
+def candidates_model(fit, cands: pd.DataFrame) -> ComputeModel:
+    """The compute model of the candidates: the one recorded in their ``attrs`` (a generator's,
+    or the command line's ``--compute-model``), else the fit's."""
+    model = cands.attrs.get(MODEL_ATTR)
+    return fit.compute_model if model is None else as_compute_model(model)
 
 
 def isoflop_candidates(
@@ -36,7 +75,8 @@ def isoflop_candidates(
     Sizes are log-spaced over ``center * 10**[-spread_decades, +spread_decades]``; ``center``
     per budget defaults to the fit's posterior median N_opt(C) when ``fit`` is given, else the
     size with ``tokens_per_param`` tokens per parameter (20: Chinchilla's rule). D from the
-    compute model (``compute_model``, else the fit's, else 6ND).
+    compute model (``compute_model``, else the fit's, else 6ND), which the table records (see
+    the module docstring): the design costs these runs by it.
     """
     C = positive("C", C)
     n = positive_int("n_per_budget", n_per_budget, 1)
@@ -57,7 +97,7 @@ def isoflop_candidates(
     N = (centre[:, None] * 10.0 ** offsets[None, :]).ravel()
     Cs = np.repeat(C, n)
     D = np.asarray(model.tokens(N, Cs), float)
-    return pd.DataFrame({"N": N, "D": D, "C": Cs})
+    return with_model(pd.DataFrame({"N": N, "D": D, "C": Cs}), model)
 
 
 def size_at_ratio(model, C, tokens_per_param):
@@ -82,16 +122,21 @@ def hyperparameter_candidates(
     lr_step: float = 1.5,
     batch_step: float = 2.0,
     per_cell: bool = True,
+    compute_model=None,
 ) -> pd.DataFrame:
     """LR x batch sweeps at (N, D) cells (pairs, broadcast), as candidates.
 
     Grids are ``lr`` / ``batch_size`` if given (shared 1-d grids), else ``n_lr`` (``n_batch``)
-    values stepped by ``lr_step`` (``batch_step``) around the fit's predicted eta_opt (B_opt) at
-    each cell (a ``fit`` whose law predicts them is required then). ``per_cell=True`` (default)
-    makes each cell's sweep one candidate (column ``unit``): a single run in an unseen cell
-    carries no information while the cell's loss level is unknown. ``per_cell=False``: every run
-    its own.
+    values stepped by ``lr_step`` (``batch_step``, each a finite factor > 1) around the fit's
+    predicted eta_opt (B_opt) at each cell (a ``fit`` whose law predicts them is required then).
+    ``per_cell=True`` (default) makes each cell's sweep one candidate (column ``unit``, labelled
+    ``"sweep N=..., D=..."`` with the cell's exact N and D, so tables of several calls can be
+    concatenated): a single run in an unseen cell carries no information while the cell's loss
+    level is unknown. ``per_cell=False``: every run its own (``"run N=..., D=..., lr=...,
+    B=..."``). C from ``compute_model`` (else the fit's, else 6ND), recorded with the table.
     """
+    step_factor("lr_step", lr_step)
+    step_factor("batch_step", batch_step)
     N, D = positive("N", N), positive("D", D)
     if N.size != D.size and 1 not in (N.size, D.size):
         raise ValueError(
@@ -120,20 +165,29 @@ def hyperparameter_candidates(
         else:
             steps = np.arange(positive_int("n_batch", n_batch)) - (n_batch - 1) / 2
             bss = b_c[i] * batch_step**steps
+        label = cell_label("sweep", n, d)
         for b in bss:
             for r in lrs:
-                rows.append({"N": n, "D": d, "lr": r, "batch_size": b, "unit": i})
+                rows.append({"N": n, "D": d, "lr": r, "batch_size": b, "unit": label})
     out = pd.DataFrame(rows)
-    model = as_compute_model(None) if fit is None else fit.compute_model
+    if compute_model is None and fit is not None:
+        model = fit.compute_model
+    else:
+        model = as_compute_model(compute_model)
     out["C"] = model.flops(out["N"], out["D"])
     if not per_cell:
-        out["unit"] = np.arange(len(out))
-    return out[["N", "D", "C", "lr", "batch_size", "unit"]]
+        out["unit"] = [
+            f"{cell_label('run', n, d)}, lr={float(r)!r}, B={float(b)!r}"
+            for n, d, r, b in zip(out["N"], out["D"], out["lr"], out["batch_size"], strict=True)
+        ]
+    return with_model(out[["N", "D", "C", "lr", "batch_size", "unit"]], model)
 
 
 def check_candidates(fit, cands) -> pd.DataFrame:
-    """The candidates as a fresh DataFrame with N, D and C completed by the fit's compute model,
-    the law's run columns checked, and a ``unit`` column (one unit per row when absent)."""
+    """The candidates as a fresh DataFrame with N, D and C completed by their compute model
+    (:func:`candidates_model`; recorded in the result's ``attrs``), a C given with N and D
+    checked against it (to 1%, as ``load_runs`` does), the law's run columns checked, and a
+    ``unit`` column (one unit per row when absent)."""
     if not isinstance(cands, pd.DataFrame):
         raise ValueError(f"cands must be a pandas DataFrame of candidate runs, got {type(cands)}")
     if cands.empty:
@@ -144,11 +198,14 @@ def check_candidates(fit, cands) -> pd.DataFrame:
         raise ValueError(f"cands needs column N and one of D, C; it has {list(cands.columns)}")
     for col in given:
         positive(f"cands[{col!r}]", df[col].to_numpy())
-    model = fit.compute_model
+    model = candidates_model(fit, cands)
     if "D" not in df:
         df["D"] = model.tokens(df["N"], df["C"])
-    if "C" not in df:
+    elif "C" not in df:
         df["C"] = model.flops(df["N"], df["D"])
+    else:
+        check_flops(df, model, own=MODEL_ATTR in cands.attrs)
+    with_model(df, model)
     for col in fit.law.run_columns:
         if col not in df:
             raise ValueError(
@@ -159,7 +216,42 @@ def check_candidates(fit, cands) -> pd.DataFrame:
     check_range(fit, df, stacklevel=5)  # candidates in other units? (as predictions are)
     if "unit" not in df:
         df["unit"] = np.arange(len(df))
+    else:
+        fill_units(df)
     return df
+
+
+def fill_units(df: pd.DataFrame) -> None:
+    """Rows with a missing ``unit`` label (e.g. isoFLOP runs concatenated with sweeps) become
+    units of their own, labelled ``"row i"`` (i: the row's position)."""
+    blank = df["unit"].isna().to_numpy(bool)
+    if not blank.any():
+        return
+    labels = [f"row {i}" for i in np.flatnonzero(blank)]
+    taken = set(df["unit"][~blank]) & set(labels)
+    if taken:
+        raise ValueError(
+            f"cands['unit'] is missing at some rows and already uses their labels {sorted(taken)}"
+            ": give every row a unit label"
+        )
+    df["unit"] = df["unit"].astype(object)
+    df.loc[blank, "unit"] = labels
+
+
+def check_flops(df: pd.DataFrame, model: ComputeModel, own: bool) -> None:
+    """Raise when C disagrees with N, D under the compute model (the candidates' ``own``, else
+    the fit's) by more than 1%."""
+    implied = np.asarray(model.flops(df["N"], df["D"]), float)
+    off = np.abs(implied / df["C"].to_numpy(float) - 1) > C_TOLERANCE
+    if off.any():
+        rows = np.flatnonzero(off)
+        shown = ", ".join(str(r) for r in rows[:10]) + (", ..." if len(rows) > 10 else "")
+        whose = "the candidates' own" if own else "the fit's"
+        raise ValueError(
+            f"cands: columns N, D and C disagree with {whose} compute model {model.name} by more "
+            f"than 1% at rows {shown} (counted from 0); give two of N, D, C, or candidates built "
+            "with the compute model their C is in (isoflop_candidates(..., compute_model=))"
+        )
 
 
 def unit_codes(df: pd.DataFrame):
@@ -177,9 +269,18 @@ def pool_units(fit, pool: pd.DataFrame, sweep_size: int = 6) -> pd.DataFrame:
     the cell's loss level is unknown, so the ``sweep_size`` runs of that cell nearest the fit's
     predicted optimum (in ln lr and ln batch size) form one unit (a small sweep, chosen and paid
     for together); the cell's other runs stay single units (worth something once the cell is
-    fitted). Returns a copy of ``pool`` with a ``unit`` column (the row's label for single runs,
-    ``"sweep N=..., D=..."`` for a sweep).
+    fitted). Returns a copy of ``pool`` with a ``unit`` column (``"run LABEL"`` with the row's
+    label for single runs, so the pool's index must not repeat; ``"sweep N=..., D=..."`` with
+    the cell's exact N and D for a sweep).
     """
+    if not isinstance(pool, pd.DataFrame):
+        raise ValueError(f"pool must be a pandas DataFrame of runs, got {type(pool)}")
+    if pool.index.has_duplicates:
+        dup = list(dict.fromkeys(pool.index[pool.index.duplicated()]))[:5]
+        raise ValueError(
+            f"pool's row labels (its index) repeat, e.g. {dup}: each run's unit is named by its "
+            "label; pass pool.reset_index(drop=True) (or pd.concat(..., ignore_index=True))"
+        )
     df = check_candidates(fit, pool.drop(columns=["unit"], errors="ignore"))
     df.index = pool.index
     df["unit"] = [f"run {i}" for i in pool.index]
@@ -217,6 +318,5 @@ def pool_units(fit, pool: pd.DataFrame, sweep_size: int = 6) -> pd.DataFrame:
         e, b = centre[key]
         dist = np.hypot(np.log(rows["lr"]) - e, np.log(rows["batch_size"]) - b)
         near = rows.index[np.argsort(dist.to_numpy(), kind="stable")[:sweep_size]]
-        label = f"sweep N={rows['N'].iloc[0]:.3g}, D={rows['D'].iloc[0]:.3g}"
-        df.loc[near, "unit"] = label
+        df.loc[near, "unit"] = cell_label("sweep", rows["N"].iloc[0], rows["D"].iloc[0])
     return df

@@ -310,6 +310,26 @@ def setup(
     return problem
 
 
+def check_criterion(p: Problem, criterion: str) -> None:
+    """The joint criterion ("info", a log det) needs a non-singular covariance of the target
+    components: raise when it is singular (duplicated components, or more components than
+    posterior draws), where the log det is undefined and a ranking on it arbitrary."""
+    T = p.n_target
+    if criterion != "info" or T < 2:
+        return
+    DP, _ = p.drift_terms([])
+    At = p.A[:, :T]
+    before = At.T @ At + p.slope_var * DP.T @ DP
+    rank = np.linalg.matrix_rank(before, hermitian=True)
+    if rank < T:
+        raise ValueError(
+            f"criterion='info' needs a non-singular covariance of the target's {T} components, "
+            f"but it has rank {rank} (duplicated components, or more components than the "
+            f"{p.A.shape[0]} draws): its log det is undefined; remove the duplicates, use fewer "
+            "components or more draws, or use criterion='marginal' (the default)"
+        )
+
+
 def unit_rows(p: Problem) -> pd.DataFrame:
     """Each unit's first candidate row, with ``unit`` and ``n_runs`` (its candidate rows)."""
     first = np.array([np.argmax(p.row_unit == u) for u in range(len(p.labels))])

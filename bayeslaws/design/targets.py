@@ -19,6 +19,7 @@ import pandas as pd
 
 from ..posterior import allocation_draws, quantity_draws, query_frame
 from ..posterior.extrapolation import DEFAULT_METHOD, check_method
+from ..runs.compute import as_compute_model
 
 EDGE_SHARE = 0.05  # N_opt draws at the search range's edge above this share: the widths mislead
 
@@ -156,7 +157,8 @@ class Loss(Target):
 
 @dataclass(frozen=True)
 class NOpt(Target):
-    """The compute-optimal size N_opt (params) at budget(s) C (FLOPs)."""
+    """The compute-optimal size N_opt (params) at budget(s) C (FLOPs), under ``compute_model``
+    (default: the fit's)."""
 
     C: float
     compute_model: object = None
@@ -192,10 +194,12 @@ class NOpt(Target):
         return [f"N_opt(C={c:.3g})" for c in positive("C", self.C)]
 
     def points(self, fit, draws):
-        """The median N_opt on each budget's isoFLOP line."""
+        """The median N_opt on each budget's isoFLOP line (the target's compute model)."""
         C = positive("C", self.C)
         N = np.exp(np.median(np.asarray(draws, float), axis=0))
-        return pd.DataFrame({"N": N, "D": np.asarray(fit.compute_model.tokens(N, C)), "C": C})
+        model = fit.compute_model if self.compute_model is None else self.compute_model
+        D = np.asarray(as_compute_model(model).tokens(N, C), float)
+        return pd.DataFrame({"N": N, "D": D, "C": C})
 
 
 HYPERPARAM_QUANTITIES = {
@@ -223,8 +227,12 @@ class HyperparamOpt(Target):
     group: object = None
 
     def __post_init__(self):
-        positive("HyperparamOpt(N=)", self.N)
-        positive("HyperparamOpt(D=)", self.D)
+        n, d = positive("HyperparamOpt(N=)", self.N), positive("HyperparamOpt(D=)", self.D)
+        if n.size != d.size and 1 not in (n.size, d.size):
+            raise ValueError(
+                f"HyperparamOpt(N=, D=) pair up as cells: give them the same length, or one of "
+                f"them a single value; got {n.size} sizes and {d.size} token counts"
+            )
         if self.which not in HYPERPARAM_QUANTITIES:
             raise ValueError(
                 f"HyperparamOpt(which=) must be one of {sorted(HYPERPARAM_QUANTITIES)}, "
