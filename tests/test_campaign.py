@@ -500,3 +500,29 @@ def test_update_redoes_a_stuck_warm_refit_cold(simulated_runs):
     assert warned == bool(kept.diagnostics.problems)
     with pytest.raises(ValueError, match="cold_above must be a positive R-hat"):
         base.update(new, cold_above=0)
+
+
+def test_a_replaced_proposal_does_not_count_as_earlier_runs(simulated_fit):
+    """Proposing again in the same step replaces the step's proposal: its picks are not earlier
+    runs for the guardrails, so the larger batch still holds the best points."""
+    N, D = np.meshgrid(np.geomspace(1e8, 1e10, 4), np.geomspace(2e9, 2e11, 3))
+    grid = pd.DataFrame({"N": N.ravel(), "D": D.ravel()})
+    camp = design.Campaign.start(simulated_fit, TARGET, model="none", max_draws=200)
+    two = camp.propose(grid, k=2)
+    three = camp.propose(grid, k=3)
+    assert three["unit"].tolist()[:2] == two["unit"].tolist()
+    assert len(camp.proposals) == 3 and (camp.proposals["step"] == 0).all()
+
+
+def test_simulated_isoflop_pool_has_one_vertex_per_held_out_budget():
+    """The SIMULATED compendium-shaped pools build (their curves' points share their budget
+    exactly, so each held-out curve has a finite empirical vertex: the truth ours is scored on)."""
+    from bayeslaws.app import replay
+
+    for shape, (budgets, per_budget, n_held) in replay.COMPENDIUM_SHAPES.items():
+        pool = replay.simulated_isoflop_pool(shape)
+        assert pool.simulated
+        assert pool.runs["C"].nunique() == len(budgets) - n_held
+        assert len(pool.truth) == n_held
+        assert np.isfinite(pool.truth["truth"].to_numpy(float)).all()
+        assert len(pool.runs) == (len(budgets) - n_held) * per_budget

@@ -333,11 +333,13 @@ def simulated_isoflop_pool(shape: str = "llama_3", seed: int = 0, noise_sd: floa
     for C in budgets:
         centre = 0.1 * C**0.5
         for N in centre * np.logspace(-0.8, 0.8, per_budget):
-            rows.append((N, C / (6 * N)))
-    N, D = (np.array(v) for v in zip(*rows, strict=True))
-    truth = simulated_truth_loss(N, D, bend=0.1)
+            rows.append((N, C))
+    N, C = (np.array(v) for v in zip(*rows, strict=True))
+    truth = simulated_truth_loss(N, C / (6 * N), bend=0.1)
     loss = truth * np.exp(noise_sd * rng.standard_normal(truth.shape))
-    runs = load_runs(pd.DataFrame({"N": N, "D": D, "loss": loss}))
+    # C given (D derived), so each curve's points share their budget exactly: C = 6 N D
+    # recomputed from N and D differs in the last bits, and the vertices group points by C
+    runs = load_runs(pd.DataFrame({"N": N, "C": C, "loss": loss}))
     held = runs.df["C"] >= np.sort(budgets)[-n_held] * (1 - 1e-9)
     train = runs.exclude(held.to_numpy(), "held-out budgets (simulated)")
     return isoflop_pool(
