@@ -215,6 +215,30 @@ def test_replay_strategies_spend_within_the_budget():
     assert replay.r_squared([1.0, 2.0, 3.0], [3.0, 9.0, -4.0]) == -1.0  # clipped as SL2
 
 
+def test_ours_designs_on_a_pool_whose_c_is_a_nominal_budget(simulated_fit):
+    """A pool's C is its nominal budget (Marin's differs from 6ND by up to 26%): "ours" costs
+    the candidates from N and D by the fit's compute model instead of refusing the pool."""
+    from bayeslaws.app import replay
+
+    N = np.repeat([1e8, 3e8, 1e9], 3)
+    runs = pd.DataFrame({"N": N, "D": 20 * N * np.tile([0.5, 1.0, 2.0], 3)})
+    runs["C"] = 1.2 * 6 * runs["N"] * runs["D"]  # nominal: 20% off 6ND
+    runs.index = [f"r{i}" for i in range(len(runs))]
+    pool = replay.Pool(
+        name="toy (SIMULATED)",
+        kind="loss",
+        runs=runs,
+        held_out=runs.iloc[:0],
+        law="chinchilla",
+        targets=[design.Loss(N=1e10, D=2e11)],
+        start_size=3,
+        simulated=True,
+    )
+    start = pool.start(0)
+    new = replay.choose("ours", pool, simulated_fit, start, 0.5 * pool.compute, None, max_draws=50)
+    assert len(new) and not set(new) & set(start)
+
+
 def test_design_replay_figure(tmp_path):
     from bayeslaws import plot
 

@@ -542,9 +542,11 @@ def choose(
             picked.append(i)
             spent += c
         return pd.Index(picked)
-    columns = [c for c in ("N", "D", "C", "lr", "batch_size") if c in remaining]
+    # N and D describe a run; a pool's C is its nominal budget (Marin's differs from 6ND by up
+    # to 26%), so the candidates are costed by the fit's compute model from N and D
+    columns = [c for c in ("N", "D", "lr", "batch_size") if c in remaining]
     cands = design.pool_units(fit, remaining[columns])
-    done = pool.runs.loc[trained, [c for c in columns if c != "C"]]
+    done = pool.runs.loc[trained, columns]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if strategy == "ours":
