@@ -108,7 +108,7 @@ def timing(pools, log) -> str:
         options = {"chains": 2, "warmup": 200, "draws": 200, **pool.fit_options}
         fit = replay._fit(pool, pool.runs.loc[start], options, 0)
         remaining = pool.runs.drop(index=start)
-        columns = [c for c in ("N", "D", "C", "lr", "batch_size") if c in remaining]
+        columns = [c for c in ("N", "D", "lr", "batch_size") if c in remaining]  # as replay
         times = []
         for _ in range(4):
             t0 = time.perf_counter()
@@ -188,7 +188,7 @@ def diagnose(pools, log) -> str:
     for name in pools:
         pool = load_pool(name, log)
         start, fit, _ = replay.fit_start(pool, 0, replay._fit_options(pool, None))
-        columns = [c for c in ("N", "D", "C", "lr", "batch_size") if c in pool.runs]
+        columns = [c for c in ("N", "D", "lr", "batch_size") if c in pool.runs]  # as replay
         cands = design.pool_units(fit, pool.runs.drop(index=start)[columns])
         for criterion in ("marginal", "info"):
             line = f"{name}: " + batch_profile(pool, fit, start, cands, criterion)
