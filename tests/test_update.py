@@ -46,3 +46,17 @@ def test_new_runs_in_another_compute_model_are_refused(excluded_fit):
         combined_runs(excluded_fit, bl.load_runs(new, compute_model=7))
     runs, _ = combined_runs(excluded_fit, bl.load_runs(new))  # the fit's own model: fine
     assert runs.df["C"].iloc[-1] == pytest.approx(6 * 3e9 * 6e10)
+
+
+@pytest.mark.parametrize(
+    "options, error, message",
+    [
+        ({"cold_above": True}, ValueError, "cold_above must be a positive R-hat"),
+        ({"screen": "drop"}, ValueError, "screen"),
+        ({"warn": "no"}, TypeError, "warn must be True or False"),
+    ],
+)
+def test_update_options_are_checked_before_any_sampling(excluded_fit, options, error, message):
+    new = pd.DataFrame({"N": [3e9], "D": [6e10], "loss": [2.0]})
+    with pytest.raises(error, match=message):
+        excluded_fit.update(new, **options)

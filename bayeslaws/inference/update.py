@@ -41,8 +41,10 @@ from numpyro.infer.initialization import init_to_value
 from numpyro.infer.util import initialize_model
 
 from ..runs import CANONICAL, RunTable, load_runs
+from ..runs.checks import is_real
 from . import nuts, padding
 from .fit import Fit
+from .screening import as_screen
 
 MIN_WARMUP = 100  # warm-up iterations of an update at the least
 COLD_ABOVE = 1.2  # largest R-hat of a warm refit above which it is redone cold
@@ -212,8 +214,11 @@ def update_fit(
     Returns a new :class:`~.fit.Fit` (the old one is unchanged); its record's notes say it was
     updated, and whether it was redone cold.
     """
-    if cold_above is not None and not cold_above > 0:
+    if cold_above is not None and (not is_real(cold_above) or not cold_above > 0):
         raise ValueError(f"cold_above must be a positive R-hat or None, got {cold_above!r}")
+    as_screen(screen)  # checked before the warm-up, not after it
+    if not isinstance(warn, bool | np.bool_):
+        raise TypeError(f"warn must be True or False, got {warn!r}")
     sampler = fit.record.sampler
     warmup = max(MIN_WARMUP, sampler.warmup // 2) if warmup is None else warmup
     draws = sampler.draws if draws is None else draws
