@@ -146,8 +146,8 @@ def fan(
     ``relative_panel``: a second row with the bands relative to the median (%), where narrow
     bands stay visible. ``kind``: "mean" (the law's own uncertainty) or "new_run" (what one new
     run would show, including the model discrepancy). ``targets``: (N, other input) pairs to mark
-    with their 90% interval of kind ``target_kind``, e.g. ``[(1.07e9, 1e10)]``. ``title``:
-    default from the law's form.
+    with their interval of kind ``target_kind`` at the widest ``ci`` level (90% by default), e.g.
+    ``[(1.07e9, 1e10)]``. ``title``: default from the law's form.
     """
     _check_fit(fit)
     from matplotlib.colors import LogNorm
@@ -155,6 +155,7 @@ def fan(
 
     law = fit.law
     levels = _ci_levels(ci)
+    widest = max(levels)
     df = _runs_frame(runs)
     if df is None:
         df = _training_frame(fit)
@@ -170,7 +171,7 @@ def fan(
         warnings.simplefilter("ignore", PlausibilityWarning)
         curves = {d: {c: predict(fit, N=grid, ci=c, kind=kind, seed=seed, **{other: d})
                       for c in levels} for d in slices}
-        marked = [(N, value, predict(fit, N=N, ci=0.9, kind=target_kind, seed=seed,
+        marked = [(N, value, predict(fit, N=N, ci=widest, kind=target_kind, seed=seed,
                                      **{other: value}).iloc[0]) for N, value in targets or []]
         points = [(n, d) for d in slices for n in grid] + [(n, v) for n, v, _ in marked]
         shown = query_frame(fit, N=[n for n, _ in points], **{other: [v for _, v in points]})
@@ -188,7 +189,6 @@ def fan(
     if hi_all <= lo_all:
         lo_all, hi_all = lo_all / 1.5, hi_all * 1.5
     norm = LogNorm(lo_all / 1.3, hi_all * 1.3)
-    widest = max(levels)
     for j, q in enumerate(quantities):
         ax = axes[0, j]
         col = "" if q == law.primary else f"{q}_"
@@ -216,7 +216,8 @@ def fan(
             m, lo, hi = t[f"{col}median"], t[f"{col}lower"], t[f"{col}upper"]
             ax.errorbar(N, m, yerr=[[m - lo], [hi - m]], fmt="D", color="crimson", ms=7,
                         mec="k", capsize=5, zorder=4,
-                        label=f"target N {_sci(N)}, {other} {_sci(value)} (90%, {target_kind})")
+                        label=f"target N {_sci(N)}, {other} {_sci(value)} "
+                        f"({100 * widest:g}%, {target_kind})")
         ax.set_xscale("log")
         if q != "loss":
             ax.set_yscale("log")
@@ -512,7 +513,8 @@ def _candidate_label(row) -> str:
 
 
 def design_ranking(plan: pd.DataFrame, *, score: str | None = None, top: int = 15, picks=None):
-    """Horizontal bars of the expected information per FLOP (or ``score``) of the ``top``
+    """Horizontal bars of the expected information per FLOP (or ``score``, labelled by what it
+    holds: nats for an information column such as "info", nats per unit cost) of the ``top``
     candidates, best at the top, each scored ALONE (as if it were the only new run); labels
     from N, D (and lr, batch size when present). Takes a ranked DataFrame of candidate runs such
     as ``bayeslaws.design.rank_candidates`` returns.
@@ -547,14 +549,13 @@ def design_ranking(plan: pd.DataFrame, *, score: str | None = None, top: int = 1
         if r["_pick"]:
             text += f"  <- batch pick #{int(r['_pick'])}"
         ax.text(r[score], yi, text, va="center", fontsize=7)
-    per = "FLOP" if "flop" in score.lower() else "unit cost"
-    ax.set_xlabel(f"expected information per {per}, each candidate alone (nats / {per})")
     ax.set_xlim(0, ranked[score].max() * 1.45)
     targets = [c[len("width_now[") : -1] for c in ranked if c.startswith("width_now[")]
     about = ", ".join(targets) if targets else "all parameters"
+    label, per = _score_words(score)
+    ax.set_xlabel(label)
     ax.set_title(
-        f"Candidate runs ranked alone: expected information about {about} per {per}",
-        fontsize=10,
+        f"Candidate runs ranked alone: expected information about {about}{per}", fontsize=10
     )
     handles = [Patch(color="tab:green", label="candidate (scored alone)")]
     if position.any():
@@ -565,6 +566,19 @@ def design_ranking(plan: pd.DataFrame, *, score: str | None = None, top: int = 1
     ax.grid(True, axis="x", which="both", alpha=0.2)
     fig.tight_layout()
     return fig
+
+
+def _score_words(score: str) -> tuple[str, str]:
+    """The x label of a ranking by ``score`` and its title's " per ..." (empty when the score
+    holds no cost): information columns are nats, per-FLOP and per-cost columns nats per
+    unit, any other column is named as it is."""
+    if score in INFO_COLUMNS:
+        return "expected information, each candidate alone (nats)", ""
+    per = "FLOP" if "flop" in score.lower() else "unit cost" if "cost" in score.lower() else None
+    if per is None:
+        return f"{score}, each candidate alone", f" (ranked by {score})"
+    label = f"expected information per {per}, each candidate alone (nats / {per})"
+    return label, f" per {per}"
 
 
 def _pick_positions(plan: pd.DataFrame, picks) -> np.ndarray:

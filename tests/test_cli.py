@@ -572,3 +572,112 @@ def test_candidates_refuse_a_step_of_one_or_less(files, capsys, tmp_path):
         argv = ["candidates", str(files["fit"]), "--sweep", "1e9", "1e10", option, value]
         name = option[2:].replace("-", "_")
         _one_line_error(capsys, argv + ["--out", out], f"{name} must be a finite number > 1")
+
+
+# ---- outputs, options that apply, and intervals as stated ------------------------------------
+def test_report_refuses_to_overwrite_its_fit_or_a_non_html_file(files, capsys, tmp_path):
+    """'report --out' may replace an earlier report, never the fit itself or a data file; the
+    refusal comes before any work."""
+    import shutil
+
+    fit = tmp_path / "g.nc"
+    shutil.copy(files["fit"], fit)
+    before = fit.read_bytes()
+    _one_line_error(capsys, ["report", str(fit), "--out", str(fit)], "is the fit file itself")
+    assert fit.read_bytes() == before
+    table = tmp_path / "runs.csv"
+    shutil.copy(files["runs"], table)
+    text = table.read_text()
+    _one_line_error(capsys, ["report", str(fit), "--out", str(table)], "not an HTML page")
+    assert table.read_text() == text and not (tmp_path / "runs_figures").exists()
+    other = tmp_path / "h.nc"  # another fit, named in --out: refused as well
+    shutil.copy(files["fit"], other)
+    _one_line_error(capsys, ["report", str(fit), "--out", str(other)], "not an HTML page")
+    assert other.read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    "argv, match",
+    [
+        (["plot", "{fit}", "--kind", "fan", "--C", "1e20"], "--C applies to --kind isoflop and "
+         "n_opt only"),
+        (["plot", "{fit}", "--kind", "fan", "--vars", "alpha"], "--vars applies to --kind pairs"),
+        (["plot", "{fit}", "--kind", "fan", "--paper-laws"], "--paper-laws applies to --kind "
+         "n_opt"),
+        (["plot", "{fit}", "--kind", "pairs", "--target", "1e9", "1e10"], "--target applies to "
+         "--kind fan only"),
+        (["plot", "{fit}", "--kind", "n_opt", "--fan-kind", "new_run"], "--fan-kind applies to "
+         "--kind fan only"),
+        (["plot", "{fit}", "--kind", "isoflop", "--C", "1e20", "--runs", "{runs}"], "--runs "
+         "applies to --kind fan and bowls only"),
+        (["plot", "{fit}", "--kind", "pairs", "--runs", "{runs}"], "--runs applies to"),
+        (["plot", "{fit}", "--kind", "fan", "--exclude-rows", "3", "--exclude-reason", "x"],
+         "--exclude-rows needs --runs"),
+        (["plot", "{fit}", "--kind", "fan", "--exclude-reason", "x"], "--exclude-reason needs "
+         "--runs"),
+        (["plot", "{fit}", "--kind", "fan", "--column", "N=params"], "--column needs --runs"),
+        (["plot", "{fit}", "--kind", "fan", "--compute-model", "8"], "--compute-model needs "
+         "--runs"),
+        (["report", "{fit}", "--exclude-rows", "3", "--exclude-reason", "x"], "--exclude-rows "
+         "needs --runs"),
+        (["report", "{fit}", "--units", "N=millions"], "--units needs --runs"),
+        (["report", "{fit}", "--column", "N=params"], "--column needs --runs"),
+        (["report", "{fit}", "--known-label", "Epoch"], "--known-label needs --known"),
+    ],
+)
+def test_options_that_do_not_apply_are_errors(files, capsys, argv, match):
+    """plot and report name an option that the chosen figure (or a missing --runs) leaves
+    unused, instead of ignoring it and exiting 0."""
+    out = files["dir"] / ("unused.png" if argv[0] == "plot" else "unused.html")
+    argv = [a.format(**files) for a in argv] + ["--out", str(out)]
+    _one_line_error(capsys, argv, match)
+    assert not out.exists()
+
+
+def test_report_draws_every_interval_at_its_ci(files, capsys, monkeypatch, tmp_path):
+    """'All intervals are central 80% ...': the figures draw 80% intervals, none at 90%."""
+    from bayeslaws import plot
+
+    seen = {}
+    real = plot.save
+
+    def record(fig, path, **kwargs):
+        texts = [fig._suptitle.get_text() if fig._suptitle is not None else ""]
+        for ax in fig.axes:
+            texts += [ax.get_title(), ax.get_xlabel(), ax.get_ylabel()]
+            legend = ax.get_legend()
+            texts += [t.get_text() for t in legend.get_texts()] if legend is not None else []
+        seen[path.name] = " ".join(texts)
+        return real(fig, path, **kwargs)
+
+    monkeypatch.setattr(plot, "save", record)
+    html = tmp_path / "r.html"
+    argv = ["report", str(files["fit"]), "--ci", "0.8", "--C", "1e21", "--target", "1e9", "1e10"]
+    assert main(argv + ["--out", str(html)]) == 0, capsys.readouterr().err
+    assert "All intervals are central 80% posterior credible intervals" in capsys.readouterr().out
+    assert {"fan.png", "isoflop.png"} <= set(seen), seen
+    for name in ("fan.png", "isoflop.png"):
+        assert "80%" in seen[name] and "90%" not in seen[name], (name, seen[name])
+
+
+def test_allocate_band_options_imply_near_optimal(files, capsys):
+    """--prob and --relative-to are near-optimal band options: given alone they ask for the
+    band (as --tolerance does), and a bad --prob is refused before any table is printed."""
+    fit = str(files["fit"])
+    assert main(["allocate", fit, "--C", "1e22", "--prob", "0.8"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("NearOptimal(") == 1 and "prob>=0.8" in out
+    assert main(["allocate", fit, "--C", "1e22", "--relative-to", "total"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("NearOptimal(") == 1 and "of the total loss" in out
+    assert main(["allocate", fit, "--C", "1e22"]) == 0  # no band option: the table alone
+    assert "NearOptimal(" not in capsys.readouterr().out
+    for bad in ("1.5", "0", "1"):
+        code = main(["allocate", fit, "--C", "1e22", "--prob", bad])
+        captured = capsys.readouterr()
+        assert code == EXIT_BAD_INPUT and captured.out == "", captured
+        assert len(captured.err.splitlines()) == 1 and "--prob" in captured.err, captured.err
+    main(["allocate", "--help"])
+    assert "implies --near-optimal" in " ".join(capsys.readouterr().out.split()).replace(
+        "--near- optimal", "--near-optimal"
+    )

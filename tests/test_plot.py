@@ -273,3 +273,31 @@ def test_plot_imports_matplotlib_lazily():
         n.module for n in top if isinstance(n, ast.ImportFrom) and n.module
     ]
     assert not [n for n in names if n.startswith("matplotlib")]
+
+
+def test_fan_marks_targets_at_the_widest_band(surface_fit):
+    """The target's interval is drawn at the widest of the ``ci`` levels, and labelled so."""
+    import matplotlib.pyplot as plt
+
+    fig = plot.fan(surface_fit, ci=(0.5, 0.8), targets=[(1.07e9, 1e10)], relative_panel=False)
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    (target,) = [label for label in labels if label.startswith("target N")]
+    assert "(80%, new_run)" in target, target
+    assert "90%" not in " ".join(labels) + _suptitle(fig)
+    plt.close(fig)
+
+
+def test_design_ranking_of_information_alone_says_nats():
+    """A score with no cost in it (``design --cost none`` ranks by "info") is labelled as
+    information in nats, not per unit cost."""
+    import matplotlib.pyplot as plt
+
+    plan = pd.DataFrame({"N": [1e8, 3e8], "D": [2e9, 4e9], "info": [0.3, 0.5]})
+    fig = plot.design_ranking(plan, score="info")
+    ax = fig.axes[0]
+    assert "(nats)" in ax.get_xlabel() and "per" not in ax.get_xlabel(), ax.get_xlabel()
+    assert "per" not in ax.get_title() and "cost" not in ax.get_title(), ax.get_title()
+    plt.close(fig)
+    fig = plot.design_ranking(plan.assign(info_per_cost=[1.0, 2.0]))  # a cost column: per cost
+    assert "per unit cost" in fig.axes[0].get_xlabel()
+    plt.close(fig)

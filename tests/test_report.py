@@ -398,3 +398,48 @@ def test_hyperparameter_design_cautions_reach_the_report(baseline, monkeypatch):
     text = " ".join(Report("probe", sections=[sweeps]).to_text().split())
     assert "CAUTION: probe: eta_opt draws at the grid edge" in text
     assert "rules relaxed" not in text
+
+
+def _near(ci: float, prob: float):
+    """A NearOptimal with a band, made up (no fit)."""
+    from bayeslaws.posterior.allocation import NearOptimal
+
+    smallest = {
+        "N": 6e8, "size_vs_optimal": -0.4, "excess": 0.004, "excess_lower": 0.002,
+        "excess_upper": 0.006, "excess_reducible": 0.02, "excess_reducible_lower": 0.01,
+        "excess_reducible_upper": 0.03,
+    }
+    return NearOptimal(
+        C=1e22, tolerance=0.05, prob=prob, ci=ci, table=pd.DataFrame(), N_opt=1e9,
+        N_opt_lower=7e8, N_opt_upper=1.4e9, band=(6e8, 1.6e9), smallest=smallest,
+        relative_to="reducible", floor=(1.6, 1.5, 1.7), reducible_share=(0.2, 0.18, 0.22),
+    )
+
+
+def test_near_optimal_sentence_compares_the_right_percentiles():
+    """The upper end of the ci interval is the (1 + ci)/2 percentile: above the band's
+    probability it may cross the tolerance, below it it cannot (for a size in the band)."""
+    from bayeslaws.app.report import near_optimal_sentence
+
+    wide = " ".join(near_optimal_sentence(_near(ci=0.9, prob=0.9)).split())
+    assert "95th percentile" in wide and "may cross" in wide, wide
+    narrow = " ".join(near_optimal_sentence(_near(ci=0.5, prob=0.9)).split())
+    assert "75th percentile" in narrow and "may cross" not in narrow, narrow
+    assert "higher percentile" not in narrow and "lower percentile" in narrow, narrow
+    same = " ".join(near_optimal_sentence(_near(ci=0.8, prob=0.9)).split())
+    assert "may cross" not in same and "90th percentile" in same, same
+
+
+def test_write_html_refuses_a_file_that_is_not_a_report(tmp_path):
+    """A report may replace an earlier page, never a table, a fit or another file."""
+    from bayeslaws.app.report import Report, write_html
+
+    table = tmp_path / "runs.csv"
+    table.write_text("N,D,loss\n1e8,2e9,3.1\n")
+    with pytest.raises(FileExistsError, match="not an HTML page"):
+        write_html(Report("probe"), table)
+    assert table.read_text() == "N,D,loss\n1e8,2e9,3.1\n"
+    page = tmp_path / "report.html"
+    write_html(Report("first"), page)
+    write_html(Report("second"), page)  # an earlier report is overwritten
+    assert "second" in page.read_text()

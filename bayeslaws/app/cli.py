@@ -322,25 +322,36 @@ def _say_new_group(fit, group) -> None:
         )
 
 
+BAND_DEFAULTS = {"relative_to": "reducible", "prob": 0.9}  # allocate's near-optimal band
+
+
 def cmd_allocate(args) -> int:
     import bayeslaws as bl
 
-    fit = _load_fit(args.fit)
-    budgets = _floats(args.C, "C")
+    # --tolerance, --relative-to and --prob each ask for the band (imply --near-optimal)
+    band = args.near_optimal or any(
+        getattr(args, name) is not None for name in ("tolerance", *BAND_DEFAULTS)
+    )
+    relative_to = args.relative_to or BAND_DEFAULTS["relative_to"]
+    prob = BAND_DEFAULTS["prob"] if args.prob is None else args.prob
     if args.tolerance is not None and not 0 < args.tolerance <= 1:
         raise CLIError(
-            f"--tolerance is a fraction of the {args.relative_to} loss in (0, 1] (0.05 = 5%), "
+            f"--tolerance is a fraction of the {relative_to} loss in (0, 1] (0.05 = 5%), "
             f"got {args.tolerance:g}"
         )
+    if not 0 < prob < 1:
+        raise CLIError(f"--prob is the near-optimal band's probability in (0, 1), got {prob:g}")
+    fit = _load_fit(args.fit)
+    budgets = _floats(args.C, "C")
     table = bl.optimal_allocation(fit, C=budgets, ci=args.ci, group=args.group)
     _say_new_group(fit, args.group)
     print(_table(table))
-    if args.near_optimal or args.tolerance is not None:
+    if band:
         for C in budgets:
             print(
                 bl.near_optimal(
-                    fit, C, args.tolerance, relative_to=args.relative_to, prob=args.prob,
-                    ci=args.ci, group=args.group,
+                    fit, C, args.tolerance, relative_to=relative_to, prob=prob, ci=args.ci,
+                    group=args.group,
                 )
             )
     return 0
@@ -504,9 +515,45 @@ def cmd_design(args) -> int:
     return 0
 
 
+# plot options and the --kind values that use them (any other kind refuses them)
+PLOT_OPTIONS = (
+    ("--runs", "runs", ("fan", "bowls")),
+    ("--C", "C", ("isoflop", "n_opt")),
+    ("--target", "target", ("fan",)),
+    ("--fan-kind", "fan_kind", ("fan",)),
+    ("--vars", "vars", ("pairs",)),
+    ("--paper-laws", "paper_laws", ("n_opt",)),
+)
+# options that read the table given by --runs, and do nothing without it
+RUNS_OPTIONS = (
+    ("--column", "column"),
+    ("--units", "units"),
+    ("--compute-model", "compute_model"),
+    ("--exclude-rows", "exclude_rows"),
+    ("--exclude-reason", "exclude_reason"),
+)
+
+
+def _given(args, dest: str) -> bool:
+    return getattr(args, dest, None) not in (None, False)
+
+
+def _refuse_unused(args, options=()) -> None:
+    """One line naming the first option the command would ignore: one of ``options`` (option,
+    dest, kinds) that the chosen ``--kind`` does not use, or a table option without --runs."""
+    for option, dest, kinds in options:
+        if _given(args, dest) and args.kind not in kinds:
+            raise CLIError(f"{option} applies to --kind {' and '.join(kinds)} only")
+    if args.runs is None:
+        for option, dest in RUNS_OPTIONS:
+            if _given(args, dest):
+                raise CLIError(f"{option} needs --runs (it applies to the run table given there)")
+
+
 def cmd_plot(args) -> int:
     from bayeslaws import plot
 
+    _refuse_unused(args, PLOT_OPTIONS)
     fit = _load_fit(args.fit)
     runs = None
     if args.runs is not None:
@@ -521,7 +568,7 @@ def cmd_plot(args) -> int:
             if len(t) != 2:
                 raise CLIError("--target takes two numbers: N (parameters) and D (tokens)")
             targets = [tuple(t)]
-        fig = plot.fan(fit, runs, targets=targets, kind=args.fan_kind)
+        fig = plot.fan(fit, runs, targets=targets, kind=args.fan_kind or "mean")
     elif args.kind == "bowls":
         fig = plot.bowls(fit, runs)
     elif args.kind == "isoflop":
@@ -541,12 +588,19 @@ def cmd_plot(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from .report import fit_report, write_html
+    from .report import fit_report, refuse_non_report, write_html
 
+    _refuse_unused(args)
+    if args.known_label is not None and not args.known:
+        raise CLIError("--known-label needs --known (it names where those values come from)")
+    out = Path(args.out)
+    if out.resolve() == Path(args.fit).resolve():
+        raise CLIError(f"--out {args.out!r} is the fit file itself: give the report its own "
+                       ".html file")
+    refuse_non_report(out)  # an earlier report may be replaced, nothing else
     fit = _load_fit(args.fit)
     runs = _read_runs(args.runs, args) if args.runs is not None else None
     targets = [tuple(_floats(t, "target")) for t in args.target or []]
-    out = Path(args.out)
     known = {}
     for pair in args.known or []:
         name, sep, value = pair.partition("=")
@@ -774,10 +828,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tolerance", type=float, default=None,
                    help="near-optimal tolerance (fraction of --relative-to; implies "
                    "--near-optimal); None: 5%% of the reducible loss")
-    p.add_argument("--relative-to", default="reducible", choices=["reducible", "total"],
+    p.add_argument("--relative-to", default=None, choices=["reducible", "total"],
                    help="the tolerance is a fraction of the reducible loss (L_opt minus the "
-                   "law's floor) or of the total loss")
-    p.add_argument("--prob", type=float, default=0.9, help="probability for the near-optimal band")
+                   "law's floor; the default) or of the total loss; implies --near-optimal")
+    p.add_argument("--prob", type=float, default=None,
+                   help="probability for the near-optimal band, in (0, 1) (default: 0.9); "
+                   "implies --near-optimal")
     p.add_argument("--group", default=None,
                    help="a fitted group's label (grouped fits; default: a new group)")
     p.set_defaults(func=cmd_allocate)
@@ -810,11 +866,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--kind", required=True, choices=PLOT_KINDS, help="which figure")
     p.add_argument("--out", required=True, help="image file (.png, .pdf, .svg)")
     p.add_argument("--runs", default=None,
-                   help="a run table to draw (default: the fit's own training runs)")
+                   help="fan, bowls: a run table to draw (default: the fit's own training "
+                   "runs); the column and exclusion options below read it")
     p.add_argument("--C", nargs="+", default=None, help="budgets (isoflop, n_opt)")
     p.add_argument("--target", nargs=2, default=None, metavar=("N", "D"), help="fan: mark a run")
-    p.add_argument("--fan-kind", default="mean", choices=["mean", "new_run"],
-                   help="fan: bands of the law (mean) or of one new run")
+    p.add_argument("--fan-kind", default=None, choices=["mean", "new_run"],
+                   help="fan: bands of the law (mean, the default) or of one new run")
     p.add_argument("--vars", nargs="+", default=None, help="pairs: parameter names")
     p.add_argument("--paper-laws", action="store_true", help="n_opt: overlay Yin et al.'s laws")
     _add_columns(p)
@@ -824,7 +881,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("report", "a shareable HTML report of a saved fit, figures inline (and as text)")
     p.add_argument("fit", help="a .nc file written by 'bayeslaws fit'")
     p.add_argument("--out", default="report.html", help="the HTML file")
-    p.add_argument("--runs", default=None, help="a run table to draw (default: the fit's own)")
+    p.add_argument("--runs", default=None,
+                   help="a run table to draw (default: the fit's own); the column and "
+                   "exclusion options below read it")
     p.add_argument("--C", nargs="+", default=None, help="budgets (FLOPs) for the allocation")
     p.add_argument("--target", nargs=2, action="append", default=None, metavar=("N", "D"),
                    help="predict at (N, D) (or (N, C) for isoflop laws), repeatable")
@@ -833,9 +892,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--known", nargs="+", default=None, metavar="PARAMETER=VALUE",
                    help="known values of parameters (a published fit, a simulation's truth), "
                    "each said to lie inside or OUTSIDE its interval")
-    p.add_argument("--known-label", default="published",
-                   help="where the known values come from, e.g. 'Epoch AI 2024' (append ':truth' "
-                   "for a simulator's truth)")
+    p.add_argument("--known-label", default=None,
+                   help="with --known: where the known values come from, e.g. 'Epoch AI 2024' "
+                   "(append ':truth' for a simulator's truth; default: published)")
     _add_columns(p)
     _add_exclusion(p)
     p.set_defaults(func=cmd_report)

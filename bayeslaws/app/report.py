@@ -245,7 +245,9 @@ def fit_report(
             ),
             "fitted ranges: "
             + "; ".join(f"{k} [{v[0]:.3g}, {v[1]:.3g}]" for k, v in ranges.items()),
-            f"All intervals are central {pct} posterior credible intervals.",
+            f"All intervals are central {pct} posterior credible intervals"
+            + (" (the fan figure also shades the inner 50% band, labelled)."
+               if ci > 0.5 and figure_dir is not None else "."),
         ],
     )
     diag = fit.diagnostics
@@ -316,11 +318,12 @@ def fit_report(
     if figure_dir is not None:
         figure_dir = Path(figure_dir)
         train = fit.training_runs() if runs is None else runs
+        bands = (0.5, ci) if ci > 0.5 else (ci,)  # the stated ci and an inner 50% band
         jobs = [("fan.png", "the law against N with its bands, beyond the fitted range",
-                 lambda: plot.fan(fit, train, targets=targets, seed=seed))]
+                 lambda: plot.fan(fit, train, targets=targets, ci=bands, seed=seed))]
         if alloc is not None:
             jobs.append(("isoflop.png", "loss along the isoFLOP lines of the budgets",
-                         lambda: plot.isoflop(fit, budgets, seed=seed)))
+                         lambda: plot.isoflop(fit, budgets, ci=ci, seed=seed)))
         jobs.append(("pairs.png", "posterior pairs (divergent transitions marked)",
                      lambda: plot.pairs(fit)))
         for name, caption, make in jobs:
@@ -335,8 +338,8 @@ def fit_report(
 
 
 def near_optimal_sentence(near) -> str:
-    """The near-optimal band in words, with the tolerance on both scales and why an excess
-    interval may cross the tolerance."""
+    """The near-optimal band in words, with the tolerance on both scales and whether the upper
+    end of an excess interval may cross the tolerance (only above the band's percentile)."""
     pct = f"{100 * near.ci:g}%"
     tol = (
         f"loss within {100 * near.tolerance:g}% of the {near.relative_to} loss above the "
@@ -360,13 +363,60 @@ def near_optimal_sentence(near) -> str:
         f"loss [{100 * s['excess_reducible_lower']:.3g}, "
         f"{100 * s['excess_reducible_upper']:.3g}] ({pct} intervals). The band asks for "
         f"probability {near.prob:g} of staying within the tolerance, i.e. the "
-        f"{100 * near.prob:g}th percentile of the excess below it; the upper end of the "
-        f"{pct} interval is a higher percentile and may cross it."
+        f"{100 * near.prob:g}th percentile of the excess below it; "
+        + _upper_end_words(near.ci, near.prob)
     )
 
 
-def write_html(report: Report, path) -> Path:
+def _upper_end_words(ci: float, prob: float) -> str:
+    """How the upper end of a central ``ci`` interval (its (1 + ci)/2 percentile) compares with
+    the band's ``prob`` percentile, which stays within the tolerance for a size in the band."""
+    upper = 50 * (1 + ci)
+    pct = f"{100 * ci:g}%"
+    if np.isclose(upper, 100 * prob):
+        return (
+            f"the upper end of the {pct} interval is that same {upper:g}th percentile, so for "
+            "a size in the band it is within the tolerance."
+        )
+    if upper > 100 * prob:
+        return (
+            f"the upper end of the {pct} interval is the {upper:g}th percentile, a higher "
+            "percentile than the band's, and may cross it."
+        )
+    return (
+        f"the upper end of the {pct} interval is the {upper:g}th percentile, a lower percentile "
+        "than the band's, so for a size in the band it stays within the tolerance."
+    )
+
+
+HTML_STARTS = ("<!doctype html", "<html")  # how a page (an earlier report) begins
+
+
+def refuse_non_report(path) -> None:
+    """Raise FileExistsError when ``path`` exists and is not an HTML page, so that a report
+    never overwrites a fit, a run table or any other file; an earlier report may be replaced."""
     path = Path(path)
+    if not path.exists() or path.is_dir():
+        return
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(512).decode("utf-8", "replace").lstrip("\ufeff \t\r\n")
+    except OSError as err:
+        raise FileExistsError(
+            f"{str(path)!r} exists and cannot be read to check that it is an earlier report "
+            f"({err}); it was not overwritten: write the report to another path"
+        ) from None
+    if not head.lower().startswith(HTML_STARTS):
+        raise FileExistsError(
+            f"{str(path)!r} exists and is not an HTML page (an earlier report), so it was not "
+            "overwritten: write the report to a new .html file or over an earlier report"
+        )
+
+
+def write_html(report: Report, path) -> Path:
+    """Write ``report`` as one HTML page to ``path`` (a new file or an earlier page)."""
+    path = Path(path)
+    refuse_non_report(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(report.to_html())
     return path
