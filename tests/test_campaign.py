@@ -183,15 +183,15 @@ def test_campaign_loop_saves_and_reloads(simulated_fit, cands, tmp_path):
         design.Campaign.load(tmp_path / "nothing")
 
 
-def test_replay_strategies_spend_within_the_budget():
+def _toy_pool(N, D, flops_factor: float = 6.0, grid: bool = False):
+    """A SIMULATED loss pool of runs (N params, D tokens) whose C is ``flops_factor`` N D (a
+    nominal budget when it is not 6), the paper grid by C when ``grid``."""
     from bayeslaws.app import replay
 
-    rng = np.random.default_rng(0)
-    N = np.repeat([1e8, 3e8, 1e9], 4)
-    runs = pd.DataFrame({"N": N, "D": 20 * N * rng.uniform(0.5, 2, len(N))})
-    runs["C"] = 6 * runs["N"] * runs["D"]
+    runs = pd.DataFrame({"N": N, "D": D})
+    runs["C"] = flops_factor * runs["N"] * runs["D"]
     runs.index = [f"r{i}" for i in range(len(runs))]
-    pool = replay.Pool(
+    return replay.Pool(
         name="toy (SIMULATED)",
         kind="loss",
         runs=runs,
@@ -199,9 +199,18 @@ def test_replay_strategies_spend_within_the_budget():
         law="chinchilla",
         targets=[design.Loss(N=1e10, D=2e11)],
         start_size=3,
-        grid=runs.sort_values("C").index,
+        grid=runs.sort_values("C").index if grid else None,
         simulated=True,
     )
+
+
+def test_replay_strategies_spend_within_the_budget():
+    from bayeslaws.app import replay
+
+    rng = np.random.default_rng(0)
+    N = np.repeat([1e8, 3e8, 1e9], 4)
+    pool = _toy_pool(N, 20 * N * rng.uniform(0.5, 2, len(N)), grid=True)
+    runs = pool.runs
     start = pool.start(0)
     assert list(start) == list(runs.sort_values("C").index[:3])  # the cheapest runs
     budget = 0.3 * pool.compute
@@ -221,19 +230,7 @@ def test_ours_designs_on_a_pool_whose_c_is_a_nominal_budget(simulated_fit):
     from bayeslaws.app import replay
 
     N = np.repeat([1e8, 3e8, 1e9], 3)
-    runs = pd.DataFrame({"N": N, "D": 20 * N * np.tile([0.5, 1.0, 2.0], 3)})
-    runs["C"] = 1.2 * 6 * runs["N"] * runs["D"]  # nominal: 20% off 6ND
-    runs.index = [f"r{i}" for i in range(len(runs))]
-    pool = replay.Pool(
-        name="toy (SIMULATED)",
-        kind="loss",
-        runs=runs,
-        held_out=runs.iloc[:0],
-        law="chinchilla",
-        targets=[design.Loss(N=1e10, D=2e11)],
-        start_size=3,
-        simulated=True,
-    )
+    pool = _toy_pool(N, 20 * N * np.tile([0.5, 1.0, 2.0], 3), flops_factor=1.2 * 6)
     start = pool.start(0)
     new = replay.choose("ours", pool, simulated_fit, start, 0.5 * pool.compute, None, max_draws=50)
     assert len(new) and not set(new) & set(start)
