@@ -422,7 +422,7 @@ def _candidate_units(cands, args):
 
     from bayeslaws.design.candidates import with_model
     from bayeslaws.runs.compute import as_compute_model
-    from bayeslaws.runs.table import RunTableError, _unit_factor
+    from bayeslaws.runs.table import RunTableError, unit_factor
 
     for column, unit in (_units(getattr(args, "units", None)) or {}).items():
         if column not in CANDIDATE_COLUMNS:
@@ -437,7 +437,7 @@ def _candidate_units(cands, args):
                 f"--units {column}=...: column {column!r} of the candidates is not numeric"
             )
         try:
-            cands[column] = cands[column] * _unit_factor(column, unit)
+            cands[column] = cands[column] * unit_factor(column, unit)
         except RunTableError as err:
             raise CLIError(f"--units: {err}") from None
     if getattr(args, "compute_model", None) is not None:

@@ -230,7 +230,9 @@ def _as_mask(mask, index: pd.Index) -> np.ndarray:
     )
 
 
-def _unit_factor(column: str, unit) -> float:
+def unit_factor(column: str, unit) -> float:
+    """The multiplier of a ``units=`` value for ``column``: a positive number as it is, or a
+    word ("thousands", "millions", "billions", ...); a RunTableError names a bad one."""
     if isinstance(unit, str):
         try:
             return UNIT_WORDS[unit.lower()]
@@ -644,7 +646,7 @@ def load_runs(
             continue
         values = _to_numeric(df, name, note)
         names[canon], typed[canon] = name, values
-        out[canon] = values * _unit_factor(canon, units.get(canon, 1.0))
+        out[canon] = values * unit_factor(canon, units.get(canon, 1.0))
 
     columns = [str(c) for c in df.columns]
     if "loss" not in out:
