@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 import bayeslaws as bl
-from bayeslaws.runs import RunTableError, compute
+from bayeslaws.runs import RunTableError, compute, load_runs, simulate
 
 
 def table(**overrides):
@@ -204,3 +204,20 @@ def test_porian_filter_that_matches_nothing_lists_the_values(tmp_path, monkeypat
         bundled.porian_isoflop(dataset="RW")
     with pytest.raises(ValueError, match=r"hparams='base' among the rows with dataset='rw'"):
         bundled.porian_isoflop(dataset="rw", hparams="base")
+
+
+def test_simulated_rows_are_named_in_the_tables_source(tmp_path):
+    """A table whose source column says simulated (as the simulators write it) says SIMULATED
+    in its source, whatever the file is called, so fits and reports that name the data do."""
+    df = simulate.simulate_chinchilla_runs(
+        {"E": 1.8, "A": 400.0, "B": 1200.0, "alpha": 0.34, "beta": 0.3,
+         "N": np.geomspace(1e7, 1e9, 4), "D": np.geomspace(1e9, 1e11, 4)},
+        seed=0,
+    )  # fmt: skip
+    path = tmp_path / "runs.csv"
+    df.to_csv(path, index=False)
+    assert load_runs(path).source == f"{path} (SIMULATED: its source column says so)"
+    assert load_runs(load_runs(path)).source.count("SIMULATED") == 1  # not said twice
+    mixed = df.assign(source=["simulated: x", "measured", "measured", "measured"])
+    assert "partly SIMULATED: 1 of 4 rows" in load_runs(mixed).source
+    assert load_runs(df.drop(columns="source")).source == "DataFrame"

@@ -719,10 +719,27 @@ def load_runs(
             f"replicates, exclude them ({EXCLUDE_HINT}).",
             stacklevel=2,
         )
+    source = source + simulated_note(out, source)
     if isinstance(data, RunTable):
         rows = data.n_input_rows or len(df)
         return RunTable(out, model, source, data.exclusions, rows)
     return RunTable(df=out, compute_model=model, source=source, n_input_rows=len(df))
+
+
+def simulated_note(df: pd.DataFrame, source: str = "") -> str:
+    """What to add to a table's ``source`` when its ``source`` column says rows are simulated
+    (as bayeslaws' simulators write it: "simulated: ..."), so that every fit, report and figure
+    that names the data says SIMULATED whatever the file is called; "" when none are (or the
+    ``source`` already says so)."""
+    if "source" not in df or "SIMULATED" in source:
+        return ""
+    said = df["source"].astype(str).str.strip().str.lower().str.startswith("simulated")
+    k, n = int(said.sum()), len(df)
+    if k == 0:
+        return ""
+    if k == n:
+        return " (SIMULATED: its source column says so)"
+    return f" (partly SIMULATED: {k} of {n} rows by its source column)"
 
 
 def _group_labels(values: pd.Series, name: str, note: str) -> pd.Series:
