@@ -403,12 +403,8 @@ def _generate_candidates(fit, args):
         )
     if not parts:
         return None
-    out = pd.concat(parts, ignore_index=True)
-    if "unit" in out:  # isoFLOP runs next to sweeps: each its own unit
-        out["unit"] = out["unit"].astype(object)
-        blank = out["unit"].isna()
-        out.loc[blank, "unit"] = [f"run {i}" for i in out.index[blank]]
-    return out
+    # isoFLOP runs next to sweeps have no unit label: the design makes each its own unit
+    return pd.concat(parts, ignore_index=True)
 
 
 CANDIDATE_COLUMNS = ("N", "D", "C", "lr", "batch_size")

@@ -17,7 +17,7 @@ import pandas as pd
 
 from ..posterior import allocation_draws, quantity_draws, query_frame
 from ..posterior.draws import check_range
-from ..runs.checks import is_real
+from ..runs.checks import check_integer, is_real
 from ..runs.compute import ComputeModel, as_compute_model
 from .targets import positive
 
@@ -26,9 +26,7 @@ C_TOLERANCE = 0.01  # C given with N and D may differ from the compute model's b
 
 
 def positive_int(name: str, value, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
+    return check_integer(name, value, minimum)
 
 
 def step_factor(name: str, value) -> float:
