@@ -681,3 +681,18 @@ def test_allocate_band_options_imply_near_optimal(files, capsys):
     assert "implies --near-optimal" in " ".join(capsys.readouterr().out.split()).replace(
         "--near- optimal", "--near-optimal"
     )
+
+
+@pytest.mark.parametrize("text, expected", [
+    (None, ("published", "published")),
+    ("Epoch AI 2024", ("Epoch AI 2024", "published")),
+    ("simulator:truth", ("simulator", "truth")),
+    ("Hoffmann et al.: Chinchilla", ("Hoffmann et al.: Chinchilla", "published")),
+    ("Besiroglu et al.: refit:published", ("Besiroglu et al.: refit", "published")),
+])
+def test_known_label_keeps_colons_that_do_not_name_a_kind(text, expected):
+    """A colon inside a citation belongs to the label; only a trailing ':truth' or
+    ':published' sets the kind (it used to cut the label at the first colon)."""
+    from bayeslaws.app.cli import _known_label
+
+    assert _known_label(text) == expected

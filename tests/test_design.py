@@ -202,6 +202,7 @@ def test_hyperparameter_target_and_cell_units(hp_fit):
         (lambda f, c: design.Guardrails(min_size_spread=0.5), "min_size_spread"),
         (lambda f, c: design.isoflop_candidates(C=[-1.0]), "C"),
         (lambda f, c: design.isoflop_candidates(C=1e20, n_per_budget=0), "n_per_budget"),
+        (lambda f, c: design.isoflop_candidates(C=1e12, spread_decades=6), "spread_decades=6"),
         (lambda f, c: design.Loss(N=-1, D=1e9), "Loss(N=)"),
         (lambda f, c: design.NOpt(C=0), "NOpt(C=)"),
         (

@@ -308,14 +308,16 @@ def test_fit_report_command_renders_in_a_browser(demo, browser, tmp_path, capsys
     html = tmp_path / "report.html"
     argv = ["report", str(demo["out"] / "sweep_fit.nc"), "--out", str(html)]
     truth = VideoDiTTruth()
-    argv += ["--known", f"alpha={truth.alpha}", f"beta={truth.beta}", "--known-label", "truth"]
+    argv += ["--known", f"alpha={truth.alpha}", f"beta={truth.beta}",
+             "--known-label", "simulated sweep:truth"]
     assert main(argv + ["--C", "1e21", "1e22", "--target", "1.07e9", "1e10"]) == 0
     text = capsys.readouterr().out
     fit = bl.load_fit(demo["out"] / "sweep_fit.nc")
     for name in ("alpha", "beta"):  # the known values are confronted with the intervals
         row = fit.summary().loc[name]
         word = "inside" if row["5%"] <= getattr(truth, name) <= row["95%"] else "OUTSIDE"
-        line = next(x for x in text.splitlines() if f"(truth) {getattr(truth, name):.4g}" in x)
+        said = f"simulator truth (simulated sweep) {getattr(truth, name):.4g}"
+        line = next(x for x in text.splitlines() if said in x)
         assert word in line, line
     assert "Sampler health" in text and "decades above the largest fitted budget C" in text
     assert "Near-optimal at C 1e+22" in text

@@ -583,6 +583,17 @@ def cmd_plot(args) -> int:
     return 0
 
 
+def _known_label(text: str | None) -> tuple[str, str]:
+    """``--known-label`` as (label, kind): a trailing ':truth' or ':published' sets the kind;
+    any other colon belongs to the label ('Hoffmann et al.: Chinchilla')."""
+    if text is None:
+        return "published", "published"
+    label, sep, kind = text.rpartition(":")
+    if sep and kind.strip() in ("truth", "published"):
+        return label.strip() or "published", kind.strip()
+    return text, "published"
+
+
 def cmd_report(args) -> int:
     from .report import fit_report, refuse_non_report, write_html
 
@@ -597,13 +608,13 @@ def cmd_report(args) -> int:
     fit = _load_fit(args.fit)
     runs = _read_runs(args.runs, args) if args.runs is not None else None
     targets = [tuple(_floats(t, "target")) for t in args.target or []]
+    label, kind = _known_label(args.known_label)
     known = {}
     for pair in args.known or []:
         name, sep, value = pair.partition("=")
-        label, _, kind = (args.known_label or "published").partition(":")
         if not sep or not name:
             raise CLIError(f"--known takes PARAMETER=VALUE, got {pair!r}")
-        known[name] = (label, _floats([value], "known")[0], kind or "published")
+        known[name] = (label, _floats([value], "known")[0], kind)
     names = set(fit.summary().index)
     unknown = sorted(set(known) - names)
     if unknown:

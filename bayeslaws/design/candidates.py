@@ -95,6 +95,13 @@ def isoflop_candidates(
     N = (centre[:, None] * 10.0 ** offsets[None, :]).ravel()
     Cs = np.repeat(C, n)
     D = np.asarray(model.tokens(N, Cs), float)
+    short = ~((N >= 1) & (D >= 1))
+    if short.any():
+        raise ValueError(
+            f"spread_decades={spread_decades!r} around N={centre[short.reshape(C.size, n).any(1)]}"
+            f" reaches sizes with fewer than one parameter or token at C={np.unique(Cs[short])}"
+            " (FLOPs): narrow spread_decades or move center"
+        )
     return with_model(pd.DataFrame({"N": N, "D": D, "C": Cs}), model)
 
 
