@@ -155,6 +155,8 @@ def square(item):
         raise ValueError("cannot square 'fail'")
     if item == "flaky":
         raise RuntimeError("a failure that may pass on another try")
+    if item == "exit":
+        raise SystemExit(3)  # what argparse's parser.error does
     if item == "warn":
         warnings.warn("a warning in the worker", UserWarning, stacklevel=1)
         return 0
@@ -195,6 +197,28 @@ def test_map_tasks_in_process_records_a_failure_and_keeps_the_order():
     assert [(r.name, r.value, r.attempts) for r in streamed] == [
         ("task0", 9, 1), ("task1", None, 1), ("task2", 4, 1)
     ]
+
+
+def test_a_task_that_calls_sys_exit_is_recorded_and_the_batch_goes_on():
+    """SystemExit in one task used to end the whole batch and lose the others' results."""
+    import concurrent.futures as cf
+
+    for executor in (InProcessExecutor(), cf.ThreadPoolExecutor(max_workers=1)):
+        result = map_tasks(square, [1, "exit", 3], executor, retries=2, show_progress=False)
+        assert result.values == [1, None, 9]
+        assert result[1].error == "SystemExit: 3" and result[1].attempts == 1  # not retried
+
+
+def test_a_forking_process_pool_is_refused_before_it_can_deadlock():
+    """A ProcessPoolExecutor started by fork deadlocks once the parent has used JAX."""
+    import concurrent.futures as cf
+    import multiprocessing
+
+    with cf.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as pool:
+        with pytest.raises(ValueError, match="executor: .* fork.*get_context\\('spawn'\\)"):
+            map_tasks(square, [1], pool, show_progress=False)
+    with cf.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        assert map_tasks(square, [2], pool, show_progress=False).values == [4]
 
 
 def test_map_tasks_arguments_are_checked_by_name():

@@ -203,10 +203,11 @@ def run_item(fn: Callable, item) -> dict:
         with _TASK_LOCK, warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             out["value"] = fn(item)
-    except Exception as err:  # recorded per task, by design
+    except (Exception, SystemExit) as err:  # recorded per task, by design (sys.exit too:
+        # a task's argparse error must not end the batch; Ctrl-C still does)
         out["error"] = f"{type(err).__name__}: {err}"
         out["traceback"] = traceback.format_exc()
-        out["retry"] = not isinstance(err, NOT_RETRIED)
+        out["retry"] = not isinstance(err, (*NOT_RETRIED, SystemExit))
     out["warnings"] = [f"{w.category.__name__}: {w.message}" for w in caught]
     out["seconds"] = time.perf_counter() - started
     return out
@@ -416,7 +417,22 @@ def _as_executor(executor):
             "executor must be None (local processes), a dask.distributed Client or a "
             f"concurrent.futures executor with submit(); got {type(executor).__name__}"
         )
+    if _forks(executor):
+        raise ValueError(
+            "executor: this ProcessPoolExecutor starts its workers by fork, and JAX is not "
+            "fork-safe (a forked worker of a process that has used JAX deadlocks); make it with "
+            "mp_context=multiprocessing.get_context('spawn'), or pass executor=None for "
+            "bayeslaws' own local pool"
+        )
     return executor, False
+
+
+def _forks(executor) -> bool:
+    """Whether ``executor`` is a ``ProcessPoolExecutor`` whose start method is fork."""
+    context = getattr(executor, "_mp_context", None)  # set by ProcessPoolExecutor.__init__
+    if not isinstance(executor, cf.ProcessPoolExecutor) or context is None:
+        return False
+    return context.get_start_method() == "fork"
 
 
 def _worker_count(pool) -> int | None:
