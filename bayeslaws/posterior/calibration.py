@@ -34,6 +34,7 @@ from ..inference.batch import InProcessExecutor, map_tasks
 from ..inference.nuts import prior_predictive
 from ..laws import resolve_law
 from ..runs import PlausibilityWarning, RunTable, load_runs
+from ..runs.checks import check_integer
 from .draws import log_loss_draws, query_frame
 from .extrapolation import METHODS, distance, prepare
 from .splits import (  # noqa: F401  (the splits the harness scores, importable from here)
@@ -387,10 +388,25 @@ def widths_by_distance(fit, method: str, decades=(1, 2, 3), seed: int = 0) -> pd
 
 # ---- simulation-based calibration ----
 def rank_uniformity(ranks, n_draws: int, bins: int = 5) -> float:
-    """Chi-square p-value that ranks in 0..n_draws are uniform (``bins`` equal bins)."""
+    """Chi-square p-value that integer ranks in 0..n_draws are uniform, over ``bins``
+    equal-width bins; each bin's expected count is in proportion to the rank values it holds
+    (equal counts are right only when ``bins`` divides ``n_draws + 1``)."""
     ranks = np.asarray(ranks)
-    counts = np.histogram(ranks, bins=bins, range=(-0.5, n_draws + 0.5))[0]
-    return float(stats.chisquare(counts).pvalue)
+    check_integer("n_draws", n_draws, 1)
+    check_integer("bins", bins, 2)
+    if bins > n_draws + 1:
+        raise ValueError(f"bins={bins} is more than the {n_draws + 1} rank values 0..{n_draws}")
+    outside = (ranks < 0) | (ranks > n_draws) | (ranks != np.round(ranks))
+    if outside.any():
+        raise ValueError(
+            f"ranks must be integers in 0..{n_draws}; got {ranks[outside][:5].tolist()} "
+            f"at positions {np.flatnonzero(outside)[:5].tolist()}"
+        )
+    edges = np.linspace(-0.5, n_draws + 0.5, bins + 1)
+    counts = np.histogram(ranks, bins=edges)[0]
+    values_per_bin = np.histogram(np.arange(n_draws + 1), bins=edges)[0]
+    expected = ranks.size * values_per_bin / (n_draws + 1)
+    return float(stats.chisquare(counts, expected).pvalue)
 
 
 @dataclass(frozen=True)
@@ -443,14 +459,25 @@ def sbc_items(
     and ln-loss observations drawn from the law's prior predictive on ``design`` (columns N,
     D; default a 5 x 5 grid), each refit centred on the design's reference scales
     (``law.with_reference_scales``), so that its prior is the one simulated from."""
-    if isinstance(n_sims, bool) or not isinstance(n_sims, int | np.integer) or n_sims < 1:
-        raise ValueError(f"n_sims must be an integer >= 1, got {n_sims!r}")
+    check_integer("n_sims", n_sims, 1)
+    check_integer("chains", chains, 1)
+    check_integer("draws", draws, 1)
+    check_integer("thin", thin, 1)
+    if thin > chains * draws:
+        raise ValueError(f"thin={thin} keeps no draw of chains x draws = {chains * draws}")
     law_obj = resolve_law(law)
     if design is None:
         N, D = np.meshgrid(np.logspace(7.5, 9.5, 5), np.logspace(9, 11, 5))
-        design = pd.DataFrame({"N": N.ravel(), "D": D.ravel(), "loss": 3.0})
-    runs = load_runs(design[["N", "D", "loss"]])
+        design = pd.DataFrame({"N": N.ravel(), "D": D.ravel()})
+    if not isinstance(design, pd.DataFrame) or not {"N", "D"} <= set(design.columns):
+        raise ValueError("design must be a DataFrame with columns N and D (its losses are "
+                         "simulated)")
+    runs = load_runs(design[["N", "D"]].assign(loss=3.0))  # a placeholder: only N, D matter
     prepared = law_obj.prepare(runs)
+    known = list(law_obj.default_priors())
+    unknown = [p for p in params or [] if p not in known]
+    if unknown:
+        raise ValueError(f"params: {unknown} are not parameters of law {law!r}; it has {known}")
     fixed = law_obj.with_reference_scales(prepared.scales)
     priors = law_obj.priors(likelihood)
     static = {**prepared.static, "priors": priors, "likelihood": likelihood}
