@@ -40,3 +40,43 @@ def test_fit_writes_its_kernels_to_the_cache_folder(tmp_path):
 
 def test_the_environment_disables_the_cache(tmp_path):
     assert _fit_twice("off") == "None"
+
+
+MOVE_THEN_OFF = textwrap.dedent(
+    """
+    import os, sys
+    from pathlib import Path
+    import jax, jax.numpy as jnp
+    from bayeslaws.inference.compilation import enable_compilation_cache
+
+    a, b = Path(sys.argv[1]), Path(sys.argv[2])
+    count = lambda folder: len([p for p in folder.rglob("*") if p.is_file()])
+    enable_compilation_cache(a); jax.jit(jnp.sin)(1.0).block_until_ready()
+    enable_compilation_cache(b); jax.jit(jnp.cos)(1.0).block_until_ready()
+    moved = (count(a), count(b))
+    os.environ["BAYESLAWS_COMPILATION_CACHE"] = "off"
+    enable_compilation_cache(); jax.jit(jnp.tan)(1.0).block_until_ready()
+    print(moved, (count(a), count(b)))
+    """
+)
+
+
+def test_a_new_folder_or_off_in_a_running_process_moves_or_stops_jaxs_cache(tmp_path):
+    """JAX opens its cache once: the second folder was recorded but never written to, and
+    'off' left JAX writing to the first (the program after each switch went to folder a)."""
+    a, b = tmp_path / "a", tmp_path / "b"
+    env = {k: v for k, v in os.environ.items() if k != "BAYESLAWS_COMPILATION_CACHE"}
+    done = subprocess.run(
+        [sys.executable, "-c", MOVE_THEN_OFF, str(a), str(b)], env=env, capture_output=True,
+        text=True, timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "(1, 1) (1, 1)"  # sin in a, cos in b, tan nowhere
+
+
+def test_a_blank_setting_is_unset(monkeypatch, tmp_path):
+    from bayeslaws.inference.compilation import cache_dir
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setenv("BAYESLAWS_COMPILATION_CACHE", "  ")
+    assert cache_dir() == tmp_path / "bayeslaws" / "jax"  # not a folder named '  '

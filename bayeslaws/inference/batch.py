@@ -12,7 +12,9 @@ them: simulation-based calibration (``posterior.calibration.sbc``), the calibrat
   one machine or ``Client("tcp://scheduler:8786")`` on many. Dask schedules; bayeslaws only
   submits.
 * Any other object with ``submit(fn, *args)`` returning ``concurrent.futures.Future`` is used
-  as it is (:class:`InProcessExecutor`: in this process, one task at a time). Tasks in threads
+  as it is (:class:`InProcessExecutor`: in this process, one task at a time), except a
+  ``ProcessPoolExecutor`` that forks (Python 3.11's default on Linux): give it
+  ``mp_context=multiprocessing.get_context("spawn")``. Tasks in threads
   of one process run one at a time (they fit, and NumPyro's effect handlers are per process),
   so a ``ThreadPoolExecutor`` or a Dask worker's extra threads give no speed-up: use processes
   (``LocalCluster(threads_per_worker=1)``, the default ``processes=True``).

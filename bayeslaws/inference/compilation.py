@@ -32,8 +32,8 @@ def cache_dir() -> Path | None:
     value = os.environ.get(ENV)
     if value is not None and value.strip().lower() in OFF:
         return None
-    if value:
-        return Path(value).expanduser()
+    if value and value.strip():  # a blank value is unset
+        return Path(value.strip()).expanduser()
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(base) / "bayeslaws" / "jax"
 
@@ -41,11 +41,15 @@ def cache_dir() -> Path | None:
 def enable_compilation_cache(path=None) -> Path | None:
     """Turn on JAX's persistent compilation cache in ``path`` (default :func:`cache_dir`);
     returns the folder, or None when disabled or the folder cannot be created (then JAX
-    simply compiles in memory as before). Idempotent."""
+    simply compiles in memory as before). Idempotent; a later call with another folder, or
+    disabled, moves or stops JAX's cache too (it otherwise keeps the first folder)."""
     global _enabled
     folder = Path(path).expanduser() if path is not None else cache_dir()
     if folder is None:
-        _enabled = None  # no traced programs saved from now on (XLA's cache stays as it was)
+        if _enabled is not None:
+            jax.config.update("jax_enable_compilation_cache", False)
+            _reset_jax_cache()
+        _enabled = None  # and no traced programs saved from now on
         return None
     if _enabled == folder:
         return folder
@@ -55,11 +59,20 @@ def enable_compilation_cache(path=None) -> Path | None:
         return None
     if not os.access(folder, os.W_OK):
         return None
+    jax.config.update("jax_enable_compilation_cache", True)
     jax.config.update("jax_compilation_cache_dir", str(folder))
     jax.config.update("jax_persistent_cache_min_compile_time_secs", MIN_COMPILE_S)
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+    _reset_jax_cache()  # JAX opens its cache once: a new folder needs it reopened
     _enabled = folder
     return folder
+
+
+def _reset_jax_cache() -> None:
+    """Make JAX reopen its persistent cache from the current settings at the next compile."""
+    from jax.experimental.compilation_cache import compilation_cache
+
+    compilation_cache.reset_cache()
 
 
 def compilation_cache_enabled() -> Path | None:
