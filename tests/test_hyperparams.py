@@ -16,9 +16,14 @@ import pytest
 from scipy import stats
 
 import bayeslaws as bl
-from bayeslaws.laws.hyperparams import DivergenceWarning, HyperparamsLaw, log_survival
+from bayeslaws.laws.hyperparams import (
+    DivergenceWarning,
+    HyperparamsLaw,
+    TwoStageHyperparams,
+    log_survival,
+)
 from bayeslaws.laws.hyperparams.data import exclude_diverged
-from bayeslaws.runs import RunTableError
+from bayeslaws.runs import PlausibilityWarning, RunTableError
 from bayeslaws.runs.simulate import VideoDiTTruth, simulate_video_dit_sweep
 
 TRUTH = VideoDiTTruth()
@@ -340,3 +345,130 @@ def test_default_bowl_and_loss_scale(sweep):
     }
     lp, _ = log_density(law.model, (), args, params)
     assert np.isfinite(float(lp))
+
+
+# ---- cells: no converged run, rounding, groups, grid edges (no sampling) ---------------------
+def _prior_log_density(law, prepared):
+    """ln p of the model at one prior draw (finite if every cell is well defined)."""
+    import numpyro
+    from numpyro.infer.util import log_density
+
+    args = {
+        **prepared.data,
+        **prepared.static,
+        "priors": law.priors("huber"),
+        "likelihood": "huber",
+    }
+    trace = numpyro.handlers.trace(numpyro.handlers.seed(law.model, 0)).get_trace(**args)
+    params = {
+        k: v["value"] for k, v in trace.items() if v["type"] == "sample" and not v["is_observed"]
+    }
+    return float(log_density(law.model, (), args, params)[0])
+
+
+def _one_cell_diverged(df):
+    """The sweep with every run of its first cell diverged (NaN loss)."""
+    df = df.copy()
+    first = (df["N"] == SIZES[0]) & (df["D"] == TOKENS[0])
+    df.loc[first, "loss"] = np.nan
+    return df, int(first.sum())
+
+
+@pytest.mark.filterwarnings("ignore::bayeslaws.laws.hyperparams.data.DivergenceWarning")
+@pytest.mark.filterwarnings("ignore::bayeslaws.runs.table.PlausibilityWarning")
+def test_a_cell_without_a_converged_run_is_left_out_and_recorded(sweep):
+    df, n_first = _one_cell_diverged(sweep.df)
+    runs = bl.load_runs(df, allow_missing_loss=True)
+    for divergence in ("censor", "exclude"):
+        law = HyperparamsLaw(divergence=divergence, bowl="symmetric")
+        with pytest.warns(DivergenceWarning, match="1 \\(N, D\\) cells with no converged run"):
+            prepared = law.prepare(runs)
+        assert len(prepared.state["cells"]["N"]) == 8  # of 9
+        div = prepared.state["divergence"]
+        assert div["n_cells_without_converged_run"] == 1
+        assert div["n_runs_in_those_cells"] == n_first
+        lost = [e for e in prepared.runs.exclusions if "no converged run" in e.reason]
+        assert len(lost) == 1 and lost[0].count == n_first
+        assert any("1 (N, D) cells with no converged run" in n for n in prepared.notes)
+        assert np.isfinite(_prior_log_density(law, prepared))  # once NaN: mean bowl 0/0
+    # the two-stage baseline says how many cells had no optimum to select
+    with pytest.warns(DivergenceWarning, match="no converged run"):
+        state = TwoStageHyperparams().prepare(runs).state
+    assert state["n_cells"] == 8 and state["n_cells_without_converged_run"] == 1
+
+
+def test_values_equal_up_to_rounding_are_one_cell(sweep):
+    from bayeslaws.laws.hyperparams.data import CELL_RTOL, cell_table, same_value_ids
+
+    ids = same_value_ids([1e8, 1e8 * (1 + 1e-12), 1e8 * (1 + 1e-4), 2e8, 1e8 * (1 - 1e-9)])
+    assert ids.tolist() == [0, 0, 1, 2, 0]
+    index, cells = cell_table([1e8, 1e8 * (1 + CELL_RTOL / 10), 1e8], [1e9, 1e9, 2e9])
+    assert index.tolist() == [0, 0, 1] and cells["N"].tolist() == [1e8, 1e8]
+
+    df = sweep.df[["N", "D", "lr", "batch_size", "loss"]]  # C follows from N and D
+    first = df.index[(df["N"] == SIZES[0]) & (df["D"] == TOKENS[0])]
+    rounded = df.copy()
+    rounded.loc[first[::2], "N"] *= 1 + 1e-12  # the same cell, written with rounding
+    distinct = df.copy()
+    distinct.loc[first[::2], "N"] *= 1.01  # a genuinely different size: a new cell
+    two_stage = TwoStageHyperparams()
+    for table, n_cells in ((rounded, 9), (distinct, 10)):
+        runs = bl.load_runs(table, allow_missing_loss=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            assert len(HyperparamsLaw().prepare(runs).state["cells"]["N"]) == n_cells
+            state = two_stage.prepare(runs).state
+        assert state["n_cells"] == n_cells and state["n_selected"] == n_cells
+
+
+def test_a_new_group_has_no_fitted_cell():
+    """With several groups, group=None (a new group) is at no fitted cell: its loss level is
+    unknown (NaN), never a fitted group's."""
+    from types import SimpleNamespace
+
+    from bayeslaws.laws.hyperparams.optima import fitted_cell
+
+    cells = {"N": [1e8, 1e8], "D": [1e9, 1e9], "group": [0, 1]}
+    grouped = SimpleNamespace(state={"cells": cells}, groups=("a", "b"))
+    assert fitted_cell(grouped, 1e8, 1e9, None) is None
+    assert fitted_cell(grouped, 1e8, 1e9, 1) == 1
+    assert fitted_cell(grouped, 1e8 * (1 + 1e-9), 1e9, 0) == 0
+    single = SimpleNamespace(state={"cells": {**cells, "group": [0, 0]}}, groups=(None,))
+    assert fitted_cell(single, 1e8, 1e9, 0) == 0
+
+
+def test_two_stage_refuses_groups_and_checks_tolerance(sweep):
+    grouped = sweep.df.assign(group=np.where(sweep.df["D"] > 3e9, "a", "b"))
+    runs = bl.load_runs(grouped, allow_missing_loss=True)
+    with pytest.raises(RunTableError, match="'group'.*law 'hyperparams'"):
+        TwoStageHyperparams().prepare(runs)
+    law = TwoStageHyperparams()
+    assert law.configure(tolerance=np.float32(0.0025)).tolerance == pytest.approx(0.0025)
+    for bad in (False, "0.0025", 1.0, np.nan):
+        with pytest.raises(ValueError, match="tolerance"):
+            law.configure(tolerance=bad)
+
+
+def test_two_stage_counts_optima_at_the_grid_edge(sweep):
+    """A best run at its cell's smallest or largest lr or batch size is counted and warned
+    about; which runs are selected does not change."""
+    df = sweep.df
+    lrs = np.sort(df["lr"].unique())
+    cut = df[df["lr"] <= lrs[2]]  # truncated grid: the optimum lies above it in most cells
+    runs = bl.load_runs(cut, allow_missing_loss=True)
+    law = TwoStageHyperparams()
+    with pytest.warns(PlausibilityWarning, match="edge of their cell's grid"):
+        prepared = law.prepare(runs)
+    chosen = _selected(cut)
+    assert sorted(prepared.state["selected_rows"]) == sorted(str(i) for i in chosen.index)
+    by_cell = cut.groupby(["N", "D"])
+    expected = {}
+    for column in ("lr", "batch_size"):
+        low = by_cell[column].transform("min").loc[chosen.index]
+        high = by_cell[column].transform("max").loc[chosen.index]
+        expected[column] = (chosen[column] == low) | (chosen[column] == high)
+    edge = prepared.state["grid_edge"]
+    assert edge["lr"] == int(expected["lr"].sum()) > 0
+    assert edge["batch_size"] == int(expected["batch_size"].sum())
+    assert edge["n_at_edge"] == int((expected["lr"] | expected["batch_size"]).sum())
+    assert f"{edge['n_at_edge']} selected runs at the edge" in prepared.notes[0]

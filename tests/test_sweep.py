@@ -308,7 +308,7 @@ def test_shipped_optima_drift_reaches_predict_and_best_run(sweep_fit):
 def test_optima_drift_option_is_checked():
     assert sweep.SweepLaw(optima_drift=(0.1, 0.2)).options["optima_drift"] == [0.1, 0.2]
     assert sweep.SweepLaw(optima_drift=0.3).optima_drift == (0.3, 0.3)
-    for bad in ((-0.1, 0.2), (0.1,), "wide", (np.nan, 0.1)):
+    for bad in ((-0.1, 0.2), (0.1,), "wide", (np.nan, 0.1), "12", "0.5"):
         with pytest.raises(ValueError, match="optima_drift"):
             sweep.SweepLaw(optima_drift=bad)
 
@@ -380,6 +380,36 @@ def test_fence_finds_the_cliff_only():
     no_fence = sweep.SweepLaw(fence=None)
     mask, _ = no_fence.excluded_mask(df)
     assert mask.sum() == 1 and mask[-1]
+
+
+def test_fence_needs_enough_converged_runs_in_the_cell():
+    """Quartiles of a handful of runs fence good runs: the fence applies only in cells with at
+    least FENCE_MIN_RUNS converged runs (the cliff run counts as one; the NaN run does not)."""
+    df = damaged_sweep()
+    first = (df["N"] == SIZES[0]) & (df["D"] == TOKENS[0])
+    damaged = df.index[-2:]  # the cliff run, the NaN run
+    normal = df.index[first & ~df.index.isin(damaged)]
+    for n_normal, fenced in ((sweep.FENCE_MIN_RUNS - 2, False), (sweep.FENCE_MIN_RUNS - 1, True)):
+        keep = df.index[~first].append(normal[:n_normal]).append(damaged)
+        mask, reasons = sweep.LAW.excluded_mask(df.loc[keep])
+        assert bool(mask[-2]) == fenced and mask[-1], (n_normal, reasons)
+        assert mask.sum() == 1 + fenced
+
+
+def test_cells_up_to_rounding_and_cells_without_a_converged_run():
+    """N that differ by rounding are one cell; a cell all of whose runs diverged is counted."""
+    df = small_sweep()[["N", "D", "lr", "batch_size", "loss"]]
+    first = df.index[(df["N"] == SIZES[0]) & (df["D"] == TOKENS[0])]
+    rounded = df.copy()
+    rounded.loc[first[::2], "N"] *= 1 + 1e-12
+    assert len(sweep.LAW.prepare(_runs(rounded)).state["cells"]["N"]) == 9
+    lost = df.copy()
+    lost.loc[first, "loss"] = np.nan
+    with pytest.warns(DivergenceWarning, match="1 \\(N, D\\) cells left with no converged run"):
+        prepared = sweep.LAW.prepare(_runs(lost))
+    assert len(prepared.state["cells"]["N"]) == 8
+    assert prepared.state["divergence"]["n_cells_without_converged_run"] == 1
+    assert "1 (N, D) cells left with no converged run" in prepared.notes[0]
 
 
 def test_law_options_reach_the_law_or_are_refused_by_name():

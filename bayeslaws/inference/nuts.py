@@ -190,7 +190,7 @@ def fit(
     seed : PRNG seed; the same seed gives the same draws.
     chains, warmup, draws : NUTS chains and iterations per chain (defaults 4 x 1000 + 1000).
     target_accept : NUTS target acceptance probability; None: the law's default (0.8, the
-        sweep law 0.9).
+        sweep law 0.95).
     dense_mass : adapt a dense mass matrix; None: the law's default (dense for loss surfaces,
         whose log amplitudes are strongly correlated).
     prior_draws : if > 0, also store that many prior (predictive) draws in ``idata.prior``.

@@ -44,11 +44,15 @@ exactly afterwards: given the rest it is Gaussian (sites ``level_offset``, ``lev
   quadratic is a local model, and ``tau`` (fitted) is its relative misfit, so the runs far up
   the walls (towards the high-LR cliff, huge batches) inform the shape but cannot drag the
   optimum; on a truly quadratic bowl tau goes to ~0 and the model is the plain one;
-* diverged runs (NaN loss, a true ``diverged`` column, a loss above ``divergence_threshold``)
-  and runs beyond their cell's far-out fence (ln loss above Q3 + ``fence`` x IQR of the cell's
-  converged ln losses, Tukey's rule with ``fence = 3``) are excluded from the bowls and recorded
-  (``fit.record.data``, ``fit.record.law_state["divergence"]`` and the fit's notes): a run that
-  blew up says only that its hyperparameters are bad, which a local bowl cannot use.
+* diverged runs (NaN loss, a true ``diverged`` column, a loss above ``divergence_threshold``
+  -- without one, above 3x the sweep's median loss) and runs beyond their cell's far-out fence
+  (ln loss above Q3 + ``fence`` x IQR of the cell's converged ln losses, Tukey's rule with
+  ``fence = 3``; only in cells with at least ``FENCE_MIN_RUNS`` converged runs, where quartiles
+  mean something) are excluded from the bowls and recorded (``fit.record.data``,
+  ``fit.record.law_state["divergence"]`` and the fit's notes): a run that blew up says only that
+  its hyperparameters are bad, which a local bowl cannot use. A cell left with no run is counted
+  there too (``n_cells_without_converged_run``). Runs whose N (or D) agree within ``CELL_RTOL``
+  (relative) are one cell.
 
 **Beyond the fitted cells** (``optima_drift``): the optima's power laws are measured over the
 training cells' range of N and D only; beyond it their exponents may be wrong in a way the runs
@@ -120,7 +124,7 @@ from .contract import (
 )
 from .hyperparams import data as hp_data
 from .hyperparams import optima
-from .hyperparams.data import DivergenceWarning, positive_option
+from .hyperparams.data import CELL_RTOL, DivergenceWarning, cell_table, positive_option
 from .priors import standardised_sample
 from .surface import LossSurfaceLaw
 
@@ -132,8 +136,13 @@ BOWL_PARAMS = (
 SHAPE_SCATTER = ("k_lr", "k_batch", "lr_asym", "valley")  # bowl shape varies by cell
 SIGMA_MEDIAN, SIGMA_LOG_SD = 0.002, 1.5  # run-noise prior, LogNormal in log-loss units
 FENCE = 3.0  # Tukey's far-out fence, in IQRs of a cell's converged ln losses
+# The fence applies only in cells with at least this many converged (finite-loss, not diverged)
+# runs: the quartiles of a handful of runs are mostly noise, and a fence on them excludes valid
+# runs (a 30% subsample of the bundled sweep, 6-14 runs per cell: a valid run fenced in a cell
+# of 6). On the full bundled sweep (36 runs per cell) and Step Law (47-120 per cell) the fence
+# excludes the same runs with or without this minimum.
+FENCE_MIN_RUNS = 12
 SURFACES = {m.LAW.name: m.LAW for m in (chinchilla, chinchilla_gamma, kaplan, farseer)}
-CELL_RTOL = 1e-6  # (N, D) within this relative tolerance of a fitted cell are that cell
 # The optima laws' discrepancy beyond the training cells' range: sd per decade (ln units) of a
 # random slope per axis (N+, N-, D+, D-), for (ln eta_opt, ln B_opt). Chosen by
 # ``python benchmarks/sweep_joint.py --parts steplaw_drift_select --chains 4 --warmup 1000
@@ -146,6 +155,15 @@ CELL_RTOL = 1e-6  # (N, D) within this relative tolerance of a fitted cell are t
 # used.
 OPTIMA_DRIFT = {"lr": 1.094, "batch": 0.6295}
 DRIFT_AXES = ("N+", "N-", "D+", "D-")  # the first four of drift.AXES (the optima have no C+)
+
+
+def empty_cells(df: pd.DataFrame, excluded) -> int:
+    """How many (N, D) cells (``CELL_RTOL``) have every run ``excluded`` (R,): with no converged
+    run left they drop out of the fit entirely."""
+    index, cells = cell_table(df["N"], df["D"])
+    kept = np.bincount(index, weights=(~np.asarray(excluded, bool)).astype(float),
+                       minlength=len(cells))
+    return int((kept == 0).sum())
 
 
 def cell_distances(N, D, cells: Mapping) -> np.ndarray:
@@ -274,9 +292,11 @@ class SweepLaw(LossSurfaceLaw):
     ----------
     surface : the registered loss-surface law of ln L at optimal hyperparameters
         ("chinchilla" default; "kaplan", "chinchilla_gamma", "farseer").
-    divergence_threshold : a loss above this counts as diverged (None: only NaN losses, a true
-        ``diverged`` column and the fence).
-    fence : Tukey multiplier of the far-out fence per cell (default 3; None: no fence).
+    divergence_threshold : a loss above this counts as diverged (None: NaN losses, a true
+        ``diverged`` column and losses above 3x the sweep's median loss count; the fence
+        applies either way).
+    fence : Tukey multiplier of the far-out fence per cell (default 3; None: no fence), applied
+        only in cells with at least ``FENCE_MIN_RUNS`` (12) converged runs.
     shape_scatter : let each cell's bowl shape (curvatures, LR asymmetry, valley slope) deviate
         from the law's by its own fitted scatter (default False: the shape follows the power
         laws in N and D, and the bowl's relative misfit ``tau`` absorbs what it misses; the
@@ -315,10 +335,13 @@ class SweepLaw(LossSurfaceLaw):
     ):
         if optima_drift is None:
             optima_drift = (OPTIMA_DRIFT["lr"], OPTIMA_DRIFT["batch"])
-        if np.ndim(optima_drift) == 0 and not isinstance(optima_drift, str):
+        if np.ndim(optima_drift) == 0 and not isinstance(optima_drift, str | bytes):
             optima_drift = (optima_drift, optima_drift)  # one sd for both optima
         try:
-            drift = tuple(float(v) for v in optima_drift)
+            # a string is not two numbers ("12" would iterate as 1, 2)
+            drift = () if isinstance(optima_drift, str | bytes) else tuple(
+                float(v) for v in optima_drift
+            )
         except (TypeError, ValueError):
             drift = ()
         if len(drift) != 2 or not all(np.isfinite(v) and v >= 0 for v in drift):
@@ -562,20 +585,23 @@ class SweepLaw(LossSurfaceLaw):
 
     # ---- data in -----------------------------------------------------------------------------
     def excluded_mask(self, df: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
-        """Runs the bowls do not use (diverged or beyond the fence), and the reasons."""
+        """Runs the bowls do not use (diverged or beyond the fence), and the reasons. The fence
+        (ln loss > Q3 + ``fence`` IQR of the cell's converged ln losses) applies only in cells
+        with at least ``FENCE_MIN_RUNS`` converged runs."""
         diverged, reasons = hp_data.diverged_mask(self, df)
         if self.fence is None:
             return diverged, reasons
         log_loss = np.log(np.where(diverged, np.nan, df["loss"].to_numpy(float)))
-        keys = [df[k] for k in ("N", "D")]
-        s = pd.Series(log_loss, index=df.index)
-        q1 = s.groupby(keys).transform(lambda v: v.quantile(0.25)).to_numpy()
-        q3 = s.groupby(keys).transform(lambda v: v.quantile(0.75)).to_numpy()
-        far = ~diverged & (log_loss > q3 + self.fence * (q3 - q1))
+        cell = cell_table(df["N"], df["D"])[0]
+        s = pd.Series(log_loss)
+        q1 = s.groupby(cell).transform(lambda v: v.quantile(0.25)).to_numpy()
+        q3 = s.groupby(cell).transform(lambda v: v.quantile(0.75)).to_numpy()
+        enough = s.groupby(cell).transform("count").to_numpy() >= FENCE_MIN_RUNS
+        far = enough & ~diverged & (log_loss > q3 + self.fence * (q3 - q1))
         if far.any():
             reasons.append(
                 f"{int(far.sum())} beyond their cell's far-out fence (ln loss > Q3 + "
-                f"{self.fence:g} IQR)"
+                f"{self.fence:g} IQR; cells with >= {FENCE_MIN_RUNS} converged runs)"
             )
         return diverged | far, reasons
 
@@ -599,6 +625,11 @@ class SweepLaw(LossSurfaceLaw):
         mask, reasons = self.excluded_mask(runs.df)
         if mask.all():
             raise RunTableError(f"law {self.name!r}: every run diverged; nothing to fit")
+        n_empty = empty_cells(runs.df, mask)
+        if n_empty:
+            reasons.append(
+                f"{n_empty} (N, D) cells left with no converged run, so left out entirely"
+            )
         if mask.any():
             why = "; ".join(reasons)
             runs = runs.exclude(mask, f"not in the bowls: {why} (law 'sweep')")
@@ -615,7 +646,7 @@ class SweepLaw(LossSurfaceLaw):
                     f"law {self.name!r} needs at least 3 distinct values of {column!r} to place "
                     f"a bowl; the run table has {levels}"
                 )
-        cells = df[["N", "D"]].drop_duplicates().sort_values(["N", "D"]).reset_index(drop=True)
+        cell_index, cells = cell_table(df["N"], df["D"])
         n_cells = len(cells)
         for column in ("N", "D"):
             if cells[column].nunique() < 2:
@@ -629,12 +660,6 @@ class SweepLaw(LossSurfaceLaw):
                 f"law {self.name!r} needs more (N, D) cells than the {n_params} parameters of "
                 f"its {self.surface!r} surface; the run table has {n_cells}"
             )
-        cell_index = (
-            df[["N", "D"]]
-            .merge(cells.reset_index(), on=["N", "D"], how="left")["index"]
-            .to_numpy()
-            .astype(np.int32)
-        )
         order = np.argsort(cell_index, kind="stable").astype(np.int32)
         rank = np.empty_like(order)
         rank[order] = np.arange(len(order), dtype=np.int32)
@@ -672,6 +697,8 @@ class SweepLaw(LossSurfaceLaw):
                 "reasons": reasons,
                 "threshold": self.divergence_threshold,
                 "fence": self.fence,
+                "fence_min_runs": FENCE_MIN_RUNS,
+                "n_cells_without_converged_run": n_empty,
             },
         }
         ranges = {
@@ -805,6 +832,7 @@ class SweepLaw(LossSurfaceLaw):
         z_lr, z_b = np.asarray(post.draws["z_lr"]), np.asarray(post.draws["z_batch"])
         z_shape = np.stack([np.asarray(post.draws[f"z_{k}"]) for k in SHAPE_SCATTER])  # (K,S,C)
         dev = np.zeros((len(SHAPE_SCATTER), S, R))  # the cell's standardised shape deviations
+        candidate_cell = cell_table(N, D)[0]  # candidates within CELL_RTOL share a new cell
         for j in range(R):
             c = self.fitted_cell(post, N[j], D[j])
             if c is not None:
@@ -815,7 +843,7 @@ class SweepLaw(LossSurfaceLaw):
                 level[:, j] = levels[:, c]
                 dev[:, :, j] = z_shape[:, :, c]
             else:
-                key = (round(float(np.log(N[j])), 9), round(float(np.log(D[j])), 9))
+                key = int(candidate_cell[j])
                 if key not in new_cells:
                     new_cells[key] = rng.standard_normal((2 + len(SHAPE_SCATTER), S))
                 m_lr[:, j] += theta["lr_scatter"] * new_cells[key][0]

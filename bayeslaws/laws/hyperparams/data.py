@@ -17,6 +17,7 @@ from ...runs.table import diverged_flags, format_values
 from ..contract import Prepared, Scales
 
 IMPLAUSIBLE_FACTOR = 3.0  # without a threshold, a loss above 3x the median loss has diverged
+CELL_RTOL = 1e-6  # N (or D) values within this relative tolerance are one cell's (runs, queries)
 
 
 class DivergenceWarning(UserWarning):
@@ -34,6 +35,46 @@ def positive_option(name: str, value, unit: str = "") -> float | None:
     if not np.isfinite(value) or value <= 0:
         raise ValueError(f"law option {name!r} must be {what}, got {value!r}")
     return float(value)
+
+
+def same_value_ids(values) -> np.ndarray:
+    """Per value (> 0, e.g. N params or D tokens), an integer id shared by the values that agree
+    within ``CELL_RTOL`` (relative): the sorted values are cut into stretches spanning at most
+    ``CELL_RTOL`` from each stretch's smallest value, so a value and its rounding (N and
+    N * (1 + 1e-12)) share an id and values further apart never do. Ids increase with the
+    value."""
+    logs = np.log(np.asarray(values, float))
+    distinct = np.unique(logs)
+    ids = np.empty(len(distinct), dtype=np.int64)
+    step = np.log1p(CELL_RTOL)
+    current, start = -1, -np.inf
+    for i, value in enumerate(distinct):
+        if value - start > step:
+            current, start = current + 1, value
+        ids[i] = current
+    return ids[np.searchsorted(distinct, logs)]
+
+
+def cell_table(N, D, group=None) -> tuple[np.ndarray, pd.DataFrame]:
+    """The (N, D) cells of a sweep (per group): runs whose N (params) and D (tokens) agree
+    within ``CELL_RTOL`` are one cell (:func:`same_value_ids`), as a query is matched to a
+    fitted cell. ``group``: one label per run, or None.
+
+    Returns each run's cell index (R,) int32 and the cells, a DataFrame with columns ``g``
+    (the group label; 0 without groups), ``N`` and ``D`` (the smallest value among the cell's
+    runs), sorted by (g, N, D) and numbered as the index."""
+    N = np.asarray(N, float)
+    D = np.asarray(D, float)
+    g = np.zeros(len(N), dtype=int) if group is None else np.asarray(group)
+    keys = pd.DataFrame({"g": g, "n": same_value_ids(N), "d": same_value_ids(D), "N": N, "D": D})
+    grouped = keys.groupby(["g", "n", "d"], sort=True)
+    cells = grouped.agg(N=("N", "min"), D=("D", "min")).reset_index()[["g", "N", "D"]]
+    return grouped.ngroup().to_numpy().astype(np.int32), cells
+
+
+def run_cells(df: pd.DataFrame) -> np.ndarray:
+    """Each run's cell index (:func:`cell_table`) by N, D and, when present, the group."""
+    return cell_table(df["N"], df["D"], df["group"] if "group" in df else None)[0]
 
 
 def diverged_mask(law, df: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
@@ -78,9 +119,8 @@ def far_mask(law, df: pd.DataFrame, diverged: np.ndarray):
     loss = df["loss"].to_numpy(float)
     if law.far_above is None:
         return np.zeros(len(df), bool), np.full(len(df), np.nan)
-    keys = [c for c in ("group", "N", "D") if c in df]
-    clean = pd.Series(np.where(diverged, np.nan, loss), index=df.index)
-    best = clean.groupby([df[k] for k in keys]).transform("min").to_numpy(float)
+    clean = pd.Series(np.where(diverged, np.nan, loss))
+    best = clean.groupby(run_cells(df)).transform("min").to_numpy(float)
     bound = best * (1.0 + law.far_above)
     far = ~diverged & (loss > bound)
     return far, bound
@@ -114,8 +154,43 @@ def exclude_diverged(law, runs: RunTable) -> RunTable:
     return runs.exclude(mask, f"diverged runs ({'; '.join(reasons)}), divergence='exclude'")
 
 
+def describe_cells(cells: pd.DataFrame, limit: int = 5) -> str:
+    """Cells as "(N=..., D=...)" (and their group when there are groups), at most ``limit``."""
+    grouped = cells["g"].nunique() > 1 or not (cells["g"] == 0).all()
+    words = [
+        f"(N={n:.4g}, D={d:.4g}{f', group {g}' if grouped else ''})"
+        for g, n, d in cells[["g", "N", "D"]].itertuples(index=False)
+    ]
+    more = f" and {len(words) - limit} more" if len(words) > limit else ""
+    return ", ".join(words[:limit]) + more
+
+
+def exclude_empty_cells(law, runs: RunTable) -> tuple[RunTable, dict]:
+    """Leave out the (N, D) cells none of whose runs converged (each one diverged: NaN loss,
+    above the threshold or flagged): such a cell has no level or bowl to fit (its mean bowl over
+    converged runs is 0/0). Their runs are excluded, recorded on the run table, with a
+    DivergenceWarning. Returns the table and {"n_cells", "n_runs"} left out. A table in which
+    no run converged is returned as it is (``prepare`` refuses it by name)."""
+    df = runs.df
+    diverged, _ = diverged_mask(law, df)
+    index, cells = cell_table(df["N"], df["D"], df["group"] if "group" in df else None)
+    converged = np.bincount(index, weights=(~diverged).astype(float), minlength=len(cells))
+    empty = converged[index] == 0
+    if not empty.any() or empty.all():
+        return runs, {"n_cells": 0, "n_runs": 0}
+    lost = cells[converged == 0]
+    what = (
+        f"{len(lost)} (N, D) cells with no converged run (every run diverged), "
+        f"{int(empty.sum())} runs: {describe_cells(lost)}"
+    )
+    warnings.warn(f"{what} left out of law {law.name!r}", DivergenceWarning, stacklevel=4)
+    runs = runs.exclude(empty, f"cells with no converged run: {what}")
+    return runs, {"n_cells": int(len(lost)), "n_runs": int(empty.sum())}
+
+
 def prepare(law, runs: RunTable) -> Prepared:
     """Model arguments (centred logs, cell indices, censoring) and the JSON-ready facts."""
+    runs, empty = exclude_empty_cells(law, runs)
     runs = exclude_diverged(law, runs)
     df = runs.df
     mask, reasons = diverged_mask(law, df)
@@ -139,8 +214,7 @@ def prepare(law, runs: RunTable) -> Prepared:
         if groups == (None,)
         else np.array([groups.index(str(g)) for g in df["group"]])
     )
-    keys = pd.DataFrame({"g": group_of, "N": df["N"].to_numpy(), "D": df["D"].to_numpy()})
-    cells = keys.drop_duplicates().sort_values(["g", "N", "D"]).reset_index(drop=True)
+    cell_index, cells = cell_table(df["N"], df["D"], group_of)
     n_cells = len(cells)
     if n_cells < 3:
         raise RunTableError(
@@ -155,11 +229,6 @@ def prepare(law, runs: RunTable) -> Prepared:
                 f"(N, D) cells to fit an exponent in {column}; the run table has one "
                 f"({cells[column].iloc[0]:g})"
             )
-    cell_index = (
-        keys.merge(cells.reset_index(), on=["g", "N", "D"], how="left")["index"]
-        .to_numpy()
-        .astype(np.int32)
-    )
     loss = df["loss"].to_numpy(float)
     scales = Scales.from_columns(
         N=cells["N"], D=cells["D"], loss=loss[ok], lr=df["lr"], batch_size=df["batch_size"]
@@ -204,6 +273,8 @@ def prepare(law, runs: RunTable) -> Prepared:
         "n_far_above": int(far.sum()),
         "censored_at_loss": bound,
         "n_excluded": int(n_excluded),
+        "n_cells_without_converged_run": empty["n_cells"],
+        "n_runs_in_those_cells": empty["n_runs"],
     }
     if n_div:
         note = f"{n_div} diverged runs censored (loss >= {bound:.4g})"
@@ -212,7 +283,13 @@ def prepare(law, runs: RunTable) -> Prepared:
     elif n_excluded:
         note = f"{n_excluded} diverged runs excluded"
     else:
-        note = "no diverged runs"
+        note = "no diverged runs" + (" in the fitted cells" if empty["n_cells"] else "")
+    notes = (note,)
+    if empty["n_cells"]:
+        notes += (
+            f"{empty['n_cells']} (N, D) cells with no converged run left out "
+            f"({empty['n_runs']} runs, every one diverged)",
+        )
     state = {
         "cells": {
             "N": cells["N"].astype(float).tolist(),
@@ -224,4 +301,4 @@ def prepare(law, runs: RunTable) -> Prepared:
     ranges = {
         c: [float(df[c].min()), float(df[c].max())] for c in ("N", "D", "C", "lr", "batch_size")
     }
-    return Prepared(data, {"n_groups": len(groups)}, scales, groups, ranges, state, runs, (note,))
+    return Prepared(data, {"n_groups": len(groups)}, scales, groups, ranges, state, runs, notes)

@@ -13,10 +13,10 @@ import pandas as pd
 from ...runs import best_in_cell
 from .. import chinchilla
 from ..contract import Observations, Posterior, resolve_group, summarise
+from .data import CELL_RTOL, cell_table
 
 UNIT_WORDS = {"ones": 1.0, "thousands": 1e3, "millions": 1e6, "billions": 1e9, "trillions": 1e12}
 NEW_CELL_LEVEL_VAR = 1.0  # prior variance of a new cell's log-loss level (centred units)
-CELL_RTOL = 1e-6  # (N, D) within this relative tolerance of a fitted cell are that cell
 
 
 def units_factor(units) -> float:
@@ -51,10 +51,14 @@ def group_offsets(post: Posterior, group, rng):
 
 
 def fitted_cell(post: Posterior, N: float, D: float, g) -> int | None:
-    """Index of the fitted cell at (N, D) in group ``g`` (None: not a fitted cell)."""
+    """Index of the fitted cell at (N params, D tokens), within ``CELL_RTOL``, in group ``g``
+    (None: not a fitted cell). In a fit with several groups, ``g=None`` (a new group) has no
+    fitted cell: the cells belong to the fitted groups."""
+    if g is None and len(post.groups) > 1:
+        return None
     cells = post.state["cells"]
     for c, (cn, cd, cg) in enumerate(zip(cells["N"], cells["D"], cells["group"], strict=True)):
-        same_group = g is None or len(post.groups) <= 1 or cg == g
+        same_group = len(post.groups) <= 1 or cg == g
         if same_group and np.isclose(cn, N, rtol=CELL_RTOL) and np.isclose(cd, D, rtol=CELL_RTOL):
             return c
     return None
@@ -65,8 +69,8 @@ def optimum_draws(law, post: Posterior, N, D, *, kind="mean", group=None, rng) -
 
     ``kind="mean"``: the law (median optimum of a new cell); ``kind="new_run"``: a new cell,
     with the fitted cell scatter around the law (the optimum a new sweep would show). A fitted
-    cell's own draws give the loss level under ``loss_level="free"`` (elsewhere that level is
-    unknown: NaN)."""
+    cell's own draws give the loss level under ``loss_level="free"`` (elsewhere, and for a new
+    group (``group=None``) of a fit with several groups, that level is unknown: NaN)."""
     sc = post.scales
     N = np.asarray(N, float)
     D = np.asarray(D, float)
@@ -138,6 +142,7 @@ def observations(law, post: Posterior, candidates: pd.DataFrame, *, group, rng) 
     nuisance = np.zeros(len(candidates))
     new_cells: dict = {}
     z_lr, z_b = np.asarray(post.draws["z_lr"]), np.asarray(post.draws["z_batch"])
+    candidate_cell = cell_table(N, D)[0]  # candidates within CELL_RTOL share a new cell
     for j in range(len(candidates)):
         c = fitted_cell(post, N[j], D[j], g)
         if c is not None:
@@ -145,7 +150,7 @@ def observations(law, post: Posterior, candidates: pd.DataFrame, *, group, rng) 
             m_b[:, j] += post.draws["batch_scatter"] * z_b[:, c]
             level[:, j] = post.draws["level"][:, c]
         else:
-            key = (round(float(np.log(N[j])), 9), round(float(np.log(D[j])), 9))
+            key = int(candidate_cell[j])
             if key not in new_cells:
                 new_cells[key] = rng.standard_normal((2, S))
             z = new_cells[key]

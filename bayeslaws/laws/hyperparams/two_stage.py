@@ -1,10 +1,17 @@
 """The published two-stage method for hyperparameter laws, as the law "hyperparams_two_stage".
 
-Stage 1 (in :meth:`TwoStageHyperparams.prepare`): per (N, D) cell (and group) keep the run with
-the lowest loss (Yin et al., DeepSeek) or, with ``tolerance``, every run whose loss is within
-that fraction of the cell's best (Step Law: 0.25%, ``tolerance=0.0025``). Diverged runs (NaN
-loss, loss above ``divergence_threshold`` or a true ``diverged`` column) never count as a best
-run; their number is recorded.
+Stage 1 (in :meth:`TwoStageHyperparams.prepare`): per (N, D) cell keep the run with the lowest
+loss (Yin et al., DeepSeek) or, with ``tolerance``, every run whose loss is within that fraction
+of the cell's best (Step Law: 0.25%, ``tolerance=0.0025``). Diverged runs (NaN loss, loss above
+``divergence_threshold`` -- without one, above 3x the sweep's median loss -- or a true
+``diverged`` column) never count as a best run; their number is recorded, and so is the number
+of cells with no converged run (no optimum to select: they drop out of the regression, with a
+``DivergenceWarning``). Runs whose N (or D) agree within
+``data.CELL_RTOL`` are one cell (:func:`.data.cell_table`). A selected run at the edge of its
+cell's grid (the cell's smallest or largest lr or batch size) is taken as the optimum although
+the optimum may lie beyond the grid: their number is recorded (law state ``grid_edge``) and a
+``PlausibilityWarning`` says it. The method has no groups: a table with several groups is
+refused (law ``"hyperparams"`` fits group offsets).
 
 Stage 2 (the model): a linear regression of ln lr and ln B (tokens) of the selected runs on
 [1, ln N, ln D] (centred logs, the same reference scales as the Bayesian law)::
@@ -24,13 +31,16 @@ addresses.
 
 from __future__ import annotations
 
+import warnings
+
 import jax.numpy as jnp
 import numpy as np
 import numpyro
 import numpyro.distributions as dist
 import pandas as pd
 
-from ...runs import RunTableError, cell_keys
+from ...runs import PlausibilityWarning, RunTableError
+from ...runs.checks import is_real
 from ..contract import Law, Observations, Posterior, Prepared, Scales, resolve_group, summarise
 from . import data
 from .optima import finish_law_table, units_factor
@@ -39,6 +49,27 @@ TERMS = ("N", "D")
 TARGETS = {"lr": "lr", "batch_size": "batch"}  # run-table column -> parameter prefix
 COEF_PRIOR = dist.Normal(0.0, 10.0)  # flat on centred log coefficients
 SIGMA_BOUNDS = (1e-4, 10.0)  # LogUniform prior on sigma: p(sigma) ~ 1/sigma
+
+
+def grid_edge(df: pd.DataFrame, run_cell, chosen: pd.DataFrame) -> dict:
+    """The selected runs at the edge of their cell's grid: the cell's smallest or largest
+    ``lr`` or ``batch_size`` (tokens) over all its runs, diverged ones included (a diverged run
+    beyond the best one brackets the optimum). ``run_cell``: each run's cell (row order of
+    ``df``). Returns the counts per column, of runs at either edge and their row labels."""
+    at = {}
+    for column in ("lr", "batch_size"):
+        values = df[column].to_numpy(float)
+        low = pd.Series(values).groupby(run_cell).transform("min").to_numpy()
+        high = pd.Series(values).groupby(run_cell).transform("max").to_numpy()
+        edge = pd.Series((values == low) | (values == high), index=df.index)
+        at[column] = edge.loc[chosen.index].to_numpy()
+    either = at["lr"] | at["batch_size"]
+    return {
+        "lr": int(at["lr"].sum()),
+        "batch_size": int(at["batch_size"].sum()),
+        "n_at_edge": int(either.sum()),
+        "rows": [str(i) for i in chosen.index[either]],
+    }
 
 
 class TwoStageHyperparams(Law):
@@ -59,9 +90,7 @@ class TwoStageHyperparams(Law):
         divergence_threshold: float | None = None,
         terms: dict | None = None,
     ):
-        if tolerance is not None and not (
-            isinstance(tolerance, int | float) and 0 <= float(tolerance) < 1
-        ):
+        if tolerance is not None and not (is_real(tolerance) and 0 <= float(tolerance) < 1):
             raise ValueError(f"tolerance must be a fraction in [0, 1) or None, got {tolerance!r}")
         divergence_threshold = data.positive_option("divergence_threshold", divergence_threshold)
         full = {t: list(TERMS) for t in TARGETS}
@@ -107,9 +136,10 @@ class TwoStageHyperparams(Law):
         """The runs stage 1 keeps: each cell's best converged run, or all within tolerance."""
         diverged, _ = data.diverged_mask(self, df)
         ok = df.loc[~diverged]
-        best = ok.groupby([ok[k] for k in cell_keys(ok)])["loss"].transform("min")
+        cell = data.run_cells(df)[~diverged]
+        best = ok.groupby(cell)["loss"].transform("min")
         if self.tolerance is None:
-            first = ok.index.isin(ok.groupby([ok[k] for k in cell_keys(ok)])["loss"].idxmin())
+            first = ok.index.isin(ok.groupby(cell)["loss"].idxmin())
             return ok[first]
         return ok[ok["loss"] <= best * (1.0 + self.tolerance)]
 
@@ -121,9 +151,21 @@ class TwoStageHyperparams(Law):
                     f"law {self.name!r} needs column {column!r}, which the run table lacks; its "
                     f"columns are {list(df.columns)}"
                 )
+        if runs.has_groups:
+            raise RunTableError(
+                f"law {self.name!r} fits one sweep without groups; the table has groups "
+                f"{runs.groups} in column 'group', which its regression would ignore (every "
+                "group the same optima): fit each group on its own, or law 'hyperparams' for "
+                "optima with group offsets (Python: bl.fit(runs, law='hyperparams'); command "
+                "line: --law hyperparams)"
+            )
         diverged, reasons = data.diverged_mask(self, df)
         chosen = self.select(df)
-        cells = chosen.drop_duplicates(subset=cell_keys(chosen))
+        run_cell, all_cells = data.cell_table(df["N"], df["D"])
+        chosen_cell = pd.Series(run_cell, index=df.index).loc[chosen.index].to_numpy()
+        cells = all_cells.loc[np.unique(chosen_cell)]
+        n_empty = len(all_cells) - len(cells)  # cells with no converged run: nothing selected
+        edge = grid_edge(df, run_cell, chosen)
         scales = Scales.from_columns(N=cells["N"], D=cells["D"])
         for target in TARGETS:
             for term in self.terms[target]:
@@ -152,14 +194,37 @@ class TwoStageHyperparams(Law):
             "n_cells": int(len(cells)),
             "n_selected": int(len(chosen)),
             "selected_rows": [str(i) for i in chosen.index],
+            "n_cells_without_converged_run": int(n_empty),
             "divergence": {"n_diverged": int(diverged.sum()), "reasons": reasons},
+            "grid_edge": edge,
         }
         groups = tuple(None if g is None else str(g) for g in runs.groups)
         ranges = {c: [float(df[c].min()), float(df[c].max())] for c in ("N", "D", "C")}
         note = (
             f"{len(chosen)} selected runs in {len(cells)} cells "
-            f"(tolerance {self.tolerance}); {int(diverged.sum())} diverged runs never selected"
+            f"(tolerance {self.tolerance}); {int(diverged.sum())} diverged runs never selected; "
+            f"{n_empty} cells with no converged run (no optimum, left out); "
+            f"{edge['n_at_edge']} selected runs at the edge of their cell's lr or batch grid"
         )
+        if n_empty:
+            warnings.warn(
+                f"{n_empty} of {len(all_cells)} (N, D) cells have no converged run (every run "
+                f"diverged) and are left out of law {self.name!r}: "
+                f"{data.describe_cells(all_cells.drop(index=cells.index))}",
+                data.DivergenceWarning,
+                stacklevel=3,
+            )
+        if edge["n_at_edge"]:
+            warnings.warn(
+                f"law {self.name!r}: {edge['n_at_edge']} of {len(chosen)} selected runs lie at the "
+                f"edge of their cell's grid ({edge['lr']} at the cell's smallest or largest 'lr', "
+                f"{edge['batch_size']} at its smallest or largest 'batch_size'; rows "
+                f"{edge['rows'][:10]}{' ...' if len(edge['rows']) > 10 else ''}): their optimum "
+                "may lie beyond the grid, and the regression takes the edge as the optimum "
+                "(extend the grid there; the count is in fit.record.law_state['grid_edge'])",
+                PlausibilityWarning,
+                stacklevel=3,
+            )
         return Prepared(data_args, {}, scales, groups, ranges, state, runs, (note,))
 
     def observation_rows(self, prepared) -> list:
