@@ -192,3 +192,60 @@ def test_numpy_scalars_are_numbers(fit):
     )
     band = near_optimal(fit, C=1e22, tolerance=np.float32(0.05), relative_to="reducible")
     assert band.tolerance == pytest.approx(0.05)
+
+
+def _edged(monkeypatch, share: float = 0.2):
+    """allocation_draws with the first ``share`` of draws flagged at the search range's edge (a
+    stand-in for the "drift" and "model" extrapolations, whose drawn loss can lack an interior
+    optimum even inside the fitted range)."""
+    import bayeslaws.posterior.allocation as allocation
+
+    real = allocation.allocation_draws
+
+    def edged(fit_, C, *args, **kwargs):
+        out = dict(real(fit_, C, *args, **kwargs))
+        flags = np.zeros_like(out["at_boundary"], bool)
+        flags[: int(share * len(flags))] = True
+        out["at_boundary"] = flags
+        return out
+
+    monkeypatch.setattr(allocation, "allocation_draws", edged)
+
+
+def test_draws_at_the_search_edge_warn_naming_budget_share_and_method(fit, monkeypatch):
+    """A share of N_opt draws at the isoFLOP search range's edge was reported only in the
+    at_boundary column: optimal_allocation and near_optimal now warn, naming the budget, the
+    share and the extrapolation, and saying the interval's end is the search's edge, not the
+    data's. No draw at the edge, no warning."""
+    from bayeslaws.posterior.allocation import SearchEdgeWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        optimal_allocation(fit, C=[1e20, 1e22])
+    _edged(monkeypatch)
+    said = r"20\.0% of draws at C = 1e\+22 FLOPs .* under extrapolation 'drift'"
+    with pytest.warns(SearchEdgeWarning, match=said) as caught:
+        out = optimal_allocation(fit, C=1e22, extrapolation="drift")
+    assert out["at_boundary"].iloc[0] == pytest.approx(0.2)
+    assert "the search range's edge, not the data's" in str(caught[0].message)
+    assert str(caught[0].message).startswith("optimal_allocation:")
+    with pytest.warns(SearchEdgeWarning, match="near_optimal: N_opt sits at the edge"):
+        near_optimal(fit, C=1e22, relative_to="reducible", extrapolation="drift")
+
+
+def test_near_optimal_says_when_its_band_reaches_the_grid_edge(fit):
+    """A tolerance above 1 (300% of the reducible loss) passes every size down to the default
+    grid's smallest (1.5 decades below N_opt): the band's lower end was that edge, silently. It
+    warns now that the band extends beyond the search, and band_at_edge says on which side."""
+    from bayeslaws.posterior.allocation import SearchEdgeWarning
+
+    with pytest.warns(SearchEdgeWarning, match="band extends beyond the search"):
+        wide = near_optimal(fit, C=1e22, tolerance=3.0, relative_to="reducible")
+    assert wide.band[0] == wide.table["N"].iloc[0] and wide.band_at_edge[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        default = near_optimal(fit, C=1e22, relative_to="reducible")
+        # sizes given by the caller are the band's whole world: no warning about their edge
+        given = near_optimal(fit, C=1e22, relative_to="reducible", N=[default.N_opt])
+    assert default.band_at_edge == (False, False)
+    assert given.band == (default.N_opt, default.N_opt)

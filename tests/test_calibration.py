@@ -4,6 +4,7 @@ live in benchmarks/calibration.py)."""
 from __future__ import annotations
 
 import dataclasses
+import re
 
 import numpy as np
 import pandas as pd
@@ -453,3 +454,42 @@ def test_sbc_items_checks_n_sims_and_draws_from_the_prior():
     assert losses.shape == (3, 25) and np.all(losses > 0)
     assert len({item.truth["alpha"] for item in items}) == 3  # independent prior draws
     assert len({item.options["seed"] for item in items}) == 3
+
+
+def test_simulated_split_refuses_test_budgets_inside_the_fitted_ones():
+    """Held-out budgets at or below the largest fit budget were fitted (test_budgets=(1e19,):
+    nothing held out) or duplicated (1e20 both fitted and held out): refused now, naming
+    test_budgets and the fit budgets. The default split is unchanged."""
+    from bayeslaws.posterior import splits
+
+    train, test = splits.simulated_split("correct")
+    assert (len(train.df), len(test)) == (35, 14) and test["C"].min() > train.df["C"].max()
+    for budgets in ((1e19,), (1e20, 1e22), ()):
+        with pytest.raises(ValueError, match="test_budgets") as err:
+            splits.simulated_split("correct", test_budgets=budgets)
+        assert budgets == () or "1e+18, 3e+18, 1e+19, 3e+19, 1e+20" in str(err.value)
+    with pytest.raises(ValueError, match="fit_budgets"):
+        splits.simulated_split("correct", fit_budgets=())
+
+
+@pytest.mark.parametrize(
+    "call, word, listed",
+    [
+        (lambda s: s.porian_split(n_budgets=0), "n_budgets must be an integer from 1 to", "FLOPs"),
+        (lambda s: s.porian_split(n_budgets=-1), "n_budgets", "FLOPs"),
+        (lambda s: s.porian_split(n_budgets=100), "n_budgets", "FLOPs"),
+        (lambda s: s.steplaw_split(n_holdout=1e9), "n_holdout=1e+09 (matched", "1.0737e+09"),
+        (lambda s: s.steplaw_split(d_holdout=1e15), "d_holdout=1e+15", "1e+11 (tokens)"),
+        (lambda s: s.steplaw_split(d_holdout=1e9), "every run", "4e+09"),
+        (lambda s: s.epoch_split(c_max=1e30), "c_max=1e+30 on axis 'C' holds out no run", "FLOPs"),
+    ],
+)
+def test_real_splits_refuse_an_empty_or_total_holdout(call, word, listed):
+    """porian_split(n_budgets=0) held out everything, -1 nonsense, 100 an IndexError;
+    steplaw_split(n_holdout=1e9) held out nothing (the table's size is 1.0737e9); each now
+    raises a ValueError naming the argument and listing the values available."""
+    from bayeslaws.posterior import splits
+
+    with pytest.raises(ValueError, match=re.escape(word)) as err:
+        _shared(call, splits)
+    assert listed in str(err.value)

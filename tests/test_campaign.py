@@ -547,3 +547,44 @@ def test_simulated_isoflop_pool_has_one_vertex_per_held_out_budget():
         assert len(pool.truth) == n_held
         assert np.isfinite(pool.truth["truth"].to_numpy(float)).all()
         assert len(pool.runs) == (len(budgets) - n_held) * per_budget
+
+
+class _Started(Exception):
+    """Raised by the stand-in fit: the campaign got as far as its first fit."""
+
+
+def _start_cells(monkeypatch, **kwargs) -> set:
+    """The (N, D) cells simulate_campaign fits first (its start design), without fitting."""
+    from bayeslaws.app import campaign
+
+    seen = []
+
+    def first_fit(table, **options):
+        seen.append(set(zip(table.df["N"], table.df["D"], strict=True)))
+        raise _Started
+
+    monkeypatch.setattr(campaign, "fit_law", first_fit)
+    with pytest.raises(_Started):
+        campaign.simulate_campaign("grid", max_steps=0, **kwargs)
+    return seen[0]
+
+
+def test_default_start_fits_any_grid(monkeypatch):
+    """The default start took positions 0, 1, 4, 5 of the grid, which only fit the paper grid
+    (a custom grid of fewer than 6 cells: IndexError). It is now the grid's 4 cheapest cells
+    by FLOPs; the paper grid keeps its old start (its two smallest models at its two smallest
+    token budgets: the four cheapest cells but for (0.057B, 4B) instead of (0.017B, 8B)), in any
+    row order. A grid of fewer than 4 cells is refused, naming grid."""
+    from bayeslaws.app import campaign
+
+    paper = campaign.paper_grid()
+    old = set(zip(paper["N"].iloc[[0, 1, 4, 5]], paper["D"].iloc[[0, 1, 4, 5]], strict=True))
+    grid = pd.DataFrame({"N": [3e8, 1e8, 2e8, 1e8, 4e8], "D": [1e10, 2e9, 4e9, 8e9, 2e10]})
+    flops = 6 * grid["N"] * grid["D"]
+    cheapest = grid.loc[flops.nsmallest(4).index]
+    expected = set(zip(cheapest["N"], cheapest["D"], strict=True))
+    assert _start_cells(monkeypatch, grid=grid) == expected
+    assert _start_cells(monkeypatch) == old
+    assert _start_cells(monkeypatch, grid=paper.sample(frac=1, random_state=0)) == old
+    with pytest.raises(ValueError, match="grid must hold at least 4"):
+        campaign.simulate_campaign("grid", grid=paper.iloc[:3], max_steps=0)

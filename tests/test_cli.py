@@ -696,3 +696,63 @@ def test_known_label_keeps_colons_that_do_not_name_a_kind(text, expected):
     from bayeslaws.app.cli import _known_label
 
     assert _known_label(text) == expected
+
+
+def test_repro_takes_one_name_as_a_string_and_lists_the_valid_names(tmp_path):
+    """run_repro(only="liang") iterated the string's letters ('l', 'i', ...) and refused them;
+    one name now runs that script, and an unknown name is refused naming only and listing
+    the valid ones."""
+    import io
+
+    from bayeslaws.app.repro import SCRIPTS, run_repro
+
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "liang.py").write_text("pass\n")
+    status = run_repro(tmp_path / "out", only="liang", draws=20, source=src, stream=io.StringIO())
+    assert status["liang"] == "ok" and set(status) <= {"liang", "make_readme"}
+    for only in ("yni", ["yin", "chinchilla"], []):
+        with pytest.raises(ValueError, match="only: ") as err:
+            run_repro(tmp_path / "out", only=only, source=src)
+        assert all(name in str(err.value) for name in SCRIPTS), err.value
+
+
+@pytest.mark.parametrize(
+    "argv, flag",
+    [
+        (["--budget", "0"], "--budget"),
+        (["--budget", "nan"], "--budget"),
+        (["--target-N", "-1e9"], "--target-N"),
+        (["--target-D", "0"], "--target-D"),
+        (["--tolerance", "3"], "--tolerance"),
+    ],
+)
+def test_demo_refuses_bad_planning_input_before_fitting(argv, flag, capsys, monkeypatch, tmp_path):
+    """'bayeslaws demo --budget 0' (or a bad target or tolerance) failed only after the NUTS
+    fit, naming C; now it fails at once, in one line naming the flag."""
+    from bayeslaws.app import demo
+
+    def no_fit(*args, **kwargs):
+        raise AssertionError("fitted before the inputs were checked")
+
+    monkeypatch.setattr(demo, "fit_laws", no_fit)
+    line = _one_line_error(capsys, ["demo", "--out", str(tmp_path), "--no-figures", *argv], flag)
+    assert "AssertionError" not in line
+
+
+def test_demo_passes_dense_mass_to_the_fit(capsys, monkeypatch, tmp_path):
+    """'bayeslaws demo --dense-mass true' ended in "run_demo() got an unexpected keyword
+    argument 'dense_mass'"; the setting now reaches the fit."""
+    from bayeslaws.app import demo
+
+    seen = []
+
+    def stop(runs, sampler, route):
+        seen.append(sampler)
+        raise ValueError("probe: stopped after the sampler settings")
+
+    monkeypatch.setattr(demo, "fit_laws", stop)
+    argv = ["demo", "--out", str(tmp_path), "--no-figures", "--dense-mass", "true"]
+    assert main(argv + TINY) == EXIT_BAD_INPUT
+    assert "error: probe" in capsys.readouterr().err
+    assert seen and seen[0]["dense_mass"] is True and seen[0]["draws"] == 150

@@ -30,6 +30,41 @@ def paper_grid() -> pd.DataFrame:
     return pd.DataFrame({"N": N.ravel(), "D": D.ravel()})
 
 
+PAPER_START = ((0, 0), (0, 1), (1, 0), (1, 1))  # (size, token) indices: the paper's start
+START_CELLS = 4  # cells of the default start design
+
+
+def paper_start() -> pd.DataFrame:
+    """The default start design on the paper grid: its two smallest models at its two smallest
+    token budgets (N params, D tokens), the four cells every campaign began from before
+    :func:`default_start` took any grid."""
+    N = [PAPER_SIZES[i] for i, _ in PAPER_START]
+    D = [PAPER_TOKENS[j] for _, j in PAPER_START]
+    return pd.DataFrame({"N": N, "D": D})
+
+
+def _cell_keys(frame: pd.DataFrame) -> list:
+    """The (N, D) cell of each row of a design, rounded in log space (one key per cell)."""
+    return list(zip(np.round(np.log(frame.N), 6), np.round(np.log(frame.D), 6), strict=True))
+
+
+def default_start(grid: pd.DataFrame, truth) -> pd.DataFrame:
+    """The start design for a fixed ``grid`` of (N params, D tokens) cells: on the paper grid
+    (the same cells, in any order) :func:`paper_start`, as always; on any other grid its
+    :data:`START_CELLS` cheapest cells by training FLOPs (``truth.flops``; ties by grid order).
+    A grid of fewer cells is refused (ValueError naming ``grid``)."""
+    if len(grid) < START_CELLS:
+        raise ValueError(
+            f"grid must hold at least {START_CELLS} (N, D) cells, the default start design "
+            f"(its {START_CELLS} cheapest cells), got {len(grid)}; or pass start="
+        )
+    if set(_cell_keys(grid)) == set(_cell_keys(paper_grid())):
+        return paper_start()
+    flops = np.asarray(truth.flops(grid["N"], grid["D"]), float)
+    cheapest = np.argsort(flops, kind="stable")[:START_CELLS]
+    return grid.iloc[np.sort(cheapest)][["N", "D"]]
+
+
 def campaign_pool() -> pd.DataFrame:
     """The candidate pool of the campaign: 7 sizes (0.017B-0.26B) x 7 token budgets (1B-12B),
     the paper's grid included (the same ranges as the paper: the question is which cells)."""
@@ -92,11 +127,12 @@ def simulate_campaign(
 ) -> Campaign:
     """Closed-loop experimental design against a known truth: fit -> choose -> simulate.
 
-    Every campaign starts from the same small design (``start``, default the paper grid's four
-    cheapest cells), fits the Chinchilla law by NUTS, records each target's posterior, picks
-    ``batch`` runs by its strategy, simulates their losses from ``truth`` and refits, until the
-    next batch would exceed ``budget`` FLOPs (default: the paper grid's total compute) or
-    ``max_steps`` batches.
+    Every campaign starts from the same small design (``start``, default
+    :func:`default_start`: on the paper grid its two smallest models at its two smallest token
+    budgets, on another ``grid`` its four cheapest cells by FLOPs), fits the Chinchilla law by
+    NUTS, records each target's posterior, picks ``batch`` runs by its strategy, simulates their
+    losses from ``truth`` and refits, until the next batch would exceed ``budget`` FLOPs
+    (default: the grid's total compute) or ``max_steps`` batches.
 
     Strategies: "ours" (greedy information about the joint targets per FLOP, with the default
     guardrails), "ours_no_cost" (information alone), "random" (uniform from the pool) and "grid"
@@ -108,7 +144,8 @@ def simulate_campaign(
         ``loss_star(N, D) * exp(noise_sd * eps)`` (optimally tuned runs).
     targets : list of targets (default ``[Loss(N=1.07e9, D=1e10), NOpt(C=1e22)]``); each must
         be scalar. The truth's values: ``truth.loss_star`` and ``truth.n_opt``.
-    start, pool, grid : DataFrames of (N, D): start design, candidates (default
+    start, pool, grid : DataFrames of (N, D): start design (default :func:`default_start`
+        of the grid, which then needs at least 4 cells), candidates (default
         :func:`campaign_pool`), the fixed grid (default :func:`paper_grid`).
     fit_options : passed to :func:`bayeslaws.fit` (default gaussian likelihood, 2 chains x
         300 + 300).
@@ -138,7 +175,7 @@ def simulate_campaign(
         else:
             raise ValueError(f"targets: only scalar Loss and NOpt targets are supported, got {t!r}")
     grid = paper_grid() if grid is None else grid[["N", "D"]].reset_index(drop=True)
-    start = grid.iloc[[0, 1, 4, 5]] if start is None else start[["N", "D"]]
+    start = default_start(grid, truth) if start is None else start[["N", "D"]]
     start = start.reset_index(drop=True)
     pool = campaign_pool() if pool is None else pool[["N", "D"]].reset_index(drop=True)
     budget = float(truth.flops(grid["N"], grid["D"]).sum()) if budget is None else float(budget)
@@ -150,11 +187,8 @@ def simulate_campaign(
     def simulate_loss(N, D, rng):
         return truth.loss_star(N, D) * np.exp(truth.noise_sd * rng.standard_normal(len(N)))
 
-    def cell_keys(frame):
-        return list(zip(np.round(np.log(frame.N), 6), np.round(np.log(frame.D), 6), strict=True))
-
-    started = set(cell_keys(start))
-    grid_rest = grid[[k not in started for k in cell_keys(grid)]].reset_index(drop=True)
+    started = set(_cell_keys(start))
+    grid_rest = grid[[k not in started for k in _cell_keys(grid)]].reset_index(drop=True)
     camps = []
     for seed in seeds:
         for s in strategies:

@@ -35,6 +35,7 @@ from .. import plot
 from ..inference import fit
 from ..runs import RunTable, best_run_per_cell, published
 from ..runs.bundled import DEFAULT_DATASET, load_bundled
+from ..runs.checks import check_positive, check_probability, is_real
 from .plan import BUDGET, TARGET_D, TARGET_N, planning, route_of
 from .plan_report import build_report
 
@@ -52,6 +53,31 @@ def check_route(route: str) -> str:
     if route not in ROUTES:
         raise ValueError(f"route must be one of {ROUTES}, got {route!r}")
     return route
+
+
+def check_demo_inputs(
+    target_N: float, target_D: float, budget: float, ci: float, tolerance: float | None
+) -> dict:
+    """The planning inputs of :func:`run_demo`, checked before any fit (a NUTS fit takes
+    minutes): ``target_N`` (params), ``target_D`` (tokens) and ``budget`` (FLOPs) finite and
+    positive, ``ci`` in (0, 1), ``tolerance`` None or a fraction of the reducible loss in
+    (0, 1] (as ``bayeslaws allocate --tolerance``). ValueError naming the argument and its
+    command-line flag otherwise. Returns them as floats (a dict of run_demo's keywords)."""
+    out = {
+        "target_N": check_positive("target_N (--target-N)", target_N, "parameters"),
+        "target_D": check_positive("target_D (--target-D)", target_D, "tokens"),
+        "budget": check_positive("budget (--budget)", budget, "FLOPs, about 6 N D"),
+        "ci": check_probability("ci", ci),
+        "tolerance": tolerance,
+    }
+    if tolerance is not None:
+        if not is_real(tolerance) or not 0 < tolerance <= 1:
+            raise ValueError(
+                "tolerance (--tolerance) is a fraction of the reducible loss in (0, 1] (0.05 = "
+                f"5%), got {tolerance!r}"
+            )
+        out["tolerance"] = float(tolerance)
+    return out
 
 
 class Progress:
@@ -96,6 +122,16 @@ def saved_fits(hp_fit, surface_fit=None) -> dict:
     route = route_of(hp_fit, surface_fit)
     fits = (hp_fit,) if route == "joint" else (hp_fit, surface_fit)
     return dict(zip(FIT_FILES[route], fits, strict=True))
+
+
+def save_fits(out: Path, hp_fit, surface_fit=None) -> list[Path]:
+    """Save the fits (:func:`saved_fits`) into the folder ``out``; returns their paths."""
+    return [f.save(Path(out) / name) for name, f in saved_fits(hp_fit, surface_fit).items()]
+
+
+def _caches(hp_fit, surface_fit=None) -> list[str]:
+    """The fits' caches as saved (JSON): planning may add extrapolation state to them."""
+    return [f.cache.to_json() for f in saved_fits(hp_fit, surface_fit).values()]
 
 
 # ---- figures -------------------------------------------------------------------------------
@@ -221,6 +257,7 @@ def run_demo(
     figures: bool = True,
     html: bool = False,
     target_accept: float | None = None,
+    dense_mass: bool | None = None,
     progress: bool = True,
     quiet: bool = False,
 ) -> str:
@@ -228,10 +265,14 @@ def run_demo(
     "best-cell": the baseline's two fits, :func:`fit_laws`), write ``out/report.txt`` (and
     ``out/report.html`` with ``html``), the fits (:data:`FIT_FILES`: ``sweep_fit.nc``, or
     ``hyperparams_fit.nc`` and ``loss_surface_fit.nc``) and the figures; print the report
-    (unless ``quiet``) and return its text. ``progress``: step messages on stderr (NumPyro's own
-    progress bars appear when stderr is a terminal). ``tolerance``: near-optimal tolerance
-    (default: 5% of the reducible loss)."""
+    (unless ``quiet``) and return its text. ``target_accept``, ``dense_mass``: NUTS settings
+    (None: the law's own). ``progress``: step messages on stderr (NumPyro's own
+    progress bars appear when stderr is a terminal). ``tolerance``: near-optimal tolerance, a
+    fraction of the reducible loss in (0, 1] (default: 5%). The planning inputs are checked
+    before the fit (:func:`check_demo_inputs`), and the fits are saved as soon as they are done,
+    so a failure in planning leaves them on disk (reload them with ``bl.load_fit``)."""
     check_route(route)
+    inputs = check_demo_inputs(target_N, target_D, budget, ci, tolerance)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     step = Progress(5 if figures else 4, progress)
@@ -241,6 +282,7 @@ def run_demo(
         "draws": draws,
         "seed": seed,
         "target_accept": target_accept,
+        **({} if dense_mass is None else {"dense_mass": dense_mass}),
     }
     runs = load_bundled(DEFAULT_DATASET)
     setting = f"{chains} chains x {warmup} warm-up + {draws} draws"
@@ -254,27 +296,19 @@ def run_demo(
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         hp_fit, surface_fit = fit_laws(runs, sampler, route)
-    step("fits done")
+    # saved before planning, so that a failure there does not lose the fits
+    fit_paths = save_fits(out, hp_fit, surface_fit)
+    written = [out / "report.txt", *fit_paths]
+    step(f"fits done, saved: {', '.join(str(p) for p in fit_paths)}")
     for w in caught:
         step.note(f"warning: {w.message}")
     step("planning: optima, loss of the target run, allocation, fixed vs optimal, next runs")
     calibration = {"chains": min(chains, 2), "warmup": min(warmup, 300), "draws": min(draws, 300)}
-    plan = planning(
-        hp_fit,
-        surface_fit,
-        target_N=target_N,
-        target_D=target_D,
-        budget=budget,
-        ci=ci,
-        tolerance=tolerance,
-        seed=seed,
-        calibration=calibration,
-    )
-    step("writing the report and the fits")
-    written = [out / "report.txt"]
-    for name, f in saved_fits(hp_fit, surface_fit).items():
-        f.save(out / name)
-        written.append(out / name)
+    cached = _caches(hp_fit, surface_fit)
+    plan = planning(hp_fit, surface_fit, **inputs, seed=seed, calibration=calibration)
+    if _caches(hp_fit, surface_fit) != cached:  # the extrapolation state planning computed
+        save_fits(out, hp_fit, surface_fit)
+    step("writing the report")
     figure_list = []
     if figures:
         step(f"drawing the figures into {out}/")

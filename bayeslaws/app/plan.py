@@ -383,10 +383,29 @@ def hp_value(hp_fit, surface_fit, batch, target_N, target_D, seed: int = 0) -> p
 
 
 # ---- known values --------------------------------------------------------------------------------
+TRUTH_GRID_PER_DECADE = 2000  # sizes per decade of the truth's near-optimal search
+TRUTH_GRID_DECADES = (2, 20)  # decades below n_opt searched first, and at most
+
+
 def truth_near_optimal(truth, C: float, tolerance: float, relative_to: str) -> float:
-    """The smallest N whose true excess loss at budget C is within the tolerance."""
-    N = np.geomspace(truth.n_opt(C) / 100, truth.n_opt(C), 4001)
-    L = truth.loss_star(N, C / (6 * N))
-    L_opt = float(truth.loss_star(truth.n_opt(C), truth.d_opt(C)))
+    """The smallest N (params) whose true excess loss at budget C (FLOPs, C = 6ND) is within
+    ``tolerance`` of the optimal loss (a fraction of the reducible loss, ``relative_to=
+    "reducible"``, or of the total). The search below the true N_opt starts
+    ``TRUTH_GRID_DECADES[0]`` decades down and widens (two decades at a time, to at most
+    ``TRUTH_GRID_DECADES[1]``) while its smallest size is still within the tolerance, so a
+    large tolerance is not cut off at the grid's edge (ValueError if even the widest is)."""
+    n_opt = float(truth.n_opt(C))
+    L_opt = float(truth.loss_star(n_opt, truth.d_opt(C)))
     base = L_opt - truth.E if relative_to == "reducible" else L_opt
-    return float(N[np.argmax((L - L_opt) <= tolerance * base)])
+    decades = TRUTH_GRID_DECADES[0]
+    while True:
+        N = np.geomspace(n_opt / 10.0**decades, n_opt, TRUTH_GRID_PER_DECADE * decades + 1)
+        within = (truth.loss_star(N, C / (6 * N)) - L_opt) <= tolerance * base
+        if not within[0]:
+            return float(N[np.argmax(within)])
+        if decades >= TRUTH_GRID_DECADES[1]:
+            raise ValueError(
+                f"tolerance={tolerance!r} ({relative_to}): every size down to {N[0]:.3g} params "
+                f"is within it at C = {C:.3g} FLOPs; no smallest size to compare with"
+            )
+        decades += 2

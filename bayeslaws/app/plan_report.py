@@ -17,6 +17,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..posterior.allocation import band_edge_message, edge_message
+from ..posterior.extrapolation import DEFAULT_METHOD
 from ..posterior.predict import outside_decades
 from ..runs import RunTable, published
 from ..runs.bundled import DEFAULT_DATASET, load_bundled
@@ -50,6 +52,24 @@ def truth_refs(value: float, published_value: float | None = None, label: str = 
     if published_value is not None:
         refs.append(Reference(label, float(published_value), "published"))
     return refs
+
+
+# (N params, D tokens) -> Yin et al.'s predicted loss L*(N, D) there (the paper's annotations)
+YIN_LOSS_ANCHORS = {
+    (1.07e9, 1e10): published.YIN_ANCHOR_L_1P07B_10B,
+    (1.07e9, 4e9): published.YIN_ANCHOR_L_1P07B_4B,
+}
+ANCHOR_RTOL = 1e-2  # a target within 1% of an anchor's N and D is that anchor
+
+
+def published_loss(N: float, D: float) -> float | None:
+    """Yin et al.'s published loss at a target of N params on D tokens when the target is one
+    of the points they annotate (:data:`YIN_LOSS_ANCHORS`, within :data:`ANCHOR_RTOL` on both
+    N and D); None anywhere else (a published value at another point is no reference)."""
+    for (n, d), loss in YIN_LOSS_ANCHORS.items():
+        if np.isclose(N, n, rtol=ANCHOR_RTOL) and np.isclose(D, d, rtol=ANCHOR_RTOL):
+            return loss
+    return None
 
 
 LAW_TRUTH = {  # law-table row -> the simulator's constant (= Yin et al.'s published law)
@@ -205,7 +225,7 @@ def build_report(
                 "",
                 "{:.4f}",
                 distances(s_ranges, N=tN, D=tD),
-                truth_refs(truth.loss_star(tN, tD), published.YIN_ANCHOR_L_1P07B_10B),
+                truth_refs(truth.loss_star(tN, tD), published_loss(tN, tD)),
             )
         )
     lossec.notes.append(
@@ -269,6 +289,9 @@ def _allocation_section(plan: dict, surface_fit, truth) -> Section:
             truth_refs(d_t / n_t),
         ),
     ]
+    at_edge = edge_message(C, a.get("at_boundary", 0.0), DEFAULT_METHOD, caller="")
+    if at_edge:
+        sec.notes.append(f"CAUTION: {at_edge}")
     if yin is not None:
         sec.notes.append(
             f"Yin et al. quote N_opt = {yin:.3g} at this budget (their earlier law "
@@ -280,13 +303,21 @@ def _allocation_section(plan: dict, surface_fit, truth) -> Section:
     floor_missing = _floor_missing(near, surface_fit)
     if floor_missing:
         sec.notes.append(floor_missing)
+    band_edge = band_edge_message(near)
+    if band_edge:
+        sec.notes.append(f"CAUTION: {band_edge}")
     if near.band is not None:
         # the truth at the tolerance the band was actually computed with
         tolerance, relative_to = near.tolerance, near.relative_to
         if floor_missing:
             tolerance, relative_to = near.tolerance_total, "total"
         t_lo = truth_near_optimal(truth, C, tolerance, relative_to)
-        if near.band[0] > 1.01 * t_lo:
+        if near.band_at_edge[0]:
+            where = (
+                "the smallest size searched: the band extends below it, so it is no estimate "
+                "of the smallest size within the tolerance."
+            )
+        elif near.band[0] > 1.01 * t_lo:
             where = (
                 "ABOVE it: the band is conservative on the small side (it leaves out sizes the "
                 "truth puts within the tolerance)."

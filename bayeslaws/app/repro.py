@@ -47,6 +47,20 @@ def _shared_available() -> bool:
     return True
 
 
+def script_names(only) -> list[str]:
+    """The scripts to run: ``only`` None -> :data:`DEFAULT_SCRIPTS`; one name ("yin") or a
+    sequence of names, each a key of :data:`SCRIPTS` (ValueError naming ``only`` and listing
+    the valid names otherwise)."""
+    if only is None:
+        return list(DEFAULT_SCRIPTS)
+    names = [only] if isinstance(only, str) else list(only)
+    unknown = [n for n in names if n not in SCRIPTS]
+    if unknown or not names:
+        what = f"unknown reproduction script(s) {unknown}" if unknown else "no script named"
+        raise ValueError(f"only: {what}; choose one or more of {sorted(SCRIPTS)}")
+    return names
+
+
 def run_repro(
     out="repro_output",
     only=None,
@@ -55,10 +69,12 @@ def run_repro(
     stream=None,
     source: Path | None = None,
 ) -> dict:
-    """Run the reproduction scripts ``only`` (default yin, liang, porian) with ``draws`` draws
-    (and warm-up) per chain in copies under ``out/paper_repro``, then tabulate them with
-    ``make_readme.py`` into ``out/paper_repro/README.md``. Returns {script: status}, status
-    being "ok", "failed (exit N)" or "skipped: reason". Progress goes to ``stream`` (stderr)."""
+    """Run the reproduction scripts ``only`` (one name or a sequence of names, default yin,
+    liang, porian: :func:`script_names`) with ``draws`` draws (and warm-up) per chain in copies
+    under ``out/paper_repro``, then tabulate them with ``make_readme.py`` into
+    ``out/paper_repro/README.md``. Returns {script: status}, status being "ok", "failed (exit
+    N)" or "skipped: reason". Progress goes to ``stream`` (stderr)."""
+    names = script_names(only)
     stream = stream or sys.stderr
     source = Path(source) if source is not None else PAPER_REPRO
     if not source.is_dir():
@@ -66,10 +82,6 @@ def run_repro(
             f"no paper_repro folder at {str(source)!r}: 'repro' needs a checkout of the "
             "bayeslaws repository (the scripts are not installed with the package)"
         )
-    names = list(DEFAULT_SCRIPTS if only is None else only)
-    unknown = [n for n in names if n not in SCRIPTS]
-    if unknown:
-        raise ValueError(f"unknown reproduction script(s) {unknown}; choose from {sorted(SCRIPTS)}")
     if not isinstance(draws, int) or draws < 10:
         raise ValueError(f"draws must be an integer >= 10, got {draws!r}")
     work = Path(out) / "paper_repro"

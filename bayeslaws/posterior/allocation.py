@@ -18,12 +18,18 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ..laws.optimum import search_range
 from ..runs.checks import check_integer, check_positive
 from ..runs.compute import as_compute_model
 from .draws import check_range, check_seed, positive_array
 from .extrapolation import DEFAULT_METHOD
 from .model import ModelView
 from .predict import check_ci
+
+
+class SearchEdgeWarning(UserWarning):
+    """A share of the posterior draws of N_opt (or a near-optimal band) sits at the edge of the
+    range searched, so an interval's end there is the search range's edge, not the data's."""
 
 
 # ---- input checks ------------------------------------------------------------------------------
@@ -92,6 +98,37 @@ def allocation_draws(
     return view.allocation(C, model, group=group, method=method)
 
 
+def edge_message(C, share, extrapolation: str, caller: str = "optimal_allocation") -> str:
+    """The sentence for N_opt draws at the isoFLOP search range's edge: budgets ``C`` (FLOPs)
+    and each one's share of draws at the edge (``share``, fractions; only those > 0 are
+    named), under ``extrapolation``, prefixed by ``caller`` (the function, or '' for none);
+    '' when no share is > 0."""
+    pairs = zip(np.atleast_1d(C), np.atleast_1d(share), strict=True)
+    hit = [(float(c), float(p)) for c, p in pairs if p > 0]
+    if not hit:
+        return ""
+    lo, hi = np.exp(search_range([c for c, _ in hit]))
+    where = "; ".join(
+        f"{p:.1%} of draws at C = {c:.3g} FLOPs (searched N {a:.3g} to {b:.3g} params)"
+        for (c, p), a, b in zip(hit, lo, hi, strict=True)
+    )
+    prefix = f"{caller}: " if caller else ""
+    return (
+        f"{prefix}N_opt sits at the edge of the isoFLOP search range in {where}, under "
+        f"extrapolation {extrapolation!r}: there the drawn loss has no interior optimum, so the "
+        "interval's end on that side is the search range's edge, not the data's (column "
+        "at_boundary; extrapolation='none' gives the fitted law's optimum alone)"
+    )
+
+
+def _warn_at_edge(C, at_boundary, extrapolation: str, caller: str) -> None:
+    """A :class:`SearchEdgeWarning` (:func:`edge_message`) when any budget's share of draws
+    at the search edge (``at_boundary``, (S, Q) bool) is > 0; stacklevel: the caller's caller."""
+    message = edge_message(C, np.asarray(at_boundary, bool).mean(axis=0), extrapolation, caller)
+    if message:
+        warnings.warn(message, SearchEdgeWarning, stacklevel=3)
+
+
 def _quantiles(x, ci):
     lo, med, hi = np.quantile(x, [(1 - ci) / 2, 0.5, (1 + ci) / 2], axis=0)
     return med, lo, hi
@@ -124,12 +161,14 @@ def optimal_allocation(
     -------
     DataFrame, one row per budget: C; N_opt, N_opt_lower, N_opt_upper (params); D_opt, ...
     (tokens); L_opt, ... (loss); tokens_per_param (median D_opt / N_opt); ci; method;
-    at_boundary (share of draws whose optimum hit the search range's edge: > 0 means widen
-    the search or distrust the upper tail).
+    at_boundary (share of draws whose optimum hit the search range's edge; any share > 0
+    issues a :class:`SearchEdgeWarning`: the interval's end there is the search range's edge,
+    not the data's).
     """
     ci = check_ci(ci)
     C = _budgets(C)
     draws = allocation_draws(fit, C, compute_model, group, seed, method, extrapolation)
+    _warn_at_edge(C, draws["at_boundary"], extrapolation, "optimal_allocation")
     out = {"C": C}
     for name in ("N_opt", "D_opt", "L_opt"):
         med, lo, hi = _quantiles(draws[name], ci)
@@ -221,7 +260,9 @@ class NearOptimal:
         (L_opt - floor)) with _lower, _upper, loss, loss_lower, loss_upper.
     N_opt : posterior median of the optimal size; N_opt_lower, N_opt_upper its interval.
     band : (N_low, N_high), the range of N with prob_within >= prob (None if empty; a warning
-        says when sizes inside it fall short, i.e. the sizes that pass are not one interval).
+        says when sizes inside it fall short, i.e. the sizes that pass are not one interval;
+        :attr:`band_at_edge` says when it reaches the first or last size searched, beyond which
+        it extends by an unknown amount).
     smallest : dict for the smallest N in the band: N, D, size_vs_optimal (N / median N_opt
         - 1, e.g. -0.4 = a 40% smaller model), loss and both excesses with intervals (None if
         empty).
@@ -243,6 +284,16 @@ class NearOptimal:
     relative_to: str = "total"
     floor: tuple | None = None
     reducible_share: tuple = (1.0, 1.0, 1.0)
+
+    @property
+    def band_at_edge(self) -> tuple[bool, bool]:
+        """(low, high): whether the band reaches the smallest / largest size of ``table`` (the
+        sizes searched); on that side the band extends beyond them by an unknown amount, so its
+        end there is the search's edge, not the tolerance's."""
+        if self.band is None or self.table.empty:
+            return (False, False)
+        N = self.table["N"].to_numpy(float)
+        return (bool(self.band[0] <= N[0]), bool(self.band[1] >= N[-1]))
 
     @property
     def tolerance_total(self) -> float:
@@ -339,7 +390,9 @@ def near_optimal(
         and "total" when it is (the meaning a bare number had before).
     prob : probability threshold for the band.
     N : candidate sizes (params); default ``n_grid`` log-spaced sizes within ``span_decades``
-        of the posterior median N_opt.
+        of the posterior median N_opt. A band that reaches that default grid's edge warns
+        (:class:`SearchEdgeWarning`: the band extends beyond it; a wider ``span_decades`` or a
+        smaller ``tolerance``); with ``N`` given the band is the sizes given that pass.
     ci : interval mass for the reported intervals.
     compute_model, group, seed, extrapolation : as in :func:`optimal_allocation`.
     """
@@ -368,6 +421,8 @@ def near_optimal(
     ci = check_ci(ci)
     model = _compute_model(fit, compute_model)
     alloc = allocation_draws(fit, C_arr, model, group, seed, extrapolation=extrapolation)
+    _warn_at_edge(C_arr, alloc["at_boundary"], extrapolation, "near_optimal")
+    searched = N is None  # the default grid around N_opt, whose edge the band may reach
     n_opt = alloc["N_opt"][:, 0]
     log_L_opt = np.log(alloc["L_opt"][:, 0])
     N_med, N_lo, N_hi = _quantiles(n_opt, ci)
@@ -444,7 +499,7 @@ def near_optimal(
         }
     floor_ci = None if floor is None else tuple(float(v) for v in _quantiles(floor, ci))
     share = tuple(float(v) for v in _quantiles(reducible / L_opt, ci))
-    return NearOptimal(
+    result = NearOptimal(
         C,
         float(tolerance),
         prob,
@@ -458,4 +513,32 @@ def near_optimal(
         relative_to,
         floor_ci,
         share,
+    )
+    message = band_edge_message(result, span_decades) if searched else ""
+    if message:
+        warnings.warn(message, SearchEdgeWarning, stacklevel=2)
+    return result
+
+
+def band_edge_message(near: NearOptimal, span_decades: float | None = None) -> str:
+    """The sentence for a near-optimal band that reaches the edge of the sizes searched
+    (:attr:`NearOptimal.band_at_edge`): the band extends beyond it, by an unknown amount;
+    ``span_decades``: the default grid's half-width in decades, for the remedy. '' otherwise."""
+    low, high = near.band_at_edge
+    if not (low or high):
+        return ""
+    N = near.table["N"].to_numpy(float)
+    ends = (("lower", "smallest", N[0]), ("upper", "largest", N[-1]))
+    sides = [
+        f"its {side} end, N = {n:.4g} params, is the {edge} size searched"
+        for hit, (side, edge, n) in zip((low, high), ends, strict=True)
+        if hit
+    ]
+    wider = f"a span_decades above {span_decades:g}" if span_decades is not None else "more sizes"
+    return (
+        f"near_optimal: the band at C = {near.C:.3g} FLOPs reaches the edge of the sizes searched "
+        f"({'; '.join(sides)}): the band extends beyond the search by an unknown amount, so "
+        f"{'those ends are' if low and high else 'that end is'} the search's edge, not the "
+        f"tolerance's ({near.tolerance:g} of the {near.relative_to} loss; search {wider} or use "
+        "a smaller tolerance)"
     )

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ..runs import RunTable, bundled, load_runs
+from ..runs.checks import is_integer, is_real
 
 EPOCH_CUTS = {"C": 1e21, "N": 2e9, "D": 5e10}
 SELECTION_PORIAN = {
@@ -42,15 +43,51 @@ def split_by(runs: RunTable, holdout_mask, reason: str) -> tuple[RunTable, pd.Da
     return runs.exclude(mask, reason), runs.df[mask]
 
 
+def _values_text(values, unit: str, most: int = 20) -> str:
+    """The distinct values of a column for a message: '2.1466e+08, 2.683e+08 (params)', or
+    their range when there are more than ``most``."""
+    distinct = np.unique(np.asarray(values, float))
+    if distinct.size > most:
+        first, last = distinct[0], distinct[-1]
+        return f"{distinct.size} distinct values from {first:.5g} to {last:.5g} ({unit})"
+    return ", ".join(f"{v:.5g}" for v in distinct) + f" ({unit})"
+
+
+def _number(value) -> str:
+    """A value for a message: a number as ``1e+09``, anything else as its repr."""
+    return f"{value:g}" if is_real(value) else repr(value)
+
+
+def checked_split(
+    runs: RunTable, holdout_mask, reason: str, argument: str, available: str
+) -> tuple[RunTable, pd.DataFrame]:
+    """:func:`split_by`, refusing a split that holds out no run or every run (ValueError naming
+    ``argument``, the option that chose the held-out set, and listing ``available``: the
+    values it could pick, with units)."""
+    mask = np.asarray(holdout_mask, bool)
+    if not mask.any() or mask.all():
+        what = "no run" if not mask.any() else f"every run ({mask.size}), leaving none to fit"
+        raise ValueError(f"{argument} holds out {what}; the table's values are {available}")
+    return split_by(runs, mask, reason)
+
+
 def epoch_split(c_max: float = 1e21, axis: str = "C", cut: float | None = None):
     """Epoch AI's Chinchilla points: fit the runs with ``axis`` <= ``cut`` (default: C <= 1e21,
     23 runs held out), hold out the rest. ``axis`` "N" (cut 2e9) or "D" (cut 5e10) extrapolate
     in size or in tokens instead of compute."""
     if axis not in EPOCH_CUTS:
         raise ValueError(f"axis must be one of {sorted(EPOCH_CUTS)}, got {axis!r}")
+    argument = "c_max" if cut is None and axis == "C" else "cut"
     cut = (c_max if axis == "C" else EPOCH_CUTS[axis]) if cut is None else float(cut)
     runs = bundled.epoch_chinchilla()
-    return split_by(runs, runs.df[axis] > cut, f"backtest: held out {axis} > {cut:g}")
+    unit = {"C": "FLOPs", "N": "params", "D": "tokens"}[axis]
+    return checked_split(
+        runs,
+        runs.df[axis] > cut,
+        f"backtest: held out {axis} > {cut:g}",
+        f"{argument}={cut:g} on axis {axis!r}",
+        _values_text(runs.df[axis], unit),
+    )
 
 
 PORIAN_CONFIGS = {
@@ -75,14 +112,21 @@ PORIAN_CONFIGS = {
 
 def porian_split(config: str = "rw/tuned/short/const", n_budgets: int = 2):
     """Porian et al.'s isoFLOP points for one configuration: hold out the ``n_budgets`` largest
-    budgets (C here is the budget column). With constant-LR (and Kaplan-decay) configurations
-    several budgets are read off the same runs, so held-out and fitted points are not
-    independent runs."""
+    budgets (C here is the budget column, FLOPs); ``n_budgets`` is an integer from 1 to the
+    number of budgets less one (at least one budget is fitted). With constant-LR (and
+    Kaplan-decay) configurations several budgets are read off the same runs, so held-out and
+    fitted points are not independent runs."""
     configs = {**PORIAN_CONFIGS, **SELECTION_PORIAN}
     if config not in configs:
         raise ValueError(f"unknown Porian configuration {config!r}; known: {sorted(configs)}")
     runs = bundled.porian_isoflop(**configs[config])
     budgets = np.sort(runs.df["C"].unique())
+    if not is_integer(n_budgets) or not 1 <= n_budgets < budgets.size:
+        raise ValueError(
+            f"n_budgets must be an integer from 1 to {budgets.size - 1} (configuration "
+            f"{config!r} has {budgets.size} budgets: {_values_text(budgets, 'FLOPs')}; at least "
+            f"one is fitted), got {n_budgets!r}"
+        )
     held = runs.df["C"] >= budgets[-n_budgets]
     return split_by(runs, held, f"backtest: held out the {n_budgets} largest budgets")
 
@@ -100,14 +144,28 @@ def steplaw_best_cells(include_diverged: bool = False) -> RunTable:
 
 
 def steplaw_split(n_holdout: float = 1.07e9, d_holdout: float | None = None):
-    """Step Law best-cell losses: hold out the cells of the N ~ ``n_holdout`` model, or with
-    ``d_holdout`` the cells with D >= ``d_holdout`` tokens (an extrapolation in tokens)."""
+    """Step Law best-cell losses: hold out the cells of the N ~ ``n_holdout`` model (params,
+    within 1%: one of the table's sizes), or with ``d_holdout`` the cells with D >=
+    ``d_holdout`` tokens (an extrapolation in tokens). A choice that holds out no cell, or
+    every cell, is refused (ValueError listing the table's sizes or token counts)."""
     runs = steplaw_best_cells()
     if d_holdout is not None:
         held = runs.df["D"] >= d_holdout * (1 - 1e-9)
-        return split_by(runs, held, f"backtest: held out D >= {d_holdout:g}")
+        return checked_split(
+            runs,
+            held,
+            f"backtest: held out D >= {d_holdout:g}",
+            f"d_holdout={_number(d_holdout)}",
+            _values_text(runs.df["D"], "tokens"),
+        )
     held = np.isclose(runs.df["N"], n_holdout, rtol=0.01)
-    return split_by(runs, held, f"backtest: held out N ~ {n_holdout:g}")
+    return checked_split(
+        runs,
+        held,
+        f"backtest: held out N ~ {n_holdout:g}",
+        f"n_holdout={_number(n_holdout)} (matched within 1%)",
+        _values_text(runs.df["N"], "params"),
+    )
 
 
 def compendium_split(source: str, dataset: str | None = None):
@@ -196,7 +254,8 @@ def simulated_split(
     bend: float = 0.1,
 ):
     """A SIMULATED isoFLOP design from a known truth: fit ``fit_budgets``, hold out
-    ``test_budgets`` (10-100x beyond). ``kind`` "correct" uses the Chinchilla form itself;
+    ``test_budgets`` (FLOPs; 10-100x beyond by default; each must lie above every fit budget,
+    else ValueError naming ``test_budgets``). ``kind`` "correct" uses the Chinchilla form itself;
     "bend" lowers both exponents by ``bend`` beyond N = 3e9 and D = 5e10 (the top third of a
     decade of the fitted N and D ranges, which reach 6.3e9 and 1.05e11): the fit barely sees the
     bend, the held-out runs (N to 6.3e10, D to 1.05e12) are up to 1.3 decades into it (with the
@@ -204,6 +263,7 @@ def simulated_split(
     noise); "farseer" draws from ``FARSEER_TRUTH``, whose data exponent falls with N."""
     if kind not in SIM_KINDS:
         raise ValueError(f"kind must be one of {SIM_KINDS}, got {kind!r}")
+    fit_budgets, test_budgets = check_sim_budgets(fit_budgets, test_budgets)
     rng = np.random.default_rng(seed)
     rows = []
     for C in list(fit_budgets) + list(test_budgets):
@@ -217,5 +277,36 @@ def simulated_split(
         {"N": N, "D": D, "loss": loss, "source": f"simulated ({kind}, seed {seed})"}
     )
     runs = load_runs(frame)
-    held = runs.df["C"] > max(fit_budgets) * 1.01
+    held = runs.df["C"] > max(fit_budgets) * SIM_BUDGET_RTOL
     return split_by(runs, held, f"backtest: held out C > {max(fit_budgets):g} (simulated)")
+
+
+SIM_BUDGET_RTOL = 1.01  # a held-out budget lies above this factor times the largest fit budget
+
+
+def _budget_list(name: str, values) -> list[float]:
+    """``values`` as a non-empty list of finite positive budgets in FLOPs (ValueError naming
+    ``name`` otherwise)."""
+    seq = [values] if is_real(values) else list(values) if np.ndim(values) else None
+    if not seq or not all(is_real(v) and np.isfinite(v) and v > 0 for v in seq):
+        raise ValueError(
+            f"{name} must be a non-empty sequence of positive budgets in FLOPs, got {values!r}"
+        )
+    return [float(v) for v in seq]
+
+
+def check_sim_budgets(fit_budgets, test_budgets) -> tuple[list[float], list[float]]:
+    """The budgets (FLOPs) of :func:`simulated_split`: both non-empty and positive, and every
+    held-out budget above every fit budget (by more than 1%: the split holds out by C), so
+    that no test budget is fitted and no run is both fitted and held out."""
+    fit_b = _budget_list("fit_budgets", fit_budgets)
+    test_b = _budget_list("test_budgets", test_budgets)
+    inside = [c for c in test_b if c <= max(fit_b) * SIM_BUDGET_RTOL]
+    if inside:
+        raise ValueError(
+            f"test_budgets must all lie above the largest fit budget ({max(fit_b):g} FLOPs; "
+            f"fit_budgets {', '.join(f'{c:g}' for c in fit_b)}): the split holds out the "
+            f"budgets beyond the fitted ones, got {', '.join(f'{c:g}' for c in inside)} "
+            "inside or at the fitted range"
+        )
+    return fit_b, test_b

@@ -1,5 +1,6 @@
 """A model discrepancy that drifts with the distance beyond the training runs, its rate learned
-across a corpus of real sweeps (method ``"drift"``, part of the default).
+across a corpus of real sweeps (method ``"drift"``, and part of the full model ``"model"``;
+neither is the default, ``"gp"``: :data:`bayeslaws.posterior.extrapolation.DEFAULT_METHOD`).
 
 Beyond the fitted range a law is wrong in a way its own runs cannot show: its exponents drift.
 The discrepancy here is a random function of the query's distance outside the range of the
