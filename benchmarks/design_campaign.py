@@ -6,11 +6,12 @@
 
 Truth: :class:`bayeslaws.runs.simulate.VideoDiTTruth` (Yin et al.'s laws; L*(N, D) for optimally
 tuned runs, relative noise 7e-4). Every campaign (:func:`bayeslaws.app.campaign.simulate_campaign`)
-starts from the paper grid's four cheapest cells, fits the Chinchilla law (gaussian likelihood,
-NUTS), records the posterior of (a) the loss at 1.07B params / 10B tokens and (b) N_opt at 1e22
-FLOPs, picks ``--batch`` runs and refits, under the paper grid's total compute (16 cells,
-7.24e19 FLOPs). Strategies: ours (joint information about (a) and (b) per FLOP), ours_no_cost,
-random (from the same 49-cell pool), grid (the paper's cells, smallest model first).
+starts from the paper grid's two smallest models at its two smallest token budgets, fits the
+Chinchilla law (gaussian likelihood, NUTS), records the posterior of (a) the loss at 1.07B
+params / 10B tokens and (b) N_opt at 1e22 FLOPs, picks ``--batch`` runs and refits, under the
+paper grid's total compute (16 cells, 7.24e19 FLOPs). Strategies: ours (joint information
+about (a) and (b) per FLOP), ours_no_cost, random (from the same 49-cell pool), grid (the
+paper's cells, smallest model first).
 
 Prints one table per target (median over seeds of the 90% width / truth and |error| / truth
 at the end and at half the grid's compute; compute at which each strategy first reaches the

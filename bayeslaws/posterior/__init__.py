@@ -2,12 +2,19 @@
 widens extrapolation (:mod:`.extrapolation`) and the calibration harness, all from a fit through
 its law's contract."""
 
-from .allocation import allocation_draws, allocation_laws, near_optimal, optimal_allocation
+from .allocation import (
+    SearchEdgeWarning,
+    allocation_draws,
+    allocation_laws,
+    near_optimal,
+    optimal_allocation,
+)
 from .draws import log_loss_draws, quantity_draws, query_frame
 from .fixed_hyperparams import fixed_vs_optimal
 from .predict import loss_penalty, predict
 
 __all__ = [
+    "SearchEdgeWarning",
     "allocation_draws",
     "allocation_laws",
     "fixed_vs_optimal",
