@@ -140,3 +140,106 @@ def test_every_law_works_at_every_stage(name, tmp_path):
     pd.testing.assert_frame_equal(bl.predict(same, **query), mean)
     pd.testing.assert_frame_equal(bl.predict(same, kind="new_run", seed=1, **query), new)
     pd.testing.assert_frame_equal(bl.design.next_runs(same, cands, k=2, seed=0), picks)
+
+
+# ---- priors a user gives ----------------------------------------------------------------------
+def _truncated(loc):
+    return dist.TruncatedNormal(loc, 0.005, low=0.0, high=1.0)
+
+
+def _same_density(a, b):
+    points = jnp.linspace(0.05, 0.95, 7)
+    np.testing.assert_allclose(a.log_prob(points), b.log_prob(points), rtol=1e-6)
+
+
+def test_truncated_priors_that_differ_get_different_keys_and_round_trip():
+    from bayeslaws.laws.contract import model_key, priors_key
+    from bayeslaws.laws.priors import priors_to_spec, spec_to_priors
+
+    law = LAWS["chinchilla"]
+    low, high = (law.priors("huber", {"alpha": _truncated(loc)}) for loc in (0.1, 0.9))
+    assert priors_key(low) != priors_key(high)
+    static = {"n_groups": 1, "likelihood": "huber"}
+    assert model_key(law, {**static, "priors": low}) != model_key(law, {**static, "priors": high})
+    for loc, priors in ((0.1, low), (0.9, high)):
+        rebuilt = spec_to_priors(priors_to_spec(priors))["alpha"]
+        _same_density(rebuilt, _truncated(loc))
+    transformed = dist.TransformedDistribution(
+        dist.Normal(0.0, 1.0), [dist.transforms.AffineTransform(-2.0, 0.5)]
+    )
+    rebuilt = spec_to_priors(priors_to_spec(law.priors("huber", {"e": transformed})))["e"]
+    _same_density(rebuilt, transformed)
+
+
+@pytest.mark.parametrize(
+    "prior",
+    [dist.Normal(-0.5, 1.0).mask(False), dist.Normal(-0.5, 1.0).expand([1])],
+    ids=["masked", "expanded"],
+)
+def test_priors_that_cannot_be_recorded_or_are_not_scalar_are_refused(prior):
+    with pytest.raises(ValueError, match="prior for 'e'"):
+        LAWS["chinchilla"].priors("huber", {"e": prior})
+
+
+def test_prior_with_a_batch_shape_is_refused():
+    with pytest.raises(ValueError, match="prior for 'alpha' has batch shape \\(2,\\)"):
+        LAWS["chinchilla"].priors("huber", {"alpha": dist.Beta(jnp.array([2.0, 2.0]), 3.0)})
+
+
+@pytest.mark.parametrize("key", ["group_sd", "alpha_tau"])
+def test_pooling_scales_keep_a_positive_support(key):
+    law = LAWS["chinchilla"]
+    with pytest.raises(ValueError, match=f"prior for '{key}' puts mass on every real number"):
+        law.priors("huber", {key: dist.Normal(0.0, 0.3)})
+    assert law.priors("huber", {key: dist.HalfNormal(0.1)})[key].scale == 0.1
+
+
+def test_pooling_scales_need_a_run_table_with_groups():
+    law = LAWS["chinchilla"]
+    runs = surface_runs()
+    overrides = {"group_sd": dist.HalfNormal(0.1), "e_tau": dist.HalfNormal(0.2)}
+    with pytest.raises(ValueError, match="\\['e_tau', 'group_sd'\\].*has none"):
+        law.check_priors(overrides, law.prepare(runs))
+    two = pd.concat([runs.df.assign(group="a"), runs.df.assign(group="b")], ignore_index=True)
+    law.check_priors(overrides, law.prepare(bl.load_runs(two)))  # used: no error
+    law.check_priors({"alpha": dist.Beta(2.0, 3.0)}, law.prepare(runs))
+    law.check_priors(law.priors("huber"), law.prepare(runs))  # defaults, as an update passes
+
+
+def test_unknown_allocation_method_is_refused():
+    with pytest.raises(ValueError, match="method must be one of"):
+        LAWS["chinchilla"].allocation(
+            None, [1e20], None, group=None, rng=None, method="closed form"
+        )
+
+
+@pytest.mark.parametrize("ci", [1.5, 0, "0.9"])
+def test_summarise_checks_ci(ci):
+    from bayeslaws.laws.contract import summarise
+
+    with pytest.raises(ValueError, match="ci must be a number in \\(0, 1\\)"):
+        summarise(np.zeros((10, 2)), ci)
+
+
+def test_saved_fit_with_a_truncated_prior_loads_and_predicts(tmp_path):
+    tiny = {"chains": 1, "warmup": 100, "draws": 100, "seed": 0, "warn": False, "screen": "off"}
+    fit = bl.fit(surface_runs(), "chinchilla", priors={"alpha": _truncated(0.3)}, **tiny)
+    same = bl.load_fit(fit.save(tmp_path / "fit.nc"))
+    _same_density(same.priors["alpha"], _truncated(0.3))
+    query = dict(N=[1e8, 1e9], D=[1e10, 1e11], extrapolation="none")
+    pd.testing.assert_frame_equal(bl.predict(same, **query), bl.predict(fit, **query))
+
+
+def test_fit_refuses_a_pooling_prior_its_table_would_ignore(monkeypatch):
+    """bl.fit without groups used to ignore priors={'group_sd': ...} silently; it is refused
+    after the table is prepared, before any sampling."""
+    from bayeslaws.inference import nuts
+
+    def no_sampling(*args, **kwargs):
+        raise AssertionError("sampled")
+
+    monkeypatch.setattr(nuts, "_cached_mcmc", no_sampling)
+    N, D = chinchilla_design(3, 3)
+    runs = simulate.simulate_chinchilla_runs({**TRUTH, "N": N, "D": D}, noise_sd=0.01, seed=0)
+    with pytest.raises(ValueError, match="prior given for \\['group_sd'\\].*with groups"):
+        bl.fit(runs, priors={"group_sd": dist.HalfNormal(0.2)}, chains=1, warmup=10, draws=10)

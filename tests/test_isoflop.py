@@ -189,3 +189,69 @@ def test_porian_attention_rows_get_real_sizes_and_attention_flops():
     # N_eff - N = n_layer * n_ctx * d_model: a multiple of n_ctx = 2048
     extra = (df["N_eff"] - df["N"]).unique()
     np.testing.assert_allclose(np.round(extra / 2048), extra / 2048, atol=1e-6)
+
+
+def test_budgets_from_rounded_sizes_name_the_cause():
+    """C = 6ND from N and D rounded to 3 significant figures splits each budget in several: the
+    error counts the budgets, shows neighbours within a few percent and names the remedy."""
+    from bayeslaws.laws.isoflop import LAW
+
+    df = simulate.simulate_liang_isoflop(seed=0)
+    rounded = df[["N", "D", "loss"]].assign(
+        N=df["N"].map(lambda v: float(f"{v:.3g}")), D=df["D"].map(lambda v: float(f"{v:.3g}"))
+    )
+    runs = bl.load_runs(rounded)
+    n_levels = len(budget_levels(runs.df["C"])[0])
+    message = f"The {len(df)} runs give {n_levels} distinct budgets"
+    with pytest.raises(RunTableError, match=message) as error:
+        LAW.prepare(runs)
+    assert "within 5% of a neighbour" in str(error.value)
+    assert "C='budget'" in str(error.value) and "round C" in str(error.value)
+
+
+def _law_posterior():
+    from bayeslaws.laws.contract import Posterior, Scales
+
+    rng = np.random.default_rng(0)
+    draws = {
+        "k_opt": rng.lognormal(0, 0.1, 50),
+        "a_opt": rng.normal(0.5, 0.02, 50),
+        "k_L": rng.lognormal(0, 0.1, 50),
+        "a_L": rng.normal(-0.05, 0.01, 50),
+        "n0": rng.normal(0, 0.1, 50),
+        "l0": rng.normal(0, 0.1, 50),
+    }
+    scales = Scales({"N": 18.0, "C": 40.0, "loss": 1.0})
+    return Posterior(draws, scales, (None,), {"budgets": [1e18]}, "gaussian")
+
+
+@pytest.mark.parametrize("ci", [1.5, 0, "0.9"])
+def test_law_table_checks_ci(ci):
+    from bayeslaws.laws.isoflop import LAW
+
+    assert LAW.law_table(_law_posterior(), ci=0.8)["ci"].eq(0.8).all()
+    with pytest.raises(ValueError, match="ci must be a number in \\(0, 1\\)"):
+        LAW.law_table(_law_posterior(), ci=ci)
+
+
+def test_skew_saturation_is_a_number_not_a_bool():
+    from bayeslaws.laws.isoflop import IsoFLOP
+
+    with pytest.raises(ValueError, match="skew_saturation must be a number > 0"):
+        IsoFLOP(skew_saturation=True)
+
+
+def test_allocation_methods_are_checked():
+    from bayeslaws.laws.contract import LawCapabilityError
+    from bayeslaws.laws.isoflop import LAW
+    from bayeslaws.runs.compute import linear
+
+    post, model = _law_posterior(), linear()
+    kw = {"group": None, "rng": np.random.default_rng(0)}
+    auto = LAW.allocation(post, [1e20], model, method="auto", **kw)
+    closed = LAW.allocation(post, [1e20], model, method="closed_form", **kw)
+    np.testing.assert_array_equal(auto["N_opt"], closed["N_opt"])
+    with pytest.raises(LawCapabilityError, match="use method='auto' or 'closed_form'"):
+        LAW.allocation(post, [1e20], model, method="numerical", **kw)
+    with pytest.raises(ValueError, match="method must be one of"):
+        LAW.allocation(post, [1e20], model, method="closed form", **kw)

@@ -355,6 +355,7 @@ def inference_data(mcmc: MCMC, observed: dict, prior: dict | None, coords, dims)
 def _fit_once(runs, law_obj, likelihood, priors_used, settings, label, warn, rule):
     """One NUTS fit of ``law_obj`` to ``runs`` and its screening: (Fit, Screening)."""
     prepared = law_obj.prepare(runs)
+    law_obj.check_priors(priors_used, prepared)  # none the table would leave unused
     cause = identifiability.check(law_obj, prepared, likelihood, warn=warn)
     static = {**prepared.static, "priors": priors_used, "likelihood": likelihood}
     mcmc_settings = {k: v for k, v in settings.items() if k not in ("seed", "prior_draws")}

@@ -30,11 +30,13 @@ import jax
 import numpy as np
 import pandas as pd
 
+from ..runs.checks import check_probability
 from .likelihoods import FAMILIES, default_noise_priors
-from .priors import priors_to_spec
+from .priors import check_round_trip, prior_to_spec, priors_to_spec
 
 OBSERVED_SITE = "log_loss"
 KINDS = ("mean", "new_run")
+ALLOCATION_METHODS = ("auto", "closed_form", "numerical")
 
 
 class LawCapabilityError(ValueError):
@@ -191,6 +193,67 @@ def resolve_group(groups, group):
     return labels.index(str(group))
 
 
+# ---- checks of user priors ------------------------------------------------------------------
+def is_pooling_scale(key: str) -> bool:
+    """Whether ``key`` names a scale of group deviations (``group_sd``, ``<p>_tau``)."""
+    return key == "group_sd" or key.endswith("_tau")
+
+
+def unused_pooling_priors(overrides: Mapping, n_groups: int) -> list[str]:
+    """The pooling scales among ``overrides`` (names) that a fit with ``n_groups`` groups
+    ignores: all of them without groups (``n_groups <= 1``), none otherwise."""
+    return sorted(k for k in overrides if is_pooling_scale(k)) if n_groups <= 1 else []
+
+
+def same_prior(a, b) -> bool:
+    """Whether two priors have the same record (``priors.prior_to_spec``); False for None or
+    a prior that cannot be recorded."""
+    try:
+        return a is not None and b is not None and prior_to_spec(a) == prior_to_spec(b)
+    except ValueError:
+        return False
+
+
+def check_prior(key: str, value, reference=None) -> dict:
+    """Check a user's prior for parameter ``key``; returns its spec (``priors.prior_to_spec``).
+
+    ``value`` must be a numpyro distribution with the shape of ``reference`` (scalar when None:
+    one value per parameter), whose support is not the whole real line when the reference's
+    support is narrower, and that rebuilds exactly from its spec (the record and cache key).
+    Raises TypeError / ValueError naming ``key``."""
+    import numpyro.distributions as dist
+
+    if not isinstance(value, dist.Distribution):
+        raise TypeError(f"prior for {key!r} must be a numpyro distribution, got {value!r}")
+    shape = (value.batch_shape, value.event_shape)
+    wanted = ((), ()) if reference is None else (reference.batch_shape, reference.event_shape)
+    if shape != wanted:
+        raise ValueError(
+            f"prior for {key!r} has batch shape {value.batch_shape} and event shape "
+            f"{value.event_shape}, but {key!r} is "
+            f"{'one number' if wanted == ((), ()) else f'of shapes {wanted}'}: give a "
+            "distribution with scalar parameters (e.g. dist.Beta(2.0, 3.0))"
+        )
+    unbounded = dist.constraints.real
+    if (
+        reference is not None
+        and reference.support is not unbounded
+        and (value.support is unbounded)
+    ):
+        raise ValueError(
+            f"prior for {key!r} puts mass on every real number, but {key!r} lives on "
+            f"{reference.support} (its default prior is {type(reference).__name__}): use a "
+            "distribution on that support (e.g. dist.Beta on (0, 1), dist.HalfNormal "
+            "or dist.LogNormal on the positive numbers)"
+        )
+    try:
+        if same_prior(value, reference):  # a default (as an update passes them): known good
+            return prior_to_spec(value)
+        return check_round_trip(value)
+    except ValueError as error:
+        raise ValueError(f"prior for {key!r} cannot be used: {error}") from None
+
+
 # ---- the contract ------------------------------------------------------------------------------
 class Law(abc.ABC):
     """A scaling law as a Bayesian model. Subclasses set the class attributes and implement the
@@ -274,10 +337,8 @@ class Law(abc.ABC):
         return set()
 
     def priors(self, likelihood: str, overrides: dict | None = None) -> dict:
-        """Default priors of law and likelihood with the user's overrides (checked by name and
-        type)."""
-        import numpyro.distributions as dist
-
+        """Default priors of law and likelihood with the user's overrides (checked by name,
+        type, shape, support and whether they can be recorded: :func:`check_prior`)."""
         priors = {**self.default_priors(), **default_noise_priors(likelihood)}
         allowed = set(priors) | self.extra_prior_names()
         if overrides is not None and not isinstance(overrides, Mapping):
@@ -288,21 +349,37 @@ class Law(abc.ABC):
                     f"prior given for {key!r}, which law {self.name!r} with likelihood "
                     f"{likelihood!r} does not have; its parameters are {sorted(allowed)}"
                 )
-            if not isinstance(value, dist.Distribution):
-                raise TypeError(f"prior for {key!r} must be a numpyro distribution, got {value!r}")
-            default = priors.get(key)
-            unbounded = dist.constraints.real
-            if default is not None and default.support is not unbounded and (
-                value.support is unbounded
-            ):
-                raise ValueError(
-                    f"prior for {key!r} puts mass on every real number, but {key!r} lives on "
-                    f"{default.support} (its default prior is {type(default).__name__}): use a "
-                    "distribution on that support (e.g. dist.Beta on (0, 1), dist.HalfNormal "
-                    "or dist.LogNormal on the positive numbers)"
-                )
+            check_prior(key, value, self.prior_reference(key, priors))
             priors[key] = value
         return priors
+
+    def prior_reference(self, key: str, priors: dict):
+        """The prior whose support and shape an override of ``key`` must keep: its default in
+        ``priors``; for a pooling scale (``group_sd``, ``<p>_tau``) without one, the law's
+        ``group_sd`` prior; None when the law has no default for ``key``."""
+        if key in priors:
+            return priors[key]
+        return priors.get("group_sd") if is_pooling_scale(key) else None
+
+    def check_priors(self, overrides: dict | None, prepared: Prepared) -> None:
+        """Refuse overrides that a fit of ``prepared`` would ignore: pooling scales
+        (``group_sd``, ``<p>_tau``) other than their default when the run table has no groups
+        (ValueError naming them). Call it after :meth:`prepare` with the overrides given to
+        :meth:`priors` (a fit's full priors, as an update passes them, are fine: defaults are
+        skipped)."""
+        defaults = self.default_priors()
+        changed = {
+            key: value
+            for key, value in (overrides or {}).items()
+            if not same_prior(value, self.prior_reference(key, defaults))
+        }
+        unused = unused_pooling_priors(changed, len(prepared.groups))
+        if unused:
+            raise ValueError(
+                f"prior given for {unused}, which law {self.name!r} uses only for a run table "
+                "with groups (column 'group'); this one has none: drop "
+                f"{'it' if len(unused) == 1 else 'them'} or add the groups"
+            )
 
     @abc.abstractmethod
     def prepare(self, runs) -> Prepared:
@@ -419,7 +496,15 @@ def model_key(law: Law, static: dict) -> tuple:
     return (law_key(law), priors_key(static["priors"]), static["likelihood"], rest, law.pads_runs)
 
 
+def check_allocation_method(method) -> str:
+    """``method`` of :meth:`Law.allocation`, one of ``ALLOCATION_METHODS`` (ValueError)."""
+    if not isinstance(method, str) or method not in ALLOCATION_METHODS:
+        raise ValueError(f"method must be one of {ALLOCATION_METHODS}, got {method!r}")
+    return method
+
+
 def summarise(values: np.ndarray, ci: float) -> tuple:
-    """(median, lower, upper) over axis 0 of the central ``ci`` interval."""
+    """(median, lower, upper) over axis 0 of the central ``ci`` interval (``ci`` in (0, 1))."""
+    ci = check_probability("ci", ci)
     lo, med, hi = np.quantile(values, [(1 - ci) / 2, 0.5, (1 + ci) / 2], axis=0)
     return med, lo, hi

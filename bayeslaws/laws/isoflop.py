@@ -74,19 +74,23 @@ import numpyro.distributions as dist
 import pandas as pd
 
 from ..runs import RunTableError
+from ..runs.checks import check_probability, is_real
 from .contract import (
     OBSERVED_SITE,
     Law,
+    LawCapabilityError,
     Observations,
     Posterior,
     Prepared,
     Scales,
+    check_allocation_method,
     resolve_group,
     summarise,
 )
 from .likelihoods import observation, sample_noise_params
 
 BUDGET_RTOL = 1e-3  # budgets closer than this (relative) are one budget
+NEAR_BUDGET_RTOL = 0.05  # distinct budgets closer than this look like one budget from rounding
 SKEW_SATURATION = 0.8  # K: far from the vertex the curvature stays within h (1 +- K)
 
 
@@ -111,6 +115,44 @@ def budget_levels(C, rtol: float = BUDGET_RTOL):
     return levels, index.astype(np.int32)
 
 
+def near_budgets(levels, rtol: float = NEAR_BUDGET_RTOL) -> list[list[float]]:
+    """Runs of neighbouring distinct budgets (sorted FLOPs, from :func:`budget_levels`) that lie
+    within ``rtol`` (relative) of the next: the mark of budgets C = 6ND computed from N and D
+    rounded to a few significant figures (one budget then splits into several)."""
+    clusters = []
+    for value in np.asarray(levels, float):
+        if clusters and value <= clusters[-1][-1] * (1 + rtol):
+            clusters[-1].append(float(value))
+        else:
+            clusters.append([float(value)])
+    return [c for c in clusters if len(c) > 1]
+
+
+def too_few_sizes_message(
+    name: str, min_sizes: int, budget: float, sizes: int, levels, n_runs: int
+) -> str:
+    """The error for budget ``budget`` (FLOPs) having ``sizes`` < ``min_sizes`` model sizes:
+    how many distinct budgets ``levels`` came from ``n_runs`` runs, and, where neighbouring
+    budgets lie within a few percent (:func:`near_budgets`), the likely cause and the remedy."""
+    message = (
+        f"law {name!r} needs >= {min_sizes} model sizes (column 'N') per budget; budget "
+        f"C = {budget:.4g} has {sizes}. The {n_runs} runs give {len(levels)} distinct budgets "
+        f"(column 'C'; values within {BUDGET_RTOL:.1%} are one budget)"
+    )
+    near = near_budgets(levels)
+    if not near:
+        return message
+    shown = ", ".join(
+        "[" + ", ".join(f"{c:.4g}" for c in cluster[:4]) + "]" for cluster in near[:3]
+    )
+    return (
+        f"{message}; {sum(map(len, near))} of them lie within {NEAR_BUDGET_RTOL:.0%} of a "
+        f"neighbour, e.g. {shown}: C was probably computed as 6ND from N and D rounded to a few "
+        "significant figures, which splits one budget into several. Give each run's budget as "
+        "the C column (bl.load_runs(..., C='budget')) or round C to the budgets you ran"
+    )
+
+
 class IsoFLOP(Law):
     name = "isoflop"
     description = "per-budget parabolas in ln N, vertices N_opt = k C^a"
@@ -129,7 +171,7 @@ class IsoFLOP(Law):
             raise ValueError(f"run_offsets must be one of {self.RUN_OFFSETS}, got {run_offsets!r}")
         if not isinstance(loss_floor, bool):
             raise ValueError(f"loss_floor must be True or False, got {loss_floor!r}")
-        if not (isinstance(skew_saturation, int | float) and skew_saturation > 0):
+        if not (is_real(skew_saturation) and skew_saturation > 0):
             raise ValueError(f"skew_saturation must be a number > 0, got {skew_saturation!r}")
         self.skew_saturation = float(skew_saturation)
         self.run_offsets = run_offsets
@@ -256,8 +298,7 @@ class IsoFLOP(Law):
             sizes = np.unique(N[index == j]).size
             if sizes < self.min_sizes:
                 raise RunTableError(
-                    f"law {self.name!r} needs >= {self.min_sizes} model sizes (column 'N') per "
-                    f"budget; budget C = {budget:.3g} has {sizes}"
+                    too_few_sizes_message(self.name, self.min_sizes, budget, sizes, levels, len(df))
                 )
         log_N_ref = float(np.mean(np.log(N)))
         log_C_ref = float(np.mean(np.log(levels)))
@@ -396,10 +437,14 @@ class IsoFLOP(Law):
 
     def allocation(self, post, C, compute_model, *, group, rng, method="auto", extra=None) -> dict:
         """N_opt = k_opt C^a_opt and L_opt = k_L C^a_L per draw (the laws, without budget
-        scatter); D_opt from the compute model."""
+        scatter); D_opt from the compute model. ``method``: "auto" or "closed_form" (the law is
+        one); "numerical" raises LawCapabilityError (there is nothing to search)."""
         self._no_groups(group)
-        if method == "numerical":
-            raise ValueError("law 'isoflop' carries N_opt = k C^a itself: use method='auto'")
+        if check_allocation_method(method) == "numerical":
+            raise LawCapabilityError(
+                f"law {self.name!r} carries N_opt = k C^a itself (a closed form), so there is "
+                "no numerical search: use method='auto' or 'closed_form'"
+            )
         c = np.log(np.asarray(C, float))[None, :] - post.scales["C"]
         N_opt = np.exp(post.column("n0") + post.column("a_opt") * c + post.scales["N"])
         L_opt = np.exp(self._trend(post, c) + post.scales["loss"])
@@ -430,7 +475,9 @@ class IsoFLOP(Law):
 
     def law_table(self, post, ci: float = 0.9, compute_model=None) -> pd.DataFrame:
         """N_opt = k_opt C^a_opt and L_opt = k_L C^a_L (N params, C FLOPs) with central ``ci``
-        intervals (and D_opt = C / (k N_opt) under a linear compute model C = k N D)."""
+        intervals (and D_opt = C / (k N_opt) under a linear compute model C = k N D).
+        ``ci``: the intervals' central mass, in (0, 1)."""
+        ci = check_probability("ci", ci)
         rows = {
             "N_opt": (post.draws["k_opt"], post.draws["a_opt"]),
             "L_opt": (post.draws["k_L"], post.draws["a_L"]),

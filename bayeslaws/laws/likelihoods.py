@@ -76,7 +76,9 @@ class Huber(dist.Distribution):
 def default_noise_priors(family: str) -> dict:
     """Default priors on the likelihood's nuisance parameters (log-loss units).
 
-    sigma ~ HalfNormal(0.1): residual sd of log loss, i.e. up to ~20% scatter a priori;
+    sigma ~ HalfNormal(0.1): the family's scale of log loss, i.e. up to ~20% scatter a priori.
+    It is the residual sd only for "gaussian"; for "huber" the sd is ~1.2 sigma (delta =
+    1.345) and for "student_t" sigma sqrt(nu / (nu - 2)) (nu > 2; infinite for nu <= 2).
     nu ~ Gamma(2, 0.1) for Student-t (mean 20, allows tails down to nu ~ 1).
     """
     check_family(family)

@@ -37,6 +37,7 @@ from .contract import (
     Posterior,
     Prepared,
     Scales,
+    check_allocation_method,
     resolve_group,
 )
 from .likelihoods import observation, sample_noise_params
@@ -109,6 +110,11 @@ class LossSurfaceLaw(Law):
 
     def priors(self, likelihood: str, overrides: dict | None = None) -> dict:
         return {"group_sd": GROUP_SD_PRIOR, **super().priors(likelihood, overrides)}
+
+    def prior_reference(self, key: str, priors: dict):
+        """As the contract's, with ``GROUP_SD_PRIOR`` the reference of ``group_sd`` and of
+        every ``<p>_tau`` (scales of group deviations: positive)."""
+        return super().prior_reference(key, {"group_sd": GROUP_SD_PRIOR, **priors})
 
     def model(self, *, x, y, group_index, scales, n_groups, priors, likelihood, obs=None):
         """z ~ family(log_loss(theta, x, y), sigma), theta with the law's priors (pooled)."""
@@ -284,6 +290,7 @@ class LossSurfaceLaw(Law):
         return None
 
     def allocation(self, post, C, compute_model, *, group, rng, method="auto", extra=None) -> dict:
+        check_allocation_method(method)
         C = np.asarray(C, float)
         theta = self.theta_draws(post, group, rng)
         S = post.n_draws
