@@ -231,6 +231,8 @@ def test_draws_at_the_search_edge_warn_naming_budget_share_and_method(fit, monke
     assert str(caught[0].message).startswith("optimal_allocation:")
     with pytest.warns(SearchEdgeWarning, match="near_optimal: N_opt sits at the edge"):
         near_optimal(fit, C=1e22, relative_to="reducible", extrapolation="drift")
+    with pytest.warns(SearchEdgeWarning, match="allocation_laws: N_opt sits at the edge"):
+        allocation_laws(fit, n_budgets=3, extrapolation="drift")
 
 
 def test_near_optimal_says_when_its_band_reaches_the_grid_edge(fit):

@@ -199,7 +199,9 @@ def allocation_laws(
     best power law over ``C_range`` — Liang et al.'s form.
 
     Returns a DataFrame indexed by quantity (N_opt, D_opt, L_opt) with columns coef,
-    coef_lower, coef_upper, exponent, exponent_lower, exponent_upper, C_low, C_high, ci.
+    coef_lower, coef_upper, exponent, exponent_lower, exponent_upper, C_low, C_high, ci. Draws
+    whose N_opt sits at the search range's edge at any of the budgets bend the regression: a
+    :class:`SearchEdgeWarning` says so, as :func:`optimal_allocation` does.
     """
     ci = check_ci(ci)
     if C_range is None:
@@ -212,6 +214,7 @@ def allocation_laws(
     n_budgets = check_integer("n_budgets", n_budgets, 2)
     C = np.geomspace(lo_hi[0], lo_hi[1], n_budgets)
     draws = allocation_draws(fit, C, compute_model, group, seed, extrapolation=extrapolation)
+    _warn_at_edge(C, draws["at_boundary"], extrapolation, "allocation_laws")
     lc = np.log(C)
     lc_c = lc - lc.mean()
     rows = []
