@@ -677,6 +677,15 @@ def test_allocate_band_options_imply_near_optimal(files, capsys):
         captured = capsys.readouterr()
         assert code == EXIT_BAD_INPUT and captured.out == "", captured
         assert len(captured.err.splitlines()) == 1 and "--prob" in captured.err, captured.err
+    from bayeslaws.posterior import SearchEdgeWarning
+
+    narrow = ["--span-decades", "0.01", "--tolerance", "1"]  # every size searched passes
+    with pytest.warns(SearchEdgeWarning, match="a span_decades above 0.01"):  # it is used
+        assert main(["allocate", fit, "--C", "1e22", *narrow]) == 0
+    assert capsys.readouterr().out.count("NearOptimal(") == 1
+    code = main(["allocate", fit, "--C", "1e22", "--span-decades", "-1"])
+    captured = capsys.readouterr()
+    assert code == EXIT_BAD_INPUT and captured.out == "" and "--span-decades" in captured.err
     main(["allocate", "--help"])
     assert "implies --near-optimal" in " ".join(capsys.readouterr().out.split()).replace(
         "--near- optimal", "--near-optimal"

@@ -330,8 +330,9 @@ def cmd_allocate(args) -> int:
 
     # --tolerance, --relative-to and --prob each ask for the band (imply --near-optimal)
     band = args.near_optimal or any(
-        getattr(args, name) is not None for name in ("tolerance", *BAND_DEFAULTS)
+        getattr(args, name) is not None for name in ("tolerance", "span_decades", *BAND_DEFAULTS)
     )
+    span = {} if args.span_decades is None else {"span_decades": args.span_decades}
     relative_to = args.relative_to or BAND_DEFAULTS["relative_to"]
     prob = BAND_DEFAULTS["prob"] if args.prob is None else args.prob
     if args.tolerance is not None and not 0 < args.tolerance <= 1:
@@ -341,6 +342,8 @@ def cmd_allocate(args) -> int:
         )
     if not 0 < prob < 1:
         raise CLIError(f"--prob is the near-optimal band's probability in (0, 1), got {prob:g}")
+    if args.span_decades is not None and not 0 < args.span_decades < float("inf"):
+        raise CLIError(f"--span-decades must be a positive number, got {args.span_decades:g}")
     fit = _load_fit(args.fit)
     budgets = _floats(args.C, "C")
     table = bl.optimal_allocation(fit, C=budgets, ci=args.ci, group=args.group)
@@ -351,7 +354,7 @@ def cmd_allocate(args) -> int:
             print(
                 bl.near_optimal(
                     fit, C, args.tolerance, relative_to=relative_to, prob=prob, ci=args.ci,
-                    group=args.group,
+                    group=args.group, **span,
                 )
             )
     return 0
@@ -841,6 +844,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--prob", type=float, default=None,
                    help="probability for the near-optimal band, in (0, 1) (default: 0.9); "
                    "implies --near-optimal")
+    p.add_argument("--span-decades", type=float, default=None,
+                   help="the near-optimal sizes searched: within this many decades of the "
+                   "median N_opt (default: 1.5); implies --near-optimal")
     p.add_argument("--group", default=None,
                    help="a fitted group's label (grouped fits; default: a new group)")
     p.set_defaults(func=cmd_allocate)
