@@ -398,7 +398,7 @@ def test_a_cell_without_a_converged_run_is_left_out_and_recorded(sweep):
 
 
 def test_values_equal_up_to_rounding_are_one_cell(sweep):
-    from bayeslaws.laws.hyperparams.data import CELL_RTOL, cell_table, same_value_ids
+    from bayeslaws.runs.cells import CELL_RTOL, cell_table, same_value_ids
 
     ids = same_value_ids([1e8, 1e8 * (1 + 1e-12), 1e8 * (1 + 1e-4), 2e8, 1e8 * (1 - 1e-9)])
     assert ids.tolist() == [0, 0, 1, 2, 0]

@@ -357,6 +357,16 @@ def test_best_in_cell_skips_cells_without_a_finite_loss():
     assert len(bl.runs.best_run_per_cell(runs)) == 1
 
 
+def test_best_run_per_cell_takes_values_equal_up_to_rounding_as_one_cell():
+    """N written as 1e8 and 1e8 * (1 + 1e-12) is one cell (runs.cells.CELL_RTOL), as the laws
+    group them: the baseline kept both as 'best' runs; per group, cells stay apart."""
+    df = pd.DataFrame({"N": [1e8, 1e8 * (1 + 1e-12), 2e8, 2e8 * 1.01], "D": 2e9,
+                       "loss": [3.0, 2.9, 2.8, 2.7]})
+    assert bl.runs.best_in_cell(df).tolist() == [False, True, True, True]
+    grouped = df.assign(group=["a", "b", "a", "a"])
+    assert bl.runs.best_in_cell(grouped).tolist() == [True, True, True, True]
+
+
 def test_blank_group_labels_are_missing_and_na_words_are_labels(tmp_path):
     path = tmp_path / "runs.csv"
     path.write_text("N,D,loss,group\n1e8,2e9,3.0,NA\n2e8,4e9,2.8,None\n4e8,8e9,2.6,EU\n")

@@ -111,6 +111,7 @@ import pandas as pd
 from numpyro.distributions import constraints
 
 from ..runs import RunTableError, decades_outside
+from ..runs.cells import CELL_RTOL, cell_table
 from . import chinchilla, chinchilla_gamma, farseer, kaplan
 from .contract import (
     OBSERVED_SITE,
@@ -124,7 +125,7 @@ from .contract import (
 )
 from .hyperparams import data as hp_data
 from .hyperparams import optima
-from .hyperparams.data import CELL_RTOL, DivergenceWarning, cell_table, positive_option
+from .hyperparams.data import DivergenceWarning, positive_option
 from .priors import standardised_sample
 from .surface import LossSurfaceLaw
 

@@ -1,7 +1,7 @@
 """Layer 1, data: run tables and units, compute models, bundled and shared tables, simulators
 and published constants. Imports nothing else from bayeslaws."""
 
-from . import bundled, compute, published, simulate
+from . import bundled, cells, compute, published, simulate
 from .table import (
     CANONICAL,
     Exclusion,
@@ -11,7 +11,6 @@ from .table import (
     as_run_table,
     best_in_cell,
     best_run_per_cell,
-    cell_keys,
     complete_compute,
     decades_outside,
     load_runs,
@@ -27,7 +26,7 @@ __all__ = [
     "best_in_cell",
     "best_run_per_cell",
     "bundled",
-    "cell_keys",
+    "cells",
     "complete_compute",
     "compute",
     "decades_outside",

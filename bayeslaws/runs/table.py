@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .cells import run_cells
 from .compute import ComputeModel, as_compute_model
 
 CANONICAL = ("N", "D", "C", "lr", "batch_size", "loss", "group")
@@ -941,21 +942,15 @@ def as_run_table(runs, **kwargs) -> RunTable:
     return load_runs(runs, **kwargs)
 
 
-def cell_keys(df: pd.DataFrame) -> list[str]:
-    """The columns that define a run's (N, D) cell: N, D, and group when present."""
-    return ["N", "D"] + (["group"] if "group" in df else [])
-
-
 def best_in_cell(df: pd.DataFrame) -> np.ndarray:
-    """Boolean mask of each (N, D) cell's lowest-loss row (ties: the first). Rows without a
-    finite loss never hold a cell's minimum; a cell with no finite loss has no best row (all
-    its rows are False)."""
+    """Boolean mask of each (N, D) cell's lowest-loss row (ties: the first); cells as
+    :func:`.cells.run_cells` makes them (N and D within ``CELL_RTOL``, and the group). Rows
+    without a finite loss never hold a cell's minimum; a cell with no finite loss has no best
+    row (all its rows are False)."""
     loss = pd.to_numeric(df["loss"], errors="coerce").to_numpy(float, na_value=np.nan)
-    keys = cell_keys(df)
-    cells = pd.DataFrame({k: df[k].to_numpy() for k in keys})  # positional index
-    cells["loss"] = loss
+    cells = pd.DataFrame({"cell": run_cells(df), "loss": loss})  # positional index
     finite = cells[np.isfinite(loss)]
-    best = finite.groupby(keys)["loss"].idxmin().to_numpy(int)
+    best = finite.groupby("cell")["loss"].idxmin().to_numpy(int)
     mask = np.zeros(len(df), bool)
     mask[best] = True
     return mask

@@ -13,11 +13,11 @@ import numpy as np
 import pandas as pd
 
 from ...runs import RunTable, RunTableError
+from ...runs.cells import cell_table, run_cells
 from ...runs.table import diverged_flags, format_values
 from ..contract import Prepared, Scales
 
 IMPLAUSIBLE_FACTOR = 3.0  # without a threshold, a loss above 3x the median loss has diverged
-CELL_RTOL = 1e-6  # N (or D) values within this relative tolerance are one cell's (runs, queries)
 
 
 class DivergenceWarning(UserWarning):
@@ -35,46 +35,6 @@ def positive_option(name: str, value, unit: str = "") -> float | None:
     if not np.isfinite(value) or value <= 0:
         raise ValueError(f"law option {name!r} must be {what}, got {value!r}")
     return float(value)
-
-
-def same_value_ids(values) -> np.ndarray:
-    """Per value (> 0, e.g. N params or D tokens), an integer id shared by the values that agree
-    within ``CELL_RTOL`` (relative): the sorted values are cut into stretches spanning at most
-    ``CELL_RTOL`` from each stretch's smallest value, so a value and its rounding (N and
-    N * (1 + 1e-12)) share an id and values further apart never do. Ids increase with the
-    value."""
-    logs = np.log(np.asarray(values, float))
-    distinct = np.unique(logs)
-    ids = np.empty(len(distinct), dtype=np.int64)
-    step = np.log1p(CELL_RTOL)
-    current, start = -1, -np.inf
-    for i, value in enumerate(distinct):
-        if value - start > step:
-            current, start = current + 1, value
-        ids[i] = current
-    return ids[np.searchsorted(distinct, logs)]
-
-
-def cell_table(N, D, group=None) -> tuple[np.ndarray, pd.DataFrame]:
-    """The (N, D) cells of a sweep (per group): runs whose N (params) and D (tokens) agree
-    within ``CELL_RTOL`` are one cell (:func:`same_value_ids`), as a query is matched to a
-    fitted cell. ``group``: one label per run, or None.
-
-    Returns each run's cell index (R,) int32 and the cells, a DataFrame with columns ``g``
-    (the group label; 0 without groups), ``N`` and ``D`` (the smallest value among the cell's
-    runs), sorted by (g, N, D) and numbered as the index."""
-    N = np.asarray(N, float)
-    D = np.asarray(D, float)
-    g = np.zeros(len(N), dtype=int) if group is None else np.asarray(group)
-    keys = pd.DataFrame({"g": g, "n": same_value_ids(N), "d": same_value_ids(D), "N": N, "D": D})
-    grouped = keys.groupby(["g", "n", "d"], sort=True)
-    cells = grouped.agg(N=("N", "min"), D=("D", "min")).reset_index()[["g", "N", "D"]]
-    return grouped.ngroup().to_numpy().astype(np.int32), cells
-
-
-def run_cells(df: pd.DataFrame) -> np.ndarray:
-    """Each run's cell index (:func:`cell_table`) by N, D and, when present, the group."""
-    return cell_table(df["N"], df["D"], df["group"] if "group" in df else None)[0]
 
 
 def diverged_mask(law, df: pd.DataFrame) -> tuple[np.ndarray, list[str]]:

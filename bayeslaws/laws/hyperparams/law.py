@@ -51,7 +51,8 @@ law state (``fit.record.law_state["divergence"]``) and in its notes, and a warni
 fit time. A cell none of whose runs converged has no level or bowl to fit (the mean bowl over
 its converged runs would be 0/0): it is left out, its runs excluded and recorded, and counted in
 the law state (``n_cells_without_converged_run``) and the notes. Runs whose N (or D) agree
-within ``data.CELL_RTOL`` (relative) are one cell (:func:`.data.cell_table`).
+within ``runs.cells.CELL_RTOL`` (relative) are one cell
+(:func:`~bayeslaws.runs.cells.cell_table`).
 
 Default priors (centred scales; "log" = natural log):
 

@@ -11,9 +11,9 @@ import numpy as np
 import pandas as pd
 
 from ...runs import best_in_cell
+from ...runs.cells import CELL_RTOL, cell_table
 from .. import chinchilla
 from ..contract import Observations, Posterior, resolve_group, summarise
-from .data import CELL_RTOL, cell_table
 
 UNIT_WORDS = {"ones": 1.0, "thousands": 1e3, "millions": 1e6, "billions": 1e9, "trillions": 1e12}
 NEW_CELL_LEVEL_VAR = 1.0  # prior variance of a new cell's log-loss level (centred units)

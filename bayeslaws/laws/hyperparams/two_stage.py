@@ -6,10 +6,10 @@ of the cell's best (Step Law: 0.25%, ``tolerance=0.0025``). Diverged runs (NaN l
 ``divergence_threshold`` -- without one, above 3x the sweep's median loss -- or a true
 ``diverged`` column) never count as a best run; their number is recorded, and so is the number
 of cells with no converged run (no optimum to select: they drop out of the regression, with a
-``DivergenceWarning``). Runs whose N (or D) agree within
-``data.CELL_RTOL`` are one cell (:func:`.data.cell_table`). A selected run at the edge of its
-cell's grid (the cell's smallest or largest lr or batch size) is taken as the optimum although
-the optimum may lie beyond the grid: their number is recorded (law state ``grid_edge``) and a
+``DivergenceWarning``). Runs whose N (or D) agree within ``runs.cells.CELL_RTOL`` are one
+cell (:func:`~bayeslaws.runs.cells.cell_table`). A selected run at the edge of its cell's grid
+(the cell's smallest or largest lr or batch size) is taken as the optimum although the optimum
+may lie beyond the grid: their number is recorded (law state ``grid_edge``) and a
 ``PlausibilityWarning`` says it. The method has no groups: a table with several groups is
 refused (law ``"hyperparams"`` fits group offsets).
 
@@ -40,6 +40,7 @@ import numpyro.distributions as dist
 import pandas as pd
 
 from ...runs import PlausibilityWarning, RunTableError
+from ...runs.cells import cell_table, run_cells
 from ...runs.checks import is_real
 from ..contract import Law, Observations, Posterior, Prepared, Scales, resolve_group, summarise
 from . import data
@@ -136,7 +137,7 @@ class TwoStageHyperparams(Law):
         """The runs stage 1 keeps: each cell's best converged run, or all within tolerance."""
         diverged, _ = data.diverged_mask(self, df)
         ok = df.loc[~diverged]
-        cell = data.run_cells(df)[~diverged]
+        cell = run_cells(df)[~diverged]
         best = ok.groupby(cell)["loss"].transform("min")
         if self.tolerance is None:
             first = ok.index.isin(ok.groupby(cell)["loss"].idxmin())
@@ -161,7 +162,7 @@ class TwoStageHyperparams(Law):
             )
         diverged, reasons = data.diverged_mask(self, df)
         chosen = self.select(df)
-        run_cell, all_cells = data.cell_table(df["N"], df["D"])
+        run_cell, all_cells = cell_table(df["N"], df["D"])
         chosen_cell = pd.Series(run_cell, index=df.index).loc[chosen.index].to_numpy()
         cells = all_cells.loc[np.unique(chosen_cell)]
         n_empty = len(all_cells) - len(cells)  # cells with no converged run: nothing selected
