@@ -127,3 +127,18 @@ def test_form_averaging_leaves_out_a_form_with_too_few_runs(small_fit):
         warnings.simplefilter("ignore")
         out = bl.predict(fit, N=1e9, D=2e10, extrapolation="model")
     assert np.isfinite(out["median"]).all()
+
+
+def test_a_one_chain_form_fit_that_has_not_settled_is_left_out():
+    """One chain has no cross-chain R-hat (NaN): the check compared NaN > 1.05, False, so an
+    unsettled form kept its stacking weight. Its two halves now stand in for two chains."""
+    N, D = chinchilla_design(5, 5)
+    df = simulate.simulate_chinchilla_runs({**TRUTH, "N": N, "D": D}, noise_sd=0.01, seed=0)
+    short = bl.fit(df, "farseer", chains=1, warmup=10, draws=40, seed=0, warn=False,
+                   screen="off")
+    assert np.isnan(short.diagnostics.max_r_hat)
+    assert forms.max_r_hat(short) > 1.5
+    assert forms._failure(short, len(df)).startswith("did not converge")
+    settled = bl.fit(df, "chinchilla", chains=1, warmup=300, draws=300, seed=0, warn=False,
+                     screen="off")
+    assert forms.max_r_hat(settled) < 1.05 and forms._failure(settled, len(df)) is None

@@ -5,10 +5,11 @@ full model (method ``"model"``, :mod:`bayeslaws.posterior.model`).
 
 :func:`average` fits the forms other than the fit's own (same likelihood, default priors, short
 chains), drops any form whose fit fails (too few runs for its parameters, R-hat above
-``MAX_R_HAT`` or more than ``MAX_DIVERGENT`` divergent transitions) with a warning that says
-which and why, computes the weights of the rest and keeps, in ``fit.cache["forms"]``, the
-weights, the exclusions and every form's posterior draws (JSON), so that later predictions need
-no refits. Each draw of the averaged law then comes from one form, chosen with the weights.
+``MAX_R_HAT`` (with one chain: its two halves' R-hat) or more than ``MAX_DIVERGENT``
+divergent transitions) with a warning that says which and why, computes the weights of the
+rest and keeps, in ``fit.cache["forms"]``, the weights, the exclusions and every form's
+posterior draws (JSON), so that later predictions need no refits. Each draw of the averaged
+law then comes from one form, chosen with the weights.
 """
 
 from __future__ import annotations
@@ -42,11 +43,36 @@ def unavailable(fit) -> str | None:
     return None
 
 
+def max_r_hat(f) -> float:
+    """The fit's largest R-hat over its posterior variables; for a one-chain fit (whose
+    diagnostics have none) the R-hat of the chain's two halves as two chains, which still
+    shows a chain that has not settled."""
+    posterior = f.idata.posterior
+    if posterior.sizes["chain"] > 1:
+        return float(f.diagnostics.max_r_hat)
+    import arviz as az
+
+    half = posterior.sizes["draw"] // 2
+    worst = float("nan")
+    for values in posterior.data_vars.values():
+        draws = np.asarray(values)[0, : 2 * half].reshape(2, half, -1)  # (halves, draws, K)
+        for k in range(draws.shape[2]):
+            with np.errstate(invalid="ignore", divide="ignore"):  # a still draw: NaN, kept
+                r_hat = float(az.rhat(draws[:, :, k]))
+            worst = r_hat if np.isnan(r_hat) else np.fmax(worst, r_hat)
+            if np.isnan(worst):
+                return worst
+    return worst
+
+
 def _failure(f, n_runs: int) -> str | None:
     """Why a form's fit is not used (None: it is)."""
     d = f.diagnostics
-    if d.max_r_hat > MAX_R_HAT:
-        return f"did not converge (max R-hat {d.max_r_hat:.3f} > {MAX_R_HAT})"
+    r_hat = max_r_hat(f)
+    if np.isnan(r_hat):
+        return "did not converge (a parameter's draws never moved: R-hat undefined)"
+    if r_hat > MAX_R_HAT:
+        return f"did not converge (max R-hat {r_hat:.3f} > {MAX_R_HAT})"
     if d.divergences > MAX_DIVERGENT * d.n_draws:
         return f"{d.divergences} divergent transitions of {d.n_draws}"
     return None
