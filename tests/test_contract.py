@@ -243,3 +243,33 @@ def test_fit_refuses_a_pooling_prior_its_table_would_ignore(monkeypatch):
     runs = simulate.simulate_chinchilla_runs({**TRUTH, "N": N, "D": D}, noise_sd=0.01, seed=0)
     with pytest.raises(ValueError, match="prior given for \\['group_sd'\\].*with groups"):
         bl.fit(runs, priors={"group_sd": dist.HalfNormal(0.2)}, chains=1, warmup=10, draws=10)
+
+
+CELL = """
+class MyLaw(Chinchilla):
+    name = "mylaw"
+
+    def log_loss(self, theta, x, y, scales):
+        return super().log_loss(theta, x, y, scales) + {shift}
+"""
+
+
+def test_a_law_class_redefined_in_one_process_is_a_new_law(monkeypatch):
+    """An edited notebook cell redefines a law class under the same module and name: the
+    in-memory caches (keyed by law_key) handed the new class the old class's compiled model,
+    so the second fit drew the first's posterior exactly."""
+    from bayeslaws.laws.chinchilla import Chinchilla
+    from bayeslaws.laws.contract import law_key
+
+    def defined(shift: float):
+        scope = {"Chinchilla": Chinchilla}
+        exec(CELL.format(shift=shift), scope)
+        return scope["MyLaw"]()
+
+    assert law_key(defined(0.0)) != law_key(defined(1.0))
+    assert law_key(defined(0.0)) == law_key(defined(0.0))  # the same code: the same law
+    N, D = chinchilla_design(3, 3)
+    runs = simulate.simulate_chinchilla_runs({**TRUTH, "N": N, "D": D}, noise_sd=0.01, seed=0)
+    tiny = dict(chains=1, warmup=100, draws=100, warn=False, screen="off")
+    E = [float(bl.fit(runs, defined(s), **tiny).idata.posterior["E"].median()) for s in (0, 1)]
+    assert E[1] < E[0] - 0.5  # ln loss shifted by +1: the fitted E falls by far

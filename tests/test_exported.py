@@ -181,3 +181,26 @@ def test_prior_predictive_draws_are_saved_and_loaded(cache_folder, monkeypatch):
     second = nuts.prior_predictive(law, static, data, 7, jax.random.PRNGKey(0))
     assert first["alpha"].shape == (7,) and first[law.observed_site].shape == (7, 16)
     np.testing.assert_array_equal(first["alpha"], second["alpha"])
+
+
+def test_a_change_in_a_users_base_class_file_changes_the_program_key(tmp_path, monkeypatch):
+    """The key hashed only the file of the law's own class: a user's law inheriting from a
+    base class in another of their files kept loading the old program after that file
+    changed."""
+    (tmp_path / "user_base.py").write_text(
+        "from bayeslaws.laws.chinchilla import Chinchilla\n\n"
+        "class Base(Chinchilla):\n    SHIFT = 0.0\n"
+    )
+    (tmp_path / "user_law.py").write_text(
+        "from user_base import Base\n\nclass MyLaw(Base):\n    name = 'mylaw'\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import user_law
+
+    law = user_law.MyLaw()
+    before = exported.program_key(law, ("key",))
+    (tmp_path / "user_base.py").write_text(
+        "from bayeslaws.laws.chinchilla import Chinchilla\n\n"
+        "class Base(Chinchilla):\n    SHIFT = 1.0\n"
+    )
+    assert exported.program_key(law, ("key",)) != before

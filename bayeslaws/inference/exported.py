@@ -15,8 +15,10 @@ same machinery (a map over one chain: SBC tasks and one-chain refits). The progr
 keyed on everything that shapes it except the values (:func:`program_key`): the law and its
 options, priors, likelihood, the model's static arguments, the sampler settings, the shapes
 and dtypes of the inputs, the collected fields, the library versions, the JAX configuration
-and a digest of the source of bayeslaws and of the law's own module. A law whose source
-cannot be read (defined in a notebook cell) is never exported.
+and a digest of the source of bayeslaws and of the modules defining the law's class and its
+bases. A law whose source cannot be read (defined in a notebook cell) is never exported. Other
+modules a law's code reads (a helper's constant) are not in the key: after editing one, clear
+the cache folder or set ``BAYESLAWS_COMPILATION_CACHE=off``.
 
 Only a cold run is served from disk (no warm-up state, no initial values: ``fit.update`` and
 progress bars trace as before). Anything unexpected -- ``flatbuffers`` missing (JAX needs it to
@@ -68,12 +70,22 @@ def _package_digest() -> str:
 
 
 def _law_source_digest(law) -> str | None:
-    """sha256 of the file defining the law's class, or None when it cannot be read."""
-    try:
-        path = inspect.getsourcefile(type(law))
-        return hashlib.sha256(Path(path).read_bytes()).hexdigest() if path else None
-    except (TypeError, OSError):
-        return None
+    """sha256 of the files defining the law's class and each of its bases (a user's law may
+    inherit from their own base class), or None when one cannot be read. Other modules the
+    law's code reads (a helper's constant) are not covered: after editing one, clear the
+    cache folder or set BAYESLAWS_COMPILATION_CACHE=off."""
+    digest = hashlib.sha256()
+    for klass in type(law).__mro__:
+        if klass is object or klass.__module__ in ("abc", "builtins"):
+            continue
+        try:
+            path = inspect.getsourcefile(klass)
+            if not path:
+                return None
+            digest.update(Path(path).read_bytes())
+        except (TypeError, OSError):
+            return None
+    return digest.hexdigest()
 
 
 def _versions() -> tuple:

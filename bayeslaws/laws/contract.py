@@ -21,6 +21,8 @@ Conventions shared by all laws:
 from __future__ import annotations
 
 import abc
+import functools
+import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -480,8 +482,60 @@ def _json(value) -> str:
 
 
 def law_key(law: Law) -> str:
-    """A string that identifies a law and its options (cache keys)."""
-    return f"{type(law).__module__}:{type(law).__qualname__}:{_json(law.options)}"
+    """A string that identifies a law, its code and its options (cache keys): a class
+    redefined in the same process (an edited notebook cell) is a new law, not the old one's
+    compiled model."""
+    cls = type(law)
+    return f"{cls.__module__}:{cls.__qualname__}:{code_digest(cls)}:{_json(law.options)}"
+
+
+@functools.cache
+def code_digest(cls: type) -> str:
+    """sha256 of the code of ``cls`` and its bases (methods' bytecode, constants and names,
+    nested functions too, and plain class attributes), short. Module globals the code reads
+    (a constant in another module) are not covered."""
+    digest = hashlib.sha256()
+    for klass in cls.__mro__:
+        if klass is object or klass is abc.ABC:
+            continue
+        digest.update(f"{klass.__module__}.{klass.__qualname__}".encode())
+        for name in sorted(vars(klass)):
+            digest.update(name.encode() + _attribute_bytes(vars(klass)[name]))
+    return digest.hexdigest()[:16]
+
+
+def _attribute_bytes(value) -> bytes:
+    """A class attribute's code (functions, properties, static and class methods) or, for
+    plain data (numbers, strings, tuples of them), its repr; b"" for anything else."""
+    if isinstance(value, staticmethod | classmethod):
+        value = value.__func__
+    if isinstance(value, property):
+        return b"".join(_attribute_bytes(f) for f in (value.fget, value.fset) if f is not None)
+    code = getattr(value, "__code__", None)
+    if code is not None:
+        return _code_bytes(code) + repr(getattr(value, "__defaults__", None)).encode()
+    if isinstance(value, int | float | str | bool | tuple | frozenset) or value is None:
+        return _stable_repr(value).encode()
+    return b""
+
+
+def _code_bytes(code) -> bytes:
+    """A code object's bytecode, names and constants, nested code objects included."""
+    parts = [code.co_code, repr(code.co_names).encode()]
+    for const in code.co_consts:
+        nested = hasattr(const, "co_code")
+        parts.append(_code_bytes(const) if nested else _stable_repr(const).encode())
+    return b"".join(parts)
+
+
+def _stable_repr(value) -> str:
+    """repr with sets sorted: the same in every process (a frozenset's order follows the
+    process's string-hash seed, and the digest keys programs saved on disk)."""
+    if isinstance(value, frozenset | set):
+        return "{" + ", ".join(sorted(_stable_repr(v) for v in value)) + "}"
+    if isinstance(value, tuple):
+        return "(" + ", ".join(_stable_repr(v) for v in value) + ")"
+    return repr(value)
 
 
 def priors_key(priors: dict) -> str:
