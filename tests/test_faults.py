@@ -863,6 +863,28 @@ def _fit_argument_cases() -> list[Case]:
             errors=(IdentifiabilityWarning,),
             kind="law",
         ),
+        Case(
+            "one tokens-per-parameter ratio (D = 20 N)",
+            lambda c: identifiability_only(bl.load_runs(pd.DataFrame(
+                {"N": np.geomspace(1e7, 1e9, 12), "D": 20 * np.geomspace(1e7, 1e9, 12),
+                 "loss": np.linspace(3.5, 2.5, 12)}
+            ))),
+            E,
+            r"N and D move together.*D/N stays near 20 tokens per parameter.*Add runs off",
+            errors=(IdentifiabilityWarning,),
+            kind="law",
+        ),
+        Case(
+            "every run at one compute budget",
+            lambda c: identifiability_only(bl.load_runs(pd.DataFrame(
+                {"N": np.geomspace(1e7, 1e9, 12), "D": 1e19 / np.geomspace(1e7, 1e9, 12),
+                 "loss": np.linspace(3.5, 2.5, 12)}
+            ))),
+            E,
+            r"N and D move together.*one compute budget",
+            errors=(IdentifiabilityWarning,),
+            kind="law",
+        ),
     ]
     return cases
 

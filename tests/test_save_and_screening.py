@@ -7,6 +7,7 @@ import os
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 from conftest import TRUTH, chinchilla_design
 
@@ -109,3 +110,20 @@ def test_runs_flagged_after_the_exclusion_are_not_called_the_excluded_ones():
     assert "excluded and the law refitted" in message
     assert "other run(s)" in message and "were not excluded" in message
     assert "They are kept" not in message
+
+
+def test_a_student_t_fit_flags_gross_outliers_its_heavy_tail_would_hide():
+    """The scale's floor was a quarter of the predictive draws' plain sd: with an outlier the
+    fitted nu falls to about 1 (no finite variance), a few extreme draws blew the floor up,
+    and a run 1.5x the law (tens of fitted sigmas) went unflagged. The floor is now robust."""
+    N, D = (a.ravel() for a in np.meshgrid(np.geomspace(1e7, 1e9, 5), np.geomspace(2e8, 2e10, 5)))
+    rng = np.random.default_rng(0)
+    loss = (1.7 + 400 / N**0.34 + 410 / D**0.28) * np.exp(rng.normal(0, 0.01, N.size))
+    loss[7] *= 1.8
+    loss[13] *= 1.5
+    df = pd.DataFrame({"N": N, "D": D, "loss": loss}, index=[f"run{i}" for i in range(25)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = bl.fit(df, likelihood="student_t", chains=1, warmup=200, draws=200, seed=0)
+    flagged = [f["row"] for f in fit.record.data["screening"]["flagged"]]
+    assert set(flagged) == {"run7", "run13"}, flagged

@@ -9,7 +9,11 @@ Checks (through the law's contract only):
   priors alone and NUTS mixes badly;
 * distinct model sizes and token counts (for laws whose runs vary N and D): an exponent, its
   amplitude and a shared floor need at least ``MIN_LEVELS`` distinct values of each; with two,
-  the exponent rests on two points and the floor is not separable from the amplitude.
+  the exponent rests on two points and the floor is not separable from the amplitude;
+* runs off one line in (ln N, ln D): runs at one tokens-per-parameter ratio (D = 20 N), or all
+  at one compute budget, move N and D together, so the exponents in N and in D cannot be told
+  apart; flagged when the design's spread across its main direction is below
+  ``MIN_SPREAD_RATIO`` of its spread along it (real sweeps here: 0.51-0.76).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from ..laws.likelihoods import default_noise_priors
 
 MIN_LEVELS = 3  # distinct values of N (and of D) that separate exponent, amplitude and floor
 WHAT = {"N": "model sizes", "D": "token counts"}
+MIN_SPREAD_RATIO = 0.02  # smallest / largest singular value of the centred (ln N, ln D) design
 
 
 class IdentifiabilityWarning(UserWarning):
@@ -62,10 +67,39 @@ def check(law, prepared, likelihood: str, warn: bool = True) -> list[str]:
                 f"amplitude and floor; add runs at a third {column} (e.g. "
                 f"{_suggest(df[column]):.3g}) before trusting the exponent"
             )
+    if all(c in law.run_columns and c in df for c in ("N", "D")) and not problems:
+        problems += _one_line(df["N"].to_numpy(float), df["D"].to_numpy(float))
     if warn:
         for problem in problems:
             warnings.warn(problem, IdentifiabilityWarning, stacklevel=4)
     return problems
+
+
+def spread_ratio(N, D) -> float:
+    """Smallest over largest singular value of the centred (ln N, ln D) design: 0 when every
+    run lies on one line (a fixed D/N ratio, or one compute budget), about 1 for a grid."""
+    X = np.column_stack([np.log(N), np.log(D)])
+    s = np.linalg.svd(X - X.mean(axis=0), compute_uv=False)
+    return float(s[-1] / s[0]) if s[0] > 0 else 0.0
+
+
+def _one_line(N, D) -> list[str]:
+    """The problem of runs whose (ln N params, ln D tokens) lie on one line, if they do."""
+    if len(N) < 3 or spread_ratio(N, D) >= MIN_SPREAD_RATIO:
+        return []
+    slope = np.polyfit(np.log(N), np.log(D), 1)[0]
+    if abs(slope - 1) < 0.1:
+        how = f"D/N stays near {np.median(D / N):.3g} tokens per parameter"
+    elif abs(slope + 1) < 0.1:
+        how = f"N D stays near {np.median(N * D):.3g} (one compute budget, one isoFLOP line)"
+    else:
+        how = "every run lies on one line"
+    return [
+        f"the runs' N and D move together (ln D = {slope:.2f} ln N + const; {how}): the law's "
+        "exponents in N and in D cannot be told apart, so their posterior follows the priors "
+        "and the sampler mixes badly. Add runs off that line: other token counts at the same "
+        "sizes (other tokens per parameter) or other sizes at the same token counts"
+    ]
 
 
 def _suggest(values) -> float:

@@ -5,7 +5,9 @@ The rule (the same for every law, through its contract): for each observed run, 
 is its observation (centred ln loss for most laws) minus the median of the posterior predictive
 draws there; the residuals are standardised by a robust scale, 1.4826 x their median absolute
 deviation (a few gross outliers cannot inflate it, as they inflate a fitted sigma), floored at
-a quarter of the typical predictive sd. A run whose |z| exceeds ``threshold`` is flagged.
+a quarter of the typical predictive spread (per run IQR / 1.349 of the predictive draws: the sd
+for a Gaussian, and finite for a Student-t whose fitted nu <= 2 has no sd). A run whose |z|
+exceeds ``threshold`` is flagged.
 Runs the law already treats (censored diverged runs) are not screened
 (:meth:`~bayeslaws.laws.contract.Law.observation_rows`).
 
@@ -53,6 +55,7 @@ ACTIONS = ("warn", "exclude", "off")
 DEFAULT_THRESHOLD = 8.0  # robust sd; see the module docstring
 MIN_RUNS = 8  # fewer screened runs cannot tell an outlier from the law
 MAD_TO_SD = 1.4826
+IQR_TO_SD = 1.349  # the interquartile range of a normal distribution, in sds
 _POINTWISE_CACHE: OrderedDict = OrderedDict()
 
 
@@ -217,7 +220,8 @@ def screen_runs(law, prepared, predicted: np.ndarray, rule: Screen) -> Screening
             f"(screening needs >= {MIN_RUNS})"
         )
         return Screening(rule, [], empty, empty, [], [], reason)
-    median, sd = np.median(predicted, axis=0), predicted.std(axis=0)
+    q25, median, q75 = np.quantile(predicted, [0.25, 0.5, 0.75], axis=0)
+    sd = (q75 - q25) / IQR_TO_SD  # robust: heavy-tailed draws cannot blow it up
     resid = (obs - median).reshape(-1, obs.shape[-1])[:, eligible]  # (targets, n)
     sd = sd.reshape(-1, obs.shape[-1])[:, eligible]
     centre = np.median(resid, axis=1, keepdims=True)
