@@ -14,8 +14,10 @@
 * :func:`design_replay` -- replayed design campaigns: decision error (and R^2, coverage) against
   the compute spent, per strategy and pool (``bayeslaws.app.replay``).
 
-matplotlib's pyplot is imported on first use, not when ``bayeslaws`` is imported. Units: N in
-parameters, D in tokens, C in FLOPs, batch size in tokens; power laws are drawn on log axes.
+Figures of a fit to SIMULATED data (its record's data source says so) say "(SIMULATED data)" in
+their titles. matplotlib's pyplot is imported on first use, not when ``bayeslaws`` is imported.
+Units: N in parameters, D in tokens, C in FLOPs, batch size in tokens; power laws are drawn on log
+axes.
 """
 
 from __future__ import annotations
@@ -89,6 +91,22 @@ def _band_alpha(c: float) -> float:
 def _check_fit(fit) -> None:
     if not isinstance(fit, Fit):
         raise TypeError(f"expected a bayeslaws Fit, got {type(fit).__name__}")
+
+
+def _simulated_words(fit) -> str:
+    """The words to add to the title of a figure that draws a fit's data or posterior:
+    " (SIMULATED data)" when the fit's data are simulated (its record's data source says
+    SIMULATED, as :func:`bayeslaws.runs.table.simulated_note` and the simulated tables write it),
+    " (partly SIMULATED data)" when only some rows are, else ""."""
+    source = str((fit.record.data or {}).get("source", ""))
+    if "partly SIMULATED" in source:
+        return " (partly SIMULATED data)"
+    return " (SIMULATED data)" if "SIMULATED" in source else ""
+
+
+def _titled(title: str, fit) -> str:
+    """``title`` with :func:`_simulated_words` appended, unless it already says SIMULATED."""
+    return title if "SIMULATED" in title else title + _simulated_words(fit)
 
 
 def _mark_range(ax, low, high, label="fitted range", axis="x"):
@@ -243,6 +261,7 @@ def fan(
     bands = " and ".join(f"{100 * c:g}%" for c in sorted(levels))
     if title is None:
         title = f"{law.description}: posterior median with {bands} credible bands"
+    title = _titled(title, fit)
     fig.suptitle(f"{title}\nbands: {KIND_WORDS.get(kind, kind)}", fontsize=11)
     return fig
 
@@ -362,7 +381,8 @@ def bowls(fit, runs, *, ci: float = 0.9, vmax_percent: float | None = None):
         "best run of the sweep",
     ]
     fig.suptitle(
-        "LR x batch sweeps per (N, D) cell: loss above the cell's best run", fontsize=11
+        _titled("LR x batch sweeps per (N, D) cell: loss above the cell's best run", fit),
+        fontsize=11,
     )
     fig.tight_layout(rect=(0, 0.06, 0.92, 1))
     fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=8, frameon=False)
@@ -403,7 +423,10 @@ def isoflop(
     ax.set_xscale("log")
     ax.set_xlabel(N_LABEL + "  [D = C / flops per token]")
     ax.set_ylabel("loss")
-    ax.set_title(f"Loss along isoFLOP lines ({fit.law.description}): mean and {100 * ci:g}% band")
+    title = _titled(
+        f"Loss along isoFLOP lines ({fit.law.description}): mean and {100 * ci:g}% band", fit
+    )
+    ax.set_title("\n".join(textwrap.wrap(title, 80)), fontsize=10)
     ax.legend(fontsize=8)
     ax.grid(True, which="both", alpha=0.2)
     fig.tight_layout()
@@ -474,7 +497,7 @@ def n_opt(
     ax.set_yscale("log")
     ax.set_xlabel(C_LABEL)
     ax.set_ylabel("compute-optimal size N_opt (parameters)")
-    title = f"Compute-optimal model size N_opt(C) ({fit.law.description})"
+    title = _titled(f"Compute-optimal model size N_opt(C) ({fit.law.description})", fit)
     ax.set_title("\n".join(textwrap.wrap(title, 80)), fontsize=10)
     ax.legend(fontsize=8)
     ax.grid(True, which="both", alpha=0.2)
@@ -650,7 +673,7 @@ def pairs(fit, var_names=None, *, kind: str = "scatter", max_vars: int = 6, titl
         labels.append(f"divergent transition ({n_div})")
     fig.legend(handles, labels, loc="upper right", fontsize=8, frameon=False)
     default = f"Posterior pairs: {fit.law.description}"
-    fig.suptitle(title or default, fontsize=11, x=0.4)
+    fig.suptitle(_titled(title or default, fit), fontsize=11, x=0.4)
     fig.tight_layout(rect=(0, 0, 1, 0.95))
     return fig
 

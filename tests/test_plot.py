@@ -301,3 +301,53 @@ def test_design_ranking_of_information_alone_says_nats():
     fig = plot.design_ranking(plan.assign(info_per_cost=[1.0, 2.0]))  # a cost column: per cost
     assert "per unit cost" in fig.axes[0].get_xlabel()
     plt.close(fig)
+
+
+def _relabelled(fit, source: str):
+    """The same fit, its record's data source replaced (as if the runs were another table)."""
+    import copy
+    import dataclasses
+
+    out = copy.copy(fit)
+    out.record = dataclasses.replace(fit.record, data={**fit.record.data, "source": source})
+    return out
+
+
+def _all_titles(fig) -> str:
+    text = " ".join([_suptitle(fig)] + [ax.get_title() for ax in fig.axes])
+    return " ".join(text.split())  # long titles are wrapped
+
+
+def test_figures_of_simulated_fits_say_so(surface_fit, hp_fit, sweep):
+    import matplotlib.pyplot as plt
+
+    assert "SIMULATED" in surface_fit.record.data["source"]  # the bundled sweep is simulated
+    figures = {
+        "fan": lambda f: plot.fan(f),
+        "isoflop": lambda f: plot.isoflop(f, [1e20]),
+        "n_opt": lambda f: plot.n_opt(f, (1e18, 1e22)),
+        "pairs": lambda f: plot.pairs(f),
+    }
+    real = _relabelled(surface_fit, "measured runs.csv")
+    for name, draw in figures.items():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            sim_fig, real_fig = draw(surface_fit), draw(real)
+        assert "(SIMULATED data)" in _all_titles(sim_fig), name
+        assert "SIMULATED" not in _all_titles(real_fig), name
+        plt.close(sim_fig)
+        plt.close(real_fig)
+    fig = plot.bowls(hp_fit, sweep)
+    assert "(SIMULATED data)" in _suptitle(fig)
+    plt.close(fig)
+    fig = plot.bowls(_relabelled(hp_fit, "measured sweep.csv"), sweep)
+    assert "SIMULATED" not in _suptitle(fig)
+    plt.close(fig)
+    # a title that already says so is not repeated; partly simulated tables say partly
+    fig = plot.pairs(surface_fit, title="Pairs (SIMULATED data)")
+    assert _suptitle(fig).count("SIMULATED") == 1
+    plt.close(fig)
+    part = _relabelled(surface_fit, "x.csv (partly SIMULATED: 3 of 9 rows by its source column)")
+    fig = plot.n_opt(part, (1e18, 1e22))
+    assert "(partly SIMULATED data)" in _all_titles(fig)
+    plt.close(fig)
