@@ -115,7 +115,10 @@ def test_exclusions_are_recorded():
     runs = bl.load_runs(table(), N="Model Size", C="Training FLOP")
     kept = runs.exclude(runs.df["loss"] > 2.9, reason="loss above 2.9")
     assert len(kept) == 3
-    assert kept.record()["exclusions"] == [{"reason": "loss above 2.9", "count": 1}]
+    (row,) = runs.df.index[runs.df["loss"] > 2.9]  # the record names it (a fit saves this)
+    assert kept.record()["exclusions"] == [
+        {"reason": "loss above 2.9", "count": 1, "rows": [str(row)]}
+    ]
     assert kept.record()["n_input_rows"] == 4
     with pytest.raises(ValueError, match="needs a reason"):
         runs.exclude(runs.df["loss"] > 2.9, reason="")
@@ -221,3 +224,51 @@ def test_simulated_rows_are_named_in_the_tables_source(tmp_path):
     mixed = df.assign(source=["simulated: x", "measured", "measured", "measured"])
     assert "partly SIMULATED: 1 of 4 rows" in load_runs(mixed).source
     assert load_runs(df.drop(columns="source")).source == "DataFrame"
+
+
+def _shared_or_skip():
+    from bayeslaws.runs import bundled
+
+    try:
+        bundled.shared_data_dir()
+    except bundled.SharedDataMissing as err:
+        pytest.skip(f"../shared/data is absent: {err}")
+    return bundled
+
+
+@pytest.mark.parametrize("bad", ["4", float("nan"), float("inf"), -1, 0, True])
+def test_steplaw_threshold_is_a_positive_finite_number(bad):
+    bundled = _shared_or_skip()
+    with pytest.raises(ValueError, match=r"divergence_threshold must be a positive number"):
+        bundled.steplaw_dense(bad)
+
+
+def test_steplaw_threshold_flags_runs_above_it():
+    bundled = _shared_or_skip()
+    runs = bundled.steplaw_dense(np.float64(4.0))
+    assert runs.df["diverged"].sum() == bundled.steplaw_dense().df["diverged"].sum()
+    assert 0 < runs.df["diverged"].sum() < len(runs)
+
+
+def test_compendium_condition_is_checked_per_source():
+    bundled = _shared_or_skip()
+    for bad in ("bogus", "exp_loss", None):  # Marin has one loss, as measured
+        with pytest.raises(ValueError, match=r"condition for 'marin_202603' must be one of "
+                           r"\('raw_loss',\)"):  # fmt: skip
+            bundled.isoflop_compendium("marin_202603", "comma", condition=bad)
+    with pytest.raises(ValueError, match=r"condition for 'llama_3' must be one of "
+                       r"\('raw_loss', 'exp_loss'\), got 'bogus'"):  # fmt: skip
+        bundled.isoflop_compendium("llama_3", condition="bogus")
+    assert len(bundled.isoflop_compendium("llama_3", condition="exp_loss")) > 0
+    assert len(bundled.isoflop_compendium("marin_202603", "comma")) > 0
+
+
+def test_marin_tables_say_their_c_is_the_nominal_budget():
+    bundled = _shared_or_skip()
+    for corpus in bundled.COMPENDIUM_SOURCES["marin_202603"]:
+        runs = bundled.isoflop_compendium("marin_202603", corpus)
+        ratio = runs.df["C"] / (6 * runs.df["N"] * runs.df["D"])
+        assert ratio.min() < 0.75 and ratio.max() > 1.07  # as the docstring says
+        assert "nominal isoFLOP budget, 0.742-1.07 x 6ND" in runs.source
+        assert "predict by N and D, not by C" in runs.source
+    assert "nominal" not in bundled.isoflop_compendium("llama_3").source

@@ -165,12 +165,16 @@ class RunTable:
         return self.exclude(~_as_mask(mask, self.df.index), reason)
 
     def record(self) -> dict:
-        """JSON-ready provenance: source, row counts and every exclusion."""
+        """JSON-ready provenance: source, row counts and every exclusion (its reason, count and
+        the row labels it removed, as text)."""
         return {
             "source": self.source,
             "n_input_rows": int(self.n_input_rows),
             "n_rows_used": len(self.df),
-            "exclusions": [{"reason": e.reason, "count": e.count} for e in self.exclusions],
+            "exclusions": [
+                {"reason": e.reason, "count": e.count, "rows": [str(r) for r in e.rows]}
+                for e in self.exclusions
+            ],
         }
 
     def require_levels(self, column: str, minimum: int, law: str) -> None:
