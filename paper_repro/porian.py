@@ -3,7 +3,9 @@ Models": the isoFLOP exponent a in N_opt = k C^a per configuration, from bayesla
 isoFLOP law, beside the authors' published 95% bootstrap intervals; and a hold-out check.
 
 Data: REAL, ../shared/data/porian_isoflop (derived CSVs of the authors' isoFLOP points; see
-SOURCE.md). For `const` and `kaplan` decay the points at different budgets are read off the same
+SOURCE.md). N is in the published fits' convention: for the ``attention`` parameter count the
+effective size N_eff (see ``porian_runs``), as the authors' exponents and optima are. For `const`
+and `kaplan` decay the points at different budgets are read off the same
 training runs, so each model size gets a per-run offset (the law's ``run`` column; ``--offsets``:
 ``detrended`` (default, offsets orthogonal to 1, ln N, ln^2 N so they cannot tilt the curves;
 see bayeslaws/laws/isoflop.py), ``free`` (the first version, biased: Kaplan a = 0.910) or
@@ -48,7 +50,7 @@ import pandas as pd
 
 import bayeslaws as bl
 from bayeslaws.posterior.allocation import allocation_laws
-from bayeslaws.runs import bundled
+from bayeslaws.runs import RunTable, bundled, compute
 
 RESULTS = Path(__file__).resolve().parent / "results"
 KEYS = ["source_file", "dataset", "hparams", "warmup", "decay", "param_count", "loss_type"]
@@ -62,8 +64,34 @@ WALK = {  # the paper's step-by-step walk from Kaplan's exponent to Chinchilla's
 HELD_OUT = 2
 
 
-def config_runs(config: dict, window: float, min_keep: int = 3, offsets: bool = True):
+def porian_runs(config: dict):
+    """The configuration's isoFLOP points with N in the convention of the published fits.
+
+    For ``param_count="attention"`` the authors' N is the effective size N_eff (FLOPs per token
+    / 6) and their exponent a is that of N_eff_opt ~ C^a; bundled.porian_isoflop puts the real
+    size in N (N_eff kept beside it) under a compute model 6 N_eff(N) D. Here N = N_eff again,
+    under C = 6 N_eff D (the file's own D = C / (6 N_eff)), so that a, the held-out vertices
+    (optimal_pairs.csv's n is N_eff too) and the surface's N_opt compare in the same convention.
+    Other configurations are returned as loaded (their N is the published convention already).
+    """
     runs = bundled.porian_isoflop(**config)
+    if "N_eff" not in runs.df:
+        return runs
+    df = runs.df.copy()
+    df["N_real"] = df["N"]
+    df["N"] = df["N_eff"]
+    df["D"] = df["C"] / (6.0 * df["N"])
+    return RunTable(
+        df,
+        compute.linear(6.0),
+        f"{runs.source} (N = N_eff, the published attention convention)",
+        runs.exclusions,
+        runs.n_input_rows,
+    )
+
+
+def config_runs(config: dict, window: float, min_keep: int = 3, offsets: bool = True):
+    runs = porian_runs(config)
     # The isoFLOP curves are strongly asymmetric far from the optimum (losses up to 2x the
     # minimum on the large-N side), where no parabola fits: keep, per budget, the points within
     # ``window`` (relative) of that budget's lowest loss, and at least the ``min_keep`` lowest.
@@ -99,7 +127,7 @@ def fit_config(runs, law, args, offsets="detrended"):
 
 def surface_a(config, args):
     """N_opt exponent from a Chinchilla surface on every isoFLOP point of a configuration."""
-    runs = bundled.porian_isoflop(**config)
+    runs = porian_runs(config)
     fit = bl.fit(
         runs,
         law="chinchilla",
@@ -126,7 +154,7 @@ def plain_fits(configs, published, pairs, windows=(0.02, 0.05, 0.1, 0.2)) -> pd.
         a_auth = (
             np.polyfit(np.log(ref["flops"]), np.log(ref["n"]), 1)[0] if len(ref) > 2 else np.nan
         )
-        df = bundled.porian_isoflop(**config).df
+        df = porian_runs(config).df
         for window in windows:
             rec = {
                 "configuration": WALK.get(key, "/".join(key[1:])),

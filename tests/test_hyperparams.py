@@ -472,3 +472,37 @@ def test_two_stage_counts_optima_at_the_grid_edge(sweep):
     assert edge["batch_size"] == int(expected["batch_size"].sum())
     assert edge["n_at_edge"] == int((expected["lr"] | expected["batch_size"]).sum())
     assert f"{edge['n_at_edge']} selected runs at the edge" in prepared.notes[0]
+
+
+def test_exclude_note_counts_far_above_apart_from_diverged(sweep):
+    # runs merely more than far_above above their cell's best are not "diverged"
+    df = sweep.df
+    best = df.groupby(["N", "D"])["loss"].transform("min")
+    far = int((df["loss"] > best * 1.01).sum())
+    assert far > 0
+    law = HyperparamsLaw(far_above=0.01, divergence="exclude")
+    with pytest.warns(DivergenceWarning):
+        prepared = law.prepare(sweep)
+    assert prepared.notes[0] == (
+        f"1 diverged runs and {far} more than 1% above their cell's best excluded"
+    )
+    assert prepared.state["divergence"]["n_excluded"] == far + 1
+    with pytest.warns(DivergenceWarning):  # without far_above: only the diverged run
+        note = HyperparamsLaw(divergence="exclude").prepare(sweep).notes[0]
+    assert note == "1 diverged runs excluded"
+
+
+def test_step_law_note_separates_diverged_from_far_above():
+    from bayeslaws.runs import bundled
+
+    try:
+        runs = bundled.steplaw_dense()
+    except bundled.SharedDataMissing as err:
+        pytest.skip(f"../shared/data is absent: {err}")
+    n_diverged = int(runs.df["diverged"].sum())  # SOURCE.md: smooth loss > 4
+    law = HyperparamsLaw(divergence_threshold=4.0, far_above=0.03, divergence="exclude")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        note = law.prepare(runs).notes[0]
+    assert note.startswith(f"{n_diverged} diverged runs and ")
+    assert note.endswith(" more than 3% above their cell's best excluded")

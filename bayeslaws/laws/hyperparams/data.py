@@ -151,7 +151,12 @@ def exclude_empty_cells(law, runs: RunTable) -> tuple[RunTable, dict]:
 def prepare(law, runs: RunTable) -> Prepared:
     """Model arguments (centred logs, cell indices, censoring) and the JSON-ready facts."""
     runs, empty = exclude_empty_cells(law, runs)
+    before = runs.df
     runs = exclude_diverged(law, runs)
+    n_far_excluded = 0  # of the runs excluded as diverged: those only far above the best
+    if law.divergence == "exclude" and len(runs.df) < len(before):
+        far_before, _ = far_mask(law, before, diverged_mask(law, before)[0])
+        n_far_excluded = int(far_before.sum())
     df = runs.df
     mask, reasons = diverged_mask(law, df)
     far, far_bound = far_mask(law, df, mask)
@@ -240,6 +245,11 @@ def prepare(law, runs: RunTable) -> Prepared:
         note = f"{n_div} diverged runs censored (loss >= {bound:.4g})"
         if far.any():
             note += f", of which {int(far.sum())} far above the bowl (> {law.far_above:g})"
+    elif n_excluded and n_far_excluded:
+        note = (
+            f"{n_excluded - n_far_excluded} diverged runs and {n_far_excluded} more than "
+            f"{100 * law.far_above:g}% above their cell's best excluded"
+        )
     elif n_excluded:
         note = f"{n_excluded} diverged runs excluded"
     else:
