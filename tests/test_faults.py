@@ -302,6 +302,12 @@ def quick(ctx, **kwargs):
     return bl.fit(bl.load_runs(ctx["df"]), chains=1, warmup=5, draws=5, **kwargs)
 
 
+def runs_on_one_line(tokens) -> bl.RunTable:
+    """12 runs whose D (tokens) is ``tokens(N)`` of their N (params): one line in (ln N, ln D)."""
+    N = np.geomspace(1e7, 1e9, 12)
+    return bl.load_runs(pd.DataFrame({"N": N, "D": tokens(N), "loss": np.linspace(3.5, 2.5, 12)}))
+
+
 def identifiability_only(runs, law="chinchilla", **kwargs):
     """bl.fit with IdentifiabilityWarning raised as an error: the check happens before
     sampling, so the case stops there."""
@@ -863,28 +869,21 @@ def _fit_argument_cases() -> list[Case]:
             errors=(IdentifiabilityWarning,),
             kind="law",
         ),
-        Case(
-            "one tokens-per-parameter ratio (D = 20 N)",
-            lambda c: identifiability_only(bl.load_runs(pd.DataFrame(
-                {"N": np.geomspace(1e7, 1e9, 12), "D": 20 * np.geomspace(1e7, 1e9, 12),
-                 "loss": np.linspace(3.5, 2.5, 12)}
-            ))),
-            E,
-            r"N and D move together.*D/N stays near 20 tokens per parameter.*Add runs off",
-            errors=(IdentifiabilityWarning,),
-            kind="law",
-        ),
-        Case(
-            "every run at one compute budget",
-            lambda c: identifiability_only(bl.load_runs(pd.DataFrame(
-                {"N": np.geomspace(1e7, 1e9, 12), "D": 1e19 / np.geomspace(1e7, 1e9, 12),
-                 "loss": np.linspace(3.5, 2.5, 12)}
-            ))),
-            E,
-            r"N and D move together.*one compute budget",
-            errors=(IdentifiabilityWarning,),
-            kind="law",
-        ),
+        *[
+            Case(
+                name,
+                lambda c, tokens=tokens: identifiability_only(runs_on_one_line(tokens)),
+                E,
+                rf"N and D move together.*{said}",
+                errors=(IdentifiabilityWarning,),
+                kind="law",
+            )
+            for name, tokens, said in (
+                ("one tokens-per-parameter ratio (D = 20 N)", lambda N: 20 * N,
+                 "D/N stays near 20 tokens per parameter.*Add runs off"),
+                ("every run at one compute budget", lambda N: 1e19 / N, "one compute budget"),
+            )
+        ],
     ]
     return cases
 
