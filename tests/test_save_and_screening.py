@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import warnings
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -127,3 +128,26 @@ def test_a_student_t_fit_flags_gross_outliers_its_heavy_tail_would_hide():
         fit = bl.fit(df, likelihood="student_t", chains=1, warmup=200, draws=200, seed=0)
     flagged = [f["row"] for f in fit.record.data["screening"]["flagged"]]
     assert set(flagged) == {"run7", "run13"}, flagged
+
+
+def test_screen_exclude_keeps_the_fit_when_the_runs_left_cannot_be_fitted(monkeypatch):
+    """When the flagged runs are a whole level (here every run at the larger D), the refit
+    without them raised RunTableError and the first fit was lost: now it is returned, the rows
+    kept, with a warning and a record that says why."""
+    from bayeslaws.inference import nuts
+    from bayeslaws.inference.screening import OutlierWarning
+
+    N, D = (a.ravel() for a in np.meshgrid(np.geomspace(1e7, 1e9, 4), [2e9, 2e10]))
+    df = pd.DataFrame({"N": N, "D": D, "loss": 1.7 + 400 / N**0.34 + 410 / D**0.28})
+    real = nuts.screen_runs
+
+    def level_flagged(law, prepared, predicted, rule):
+        out = real(law, prepared, predicted, rule)
+        level = prepared.runs.df.index[prepared.runs.df["D"] == 2e10].tolist()
+        return replace(out, flagged=level) if len(prepared.runs.df) == 8 else out
+
+    monkeypatch.setattr(nuts, "screen_runs", level_flagged)
+    with pytest.warns(OutlierWarning, match="are kept, since without them"):
+        fit = bl.fit(df, chains=1, warmup=50, draws=50, screen="exclude", likelihood="gaussian")
+    assert fit.n_runs == 8
+    assert fit.record.data["screening"]["not_excluded"].startswith("not excluded")

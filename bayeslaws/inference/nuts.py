@@ -26,13 +26,13 @@ from ..laws import law_ref, resolve_law
 from ..laws.contract import model_key
 from ..laws.likelihoods import check_family
 from ..laws.priors import priors_to_spec
-from ..runs import CANONICAL, RunTable, as_run_table
+from ..runs import CANONICAL, RunTable, RunTableError, as_run_table
 from . import deferred, exported, identifiability, memory, padding, progress
 from .compilation import enable_compilation_cache
 from .diagnostics import check
 from .fit import Fit
 from .record import FitRecord, SamplerRecord
-from .screening import as_screen, pointwise, screen_runs, warn_flagged
+from .screening import OutlierWarning, as_screen, pointwise, screen_runs, warn_flagged
 
 # Compiled NUTS kernels, reused by fits of the same law, shapes and settings (compilation takes
 # seconds; a refit with new data of the same shape then skips it).
@@ -252,17 +252,28 @@ def fit(
         runs, law_obj, likelihood, priors_used, settings, label, warn, rule
     )
     if rule.action == "exclude" and screening.flagged:
-        if warn:
-            warn_flagged(screening, runs.df, "exclude", stacklevel=3)
         labels = set(screening.flagged)
         reason = (
             f"screening: more than {rule.threshold:g} robust sd off the fitted law "
             "(screen='exclude')"
         )
         kept = runs.exclude(runs.df.index.isin(list(labels)), reason)
-        refit, again = _fit_once(
-            kept, law_obj, likelihood, priors_used, settings, label, warn, rule
-        )
+        try:
+            refit, again = _fit_once(
+                kept, law_obj, likelihood, priors_used, settings, label, warn, rule
+            )
+        except RunTableError as error:  # without the flagged runs the law cannot be fitted
+            why = f"not excluded: the runs left cannot be fitted ({error})"
+            warnings.warn(
+                f"screen='exclude': the flagged rows {sorted(map(str, labels))} are kept, since "
+                f"without them law {law_obj.name!r} cannot be fitted ({error}); the fit returned "
+                "is the one with them (fit.record.data['screening']['not_excluded'])",
+                OutlierWarning,
+                stacklevel=2,
+            )
+            return _with_screening(fitted, {**screening.record(), "not_excluded": why})
+        if warn:
+            warn_flagged(screening, runs.df, "exclude", stacklevel=3)
         if warn and again.flagged:
             warn_flagged(again, kept.df, "kept", stacklevel=3)
         entry = screening.record(excluded=screening.flagged, rounds=[again.record()])
