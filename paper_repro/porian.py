@@ -16,7 +16,8 @@ used (at least the three lowest): far from the optimum the curves are strongly a
 parabola in ln N fits them (recorded as an exclusion in each fit).
 
 Two fits per configuration: (1) all budgets, to compare a with the published interval (which the
-authors fitted on all budgets); (2) without the two largest budgets (1.28e19, 2.56e19 FLOPs), to
+authors fitted on all budgets); (2) without the two largest budgets (1.28e19 and 2.56e19 FLOPs;
+6.4e18 and 1.28e19 for the Kaplan reproduction, whose largest is 1.28e19), to
 predict them: the held-out vertices against the authors' interpolated optima (optimal_pairs.csv),
 and the held-out points' losses against 90% predictive intervals (new-budget scatter included).
 
