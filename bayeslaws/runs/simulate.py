@@ -149,7 +149,8 @@ class VideoDiTTruth:
     (e) the remaining degree of freedom: L*(1.07e9, 4e9) = 0.5185, the paper's annotated
         predicted optimum on its 4B-token grid.
     Check (d): the small models (0.017B-0.26B, 2B-12B tokens) then have L* in 0.516-0.547, and
-    moving N by +-30% at fixed compute changes the loss by ~0.01% (the paper: "under 1%").
+    moving N by +-30% at fixed compute changes the loss by 0.01-0.04% (C from 1e19 to 1e21; the
+    paper: "under 1%").
 
     Bowl and noise: least squares of the bowl on the paper's 1.07B grid (PAPERS.md; 36 cells,
     free loss offset per token budget, asymmetry fixed) gives k_lr ~ 0.00046, k_batch ~ 0.0016,
