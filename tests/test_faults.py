@@ -1690,3 +1690,22 @@ def test_rejects_nothing_silently_in_load_runs():
     """Every RunTableError is a ValueError: callers catching ValueError see them all."""
     assert issubclass(RunTableError, ValueError)
     assert issubclass(IncompatibleFitFile, ValueError)
+
+
+def test_no_real_sweep_is_flagged_as_one_line():
+    """The one-line threshold (identifiability.MIN_SPREAD_RATIO) sits far below every real
+    design in ../shared/data and the bundled sweep: none comes within 5x of it."""
+    from bayeslaws.inference.identifiability import MIN_SPREAD_RATIO, spread_ratio
+    from bayeslaws.runs import bundled
+
+    try:
+        tables = {
+            "epoch": bundled.epoch_chinchilla(), "steplaw": bundled.steplaw_dense(),
+            "llama_3": bundled.isoflop_compendium("llama_3"),
+            "marin": bundled.isoflop_compendium("marin_202603", "comma"),
+        }
+    except bundled.SharedDataMissing as err:
+        pytest.skip(f"../shared/data is absent: {err}")
+    tables["bundled"] = bl.load_bundled()
+    ratios = {k: spread_ratio(t.df["N"], t.df["D"]) for k, t in tables.items()}
+    assert min(ratios.values()) > 5 * MIN_SPREAD_RATIO, ratios

@@ -486,3 +486,22 @@ def test_fixed_vs_optimal_reports_refits_at_the_searched_edge(sweep_fit):
         warnings.simplefilter("error", UserWarning)
         near = bl.fixed_vs_optimal(fit, 1e21, n_draws=10).iloc[0]
     assert near["at_boundary"] == 0
+
+
+def test_the_fence_minimum_changes_nothing_on_full_sweeps(monkeypatch):
+    """FENCE_MIN_RUNS keeps the fence off sparse cells; on the full bundled sweep and on Step
+    Law (every cell well above the minimum) it excludes the same runs as without it."""
+    from bayeslaws.laws import sweep as sweep_module
+    from bayeslaws.runs import bundled
+
+    tables = [bl.load_bundled()]
+    try:
+        tables.append(bundled.steplaw_dense())
+    except bundled.SharedDataMissing:
+        pass  # the bundled sweep alone
+    law = bl.laws.resolve_law("sweep")
+    with_minimum = [law.excluded_mask(t.df)[0] for t in tables]
+    monkeypatch.setattr(sweep_module, "FENCE_MIN_RUNS", 0)
+    without = [law.excluded_mask(t.df)[0] for t in tables]
+    for a, b in zip(with_minimum, without, strict=True):
+        np.testing.assert_array_equal(a, b)

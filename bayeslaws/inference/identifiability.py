@@ -13,7 +13,8 @@ Checks (through the law's contract only):
 * runs off one line in (ln N, ln D): runs at one tokens-per-parameter ratio (D = 20 N), or all
   at one compute budget, move N and D together, so the exponents in N and in D cannot be told
   apart; flagged when the design's spread across its main direction is below
-  ``MIN_SPREAD_RATIO`` of its spread along it (real sweeps here: 0.51-0.76).
+  ``MIN_SPREAD_RATIO`` of its spread along it (far below the real sweeps in ../shared/data,
+  which a test checks are not flagged).
 """
 
 from __future__ import annotations

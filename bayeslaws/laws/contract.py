@@ -370,10 +370,12 @@ class Law(abc.ABC):
         :meth:`priors` (a fit's full priors, as an update passes them, are fine: defaults are
         skipped)."""
         defaults = self.default_priors()
+        if len(prepared.groups) > 1:
+            return  # every pooling scale is used
         changed = {
             key: value
             for key, value in (overrides or {}).items()
-            if not same_prior(value, self.prior_reference(key, defaults))
+            if is_pooling_scale(key) and not same_prior(value, self.prior_reference(key, defaults))
         }
         unused = unused_pooling_priors(changed, len(prepared.groups))
         if unused:

@@ -13,6 +13,7 @@ import pandas as pd
 
 from ..runs import RunTable, bundled, load_runs
 from ..runs.checks import is_integer, is_real
+from .draws import positive_array
 
 EPOCH_CUTS = {"C": 1e21, "N": 2e9, "D": 5e10}
 SELECTION_PORIAN = {
@@ -151,20 +152,15 @@ def steplaw_split(n_holdout: float = 1.07e9, d_holdout: float | None = None):
     runs = steplaw_best_cells()
     if d_holdout is not None:
         held = runs.df["D"] >= d_holdout * (1 - 1e-9)
-        return checked_split(
-            runs,
-            held,
-            f"backtest: held out D >= {d_holdout:g}",
-            f"d_holdout={_number(d_holdout)}",
-            _values_text(runs.df["D"], "tokens"),
-        )
-    held = np.isclose(runs.df["N"], n_holdout, rtol=0.01)
+        column, reason = "D", f"D >= {d_holdout:g}"
+        argument = f"d_holdout={_number(d_holdout)}"
+    else:
+        held = np.isclose(runs.df["N"], n_holdout, rtol=0.01)
+        column, reason = "N", f"N ~ {n_holdout:g}"
+        argument = f"n_holdout={_number(n_holdout)} (matched within 1%)"
+    unit = {"N": "params", "D": "tokens"}[column]
     return checked_split(
-        runs,
-        held,
-        f"backtest: held out N ~ {n_holdout:g}",
-        f"n_holdout={_number(n_holdout)} (matched within 1%)",
-        _values_text(runs.df["N"], "params"),
+        runs, held, f"backtest: held out {reason}", argument, _values_text(runs.df[column], unit)
     )
 
 
@@ -284,23 +280,12 @@ def simulated_split(
 SIM_BUDGET_RTOL = 1.01  # a held-out budget lies above this factor times the largest fit budget
 
 
-def _budget_list(name: str, values) -> list[float]:
-    """``values`` as a non-empty list of finite positive budgets in FLOPs (ValueError naming
-    ``name`` otherwise)."""
-    seq = [values] if is_real(values) else list(values) if np.ndim(values) else None
-    if not seq or not all(is_real(v) and np.isfinite(v) and v > 0 for v in seq):
-        raise ValueError(
-            f"{name} must be a non-empty sequence of positive budgets in FLOPs, got {values!r}"
-        )
-    return [float(v) for v in seq]
-
-
 def check_sim_budgets(fit_budgets, test_budgets) -> tuple[list[float], list[float]]:
     """The budgets (FLOPs) of :func:`simulated_split`: both non-empty and positive, and every
     held-out budget above every fit budget (by more than 1%: the split holds out by C), so
     that no test budget is fitted and no run is both fitted and held out."""
-    fit_b = _budget_list("fit_budgets", fit_budgets)
-    test_b = _budget_list("test_budgets", test_budgets)
+    fit_b = positive_array("fit_budgets", fit_budgets).tolist()
+    test_b = positive_array("test_budgets", test_budgets).tolist()
     inside = [c for c in test_b if c <= max(fit_b) * SIM_BUDGET_RTOL]
     if inside:
         raise ValueError(

@@ -205,11 +205,11 @@ def isoflop_compendium(source: str, dataset: str | None = None, condition: str =
     N = ``params``, D = ``tokens``; C = the compendium's ``budget`` column (FLOPs, the isoFLOP
     level the run belongs to), kept as fitted so that budgets group exactly, under the compute
     model 6ND; the compendium's ``outlier`` and ``reason`` flags are kept as columns, nothing is
-    dropped. For Llama-3, C = 6ND (to rounding). For Marin, C is
-    the run's NOMINAL budget, not 6ND: C / (6 N D) spans 0.742 .. 1.071 (median 1.006) on every
-    corpus (comma: 77 of 85 runs off by more than 1%; dclm: 77 of 85; nemotron: 80 of 88), so
-    these tables bypass the 1% N-D-C check of :func:`~bayeslaws.runs.load_runs` and the compute
-    model's D = C / (6N) is not the run's token count. Ask predictions of a fit to Marin by N and
+    dropped. For Llama-3, C = 6ND (to rounding). For Marin, C is the run's NOMINAL budget, not
+    6ND: C / (6 N D) spans about 0.74 .. 1.07 (the table's ``source`` gives the range, computed
+    when loaded), so these tables bypass the 1% N-D-C check of
+    :func:`~bayeslaws.runs.load_runs` and the compute model's D = C / (6N) is not the run's
+    token count. Ask predictions of a fit to Marin by N and
     D, not by C (``predict(fit, N=..., D=...)``); the run table's ``source`` says so too.
 
     Cite the compendium (Open-Athena/scaling-law-analysis, commit 3e0656ee3dce), "The Llama 3
