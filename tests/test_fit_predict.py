@@ -275,3 +275,27 @@ def test_kernel_cache_separates_law_options(kernels_kept):
     loss_bowl = _cached_mcmc(law.configure(bowl_scale="loss"), static, (), settings)
     assert log_bowl is not loss_bowl
     assert _cached_mcmc(law.configure(bowl_scale="log"), static, (), settings) is log_bowl
+
+
+def test_summary_labels_every_index_of_a_site_with_two_extra_dimensions(simulated_fit):
+    """A (chain, draw, row, col) site gets one row per (row, col) pair, labelled with both coordinates
+    (only the first dimension was labelled, so 6 values were reported under 2 labels)."""
+    import copy
+
+    import xarray as xr
+
+    fit = copy.copy(simulated_fit)
+    fit.idata = copy.deepcopy(simulated_fit.idata)
+    post = fit.idata.posterior
+    n_chain, n_draw = post.sizes["chain"], post.sizes["draw"]
+    offsets = np.arange(6.0).reshape(2, 3)
+    noise = np.random.default_rng(0).normal(size=(n_chain, n_draw, 2, 3))
+    values = offsets + 0.01 * noise
+    fit.idata.posterior["m"] = xr.DataArray(
+        values,
+        dims=("chain", "draw", "m_row", "m_col"),
+        coords={"m_row": ["x", "y"], "m_col": [0, 1, 2]},
+    )
+    table = fit.summary(var_names=["m"])
+    assert table.index.tolist() == [f"m[{a},{b}]" for a in "xy" for b in (0, 1, 2)]
+    np.testing.assert_allclose(table["mean"].to_numpy(), offsets.ravel(), atol=0.01)

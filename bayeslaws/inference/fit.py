@@ -12,6 +12,7 @@ refused on load.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
 import tempfile
@@ -200,8 +201,9 @@ class Fit:
         return out
 
     def summary(self, ci: float = 0.9, var_names=None) -> pd.DataFrame:
-        """One row per parameter: mean, sd, lower/median/upper quantiles of the central ``ci``
-        interval (labelled e.g. 5%, 50%, 95%), r_hat, ess_bulk, ess_tail."""
+        """One row per scalar parameter (a site with extra dimensions gives one row per index,
+        labelled ``name[i,j]`` by its coordinates): mean, sd, lower/median/upper quantiles of the
+        central ``ci`` interval (labelled e.g. 5%, 50%, 95%), r_hat, ess_bulk, ess_tail."""
         if isinstance(ci, bool) or not isinstance(ci, int | float) or not 0 < ci < 1:
             raise ValueError(f"ci must be in (0, 1), got {ci!r}")
         if var_names is not None:
@@ -218,9 +220,8 @@ class Fit:
             draws = self.idata.posterior[name].stack(sample=("chain", "draw"))
             extra = [d for d in draws.dims if d != "sample"]
             flat = draws.transpose(*extra, "sample").values.reshape(-1, draws.sizes["sample"])
-            labels = [name]
-            if extra:
-                labels = [f"{name}[{c}]" for c in draws[extra[0]].values]
+            coords = itertools.product(*(draws[d].values for d in extra))
+            labels = [f"{name}[{','.join(map(str, c))}]" if extra else name for c in coords]
             for i, label in enumerate(labels):
                 x = flat[i]
                 rows.append(
