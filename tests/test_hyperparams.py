@@ -506,3 +506,16 @@ def test_step_law_note_separates_diverged_from_far_above():
         note = law.prepare(runs).notes[0]
     assert note.startswith(f"{n_diverged} diverged runs and ")
     assert note.endswith(" more than 3% above their cell's best excluded")
+
+
+def test_two_stage_terms_take_a_name_or_a_sequence_of_names():
+    """A string is one term's name ("D"), not letters to read one by one ("ND" is refused), and
+    terms that are not a dict get a TypeError naming the argument."""
+    from bayeslaws.laws.hyperparams.two_stage import TwoStageHyperparams
+
+    assert TwoStageHyperparams(terms={"batch_size": "D"}).terms["batch_size"] == ["D"]
+    assert TwoStageHyperparams(terms={"batch_size": ["N", "D"]}).terms["batch_size"] == ["N", "D"]
+    with pytest.raises(ValueError, match=r"terms for 'batch_size' must be among"):
+        TwoStageHyperparams(terms={"batch_size": "ND"})
+    with pytest.raises(TypeError, match=r"terms must be a dict"):
+        TwoStageHyperparams(terms="D")

@@ -95,9 +95,12 @@ class TwoStageHyperparams(Law):
             raise ValueError(f"tolerance must be a fraction in [0, 1) or None, got {tolerance!r}")
         divergence_threshold = data.positive_option("divergence_threshold", divergence_threshold)
         full = {t: list(TERMS) for t in TARGETS}
+        if terms is not None and not isinstance(terms, dict):
+            raise TypeError(f"terms must be a dict target -> terms or None, got {terms!r}")
         for target, use in (terms or {}).items():
             if target not in TARGETS:
                 raise ValueError(f"terms: targets are {sorted(TARGETS)}, got {target!r}")
+            use = (use,) if isinstance(use, str) else use  # "ND" is not two terms
             if not set(use) <= set(TERMS):
                 raise ValueError(f"terms for {target!r} must be among {TERMS}, got {use!r}")
             full[target] = [t for t in TERMS if t in use]
