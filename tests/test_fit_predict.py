@@ -278,8 +278,8 @@ def test_kernel_cache_separates_law_options(kernels_kept):
 
 
 def test_summary_labels_every_index_of_a_site_with_two_extra_dimensions(simulated_fit):
-    """A (chain, draw, row, col) site gets one row per (row, col) pair, labelled with both coordinates
-    (only the first dimension was labelled, so 6 values were reported under 2 labels)."""
+    """A (chain, draw, row, col) site gets one row per (row, col) pair, labelled with both
+    coordinates (only the first dimension was labelled, so 2 of its 6 values were reported)."""
     import copy
 
     import xarray as xr

@@ -272,3 +272,25 @@ def test_marin_tables_say_their_c_is_the_nominal_budget():
         assert "nominal isoFLOP budget, 0.742-1.07 x 6ND" in runs.source
         assert "predict by N and D, not by C" in runs.source
     assert "nominal" not in bundled.isoflop_compendium("llama_3").source
+
+
+@pytest.mark.parametrize(
+    "n_ctx, d_model, message",
+    [
+        (np.nan, 1024, r"n_ctx must be a positive number \(sequence length, tokens\), got nan"),
+        (-1, 1024, r"n_ctx must be a positive number"),
+        (4096, 0, r"d_model must be a positive number \(model width\), got 0"),
+        (4096, np.inf, r"d_model must be a positive number"),
+    ],
+)
+def test_video_dit_compute_model_names_its_bad_argument(n_ctx, d_model, message):
+    with pytest.raises(ValueError, match=message):
+        compute.video_dit(n_ctx, d_model)
+
+
+def test_compute_model_string_error_lists_the_accepted_strings():
+    assert compute.as_compute_model("6nd").name == "6ND"
+    with pytest.raises(TypeError, match=r"compute_model must be .*strings '6ND', got '12ND'"):
+        compute.as_compute_model("12ND")
+    with pytest.raises(TypeError, match=r"a number k \(C = k N D, e\.g\. 12 for '12ND'\)"):
+        compute.as_compute_model("12ND")

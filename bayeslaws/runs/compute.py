@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .checks import is_real
+from .checks import check_positive, is_real
 
 
 @dataclass(frozen=True)
@@ -100,10 +100,11 @@ def video_dit(n_ctx: float, d_model: float) -> ComputeModel:
     """Yin et al.'s per-token count ``C_token = (3/4) N (7 + n_ctx / d_model)``.
 
     n_ctx is the sequence length in tokens and d_model the width. With n_ctx = d_model this is
-    6 N per token. (PAPERS.md marks this transcription as low confidence.)
+    6 N per token. (PAPERS.md marks this transcription as low confidence.) Both must be finite
+    and positive (ValueError naming the argument).
     """
-    if n_ctx <= 0 or d_model <= 0:
-        raise ValueError(f"n_ctx and d_model must be positive, got {n_ctx}, {d_model}")
+    n_ctx = check_positive("n_ctx", n_ctx, "sequence length, tokens")
+    d_model = check_positive("d_model", d_model, "model width")
     model = linear(0.75 * (7.0 + n_ctx / d_model))
     return ComputeModel(
         name=f"video_dit(n_ctx={n_ctx:g}, d_model={d_model:g})",
@@ -129,17 +130,25 @@ def compute_model_from_dict(spec: dict) -> ComputeModel:
     raise ValueError(f"unknown compute model kind {kind!r}")
 
 
+ACCEPTED_STRINGS = ("6ND",)  # compute_model strings accepted by as_compute_model (any case)
+
+
 def as_compute_model(model) -> ComputeModel:
-    """Accept a ComputeModel, None (-> 6ND), a number k (-> kND; Python or NumPy, not a bool)
-    or a callable."""
+    """Accept a ComputeModel, None (-> 6ND), a number k (-> kND; Python or NumPy, not a bool),
+    a callable or the string '6ND' (any case; the only string: pass 12 for 12ND). Anything else
+    raises TypeError listing what is accepted."""
     if model is None:
         return linear(6.0)
     if isinstance(model, ComputeModel):
         return model
     if is_real(model):
         return linear(float(model))
-    if isinstance(model, str) and model.upper() == "6ND":
+    if isinstance(model, str) and model.upper() in ACCEPTED_STRINGS:
         return linear(6.0)
     if callable(model):
         return custom(model)
-    raise TypeError(f"compute_model must be a ComputeModel, a number or a callable, got {model!r}")
+    strings = ", ".join(repr(s) for s in ACCEPTED_STRINGS)
+    raise TypeError(
+        f"compute_model must be a ComputeModel, a number k (C = k N D, e.g. 12 for '12ND'), a "
+        f"callable, None (6ND) or one of the strings {strings}, got {model!r}"
+    )

@@ -26,13 +26,23 @@ Contents
   around the published laws held in :class:`LiangTruth`.
 * :func:`simulate_chinchilla_runs`: the Chinchilla form with multiplicative noise (recovery tests).
 
-Noise is multiplicative: ``loss = truth * exp(noise_sd * eps)`` with ``eps`` standard normal (or
-Student-t), so ``noise_sd`` is the sd of ``log(loss) - log(truth)`` ("relative" sd) and the
-*median* of the observed loss equals the noiseless truth.
+Noise is multiplicative: ``loss = truth * exp(noise_sd * eps)`` with ``eps`` standard normal (or,
+in :func:`simulate_chinchilla_runs` only, Student-t with ``df`` degrees of freedom), so the
+*median* of the observed loss equals the noiseless truth. ``noise_sd`` is the *scale* of
+``log(loss) - log(truth)`` (relative): for Gaussian noise (every default) it is its sd; for
+Student-t the sd is ``noise_sd * sqrt(df / (df - 2))`` (1.41 ``noise_sd`` at df = 4), infinite
+for df <= 2. The draws are not rescaled to make ``noise_sd`` the sd.
+
+Seeds: an int >= 0, or a numpy Generator, used (and advanced) as is. The ``source`` column names
+the seed: ``seed=<int>``, or ``seed=Generator(<12 hex digits>)``, the start of the SHA-256 of the
+generator's ``bit_generator.state`` before the table was drawn, so tables drawn from different
+generator states carry different labels and the same state always gives the same label.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -86,7 +96,8 @@ def _rng(seed) -> np.random.Generator:
 
 
 def _check_noise_sd(noise_sd) -> float | None:
-    """``noise_sd`` (sd of log loss) as a finite float >= 0; None stays None (the default)."""
+    """``noise_sd`` (scale of log loss: the sd for Gaussian noise) as a finite float >= 0; None
+    stays None (the default)."""
     if noise_sd is None:
         return None
     if not is_real(noise_sd) or not np.isfinite(noise_sd) or noise_sd < 0:
@@ -114,8 +125,36 @@ def _positive_values(name: str, values, what: str) -> np.ndarray:
     return arr
 
 
+def _generator_digest(rng: np.random.Generator) -> str:
+    """First 12 hex digits of the SHA-256 of ``rng.bit_generator.state`` (arrays as lists)."""
+    state = json.dumps(rng.bit_generator.state, sort_keys=True, default=lambda x: x.tolist())
+    return hashlib.sha256(state.encode()).hexdigest()[:12]
+
+
 def _seed_label(seed) -> str:
-    return "Generator" if isinstance(seed, np.random.Generator) else str(seed)
+    """``seed`` for the ``source`` column: the int, or ``Generator(<digest of its state>)``.
+
+    Call it before drawing from a Generator: the label names the state the table starts from.
+    """
+    if isinstance(seed, np.random.Generator):
+        return f"Generator({_generator_digest(seed)})"
+    return str(seed)
+
+
+def _check_fields(truth, names, minimum=None, strict=False, what="") -> None:
+    """Each field in ``names`` of ``truth`` must be a finite number (> or >= ``minimum``)."""
+    for name in names:
+        value = getattr(truth, name)
+        ok = is_real(value) and bool(np.isfinite(value))
+        if ok and minimum is not None:
+            ok = value > minimum if strict else value >= minimum
+        if not ok:
+            bound = "" if minimum is None else f" {'>' if strict else '>='} {minimum:g}"
+            meaning = f" ({what})" if what else ""
+            raise ValueError(
+                f"{type(truth).__name__}.{name} must be a finite number{bound}{meaning}, "
+                f"got {value!r}"
+            )
 
 
 @dataclass(frozen=True)
@@ -134,7 +173,10 @@ class VideoDiTTruth:
         k_lr(u) = k_lr for u <= 0 and k_lr * (1 + lr_asymmetry) for u > 0.
 
     The bowl is convex with its minimum exactly at (eta_opt, B_opt) (requires
-    ``k_lr * k_batch > k_cross**2 / 4``, checked on construction).
+    ``k_lr * k_batch > k_cross**2 / 4``, checked on construction). Also checked (ValueError naming
+    the field): A, B, alpha, beta, hp_unit, the two law coefficients, k_lr, k_batch and
+    flops_per_param_token finite and > 0; E and noise_sd finite and >= 0; the law exponents and
+    k_cross finite; lr_asymmetry finite and > -1.
 
     How the surface constants were chosen (solved once with scipy, then hard-coded; the tests
     recompute every anchor from these numbers):
@@ -183,21 +225,21 @@ class VideoDiTTruth:
     k_batch: float = 0.0016
     k_cross: float = -0.0012
     lr_asymmetry: float = 0.5
-    # multiplicative lognormal noise: sd of log(loss) around the truth
+    # multiplicative lognormal noise: sd of log(loss) around the truth (relative)
     noise_sd: float = 7e-4
     flops_per_param_token: float = 6.0
 
     def __post_init__(self):
-        for name in ("k_lr", "k_batch"):
-            if getattr(self, name) <= 0:
-                raise ValueError(f"{name} must be positive")
+        positive = ("A", "B", "alpha", "beta", "hp_unit", "b_coef", "eta_coef", "k_lr", "k_batch")
+        _check_fields(self, positive + ("flops_per_param_token",), 0, strict=True)
+        _check_fields(self, ("E", "noise_sd"), 0)
+        exponents = ("b_exp_T", "b_exp_N", "eta_exp_T", "eta_exp_N")
+        _check_fields(self, exponents + ("k_cross", "lr_asymmetry"))
         if self.lr_asymmetry <= -1:
             raise ValueError("lr_asymmetry must be > -1 (curvature above the optimum > 0)")
         k_low = self.k_lr * min(1.0, 1.0 + self.lr_asymmetry)
         if k_low * self.k_batch <= self.k_cross**2 / 4:
             raise ValueError("bowl is not convex: need k_lr * k_batch > k_cross**2 / 4")
-        if self.noise_sd < 0:
-            raise ValueError("noise_sd must be >= 0")
 
     # -- loss surface ---------------------------------------------------------------------------
     def loss_star(self, N, D):
@@ -255,20 +297,29 @@ class VideoDiTTruth:
 
 
 def _per_cell(values, n_cells: int, name: str) -> list[np.ndarray]:
-    """A 1-D grid shared by all cells, or one 1-D grid per cell (list of arrays or 2-D array)."""
-    if isinstance(values, np.ndarray):
-        values = values.astype(float)
-        grids = [values] * n_cells if values.ndim == 1 else list(values)
-    elif all(np.isscalar(v) for v in values):
-        grids = [np.asarray(values, float)] * n_cells
-    else:
-        grids = [np.atleast_1d(np.asarray(v, float)) for v in values]
+    """A number or 1-D grid shared by all cells, or one grid per cell (list or 2-D array)."""
+    try:
+        grids = _grids(values, n_cells)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"{name} must be a number, a 1-D grid or one grid per cell, got {values!r}"
+        ) from None
     if len(grids) != n_cells:
         raise ValueError(f"{name}: got {len(grids)} grids for {n_cells} cells")
     for grid in grids:
         if grid.ndim != 1 or grid.size == 0 or np.any(~np.isfinite(grid)) or np.any(grid <= 0):
             raise ValueError(f"{name}: each grid must be a non-empty 1-D array of positive values")
     return grids
+
+
+def _grids(values, n_cells: int) -> list[np.ndarray]:
+    """The float grids of :func:`_per_cell`, unchecked (a scalar is a one-value grid)."""
+    if isinstance(values, np.ndarray) or np.isscalar(values):
+        values = np.atleast_1d(np.asarray(values, float))
+        return [values] * n_cells if values.ndim == 1 else list(values)
+    if all(np.isscalar(v) for v in values):
+        return [np.asarray(values, float)] * n_cells
+    return [np.atleast_1d(np.asarray(v, float)) for v in values]
 
 
 def simulate_grid(
@@ -287,14 +338,15 @@ def simulate_grid(
     ----------
     truth : the ground truth.
     N, D : cells, 1-D arrays (or scalars) of equal length n_cells: params and tokens.
-    lr_values : a 1-D grid shared by every cell, or a sequence of n_cells 1-D grids.
+    lr_values : a number or a 1-D grid shared by every cell, or a sequence of n_cells 1-D grids.
     batch_values : same for batch sizes, in tokens.
-    seed : int seed >= 0 or a numpy Generator.
-    noise_sd : sd of log(loss) around the truth (>= 0); default ``truth.noise_sd``.
+    seed : int seed >= 0 or a numpy Generator (labelled by a digest of its state; module doc).
+    noise_sd : sd of log(loss) around the truth (>= 0, Gaussian); default ``truth.noise_sd``.
     source : the ``source`` column; default names this function and the seed.
 
-    Bad arguments (sizes or tokens not finite and positive, a negative or NaN noise_sd, a seed
-    that is not an int >= 0) raise ValueError naming the argument.
+    Bad arguments (sizes or tokens not finite and positive, grids that are not positive
+    numbers, a negative or NaN noise_sd, a seed that is not an int >= 0) raise ValueError naming
+    the argument.
 
     Returns
     -------
@@ -311,6 +363,8 @@ def simulate_grid(
     noise_sd = _check_noise_sd(noise_sd)
     sd = truth.noise_sd if noise_sd is None else noise_sd
     rng = _rng(seed)
+    if source is None:
+        source = f"simulated: bayeslaws.runs.simulate.simulate_grid seed={_seed_label(seed)}"
     cols = {"N": [], "D": [], "lr": [], "batch_size": []}
     for n, d, lrs, bss in zip(N, D, lr_grids, batch_grids, strict=True):
         bb, ll = np.meshgrid(bss, lrs, indexing="ij")
@@ -321,8 +375,6 @@ def simulate_grid(
     out = {k: np.concatenate(v) for k, v in cols.items()}
     clean = truth.loss(out["N"], out["D"], out["lr"], out["batch_size"])
     loss = clean * np.exp(sd * rng.standard_normal(clean.shape))
-    if source is None:
-        source = f"simulated: bayeslaws.runs.simulate.simulate_grid seed={_seed_label(seed)}"
     return pd.DataFrame(
         {
             "N": out["N"],
@@ -389,8 +441,10 @@ def simulate_video_dit_sweep(
     step from the edge and its grid argmin on the edge). 4 x 4 x 6 x 6 = 576 rows.
 
     ``lr_grid`` / ``batch_grid``: override with one 1-D grid for all sizes, or a dict
-    {size: grid}. ``noise_sd``: relative sd, >= 0 (default ``truth.noise_sd`` = 7e-4).
-    ``seed``: an int >= 0 or a numpy Generator; sizes and tokens must be finite and positive.
+    {size: grid}; a number is a one-value grid. ``noise_sd``: relative sd of the (Gaussian) log
+    loss noise, >= 0 (default ``truth.noise_sd`` = 7e-4). ``seed``: an int >= 0 or a numpy
+    Generator (labelled by a digest of its state; module doc); sizes and tokens must be finite
+    and positive.
 
     Returns a DataFrame: N, D, C (= 6ND), lr, batch_size (tokens), loss, source.
     """
@@ -431,7 +485,12 @@ class LiangTruth:
     Off the optimum: loss(C, N) = L_opt(C) * exp(k (ln N - ln N_opt(C))**2). ``k = 0.025`` puts a
     model 3x off the optimum 3.1% above L_opt (10x off: 14%); the isoFLOP curves are parabolas
     in log N for log loss, so the parabola fit is unbiased here by construction.
-    ``noise_sd = 0.002`` (relative) is an assumption: no per-run data were published.
+    ``noise_sd = 0.002`` (relative sd of the Gaussian log-loss noise) is an assumption: no per-run
+    data were published.
+
+    Checked on construction (ValueError naming the field): n_coef, l_coef and
+    flops_per_param_token finite and > 0; n_exp, l_exp finite; k and noise_sd finite and >= 0
+    (k < 0 would turn the isoFLOP curves upside down).
     """
 
     n_coef: float = LIANG_NOPT_COEF
@@ -441,6 +500,12 @@ class LiangTruth:
     k: float = 0.025
     noise_sd: float = 0.002
     flops_per_param_token: float = 6.0
+
+    def __post_init__(self):
+        _check_fields(self, ("n_coef", "l_coef", "flops_per_param_token"), 0, strict=True)
+        _check_fields(self, ("n_exp", "l_exp"))
+        _check_fields(self, ("k",), 0, what="curvature; k < 0 turns the isoFLOP curves upside down")
+        _check_fields(self, ("noise_sd",), 0)
 
     def n_opt(self, C):
         """Compute-optimal size (params) at C FLOPs."""
@@ -474,7 +539,8 @@ def simulate_liang_isoflop(
     At each budget C (FLOPs), ``n_per_budget`` sizes log-evenly spaced over
     N_opt(C) * 10**[-spread_decades, +spread_decades] (centred on the optimum), D = C / (6N).
     ``curvature`` (>= 0) overrides ``truth.k``; ``noise_sd`` (>= 0) overrides ``truth.noise_sd``
-    (relative). ``seed``: an int >= 0 or a numpy Generator. Budgets must be finite and positive,
+    (relative sd, Gaussian). ``seed``: an int >= 0 or a numpy Generator (labelled by a digest of
+    its state; module doc). Budgets must be finite and positive,
     ``n_per_budget`` an integer >= 1 and ``spread_decades`` >= 0 (else ValueError).
 
     Returns a DataFrame: N, D, C, loss, source (rows ordered by budget, then size).
@@ -488,12 +554,12 @@ def simulate_liang_isoflop(
     noise_sd = _check_noise_sd(noise_sd)
     sd = truth.noise_sd if noise_sd is None else noise_sd
     rng = _rng(seed)
+    source = f"simulated: bayeslaws.runs.simulate.simulate_liang_isoflop seed={_seed_label(seed)}"
     offsets = np.linspace(-spread_decades, spread_decades, n_per_budget) * np.log(10.0)
     C = np.repeat(budgets, n_per_budget)
     N = truth.n_opt(C) * np.exp(np.tile(offsets, len(budgets)))
     D = C / (truth.flops_per_param_token * N)
     loss = truth.loss(N, C) * np.exp(sd * rng.standard_normal(C.shape))
-    source = f"simulated: bayeslaws.runs.simulate.simulate_liang_isoflop seed={_seed_label(seed)}"
     return pd.DataFrame({"N": N, "D": D, "C": C, "loss": loss, "source": source})
 
 
@@ -520,12 +586,16 @@ def simulate_chinchilla_runs(
     ----------
     params : dict with E, A, B, alpha, beta (scalars) and N (params), D (tokens) arrays, which
         broadcast against each other (flattened to one row per element). ``noise_sd``, ``seed`` and
-        ``df`` may also be given as keys; keyword arguments win.
-    noise_sd : sd of log(loss) - log(truth), >= 0; default 0.01.
-    seed : int >= 0 or numpy Generator; default 0 (``None`` = the ``seed`` key, else 0).
+        ``df`` may also be given as keys; keyword arguments win, and ``None`` (as a keyword or a
+        key's value) means not given.
+    noise_sd : scale of log(loss) - log(truth), >= 0; default 0.01. For "gaussian" it is the
+        sd; for "student_t" the sd is ``noise_sd * sqrt(df / (df - 2))`` (1.41 ``noise_sd`` at
+        df = 4), infinite for df <= 2.
+    seed : int >= 0 or numpy Generator (labelled by a digest of its state; module doc); default
+        (``None``) the ``seed`` key, else 0.
     likelihood : "gaussian" (lognormal loss) or "student_t" (log-loss error ``noise_sd * t_df``,
         heavy tails: a few runs far off the law).
-    df : Student-t degrees of freedom, > 0 (default 4).
+    df : Student-t degrees of freedom, > 0 (default 4; <= 2 gives infinite variance).
 
     N or D not finite and positive, a negative or NaN noise_sd, a seed that is not an int >= 0
     or a df <= 0 raise ValueError naming the argument.
@@ -535,9 +605,9 @@ def simulate_chinchilla_runs(
     missing = [k for k in ("E", "A", "B", "alpha", "beta", "N", "D") if k not in params]
     if missing:
         raise KeyError(f"params lacks {missing}")
-    sd = _check_noise_sd(noise_sd if noise_sd is not None else params.get("noise_sd", 0.01))
-    seed = _check_seed(seed if seed is not None else params.get("seed", 0))
-    df = df if df is not None else params.get("df", 4.0)
+    sd = _check_noise_sd(_given(noise_sd, params, "noise_sd", 0.01))
+    seed = _check_seed(_given(seed, params, "seed", 0))
+    df = _given(df, params, "df", 4.0)
     if not is_real(df) or not np.isfinite(df) or df <= 0:
         raise ValueError(f"df (Student-t degrees of freedom) must be a number > 0, got {df!r}")
     N = _positive_values("N", params["N"], "parameters")
@@ -548,6 +618,7 @@ def simulate_chinchilla_runs(
         params["E"], params["A"], params["B"], params["alpha"], params["beta"], N, D
     )
     rng = _rng(seed)
+    label = _seed_label(seed)
     if likelihood == "gaussian":
         eps = rng.standard_normal(clean.shape)
     elif likelihood in ("student_t", "studentt", "t"):
@@ -556,7 +627,15 @@ def simulate_chinchilla_runs(
         raise ValueError(f"likelihood must be 'gaussian' or 'student_t', got {likelihood!r}")
     loss = clean * np.exp(sd * eps)
     source = (
-        f"simulated: bayeslaws.runs.simulate.simulate_chinchilla_runs seed={_seed_label(seed)} "
+        f"simulated: bayeslaws.runs.simulate.simulate_chinchilla_runs seed={label} "
         f"likelihood={likelihood}"
     )
     return pd.DataFrame({"N": N, "D": D, "C": 6.0 * N * D, "loss": loss, "source": source})
+
+
+def _given(value, params: dict, key: str, default):
+    """``value`` unless None, else ``params[key]`` unless missing or None, else ``default``."""
+    if value is not None:
+        return value
+    stored = params.get(key)
+    return default if stored is None else stored
