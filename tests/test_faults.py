@@ -1554,6 +1554,13 @@ def _inference_cases() -> list[Case]:
             kind="sampler",
         ),
         Case(
+            "R-hat 1.013 is flagged at 4 x 1000 (not rounded to 1.01 first)",
+            lambda c: check_diag(4, 1000, eff=1.0, offset=0.28, seed=4),
+            "warn",
+            r"R-hat > 1\.01 for \[",
+            kind="sampler",
+        ),
+        Case(
             "a stuck chain is flagged at 2 x 150",
             lambda c: check_diag(2, 150, eff=0.3, offset=1.5, seed=3),
             "warn",

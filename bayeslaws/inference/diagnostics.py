@@ -90,7 +90,10 @@ def check(
     law's parameters), given as the advice instead of the sampler settings."""
     n_chains = idata.posterior.sizes["chain"]
     if n_chains > 1:
-        summary = arviz().summary(idata, var_names=var_names, kind="diagnostics")
+        # unrounded: ArviZ's default 2-decimal rounding would let R-hat up to 1.0149 pass 1.01
+        summary = arviz().summary(
+            idata, var_names=var_names, kind="diagnostics", round_to="none"
+        )
     else:
         summary = _one_chain_summary(idata, var_names)
     n_draws = n_chains * idata.posterior.sizes["draw"]
@@ -147,21 +150,14 @@ def _undefined(summary: pd.DataFrame, n_chains: int) -> np.ndarray:
     return summary[columns].isna().any(axis=1).to_numpy(bool)
 
 
-def _rounded(value) -> float:
-    """ArviZ's summary rounding of an ESS, NaN kept."""
-    value = float(value)
-    return float(round(value)) if np.isfinite(value) else float("nan")
-
-
 def _one_chain_summary(idata: az.InferenceData, var_names: list[str]) -> pd.DataFrame:
-    """Bulk and tail ESS per parameter (its smallest over elements, rounded as ArviZ's summary
-    rounds) of a one-chain fit, with R-hat NaN: ArviZ's summary would log a shape warning for
-    the undefined R-hat at every call."""
+    """Bulk and tail ESS per parameter (its smallest over elements) of a one-chain fit, with
+    R-hat NaN: ArviZ's summary would log a shape warning for the undefined R-hat at every call."""
     ess = {m: arviz().ess(idata, var_names=var_names, method=m) for m in ("bulk", "tail")}
     return pd.DataFrame(
         {
-            "ess_bulk": [_rounded(ess["bulk"][v].min(skipna=False)) for v in var_names],
-            "ess_tail": [_rounded(ess["tail"][v].min(skipna=False)) for v in var_names],
+            "ess_bulk": [float(ess["bulk"][v].min(skipna=False)) for v in var_names],
+            "ess_tail": [float(ess["tail"][v].min(skipna=False)) for v in var_names],
             "r_hat": np.nan,
         },
         index=var_names,
