@@ -204,20 +204,29 @@ def _toy_pool(N, D, flops_factor: float = 6.0, grid: bool = False):
     )
 
 
-def test_replay_strategies_spend_within_the_budget():
+def test_replay_strategies_spend_within_the_budget(simulated_fit):
+    """Every strategy spends the pool's own C: on a pool whose C is 1.07 x 6ND, ours and vopt
+    filled the budget by the fit's 6ND and so overspent it in the pool's C (up to 1.07x)."""
     from bayeslaws.app import replay
 
     rng = np.random.default_rng(0)
-    N = np.repeat([1e8, 3e8, 1e9], 4)
-    pool = _toy_pool(N, 20 * N * rng.uniform(0.5, 2, len(N)), grid=True)
+    N = np.repeat([1e8, 2e8, 4e8, 8e8], 5)
+    pool = _toy_pool(N, 20 * N * rng.uniform(0.5, 2, len(N)), flops_factor=1.07 * 6, grid=True)
+    pool.held_out = pool.runs.nlargest(3, "C")  # vopt's target: these runs' losses
     runs = pool.runs
     start = pool.start(0)
     assert list(start) == list(runs.sort_values("C").index[:3])  # the cheapest runs
-    budget = 0.3 * pool.compute
-    for strategy in ("random", "grid"):
-        new = replay.choose(strategy, pool, None, start, budget, np.random.default_rng(1))
-        assert len(new) and not set(new) & set(start)
-        assert runs.loc[new, "C"].sum() <= budget * (1 + 1e-9)
+    left = runs.loc[start, "C"].sum()
+    for fraction in (0.1, 0.2, 0.3):
+        budget = fraction * pool.compute - left
+        for strategy in replay.STRATEGIES:
+            new = replay.choose(
+                strategy, pool, simulated_fit, start, budget, np.random.default_rng(1),
+                max_draws=100,
+            )  # fmt: skip
+            assert len(new) and not set(new) & set(start), strategy
+            spent = runs.loc[new, "C"].sum()
+            assert spent <= budget * (1 + 1e-9), (strategy, fraction, spent / budget)
     grid = replay.choose("grid", pool, None, start, budget, None)
     assert list(grid) == [i for i in pool.grid if i not in set(start)][: len(grid)]
     assert replay.r_squared([1.0, 2.0, 3.0], [1.0, 2.0, 3.0]) == 1.0
@@ -225,8 +234,9 @@ def test_replay_strategies_spend_within_the_budget():
 
 
 def test_ours_designs_on_a_pool_whose_c_is_a_nominal_budget(simulated_fit):
-    """A pool's C is its nominal budget (Marin's differs from 6ND by up to 26%): "ours" costs
-    the candidates from N and D by the fit's compute model instead of refusing the pool."""
+    """A pool's C is its nominal budget (Marin's differs from 6ND by up to 26%): "ours" designs
+    on N and D and costs the candidates by the pool's C instead of refusing the pool (a C column
+    that disagrees with the compute model)."""
     from bayeslaws.app import replay
 
     N = np.repeat([1e8, 3e8, 1e9], 3)
@@ -234,6 +244,26 @@ def test_ours_designs_on_a_pool_whose_c_is_a_nominal_budget(simulated_fit):
     start = pool.start(0)
     new = replay.choose("ours", pool, simulated_fit, start, 0.5 * pool.compute, None, max_draws=50)
     assert len(new) and not set(new) & set(start)
+
+
+def test_replay_ours_trains_a_twin_in_another_group(simulated_fit):
+    """On a pool with groups, a run trained in group a does not block its twin in group b: ours
+    spends a budget that covers every remaining run on all of them (the repeat cap ignored the
+    group and stranded the twins' budget)."""
+    from bayeslaws.app import replay
+
+    N = np.array([1e8, 2e8, 4e8, 8e8])
+    one = _toy_pool(N, 20 * N).runs
+    runs = pd.concat([one.assign(group="a"), one.assign(group="b")], ignore_index=True)
+    runs.index = [f"r{i}" for i in range(len(runs))]
+    pool = _toy_pool(N, 20 * N)
+    pool.runs = runs
+    trained = runs.index[(runs["group"] == "a") & (runs["N"] <= 2e8)]
+    rest = runs.drop(index=trained)
+    new = replay.choose(
+        "ours", pool, simulated_fit, trained, 1.01 * rest["C"].sum(), None, max_draws=50
+    )
+    assert set(new) == set(rest.index)
 
 
 def test_design_replay_figure(tmp_path):
@@ -588,3 +618,60 @@ def test_default_start_fits_any_grid(monkeypatch):
     assert _start_cells(monkeypatch, grid=paper.sample(frac=1, random_state=0)) == old
     with pytest.raises(ValueError, match="grid must hold at least 4"):
         campaign.simulate_campaign("grid", grid=paper.iloc[:3], max_steps=0)
+
+
+TINY = {"chains": 1, "warmup": 100, "draws": 100}
+
+
+def test_simulated_campaign_fits_under_the_truths_compute_model(monkeypatch):
+    """A truth with C = 8ND: the fit loads its runs under 8ND (it used 6ND, so its N_opt and
+    ours' FLOPs per candidate disagreed with the truth's N_opt and budget)."""
+    from bayeslaws.app import campaign
+
+    models = []
+    real_fit = campaign.fit_law
+
+    def fit_law(table, **options):
+        models.append(table.compute_model.linear_k)
+        return real_fit(table, **options)
+
+    monkeypatch.setattr(campaign, "fit_law", fit_law)
+    truth = simulate.VideoDiTTruth(flops_per_param_token=8.0)
+    res = campaign.simulate_campaign(
+        "ours", 0, truth=truth, batch=1, max_steps=1, fit_options=TINY, max_draws=50
+    )
+    assert models and set(models) == {8.0}
+    n_opt = res.history[res.history["target"].str.startswith("N_opt")]
+    np.testing.assert_allclose(n_opt["truth"], truth.n_opt(1e22))
+    np.testing.assert_allclose(res.runs["C"], 8 * res.runs["N"] * res.runs["D"])
+
+
+def test_simulated_campaign_never_trains_a_cell_twice():
+    """Every strategy draws from the cells not yet trained: ours (with the campaign-wide
+    guardrails) and random re-trained the start's cells while new ones were left."""
+    from bayeslaws.app import campaign
+
+    pool = pd.concat([campaign.paper_start(), campaign.paper_grid().iloc[[15, 11]]])
+    res = campaign.simulate_campaign(
+        ("ours", "ours_no_cost", "random"), 0, pool=pool, batch=1, max_steps=3,
+        fit_options=TINY, max_draws=50,
+    )  # fmt: skip
+    for strategy, runs in res.runs.groupby("strategy"):
+        assert not runs.duplicated(["N", "D"]).any(), strategy
+        assert len(runs) == len(pool), strategy  # every new cell trained, then no more
+
+
+def test_campaign_saves_numpy_option_values(simulated_fit, tmp_path):
+    """A seed np.int64(3) (e.g. from np.arange) is saved as 3 and loads: it made json.dumps fail
+    after fit.nc was written, leaving a folder that load refused. An option that cannot be
+    saved is refused, naming it, before anything is written."""
+    folder = tmp_path / "camp"
+    design.Campaign.start(
+        simulated_fit, TARGET, folder=folder, seed=np.int64(3), ci=np.float64(0.8)
+    )
+    again = design.Campaign.load(folder)
+    assert again.options == {"seed": 3, "ci": 0.8}
+    assert type(again.options["seed"]) is int
+    with pytest.raises(ValueError, match="option seed=.* cannot be saved"):
+        design.Campaign.start(simulated_fit, TARGET, folder=tmp_path / "bad", seed=object())
+    assert not (tmp_path / "bad").exists()

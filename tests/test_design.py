@@ -349,3 +349,48 @@ def test_rows_without_a_unit_label_are_units_of_their_own(simulated_fit):
     ranked = design.rank_candidates(simulated_fit, c, cost=None, model="none")
     assert sorted(ranked["unit"]) == ["a", "b", "row 1", "row 2"]
     assert (ranked["n_runs"] == 1).all()
+
+
+def test_guardrails_tell_groups_apart(simulated_fit):
+    """A design point trained in group a no longer blocks its twin in group b (the repeat cap
+    keyed runs by N, D, lr, batch size only, stranding budget in grouped campaigns); within a
+    group the cap holds, and candidates without a group ignore the earlier runs' groups."""
+    from bayeslaws.design import batch
+
+    twins = pd.DataFrame({"N": [3e8, 3e8], "D": [6e9, 6e9], "group": ["a", "b"]})
+    assert batch.run_keys(twins.iloc[[0]]) != batch.run_keys(twins.iloc[[1]])
+    opts = {"cost": None, "model": "none", "max_draws": 100}
+    done_a = design.Guardrails().after(twins.iloc[[0]])
+    plan = design.next_runs(simulated_fit, twins, k=1, guardrails=done_a, **opts)
+    assert plan["group"].tolist() == ["b"]  # b's twin is not a repeat of a's run
+    both = design.next_runs(
+        simulated_fit, twins, k=2, guardrails=design.Guardrails(ratio_diversity=False), **opts
+    )
+    assert sorted(both["group"]) == ["a", "b"]  # one batch may hold both twins
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        again = design.next_runs(simulated_fit, twins.iloc[[0]], k=1, guardrails=done_a, **opts)
+        plain = design.next_runs(simulated_fit, twins[["N", "D"]], k=1, guardrails=done_a, **opts)
+    assert again.empty and plain.empty  # the same group, or no group: still a repeat
+    cells = design.Guardrails(max_per_cell=1).after(twins.iloc[[0]])
+    per_cell = design.next_runs(simulated_fit, twins, k=1, guardrails=cells, **opts)
+    assert per_cell["group"].tolist() == ["b"]  # a cell is counted per group
+    # candidates without a group column take the group they are designed for
+    keys = batch.design_keys(twins[["N", "D"]], np.array([0, 1]), 2, group="b")
+    assert keys[0] == tuple(batch.run_keys(twins.iloc[[1]]))
+
+
+def test_next_runs_spends_a_given_flops_column(simulated_fit, cands):
+    """flops_column: the runs' own FLOPs (e.g. a replay pool's nominal C, here 1.07 x 6ND) cost,
+    budget and report the batch instead of the compute model (which overspent it by 7%)."""
+    nominal = cands.assign(C_pool=1.07 * 6 * cands["N"] * cands["D"])
+    budget = 3e20
+    opts = {"k": None, "budget": budget, "model": "none", "max_draws": 100}
+    plan = design.next_runs(simulated_fit, nominal, flops_column="C_pool", **opts)
+    assert len(plan) >= 2
+    np.testing.assert_allclose(plan["flops"], plan["C_pool"], rtol=1e-12)
+    assert plan["C_pool"].sum() <= budget * (1 + 1e-9)
+    ranked = design.rank_candidates(simulated_fit, nominal, flops_column="C_pool", model="none")
+    np.testing.assert_allclose(ranked["flops"], ranked["C_pool"], rtol=1e-12)
+    with pytest.raises(ValueError, match="flops_column='C_pool' is not a column"):
+        design.next_runs(simulated_fit, cands, flops_column="C_pool", **opts)

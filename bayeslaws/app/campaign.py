@@ -13,10 +13,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..design import Loss, NOpt, next_runs
+from ..design import Guardrails, Loss, NOpt, next_runs
 from ..design.candidates import positive_int
 from ..inference import fit as fit_law
 from ..runs import load_runs
+from ..runs.compute import linear
 from ..runs.simulate import VideoDiTTruth
 
 STRATEGIES = ("ours", "ours_no_cost", "random", "grid")
@@ -46,6 +47,16 @@ def paper_start() -> pd.DataFrame:
 def _cell_keys(frame: pd.DataFrame) -> list:
     """The (N, D) cell of each row of a design, rounded in log space (one key per cell)."""
     return list(zip(np.round(np.log(frame.N), 6), np.round(np.log(frame.D), 6), strict=True))
+
+
+def untrained(cells: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
+    """The rows of ``cells`` (N params, D tokens) at a cell no run of ``runs`` trained, each
+    cell once (its first row), in order: what a campaign may still train."""
+    done = set(_cell_keys(runs))
+    keys = _cell_keys(cells)
+    first = ~pd.Series(keys).duplicated().to_numpy(bool)
+    keep = np.array([k not in done for k in keys], bool) & first
+    return cells[keep].reset_index(drop=True)
 
 
 def default_start(grid: pd.DataFrame, truth) -> pd.DataFrame:
@@ -135,8 +146,14 @@ def simulate_campaign(
     (default: the grid's total compute) or ``max_steps`` batches.
 
     Strategies: "ours" (greedy information about the joint targets per FLOP, with the default
-    guardrails), "ours_no_cost" (information alone), "random" (uniform from the pool) and "grid"
-    (the paper's fixed grid, cells in order, smallest model first).
+    guardrails counting the runs already trained), "ours_no_cost" (information alone, the same
+    guardrails), "random" (uniform from the pool) and "grid" (the paper's fixed grid, cells in
+    order, smallest model first). No strategy trains a cell (N, D) twice: the pool's and the
+    grid's trained cells are dropped before every pick.
+
+    The fit loads the runs under the truth's compute model (C = k N D, k =
+    ``truth.flops_per_param_token``), so its N_opt, ours' FLOPs per candidate and the budget
+    are all counted as the truth counts them.
 
     Parameters
     ----------
@@ -187,8 +204,8 @@ def simulate_campaign(
     def simulate_loss(N, D, rng):
         return truth.loss_star(N, D) * np.exp(truth.noise_sd * rng.standard_normal(len(N)))
 
-    started = set(_cell_keys(start))
-    grid_rest = grid[[k not in started for k in _cell_keys(grid)]].reset_index(drop=True)
+    compute_model = linear(truth.flops_per_param_token)
+    grid_rest = untrained(grid, start)
     camps = []
     for seed in seeds:
         for s in strategies:
@@ -211,7 +228,9 @@ def simulate_campaign(
                 continue
             runs = c["runs"]
             spent = float(truth.flops(runs.N, runs.D).sum())
-            table = load_runs(runs[["N", "D", "loss"]].reset_index(drop=True))
+            table = load_runs(
+                runs[["N", "D", "loss"]].reset_index(drop=True), compute_model=compute_model
+            )
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 fit = fit_law(table, seed=int(c["seed"]) * 1000 + step, **opts)
@@ -237,7 +256,8 @@ def simulate_campaign(
                 if len(picks) < batch:
                     picks = picks.iloc[:0]
             else:
-                afford = pool[truth.flops(pool.N, pool.D) <= remaining].reset_index(drop=True)
+                fresh = untrained(pool, runs)
+                afford = fresh[truth.flops(fresh.N, fresh.D) <= remaining].reset_index(drop=True)
                 if len(afford) < batch:
                     picks = afford.iloc[:0]
                 elif s == "random":
@@ -252,6 +272,7 @@ def simulate_campaign(
                             cost="flops" if s == "ours" else None,
                             k=batch,
                             max_draws=max_draws,
+                            guardrails=Guardrails().after(runs),
                         )
                     picks = plan[["N", "D"]]
             cost = float(truth.flops(picks.N, picks.D).sum()) if len(picks) else np.inf

@@ -12,9 +12,9 @@ Strategies (``STRATEGIES``):
 
 * ``ours``: :func:`bayeslaws.design.next_runs` with the pool's decision targets, information
   per FLOP, the design's model (:func:`bayeslaws.design.discrepancy.design_method`: GP and
-  drift discrepancy, and the drift a run removes), the stage's budget and campaign-wide
-  guardrails; runs at unseen cells of an LR x batch pool come as small sweeps
-  (:func:`bayeslaws.design.pool_units`).
+  drift discrepancy, and the drift a run removes), the stage's budget (counted in the pool's
+  C, as every strategy spends it) and campaign-wide guardrails; runs at unseen cells of an
+  LR x batch pool come as small sweeps (:func:`bayeslaws.design.pool_units`).
 * ``random``: uniform picks among the affordable remaining runs until the budget is spent.
 * ``vopt``: the classical V-optimal design of SL2's baselines: reduction of the summed variance
   of the law's predictions (method ``"none"``) of the held-out runs' losses, per cost^0.3.
@@ -88,6 +88,7 @@ VOPT_MAX_POINTS = 40  # held-out runs whose predicted losses the V-optimal basel
 STEPLAW_HELD_N = 1.073741824e9  # the held-out model of Step Law's sweep (params)
 SL2_STEPLAW_R2 = {0.01: -0.66, 0.05: 0.00, 0.10: 0.22}  # SL2's Step Law LR x batch pool
 ALSO_SCORED = ("gp",)  # extrapolation methods scored beside the reported one (columns error_gp..)
+POOL_FLOPS = "pool_C"  # the candidates' column of the pool's C (FLOPs), what ours and vopt spend
 
 
 @dataclass
@@ -516,7 +517,9 @@ def choose(
     seed: int = 0,
     max_draws: int | None = 400,
 ) -> pd.Index:
-    """Row labels of the runs ``strategy`` adds within ``budget`` FLOPs (this batch)."""
+    """Row labels of the runs ``strategy`` adds within ``budget`` FLOPs (this batch), every
+    strategy costing a run by the pool's C (its nominal compute, which may differ from 6ND);
+    the guardrails of ours and vopt tell a run's group apart when the pool has groups."""
     remaining = pool.runs.drop(index=trained)
     remaining = remaining[remaining["C"] <= budget * (1 + 1e-9)]
     if remaining.empty:
@@ -542,10 +545,10 @@ def choose(
             picked.append(i)
             spent += c
         return pd.Index(picked)
-    # N and D describe a run; a pool's C is its nominal budget (Marin's differs from 6ND by up
-    # to 26%), so the candidates are costed by the fit's compute model from N and D
-    columns = [c for c in ("N", "D", "lr", "batch_size") if c in remaining]
-    cands = design.pool_units(fit, remaining[columns])
+    # every strategy spends the pool's own C (Marin's differs from 6ND by up to 26%): the
+    # design costs, budgets and reports its candidates by it (next_runs' flops_column)
+    columns = [c for c in ("N", "D", "lr", "batch_size", "group") if c in remaining]
+    cands = design.pool_units(fit, remaining[columns].assign(**{POOL_FLOPS: remaining["C"]}))
     done = pool.runs.loc[trained, columns]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -559,6 +562,7 @@ def choose(
                 guardrails=design.Guardrails().after(done),
                 seed=seed,
                 max_draws=max_draws,
+                flops_column=POOL_FLOPS,
             )
         elif strategy == "vopt":
             plan = design.next_runs(
@@ -573,6 +577,7 @@ def choose(
                 guardrails=design.Guardrails(ratio_diversity=False).after(done),
                 seed=seed,
                 max_draws=max_draws,
+                flops_column=POOL_FLOPS,
             )
         else:
             raise ValueError(f"unknown strategy {strategy!r}; choose from {STRATEGIES}")

@@ -10,7 +10,10 @@ Costs: ``cost="flops"`` uses the candidates' compute model (the one their genera
 column (e.g. GPU-hours); ``cost=None`` ranks by information alone. Each pick maximises
 value / cost**cost_power (1: per FLOP; the classical baselines of SL2 use 0.3). ``budget``
 (FLOPs) keeps only the batches whose total compute fits: units that cost more are never
-offered, and the greedy batch stops when nothing affordable is left.
+offered, and the greedy batch stops when nothing affordable is left. ``flops_column`` names a
+column of the candidates holding each run's FLOPs (e.g. a replay pool's nominal C where it
+differs from the compute model's): it then replaces the compute model in the FLOPs, the budget
+and ``cost="flops"`` alike, so one measure of compute is spent and reported.
 
 Guardrails hold across a campaign, not only within one batch: :meth:`Guardrails.after` adds the
 runs trained (or proposed) before, and the repeat cap counts them with this batch's picks.
@@ -55,8 +58,8 @@ class GuardrailWarning(UserWarning):
 class Guardrails:
     """Rules a greedy batch obeys (each can be switched off).
 
-    max_repeats : picks of one design point (same N, D and lr, batch_size if present) per batch;
-        None = no cap. Default 1.
+    max_repeats : picks of one design point (same N, D and lr, batch_size if present, and the
+        same group when the candidates carry one) per batch; None = no cap. Default 1.
     ratio_diversity : never a batch of >= 2 runs whose tokens per parameter D/N all lie within a
         factor ``ratio_tol`` of each other (an ill-conditioned design): the last pick is then
         restricted to other ratios. Default True.
@@ -66,9 +69,9 @@ class Guardrails:
     earlier : design keys (see :func:`design_keys`) of runs trained or proposed before this
         batch, one per run: the repeat cap counts them too, so a design point is not re-picked
         batch after batch (campaign-wide). Set by :meth:`after`.
-    max_per_cell : if set, at most this many runs per (N, D) cell over the campaign (earlier
-        runs included); e.g. to keep a budget from piling into the cheapest cell of an LR x
-        batch pool. Default None (off).
+    max_per_cell : if set, at most this many runs per (N, D) cell (per group when the
+        candidates carry one) over the campaign (earlier runs included); e.g. to keep a budget
+        from piling into the cheapest cell of an LR x batch pool. Default None (off).
 
     With ``next_runs(..., k=None, budget=...)`` (fill the budget) the ratio and size rules
     apply to the second pick.
@@ -83,7 +86,8 @@ class Guardrails:
 
     def after(self, runs) -> Guardrails:
         """These guardrails with ``runs`` (a DataFrame with N, D and, for LR x batch runs, lr and
-        batch_size: the runs trained or proposed so far) counted as earlier picks."""
+        batch_size, and for grouped fits group: the runs trained or proposed so far) counted as
+        earlier picks."""
         if not isinstance(runs, pd.DataFrame):
             raise ValueError(f"Guardrails.after(runs): runs must be a DataFrame, got {runs!r}")
         missing = [c for c in ("N", "D") if c not in runs]
@@ -103,23 +107,40 @@ class Guardrails:
             positive_int("max_per_cell", self.max_per_cell)
 
 
-KEY_COLUMNS = ("N", "D", "lr", "batch_size")
+KEY_COLUMNS = ("N", "D", "lr", "batch_size")  # logged in a key, then the run's group
 
 
-def run_keys(df: pd.DataFrame) -> list:
-    """One key per run: rounded logs of N, D (and lr, batch_size when present)."""
+def run_keys(df: pd.DataFrame, group=None) -> list:
+    """One key per run: rounded logs of N, D (and lr, batch_size when present), then its group
+    label (the ``group`` column, else ``group``; None when neither is given)."""
     cols = [c for c in KEY_COLUMNS if c in df]
     rows = np.round(np.log(df[cols].to_numpy(float)), 6)
-    return [tuple(r.tolist()) for r in rows]
+    if "group" in df:
+        groups = [str(g) for g in df["group"]]
+    else:
+        groups = [None if group is None else str(group)] * len(df)
+    return [(*r.tolist(), g) for r, g in zip(rows, groups, strict=True)]
 
 
-def design_keys(df: pd.DataFrame, row_unit: np.ndarray, n_units: int) -> list:
-    """Per unit, the keys of its runs (:func:`run_keys`), as a tuple."""
-    keys = run_keys(df)
+def design_keys(df: pd.DataFrame, row_unit: np.ndarray, n_units: int, group=None) -> list:
+    """Per unit, the keys of its runs (:func:`run_keys`; ``group``: the candidates' group when
+    they have no ``group`` column), as a tuple."""
+    keys = run_keys(df, group)
     out: list = [[] for _ in range(n_units)]
     for r, u in enumerate(row_unit):
         out[u].append(keys[r])
     return [tuple(k) for k in out]
+
+
+def as_candidate_key(key: tuple, width: int, grouped: bool) -> tuple:
+    """An earlier run's key in the candidates' form: its first ``width - 1`` logged columns,
+    then its group when the candidates carry one (None otherwise: groups are then ignored)."""
+    return (*key[:-1][: width - 1], key[-1] if grouped else None)
+
+
+def _cell(key: tuple) -> tuple:
+    """The (N, D) cell of a key, with its group."""
+    return (*key[:2], key[-1])
 
 
 def _count(counts: dict, keys) -> None:
@@ -132,10 +153,11 @@ def allowed(g: Guardrails, picked, keys, ratio, sizes, remaining):
     counting this one; None when filling a budget)."""
     U = len(keys)
     ok = np.ones(U, bool)
-    width = len(keys[0][0]) if U and keys[0] else 2
+    width = len(keys[0][0]) if U and keys[0] else 3
+    grouped = bool(U and keys[0] and keys[0][0][-1] is not None)
     if g.max_repeats is not None or g.max_per_cell is not None:
         counts: dict = {}
-        _count(counts, (tuple(k[:width]) for k in g.earlier))
+        _count(counts, (as_candidate_key(k, width, grouped) for k in g.earlier))
         for p in picked:
             _count(counts, keys[p])
     if g.max_repeats is not None:
@@ -145,10 +167,10 @@ def allowed(g: Guardrails, picked, keys, ratio, sizes, remaining):
     if g.max_per_cell is not None:
         cells: dict = {}
         for key, n in counts.items():
-            cells[key[:2]] = cells.get(key[:2], 0) + n
+            cells[_cell(key)] = cells.get(_cell(key), 0) + n
         ok &= np.array(
             [
-                all(cells.get(c, 0) + n <= g.max_per_cell for c, n in _tally(k[:2] for k in ks))
+                all(cells.get(c, 0) + n <= g.max_per_cell for c, n in _tally(map(_cell, ks)))
                 for ks in keys
             ]
         )
@@ -174,10 +196,23 @@ def _tally(keys) -> list:
 
 
 # ---- costs -------------------------------------------------------------------------------------
-def unit_costs(fit, p: Problem, cost):
-    """(FLOPs per unit (U,), cost per unit (U,) or None, cost name)."""
+def run_flops(fit, df: pd.DataFrame, flops_column: str | None = None) -> np.ndarray:
+    """FLOPs per candidate run: the column ``flops_column`` of ``df`` when given (e.g. a replay
+    pool's nominal C), else the candidates' compute model of N and D."""
+    if flops_column is None:
+        return np.asarray(candidates_model(fit, df).flops(df["N"], df["D"]), float)
+    if not isinstance(flops_column, str) or flops_column not in df:
+        raise ValueError(
+            f"flops_column={flops_column!r} is not a column of cands {list(df)} (give the name "
+            "of a column of each run's FLOPs, or None for the compute model)"
+        )
+    return positive(f"cands[{flops_column!r}]", df[flops_column].to_numpy())
+
+
+def unit_costs(fit, p: Problem, cost, flops_column: str | None = None):
+    """(FLOPs per unit (U,) (:func:`run_flops`), cost per unit (U,) or None, cost name)."""
     df, U = p.cands, len(p.labels)
-    flops_row = np.asarray(candidates_model(fit, df).flops(df["N"], df["D"]), float)
+    flops_row = run_flops(fit, df, flops_column)
     flops = np.bincount(p.row_unit, weights=flops_row, minlength=U)
     if cost is None:
         return flops, None, "none"
@@ -257,6 +292,7 @@ def rank_candidates(
     max_draws=None,
     ci: float = 0.9,
     group=None,
+    flops_column: str | None = None,
 ) -> pd.DataFrame:
     """Every candidate's value alone (Gaussian estimator), best first.
 
@@ -270,7 +306,7 @@ def rank_candidates(
     _check_options(criterion, cost_power, None, ci)
     p = setup(fit, cands, target, seed, max_draws, group, model)
     check_criterion(p, criterion)
-    flops, costs, cost_name = unit_costs(fit, p, cost)
+    flops, costs, cost_name = unit_costs(fit, p, cost, flops_column)
     with jax.enable_x64(True):
         DP, MU = p.drift_terms([])
         gains, post_var = _gains(p, jnp.zeros((1, p.A.shape[1])), DP, MU, criterion)
@@ -327,6 +363,7 @@ def next_runs(
     max_draws=None,
     ci: float = 0.9,
     group=None,
+    flops_column: str | None = None,
 ) -> pd.DataFrame:
     """The next runs (units) to train: the best affordable batch, chosen greedily with
     conditioning, best first.
@@ -362,7 +399,11 @@ def next_runs(
         picks (each alone, not conditioned on the batch).
     seed, max_draws : seeding and thinning of the posterior draws.
     ci : interval mass of the reported widths, in (0, 1).
-    group : the group the candidate runs belong to (grouped fits; None: a new group).
+    group : the group the candidate runs belong to (grouped fits; None: a new group). The
+        guardrails tell groups apart by the candidates' ``group`` column, else this label.
+    flops_column : a column of ``cands`` with each run's FLOPs (e.g. a replay pool's nominal C),
+        used for the FLOPs, the budget and ``cost="flops"`` instead of the compute model. None:
+        the compute model.
 
     Returns
     -------
@@ -386,13 +427,13 @@ def next_runs(
         raise ValueError(f"guardrails must be a bayeslaws.design.Guardrails, got {guardrails!r}")
     p = setup(fit, cands, target, seed, max_draws, group, model)
     check_criterion(p, criterion)
-    flops, costs, _ = unit_costs(fit, p, cost)
+    flops, costs, _ = unit_costs(fit, p, cost, flops_column)
     U, m = p.idx.shape
     n_picks = U if k is None else min(k, U)
     if budget is not None:
         cheapest = np.sort(flops)
         n_picks = min(n_picks, int(np.searchsorted(np.cumsum(cheapest), budget, side="right")))
-    keys = design_keys(p.cands, p.row_unit, U)
+    keys = design_keys(p.cands, p.row_unit, U, group)
     rows = unit_rows(p)
     ratio = (rows["D"] / rows["N"]).to_numpy(float)
     sizes = rows["N"].to_numpy(float)

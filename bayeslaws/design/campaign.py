@@ -48,7 +48,27 @@ STATE_FILE = "campaign.json"
 FIT_FILE = "fit.nc"
 RUNS_FILE = "runs.csv"
 PROPOSALS_FILE = "proposals.csv"
-OPTION_NAMES = ("cost", "cost_power", "criterion", "model", "max_draws", "seed", "ci", "group")
+OPTION_NAMES = (
+    "cost", "cost_power", "criterion", "model", "max_draws", "seed", "ci", "group", "flops_column"
+)  # fmt: skip
+
+
+def _plain_values(values: dict, what: str = "option") -> dict:
+    """``values`` (design options, or guardrails: ``what``) with numpy scalars as Python values
+    (e.g. a seed np.int64(3) -> 3), checked to be JSON-ready (ValueError naming the entry
+    otherwise): the saved state must load."""
+    out = {}
+    for name, value in values.items():
+        value = value.item() if isinstance(value, np.generic) else value
+        try:
+            json.dumps(value)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"Campaign {what} {name}={value!r} cannot be saved (give a number, a string, "
+                "None or a list of them)"
+            ) from None
+        out[name] = value
+    return out
 
 
 def _target_spec(target) -> list:
@@ -106,6 +126,7 @@ class Campaign:
         unknown = sorted(set(self.options) - set(OPTION_NAMES))
         if unknown:
             raise ValueError(f"Campaign options {unknown} unknown; allowed: {OPTION_NAMES}")
+        self.options = _plain_values(self.options)
         self.runs = pd.DataFrame()
         self.proposals = pd.DataFrame()
         self.step = 0
@@ -190,22 +211,24 @@ class Campaign:
 
     # ---- persistence ---------------------------------------------------------------------------
     def save(self, folder=None) -> Path:
-        """Write the state to ``folder`` (default: the campaign's own)."""
+        """Write the state to ``folder`` (default: the campaign's own). The state is serialised
+        before anything is written, so a state that cannot be saved leaves no partial folder."""
         folder = Path(folder) if folder is not None else self.folder
         if folder is None:
             raise ValueError("Campaign.save needs a folder (none was given at start)")
-        folder.mkdir(parents=True, exist_ok=True)
-        self.fit.save(folder / FIT_FILE)
         rails = dataclasses.asdict(self.guardrails)
         rails.pop("earlier")
         state = {
             "target": _target_spec(self.target),
-            "guardrails": rails,
-            "options": self.options,
+            "guardrails": _plain_values(rails, "guardrail"),
+            "options": _plain_values(self.options),
             "step": self.step,
             "calibrate_drift": self.calibrate_drift,
         }
-        (folder / STATE_FILE).write_text(json.dumps(state, indent=1, sort_keys=True))
+        text = json.dumps(state, indent=1, sort_keys=True)
+        folder.mkdir(parents=True, exist_ok=True)
+        self.fit.save(folder / FIT_FILE)
+        (folder / STATE_FILE).write_text(text)
         self.runs.to_csv(folder / RUNS_FILE, index=False)
         self.proposals.to_csv(folder / PROPOSALS_FILE, index=False)
         self.folder = folder
