@@ -15,7 +15,9 @@
   the compute spent, per strategy and pool (``bayeslaws.app.replay``).
 
 Figures of a fit to SIMULATED data (its record's data source says so) say "(SIMULATED data)" in
-their titles. matplotlib's pyplot is imported on first use, not when ``bayeslaws`` is imported.
+their titles. Figures of a grouped fit draw one fitted group (``group=``) or, by default, a new
+group (wider: its offsets are drawn from the groups' spread), and say which in their titles.
+matplotlib's pyplot is imported on first use, not when ``bayeslaws`` is imported.
 Units: N in parameters, D in tokens, C in FLOPs, batch size in tokens; power laws are drawn on log
 axes.
 """
@@ -29,11 +31,14 @@ import numpy as np
 import pandas as pd
 
 from .inference import Fit
+from .laws.contract import resolve_group
 from .posterior import optimal_allocation, predict, query_frame
 from .posterior.draws import check_range
 from .runs import PlausibilityWarning, RunTable
+from .runs.cells import CELL_RTOL, same_value_ids
 
 BAND_ALPHAS = {0.5: 0.35, 0.9: 0.18}
+GROUP_MARKERS = ("o", "s", "^", "v", "D", "P", "X", "<", ">", "h")
 N_LABEL = "model size N (parameters)"
 D_LABEL = "training tokens D"
 C_LABEL = "training compute C (FLOPs)"
@@ -76,6 +81,12 @@ def _sci(x: float) -> str:
     return f"{x:.3g}"
 
 
+def _input_value(name: str, x: float) -> str:
+    """A value of the law input ``name`` for a label: C in FLOPs as '6e+18 FLOPs', N
+    (parameters) and D (tokens) as :func:`_sci` ('20B')."""
+    return f"{x:.3g} FLOPs" if name == "C" else _sci(x)
+
+
 def _ci_levels(ci) -> list[float]:
     levels = sorted({float(c) for c in np.atleast_1d(ci)}, reverse=True)
     for c in levels:
@@ -104,9 +115,57 @@ def _simulated_words(fit) -> str:
     return " (SIMULATED data)" if "SIMULATED" in source else ""
 
 
+def _group_words(fit, group) -> str:
+    """The words naming the group a figure of a grouped fit draws: " (group A)" for a fitted
+    group, " (a new group)" for ``group=None`` (an unseen group: wider), "" without groups."""
+    if len(fit.groups) <= 1:
+        return ""
+    return " (a new group)" if group is None else f" (group {group})"
+
+
 def _titled(title: str, fit) -> str:
     """``title`` with :func:`_simulated_words` appended, unless it already says SIMULATED."""
     return title if "SIMULATED" in title else title + _simulated_words(fit)
+
+
+def _group_titled(title: str, fit, group) -> str:
+    """:func:`_titled` of ``title`` with :func:`_group_words` appended (unless it holds them):
+    the title of a figure of one group's (or a new group's) law."""
+    words = _group_words(fit, group)
+    return _titled(title if words in title else title + words, fit)
+
+
+def _simulated_label(simulated) -> str:
+    """The words a figure's title adds for ``simulated``: a fit's :func:`_simulated_words`,
+    " (SIMULATED data)" for True, "" for False or None."""
+    if isinstance(simulated, Fit):
+        return _simulated_words(simulated)
+    return " (SIMULATED data)" if simulated else ""
+
+
+def _group_runs(df: pd.DataFrame | None, fit, group) -> pd.DataFrame | None:
+    """The runs of fitted group ``group`` (all runs when ``group`` is None or the fit has no
+    groups); the group must be one of the fit's."""
+    resolve_group(fit.groups, group)
+    if df is None or group is None or len(fit.groups) <= 1 or "group" not in df:
+        return df
+    return df[df["group"].astype(str) == str(group)]
+
+
+def _run_sets(seen: pd.DataFrame, fit, group) -> list[tuple[str, pd.DataFrame]]:
+    """The runs a figure draws, as (legend words, runs) per marker style: one set per fitted
+    group when a grouped fit is drawn for a new group (``group=None``), else one set."""
+    if group is None and len(fit.groups) > 1 and "group" in seen:
+        labels = seen["group"].astype(str)
+        return [(f"runs of group {g}", seen[labels == str(g)]) for g in fit.groups]
+    return [("runs" if group is None else f"runs of group {group}", seen)]
+
+
+def _outside_range(fit, name: str, value: float) -> bool:
+    """Whether ``value`` of input ``name`` lies outside the fit's range of it (relative
+    tolerance ``CELL_RTOL``); False when the fit records no range of ``name``."""
+    lo, hi = (fit.record.ranges or {}).get(name, (-np.inf, np.inf))
+    return bool(value < lo * (1 - CELL_RTOL) or value > hi * (1 + CELL_RTOL))
 
 
 def _mark_range(ax, low, high, label="fitted range", axis="x"):
@@ -150,6 +209,7 @@ def fan(
     seed: int = 0,
     title: str | None = None,
     relative_panel: bool = True,
+    group=None,
 ):
     """The fitted law with its posterior median and credible bands against N, extended beyond
     the fitted range of N (shaded) by ``extend_decades`` so the extrapolation shows as a
@@ -159,13 +219,16 @@ def fan(
     with each target's value added so that a curve passes through every target). Points: the
     quantities as observed in ``runs`` (default: the fit's training runs; for a hyperparameter
     law each cell's best run), coloured by their value of the sliced input on the same colour
-    scale as the curves (colour bar).
+    scale as the curves (colour bar). A slice outside the fitted range of the other input is
+    dashed and its legend entry says so.
 
     ``relative_panel``: a second row with the bands relative to the median (%), where narrow
     bands stay visible. ``kind``: "mean" (the law's own uncertainty) or "new_run" (what one new
     run would show, including the model discrepancy). ``targets``: (N, other input) pairs to mark
     with their interval of kind ``target_kind`` at the widest ``ci`` level (90% by default), e.g.
-    ``[(1.07e9, 1e10)]``. ``title``: default from the law's form.
+    ``[(1.07e9, 1e10)]``. ``title``: default from the law's form; the figure states the band
+    levels under it. ``group``: a grouped fit's fitted group to draw (its runs only); None: a
+    new group, with every group's runs (one marker per group).
     """
     _check_fit(fit)
     from matplotlib.colors import LogNorm
@@ -177,6 +240,7 @@ def fan(
     df = _runs_frame(runs)
     if df is None:
         df = _training_frame(fit)
+    df = _group_runs(df, fit, group)
     other = next(c for c in law.inputs if c != "N")
     seen = law.empirical(df) if df is not None else None
     n_lo, n_hi = fit.record.ranges["N"]
@@ -187,10 +251,11 @@ def fan(
     grid = np.geomspace(n_lo / 10 ** (0.25 * extend_decades), n_hi * 10**extend_decades, n_points)
     with warnings.catch_warnings():  # each slice is predicted once per band: check once, below
         warnings.simplefilter("ignore", PlausibilityWarning)
-        curves = {d: {c: predict(fit, N=grid, ci=c, kind=kind, seed=seed, **{other: d})
-                      for c in levels} for d in slices}
+        curves = {d: {c: predict(fit, N=grid, ci=c, kind=kind, seed=seed, group=group,
+                                 **{other: d}) for c in levels} for d in slices}
         marked = [(N, value, predict(fit, N=N, ci=widest, kind=target_kind, seed=seed,
-                                     **{other: value}).iloc[0]) for N, value in targets or []]
+                                     group=group, **{other: value}).iloc[0])
+                  for N, value in targets or []]
         points = [(n, d) for d in slices for n in grid] + [(n, v) for n, v, _ in marked]
         shown = query_frame(fit, N=[n for n, _ in points], **{other: [v for _, v in points]})
     check_range(fit, shown, stacklevel=3, positions=False)  # far values, once per input
@@ -213,28 +278,32 @@ def fan(
         _mark_range(ax, n_lo, n_hi, "fitted range of N")
         for d in slices:
             colour = cmap(norm(d))
+            outside = _outside_range(fit, other, d)
+            ls = "--" if outside else "-"
             for c, p in curves[d].items():
                 ax.fill_between(grid, p[f"{col}lower"], p[f"{col}upper"], color=colour,
                                 alpha=_band_alpha(c), lw=0)
             p = curves[d][widest]
-            ax.plot(grid, p[f"{col}median"], color=colour, lw=1.8,
-                    label=f"{other} = {_sci(d)}: median and bands")
+            where = f" (outside fitted {other} range)" if outside else ""
+            ax.plot(grid, p[f"{col}median"], color=colour, lw=1.8, ls=ls,
+                    label=f"{other} = {_input_value(other, d)}: median and bands{where}")
             if relative_panel:
                 rel = axes[1, j]
                 med = p[f"{col}median"].to_numpy(float)
                 rel.fill_between(grid, 100 * (p[f"{col}lower"] / med - 1),
                                  100 * (p[f"{col}upper"] / med - 1), color=colour, alpha=0.25,
                                  lw=0)
-                rel.plot(grid, 100 * (p[f"{col}upper"] / med - 1), color=colour, lw=1)
-                rel.plot(grid, 100 * (p[f"{col}lower"] / med - 1), color=colour, lw=1)
-        if seen is not None:
-            ax.scatter(seen["N"], seen[q], c=seen[other], cmap=cmap, norm=norm, s=24,
-                             ec="k", lw=0.4, zorder=3)
+                rel.plot(grid, 100 * (p[f"{col}upper"] / med - 1), color=colour, lw=1, ls=ls)
+                rel.plot(grid, 100 * (p[f"{col}lower"] / med - 1), color=colour, lw=1, ls=ls)
+        run_sets = _run_sets(seen, fit, group) if seen is not None else []
+        for (_, shown_runs), marker in zip(run_sets, GROUP_MARKERS * 10, strict=False):
+            ax.scatter(shown_runs["N"], shown_runs[q], c=shown_runs[other], cmap=cmap, norm=norm,
+                       s=24, marker=marker, ec="k", lw=0.4, zorder=3)
         for N, value, t in marked:
             m, lo, hi = t[f"{col}median"], t[f"{col}lower"], t[f"{col}upper"]
             ax.errorbar(N, m, yerr=[[m - lo], [hi - m]], fmt="D", color="crimson", ms=7,
                         mec="k", capsize=5, zorder=4,
-                        label=f"target N {_sci(N)}, {other} {_sci(value)} "
+                        label=f"target N {_sci(N)}, {other} {_input_value(other, value)} "
                         f"({100 * widest:g}%, {target_kind})")
         ax.set_xscale("log")
         if q != "loss":
@@ -242,9 +311,9 @@ def fan(
         ax.set_ylabel(QUANTITY_LABELS.get(q, q))
         ax.grid(True, which="both", alpha=0.2)
         handles, labels = ax.get_legend_handles_labels()
-        if seen is not None:
-            handles.append(Line2D([], [], marker="o", ls="", mfc="0.6", mec="k"))
-            labels.append(f"runs (colour = {other})")
+        for (words, _), marker in zip(run_sets, GROUP_MARKERS * 10, strict=False):
+            handles.append(Line2D([], [], marker=marker, ls="", mfc="0.6", mec="k"))
+            labels.append(f"{words} (colour = {other})")
         ax.legend(handles, labels, fontsize=7.5, loc="best")
         bottom = axes[rows - 1, j]
         bottom.set_xlabel(N_LABEL)
@@ -261,8 +330,8 @@ def fan(
     bands = " and ".join(f"{100 * c:g}%" for c in sorted(levels))
     if title is None:
         title = f"{law.description}: posterior median with {bands} credible bands"
-    title = _titled(title, fit)
-    fig.suptitle(f"{title}\nbands: {KIND_WORDS.get(kind, kind)}", fontsize=11)
+    title = _group_titled(title, fit, group)
+    fig.suptitle(f"{title}\nbands: {bands}, {KIND_WORDS.get(kind, kind)}", fontsize=11)
     return fig
 
 
@@ -303,13 +372,38 @@ def _region(log_x, log_y, ci: float, n: int = 100):
     return np.exp(pts[0]), np.exp(pts[1])
 
 
+def _panel_grid(fit, cells: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, int, int]:
+    """Each fitted cell's (row, column) in the bowls' grid: a row per (group, N), a column per
+    D, with N (params) and D (tokens) matched as the package's cells (``CELL_RTOL``); returns
+    rows, columns and the grid's shape."""
+    labels = [str(g) for g in fit.groups]
+    g = [labels.index(str(x)) if len(labels) > 1 else 0 for x in cells["group"]]
+    n, d = same_value_ids(cells["N"]), same_value_ids(cells["D"])
+    keys = sorted(set(zip(g, n.tolist(), strict=True)))
+    rows = np.array([keys.index(k) for k in zip(g, n.tolist(), strict=True)], int)
+    return rows, d, len(keys), int(d.max()) + 1
+
+
+def _cell_runs(df: pd.DataFrame, cell, grouped: bool) -> pd.DataFrame:
+    """The runs of one fitted cell: N and D within ``CELL_RTOL`` of the cell's (as a query is
+    matched to a fitted cell) and, for a grouped fit, the cell's group."""
+    same = np.isclose(df["N"], cell["N"], rtol=CELL_RTOL) & np.isclose(
+        df["D"], cell["D"], rtol=CELL_RTOL
+    )
+    if grouped and "group" in df:
+        same &= (df["group"].astype(str) == str(cell["group"])).to_numpy()
+    return df[same]
+
+
 def bowls(fit, runs, *, ci: float = 0.9, vmax_percent: float | None = None):
-    """The LR x batch sweep as heat maps, one per fitted (N, D) cell (rows: N, columns: D).
+    """The LR x batch sweep as heat maps, one per fitted (N, D) cell (rows: N, columns: D); a
+    grouped fit's cells get one panel per (group, N, D), the group in the panel's title.
 
     Colour: each run's loss above its cell's best run, in percent. White star: the cell's
     posterior median optimum (eta*, B*); cyan curve: its central ``ci`` credible region
     (a Gaussian ellipse in log lr / log batch fitted to the draws); black square: the best run.
-    Diverged runs (no finite loss) are left blank.
+    Diverged runs (no finite loss) are left blank, also where every run at an lr (or batch
+    size) diverged.
     """
     _check_fit(fit)
     opt = fit.law.sweep_optima(fit.posterior())
@@ -319,22 +413,21 @@ def bowls(fit, runs, *, ci: float = 0.9, vmax_percent: float | None = None):
     if df is None or not {"N", "D", "lr", "batch_size", "loss"} <= set(df):
         raise ValueError("bowls() needs the runs with columns N, D, lr, batch_size and loss")
     cells = pd.DataFrame({"N": opt["N"], "D": opt["D"], "group": opt["group"]})
-    Ns, Ds = np.unique(cells["N"]), np.unique(cells["D"])
-    fig, axes = _figure((2.6 * len(Ds) + 1.2, 2.3 * len(Ns) + 0.6), len(Ns), len(Ds))
+    grouped = len(fit.groups) > 1
+    rows, columns, n_rows, n_columns = _panel_grid(fit, cells)
+    fig, axes = _figure((2.6 * n_columns + 1.2, 2.3 * n_rows + 0.6), n_rows, n_columns)
     excess_all = []
     meshes = []
     for c, cell in cells.iterrows():
-        i, j = int(np.searchsorted(Ns, cell["N"])), int(np.searchsorted(Ds, cell["D"]))
+        i, j = int(rows[c]), int(columns[c])
         ax = axes[i, j]
-        sub = df[np.isclose(df["N"], cell["N"]) & np.isclose(df["D"], cell["D"])]
-        if "group" in df and len(fit.groups) > 1:
-            sub = sub[sub["group"].astype(str) == str(cell["group"])]
+        sub = _cell_runs(df, cell, grouped)
         loss = sub["loss"].astype(float)
         best = sub.loc[loss.idxmin()] if np.isfinite(loss).any() else None
         excess = 100 * (loss / loss.min() - 1)
         excess_all.append(excess[np.isfinite(excess)].to_numpy())
         table = sub.assign(excess=excess).pivot_table(
-            index="batch_size", columns="lr", values="excess", aggfunc="mean"
+            index="batch_size", columns="lr", values="excess", aggfunc="mean", dropna=False
         )
         lr_vals, b_vals = table.columns.to_numpy(float), table.index.to_numpy(float)
         z = np.ma.masked_invalid(table.to_numpy(float))
@@ -353,11 +446,12 @@ def bowls(fit, runs, *, ci: float = 0.9, vmax_percent: float | None = None):
             ax.plot(best["lr"], best["batch_size"], "s", mfc="none", mec="k", ms=9, mew=1.2)
         ax.set_xscale("log")
         ax.set_yscale("log")
-        ax.set_title(f"N = {_sci(cell['N'])}, D = {_sci(cell['D'])}", fontsize=9)
+        where = f", group {cell['group']}" if grouped else ""
+        ax.set_title(f"N = {_sci(cell['N'])}, D = {_sci(cell['D'])}{where}", fontsize=9)
         ax.tick_params(labelsize=7)
         ax.xaxis.set_minor_formatter(_null_formatter())
         ax.yaxis.set_minor_formatter(_null_formatter())
-        if i == len(Ns) - 1:
+        if i == n_rows - 1:
             ax.set_xlabel("learning rate", fontsize=8)
         if j == 0:
             ax.set_ylabel("batch size (tokens)", fontsize=8)
@@ -381,7 +475,11 @@ def bowls(fit, runs, *, ci: float = 0.9, vmax_percent: float | None = None):
         "best run of the sweep",
     ]
     fig.suptitle(
-        _titled("LR x batch sweeps per (N, D) cell: loss above the cell's best run", fit),
+        _titled(
+            f"LR x batch sweeps per {'(group, N, D)' if grouped else '(N, D)'} cell: loss above "
+            "the cell's best run",
+            fit,
+        ),
         fontsize=11,
     )
     fig.tight_layout(rect=(0, 0.06, 0.92, 1))
@@ -393,21 +491,29 @@ def bowls(fit, runs, *, ci: float = 0.9, vmax_percent: float | None = None):
 
 # ---- isoFLOP curves and N_opt(C) ---------------------------------------------------------------
 def isoflop(
-    fit, C, *, ci: float = 0.9, span_decades: float = 1.0, n_points: int = 50, seed: int = 0
+    fit,
+    C,
+    *,
+    ci: float = 0.9,
+    span_decades: float = 1.0,
+    n_points: int = 50,
+    seed: int = 0,
+    group=None,
 ):
     """Loss along the isoFLOP line of each budget C (FLOPs) against N: posterior mean and the
     central ``ci`` band, with each budget's compute-optimal N_opt (median, ``ci`` interval) and
-    its loss marked. The N axis spans ``span_decades`` either side of the median N_opt."""
+    its loss marked. The N axis spans ``span_decades`` either side of the median N_opt.
+    ``group``: a grouped fit's fitted group; None: a new group."""
     _check_fit(fit)
     budgets = np.sort(np.atleast_1d(np.asarray(C, float)))
-    alloc = optimal_allocation(fit, C=budgets, ci=ci, seed=seed)
+    alloc = optimal_allocation(fit, C=budgets, ci=ci, seed=seed, group=group)
     fig, axes = _figure((7.5, 5))
     ax = axes[0, 0]
     plt = _pyplot()
     colours = plt.cm.plasma(np.linspace(0.05, 0.8, len(budgets)))
     for (_, a), colour in zip(alloc.iterrows(), colours, strict=True):
         grid = np.geomspace(a["N_opt"] / 10**span_decades, a["N_opt"] * 10**span_decades, n_points)
-        p = predict(fit, N=grid, C=a["C"], ci=ci, kind="mean", seed=seed)
+        p = predict(fit, N=grid, C=a["C"], ci=ci, kind="mean", seed=seed, group=group)
         ax.fill_between(grid, p["lower"], p["upper"], color=colour, alpha=0.2, lw=0)
         ax.plot(grid, p["mean"], color=colour, lw=1.6, label=f"C = {a['C']:.1e} FLOPs")
         ax.errorbar(
@@ -423,8 +529,10 @@ def isoflop(
     ax.set_xscale("log")
     ax.set_xlabel(N_LABEL + "  [D = C / flops per token]")
     ax.set_ylabel("loss")
-    title = _titled(
-        f"Loss along isoFLOP lines ({fit.law.description}): mean and {100 * ci:g}% band", fit
+    title = _group_titled(
+        f"Loss along isoFLOP lines ({fit.law.description}): mean and {100 * ci:g}% band",
+        fit,
+        group,
     )
     ax.set_title("\n".join(textwrap.wrap(title, 80)), fontsize=10)
     ax.legend(fontsize=8)
@@ -442,11 +550,13 @@ def n_opt(
     budgets=None,
     n_points: int = 30,
     seed: int = 0,
+    group=None,
 ):
     """Compute-optimal model size N_opt(C) with its credible bands (log-log), the fitted range
     of C shaded, and published laws overlaid: ``paper_laws={"label": (k, a)}`` for
     N_opt = k C^a (N params, C FLOPs). ``budgets``: budgets to mark with their interval.
-    ``C_range`` defaults to the fitted range extended two decades upward."""
+    ``C_range`` defaults to the fitted range extended two decades upward. ``group``: a grouped
+    fit's fitted group; None: a new group."""
     _check_fit(fit)
     levels = _ci_levels(ci)
     if paper_laws is not None and not (
@@ -468,7 +578,7 @@ def n_opt(
     if fitted is not None:
         _mark_range(ax, fitted[0], fitted[1], "fitted range of C")
     for c in levels:
-        a = optimal_allocation(fit, C=grid, ci=c, seed=seed)
+        a = optimal_allocation(fit, C=grid, ci=c, seed=seed, group=group)
         ax.fill_between(
             grid,
             a["N_opt_lower"],
@@ -483,7 +593,7 @@ def n_opt(
     for (label, (k, e)), ls in zip((paper_laws or {}).items(), styles * 3, strict=False):
         ax.plot(grid, k * grid**e, color="k", ls=ls, lw=1.2, label=f"{label}: {k:g} C^{e:g}")
     if budgets is not None:
-        b = optimal_allocation(fit, C=budgets, ci=max(levels), seed=seed)
+        b = optimal_allocation(fit, C=budgets, ci=max(levels), seed=seed, group=group)
         ax.errorbar(
             b["C"],
             b["N_opt"],
@@ -497,7 +607,9 @@ def n_opt(
     ax.set_yscale("log")
     ax.set_xlabel(C_LABEL)
     ax.set_ylabel("compute-optimal size N_opt (parameters)")
-    title = _titled(f"Compute-optimal model size N_opt(C) ({fit.law.description})", fit)
+    title = _group_titled(
+        f"Compute-optimal model size N_opt(C) ({fit.law.description})", fit, group
+    )
     ax.set_title("\n".join(textwrap.wrap(title, 80)), fontsize=10)
     ax.legend(fontsize=8)
     ax.grid(True, which="both", alpha=0.2)
@@ -535,7 +647,14 @@ def _candidate_label(row) -> str:
     return " ".join(parts) or str(row.name)
 
 
-def design_ranking(plan: pd.DataFrame, *, score: str | None = None, top: int = 15, picks=None):
+def design_ranking(
+    plan: pd.DataFrame,
+    *,
+    score: str | None = None,
+    top: int = 15,
+    picks=None,
+    simulated=False,
+):
     """Horizontal bars of the expected information per FLOP (or ``score``, labelled by what it
     holds: nats for an information column such as "info", nats per unit cost) of the ``top``
     candidates, best at the top, each scored ALONE (as if it were the only new run); labels
@@ -545,7 +664,10 @@ def design_ranking(plan: pd.DataFrame, *, score: str | None = None, top: int = 1
     ``picks``: the greedy batch to mark on the bars (its picks are chosen together, each given
     the earlier ones, so their order differs from this ranking): the name of a column of
     ``plan`` holding each candidate's batch position (0 = not picked), or the batch DataFrame
-    of ``bayeslaws.design.next_runs`` (matched by ``unit``)."""
+    of ``bayeslaws.design.next_runs`` (matched by ``unit``).
+
+    ``simulated``: the fit the candidates were ranked by (its title then says "(SIMULATED
+    data)" when the fit's data are simulated, as every figure of a fit does), or True / False."""
     from matplotlib.patches import Patch
 
     if not isinstance(plan, pd.DataFrame) or plan.empty:
@@ -577,9 +699,8 @@ def design_ranking(plan: pd.DataFrame, *, score: str | None = None, top: int = 1
     about = ", ".join(targets) if targets else "all parameters"
     label, per = _score_words(score)
     ax.set_xlabel(label)
-    ax.set_title(
-        f"Candidate runs ranked alone: expected information about {about}{per}", fontsize=10
-    )
+    title = f"Candidate runs ranked alone: expected information about {about}{per}"
+    ax.set_title("\n".join(textwrap.wrap(title + _simulated_label(simulated), 90)), fontsize=10)
     handles = [Patch(color="tab:green", label="candidate (scored alone)")]
     if position.any():
         handles.append(

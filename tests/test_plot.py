@@ -351,3 +351,270 @@ def test_figures_of_simulated_fits_say_so(surface_fit, hp_fit, sweep):
     fig = plot.n_opt(part, (1e18, 1e22))
     assert "(partly SIMULATED data)" in _all_titles(fig)
     plt.close(fig)
+
+
+# ---- grouped fits, ranges, labels ----------------------------------------------------------------
+TINY1 = {"chains": 1, "warmup": 100, "draws": 100, "seed": 0}
+
+
+@pytest.fixture(scope="module")
+def grouped_fit():
+    """Each cell's best run of the bundled sweep as two groups: A as is, B with 8% higher loss."""
+    r = best_run_per_cell(bl.load_bundled()).df.drop(columns=["source"])
+    both = pd.concat([r.assign(group="A"), r.assign(group="B", loss=r["loss"] * 1.08)])
+    runs = bl.load_runs(both.reset_index(drop=True), group="group")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return bl.fit(runs, law="chinchilla", likelihood="gaussian", **TINY1)
+
+
+@pytest.fixture(scope="module")
+def grouped_sweep(sweep):
+    """The two-by-two sweep as two groups: A as is, B with every learning rate doubled."""
+    df = sweep.df.drop(columns=["source"], errors="ignore")
+    both = pd.concat([df.assign(group="A"), df.assign(group="B", lr=df["lr"] * 2.0)])
+    return bl.load_runs(both.reset_index(drop=True), group="group")
+
+
+@pytest.fixture(scope="module")
+def hp_grouped_fit(grouped_sweep):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return bl.fit(grouped_sweep, law="hyperparams", likelihood="gaussian", **TINY1)
+
+
+def _points(ax):
+    return [c for c in ax.collections if c.get_array() is not None and len(c.get_offsets())]
+
+
+def test_fan_of_a_grouped_fit_draws_one_group_or_says_new_group(grouped_fit):
+    """``group=`` draws that group's law through that group's runs; without it the figure says
+    it draws a new group, and marks each group's runs with its own marker."""
+    import matplotlib.pyplot as plt
+
+    train = pd.DataFrame(grouped_fit.record.training_runs)
+    fig = plot.fan(grouped_fit, slices=[4e9], n_points=10, relative_panel=False, group="B")
+    ax = fig.axes[0]
+    (line,) = [ln for ln in ax.lines if ln.get_label().startswith("D = ")]
+    want = bl.predict(grouped_fit, N=line.get_xdata(), D=4e9, group="B", seed=0)
+    np.testing.assert_allclose(line.get_ydata(), want["median"])
+    (points,) = _points(ax)
+    b = train[train["group"].astype(str) == "B"]
+    np.testing.assert_allclose(np.sort(points.get_offsets()[:, 1]), np.sort(b["loss"]))
+    assert "(group B)" in _suptitle(fig) and "new group" not in _suptitle(fig)
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "runs of group B (colour = D)" in labels
+    plt.close(fig)
+
+    fig = plot.fan(grouped_fit, slices=[4e9], n_points=10, relative_panel=False)
+    ax = fig.axes[0]
+    assert "(a new group)" in _suptitle(fig)
+    sets = _points(ax)
+    assert sorted(len(s.get_offsets()) for s in sets) == [len(b), len(train) - len(b)]
+    shapes = {tuple(np.round(s.get_paths()[0].vertices.ravel(), 3)) for s in sets}
+    assert len(shapes) == 2  # one marker per group
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert {"runs of group A (colour = D)", "runs of group B (colour = D)"} <= set(labels)
+    plt.close(fig)
+    with pytest.raises(ValueError, match="not one of the fit's groups"):
+        plot.fan(grouped_fit, group="Z")
+
+
+def test_isoflop_and_n_opt_of_a_grouped_fit_draw_the_group(grouped_fit):
+    import matplotlib.pyplot as plt
+
+    fig = plot.n_opt(grouped_fit, (1e18, 1e22), budgets=[1e21], group="A")
+    ax = fig.axes[0]
+    (median,) = [ln for ln in ax.lines if ln.get_label() == "posterior median N_opt"]
+    want = bl.optimal_allocation(grouped_fit, C=median.get_xdata(), ci=0.9, group="A", seed=0)
+    np.testing.assert_allclose(median.get_ydata(), want["N_opt"])
+    assert "(group A)" in ax.get_title().replace("\n", " ")
+    plt.close(fig)
+    fig = plot.n_opt(grouped_fit, (1e18, 1e22))
+    assert "(a new group)" in fig.axes[0].get_title().replace("\n", " ")
+    plt.close(fig)
+
+    fig = plot.isoflop(grouped_fit, [1e20], group="B")
+    ax = fig.axes[0]
+    a = bl.optimal_allocation(grouped_fit, C=[1e20], ci=0.9, group="B", seed=0).iloc[0]
+    (marker,) = [ln for ln in ax.lines if ln.get_marker() == "o" and len(ln.get_xdata())]
+    np.testing.assert_allclose([marker.get_xdata()[0], marker.get_ydata()[0]],
+                               [a["N_opt"], a["L_opt"]])
+    assert "(group B)" in ax.get_title().replace("\n", " ")
+    plt.close(fig)
+    fig = plot.isoflop(grouped_fit, [1e20])
+    assert "(a new group)" in fig.axes[0].get_title().replace("\n", " ")
+    plt.close(fig)
+
+
+def _record_saves(monkeypatch) -> dict:
+    """Replace plot.save by one that records each figure's texts by file name."""
+    seen = {}
+    real = plot.save
+
+    def record(fig, path, **kwargs):
+        texts = [_suptitle(fig)] + [ax.get_title() for ax in fig.axes]
+        seen[Path(path).name] = " ".join(" ".join(texts).split())
+        return real(fig, path, **kwargs)
+
+    monkeypatch.setattr(plot, "save", record)
+    return seen
+
+
+def test_cli_plot_passes_the_group(grouped_fit, tmp_path, monkeypatch, capsys):
+    from bayeslaws.app.cli import main
+
+    path = tmp_path / "grouped.nc"
+    grouped_fit.save(path)
+    seen = _record_saves(monkeypatch)
+    for kind, extra in (("fan", []), ("isoflop", ["--C", "1e20"]), ("n_opt", [])):
+        argv = ["plot", str(path), "--kind", kind, "--out", str(tmp_path / f"{kind}.png")]
+        assert main(argv + extra + ["--group", "B"]) == 0, capsys.readouterr().err
+        assert "(group B)" in seen[f"{kind}.png"], seen[f"{kind}.png"]
+    argv = ["plot", str(path), "--kind", "pairs", "--out", str(tmp_path / "p.png")]
+    assert main(argv + ["--group", "B"]) != 0
+    assert "--group applies to --kind" in capsys.readouterr().err
+
+
+def test_bowls_of_a_grouped_fit_has_a_panel_per_group_and_cell(hp_grouped_fit, grouped_sweep):
+    fig = plot.bowls(hp_grouped_fit, grouped_sweep)
+    panels = [ax for ax in fig.axes if ax.get_visible() and ax.get_title().startswith("N = ")]
+    assert len(panels) == 8  # 2 groups x 2 sizes x 2 token budgets
+    opt = hp_grouped_fit.law.sweep_optima(hp_grouped_fit.posterior())
+    for c, (N, D, g) in enumerate(zip(opt["N"], opt["D"], opt["group"], strict=True)):
+        title = f"N = {plot._sci(N)}, D = {plot._sci(D)}, group {g}"
+        (ax,) = [ax for ax in panels if ax.get_title() == title]
+        (star,) = [ln for ln in ax.lines if ln.get_marker() == "*"]
+        assert star.get_xdata()[0] == pytest.approx(np.exp(np.median(opt["log_eta"][:, c])))
+        assert len(ax.collections) == 1  # one heat map: this group's runs only
+        df = grouped_sweep.df
+        runs = df[(df["N"] == N) & (df["D"] == D) & (df["group"].astype(str) == str(g))]
+        assert ax.collections[0].get_array().size == runs["lr"].nunique() * runs[
+            "batch_size"
+        ].nunique()
+    assert "group" in _suptitle(fig)
+
+
+def _first_panel(fig, N, D):
+    title = f"N = {plot._sci(N)}, D = {plot._sci(D)}"
+    (ax,) = [ax for ax in fig.axes if ax.get_visible() and ax.get_title() == title]
+    return ax
+
+
+def test_bowls_leaves_an_lr_whose_runs_all_diverged_blank(hp_fit, sweep):
+    """Every run at the largest learning rate of one cell diverged (no loss): that column of the
+    heat map is kept, blank, rather than dropped."""
+    df = sweep.df.copy()
+    N0, D0 = df["N"].min(), df["D"].min()
+    cell = (df["N"] == N0) & (df["D"] == D0)
+    top = cell & (df["lr"] == df.loc[cell, "lr"].max())
+    df.loc[top, "loss"] = np.nan
+    mesh = _first_panel(plot.bowls(hp_fit, df), N0, D0).collections[0]
+    z = mesh.get_array()
+    assert z.shape == (df.loc[cell, "batch_size"].nunique(), df.loc[cell, "lr"].nunique())
+    assert np.ma.getmaskarray(z)[:, -1].all() and not np.ma.getmaskarray(z)[:, :-1].all()
+    edges = mesh.get_coordinates()[0, :, 0]
+    assert edges[-1] > df.loc[cell, "lr"].max()  # the blank column is drawn at its lr
+
+
+def test_bowls_matches_runs_to_cells_as_the_package(hp_fit, sweep):
+    """Runs whose N differs by 5e-6 (relative) are another cell (``CELL_RTOL`` 1e-6), so they
+    are not drawn into the fitted cell's heat map."""
+    df = sweep.df
+    N0, D0 = df["N"].min(), df["D"].min()
+    cell = df[(df["N"] == N0) & (df["D"] == D0)]
+    near = cell.assign(N=N0 * (1 + 5e-6), lr=cell["lr"] * 1.37, loss=cell["loss"] * 0.9)
+    shape = _first_panel(plot.bowls(hp_fit, df), N0, D0).collections[0].get_array().shape
+    ax = _first_panel(plot.bowls(hp_fit, pd.concat([df, near])), N0, D0)
+    assert ax.collections[0].get_array().shape == shape
+    (square,) = [ln for ln in ax.lines if ln.get_marker() == "s"]
+    best = cell.loc[cell["loss"].idxmin()]
+    assert square.get_xdata()[0] == pytest.approx(best["lr"])
+
+
+def test_fan_dashes_slices_outside_the_fitted_range(surface_fit):
+    import matplotlib.pyplot as plt
+
+    hi = surface_fit.record.ranges["D"][1]
+    fig = plot.fan(surface_fit, slices=[4e9, 10 * hi], n_points=10)
+    curves = {ln.get_label(): ln for ln in fig.axes[0].lines if ln.get_label().startswith("D =")}
+    inside = curves["D = 4B: median and bands"]
+    outside = curves[f"D = {plot._sci(10 * hi)}: median and bands (outside fitted D range)"]
+    assert inside.get_linestyle() == "-" and outside.get_linestyle() == "--"
+    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert sum("outside fitted D range" in t for t in legend) == 1
+    rel = fig.axes[1].lines  # the relative panel's band edges: dashed for the far slice too
+    assert sum(ln.get_linestyle() == "--" for ln in rel) == 2
+    plt.close(fig)
+
+
+def test_fan_states_the_band_levels_under_a_custom_title(surface_fit):
+    import matplotlib.pyplot as plt
+
+    fig = plot.fan(surface_fit, title="My loss curves", ci=(0.5, 0.8), n_points=10)
+    assert _suptitle(fig).startswith("My loss curves")
+    assert "bands: 50% and 80%" in _suptitle(fig), _suptitle(fig)
+    plt.close(fig)
+
+
+@pytest.fixture(scope="module")
+def iso_fit():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        runs = bl.runs.bundled.isoflop_compendium("llama_3")
+        return bl.fit(runs, law="isoflop", likelihood="gaussian", **TINY1)
+
+
+def test_fan_of_an_isoflop_law_labels_budgets_in_flops(iso_fit):
+    import matplotlib.pyplot as plt
+
+    fig = plot.fan(iso_fit, targets=[(1e9, 3e21)], n_points=10, relative_panel=False)
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    curves = [t for t in labels if t.startswith("C = ")]
+    assert curves and all(t.split(":")[0].endswith(" FLOPs") for t in curves), curves
+    assert "C = 6e+18 FLOPs: median and bands" in curves
+    assert any(t.startswith("target N 1B, C 3e+21 FLOPs") for t in labels), labels
+    assert not any("T:" in t or "e+06T" in t for t in labels), labels
+    plt.close(fig)
+
+
+def test_design_ranking_says_simulated(surface_fit, tmp_path, monkeypatch, capsys):
+    """A ranking by a fit of SIMULATED data says so, like every figure of that fit: in the
+    library, the CLI's design --plot and the demo."""
+    import matplotlib.pyplot as plt
+
+    plan = pd.DataFrame({"N": [1e8, 3e8], "D": [2e9, 4e9], "info": [0.3, 0.5],
+                         "info_per_flop": [2e-19, 1e-19], "batch_pick": [1, 0]})
+    title = plot.design_ranking(plan, simulated=surface_fit).axes[0].get_title()
+    assert "(SIMULATED data)" in " ".join(title.split())
+    real = _relabelled(surface_fit, "measured runs.csv")
+    for simulated in (real, False):
+        assert "SIMULATED" not in plot.design_ranking(plan, simulated=simulated).axes[0].get_title()
+    assert "SIMULATED" in plot.design_ranking(plan, simulated=True).axes[0].get_title()
+    plt.close("all")
+
+    from bayeslaws.app.cli import main
+
+    seen = _record_saves(monkeypatch)
+    path = tmp_path / "fit.nc"
+    surface_fit.save(path)
+    argv = ["design", str(path), "--isoflop", "3e19", "1e20", "--n-per-budget", "3"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # N_opt(1e22) far beyond the data: the search's edge
+        code = main(argv + ["--nopt", "1e22", "--k", "2", "--plot", str(tmp_path / "d.png")])
+    assert code == 0
+    assert "(SIMULATED data)" in seen["d.png"], seen
+    capsys.readouterr()
+
+    from bayeslaws.app import demo
+
+    def blank(*args, **kwargs):
+        return plt.figure()
+
+    for name in ("fan", "bowls", "isoflop", "n_opt", "pairs"):
+        monkeypatch.setattr(plot, name, blank)
+    demo_plan = {"hyperparams": pd.DataFrame({"N": [1e9], "D": [1e10]}),
+                 "allocation": pd.DataFrame({"C": [1e21]}), "design_table": plan}
+    demo.write_figures(tmp_path / "demo", bl.load_bundled(), object(), surface_fit, demo_plan)
+    assert "(SIMULATED data)" in seen["design.png"], seen["design.png"]
+    plt.close("all")

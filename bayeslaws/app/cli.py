@@ -509,7 +509,7 @@ def cmd_design(args) -> int:
 
         ranked = design.rank_candidates(fit, cands, target, cost=cost, seed=args.seed, ci=args.ci)
         score = "info" if cost is None else None
-        fig = plot.design_ranking(ranked, score=score, picks=plan)
+        fig = plot.design_ranking(ranked, score=score, picks=plan, simulated=fit)
         print(f"wrote {plot.save(fig, args.plot)} (each candidate alone; the batch marked)")
     return 0
 
@@ -522,6 +522,7 @@ PLOT_OPTIONS = (
     ("--fan-kind", "fan_kind", ("fan",)),
     ("--vars", "vars", ("pairs",)),
     ("--paper-laws", "paper_laws", ("n_opt",)),
+    ("--group", "group", ("fan", "isoflop", "n_opt")),
 )
 # options that read the table given by --runs, and do nothing without it
 RUNS_OPTIONS = (
@@ -567,18 +568,20 @@ def cmd_plot(args) -> int:
             if len(t) != 2:
                 raise CLIError("--target takes two numbers: N (parameters) and D (tokens)")
             targets = [tuple(t)]
-        fig = plot.fan(fit, runs, targets=targets, kind=args.fan_kind or "mean")
+        fig = plot.fan(
+            fit, runs, targets=targets, kind=args.fan_kind or "mean", group=args.group
+        )
     elif args.kind == "bowls":
         fig = plot.bowls(fit, runs)
     elif args.kind == "isoflop":
         if not budgets:
             raise CLIError("--kind isoflop needs budgets: --C 1e19 1e20 ...")
-        fig = plot.isoflop(fit, budgets)
+        fig = plot.isoflop(fit, budgets, group=args.group)
     elif args.kind == "n_opt":
         from ..runs.published import yin_n_opt_laws
 
         laws = yin_n_opt_laws() if args.paper_laws else None
-        fig = plot.n_opt(fit, paper_laws=laws, budgets=budgets)
+        fig = plot.n_opt(fit, paper_laws=laws, budgets=budgets, group=args.group)
     else:
         fig = plot.pairs(fit, args.vars)
     path = plot.save(fig, args.out)
@@ -887,6 +890,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="fan: bands of the law (mean, the default) or of one new run")
     p.add_argument("--vars", nargs="+", default=None, help="pairs: parameter names")
     p.add_argument("--paper-laws", action="store_true", help="n_opt: overlay Yin et al.'s laws")
+    p.add_argument("--group", default=None,
+                   help="fan, isoflop, n_opt: a fitted group's label (grouped fits; default: a "
+                   "new group)")
     _add_columns(p)
     _add_exclusion(p)
     p.set_defaults(func=cmd_plot)

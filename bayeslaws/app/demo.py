@@ -230,7 +230,9 @@ def write_figures(
         "pairs_loss_surface.png": lambda: plot.pairs(
             surface_fit, title=f"Loss surface ({where}): posterior pairs"
         ),
-        "design.png": lambda: plot.design_ranking(plan["design_table"], picks="batch_pick"),
+        "design.png": lambda: plot.design_ranking(
+            plan["design_table"], picks="batch_pick", simulated=surface_fit
+        ),
     }
     paths = []
     for name in FIGURES[route]:
