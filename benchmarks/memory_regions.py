@@ -7,7 +7,8 @@ Compiled XLA kernels stay mapped until JAX's caches are cleared; past Linux's pe
 (vm.max_map_count) LLVM aborts the process ("Cannot allocate memory": the in-process Step Law
 replay died so after about 1,300 s). bayeslaws.inference.memory clears the compiled caches
 when the regions pass half the limit. This prints the regions sampled every few seconds, their
-peak, and each release.
+peak (over the samples, the count at the end and the count just before each release), and each
+release (regions before, after).
 
     python benchmarks/memory_regions.py              # -> benchmarks/output/memory_regions.txt
     python benchmarks/memory_regions.py --no-release # the same without the release
@@ -35,6 +36,13 @@ def watch(samples: list, stop: threading.Event, every_s: float) -> None:
     started = time.perf_counter()
     while not stop.wait(every_s):
         samples.append((time.perf_counter() - started, memory.mapped_regions()))
+
+
+def peak_regions(samples: list, end: int, releases: list) -> int:
+    """The most regions this run recorded: over the periodic samples, the count at the end and
+    the count just before each release (a release drops the count between two samples, so the
+    samples alone can miss the top)."""
+    return max([r for _, r in samples] + [end] + [before for before, _ in releases])
 
 
 def main(argv=None) -> None:
@@ -68,14 +76,16 @@ def main(argv=None) -> None:
     stop.set()
     thread.join()
     wall = time.perf_counter() - started
-    peak = max(r for _, r in samples) if samples else memory.mapped_regions()
+    end = memory.mapped_regions()
+    peak = peak_regions(samples, end, memory.RELEASES)
     setting = "without release" if args.no_release else "with release (default)"
     lines = [
         f"# python benchmarks/memory_regions.py{' --no-release' if args.no_release else ''}",
         f"Step Law campaigns ({', '.join(args.strategies)}; seed 0; budgets {args.budgets}) "
         f"in one process, {setting}: "
         f"{len(history)} scored fits in {wall:.0f} s; mapped regions: limit "
-        f"{memory.map_limit()}, peak {peak}, at the end {memory.mapped_regions()}; releases "
+        f"{memory.map_limit()}, peak {peak} (of the samples, the end and the counts before "
+        f"each release), at the end {end}; releases "
         f"{len(memory.RELEASES)} {memory.RELEASES}",
         f"regions every ~{args.every:.0f} s: {[r for _, r in samples]}",
     ]

@@ -4,15 +4,18 @@ bundled sweep, not Step Law, which confirm it), at bl.fit's default 4 chains x 1
 
 Each seed is fitted at 0.8 (NumPyro's default) and 0.9; the seeds with divergences at 0.9 are
 fitted again at 0.95. The default is the smallest level with no divergence on every seed tried.
-Prints one line per fit; benchmarks/output/sweep_target_accept.txt holds the run's lines.
+Prints one line per fit; benchmarks/output/sweep_target_accept.txt (``--out``) holds the run's
+lines. A full run is 10-13 fits of about 1-2 minutes each.
 
-    OPENBLAS_NUM_THREADS=1 BAYESLAWS_QUIET=1 python benchmarks/sweep_target_accept.py
+    OPENBLAS_NUM_THREADS=1 BAYESLAWS_QUIET=1 python benchmarks/sweep_target_accept.py [--out FILE]
 """
 
 from __future__ import annotations
 
+import argparse
 import datetime
 import os
+import sys
 import time
 import warnings
 from pathlib import Path
@@ -38,10 +41,18 @@ def fit_line(runs, seed: int, level: float) -> tuple[str, int]:
     return line, d.divergences
 
 
-def main() -> None:
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--out", default=str(OUT), help=f"the run's lines (default {OUT})")
+    args = parser.parse_args(argv)
+    out = Path(args.out)
     now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
-    lines, retry = [f"# python benchmarks/sweep_target_accept.py; {now}; load average {load}"], []
+    given = argv if argv is not None else sys.argv[1:]
+    command = " ".join(["python benchmarks/sweep_target_accept.py", *given])
+    lines, retry = [f"# {command}; {now}; load average {load}"], []
     for seed in SEEDS:
         runs = bl.load_runs(sim.simulate_video_dit_sweep(seed=seed))
         for level in (0.8, 0.9):
@@ -51,7 +62,8 @@ def main() -> None:
             retry.append((seed, runs))
     for seed, runs in retry:
         lines.append(fit_line(runs, seed, 0.95)[0])
-    OUT.write_text("\n".join(lines) + "\n")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":
