@@ -114,14 +114,3 @@ STEPLAW_INTERVALS = {
     ("batch_size", "D"): (0.534, 0.606),
 }
 STEPLAW_SELECTION_TOLERANCE = 0.0025  # runs within 0.25% of the cell's best are "optimal"
-
-# ---- Porian et al. 2024 ------------------------------------------------------------------------
-# N_opt ~ C^a on RefinedWeb, with 95% bootstrap intervals (full table:
-# ../shared/data/porian_isoflop/published_fits.csv).
-PORIAN_A = {
-    "Kaplan reproduction": (0.835, 0.824, 0.846),
-    "+ last-layer FLOPs": (0.706, 0.692, 0.717),
-    "+ corrected warmup": (0.602, 0.591, 0.617),
-    "+ cosine decay": (0.572, 0.560, 0.589),
-    "+ tuned AdamW": (0.497, 0.491, 0.505),
-}
