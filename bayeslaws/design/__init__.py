@@ -27,19 +27,27 @@ batch); the information about a target is not always (two runs can be worth more
 apart, e.g. one pinning a nuisance the other needs), so for targets greedy is a heuristic.
 Vectorised in JAX over draws and candidates, in float64.
 
-Confirmation (:func:`~.bounds.bounds`, or ``next_runs(..., confirm=10)``): from one matrix of
+Confirmation (:func:`~.bounds.bounds`, or ``next_runs(..., confirm=True)``): from one matrix of
 log-likelihoods ``log p(y_n | theta_m)`` (outer draws n with simulated outcomes y_n from the fit's
 own noise family, all S draws as inner samples):
 
 * ``nmc``: nested Monte Carlo of ``I(theta; y_d)``, the inner sum excluding the outer draw: an
   **upper bound** in expectation (Rainforth et al. 2018). By data processing it also bounds the
-  information about any target from above.
+  information the outcome carries about any target from above (the ``gaussian`` column: each
+  component's, or the joint ``criterion="info"``; the default marginal criterion sums T
+  components, each bounded, so up to T times NMC). It does **not** bound the design value
+  ``info`` under a drift model: ``info`` adds the drift a run removes by widening the training
+  range (see Discrepancy below), which is not information carried by the outcome; the bounds
+  cover only the outcome's information.
 * ``pce``: prior contrastive estimation (Foster et al. 2020), inner sum including the outer draw:
   a **lower bound** on ``I(theta; y_d)`` (not on a target's information).
-* ``reweighted``: the target's information with the exact (nonlinear) predictions and noise
-  family: ``E_y[0.5 log det Sigma_t / Sigma_t|y]``, the posterior covariance of ``t`` given each
-  simulated outcome by importance weights ``p(y_n | theta_m)`` over the draws. Not a bound (a
-  Gaussian-entropy approximation of the target), but it checks the linearisation.
+* ``reweighted``: the outcome's information about the target with the exact (nonlinear)
+  predictions and noise family, under the design's criterion (default: ``E_y[sum_j 0.5 log
+  Var t_j / Var t_j|y]``), the posterior covariance of ``t`` given each simulated outcome by
+  importance weights ``p(y_n | theta_m)`` over the draws (unbiased weighted covariance; outer
+  draws whose weights' effective sample size is below ``bounds.MIN_ESS`` (10) are skipped
+  and counted). Not a bound (a Gaussian-entropy approximation of the target), but it checks the
+  linearisation: compare it with ``gaussian``.
 
 Costs: ``cost="flops"`` uses the fit's compute model (6ND by default); a column name uses that
 column (e.g. GPU-hours); ``cost=None`` ranks by information alone.

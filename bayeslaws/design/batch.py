@@ -46,6 +46,15 @@ from .targets import positive
 
 ESTIMATORS = ("gaussian",)
 BOUND_ESTIMATORS = ("nmc", "pce", "reweighted")
+CONFIRM_COLUMNS = (
+    "gaussian_all",
+    "nmc_all",
+    "pce_all",
+    "gaussian",
+    "reweighted",
+    "ess_mean",
+    "n_skipped",
+)  # the bounds() columns next_runs(confirm=True) adds
 
 
 # ---- guardrails ---------------------------------------------------------------------------------
@@ -226,11 +235,23 @@ def unit_costs(fit, p: Problem, cost, flops_column: str | None = None):
     raise ValueError(f"cost must be 'flops', a column name of cands, or None; got {cost!r}")
 
 
-def _width_columns(rec: dict, p: Problem, now, post_var_u) -> None:
-    prior_var = np.var(p.tdraws, axis=0, ddof=1)
+def _width_columns(rec: dict, p: Problem, now, post_var_u, prior_var) -> None:
+    """width_now[label] (the draws' interval) and width_after[label] = width_now *
+    sqrt(post_var / prior_var), both variances of the target as the values use them
+    (:meth:`.gaussian.Problem.prior_cov`), so ``ln(width_now / width_after)`` is a component's
+    information (nats). post_var <= prior_var holds exactly under the Gaussian (a unit only
+    conditions and removes drift); the floor at 0 only guards round-off."""
     for j, lab in enumerate(p.tlabels):
         rec[f"width_now[{lab}]"] = now[j]
-        rec[f"width_after[{lab}]"] = now[j] * np.sqrt(np.clip(post_var_u[j] / prior_var[j], 0, 1))
+        ratio = max(float(post_var_u[j]) / float(prior_var[j]), 0.0)
+        rec[f"width_after[{lab}]"] = now[j] * np.sqrt(ratio)
+
+
+def _check_confirm(confirm) -> bool:
+    """``confirm`` as a bool: True/False, or an integer >= 0 (> 0 counts as True)."""
+    if isinstance(confirm, bool | np.bool_):
+        return bool(confirm)
+    return positive_int("confirm", confirm, 0) > 0
 
 
 def _check_options(criterion, cost_power, budget, ci=0.9):
@@ -298,9 +319,11 @@ def rank_candidates(
 
     Columns: the candidate's columns (first row of a unit), unit, n_runs, info (nats, or the
     variance reduction with ``criterion="v_optimal"``), flops, cost, info_per_flop,
-    info_per_cost, width_now_* and width_after_* per target component (central ``ci`` interval
-    on the natural scale; after = expected under the Gaussian approximation), sorted by info
-    per cost (info alone with ``cost=None``). ``model``: the extrapolation method of the draws
+    info_per_cost, ``width_now[label]`` and ``width_after[label]`` per target component (central
+    ``ci`` interval on the natural scale; after = now * the Gaussian ratio of the component's
+    sd after and before, so ``ln(now / after)`` is its information in nats and, for the
+    default criterion, the components' sum is ``info``), sorted by info per cost (info alone
+    with ``cost=None``). ``model``: the extrapolation method of the draws
     (:func:`.discrepancy.design_method`); the other arguments as in :func:`next_runs`.
     """
     _check_options(criterion, cost_power, None, ci)
@@ -319,9 +342,10 @@ def rank_candidates(
         out["info_per_cost"] = gains / costs
     now = widths(p.tdraws, ci)
     if now is not None:
+        prior_var = np.diagonal(p.prior_cov())
         extra = [{} for _ in range(len(out))]
         for u, rec in enumerate(extra):
-            _width_columns(rec, p, now, post_var[u])
+            _width_columns(rec, p, now, post_var[u], prior_var)
         out = pd.concat([out, pd.DataFrame(extra)], axis=1)
     out["score"] = _score(gains, costs, cost_power)
     return out.sort_values("score", ascending=False, kind="stable").reset_index(drop=True)
@@ -358,7 +382,7 @@ def next_runs(
     model: str | None = None,
     estimator: str = "gaussian",
     guardrails: Guardrails | None = None,
-    confirm: int = 0,
+    confirm: bool = False,
     seed: int = 0,
     max_draws=None,
     ci: float = 0.9,
@@ -395,8 +419,12 @@ def next_runs(
     guardrails : :class:`Guardrails` (default ``Guardrails()``: no repeats in a batch, never a
         batch along one tokens-per-parameter ratio); ``Guardrails().after(trained_runs)`` makes
         the caps campaign-wide. ``Guardrails(None, False)`` switches them off.
-    confirm : if > 0, add NMC / PCE / reweighted columns (:func:`~.bounds.bounds`) for the
-        picks (each alone, not conditioned on the batch).
+    confirm : True adds the columns of :func:`~.bounds.bounds` (same ``criterion``) for every
+        pick, each alone (not conditioned on the batch): gaussian_all, nmc_all, pce_all (all
+        parameters) and, with a target, gaussian (the outcome's information alone, without the
+        drift term ``info`` includes), reweighted, ess_mean and n_skipped. NMC / PCE bound the
+        outcome's information, never the drift term: compare them with gaussian, not info. A
+        switch (an integer > 0 counts as True).
     seed, max_draws : seeding and thinning of the posterior draws.
     ci : interval mass of the reported widths, in (0, 1).
     group : the group the candidate runs belong to (grouped fits; None: a new group). The
@@ -409,9 +437,11 @@ def next_runs(
     -------
     DataFrame, one row per pick in pick order: the candidate's columns, unit, n_runs, rank,
     info (marginal value given the earlier picks), cumulative_info, flops, cost, info_per_flop
-    (marginal), cumulative_flops, width_now_* and width_after_* (expected width of the target
-    interval after this and all earlier picks, Gaussian), guardrail (which rule restricted this
-    pick, if any). Empty (no rows) when nothing is affordable.
+    (marginal), cumulative_flops, ``width_now[label]`` and ``width_after[label]`` per target
+    component (expected width of the target interval after this and all earlier picks,
+    Gaussian: for a scalar target ``ln(width_now / width_after)`` is cumulative_info), guardrail
+    (which rule restricted this pick, if any), and the confirm columns. Empty (no rows) when
+    nothing is affordable.
     """
     if estimator not in ESTIMATORS:
         raise ValueError(
@@ -419,6 +449,7 @@ def next_runs(
             f"use bounds() for {BOUND_ESTIMATORS}"
         )
     budget = _check_options(criterion, cost_power, budget, ci)
+    confirm = _check_confirm(confirm)
     if k is None and budget is None:
         raise ValueError("k=None (fill the budget) needs a budget in FLOPs")
     k = None if k is None else positive_int("k", k)
@@ -440,6 +471,7 @@ def next_runs(
     obs_var = p.obs_var
     picked, records, total, spent = [], [], 0.0, 0.0
     now = widths(p.tdraws, ci)
+    prior_var = None if now is None else np.diagonal(p.prior_cov())
     head = p.head
     with jax.enable_x64(True):
         Aj = jnp.asarray(p.A)
@@ -499,7 +531,7 @@ def next_runs(
                 guardrail=note,
             )
             if now is not None:
-                _width_columns(rec, p, now, post_var[u])
+                _width_columns(rec, p, now, post_var[u], prior_var)
             records.append(rec)
     _warn_short_batch(len(picked), k, U, budget, flops)
     out = pd.DataFrame(records)
@@ -507,11 +539,19 @@ def next_runs(
         return pd.DataFrame(columns=list(rows.columns) + ["rank", "info", "flops", "cost"])
     out["cumulative_flops"] = out["flops"].cumsum()
     if confirm:
-        positive_int("confirm", confirm)
         chosen = p.cands[np.isin(p.row_unit, picked)]
-        b = bounds(fit, chosen, target, seed=seed, max_draws=max_draws, group=group, model=model)
+        b = bounds(
+            fit,
+            chosen,
+            target,
+            seed=seed,
+            max_draws=max_draws,
+            group=group,
+            model=model,
+            criterion=criterion,
+        )
         b = b.set_index("unit").loc[[p.labels[u] for u in picked]]
-        for col in ("nmc_all", "pce_all", "reweighted"):
+        for col in CONFIRM_COLUMNS:
             if col in b:
                 out[col] = b[col].to_numpy()
     return out

@@ -15,8 +15,11 @@ refitted, R includes it and the target's drift shrinks. The design models this e
 * each target component j has a point p_j (its own (N, D) for a loss; the median N_opt on its
   isoFLOP line for N_opt) and a drift sensitivity per axis, ``beta_jk`` (ln target per decade,
   per unit slope), from a least-squares regression of the target draws on the slopes over the
-  draws (exactly 1 per decade for a loss; the tilt of the isoFLOP minimum for N_opt), so that the
-  target's drift under a range R' is ``sum_k g_k beta_jk d_k(p_j; R')``;
+  draws (for a loss 1 per decade up to the Monte Carlo error of the regression: the loss's drift
+  is one slope per decade exactly, but its other parts correlate with the slopes by chance over
+  finitely many draws, e.g. 0.96-1.0 on a simulated fit of 400 draws; the tilt of the isoFLOP
+  minimum for N_opt), so that the target's drift under a range R' is
+  ``sum_k g_k beta_jk d_k(p_j; R')``;
 * adding a candidate u to the range R_P (the range after the runs already picked) changes the
   target by ``-sum_k g_k M_ujk`` with ``M_ujk = beta_jk (d_k(p_j; R_P) - d_k(p_j; R_P + u))``:
   that part of the target's variance is removed when u is picked (the greedy batch recomputes

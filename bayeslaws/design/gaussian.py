@@ -40,6 +40,7 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
+from ..posterior.extrapolation import drift
 from . import discrepancy
 from .candidates import check_candidates, positive_int, unit_codes
 from .targets import AllParameters, target_draws
@@ -84,7 +85,8 @@ def unit_gains(A, W, idx, noise_row, nuis, DP, MU, slope_var, *, n_target, crite
     (K', T + R) low-rank conditioning; idx (U, m) row indices (into R; padded rows point to row
     0 with huge noise); noise_row (U, m); nuis (U,) nuisance level variance; DP (K, T) the
     target's drift coefficients per slope axis left after the earlier picks; MU (U, K, T) those
-    each unit removes; slope_var the variance of one slope (:mod:`.discrepancy`; K = 0 without a
+    each unit removes, both in units of the pooled slope sd (:meth:`Problem.drift_terms`);
+    slope_var the pooled second moment of one slope (:mod:`.discrepancy`; K = 0 without a
     drift). n_target: T (0 -> all parameters).
     Returns (values (U,), posterior target variances after each unit (U, T) or zeros).
     """
@@ -136,6 +138,25 @@ def condition_rows(A, W, rows, noise, nuis):
     return jax.scipy.linalg.solve_triangular(L, G.T, lower=True)  # (m, T + R)
 
 
+def slope_moments(slopes, groups: dict) -> tuple[float, np.ndarray]:
+    """(slope_var, axis_scale (5,)): the drift slopes' second moment pooled over the draws and
+    every axis (ln loss^2 per decade^2), and each axis's slope sd relative to it.
+
+    ``groups`` ({group: axes}, :func:`~bayeslaws.posterior.extrapolation.drift.grouping_of`)
+    says which axes the drift state draws with one scale: within a group the pooled moment is
+    the efficient estimate of the common variance; across groups (e.g. "tilt" and "level") each
+    group has its own. One group (the isotropic default): every ratio is exactly 1."""
+    slopes = np.asarray(slopes, float)
+    pooled = float(np.mean(slopes**2))
+    scale = np.ones(slopes.shape[1])
+    if len(groups) == 1 or pooled <= 0:
+        return pooled, scale
+    for axes in groups.values():
+        cols = [drift.AXES.index(a) for a in axes]
+        scale[cols] = np.sqrt(np.mean(slopes[:, cols] ** 2) / pooled)
+    return pooled, scale
+
+
 def centred(x):
     x = np.asarray(x, float)
     return (x - x.mean(axis=0)) / np.sqrt(max(len(x) - 1, 1))
@@ -151,7 +172,10 @@ class Problem:
     tpoints : each target component's point (T rows: N, D, C), or None.
     beta : (T, 5) the target's drift per decade and unit slope (:mod:`.discrepancy`), or None
         (no drift: K = 0).
-    slope_var : the second moment of one drift slope over the draws (0 without a drift).
+    slope_var : the second moment of one drift slope over the draws and axes (0 without a
+        drift).
+    axis_scale : (5,) each axis's slope sd relative to ``sqrt(slope_var)`` (:func:`slope_moments`:
+        all 1 when the drift state draws every axis with one scale), or None without a drift.
     ranges : the fit's training range (column -> [min, max]).
     method : the extrapolation method of the draws.
     obs_mean, obs_sigma, obs_nu, family : the predicted observations (S, R), their noise scale
@@ -159,8 +183,9 @@ class Problem:
     idx : (U, m) observation indices per unit, padded with -1.
     A : centred draws / sqrt(S - 1) of [target without its drift | observations]: (S, T + R).
         The target's drift ``g @ (beta * d)`` is taken out draw by draw and its variance added
-        back in closed form (slope axes independent, each with variance ``slope_var``), so the
-        design removes exactly the drift a unit's range expansion removes.
+        back in closed form (slope axes uncorrelated, axis k with variance
+        ``slope_var * axis_scale[k]**2``), so the design removes exactly the drift a unit's
+        range expansion removes.
     noise_row : (U, m) noise variance of each unit's observations (PAD_NOISE for padding).
     nuis : (U,) the unit's shared-level (nuisance) variance.
     """
@@ -173,6 +198,7 @@ class Problem:
     tpoints: pd.DataFrame | None
     beta: np.ndarray | None
     slope_var: float
+    axis_scale: np.ndarray | None
     ranges: dict
     method: str
     obs_mean: np.ndarray
@@ -218,7 +244,9 @@ class Problem:
     def drift_terms(self, picked) -> tuple[np.ndarray, np.ndarray]:
         """(DP (K, T), MU (U, K, T)): the target's drift coefficients per slope axis left after
         the runs ``picked`` (unit indices) widen the training range, and those each unit would
-        remove on top of them (:mod:`.discrepancy`). Zero-sized without a drift."""
+        remove on top of them (:mod:`.discrepancy`), in units of the pooled slope sd (times
+        ``axis_scale``: the drift's variance is ``slope_var * sum_k DP_k**2``). Zero-sized
+        without a drift."""
         U, T, K = len(self.labels), self.n_target, self.n_slope
         if K == 0 or T == 0:
             return np.zeros((K, T)), np.zeros((U, K, T))
@@ -226,7 +254,15 @@ class Problem:
         now = discrepancy.expanded(self.ranges, rows)
         DP = (discrepancy.point_distances(self.tpoints, now) * self.beta).T  # (K, T)
         MU = discrepancy.unit_reductions(self.tpoints, self.beta, now, self.unit_bounds())
-        return DP, MU
+        return DP * self.axis_scale[:, None], MU * self.axis_scale[None, :, None]
+
+    def prior_cov(self) -> np.ndarray:
+        """(T, T): the target's covariance before any pick (ln units squared), as
+        :func:`unit_gains` values it: the draws' without the drift plus the drift's in closed
+        form."""
+        DP, _ = self.drift_terms([])
+        At = self.A[:, : self.n_target]
+        return At.T @ At + self.slope_var * DP.T @ DP
 
 
 def setup(
@@ -258,13 +294,14 @@ def setup(
             nu = None if nu is None else nu[sel]
             tdraws = None if tdraws is None else tdraws[sel]
             slopes = None if slopes is None else slopes[sel]
-    beta, slope_var, rest = None, 0.0, tdraws
+    beta, slope_var, axis_scale, rest = None, 0.0, None, tdraws
     if tdraws is not None and slopes is not None:
         d_now = discrepancy.point_distances(tpoints, fit.record.ranges)
         beta = discrepancy.sensitivities(tdraws, slopes, d_now)
         if np.any(beta):
             rest = tdraws - slopes @ (beta * d_now).T  # the target without its drift
-            slope_var = float(np.mean(slopes**2))
+            groups = drift.grouping_of(drift.state_of(fit))  # the axes drawn with one scale
+            slope_var, axis_scale = slope_moments(slopes, groups)
         else:
             beta = None  # the target lies inside the range: no drift to remove
     # observations grouped by the candidates' units
@@ -292,6 +329,7 @@ def setup(
         tpoints=tpoints,
         beta=beta,
         slope_var=slope_var,
+        axis_scale=axis_scale,
         ranges=dict(fit.record.ranges),
         method=method,
         obs_mean=mean,
@@ -311,15 +349,21 @@ def setup(
 
 
 def check_criterion(p: Problem, criterion: str) -> None:
-    """The joint criterion ("info", a log det) needs a non-singular covariance of the target
-    components: raise when it is singular (duplicated components, or more components than
-    posterior draws), where the log det is undefined and a ranking on it arbitrary."""
+    """Raise when the criterion is undefined for the target: "v_optimal" without a target (all
+    parameters have no summed variance to reduce; it would silently be D-optimal), and "info"
+    (a log det) with a singular covariance of the target components (duplicated components, or
+    more components than posterior draws), where a ranking on it is arbitrary."""
     T = p.n_target
+    if criterion == "v_optimal" and T == 0:
+        raise ValueError(
+            "criterion='v_optimal' needs a target (the summed variance of its components), but "
+            "target is AllParameters (the default), valued by the D-optimal log det whatever the "
+            "criterion: give a target (e.g. Loss at the points of interest) or use "
+            "criterion='marginal'"
+        )
     if criterion != "info" or T < 2:
         return
-    DP, _ = p.drift_terms([])
-    At = p.A[:, :T]
-    before = At.T @ At + p.slope_var * DP.T @ DP
+    before = p.prior_cov()
     rank = np.linalg.matrix_rank(before, hermitian=True)
     if rank < T:
         raise ValueError(
