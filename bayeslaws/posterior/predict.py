@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ..laws.contract import LawCapabilityError, summarise
+from ..runs import decades_outside
 from ..runs.checks import check_probability
 from .draws import log_loss_draws, positive_array, quantity_draws, query_frame
 from .extrapolation import DEFAULT_METHOD
@@ -23,10 +24,8 @@ __all__ = ["log_loss_draws", "outside_decades", "predict", "query_frame", "summa
 
 def outside_decades(values, low: float, high: float) -> np.ndarray:
     """Signed distance outside [low, high] in decades: 0 inside, > 0 above, < 0 below."""
-    values = np.asarray(values, float)
-    above = np.log10(np.maximum(values / high, 1.0))
-    below = np.log10(np.minimum(values / low, 1.0))
-    return above + below
+    above, below = decades_outside(values, low, high)
+    return above - below
 
 
 def check_ci(ci, name: str = "ci") -> float:

@@ -38,7 +38,7 @@ from numpyro.infer import MCMC, NUTS
 
 from ...inference.padding import masked_model
 from ...laws.contract import Posterior
-from ...runs import RunTable
+from ...runs import RunTable, decades_outside
 from . import gp as gp_discrepancy
 
 T_NU = 3.0  # degrees of freedom of the heavy-tailed discrepancy variant "discrepancy_t"
@@ -55,8 +55,8 @@ RANGE_QUANTILE = 0.0  # reference range quantiles; 0 = the min-max range (see mo
 
 def outside_decades(values, low: float, high: float) -> np.ndarray:
     """Unsigned distance of ``values`` outside [low, high], in decades (0 inside)."""
-    values = np.asarray(values, float)
-    return np.log10(np.maximum(values / high, 1.0)) - np.log10(np.minimum(values / low, 1.0))
+    above, below = decades_outside(values, low, high)
+    return above + below
 
 
 def reference_ranges(df, q: float = RANGE_QUANTILE) -> dict:
