@@ -1,5 +1,7 @@
 """Write paper_repro/README.md from the results files the scripts wrote
-(paper_repro/results/*.csv, except *_detail.csv). Never edit the tables by hand: rerun
+(paper_repro/results/*.csv; of the *_detail.csv files only yin_detail.csv is read, for the
+sampler diagnostics of the fits behind yin.csv's simulated rows, appended to their notes).
+Never edit the tables by hand: rerun
 
     python paper_repro/liang.py && python paper_repro/porian.py && python paper_repro/yin.py
     python paper_repro/epoch.py && python paper_repro/hyperparams.py
@@ -13,6 +15,7 @@ titled by the first line of the matching .md file when the script wrote one.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +33,19 @@ TITLES = {  # for results files whose script writes no .md title (see epoch.py's
 SKIP = ("_detail", "_raw")  # per-replicate / raw dumps stay out of the README
 COMMON = {"quantity", "paper_value", "median", "data"}
 EPOCH_FIT = {"quantity", "paper_value", "paper_lower", "paper_upper", "median", "lower", "upper"}
-PERCENT_WORDS = ("cut", "change", "vs N_opt", "coverage", "loss excess")
+PERCENT_WORDS = ("cut", "change", "vs N_opt", "loss excess")  # signed changes, as +x.x%
+COVERAGE_WORD = "coverage"  # a share, as x% (nominal y%)
+NOMINAL = re.compile(r"\s*\(?\s*([0-9.]+)\s+nominal\s*\)?\s*")  # paper value "(0.90 nominal)"
+R_HAT_OK = 1.01
+# yin.csv rows -> the fits behind them in yin_detail.csv: (part, route, quantity pattern);
+# each replicate's rows of one fit carry that fit's R-hat and divergences
+YIN_FITS = (
+    ("Chinchilla surface on best cells (baseline)", (2, None, r"^(?:N_opt|near-optimal) ")),
+    ("smallest N within ", (2, None, r"^(?:N_opt|near-optimal) ")),
+    ("law='hyperparams'", (2, None, r"^(?:eta_opt|B_opt) 1\.07B")),
+    ("joint sweep model", (2, "joint", r"^joint ")),
+    ("two Chinchilla fits (baseline)", (3, None, r"")),
+)
 
 HEADER = """# Reproductions of the seed papers' headline numbers
 
@@ -44,12 +59,15 @@ interval. Rows from replicated simulations give the median and 5-95% range of th
 posterior medians (their notes say so). "data" says whether the numbers come from real runs or
 from a simulation (no per-run data were released for either seed paper; the simulators are in
 `bayeslaws/runs/simulate.py`). Notes say what each row is; see each script's docstring for the
-design.
+design. The notes of Yin et al.'s fitted rows end with the sampler diagnostics of the fits behind
+them, over the replicates (from `results/yin_detail.csv`). Held-out coverage is the share of
+held-out points inside the intervals, beside its nominal value.
 
 """
 
 
-def fmt(x, percent: bool) -> str:
+def fmt(x, percent: bool, share: bool = False) -> str:
+    """A number: ``percent`` as a signed change (+x.x%), ``share`` as an unsigned share (x%)."""
     if x is None or (isinstance(x, float) and np.isnan(x)):
         return ""
     if isinstance(x, str):
@@ -57,18 +75,75 @@ def fmt(x, percent: bool) -> str:
             x = float(x)
         except ValueError:
             return x
+    if share:
+        return f"{100 * x:.3g}%"
     if percent:
         return f"{100 * x:+.3f}%" if 0 < abs(x) < 0.01 else f"{100 * x:+.1f}%"
     return f"{x:.4g}"
 
 
+def nominal(row) -> float | None:
+    """The nominal coverage of a coverage row, as a share: from a paper value "(0.90 nominal)"
+    or else from the quantity ("90% loss coverage"); None if neither says."""
+    m = NOMINAL.fullmatch(str(row.get("paper_value", "")))
+    if m:
+        x = float(m.group(1))
+        return x / 100 if x > 1 else x
+    m = re.search(r"(\d+(?:\.\d+)?)%[^%]*" + COVERAGE_WORD, str(row["quantity"]))
+    return float(m.group(1)) / 100 if m else None
+
+
 def ours(row) -> str:
-    percent = any(w in row["quantity"] for w in PERCENT_WORDS)
-    med = fmt(row["median"], percent)
+    share = COVERAGE_WORD in row["quantity"]
+    percent = not share and any(w in row["quantity"] for w in PERCENT_WORDS)
+    med = fmt(row["median"], percent, share)
     lo, hi = row.get("lower"), row.get("upper")
-    if lo is None or hi is None or pd.isna(lo) or pd.isna(hi):
-        return med
-    return f"{med} [{fmt(lo, percent)}, {fmt(hi, percent)}]"
+    if not (lo is None or hi is None or pd.isna(lo) or pd.isna(hi)):
+        med = f"{med} [{fmt(lo, percent, share)}, {fmt(hi, percent, share)}]"
+    target = nominal(row) if share else None
+    return med if target is None else f"{med} (nominal {100 * target:.3g}%)"
+
+
+def read_yin_detail(path: Path) -> pd.DataFrame | None:
+    """yin_detail.csv as one table (None when absent or in the two-header layout of older
+    yin.py versions, whose rows pd.read_csv misreads: rerun ``yin.py --truth-only``)."""
+    if not path.exists():
+        return None
+    df = pd.read_csv(path, low_memory=False)
+    if "part" not in df or pd.to_numeric(df["part"], errors="coerce").isna().any():
+        return None
+    return df
+
+
+def fit_diagnostics(quantity: str, detail: pd.DataFrame | None) -> str:
+    """The sampler diagnostics of the fits behind a yin.csv row, "max R-hat X, N divergences;
+    K of M replicates above R-hat 1.01", computed from yin_detail.csv (each replicate's fit: its
+    largest R-hat, its divergences); "" for rows without fits; "... not recorded" when the file
+    lacks them."""
+    key = next((k for k, _ in YIN_FITS if k in quantity), None)
+    if key is None:
+        return ""
+    part, route, pattern = dict(YIN_FITS)[key]
+    if detail is None or "r_hat" not in detail:
+        return "fit diagnostics not recorded"
+    rows = detail[detail["part"] == part]
+    if "route" in rows:
+        rows = rows[rows["route"].isna()] if route is None else rows[rows["route"] == route]
+    rows = rows[rows["quantity"].astype(str).str.contains(pattern)] if pattern else rows
+    per = rows.groupby("replicate")
+    r_hat = per["r_hat"].max()
+    if r_hat.empty or r_hat.isna().all():
+        return "fit diagnostics not recorded"
+    div = per["divergences"].max() if "divergences" in rows else None
+    divs = (
+        "divergences not recorded"
+        if div is None or div.isna().any()
+        else f"{int(div.sum())} divergences"
+    )
+    return (
+        f"max R-hat {r_hat.max():.2f}, {divs}; {int((r_hat > R_HAT_OK).sum())} of {len(r_hat)} "
+        f"replicates above R-hat {R_HAT_OK}"
+    )
 
 
 def epoch_rows(df: pd.DataFrame) -> pd.DataFrame:
@@ -118,12 +193,18 @@ def table() -> str:
         df = pd.read_csv(path, dtype={"paper_value": str})
         if EPOCH_FIT <= set(df.columns):
             df = epoch_rows(pd.read_csv(path))
+        detail = read_yin_detail(RESULTS / "yin_detail.csv") if path.name == "yin.csv" else None
         for _, row in df.iterrows():
             percent = any(w in row["quantity"] for w in PERCENT_WORDS)
             paper_value = fmt(
                 row["paper_value"], percent and not str(row["paper_value"]).endswith("%")
             )
+            if COVERAGE_WORD in row["quantity"] and NOMINAL.fullmatch(str(row["paper_value"])):
+                paper_value = "n/a"  # not a paper value: the nominal coverage, shown beside ours
             note = "" if pd.isna(row.get("note")) else str(row["note"])
+            if path.name == "yin.csv":
+                diagnostics = fit_diagnostics(row["quantity"], detail)
+                note = "; ".join(x for x in (note, diagnostics) if x)
             value = ours(row)
             ci = row.get("ci")
             if ci is not None and not pd.isna(ci) and abs(float(ci) - 0.9) > 1e-9:

@@ -39,12 +39,18 @@ at 2 x 200 + 200; more replicates give tighter summaries.)
 Quick check of every code path (a minute or two):
       python paper_repro/yin.py --replicates 1 --hp-replicates 0 --fixed-replicates 1 \
           --draws 100 --joint-draws 100
-Writes paper_repro/results/yin.csv and yin_detail.csv; prints the tables.
+Writes paper_repro/results/yin.csv and yin_detail.csv (one table: part 2's and part 3's
+per-replicate rows, including each fit's R-hat and divergences, with a ``part`` column); prints
+the tables.
+Without fitting (seconds):  python paper_repro/yin.py --truth-only
+      rewrites yin_detail.csv as one table and recomputes yin.csv's part-3 rows from it (their
+      replicate summaries and the simulator's fixed-setting optimum); other rows are kept.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import time
 from pathlib import Path
 
@@ -268,10 +274,30 @@ def truth_smallest(truth, C, tolerance, n_grid=4001):
     return float(N[np.argmax(ok)] / n_opt - 1)
 
 
-def truth_fixed_n_opt(truth, C, lr, batch):
-    """N minimising the simulator's true loss at budget C when every run uses (lr, batch)."""
-    N = np.logspace(7, 13, 20001)
-    return float(N[np.argmin(truth.loss(N, C / (6 * N), lr, batch))])
+def truth_fixed_n_opt(truth, C, lr, batch, decades=3.0, per_decade=3000, widenings=10):
+    """N minimising the simulator's true loss at budget C when every run uses (lr, batch).
+
+    Searched on a log grid of ``per_decade`` points per decade spanning ``decades`` either side
+    of the simulator's compute-optimal N_opt(C); while the minimum sits at an end of the grid,
+    the grid is extended by ``decades`` on that side (a fixed range returned its own edge: 1e13
+    at the Movie Gen budget, where the minimum is 2.47e13). ValueError if the minimum is still at
+    an edge after ``widenings`` extensions."""
+    k = truth.flops_per_param_token
+    centre = float(np.log10(truth.n_opt(C)))
+    lo, hi = centre - decades, centre + decades
+    for _ in range(widenings + 1):
+        N = np.logspace(lo, hi, int(round((hi - lo) * per_decade)) + 1)
+        i = int(np.argmin(truth.loss(N, C / (k * N), lr, batch)))
+        if 0 < i < len(N) - 1:
+            return float(N[i])
+        if i == 0:
+            lo -= decades
+        else:
+            hi += decades
+    raise ValueError(
+        f"truth_fixed_n_opt: no interior minimum of the true loss at C={C:.3g} FLOPs in N "
+        f"[{10**lo:.3g}, {10**hi:.3g}] (minimum at the grid's edge)"
+    )
 
 
 def summarise(values):
@@ -394,11 +420,118 @@ def part3(replicates, draws, budgets):
                         "lower": q[0],
                         "upper": q[2],
                         "r_hat": max(f.diagnostics.max_r_hat for f in fits.values()),
+                        "divergences": sum(f.diagnostics.divergences for f in fits.values()),
                     }
                 )
         print(f"part 3 replicate {r} done", flush=True)
     out = pd.DataFrame(rows)
     out["lr_fixed"], out["batch_fixed"] = lr_fix, b_fix
+    return out
+
+
+def fixed_rows(p3: pd.DataFrame, budgets: dict, truth) -> list[dict]:
+    """Part 3's headline rows (the two-fit baseline of the fixed-vs-optimal cut), from its
+    per-replicate rows, with the simulator's own fixed-setting optimum in the note."""
+    R = p3["replicate"].nunique()
+    sim3 = (
+        f"simulated (VideoDiTTruth, 16 cells at optimal vs one fixed (lr, batch), {R} replicates)"
+    )
+    rows = []
+    for name, paper in zip(budgets, ("-40.1% (1e22)", "-39.9% (Movie Gen)"), strict=True):
+        r = p3[(p3.setting == "optimal/fixed - 1") & (p3.budget == name)]
+        f = p3[(p3.setting == "fixed") & (p3.budget == name)]
+        o = p3[(p3.setting == "optimal") & (p3.budget == name)]
+        med, lo, hi = summarise(r["median"])
+        C = budgets[name]
+        t_fix = truth_fixed_n_opt(truth, C, r.lr_fixed.iloc[0], r.batch_fixed.iloc[0])
+        rows.append(
+            dict(
+                quantity=f"N_opt change, optimal vs fixed hparams, at {name}, two Chinchilla "
+                "fits (baseline)",
+                paper_value=paper,
+                median=med,
+                lower=lo,
+                upper=hi,
+                data=sim3,
+                note=f"replicate medians of the paired ratio (median per-replicate 90% "
+                f"interval [{r.lower.median():+.0%}, {r.upper.median():+.0%}]); N_opt optimal "
+                f"{o['median'].median():.3g}, fixed {f['median'].median():.3g}; (the simulator's "
+                f"bowl, extrapolated, puts the true fixed-setting optimum at {t_fix:.3g}); "
+                f"fixed lr "
+                f"{r.lr_fixed.iloc[0]:.3g}, batch {r.batch_fixed.iloc[0]:.3g} tokens",
+            )
+        )
+    return rows
+
+
+def detail_table(p2: pd.DataFrame, p3: pd.DataFrame) -> pd.DataFrame:
+    """yin_detail.csv: part 2's and part 3's per-replicate rows as one table (the union of their
+    columns, blank where a part has no such column), the first column ``part`` (2 or 3)."""
+    out = pd.concat([p2.assign(part=2), p3.assign(part=3)], ignore_index=True)
+    for col in ("replicate", "divergences"):  # counts stay integers beside the blanks
+        if col in out:
+            out[col] = out[col].astype("Int64")
+    return out[["part", *(c for c in out.columns if c != "part")]]
+
+
+def write_detail(p2: pd.DataFrame, p3: pd.DataFrame, path) -> pd.DataFrame:
+    out = detail_table(p2, p3)
+    out.to_csv(path, index=False)
+    return out
+
+
+def read_detail(path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(part 2, part 3) rows of a yin_detail.csv, without the ``part`` column. Reads the one
+    table :func:`write_detail` writes, and also the layout older versions wrote: part 2's
+    table with part 3's appended below it under a second header of other columns (which
+    ``pd.read_csv`` misreads: the part-3 rows land in part 2's columns). Each header line (its
+    first or last field is ``part``) starts a block, parsed on its own."""
+    lines = Path(path).read_text().splitlines(keepends=True)
+    fields = [line.rstrip("\r\n").split(",") for line in lines]
+    starts = [i for i, f in enumerate(fields) if "part" in (f[0], f[-1])]
+    if not starts or starts[0] != 0:
+        raise ValueError(f"{path}: no header line with a 'part' column at the top")
+    blocks = [
+        pd.read_csv(io.StringIO("".join(lines[a:b])), low_memory=False)
+        for a, b in zip(starts, [*starts[1:], len(lines)], strict=True)
+    ]
+    parts = []
+    for k in (2, 3):
+        pieces = [b[b["part"] == k].drop(columns="part") for b in blocks]
+        pieces = [p.dropna(axis=1, how="all") for p in pieces if len(p)]
+        part = pd.concat(pieces, ignore_index=True) if pieces else pd.DataFrame()
+        for col in ("replicate", "divergences"):  # counts: integers again when complete
+            if col in part and part[col].notna().all():
+                part[col] = part[col].astype("int64")
+        parts.append(part)
+    return parts[0], parts[1]
+
+
+def truth_only(results: Path = RESULTS) -> pd.DataFrame:
+    """No fitting: from the committed ``results/yin_detail.csv``, rewrite that file as one
+    table (:func:`write_detail`; repairs the two-header layout of older versions) and
+    recompute yin.csv's part-3 rows (:func:`fixed_rows`: the same replicate summaries, and the
+    simulator's fixed-setting optimum in the note, an analytic truth); every other row of
+    yin.csv is kept as it is."""
+    p2, p3 = read_detail(results / "yin_detail.csv")
+    write_detail(p2, p3, results / "yin_detail.csv")
+    c_mg = budget_for("earlier (0.8705 C^0.4294)", N_MOVIE_GEN)
+    budgets = {"1e22": C_1E22, f"Movie Gen ({c_mg:.2g})": c_mg}
+    new = pd.DataFrame(fixed_rows(p3, budgets, sim.VideoDiTTruth()))
+    new.insert(0, "paper", "Yin et al. 2025")
+    # every cell as the text the writer wrote (so the kept rows stay byte for byte), the new
+    # rows as the text it would write
+    as_text = {"dtype": str, "keep_default_na": False}
+    out = pd.read_csv(results / "yin.csv", **as_text)
+    new = pd.read_csv(io.StringIO(new.to_csv(index=False)), **as_text)
+    for _, row in new.iterrows():
+        hit = out.index[out["quantity"] == row["quantity"]]
+        if len(hit) != 1:
+            raise ValueError(f"yin.csv: expected one row {row['quantity']!r}, found {len(hit)}")
+        for col in out.columns:
+            if col in row:
+                out.loc[hit[0], col] = row[col]
+    out.to_csv(results / "yin.csv", index=False)
     return out
 
 
@@ -496,7 +629,17 @@ def main(argv=None):
     parser.add_argument("--draws", type=int, default=200)
     parser.add_argument("--joint-draws", type=int, default=200)
     parser.add_argument("--hp-draws", type=int, default=200)
+    parser.add_argument(
+        "--truth-only",
+        action="store_true",
+        help="no fitting: rewrite results/yin_detail.csv as one table and recompute the "
+        "part-3 rows of results/yin.csv from it (see truth_only)",
+    )
     args = parser.parse_args(argv)
+    if args.truth_only:
+        out = truth_only()
+        print(f"rewrote {RESULTS / 'yin_detail.csv'} and the part-3 rows of {RESULTS / 'yin.csv'}")
+        return out
     if args.joint_replicates is None:
         args.joint_replicates = args.replicates
     t_start = time.perf_counter()
@@ -596,40 +739,12 @@ def main(argv=None):
                 )
             )
     p3 = part3(args.fixed_replicates, args.draws, budgets)
-    sim3 = (
-        f"simulated (VideoDiTTruth, 16 cells at optimal vs one fixed (lr, batch), "
-        f"{args.fixed_replicates} replicates)"
-    )
-    for name, paper in zip(budgets, ("-40.1% (1e22)", "-39.9% (Movie Gen)"), strict=True):
-        r = p3[(p3.setting == "optimal/fixed - 1") & (p3.budget == name)]
-        f = p3[(p3.setting == "fixed") & (p3.budget == name)]
-        o = p3[(p3.setting == "optimal") & (p3.budget == name)]
-        med, lo, hi = summarise(r["median"])
-        C = budgets[name]
-        t_fix = truth_fixed_n_opt(truth, C, r.lr_fixed.iloc[0], r.batch_fixed.iloc[0])
-        rows.append(
-            dict(
-                quantity=f"N_opt change, optimal vs fixed hparams, at {name}, two Chinchilla "
-                "fits (baseline)",
-                paper_value=paper,
-                median=med,
-                lower=lo,
-                upper=hi,
-                data=sim3,
-                note=f"replicate medians of the paired ratio (median per-replicate 90% "
-                f"interval [{r.lower.median():+.0%}, {r.upper.median():+.0%}]); N_opt optimal "
-                f"{o['median'].median():.3g}, fixed {f['median'].median():.3g}; (the simulator's "
-                f"bowl, extrapolated, puts the true fixed-setting optimum at {t_fix:.3g}); "
-                f"fixed lr "
-                f"{r.lr_fixed.iloc[0]:.3g}, batch {r.batch_fixed.iloc[0]:.3g} tokens",
-            )
-        )
+    rows += fixed_rows(p3, budgets, truth)
     out = pd.DataFrame(rows)
     out.insert(0, "paper", "Yin et al. 2025")
     RESULTS.mkdir(exist_ok=True)
     out.to_csv(RESULTS / "yin.csv", index=False)
-    p2.assign(part=2).to_csv(RESULTS / "yin_detail.csv", index=False)
-    p3.assign(part=3).to_csv(RESULTS / "yin_detail.csv", mode="a", index=False)
+    write_detail(p2, p3, RESULTS / "yin_detail.csv")
     with pd.option_context("display.width", 250, "display.max_colwidth", 90):
         print(
             out[["quantity", "paper_value", "median", "lower", "upper", "note"]].to_string(

@@ -765,3 +765,250 @@ def test_demo_passes_dense_mass_to_the_fit(capsys, monkeypatch, tmp_path):
     assert main(argv + TINY) == EXIT_BAD_INPUT
     assert "error: probe" in capsys.readouterr().err
     assert seen and seen[0]["dense_mass"] is True and seen[0]["draws"] == 150
+
+
+# ---- paper_repro: the reproduction scripts' writers and make_readme.py ---------------------------
+from pathlib import Path  # noqa: E402
+
+PAPER_REPRO_DIR = Path(__file__).resolve().parents[1] / "paper_repro"
+
+
+def _paper_repro(name):
+    """paper_repro/<name>.py imported as a module (the scripts are not part of the package)."""
+    import importlib.util
+    import sys
+
+    path = PAPER_REPRO_DIR / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"paper_repro_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("only", ["hyperparams", "epoch"])
+def test_repro_writes_the_readme_for_every_script_make_readme_tabulates(
+    only, tmp_path, monkeypatch
+):
+    """'bayeslaws repro --only hyperparams' skipped make_readme.py saying its results could not
+    be tabulated (they are: one table each), and '--only epoch' wrote no README at all (only
+    yin, liang and porian counted); now make_readme.py runs whenever a script succeeded."""
+    import io
+    import shutil
+
+    from bayeslaws.app import repro
+
+    monkeypatch.setattr(repro, "_shared_available", lambda: True)  # epoch's stand-in needs none
+    src = tmp_path / "src"
+    src.mkdir()
+    shutil.copy(PAPER_REPRO_DIR / "make_readme.py", src / "make_readme.py")
+    (src / f"{only}.py").write_text(  # a stand-in: writes one small results table, no fits
+        "import pathlib\n"
+        "out = pathlib.Path(__file__).parent / 'results'\n"
+        f"(out / '{only}_standin.csv').write_text('parameter,truth\\nalpha,0.34\\n')\n"
+    )
+    status = repro.run_repro(
+        tmp_path / "out", only=only, draws=10, source=src, stream=io.StringIO()
+    )
+    assert status[only] == "ok"
+    assert status.get("make_readme") == "ok", status
+    readme = (tmp_path / "out" / "paper_repro" / "README.md").read_text()
+    assert f"results/{only}_standin.csv" in readme and "| alpha | 0.34 |" in readme
+
+
+def test_repro_skips_the_readme_when_no_script_succeeded(tmp_path):
+    import io
+
+    from bayeslaws.app.repro import run_repro
+
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "make_readme.py").write_text("raise SystemExit('must not run')\n")
+    (src / "liang.py").write_text("raise SystemExit(3)\n")
+    status = run_repro(tmp_path / "out", only="liang", draws=10, source=src, stream=io.StringIO())
+    assert status == {"liang": "failed (exit 3)"}
+
+
+def _fake_yin_parts(yin):
+    """Stand-ins for yin.part2 / yin.part3 (no fits): every quantity main() summarises, two
+    replicates, with per-replicate R-hat and divergences."""
+    c_mg = yin.budget_for("earlier (0.8705 C^0.4294)", yin.N_MOVIE_GEN)
+    names = {"1e22": yin.C_1E22, f"Movie Gen ({c_mg:.2g})": c_mg}
+
+    def part2(replicates, hp_replicates, draws, hp_draws, budgets, tolerances, **kwargs):
+        rows = []
+        for r in range(replicates):
+            base = {"replicate": r, "r_hat": 1.0 + 0.5 * r, "divergences": 3 * r}
+            for name, C in names.items():
+                rows.append({**base, "quantity": f"N_opt {name}", "C": C, "median": 2e9 + r,
+                             "lower": 1e9, "upper": 4e9, "truth": 2.4e9})
+            for tol in tolerances:
+                for prob in yin.PROBS:
+                    rows.append({**base, "quantity": f"near-optimal {tol:g} prob {prob:g}",
+                                 "C": yin.C_1E22, "median": -0.4, "excess": tol, "truth": -0.4})
+        out = pd.DataFrame(rows)
+        out["covered"] = (out["lower"] <= out["truth"]) & (out["truth"] <= out["upper"])
+        return out
+
+    def part3(replicates, draws, budgets):
+        rows = [
+            {"replicate": r, "setting": s, "budget": name, "median": m, "lower": m - 1,
+             "upper": m + 1, "r_hat": 1.2, "divergences": 1}
+            for r in range(replicates)
+            for name in names
+            for s, m in (("optimal", 2e9), ("fixed", 5e9), ("optimal/fixed - 1", -0.6))
+        ]
+        out = pd.DataFrame(rows)
+        lr, batch = yin.fixed_setting(yin.sim.VideoDiTTruth())
+        out["lr_fixed"], out["batch_fixed"] = lr, batch
+        return out
+
+    return part2, part3
+
+
+def test_yin_writes_one_detail_table_that_read_csv_reads(tmp_path, monkeypatch):
+    """yin.py appended part 3 to yin_detail.csv under a second header of other columns, so
+    pd.read_csv shifted the part-3 rows into part 2's columns and read the numbers as text; it
+    now writes one table (the union of the columns, a 'part' column)."""
+    yin = _paper_repro("yin")
+    part2, part3 = _fake_yin_parts(yin)
+    monkeypatch.setattr(yin, "part2", part2)
+    monkeypatch.setattr(yin, "part3", part3)
+    monkeypatch.setattr(yin, "RESULTS", tmp_path)
+    yin.main(["--replicates", "2", "--fixed-replicates", "2"])
+    detail = pd.read_csv(tmp_path / "yin_detail.csv")
+    assert detail["part"].tolist() == [2] * 24 + [3] * 12  # 2 x (2 N_opt + 5 x 2 bands)
+    for col in ("median", "r_hat", "divergences", "lower", "upper"):
+        assert pd.api.types.is_float_dtype(detail[col]) or pd.api.types.is_integer_dtype(
+            detail[col]
+        ), col
+    p3 = detail[detail["part"] == 3]
+    assert set(p3["setting"]) == {"optimal", "fixed", "optimal/fixed - 1"}
+    assert p3["lr_fixed"].notna().all() and p3["quantity"].isna().all()
+    # read back part by part: the same rows the writer was given
+    p2_back, p3_back = yin.read_detail(tmp_path / "yin_detail.csv")
+    pd.testing.assert_frame_equal(
+        p2_back, part2(2, 0, 0, 0, None, (0.0003, 0.0005, 0.001, 0.005, 0.01)), check_dtype=False
+    )
+    p3_given = part3(2, 0, None)
+    pd.testing.assert_frame_equal(p3_back[p3_given.columns], p3_given, check_dtype=False)
+
+
+def test_yin_reads_and_repairs_the_old_two_header_detail(tmp_path):
+    """The committed yin_detail.csv had part 3 appended under a second header; read_detail
+    parses each block on its own and write_detail turns them into the one table."""
+    yin = _paper_repro("yin")
+    part2, part3 = _fake_yin_parts(yin)
+    p2, p3 = part2(1, 0, 0, 0, None, (0.01,)), part3(1, 0, None)
+    old = tmp_path / "yin_detail.csv"
+    p2.assign(part=2).to_csv(old, index=False)
+    p3.assign(part=3).to_csv(old, mode="a", index=False)  # the old writer
+    a, b = yin.read_detail(old)
+    pd.testing.assert_frame_equal(a, p2, check_dtype=False)
+    pd.testing.assert_frame_equal(b, p3, check_dtype=False)
+    yin.write_detail(a, b, old)
+    table = pd.read_csv(old)
+    assert table["part"].tolist() == [2] * len(p2) + [3] * len(p3)
+    assert table.loc[table["part"] == 3, "median"].tolist() == p3["median"].tolist()
+
+
+def test_yin_fixed_setting_optimum_is_not_the_search_grid_edge():
+    """truth_fixed_n_opt searched N in 1e7..1e13 and returned the edge, 1e13, at the Movie Gen
+    budget (the true minimum is 2.47e13); the search now widens until the minimum is inside."""
+    yin = _paper_repro("yin")
+    truth = yin.sim.VideoDiTTruth()
+    lr, batch = yin.fixed_setting(truth)
+    c_mg = yin.budget_for("earlier (0.8705 C^0.4294)", yin.N_MOVIE_GEN)
+    for C in (1e22, c_mg):
+        N = np.logspace(7, 18, 110001)  # a wide, fine grid: the minimum is well inside it
+        best = N[np.argmin(truth.loss(N, C / (6 * N), lr, batch))]
+        assert yin.truth_fixed_n_opt(truth, C, lr, batch) == pytest.approx(best, rel=2e-3)
+    assert yin.truth_fixed_n_opt(truth, c_mg, lr, batch) == pytest.approx(2.47e13, rel=0.01)
+    with pytest.raises(ValueError, match="edge"):
+        yin.truth_fixed_n_opt(truth, c_mg, lr, batch, decades=0.1, widenings=0)
+
+
+def _readme_with(tmp_path, monkeypatch, files: dict) -> str:
+    make_readme = _paper_repro("make_readme")
+    for name, frame in files.items():
+        frame.to_csv(tmp_path / name, index=False)
+    monkeypatch.setattr(make_readme, "RESULTS", tmp_path)
+    return make_readme.table()
+
+
+def test_readme_shows_held_out_coverage_as_a_share_beside_its_nominal(tmp_path, monkeypatch):
+    """Held-out coverage read "+100.0%" (a signed change) beside "(0.90 nominal)"; it is a
+    share: "100% (nominal 90%)"."""
+    porian = pd.DataFrame(
+        {
+            "paper": "Porian et al. 2024",
+            "quantity": [f"held-out 2 largest budgets, 90% loss coverage: {c}" for c in "ab"],
+            "paper_value": "(0.90 nominal)",
+            "median": [1.0, 12 / 13],
+            "lower": np.nan,
+            "upper": np.nan,
+            "data": "real",
+            "note": "12 points",
+        }
+    )
+    text = _readme_with(tmp_path, monkeypatch, {"porian.csv": porian})
+    assert "| n/a | 100% (nominal 90%) |" in text
+    assert "| n/a | 92.3% (nominal 90%) |" in text
+    assert "+100.0%" not in text and "(0.90 nominal)" not in text
+
+
+def test_readme_notes_the_diagnostics_of_yins_fits(tmp_path, monkeypatch):
+    """Yin's fitted rows (the best-cell baseline, the near-optimal band, the two-fit baseline,
+    ...) came from fits run with warn=False, some with R-hat 1.95 and divergences, and nothing
+    said so; the notes now carry them, computed from yin_detail.csv."""
+    yin_rows = pd.DataFrame(
+        {
+            "paper": "Yin et al. 2025",
+            "quantity": [
+                "N_opt at 1e22 FLOPs, earlier (0.8705 C^0.4294) law",
+                "N_opt at 1e22 FLOPs, Chinchilla surface on best cells (baseline)",
+                "smallest N within 0.03% of optimal loss at 1e22 (vs N_opt), prob >= 0.9",
+                "1.07B, 4B tokens: eta_opt, law='hyperparams'",
+                "N_opt at 1e22 FLOPs, joint sweep model (law='sweep', every run)",
+                "N_opt change, optimal vs fixed hparams, at 1e22, two Chinchilla fits (baseline)",
+            ],
+            "paper_value": "2.43e9",
+            "median": 2.5e9,
+            "data": "simulated",
+            "note": "n",
+        }
+    )
+    surface = [
+        {"part": 2, "replicate": r, "r_hat": h, "divergences": d, "quantity": q}
+        for r, h, d in ((0, 1.0, 0), (1, 1.95, 12), (2, 1.05, 4))
+        for q in ("N_opt 1e22", "near-optimal 0.0003 prob 0.9")
+    ]
+    others = [
+        {"part": 2, "replicate": 0, "r_hat": 1.3, "divergences": 7, "quantity": "eta_opt 1.07B 4B"},
+        {"part": 2, "route": "joint", "replicate": 0, "r_hat": 1.01, "divergences": 0,
+         "quantity": "joint N_opt 1e22"},
+        {"part": 2, "route": "joint", "replicate": 1, "r_hat": 1.02, "divergences": 2,
+         "quantity": "joint N_opt 1e22"},
+        {"part": 3, "replicate": 0, "r_hat": 1.21, "setting": "fixed"},
+        {"part": 3, "replicate": 1, "r_hat": 1.41, "setting": "fixed"},
+    ]
+    detail = pd.DataFrame(surface + others)
+    text = _readme_with(
+        tmp_path, monkeypatch, {"yin.csv": yin_rows, "yin_detail.csv": detail}
+    ).splitlines()
+    row = {q: next(line for line in text if q in line) for q in yin_rows["quantity"]}
+    q = yin_rows["quantity"]
+    assert "R-hat" not in row[q[0]]  # arithmetic: no fit
+    surface_note = "max R-hat 1.95, 16 divergences; 2 of 3 replicates above R-hat 1.01"
+    assert row[q[1]].endswith(f"| n; {surface_note} |")
+    assert row[q[2]].endswith(f"| n; {surface_note} |")
+    hp_note = "max R-hat 1.30, 7 divergences; 1 of 1 replicates above R-hat 1.01"
+    assert row[q[3]].endswith(f"| n; {hp_note} |")
+    joint_note = "max R-hat 1.02, 2 divergences; 1 of 2 replicates above R-hat 1.01"
+    assert row[q[4]].endswith(f"| n; {joint_note} |")
+    assert row[q[5]].endswith(
+        "| n; max R-hat 1.41, divergences not recorded; 2 of 2 replicates above R-hat 1.01 |"
+    )
+    (tmp_path / "yin_detail.csv").unlink()
+    text = _readme_with(tmp_path, monkeypatch, {})
+    assert "| n; fit diagnostics not recorded |" in text

@@ -58,3 +58,29 @@ def test_notebook_executes(name, tmp_path, monkeypatch):
     )
     if name == "planning.ipynb":
         assert images >= 6  # pairs, bowls, two fans, isoflop, n_opt, design ranking
+
+
+def test_paper_repro_uses_the_package_distance_and_says_which_cell_runs_the_script():
+    """paper_repro.ipynb had its own ``beyond()`` (decades beyond the largest fitted budget);
+    it now prints the package's ``bayeslaws.app.report.distance_phrase`` (the same decades), and
+    the markdown before ``import yin`` says plainly that the cell runs paper_repro/yin.py."""
+    import numpy as np
+
+    from bayeslaws.app.report import distance_phrase
+
+    nb = _read("paper_repro.ipynb")
+    code = "\n".join(cell.source for cell in nb.cells if cell.cell_type == "code")
+    assert "def beyond" not in code and "beyond(" not in code
+    assert code.count("distance_phrase(") == 3  # the Yin, Liang and Epoch budgets
+    k = next(
+        i
+        for i, c in enumerate(nb.cells)
+        if c.cell_type == "code" and "import yin" in c.source.splitlines()
+    )
+    before = nb.cells[k - 1]
+    assert before.cell_type == "markdown"
+    assert "runs the reproduction script" in before.source
+    assert "paper_repro/yin.py" in before.source
+    # what the old helper printed, 2.17 decades for 1e22 FLOPs beyond a largest budget 4.6e19
+    ranges = {"C": [1e18, 4.6e19]}
+    assert f"C {np.log10(1e22 / 4.6e19):.2f} decades above" in distance_phrase("C", 1e22, ranges)
