@@ -36,6 +36,7 @@ from .posterior import optimal_allocation, predict, query_frame
 from .posterior.draws import check_range
 from .runs import PlausibilityWarning, RunTable
 from .runs.cells import CELL_RTOL, same_value_ids
+from .runs.table import simulated_extent
 
 BAND_ALPHAS = {0.5: 0.35, 0.9: 0.18}
 GROUP_MARKERS = ("o", "s", "^", "v", "D", "P", "X", "<", ">", "h")
@@ -109,10 +110,8 @@ def _simulated_words(fit) -> str:
     " (SIMULATED data)" when the fit's data are simulated (its record's data source says
     SIMULATED, as :func:`bayeslaws.runs.table.simulated_note` and the simulated tables write it),
     " (partly SIMULATED data)" when only some rows are, else ""."""
-    source = str((fit.record.data or {}).get("source", ""))
-    if "partly SIMULATED" in source:
-        return " (partly SIMULATED data)"
-    return " (SIMULATED data)" if "SIMULATED" in source else ""
+    extent = simulated_extent((fit.record.data or {}).get("source", ""))
+    return {"partly": " (partly SIMULATED data)", "all": " (SIMULATED data)"}.get(extent, "")
 
 
 def _group_words(fit, group) -> str:
@@ -709,6 +708,8 @@ def design_ranking(
     ax.legend(handles=handles, fontsize=7.5, loc="lower right")
     ax.grid(True, axis="x", which="both", alpha=0.2)
     fig.tight_layout()
+    box = ax.get_position()  # long candidate labels push the axes right: centre on the figure
+    ax.title.set_x((0.5 - box.x0) / box.width)
     return fig
 
 
@@ -849,11 +850,13 @@ def design_replay(history: pd.DataFrame, *, metrics=("error", "r2"), strategies=
 
 
 def save(fig, path, dpi: int = 110):
-    """Write a figure (PNG, PDF, ... by extension) and close it; returns the path."""
+    """Write a figure (PNG, PDF, ... by extension) and close it; returns the path. The image
+    is cropped to what is drawn (``bbox_inches="tight"``), so a long title or label is never
+    cut off at the figure's edge."""
     from pathlib import Path
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=dpi)
+    fig.savefig(path, dpi=dpi, bbox_inches="tight")
     _pyplot().close(fig)
     return path

@@ -144,3 +144,123 @@ def test_run_demo_saves_the_fits_before_planning(simulated_fit, monkeypatch, tmp
         demo.run_demo(tmp_path, figures=False, progress=False, quiet=True)
     saved = bl.load_fit(tmp_path / "sweep_fit.nc")
     assert saved.diagnostics.n_draws == simulated_fit.diagnostics.n_draws
+
+
+# ---- real data: no simulator, the source named; cautions; what planning needs ------------------
+def _relabelled(fit, **data):
+    """The same fit, its record's run provenance (``record.data``) updated with ``data``."""
+    import copy
+    import dataclasses
+
+    out = copy.copy(fit)
+    out.record = dataclasses.replace(fit.record, data={**fit.record.data, **data})
+    return out
+
+
+def _report_text(fit, monkeypatch, **build) -> str:
+    """The planning report of ``fit`` (all but the next-runs sections) at 1e22 FLOPs."""
+    monkeypatch.setattr(plan_report, "_design_sections", lambda *a, **k: [])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the target and budget lie outside the small fit
+        plan = _plan(fit, 1.07e9, 1e10)
+        plan["allocation"] = bl.optimal_allocation(fit, C=1e22, seed=0)
+        plan["tokens_per_param"] = (20.0, 15.0, 25.0)
+        plan["near_optimal"] = bl.near_optimal(fit, 1e22, seed=0)
+        plan["fixed_vs_optimal"] = None
+        return plan_report.build_report(plan, fit, **build).to_text()
+
+
+def test_report_of_real_data_names_its_source_and_no_simulator(simulated_fit, monkeypatch):
+    """A plan of a fit to real runs was reported as "'video_dit_sweep_simulated' (SIMULATED
+    data ...)" and checked against the video-DiT simulator's truth, whatever the fit's data.
+    Now the title names the fit's own source; the SIMULATED preamble and the truth appear only
+    for SIMULATED data (or a truth given explicitly)."""
+    real = _relabelled(simulated_fit, source="measured/step_law_runs.csv")
+    text = _report_text(real, monkeypatch)
+    title = text.splitlines()[0]
+    assert "measured/step_law_runs.csv" in title and "video_dit" not in title, title
+    for word in ("SIMULATED", "simulator truth", "Simulator truth", "VideoDiTTruth", "Yin"):
+        assert word not in text, word
+    assert "== Compute-optimal allocation at C = 1e+22 FLOPs" in text
+
+    simulated = _report_text(simulated_fit, monkeypatch)
+    assert "SIMULATED" in simulated.splitlines()[0]
+    assert "The runs are SIMULATED" in simulated and "simulator truth (VideoDiTTruth)" in simulated
+    given = _report_text(real, monkeypatch, truth=VideoDiTTruth())  # a truth asked for
+    assert "SIMULATED" not in given and "simulator truth (VideoDiTTruth)" in given
+
+
+def test_fixed_vs_optimal_plan_has_a_truth_only_for_simulated_data(simulated_fit, monkeypatch):
+    """fixed_vs_optimal_plan always added the video-DiT simulator's answer ('truth'), also for a
+    fit to real runs; now only for SIMULATED data or a truth given."""
+    from bayeslaws.app import plan as plan_module
+
+    row = {"C": 1e22, "lr": 1e-3, "batch_size": 1e6, "size_change_median": 0.1}
+    monkeypatch.setattr(plan_module, "fixed_vs_optimal", lambda *a, **k: pd.DataFrame([row]))
+    real = _relabelled(simulated_fit, source="measured runs.csv")
+    assert "truth" not in plan_module.fixed_vs_optimal_plan(real, 1e22)
+    assert plan_module.known_truth(real) is None
+    assert np.isfinite(plan_module.fixed_vs_optimal_plan(simulated_fit, 1e22)["truth"])
+    assert "truth" in plan_module.fixed_vs_optimal_plan(real, 1e22, truth=VideoDiTTruth())
+    partly = _relabelled(simulated_fit, source="runs.csv (partly SIMULATED: 3 of 30 rows)")
+    assert plan_module.known_truth(partly) is None
+
+
+def test_fits_section_reports_the_screening(simulated_fit, monkeypatch):
+    """Runs flagged far off the law at fit time (fit.record.data['screening']) went unmentioned
+    in the planning report's fit-health section."""
+    screening = {
+        "action": "warn",
+        "threshold": 8.0,
+        "n_screened": 30,
+        "flagged": [{"row": "7", "z": 12.4, "ratio": 1.1}, {"row": "3", "z": -9.2, "ratio": 0.9}],
+    }
+    fit = _relabelled(simulated_fit, screening=screening)
+    text = " ".join(_report_text(fit, monkeypatch).split())
+    start = text.index("== Fits and sampler health ==")
+    health = text[start : text.index("==", start + 30)]
+    assert (
+        "screening: 2 run(s) > 8 robust sd off the fitted law, kept in the fit: rows 7 (z +12), "
+        "3 (z -9)" in health
+    ), health
+
+
+def test_fixed_vs_optimal_section_cautions_at_the_search_edge(simulated_fit):
+    """A share of draws whose refitted N_opt sits at the edge of the sizes searched
+    (answer['at_boundary'], 0.655 at 1e29 FLOPs on the demo's fit) cuts the interval off; the
+    report said nothing."""
+    answer = {
+        "ci": 0.9,
+        "lr": 1e-3,
+        "batch_size": 1e6,
+        "n_opt_fixed": 2e9,
+        "n_opt_optimal": 1e9,
+        "size_change_median": 1.0,
+        "size_change_lower": 0.2,
+        "size_change_upper": 3.0,
+        "verdict": "settled",
+        "n_draws": 100,
+        "at_boundary": 0.655,
+    }
+    plan = {"allocation": pd.DataFrame({"C": [1e29]}), "fixed_vs_optimal": answer}
+    notes = " ".join(plan_report._fixed_vs_optimal_section(plan, simulated_fit).notes)
+    assert "CAUTION: in 65.5% of draws the refitted N_opt is at the search edge" in notes
+    assert "the interval is cut off" in notes
+    plan["fixed_vs_optimal"] = {**answer, "at_boundary": 0.0}
+    notes = " ".join(plan_report._fixed_vs_optimal_section(plan, simulated_fit).notes)
+    assert "CAUTION" not in notes
+
+
+def test_planning_says_which_laws_it_needs(simulated_fit, monkeypatch):
+    """Planning a Chinchilla fit failed deep inside with "law 'chinchilla' defines no law
+    table"; now it says at once that planning needs law 'sweep' (or 'hyperparams' plus a
+    loss-surface fit), before any costly preparation."""
+    from bayeslaws.app import plan as plan_module
+    from bayeslaws.laws.contract import LawCapabilityError
+
+    def no_prepare(*args, **kwargs):
+        raise AssertionError("prepared before the laws were checked")
+
+    monkeypatch.setattr(plan_module.extrapolation, "prepare", no_prepare)
+    with pytest.raises(LawCapabilityError, match="planning needs a fit of law 'sweep'"):
+        plan_module.planning(simulated_fit)

@@ -445,3 +445,163 @@ def test_write_html_refuses_a_file_that_is_not_a_report(tmp_path):
     write_html(Report("first"), page)
     write_html(Report("second"), page)  # an earlier report is overwritten
     assert "second" in page.read_text()
+
+
+# ---- fit_report: screening, groups; figures that keep their titles -------------------------------
+def _with_data(fit, **data):
+    """The same fit, its record's run provenance (``record.data``) updated with ``data``."""
+    import copy
+    import dataclasses
+
+    out = copy.copy(fit)
+    out.record = dataclasses.replace(fit.record, data={**fit.record.data, **data})
+    return out
+
+
+EPOCH_LIKE_SCREENING = {  # as bl.fit records it: 4 of Epoch's raw points far above the law
+    "action": "warn",
+    "threshold": 8.0,
+    "n_screened": 245,
+    "flagged": [
+        {"row": "1", "z": 39.47, "ratio": 1.28},
+        {"row": "0", "z": 27.47, "ratio": 1.19},
+        {"row": "3", "z": 14.45, "ratio": 1.10},
+        {"row": "2", "z": 10.16, "ratio": 1.07},
+    ],
+}
+
+
+def test_fit_report_states_the_screening(simulated_fit):
+    """Runs flagged at fit time (fit.record.data['screening']) went unmentioned in the report;
+    now its preamble says how many, how far off, which rows and whether they were kept."""
+    from bayeslaws.app.report import fit_report
+
+    kept = fit_report(_with_data(simulated_fit, screening=EPOCH_LIKE_SCREENING)).to_text()
+    line = "screening: 4 run(s) > 8 robust sd off the fitted law, kept in the fit: rows 1 (z +39)"
+    assert line in " ".join(kept.split()), kept[:1500]
+    assert "0 (z +27), 3 (z +14), 2 (z +10)" in " ".join(kept.split())
+    excluded = {**EPOCH_LIKE_SCREENING, "action": "exclude", "excluded": ["1", "0", "3", "2"],
+                "rounds": [{"flagged": []}]}
+    text = " ".join(fit_report(_with_data(simulated_fit, screening=excluded)).to_text().split())
+    assert "4 run(s) > 8 robust sd off the fitted law, excluded and the law refitted" in text
+    clean = {**EPOCH_LIKE_SCREENING, "flagged": []}
+    text = " ".join(fit_report(_with_data(simulated_fit, screening=clean)).to_text().split())
+    assert "screening: no run > 8 robust sd off the fitted law (245 screened)" in text
+
+
+@pytest.fixture(scope="module")
+def grouped_fit():
+    """Each cell's best run of the bundled sweep as two groups: A as is, B with 8% higher loss
+    (tiny: one chain)."""
+    from bayeslaws.runs import best_run_per_cell
+
+    r = best_run_per_cell(bl.load_bundled()).df.drop(columns=["source"])
+    both = pd.concat([r.assign(group="A"), r.assign(group="B", loss=r["loss"] * 1.08)])
+    runs = bl.load_runs(both.reset_index(drop=True), group="group")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return bl.fit(runs, law="chinchilla", likelihood="gaussian", chains=1, warmup=100,
+                      draws=100, seed=0)
+
+
+def _section(text: str, title: str) -> str:
+    start = text.index(f"== {title}")
+    end = text.find("\n== ", start + 1)
+    return text[start : end if end > 0 else len(text)]
+
+
+def test_fit_report_of_a_grouped_fit_says_which_group(grouped_fit):
+    """fit_report predicted and allocated for a new group of a grouped fit without saying so,
+    and could not report a fitted group; now ``group=`` is passed to every prediction, the
+    allocation and the near-optimal band, and the report names the group (or says "a new
+    group") in its preamble and beside each section."""
+    from bayeslaws.app.report import fit_report
+
+    target, C = (3e8, 6e9), 1e20
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        new = fit_report(grouped_fit, targets=[target], budgets=[C]).to_text()
+        b = fit_report(grouped_fit, targets=[target], budgets=[C], group="B").to_text()
+        expected = {
+            g: bl.predict(grouped_fit, N=target[0], D=target[1], group=g, seed=0)["median"].iloc[0]
+            for g in (None, "B")
+        }
+        n_opt_b = bl.optimal_allocation(grouped_fit, C=C, group="B", seed=0)["N_opt"].iloc[0]
+    words = "for a new group (not one of: A, B)"
+    assert words in " ".join(new.split()[:200])  # the preamble
+    assert f"== Predictions {words} ==" in new
+    assert f"== Compute-optimal allocation {words} ==" in new
+    assert "== Predictions for group B ==" in b and "for a new group" not in b
+    assert "== Compute-optimal allocation for group B ==" in b
+    for text, g in ((new, None), (b, "B")):
+        line = next(x for x in _section(text, "Predictions").splitlines() if "(mean)" in x)
+        assert f"{expected[g]:.4g} [" in line, (g, line)
+    assert f"N_opt at C 1e+20  {n_opt_b:.3g} [" in _section(b, "Compute-optimal allocation")
+    with pytest.raises(ValueError, match="not one of the fit's groups"):
+        fit_report(grouped_fit, group="C")
+
+
+def test_report_command_takes_a_group(grouped_fit, tmp_path, monkeypatch, capsys):
+    """`bayeslaws report` had no --group: a grouped fit's report was always a new group's,
+    figures included."""
+    from bayeslaws import plot
+
+    path = tmp_path / "grouped.nc"
+    grouped_fit.save(path)
+    titles = {}
+    real = plot.save
+
+    def record(fig, out, **kwargs):
+        texts = [fig._suptitle.get_text() if fig._suptitle else ""]
+        titles[out.name] = " ".join(" ".join(texts + [a.get_title() for a in fig.axes]).split())
+        return real(fig, out, **kwargs)
+
+    monkeypatch.setattr(plot, "save", record)
+    argv = ["report", str(path), "--out", str(tmp_path / "r.html"), "--target", "3e8", "6e9"]
+    assert main(argv + ["--group", "B"]) == 0, capsys.readouterr().err
+    out = capsys.readouterr().out
+    assert "== Predictions for group B ==" in out
+    assert "(group B)" in titles["fan.png"], titles
+    assert main(argv + ["--group", "nope"]) != 0
+    assert "not one of the fit's groups" in capsys.readouterr().err
+
+
+def test_save_keeps_a_long_title_in_the_image(tmp_path):
+    """plot.save cut off what was drawn beyond the figure's edge (long titles of grouped fits'
+    fans); it now crops to what is drawn (bbox_inches='tight')."""
+    import matplotlib.pyplot as plt
+    from matplotlib.image import imread
+
+    from bayeslaws import plot
+
+    fig, ax = plt.subplots(figsize=(3, 2))
+    ax.set_title("a title far wider than this small figure, as a grouped fit's fan has " * 2)
+    width = imread(plot.save(fig, tmp_path / "long.png", dpi=100)).shape[1]
+    assert width > 300 * 1.5, width  # the whole title, not the figure's 3 inches
+
+
+def test_design_ranking_title_stays_inside_the_figure():
+    """Long candidate labels push the axes right, and the ranking's title, centred on the
+    axes, ran off the figure's right edge (about 100 px on the demo's ranking)."""
+    import matplotlib.pyplot as plt
+
+    from bayeslaws import plot
+
+    n = 10
+    plan = pd.DataFrame(
+        {
+            "C": np.geomspace(3e19, 1e20, n),
+            "N": np.geomspace(2e8, 2e9, n),
+            "D": np.geomspace(2e10, 5e10, n),
+            "n_runs": 15,
+            "info": np.linspace(0.1, 1.0, n),
+            "info_per_flop": np.geomspace(1e-20, 1e-19, n),
+            "width_now[N_opt(C=1e+22)]": 1.0,
+        }
+    )
+    fig = plot.design_ranking(plan, simulated=True)
+    fig.canvas.draw()
+    box = fig.axes[0].title.get_window_extent()
+    assert "N_opt(C=1e+22) per FLOP" in fig.axes[0].get_title()
+    assert box.x0 >= 0 and box.x1 <= fig.bbox.width, (box, fig.bbox.width)
+    plt.close(fig)

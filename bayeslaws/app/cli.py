@@ -628,6 +628,7 @@ def cmd_report(args) -> int:
     report = fit_report(
         fit, runs=runs, budgets=_floats(args.C, "C"), targets=targets or None, ci=args.ci,
         figure_dir=out.parent / f"{out.stem}_figures", seed=args.seed, references=known,
+        group=args.group,
     )
     print(report.to_text())
     print(f"wrote {write_html(report, out)}")
@@ -914,6 +915,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--known-label", default=None,
                    help="with --known: where the known values come from, e.g. 'Epoch AI 2024' "
                    "(append ':truth' for a simulator's truth; default: published)")
+    p.add_argument("--group", default=None,
+                   help="a fitted group's label: predictions, allocations and figures for it "
+                   "(grouped fits; default: a new group, and the report says so)")
     _add_columns(p)
     _add_exclusion(p)
     p.set_defaults(func=cmd_report)

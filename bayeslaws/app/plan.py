@@ -2,9 +2,10 @@
 answering eta_opt and B_opt (``hp_fit``) and the one answering the loss surface and N_opt
 (``surface_fit``; None or the same fit on the joint route, one law "sweep" fit), the optimal
 hyperparameters and loss at a target run, the compute-optimal allocation at a budget, the
-near-optimal sizes, the fixed-vs-optimal answer (with the simulator's own answer) and the next
-runs: the greedy batches, each candidate ranked alone, the guardrails that bit, the design's
-cautions and what each pick is worth.
+near-optimal sizes, the fixed-vs-optimal answer (with the simulator's own answer when the data
+are SIMULATED or a truth is given: :func:`known_truth`) and the next runs: the greedy batches,
+each candidate ranked alone, the guardrails that bit, the design's cautions and what each pick
+is worth.
 
 Units: N parameters, D tokens, C FLOPs. :mod:`.plan_report` turns a plan into the
 report; :mod:`.demo` runs the whole job.
@@ -29,6 +30,7 @@ from ..posterior import (
 )
 from ..posterior.fixed_hyperparams import refit_sizes
 from ..runs.simulate import VideoDiTTruth
+from ..runs.table import simulated_extent
 
 TARGET_N, TARGET_D = 1.07e9, 1e10  # Yin et al.'s 1.07B check at 10B tokens
 BUDGET = 1e22  # FLOPs: the budget Yin et al. quote N_opt = 2.43B at
@@ -36,6 +38,23 @@ DESIGN_BUDGETS = (3e19, 1e20)  # FLOPs: candidate isoFLOP runs just beyond the s
 DESIGN_PER_BUDGET = 7  # candidate sizes per isoFLOP line
 DESIGN_K = 3
 HP_K = 2
+
+
+def simulated_data(fit) -> bool:
+    """Whether every run ``fit`` was fitted to is SIMULATED by its record's data source, as the
+    titles of its figures say (:func:`bayeslaws.runs.table.simulated_extent`)."""
+    return simulated_extent((fit.record.data or {}).get("source", "")) == "all"
+
+
+def known_truth(fit, truth=None):
+    """The truth a plan of ``fit`` is checked against: ``truth`` when given, else the video-DiT
+    simulator's (:class:`~bayeslaws.runs.simulate.VideoDiTTruth`) when the fit's data are
+    SIMULATED (:func:`simulated_data`; the package's only simulator of LR x batch sweeps, which
+    planning needs: pass ``truth`` for data of another simulator), else None (real data have no
+    known truth)."""
+    if truth is not None:
+        return truth
+    return VideoDiTTruth() if simulated_data(fit) else None
 
 
 def route_of(hp_fit, surface_fit=None) -> str:
@@ -56,6 +75,7 @@ def planning(
     tolerance: float | None = None,
     seed: int = 0,
     calibration: dict | None = None,
+    truth=None,
 ) -> dict:
     """The planning numbers, each with a central ``ci`` interval.
 
@@ -70,14 +90,18 @@ def planning(
     (:class:`~bayeslaws.posterior.allocation.NearOptimal`; ``tolerance`` None: its default,
     relative to the reducible loss),
     ``fixed_vs_optimal`` (the row of :func:`bayeslaws.posterior.fixed_vs_optimal` at ``budget``
-    plus ``truth``, the simulator's own answer to the same question; None on the best-cell
-    route, whose fits know no loss off the optimal hyperparameters) and the next runs
-    (:func:`next_runs_plan`).
+    plus ``truth``, the simulator's own answer to the same question, when there is a truth;
+    None on the best-cell route, whose fits know no loss off the optimal hyperparameters), the
+    next runs (:func:`next_runs_plan`) and ``truth``: the truth the report checks the numbers
+    against (:func:`known_truth`: ``truth`` if given, the simulator's for SIMULATED data, else
+    None).
 
     ``calibration``: NUTS settings (chains, warmup, draws) of any refits the default model
     discrepancy needs (:func:`bayeslaws.posterior.extrapolation.prepare`), computed once and
     kept in the surface fit's cache (a law that is not widened, such as "sweep", needs none)."""
     surface_fit = hp_fit if surface_fit is None else surface_fit
+    check_planning_laws(hp_fit, surface_fit)
+    truth = known_truth(hp_fit, truth)
     if surface_fit.law.widened:
         extrapolation.prepare(
             surface_fit,
@@ -112,24 +136,44 @@ def planning(
         "allocation": optimal_allocation(surface_fit, C=budget, ci=ci, seed=seed),
         "tokens_per_param": (float(med), float(lo), float(hi)),
         "near_optimal": near,
-        "fixed_vs_optimal": fixed_vs_optimal_plan(surface_fit, budget, ci),
+        "fixed_vs_optimal": fixed_vs_optimal_plan(surface_fit, budget, ci, truth),
         "ci": ci,
+        "truth": truth,
     }
     plan.update(next_runs_plan(hp_fit, surface_fit, target_N, target_D, budget, ci, seed))
     return plan
 
 
+def check_planning_laws(hp_fit, surface_fit) -> None:
+    """A :class:`LawCapabilityError` saying which laws planning needs, unless ``hp_fit``
+    predicts eta_opt and B_opt and ``surface_fit`` the loss."""
+    needs = (
+        "planning needs a fit of law 'sweep' (one fit of an LR x batch sweep: the joint route) "
+        "or of law 'hyperparams' plus a loss-surface fit (surface_fit=, e.g. law 'chinchilla' "
+        "on each cell's best run: the best-cell route)"
+    )
+    if not {"eta_opt", "B_opt"} <= set(hp_fit.law.quantities):
+        raise LawCapabilityError(
+            f"{needs}; law {hp_fit.law.name!r} predicts no optimal learning rate and batch size"
+        )
+    if "loss" not in surface_fit.law.quantities:
+        raise LawCapabilityError(f"{needs}; law {surface_fit.law.name!r} predicts no loss")
+
+
 def fixed_vs_optimal_plan(fit_, budget: float, ci: float = 0.9, truth=None) -> dict | None:
     """The fixed-vs-optimal answer at ``budget`` (:func:`bayeslaws.posterior.fixed_vs_optimal`,
     its one row as a dict) with ``truth``: the simulator's own answer to the same question (same
-    cells, same fixed setting, same refit on its noise-free losses). None when the fit's law
-    knows no loss off the optimal hyperparameters (the best-cell route)."""
+    cells, same fixed setting, same refit on its noise-free losses), only when there is a truth
+    (:func:`known_truth`: ``truth`` if given, the simulator's for SIMULATED data). None when the
+    fit's law knows no loss off the optimal hyperparameters (the best-cell route)."""
     try:
         row = fixed_vs_optimal(fit_, budget, ci=ci).iloc[0].to_dict()
     except LawCapabilityError:
         return None
+    truth = known_truth(fit_, truth)
+    if truth is None:
+        return row
     cells = fit_.training_runs().df[["N", "D"]].drop_duplicates()
-    truth = VideoDiTTruth() if truth is None else truth
     row["truth"] = truth_size_change(
         truth, cells, budget, row["lr"], row["batch_size"], fit_.compute_model
     )

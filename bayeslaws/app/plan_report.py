@@ -2,9 +2,11 @@
 (:func:`bayeslaws.app.plan.planning`) with the generic structures of :mod:`.report`.
 
 Every number in the report comes with its credible interval, where it lies relative to the
-fitted data, and, because the data are simulated, whether the simulator's truth
+fitted data, and, when the data are SIMULATED (or a truth is given:
+:func:`bayeslaws.app.plan.known_truth`), whether the simulator's truth
 (:class:`bayeslaws.runs.simulate.VideoDiTTruth`) and Yin et al.'s published values
-(:mod:`bayeslaws.runs.published`) lie inside that interval. The next-runs section gives the
+(:mod:`bayeslaws.runs.published`) lie inside that interval; a report on real data names its
+source and compares with no truth. The next-runs section gives the
 greedy batch (picked together) and the ranking of each candidate alone (the figure), explains the
 guardrails where they bite, flags picks outside the fitted range and says per pick whether the
 expected gain is worth its compute.
@@ -19,12 +21,27 @@ import pandas as pd
 
 from ..posterior.allocation import band_edge_message, edge_message
 from ..posterior.extrapolation import DEFAULT_METHOD
+from ..posterior.fixed_hyperparams import N_GRID
 from ..posterior.predict import outside_decades
 from ..runs import RunTable, published
-from ..runs.bundled import DEFAULT_DATASET, load_bundled
 from ..runs.simulate import VideoDiTTruth
-from .plan import DESIGN_BUDGETS, DESIGN_PER_BUDGET, route_of, truth_near_optimal
-from .report import Number, Reference, Report, Section, distances, near_optimal_sentence
+from .plan import (
+    DESIGN_BUDGETS,
+    DESIGN_PER_BUDGET,
+    known_truth,
+    route_of,
+    simulated_data,
+    truth_near_optimal,
+)
+from .report import (
+    Number,
+    Reference,
+    Report,
+    Section,
+    distances,
+    near_optimal_sentence,
+    screening_sentence,
+)
 
 TRUTH_LABEL = "VideoDiTTruth"
 YIN_LABEL = "Yin et al. 2025"
@@ -47,7 +64,10 @@ ROUTE_WORDS = {
 
 # ---- known values --------------------------------------------------------------------------------
 def truth_refs(value: float, published_value: float | None = None, label: str = YIN_LABEL):
-    """The simulator's truth and, if given, a published value as references."""
+    """The simulator's truth and, if given, a published value as references; none when
+    ``value`` is None (no truth: real data)."""
+    if value is None:
+        return []
     refs = [Reference(TRUTH_LABEL, float(value), "truth")]
     if published_value is not None:
         refs.append(Reference(label, float(published_value), "published"))
@@ -93,28 +113,33 @@ def build_report(
     figures: list | None = None,
 ) -> Report:
     """The planning report (:class:`~bayeslaws.app.report.Report`); ``surface_fit`` None: the
-    same fit as ``hp_fit`` (the joint route); ``runs``: the fitted runs (default the bundled
-    sweep); ``figures``: (caption, path) pairs shown in its last section."""
-    truth = VideoDiTTruth() if truth is None else truth
+    same fit as ``hp_fit`` (the joint route); ``runs``: the fitted runs (default the fit's
+    own); ``truth``: the truth the numbers are checked against (default the plan's, else
+    :func:`~bayeslaws.app.plan.known_truth`: the simulator's for SIMULATED data, none for real
+    data); ``figures``: (caption, path) pairs shown in its last section."""
+    truth = known_truth(hp_fit, plan.get("truth") if truth is None else truth)
     surface_fit = hp_fit if surface_fit is None else surface_fit
-    runs = load_bundled(DEFAULT_DATASET) if runs is None else runs
+    runs = hp_fit.training_runs() if runs is None else runs
     route = plan.get("route") or route_of(hp_fit, surface_fit)
     ci = plan.get("ci", 0.9)
     pct = f"{100 * ci:g}%"
     h = plan["hyperparams"]
     tN, tD = float(h["N"].iloc[0]), float(h["D"].iloc[0])
     hp_ranges, s_ranges = hp_fit.record.ranges, surface_fit.record.ranges
+    source = (hp_fit.record.data or {}).get("source", "?")
     report = Report(
-        f"bayeslaws demo: planning report on '{DEFAULT_DATASET}' (SIMULATED data, {route} route)",
+        f"bayeslaws planning report on {source!r} ({route} route)",
         [
-            "The runs are SIMULATED (bayeslaws.runs.simulate, video-DiT design of Yin et al. "
-            "2025), so every number can be checked against the simulator's truth "
-            f"({TRUTH_LABEL}); Yin et al.'s published values are shown where they exist.",
+            *_known_values_words(hp_fit, truth),
             ROUTE_WORDS[route],
-            f"{runs}",
+            *([f"{runs}"] if runs is not None else []),
             f"All intervals are central {pct} posterior credible intervals. 'where' gives the "
-            "distance from the fitted data in decades; 'inside' / 'OUTSIDE' says whether a "
-            "known value lies in the interval.",
+            "distance from the fitted data in decades"
+            + (
+                "; 'inside' / 'OUTSIDE' says whether a known value lies in the interval."
+                if truth is not None
+                else "."
+            ),
             "fitted ranges: "
             + "; ".join(f"{k} [{v[0]:.3g}, {v[1]:.3g}]" for k, v in s_ranges.items()),
         ],
@@ -143,6 +168,11 @@ def build_report(
                 else "no problems"
             )
             for name, f in named
+        ]
+        + [
+            f"{name}: {screening_sentence(f.record.data)}"
+            for name, f in named
+            if screening_sentence(f.record.data)
         ],
     )
     report.sections.append(fits)
@@ -160,7 +190,7 @@ def build_report(
                 "",
                 "{:.3g}",
                 where_t,
-                truth_refs(truth.eta_opt(tN, tD)),
+                truth_refs(_known(truth, "eta_opt", tN, tD)),
             )
         )
         hp.numbers.append(
@@ -172,12 +202,12 @@ def build_report(
                 "tokens",
                 "{:.4g}",
                 where_t,
-                truth_refs(truth.b_opt(tN, tD)),
+                truth_refs(_known(truth, "b_opt", tN, tD)),
             )
         )
     table = plan["law_table"]
     for (q, param), r in table.iterrows():
-        value = getattr(truth, LAW_TRUTH[(q, param)])
+        value = _known(truth, LAW_TRUTH[(q, param)])
         hp.numbers.append(
             Number(
                 f"{q} law: {param}",
@@ -191,8 +221,13 @@ def build_report(
             )
         )
     hp.notes.append(
-        "The simulator's hyperparameter laws ARE Yin et al.'s published laws, so the two "
-        "references coincide. Posterior median laws: "
+        (
+            "The simulator's hyperparameter laws ARE Yin et al.'s published laws, so the two "
+            "references coincide. "
+            if truth is not None
+            else ""
+        )
+        + "Posterior median laws: "
         + "; ".join(table.attrs.get("formulas", {}).values())
     )
     report.sections.append(hp)
@@ -207,7 +242,7 @@ def build_report(
     surf = Section(f"Loss surface L(N, D) = E + A/N^alpha + B/D^beta ({source})")
     for name in (*SURFACE_TRUTH, "a_opt"):
         r = summary.loc[name]
-        value = truth.n_opt_exponent if name == "a_opt" else getattr(truth, name)
+        value = _known(truth, "n_opt_exponent" if name == "a_opt" else name)
         surf.numbers.append(
             Number(name, r["50%"], r[lo_col], r[hi_col], "", "{:.4g}", "", truth_refs(value))
         )
@@ -225,29 +260,59 @@ def build_report(
                 "",
                 "{:.4f}",
                 distances(s_ranges, N=tN, D=tD),
-                truth_refs(truth.loss_star(tN, tD), published_loss(tN, tD)),
+                truth_refs(_known(truth, "loss_star", tN, tD), published_loss(tN, tD)),
             )
         )
-    lossec.notes.append(
-        "The truth is the noise-free loss L*(N, D); one new run scatters around it by the "
-        f"simulator's noise ({100 * truth.noise_sd:.2g}% sd), which the new_run interval includes."
-    )
+    if truth is not None:
+        lossec.notes.append(
+            "The truth is the noise-free loss L*(N, D); one new run scatters around it by the "
+            f"simulator's noise ({100 * truth.noise_sd:.2g}% sd), which the new_run interval "
+            "includes."
+        )
     report.sections.append(lossec)
 
     report.sections.append(_allocation_section(plan, surface_fit, truth))
-    report.sections.append(_fixed_vs_optimal_section(plan, surface_fit))
+    report.sections.append(_fixed_vs_optimal_section(plan, surface_fit, truth))
     report.sections += _design_sections(plan, surface_fit, hp_fit, pct)
     if figures:
         report.sections.append(Section("Figures", figures=list(figures)))
     return report
 
 
+def _known_values_words(fit, truth) -> list:
+    """The preamble's words on the data and the known values: SIMULATED data are checked
+    against the simulator's truth; a truth given for real data is named; none otherwise."""
+    if simulated_data(fit):
+        return [
+            "The runs are SIMULATED (bayeslaws.runs.simulate, video-DiT design of Yin et al. "
+            "2025), so every number can be checked against the simulator's truth "
+            f"({TRUTH_LABEL}); Yin et al.'s published values are shown where they exist."
+        ]
+    if truth is not None:
+        return [
+            f"Every number is checked against the truth given ({TRUTH_LABEL}); Yin et al.'s "
+            "published values are shown where they exist."
+        ]
+    return []
+
+
+def _known(truth, name: str, *args):
+    """The truth's value ``name`` (an attribute, or a method called with ``args``); None
+    without a truth."""
+    if truth is None:
+        return None
+    value = getattr(truth, name)
+    return value(*args) if args else value
+
+
 def _allocation_section(plan: dict, surface_fit, truth) -> Section:
     a = plan["allocation"].iloc[0]
     C = float(a["C"])
     ranges = surface_fit.record.ranges
-    n_t, d_t = float(truth.n_opt(C)), float(truth.d_opt(C))
-    yin = published.YIN_N_OPT_AT_BUDGET if np.isclose(C, published.YIN_BUDGET) else None
+    n_t, d_t = _known(truth, "n_opt", C), _known(truth, "d_opt", C)
+    yin = None
+    if truth is not None and np.isclose(C, published.YIN_BUDGET):
+        yin = published.YIN_N_OPT_AT_BUDGET
     sec = Section(f"Compute-optimal allocation at C = {C:.3g} FLOPs (C = 6ND)")
     sec.numbers += [
         Number(
@@ -278,7 +343,7 @@ def _allocation_section(plan: dict, surface_fit, truth) -> Section:
             "",
             "{:.4f}",
             distances(ranges, C=C),
-            truth_refs(truth.loss_star(n_t, d_t)),
+            truth_refs(_known(truth, "loss_star", n_t, d_t)),
         ),
         Number(
             "tokens per parameter",
@@ -286,7 +351,7 @@ def _allocation_section(plan: dict, surface_fit, truth) -> Section:
             "",
             "{:.3g}",
             distances(ranges, C=C),
-            truth_refs(d_t / n_t),
+            truth_refs(None if truth is None else d_t / n_t),
         ),
     ]
     at_edge = edge_message(C, a.get("at_boundary", 0.0), DEFAULT_METHOD, caller="")
@@ -306,34 +371,39 @@ def _allocation_section(plan: dict, surface_fit, truth) -> Section:
     band_edge = band_edge_message(near)
     if band_edge:
         sec.notes.append(f"CAUTION: {band_edge}")
-    if near.band is not None:
-        # the truth at the tolerance the band was actually computed with
-        tolerance, relative_to = near.tolerance, near.relative_to
-        if floor_missing:
-            tolerance, relative_to = near.tolerance_total, "total"
-        t_lo = truth_near_optimal(truth, C, tolerance, relative_to)
-        if near.band_at_edge[0]:
-            where = (
-                "the smallest size searched: the band extends below it, so it is no estimate "
-                "of the smallest size within the tolerance."
-            )
-        elif near.band[0] > 1.01 * t_lo:
-            where = (
-                "ABOVE it: the band is conservative on the small side (it leaves out sizes the "
-                "truth puts within the tolerance)."
-            )
-        elif near.band[0] < t_lo / 1.01:
-            where = (
-                "BELOW it: the band is too generous on the small side (it admits sizes the "
-                "truth puts outside the tolerance)."
-            )
-        else:
-            where = "at it (within 1%)."
-        sec.notes.append(
-            f"Simulator truth: the smallest size within that tolerance is {t_lo:.3g}; the band's "
-            f"smallest, {near.band[0]:.3g}, is {where}"
-        )
+    if near.band is not None and truth is not None:
+        sec.notes.append(_near_optimal_truth(near, C, truth, floor_missing))
     return sec
+
+
+def _near_optimal_truth(near, C: float, truth, floor_missing: str) -> str:
+    """Where the band's smallest size lies against the truth's smallest size within the same
+    tolerance (the one the band was actually computed with)."""
+    tolerance, relative_to = near.tolerance, near.relative_to
+    if floor_missing:
+        tolerance, relative_to = near.tolerance_total, "total"
+    t_lo = truth_near_optimal(truth, C, tolerance, relative_to)
+    if near.band_at_edge[0]:
+        where = (
+            "the smallest size searched: the band extends below it, so it is no estimate "
+            "of the smallest size within the tolerance."
+        )
+    elif near.band[0] > 1.01 * t_lo:
+        where = (
+            "ABOVE it: the band is conservative on the small side (it leaves out sizes the "
+            "truth puts within the tolerance)."
+        )
+    elif near.band[0] < t_lo / 1.01:
+        where = (
+            "BELOW it: the band is too generous on the small side (it admits sizes the "
+            "truth puts outside the tolerance)."
+        )
+    else:
+        where = "at it (within 1%)."
+    return (
+        f"Simulator truth: the smallest size within that tolerance is {t_lo:.3g}; the band's "
+        f"smallest, {near.band[0]:.3g}, is {where}"
+    )
 
 
 def _floor_missing(near, surface_fit) -> str:
@@ -353,9 +423,10 @@ def _floor_missing(near, surface_fit) -> str:
     )
 
 
-def _fixed_vs_optimal_section(plan: dict, surface_fit) -> Section:
+def _fixed_vs_optimal_section(plan: dict, surface_fit, truth=None) -> Section:
     """Yin et al.'s question: how much does one fixed (lr, batch) for every cell, instead of
-    each cell's optimum, move the compute-optimal size?"""
+    each cell's optimum, move the compute-optimal size? Yin et al.'s own answer is quoted only
+    beside a ``truth`` (the simulator of their design)."""
     C = float(plan["allocation"]["C"].iloc[0])
     sec = Section(f"Fixed vs optimal hyperparameters at C = {C:.3g} FLOPs")
     answer = plan.get("fixed_vs_optimal")
@@ -392,12 +463,15 @@ def _fixed_vs_optimal_section(plan: dict, surface_fit) -> Section:
         "is least-squares fitted to each set, as Yin et al. do with their grid, and its N_opt "
         "at the budget compared.",
     ]
+    at_edge = _refit_edge_caution(answer.get("at_boundary", 0.0))
+    if at_edge:
+        sec.notes.append(at_edge)
     if "truth" in answer:
         sec.notes.append(
             f"Simulator truth: the same refit of its noise-free losses gives "
             f"{answer['truth']:+.0%}."
         )
-    if np.isclose(C, published.YIN_BUDGET):
+    if truth is not None and np.isclose(C, published.YIN_BUDGET):
         fixed_n, opt_n = published.YIN_N_OPT_FIXED_HP_AT_BUDGET, published.YIN_N_OPT_AT_BUDGET
         sec.notes.append(
             f"Yin et al. report N_opt {fixed_n:.3g} with fixed against {opt_n:.3g} with optimal "
@@ -406,6 +480,19 @@ def _fixed_vs_optimal_section(plan: dict, surface_fit) -> Section:
             "this interval."
         )
     return sec
+
+
+def _refit_edge_caution(share: float) -> str:
+    """A caution when a share of the draws' refitted N_opt lies at the edge of the sizes
+    searched (fixed_vs_optimal's ``at_boundary``); '' when none does."""
+    if not share > 0:
+        return ""
+    return (
+        f"CAUTION: in {share:.1%} of draws the refitted N_opt is at the search edge (sizes "
+        f"{N_GRID[0]:.0e} to {N_GRID[-1]:.0e} params); the interval is cut off there: a budget "
+        "far from the fitted cells, or cells that barely constrain the refit (column "
+        "at_boundary)."
+    )
 
 
 def _outside(fit, N: float, D: float) -> str:
@@ -564,11 +651,16 @@ def _design_sections(plan: dict, surface_fit, hp_fit, pct: str) -> list:
 
 
 def format_report(
-    plan: dict, hp_fit, surface_fit=None, runs: RunTable | None = None, ci: float = 0.9
+    plan: dict,
+    hp_fit,
+    surface_fit=None,
+    runs: RunTable | None = None,
+    ci: float = 0.9,
+    truth: VideoDiTTruth | None = None,
 ) -> str:
     """The planning report as text (arguments as :func:`build_report`)."""
     plan = {**plan, "ci": plan.get("ci", ci)}
-    return build_report(plan, hp_fit, surface_fit, runs).to_text()
+    return build_report(plan, hp_fit, surface_fit, runs, truth).to_text()
 
 
 def comparison_table(report: Report) -> pd.DataFrame:

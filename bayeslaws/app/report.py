@@ -221,19 +221,24 @@ def fit_report(
     figure_dir=None,
     seed: int = 0,
     references: dict | None = None,
+    group=None,
 ) -> Report:
-    """A report of one fit: the data and the sampler's health, the parameters, predictions at
-    ``targets`` ((N, D) pairs, or (N, C) for an isoFLOP law), the compute-optimal allocation at
-    ``budgets`` (FLOPs) for laws that define one, and the figures (written to ``figure_dir``
-    when given). ``references``: known values of summary parameters, name -> (label, value,
-    kind) to compare with their intervals."""
+    """A report of one fit: the data (with the outlier screening done at fit time) and the
+    sampler's health, the parameters, predictions at ``targets`` ((N, D) pairs, or (N, C) for an
+    isoFLOP law), the compute-optimal allocation at ``budgets`` (FLOPs) for laws that define
+    one, and the figures (written to ``figure_dir`` when given). ``references``: known values of
+    summary parameters, name -> (label, value, kind) to compare with their intervals.
+    ``group``: a grouped fit's fitted group the predictions, allocations and figures are for
+    (None: a new group, wider; the report says so)."""
     from .. import plot
-    from ..laws.contract import LawCapabilityError
+    from ..laws.contract import LawCapabilityError, resolve_group
     from ..posterior import near_optimal, optimal_allocation, predict
 
+    resolve_group(fit.groups, group)  # a fitted group's label, or None
     ranges = fit.record.ranges
     data = fit.record.data or {}
     pct = f"{100 * ci:g}%"
+    which = group_words(fit, group)
     report = Report(
         f"bayeslaws report: law {fit.law.name!r} ({fit.law.description})",
         [
@@ -243,6 +248,8 @@ def fit_report(
                 f"excluded: {x['count']} rows, reason: {x['reason']}"
                 for x in data.get("exclusions", [])
             ),
+            *([screening_sentence(data)] if screening_sentence(data) else []),
+            *([group_sentence(fit, group)] if which else []),
             "fitted ranges: "
             + "; ".join(f"{k} [{v[0]:.3g}, {v[1]:.3g}]" for k, v in ranges.items()),
             f"All intervals are central {pct} posterior credible intervals"
@@ -276,11 +283,14 @@ def fit_report(
         )
     report.sections.append(params)
     other = next((c for c in fit.law.inputs if c != "N"), "D")
+    beside = f" for {which}" if which else ""
     if targets:
-        sec = Section("Predictions")
+        sec = Section(f"Predictions{beside}")
         for N, value in targets:
             for kind in ("mean", "new_run"):
-                t = predict(fit, N=N, ci=ci, kind=kind, seed=seed, **{other: value}).iloc[0]
+                t = predict(
+                    fit, N=N, ci=ci, kind=kind, seed=seed, group=group, **{other: value}
+                ).iloc[0]
                 for q in fit.law.quantities:
                     col = "" if q == fit.law.primary else f"{q}_"
                     if f"{col}median" not in t or not np.isfinite(t[f"{col}median"]):
@@ -295,14 +305,16 @@ def fit_report(
         report.sections.append(sec)
     figures = []
     try:
-        alloc = optimal_allocation(fit, C=budgets, ci=ci, seed=seed) if budgets else None
+        alloc = (
+            optimal_allocation(fit, C=budgets, ci=ci, seed=seed, group=group) if budgets else None
+        )
     except LawCapabilityError:
         alloc = None
         report.sections.append(
             Section("Compute-optimal allocation", notes=[f"law {fit.law.name!r} defines none"])
         )
     if alloc is not None:
-        sec = Section("Compute-optimal allocation")
+        sec = Section(f"Compute-optimal allocation{beside}")
         for _, a in alloc.iterrows():
             C = float(a["C"])
             for q, unit, axis in (("N_opt", "parameters", "N"), ("D_opt", "tokens", "D"),
@@ -312,7 +324,7 @@ def fit_report(
                     Number(f"{q} at C {C:.3g}", a[q], a[f"{q}_lower"], a[f"{q}_upper"], unit,
                            "{:.4g}" if q == "L_opt" else "{:.3g}", where)
                 )
-            near = near_optimal(fit, C, ci=ci, seed=seed)
+            near = near_optimal(fit, C, ci=ci, seed=seed, group=group)
             sec.notes.append(near_optimal_sentence(near))
         report.sections.append(sec)
     if figure_dir is not None:
@@ -320,10 +332,11 @@ def fit_report(
         train = fit.training_runs() if runs is None else runs
         bands = (0.5, ci) if ci > 0.5 else (ci,)  # the stated ci and an inner 50% band
         jobs = [("fan.png", "the law against N with its bands, beyond the fitted range",
-                 lambda: plot.fan(fit, train, targets=targets, ci=bands, seed=seed))]
+                 lambda: plot.fan(fit, train, targets=targets, ci=bands, seed=seed,
+                                  group=group))]
         if alloc is not None:
             jobs.append(("isoflop.png", "loss along the isoFLOP lines of the budgets",
-                         lambda: plot.isoflop(fit, budgets, ci=ci, seed=seed)))
+                         lambda: plot.isoflop(fit, budgets, ci=ci, seed=seed, group=group)))
         jobs.append(("pairs.png", "posterior pairs (divergent transitions marked)",
                      lambda: plot.pairs(fit)))
         for name, caption, make in jobs:
@@ -335,6 +348,76 @@ def fit_report(
                 continue
         report.sections.append(Section("Figures", figures=figures))
     return report
+
+
+def group_words(fit, group) -> str:
+    """Which group a grouped fit's numbers are for: "group a", or "a new group (not one of: a,
+    b)" when ``group`` is None; "" for a fit without groups."""
+    if len(fit.groups) <= 1:
+        return ""
+    if group is not None:
+        return f"group {group}"
+    return f"a new group (not one of: {', '.join(map(str, fit.groups))})"
+
+
+def group_sentence(fit, group) -> str:
+    """The preamble's line saying which group of a grouped fit the report answers for."""
+    words = group_words(fit, group)
+    if group is not None:
+        return f"Predictions, allocations and figures are for {words} of this grouped fit."
+    return (
+        f"Predictions, allocations and figures are for {words}: its offsets are drawn from the "
+        "groups' spread, so its intervals are wider than a fitted group's (group= or --group "
+        "NAME gives a fitted group's)."
+    )
+
+
+SCREENING_LISTED = 10  # flagged rows named in the report's screening line
+
+
+def _flagged_rows(flagged: list) -> str:
+    """Flagged runs of a screening record as 'rows 1 (z +39), 0 (z +27)'."""
+    named = [
+        f"{r['row']} (z {r['z']:+.0f})" if r.get("z") is not None else str(r["row"])
+        for r in flagged[:SCREENING_LISTED]
+    ]
+    more = len(flagged) - SCREENING_LISTED
+    return "rows " + ", ".join(named) + (f" and {more} more" if more > 0 else "")
+
+
+def screening_sentence(data: dict) -> str:
+    """The outlier screening done at fit time (``fit.record.data["screening"]``,
+    :mod:`bayeslaws.inference.screening`) in one line: how many runs lay beyond the threshold,
+    whether they were kept or excluded, and which; '' for a fit that records none."""
+    entry = (data or {}).get("screening")
+    if not entry:
+        return ""
+    if entry.get("action") == "off":
+        return "screening: off (screen='off'): runs far off the fitted law were not looked for."
+    threshold = f"{entry['threshold']:g}" if entry.get("threshold") is not None else "?"
+    flagged = entry.get("flagged") or []
+    if not flagged:
+        return (
+            f"screening: no run > {threshold} robust sd off the fitted law "
+            f"({entry.get('n_screened', '?')} screened)."
+        )
+    if entry.get("excluded"):
+        done = "excluded and the law refitted without them"
+    elif entry.get("not_excluded"):
+        done = f"kept, {entry['not_excluded']}"
+    else:
+        done = "kept in the fit"
+    line = (
+        f"screening: {len(flagged)} run(s) > {threshold} robust sd off the fitted law, {done}: "
+        + _flagged_rows(flagged)
+    )
+    for again in entry.get("rounds") or []:
+        if again.get("flagged"):
+            line += (
+                f"; after that refit {len(again['flagged'])} more, kept: "
+                + _flagged_rows(again["flagged"])
+            )
+    return line + "."
 
 
 def near_optimal_sentence(near) -> str:

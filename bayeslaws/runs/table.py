@@ -747,6 +747,15 @@ def simulated_note(df: pd.DataFrame, source: str = "") -> str:
     return f" (partly SIMULATED: {k} of {n} rows by its source column)"
 
 
+def simulated_extent(source: str) -> str:
+    """How much of a table is SIMULATED by its ``source`` (as :func:`simulated_note` and the
+    simulated tables write it): "partly", "all" or "none"."""
+    source = str(source)
+    if "partly SIMULATED" in source:
+        return "partly"
+    return "all" if "SIMULATED" in source else "none"
+
+
 def _group_labels(values: pd.Series, name: str, note: str) -> pd.Series:
     """The group column as text labels; a missing, empty or all-space cell is an error naming
     the rows (a text file's "NA" or "None" is a label: see :func:`_read_text`)."""
