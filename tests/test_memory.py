@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import bayeslaws as bl
@@ -44,3 +45,27 @@ def test_a_crowded_process_releases_before_a_new_kernel_and_fits_the_same(
     np.testing.assert_allclose(
         again.idata.posterior["alpha"].values, reference.idata.posterior["alpha"].values
     )
+
+
+def test_a_crowded_process_releases_at_a_fit_whose_kernel_is_cached(
+    simulated_runs, monkeypatch, capsys
+):
+    """The check runs at every fit, not only before a new kernel: other compiles (a design
+    step's, for each new number of candidates) crowd the mappings while every fit reuses its
+    kernel (a Marin design replay died so)."""
+    table = simulated_runs.df.iloc[:25]
+    bl.fit(table, **FIT)  # its kernel is now cached
+    monkeypatch.setattr(memory, "map_limit", lambda: 1)
+    capsys.readouterr()
+    bl.fit(table, **FIT)
+    assert "compiled caches cleared" in capsys.readouterr().err
+
+
+def test_a_design_step_releases_when_crowded(simulated_fit, monkeypatch, capsys):
+    cands = pd.DataFrame({"N": [2e8, 4e8, 8e8], "D": [8e9, 8e9, 8e9]})
+    monkeypatch.setattr(memory, "map_limit", lambda: 1)
+    count = len(memory.RELEASES)
+    capsys.readouterr()
+    bl.design.next_runs(simulated_fit, cands, bl.design.NOpt(C=1e21), k=1, model="none")
+    assert len(memory.RELEASES) > count
+    assert "compiled caches cleared" in capsys.readouterr().err

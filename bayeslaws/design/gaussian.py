@@ -40,6 +40,7 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
+from ..inference import memory
 from ..posterior.extrapolation import drift
 from . import discrepancy
 from .candidates import check_candidates, positive_int, unit_codes
@@ -270,6 +271,7 @@ def setup(
 ) -> Problem:
     """Check the candidates, draw the target, the drift slopes and the predicted observations
     (one set of draws, extrapolation method :func:`.discrepancy.design_method` of ``model``)."""
+    memory.release_if_crowded()  # each new number of candidates compiles (memory mappings)
     df = check_candidates(fit, cands)
     labels, row_unit = unit_codes(df)
     target = AllParameters() if target is None else target

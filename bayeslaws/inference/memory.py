@@ -11,11 +11,15 @@ kernel cache is not enough, since JAX's caches still hold the executables;
 one process reach 39,588 regions without a release; with it, one release takes 33,837 to
 1,776).
 
-:func:`release_if_crowded` is called before each new NUTS kernel is built (the compile that
-recurs most in such loops; the release clears every JAX-compiled function, not only samplers):
-when the regions exceed ``fraction`` of the limit it clears bayeslaws' and JAX's compiled
-caches (later fits reload their kernels from the persistent compilation cache, or compile
-again) and says so. On systems without ``/proc`` it does nothing.
+:func:`release_if_crowded` is called at the start of every fit and of every design step
+(:func:`bayeslaws.design.next_runs` and friends compile their linear algebra for each new
+number of candidates, about 80 regions apiece, so a design replay crowds the limit between
+two new NUTS kernels: the Marin confirmation replay died so after about 700 s with no release,
+when the check ran only before a new kernel). When the regions exceed ``fraction`` of the
+limit it clears the caches of compiled objects registered with :func:`register` and JAX's
+compiled caches (the release clears every JAX-compiled function, not only samplers; later fits
+reload their kernels from the persistent compilation cache, or compile again) and says so.
+Reading the count costs a few milliseconds. On systems without ``/proc`` it does nothing.
 """
 
 from __future__ import annotations
@@ -31,6 +35,13 @@ MAPS = Path("/proc/self/maps")
 MAX_MAP_COUNT = Path("/proc/sys/vm/max_map_count")
 CROWDED_FRACTION = 0.5  # share of the process's mapping limit at which compiled kernels go
 RELEASES: list = []  # (regions before, regions after) of each release in this process
+_REGISTERED: list = []  # caches of compiled objects cleared by every release (:func:`register`)
+
+
+def register(cache):
+    """Add ``cache`` (a dict of compiled objects) to those every release clears; returns it."""
+    _REGISTERED.append(cache)
+    return cache
 
 
 def mapped_regions() -> int | None:
@@ -57,15 +68,16 @@ def crowded(regions: int | None, limit: int | None, fraction: float) -> bool:
     return regions is not None and bool(limit) and regions > fraction * limit
 
 
-def release_if_crowded(caches: list, fraction: float | None = None) -> bool:
-    """Clear ``caches`` (dicts of compiled objects) and JAX's compiled caches if this process's
-    mapped regions exceed ``fraction`` (default :data:`CROWDED_FRACTION`) of its limit; returns
-    whether it did (each release is appended to :data:`RELEASES`)."""
+def release_if_crowded(caches: list = (), fraction: float | None = None) -> bool:
+    """Clear ``caches`` and the registered ones (dicts of compiled objects) and JAX's compiled
+    caches if this process's mapped regions exceed ``fraction`` (default
+    :data:`CROWDED_FRACTION`) of its limit; returns whether it did (each release is appended to
+    :data:`RELEASES`)."""
     fraction = CROWDED_FRACTION if fraction is None else fraction
     regions, limit = mapped_regions(), map_limit()
     if not crowded(regions, limit, fraction):
         return False
-    for cache in caches:
+    for cache in [*caches, *_REGISTERED]:
         cache.clear()
     jax.clear_caches()
     gc.collect()

@@ -36,7 +36,7 @@ from .screening import OutlierWarning, as_screen, pointwise, screen_runs, warn_f
 
 # Compiled NUTS kernels, reused by fits of the same law, shapes and settings (compilation takes
 # seconds; a refit with new data of the same shape then skips it).
-_MCMC_CACHE: OrderedDict = OrderedDict()
+_MCMC_CACHE: OrderedDict = memory.register(OrderedDict())
 _MCMC_CACHE_SIZE = 8
 EXTRA_RUN_COLUMNS = ("diverged", "run")  # non-canonical columns some laws read
 FIT_ARGUMENTS = (
@@ -72,10 +72,10 @@ def choose_chain_method(chains: int) -> str:
 def _cached_mcmc(law, static: dict, data_shapes: tuple, settings: dict) -> MCMC:
     """An MCMC object for this law, static model arguments and settings (compiled once)."""
     key = model_key(law, static) + (data_shapes, tuple(sorted(settings.items())))
+    memory.release_if_crowded()  # every fit: other compiles crowd the mappings between kernels
     if key in _MCMC_CACHE:
         _MCMC_CACHE.move_to_end(key)
         return _MCMC_CACHE[key]
-    memory.release_if_crowded([_MCMC_CACHE])  # a new kernel: room for its memory mappings
     model = padding.sampler_model(law, static)
     kernel = NUTS(
         model, target_accept_prob=settings["target_accept"], dense_mass=settings["dense_mass"]

@@ -50,7 +50,7 @@ import pandas as pd
 from numpyro import handlers
 
 from ..laws.contract import model_key
-from . import exported, padding
+from . import exported, memory, padding
 from .compilation import compilation_cache_enabled
 
 ACTIONS = ("warn", "exclude", "off")
@@ -58,7 +58,7 @@ DEFAULT_THRESHOLD = 8.0  # robust sd; see the module docstring
 MIN_RUNS = 8  # fewer screened runs cannot tell an outlier from the law
 MAD_TO_SD = 1.4826
 IQR_TO_SD = 1.349  # the interquartile range of a normal distribution, in sds
-_POINTWISE_CACHE: OrderedDict = OrderedDict()
+_POINTWISE_CACHE: OrderedDict = memory.register(OrderedDict())
 
 
 class OutlierWarning(UserWarning):
