@@ -251,3 +251,21 @@ def test_near_optimal_says_when_its_band_reaches_the_grid_edge(fit):
         given = near_optimal(fit, C=1e22, relative_to="reducible", N=[default.N_opt])
     assert default.band_at_edge == (False, False)
     assert given.band == (default.N_opt, default.N_opt)
+
+
+def test_refit_n_opt_stays_inside_the_searched_sizes():
+    """A monotone, nearly straight isoFLOP profile made the parabola's vertex fly off the grid
+    (to 0 params, or 1e3 below a grid that starts at 1e5); an edge minimum is the edge."""
+    from bayeslaws.posterior.fixed_hyperparams import N_GRID, refit_n_opt
+    from bayeslaws.runs.compute import linear
+
+    N, D = np.geomspace(1e7, 1e9, 5), np.geomspace(1e9, 1e11, 5)
+    for C in (1e10, 1e11, 1e12):
+        for p in ([np.log(1.7), -2.0, -2.0, 0.05, 1.5], [np.log(1.7), -2.0, -2.0, 0.3, 0.3]):
+            n_opt = refit_n_opt(np.array(p), N, D, C, linear(6))
+            assert N_GRID[0] <= n_opt <= N_GRID[-1], (C, p, n_opt)
+
+
+def test_fixed_vs_optimal_without_a_budget_says_so(simulated_fit):
+    with pytest.raises(ValueError, match="C is required"):
+        bl.fixed_vs_optimal(simulated_fit, None)

@@ -142,3 +142,38 @@ def test_a_one_chain_form_fit_that_has_not_settled_is_left_out():
     settled = bl.fit(df, "chinchilla", chains=1, warmup=300, draws=300, seed=0, warn=False,
                      screen="off")
     assert forms.max_r_hat(settled) < 1.05 and forms._failure(settled, len(df)) is None
+
+
+def test_widen_refuses_the_whole_model_methods(simulated_fit):
+    """'model' and 'drift' are applied by ModelView; widen() fell through to the distance
+    discrepancy for them (launching its refits) without saying so."""
+    from bayeslaws.posterior import extrapolation
+    from bayeslaws.posterior.draws import query_frame
+
+    query = query_frame(simulated_fit, N=np.array([3e10]), D=np.array([6e11]))
+    draws = np.zeros((simulated_fit.posterior().n_draws, 1))
+    for method in ("drift", "model"):
+        with pytest.raises(ValueError, match="applied by bayeslaws.posterior.model.ModelView"):
+            extrapolation.widen(simulated_fit, query, draws, method=method)
+
+
+def test_drift_without_enough_runs_for_a_gp_says_so_as_gp_does():
+    """The GP pattern needs MIN_GP_RUNS residuals: 'drift' fitted one to 4 runs anyway (its
+    noise collapsing to interpolate them) and crashed on 2; now it goes without, warned and
+    recorded like 'gp'."""
+    import warnings
+
+    from bayeslaws.runs import simulate
+
+    truth = {"E": 1.8, "A": 480.0, "B": 2100.0, "alpha": 0.35, "beta": 0.37}
+    N, D = np.geomspace(1e8, 1e9, 4), np.geomspace(2e9, 2e10, 4)
+    table = simulate.simulate_chinchilla_runs({**truth, "N": N, "D": D}, noise_sd=0.01, seed=5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = bl.fit(table, likelihood="gaussian", seed=0, warn=False, chains=1, warmup=100,
+                     draws=100)
+    with pytest.warns(UserWarning, match="no GP pattern"):
+        out = bl.predict(fit, N=[5e8, 1e10], D=[1e10, 2e11], kind="new_run",
+                         extrapolation="drift", seed=0)
+    assert np.isfinite(out["median"]).all()
+    assert "gp" in fit.cache["unavailable"]

@@ -115,7 +115,9 @@ def edge_message(C, share, extrapolation: str, caller: str = "optimal_allocation
     prefix = f"{caller}: " if caller else ""
     return (
         f"{prefix}N_opt sits at the edge of the isoFLOP search range in {where}, under "
-        f"extrapolation {extrapolation!r}: there the drawn loss has no interior optimum, so the "
+        f"extrapolation {extrapolation!r}: in those draws the loss at the edge is lower than "
+        "at any interior optimum (the law has none there, or the extrapolation's drift, growing "
+        "with the distance from the data, pulls the loss down far outside it), so the "
         "interval's end on that side is the search range's edge, not the data's (column "
         "at_boundary; extrapolation='none' gives the fitted law's optimum alone)"
     )

@@ -57,10 +57,13 @@ def refit_n_opt(p, N, D, C: float, compute_model) -> float:
     x = np.log(N_GRID) - np.log(N).mean()
     y = np.log(compute_model.tokens(N_GRID, C)) - np.log(D).mean()
     z = np.logaddexp(np.logaddexp(a - alpha * x, b - beta * y), e)
-    i = int(np.clip(np.argmin(z), 1, len(z) - 2))
-    u, (z0, z1, z2) = np.log(N_GRID[i - 1 : i + 2]), z[i - 1 : i + 2]
+    best = int(np.argmin(z))
+    if best in (0, len(z) - 1):  # at the grid's edge: no bracket to refine (flagged by callers)
+        return float(N_GRID[best])
+    u, (z0, z1, z2) = np.log(N_GRID[best - 1 : best + 2]), z[best - 1 : best + 2]
     curvature = z0 - 2 * z1 + z2
     step = 0.5 * (z0 - z2) / curvature if curvature > 0 else 0.0
+    step = float(np.clip(step, -1.0, 1.0))  # the vertex of a bracketed minimum lies inside it
     return float(np.exp(u[1] + step * (u[2] - u[1])))
 
 
@@ -147,6 +150,8 @@ def fixed_vs_optimal(
             f"C must be a single budget for fixed_vs_optimal (got {np.size(C)} values); call it "
             "once per budget"
         )
+    if C is None:
+        raise ValueError("C is required: one compute budget in FLOPs")
     positive_array("C", C)
     n_draws = check_integer("n_draws", n_draws, 10)
     _single_value("lr", lr)

@@ -29,6 +29,7 @@ Laws other than loss surfaces (hyperparameter and isoFLOP laws) are drawn as the
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,7 +37,7 @@ import numpy as np
 from ..laws import law_ref
 from ..laws.contract import KINDS
 from ..laws.optimum import search_range as search_bounds
-from .extrapolation import check_method, drift, forms, gp, widen
+from .extrapolation import check_method, drift, forms, gp, gp_unavailable, widen
 
 FULL_MODELS = {"model": True, "drift": False}  # method -> averages the forms?
 LINE_GRID = 2048  # points per isoFLOP line on which the GP mean is tabulated (then interpolated)
@@ -78,9 +79,7 @@ class ModelView:
 
     def _parts(self, average: bool) -> list[Part]:
         fit = self.fit
-        own_gp = gp.form_state(fit, fit.law, fit.posterior(), "gp") if self.full else None
-        if self.full and own_gp is None:
-            _note(fit, "gp", "the fit holds no training runs")
+        own_gp = self._own_gp() if self.full else None
         if not average or forms.unavailable(fit):
             if average:
                 _note(fit, "forms", forms.unavailable(fit))
@@ -105,6 +104,23 @@ class ModelView:
             law, post = forms.form_posterior(other, picks)
             parts.append(Part(law, post, rows, forms.form_gp(fit, name)))
         return parts
+
+    def _own_gp(self):
+        """The fit's own GP state, or None (warned once, recorded in ``fit.cache``) when it has
+        too few training runs for one (:func:`.extrapolation.gp_unavailable`), as "gp" does."""
+        fit = self.fit
+        reason = gp_unavailable(fit)
+        state = None if reason else gp.form_state(fit, fit.law, fit.posterior(), "gp")
+        if state is None:
+            reason = reason or "the fit holds no training runs"
+            if "gp" not in (fit.cache.get("unavailable") or {}):
+                warnings.warn(
+                    f"extrapolation {self.method!r}: no GP pattern ({reason}); the law and the "
+                    "drift beyond the range only",
+                    stacklevel=4,
+                )
+            _note(fit, "gp", reason)
+        return state
 
     def _slopes(self) -> np.ndarray:
         rng = self._rng(3)

@@ -59,6 +59,7 @@ METHODS = (
     "none",
 )
 DEFAULT_METHOD = "gp"  # predict(..., kind="new_run")
+FULL_MODEL_METHODS = ("model", "drift")  # applied by posterior.model.ModelView, not widen()
 MIN_GP_RUNS = 6  # fewer training residuals cannot set the GP's 4 hyperparameters
 
 
@@ -146,8 +147,15 @@ def widen(fit, query, log_loss, seed: int = 0, method: str = DEFAULT_METHOD):
     also the distance discrepancy learned after it; ``"stacking_discrepancy"`` mixes the stacked
     functional forms' predictives draw by draw beyond the range and adds the distance
     discrepancy; ``"discrepancy"`` adds Normal discrepancy draws, ``"discrepancy_t"`` Student-t
-    ones (same CV data), ``"stacking"`` only mixes the forms."""
+    ones (same CV data), ``"stacking"`` only mixes the forms. ``"model"`` and ``"drift"`` are
+    whole models of the loss, not widenings of the law's draws: :class:`bayeslaws.posterior.model
+    .ModelView` applies them (ValueError here)."""
     check_method(method)
+    if method in FULL_MODEL_METHODS:
+        raise ValueError(
+            f"widen(): extrapolation {method!r} is applied by bayeslaws.posterior.model.ModelView "
+            "(predict(..., extrapolation=...) uses it), not by widening the law's draws"
+        )
     if method == "none" or not fit.law.widened:
         return log_loss
     if method.startswith("gp") and gp_unavailable(fit):
