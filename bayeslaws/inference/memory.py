@@ -8,7 +8,7 @@ gains regions with every new kernel until Linux's per-process limit (``vm.max_ma
 Step Law design replay died so after about 1,300 s of fits in one process). Dropping our own
 kernel cache is not enough, since JAX's caches still hold the executables;
 ``jax.clear_caches()`` frees them (benchmarks/memory_regions.py: three Step Law campaigns in
-one process reach 39,588 regions without a release; with it, one release takes 33,592 to
+one process reach 39,403 regions without a release; with it, one release takes 33,592 to
 1,820).
 
 :func:`release_if_crowded` is called at the start of every fit and of every design step
