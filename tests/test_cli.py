@@ -1012,3 +1012,96 @@ def test_readme_notes_the_diagnostics_of_yins_fits(tmp_path, monkeypatch):
     (tmp_path / "yin_detail.csv").unlink()
     text = _readme_with(tmp_path, monkeypatch, {})
     assert "| n; fit diagnostics not recorded |" in text
+
+
+def test_candidates_out_never_overwrites_the_fit_or_a_run_table(files, capsys, tmp_path):
+    """candidates --out refuses the fit file itself and any existing file that is not an earlier
+    candidates CSV (a run table, ...), before any work; an earlier candidates CSV is replaced."""
+    runs = tmp_path / "runs.csv"
+    runs.write_bytes(files["runs"].read_bytes())
+    fit = tmp_path / "fit.nc"
+    fit.write_bytes(files["fit"].read_bytes())
+    base = ["candidates", str(fit), "--isoflop", "3e19", "--n-per-budget", "3", "--out"]
+    _one_line_error(capsys, base + [str(fit)], "is the fit file itself")
+    assert fit.read_bytes() == files["fit"].read_bytes()
+    line = _one_line_error(capsys, base + [str(runs)], "not an earlier candidates CSV")
+    assert str(runs) in line
+    assert runs.read_bytes() == files["runs"].read_bytes()
+    cands = tmp_path / "cands.csv"
+    assert main(base + [str(cands)]) == 0
+    assert main(base + [str(cands)]) == 0  # an earlier candidates file may be replaced
+    assert list(pd.read_csv(cands)) == ["N", "D", "C"]
+
+
+def test_column_hints_fit_the_command_and_separator_files_are_to_be_resaved(
+    files, capsys, tmp_path
+):
+    """plot/report --runs with unmapped columns name --column only (--N is fit's, --C is a
+    budget on report); fit keeps its shorthands; a ';'- or tab-separated CSV, and a European
+    one (';' and decimal commas), is to be re-saved with commas, with no Python remedy and no
+    column-mapping hint."""
+    best = pd.read_csv(files["runs"])
+    odd = tmp_path / "odd.csv"
+    best.rename(columns={"N": "params", "D": "tokens", "C": "flops"}).to_csv(odd, index=False)
+    out = ["--out", str(tmp_path / "x.png")]
+    for argv in (
+        ["plot", str(files["fit"]), "--kind", "fan", "--runs", str(odd), *out],
+        ["report", str(files["fit"]), "--runs", str(odd), "--out", str(tmp_path / "r.html")],
+    ):
+        line = _one_line_error(capsys, argv, "--column N=NAME, --column D=NAME or --column C=NAME")
+        assert "--N NAME" not in line and "--C NAME" not in line
+    line = _one_line_error(capsys, ["fit", str(odd), "--out", str(tmp_path / "x.nc")], "--N NAME")
+    semi = tmp_path / "semi.csv"
+    best.to_csv(semi, index=False, sep=";")
+    tab = tmp_path / "tab.csv"
+    best.to_csv(tab, index=False, sep="\t")
+    euro = tmp_path / "euro.csv"
+    best.to_csv(euro, index=False, sep=";", decimal=",")
+    for path in (semi, tab, euro):
+        for argv in (
+            ["fit", str(path), "--out", str(tmp_path / "x.nc")],
+            ["fit", str(path), "--column", "N=N", "--out", str(tmp_path / "x.nc")],
+            ["plot", str(files["fit"]), "--kind", "fan", "--runs", str(path), *out],
+        ):
+            line = _one_line_error(capsys, argv, "re-save the file with commas")
+            assert "pd.read_csv" not in line and "Python" not in line, line
+            assert "--column" not in line and "--N NAME" not in line, line
+            assert "more values than the header" not in line, line
+
+
+def test_predict_at_a_setting_says_the_loss_is_at_the_optimum(files, capsys, monkeypatch):
+    """predict --lr/--batch-size prints the loss at the OPTIMAL lr and batch size plus penalty
+    columns: its help and the note under the table say so (not 'the loss there')."""
+    from bayeslaws.app.cli import build_parser
+
+    sub = next(a for a in build_parser()._actions if a.dest == "command")
+    lr_help = next(a.help for a in sub.choices["predict"]._actions if a.dest == "lr")
+    assert "adds the loss penalty" not in lr_help
+    assert "OPTIMAL lr and batch size" in lr_help and "penalty_*" in lr_help
+    table = pd.DataFrame(
+        {"N": [1e9], "D": [1e10], "lr": [3e-4], "batch_size": [131072.0], "median": [2.5],
+         "rel_penalty_median": [0.01], "penalty_median": [0.025]}
+    )  # fmt: skip
+    monkeypatch.setattr(bl, "predict", lambda fit, **kw: table)
+    argv = ["predict", str(files["fit"]), "--N", "1e9", "--D", "1e10", "--lr", "3e-4"]
+    assert main(argv + ["--batch-size", "131072"]) == 0
+    err = capsys.readouterr().err
+    assert "loss at the OPTIMAL lr and batch size, not at the given --lr/--batch-size" in err
+    monkeypatch.setattr(bl, "predict", lambda fit, **kw: table.drop(columns=table.columns[5:]))
+    assert main(["predict", str(files["fit"]), "--N", "1e9", "--D", "1e10"]) == 0
+    assert "OPTIMAL" not in capsys.readouterr().err
+
+
+def test_demo_out_naming_an_existing_file_is_one_line(capsys, tmp_path, monkeypatch):
+    """demo --out is a folder: an existing file there (or above it) gives one line naming the
+    path, not a bare '[Errno 17] File exists', and nothing runs."""
+    import bayeslaws.app.demo as demo
+
+    monkeypatch.setattr(demo, "run_demo", lambda *a, **k: pytest.fail("the demo ran"))
+    taken = tmp_path / "taken.txt"
+    taken.write_text("keep me")
+    line = _one_line_error(capsys, ["demo", "--out", str(taken)], "is an existing file")
+    assert str(taken) in line and "Errno" not in line
+    line = _one_line_error(capsys, ["demo", "--out", str(taken / "sub")], "above it")
+    assert str(taken) in line and "Errno" not in line
+    assert taken.read_text() == "keep me"

@@ -393,3 +393,31 @@ def test_messages_name_the_users_column_and_the_value_as_typed(tmp_path):
     tiny = runs_frame(4).assign(N=[0.5, 1.0, 2.0, 4.0]).rename(columns={"N": "size"})
     with pytest.raises(RunTableError, match=r"'size' \(N\) has values below 1.*\[0\.5, 1, 2"):
         bl.load_runs(tiny, N="size", units={"N": 1e-6})
+
+
+def test_a_semicolon_file_with_decimal_commas_is_diagnosed_as_such(tmp_path):
+    """A European CSV (';' between values, decimal commas) is named as ';'-separated, not as
+    rows holding more values than the header has names."""
+    path = tmp_path / "european.csv"
+    path.write_text("N;D;loss\n1000000000,5;20000000000,25;2,75\n2000000000,5;4e10;2,5\n")
+    with pytest.raises(RunTableError, match="looks ';'-separated with decimal commas") as err:
+        bl.load_runs(path)
+    assert "more values than the header" not in str(err.value)
+    assert "sep=';', decimal=','" in str(err.value)
+    tab = tmp_path / "european_tab.csv"
+    tab.write_text("N\tD\tloss\n1000000000,5\t20000000000,25\t2,75\n")
+    with pytest.raises(RunTableError, match="looks tab-separated with decimal commas"):
+        bl.load_runs(tab)
+
+
+def test_a_loss_column_of_perplexities_between_8_and_45_is_flagged():
+    """Perplexities of 8-45 (median 13.5) stay below LOSS_MAX but are flagged as a perplexity
+    or a loss in bits; usual losses in nats (median <= 6) are not."""
+    ppl = runs_frame(n=7)
+    ppl["loss"] = [8.0, 9.5, 11.0, 13.5, 20.0, 30.0, 45.0]
+    with pytest.warns(PlausibilityWarning, match=r"median 13\.5.*looks like a perplexity"):
+        bl.load_runs(ppl)
+    for median_loss in (0.52, 2.6, 4.1, 5.9):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", PlausibilityWarning)
+            bl.load_runs(runs_frame().assign(loss=median_loss))

@@ -167,12 +167,47 @@ CLI_HINTS = (  # (pattern in a package message, its command-line remedy)
 BOTH_FORMS = re.compile(r"[;,]?\s*(?:pass [^;()]*?)?\s*\(Python: [^;]*; command line: ([^)]*)\)")
 
 
-def with_cli_hints(message: str) -> str:
+# the package's remedy for a ';'- or tab-separated file: on the command line, re-save it
+SEPARATOR_REMEDY = re.compile(
+    r"save it with commas(?P<how>[^,;]*?), or read it with pd\.read_csv\(.*?\) and pass the "
+    r"DataFrame"
+)
+# a column-name shorthand (--N NAME, ...): an option of 'fit' only (elsewhere --C is a budget)
+SHORTHAND = re.compile(r"--(" + "|".join(COLUMNS) + r") NAME\b")
+
+
+def _column_form(remedy: str) -> str:
+    """A command-line remedy with the --N NAME, ... shorthands given as --column N=NAME, ...
+    (each named once): the form every command that reads a table takes."""
+    remedy = SHORTHAND.sub(r"--column \1=NAME", remedy)
+    parts = re.split(r",\s*|\s+or\s+", remedy.strip())
+    if not all(part.startswith("--column ") for part in parts):
+        return remedy
+    parts = list(dict.fromkeys(parts))
+    return parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} or {parts[-1]}"
+
+
+def with_cli_hints(message: str, command: str | None = "fit") -> str:
     """A package message as the command line should say it: a remedy the package gives in both
-    forms keeps its command-line form only, and each Python-only remedy gets the command-line
-    option appended (unless the message already names that option)."""
-    message = BOTH_FORMS.sub(r"; on the command line: \1", message)
-    hints = [hint for pattern, hint in CLI_HINTS if re.search(pattern, message)]
+    forms keeps its command-line form only (for a ``command`` other than ``fit``, with the
+    --N NAME, ... shorthands as --column N=NAME, ...), and each Python-only remedy gets the
+    command-line option appended (unless the message already names that option). A file
+    with the wrong separator is to be saved with commas: no mapping hint then."""
+    separator = SEPARATOR_REMEDY.search(message) is not None
+    if separator:
+        message = SEPARATOR_REMEDY.sub(r"re-save the file with commas\g<how>", message)
+        message = BOTH_FORMS.sub("", message)  # mapping columns would not help
+    elif command in (None, "fit"):
+        message = BOTH_FORMS.sub(r"; on the command line: \1", message)
+    else:
+        message = BOTH_FORMS.sub(
+            lambda m: f"; on the command line: {_column_form(m.group(1))}", message
+        )
+    hints = [
+        hint
+        for pattern, hint in CLI_HINTS
+        if re.search(pattern, message) and not (separator and hint == MAPPING_HINT)
+    ]
     return "; ".join([message.rstrip(), *hints])
 
 
@@ -198,15 +233,16 @@ def _read_runs(path: str, args, what: str = "run table"):
     options = {**_mapping(args), "units": _units(getattr(args, "units", None))}
     if getattr(args, "compute_model", None) is not None:
         options["compute_model"] = args.compute_model
+    command = getattr(args, "command", None)
     try:
         runs = bl.load_runs(p, **options)
     except RunTableError as err:
         if not getattr(args, "exclude_rows", None) or not LOSS_MISSING.search(str(err)):
-            raise CLIError(with_cli_hints(str(err))) from None
+            raise CLIError(with_cli_hints(str(err), command)) from None
         # runs with no loss that the user leaves out: read them, exclude them, check the rest
         runs = _exclude_rows(bl.load_runs(p, **options, allow_missing_loss=True), args)
         if runs.df["loss"].isna().any():
-            raise CLIError(with_cli_hints(str(err))) from None
+            raise CLIError(with_cli_hints(str(err), command)) from None
         return runs
     return _exclude_rows(runs, args)
 
@@ -308,7 +344,18 @@ def cmd_predict(args) -> int:
     )
     _say_new_group(fit, args.group)
     print(_table(table))
+    if "rel_penalty_median" in table:
+        print(PENALTY_NOTE, file=sys.stderr)
     return 0
+
+
+# under a table priced at --lr/--batch-size: what its loss and penalty columns hold
+PENALTY_NOTE = (
+    "note: the loss columns (median, lower, upper, or loss_opt_*) are the loss at the OPTIMAL lr "
+    "and batch size, not at the given --lr/--batch-size; penalty_* = L(lr, B) - L_opt (loss "
+    "units) and rel_penalty_* = L(lr, B) / L_opt - 1 are the cost of training at the given "
+    "setting"
+)
 
 
 def _say_new_group(fit, group) -> None:
@@ -464,12 +511,47 @@ def _read_candidates(path: str, args):
     return _candidate_units(cands, args)
 
 
+# the columns 'bayeslaws candidates' writes (isoFLOP lines: N, D, C; sweeps add lr, batch_size
+# and unit): a file whose header names only these may be replaced, as an earlier candidates CSV
+CANDIDATES_FILE_COLUMNS = (*CANDIDATE_COLUMNS, "unit")
+
+
+def _refuse_non_candidates(out: Path, fit_path: str) -> None:
+    """Refuse ``--out`` when it is the fit file itself, or an existing file that is not an
+    earlier candidates CSV (a run table, a fit, anything else), so that nothing is overwritten
+    but an earlier candidates file."""
+    if out.resolve() == Path(fit_path).resolve():
+        raise CLIError(
+            f"--out {str(out)!r} is the fit file itself: give the candidates their own .csv file"
+        )
+    if not out.exists() or out.is_dir():
+        return
+    try:
+        with open(out, "rb") as handle:
+            head = handle.read(4096).decode("utf-8", "replace").lstrip("\ufeff")
+    except OSError as err:
+        raise CLIError(
+            f"{str(out)!r} exists and cannot be read to check that it is an earlier candidates "
+            f"CSV ({err}); it was not overwritten: write the candidates to another path"
+        ) from None
+    if not head.strip():
+        return  # an empty file: nothing to lose
+    names = [name.strip().strip('"') for name in head.splitlines()[0].split(",")]
+    if not set(names) <= set(CANDIDATES_FILE_COLUMNS):
+        raise CLIError(
+            f"{str(out)!r} exists and is not an earlier candidates CSV (its header is not made "
+            f"of {', '.join(CANDIDATES_FILE_COLUMNS)}), so it was not overwritten: write the "
+            "candidates to a new .csv file or over earlier candidates"
+        )
+
+
 def cmd_candidates(args) -> int:
+    out = Path(args.out)
+    _refuse_non_candidates(out, args.fit)  # before reading the fit: a run table is never lost
     fit = _load_fit(args.fit)
     cands = _generate_candidates(fit, args)
     if cands is None:
         raise CLIError("give --isoflop C ... and/or --sweep N D (repeatable)")
-    out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     cands.to_csv(out, index=False)
     units = cands["unit"].nunique() if "unit" in cands else len(cands)
@@ -644,11 +726,25 @@ def cmd_repro(args) -> int:
     return EXIT_FAILED if any(s.startswith("failed") for s in status.values()) else 0
 
 
+def _output_folder(path: str, option: str = "--out") -> Path:
+    """``path`` as a folder to write into: refused in one line when it, or a folder above it,
+    is an existing file (mkdir would say only '[Errno 17] File exists')."""
+    out = Path(path)
+    for place in (out, *out.parents):
+        if place.exists() and not place.is_dir():
+            where = "" if place == out else f" ({str(place)!r}, above it)"
+            raise CLIError(
+                f"{option} {path!r} names a folder to write into, but{where or ' it'} is an "
+                "existing file: give a new or existing folder"
+            )
+    return out
+
+
 def cmd_demo(args) -> int:
     from .demo import run_demo
 
     run_demo(
-        Path(args.out),
+        _output_folder(args.out),
         **_sampler(args),
         route=args.route,
         target_N=args.target_N,
@@ -827,8 +923,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--group", default=None,
                    help="a fitted group's label (grouped fits; default: a new group)")
     p.add_argument("--lr", nargs="+", default=None,
-                   help="learning rate(s) of the planned runs (sweep and hyperparams fits: adds "
-                   "the loss penalty of training there)")
+                   help="learning rate(s) of the planned runs (sweep and hyperparams fits): the "
+                   "loss printed (median, lower, upper; loss_opt_* for hyperparams) stays the "
+                   "loss at the OPTIMAL lr and batch size; added columns penalty_* (L(lr, B) - "
+                   "L_opt, loss units) and rel_penalty_* (L(lr, B) / L_opt - 1) price training "
+                   "at the given setting")
     p.add_argument("--batch-size", nargs="+", default=None,
                    help="batch size(s) in tokens (with --lr)")
     p.set_defaults(func=cmd_predict)
@@ -948,8 +1047,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+_COMMAND = [None]  # the running subcommand, for the hints of warnings
+
+
 def _one_line_warning(message, category, filename, lineno, file=None, line=None):
-    return f"warning: {with_cli_hints(str(message))}\n"
+    return f"warning: {with_cli_hints(str(message), _COMMAND[0])}\n"
 
 
 @contextmanager
@@ -998,6 +1100,7 @@ def main(argv=None) -> int:
     try:
         args = parser.parse_args(argv)
         command = f"bayeslaws {args.command}"
+        _COMMAND[0] = args.command
         # output files are checked before any work, so a long fit never ends unsaved
         option = {"fit": "out", "candidates": "out", "plot": "out", "report": "out"}.get(
             args.command, "plot" if args.command == "design" else None
@@ -1034,6 +1137,7 @@ def main(argv=None) -> int:
         return EXIT_FAILED
     finally:
         warnings.formatwarning = original
+        _COMMAND[0] = None
 
 
 if __name__ == "__main__":

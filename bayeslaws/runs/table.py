@@ -59,6 +59,9 @@ TOKENS_PER_PARAM = (1e-2, 1e5)  # plausible range of D / N
 TYPICAL_TOKENS_PER_PARAM = 20.0  # Chinchilla's compute-optimal D / N: ranks units hints
 SCALE_WORDS = ("thousands", "millions", "billions", "trillions")  # units hints, by size
 LOSS_MAX = 20.0  # nats (or bits) per token: above this the column is likely a perplexity
+# a median loss above this many nats per token is unusual for language models (the shared and
+# bundled tables' medians are 0.52 to 4.1): a perplexity of 8 to 45, or a loss in bits?
+LOSS_HIGH = 6.0
 LOSS_OUTLIER_FACTOR = 3.0  # a loss above this multiple of the table's median looks diverged
 PF_DAY = 8.64e19  # FLOPs in one petaFLOP/s-day
 ROWS_NOTE = "0-based data rows, header not counted"  # what row numbers in messages count
@@ -469,6 +472,16 @@ def _read_text(path: Path, sep: str, group: str) -> pd.DataFrame:
         try:
             df = pd.read_csv(path, sep=sep, index_col=False)
         except pd.errors.ParserWarning:
+            only = names[0] if len(names) == 1 else ""
+            for other, name in (("\t", "tab"), (";", "';'")):
+                if sep != other and other in only:  # e.g. ';' with decimal commas
+                    raise RunTableError(
+                        f"{str(path)!r} looks {name}-separated with decimal commas (its header "
+                        f"line {only!r} holds no {sep!r}, and the commas split the numbers of "
+                        f"its data rows): save it with commas between the values and points in "
+                        f"the numbers, or read it with pd.read_csv(path, sep={other!r}, "
+                        "decimal=',') and pass the DataFrame"
+                    ) from None
             raise RunTableError(
                 f"data rows of {str(path)!r} hold more values than the header has names "
                 f"({len(names)}: {names}): field {len(names) + 1} onwards has no column name. "
@@ -933,6 +946,12 @@ def check_plausible(
                     f"rarely exceed {LOSS_MAX:g}; is it a perplexity? (pass its logarithm)"
                 )
             else:
+                if median > LOSS_HIGH:
+                    messages.append(
+                        f"column 'loss' has median {median:.3g}, above {LOSS_HIGH:g} nats per "
+                        "token: looks like a perplexity or a loss in bits? pass log(perplexity) "
+                        "(or bits x ln 2), the loss in nats"
+                    )
                 far = finite & (loss > LOSS_OUTLIER_FACTOR * median)
                 far &= ~diverged_flags(df)
                 if far.any():
