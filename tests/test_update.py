@@ -60,3 +60,17 @@ def test_update_options_are_checked_before_any_sampling(excluded_fit, options, e
     new = pd.DataFrame({"N": [3e9], "D": [6e10], "loss": [2.0]})
     with pytest.raises(error, match=message):
         excluded_fit.update(new, **options)
+
+
+def test_a_crowded_process_keeps_the_warmed_kernel_until_the_update_samples(
+    excluded_fit, monkeypatch
+):
+    """The mapped-regions check runs at every fit; inside an update's refit it must not
+    release, or the kernel warmed at the old posterior is dropped and the update samples cold
+    with half the warm-up while saying it was warm-started. One release, before the warm-up."""
+    from bayeslaws.inference import memory
+
+    monkeypatch.setattr(memory, "map_limit", lambda: 1)  # every check finds the process crowded
+    before = len(memory.RELEASES)
+    excluded_fit.update(_runs([3e9, 4e9], [6e10, 8e10], seed=2), warn=False)
+    assert len(memory.RELEASES) - before == 1

@@ -24,6 +24,7 @@ Reading the count costs a few milliseconds. On systems without ``/proc`` it does
 
 from __future__ import annotations
 
+import contextlib
 import gc
 from pathlib import Path
 
@@ -36,6 +37,18 @@ MAX_MAP_COUNT = Path("/proc/sys/vm/max_map_count")
 CROWDED_FRACTION = 0.5  # share of the process's mapping limit at which compiled kernels go
 RELEASES: list = []  # (regions before, regions after) of each release in this process
 _REGISTERED: list = []  # caches of compiled objects cleared by every release (:func:`register`)
+_HELD = [0]  # > 0 inside :func:`held`: no release
+
+
+@contextlib.contextmanager
+def held():
+    """No release inside the block: a kernel warmed up before it (``Fit.update``'s warm start)
+    must survive until it samples."""
+    _HELD[0] += 1
+    try:
+        yield
+    finally:
+        _HELD[0] -= 1
 
 
 def register(cache):
@@ -74,6 +87,8 @@ def release_if_crowded(caches: list = (), fraction: float | None = None) -> bool
     :data:`CROWDED_FRACTION`) of its limit; returns whether it did (each release is appended to
     :data:`RELEASES`)."""
     fraction = CROWDED_FRACTION if fraction is None else fraction
+    if _HELD[0]:
+        return False
     regions, limit = mapped_regions(), map_limit()
     if not crowded(regions, limit, fraction):
         return False

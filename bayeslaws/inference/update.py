@@ -42,7 +42,7 @@ from numpyro.infer.util import initialize_model
 
 from ..runs import CANONICAL, RunTable, load_runs
 from ..runs.checks import is_real
-from . import nuts, padding
+from . import memory, nuts, padding
 from .fit import Fit
 from .screening import as_screen
 
@@ -268,7 +268,8 @@ def update_fit(
     try:
         with warnings.catch_warnings(record=True) as caught:  # held until the refit stands
             warnings.simplefilter("always")
-            new = refit(warmup)
+            with memory.held():  # a release would drop the kernel warmed up above
+                new = refit(warmup)
     finally:
         mcmc.post_warmup_state = None  # the cached kernel starts cold again for other fits
     note = (
