@@ -74,3 +74,16 @@ def test_a_crowded_process_keeps_the_warmed_kernel_until_the_update_samples(
     before = len(memory.RELEASES)
     excluded_fit.update(_runs([3e9, 4e9], [6e10, 8e10], seed=2), warn=False)
     assert len(memory.RELEASES) - before == 1
+
+
+def test_new_runs_are_labelled_after_the_excluded_rows_too():
+    """The updated record still names the excluded rows: new runs numbered after the largest
+    *fitted* label took the labels of excluded rows 22 and 23."""
+    N, D = np.meshgrid(np.geomspace(2e7, 2e9, 6), np.geomspace(4e8, 4e10, 4))
+    runs = bl.load_runs(_runs(N.ravel(), D.ravel(), seed=1))
+    runs = runs.exclude(runs.df.index.isin([22, 23]), "typo")
+    fit = bl.fit(runs, likelihood="gaussian", seed=0, warn=False, **TINY)
+    updated = fit.update(_runs([3e9, 4e9], [6e10, 8e10], seed=2), warn=False)
+    labels = [int(r) for r in updated.training_runs().df.index]
+    assert not {22, 23} & set(labels)
+    assert labels[-2:] == [24, 25]

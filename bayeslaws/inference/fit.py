@@ -418,10 +418,17 @@ def load_fit(path) -> Fit:
     expected = attrs.get(CHECKSUM_ATTR)
     for key in (RECORD_ATTR, CACHE_ATTR, CHECKSUM_ATTR):
         posterior.attrs.pop(key, None)
-    if str(expected).startswith(CHECKSUM_SCHEME):
-        found = checksum(raw, cache_json, idata)
-    else:  # saved before every group was covered
-        found = posterior_checksum(raw, cache_json, posterior)
+    try:  # the arrays are read lazily: a damaged data chunk fails here, not when opened
+        if str(expected).startswith(CHECKSUM_SCHEME):
+            found = checksum(raw, cache_json, idata)
+        else:  # saved before every group was covered
+            found = posterior_checksum(raw, cache_json, posterior)
+    except (OSError, ValueError, RuntimeError) as err:
+        message = " ".join(str(err).split())
+        raise IncompatibleFitFile(
+            f"{where} is damaged: its data could not be read ({type(err).__name__}: {message}); "
+            "refit or restore it"
+        ) from None
     if expected != found:
         raise IncompatibleFitFile(
             f"{where} fails its checksum: it was edited or damaged after it was saved; refit or "

@@ -99,10 +99,18 @@ def combined_runs(fit: Fit, new_runs) -> tuple[RunTable, list]:
     # columns the law does not read (e.g. lr and batch_size of best-per-cell runs under a loss
     # surface) that the new runs lack: left out of the combined table, and said so
     columns = [c for c in columns if c not in missing]
+    repeated = repeated_runs(old.df, new)
+    if repeated:
+        raise ValueError(
+            f"new_runs repeat {len(repeated)} run(s) this fit already has (rows "
+            f"{', '.join(map(str, repeated[:10]))}{' ...' if len(repeated) > 10 else ''} of "
+            "new_runs: same N, D, loss and, where present, group, lr and batch_size): pass only "
+            "the runs trained since the fit, or refit the whole table with bl.fit"
+        )
     frame = pd.concat(
         [old.df[columns], new.reindex(columns=columns)], ignore_index=True, sort=False
     )
-    frame.index = combined_labels(old.df.index, len(new))
+    frame.index = combined_labels(old.df.index, len(new), excluded_labels(fit))
     runs = load_runs(
         frame.drop(columns=["C"]),
         compute_model=fit.compute_model,
@@ -140,11 +148,31 @@ def carried_provenance(old: dict, refit: dict, new_runs) -> dict:
     }
 
 
-def combined_labels(old: pd.Index, n_new: int) -> pd.Index:
+REPEAT_COLUMNS = ("N", "D", "loss", "group", "lr", "batch_size")  # a run's identity in update
+
+
+def repeated_runs(old: pd.DataFrame, new: pd.DataFrame) -> list:
+    """Labels of the rows of ``new`` equal to a run of ``old`` on :data:`REPEAT_COLUMNS` (those
+    both have): a run passed again would be counted twice and narrow every interval."""
+    keys = [c for c in REPEAT_COLUMNS if c in old and c in new]
+    seen = set(old[keys].itertuples(index=False, name=None))
+    rows = new[keys].itertuples(index=False, name=None)
+    return [label for label, row in zip(new.index, rows, strict=True) if row in seen]
+
+
+def excluded_labels(fit: Fit) -> list:
+    """Row labels the fit's exclusions name (its record's provenance)."""
+    data = fit.record.data or {}
+    return [r for e in data.get("exclusions", []) for r in e.get("rows", [])]
+
+
+def combined_labels(old: pd.Index, n_new: int, taken=()) -> pd.Index:
     """Row labels of the combined table: the fitted runs keep theirs (their rows in the user's
     table, which screening names); the new runs follow, numbered on after the largest integer
-    label (their own labels could repeat the fitted runs')."""
+    label of the fitted runs and of ``taken`` (the excluded rows' labels, which the updated
+    record still names; their own labels could repeat the fitted runs')."""
     numbers = [int(r) for r in old if isinstance(r, int | np.integer)]
+    numbers += [int(r) for r in taken if str(r).lstrip("-").isdigit()]
     start = max(numbers, default=-1) + 1
     return pd.Index(list(old) + list(range(start, start + n_new)))
 
