@@ -87,3 +87,15 @@ def test_new_runs_are_labelled_after_the_excluded_rows_too():
     labels = [int(r) for r in updated.training_runs().df.index]
     assert not {22, 23} & set(labels)
     assert labels[-2:] == [24, 25]
+
+
+def test_an_update_screens_by_the_fits_own_rule():
+    """A fit made with screen={'action': 'exclude', 'threshold': 6} is updated under the same
+    rule (the update fell back to 'warn' at 8 and kept a new outlier)."""
+    N, D = np.meshgrid(np.geomspace(2e7, 2e9, 6), np.geomspace(4e8, 4e10, 4))
+    rule = {"action": "exclude", "threshold": 6.0}
+    fit = bl.fit(_runs(N.ravel(), D.ravel(), seed=1), likelihood="gaussian", seed=0,
+                 warn=False, screen=rule, **TINY)
+    updated = fit.update(_runs([3e9, 4e9], [6e10, 8e10], seed=2), warn=False)
+    entry = updated.record.data["screening"]
+    assert (entry["action"], entry["threshold"]) == ("exclude", 6.0)

@@ -148,6 +148,16 @@ def carried_provenance(old: dict, refit: dict, new_runs) -> dict:
     }
 
 
+def fitted_screen(fit: Fit) -> dict:
+    """The screening rule ``fit`` was fitted under (its record's action and threshold), as a
+    ``screen=`` value; ``{"action": "warn"}`` when it recorded none."""
+    entry = (fit.record.data or {}).get("screening") or {}
+    rule = {"action": entry.get("action", "warn")}
+    if entry.get("threshold") is not None:
+        rule["threshold"] = entry["threshold"]
+    return rule
+
+
 REPEAT_COLUMNS = ("N", "D", "loss", "group", "lr", "batch_size")  # a run's identity in update
 
 
@@ -222,7 +232,7 @@ def update_fit(
     draws: int | None = None,
     seed: int | None = None,
     warn: bool = True,
-    screen="warn",
+    screen="fitted",
     cold_above: float | None = COLD_ABOVE,
 ) -> Fit:
     """The fit refitted to its runs plus ``new_runs``, warm-started from its posterior.
@@ -235,7 +245,8 @@ def update_fit(
     warmup : warm-up iterations per chain (default: half the fit's, at least 100).
     draws : draws per chain (default: the fit's).
     seed : PRNG seed (default: the fit's seed + 1).
-    warn, screen : as in :func:`~.nuts.fit`.
+    warn, screen : as in :func:`~.nuts.fit`; ``screen="fitted"`` (default): the fit's own rule
+        (:func:`fitted_screen`), so a fit that excluded outliers goes on excluding them.
     cold_above : largest R-hat of the warm refit above which it is redone cold (a stuck chain);
         ``None``: never.
 
@@ -244,6 +255,7 @@ def update_fit(
     """
     if cold_above is not None and (not is_real(cold_above) or not cold_above > 0):
         raise ValueError(f"cold_above must be a positive R-hat or None, got {cold_above!r}")
+    screen = fitted_screen(fit) if isinstance(screen, str) and screen == "fitted" else screen
     as_screen(screen)  # checked before the warm-up, not after it
     if not isinstance(warn, bool | np.bool_):
         raise TypeError(f"warn must be True or False, got {warn!r}")
