@@ -179,3 +179,19 @@ def test_update_refuses_runs_it_already_has(small_fit):
     again = small_fit.training_runs().df[["N", "D", "loss"]]
     with pytest.raises(ValueError, match=r"new_runs repeat \d+ run\(s\) this fit already has"):
         small_fit.update(again, warn=False)
+
+
+def test_loading_a_fit_made_with_other_law_code_warns(small_fit, tmp_path, monkeypatch):
+    """A fit records the digest of its law's source files; loading it where they differ warns
+    (it loaded silently and predicted with the new code and the old parameters)."""
+    from bayeslaws.inference import exported
+    from bayeslaws.inference.fit import LawChangedWarning
+
+    path = tmp_path / "fit.nc"
+    small_fit.save(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", LawChangedWarning)
+        bl.load_fit(path)  # the same code: silent
+    monkeypatch.setattr(exported, "law_source_digest", lambda law: "0" * 16)
+    with pytest.warns(LawChangedWarning, match="other code of law"):
+        bl.load_fit(path)

@@ -69,7 +69,7 @@ def _package_digest() -> str:
     return digest.hexdigest()
 
 
-def _law_source_digest(law) -> str | None:
+def law_source_digest(law) -> str | None:
     """sha256 of the files defining the law's class and each of its bases (a user's law may
     inherit from their own base class), or None when one cannot be read. Other modules the
     law's code reads (a helper's constant) are not covered: after editing one, clear the
@@ -98,7 +98,7 @@ def program_key(law, model_key: tuple) -> str | None:
     static arguments, data shapes, sampler settings: the in-memory kernel cache's key), the
     source digests, versions and JAX configuration; None when the law's source is unreadable
     (then nothing is exported)."""
-    law_source = _law_source_digest(law)
+    law_source = law_source_digest(law)
     if law_source is None:
         return None
     parts = (

@@ -16,6 +16,7 @@ import itertools
 import json
 import os
 import tempfile
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -434,4 +435,35 @@ def load_fit(path) -> Fit:
             f"{where} fails its checksum: it was edited or damaged after it was saved; refit or "
             "restore it"
         )
-    return Fit(idata, record, cache=json.loads(cache_json))
+    fit = Fit(idata, record, cache=json.loads(cache_json))
+    _warn_if_law_changed(fit, where)
+    return fit
+
+
+class LawChangedWarning(UserWarning):
+    """A loaded fit was made with other code of its law than this process has."""
+
+
+def _warn_if_law_changed(fit: Fit, where: str) -> None:
+    """Warn when the files defining the fit's law differ from those it was fitted with (its
+    record's ``extra["law_source"]``): predictions then use the current code with parameters
+    drawn under the old. Silent for fits that recorded no digest or whose law cannot be
+    resolved here (an error at first use says so)."""
+    from . import exported
+
+    saved = (fit.record.extra or {}).get("law_source")
+    if not saved:
+        return
+    try:
+        current = exported.law_source_digest(fit.law)
+    except Exception:  # the law's module is not importable here: its first use will say so
+        return
+    if current is not None and current != saved:
+        warnings.warn(
+            f"{where} was fitted with other code of law {fit.record.law!r} than this process "
+            f"has (bayeslaws {fit.record.bayeslaws_version or '?'} then; the files defining the "
+            "law changed since): its predictions use the current code with parameters drawn "
+            "under the old; refit to be sure",
+            LawChangedWarning,
+            stacklevel=3,
+        )

@@ -452,8 +452,17 @@ def _fit_once(runs, law_obj, likelihood, priors_used, settings, label, warn, rul
         ),
         label=label,
         bayeslaws_version=__version__,
+        extra=law_source_extra(law_obj),
     )
     return Fit(idata, record, compute_model=compute_model), screening
+
+
+def law_source_extra(law) -> dict:
+    """``{"law_source": digest}`` of the files defining the law's class
+    (:func:`.exported.law_source_digest`), for :func:`.fit.load_fit` to tell a fit made with
+    other code of its law; {} when the files cannot be read."""
+    digest = exported.law_source_digest(law)
+    return {} if digest is None else {"law_source": digest}
 
 
 def compare(fits, ic: str = "loo"):
