@@ -195,3 +195,14 @@ def test_loading_a_fit_made_with_other_law_code_warns(small_fit, tmp_path, monke
     monkeypatch.setattr(exported, "law_source_digest", lambda law: "0" * 16)
     with pytest.warns(LawChangedWarning, match="other code of law"):
         bl.load_fit(path)
+
+
+def test_a_loaded_fit_without_its_user_compute_model_says_what_needs_it(simulated_runs, tmp_path):
+    """The message said '... before predicting from C' also to a user predicting from N and D."""
+    runs = bl.load_runs(simulated_runs.df[["N", "D", "loss"]], compute_model=bl.compute.custom(
+        lambda n: 6.0 * n))
+    fit = bl.fit(runs, warn=False, screen="off", **SMALL)
+    fit.save(tmp_path / "fit.nc")
+    loaded = bl.load_fit(tmp_path / "fit.nc")
+    with pytest.raises(ValueError, match=r"C = f\(N, D\) is needed here .*whether given N and D"):
+        bl.predict(loaded, N=[1e9], D=[2e10])

@@ -140,8 +140,9 @@ class Fit:
         if saved is None:
             raise ValueError(
                 f"this fit used a user compute model ({self.record.compute_model_name!r}) that "
-                "was not saved; set fit.compute_model = bayeslaws.compute.custom(...) before "
-                "predicting from C"
+                "was not saved, and C = f(N, D) is needed here (predictions, allocations, "
+                "updates and the training runs all use it, whether given N and D or C): set "
+                "fit.compute_model = bayeslaws.compute.custom(...) first"
             )
         return compute_model_from_dict(saved)
 
