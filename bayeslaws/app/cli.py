@@ -520,6 +520,8 @@ def _refuse_non_candidates(out: Path, fit_path: str) -> None:
     """Refuse ``--out`` when it is the fit file itself, or an existing file that is not an
     earlier candidates CSV (a run table, a fit, anything else), so that nothing is overwritten
     but an earlier candidates file."""
+    from .report import file_head
+
     if out.resolve() == Path(fit_path).resolve():
         raise CLIError(
             f"--out {str(out)!r} is the fit file itself: give the candidates their own .csv file"
@@ -527,8 +529,7 @@ def _refuse_non_candidates(out: Path, fit_path: str) -> None:
     if not out.exists() or out.is_dir():
         return
     try:
-        with open(out, "rb") as handle:
-            head = handle.read(4096).decode("utf-8", "replace").lstrip("\ufeff")
+        head = file_head(out, 4096)
     except OSError as err:
         raise CLIError(
             f"{str(out)!r} exists and cannot be read to check that it is an earlier candidates "

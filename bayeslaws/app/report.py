@@ -475,6 +475,13 @@ def _upper_end_words(ci: float, prob: float) -> str:
 HTML_STARTS = ("<!doctype html", "<html")  # how a page (an earlier report) begins
 
 
+def file_head(path, n_bytes: int) -> str:
+    """The first ``n_bytes`` of a file as text (undecodable bytes replaced, a BOM dropped), to
+    tell what an existing file is before overwriting it; OSError when it cannot be read."""
+    with open(path, "rb") as handle:
+        return handle.read(n_bytes).decode("utf-8", "replace").lstrip("\ufeff")
+
+
 def refuse_non_report(path) -> None:
     """Raise FileExistsError when ``path`` exists and is not an HTML page, so that a report
     never overwrites a fit, a run table or any other file; an earlier report may be replaced."""
@@ -482,8 +489,7 @@ def refuse_non_report(path) -> None:
     if not path.exists() or path.is_dir():
         return
     try:
-        with open(path, "rb") as handle:
-            head = handle.read(512).decode("utf-8", "replace").lstrip("\ufeff \t\r\n")
+        head = file_head(path, 512).lstrip(" \t\r\n")
     except OSError as err:
         raise FileExistsError(
             f"{str(path)!r} exists and cannot be read to check that it is an earlier report "
