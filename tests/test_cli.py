@@ -1105,3 +1105,18 @@ def test_demo_out_naming_an_existing_file_is_one_line(capsys, tmp_path, monkeypa
     line = _one_line_error(capsys, ["demo", "--out", str(taken / "sub")], "above it")
     assert str(taken) in line and "Errno" not in line
     assert taken.read_text() == "keep me"
+
+
+def test_predict_echoes_inputs_exactly_and_takes_a_seed(files, capsys):
+    """The query columns read back as typed (131072, not 1.3107e+05; results stay at 5 figures)
+    and --seed reaches the new_run draws (another seed, other intervals; the same, the same)."""
+    base = ["predict", str(files["fit"]), "--N", "131072", "1.23456789e9", "--D", "2e10", "2e10"]
+    tables = {}
+    for seed in ("0", "0", "7"):
+        assert main(base + ["--kind", "new_run", "--seed", seed]) == 0
+        tables.setdefault(seed, []).append(capsys.readouterr().out)
+    assert tables["0"][0] == tables["0"][1]
+    assert tables["0"][0] != tables["7"][0]
+    first = tables["0"][0].splitlines()
+    assert "131072" in first[1] and "1.23456789e+09" in first[2], first
+    assert "1.3107e+05" not in tables["0"][0]

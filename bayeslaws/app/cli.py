@@ -84,11 +84,26 @@ def _load_fit(path: str):
         ) from None
 
 
+# columns that echo the user's inputs: printed to full precision (131072, not 1.3107e+05)
+INPUT_COLUMNS = ("N", "D", "C", "lr", "batch_size")
+
+
+def _exact(value: float) -> str:
+    """The shortest %g text (at least 5 significant figures' form) that reads back as value."""
+    for digits in range(5, 18):
+        text = f"{value:.{digits}g}"
+        if float(text) == value:
+            return text
+    return repr(value)
+
+
 def _table(df) -> str:
+    """A result table as text: inputs echoed exactly, results to 5 significant figures."""
     import pandas as pd
 
+    exact = {c: _exact for c in INPUT_COLUMNS if c in df and df[c].dtype.kind == "f"}
     with pd.option_context("display.width", 200, "display.max_columns", 40):
-        return df.to_string(index=False, float_format="{:.5g}".format)
+        return df.to_string(index=False, float_format="{:.5g}".format, formatters=exact)
 
 
 # ---- subcommands -------------------------------------------------------------------------------
@@ -336,6 +351,7 @@ def cmd_predict(args) -> int:
         kind=args.kind,
         extrapolation=args.extrapolation,
         group=args.group,
+        seed=args.seed,
         **{
             name: _floats(values, name.replace("_", "-"))
             for name, values in (("lr", args.lr), ("batch_size", args.batch_size))
@@ -931,6 +947,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "at the given setting")
     p.add_argument("--batch-size", nargs="+", default=None,
                    help="batch size(s) in tokens (with --lr)")
+    p.add_argument("--seed", type=int, default=0,
+                   help="random seed of the new_run noise and new-group draws")
     p.set_defaults(func=cmd_predict)
 
     p = add("allocate", "compute-optimal N, D and loss at budgets C (FLOPs)")
