@@ -459,7 +459,7 @@ def test_fixed_vs_optimal_refuses_what_it_cannot_answer(sweep_fit):
     with pytest.raises(ValueError, match="single budget"):
         bl.fixed_vs_optimal(fit, [1e21, 1e22])
     with pytest.raises(ValueError, match="lr must be a single value"):
-        bl.fixed_vs_optimal(fit, 1e21, lr=[1e-4], batch_size=4e4, n_draws=10)
+        bl.fixed_vs_optimal(fit, 1e21, lr=[1e-4, 2e-4], batch_size=4e4, n_draws=10)
     # one or two token budgets cannot pin the refit's B D^-beta term beside E: refused, not a
     # "settled" verdict set by the optimiser's start
     for tokens in ([4e9] * 5, [2e9, 8e9] * 3):
@@ -471,6 +471,17 @@ def test_fixed_vs_optimal_refuses_what_it_cannot_answer(sweep_fit):
         bl.fixed_vs_optimal(fit, 1e10, n_draws=10)
     with pytest.warns(PlausibilityWarning, match="lr = 1e\\+03"):
         bl.fixed_vs_optimal(fit, 1e21, lr=1e3, batch_size=2**17, n_draws=10)
+
+
+def test_fixed_vs_optimal_takes_one_element_lists_as_values(sweep_fit):
+    """[1e21] is one budget (as near_optimal takes it) and [lr] one setting: the same answer."""
+    fit, _ = sweep_fit
+    scalar = bl.fixed_vs_optimal(fit, 1e21, lr=1e-3, batch_size=4e4, n_draws=10).iloc[0]
+    listed = bl.fixed_vs_optimal(
+        fit, [1e21], lr=np.array([1e-3]), batch_size=[4e4], n_draws=10
+    ).iloc[0]
+    assert listed["C"] == 1e21 and listed["lr"] == 1e-3 and listed["batch_size"] == 4e4
+    assert listed["size_change_median"] == scalar["size_change_median"]
 
 
 def test_fixed_vs_optimal_reports_refits_at_the_searched_edge(sweep_fit):

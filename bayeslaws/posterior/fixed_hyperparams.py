@@ -106,12 +106,13 @@ def _design_cells(fit, cells) -> pd.DataFrame:
     return cells
 
 
-def _single_value(name: str, value) -> None:
-    if np.ndim(value) != 0:
-        raise ValueError(
-            f"{name} must be a single value (the one setting every cell would use), got "
-            f"{np.size(value)} values"
-        )
+def _single_value(name: str, value, what: str = "value (the one setting every cell would use)"):
+    """``value`` as a scalar (a one-element list or array is accepted); several values raise."""
+    if value is None or np.ndim(value) == 0:
+        return value
+    if np.size(value) != 1:
+        raise ValueError(f"{name} must be a single {what}, got {np.size(value)} values")
+    return np.asarray(value).reshape(-1)[0].item()
 
 
 def fixed_vs_optimal(
@@ -145,17 +146,13 @@ def fixed_vs_optimal(
     ``n_draws``.
     """
     ci = check_ci(ci)
-    if np.ndim(C) != 0:
-        raise ValueError(
-            f"C must be a single budget for fixed_vs_optimal (got {np.size(C)} values); call it "
-            "once per budget"
-        )
     if C is None:
         raise ValueError("C is required: one compute budget in FLOPs")
+    C = _single_value("C", C, "budget for fixed_vs_optimal (call it once per budget)")
     positive_array("C", C)
     n_draws = check_integer("n_draws", n_draws, 10)
-    _single_value("lr", lr)
-    _single_value("batch_size", batch_size)
+    lr = _single_value("lr", lr)
+    batch_size = _single_value("batch_size", batch_size)
     if not {"lr", "batch_size"} <= set(fit.law.optional_inputs):
         raise LawCapabilityError(
             f"fixed_vs_optimal(): law {fit.law.name!r} does not model the loss off the optimal "
