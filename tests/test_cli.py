@@ -124,6 +124,14 @@ def _one_line_error(capsys, argv, match: str):
         (["allocate", "{fit}", "--C", "1e22", "--tolerance", "5"], "--tolerance is a fraction"),
         (["repro", "--only", "nopaper"], "unknown reproduction script"),
         (["demo", "--route", "best-run"], "invalid choice: 'best-run'"),
+        (
+            ["design", "{fit}", "--candidates", "{cands}", "--cost", "nope"],
+            "--cost 'nope' is neither 'flops', 'none' nor a column of the candidates",
+        ),
+        (
+            ["design", "{fit}", "--isoflop", "1e19", "--compute-model", "-3"],
+            "argument --compute-model: takes a positive number, got '-3'",
+        ),
         (["frobnicate"], "invalid choice"),
         ([], "required"),
     ],

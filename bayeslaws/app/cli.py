@@ -60,6 +60,17 @@ def _floats(values, name: str = "value"):
         raise CLIError(f"--{name} takes numbers, got {' '.join(values)!r}") from None
 
 
+def _positive_number(text: str) -> float:
+    """An argparse type: a finite number > 0 (argparse names the option in its error)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"takes a positive number, got {text!r}") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"takes a positive number, got {text!r}")
+    return value
+
+
 def _existing(path: str, what: str) -> Path:
     p = Path(path)
     if not p.exists():
@@ -592,6 +603,12 @@ def cmd_design(args) -> int:
             "--units and --column apply to a --candidates file, not to --isoflop/--sweep"
         )
     cands = generated if generated is not None else _read_candidates(args.candidates, args)
+    cost = None if args.cost == "none" else args.cost
+    if cost not in (None, "flops") and cost not in cands:
+        raise CLIError(
+            f"--cost {args.cost!r} is neither 'flops', 'none' nor a column of the candidates "
+            f"({', '.join(map(str, cands.columns))})"
+        )
     target = _design_target(args)
     if not any(getattr(args, t) is not None for t in ("loss", "nopt", "hparams")):
         print(
@@ -599,7 +616,6 @@ def cmd_design(args) -> int:
             "--hparams N D aims the runs at a decision quantity)",
             file=sys.stderr,
         )
-    cost = None if args.cost == "none" else args.cost
     plan = design.next_runs(fit, cands, target, cost=cost, k=args.k, seed=args.seed, ci=args.ci)
     print("the batch (picked together, each given the earlier picks; widths cumulative):")
     print(_table(plan))
@@ -826,7 +842,7 @@ def _add_columns(parser, shorthand: bool = False) -> None:
         "or billions, millions, thousands, ...; as load_runs(units=...))",
     )
     g.add_argument(
-        "--compute-model", type=float, default=None, metavar="K",
+        "--compute-model", type=_positive_number, default=None, metavar="K",
         help="FLOPs per parameter per token: C = K N D (default 6)",
     )
     if shorthand:
