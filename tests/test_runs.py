@@ -294,3 +294,45 @@ def test_compute_model_string_error_lists_the_accepted_strings():
         compute.as_compute_model("12ND")
     with pytest.raises(TypeError, match=r"a number k \(C = k N D, e\.g\. 12 for '12ND'\)"):
         compute.as_compute_model("12ND")
+
+
+def test_reloading_a_marin_compendium_table_keeps_its_nominal_budget():
+    """load_runs(RunTable) re-checks a Marin table (C = the nominal budget, 0.74-1.07 x 6ND)
+    from its N and D, as Fit.training_runs does, and keeps its C."""
+    bundled = _shared_or_skip()
+    for corpus in bundled.COMPENDIUM_SOURCES["marin_202603"]:
+        runs = bundled.isoflop_compendium("marin_202603", corpus)
+        again = load_runs(runs)
+        pd.testing.assert_frame_equal(again.df, runs.df)
+        assert again.source == runs.source and again.n_input_rows == runs.n_input_rows
+
+
+def test_every_bundled_loader_loads_without_a_plausibility_warning():
+    """No false alarm from the per-row checks either: every loader, corpus and variant."""
+    import warnings
+
+    from bayeslaws.runs import PlausibilityWarning
+
+    bundled = _shared_or_skip()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", PlausibilityWarning)
+        bundled.epoch_chinchilla()
+        for source, corpora in bundled.COMPENDIUM_SOURCES.items():
+            for corpus in corpora:
+                for condition in bundled.COMPENDIUM_CONDITIONS[source]:
+                    load_runs(bundled.isoflop_compendium(source, corpus, condition))
+        for param_count in ("standard", "kaplan", "attention"):
+            bundled.porian_isoflop(param_count=param_count)
+
+
+def test_porians_two_runs_with_few_tokens_per_parameter_are_the_known_ones():
+    """Porian's raw table has exactly two rows below 0.01 tokens per parameter (real: the 826M
+    Kaplan-count model at 2.5e16 FLOPs); loaded directly they are named, the loader keeps them
+    without a warning."""
+    bundled = _shared_or_skip()
+    raw = pd.read_csv(bundled.shared_data_dir() / "porian_isoflop" / "isoflop_points.csv")
+    with pytest.warns(bl.runs.PlausibilityWarning, match=r"D/N of 2 run\(s\) .* at rows 21, 600 "):
+        load_runs(raw, N="n_params", C="flops")
+    assert bundled.PORIAN_FEW_TOKENS_ROWS == (21, 600)
+    runs = bundled.porian_isoflop()
+    assert len(runs) == len(raw) and {21, 600} <= set(runs.df.index)

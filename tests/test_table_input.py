@@ -360,8 +360,9 @@ def test_best_in_cell_skips_cells_without_a_finite_loss():
 def test_best_run_per_cell_takes_values_equal_up_to_rounding_as_one_cell():
     """N written as 1e8 and 1e8 * (1 + 1e-12) is one cell (runs.cells.CELL_RTOL), as the laws
     group them: the baseline kept both as 'best' runs; per group, cells stay apart."""
-    df = pd.DataFrame({"N": [1e8, 1e8 * (1 + 1e-12), 2e8, 2e8 * 1.01], "D": 2e9,
-                       "loss": [3.0, 2.9, 2.8, 2.7]})
+    df = pd.DataFrame(
+        {"N": [1e8, 1e8 * (1 + 1e-12), 2e8, 2e8 * 1.01], "D": 2e9, "loss": [3.0, 2.9, 2.8, 2.7]}
+    )
     assert bl.runs.best_in_cell(df).tolist() == [False, True, True, True]
     grouped = df.assign(group=["a", "b", "a", "a"])
     assert bl.runs.best_in_cell(grouped).tolist() == [True, True, True, True]
@@ -421,3 +422,134 @@ def test_a_loss_column_of_perplexities_between_8_and_45_is_flagged():
         with warnings.catch_warnings():
             warnings.simplefilter("error", PlausibilityWarning)
             bl.load_runs(runs_frame().assign(loss=median_loss))
+
+
+# ---- 7. rows in other units, near-miss headers, spaced group labels, batches in sequences ------
+def _no_plausibility_warning(load):
+    """``load()`` with every PlausibilityWarning an error: the result."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", PlausibilityWarning)
+        return load()
+
+
+@pytest.mark.parametrize(
+    "column, row, value, message",
+    [
+        ("N", 2, 400.0, r"column 'N' \(parameters\) is below 10000 at rows 2 "),
+        ("D", 3, 8.0, r"column 'D' \(tokens\) is below 100000 at rows 3 "),
+        ("N", 1, 1e15, r"column 'N' \(parameters\) is above 1e\+14 at rows 1 "),
+        ("D", 4, 1e14, r"tokens per parameter D/N of 1 run\(s\) lie outside \[0\.01, 100000\] "
+         r"at rows 4 "),
+    ],
+)  # fmt: skip
+def test_one_row_in_other_units_warns_naming_the_row(column, row, value, message):
+    """One mistyped row (N in millions, D in billions, ...) in a plausible table warns naming
+    it, though the column's median is plausible; the plausible table does not warn."""
+    _no_plausibility_warning(lambda: bl.load_runs(runs_frame(6)))
+    df = runs_frame(6)
+    df.loc[row, column] = value
+    with pytest.warns(PlausibilityWarning, match=message) as record:
+        runs = bl.load_runs(df)
+    assert len(runs) == 6  # a warning, not a refusal: the value is possible
+    text = " ".join(str(w.message) for w in record)
+    assert f"e.g. [{value / df.loc[row, 'N'] if 'D/N' in message else value:g}]" in text
+    assert "--exclude-rows ROWS --exclude-reason TEXT" in text
+    assert text.count(f"rows {row} ") == 1  # named once (not again for its D/N)
+
+
+def test_a_row_derived_from_c_in_other_units_is_named():
+    df = runs_frame(6)
+    df = df.assign(C=6 * df["N"] * df["D"]).drop(columns="D")
+    df.loc[3, "C"] = 5e9  # this run's FLOPs typed in other units (D = 2 tokens)
+    with pytest.warns(PlausibilityWarning) as record:
+        bl.load_runs(df)
+    text = " ".join(str(w.message) for w in record)
+    assert "column 'D' (tokens), derived from N and C, is below 100000 at rows 3 " in text
+    assert "column 'C' (FLOPs) is below 1e+10 at rows 3 " in text
+
+
+@pytest.mark.parametrize(
+    "name, canon, values",
+    [
+        ("Group", "group", ["a", "a", "b", "b"]),
+        ("group ", "group", ["a", "a", "b", "b"]),
+        ("GROUP", "group", ["a", "a", "b", "b"]),
+        ("Diverged", "diverged", ["no", "yes", "no", "no"]),
+        ("diverged ", "diverged", ["no", "yes", "no", "no"]),
+        ("lr ", "lr", [1e-3] * 4),
+        ("LR", "lr", [1e-3] * 4),
+        ("Batch_Size", "batch_size", [1e6] * 4),
+        ("batch size", "batch_size", [1e6] * 4),
+        ("batch-size", "batch_size", [1e6] * 4),
+        ("Run", "run", ["r1", "r2", "r3", "r4"]),
+    ],
+)
+def test_a_near_miss_optional_header_warns_and_is_not_used(tmp_path, name, canon, values):
+    """An optional column whose header differs from the canonical name only in case, spaces,
+    '-' or '_' is not mapped (explicit beats implicit) but named loudly, with the fix."""
+    path = tmp_path / "runs.csv"
+    runs_frame(4).assign(**{name: values}).to_csv(path, index=False)
+    pattern = rf"column {re.escape(repr(name))} differs from '{canon}' only in case/spaces"
+    with pytest.warns(PlausibilityWarning, match=pattern) as record:
+        runs = bl.load_runs(path)
+    assert canon not in runs.df and name in runs.df  # kept untouched, not read
+    text = " ".join(str(w.message) for w in record)
+    assert "it is NOT used" in text
+    if canon != "diverged" and canon != "run":
+        assert f"load_runs(..., {canon}={name!r})" in text
+        assert "--column " in text
+    else:
+        assert f"rename it to '{canon}'" in text
+
+
+def test_a_mapped_or_exact_optional_header_does_not_warn():
+    df = runs_frame(4, Group=["a", "a", "b", "b"], lr=[1e-3] * 4)
+    runs = _no_plausibility_warning(lambda: bl.load_runs(df, group="Group"))
+    assert runs.has_groups and runs.df["lr"].tolist() == [1e-3] * 4
+    exact = runs_frame(4, group=["a", "a", "b", "b"], diverged=["no", "yes", "no", "no"])
+    assert _no_plausibility_warning(lambda: bl.load_runs(exact)).df["diverged"].sum() == 1
+
+
+def test_group_labels_with_surrounding_spaces_are_stripped_with_a_warning(tmp_path):
+    path = tmp_path / "runs.csv"
+    labels = ["web", "web ", " web", "code", "code", "code"]
+    runs_frame(6).assign(group=labels).to_csv(path, index=False)
+    with pytest.warns(PlausibilityWarning) as record:
+        runs = bl.load_runs(path)
+    assert runs.groups == ["code", "web"]
+    text = " ".join(str(w.message) for w in record)
+    assert f"labels 'web ', ' web' had surrounding spaces at rows 1, 2 {ROWS_NOTE}" in text
+    assert "read as 'web'" in text
+    clean = runs_frame(4, group=["web", "web", "code", "code"])
+    assert _no_plausibility_warning(lambda: bl.load_runs(clean)).groups == ["code", "web"]
+
+
+def test_a_batch_size_in_sequences_warns_with_the_units_fix():
+    df = runs_frame(4, lr=[1e-3] * 4, batch_size=[64, 128, 256, 512])
+    with pytest.warns(PlausibilityWarning, match=r"column 'batch_size' has median 192, below "
+                      r"1000 tokens") as record:  # fmt: skip
+        bl.load_runs(df)
+    text = " ".join(str(w.message) for w in record)
+    assert "units={'batch_size': <sequence length in tokens>}" in text
+    assert "--units batch_size=2048" in text
+    fixed = _no_plausibility_warning(lambda: bl.load_runs(df, units={"batch_size": 2048}))
+    assert fixed.df["batch_size"].tolist() == [131072, 262144, 524288, 1048576]
+    _no_plausibility_warning(lambda: bl.load_runs(tiny_sweep()))  # SIMULATED, in tokens
+
+
+def test_reloading_a_run_table_keeps_its_nominal_c():
+    """A RunTable whose C is a nominal budget (not the compute model's, as the isoFLOP
+    compendium's Marin tables) is re-checked from N and D and keeps its C; with another
+    compute model C is still checked against it."""
+    runs = bl.load_runs(runs_frame(4))
+    df = runs.df.copy()
+    df["C"] = df["C"] * np.array([0.74, 1.0, 1.07, 0.9])
+    nominal = RunTable(df, runs.compute_model, "nominal budgets", runs.exclusions, 4)
+    again = bl.load_runs(nominal)
+    pd.testing.assert_frame_equal(again.df, nominal.df)
+    assert again.source == "nominal budgets" and again.compute_model.name == "6ND"
+    with pytest.raises(RunTableError, match="disagree with the compute model 6ND"):
+        bl.load_runs(nominal, compute_model=6)
+    df.loc[2, "C"] = -1.0
+    with pytest.raises(RunTableError, match=r"column 'C' must be finite and positive.*rows 2 "):
+        bl.load_runs(RunTable(df, runs.compute_model))

@@ -21,6 +21,8 @@ the table keeps the record, which every fit stores.
 from __future__ import annotations
 
 import os
+import re
+import shlex
 import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -56,6 +58,7 @@ PLAUSIBLE = {
 QUANTITY = {"N": "parameters", "D": "tokens", "C": "FLOPs"}  # what N, D, C count
 IMPOSSIBLE_BELOW = {"N": 1.0, "D": 1.0}  # fewer than one parameter / token
 TOKENS_PER_PARAM = (1e-2, 1e5)  # plausible range of D / N
+BATCH_TOKENS_LOW = 1e3  # a median batch below this many tokens is likely in sequences
 TYPICAL_TOKENS_PER_PARAM = 20.0  # Chinchilla's compute-optimal D / N: ranks units hints
 SCALE_WORDS = ("thousands", "millions", "billions", "trillions")  # units hints, by size
 LOSS_MAX = 20.0  # nats (or bits) per token: above this the column is likely a perplexity
@@ -69,6 +72,9 @@ LABELS_NOTE = "labels of the DataFrame's index"  # ... when the input had its ow
 # spellings of the optional ``diverged`` column (compared after strip().lower())
 DIVERGED_TRUE = ("true", "yes", "y", "t", "1", "1.0")
 DIVERGED_FALSE = ("false", "no", "n", "f", "0", "0.0")
+# optional columns that laws read by their exact name besides the canonical ones (the
+# ``diverged`` flags; an isoFLOP law's ``run`` labels, as inference.nuts.EXTRA_RUN_COLUMNS)
+OPTIONAL_EXTRA = ("diverged", "run")
 EXCLUDE_HINT = (
     "Python: runs.exclude(mask, reason=...); command line: --exclude-rows ROWS "
     "--exclude-reason TEXT"
@@ -405,6 +411,34 @@ def _header_diagnosis(columns: list, canonical) -> str:
     return "".join(f"; {note}" for note in notes)
 
 
+def _plain_name(name) -> str:
+    """A column name compared loosely: stripped, lower case, '-' and spaces as '_'."""
+    return re.sub(r"[\s\-]+", "_", str(name).strip().lower())
+
+
+def _near_misses(extra: list, absent: list) -> list[tuple[str, str]]:
+    """(the table's column, the canonical name) for each ``extra`` column (kept untouched)
+    that equals an ``absent`` canonical or optional name only loosely (:func:`_plain_name`)."""
+    plain = {_plain_name(canon): canon for canon in absent}
+    return [(str(c), plain[_plain_name(c)]) for c in extra if _plain_name(c) in plain]
+
+
+def _near_miss_message(name: str, canon: str) -> str:
+    """Why the column ``name`` is not read as ``canon``, and the fix."""
+    how = "case/spaces" if name.strip().lower() == canon.lower() else "case/spaces/'-'/'_'"
+    if canon in OPTIONAL_EXTRA:
+        fix = f"rename it to {canon!r}"
+    else:
+        fix = (
+            f"rename it or map it (Python: load_runs(..., {canon}={name!r}); command line: "
+            f"--column {shlex.quote(f'{canon}={name}')})"
+        )
+    return (
+        f"column {name!r} differs from {canon!r} only in {how}: it is NOT used as {canon!r} "
+        f"(kept as an extra column); {fix}"
+    )
+
+
 def _read(data, group: str = "group") -> tuple[pd.DataFrame, str]:
     """The input as a DataFrame and its source; a text file's column ``group`` is read as
     text without pandas' NA words ("NA", "None", ... are labels; an empty cell is "")."""
@@ -572,8 +606,10 @@ def load_runs(
 
     Parameters
     ----------
-    data : path to a CSV or Parquet file, a DataFrame, or a RunTable (re-checked; its compute
-        model, exclusions and input row count are kept).
+    data : path to a CSV or Parquet file, a DataFrame, or a RunTable (re-checked from its N and
+        D; its C, compute model, exclusions and input row count are kept: its C may be a nominal
+        budget rather than the compute model's, as in ``bundled.isoflop_compendium``; with
+        ``compute_model=``, or a mapping or unit for N, D or C, C is checked against the model).
     N, D, C, lr, batch_size, loss, group : the user's column name for each canonical column
         (``None`` = use the canonical name if present). Two of N, D, C are needed.
     units : multiplier per canonical column, a number or a word ("billions", "millions", ...):
@@ -610,6 +646,9 @@ def load_runs(
         if key not in NUMERIC:
             raise RunTableError(f"units given for {key!r}, which is not one of {NUMERIC}")
     df, source = _read(data, group if group is not None else "group")
+    kept_c = _table_c(data, mapping, compute_model, units)
+    if kept_c is not None:  # re-checked from N and D; C restored below
+        df = df.drop(columns="C")
     if df.columns.has_duplicates:
         name = df.columns[df.columns.duplicated()][0]
         raise RunTableError(
@@ -718,10 +757,17 @@ def load_runs(
                 "compute_model="
             )
 
+    if kept_c is not None:
+        out["C"] = kept_c.reindex(out.index).to_numpy(float)
+        _check_positive_finite(out, "C", False, note)
     for column in ("N", "D"):
         _check_possible(out, column, given, note, names.get(column), typed.get(column))
 
     extra = [c for c in df.columns if c not in used and c not in CANONICAL]
+    absent = [c for c in CANONICAL if c not in resolved and not (c == "C" and kept_c is not None)]
+    absent += [c for c in OPTIONAL_EXTRA if c not in df.columns]
+    for name, canon in _near_misses(extra, absent):
+        warnings.warn(_near_miss_message(name, canon), PlausibilityWarning, stacklevel=2)
     for column in extra:
         out[column] = parse_diverged(df[column], note) if column == "diverged" else df[column]
     ordered = [c for c in CANONICAL if c in out] + extra
@@ -770,8 +816,9 @@ def simulated_extent(source: str) -> str:
 
 
 def _group_labels(values: pd.Series, name: str, note: str) -> pd.Series:
-    """The group column as text labels; a missing, empty or all-space cell is an error naming
-    the rows (a text file's "NA" or "None" is a label: see :func:`_read_text`)."""
+    """The group column as text labels without surrounding spaces (' web' and 'web ' are 'web',
+    with a warning naming them); a missing, empty or all-space cell is an error naming the rows
+    (a text file's "NA" or "None" is a label: see :func:`_read_text`)."""
     blank = values.isna().to_numpy(bool) | np.array(
         [isinstance(v, str) and not v.strip() for v in values.tolist()], dtype=bool
     )
@@ -780,7 +827,41 @@ def _group_labels(values: pd.Series, name: str, note: str) -> pd.Series:
             f"column {name!r} (group) has missing values at {_at_rows(values.index[blank], note)}"
             " (empty or all-space labels, None or NaN): give every run a group label"
         )
-    return values.astype(str)
+    labels = values.astype(str)
+    stripped = labels.str.strip()
+    spaced = (labels != stripped).to_numpy(bool)
+    if spaced.any():
+        warnings.warn(
+            _spaced_labels_message(labels[spaced], name, note), PlausibilityWarning, stacklevel=3
+        )
+    return stripped
+
+
+def _spaced_labels_message(labels: pd.Series, name: str, note: str) -> str:
+    """The warning for group ``labels`` (those with surrounding spaces) read stripped."""
+    shown = list(dict.fromkeys(labels.tolist()))
+    more = f", ... ({len(shown)} labels)" if len(shown) > 5 else ""
+    read = list(dict.fromkeys(label.strip() for label in shown))
+    return (
+        f"column {_label('group', name)}: labels {', '.join(repr(v) for v in shown[:5])}{more} had "
+        f"surrounding spaces at {_at_rows(labels.index, note)}: read as "
+        f"{', '.join(repr(v) for v in read[:5])}{', ...' if len(read) > 5 else ''}"
+    )
+
+
+def _table_c(data, mapping: dict, compute_model, units: dict) -> pd.Series | None:
+    """A RunTable's C (FLOPs) to keep as it is while the table is re-checked from its N and D
+    (it may be a nominal budget, not the compute model's C, as Fit.training_runs keeps it);
+    None for other input, or when the call maps N, D or C, gives units for C or a compute
+    model (then C is checked against the model)."""
+    if not isinstance(data, RunTable) or compute_model is not None or "C" in units:
+        return None
+    mapped = [mapping[c] not in (None, c) for c in ("N", "D")] + [mapping["C"] is not None]
+    if any(mapped):
+        return None
+    if not {"N", "D", "C"} <= set(data.df.columns):
+        return None
+    return data.df["C"]
 
 
 def _absent_unit(key: str, given: list, columns: list) -> str:
@@ -893,17 +974,20 @@ def check_plausible(
     given: list | None = None,
 ) -> list[str]:
     """Warn (:class:`PlausibilityWarning`) about implausible magnitudes of a canonical table:
-    N (parameters), D (tokens), C (FLOPs) outside ``PLAUSIBLE``, tokens per parameter outside
-    ``TOKENS_PER_PARAM``, a loss column that looks like a perplexity, and losses far above
-    the table's median (diverged runs?). Returns the messages. ``row_note`` says what the
-    row labels count (default: 0-based data rows for an integer index); ``given`` which of
-    N, D, C were read rather than derived (default: all present), for the units hints."""
+    N (parameters), D (tokens), C (FLOPs) outside ``PLAUSIBLE`` and tokens per parameter outside
+    ``TOKENS_PER_PARAM`` (the column's median: other units; else the rows outside: a mistyped
+    row), a median batch size below ``BATCH_TOKENS_LOW`` tokens (in sequences?), a loss column
+    that looks like a perplexity, and losses far above the table's median (diverged runs?).
+    Returns the messages. ``row_note`` says what the row labels count (default: 0-based data
+    rows for an integer index); ``given`` which of N, D, C were read rather than derived
+    (default: all present), for the units hints."""
     units = units or {}
     note = row_note or _row_note(df.index)
     given = [c for c in ("N", "D", "C") if c in df] if given is None else list(given)
     messages = []
     names = QUANTITY
     low_columns = []  # N or D with a median too small: likely in larger units
+    flagged = np.zeros(len(df), dtype=bool)  # rows named for their N or D
     for column, (low, high) in PLAUSIBLE.items():
         if column not in df:
             continue
@@ -923,6 +1007,11 @@ def check_plausible(
                 f"column {column!r} ({names[column]}) has median {median:.3g}, above {high:g}: "
                 f"is it in other units (or another quantity)? Check the column mapping and units="
             )
+        elif column in given or column != "C":  # a derived C follows its N and D rows
+            found, rows = _implausible_rows(df, column, given, note)
+            messages += found
+            if column != "C":
+                flagged |= rows
     if "N" in df and "D" in df:
         ratio = float(np.median(df["D"] / df["N"]))
         low, high = TOKENS_PER_PARAM
@@ -935,6 +1024,12 @@ def check_plausible(
                 f"the median tokens per parameter D/N is {ratio:.3g}, outside [{low:g}, "
                 f"{high:g}]: N or D is probably in other units ({fix})"
             )
+        else:
+            messages += _implausible_ratio_rows(df, ratio, flagged, note)
+    if "batch_size" in df:
+        median = float(np.nanmedian(df["batch_size"]))
+        if median < BATCH_TOKENS_LOW:
+            messages.append(_batch_message(median))
     if "loss" in df:
         loss = df["loss"].to_numpy(float)
         finite = np.isfinite(loss)
@@ -965,6 +1060,58 @@ def check_plausible(
     for message in messages:
         warnings.warn(message, PlausibilityWarning, stacklevel=3)
     return messages
+
+
+def _implausible_rows(
+    df: pd.DataFrame, column: str, given: list, note: str
+) -> tuple[list[str], np.ndarray]:
+    """Messages naming the rows whose ``column`` (N parameters, D tokens, C FLOPs) lies outside
+    ``PLAUSIBLE`` while the column's median does not (one row in other units, or mistyped), and
+    the mask of those rows."""
+    low, high = PLAUSIBLE[column]
+    values = df[column].to_numpy(float)
+    median = float(np.median(values))
+    origin = "" if column in given else f", derived from {' and '.join(given)},"
+    messages = []
+    for bad, side, bound in ((values < low, "below", low), (values > high, "above", high)):
+        if bad.any():
+            messages.append(
+                f"column {column!r} ({QUANTITY[column]}){origin} is {side} {bound:g} at "
+                f"{_at_rows(df.index[bad], note)} (e.g. {format_values(values[bad], 3)}), far "
+                f"from the column's median {median:.3g}: are these rows in other units (e.g. "
+                f"millions) or mistyped? Fix their values (a unit scales the whole column), or "
+                f"exclude them ({EXCLUDE_HINT})"
+            )
+    return messages, (values < low) | (values > high)
+
+
+def _implausible_ratio_rows(
+    df: pd.DataFrame, median: float, flagged: np.ndarray, note: str
+) -> list[str]:
+    """A message naming the rows (other than the ``flagged`` ones) whose tokens per parameter
+    D/N lie outside ``TOKENS_PER_PARAM`` while the table's ``median`` D/N does not."""
+    low, high = TOKENS_PER_PARAM
+    ratio = (df["D"] / df["N"]).to_numpy(float)
+    bad = ((ratio < low) | (ratio > high)) & ~flagged
+    if not bad.any():
+        return []
+    return [
+        f"the tokens per parameter D/N of {int(bad.sum())} run(s) lie outside [{low:g}, "
+        f"{high:g}] at {_at_rows(df.index[bad], note)} (e.g. {format_values(ratio[bad], 3)}), "
+        f"far from the table's median {median:.3g}: is N or D of these rows in other units, "
+        f"or mistyped? Fix their values, or exclude them ({EXCLUDE_HINT})"
+    ]
+
+
+def _batch_message(median: float) -> str:
+    """The warning for a batch_size column whose ``median`` is below ``BATCH_TOKENS_LOW``."""
+    return (
+        f"column 'batch_size' has median {median:.3g}, below {BATCH_TOKENS_LOW:g} tokens: "
+        "batch_size is in tokens, and this looks like a batch in sequences; pass "
+        "units={'batch_size': <sequence length in tokens>} (Python: load_runs(..., "
+        "units={'batch_size': 2048}); command line: --units batch_size=2048) for sequences of "
+        "2048 tokens"
+    )
 
 
 def as_run_table(runs, **kwargs) -> RunTable:
