@@ -12,10 +12,14 @@ simulated misspecification and (once) the confirmation data of docs/calibration_
 Per split (fit the Chinchilla law, Huber likelihood, on the training runs; the simulations use
 the Gaussian likelihood, their noise model) and per extrapolation method
 (bayeslaws.posterior.model): the held-out runs' losses as new runs (median error, coverage of
-the 50/80/90% intervals with a bootstrap 90% interval over held-out budgets, relative 90% width,
-log predictive density), N_opt and L_opt at held-out budgets (the simulator's optimum, Porian
-et al.'s published optima, or the held-out budget's empirical vertex), and the 90% width of a
-new run 1, 2 and 3 decades of compute beyond the largest training run.
+the 50/80/90% intervals with a bootstrap 90% interval over held-out budgets, NaN with fewer
+than 5, relative 90% width, log predictive density), N_opt and L_opt at held-out budgets (the
+simulator's optimum, Porian et al.'s published optima, or the held-out budget's empirical
+vertex with its bootstrap interval; hits counted as they are and without N_opt intervals that
+end at the isoFLOP search edge; error median |ln(median / truth)|), and the 90% width of a new
+run 1, 2 and 3 decades of compute beyond the lowest-loss run of the largest training budget.
+The stored outputs predate these last rules: benchmarks/calibration_rescore.py re-summarises
+their N_opt rows without refits.
 
 Methods (VARIANTS): "none" (the fitted law alone), "gp" (0.1's default), "drift" (GP pattern +
 drift beyond the range, rate from the corpus population), "drift_cv" (the same, the population
@@ -146,7 +150,8 @@ def decision_truth(kind, dataset: str, test: pd.DataFrame) -> pd.DataFrame | Non
     if kind == "vertex":
         v = cal.empirical_vertices(test)
         v = v[np.isfinite(v["N_vertex"])]
-        return v.rename(columns={"N_vertex": "N_opt", "L_vertex": "L_opt"})
+        # keep the vertex's bootstrap 90% interval (the protocol reports it beside the vertex)
+        return v.rename(columns=lambda c: c.replace("_vertex", "_opt"))
     _, sim_kind = kind
     return splits.simulated_optimum(sim_kind, np.unique(test["C"]))
 
@@ -239,19 +244,8 @@ def score_split(
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 dec = cal.decision_scores(fitted, truth, view_method, seed=seed)
-            for quantity, g in dec.groupby("quantity", sort=False):
-                drow = {**head, "quantity": quantity, "n": len(g)}
-                drow["error"] = float(np.median(np.exp(g["log_error"]) - 1))
-                for level in LEVELS:
-                    key = round(100 * level)
-                    rate, lo, hi = cal.bootstrap_rate(g[f"in{key}"], seed=seed)
-                    drow[f"cov{key}"], drow[f"cov{key}_lower"], drow[f"cov{key}_upper"] = (
-                        rate,
-                        lo,
-                        hi,
-                    )
-                drow["width90"] = float(np.mean((g["upper90"] - g["lower90"]) / g["median"]))
-                rows.append(drow)
+            for _, g in dec.groupby("quantity", sort=False):
+                rows.append({**head, **decision_summary(g, seed)})
             points.append(dec.assign(**head))
         w = cal.widths_by_distance(fitted, view_method, seed=seed)
         widths.append(w.assign(**head))
@@ -270,18 +264,47 @@ def score_split(
     return pd.DataFrame(rows), pd.concat(points, ignore_index=True), pd.concat(widths)
 
 
-# the points file: held-out runs (actual, lpd, N) and decision quantities (truth, log_error)
+def decision_summary(g: pd.DataFrame, seed: int = 0) -> dict:
+    """One scores row of a decision quantity from its :func:`cal.decision_scores` rows ``g``:
+    ``log_error`` = median |ln(median / truth)| (the protocol's error; ``error``, the loss rows'
+    relative error, is left empty), coverage per level with bootstrap bounds over budgets (NaN
+    with fewer than 5 budgets, :func:`cal.bootstrap_rate`), ``cov90_bounded`` (hits whose N_opt
+    interval does not end at the search edge, ``in90_bounded``), ``n_edge_bounded90`` and the
+    mean relative 90% width."""
+    row = {"quantity": g["quantity"].iloc[0], "n": len(g)}
+    row["log_error"] = float(np.median(g["log_error"]))
+    for level in LEVELS:
+        key = round(100 * level)
+        rate, lo, hi = cal.bootstrap_rate(g[f"in{key}"], seed=seed)
+        row[f"cov{key}"], row[f"cov{key}_lower"], row[f"cov{key}_upper"] = rate, lo, hi
+    row["cov90_bounded"] = float(g["in90_bounded"].mean())
+    row["n_edge_bounded90"] = int(g["edge_bounded90"].sum())
+    row["width90"] = float(np.mean((g["upper90"] - g["lower90"]) / g["median"]))
+    return row
+
+
+# the points file: held-out runs (actual, lpd, N) and decision quantities (truth, log_error,
+# the truth's own interval, the share of draws at the N_opt search edge, edge-bounded flags);
+# columns added later go at the end so that read_points reads the older files
 POINT_COLUMNS = [
     *("actual", "median", "lower50", "upper50", "in50", "lower80", "upper80", "in80"),
     *("lower90", "upper90", "in90", "lpd", "part", "dataset", "split", "method", "quantity"),
     *("N", "C", "truth", "log_error"),
+    *("truth_lower", "truth_upper", "at_boundary_share", "edge_bounded90", "in90_bounded"),
+]
+BOOL_COLUMNS = ("in50", "in80", "in90", "edge_bounded90", "in90_bounded")
+# the scores file: loss rows and decision rows under one header (new columns at the end)
+SCORE_COLUMNS = [
+    *("part", "dataset", "split", "method", "quantity", "n", "error", "cov50", "cov80"),
+    *("cov90", "width90", "lpd", "cov50_lower", "cov50_upper", "cov80_lower", "cov80_upper"),
+    *("cov90_lower", "cov90_upper", "seconds", "log_error", "cov90_bounded", "n_edge_bounded90"),
 ]
 
 
 def read_points(path) -> pd.DataFrame:
     """A points file, also one written before POINT_COLUMNS (splits without decision
-    quantities wrote the first 19 columns, splits with them all 21, under one 19-column
-    header)."""
+    quantities wrote the first 19 columns, splits with them 21, under one 19-column header;
+    files written before the edge columns have 21; missing columns are NaN)."""
     import csv
 
     with open(path, newline="") as handle:
@@ -296,7 +319,7 @@ def read_points(path) -> pd.DataFrame:
     for col in frame.columns:
         if col in ("part", "dataset", "split", "method", "quantity"):
             continue
-        if col.startswith("in"):
+        if col in BOOL_COLUMNS:
             frame[col] = frame[col].map({"True": True, "False": False})
         else:
             frame[col] = pd.to_numeric(frame[col])
@@ -377,6 +400,23 @@ def split_jobs(part, methods, sampler, seeds, only, seed) -> list[SplitJob]:
     return jobs
 
 
+def append_csv(path: Path, frame: pd.DataFrame) -> None:
+    """Append ``frame`` to the csv ``path`` in its header's column order (a new file gets
+    ``frame``'s header); refuses (ValueError) a frame with columns the file lacks, e.g. a file
+    written before the edge-bounded columns: score into a fresh ``--out`` folder instead."""
+    if not path.exists():
+        frame.to_csv(path, index=False)
+        return
+    header = pd.read_csv(path, nrows=0).columns.tolist()
+    extra = [c for c in frame.columns if c not in header]
+    if extra:
+        raise ValueError(
+            f"{path} was written without columns {extra} (before the 2026-12 fixes); "
+            "write to a fresh --out folder"
+        )
+    frame.reindex(columns=header).to_csv(path, mode="a", header=False, index=False)
+
+
 def run_part(part, methods, sampler, seeds, only, seed, executor=None, workers=None):
     """Score the splits of ``part`` through ``executor`` (None: in this process, or on
     ``workers`` local processes), appending each split's rows in split order as they arrive."""
@@ -407,8 +447,9 @@ def run_part(part, methods, sampler, seeds, only, seed, executor=None, workers=N
                 continue
             scores, points, widths = result.value
             points = points.reindex(columns=POINT_COLUMNS)  # one header for every split
+            scores = scores.reindex(columns=SCORE_COLUMNS)
             for key, frame in (("scores", scores), ("points", points), ("widths", widths)):
-                frame.to_csv(paths[key], mode="a", header=not paths[key].exists(), index=False)
+                append_csv(paths[key], frame)
             warned = f", {len(result.warnings)} warnings" if result.warnings else ""
             print(
                 f"{part}: {job.dataset} {job.split}: {len(job.train)} fitted, {len(job.test)} "
@@ -429,14 +470,25 @@ COLUMNS = [
     "quantity",
     "n",
     "error",
+    "log_error",
     "cov50",
     "cov80",
     "cov90",
     "cov90_lower",
     "cov90_upper",
+    "cov90_bounded",
+    "n_edge_bounded90",
     "width90",
     "lpd",
 ]
+TABLE_NOTE = (
+    "error: median |median / actual - 1| of held-out losses; log_error: median "
+    "|ln(median / truth)| of N_opt, L_opt. cov90_lower/upper: bootstrap 90% interval over "
+    f"held-out budgets or runs, NaN with fewer than {cal.MIN_GROUPS} (one budget always "
+    "resamples to the same rate). cov90_bounded: N_opt/L_opt hits whose N_opt 90% interval "
+    "does not end at the isoFLOP search edge (n_edge_bounded90 of n do); empty in files "
+    "written before these columns."
+)
 
 
 def merged_table() -> pd.DataFrame:
@@ -492,6 +544,7 @@ def main(argv=None) -> int:
                     index=False, float_format="{:.3f}".format
                 )
             )
+            print(TABLE_NOTE)
     return 0
 
 

@@ -33,6 +33,7 @@ from ..inference import fit as fit_law
 from ..inference.batch import InProcessExecutor, map_tasks
 from ..inference.nuts import prior_predictive
 from ..laws import resolve_law
+from ..laws.optimum import COARSE_POINTS, search_range
 from ..runs import PlausibilityWarning, RunTable, load_runs
 from ..runs.checks import check_integer
 from .draws import log_loss_draws, query_frame
@@ -322,14 +323,49 @@ def _quadratic_vertex(u, z) -> tuple[float, float]:
     return float(u_star), float(c0 - c1**2 / (4 * c2))
 
 
+EDGE_STEPS = 2  # coarse-grid steps (ln N) within which an interval end counts as the edge
+
+
+def edge_bounds(C) -> tuple[np.ndarray, np.ndarray]:
+    """Per budget C (FLOPs): the sizes (params) at or below / at or above which an N_opt value
+    is the isoFLOP search range's edge (:func:`~bayeslaws.laws.optimum.search_range`), not
+    an interior optimum.
+
+    A draw whose optimum is at the edge starts at an end of the coarse grid (step h = the
+    range in ln N / (COARSE_POINTS - 1), 0.068 at 1e20 FLOPs) and the zoom rounds move it by
+    at most about one h, either way (e.g. 9.37 params below the 10-parameter bound). The
+    margin is EDGE_STEPS = 2 grid steps in ln N: ``exp(lo + 2 h)``, ``exp(hi - 2 h)``."""
+    lo, hi = search_range(C)
+    margin = EDGE_STEPS * (hi - lo) / (COARSE_POINTS - 1)
+    return np.exp(lo + margin), np.exp(hi - margin)
+
+
+def edge_bounded(lower, upper, C) -> np.ndarray:
+    """Whether an N_opt interval [lower, upper] (params) at budget C (FLOPs) has an end at the
+    search range's edge (:func:`edge_bounds`): such an interval is bounded by the search, not
+    by the posterior, and its "hit" says nothing about the data."""
+    bottom, top = edge_bounds(C)
+    return (np.asarray(lower, float) <= bottom) | (np.asarray(upper, float) >= top)
+
+
 def decision_scores(fit, truth: pd.DataFrame, method: str, seed: int = 0, levels=LEVELS):
     """N_opt and L_opt at the budgets of ``truth`` (columns C, N_opt, L_opt: a simulator's
-    optimum or a held-out budget's empirical vertex) against ``fit``'s posterior under the
-    extrapolation ``method``: one row per budget and quantity with the truth, our median and
-    interval per level, a hit flag per level and |ln(median / truth)|."""
+    optimum or a held-out budget's empirical vertex; optional ``N_opt_lower`` ... ``L_opt_upper``,
+    the truth's own interval) against ``fit``'s posterior under the extrapolation ``method``.
+
+    One row per budget and quantity: the truth (and ``truth_lower``, ``truth_upper`` when
+    given, else NaN), our median and interval per level, a hit flag per level,
+    ``log_error`` = |ln(median / truth)|, ``at_boundary_share`` (share of draws whose N_opt is
+    at the search edge), ``edge_bounded90`` (the budget's N_opt 90% interval ends at the
+    search edge, :func:`edge_bounded`; the L_opt row carries the same flag, its draws being
+    those optima) and ``in90_bounded`` = in90 and not edge_bounded90."""
     from .allocation import allocation_draws
 
-    draws = allocation_draws(fit, truth["C"].to_numpy(float), seed=seed, extrapolation=method)
+    C = truth["C"].to_numpy(float)
+    draws = allocation_draws(fit, C, seed=seed, extrapolation=method)
+    edge_share = np.asarray(draws["at_boundary"], bool).mean(axis=0)
+    n_opt = np.asarray(draws["N_opt"])
+    edge90 = edge_bounded(*np.quantile(n_opt, [0.05, 0.95], axis=0), C)
     rows = []
     for q, (_, values) in enumerate(truth.iterrows()):
         for quantity in ("N_opt", "L_opt"):
@@ -339,6 +375,8 @@ def decision_scores(fit, truth: pd.DataFrame, method: str, seed: int = 0, levels
                 "C": float(values["C"]),
                 "quantity": quantity,
                 "truth": true,
+                "truth_lower": float(values.get(f"{quantity}_lower", np.nan)),
+                "truth_upper": float(values.get(f"{quantity}_upper", np.nan)),
                 "median": float(np.median(x)),
                 "log_error": float(abs(np.log(np.median(x) / true))),
             }
@@ -347,18 +385,31 @@ def decision_scores(fit, truth: pd.DataFrame, method: str, seed: int = 0, levels
                 key = round(100 * level)
                 row[f"lower{key}"], row[f"upper{key}"] = float(lo), float(hi)
                 row[f"in{key}"] = bool(lo <= true <= hi)
+            row["at_boundary_share"] = float(edge_share[q])
+            row["edge_bounded90"] = bool(edge90[q])
+            if "in90" in row:
+                row["in90_bounded"] = row["in90"] and not row["edge_bounded90"]
             rows.append(row)
     return pd.DataFrame(rows)
 
 
+MIN_GROUPS = 5  # fewer resampling groups give a degenerate bootstrap (1 group: 1 value)
+
+
 def bootstrap_rate(hits, groups=None, n_boot: int = 2000, seed: int = 0, ci: float = 0.9):
     """The share of true ``hits`` with a bootstrap ``ci`` interval, resampling ``groups`` (e.g.
-    held-out budgets or data sets: points of one group move together) or single points."""
+    held-out budgets or data sets: points of one group move together) or single points.
+
+    With fewer than MIN_GROUPS = 5 groups the bounds are NaN: resampling one group always
+    returns the same rate (a zero-width "interval") and two give three values, so such a
+    bootstrap says nothing about the uncertainty of the rate."""
     hits = np.asarray(hits, float)
     if hits.size == 0:
         return float("nan"), float("nan"), float("nan")
     groups = np.arange(hits.size) if groups is None else np.asarray(groups)
     labels, index = np.unique(groups, return_inverse=True)
+    if len(labels) < MIN_GROUPS:
+        return float(hits.mean()), float("nan"), float("nan")
     sums = np.bincount(index, weights=hits, minlength=len(labels))
     counts = np.bincount(index, minlength=len(labels))
     rng = np.random.default_rng(seed)
@@ -368,16 +419,42 @@ def bootstrap_rate(hits, groups=None, n_boot: int = 2000, seed: int = 0, ci: flo
     return float(hits.mean()), float(lo), float(hi)
 
 
+def ray_start(runs: RunTable, compute_model) -> tuple[float, float, float]:
+    """(N params, D tokens, C FLOPs) where :func:`widths_by_distance`'s ray starts: the
+    lowest-loss run of the top budget (the runs whose stored C is within 0.1% of the largest;
+    ties broken by N then D, so the row order does not matter), C from ``compute_model`` of
+    (N, D), not the stored C (which may be a nominal budget)."""
+    df = runs.df
+    top = df[np.isclose(df["C"], df["C"].max(), rtol=1e-3)]
+    best = top.sort_values(["loss", "N", "D"], kind="mergesort").iloc[0]
+    N, D = float(best["N"]), float(best["D"])
+    return N, D, float(compute_model.flops(N, D))
+
+
+def ray_sizes(compute_model, ratio: float, C) -> np.ndarray:
+    """Sizes N (params) with flops(N, ratio * N) = C (FLOPs), at ``ratio`` tokens per param
+    (closed form for C = k N D, else bisection in ln N over 1..1e18 params)."""
+    C = np.asarray(C, float)
+    k = compute_model.linear_k
+    if k is not None:
+        return np.sqrt(C / (k * ratio))
+    lo, hi = np.zeros_like(C), np.full_like(C, np.log(1e18))
+    for _ in range(200):
+        mid = 0.5 * (lo + hi)
+        N = np.exp(mid)
+        too_big = compute_model.flops(N, ratio * N) > C
+        lo, hi = np.where(too_big, lo, mid), np.where(too_big, mid, hi)
+    return np.exp(0.5 * (lo + hi))
+
+
 def widths_by_distance(fit, method: str, decades=(1, 2, 3), seed: int = 0) -> pd.DataFrame:
-    """Relative 90% width of ``new_run`` loss predictions along a ray from the fit's largest
-    training run (its tokens per parameter held fixed), 1, 2, 3 decades of compute beyond the
-    largest training budget."""
-    runs = fit.training_runs()
-    top = runs.df.loc[runs.df["C"].idxmax()]
-    ratio = float(top["D"] / top["N"])
-    C = float(top["C"]) * 10.0 ** np.asarray(decades, float)
-    k = fit.compute_model.linear_k or 6.0
-    N = np.sqrt(C / (k * ratio))
+    """Relative 90% width of ``new_run`` loss predictions along a ray from the lowest-loss run
+    of the fit's top training budget (:func:`ray_start`; its tokens per parameter held fixed),
+    1, 2, 3 decades of compute (the fit's compute model of N, D) beyond that run."""
+    N0, D0, C0 = ray_start(fit.training_runs(), fit.compute_model)
+    ratio = D0 / N0
+    C = C0 * 10.0 ** np.asarray(decades, float)
+    N = ray_sizes(fit.compute_model, ratio, C)
     query = query_frame(fit, N=N, D=ratio * N)
     loss = np.exp(np.asarray(log_loss_draws(fit, query, "new_run", None, seed, method)))
     lo, med, hi = np.quantile(loss, [0.05, 0.5, 0.95], axis=0)
