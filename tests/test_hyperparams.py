@@ -1,7 +1,8 @@
 """Law "hyperparams" (optimal lr and batch size over every run) and the two-stage baseline
 (law "hyperparams_two_stage").
 
-One small NUTS fit (2 chains x 300 + 300) of a simulated video-DiT sweep is shared by the tests;
+One small NUTS fit (2 chains x 300 + 300) of a simulated video-DiT sweep is shared by the tests
+(and a tiny one, 1 x 100 + 50, with ``bowl_scale="loss"`` for its observations);
 the errors and the divergence bookkeeping run without sampling; the two-stage baseline is a tiny
 NUTS fit (a linear regression) whose posterior is checked against numpy OLS + scipy t intervals.
 """
@@ -345,6 +346,49 @@ def test_default_bowl_and_loss_scale(sweep):
     }
     lp, _ = log_density(law.model, (), args, params)
     assert np.isfinite(float(lp))
+
+
+@pytest.fixture(scope="module")
+def loss_scale_fit(sweep):
+    """A tiny fit (1 chain x 100 + 50) with the bowl in loss units."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return bl.fit(
+            sweep, law="hyperparams", bowl_scale="loss", seed=0, chains=1, warmup=100, draws=50,
+            law_options={"divergence_threshold": 0.6},
+        )
+
+
+def test_observations_follow_the_loss_scale_bowl(loss_scale_fit, sweep):
+    """With ``bowl_scale="loss"`` a candidate run's predicted ln loss (what design ranks runs
+    by) is the model's, level + ln(1 + bowl e^(-level_mean)) at a fitted cell, not level + bowl;
+    at a new cell the bowl is relative to L_ref (level 0), as quantity_draws takes it."""
+    law, post = loss_scale_fit.law, loss_scale_fit.posterior()
+    d, sc = post.draws, post.scales
+    c = 0
+    N0, D0 = post.state["cells"]["N"][c], post.state["cells"]["D"][c]
+    cand = sweep.df[(sweep.df["N"] == N0) & (sweep.df["D"] == D0)]
+    obs = law.observations(post, cand, group=None, rng=np.random.default_rng(0))
+    th = {k: np.asarray(v, float)[:, None] for k, v in d.items() if np.ndim(v) == 1}
+    cell = {k: np.asarray(d[k], float)[:, [c]] for k in ("z_lr", "z_batch", "level", "level_mean")}
+    x, y = np.log(N0) - sc["N"], np.log(D0) - sc["D"]
+    ln_eta = th["lr_int"] + th["lr_N"] * x + th["lr_D"] * y + th["lr_scatter"] * cell["z_lr"]
+    ln_B = th["batch_int"] + th["batch_N"] * x + th["batch_D"] * y
+    ln_B = ln_B + th["batch_scatter"] * cell["z_batch"]
+    u = np.log(cand["lr"].to_numpy(float))[None, :] - sc["lr"] - ln_eta
+    v = np.log(cand["batch_size"].to_numpy(float))[None, :] - sc["batch_size"] - ln_B
+    bowl = np.asarray(law.bowl_value(th, u, v), float)
+    excess = np.asarray(law.log_excess(bowl, cell["level_mean"]), float)
+    assert np.abs(excess - bowl).max() > 1e-4  # the two scales differ on these runs
+    np.testing.assert_allclose(obs.mean - cell["level"], excess, rtol=1e-5, atol=1e-8)
+    # a new cell: the same draws of its optimum under either scale, the bowl relative to L_ref
+    new = cand.assign(N=N0 * 1.7)
+    on_log = HyperparamsLaw(divergence_threshold=0.6)
+    a = law.observations(post, new, group=None, rng=np.random.default_rng(1))
+    b = on_log.observations(post, new, group=None, rng=np.random.default_rng(1))
+    assert np.abs(b.mean - np.log1p(b.mean)).max() > 1e-5
+    np.testing.assert_allclose(a.mean, np.asarray(law.log_excess(b.mean, 0.0)), rtol=1e-5,
+                               atol=1e-8)
 
 
 # ---- cells: no converged run, rounding, groups, grid edges (no sampling) ---------------------

@@ -371,6 +371,20 @@ def test_bad_input_is_refused_by_name():
         bl.fit(_runs(df), law="sweep", fenc=2)
 
 
+def test_only_the_chinchilla_surface_is_accepted():
+    """The surface is sampled in Chinchilla's coordinates (SweepLaw.sample_surface): another
+    surface law is refused by name when the law is built and at bl.fit (it once failed with a
+    KeyError at the first model evaluation)."""
+    assert sweep.SweepLaw().surface == "chinchilla"
+    runs = _runs(small_sweep())
+    for name in ("kaplan", "chinchilla_gamma", "farseer"):
+        refused = rf"surface must be one of \['chinchilla'\], got '{name}'"
+        with pytest.raises(ValueError, match=refused):
+            sweep.SweepLaw(surface=name)
+        with pytest.raises(ValueError, match=f"got '{name}'"):
+            bl.fit(runs, law="sweep", surface=name, chains=1, warmup=5, draws=5)
+
+
 def test_fence_finds_the_cliff_only():
     """The far-out fence: the damaged sweep's cliff run and nothing else; no fence, no
     exclusion beyond the NaN run."""

@@ -11,8 +11,9 @@ Every converged run i of cell c = (N, D)::
     ln B*_c   = ln B_ref + batch_int + batch_N x_c + batch_D y_c + batch_scatter z_batch_c
 
 with x = ln N - ln N_ref, y = ln D - ln D_ref (N params, D tokens) and the reference scales at
-the data's geometric centre; ``surface`` is a registered loss-surface law's ln L (Chinchilla by
-default), so L(N, D), N_opt(C) and L_opt(C) are that law's, read off every run.
+the data's geometric centre; ``surface`` is Chinchilla's ln L (the only surface supported: its
+sampling coordinates below are Chinchilla's), so L(N, D), N_opt(C) and L_opt(C) are that law's,
+read off every run.
 
 The bowl is convex with its minimum at (eta*_c, B*_c) (:meth:`SweepLaw.bowl_value`)::
 
@@ -77,8 +78,14 @@ quantity, for checking a measured best run against the model; not an interval of
 Likelihood: Gaussian in log loss (what the analytic integration needs; robustness comes from
 the variance function above).
 
-Default priors (centred logs; the surface law's own priors for its parameters):
+Default priors (centred logs; ``priors=`` takes these names, not alpha, beta, a, b, e):
 
+* the surface, sampled in the coordinates of :meth:`SweepLaw.sample_surface` (Chinchilla's
+  alpha, beta, a, b, e are deterministic functions of them, with no prior of their own):
+  level_centre ~ Normal(0, 1), the ln loss at the data's centre; log_elasticity_N,
+  log_elasticity_D ~ Normal(ln 0.05, 2), ln(g_N / g_rest) and ln(g_D / g_rest) of the
+  elasticities g = -d ln L / d ln N (or D) there; alpha_raw, beta_raw ~ Beta(2, 3), where
+  alpha and beta lie in the range the elasticities allow (0: its lower end, 1: exponent 1);
 * lr_int, batch_int ~ Normal(0, 2); lr_N, lr_D, batch_N, batch_D ~ Normal(0, 1);
   lr_scatter, batch_scatter ~ HalfNormal(0.3) (as law ``hyperparams``);
 * k_lr, k_batch ~ LogNormal(ln 0.003, 2); k_lr_N, k_lr_D, k_batch_N, k_batch_D ~ Normal(0, 0.5);
@@ -112,7 +119,7 @@ from numpyro.distributions import constraints
 
 from ..runs import RunTableError, decades_outside
 from ..runs.cells import CELL_RTOL, cell_table
-from . import chinchilla, chinchilla_gamma, farseer, kaplan
+from . import chinchilla
 from .contract import (
     OBSERVED_SITE,
     Law,
@@ -143,7 +150,8 @@ FENCE = 3.0  # Tukey's far-out fence, in IQRs of a cell's converged ln losses
 # of 6). On the full bundled sweep (36 runs per cell) and Step Law (47-120 per cell) the fence
 # excludes the same runs with or without this minimum.
 FENCE_MIN_RUNS = 12
-SURFACES = {m.LAW.name: m.LAW for m in (chinchilla, chinchilla_gamma, kaplan, farseer)}
+# The surface laws the model can sample: sample_surface's coordinates are Chinchilla's.
+SURFACES = {chinchilla.LAW.name: chinchilla.LAW}
 # The optima laws' discrepancy beyond the training cells' range: sd per decade (ln units) of a
 # random slope per axis (N+, N-, D+, D-), for (ln eta_opt, ln B_opt). Chosen by
 # ``python benchmarks/sweep_joint.py --parts steplaw_drift_select --chains 4 --warmup 1000
@@ -291,8 +299,9 @@ class SweepLaw(LossSurfaceLaw):
 
     Parameters
     ----------
-    surface : the registered loss-surface law of ln L at optimal hyperparameters
-        ("chinchilla" default; "kaplan", "chinchilla_gamma", "farseer").
+    surface : the loss-surface law of ln L at optimal hyperparameters: "chinchilla" only (the
+        default; other surface laws are refused: :meth:`sample_surface` samples Chinchilla's
+        parameters).
     divergence_threshold : a loss above this counts as diverged (None: NaN losses, a true
         ``diverged`` column and losses above 3x the sweep's median loss count; the fence
         applies either way).
@@ -354,7 +363,9 @@ class SweepLaw(LossSurfaceLaw):
             raise ValueError(f"shape_scatter must be True or False, got {shape_scatter!r}")
         if surface not in SURFACES:
             raise ValueError(
-                f"surface must be one of the loss-surface laws {sorted(SURFACES)}, got {surface!r}"
+                f"surface must be one of {sorted(SURFACES)}, got {surface!r}: law 'sweep' samples "
+                "only Chinchilla's surface (alpha, beta, a, b, e); fit another surface law to "
+                "each cell's best run instead (bl.runs.best_run_per_cell)"
             )
         law = SURFACES[surface]
         divergence_threshold = positive_option("divergence_threshold", divergence_threshold)

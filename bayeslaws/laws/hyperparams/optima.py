@@ -64,6 +64,12 @@ def fitted_cell(post: Posterior, N: float, D: float, g) -> int | None:
     return None
 
 
+def surface_level(theta: dict, x, y) -> np.ndarray:
+    """ln(L* / L_ref) on the Chinchilla surface (``loss_level="surface"``) at centred logs
+    (x, y) of N params and D tokens: (S, Q) for ``theta`` columns (S, 1) and x, y (Q,)."""
+    return np.asarray(chinchilla.LAW.log_loss(theta, x[None, :], y[None, :], None))
+
+
 def optimum_draws(law, post: Posterior, N, D, *, kind="mean", group=None, rng) -> dict:
     """Draws (S, Q) of ln eta_opt, ln B_opt and ln L at the optimum for query points.
 
@@ -85,7 +91,7 @@ def optimum_draws(law, post: Posterior, N, D, *, kind="mean", group=None, rng) -
         m_lr = m_lr + theta["lr_scatter"] * rng.standard_normal((S, Q))
         m_b = m_b + theta["batch_scatter"] * rng.standard_normal((S, Q))
     if law.loss_level == "surface":
-        level = np.asarray(chinchilla.LAW.log_loss(theta, x[None, :], y[None, :], None))
+        level = surface_level(theta, x, y)
         if kind == "new_run":
             level = level + theta["level_scatter"] * rng.standard_normal((S, Q))
     else:
@@ -115,11 +121,10 @@ def quantity_draws(law, post: Posterior, query: pd.DataFrame, *, kind, group, rn
     if {"lr", "batch_size"} <= set(query):
         u = np.log(query["lr"].to_numpy(float))[None, :] - opt["log_eta"]
         v = np.log(query["batch_size"].to_numpy(float))[None, :] - opt["log_B"]
-        excess = np.asarray(law.bowl_value(opt["theta"], u, v))
-        if law.bowl_scale == "loss":
-            level = opt["log_L"] - post.scales["loss"]
-            # free level away from a fitted cell: L* unknown, take L_ref (the sweep's mean loss)
-            excess = np.log1p(excess * np.exp(-np.where(np.isnan(level), 0.0, level)))
+        bowl = np.asarray(law.bowl_value(opt["theta"], u, v))
+        level = opt["log_L"] - post.scales["loss"]
+        # free level away from a fitted cell: L* unknown, take L_ref (the sweep's mean loss)
+        excess = np.asarray(law.log_excess(bowl, np.where(np.isnan(level), 0.0, level)))
         out["rel_penalty"] = np.expm1(excess)
         out["penalty"] = out["rel_penalty"] * out["loss_opt"]
     return out
@@ -128,7 +133,10 @@ def quantity_draws(law, post: Posterior, query: pd.DataFrame, *, kind, group, rn
 def observations(law, post: Posterior, candidates: pd.DataFrame, *, group, rng) -> Observations:
     """Predicted log loss (centred) of candidate runs (N, D, lr, batch_size): at a fitted cell
     its own optimum and level; at a new cell a fresh cell deviation per draw (shared by the
-    cell's runs) and an unknown level (a nuisance with prior variance ``NEW_CELL_LEVEL_VAR``)."""
+    cell's runs) and an unknown level (a nuisance with prior variance ``NEW_CELL_LEVEL_VAR``).
+    The mean is the level plus ``law.log_excess`` of the bowl: with ``bowl_scale="loss"``
+    relative to a fitted cell's ``level_mean`` (as the model), at a new cell to the L* that
+    :func:`quantity_draws` takes (the surface, or L_ref)."""
     sc = post.scales
     theta = _scalars(post)
     S = post.n_draws
@@ -139,6 +147,10 @@ def observations(law, post: Posterior, candidates: pd.DataFrame, *, group, rng) 
     m_lr += off_lr[:, None]
     m_b += off_b[:, None]
     level = np.zeros((S, len(candidates)))
+    # ln(L* / L_ref) the bowl is relative to (bowl_scale="loss")
+    bowl_level = np.zeros((S, len(candidates)))
+    if law.loss_level == "surface":
+        bowl_level += surface_level(theta, x, y)
     nuisance = np.zeros(len(candidates))
     new_cells: dict = {}
     z_lr, z_b = np.asarray(post.draws["z_lr"]), np.asarray(post.draws["z_batch"])
@@ -149,6 +161,7 @@ def observations(law, post: Posterior, candidates: pd.DataFrame, *, group, rng) 
             m_lr[:, j] += post.draws["lr_scatter"] * z_lr[:, c]
             m_b[:, j] += post.draws["batch_scatter"] * z_b[:, c]
             level[:, j] = post.draws["level"][:, c]
+            bowl_level[:, j] = post.draws["level_mean"][:, c]
         else:
             key = int(candidate_cell[j])
             if key not in new_cells:
@@ -160,11 +173,12 @@ def observations(law, post: Posterior, candidates: pd.DataFrame, *, group, rng) 
     u = sc.centre("lr", candidates["lr"])[None, :] - m_lr
     v = sc.centre("batch_size", candidates["batch_size"])[None, :] - m_b
     bowl = np.asarray(law.bowl_value(theta, u, v), float)
+    excess = np.asarray(law.log_excess(bowl, bowl_level), float)
     unit = candidates["unit"].to_numpy() if "unit" in candidates else np.arange(len(candidates))
     nu = post.draws.get("nu")
     return Observations(
         unit=unit,
-        mean=level + bowl,
+        mean=level + excess,
         sigma=np.asarray(post.draws["sigma"], float),
         nu=None if nu is None else np.asarray(nu, float),
         family=post.likelihood,

@@ -14,7 +14,10 @@ may lie beyond the grid: their number is recorded (law state ``grid_edge``) and 
 refused (law ``"hyperparams"`` fits group offsets).
 
 Stage 2 (the model): a linear regression of ln lr and ln B (tokens) of the selected runs on
-[1, ln N, ln D] (centred logs, the same reference scales as the Bayesian law)::
+[1, ln N, ln D] (centred logs: N_ref, D_ref the geometric means of the cells with a selected
+run, as the Bayesian law's; but lr_ref, B_ref the geometric means of the *selected* runs only,
+where the Bayesian law takes every run it fits, so lr_int and batch_int are not comparable
+between the two laws; the exponents and the law table's c do not depend on the references)::
 
     ln lr_i - ln lr_ref = lr_int + lr_N x_i + lr_D y_i + eps_i,   eps_i ~ Normal(0, sigma_lr)
     ln B_i - ln B_ref   = batch_int + batch_N x_i + batch_D y_i + e_i,  e_i ~ Normal(0, sigma_batch)
