@@ -14,6 +14,7 @@ from bayeslaws.posterior.allocation import (
     near_optimal,
     optimal_allocation,
 )
+from bayeslaws.laws import LawCapabilityError
 from bayeslaws.runs import compute, simulate
 
 FAST = {"chains": 2, "warmup": 300, "draws": 300}
@@ -45,6 +46,13 @@ def test_closed_form_equals_numerical_minimisation(fit):
     np.testing.assert_allclose(closed["N_opt"], numeric["N_opt"], rtol=1e-6)
     np.testing.assert_allclose(closed["L_opt"], numeric["L_opt"], rtol=1e-9)
     assert not numeric["at_boundary"].any()
+
+
+def test_closed_form_under_a_discrepancy_names_the_discrepancy(fit):
+    """Chinchilla under 6ND has a closed form: refused under extrapolation='drift' for the
+    discrepancy (the message blamed the law and its compute model)."""
+    with pytest.raises(LawCapabilityError, match="ignores the extrapolation's model discrepancy"):
+        allocation_draws(fit, BUDGETS, method="closed_form", extrapolation="drift")
 
 
 def test_numerical_minimum_matches_brute_force_grid():

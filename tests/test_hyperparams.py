@@ -167,6 +167,30 @@ def test_log_survival_matches_numeric_integral(family):
         assert exact == pytest.approx(numeric, abs=2e-3)
 
 
+@pytest.mark.parametrize("nu", [2.5, 4.0, 20.0, 50.0])
+def test_student_t_log_survival_is_exact_far_in_the_tail(nu):
+    """A censored run predicted far below its threshold keeps pulling: ln P(T >= t) and its
+    slope match scipy where the survival is below float32's range (a clipped survival gave a
+    flat -69.08 and a zero gradient there)."""
+    import jax
+    import jax.numpy as jnp
+    from scipy import stats
+
+    from bayeslaws.laws.hyperparams.law import student_t_logsf
+
+    t = np.array([-30, -3, -0.5, 0.5, 1, 3, 8, 20, 40, 80, 188, 500, 1e4], np.float32)
+    exact = stats.t.logsf(t.astype(float), nu)
+    slope = -np.exp(stats.t.logpdf(t.astype(float), nu) - exact)  # d/dt ln sf = -pdf / sf
+    got = np.asarray(student_t_logsf(jnp.asarray(t), nu))
+    grad = np.asarray(jax.vmap(jax.grad(lambda u: student_t_logsf(u, nu)))(jnp.asarray(t)))
+    np.testing.assert_allclose(got, exact, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(grad, slope, rtol=1e-3, atol=1e-7)
+    assert np.all(np.diff(got) < 0)  # strictly decreasing: no flat floor
+    # through the censored likelihood's entry point, in (value, mu, sigma) units
+    far = float(log_survival("student_t", 1.0, 0.0, 0.005, nu))
+    assert far == pytest.approx(stats.t.logsf(200.0, nu), rel=1e-4)
+
+
 def test_errors_name_the_column(sweep):
     no_lr = sweep.df.drop(columns=["lr"])
     with pytest.raises(RunTableError, match="'lr'"):

@@ -299,6 +299,11 @@ class LossSurfaceLaw(Law):
             value = self.isoflop_log_loss(theta, post.scales, compute_model, C, u)
             return value if extra is None else value + extra(np.asarray(u, float), C)
 
+        if method == "closed_form" and extra is not None:
+            raise LawCapabilityError(
+                "method='closed_form' ignores the extrapolation's model discrepancy, which "
+                "moves the optimum: use method='auto' (numerical here) or extrapolation='none'"
+            )
         closed = method != "numerical" and extra is None
         u = self.closed_form_optimum(theta, post.scales, compute_model, C) if closed else None
         if u is None and method == "closed_form":
