@@ -884,6 +884,20 @@ def _fit_argument_cases() -> list[Case]:
                 ("every run at one compute budget", lambda N: 1e19 / N, "one compute budget"),
             )
         ],
+        Case(  # a line along D: a regression of ln D on ln N read it as "ln D = 0.00 ln N"
+            "every run at (nearly) one size",
+            lambda c: identifiability_only(
+                bl.load_runs(pd.DataFrame({
+                    "N": 1e8 * (1 + 0.01 * (np.arange(12) % 3)),
+                    "D": np.geomspace(1e9, 1e11, 12),
+                    "loss": np.linspace(3.5, 2.5, 12),
+                }))
+            ),
+            E,
+            r"N stays near 1\.01e\+08 parameters while D varies.*Add runs at other sizes",
+            errors=(IdentifiabilityWarning,),
+            kind="law",
+        ),
     ]
     return cases
 

@@ -88,7 +88,21 @@ def _one_line(N, D) -> list[str]:
     """The problem of runs whose (ln N params, ln D tokens) lie on one line, if they do."""
     if len(N) < 3 or spread_ratio(N, D) >= MIN_SPREAD_RATIO:
         return []
-    slope = np.polyfit(np.log(N), np.log(D), 1)[0]
+    d_ln_n, d_ln_d = _line_direction(N, D)
+    if abs(d_ln_n) < 0.1 * abs(d_ln_d):  # the line runs along D: N barely changes
+        return [
+            f"N stays near {np.median(N):.3g} parameters while D varies: the law's exponent in "
+            "N (and its amplitude) rests on one size, so its posterior follows the priors and "
+            "the sampler mixes badly. Add runs at other sizes (e.g. 3-10x smaller and larger)"
+        ]
+    if abs(d_ln_d) < 0.1 * abs(d_ln_n):  # the line runs along N: D barely changes
+        return [
+            f"D stays near {np.median(D):.3g} tokens while N varies: the law's exponent in D "
+            "(and its amplitude) rests on one token count, so its posterior follows the priors "
+            "and the sampler mixes badly. Add runs at other token counts (e.g. 3-10x fewer and "
+            "more)"
+        ]
+    slope = d_ln_d / d_ln_n
     if abs(slope - 1) < 0.1:
         how = f"D/N stays near {np.median(D / N):.3g} tokens per parameter"
     elif abs(slope + 1) < 0.1:
@@ -101,6 +115,15 @@ def _one_line(N, D) -> list[str]:
         "and the sampler mixes badly. Add runs off that line: other token counts at the same "
         "sizes (other tokens per parameter) or other sizes at the same token counts"
     ]
+
+
+def _line_direction(N, D) -> tuple[float, float]:
+    """The direction (d ln N, d ln D) of the line the runs' (ln N, ln D) lie along: the
+    leading singular vector of the centred design (a regression of ln D on ln N reads a
+    line at constant N as slope 0)."""
+    X = np.column_stack([np.log(N), np.log(D)])
+    _, _, vt = np.linalg.svd(X - X.mean(axis=0), full_matrices=False)
+    return float(vt[0, 0]), float(vt[0, 1])
 
 
 def _suggest(values) -> float:
