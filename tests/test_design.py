@@ -58,6 +58,29 @@ def hp_fit():
 
 
 @pytest.fixture(scope="module")
+def grouped_fit():
+    """Each cell's best run of the bundled sweep as two groups: A as is, B with 8% higher loss
+    (tiny: one chain)."""
+    from bayeslaws.runs import best_run_per_cell
+
+    r = best_run_per_cell(bl.load_bundled()).df.drop(columns=["source"])
+    both = pd.concat([r.assign(group="A"), r.assign(group="B", loss=r["loss"] * 1.08)])
+    runs = bl.load_runs(both.reset_index(drop=True), group="group")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return bl.fit(
+            runs, law="chinchilla", likelihood="gaussian", chains=1, warmup=100, draws=100, seed=0
+        )
+
+
+def _cell_and_cands(fit):
+    """A fitted cell (N, D) and candidates: that cell, a nearby one, one far beyond the runs."""
+    train = pd.DataFrame(fit.record.training_runs)
+    N0, D0 = float(train["N"].iloc[len(train) // 2]), float(train["D"].iloc[len(train) // 2])
+    return N0, D0, pd.DataFrame({"N": [N0, 3 * N0, 1e10], "D": [D0, 2 * D0, 2e11]})
+
+
+@pytest.fixture(scope="module")
 def confirmed(simulated_fit, cands):
     """NMC / PCE / reweighted checks of the linearisation of the law itself (method "none")."""
     return design.bounds(simulated_fit, cands, design.Loss(N=7e9, D=1.4e11), seed=0, model="none")
@@ -531,3 +554,59 @@ def test_v_optimal_refuses_all_parameters(simulated_fit, cands):
             call(simulated_fit, cands, criterion="v_optimal", cost=None, model="none")
     with pytest.raises(ValueError, match="criterion must be one of"):
         design.bounds(simulated_fit, cands, criterion="joint")
+
+
+def test_candidates_in_a_fitted_group_are_that_groups_runs(grouped_fit):
+    """Under the default model ("drift") the candidates' predicted observations came from the
+    model view without ``group``: a fitted group's candidates were predicted as a new group's
+    (sd ~0.4 instead of ~0.0002), so a run at the target's own point told nothing about it."""
+    from bayeslaws.design import gaussian
+
+    N0, D0, cands = _cell_and_cands(grouped_fit)
+    target = design.Loss(N=N0, D=D0, group="A")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        p = gaussian.setup(grouped_fit, cands, target, 0, None, "A", None)
+        ranked = design.rank_candidates(grouped_fit, cands, target, group="A", cost=None)
+    assert np.corrcoef(p.tdraws[:, 0], p.obs_mean[:, 0])[0, 1] > 0.9
+    assert p.obs_mean[:, 0].std() < 2 * p.tdraws[:, 0].std()
+    assert ranked.loc[ranked["N"] == N0, "info"].item() > 0.05
+
+
+@pytest.mark.parametrize("model", ["none", "drift"])
+def test_a_new_group_target_and_its_candidates_share_the_new_group(grouped_fit, model):
+    """A new group's target and candidates drew unrelated group deviations under "none" (the
+    law's observations from another random stream), and the N_opt of a new group another one
+    than its losses (the allocation's stream): a run at the target's own point looked
+    uninformative (correlation ~0.2)."""
+    from bayeslaws.design import gaussian
+    from bayeslaws.posterior.model import ModelView
+
+    N0, D0, cands = _cell_and_cands(grouped_fit)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        p = gaussian.setup(grouped_fit, cands, design.Loss(N=N0, D=D0), 0, None, None, model)
+        view = ModelView.of(grouped_fit, model, 0)
+        alloc = view.allocation(np.array([1e20]), grouped_fit.compute_model)
+        at_opt = pd.DataFrame({"N": alloc["N_opt"][:, 0], "D": alloc["D_opt"][:, 0]})
+        at_opt["C"] = 1e20
+        loss = np.diag(view.draws(at_opt, kind="mean")["loss"])  # draw s at its own optimum
+    assert np.corrcoef(p.tdraws[:, 0], p.obs_mean[:, 0])[0, 1] > 0.9
+    # the same new group: the same loss up to the GP's noise at the point ("drift")
+    gap = np.abs(np.log(loss / alloc["L_opt"][:, 0])).max()
+    assert gap < (1e-4 if model == "none" else 0.01)
+
+
+def test_candidate_generators_refuse_repeated_cells_and_budgets():
+    """A repeated (N, D) made one sweep unit with every run twice (cost doubled); a repeated
+    budget listed its isoFLOP line twice."""
+    grid = {"lr": [1e-3, 2e-3], "batch_size": [2**18]}
+    with pytest.raises(
+        ValueError, match=re.escape("repeat the cell(s) (N=100000000.0, D=2000000000.0)")
+    ):
+        design.hyperparameter_candidates([1e8, 1e8], [2e9, 2e9], **grid)
+    with pytest.raises(ValueError, match=re.escape("(N=100000000.0, D=2000000000.0)")):
+        design.hyperparameter_candidates(1e8, [2e9, 2e9], per_cell=False, **grid)
+    assert len(design.hyperparameter_candidates([1e8, 1e8], [2e9, 4e9], **grid)) == 4
+    with pytest.raises(ValueError, match=re.escape("C repeats budget(s) [1e+20]")):
+        design.isoflop_candidates(C=[1e19, 1e20, 1e20], n_per_budget=3)

@@ -221,8 +221,10 @@ def next_runs_plan(hp_fit, surface_fit, target_N, target_D, budget, ci=0.9, seed
     cands = nopt_candidates(surface_fit)
     target = design.NOpt(C=budget)
     small_N = hp_fit.record.ranges["N"][1]  # the largest fitted size
-    cells_N = [2 * small_N, 2 * small_N, target_N, target_N]
-    cells_D = [target_D / 2.5, target_D, target_D / 2.5, target_D]
+    cells = dict.fromkeys(  # each (N, D) cell once (target_N may be 2 * small_N)
+        (n, d) for n in (2 * small_N, target_N) for d in (target_D / 2.5, target_D)
+    )
+    cells_N, cells_D = (list(axis) for axis in zip(*cells, strict=True))
     sweeps = design.hyperparameter_candidates(cells_N, cells_D, fit=hp_fit)
     hp_target = design.HyperparamOpt(N=target_N, D=target_D)
     with warnings.catch_warnings(record=True) as caught:

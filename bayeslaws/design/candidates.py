@@ -45,6 +45,16 @@ def cell_label(prefix: str, n, d) -> str:
     return f"{prefix} N={float(n)!r}, D={float(d)!r}"
 
 
+def repeated(keys) -> list:
+    """The keys (hashable: budgets, (N, D) cells) given more than once, in first-seen order."""
+    seen, twice = set(), []
+    for key in keys:
+        if key in seen and key not in twice:
+            twice.append(key)
+        seen.add(key)
+    return twice
+
+
 def with_model(df: pd.DataFrame, model: ComputeModel) -> pd.DataFrame:
     """``df`` recording the compute model its C was derived with (``attrs``)."""
     df.attrs[MODEL_ATTR] = model
@@ -68,7 +78,8 @@ def isoflop_candidates(
     fit=None,
     compute_model=None,
 ) -> pd.DataFrame:
-    """Candidate runs on isoFLOP lines: ``n_per_budget`` sizes per budget C (FLOPs).
+    """Candidate runs on isoFLOP lines: ``n_per_budget`` sizes per budget C (FLOPs; a repeated
+    budget is refused).
 
     Sizes are log-spaced over ``center * 10**[-spread_decades, +spread_decades]``; ``center``
     per budget defaults to the fit's posterior median N_opt(C) when ``fit`` is given, else the
@@ -77,6 +88,12 @@ def isoflop_candidates(
     the module docstring): the design costs these runs by it.
     """
     C = positive("C", C)
+    twice = repeated(C.tolist())
+    if twice:
+        raise ValueError(
+            f"C repeats budget(s) {twice} (FLOPs): each budget's isoFLOP line would be listed "
+            "twice (duplicate candidates); give each budget once"
+        )
     n = positive_int("n_per_budget", n_per_budget, 1)
     if not np.isfinite(spread_decades) or spread_decades < 0:
         raise ValueError(f"spread_decades must be >= 0, got {spread_decades!r}")
@@ -129,7 +146,8 @@ def hyperparameter_candidates(
     per_cell: bool = True,
     compute_model=None,
 ) -> pd.DataFrame:
-    """LR x batch sweeps at (N, D) cells (pairs, broadcast), as candidates.
+    """LR x batch sweeps at (N, D) cells (pairs, broadcast; a repeated cell is refused), as
+    candidates.
 
     Grids are ``lr`` / ``batch_size`` if given (shared 1-d grids), else ``n_lr`` (``n_batch``)
     values stepped by ``lr_step`` (``batch_step``, each a finite factor > 1) around the fit's
@@ -149,6 +167,13 @@ def hyperparameter_candidates(
             f"value; got {N.size} sizes and {D.size} token counts"
         )
     Ns, Ds = np.broadcast_arrays(N, D)
+    twice = repeated(zip(Ns.tolist(), Ds.tolist(), strict=True))
+    if twice:
+        cells = ", ".join(f"(N={n!r}, D={d!r})" for n, d in twice)
+        raise ValueError(
+            f"N and D repeat the cell(s) {cells}: a repeated cell's sweep would be one unit "
+            "with every run twice (its cost doubled); give each (N, D) cell once"
+        )
     centred = lr is None or batch_size is None
     if centred and (fit is None or not {"eta_opt", "B_opt"} <= set(fit.law.quantities)):
         raise ValueError(

@@ -46,7 +46,7 @@ import pandas as pd
 
 from ..posterior.extrapolation import DEFAULT_METHOD, check_method, drift
 from ..posterior.extrapolation.drift import axis_distances
-from ..posterior.model import FULL_MODELS, ModelView
+from ..posterior.model import DRAWS_STREAM, FULL_MODELS, ModelView
 
 AXIS_COLUMNS = ("N", "N", "D", "D", "C")  # the column each drift axis measures
 
@@ -138,14 +138,28 @@ def unit_reductions(points, beta, ranges_now: dict, unit_bounds) -> np.ndarray:
     return np.swapaxes(shrink * beta[None, :, :], 1, 2)  # (U, 5, T)
 
 
-def observation_means(fit, cands: pd.DataFrame, model_view, slopes) -> np.ndarray | None:
+def observation_rng(model_view, seed: int, group):
+    """The rng of the law's predicted observations of candidates in ``group``
+    (:meth:`~bayeslaws.laws.contract.Law.observations`): for a new group of a grouped fit the
+    stream the target's draws took that group's deviation from
+    (:meth:`~bayeslaws.posterior.model.ModelView.group_rng`), so target and candidates are one
+    new group whatever the method; else ``default_rng(seed)`` (as for a fitted group)."""
+    if model_view.new_group(group):
+        return model_view.group_rng(DRAWS_STREAM, group)
+    return np.random.default_rng(seed)
+
+
+def observation_means(
+    fit, cands: pd.DataFrame, model_view, slopes, group=None
+) -> np.ndarray | None:
     """The model's own draws of the candidates' centred ln loss (S, R) without their drift, for
     laws whose loss carries a model discrepancy (``law.widened``); None otherwise (the law's
-    :meth:`~bayeslaws.laws.contract.Law.observations` are used)."""
+    :meth:`~bayeslaws.laws.contract.Law.observations` are used). ``group``: the candidates'
+    group (a fitted group's label, or None: a new group, or the fit's only one)."""
     law = fit.law
     if slopes is None or not law.widened or "loss" not in law.quantities:
         return None
     query = cands[["N", "D", "C"]].reset_index(drop=True)
-    loss = np.asarray(model_view.draws(query, kind="mean")["loss"], float)
+    loss = np.asarray(model_view.draws(query, kind="mean", group=group)["loss"], float)
     drift = slopes @ point_distances(query, fit.record.ranges).T
     return np.log(loss) - drift - fit.record.scales["loss"]

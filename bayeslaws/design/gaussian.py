@@ -277,14 +277,14 @@ def setup(
     target = AllParameters() if target is None else target
     method = discrepancy.design_method(model)
     tdraws, tlabels, tpoints = target_draws(fit, target, seed, method)
-    rng = np.random.default_rng(seed)
+    mv = discrepancy.view(fit, method, seed)
+    rng = discrepancy.observation_rng(mv, seed, group)  # a new group: the target's
     obs = fit.law.observations(fit.posterior(), df, group=group, rng=rng)
     mean = np.asarray(obs.mean, float)
     S, R = mean.shape
-    mv = discrepancy.view(fit, method, seed)
     slopes = discrepancy.slopes_of(mv)
     if R == len(df):  # one observation per candidate row: the model's own draws for a surface
-        own = discrepancy.observation_means(fit, df, mv, slopes)
+        own = discrepancy.observation_means(fit, df, mv, slopes, group)
         mean = mean if own is None else own
     sigma = np.broadcast_to(np.asarray(obs.sigma, float).reshape(S, -1), (S, R)).copy()
     nu = None if obs.nu is None else np.asarray(obs.nu, float)

@@ -35,12 +35,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..laws import law_ref
-from ..laws.contract import KINDS
+from ..laws.contract import KINDS, resolve_group
 from ..laws.optimum import search_range as search_bounds
 from .extrapolation import check_method, drift, forms, gp, gp_unavailable, widen
 
 FULL_MODELS = {"model": True, "drift": False}  # method -> averages the forms?
 LINE_GRID = 2048  # points per isoFLOP line on which the GP mean is tabulated (then interpolated)
+DRAWS_STREAM = 4  # the rng stream of :meth:`ModelView.draws`; a new group's deviation comes from it
 
 
 @dataclass
@@ -76,6 +77,17 @@ class ModelView:
     # ---- assembling the parts -----------------------------------------------------------------
     def _rng(self, stream: int):
         return np.random.default_rng([self.seed, stream])
+
+    def new_group(self, group) -> bool:
+        """Whether ``group`` asks for a new, unseen group of a grouped fit (drawn per call)."""
+        return resolve_group(self.fit.posterior().groups, group) is None
+
+    def group_rng(self, stream: int, group):
+        """The rng of ``stream``; for a new group the draws' stream (``DRAWS_STREAM``), whose
+        first numbers are that group's deviation, so a loss, an N_opt and a band (and the
+        design's predicted observations, :func:`bayeslaws.design.discrepancy.observation_rng`)
+        of one seed share one new group."""
+        return self._rng(DRAWS_STREAM if self.new_group(group) else stream)
 
     def _parts(self, average: bool) -> list[Part]:
         fit = self.fit
@@ -132,7 +144,7 @@ class ModelView:
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
         out: dict = {}
-        rng = self._rng(4)
+        rng = self._rng(DRAWS_STREAM)
         for part in self.parts:
             values = part.law.draws(part.post, query, kind=kind, group=group, rng=rng)
             for name, v in values.items():
@@ -193,7 +205,7 @@ class ModelView:
         at_boundary (S, Q) and the method used."""
         out: dict = {}
         used = set()
-        rng = self._rng(6)
+        rng = self.group_rng(6, group)
         for part in self.parts:
             values = part.law.allocation(
                 part.post,
@@ -215,7 +227,7 @@ class ModelView:
     def isoflop_profile(self, C: float, N, compute_model, *, group=None) -> np.ndarray:
         """ln f along the isoFLOP line of budget C at sizes N, per draw: (S, G)."""
         out = np.empty((self.S, len(N)))
-        rng = self._rng(6)
+        rng = self.group_rng(6, group)
         for part in self.parts:
             out[part.rows] = part.law.isoflop_profile(
                 part.post,
