@@ -5,6 +5,8 @@ map_tasks, the generic layer under it, in process and on two local worker proces
 from __future__ import annotations
 
 import os
+import threading
+import time
 import warnings
 from pathlib import Path
 
@@ -249,8 +251,8 @@ def test_map_tasks_on_two_local_processes(tmp_path):
     assert [r.attempts for r in result if r.ok] == [1, 1, 1]
     workers = {r.worker for r in result}
     assert all(w.split(":")[1] != str(os.getpid()) for w in workers)  # not this process
-    # a worker that dies breaks its pool: a new pool runs the tasks in flight again (the
-    # pool cannot say which task killed it: the first one back is counted as failing once)
+    # a worker that dies breaks its pool: a new pool runs the tasks in flight again, each alone
+    # (the pool cannot say which task killed it), uncounted
     marker = tmp_path / "died"
     result = map_tasks(square, [("die", str(marker)), 5], workers=1, show_progress=False)
     assert marker.exists() and result.values == [-1, 25]
@@ -332,3 +334,92 @@ def test_a_callers_broken_pool_records_every_item_instead_of_raising(tmp_path):
     assert marker.exists() and len(result) == 4
     assert not any(r.ok for r in result)
     assert all("BrokenProcessPool" in r.error for r in result)
+
+
+def breaker(item):
+    """("kill", folder): ends its worker process, every time, once a healthy task has started;
+    ("ok", folder, n): returns n, after keeping its worker busy, the first time, until the
+    killer's worker has died, so that the pool breaks with both tasks in flight. Each run adds
+    a line to ``folder/runs``."""
+    folder = Path(item[1])
+    with open(folder / "runs", "a") as log:
+        log.write(f"{item[0]}{item[2:]}\n")
+    if item[0] == "kill":
+        while not any(folder.glob("ok*")):
+            time.sleep(0.01)
+        (folder / "pid.tmp").write_text(str(os.getpid()))
+        (folder / "pid.tmp").replace(folder / "killer")
+        os._exit(1)
+    marker = folder / f"ok{item[2]}"
+    if not marker.exists():
+        marker.touch()
+        # until the killer's worker is reaped, after its pool has terminated this one; the
+        # bound only keeps a pool that never reaps it from hanging the test
+        for _ in range(2000):
+            if not _alive(folder / "killer"):
+                break
+            time.sleep(0.01)
+    return item[2]
+
+
+def _alive(pid_file: Path) -> bool:
+    try:
+        os.kill(int(pid_file.read_text()), 0)
+    except FileNotFoundError:
+        return True  # not started yet
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_only_the_task_that_kills_its_worker_is_charged(tmp_path):
+    """A dead worker fails every task in flight in the local pool. The first of them handled
+    used to be charged, healthy or not, and the killer ran again uncounted, breaking each new
+    pool: tasks that never ran were recorded as failed, and the killer ran past its retries."""
+    items = [("kill", str(tmp_path))] + [("ok", str(tmp_path), n) for n in (1, 2, 3)]
+    result = map_tasks(breaker, items, workers=2, retries=1, show_progress=False)
+    assert result.values == [None, 1, 2, 3]
+    assert [r.attempts for r in result] == [2, 1, 1, 1]
+    assert result[0].error.startswith("BrokenProcessPool") and "running it died" in result[0].error
+    runs = (tmp_path / "runs").read_text().splitlines()
+    # the killer and its neighbour in flight twice (the second time alone), the others once
+    assert sorted(runs) == ["kill()", "kill()", "ok(1,)", "ok(1,)", "ok(2,)", "ok(3,)"]
+
+
+def lock_or_item(item):
+    return threading.Lock() if item == "lock" else item
+
+
+def test_a_return_value_that_does_not_pickle_is_recorded_at_once():
+    """It used to fail on its way back from a worker as if the worker had died, and ran again."""
+    result = map_tasks(
+        lock_or_item, [1, "lock", 3], InProcessExecutor(), retries=2, chunk_size=3,
+        show_progress=False,
+    )  # fmt: skip
+    assert result.values == [1, None, 3] and [r.attempts for r in result] == [1, 1, 1]
+    assert result[1].error.startswith(
+        "TypeError: the task's return value could not be pickled (a lock)"
+    )
+
+
+def test_a_task_dask_gave_up_on_is_not_resubmitted():
+    """KilledWorker: Dask ran it on allowed-failures + 1 workers that all died (4 by default);
+    resubmitting it killed as many workers again per retry."""
+    import concurrent.futures as cf
+    from types import SimpleNamespace
+
+    scheduler = pytest.importorskip("distributed.scheduler")
+
+    class Killing(Counting):  # what client.get_executor() gives for such a task
+        def submit(self, fn, /, *args, **kwargs):
+            self.sizes.append(len(args[1]))
+            future = cf.Future()
+            worker = SimpleNamespace(address="tcp://10.0.0.1:4000")
+            future.set_exception(scheduler.KilledWorker("run_chunk-1", worker, 3))
+            return future
+
+    pool = Killing()
+    result = map_tasks(square, [1, 2], pool, retries=2, chunk_size=2, show_progress=False)
+    assert pool.sizes == [2, 1, 1]  # the chunk, then each item alone, once
+    assert [r.attempts for r in result] == [1, 1]
+    assert all(r.error.startswith("KilledWorker: Attempted to run") for r in result)

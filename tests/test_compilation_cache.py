@@ -80,3 +80,31 @@ def test_a_blank_setting_is_unset(monkeypatch, tmp_path):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     monkeypatch.setenv("BAYESLAWS_COMPILATION_CACHE", "  ")
     assert cache_dir() == tmp_path / "bayeslaws" / "jax"  # not a folder named '  '
+
+
+KEEP_NAMED = textwrap.dedent(
+    """
+    import sys
+    import jax
+    from bayeslaws.inference.batch import InProcessExecutor, map_tasks
+    from bayeslaws.inference.compilation import compilation_cache_enabled, enable_compilation_cache
+
+    enable_compilation_cache(sys.argv[1])
+    map_tasks(abs, [-1], InProcessExecutor(), show_progress=False)  # a task enables the cache
+    kept = enable_compilation_cache(), compilation_cache_enabled()
+    print(*kept, jax.config.jax_compilation_cache_dir)
+    """
+)
+
+
+def test_a_call_without_a_folder_keeps_the_one_named_before(tmp_path):
+    """bl.fit and each batch task call enable_compilation_cache(): that used to move the cache
+    from the caller's folder to the default one."""
+    named = tmp_path / "named"
+    env = {**os.environ, "BAYESLAWS_COMPILATION_CACHE": str(tmp_path / "default")}
+    done = subprocess.run(
+        [sys.executable, "-c", KEEP_NAMED, str(named)], env=env, capture_output=True, text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == [str(named)] * 3

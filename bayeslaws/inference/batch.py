@@ -28,8 +28,15 @@ progress line per task on stderr); a task that fails (an exception in the functi
 worker dying) is resubmitted up to ``retries`` times, and then recorded with its error and
 traceback: no task is lost. A task that raised ``ValueError``, ``TypeError`` or ``KeyError`` (bad
 input: an unknown law or option, a malformed table) is recorded at once, since the same input
-fails the same way again. A task's return value comes back in ``TaskResult.value`` (it must
-pickle); fits come back as :class:`~.fit.Fit` objects (``TaskResult.fit``), or, with
+fails the same way again. A worker that dies takes with it every task in flight in the local
+pool, which cannot say whose worker it was: a new pool then runs each of those tasks again
+alone, one at a time and uncounted, and only a task that breaks the pool alone is charged the
+attempt (a task that always kills its worker runs ``retries`` + 1 times, or twice with
+``retries=0`` when other tasks were in flight). On a Dask cluster the scheduler itself retries
+a task whose workers die (``distributed.scheduler.allowed-failures``), then fails it with
+``KilledWorker``, which is recorded at once. A task's return value comes back in
+``TaskResult.value`` (it must pickle: one that does not is recorded as a ``TypeError``);
+fits come back as :class:`~.fit.Fit` objects (``TaskResult.fit``), or, with
 ``save_dir``, are saved by the worker as ``<name>.nc`` and come back as paths
 (``TaskResult.path``; on a cluster ``save_dir`` must be a folder every worker and the client
 can see).
@@ -105,9 +112,10 @@ class TaskResult:
     ``value``: what the task's function returned (on success). For a fit (:func:`fit_many`)
     also ``fit`` (a :class:`~.fit.Fit`, when fits come back in memory) or ``path`` (the saved
     netCDF, with ``save_dir``). On failure ``error`` ("ExceptionType: message") and
-    ``traceback`` of the last attempt. ``attempts`` counts submissions, ``seconds`` the wall
-    time of the last attempt in its worker (``worker`` = host:pid), ``warnings`` the warnings
-    the task emitted there (for fits: sampler, identifiability, outliers), as text."""
+    ``traceback`` of the last attempt. ``attempts`` counts its runs (not one cut short by
+    another task's worker dying in the local pool), ``seconds`` the wall time of the last
+    attempt in its worker (``worker`` = host:pid), ``warnings`` the warnings the task emitted
+    there (for fits: sampler, identifiability, outliers), as text."""
 
     index: int
     name: str
@@ -194,7 +202,8 @@ def run_item(fn: Callable, item) -> dict:
     """Run ``fn(item)`` in the current process (what a worker runs): ``{"value", "worker",
     "seconds", "warnings"}``. Never raises for an error of ``fn``: returns ``{"error",
     "traceback"}`` instead, so that an exception that does not pickle cannot be lost on its way
-    back."""
+    back. A return value that does not pickle is recorded here as a ``TypeError`` (not
+    retried), in process too."""
     from .compilation import enable_compilation_cache
 
     enable_compilation_cache()
@@ -204,7 +213,15 @@ def run_item(fn: Callable, item) -> dict:
     try:
         with _TASK_LOCK, warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            out["value"] = fn(item)
+            value = fn(item)
+        try:  # here, not on its way back: a value that does not pickle fails every time
+            pickle.dumps(value)
+        except Exception as err:
+            raise TypeError(
+                f"the task's return value could not be pickled (a {type(value).__name__}), so "
+                f"it cannot come back from a worker process: {type(err).__name__}: {err}"
+            ) from err
+        out["value"] = value
     except (Exception, SystemExit) as err:  # recorded per task, by design (sys.exit too:
         # a task's argparse error must not end the batch; Ctrl-C still does)
         out["error"] = f"{type(err).__name__}: {err}"
@@ -407,6 +424,16 @@ def _is_dask_client(executor) -> bool:
     return callable(getattr(type(executor), "get_executor", None))
 
 
+def _killed_worker(err) -> bool:
+    """Whether ``err`` is Dask's ``distributed.KilledWorker``: the scheduler gave the task up
+    after the workers running it died ``distributed.scheduler.allowed-failures`` + 1 times
+    (4 by default); it has retried it itself. By class name: ``distributed`` stays optional."""
+    return any(
+        c.__name__ == "KilledWorker" and c.__module__.split(".")[0] == "distributed"
+        for c in type(err).__mro__
+    )
+
+
 def _as_executor(executor):
     """(a concurrent.futures executor, whether it is a local pool we make)."""
     if executor is None:
@@ -515,8 +542,12 @@ def iter_map_tasks(
     started = time.perf_counter()
     attempts = [0] * len(items)
     pending: dict = {}  # future -> the item indices it runs
+    uncounted: set = set()  # the futures submitted with no attempt counted
+    # once our pool has broken: (indices, count) to run one at a time, each alone in the pool
+    held: list = []
+    alone = None  # the future running alone, if any
 
-    def submit(group: list[int], count: bool = True) -> None:
+    def submit(group: list[int], count: bool = True) -> cf.Future:
         for i in group:
             attempts[i] += count
         try:
@@ -526,12 +557,24 @@ def iter_map_tasks(
             future = cf.Future()
             future.set_exception(err)
         pending[future] = group
+        if not count:
+            uncounted.add(future)
+        return future
+
+    def again(group: list[int], count: bool = True) -> None:
+        """Resubmit ``group``: at once, or in turn while tasks run alone."""
+        if held or alone is not None:
+            held.append((group, count))
+        else:
+            submit(group, count)
 
     groups = _chunks(list(range(len(items))), size)
     done = failed = submitted = 0
     try:
-        while submitted < len(groups) or pending:
-            if submitted < len(groups):
+        while submitted < len(groups) or pending or held:
+            if held and not pending:  # the next task alone in the pool
+                alone = submit(*held.pop(0))
+            if alone is None and not held and submitted < len(groups):
                 submit(groups[submitted])
                 submitted += 1
                 finished = [f for f in pending if f.done()]
@@ -539,36 +582,55 @@ def iter_map_tasks(
                 finished, _ = cf.wait(list(pending), return_when=cf.FIRST_COMPLETED)
             for future in finished:
                 group = pending.pop(future, None)
-                if group is None:  # resubmitted to a fresh pool after its worker died
+                if group is None:  # to run again alone after its pool broke
                     continue
+                charged = future not in uncounted
+                uncounted.discard(future)
+                if future is alone:
+                    alone = None
+                culprit = False
                 try:
                     outs = future.result()
                 except Exception as err:  # the worker died, or the executor failed the task
                     broken = isinstance(err, cf.BrokenExecutor)
                     if own and broken:
-                        # a dead worker breaks a whole ProcessPoolExecutor: a new pool gets the
-                        # tasks that were in flight (no attempt counted: they did not fail)
-                        pool.shutdown(wait=False, cancel_futures=True)
+                        # a dead worker fails every task in flight in a ProcessPoolExecutor,
+                        # which cannot say whose worker it was: a new pool runs each of them
+                        # again alone, uncounted (they did not fail), and a task that breaks
+                        # the pool alone is the one charged
+                        pool.shutdown(wait=False)
                         pool = local_executor(workers)
-                        for other in list(pending):
-                            submit(pending.pop(other), count=False)
-                    if len(group) > 1 and (own or not broken):
+                        lost = [f for f in pending if not f.done() or f.exception() is not None]
+                        suspects = group + [i for f in lost for i in pending.pop(f)]
+                        uncounted.difference_update(lost)
+                        if len(suspects) > 1:
+                            held.extend(([i], False) for i in suspects)
+                            continue
+                        attempts[group[0]] += not charged  # its run alone is an attempt
+                        culprit = True
+                    if len(group) > 1 and not broken:
                         # which item of the chunk failed is unknown: each runs again alone, no
                         # attempt counted (a caller's broken pool takes no more work: below)
                         for i in group:
-                            submit([i], count=False)
+                            again([i], count=False)
                         continue
                     outs = [
                         {
-                            "error": f"{type(err).__name__}: {err} (its worker process or the "
-                            "executor failed)",
+                            "error": f"{type(err).__name__}: {err} ("
+                            + ("the worker process running it died" if culprit else
+                               "its worker process or the executor failed") + ")",
                             "traceback": "".join(traceback.format_exception(err)),
+                            # Dask ran it on allowed-failures + 1 workers that all died
+                            "retry": not _killed_worker(err),
                         }
                         for _ in group
-                    ]
+                    ]  # fmt: skip
                 for i, out in zip(group, outs, strict=True):
                     if "error" in out and out.pop("retry", True) and attempts[i] <= retries:
-                        submit([i])
+                        if culprit:  # alone again: it may break the pool again
+                            held.append(([i], True))
+                        else:
+                            again([i])
                         continue
                     result = TaskResult(index=i, name=names[i], attempts=attempts[i], **out)
                     done += 1
@@ -621,7 +683,8 @@ def map_tasks(
         (:class:`InProcessExecutor`: in this process).
     names : a unique name per item (default ``task0``, ``task1``, ...): progress lines, errors.
     retries : how many times a failed task is resubmitted before it is recorded as failed (not
-        a ``ValueError``, ``TypeError`` or ``KeyError``: bad input, recorded at once).
+        a ``ValueError``, ``TypeError`` or ``KeyError``: bad input, recorded at once; nor
+        Dask's ``KilledWorker``: Dask has already retried it).
     chunk_size : items per submission (default 1: each item its own task). For short tasks
         (well under a second, e.g. SBC's small fits) several per submission spare the
         executor's per-task messages (benchmarks/chunk_ab.py); ``"auto"``:
@@ -629,10 +692,10 @@ def map_tasks(
         number of workers is unknown, and in process; on a Dask cluster the workers it has at
         submission: call ``client.wait_for_workers(n)`` first on a cluster that is starting or
         adaptive). Each item keeps its own result, warnings and retries; a chunk whose worker
-        dies runs each of its items again alone, uncounted (in a local pool with several
-        tasks in flight, as for single tasks, the first one back after the break is counted:
-        the pool cannot say which killed it). Long tasks are best left at 1: chunks balance
-        the workers' load less finely and stream back less often.
+        dies runs each of its items again alone, uncounted (in the local pool, as every task
+        in flight when a worker dies does: only a task that kills its worker alone is
+        charged; on Dask, a chunk failed with ``KilledWorker``). Long tasks are best left at
+        1: chunks balance the workers' load less finely and stream back less often.
     show_progress : one line on stderr per finished task (``BAYESLAWS_QUIET=1`` silences it).
     label : the batch's name in progress lines and errors (default ``fn``'s name).
 

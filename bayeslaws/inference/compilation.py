@@ -5,7 +5,8 @@ without the cache each fit of the same law and shapes compiles again. ``bl.fit``
 cache on (:func:`enable_compilation_cache`) unless the environment disables it.
 
 The folder is ``$BAYESLAWS_COMPILATION_CACHE`` when set (``0``, ``off`` or ``none``
-disables the cache), else ``$XDG_CACHE_HOME/bayeslaws/jax`` (``~/.cache/bayeslaws/jax``).
+disables the cache), else ``$XDG_CACHE_HOME/bayeslaws/jax`` (``~/.cache/bayeslaws/jax``),
+unless the process named one (``enable_compilation_cache(path)``): later fits keep that one.
 Every program is written, the small ones too (``MIN_COMPILE_S = 0``): a fit compiles dozens of
 them (55, a few MB, for a Chinchilla fit), and caching only the slow ones left a second process
 noticeably slower (benchmarks/speed.py --only cache; benchmarks/output/speed.txt).
@@ -25,6 +26,7 @@ ENV = "BAYESLAWS_COMPILATION_CACHE"
 OFF = ("0", "off", "none", "false", "no")
 MIN_COMPILE_S = 0.0  # seconds; every program: the many small ones add up
 _enabled: Path | None = None
+_chosen = False  # whether _enabled is a folder a caller named (kept by calls without one)
 
 
 def cache_dir() -> Path | None:
@@ -42,16 +44,22 @@ def enable_compilation_cache(path=None) -> Path | None:
     """Turn on JAX's persistent compilation cache in ``path`` (default :func:`cache_dir`);
     returns the folder, or None when disabled or the folder cannot be created (then JAX
     simply compiles in memory as before). Idempotent; a later call with another folder, or
-    disabled, moves or stops JAX's cache too (it otherwise keeps the first folder)."""
-    global _enabled
+    disabled, moves or stops JAX's cache too (it otherwise keeps the first folder). A call
+    without ``path`` (each ``bl.fit``, each batch task) keeps a folder an earlier call named,
+    unless the environment disables the cache."""
+    global _enabled, _chosen
     folder = Path(path).expanduser() if path is not None else cache_dir()
+    if path is None and folder is not None and _enabled is not None and _chosen:
+        return _enabled  # the caller's folder, not the default
     if folder is None:
         if _enabled is not None:
             jax.config.update("jax_enable_compilation_cache", False)
             _reset_jax_cache()
         _enabled = None  # and no traced programs saved from now on
+        _chosen = False
         return None
     if _enabled == folder:
+        _chosen = _chosen or path is not None
         return folder
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -65,6 +73,7 @@ def enable_compilation_cache(path=None) -> Path | None:
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
     _reset_jax_cache()  # JAX opens its cache once: a new folder needs it reopened
     _enabled = folder
+    _chosen = path is not None
     return folder
 
 
