@@ -130,31 +130,36 @@ def test_the_folder_keeps_only_the_most_recently_used_programs(tmp_path):
     ]
 
 
-def test_one_chain_runs_through_a_saved_program_with_numpyros_draws(cache_folder, monkeypatch):
+def test_one_chain_runs_one_program_whatever_the_bar_and_cache(cache_folder, monkeypatch):
     """NumPyro runs a single chain outside its chain_method: bl.fit routes it through the saved
-    program too (an SBC task, a one-chain design refit), with NumPyro's own draws."""
+    program too (an SBC task, a one-chain design refit), a map over one chain, by jax.pmap when
+    the cache is off. Only a fit with the cache on and no progress bar took that route; with a
+    bar (the default in a terminal) or BAYESLAWS_COMPILATION_CACHE=off NumPyro ran its own
+    one-chain program, and the same seed drew another chain."""
     one = {**SAMPLER, "chains": 1}
     nuts._MCMC_CACHE.clear()
     exported._LOADED.clear()
-    first = bl.fit(_runs(0.0), seed=2, **one)
+    first = bl.fit(_runs(0.2), seed=5, **one)
     (mcmc,) = nuts._MCMC_CACHE.values()
-    assert isinstance(mcmc._single_chain_mcmc, exported.ExportedOneChain)
+    assert isinstance(mcmc._single_chain_mcmc, exported.OneChain)
     assert mcmc._single_chain_mcmc.last_source == "traced"
     nuts._MCMC_CACHE.clear()
     exported._LOADED.clear()
-    loaded = bl.fit(_runs(0.2), seed=2, **one)  # another table of the same shape
+    loaded = bl.fit(_runs(0.0), seed=5, **one)  # another table of the same shape
     (mcmc,) = nuts._MCMC_CACHE.values()
     assert mcmc._single_chain_mcmc.last_source == "loaded"
-    monkeypatch.setenv("BAYESLAWS_COMPILATION_CACHE", "off")  # NumPyro's own one-chain path
+    bar = bl.fit(_runs(0.0), seed=5, **{**one, "progress_bar": True})
+    np.testing.assert_array_equal(_alpha(loaded), _alpha(bar))
+    monkeypatch.setenv("BAYESLAWS_COMPILATION_CACHE", "off")  # the same map, by jax.pmap
     nuts._MCMC_CACHE.clear()
-    traced = bl.fit(_runs(0.2), seed=2, **one)
+    traced = bl.fit(_runs(0.0), seed=5, **{**one, "progress_bar": True})
     (mcmc,) = nuts._MCMC_CACHE.values()
-    assert not isinstance(mcmc._single_chain_mcmc, exported.ExportedOneChain)
+    assert mcmc._single_chain_mcmc.last_source == "pmap"
     assert _alpha(loaded).shape == _alpha(first).shape == (1, 40)
-    np.testing.assert_allclose(_alpha(loaded), _alpha(traced), rtol=1e-5)
+    np.testing.assert_array_equal(_alpha(loaded), _alpha(traced))
     # a warm run (fit.update: a warm-up state given) takes NumPyro's own path
     monkeypatch.setenv("BAYESLAWS_COMPILATION_CACHE", str(cache_folder))
-    more = _runs(0.2).iloc[:3].assign(N=lambda df: 1.5 * df["N"])
+    more = _runs(0.0).iloc[:3].assign(N=lambda df: 1.5 * df["N"])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SamplerWarning)  # 40 draws
         assert loaded.update(more).idata.posterior["alpha"].shape == (1, 40)

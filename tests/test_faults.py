@@ -753,6 +753,10 @@ def _fit_argument_cases() -> list[Case]:
         Case("seed=-1", lambda c: quick(c, seed=-1), E, r"seed must be a non-negative"),
         Case("seed=1.5", lambda c: quick(c, seed=1.5), E, r"seed must be a non-negative"),
         Case("seed=True", lambda c: quick(c, seed=True), E, r"seed must be a non-negative"),
+        # PRNGKey keeps a seed's low 32 bits (2**32 + 1 drew seed 1's draws) and overflows
+        # at 2**63
+        Case("seed=2**32 + 1", lambda c: quick(c, seed=2**32 + 1), E, r"seed .* \[0, 2\*\*32\)"),
+        Case("seed=2**63", lambda c: quick(c, seed=2**63), E, r"seed .* \[0, 2\*\*32\)"),
         Case(
             "chains=0",
             lambda c: bl.fit(bl.load_runs(c["df"]), chains=0),

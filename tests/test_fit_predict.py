@@ -299,3 +299,61 @@ def test_summary_labels_every_index_of_a_site_with_two_extra_dimensions(simulate
     table = fit.summary(var_names=["m"])
     assert table.index.tolist() == [f"m[{a},{b}]" for a in "xy" for b in (0, 1, 2)]
     np.testing.assert_allclose(table["mean"].to_numpy(), offsets.ravel(), atol=0.01)
+
+
+def test_parallel_chains_beyond_the_devices_run_and_are_recorded_sequential(kernels_kept):
+    """NumPyro draws more chains than devices sequentially (warning on its own), but the fit's
+    record said chain_method 'parallel'."""
+    import jax
+
+    from bayeslaws.inference import nuts
+    from bayeslaws.laws import get_law
+
+    chains = jax.local_device_count() + 1
+    with pytest.warns(UserWarning, match=f"{chains} chains, .* the chains run sequentially"):
+        settings = nuts._settings(
+            chains=chains,
+            warmup=5,
+            draws=5,
+            seed=0,
+            target_accept=0.8,
+            dense_mass=False,
+            progress_bar=False,
+            chain_method="parallel",
+            prior_draws=0,
+        )
+    assert settings["chain_method"] == "sequential"  # what the record stores
+    law = get_law("hyperparams")
+    static = {"priors": law.priors("gaussian"), "likelihood": "gaussian", "n_groups": 1}
+    sampler = {k: v for k, v in settings.items() if k not in ("seed", "prior_draws")}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing left for NumPyro to switch
+        assert nuts._cached_mcmc(law, static, (), sampler).chain_method == "sequential"
+
+
+def test_a_fit_screen_exclude_replaces_shows_none_of_its_warnings(simulated_runs, monkeypatch):
+    """screen='exclude' refits without the flagged runs; the first fit's SamplerWarning was
+    shown, as if about the fit returned. Held now, and shown when that fit is returned."""
+    from bayeslaws.inference import nuts
+
+    real, fits = nuts.check, []
+
+    def check(idata, names, warn=True, cause=None):  # the first fit: trouble, say
+        if warn and not fits:
+            warnings.warn("sampler trouble: of the first fit", SamplerWarning, stacklevel=2)
+        fits.append(idata)
+        return real(idata, names, warn=warn, cause=cause)
+
+    monkeypatch.setattr(nuts, "check", check)
+    df = simulated_runs.df.copy()
+    df.loc[7, "loss"] *= 3
+    kw = dict(seed=0, chains=2, warmup=50, draws=50, screen="exclude", progress_bar=False)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fit = bl.fit(bl.load_runs(df), **kw)
+    assert len(fits) == 2 and 7 not in fit.record.training_runs["row"]  # refitted
+    assert not [w for w in caught if "of the first fit" in str(w.message)]
+    fits.clear()
+    with pytest.warns(SamplerWarning, match="of the first fit"):  # nothing flagged: returned
+        bl.fit(simulated_runs, **kw)
+    assert len(fits) == 1

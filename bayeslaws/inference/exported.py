@@ -10,8 +10,10 @@ Mechanics: :func:`chain_method` returns a callable that NumPyro's ``MCMC`` accep
 ``chain_method``: it receives NumPyro's per-chain function and maps it over the chains (as
 ``"parallel"`` does, by ``jax.pmap``), with the model's data passed as arguments rather than
 closed over, so that one program serves every data set of the same shapes. NumPyro runs a
-single chain without its ``chain_method``; :func:`route_one_chain` sends that chain through the
-same machinery (a map over one chain: SBC tasks and one-chain refits). The program is
+single chain without its ``chain_method``; :func:`route_one_chain` sends every cold one-chain
+run through the same machinery (a map over one chain: SBC tasks and one-chain refits), by
+``jax.pmap`` when programs are not saved, so that a seed draws the same chain with the cache on
+or off (NumPyro's own one-chain program is compiled otherwise and draws another). The program is
 keyed on everything that shapes it except the values (:func:`program_key`): the law and its
 options, priors, likelihood, the model's static arguments, the sampler settings, the shapes
 and dtypes of the inputs, the collected fields, the library versions, the JAX configuration
@@ -25,7 +27,8 @@ progress bars trace as before). Anything unexpected -- ``flatbuffers`` missing (
 serialise), a program written by another JAX, a changed NumPyro internal -- falls back to
 NumPyro's own ``pmap`` path, and a program that fails to load is deleted. The programs live
 in ``programs/`` inside the compilation cache folder (the 256 most recently used are kept) and
-are disabled with it (``BAYESLAWS_COMPILATION_CACHE=off``). Measured by
+are disabled with it (``BAYESLAWS_COMPILATION_CACHE=off``: the same ``pmap`` runs, traced
+in each process). Measured by
 ``benchmarks/speed.py --only cache``.
 """
 
@@ -236,11 +239,12 @@ class Programs:
 
 class ExportedChains:
     """NumPyro's ``chain_method`` that maps its per-chain function over the chains like
-    ``jax.pmap`` (one device per chain), through a saved program for cold runs."""
+    ``jax.pmap`` (one device per chain), through a saved program for cold runs when ``store``
+    is given, else by ``jax.pmap`` itself (the same program, traced in this process)."""
 
-    def __init__(self, store: Programs):
+    def __init__(self, store: Programs | None):
         self.store = store
-        self.last_source = None  # the store's, or "pmap" for a warm run (the last run's path)
+        self.last_source = None  # the store's, or "pmap" (the last run's path)
 
     def __repr__(self) -> str:  # the sampler record and cache keys show "parallel"
         return "parallel"
@@ -249,8 +253,8 @@ class ExportedChains:
         return functools.partial(self._run, per_chain)
 
     def _run(self, per_chain, map_args):
-        split = _split(per_chain, map_args)
-        if split is None:  # a warm run, or NumPyro's internals changed: trace as usual
+        split = None if self.store is None else _split(per_chain, map_args)
+        if split is None:  # a warm run, no store, or NumPyro's internals changed: trace
             self.last_source = "pmap"
             return jax.pmap(per_chain)(map_args)
         body, inputs = split
@@ -262,14 +266,16 @@ class ExportedChains:
         return out
 
 
-class ExportedOneChain:
+class OneChain:
     """NumPyro runs a single chain by calling its per-chain function (``MCMC._single_chain_mcmc``)
-    directly, never its ``chain_method``. Set as that method on an ``MCMC`` instance
-    (:func:`route_one_chain`), this sends a cold one-chain run through :class:`ExportedChains`
-    as a map over one chain (leading axis 1 added to the PRNG key, removed from the outputs);
-    a warm run calls NumPyro's own method."""
+    directly, never its ``chain_method``: a program compiled otherwise than a map over chains,
+    which draws another chain from the same seed. Set as that method on an ``MCMC`` instance
+    (:func:`route_one_chain`), this sends every cold one-chain run through
+    :class:`ExportedChains` as a map over one chain (leading axis 1 added to the PRNG key,
+    removed from the outputs): a saved program when ``store`` is given, else ``jax.pmap``, the
+    same draws either way. A warm run (``fit.update``) calls NumPyro's own method."""
 
-    def __init__(self, per_chain_method, store: Programs):
+    def __init__(self, per_chain_method, store: Programs | None):
         self.per_chain_method = per_chain_method
         self.chains = ExportedChains(store)
 
@@ -287,11 +293,10 @@ class ExportedOneChain:
 
 
 def route_one_chain(mcmc, folder: Path | None, key: str | None):
-    """``mcmc`` (one chain) with its cold runs served by a saved program when programs can be
-    saved (see :class:`ExportedOneChain`); unchanged otherwise."""
-    store = programs(folder, key)
-    if store is not None and mcmc.num_chains == 1:
-        mcmc._single_chain_mcmc = ExportedOneChain(mcmc._single_chain_mcmc, store)
+    """``mcmc`` (one chain) with its cold runs mapped over one chain (:class:`OneChain`),
+    through a saved program when programs can be saved; unchanged for more chains."""
+    if mcmc.num_chains == 1:
+        mcmc._single_chain_mcmc = OneChain(mcmc._single_chain_mcmc, programs(folder, key))
     return mcmc
 
 

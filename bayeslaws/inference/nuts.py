@@ -57,6 +57,7 @@ FIT_ARGUMENTS = (
     "screen",
 )
 CHAIN_METHODS = ("parallel", "sequential", "vectorized")
+SEEDS = 2**32  # seeds are in [0, SEEDS): jax.random.PRNGKey's range
 
 
 def choose_chain_method(chains: int) -> str:
@@ -67,6 +68,25 @@ def choose_chain_method(chains: int) -> str:
     if chains > 1 and jax.local_device_count() >= chains:
         return "parallel"
     return "sequential"
+
+
+def _chain_method(requested: str | None, chains: int) -> str:
+    """The chain method that runs (and is recorded): ``requested``, or the automatic choice;
+    "parallel" with more chains than devices runs "sequential" (as NumPyro would, warned)."""
+    if requested is None:
+        return choose_chain_method(chains)
+    devices = jax.local_device_count()
+    if requested == "parallel" and chains > devices:
+        warnings.warn(
+            f"chain_method='parallel' needs a device per chain: {chains} chains, {devices} "
+            f"devices; the chains run sequentially (recorded as 'sequential'). On CPU, import "
+            "bayeslaws before JAX starts (it asks for 4 host devices) or call "
+            f"numpyro.set_host_device_count({chains}) first",
+            UserWarning,
+            stacklevel=4,
+        )
+        return "sequential"
+    return requested
 
 
 def _cached_mcmc(law, static: dict, data_shapes: tuple, settings: dict) -> MCMC:
@@ -90,20 +110,20 @@ def _cached_mcmc(law, static: dict, data_shapes: tuple, settings: dict) -> MCMC:
         chain_method = exported.chain_method(
             enable_compilation_cache(), exported.program_key(law, key)
         )
+    one_chain = settings["chains"] == 1
     mcmc = MCMC(
         kernel,
         num_warmup=settings["warmup"],
         num_samples=settings["draws"],
         num_chains=settings["chains"],
         chain_method=chain_method,
-        progress_bar=settings["progress_bar"],
+        progress_bar=settings["progress_bar"] and not one_chain,  # no bar inside a map
         jit_model_args=True,
     )
-    if settings["chains"] == 1 and not settings["progress_bar"]:
-        # NumPyro runs one chain outside its chain_method: routed through a saved program too
-        exported.route_one_chain(
-            mcmc, enable_compilation_cache(), exported.program_key(law, key)
-        )
+    if one_chain:
+        # NumPyro runs one chain outside its chain_method: mapped over one chain, as parallel
+        # chains are, whatever the cache setting (the same program: the same draws)
+        exported.route_one_chain(mcmc, enable_compilation_cache(), exported.program_key(law, key))
     _MCMC_CACHE[key] = mcmc
     while len(_MCMC_CACHE) > _MCMC_CACHE_SIZE:
         _MCMC_CACHE.popitem(last=False)
@@ -187,7 +207,8 @@ def fit(
     likelihood : "gaussian", "student_t" or "huber" (on log loss); default: the law's own
         (huber for loss surfaces).
     priors : overrides of the default priors, name -> numpyro distribution.
-    seed : PRNG seed; the same seed gives the same draws.
+    seed : PRNG seed, an integer in [0, 2**32); the same seed, chains and chain method give the
+        same draws (whatever the progress bar and compilation cache settings).
     chains, warmup, draws : NUTS chains and iterations per chain (defaults 4 x 1000 + 1000).
     target_accept : NUTS target acceptance probability; None: the law's default (0.8, the
         sweep law 0.95).
@@ -195,8 +216,10 @@ def fit(
         whose log amplitudes are strongly correlated).
     prior_draws : if > 0, also store that many prior (predictive) draws in ``idata.prior``.
     progress_bar : default: shown when stderr is a terminal (otherwise a fit still running
-        after a few seconds says so on stderr; ``BAYESLAWS_QUIET=1`` silences it).
-    chain_method : override the automatic choice (see :func:`choose_chain_method`).
+        after a few seconds says so on stderr; ``BAYESLAWS_QUIET=1`` silences it). Never shown
+        for one chain: NumPyro's one-chain bar runs another program, with other draws.
+    chain_method : override the automatic choice (see :func:`choose_chain_method`);
+        "parallel" with more chains than devices runs (and is recorded as) "sequential".
     label : a name for the fit (used by :func:`compare`).
     warn : warn on R-hat, low ESS or divergences (always recorded in ``fit.diagnostics``), on
         too few runs for the law (:mod:`.identifiability`) and on outlying runs.
@@ -248,7 +271,7 @@ def fit(
     rule = as_screen(screen)
     runs = _run_table(runs)
     priors_used = law_obj.priors(likelihood, priors)
-    fitted, screening = _fit_once(
+    fitted, screening, held = _first_fit(
         runs, law_obj, likelihood, priors_used, settings, label, warn, rule
     )
     if rule.action == "exclude" and screening.flagged:
@@ -271,6 +294,7 @@ def fit(
                 OutlierWarning,
                 stacklevel=2,
             )
+            _emit(held)
             return _with_screening(fitted, {**screening.record(), "not_excluded": why})
         if warn:
             warn_flagged(screening, runs.df, "exclude", stacklevel=3)
@@ -278,9 +302,29 @@ def fit(
             warn_flagged(again, kept.df, "kept", stacklevel=3)
         entry = screening.record(excluded=screening.flagged, rounds=[again.record()])
         return _with_screening(refit, entry)
+    _emit(held)
     if warn and screening.flagged:
         warn_flagged(screening, runs.df, "warn", stacklevel=3)
     return _with_screening(fitted, screening.record())
+
+
+def _first_fit(runs, law_obj, likelihood, priors_used, settings, label, warn, rule):
+    """:func:`_fit_once` and the warnings it gave: held (not shown) under screen="exclude",
+    whose refit may replace that fit, for :func:`_emit` once it is the fit returned; else
+    shown as they come (none held)."""
+    args = (runs, law_obj, likelihood, priors_used, settings, label, warn, rule)
+    if rule.action != "exclude":
+        return *_fit_once(*args), []
+    with warnings.catch_warnings(record=True) as held:
+        warnings.simplefilter("always")  # the caller's filters apply when they are shown
+        fitted, screening = _fit_once(*args)
+    return fitted, screening, held
+
+
+def _emit(held) -> None:
+    """Show warnings held by :func:`_first_fit`, where they were first raised."""
+    for w in held:
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
 
 
 def _with_screening(fitted: Fit, entry: dict) -> Fit:
@@ -314,6 +358,11 @@ def _settings(
     """The sampler settings, each checked by name."""
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    if seed >= SEEDS:  # jax.random.PRNGKey keeps the low 32 bits (and overflows at 2**63)
+        raise ValueError(
+            f"seed must be a non-negative integer in [0, 2**32), got {seed!r}: a larger seed "
+            f"would draw as seed {int(seed) % SEEDS} does"
+        )
     if (
         isinstance(target_accept, bool)
         or not isinstance(target_accept, int | float | np.floating)
@@ -336,8 +385,10 @@ def _settings(
         "prior_draws": _positive_int("prior_draws", prior_draws, 0),
         "target_accept": float(target_accept),
         "dense_mass": bool(dense_mass),
-        "chain_method": chain_method or choose_chain_method(chains),
-        "progress_bar": bool(progress_bar),
+        "chain_method": _chain_method(chain_method, chains),
+        # one chain shows no bar (:func:`_cached_mcmc`): off, so a fit asked for one shares
+        # its kernel and program and says it is running after a few seconds
+        "progress_bar": bool(progress_bar) and chains > 1,
     }
 
 
