@@ -48,3 +48,23 @@ def kernels_kept(monkeypatch):
     from bayeslaws.inference import memory
 
     monkeypatch.setattr(memory, "map_limit", lambda: None)
+
+
+@pytest.fixture(scope="session")
+def grouped_fit():
+    """Each cell's best run of the bundled (SIMULATED) sweep as two groups: A as is, B with 8%
+    higher loss (tiny: one chain); shared by the design and report tests."""
+    import warnings
+
+    import pandas as pd
+
+    from bayeslaws.runs import best_run_per_cell
+
+    r = best_run_per_cell(bl.load_bundled()).df.drop(columns=["source"])
+    both = pd.concat([r.assign(group="A"), r.assign(group="B", loss=r["loss"] * 1.08)])
+    runs = bl.load_runs(both.reset_index(drop=True), group="group")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return bl.fit(
+            runs, law="chinchilla", likelihood="gaussian", chains=1, warmup=100, draws=100, seed=0
+        )

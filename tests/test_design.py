@@ -57,22 +57,6 @@ def hp_fit():
         return bl.fit(bl.load_runs(df), law="hyperparams", seed=0, warn=False, **SMALL)
 
 
-@pytest.fixture(scope="module")
-def grouped_fit():
-    """Each cell's best run of the bundled sweep as two groups: A as is, B with 8% higher loss
-    (tiny: one chain)."""
-    from bayeslaws.runs import best_run_per_cell
-
-    r = best_run_per_cell(bl.load_bundled()).df.drop(columns=["source"])
-    both = pd.concat([r.assign(group="A"), r.assign(group="B", loss=r["loss"] * 1.08)])
-    runs = bl.load_runs(both.reset_index(drop=True), group="group")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return bl.fit(
-            runs, law="chinchilla", likelihood="gaussian", chains=1, warmup=100, draws=100, seed=0
-        )
-
-
 def _cell_and_cands(fit):
     """A fitted cell (N, D) and candidates: that cell, a nearby one, one far beyond the runs."""
     train = pd.DataFrame(fit.record.training_runs)

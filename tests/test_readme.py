@@ -88,5 +88,8 @@ def test_moved_demo_names_still_resolve_with_a_warning():
         assert bl.demo.comparison_table is plan_report.comparison_table
     with pytest.warns(FutureWarning, match="moved to bayeslaws.app.plan.truth_size_change"):
         assert bl.demo.truth_size_change is plan.truth_size_change
+    for name, module in (("planning", plan), ("build_report", plan_report)):  # demo uses both
+        with pytest.warns(FutureWarning, match=f"moved to {module.__name__}.{name}"):
+            assert getattr(bl.demo, name) is getattr(module, name)
     with pytest.raises(AttributeError, match="no attribute 'nothing'"):
         bl.demo.nothing  # noqa: B018

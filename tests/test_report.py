@@ -489,21 +489,6 @@ def test_fit_report_states_the_screening(simulated_fit):
     assert "screening: no run > 8 robust sd off the fitted law (245 screened)" in text
 
 
-@pytest.fixture(scope="module")
-def grouped_fit():
-    """Each cell's best run of the bundled sweep as two groups: A as is, B with 8% higher loss
-    (tiny: one chain)."""
-    from bayeslaws.runs import best_run_per_cell
-
-    r = best_run_per_cell(bl.load_bundled()).df.drop(columns=["source"])
-    both = pd.concat([r.assign(group="A"), r.assign(group="B", loss=r["loss"] * 1.08)])
-    runs = bl.load_runs(both.reset_index(drop=True), group="group")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return bl.fit(runs, law="chinchilla", likelihood="gaussian", chains=1, warmup=100,
-                      draws=100, seed=0)
-
-
 def _section(text: str, title: str) -> str:
     start = text.index(f"== {title}")
     end = text.find("\n== ", start + 1)

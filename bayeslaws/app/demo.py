@@ -36,8 +36,9 @@ from ..inference import fit
 from ..runs import RunTable, best_run_per_cell, published
 from ..runs.bundled import DEFAULT_DATASET, load_bundled
 from ..runs.checks import check_positive, check_probability, is_real
-from .plan import BUDGET, TARGET_D, TARGET_N, planning, route_of
-from .plan_report import build_report
+from . import plan as _plan
+from . import plan_report as _plan_report
+from .plan import BUDGET, TARGET_D, TARGET_N, route_of
 
 ISOFLOP_BUDGETS = (1e19, 1e20, 1e21, 1e22)
 HP_PAIRS = ["lr_N", "lr_D", "batch_N", "batch_D", "k_lr", "k_batch"]
@@ -307,7 +308,7 @@ def run_demo(
     step("planning: optima, loss of the target run, allocation, fixed vs optimal, next runs")
     calibration = {"chains": min(chains, 2), "warmup": min(warmup, 300), "draws": min(draws, 300)}
     cached = _caches(hp_fit, surface_fit)
-    plan = planning(hp_fit, surface_fit, **inputs, seed=seed, calibration=calibration)
+    plan = _plan.planning(hp_fit, surface_fit, **inputs, seed=seed, calibration=calibration)
     if _caches(hp_fit, surface_fit) != cached:  # the extrapolation state planning computed
         save_fits(out, hp_fit, surface_fit)
     step("writing the report")
@@ -317,7 +318,7 @@ def run_demo(
         paths = write_figures(out, runs, hp_fit, surface_fit, plan, step, seed)
         written += paths
         figure_list = [(FIGURE_CAPTIONS.get(p.name, p.stem), p) for p in paths]
-    report = build_report(plan, hp_fit, surface_fit, runs, figures=figure_list)
+    report = _plan_report.build_report(plan, hp_fit, surface_fit, runs, figures=figure_list)
     text = report.to_text()
     (out / "report.txt").write_text(text)
     if html:
