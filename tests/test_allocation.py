@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 
 import bayeslaws as bl
+from bayeslaws.laws import LawCapabilityError
 from bayeslaws.posterior.allocation import (
     allocation_draws,
     allocation_laws,
     near_optimal,
     optimal_allocation,
 )
-from bayeslaws.laws import LawCapabilityError
 from bayeslaws.runs import compute, simulate
 
 FAST = {"chains": 2, "warmup": 300, "draws": 300}
@@ -53,6 +53,36 @@ def test_closed_form_under_a_discrepancy_names_the_discrepancy(fit):
     discrepancy (the message blamed the law and its compute model)."""
     with pytest.raises(LawCapabilityError, match="ignores the extrapolation's model discrepancy"):
         allocation_draws(fit, BUDGETS, method="closed_form", extrapolation="drift")
+
+
+def test_draws_held_at_a_kink_of_the_drift_are_counted_and_warned(fit):
+    """N_opt draws where the isoFLOP line leaves the fitted range of N or D (the drift's kinks)
+    are counted (exactly at N_max and at D_max along the line, not inside or far beyond) and
+    warned under extrapolation 'drift'."""
+    from bayeslaws.posterior.allocation import drift_kink_share, kink_message
+
+    (n_lo, n_hi), (d_lo, d_hi) = fit.record.ranges["N"], fit.record.ranges["D"]
+    model = fit.compute_model
+    C = np.array([6 * n_hi * d_hi * 4.0])  # a budget beyond the corner
+    at_n_max = np.full((10, 1), n_hi)  # D = 4 d_hi: past D too, N's kink still switches
+    at_d_max = np.full((10, 1), C[0] / (6 * d_hi))  # D = d_hi on the line
+    inside = np.full((10, 1), np.sqrt(n_lo * n_hi))  # far from both kinks
+    assert drift_kink_share(fit, C, at_n_max, model) == pytest.approx([1.0])
+    assert drift_kink_share(fit, C, at_d_max, model) == pytest.approx([1.0])
+    assert drift_kink_share(fit, C, inside, model) == pytest.approx([0.0])
+    mixed = np.concatenate([at_n_max[:3], inside[:7]])
+    assert drift_kink_share(fit, C, mixed, model) == pytest.approx([0.3])
+    assert "30% of draws at C = " in kink_message(C, [0.3], "drift")
+    assert kink_message(C, [0.01], "drift") == ""  # chance landings near a kink: not warned
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        draws = allocation_draws(fit, [1e24], extrapolation="drift")
+        share = drift_kink_share(fit, [1e24], draws["N_opt"], model)[0]
+        optimal_allocation(fit, C=[1e24], extrapolation="drift")
+    said = [str(w.message) for w in caught if "kink of the drift" in str(w.message)]
+    assert share > 0.05 and said, (share, said)  # this fixture: drift pins draws at 1e24
+    with pytest.warns(UserWarning, match=r"target N_opt\(C=1e\+24\): N_opt sits at a kink"):
+        bl.design.NOpt(C=1e24).draws(fit, method="drift")  # the design's default model
 
 
 def test_numerical_minimum_matches_brute_force_grid():

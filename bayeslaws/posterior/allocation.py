@@ -23,7 +23,7 @@ from ..runs.checks import check_integer, check_positive
 from ..runs.compute import as_compute_model
 from .draws import check_range, check_seed, positive_array
 from .extrapolation import DEFAULT_METHOD
-from .model import ModelView
+from .model import FULL_MODELS, ModelView
 from .predict import check_ci
 
 
@@ -123,6 +123,59 @@ def edge_message(C, share, extrapolation: str, caller: str = "optimal_allocation
     )
 
 
+KINK_LN = 1e-3  # an N_opt within this (ln N) of a kink of the drift sits at that kink
+KINK_SHARE = 0.05  # above this share of draws at a kink: warned (a smooth posterior puts ~1% there)
+
+
+def drift_kink_share(fit, C, N_opt, compute_model) -> np.ndarray:
+    """Per budget C (FLOPs, (Q,)), the share of the draws N_opt (params, (S, Q)) that sit at a
+    kink of the drift (:mod:`~bayeslaws.posterior.extrapolation.drift`): where the isoFLOP line
+    crosses the edge of the fitted range of N or D and an axis's distance switches on (the
+    distances on either side, N e^-KINK_LN and N e^KINK_LN, differ in which are > 0)."""
+    from .extrapolation.drift import axis_distances
+
+    ranges = fit.record.ranges
+    N_opt = np.asarray(N_opt, float)
+    C = np.broadcast_to(np.asarray(C, float)[None, :], N_opt.shape)
+    if not {"N", "D", "C"} <= set(ranges):
+        return np.zeros(N_opt.shape[1])
+    sides = []
+    for step in (-KINK_LN, KINK_LN):
+        N = N_opt * np.exp(step)
+        sides.append(axis_distances(N, compute_model.tokens(N, C), C, ranges) > 0)
+    return (sides[0] != sides[1]).any(axis=-1).mean(axis=0)
+
+
+def kink_message(C, share, extrapolation: str, caller: str = "optimal_allocation") -> str:
+    """The sentence for N_opt draws held at a kink of the drift (``share`` per budget ``C``,
+    only those above KINK_SHARE named); '' when none is."""
+    hit = [(float(c), float(p)) for c, p in zip(np.atleast_1d(C), share, strict=True)]
+    hit = [(c, p) for c, p in hit if p > KINK_SHARE]
+    if not hit:
+        return ""
+    where = "; ".join(f"{p:.0%} of draws at C = {c:.3g} FLOPs" for c, p in hit)
+    prefix = f"{caller}: " if caller else ""
+    return (
+        f"{prefix}N_opt sits at a kink of the drift in {where}, under extrapolation "
+        f"{extrapolation!r}: where the isoFLOP line leaves the fitted range of N or D, the drift "
+        "(0 inside, linear beyond, a random slope per draw) turns on, and its kink, not the data, "
+        "holds those draws there; the interval is shaped by the drift's piecewise-linear form "
+        "(extrapolation='gp' or 'none' gives the fitted law's optimum)"
+    )
+
+
+def _warn_at_kink(fit, C, N_opt, compute_model, extrapolation: str, caller: str) -> None:
+    """A :class:`SearchEdgeWarning` (:func:`kink_message`) under a drift ("drift", "model")
+    when a budget's share of N_opt draws at a kink of the drift exceeds KINK_SHARE."""
+    if extrapolation not in FULL_MODELS or not fit.law.widened:
+        return
+    model = _compute_model(fit, compute_model)
+    share = drift_kink_share(fit, C, N_opt, model)
+    message = kink_message(C, share, extrapolation, caller)
+    if message:
+        warnings.warn(message, SearchEdgeWarning, stacklevel=3)
+
+
 def _warn_at_edge(C, at_boundary, extrapolation: str, caller: str) -> None:
     """A :class:`SearchEdgeWarning` (:func:`edge_message`) when any budget's share of draws
     at the search edge (``at_boundary``, (S, Q) bool) is > 0; stacklevel: the caller's caller."""
@@ -171,6 +224,7 @@ def optimal_allocation(
     C = _budgets(C)
     draws = allocation_draws(fit, C, compute_model, group, seed, method, extrapolation)
     _warn_at_edge(C, draws["at_boundary"], extrapolation, "optimal_allocation")
+    _warn_at_kink(fit, C, draws["N_opt"], compute_model, extrapolation, "optimal_allocation")
     out = {"C": C}
     for name in ("N_opt", "D_opt", "L_opt"):
         med, lo, hi = _quantiles(draws[name], ci)
@@ -217,6 +271,7 @@ def allocation_laws(
     C = np.geomspace(lo_hi[0], lo_hi[1], n_budgets)
     draws = allocation_draws(fit, C, compute_model, group, seed, extrapolation=extrapolation)
     _warn_at_edge(C, draws["at_boundary"], extrapolation, "allocation_laws")
+    _warn_at_kink(fit, C, draws["N_opt"], compute_model, extrapolation, "allocation_laws")
     lc = np.log(C)
     lc_c = lc - lc.mean()
     rows = []
@@ -427,6 +482,7 @@ def near_optimal(
     model = _compute_model(fit, compute_model)
     alloc = allocation_draws(fit, C_arr, model, group, seed, extrapolation=extrapolation)
     _warn_at_edge(C_arr, alloc["at_boundary"], extrapolation, "near_optimal")
+    _warn_at_kink(fit, C_arr, alloc["N_opt"], model, extrapolation, "near_optimal")
     searched = N is None  # the default grid around N_opt, whose edge the band may reach
     n_opt = alloc["N_opt"][:, 0]
     log_L_opt = np.log(alloc["L_opt"][:, 0])
