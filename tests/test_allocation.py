@@ -61,7 +61,7 @@ def test_draws_held_at_a_kink_of_the_drift_are_counted_and_warned(fit):
     warned under extrapolation 'drift'."""
     from bayeslaws.posterior.allocation import drift_kink_share, kink_message
 
-    (n_lo, n_hi), (d_lo, d_hi) = fit.record.ranges["N"], fit.record.ranges["D"]
+    (n_lo, n_hi), d_hi = fit.record.ranges["N"], fit.record.ranges["D"][1]
     model = fit.compute_model
     C = np.array([6 * n_hi * d_hi * 4.0])  # a budget beyond the corner
     at_n_max = np.full((10, 1), n_hi)  # D = 4 d_hi: past D too, N's kink still switches

@@ -599,8 +599,9 @@ def sbc(
     Draw parameters and ln-loss observations from the law's prior predictive
     (:func:`sbc_items`, whose keyword arguments ``simulation`` are: ``n_sims``, ``design``,
     ``chains``, ``warmup``, ``draws``, ``thin``, ``seed``, ``params``), refit each simulated
-    table with ``bl.fit`` and rank each true parameter among its ``ceil(chains * draws / thin)``
-    draws (every chain's draws, thinned together; ranks 0 .. that count), one :func:`sbc_rank` call per simulation
+    table with ``bl.fit`` and rank each true parameter among its ``ceil(chains * draws /
+    thin)`` draws (every chain's draws, thinned together; ranks 0 .. that count), one
+    :func:`sbc_rank` call per simulation
     through :func:`~bayeslaws.inference.batch.map_tasks` (``executor``: None runs them in this
     process; a Dask ``Client`` or any ``concurrent.futures`` executor spreads them; only the
     simulated losses travel out and the rank rows back, not the fits; ``chunk_size``: the
