@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 import bayeslaws as bl
-from bayeslaws.app import demo, plan_report
+from bayeslaws.app import demo, plan, plan_report
 from bayeslaws.app.plan import truth_near_optimal
 from bayeslaws.app.report import Section
 from bayeslaws.runs import published
@@ -139,7 +139,8 @@ def test_run_demo_saves_the_fits_before_planning(simulated_fit, monkeypatch, tmp
         raise ValueError("probe: planning failed")
 
     monkeypatch.setattr(demo, "fit_laws", lambda runs, sampler, route: (simulated_fit,) * 2)
-    monkeypatch.setattr(demo, "planning", failing)
+    monkeypatch.setattr(plan, "planning", failing)  # what run_demo calls (bl.demo.planning
+    # is only the deprecated alias)
     with pytest.raises(ValueError, match="probe"):
         demo.run_demo(tmp_path, figures=False, progress=False, quiet=True)
     saved = bl.load_fit(tmp_path / "sweep_fit.nc")
