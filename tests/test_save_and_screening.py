@@ -20,7 +20,7 @@ from bayeslaws.inference.screening import (
     screen_fit,
     warn_flagged,
 )
-from bayeslaws.runs import simulate
+from bayeslaws.runs import PlausibilityWarning, simulate
 
 SMALL = {"chains": 1, "warmup": 100, "draws": 100, "seed": 0, "likelihood": "gaussian"}
 
@@ -76,6 +76,22 @@ def test_screening_never_names_a_row_excluded_before_the_fit():
     again = screen_fit(fit)
     assert 9 not in again.rows and again.flagged == [10]
     assert list(fit.training_runs().df.index) == [i for i in range(30) if i != 9]
+
+
+def test_the_fitted_runs_are_not_warned_about_a_second_time():
+    """A plausibility warning is given once, when the table is loaded: fit.training_runs()
+    (read by the GP, drift, plans and reports) re-reads the runs without repeating it."""
+    N, D = chinchilla_design()
+    df = simulate.simulate_chinchilla_runs({**TRUTH, "N": N, "D": D}, noise_sd=0.01, seed=1)
+    df.loc[3, "D"] = df.loc[3, "N"] * 0.005  # a row at 0.005 tokens per parameter
+    df.loc[3, "loss"] = 6.0
+    df = df.drop(columns=[c for c in ("C",) if c in df])  # C follows from the new D
+    with pytest.warns(PlausibilityWarning, match="tokens per parameter D/N of 1 run"):
+        runs = bl.load_runs(df)
+    fit = bl.fit(runs, warn=False, screen="off", **SMALL)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", PlausibilityWarning)
+        assert len(fit.training_runs().df) == 30
 
 
 def test_a_fit_stored_without_row_labels_names_runs_by_position():

@@ -481,7 +481,6 @@ def test_a_row_derived_from_c_in_other_units_is_named():
         ("Batch_Size", "batch_size", [1e6] * 4),
         ("batch size", "batch_size", [1e6] * 4),
         ("batch-size", "batch_size", [1e6] * 4),
-        ("Run", "run", ["r1", "r2", "r3", "r4"]),
     ],
 )
 def test_a_near_miss_optional_header_warns_and_is_not_used(tmp_path, name, canon, values):
@@ -495,11 +494,32 @@ def test_a_near_miss_optional_header_warns_and_is_not_used(tmp_path, name, canon
     assert canon not in runs.df and name in runs.df  # kept untouched, not read
     text = " ".join(str(w.message) for w in record)
     assert "it is NOT used" in text
-    if canon != "diverged" and canon != "run":
+    if canon != "diverged":
         assert f"load_runs(..., {canon}={name!r})" in text
         assert "--column " in text
     else:
         assert f"rename it to '{canon}'" in text
+
+
+def test_ordinary_extra_columns_are_no_near_misses():
+    """A 'Run' label column (only the isoFLOP law reads 'run') and a 'd' (d_model) column when
+    N and C are given (D is derived on purpose) are kept quietly, not named as near misses."""
+    runs = _no_plausibility_warning(
+        lambda: bl.load_runs(runs_frame(4, Run=["r1", "r2", "r3", "r4"]))
+    )
+    assert "Run" in runs.df
+    frame = runs_frame(4)
+    with_c = frame.assign(C=6 * frame["N"] * frame["D"], d=[512, 768, 1024, 2048])
+    runs = _no_plausibility_warning(lambda: bl.load_runs(with_c.drop(columns="D")))
+    assert "d" in runs.df and np.allclose(runs.df["D"], frame["D"])
+
+
+def test_reloading_a_run_table_with_new_units_for_n_checks_c():
+    """units= for N (or D) on a RunTable rescales N: C is then checked against the model, not
+    kept (it was kept as 1e-6 x 6ND, silently)."""
+    first = bl.load_runs(runs_frame(4))
+    with pytest.raises(bl.RunTableError, match="disagree with the compute model"):
+        bl.load_runs(first, units={"N": "millions"})
 
 
 def test_a_mapped_or_exact_optional_header_does_not_warn():

@@ -99,3 +99,17 @@ def test_an_update_screens_by_the_fits_own_rule():
     updated = fit.update(_runs([3e9, 4e9], [6e10, 8e10], seed=2), warn=False)
     entry = updated.record.data["screening"]
     assert (entry["action"], entry["threshold"]) == ("exclude", 6.0)
+
+
+def test_an_update_of_a_fit_with_the_largest_seed_draws_a_valid_seed():
+    """The default seed of an update is the fit's seed + 1, kept in [0, 2**32) (a fit seeded
+    2**32 - 1 could not be updated: 2**32 was refused); step seeds stay in range too."""
+    from bayeslaws.inference.nuts import SEEDS, derived_seed
+
+    assert derived_seed(3, 5) == 3005 and derived_seed(7, 1, stride=1) == 8  # as before
+    assert derived_seed(5_000_000, 2) == (5_000_000 * 1000 + 2) % SEEDS
+    N, D = np.meshgrid(np.geomspace(2e7, 2e9, 5), np.geomspace(4e8, 4e10, 4))
+    fit = bl.fit(_runs(N.ravel(), D.ravel(), seed=3), likelihood="gaussian", seed=SEEDS - 1,
+                 warn=False, **TINY)
+    updated = fit.update(_runs([3e9], [6e10], seed=4), warn=False)
+    assert updated.record.sampler.seed == 0

@@ -16,6 +16,7 @@ import pandas as pd
 from ..design import Guardrails, Loss, NOpt, next_runs
 from ..design.candidates import positive_int
 from ..inference import fit as fit_law
+from ..inference.nuts import derived_seed
 from ..runs import load_runs
 from ..runs.compute import linear
 from ..runs.simulate import VideoDiTTruth
@@ -233,7 +234,7 @@ def simulate_campaign(
             )
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                fit = fit_law(table, seed=int(c["seed"]) * 1000 + step, **opts)
+                fit = fit_law(table, seed=derived_seed(c["seed"], step), **opts)
             for row in _record(fit, targets, truth_values, ci, seed=0):
                 history.append(
                     {

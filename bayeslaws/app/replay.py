@@ -68,6 +68,7 @@ from ..design import discrepancy
 from ..design.discrepancy import design_method
 from ..inference import fit as fit_law
 from ..inference.batch import BatchResult, InProcessExecutor, iter_map_tasks
+from ..inference.nuts import derived_seed
 from ..posterior import optimal_allocation, predict, quantity_draws, query_frame
 from ..posterior.calibration import empirical_vertices
 from ..posterior.extrapolation import DEFAULT_METHOD
@@ -629,7 +630,8 @@ def fit_start(pool: Pool, seed: int, options: dict) -> tuple[pd.Index, object, f
     fit took)."""
     start = pool.start(seed)
     t0 = time.perf_counter()
-    fit = calibrated(pool, _fit(pool, pool.runs.loc[start], options, seed * 1000), seed * 1000)
+    first = derived_seed(seed, 0)
+    fit = calibrated(pool, _fit(pool, pool.runs.loc[start], options, first), first)
     return start, fit, time.perf_counter() - t0
 
 
@@ -695,11 +697,11 @@ def campaign_steps(
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
                     fit = fit.update(
-                        _run_table(pool.runs.loc[new]), seed=seed * 1000 + step, warn=False
+                        _run_table(pool.runs.loc[new]), seed=derived_seed(seed, step), warn=False
                     )
             else:
-                fit = _fit(pool, pool.runs.loc[trained], options, seed * 1000 + step)
-            fit = calibrated(pool, fit, seed * 1000 + step)
+                fit = _fit(pool, pool.runs.loc[trained], options, derived_seed(seed, step))
+            fit = calibrated(pool, fit, derived_seed(seed, step))
         yield _scored(pool, strategy, seed, fraction, trained, fit, time.perf_counter() - t0)
 
 

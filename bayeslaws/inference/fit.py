@@ -25,7 +25,7 @@ import pandas as pd
 from ..laws import resolve_law
 from ..laws.contract import Posterior, Scales
 from ..laws.priors import spec_to_priors
-from ..runs import RunTable, load_runs
+from ..runs import PlausibilityWarning, RunTable, load_runs
 from ..runs.compute import ComputeModel, compute_model_from_dict
 from .deferred import arviz
 from .diagnostics import Diagnostics
@@ -159,12 +159,14 @@ class Fit:
         frame = pd.DataFrame(data)
         rows = frame.pop("row") if "row" in frame else None
         given = {c: c for c in ("N", "D") if c in frame}
-        runs = load_runs(
-            frame.drop(columns=["C"]),
-            compute_model=self.compute_model,
-            allow_missing_loss=True,
-            **given,
-        )
+        with warnings.catch_warnings():  # checked when they were loaded; no second telling
+            warnings.simplefilter("ignore", PlausibilityWarning)
+            runs = load_runs(
+                frame.drop(columns=["C"]),
+                compute_model=self.compute_model,
+                allow_missing_loss=True,
+                **given,
+            )
         runs.df["C"] = frame["C"].to_numpy(float)  # as fitted (e.g. Porian's budget column)
         if rows is not None:
             runs.df.index = pd.Index(rows.tolist())

@@ -60,6 +60,16 @@ CHAIN_METHODS = ("parallel", "sequential", "vectorized")
 SEEDS = 2**32  # seeds are in [0, SEEDS): jax.random.PRNGKey's range
 
 
+def derived_seed(seed: int, *steps: int, stride: int = 1000) -> int:
+    """A fit's seed made from a user's ``seed`` and step numbers (seed * stride + step, ...),
+    kept in [0, SEEDS): the same values as before for ordinary seeds, and a valid seed (not an
+    error) for a large user seed."""
+    value = int(seed)
+    for step in steps:
+        value = value * stride + int(step)
+    return value % SEEDS
+
+
 def choose_chain_method(chains: int) -> str:
     """'vectorized' on an accelerator, 'parallel' on CPU with enough host devices, else
     'sequential'."""

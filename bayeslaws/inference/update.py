@@ -262,7 +262,7 @@ def update_fit(
     sampler = fit.record.sampler
     warmup = max(MIN_WARMUP, sampler.warmup // 2) if warmup is None else warmup
     draws = sampler.draws if draws is None else draws
-    seed = sampler.seed + 1 if seed is None else seed
+    seed = nuts.derived_seed(sampler.seed, 1, stride=1) if seed is None else seed
     runs, dropped = combined_runs(fit, new_runs)
     law, priors = fit.law, fit.priors
     options = dict(
@@ -286,7 +286,7 @@ def update_fit(
     init = initial_values(fit, model, data, settings["chains"], seed)
     started = time.perf_counter()
     mcmc.warmup(
-        jax.random.PRNGKey(seed + 7919),
+        jax.random.PRNGKey(nuts.derived_seed(seed, 7919, stride=1)),
         init_params=init,
         extra_fields=("diverging",),
         **data,

@@ -31,7 +31,7 @@ from scipy.special import logsumexp
 
 from ..inference import fit as fit_law
 from ..inference.batch import InProcessExecutor, map_tasks
-from ..inference.nuts import prior_predictive
+from ..inference.nuts import derived_seed, prior_predictive
 from ..laws import resolve_law
 from ..laws.optimum import COARSE_POINTS, search_range
 from ..runs import PlausibilityWarning, RunTable, load_runs
@@ -577,7 +577,7 @@ def sbc_items(
             points,
             losses[i],
             fixed,
-            {**options, "seed": seed + 1 + i},
+            {**options, "seed": derived_seed(seed, 1 + i, stride=1)},
             {p: float(truths[p][i]) for p in params},
             thin,
         )

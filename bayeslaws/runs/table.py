@@ -72,9 +72,10 @@ LABELS_NOTE = "labels of the DataFrame's index"  # ... when the input had its ow
 # spellings of the optional ``diverged`` column (compared after strip().lower())
 DIVERGED_TRUE = ("true", "yes", "y", "t", "1", "1.0")
 DIVERGED_FALSE = ("false", "no", "n", "f", "0", "0.0")
-# optional columns that laws read by their exact name besides the canonical ones (the
-# ``diverged`` flags; an isoFLOP law's ``run`` labels, as inference.nuts.EXTRA_RUN_COLUMNS)
-OPTIONAL_EXTRA = ("diverged", "run")
+# optional columns that every law reading them reads by their exact name besides the canonical
+# ones (the ``diverged`` flags; an isoFLOP law's ``run`` labels are not checked here: other
+# laws ignore a run column, so a 'Run' column is no near miss for them)
+OPTIONAL_EXTRA = ("diverged",)
 EXCLUDE_HINT = (
     "Python: runs.exclude(mask, reason=...); command line: --exclude-rows ROWS "
     "--exclude-reason TEXT"
@@ -764,7 +765,13 @@ def load_runs(
         _check_possible(out, column, given, note, names.get(column), typed.get(column))
 
     extra = [c for c in df.columns if c not in used and c not in CANONICAL]
-    absent = [c for c in CANONICAL if c not in resolved and not (c == "C" and kept_c is not None)]
+    # near misses of the columns a table could have meant: not N, D or C when two of them are
+    # given (the third is derived on purpose: a 'd' column is then d_model, not tokens)
+    derived_ok = len({"N", "D", "C"} & set(resolved)) >= 2 or kept_c is not None
+    absent = [
+        c for c in CANONICAL
+        if c not in resolved and not (derived_ok and c in ("N", "D", "C"))
+    ]  # fmt: skip
     absent += [c for c in OPTIONAL_EXTRA if c not in df.columns]
     for name, canon in _near_misses(extra, absent):
         warnings.warn(_near_miss_message(name, canon), PlausibilityWarning, stacklevel=2)
@@ -852,9 +859,11 @@ def _spaced_labels_message(labels: pd.Series, name: str, note: str) -> str:
 def _table_c(data, mapping: dict, compute_model, units: dict) -> pd.Series | None:
     """A RunTable's C (FLOPs) to keep as it is while the table is re-checked from its N and D
     (it may be a nominal budget, not the compute model's C, as Fit.training_runs keeps it);
-    None for other input, or when the call maps N, D or C, gives units for C or a compute
-    model (then C is checked against the model)."""
-    if not isinstance(data, RunTable) or compute_model is not None or "C" in units:
+    None for other input, or when the call maps N, D or C, gives units for any of them or a
+    compute model (then C is checked against the model)."""
+    if not isinstance(data, RunTable) or compute_model is not None:
+        return None
+    if set(units) & {"N", "D", "C"}:  # rescaled: C is checked against the model
         return None
     mapped = [mapping[c] not in (None, c) for c in ("N", "D")] + [mapping["C"] is not None]
     if any(mapped):

@@ -98,31 +98,38 @@ SURFACE_PARAMS = chinchilla.LAW.parameters  # alpha, beta, a, b, e
 
 
 # ---- censored likelihood ---------------------------------------------------------------------
-SERIES_X = 0.25  # the Student-t tail series is used where x = nu / (nu + t^2) is below this
-SERIES_TERMS = 40  # its terms: the n-th is below SERIES_X^n, so 40 reach float precision
+SERIES_X = 0.25  # the Student-t tail series is used where x = nu / (nu + t^2) is below this,
+SF_FLOOR = 1e-30  # or where the distribution's own survival falls below this (large nu)
+SERIES_TERMS = 200  # its terms: the n-th is about x^n, below 1e-9 for x up to 0.9
 
 
 def student_t_logsf(t, nu):
     """ln P(T >= t) of a standard Student-t with ``nu`` degrees of freedom, exact far in the
     tail (its survival underflows float32 near 1e-38, where ln of a clipped value is flat).
 
-    For t > 0 with x = nu / (nu + t^2) < SERIES_X: P(T >= t) = I_x(a, 1/2) / 2 with a = nu / 2,
-    and I_x(a, b) = x^a (1 - x)^b / (a B(a, b)) * sum_n (a + b)_n / (a + 1)_n x^n (the
-    hypergeometric series of the incomplete beta function), summed in log space; elsewhere
-    the distribution's own cdf."""
+    For t > 0 with x = nu / (nu + t^2) < SERIES_X, or a survival below SF_FLOOR:
+    P(T >= t) = I_x(a, 1/2) / 2 with a = nu / 2, and I_x(a, b) = x^a (1 - x)^b / (a B(a, b)) *
+    sum_n (a + b)_n / (a + 1)_n x^n (the hypergeometric series of the incomplete beta
+    function), summed in log space; elsewhere the distribution's own cdf."""
     x = nu / (nu + t**2)
-    tail = (t > 0) & (x < SERIES_X)
+    student = dist.StudentT(nu, 0.0, 1.0)
+    tiny = jax.lax.stop_gradient(student.cdf(-t)) < SF_FLOOR
+    tail = (t > 0) & ((x < SERIES_X) | tiny)
     x_tail = jnp.where(tail, x, 0.5 * SERIES_X)  # keeps the unused branch's gradient finite
     a, b = 0.5 * nu, 0.5
-    term, total = jnp.ones_like(x_tail), jnp.ones_like(x_tail)
-    for n in range(SERIES_TERMS):
+
+    def add_term(n, carry):
+        term, total = carry
         term = term * (a + b + n) / (a + 1 + n) * x_tail
-        total = total + term
+        return term, total + term
+
+    ones = jnp.ones_like(x_tail)
+    _, total = jax.lax.fori_loop(0, SERIES_TERMS, add_term, (ones, ones))
     log_tail = (
         a * jnp.log(x_tail) + b * jnp.log1p(-x_tail) - jnp.log(a) - betaln(a, b)
         + jnp.log(total) - jnp.log(2.0)
     )
-    sf = dist.StudentT(nu, 0.0, 1.0).cdf(-jnp.where(tail, 0.0, t))
+    sf = student.cdf(-jnp.where(tail, 0.0, t))
     return jnp.where(tail, log_tail, jnp.log(sf))
 
 
