@@ -1128,3 +1128,34 @@ def test_predict_echoes_inputs_exactly_and_takes_a_seed(files, capsys):
     first = tables["0"][0].splitlines()
     assert "131072" in first[1] and "1.23456789e+09" in first[2], first
     assert "1.3107e+05" not in tables["0"][0]
+
+
+def test_design_passes_group_and_model_to_the_target_and_the_runs(files, capsys, monkeypatch):
+    """--group reaches the target and next_runs (a grouped table's design was a new group's,
+    silently) and --model the extrapolation the runs are valued under; the output names it."""
+    seen = {}
+
+    def capture(fit, cands, target=None, **kwargs):
+        seen.update(kwargs, target=target)
+        return pd.DataFrame({"N": [1e9]})
+
+    monkeypatch.setattr(bl.design, "next_runs", capture)
+    argv = ["design", str(files["fit"]), "--candidates", str(files["cands"]), "--nopt", "1e22"]
+    assert main(argv + ["--group", "web", "--model", "gp"]) == 0
+    assert seen["group"] == "web" and seen["model"] == "gp" and seen["target"].group == "web"
+    assert "under the extrapolation 'gp'" in capsys.readouterr().out
+    assert main(argv) == 0
+    assert seen["group"] is None and seen["model"] is None
+    assert "under the extrapolation 'drift'" in capsys.readouterr().out
+
+
+def test_an_isoflop_fit_of_a_grouped_table_says_what_to_do_on_the_command_line(files, capsys):
+    """The refusal names a remedy the command line has (it named RunTable.subset() only)."""
+    grouped = files["dir"] / "grouped_runs.csv"
+    df = pd.read_csv(files["runs"])
+    df.assign(group=np.where(np.arange(len(df)) % 2, "a", "b")).to_csv(grouped, index=False)
+    _one_line_error(
+        capsys,
+        ["fit", str(grouped), "--law", "isoflop", "--out", str(files["dir"] / "g.nc")],
+        "command line: one CSV per group, or no group column",
+    )

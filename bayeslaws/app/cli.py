@@ -440,14 +440,15 @@ def _design_target(args):
     given = [t for t in ("loss", "nopt", "hparams") if getattr(args, t) is not None]
     if len(given) > 1:
         raise CLIError(f"give at most one target (--loss, --nopt or --hparams), got {given}")
+    group = getattr(args, "group", None)
     if args.loss is not None:
         N, D = _floats(args.loss, "loss")
-        return design.Loss(N=N, D=D)
+        return design.Loss(N=N, D=D, group=group)
     if args.nopt is not None:
-        return design.NOpt(C=_floats(args.nopt, "nopt"))
+        return design.NOpt(C=_floats(args.nopt, "nopt"), group=group)
     if args.hparams is not None:
         N, D = _floats(args.hparams, "hparams")
-        return design.HyperparamOpt(N=N, D=D)
+        return design.HyperparamOpt(N=N, D=D, group=group)
     return design.AllParameters()
 
 
@@ -616,13 +617,18 @@ def cmd_design(args) -> int:
             "--hparams N D aims the runs at a decision quantity)",
             file=sys.stderr,
         )
-    plan = design.next_runs(fit, cands, target, cost=cost, k=args.k, seed=args.seed, ci=args.ci)
-    print("the batch (picked together, each given the earlier picks; widths cumulative):")
+    common = {"cost": cost, "seed": args.seed, "ci": args.ci, "model": args.model,
+              "group": args.group}  # fmt: skip
+    plan = design.next_runs(fit, cands, target, k=args.k, **common)
+    _say_new_group(fit, args.group)
+    model = design.discrepancy.design_method(args.model)
+    print(f"the batch (picked together, each given the earlier picks; widths cumulative; "
+          f"predictions under the extrapolation {model!r}):")
     print(_table(plan))
     if args.plot:
         from bayeslaws import plot
 
-        ranked = design.rank_candidates(fit, cands, target, cost=cost, seed=args.seed, ci=args.ci)
+        ranked = design.rank_candidates(fit, cands, target, **common)
         score = "info" if cost is None else None
         fig = plot.design_ranking(ranked, score=score, picks=plan, simulated=fit)
         print(f"wrote {plot.save(fig, args.plot)} (each candidate alone; the batch marked)")
@@ -1008,6 +1014,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="random seed")
     p.add_argument("--plot", default=None,
                    help="also draw the ranking of each candidate alone, batch marked, to this file")
+    p.add_argument("--group", default=None,
+                   help="a fitted group's label: the target and the candidates are that group's "
+                   "(grouped fits; default: a new group)")
+    p.add_argument("--model", default=None, choices=list(METHODS),
+                   help="the extrapolation the design predicts under (default 'drift': "
+                   "distance-aware; 'gp' or 'none' value runs under the fitted law's optimum, "
+                   "as allocate reports it)")
     _add_columns(p)
     _add_generation(p)
     p.set_defaults(func=cmd_design)

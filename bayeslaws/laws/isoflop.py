@@ -280,7 +280,8 @@ class IsoFLOP(Law):
         if runs.has_groups:
             raise RunTableError(
                 f"law {self.name!r} fits one family at a time; the run table has groups "
-                f"{runs.groups}: fit each with RunTable.subset()"
+                f"{runs.groups}: fit each group alone (Python: runs.subset(...) per group; "
+                "command line: one CSV per group, or no group column)"
             )
         if df["loss"].isna().any():
             raise RunTableError(
