@@ -32,6 +32,24 @@ def test_summary_has_the_documented_columns(simulated_fit):
     assert simulated_fit.diagnostics.ok, simulated_fit.diagnostics.problems
 
 
+def test_predict_and_report_show_how_far_beyond_the_fitted_compute_a_point_is(simulated_fit):
+    """A point inside the fitted N and D ranges can lie beyond the largest fitted budget: the
+    distance in C is a column of predict and is said in the report (it was invisible)."""
+    from bayeslaws.app.report import fit_report
+
+    (n_lo, n_hi), (d_lo, d_hi) = (simulated_fit.record.ranges[k] for k in ("N", "D"))
+    c_hi = simulated_fit.record.ranges["C"][1]
+    N, D = n_hi, d_hi  # the corner: inside both ranges, at 6 N D
+    out = bl.predict(simulated_fit, N=N, D=D).iloc[0]
+    assert out["N_outside_decades"] == 0 and out["D_outside_decades"] == 0
+    assert out["C_outside_decades"] == pytest.approx(max(0.0, np.log10(6 * N * D / c_hi)))
+    N2, D2 = n_hi * 10, d_hi * 10  # two decades of C beyond the largest fitted budget
+    far = bl.predict(simulated_fit, N=N2, D=D2).iloc[0]["C_outside_decades"]
+    assert far == pytest.approx(np.log10(6 * N2 * D2 / c_hi))
+    text = fit_report(simulated_fit, targets=[(N2, D2)], budgets=[]).to_text()
+    assert f"C {far:.2f} decades above" in " ".join(text.split()), text
+
+
 def test_posterior_covers_the_truth(simulated_fit):
     summary = simulated_fit.summary(ci=0.99)
     for name in ["alpha", "beta", "E"]:

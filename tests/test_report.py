@@ -590,3 +590,16 @@ def test_design_ranking_title_stays_inside_the_figure():
     assert "N_opt(C=1e+22) per FLOP" in fig.axes[0].get_title()
     assert box.x0 >= 0 and box.x1 <= fig.bbox.width, (box, fig.bbox.width)
     plt.close(fig)
+
+
+def test_an_interval_reaching_outside_the_fitted_range_is_said():
+    """The report judged 'inside the fitted range' on the median alone: an interval whose end
+    lies beyond the range now says how far it reaches."""
+    from bayeslaws.app.report import interval_reach
+
+    ranges = {"N": [1.57e8, 1.18e10]}
+    assert interval_reach("N", 5e9, 1.1e10, ranges) == ""
+    said = interval_reach("N", 4.91e9, 2.61e10, ranges)
+    assert said == "; its interval reaches 2.61e+10 (0.34 decades above) the N range", said
+    both = interval_reach("N", 1.57e7, 1.18e11, ranges)
+    assert "1.57e+07 (1.00 decades below) and 1.18e+11 (1.00 decades above)" in both

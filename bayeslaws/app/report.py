@@ -204,6 +204,18 @@ def distance_phrase(axis: str, value: float, ranges: dict) -> str:
     return f"{axis} {abs(d):.2f} decades {side}"
 
 
+def interval_reach(axis: str, lower: float, upper: float, ranges: dict) -> str:
+    """'' when an interval [lower, upper] of ``axis`` (N or D) stays inside the fit's range,
+    else '; its interval reaches ...' naming how far each outlying end lies outside."""
+    if axis not in ranges:
+        return ""
+    ends = [(end, float(outside_decades(np.array([end]), *ranges[axis])[0]))
+            for end in (lower, upper)]  # fmt: skip
+    far = [f"{end:.3g} ({abs(d):.2f} decades {'above' if d > 0 else 'below'})"
+           for end, d in ends if d != 0]  # fmt: skip
+    return f"; its interval reaches {' and '.join(far)} the {axis} range" if far else ""
+
+
 def distances(ranges: dict, **values) -> str:
     """``distance_phrase`` for several axes, joined by '; '."""
     parts = [distance_phrase(k, v, ranges) for k, v in values.items() if v is not None]
@@ -291,6 +303,9 @@ def fit_report(
                 t = predict(
                     fit, N=N, ci=ci, kind=kind, seed=seed, group=group, **{other: value}
                 ).iloc[0]
+                where = {other: value}  # and the compute of (N, D), beyond its range too
+                if other != "C" and "C" in t and "C" in ranges:
+                    where["C"] = float(t["C"])
                 for q in fit.law.quantities:
                     col = "" if q == fit.law.primary else f"{q}_"
                     if f"{col}median" not in t or not np.isfinite(t[f"{col}median"]):
@@ -299,7 +314,7 @@ def fit_report(
                         Number(
                             f"{q} at N {N:.3g}, {other} {value:.3g} ({kind})",
                             t[f"{col}median"], t[f"{col}lower"], t[f"{col}upper"],
-                            fmt="{:.4g}", distance=distances(ranges, N=N, **{other: value}),
+                            fmt="{:.4g}", distance=distances(ranges, N=N, **where),
                         )
                     )
         report.sections.append(sec)
@@ -320,6 +335,8 @@ def fit_report(
             for q, unit, axis in (("N_opt", "parameters", "N"), ("D_opt", "tokens", "D"),
                                   ("L_opt", "", None)):
                 where = distances(ranges, C=C, **({axis: a[q]} if axis else {}))
+                if axis:  # the median inside, an end of the interval outside: say so
+                    where += interval_reach(axis, a[f"{q}_lower"], a[f"{q}_upper"], ranges)
                 sec.numbers.append(
                     Number(f"{q} at C {C:.3g}", a[q], a[f"{q}_lower"], a[f"{q}_upper"], unit,
                            "{:.4g}" if q == "L_opt" else "{:.3g}", where)

@@ -36,8 +36,8 @@ def check_ci(ci, name: str = "ci") -> float:
 def summarise_draws(fit, query: pd.DataFrame, draws: dict, ci: float, kind: str) -> pd.DataFrame:
     """``query`` plus, per quantity, median, mean, lower, upper of its draws (S, Q) (the law's
     primary quantity unprefixed, the others as ``<quantity>_median`` ...), and for each of the
-    law's inputs its signed distance in decades outside the fitted range
-    (``<input>_outside_decades``)."""
+    law's inputs (and C, FLOPs, for laws of N and D) its signed distance in decades outside the
+    fitted range (``<input>_outside_decades``)."""
     law = fit.law
     out = query.copy()
     for name, values in draws.items():
@@ -51,8 +51,12 @@ def summarise_draws(fit, query: pd.DataFrame, draws: dict, ci: float, kind: str)
         out[f"{prefix}lower"], out[f"{prefix}upper"] = lo, hi
     out["ci"] = ci
     out["kind"] = kind
-    for axis in law.inputs:
-        out[f"{axis}_outside_decades"] = outside_decades(query[axis], *fit.record.ranges[axis])
+    ranges = fit.record.ranges
+    # compute too, for laws of (N, D): a point inside both ranges can lie far beyond the
+    # largest fitted budget (a 10x larger model on 10x more tokens is 2 decades of C out)
+    extra = ["C"] if "C" in query and "C" in ranges and "C" not in law.inputs else []
+    for axis in list(law.inputs) + extra:
+        out[f"{axis}_outside_decades"] = outside_decades(query[axis], *ranges[axis])
     return out
 
 
