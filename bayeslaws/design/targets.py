@@ -18,9 +18,8 @@ import numpy as np
 import pandas as pd
 
 from ..posterior import allocation_draws, quantity_draws, query_frame
-from ..posterior.allocation import drift_kink_share, kink_message
+from ..posterior.allocation import kink_warning
 from ..posterior.extrapolation import DEFAULT_METHOD, check_method
-from ..posterior.model import FULL_MODELS
 from ..runs.compute import as_compute_model
 
 EDGE_SHARE = 0.05  # N_opt draws at the search range's edge above this share: the widths mislead
@@ -190,14 +189,11 @@ class NOpt(Target):
                     UserWarning,
                     stacklevel=5,  # the caller of next_runs / rank_candidates
                 )
-        model = fit.compute_model if self.compute_model is None else self.compute_model
-        kinked = kink_message(
-            positive("C", self.C),
-            drift_kink_share(fit, positive("C", self.C), out["N_opt"], as_compute_model(model)),
-            _method(method),
+        kinked = kink_warning(
+            fit, positive("C", self.C), out["N_opt"], self.compute_model, _method(method),
             caller=f"target {self.labels()[0]}",
         )
-        if kinked and fit.law.widened and _method(method) in FULL_MODELS:
+        if kinked:
             warnings.warn(kinked + "; read the widths with care", UserWarning, stacklevel=5)
         return np.log(np.asarray(out["N_opt"], float))
 

@@ -164,14 +164,19 @@ def kink_message(C, share, extrapolation: str, caller: str = "optimal_allocation
     )
 
 
-def _warn_at_kink(fit, C, N_opt, compute_model, extrapolation: str, caller: str) -> None:
-    """A :class:`SearchEdgeWarning` (:func:`kink_message`) under a drift ("drift", "model")
-    when a budget's share of N_opt draws at a kink of the drift exceeds KINK_SHARE."""
+def kink_warning(fit, C, N_opt, compute_model, extrapolation: str, caller: str) -> str:
+    """:func:`kink_message` for N_opt draws (S, Q) at budgets C under ``extrapolation``; '' for
+    a method or law without a drift (only "drift" and "model" have one)."""
     if extrapolation not in FULL_MODELS or not fit.law.widened:
-        return
+        return ""
     model = _compute_model(fit, compute_model)
-    share = drift_kink_share(fit, C, N_opt, model)
-    message = kink_message(C, share, extrapolation, caller)
+    return kink_message(C, drift_kink_share(fit, C, N_opt, model), extrapolation, caller)
+
+
+def _warn_at_kink(fit, C, N_opt, compute_model, extrapolation: str, caller: str) -> None:
+    """A :class:`SearchEdgeWarning` (:func:`kink_warning`) when a budget's share of N_opt draws
+    at a kink of the drift exceeds KINK_SHARE."""
+    message = kink_warning(fit, C, N_opt, compute_model, extrapolation, caller)
     if message:
         warnings.warn(message, SearchEdgeWarning, stacklevel=3)
 
