@@ -4,7 +4,8 @@ For a surface L(N, D) and a compute model C = flops_per_token(N) * D, the optimu
 minimises ln L(N, D(N, C)) over ln N. Vectorised over posterior draws and budgets: a coarse grid
 over the search range, three zoomed grids around each draw's minimum, then parabolic
 interpolation (~1e-5 in ln N). Draws whose optimum lies at the edge of the search range are
-flagged (``at_boundary``).
+flagged (``at_boundary``); a closed-form optimum is held to the same range by
+:func:`clip_to_search_range`, so both routes report the same edge draws.
 """
 
 from __future__ import annotations
@@ -22,6 +23,27 @@ def search_range(C):
     lo = np.full_like(C, np.log(10.0))
     hi = 0.5 * np.log(C) + np.log(1e6)
     return lo, hi
+
+
+def coarse_step(C):
+    """The coarse grid's spacing in ln N per budget C (FLOPs): the search range / (points - 1)."""
+    lo, hi = search_range(C)
+    return (hi - lo) / (COARSE_POINTS - 1)
+
+
+def clip_to_search_range(u, C):
+    """A closed-form optimum u = ln N_opt (S, Q) at budgets C (Q,) held to the search range.
+
+    Returns (u clipped to [lo, hi] of :func:`search_range` (S, Q), at_boundary (S, Q) bool).
+    Flagged as :func:`minimise` flags: where the coarse grid's minimum would be its first or
+    last point, i.e. u within half a coarse step of an edge or beyond it. Such a draw's optimum
+    is reported at the edge, as :func:`minimise` reports it (to within a coarse step), not at a
+    size the search never considers (an exponent near 0 puts ln N_opt at e.g. 1e40 params)."""
+    u = np.asarray(u, float)
+    lo, hi = search_range(C)
+    half = 0.5 * coarse_step(C)
+    at_boundary = (u < lo + half) | (u > hi - half)
+    return np.clip(u, lo, hi), at_boundary
 
 
 def minimise(f, C, S: int):

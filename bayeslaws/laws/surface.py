@@ -311,9 +311,9 @@ class LossSurfaceLaw(Law):
                 f"method='closed_form' needs a law with a closed-form optimum under this compute "
                 f"model; law {self.name!r} with compute model {compute_model.name!r} has none"
             )
-        if u is not None:
+        if u is not None:  # held to the numerical route's search range, flagged as it flags
+            u, at_boundary = optimum.clip_to_search_range(u, C)
             log_L = np.asarray(f(u[..., None]))[..., 0]
-            at_boundary = np.zeros(u.shape, bool)
             used = "closed_form"
         else:
             u, log_L, at_boundary = optimum.minimise(f, C, S)

@@ -220,7 +220,11 @@ def optimal_allocation(
     Returns
     -------
     DataFrame, one row per budget: C; N_opt, N_opt_lower, N_opt_upper (params); D_opt, ...
-    (tokens); L_opt, ... (loss); tokens_per_param (median D_opt / N_opt); ci; method;
+    (tokens); L_opt, ... (loss: the law's noise-free loss at N_opt, i.e. the median loss of a
+    new run there; its interval is the posterior's uncertainty of that mean alone, without the
+    run-to-run noise sigma, so single runs, and the best of several at a budget most of all,
+    often lie below it: compare runs with ``predict(..., kind="new_run")``);
+    tokens_per_param (median D_opt / N_opt); ci; method;
     at_boundary (share of draws whose optimum hit the search range's edge; any share > 0
     issues a :class:`SearchEdgeWarning`: the interval's end there is the search range's edge,
     not the data's).
@@ -331,7 +335,9 @@ class NearOptimal:
     smallest : dict for the smallest N in the band: N, D, size_vs_optimal (N / median N_opt
         - 1, e.g. -0.4 = a 40% smaller model), loss and both excesses with intervals (None if
         empty).
-    floor : (median, lower, upper) of the irreducible loss, or None (the law has no floor).
+    floor : (median, lower, upper) of the irreducible loss, or None (the law has no floor: its
+        reducible loss is the whole loss, so "reducible" and "total" coincide,
+        :attr:`floorless_note`).
     reducible_share : (median, lower, upper) of (L_opt - floor) / L_opt, the reducible share of
         the optimal loss (1 without a floor).
     """
@@ -374,11 +380,25 @@ class NearOptimal:
             return self.tolerance
         return self.tolerance / self.reducible_share[0]
 
+    @property
+    def floorless_note(self) -> str:
+        """'' for a law with a floor; else the sentence that its reducible loss is the whole
+        loss, so a tolerance of the reducible loss is one of the total (near_optimal)."""
+        if self.floor is not None:
+            return ""
+        return (
+            "the law has no floor (irreducible loss), so its reducible loss is the whole loss: "
+            "a tolerance of the reducible loss is one of the total, far looser than the same "
+            "tolerance on a law with a floor"
+        )
+
     def __repr__(self) -> str:
+        note = f"; {self.floorless_note}" if self.floorless_note else ""
         head = (
             f"NearOptimal(C={self.C:.3g} FLOPs, tolerance={self.tolerance:.3g} of the "
             f"{self.relative_to} loss (= {100 * self.tolerance_total:.3g}% of the total, "
-            f"{100 * self.tolerance_reducible:.3g}% of the reducible), prob>={self.prob:g}): "
+            f"{100 * self.tolerance_reducible:.3g}% of the reducible{note}), "
+            f"prob>={self.prob:g}): "
             f"N_opt {self.N_opt:.4g} [{self.N_opt_lower:.4g}, {self.N_opt_upper:.4g}]"
         )
         if self.band is None:
@@ -444,6 +464,11 @@ def near_optimal(
 
     A tolerance of the total loss misleads when the floor dominates: with L_opt = 0.4945 and
     E = 0.488, 1% of the total is 75% of what can still be gained. Hence the default.
+
+    A law without a floor (kaplan; isoflop without ``loss_floor``) calls its whole loss
+    reducible, so there "reducible" IS "total": the default 5% is 5% of the whole L_opt, a far
+    wider band than 5% of the reducible part gives a law with a floor on the same runs (often
+    10-30% of L_opt). The result says so (``floor`` None; its repr names it).
 
     Parameters
     ----------
