@@ -402,8 +402,8 @@ def test_hyperparameter_design_cautions_reach_the_report(baseline, monkeypatch):
     assert "rules relaxed" not in text
 
 
-def _near(ci: float, prob: float):
-    """A NearOptimal with a band, made up (no fit)."""
+def _near(ci: float, prob: float, floor=(1.6, 1.5, 1.7)):
+    """A NearOptimal with a band, made up (no fit); ``floor`` None: a law without a floor."""
     from bayeslaws.posterior.allocation import NearOptimal
 
     smallest = {
@@ -414,7 +414,8 @@ def _near(ci: float, prob: float):
     return NearOptimal(
         C=1e22, tolerance=0.05, prob=prob, ci=ci, table=pd.DataFrame(), N_opt=1e9,
         N_opt_lower=7e8, N_opt_upper=1.4e9, band=(6e8, 1.6e9), smallest=smallest,
-        relative_to="reducible", floor=(1.6, 1.5, 1.7), reducible_share=(0.2, 0.18, 0.22),
+        relative_to="reducible", floor=floor,
+        reducible_share=(0.2, 0.18, 0.22) if floor else (1.0, 1.0, 1.0),
     )
 
 
@@ -430,6 +431,17 @@ def test_near_optimal_sentence_compares_the_right_percentiles():
     assert "higher percentile" not in narrow and "lower percentile" in narrow, narrow
     same = " ".join(near_optimal_sentence(_near(ci=0.8, prob=0.9)).split())
     assert "may cross" not in same and "90th percentile" in same, same
+
+
+def test_near_optimal_sentence_of_a_law_without_a_floor_names_no_E():
+    """Without a floor the reducible loss is the whole loss: the sentence says so and does not
+    speak of a reducible loss L_opt - E (a law without E)."""
+    from bayeslaws.app.report import near_optimal_sentence
+
+    text = " ".join(near_optimal_sentence(_near(ci=0.9, prob=0.9, floor=None)).split())
+    assert "no floor" in text and "L_opt - E" not in text, text
+    floored = " ".join(near_optimal_sentence(_near(ci=0.9, prob=0.9)).split())
+    assert "L_opt - E" in floored and "no floor" not in floored, floored
 
 
 def test_write_html_refuses_a_file_that_is_not_a_report(tmp_path):

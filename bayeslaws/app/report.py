@@ -441,11 +441,17 @@ def near_optimal_sentence(near) -> str:
     """The near-optimal band in words, with the tolerance on both scales and whether the upper
     end of an excess interval may cross the tolerance (only above the band's percentile)."""
     pct = f"{100 * near.ci:g}%"
+    if near.floorless_note:  # no E: "reducible" is the whole loss
+        scales = f"{100 * near.tolerance_total:.3g}% of the total loss; {near.floorless_note}"
+    else:
+        scales = (
+            f"{100 * near.tolerance_total:.3g}% of the total loss, "
+            f"{100 * near.tolerance_reducible:.3g}% of the reducible loss L_opt - E; the "
+            f"reducible part is {100 * near.reducible_share[0]:.3g}% of L_opt"
+        )
     tol = (
         f"loss within {100 * near.tolerance:g}% of the {near.relative_to} loss above the "
-        f"optimum (= {100 * near.tolerance_total:.3g}% of the total loss, "
-        f"{100 * near.tolerance_reducible:.3g}% of the reducible loss L_opt - E; the reducible "
-        f"part is {100 * near.reducible_share[0]:.3g}% of L_opt)"
+        f"optimum (= {scales})"
     )
     if near.band is None:
         return (
