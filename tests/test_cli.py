@@ -161,6 +161,7 @@ def test_predict_allocate_design_plot(files, capsys, tmp_path):
     assert main(["allocate", fit, "--C", "1e21", "1e22", "--tolerance", "0.01"]) == 0
     out = capsys.readouterr().out
     assert "N_opt_lower" in out and out.count("NearOptimal(") == 2
+    assert "noise-free" in out and "--kind new_run" in out  # L_opt is no run's loss
 
     png = tmp_path / "design.png"
     argv = ["design", fit, "--candidates", str(files["cands"]), "--nopt", "1e22"]

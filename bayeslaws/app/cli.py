@@ -397,6 +397,11 @@ def _say_new_group(fit, group) -> None:
 
 
 BAND_DEFAULTS = {"relative_to": "reducible", "prob": 0.9}  # allocate's near-optimal band
+L_OPT_NOTE = (
+    "L_opt: the law's noise-free loss at N_opt; its interval leaves out run-to-run noise, so "
+    "runs (the best of several at a budget most of all) often lie below it. A run's loss: "
+    "bayeslaws predict FIT --N ... --D ... --kind new_run"
+)
 
 
 def cmd_allocate(args) -> int:
@@ -423,6 +428,7 @@ def cmd_allocate(args) -> int:
     table = bl.optimal_allocation(fit, C=budgets, ci=args.ci, group=args.group)
     _say_new_group(fit, args.group)
     print(_table(table))
+    print(L_OPT_NOTE)
     if band:
         for C in budgets:
             print(
