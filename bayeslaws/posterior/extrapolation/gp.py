@@ -20,8 +20,11 @@ changes (checked in ``tests/test_calibration.py``).
 
 Approximations, stated: the hyperparameters are point estimates (their uncertainty is not
 propagated), and the residuals are taken against the posterior mean of the law rather than
-jointly with it. The state (inputs, residuals, hyperparameters) is JSON and travels with the fit
-in ``fit.cache["gp"]`` (:func:`gp_state`).
+jointly with it. A new run's draw is the law's new-run draw (its noise sigma, fitted without the
+GP, already holds part of the pattern) plus delta: inside the fitted range the pattern is counted
+twice and the intervals over-cover (``benchmarks/gp_inrange.py``; the coverage that chose this
+default is beyond the range, ``benchmarks/calibration.py``). The state (inputs, residuals,
+hyperparameters) is JSON and travels with the fit in ``fit.cache["gp"]`` (:func:`gp_state`).
 """
 
 from __future__ import annotations
