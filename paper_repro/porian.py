@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -51,7 +52,7 @@ import pandas as pd
 
 import bayeslaws as bl
 from bayeslaws.posterior.allocation import allocation_laws
-from bayeslaws.runs import RunTable, bundled, compute
+from bayeslaws.runs import bundled, compute
 
 RESULTS = Path(__file__).resolve().parent / "results"
 KEYS = ["source_file", "dataset", "hparams", "warmup", "decay", "param_count", "loss_type"]
@@ -82,12 +83,11 @@ def porian_runs(config: dict):
     df["N_real"] = df["N"]
     df["N"] = df["N_eff"]
     df["D"] = df["C"] / (6.0 * df["N"])
-    return RunTable(
-        df,
-        compute.linear(6.0),
-        f"{runs.source} (N = N_eff, the published attention convention)",
-        runs.exclusions,
-        runs.n_input_rows,
+    return replace(
+        runs,
+        df=df,
+        compute_model=compute.linear(6.0),
+        source=f"{runs.source} (N = N_eff, the published attention convention)",
     )
 
 

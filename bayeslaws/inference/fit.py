@@ -17,6 +17,7 @@ import json
 import os
 import tempfile
 import warnings
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +26,7 @@ import pandas as pd
 from ..laws import resolve_law
 from ..laws.contract import Posterior, Scales
 from ..laws.priors import spec_to_priors
-from ..runs import PlausibilityWarning, RunTable, load_runs
+from ..runs import RunTable, load_runs
 from ..runs.compute import ComputeModel, compute_model_from_dict
 from .deferred import arviz
 from .diagnostics import Diagnostics
@@ -152,25 +153,27 @@ class Fit:
 
     def training_runs(self) -> RunTable | None:
         """The fitted runs as a RunTable (canonical columns, C as fitted; indexed by their row
-        labels in the user's table when the fit stored them), or None."""
+        labels in the user's table when the fit stored them; ``accepted_rows`` as the fit
+        recorded them), or None."""
         data = self.record.training_runs
         if not data:
             return None
         frame = pd.DataFrame(data)
         rows = frame.pop("row") if "row" in frame else None
         given = {c: c for c in ("N", "D") if c in frame}
-        with warnings.catch_warnings():  # checked when they were loaded; no second telling
-            warnings.simplefilter("ignore", PlausibilityWarning)
-            runs = load_runs(
-                frame.drop(columns=["C"]),
-                compute_model=self.compute_model,
-                allow_missing_loss=True,
-                **given,
-            )
-        runs.df["C"] = frame["C"].to_numpy(float)  # as fitted (e.g. Porian's budget column)
-        if rows is not None:
-            runs.df.index = pd.Index(rows.tolist())
-        return runs
+        runs = load_runs(
+            frame.drop(columns=["C"]),
+            compute_model=self.compute_model,
+            allow_missing_loss=True,
+            accepted_rows=frame.index,  # checked when they were loaded; no second telling
+            **given,
+        )
+        df = runs.df.copy()
+        df["C"] = frame["C"].to_numpy(float)  # as fitted (e.g. Porian's budget column)
+        if rows is None:
+            return replace(runs, df=df, accepted_rows=())
+        df.index = pd.Index(rows.tolist())
+        return replace(runs, df=df, accepted_rows=recorded_accepted(self.record.data, df.index))
 
     def posterior(self) -> Posterior:
         """The draws and facts the law's posterior methods read (built once per fit)."""
@@ -279,6 +282,13 @@ class Fit:
             if os.path.exists(tmp):
                 os.remove(tmp)
         return path
+
+
+def recorded_accepted(data: dict | None, index: pd.Index) -> tuple:
+    """The labels of ``index`` that a fit's run provenance (``record.data``) lists as accepted
+    rows (it holds them as text)."""
+    named = {str(r) for r in (data or {}).get("accepted_rows", [])}
+    return tuple(r for r in index if str(r) in named)
 
 
 def _var_names(var_names, available: list) -> list:

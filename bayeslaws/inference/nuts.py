@@ -449,6 +449,10 @@ def _fit_once(runs, law_obj, likelihood, priors_used, settings, label, warn, rul
         # sampler's cost independent of the machine's load
         mcmc.run(rng_mcmc, **data, extra_fields=("diverging", "num_steps"))
         jax.block_until_ready(mcmc.get_samples())
+    # a warm-up state set on the cached kernel (fit.update) serves this run alone: NumPyro keeps
+    # it for every later run, which would skip its warm-up (the refit that screen="exclude"
+    # makes of fewer runs padded to the same shapes shares this kernel)
+    mcmc.post_warmup_state = None
     sampling_seconds = time.perf_counter() - started
 
     prior = None

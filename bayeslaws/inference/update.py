@@ -12,7 +12,11 @@ is reused.
 
 Mechanics: the warm-up runs here (``MCMC.warmup`` with the initial values, on the kernel that
 :func:`~.nuts.fit` will use) and :func:`~.nuts.fit` then samples from the warmed-up state
-(NumPyro's ``post_warmup_state``), which is cleared afterwards so no later fit inherits it.
+(NumPyro's ``post_warmup_state``), which :func:`~.nuts.fit` clears after that one run, so no
+later fit inherits it: not even the refit that ``screen="exclude"`` makes of the runs left
+after screening (fewer runs padded to the same shapes share the kernel), which runs its own
+warm-up from NumPyro's default start instead of starting at the state warmed up with the
+excluded runs and skipping its warm-up.
 Everything else (diagnostics, screening, the record) is :func:`~.nuts.fit`'s own. The record's
 notes say that the fit was updated, from how many runs, and how long the warm-up took.
 
@@ -54,7 +58,11 @@ EXTRA_COLUMNS = ("diverged", "run")
 def combined_runs(fit: Fit, new_runs) -> tuple[RunTable, list]:
     """(The runs the fit used (after its law's own exclusions) followed by ``new_runs`` (a
     RunTable or a DataFrame with canonical columns), in the fit's compute model; the columns
-    of the fitted runs that the new runs lack and the law does not read, left out)."""
+    of the fitted runs that the new runs lack and the law does not read, left out).
+
+    Plausibility warnings name new runs only, once, checked beside the fitted runs (their
+    labels in the combined table): the fitted runs were checked when they were loaded. The
+    combined table's ``accepted_rows`` are the fit's and those of ``new_runs`` (a RunTable)."""
     old = fit.training_runs()
     if old is None:
         raise ValueError("fit.update needs the fit's training runs; this fit holds none")
@@ -66,8 +74,16 @@ def combined_runs(fit: Fit, new_runs) -> tuple[RunTable, list]:
                 "them with bl.load_runs(..., compute_model=fit.compute_model)"
             )
         new = new_runs.df
+        new_accepted = new.index.isin(list(new_runs.accepted_rows))
     elif isinstance(new_runs, pd.DataFrame):
-        new = load_runs(new_runs, compute_model=fit.compute_model, allow_missing_loss=True).df
+        # every row accepted here: checked once, below, beside the fitted runs
+        new = load_runs(
+            new_runs,
+            compute_model=fit.compute_model,
+            allow_missing_loss=True,
+            accepted_rows=new_runs.index,
+        ).df
+        new_accepted = np.zeros(len(new), dtype=bool)
     else:
         raise TypeError(
             f"new_runs must be a RunTable or a DataFrame of runs, got {type(new_runs).__name__}"
@@ -111,14 +127,18 @@ def combined_runs(fit: Fit, new_runs) -> tuple[RunTable, list]:
         [old.df[columns], new.reindex(columns=columns)], ignore_index=True, sort=False
     )
     frame.index = combined_labels(old.df.index, len(new), excluded_labels(fit))
+    new_labels = frame.index[len(old.df) :]
+    accepted = list(old.accepted_rows) + new_labels[new_accepted].tolist()
     runs = load_runs(
         frame.drop(columns=["C"]),
         compute_model=fit.compute_model,
         allow_missing_loss=True,
+        accepted_rows=list(old.df.index) + accepted,  # the fitted runs: checked at their load
         **{c: c for c in ("N", "D") if c in frame},
     )
-    runs.df["C"] = frame["C"].to_numpy(float)  # as given (e.g. an isoFLOP budget column)
-    return runs, missing
+    df = runs.df.copy()
+    df["C"] = frame["C"].to_numpy(float)  # as given (e.g. an isoFLOP budget column)
+    return replace(runs, df=df, accepted_rows=tuple(accepted)), missing
 
 
 def same_compute_model(a, b) -> bool:
@@ -224,6 +244,13 @@ def _latent_shapes(model, data: dict) -> dict:
     }
 
 
+def screened_out(fit: Fit) -> list:
+    """Row labels (text) that ``screen="exclude"`` left out of ``fit`` (its record's
+    screening entry); [] when none."""
+    entry = (fit.record.data or {}).get("screening") or {}
+    return [str(r) for r in entry.get("excluded") or []]
+
+
 def update_fit(
     fit: Fit,
     new_runs,
@@ -311,7 +338,7 @@ def update_fit(
             with memory.held():  # a release would drop the kernel warmed up above
                 new = refit(warmup)
     finally:
-        mcmc.post_warmup_state = None  # the cached kernel starts cold again for other fits
+        mcmc.post_warmup_state = None  # nuts.fit clears it after its run; here if it raised
     note = (
         f"updated: {fit.n_runs} runs + {len(runs) - fit.n_runs} new, warm-started at the "
         f"previous posterior ({warmup} warm-up iterations per chain, {warmup_seconds:.1f} s)"
@@ -328,6 +355,12 @@ def update_fit(
     else:
         for w in caught:
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        excluded = screened_out(new)
+        if excluded:
+            note += (
+                f"; screen='exclude' left out rows {excluded}, and the refit of the other runs "
+                f"started cold ({warmup} warm-up iterations), not at the previous posterior"
+            )
     if dropped:
         note += f"; columns {dropped} (not read by the law, absent from the new runs) left out"
     data = carried_provenance(fit.record.data or {}, new.record.data or {}, new_runs)

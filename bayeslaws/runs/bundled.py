@@ -10,7 +10,7 @@ The shipped tables live in the repository's ``data/`` folder, installed as the p
 from __future__ import annotations
 
 import os
-import warnings
+from dataclasses import replace
 from importlib import resources
 from pathlib import Path
 
@@ -19,7 +19,7 @@ import pandas as pd
 
 from .checks import check_positive
 from .compute import custom
-from .table import PlausibilityWarning, RunTable, load_runs
+from .table import RunTable, load_runs
 
 BUNDLED_PACKAGE = "bayeslaws.bundled"  # the repository's data/ folder, as package data
 DEFAULT_DATASET = "video_dit_sweep_simulated"
@@ -82,7 +82,7 @@ def epoch_chinchilla(drop_highest: int = 5) -> RunTable:
         C="Training FLOP",
         loss="loss",
     )
-    runs = RunTable(runs.df, runs.compute_model, str(path), runs.exclusions, runs.n_input_rows)
+    runs = replace(runs, source=str(path))
     if drop_highest:
         worst = runs.df["loss"].rank(ascending=False, method="first") <= drop_highest
         runs = runs.exclude(worst, f"the {drop_highest} highest-loss points (as Epoch AI)")
@@ -120,7 +120,7 @@ def steplaw_dense(divergence_threshold: float | None = None) -> RunTable:
         loss="smooth loss",
         units={"batch_size": 2048},
     )
-    return RunTable(runs.df, runs.compute_model, str(path), runs.exclusions, runs.n_input_rows)
+    return replace(runs, source=str(path))
 
 
 class _PorianAttentionFlops:
@@ -145,18 +145,23 @@ class _PorianAttentionFlops:
 # Porian's runs whose tokens per parameter lie below the plausible range (table.TOKENS_PER_PARAM,
 # D/N >= 0.01), as 0-based rows of isoflop_points.csv: the 826M-parameter (Kaplan count) model
 # at the 2.5e16 FLOPs budget, 5.0e6 tokens into its long run (D/N 0.0061, loss 9.8), on rw and
-# owt2 (base/long/kaplan/kaplan/train). Real points, kept: porian_isoflop does not warn about
-# them (any other implausible row still warns).
+# owt2 (base/long/kaplan/kaplan/train). Real points, kept: porian_isoflop loads them as
+# accepted rows (load_runs(accepted_rows=...)), so they are not warned about and the table
+# names them (RunTable.accepted_rows); any other implausible row still warns.
 PORIAN_FEW_TOKENS_ROWS = (21, 600)
+PORIAN_FEW_TOKENS_RUN = {"n_params": 825876480.0, "flops": 2.5e16}  # what those rows hold
 
 
-def _known_rows_warning(rows) -> str:
-    """The start of the PlausibilityWarning about tokens per parameter naming exactly ``rows``
-    (a regular expression, for warnings.filterwarnings)."""
-    return (
-        rf"the tokens per parameter D/N of {len(rows)} run\(s\) lie outside \[[^]]*\] at rows "
-        rf"{', '.join(str(r) for r in rows)} \("
-    )
+def _porian_accepted(raw: pd.DataFrame) -> list:
+    """The rows of ``PORIAN_FEW_TOKENS_ROWS`` that ``raw`` holds and that are that run (its
+    ``PORIAN_FEW_TOKENS_RUN`` values): a stand-in table or another version of the file gets
+    only those, so the plausibility checks speak about any other row."""
+    present = [r for r in PORIAN_FEW_TOKENS_ROWS if r in raw.index]
+    return [
+        r
+        for r in present
+        if all(np.isclose(raw.at[r, k], v, rtol=1e-9) for k, v in PORIAN_FEW_TOKENS_RUN.items())
+    ]
 
 
 def porian_isoflop(**config) -> RunTable:
@@ -173,16 +178,14 @@ def porian_isoflop(**config) -> RunTable:
     :class:`_PorianAttentionFlops`), so N_opt is in parameters and D_opt in tokens.
 
     Two Kaplan-count rows have 0.0061 tokens per parameter, below the plausible 0.01 (see
-    ``PORIAN_FEW_TOKENS_ROWS``): real, kept, and not warned about.
+    ``PORIAN_FEW_TOKENS_ROWS``): real, kept, not warned about, and named in the table's
+    ``accepted_rows`` (while a configuration keeps them).
     """
     path = shared_data_dir() / "porian_isoflop" / "isoflop_points.csv"
     raw = pd.read_csv(path)
     # C is the budget and D = C / (6 n_params) in the file, so 6ND reproduces it exactly
-    with warnings.catch_warnings():
-        known = _known_rows_warning(PORIAN_FEW_TOKENS_ROWS)
-        warnings.filterwarnings("ignore", known, PlausibilityWarning)
-        runs = load_runs(raw, N="n_params", C="flops", loss="loss")
-    runs = RunTable(runs.df, runs.compute_model, str(path), runs.exclusions, runs.n_input_rows)
+    runs = load_runs(raw, N="n_params", C="flops", loss="loss", accepted_rows=_porian_accepted(raw))
+    runs = replace(runs, source=str(path))
     for key, value in config.items():
         if key not in runs.df:
             raise KeyError(f"porian_isoflop has no column {key!r}")
@@ -209,7 +212,7 @@ def porian_isoflop(**config) -> RunTable:
         df["N"] = np.interp(np.log(df["N_eff"]), np.log(n_eff), np.log(n_real))
         df["N"] = np.exp(df["N"])
         df["D"] = df["C"] / model.flops_per_token(df["N"].to_numpy(float))
-        runs = RunTable(df, model, runs.source, runs.exclusions, runs.n_input_rows)
+        runs = replace(runs, df=df, compute_model=model)
     return runs
 
 
@@ -264,4 +267,4 @@ def isoflop_compendium(source: str, dataset: str | None = None, condition: str =
             f"; C is the nominal isoFLOP budget, {ratio.min():.3g}-{ratio.max():.3g} x 6ND (not "
             "6ND): predict by N and D, not by C"
         )
-    return RunTable(df, runs.compute_model, label, runs.exclusions, runs.n_input_rows)
+    return replace(runs, df=df, source=label)

@@ -15,7 +15,9 @@ Canonical columns (units):
 Other columns are kept untouched. Exactly two of N, D, C may be given and the third is derived
 through the compute model (default ``C = 6 N D``); if all three are given they must agree to 1%.
 Rows are never dropped silently: :meth:`RunTable.exclude` removes rows for a stated reason and
-the table keeps the record, which every fit stores.
+the table keeps the record, which every fit stores. Rows that the plausibility checks would
+flag but the caller has vetted as real are kept and named once, in ``accepted_rows`` (see
+:func:`load_runs`): they are not warned about again, and the table remembers them.
 """
 
 from __future__ import annotations
@@ -114,6 +116,10 @@ class RunTable:
     source : where the runs came from (path or "DataFrame").
     exclusions : rows removed on purpose, in order.
     n_input_rows : rows in the input before any exclusion.
+    accepted_rows : labels of rows the caller vetted as real although the plausibility checks
+        would flag them (``load_runs(..., accepted_rows=...)``), in the order of ``df``; they
+        are never warned about, and every label is a row of ``df`` (an exclusion drops its
+        rows from here too).
     """
 
     df: pd.DataFrame
@@ -121,8 +127,11 @@ class RunTable:
     source: str = "DataFrame"
     exclusions: tuple = field(default_factory=tuple)
     n_input_rows: int = 0
+    accepted_rows: tuple = field(default_factory=tuple)
 
     def __post_init__(self):
+        accepted = accepted_labels(self.df.index, self.accepted_rows, _row_note(self.df.index))
+        object.__setattr__(self, "accepted_rows", accepted)
         if "diverged" in self.df and not _is_plain_bool(self.df["diverged"]):
             df = self.df.copy()
             df["diverged"] = parse_diverged(df["diverged"], _row_note(df.index))
@@ -166,7 +175,10 @@ class RunTable:
         mask = _as_mask(mask, self.df.index)
         removed = tuple(self.df.index[mask].tolist())
         kept = self.df.loc[~mask]
-        return replace(self, df=kept, exclusions=self.exclusions + (Exclusion(reason, removed),))
+        gone = set(removed)
+        accepted = tuple(r for r in self.accepted_rows if r not in gone)
+        exclusions = self.exclusions + (Exclusion(reason, removed),)
+        return replace(self, df=kept, exclusions=exclusions, accepted_rows=accepted)
 
     def subset(self, mask, reason: str) -> RunTable:
         """Keep only the rows where ``mask`` is True (the others are excluded with ``reason``)."""
@@ -175,9 +187,10 @@ class RunTable:
         return self.exclude(~_as_mask(mask, self.df.index), reason)
 
     def record(self) -> dict:
-        """JSON-ready provenance: source, row counts and every exclusion (its reason, count and
-        the row labels it removed, as text)."""
-        return {
+        """JSON-ready provenance: source, row counts, every exclusion (its reason, count and
+        the row labels it removed, as text) and, when there are any, the ``accepted_rows``
+        (labels as text)."""
+        out = {
             "source": self.source,
             "n_input_rows": int(self.n_input_rows),
             "n_rows_used": len(self.df),
@@ -186,6 +199,9 @@ class RunTable:
                 for e in self.exclusions
             ],
         }
+        if self.accepted_rows:
+            out["accepted_rows"] = [str(r) for r in self.accepted_rows]
+        return out
 
     def require_levels(self, column: str, minimum: int, law: str) -> None:
         """Raise if ``column`` has fewer than ``minimum`` distinct values (a law needs them)."""
@@ -243,6 +259,36 @@ def _as_mask(mask, index: pd.Index) -> np.ndarray:
         f"mask must hold True/False values, got {values.dtype} values such as "
         f"[{', '.join(bad[:3])}]"
     )
+
+
+def _label_list(rows) -> list:
+    """``accepted_rows`` as a list of labels ([] for None); a TypeError for a string, a
+    DataFrame or anything that is not a collection of labels."""
+    if rows is None:
+        return []
+    if isinstance(rows, str | bytes | pd.DataFrame) or not hasattr(rows, "__iter__"):
+        raise TypeError(
+            "accepted_rows must be a list of row labels (e.g. [21, 600]), got "
+            f"{type(rows).__name__} {rows!r}"
+        )
+    return list(rows)
+
+
+def accepted_labels(index: pd.Index, rows, note: str = ROWS_NOTE) -> tuple:
+    """The labels of ``rows`` (an iterable of row labels, or None) as a tuple in the order of
+    ``index``; a label that is not in ``index`` is a RunTableError naming it (a string or a
+    non-iterable in place of the labels, a TypeError)."""
+    labels = _label_list(rows)
+    if not labels:
+        return ()
+    present = set(index)
+    unknown = [r for r in labels if r not in present]
+    if unknown:
+        raise RunTableError(
+            f"accepted_rows names {len(unknown)} label(s) that are not rows of the table: "
+            f"{_rows(unknown)} (the table's {note}; its rows are {_rows(index, 5)})"
+        )
+    return tuple(index[index.isin(labels)].tolist())
 
 
 def unit_factor(column: str, unit) -> float:
@@ -602,6 +648,7 @@ def load_runs(
     units: dict | None = None,
     compute_model=None,
     allow_missing_loss: bool = False,
+    accepted_rows=None,
 ) -> RunTable:
     """Load training runs into a validated :class:`RunTable`.
 
@@ -621,6 +668,13 @@ def load_runs(
         callable ``N -> FLOPs per token``; default ``C = 6 N D`` (for a RunTable: its own).
     allow_missing_loss : keep rows whose loss is missing (NaN), e.g. diverged runs that a
         hyperparameter law treats explicitly. Off by default.
+    accepted_rows : labels of rows you have vetted as real although they look implausible
+        (e.g. a run at 0.006 tokens per parameter): the plausibility checks
+        (:func:`check_plausible`) and the duplicate-rows warning name none of them, while any
+        other implausible row still warns. Labels are the input's row labels (a file's 0-based
+        data rows; a DataFrame's index); a label that is not a row is an error naming it (an
+        entirely empty row, dropped, is no longer accepted). The table keeps them
+        (``RunTable.accepted_rows``, its ``record()``), and a RunTable re-loaded keeps its own.
 
     Raises
     ------
@@ -642,6 +696,7 @@ def load_runs(
         )
     if not isinstance(allow_missing_loss, bool | np.bool_):
         raise TypeError(f"allow_missing_loss must be True or False, got {allow_missing_loss!r}")
+    accepted_rows = _label_list(accepted_rows)  # its type, before any reading
     units = dict(units or {})
     for key in units:
         if key not in NUMERIC:
@@ -661,7 +716,10 @@ def load_runs(
     else:
         note = _row_note(df.index) if isinstance(data, RunTable) else ROWS_NOTE
     n_read = len(df)
+    kept_accepted = data.accepted_rows if isinstance(data, RunTable) else ()
+    accepted = accepted_labels(df.index, list(kept_accepted) + accepted_rows, note)
     df = _drop_empty_rows(df, note)
+    accepted = tuple(df.index[df.index.isin(list(accepted))].tolist())  # empty rows: gone
     if df.empty:
         why = f" (its {n_read} rows were all entirely empty)" if n_read else ""
         raise RunTableError(f"the run table from {source} has no rows{why}")
@@ -779,10 +837,10 @@ def load_runs(
         out[column] = parse_diverged(df[column], note) if column == "diverged" else df[column]
     ordered = [c for c in CANONICAL if c in out] + extra
     out = out[ordered]
-    check_plausible(out, units, row_note=note, given=given)
+    check_plausible(out, units, row_note=note, given=given, accepted_rows=accepted)
 
     key = [c for c in CANONICAL if c in out]
-    dup = out.duplicated(subset=key, keep=False)
+    dup = out.duplicated(subset=key, keep=False) & ~out.index.isin(list(accepted))
     if dup.any():
         warnings.warn(
             f"{int(dup.sum())} rows are exact duplicates of another row in columns {key}: "
@@ -793,8 +851,10 @@ def load_runs(
     source = source + simulated_note(out, source)
     if isinstance(data, RunTable):
         rows = data.n_input_rows or len(df)
-        return RunTable(out, model, source, data.exclusions, rows)
-    return RunTable(df=out, compute_model=model, source=source, n_input_rows=len(df))
+        return RunTable(out, model, source, data.exclusions, rows, accepted)
+    return RunTable(
+        df=out, compute_model=model, source=source, n_input_rows=len(df), accepted_rows=accepted
+    )
 
 
 def simulated_note(df: pd.DataFrame, source: str = "") -> str:
@@ -981,6 +1041,7 @@ def check_plausible(
     units: dict | None = None,
     row_note: str | None = None,
     given: list | None = None,
+    accepted_rows=None,
 ) -> list[str]:
     """Warn (:class:`PlausibilityWarning`) about implausible magnitudes of a canonical table:
     N (parameters), D (tokens), C (FLOPs) outside ``PLAUSIBLE`` and tokens per parameter outside
@@ -989,21 +1050,29 @@ def check_plausible(
     that looks like a perplexity, and losses far above the table's median (diverged runs?).
     Returns the messages. ``row_note`` says what the row labels count (default: 0-based data
     rows for an integer index); ``given`` which of N, D, C were read rather than derived
-    (default: all present), for the units hints."""
+    (default: all present), for the units hints. ``accepted_rows``: labels of rows vetted as
+    real (:func:`load_runs`), never named; the whole-column checks (medians: units) read the
+    other rows, and the per-row checks compare those with the whole table's medians."""
     units = units or {}
     note = row_note or _row_note(df.index)
     given = [c for c in ("N", "D", "C") if c in df] if given is None else list(given)
+    accepted = df.index.isin(list(accepted_rows or ()))
+    checked = df.loc[~accepted]  # the rows whose columns are judged as a whole
     messages = []
+    if checked.empty:
+        return messages
     names = QUANTITY
     low_columns = []  # N or D with a median too small: likely in larger units
-    flagged = np.zeros(len(df), dtype=bool)  # rows named for their N or D
+    flagged = accepted.copy()  # rows not to name for their D/N: accepted, or named for N or D
     for column, (low, high) in PLAUSIBLE.items():
         if column not in df:
             continue
-        median = float(np.median(df[column]))
+        median = float(np.median(checked[column]))
         if median < low:
             if column in given:
-                hint = _unit_hint(column, df[column], _tokens_per_param(df, column, given))
+                hint = _unit_hint(
+                    column, checked[column], _tokens_per_param(checked, column, given)
+                )
                 fix = f"the values look like they are in larger units; pass {hint}"
                 low_columns.append(column)
             else:
@@ -1017,33 +1086,33 @@ def check_plausible(
                 f"is it in other units (or another quantity)? Check the column mapping and units="
             )
         elif column in given or column != "C":  # a derived C follows its N and D rows
-            found, rows = _implausible_rows(df, column, given, note)
+            found, rows = _implausible_rows(df, column, given, note, accepted)
             messages += found
             if column != "C":
                 flagged |= rows
     if "N" in df and "D" in df:
-        ratio = float(np.median(df["D"] / df["N"]))
+        ratio = float(np.median(checked["D"] / checked["N"]))
         low, high = TOKENS_PER_PARAM
         if not low <= ratio <= high:
             fix = f"check the units= of {' and '.join(given)}"
             for column in [c for c in ("N", "D") if c in low_columns][:1]:
-                ratios = _tokens_per_param(df, column, given)
-                fix = f"likely {_unit_hint(column, df[column], ratios, short=True)}"
+                ratios = _tokens_per_param(checked, column, given)
+                fix = f"likely {_unit_hint(column, checked[column], ratios, short=True)}"
             messages.append(
                 f"the median tokens per parameter D/N is {ratio:.3g}, outside [{low:g}, "
                 f"{high:g}]: N or D is probably in other units ({fix})"
             )
         else:
-            messages += _implausible_ratio_rows(df, ratio, flagged, note)
+            messages += _implausible_ratio_rows(df, flagged, note)
     if "batch_size" in df:
-        median = float(np.nanmedian(df["batch_size"]))
+        median = float(np.nanmedian(checked["batch_size"]))
         if median < BATCH_TOKENS_LOW:
             messages.append(_batch_message(median))
     if "loss" in df:
         loss = df["loss"].to_numpy(float)
         finite = np.isfinite(loss)
-        if finite.any():
-            median = float(np.median(loss[finite]))
+        if (finite & ~accepted).any():
+            median = float(np.median(loss[finite & ~accepted]))
             if median > LOSS_MAX:
                 messages.append(
                     f"column 'loss' has median {median:.3g}: losses in nats or bits per token "
@@ -1056,12 +1125,13 @@ def check_plausible(
                         "token: looks like a perplexity or a loss in bits? pass log(perplexity) "
                         "(or bits x ln 2), the loss in nats"
                     )
-                far = finite & (loss > LOSS_OUTLIER_FACTOR * median)
-                far &= ~diverged_flags(df)
+                overall = float(np.median(loss[finite]))  # of every run: the rows' yardstick
+                far = finite & (loss > LOSS_OUTLIER_FACTOR * overall)
+                far &= ~diverged_flags(df) & ~accepted
                 if far.any():
                     messages.append(
                         f"{int(far.sum())} run(s) have a loss above {LOSS_OUTLIER_FACTOR:g}x the "
-                        f"table's median ({median:.3g}): {_at_rows(df.index[far], note)} (e.g. "
+                        f"table's median ({overall:.3g}): {_at_rows(df.index[far], note)} (e.g. "
                         f"{format_values(loss[far], 3)}). Diverged runs? They are kept; exclude "
                         f"them ({EXCLUDE_HINT}), or mark them in a 'diverged' column for a "
                         "hyperparameter law"
@@ -1072,17 +1142,18 @@ def check_plausible(
 
 
 def _implausible_rows(
-    df: pd.DataFrame, column: str, given: list, note: str
+    df: pd.DataFrame, column: str, given: list, note: str, skip: np.ndarray
 ) -> tuple[list[str], np.ndarray]:
-    """Messages naming the rows whose ``column`` (N parameters, D tokens, C FLOPs) lies outside
-    ``PLAUSIBLE`` while the column's median does not (one row in other units, or mistyped), and
-    the mask of those rows."""
+    """Messages naming the rows (other than the ``skip`` ones: accepted) whose ``column`` (N
+    parameters, D tokens, C FLOPs) lies outside ``PLAUSIBLE`` while the column's median does
+    not (one row in other units, or mistyped), and the mask of those rows."""
     low, high = PLAUSIBLE[column]
     values = df[column].to_numpy(float)
     median = float(np.median(values))
     origin = "" if column in given else f", derived from {' and '.join(given)},"
     messages = []
-    for bad, side, bound in ((values < low, "below", low), (values > high, "above", high)):
+    below, above = (values < low) & ~skip, (values > high) & ~skip
+    for bad, side, bound in ((below, "below", low), (above, "above", high)):
         if bad.any():
             messages.append(
                 f"column {column!r} ({QUANTITY[column]}){origin} is {side} {bound:g} at "
@@ -1091,16 +1162,15 @@ def _implausible_rows(
                 f"millions) or mistyped? Fix their values (a unit scales the whole column), or "
                 f"exclude them ({EXCLUDE_HINT})"
             )
-    return messages, (values < low) | (values > high)
+    return messages, below | above
 
 
-def _implausible_ratio_rows(
-    df: pd.DataFrame, median: float, flagged: np.ndarray, note: str
-) -> list[str]:
+def _implausible_ratio_rows(df: pd.DataFrame, flagged: np.ndarray, note: str) -> list[str]:
     """A message naming the rows (other than the ``flagged`` ones) whose tokens per parameter
-    D/N lie outside ``TOKENS_PER_PARAM`` while the table's ``median`` D/N does not."""
+    D/N lie outside ``TOKENS_PER_PARAM`` while the table's median D/N does not."""
     low, high = TOKENS_PER_PARAM
     ratio = (df["D"] / df["N"]).to_numpy(float)
+    median = float(np.median(ratio))
     bad = ((ratio < low) | (ratio > high)) & ~flagged
     if not bad.any():
         return []
