@@ -94,7 +94,7 @@ class ModelView:
         own_gp = self._own_gp() if self.full else None
         if not average or forms.unavailable(fit):
             if average:
-                _note(fit, "forms", forms.unavailable(fit))
+                self._no_forms(forms.unavailable(fit))
             return [Part(fit.law, fit.posterior(), np.arange(self.S), own_gp)]
         state = fit.cache.get(forms.CACHE_KEY) or forms.average(fit)
         names = state["forms"]
@@ -116,6 +116,17 @@ class ModelView:
             law, post = forms.form_posterior(other, picks)
             parts.append(Part(law, post, rows, forms.form_gp(fit, name)))
         return parts
+
+    def _no_forms(self, reason: str) -> None:
+        """Warn once per fit (recorded in ``fit.cache["unavailable"]``) that the forms cannot be
+        averaged, so that ``"model"`` runs as ``"drift"``."""
+        if "forms" not in (self.fit.cache.get("unavailable") or {}):
+            warnings.warn(
+                f"extrapolation {self.method!r}: no averaging of functional forms ({reason}); "
+                "using 'drift' (the fitted form with its GP pattern and the drift) instead",
+                stacklevel=5,
+            )
+        _note(self.fit, "forms", reason)
 
     def _own_gp(self):
         """The fit's own GP state, or None (warned once, recorded in ``fit.cache``) when it has

@@ -87,13 +87,18 @@ def cv_cache_key(method: str) -> str | None:
 
 def prepare(fit, method: str, runs=None, *, seed=None, refits=None, stacking=None) -> None:
     """Compute (and cache in the fit) every state ``method`` needs, from ``runs`` or the fit's
-    stored training runs: e.g. before saving a fit, so that later predictions are fast.
+    stored training runs: e.g. before saving a fit, so that later predictions are fast. The GP
+    methods fit the GP to ``runs`` when given (>= ``MIN_GP_RUNS`` of them); when it cannot be
+    fitted, the scales of the distance discrepancy that :func:`widen` falls back to are learned
+    from ``runs``.
     ``refits``, ``stacking``: NUTS settings (chains, warmup, draws) of the scale-out refits and
     of the stacked forms' fits."""
     check_method(method)
     if method in ("model", "drift") and fit.law.widened:
         if gp_unavailable(fit) is None:
             gp.form_state(fit, fit.law, fit.posterior(), "gp")
+        elif runs is not None and gp_unavailable(fit, runs) is None:
+            gp.gp_state(fit, runs)  # the fit stores too few runs for the GP: the ones given
         if method == "model":
             forms.prepare(fit, runs, seed=seed, **(stacking or {}))
         return
@@ -102,8 +107,13 @@ def prepare(fit, method: str, runs=None, *, seed=None, refits=None, stacking=Non
         gp_cv = key == distance.CACHE_KEYS[True]
         with progress.step(CALIBRATING):
             distance.calibrate(fit, runs, seed=seed, gp=gp_cv, **(refits or {}))
-    if method.startswith("gp") and gp_unavailable(fit) is None and "gp" not in fit.cache:
+    if method.startswith("gp") and gp_unavailable(fit, runs) is None and "gp" not in fit.cache:
         gp.gp_state(fit, runs)
+    fallback = distance.CACHE_KEYS[False]
+    if method.startswith("gp") and gp_unavailable(fit) and runs is not None:
+        if fallback not in fit.cache:  # widen() falls back to it: its scales from these runs
+            with progress.step(CALIBRATING):
+                distance.calibrate(fit, runs, seed=seed, **(refits or {}))
     if method.startswith("stacking") and _stacking.unavailable(fit) is None:
         if "stacking" not in fit.cache:
             _stacking.stack(fit, runs, seed=seed, **(stacking or {}))
@@ -121,9 +131,17 @@ def _fall_back(fit, component: str, reason: str, what: str, instead: str) -> Non
         fit.cache["unavailable"] = recorded
 
 
-def gp_unavailable(fit) -> str | None:
-    """Why the GP discrepancy cannot be fitted for this fit (None when it can)."""
+def gp_unavailable(fit, runs=None) -> str | None:
+    """Why the GP discrepancy cannot be fitted for this fit (None when it can): from ``runs``
+    (a RunTable) when given, else from the training runs the fit stores."""
     if fit.cache.get("gp"):
+        return None
+    if runs is not None:
+        if len(runs) < MIN_GP_RUNS:
+            return (
+                f"{len(runs)} runs were given and the GP needs >= {MIN_GP_RUNS} residuals to "
+                "set its 4 hyperparameters"
+            )
         return None
     runs = fit.record.training_runs
     if not runs:
