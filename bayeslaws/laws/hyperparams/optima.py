@@ -64,6 +64,13 @@ def fitted_cell(post: Posterior, N: float, D: float, g) -> int | None:
     return None
 
 
+def fitted_cells(post: Posterior, N, D, g) -> np.ndarray:
+    """Index (Q,) of the fitted cell at each query point (N params, D tokens) in group ``g``,
+    -1 where there is none (see :func:`fitted_cell`)."""
+    found = (fitted_cell(post, n, d, g) for n, d in zip(N, D, strict=True))
+    return np.array([-1 if c is None else c for c in found], dtype=int)
+
+
 def surface_level(theta: dict, x, y) -> np.ndarray:
     """ln(L* / L_ref) on the Chinchilla surface (``loss_level="surface"``) at centred logs
     (x, y) of N params and D tokens: (S, Q) for ``theta`` columns (S, 1) and x, y (Q,)."""
@@ -76,7 +83,8 @@ def optimum_draws(law, post: Posterior, N, D, *, kind="mean", group=None, rng) -
     ``kind="mean"``: the law (median optimum of a new cell); ``kind="new_run"``: a new cell,
     with the fitted cell scatter around the law (the optimum a new sweep would show). A fitted
     cell's own draws give the loss level under ``loss_level="free"`` (elsewhere, and for a new
-    group (``group=None``) of a fit with several groups, that level is unknown: NaN)."""
+    group (``group=None``) of a fit with several groups, that level is unknown: NaN).
+    ``cell`` (Q,) is each point's fitted cell (-1: none)."""
     sc = post.scales
     N = np.asarray(N, float)
     D = np.asarray(D, float)
@@ -87,6 +95,7 @@ def optimum_draws(law, post: Posterior, N, D, *, kind="mean", group=None, rng) -
     m_lr = m_lr + off_lr[:, None]
     m_b = m_b + off_b[:, None]
     S, Q = m_lr.shape
+    cell = fitted_cells(post, N, D, g)
     if kind == "new_run":
         m_lr = m_lr + theta["lr_scatter"] * rng.standard_normal((S, Q))
         m_b = m_b + theta["batch_scatter"] * rng.standard_normal((S, Q))
@@ -96,22 +105,32 @@ def optimum_draws(law, post: Posterior, N, D, *, kind="mean", group=None, rng) -
             level = level + theta["level_scatter"] * rng.standard_normal((S, Q))
     else:
         level = np.full((S, Q), np.nan)
-        for j in range(Q):
-            c = fitted_cell(post, N[j], D[j], g)
-            if c is not None:
-                level[:, j] = post.draws["level"][:, c]
+        at_cell = cell >= 0
+        level[:, at_cell] = np.asarray(post.draws["level"])[:, cell[at_cell]]
     return {
         "log_eta": m_lr + sc["lr"],
         "log_B": m_b + sc["batch_size"],
         "log_L": level + sc["loss"],
         "theta": theta,
+        "cell": cell,
     }
+
+
+def bowl_reference(post: Posterior, level, cell) -> np.ndarray:
+    """ln(L* / L_ref) (S, Q) the bowl is relative to under ``bowl_scale="loss"``: at a fitted
+    cell the cell's ``level_mean`` (its mean log loss, as in the model); elsewhere ``level``
+    (S, Q), the level at the optimum, or 0 (L_ref, the sweep's mean loss) where it is unknown."""
+    ref = np.where(np.isnan(level), 0.0, level)
+    at_cell = cell >= 0
+    ref[:, at_cell] = np.asarray(post.draws["level_mean"])[:, cell[at_cell]]
+    return ref
 
 
 def quantity_draws(law, post: Posterior, query: pd.DataFrame, *, kind, group, rng) -> dict:
     """eta_opt, B_opt (tokens) and loss_opt at the query points; with ``lr`` and ``batch_size``
     in the query also ``rel_penalty`` (L(lr, B) / L_opt - 1, the bowl on the log loss) and
-    ``penalty`` (L(lr, B) - L_opt in loss units, NaN where the level is unknown)."""
+    ``penalty`` (L(lr, B) - L_opt in loss units, NaN where the level is unknown). With
+    ``bowl_scale="loss"`` the bowl is relative to :func:`bowl_reference`, as in the model."""
     opt = optimum_draws(law, post, query["N"], query["D"], kind=kind, group=group, rng=rng)
     out = {
         "eta_opt": np.exp(opt["log_eta"]),
@@ -122,9 +141,8 @@ def quantity_draws(law, post: Posterior, query: pd.DataFrame, *, kind, group, rn
         u = np.log(query["lr"].to_numpy(float))[None, :] - opt["log_eta"]
         v = np.log(query["batch_size"].to_numpy(float))[None, :] - opt["log_B"]
         bowl = np.asarray(law.bowl_value(opt["theta"], u, v))
-        level = opt["log_L"] - post.scales["loss"]
-        # free level away from a fitted cell: L* unknown, take L_ref (the sweep's mean loss)
-        excess = np.asarray(law.log_excess(bowl, np.where(np.isnan(level), 0.0, level)))
+        ref = bowl_reference(post, opt["log_L"] - post.scales["loss"], opt["cell"])
+        excess = np.asarray(law.log_excess(bowl, ref))  # the bowl itself if bowl_scale="log"
         out["rel_penalty"] = np.expm1(excess)
         out["penalty"] = out["rel_penalty"] * out["loss_opt"]
     return out
