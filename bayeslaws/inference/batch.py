@@ -34,7 +34,9 @@ alone, one at a time and uncounted, and only a task that breaks the pool alone i
 attempt (a task that always kills its worker runs ``retries`` + 1 times, or twice with
 ``retries=0`` when other tasks were in flight). On a Dask cluster the scheduler itself retries
 a task whose workers die (``distributed.scheduler.allowed-failures``), then fails it with
-``KilledWorker``, which is recorded at once. A task's return value comes back in
+``KilledWorker``, which is recorded at once (for a chunk of several items, against the item
+its worker was running, which the worker tells the scheduler; its other items run again
+alone). A task's return value comes back in
 ``TaskResult.value`` (it must pickle: one that does not is recorded as a ``TypeError``);
 fits come back as :class:`~.fit.Fit` objects (``TaskResult.fit``), or, with
 ``save_dir``, are saved by the worker as ``<name>.nc`` and come back as paths
@@ -69,6 +71,7 @@ import socket
 import threading
 import time
 import traceback
+import uuid
 import warnings
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -232,11 +235,26 @@ def run_item(fn: Callable, item) -> dict:
     return out
 
 
-def run_chunk(fn: Callable, chunk: list) -> list[dict]:
+def run_chunk(fn: Callable, chunk: list, progress: list | None = None) -> list[dict]:
     """:func:`run_item` of ``fn`` on each item of ``chunk`` in turn, in the current process:
     one result dict per item, in order (what a worker runs for several short tasks submitted
-    as one, ``chunk_size`` > 1)."""
-    return [run_item(fn, item) for item in chunk]
+    as one, ``chunk_size`` > 1). On a Dask worker, ``progress`` (a metadata key) is set on the
+    scheduler to each item's position in the chunk before it starts (:func:`_mark_progress`),
+    so that the client can tell which item was running when the worker died."""
+    outs = []
+    for j, item in enumerate(chunk):
+        if progress is not None:
+            _mark_progress(progress, j)
+        outs.append(run_item(fn, item))
+    return outs
+
+
+def _mark_progress(key: list, position: int) -> None:
+    """Set the Dask scheduler's metadata ``key`` to ``position`` (a synchronous message of
+    about a millisecond; its failure fails the chunk, so no stale position is left behind)."""
+    from distributed import get_client
+
+    get_client().set_metadata(key, position)
 
 
 def fit_task(task: FitTask, save_dir: str | None = None):
@@ -434,6 +452,22 @@ def _killed_worker(err) -> bool:
     )
 
 
+def _chunk_culprit(client, key: list | None, group: list[int]) -> int | None:
+    """The item (index into the batch) of the chunk ``group`` that was running when its last
+    worker died, from the position its Dask worker set at ``key`` (:func:`run_chunk`); None
+    when unknown (no key, no position, an asynchronous client)."""
+    if key is None:
+        return None
+    try:
+        position = client.get_metadata(key, None)
+    except Exception:  # the scheduler is unreachable: unknown
+        return None
+    if not isinstance(position, int) or isinstance(position, bool):
+        getattr(position, "close", lambda: None)()  # an asynchronous client's coroutine
+        return None
+    return group[position] if 0 <= position < len(group) else None
+
+
 def _as_executor(executor):
     """(a concurrent.futures executor, whether it is a local pool we make)."""
     if executor is None:
@@ -546,17 +580,29 @@ def iter_map_tasks(
     # once our pool has broken: (indices, count) to run one at a time, each alone in the pool
     held: list = []
     alone = None  # the future running alone, if any
+    # on a (synchronous) Dask client, each chunk's worker tells the scheduler which of its
+    # items it is running, under progress_key + [first index] (see _chunk_culprit)
+    track = _is_dask_client(executor) and not getattr(executor, "asynchronous", False)
+    progress_key = ["bayeslaws", "chunk_progress", uuid.uuid4().hex]
+    keys: dict = {}  # future -> its chunk's progress key
+    tracked = False  # whether any chunk was tracked (its keys are cleared at the end)
 
     def submit(group: list[int], count: bool = True) -> cf.Future:
+        nonlocal tracked
         for i in group:
             attempts[i] += count
+        key = [*progress_key, str(group[0])] if track and len(group) > 1 else None
+        tracked = tracked or key is not None
+        task = run_chunk if key is None else functools.partial(run_chunk, progress=key)
         try:
             with _environment(env):  # a local pool starts its processes on submit
-                future = pool.submit(run_chunk, fn, [items[i] for i in group])
+                future = pool.submit(task, fn, [items[i] for i in group])
         except Exception as err:  # a broken or shut-down executor: recorded like a failed task
             future = cf.Future()
             future.set_exception(err)
         pending[future] = group
+        if key is not None:
+            keys[future] = key
         if not count:
             uncounted.add(future)
         return future
@@ -584,6 +630,7 @@ def iter_map_tasks(
                 group = pending.pop(future, None)
                 if group is None:  # to run again alone after its pool broke
                     continue
+                key = keys.pop(future, None)
                 charged = future not in uncounted
                 uncounted.discard(future)
                 if future is alone:
@@ -610,10 +657,17 @@ def iter_map_tasks(
                         culprit = True
                     if len(group) > 1 and not broken:
                         # which item of the chunk failed is unknown: each runs again alone, no
-                        # attempt counted (a caller's broken pool takes no more work: below)
+                        # attempt counted (a caller's broken pool takes no more work: below).
+                        # Known for Dask's KilledWorker: the item its last worker was running,
+                        # which Dask has retried as it would alone; it is recorded at once
+                        killed = _killed_worker(err)
+                        killer = _chunk_culprit(executor, key, group) if killed else None
                         for i in group:
-                            again([i], count=False)
-                        continue
+                            if i != killer:
+                                again([i], count=False)
+                        if killer is None:
+                            continue
+                        group = [killer]
                     outs = [
                         {
                             "error": f"{type(err).__name__}: {err} ("
@@ -641,6 +695,9 @@ def iter_map_tasks(
     finally:
         if own:
             pool.shutdown(wait=True, cancel_futures=True)
+        if tracked:  # the scheduler's metadata keeps a key per chunk: clear this batch's
+            with contextlib.suppress(Exception):
+                executor.set_metadata(progress_key, None)
 
 
 def _collect(results: Iterable, label: str, noun: str, about: str = "") -> BatchResult:
@@ -694,7 +751,9 @@ def map_tasks(
         adaptive). Each item keeps its own result, warnings and retries; a chunk whose worker
         dies runs each of its items again alone, uncounted (in the local pool, as every task
         in flight when a worker dies does: only a task that kills its worker alone is
-        charged; on Dask, a chunk failed with ``KilledWorker``). Long tasks are best left at
+        charged; on Dask, a chunk failed with ``KilledWorker``: except the item its worker was
+        running, which Dask has retried and which is recorded at once; each item of a chunk
+        tells the scheduler when it starts, about a millisecond). Long tasks are best left at
         1: chunks balance the workers' load less finely and stream back less often.
     show_progress : one line on stderr per finished task (``BAYESLAWS_QUIET=1`` silences it).
     label : the batch's name in progress lines and errors (default ``fn``'s name).
