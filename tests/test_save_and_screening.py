@@ -222,3 +222,23 @@ def test_a_loaded_fit_without_its_user_compute_model_says_what_needs_it(simulate
     loaded = bl.load_fit(tmp_path / "fit.nc")
     with pytest.raises(ValueError, match=r"C = f\(N, D\) is needed here .*whether given N and D"):
         bl.predict(loaded, N=[1e9], D=[2e10])
+
+
+def test_loading_a_fit_with_sampler_trouble_says_so(small_fit, tmp_path):
+    """A saved fit whose diagnostics found trouble warns when loaded (predict and allocate from
+    the file were silent: only the fit itself had warned, in another process perhaps)."""
+    from bayeslaws.inference import SamplerWarning
+    from bayeslaws.inference.fit import Fit
+
+    healthy = tmp_path / "healthy.nc"
+    small_fit.save(healthy)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SamplerWarning)
+        bl.load_fit(healthy)  # no trouble: silent
+    problems = ["R-hat > 1.5 for ['alpha']", "ess_bulk < 10 for ['beta']"]
+    diagnostics = {**small_fit.record.diagnostics, "problems": problems}
+    troubled = Fit(small_fit.idata, replace(small_fit.record, diagnostics=diagnostics))
+    path = tmp_path / "troubled.nc"
+    troubled.save(path)
+    with pytest.warns(SamplerWarning, match=r"sampler trouble .*R-hat > 1\.5 for \['alpha'\]"):
+        bl.load_fit(path)

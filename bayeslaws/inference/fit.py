@@ -29,7 +29,7 @@ from ..laws.priors import spec_to_priors
 from ..runs import RunTable, load_runs
 from ..runs.compute import ComputeModel, compute_model_from_dict
 from .deferred import arviz
-from .diagnostics import Diagnostics
+from .diagnostics import Diagnostics, SamplerWarning
 from .record import FitRecord, IncompatibleFitFile
 
 RECORD_ATTR = "bayeslaws_record"
@@ -450,7 +450,21 @@ def load_fit(path) -> Fit:
         )
     fit = Fit(idata, record, cache=json.loads(cache_json))
     _warn_if_law_changed(fit, where)
+    _warn_if_sampler_trouble(fit, where)
     return fit
+
+
+def _warn_if_sampler_trouble(fit: Fit, where: str) -> None:
+    """Say again, at load, what the fit's diagnostics found (:class:`~.diagnostics.
+    SamplerWarning`): every answer read from the file inherits it."""
+    problems = fit.diagnostics.problems
+    if problems:
+        warnings.warn(
+            f"{where} holds a fit with sampler trouble (its answers inherit it; refit with more "
+            f"draws or see fit.diagnostics): {'; '.join(problems)}",
+            SamplerWarning,
+            stacklevel=3,
+        )
 
 
 class LawChangedWarning(UserWarning):
