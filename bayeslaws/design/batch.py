@@ -427,7 +427,10 @@ def next_runs(
         switch (an integer > 0 counts as True).
     seed, max_draws : seeding and thinning of the posterior draws.
     ci : interval mass of the reported widths, in (0, 1).
-    group : the group the candidate runs belong to (grouped fits; None: a new group). The
+    group : the group the candidate runs belong to (grouped fits; None: the one label of the
+        candidates' ``group`` column when they carry one, else a new group). For a grouped fit
+        a ``group`` column must hold one label, equal to ``group`` when both are given
+        (ValueError otherwise): the values and the guardrails then count the same group. The
         guardrails tell groups apart by the candidates' ``group`` column, else this label.
     flops_column : a column of ``cands`` with each run's FLOPs (e.g. a replay pool's nominal C),
         used for the FLOPs, the budget and ``cost="flops"`` instead of the compute model. None:

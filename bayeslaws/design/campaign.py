@@ -9,9 +9,10 @@ saved between steps (a researcher's loop spans days)::
     camp = bl.design.Campaign.load("campaign")   # next week: the same state
     plan = camp.propose(cands, budget=3e20)
 
-The guardrails hold across the whole campaign: every proposal counts the runs already recorded
-(:meth:`~.batch.Guardrails.after`), so a design point is not re-proposed batch after batch. A
-new proposal in the same step replaces the step's earlier one, which therefore does not count.
+The guardrails hold across the whole campaign: every proposal counts the runs the starting fit
+was trained on and the runs recorded since (:meth:`~.batch.Guardrails.after`), so a design
+point is not re-proposed batch after batch, nor is a run the campaign started from. A new
+proposal in the same step replaces the step's earlier one, which therefore does not count.
 
 What the campaign reports (:meth:`Campaign.report`) is what it designs for: the target's median
 and central interval under the design's model discrepancy (:func:`.discrepancy.design_method`;
@@ -25,8 +26,11 @@ the campaign (the start and each refit) has its drift rate updated by its own sc
 the corpus's (the shipped rate alone gave intervals about ten times wider than the errors there).
 
 Saved state (one folder): ``fit.nc`` (the current fit), ``campaign.json`` (target, guardrails,
-design options, the step) and ``runs.csv`` / ``proposals.csv`` (every run recorded and every
-proposal, with the step). Units: N params, D tokens, C FLOPs, budget in FLOPs.
+design options, the step), ``start_runs.csv`` (the starting fit's training runs: N, D and, when
+present, lr, batch_size, group) and ``runs.csv`` / ``proposals.csv`` (every run recorded and
+every proposal, with the step). A folder saved without ``start_runs.csv`` (before it was kept)
+loads with the saved fit's training runs less the recorded ones. Units: N params, D tokens,
+C FLOPs, budget in FLOPs.
 """
 
 from __future__ import annotations
@@ -40,7 +44,7 @@ import pandas as pd
 
 from ..inference import load_fit
 from . import targets as target_module
-from .batch import Guardrails, next_runs
+from .batch import KEY_COLUMNS, Guardrails, next_runs, run_keys
 from .discrepancy import calibrate, design_method
 from .targets import as_targets, target_draws
 
@@ -48,6 +52,7 @@ STATE_FILE = "campaign.json"
 FIT_FILE = "fit.nc"
 RUNS_FILE = "runs.csv"
 PROPOSALS_FILE = "proposals.csv"
+START_RUNS_FILE = "start_runs.csv"
 OPTION_NAMES = (
     "cost", "cost_power", "criterion", "model", "max_draws", "seed", "ci", "group", "flops_column"
 )  # fmt: skip
@@ -92,6 +97,35 @@ def _target_spec(target) -> list:
     return out
 
 
+def fitted_runs(fit) -> pd.DataFrame:
+    """The fit's training runs as the guardrails key them: N, D and, when present, lr,
+    batch_size and group (labels as strings); an empty frame when the fit holds none."""
+    runs = fit.training_runs()
+    if runs is None:
+        return pd.DataFrame()
+    cols = [c for c in (*KEY_COLUMNS, "group") if c in runs.df]
+    out = runs.df[cols].reset_index(drop=True)
+    if "group" in out:
+        out["group"] = out["group"].astype(str)
+    return out
+
+
+def without(runs: pd.DataFrame, recorded: pd.DataFrame) -> pd.DataFrame:
+    """``runs`` less one run per recorded run with the same key (:func:`~.batch.run_keys`; a
+    multiset difference): a saved fit's training runs less those the campaign recorded."""
+    if runs.empty or recorded.empty:
+        return runs
+    left: dict = {}
+    for key in run_keys(recorded[[c for c in runs.columns if c in recorded]]):
+        left[key] = left.get(key, 0) + 1
+    keep = []
+    for key in run_keys(runs):
+        keep.append(left.get(key, 0) == 0)
+        if not keep[-1]:
+            left[key] -= 1
+    return runs[np.array(keep, bool)].reset_index(drop=True)
+
+
 def _targets_from(spec: list):
     targets = []
     for item in spec:
@@ -107,7 +141,8 @@ class Campaign:
 
     Attributes: fit (the current :class:`~bayeslaws.inference.Fit`), target, guardrails
     (:class:`~.batch.Guardrails` without the earlier runs: they are added at every proposal),
-    options (passed to :func:`~.batch.next_runs`), runs (DataFrame of the runs recorded, with
+    options (passed to :func:`~.batch.next_runs`), start_runs (the starting fit's training runs,
+    :func:`fitted_runs`: the guardrails count them), runs (DataFrame of the runs recorded, with
     ``step``), proposals (DataFrame of every proposal, with ``step``), step (batches recorded),
     folder (where the state is saved, or None), calibrate_drift (update every new fit's drift
     rate with its own scale-out splits, :func:`.discrepancy.calibrate`).
@@ -127,6 +162,7 @@ class Campaign:
         if unknown:
             raise ValueError(f"Campaign options {unknown} unknown; allowed: {OPTION_NAMES}")
         self.options = _plain_values(self.options)
+        self.start_runs = fitted_runs(fit)
         self.runs = pd.DataFrame()
         self.proposals = pd.DataFrame()
         self.step = 0
@@ -180,10 +216,13 @@ class Campaign:
     # ---- the loop ------------------------------------------------------------------------------
     def propose(self, cands, *, k: int | None = 3, budget: float | None = None) -> pd.DataFrame:
         """The next batch (:func:`~.batch.next_runs`: ``k`` units, or with ``budget`` FLOPs the
-        best affordable batch), with the campaign-wide guardrails (counting the recorded runs);
-        kept as the proposal of the current step (a new proposal in the same step replaces it,
-        so the replaced one's picks are not counted as earlier runs)."""
-        rails = self.guardrails.after(self.runs) if len(self.runs) else self.guardrails
+        best affordable batch), with the campaign-wide guardrails (counting the starting fit's
+        training runs and the recorded runs); kept as the proposal of the current step (a new
+        proposal in the same step replaces it, so the replaced one's picks are not counted as
+        earlier runs)."""
+        rails = self.guardrails
+        for earlier in (self.start_runs, self.runs):
+            rails = rails.after(earlier) if len(earlier) else rails
         plan = next_runs(
             self.fit, cands, self.target, k=k, budget=budget, guardrails=rails, **self.options
         )
@@ -229,6 +268,7 @@ class Campaign:
         folder.mkdir(parents=True, exist_ok=True)
         self.fit.save(folder / FIT_FILE)
         (folder / STATE_FILE).write_text(text)
+        self.start_runs.to_csv(folder / START_RUNS_FILE, index=False)
         self.runs.to_csv(folder / RUNS_FILE, index=False)
         self.proposals.to_csv(folder / PROPOSALS_FILE, index=False)
         self.folder = folder
@@ -252,8 +292,18 @@ class Campaign:
         )
         camp.step = int(state["step"])
         for name, attr in ((RUNS_FILE, "runs"), (PROPOSALS_FILE, "proposals")):
-            try:
-                setattr(camp, attr, pd.read_csv(folder / name))
-            except pd.errors.EmptyDataError:
-                setattr(camp, attr, pd.DataFrame())
+            setattr(camp, attr, _read_table(folder / name))
+        if (folder / START_RUNS_FILE).is_file():
+            camp.start_runs = _read_table(folder / START_RUNS_FILE, {"group": str})
+        else:  # saved before the starting runs were kept: the saved fit holds them
+            camp.start_runs = without(camp.start_runs, camp.runs)
         return camp
+
+
+def _read_table(path: Path, dtype=None) -> pd.DataFrame:
+    """A saved table (``dtype``: column -> type, e.g. group labels kept as strings), or an
+    empty frame."""
+    try:
+        return pd.read_csv(path, dtype=dtype)
+    except pd.errors.EmptyDataError:
+        return pd.DataFrame()

@@ -44,6 +44,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from ..inference.update import same_compute_model
 from ..posterior.extrapolation import DEFAULT_METHOD, check_method, drift
 from ..posterior.extrapolation.drift import axis_distances
 from ..posterior.model import DRAWS_STREAM, FULL_MODELS, ModelView
@@ -101,8 +102,21 @@ def sensitivities(tdraws, slopes, d_now) -> np.ndarray:
     return beta.T
 
 
+def in_fit_flops(fit, frame: pd.DataFrame, model) -> pd.DataFrame:
+    """``frame`` (rows of N params, D tokens, C FLOPs, ...) with C counted by the fit's compute
+    model: the unit of the fit's training range, of its law's C input and of its drift along C.
+    ``model``: the compute model ``frame``'s C was counted with (candidates may bring their own,
+    e.g. 12ND, which then only costs them). The same object when ``model`` is the fit's."""
+    if same_compute_model(model, fit.compute_model):
+        return frame
+    out = frame.copy()
+    out["C"] = np.asarray(fit.compute_model.flops(out["N"], out["D"]), float)
+    return out
+
+
 def expanded(ranges: dict, rows: pd.DataFrame) -> dict:
-    """The training range (column -> [min, max]) widened to include ``rows`` (N, D, C)."""
+    """The training range (column -> [min, max]) widened to include ``rows`` (N, D, C; C in
+    the fit's compute model, as the range: :func:`in_fit_flops`)."""
     out = {k: [float(v[0]), float(v[1])] for k, v in ranges.items()}
     for col in ("N", "D", "C"):
         values = rows[col].to_numpy(float)
@@ -118,7 +132,8 @@ def point_distances(points: pd.DataFrame, ranges: dict) -> np.ndarray:
 
 def unit_reductions(points, beta, ranges_now: dict, unit_bounds) -> np.ndarray:
     """M (U, 5, T): the drift coefficients each unit removes from the target when added to the
-    range ``ranges_now``. ``unit_bounds`` (U, 3, 2): each unit's [min, max] of N, D, C."""
+    range ``ranges_now``. ``unit_bounds`` (U, 3, 2): each unit's [min, max] of N, D, C (C in
+    the fit's compute model, as the range)."""
     d_now = point_distances(points, ranges_now)  # (T, 5)
     logs = {c: np.log10(points[c].to_numpy(float)) for c in ("N", "D", "C")}
     lo = {c: np.log10(ranges_now[c][0]) for c in ("N", "D", "C")}
@@ -154,8 +169,9 @@ def observation_means(
 ) -> np.ndarray | None:
     """The model's own draws of the candidates' centred ln loss (S, R) without their drift, for
     laws whose loss carries a model discrepancy (``law.widened``); None otherwise (the law's
-    :meth:`~bayeslaws.laws.contract.Law.observations` are used). ``group``: the candidates'
-    group (a fitted group's label, or None: a new group, or the fit's only one)."""
+    :meth:`~bayeslaws.laws.contract.Law.observations` are used). ``cands``: C in the fit's
+    compute model (:func:`in_fit_flops`). ``group``: the candidates' group (a fitted group's
+    label, or None: a new group, or the fit's only one)."""
     law = fit.law
     if slopes is None or not law.widened or "loss" not in law.quantities:
         return None

@@ -43,7 +43,7 @@ import pandas as pd
 from ..inference import memory
 from ..posterior.extrapolation import drift
 from . import discrepancy
-from .candidates import check_candidates, positive_int, unit_codes
+from .candidates import candidates_model, check_candidates, positive_int, unit_codes
 from .targets import AllParameters, target_draws
 
 PAD_NOISE = 1e12  # noise variance of padded observations: they carry no information
@@ -167,7 +167,11 @@ def centred(x):
 class Problem:
     """One design problem.
 
-    cands : the checked candidate rows (N, D, C, ..., unit).
+    cands : the checked candidate rows (N, D, C, ..., unit; C in the candidates' own compute
+        model, which costs them).
+    cands_fit : the same rows with C in the fit's compute model
+        (:func:`.discrepancy.in_fit_flops`; ``cands`` itself when the models agree): what the
+        training range, the law and the drift measure.
     labels : (U,) unit labels; row_unit (R_c,) each candidate row's unit index.
     tdraws, tlabels : target draws (S, T) on the log scale (None: all parameters) and labels.
     tpoints : each target component's point (T rows: N, D, C), or None.
@@ -192,6 +196,7 @@ class Problem:
     """
 
     cands: pd.DataFrame
+    cands_fit: pd.DataFrame
     labels: np.ndarray
     row_unit: np.ndarray
     tdraws: np.ndarray | None
@@ -233,8 +238,9 @@ class Problem:
         return np.mean(self.obs_sigma**2 * factor, axis=0)
 
     def unit_bounds(self) -> np.ndarray:
-        """(U, 3, 2): each unit's [min, max] of N, D, C over its candidate rows."""
-        cols = self.cands[["N", "D", "C"]].to_numpy(float)
+        """(U, 3, 2): each unit's [min, max] of N, D, C over its candidate rows (C in the fit's
+        compute model, as the training range)."""
+        cols = self.cands_fit[["N", "D", "C"]].to_numpy(float)
         U = len(self.labels)
         lo = np.full((U, 3), np.inf)
         hi = np.zeros((U, 3))
@@ -251,7 +257,7 @@ class Problem:
         U, T, K = len(self.labels), self.n_target, self.n_slope
         if K == 0 or T == 0:
             return np.zeros((K, T)), np.zeros((U, K, T))
-        rows = self.cands[np.isin(self.row_unit, list(picked))]
+        rows = self.cands_fit[np.isin(self.row_unit, list(picked))]
         now = discrepancy.expanded(self.ranges, rows)
         DP = (discrepancy.point_distances(self.tpoints, now) * self.beta).T  # (K, T)
         MU = discrepancy.unit_reductions(self.tpoints, self.beta, now, self.unit_bounds())
@@ -266,25 +272,67 @@ class Problem:
         return At.T @ At + self.slope_var * DP.T @ DP
 
 
+def as_numbers(fit, df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` (checked candidates, a fresh frame: changed in place) with N, D, C and the law's
+    run columns given as text (e.g. ``"1e9"``; the positivity checks accept them) as floats,
+    so that the arithmetic on them works; numeric columns are left as they are."""
+    for col in dict.fromkeys(("N", "D", "C", *fit.law.run_columns)):
+        if col in df and not pd.api.types.is_numeric_dtype(df[col]):
+            df[col] = df[col].astype(float)
+    return df
+
+
+def fit_groups(fit) -> list:
+    """The fit's group labels as strings ([] when it was fitted without groups)."""
+    groups = [g for g in fit.posterior().groups if g is not None]
+    return [str(g) for g in groups] if len(groups) > 1 else []
+
+
+def candidate_group(fit, df: pd.DataFrame, group):
+    """The group the candidates are valued as: ``group``, or with ``group=None`` the one label
+    of their ``group`` column. For a grouped fit the column must hold one label, equal to
+    ``group`` when both are given (ValueError naming them otherwise: the values would be
+    another group's than the guardrails count). For a fit without groups the values do not
+    depend on a group, and the column only labels the runs for the guardrails."""
+    if "group" not in df or not fit_groups(fit):
+        return group
+    labels = list(dict.fromkeys(str(g) for g in df["group"]))
+    if len(labels) > 1:
+        raise ValueError(
+            f"cands['group'] holds several groups {labels}: one call values its candidates as "
+            "one group of the fit; design each group's candidates in its own call (group=...)"
+        )
+    if group is not None and str(group) != labels[0]:
+        raise ValueError(
+            f"cands['group'] is {labels[0]!r} but group={group!r}: the candidates would be "
+            f"valued as group {str(group)!r} while the guardrails count them as {labels[0]!r}; "
+            "make them agree (or leave group=None to use the column's)"
+        )
+    return labels[0] if group is None else group
+
+
 def setup(
     fit, cands, target, seed: int, max_draws=None, group=None, model: str | None = None
 ) -> Problem:
     """Check the candidates, draw the target, the drift slopes and the predicted observations
-    (one set of draws, extrapolation method :func:`.discrepancy.design_method` of ``model``)."""
+    (one set of draws, extrapolation method :func:`.discrepancy.design_method` of ``model``).
+    ``group``: the candidates' group (:func:`candidate_group`)."""
     memory.release_if_crowded()  # each new number of candidates compiles (memory mappings)
-    df = check_candidates(fit, cands)
+    df = as_numbers(fit, check_candidates(fit, cands))
+    group = candidate_group(fit, df, group)
+    seen = discrepancy.in_fit_flops(fit, df, candidates_model(fit, df))  # C as the fit counts
     labels, row_unit = unit_codes(df)
     target = AllParameters() if target is None else target
     method = discrepancy.design_method(model)
     tdraws, tlabels, tpoints = target_draws(fit, target, seed, method)
     mv = discrepancy.view(fit, method, seed)
     rng = discrepancy.observation_rng(mv, seed, group)  # a new group: the target's
-    obs = fit.law.observations(fit.posterior(), df, group=group, rng=rng)
+    obs = fit.law.observations(fit.posterior(), seen, group=group, rng=rng)
     mean = np.asarray(obs.mean, float)
     S, R = mean.shape
     slopes = discrepancy.slopes_of(mv)
     if R == len(df):  # one observation per candidate row: the model's own draws for a surface
-        own = discrepancy.observation_means(fit, df, mv, slopes, group)
+        own = discrepancy.observation_means(fit, seen, mv, slopes, group)
         mean = mean if own is None else own
     sigma = np.broadcast_to(np.asarray(obs.sigma, float).reshape(S, -1), (S, R)).copy()
     nu = None if obs.nu is None else np.asarray(obs.nu, float)
@@ -324,6 +372,7 @@ def setup(
     A = centred(mean if tdraws is None else np.concatenate([rest, mean], axis=1))
     problem = Problem(
         cands=df,
+        cands_fit=seen,
         labels=labels,
         row_unit=row_unit,
         tdraws=tdraws,
