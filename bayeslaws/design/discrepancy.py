@@ -44,10 +44,10 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from ..inference.update import same_compute_model
 from ..posterior.extrapolation import DEFAULT_METHOD, check_method, drift
 from ..posterior.extrapolation.drift import axis_distances
 from ..posterior.model import DRAWS_STREAM, FULL_MODELS, ModelView
+from ..runs.compute import same_compute_model
 
 AXIS_COLUMNS = ("N", "N", "D", "D", "C")  # the column each drift axis measures
 

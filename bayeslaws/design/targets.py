@@ -20,6 +20,7 @@ import pandas as pd
 from ..posterior import allocation_draws, quantity_draws, query_frame
 from ..posterior.allocation import kink_warning
 from ..posterior.extrapolation import DEFAULT_METHOD, check_method
+from ..posterior.extrapolation.drift import flops_as_ranged
 from ..runs.compute import as_compute_model
 
 EDGE_SHARE = 0.05  # N_opt draws at the search range's edge above this share: the widths mislead
@@ -201,12 +202,16 @@ class NOpt(Target):
         return [f"N_opt(C={c:.3g})" for c in positive("C", self.C)]
 
     def points(self, fit, draws):
-        """The median N_opt on each budget's isoFLOP line (the target's compute model)."""
+        """The median N_opt on each budget's isoFLOP line (the target's compute model), with C
+        as the fit's compute model counts that run (the unit of its training range)."""
         C = positive("C", self.C)
         N = np.exp(np.median(np.asarray(draws, float), axis=0))
         model = fit.compute_model if self.compute_model is None else self.compute_model
-        D = np.asarray(as_compute_model(model).tokens(N, C), float)
-        return pd.DataFrame({"N": N, "D": D, "C": C})
+        model = as_compute_model(model)
+        D = np.asarray(model.tokens(N, C), float)
+        return pd.DataFrame(
+            {"N": N, "D": D, "C": flops_as_ranged(N, D, C, model, fit.compute_model)}
+        )
 
 
 HYPERPARAM_QUANTITIES = {

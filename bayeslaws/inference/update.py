@@ -46,6 +46,7 @@ from numpyro.infer.util import initialize_model
 
 from ..runs import CANONICAL, RunTable, load_runs
 from ..runs.checks import is_real
+from ..runs.compute import same_compute_model
 from . import memory, nuts, padding
 from .fit import Fit
 from .screening import as_screen
@@ -139,14 +140,6 @@ def combined_runs(fit: Fit, new_runs) -> tuple[RunTable, list]:
     df = runs.df.copy()
     df["C"] = frame["C"].to_numpy(float)  # as given (e.g. an isoFLOP budget column)
     return replace(runs, df=df, accepted_rows=tuple(accepted)), missing
-
-
-def same_compute_model(a, b) -> bool:
-    """Whether two compute models count the same FLOPs: equal saved parameters, or (for a user
-    callable, which has none) the same callable."""
-    if a.params is not None and b.params is not None:
-        return a.to_dict() == b.to_dict()
-    return a.flops_per_token is b.flops_per_token
 
 
 def carried_provenance(old: dict, refit: dict, new_runs) -> dict:

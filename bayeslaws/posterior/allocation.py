@@ -132,7 +132,7 @@ def drift_kink_share(fit, C, N_opt, compute_model) -> np.ndarray:
     kink of the drift (:mod:`~bayeslaws.posterior.extrapolation.drift`): where the isoFLOP line
     crosses the edge of the fitted range of N or D and an axis's distance switches on (the
     distances on either side, N e^-KINK_LN and N e^KINK_LN, differ in which are > 0)."""
-    from .extrapolation.drift import axis_distances
+    from .extrapolation.drift import axis_distances, flops_as_ranged
 
     ranges = fit.record.ranges
     N_opt = np.asarray(N_opt, float)
@@ -142,7 +142,9 @@ def drift_kink_share(fit, C, N_opt, compute_model) -> np.ndarray:
     sides = []
     for step in (-KINK_LN, KINK_LN):
         N = N_opt * np.exp(step)
-        sides.append(axis_distances(N, compute_model.tokens(N, C), C, ranges) > 0)
+        D = compute_model.tokens(N, C)
+        C_ranged = flops_as_ranged(N, D, C, compute_model, fit.compute_model)
+        sides.append(axis_distances(N, D, C_ranged, ranges) > 0)
     return (sides[0] != sides[1]).any(axis=-1).mean(axis=0)
 
 

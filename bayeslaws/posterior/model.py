@@ -203,7 +203,7 @@ class ModelView:
             return np.interp(u_q, grid, mean)
 
         def extra(u, C):
-            term = drift.line_term(slopes, ranges, compute_model, C, u)
+            term = drift.line_term(slopes, ranges, compute_model, C, u, self.fit.compute_model)
             if part.gp_state is not None:
                 for q, C_q in enumerate(np.asarray(C, float)):
                     term[:, q, :] += gp_mean(u[:, q, :], float(C_q))

@@ -152,3 +152,11 @@ def as_compute_model(model) -> ComputeModel:
         f"compute_model must be a ComputeModel, a number k (C = k N D, e.g. 12 for '12ND'), a "
         f"callable, None (6ND) or one of the strings {strings}, got {model!r}"
     )
+
+
+def same_compute_model(a: ComputeModel, b: ComputeModel) -> bool:
+    """Whether two compute models count the same FLOPs: equal saved parameters, or (for a user
+    callable, which has none) the same callable."""
+    if a.params is not None and b.params is not None:
+        return a.to_dict() == b.to_dict()
+    return a.flops_per_token is b.flops_per_token

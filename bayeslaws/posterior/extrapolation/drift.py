@@ -38,6 +38,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...runs import decades_outside
+from ...runs.compute import same_compute_model
 
 # Population of ln tau (tau in ln-loss units per decade), learned by benchmarks/learn_drift.py.
 LOG_TAU_MEAN = -2.4925  # from benchmarks/output/learn_drift_population.json
@@ -173,14 +174,27 @@ def point_term(slopes: np.ndarray, N, D, C, ranges: dict) -> np.ndarray:
     return slopes @ d.T
 
 
-def line_term(slopes: np.ndarray, ranges: dict, compute_model, C, u) -> np.ndarray:
+def line_term(
+    slopes: np.ndarray, ranges: dict, compute_model, C, u, range_model=None
+) -> np.ndarray:
     """delta along isoFLOP lines: u = ln N of shape (S, Q, G), budgets C (Q,) FLOPs; D from the
-    compute model. Returns (S, Q, G), the same function as :func:`point_term`."""
+    compute model. Returns (S, Q, G), the same function as :func:`point_term`. ``range_model``:
+    the compute model ``ranges`` count C in (the fit's; default: ``compute_model``)."""
     N = np.exp(np.asarray(u, float))
     Cq = np.asarray(C, float)[None, :, None]
     D = compute_model.tokens(N, Cq)
-    d = axis_distances(N, D, np.broadcast_to(Cq, N.shape), ranges)  # (S, Q, G, 5)
+    d = axis_distances(N, D, flops_as_ranged(N, D, Cq, compute_model, range_model), ranges)
     return np.einsum("sqgk,sk->sqg", d, slopes)
+
+
+def flops_as_ranged(N, D, C, compute_model, range_model=None) -> np.ndarray:
+    """C (FLOPs under ``compute_model``) of runs (N params, D tokens) as ``range_model`` (the
+    fit's, whose training range measures the drift along C) counts them, broadcast to N's
+    shape: C itself when the two models agree (or no ``range_model`` is given)."""
+    N = np.asarray(N, float)
+    if range_model is None or same_compute_model(compute_model, range_model):
+        return np.broadcast_to(np.asarray(C, float), N.shape)
+    return np.broadcast_to(np.asarray(range_model.flops(N, D), float), N.shape)
 
 
 def prior_update(prior: dict, triples) -> dict:
