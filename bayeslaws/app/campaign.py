@@ -16,6 +16,7 @@ import pandas as pd
 from ..design import Guardrails, Loss, NOpt, next_runs
 from ..design.candidates import positive_int
 from ..inference import fit as fit_law
+from ..inference.diagnostics import SamplerWarning
 from ..inference.nuts import derived_seed
 from ..runs import load_runs
 from ..runs.compute import linear
@@ -90,14 +91,57 @@ def campaign_pool() -> pd.DataFrame:
 class Campaign:
     """Result of :func:`simulate_campaign`.
 
-    history : one row per (strategy, seed, step, target): n_runs, cumulative_flops, truth,
-        median, lower, upper (central ``ci`` interval, natural units), width_rel (interval width
-        / truth), error_rel (|median / truth - 1|).
+    history : one row per (strategy, seed, step, target): n_runs, cumulative_flops,
+        divergences, truth, median, lower, upper (central ``ci`` interval, natural units),
+        width_rel (interval width / truth), error_rel (|median / truth - 1|), and the fit's
+        sampler health (:func:`sampler_columns`): max_r_hat, min_ess_bulk, sampler_ok.
     runs : every run trained, per (strategy, seed): N, D, C, loss, step (0 = start design).
     """
 
     history: pd.DataFrame
     runs: pd.DataFrame
+
+
+def sampler_columns(diagnostics) -> dict:
+    """History columns of a fit's sampler health (a :class:`~.diagnostics.Diagnostics`):
+    max_r_hat (NaN with one chain), min_ess_bulk (draws) and sampler_ok (False when R-hat,
+    ESS, divergences or tree depth failed :func:`~.diagnostics.check`'s bars)."""
+    return {
+        "max_r_hat": diagnostics.max_r_hat,
+        "min_ess_bulk": diagnostics.min_ess_bulk,
+        "sampler_ok": diagnostics.ok,
+    }
+
+
+def sampler_trouble(history: pd.DataFrame, shown: int = 5) -> str | None:
+    """The warning text when fits of a campaign ``history`` (one or more rows per fit, keyed
+    by strategy, seed and step, with :func:`sampler_columns`) failed the sampler checks,
+    naming the first ``shown`` of them; None when all passed."""
+    if history.empty:
+        return None
+    fits = history.groupby(["strategy", "seed", "step"], sort=False).agg(
+        ok=("sampler_ok", "all"), r_hat=("max_r_hat", "max"), ess=("min_ess_bulk", "min")
+    )
+    bad = fits[~fits["ok"]]
+    if bad.empty:
+        return None
+    parts = [
+        f"{strategy} seed {seed} step {step}: max R-hat {_r_hat_text(r_hat)}, min bulk ESS "
+        f"{ess:.0f}"
+        for (strategy, seed, step), r_hat, ess in zip(bad.index, bad.r_hat, bad.ess, strict=True)
+    ]
+    first = f" (the first {shown})" if len(parts) > shown else ""
+    return (
+        f"simulate_campaign: {len(bad)} of {len(fits)} fits failed the sampler checks; "
+        f"their target intervals may be unreliable{first}: {'; '.join(parts[:shown])}. See the "
+        "history columns sampler_ok, max_r_hat, min_ess_bulk and divergences; more draws: "
+        "fit_options={'warmup': ..., 'draws': ...}"
+    )
+
+
+def _r_hat_text(r_hat: float) -> str:
+    """An R-hat for a message: three significant digits, or n/a (one chain: NaN)."""
+    return f"{r_hat:.3g}" if np.isfinite(r_hat) else "n/a (one chain)"
 
 
 def _record(fit, targets, truth_values, ci, seed):
@@ -245,6 +289,7 @@ def simulate_campaign(
                         "cumulative_flops": spent,
                         "divergences": fit.diagnostics.divergences,
                         **row,
+                        **sampler_columns(fit.diagnostics),
                     }
                 )
             if step == max_steps:
@@ -295,4 +340,8 @@ def simulate_campaign(
         [c["runs"].assign(strategy=c["strategy"], seed=c["seed"]) for c in camps], ignore_index=True
     )
     all_runs["C"] = truth.flops(all_runs.N, all_runs.D)
-    return Campaign(pd.DataFrame(history), all_runs)
+    history = pd.DataFrame(history)
+    trouble = sampler_trouble(history)
+    if trouble:
+        warnings.warn(trouble, SamplerWarning, stacklevel=2)
+    return Campaign(history, all_runs)

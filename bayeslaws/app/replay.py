@@ -652,6 +652,9 @@ def _scored(pool: Pool, strategy, seed, budget, trained, fit, seconds) -> tuple[
         "divergences": fit.diagnostics.divergences,
         "max_r_hat": fit.diagnostics.max_r_hat,
         "seconds": seconds,
+        # appended after the older columns, so stored histories keep their column order
+        "min_ess_bulk": fit.diagnostics.min_ess_bulk,
+        "sampler_ok": fit.diagnostics.ok,
     }
     return row, table.assign(pool=pool.name, strategy=strategy, seed=seed, budget=budget)
 
@@ -723,7 +726,8 @@ def replay(
     scored.
 
     Returns (history: one row per pool, strategy, seed and budget with the spent fraction, the
-    number of runs, r2, error, coverage, divergences, seconds; components: the per-component
+    number of runs, r2, error, coverage, divergences, max_r_hat, seconds, min_ess_bulk, sampler_ok
+    (False when the fit failed the sampler checks); components: the per-component
     table of every scored fit). ``checkpoint(history, components)`` is called after every
     scored fit, ``log(line)`` with a line per scored fit.
     """

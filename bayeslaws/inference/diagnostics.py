@@ -12,6 +12,15 @@ with an ESS of 0.3 per draw warn in 3-14% of fits (fixed bars: 60-100% below 4 x
 and a chain stuck 1 sd away from the others or an ESS of 0.02 per draw warns in every
 replication at every size. At 4 x 1000 draws the bars are the usual ones. Divergences are
 always reported.
+
+Transitions whose trajectory ran to the maximum tree depth (``MAX_TREE_DEPTH`` = 10, NumPyro's
+default, which :mod:`.nuts` uses: 2**10 - 1 = 1023 leapfrog steps) are reported when they are
+more than ``DEPTH_SHARE_MAX`` (1%) of the draws: the sampler then takes the longest trajectories
+it may and still explores slowly (a badly scaled or ridge-shaped posterior). Its advice is to
+reparametrise, warm up longer or use a dense mass matrix, never a higher target_accept, whose
+smaller steps would lengthen the trajectories further. Read from ``sample_stats`` ``n_steps``
+(leapfrog steps per draw) or ``tree_depth``; an InferenceData holding neither is not checked
+(``Diagnostics.depth_share`` NaN, as in fits saved before it was recorded).
 """
 
 from __future__ import annotations
@@ -32,6 +41,8 @@ RHAT_MAX = 1.01
 ESS_MIN_PER_CHAIN = 100
 RHAT_NOISE = 30.0  # R-hat bar 1 + max(0.01, RHAT_NOISE / total draws)
 ESS_MIN_FRACTION = 0.1  # ESS bar at most this share of the total draws
+MAX_TREE_DEPTH = 10  # NumPyro NUTS's default max_tree_depth (the one .nuts uses)
+DEPTH_SHARE_MAX = 0.01  # share of draws at the maximum tree depth above which it is a problem
 
 
 def thresholds(n_chains: int, n_draws: int) -> tuple[float, float]:
@@ -57,6 +68,7 @@ class Diagnostics:
     problems: list = field(default_factory=list)
     rhat_bar: float = RHAT_MAX
     ess_bar: float = float("nan")
+    depth_share: float = float("nan")  # share of draws at the maximum tree depth; NaN: unknown
 
     @property
     def ok(self) -> bool:
@@ -79,13 +91,19 @@ class Diagnostics:
             "problems": list(self.problems),
             "rhat_bar": self.rhat_bar,
             "ess_bar": self.ess_bar,
+            "depth_share": self.depth_share,
         }
 
 
 def check(
-    idata: az.InferenceData, var_names: list[str], warn: bool = True, cause: str | None = None
+    idata: az.InferenceData,
+    var_names: list[str],
+    warn: bool = True,
+    cause: str | None = None,
+    max_tree_depth: int = MAX_TREE_DEPTH,
 ) -> Diagnostics:
-    """Compute R-hat, ESS and divergences for ``var_names``; warn naming bad parameters.
+    """Compute R-hat, ESS, divergences and the share of draws at the maximum tree depth
+    (``max_tree_depth``, the sampler's) for ``var_names``; warn naming bad parameters.
     ``cause``: a known reason for trouble found before sampling (e.g. too few runs for the
     law's parameters), given as the advice instead of the sampler settings."""
     n_chains = idata.posterior.sizes["chain"]
@@ -116,13 +134,28 @@ def check(
         bad = summary.index[summary[column] < ess_min].tolist()
         if bad:
             problems.append(f"{column} < {ess_min:.0f} for {bad}")
+    at_cap = depth_saturated(idata.sample_stats, max_tree_depth)
+    depth_share = float(np.mean(at_cap)) if at_cap is not None else float("nan")
+    deep = depth_share > DEPTH_SHARE_MAX
     if divergences:
-        advice = "raise target_accept or reparametrise" if cause is None else cause
+        advice = cause
+        if cause is None:
+            advice = (
+                "reparametrise (a higher target_accept would lengthen the trees further)"
+                if deep
+                else "raise target_accept or reparametrise"
+            )
         problems.append(f"{divergences} divergent transitions of {n_draws}: {advice}")
-    elif problems and cause is not None:
+    elif (problems or deep) and cause is not None:
         problems.append(f"likely cause: {cause}")
     elif problems:
-        problems.append("more draws (draws=, warmup=) or a higher target_accept may help")
+        problems.append(
+            "more draws (draws=, warmup=) may help"
+            if deep
+            else "more draws (draws=, warmup=) or a higher target_accept may help"
+        )
+    if deep:
+        problems.append(depth_problem(int(np.sum(at_cap)), n_draws, max_tree_depth))
     diag = Diagnostics(
         max_r_hat=float(summary["r_hat"].max()) if n_chains > 1 else float("nan"),
         min_ess_bulk=float(summary["ess_bulk"].min()),
@@ -132,10 +165,33 @@ def check(
         problems=problems,
         rhat_bar=rhat_max,
         ess_bar=ess_min,
+        depth_share=depth_share,
     )
     if warn and problems:
         warnings.warn("sampler trouble: " + "; ".join(problems), SamplerWarning, stacklevel=4)
     return diag
+
+
+def depth_saturated(sample_stats, max_tree_depth: int = MAX_TREE_DEPTH) -> np.ndarray | None:
+    """Per draw (chains, draws): did the trajectory run to the maximum tree depth? Read from
+    ``n_steps`` (leapfrog steps: 2**max_tree_depth - 1 at the cap), else ``tree_depth``; None
+    when ``sample_stats`` holds neither (fits saved before they were recorded)."""
+    if "n_steps" in sample_stats:
+        return np.asarray(sample_stats["n_steps"]) >= 2**max_tree_depth - 1
+    if "tree_depth" in sample_stats:
+        return np.asarray(sample_stats["tree_depth"]) >= max_tree_depth
+    return None
+
+
+def depth_problem(n_at_cap: int, n_draws: int, max_tree_depth: int) -> str:
+    """The problem line for ``n_at_cap`` of ``n_draws`` draws at the maximum tree depth."""
+    return (
+        f"{n_at_cap} of {n_draws} draws ({n_at_cap / n_draws:.1%}, more than "
+        f"{DEPTH_SHARE_MAX:.0%}) reached the maximum tree depth {max_tree_depth} "
+        f"({2**max_tree_depth - 1} leapfrog steps): the sampler explores slowly; reparametrise, "
+        "warm up longer (warmup=) or use a dense mass matrix (dense_mass=True) -- a higher "
+        "target_accept would lengthen the trees further"
+    )
 
 
 def _non_finite(idata: az.InferenceData, var_names: list[str]) -> list[str]:

@@ -24,6 +24,11 @@ as independent given the scales. Predictions then draw (tau0, tau1) from that gr
 one pair per posterior draw. Kept in ``fit.cache["distance"]`` (``"distance_after_gp"`` for the
 scales learned after the GP discrepancy, each split fitting its own GP); computed on first use
 (four short refits: tens of seconds) or by :func:`calibrate`.
+
+Every refit is checked as a fit is (:func:`~bayeslaws.inference.diagnostics.check`: R-hat,
+ESS, divergences, tree depth, with the bars of its own draws); the figures of each split are kept
+in the state (``"refit_diagnostics"``) and one ``SamplerWarning`` names the splits that failed:
+scales learned from unconverged refits are not to be trusted.
 """
 
 from __future__ import annotations
@@ -36,6 +41,9 @@ import jax.numpy as jnp
 import numpy as np
 from numpyro.infer import MCMC, NUTS
 
+from ...inference.deferred import arviz
+from ...inference.diagnostics import SamplerWarning
+from ...inference.diagnostics import check as check_sampler
 from ...inference.padding import masked_model
 from ...laws.contract import Posterior
 from ...runs import RunTable, decades_outside
@@ -181,6 +189,51 @@ def discrepancy_draws(state: dict, distances, n_draws: int, seed: int = 0) -> np
 
 
 # ---- inner scale-out refits ---------------------------------------------------------------------
+REFIT_FIELDS = ("diverging", "num_steps")  # NUTS extra fields the refit diagnostics read
+
+
+def refit_diagnostics(mcmc: MCMC, names: list[str]) -> dict:
+    """Sampler diagnostics of a finished refit (run with ``extra_fields=REFIT_FIELDS``) for its
+    sites ``names``: :meth:`Diagnostics.to_dict` (max R-hat, min bulk and tail ESS,
+    divergences, draws, problems, the bars, the share of draws at the maximum tree depth),
+    computed as for a fit and not warned. JSON-able (R-hat NaN with one chain)."""
+    posterior = {
+        k: np.asarray(v) for k, v in mcmc.get_samples(group_by_chain=True).items() if k in names
+    }
+    extra = mcmc.get_extra_fields(group_by_chain=True)
+    stats = {"diverging": np.asarray(extra["diverging"]), "n_steps": np.asarray(extra["num_steps"])}
+    idata = arviz().from_dict(posterior=posterior, sample_stats=stats)
+    return check_sampler(idata, names, warn=False).to_dict()
+
+
+def refit_trouble(split_diagnostics: list[dict], purpose: str) -> str | None:
+    """The warning text for the refits that failed their checks (``split_diagnostics``: one
+    dict per split, ``"split"`` plus :func:`refit_diagnostics`), or None when all passed."""
+    failed = [d for d in split_diagnostics if d["problems"]]
+    if not failed:
+        return None
+    return (
+        f"{purpose}: {len(failed)} of {len(split_diagnostics)} scale-out refits did not converge "
+        f"({'; '.join(map(_refit_line, failed))}), so the learned scales rest on unreliable "
+        "refits; give the refits more draws (warmup=, draws=). Figures kept in the state's "
+        "'refit_diagnostics'"
+    )
+
+
+def _refit_line(d: dict) -> str:
+    """One failed refit for the warning: its split, R-hat, bulk ESS and divergences."""
+    r_hat = (
+        f"{d['max_r_hat']:.3g} (bar {d['rhat_bar']:.3g})"
+        if np.isfinite(d["max_r_hat"])
+        else "n/a (one chain)"
+    )
+    return (
+        f"split {d['split']}: max R-hat {r_hat}, min bulk ESS "
+        f"{d['min_ess_bulk']:.0f} (bar {d['ess_bar']:.0f}), {d['divergences']} divergences of "
+        f"{d['n_draws']} draws"
+    )
+
+
 def fold_masks(df, folds=DEFAULT_FOLDS) -> list[tuple[str, np.ndarray]]:
     """Inner scale-out splits of a training table: for (column, f), keep the runs whose
     log10 value lies below max - f * (max - min) of that column. Splits that keep fewer than
@@ -215,6 +268,7 @@ def scale_out_splits(
     draws=300,
     seed=0,
     gp=False,
+    purpose="extrapolation widening",
 ) -> list[dict]:
     """Refit on each inner split (masked NUTS, one compiled model) and score the held-out runs.
 
@@ -225,6 +279,9 @@ def scale_out_splits(
     ``gp=True`` each split also fits the GP discrepancy (:mod:`.gp`) to its own training
     residuals and the held-out runs are scored against the GP-corrected predictive (mean + GP
     mean, variance + GP variance), so what remains is what the GP does not explain.
+    ``diagnostics``: the refit's sampler checks (``"split"`` plus :func:`refit_diagnostics`);
+    one ``SamplerWarning`` naming ``purpose`` (what the scales serve) and every failed split
+    is given after the refits when any failed.
     """
     if not isinstance(runs, RunTable):
         raise TypeError("runs must be a RunTable")
@@ -247,8 +304,15 @@ def scale_out_splits(
     y_all = np.log(df["loss"].to_numpy(float))
     out = []
     for k, (name, keep) in enumerate(splits):
-        mcmc.run(jax.random.PRNGKey(seed * 1000 + k), mask=jnp.asarray(keep), **prepared.data)
+        mcmc.run(
+            jax.random.PRNGKey(seed * 1000 + k),
+            mask=jnp.asarray(keep),
+            extra_fields=REFIT_FIELDS,
+            **prepared.data,
+        )
         samples = {kk: np.asarray(v) for kk, v in mcmc.get_samples().items()}
+        names = [n for n in law.summary_names(prepared.groups, likelihood) if n in samples]
+        diagnostics = {"split": name, **refit_diagnostics(mcmc, names)}
         post = Posterior(
             samples, prepared.scales, prepared.groups, prepared.state, likelihood, priors
         )
@@ -283,8 +347,12 @@ def scale_out_splits(
                 "variances": v,
                 "draws": z,
                 "ranges": ranges,
+                "diagnostics": diagnostics,
             }
         )
+    trouble = refit_trouble([s["diagnostics"] for s in out], purpose)
+    if trouble:
+        warnings.warn(trouble, SamplerWarning, stacklevel=3)
     return out
 
 
@@ -301,9 +369,10 @@ def scale_out_residuals(
     seed=0,
     range_quantile=RANGE_QUANTILE,
     gp=False,
+    purpose="extrapolation widening",
 ):
-    """The scale-out splits (:func:`scale_out_splits`) pooled: (residuals, variances, distances,
-    fold summaries), each held-out run's distance (decades) outside its split's fitted range."""
+    """The scale-out splits (:func:`scale_out_splits`) pooled (:func:`pooled_splits`):
+    (residuals, variances, distances, fold summaries)."""
     splits = scale_out_splits(
         runs,
         law,
@@ -315,10 +384,17 @@ def scale_out_residuals(
         draws=draws,
         seed=seed,
         gp=gp,
+        purpose=purpose,
     )
+    return pooled_splits(splits, runs.df, range_quantile)
+
+
+def pooled_splits(splits: list[dict], df, range_quantile=RANGE_QUANTILE):
+    """Scale-out ``splits`` of the training table ``df`` pooled: (residuals, variances,
+    distances, fold summaries), each held-out run's distance (decades) outside its split's
+    fitted range (its ``range_quantile`` bulk)."""
     if not splits:
         return np.array([]), np.array([]), np.array([]), []
-    df = runs.df
     resid, var, dist_, summaries = [], [], [], []
     for split in splits:
         h = split["held_out"]
@@ -342,6 +418,11 @@ def scale_out_residuals(
 
 
 CACHE_KEYS = {False: "distance", True: "distance_after_gp"}  # fit.cache key by ``gp``
+PURPOSES = {  # what the scales of each cache key serve, for the refits' warning
+    False: 'discrepancy scales of methods "discrepancy", "discrepancy_t", '
+    '"stacking_discrepancy" (and of the GP methods\' fallback)',
+    True: 'discrepancy scales of method "gp_discrepancy"',
+}
 
 
 def calibrate(
@@ -359,14 +440,15 @@ def calibrate(
 ) -> dict:
     """Learn the discrepancy scales of ``fit`` by scale-out cross-validation on its training
     runs (``runs``, or those stored in the fit) and keep the state in ``fit.cache["distance"]``
-    (with ``gp=True``: the scales left after the GP discrepancy, ``"distance_after_gp"``).
-    Returns the state."""
+    (with ``gp=True``: the scales left after the GP discrepancy, ``"distance_after_gp"``),
+    with each refit's sampler diagnostics (``"refit_diagnostics"``, one dict per split, see
+    :func:`scale_out_splits`). Returns the state."""
     runs = runs if runs is not None else fit.training_runs()
     if runs is None:
         state = prior_state(prior_scale, "the fit holds no training runs")
     else:
         seed = fit.record.sampler.seed if seed is None else seed
-        r, v, d, summaries = scale_out_residuals(
+        splits = scale_out_splits(
             runs,
             fit.law,
             fit.likelihood,
@@ -376,15 +458,17 @@ def calibrate(
             warmup=warmup,
             draws=draws,
             seed=seed,
-            range_quantile=range_quantile,
             gp=gp,
+            purpose=PURPOSES[bool(gp)],
         )
+        r, v, d, summaries = pooled_splits(splits, runs.df, range_quantile)
         if r.size == 0:
             state = prior_state(prior_scale, "the training runs allow no inner scale-out split")
         else:
             state = posterior_state(r, v, d, prior_scale, summaries)
         state["ranges"] = reference_ranges(runs.df, range_quantile)
         state["range_quantile"] = range_quantile
+        state["refit_diagnostics"] = [s["diagnostics"] for s in splits]
     state["after_gp"] = bool(gp)
     fit.cache[CACHE_KEYS[bool(gp)]] = state
     return state
@@ -436,7 +520,7 @@ def variant_state(state: dict, shape: str) -> dict:
         state.get("folds", ()),
         shape=shape,
     )
-    for key in ("ranges", "range_quantile"):
+    for key in ("ranges", "range_quantile", "refit_diagnostics"):
         if key in state:
             out[key] = state[key]
     return out
