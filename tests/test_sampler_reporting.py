@@ -171,3 +171,19 @@ def test_replay_history_rows_keep_ess_and_sampler_ok():
     assert row["min_ess_bulk"] == fit.diagnostics.min_ess_bulk
     assert row["sampler_ok"] == fit.diagnostics.ok
     assert isinstance(pd.DataFrame([row])["sampler_ok"].iloc[0], np.bool_ | bool)
+
+
+def test_drift_rate_refits_are_kept_and_named(simulated_runs):
+    """The drift rate's scale-out refits (methods "drift" and "model") keep their diagnostics
+    in the drift state and the warning names what they set."""
+    import bayeslaws as bl
+    from bayeslaws.posterior.extrapolation import drift
+
+    fit = bl.fit(simulated_runs, likelihood="gaussian", chains=2, warmup=60, draws=60, warn=False)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        state = drift.calibrate(fit, chains=2, warmup=3, draws=30, seed=0)
+    refits = state["refit_diagnostics"]
+    assert [d["split"] for d in refits] == state["splits"]
+    messages = [str(w.message) for w in caught if issubclass(w.category, SamplerWarning)]
+    assert len(messages) == 1 and 'the drift rate of methods "drift"' in messages[0]

@@ -146,6 +146,7 @@ def calibrate(fit, runs=None, *, folds=None, seed=None, prior=None, **sampler) -
         folds=folds or CV_FOLDS,
         seed=seed,
         gp=True,
+        purpose='the drift rate of methods "drift" and "model"',
         **sampler,
     )
     triples = []
@@ -156,6 +157,7 @@ def calibrate(fit, runs=None, *, folds=None, seed=None, prior=None, **sampler) -
         )
     state = prior_update(prior, triples)
     state["splits"] = [s["name"] for s in splits]
+    state["refit_diagnostics"] = [s["diagnostics"] for s in splits]  # checked, warned: distance
     fit.cache[CACHE_KEY] = state
     return state
 
