@@ -10,6 +10,7 @@ The shipped tables live in the repository's ``data/`` folder, installed as the p
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import replace
 from importlib import resources
 from pathlib import Path
@@ -164,10 +165,42 @@ def _porian_accepted(raw: pd.DataFrame) -> list:
     ]
 
 
+PORIAN_CONFIG_COLUMNS = (
+    "source_file", "dataset", "hparams", "warmup", "decay", "param_count", "loss_type"
+)  # fmt: skip
+
+
+class MixedConfigurationsWarning(UserWarning):
+    """A run table that stacks several experimental configurations (one law's fit would mix
+    their N conventions, schedules and losses)."""
+
+
+def _warn_if_mixed(df: pd.DataFrame, config: dict) -> None:
+    """Warn when Porian's rows ``df`` (after the ``config`` filters) span more than one
+    configuration (PORIAN_CONFIG_COLUMNS), naming how many and the filters that would pick
+    one."""
+    present = [c for c in PORIAN_CONFIG_COLUMNS if c in df]
+    combos = df[present].drop_duplicates()
+    if len(combos) <= 1:
+        return
+    varying = [c for c in present if df[c].nunique() > 1]
+    options = "; ".join(f"{c}: {sorted(df[c].unique().tolist(), key=str)}" for c in varying)
+    chosen = ", ".join(f"{k}={v!r}" for k, v in config.items()) or "no filter"
+    warnings.warn(
+        f"porian_isoflop({chosen}) holds {len(combos)} configurations ({len(df)} rows): a fit "
+        "would mix their N conventions (param_count), schedules and losses (train/val); pick "
+        f"one with the filters of the columns that still vary ({options})",
+        MixedConfigurationsWarning,
+        stacklevel=3,
+    )
+
+
 def porian_isoflop(**config) -> RunTable:
-    """Porian et al. (2024) isoFLOP points; ``config`` filters columns such as
-    ``dataset="rw", hparams="tuned", decay="const"`` (recorded as an exclusion). A filter that
-    matches no row is an error listing the column's available values.
+    """Porian et al. (2024) isoFLOP points; ``config`` filters the columns of
+    ``PORIAN_CONFIG_COLUMNS`` (recorded as an exclusion), e.g. one configuration:
+    ``dataset="rw", hparams="tuned", warmup="short", decay="const", param_count="standard",
+    loss_type="val"``. A filter that matches no row is an error listing the column's available
+    values; rows of more than one configuration warn (:class:`MixedConfigurationsWarning`).
 
     C = the FLOP budget (column ``flops``), N = parameters under the configuration's
     ``param_count`` convention, D = training tokens = C / (FLOPs per token). For
@@ -199,6 +232,7 @@ def porian_isoflop(**config) -> RunTable:
                 f"{key}: {values}"
             )
         runs = runs.subset(match, f"configuration {key} == {value!r}")
+    _warn_if_mixed(runs.df, config)
     att = runs.df["param_count"] == "attention"
     if len(runs) and att.all():
         std = raw[(raw["param_count"] == "standard") & (raw["source_file"] == "summary_df")]
