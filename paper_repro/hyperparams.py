@@ -21,7 +21,9 @@ Parts (``--parts``, comma-separated; default all):
   two-stage (Step Law's 0.25% tolerance) and the published Step Law.
 
 Tables are printed and written to ``paper_repro/results/hyperparams_<part>.csv`` / ``.md``.
-Simulated data are labelled as such; Step Law data: Li et al. 2025 (../shared/data).
+Simulated data are labelled as such: in the .md titles, and in the CSVs of recovery, coverage
+(and its raw rows) and grid by a ``data`` column saying what each row comes from (the simulator
+truth and sweep, or the paper's published values); Step Law data: Li et al. 2025 (../shared/data).
 """
 
 from __future__ import annotations
@@ -37,11 +39,21 @@ from scipy.optimize import least_squares
 
 import bayeslaws as bl
 from bayeslaws.runs import published
-from bayeslaws.runs.bundled import SharedDataMissing, bundled_path, load_bundled, steplaw_dense
+from bayeslaws.runs.bundled import (
+    DEFAULT_DATASET,
+    SharedDataMissing,
+    bundled_path,
+    load_bundled,
+    steplaw_dense,
+)
 from bayeslaws.runs.simulate import VideoDiTTruth, simulate_video_dit_sweep
 
 RESULTS = Path(__file__).resolve().parent / "results"
 TRUTH = VideoDiTTruth()
+COVERAGE_SEED0 = 1000  # coverage replication k simulates the sweep with seed COVERAGE_SEED0 + k
+# ``data`` labels of rows that are not simulated (the grid table): Yin et al.'s published values
+PUBLISHED_LAW_DATA = "published constants (arithmetic)"
+PUBLISHED_GRID_DATA = "published (Yin et al. 1.07B grid, data/yin2025_grid_1p07B.csv)"
 TRUE_LAW = {
     ("eta_opt", "c"): TRUTH.eta_coef,
     ("eta_opt", "exp_T"): TRUTH.eta_exp_T,
@@ -82,9 +94,48 @@ def markdown(table: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-def write(table: pd.DataFrame, name: str, title: str) -> None:
+def sweep_data(what: str) -> str:
+    """The ``data`` label of rows from a simulated video-DiT sweep (simulator truth
+    VideoDiTTruth), e.g. ``simulated (VideoDiTTruth, sweep seed 1000)`` for ``what`` =
+    "sweep seed 1000"."""
+    return f"simulated (VideoDiTTruth, {what})"
+
+
+def bundled_sweep_data(runs) -> str:
+    """The ``data`` label of fits to the bundled simulated sweep (``runs``: its RunTable)."""
+    return sweep_data(f"bundled sweep {DEFAULT_DATASET}, {len(runs.df)} runs")
+
+
+def replication_data(seeds) -> str:
+    """The ``data`` label of a summary over coverage replications simulated with ``seeds``."""
+    seeds = sorted({int(s) for s in seeds})
+    span = f"seed {seeds[0]}" if len(seeds) == 1 else f"seeds {seeds[0]}-{seeds[-1]}"
+    return sweep_data(f"{len(seeds)} sweeps, {span}")
+
+
+def with_data(table: pd.DataFrame, data) -> pd.DataFrame:
+    """``table`` with a last column ``data`` (on a two-level header: ``("data", "")``): what its
+    rows come from. ``data``: one label for every row, or a mapping row label -> label covering
+    every row (ValueError naming the rows without one)."""
+    out = table.copy()
+    key = "data" if out.columns.nlevels == 1 else ("data", *[""] * (out.columns.nlevels - 1))
+    if isinstance(data, str):
+        out[key] = data
+        return out
+    labels = pd.Series(dict(data), dtype=object).reindex(out.index)
+    missing = list(out.index[labels.isna()])
+    if missing:
+        raise ValueError(f"with_data: no 'data' label for rows {missing}")
+    out[key] = labels.to_numpy()
+    return out
+
+
+def write(table: pd.DataFrame, name: str, title: str, data=None) -> None:
+    """Write ``table`` to results/hyperparams_<name>.csv and .md (titled ``title``) and print it.
+    ``data`` (see :func:`with_data`): the CSV's ``data`` column, what each row comes from (None:
+    no column; the .md states it in its title)."""
     RESULTS.mkdir(parents=True, exist_ok=True)
-    table.to_csv(RESULTS / f"hyperparams_{name}.csv")
+    (table if data is None else with_data(table, data)).to_csv(RESULTS / f"hyperparams_{name}.csv")
     (RESULTS / f"hyperparams_{name}.md").write_text(f"# {title}\n\n{markdown(table)}\n")
     print(f"\n== {title} ==\n{table.to_string()}\n-> {RESULTS / f'hyperparams_{name}.md'}")
 
@@ -143,14 +194,15 @@ def part_recovery(args):
         f"{args.chains}x{args.warmup}+{args.draws}, {wall:.0f} s, max R-hat {d.max_r_hat:.3f}, "
         f"min ESS {d.min_ess_bulk:.0f}, {d.divergences} divergences)"
     )
-    write(table, "recovery", title)
+    write(table, "recovery", title, data=bundled_sweep_data(runs))
     return fit
 
 
 def part_coverage(args):
     rows = []
     for k in range(args.reps):
-        runs = bl.load_runs(simulate_video_dit_sweep(seed=1000 + k))
+        seed = COVERAGE_SEED0 + k
+        runs = bl.load_runs(simulate_video_dit_sweep(seed=seed))
         small = argparse.Namespace(
             seed=k,
             chains=args.cov_chains,
@@ -173,6 +225,7 @@ def part_coverage(args):
                         "covered": bool(row["lower"] <= value <= row["upper"]),
                         "width": row["upper"] - row["lower"],
                         "error": row["median"] - value,
+                        "data": sweep_data(f"sweep seed {seed}"),
                     }
                 )
         d = fit.diagnostics
@@ -208,7 +261,22 @@ def summarise_coverage(raw: pd.DataFrame | None = None, how: str = "") -> None:
         f"{'; ' + how if how else ''}); "
         f"overall: ours {overall['ours']:.3f}, two-stage {overall['two_stage']:.3f}"
     )
-    write(table, "coverage", title)
+    write(table, "coverage", title, data=replication_data(COVERAGE_SEED0 + raw["rep"]))
+
+
+def grid_data(rows, runs) -> dict:
+    """The ``data`` label of each row of the 1.07B grid table (``rows``: its row labels): the
+    "ours ..." rows come from the fit to the simulated sweep ``runs``, "Yin law ..." from
+    the published laws, the rest (marked cell, grid argmin, the bowl) from the published grid."""
+    out = {}
+    for row in rows:
+        if row.startswith("ours "):
+            out[row] = bundled_sweep_data(runs)
+        elif row.startswith("Yin law "):
+            out[row] = PUBLISHED_LAW_DATA
+        else:
+            out[row] = PUBLISHED_GRID_DATA
+    return out
 
 
 def _bowl_curvatures(theta):
@@ -225,7 +293,9 @@ def _bowl_residuals(theta, lr, b, loss):
 
 
 def part_grid(args, fit=None):
-    fit = fit if fit is not None else fit_hp(load_bundled(), args)
+    """``fit``: law "hyperparams" on the bundled simulated sweep (fitted here when None)."""
+    runs = load_bundled()
+    fit = fit if fit is not None else fit_hp(runs, args)
     pred = bl.predict(fit, N=published.YIN_GRID_N, D=list(published.YIN_GRID_MARKED), ci=0.9)
     grid = pd.read_csv(bundled_path("yin2025_grid_1p07B"))
     rows = []
@@ -275,6 +345,7 @@ def part_grid(args, fit=None):
         "grid_1p07B",
         "Yin et al. 1.07B grid: our predicted optima (fit to the SIMULATED sweep) beside the "
         "paper's marked cells, and a least-squares bowl fitted to the published grid",
+        data=grid_data(table.index, runs),
     )
 
 

@@ -40,8 +40,8 @@ Quick check of every code path (a minute or two):
       python paper_repro/yin.py --replicates 1 --hp-replicates 0 --fixed-replicates 1 \
           --draws 100 --joint-draws 100
 Writes paper_repro/results/yin.csv and yin_detail.csv (one table: part 2's and part 3's
-per-replicate rows, including each fit's R-hat and divergences, with a ``part`` column); prints
-the tables.
+per-replicate rows, including each fit's R-hat and divergences, with a ``part`` column and a
+``data`` column naming each row's simulation and seed); prints the tables.
 Without fitting (seconds):  python paper_repro/yin.py --truth-only
       rewrites yin_detail.csv as one table and recomputes yin.csv's part-3 rows from it (their
       replicate summaries and the simulator's fixed-setting optimum); other rows are kept.
@@ -82,6 +82,8 @@ TOKENS = (2e9, 4e9, 8e9, 12e9)
 PROBS = (0.9, 0.5)  # posterior probability thresholds of the near-optimal band
 FAST = {"chains": 2, "likelihood": "gaussian", "dense_mass": True, "warn": False}
 JOINT = "joint sweep model (law='sweep', every run)"
+P2_SEED0 = 1000  # part 2's replicate r simulates the paper's design with seed P2_SEED0 + r
+P3_SEED0 = 7  # part 3's replicate r simulates its 16 + 16 cells with seed P3_SEED0 + r
 
 
 def n_opt(law, C):
@@ -315,7 +317,7 @@ def part2(replicates, hp_replicates, draws, hp_draws, budgets, tolerances, joint
     out = []
     for r in range(replicates):
         t0 = time.perf_counter()
-        sweep = sim.simulate_video_dit_sweep(seed=1000 + r)
+        sweep = sim.simulate_video_dit_sweep(seed=P2_SEED0 + r)
         if r < joint_replicates:
             out += joint_rows(sweep, joint_draws, r, budgets, truth)
         fit = surface_fit(best_cells(sweep), draws, r)
@@ -389,7 +391,7 @@ def part3(replicates, draws, budgets):
     lr_fix, b_fix = fixed_setting(truth)  # the optimum of the design's geometric-middle cell
     rows = []
     for r in range(replicates):
-        seed = 7 + r
+        seed = P3_SEED0 + r
         opt = sim.simulate_grid(
             truth,
             N,
@@ -464,13 +466,29 @@ def fixed_rows(p3: pd.DataFrame, budgets: dict, truth) -> list[dict]:
     return rows
 
 
+def detail_data(part: int, replicate: int) -> str:
+    """The ``data`` label of a yin_detail.csv row: the simulation behind part ``part``'s
+    replicate ``replicate`` (simulator truth, design, seed), worded as in yin.csv."""
+    if part == 2:
+        return f"simulated (VideoDiTTruth, paper's design, seed {P2_SEED0 + int(replicate)})"
+    if part == 3:
+        return (
+            "simulated (VideoDiTTruth, 16 cells at optimal vs one fixed (lr, batch), seed "
+            f"{P3_SEED0 + int(replicate)})"
+        )
+    raise ValueError(f"detail_data: part must be 2 or 3, got {part!r}")
+
+
 def detail_table(p2: pd.DataFrame, p3: pd.DataFrame) -> pd.DataFrame:
     """yin_detail.csv: part 2's and part 3's per-replicate rows as one table (the union of their
-    columns, blank where a part has no such column), the first column ``part`` (2 or 3)."""
+    columns, blank where a part has no such column), the first column ``part`` (2 or 3), the
+    last ``data`` (:func:`detail_data`: every row is simulated)."""
     out = pd.concat([p2.assign(part=2), p3.assign(part=3)], ignore_index=True)
+    out = out.drop(columns="data", errors="ignore")
     for col in ("replicate", "divergences"):  # counts stay integers beside the blanks
         if col in out:
             out[col] = out[col].astype("Int64")
+    out["data"] = [detail_data(p, r) for p, r in zip(out["part"], out["replicate"], strict=True)]
     return out[["part", *(c for c in out.columns if c != "part")]]
 
 
@@ -481,7 +499,8 @@ def write_detail(p2: pd.DataFrame, p3: pd.DataFrame, path) -> pd.DataFrame:
 
 
 def read_detail(path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(part 2, part 3) rows of a yin_detail.csv, without the ``part`` column. Reads the one
+    """(part 2, part 3) rows of a yin_detail.csv, without the ``part`` and ``data`` columns
+    (:func:`write_detail` derives both). Reads the one
     table :func:`write_detail` writes, and also the layout older versions wrote: part 2's
     table with part 3's appended below it under a second header of other columns (which
     ``pd.read_csv`` misreads: the part-3 rows land in part 2's columns). Each header line (its
@@ -497,7 +516,7 @@ def read_detail(path) -> tuple[pd.DataFrame, pd.DataFrame]:
     ]
     parts = []
     for k in (2, 3):
-        pieces = [b[b["part"] == k].drop(columns="part") for b in blocks]
+        pieces = [b[b["part"] == k].drop(columns=["part", "data"], errors="ignore") for b in blocks]
         pieces = [p.dropna(axis=1, how="all") for p in pieces if len(p)]
         part = pd.concat(pieces, ignore_index=True) if pieces else pd.DataFrame()
         for col in ("replicate", "divergences"):  # counts: integers again when complete

@@ -1,7 +1,11 @@
-"""A sweep's (N, D) cells: runs whose N (params) and D (tokens) agree within ``CELL_RTOL``
-(relative) are one cell, so that a value and its rounding (N and N * (1 + 1e-12)) never make two
-cells. Every stage that groups runs by cell (best run per cell, the hyperparameter and sweep
-laws, matching a query to a fitted cell) uses these."""
+"""A sweep's (N, D) cells. The sorted N (params) and D (tokens) values are each cut into
+stretches spanning at most ``CELL_RTOL`` (relative) from the stretch's smallest value
+(:func:`same_value_ids`), and a cell is one stretch of N by one stretch of D: a value and its
+rounding (N and N * (1 + 1e-12)) never make two cells, values further apart than ``CELL_RTOL``
+are never one cell, but two values closer than ``CELL_RTOL`` can still fall either side of a cut
+(1e9 * (1 + 0.9e-6) and 1e9 * (1 + 1.5e-6) when 1e9 starts the stretch). Every stage that groups
+runs by cell (best run per cell, the hyperparameter and sweep laws, matching a query to a fitted
+cell) uses these."""
 
 from __future__ import annotations
 
@@ -30,9 +34,10 @@ def same_value_ids(values) -> np.ndarray:
 
 
 def cell_table(N, D, group=None) -> tuple[np.ndarray, pd.DataFrame]:
-    """The (N, D) cells of a sweep (per group): runs whose N (params) and D (tokens) agree
-    within ``CELL_RTOL`` are one cell (:func:`same_value_ids`), as a query is matched to a
-    fitted cell. ``group``: one label per run, or None.
+    """The (N, D) cells of a sweep (per group): runs whose N (params) and D (tokens) fall in
+    the same stretches of :func:`same_value_ids` (within ``CELL_RTOL`` of the stretch's smallest
+    value) are one cell, as a query is matched to a fitted cell. ``group``: one label per run,
+    or None.
 
     Returns each run's cell index (R,) int32 and the cells, a DataFrame with columns ``g``
     (the group label; 0 without groups), ``N`` and ``D`` (the smallest value among the cell's
