@@ -398,7 +398,7 @@ def bowls(fit, runs, *, ci: float = 0.9, vmax_percent: float | None = None):
     """The LR x batch sweep as heat maps, one per fitted (N, D) cell (rows: N, columns: D); a
     grouped fit's cells get one panel per (group, N, D), the group in the panel's title.
 
-    Colour: each run's loss above its cell's best run, in percent. White star: the cell's
+    Colour: each run's loss above its cell's best run, in percent. Cyan star: the cell's
     posterior median optimum (eta*, B*); cyan curve: its central ``ci`` credible region
     (a Gaussian ellipse in log lr / log batch fitted to the draws); black square: the best run.
     Diverged runs (no finite loss) are left blank, also where every run at an lr (or batch

@@ -173,13 +173,25 @@ FIGURES = {  # route -> the figure files it writes, in the report's order
 }
 
 
+def figure_levels(ci: float) -> tuple:
+    """The band levels of the fan and N_opt(C) figures: a 50% band inside the report's central
+    ``ci`` interval (the widest band, the one the targets' and budgets' error bars use);
+    ``ci`` alone when it is 50% or less."""
+    return (0.5, ci) if ci > 0.5 else (ci,)
+
+
 def write_figures(
     out: Path, runs: RunTable, hp_fit, surface_fit, plan: dict, progress=None, seed: int = 0
 ) -> list[Path]:
     """The demo's figures (:data:`FIGURES` of the route) as PNGs in ``out``; returns their
-    paths. ``surface_fit`` None: the same fit as ``hp_fit`` (the joint route)."""
+    paths. ``surface_fit`` None: the same fit as ``hp_fit`` (the joint route). Bands and
+    credible regions at the plan's ``ci`` (``plan["ci"]``, default 0.9: the report's
+    intervals), the fan and N_opt(C) figures with a 50% band inside it
+    (:func:`figure_levels`)."""
     surface_fit = hp_fit if surface_fit is None else surface_fit
     route = route_of(hp_fit, surface_fit)
+    ci = float(plan.get("ci", 0.9))
+    levels = figure_levels(ci)
     target_N = float(plan["hyperparams"]["N"].iloc[0])
     target_D = float(plan["hyperparams"]["D"].iloc[0])
     budget = float(plan["allocation"]["C"].iloc[0])
@@ -190,6 +202,7 @@ def write_figures(
             hp_fit,
             runs,
             targets=target,
+            ci=levels,
             seed=seed,
             title="Loss under optimal hyperparameters, optimal learning rate and batch size vs "
             "model size (joint sweep model, SIMULATED data)",
@@ -198,6 +211,7 @@ def write_figures(
             surface_fit,
             best_run_per_cell(runs),
             targets=target,
+            ci=levels,
             seed=seed,
             title="Loss under optimal hyperparameters vs model size (SIMULATED data)",
         ),
@@ -205,16 +219,18 @@ def write_figures(
             hp_fit,
             runs,
             targets=target,
+            ci=levels,
             seed=seed,
             title="Optimal learning rate and batch size vs model size (SIMULATED data)",
         ),
-        "bowls.png": lambda: plot.bowls(hp_fit, runs),
+        "bowls.png": lambda: plot.bowls(hp_fit, runs, ci=ci),
         "isoflop.png": lambda: plot.isoflop(
-            surface_fit, sorted(set(ISOFLOP_BUDGETS) | {budget}), seed=seed
+            surface_fit, sorted(set(ISOFLOP_BUDGETS) | {budget}), ci=ci, seed=seed
         ),
         "n_opt.png": lambda: plot.n_opt(
             surface_fit,
             (1e17, max(1e25, 10 * budget)),
+            ci=levels,
             paper_laws=published.yin_n_opt_laws(),
             budgets=[budget],
             seed=seed,

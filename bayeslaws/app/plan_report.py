@@ -16,6 +16,8 @@ Units: N parameters, D tokens, C FLOPs.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 
@@ -206,47 +208,32 @@ def build_report(
             )
         )
     table = plan["law_table"]
+    units = law_units(table)
     for (q, param), r in table.iterrows():
         value = _known(truth, LAW_TRUTH[(q, param)])
         hp.numbers.append(
             Number(
-                f"{q} law: {param}",
+                f"{q} law: {param}" + (f" ({units})" if param == "c" else ""),
                 r["median"],
                 r["lower"],
                 r["upper"],
-                "",
+                "tokens" if (q, param) == ("B_opt", "c") else "",
                 "{:.4g}",
                 "",
                 truth_refs(value, value),
             )
         )
-    hp.notes.append(
-        (
-            "The simulator's hyperparameter laws ARE Yin et al.'s published laws, so the two "
-            "references coincide. "
-            if truth is not None
-            else ""
-        )
-        + "Posterior median laws: "
-        + "; ".join(table.attrs.get("formulas", {}).values())
-    )
+    law_note = (
+        "The simulator's hyperparameter laws ARE Yin et al.'s published laws, so the two "
+        "references coincide. "
+        if truth is not None
+        else ""
+    ) + law_formulas_sentence(table)
+    if law_note:
+        hp.notes.append(law_note)
     report.sections.append(hp)
 
-    summary = surface_fit.summary(ci=ci)
-    lo_col, hi_col = f"{50 * (1 - ci):g}%", f"{50 * (1 + ci):g}%"
-    source = (
-        "under optimal hyperparameters, joint sweep model"
-        if route == "joint"
-        else "best run per cell"
-    )
-    surf = Section(f"Loss surface L(N, D) = E + A/N^alpha + B/D^beta ({source})")
-    for name in (*SURFACE_TRUTH, "a_opt"):
-        r = summary.loc[name]
-        value = _known(truth, "n_opt_exponent" if name == "a_opt" else name)
-        surf.numbers.append(
-            Number(name, r["50%"], r[lo_col], r[hi_col], "", "{:.4g}", "", truth_refs(value))
-        )
-    report.sections.append(surf)
+    report.sections.append(_surface_section(surface_fit, truth, ci, route))
 
     lossec = Section(f"Predicted loss at {tN / 1e9:.3g}B parameters on {tD / 1e9:.3g}B tokens")
     for _, r in plan["loss"].iterrows():
@@ -279,6 +266,27 @@ def build_report(
     return report
 
 
+def law_units(table: pd.DataFrame) -> str:
+    """The units of N and T in a law table's coefficients c, short: ``table.attrs["units"]``
+    ("N, T in units of 1e+09 (parameters, tokens); B in tokens") up to its first ';', without
+    parentheses ("N, T in units of 1e+09"); a warning phrase when the table records none."""
+    units = table.attrs.get("units")
+    if not units:
+        return "units of N, T not recorded in the law table"
+    return re.sub(r"\s*\([^)]*\)", "", str(units).split(";")[0]).strip()
+
+
+def law_formulas_sentence(table: pd.DataFrame) -> str:
+    """The posterior median laws of a law table (``attrs["formulas"]``) with the units their
+    coefficients assume (``attrs["units"]``: N and T are in those units, not in parameters
+    and tokens); '' for a table without formulas."""
+    formulas = table.attrs.get("formulas", {})
+    if not formulas:
+        return ""
+    units = table.attrs.get("units") or law_units(table)
+    return f"Posterior median laws [{units}]: " + "; ".join(formulas.values())
+
+
 def _known_values_words(fit, truth) -> list:
     """The preamble's words on the data and the known values: SIMULATED data are checked
     against the simulator's truth; a truth given for real data is named; none otherwise."""
@@ -296,6 +304,59 @@ def _known_values_words(fit, truth) -> list:
     return []
 
 
+def surface_names(fit) -> list[str]:
+    """The loss-surface quantities the report lists for ``fit``: its law's sampled parameters
+    (``law.parameters``) and natural-scale quantities (``law.derived_names()``) among the
+    fit's ``record.summary_names``; a sampled parameter the law also reports on the natural
+    scale under the same name but capitalised (a centred log amplitude: e -> E, n_c -> N_c)
+    only as the latter. Chinchilla's (:data:`SURFACE_TRUTH`, then a_opt) come first in that
+    order. A law without these hooks: its summary names other than noise sites."""
+    law, summary = fit.law, list(fit.record.summary_names)
+    derived = law.derived_names() if hasattr(law, "derived_names") else []
+    sampled = list(getattr(law, "parameters", ()))
+    if not sampled and not derived:
+        noise = ("sigma", "nu", "tau")
+        return [n for n in summary if n not in noise and not n.endswith("_scatter")]
+    shown = {p[:1].upper() + p[1:] for p in sampled} & set(derived)
+    names = [p for p in sampled if p[:1].upper() + p[1:] not in shown] + list(derived)
+    names = [n for n in names if n in summary]
+    first = [n for n in (*SURFACE_TRUTH, "a_opt") if n in names]
+    return first + [n for n in names if n not in first]
+
+
+def _surface_title(fit) -> str:
+    """'Loss surface L(N, D) = <form>' from the law's description (the surface law's, for a
+    joint law that carries one as ``surface_law``); 'Loss surface: <description>' for a
+    description that is no formula 'L = ...'."""
+    law = getattr(fit.law, "surface_law", fit.law)
+    words = law.description or f"law {fit.law.name!r}"
+    if words.startswith("L = "):
+        return "Loss surface L(N, D) = " + words[len("L = ") :]
+    return f"Loss surface: {words}"
+
+
+def _surface_section(surface_fit, truth, ci: float, route: str) -> Section:
+    """The loss surface's quantities (:func:`surface_names`) with central ``ci`` intervals; the
+    truth's value beside those named as the simulator's Chinchilla surface (E, A, B, alpha,
+    beta; a_opt as its N_opt exponent)."""
+    summary = surface_fit.summary(ci=ci)
+    lo_col, hi_col = f"{50 * (1 - ci):g}%", f"{50 * (1 + ci):g}%"
+    source = (
+        "under optimal hyperparameters, joint sweep model"
+        if route == "joint"
+        else "best run per cell"
+    )
+    sec = Section(f"{_surface_title(surface_fit)} ({source})")
+    for name in surface_names(surface_fit):
+        r = summary.loc[name]
+        known = {**{k: k for k in SURFACE_TRUTH}, "a_opt": "n_opt_exponent"}.get(name)
+        value = _known(truth, known) if known else None
+        sec.numbers.append(
+            Number(name, r["50%"], r[lo_col], r[hi_col], "", "{:.4g}", "", truth_refs(value))
+        )
+    return sec
+
+
 def _known(truth, name: str, *args):
     """The truth's value ``name`` (an attribute, or a method called with ``args``); None
     without a truth."""
@@ -309,11 +370,27 @@ def _allocation_section(plan: dict, surface_fit, truth) -> Section:
     a = plan["allocation"].iloc[0]
     C = float(a["C"])
     ranges = surface_fit.record.ranges
+    model = surface_fit.compute_model
+    given_truth = truth
+    if not same_flops_as_truth(model, truth):
+        truth = None  # its N_opt(C) counts C another way: a different size at the same C
     n_t, d_t = _known(truth, "n_opt", C), _known(truth, "d_opt", C)
     yin = None
-    if truth is not None and np.isclose(C, published.YIN_BUDGET):
+    if truth is not None and np.isclose(C, published.YIN_BUDGET) and model.linear_k == 6.0:
         yin = published.YIN_N_OPT_AT_BUDGET
-    sec = Section(f"Compute-optimal allocation at C = {C:.3g} FLOPs (C = 6ND)")
+    sec = Section(
+        f"Compute-optimal allocation at C = {C:.3g} FLOPs (C = {model.name}: the fit's compute "
+        "model)"
+    )
+    if given_truth is not None and truth is None:
+        skipped = "the simulator's truth"
+        if np.isclose(C, published.YIN_BUDGET):
+            skipped += " or Yin et al.'s N_opt at this budget"
+        sec.notes.append(
+            f"Not compared with {skipped}: the truth counts C = "
+            f"{given_truth.flops_per_param_token:g}ND, this fit C = {model.name}, so the same "
+            "C stands for another model size and token count."
+        )
     sec.numbers += [
         Number(
             "N_opt",
@@ -374,6 +451,15 @@ def _allocation_section(plan: dict, surface_fit, truth) -> Section:
     if near.band is not None and truth is not None:
         sec.notes.append(_near_optimal_truth(near, C, truth, floor_missing))
     return sec
+
+
+def same_flops_as_truth(compute_model, truth) -> bool:
+    """Whether ``compute_model`` counts C as the truth does (C = k N D with the truth's k,
+    ``truth.flops_per_param_token``); True without a truth (nothing to compare)."""
+    if truth is None:
+        return True
+    k = compute_model.linear_k
+    return k is not None and bool(np.isclose(k, truth.flops_per_param_token))
 
 
 def _near_optimal_truth(near, C: float, truth, floor_missing: str) -> str:
@@ -608,8 +694,8 @@ def _design_sections(plan: dict, surface_fit, hp_fit, pct: str) -> list:
     hsec = Section("Next runs to narrow " + " and ".join(comps) + " (LR x batch sweeps)")
     h0 = hp_value_.iloc[0]
     hsec.notes.append(
-        "Candidates: a 5 x 3 LR x batch sweep (one unit, paid as a whole) at each of four new "
-        "cells around the target. Batch and widths as above. Value: training the target run at "
+        hp_candidates_sentence(plan.get("design_hp_table"), hp_batch)
+        + " Batch and widths as above. Value: training the target run at "
         f"the median (eta_opt, B_opt) now costs an expected {100 * h0.regret_now_relative:.2g}% "
         f"loss ({h0.regret_before:.2g}); the saving is converted into the extra tokens that "
         f"would buy it on the target run (dL/d ln D = {h0.slope_dL_dlnD:.3g})."
@@ -648,6 +734,24 @@ def _design_sections(plan: dict, surface_fit, hp_fit, pct: str) -> list:
         "bayeslaws.design.bounds before spending the compute."
     )
     return [sec, hsec]
+
+
+def hp_candidates_sentence(table: pd.DataFrame | None, batch: pd.DataFrame) -> str:
+    """'Candidates: ...' of the hyperparameter design, from its candidates (``table``, one row
+    per sweep: N params, D tokens, n_runs; None: only the ``batch`` picked is known): how many
+    runs a sweep has and at how many distinct (N, D) cells."""
+    known = table if table is not None and len(table) else batch
+    cells = known[["N", "D"]].drop_duplicates()
+    runs = sorted({int(n) for n in known["n_runs"]}) if "n_runs" in known else []
+    size = f"{runs[0]}-run " if len(runs) == 1 else ""
+    where = "; ".join(f"{n:.3g} params on {d:.3g} tokens" for n, d in cells.itertuples(index=False))
+    count = len(cells)
+    at = (
+        f"at each of {count} new cell{'s' if count != 1 else ''} around the target ({where})"
+        if known is table
+        else f"at new cells around the target (the picks: {where})"
+    )
+    return f"Candidates: a {size}LR x batch sweep (one unit, paid as a whole) {at}."
 
 
 def format_report(
