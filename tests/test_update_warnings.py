@@ -118,3 +118,18 @@ def test_the_refit_after_screening_in_an_update_warms_up_on_its_own(monkeypatch)
     assert calls == [(26, False), (26, True), (25, False)]
     assert "the refit of the other runs started cold" in updated.record.notes[-1]
     assert float(updated.draws(["sigma"])["sigma"].mean()) < 0.015  # a cold fit: 0.007
+
+
+def test_a_lone_implausible_new_run_is_named_beside_the_fitted_runs(warned_fit):
+    """One new run at 0.004 tokens per parameter: named by its combined label against the
+    whole table's median, with no whole-column 'median ... other units' message (the medians
+    of the new runs alone read that one run as the median and blamed the units)."""
+    from bayeslaws.inference.update import combined_runs
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        combined_runs(warned_fit, _runs([8e9], [0.004 * 8e9], seed=4))
+    found = [str(w.message) for w in caught if issubclass(w.category, PlausibilityWarning)]
+    assert len(found) == 1, found
+    assert "D/N of 1 run(s)" in found[0] and "at rows 30 (" in found[0], found
+    assert "median tokens per parameter" not in found[0]

@@ -44,9 +44,10 @@ import pandas as pd
 from numpyro.infer.initialization import init_to_value
 from numpyro.infer.util import initialize_model
 
-from ..runs import CANONICAL, RunTable, load_runs
+from ..runs import CANONICAL, PlausibilityWarning, RunTable, load_runs
 from ..runs.checks import is_real
 from ..runs.compute import same_compute_model
+from ..runs.table import check_plausible
 from . import memory, nuts, padding
 from .fit import Fit
 from .screening import as_screen
@@ -130,13 +131,18 @@ def combined_runs(fit: Fit, new_runs) -> tuple[RunTable, list]:
     frame.index = combined_labels(old.df.index, len(new), excluded_labels(fit))
     new_labels = frame.index[len(old.df) :]
     accepted = list(old.accepted_rows) + new_labels[new_accepted].tolist()
-    runs = load_runs(
-        frame.drop(columns=["C"]),
-        compute_model=fit.compute_model,
-        allow_missing_loss=True,
-        accepted_rows=list(old.df.index) + accepted,  # the fitted runs: checked at their load
-        **{c: c for c in ("N", "D") if c in frame},
-    )
+    given = [c for c in ("N", "D") if c in frame]
+    with warnings.catch_warnings():  # checked below: the new runs beside the fitted ones
+        warnings.simplefilter("ignore", PlausibilityWarning)
+        runs = load_runs(
+            frame.drop(columns=["C"]),
+            compute_model=fit.compute_model,
+            allow_missing_loss=True,
+            accepted_rows=list(old.df.index) + accepted,  # no duplicate warnings among them
+            **{c: c for c in given},
+        )
+    # the fitted runs were checked at their load: they count in the medians, never named
+    check_plausible(runs.df, given=given, accepted_rows=accepted, known_rows=list(old.df.index))
     df = runs.df.copy()
     df["C"] = frame["C"].to_numpy(float)  # as given (e.g. an isoFLOP budget column)
     return replace(runs, df=df, accepted_rows=tuple(accepted)), missing

@@ -1042,6 +1042,7 @@ def check_plausible(
     row_note: str | None = None,
     given: list | None = None,
     accepted_rows=None,
+    known_rows=None,
 ) -> list[str]:
     """Warn (:class:`PlausibilityWarning`) about implausible magnitudes of a canonical table:
     N (parameters), D (tokens), C (FLOPs) outside ``PLAUSIBLE`` and tokens per parameter outside
@@ -1052,18 +1053,29 @@ def check_plausible(
     rows for an integer index); ``given`` which of N, D, C were read rather than derived
     (default: all present), for the units hints. ``accepted_rows``: labels of rows vetted as
     real (:func:`load_runs`), never named; the whole-column checks (medians: units) read the
-    other rows, and the per-row checks compare those with the whole table's medians."""
+    other rows, and the per-row checks compare those with the whole table's medians.
+    ``known_rows``: labels of rows checked before (a fit's runs, beside new ones in
+    ``fit.update``): counted in every median like other rows but never named, and with them
+    the whole-column messages, said when those rows were loaded, are not repeated."""
     units = units or {}
     note = row_note or _row_note(df.index)
     given = [c for c in ("N", "D", "C") if c in df] if given is None else list(given)
     accepted = df.index.isin(list(accepted_rows or ()))
+    known = df.index.isin(list(known_rows or ()))
+    quiet = accepted | known  # rows never named
+    judged = not known.any()  # whole-column messages (else said at the known rows' load)
     checked = df.loc[~accepted]  # the rows whose columns are judged as a whole
     messages = []
+
+    def say_column(message: str) -> None:  # a whole-column message
+        if judged:
+            messages.append(message)
+
     if checked.empty:
         return messages
     names = QUANTITY
     low_columns = []  # N or D with a median too small: likely in larger units
-    flagged = accepted.copy()  # rows not to name for their D/N: accepted, or named for N or D
+    flagged = quiet.copy()  # rows not to name for their D/N: quiet, or named for N or D
     for column, (low, high) in PLAUSIBLE.items():
         if column not in df:
             continue
@@ -1077,16 +1089,16 @@ def check_plausible(
                 low_columns.append(column)
             else:
                 fix = f"it was derived from {' and '.join(given)}: check their units="
-            messages.append(
+            say_column(
                 f"column {column!r} ({names[column]}) has median {median:.3g}, below {low:g}: {fix}"
             )
         elif median > high:
-            messages.append(
+            say_column(
                 f"column {column!r} ({names[column]}) has median {median:.3g}, above {high:g}: "
                 f"is it in other units (or another quantity)? Check the column mapping and units="
             )
         elif column in given or column != "C":  # a derived C follows its N and D rows
-            found, rows = _implausible_rows(df, column, given, note, accepted)
+            found, rows = _implausible_rows(df, column, given, note, quiet)
             messages += found
             if column != "C":
                 flagged |= rows
@@ -1098,7 +1110,7 @@ def check_plausible(
             for column in [c for c in ("N", "D") if c in low_columns][:1]:
                 ratios = _tokens_per_param(checked, column, given)
                 fix = f"likely {_unit_hint(column, checked[column], ratios, short=True)}"
-            messages.append(
+            say_column(
                 f"the median tokens per parameter D/N is {ratio:.3g}, outside [{low:g}, "
                 f"{high:g}]: N or D is probably in other units ({fix})"
             )
@@ -1107,27 +1119,27 @@ def check_plausible(
     if "batch_size" in df:
         median = float(np.nanmedian(checked["batch_size"]))
         if median < BATCH_TOKENS_LOW:
-            messages.append(_batch_message(median))
+            say_column(_batch_message(median))
     if "loss" in df:
         loss = df["loss"].to_numpy(float)
         finite = np.isfinite(loss)
         if (finite & ~accepted).any():
             median = float(np.median(loss[finite & ~accepted]))
             if median > LOSS_MAX:
-                messages.append(
+                say_column(
                     f"column 'loss' has median {median:.3g}: losses in nats or bits per token "
                     f"rarely exceed {LOSS_MAX:g}; is it a perplexity? (pass its logarithm)"
                 )
             else:
                 if median > LOSS_HIGH:
-                    messages.append(
+                    say_column(
                         f"column 'loss' has median {median:.3g}, above {LOSS_HIGH:g} nats per "
                         "token: looks like a perplexity or a loss in bits? pass log(perplexity) "
                         "(or bits x ln 2), the loss in nats"
                     )
                 overall = float(np.median(loss[finite]))  # of every run: the rows' yardstick
                 far = finite & (loss > LOSS_OUTLIER_FACTOR * overall)
-                far &= ~diverged_flags(df) & ~accepted
+                far &= ~diverged_flags(df) & ~quiet
                 if far.any():
                     messages.append(
                         f"{int(far.sum())} run(s) have a loss above {LOSS_OUTLIER_FACTOR:g}x the "
