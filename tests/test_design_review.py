@@ -102,6 +102,13 @@ def test_the_candidates_group_column_is_the_group_they_are_valued_as(grouped_fit
         design.next_runs(grouped_fit, cands.assign(group="B"), target, group="A", k=1, **opts)
     with pytest.raises(ValueError, match=r"cands\['group'\] holds several groups \['A', 'B'\]"):
         design.rank_candidates(grouped_fit, cands.assign(group=["A", "B", "A"]), target, **opts)
+    # a label the fit has not seen: a new group (as group=None), not an error
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        unseen = design.rank_candidates(grouped_fit, cands.assign(group="new"), target, **opts)
+    np.testing.assert_array_equal(
+        unseen.sort_values("unit")["info"], as_new.sort_values("unit")["info"]
+    )
     # a fit without groups: values do not depend on a group; the column labels runs only
     ranked = design.rank_candidates(simulated_fit, cands.assign(group=["a", "b", "a"]), **opts)
     assert len(ranked) == 3

@@ -290,7 +290,8 @@ def fit_groups(fit) -> list:
 
 def candidate_group(fit, df: pd.DataFrame, group):
     """The group the candidates are valued as: ``group``, or with ``group=None`` the one label
-    of their ``group`` column. For a grouped fit the column must hold one label, equal to
+    of their ``group`` column (a new group, None, when the fit has no such group: e.g. the
+    candidates of a new data set). For a grouped fit the column must hold one label, equal to
     ``group`` when both are given (ValueError naming them otherwise: the values would be
     another group's than the guardrails count). For a fit without groups the values do not
     depend on a group, and the column only labels the runs for the guardrails."""
@@ -308,6 +309,8 @@ def candidate_group(fit, df: pd.DataFrame, group):
             f"valued as group {str(group)!r} while the guardrails count them as {labels[0]!r}; "
             "make them agree (or leave group=None to use the column's)"
         )
+    if group is None and labels[0] not in fit_groups(fit):
+        return None  # a label the fit has not seen: a new group, as group=None is
     return labels[0] if group is None else group
 
 
