@@ -9,7 +9,11 @@ Checks (through the law's contract only):
   priors alone and NUTS mixes badly;
 * distinct model sizes and token counts (for laws whose runs vary N and D): an exponent, its
   amplitude and a shared floor need at least ``MIN_LEVELS`` distinct values of each; with two,
-  the exponent rests on two points and the floor is not separable from the amplitude;
+  the exponent rests on two points and the floor is not separable from the amplitude. A law
+  whose N and D enter only through optima laws linear in ln N and ln D, with no floor (the
+  hyperparameter laws with a free loss level per cell), has its exponents identified by two
+  values (a line through two points): it gets a caveat (warned, not returned as a problem:
+  it is no cause of sampler trouble), since the straight line cannot be checked;
 * runs off one line in (ln N, ln D): runs at one tokens-per-parameter ratio (D = 20 N), or all
   at one compute budget, move N and D together, so the exponents in N and in D cannot be told
   apart; flagged when the design's spread across its main direction is below
@@ -56,24 +60,82 @@ def check(law, prepared, likelihood: str, warn: bool = True) -> list[str]:
             "model sizes and token counts), fit a law with fewer parameters, or fix parameters "
             "with tight priors (priors={...})"
         )
-    for column in ("N", "D"):
-        if column not in law.run_columns or column not in df:
-            continue
-        levels = int(df[column].nunique())
-        if 1 < levels < MIN_LEVELS:
-            values = ", ".join(f"{v:.3g}" for v in sorted(df[column].unique()))
-            problems.append(
-                f"only {levels} distinct {WHAT[column]} ({column} = {values}): the law's "
-                f"exponent in {column} rests on {levels} points and is not separable from its "
-                f"amplitude and floor; add runs at a third {column} (e.g. "
-                f"{_suggest(df[column]):.3g}) before trusting the exponent"
-            )
+    noted = caveats(law, prepared)  # warned, but no cause of trouble: not returned
+    if not noted:
+        problems += few_levels(law, df)
     if all(c in law.run_columns and c in df for c in ("N", "D")) and not problems:
         problems += _one_line(df["N"].to_numpy(float), df["D"].to_numpy(float))
     if warn:
-        for problem in problems:
+        for problem in problems + noted:
             warnings.warn(problem, IdentifiabilityWarning, stacklevel=4)
     return problems
+
+
+def caveats(law, prepared) -> list[str]:
+    """Limits of the design that leave the law identified (so no cause of sampler trouble,
+    and not returned by :func:`check`, which warns them): two distinct N or D values for a
+    law linear in their logs (:func:`_linear_in_logs`). Plain language, for the fit's notes."""
+    return few_levels(law, prepared.runs.df) if _linear_in_logs(law) else []
+
+
+def few_levels(law, df) -> list[str]:
+    """Messages (:func:`_few_levels`) for N and D (of the run table ``df``) that the law's runs
+    vary but that hold only 2 to ``MIN_LEVELS - 1`` distinct values."""
+    return [
+        _few_levels(law, column, df[column])
+        for column in ("N", "D")
+        if column in law.run_columns
+        and column in df
+        and 1 < int(df[column].nunique()) < MIN_LEVELS
+    ]
+
+
+def has_floor(law) -> bool:
+    """Whether the law's loss has a floor (an irreducible term) besides its power laws: a
+    declared ``floor`` (loss surfaces, the joint sweep law), an isoFLOP law's ``loss_floor``,
+    or a hyperparameter law whose levels are tied to a Chinchilla surface
+    (``loss_level="surface"``)."""
+    return bool(
+        getattr(law, "floor", None)
+        or getattr(law, "loss_floor", False)
+        or getattr(law, "loss_level", None) == "surface"
+    )
+
+
+def _linear_in_logs(law) -> bool:
+    """Whether N and D enter the law only through optima laws linear in ln N and ln D (the
+    hyperparameter laws: their runs carry lr and batch_size) with no floor: two distinct values
+    then identify each exponent (a line through two points)."""
+    return {"lr", "batch_size"} <= set(law.run_columns) and not has_floor(law)
+
+
+def _few_levels(law, column: str, values) -> str:
+    """The message for runs at only two distinct values of ``column`` (N or D), worded by what
+    the law has: for a law linear in the logs (:func:`_linear_in_logs`) the exponent is
+    identified but rests on two points; with a floor it is not separable from its amplitude
+    and floor; otherwise two points are too few to test the law's form."""
+    levels = np.sort(np.unique(np.asarray(values, float)))
+    shown = ", ".join(f"{v:.3g}" for v in levels)
+    head = f"only {levels.size} distinct {WHAT[column]} ({column} = {shown}): "
+    advice = f"add runs at a third {column} (e.g. {_suggest(levels):.3g})"
+    if _linear_in_logs(law):
+        return (
+            head + f"the law's exponents in {column} (of the optimal learning rate and batch "
+            f"size, linear in ln {column}) are identified but rest on {levels.size} points: "
+            f"whether the optima are straight in ln {column} cannot be checked, so predictions "
+            f"beyond these {WHAT[column]} assume it; {advice} before extrapolating in {column}"
+        )
+    if has_floor(law):
+        what = " and is not separable from its amplitude and floor"
+    else:
+        what = (
+            f", too few to test the law's form in {column} (the exponent may trade off "
+            f"against the law's other terms in {column})"
+        )
+    return (
+        head + f"the law's exponent in {column} rests on {levels.size} points{what}; "
+        f"{advice} before trusting the exponent"
+    )
 
 
 def spread_ratio(N, D) -> float:

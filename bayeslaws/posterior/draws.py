@@ -14,6 +14,7 @@ import pandas as pd
 
 from ..runs import PlausibilityWarning, complete_compute
 from ..runs.checks import is_integer
+from ..runs.table import BATCH_TOKENS_LOW
 from .extrapolation import DEFAULT_METHOD
 from .model import ModelView
 
@@ -107,12 +108,15 @@ def check_range(
 ) -> list[str]:
     """Warn (:class:`~bayeslaws.runs.PlausibilityWarning`) about query values more than
     ``FAR_BELOW_DECADES`` below or ``FAR_ABOVE_DECADES`` above the fit's range (for lr and
-    batch size, ``FAR_DECADES``): most likely a value in other units (e.g. N in billions).
+    batch size, ``FAR_DECADES``): most likely a value in other units (e.g. N in billions); and
+    about a batch size below ``BATCH_TOKENS_LOW`` tokens (:func:`batch_in_sequences`).
     ``positions``: name the query rows (False where the rows are internal, e.g. a figure's
     grid). Returns the messages."""
-    messages = []
-    for column, (low, high) in (fit.record.ranges or {}).items():
-        if column not in query:
+    ranges = fit.record.ranges or {}
+    batch = batch_in_sequences(query, ranges.get("batch_size"), positions)
+    messages = [batch] if batch else []
+    for column, (low, high) in ranges.items():
+        if column not in query or (column == "batch_size" and batch):
             continue
         values = np.asarray(query[column], float)
         below = np.log10(low / values)
@@ -131,6 +135,27 @@ def check_range(
     for message in messages:
         warnings.warn(message, PlausibilityWarning, stacklevel=stacklevel)
     return messages
+
+
+def batch_in_sequences(query: pd.DataFrame, fitted_range=None, positions: bool = True) -> str:
+    """The warning for query batch sizes below ``BATCH_TOKENS_LOW`` tokens (likely a batch in
+    sequences, as the run-table loader warns for a column), or "" when there are none. Silent
+    when the fit's own batch range (``fitted_range``: (low, high), tokens) starts below it:
+    the fit's runs were in those units (the loader warned then) and the query matches them."""
+    if "batch_size" not in query or (fitted_range and fitted_range[0] < BATCH_TOKENS_LOW):
+        return ""
+    values = np.asarray(query["batch_size"], float)
+    low = values < BATCH_TOKENS_LOW
+    if not low.any():
+        return ""
+    i = int(np.flatnonzero(low)[0])
+    where = f" (positions {np.flatnonzero(low).tolist()[:10]})" if positions else ""
+    return (
+        f"batch_size = {values[i]:.3g}{where} is below {BATCH_TOKENS_LOW:g} tokens: batch_size "
+        "is in tokens, and this looks like a batch in sequences; pass tokens = sequences x "
+        f"sequence length (e.g. {values[i]:.3g} sequences of 2048 tokens: batch_size = "
+        f"{values[i] * 2048:.0f})"
+    )
 
 
 def quantity_draws(

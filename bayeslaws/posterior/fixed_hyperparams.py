@@ -30,6 +30,9 @@ LOWER = np.array([-10.0, -20.0, -20.0, 0.01, 0.01])
 UPPER = np.array([10.0, 10.0, 10.0, 2.0, 2.0])
 N_GRID = np.logspace(5, 14, 2001)  # parameters: where N_opt is searched (1e5 .. 1e14)
 MIN_DISTINCT = 3  # distinct N (and D) values the refit's power-law terms need besides E
+# share of draws whose refitted N_opt hit the search's edge above which the interval is cut off
+# too much to settle anything (as design.targets.EDGE_SHARE for N_opt targets)
+EDGE_SHARE = 0.05
 
 
 def chinchilla_refit(N, D, loss, start=START) -> np.ndarray:
@@ -115,6 +118,28 @@ def _single_value(name: str, value, what: str = "value (the one setting every ce
     return np.asarray(value).reshape(-1)[0].item()
 
 
+def _verdict(median: float, lower: float, upper: float, ci: float, at_boundary: float) -> str:
+    """The sentence on the relative size change (median, ``ci`` interval [lower, upper]):
+    settled when the interval excludes 0 and at most ``EDGE_SHARE`` of the draws'
+    refitted N_opt hit the edge of :data:`N_GRID` (``at_boundary``, a share); otherwise not,
+    saying why."""
+    interval = f"{ci:.0%} interval [{lower:+.0%}, {upper:+.0%}]"
+    if at_boundary > EDGE_SHARE:
+        return (
+            f"not settled: in {at_boundary:.0%} of the draws a refitted N_opt hit the edge of "
+            f"the searched sizes [{N_GRID[0]:.0e}, {N_GRID[-1]:.0e}] params, so the size change "
+            f"({median:+.0%}, {interval}) is cut off there rather than set by the data (a "
+            "budget far from the cells, or cells that barely constrain the refit)"
+        )
+    if lower > 0 or upper < 0:
+        direction = "larger" if median > 0 else "smaller"
+        return (
+            f"settled: with the hyperparameters fixed the compute-optimal model is {direction} "
+            f"({median:+.0%}, {interval})"
+        )
+    return f"not settled: the {interval} includes 0"
+
+
 def fixed_vs_optimal(
     fit,
     C: float,
@@ -141,8 +166,9 @@ def fixed_vs_optimal(
 
     Returns one row: C, lr, batch_size, ``n_opt_optimal`` and ``n_opt_fixed`` (medians, params),
     ``size_change`` median / lower / upper (N_opt(fixed) / N_opt(optimal) - 1), ``settled``
-    (the interval excludes 0) and ``verdict`` (a sentence saying so), ``at_boundary`` (share
-    of draws whose refitted N_opt hit the edge of the searched sizes; warned when > 0), ``ci``,
+    (the interval excludes 0 and at most ``EDGE_SHARE`` of the draws hit the searched sizes'
+    edge) and ``verdict`` (a sentence saying so, or why not), ``at_boundary`` (share of draws
+    whose refitted N_opt hit the edge of the searched sizes; warned when > 0), ``ci``,
     ``n_draws``.
     """
     ci = check_ci(ci)
@@ -201,14 +227,9 @@ def fixed_vs_optimal(
         )
     change = n_fixed / n_optimal - 1
     lower, median, upper = np.quantile(change, [(1 - ci) / 2, 0.5, (1 + ci) / 2])
-    settled = bool(lower > 0 or upper < 0)
-    direction = "larger" if median > 0 else "smaller"
-    verdict = (
-        f"settled: with the hyperparameters fixed the compute-optimal model is {direction} "
-        f"({median:+.0%}, {ci:.0%} interval [{lower:+.0%}, {upper:+.0%}])"
-        if settled
-        else f"not settled: the {ci:.0%} interval [{lower:+.0%}, {upper:+.0%}] includes 0"
-    )
+    at_boundary = float(edge.mean())
+    settled = bool(lower > 0 or upper < 0) and at_boundary <= EDGE_SHARE
+    verdict = _verdict(median, lower, upper, ci, at_boundary)
     return pd.DataFrame(
         [
             {
@@ -221,7 +242,7 @@ def fixed_vs_optimal(
                 "size_change_lower": lower,
                 "size_change_upper": upper,
                 "settled": settled,
-                "at_boundary": float(edge.mean()),
+                "at_boundary": at_boundary,
                 "verdict": verdict,
                 "ci": ci,
                 "n_draws": len(rows),
