@@ -487,7 +487,8 @@ def _fit_once(runs, law_obj, likelihood, priors_used, settings, label, warn, rul
         screening = screen_runs(law_obj, prepared, predicted, rule)
     fitted = prepared.runs
     compute_model = fitted.compute_model
-    notes = list(prepared.notes) + [f"identifiability: {c}" for c in cause]
+    limits = cause + identifiability.caveats(law_obj, prepared)  # caveats: warned, not causes
+    notes = list(prepared.notes) + [f"identifiability: {c}" for c in limits]
     record = FitRecord(
         law=law_ref(law_obj),
         law_options=law_obj.options,
