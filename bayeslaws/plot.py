@@ -554,8 +554,9 @@ def n_opt(
     """Compute-optimal model size N_opt(C) with its credible bands (log-log), the fitted range
     of C shaded, and published laws overlaid: ``paper_laws={"label": (k, a)}`` for
     N_opt = k C^a (N params, C FLOPs). ``budgets``: budgets to mark with their interval.
-    ``C_range`` defaults to the fitted range extended two decades upward. ``group``: a grouped
-    fit's fitted group; None: a new group."""
+    ``C_range`` defaults to the fitted range extended two decades upward, and far enough to
+    hold every budget in ``budgets``. ``group``: a grouped fit's fitted group; None: a new
+    group."""
     _check_fit(fit)
     levels = _ci_levels(ci)
     if paper_laws is not None and not (
@@ -570,7 +571,8 @@ def n_opt(
     if C_range is None:
         if fitted is None:
             raise ValueError("C_range is required for this fit (it records no range of C)")
-        C_range = (fitted[0], fitted[1] * 100)
+        marked = np.asarray(budgets if budgets is not None else [], float).ravel()
+        C_range = (min(fitted[0], *marked), max(fitted[1] * 100, *marked))
     grid = np.geomspace(C_range[0], C_range[1], n_points)
     fig, axes = _figure((7.5, 5))
     ax = axes[0, 0]

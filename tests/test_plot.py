@@ -179,6 +179,17 @@ def test_n_opt_with_paper_laws(surface_fit, tmp_path):
     _render(fig, tmp_path, "nopt")
 
 
+def test_n_opt_default_range_holds_the_budgets_marked(surface_fit):
+    """A budget beyond the fitted range + 2 decades widens the default range (the bands ended
+    short of the budget marked and the marker floated alone)."""
+    far = surface_fit.record.ranges["C"][1] * 1e4
+    fig = plot.n_opt(surface_fit, budgets=[far], n_points=5)
+    from matplotlib.collections import PolyCollection
+
+    bands = [c for c in fig.axes[0].collections if isinstance(c, PolyCollection)]
+    assert bands and all(b.get_paths()[0].vertices[:, 0].max() >= far * (1 - 1e-9) for b in bands)
+
+
 def test_design_ranking(tmp_path):
     plan = pd.DataFrame(
         {

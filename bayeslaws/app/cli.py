@@ -627,7 +627,7 @@ def cmd_design(args) -> int:
               "group": args.group}  # fmt: skip
     plan = design.next_runs(fit, cands, target, k=args.k, **common)
     _say_new_group(fit, args.group)
-    model = design.discrepancy.design_method(args.model)
+    model = design.discrepancy.design_method(args.model, fit)
     print(f"the batch (picked together, each given the earlier picks; widths cumulative; "
           f"predictions under the extrapolation {model!r}):")
     print(_table(plan))

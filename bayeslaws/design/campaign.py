@@ -195,7 +195,7 @@ class Campaign:
         ci = float(self.options.get("ci", 0.9) if ci is None else ci)
         if not 0 < ci < 1:
             raise ValueError(f"ci must be in (0, 1), got {ci}")
-        method = design_method(self.options.get("model"))
+        method = design_method(self.options.get("model"), self.fit)
         draws, labels, _ = target_draws(
             self.fit, self.target, int(self.options.get("seed") or 0), method
         )

@@ -52,13 +52,17 @@ from ..runs.compute import same_compute_model
 AXIS_COLUMNS = ("N", "N", "D", "D", "C")  # the column each drift axis measures
 
 
-def design_method(model: str | None) -> str:
+def design_method(model: str | None, fit=None) -> str:
     """The extrapolation method of the design's draws: ``model`` if given; by default the
     package default when it models the discrepancy of the true loss surface (``"model"``,
     ``"drift"``), else ``"drift"`` (a default that widens only new-run intervals, such as
-    ``"gp"``, would leave the design blind to the distance to the target)."""
+    ``"gp"``, would leave the design blind to the distance to the target); ``"none"`` by
+    default for a ``fit`` whose law is not widened (its new points carry their own scatter:
+    every method gives the same draws there)."""
     if model is not None:
         return check_method(model)
+    if fit is not None and not fit.law.widened:
+        return "none"
     return DEFAULT_METHOD if DEFAULT_METHOD in FULL_MODELS else "drift"
 
 

@@ -326,7 +326,7 @@ def setup(
     seen = discrepancy.in_fit_flops(fit, df, candidates_model(fit, df))  # C as the fit counts
     labels, row_unit = unit_codes(df)
     target = AllParameters() if target is None else target
-    method = discrepancy.design_method(model)
+    method = discrepancy.design_method(model, fit)
     tdraws, tlabels, tpoints = target_draws(fit, target, seed, method)
     mv = discrepancy.view(fit, method, seed)
     rng = discrepancy.observation_rng(mv, seed, group)  # a new group: the target's

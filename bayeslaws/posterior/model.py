@@ -37,7 +37,7 @@ import numpy as np
 from ..laws import law_ref
 from ..laws.contract import KINDS, resolve_group
 from ..laws.optimum import search_range as search_bounds
-from .extrapolation import check_method, drift, forms, gp, gp_unavailable, widen
+from .extrapolation import DEFAULT_METHOD, check_method, drift, forms, gp, gp_unavailable, widen
 
 FULL_MODELS = {"model": True, "drift": False}  # method -> averages the forms?
 LINE_GRID = 2048  # points per isoFLOP line on which the GP mean is tabulated (then interpolated)
@@ -65,6 +65,8 @@ class ModelView:
         check_method(method)
         self.fit, self.method, self.seed = fit, method, int(seed)
         self.S = fit.posterior().n_draws
+        if method not in ("none", DEFAULT_METHOD) and not fit.law.widened:
+            self._not_widened()
         full = method in FULL_MODELS and fit.law.widened
         self.full = full
         self.parts = self._parts(average=full and FULL_MODELS[method])
@@ -116,6 +118,19 @@ class ModelView:
             law, post = forms.form_posterior(other, picks)
             parts.append(Part(law, post, rows, forms.form_gp(fit, name)))
         return parts
+
+    def _not_widened(self) -> None:
+        """Warn once per fit (recorded in ``fit.cache["unavailable"]``) that the law takes no
+        extrapolation method: its draws are those of ``"none"``."""
+        law = self.fit.law
+        if "widening" not in (self.fit.cache.get("unavailable") or {}):
+            warnings.warn(
+                f"extrapolation {self.method!r}: law {law.name!r} is not widened (its new points "
+                "carry their own fitted scatter, e.g. new cells or budgets, and their noise): "
+                "every method gives the same draws as 'none' for it",
+                stacklevel=5,
+            )
+        _note(self.fit, "widening", f"law {law.name!r} is not widened")
 
     def _no_forms(self, reason: str) -> None:
         """Warn once per fit (recorded in ``fit.cache["unavailable"]``) that the forms cannot be
