@@ -18,9 +18,10 @@ keyed on everything that shapes it except the values (:func:`program_key`): the 
 options, priors, likelihood, the model's static arguments, the sampler settings, the shapes
 and dtypes of the inputs, the collected fields, the library versions, the JAX configuration
 and a digest of the source of bayeslaws and of the modules defining the law's class and its
-bases. A law whose source cannot be read (defined in a notebook cell) is never exported. Other
-modules a law's code reads (a helper's constant) are not in the key: after editing one, clear
-the cache folder or set ``BAYESLAWS_COMPILATION_CACHE=off``.
+bases. A law whose source cannot be read (defined in a notebook cell), or whose class or
+instance state holds an object with no description that is the same in every process, is never
+exported. Other modules a law's code reads (a helper's constant) are not in the key: after
+editing one, clear the cache folder or set ``BAYESLAWS_COMPILATION_CACHE=off``.
 
 Only a cold run is served from disk (no warm-up state, no initial values: ``fit.update`` and
 progress bars trace as before). Anything unexpected -- ``flatbuffers`` missing (JAX needs it to
@@ -48,6 +49,8 @@ from pathlib import Path
 import jax
 import jax.numpy as jnp
 import numpy as np
+
+from ..laws.contract import law_key, law_key_is_portable
 
 FORMAT = 1  # bump when the files' layout changes
 SUFFIX = ".jaxexport"
@@ -98,14 +101,17 @@ def _versions() -> tuple:
 
 def program_key(law, model_key: tuple) -> str | None:
     """The file stem of a law's programs: a sha256 of ``model_key`` (law, priors, likelihood,
-    static arguments, data shapes, sampler settings: the in-memory kernel cache's key), the
-    source digests, versions and JAX configuration; None when the law's source is unreadable
-    (then nothing is exported)."""
+    static arguments, data shapes, sampler settings: the in-memory kernel cache's key, whose
+    law part covers the law's class attributes and instance state), the source digests,
+    versions and JAX configuration; None when the law's source is unreadable or its state has
+    no description that is the same in every process (``law_key_is_portable``): then nothing
+    is exported, and another process never loads a program of other state."""
     law_source = law_source_digest(law)
-    if law_source is None:
+    if law_source is None or not law_key_is_portable(law):
         return None
     parts = (
         FORMAT,
+        law_key(law),  # its instance state too, whatever key the caller built
         repr(model_key),
         _package_digest(),
         law_source,

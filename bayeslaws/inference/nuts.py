@@ -23,7 +23,7 @@ from numpyro.infer import MCMC, NUTS, Predictive
 
 from .. import __version__
 from ..laws import law_ref, resolve_law
-from ..laws.contract import model_key
+from ..laws.contract import instance_state, model_key, unrecorded_attributes
 from ..laws.likelihoods import check_family
 from ..laws.priors import priors_to_spec
 from ..runs import CANONICAL, RunTable, RunTableError, as_run_table
@@ -157,6 +157,47 @@ def prior_predictive(law, static: dict, data: dict, n_draws: int, rng_key) -> di
     return store.call(jax.jit(draw), (rng_key, data))
 
 
+def check_law_rebuilds(law_obj) -> None:
+    """Refuse (ValueError naming the attributes) a law object whose instance state its options
+    do not capture: a fit records the law by reference and options, and ``Fit.law`` (every
+    prediction, a saved fit) rebuilds it from them, so that state would be silently lost. The
+    law is rebuilt as ``Fit.law`` does (or, when its reference cannot be imported here, as
+    ``type(law)(**options)``); a law that cannot be rebuilt at all is left to ``Fit.law`` to
+    report."""
+    try:
+        rebuilt = resolve_law(law_ref(law_obj), law_obj.options)
+    except Exception:  # not importable by reference (a class defined in a function, ...)
+        try:
+            rebuilt = type(law_obj)(**law_obj.options)
+        except Exception:
+            return
+    if type(rebuilt) is not type(law_obj):
+        return  # another class under that reference: the loaded fit's law-code check says so
+    names = unrecorded_attributes(law_obj, rebuilt)
+    if not names:
+        return
+    mine, theirs = instance_state(law_obj), instance_state(rebuilt)
+
+    def shown(state: dict) -> str:
+        return ", ".join(f"{n}={_short_repr(state[n]) if n in state else '(unset)'}" for n in names)
+
+    raise ValueError(
+        f"law {law_obj.name!r} ({type(law_obj).__qualname__}) holds state that its options do "
+        f"not record: attribute(s) {names} ({shown(mine)} here, {shown(theirs)} in the law "
+        f"rebuilt from its options {law_obj.options}). A fit records its law as "
+        f"{law_ref(law_obj)!r} with its options and rebuilds it from them (fit.law, predictions, "
+        "saved fits), so this state would be lost. Declare each as an option: accept it as a "
+        "keyword argument of __init__ and return it from the law's `options` property "
+        "(JSON-ready values), so that `configure` (type(law)(**options)) rebuilds it; or make "
+        "it a class attribute of a subclass"
+    )
+
+
+def _short_repr(value, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def _positive_int(name: str, value, minimum: int = 1) -> int:
     if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
@@ -251,6 +292,7 @@ def fit(
     if law_options is not None and not isinstance(law_options, dict):
         raise TypeError(f"law_options must be a dict, got {type(law_options).__name__}")
     law_obj = resolve_law(law_obj, {**(law_options or {}), **options})
+    check_law_rebuilds(law_obj)
     if likelihood is not None and not isinstance(likelihood, str):
         raise TypeError(f"likelihood must be a string, got {type(likelihood).__name__}")
     likelihood = law_obj.default_likelihood if likelihood is None else likelihood

@@ -21,11 +21,15 @@ Conventions shared by all laws:
 from __future__ import annotations
 
 import abc
+import enum
 import functools
 import hashlib
+import itertools
 import json
+import secrets
+import types
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import Field, dataclass, field, fields, is_dataclass
 from typing import ClassVar
 
 import jax
@@ -286,6 +290,12 @@ class Law(abc.ABC):
         observations lie along the last axis, so that inference may pad a table to a size
         bucket and mask the padded runs out (fits of different run counts then share one
         compiled sampler; :mod:`bayeslaws.inference.padding`).
+    recorded_elsewhere : instance attributes that are not options and that a fit need not
+        rebuild, since its record carries their effect (``reference_scales``, set by
+        :meth:`with_reference_scales`: the fit records the scales it centred on). Every other
+        instance attribute must be the one the law rebuilt from its options has (``bl.fit``
+        refuses a law whose state its options do not capture: a saved fit, and ``Fit.law``,
+        rebuild the law from its reference and :attr:`options` alone).
     """
 
     name: ClassVar[str] = ""
@@ -302,11 +312,14 @@ class Law(abc.ABC):
     default_target_accept: ClassVar[float] = 0.8
     widened: ClassVar[bool] = False
     pads_runs: ClassVar[bool] = False
+    recorded_elsewhere: ClassVar[tuple] = ("reference_scales",)
 
     # ---- options ---------------------------------------------------------------------------
     @property
     def options(self) -> dict:
-        """The law's configuration (JSON-ready); empty for a law without options."""
+        """The law's configuration (JSON-ready); empty for a law without options. Every value
+        that ``__init__`` takes belongs here, by its keyword: a fit records the options and
+        rebuilds the law from them (``configure``: ``type(law)(**options)``)."""
         return {}
 
     def configure(self, **options) -> Law:
@@ -484,41 +497,218 @@ def _json(value) -> str:
 
 
 def law_key(law: Law) -> str:
-    """A string that identifies a law, its code and its options (cache keys): a class
-    redefined in the same process (an edited notebook cell) is a new law, not the old one's
-    compiled model."""
+    """A string that identifies a law, its code, its options and the rest of its instance state
+    (cache keys of compiled kernels and traced programs): a class redefined in the same process
+    (an edited notebook cell) is a new law, not the old one's compiled model, and so is an edit
+    of a class attribute (a dict, a list, an array), a method's default or a closure's value.
+    State that has no stable description (an object of an unknown type) gives a key used once,
+    never the key of another law's kernel (:func:`law_key_is_portable` is then False)."""
     cls = type(law)
-    return f"{cls.__module__}:{cls.__qualname__}:{code_digest(cls)}:{_json(law.options)}"
+    state = _fingerprint(instance_state(law), _unique_token, [], (id(law),))
+    return (
+        f"{cls.__module__}:{cls.__qualname__}:{code_digest(cls)}:{_json(law.options)}:"
+        f"{hashlib.sha256(state.encode()).hexdigest()[:16]}"
+    )
 
 
-@functools.cache
+def law_key_is_portable(law: Law) -> bool:
+    """Whether :func:`law_key` describes ``law`` the same way in every process: False when its
+    class attributes, methods' defaults and closures or instance attributes hold an object of
+    a type with no stable description (then no traced program of it is saved to disk)."""
+    unknown: list = []
+    _code_fingerprint(type(law), unknown)
+    _fingerprint(instance_state(law), _unique_token, unknown, (id(law),))
+    return not unknown
+
+
+def instance_state(law: Law) -> dict:
+    """The law object's own attributes (``vars`` and slots), name -> value."""
+    state = dict(getattr(law, "__dict__", {}))
+    for klass in type(law).__mro__:
+        slots = vars(klass).get("__slots__", ())
+        for name in (slots,) if isinstance(slots, str) else slots:
+            if name not in ("__dict__", "__weakref__") and hasattr(law, name):
+                state[name] = getattr(law, name)
+    return state
+
+
+def unrecorded_attributes(law: Law, rebuilt: Law) -> list[str]:
+    """Instance attributes of ``law`` that ``rebuilt`` (the law rebuilt from its reference and
+    options, as a fit's ``Fit.law`` is) does not have with the same value: sorted names, those
+    the class declares in ``recorded_elsewhere`` left out. Values of a type with no stable
+    description are compared by type only (they cannot be told apart)."""
+    mine, theirs = instance_state(law), instance_state(rebuilt)
+
+    def text(value, owner) -> str:
+        return _fingerprint(value, _type_token, [], (id(owner),))
+
+    return sorted(
+        name
+        for name in (set(mine) | set(theirs)) - set(type(law).recorded_elsewhere)
+        if name not in mine
+        or name not in theirs
+        or text(mine[name], law) != text(theirs[name], rebuilt)
+    )
+
+
 def code_digest(cls: type) -> str:
     """sha256 of the code of ``cls`` and its bases (methods' bytecode, constants and names,
-    nested functions too, and plain class attributes), short. Module globals the code reads
-    (a constant in another module) are not covered."""
+    nested functions too, their defaults, keyword defaults and closures' values, and the class
+    attributes: numbers, strings, containers of them, arrays, ...), short. Module globals the
+    code reads (a constant in another module) are not covered. Computed at every call (a class
+    attribute changed in place changes it); a value with no stable description makes it unique
+    to this call."""
+    return _code_fingerprint(cls, [])
+
+
+# class attributes that Python's machinery sets (no part of a law's code or data)
+_MACHINERY = frozenset({"__dict__", "__weakref__", "_abc_impl"})
+_SLOTS = types.MemberDescriptorType | types.GetSetDescriptorType  # instance state: not code
+_PROCESS = secrets.token_hex(8)  # this process's token (a value unique to it)
+_CALLS = itertools.count()
+_MAX_DEPTH = 64
+_DATACLASS_MARKERS = ("_MISSING_TYPE", "_HAS_DEFAULT_FACTORY_CLASS", "_KW_ONLY_TYPE")
+
+
+def _code_fingerprint(cls: type, unknown: list) -> str:
+    """:func:`code_digest`; the types with no stable description are appended to ``unknown``."""
     digest = hashlib.sha256()
     for klass in cls.__mro__:
         if klass is object or klass is abc.ABC:
             continue
         digest.update(f"{klass.__module__}.{klass.__qualname__}".encode())
         for name in sorted(vars(klass)):
-            digest.update(name.encode() + _attribute_bytes(vars(klass)[name]))
+            value = vars(klass)[name]
+            if name in _MACHINERY or isinstance(value, _SLOTS):
+                continue
+            digest.update(name.encode() + _fingerprint(value, _unique_token, unknown).encode())
     return digest.hexdigest()[:16]
 
 
-def _attribute_bytes(value) -> bytes:
-    """A class attribute's code (functions, properties, static and class methods) or, for
-    plain data (numbers, strings, tuples of them), its repr; b"" for anything else."""
+def _unique_token(value) -> str:
+    """A description of a value with no stable one: unique to this process and call (never
+    the key of another law's compiled model, in this process or another)."""
+    return f"<{type(value).__qualname__} {_PROCESS}:{next(_CALLS)}>"
+
+
+def _type_token(value) -> str:
+    """A description of a value with no stable one by its type alone (comparisons)."""
+    return f"<{type(value).__qualname__}>"
+
+
+def _fingerprint(value, other, unknown: list, seen: tuple = ()) -> str:
+    """A text describing ``value`` the same way in every process: numbers and strings by repr,
+    containers by their items (sets sorted), arrays by dtype, shape and bytes, functions by
+    code, defaults, keyword defaults, closures and ``__wrapped__``, a law by its class, code and
+    state. Anything else is ``other(value)`` and its type name is appended to ``unknown``."""
+    if value is None or isinstance(value, bool | int | float | complex | str | bytes):
+        return f"{type(value).__name__}:{value!r}"
+    if isinstance(value, np.generic):
+        return f"{type(value).__name__}:{value.item()!r}"
+    if id(value) in seen or len(seen) > _MAX_DEPTH:
+        if id(value) in seen:
+            return "<cycle>"
+        unknown.append(type(value).__qualname__)
+        return other(value)
+    seen = (*seen, id(value))
+
+    def text(v) -> str:
+        return _fingerprint(v, other, unknown, seen)
+
+    kind = type(value).__qualname__
+    if isinstance(value, tuple | list):
+        return f"{kind}[" + ", ".join(text(v) for v in value) + "]"
+    if isinstance(value, set | frozenset):
+        return f"{kind}{{" + ", ".join(sorted(text(v) for v in value)) + "}"
+    if isinstance(value, Mapping):  # insertion order kept: the same in every process
+        return f"{kind}{{" + ", ".join(f"{text(k)}: {text(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, np.ndarray | jax.Array):
+        return _array_fingerprint(np.asarray(value), text)
+    if isinstance(value, type):
+        return f"type:{value.__module__}.{value.__qualname__}"
     if isinstance(value, staticmethod | classmethod):
-        value = value.__func__
+        return f"{kind}({text(value.__func__)})"
     if isinstance(value, property):
-        return b"".join(_attribute_bytes(f) for f in (value.fget, value.fset) if f is not None)
-    code = getattr(value, "__code__", None)
-    if code is not None:
-        return _code_bytes(code) + repr(getattr(value, "__defaults__", None)).encode()
-    if isinstance(value, int | float | str | bool | tuple | frozenset) or value is None:
-        return _stable_repr(value).encode()
-    return b""
+        return f"property({text(value.fget)}, {text(value.fset)}, {text(value.fdel)})"
+    if isinstance(value, functools.partial):
+        return f"partial({text(value.func)}, {text(value.args)}, {text(value.keywords)})"
+    if isinstance(value, functools.cached_property):
+        return f"cached_property({text(value.func)})"
+    if isinstance(value, types.MethodType):
+        return f"method({text(value.__func__)}, {text(value.__self__)})"
+    if isinstance(value, types.FunctionType):
+        return _function_fingerprint(value, text)
+    if isinstance(value, np.ufunc | types.BuiltinFunctionType):
+        return f"builtin:{getattr(value, '__module__', None)}.{value.__name__}"
+    if isinstance(value, types.ModuleType):
+        return f"module:{value.__name__}"
+    if isinstance(value, Law):
+        state = text(instance_state(value))
+        return f"law:{kind}:{_code_fingerprint(type(value), unknown)}:{state}"
+    if isinstance(value, Scales):
+        return f"Scales{text(value.to_dict())}"
+    return _other_fingerprint(value, other, unknown, text)
+
+
+def _array_fingerprint(array: np.ndarray, text) -> str:
+    """An array by dtype, shape and the sha256 of its bytes (object arrays by their items)."""
+    if array.dtype.hasobject:
+        return f"object-array{array.shape}{text(array.tolist())}"
+    data = np.ascontiguousarray(array).tobytes()
+    return f"array:{array.dtype.str}{array.shape}:{hashlib.sha256(data).hexdigest()}"
+
+
+def _function_fingerprint(fn, text) -> str:
+    """A function by its code, defaults, keyword-only defaults, closure cells' contents and the
+    function it wraps (``__wrapped__``)."""
+    cells = []
+    for cell in fn.__closure__ or ():
+        try:
+            cells.append(text(cell.cell_contents))
+        except ValueError:  # an empty cell
+            cells.append("<empty>")
+    parts = (
+        _code_bytes(fn.__code__).hex(),
+        text(fn.__defaults__),
+        text(fn.__kwdefaults__),
+        "[" + ", ".join(cells) + "]",
+        text(getattr(fn, "__wrapped__", None)),
+    )
+    return "function(" + ", ".join(parts) + ")"
+
+
+def _other_fingerprint(value, other, unknown: list, text) -> str:
+    """Enumerations, dataclasses (and their fields), numpyro distributions (their record) and
+    pandas objects; any other value is ``other(value)``, its type appended to ``unknown``."""
+    kind = f"{type(value).__module__}.{type(value).__qualname__}"
+    if isinstance(value, enum.Enum):
+        return f"enum:{kind}.{value.name}"
+    if type(value).__module__ == "dataclasses" and type(value).__name__ in _DATACLASS_MARKERS:
+        return f"dataclass-marker:{type(value).__name__}"  # MISSING, its __init__'s defaults
+    if isinstance(value, Field):
+        parts = (value.name, value.default, value.default_factory, value.init, value.kw_only)
+        return f"dataclass-field:{text(parts)}"
+    if type(value).__name__ == "_DataclassParams":
+        return f"dataclass-params:{value!r}"
+    if is_dataclass(value):
+        items = {f.name: getattr(value, f.name) for f in fields(value)}
+        return f"dataclass:{kind}{text(items)}"
+    if isinstance(value, pd.DataFrame | pd.Series | pd.Index):
+        hashed = pd.util.hash_pandas_object(value, index=not isinstance(value, pd.Index))
+        names = value.columns if isinstance(value, pd.DataFrame) else [value.name]
+        dtypes = value.dtypes if isinstance(value, pd.DataFrame) else [value.dtype]
+        return f"pandas:{kind}{text([str(n) for n in names])}{text([str(d) for d in dtypes])}" + (
+            _array_fingerprint(hashed.to_numpy(), text)
+        )
+    try:
+        import numpyro.distributions as dist
+
+        if isinstance(value, dist.Distribution):
+            return f"distribution:{_json(prior_to_spec(value))}"
+    except (ValueError, TypeError):
+        pass
+    unknown.append(type(value).__qualname__)
+    return other(value)
 
 
 def _code_bytes(code) -> bytes:
