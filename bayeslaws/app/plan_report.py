@@ -305,31 +305,20 @@ def _known_values_words(fit, truth) -> list:
 
 
 def surface_names(fit) -> list[str]:
-    """The loss-surface quantities the report lists for ``fit``: its law's sampled parameters
-    (``law.parameters``) and natural-scale quantities (``law.derived_names()``) among the
-    fit's ``record.summary_names``; a sampled parameter the law also reports on the natural
-    scale under the same name but capitalised (a centred log amplitude: e -> E, n_c -> N_c)
-    only as the latter. Chinchilla's (:data:`SURFACE_TRUTH`, then a_opt) come first in that
-    order. A law without these hooks: its summary names other than noise sites."""
-    law, summary = fit.law, list(fit.record.summary_names)
-    derived = law.derived_names() if hasattr(law, "derived_names") else []
-    sampled = list(getattr(law, "parameters", ()))
-    if not sampled and not derived:
-        noise = ("sigma", "nu", "tau")
-        return [n for n in summary if n not in noise and not n.endswith("_scatter")]
-    shown = {p[:1].upper() + p[1:] for p in sampled} & set(derived)
-    names = [p for p in sampled if p[:1].upper() + p[1:] not in shown] + list(derived)
-    names = [n for n in names if n in summary]
+    """The loss-surface quantities the report lists for ``fit``: its law's
+    :meth:`~bayeslaws.laws.contract.Law.report_names` among the fit's
+    ``record.summary_names``, Chinchilla's (:data:`SURFACE_TRUTH`, then a_opt) first in that
+    order."""
+    names = fit.law.report_names(list(fit.record.summary_names))
     first = [n for n in (*SURFACE_TRUTH, "a_opt") if n in names]
     return first + [n for n in names if n not in first]
 
 
 def _surface_title(fit) -> str:
-    """'Loss surface L(N, D) = <form>' from the law's description (the surface law's, for a
-    joint law that carries one as ``surface_law``); 'Loss surface: <description>' for a
-    description that is no formula 'L = ...'."""
-    law = getattr(fit.law, "surface_law", fit.law)
-    words = law.description or f"law {fit.law.name!r}"
+    """'Loss surface L(N, D) = <form>' from the law's ``form_description`` (a joint law's:
+    its surface's); 'Loss surface: <description>' for a description that is no formula
+    'L = ...'."""
+    words = fit.law.form_description or f"law {fit.law.name!r}"
     if words.startswith("L = "):
         return "Loss surface L(N, D) = " + words[len("L = ") :]
     return f"Loss surface: {words}"

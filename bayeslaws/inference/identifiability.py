@@ -90,23 +90,11 @@ def few_levels(law, df) -> list[str]:
     ]
 
 
-def has_floor(law) -> bool:
-    """Whether the law's loss has a floor (an irreducible term) besides its power laws: a
-    declared ``floor`` (loss surfaces, the joint sweep law), an isoFLOP law's ``loss_floor``,
-    or a hyperparameter law whose levels are tied to a Chinchilla surface
-    (``loss_level="surface"``)."""
-    return bool(
-        getattr(law, "floor", None)
-        or getattr(law, "loss_floor", False)
-        or getattr(law, "loss_level", None) == "surface"
-    )
-
-
 def _linear_in_logs(law) -> bool:
     """Whether N and D enter the law only through optima laws linear in ln N and ln D (the
     hyperparameter laws: their runs carry lr and batch_size) with no floor: two distinct values
     then identify each exponent (a line through two points)."""
-    return {"lr", "batch_size"} <= set(law.run_columns) and not has_floor(law)
+    return {"lr", "batch_size"} <= set(law.run_columns) and not law.has_floor
 
 
 def _few_levels(law, column: str, values) -> str:
@@ -125,7 +113,7 @@ def _few_levels(law, column: str, values) -> str:
             f"whether the optima are straight in ln {column} cannot be checked, so predictions "
             f"beyond these {WHAT[column]} assume it; {advice} before extrapolating in {column}"
         )
-    if has_floor(law):
+    if law.has_floor:
         what = " and is not separable from its amplitude and floor"
     else:
         what = (

@@ -466,6 +466,25 @@ class Law(abc.ABC):
         with :meth:`allocation` (its minimum is the allocation's L_opt; ``extra`` as there)."""
         raise LawCapabilityError(f"law {self.name!r} defines no loss along isoFLOP lines")
 
+    @property
+    def has_floor(self) -> bool:
+        """Whether the law's loss has an irreducible floor beside its power laws (a loss
+        surface's E; an isoFLOP law with ``loss_floor``): with runs at two sizes or token
+        counts its exponent is then not separable from amplitude and floor."""
+        return False
+
+    @property
+    def form_description(self) -> str:
+        """The loss's form in one line, as a report titles it (default :attr:`description`; a
+        joint law: its loss surface's)."""
+        return self.description
+
+    def report_names(self, summary_names) -> list[str]:
+        """The fitted quantities a report lists for this law, among ``summary_names``: by
+        default all but the noise sites (sigma, nu, tau, *_scatter)."""
+        noise = ("sigma", "nu", "tau")
+        return [n for n in summary_names if n not in noise and not n.endswith("_scatter")]
+
     def irreducible_loss(self, post: Posterior, *, group=None, rng=None) -> np.ndarray | None:
         """Draws (S,) of the irreducible loss (the law's floor, loss units) for ``group`` (a new
         group of a grouped fit when None, drawn with ``rng``); None for a law without a floor

@@ -178,6 +178,10 @@ class IsoFLOP(Law):
         self.loss_floor = loss_floor
 
     @property
+    def has_floor(self) -> bool:
+        return self.loss_floor
+
+    @property
     def options(self) -> dict:
         return {
             "run_offsets": self.run_offsets,

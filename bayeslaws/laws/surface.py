@@ -175,6 +175,19 @@ class LossSurfaceLaw(Law):
         dummy = {p: jnp.asarray(0.5) for p in self.parameters}
         return list(self.derived(dummy, Scales({"N": 0.0, "D": 0.0, "loss": 0.0})))
 
+    @property
+    def has_floor(self) -> bool:
+        return self.floor is not None
+
+    def report_names(self, summary_names) -> list[str]:
+        """The sampled parameters and the natural-scale quantities (:meth:`derived_names`)
+        among ``summary_names``; a sampled parameter also reported on the natural scale under
+        its capitalised name (a centred log amplitude: e -> E, n_c -> N_c) only as the latter."""
+        derived = self.derived_names()
+        natural = {p[:1].upper() + p[1:] for p in self.parameters} & set(derived)
+        names = [p for p in self.parameters if p[:1].upper() + p[1:] not in natural] + derived
+        return [n for n in names if n in set(summary_names)]
+
     def summary_names(self, groups, likelihood: str) -> list[str]:
         names = list(self.parameters) + self.derived_names()
         names += ["sigma"] + (["nu"] if likelihood == "student_t" else [])

@@ -380,6 +380,10 @@ class SweepLaw(LossSurfaceLaw):
         self.parameters = law.parameters
 
     @property
+    def form_description(self) -> str:
+        return self.surface_law.description  # the loss at optimal hyperparameters
+
+    @property
     def options(self) -> dict:
         return {
             "surface": self.surface,

@@ -243,6 +243,10 @@ class HyperparamsLaw(Law):
         self.far_above = far_above
 
     @property
+    def has_floor(self) -> bool:
+        return self.loss_level == "surface"  # the levels follow a Chinchilla surface (its E)
+
+    @property
     def options(self) -> dict:
         return {
             "bowl": self.bowl,
