@@ -26,6 +26,28 @@ def chinchilla_design(n_sizes: int = 6, n_tokens: int = 5):
     return N.ravel(), D.ravel()
 
 
+def shared_or_skip():
+    """The bundled-data module, or a skip naming why when ../shared/data is absent."""
+    try:
+        bundled.shared_data_dir()
+    except bundled.SharedDataMissing as err:
+        pytest.skip(f"../shared/data is absent: {err}")
+    return bundled
+
+
+def small_sweep_grid(truth=None):
+    """A SIMULATED 3 x 3 LR x batch sweep at four (N, D) cells (17M and 130M params x 2B and 8B
+    tokens) of the video-DiT simulator (``truth``: its default when None)."""
+    return simulate.simulate_grid(
+        simulate.VideoDiTTruth() if truth is None else truth,
+        N=[0.017e9, 0.017e9, 0.13e9, 0.13e9],
+        D=[2e9, 8e9, 2e9, 8e9],
+        lr_values=[1e-4, 1.9e-4, 3.6e-4],
+        batch_values=[5e4, 1e5, 2e5],
+        seed=0,
+    )
+
+
 @pytest.fixture(scope="session")
 def simulated_runs():
     N, D = chinchilla_design()

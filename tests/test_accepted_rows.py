@@ -8,7 +8,7 @@ import warnings
 
 import pandas as pd
 import pytest
-from conftest import TRUTH, chinchilla_design
+from conftest import TRUTH, chinchilla_design, shared_or_skip
 
 import bayeslaws as bl
 from bayeslaws.runs import PlausibilityWarning, RunTableError, load_runs, simulate
@@ -66,18 +66,8 @@ def test_accepted_labels_that_are_not_rows_are_errors_naming_them():
         load_runs(few_tokens_table(), accepted_rows="5")
 
 
-def _shared_or_skip():
-    from bayeslaws.runs import bundled
-
-    try:
-        bundled.shared_data_dir()
-    except bundled.SharedDataMissing as err:
-        pytest.skip(f"../shared/data is absent: {err}")
-    return bundled
-
-
 def test_porians_two_rows_are_accepted_rows_of_the_loaded_table():
-    bundled = _shared_or_skip()
+    bundled = shared_or_skip()
     with warnings.catch_warnings():
         warnings.simplefilter("error", PlausibilityWarning)
         runs = bundled.porian_isoflop()
@@ -95,7 +85,7 @@ def test_porians_two_rows_are_accepted_rows_of_the_loaded_table():
 def test_porians_rows_stay_silent_whatever_the_warnings_wording(monkeypatch):
     """The loader must not depend on the text of the warning it would give (it once matched
     the message with a regular expression, so rewording it brought the warning back)."""
-    bundled = _shared_or_skip()
+    bundled = shared_or_skip()
     original = table_module._implausible_ratio_rows
 
     def reworded(*args, **kwargs):

@@ -8,7 +8,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import FAST, TRUTH, chinchilla_design
+from conftest import FAST, TRUTH, chinchilla_design, small_sweep_grid
 from scipy.stats import spearmanr
 
 import bayeslaws as bl
@@ -43,18 +43,10 @@ def replicated_fit():
 @pytest.fixture(scope="module")
 def hp_fit():
     """A hyperparameter-law fit of a simulated LR x batch sweep at four (N, D) cells."""
-    truth = simulate.VideoDiTTruth()
-    df = simulate.simulate_grid(
-        truth,
-        N=[0.017e9, 0.017e9, 0.13e9, 0.13e9],
-        D=[2e9, 8e9, 2e9, 8e9],
-        lr_values=[1e-4, 1.9e-4, 3.6e-4],
-        batch_values=[5e4, 1e5, 2e5],
-        seed=0,
-    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return bl.fit(bl.load_runs(df), law="hyperparams", seed=0, warn=False, **SMALL)
+        runs = bl.load_runs(small_sweep_grid())
+        return bl.fit(runs, law="hyperparams", seed=0, warn=False, **SMALL)
 
 
 def _cell_and_cands(fit):

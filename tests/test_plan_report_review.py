@@ -18,11 +18,12 @@ matplotlib.use("Agg")
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
+from conftest import small_sweep_grid  # noqa: E402
 
 import bayeslaws as bl  # noqa: E402
 from bayeslaws import plot  # noqa: E402
 from bayeslaws.app import demo, plan, plan_report  # noqa: E402
-from bayeslaws.runs import compute, simulate  # noqa: E402
+from bayeslaws.runs import compute  # noqa: E402
 from bayeslaws.runs.simulate import VideoDiTTruth  # noqa: E402
 
 TINY = {"chains": 1, "warmup": 150, "draws": 150, "seed": 0, "warn": False}
@@ -33,17 +34,9 @@ BUDGET = 1e22  # FLOPs
 @pytest.fixture(scope="module")
 def hp_fit():
     """Law 'hyperparams' on a simulated 3 x 3 LR x batch sweep at four (N, D) cells."""
-    df = simulate.simulate_grid(
-        VideoDiTTruth(),
-        N=[0.017e9, 0.017e9, 0.13e9, 0.13e9],
-        D=[2e9, 8e9, 2e9, 8e9],
-        lr_values=[1e-4, 1.9e-4, 3.6e-4],
-        batch_values=[5e4, 1e5, 2e5],
-        seed=0,
-    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return bl.fit(bl.load_runs(df), law="hyperparams", **TINY)
+        return bl.fit(bl.load_runs(small_sweep_grid()), law="hyperparams", **TINY)
 
 
 @pytest.fixture(scope="module")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import warnings
 
 import pytest
+from conftest import shared_or_skip
 
 from bayeslaws.runs import bundled
 
@@ -16,15 +17,8 @@ ONE = {
 }  # fmt: skip
 
 
-def _shared_or_skip():
-    try:
-        bundled.shared_data_dir()
-    except bundled.SharedDataMissing as err:
-        pytest.skip(f"../shared/data is absent: {err}")
-
-
 def test_a_selection_of_several_configurations_warns_naming_the_columns_that_vary():
-    _shared_or_skip()
+    shared_or_skip()
     with pytest.warns(bundled.MixedConfigurationsWarning, match=r"holds 3 configurations") as w:
         bundled.porian_isoflop(dataset="rw", hparams="tuned", decay="const")
     text = str(w[0].message)
@@ -33,7 +27,7 @@ def test_a_selection_of_several_configurations_warns_naming_the_columns_that_var
 
 
 def test_one_configuration_loads_silently():
-    _shared_or_skip()
+    shared_or_skip()
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         runs = bundled.porian_isoflop(**ONE)

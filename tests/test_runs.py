@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import shared_or_skip
 
 import bayeslaws as bl
 from bayeslaws.runs import RunTableError, compute, load_runs, simulate
@@ -226,32 +227,22 @@ def test_simulated_rows_are_named_in_the_tables_source(tmp_path):
     assert load_runs(df.drop(columns="source")).source == "DataFrame"
 
 
-def _shared_or_skip():
-    from bayeslaws.runs import bundled
-
-    try:
-        bundled.shared_data_dir()
-    except bundled.SharedDataMissing as err:
-        pytest.skip(f"../shared/data is absent: {err}")
-    return bundled
-
-
 @pytest.mark.parametrize("bad", ["4", float("nan"), float("inf"), -1, 0, True])
 def test_steplaw_threshold_is_a_positive_finite_number(bad):
-    bundled = _shared_or_skip()
+    bundled = shared_or_skip()
     with pytest.raises(ValueError, match=r"divergence_threshold must be a positive number"):
         bundled.steplaw_dense(bad)
 
 
 def test_steplaw_threshold_flags_runs_above_it():
-    bundled = _shared_or_skip()
+    bundled = shared_or_skip()
     runs = bundled.steplaw_dense(np.float64(4.0))
     assert runs.df["diverged"].sum() == bundled.steplaw_dense().df["diverged"].sum()
     assert 0 < runs.df["diverged"].sum() < len(runs)
 
 
 def test_compendium_condition_is_checked_per_source():
-    bundled = _shared_or_skip()
+    bundled = shared_or_skip()
     for bad in ("bogus", "exp_loss", None):  # Marin has one loss, as measured
         with pytest.raises(ValueError, match=r"condition for 'marin_202603' must be one of "
                            r"\('raw_loss',\)"):  # fmt: skip
@@ -264,7 +255,7 @@ def test_compendium_condition_is_checked_per_source():
 
 
 def test_marin_tables_say_their_c_is_the_nominal_budget():
-    bundled = _shared_or_skip()
+    bundled = shared_or_skip()
     for corpus in bundled.COMPENDIUM_SOURCES["marin_202603"]:
         runs = bundled.isoflop_compendium("marin_202603", corpus)
         ratio = runs.df["C"] / (6 * runs.df["N"] * runs.df["D"])
@@ -299,7 +290,7 @@ def test_compute_model_string_error_lists_the_accepted_strings():
 def test_reloading_a_marin_compendium_table_keeps_its_nominal_budget():
     """load_runs(RunTable) re-checks a Marin table (C = the nominal budget, 0.74-1.07 x 6ND)
     from its N and D, as Fit.training_runs does, and keeps its C."""
-    bundled = _shared_or_skip()
+    bundled = shared_or_skip()
     for corpus in bundled.COMPENDIUM_SOURCES["marin_202603"]:
         runs = bundled.isoflop_compendium("marin_202603", corpus)
         again = load_runs(runs)
@@ -313,7 +304,7 @@ def test_every_bundled_loader_loads_without_a_plausibility_warning():
 
     from bayeslaws.runs import PlausibilityWarning
 
-    bundled = _shared_or_skip()
+    bundled = shared_or_skip()
     with warnings.catch_warnings():
         warnings.simplefilter("error", PlausibilityWarning)
         bundled.epoch_chinchilla()
@@ -329,7 +320,7 @@ def test_porians_two_runs_with_few_tokens_per_parameter_are_the_known_ones():
     """Porian's raw table has exactly two rows below 0.01 tokens per parameter (real: the 826M
     Kaplan-count model at 2.5e16 FLOPs); loaded directly they are named, the loader keeps them
     without a warning."""
-    bundled = _shared_or_skip()
+    bundled = shared_or_skip()
     raw = pd.read_csv(bundled.shared_data_dir() / "porian_isoflop" / "isoflop_points.csv")
     with pytest.warns(bl.runs.PlausibilityWarning, match=r"D/N of 2 run\(s\) .* at rows 21, 600 "):
         load_runs(raw, N="n_params", C="flops")
