@@ -572,7 +572,10 @@ def n_opt(
         if fitted is None:
             raise ValueError("C_range is required for this fit (it records no range of C)")
         marked = np.asarray(budgets if budgets is not None else [], float).ravel()
-        C_range = (min(fitted[0], *marked), max(fitted[1] * 100, *marked))
+        C_range = (
+            float(np.min(np.append(marked, fitted[0]))),
+            float(np.max(np.append(marked, fitted[1] * 100))),
+        )
     grid = np.geomspace(C_range[0], C_range[1], n_points)
     fig, axes = _figure((7.5, 5))
     ax = axes[0, 0]

@@ -222,3 +222,21 @@ def test_dataclass_and_slots_laws_have_stable_keys_of_their_state():
         assert law_key_is_portable(cls())
         assert law_key(cls()) == law_key(cls())
         assert law_key(cls(1.0)) != law_key(cls(0.0))
+
+
+def test_copying_a_law_leaves_its_class_digest_unchanged():
+    """copy.copy of a law caches ``__slotnames__`` on its class (copyreg): Python's machinery,
+    not the law's code; the digest changed after any copy (saved programs then never matched
+    another process's)."""
+    import copy
+
+    from bayeslaws.laws.contract import code_digest
+
+    class Fresh(Chinchilla):
+        pass
+
+    before = code_digest(Fresh)
+    copy.copy(Fresh())
+    assert "__slotnames__" in vars(Fresh)
+    assert code_digest(Fresh) == before
+

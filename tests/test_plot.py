@@ -182,6 +182,7 @@ def test_n_opt_with_paper_laws(surface_fit, tmp_path):
 def test_n_opt_default_range_holds_the_budgets_marked(surface_fit):
     """A budget beyond the fitted range + 2 decades widens the default range (the bands ended
     short of the budget marked and the marker floated alone)."""
+    plot.n_opt(surface_fit, n_points=5)  # no budgets: the fitted range + 2 decades
     far = surface_fit.record.ranges["C"][1] * 1e4
     fig = plot.n_opt(surface_fit, budgets=[far], n_points=5)
     from matplotlib.collections import PolyCollection

@@ -292,7 +292,8 @@ class Law(abc.ABC):
         compiled sampler; :mod:`bayeslaws.inference.padding`).
     recorded_elsewhere : instance attributes that are not options and that a fit need not
         rebuild, since its record carries their effect (``reference_scales``, set by
-        :meth:`with_reference_scales`: the fit records the scales it centred on). Every other
+        :meth:`with_reference_scales`: the fit records the scales it centred on; ``pads_runs``
+        set on an instance: how inference compiles, not the model's math). Every other
         instance attribute must be the one the law rebuilt from its options has (``bl.fit``
         refuses a law whose state its options do not capture: a saved fit, and ``Fit.law``,
         rebuild the law from its reference and :attr:`options` alone).
@@ -312,7 +313,7 @@ class Law(abc.ABC):
     default_target_accept: ClassVar[float] = 0.8
     widened: ClassVar[bool] = False
     pads_runs: ClassVar[bool] = False
-    recorded_elsewhere: ClassVar[tuple] = ("reference_scales",)
+    recorded_elsewhere: ClassVar[tuple] = ("reference_scales", "pads_runs")
 
     # ---- options ---------------------------------------------------------------------------
     @property
@@ -581,7 +582,8 @@ def code_digest(cls: type) -> str:
 
 
 # class attributes that Python's machinery sets (no part of a law's code or data)
-_MACHINERY = frozenset({"__dict__", "__weakref__", "_abc_impl"})
+# (``__slotnames__``: cached on the class by copy/pickle of an instance, at run time)
+_MACHINERY = frozenset({"__dict__", "__weakref__", "_abc_impl", "__slotnames__"})
 _SLOTS = types.MemberDescriptorType | types.GetSetDescriptorType  # instance state: not code
 _PROCESS = secrets.token_hex(8)  # this process's token (a value unique to it)
 _CALLS = itertools.count()
