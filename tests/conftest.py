@@ -49,6 +49,14 @@ def small_sweep_grid(truth=None):
 
 
 @pytest.fixture(scope="session")
+def small_sweep():
+    """The SIMULATED video-DiT sweep at 3 sizes (17M, 57M, 260M params) x 3 token counts (2B,
+    5B, 12B), seed 1."""
+    sizes, tokens = (0.017e9, 0.057e9, 0.26e9), (2e9, 5e9, 12e9)
+    return bl.load_runs(simulate.simulate_video_dit_sweep(seed=1, sizes=sizes, tokens=tokens))
+
+
+@pytest.fixture(scope="session")
 def simulated_runs():
     N, D = chinchilla_design()
     df = simulate.simulate_chinchilla_runs({**TRUTH, "N": N, "D": D}, noise_sd=0.01, seed=1)

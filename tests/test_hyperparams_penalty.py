@@ -16,16 +16,13 @@ import pytest
 
 import bayeslaws as bl
 from bayeslaws.laws.hyperparams import HyperparamsLaw
-from bayeslaws.runs.simulate import simulate_video_dit_sweep
 
-SIZES = (0.017e9, 0.057e9, 0.26e9)  # params
-TOKENS = (2e9, 5e9, 12e9)
 RTOL = 1e-4  # float32 draws; the old reference (the level at the optimum) was off by ~0.5%
 
 
 @pytest.fixture(scope="module")
-def sweep():
-    return bl.load_runs(simulate_video_dit_sweep(seed=1, sizes=SIZES, tokens=TOKENS))
+def sweep(small_sweep):
+    return small_sweep
 
 
 @pytest.fixture(scope="module")

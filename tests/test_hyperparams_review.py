@@ -19,15 +19,11 @@ from bayeslaws.inference import IdentifiabilityWarning, identifiability
 from bayeslaws.laws.hyperparams import HyperparamsLaw
 from bayeslaws.posterior.draws import quantity_draws, query_frame
 from bayeslaws.runs import PlausibilityWarning
-from bayeslaws.runs.simulate import simulate_video_dit_sweep
-
-SIZES = (0.017e9, 0.057e9, 0.26e9)  # params
-TOKENS = (2e9, 5e9, 12e9)  # tokens
 
 
 @pytest.fixture(scope="module")
-def sweep():
-    return bl.load_runs(simulate_video_dit_sweep(seed=1, sizes=SIZES, tokens=TOKENS))
+def sweep(small_sweep):
+    return small_sweep
 
 
 @pytest.fixture(scope="module")
@@ -101,7 +97,8 @@ def test_fixed_vs_optimal_is_not_settled_when_the_search_hit_its_edge(sweep_fit)
 # ---- 4. two token counts: wording by what the law has -----------------------------------------
 def two_token_counts(sweep):
     df = sweep.df
-    return bl.load_runs(df[df["D"].isin(TOKENS[::2])])
+    tokens = np.sort(df["D"].unique())
+    return bl.load_runs(df[df["D"].isin(tokens[::2])])  # the smallest and largest of three
 
 
 def test_two_token_counts_give_the_hyperparams_law_a_caveat_not_a_cause(sweep):

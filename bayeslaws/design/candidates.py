@@ -217,7 +217,8 @@ def check_candidates(fit, cands) -> pd.DataFrame:
     """The candidates as a fresh DataFrame with N, D and C completed by their compute model
     (:func:`candidates_model`; recorded in the result's ``attrs``), a C given with N and D
     checked against it (to 1%, as ``load_runs`` does), the law's run columns checked, and a
-    ``unit`` column (one unit per row when absent)."""
+    ``unit`` column (one unit per row when absent). Numbers given as text (``"1e9"``) are read
+    as numbers."""
     if not isinstance(cands, pd.DataFrame):
         raise ValueError(f"cands must be a pandas DataFrame of candidate runs, got {type(cands)}")
     if cands.empty:
@@ -228,6 +229,7 @@ def check_candidates(fit, cands) -> pd.DataFrame:
         raise ValueError(f"cands needs column N and one of D, C; it has {list(cands.columns)}")
     for col in given:
         positive(f"cands[{col!r}]", df[col].to_numpy())
+        df[col] = df[col].astype(float)
     model = candidates_model(fit, cands)
     if "D" not in df:
         df["D"] = model.tokens(df["N"], df["C"])
@@ -243,6 +245,7 @@ def check_candidates(fit, cands) -> pd.DataFrame:
                 f"described by {list(fit.law.run_columns)})"
             )
         positive(f"cands[{col!r}]", df[col].to_numpy())
+        df[col] = df[col].astype(float)
     check_range(fit, df, stacklevel=5)  # candidates in other units? (as predictions are)
     if "unit" not in df:
         df["unit"] = np.arange(len(df))

@@ -45,7 +45,7 @@ import numpy as np
 import pandas as pd
 
 from ..posterior.extrapolation import DEFAULT_METHOD, check_method, drift
-from ..posterior.extrapolation.drift import axis_distances
+from ..posterior.extrapolation.drift import axis_distances, flops_as_ranged
 from ..posterior.model import DRAWS_STREAM, FULL_MODELS, ModelView
 from ..runs.compute import same_compute_model
 
@@ -114,7 +114,8 @@ def in_fit_flops(fit, frame: pd.DataFrame, model) -> pd.DataFrame:
     if same_compute_model(model, fit.compute_model):
         return frame
     out = frame.copy()
-    out["C"] = np.asarray(fit.compute_model.flops(out["N"], out["D"]), float)
+    N, D = out["N"].to_numpy(float), out["D"].to_numpy(float)
+    out["C"] = flops_as_ranged(N, D, out["C"].to_numpy(float), model, fit.compute_model)
     return out
 
 

@@ -272,16 +272,6 @@ class Problem:
         return At.T @ At + self.slope_var * DP.T @ DP
 
 
-def as_numbers(fit, df: pd.DataFrame) -> pd.DataFrame:
-    """``df`` (checked candidates, a fresh frame: changed in place) with N, D, C and the law's
-    run columns given as text (e.g. ``"1e9"``; the positivity checks accept them) as floats,
-    so that the arithmetic on them works; numeric columns are left as they are."""
-    for col in dict.fromkeys(("N", "D", "C", *fit.law.run_columns)):
-        if col in df and not pd.api.types.is_numeric_dtype(df[col]):
-            df[col] = df[col].astype(float)
-    return df
-
-
 def fit_groups(fit) -> list:
     """The fit's group labels as strings ([] when it was fitted without groups)."""
     groups = [g for g in fit.posterior().groups if g is not None]
@@ -321,7 +311,7 @@ def setup(
     (one set of draws, extrapolation method :func:`.discrepancy.design_method` of ``model``).
     ``group``: the candidates' group (:func:`candidate_group`)."""
     memory.release_if_crowded()  # each new number of candidates compiles (memory mappings)
-    df = as_numbers(fit, check_candidates(fit, cands))
+    df = check_candidates(fit, cands)
     group = candidate_group(fit, df, group)
     seen = discrepancy.in_fit_flops(fit, df, candidates_model(fit, df))  # C as the fit counts
     labels, row_unit = unit_codes(df)

@@ -17,13 +17,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ..laws.optimum import EDGE_SHARE
 from ..posterior import allocation_draws, quantity_draws, query_frame
 from ..posterior.allocation import kink_warning
 from ..posterior.extrapolation import DEFAULT_METHOD, check_method
 from ..posterior.extrapolation.drift import flops_as_ranged
 from ..runs.compute import as_compute_model
-
-EDGE_SHARE = 0.05  # N_opt draws at the search range's edge above this share: the widths mislead
 
 
 def positive(name: str, value) -> np.ndarray:

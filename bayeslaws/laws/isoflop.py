@@ -87,7 +87,7 @@ from .contract import (
     resolve_group,
     summarise,
 )
-from .likelihoods import observation, sample_noise_params
+from .likelihoods import noise_draws, observation, sample_noise_params
 
 BUDGET_RTOL = 1e-3  # budgets closer than this (relative) are one budget
 NEAR_BUDGET_RTOL = 0.05  # distinct budgets closer than this look like one budget from rounding
@@ -414,14 +414,8 @@ class IsoFLOP(Law):
         per_point = {k: v[:, index] for k, v in curves.items()}
         log_L = self._log_loss(post, query["N"].to_numpy(float)[None, :], per_point)
         if kind == "new_run":
-            import jax
-
-            sigma = jnp.asarray(post.draws["sigma"])[:, None]
             nu = post.draws.get("nu")
-            nu = None if nu is None else jnp.asarray(nu)[:, None]
-            noise = observation(post.likelihood, jnp.zeros(log_L.shape), sigma, nu)
-            key = jax.random.PRNGKey(int(rng.integers(0, 2**31 - 1)))
-            log_L = log_L + np.asarray(noise.sample(key))
+            log_L = log_L + noise_draws(post.likelihood, post.draws["sigma"], nu, log_L.shape, rng)
             if "run_sd" in post.draws:
                 log_L = log_L + post.column("run_sd") * rng.standard_normal(log_L.shape)
         return {"loss": np.exp(log_L)}

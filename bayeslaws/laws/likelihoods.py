@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import numpyro
 import numpyro.distributions as dist
 from jax.scipy.special import ndtr
@@ -103,6 +104,16 @@ def observation(family: str, mu, sigma, nu=None):
     if family == "huber":
         return Huber(mu, sigma)
     raise ValueError(f"unknown likelihood {family!r}; choose one of {FAMILIES}")
+
+
+def noise_draws(family: str, sigma, nu, shape: tuple, rng):
+    """Draws ``shape`` (S, Q) of one run's noise in log loss: the ``family``'s observation
+    distribution at 0 with scale ``sigma`` (S,) (and ``nu`` (S,) or None) per draw, seeded from
+    the numpy Generator ``rng`` (one integer taken from it)."""
+    sigma = jnp.asarray(sigma)[:, None]
+    nu = None if nu is None else jnp.asarray(nu)[:, None]
+    key = jax.random.PRNGKey(int(rng.integers(0, 2**31 - 1)))
+    return np.asarray(observation(family, jnp.zeros(shape), sigma, nu).sample(key), float)
 
 
 # Typical posterior sds of ln sigma and ln nu: the units they are sampled in when a law asks for

@@ -15,6 +15,9 @@ import numpy as np
 COARSE_POINTS = 512
 ZOOM_POINTS = 33
 ZOOM_ROUNDS = 3
+# above this share of draws at the search edge an N_opt interval's tail is the edge's, not the
+# data's: too much to settle a comparison or to trust a width (fixed_vs_optimal, NOpt targets)
+EDGE_SHARE = 0.05
 
 
 def search_range(C):

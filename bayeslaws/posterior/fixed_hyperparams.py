@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ..laws.contract import LawCapabilityError
+from ..laws.optimum import EDGE_SHARE
 from ..runs.checks import check_integer
 from .draws import check_range, positive_array, quantity_draws
 from .predict import check_ci
@@ -30,9 +31,6 @@ LOWER = np.array([-10.0, -20.0, -20.0, 0.01, 0.01])
 UPPER = np.array([10.0, 10.0, 10.0, 2.0, 2.0])
 N_GRID = np.logspace(5, 14, 2001)  # parameters: where N_opt is searched (1e5 .. 1e14)
 MIN_DISTINCT = 3  # distinct N (and D) values the refit's power-law terms need besides E
-# share of draws whose refitted N_opt hit the search's edge above which the interval is cut off
-# too much to settle anything (as design.targets.EDGE_SHARE for N_opt targets)
-EDGE_SHARE = 0.05
 
 
 def chinchilla_refit(N, D, loss, start=START) -> np.ndarray:

@@ -7,7 +7,6 @@ arrays (S, Q) for S posterior draws and Q query points.
 
 from __future__ import annotations
 
-import jax
 import numpy as np
 import pandas as pd
 
@@ -15,7 +14,7 @@ from ...runs import best_in_cell
 from ...runs.cells import CELL_RTOL, cell_table
 from .. import chinchilla
 from ..contract import Observations, Posterior, resolve_group, summarise
-from ..likelihoods import observation
+from ..likelihoods import noise_draws
 
 UNIT_WORDS = {"ones": 1.0, "thousands": 1e3, "millions": 1e6, "billions": 1e9, "trillions": 1e12}
 NEW_CELL_LEVEL_VAR = 1.0  # prior variance of a new cell's log-loss level (centred units)
@@ -84,8 +83,9 @@ def optimum_draws(law, post: Posterior, N, D, *, kind="mean", group=None, rng) -
 
     ``kind="mean"``: the law (median optimum of a new cell); ``kind="new_run"``: a new cell,
     with the fitted cell scatter around the law (the optimum a new sweep would show) and the
-    loss one run at the optimum would show (plus the likelihood's run-to-run noise,
-    :func:`run_noise`). A fitted cell's own draws give the loss level under
+    loss one run at the optimum would show (plus the likelihood's run-to-run noise:
+    :func:`~bayeslaws.laws.likelihoods.noise_draws`). A fitted cell's own draws give the loss
+    level under
     ``loss_level="free"`` (elsewhere, and for a new group (``group=None``) of a fit with
     several groups, that level is unknown: NaN). ``cell`` (Q,) is each point's fitted cell
     (-1: none)."""
@@ -112,7 +112,9 @@ def optimum_draws(law, post: Posterior, N, D, *, kind="mean", group=None, rng) -
         at_cell = cell >= 0
         level[:, at_cell] = np.asarray(post.draws["level"])[:, cell[at_cell]]
     if kind == "new_run":  # drawn last: the optima's draws stay those of the cell scatter alone
-        level = level + run_noise(post, (S, Q), rng)
+        level = level + noise_draws(
+            post.likelihood, post.draws["sigma"], post.draws.get("nu"), (S, Q), rng
+        )
     return {
         "log_eta": m_lr + sc["lr"],
         "log_B": m_b + sc["batch_size"],
@@ -120,18 +122,6 @@ def optimum_draws(law, post: Posterior, N, D, *, kind="mean", group=None, rng) -
         "theta": theta,
         "cell": cell,
     }
-
-
-def run_noise(post: Posterior, shape: tuple, rng) -> np.ndarray:
-    """Draws ``shape`` (S, Q) of one run's noise in log loss: the likelihood's family (the
-    fit's ``post.likelihood``) with its fitted scale ``sigma`` (and ``nu`` for Student-t) per
-    draw (S,), seeded from the numpy Generator ``rng``."""
-    sigma = np.asarray(post.draws["sigma"], float)[:, None]
-    nu = post.draws.get("nu")
-    nu = None if nu is None else np.asarray(nu, float)[:, None]
-    noise = observation(post.likelihood, np.zeros(shape), sigma, nu)
-    key = jax.random.PRNGKey(int(rng.integers(0, 2**31 - 1)))
-    return np.asarray(noise.sample(key), float)
 
 
 def bowl_reference(post: Posterior, level, cell) -> np.ndarray:
