@@ -70,6 +70,13 @@ on picks of one design point, counted over the campaign with :meth:`Guardrails.a
 batch whose runs all share one tokens-per-parameter ratio), ``min_size_spread`` (optional: the
 batch's sizes span at least this factor).
 
+Groups (fits of several data sets): the candidates are one group's runs (``group=``, or their
+``group`` column), each target names its own group (``Loss(..., group=)``; None: a NEW group,
+as in ``predict``) and ``isoflop_candidates(..., group=)`` centres on that group's N_opt. A
+:class:`GroupWarning` says when they do not line up: a column label the fit does not know
+(valued as a new group), a target for another group than the candidates', lines centred on a
+new group's N_opt.
+
 The campaign loop (:class:`Campaign`): propose a batch, train it, ``record`` it (a warm-started
 refit, :meth:`bayeslaws.inference.Fit.update`), propose again; the state is saved in a folder
 between steps.
@@ -94,12 +101,13 @@ designed for.
 from .batch import Guardrails, GuardrailWarning, next_runs, rank_candidates
 from .bounds import bounds
 from .campaign import Campaign
-from .candidates import hyperparameter_candidates, isoflop_candidates, pool_units
+from .candidates import GroupWarning, hyperparameter_candidates, isoflop_candidates, pool_units
 from .targets import AllParameters, HyperparamOpt, Loss, NOpt, Target
 
 __all__ = [
     "AllParameters",
     "Campaign",
+    "GroupWarning",
     "GuardrailWarning",
     "Guardrails",
     "HyperparamOpt",

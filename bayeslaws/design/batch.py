@@ -430,8 +430,15 @@ def next_runs(
     group : the group the candidate runs belong to (grouped fits; None: the one label of the
         candidates' ``group`` column when they carry one, else a new group). For a grouped fit
         a ``group`` column must hold one label, equal to ``group`` when both are given
-        (ValueError otherwise): the values and the guardrails then count the same group. The
-        guardrails tell groups apart by the candidates' ``group`` column, else this label.
+        (ValueError otherwise): the values and the guardrails then count the same group. A
+        column label the fit does not know (e.g. "Comma" for "comma") is valued as a NEW group,
+        with a :class:`~.candidates.GroupWarning` naming it and the fit's groups (a ``group=``
+        the fit does not know is refused, as by ``predict``). The guardrails tell groups apart
+        by the candidates' ``group`` column, else this label. The target keeps its own group
+        (``Loss(..., group=)`` etc.; its default None is a NEW group, as in ``predict``): when
+        it differs from the candidates' (e.g. comma's candidates, ``NOpt(1e22)`` a new
+        group's, whose interval is much wider), a ``GroupWarning`` says so and how to align
+        them; the target is never re-grouped silently.
     flops_column : a column of ``cands`` with each run's FLOPs (e.g. a replay pool's nominal C),
         used for the FLOPs, the budget and ``cost="flops"`` instead of the compute model. None:
         the compute model.

@@ -11,6 +11,7 @@ Units: N params, D tokens, C FLOPs, lr the learning rate, batch_size in tokens.
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -23,6 +24,19 @@ from .targets import positive
 
 MODEL_ATTR = "compute_model"  # attrs key: the compute model the candidates' C was derived with
 C_TOLERANCE = 0.01  # C given with N and D may differ from the compute model's by this fraction
+
+
+class GroupWarning(UserWarning):
+    """The groups of a design do not line up with a grouped fit's: a candidates' group label the
+    fit does not know (valued as a new group), a target for another group than the candidates'
+    (e.g. a new group's, the target's default), or isoFLOP lines centred on a new group's
+    N_opt."""
+
+
+def fit_groups(fit) -> list:
+    """The fit's group labels as strings ([] when it was fitted without groups)."""
+    groups = [g for g in fit.posterior().groups if g is not None]
+    return [str(g) for g in groups] if len(groups) > 1 else []
 
 
 def positive_int(name: str, value, minimum: int = 1) -> int:
@@ -77,6 +91,7 @@ def isoflop_candidates(
     tokens_per_param: float = 20.0,
     fit=None,
     compute_model=None,
+    group=None,
 ) -> pd.DataFrame:
     """Candidate runs on isoFLOP lines: ``n_per_budget`` sizes per budget C (FLOPs; a repeated
     budget is refused).
@@ -86,6 +101,12 @@ def isoflop_candidates(
     size with ``tokens_per_param`` tokens per parameter (20: Chinchilla's rule). D from the
     compute model (``compute_model``, else the fit's, else 6ND), which the table records (see
     the module docstring): the design costs these runs by it.
+
+    ``group``: for a grouped fit, the fitted group whose median N_opt(C) centres the lines (a
+    label the fit does not know is refused, as by ``predict``). Without it a grouped fit's lines
+    centre on a NEW group's N_opt (the population's; a :class:`GroupWarning` says so). The table
+    gets no ``group`` column: give the design the same group (``next_runs(..., group=)``).
+    ``group`` needs ``fit`` and no ``center`` (it only chooses the fit's centre).
     """
     C = positive("C", C)
     twice = repeated(C.tolist())
@@ -102,10 +123,16 @@ def isoflop_candidates(
         model = fit.compute_model
     else:
         model = as_compute_model(compute_model)
+    if group is not None and (fit is None or center is not None):
+        raise ValueError(
+            f"group={group!r} chooses the fitted group whose N_opt centres the lines: give fit= "
+            "(a grouped fit) and no center="
+        )
     if center is not None:
         centre = np.broadcast_to(positive("center", center), C.shape).astype(float)
     elif fit is not None:
-        centre = np.median(allocation_draws(fit, C, model)["N_opt"], axis=0)
+        warn_new_group_centre(fit, group)
+        centre = np.median(allocation_draws(fit, C, model, group)["N_opt"], axis=0)
     else:
         centre = size_at_ratio(model, C, float(tokens_per_param))
     offsets = np.linspace(-spread_decades, spread_decades, n) if n > 1 else np.zeros(1)
@@ -120,6 +147,21 @@ def isoflop_candidates(
             " (FLOPs): narrow spread_decades or move center"
         )
     return with_model(pd.DataFrame({"N": N, "D": D, "C": Cs}), model)
+
+
+def warn_new_group_centre(fit, group) -> None:
+    """A :class:`GroupWarning` when the lines of a grouped fit centre on a new group's N_opt
+    (``group=None``)."""
+    groups = fit_groups(fit)
+    if group is None and groups:
+        warnings.warn(
+            f"isoflop_candidates: the fit has groups {groups} and group=None, so the lines centre "
+            "on a NEW group's median N_opt(C) (the population's, not any fitted group's); pass "
+            f"group= (one of {groups}) to centre them on that group's N_opt, and the same "
+            "group= to next_runs",
+            GroupWarning,
+            stacklevel=3,
+        )
 
 
 def size_at_ratio(model, C, tokens_per_param):

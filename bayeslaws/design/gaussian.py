@@ -32,7 +32,9 @@ with a discrepancy).
 
 from __future__ import annotations
 
+import difflib
 import functools
+import warnings
 from dataclasses import dataclass
 
 import jax
@@ -43,8 +45,15 @@ import pandas as pd
 from ..inference import memory
 from ..posterior.extrapolation import drift
 from . import discrepancy
-from .candidates import candidates_model, check_candidates, positive_int, unit_codes
-from .targets import AllParameters, target_draws
+from .candidates import (
+    GroupWarning,
+    candidates_model,
+    check_candidates,
+    fit_groups,
+    positive_int,
+    unit_codes,
+)
+from .targets import AllParameters, as_targets, target_draws
 
 PAD_NOISE = 1e12  # noise variance of padded observations: they carry no information
 CRITERIA = ("marginal", "info", "v_optimal")
@@ -272,19 +281,15 @@ class Problem:
         return At.T @ At + self.slope_var * DP.T @ DP
 
 
-def fit_groups(fit) -> list:
-    """The fit's group labels as strings ([] when it was fitted without groups)."""
-    groups = [g for g in fit.posterior().groups if g is not None]
-    return [str(g) for g in groups] if len(groups) > 1 else []
-
-
 def candidate_group(fit, df: pd.DataFrame, group):
     """The group the candidates are valued as: ``group``, or with ``group=None`` the one label
     of their ``group`` column (a new group, None, when the fit has no such group: e.g. the
-    candidates of a new data set). For a grouped fit the column must hold one label, equal to
-    ``group`` when both are given (ValueError naming them otherwise: the values would be
-    another group's than the guardrails count). For a fit without groups the values do not
-    depend on a group, and the column only labels the runs for the guardrails."""
+    candidates of a new data set; a :class:`GroupWarning` names the label and the fit's groups,
+    since a misspelt label, "Comma" for "comma", would otherwise be valued as a new group
+    silently). For a grouped fit the column must hold one label, equal to ``group`` when both
+    are given (ValueError naming them otherwise: the values would be another group's than the
+    guardrails count). For a fit without groups the values do not depend on a group, and the
+    column only labels the runs for the guardrails."""
     if "group" not in df or not fit_groups(fit):
         return group
     labels = list(dict.fromkeys(str(g) for g in df["group"]))
@@ -300,8 +305,70 @@ def candidate_group(fit, df: pd.DataFrame, group):
             "make them agree (or leave group=None to use the column's)"
         )
     if group is None and labels[0] not in fit_groups(fit):
+        warnings.warn(unknown_label_message(labels[0], fit_groups(fit)), GroupWarning, stacklevel=4)
         return None  # a label the fit has not seen: a new group, as group=None is
     return labels[0] if group is None else group
+
+
+def unknown_label_message(label: str, groups: list) -> str:
+    """Why candidates labelled ``label`` (not one of the fit's ``groups``) are valued as a new
+    group, with the nearest fitted label when one is close (a misspelling)."""
+    near = difflib.get_close_matches(label.lower(), [g.lower() for g in groups], n=1, cutoff=0.6)
+    hint = ""
+    if near:
+        hint = f" (did you mean {groups[[g.lower() for g in groups].index(near[0])]!r}?)"
+    return (
+        f"cands['group'] is {label!r}, which is not one of the fit's groups {groups}{hint}: the "
+        "candidates are valued as runs of a NEW group (as with group=None: right for a data set "
+        "the fit has not seen); if they are a fitted group's runs, label them with its exact name"
+    )
+
+
+def target_group_message(fit, target, group) -> str | None:
+    """Why the target is for another group than the candidates (``group``: the group they are
+    valued as, :func:`candidate_group`; None a new group), or None when they agree (or the fit
+    has no groups, or the target is all parameters). The target's ``group=None`` is a NEW
+    group (as in ``predict``), whatever the candidates are: it is never changed, only warned."""
+    groups = fit_groups(fit)
+    if not groups:
+        return None
+    cands_group = None if group is None else str(group)
+    odd = other_group_targets(target, cands_group)
+    if not odd:
+        return None
+    named = "; ".join(
+        f"{', '.join(labs)} for {'a NEW group' if g is None else f'group {g!r}'}"
+        for g, labs in odd.items()
+    )
+    if cands_group is None:
+        fix = (
+            "if they are a fitted group's runs, pass group= (or a cands['group'] column with its "
+            "exact label)"
+        )
+        whose = "runs of a NEW group (no group= and no fitted label in cands['group'])"
+    else:
+        fix = f"for a target of group {cands_group!r}, give it group={cands_group!r}"
+        if None in odd:
+            fix += " (a target's default group=None is a new group, whose interval is wider)"
+        whose = f"runs of group {cands_group!r}"
+    return (
+        f"the candidates are valued as {whose}, but the target is {named} (of the fit's groups "
+        f"{groups}): they are ranked by what they tell about another group's quantity (through "
+        f"the parameters the groups share); {fix}"
+    )
+
+
+def other_group_targets(target, cands_group: str | None) -> dict:
+    """{target group (str, None: a new group): its component labels} of the target's parts
+    whose group is not ``cands_group`` (all parameters have no group: never listed)."""
+    odd: dict = {}
+    for t in as_targets(AllParameters() if target is None else target):
+        if isinstance(t, AllParameters):
+            continue
+        t_group = None if getattr(t, "group", None) is None else str(t.group)
+        if t_group != cands_group:
+            odd.setdefault(t_group, []).extend(t.labels())
+    return odd
 
 
 def setup(
@@ -309,7 +376,8 @@ def setup(
 ) -> Problem:
     """Check the candidates, draw the target, the drift slopes and the predicted observations
     (one set of draws, extrapolation method :func:`.discrepancy.design_method` of ``model``).
-    ``group``: the candidates' group (:func:`candidate_group`)."""
+    ``group``: the candidates' group (:func:`candidate_group`); a :class:`GroupWarning` when the
+    target is for another group (:func:`target_group_message`)."""
     memory.release_if_crowded()  # each new number of candidates compiles (memory mappings)
     df = check_candidates(fit, cands)
     group = candidate_group(fit, df, group)
@@ -318,6 +386,9 @@ def setup(
     target = AllParameters() if target is None else target
     method = discrepancy.design_method(model, fit)
     tdraws, tlabels, tpoints = target_draws(fit, target, seed, method)
+    mismatch = target_group_message(fit, target, group)
+    if mismatch:
+        warnings.warn(mismatch, GroupWarning, stacklevel=3)
     mv = discrepancy.view(fit, method, seed)
     rng = discrepancy.observation_rng(mv, seed, group)  # a new group: the target's
     obs = fit.law.observations(fit.posterior(), seen, group=group, rng=rng)

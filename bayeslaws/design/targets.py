@@ -49,7 +49,12 @@ class Target:
     ``draws(fit, seed, method)`` gives (S, T) log-scale draws under the extrapolation ``method``
     (None: the package default); ``points(fit, draws)`` a DataFrame (T rows: N, D, C) of the
     point each component is measured at (its discrepancy grows with that point's distance
-    beyond the training runs)."""
+    beyond the training runs).
+
+    For a grouped fit a target's ``group`` names the fitted group it is about; its default
+    None is a NEW group (as in ``predict``), also when the candidates are a fitted group's
+    runs: the design then warns (:class:`~.candidates.GroupWarning`), and never re-groups the
+    target."""
 
     def draws(self, fit, seed: int = 0, method: str | None = None) -> np.ndarray:
         raise NotImplementedError
