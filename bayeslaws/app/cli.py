@@ -378,10 +378,11 @@ def cmd_predict(args) -> int:
 
 # under a table priced at --lr/--batch-size: what its loss and penalty columns hold
 PENALTY_NOTE = (
-    "note: the loss columns (median, lower, upper, or loss_opt_*) are the loss at the OPTIMAL lr "
-    "and batch size, not at the given --lr/--batch-size; penalty_* = L(lr, B) - L_opt (loss "
-    "units) and rel_penalty_* = L(lr, B) / L_opt - 1 are the cost of training at the given "
-    "setting"
+    "note: the loss columns (median, mean, lower, upper for a sweep fit; loss_* for hyperparams) "
+    "are the loss of a run trained at the given --lr/--batch-size; loss_opt_* is the loss at "
+    "the OPTIMAL lr and batch size, not at the given --lr/--batch-size; penalty_* = L(lr, B) - "
+    "L_opt (loss units) and rel_penalty_* = L(lr, B) / L_opt - 1 are the cost of training at "
+    "the given setting"
 )
 
 
@@ -969,10 +970,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a fitted group's label (grouped fits; default: a new group)")
     p.add_argument("--lr", nargs="+", default=None,
                    help="learning rate(s) of the planned runs (sweep and hyperparams fits): the "
-                   "loss printed (median, lower, upper; loss_opt_* for hyperparams) stays the "
-                   "loss at the OPTIMAL lr and batch size; added columns penalty_* (L(lr, B) - "
-                   "L_opt, loss units) and rel_penalty_* (L(lr, B) / L_opt - 1) price training "
-                   "at the given setting")
+                   "loss printed (median, lower, upper; loss_* for hyperparams) is then the "
+                   "loss of a run trained at the given setting; added columns loss_opt_* (the "
+                   "loss at the OPTIMAL lr and batch size), penalty_* (L(lr, B) - L_opt, loss "
+                   "units) and rel_penalty_* (L(lr, B) / L_opt - 1) price that setting")
     p.add_argument("--batch-size", nargs="+", default=None,
                    help="batch size(s) in tokens (with --lr)")
     p.add_argument("--seed", type=int, default=0,

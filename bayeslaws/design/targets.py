@@ -137,10 +137,7 @@ class Loss(Target):
         out = quantity_draws(
             fit, query, kind="mean", group=self.group, seed=seed, extrapolation=_method(method)
         )
-        if self.lr is not None and "rel_penalty" in out:  # a run off the optimum
-            level = out[_loss_at_optimum(fit)]
-            return np.log(np.asarray(level, float)) + np.log1p(out["rel_penalty"])
-        if "loss" in out:
+        if "loss" in out:  # given lr and batch_size: the loss of a run trained there
             return np.log(np.asarray(out["loss"], float))
         raise ValueError(
             f"Loss: law {fit.law.name!r} does not predict the loss of a run"

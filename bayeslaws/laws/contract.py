@@ -271,8 +271,10 @@ class Law(abc.ABC):
     description : the form in one line.
     inputs : query columns a prediction needs, e.g. ("N", "D") (N params, D tokens) or ("N", "C").
     optional_inputs : further query columns a law accepts, all together or none (e.g. lr and
-        batch_size, which add the loss penalty of training there; one without the other is an
-        error, never a prediction at the optimum labelled with the one given).
+        batch_size: with them ``loss`` is the loss of a run trained at that setting, the loss at
+        the optimum is ``loss_opt`` and ``rel_penalty``, ``penalty`` price the setting; never a
+        prediction at the optimum labelled with the setting given, and one without the other is
+        an error).
     run_columns : the run-table columns (besides loss) that describe one run of this law, which
         candidate runs for design must have (N, D and C are completed by the compute model).
     quantities : what :meth:`draws` returns, in natural units.
@@ -422,7 +424,8 @@ class Law(abc.ABC):
     @abc.abstractmethod
     def draws(self, post: Posterior, query: pd.DataFrame, *, kind: str, group, rng) -> dict:
         """Draws of each of ``quantities`` at the query points: name -> array (S, Q), natural
-        units. ``rng``: a numpy Generator for noise and new-group / new-cell draws."""
+        units (with ``optional_inputs`` in the query, the quantities at that setting: see
+        there). ``rng``: a numpy Generator for noise and new-group / new-cell draws."""
 
     @abc.abstractmethod
     def observations(

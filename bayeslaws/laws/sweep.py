@@ -324,7 +324,9 @@ class SweepLaw(LossSurfaceLaw):
     )
     run_columns = ("N", "D", "lr", "batch_size")
     optional_inputs = ("lr", "batch_size")
-    quantities = ("loss", "eta_opt", "B_opt")  # + rel_penalty, penalty given lr, batch_size
+    # given lr and batch_size also loss_opt, rel_penalty, penalty, and ``loss`` is then the loss
+    # of a run at that setting (:meth:`draws`)
+    quantities = ("loss", "eta_opt", "B_opt")
     primary = "loss"
     default_likelihood = "gaussian"
     likelihoods = ("gaussian",)
@@ -769,9 +771,16 @@ class SweepLaw(LossSurfaceLaw):
         return m_lr + sc["lr"], m_b + sc["batch_size"]
 
     def draws(self, post, query, *, kind, group, rng) -> dict:
-        """loss (at optimal hyperparameters; ``new_run``: a new cell's level and one run's
-        noise), eta_opt, B_opt (tokens); with ``lr`` and ``batch_size`` in the query also
-        ``rel_penalty`` (L(lr, B) / L_opt - 1) and ``penalty`` (loss units)."""
+        """Draws (S, Q) at the query's (N params, D tokens): ``loss``, ``eta_opt``, ``B_opt``
+        (tokens).
+
+        Without lr and batch_size in the query ``loss`` is the loss at the optimal
+        hyperparameters (``new_run``: a new cell's level and one run's noise, sd sigma). With
+        them (:func:`penalty_draws`) ``loss`` is the loss of a run trained at that (lr,
+        batch_size): L_opt (1 + rel_penalty) per draw (``new_run``: with that run's noise, sd
+        sqrt(sigma^2 + (tau bowl)^2)); the loss at the optimum is ``loss_opt``, and
+        ``rel_penalty`` = L(lr, B) / L_opt - 1 and ``penalty`` = L_opt rel_penalty (loss units)
+        price the setting."""
         resolve_group(post.groups, group)
         N, D = query["N"].to_numpy(float), query["D"].to_numpy(float)
         log_L = self.log_loss_draws(post, N, D, group=None, rng=rng)
@@ -789,8 +798,10 @@ class SweepLaw(LossSurfaceLaw):
             v = np.log(query["batch_size"].to_numpy(float))[None, :] - log_B
             sc = post.scales
             shape = self.cell_shape(th, sc.centre("N", N)[None, :], sc.centre("D", D)[None, :])
-            out["rel_penalty"] = np.expm1(np.asarray(self.bowl_value(shape, u, v), float))
-            out["penalty"] = out["rel_penalty"] * out["loss"]
+            bowl = np.asarray(self.bowl_value(shape, u, v), float)
+            # drawn last: the other quantities' draws stay those of a query without lr
+            extra_sd = th["tau"] * bowl if kind == "new_run" else None
+            out.update(penalty_draws(log_L, bowl, extra_sd, rng))
         return out
 
     def cell_levels(self, post: Posterior, rng) -> np.ndarray:
@@ -897,6 +908,26 @@ class SweepLaw(LossSurfaceLaw):
         """The optima's laws in the papers' notation (``eta_opt = c T^x N^y``, B in tokens): the
         same sites and layout as law ``hyperparams`` (:func:`.hyperparams.optima.law_table`)."""
         return optima.law_table(post, units=units, ci=ci)
+
+
+def penalty_draws(log_loss_opt, bowl, extra_sd=None, rng=None) -> dict:
+    """The loss of runs trained at a query's (lr, batch size) and what the setting costs.
+
+    log_loss_opt : (S, Q) ln L at the optimum (``new_run``: with one run's noise, sd sigma).
+    bowl : (S, Q) the bowl there, ln L(lr, B) - ln L_opt (>= 0).
+    extra_sd : (S, Q) the run noise the bowl adds in ln-loss units (``new_run``: tau bowl, so
+        that with sigma's part already in ``log_loss_opt`` the run's sd is
+        sqrt(sigma^2 + (tau bowl)^2)), or None (``mean``: none).
+    Returns {"loss": L at the setting, "loss_opt": L_opt, "rel_penalty": L(lr, B) / L_opt - 1,
+    "penalty": L_opt rel_penalty (loss units)}, each (S, Q).
+    """
+    loss_opt = np.exp(log_loss_opt)
+    rel = np.expm1(bowl)
+    log_run = log_loss_opt + bowl
+    if extra_sd is not None:
+        log_run = log_run + extra_sd * rng.standard_normal(np.shape(log_run))
+    return {"loss": np.exp(log_run), "loss_opt": loss_opt, "rel_penalty": rel,
+            "penalty": rel * loss_opt}
 
 
 def best_run(fit, N: float, D: float, lr, batch_size, *, ci: float = 0.9, seed: int = 0) -> dict:

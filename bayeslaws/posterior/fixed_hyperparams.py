@@ -3,7 +3,7 @@ at one *fixed* (learning rate, batch size), instead of each cell's optimal one, 
 compute-optimal model size?
 
 Per posterior draw of a law that knows the loss off the optimal hyperparameters (its draws give
-``loss``, the loss at the optimum, and ``rel_penalty`` = L(lr, B) / L_opt - 1 given lr and
+``loss_opt``, the loss at the optimum, and ``loss``, the loss of a run at the given lr and
 batch_size: the joint sweep law), the loss of every design cell (N, D) at its optimum and at the
 fixed (lr, B) are both computed from the same draw; a Chinchilla surface
 L = E + A N^-alpha + B D^-beta is least-squares fitted (in log loss) to each set of cell
@@ -200,13 +200,15 @@ def fixed_vs_optimal(
     check_range(fit, asked, stacklevel=3)  # a budget or setting in other units?
     query = cells.assign(lr=float(lr), batch_size=float(batch_size))
     draws = quantity_draws(fit, query, extrapolation="none")
-    if not {"loss", "rel_penalty"} <= set(draws):
+    # a law whose loss is a surface over (N, D) (law "sweep"; not "hyperparams", whose loss is
+    # known only at its fitted cells) and, given lr and batch_size, also at that setting
+    if "loss" not in fit.law.quantities or not {"loss", "loss_opt"} <= set(draws):
         raise LawCapabilityError(
-            f"fixed_vs_optimal(): law {fit.law.name!r} gives no loss at the optimum and penalty "
-            "off it (fit law 'sweep')"
+            f"fixed_vs_optimal(): law {fit.law.name!r} gives no loss at the optimum and at a "
+            "setting off it (fit law 'sweep')"
         )
-    loss_opt = np.asarray(draws["loss"], float)  # (S, K)
-    loss_fixed = loss_opt * (1 + np.asarray(draws["rel_penalty"], float))
+    loss_opt = np.asarray(draws["loss_opt"], float)  # (S, K) at each cell's optimum
+    loss_fixed = np.asarray(draws["loss"], float)  # (S, K) of a run at the fixed (lr, B)
     rows = np.linspace(0, len(loss_opt) - 1, min(n_draws, len(loss_opt))).round().astype(int)
     compute_model = fit.compute_model
     sizes = np.array(

@@ -207,9 +207,12 @@ class HyperparamsLaw(Law):
     name = "hyperparams"
     description = "per-cell bowl in (ln lr, ln B); centre ln eta*, ln B* power laws in N, D"
     run_columns = ("N", "D", "lr", "batch_size")
-    quantities = ("eta_opt", "B_opt", "loss_opt")  # + rel_penalty, penalty given lr, batch_size
+    # given lr and batch_size also loss (of a run trained at that setting), rel_penalty and
+    # penalty (:func:`.optima.quantity_draws`)
+    quantities = ("eta_opt", "B_opt", "loss_opt")
     primary = None
-    optional_inputs = ("lr", "batch_size")  # with them: the loss penalty of training there
+    # with them: the loss of a run trained there and the penalty of training there
+    optional_inputs = ("lr", "batch_size")
     # diagonal mass matrix: on the simulated sweep a dense one (adapted in 300 warmup steps)
     # took 3x more leapfrog steps per draw and mixed worse
     default_dense_mass = False

@@ -135,10 +135,15 @@ def bowl_reference(post: Posterior, level, cell) -> np.ndarray:
 
 
 def quantity_draws(law, post: Posterior, query: pd.DataFrame, *, kind, group, rng) -> dict:
-    """eta_opt, B_opt (tokens) and loss_opt at the query points; with ``lr`` and ``batch_size``
-    in the query also ``rel_penalty`` (L(lr, B) / L_opt - 1, the bowl on the log loss) and
-    ``penalty`` (L(lr, B) - L_opt in loss units, NaN where the level is unknown). With
-    ``bowl_scale="loss"`` the bowl is relative to :func:`bowl_reference`, as in the model."""
+    """Draws (S, Q) of eta_opt, B_opt (tokens) and loss_opt (the loss at the optimum) at the
+    query points (:func:`optimum_draws`).
+
+    With ``lr`` and ``batch_size`` in the query also ``loss``, the loss of a run trained at that
+    setting: loss_opt (1 + rel_penalty) per draw (``new_run``: loss_opt carries one run's noise,
+    so ``loss`` does too); ``rel_penalty`` (L(lr, B) / L_opt - 1, the bowl on the log loss) and
+    ``penalty`` (L(lr, B) - L_opt in loss units); ``loss`` and ``penalty`` are NaN where the
+    level is unknown. With ``bowl_scale="loss"`` the bowl is relative to
+    :func:`bowl_reference`, as in the model."""
     opt = optimum_draws(law, post, query["N"], query["D"], kind=kind, group=group, rng=rng)
     out = {
         "eta_opt": np.exp(opt["log_eta"]),
@@ -153,6 +158,7 @@ def quantity_draws(law, post: Posterior, query: pd.DataFrame, *, kind, group, rn
         excess = np.asarray(law.log_excess(bowl, ref))  # the bowl itself if bowl_scale="log"
         out["rel_penalty"] = np.expm1(excess)
         out["penalty"] = out["rel_penalty"] * out["loss_opt"]
+        out = {"loss": np.exp(opt["log_L"] + excess), **out}  # the loss at the setting first
     return out
 
 
