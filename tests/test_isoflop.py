@@ -209,6 +209,19 @@ def test_budgets_from_rounded_sizes_name_the_cause():
     assert "C='budget'" in str(error.value) and "round C" in str(error.value)
 
 
+def test_nominal_budgets_under_another_flop_convention_name_the_cause():
+    """Runs whose nominal budget is not 6ND (Marin's: 0.74-1.07 x 6ND), loaded from N and D, give
+    one budget per run: the error names that cause beside rounding, and the remedy."""
+    from bayeslaws.laws.isoflop import LAW
+
+    df = simulate.simulate_liang_isoflop(seed=0)
+    ratio = np.random.default_rng(0).uniform(0.74, 1.07, len(df))  # 6ND / nominal C
+    runs = bl.load_runs(df[["N", "D", "loss"]].assign(D=df["D"] * ratio))
+    with pytest.raises(RunTableError, match="another FLOP convention") as error:
+        LAW.prepare(runs)
+    assert "nominal budget C != 6ND" in str(error.value) and "C='budget'" in str(error.value)
+
+
 def _law_posterior():
     from bayeslaws.laws.contract import Posterior, Scales
 
@@ -220,6 +233,11 @@ def _law_posterior():
         "a_L": rng.normal(-0.05, 0.01, 50),
         "n0": rng.normal(0, 0.1, 50),
         "l0": rng.normal(0, 0.1, 50),
+        "vertex_sd": np.full(50, 0.1),
+        "loss_sd": np.full(50, 0.01),
+        "log_h0": np.full(50, -3.0),
+        "log_h1": np.zeros(50),
+        "h_sd": np.full(50, 0.1),
     }
     scales = Scales({"N": 18.0, "C": 40.0, "loss": 1.0})
     return Posterior(draws, scales, (None,), {"budgets": [1e18]}, "gaussian")
@@ -247,11 +265,13 @@ def test_allocation_methods_are_checked():
     from bayeslaws.runs.compute import linear
 
     post, model = _law_posterior(), linear()
-    kw = {"group": None, "rng": np.random.default_rng(0)}
-    auto = LAW.allocation(post, [1e20], model, method="auto", **kw)
-    closed = LAW.allocation(post, [1e20], model, method="closed_form", **kw)
+    kw = {"group": None}
+    auto = LAW.allocation(post, [1e20], model, method="auto", rng=np.random.default_rng(0), **kw)
+    closed = LAW.allocation(
+        post, [1e20], model, method="closed_form", rng=np.random.default_rng(0), **kw
+    )
     np.testing.assert_array_equal(auto["N_opt"], closed["N_opt"])
     with pytest.raises(LawCapabilityError, match="use method='auto' or 'closed_form'"):
-        LAW.allocation(post, [1e20], model, method="numerical", **kw)
+        LAW.allocation(post, [1e20], model, method="numerical", rng=None, **kw)
     with pytest.raises(ValueError, match="method must be one of"):
-        LAW.allocation(post, [1e20], model, method="closed form", **kw)
+        LAW.allocation(post, [1e20], model, method="closed form", rng=None, **kw)

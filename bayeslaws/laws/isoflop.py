@@ -61,8 +61,14 @@ Default priors:
 
 Reported: a_opt, k_opt (N_opt = k_opt C^a_opt, N params, C FLOPs), a_L, k_L, the scatter sds,
 and per budget N_opt and L_opt. D_opt follows from the compute model (C = 6ND: D_opt =
-C^(1 - a_opt) / (6 k_opt)). Treat this law as a diagnostic beside the surface-based allocation:
-parabolas are biased when sweeps are off-centre or wide (MODELLING.md).
+C^(1 - a_opt) / (6 k_opt)). ``law_table`` gives the laws (with the floor, the rows
+"L_opt - E_floor" = k_L C^a_L and "E_floor"). ``optimal_allocation``, ``near_optimal`` and
+``predict`` draw one curve per budget (:meth:`IsoFLOP.budget_draws`): a fitted budget its own
+fitted curve and vertex, any other budget the trend plus fresh budget scatter (vertex_sd,
+loss_sd), so the allocation at a budget is the vertex of the curve ``predict`` draws there;
+``allocation_laws`` regresses the trend (the allocation's N_opt_trend, ...), i.e. a_opt. Treat
+this law as a diagnostic beside the surface-based allocation: parabolas are biased when sweeps
+are off-centre or wide (MODELLING.md).
 """
 
 from __future__ import annotations
@@ -118,7 +124,8 @@ def budget_levels(C, rtol: float = BUDGET_RTOL):
 def near_budgets(levels, rtol: float = NEAR_BUDGET_RTOL) -> list[list[float]]:
     """Runs of neighbouring distinct budgets (sorted FLOPs, from :func:`budget_levels`) that lie
     within ``rtol`` (relative) of the next: the mark of budgets C = 6ND computed from N and D
-    rounded to a few significant figures (one budget then splits into several)."""
+    rounded to a few significant figures, or from runs whose nominal budget follows another FLOP
+    convention than 6ND (one budget then splits into several)."""
     clusters = []
     for value in np.asarray(levels, float):
         if clusters and value <= clusters[-1][-1] * (1 + rtol):
@@ -133,7 +140,8 @@ def too_few_sizes_message(
 ) -> str:
     """The error for budget ``budget`` (FLOPs) having ``sizes`` < ``min_sizes`` model sizes:
     how many distinct budgets ``levels`` came from ``n_runs`` runs, and, where neighbouring
-    budgets lie within a few percent (:func:`near_budgets`), the likely cause and the remedy."""
+    budgets lie within a few percent (:func:`near_budgets`), the likely causes (C = 6ND from
+    rounded N and D; a nominal budget under another FLOP convention) and the remedy."""
     message = (
         f"law {name!r} needs >= {min_sizes} model sizes (column 'N') per budget; budget "
         f"C = {budget:.4g} has {sizes}. The {n_runs} runs give {len(levels)} distinct budgets "
@@ -147,9 +155,11 @@ def too_few_sizes_message(
     )
     return (
         f"{message}; {sum(map(len, near))} of them lie within {NEAR_BUDGET_RTOL:.0%} of a "
-        f"neighbour, e.g. {shown}: C was probably computed as 6ND from N and D rounded to a few "
-        "significant figures, which splits one budget into several. Give each run's budget as "
-        "the C column (bl.load_runs(..., C='budget')) or round C to the budgets you ran"
+        f"neighbour, e.g. {shown}: C was probably computed as 6ND from N and D, either rounded "
+        "to a few significant figures or counted under another FLOP convention than the runs' "
+        "budgets (a nominal budget C != 6ND: e.g. Marin's nominal budgets are 0.74-1.07 x 6ND), "
+        "which splits one budget into several. Give each run's budget as the C column "
+        "(bl.load_runs(..., C='budget')) or round C to the budgets you ran"
     )
 
 
@@ -435,8 +445,13 @@ class IsoFLOP(Law):
         )
 
     def allocation(self, post, C, compute_model, *, group, rng, method="auto", extra=None) -> dict:
-        """N_opt = k_opt C^a_opt and L_opt = k_L C^a_L per draw (the laws, without budget
-        scatter); D_opt from the compute model. ``method``: "auto" or "closed_form" (the law is
+        """Per draw (S, Q) at budgets C (FLOPs, (Q,)): N_opt (params) and L_opt at each budget's
+        vertex from the same per-budget curves as ``predict`` (:meth:`budget_draws`): a fitted
+        budget its own fitted vertex, any other budget the trend plus fresh budget scatter
+        (vertex_sd, loss_sd); D_opt (tokens) from the compute model. Budgets within
+        ``BUDGET_RTOL`` share one curve. Also N_opt_trend, D_opt_trend, L_opt_trend: the laws
+        N_opt = k_opt C^a_opt and L_opt = exp(mu_L(c)) without budget scatter (the power laws
+        that ``allocation_laws`` regresses). ``method``: "auto" or "closed_form" (the law is
         one); "numerical" raises LawCapabilityError (there is nothing to search)."""
         self._no_groups(group)
         if check_allocation_method(method) == "numerical":
@@ -444,43 +459,62 @@ class IsoFLOP(Law):
                 f"law {self.name!r} carries N_opt = k C^a itself (a closed form), so there is "
                 "no numerical search: use method='auto' or 'closed_form'"
             )
-        c = np.log(np.asarray(C, float))[None, :] - post.scales["C"]
-        N_opt = np.exp(post.column("n0") + post.column("a_opt") * c + post.scales["N"])
-        L_opt = np.exp(self._trend(post, c) + post.scales["loss"])
+        C = np.atleast_1d(np.asarray(C, float))
+        levels, index = budget_levels(C)
+        curves = self.budget_draws(post, levels, rng)
+        N_opt = np.exp(curves["v"][:, index] + post.scales["N"])
+        L_opt = np.exp(curves["m"][:, index] + post.scales["loss"])
+        trend = self.trend_allocation(post, C)
         return {
             "N_opt": N_opt,
-            "D_opt": np.asarray(compute_model.tokens(N_opt, np.asarray(C, float)[None, :])),
+            "D_opt": np.asarray(compute_model.tokens(N_opt, C[None, :])),
             "L_opt": L_opt,
             "at_boundary": np.zeros(N_opt.shape, bool),
+            "N_opt_trend": trend["N_opt"],
+            "D_opt_trend": np.asarray(compute_model.tokens(trend["N_opt"], C[None, :])),
+            "L_opt_trend": trend["L_opt"],
             "method": "isoflop_law",
         }
 
-    def isoflop_profile(self, post, C, N, compute_model, *, group, rng, extra=None):
-        """ln L along the isoFLOP curve of budget C at sizes N, per draw: (S, G). Uses the law
-        (no budget scatter), so its minimum is at N_opt = k_opt C^a_opt."""
-        self._no_groups(group)
+    def trend_allocation(self, post, C) -> dict:
+        """The laws without budget scatter, per draw (S, Q) at budgets C (FLOPs, (Q,)):
+        N_opt = k_opt C^a_opt (params) and L_opt = exp(mu_L(c)) (loss units; with the floor
+        E_floor + k_L C^a_L)."""
+        c = np.log(np.atleast_1d(np.asarray(C, float)))[None, :] - post.scales["C"]
         col = post.column
-        c = np.log(float(C)) - post.scales["C"]
-        budget = {
-            "v": col("n0") + col("a_opt") * c,
-            "m": self._trend(post, c),
-            "h": np.exp(col("log_h0") + col("log_h1") * c),
-            "s": col("s0") if self.cubic else 0.0,
+        return {
+            "N_opt": np.exp(col("n0") + col("a_opt") * c + post.scales["N"]),
+            "L_opt": np.exp(self._trend(post, c) + post.scales["loss"]),
         }
+
+    def isoflop_profile(self, post, C, N, compute_model, *, group, rng, extra=None):
+        """ln L along the isoFLOP curve of budget C (FLOPs) at sizes N (params, (G,)), per draw:
+        (S, G). The budget's curve as ``predict`` and :meth:`allocation` draw it (a fitted
+        budget its own; a new one the trend plus budget scatter), so with the same ``rng``
+        stream its minimum is the allocation's N_opt, L_opt."""
+        self._no_groups(group)
+        budget = self.budget_draws(post, [float(C)], rng)  # each (S, 1)
         return self._log_loss(post, np.asarray(N, float)[None, :], budget)
 
     def empirical(self, runs):
         return runs.assign(loss=runs["loss"])
 
     def law_table(self, post, ci: float = 0.9, compute_model=None) -> pd.DataFrame:
-        """N_opt = k_opt C^a_opt and L_opt = k_L C^a_L (N params, C FLOPs) with central ``ci``
-        intervals (and D_opt = C / (k N_opt) under a linear compute model C = k N D).
+        """The fitted laws, one row each: ``coef`` and ``exponent`` of coef * C^exponent (C FLOPs)
+        with central ``ci`` intervals. Rows: N_opt = k_opt C^a_opt (params); L_opt = k_L C^a_L
+        (loss units); with ``loss_floor`` L_opt = E_floor + k_L C^a_L, so the power-law row is
+        the reducible part "L_opt - E_floor" (coef k_L, exponent a_L) and row "E_floor" holds
+        the floor (coef E_floor, exponent 0): the two rows' values add up to L_opt. With a
+        linear compute model C = k N D also D_opt = C / (k N_opt) = C^(1 - a_opt) / (k k_opt).
         ``ci``: the intervals' central mass, in (0, 1)."""
         ci = check_probability("ci", ci)
-        rows = {
-            "N_opt": (post.draws["k_opt"], post.draws["a_opt"]),
-            "L_opt": (post.draws["k_L"], post.draws["a_L"]),
-        }
+        rows = {"N_opt": (post.draws["k_opt"], post.draws["a_opt"])}
+        if self.loss_floor:
+            floor = np.asarray(post.draws["E_floor"], float)
+            rows["L_opt - E_floor"] = (post.draws["k_L"], post.draws["a_L"])
+            rows["E_floor"] = (floor, np.zeros_like(floor))
+        else:
+            rows["L_opt"] = (post.draws["k_L"], post.draws["a_L"])
         k = None if compute_model is None else compute_model.linear_k
         if k is not None:
             rows["D_opt"] = (1.0 / (k * post.draws["k_opt"]), 1.0 - post.draws["a_opt"])
