@@ -307,3 +307,19 @@ def test_refit_n_opt_stays_inside_the_searched_sizes():
 def test_fixed_vs_optimal_without_a_budget_says_so(simulated_fit):
     with pytest.raises(ValueError, match="C is required"):
         bl.fixed_vs_optimal(simulated_fit, None)
+
+
+def test_a_new_groups_floor_is_drawn_from_the_group_of_its_optimum(grouped_fit):
+    """near_optimal for a new group (group=None on a grouped fit): each draw's floor E and its
+    L_opt belong to one new group, so no draw's floor reaches its optimal loss (the floor used
+    to come from another new group: some draws had E >= L_opt, a negative reducible loss)."""
+    from bayeslaws.posterior.allocation import _floor_draws
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for C in (1e20, 1e21, 1e22):
+            L_opt = allocation_draws(grouped_fit, [C], group=None, seed=0)["L_opt"][:, 0]
+            floor = _floor_draws(grouped_fit, None, 0, "gp")
+            assert np.all(floor < L_opt), (C, int(np.sum(floor >= L_opt)))
+        near = near_optimal(grouped_fit, 1e21, group=None, seed=0, n_grid=21)
+    assert near.reducible_share[1] > 0  # lower end of (L_opt - E) / L_opt

@@ -218,7 +218,8 @@ def test_groups_are_partially_pooled():
         row = summary.loc[f"alpha_group[{g}]"]
         assert row["0.5%"] < alpha < row["99.5%"]
     own = bl.predict(fit, N=1e9, D=1e10, group="a")
-    new = bl.predict(fit, N=1e9, D=1e10)
+    with pytest.warns(UserWarning, match="answers for a NEW, unseen group"):
+        new = bl.predict(fit, N=1e9, D=1e10)
     assert (new["upper"] - new["lower"]).item() > (own["upper"] - own["lower"]).item()
     with pytest.raises(ValueError, match="group='z' is not one of"):
         bl.predict(fit, N=1e9, D=1e10, group="z")

@@ -21,7 +21,14 @@ import pandas as pd
 from ..laws.optimum import search_range
 from ..runs.checks import check_integer, check_positive
 from ..runs.compute import as_compute_model
-from .draws import check_range, check_seed, positive_array
+from .draws import (
+    check_range,
+    check_seed,
+    labelled,
+    positive_array,
+    shared_index,
+    warn_new_group,
+)
 from .extrapolation import DEFAULT_METHOD
 from .model import FULL_MODELS, ModelView
 from .predict import check_ci
@@ -205,6 +212,8 @@ def optimal_allocation(
     seed: int = 0,
     method="auto",
     extrapolation: str = DEFAULT_METHOD,
+    *,
+    _new_group_noted: bool = False,
 ) -> pd.DataFrame:
     """Compute-optimal model size, tokens and loss per budget, with credible intervals.
 
@@ -213,25 +222,29 @@ def optimal_allocation(
     Parameters
     ----------
     fit : a fitted loss surface (chinchilla, kaplan, ...) or isoFLOP law.
-    C : budget(s) in FLOPs.
+    C : budget(s) in FLOPs; a pandas Series keeps its row labels (the answer's index).
     ci : central credible-interval mass (0.9 -> 5% and 95% quantiles).
     compute_model : override the fit's compute model, e.g.
         ``bayeslaws.compute.video_dit(n_ctx, d_model)`` or any ``custom(callable)``.
-    group, seed, method : see :func:`allocation_draws`.
+    group, seed, method : see :func:`allocation_draws`; ``group=None`` on a grouped fit
+        answers for a new, unseen group (wider; warned once per fit).
+    _new_group_noted : private: the caller tells its user itself that ``group=None`` answers
+        for a new group (no warning).
 
     Returns
     -------
-    DataFrame, one row per budget: C; N_opt, N_opt_lower, N_opt_upper (params); D_opt, ...
-    (tokens); L_opt, ... (loss: the law's noise-free loss at N_opt, i.e. the median loss of a
-    new run there; its interval is the posterior's uncertainty of that mean alone, without the
-    run-to-run noise sigma, so single runs, and the best of several at a budget most of all,
-    often lie below it: compare runs with ``predict(..., kind="new_run")``);
-    tokens_per_param (median D_opt / N_opt); ci; method;
+    DataFrame, one row per budget (indexed like a Series C, else 0..Q-1): C; N_opt,
+    N_opt_lower, N_opt_upper (params); D_opt, ... (tokens); L_opt, ... (loss: the law's
+    noise-free loss at N_opt, i.e. the median loss of a new run there; its interval is the
+    posterior's uncertainty of that mean alone, without the run-to-run noise sigma, so single
+    runs, and the best of several at a budget most of all, often lie below it: compare runs
+    with ``predict(..., kind="new_run")``); tokens_per_param (median D_opt / N_opt); ci; method;
     at_boundary (share of draws whose optimum hit the search range's edge; any share > 0
     issues a :class:`SearchEdgeWarning`: the interval's end there is the search range's edge,
     not the data's).
     """
     ci = check_ci(ci)
+    index = shared_index(C=C)
     C = _budgets(C)
     draws = allocation_draws(fit, C, compute_model, group, seed, method, extrapolation)
     _warn_at_edge(C, draws["at_boundary"], extrapolation, "optimal_allocation")
@@ -244,7 +257,8 @@ def optimal_allocation(
     out["ci"] = ci
     out["method"] = draws["method"]
     out["at_boundary"] = np.asarray(draws["at_boundary"]).mean(axis=0)
-    return pd.DataFrame(out)
+    warn_new_group(fit, group, "optimal_allocation", noted=_new_group_noted)
+    return labelled(pd.DataFrame(out), index)
 
 
 def allocation_laws(
@@ -256,6 +270,8 @@ def allocation_laws(
     n_budgets: int = 9,
     seed: int = 0,
     extrapolation: str = DEFAULT_METHOD,
+    *,
+    _new_group_noted: bool = False,
 ) -> pd.DataFrame:
     """The fitted power laws N_opt = k C^a, D_opt = k C^a and L_opt = k C^a, with intervals.
 
@@ -268,7 +284,8 @@ def allocation_laws(
     Returns a DataFrame indexed by quantity (N_opt, D_opt, L_opt) with columns coef,
     coef_lower, coef_upper, exponent, exponent_lower, exponent_upper, C_low, C_high, ci. Draws
     whose N_opt sits at the search range's edge at any of the budgets bend the regression: a
-    :class:`SearchEdgeWarning` says so, as :func:`optimal_allocation` does.
+    :class:`SearchEdgeWarning` says so, as :func:`optimal_allocation` does. ``group=None`` on a
+    grouped fit answers for a new, unseen group (wider; warned once per fit).
     """
     ci = check_ci(ci)
     if C_range is None:
@@ -287,7 +304,8 @@ def allocation_laws(
     lc_c = lc - lc.mean()
     rows = []
     for name in ("N_opt", "D_opt", "L_opt"):
-        ly = np.log(draws[name])
+        # a law with budget-level scatter (isoflop) also returns its trend: the power law
+        ly = np.log(draws.get(f"{name}_trend", draws[name]))
         slope = (ly - ly.mean(axis=1, keepdims=True)) @ lc_c / (lc_c @ lc_c)
         log_coef = ly.mean(axis=1) - slope * lc.mean()
         a_med, a_lo, a_hi = _quantiles(slope, ci)
@@ -306,6 +324,7 @@ def allocation_laws(
                 "ci": ci,
             }
         )
+    warn_new_group(fit, group, "allocation_laws", noted=_new_group_noted)
     return pd.DataFrame(rows).set_index("quantity")
 
 
@@ -429,7 +448,8 @@ def _floor_draws(fit, group, seed, extrapolation) -> np.ndarray | None:
     view = ModelView.of(fit, extrapolation, check_seed(seed))
     out = np.zeros(view.S)
     found = False
-    rng = view._rng(6)  # the allocation's stream: a new group's draws match its own
+    # the allocation's stream (ModelView.allocation): a new group is the one its L_opt is of
+    rng = view.group_rng(6, group)
     for part in view.parts:
         floor = part.law.irreducible_loss(part.post, group=group, rng=rng)
         if floor is not None:
@@ -453,6 +473,7 @@ def near_optimal(
     group=None,
     seed: int = 0,
     extrapolation: str = DEFAULT_METHOD,
+    _new_group_noted: bool = False,
 ) -> NearOptimal:
     """The sizes within ``tolerance`` of the optimal loss at budget C, and the smallest of them.
 
@@ -486,7 +507,11 @@ def near_optimal(
         (:class:`SearchEdgeWarning`: the band extends beyond it; a wider ``span_decades`` or a
         smaller ``tolerance``); with ``N`` given the band is the sizes given that pass.
     ci : interval mass for the reported intervals.
-    compute_model, group, seed, extrapolation : as in :func:`optimal_allocation`.
+    compute_model, group, seed, extrapolation : as in :func:`optimal_allocation`
+        (``group=None`` on a grouped fit: a new, unseen group, whose floor and optimum are
+        drawn together; wider; warned once per fit).
+    _new_group_noted : private: the caller tells its user itself that ``group=None`` answers
+        for a new group (no warning).
     """
     C_arr = _budgets(C)
     if C_arr.size != 1:
@@ -610,6 +635,7 @@ def near_optimal(
     message = band_edge_message(result, span_decades) if searched else ""
     if message:
         warnings.warn(message, SearchEdgeWarning, stacklevel=2)
+    warn_new_group(fit, group, "near_optimal", noted=_new_group_noted)
     return result
 
 

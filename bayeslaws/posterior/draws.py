@@ -8,6 +8,7 @@ Units: N params, D tokens, C FLOPs; draws are arrays (S, Q) in natural units.
 from __future__ import annotations
 
 import warnings
+import weakref
 
 import numpy as np
 import pandas as pd
@@ -55,9 +56,41 @@ def positive_array(name: str, values) -> np.ndarray | None:
     return arr
 
 
+def shared_index(**values) -> pd.Index | None:
+    """The row labels of the pandas Series among ``values`` (name -> a query argument), so that
+    an answer keeps its inputs' labels: their one shared index (the other arguments, scalars
+    or arrays, broadcast by position), or None when no argument is a Series. Series with
+    different indexes raise ValueError naming them: which label an answer belongs to would
+    be ambiguous."""
+    series = {k: v for k, v in values.items() if isinstance(v, pd.Series)}
+    if not series:
+        return None
+    (first, index), *others = ((k, v.index) for k, v in series.items())
+    differ = [k for k, other in others if not index.equals(other)]
+    if differ:
+        raise ValueError(
+            f"{', '.join([first, *differ])} are pandas Series with different indexes (row "
+            "labels): the answer's rows could not carry one label each; pass columns of one "
+            "DataFrame (one index), align them (e.g. .reindex), or pass .to_numpy() to pair "
+            "values by position"
+        )
+    return index
+
+
+def labelled(table: pd.DataFrame, index: pd.Index | None) -> pd.DataFrame:
+    """``table`` (one row per query point, in order) with the inputs' row labels ``index``
+    (:func:`shared_index`); unchanged when there are none or a Series was broadcast to more
+    rows than it has."""
+    if index is None or len(index) != len(table):
+        return table
+    return table.set_axis(index, axis=0)
+
+
 def query_frame(fit, N=None, D=None, C=None, **inputs) -> pd.DataFrame:
     """Query points as a DataFrame: N, D, C (any two given, the third from the fit's compute
-    model; scalars broadcast) and the law's other inputs."""
+    model; scalars broadcast) and the law's other inputs. Rows are numbered 0..Q-1 by
+    position: :func:`predict` gives its answer the row labels of pandas Series inputs
+    (:func:`shared_index`)."""
     law = fit.law
     allowed = set(law.inputs) | set(law.optional_inputs) | {"N", "D", "C"}
     unknown = sorted(set(inputs) - allowed)
@@ -101,6 +134,36 @@ def query_frame(fit, N=None, D=None, C=None, **inputs) -> pd.DataFrame:
     frame = pd.DataFrame({**ndc, **{k: broadcast[k] for k in extra}})
     check_range(fit, frame)
     return frame
+
+
+# fits whose answer for a new group was announced (once per fit and process; not saved with it)
+_NEW_GROUP_ANNOUNCED: weakref.WeakSet = weakref.WeakSet()
+NAMED_GROUPS = 10  # a new-group warning names this many of the fit's groups
+
+
+def new_group_message(fit, group, caller: str) -> str:
+    """The sentence for ``group=None`` on a grouped fit (an answer for a new, unseen group,
+    wider than a fitted group's); '' for a fitted group or a fit without groups."""
+    groups = [str(g) for g in fit.groups]
+    if group is not None or len(groups) <= 1:
+        return ""
+    named = ", ".join(groups[:NAMED_GROUPS])
+    more = f", ... ({len(groups) - NAMED_GROUPS} more)" if len(groups) > NAMED_GROUPS else ""
+    return (
+        f"{caller}: group=None on a fit of {len(groups)} groups ({named}{more}) answers for a "
+        "NEW, unseen group: its deviation is drawn from the groups' fitted spread, so the "
+        f"intervals are wider than a fitted group's; pass group={groups[0]!r} (or another of "
+        "fit.groups) for a fitted group's answer"
+    )
+
+
+def warn_new_group(fit, group, caller: str, noted: bool = False, stacklevel: int = 3) -> None:
+    """Warn (UserWarning, :func:`new_group_message`) once per fit that ``group=None`` answers
+    for a new group; silent when the caller has ``noted`` it to its user itself."""
+    message = "" if noted or fit in _NEW_GROUP_ANNOUNCED else new_group_message(fit, group, caller)
+    if message:
+        _NEW_GROUP_ANNOUNCED.add(fit)
+        warnings.warn(message, UserWarning, stacklevel=stacklevel)
 
 
 def check_range(

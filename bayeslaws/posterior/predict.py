@@ -16,7 +16,15 @@ import pandas as pd
 from ..laws.contract import LawCapabilityError, summarise
 from ..runs import decades_outside
 from ..runs.checks import check_probability
-from .draws import log_loss_draws, positive_array, quantity_draws, query_frame
+from .draws import (
+    labelled,
+    log_loss_draws,
+    positive_array,
+    quantity_draws,
+    query_frame,
+    shared_index,
+    warn_new_group,
+)
 from .extrapolation import DEFAULT_METHOD
 
 __all__ = ["log_loss_draws", "outside_decades", "predict", "query_frame", "summarise_draws"]
@@ -71,6 +79,7 @@ def predict(
     group=None,
     seed: int = 0,
     extrapolation: str = DEFAULT_METHOD,
+    _new_group_noted: bool = False,
     **inputs,
 ) -> pd.DataFrame:
     """What the fitted law predicts at query points: one row per point, with intervals.
@@ -79,11 +88,15 @@ def predict(
     ----------
     fit : a :class:`~bayeslaws.inference.Fit` of any law.
     N, D, C : any two of model size (params), training tokens and compute (FLOPs); scalars or
-        1-d sequences (broadcast).
+        1-d sequences (broadcast). pandas Series keep their row labels: the answer's index is
+        their (one, shared) index, so ``table.assign(pred=predict(fit, N=table.N,
+        D=table.D)["median"])`` puts each row's prediction on that row; Series with different
+        indexes raise ValueError (pass ``.to_numpy()`` to pair values by position).
     ci : central credible-interval mass (0.9 -> 5% and 95% quantiles).
     kind : "mean" (the law's uncertainty) or "new_run" (plus run-to-run noise and the model
         discrepancy).
-    group : a fitted group's label; None with a grouped fit predicts for a new group.
+    group : a fitted group's label; None with a grouped fit predicts for a new, unseen group
+        (wider: its deviation is drawn from the groups' spread; warned once per fit).
     seed : seeds the noise and new-group draws.
     extrapolation : the model uncertainty added (:mod:`bayeslaws.posterior.model`). "gp"
         (default; fitted on first use and kept in ``fit.cache``), "none", and the alternatives
@@ -93,17 +106,23 @@ def predict(
         beyond the range) and "drift" (the same without form averaging) model the true loss
         surface itself, so they change ``kind="mean"`` too.
     **inputs : the law's further inputs, e.g. ``lr=`` and ``batch_size=`` (tokens) for
-        "hyperparams", which add the loss penalty of training there.
+        "sweep" and "hyperparams": the loss columns are then the loss of a run trained at that
+        setting, ``loss_opt_*`` the loss at the optimal lr and batch size, and
+        ``rel_penalty_*``, ``penalty_*`` the cost of the setting.
+    _new_group_noted : private: the caller tells its user itself that ``group=None`` answers
+        for a new group (no warning).
 
     Returns
     -------
-    DataFrame with the query columns (N, D, C, ...), then for the law's primary quantity (the
+    DataFrame, one row per query point (indexed like pandas Series inputs, else 0..Q-1), with
+    the query columns (N, D, C, ...), then for the law's primary quantity (the
     loss for loss surfaces) median, mean, lower, upper, and for its other quantities
     ``<quantity>_median`` etc. (e.g. eta_opt_median, B_opt_lower), ci, kind, and
     ``<input>_outside_decades``: how far each point lies outside the fitted range (0 inside,
     +1 = ten times larger than the largest fitted value).
     """
     ci = check_ci(ci)
+    index = shared_index(N=N, D=D, C=C, **inputs)
     query = query_frame(fit, N, D, C, **inputs)
     draws = quantity_draws(
         fit, query, kind=kind, group=group, seed=seed, extrapolation=extrapolation
@@ -111,16 +130,37 @@ def predict(
     out = summarise_draws(fit, query, draws, ci, kind)
     if group is not None:
         out.insert(0, "group", group)
-    return out
+    warn_new_group(fit, group, "predict", noted=_new_group_noted)
+    return labelled(out, index)
 
 
-def loss_penalty(fit, N, D, lr, batch_size, *, ci=0.9, kind="new_run", group=None, seed=0):
+def loss_penalty(
+    fit,
+    N,
+    D,
+    lr,
+    batch_size,
+    *,
+    ci=0.9,
+    kind="new_run",
+    group=None,
+    seed=0,
+    _new_group_noted: bool = False,
+):
     """Expected loss cost of training at (lr, batch_size tokens) at (N params, D tokens) instead
     of at the optimum, with a central ``ci`` interval (laws that take lr and batch_size).
 
     Per query point: ``rel_penalty`` = L(lr, B) / L_opt - 1 and ``penalty`` = L(lr, B) - L_opt
     in loss units (NaN where the loss level is unknown): mean, median, lower, upper.
-    ``kind="new_run"`` (default) includes the scatter of a new cell's optimum around the law."""
+    ``kind="new_run"`` (default) includes the scatter of a new cell's optimum around the law.
+    N and D are both required (not C). pandas Series inputs keep their shared index, as in
+    :func:`predict`; ``group=None`` on a grouped fit prices a new group (warned once per fit)."""
+    missing = [f"{name} = None" for name, values in (("N", N), ("D", D)) if values is None]
+    if missing:
+        raise ValueError(
+            f"loss_penalty(): N (params) and D (tokens) are both required (the model size and "
+            f"token count to price the setting at); got {' and '.join(missing)}"
+        )
     for name, values in (("lr", lr), ("batch_size", batch_size)):
         if values is None:
             raise ValueError(f"loss_penalty(): {name} is required (the setting to price)")
@@ -131,11 +171,13 @@ def loss_penalty(fit, N, D, lr, batch_size, *, ci=0.9, kind="new_run", group=Non
             "batch size (fit law 'hyperparams')"
         )
     table = predict(
-        fit, N=N, D=D, ci=ci, kind=kind, group=group, seed=seed, lr=lr, batch_size=batch_size
-    )
+        fit, N, D, ci=ci, kind=kind, group=group, seed=seed, lr=lr, batch_size=batch_size,
+        _new_group_noted=True,
+    )  # fmt: skip
     if "rel_penalty_median" not in table:
         raise ValueError(f"law {fit.law.name!r} has no loss penalty off the optimal lr and batch")
     keep = ["N", "D", "lr", "batch_size"] + [
         f"{q}_{s}" for q in ("rel_penalty", "penalty") for s in ("mean", "median", "lower", "upper")
     ]
+    warn_new_group(fit, group, "loss_penalty", noted=_new_group_noted)
     return table[keep].assign(ci=ci, kind=kind)
