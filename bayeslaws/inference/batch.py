@@ -89,6 +89,9 @@ TASK_KEYS = ("runs", "law", "name")
 # no flag sizes (benchmarks/xla_threads.py).
 WORKER_XLA_FLAGS = ("--xla_cpu_multi_thread_eigen=false",)
 WORKER_THREADS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+# JAX preallocates 75% of a GPU's memory in every process that starts it: local workers on one
+# GPU would each ask for that much (no effect on CPU)
+WORKER_PREALLOCATE = "XLA_PYTHON_CLIENT_PREALLOCATE"
 
 # NumPyro's effect handlers live on one stack per process, so two fits tracing their models in
 # threads of one process corrupt each other ("all sites must have unique names"): tasks (which
@@ -272,15 +275,20 @@ def worker_env(environ=None) -> dict:
     """Environment variables (name -> value) for a process that runs one fit at a time, one
     process per core: XLA's single-thread flag (``XLA_FLAGS``, kept from ``environ`` --
     default ``os.environ`` -- with ``--xla_cpu_multi_thread_eigen=false`` added),
-    single-threaded BLAS, and quiet fits. For ``LocalCluster(..., env=bl.worker_env())`` or a
-    ``dask worker`` node's environment. XLA's CPU client keeps a thread pool of its own, so a
-    worker may still use a little more than one core (see the module's notes)."""
+    single-threaded BLAS, quiet fits, and no up-front grab of GPU memory
+    (``XLA_PYTHON_CLIENT_PREALLOCATE=false`` unless ``environ`` sets it: JAX otherwise takes 75%
+    of a GPU's memory in each worker process). For ``LocalCluster(..., env=bl.worker_env())``
+    or a ``dask worker`` node's environment. XLA's CPU client keeps a thread pool of its own, so
+    a worker may still use a little more than one core (see the module's notes)."""
     environ = os.environ if environ is None else environ
     flags = environ.get("XLA_FLAGS", "").split()
     flags += [f for f in WORKER_XLA_FLAGS if f.split("=")[0] not in " ".join(flags)]
-    return {"XLA_FLAGS": " ".join(flags), "BAYESLAWS_QUIET": "1"} | dict.fromkeys(
-        WORKER_THREADS, "1"
-    )
+    preallocate = environ.get(WORKER_PREALLOCATE, "false")  # a user's own value is kept
+    return {
+        "XLA_FLAGS": " ".join(flags),
+        "BAYESLAWS_QUIET": "1",
+        WORKER_PREALLOCATE: preallocate,
+    } | dict.fromkeys(WORKER_THREADS, "1")
 
 
 @contextlib.contextmanager

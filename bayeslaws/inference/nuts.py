@@ -80,28 +80,63 @@ def choose_chain_method(chains: int) -> str:
     return "sequential"
 
 
+# the automatic choice's fallback to sequential chains is warned once per process (every fit of
+# a notebook whose JAX started first would otherwise repeat it)
+_WARNED_SEQUENTIAL: set = set()
+
+
+def _few_devices_advice(chains: int) -> str:
+    """How to get a CPU host device per chain (bayeslaws asks for 4 at import)."""
+    return (
+        "On CPU, import bayeslaws before JAX starts (it asks for 4 host devices) or call "
+        f"numpyro.set_host_device_count({chains}) first"
+    )
+
+
 def _chain_method(requested: str | None, chains: int) -> str:
-    """The chain method that runs (and is recorded): ``requested``, or the automatic choice;
-    "parallel" with more chains than devices runs "sequential" (as NumPyro would, warned)."""
-    if requested is None:
-        return choose_chain_method(chains)
+    """The chain method that runs (and is recorded): ``requested``, or the automatic choice
+    (warned once per process when, on CPU, too few host devices make it 'sequential');
+    "parallel" with more chains than devices runs "sequential" on CPU (as NumPyro would,
+    warned) and the automatic choice ('vectorized') on an accelerator, warned."""
     devices = jax.local_device_count()
+    backend = jax.default_backend()
+    if requested is None:
+        method = choose_chain_method(chains)
+        if method == "sequential" and chains > 1 and "auto" not in _WARNED_SEQUENTIAL:
+            _WARNED_SEQUENTIAL.add("auto")
+            warnings.warn(
+                f"chain_method=None chose 'sequential': parallel chains need a device per "
+                f"chain: {chains} chains, {devices} devices; the chains run sequentially "
+                "(recorded as 'sequential': slower, and other draws for the seed than parallel "
+                f"chains). {_few_devices_advice(chains)}; or pass chain_method='sequential' "
+                "(warned once per process)",
+                UserWarning,
+                stacklevel=4,
+            )
+        return method
     if requested == "parallel" and chains > devices:
+        if backend == "cpu":
+            runs, how, advice = "sequential", "sequentially", f". {_few_devices_advice(chains)}"
+        else:  # one accelerator: the automatic choice there (vectorized), not one by one
+            runs = choose_chain_method(chains)
+            how, advice = f"{runs} on the {backend}, bayeslaws' automatic choice there", ""
         warnings.warn(
             f"chain_method='parallel' needs a device per chain: {chains} chains, {devices} "
-            f"devices; the chains run sequentially (recorded as 'sequential'). On CPU, import "
-            "bayeslaws before JAX starts (it asks for 4 host devices) or call "
-            f"numpyro.set_host_device_count({chains}) first",
+            f"devices; the chains run {how} (recorded as {runs!r}){advice}",
             UserWarning,
             stacklevel=4,
         )
-        return "sequential"
+        return runs
     return requested
 
 
 def _cached_mcmc(law, static: dict, data_shapes: tuple, settings: dict) -> MCMC:
     """An MCMC object for this law, static model arguments and settings (compiled once)."""
-    key = model_key(law, static) + (data_shapes, tuple(sorted(settings.items())))
+    key = model_key(law, static) + (
+        data_shapes,
+        tuple(sorted(settings.items())),
+        jax_config_key(),
+    )
     memory.release_if_crowded()  # every fit: other compiles crowd the mappings between kernels
     if key in _MCMC_CACHE:
         _MCMC_CACHE.move_to_end(key)
@@ -204,8 +239,19 @@ def _positive_int(name: str, value, minimum: int = 1) -> int:
     return int(value)
 
 
+def jax_config_key() -> tuple:
+    """The JAX settings that change a traced sampler (not its shapes): 64-bit floats on or off
+    (``jax_enable_x64``; a kernel traced with 32-bit floats draws otherwise)."""
+    return (("jax_enable_x64", bool(jax.config.jax_enable_x64)),)
+
+
 def _shapes(data: dict) -> tuple:
-    return tuple((k, getattr(v, "shape", None)) for k, v in sorted(data.items()))
+    """The model data's (name, shape, dtype) in name order: part of the kernel cache's key
+    (a scalar without a dtype gives its type's name)."""
+    return tuple(
+        (k, getattr(v, "shape", None), str(getattr(v, "dtype", type(v).__name__)))
+        for k, v in sorted(data.items())
+    )
 
 
 def training_columns(runs) -> dict:
@@ -269,8 +315,10 @@ def fit(
     progress_bar : default: shown when stderr is a terminal (otherwise a fit still running
         after a few seconds says so on stderr; ``BAYESLAWS_QUIET=1`` silences it). Never shown
         for one chain: NumPyro's one-chain bar runs another program, with other draws.
-    chain_method : override the automatic choice (see :func:`choose_chain_method`);
-        "parallel" with more chains than devices runs (and is recorded as) "sequential".
+    chain_method : override the automatic choice (see :func:`choose_chain_method`; when it
+        falls back to "sequential" for want of CPU host devices, warned once per process);
+        "parallel" with more chains than devices runs (and is recorded as) "sequential" on
+        CPU, the automatic choice ("vectorized") on an accelerator.
     label : a name for the fit (used by :func:`compare`).
     warn : warn on R-hat, low ESS or divergences (always recorded in ``fit.diagnostics``), on
         too few runs for the law (:mod:`.identifiability`) and on outlying runs.

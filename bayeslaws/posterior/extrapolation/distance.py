@@ -44,6 +44,7 @@ from numpyro.infer import MCMC, NUTS
 from ...inference.deferred import arviz
 from ...inference.diagnostics import SamplerWarning
 from ...inference.diagnostics import check as check_sampler
+from ...inference.nuts import choose_chain_method
 from ...inference.padding import masked_model
 from ...laws.contract import Posterior
 from ...runs import RunTable, decades_outside
@@ -290,13 +291,12 @@ def scale_out_splits(
     splits = fold_masks(df, folds)
     static = {**prepared.static, "priors": priors, "likelihood": likelihood}
     model = functools.partial(masked_model, law=law, static=static)
-    chains_ok = jax.local_device_count() >= chains and jax.default_backend() == "cpu"
     mcmc = MCMC(
         NUTS(model, dense_mass=law.default_dense_mass),
         num_warmup=warmup,
         num_samples=draws,
         num_chains=chains,
-        chain_method="parallel" if chains_ok and chains > 1 else "sequential",
+        chain_method=choose_chain_method(chains),  # as bl.fit: vectorized on an accelerator
         progress_bar=False,
         jit_model_args=True,
     )
