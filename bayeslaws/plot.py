@@ -251,9 +251,10 @@ def fan(
     with warnings.catch_warnings():  # each slice is predicted once per band: check once, below
         warnings.simplefilter("ignore", PlausibilityWarning)
         curves = {d: {c: predict(fit, N=grid, ci=c, kind=kind, seed=seed, group=group,
-                                 **{other: d}) for c in levels} for d in slices}
+                                 _new_group_noted=True, **{other: d}) for c in levels}
+                  for d in slices}
         marked = [(N, value, predict(fit, N=N, ci=widest, kind=target_kind, seed=seed,
-                                     group=group, **{other: value}).iloc[0])
+                                     group=group, _new_group_noted=True, **{other: value}).iloc[0])
                   for N, value in targets or []]
         points = [(n, d) for d in slices for n in grid] + [(n, v) for n, v, _ in marked]
         shown = query_frame(fit, N=[n for n, _ in points], **{other: [v for _, v in points]})
@@ -505,14 +506,18 @@ def isoflop(
     ``group``: a grouped fit's fitted group; None: a new group."""
     _check_fit(fit)
     budgets = np.sort(np.atleast_1d(np.asarray(C, float)))
-    alloc = optimal_allocation(fit, C=budgets, ci=ci, seed=seed, group=group)
+    alloc = optimal_allocation(
+        fit, C=budgets, ci=ci, seed=seed, group=group, _new_group_noted=True
+    )
     fig, axes = _figure((7.5, 5))
     ax = axes[0, 0]
     plt = _pyplot()
     colours = plt.cm.plasma(np.linspace(0.05, 0.8, len(budgets)))
     for (_, a), colour in zip(alloc.iterrows(), colours, strict=True):
         grid = np.geomspace(a["N_opt"] / 10**span_decades, a["N_opt"] * 10**span_decades, n_points)
-        p = predict(fit, N=grid, C=a["C"], ci=ci, kind="mean", seed=seed, group=group)
+        p = predict(
+            fit, N=grid, C=a["C"], ci=ci, kind="mean", seed=seed, group=group, _new_group_noted=True
+        )
         ax.fill_between(grid, p["lower"], p["upper"], color=colour, alpha=0.2, lw=0)
         ax.plot(grid, p["mean"], color=colour, lw=1.6, label=f"C = {a['C']:.1e} FLOPs")
         ax.errorbar(
@@ -582,7 +587,7 @@ def n_opt(
     if fitted is not None:
         _mark_range(ax, fitted[0], fitted[1], "fitted range of C")
     for c in levels:
-        a = optimal_allocation(fit, C=grid, ci=c, seed=seed, group=group)
+        a = optimal_allocation(fit, C=grid, ci=c, seed=seed, group=group, _new_group_noted=True)
         ax.fill_between(
             grid,
             a["N_opt_lower"],
@@ -597,7 +602,9 @@ def n_opt(
     for (label, (k, e)), ls in zip((paper_laws or {}).items(), styles * 3, strict=False):
         ax.plot(grid, k * grid**e, color="k", ls=ls, lw=1.2, label=f"{label}: {k:g} C^{e:g}")
     if budgets is not None:
-        b = optimal_allocation(fit, C=budgets, ci=max(levels), seed=seed, group=group)
+        b = optimal_allocation(
+            fit, C=budgets, ci=max(levels), seed=seed, group=group, _new_group_noted=True
+        )
         ax.errorbar(
             b["C"],
             b["N_opt"],

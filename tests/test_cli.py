@@ -4,6 +4,8 @@ the demo runs end to end (both routes) in tests/test_report.py."""
 
 from __future__ import annotations
 
+import warnings
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -501,9 +503,24 @@ def test_grouped_fit_predicts_a_fitted_group_or_says_it_is_new(files, capsys, tm
     fit_args = ["--likelihood", "gaussian", "--no-discrepancy", "--chains", "1"]
     assert main(["fit", str(grouped), "--out", str(out), *fit_args] + TINY[2:]) == 0
     capsys.readouterr()
-    assert main(["predict", str(out), "--N", "1e9", "--D", "2e10"]) == 0
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert main(["predict", str(out), "--N", "1e9", "--D", "2e10"]) == 0
+        assert main(["allocate", str(out), "--C", "1e21", "--near-optimal"]) == 0
     new = capsys.readouterr()
     assert "answer is for a NEW group" in new.err
+    # said once, by the command's note: not again as the Python API's warning
+    assert not [w for w in caught if "NEW, unseen group" in str(w.message)]
+    lines = tmp_path / "lines.csv"
+    argv = ["candidates", str(out), "--out", str(lines), "--isoflop", "1e20"]
+    with pytest.warns(UserWarning, match="centre on a NEW group"):
+        assert main(argv) == 0
+    new_centre = pd.read_csv(lines)["N"].median()
+    assert main(argv + ["--group", "a"]) == 0  # centred on group a's N_opt(1e20)
+    expected = bl.optimal_allocation(bl.load_fit(out), C=1e20, group="a")["N_opt"].iloc[0]
+    assert pd.read_csv(lines)["N"].median() == pytest.approx(expected, rel=1e-6)
+    assert new_centre != pytest.approx(expected, rel=1e-3)
+    capsys.readouterr()
     assert main(["predict", str(out), "--N", "1e9", "--D", "2e10", "--group", "a"]) == 0
     fitted = capsys.readouterr()
     assert "NEW group" not in fitted.err and " a " in fitted.out.splitlines()[1]
@@ -1078,9 +1095,10 @@ def test_column_hints_fit_the_command_and_separator_files_are_to_be_resaved(
             assert "more values than the header" not in line, line
 
 
-def test_predict_at_a_setting_says_the_loss_is_at_the_optimum(files, capsys, monkeypatch):
-    """predict --lr/--batch-size prints the loss at the OPTIMAL lr and batch size plus penalty
-    columns: its help and the note under the table say so (not 'the loss there')."""
+def test_predict_at_a_setting_says_what_its_loss_columns_hold(files, capsys, monkeypatch):
+    """predict --lr/--batch-size prints the loss of a run trained at the given setting, the loss
+    at the OPTIMAL lr and batch size (loss_opt_*) and penalty columns: its help and the note
+    under the table say which is which."""
     from bayeslaws.app.cli import build_parser
 
     sub = next(a for a in build_parser()._actions if a.dest == "command")
@@ -1096,6 +1114,7 @@ def test_predict_at_a_setting_says_the_loss_is_at_the_optimum(files, capsys, mon
     assert main(argv + ["--batch-size", "131072"]) == 0
     err = capsys.readouterr().err
     assert "loss at the OPTIMAL lr and batch size, not at the given --lr/--batch-size" in err
+    assert "loss of a run trained at the given --lr/--batch-size" in err
     monkeypatch.setattr(bl, "predict", lambda fit, **kw: table.drop(columns=table.columns[5:]))
     assert main(["predict", str(files["fit"]), "--N", "1e9", "--D", "1e10"]) == 0
     assert "OPTIMAL" not in capsys.readouterr().err

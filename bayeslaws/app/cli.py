@@ -363,6 +363,7 @@ def cmd_predict(args) -> int:
         extrapolation=args.extrapolation,
         group=args.group,
         seed=args.seed,
+        _new_group_noted=True,  # said below (_say_new_group)
         **{
             name: _floats(values, name.replace("_", "-"))
             for name, values in (("lr", args.lr), ("batch_size", args.batch_size))
@@ -426,7 +427,9 @@ def cmd_allocate(args) -> int:
         raise CLIError(f"--span-decades must be a positive number, got {args.span_decades:g}")
     fit = _load_fit(args.fit)
     budgets = _floats(args.C, "C")
-    table = bl.optimal_allocation(fit, C=budgets, ci=args.ci, group=args.group)
+    table = bl.optimal_allocation(
+        fit, C=budgets, ci=args.ci, group=args.group, _new_group_noted=True
+    )
     _say_new_group(fit, args.group)
     print(_table(table))
     print(L_OPT_NOTE)
@@ -435,7 +438,7 @@ def cmd_allocate(args) -> int:
             print(
                 bl.near_optimal(
                     fit, C, args.tolerance, relative_to=relative_to, prob=prob, ci=args.ci,
-                    group=args.group, **span,
+                    group=args.group, _new_group_noted=True, **span,
                 )
             )
     return 0
@@ -474,6 +477,7 @@ def _generate_candidates(fit, args):
             design.isoflop_candidates(
                 C=_floats(args.isoflop, "isoflop"), n_per_budget=args.n_per_budget,
                 spread_decades=args.spread_decades, fit=fit, compute_model=model,
+                group=args.group,
             )
         )
     if args.sweep:
@@ -1006,6 +1010,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("fit", help="a .nc file written by 'bayeslaws fit'")
     p.add_argument("--out", required=True, help="output CSV")
     _add_generation(p)
+    p.add_argument("--group", default=None,
+                   help="a fitted group's label: the isoFLOP lines centre on its N_opt (grouped "
+                   "fits; default: a new group's); give the same --group to 'bayeslaws design'")
     p.set_defaults(func=cmd_candidates)
 
     p = add("design", "the next runs that most narrow a target, per FLOP")

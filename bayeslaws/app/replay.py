@@ -379,7 +379,7 @@ def held_out_predictions(
         out = out[~diverged_flags(out) & np.isfinite(out["loss"])]
         query = query_frame(fit, N=out["N"], D=out["D"], lr=out["lr"], batch_size=out["batch_size"])
         draws = quantity_draws(fit, query, kind="new_run", seed=seed, extrapolation=method)
-        level = draws["loss_opt"] if "loss_opt" in draws else draws["loss"]  # sweep: "loss"
+        level = draws["loss_opt"] if "loss_opt" in draws else draws["loss"]  # at the optimum
         pred = np.median(level * (1.0 + draws["rel_penalty"]), axis=0)
         return out["loss"].to_numpy(float), pred
     table = predict(

@@ -301,7 +301,8 @@ def fit_report(
         for N, value in targets:
             for kind in ("mean", "new_run"):
                 t = predict(
-                    fit, N=N, ci=ci, kind=kind, seed=seed, group=group, **{other: value}
+                    fit, N=N, ci=ci, kind=kind, seed=seed, group=group, _new_group_noted=True,
+                    **{other: value},
                 ).iloc[0]
                 where = {other: value}  # and the compute of (N, D), beyond its range too
                 if other != "C" and "C" in t and "C" in ranges:
@@ -321,7 +322,11 @@ def fit_report(
     figures = []
     try:
         alloc = (
-            optimal_allocation(fit, C=budgets, ci=ci, seed=seed, group=group) if budgets else None
+            optimal_allocation(
+                fit, C=budgets, ci=ci, seed=seed, group=group, _new_group_noted=True
+            )
+            if budgets
+            else None
         )
     except LawCapabilityError:
         alloc = None
@@ -341,7 +346,7 @@ def fit_report(
                     Number(f"{q} at C {C:.3g}", a[q], a[f"{q}_lower"], a[f"{q}_upper"], unit,
                            "{:.4g}" if q == "L_opt" else "{:.3g}", where)
                 )
-            near = near_optimal(fit, C, ci=ci, seed=seed, group=group)
+            near = near_optimal(fit, C, ci=ci, seed=seed, group=group, _new_group_noted=True)
             sec.notes.append(near_optimal_sentence(near))
         report.sections.append(sec)
     if figure_dir is not None:
