@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..laws import resolve_law
+from ..laws import resolve_law, unportable_reason
 from ..laws.contract import Posterior, Scales
 from ..laws.priors import spec_to_priors
 from ..runs import RunTable, load_runs
@@ -262,9 +262,12 @@ class Fit:
     # ---- persistence ---------------------------------------------------------------------------
     def save(self, path) -> Path:
         """Write the fit to a netCDF file that :func:`load_fit` reads back (atomically: a
-        temporary file in the same folder, then renamed over the target)."""
+        temporary file in the same folder, then renamed over the target). Warns
+        (:class:`UnportableLawWarning`) when the fit's law is of a class that another process
+        cannot import (defined in a script, a notebook or a function)."""
         path = check_output_path(path)
         refuse_non_fit(path)
+        _warn_if_law_unportable(self.record.law, path)
         idata = self.idata.copy()
         record_json, cache_json = self.record.to_json(), self.cache.to_json()
         attrs = idata.posterior.attrs
@@ -465,6 +468,32 @@ def _warn_if_sampler_trouble(fit: Fit, where: str) -> None:
             SamplerWarning,
             stacklevel=3,
         )
+
+
+class UnportableLawWarning(UserWarning):
+    """A fit is saved with a law that another process cannot import."""
+
+
+def _warn_if_law_unportable(ref: str, path: Path) -> None:
+    """Warn when the law reference a fit records (``record.law``) names a class that only this
+    process has (:func:`~bayeslaws.laws.unportable_reason`), saying how to make it loadable."""
+    reason = unportable_reason(ref)
+    if reason is None:
+        return
+    module, _, qualname = ref.partition(":")
+    fix = (
+        f"move the class to a module of its own (e.g. mylaws.py, then `from mylaws import "
+        f"{qualname}`) and refit, or define the same class in every script or notebook that "
+        "loads the file, before loading it"
+        if module == "__main__"
+        else "define the class at module level (in a module of its own) and refit"
+    )
+    warnings.warn(
+        f"saving {str(path)!r}: the fit records its law as {ref!r}, and {reason}: "
+        f"bl.load_fit elsewhere will fail to rebuild the law. To load it elsewhere, {fix}",
+        UnportableLawWarning,
+        stacklevel=3,
+    )
 
 
 class LawChangedWarning(UserWarning):

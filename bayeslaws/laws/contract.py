@@ -269,7 +269,11 @@ class Law(abc.ABC):
     ----------------
     name : registry name (e.g. "chinchilla").
     description : the form in one line.
-    inputs : query columns a prediction needs, e.g. ("N", "D") (N params, D tokens) or ("N", "C").
+    inputs : the columns among N (params), D (tokens) and C (FLOPs) that the law's math reads
+        from a query, e.g. ("N", "D") or ("N", "C"). Every query is completed to all three by the
+        fit's compute model, so ``predict`` and every stage that builds a query take exactly two
+        of N, D, C whatever ``inputs`` says (a law of C alone is still queried with two, e.g. N
+        and C); other query columns belong in ``optional_inputs``.
     optional_inputs : further query columns a law accepts, all together or none (e.g. lr and
         batch_size: with them ``loss`` is the loss of a run trained at that setting, the loss at
         the optimum is ``loss_opt`` and ``rel_penalty``, ``penalty`` price the setting; never a

@@ -70,6 +70,33 @@ def pooled_sample(name, prior, group_index, n_groups, tau_prior, scale=SAMPLING_
     return theta, theta_group[group_index]
 
 
+class _UnknownParameter(KeyError):
+    """A log_loss read a name that is not among the law's parameters."""
+
+
+class _ParameterValues(dict):
+    """theta for a trial evaluation of log_loss: reading an absent name raises
+    :class:`_UnknownParameter` (told apart from any other KeyError of the law's code)."""
+
+    def __missing__(self, key):
+        raise _UnknownParameter(key)
+
+
+def _unknown_parameter_read(law) -> str | None:
+    """The first name ``law.log_loss`` reads from theta that is not among its ``parameters``
+    (None: none), from one evaluation at the reference point with every parameter 0.5. Any
+    other failure of that evaluation is left for the fit itself to raise."""
+    theta = _ParameterValues({p: jnp.asarray(0.5) for p in law.parameters})
+    zero = jnp.asarray(0.0)
+    try:
+        law.log_loss(theta, zero, zero, Scales({"N": 0.0, "D": 0.0, "loss": 0.0}))
+    except _UnknownParameter as err:
+        return str(err.args[0])
+    except Exception:  # noqa: BLE001 -- the fit raises it with its own context
+        return None
+    return None
+
+
 @functools.partial(jax.jit, static_argnums=(0, 1, 2))
 def _log_loss_draws(law, family, new_run, theta, x, y, scales, sigma, nu, key):
     """ln L draws (S, Q) at centred (x, y), compiled once per law, family and shapes; plus the
@@ -86,7 +113,10 @@ def _log_loss_draws(law, family, new_run, theta, x, y, scales, sigma, nu, key):
 
 class LossSurfaceLaw(Law):
     """A loss surface L(N, D) fitted on centred logs. Subclasses define ``parameters``,
-    ``pooled``, :meth:`default_priors`, :meth:`log_loss` and optionally :meth:`derived`."""
+    ``pooled``, :meth:`default_priors`, :meth:`log_loss` and optionally :meth:`derived`; a law
+    with an irreducible loss also names it in ``floor`` (a quantity :meth:`derived` returns, e.g.
+    ``floor = "E"``): without it ``near_optimal`` takes the whole loss as reducible.
+    :meth:`check_definition` names what a subclass lacks, at fit time."""
 
     parameters: tuple = ()  # sampled parameters, in model order
     pooled: tuple = ()  # the ones partially pooled across groups
@@ -98,7 +128,48 @@ class LossSurfaceLaw(Law):
 
     def log_loss(self, theta: dict, x, y, scales: Scales):
         """Normalised log loss z = ln L - ln L_ref at centred logs (x, y); broadcasts."""
-        raise NotImplementedError
+        raise NotImplementedError(
+            f"law {self.name!r} ({type(self).__qualname__}) does not define log_loss(self, theta, "
+            "x, y, scales)"
+        )
+
+    def check_definition(self) -> None:
+        """Refuse (TypeError naming the law, the parameter and what to add) a subclass that the
+        model below cannot fit: no ``parameters``, a parameter without a prior in
+        :meth:`default_priors`, no :meth:`log_loss`, or a ``log_loss`` that reads a parameter
+        not in ``parameters``. Called by :meth:`prepare` (so at fit time, before sampling) and
+        by ``bl.register``. A law with a model of its own answers for its own parameters."""
+        if type(self).model is not LossSurfaceLaw.model:
+            return
+        which = f"law {self.name!r} ({type(self).__qualname__})"
+        if type(self).log_loss is LossSurfaceLaw.log_loss:
+            raise TypeError(
+                f"{which} does not define log_loss(self, theta, x, y, scales): the normalised log "
+                "loss ln L - ln L_ref at centred logs x = ln N - ln N_ref, y = ln D - ln D_ref "
+                "(theta: a dict of its parameters, scales: the reference logs); add it"
+            )
+        if not self.parameters:
+            raise TypeError(
+                f"{which} declares no parameters: set the class attribute `parameters` to the "
+                "names log_loss reads from theta, in model order (e.g. parameters = ('alpha', "
+                "'a', 'e')), each with a prior in default_priors()"
+            )
+        priors = self.default_priors()
+        missing = [p for p in self.parameters if p not in priors]
+        if missing:
+            raise TypeError(
+                f"{which} has parameter(s) {missing} without a prior: add "
+                f"{'it' if len(missing) == 1 else 'them'} to default_priors() (name -> numpyro "
+                f"distribution), or drop {'it' if len(missing) == 1 else 'them'} from "
+                f"`parameters`; its priors are {sorted(priors)}"
+            )
+        unknown = _unknown_parameter_read(self)
+        if unknown is not None:
+            raise TypeError(
+                f"{which}: log_loss reads theta[{unknown!r}], which is not among its "
+                f"`parameters` {tuple(self.parameters)}: add it to `parameters` (with a prior in "
+                "default_priors()) or correct the name in log_loss"
+            )
 
     def derived(self, theta: dict, scales: Scales) -> dict:
         """Natural-scale quantities reported in summaries (e.g. E, A, B for Chinchilla)."""
@@ -143,6 +214,7 @@ class LossSurfaceLaw(Law):
         return law
 
     def prepare(self, runs) -> Prepared:
+        self.check_definition()
         for column, minimum in self.required_levels.items():
             runs.require_levels(column, minimum, self.name)
         df = runs.df

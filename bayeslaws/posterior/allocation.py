@@ -408,9 +408,9 @@ class NearOptimal:
         if self.floor is not None:
             return ""
         return (
-            "the law has no floor (irreducible loss), so its reducible loss is the whole loss: "
-            "a tolerance of the reducible loss is one of the total, far looser than the same "
-            "tolerance on a law with a floor"
+            "the law declares no floor (irreducible loss; floor=None), so its reducible loss is "
+            "the whole loss: a tolerance of the reducible loss is one of the total, far looser "
+            "than the same tolerance on a law with a floor"
         )
 
     def __repr__(self) -> str:

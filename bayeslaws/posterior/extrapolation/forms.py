@@ -7,9 +7,10 @@ full model (method ``"model"``, :mod:`bayeslaws.posterior.model`).
 chains), drops any form whose fit fails (too few runs for its parameters, R-hat above
 ``MAX_R_HAT`` (with one chain: its two halves' R-hat) or more than ``MAX_DIVERGENT``
 divergent transitions) with a warning that says which and why, computes the weights of the
-rest and keeps, in ``fit.cache["forms"]``, the weights, the exclusions and every form's
-posterior draws (JSON), so that later predictions need no refits. Each draw of the averaged
-law then comes from one form, chosen with the weights.
+rest and keeps, in ``fit.cache["forms"]``, the weights, the exclusions, every form's PSIS-LOO
+reliability (warned when a Pareto k exceeds 0.7) and every form's posterior draws (JSON), so
+that later predictions need no refits. Each draw of the averaged law then comes from one form,
+chosen with the weights.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from ...laws import law_ref, resolve_law
 from ...laws.contract import Posterior, Scales
 from ...laws.priors import spec_to_priors
 from . import gp
+from .stacking import stacking_table, warn_unreliable_loo
 
 FORMS = ("chinchilla", "chinchilla_gamma", "kaplan", "farseer")
 MAX_R_HAT = 1.05
@@ -84,9 +86,9 @@ def _scalar_draws(fit) -> dict:
 
 def average(fit, runs=None, *, forms=FORMS, chains=2, warmup=300, draws=300, seed=None) -> dict:
     """Fit the other forms to the fit's training runs (or ``runs``), weight them by stacking and
-    keep the state in ``fit.cache["forms"]``. Returns the state."""
-    import arviz as az
-
+    keep the state in ``fit.cache["forms"]``, with each form's PSIS-LOO reliability
+    (``"loo_reliability"``: max Pareto k, runs above ``PARETO_K_MAX``, ArviZ's flag; one
+    :class:`~.stacking.UnreliableLooWarning` names the forms above it). Returns the state."""
     from ...inference import fit as fit_law
 
     runs = runs if runs is not None else fit.training_runs()
@@ -125,17 +127,17 @@ def average(fit, runs=None, *, forms=FORMS, chains=2, warmup=300, draws=300, see
             f"form averaging: form {name!r} left out ({reason})", UserWarning, stacklevel=3
         )
     if len(fits) > 1:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # pareto-k warnings: the weights are still usable
-            table = az.compare({k: f.idata for k, f in fits.items()}, ic="loo", method="stacking")
+        table, reliability = stacking_table({k: f.idata for k, f in fits.items()})
         weights = {k: float(table.loc[k, "weight"]) for k in fits}
         elpd = {k: float(table.loc[k, "elpd_loo"]) for k in fits}
+        warn_unreliable_loo("form averaging", reliability, weights)
     else:
-        weights, elpd = {own: 1.0}, {}
+        weights, elpd, reliability = {own: 1.0}, {}, {}
     state = {
         "forms": list(fits),
         "weights": weights,
         "elpd_loo": elpd,
+        "loo_reliability": reliability,
         "excluded": excluded,
         "others": {
             k: {

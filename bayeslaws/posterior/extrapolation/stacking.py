@@ -19,6 +19,59 @@ from ...laws.contract import Posterior, Scales
 from ...laws.priors import spec_to_priors
 
 STACK_LAWS = ("chinchilla", "chinchilla_gamma", "kaplan")  # forms averaged by stacking
+# PSIS-LOO's reliability bound on a run's Pareto k (Vehtari et al. 2017): above it that run's
+# leave-one-out score, and so the stacking weights, rest on few draws
+PARETO_K_MAX = 0.7
+
+
+class UnreliableLooWarning(UserWarning):
+    """Stacking weights computed from PSIS-LOO scores that some runs make unreliable."""
+
+
+def stacking_table(idatas: dict) -> tuple:
+    """Stacking weights of ``{name: InferenceData}`` by :func:`arviz.compare` (PSIS-LOO,
+    ``method="stacking"``) and each one's PSIS-LOO reliability.
+
+    Returns (the compare table, ``{name: {"max_pareto_k": float, "n_runs_above": int (runs
+    with k > PARETO_K_MAX), "arviz_warning": bool (ArviZ's own flag, whose bound falls below
+    0.7 for fewer than ~2200 draws)}}``). ArviZ's per-model warnings are silenced here: say
+    them once with :func:`warn_unreliable_loo`."""
+    import arviz as az
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        loo = {k: az.loo(idata, pointwise=True) for k, idata in idatas.items()}
+        table = az.compare(loo, ic="loo", method="stacking")
+    reliability = {
+        k: {
+            "max_pareto_k": float(np.max(np.asarray(res.pareto_k))),
+            "n_runs_above": int(np.sum(np.asarray(res.pareto_k) > PARETO_K_MAX)),
+            "arviz_warning": bool(res.warning),
+        }
+        for k, res in loo.items()
+    }
+    return table, reliability
+
+
+def warn_unreliable_loo(what: str, reliability: dict, weights: dict, stacklevel: int = 3) -> None:
+    """One :class:`UnreliableLooWarning` naming every form with a run of Pareto k above
+    ``PARETO_K_MAX`` (its max k, how many runs) and the weights kept."""
+    bad = {k: r for k, r in reliability.items() if r["max_pareto_k"] > PARETO_K_MAX}
+    if not bad:
+        return
+    listed = ", ".join(
+        f"{k!r} (max k {r['max_pareto_k']:.3f}, {r['n_runs_above']} run(s) above {PARETO_K_MAX})"
+        for k, r in bad.items()
+    )
+    shares = ", ".join(f"{k!r} {w:.2f}" for k, w in weights.items())
+    warnings.warn(
+        f"{what}: PSIS-LOO is unreliable for form(s) {listed}: their leave-one-out scores rest on "
+        f"few draws, and so do the stacking weights ({shares}), which are kept as computed. "
+        "Refit with more draws, or look at those runs (arviz.loo(fit.idata, pointwise=True)); "
+        "each form's Pareto k is in the state's 'loo_reliability'",
+        UnreliableLooWarning,
+        stacklevel=stacklevel,
+    )
 
 
 def unavailable(fit) -> str | None:
@@ -43,9 +96,9 @@ def stack(fit, runs=None, *, laws=STACK_LAWS, chains=2, warmup=300, draws=300, s
     """Fit every law in ``laws`` other than the fit's own to its training runs (same
     likelihood, default priors), compute stacking weights with :func:`arviz.compare`
     (``method="stacking"``) and keep the weights and the other laws' draws in
-    ``fit.cache["stacking"]``. Returns the state."""
-    import arviz as az
-
+    ``fit.cache["stacking"]`` with each law's PSIS-LOO reliability (``"loo_reliability"``,
+    :func:`stacking_table`; one :class:`UnreliableLooWarning` names the laws with a Pareto k
+    above ``PARETO_K_MAX``). Returns the state."""
     from ...inference import fit as fit_law
 
     runs = runs if runs is not None else fit.training_runs()
@@ -65,14 +118,15 @@ def stack(fit, runs=None, *, laws=STACK_LAWS, chains=2, warmup=300, draws=300, s
                 seed=seed,
                 warn=False,
             )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # pareto-k warnings are reported in the state
-        table = az.compare({k: f.idata for k, f in fits.items()}, ic="loo", method="stacking")
+    table, reliability = stacking_table({k: f.idata for k, f in fits.items()})
+    weights = {k: float(table.loc[k, "weight"]) for k in fits}
+    warn_unreliable_loo("stacking", reliability, weights)
     state = {
         "method": "stacking",
         "laws": list(fits),
-        "weights": {k: float(table.loc[k, "weight"]) for k in fits},
+        "weights": weights,
         "elpd_loo": {k: float(table.loc[k, "elpd_loo"]) for k in fits},
+        "loo_reliability": reliability,
         "others": {
             k: {
                 "law": f.record.law,
