@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import bayeslaws as bl
-from bayeslaws.inference import nuts
+from bayeslaws.inference import nuts, screening
 from bayeslaws.laws import resolve_law
 from bayeslaws.posterior.extrapolation import distance
 
@@ -118,16 +118,19 @@ def test_enabling_x64_mid_session_builds_a_new_kernel(simulated_runs, kernels_ke
     assert not jax.config.jax_enable_x64
     fit32 = bl.fit(simulated_runs, likelihood="gaussian", seed=0, warn=False, **TINY)
     kernel32 = list(nuts._MCMC_CACHE.values())[-1]
+    pointwise32 = set(screening._POINTWISE_CACHE)
     try:
         jax.config.update("jax_enable_x64", True)
         fit64 = bl.fit(simulated_runs, likelihood="gaussian", seed=0, warn=False, **TINY)
         kernel64 = list(nuts._MCMC_CACHE.values())[-1]
+        pointwise64 = set(screening._POINTWISE_CACHE) - pointwise32
     finally:
         jax.config.update("jax_enable_x64", False)
     assert kernel64 is not kernel32
     assert fit32.idata.posterior["alpha"].dtype == np.float32
     assert fit64.idata.posterior["alpha"].dtype == np.float64
-    # the pointwise pass (jax.jit) traces again under the new setting too
+    # the pointwise pass is keyed apart too (a 64-bit program is saved under its own key)
+    assert pointwise64 and all(dict(k[-1:]).get("jax_enable_x64") for k in pointwise64)
     (site,) = fit64.idata.log_likelihood.data_vars
     assert fit64.idata.log_likelihood[site].dtype == np.float64
 

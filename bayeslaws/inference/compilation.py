@@ -87,3 +87,10 @@ def _reset_jax_cache() -> None:
 def compilation_cache_enabled() -> Path | None:
     """The folder in use by this process, or None."""
     return _enabled
+
+
+def jax_config_key() -> tuple:
+    """The JAX settings that change a traced program (not its shapes), for the keys of the
+    in-memory kernel caches: 64-bit floats on or off (``jax_enable_x64``; a kernel traced with
+    32-bit floats draws otherwise)."""
+    return (("jax_enable_x64", bool(jax.config.jax_enable_x64)),)

@@ -28,7 +28,7 @@ from ..laws.likelihoods import check_family
 from ..laws.priors import priors_to_spec
 from ..runs import CANONICAL, RunTable, RunTableError, as_run_table
 from . import deferred, exported, identifiability, memory, padding, progress
-from .compilation import enable_compilation_cache
+from .compilation import enable_compilation_cache, jax_config_key
 from .diagnostics import check
 from .fit import Fit
 from .record import FitRecord, SamplerRecord
@@ -237,12 +237,6 @@ def _positive_int(name: str, value, minimum: int = 1) -> int:
     if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
     return int(value)
-
-
-def jax_config_key() -> tuple:
-    """The JAX settings that change a traced sampler (not its shapes): 64-bit floats on or off
-    (``jax_enable_x64``; a kernel traced with 32-bit floats draws otherwise)."""
-    return (("jax_enable_x64", bool(jax.config.jax_enable_x64)),)
 
 
 def _shapes(data: dict) -> tuple:

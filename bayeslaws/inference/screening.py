@@ -51,7 +51,7 @@ from numpyro import handlers
 
 from ..laws.contract import model_key
 from . import exported, memory, padding
-from .compilation import compilation_cache_enabled
+from .compilation import compilation_cache_enabled, jax_config_key
 
 ACTIONS = ("warn", "exclude", "off")
 DEFAULT_THRESHOLD = 8.0  # robust sd; see the module docstring
@@ -154,7 +154,7 @@ def _pointwise_fn(law, static: dict):
     """A compiled function (samples, keys, data) -> (log-likelihood of every observed site,
     predicted observation site) per draw, kept per law and static arguments (compiling takes
     seconds; it replaces the log-likelihood pass ArviZ would otherwise compile)."""
-    key = model_key(law, static)
+    key = model_key(law, static) + jax_config_key()  # a 32-bit program is not a 64-bit one
     if key in _POINTWISE_CACHE:
         _POINTWISE_CACHE.move_to_end(key)
         return _POINTWISE_CACHE[key]
