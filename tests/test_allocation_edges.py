@@ -88,3 +88,12 @@ def test_near_optimal_of_a_law_without_a_floor_says_reducible_is_the_whole_loss(
     assert "reducible loss is the whole loss" in floorless
     assert "no floor" not in repr(_near((2.0, 1.9, 2.1)))
     assert _near((2.0, 1.9, 2.1)).floorless_note == ""
+
+
+def test_near_optimal_refuses_a_tolerance_above_one_as_the_cli_does():
+    """tolerance=5 meant as 5% was read as 500% (a band over the whole search range, with only
+    a search-edge warning); the command line already refused it. Checked before any draw."""
+    from bayeslaws.posterior.allocation import near_optimal
+
+    with pytest.raises(ValueError, match=r"fraction of the loss in \(0, 1\] \(0.05 = 5%\), got 5"):
+        near_optimal(None, 1e21, 5, relative_to="reducible")

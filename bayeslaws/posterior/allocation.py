@@ -497,7 +497,7 @@ def near_optimal(
     ----------
     fit : loss-surface or isoflop fit.
     C : one budget in FLOPs.
-    tolerance : relative loss tolerance; default ``DEFAULT_TOLERANCE`` (5%) of the reducible
+    tolerance : relative loss tolerance, a fraction in (0, 1] (0.05 = 5%); default ``DEFAULT_TOLERANCE`` (5%) of the reducible
         loss.
     relative_to : "reducible" or "total"; default "reducible" when ``tolerance`` is not given
         and "total" when it is (the meaning a bare number had before).
@@ -519,6 +519,11 @@ def near_optimal(
     C = float(C_arr[0])
     if tolerance is not None:
         tolerance = check_positive("tolerance", tolerance, "a relative loss")
+        if tolerance > 1:  # 5 meant as 5% would be 500%: a band over the whole search range
+            raise ValueError(
+                f"near_optimal: tolerance is a fraction of the loss in (0, 1] (0.05 = 5%), got "
+                f"{tolerance:g}"
+            )
     if relative_to is None and tolerance is not None:
         warnings.warn(
             f"near_optimal: tolerance={tolerance!r} without relative_to is read as a fraction "
