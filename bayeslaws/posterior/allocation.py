@@ -497,8 +497,8 @@ def near_optimal(
     ----------
     fit : loss-surface or isoflop fit.
     C : one budget in FLOPs.
-    tolerance : relative loss tolerance, a fraction in (0, 1] (0.05 = 5%); default ``DEFAULT_TOLERANCE`` (5%) of the reducible
-        loss.
+    tolerance : relative loss tolerance, a fraction in (0, 1] (0.05 = 5%); default
+        ``DEFAULT_TOLERANCE`` (5%) of the reducible loss.
     relative_to : "reducible" or "total"; default "reducible" when ``tolerance`` is not given
         and "total" when it is (the meaning a bare number had before).
     prob : probability threshold for the band.
