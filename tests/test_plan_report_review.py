@@ -239,3 +239,53 @@ def test_bowls_docstring_names_the_star_colour_drawn(hp_fit):
     }
     assert stars == {"tab:cyan"}
     assert "Cyan star" in plot.bowls.__doc__ and "White star" not in plot.bowls.__doc__
+
+
+# ---- 6. a truth in its own units ----------------------------------------------------------------
+def _hp_section(hp, truth, monkeypatch) -> str:
+    """The hyperparameter section of the planning report of ``hp`` checked against ``truth``
+    (the other sections are not built)."""
+    from bayeslaws.app.report import Section
+
+    for name in ("_surface_section", "_allocation_section", "_fixed_vs_optimal_section"):
+        monkeypatch.setattr(plan_report, name, lambda *a, **k: Section("skipped"))
+    monkeypatch.setattr(plan_report, "_design_sections", lambda *a, **k: [])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        rows = [bl.predict(hp, N=TARGET_N, D=TARGET_D, kind=k, seed=0) for k in ("mean", "new_run")]
+        p = {"hyperparams": pd.concat(rows, ignore_index=True), "law_table": hp.law_table(ci=0.9),
+             "loss": pd.DataFrame(), "ci": 0.9}  # fmt: skip
+        text = plan_report.build_report(p, hp, truth=truth).to_text()
+    return _section(text, "== Optimal hyperparameters")
+
+
+def _refs(section: str, row: str) -> list[float]:
+    """The truth's and the published value printed under a law-table row."""
+    block = section[section.index(row) :].splitlines()[1:3]
+    return [float(re.search(r"\) ([-+0-9.e]+):", line).group(1)) for line in block]
+
+
+def test_a_truth_in_its_own_units_is_compared_in_the_tables(hp_fit, monkeypatch):
+    """A truth may write its hyperparameter laws with N, T in its own unit (hp_unit): the same
+    laws per million were reported 5.7x (eta) and 1000x (B) off, OUTSIDE the interval, and
+    labelled as Yin et al.'s published values. Now the truth's coefficient is converted to the
+    table's units, the published reference is Yin et al.'s own constant, and the note that the
+    two coincide only appears when they do."""
+    yin = VideoDiTTruth()
+    s_eta = 1e3 ** (yin.eta_exp_T + yin.eta_exp_N)
+    s_b = 1e3 ** (yin.b_exp_T + yin.b_exp_N)
+    per_million = VideoDiTTruth(hp_unit=1e6, eta_coef=yin.eta_coef / s_eta, b_coef=yin.b_coef / s_b)
+    assert per_million.eta_opt(TARGET_N, TARGET_D) == pytest.approx(yin.eta_opt(TARGET_N, TARGET_D))
+    default = _hp_section(hp_fit, yin, monkeypatch)
+    million = _hp_section(hp_fit, per_million, monkeypatch)
+    for row in ("eta_opt law: c", "B_opt law: c"):
+        truth_default, paper_default = _refs(default, row)
+        truth_million, paper_million = _refs(million, row)
+        assert truth_million == pytest.approx(truth_default, rel=1e-3)
+        assert paper_million == pytest.approx(paper_default, rel=1e-3) == truth_default
+    assert "ARE Yin et al.'s published laws" in default
+    shifted = VideoDiTTruth(eta_coef=2 * yin.eta_coef)  # a truth that is not Yin et al.'s
+    other = _hp_section(hp_fit, shifted, monkeypatch)
+    assert "ARE Yin et al.'s published laws" not in other
+    truth_eta, paper_eta = _refs(other, "eta_opt law: c")
+    assert truth_eta == pytest.approx(2 * paper_eta, rel=1e-3)

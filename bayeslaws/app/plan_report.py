@@ -94,7 +94,7 @@ def published_loss(N: float, D: float) -> float | None:
     return None
 
 
-LAW_TRUTH = {  # law-table row -> the simulator's constant (= Yin et al.'s published law)
+LAW_TRUTH = {  # law-table row -> the truth's constant (the simulator's default: Yin et al.'s)
     ("eta_opt", "c"): "eta_coef",
     ("eta_opt", "exp_T"): "eta_exp_T",
     ("eta_opt", "exp_N"): "eta_exp_N",
@@ -102,6 +102,46 @@ LAW_TRUTH = {  # law-table row -> the simulator's constant (= Yin et al.'s publi
     ("B_opt", "exp_T"): "b_exp_T",
     ("B_opt", "exp_N"): "b_exp_N",
 }
+LAW_PUBLISHED = {  # law-table row -> Yin et al.'s published constant (N, T in YIN_UNIT)
+    ("eta_opt", "c"): published.YIN_ETA_COEF,
+    ("eta_opt", "exp_T"): published.YIN_ETA_EXP_T,
+    ("eta_opt", "exp_N"): published.YIN_ETA_EXP_N,
+    ("B_opt", "c"): published.YIN_B_COEF,
+    ("B_opt", "exp_T"): published.YIN_B_EXP_T,
+    ("B_opt", "exp_N"): published.YIN_B_EXP_N,
+}
+
+
+def coef_in_units(coef: float, exp_T: float, exp_N: float, from_unit: float, to_unit: float):
+    """The coefficient c of a law c (T/u)^exp_T (N/u)^exp_N written for N, T in ``from_unit``,
+    re-expressed for N, T in ``to_unit`` (the same law): c (to_unit / from_unit)^(exp_T +
+    exp_N)."""
+    return coef * (to_unit / from_unit) ** (exp_T + exp_N)
+
+
+def law_row_value(constants: dict, row: tuple, from_unit: float, to_unit: float) -> float:
+    """A law-table ``row`` ((quantity, parameter)) of the laws ``constants`` (row -> value, N
+    and T of the coefficients in ``from_unit``) in the table's units ``to_unit``."""
+    q, param = row
+    if param != "c":
+        return constants[row]
+    return coef_in_units(
+        constants[row], constants[(q, "exp_T")], constants[(q, "exp_N")], from_unit, to_unit
+    )
+
+
+def truth_law_constants(truth) -> dict:
+    """The truth's hyperparameter laws as law-table rows -> value (N, T in ``truth.hp_unit``)."""
+    return {row: float(getattr(truth, name)) for row, name in LAW_TRUTH.items()}
+
+
+def truth_is_published(truth) -> bool:
+    """Whether the truth's hyperparameter laws are Yin et al.'s published ones (same constants
+    in the same units)."""
+    constants = truth_law_constants(truth)
+    return np.isclose(truth.hp_unit, published.YIN_UNIT) and all(
+        np.isclose(constants[row], LAW_PUBLISHED[row]) for row in LAW_TRUTH
+    )
 SURFACE_TRUTH = ("E", "A", "B", "alpha", "beta")
 
 
@@ -209,8 +249,12 @@ def build_report(
         )
     table = plan["law_table"]
     units = law_units(table)
+    unit = table.attrs.get("unit", published.YIN_UNIT)
     for (q, param), r in table.iterrows():
-        value = _known(truth, LAW_TRUTH[(q, param)])
+        value = paper = None
+        if truth is not None:  # both in the table's units (a truth may state its own)
+            value = law_row_value(truth_law_constants(truth), (q, param), truth.hp_unit, unit)
+            paper = law_row_value(LAW_PUBLISHED, (q, param), published.YIN_UNIT, unit)
         hp.numbers.append(
             Number(
                 f"{q} law: {param}" + (f" ({units})" if param == "c" else ""),
@@ -220,13 +264,13 @@ def build_report(
                 "tokens" if (q, param) == ("B_opt", "c") else "",
                 "{:.4g}",
                 "",
-                truth_refs(value, value),
+                truth_refs(value, paper),
             )
         )
     law_note = (
         "The simulator's hyperparameter laws ARE Yin et al.'s published laws, so the two "
         "references coincide. "
-        if truth is not None
+        if truth is not None and truth_is_published(truth)
         else ""
     ) + law_formulas_sentence(table)
     if law_note:

@@ -282,6 +282,7 @@ def finish_law_table(rows: list, unit: float, ci: float) -> pd.DataFrame:
     table["ci"] = ci
     m = table["median"]
     table.attrs["units"] = f"N, T in units of {unit:g} (parameters, tokens); B in tokens"
+    table.attrs["unit"] = float(unit)  # N and T of the coefficients c are in this unit
     table.attrs["formulas"] = {
         q: f"{q} = {m[(q, 'c')]:.3g} * T^{m[(q, 'exp_T')]:.3f} * N^{m[(q, 'exp_N')]:.3f}"
         for q in ("eta_opt", "B_opt")
