@@ -488,6 +488,8 @@ def _generate_candidates(fit, args):
                 n_batch=args.n_batch, lr_step=args.lr_step, batch_step=args.batch_step,
                 lr=_floats(args.lr_grid, "lr-grid"),
                 batch_size=_floats(args.batch_grid, "batch-grid"), compute_model=model,
+                # both grids given: nothing is centred (--group is then the target's alone)
+                group=args.group if args.lr_grid is None or args.batch_grid is None else None,
             )
         )
     if not parts:
@@ -1011,8 +1013,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="output CSV")
     _add_generation(p)
     p.add_argument("--group", default=None,
-                   help="a fitted group's label: the isoFLOP lines centre on its N_opt (grouped "
-                   "fits; default: a new group's); give the same --group to 'bayeslaws design'")
+                   help="a fitted group's label: the isoFLOP lines (LR x batch sweeps) centre on "
+                   "its N_opt (eta_opt, B_opt) (grouped fits; default: a new group's); give the "
+                   "same --group to 'bayeslaws design'")
     p.set_defaults(func=cmd_candidates)
 
     p = add("design", "the next runs that most narrow a target, per FLOP")

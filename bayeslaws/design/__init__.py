@@ -72,7 +72,8 @@ batch's sizes span at least this factor).
 
 Groups (fits of several data sets): the candidates are one group's runs (``group=``, or their
 ``group`` column), each target names its own group (``Loss(..., group=)``; None: a NEW group,
-as in ``predict``) and ``isoflop_candidates(..., group=)`` centres on that group's N_opt. A
+as in ``predict``), ``isoflop_candidates(..., group=)`` centres on that group's N_opt and
+``hyperparameter_candidates(..., group=)``, ``pool_units(..., group=)`` on its eta_opt and B_opt. A
 :class:`GroupWarning` says when they do not line up: a column label the fit does not know
 (valued as a new group), a target for another group than the candidates', lines centred on a
 new group's N_opt.

@@ -16,6 +16,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from ..laws.contract import resolve_group
 from ..posterior import allocation_draws, quantity_draws, query_frame
 from ..posterior.draws import check_range
 from ..runs.checks import check_integer, is_real
@@ -29,8 +30,8 @@ C_TOLERANCE = 0.01  # C given with N and D may differ from the compute model's b
 class GroupWarning(UserWarning):
     """The groups of a design do not line up with a grouped fit's: a candidates' group label the
     fit does not know (valued as a new group), a target for another group than the candidates'
-    (e.g. a new group's, the target's default), or isoFLOP lines centred on a new group's
-    N_opt."""
+    (e.g. a new group's, the target's default), or isoFLOP lines (LR x batch sweeps) centred on
+    a new group's N_opt (eta_opt and B_opt)."""
 
 
 def fit_groups(fit) -> list:
@@ -149,18 +150,22 @@ def isoflop_candidates(
     return with_model(pd.DataFrame({"N": N, "D": D, "C": Cs}), model)
 
 
-def warn_new_group_centre(fit, group) -> None:
-    """A :class:`GroupWarning` when the lines of a grouped fit centre on a new group's N_opt
-    (``group=None``)."""
+# what a generator centres on its fit's optimum: (caller, what is centred, the optimum, its name)
+LINES_CENTRE = ("isoflop_candidates", "the lines centre", "median N_opt(C)", "N_opt")
+
+
+def warn_new_group_centre(fit, group, about: tuple = LINES_CENTRE, stacklevel: int = 3) -> None:
+    """A :class:`GroupWarning` when a generator's grid for a grouped fit centres on a new
+    group's optimum (``group=None``); ``about``: see ``LINES_CENTRE``."""
     groups = fit_groups(fit)
     if group is None and groups:
+        caller, centred, optimum, name = about
         warnings.warn(
-            f"isoflop_candidates: the fit has groups {groups} and group=None, so the lines centre "
-            "on a NEW group's median N_opt(C) (the population's, not any fitted group's); pass "
-            f"group= (one of {groups}) to centre them on that group's N_opt, and the same "
-            "group= to next_runs",
+            f"{caller}: the fit has groups {groups} and group=None, so {centred} on a NEW "
+            f"group's {optimum} (the population's, not any fitted group's); pass group= (one of "
+            f"{groups}) to centre them on that group's {name}, and the same group= to next_runs",
             GroupWarning,
-            stacklevel=3,
+            stacklevel=stacklevel,
         )
 
 
@@ -172,6 +177,14 @@ def size_at_ratio(model, C, tokens_per_param):
         big = model.flops(np.exp(mid), tokens_per_param * np.exp(mid)) > C
         hi, lo = np.where(big, mid, hi), np.where(big, lo, mid)
     return np.exp(0.5 * (lo + hi))
+
+
+SWEEPS_CENTRE = (
+    "hyperparameter_candidates",
+    "the LR x batch grids centre",
+    "median eta_opt and B_opt",
+    "eta_opt and B_opt",
+)
 
 
 def hyperparameter_candidates(
@@ -187,6 +200,7 @@ def hyperparameter_candidates(
     batch_step: float = 2.0,
     per_cell: bool = True,
     compute_model=None,
+    group=None,
 ) -> pd.DataFrame:
     """LR x batch sweeps at (N, D) cells (pairs, broadcast; a repeated cell is refused), as
     candidates.
@@ -199,6 +213,13 @@ def hyperparameter_candidates(
     concatenated): a single run in an unseen cell carries no information while the cell's loss
     level is unknown. ``per_cell=False``: every run its own (``"run N=..., D=..., lr=...,
     B=..."``). C from ``compute_model`` (else the fit's, else 6ND), recorded with the table.
+
+    ``group``: for a grouped fit, the fitted group whose median eta_opt (B_opt) centres the
+    grids (a label the fit does not know is refused, as by ``predict``). Without it a grouped
+    fit's grids centre on a NEW group's optima (the population's; a :class:`GroupWarning` says
+    so). The table gets no ``group`` column: give the design the same group
+    (``next_runs(..., group=)``). ``group`` needs ``fit`` and a grid to centre (not both ``lr``
+    and ``batch_size``).
     """
     step_factor("lr_step", lr_step)
     step_factor("batch_step", batch_step)
@@ -217,13 +238,20 @@ def hyperparameter_candidates(
             "with every run twice (its cost doubled); give each (N, D) cell once"
         )
     centred = lr is None or batch_size is None
+    if group is not None and (fit is None or not centred):
+        raise ValueError(
+            f"group={group!r} chooses the fitted group whose eta_opt and B_opt centre the grids: "
+            "give fit= (a grouped fit of a hyperparameter law) and leave lr or batch_size unset "
+            "(both given: no grid is centred)"
+        )
     if centred and (fit is None or not {"eta_opt", "B_opt"} <= set(fit.law.quantities)):
         raise ValueError(
             "a fit of a hyperparameter law (one that predicts eta_opt and B_opt) is required "
             "unless lr and batch_size are given"
         )
     if centred:
-        opt = quantity_draws(fit, query_frame(fit, N=Ns, D=Ds))
+        warn_new_group_centre(fit, group, SWEEPS_CENTRE)
+        opt = quantity_draws(fit, query_frame(fit, N=Ns, D=Ds), group=group)
         eta_c = np.median(opt["eta_opt"], axis=0)
         b_c = np.median(opt["B_opt"], axis=0)
     rows = []
@@ -335,7 +363,10 @@ def unit_codes(df: pd.DataFrame):
     return np.asarray(labels), codes
 
 
-def pool_units(fit, pool: pd.DataFrame, sweep_size: int = 6) -> pd.DataFrame:
+POOL_CENTRE = ("pool_units", "the sweeps centre", "median eta_opt and B_opt", "eta_opt and B_opt")
+
+
+def pool_units(fit, pool: pd.DataFrame, sweep_size: int = 6, *, group=None) -> pd.DataFrame:
     """Candidate units from a pool of runs that could be trained (e.g. a sweep's untried runs),
     for :func:`~.batch.next_runs`.
 
@@ -347,6 +378,14 @@ def pool_units(fit, pool: pd.DataFrame, sweep_size: int = 6) -> pd.DataFrame:
     fitted). Returns a copy of ``pool`` with a ``unit`` column (``"run LABEL"`` with the row's
     label for single runs, so the pool's index must not repeat; ``"sweep N=..., D=..."`` with
     the cell's exact N and D for a sweep).
+
+    Groups (a grouped fit): a run is of the group its ``group`` column names, else of ``group``
+    (a label the fit does not know is refused; None: a NEW group). A cell is unseen when the fit
+    has no run of that group there (a new group, or a column label the fit does not know, has
+    seen none), and its sweep centres on that group's median eta_opt and B_opt. With neither a
+    column nor ``group=`` a :class:`GroupWarning` says the sweeps are a new group's. ``group``
+    given with a ``group`` column must equal its labels (ValueError). When the pool holds
+    several groups, a sweep's label ends with its group (``", group='A'"``).
     """
     if not isinstance(pool, pd.DataFrame):
         raise ValueError(f"pool must be a pandas DataFrame of runs, got {type(pool)}")
@@ -356,6 +395,7 @@ def pool_units(fit, pool: pd.DataFrame, sweep_size: int = 6) -> pd.DataFrame:
             f"pool's row labels (its index) repeat, e.g. {dup}: each run's unit is named by its "
             "label; pass pool.reset_index(drop=True) (or pd.concat(..., ignore_index=True))"
         )
+    labels = pool_groups(fit, pool, group)
     df = check_candidates(fit, pool.drop(columns=["unit"], errors="ignore"))
     df.index = pool.index
     df["unit"] = [f"run {i}" for i in pool.index]
@@ -363,35 +403,69 @@ def pool_units(fit, pool: pd.DataFrame, sweep_size: int = 6) -> pd.DataFrame:
         return df
     positive_int("sweep_size", sweep_size)
     trained = fit.record.training_runs or {}
-    seen = set(
-        zip(
-            np.round(np.log(np.asarray(trained.get("N", []), float)), 6),
-            np.round(np.log(np.asarray(trained.get("D", []), float)), 6),
-            strict=True,
-        )
-    )
-    cell = list(zip(np.round(np.log(df["N"]), 6), np.round(np.log(df["D"]), 6), strict=True))
-    new = [c not in seen for c in cell]
-    if not any(new):
+    n_trained = len(trained.get("N", []))
+    trained_groups = trained.get("group", [None] * n_trained) if fit_groups(fit) else None
+    seen = set(cell_keys(trained.get("N", []), trained.get("D", []), trained_groups))
+    cell = cell_keys(df["N"], df["D"], labels)
+    new = np.array([c not in seen for c in cell])
+    if not new.any():
         return df
-    fresh = df[new]
-    keys = fresh[["N", "D"]].drop_duplicates()
-    opt = quantity_draws(fit, query_frame(fit, N=keys["N"].to_numpy(), D=keys["D"].to_numpy()))
-    centre = {
-        (round(float(np.log(n)), 6), round(float(np.log(d)), 6)): (np.log(e), np.log(b))
-        for n, d, e, b in zip(
-            keys["N"],
-            keys["D"],
-            np.median(opt["eta_opt"], axis=0),
-            np.median(opt["B_opt"], axis=0),
-            strict=True,
-        )
-    }
-    for key, rows in fresh.groupby(
-        [np.round(np.log(fresh["N"]), 6), np.round(np.log(fresh["D"]), 6)]
-    ):
+    if fit_groups(fit) and "group" not in pool and group is None:
+        warn_new_group_centre(fit, None, POOL_CENTRE)
+    fresh = dict.fromkeys(c for c, is_new in zip(cell, new, strict=True) if is_new)
+    centre = sweep_centres(fit, df, cell, list(fresh))
+    several = len({key[2] for key in fresh}) > 1
+    for key in fresh:
+        rows = df[[c == key for c in cell]]
         e, b = centre[key]
         dist = np.hypot(np.log(rows["lr"]) - e, np.log(rows["batch_size"]) - b)
         near = rows.index[np.argsort(dist.to_numpy(), kind="stable")[:sweep_size]]
-        df.loc[near, "unit"] = cell_label("sweep", rows["N"].iloc[0], rows["D"].iloc[0])
+        label = cell_label("sweep", rows["N"].iloc[0], rows["D"].iloc[0])
+        df.loc[near, "unit"] = f"{label}, group={key[2]!r}" if several else label
     return df
+
+
+def pool_groups(fit, pool: pd.DataFrame, group) -> list:
+    """Each pool row's group label (str), or None (a new group, without a label); all None for
+    a fit without groups. ``group`` is checked against the fit (a label it does not know is
+    refused) and, when the pool has a ``group`` column, against its labels."""
+    if group is not None:
+        resolve_group(fit.posterior().groups, group)  # ValueError naming the fit's groups
+    if not fit_groups(fit):
+        return [None] * len(pool)
+    if "group" not in pool:
+        return [None if group is None else str(group)] * len(pool)
+    labels = [str(g) for g in pool["group"]]
+    other = sorted(set(labels) - {str(group)})
+    if group is not None and other:
+        raise ValueError(
+            f"pool['group'] holds {other} but group={group!r}: the sweeps would centre on group "
+            f"{str(group)!r}'s optima for runs labelled otherwise; make them agree (or leave "
+            "group=None to use the column's labels)"
+        )
+    return labels
+
+
+def cell_keys(N, D, groups=None) -> list:
+    """One key per run: (ln N, ln D) rounded to 6 decimals, then its group label (None without
+    ``groups``)."""
+    ln_n = np.round(np.log(np.asarray(N, float)), 6).tolist()
+    ln_d = np.round(np.log(np.asarray(D, float)), 6).tolist()
+    groups = [None] * len(ln_n) if groups is None else list(groups)
+    return list(zip(ln_n, ln_d, groups, strict=True))
+
+
+def sweep_centres(fit, df: pd.DataFrame, cell: list, keys: list) -> dict:
+    """(ln eta_opt, ln B_opt), the fit's posterior medians, per cell key (:func:`cell_keys`) of
+    ``keys``; each key's group's (a label the fit does not know, or None: a new group's)."""
+    known = set(fit_groups(fit))
+    first = {key: i for i, key in reversed(list(enumerate(cell)))}
+    centre = {}
+    for label in dict.fromkeys(key[2] for key in keys):
+        mine = [key for key in keys if key[2] == label]
+        rows = df.iloc[[first[key] for key in mine]]
+        query = query_frame(fit, N=rows["N"].to_numpy(), D=rows["D"].to_numpy())
+        opt = quantity_draws(fit, query, group=label if label in known else None)
+        eta, batch = np.median(opt["eta_opt"], axis=0), np.median(opt["B_opt"], axis=0)
+        centre.update(zip(mine, zip(np.log(eta), np.log(batch), strict=True), strict=True))
+    return centre
