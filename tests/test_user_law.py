@@ -60,6 +60,22 @@ USER_LAWS = '''
             return jnp.logaddexp(jnp.logaddexp(size_term, data_term), theta["e"])
 
 
+    class Scaled(SharedExponent):
+        """k x the shared-exponent law: an option its __init__ requires (no default)."""
+
+        name = "fe_scaled"
+
+        def __init__(self, k):
+            self.k = float(k)
+
+        @property
+        def options(self):
+            return {"k": self.k}
+
+        def log_loss(self, theta, x, y, scales):
+            return super().log_loss(theta, x, y, scales) + jnp.log(self.k)
+
+
     class ShiftedChinchilla(Chinchilla):
         """1.5 x Chinchilla's loss, under the built-in's name."""
 
@@ -125,6 +141,23 @@ def test_a_registered_user_law_is_recorded_by_import_path(user_module, registry)
     assert type(resolve_law(law_ref(law))) is module.SharedExponent
     for name, builtin in kept_builtins(registry).items():
         assert law_ref(builtin) == name
+
+
+def test_a_user_law_whose_init_takes_options_is_rebuilt_from_them(user_module, runs, registry):
+    """A registered user law whose __init__ requires an option fitted, then every use of the fit
+    (fit.law, predict, loading) built the class with no arguments: TypeError. It is rebuilt
+    from the options the fit records."""
+    module, _ = user_module
+    register(module.Scaled(k=2.0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = bl.fit(runs, "fe_scaled", **TINY)
+    assert (fit.record.law, fit.record.law_options) == (f"{MODULE}:Scaled", {"k": 2.0})
+    fit._law = None  # as a loaded fit: rebuilt from the record
+    assert fit.law == module.Scaled(k=2.0)
+    assert np.isfinite(bl.predict(fit, **QUERY)["median"]).all()
+    with pytest.raises(TypeError, match=r"cannot build law .*Scaled' from options \{\}"):
+        resolve_law(f"{MODULE}:Scaled")
 
 
 def kept_builtins(laws: dict) -> dict:

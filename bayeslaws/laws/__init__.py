@@ -149,6 +149,20 @@ def _import_error(ref: str, err: Exception) -> ValueError:
     return ValueError(f"cannot import law {ref!r} ({type(err).__name__}: {err}): {why}{remedy}")
 
 
+def _construct(cls: type, ref: str, options: dict) -> Law:
+    """An instance of the law class ``cls`` (at import path ``ref``) built from ``options``
+    (what its ``__init__`` takes, as ``Law.configure`` builds it)."""
+    if not isinstance(options, dict):
+        raise TypeError(f"law_options must be a dict, got {type(options).__name__}")
+    try:
+        return cls(**options)
+    except TypeError as err:
+        raise TypeError(
+            f"cannot build law {ref!r} from options {options}: {err} (a law's __init__ takes "
+            "its options, which the law lists in `options` so that a fit records them)"
+        ) from None
+
+
 def resolve_law(law, options: dict | None = None) -> Law:
     """A law object from a registered name, an import path ``module:ClassName`` or a ``Law``,
     configured with ``options``."""
@@ -163,7 +177,10 @@ def resolve_law(law, options: dict | None = None) -> Law:
                 raise _import_error(law, err) from None
         if isinstance(target, type) and not issubclass(target, Law):
             raise TypeError(f"{law!r} is not a bayeslaws Law (it is the class {target.__name__})")
-        obj = target() if isinstance(target, type) else target
+        if isinstance(target, type):  # built from its options (a recorded fit's, or none)
+            obj, options = _construct(target, law, options or {}), None
+        else:
+            obj = target
         if not isinstance(obj, Law):
             raise TypeError(f"{law!r} is not a bayeslaws Law ({type(obj).__name__})")
     elif isinstance(law, str):
