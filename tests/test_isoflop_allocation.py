@@ -62,13 +62,28 @@ def test_allocation_at_a_new_budget_carries_the_budget_scatter(fit):
     np.testing.assert_allclose(draws["D_opt"] * draws["N_opt"] * 6, C, rtol=1e-6)
 
 
+def test_a_new_budgets_answer_does_not_depend_on_the_rest_of_the_call(fit):
+    """A new budget's scatter was drawn per query column: the same budget got another interval
+    beside other budgets (plot.n_opt's marked budgets disagreed with its band), and a design's
+    target N_opt(C) and its observations at C saw two different new budgets."""
+    alone = allocation_draws(fit, [1e20])["N_opt"][:, 0]
+    among = allocation_draws(fit, [1e21, 1e20, 1e19])["N_opt"][:, 1]
+    np.testing.assert_array_equal(alone, among)
+    post = fit.posterior()
+    twice = LAW.budget_draws(post, [1e20, 1e20, 3e20], rng=np.random.default_rng(0))
+    other = LAW.budget_draws(post, [3e20], rng=np.random.default_rng(1))
+    np.testing.assert_array_equal(twice["v"][:, 0], twice["v"][:, 1])
+    np.testing.assert_array_equal(twice["v"][:, 2], other["v"][:, 0])
+
+
 def test_profile_and_allocation_share_a_new_budgets_curve():
-    """With one rng stream, the profile's minimum over a fine grid is the allocation's vertex."""
+    """Whatever their rng streams, the profile's minimum over a fine grid is the allocation's
+    vertex (one new budget)."""
     post = _floor_posterior(budget_draws=True)
     N = np.geomspace(1e8, 1e11, 4001)
     kw = {"group": None, "compute_model": linear()}
     alloc = LAW.allocation(post, [1e21], rng=np.random.default_rng(3), **kw)
-    profile = LAW.isoflop_profile(post, 1e21, N, rng=np.random.default_rng(3), **kw)
+    profile = LAW.isoflop_profile(post, 1e21, N, rng=np.random.default_rng(4), **kw)
     i = np.argmin(profile, axis=1)
     np.testing.assert_allclose(N[i], alloc["N_opt"][:, 0], rtol=2e-3)  # the grid's step
     np.testing.assert_allclose(np.exp(profile.min(axis=1)), alloc["L_opt"][:, 0], rtol=1e-6)

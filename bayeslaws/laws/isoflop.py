@@ -96,6 +96,7 @@ from .contract import (
 from .likelihoods import noise_draws, observation, sample_noise_params
 
 BUDGET_RTOL = 1e-3  # budgets closer than this (relative) are one budget
+NEW_BUDGET_STREAM = 7919  # seeds the deviations of a new budget (new_budget_normals)
 NEAR_BUDGET_RTOL = 0.05  # distinct budgets closer than this look like one budget from rounding
 SKEW_SATURATION = 0.8  # K: far from the vertex the curvature stays within h (1 +- K)
 
@@ -161,6 +162,18 @@ def too_few_sizes_message(
         "which splits one budget into several. Give each run's budget as the C column "
         "(bl.load_runs(..., C='budget')) or round C to the budgets you ran"
     )
+
+
+def new_budget_normals(C, S: int, parts: int) -> np.ndarray:
+    """Standard normals (parts, S, Q) for the deviations of new budgets C (FLOPs, (Q,)): per
+    budget a fixed stream (``NEW_BUDGET_STREAM`` and ln C to 6 decimals), so a budget's
+    deviations do not depend on the call (its other budgets, their order, the caller's seed):
+    common random numbers across every answer at that budget."""
+    out = np.empty((parts, S, len(C)))
+    for q, budget in enumerate(np.asarray(C, float)):
+        key = int(round((np.log(budget) + 1000.0) * 1e6))  # > 0 for any positive float
+        out[:, :, q] = np.random.default_rng([NEW_BUDGET_STREAM, key]).standard_normal((parts, S))
+    return out
 
 
 class IsoFLOP(Law):
@@ -360,11 +373,14 @@ class IsoFLOP(Law):
         return names + ["N_opt", "L_opt"]
 
     # ---- posterior ---------------------------------------------------------------------------
-    def budget_draws(self, post: Posterior, C, rng) -> dict:
+    def budget_draws(self, post: Posterior, C, rng=None) -> dict:
         """Per-draw curve parameters (v, m, h, s: arrays (S, Q), centred ln units) at budgets C
-        (FLOPs). A fitted budget uses its own fitted values; any other budget gets fresh
-        budget-level deviations from the fitted scatter (a new budget), one per draw and budget.
-        """
+        (FLOPs). A fitted budget uses its own fitted values; any other budget gets budget-level
+        deviations from the fitted scatter (a new budget), one per draw, drawn as a fixed
+        function of the budget (:func:`new_budget_normals`): every answer at one budget
+        (predictions, allocation, profiles, a design's target and its observations, whatever
+        else is in the call) sees the same new budget. ``rng`` is not used (kept for the
+        callers' signature)."""
         draws, col = post.draws, post.column
         C = np.atleast_1d(np.asarray(C, float))
         c = np.log(C) - post.scales["C"]
@@ -380,8 +396,9 @@ class IsoFLOP(Law):
         if self.cubic:
             means["s"], sds["s"] = col("s0") * np.ones((1, Q)), "s_sd"
         out = {}
-        for key, mean in means.items():
-            value = mean + col(sds[key]) * rng.standard_normal((S, Q))  # a new budget
+        normals = new_budget_normals(C, S, len(means))  # (parts, S, Q)
+        for key, mean, z in zip(means, means.values(), normals, strict=True):
+            value = mean + col(sds[key]) * z  # a new budget
             for q in range(Q):
                 if match[q].any():  # a fitted budget: its own draws
                     value[:, q] = np.asarray(draws[key])[:, int(np.argmax(match[q]))]

@@ -94,7 +94,9 @@ def allocation_draws(
     Returns
     -------
     dict of arrays (S, Q): ``N_opt``, ``D_opt``, ``L_opt``, ``at_boundary`` (bool), and
-    ``method`` (a string).
+    ``method`` (a string); a law whose budgets scatter about its power laws (isoflop: a new
+    budget's vertex is the trend plus the fitted scatter) also gives the trend alone,
+    ``N_opt_trend``, ``D_opt_trend``, ``L_opt_trend`` (what :func:`allocation_laws` regresses).
     """
     C = _budgets(C)
     check_range(fit, pd.DataFrame({"C": C}))  # warns when C looks like it is not in FLOPs
@@ -238,7 +240,9 @@ def optimal_allocation(
     noise-free loss at N_opt, i.e. the median loss of a new run there; its interval is the
     posterior's uncertainty of that mean alone, without the run-to-run noise sigma, so single
     runs, and the best of several at a budget most of all, often lie below it: compare runs
-    with ``predict(..., kind="new_run")``); tokens_per_param (median D_opt / N_opt); ci; method;
+    with ``predict(..., kind="new_run")``; for an isoFLOP law at a budget it was not fitted on,
+    the interval also holds the fitted budget-to-budget scatter); tokens_per_param (median
+    D_opt / N_opt); ci; method;
     at_boundary (share of draws whose optimum hit the search range's edge; any share > 0
     issues a :class:`SearchEdgeWarning`: the interval's end there is the search range's edge,
     not the data's).
