@@ -544,6 +544,16 @@ def test_group_labels_with_surrounding_spaces_are_stripped_with_a_warning(tmp_pa
     assert _no_plausibility_warning(lambda: bl.load_runs(clean)).groups == ["code", "web"]
 
 
+def test_group_labels_that_differ_only_in_case_warn_that_they_are_separate_groups():
+    """'Comma' and 'comma' were two groups, silently (surrounding spaces already warned)."""
+    df = runs_frame(6, group=["comma", "Comma", "comma", "dclm", "DCLM", "web"])
+    with pytest.warns(PlausibilityWarning, match="differ only in case") as record:
+        runs = bl.load_runs(df)
+    assert runs.groups == sorted(["comma", "Comma", "dclm", "DCLM", "web"])  # kept as given
+    text = " ".join(str(w.message) for w in record)
+    assert "'comma' vs 'Comma'" in text and "'dclm' vs 'DCLM'" in text and "'web'" not in text
+
+
 def test_a_batch_size_in_sequences_warns_with_the_units_fix():
     df = runs_frame(4, lr=[1e-3] * 4, batch_size=[64, 128, 256, 512])
     with pytest.warns(PlausibilityWarning, match=r"column 'batch_size' has median 192, below "

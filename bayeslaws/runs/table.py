@@ -901,7 +901,25 @@ def _group_labels(values: pd.Series, name: str, note: str) -> pd.Series:
         warnings.warn(
             _spaced_labels_message(labels[spaced], name, note), PlausibilityWarning, stacklevel=3
         )
+    cased = case_variants(stripped)
+    if cased:
+        shown = "; ".join(" vs ".join(repr(v) for v in variants) for variants in cased[:5])
+        warnings.warn(
+            f"column {_label('group', name)}: labels that differ only in case are SEPARATE "
+            f"groups: {shown}{'; ...' if len(cased) > 5 else ''}; if they are one data set, "
+            "write them alike (e.g. df[col].str.lower())",
+            PlausibilityWarning,
+            stacklevel=3,
+        )
     return stripped
+
+
+def case_variants(labels: pd.Series) -> list[list[str]]:
+    """Sets of distinct labels that are equal but for case (each a list, first seen first)."""
+    by_lower: dict = {}
+    for label in dict.fromkeys(labels.tolist()):
+        by_lower.setdefault(label.lower(), []).append(label)
+    return [variants for variants in by_lower.values() if len(variants) > 1]
 
 
 def _spaced_labels_message(labels: pd.Series, name: str, note: str) -> str:
