@@ -212,6 +212,10 @@ def test_near_optimal_band(fit):
         (lambda f: near_optimal(f, C=1e22, tolerance=True), "tolerance must be"),
         # a candidate size that leaves less than one token on the budget's isoFLOP line
         (lambda f: near_optimal(f, C=1e22, N=[1e9, 1e22]), r"N = 1e\+22 at C = 1e\+22"),
+        # a budget in PF-days (1e21 FLOPs = 11.57): N_opt 0.5 parameters, answered before
+        (lambda f: optimal_allocation(f, C=[1e21, 11.57]), r"C = 11.6 give a median [ND]_opt "
+         r"below one .*not PF-days"),
+        (lambda f: near_optimal(f, C=5.0), r"C = 5 give a median [ND]_opt below one"),
     ],
 )
 def test_bad_input_names_the_argument(fit, call, message):
@@ -274,13 +278,14 @@ def test_draws_at_the_search_edge_warn_naming_budget_share_and_method(fit, monke
 
 
 def test_near_optimal_says_when_its_band_reaches_the_grid_edge(fit):
-    """A tolerance above 1 (300% of the reducible loss) passes every size down to the default
-    grid's smallest (1.5 decades below N_opt): the band's lower end was that edge, silently. It
-    warns now that the band extends beyond the search, and band_at_edge says on which side."""
+    """A wide tolerance (50% of the reducible loss) on a narrow grid (0.2 decades each side of
+    N_opt) passes every size down to the grid's smallest: the band's lower end was that edge,
+    silently. It warns now that the band extends beyond the search, and band_at_edge says on
+    which side."""
     from bayeslaws.posterior.allocation import SearchEdgeWarning
 
     with pytest.warns(SearchEdgeWarning, match="band extends beyond the search"):
-        wide = near_optimal(fit, C=1e22, tolerance=3.0, relative_to="reducible")
+        wide = near_optimal(fit, C=1e22, tolerance=0.5, relative_to="reducible", span_decades=0.2)
     assert wide.band[0] == wide.table["N"].iloc[0] and wide.band_at_edge[0]
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)

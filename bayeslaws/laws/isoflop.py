@@ -159,8 +159,10 @@ def too_few_sizes_message(
         f"neighbour, e.g. {shown}: C was probably computed as 6ND from N and D, either rounded "
         "to a few significant figures or counted under another FLOP convention than the runs' "
         "budgets (a nominal budget C != 6ND: e.g. Marin's nominal budgets are 0.74-1.07 x 6ND), "
-        "which splits one budget into several. Give each run's budget as the C column "
-        "(bl.load_runs(..., C='budget')) or round C to the budgets you ran"
+        "which splits one budget into several. Give each run's budget as the C column and "
+        "leave D out, so that D is derived from N and C (bl.load_runs(..., N='params', "
+        "C='budget') with no D; command line: --N params --C budget and no --D; a column named "
+        "D is read as D: rename it), or round C to the budgets you ran"
     )
 
 

@@ -104,7 +104,24 @@ def allocation_draws(
         raise ValueError(f"method must be 'auto', 'closed_form' or 'numerical', got {method!r}")
     model = _compute_model(fit, compute_model)
     view = ModelView.of(fit, extrapolation, check_seed(seed))
-    return view.allocation(C, model, group=group, method=method)
+    draws = view.allocation(C, model, group=group, method=method)
+    refuse_below_one(C, draws)
+    return draws
+
+
+def refuse_below_one(C, draws: dict) -> None:
+    """ValueError when a budget's median N_opt or D_opt is below one parameter or token: C
+    (FLOPs, (Q,)) was surely given in other units (PF-days, 1e18 FLOPs), as predict refuses
+    such a query."""
+    for name, what in (("N_opt", "parameter"), ("D_opt", "token")):
+        median = np.median(np.asarray(draws[name], float), axis=0)
+        bad = np.flatnonzero(median < 1)
+        if bad.size:
+            shown = ", ".join(f"{C[i]:.3g}" for i in bad[:5])
+            raise ValueError(
+                f"C = {shown} give a median {name} below one {what} ({median[bad[0]]:.3g}): C "
+                "is in FLOPs (about 6 N D; 1 PF-day = 8.64e19 FLOPs), not PF-days or 1e18 units"
+            )
 
 
 def edge_message(C, share, extrapolation: str, caller: str = "optimal_allocation") -> str:
