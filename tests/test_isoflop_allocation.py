@@ -41,8 +41,10 @@ def test_allocation_at_a_fitted_budget_is_its_own_vertex(fit):
     np.testing.assert_allclose(draws["N_opt"][:, 0], vertex["N_opt"][:, j], rtol=1e-5)
     np.testing.assert_allclose(draws["L_opt"][:, 0], vertex["L_opt"][:, j], rtol=1e-5)
     # the same budget given to 0.01% (within BUDGET_RTOL) is that budget too
-    table = optimal_allocation(fit, C=[C * 1.0001])
+    table = optimal_allocation(fit, C=[C * 1.0001, C * 1.01])
     assert table["N_opt"].iloc[0] == pytest.approx(np.median(vertex["N_opt"][:, j]), rel=1e-5)
+    # and the table says which rows are fitted budgets (1% off: a new budget, trend + scatter)
+    assert table["fitted_budget"].tolist() == [True, False]
     # near_optimal's profile is that budget's fitted curve, the one predict draws there
     near = near_optimal(fit, C=C, tolerance=0.01, relative_to="total", n_grid=21)
     assert near.N_opt == pytest.approx(np.median(vertex["N_opt"][:, j]), rel=1e-5)

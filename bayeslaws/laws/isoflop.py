@@ -470,7 +470,8 @@ class IsoFLOP(Law):
         (vertex_sd, loss_sd); D_opt (tokens) from the compute model. Budgets within
         ``BUDGET_RTOL`` share one curve. Also N_opt_trend, D_opt_trend, L_opt_trend: the laws
         N_opt = k_opt C^a_opt and L_opt = exp(mu_L(c)) without budget scatter (the power laws
-        that ``allocation_laws`` regresses). ``method``: "auto" or "closed_form" (the law is
+        that ``allocation_laws`` regresses), and fitted_budget (bool) per budget. ``method``:
+        "auto" or "closed_form" (the law is
         one); "numerical" raises LawCapabilityError (there is nothing to search)."""
         self._no_groups(group)
         if check_allocation_method(method) == "numerical":
@@ -484,6 +485,7 @@ class IsoFLOP(Law):
         N_opt = np.exp(curves["v"][:, index] + post.scales["N"])
         L_opt = np.exp(curves["m"][:, index] + post.scales["loss"])
         trend = self.trend_allocation(post, C)
+        fitted = np.abs(np.log(C[:, None] / np.asarray(post.state["budgets"])[None, :]))
         return {
             "N_opt": N_opt,
             "D_opt": np.asarray(compute_model.tokens(N_opt, C[None, :])),
@@ -492,6 +494,8 @@ class IsoFLOP(Law):
             "N_opt_trend": trend["N_opt"],
             "D_opt_trend": np.asarray(compute_model.tokens(trend["N_opt"], C[None, :])),
             "L_opt_trend": trend["L_opt"],
+            # (S, Q) bool: a fitted budget, answered by its own vertex (not trend + scatter)
+            "fitted_budget": np.broadcast_to((fitted < BUDGET_RTOL).any(axis=1), N_opt.shape),
             "method": "isoflop_law",
         }
 

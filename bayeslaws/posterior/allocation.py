@@ -96,7 +96,8 @@ def allocation_draws(
     dict of arrays (S, Q): ``N_opt``, ``D_opt``, ``L_opt``, ``at_boundary`` (bool), and
     ``method`` (a string); a law whose budgets scatter about its power laws (isoflop: a new
     budget's vertex is the trend plus the fitted scatter) also gives the trend alone,
-    ``N_opt_trend``, ``D_opt_trend``, ``L_opt_trend`` (what :func:`allocation_laws` regresses).
+    ``N_opt_trend``, ``D_opt_trend``, ``L_opt_trend`` (what :func:`allocation_laws` regresses)
+    and ``fitted_budget`` (bool: a budget it was fitted on, answered by its own vertex).
     """
     C = _budgets(C)
     check_range(fit, pd.DataFrame({"C": C}))  # warns when C looks like it is not in FLOPs
@@ -262,7 +263,9 @@ def optimal_allocation(
     D_opt / N_opt); ci; method;
     at_boundary (share of draws whose optimum hit the search range's edge; any share > 0
     issues a :class:`SearchEdgeWarning`: the interval's end there is the search range's edge,
-    not the data's).
+    not the data's); for an isoFLOP law also fitted_budget (True: a budget the law was fitted
+    on, answered by that budget's own fitted vertex, so its interval is narrower than a nearby
+    new budget's, which carries the budget-to-budget scatter).
     """
     ci = check_ci(ci)
     index = shared_index(C=C)
@@ -278,6 +281,8 @@ def optimal_allocation(
     out["ci"] = ci
     out["method"] = draws["method"]
     out["at_boundary"] = np.asarray(draws["at_boundary"]).mean(axis=0)
+    if "fitted_budget" in draws:  # a law whose fitted budgets answer with their own vertex
+        out["fitted_budget"] = np.asarray(draws["fitted_budget"]).all(axis=0)
     warn_new_group(fit, group, "optimal_allocation", noted=_new_group_noted)
     return labelled(pd.DataFrame(out), index)
 
