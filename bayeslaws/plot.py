@@ -32,8 +32,16 @@ import pandas as pd
 
 from .inference import Fit
 from .laws.contract import resolve_group
-from .posterior import optimal_allocation, predict, query_frame
+from .posterior import (
+    SearchEdgeWarning,
+    allocation_draws,
+    optimal_allocation,
+    predict,
+    query_frame,
+)
+from .posterior.allocation import edge_message, kink_warning
 from .posterior.draws import check_range
+from .posterior.extrapolation import DEFAULT_METHOD
 from .runs import PlausibilityWarning, RunTable
 from .runs.cells import CELL_RTOL, same_value_ids
 from .runs.table import simulated_extent
@@ -500,9 +508,13 @@ def isoflop(
     seed: int = 0,
     group=None,
 ):
-    """Loss along the isoFLOP line of each budget C (FLOPs) against N: posterior mean and the
-    central ``ci`` band, with each budget's compute-optimal N_opt (median, ``ci`` interval) and
-    its loss marked. The N axis spans ``span_decades`` either side of the median N_opt.
+    """Loss along the isoFLOP line of each budget C (FLOPs) against N: the posterior median loss
+    and its central ``ci`` band, with each budget's compute-optimal size N_opt (posterior median,
+    ``ci`` interval as the horizontal bar) marked ON the median curve: the marker's loss is the
+    curve's, the posterior median loss at the median N_opt. (The median of each draw's own
+    optimal loss, ``optimal_allocation``'s L_opt, lies below the curve where the draws' optima
+    sit at different N, as for a new group of a grouped fit, whose every draw has its own
+    offsets.) The N axis spans ``span_decades`` either side of the median N_opt.
     ``group``: a grouped fit's fitted group; None: a new group."""
     _check_fit(fit)
     budgets = np.sort(np.atleast_1d(np.asarray(C, float)))
@@ -514,27 +526,28 @@ def isoflop(
     plt = _pyplot()
     colours = plt.cm.plasma(np.linspace(0.05, 0.8, len(budgets)))
     for (_, a), colour in zip(alloc.iterrows(), colours, strict=True):
-        grid = np.geomspace(a["N_opt"] / 10**span_decades, a["N_opt"] * 10**span_decades, n_points)
+        grid, at = _grid_through(a["N_opt"], span_decades, n_points)
         p = predict(
             fit, N=grid, C=a["C"], ci=ci, kind="mean", seed=seed, group=group, _new_group_noted=True
         )
         ax.fill_between(grid, p["lower"], p["upper"], color=colour, alpha=0.2, lw=0)
-        ax.plot(grid, p["mean"], color=colour, lw=1.6, label=f"C = {a['C']:.1e} FLOPs")
+        ax.plot(grid, p["median"], color=colour, lw=1.6, label=f"C = {a['C']:.1e} FLOPs")
         ax.errorbar(
             a["N_opt"],
-            a["L_opt"],
+            p["median"].iloc[at],
             xerr=[[a["N_opt"] - a["N_opt_lower"]], [a["N_opt_upper"] - a["N_opt"]]],
             fmt="o",
             color=colour,
             mec="k",
             capsize=4,
         )
-    ax.plot([], [], "o", color="0.4", mec="k", label=f"N_opt (median, {100 * ci:g}% interval)")
+    ax.plot([], [], "o", color="0.4", mec="k",
+            label=f"N_opt (median, {100 * ci:g}% interval) on the median curve")
     ax.set_xscale("log")
     ax.set_xlabel(N_LABEL + "  [D = C / flops per token]")
     ax.set_ylabel("loss")
     title = _group_titled(
-        f"Loss along isoFLOP lines ({fit.law.description}): mean and {100 * ci:g}% band",
+        f"Loss along isoFLOP lines ({fit.law.description}): median and {100 * ci:g}% band",
         fit,
         group,
     )
@@ -543,6 +556,15 @@ def isoflop(
     ax.grid(True, which="both", alpha=0.2)
     fig.tight_layout()
     return fig
+
+
+def _grid_through(N_opt: float, span_decades: float, n_points: int) -> tuple[np.ndarray, int]:
+    """``n_points`` sizes (params) log-spaced ``span_decades`` either side of ``N_opt``, with
+    ``N_opt`` itself added, sorted; and the position of ``N_opt`` in them (a marker there lies
+    on the drawn curve)."""
+    grid = np.geomspace(N_opt / 10**span_decades, N_opt * 10**span_decades, n_points)
+    grid = np.sort(np.append(grid, N_opt))
+    return grid, int(np.flatnonzero(grid == N_opt)[0])
 
 
 def n_opt(
@@ -558,10 +580,20 @@ def n_opt(
 ):
     """Compute-optimal model size N_opt(C) with its credible bands (log-log), the fitted range
     of C shaded, and published laws overlaid: ``paper_laws={"label": (k, a)}`` for
-    N_opt = k C^a (N params, C FLOPs). ``budgets``: budgets to mark with their interval.
-    ``C_range`` defaults to the fitted range extended two decades upward, and far enough to
-    hold every budget in ``budgets``. ``group``: a grouped fit's fitted group; None: a new
-    group."""
+    N_opt = k C^a (N params, C FLOPs). ``budgets``: budgets to mark with their interval
+    (:func:`~bayeslaws.posterior.optimal_allocation`, the widest ``ci``).
+
+    The curve and bands are the posterior of N_opt(C) on ``n_points`` log-spaced budgets. For
+    a law whose budgets scatter about its power law (isoflop: a fitted budget has its own
+    fitted vertex, any other budget the law plus fresh budget scatter) they are the fitted law
+    N_opt = k C^a alone (the allocation's ``N_opt_trend``), and the fitted budgets' own vertices
+    in the range are marked with their intervals; so are the ``budgets`` marked, each at its
+    own allocation (a fitted budget's vertex, or the law plus budget scatter). For every other
+    law the curve is the allocation's N_opt.
+
+    ``C_range``: (low, high) in FLOPs; default the fitted range extended two decades upward,
+    and far enough to hold every budget in ``budgets``. ``group``: a grouped fit's fitted group;
+    None: a new group."""
     _check_fit(fit)
     levels = _ci_levels(ci)
     if paper_laws is not None and not (
@@ -581,38 +613,38 @@ def n_opt(
             float(np.min(np.append(marked, fitted[0]))),
             float(np.max(np.append(marked, fitted[1] * 100))),
         )
-    grid = np.geomspace(C_range[0], C_range[1], n_points)
+    low, high = _c_range(C_range)
+    grid = np.geomspace(low, high, n_points)
+    curve, trend = _n_opt_curve_draws(fit, grid, seed, group)
     fig, axes = _figure((7.5, 5))
     ax = axes[0, 0]
     if fitted is not None:
         _mark_range(ax, fitted[0], fitted[1], "fitted range of C")
+    of = " of the fitted law N_opt = k C^a" if trend else ""
     for c in levels:
-        a = optimal_allocation(fit, C=grid, ci=c, seed=seed, group=group, _new_group_noted=True)
+        lo, hi = np.quantile(curve, [(1 - c) / 2, (1 + c) / 2], axis=0)
         ax.fill_between(
-            grid,
-            a["N_opt_lower"],
-            a["N_opt_upper"],
-            color="tab:blue",
-            alpha=_band_alpha(c),
-            lw=0,
-            label=f"{100 * c:g}% band",
+            grid, lo, hi, color="tab:blue", alpha=_band_alpha(c), lw=0,
+            label=f"{100 * c:g}% band{of}",
         )
-    ax.plot(grid, a["N_opt"], color="tab:blue", lw=2, label="posterior median N_opt")
+    median = np.median(curve, axis=0)
+    label = f"posterior median{of}" if trend else "posterior median N_opt"
+    ax.plot(grid, median, color="tab:blue", lw=2, label=label)
     styles = ["--", ":", "-.", (0, (5, 1, 1, 1))]
     for (label, (k, e)), ls in zip((paper_laws or {}).items(), styles * 3, strict=False):
         ax.plot(grid, k * grid**e, color="k", ls=ls, lw=1.2, label=f"{label}: {k:g} C^{e:g}")
+    widest = max(levels)
+    if trend:
+        own = _fitted_budgets(fit, low, high)
+        if own.size:
+            _mark_allocation(
+                ax, fit, own, widest, seed, group, color="tab:blue", fmt="s", mfc="white",
+                label=f"fitted budgets' own vertices ({100 * widest:g}%)",
+            )
     if budgets is not None:
-        b = optimal_allocation(
-            fit, C=budgets, ci=max(levels), seed=seed, group=group, _new_group_noted=True
-        )
-        ax.errorbar(
-            b["C"],
-            b["N_opt"],
-            yerr=[b["N_opt"] - b["N_opt_lower"], b["N_opt_upper"] - b["N_opt"]],
-            fmt="o",
-            color="crimson",
-            capsize=4,
-            label=f"budgets ({100 * max(levels):g}%)",
+        _mark_allocation(
+            ax, fit, budgets, widest, seed, group, color="crimson", fmt="o",
+            label=f"budgets ({100 * widest:g}%)",
         )
     ax.set_xscale("log")
     ax.set_yscale("log")
@@ -626,6 +658,66 @@ def n_opt(
     ax.grid(True, which="both", alpha=0.2)
     fig.tight_layout()
     return fig
+
+
+def _c_range(C_range) -> tuple[float, float]:
+    """``C_range`` as (low, high) budgets in FLOPs with 0 < low < high; else a ValueError
+    naming C_range."""
+    try:
+        values = np.asarray(C_range, float).ravel()
+    except (TypeError, ValueError):
+        values = np.array([])
+    if values.size != 2 or not np.isfinite(values).all() or not 0 < values[0] < values[1]:
+        raise ValueError(
+            "C_range must be a (low, high) pair of budgets in FLOPs with 0 < low < high, e.g. "
+            f"(1e18, 1e24); got {C_range!r}"
+        )
+    return float(values[0]), float(values[1])
+
+
+def _n_opt_curve_draws(fit, C, seed: int, group) -> tuple[np.ndarray, bool]:
+    """Draws (S, Q) of the N_opt(C) curve (params) at budgets C (FLOPs, (Q,)), from one call
+    of :func:`~bayeslaws.posterior.allocation_draws`, and whether they are the law's trend
+    (``N_opt_trend``: the fitted power law without budget scatter, given by a law whose
+    budgets scatter about it) rather than its allocation ``N_opt``. Warns as
+    ``optimal_allocation`` does when draws sit at the search range's edge or a drift's kink."""
+    draws = allocation_draws(fit, C, group=group, seed=seed)
+    share = np.asarray(draws["at_boundary"], bool).mean(axis=0)
+    for message in (
+        edge_message(C, share, DEFAULT_METHOD, "plot.n_opt"),
+        kink_warning(fit, C, draws["N_opt"], None, DEFAULT_METHOD, "plot.n_opt"),
+    ):
+        if message:
+            warnings.warn(message, SearchEdgeWarning, stacklevel=3)
+    trend = "N_opt_trend" in draws
+    return np.asarray(draws["N_opt_trend" if trend else "N_opt"], float), trend
+
+
+def _fitted_budgets(fit, low: float, high: float) -> np.ndarray:
+    """The fit's distinct training budgets C (FLOPs; runs within ``CELL_RTOL`` are one budget,
+    their median) within [low, high]; empty when the record holds no runs with a C column."""
+    df = _training_frame(fit)
+    if df is None or "C" not in df:
+        return np.array([])
+    C = df["C"].to_numpy(float)
+    ids = same_value_ids(C)
+    own = np.array([np.median(C[ids == i]) for i in np.unique(ids)])
+    inside = (own >= low * (1 - CELL_RTOL)) & (own <= high * (1 + CELL_RTOL))
+    return np.sort(own[inside])
+
+
+def _mark_allocation(ax, fit, C, ci: float, seed: int, group, **style) -> None:
+    """Each budget C's (FLOPs) median N_opt with its central ``ci`` interval as an error bar
+    (:func:`~bayeslaws.posterior.optimal_allocation`)."""
+    b = optimal_allocation(fit, C=C, ci=ci, seed=seed, group=group, _new_group_noted=True)
+    ax.errorbar(
+        b["C"],
+        b["N_opt"],
+        yerr=[b["N_opt"] - b["N_opt_lower"], b["N_opt_upper"] - b["N_opt"]],
+        capsize=4,
+        zorder=4,
+        **style,
+    )
 
 
 # ---- design ranking ----------------------------------------------------------------------------

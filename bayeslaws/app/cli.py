@@ -684,6 +684,21 @@ def _refuse_unused(args, options=()) -> None:
                 raise CLIError(f"{option} needs --runs (it applies to the run table given there)")
 
 
+# the --target pair of each input the law takes besides N (fit.law.inputs)
+TARGET_WORDS = {
+    "D": "N (parameters) and D (tokens)",
+    "C": "N (parameters) and C (FLOPs) for isoflop fits, not N and D: the second number is "
+    "the compute budget in FLOPs (about 6 N D), not tokens",
+}
+
+
+def _target_words(fit) -> str:
+    """What ``plot --target`` takes for this fit: N and the law's other input (D in tokens, or
+    C in FLOPs for a law of N and C, as isoflop fits are), from the law's inputs."""
+    other = next((c for c in fit.law.inputs if c != "N"), "D")
+    return TARGET_WORDS.get(other, f"N (parameters) and {other}")
+
+
 def cmd_plot(args) -> int:
     from bayeslaws import plot
 
@@ -696,15 +711,25 @@ def cmd_plot(args) -> int:
         runs = fit.training_runs()
     budgets = _floats(args.C, "C")
     if args.kind == "fan":
+        words = _target_words(fit)
         targets = None
         if args.target:
-            t = _floats(args.target, "target")
+            try:
+                t = [float(v) for v in args.target]
+            except ValueError:
+                t = []
             if len(t) != 2:
-                raise CLIError("--target takes two numbers: N (parameters) and D (tokens)")
+                raise CLIError(f"--target takes two numbers, {words}; got "
+                               f"{' '.join(args.target)!r}")
             targets = [tuple(t)]
-        fig = plot.fan(
-            fit, runs, targets=targets, kind=args.fan_kind or "mean", group=args.group
-        )
+        try:
+            fig = plot.fan(
+                fit, runs, targets=targets, kind=args.fan_kind or "mean", group=args.group
+            )
+        except ValueError as err:
+            if not targets or "C" not in fit.law.inputs:
+                raise
+            raise CLIError(f"{err} (--target takes {words})") from None
     elif args.kind == "bowls":
         fig = plot.bowls(fit, runs)
     elif args.kind == "isoflop":
@@ -1050,7 +1075,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="fan, bowls: a run table to draw (default: the fit's own training "
                    "runs); the column and exclusion options below read it")
     p.add_argument("--C", nargs="+", default=None, help="budgets (isoflop, n_opt)")
-    p.add_argument("--target", nargs=2, default=None, metavar=("N", "D"), help="fan: mark a run")
+    p.add_argument("--target", nargs=2, default=None, metavar=("N", "D_OR_C"),
+                   help="fan: mark a run at N (parameters) and D (tokens); N and C (FLOPs) "
+                   "for isoflop fits")
     p.add_argument("--fan-kind", default=None, choices=["mean", "new_run"],
                    help="fan: bands of the law (mean, the default) or of one new run")
     p.add_argument("--vars", nargs="+", default=None, help="pairs: parameter names")
