@@ -160,6 +160,12 @@ def test_predict_allocate_design_plot(files, capsys, tmp_path):
     assert main(argv + ["--extrapolation", "none"]) == 0
     assert "median" in capsys.readouterr().out
 
+    # an input echoed exactly (131072-style), a derived one to 5 figures (D from N and C was
+    # printed as 55555555555.55556)
+    assert main(["predict", fit, "--N", "3e9", "--C", "1e21"]) == 0
+    out = capsys.readouterr().out
+    assert "5.5556e+10" in out and "55555555555" not in out and "3e+09" in out
+
     assert main(["allocate", fit, "--C", "1e21", "1e22", "--tolerance", "0.01"]) == 0
     out = capsys.readouterr().out
     assert "N_opt_lower" in out and out.count("NearOptimal(") == 2

@@ -108,11 +108,12 @@ def _exact(value: float) -> str:
     return repr(value)
 
 
-def _table(df) -> str:
-    """A result table as text: inputs echoed exactly, results to 5 significant figures."""
+def _table(df, echoed=INPUT_COLUMNS) -> str:
+    """A result table as text: the ``echoed`` input columns exactly, results (and inputs
+    derived from the others, e.g. D from N and C) to 5 significant figures."""
     import pandas as pd
 
-    exact = {c: _exact for c in INPUT_COLUMNS if c in df and df[c].dtype.kind == "f"}
+    exact = {c: _exact for c in echoed if c in df and df[c].dtype.kind == "f"}
     with pd.option_context("display.width", 200, "display.max_columns", 40):
         return df.to_string(index=False, float_format="{:.5g}".format, formatters=exact)
 
@@ -371,7 +372,8 @@ def cmd_predict(args) -> int:
         },
     )
     _say_new_group(fit, args.group)
-    print(_table(table))
+    given = [c for c in INPUT_COLUMNS if getattr(args, c) is not None]  # the others derived
+    print(_table(table, echoed=given))
     if "rel_penalty_median" in table:
         print(PENALTY_NOTE, file=sys.stderr)
     return 0
