@@ -154,7 +154,8 @@ class Fit:
     def training_runs(self) -> RunTable | None:
         """The fitted runs as a RunTable (canonical columns, C as fitted; indexed by their row
         labels in the user's table when the fit stored them; ``accepted_rows`` as the fit
-        recorded them), or None."""
+        recorded them), or None. Only the runs in the fit: not those the law's own rules left
+        out (``record.law_excluded_runs``), nor those excluded before it."""
         data = self.record.training_runs
         if not data:
             return None
@@ -248,8 +249,12 @@ class Fit:
 
     def update(self, new_runs, **options) -> Fit:
         """This fit refitted to its runs plus ``new_runs``, warm-started from its posterior
-        (the campaign loop: propose, train, update). Options: ``warmup``, ``draws``, ``seed``,
-        ``warn``, ``screen`` (:func:`bayeslaws.inference.update.update_fit`)."""
+        (the campaign loop: propose, train, update). The runs the law's own rules left out
+        (e.g. diverged runs, cells with no converged run) are put back, so the law decides
+        again on the whole table; runs you or screening excluded stay out. Options:
+        ``warmup``, ``draws``, ``seed``, ``warn``, ``screen``, ``cold_above`` (R-hat above which
+        a stuck warm refit is redone cold; None: never) — see
+        :func:`bayeslaws.inference.update.update_fit`."""
         from .. import inference  # the package facade: update.py itself imports this module
 
         return inference.update_fit(self, new_runs, **options)

@@ -266,6 +266,35 @@ def training_columns(runs) -> dict:
     return out
 
 
+def law_exclusions(runs, fitted) -> tuple:
+    """The exclusions the law's ``prepare`` made: those of ``fitted`` (its ``Prepared.runs``)
+    after the ones ``runs`` (the table given to it) already had."""
+    return tuple(fitted.exclusions[len(runs.exclusions) :])
+
+
+def provenance(runs, fitted) -> dict:
+    """``fitted.record()`` with the law's own exclusions marked ``"by": "law"`` (the others:
+    the user's, and screening's)."""
+    out = fitted.record()
+    n_before = len(runs.exclusions)
+    out["exclusions"] = [
+        {**e, "by": "law"} if i >= n_before else e for i, e in enumerate(out["exclusions"])
+    ]
+    return out
+
+
+def law_excluded_columns(runs, fitted) -> dict:
+    """:func:`training_columns` of the rows of ``runs`` that the law's own exclusions left out
+    of ``fitted`` (none: empty lists), with their ``"accepted_rows"`` (labels as text): kept so
+    that an update puts them back and the law decides again on the whole table."""
+    labels = {r for e in law_exclusions(runs, fitted) for r in e.rows}
+    mask = runs.df.index.isin(list(labels))
+    accepted = tuple(r for r in runs.accepted_rows if r in labels)
+    out = training_columns(replace(runs, df=runs.df.loc[mask], accepted_rows=accepted))
+    out["accepted_rows"] = [str(r) for r in accepted]
+    return out
+
+
 def fit(
     runs,
     law="chinchilla",
@@ -584,8 +613,9 @@ def _fit_once(runs, law_obj, likelihood, priors_used, settings, label, warn, rul
         law_state=prepared.state,
         compute_model=compute_model.to_dict() if compute_model.params else None,
         compute_model_name=compute_model.name,
-        data=fitted.record(),
+        data=provenance(runs, fitted),
         training_runs=training_columns(fitted),
+        law_excluded_runs=law_excluded_columns(runs, fitted),
         notes=notes,
         summary_names=summary_names,
         diagnostics=diagnostics.to_dict(),

@@ -7,6 +7,8 @@ import json
 from dataclasses import asdict, dataclass, field, fields
 
 FORMAT_VERSION = 2
+# record fields a fit file of this format may lack (written before them): their defaults apply
+OPTIONAL_FIELDS = ("label", "extra", "law_excluded_runs")
 
 
 class IncompatibleFitFile(ValueError):
@@ -43,6 +45,11 @@ class FitRecord:
     data : provenance of the runs (source, row counts, exclusions with their reasons).
     training_runs : the fitted runs in canonical columns (column -> list), for calibration,
         model discrepancy and refits.
+    law_excluded_runs : the runs the law's own rules left out of the fit (e.g. cells with no
+        converged run, runs beyond a cell's fence), in ``training_runs``' layout plus their
+        ``"accepted_rows"``; :func:`~.update.update_fit` puts them back, so that the law applies
+        its rules to the whole updated table. User and screening exclusions are not here.
+        None: a fit saved before they were kept.
     notes : plain-language remarks from the law (e.g. diverged runs censored).
     summary_names : the sites ``Fit.summary`` reports and the convergence checks cover.
     diagnostics : R-hat, ESS and divergences (``Diagnostics.to_dict``).
@@ -70,6 +77,7 @@ class FitRecord:
     bayeslaws_version: str = ""
     format_version: int = FORMAT_VERSION
     extra: dict = field(default_factory=dict)
+    law_excluded_runs: dict | None = None
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
@@ -92,7 +100,7 @@ class FitRecord:
                 f"{FORMAT_VERSION}. Refit the data with this version."
             )
         names = {f.name for f in fields(cls)}
-        missing = sorted(n for n in names if n not in raw and n not in ("label", "extra"))
+        missing = sorted(n for n in names if n not in raw and n not in OPTIONAL_FIELDS)
         unknown = sorted(set(raw) - names)
         if missing or unknown:
             raise IncompatibleFitFile(

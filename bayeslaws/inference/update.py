@@ -2,13 +2,17 @@
 propose again), warm-started from the current posterior.
 
 ``fit.update(new_runs)`` (:func:`update_fit`) refits the same law, likelihood, priors and sampler
-settings by NUTS to the runs the fit used plus ``new_runs``. The refit is a full NUTS fit of
-all the runs (not an approximate sequential update: the posterior is exactly that of the
-combined table), but its chains start where the current posterior is: each chain at one
-posterior draw (sites whose shape is unchanged; new sites, e.g. a new cell's optimum, start as a
-cold fit would), and the warm-up is shorter (default: half the fit's, at least 100 iterations),
-since the chains begin near the typical set. The compiled kernel of a table of the same shape
-is reused.
+settings by NUTS to the runs the fit used plus ``new_runs``. The runs the law's own rules left out
+of the fit (``record.law_excluded_runs``: e.g. cells with no converged run, runs beyond a cell's
+fence), which depend on the whole table, are put back, so the law applies its rules to the updated
+table as a fresh fit of it would; runs excluded by the user or by screening stay out. (A fit saved
+before law-excluded runs were kept warns, :class:`LawExclusionsWarning`, that they stay out.) The
+refit is a full NUTS fit of all the runs (not an approximate sequential update: the posterior is
+exactly that of the combined table), but its chains start where the current posterior is: each chain
+at one posterior draw (sites whose shape is unchanged; new sites, e.g. a new cell's optimum, start
+as a cold fit would), and the warm-up is shorter (default: half the fit's, at least 100 iterations),
+since the chains begin near the typical set. The compiled kernel of a table of the same shape is
+reused.
 
 Mechanics: the warm-up runs here (``MCMC.warmup`` with the initial values, on the kernel that
 :func:`~.nuts.fit` will use) and :func:`~.nuts.fit` then samples from the warmed-up state
@@ -34,7 +38,7 @@ from __future__ import annotations
 
 import time
 import warnings
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import jax
 import jax.numpy as jnp
@@ -57,17 +61,90 @@ COLD_ABOVE = 1.2  # largest R-hat of a warm refit above which it is redone cold
 EXTRA_COLUMNS = ("diverged", "run")
 
 
-def combined_runs(fit: Fit, new_runs) -> tuple[RunTable, list]:
-    """(The runs the fit used (after its law's own exclusions) followed by ``new_runs`` (a
-    RunTable or a DataFrame with canonical columns), in the fit's compute model; the columns
-    of the fitted runs that the new runs lack and the law does not read, left out).
+class LawExclusionsWarning(UserWarning):
+    """An update of a fit saved before fits kept the runs their law left out: those runs stay
+    out of the update, not re-examined under the law's rules on the updated table."""
 
-    Plausibility warnings name new runs only, once, checked beside the fitted runs (their
-    labels in the combined table): the fitted runs were checked when they were loaded. The
+
+@dataclass(frozen=True)
+class Combined:
+    """The table an update refits, and how it was put together.
+
+    runs : the fitted runs, the runs the law had left out (put back) and the new runs.
+    dropped : columns of the fitted runs left out (the new runs lack them; the law ignores them).
+    renamed : label of each row of ``new_runs`` (its kept and its excluded rows) -> its label
+        in the updated fit.
+    n_put_back : runs the fit's law had left out, put back for it to decide again.
+    n_new : rows of ``new_runs`` in ``runs``.
+    """
+
+    runs: RunTable
+    dropped: list
+    renamed: dict
+    n_put_back: int
+    n_new: int
+
+
+def law_excluded_frame(fit: Fit) -> tuple[pd.DataFrame | None, list]:
+    """(The runs the fit's law left out (``record.law_excluded_runs``) in canonical columns,
+    indexed by their row labels; None for a fit saved before they were kept. Their accepted
+    row labels.)"""
+    stored = fit.record.law_excluded_runs
+    if stored is None:
+        return None, []
+    columns = {k: v for k, v in stored.items() if k not in ("row", "accepted_rows")}
+    frame = pd.DataFrame(columns, index=pd.Index(list(stored.get("row", [])), dtype=object))
+    for column in frame:
+        if column not in ("group", "run", "diverged"):
+            frame[column] = frame[column].astype(float)  # a column of None (NaN losses)
+    accepted = {str(r) for r in stored.get("accepted_rows", [])}
+    return frame, [r for r in frame.index if str(r) in accepted]
+
+
+def earlier_runs(fitted: pd.DataFrame, put_back: pd.DataFrame | None) -> pd.DataFrame:
+    """The fitted runs and the runs the law left out, in the order of their row labels when
+    all are integers (the user's table's order), else fitted first."""
+    if put_back is None or put_back.empty:
+        return fitted
+    both = pd.concat([fitted, put_back.reindex(columns=fitted.columns)], sort=False)
+    both.index = pd.Index(list(fitted.index) + list(put_back.index))
+    if all(isinstance(r, int | np.integer) for r in both.index):
+        both = both.sort_index(kind="stable")
+    return both
+
+
+def new_run_labels(new_runs, new: pd.DataFrame, start: int) -> dict:
+    """Label in the updated fit of each row of ``new_runs``: its rows in the table (``new``)
+    and, for a RunTable, the rows its own exclusions removed, numbered on from ``start`` in the
+    order of their labels when all are integers (``start + k`` for row k of a default index),
+    else kept rows first."""
+    removed = [r for e in getattr(new_runs, "exclusions", ()) for r in e.rows]
+    labels = list(new.index) + removed
+    if all(isinstance(r, int | np.integer) for r in labels):
+        labels = sorted(labels)
+    return {r: start + k for k, r in enumerate(labels)}
+
+
+def combined_runs(fit: Fit, new_runs) -> tuple[RunTable, list]:
+    """(``combined_table(fit, new_runs)``'s runs, and the columns it left out)."""
+    combined = combined_table(fit, new_runs)
+    return combined.runs, combined.dropped
+
+
+def combined_table(fit: Fit, new_runs) -> Combined:
+    """The runs the fit used, those its law's own rules left out (put back, for the law to
+    apply its rules to the whole table) and ``new_runs`` (a RunTable or a DataFrame with
+    canonical columns), in the fit's compute model; the columns of the fitted runs that the new
+    runs lack and the law does not read, left out. Runs excluded by the user or by screening
+    stay out.
+
+    Plausibility warnings name new runs only, once, checked beside the earlier runs (their
+    labels in the combined table): the earlier runs were checked when they were loaded. The
     combined table's ``accepted_rows`` are the fit's and those of ``new_runs`` (a RunTable)."""
     old = fit.training_runs()
     if old is None:
         raise ValueError("fit.update needs the fit's training runs; this fit holds none")
+    put_back, put_back_accepted = law_excluded_frame(fit)
     if isinstance(new_runs, RunTable):
         if not same_compute_model(new_runs.compute_model, fit.compute_model):
             raise ValueError(
@@ -117,7 +194,8 @@ def combined_runs(fit: Fit, new_runs) -> tuple[RunTable, list]:
     # columns the law does not read (e.g. lr and batch_size of best-per-cell runs under a loss
     # surface) that the new runs lack: left out of the combined table, and said so
     columns = [c for c in columns if c not in missing]
-    repeated = repeated_runs(old.df, new)
+    earlier = earlier_runs(old.df[columns], put_back)
+    repeated = repeated_runs(earlier, new)
     if repeated:
         raise ValueError(
             f"new_runs repeat {len(repeated)} run(s) this fit already has (rows "
@@ -125,34 +203,61 @@ def combined_runs(fit: Fit, new_runs) -> tuple[RunTable, list]:
             "new_runs: same N, D, loss and, where present, group, lr and batch_size): pass only "
             "the runs trained since the fit, or refit the whole table with bl.fit"
         )
-    frame = pd.concat(
-        [old.df[columns], new.reindex(columns=columns)], ignore_index=True, sort=False
+    frame = pd.concat([earlier, new.reindex(columns=columns)], ignore_index=True, sort=False)
+    start = next_label(earlier.index, excluded_labels(fit))
+    renamed = new_run_labels(new_runs, new, start)
+    frame.index = pd.Index(list(earlier.index) + [renamed[r] for r in new.index])
+    new_labels = frame.index[len(earlier) :]
+    accepted = (
+        list(old.accepted_rows) + list(put_back_accepted) + new_labels[new_accepted].tolist()
     )
-    frame.index = combined_labels(old.df.index, len(new), excluded_labels(fit))
-    new_labels = frame.index[len(old.df) :]
-    accepted = list(old.accepted_rows) + new_labels[new_accepted].tolist()
     given = [c for c in ("N", "D") if c in frame]
-    with warnings.catch_warnings():  # checked below: the new runs beside the fitted ones
+    with warnings.catch_warnings():  # checked below: the new runs beside the earlier ones
         warnings.simplefilter("ignore", PlausibilityWarning)
         runs = load_runs(
             frame.drop(columns=["C"]),
             compute_model=fit.compute_model,
             allow_missing_loss=True,
-            accepted_rows=list(old.df.index) + accepted,  # no duplicate warnings among them
+            accepted_rows=list(earlier.index) + accepted,  # no duplicate warnings among them
             **{c: c for c in given},
         )
-    # the fitted runs were checked at their load: they count in the medians, never named
-    check_plausible(runs.df, given=given, accepted_rows=accepted, known_rows=list(old.df.index))
+    # the earlier runs were checked at their load: they count in the medians, never named
+    check_plausible(runs.df, given=given, accepted_rows=accepted, known_rows=list(earlier.index))
     df = runs.df.copy()
     df["C"] = frame["C"].to_numpy(float)  # as given (e.g. an isoFLOP budget column)
-    return replace(runs, df=df, accepted_rows=tuple(accepted)), missing
+    runs = replace(runs, df=df, accepted_rows=tuple(accepted))
+    n_put_back = len(earlier) - len(old.df)
+    return Combined(runs, missing, renamed, n_put_back, len(new))
 
 
-def carried_provenance(old: dict, refit: dict, new_runs) -> dict:
+def carried_exclusions(old: dict, put_back: bool) -> list:
+    """The old fit's exclusions an update keeps: all of them, but the law's own (marked
+    ``"by": "law"``) when its law-excluded runs were put back (the refit's law decides again)."""
+    return [e for e in old.get("exclusions", []) if not (put_back and e.get("by") == "law")]
+
+
+def new_runs_exclusions(new_runs, renamed: dict) -> list:
+    """The exclusions of ``new_runs`` (a RunTable) as record entries naming their rows by
+    their labels in the updated fit (``rows``), and in ``new_runs`` (``rows_in_new_runs``)."""
+    return [
+        {
+            "reason": e.reason,
+            "count": e.count,
+            "rows": [str(renamed[r]) for r in e.rows],
+            "rows_in_new_runs": [str(r) for r in e.rows],
+        }
+        for e in getattr(new_runs, "exclusions", ())
+    ]
+
+
+def carried_provenance(
+    old: dict, refit: dict, new_runs, renamed: dict, put_back: bool = True
+) -> dict:
     """The updated fit's run provenance (``record.data``): the refit's, with the old fit's
-    exclusions (and those of ``new_runs`` when it is a RunTable) kept before the refit's own,
-    both sources named and the input rows of both counted, so an update never forgets that
-    runs were left out."""
+    exclusions (:func:`carried_exclusions`) and those of ``new_runs`` when it is a RunTable
+    (:func:`new_runs_exclusions`, rows by their labels in the updated fit) kept before the
+    refit's own, both sources named and the input rows of both counted, so an update never
+    forgets that runs were left out."""
     if isinstance(new_runs, RunTable):
         added = new_runs.record()
     else:
@@ -161,10 +266,34 @@ def carried_provenance(old: dict, refit: dict, new_runs) -> dict:
         **refit,
         "source": f"{old.get('source', 'unknown')} + update ({added['source']})",
         "n_input_rows": int(old.get("n_input_rows", 0)) + int(added["n_input_rows"]),
-        "exclusions": list(old.get("exclusions", []))
-        + list(added["exclusions"])
+        "exclusions": carried_exclusions(old, put_back)
+        + new_runs_exclusions(new_runs, renamed)
         + list(refit.get("exclusions", [])),
     }
+
+
+def warn_unkept_law_exclusions(fit: Fit) -> None:
+    """LawExclusionsWarning when ``fit`` was saved before fits kept the runs their law left
+    out and its record lists exclusions other than screening's: those runs stay out."""
+    if fit.record.law_excluded_runs is not None:
+        return
+    entries = [
+        e
+        for e in (fit.record.data or {}).get("exclusions", [])
+        if not str(e.get("reason", "")).startswith("screening:")
+    ]
+    if not entries:
+        return
+    n_rows = sum(int(e.get("count", len(e.get("rows", [])))) for e in entries)
+    reasons = "; ".join(str(e.get("reason", "?")) for e in entries)
+    warnings.warn(
+        f"this fit was saved before fits kept the runs their law leaves out: the {n_rows} "
+        f"run(s) its record lists as excluded ({reasons}) stay out of the update, and those the "
+        f"law {fit.law.name!r} left out are not re-examined under its rules on the updated "
+        "table; refit all the runs with bl.fit to re-examine them",
+        LawExclusionsWarning,
+        stacklevel=3,
+    )
 
 
 def fitted_screen(fit: Fit) -> dict:
@@ -184,9 +313,23 @@ def repeated_runs(old: pd.DataFrame, new: pd.DataFrame) -> list:
     """Labels of the rows of ``new`` equal to a run of ``old`` on :data:`REPEAT_COLUMNS` (those
     both have): a run passed again would be counted twice and narrow every interval."""
     keys = [c for c in REPEAT_COLUMNS if c in old and c in new]
-    seen = set(old[keys].itertuples(index=False, name=None))
+    seen = {run_key(row) for row in old[keys].itertuples(index=False, name=None)}
     rows = new[keys].itertuples(index=False, name=None)
-    return [label for label, row in zip(new.index, rows, strict=True) if row in seen]
+    return [label for label, row in zip(new.index, rows, strict=True) if run_key(row) in seen]
+
+
+def run_key(row: tuple) -> tuple:
+    """``row`` with every missing value (NaN, None) as one marker: a NaN loss (a diverged
+    run) equals a NaN loss, which ``NaN != NaN`` would not."""
+    return tuple(MISSING if is_missing(v) else v for v in row)
+
+
+MISSING = ("missing",)  # a missing value in a run's key (run_key)
+
+
+def is_missing(value) -> bool:
+    """True for None and a float NaN."""
+    return value is None or (isinstance(value, float | np.floating) and np.isnan(value))
 
 
 def excluded_labels(fit: Fit) -> list:
@@ -195,15 +338,14 @@ def excluded_labels(fit: Fit) -> list:
     return [r for e in data.get("exclusions", []) for r in e.get("rows", [])]
 
 
-def combined_labels(old: pd.Index, n_new: int, taken=()) -> pd.Index:
-    """Row labels of the combined table: the fitted runs keep theirs (their rows in the user's
-    table, which screening names); the new runs follow, numbered on after the largest integer
-    label of the fitted runs and of ``taken`` (the excluded rows' labels, which the updated
-    record still names; their own labels could repeat the fitted runs')."""
-    numbers = [int(r) for r in old if isinstance(r, int | np.integer)]
+def next_label(earlier: pd.Index, taken=()) -> int:
+    """The first label of the new runs in the combined table: one past the largest integer
+    label of the earlier runs (which keep theirs: their rows in the user's table, which
+    screening names) and of ``taken`` (the excluded rows' labels, which the updated record
+    still names)."""
+    numbers = [int(r) for r in earlier if isinstance(r, int | np.integer)]
     numbers += [int(r) for r in taken if str(r).lstrip("-").isdigit()]
-    start = max(numbers, default=-1) + 1
-    return pd.Index(list(old) + list(range(start, start + n_new)))
+    return max(numbers, default=-1) + 1
 
 
 def initial_values(fit: Fit, model, data: dict, chains: int, seed: int) -> dict:
@@ -276,8 +418,12 @@ def update_fit(
     cold_above : largest R-hat of the warm refit above which it is redone cold (a stuck chain);
         ``None``: never.
 
+    The runs the fit's law left out by its own rules (``record.law_excluded_runs``) are put
+    back, so the law decides on the whole updated table; the user's and screening's exclusions
+    stay, and those of ``new_runs`` are recorded with their rows' labels in the updated fit.
+
     Returns a new :class:`~.fit.Fit` (the old one is unchanged); its record's notes say it was
-    updated, and whether it was redone cold.
+    updated, how many runs were put back, and whether it was redone cold.
     """
     if cold_above is not None and (not is_real(cold_above) or not cold_above > 0):
         raise ValueError(f"cold_above must be a positive R-hat or None, got {cold_above!r}")
@@ -289,7 +435,9 @@ def update_fit(
     warmup = max(MIN_WARMUP, sampler.warmup // 2) if warmup is None else warmup
     draws = sampler.draws if draws is None else draws
     seed = nuts.derived_seed(sampler.seed, 1, stride=1) if seed is None else seed
-    runs, dropped = combined_runs(fit, new_runs)
+    warn_unkept_law_exclusions(fit)
+    combined = combined_table(fit, new_runs)
+    runs, dropped = combined.runs, combined.dropped
     law, priors = fit.law, fit.priors
     options = dict(
         chains=sampler.chains,
@@ -302,7 +450,9 @@ def update_fit(
         progress_bar=False,
     )
     settings = nuts._settings(prior_draws=0, **options)
-    prepared = law.prepare(runs)
+    with warnings.catch_warnings():  # the refit prepares them again, and warns then
+        warnings.simplefilter("ignore")
+        prepared = law.prepare(runs)
     priors_used = law.priors(fit.likelihood, priors)
     static = {**prepared.static, "priors": priors_used, "likelihood": fit.likelihood}
     mcmc_settings = {k: v for k, v in settings.items() if k not in ("seed", "prior_draws")}
@@ -338,9 +488,12 @@ def update_fit(
                 new = refit(warmup)
     finally:
         mcmc.post_warmup_state = None  # nuts.fit clears it after its run; here if it raised
+    back = combined.n_put_back
     note = (
-        f"updated: {fit.n_runs} runs + {len(runs) - fit.n_runs} new, warm-started at the "
-        f"previous posterior ({warmup} warm-up iterations per chain, {warmup_seconds:.1f} s)"
+        f"updated: {fit.n_runs} runs + {combined.n_new} new"
+        + (f" + {back} the law had left out (put back for it to decide again)" if back else "")
+        + f", warm-started at the previous posterior ({warmup} warm-up iterations per chain, "
+        f"{warmup_seconds:.1f} s)"
     )
     warm_r_hat = new.diagnostics.max_r_hat
     if cold_above is not None and warm_r_hat > cold_above:  # NaN (one chain): never
@@ -362,6 +515,12 @@ def update_fit(
             )
     if dropped:
         note += f"; columns {dropped} (not read by the law, absent from the new runs) left out"
-    data = carried_provenance(fit.record.data or {}, new.record.data or {}, new_runs)
+    data = carried_provenance(
+        fit.record.data or {},
+        new.record.data or {},
+        new_runs,
+        combined.renamed,
+        put_back=fit.record.law_excluded_runs is not None,
+    )
     record = replace(new.record, notes=list(new.record.notes) + [note], data=data)
     return Fit(new.idata, record, compute_model=new._compute_model)
