@@ -138,3 +138,21 @@ def test_law_table_with_the_floor_labels_the_reducible_part():
     # without the floor the row is L_opt itself
     plain = LAW.law_table(post, ci=0.9)
     assert "L_opt" in plain.index and "E_floor" not in plain.index
+
+
+def test_the_report_says_which_allocation_budgets_were_fitted(fit):
+    """The report printed a fitted budget's interval next to a wider one 1% away with nothing
+    saying why; it names the fitted budget now (and only it)."""
+    import warnings
+
+    from bayeslaws.app.report import FITTED_BUDGET_NOTE, fit_report
+
+    C = fit.record.law_state["budgets"][-1]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        text = fit_report(fit, budgets=[C, C * 1.01]).to_text()
+    lines = [" ".join(line.split()) for line in text.splitlines() if "N_opt at C" in line]
+    assert len(lines) >= 2
+    assert "a fitted budget: its own fitted vertex" in FITTED_BUDGET_NOTE
+    flat = " ".join(text.split())
+    assert flat.count("a fitted budget: its own fitted vertex") == 3  # N_opt, D_opt, L_opt rows

@@ -216,6 +216,13 @@ def interval_reach(axis: str, lower: float, upper: float, ranges: dict) -> str:
     return f"; its interval reaches {' and '.join(far)} the {axis} range" if far else ""
 
 
+# an allocation row at a budget the (isoFLOP) law was fitted on
+FITTED_BUDGET_NOTE = (
+    "a fitted budget: its own fitted vertex (a budget not fitted on also carries the "
+    "budget-to-budget scatter, so its interval is wider)"
+)
+
+
 def distances(ranges: dict, **values) -> str:
     """``distance_phrase`` for several axes, joined by '; '."""
     parts = [distance_phrase(k, v, ranges) for k, v in values.items() if v is not None]
@@ -342,6 +349,8 @@ def fit_report(
                 where = distances(ranges, C=C, **({axis: a[q]} if axis else {}))
                 if axis:  # the median inside, an end of the interval outside: say so
                     where += interval_reach(axis, a[f"{q}_lower"], a[f"{q}_upper"], ranges)
+                if bool(a.get("fitted_budget", False)):
+                    where += "; " + FITTED_BUDGET_NOTE
                 sec.numbers.append(
                     Number(f"{q} at C {C:.3g}", a[q], a[f"{q}_lower"], a[f"{q}_upper"], unit,
                            "{:.4g}" if q == "L_opt" else "{:.3g}", where)

@@ -476,8 +476,9 @@ class IsoFLOP(Law):
         self._no_groups(group)
         if check_allocation_method(method) == "numerical":
             raise LawCapabilityError(
-                f"law {self.name!r} carries N_opt = k C^a itself (a closed form), so there is "
-                "no numerical search: use method='auto' or 'closed_form'"
+                f"law {self.name!r} gives each budget's vertex itself (a fitted budget its own, a "
+                "new one the trend k C^a plus the budget scatter), so there is no numerical "
+                "search: use method='auto' or 'closed_form'"
             )
         C = np.atleast_1d(np.asarray(C, float))
         levels, index = budget_levels(C)

@@ -5,7 +5,8 @@ compute-optimal size at budget C minimises L(N, D(N, C)) along the isoFLOP line.
 posterior draw gives one optimum, so the optimum has a posterior too. The law computes it
 (:meth:`~bayeslaws.laws.contract.Law.allocation`): in closed form where it has one (Chinchilla
 under C = k N D), else by a vectorised numerical search along the isoFLOP lines
-(:mod:`bayeslaws.laws.optimum`); the isoFLOP law carries N_opt = k C^a itself.
+(:mod:`bayeslaws.laws.optimum`); the isoFLOP law gives each budget's vertex (a fitted
+budget its own, a new budget the trend k C^a plus the budget-to-budget scatter).
 
 Units: N in parameters, D in tokens, C in FLOPs, L in the fit's loss units.
 """
@@ -305,7 +306,9 @@ def allocation_laws(
     (default: the fitted runs' range of C) is regressed in log-log, giving a (k, a) per draw.
     For the Chinchilla form under C = k N D the N_opt and D_opt laws are exact power laws (any
     range gives the same answer); L_opt is not (it has the floor E), so its (k, a) is the
-    best power law over ``C_range`` — Liang et al.'s form.
+    best power law over ``C_range`` — Liang et al.'s form. For a law whose budgets scatter
+    about its power laws (isoflop) the draws' trend without the scatter is regressed
+    (``N_opt_trend`` etc.), i.e. the fitted k C^a itself.
 
     Returns a DataFrame indexed by quantity (N_opt, D_opt, L_opt) with columns coef,
     coef_lower, coef_upper, exponent, exponent_lower, exponent_upper, C_low, C_high, ci. Draws
