@@ -18,7 +18,7 @@ from conftest import TRUTH, chinchilla_design, small_sweep_grid
 import bayeslaws as bl
 from bayeslaws.inference import update
 from bayeslaws.inference.record import FitRecord
-from bayeslaws.inference.update import repeated_runs
+from bayeslaws.inference.update import repeated_runs, split_repeats
 from bayeslaws.laws.hyperparams.data import DivergenceWarning
 from bayeslaws.runs import simulate
 
@@ -95,15 +95,22 @@ def test_law_warnings_of_an_update_are_given_once(hp_fits):
     assert len(divergence) == 1, divergence
 
 
-def test_a_diverged_run_passed_again_is_refused(hp_tables, hp_fits):
+def test_a_diverged_run_passed_again_is_told_apart_from_a_retry(hp_tables, hp_fits):
+    """NaN != NaN let a diverged run passed again count twice, silently; but a missing loss
+    identifies no run: a retry of the same settings (another seed) that diverged again is a new
+    run, which a fresh fit of the union keeps too. Finite repeats are refused; diverged ones at
+    a diverged run's settings are warned about; a ``run`` column tells them apart."""
     old, _ = hp_tables
     fitted = hp_fits[0]
-    # row 40: a NaN-loss run the law left out; the fit's other NaN-loss rows alike
-    with pytest.raises(ValueError, match=r"repeat 1 run\(s\) this fit already has \(rows 40 "):
-        fitted.update(old.iloc[[40]], warn=False)
+    with pytest.raises(ValueError, match=r"repeat 1 run\(s\) this fit already has \(rows 0 "):
+        fitted.update(old.iloc[[0]], warn=False)  # a converged run passed again
     grid = small_sweep_grid()
     grid.loc[0, "loss"] = np.nan
     assert repeated_runs(grid, grid.iloc[[0, 1]]) == [0, 1]  # NaN equals NaN here
+    assert split_repeats(grid, grid.iloc[[0, 1]]) == ([1], [0])  # refused, warned
+    seeded = grid.assign(run="seed0")
+    retry = seeded.iloc[[0]].assign(run="seed1")
+    assert split_repeats(seeded, retry) == ([], [])  # another seed: a new run
 
 
 def test_a_fit_saved_before_law_exclusions_were_kept_loads_and_updates_with_a_warning(
@@ -181,3 +188,17 @@ def test_new_runs_exclusions_name_their_rows_in_the_updated_fit():
     assert start + 1 not in trained.index  # the label names no fitted run
     assert list(trained.index) == list(range(start)) + [start, start + 2, start + 3]
     assert trained.loc[start + 2, "loss"] == pytest.approx(new.loc[2, "loss"])
+
+
+def test_a_campaign_counts_the_runs_its_fit_was_given(hp_tables, hp_fits):
+    """A campaign's guardrails counted only the fitted runs: the 8 runs of a cell the law left
+    out (all diverged) could be proposed again, and an update now puts them back, so recording
+    the repeat was refused. The guardrails count every run the fit was given."""
+    from bayeslaws.design.campaign import fitted_runs
+
+    old, _ = hp_tables
+    fitted = hp_fits[0]
+    counted = fitted_runs(fitted)
+    assert fitted.n_runs == 36 and len(counted) == len(old) == 44
+    cell = counted[(counted["N"] == 0.05e9) & (counted["D"] == 4e9)]
+    assert len(cell) == 8

@@ -158,6 +158,11 @@ def test_a_user_law_whose_init_takes_options_is_rebuilt_from_them(user_module, r
     assert np.isfinite(bl.predict(fit, **QUERY)["median"]).all()
     with pytest.raises(TypeError, match=r"cannot build law .*Scaled' from options \{\}"):
         resolve_law(f"{MODULE}:Scaled")
+    # fitted by its import path with the option it needs (as a FitTask in a worker does)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        by_path = bl.fit(runs, f"{MODULE}:Scaled", k=3.0, **TINY)
+    assert by_path.law == module.Scaled(k=3.0)
 
 
 def kept_builtins(laws: dict) -> dict:

@@ -98,13 +98,19 @@ def _target_spec(target) -> list:
 
 
 def fitted_runs(fit) -> pd.DataFrame:
-    """The fit's training runs as the guardrails key them: N, D and, when present, lr,
-    batch_size and group (labels as strings); an empty frame when the fit holds none."""
+    """The runs the fit was given, as the guardrails key them: N, D and, when present, lr,
+    batch_size and group (labels as strings): its training runs and those its law's own rules
+    left out (e.g. a cell whose every run diverged: trained, and put back by an update); an
+    empty frame when the fit holds none."""
     runs = fit.training_runs()
     if runs is None:
         return pd.DataFrame()
     cols = [c for c in (*KEY_COLUMNS, "group") if c in runs.df]
+    left_out = fit.record.law_excluded_runs or {}
+    extra = pd.DataFrame({c: left_out[c] for c in cols if c in left_out})
     out = runs.df[cols].reset_index(drop=True)
+    if len(extra) and list(extra.columns) == cols:
+        out = pd.concat([out, extra], ignore_index=True)
     if "group" in out:
         out["group"] = out["group"].astype(str)
     return out

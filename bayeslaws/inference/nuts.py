@@ -352,7 +352,12 @@ def fit(
         or ``{"action": ..., "threshold": robust sd}``. Recorded in
         ``fit.record.data["screening"]``.
     """
-    law_obj = resolve_law(law)
+    try:
+        law_obj = resolve_law(law)
+    except TypeError:  # an import path whose class needs the options given here to be built
+        if not (isinstance(law, str) and (law_options or options)):
+            raise
+        law_obj = resolve_law(law, {**(law_options or {}), **options})
     unknown = set(options) - set(law_obj.options)
     if unknown:
         raise TypeError(

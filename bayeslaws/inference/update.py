@@ -195,13 +195,23 @@ def combined_table(fit: Fit, new_runs) -> Combined:
     # surface) that the new runs lack: left out of the combined table, and said so
     columns = [c for c in columns if c not in missing]
     earlier = earlier_runs(old.df[columns], put_back)
-    repeated = repeated_runs(earlier, new)
+    repeated, retried = split_repeats(earlier, new)
     if repeated:
         raise ValueError(
             f"new_runs repeat {len(repeated)} run(s) this fit already has (rows "
             f"{', '.join(map(str, repeated[:10]))}{' ...' if len(repeated) > 10 else ''} of "
-            "new_runs: same N, D, loss and, where present, group, lr and batch_size): pass only "
-            "the runs trained since the fit, or refit the whole table with bl.fit"
+            "new_runs: same N, D, loss and, where present, group, lr, batch_size and run): pass "
+            "only the runs trained since the fit, or refit the whole table with bl.fit"
+        )
+    if retried:
+        warnings.warn(
+            f"new_runs rows {', '.join(map(str, retried[:10]))}"
+            f"{' ...' if len(retried) > 10 else ''} diverged (missing loss) at the settings of a "
+            "diverged run this fit already has: taken as retries (new runs); if one is the same "
+            "run passed again it is counted twice. A `run` column (e.g. the seed) tells them "
+            "apart",
+            UserWarning,
+            stacklevel=3,
         )
     frame = pd.concat([earlier, new.reindex(columns=columns)], ignore_index=True, sort=False)
     start = next_label(earlier.index, excluded_labels(fit))
@@ -288,9 +298,9 @@ def warn_unkept_law_exclusions(fit: Fit) -> None:
     reasons = "; ".join(str(e.get("reason", "?")) for e in entries)
     warnings.warn(
         f"this fit was saved before fits kept the runs their law leaves out: the {n_rows} "
-        f"run(s) its record lists as excluded ({reasons}) stay out of the update, and those the "
-        f"law {fit.law.name!r} left out are not re-examined under its rules on the updated "
-        "table; refit all the runs with bl.fit to re-examine them",
+        f"run(s) its record lists as excluded ({reasons}) stay out of the update; any of them "
+        "that the law's own rules left out are not re-examined on the updated table; refit "
+        "all the runs with bl.fit to re-examine them",
         LawExclusionsWarning,
         stacklevel=3,
     )
@@ -306,7 +316,18 @@ def fitted_screen(fit: Fit) -> dict:
     return rule
 
 
-REPEAT_COLUMNS = ("N", "D", "loss", "group", "lr", "batch_size")  # a run's identity in update
+# a run's identity in update (``run``: e.g. a seed, which tells a retry from a repeat)
+REPEAT_COLUMNS = ("N", "D", "loss", "group", "lr", "batch_size", "run")
+
+
+def split_repeats(old: pd.DataFrame, new: pd.DataFrame) -> tuple[list, list]:
+    """(labels of ``new``'s rows that repeat a run of ``old`` with a finite loss: refused;
+    labels of its diverged rows, missing loss, at the settings of a diverged run of ``old``: a
+    missing loss identifies no run, so these may be retries, e.g. another seed that diverged
+    again, and are only warned about) (:func:`repeated_runs`)."""
+    repeated = repeated_runs(old, new)
+    diverged = [r for r in repeated if "loss" in new and is_missing(new.at[r, "loss"])]
+    return [r for r in repeated if r not in diverged], diverged
 
 
 def repeated_runs(old: pd.DataFrame, new: pd.DataFrame) -> list:

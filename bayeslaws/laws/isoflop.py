@@ -97,6 +97,8 @@ from .likelihoods import noise_draws, observation, sample_noise_params
 
 BUDGET_RTOL = 1e-3  # budgets closer than this (relative) are one budget
 NEW_BUDGET_STREAM = 7919  # seeds the deviations of a new budget (new_budget_normals)
+NEW_BUDGET_FEATURES = 256  # random Fourier features of new_budget_normals
+NEW_BUDGET_LENGTH = 0.01  # ln C: budgets this far apart are 0.61 correlated, 1e-3 apart 0.995
 NEAR_BUDGET_RTOL = 0.05  # distinct budgets closer than this look like one budget from rounding
 SKEW_SATURATION = 0.8  # K: far from the vertex the curvature stays within h (1 +- K)
 
@@ -167,15 +169,22 @@ def too_few_sizes_message(
 
 
 def new_budget_normals(C, S: int, parts: int) -> np.ndarray:
-    """Standard normals (parts, S, Q) for the deviations of new budgets C (FLOPs, (Q,)): per
-    budget a fixed stream (``NEW_BUDGET_STREAM`` and ln C to 6 decimals), so a budget's
-    deviations do not depend on the call (its other budgets, their order, the caller's seed):
-    common random numbers across every answer at that budget."""
-    out = np.empty((parts, S, len(C)))
-    for q, budget in enumerate(np.asarray(C, float)):
-        key = int(round((np.log(budget) + 1000.0) * 1e6))  # > 0 for any positive float
-        out[:, :, q] = np.random.default_rng([NEW_BUDGET_STREAM, key]).standard_normal((parts, S))
-    return out
+    """Standard normals (parts, S, Q) for the deviations of new budgets C (FLOPs, (Q,)), as a
+    fixed smooth random function of ln C per draw: for each draw and part
+    z(c) = sum_k (a_k cos(w_k c) + b_k sin(w_k c)) / sqrt(K), with a, b standard normal and
+    K = ``NEW_BUDGET_FEATURES`` frequencies w ~ N(0, 1 / ``NEW_BUDGET_LENGTH``^2), all drawn
+    from the fixed stream ``NEW_BUDGET_STREAM``. So z(c) is exactly standard normal at every
+    budget, the same at the same budget whatever the call (its other budgets, their order,
+    the caller's seed: common random numbers across every answer at that budget), nearly the
+    same for budgets within ``BUDGET_RTOL`` (correlation > 0.99), and independent between
+    distinct budgets (correlation exp(-(ln C1 - ln C2)^2 / (2 length^2)), plus |noise| ~
+    1 / sqrt(2K) from the finite K)."""
+    rng = np.random.default_rng(NEW_BUDGET_STREAM)
+    omega = rng.normal(0.0, 1.0 / NEW_BUDGET_LENGTH, NEW_BUDGET_FEATURES)  # (K,)
+    weights = rng.standard_normal((parts, S, 2, NEW_BUDGET_FEATURES))
+    phase = omega[:, None] * np.log(np.asarray(C, float))[None, :]  # (K, Q)
+    basis = np.stack([np.cos(phase), np.sin(phase)]) / np.sqrt(NEW_BUDGET_FEATURES)
+    return np.einsum("psjk,jkq->psq", weights, basis)
 
 
 class IsoFLOP(Law):
