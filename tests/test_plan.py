@@ -92,11 +92,14 @@ def test_truth_near_optimal_is_not_cut_off_by_its_grid(tolerance, relative_to):
 
 def test_allocation_section_says_when_a_search_edge_sets_the_answer(simulated_fit):
     """N_opt draws at the isoFLOP search's edge (at_boundary > 0) and a near-optimal band that
-    reaches the edge of its size grid (a tolerance of 300% of the reducible loss) each get a
-    CAUTION, and the band's end at the grid's edge is not scored against the truth."""
+    reaches the edge of its size grid (50% of the reducible loss on a grid 0.2 decades either
+    side of N_opt) each get a CAUTION, and the band's end at the grid's edge is not scored
+    against the truth."""
     C = 1e22
     with pytest.warns(UserWarning, match="extends beyond the search"):
-        near = bl.near_optimal(simulated_fit, C, 3.0, relative_to="reducible", seed=0)
+        near = bl.near_optimal(
+            simulated_fit, C, 0.5, relative_to="reducible", seed=0, span_decades=0.2
+        )
     assert near.band_at_edge[0]
     allocation = bl.optimal_allocation(simulated_fit, C=C, seed=0).assign(at_boundary=0.25)
     plan = {"allocation": allocation, "tokens_per_param": (20.0, 15.0, 25.0), "near_optimal": near}
