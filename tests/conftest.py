@@ -57,6 +57,31 @@ def small_sweep():
 
 
 @pytest.fixture(scope="session")
+def small_sweep_hp_fit(small_sweep):
+    """Law 'hyperparams' on ``small_sweep`` (tiny: 1 chain x 150 + 100), shared by the review
+    tests of the hyperparameter user flow and of predictions at a setting."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return bl.fit(
+            small_sweep, law="hyperparams", likelihood="gaussian", seed=0, chains=1, warmup=150,
+            draws=100,
+        )  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def small_sweep_sweep_fit(small_sweep):
+    """Law 'sweep' (the joint model) on ``small_sweep`` (tiny: 1 chain x 150 + 150), shared as
+    ``small_sweep_hp_fit`` is."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return bl.fit(small_sweep, law="sweep", seed=0, chains=1, warmup=150, draws=150)
+
+
+@pytest.fixture(scope="session")
 def simulated_runs():
     N, D = chinchilla_design()
     df = simulate.simulate_chinchilla_runs({**TRUTH, "N": N, "D": D}, noise_sd=0.01, seed=1)

@@ -27,20 +27,13 @@ def sweep(small_sweep):
 
 
 @pytest.fixture(scope="module")
-def hp_fit(sweep):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return bl.fit(
-            sweep, law="hyperparams", likelihood="gaussian", seed=0, chains=1, warmup=150,
-            draws=100,
-        )  # fmt: skip
+def hp_fit(small_sweep_hp_fit):
+    return small_sweep_hp_fit
 
 
 @pytest.fixture(scope="module")
-def sweep_fit(sweep):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return bl.fit(sweep, law="sweep", seed=0, chains=1, warmup=150, draws=100)
+def sweep_fit(small_sweep_sweep_fit):
+    return small_sweep_sweep_fit
 
 
 # ---- 1. a batch size in sequences ------------------------------------------------------------

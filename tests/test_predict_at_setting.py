@@ -25,20 +25,13 @@ RTOL = 1e-6  # identities per draw on the same draws (the bowls are float32 JAX 
 
 
 @pytest.fixture(scope="module")
-def sweep_fit(small_sweep):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return bl.fit(small_sweep, law="sweep", seed=0, chains=1, warmup=150, draws=150)
+def sweep_fit(small_sweep_sweep_fit):
+    return small_sweep_sweep_fit
 
 
 @pytest.fixture(scope="module")
-def hp_fit(small_sweep):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return bl.fit(
-            small_sweep, law="hyperparams", likelihood="gaussian", seed=0, chains=1, warmup=150,
-            draws=100,
-        )  # fmt: skip
+def hp_fit(small_sweep_hp_fit):
+    return small_sweep_hp_fit
 
 
 def _settings(fit, factors=(1.0, 8.0, 1 / 8)) -> dict:
