@@ -33,13 +33,12 @@ import pandas as pd
 from .inference import Fit
 from .laws.contract import resolve_group
 from .posterior import (
-    SearchEdgeWarning,
     allocation_draws,
     optimal_allocation,
     predict,
     query_frame,
 )
-from .posterior.allocation import edge_message, kink_warning
+from .posterior.allocation import warn_at_edge, warn_at_kink
 from .posterior.draws import check_range
 from .posterior.extrapolation import DEFAULT_METHOD
 from .runs import PlausibilityWarning, RunTable
@@ -682,13 +681,8 @@ def _n_opt_curve_draws(fit, C, seed: int, group) -> tuple[np.ndarray, bool]:
     budgets scatter about it) rather than its allocation ``N_opt``. Warns as
     ``optimal_allocation`` does when draws sit at the search range's edge or a drift's kink."""
     draws = allocation_draws(fit, C, group=group, seed=seed)
-    share = np.asarray(draws["at_boundary"], bool).mean(axis=0)
-    for message in (
-        edge_message(C, share, DEFAULT_METHOD, "plot.n_opt"),
-        kink_warning(fit, C, draws["N_opt"], None, DEFAULT_METHOD, "plot.n_opt"),
-    ):
-        if message:
-            warnings.warn(message, SearchEdgeWarning, stacklevel=3)
+    warn_at_edge(C, draws["at_boundary"], DEFAULT_METHOD, "plot.n_opt", stacklevel=4)
+    warn_at_kink(fit, C, draws["N_opt"], None, DEFAULT_METHOD, "plot.n_opt", stacklevel=4)
     trend = "N_opt_trend" in draws
     return np.asarray(draws["N_opt_trend" if trend else "N_opt"], float), trend
 

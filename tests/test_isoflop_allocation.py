@@ -161,8 +161,5 @@ def test_the_report_says_which_allocation_budgets_were_fitted(fit):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         text = fit_report(fit, budgets=[C, C * 1.01]).to_text()
-    lines = [" ".join(line.split()) for line in text.splitlines() if "N_opt at C" in line]
-    assert len(lines) >= 2
-    assert "a fitted budget: its own fitted vertex" in FITTED_BUDGET_NOTE
     flat = " ".join(text.split())
-    assert flat.count("a fitted budget: its own fitted vertex") == 3  # N_opt, D_opt, L_opt rows
+    assert flat.count(" ".join(FITTED_BUDGET_NOTE.split())) == 3  # N_opt, D_opt, L_opt rows

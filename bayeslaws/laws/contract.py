@@ -460,7 +460,11 @@ class Law(abc.ABC):
         self, post: Posterior, C, compute_model, *, group, rng, method="auto", extra=None
     ) -> dict:
         """Compute-optimal allocation at budgets C (FLOPs, (Q,)): dict of arrays (S, Q)
-        ``N_opt``, ``D_opt``, ``L_opt``, ``at_boundary`` and a string ``method``.
+        ``N_opt``, ``D_opt``, ``L_opt``, ``at_boundary`` and a string ``method``. A law whose
+        budgets scatter about its power laws (isoflop) also gives ``N_opt_trend``,
+        ``D_opt_trend``, ``L_opt_trend`` (the laws without the scatter: what
+        ``allocation_laws`` regresses and ``plot.n_opt`` draws) and ``fitted_budget`` (bool:
+        a budget it was fitted on, answered by its own fitted vertex).
 
         ``extra``: an optional model discrepancy along the isoFLOP lines, a function
         ``extra(u, C) -> (S, Q, G)`` of u = ln N (S, Q, G) added to ln L before minimising (laws

@@ -168,6 +168,12 @@ def too_few_sizes_message(
     )
 
 
+def fitted_match(post: Posterior, C) -> np.ndarray:
+    """(Q, B) bool: budget C[q] (FLOPs) is the fitted budget b (within ``BUDGET_RTOL``)."""
+    fitted = np.asarray(post.state["budgets"], float)
+    return np.abs(np.log(np.asarray(C, float)[:, None] / fitted[None, :])) < BUDGET_RTOL
+
+
 def new_budget_normals(C, S: int, parts: int) -> np.ndarray:
     """Standard normals (parts, S, Q) for the deviations of new budgets C (FLOPs, (Q,)), as a
     fixed smooth random function of ln C per draw: for each draw and part
@@ -396,8 +402,7 @@ class IsoFLOP(Law):
         C = np.atleast_1d(np.asarray(C, float))
         c = np.log(C) - post.scales["C"]
         S, Q = post.n_draws, len(C)
-        fitted = np.asarray(post.state["budgets"])
-        match = np.abs(np.log(C[:, None] / fitted[None, :])) < BUDGET_RTOL
+        match = fitted_match(post, C)
         means = {
             "v": col("n0") + col("a_opt") * c,
             "m": self._trend(post, c),
@@ -495,7 +500,6 @@ class IsoFLOP(Law):
         N_opt = np.exp(curves["v"][:, index] + post.scales["N"])
         L_opt = np.exp(curves["m"][:, index] + post.scales["loss"])
         trend = self.trend_allocation(post, C)
-        fitted = np.abs(np.log(C[:, None] / np.asarray(post.state["budgets"])[None, :]))
         return {
             "N_opt": N_opt,
             "D_opt": np.asarray(compute_model.tokens(N_opt, C[None, :])),
@@ -505,7 +509,7 @@ class IsoFLOP(Law):
             "D_opt_trend": np.asarray(compute_model.tokens(trend["N_opt"], C[None, :])),
             "L_opt_trend": trend["L_opt"],
             # (S, Q) bool: a fitted budget, answered by its own vertex (not trend + scatter)
-            "fitted_budget": np.broadcast_to((fitted < BUDGET_RTOL).any(axis=1), N_opt.shape),
+            "fitted_budget": np.broadcast_to(fitted_match(post, C).any(axis=1), N_opt.shape),
             "method": "isoflop_law",
         }
 

@@ -70,6 +70,11 @@ def pooled_sample(name, prior, group_index, n_groups, tau_prior, scale=SAMPLING_
     return theta, theta_group[group_index]
 
 
+# laws (equal by class and options) whose definition check_definition has passed: prepare runs
+# for every fit, update and refit, and the check evaluates log_loss eagerly
+_DEFINITIONS_CHECKED: set = set()
+
+
 class _UnknownParameter(KeyError):
     """A log_loss read a name that is not among the law's parameters."""
 
@@ -214,7 +219,9 @@ class LossSurfaceLaw(Law):
         return law
 
     def prepare(self, runs) -> Prepared:
-        self.check_definition()
+        if self not in _DEFINITIONS_CHECKED:  # once per law (class and options) and process
+            self.check_definition()
+            _DEFINITIONS_CHECKED.add(self)
         for column, minimum in self.required_levels.items():
             runs.require_levels(column, minimum, self.name)
         df = runs.df

@@ -203,20 +203,23 @@ def kink_warning(fit, C, N_opt, compute_model, extrapolation: str, caller: str) 
     return kink_message(C, drift_kink_share(fit, C, N_opt, model), extrapolation, caller)
 
 
-def _warn_at_kink(fit, C, N_opt, compute_model, extrapolation: str, caller: str) -> None:
+def warn_at_kink(
+    fit, C, N_opt, compute_model, extrapolation: str, caller: str, stacklevel: int = 3
+) -> None:
     """A :class:`SearchEdgeWarning` (:func:`kink_warning`) when a budget's share of N_opt draws
-    at a kink of the drift exceeds KINK_SHARE."""
+    at a kink of the drift exceeds KINK_SHARE; stacklevel 3: the caller's caller."""
     message = kink_warning(fit, C, N_opt, compute_model, extrapolation, caller)
     if message:
-        warnings.warn(message, SearchEdgeWarning, stacklevel=3)
+        warnings.warn(message, SearchEdgeWarning, stacklevel=stacklevel)
 
 
-def _warn_at_edge(C, at_boundary, extrapolation: str, caller: str) -> None:
+def warn_at_edge(C, at_boundary, extrapolation: str, caller: str, stacklevel: int = 3) -> None:
     """A :class:`SearchEdgeWarning` (:func:`edge_message`) when any budget's share of draws
-    at the search edge (``at_boundary``, (S, Q) bool) is > 0; stacklevel: the caller's caller."""
+    at the search edge (``at_boundary``, (S, Q) bool) is > 0; stacklevel 3: the caller's
+    caller."""
     message = edge_message(C, np.asarray(at_boundary, bool).mean(axis=0), extrapolation, caller)
     if message:
-        warnings.warn(message, SearchEdgeWarning, stacklevel=3)
+        warnings.warn(message, SearchEdgeWarning, stacklevel=stacklevel)
 
 
 def _quantiles(x, ci):
@@ -272,8 +275,8 @@ def optimal_allocation(
     index = shared_index(C=C)
     C = _budgets(C)
     draws = allocation_draws(fit, C, compute_model, group, seed, method, extrapolation)
-    _warn_at_edge(C, draws["at_boundary"], extrapolation, "optimal_allocation")
-    _warn_at_kink(fit, C, draws["N_opt"], compute_model, extrapolation, "optimal_allocation")
+    warn_at_edge(C, draws["at_boundary"], extrapolation, "optimal_allocation")
+    warn_at_kink(fit, C, draws["N_opt"], compute_model, extrapolation, "optimal_allocation")
     out = {"C": C}
     for name in ("N_opt", "D_opt", "L_opt"):
         med, lo, hi = _quantiles(draws[name], ci)
@@ -327,8 +330,8 @@ def allocation_laws(
     n_budgets = check_integer("n_budgets", n_budgets, 2)
     C = np.geomspace(lo_hi[0], lo_hi[1], n_budgets)
     draws = allocation_draws(fit, C, compute_model, group, seed, extrapolation=extrapolation)
-    _warn_at_edge(C, draws["at_boundary"], extrapolation, "allocation_laws")
-    _warn_at_kink(fit, C, draws["N_opt"], compute_model, extrapolation, "allocation_laws")
+    warn_at_edge(C, draws["at_boundary"], extrapolation, "allocation_laws")
+    warn_at_kink(fit, C, draws["N_opt"], compute_model, extrapolation, "allocation_laws")
     lc = np.log(C)
     lc_c = lc - lc.mean()
     rows = []
@@ -572,8 +575,8 @@ def near_optimal(
     ci = check_ci(ci)
     model = _compute_model(fit, compute_model)
     alloc = allocation_draws(fit, C_arr, model, group, seed, extrapolation=extrapolation)
-    _warn_at_edge(C_arr, alloc["at_boundary"], extrapolation, "near_optimal")
-    _warn_at_kink(fit, C_arr, alloc["N_opt"], model, extrapolation, "near_optimal")
+    warn_at_edge(C_arr, alloc["at_boundary"], extrapolation, "near_optimal")
+    warn_at_kink(fit, C_arr, alloc["N_opt"], model, extrapolation, "near_optimal")
     searched = N is None  # the default grid around N_opt, whose edge the band may reach
     n_opt = alloc["N_opt"][:, 0]
     log_L_opt = np.log(alloc["L_opt"][:, 0])
