@@ -169,8 +169,9 @@ def kept_builtins(laws: dict) -> dict:
     return {n: law for n, law in laws.items() if type(law).__module__.startswith("bayeslaws.")}
 
 
-def test_a_saved_fit_of_a_registered_user_law_loads_in_a_new_process(user_fit, user_module,
-                                                                      tmp_path):
+def test_a_saved_fit_of_a_registered_user_law_loads_in_a_new_process(
+    user_fit, user_module, tmp_path
+):
     """The reviewer's repro: a fit of a registered user law, saved, failed in a new process
     ("unknown law 'chinchilla_cross'"). Loaded there (the user's module importable, nothing
     registered), it predicts what it predicted here."""
@@ -262,8 +263,13 @@ def _power(self, theta, x, y, scales):
 
 
 def _law(name, **attributes):
-    body = {"name": name, "parameters": ("alpha", "a", "e"), "log_loss": _power,
-            "default_priors": lambda self: PRIORS, **attributes}
+    body = {
+        "name": name,
+        "parameters": ("alpha", "a", "e"),
+        "log_loss": _power,
+        "default_priors": lambda self: PRIORS,
+        **attributes,
+    }
     return type(name.title(), (LossSurfaceLaw,), body)()
 
 
@@ -360,3 +366,28 @@ def test_form_averaging_records_pareto_k_and_warns(user_fit, monkeypatch):
     assert "'chinchilla' (max k" in str(loo[0].message)
     assert sum(state["weights"].values()) == pytest.approx(1.0)
     assert fit.cache[forms.CACHE_KEY]["loo_reliability"] == state["loo_reliability"]
+
+
+def test_a_forms_state_keyed_by_the_old_registry_name_still_predicts(user_fit, monkeypatch):
+    """A fit saved before user laws were recorded by import path keys its own form by its
+    registry name ("shared_exponent"); ``law_ref`` now gives ``module:Class``, and
+    ``predict(extrapolation="model")`` looked that up among the stored other forms: KeyError.
+    The own form is the one with no stored posterior, whatever its key."""
+    monkeypatch.setattr(forms, "MAX_R_HAT", np.inf)
+    monkeypatch.setattr(forms, "MAX_DIVERGENT", 1.0)
+    fit = Fit(user_fit.idata, user_fit.record, cache={})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        state = forms.average(fit, forms=("chinchilla",), chains=1, warmup=100, draws=100)
+        fresh = bl.predict(fit, N=2e9, D=4e10, kind="new_run", extrapolation="model")
+    own = f"{MODULE}:SharedExponent"
+    state["forms"] = ["shared_exponent" if k == own else k for k in state["forms"]]
+    state["weights"] = {
+        ("shared_exponent" if k == own else k): w for k, w in state["weights"].items()
+    }
+    old = Fit(user_fit.idata, user_fit.record, cache={forms.CACHE_KEY: state})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        out = bl.predict(old, N=2e9, D=4e10, kind="new_run", extrapolation="model")
+    assert out["median"].iloc[0] == pytest.approx(fresh["median"].iloc[0], rel=1e-9)
+    assert stacking.own_key(state, state["forms"]) == "shared_exponent"

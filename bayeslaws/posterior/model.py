@@ -34,10 +34,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..laws import law_ref
 from ..laws.contract import KINDS, resolve_group
 from ..laws.optimum import search_range as search_bounds
-from .extrapolation import DEFAULT_METHOD, check_method, drift, forms, gp, gp_unavailable, widen
+from .extrapolation import (
+    DEFAULT_METHOD,
+    check_method,
+    drift,
+    forms,
+    gp,
+    gp_unavailable,
+    stacking,
+    widen,
+)
 
 FULL_MODELS = {"model": True, "drift": False}  # method -> averages the forms?
 LINE_GRID = 2048  # points per isoFLOP line on which the GP mean is tabulated (then interpolated)
@@ -102,7 +110,7 @@ class ModelView:
         names = state["forms"]
         w = np.array([state["weights"][k] for k in names])
         choice = self._rng(1).choice(len(names), size=self.S, p=w / w.sum())
-        own = law_ref(fit.law)
+        own = stacking.own_key(state, names)
         parts = []
         for i, name in enumerate(names):
             rows = np.where(choice == i)[0]

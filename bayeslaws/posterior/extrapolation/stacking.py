@@ -146,6 +146,14 @@ def stack(fit, runs=None, *, laws=STACK_LAWS, chains=2, warmup=300, draws=300, s
     return state
 
 
+def own_key(state: dict, names: list) -> str:
+    """The key of the fit's own law among a stacking or forms state's ``names``: the one with
+    no stored posterior in ``state["others"]`` (a fit saved before user laws were recorded by
+    import path keys its own law by its registry name, which :func:`law_ref` no longer gives)."""
+    (own,) = [k for k in names if k not in state["others"]]
+    return own
+
+
 def _other_law_draws(other: dict, query, n_draws: int, rng) -> np.ndarray:
     """New-run ln-loss draws (n_draws, Q) of a stacked law from its stored posterior."""
     law = resolve_law(other["law"], other.get("law_options"))
@@ -173,7 +181,7 @@ def stacked_draws(fit, query, log_loss, seed: int = 0) -> np.ndarray:
     laws = state["laws"]
     w = np.array([state["weights"][k] for k in laws])
     choice = rng.choice(len(laws), size=log_loss.shape[0], p=w / w.sum())
-    own = law_ref(fit.law)
+    own = own_key(state, laws)
     for i, name in enumerate(laws):
         sel = choice == i
         if name == own or not sel.any():
