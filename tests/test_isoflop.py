@@ -40,6 +40,20 @@ def test_per_budget_vertices_follow_truth(fit):
     np.testing.assert_allclose(ratio, 1.0, atol=0.05)
 
 
+def test_per_budget_summary_rows_are_labelled_by_their_budget(fit, tmp_path):
+    """``summary()`` labelled the per-budget sites by position (``N_opt[0]`` ... ``N_opt[5]``),
+    which a reader had to match to ``record.law_state["budgets"]`` by hand; now by the budget
+    in FLOPs, and the label survives a save and load."""
+    budgets = fit.record.law_state["budgets"]
+    labels = [f"N_opt[{C:.6g}]" for C in budgets]
+    s = fit.summary()
+    assert [p for p in s.index if p.startswith("N_opt[")] == labels
+    N_opt = fit.draws(["N_opt"])["N_opt"]
+    assert s.loc[labels[-1], "50%"] == pytest.approx(np.median(N_opt[:, -1]), rel=1e-9)
+    fit.save(tmp_path / "iso.nc")
+    assert list(bl.load_fit(tmp_path / "iso.nc").summary().index) == list(s.index)
+
+
 def test_allocation_and_extrapolation_from_isoflop_law(fit):
     alloc = optimal_allocation(fit, C=1.5e21, ci=0.95)
     assert alloc["method"].item() == "isoflop_law"

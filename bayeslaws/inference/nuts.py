@@ -578,8 +578,10 @@ def _fit_once(runs, law_obj, likelihood, priors_used, settings, label, warn, rul
         data = {k: v for k, v in prepared.data.items() if k != "obs"}
         prior = prior_predictive(law_obj, static, data, settings["prior_draws"], rng_prior)
     groups = list(prepared.groups)
-    coords = {"group": [str(g) for g in groups]} if len(groups) > 1 else None
-    dims = law_obj.group_dims(groups) or None
+    site_dims, site_coords = law_obj.site_dims(prepared.state)
+    coords = ({"group": [str(g) for g in groups]} if len(groups) > 1 else {}) | site_coords
+    dims = (law_obj.group_dims(groups) | site_dims) or None
+    coords = coords or None
     with progress.step(f"collecting the draws and diagnostics of the {law_obj.name!r} fit"):
         # one compiled pass gives the pointwise log-likelihood (for LOO) and the predictive
         # draws that outlier screening reads

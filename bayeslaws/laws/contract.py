@@ -424,6 +424,12 @@ class Law(abc.ABC):
         """ArviZ dims of per-group sites (name -> ["group"]) of a fit with these groups."""
         return {}
 
+    def site_dims(self, state: dict) -> tuple[dict, dict]:
+        """ArviZ (dims, coords) of the fit's other sites with a dimension of their own, from
+        ``Prepared.state``: site name -> [dim name], dim name -> labels (e.g. per-budget sites
+        labelled by their budget); none by default (ArviZ numbers such a dimension)."""
+        return {}, {}
+
     # ---- posterior ---------------------------------------------------------------------------
     @abc.abstractmethod
     def draws(self, post: Posterior, query: pd.DataFrame, *, kind: str, group, rng) -> dict:

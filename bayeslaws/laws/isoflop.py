@@ -389,6 +389,13 @@ class IsoFLOP(Law):
         names += ["run_sd", "sigma"] + (["nu"] if likelihood == "student_t" else [])
         return names + ["N_opt", "L_opt"]
 
+    def site_dims(self, state: dict) -> tuple[dict, dict]:
+        """Per-budget sites labelled by their budget (FLOPs, 6 significant figures)."""
+        sites = ["zv", "zl", "zh", "v", "m", "log_h", "N_opt", "L_opt"]
+        sites += ["zs", "s"] if self.cubic else []
+        labels = [f"{C:.6g}" for C in state["budgets"]]
+        return {name: ["budget"] for name in sites}, {"budget": labels}
+
     # ---- posterior ---------------------------------------------------------------------------
     def budget_draws(self, post: Posterior, C, rng=None) -> dict:
         """Per-draw curve parameters (v, m, h, s: arrays (S, Q), centred ln units) at budgets C
