@@ -223,9 +223,11 @@ def test_groups_are_partially_pooled():
     assert (new["upper"] - new["lower"]).item() > (own["upper"] - own["lower"]).item()
     with pytest.raises(ValueError, match="group='z' is not one of"):
         bl.predict(fit, N=1e9, D=1e10, group="z")
-    # the default new-run discrepancy (a GP on every group's residuals) works on grouped fits
+    # the default new-run discrepancy (one GP per group, on its own residuals) works on
+    # grouped fits
     far = bl.predict(fit, N=[1e10, 3e10], D=[1e12, 3e12], kind="new_run", group="a")
-    assert len(fit.cache["gp"]["residuals"]) == len(runs.df)
+    states = fit.cache["gp"]["groups"].values()
+    assert sum(len(s["residuals"]) for s in states) == len(runs.df)
     assert np.all(far["lower"] < far["median"]) and np.all(far["median"] < far["upper"])
 
 

@@ -25,6 +25,11 @@ methods (``"gp"``, the default, ``"gp_discrepancy"``, ``"stacking_discrepancy"``
 (:func:`.extrapolation.widen`): under them ``kind="mean"`` draws and the decision quantities
 (N_opt, L_opt, the near-optimal band) are those of the fitted law alone, as with ``"none"``.
 Laws other than loss surfaces (hyperparameter and isoFLOP laws) are drawn as they are.
+
+On a grouped fit the GP pattern is the queried group's own (:mod:`.extrapolation.gp`: one GP per
+fitted group, on its own residuals); a new group (``group=None``) gets the GP's prior (mean 0,
+sd the largest group's eta), and a group with too few runs for a GP the law and the drift only
+(each warned once per fit and group, recorded in ``fit.cache["unavailable"]``).
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ from .extrapolation import (
     drift,
     forms,
     gp,
+    gp_component,
     gp_unavailable,
     stacking,
     widen,
@@ -55,7 +61,8 @@ DRAWS_STREAM = 4  # the rng stream of :meth:`ModelView.draws`; a new group's dev
 @dataclass
 class Part:
     """One functional form's share of the draws: its law, its posterior restricted to the draws
-    it supplies, their positions among the S output draws, and its GP discrepancy state."""
+    it supplies, their positions among the S output draws, and its GP discrepancy state (on a
+    grouped fit one GP per group: :meth:`ModelView.gp_of` picks the query's)."""
 
     law: object
     post: object
@@ -168,6 +175,28 @@ class ModelView:
             _note(fit, "gp", reason)
         return state
 
+    def gp_of(self, part: Part, group) -> dict | None:
+        """The one-GP state of ``part`` for ``group`` (:func:`.extrapolation.gp.for_group`):
+        its own group's GP on a grouped fit, the GP's prior for a new group, None for a group
+        with too few runs (warned once per fit and group, recorded in ``fit.cache``)."""
+        if part.gp_state is None:
+            return None
+        state, note = gp.for_group(self.fit, part.gp_state, group)
+        if note:
+            component = gp_component(group)
+            instead = (
+                "the law and the drift beyond the range only"
+                if state is None
+                else f"the GP's prior (mean 0, sd {state['eta']:.3g}) and the drift instead"
+            )
+            if component not in (self.fit.cache.get("unavailable") or {}):
+                warnings.warn(
+                    f"extrapolation {self.method!r}: no learned GP pattern ({note}); {instead}",
+                    stacklevel=5,
+                )
+            _note(self.fit, component, note)
+        return state
+
     def _slopes(self) -> np.ndarray:
         rng = self._rng(3)
         return drift.sample_slopes(drift.axis_taus(drift.state_of(self.fit), self.S, rng), rng)
@@ -186,31 +215,35 @@ class ModelView:
                     out[name] = np.empty((self.S,) + np.shape(v)[1:])
                 out[name][part.rows] = v
         if "loss" in out and self.full:
-            out["loss"] = out["loss"] * np.exp(self._point_delta(query))
+            out["loss"] = out["loss"] * np.exp(self._point_delta(query, group))
         elif "loss" in out and kind == "new_run" and self.method not in FULL_MODELS:
             log_loss = widen(
-                self.fit, query, np.log(out["loss"]), seed=self.seed, method=self.method
+                self.fit, query, np.log(out["loss"]), self.seed, self.method, group=group
             )
             out["loss"] = np.exp(log_loss)
         return out
 
-    def _point_delta(self, query) -> np.ndarray:
-        """GP (mean and sd) plus drift at query points: (S, Q) ln-loss units."""
+    def _point_delta(self, query, group=None) -> np.ndarray:
+        """GP (mean and sd; ``group``'s on a grouped fit) plus drift at query points: (S, Q)
+        ln-loss units."""
         rng = self._rng(5)
         delta = drift.point_term(
             self.slopes, query["N"], query["D"], query["C"], self.fit.record.ranges
         )
         for part in self.parts:
-            if part.gp_state is not None:
-                mean, sd = gp.conditional(part.gp_state, query["N"], query["D"])
+            state = self.gp_of(part, group)
+            if state is not None:
+                mean, sd = gp.conditional(state, query["N"], query["D"])
                 noise = sd[None, :] * rng.standard_normal((len(part.rows), len(mean)))
                 delta[part.rows] += mean[None, :] + noise
         return delta
 
-    def _line_extra(self, part: Part, compute_model):
-        """The discrepancy along isoFLOP lines for one part's draws (GP mean, drift)."""
+    def _line_extra(self, part: Part, compute_model, group=None):
+        """The discrepancy along isoFLOP lines for one part's draws (GP mean, ``group``'s on a
+        grouped fit; drift)."""
         if not self.full:
             return None
+        state = self.gp_of(part, group)
         slopes = self.slopes[part.rows]
         ranges = self.fit.record.ranges
         tables: dict = {}  # budget -> (ln N grid, GP mean there): the GP mean is one function
@@ -220,14 +253,14 @@ class ModelView:
                 lo, hi = (float(b[0]) for b in search_bounds(np.array([C_q])))
                 grid = np.linspace(lo, hi, LINE_GRID)
                 N = np.exp(grid)
-                mean, _ = gp.conditional(part.gp_state, N, compute_model.tokens(N, C_q))
+                mean, _ = gp.conditional(state, N, compute_model.tokens(N, C_q))
                 tables[C_q] = (grid, mean)
             grid, mean = tables[C_q]
             return np.interp(u_q, grid, mean)
 
         def extra(u, C):
             term = drift.line_term(slopes, ranges, compute_model, C, u, self.fit.compute_model)
-            if part.gp_state is not None:
+            if state is not None:
                 for q, C_q in enumerate(np.asarray(C, float)):
                     term[:, q, :] += gp_mean(u[:, q, :], float(C_q))
             return term
@@ -248,7 +281,7 @@ class ModelView:
                 group=group,
                 rng=rng,
                 method=method,
-                extra=self._line_extra(part, compute_model),
+                extra=self._line_extra(part, compute_model, group),
             )
             used.add(values.pop("method"))
             for name, v in values.items():
@@ -270,7 +303,7 @@ class ModelView:
                 compute_model,
                 group=group,
                 rng=rng,
-                extra=self._line_extra(part, compute_model),
+                extra=self._line_extra(part, compute_model, group),
             )
         return out
 

@@ -4,8 +4,17 @@
 run-to-run noise (the likelihood family's own draws), i.e. what one new training run would
 show, and a model discrepancy: by default a Gaussian process over (ln N, ln D) fitted to the
 training runs' residuals (``extrapolation="gp"``; see :mod:`bayeslaws.posterior.extrapolation`),
-which is ~0 with sd ~0 where the form fits, follows the residual pattern near the runs and widens
-far from them. Pass ``extrapolation="none"`` for the plain posterior predictive.
+which follows the residual pattern near the runs, reverts to mean 0 and sd eta far from them
+(eta small, a fraction of the noise sd, where the form fits) and, on a grouped fit, is each
+group's own (a new group: the GP's prior). Pass ``extrapolation="none"`` for the plain posterior
+predictive.
+
+Two properties of ``new_run`` intervals to read them by (:mod:`bayeslaws.posterior.extrapolation`
+gives the numbers): inside the fitted range the default ``"gp"`` over-covers, since the law's
+noise sigma, fitted without the GP, already holds part of the residual pattern the GP adds
+again; and the bounds are quantiles of Monte Carlo draws made for the whole query at once, so a
+point's bounds move with the other points asked alongside it by Monte Carlo error (more
+posterior draws shrink it).
 """
 
 from __future__ import annotations
@@ -94,12 +103,15 @@ def predict(
         indexes raise ValueError (pass ``.to_numpy()`` to pair values by position).
     ci : central credible-interval mass (0.9 -> 5% and 95% quantiles).
     kind : "mean" (the law's uncertainty) or "new_run" (plus run-to-run noise and the model
-        discrepancy).
+        discrepancy; under the default "gp" its intervals over-cover inside the fitted range,
+        and its bounds are Monte Carlo quantiles that depend slightly on the other query points:
+        see the module docstring).
     group : a fitted group's label; None with a grouped fit predicts for a new, unseen group
         (wider: its deviation is drawn from the groups' spread; warned once per fit).
     seed : seeds the noise and new-group draws.
     extrapolation : the model uncertainty added (:mod:`bayeslaws.posterior.model`). "gp"
-        (default; fitted on first use and kept in ``fit.cache``), "none", and the alternatives
+        (default; fitted on first use and kept in ``fit.cache``; on a grouped fit one GP per
+        group, the group's own), "none", and the alternatives
         compared in ``benchmarks/calibration.py`` ("gp_discrepancy", "stacking_discrepancy",
         "discrepancy", "discrepancy_t", "stacking") widen ``new_run`` loss draws only and leave
         ``kind="mean"`` as the fitted law's. "model" (forms averaged, GP pattern and drift
