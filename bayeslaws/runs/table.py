@@ -621,18 +621,44 @@ def _check_positive_finite(
     shown = values if typed is None else typed
     missing = values.isna()
     if missing.any() and not allow_missing:
+        remedy = f": {_diverged_loss_remedy('no loss logged')}" if column == "loss" else ""
         raise RunTableError(
             f"column {_label(column, name)} has missing values at "
-            f"{_at_rows(df.index[missing], note)}"
+            f"{_at_rows(df.index[missing], note)}{remedy}"
         )
     present = values[~missing]
     bad = (~np.isfinite(present) | (present <= 0)).to_numpy(bool)
     if bad.any():
+        diverged = column == "loss" and not allow_missing and np.isposinf(present[bad]).any()
+        remedy = f": {_diverged_loss_remedy('loss logged as +inf')}" if diverged else ""
         raise RunTableError(
             f"column {_label(column, name)} must be finite and positive; bad values at "
             f"{_at_rows(present.index[bad], note)} (e.g. "
-            f"{format_values(shown[~missing][bad], 3)})"
+            f"{format_values(shown[~missing][bad], 3)}){remedy}"
         )
+
+
+def _diverged_loss_remedy(logged: str) -> str:
+    """The remedy for runs whose loss is missing or +inf (``logged`` says which): diverged
+    runs are read with ``allow_missing_loss=True`` (as a missing loss), then a hyperparameter
+    or sweep law counts them as diverged and records them; other laws need them excluded.
+    Python-only (the command line appends its --exclude-rows hint to the missing-loss one)."""
+    return (
+        f"runs that diverged ({logged})? load_runs(..., allow_missing_loss=True) "
+        "reads them with a missing loss (NaN), which the hyperparameter and sweep laws count "
+        "as diverged and record (a 'diverged' column marks runs that logged a loss); other laws "
+        "need them excluded: runs.exclude(runs.df['loss'].isna(), reason=...)"
+    )
+
+
+def _read_posinf_loss_as_missing(out: pd.DataFrame) -> pd.DataFrame:
+    """``out`` with a loss of +inf (a diverged run's log) read as missing (NaN), as a NaN loss
+    is read under ``allow_missing_loss=True``; -inf and other values are left to the checks."""
+    if "loss" not in out or not np.isposinf(out["loss"].to_numpy(float)).any():
+        return out
+    out = out.copy()
+    out.loc[np.isposinf(out["loss"].to_numpy(float)), "loss"] = np.nan
+    return out
 
 
 def load_runs(
@@ -666,8 +692,9 @@ def load_runs(
         of N, D, C derived from the other two (always in parameters, tokens, FLOPs), is an error.
     compute_model : :class:`~bayeslaws.compute.ComputeModel`, a number k for ``C = k N D`` or a
         callable ``N -> FLOPs per token``; default ``C = 6 N D`` (for a RunTable: its own).
-    allow_missing_loss : keep rows whose loss is missing (NaN), e.g. diverged runs that a
-        hyperparameter law treats explicitly. Off by default.
+    allow_missing_loss : keep rows whose loss is missing (NaN) or +inf (read as missing), e.g.
+        diverged runs, which a hyperparameter or sweep law counts as diverged and records
+        (other laws need them excluded). Off by default: a missing or infinite loss is an error.
     accepted_rows : labels of rows you have vetted as real although they look implausible
         (e.g. a run at 0.006 tokens per parameter): the plausibility checks
         (:func:`check_plausible`) and the duplicate-rows warning name none of them, while any
@@ -783,6 +810,8 @@ def load_runs(
     for key in units:
         if key not in out:
             raise RunTableError(_absent_unit(key, given, columns))
+    if allow_missing_loss:  # a diverged run logged as +inf: missing, like NaN
+        out = _read_posinf_loss_as_missing(out)
     for column in given + [c for c in ("lr", "batch_size", "loss") if c in out]:
         allow = allow_missing_loss and column == "loss"
         _check_positive_finite(out, column, allow, note, names[column], typed[column])
@@ -1065,8 +1094,10 @@ def check_plausible(
     """Warn (:class:`PlausibilityWarning`) about implausible magnitudes of a canonical table:
     N (parameters), D (tokens), C (FLOPs) outside ``PLAUSIBLE`` and tokens per parameter outside
     ``TOKENS_PER_PARAM`` (the column's median: other units; else the rows outside: a mistyped
-    row), a median batch size below ``BATCH_TOKENS_LOW`` tokens (in sequences?), a loss column
-    that looks like a perplexity, and losses far above the table's median (diverged runs?).
+    row), a median batch size below ``BATCH_TOKENS_LOW`` tokens (in sequences?), rows whose
+    batch size exceeds their training tokens D (in tokens, given a ``units=`` multiplier for
+    sequences?), a loss column that looks like a perplexity, and losses far above the table's
+    median (diverged runs?).
     Returns the messages. ``row_note`` says what the row labels count (default: 0-based data
     rows for an integer index); ``given`` which of N, D, C were read rather than derived
     (default: all present), for the units hints. ``accepted_rows``: labels of rows vetted as
@@ -1138,6 +1169,8 @@ def check_plausible(
         median = float(np.nanmedian(checked["batch_size"]))
         if median < BATCH_TOKENS_LOW:
             say_column(_batch_message(median))
+        if "D" in df:
+            messages += _batch_above_tokens_rows(df, quiet, note, units.get("batch_size"))
     if "loss" in df:
         loss = df["loss"].to_numpy(float)
         finite = np.isfinite(loss)
@@ -1209,6 +1242,36 @@ def _implausible_ratio_rows(df: pd.DataFrame, flagged: np.ndarray, note: str) ->
         f"{high:g}] at {_at_rows(df.index[bad], note)} (e.g. {format_values(ratio[bad], 3)}), "
         f"far from the table's median {median:.3g}: is N or D of these rows in other units, "
         f"or mistyped? Fix their values, or exclude them ({EXCLUDE_HINT})"
+    ]
+
+
+def _batch_above_tokens_rows(
+    df: pd.DataFrame, quiet: np.ndarray, note: str, unit=None
+) -> list[str]:
+    """A message naming the rows (other than the ``quiet`` ones) whose batch_size (tokens)
+    exceeds their training tokens D: a run of fewer than one optimizer step, most likely a
+    batch already in tokens read with a ``units=`` multiplier (``unit``, as given; None
+    without one) meant for sequences, or a mistyped row."""
+    batch, tokens = df["batch_size"].to_numpy(float), df["D"].to_numpy(float)
+    bad = (batch > tokens) & ~quiet
+    if not bad.any():
+        return []
+    factor = 1.0 if unit is None else unit_factor("batch_size", unit)
+    if factor > 1:
+        text = unit if isinstance(unit, str) else format_value(unit)
+        shown = repr(unit) if isinstance(unit, str) else text
+        cause = (
+            f"batch_size was multiplied by its unit, {shown}: if the column is already in "
+            f"tokens, drop that unit (Python: no 'batch_size' in load_runs(..., units=...); "
+            f"command line: no --units batch_size={text}); else fix these rows"
+        )
+    else:
+        cause = "Is batch_size in other units than tokens, or are these rows mistyped? Fix them"
+    return [
+        f"column 'batch_size' (tokens) exceeds the training tokens D of {int(bad.sum())} "
+        f"run(s) at {_at_rows(df.index[bad], note)} (e.g. batch_size "
+        f"{format_values(batch[bad], 3)} vs D {format_values(tokens[bad], 3)}): fewer than "
+        f"one optimizer step per run. {cause}, or exclude them ({EXCLUDE_HINT})"
     ]
 
 

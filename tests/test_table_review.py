@@ -1,0 +1,156 @@
+"""Run-table checks found by a review: a batch size already in tokens read with a units=
+multiplier for sequences (batches larger than the whole run), and diverged runs logged as NaN
+or +inf (the errors name the remedy; allow_missing_loss=True reads +inf as a missing loss).
+No sampling: load_runs and the laws' data preparation only."""
+
+from __future__ import annotations
+
+import re
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import bayeslaws as bl
+from bayeslaws.app.cli import LOSS_MISSING, with_cli_hints
+from bayeslaws.laws import sweep
+from bayeslaws.laws.hyperparams import HyperparamsLaw
+from bayeslaws.laws.hyperparams.data import diverged_mask
+from bayeslaws.runs import PlausibilityWarning, RunTableError
+from bayeslaws.runs import simulate as sim
+
+ROWS_NOTE = "(0-based data rows, header not counted)"
+STEP = "fewer than one optimizer step"
+
+
+def tokens_batch_frame() -> pd.DataFrame:
+    """6 plausible runs (N params, D = 20 N tokens: 2e9 .. 2e10) whose batch_size is already
+    in tokens (2^20 .. 2^22: 0.5 .. 2k sequences of 2048 tokens)."""
+    N = np.geomspace(1e8, 1e9, 6)
+    batch = np.array([2**20, 2**21, 2**22, 2**20, 2**21, 2**22], float)
+    return pd.DataFrame(
+        {"N": N, "D": 20 * N, "lr": 1e-3, "batch_size": batch, "loss": np.linspace(3, 2.5, 6)}
+    )
+
+
+def step_warnings(load) -> list[str]:
+    """The messages of the batch-above-D warnings that ``load()`` gives."""
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        load()
+    return [str(w.message) for w in record if STEP in str(w.message)]
+
+
+def tiny_sweep() -> pd.DataFrame:
+    """SIMULATED: 2 sizes x 2 budgets x the simulator's lr x batch grid (batch in tokens)."""
+    return sim.simulate_video_dit_sweep(seed=3, sizes=(0.017e9, 0.057e9), tokens=(2e9, 4e9))
+
+
+# ---- 1. batch_size larger than the run's training tokens -------------------------------------
+def test_a_batch_in_tokens_read_as_sequences_warns_naming_the_rows_and_the_unit():
+    df = tokens_batch_frame()
+    batch = df["batch_size"] * 2048
+    expected = np.flatnonzero(batch > df["D"])  # the runs of fewer than one step
+    assert 0 < len(expected) < len(df)
+    with pytest.warns(PlausibilityWarning, match=STEP):
+        runs = bl.load_runs(df, units={"batch_size": 2048})
+    assert len(runs) == len(df)  # warned, never dropped
+    (message,) = step_warnings(lambda: bl.load_runs(df, units={"batch_size": 2048}))
+    rows = ", ".join(str(r) for r in expected)
+    assert f"column 'batch_size' (tokens) exceeds the training tokens D of {len(expected)} " in (
+        message
+    )
+    assert f"run(s) at rows {rows} {ROWS_NOTE}" in message
+    assert "multiplied by its unit, 2048" in message and "drop that unit" in message
+    assert "no --units batch_size=2048" in message and "--exclude-rows ROWS" in message
+    # on the command line: the command-line forms only, no hint to add a unit
+    cli = with_cli_hints(message, "fit")
+    assert "Python:" not in cli and "--units COLUMN=MULTIPLIER" not in cli
+    assert "on the command line: no --units batch_size=2048" in cli
+
+
+def test_a_batch_above_d_in_one_row_without_a_unit_names_that_row():
+    df = tokens_batch_frame()
+    df.loc[4, "batch_size"] = 5e10  # mistyped: more than the run's 1.26e10 tokens
+    (message,) = step_warnings(lambda: bl.load_runs(df))
+    assert f"D of 1 run(s) at rows 4 {ROWS_NOTE}" in message
+    assert "batch_size [5e+10] vs D [1.26191e+10]" in message
+    assert "mistyped" in message and "drop that unit" not in message
+    # vetted as real: never named
+    assert step_warnings(lambda: bl.load_runs(df, accepted_rows=[4])) == []
+
+
+def test_batches_within_the_run_do_not_warn():
+    assert step_warnings(lambda: bl.load_runs(tokens_batch_frame())) == []
+    assert step_warnings(lambda: bl.load_runs(tiny_sweep())) == []  # SIMULATED, in tokens
+
+
+# ---- 2. diverged runs logged as NaN or +inf ---------------------------------------------------
+@pytest.mark.parametrize(
+    "value, first",
+    [
+        (np.nan, r"column 'loss' has missing values at rows 1 "),
+        (np.inf, r"column 'loss' must be finite and positive; bad values at rows 1 "),
+    ],
+)
+def test_a_missing_or_infinite_loss_names_the_diverged_remedy(value, first):
+    df = tokens_batch_frame()
+    df.loc[1, "loss"] = value
+    with pytest.raises(RunTableError, match=first) as err:
+        bl.load_runs(df)
+    message = str(err.value)
+    assert "runs that diverged" in message
+    assert "load_runs(..., allow_missing_loss=True)" in message
+    assert "hyperparameter and sweep laws count as diverged" in message
+    assert "runs.exclude(runs.df['loss'].isna(), reason=...)" in message
+
+
+def test_the_missing_loss_message_keeps_the_command_line_retry():
+    """The command line leaves runs without a loss out (--exclude-rows) when load_runs'
+    message matches its pattern; the remedy must keep that message recognisable."""
+    df = tokens_batch_frame()
+    df.loc[1, "loss"] = np.nan
+    with pytest.raises(RunTableError) as err:
+        bl.load_runs(df)
+    assert LOSS_MISSING.search(str(err.value))
+    assert "--exclude-rows ROWS --exclude-reason TEXT" in with_cli_hints(str(err.value), "fit")
+
+
+def test_a_negative_infinite_loss_is_no_diverged_run():
+    df = tokens_batch_frame()
+    df.loc[1, "loss"] = -np.inf
+    for allow in (False, True):
+        with pytest.raises(RunTableError, match=r"must be finite and positive") as err:
+            bl.load_runs(df, allow_missing_loss=allow)
+        assert "diverged" not in str(err.value)
+
+
+def test_allow_missing_loss_reads_a_positive_infinite_loss_as_missing():
+    df = tiny_sweep()
+    as_nan, as_inf = df.copy(), df.copy()
+    as_nan.loc[[2, 7], "loss"] = np.nan
+    as_inf.loc[2, "loss"], as_inf.loc[7, "loss"] = np.inf, np.nan  # +inf and NaN alike
+    nan_runs = bl.load_runs(as_nan, allow_missing_loss=True)
+    inf_runs = bl.load_runs(as_inf, allow_missing_loss=True)
+    assert len(inf_runs) == len(df) and inf_runs.n_input_rows == len(df)  # nothing dropped
+    assert inf_runs.df.index[inf_runs.df["loss"].isna()].tolist() == [2, 7]
+    pd.testing.assert_frame_equal(inf_runs.df, nan_runs.df)
+    assert np.isposinf(as_inf.loc[2, "loss"])  # the caller's frame is untouched
+    # the laws record them the same way as NaN losses
+    mask, reasons = diverged_mask(HyperparamsLaw(), inf_runs.df)
+    assert mask[[2, 7]].all() and reasons[0] == "2 with a missing (NaN) loss"
+    np.testing.assert_array_equal(mask, diverged_mask(HyperparamsLaw(), nan_runs.df)[0])
+    sweep_mask, sweep_reasons = sweep.SweepLaw().excluded_mask(inf_runs.df)
+    nan_mask, nan_reasons = sweep.SweepLaw().excluded_mask(nan_runs.df)
+    np.testing.assert_array_equal(sweep_mask, nan_mask)
+    assert sweep_reasons == nan_reasons and sweep_mask[[2, 7]].all()
+
+
+def test_messages_show_the_infinite_loss_as_typed():
+    df = tokens_batch_frame()
+    df.loc[3, "loss"] = np.inf
+    with pytest.raises(RunTableError) as err:
+        bl.load_runs(df)
+    assert re.search(r"rows 3 \(0-based data rows, header not counted\) \(e\.g\. \[inf\]\)",
+                     str(err.value))  # fmt: skip
