@@ -154,3 +154,31 @@ def test_messages_show_the_infinite_loss_as_typed():
         bl.load_runs(df)
     assert re.search(r"rows 3 \(0-based data rows, header not counted\) \(e\.g\. \[inf\]\)",
                      str(err.value))  # fmt: skip
+
+
+def test_the_command_line_keeps_or_leaves_out_runs_logged_as_inf(tmp_path, capsys):
+    """A run logged as +inf could not be fitted from the command line at all: --exclude-rows
+    retried only on the missing-loss message, and nothing kept diverged runs for the laws that
+    count them. Now the error names both ways, --exclude-rows leaves the +inf row out, and
+    --keep-diverged reads it as a missing loss (a diverged run)."""
+    from argparse import Namespace
+
+    from bayeslaws.app import cli
+
+    df = tokens_batch_frame()
+    df.loc[1, "loss"] = np.inf
+    path = tmp_path / "inf.csv"
+    df.to_csv(path, index=False)
+    with pytest.raises(RunTableError) as err:
+        bl.load_runs(df)
+    line = with_cli_hints(str(err.value), "fit")
+    assert "--keep-diverged" in line and "--exclude-rows ROWS --exclude-reason TEXT" in line
+    assert "Python:" not in line and "load_runs(" not in line
+    base = {"command": "fit", "units": None, "compute_model": None, "column": None}
+    kept = cli._read_runs(str(path), Namespace(**base, keep_diverged=True, exclude_rows=None))
+    assert len(kept) == len(df) and np.isnan(kept.df["loss"].iloc[1])
+    left = cli._read_runs(
+        str(path),
+        Namespace(**base, keep_diverged=False, exclude_rows=["1"], exclude_reason="diverged"),
+    )
+    assert len(left) == len(df) - 1 and np.isfinite(left.df["loss"]).all()

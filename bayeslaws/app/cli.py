@@ -181,13 +181,7 @@ CLI_HINTS = (  # (pattern in a package message, its command-line remedy)
     (r"not in the table", MAPPING_HINT),
     (r"units=", "on the command line: --units COLUMN=MULTIPLIER (e.g. --units N=millions)"),
     (r"compute_model=", "on the command line: --compute-model K (C = K N D FLOPs)"),
-    # --exclude-rows can leave out runs without a loss only (a run missing N, D or C cannot
-    # be read at all), so its hint follows only the loss column's message
-    (
-        r"(?:column 'loss'|\(loss\)) has missing values",
-        "to leave those runs out: --exclude-rows ROWS --exclude-reason TEXT",
-    ),
-)
+)  # (the loss column's missing/+inf message names --exclude-rows itself, in both forms)
 
 
 # a package remedy given in both forms, "[pass X ](Python: ...; command line: Y)": keep Y
@@ -244,13 +238,17 @@ def _units(pairs) -> dict | None:
 
 
 # load_runs' message for a loss with missing values: "column 'loss' has ..." or, for another
-# name, "column 'Final Loss' (loss) has ..."
-LOSS_MISSING = re.compile(r"(?:column 'loss'|\(loss\)) has missing values")
+# name, "column 'Final Loss' (loss) has ..."; or a loss logged as +inf (a diverged run), which
+# load_runs(allow_missing_loss=True) reads as missing
+LOSS_MISSING = re.compile(
+    r"(?:column 'loss'|\(loss\)) (?:has missing values|must be finite and positive.*\+inf)"
+)
 
 
 def _read_runs(path: str, args, what: str = "run table"):
     """A run table from a CSV/Parquet file with the command's column mapping and row exclusion
-    (``--exclude-rows`` with ``--exclude-reason``, recorded in the table and so in the fit)."""
+    (``--exclude-rows`` with ``--exclude-reason``, recorded in the table and so in the fit;
+    ``--keep-diverged`` keeps runs with a missing or +inf loss, as diverged runs)."""
     import bayeslaws as bl
     from bayeslaws.runs.table import RunTableError
 
@@ -260,6 +258,8 @@ def _read_runs(path: str, args, what: str = "run table"):
     options = {**_mapping(args), "units": _units(getattr(args, "units", None))}
     if getattr(args, "compute_model", None) is not None:
         options["compute_model"] = args.compute_model
+    if getattr(args, "keep_diverged", False):
+        options["allow_missing_loss"] = True  # NaN or +inf losses kept as diverged runs
     command = getattr(args, "command", None)
     try:
         runs = bl.load_runs(p, **options)
@@ -267,7 +267,7 @@ def _read_runs(path: str, args, what: str = "run table"):
         if not getattr(args, "exclude_rows", None) or not LOSS_MISSING.search(str(err)):
             raise CLIError(with_cli_hints(str(err), command)) from None
         # runs with no loss that the user leaves out: read them, exclude them, check the rest
-        runs = _exclude_rows(bl.load_runs(p, **options, allow_missing_loss=True), args)
+        runs = _exclude_rows(bl.load_runs(p, **{**options, "allow_missing_loss": True}), args)
         if runs.df["loss"].isna().any():
             raise CLIError(with_cli_hints(str(err), command)) from None
         return runs
@@ -667,6 +667,7 @@ RUNS_OPTIONS = (
     ("--compute-model", "compute_model"),
     ("--exclude-rows", "exclude_rows"),
     ("--exclude-reason", "exclude_reason"),
+    ("--keep-diverged", "keep_diverged"),
 )
 
 
@@ -906,6 +907,11 @@ def _add_exclusion(parser) -> None:
         help="row labels to leave out (data rows counted from 0, as pandas reads the file)",
     )
     g.add_argument("--exclude-reason", default=None, help="why (required with --exclude-rows)")
+    g.add_argument(
+        "--keep-diverged", action="store_true",
+        help="keep runs whose loss is missing or +inf as diverged runs (the hyperparams and "
+        "sweep laws count and record them; other laws need them left out with --exclude-rows)",
+    )
 
 
 def _add_generation(parser) -> None:

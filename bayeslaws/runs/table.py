@@ -642,12 +642,15 @@ def _diverged_loss_remedy(logged: str) -> str:
     """The remedy for runs whose loss is missing or +inf (``logged`` says which): diverged
     runs are read with ``allow_missing_loss=True`` (as a missing loss), then a hyperparameter
     or sweep law counts them as diverged and records them; other laws need them excluded.
-    Python-only (the command line appends its --exclude-rows hint to the missing-loss one)."""
+    In both forms (Python; command line), which the command line reduces to its own."""
     return (
-        f"runs that diverged ({logged})? load_runs(..., allow_missing_loss=True) "
-        "reads them with a missing loss (NaN), which the hyperparameter and sweep laws count "
-        "as diverged and record (a 'diverged' column marks runs that logged a loss); other laws "
-        "need them excluded: runs.exclude(runs.df['loss'].isna(), reason=...)"
+        f"runs that diverged ({logged})? A hyperparameter or sweep law counts them as diverged "
+        "and records them; other laws need them left out (Python: load_runs(..., "
+        "allow_missing_loss=True) reads them with a missing loss (NaN), which the "
+        "hyperparameter and sweep laws count as diverged and record (a 'diverged' column marks "
+        "runs that logged a loss), and runs.exclude(runs.df['loss'].isna(), reason=...) leaves "
+        "them out; command line: keep them with --keep-diverged, or leave them out with "
+        "--exclude-rows ROWS --exclude-reason TEXT)"
     )
 
 
