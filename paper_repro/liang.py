@@ -8,7 +8,9 @@ k = 0.025) with multiplicative noise sd 0.002 (an assumption), budgets 1e17 ... 
 sizes per budget spanning +-1 decade around the optimum.
 
 Run:  python paper_repro/liang.py [--seed 0] [--draws 500]
-Writes paper_repro/results/liang.csv and prints the table.
+Writes paper_repro/results/liang.csv and prints the table. Every row carries the sampler
+diagnostics of the one fit behind it (columns ``max_r_hat`` and ``divergences``), which
+make_readme.py appends to the row's note in paper_repro/README.md.
 """
 
 from __future__ import annotations
@@ -27,6 +29,16 @@ RESULTS = Path(__file__).resolve().parent / "results"
 C_CHECK, N_CHECK = published.LIANG_NOPT_CHECK  # 958.3M params at 1.5e21 FLOPs
 # the published L_opt law's value at the check budget, as the paper's reference quotes it
 L_CHECK = round(published.LIANG_LOPT_COEF * C_CHECK**published.LIANG_LOPT_EXP, 4)  # 0.6325
+
+
+def diagnostics_columns(diagnostics) -> dict:
+    """The fit's sampler diagnostics as liang.csv columns: ``max_r_hat`` (the largest R-hat
+    over the fitted parameters; NaN with one chain) and ``divergences`` (a count), from a
+    :class:`bayeslaws.inference.diagnostics.Diagnostics`."""
+    return {
+        "max_r_hat": float(diagnostics.max_r_hat),
+        "divergences": int(diagnostics.divergences),
+    }
 
 
 def main(argv=None) -> pd.DataFrame:
@@ -117,10 +129,14 @@ def main(argv=None) -> pd.DataFrame:
     }
     out["truth"] = out["quantity"].map(truths)
     out["covered"] = (out["lower"] <= out["truth"]) & (out["truth"] <= out["upper"])
+    for column, value in diagnostics_columns(fit.diagnostics).items():
+        out[column] = value  # one fit behind every row
     RESULTS.mkdir(exist_ok=True)
     out.to_csv(RESULTS / "liang.csv", index=False)
     with pd.option_context("display.width", 200, "display.max_columns", 20):
         print(out[["quantity", "paper_value", "median", "lower", "upper", "truth", "covered"]])
+    d = fit.diagnostics
+    print(f"fit: {d.n_draws} draws, max R-hat {d.r_hat_text}, {d.divergences} divergences")
     print(f"a_opt posterior sd {np.std(fit.draws(['a_opt'])['a_opt']):.4f}")
     return out
 

@@ -1,6 +1,8 @@
 """Write paper_repro/README.md from the results files the scripts wrote
 (paper_repro/results/*.csv; of the *_detail.csv files only yin_detail.csv is read, for the
-sampler diagnostics of the fits behind yin.csv's simulated rows, appended to their notes).
+sampler diagnostics of the fits behind yin.csv's simulated rows, appended to their notes; rows
+that carry their fit's diagnostics themselves, as liang.csv's do in the columns max_r_hat and
+divergences, get them appended to their notes too).
 Never edit the tables by hand: rerun
 
     python paper_repro/liang.py && python paper_repro/porian.py && python paper_repro/yin.py
@@ -46,6 +48,9 @@ YIN_FITS = (
     ("joint sweep model", (2, "joint", r"^joint ")),
     ("two Chinchilla fits (baseline)", (3, None, r"")),
 )
+# results rows that carry the diagnostics of the fit behind them (liang.csv: one fit, every row)
+FIT_COLUMNS = ("max_r_hat", "divergences")
+FITTED_FILES = ("liang.csv",)  # every row is fitted: no diagnostics columns means not recorded
 
 HEADER = """# Reproductions of the seed papers' headline numbers
 
@@ -60,8 +65,9 @@ posterior medians (their notes say so). "data" says whether the numbers come fro
 from a simulation (no per-run data were released for either seed paper; the simulators are in
 `bayeslaws/runs/simulate.py`). Notes say what each row is; see each script's docstring for the
 design. The notes of Yin et al.'s fitted rows end with the sampler diagnostics of the fits behind
-them, over the replicates (from `results/yin_detail.csv`). Held-out coverage is the share of
-held-out points inside the intervals, beside its nominal value.
+them, over the replicates (from `results/yin_detail.csv`); those of Liang et al.'s rows with the
+diagnostics of their one fit. Held-out coverage is the share of held-out points inside the
+intervals, beside its nominal value.
 
 """
 
@@ -146,6 +152,21 @@ def fit_diagnostics(quantity: str, detail: pd.DataFrame | None) -> str:
     )
 
 
+def row_diagnostics(row) -> str:
+    """The sampler diagnostics a results row records for the fit behind it (columns
+    :data:`FIT_COLUMNS`): "fit: max R-hat X[ (above 1.01)], N divergences"; "fit diagnostics not
+    recorded" when the row lacks them or they are blank."""
+    r_hat, div = (row.get(c) for c in FIT_COLUMNS)
+    if r_hat is None or div is None or pd.isna(div):
+        return "fit diagnostics not recorded"
+    if pd.isna(r_hat):
+        r_hat_words = "R-hat n/a (one chain)"
+    else:
+        above = f" (above {R_HAT_OK})" if float(r_hat) > R_HAT_OK else ""
+        r_hat_words = f"max R-hat {float(r_hat):.3f}{above}"
+    return f"fit: {r_hat_words}, {int(div)} divergences"
+
+
 def epoch_rows(df: pd.DataFrame) -> pd.DataFrame:
     """epoch_fit.csv's schema -> the common one (paper interval and ci in the cells)."""
     out = pd.DataFrame(
@@ -205,6 +226,8 @@ def table() -> str:
             if path.name == "yin.csv":
                 diagnostics = fit_diagnostics(row["quantity"], detail)
                 note = "; ".join(x for x in (note, diagnostics) if x)
+            elif path.name in FITTED_FILES or set(FIT_COLUMNS) & set(df.columns):
+                note = "; ".join(x for x in (note, row_diagnostics(row)) if x)
             value = ours(row)
             ci = row.get("ci")
             if ci is not None and not pd.isna(ci) and abs(float(ci) - 0.9) > 1e-9:
