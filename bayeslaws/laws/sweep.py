@@ -143,13 +143,10 @@ BOWL_PARAMS = (
 )
 SHAPE_SCATTER = ("k_lr", "k_batch", "lr_asym", "valley")  # bowl shape varies by cell
 SIGMA_MEDIAN, SIGMA_LOG_SD = 0.002, 1.5  # run-noise prior, LogNormal in log-loss units
-FENCE = 3.0  # Tukey's far-out fence, in IQRs of a cell's converged ln losses
-# The fence applies only in cells with at least this many converged (finite-loss, not diverged)
-# runs: the quartiles of a handful of runs are mostly noise, and a fence on them excludes valid
-# runs (a 30% subsample of the bundled sweep, 6-14 runs per cell: a valid run fenced in a cell
-# of 6). On the full bundled sweep (36 runs per cell) and Step Law (47-120 per cell) the fence
-# excludes the same runs with or without this minimum.
-FENCE_MIN_RUNS = 12
+# Tukey's far-out fence (IQRs) and the fewest converged runs of a cell it applies to: shared with
+# law "hyperparams" (:func:`.hyperparams.data.fence_mask`, where the choice is explained)
+FENCE = hp_data.FENCE
+FENCE_MIN_RUNS = hp_data.FENCE_MIN_RUNS
 # The surface laws the model can sample: sample_surface's coordinates are Chinchilla's.
 SURFACES = {chinchilla.LAW.name: chinchilla.LAW}
 # The optima laws' discrepancy beyond the training cells' range: sd per decade (ln units) of a
@@ -609,18 +606,10 @@ class SweepLaw(LossSurfaceLaw):
         diverged, reasons = hp_data.diverged_mask(self, df)
         if self.fence is None:
             return diverged, reasons
-        log_loss = np.log(np.where(diverged, np.nan, df["loss"].to_numpy(float)))
         cell = cell_table(df["N"], df["D"])[0]
-        s = pd.Series(log_loss)
-        q1 = s.groupby(cell).transform(lambda v: v.quantile(0.25)).to_numpy()
-        q3 = s.groupby(cell).transform(lambda v: v.quantile(0.75)).to_numpy()
-        enough = s.groupby(cell).transform("count").to_numpy() >= FENCE_MIN_RUNS
-        far = enough & ~diverged & (log_loss > q3 + self.fence * (q3 - q1))
+        far = hp_data.fence_mask(df, diverged, cell, self.fence, FENCE_MIN_RUNS)
         if far.any():
-            reasons.append(
-                f"{int(far.sum())} beyond their cell's far-out fence (ln loss > Q3 + "
-                f"{self.fence:g} IQR; cells with >= {FENCE_MIN_RUNS} converged runs)"
-            )
+            reasons.append(hp_data.fence_reason(int(far.sum()), self.fence, FENCE_MIN_RUNS))
         return diverged | far, reasons
 
     def prepare(self, runs) -> Prepared:

@@ -12,12 +12,19 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
-from ...runs import RunTable, RunTableError
+from ...runs import PlausibilityWarning, RunTable, RunTableError
 from ...runs.cells import cell_table, run_cells
 from ...runs.table import diverged_flags, format_values
 from ..contract import Prepared, Scales
 
 IMPLAUSIBLE_FACTOR = 3.0  # without a threshold, a loss above 3x the median loss has diverged
+FENCE = 3.0  # Tukey's far-out fence, in IQRs of a cell's converged ln losses
+# The fence applies only in cells with at least this many converged (finite-loss, not diverged)
+# runs: the quartiles of a handful of runs are mostly noise, and a fence on them excludes valid
+# runs (a 30% subsample of the bundled sweep, 6-14 runs per cell: a valid run fenced in a cell
+# of 6). On the full bundled sweep (36 runs per cell) and Step Law (47-120 per cell) the fence
+# excludes the same runs with or without this minimum.
+FENCE_MIN_RUNS = 12
 
 
 class DivergenceWarning(UserWarning):
@@ -86,8 +93,61 @@ def far_mask(law, df: pd.DataFrame, diverged: np.ndarray):
     return far, bound
 
 
-def exclude_diverged(law, runs: RunTable) -> RunTable:
-    """Check the columns and apply ``divergence="exclude"`` (recorded on the run table)."""
+def fence_mask(
+    df: pd.DataFrame,
+    diverged: np.ndarray,
+    cell: np.ndarray,
+    fence: float | None,
+    min_runs: int = FENCE_MIN_RUNS,
+) -> np.ndarray:
+    """Converged runs beyond their cell's far-out fence (Tukey): ln loss > Q3 + ``fence`` x IQR
+    of the cell's converged (not ``diverged``) ln losses, only in cells with at least
+    ``min_runs`` converged runs (the quartiles of fewer are noise). ``cell``: each run's cell
+    index (row order of ``df``); ``fence=None``: no fence. Returns the mask (n_runs,). The one
+    fence of laws ``sweep`` and ``hyperparams``."""
+    if fence is None:
+        return np.zeros(len(df), bool)
+    log_loss = np.log(np.where(diverged, np.nan, df["loss"].to_numpy(float)))
+    s = pd.Series(log_loss)
+    q1 = s.groupby(cell).transform(lambda v: v.quantile(0.25)).to_numpy()
+    q3 = s.groupby(cell).transform(lambda v: v.quantile(0.75)).to_numpy()
+    enough = s.groupby(cell).transform("count").to_numpy() >= min_runs
+    return enough & ~diverged & (log_loss > q3 + fence * (q3 - q1))
+
+
+def fence_reason(n_runs: int, fence: float, min_runs: int = FENCE_MIN_RUNS) -> str:
+    """``n_runs`` fenced runs in words (:func:`fence_mask`)."""
+    return (
+        f"{n_runs} beyond their cell's far-out fence (ln loss > Q3 + {fence:g} IQR; cells "
+        f"with >= {min_runs} converged runs)"
+    )
+
+
+def far_reason(law, n_runs: int) -> str:
+    """``n_runs`` far-above runs in words (``law.far_above`` a fraction: 0.03 = 3%)."""
+    return f"{n_runs} more than {100 * law.far_above:g}% above their cell's best"
+
+
+def run_masks(law, df: pd.DataFrame) -> dict:
+    """Each run's role, as disjoint boolean arrays (n_runs,) in the row order of ``df``:
+    ``diverged`` (:func:`diverged_mask`), ``far`` (more than ``far_above`` above the cell's best
+    converged run, :func:`far_mask`) and ``fenced`` (beyond the cell's far-out fence over its
+    converged runs, :func:`fence_mask`, and not far above); with ``far_bound`` (the loss bound
+    per run, NaN where none) and ``reasons`` (the diverged runs' in words)."""
+    diverged, reasons = diverged_mask(law, df)
+    far, far_bound = far_mask(law, df, diverged)
+    fenced = fence_mask(df, diverged, run_cells(df), law.fence) & ~far
+    return {
+        "diverged": diverged,
+        "far": far,
+        "far_bound": far_bound,
+        "fenced": fenced,
+        "reasons": reasons,
+    }
+
+
+def check_columns(runs: RunTable) -> None:
+    """A RunTableError naming the remedy when ``lr`` or ``batch_size`` is missing."""
     for column in ("lr", "batch_size"):
         if column not in runs.df:
             raise RunTableError(
@@ -97,21 +157,62 @@ def exclude_diverged(law, runs: RunTable) -> RunTable:
                 f"(Python: load_runs(..., {column}='name'); command line: --{column} NAME or "
                 f"--column {column}=NAME)"
             )
+
+
+def excluded_words(law, n_diverged: int, n_far: int) -> str:
+    """"D diverged runs [and F more than x% above their cell's best] excluded"."""
+    words = f"{n_diverged} diverged runs"
+    if n_far:
+        words += f" and {far_reason(law, n_far)}"
+    return words + " excluded"
+
+
+def censored_words(law, n_diverged: int, n_far: int, bound: float) -> str:
+    """"D diverged runs censored (loss >= bound)[ and F more than x% above their cell's best,
+    censored at (1 + x) x that best]"."""
+    words = f"{n_diverged} diverged runs censored (loss >= {bound:.4g})"
+    if n_far:
+        words += f" and {far_reason(law, n_far)}, censored at {1 + law.far_above:g}x that best"
+    return words
+
+
+def exclude_diverged(law, runs: RunTable, masks: dict | None = None) -> RunTable:
+    """Check the columns and apply ``divergence="exclude"`` to the diverged and far-above runs
+    (recorded on the run table, with a DivergenceWarning counting each kind apart). ``masks``:
+    :func:`run_masks` of ``runs`` (computed when None)."""
+    check_columns(runs)
     if law.divergence != "exclude":
         return runs
-    mask, reasons = diverged_mask(law, runs.df)
-    far, _ = far_mask(law, runs.df, mask)
+    masks = run_masks(law, runs.df) if masks is None else masks
+    diverged, far = masks["diverged"], masks["far"]
+    reasons = list(masks["reasons"])
     if far.any():
-        reasons.append(f"{int(far.sum())} more than {law.far_above:g} above the cell's best")
-        mask = mask | far
+        reasons.append(far_reason(law, int(far.sum())))
+    mask = diverged | far
     if not mask.any():
         return runs
+    words = excluded_words(law, int(diverged.sum()), int(far.sum()))
     warnings.warn(
-        f"{int(mask.sum())} diverged runs excluded ({'; '.join(reasons)}); divergence='exclude'",
+        f"{words} ({'; '.join(reasons)}); divergence='exclude'",
         DivergenceWarning,
         stacklevel=3,
     )
     return runs.exclude(mask, f"diverged runs ({'; '.join(reasons)}), divergence='exclude'")
+
+
+def exclude_fenced(law, runs: RunTable, fenced: np.ndarray) -> RunTable:
+    """Leave out the runs beyond their cell's far-out fence (``fenced``, row order of ``runs``;
+    :func:`run_masks`), recorded on the run table, with a DivergenceWarning, as law ``sweep``."""
+    if not fenced.any():
+        return runs
+    why = fence_reason(int(fenced.sum()), law.fence)
+    warnings.warn(
+        f"{int(fenced.sum())} of {len(runs)} runs excluded from the bowls ({why}; law option "
+        "fence=None keeps them)",
+        DivergenceWarning,
+        stacklevel=4,
+    )
+    return runs.exclude(fenced, f"not in the bowls: {why} (law {law.name!r})")
 
 
 def describe_cells(cells: pd.DataFrame, limit: int = 5) -> str:
@@ -148,21 +249,96 @@ def exclude_empty_cells(law, runs: RunTable) -> tuple[RunTable, dict]:
     return runs, {"n_cells": int(len(lost)), "n_runs": int(empty.sum())}
 
 
+def subset(masks: dict, keep: np.ndarray) -> dict:
+    """:func:`run_masks` restricted to the runs ``keep`` (boolean, row order)."""
+    return {k: v[keep] if isinstance(v, np.ndarray) else v for k, v in masks.items()}
+
+
+def unswept(df: pd.DataFrame, ok: np.ndarray, cell_index: np.ndarray) -> list[str]:
+    """The columns (``lr``, ``batch_size``) that no cell sweeps: no (N, D) cell has 3 distinct
+    values of it among its converged runs (``ok``), so no cell's runs place the bowl's centre
+    along it; with their most distinct values in one cell, as "column (at most k per cell)"."""
+    out = []
+    for column in ("lr", "batch_size"):
+        per_cell = pd.Series(df[column].to_numpy()[ok]).groupby(cell_index[ok]).nunique()
+        if per_cell.max() < 3:
+            out.append(f"{column!r} (at most {int(per_cell.max())} values per cell)")
+    return out
+
+
+def warn_unswept(columns: list[str], n_cells: int) -> str | None:
+    """A PlausibilityWarning (and its text, None when every column is swept) naming the
+    columns no cell sweeps (:func:`unswept`)."""
+    if not columns:
+        return None
+    text = (
+        f"no (N, D) cell of the {n_cells} varies {' or '.join(columns)} over at least 3 "
+        "converged runs: within a cell the bowl's centre along it is not placed by its runs, so "
+        "its optimum (eta_opt for 'lr', B_opt for 'batch_size') rests on the priors and the "
+        "spread across cells. Sweep it within cells (at least 3 values at one (N, D))"
+    )
+    warnings.warn(f"law 'hyperparams': {text}", PlausibilityWarning, stacklevel=4)
+    return text
+
+
+CLIFF_EXCESS = 0.03  # a run this far (relative) above its cell's best is off the bowl's floor
+CLIFF_SHARE = 0.25  # ... and a cell with more than this share of such runs is cliff-heavy
+# Chosen on the selection sweeps: Step Law (steplaw_dense, flags applied) has 12 of 17 cells
+# with more than 25% of their converged runs over 3% above the cell's best (median share 0.30),
+# where the default quadratic bowl puts eta_opt ~4x too high; the bundled SIMULATED sweep none.
+
+
+def cliff_heavy_cells(df: pd.DataFrame, ok: np.ndarray, cell_index: np.ndarray) -> tuple:
+    """(cliff-heavy cells, cells): how many cells have more than ``CLIFF_SHARE`` of their
+    converged runs (``ok``) more than ``CLIFF_EXCESS`` above the cell's best converged loss."""
+    loss = pd.Series(np.where(ok, df["loss"].to_numpy(float), np.nan))
+    best = loss.groupby(cell_index).transform("min").to_numpy()
+    off_floor = pd.Series((loss.to_numpy() / best - 1 > CLIFF_EXCESS)[ok])
+    share = off_floor.groupby(np.asarray(cell_index)[ok]).mean()
+    return int((share > CLIFF_SHARE).sum()), int(len(share))
+
+
+def warn_cliff(law, df: pd.DataFrame, ok: np.ndarray, cell_index: np.ndarray) -> str | None:
+    """A PlausibilityWarning (and its text; None when not so) when ``far_above`` is not set
+    and at least half the cells are cliff-heavy (:func:`cliff_heavy_cells`): the quadratic
+    bowl is then fitted mostly to runs far from the optimum (a high-LR cliff) and misplaces it."""
+    if law.far_above is not None:
+        return None
+    heavy, n_cells = cliff_heavy_cells(df, ok, cell_index)
+    if 2 * heavy < n_cells:
+        return None
+    text = (
+        f"in {heavy} of {n_cells} (N, D) cells more than {100 * CLIFF_SHARE:g}% of the "
+        f"converged runs lie over {100 * CLIFF_EXCESS:g}% above the cell's best: the quadratic "
+        "bowl is fitted mostly to runs far from the optimum (a high-LR cliff?) and can misplace "
+        "it (on Step Law's sweeps eta_opt ~4x too high). Fit only runs near each cell's best "
+        "(law option far_above=0.03, as paper_repro/hyperparams.py does on Step Law) or the "
+        "whole sweep with law 'sweep'"
+    )
+    warnings.warn(f"law 'hyperparams': {text}", PlausibilityWarning, stacklevel=4)
+    return text
+
+
 def prepare(law, runs: RunTable) -> Prepared:
     """Model arguments (centred logs, cell indices, censoring) and the JSON-ready facts."""
+    check_columns(runs)
+    # runs the table already lost to exclude_diverged (called on it before) count as excluded
+    earlier = sum(e.count for e in runs.exclusions if e.reason.startswith("diverged runs"))
     runs, empty = exclude_empty_cells(law, runs)
-    before = runs.df
-    runs = exclude_diverged(law, runs)
-    n_far_excluded = 0  # of the runs excluded as diverged: those only far above the best
-    if law.divergence == "exclude" and len(runs.df) < len(before):
-        far_before, _ = far_mask(law, before, diverged_mask(law, before)[0])
-        n_far_excluded = int(far_before.sum())
+    masks = run_masks(law, runs.df)
+    counts = {k: int(masks[k].sum()) for k in ("diverged", "far", "fenced")}
+    runs = exclude_fenced(law, runs, masks["fenced"])
+    masks = subset(masks, ~masks["fenced"])
+    excluded = law.divergence == "exclude"
+    runs = exclude_diverged(law, runs, masks)
+    if excluded:
+        masks = subset(masks, ~(masks["diverged"] | masks["far"]))
     df = runs.df
-    mask, reasons = diverged_mask(law, df)
-    far, far_bound = far_mask(law, df, mask)
+    far, far_bound = masks["far"], masks["far_bound"]
+    reasons = list(masks["reasons"])
     if far.any():
-        reasons.append(f"{int(far.sum())} more than {law.far_above:g} above the cell's best")
-    mask = mask | far
+        reasons.append(far_reason(law, int(far.sum())))
+    mask = masks["diverged"] | far  # censored (none left when excluded)
     ok = ~mask
     if ok.sum() == 0:
         raise RunTableError("law 'hyperparams': every run diverged; nothing to fit")
@@ -194,15 +370,17 @@ def prepare(law, runs: RunTable) -> Prepared:
                 f"(N, D) cells to fit an exponent in {column}; the run table has one "
                 f"({cells[column].iloc[0]:g})"
             )
+    unswept_note = warn_unswept(unswept(df, ok, np.asarray(cell_index)), n_cells)
+    cliff_note = warn_cliff(law, df, ok, np.asarray(cell_index))
     loss = df["loss"].to_numpy(float)
     scales = Scales.from_columns(
         N=cells["N"], D=cells["D"], loss=loss[ok], lr=df["lr"], batch_size=df["batch_size"]
     )
-    n_div = int(mask.sum())
+    n_cens = int(mask.sum())
     bound = None
     z = np.log(np.where(ok, loss, 1.0)) - scales["loss"]
     censored = None
-    if n_div:
+    if n_cens:
         # divergence == "censor" (exclude already removed them)
         bound = (
             law.divergence_threshold
@@ -213,12 +391,12 @@ def prepare(law, runs: RunTable) -> Prepared:
         z = np.where(ok, z, np.log(run_bound) - scales["loss"])
         censored = jnp.asarray(mask)
         warnings.warn(
-            f"{n_div} diverged runs censored: loss >= {bound:.4g} ({'; '.join(reasons)}); "
-            "divergence='censor'",
+            f"{censored_words(law, counts['diverged'], counts['far'], bound)} "
+            f"({'; '.join(reasons)}); divergence='censor'",
             DivergenceWarning,
             stacklevel=3,
         )
-    n_excluded = sum(e.count for e in runs.exclusions if e.reason.startswith("diverged runs"))
+    n_excluded = (counts["diverged"] + counts["far"]) * excluded + counts["fenced"] + earlier
     x_cell = np.log(cells["N"].to_numpy(float)) - scales["N"]
     y_cell = np.log(cells["D"].to_numpy(float)) - scales["D"]
     data = {
@@ -234,32 +412,39 @@ def prepare(law, runs: RunTable) -> Prepared:
     divergence = {
         "mode": law.divergence,
         "threshold": law.divergence_threshold,
-        "n_censored": n_div,
-        "n_far_above": int(far.sum()),
+        "n_diverged": counts["diverged"],  # censored or excluded (divergence mode)
+        "n_far_above": counts["far"],  # censored or excluded (divergence mode)
+        "far_above": law.far_above,
+        "n_fenced": counts["fenced"],  # excluded whatever the mode
+        "fence": law.fence,
+        "fence_min_runs": FENCE_MIN_RUNS,
+        "n_censored": n_cens,
         "censored_at_loss": bound,
-        "n_excluded": int(n_excluded),
+        "n_excluded": int(n_excluded),  # diverged + far above (mode "exclude") + fenced
         "n_cells_without_converged_run": empty["n_cells"],
         "n_runs_in_those_cells": empty["n_runs"],
     }
-    if n_div:
-        note = f"{n_div} diverged runs censored (loss >= {bound:.4g})"
-        if far.any():
-            note += f", of which {int(far.sum())} far above the bowl (> {law.far_above:g})"
-    elif n_excluded and n_far_excluded:
-        note = (
-            f"{n_excluded - n_far_excluded} diverged runs and {n_far_excluded} more than "
-            f"{100 * law.far_above:g}% above their cell's best excluded"
-        )
-    elif n_excluded:
-        note = f"{n_excluded} diverged runs excluded"
+    if n_cens:
+        note = censored_words(law, counts["diverged"], counts["far"], bound)
+    elif excluded and (counts["diverged"] or counts["far"]):
+        note = excluded_words(law, counts["diverged"], counts["far"])
     else:
         note = "no diverged runs" + (" in the fitted cells" if empty["n_cells"] else "")
     notes = (note,)
+    if counts["fenced"]:
+        notes += (
+            f"{counts['fenced']} runs excluded from the bowls "
+            f"({fence_reason(counts['fenced'], law.fence)})",
+        )
     if empty["n_cells"]:
         notes += (
             f"{empty['n_cells']} (N, D) cells with no converged run left out "
             f"({empty['n_runs']} runs, every one diverged)",
         )
+    if unswept_note:
+        notes += (unswept_note,)
+    if cliff_note:
+        notes += (cliff_note,)
     state = {
         "cells": {
             "N": cells["N"].astype(float).tolist(),

@@ -53,6 +53,21 @@ TERMS = ("N", "D")
 TARGETS = {"lr": "lr", "batch_size": "batch"}  # run-table column -> parameter prefix
 COEF_PRIOR = dist.Normal(0.0, 10.0)  # flat on centred log coefficients
 SIGMA_BOUNDS = (1e-4, 10.0)  # LogUniform prior on sigma: p(sigma) ~ 1/sigma
+# A tolerance selecting more than this share of a cell's converged runs (in cells with at least
+# TOLERANCE_MIN_RUNS of them) no longer picks the runs near the optimum: warned (Step Law's
+# 0.0025 selects at most a fifth of a cell; 0.25, i.e. 25% typed for 0.25%, nearly all of it)
+TOLERANCE_MAX_SHARE = 0.5
+TOLERANCE_MIN_RUNS = 5
+
+
+def wide_tolerance_cells(df: pd.DataFrame, chosen: pd.DataFrame, diverged: np.ndarray) -> int:
+    """The number of cells (with at least ``TOLERANCE_MIN_RUNS`` converged runs) in which the
+    ``chosen`` runs are more than ``TOLERANCE_MAX_SHARE`` of the cell's converged runs."""
+    cell = pd.Series(run_cells(df), index=df.index)
+    n_ok = cell[~diverged].value_counts()
+    n_chosen = cell.loc[chosen.index].value_counts().reindex(n_ok.index, fill_value=0)
+    wide = (n_ok >= TOLERANCE_MIN_RUNS) & (n_chosen > TOLERANCE_MAX_SHARE * n_ok)
+    return int(wide.sum())
 
 
 def grid_edge(df: pd.DataFrame, run_cell, chosen: pd.DataFrame) -> dict:
@@ -95,7 +110,10 @@ class TwoStageHyperparams(Law):
         terms: dict | None = None,
     ):
         if tolerance is not None and not (is_real(tolerance) and 0 <= float(tolerance) < 1):
-            raise ValueError(f"tolerance must be a fraction in [0, 1) or None, got {tolerance!r}")
+            raise ValueError(
+                "tolerance must be a fraction of the cell's best loss in [0, 1) (0.0025 = 0.25%) "
+                f"or None, got {tolerance!r}"
+            )
         divergence_threshold = data.positive_option("divergence_threshold", divergence_threshold)
         full = {t: list(TERMS) for t in TARGETS}
         if terms is not None and not isinstance(terms, dict):
@@ -221,6 +239,18 @@ class TwoStageHyperparams(Law):
                 data.DivergenceWarning,
                 stacklevel=3,
             )
+        n_wide = 0 if self.tolerance is None else wide_tolerance_cells(df, chosen, diverged)
+        if n_wide:
+            warnings.warn(
+                f"law {self.name!r}: tolerance={self.tolerance:g} selects more than "
+                f"{TOLERANCE_MAX_SHARE:.0%} of the converged runs in {n_wide} of {len(cells)} "
+                "cells, so stage 1 no longer picks the runs near each cell's optimum. tolerance "
+                f"is a fraction of the cell's best loss (0.0025 = 0.25%, Step Law's); for "
+                f"{self.tolerance:g}% give {self.tolerance / 100:g}",
+                PlausibilityWarning,
+                stacklevel=3,
+            )
+        state["n_cells_tolerance_too_wide"] = n_wide
         if edge["n_at_edge"]:
             warnings.warn(
                 f"law {self.name!r}: {edge['n_at_edge']} of {len(chosen)} selected runs lie at the "
