@@ -126,6 +126,8 @@ def simulation_splits(seeds: int):
 
 # ---- truths of the decision quantities ---------------------------------------------------------
 def porian_truth(config: str, test: pd.DataFrame) -> pd.DataFrame:
+    """Porian et al.'s published optimum (N_opt params, L_opt loss) per held-out budget C
+    (FLOPs) of ``config``; a budget without a published pair is a row of NaN."""
     raw = pd.read_csv(bundled.shared_data_dir() / "porian_isoflop" / "optimal_pairs.csv")
     spec = splits.SELECTION_PORIAN[config]
     rows = np.ones(len(raw), bool)
@@ -135,25 +137,51 @@ def porian_truth(config: str, test: pd.DataFrame) -> pd.DataFrame:
     out = []
     for C in np.unique(test["C"]):
         hit = table[np.isclose(table["flops"], C, rtol=1e-3)]
-        if len(hit):
-            out.append(
-                {"C": C, "N_opt": float(hit["n"].iloc[0]), "L_opt": float(hit["loss"].iloc[0])}
-            )
-    return pd.DataFrame(out)
+        found = len(hit) > 0
+        out.append({
+            "C": C,
+            "N_opt": float(hit["n"].iloc[0]) if found else np.nan,
+            "L_opt": float(hit["loss"].iloc[0]) if found else np.nan,
+        })  # fmt: skip
+    return pd.DataFrame(out, columns=["C", "N_opt", "L_opt"])
 
 
 def decision_truth(kind, dataset: str, test: pd.DataFrame) -> pd.DataFrame | None:
+    """The truth of N_opt (params) and L_opt (loss) per held-out budget C (FLOPs), one row per
+    budget of ``test``, with ``scorable``: False where there is no truth to score against (an
+    empirical vertex of a budget whose isoFLOP curve has no minimum, a Porian budget without a
+    published optimum; N_opt, L_opt NaN). None for splits without decision quantities."""
     if kind is None:
         return None
     if kind == "porian":
-        return porian_truth(dataset.removeprefix("porian "), test)
-    if kind == "vertex":
+        truth = porian_truth(dataset.removeprefix("porian "), test)
+    elif kind == "vertex":
         v = cal.empirical_vertices(test)
-        v = v[np.isfinite(v["N_vertex"])]
         # keep the vertex's bootstrap 90% interval (the protocol reports it beside the vertex)
-        return v.rename(columns=lambda c: c.replace("_vertex", "_opt"))
-    _, sim_kind = kind
-    return splits.simulated_optimum(sim_kind, np.unique(test["C"]))
+        truth = v.rename(columns=lambda c: c.replace("_vertex", "_opt"))
+    else:
+        _, sim_kind = kind
+        truth = splits.simulated_optimum(sim_kind, np.unique(test["C"]))
+    values = truth[["N_opt", "L_opt"]].to_numpy(float)
+    return truth.assign(scorable=np.isfinite(values).all(axis=1))
+
+
+def scorable_truth(truth: pd.DataFrame | None, where: str) -> pd.DataFrame | None:
+    """The budgets of ``truth`` (:func:`decision_truth`) that can be scored; the others are
+    named in an :class:`~bayeslaws.posterior.calibration.UnscoredWarning` (``where``: the
+    split, for the message)."""
+    if truth is None:
+        return None
+    left = truth.loc[~truth["scorable"], "C"].tolist()
+    if left:
+        warnings.warn(
+            f"{where}: {len(left)} of {len(truth)} held-out budgets have no N_opt/L_opt truth "
+            f"(an isoFLOP curve without a minimum, or no published optimum) and are left out "
+            f"of the decision scores: C = {[f'{c:.3g}' for c in left]}",
+            cal.UnscoredWarning,
+            stacklevel=2,
+        )
+    return truth[truth["scorable"]].drop(columns="scorable")
 
 
 # ---- one split -----------------------------------------------------------------------------------
@@ -202,7 +230,7 @@ def score_split(
         warnings.simplefilter("ignore")
         fit = bl.fit(train, "chinchilla", likelihood=likelihood, seed=seed, warn=False, **sampler)
     base = with_cache(fit, {drift.CACHE_KEY: read_population(lodo)})
-    truth = decision_truth(truth_kind, dataset, test)
+    truth = scorable_truth(decision_truth(truth_kind, dataset, test), f"{dataset} {split}")
     query = query_frame(base, N=test["N"].to_numpy(float), D=test["D"].to_numpy(float))
     query["C"] = test["C"].to_numpy(float)  # as in the table (e.g. a budget column)
     groups = test["C"].round(-10).to_numpy() if truth_kind else np.arange(len(test))
@@ -230,10 +258,12 @@ def score_split(
         fitted_by[method] = fitted
         table = cal.interval_table(test["loss"], z, LEVELS)
         head = {"part": part, "dataset": dataset, "split": split, "method": method}
-        row = {**head, "quantity": "loss", **cal.score(test["loss"], z, LEVELS)}
+        row = {**head, "quantity": "loss", **cal.score(test["loss"], z, LEVELS, test.index)}
+        scored = table["scored"].to_numpy()  # runs with a loss: the ones cal.score scored
         for level in LEVELS:
             key = round(100 * level)
-            _, lo, hi = cal.bootstrap_rate(table[f"in{key}"], groups, seed=seed)
+            hits = table[f"in{key}"].to_numpy()[scored]
+            _, lo, hi = cal.bootstrap_rate(hits, groups[scored], seed=seed)
             row[f"cov{key}_lower"], row[f"cov{key}_upper"] = lo, hi
         rows.append(row)
         loss_row = row
@@ -450,6 +480,9 @@ def run_part(part, methods, sampler, seeds, only, seed, executor=None, workers=N
             scores = scores.reindex(columns=SCORE_COLUMNS)
             for key, frame in (("scores", scores), ("points", points), ("widths", widths)):
                 append_csv(paths[key], frame)
+            for text in result.warnings:  # what was left out of the scores, by name
+                if text.startswith(cal.UnscoredWarning.__name__):
+                    print(f"{part}: {job.dataset} {job.split}: {text}", file=sys.stderr)
             warned = f", {len(result.warnings)} warnings" if result.warnings else ""
             print(
                 f"{part}: {job.dataset} {job.split}: {len(job.train)} fitted, {len(job.test)} "

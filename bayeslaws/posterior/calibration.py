@@ -68,8 +68,14 @@ def log_predictive_density(y, draws) -> np.ndarray:
     return logsumexp(-0.5 * u**2, axis=0) - np.log(s) - np.log(h) - 0.5 * np.log(2 * np.pi)
 
 
+class UnscoredWarning(UserWarning):
+    """Held-out runs (no loss) or budgets (no truth) were left out of the calibration scores."""
+
+
 def interval_table(actual, log_draws, levels=LEVELS) -> pd.DataFrame:
-    """Per point: actual loss, predictive median, and for each level the interval and a hit flag."""
+    """Per point: actual loss, predictive median, and for each level the interval and a hit flag;
+    ``scored``: whether the actual loss is finite (a NaN loss, a run that diverged or was never
+    logged, can be neither hit nor miss: its hit flags are False and its lpd NaN)."""
     actual = np.asarray(actual, float)
     loss = np.exp(np.asarray(log_draws, float))
     out = {"actual": actual, "median": np.median(loss, axis=0)}
@@ -80,27 +86,59 @@ def interval_table(actual, log_draws, levels=LEVELS) -> pd.DataFrame:
         out[f"upper{key}"] = hi
         out[f"in{key}"] = (actual >= lo) & (actual <= hi)
     out["lpd"] = log_predictive_density(np.log(actual), log_draws)
+    out["scored"] = np.isfinite(actual)
     return pd.DataFrame(out)
 
 
-def score(actual, log_draws, levels=LEVELS) -> dict:
+def score(actual, log_draws, levels=LEVELS, rows=None) -> dict:
     """Scores of predictive ln-loss draws (S, Q) against actual losses (Q,).
 
     ``error``: median |median / actual - 1|; ``cov50``...: fraction of actual losses inside the
     central intervals; ``width90``: mean (upper - lower) / median of the 90% interval; ``lpd``:
-    mean log predictive density of ln L; ``n``: number of points."""
+    mean log predictive density of ln L; ``n``: number of points scored.
+
+    Every score is over the same points: those with a loss. A point whose actual loss is NaN
+    (a held-out run that diverged or was never logged) is neither a hit nor a miss and is left
+    out of all of them, with an :class:`UnscoredWarning` naming it (``rows``: the points'
+    labels, e.g. the test table's index; default positions 0..Q-1); ``n_unscored`` counts
+    them. With no point left every score is NaN."""
     table = interval_table(actual, log_draws, levels)
-    out = {
-        "n": len(table),
-        "error": float(np.median(np.abs(table["median"] / table["actual"] - 1))),
-    }
+    scored = table["scored"].to_numpy()
+    _warn_unscored(scored, rows)
+    table = table[scored]
+    out = {"n": len(table), "n_unscored": int((~scored).sum())}
+    out["error"] = _mean_or_nan(np.abs(table["median"] / table["actual"] - 1), np.median)
     for level in levels:
         key = f"{round(100 * level)}"
-        out[f"cov{key}"] = float(table[f"in{key}"].mean())
+        out[f"cov{key}"] = _mean_or_nan(table[f"in{key}"])
     if 0.9 in levels:
-        out["width90"] = float(np.mean((table["upper90"] - table["lower90"]) / table["median"]))
-    out["lpd"] = float(table["lpd"].mean())
+        out["width90"] = _mean_or_nan((table["upper90"] - table["lower90"]) / table["median"])
+    out["lpd"] = _mean_or_nan(table["lpd"])
     return out
+
+
+def _mean_or_nan(values, average=np.mean) -> float:
+    """``average`` of ``values`` as a float, NaN when there are none (no point was scored)."""
+    values = np.asarray(values, float)
+    return float(average(values)) if values.size else float("nan")
+
+
+def _warn_unscored(scored, rows=None) -> None:
+    """Warn (:class:`UnscoredWarning`) naming the points (``rows`` labels, default positions)
+    whose ``scored`` flag (Q,) is False."""
+    scored = np.asarray(scored, bool)
+    if scored.all():
+        return
+    labels = np.arange(scored.size) if rows is None else np.asarray(list(rows))
+    left = labels[~scored].tolist()
+    shown = f"{left[:10]}{' ...' if len(left) > 10 else ''}"
+    warnings.warn(
+        f"{len(left)} of {scored.size} held-out runs have no loss (NaN: diverged or never "
+        f"logged) and are left out of every score (n = {int(scored.sum())} scored): rows "
+        f"{shown}",
+        UnscoredWarning,
+        stacklevel=3,
+    )
 
 
 # ---- backtests ----
@@ -147,7 +185,7 @@ def backtest(
     rows, tables = [], []
     for method in methods:
         z = np.asarray(log_loss_draws(fitted, points, "new_run", None, seed, method))
-        rows.append({"dataset": name, "method": method, **score(test["loss"], z)})
+        rows.append({"dataset": name, "method": method, **score(test["loss"], z, rows=test.index)})
         t = interval_table(test["loss"], z)
         t.insert(0, "method", method)
         for c in ("N", "D", "C"):
@@ -547,8 +585,9 @@ def sbc_items(
         N, D = np.meshgrid(np.logspace(7.5, 9.5, 5), np.logspace(9, 11, 5))
         design = pd.DataFrame({"N": N.ravel(), "D": D.ravel()})
     if not isinstance(design, pd.DataFrame) or not {"N", "D"} <= set(design.columns):
-        raise ValueError("design must be a DataFrame with columns N and D (its losses are "
-                         "simulated)")
+        raise ValueError(
+            "design must be a DataFrame with columns N and D (its losses are simulated)"
+        )
     runs = load_runs(design[["N", "D"]].assign(loss=3.0))  # a placeholder: only N, D matter
     prepared = law_obj.prepare(runs)
     known = list(law_obj.default_priors())
@@ -633,6 +672,7 @@ def sbc(
 __all__ = [
     "BacktestCase",
     "SBCItem",
+    "UnscoredWarning",
     "backtest",
     "backtests",
     "epoch_split",
