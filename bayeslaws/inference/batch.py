@@ -28,7 +28,10 @@ progress line per task on stderr); a task that fails (an exception in the functi
 worker dying) is resubmitted up to ``retries`` times, and then recorded with its error and
 traceback: no task is lost. A task that raised ``ValueError``, ``TypeError`` or ``KeyError`` (bad
 input: an unknown law or option, a malformed table) is recorded at once, since the same input
-fails the same way again. A worker that dies takes with it every task in flight in the local
+fails the same way again; so is, as a ``TypeError`` and never submitted, an item that worker
+processes could not receive: one that does not pickle for a ``spawn`` pool, or a fit's law of
+a class they cannot import (defined inside a function; for a ``spawn`` pool, in a notebook's
+``__main__``). A worker that dies takes with it every task in flight in the local
 pool, which cannot say whose worker it was: a new pool then runs each of those tasks again
 alone, one at a time and uncounted, and only a task that breaks the pool alone is charged the
 attempt (a task that always kills its worker runs ``retries`` + 1 times, or twice with
@@ -64,13 +67,17 @@ from __future__ import annotations
 import concurrent.futures as cf
 import contextlib
 import functools
+import io
 import multiprocessing
+import multiprocessing.reduction
 import os
 import pickle
 import socket
+import sys
 import threading
 import time
 import traceback
+import types
 import uuid
 import warnings
 from collections.abc import Callable, Iterable, Iterator
@@ -118,10 +125,14 @@ class TaskResult:
     ``value``: what the task's function returned (on success). For a fit (:func:`fit_many`)
     also ``fit`` (a :class:`~.fit.Fit`, when fits come back in memory) or ``path`` (the saved
     netCDF, with ``save_dir``). On failure ``error`` ("ExceptionType: message") and
-    ``traceback`` of the last attempt. ``attempts`` counts its runs (not one cut short by
-    another task's worker dying in the local pool), ``seconds`` the wall time of the last
-    attempt in its worker (``worker`` = host:pid), ``warnings`` the warnings the task emitted
-    there (for fits: sampler, identifiability, outliers), as text."""
+    ``traceback`` of the last attempt. ``attempts`` counts its submissions by bayeslaws (not
+    one cut short by another task's worker dying in the local pool; a task refused in the
+    client before submission, as bad input, counts 1); on a Dask cluster the scheduler's own
+    retries of a task whose worker died (``distributed.scheduler.allowed-failures``) are not
+    counted, since the client is not told of them. ``seconds`` is the wall time of the last
+    attempt in its worker (``worker`` = host:pid; None for a task refused in the client),
+    ``warnings`` the warnings the task emitted there (for fits: sampler, identifiability,
+    outliers), as text."""
 
     index: int
     name: str
@@ -406,6 +417,95 @@ def _check_picklable(fn) -> None:
         ) from err
 
 
+MAIN_MODULES = ("__main__", "__mp_main__")  # the main script's module, and its name in a worker
+
+
+class _MainFinder(multiprocessing.reduction.ForkingPickler):
+    """The pickler of ``multiprocessing`` (what a process pool sends its tasks with), noting
+    (``found``) the first class or function of the main module that what it pickles refers
+    to: pickle sends it by reference, so a worker must import it."""
+
+    found = None
+
+    def persistent_id(self, obj):  # called for every object pickled; None: pickled as usual
+        if (
+            self.found is None
+            and isinstance(obj, type | types.FunctionType)
+            and getattr(obj, "__module__", None) in MAIN_MODULES
+        ):
+            self.found = obj
+        return None
+
+
+def _main_importable() -> bool:
+    """Whether a ``spawn`` worker process can import this process's main module: it runs it
+    again by its module name (``python -m``) or from its file (a script). A notebook's, or
+    code given with ``-c``, has neither (nor one read from stdin, whose file ``<stdin>`` does
+    not exist)."""
+    main = sys.modules.get("__main__")
+    if getattr(getattr(main, "__spec__", None), "name", None):
+        return True
+    path = getattr(main, "__file__", None)
+    return isinstance(path, str) and os.path.isfile(path)
+
+
+def _check_main_spawnable() -> None:
+    """Refuse (RuntimeError) to start the local pool when its ``spawn`` processes would die at
+    start-up: they run the main script again from ``__main__.__file__``, which for code read
+    from stdin (``python - < script.py``) is ``<stdin>``, no file."""
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    if getattr(getattr(main, "__spec__", None), "name", None) or path is None:
+        return
+    if not os.path.isfile(path):
+        raise RuntimeError(
+            f"the local worker processes cannot start: they run the main script again from its "
+            f"file, and this one's (__main__.__file__ = {path!r}) does not exist (code read "
+            "from stdin?). Run the script from a file (python script.py), or pass an executor: "
+            "a Dask client, or bayeslaws.inference.batch.InProcessExecutor() (in this process)"
+        )
+
+
+def _unsendable_reason(item) -> str | None:
+    """Why the local pool's ``spawn`` worker processes cannot receive ``item`` (None: they
+    can): it does not pickle, or it refers to a class or function of a main module that they
+    cannot import (:func:`_main_importable`: a notebook's, or code run with ``-c``), which
+    would kill the worker that unpickles it."""
+    finder = _MainFinder(io.BytesIO())
+    try:
+        finder.dump(item)
+    except Exception as err:
+        return (
+            f"it cannot be pickled to reach the local worker processes ({type(err).__name__}: "
+            f"{err}); what a task takes must be defined at module level in an importable module"
+        )
+    found = finder.found
+    if found is None or _main_importable():
+        return None
+    kind = "class" if isinstance(found, type) else "function"
+    return (
+        f"it refers to the {kind} {found.__qualname__} defined in __main__ (a notebook, or code "
+        "run with -c), which the local worker processes (started by spawn) cannot import: "
+        f"define {found.__qualname__} in a module of its own (e.g. mytasks.py, then `from "
+        f"mytasks import {found.__qualname__}`), or run the tasks on a Dask cluster or in this "
+        "process (executor=bayeslaws.inference.batch.InProcessExecutor())"
+    )
+
+
+def _refusals(items: list, refuse: Callable | None, sendable: bool) -> dict[int, str]:
+    """Item index -> why it is refused in the client before submission, as bad input:
+    ``refuse(item)`` (None: accepted), then, when ``sendable`` (a ``spawn`` pool),
+    :func:`_unsendable_reason`."""
+    out = {}
+    for i, item in enumerate(items):
+        reason = refuse(item) if refuse is not None else None
+        if reason is None and sendable:
+            reason = _unsendable_reason(item)
+        if reason is not None:
+            out[i] = reason
+    return out
+
+
 class InProcessExecutor(cf.Executor):
     """Runs each task in this process when it is submitted (one at a time): the
     ``concurrent.futures`` interface with no workers, for small batches and for callers whose
@@ -544,9 +644,12 @@ def _report(label: str, result: TaskResult, done: int, total: int, failed: int, 
     if result.warnings:
         status += f", {len(result.warnings)} warning(s)"
     elapsed = time.perf_counter() - started
+    where = (
+        f"{result.seconds:.1f} s on {result.worker}" if result.worker else "refused in the client"
+    )
     progress._write(
         f"{label}: {done}/{total} done ({failed} failed), {elapsed:.0f} s: {result.name!r} "
-        f"{status} ({result.seconds:.1f} s on {result.worker})"
+        f"{status} ({where})"
     )
 
 
@@ -561,13 +664,20 @@ def iter_map_tasks(
     chunk_size: int | str = 1,
     show_progress: bool = True,
     label: str | None = None,
+    refuse: Callable | None = None,
 ) -> Iterator[TaskResult]:
     """Yield a :class:`TaskResult` per item as each finishes (completion order; with
     ``chunk_size`` > 1, a chunk's items together when it comes back); see :func:`map_tasks`
-    for the arguments.
+    for the other arguments. ``refuse(item)``: why an item is bad input (text), or None; run
+    in the client before submission (:func:`fit_many` refuses laws that its workers cannot
+    import).
 
     Every chunk is submitted at once (the executor schedules them); finished ones are collected
-    between submissions too, so an in-process executor's results stream one by one."""
+    between submissions too, so an in-process executor's results stream one by one. In a
+    ``spawn`` pool (the local one, or a ``ProcessPoolExecutor`` given), each item is pickled in
+    the client first: one that does not pickle, or that refers to a class or function of a
+    ``__main__`` the workers cannot import (a notebook's), is recorded at once as a
+    ``TypeError`` (bad input), not left to fail or kill a worker."""
     if not callable(fn):
         raise TypeError(f"fn must be callable, got {type(fn).__name__}")
     items = _as_items(items)
@@ -576,8 +686,10 @@ def iter_map_tasks(
     label = label or getattr(fn, "__name__", "map_tasks")
     pool, own = _as_executor(executor)
     if own:
+        _check_main_spawnable()
         _check_picklable(fn)
         pool = local_executor(workers)
+    refused = _refusals(items, refuse, sendable=isinstance(pool, cf.ProcessPoolExecutor))
     size = _chunk_size(chunk_size, len(items), pool if own else executor)
     env = worker_env() if own else {}
     show = show_progress and not progress.quiet()
@@ -622,9 +734,19 @@ def iter_map_tasks(
         else:
             submit(group, count)
 
-    groups = _chunks(list(range(len(items))), size)
+    groups = _chunks([i for i in range(len(items)) if i not in refused], size)
     done = failed = submitted = 0
     try:
+        for i, reason in refused.items():  # bad input: recorded at once, never submitted
+            attempts[i] = 1
+            result = TaskResult(
+                index=i, name=names[i], error=f"TypeError: {reason}", attempts=1, seconds=0.0
+            )
+            done += 1
+            failed += 1
+            if show:
+                _report(label, result, done, len(items), failed, started)
+            yield result
         while submitted < len(groups) or pending or held:
             if held and not pending:  # the next task alone in the pool
                 alone = submit(*held.pop(0))
@@ -807,6 +929,10 @@ def iter_fit_many(
     :func:`fit_many` for the arguments."""
     tasks = as_tasks(tasks)
     save_dir = _save_folder(save_dir)
+    if save_dir is not None:
+        _warn_unportable_saves(tasks)
+    spawned = executor is None or isinstance(executor, cf.ProcessPoolExecutor)
+    remote = spawned or _is_dask_client(executor)  # the law must reach worker processes
     results = iter_map_tasks(
         functools.partial(fit_task, save_dir=save_dir),
         tasks,
@@ -817,6 +943,7 @@ def iter_fit_many(
         chunk_size=chunk_size,
         show_progress=show_progress,
         label="fit_many",
+        refuse=functools.partial(_law_refusal, spawned=spawned) if remote else None,
     )
     for result in results:
         if result.ok and save_dir is None:
@@ -824,6 +951,63 @@ def iter_fit_many(
         elif result.ok:
             result.path = result.value
         yield result
+
+
+def _law_refusal(task: FitTask, spawned: bool = False) -> str | None:
+    """Why a task's law object cannot be fitted in a worker process (None: it can): its class
+    is defined inside a function, which a worker cannot import (Dask sends it by value, but
+    then as ``__main__.Name``, so its fits could not be used even here); or, for ``spawn``
+    processes (``spawned``), in a ``__main__`` they cannot import (a notebook's)."""
+    from ..laws import Law, class_ref
+
+    if not isinstance(task.law, Law):
+        return None
+    cls = type(task.law)
+    ref = class_ref(cls)
+    if "<locals>" in cls.__qualname__:
+        return (
+            f"task {task.name!r}: its law {ref!r} is a class defined inside a function, which a "
+            "worker process cannot import (and a fit records its law by import path, to "
+            "rebuild it in predictions and when loaded): define it at module level in an "
+            "importable module, or pass 'module:ClassName'"
+        )
+    if spawned and cls.__module__ in MAIN_MODULES and not _main_importable():
+        return (
+            f"task {task.name!r}: its law {ref!r} is a class defined in __main__ (a notebook, or "
+            "code run with -c), which the local worker processes (started by spawn) cannot "
+            "import: define it at module level in an importable module (e.g. mylaws.py, then "
+            f"`from mylaws import {cls.__qualname__}`) and pass the object or "
+            f"'mylaws:{cls.__qualname__}', or fit on a Dask cluster or in this process "
+            "(executor=bayeslaws.inference.batch.InProcessExecutor())"
+        )
+    return None
+
+
+def _warn_unportable_saves(tasks: list[FitTask]) -> None:
+    """Warn in the client (:class:`~.fit.UnportableLawWarning`, once per law class) when tasks
+    whose fits are saved have a law object of a class another process cannot import (defined
+    in a script or notebook, ``__main__``): the saved files will not load elsewhere."""
+    from ..laws import Law, class_ref, unportable_reason
+    from .fit import UnportableLawWarning
+
+    named: dict[str, list[str]] = {}
+    for task in tasks:
+        if isinstance(task.law, Law) and "<locals>" not in type(task.law).__qualname__:
+            ref = class_ref(type(task.law))
+            if unportable_reason(ref):
+                named.setdefault(ref, []).append(task.name)
+    for ref, names in named.items():
+        qualname = ref.partition(":")[2]
+        shown = ", ".join(repr(n) for n in names[:5]) + (", ..." if len(names) > 5 else "")
+        warnings.warn(
+            f"fit_many: save_dir: the fits of task(s) {shown} will record their law as {ref!r}, "
+            f"and {unportable_reason(ref)}: bl.load_fit elsewhere will fail to rebuild the law. "
+            f"To load them elsewhere, move the class to a module of its own (e.g. mylaws.py, "
+            f"then `from mylaws import {qualname}`) and refit, or define the same class in "
+            "every script or notebook that loads the files, before loading them",
+            UnportableLawWarning,
+            stacklevel=5,  # fit_many's caller (the generator runs inside _collect)
+        )
 
 
 def fit_many(
@@ -848,12 +1032,16 @@ def fit_many(
         ``dask.distributed.Client`` (a ``LocalCluster`` or ``Client("tcp://scheduler:8786")``),
         or a ``concurrent.futures`` executor.
     retries : how many times a failed task is resubmitted before it is recorded as failed (not
-        a ``ValueError``, ``TypeError`` or ``KeyError``: bad input, recorded at once).
+        a ``ValueError``, ``TypeError`` or ``KeyError``: bad input, recorded at once). A law
+        object that worker processes cannot import (its class defined inside a function, or
+        in a notebook's ``__main__`` for the local pool) is refused in the client before
+        submission, recorded as a ``TypeError`` with the remedy.
     chunk_size : fits per submission (default 1; ``"auto"``: four chunks per worker), for
         batches of short fits: see :func:`map_tasks`.
     save_dir : if given, each worker saves its fit as ``save_dir/<name>.nc`` and the result
         holds the path (a folder the workers and the client share); otherwise fits come back in
-        memory.
+        memory. A law of a class defined in the script or notebook (``__main__``) is warned
+        about here (``UnportableLawWarning``): its saved fits load only where it is defined.
     show_progress : one line on stderr per finished task (``BAYESLAWS_QUIET=1`` silences it).
 
     Returns a :class:`BatchResult`: every task's :class:`TaskResult` in task order, failures

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..laws import resolve_law, unportable_reason
+from ..laws import MAIN_MODULES, resolve_law, unportable_reason
 from ..laws.contract import Posterior, Scales
 from ..laws.priors import spec_to_priors
 from ..runs import RunTable, load_runs
@@ -490,7 +490,7 @@ def _warn_if_law_unportable(ref: str, path: Path) -> None:
         f"move the class to a module of its own (e.g. mylaws.py, then `from mylaws import "
         f"{qualname}`) and refit, or define the same class in every script or notebook that "
         "loads the file, before loading it"
-        if module == "__main__"
+        if module in MAIN_MODULES
         else "define the class at module level (in a module of its own) and refit"
     )
     warnings.warn(

@@ -18,9 +18,17 @@ from .surface import LossSurfaceLaw
 LAWS: dict[str, Law] = {}
 
 
+# The main module (a script or notebook): a ``spawn`` worker process of multiprocessing runs the
+# main script again as ``__mp_main__`` (an alias of its ``__main__``), so its classes have
+# that module name there
+MAIN_MODULES = ("__main__", "__mp_main__")
+
+
 def class_ref(cls: type) -> str:
-    """The import path ``module:QualifiedName`` of a law class."""
-    return f"{cls.__module__}:{cls.__qualname__}"
+    """The import path ``module:QualifiedName`` of a law class (a class of the main script,
+    ``__main__`` or, in a ``spawn`` worker process, ``__mp_main__``: ``__main__``)."""
+    module = "__main__" if cls.__module__ in MAIN_MODULES else cls.__module__
+    return f"{module}:{cls.__qualname__}"
 
 
 def is_builtin(cls: type) -> bool:
@@ -95,11 +103,12 @@ def law_ref(law: Law) -> str:
 def unportable_reason(ref: str) -> str | None:
     """Why a recorded law reference cannot be imported by another process (None: it can, as
     far as its text tells): a class defined in a script or notebook (module ``__main__``) or
-    inside a function (``<locals>`` in its qualified name)."""
+    inside a function (``<locals>`` in its qualified name). ``__mp_main__`` (recorded by
+    a ``spawn`` worker before bayeslaws mapped it to ``__main__``) counts as ``__main__``."""
     module, sep, qualname = ref.partition(":")
     if not sep:
         return None
-    if module == "__main__":
+    if module in MAIN_MODULES:
         return (
             f"its class {qualname} is defined in a script or notebook (module __main__), which "
             "another process cannot import"
@@ -112,6 +121,7 @@ def unportable_reason(ref: str) -> str | None:
 def _import_ref(ref: str):
     """The object at import path ``module:QualifiedName`` (raises ImportError/AttributeError)."""
     module, _, qualname = ref.partition(":")
+    module = "__main__" if module in MAIN_MODULES else module  # a spawn worker's __mp_main__
     target = importlib.import_module(module)
     for part in qualname.split("."):
         target = getattr(target, part)
@@ -130,7 +140,7 @@ def _import_error(ref: str, err: Exception) -> ValueError:
     """The error for a law reference that cannot be imported here, with the remedy."""
     module, _, qualname = ref.partition(":")
     reason = unportable_reason(ref)
-    if reason and module == "__main__":
+    if reason and module in MAIN_MODULES:
         remedy = (
             f"define the class {qualname} (same name) in the script or notebook that loads the "
             "fit, before loading it, or move the class to an importable module and refit"
