@@ -22,14 +22,27 @@ default (``criterion="marginal"``) sums the components' informations,
 correlated components is dominated by the tiny variances of their contrasts). For all
 parameters ``I(theta; y_d) = 0.5 log(1 + Var_post[f(theta, d)] / sigma^2)``.
 Batches are chosen greedily, conditioning the joint Gaussian on the runs already picked. The
-Gaussian information about all parameters is submodular (greedy is within 1 - 1/e of the best
-batch); the information about a target is not always (two runs can be worth more together than
-apart, e.g. one pinning a nuisance the other needs), so for targets greedy is a heuristic.
-Vectorised in JAX over draws and candidates, in float64.
+Gaussian information about all parameters is submodular, so for a fixed number of units k
+without costs (``cost=None``) greedy is within 1 - 1/e of the best batch of k; the information
+about a target is not always (two runs can be worth more together than apart, e.g. one pinning a
+nuisance the other needs), so for targets greedy is a heuristic, and picks per cost carry no
+such guarantee (see Budgets). Vectorised in JAX over draws and candidates, in float64.
+
+Values under a drift model do not depend on the other candidates listed: with ``model="drift"``
+or ``"model"`` (``"drift"`` is the default for a loss surface) the candidates' predicted
+observations and the target are the model's own draws (:func:`.discrepancy.observation_means`),
+whose GP discrepancy is drawn at each point as a fixed function of the point
+(:func:`bayeslaws.posterior.model.point_normals`), so a candidate's value and the target's
+draws are the same whichever other candidates are listed (they had been drawn jointly over the
+listed candidates: a reviewer's in-range run was worth 6.6e-5, 7.5e-5 or 6.8e-5 nats with one
+or two more candidates beside it).
 
 Confirmation (:func:`~.bounds.bounds`, or ``next_runs(..., confirm=True)``): from one matrix of
 log-likelihoods ``log p(y_n | theta_m)`` (outer draws n with simulated outcomes y_n from the fit's
-own noise family, all S draws as inner samples):
+own noise family, all S draws as inner samples), with the noise known as the Gaussian value
+assumes it (each observation's posterior-mean noise variance), so NMC and PCE estimate the same
+quantity as ``gaussian_all`` and, when the predictions are near Gaussian, bracket it up to their
+Monte Carlo standard errors (``nmc_all_se``, ``pce_all_se``, ``reweighted_se``; nats):
 
 * ``nmc``: nested Monte Carlo of ``I(theta; y_d)``, the inner sum excluding the outer draw: an
   **upper bound** in expectation (Rainforth et al. 2018). By data processing it also bounds the
@@ -46,8 +59,10 @@ own noise family, all S draws as inner samples):
   Var t_j / Var t_j|y]``), the posterior covariance of ``t`` given each simulated outcome by
   importance weights ``p(y_n | theta_m)`` over the draws (unbiased weighted covariance; outer
   draws whose weights' effective sample size is below ``bounds.MIN_ESS`` (10) are skipped
-  and counted). Not a bound (a Gaussian-entropy approximation of the target), but it checks the
-  linearisation: compare it with ``gaussian``.
+  and counted). As ``gaussian`` it uses the target without its drift beyond the training range
+  and adds the drift's variance in closed form (no outcome carries it). Not a bound (a
+  Gaussian-entropy approximation of the target), but it checks the linearisation: compare it
+  with ``gaussian``.
 
 Costs: ``cost="flops"`` uses the fit's compute model (6ND by default); a column name uses that
 column (e.g. GPU-hours); ``cost=None`` ranks by information alone.
@@ -60,9 +75,16 @@ information about the prediction the user will be scored on, and a candidate bey
 range is also credited with the drift it removes from the target by moving the range towards it
 (runs nearer the target region are worth more when the form is uncertain).
 
-Budgets: ``next_runs(..., budget=FLOPs)`` returns the best affordable batch (``k=None``: as many
-units as the budget allows); ``criterion="v_optimal"`` and ``cost_power`` give the classical
-baselines; :func:`pool_units` turns a pool of runs into candidate units.
+Budgets: ``next_runs(..., budget=FLOPs)`` returns a greedy batch whose compute fits the budget
+(``k=None``: as many units as it allows), not the best affordable batch. Greedy per cost alone
+can waste a budget (three cheap runs worth 1e-4 nats spending 0.14% of it, where the one run
+that costs all of it is worth 3 nats), so with costs the greedy also runs by value alone and the
+batch of larger total value is returned (its ``greedy_rule`` column says which); for all
+parameters, ``cost="flops"``, ``cost_power=1`` and no guardrails that is within (1 - 1/e) / 2 of
+the best affordable batch (Leskovec et al. 2007), otherwise a heuristic. With ``k=None`` a
+warning says when the guardrails stop the fill with most of the budget unspent.
+``criterion="v_optimal"`` and ``cost_power`` give the classical baselines; :func:`pool_units`
+turns a pool of runs into candidate units.
 
 Guardrails of the greedy batch (each switchable, see :func:`next_runs`): ``max_repeats`` (a cap
 on picks of one design point, counted over the campaign with :meth:`Guardrails.after`),

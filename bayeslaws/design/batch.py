@@ -1,19 +1,29 @@
 """Greedy batches of next runs and the ranking of single candidates, with guardrails and costs.
 
 Batches are chosen greedily, conditioning the joint Gaussian (:mod:`.gaussian`) on the runs
-already picked. The Gaussian information about all parameters is submodular (greedy is within
-1 - 1/e of the best batch); the information about a target is not always (two runs can be worth
-more together than apart), so for targets greedy is a heuristic.
+already picked. For a fixed number of units ``k`` without costs (``cost=None``) the Gaussian
+information about all parameters is submodular and greedy is within 1 - 1/e of the best batch
+of k; the information about a target is not always (two runs can be worth more together than
+apart), so for targets greedy is a heuristic. With costs no such guarantee holds for the
+per-cost rule alone.
 
 Costs: ``cost="flops"`` uses the candidates' compute model (the one their generator recorded,
 :func:`.candidates.candidates_model`, else the fit's; 6ND by default); a column name uses that
 column (e.g. GPU-hours); ``cost=None`` ranks by information alone. Each pick maximises
 value / cost**cost_power (1: per FLOP; the classical baselines of SL2 use 0.3). ``budget``
-(FLOPs) keeps only the batches whose total compute fits: units that cost more are never
-offered, and the greedy batch stops when nothing affordable is left. ``flops_column`` names a
-column of the candidates holding each run's FLOPs (e.g. a replay pool's nominal C where it
-differs from the compute model's): it then replaces the compute model in the FLOPs, the budget
-and ``cost="flops"`` alike, so one measure of compute is spent and reported.
+(FLOPs) keeps only the batches whose total compute fits (up to a relative ``BUDGET_RTOL``):
+units that cost more are never offered, and the greedy batch stops when nothing affordable is
+left. The per-cost rule alone can waste a budget (many cheap runs worth almost nothing before
+the one costly run worth nats that no longer fits), so with a budget and costs the greedy is
+also run by value alone (``cost_power=0``) and the batch with the larger total value
+(``cumulative_info``) is returned, its ``greedy_rule`` column saying which: the standard
+remedy of budgeted greedy (Leskovec et al. 2007, "Cost-effective outbreak detection"), which
+for a submodular value (all parameters, ``cost="flops"``, ``cost_power=1``, no guardrails) is
+within (1 - 1/e) / 2 of the best affordable batch. Otherwise it is a heuristic, and never
+"the best affordable batch". ``flops_column`` names a column of the candidates holding each
+run's FLOPs (e.g. a replay pool's nominal C where it differs from the compute model's): it then
+replaces the compute model in the FLOPs, the budget and ``cost="flops"`` alike, so one measure
+of compute is spent and reported.
 
 Guardrails hold across a campaign, not only within one batch: :meth:`Guardrails.after` adds the
 runs trained (or proposed) before, and the repeat cap counts them with this batch's picks.
@@ -45,13 +55,19 @@ from .gaussian import (
 from .targets import positive
 
 ESTIMATORS = ("gaussian",)
+BUDGET_RTOL = 1e-9  # relative slack of the budget (round-off in summed FLOPs)
+UNSPENT_WARN = 0.5  # warn when the guardrails stop a fill with more than this share unspent
+GREEDY_RULES = ("per_cost", "by_value")  # the greedy_rule column: value / cost**power, value
 BOUND_ESTIMATORS = ("nmc", "pce", "reweighted")
 CONFIRM_COLUMNS = (
     "gaussian_all",
     "nmc_all",
+    "nmc_all_se",
     "pce_all",
+    "pce_all_se",
     "gaussian",
     "reweighted",
+    "reweighted_se",
     "ess_mean",
     "n_skipped",
 )  # the bounds() columns next_runs(confirm=True) adds
@@ -389,8 +405,8 @@ def next_runs(
     group=None,
     flops_column: str | None = None,
 ) -> pd.DataFrame:
-    """The next runs (units) to train: the best affordable batch, chosen greedily with
-    conditioning, best first.
+    """The next runs (units) to train: a batch chosen greedily with conditioning (each pick the
+    best value / cost**cost_power given the earlier picks), in pick order.
 
     Parameters
     ----------
@@ -402,9 +418,16 @@ def next_runs(
         fit's), a column of ``cands`` (e.g. GPU-hours), or None (rank by information alone).
         Each pick maximises value / cost**cost_power.
     k : number of units to pick; None (with ``budget``): as many as the budget allows.
-    budget : the compute the batch may spend, in FLOPs (as ``cost="flops"``): no unit
-        costing more is offered and the batch stops when nothing affordable is left. None: no
-        limit.
+    budget : the compute the batch may spend, in FLOPs (as ``cost="flops"``; up to a relative
+        ``BUDGET_RTOL``): no unit costing more is offered and the batch stops when nothing
+        affordable is left. With costs the greedy is run twice, per cost and by value alone
+        (``cost_power=0``), and the batch of larger total value (``cumulative_info``) is
+        returned (``greedy_rule`` says which): per cost alone can spend a sliver of the budget
+        on cheap runs worth almost nothing while the one costly run worth nats no longer fits.
+        A heuristic, not the best affordable batch (for all parameters with ``cost="flops"``,
+        ``cost_power=1`` and no guardrails within (1 - 1/e) / 2 of it). With ``k=None`` a
+        warning says when the guardrails stop the fill with most of the budget unspent. None:
+        no limit.
     cost_power : the exponent of the cost in the score (default 1: information per FLOP).
     criterion : "marginal" (default: the expected information about each target component,
         summed; D-optimal for all parameters), "info" (the joint information about the target
@@ -421,8 +444,9 @@ def next_runs(
         the caps campaign-wide. ``Guardrails(None, False)`` switches them off.
     confirm : True adds the columns of :func:`~.bounds.bounds` (same ``criterion``) for every
         pick, each alone (not conditioned on the batch): gaussian_all, nmc_all, pce_all (all
-        parameters) and, with a target, gaussian (the outcome's information alone, without the
-        drift term ``info`` includes), reweighted, ess_mean and n_skipped. NMC / PCE bound the
+        parameters, with their Monte Carlo standard errors nmc_all_se, pce_all_se) and, with a
+        target, gaussian (the outcome's information alone, without the drift term ``info``
+        includes), reweighted (and reweighted_se), ess_mean and n_skipped. NMC / PCE bound the
         outcome's information, never the drift term: compare them with gaussian, not info. A
         switch (an integer > 0 counts as True).
     seed, max_draws : seeding and thinning of the posterior draws.
@@ -450,8 +474,9 @@ def next_runs(
     (marginal), cumulative_flops, ``width_now[label]`` and ``width_after[label]`` per target
     component (expected width of the target interval after this and all earlier picks,
     Gaussian: for a scalar target ``ln(width_now / width_after)`` is cumulative_info), guardrail
-    (which rule restricted this pick, if any), and the confirm columns. Empty (no rows) when
-    nothing is affordable.
+    (which rule restricted this pick, if any), greedy_rule ("per_cost": each pick maximised
+    value / cost**cost_power; "by_value": value alone, chosen with a budget when its batch is
+    worth more), and the confirm columns. Empty (no rows) when nothing is affordable.
     """
     if estimator not in ESTIMATORS:
         raise ValueError(
@@ -469,32 +494,121 @@ def next_runs(
     p = setup(fit, cands, target, seed, max_draws, group, model)
     check_criterion(p, criterion)
     flops, costs, _ = unit_costs(fit, p, cost, flops_column)
-    U, m = p.idx.shape
+    U = len(p.labels)
     n_picks = U if k is None else min(k, U)
     if budget is not None:
-        cheapest = np.sort(flops)
-        n_picks = min(n_picks, int(np.searchsorted(np.cumsum(cheapest), budget, side="right")))
-    keys = design_keys(p.cands, p.row_unit, U, group)
+        cheapest = np.cumsum(np.sort(flops))
+        n_picks = min(n_picks, int(np.searchsorted(cheapest, _slack(budget), side="right")))
+    per_cost, by_value = GREEDY_RULES
+    powers = {per_cost: cost_power}
+    if budget is not None and costs is not None and cost_power > 0:
+        powers[by_value] = 0.0  # the budgeted greedy's remedy: also by value alone
+    setting = _Greedy(p, flops, costs, criterion, guardrails, k, budget, n_picks, group, ci)
+    batches = {rule: _greedy(setting, power) for rule, power in powers.items()}
+    rule = max(batches, key=lambda r: batches[r][1])  # ties: the first, per cost
+    records, total, caught = batches[rule]
+    for w in caught:  # the chosen batch's warnings only
+        warnings.warn(w.message, w.category, stacklevel=2)
+    picked = [rec.pop("_unit") for rec in records]
+    _warn_short_batch(len(picked), k, U, budget, flops)
+    if k is None and budget is not None:
+        _warn_unspent(budget, flops, picked)
+    out = pd.DataFrame(records)
+    if out.empty:
+        rows = unit_rows(p)
+        return pd.DataFrame(columns=list(rows.columns) + ["rank", "info", "flops", "cost"])
+    out["cumulative_flops"] = out["flops"].cumsum()
+    out["greedy_rule"] = rule
+    if confirm:
+        chosen = p.cands[np.isin(p.row_unit, picked)]
+        b = bounds(
+            fit,
+            chosen,
+            target,
+            seed=seed,
+            max_draws=max_draws,
+            group=group,
+            model=model,
+            criterion=criterion,
+        )
+        b = b.set_index("unit").loc[[p.labels[u] for u in picked]]
+        for col in CONFIRM_COLUMNS:
+            if col in b:
+                out[col] = b[col].to_numpy()
+    return out
+
+
+def _slack(budget: float) -> float:
+    """The most a batch may spend under ``budget`` (FLOPs): ``budget * (1 + BUDGET_RTOL)``,
+    the one tolerance of every budget test (the pre-count and each pick)."""
+    return budget * (1 + BUDGET_RTOL)
+
+
+def _warn_unspent(budget: float, flops: np.ndarray, picked: list) -> None:
+    """Warn when a batch filling ``budget`` (k=None) stopped with most of it unspent while
+    unpicked units still fit: only the guardrails (repeat and per-cell caps) stop a fill then."""
+    spent = float(flops[picked].sum()) if picked else 0.0
+    rest = np.ones(len(flops), bool)
+    rest[picked] = False
+    fits = rest & (spent + flops <= _slack(budget))
+    if fits.any() and spent < UNSPENT_WARN * budget:
+        warnings.warn(
+            f"the batch spends {spent:.3g} of the budget {budget:.3g} FLOPs "
+            f"({spent / budget:.1%}) although {int(fits.sum())} unpicked candidate unit(s) "
+            "still fit: the guardrails (max_repeats, max_per_cell) allow no more picks; relax "
+            "them to spend the budget",
+            stacklevel=3,
+        )
+
+
+@dataclass(frozen=True)
+class _Greedy:
+    """What one greedy pass over the units needs (:func:`_greedy`): the problem, FLOPs and
+    costs per unit (U,), criterion, guardrails, ``k``, ``budget`` (FLOPs or None), the number of
+    picks that can fit, the candidates' group and the interval mass ``ci``."""
+
+    p: Problem
+    flops: np.ndarray
+    costs: np.ndarray | None
+    criterion: str
+    guardrails: Guardrails
+    k: int | None
+    budget: float | None
+    n_picks: int
+    group: object
+    ci: float
+
+
+def _greedy(g: _Greedy, cost_power: float) -> tuple[list, float, list]:
+    """One greedy batch, each pick maximising value / cost**cost_power among the affordable
+    units the guardrails allow, given the earlier picks: (records (one dict per pick, its unit
+    index under ``_unit``), the batch's total value (the sum of the conditional gains; nats),
+    the warnings it raised (recorded, for the caller to re-raise if it keeps this batch))."""
+    p, flops, costs, budget, k = g.p, g.flops, g.costs, g.budget, g.k
+    U, m = p.idx.shape
+    keys = design_keys(p.cands, p.row_unit, U, g.group)
     rows = unit_rows(p)
     ratio = (rows["D"] / rows["N"]).to_numpy(float)
     sizes = rows["N"].to_numpy(float)
     obs_var = p.obs_var
     picked, records, total, spent = [], [], 0.0, 0.0
-    now = widths(p.tdraws, ci)
+    now = widths(p.tdraws, g.ci)
     prior_var = None if now is None else np.diagonal(p.prior_cov())
     head = p.head
-    with jax.enable_x64(True):
+    with warnings.catch_warnings(record=True) as caught, jax.enable_x64(True):
+        warnings.simplefilter("always")
         Aj = jnp.asarray(p.A)
         nuis_j = jnp.asarray(p.nuis)
-        W = jnp.zeros((n_picks * m + 1, p.A.shape[1]))  # fixed shape: one compile per batch
+        W = jnp.zeros((g.n_picks * m + 1, p.A.shape[1]))  # fixed shape: one compile per batch
         n_w = 0
-        for step in range(n_picks):
+        for step in range(g.n_picks):
             DP, MU = p.drift_terms(picked)
-            gains, post_var = _gains(p, W, DP, MU, criterion)
+            gains, post_var = _gains(p, W, DP, MU, g.criterion)
             score = _score(gains, costs, cost_power)
-            ok = allowed(guardrails, picked, keys, ratio, sizes, None if k is None else k - step)
+            left = None if k is None else k - step
+            ok = allowed(g.guardrails, picked, keys, ratio, sizes, left)
             if budget is not None:
-                affordable = spent + flops <= budget * (1 + 1e-9)
+                affordable = spent + flops <= _slack(budget)
                 if not affordable.any():
                     break
                 ok_all = ok
@@ -504,10 +618,8 @@ def next_runs(
                 ok_all = ok
             note = ""
             if not ok.any():
-                relaxed = replace(guardrails, ratio_diversity=False, min_size_spread=None)
-                ok = affordable & allowed(
-                    relaxed, picked, keys, ratio, sizes, None if k is None else k - step
-                )
+                relaxed = replace(g.guardrails, ratio_diversity=False, min_size_spread=None)
+                ok = affordable & allowed(relaxed, picked, keys, ratio, sizes, left)
                 if not ok.any():
                     break
                 warnings.warn(
@@ -539,29 +651,9 @@ def next_runs(
                 cost=flops[u] if costs is None else costs[u],
                 info_per_flop=gains[u] / flops[u],
                 guardrail=note,
+                _unit=u,
             )
             if now is not None:
                 _width_columns(rec, p, now, post_var[u], prior_var)
             records.append(rec)
-    _warn_short_batch(len(picked), k, U, budget, flops)
-    out = pd.DataFrame(records)
-    if out.empty:
-        return pd.DataFrame(columns=list(rows.columns) + ["rank", "info", "flops", "cost"])
-    out["cumulative_flops"] = out["flops"].cumsum()
-    if confirm:
-        chosen = p.cands[np.isin(p.row_unit, picked)]
-        b = bounds(
-            fit,
-            chosen,
-            target,
-            seed=seed,
-            max_draws=max_draws,
-            group=group,
-            model=model,
-            criterion=criterion,
-        )
-        b = b.set_index("unit").loc[[p.labels[u] for u in picked]]
-        for col in CONFIRM_COLUMNS:
-            if col in b:
-                out[col] = b[col].to_numpy()
-    return out
+    return records, float(total), list(caught)

@@ -2,7 +2,7 @@
 saved between steps (a researcher's loop spans days)::
 
     camp = bl.design.Campaign.start(fit, target=bl.design.NOpt(C=1e22), folder="campaign")
-    plan = camp.propose(cands, k=3)              # or budget=3e20 (FLOPs): the best affordable batch
+    plan = camp.propose(cands, k=3)              # or budget=3e20 (FLOPs): a greedy batch that fits
     ...train the runs of ``plan``...
     camp.record(trained)                         # fit.update(trained): a warm-started refit; saved
     camp.report()                                # the target's median and 90% interval now
@@ -221,11 +221,12 @@ class Campaign:
 
     # ---- the loop ------------------------------------------------------------------------------
     def propose(self, cands, *, k: int | None = 3, budget: float | None = None) -> pd.DataFrame:
-        """The next batch (:func:`~.batch.next_runs`: ``k`` units, or with ``budget`` FLOPs the
-        best affordable batch), with the campaign-wide guardrails (counting the starting fit's
-        training runs and the recorded runs); kept as the proposal of the current step (a new
-        proposal in the same step replaces it, so the replaced one's picks are not counted as
-        earlier runs)."""
+        """The next batch (:func:`~.batch.next_runs`: ``k`` units, or with ``budget`` FLOPs a
+        greedy batch that fits it: the better of the per-cost and the by-value greedy, a
+        heuristic, not the best affordable batch), with the campaign-wide guardrails (counting
+        the starting fit's training runs and the recorded runs); kept as the proposal of the
+        current step (a new proposal in the same step replaces it, so the replaced one's picks
+        are not counted as earlier runs)."""
         rails = self.guardrails
         for earlier in (self.start_runs, self.runs):
             rails = rails.after(earlier) if len(earlier) else rails

@@ -58,6 +58,24 @@ LINE_GRID = 2048  # points per isoFLOP line on which the GP mean is tabulated (t
 DRAWS_STREAM = 4  # the rng stream of :meth:`ModelView.draws`; a new group's deviation comes from it
 
 
+POINT_STREAM = 5  # the rng stream of the GP's draws at query points (:func:`point_normals`)
+POINT_DIGITS = 9  # ln N, ln D rounded to this many decimals name a point: the same point
+
+
+def point_normals(seed: int, N, D, n_draws: int) -> np.ndarray:
+    """Standard normals (n_draws, Q), each column a fixed function of its point (N params,
+    D tokens; ln N and ln D to ``POINT_DIGITS`` decimals) and ``seed``: independent across
+    points, the same at the same point in every call."""
+    scale = 10.0**POINT_DIGITS
+    columns = [
+        np.random.default_rng(
+            [seed, POINT_STREAM, int(round(np.log(n) * scale)), int(round(np.log(d) * scale))]
+        ).standard_normal(n_draws)
+        for n, d in zip(np.asarray(N, float), np.asarray(D, float))
+    ]
+    return np.stack(columns, axis=1) if columns else np.empty((n_draws, 0))
+
+
 @dataclass
 class Part:
     """One functional form's share of the draws: its law, its posterior restricted to the draws
@@ -225,8 +243,10 @@ class ModelView:
 
     def _point_delta(self, query, group=None) -> np.ndarray:
         """GP (mean and sd; ``group``'s on a grouped fit) plus drift at query points: (S, Q)
-        ln-loss units."""
-        rng = self._rng(5)
+        ln-loss units. The GP's draws at a point are a fixed function of the point
+        (:func:`point_normals`): a design's target and its candidates' observations, asked in
+        separate calls, see the same draw at the same point, whatever else each call holds."""
+        normals = point_normals(self.seed, query["N"], query["D"], self.S)
         delta = drift.point_term(
             self.slopes, query["N"], query["D"], query["C"], self.fit.record.ranges
         )
@@ -234,8 +254,7 @@ class ModelView:
             state = self.gp_of(part, group)
             if state is not None:
                 mean, sd = gp.conditional(state, query["N"], query["D"])
-                noise = sd[None, :] * rng.standard_normal((len(part.rows), len(mean)))
-                delta[part.rows] += mean[None, :] + noise
+                delta[part.rows] += mean[None, :] + sd[None, :] * normals[part.rows]
         return delta
 
     def _line_extra(self, part: Part, compute_model, group=None):
