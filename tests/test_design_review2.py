@@ -102,6 +102,7 @@ def test_a_candidates_value_does_not_depend_on_the_others_listed(simulated_fit):
     values = []
     for cands in (base, more, more.iloc[::-1]):
         ranked = design.rank_candidates(simulated_fit, cands, NEAR, cost=None, max_draws=300)
-        values.append(ranked.set_index(["N", "D"]).loc[list(zip(base.N, base.D)), "info"])
+        points = list(zip(base.N, base.D, strict=True))
+        values.append(ranked.set_index(["N", "D"]).loc[points, "info"])
     np.testing.assert_allclose(values[1].to_numpy(), values[0].to_numpy(), rtol=1e-9)
     np.testing.assert_allclose(values[2].to_numpy(), values[0].to_numpy(), rtol=1e-9)

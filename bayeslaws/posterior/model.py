@@ -71,7 +71,7 @@ def point_normals(seed: int, N, D, n_draws: int) -> np.ndarray:
         np.random.default_rng(
             [seed, POINT_STREAM, int(round(np.log(n) * scale)), int(round(np.log(d) * scale))]
         ).standard_normal(n_draws)
-        for n, d in zip(np.asarray(N, float), np.asarray(D, float))
+        for n, d in zip(np.asarray(N, float), np.asarray(D, float), strict=True)
     ]
     return np.stack(columns, axis=1) if columns else np.empty((n_draws, 0))
 
