@@ -19,7 +19,7 @@ from bayeslaws.laws import sweep as sweep_law
 from bayeslaws.laws.hyperparams import DivergenceWarning, HyperparamsLaw, TwoStageHyperparams
 from bayeslaws.laws.hyperparams import data as hp_data
 from bayeslaws.runs import PlausibilityWarning
-from bayeslaws.runs.simulate import simulate_video_dit_sweep
+from bayeslaws.runs.simulate import VideoDiTTruth, simulate_video_dit_sweep
 
 SIZES = (0.017e9, 0.057e9, 0.26e9)  # params
 TOKENS = (2e9, 5e9, 12e9)
@@ -95,8 +95,15 @@ def test_a_sweep_whose_cells_sit_on_a_cliff_warns_and_names_far_above():
     assert "in 9 of 9 (N, D) cells" in str(cliff[0].message)
     assert "far_above=0.03" in str(cliff[0].message) and "law 'sweep'" in str(cliff[0].message)
     assert any("high-LR cliff" in note for note in prepared.notes)
+    steep = simulate_video_dit_sweep(  # a steep SYMMETRIC bowl, which the default fits right
+        seed=0,
+        truth=VideoDiTTruth(k_lr=0.03, lr_asymmetry=0.0),
+        sizes=(0.017e9, 0.13e9),
+        tokens=(2e9, 8e9),
+    )
     for law, table in (
         (HyperparamsLaw(), bl.load_runs(simulated_sweep())),
+        (HyperparamsLaw(), bl.load_runs(steep)),
         (HyperparamsLaw(far_above=0.03), runs),
     ):
         _, caught = prepare_quietly(law, table)
@@ -157,3 +164,15 @@ def test_cells_that_never_sweep_batch_size_are_named():
     assert any("'batch_size' (at most 1 values per cell)" in n for n in prepared.notes)
     _, caught = prepare_quietly(HyperparamsLaw(), bl.load_runs(simulated_sweep()))
     assert not [w for w in caught if "varies" in str(w.message)]
+
+
+def test_far_above_runs_censored_with_none_diverged_are_worded_alone():
+    """With far_above and no diverged run the warning said "0 diverged runs censored (loss >=
+    0.5609) and 72 more than 3% above ..., censored at 1.03x that best (72 more than 3% above
+    ...)": a bound no run had and the count twice."""
+    runs = bl.load_runs(simulated_sweep())
+    prepared, caught = prepare_quietly(HyperparamsLaw(far_above=0.01), runs)
+    (message,) = [str(w.message) for w in caught if w.category is DivergenceWarning]
+    assert message.split(" ")[1:4] == ["more", "than", "1%"]
+    assert "diverged" not in message.split(";")[0] and message.count("above their cell") == 1
+    assert prepared.notes[0].endswith("above their cell's best censored at 1.01x that best")
