@@ -106,3 +106,18 @@ def test_a_candidates_value_does_not_depend_on_the_others_listed(simulated_fit):
         values.append(ranked.set_index(["N", "D"]).loc[points, "info"])
     np.testing.assert_allclose(values[1].to_numpy(), values[0].to_numpy(), rtol=1e-9)
     np.testing.assert_allclose(values[2].to_numpy(), values[0].to_numpy(), rtol=1e-9)
+
+
+def test_point_normals_are_per_point_and_group():
+    """The GP's draws at a point are a fixed function of (seed, point, group): the same in any
+    call, independent between points and between groups (two groups' GPs are independent, so
+    the same normals for both would correlate their deviations perfectly)."""
+    from bayeslaws.posterior.model import point_normals
+
+    alone = point_normals(0, [1e9], [2e10], 500, group="a")
+    listed = point_normals(0, [3e8, 1e9], [1e10, 2e10], 500, group="a")
+    other = point_normals(0, [1e9], [2e10], 500, group="b")
+    np.testing.assert_array_equal(alone[:, 0], listed[:, 1])
+    assert abs(np.corrcoef(alone[:, 0], other[:, 0])[0, 1]) < 0.2  # 500 draws: sd 0.045
+    assert abs(np.corrcoef(listed[:, 0], listed[:, 1])[0, 1]) < 0.2
+    assert np.isfinite(point_normals(0, [0.5], [0.5], 3)).all()  # ln of a value below 1

@@ -35,6 +35,7 @@ sd the largest group's eta), and a group with too few runs for a GP the law and 
 from __future__ import annotations
 
 import warnings
+import zlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -62,15 +63,21 @@ POINT_STREAM = 5  # the rng stream of the GP's draws at query points (:func:`poi
 POINT_DIGITS = 9  # ln N, ln D rounded to this many decimals name a point: the same point
 
 
-def point_normals(seed: int, N, D, n_draws: int) -> np.ndarray:
+def point_normals(seed: int, N, D, n_draws: int, group=None) -> np.ndarray:
     """Standard normals (n_draws, Q), each column a fixed function of its point (N params,
-    D tokens; ln N and ln D to ``POINT_DIGITS`` decimals) and ``seed``: independent across
-    points, the same at the same point in every call."""
+    D tokens; ln N and ln D to ``POINT_DIGITS`` decimals), ``group`` (its label; None: a new
+    group, or a fit without groups) and ``seed``: independent across points and groups, the
+    same at the same point and group in every call."""
     scale = 10.0**POINT_DIGITS
+    group_word = 0 if group is None else 1 + zlib.crc32(str(group).encode())
+
+    def word(x: float) -> int:  # a non-negative seed word for ln x (x < 1 included)
+        return int(round(np.log(x) * scale)) % 2**64
+
     columns = [
-        np.random.default_rng(
-            [seed, POINT_STREAM, int(round(np.log(n) * scale)), int(round(np.log(d) * scale))]
-        ).standard_normal(n_draws)
+        np.random.default_rng([seed, POINT_STREAM, group_word, word(n), word(d)]).standard_normal(
+            n_draws
+        )
         for n, d in zip(np.asarray(N, float), np.asarray(D, float), strict=True)
     ]
     return np.stack(columns, axis=1) if columns else np.empty((n_draws, 0))
@@ -246,7 +253,7 @@ class ModelView:
         ln-loss units. The GP's draws at a point are a fixed function of the point
         (:func:`point_normals`): a design's target and its candidates' observations, asked in
         separate calls, see the same draw at the same point, whatever else each call holds."""
-        normals = point_normals(self.seed, query["N"], query["D"], self.S)
+        normals = point_normals(self.seed, query["N"], query["D"], self.S, group)
         delta = drift.point_term(
             self.slopes, query["N"], query["D"], query["C"], self.fit.record.ranges
         )
