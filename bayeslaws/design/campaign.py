@@ -13,6 +13,14 @@ The guardrails hold across the whole campaign: every proposal counts the runs th
 was trained on and the runs recorded since (:meth:`~.batch.Guardrails.after`), so a design
 point is not re-proposed batch after batch, nor is a run the campaign started from. A new
 proposal in the same step replaces the step's earlier one, which therefore does not count.
+A recorded run within :data:`MATCH_RTOL` (1%) of a run of the step's proposal in N and D (and
+lr, batch_size; the same group) counts under the proposal's design point, so sizes rounded as
+logs print them (9.13e7 for 91287093) do not free the proposed point again; the run is fitted
+as given, and runs that match no proposal are recorded with a :class:`RecordWarning` naming
+them. A run that looks like one the fit already has (the same design point within that
+tolerance and its loss within :data:`REPEAT_LOSS_RTOL`, e.g. the same log passed again with
+the loss rounded) is recorded with a :class:`RecordWarning` (exact repeats of N, D and loss are
+refused by ``fit.update``).
 
 What the campaign reports (:meth:`Campaign.report`) is what it designs for: the target's median
 and central interval under the design's model discrepancy (:func:`.discrepancy.design_method`;
@@ -28,15 +36,19 @@ the corpus's (the shipped rate alone gave intervals about ten times wider than t
 Saved state (one folder): ``fit.nc`` (the current fit), ``campaign.json`` (target, guardrails,
 design options, the step), ``start_runs.csv`` (the starting fit's training runs: N, D and, when
 present, lr, batch_size, group) and ``runs.csv`` / ``proposals.csv`` (every run recorded and
-every proposal, with the step). A folder saved without ``start_runs.csv`` (before it was kept)
-loads with the saved fit's training runs less the recorded ones. Units: N params, D tokens,
-C FLOPs, budget in FLOPs.
+every proposal, with the step; a recorded run matched to a proposed run also holds that run's
+``proposed_N``, ``proposed_D`` ...). Group labels are saved and read back as text exactly as
+written ("NA", "01", "None" stay labels). A folder saved without ``start_runs.csv`` (before it
+was kept) loads with the saved fit's training runs less the recorded ones. :meth:`Campaign.start`
+refuses a folder that already holds a campaign (:meth:`Campaign.load` resumes it;
+``overwrite=True`` starts afresh). Units: N params, D tokens, C FLOPs, budget in FLOPs.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -56,6 +68,16 @@ START_RUNS_FILE = "start_runs.csv"
 OPTION_NAMES = (
     "cost", "cost_power", "criterion", "model", "max_draws", "seed", "ci", "group", "flops_column"
 )  # fmt: skip
+CAMPAIGN_FILES = (STATE_FILE, RUNS_FILE, PROPOSALS_FILE)  # a folder holding one holds a campaign
+TEXT_COLUMNS = ("group", "guardrail", "greedy_rule")  # saved tables' text: read as written
+MATCH_RTOL = 0.01  # a recorded run within 1% of a proposed run's N, D (lr, batch_size) is it
+REPEAT_LOSS_RTOL = 1e-3  # ... and within 0.1% of an earlier run's loss looks like that run
+PROPOSED = "proposed_"  # prefix of a recorded run's columns holding its proposed run's values
+
+
+class RecordWarning(UserWarning):
+    """:meth:`Campaign.record`: new runs that match no run of the step's proposal, or that look
+    like runs the fit already has (see the module docstring)."""
 
 
 def _plain_values(values: dict, what: str = "option") -> dict:
@@ -132,6 +154,153 @@ def without(runs: pd.DataFrame, recorded: pd.DataFrame) -> pd.DataFrame:
     return runs[np.array(keep, bool)].reset_index(drop=True)
 
 
+def refuse_existing_campaign(folder: Path) -> None:
+    """FileExistsError when ``folder`` holds a campaign's state (any of
+    :data:`CAMPAIGN_FILES`): starting there would replace its fit and empty its runs."""
+    held = [name for name in CAMPAIGN_FILES if (folder / name).exists()]
+    if held:
+        raise FileExistsError(
+            f"folder {str(folder)!r} already holds a campaign ({', '.join(held)}): "
+            f"Campaign.load({str(folder)!r}) resumes it; Campaign.start(..., overwrite=True) "
+            "starts afresh and replaces its state (fit, recorded runs, proposals)"
+        )
+
+
+def text_groups(runs: pd.DataFrame) -> pd.DataFrame:
+    """``runs`` with its group labels (if any) as text without surrounding spaces, as the fit
+    keeps them (e.g. 1 -> "1", " web" -> "web")."""
+    if "group" not in runs:
+        return runs
+    return runs.assign(group=[str(g).strip() for g in runs["group"]])
+
+
+def _labels(df: pd.DataFrame, default=None) -> list:
+    """Per row its group label as text, else ``default`` (as text; None: no group)."""
+    if "group" in df:
+        return [str(g).strip() for g in df["group"]]
+    return [None if default is None else str(default)] * len(df)
+
+
+def _close(a: np.ndarray, b: np.ndarray, rtol: float) -> np.ndarray:
+    """Elementwise (broadcast) ``|a / b - 1| <= rtol``, or both missing (NaN: e.g. no lr)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        near = np.abs(a / b - 1) <= rtol
+    return near | (np.isnan(a) & np.isnan(b))
+
+
+def _near(runs: pd.DataFrame, other: pd.DataFrame, rtol: float) -> tuple:
+    """(len(runs) x len(other) booleans: the same design point within ``rtol`` in the
+    :data:`~.batch.KEY_COLUMNS` both hold; the summed |log ratios| of those columns)."""
+    close = np.ones((len(runs), len(other)), bool)
+    distance = np.zeros((len(runs), len(other)))
+    for c in (c for c in KEY_COLUMNS if c in runs and c in other):
+        a = runs[c].to_numpy(float)[:, None]
+        b = other[c].to_numpy(float)[None, :]
+        close &= _close(a, b, rtol)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            distance += np.nan_to_num(np.abs(np.log(a / b)), nan=0.0)
+    return close, distance
+
+
+def match_runs(runs: pd.DataFrame, proposal: pd.DataFrame, group=None, rtol=MATCH_RTOL):
+    """Per run of ``runs`` the position of the nearest run of ``proposal`` within ``rtol``
+    (relative) in N, D and, where both hold them, lr and batch_size, in the same group (a
+    proposal without a group column: ``group``, the campaign's; None matches any), else -1.
+    Shape (len(runs),)."""
+    out = np.full(len(runs), -1)
+    if runs.empty or proposal.empty or not {"N", "D"} <= set(runs) & set(proposal):
+        return out
+    close, distance = _near(runs, proposal, rtol)
+    mine, theirs = _labels(runs), _labels(proposal, group)
+    same = np.array([[a is None or b is None or a == b for b in theirs] for a in mine], bool)
+    close &= same.reshape(close.shape)
+    for i in np.flatnonzero(close.any(axis=1)):
+        out[i] = int(np.argmin(np.where(close[i], distance[i], np.inf)))
+    return out
+
+
+def looks_repeated(runs: pd.DataFrame, earlier: pd.DataFrame, rtol=MATCH_RTOL) -> dict:
+    """Rows of ``runs`` that look like a run of ``earlier`` (the fit's runs before them):
+    the same design point within ``rtol`` (:func:`match_runs`), the same group, the same
+    ``run`` where both hold one, and the loss within :data:`REPEAT_LOSS_RTOL` (relative).
+    Returns {row label of runs: row label of earlier}."""
+    if runs.empty or earlier.empty or "loss" not in runs or "loss" not in earlier:
+        return {}
+    close, _ = _near(runs, earlier, rtol)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        a = runs["loss"].to_numpy(float)[:, None]
+        close &= np.abs(a / earlier["loss"].to_numpy(float)[None, :] - 1) <= REPEAT_LOSS_RTOL
+    mine, theirs = _labels(runs), _labels(earlier)
+    close &= np.array([[a == b for b in theirs] for a in mine], bool).reshape(close.shape)
+    if "run" in runs and "run" in earlier:
+        same = runs["run"].to_numpy(object)[:, None] == earlier["run"].to_numpy(object)[None, :]
+        close &= same
+    return {
+        runs.index[i]: earlier.index[int(np.argmax(close[i]))]
+        for i in np.flatnonzero(close.any(axis=1))
+    }
+
+
+def with_proposed(runs: pd.DataFrame, proposal: pd.DataFrame, matched) -> pd.DataFrame:
+    """``runs`` with, per :data:`~.batch.KEY_COLUMNS` column both hold, ``proposed_<column>``:
+    the value of the proposed run each matched (``matched``: positions in ``proposal``, -1
+    none: NaN)."""
+    matched = np.asarray(matched, int)
+    out = runs.copy()
+    for c in (c for c in KEY_COLUMNS if c in runs and c in proposal):
+        values = proposal[c].to_numpy(float)[np.maximum(matched, 0)] if len(proposal) else 0.0
+        out[PROPOSED + c] = np.where(matched >= 0, values, np.nan)
+    return out
+
+
+def guardrail_runs(runs: pd.DataFrame) -> pd.DataFrame:
+    """The recorded ``runs`` as the guardrails count them: a run matched to a proposed run at
+    that run's design point (its ``proposed_<column>`` values), the others as given."""
+    out = runs.copy()
+    for c in KEY_COLUMNS:
+        if PROPOSED + c in out and c in out:
+            out[c] = out[PROPOSED + c].where(out[PROPOSED + c].notna(), out[c])
+    return out.drop(columns=[c for c in out if str(c).startswith(PROPOSED)])
+
+
+def _frame_of(runs) -> pd.DataFrame:
+    """The table of a RunTable, or an empty frame for None."""
+    return pd.DataFrame() if runs is None else runs.df
+
+
+def _shown(labels: list) -> str:
+    return ", ".join(map(str, labels[:10])) + (" ..." if len(labels) > 10 else "")
+
+
+def _warn_unmatched(runs: pd.DataFrame, matched, step: int, has_proposal: bool) -> None:
+    rows = [label for label, m in zip(runs.index, matched, strict=True) if m < 0]
+    if rows:
+        why = "" if has_proposal else " (the step has no proposal)"
+        warnings.warn(
+            f"Campaign.record: new_runs rows {_shown(rows)} match no run proposed at step "
+            f"{step}{why} (within {MATCH_RTOL:.0%} in N and D, the same group): recorded as "
+            "given, and the guardrails count them at their own N and D, so a proposed point "
+            "they were meant to train may be proposed again",
+            RecordWarning,
+            stacklevel=3,
+        )
+
+
+def _warn_repeated(like: dict) -> None:
+    if like:
+        pairs = [f"{new} ~ {old}" for new, old in like.items()]
+        warnings.warn(
+            f"Campaign.record: new_runs rows look like a run recorded before (new ~ fitted row: "
+            f"{_shown(pairs)}; the same design point within {MATCH_RTOL:.0%} and the loss "
+            f"within {REPEAT_LOSS_RTOL:.1%}, e.g. the same log passed again with the loss "
+            "rounded): recorded as new runs. If they are the same runs they now count twice "
+            "and every interval is too narrow; a `run` column (e.g. the seed) tells real "
+            "repeats apart",
+            RecordWarning,
+            stacklevel=3,
+        )
+
+
 def _targets_from(spec: list):
     targets = []
     for item in spec:
@@ -177,11 +346,23 @@ class Campaign:
 
     @classmethod
     def start(
-        cls, fit, target, *, folder=None, guardrails=None, calibrate_drift=False, **options
+        cls,
+        fit,
+        target,
+        *,
+        folder=None,
+        guardrails=None,
+        calibrate_drift=False,
+        overwrite=False,
+        **options,
     ) -> Campaign:
         """A new campaign from a fit (saved to ``folder`` when given); with
         ``calibrate_drift`` the fit's drift rate is updated by its own scale-out splits first
-        (and every refit's after :meth:`record`)."""
+        (and every refit's after :meth:`record`). A ``folder`` that already holds a campaign is
+        refused (FileExistsError: :meth:`load` resumes it) unless ``overwrite=True``, which
+        replaces its state with the new campaign's."""
+        if folder is not None and not overwrite:
+            refuse_existing_campaign(Path(folder))
         camp = cls(
             fit, target, guardrails=guardrails, options=options, folder=folder,
             calibrate_drift=calibrate_drift,
@@ -228,7 +409,7 @@ class Campaign:
         current step (a new proposal in the same step replaces it, so the replaced one's picks
         are not counted as earlier runs)."""
         rails = self.guardrails
-        for earlier in (self.start_runs, self.runs):
+        for earlier in (self.start_runs, guardrail_runs(self.runs)):
             rails = rails.after(earlier) if len(earlier) else rails
         plan = next_runs(
             self.fit, cands, self.target, k=k, budget=budget, guardrails=rails, **self.options
@@ -244,11 +425,24 @@ class Campaign:
     def record(self, new_runs, **update_options):
         """Add the trained runs (canonical columns and ``loss``), refit warm-started from the
         current posterior (:meth:`~bayeslaws.inference.Fit.update`), advance the step and save.
-        Returns the new fit."""
+        Each new run within :data:`MATCH_RTOL` of a run of this step's proposal (N, D, lr,
+        batch_size; the same group) counts under that proposed run for the guardrails (the fit
+        takes it as given); a :class:`RecordWarning` names the runs that match no proposed run
+        and those that look like a run the fit already has (same design point, loss within
+        :data:`REPEAT_LOSS_RTOL`). Returns the new fit."""
+        earlier = self.fit.training_runs()  # the runs before these (the refit holds both)
         self.fit = self.fit.update(new_runs, **update_options)
         if self.calibrate_drift:
             calibrate(self.fit, seed=update_options.get("seed"))
         frame = new_runs.df if hasattr(new_runs, "df") else pd.DataFrame(new_runs)
+        frame = text_groups(frame)
+        proposal = self.proposals
+        if not proposal.empty:
+            proposal = proposal[proposal["step"] == self.step].reset_index(drop=True)
+        matched = match_runs(frame, proposal, self.options.get("group"))
+        _warn_unmatched(frame, matched, self.step, has_proposal=not proposal.empty)
+        _warn_repeated(looks_repeated(frame, text_groups(_frame_of(earlier))))
+        frame = with_proposed(frame, proposal, matched)
         self.runs = pd.concat([self.runs, frame.assign(step=self.step)], ignore_index=True)
         self.step += 1
         if self.folder is not None:
@@ -301,16 +495,24 @@ class Campaign:
         for name, attr in ((RUNS_FILE, "runs"), (PROPOSALS_FILE, "proposals")):
             setattr(camp, attr, _read_table(folder / name))
         if (folder / START_RUNS_FILE).is_file():
-            camp.start_runs = _read_table(folder / START_RUNS_FILE, {"group": str})
+            camp.start_runs = _read_table(folder / START_RUNS_FILE)
         else:  # saved before the starting runs were kept: the saved fit holds them
             camp.start_runs = without(camp.start_runs, camp.runs)
         return camp
 
 
 def _read_table(path: Path, dtype=None) -> pd.DataFrame:
-    """A saved table (``dtype``: column -> type, e.g. group labels kept as strings), or an
-    empty frame."""
+    """A saved table, or an empty frame. Its :data:`TEXT_COLUMNS` (group labels, the
+    proposals' guardrail and greedy_rule) are read as text exactly as written ("NA", "01",
+    "None" and "" stay so); the other columns as pandas reads them (``dtype``: column ->
+    type), an empty cell a NaN."""
     try:
-        return pd.read_csv(path, dtype=dtype)
+        df = pd.read_csv(path, dtype=dtype)
     except pd.errors.EmptyDataError:
         return pd.DataFrame()
+    text = [c for c in TEXT_COLUMNS if c in df]
+    if text:
+        raw = pd.read_csv(path, usecols=text, dtype=str, keep_default_na=False)
+        for c in text:
+            df[c] = raw[c].to_numpy(object)
+    return df
