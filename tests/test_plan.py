@@ -42,7 +42,8 @@ def _plan(fit, N: float, D: float, ci: float = 0.9) -> dict:
 
 
 def _published_losses(fit, runs, N: float, D: float) -> list[float]:
-    table = plan_report.comparison_table(plan_report.build_report(_plan(fit, N, D), fit, runs=runs))
+    report = plan_report.build_report(_plan(fit, N, D), fit, runs=runs, truth=VideoDiTTruth())
+    table = plan_report.comparison_table(report)
     rows = table[table["section"].str.startswith("Predicted loss")]
     assert (rows["reference"] == "truth: VideoDiTTruth").sum() == 2  # the truth, always
     published_rows = rows[rows["reference"].str.startswith("published")]
@@ -187,9 +188,11 @@ def test_report_of_real_data_names_its_source_and_no_simulator(simulated_fit, mo
         assert word not in text, word
     assert "== Compute-optimal allocation at C = 1e+22 FLOPs" in text
 
-    simulated = _report_text(simulated_fit, monkeypatch)
+    simulated = _report_text(simulated_fit, monkeypatch, truth=VideoDiTTruth())
     assert "SIMULATED" in simulated.splitlines()[0]
     assert "The runs are SIMULATED" in simulated and "simulator truth (VideoDiTTruth)" in simulated
+    unknown = _report_text(simulated_fit, monkeypatch)  # Chinchilla-simulated: no sweep truth
+    assert "no number is checked against a truth" in unknown and "simulator truth" not in unknown
     given = _report_text(real, monkeypatch, truth=VideoDiTTruth())  # a truth asked for
     assert "SIMULATED" not in given and "simulator truth (VideoDiTTruth)" in given
 
@@ -204,7 +207,10 @@ def test_fixed_vs_optimal_plan_has_a_truth_only_for_simulated_data(simulated_fit
     real = _relabelled(simulated_fit, source="measured runs.csv")
     assert "truth" not in plan_module.fixed_vs_optimal_plan(real, 1e22)
     assert plan_module.known_truth(real) is None
-    assert np.isfinite(plan_module.fixed_vs_optimal_plan(simulated_fit, 1e22)["truth"])
+    # simulated_fit's runs are of the Chinchilla simulator, not the video-DiT sweep's: no truth
+    assert "truth" not in plan_module.fixed_vs_optimal_plan(simulated_fit, 1e22)
+    given = plan_module.fixed_vs_optimal_plan(simulated_fit, 1e22, truth=VideoDiTTruth())
+    assert np.isfinite(given["truth"])
     assert "truth" in plan_module.fixed_vs_optimal_plan(real, 1e22, truth=VideoDiTTruth())
     partly = _relabelled(simulated_fit, source="runs.csv (partly SIMULATED: 3 of 30 rows)")
     assert plan_module.known_truth(partly) is None

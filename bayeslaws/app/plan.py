@@ -29,7 +29,7 @@ from ..posterior import (
     predict,
 )
 from ..posterior.fixed_hyperparams import refit_sizes
-from ..runs.simulate import VideoDiTTruth
+from ..runs.simulate import VideoDiTTruth, truth_from_source
 from ..runs.table import simulated_extent
 
 TARGET_N, TARGET_D = 1.07e9, 1e10  # Yin et al.'s 1.07B check at 10B tokens
@@ -46,21 +46,92 @@ def simulated_data(fit) -> bool:
     return simulated_extent((fit.record.data or {}).get("source", "")) == "all"
 
 
+TRUTH_MATCH_SDS = 3.0  # the default truth fits runs whose rms log residual is <= this x its noise
+
+
 def known_truth(fit, truth=None):
-    """The truth a plan of ``fit`` is checked against: ``truth`` when given, else the video-DiT
-    simulator's (:class:`~bayeslaws.runs.simulate.VideoDiTTruth`) when the fit's data are
-    SIMULATED (:func:`simulated_data`; the package's only simulator of LR x batch sweeps, which
-    planning needs: pass ``truth`` for data of another simulator), else None (real data have no
-    known truth)."""
+    """The truth a plan of ``fit`` is checked against: ``truth`` when given; for SIMULATED data
+    (:func:`simulated_data`) the video-DiT simulator's truth their source records
+    (:func:`~bayeslaws.runs.simulate.truth_from_source`: rebuilt from its fields, or the
+    default), else the default :class:`~bayeslaws.runs.simulate.VideoDiTTruth` only when the
+    fitted runs are what it produces (:func:`runs_match_truth`: a sweep simulated with another
+    truth, or by another simulator, is not scored against it); else None (real data, or a truth
+    not known: pass ``truth=``; :func:`unknown_truth_note`)."""
     if truth is not None:
         return truth
-    return VideoDiTTruth() if simulated_data(fit) else None
+    if not simulated_data(fit):
+        return None
+    recorded = truth_from_source((fit.record.data or {}).get("source", ""))
+    if recorded is not None:
+        return recorded
+    default = VideoDiTTruth()
+    return default if runs_match_truth(fit, default) else None
+
+
+def runs_match_truth(fit, truth, sds: float = TRUTH_MATCH_SDS) -> bool:
+    """Whether ``fit``'s fitted runs (N params, D tokens, lr, batch_size tokens, loss) are what
+    ``truth`` simulates: the rms of ln(loss / truth.loss) over the runs with a finite loss is
+    at most ``sds`` times the truth's noise sd (relative). False when the runs carry no lr or
+    batch size (not an LR x batch sweep) or no finite loss."""
+    runs = fit.training_runs()
+    if runs is None or not {"lr", "batch_size", "loss"} <= set(runs.df):
+        return False
+    df = runs.df[np.isfinite(runs.df["loss"].to_numpy(float))]
+    if df.empty:
+        return False
+    expected = truth.loss(df["N"], df["D"], df["lr"], df["batch_size"])
+    residual = np.log(df["loss"].to_numpy(float) / np.asarray(expected, float))
+    return bool(np.sqrt(np.mean(residual**2)) <= sds * truth.noise_sd)
+
+
+def unknown_truth_note(fit, truth=None) -> str:
+    """The sentence for a plan of SIMULATED data whose truth is not known
+    (:func:`known_truth` None): why no number is checked, and how to give the truth; "" when
+    a truth is known or the data are not simulated."""
+    if not simulated_data(fit) or known_truth(fit, truth) is not None:
+        return ""
+    return (
+        "The runs are SIMULATED, but not by a truth the fit's data source records, and they are "
+        "not what the default VideoDiTTruth() simulates (a sweep simulated with truth=..., or "
+        "by another simulator): no number is checked against a truth. Pass the simulator's "
+        "truth (planning(..., truth=...), build_report(..., truth=...)) to check them."
+    )
+
+
+def same_fit(a, b) -> bool:
+    """Whether ``a`` and ``b`` are the same fit: the same object, or the same record (law,
+    data, settings) and the same posterior draws (e.g. one file loaded twice)."""
+    if a is b:
+        return True
+    try:
+        records = a.record.to_json(), b.record.to_json()
+    except AttributeError:  # not fits (e.g. a caller's stand-ins): the same only as one object
+        return False
+    return records[0] == records[1] and bool(a.idata.posterior.equals(b.idata.posterior))
 
 
 def route_of(hp_fit, surface_fit=None) -> str:
     """The route a pair of fits stands for: ``"joint"`` when one fit answers both
-    (``surface_fit`` None or the same fit), else ``"best-cell"``."""
-    return "joint" if surface_fit is None or surface_fit is hp_fit else "best-cell"
+    (``surface_fit`` None or the same fit, :func:`same_fit`: also two loads of one fit file),
+    else ``"best-cell"``."""
+    return "joint" if surface_fit is None or same_fit(hp_fit, surface_fit) else "best-cell"
+
+
+def fit_descriptions(hp_fit, surface_fit=None) -> dict:
+    """Each fit of a plan by its actual law and data (role -> sentence): ``"hyperparams"``
+    (answers eta_opt, B_opt) and ``"surface"`` (answers the loss and N_opt); one entry,
+    ``"joint"``, when they are the same fit (:func:`route_of`)."""
+
+    def words(fit) -> str:
+        data = fit.record.data or {}
+        return (
+            f"law {fit.law.name!r} on {data.get('source', '?')!r} "
+            f"({data.get('n_rows_used', '?')} runs)"
+        )
+
+    if route_of(hp_fit, surface_fit) == "joint":
+        return {"joint": words(hp_fit)}
+    return {"hyperparams": words(hp_fit), "surface": words(surface_fit)}
 
 
 # ---- the planning numbers --------------------------------------------------------------------
@@ -92,9 +163,11 @@ def planning(
     ``fixed_vs_optimal`` (the row of :func:`bayeslaws.posterior.fixed_vs_optimal` at ``budget``
     plus ``truth``, the simulator's own answer to the same question, when there is a truth;
     None on the best-cell route, whose fits know no loss off the optimal hyperparameters), the
-    next runs (:func:`next_runs_plan`) and ``truth``: the truth the report checks the numbers
-    against (:func:`known_truth`: ``truth`` if given, the simulator's for SIMULATED data, else
-    None).
+    next runs (:func:`next_runs_plan`), ``truth``: the truth the report checks the numbers
+    against (:func:`known_truth`: ``truth`` if given, else the one the SIMULATED data's source
+    records or the default when the runs match it, else None), ``truth_note``
+    (:func:`unknown_truth_note`) and ``fits``: each fit by its law and data
+    (:func:`fit_descriptions`).
 
     ``calibration``: NUTS settings (chains, warmup, draws) of any refits the default model
     discrepancy needs (:func:`bayeslaws.posterior.extrapolation.prepare`), computed once and
@@ -139,6 +212,8 @@ def planning(
         "fixed_vs_optimal": fixed_vs_optimal_plan(surface_fit, budget, ci, truth),
         "ci": ci,
         "truth": truth,
+        "truth_note": unknown_truth_note(hp_fit, truth),
+        "fits": fit_descriptions(hp_fit, surface_fit),
     }
     plan.update(next_runs_plan(hp_fit, surface_fit, target_N, target_D, budget, ci, seed))
     return plan

@@ -34,6 +34,7 @@ from .plan import (
     route_of,
     simulated_data,
     truth_near_optimal,
+    unknown_truth_note,
 )
 from .report import (
     Number,
@@ -55,11 +56,11 @@ ROUTE_WORDS = {
         "comes from that one fit."
     ),
     "best-cell": (
-        "Route: best-cell (the baseline, 'bayeslaws demo --route best-cell'). Two fits: law "
-        "'hyperparams' on every run (eta_opt, B_opt) and a Chinchilla surface on each (N, D) "
-        "cell's best run (the loss and N_opt): Yin et al.'s shortcut, in which a cell's best "
-        "grid run stands in for its loss at optimal hyperparameters. The default joint route "
-        "fits the whole sweep as one model instead."
+        "Route: best-cell (the baseline). Two fits: one answers eta_opt and B_opt, the other "
+        "the loss and N_opt ('bayeslaws demo --route best-cell' fits law 'hyperparams' to every "
+        "run and a Chinchilla surface to each (N, D) cell's best run: Yin et al.'s shortcut, in "
+        "which a cell's best grid run stands in for its loss at optimal hyperparameters). The "
+        "default joint route fits the whole sweep as one model instead."
     ),
 }
 
@@ -195,8 +196,8 @@ def build_report(
     else:
         named = (("hyperparameter law", hp_fit), ("loss surface", surface_fit))
         described = [
-            f"hyperparameter law (every run): {hp_fit!r}",
-            f"loss surface (best run per (N, D) cell): {surface_fit!r}",
+            f"hyperparameter fit (eta_opt, B_opt): {hp_fit!r}",
+            f"loss-surface fit (the loss, N_opt): {surface_fit!r}",
         ]
     fits = Section(
         "Fits and sampler health",
@@ -334,6 +335,8 @@ def law_formulas_sentence(table: pd.DataFrame) -> str:
 def _known_values_words(fit, truth) -> list:
     """The preamble's words on the data and the known values: SIMULATED data are checked
     against the simulator's truth; a truth given for real data is named; none otherwise."""
+    if simulated_data(fit) and truth is None:  # simulated, by no truth the fit can name
+        return [unknown_truth_note(fit)]
     if simulated_data(fit):
         return [
             "The runs are SIMULATED (bayeslaws.runs.simulate, video-DiT design of Yin et al. "

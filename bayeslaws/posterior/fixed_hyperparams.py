@@ -21,6 +21,7 @@ import pandas as pd
 
 from ..laws.contract import LawCapabilityError
 from ..laws.optimum import EDGE_SHARE
+from ..runs import PlausibilityWarning
 from ..runs.checks import check_integer
 from .draws import check_range, positive_array, quantity_draws
 from .predict import check_ci
@@ -107,6 +108,45 @@ def _design_cells(fit, cells) -> pd.DataFrame:
     return cells
 
 
+def check_cells_range(fit, cells: pd.DataFrame) -> list[str]:
+    """Warn (:class:`~bayeslaws.runs.PlausibilityWarning`, naming the argument ``cells``) about
+    cells (N params, D tokens) far outside the fit's range, most likely in other units (e.g. N
+    in billions): the refit would then extrapolate the law there. Returns the messages."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PlausibilityWarning)  # re-issued below, naming cells
+        found = check_range(fit, cells[["N", "D"]])
+    messages = [f"fixed_vs_optimal(cells=...): {m}" for m in found]
+    for message in messages:
+        warnings.warn(message, PlausibilityWarning, stacklevel=3)
+    return messages
+
+
+def check_derived_setting(fit, setting: dict, N, D) -> list[str]:
+    """Warn (:class:`~bayeslaws.runs.PlausibilityWarning`) when the fixed setting NOT given
+    (``setting``: name -> value, lr and/or batch_size in tokens, derived as the optimum at the
+    middle of the cells N params, D tokens, shapes (K,)) lies far outside the fit's range: it
+    comes from the cells, so their units are the likely slip, not the user's lr/batch_size.
+    Returns the messages."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PlausibilityWarning)
+        found = check_range(fit, pd.DataFrame({k: [v] for k, v in setting.items()}))
+    if not found:
+        return []
+    shown = ", ".join(f"{k} = {v:.3g}" for k, v in setting.items())
+    n_mid, d_mid = np.exp(np.log(N).mean()), np.exp(np.log(D).mean())
+    low_high = {k: (fit.record.ranges or {}).get(k) for k in setting}
+    ranges = "; ".join(f"{k} fitted in [{r[0]:.3g}, {r[1]:.3g}]" for k, r in low_high.items() if r)
+    message = (
+        f"fixed_vs_optimal(): {' and '.join(setting)} not given, so the fixed setting is the "
+        f"fit's optimum at the middle of cells (N = {n_mid:.3g} params, D = {d_mid:.3g} tokens): "
+        f"{shown}, far outside what the fit saw ({ranges}); it comes from cells, not from a "
+        "value you passed: check the units of cells (N in parameters, D in tokens) or pass lr= "
+        "and batch_size="
+    )
+    warnings.warn(message, PlausibilityWarning, stacklevel=3)
+    return [message]
+
+
 def _single_value(name: str, value, what: str = "value (the one setting every cell would use)"):
     """``value`` as a scalar (a one-element list or array is accepted); several values raise."""
     if value is None or np.ndim(value) == 0:
@@ -182,9 +222,13 @@ def fixed_vs_optimal(
             f"fixed_vs_optimal(): law {fit.law.name!r} does not model the loss off the optimal "
             "learning rate and batch size (fit law 'sweep')"
         )
+    given_cells = cells is not None
     cells = _design_cells(fit, cells)
+    if given_cells:
+        check_cells_range(fit, cells)
     N, D = cells["N"].to_numpy(float), cells["D"].to_numpy(float)
-    if lr is None or batch_size is None:
+    derived = [name for name, value in (("lr", lr), ("batch_size", batch_size)) if value is None]
+    if derived:
         middle = pd.DataFrame({"N": [np.exp(np.log(N).mean())], "D": [np.exp(np.log(D).mean())]})
         optimum = quantity_draws(fit, middle, extrapolation="none")
         if not {"eta_opt", "B_opt"} <= set(optimum):
@@ -196,8 +240,11 @@ def fixed_vs_optimal(
         batch_size = float(np.median(optimum["B_opt"])) if batch_size is None else batch_size
     positive_array("lr", lr)
     positive_array("batch_size", batch_size)
-    asked = pd.DataFrame({"C": [float(C)], "lr": [lr], "batch_size": [batch_size]})
-    check_range(fit, asked, stacklevel=3)  # a budget or setting in other units?
+    setting = {"lr": lr, "batch_size": batch_size}
+    asked = {"C": [float(C)], **{k: [v] for k, v in setting.items() if k not in derived}}
+    check_range(fit, pd.DataFrame(asked), stacklevel=3)  # a budget or setting in other units?
+    if derived:  # not the user's values: say where they came from
+        check_derived_setting(fit, {k: setting[k] for k in derived}, N, D)
     query = cells.assign(lr=float(lr), batch_size=float(batch_size))
     draws = quantity_draws(fit, query, extrapolation="none")
     # a law whose loss is a surface over (N, D) (law "sweep"; not "hyperparams", whose loss is

@@ -43,8 +43,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
 import pandas as pd
@@ -296,6 +297,39 @@ class VideoDiTTruth:
         return self.loss_star(N, D) + self.bowl(N, D, lr, batch_size)
 
 
+TRUTH_FIELD = re.compile(r"\btruth=VideoDiTTruth\(([^)]*)\)")
+VIDEO_DIT_SIMULATORS = ("simulate_video_dit_sweep", "simulate_grid")
+
+
+def truth_label(truth: VideoDiTTruth) -> str:
+    """The truth's part of a simulated table's ``source``: "" for the default truth (so the
+    bundled sweep's label, written before truths were recorded, still reads as the default),
+    else `` truth=VideoDiTTruth(alpha=0.3, eta_coef=0.0004)``: each field that differs from its
+    default, as its exact float repr (:func:`truth_from_source` rebuilds the truth from it)."""
+    changed = [
+        f"{f.name}={float(getattr(truth, f.name))!r}"
+        for f in fields(VideoDiTTruth)
+        if float(getattr(truth, f.name)) != f.default
+    ]
+    return f" truth=VideoDiTTruth({', '.join(changed)})" if changed else ""
+
+
+def truth_from_source(source: str) -> VideoDiTTruth | None:
+    """The video-DiT truth a ``source`` text records (:func:`truth_label`): rebuilt from its
+    ``truth=VideoDiTTruth(...)`` fields; the default truth when the text names a video-DiT
+    simulator (:data:`VIDEO_DIT_SIMULATORS`) and no truth field; None when it names neither."""
+    source = str(source)
+    found = TRUTH_FIELD.search(source)
+    if found:
+        known = {f.name for f in fields(VideoDiTTruth)}
+        pairs = [item.split("=", 1) for item in found.group(1).split(",") if item.strip()]
+        values = {k.strip(): float(v) for k, v in pairs if k.strip() in known}
+        return VideoDiTTruth(**values)
+    if any(f"bayeslaws.runs.simulate.{name} " in source for name in VIDEO_DIT_SIMULATORS):
+        return VideoDiTTruth()
+    return None
+
+
 def _per_cell(values, n_cells: int, name: str) -> list[np.ndarray]:
     """A number or 1-D grid shared by all cells, or one grid per cell (list or 2-D array)."""
     try:
@@ -342,7 +376,8 @@ def simulate_grid(
     batch_values : same for batch sizes, in tokens.
     seed : int seed >= 0 or a numpy Generator (labelled by a digest of its state; module doc).
     noise_sd : sd of log(loss) around the truth (>= 0, Gaussian); default ``truth.noise_sd``.
-    source : the ``source`` column; default names this function and the seed.
+    source : the ``source`` column; default names this function, the seed and a truth other
+        than the default (:func:`truth_label`).
 
     Bad arguments (sizes or tokens not finite and positive, grids that are not positive
     numbers, a negative or NaN noise_sd, a seed that is not an int >= 0) raise ValueError naming
@@ -364,7 +399,10 @@ def simulate_grid(
     sd = truth.noise_sd if noise_sd is None else noise_sd
     rng = _rng(seed)
     if source is None:
-        source = f"simulated: bayeslaws.runs.simulate.simulate_grid seed={_seed_label(seed)}"
+        label = _seed_label(seed)
+        source = (
+            f"simulated: bayeslaws.runs.simulate.simulate_grid seed={label}{truth_label(truth)}"
+        )
     cols = {"N": [], "D": [], "lr": [], "batch_size": []}
     for n, d, lrs, bss in zip(N, D, lr_grids, batch_grids, strict=True):
         bb, ll = np.meshgrid(bss, lrs, indexing="ij")
@@ -446,7 +484,9 @@ def simulate_video_dit_sweep(
     Generator (labelled by a digest of its state; module doc); sizes and tokens must be finite
     and positive.
 
-    Returns a DataFrame: N, D, C (= 6ND), lr, batch_size (tokens), loss, source.
+    Returns a DataFrame: N, D, C (= 6ND), lr, batch_size (tokens), loss, source (the
+    simulator, the seed and, for a truth other than the default, its changed fields:
+    :func:`truth_label`).
     """
     truth = VideoDiTTruth() if truth is None else truth
     _check_seed(seed)
@@ -463,7 +503,10 @@ def simulate_video_dit_sweep(
             Ds.append(d)
             lrs.append(lr_n)
             bss.append(b_n)
-    source = f"simulated: bayeslaws.runs.simulate.simulate_video_dit_sweep seed={_seed_label(seed)}"
+    source = (
+        f"simulated: bayeslaws.runs.simulate.simulate_video_dit_sweep seed={_seed_label(seed)}"
+        f"{truth_label(truth)}"
+    )
     return simulate_grid(truth, Ns, Ds, lrs, bss, seed=seed, noise_sd=noise_sd, source=source)
 
 
