@@ -38,17 +38,69 @@ class CLIError(Exception):
     """A problem with the user's input, reported as one line."""
 
 
+class _MissingPositional(CLIError):
+    """argparse's "the following arguments are required" (a positional, e.g. the run table)."""
+
+
 class _Parser(argparse.ArgumentParser):
-    """argparse, but usage errors raise (one line in :func:`main`) instead of exiting, and a
+    """argparse, but usage errors raise (one line in :func:`main`) instead of exiting; a
     negative number in exponent form (``--N -7e9``) is read as a value, not as an option, so that
-    it gets the value's own message."""
+    it gets the value's own message; and an existing file swallowed by an option of several
+    values (``fit --units batch_size=2048 RUNS.csv``) is read as the missing positional."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._negative_number_matcher = NEGATIVE_NUMBER
 
     def error(self, message):
-        raise CLIError(f"{message} (see '{self.prog} --help')")
+        kind = _MissingPositional if "arguments are required" in message else CLIError
+        raise kind(f"{message} (see '{self.prog} --help')")
+
+    def parse_known_args(self, args=None, namespace=None):
+        try:
+            return super().parse_known_args(args, namespace)
+        except _MissingPositional as err:
+            if args is None or namespace is not None:
+                raise
+            args = list(args)
+            found = _swallowed(args, self._option_string_actions)
+            if found is None:
+                raise
+            at, option, exists = found
+            if exists:  # read it as the positional it is (no value of the option is a file)
+                return super().parse_known_args([args[at], *args[:at], *args[at + 1:]], None)
+            raise CLIError(
+                f"{err.args[0]}; {option} took {args[at]!r} as one of its values: put "
+                f"{args[at]} before the options"
+            ) from None
+
+
+FILE_SUFFIXES = (".csv", ".tsv", ".txt", ".parquet", ".pq", ".nc")  # run tables and fits
+
+
+def _swallowed(argv: list, options: dict):
+    """The positional (the run table, the fit) that an option of several values (nargs "+" or
+    "*"; ``options``: option string -> argparse action) swallowed as its value, when argparse
+    finds the positional missing: (position in ``argv``, the option, whether it is an existing
+    file) of the last such value that is an existing file, or else names a file (a run table's
+    or fit's suffix) or is no value of a ``KEY=VALUE`` option (no "="); None when none is.
+    An existing file is no value of any such option (numbers, row labels, KEY=VALUE pairs)."""
+    existing, named, current = None, None, None
+    for i, token in enumerate(argv):
+        if token.startswith("-") and not NEGATIVE_NUMBER.match(token):
+            action = options.get(token)
+            current = token if action is not None and action.nargs in ("+", "*") else None
+            continue
+        if current is None:
+            continue
+        keyed = "=" in (options[current].metavar or "")
+        if keyed and "=" in token:
+            continue
+        if Path(token).is_file():
+            existing = (i, current, True)
+        elif keyed or Path(token).suffix.lower() in FILE_SUFFIXES:
+            named = (i, current, False)
+    return existing or named
 
 
 def _floats(values, name: str = "value"):
@@ -322,7 +374,13 @@ def cmd_fit(args) -> int:
     from bayeslaws.posterior import extrapolation
 
     options = _law_options(args.option)
-    resolve_law(args.law, options)  # an unknown law or option fails before anything is read
+    law = resolve_law(args.law, options)  # an unknown law or option fails before anything is read
+    if args.keep_diverged and not law.accepts_missing_loss:
+        raise CLIError(
+            f"--keep-diverged: law {args.law!r} needs a loss for every run (only laws that count "
+            "diverged runs, such as hyperparams and sweep, keep them): leave the runs without a "
+            "loss out with --exclude-rows ROWS --exclude-reason TEXT"
+        )
     if Path(args.out).resolve() == Path(args.runs).resolve():
         raise CLIError(f"--out {args.out!r} is the run table itself: give the fit its own .nc file")
     refuse_non_fit(Path(args.out))  # before the fit, not after it
@@ -376,7 +434,53 @@ def cmd_predict(args) -> int:
     print(_table(table, echoed=given))
     if "rel_penalty_median" in table:
         print(PENALTY_NOTE, file=sys.stderr)
+    for line in (_missing_note(table, given, fit.law.missing_values_hint), _batch_note(table)):
+        if line:
+            print(line, file=sys.stderr)
     return 0
+
+
+def _rows_with(table, where, by) -> str:
+    """The rows (0-based) of ``table`` where the boolean sequence ``where`` holds, each with its
+    values of the columns ``by``, e.g. "row 1 (N 1e+09, D 2e+10)"; at most 5, then the count."""
+    rows = [i for i, flag in enumerate(where) if flag]
+    shown = [f"{i} ({', '.join(f'{c} {table[c].iloc[i]:g}' for c in by)})" for i in rows[:5]]
+    more = f", ... ({len(rows)} rows)" if len(rows) > 5 else ""
+    return f"row{'s' if len(rows) > 1 else ''} {', '.join(shown)}{more}"
+
+
+def _missing_note(table, given, hint: str = "") -> str:
+    """One line naming the printed quantities (a ``*_median`` column and its siblings) that are
+    NaN at some rows, and those rows (by the ``given`` N, D or C), with the law's remedy
+    ``hint``; "" when every value is there."""
+    medians = [c for c in table.columns if c.endswith("median")]
+    gaps = [c for c in medians if table[c].isna().any()]
+    if not gaps:
+        return ""
+    where = table[gaps].isna().any(axis=1).to_numpy()
+    by = [c for c in ("N", "D", "C") if c in table and (c in given or not given)]
+    names = ", ".join("median, mean, lower, upper" if c == "median" else f"{c[:-6]}*"
+                      for c in gaps)
+    tail = f"; {with_cli_hints(hint, 'predict')}" if hint else ""
+    return (
+        f"note: {names} are NaN at {_rows_with(table, where, by)}: this fit's law gives no value "
+        f"there{tail}"
+    )
+
+
+# batch sizes are in tokens throughout (runs, fits, predictions, candidates)
+BATCH_COLUMN = re.compile(r"^(batch_size|B_opt_\w+)$|B_opt\(")
+
+
+def _batch_note(table) -> str:
+    """A line saying that the table's batch sizes (a batch_size or B_opt column) are in tokens;
+    "" when it has none."""
+    if not any(BATCH_COLUMN.search(str(c)) for c in table.columns):
+        return ""
+    return (
+        "note: batch sizes (batch_size, B_opt) are in tokens (sequences x sequence length); "
+        "learning rates as in the run table"
+    )
 
 
 # under a table priced at --lr/--batch-size: what its loss and penalty columns hold
@@ -599,7 +703,8 @@ def cmd_candidates(args) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     cands.to_csv(out, index=False)
     units = cands["unit"].nunique() if "unit" in cands else len(cands)
-    print(f"wrote {out}: {len(cands)} candidate runs in {units} units")
+    tokens = "; batch_size in tokens" if "batch_size" in cands else ""
+    print(f"wrote {out}: {len(cands)} candidate runs in {units} units{tokens}")
     return 0
 
 
@@ -640,6 +745,8 @@ def cmd_design(args) -> int:
     print(f"the batch (picked together, each given the earlier picks; widths cumulative; "
           f"predictions under the extrapolation {model!r}):")
     print(_table(plan))
+    if _batch_note(plan):
+        print(_batch_note(plan), file=sys.stderr)
     if args.plot:
         from bayeslaws import plot
 
@@ -1012,9 +1119,11 @@ def build_parser() -> argparse.ArgumentParser:
                    "loss printed (median, lower, upper; loss_* for hyperparams) is then the "
                    "loss of a run trained at the given setting; added columns loss_opt_* (the "
                    "loss at the OPTIMAL lr and batch size), penalty_* (L(lr, B) - L_opt, loss "
-                   "units) and rel_penalty_* (L(lr, B) / L_opt - 1) price that setting")
+                   "units) and rel_penalty_* (L(lr, B) / L_opt - 1) price that setting; a "
+                   "hyperparams fit with loss_level=free (its default) gives the loss, loss_opt "
+                   "and penalty only at its fitted (N, D) cells (NaN elsewhere, said on stderr)")
     p.add_argument("--batch-size", nargs="+", default=None,
-                   help="batch size(s) in tokens (with --lr)")
+                   help="batch size(s) in tokens (with --lr); B_opt is printed in tokens too")
     p.add_argument("--seed", type=int, default=0,
                    help="random seed of the new_run noise and new-group draws")
     p.set_defaults(func=cmd_predict)
@@ -1068,9 +1177,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a fitted group's label: the target and the candidates are that group's "
                    "(grouped fits; default: a new group)")
     p.add_argument("--model", default=None, choices=list(METHODS),
-                   help="the extrapolation the design predicts under (default 'drift': "
-                   "distance-aware; 'gp' or 'none' value runs under the fitted law's optimum, "
-                   "as allocate reports it)")
+                   help="the extrapolation the design predicts under (default: the law's; "
+                   "'drift', distance-aware, for a loss surface such as chinchilla; 'none' for "
+                   "laws whose new points carry their own scatter, such as sweep and "
+                   "hyperparams; 'gp' or 'none' value runs under the fitted law's optimum, as "
+                   "allocate reports it)")
     _add_columns(p)
     _add_generation(p)
     p.set_defaults(func=cmd_design)

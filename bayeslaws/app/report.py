@@ -9,7 +9,8 @@ the figures inline (``report.html``, for sharing with a team).
 * :meth:`Report.to_text`, :meth:`Report.to_html` -- the two renderings of one structure;
 * :func:`distance_phrase` -- "0.61 decades above the largest fitted N (2.6e8)".
 
-Units: N in parameters, D in tokens, C in FLOPs, losses in the fit's loss units.
+Units: N in parameters, D in tokens, C in FLOPs, batch sizes (batch_size, B_opt) in tokens,
+learning rates as in the run table, losses in the fit's loss units.
 """
 
 from __future__ import annotations
@@ -26,6 +27,9 @@ import pandas as pd
 from ..posterior.predict import outside_decades
 
 AXIS_WORDS = {"N": "fitted size N", "D": "fitted tokens D", "C": "fitted budget C"}
+# the unit said after a fitted range or a predicted quantity (learning rates have none)
+UNITS = {"N": "parameters", "D": "tokens", "C": "FLOPs", "batch_size": "tokens",
+         "B_opt": "tokens"}  # fmt: skip
 
 
 # ---- the structure -------------------------------------------------------------------------------
@@ -270,7 +274,10 @@ def fit_report(
             *([screening_sentence(data)] if screening_sentence(data) else []),
             *([group_sentence(fit, group)] if which else []),
             "fitted ranges: "
-            + "; ".join(f"{k} [{v[0]:.3g}, {v[1]:.3g}]" for k, v in ranges.items()),
+            + "; ".join(
+                f"{k} [{v[0]:.3g}, {v[1]:.3g}]" + (f" {UNITS[k]}" if k in UNITS else "")
+                for k, v in ranges.items()
+            ),
             f"All intervals are central {pct} posterior credible intervals"
             + (" (the fan figure also shades the inner 50% band, labelled)."
                if ci > 0.5 and figure_dir is not None else "."),
@@ -322,7 +329,7 @@ def fit_report(
                         Number(
                             f"{q} at N {N:.3g}, {other} {value:.3g} ({kind})",
                             t[f"{col}median"], t[f"{col}lower"], t[f"{col}upper"],
-                            fmt="{:.4g}", distance=distances(ranges, N=N, **where),
+                            UNITS.get(q, ""), "{:.4g}", distances(ranges, N=N, **where),
                         )
                     )
         report.sections.append(sec)

@@ -296,6 +296,12 @@ class Law(abc.ABC):
         observations lie along the last axis, so that inference may pad a table to a size
         bucket and mask the padded runs out (fits of different run counts then share one
         compiled sampler; :mod:`bayeslaws.inference.padding`).
+    accepts_missing_loss : whether :meth:`prepare` takes runs with a missing (NaN) loss, as
+        diverged runs that the law counts and records (``load_runs(allow_missing_loss=True)``,
+        ``bayeslaws fit --keep-diverged``); other laws need such runs excluded.
+    missing_values_hint : a short remedy (both forms, "(Python: ...; command line: ...)") said
+        when a prediction of this law is NaN at some query rows (e.g. a quantity the law
+        defines only at its fitted cells); empty: nothing to add.
     recorded_elsewhere : instance attributes that are not options and that a fit need not
         rebuild, since its record carries their effect (``reference_scales``, set by
         :meth:`with_reference_scales`: the fit records the scales it centred on; ``pads_runs``
@@ -319,6 +325,8 @@ class Law(abc.ABC):
     default_target_accept: ClassVar[float] = 0.8
     widened: ClassVar[bool] = False
     pads_runs: ClassVar[bool] = False
+    accepts_missing_loss: ClassVar[bool] = False
+    missing_values_hint: ClassVar[str] = ""
     recorded_elsewhere: ClassVar[tuple] = ("reference_scales", "pads_runs")
 
     # ---- options ---------------------------------------------------------------------------

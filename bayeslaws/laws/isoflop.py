@@ -328,9 +328,13 @@ class IsoFLOP(Law):
                 "command line: one CSV per group, or no group column)"
             )
         if df["loss"].isna().any():
+            rows = df.index[df["loss"].isna()].tolist()
+            shown = ", ".join(map(str, rows[:10])) + (", ..." if len(rows) > 10 else "")
             raise RunTableError(
-                f"law {self.name!r} needs a loss for every run; column 'loss' is missing at rows "
-                f"{df.index[df['loss'].isna()].tolist()[:10]}"
+                f"law {self.name!r} needs a loss for every run; column 'loss' is missing in "
+                f"{len(rows)} of {len(df)} runs (rows {shown}): leave them out (Python: "
+                "runs.exclude(runs.df['loss'].isna(), reason=...); command line: --exclude-rows "
+                "ROWS --exclude-reason TEXT)"
             )
         levels, index = budget_levels(df["C"].to_numpy(float))
         if len(levels) < 3:

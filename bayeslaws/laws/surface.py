@@ -227,9 +227,13 @@ class LossSurfaceLaw(Law):
         df = runs.df
         missing = df["loss"].isna()
         if missing.any():
+            rows = df.index[missing].tolist()
+            shown = ", ".join(map(str, rows[:10])) + (", ..." if len(rows) > 10 else "")
             raise RunTableError(
-                f"law {self.name!r} needs a loss for every run; column 'loss' is missing at rows "
-                f"{df.index[missing].tolist()[:10]} (exclude them with RunTable.exclude())"
+                f"law {self.name!r} needs a loss for every run; column 'loss' is missing in "
+                f"{len(rows)} of {len(df)} runs (rows {shown}): leave them out (Python: "
+                "runs.exclude(runs.df['loss'].isna(), reason=...); command line: --exclude-rows "
+                "ROWS --exclude-reason TEXT)"
             )
         scales = self.reference_scales or Scales.from_columns(
             N=df["N"], D=df["D"], loss=df["loss"]

@@ -225,6 +225,16 @@ class HyperparamsLaw(Law):
     # diagonal mass matrix: on the simulated sweep a dense one (adapted in 300 warmup steps)
     # took 3x more leapfrog steps per draw and mixed worse
     default_dense_mass = False
+    # runs with a missing loss are diverged runs, censored or excluded and recorded
+    accepts_missing_loss = True
+    # with loss_level="free" the loss (at the optimum, and at a setting) is defined only at the
+    # fitted (N, D) cells: NaN elsewhere
+    missing_values_hint = (
+        "with loss_level='free' (the default) the loss is known only at the fitted (N, D) "
+        "cells; for it at other cells fit the sweep with a loss surface (Python: "
+        "bl.fit(runs, law='sweep') or law_options={'loss_level': 'surface'}; command line: "
+        "--law sweep or --option loss_level=surface)"
+    )
 
     def __init__(
         self,

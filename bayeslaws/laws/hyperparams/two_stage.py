@@ -102,6 +102,7 @@ class TwoStageHyperparams(Law):
     default_likelihood = "gaussian"
     likelihoods = ("gaussian",)
     observed_site = "log_optimum"
+    accepts_missing_loss = True  # NaN-loss runs are diverged runs (data.diverged_mask)
 
     def __init__(
         self,
