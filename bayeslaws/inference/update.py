@@ -51,7 +51,7 @@ from numpyro.infer.util import initialize_model
 from ..runs import CANONICAL, PlausibilityWarning, RunTable, load_runs
 from ..runs.checks import is_real
 from ..runs.compute import same_compute_model
-from ..runs.table import check_plausible
+from ..runs.table import OPTIONAL_EXTRA, check_plausible, diverged_flags
 from . import memory, nuts, padding
 from .fit import Fit
 from .screening import as_screen
@@ -113,6 +113,33 @@ def earlier_runs(fitted: pd.DataFrame, put_back: pd.DataFrame | None) -> pd.Data
     return both
 
 
+def with_new_extra_columns(earlier: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
+    """``earlier`` (the fitted and put-back runs) with each of :data:`EXTRA_COLUMNS` that only
+    ``new`` has, so the refit reads it for the new runs: ``diverged`` as the earlier runs' own
+    flags (False: the fit had no such column), ``run`` missing (unknown)."""
+    out = earlier.copy()
+    for column in EXTRA_COLUMNS:
+        if column in new and column not in out:
+            out[column] = diverged_flags(out) if column == "diverged" else np.nan
+    return out
+
+
+def warn_uncarried(new: pd.DataFrame, columns: list) -> None:
+    """A UserWarning naming the run-table columns (``CANONICAL``, ``diverged``, ``run``) of the
+    new runs left out of the updated fit's table (``columns``: those it keeps), e.g. a group
+    column for a fit without groups: the fit's law does not read them. Other columns (a
+    ``source``, the user's own notes) are not run-table columns and pass silently, as in a fit."""
+    readable = (*CANONICAL, *OPTIONAL_EXTRA, "run")
+    left = [str(c) for c in new.columns if c not in columns and c in readable]
+    if left:
+        warnings.warn(
+            f"new_runs column(s) {left} are not carried into the updated fit (its law does "
+            f"not read them; it keeps {[str(c) for c in columns]})",
+            UserWarning,
+            stacklevel=4,
+        )
+
+
 def new_run_labels(new_runs, new: pd.DataFrame, start: int) -> dict:
     """Label in the updated fit of each row of ``new_runs``: its rows in the table (``new``)
     and, for a RunTable, the rows its own exclusions removed, numbered on from ``start`` in the
@@ -136,7 +163,9 @@ def combined_table(fit: Fit, new_runs) -> Combined:
     apply its rules to the whole table) and ``new_runs`` (a RunTable or a DataFrame with
     canonical columns), in the fit's compute model; the columns of the fitted runs that the new
     runs lack and the law does not read, left out. Runs excluded by the user or by screening
-    stay out.
+    stay out. The new runs' ``diverged`` and ``run`` columns are carried when the fit lacks
+    them (:func:`with_new_extra_columns`); their other columns, which the law does not read,
+    are left out with a warning naming them (:func:`warn_uncarried`).
 
     Plausibility warnings name new runs only, once, checked beside the earlier runs (their
     labels in the combined table): the earlier runs were checked when they were loaded. The
@@ -195,7 +224,7 @@ def combined_table(fit: Fit, new_runs) -> Combined:
     # surface) that the new runs lack: left out of the combined table, and said so
     columns = [c for c in columns if c not in missing]
     earlier = earlier_runs(old.df[columns], put_back)
-    repeated, retried = split_repeats(earlier, new)
+    repeated, retried = split_repeats(earlier, new)  # on the columns both have (not a new run)
     if repeated:
         raise ValueError(
             f"new_runs repeat {len(repeated)} run(s) this fit already has (rows "
@@ -213,6 +242,9 @@ def combined_table(fit: Fit, new_runs) -> Combined:
             UserWarning,
             stacklevel=3,
         )
+    earlier = with_new_extra_columns(earlier, new)  # e.g. the new runs' `diverged` flags
+    columns += [c for c in earlier if c not in columns]
+    warn_uncarried(new, columns)
     frame = pd.concat([earlier, new.reindex(columns=columns)], ignore_index=True, sort=False)
     start = next_label(earlier.index, excluded_labels(fit))
     renamed = new_run_labels(new_runs, new, start)

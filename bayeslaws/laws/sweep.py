@@ -172,6 +172,14 @@ def empty_cells(df: pd.DataFrame, excluded) -> int:
     return int((kept == 0).sum())
 
 
+def joined(kinds: list, n_runs: int) -> tuple[np.ndarray, list[str]]:
+    """(The union of the masks (n_runs,) of ``kinds`` ((mask, reason) pairs), their reasons)."""
+    mask = np.zeros(n_runs, dtype=bool)
+    for kind, _ in kinds:
+        mask |= kind
+    return mask, [reason for _, reason in kinds]
+
+
 def cell_distances(N, D, cells: Mapping) -> np.ndarray:
     """Decades outside the fitted cells' range of N and D along ``DRIFT_AXES``: (Q, 4), 0
     inside (as :func:`bayeslaws.posterior.extrapolation.drift.axis_distances` measures the
@@ -328,6 +336,7 @@ class SweepLaw(LossSurfaceLaw):
     default_likelihood = "gaussian"
     likelihoods = ("gaussian",)
     widened = False  # a new (N, D) already carries the fitted cell scatter around the surface
+    accepts_missing_loss = True  # NaN-loss runs are diverged runs, counted and recorded
     default_dense_mass = True  # 30 leapfrog steps per draw on the bundled sweep, diagonal 63
     # NUTS target acceptance: on 5 SIMULATED Yin-design sweeps (seeds 4000-4004, 4 x 1000 +
     # 1000) 0.8 gave 0/4/1/15/0 divergences, 0.9 gave 0/1/0/1/0, 0.95 none on the two seeds that
@@ -603,14 +612,35 @@ class SweepLaw(LossSurfaceLaw):
         """Runs the bowls do not use (diverged or beyond the fence), and the reasons. The fence
         (ln loss > Q3 + ``fence`` IQR of the cell's converged ln losses) applies only in cells
         with at least ``FENCE_MIN_RUNS`` converged runs."""
+        return joined(self.excluded_kinds(df), len(df))
+
+    def excluded_kinds(self, df: pd.DataFrame) -> list[tuple[np.ndarray, str]]:
+        """:meth:`excluded_mask` split by reason: (mask (n_runs,), reason in words) per kind of
+        excluded run present, disjoint, in the order of the reasons -- missing (NaN) loss, loss
+        above the threshold (or 3x the median), flagged in column ``diverged`` (and neither),
+        beyond the fence -- so that each run is recorded under its own reason."""
         diverged, reasons = hp_data.diverged_mask(self, df)
-        if self.fence is None:
-            return diverged, reasons
-        cell = cell_table(df["N"], df["D"])[0]
-        far = hp_data.fence_mask(df, diverged, cell, self.fence, FENCE_MIN_RUNS)
-        if far.any():
-            reasons.append(hp_data.fence_reason(int(far.sum()), self.fence, FENCE_MIN_RUNS))
-        return diverged | far, reasons
+        unflagged, _ = hp_data.diverged_mask(self, df.drop(columns="diverged", errors="ignore"))
+        missing = np.isnan(df["loss"].to_numpy(float))
+        masks = [missing, unflagged & ~missing, diverged & ~unflagged]
+        if self.fence is not None:
+            cell = cell_table(df["N"], df["D"])[0]
+            far = hp_data.fence_mask(df, diverged, cell, self.fence, FENCE_MIN_RUNS)
+            masks.append(far)
+            if far.any():
+                reasons.append(hp_data.fence_reason(int(far.sum()), self.fence, FENCE_MIN_RUNS))
+        # diverged_mask words each kind present, in this order
+        return list(zip([m for m in masks if m.any()], reasons, strict=True))
+
+    def exclude_by_reason(self, runs, kinds: list[tuple[np.ndarray, str]]):
+        """``runs`` without the runs of each kind (:meth:`excluded_kinds` of ``runs.df``), one
+        exclusion per kind with its own rows and reason (``not in the bowls: <reason> (law
+        'sweep')``)."""
+        labels = runs.df.index
+        for mask, reason in kinds:
+            left = pd.Series(mask, index=labels).reindex(runs.df.index).to_numpy(bool)
+            runs = runs.exclude(left, f"not in the bowls: {reason} (law {self.name!r})")
+        return runs
 
     def prepare(self, runs) -> Prepared:
         for column in ("lr", "batch_size"):
@@ -629,7 +659,8 @@ class SweepLaw(LossSurfaceLaw):
                 "optima)"
             )
         n_before = len(runs)
-        mask, reasons = self.excluded_mask(runs.df)
+        kinds = self.excluded_kinds(runs.df)
+        mask, reasons = joined(kinds, len(runs))
         if mask.all():
             raise RunTableError(f"law {self.name!r}: every run diverged; nothing to fit")
         n_empty = empty_cells(runs.df, mask)
@@ -639,7 +670,9 @@ class SweepLaw(LossSurfaceLaw):
             )
         if mask.any():
             why = "; ".join(reasons)
-            runs = runs.exclude(mask, f"not in the bowls: {why} (law 'sweep')")
+            # one exclusion per kind; the runs of a cell left empty are each under their own
+            # kind (every one diverged), the empty cells are in the warning and the note
+            runs = self.exclude_by_reason(runs, kinds)
             warnings.warn(
                 f"{int(mask.sum())} of {n_before} runs excluded from the bowls ({why})",
                 DivergenceWarning,

@@ -53,8 +53,9 @@ def check_ci(ci, name: str = "ci") -> float:
 def summarise_draws(fit, query: pd.DataFrame, draws: dict, ci: float, kind: str) -> pd.DataFrame:
     """``query`` plus, per quantity, median, mean, lower, upper of its draws (S, Q) (the law's
     primary quantity unprefixed, the others as ``<quantity>_median`` ...), and for each of the
-    law's inputs (and C, FLOPs, for laws of N and D) its signed distance in decades outside the
-    fitted range (``<input>_outside_decades``)."""
+    law's inputs (and C, FLOPs, for laws of N and D), and of its optional inputs in ``query``
+    (lr, batch_size), its signed distance in decades outside the fitted range
+    (``<input>_outside_decades``)."""
     law = fit.law
     out = query.copy()
     for name, values in draws.items():
@@ -72,6 +73,8 @@ def summarise_draws(fit, query: pd.DataFrame, draws: dict, ci: float, kind: str)
     # compute too, for laws of (N, D): a point inside both ranges can lie far beyond the
     # largest fitted budget (a 10x larger model on 10x more tokens is 2 decades of C out)
     extra = ["C"] if "C" in query and "C" in ranges and "C" not in law.inputs else []
+    # a setting (lr, batch_size) beyond the swept range: off any bowl the fit has seen
+    extra += [a for a in law.optional_inputs if a in query and a in ranges]
     for axis in list(law.inputs) + extra:
         out[f"{axis}_outside_decades"] = outside_decades(query[axis], *ranges[axis])
     return out
@@ -163,7 +166,9 @@ def loss_penalty(
     of at the optimum, with a central ``ci`` interval (laws that take lr and batch_size).
 
     Per query point: ``rel_penalty`` = L(lr, B) / L_opt - 1 and ``penalty`` = L(lr, B) - L_opt
-    in loss units (NaN where the loss level is unknown): mean, median, lower, upper.
+    in loss units (NaN where the loss level is unknown): mean, median, lower, upper; and, as in
+    :func:`predict`, ``<input>_outside_decades`` for N, D (and C) and the setting (lr,
+    batch_size): a penalty priced beyond the swept range extrapolates the bowl.
     ``kind="new_run"`` (default) includes the scatter of a new cell's optimum around the law.
     N and D are both required (not C). pandas Series inputs keep their shared index, as in
     :func:`predict`; ``group=None`` on a grouped fit prices a new group (warned once per fit)."""
@@ -191,5 +196,6 @@ def loss_penalty(
     keep = ["N", "D", "lr", "batch_size"] + [
         f"{q}_{s}" for q in ("rel_penalty", "penalty") for s in ("mean", "median", "lower", "upper")
     ]
+    keep += [c for c in table if c.endswith("_outside_decades")]  # N, D, C, lr, batch_size
     warn_new_group(fit, group, "loss_penalty", noted=_new_group_noted)
     return table[keep].assign(ci=ci, kind=kind)
