@@ -15,9 +15,11 @@
   the compute spent, per strategy and pool (``bayeslaws.app.replay``).
 
 Figures of a fit to SIMULATED data (its record's data source says so) say "(SIMULATED data)" in
-their titles. Figures of a grouped fit draw one fitted group (``group=``) or, by default, a new
-group (wider: its offsets are drawn from the groups' spread), and say which in their titles.
-matplotlib's pyplot is imported on first use, not when ``bayeslaws`` is imported.
+their titles; a fan drawing a table beside the fit that is simulated when the fit's data are not
+(or to another extent) adds "(drawn runs SIMULATED)". Figures of a grouped fit draw one fitted
+group (``group=``) or, by default, a new group (wider: its offsets are drawn from the groups'
+spread), and say which in their titles. matplotlib's pyplot is imported on first use, not when
+``bayeslaws`` is imported.
 Units: N in parameters, D in tokens, C in FLOPs, batch size in tokens; power laws are drawn on log
 axes.
 """
@@ -43,7 +45,7 @@ from .posterior.draws import check_range
 from .posterior.extrapolation import DEFAULT_METHOD
 from .runs import PlausibilityWarning, RunTable
 from .runs.cells import CELL_RTOL, same_value_ids
-from .runs.table import simulated_extent
+from .runs.table import simulated_extent, simulated_note
 
 BAND_ALPHAS = {0.5: 0.35, 0.9: 0.18}
 GROUP_MARKERS = ("o", "s", "^", "v", "D", "P", "X", "<", ">", "h")
@@ -129,16 +131,37 @@ def _group_words(fit, group) -> str:
     return " (a new group)" if group is None else f" (group {group})"
 
 
-def _titled(title: str, fit) -> str:
-    """``title`` with :func:`_simulated_words` appended, unless it already says SIMULATED."""
-    return title if "SIMULATED" in title else title + _simulated_words(fit)
+def _drawn_words(fit, runs) -> str:
+    """The SIMULATED words of a figure that draws the table ``runs`` (a RunTable or a frame;
+    None: the fit's own runs) beside the fit: :func:`_simulated_words` of the fit, followed by
+    " (drawn runs SIMULATED)" or " (drawn runs partly SIMULATED)" when the drawn table is
+    simulated to another extent than the fit's data (by its source, as
+    :func:`bayeslaws.runs.table.simulated_note` writes it, or its own source column). A table
+    not labelled simulated adds nothing: that does not make its runs real."""
+    words = _simulated_words(fit)
+    if runs is None:
+        return words
+    source = runs.source if isinstance(runs, RunTable) else ""
+    frame = _runs_frame(runs)
+    drawn = simulated_extent(str(source) + simulated_note(frame, str(source)))
+    fitted = simulated_extent((fit.record.data or {}).get("source", ""))
+    if drawn == "none" or drawn == fitted:
+        return words
+    return words + f" (drawn runs {'SIMULATED' if drawn == 'all' else 'partly SIMULATED'})"
 
 
-def _group_titled(title: str, fit, group) -> str:
+def _titled(title: str, fit, words: str | None = None) -> str:
+    """``title`` with ``words`` (default: :func:`_simulated_words` of the fit) appended, unless
+    it already says SIMULATED."""
+    words = _simulated_words(fit) if words is None else words
+    return title if "SIMULATED" in title else title + words
+
+
+def _group_titled(title: str, fit, group, words: str | None = None) -> str:
     """:func:`_titled` of ``title`` with :func:`_group_words` appended (unless it holds them):
     the title of a figure of one group's (or a new group's) law."""
-    words = _group_words(fit, group)
-    return _titled(title if words in title else title + words, fit)
+    group_words = _group_words(fit, group)
+    return _titled(title if group_words in title else title + group_words, fit, words)
 
 
 def _simulated_label(simulated) -> str:
@@ -337,7 +360,7 @@ def fan(
     bands = " and ".join(f"{100 * c:g}%" for c in sorted(levels))
     if title is None:
         title = f"{law.description}: posterior median with {bands} credible bands"
-    title = _group_titled(title, fit, group)
+    title = _group_titled(title, fit, group, _drawn_words(fit, runs))
     fig.suptitle(f"{title}\nbands: {bands}, {KIND_WORDS.get(kind, kind)}", fontsize=11)
     return fig
 

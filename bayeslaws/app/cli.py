@@ -870,7 +870,7 @@ def _known_label(text: str | None) -> tuple[str, str]:
 
 
 def cmd_report(args) -> int:
-    from .report import fit_report, refuse_non_report, write_html
+    from .report import figures_line, fit_report, refuse_non_report, write_html
 
     _refuse_unused(args)
     if args.known_label is not None and not args.known:
@@ -894,13 +894,15 @@ def cmd_report(args) -> int:
     unknown = sorted(set(known) - names)
     if unknown:
         raise CLIError(f"--known: no parameter(s) {unknown} in this fit; it has {sorted(names)}")
+    figure_dir = out.parent / f"{out.stem}_figures"
+    existed = list(figure_dir.iterdir()) if figure_dir.is_dir() else []
     report = fit_report(
         fit, runs=runs, budgets=_floats(args.C, "C"), targets=targets or None, ci=args.ci,
-        figure_dir=out.parent / f"{out.stem}_figures", seed=args.seed, references=known,
-        group=args.group,
+        figure_dir=figure_dir, seed=args.seed, references=known, group=args.group,
     )
     print(report.to_text())
-    print(f"wrote {write_html(report, out)}")
+    print(f"wrote {write_html(report, out).resolve()}")
+    print(figures_line(report.figure_paths(), figure_dir, existed))
     return 0
 
 

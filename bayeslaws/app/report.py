@@ -91,9 +91,29 @@ class Section:
 
 @dataclass
 class Report:
+    """A titled report: preamble lines, then sections. ``figure_root``: the folder the text and
+    the captions give figure paths relative to (where the report itself is written, e.g.
+    "report_figures/fan.png"); None: file names only (figures beside the report)."""
+
     title: str
     preamble: list = field(default_factory=list)
     sections: list = field(default_factory=list)
+    figure_root: Path | None = None
+
+    def figure_name(self, path) -> str:
+        """How the text and captions name the figure at ``path``: relative to
+        ``figure_root`` (its file name when None or when it lies elsewhere)."""
+        path = Path(path)
+        if self.figure_root is None:
+            return path.name
+        try:
+            return path.resolve().relative_to(Path(self.figure_root).resolve()).as_posix()
+        except ValueError:
+            return str(path)
+
+    def figure_paths(self) -> list[Path]:
+        """The paths of every figure of the report, in order."""
+        return [Path(path) for s in self.sections for _, path in s.figures]
 
     # ---- text ------------------------------------------------------------------------------
     def to_text(self) -> str:
@@ -116,7 +136,7 @@ class Report:
                     text = table.to_string(index=False, float_format="{:.4g}".format)
                 lines += ["    " + line for line in text.splitlines()]
             for caption, path in s.figures:
-                lines.append(f"  figure {Path(path).name}: {caption}")
+                lines.append(f"  figure {self.figure_name(path)}: {caption}")
         return "\n".join(lines) + "\n"
 
     # ---- HTML ------------------------------------------------------------------------------
@@ -161,7 +181,7 @@ class Report:
                 data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
                 body.append(
                     f"<figure><img alt='{e(caption)}' src='data:image/png;base64,{data}'>"
-                    f"<figcaption>{e(Path(path).name)}: {e(caption)}</figcaption></figure>"
+                    f"<figcaption>{e(self.figure_name(path))}: {e(caption)}</figcaption></figure>"
                 )
             body.append("</section>")
         return (
@@ -273,6 +293,7 @@ def fit_report(
             ),
             *([screening_sentence(data)] if screening_sentence(data) else []),
             *([group_sentence(fit, group)] if which else []),
+            *([drawn_runs_sentence(runs, figure_dir is not None)] if runs is not None else []),
             "fitted ranges: "
             + "; ".join(
                 f"{k} [{v[0]:.3g}, {v[1]:.3g}]" + (f" {UNITS[k]}" if k in UNITS else "")
@@ -312,6 +333,7 @@ def fit_report(
     beside = f" for {which}" if which else ""
     if targets:
         sec = Section(f"Predictions{beside}")
+        missing = {}  # quantity -> the targets where the law gives no value, in order
         for N, value in targets:
             for kind in ("mean", "new_run"):
                 t = predict(
@@ -323,7 +345,12 @@ def fit_report(
                     where["C"] = float(t["C"])
                 for q in fit.law.quantities:
                     col = "" if q == fit.law.primary else f"{q}_"
-                    if f"{col}median" not in t or not np.isfinite(t[f"{col}median"]):
+                    if f"{col}median" not in t:
+                        continue
+                    if not np.isfinite(t[f"{col}median"]):
+                        at = missing.setdefault(q, [])
+                        if (N, value) not in at:
+                            at.append((N, value))
                         continue
                     sec.numbers.append(
                         Number(
@@ -332,6 +359,10 @@ def fit_report(
                             UNITS.get(q, ""), "{:.4g}", distances(ranges, N=N, **where),
                         )
                     )
+        sec.notes += [
+            no_value_sentence(q, at, other, fit.law.missing_values_hint)
+            for q, at in missing.items()
+        ]
         report.sections.append(sec)
     figures = []
     try:
@@ -367,6 +398,7 @@ def fit_report(
         report.sections.append(sec)
     if figure_dir is not None:
         figure_dir = Path(figure_dir)
+        report.figure_root = figure_dir.parent  # where bayeslaws report writes the page
         train = fit.training_runs() if runs is None else runs
         bands = (0.5, ci) if ci > 0.5 else (ci,)  # the stated ci and an inner 50% band
         jobs = [("fan.png", "the law against N with its bands, beyond the fitted range",
@@ -377,6 +409,8 @@ def fit_report(
                          lambda: plot.isoflop(fit, budgets, ci=ci, seed=seed, group=group)))
         jobs.append(("pairs.png", "posterior pairs (divergent transitions marked)",
                      lambda: plot.pairs(fit)))
+        for name, _, _ in jobs:  # an earlier report's figure may be replaced, nothing else
+            refuse_non_figure(figure_dir / name)
         for name, caption, make in jobs:
             try:
                 with warnings.catch_warnings():
@@ -386,6 +420,38 @@ def fit_report(
                 continue
         report.sections.append(Section("Figures", figures=figures))
     return report
+
+
+def drawn_runs_sentence(runs, drawn: bool = True) -> str:
+    """The preamble's line naming a run table drawn in the figures instead of the fit's own
+    (``runs``: a RunTable or a DataFrame): its source with its SIMULATED note (by its source,
+    or its own source column), rows drawn, and every exclusion (count and reason). ``drawn``:
+    False when no figures were made (the table is then named as not used)."""
+    from ..runs import RunTable
+    from ..runs.table import simulated_note
+
+    source = runs.source if isinstance(runs, RunTable) else "a DataFrame"
+    df = runs.df if isinstance(runs, RunTable) else pd.DataFrame(runs)
+    named = f"{source}{simulated_note(df, source)}"
+    if not drawn:
+        return f"runs given: {named}, not drawn (no figures were made)."
+    total = runs.n_input_rows if isinstance(runs, RunTable) and runs.n_input_rows else len(df)
+    line = f"figures draw the runs of {named}, not the fit's own: {len(df)} rows of {total}"
+    exclusions = runs.exclusions if isinstance(runs, RunTable) else ()
+    for x in exclusions:
+        line += f"; excluded from that table: {x.count} rows, reason: {x.reason}"
+    return line + "."
+
+
+def no_value_sentence(quantity: str, at: list, other: str, hint: str = "") -> str:
+    """A note that the law gives no value (NaN) of ``quantity`` at the targets ``at`` ((N,
+    value of ``other``) pairs), with the law's remedy ``hint``."""
+    where = ", ".join(f"N {N:.3g}, {other} {value:.3g}" for N, value in at)
+    return (
+        f"{quantity}: this fit's law gives no value at {where} (its prediction is NaN there)"
+        + (f"; {hint}" if hint else "")
+        + "."
+    )
 
 
 def group_words(fit, group) -> str:
@@ -544,6 +610,39 @@ def refuse_non_report(path) -> None:
             f"{str(path)!r} exists and is not an HTML page (an earlier report), so it was not "
             "overwritten: write the report to a new .html file or over an earlier report"
         )
+
+
+PNG_START = b"\x89PNG\r\n\x1a\n"  # the signature every PNG file begins with
+
+
+def refuse_non_figure(path) -> None:
+    """Raise FileExistsError when ``path`` exists and is not a PNG image (an earlier report's
+    figure), so that drawing a report's figures never overwrites any other file."""
+    path = Path(path)
+    if not path.exists():
+        return
+    try:
+        is_png = not path.is_dir() and path.read_bytes()[: len(PNG_START)] == PNG_START
+    except OSError:
+        is_png = False
+    if not is_png:
+        raise FileExistsError(
+            f"{str(path)!r} exists and is not a PNG image (an earlier report's figure), so the "
+            "report's figures were not drawn there: move it, or write the report elsewhere"
+        )
+
+
+def figures_line(paths: list, folder, existed=()) -> str:
+    """The line saying where a report's figures were written: "wrote 3 figures to FOLDER"
+    (its full path), naming those that replaced a file of the same name there (``existed``:
+    the paths present before the report was drawn)."""
+    folder = Path(folder).resolve()
+    before = {Path(p).resolve() for p in existed}
+    replaced = [Path(p).name for p in paths if Path(p).resolve() in before]
+    line = f"wrote {len(paths)} figure{'s' if len(paths) != 1 else ''} to {folder}"
+    if replaced:
+        line += f" (replacing the earlier {', '.join(replaced)} there)"
+    return line
 
 
 def write_html(report: Report, path) -> Path:
