@@ -509,6 +509,7 @@ def bowls(fit, runs, *, ci: float = 0.9, vmax_percent: float | None = None):
             f"LR x batch sweeps per {'(group, N, D)' if grouped else '(N, D)'} cell: loss above "
             "the cell's best run",
             fit,
+            _drawn_words(fit, runs),
         ),
         fontsize=11,
     )

@@ -353,6 +353,12 @@ def test_figures_of_simulated_fits_say_so(surface_fit, hp_fit, sweep):
     assert "(SIMULATED data)" in _suptitle(fig)
     plt.close(fig)
     fig = plot.bowls(_relabelled(hp_fit, "measured sweep.csv"), sweep)
+    # a real fit's bowls drawn with the SIMULATED sweep: the drawn runs are said to be simulated
+    assert "(SIMULATED data)" not in _suptitle(fig)
+    assert "(drawn runs SIMULATED)" in _suptitle(fig)
+    plt.close(fig)
+    real_sweep = bl.load_runs(sweep.df.drop(columns="source"))
+    fig = plot.bowls(_relabelled(hp_fit, "measured sweep.csv"), real_sweep)
     assert "SIMULATED" not in _suptitle(fig)
     plt.close(fig)
     # a title that already says so is not repeated; partly simulated tables say partly
