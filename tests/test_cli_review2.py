@@ -186,6 +186,15 @@ def test_a_swallowed_missing_file_is_named(tmp_path, capsys):
     assert "--units took" in line and "nofile.csv" in line and "before the options" in line
 
 
+def test_a_key_value_written_with_a_space_keeps_argparses_own_message(tmp_path, capsys):
+    """`--units batch_size 2048` with no run table: the value is no file, so the message is
+    argparse's missing-argument line, not advice to move 2048 before the options."""
+    code = main(["fit", "--units", "batch_size", "2048", "--out", str(tmp_path / "x.nc")])
+    line = _one_line(capsys.readouterr().err)
+    assert code == EXIT_BAD_INPUT
+    assert "the following arguments are required: runs" in line and "took" not in line
+
+
 # ---- 5. design --model default ----------------------------------------------------------
 def test_design_help_gives_the_laws_model_default(capsys):
     assert main(["design", "--help"]) == 0

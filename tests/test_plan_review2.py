@@ -158,3 +158,20 @@ def test_paper_repro_words_the_size_and_inference_cuts_apart():
     assert "size cut of 40.1%" not in text
     assert f"{1 - 2.43 / 4.04:.1%} fewer parameters" in text
     assert "40.1% cut in inference cost" in text
+
+
+def test_a_loaded_sweeps_source_names_its_truth_and_noise():
+    """The truth a simulator recorded in each row's source column never reached a fit's
+    provenance (the table's source said only "SIMULATED: its source column says so"), so
+    planning found no truth for a sweep simulated with alpha 0.30; and a default truth with
+    noise_sd=0.01 lost its check (the residual test failed). The table's source now keeps the
+    one simulator call of its rows, with the truth that made them."""
+    from bayeslaws.runs.simulate import VideoDiTTruth, simulate_video_dit_sweep, truth_from_source
+
+    cells = {"sizes": (0.017e9, 0.057e9), "tokens": (2e9, 5e9)}
+    mine = VideoDiTTruth(alpha=0.30)
+    runs = bl.load_runs(simulate_video_dit_sweep(seed=1, truth=mine, **cells))
+    assert truth_from_source(runs.source) == mine
+    noisy = bl.load_runs(simulate_video_dit_sweep(seed=1, noise_sd=0.01, **cells))
+    assert truth_from_source(noisy.source) == VideoDiTTruth(noise_sd=0.01)
+    assert truth_from_source(bl.load_bundled().source) == VideoDiTTruth()

@@ -220,7 +220,9 @@ def test_simulated_rows_are_named_in_the_tables_source(tmp_path):
     )  # fmt: skip
     path = tmp_path / "runs.csv"
     df.to_csv(path, index=False)
-    assert load_runs(path).source == f"{path} (SIMULATED: its source column says so)"
+    assert load_runs(path).source.startswith(f"{path} (SIMULATED: its source column says so)")
+    # every row names one bayeslaws simulator call: the source keeps it (which simulator, seed)
+    assert load_runs(path).source.endswith(f" [{df['source'].iloc[0][len('simulated: '):]}]")
     assert load_runs(load_runs(path)).source.count("SIMULATED") == 1  # not said twice
     mixed = df.assign(source=["simulated: x", "measured", "measured", "measured"])
     assert "partly SIMULATED: 1 of 4 rows" in load_runs(mixed).source

@@ -83,7 +83,8 @@ def _swallowed(argv: list, options: dict):
     "*"; ``options``: option string -> argparse action) swallowed as its value, when argparse
     finds the positional missing: (position in ``argv``, the option, whether it is an existing
     file) of the last such value that is an existing file, or else names a file (a run table's
-    or fit's suffix) or is no value of a ``KEY=VALUE`` option (no "="); None when none is.
+    or fit's suffix); None when none is (e.g. ``--units batch_size 2048``: argparse's own
+    message stands).
     An existing file is no value of any such option (numbers, row labels, KEY=VALUE pairs)."""
     existing, named, current = None, None, None
     for i, token in enumerate(argv):
@@ -98,7 +99,7 @@ def _swallowed(argv: list, options: dict):
             continue
         if Path(token).is_file():
             existing = (i, current, True)
-        elif keyed or Path(token).suffix.lower() in FILE_SUFFIXES:
+        elif Path(token).suffix.lower() in FILE_SUFFIXES:  # a file named, not found
             named = (i, current, False)
     return existing or named
 

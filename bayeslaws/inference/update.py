@@ -136,7 +136,7 @@ def warn_uncarried(new: pd.DataFrame, columns: list) -> None:
             f"new_runs column(s) {left} are not carried into the updated fit (its law does "
             f"not read them; it keeps {[str(c) for c in columns]})",
             UserWarning,
-            stacklevel=4,
+            stacklevel=5,  # the caller of fit.update
         )
 
 

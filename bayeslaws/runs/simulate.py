@@ -314,6 +314,12 @@ def truth_label(truth: VideoDiTTruth) -> str:
     return f" truth=VideoDiTTruth({', '.join(changed)})" if changed else ""
 
 
+def effective_truth(truth: VideoDiTTruth, noise_sd=None) -> VideoDiTTruth:
+    """The truth that made a table: ``truth`` with its noise sd replaced by a ``noise_sd``
+    given to the simulator (None: its own)."""
+    return truth if noise_sd is None else replace(truth, noise_sd=float(noise_sd))
+
+
 def truth_from_source(source: str) -> VideoDiTTruth | None:
     """The video-DiT truth a ``source`` text records (:func:`truth_label`): rebuilt from its
     ``truth=VideoDiTTruth(...)`` fields; the default truth when the text names a video-DiT
@@ -401,7 +407,8 @@ def simulate_grid(
     if source is None:
         label = _seed_label(seed)
         source = (
-            f"simulated: bayeslaws.runs.simulate.simulate_grid seed={label}{truth_label(truth)}"
+            f"simulated: bayeslaws.runs.simulate.simulate_grid seed={label}"
+            f"{truth_label(effective_truth(truth, noise_sd))}"
         )
     cols = {"N": [], "D": [], "lr": [], "batch_size": []}
     for n, d, lrs, bss in zip(N, D, lr_grids, batch_grids, strict=True):
@@ -505,7 +512,7 @@ def simulate_video_dit_sweep(
             bss.append(b_n)
     source = (
         f"simulated: bayeslaws.runs.simulate.simulate_video_dit_sweep seed={_seed_label(seed)}"
-        f"{truth_label(truth)}"
+        f"{truth_label(effective_truth(truth, noise_sd))}"
     )
     return simulate_grid(truth, Ns, Ds, lrs, bss, seed=seed, noise_sd=noise_sd, source=source)
 

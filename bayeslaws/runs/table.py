@@ -901,8 +901,21 @@ def simulated_note(df: pd.DataFrame, source: str = "") -> str:
     if k == 0:
         return ""
     if k == n:
-        return " (SIMULATED: its source column says so)"
+        return " (SIMULATED: its source column says so)" + _simulator_label(df["source"])
     return f" (partly SIMULATED: {k} of {n} rows by its source column)"
+
+
+SIMULATOR_PREFIX = "simulated: bayeslaws.runs.simulate."  # how bayeslaws' simulators label rows
+
+
+def _simulator_label(sources: pd.Series) -> str:
+    """" [bayeslaws.runs.simulate.<simulator> seed=... truth=...]" when every row names the
+    same bayeslaws simulator call (so a fit's provenance keeps which simulator and truth made
+    the data: :func:`bayeslaws.runs.simulate.truth_from_source`); "" otherwise."""
+    values = sources.astype(str).str.strip().unique()
+    if len(values) != 1 or not values[0].startswith(SIMULATOR_PREFIX):
+        return ""
+    return f" [{values[0][len('simulated: '):]}]"
 
 
 def simulated_extent(source: str) -> str:
