@@ -435,8 +435,10 @@ def next_runs(
         summed variance of the target components). "info" needs a non-singular covariance of
         the target components (no duplicated components, fewer components than draws).
     model : the extrapolation method of the draws (:func:`.discrepancy.design_method`; None:
-        the package default if it carries the discrepancy of the true loss surface, else
-        "drift"; "none": the fitted law alone, the classical design).
+        "none" for a law that is not widened (sweep, hyperparams, isoflop: their new points
+        carry their own scatter), else the package default if it carries the discrepancy of
+        the true loss surface, else "drift"; "none": the fitted law alone, the classical
+        design).
     estimator : "gaussian" (the only one fast enough for the greedy batch; see
         :func:`~.bounds.bounds` to confirm with nested Monte Carlo / PCE).
     guardrails : :class:`Guardrails` (default ``Guardrails()``: no repeats in a batch, never a
