@@ -44,7 +44,8 @@ per-replicate rows, including each fit's R-hat and divergences, with a ``part`` 
 ``data`` column naming each row's simulation and seed); prints the tables.
 Without fitting (seconds):  python paper_repro/yin.py --truth-only
       rewrites yin_detail.csv as one table and recomputes yin.csv's part-3 rows from it (their
-      replicate summaries and the simulator's fixed-setting optimum); other rows are kept.
+      replicate summaries and the simulator's fixed-setting optimum), and rewrites the paper
+      values this script defines (constant_paper_values); every other cell is kept.
 """
 
 from __future__ import annotations
@@ -84,6 +85,21 @@ FAST = {"chains": 2, "likelihood": "gaussian", "dense_mass": True, "warn": False
 JOINT = "joint sweep model (law='sweep', every run)"
 P2_SEED0 = 1000  # part 2's replicate r simulates the paper's design with seed P2_SEED0 + r
 P3_SEED0 = 7  # part 3's replicate r simulates its 16 + 16 cells with seed P3_SEED0 + r
+TOLERANCES = (0.0003, 0.0005, 0.001, 0.005, 0.01)  # near-optimal loss tolerances (shares)
+# the paper's fixed-versus-optimal headline (PAPERS.md), as yin.csv's paper_value text: at 1e22
+# FLOPs 2.43e9 vs 4.04e9 parameters is -39.9% in size, which the paper reports as a 40.1% cut
+# in inference cost at comparable loss; at the Movie Gen budget 18.05B vs 30.05B is -39.9%
+PAPER_SIZE_CUT_1E22 = "-39.9% (2.43e9 vs 4.04e9; reported as a 40.1% inference-cost cut)"
+PAPER_SIZE_CUT_MOVIE_GEN = "-39.9%"
+# per budget (1e22, Movie Gen), the paper value of the simulated N_opt-change rows
+PAPER_SIZE_CUTS = (
+    "-39.9% (1e22; 2.43e9 vs 4.04e9, reported as a 40.1% inference-cost cut)",
+    "-39.9% (Movie Gen)",
+)
+# the near-optimal rows ask the paper's other question: how much smaller at comparable loss
+PAPER_COMPARABLE_LOSS_CUT = "-40.1% inference cost at comparable loss"
+SIZE_CUT_MOVIE_GEN = "size cut at Movie Gen budget, optimal vs fixed hparams"
+SIZE_CUT_1E22 = "size cut at 1e22 FLOPs, optimal vs fixed hparams"
 
 
 def n_opt(law, C):
@@ -94,6 +110,31 @@ def n_opt(law, C):
 def budget_for(law, N):
     k, a = LAWS[law]
     return (N / k) ** (1 / a)
+
+
+def near_optimal_quantity(tol: float, prob: float) -> str:
+    """yin.csv's quantity of the near-optimal row at loss tolerance ``tol`` (a share) and
+    posterior probability ``prob``."""
+    return f"smallest N within {tol:.2%} of optimal loss at 1e22 (vs N_opt), prob >= {prob:g}"
+
+
+def joint_cut_quantity(budget_name: str) -> str:
+    """yin.csv's quantity of the joint model's fixed-vs-optimal row at budget ``budget_name``."""
+    return f"N_opt change, optimal vs fixed hparams, at {budget_name}, {JOINT}"
+
+
+def constant_paper_values(budgets: dict) -> dict[str, str]:
+    """{yin.csv quantity: paper_value text} for the rows whose paper value is a constant of this
+    script rather than a number from a fit (part 1's size cuts, the joint model's
+    fixed-vs-optimal rows at ``budgets`` (name -> FLOPs, 1e22 first), the near-optimal rows);
+    --truth-only rewrites these cells and no other cell of those rows."""
+    out = {SIZE_CUT_MOVIE_GEN: PAPER_SIZE_CUT_MOVIE_GEN, SIZE_CUT_1E22: PAPER_SIZE_CUT_1E22}
+    for name, paper in zip(budgets, PAPER_SIZE_CUTS, strict=True):
+        out[joint_cut_quantity(name)] = paper
+    for tol in TOLERANCES:
+        for prob in PROBS:
+            out[near_optimal_quantity(tol, prob)] = PAPER_COMPARABLE_LOSS_CUT
+    return out
 
 
 def part1() -> tuple[list, pd.DataFrame]:
@@ -143,8 +184,8 @@ def part1() -> tuple[list, pd.DataFrame]:
     a_fixed = np.log(N_MOVIE_GEN_FIXED / N_1E22_FIXED) / np.log(c_mg / C_1E22)
     rows.append(
         dict(
-            quantity="size cut at Movie Gen budget, optimal vs fixed hparams",
-            paper_value="-39.9%",
+            quantity=SIZE_CUT_MOVIE_GEN,
+            paper_value=PAPER_SIZE_CUT_MOVIE_GEN,
             median=N_MOVIE_GEN / N_MOVIE_GEN_FIXED - 1,
             data=data,
             note="18.05B / 30.05B - 1",
@@ -152,8 +193,8 @@ def part1() -> tuple[list, pd.DataFrame]:
     )
     rows.append(
         dict(
-            quantity="size cut at 1e22 FLOPs, optimal vs fixed hparams",
-            paper_value="-40.1%",
+            quantity=SIZE_CUT_1E22,
+            paper_value=PAPER_SIZE_CUT_1E22,
             median=N_1E22 / N_1E22_FIXED - 1,
             data=data,
             note="2.43e9 / 4.04e9 - 1 from the rounded numbers",
@@ -439,7 +480,7 @@ def fixed_rows(p3: pd.DataFrame, budgets: dict, truth) -> list[dict]:
         f"simulated (VideoDiTTruth, 16 cells at optimal vs one fixed (lr, batch), {R} replicates)"
     )
     rows = []
-    for name, paper in zip(budgets, ("-40.1% (1e22)", "-39.9% (Movie Gen)"), strict=True):
+    for name, paper in zip(budgets, PAPER_SIZE_CUTS, strict=True):
         r = p3[(p3.setting == "optimal/fixed - 1") & (p3.budget == name)]
         f = p3[(p3.setting == "fixed") & (p3.budget == name)]
         o = p3[(p3.setting == "optimal") & (p3.budget == name)]
@@ -528,10 +569,11 @@ def read_detail(path) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 def truth_only(results: Path = RESULTS) -> pd.DataFrame:
     """No fitting: from the committed ``results/yin_detail.csv``, rewrite that file as one
-    table (:func:`write_detail`; repairs the two-header layout of older versions) and
+    table (:func:`write_detail`; repairs the two-header layout of older versions),
     recompute yin.csv's part-3 rows (:func:`fixed_rows`: the same replicate summaries, and the
-    simulator's fixed-setting optimum in the note, an analytic truth); every other row of
-    yin.csv is kept as it is."""
+    simulator's fixed-setting optimum in the note, an analytic truth) and rewrite the
+    paper_value cells that are constants of this script (:func:`constant_paper_values`);
+    every other cell of yin.csv is kept as it is."""
     p2, p3 = read_detail(results / "yin_detail.csv")
     write_detail(p2, p3, results / "yin_detail.csv")
     c_mg = budget_for("earlier (0.8705 C^0.4294)", N_MOVIE_GEN)
@@ -550,6 +592,11 @@ def truth_only(results: Path = RESULTS) -> pd.DataFrame:
         for col in out.columns:
             if col in row:
                 out.loc[hit[0], col] = row[col]
+    for quantity, paper in constant_paper_values(budgets).items():
+        hit = out.index[out["quantity"] == quantity]
+        if len(hit) > 1:
+            raise ValueError(f"yin.csv: expected at most one row {quantity!r}, found {len(hit)}")
+        out.loc[hit, "paper_value"] = paper  # absent (e.g. no joint fits): nothing to rewrite
     out.to_csv(results / "yin.csv", index=False)
     return out
 
@@ -602,12 +649,12 @@ def joint_summary(p2: pd.DataFrame, budgets: dict, draws: int) -> list[dict]:
                     f"{cover(reps)}; nearest grid cell = paper's in {same}/{len(reps)}",
                 )
             )
-    for name, paper in zip(budgets, ("-40.1% (1e22)", "-39.9% (Movie Gen)"), strict=True):
+    for name, paper in zip(budgets, PAPER_SIZE_CUTS, strict=True):
         reps = joint[joint.quantity == f"joint fixed cut {name}"]
         med, lo, hi = summarise(reps["median"])
         rows.append(
             dict(
-                quantity=f"N_opt change, optimal vs fixed hparams, at {name}, {JOINT}",
+                quantity=joint_cut_quantity(name),
                 paper_value=paper, median=med, lower=lo, upper=hi, data=data,
                 note=f"bl.fixed_vs_optimal at part 3's fixed setting (the true optimum of the "
                 f"design's middle cell), as optimal / fixed - 1; replicate medians; the "
@@ -652,12 +699,15 @@ def main(argv=None):
         "--truth-only",
         action="store_true",
         help="no fitting: rewrite results/yin_detail.csv as one table and recompute the "
-        "part-3 rows of results/yin.csv from it (see truth_only)",
+        "part-3 rows of results/yin.csv from it and its constant paper values (see truth_only)",
     )
     args = parser.parse_args(argv)
     if args.truth_only:
         out = truth_only()
-        print(f"rewrote {RESULTS / 'yin_detail.csv'} and the part-3 rows of {RESULTS / 'yin.csv'}")
+        print(
+            f"rewrote {RESULTS / 'yin_detail.csv'}, and the part-3 rows and constant paper "
+            f"values of {RESULTS / 'yin.csv'}"
+        )
         return out
     if args.joint_replicates is None:
         args.joint_replicates = args.replicates
@@ -685,7 +735,7 @@ def main(argv=None):
             f"(reducible loss at N_opt is {l_opt - truth.E:.4f} of {l_opt:.4f})",
         )
     )
-    tolerances = (0.0003, 0.0005, 0.001, 0.005, 0.01)
+    tolerances = TOLERANCES
     p2 = part2(
         args.replicates, args.hp_replicates, args.draws, args.hp_draws, budgets, tolerances,
         joint_replicates=args.joint_replicates, joint_draws=args.joint_draws,
@@ -744,9 +794,8 @@ def main(argv=None):
             med, lo, hi = summarise(found) if len(found) else (np.nan, np.nan, np.nan)
             rows.append(
                 dict(
-                    quantity=f"smallest N within {tol:.2%} of optimal loss at 1e22 (vs N_opt),"
-                    f" prob >= {prob:g}",
-                    paper_value="-40.1% at comparable loss",
+                    quantity=near_optimal_quantity(tol, prob),
+                    paper_value=PAPER_COMPARABLE_LOSS_CUT,
                     median=med,
                     lower=lo,
                     upper=hi,
