@@ -8,6 +8,22 @@ import pytest
 import bayeslaws as bl
 from bayeslaws.runs import bundled, simulate
 
+REPO = __import__("pathlib").Path(__file__).resolve().parents[1]
+
+
+def repo_script(path: str, module_name: str):
+    """The repository's script ``path`` (e.g. "paper_repro/yin.py"; scripts are not part of the
+    package) imported as module ``module_name``, registered in ``sys.modules`` (its dataclasses
+    look their module up there)."""
+    import importlib.util
+    import sys
+
+    spec = importlib.util.spec_from_file_location(module_name, REPO / path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
 FAST = {"chains": 2, "warmup": 300, "draws": 300}
 TRUTH = {"E": 1.8, "A": 480.0, "B": 2100.0, "alpha": 0.35, "beta": 0.37}
 

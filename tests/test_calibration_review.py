@@ -3,32 +3,23 @@ budgets without an N_opt truth."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import repo_script
 
 from bayeslaws.laws import resolve_law
 from bayeslaws.posterior import calibration as cal
 from bayeslaws.runs import PlausibilityWarning, load_runs
 
-ROOT = Path(__file__).resolve().parents[1]
 TINY = dict(chains=1, warmup=50, draws=50)
 
 
 def _benchmark():
     """benchmarks/calibration.py as a module (it is a script, not part of the package)."""
-    spec = importlib.util.spec_from_file_location(
-        "bench_calibration_review", ROOT / "benchmarks" / "calibration.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
+    return repo_script("benchmarks/calibration.py", "bench_calibration_review")
 
 
 # ---- 1. SBC refits use the prior that was simulated from ----

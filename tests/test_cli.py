@@ -807,15 +807,9 @@ PAPER_REPRO_DIR = Path(__file__).resolve().parents[1] / "paper_repro"
 
 def _paper_repro(name):
     """paper_repro/<name>.py imported as a module (the scripts are not part of the package)."""
-    import importlib.util
-    import sys
+    from conftest import repo_script
 
-    path = PAPER_REPRO_DIR / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(f"paper_repro_{name}", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return repo_script(f"paper_repro/{name}.py", f"paper_repro_{name}")
 
 
 @pytest.mark.parametrize("only", ["hyperparams", "epoch"])

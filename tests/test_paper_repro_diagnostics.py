@@ -4,24 +4,14 @@ unconverged Liang fit (R-hat 1.2) with nothing saying so."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
-
-PAPER_REPRO_DIR = Path(__file__).resolve().parents[1] / "paper_repro"
+from conftest import repo_script
 
 
 def _paper_repro(name):
     """paper_repro/<name>.py imported as a module (the scripts are not part of the package)."""
-    path = PAPER_REPRO_DIR / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(f"paper_repro_{name}", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return repo_script(f"paper_repro/{name}.py", f"paper_repro_{name}")
 
 
 def _liang_rows(**columns) -> pd.DataFrame:

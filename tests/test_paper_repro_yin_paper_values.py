@@ -6,11 +6,10 @@ constant paper values without touching any fitted cell."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import pandas as pd
+from conftest import repo_script
 
 PAPER_REPRO_DIR = Path(__file__).resolve().parents[1] / "paper_repro"
 RESULTS = PAPER_REPRO_DIR / "results"
@@ -25,11 +24,7 @@ OLD_VALUES = {
 
 def _yin():
     """paper_repro/yin.py imported as a module (the scripts are not part of the package)."""
-    spec = importlib.util.spec_from_file_location("paper_repro_yin", PAPER_REPRO_DIR / "yin.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return repo_script("paper_repro/yin.py", "paper_repro_yin")
 
 
 def _is_1e22_size_row(quantity: str) -> bool:

@@ -5,15 +5,14 @@ the committed files only (no fits); the others run the writers on stand-in rows.
 
 from __future__ import annotations
 
-import importlib.util
 import re
-import sys
 from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import repo_script
 
 PAPER_REPRO = Path(__file__).resolve().parents[1] / "paper_repro"
 RESULTS = PAPER_REPRO / "results"
@@ -99,11 +98,7 @@ def test_the_grid_labels_only_its_fitted_rows_as_simulated():
 
 def _paper_repro(name):
     """paper_repro/<name>.py imported as a module (the scripts are not part of the package)."""
-    spec = importlib.util.spec_from_file_location(f"paper_repro_{name}", PAPER_REPRO / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return repo_script(f"paper_repro/{name}.py", f"paper_repro_{name}")
 
 
 class _FakeFit:
