@@ -97,6 +97,9 @@ def test_demo_writes_report_fits_and_figures(demo):
         "90% posterior credible intervals",
     ):
         assert text in report, text
+    # the fitted ranges say their units (a batch size is in tokens, whatever the table's unit)
+    (ranges,) = [line for line in report.splitlines() if line.startswith("fitted ranges: ")]
+    assert "] parameters;" in ranges and "batch_size [" in ranges and ranges.endswith("] tokens")
 
 
 def test_every_known_value_is_confronted_with_its_interval(demo):

@@ -37,6 +37,7 @@ from .plan import (
     unknown_truth_note,
 )
 from .report import (
+    UNITS,
     Number,
     Reference,
     Report,
@@ -184,7 +185,10 @@ def build_report(
                 else "."
             ),
             "fitted ranges: "
-            + "; ".join(f"{k} [{v[0]:.3g}, {v[1]:.3g}]" for k, v in s_ranges.items()),
+            + "; ".join(
+                f"{k} [{v[0]:.3g}, {v[1]:.3g}]" + (f" {UNITS[k]}" if k in UNITS else "")
+                for k, v in s_ranges.items()
+            ),
         ],
     )
     if route == "joint":
