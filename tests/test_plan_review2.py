@@ -129,11 +129,7 @@ def test_two_loads_of_one_fit_are_the_joint_route(
         a, b = bl.load_fit(path), bl.load_fit(path)
     assert plan_module.route_of(a, b) == "joint"
     assert plan_module.same_fit(small_sweep_sweep_fit, a)
-    described = plan_module.fit_descriptions(a, b)
-    assert list(described) == ["joint"] and "law 'sweep'" in described["joint"]
     assert plan_module.route_of(small_sweep_hp_fit, small_sweep_sweep_fit) == "best-cell"
-    two = plan_module.fit_descriptions(small_sweep_hp_fit, small_sweep_sweep_fit)
-    assert "law 'hyperparams'" in two["hyperparams"] and "law 'sweep'" in two["surface"]
 
 
 def test_a_different_posterior_is_not_the_same_fit(small_sweep_sweep_fit):

@@ -117,23 +117,6 @@ def route_of(hp_fit, surface_fit=None) -> str:
     return "joint" if surface_fit is None or same_fit(hp_fit, surface_fit) else "best-cell"
 
 
-def fit_descriptions(hp_fit, surface_fit=None) -> dict:
-    """Each fit of a plan by its actual law and data (role -> sentence): ``"hyperparams"``
-    (answers eta_opt, B_opt) and ``"surface"`` (answers the loss and N_opt); one entry,
-    ``"joint"``, when they are the same fit (:func:`route_of`)."""
-
-    def words(fit) -> str:
-        data = fit.record.data or {}
-        return (
-            f"law {fit.law.name!r} on {data.get('source', '?')!r} "
-            f"({data.get('n_rows_used', '?')} runs)"
-        )
-
-    if route_of(hp_fit, surface_fit) == "joint":
-        return {"joint": words(hp_fit)}
-    return {"hyperparams": words(hp_fit), "surface": words(surface_fit)}
-
-
 # ---- the planning numbers --------------------------------------------------------------------
 def planning(
     hp_fit,
@@ -165,9 +148,8 @@ def planning(
     None on the best-cell route, whose fits know no loss off the optimal hyperparameters), the
     next runs (:func:`next_runs_plan`), ``truth``: the truth the report checks the numbers
     against (:func:`known_truth`: ``truth`` if given, else the one the SIMULATED data's source
-    records or the default when the runs match it, else None), ``truth_note``
-    (:func:`unknown_truth_note`) and ``fits``: each fit by its law and data
-    (:func:`fit_descriptions`).
+    records or the default when the runs match it, else None; the report then says so,
+    :func:`unknown_truth_note`).
 
     ``calibration``: NUTS settings (chains, warmup, draws) of any refits the default model
     discrepancy needs (:func:`bayeslaws.posterior.extrapolation.prepare`), computed once and
@@ -212,8 +194,6 @@ def planning(
         "fixed_vs_optimal": fixed_vs_optimal_plan(surface_fit, budget, ci, truth),
         "ci": ci,
         "truth": truth,
-        "truth_note": unknown_truth_note(hp_fit, truth),
-        "fits": fit_descriptions(hp_fit, surface_fit),
     }
     plan.update(next_runs_plan(hp_fit, surface_fit, target_N, target_D, budget, ci, seed))
     return plan

@@ -33,9 +33,8 @@ or ``"model"`` (``"drift"`` is the default for a loss surface) the candidates' p
 observations and the target are the model's own draws (:func:`.discrepancy.observation_means`),
 whose GP discrepancy is drawn at each point as a fixed function of the point
 (:func:`bayeslaws.posterior.model.point_normals`), so a candidate's value and the target's
-draws are the same whichever other candidates are listed (they had been drawn jointly over the
-listed candidates: a reviewer's in-range run was worth 6.6e-5, 7.5e-5 or 6.8e-5 nats with one
-or two more candidates beside it).
+draws are the same whichever other candidates are listed
+(``tests/test_design_review2.py``).
 
 Confirmation (:func:`~.bounds.bounds`, or ``next_runs(..., confirm=True)``): from one matrix of
 log-likelihoods ``log p(y_n | theta_m)`` (outer draws n with simulated outcomes y_n from the fit's
@@ -77,14 +76,14 @@ range is also credited with the drift it removes from the target by moving the r
 
 Budgets: ``next_runs(..., budget=FLOPs)`` returns a greedy batch whose compute fits the budget
 (``k=None``: as many units as it allows), not the best affordable batch. Greedy per cost alone
-can waste a budget (three cheap runs worth 1e-4 nats spending 0.14% of it, where the one run
-that costs all of it is worth 3 nats), so with costs the greedy also runs by value alone and the
-batch of larger total value is returned (its ``greedy_rule`` column says which); for all
-parameters, ``cost="flops"``, ``cost_power=1`` and no guardrails that is within (1 - 1/e) / 2 of
-the best affordable batch (Leskovec et al. 2007), otherwise a heuristic. With ``k=None`` a
-warning says when the guardrails stop the fill with most of the budget unspent.
-``criterion="v_optimal"`` and ``cost_power`` give the classical baselines; :func:`pool_units`
-turns a pool of runs into candidate units.
+can waste a budget (cheap runs worth almost nothing spending a sliver of it, where the one run
+that costs all of it is worth nats; ``tests/test_design_review2.py``), so with costs the greedy
+also runs by value alone and the batch of larger total value is returned (its ``greedy_rule``
+column says which); for all parameters, ``cost="flops"``, ``cost_power=1`` and no guardrails
+that is within (1 - 1/e) / 2 of the best affordable batch (Leskovec et al. 2007), otherwise a
+heuristic. With ``k=None`` a warning says when the guardrails stop the fill with most of the
+budget unspent. ``criterion="v_optimal"`` and ``cost_power`` give the classical baselines;
+:func:`pool_units` turns a pool of runs into candidate units.
 
 Guardrails of the greedy batch (each switchable, see :func:`next_runs`): ``max_repeats`` (a cap
 on picks of one design point, counted over the campaign with :meth:`Guardrails.after`),

@@ -205,8 +205,8 @@ class HyperparamsLaw(Law):
         ``sweep``'s rule, 3, on request): converged runs with ln loss above Q3 + fence x IQR of
         their cell's converged ln losses are excluded (recorded on the run table, in the notes
         and in ``law_state["divergence"]["n_fenced"]``), in cells with at least
-        ``FENCE_MIN_RUNS`` (12) converged runs. Off by default: on Step Law it excludes 35 of
-        1,911 runs and leaves eta_opt as far off as without it (the cliff's runs fill a cell's
+        ``FENCE_MIN_RUNS`` (12) converged runs. Off by default: on Step Law it excludes few runs
+        and leaves eta_opt about as far off as without it (the cliff's runs fill a cell's
         upper quartile); ``far_above`` is what places the optimum there, and without it the
         fit warns when most cells are cliff-heavy (:func:`.data.warn_cliff`).
     bowl_scale : "log" (the bowl in log loss; default) or "loss" (in loss units, as the

@@ -39,8 +39,7 @@ residual pattern that the GP adds again (README, "Predict"; ``benchmarks/gp_inra
 also narrow the intervals beyond the range, where this default was chosen. (2) New-run bounds
 are quantiles of Monte Carlo draws drawn for the whole query at once (the noise and discrepancy
 draws are one (S, Q) array), so a point's bounds move with the other points asked alongside it,
-by Monte Carlo error: 13% of the 90% width with 150 posterior draws in one check (a point
-alone against the same point first of ten); it shrinks as 1/sqrt(draws).
+by Monte Carlo error, which shrinks as 1/sqrt(draws).
 
 Evidence (``benchmarks/output/calibration.csv``, written by ``python benchmarks/calibration.py``;
 rows with quantity ``loss``: ``cov50``/``cov80``/``cov90`` the share of the held-out runs inside
