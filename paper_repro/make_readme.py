@@ -67,7 +67,10 @@ from a simulation (no per-run data were released for either seed paper; the simu
 design. The notes of Yin et al.'s fitted rows end with the sampler diagnostics of the fits behind
 them, over the replicates (from `results/yin_detail.csv`); those of Liang et al.'s rows with the
 diagnostics of their one fit. Held-out coverage is the share of held-out points inside the
-intervals, beside its nominal value.
+intervals, beside its nominal value. Porian et al.'s paper values are the authors' own fits,
+read from `../shared/data/porian_isoflop/published_fits.csv` and rounded to three decimals
+(PAPERS.md's summary prints two of them a thousandth higher: 0.692 for 0.691488, 0.572 for
+0.571495).
 
 """
 

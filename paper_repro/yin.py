@@ -1,14 +1,17 @@
 """Yin et al. (arXiv 2411.17470, CVPR 2025), "Towards Precise Scaling Laws for Video Diffusion
 Transformers": the headline numbers from the published constants, then in simulation how
-precisely the paper's design pins them down, and the fixed-versus-optimal-hyperparameter effect.
+precisely a design shaped like the paper's pins them down, and the fixed-versus-optimal
+hyperparameter effect.
 
 Part 1 (arithmetic on published constants, no data): N_opt at 1e22 FLOPs and at the Movie Gen
 budget under both circulating N_opt laws (earlier 0.8705 C^0.4294, later 1.5787 C^0.4146), the
 0.72B check at 5.85e20 FLOPs, and the predicted optimal (batch, LR) cells on the 1.07B grid.
 
 Part 2 (SIMULATED, bayeslaws.runs.simulate.VideoDiTTruth, whose surface implies the earlier law):
-the paper's design -- four sizes 0.017B-0.26B x 2/4/8/12B tokens x a 6 x 6 LR-batch grid -- is
-simulated ``--replicates`` times (seeds 1000+r). Per replicate: (j) the main route, for the first
+a design shaped like the paper's -- four sizes 0.017B-0.26B x 2/4/8/12B tokens x a 6 x 6 LR-batch
+grid; the paper names its sizes and a 2B-12B token range, but its small-model grids are not
+public, so the budgets and grids are assumed -- is simulated ``--replicates`` times (seeds
+1000+r). Per replicate: (j) the main route, for the first
 ``--joint-replicates`` (default: all): the joint sweep model (law="sweep") on every run of the
 sweep: N_opt at 1e22 FLOPs and at the Movie Gen budget, eta_opt and B_opt at 1.07B x 4B / 10B
 tokens, and the fixed-versus-optimal size change at both budgets (bl.fixed_vs_optimal at the
@@ -83,7 +86,8 @@ TOKENS = (2e9, 4e9, 8e9, 12e9)
 PROBS = (0.9, 0.5)  # posterior probability thresholds of the near-optimal band
 FAST = {"chains": 2, "likelihood": "gaussian", "dense_mass": True, "warn": False}
 JOINT = "joint sweep model (law='sweep', every run)"
-P2_SEED0 = 1000  # part 2's replicate r simulates the paper's design with seed P2_SEED0 + r
+P2_DESIGN = "paper-like design (assumed grids)"  # part 2's design, as the data labels name it
+P2_SEED0 = 1000  # part 2's replicate r simulates the paper-like design with seed P2_SEED0 + r
 P3_SEED0 = 7  # part 3's replicate r simulates its 16 + 16 cells with seed P3_SEED0 + r
 TOLERANCES = (0.0003, 0.0005, 0.001, 0.005, 0.01)  # near-optimal loss tolerances (shares)
 # the paper's fixed-versus-optimal headline (PAPERS.md), as yin.csv's paper_value text: at 1e22
@@ -351,7 +355,7 @@ def summarise(values):
 
 def part2(replicates, hp_replicates, draws, hp_draws, budgets, tolerances, joint_replicates=0,
           joint_draws=200):
-    """Replicates of the paper's design: for the first ``joint_replicates`` the joint sweep model
+    """Replicates of the paper-like design: for the first ``joint_replicates`` the joint sweep model
     on every run (:func:`joint_rows`); surface fit on best cells (N_opt, near-optimal band); for
     the first ``hp_replicates``, the hyperparameter law on every run (1.07B optima)."""
     truth = sim.VideoDiTTruth()
@@ -511,7 +515,8 @@ def detail_data(part: int, replicate: int) -> str:
     """The ``data`` label of a yin_detail.csv row: the simulation behind part ``part``'s
     replicate ``replicate`` (simulator truth, design, seed), worded as in yin.csv."""
     if part == 2:
-        return f"simulated (VideoDiTTruth, paper's design, seed {P2_SEED0 + int(replicate)})"
+        seed = P2_SEED0 + int(replicate)
+        return f"simulated (VideoDiTTruth, {P2_DESIGN}, seed {seed})"
     if part == 3:
         return (
             "simulated (VideoDiTTruth, 16 cells at optimal vs one fixed (lr, batch), seed "
@@ -608,7 +613,7 @@ def joint_summary(p2: pd.DataFrame, budgets: dict, draws: int) -> list[dict]:
         return []
     R = joint["replicate"].nunique()
     data = (
-        f"simulated (VideoDiTTruth, paper's design, {R} replicates; {JOINT}, 2 x {draws} + "
+        f"simulated (VideoDiTTruth, {P2_DESIGN}, {R} replicates; {JOINT}, 2 x {draws} + "
         f"{draws} draws)"
     )
 
@@ -741,7 +746,7 @@ def main(argv=None):
         joint_replicates=args.joint_replicates, joint_draws=args.joint_draws,
     )
     R = args.replicates
-    sim_data = f"simulated (VideoDiTTruth, paper's design, {R} replicates)"
+    sim_data = f"simulated (VideoDiTTruth, {P2_DESIGN}, {R} replicates)"
     rows += joint_summary(p2, budgets, args.joint_draws)
     for name, paper in zip(budgets, (N_1E22, N_MOVIE_GEN), strict=True):
         reps = p2[p2.quantity == f"N_opt {name}"]

@@ -163,8 +163,8 @@ def test_yin_detail_labels_each_row_with_its_simulation(tmp_path):
     yin.write_detail(p2, p3, path)
     table = pd.read_csv(path)
     assert table["data"].tolist() == [
-        "simulated (VideoDiTTruth, paper's design, seed 1000)",
-        "simulated (VideoDiTTruth, paper's design, seed 1001)",
+        "simulated (VideoDiTTruth, paper-like design (assumed grids), seed 1000)",
+        "simulated (VideoDiTTruth, paper-like design (assumed grids), seed 1001)",
         "simulated (VideoDiTTruth, 16 cells at optimal vs one fixed (lr, batch), seed 7)",
     ]
     a, b = yin.read_detail(path)

@@ -101,6 +101,8 @@ EPOCH_CHINCHILLA = {
     "beta": (0.366, 0.331, 0.415),
 }
 EPOCH_A_OPT = (0.513, 0.020)  # a = beta / (alpha + beta) and its standard error
+# Hoffmann et al. 2022 (arXiv:2203.15556): Chinchilla, 70B parameters on 1.4T tokens, was trained
+# with Gopher's compute budget, 5.76e23 FLOPs (not in PAPERS.md)
 CHINCHILLA_BUDGET = 5.76e23  # FLOPs: Chinchilla's training budget
 CHINCHILLA_N = 70e9  # params: Chinchilla's size at that budget
 

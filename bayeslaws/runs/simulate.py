@@ -477,7 +477,8 @@ def simulate_video_dit_sweep(
 ) -> pd.DataFrame:
     """A simulated Yin et al. fitting sweep: sizes x token budgets x LR x batch.
 
-    Default: the paper's four small models (params) at 2, 4, 8 and 12 billion tokens, each with
+    Default: the paper's four small models (params) at 2, 4, 8 and 12 billion tokens (assumed:
+    the paper gives a 2B-12B range, and its small-model grids are not public), each with
     a 6-value LR grid (x1.5 steps) and a 6-value batch grid (x2 steps, tokens), like the paper's
     1.07B grid. Grids are per size (see :func:`video_dit_grids`): centred on that size's optimum
     at the middle token budget and snapped to shared ladders. B_opt moves ~4x (2.1 steps)
