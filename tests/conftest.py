@@ -24,6 +24,22 @@ def repo_script(path: str, module_name: str):
     spec.loader.exec_module(module)
     return module
 
+@pytest.fixture(scope="session", autouse=True)
+def _own_compilation_cache(tmp_path_factory):
+    """Each test process (and the processes it starts) keeps its compiled kernels and traced
+    programs in its own folder: not the user's cache, which the suite filled and pruned, nor the
+    other xdist worker's (JAX writes cache entries without a lock)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("BAYESLAWS_COMPILATION_CACHE", str(tmp_path_factory.mktemp("jax_cache")))
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _messages_printed(monkeypatch):
+    """Progress messages are printed (tests read them) whatever the caller's BAYESLAWS_QUIET."""
+    monkeypatch.delenv("BAYESLAWS_QUIET", raising=False)
+
+
 FAST = {"chains": 2, "warmup": 300, "draws": 300}
 TRUTH = {"E": 1.8, "A": 480.0, "B": 2100.0, "alpha": 0.35, "beta": 0.37}
 

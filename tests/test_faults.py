@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import os
 import re
 import shutil
 import threading
@@ -1665,8 +1664,11 @@ CASES = all_cases()
 # ---- the tests -----------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def ctx(simulated_fit, tmp_path_factory):
-    os.environ.pop("BAYESLAWS_QUIET", None)
-    return make_context(tmp_path_factory.mktemp("faults"), simulated_fit)
+    """The cases' context; messages printed (conftest's _messages_printed) as the cases read
+    them, the caller's environment untouched."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("BAYESLAWS_QUIET", raising=False)
+        yield make_context(tmp_path_factory.mktemp("faults"), simulated_fit)
 
 
 def test_there_are_at_least_150_cases():
