@@ -1079,7 +1079,9 @@ def _predict_cases() -> list[Case]:
             E,
             r"law 'chinchilla' has no loss penalty",
         ),
-        Case("summary ci=2", lambda c: c["fit"].summary(ci=2), E, r"ci must be in \(0, 1\)"),
+        Case(
+            "summary ci=2", lambda c: c["fit"].summary(ci=2), E, r"ci must be a number in \(0, 1\)"
+        ),
         Case(
             "summary of one site named as a string",
             lambda c: c["fit"].summary(var_names="alpha").index.tolist(),

@@ -56,6 +56,12 @@ def test_posterior_covers_the_truth(simulated_fit):
         assert summary.loc[name, "0.5%"] < TRUTH[name] < summary.loc[name, "99.5%"], name
 
 
+def test_summary_takes_a_numpy_ci_as_predict_does(simulated_fit):
+    """ci=np.float32(0.9) was refused with "ci must be in (0, 1), got np.float32(0.9)"."""
+    summary = simulated_fit.summary(ci=np.float32(0.9))
+    assert summary["5%"].to_numpy() == pytest.approx(simulated_fit.summary(ci=0.9)["5%"])
+
+
 def test_predict_returns_one_row_per_point_with_ordered_interval(simulated_fit):
     out = bl.predict(simulated_fit, N=[7e9, 70e9], D=[1.4e12, 1.4e12], ci=0.9)
     assert len(out) == 2

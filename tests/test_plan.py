@@ -77,7 +77,8 @@ def _smallest_within(truth, C, tolerance, relative_to, decades=8):
     N = np.geomspace(n_opt / 10.0**decades, n_opt, 2000 * decades + 1)
     L_opt = float(truth.loss_star(n_opt, truth.d_opt(C)))
     base = L_opt - truth.E if relative_to == "reducible" else L_opt
-    return float(N[np.argmax(truth.loss_star(N, C / (6 * N)) - L_opt <= tolerance * base)])
+    D = C / (truth.flops_per_param_token * N)  # tokens on the truth's own isoFLOP line
+    return float(N[np.argmax(truth.loss_star(N, D) - L_opt <= tolerance * base)])
 
 
 @pytest.mark.parametrize(
@@ -89,6 +90,14 @@ def test_truth_near_optimal_is_not_cut_off_by_its_grid(tolerance, relative_to):
     truth, C = VideoDiTTruth(), 1e22
     expected = _smallest_within(truth, C, tolerance, relative_to)
     assert truth_near_optimal(truth, C, tolerance, relative_to) == pytest.approx(expected, rel=2e-3)
+
+
+def test_truth_near_optimal_searches_the_truths_own_isoflop_line():
+    """A truth with C = 8ND was searched along C = 6ND: its smallest near-optimal size at 1e22
+    FLOPs came out 6.72e8 instead of 8.66e8 (22% low), and sizes on that line beat L_opt."""
+    truth, C = VideoDiTTruth(flops_per_param_token=8.0), 1e22
+    expected = _smallest_within(truth, C, 0.05, "reducible")
+    assert truth_near_optimal(truth, C, 0.05, "reducible") == pytest.approx(expected, rel=2e-3)
 
 
 def test_allocation_section_says_when_a_search_edge_sets_the_answer(simulated_fit):

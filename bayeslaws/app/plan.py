@@ -489,7 +489,8 @@ TRUTH_GRID_DECADES = (2, 20)  # decades below n_opt searched first, and at most
 
 
 def truth_near_optimal(truth, C: float, tolerance: float, relative_to: str) -> float:
-    """The smallest N (params) whose true excess loss at budget C (FLOPs, C = 6ND) is within
+    """The smallest N (params) whose true excess loss at budget C (FLOPs, on the truth's own
+    isoFLOP line C = k N D, k = ``truth.flops_per_param_token``) is within
     ``tolerance`` of the optimal loss (a fraction of the reducible loss, ``relative_to=
     "reducible"``, or of the total). The search below the true N_opt starts
     ``TRUTH_GRID_DECADES[0]`` decades down and widens (two decades at a time, to at most
@@ -501,7 +502,8 @@ def truth_near_optimal(truth, C: float, tolerance: float, relative_to: str) -> f
     decades = TRUTH_GRID_DECADES[0]
     while True:
         N = np.geomspace(n_opt / 10.0**decades, n_opt, TRUTH_GRID_PER_DECADE * decades + 1)
-        within = (truth.loss_star(N, C / (6 * N)) - L_opt) <= tolerance * base
+        D = C / (truth.flops_per_param_token * N)  # tokens on the truth's isoFLOP line
+        within = (truth.loss_star(N, D) - L_opt) <= tolerance * base
         if not within[0]:
             return float(N[np.argmax(within)])
         if decades >= TRUTH_GRID_DECADES[1]:

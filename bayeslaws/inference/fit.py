@@ -27,6 +27,7 @@ from ..laws import MAIN_MODULES, resolve_law, unportable_reason
 from ..laws.contract import Posterior, Scales
 from ..laws.priors import spec_to_priors
 from ..runs import RunTable, load_runs
+from ..runs.checks import check_probability
 from ..runs.compute import ComputeModel, compute_model_from_dict
 from .deferred import arviz
 from .diagnostics import Diagnostics, SamplerWarning
@@ -212,8 +213,7 @@ class Fit:
         """One row per scalar parameter (a site with extra dimensions gives one row per index,
         labelled ``name[i,j]`` by its coordinates): mean, sd, lower/median/upper quantiles of the
         central ``ci`` interval (labelled e.g. 5%, 50%, 95%), r_hat, ess_bulk, ess_tail."""
-        if isinstance(ci, bool) or not isinstance(ci, int | float) or not 0 < ci < 1:
-            raise ValueError(f"ci must be in (0, 1), got {ci!r}")
+        ci = check_probability("ci", ci)
         if var_names is not None:
             var_names = _var_names(var_names, list(self.idata.posterior.data_vars))
         names = var_names or self.record.summary_names
