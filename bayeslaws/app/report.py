@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..posterior.draws import spread_prior_note
 from ..posterior.predict import outside_decades
 
 AXIS_WORDS = {"N": "fitted size N", "D": "fitted tokens D", "C": "fitted budget C"}
@@ -469,10 +470,11 @@ def group_sentence(fit, group) -> str:
     words = group_words(fit, group)
     if group is not None:
         return f"Predictions, allocations and figures are for {words} of this grouped fit."
+    note = spread_prior_note(fit)  # '' unless the groups' spread is mostly its prior
     return (
         f"Predictions, allocations and figures are for {words}: its offsets are drawn from the "
-        "groups' spread, so its intervals are wider than a fitted group's (group= or --group "
-        "NAME gives a fitted group's)."
+        f"groups' spread, so its intervals are wider than a fitted group's; {note}group= or "
+        "--group NAME gives a fitted group's."
     )
 
 

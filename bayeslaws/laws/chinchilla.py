@@ -14,7 +14,11 @@ Default priors (weakly informative, on the centred scale):
 * alpha, beta ~ Beta(2, 3): exponents in (0, 1), mean 0.4, 95% in [0.07, 0.81];
 * a, b ~ Normal(-2, 2): each reducible term is ~ e^-2 = 14% of the typical loss, within a
   factor e^4 either way;
-* e ~ Normal(-0.5, 1): the irreducible loss E is ~ 60% of the typical loss.
+* e ~ Normal(-0.5, 1): the irreducible loss E is ~ 60% of the typical loss;
+* with groups (column ``group``), all five are partially pooled: the sd of the group deviations
+  ``<p>_tau`` ~ HalfNormal(0.3) (``group_sd``, :mod:`.surface`), on the logit of alpha, beta and
+  on a, b, e (log amplitudes: a factor e^0.3) directly. Override with ``priors={"group_sd": ...}``
+  (all) or ``priors={"alpha_tau": ...}`` (one); with few groups the spread is mostly this prior.
 
 Reported: E, A, B, alpha, beta in natural units and the compute-optimal exponent
 ``a_opt = beta / (alpha + beta)`` (N_opt proportional to C^a_opt under C = k N D).

@@ -13,7 +13,12 @@ with x = ln N - ln N_ref, y = ln D - ln D_ref and (a, b) the centred log amplitu
 ``A^(1/gamma)``-scaled terms (see :mod:`bayeslaws.laws.chinchilla` for the centring).
 
 Default priors: those of Chinchilla for alpha, beta, a, b, e; gamma ~ LogNormal(0, 0.2)
-(95% in [0.68, 1.48]). Reported: E and the effective exponents alpha * gamma, beta * gamma.
+(95% in [0.68, 1.48]). With groups (column ``group``), alpha, beta, a, b, e are partially pooled
+as in Chinchilla (gamma is shared): the sd of the group deviations ``<p>_tau`` ~ HalfNormal(0.3)
+(``group_sd``, :mod:`.surface`), on the logit of alpha, beta and on a, b, e directly; override
+with ``priors={"group_sd": ...}`` (all) or ``priors={"alpha_tau": ...}`` (one); with few groups
+the spread is mostly this prior. Reported: E and the effective exponents alpha * gamma,
+beta * gamma.
 """
 
 from __future__ import annotations

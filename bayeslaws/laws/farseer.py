@@ -31,7 +31,12 @@ Default priors (centred, weakly informative; Chinchilla's where the parameter is
 
 * alpha, beta0 ~ Beta(2, 3); a, c0 ~ Normal(-2, 2); e ~ Normal(-0.5, 1);
 * m_beta ~ Normal(0, 0.2): ln beta moves by up to ~0.4 per e-fold of N (95%);
-* m_c ~ Normal(0, 0.5); k_beta, k_amp ~ Normal(0, 0.5).
+* m_c ~ Normal(0, 0.5); k_beta, k_amp ~ Normal(0, 0.5);
+* with groups (column ``group``), alpha, a, e, beta0, c0 are partially pooled (the slopes and
+  curvatures are shared): the sd of the group deviations ``<p>_tau`` ~ HalfNormal(0.3)
+  (``group_sd``, :mod:`.surface`), on the logit of alpha, beta0 and on a, e, c0 (logs) directly.
+  Override with ``priors={"group_sd": ...}`` (all) or ``priors={"alpha_tau": ...}`` (one); with
+  few groups the spread is mostly this prior.
 
 Nine parameters: it needs a wide design (many sizes and token counts) to be identified; on
 narrow tables its posterior is wide, which is the point when it is averaged with simpler forms.

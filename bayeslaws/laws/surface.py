@@ -9,7 +9,16 @@ the normalised log loss ``z = ln L - ln L_ref``, with reference scales at the da
 Pooling: with G > 1 groups, each pooled parameter theta has a population value theta (with the
 law's prior) and group values ``theta_g = T(T^-1(theta) + tau * z_g)``, ``z_g ~ Normal(0, 1)``
 (non-centred), ``T`` the bijection onto the prior's support (sigmoid for exponents in (0, 1),
-identity for log amplitudes). With one group the model is the plain one.
+exp for positive exponents, identity for log amplitudes). With one group the model is the plain
+one.
+
+Group-spread prior: every ``<p>_tau`` ~ ``GROUP_SD_PRIOR`` = HalfNormal(0.3) (prior name
+``group_sd``), the sd of the group deviations in those unconstrained units: on an exponent's
+logit (0.3 moves an exponent near 0.3 by ~0.06) or log, on a log amplitude directly (a factor
+e^0.3 = 1.35). Override it for every pooled parameter with ``priors={"group_sd":
+dist.HalfNormal(0.1)}``, for one with ``priors={"alpha_tau": ...}``. With few groups (two, say)
+the spread is mostly this prior, and so is a new group's answer (``group=None``; its warning
+says so: :func:`bayeslaws.posterior.draws.prior_set_spreads`).
 
 Units: N in parameters, D in tokens, C in FLOPs, L in the runs' loss units.
 """

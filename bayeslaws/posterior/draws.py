@@ -13,6 +13,7 @@ import weakref
 import numpy as np
 import pandas as pd
 
+from ..laws.priors import prior_to_spec
 from ..runs import PlausibilityWarning, complete_compute
 from ..runs.checks import is_integer
 from ..runs.table import BATCH_TOKENS_LOW
@@ -141,19 +142,92 @@ _NEW_GROUP_ANNOUNCED: weakref.WeakSet = weakref.WeakSet()
 NAMED_GROUPS = 10  # a new-group warning names this many of the fit's groups
 
 
+# a group spread (<p>_tau) whose posterior 95% point passes this fraction of its prior's 95%
+# point is set mostly by the prior: where the data pin a spread, its upper end is the data's
+# whatever the prior; past half the prior's 95% point (0.98 s for HalfNormal(s), where the
+# prior's density is down to 62% of its peak) the prior's tail shapes it (tests/test_group_prior.py)
+PRIOR_SET_FRACTION = 0.5
+SPREAD_QUANTILE = 0.95
+PRIOR_DRAWS = 20_000  # draws for a prior's quantile when it has no icdf (seed 0)
+NAMED_SPREADS = 3  # a new-group warning names this many prior-set spreads
+
+
+def prior_quantile(prior, q: float) -> float:
+    """The ``q``-quantile of a scalar numpyro prior: its icdf, else from ``PRIOR_DRAWS``
+    draws (seed 0)."""
+    try:
+        return float(prior.icdf(q))
+    except (NotImplementedError, ImportError, TypeError, ValueError):
+        import jax
+
+        draws = prior.sample(jax.random.PRNGKey(0), (PRIOR_DRAWS,))
+        return float(np.quantile(np.asarray(draws, float), q))
+
+
+def prior_key(name: str, priors) -> str | None:
+    """The prior that set group spread ``name`` (``<p>_tau``): its own, else ``group_sd``
+    (None: neither among ``priors``)."""
+    return name if name in priors else "group_sd" if "group_sd" in priors else None
+
+
+def prior_set_spreads(draws, priors) -> list[str]:
+    """The group spreads (``<p>_tau`` among ``draws``, each (S,), unconstrained units) set
+    mostly by their prior (``priors``: name -> numpyro distribution; :func:`prior_key`): those
+    whose posterior ``SPREAD_QUANTILE`` point exceeds ``PRIOR_SET_FRACTION`` of the prior's."""
+    flagged = []
+    for name in sorted(k for k in draws if k.endswith("_tau")):
+        key = prior_key(name, priors)
+        if key is None:
+            continue
+        upper = float(np.quantile(np.asarray(draws[name], float), SPREAD_QUANTILE))
+        if upper > PRIOR_SET_FRACTION * prior_quantile(priors[key], SPREAD_QUANTILE):
+            flagged.append(name)
+    return flagged
+
+
+def prior_text(prior) -> str:
+    """A prior as ``HalfNormal(0.3)`` (its recorded arguments), or its repr."""
+    try:
+        spec = prior_to_spec(prior)
+    except ValueError:
+        return repr(prior)
+    name = spec.pop("dist")
+    values = (f"{v:g}" if isinstance(v, float) else str(v) for v in spec.values())
+    return f"{name}({', '.join(values)})"
+
+
+def spread_prior_note(fit) -> str:
+    """The clause for a grouped fit whose group spreads are set mostly by their prior
+    (:func:`prior_set_spreads`): which, the prior and how to override it; '' otherwise."""
+    post = fit.posterior()
+    flagged = prior_set_spreads(post.draws, post.priors)
+    if not flagged:
+        return ""
+    key = prior_key(flagged[0], post.priors)
+    names = ", ".join(flagged[:NAMED_SPREADS]) + (", ..." if len(flagged) > NAMED_SPREADS else "")
+    return (
+        f"that spread ({names}) is mostly set by the {key!r} prior, "
+        f"{prior_text(post.priors[key])} (sd of group deviations in unconstrained units), not "
+        f"by the {len(fit.groups)} groups: the new group's intervals follow that prior (set it "
+        f"with priors={{{key!r}: ...}}); "
+    )
+
+
 def new_group_message(fit, group, caller: str) -> str:
     """The sentence for ``group=None`` on a grouped fit (an answer for a new, unseen group,
-    wider than a fitted group's); '' for a fitted group or a fit without groups."""
+    wider than a fitted group's; saying so when the groups' spread is mostly its prior's,
+    :func:`spread_prior_note`); '' for a fitted group or a fit without groups."""
     groups = [str(g) for g in fit.groups]
     if group is not None or len(groups) <= 1:
         return ""
     named = ", ".join(groups[:NAMED_GROUPS])
     more = f", ... ({len(groups) - NAMED_GROUPS} more)" if len(groups) > NAMED_GROUPS else ""
+    note = spread_prior_note(fit)
     return (
         f"{caller}: group=None on a fit of {len(groups)} groups ({named}{more}) answers for a "
-        "NEW, unseen group: its deviation is drawn from the groups' fitted spread, so the "
-        f"intervals are wider than a fitted group's; pass group={groups[0]!r} (or another of "
-        "fit.groups) for a fitted group's answer"
+        f"NEW, unseen group: its deviation is drawn from the groups' {'' if note else 'fitted '}"
+        f"spread, so the intervals are wider than a fitted group's; {note}pass "
+        f"group={groups[0]!r} (or another of fit.groups) for a fitted group's answer"
     )
 
 
