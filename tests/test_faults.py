@@ -1018,6 +1018,12 @@ def _predict_cases() -> list[Case]:
         Case(
             "predict N < 1 parameter", pr(N=OMIT, D=1e10, C=10.0), E, r"imply N below one parameter"
         ),
+        Case(  # was "imply N below one parameter" for an N of 1.7e18
+            "predict N > 1e18 params",
+            pr(N=OMIT, D=1e8, C=1e27),
+            E,
+            r"imply N above 1e\+18 parameters \(the largest size searched\)",
+        ),
         Case("predict N in billions", pr(N=7.0), W, r"N = 7 .* decades outside", P),
         Case("predict N in millions", pr(N=7000.0), W, r"decades outside", P),
         Case("predict inside the range", pr(), O, check=predicts),

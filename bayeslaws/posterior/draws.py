@@ -16,6 +16,7 @@ import pandas as pd
 from ..laws.priors import prior_to_spec
 from ..runs import PlausibilityWarning, complete_compute
 from ..runs.checks import is_integer
+from ..runs.compute import MAX_DERIVED_PARAMS
 from ..runs.table import BATCH_TOKENS_LOW
 from .extrapolation import DEFAULT_METHOD
 from .model import ModelView
@@ -121,14 +122,20 @@ def query_frame(fit, N=None, D=None, C=None, **inputs) -> pd.DataFrame:
         raise ValueError(f"query arrays have incompatible lengths {shapes}") from None
     model = fit.compute_model
     ndc = complete_compute(model, **{k: broadcast[k] for k in present})
+    flops_ratio = model.flops(ndc["N"], ndc["D"]) / ndc["C"]  # 1 where a size fits C
     for column, what in (("N", "parameter"), ("D", "token")):
         # derived sizes are searched within 1 .. 1e18 parameters: off C means none fits
-        bad = (ndc[column] < 1) | (np.abs(model.flops(ndc["N"], ndc["D"]) / ndc["C"] - 1) > 0.01)
+        bad = (ndc[column] < 1) | (np.abs(flops_ratio - 1) > 0.01)
         if bad.any() and column not in present:
             i = int(np.flatnonzero(bad)[0])
             given = " and ".join(f"{k} = {broadcast[k][i]:.3g}" for k in present)
+            side = (  # short of C at the largest size searched, or over it at the smallest
+                f"above {MAX_DERIVED_PARAMS:.0e} parameters (the largest size searched)"
+                if ndc[column][i] >= 1 and flops_ratio[i] < 1
+                else f"below one {what}"
+            )
             raise ValueError(
-                f"{given} imply {column} below one {what} (at "
+                f"{given} imply {column} {side} (at "
                 f"positions {np.flatnonzero(bad).tolist()[:10]}): C is in FLOPs (about 6 N D), N "
                 "in parameters, D in tokens"
             )

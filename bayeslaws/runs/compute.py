@@ -15,6 +15,8 @@ import numpy as np
 
 from .checks import check_positive, is_real
 
+MAX_DERIVED_PARAMS = 1e18  # the largest size (params) params_for searches
+
 
 @dataclass(frozen=True)
 class ComputeModel:
@@ -46,8 +48,8 @@ class ComputeModel:
         D = np.asarray(D, float)
         C = np.asarray(C, float)
         target = C / D
-        lo = np.full(np.broadcast(D, C).shape, 0.0)  # log N bounds: 1 .. 1e18 parameters
-        hi = np.full_like(lo, np.log(1e18))
+        lo = np.full(np.broadcast(D, C).shape, 0.0)  # log N bounds: 1 .. MAX_DERIVED_PARAMS
+        hi = np.full_like(lo, np.log(MAX_DERIVED_PARAMS))
         for _ in range(200):
             mid = 0.5 * (lo + hi)
             too_big = self.flops_per_token(np.exp(mid)) > target
