@@ -50,6 +50,7 @@ import pandas as pd
 from numpyro import handlers
 
 from ..laws.contract import model_key
+from ..laws.likelihoods import pointwise_log_prob
 from . import exported, memory, padding
 from .compilation import compilation_cache_enabled, jax_config_key
 
@@ -150,6 +151,16 @@ def _num(x) -> float | None:
     return x if np.isfinite(x) else None
 
 
+def is_observation(site) -> bool:
+    """Whether a trace site is observed data: an observed sample site, not a
+    ``numpyro.factor`` (an auxiliary site: a prior or penalty term, no run's likelihood)."""
+    return (
+        site["type"] == "sample"
+        and site["is_observed"]
+        and not (site.get("infer") or {}).get("is_auxiliary", False)
+    )
+
+
 def _pointwise_fn(law, static: dict):
     """A compiled function (samples, keys, data) -> (log-likelihood of every observed site,
     predicted observation site) per draw, kept per law and static arguments (compiling takes
@@ -168,8 +179,8 @@ def _pointwise_fn(law, static: dict):
     def one(sample, rng_key, data):
         seeded = handlers.seed(handlers.substitute(model, data=sample), rng_seed=rng_key)
         trace = handlers.trace(seeded).get_trace(**data)
-        sites = {n: s for n, s in trace.items() if s["type"] == "sample" and s["is_observed"]}
-        log_lik = {name: site["fn"].log_prob(site["value"]) for name, site in sites.items()}
+        sites = {n: s for n, s in trace.items() if is_observation(s)}
+        log_lik = {name: pointwise_log_prob(s["fn"], s["value"]) for name, s in sites.items()}
         observed = {name: site["value"] for name, site in sites.items()}
         site = trace[site_name]
         return log_lik, site["fn"].sample(jax.random.fold_in(rng_key, 1)), observed

@@ -27,6 +27,25 @@ FAMILIES = ("gaussian", "student_t", "huber")
 HUBER_DELTA = 1.345  # in units of the scale: the classical 95%-efficiency choice
 
 
+class NonFactorised:
+    """Mixin of an observation distribution whose runs are not independent given the
+    parameters (law ``sweep``: a cell's runs share its integrated-out level). ``log_prob``,
+    what the sampler sums, may split the joint density any way (e.g. by the chain rule, whose
+    single terms depend on the runs' order); ``loo_log_prob(value)``, (R,), is each run's
+    exact ln p(z_i | the other runs, theta), what the fit's pointwise log-likelihood (LOO,
+    ``bl.compare``) holds instead (Buerkner, Gabry & Vehtari 2021)."""
+
+    def loo_log_prob(self, value):
+        raise NotImplementedError
+
+
+def pointwise_log_prob(fn, value):
+    """An observed site's pointwise log-likelihood for LOO: ``fn.loo_log_prob`` for a
+    :class:`NonFactorised` distribution, else ``fn.log_prob`` (runs independent given the
+    parameters)."""
+    return fn.loo_log_prob(value) if isinstance(fn, NonFactorised) else fn.log_prob(value)
+
+
 class Huber(dist.Distribution):
     """Normalised Huber density on the real line.
 

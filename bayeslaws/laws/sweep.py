@@ -34,6 +34,9 @@ and the bowl's relative misfit ``tau`` below already absorbs a shape the laws mi
 everything else a cell's log losses are Gaussian with covariance ``diag(v_i) + s^2 11^T``; its
 marginal likelihood is exact and cheap (evaluated run by run in each cell as the predictive of
 one run given the cell's earlier runs: the chain rule, so the terms sum to the cell's marginal).
+Those terms depend on the runs' order within a cell and are not leave-one-out predictives; the
+pointwise log-likelihood LOO reads is each run's exact ln p(z_i | the cell's other runs, theta)
+instead (:meth:`CellMarginal.loo_log_prob`).
 No level parameter, hence no funnel between the cell scatter s and the levels when s is small
 against how well the runs pin each level down (the simulated truth has s = 0). The optimum
 offsets z_lr, z_batch enter non-linearly and are non-centred. Each cell's level is recovered
@@ -133,6 +136,7 @@ from .contract import (
 from .hyperparams import data as hp_data
 from .hyperparams import optima
 from .hyperparams.data import DivergenceWarning, positive_option
+from .likelihoods import NonFactorised
 from .priors import standardised_sample
 from .surface import LossSurfaceLaw
 
@@ -228,34 +232,65 @@ def scaled_sample(name: str, prior, loc=None):
 
 
 # ---- the likelihood with each cell's level integrated out -------------------------------------
-class CellMarginal(dist.Distribution):
+class CellMarginal(NonFactorised, dist.Distribution):
     """Log losses of a sweep's runs with each cell's level integrated out.
 
     mean : (R,) surface at the run's cell plus the bowl (centred ln loss).
-    var : (R,) the run's noise variance.
+    var : (R,) the run's noise variance (ln-loss units squared).
     level_var : scalar s^2, the prior variance of a cell's level around the surface.
     cell_index : (R,) cell of each run; order : (R,) runs sorted by cell (stable), rank its
     inverse; cell_start : (n_cells,) position of each cell's first run in that order.
+    keep : (R,) bool or None (every run): the runs observed; the others (padded in, held out of
+    a fold: :meth:`mask`) neither count nor inform the level of their cell.
 
-    ``log_prob`` gives per run ln p(z_i | the cell's earlier runs) (chain rule): the terms of a
-    cell sum to its exact marginal likelihood.
+    Two densities of the same model, one per use:
+
+    * :meth:`log_prob` (what NUTS sums): per run ln p(z_i | the cell's earlier runs) (chain
+      rule), so that the terms of a cell sum to its exact marginal likelihood. The single terms
+      depend on the runs' order within the cell and are *not* leave-one-out predictive
+      densities: PSIS-LOO on them is biased.
+    * :meth:`loo_log_prob` (what LOO needs, for the fit's ``log_likelihood`` group): per run the
+      exact leave-one-run-out term ln p(z_i | z_-i of its cell, theta), the non-factorised
+      Gaussian LOO of Buerkner, Gabry & Vehtari (2021). These do not sum to the joint (a
+      pseudo-likelihood), which is why the sampler does not use them; nor can one density serve
+      both (per-run terms shifted by a correction so that they sum to the joint would no longer
+      be the LOO terms).
     """
 
     arg_constraints = {}
     support = constraints.real
 
     def __init__(self, mean, var, level_var, cell_index, order, rank, cell_start, *,
-                 validate_args=None):
+                 keep=None, validate_args=None):
         self.loc, self.var, self.level_var = mean, var, level_var
         self.cell_index, self.order, self.rank, self.cell_start = (
             cell_index, order, rank, cell_start
         )
+        self.keep = keep
         super().__init__(batch_shape=jnp.shape(mean), validate_args=validate_args)
 
+    def mask(self, mask):
+        """This distribution observing only the runs where ``mask`` (bool or (R,) bool) is
+        True: the other runs drop out of every cell's level as well as out of the sum (NumPyro's
+        generic mask would zero their terms but keep them informing the level)."""
+        if isinstance(mask, bool) and mask:
+            return self
+        keep = jnp.broadcast_to(jnp.asarray(mask, bool), self.batch_shape)
+        if self.keep is not None:
+            keep = keep & self.keep
+        return CellMarginal(self.loc, self.var, self.level_var, self.cell_index, self.order,
+                            self.rank, self.cell_start, keep=keep)
+
     def log_prob(self, value):
+        """(R,) per run ln p(z_i | the runs before it in its cell, theta): the chain rule, whose
+        sum over a cell is its exact marginal likelihood (0 for runs not kept)."""
         o = self.order
         r = (value - self.loc)[o]
         w = 1.0 / self.var[o]
+        if self.keep is not None:  # runs not kept carry no weight
+            kept = self.keep[o]
+            w = jnp.where(kept, w, 0.0)
+            r = jnp.where(kept, r, 0.0)
         cell = self.cell_index[o]
         before_w = jnp.cumsum(w) - w  # exclusive cumulative sums over the sorted runs
         before_rw = jnp.cumsum(r * w) - r * w
@@ -263,9 +298,36 @@ class CellMarginal(dist.Distribution):
         B = before_rw - before_rw[self.cell_start][cell]
         s2 = self.level_var
         q = s2 / (1.0 + s2 * A)  # variance of the level given those runs (minus the surface)
-        pred_var = 1.0 / w + q
+        # without a mask the operations of the sampler's density as they always were (the
+        # draws stay bit-identical); with one, not 1 / w (infinite, NaN gradients) at dropped runs
+        pred_var = (1.0 / w if self.keep is None else self.var[o]) + q
         lp = -0.5 * ((r - q * B) ** 2 / pred_var + jnp.log(2 * jnp.pi * pred_var))
+        if self.keep is not None:
+            lp = jnp.where(kept, lp, 0.0)
         return lp[self.rank]
+
+    def loo_log_prob(self, value):
+        """(R,) per run the exact leave-one-run-out term ln p(z_i | z_-i, theta), z_-i the other
+        (kept) runs of its cell (0 for runs not kept): with precisions w_j = 1/var_j, residuals
+        r_j = z_j - mean_j and the cell's other runs' sums A_-i = sum w - w_i,
+        B_-i = sum r w - r_i w_i, the level given them has mean q B_-i and variance
+        q = s^2 / (1 + s^2 A_-i), so z_i | z_-i ~ Normal(mean_i + q B_-i, var_i + q).
+        Independent of the runs' order; what PSIS-LOO needs (Buerkner, Gabry & Vehtari 2021)."""
+        n_cells = self.cell_start.shape[0]
+        r = value - self.loc
+        w = 1.0 / self.var
+        if self.keep is not None:
+            w = jnp.where(self.keep, w, 0.0)
+            r = jnp.where(self.keep, r, 0.0)
+        sum_w = jax.ops.segment_sum(w, self.cell_index, n_cells)[self.cell_index]
+        sum_rw = jax.ops.segment_sum(r * w, self.cell_index, n_cells)[self.cell_index]
+        A = jnp.maximum(sum_w - w, 0.0)  # the cell's other runs (rounding kept >= 0)
+        B = sum_rw - r * w
+        s2 = self.level_var
+        q = s2 / (1.0 + s2 * A)
+        pred_var = self.var + q
+        lp = -0.5 * ((r - q * B) ** 2 / pred_var + jnp.log(2 * jnp.pi * pred_var))
+        return lp if self.keep is None else jnp.where(self.keep, lp, 0.0)
 
     def sample(self, key, sample_shape=()):
         k1, k2 = jax.random.split(key)
