@@ -180,7 +180,9 @@ def test_kaplan_and_likelihoods_compare_by_loo(simulated_runs, simulated_fit):
 
 def test_compare_refuses_fits_of_other_observations_or_columns(simulated_fit):
     """Same N, D and loss, but one law scores other observations (a two-stage law's cell
-    optima: another site and shape) or reads another column (lr): refused by name."""
+    optima: another site and shape), or the runs differ in a column the law reads (D): refused
+    by name. (A column no law reads, such as lr for Chinchilla, may differ:
+    tests/test_compare_checks.py.)"""
     from dataclasses import replace
 
     import xarray as xr
@@ -200,12 +202,12 @@ def test_compare_refuses_fits_of_other_observations_or_columns(simulated_fit):
     with pytest.raises(ValueError, match="same observations: .*log_optimum.*\\(2, 6\\)"):
         bl.compare([simulated_fit, optima])
     runs = dict(simulated_fit.record.training_runs)
-    n = len(runs["N"])
+    D = list(runs["D"])
     swept = {
-        k: replace(simulated_fit.record, training_runs={**runs, "lr": list(v)})
-        for k, v in (("a", [1e-3] * n), ("b", [1e-3] * (n - 1) + [2e-3]))
+        k: replace(simulated_fit.record, training_runs={**runs, "D": v})
+        for k, v in (("a", D), ("b", D[:-1] + [2 * D[-1]]))
     }
-    with pytest.raises(ValueError, match="same runs: .* other lr values"):
+    with pytest.raises(ValueError, match="same runs: .* other D values"):
         bl.compare([Fit(simulated_fit.idata, swept["a"]), Fit(simulated_fit.idata, swept["b"])])
 
 

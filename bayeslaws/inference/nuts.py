@@ -655,7 +655,12 @@ def law_source_extra(law) -> dict:
 def compare(fits, ic: str = "loo"):
     """Rank fits of the same runs by PSIS-LOO: ArviZ's ``compare`` table (a DataFrame, one
     row per fit, best first). ``fits``: a list of fits, or a dict name -> fit (the names label
-    the rows). Fits whose runs (N, D, loss) differ are refused: their LOO is not comparable."""
+    the rows). Refused (ValueError), since their LOO is not comparable: fits whose runs differ in
+    the loss, the group or a column one of the laws reads (its ``inputs``, ``optional_inputs``
+    and ``run_columns``; a column no law reads, e.g. C of two (N, D) laws, may differ), and fits
+    that score other observations (another site or shape, or other observed values beyond the
+    common shift of each fit's centring: e.g. a run censored, scored as a probability, in one
+    fit and observed, scored as a density, in the other)."""
     names = None
     if isinstance(fits, dict):
         names, fits = [str(k) for k in fits], list(fits.values())
@@ -672,11 +677,7 @@ def compare(fits, ic: str = "loo"):
     labels = names or [f.label for f in fits]
     if len(set(labels)) != len(labels):
         labels = [f"{label}#{i}" for i, label in enumerate(labels)]
-    n_obs = {f.n_runs for f in fits}
-    if len(n_obs) > 1:
-        raise ValueError(f"compare() needs fits of the same runs; row counts differ: {n_obs}")
-    _check_same_runs(fits, labels)
-    _check_same_observations(fits, labels)
+    check_comparable(fits, labels)
     if len({id(f) for f in fits}) < len(fits):
         warnings.warn("compare(): the same fit object appears more than once", stacklevel=2)
     az = deferred.arviz()
@@ -685,33 +686,124 @@ def compare(fits, ic: str = "loo"):
         return az.compare(dict(zip(labels, [f.idata for f in fits], strict=True)), ic=ic)
 
 
+def check_comparable(fits, labels, what: str = "compare()") -> None:
+    """ValueError unless the fits' PSIS-LOO scores are comparable, observation by observation
+    (what :func:`compare` and stacking need): the same number of runs, the same runs in the
+    same order (:func:`_check_same_runs`) and the same observations
+    (:func:`_check_same_observations`). ``labels``: the fits' names and ``what`` the caller,
+    for the messages."""
+    n_obs = {f.n_runs for f in fits}
+    if len(n_obs) > 1:
+        raise ValueError(f"{what} needs fits of the same runs; row counts differ: {n_obs}")
+    _check_same_runs(fits, labels, what)
+    _check_same_observations(fits, labels, what)
+
+
+# observed values (natural-log units, float32 in the idata) that differ by more than this after
+# the common shift of the centring are other observations
+OBSERVED_ATOL = 1e-5
+OBSERVED_RTOL = 1e-6
+
+
 def _observations(fit) -> dict:
     """The pointwise log-likelihood sites LOO reads: name -> shape per draw."""
     data = fit.idata.log_likelihood
     return {k: tuple(v.shape[2:]) for k, v in data.data_vars.items()}
 
 
-def _check_same_observations(fits, labels) -> None:
-    """ValueError naming the first fit whose log-likelihood is of other observations (another
-    site or shape: e.g. one law observes each run's loss, another each cell's optimum)."""
+def _observed_values(fit) -> dict:
+    """The observed values of the fit's idata (``observed_data``), site -> float array; {} when
+    the idata holds none."""
+    if "observed_data" not in fit.idata.groups():
+        return {}
+    data = fit.idata.observed_data.data_vars
+    return {k: np.atleast_1d(np.asarray(v, float)) for k, v in data.items()}
+
+
+def observed_mismatch(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Boolean mask (shape of ``a``) of the observations where ``b`` differs from ``a`` beyond
+    one shift per leading index (the median difference along the last axis, the observation
+    axis): a fit's centring (e.g. ln L - ln L_ref) moves every observation of a site by one
+    constant, which leaves the log densities, and LOO, unchanged."""
+    if a.shape != b.shape:
+        return np.ones(a.shape, bool)
+    both_nan = np.isnan(a) & np.isnan(b)
+    diff = np.where(both_nan, 0.0, b - a)
+    if diff.size == 0:
+        return np.zeros(a.shape, bool)
+    finite = np.where(np.isfinite(diff), diff, np.nan)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN row: every value differs
+        shift = np.nanmedian(finite, axis=-1, keepdims=True)
+    tol = OBSERVED_ATOL + OBSERVED_RTOL * np.abs(a)
+    return ~(np.abs(diff - shift) <= tol)
+
+
+def _run_labels(fit, where: np.ndarray, limit: int = 5) -> str:
+    """The runs at observation positions ``where`` (last axis), by their row labels in the
+    user's table when the fit stored them, else by position."""
+    rows = (fit.record.training_runs or {}).get("row")
+    named = [repr(rows[i]) if rows and i < len(rows) else f"position {i}" for i in where[:limit]]
+    more = f" and {len(where) - limit} more" if len(where) > limit else ""
+    return ", ".join(named) + more
+
+
+def _check_same_observations(fits, labels, what: str = "compare()") -> None:
+    """ValueError naming the first fit whose log-likelihood is of other observations: another
+    site or shape (e.g. one law observes each run's loss, another each cell's optimum), or other
+    observed values beyond the centring's shift (:func:`observed_mismatch`; e.g. a run that one
+    fit censors, at a threshold its law options set, and the other observes exactly)."""
     first = _observations(fits[0])
+    first_values = _observed_values(fits[0])
     for fit, label in zip(fits[1:], labels[1:], strict=True):
         other = _observations(fit)
         if other != first:
             raise ValueError(
-                f"compare() needs fits of the same observations: {labels[0]!r} scores {first}, "
+                f"{what} needs fits of the same observations: {labels[0]!r} scores {first}, "
                 f"{label!r} scores {other} (site: shape); LOO of different observations is "
                 "not comparable"
             )
+        values = _observed_values(fit)
+        for site in sorted(set(first_values) & set(values)):
+            differ = observed_mismatch(first_values[site], values[site])
+            if not differ.any():
+                continue
+            where = np.flatnonzero(differ.reshape(-1, differ.shape[-1]).any(axis=0))
+            raise ValueError(
+                f"{what} needs fits that score the same observations: {label!r} observes "
+                f"other {site!r} values than {labels[0]!r} at {len(where)} of "
+                f"{differ.shape[-1]} observations (run(s) {_run_labels(fits[0], where)}), with "
+                "the same loss in the runs: e.g. a run censored (scored as the probability of "
+                "a loss at least its threshold) in one fit and observed exactly (scored as a "
+                "density) in the other, as law options such as divergence_threshold or "
+                "far_above decide. Fit both with the same such options; LOO of different "
+                "observations is not comparable"
+            )
 
 
-def _check_same_runs(fits, labels) -> None:
-    """ValueError naming the first fit whose stored runs (N, D, C, loss, lr, batch size,
-    group) differ from the first's."""
+RUN_COLUMNS_CHECKED = ("N", "D", "C", "loss", "lr", "batch_size", "group")
+
+
+def _columns_read(fits) -> list:
+    """The run columns whose values enter some fit's likelihood: the loss, the group and every
+    column a law reads (its ``inputs``, ``optional_inputs`` and ``run_columns``), in
+    ``RUN_COLUMNS_CHECKED`` order, then any others by name."""
+    read = {"loss", "group"}
+    for fit in fits:
+        law = fit.law
+        read |= set(law.inputs) | set(law.optional_inputs) | set(law.run_columns)
+    return [c for c in RUN_COLUMNS_CHECKED if c in read] + sorted(read - set(RUN_COLUMNS_CHECKED))
+
+
+def _check_same_runs(fits, labels, what: str = "compare()") -> None:
+    """ValueError naming the first fit whose stored runs differ from the first's in a column
+    that some fit's law reads, the loss or the group (:func:`_columns_read`); other columns
+    (e.g. C counted another way for two laws of N and D) may differ."""
     first = fits[0].record.training_runs or {}
+    columns = _columns_read(fits)
     for fit, label in zip(fits[1:], labels[1:], strict=True):
         other = fit.record.training_runs or {}
-        for column in ("N", "D", "C", "loss", "lr", "batch_size", "group"):
+        for column in columns:
             if column not in first or column not in other:
                 continue
             if column == "group":
@@ -722,7 +814,7 @@ def _check_same_runs(fits, labels) -> None:
                 differ = ~np.isclose(a, b, rtol=1e-9, equal_nan=True)
             if differ.any():
                 raise ValueError(
-                    f"compare() needs fits of the same runs: {label!r} has other {column} values "
+                    f"{what} needs fits of the same runs: {label!r} has other {column} values "
                     f"than {labels[0]!r} at {int(differ.sum())} of {len(a)} runs (first at "
                     f"position {int(np.flatnonzero(differ)[0])}); LOO of different data is not "
                     "comparable"

@@ -23,7 +23,12 @@ from ...laws import law_ref, resolve_law
 from ...laws.contract import Posterior, Scales
 from ...laws.priors import spec_to_priors
 from . import gp
-from .stacking import stacking_table, warn_unreliable_loo
+from .stacking import (
+    check_forms_comparable,
+    stacking_table,
+    training_runs_for,
+    warn_unreliable_loo,
+)
 
 FORMS = ("chinchilla", "chinchilla_gamma", "kaplan", "farseer")
 MAX_R_HAT = 1.05
@@ -85,15 +90,14 @@ def _scalar_draws(fit) -> dict:
 
 
 def average(fit, runs=None, *, forms=FORMS, chains=2, warmup=300, draws=300, seed=None) -> dict:
-    """Fit the other forms to the fit's training runs (or ``runs``), weight them by stacking and
+    """Fit the other forms to the fit's training runs (``runs``, when given, must hold them:
+    :func:`~.stacking.training_runs_for`), weight them by stacking and
     keep the state in ``fit.cache["forms"]``, with each form's PSIS-LOO reliability
     (``"loo_reliability"``: max Pareto k, runs above ``PARETO_K_MAX``, ArviZ's flag; one
     :class:`~.stacking.UnreliableLooWarning` names the forms above it). Returns the state."""
     from ...inference import fit as fit_law
 
-    runs = runs if runs is not None else fit.training_runs()
-    if runs is None:
-        raise ValueError("form averaging needs the training runs (none given, none stored)")
+    runs = training_runs_for(fit, runs, "form averaging")
     seed = fit.record.sampler.seed if seed is None else seed
     own = law_ref(fit.law)
     fits, excluded = {own: fit}, {}
@@ -127,6 +131,7 @@ def average(fit, runs=None, *, forms=FORMS, chains=2, warmup=300, draws=300, see
             f"form averaging: form {name!r} left out ({reason})", UserWarning, stacklevel=3
         )
     if len(fits) > 1:
+        check_forms_comparable(fits, "form averaging")
         table, reliability = stacking_table({k: f.idata for k, f in fits.items()})
         weights = {k: float(table.loc[k, "weight"]) for k in fits}
         elpd = {k: float(table.loc[k, "elpd_loo"]) for k in fits}

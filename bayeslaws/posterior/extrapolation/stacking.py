@@ -13,6 +13,7 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+import pandas as pd
 
 from ...laws import law_ref, resolve_law
 from ...laws.contract import Posterior, Scales
@@ -92,18 +93,90 @@ def _scalar_draws(fit) -> dict:
     return {k: np.asarray(v, float).tolist() for k, v in fit.draws().items() if np.ndim(v) == 1}
 
 
+CHECKED_COLUMNS = ("N", "D", "loss")  # what the stacked loss surfaces read of a run
+
+
+def _given_frame(runs) -> pd.DataFrame:
+    """The rows of ``runs`` (a RunTable, a DataFrame with canonical columns or a path) with
+    their row labels."""
+    from ...runs import RunTable, as_run_table
+
+    if isinstance(runs, RunTable):
+        return runs.df
+    if isinstance(runs, pd.DataFrame):
+        return runs
+    return as_run_table(runs).df
+
+
+def _check_holds(own_df: pd.DataFrame, given: pd.DataFrame, what: str) -> None:
+    """ValueError unless ``given`` holds every row of the fit's training runs ``own_df`` (by
+    row label) with the same N, D and loss."""
+    labels = list(own_df.index)
+    missing = [r for r in labels if r not in given.index]
+    if missing:
+        shown = ", ".join(map(repr, missing[:5])) + (" ..." if len(missing) > 5 else "")
+        raise ValueError(
+            f"{what}: runs lack {len(missing)} of the fit's {len(labels)} training runs (row "
+            f"labels {shown}); pass the table the fit was fitted to (its rows in any order), or "
+            "no runs: the fit's own training runs are used"
+        )
+    doubled = sorted({r for r in given.index[given.index.duplicated()] if r in set(labels)})
+    if doubled:
+        raise ValueError(f"{what}: runs hold the training rows {doubled[:5]} more than once")
+    rows = given.loc[labels]
+    for column in CHECKED_COLUMNS:
+        if column not in rows or column not in own_df:
+            continue
+        a = own_df[column].to_numpy(float)
+        b = pd.to_numeric(rows[column], errors="coerce").to_numpy(float)
+        differ = ~np.isclose(a, b, rtol=1e-9, equal_nan=True)
+        if differ.any():
+            first = labels[int(np.flatnonzero(differ)[0])]
+            raise ValueError(
+                f"{what}: runs have other {column} values than the fit's training runs at "
+                f"{int(differ.sum())} of {len(labels)} rows (first: row {first!r}); pass the "
+                "table the fit was fitted to, or no runs: the fit's own training runs are used"
+            )
+
+
+def training_runs_for(fit, runs, what: str):
+    """The runs to fit the other forms to, in the order of the fit's pointwise log-likelihood:
+    the fit's own training runs. ``runs`` (RunTable, DataFrame or path), when given, must hold
+    every one of them by row label with the same N, D and loss (ValueError naming the rows or
+    the column); its order does not matter and its rows the fit left out (e.g. screened out)
+    are not used. A fit that stores no training runs takes ``runs`` as given, checked after
+    the fits by :func:`check_forms_comparable`."""
+    own = fit.training_runs()
+    if runs is None:
+        if own is None:
+            raise ValueError(f"{what} needs the training runs (none given, none stored in the fit)")
+        return own
+    if own is None:
+        return runs
+    _check_holds(own.df, _given_frame(runs), what)
+    return own
+
+
+def check_forms_comparable(fits: dict, what: str) -> None:
+    """ValueError unless every form's fit scores the same runs and observations as the first
+    (the fit's own), in the same order: else their pointwise LOO, and so the weights, would
+    pair different runs (:func:`bayeslaws.inference.nuts.check_comparable`)."""
+    from ...inference.nuts import check_comparable
+
+    check_comparable(list(fits.values()), list(fits), what)
+
+
 def stack(fit, runs=None, *, laws=STACK_LAWS, chains=2, warmup=300, draws=300, seed=None) -> dict:
     """Fit every law in ``laws`` other than the fit's own to its training runs (same
-    likelihood, default priors), compute stacking weights with :func:`arviz.compare`
+    likelihood, default priors; ``runs``, when given, must hold them: :func:`training_runs_for`),
+    compute stacking weights with :func:`arviz.compare`
     (``method="stacking"``) and keep the weights and the other laws' draws in
     ``fit.cache["stacking"]`` with each law's PSIS-LOO reliability (``"loo_reliability"``,
     :func:`stacking_table`; one :class:`UnreliableLooWarning` names the laws with a Pareto k
     above ``PARETO_K_MAX``). Returns the state."""
     from ...inference import fit as fit_law
 
-    runs = runs if runs is not None else fit.training_runs()
-    if runs is None:
-        raise ValueError("stacking needs the training runs (none given, none stored in the fit)")
+    runs = training_runs_for(fit, runs, "stacking")
     seed = fit.record.sampler.seed if seed is None else seed
     fits = {law_ref(fit.law): fit}
     for name in laws:
@@ -118,6 +191,7 @@ def stack(fit, runs=None, *, laws=STACK_LAWS, chains=2, warmup=300, draws=300, s
                 seed=seed,
                 warn=False,
             )
+    check_forms_comparable(fits, "stacking")
     table, reliability = stacking_table({k: f.idata for k, f in fits.items()})
     weights = {k: float(table.loc[k, "weight"]) for k in fits}
     warn_unreliable_loo("stacking", reliability, weights)
