@@ -18,7 +18,8 @@ logit (0.3 moves an exponent near 0.3 by ~0.06) or log, on a log amplitude direc
 e^0.3 = 1.35). Override it for every pooled parameter with ``priors={"group_sd":
 dist.HalfNormal(0.1)}``, for one with ``priors={"alpha_tau": ...}``. With few groups (two, say)
 the spread is mostly this prior, and so is a new group's answer (``group=None``; its warning
-says so: :func:`bayeslaws.posterior.draws.prior_set_spreads`).
+says so, by its power-scaling prior sensitivity:
+:func:`bayeslaws.posterior.draws.prior_sensitive_spreads`).
 
 Units: N in parameters, D in tokens, C in FLOPs, L in the runs' loss units.
 """
