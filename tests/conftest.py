@@ -25,12 +25,18 @@ def repo_script(path: str, module_name: str):
     return module
 
 @pytest.fixture(scope="session", autouse=True)
-def _own_compilation_cache(tmp_path_factory):
+def _own_compilation_cache():
     """Each test process (and the processes it starts) keeps its compiled kernels and traced
-    programs in its own folder: not the user's cache, which the suite filled and pruned, nor the
-    other xdist worker's (JAX writes cache entries without a lock)."""
+    programs in its own folder, ``<cache>/bayeslaws/tests/<xdist worker>``: not the user's
+    cache, which the suite filled and pruned, nor the other worker's (JAX writes cache entries
+    without a lock); kept between runs, as the user's is (deleting it is always safe)."""
+    import os
+    from pathlib import Path
+
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("BAYESLAWS_COMPILATION_CACHE", str(tmp_path_factory.mktemp("jax_cache")))
+        patch.setenv("BAYESLAWS_COMPILATION_CACHE", str(base / "bayeslaws" / "tests" / worker))
         yield
 
 
