@@ -5,17 +5,20 @@ that differ only in what no law reads. Tiny fits (1 chain x 100 + 100)."""
 from __future__ import annotations
 
 import warnings
+from dataclasses import replace
 
 import numpy as np
 import pytest
 from conftest import TRUTH, chinchilla_design, small_sweep_grid
 
 import bayeslaws as bl
+from bayeslaws.inference import Fit
 from bayeslaws.posterior.extrapolation import forms, stacking
 from bayeslaws.runs import simulate
 
 TINY = {"chains": 1, "warmup": 100, "draws": 100, "seed": 0, "warn": False}
 STACK = {"chains": 1, "warmup": 100, "draws": 100}
+PAIR = ("chinchilla", "kaplan")  # the forms stacked here
 LEFT_OUT = 3  # the row label the user excluded before fitting
 
 
@@ -39,13 +42,21 @@ def _quiet(fn, *args, **kwargs):
         return fn(*args, **kwargs)
 
 
-def test_stacking_with_the_whole_table_reordered_uses_the_fits_own_runs(table, own_fit):
+@pytest.fixture(scope="module")
+def own_stacked(own_fit):
+    """stack(own_fit) of ``PAIR`` on the fit's own training runs (no runs given)."""
+    return _quiet(stacking.stack, own_fit, laws=PAIR, **STACK)
+
+
+def test_stacking_with_the_whole_table_reordered_uses_the_fits_own_runs(
+    table, own_fit, own_stacked
+):
     """stack(fit, runs) fitted the other forms to ``runs`` and weighed their pointwise LOO
     against the fit's, in the fit's row order: the table the fit came from (one row more, rows
     reversed) crashed in ArviZ ("number of observations should be the same"); reordered rows
     alone gave other weights. The other forms are now fitted to the fit's own training runs."""
-    laws = ("chinchilla", "kaplan")
-    own = _quiet(stacking.stack, own_fit, laws=laws, **STACK)
+    laws = PAIR
+    own = own_stacked
     given = _quiet(stacking.stack, own_fit, table.iloc[::-1], laws=laws, **STACK)
     assert given["weights"] == pytest.approx(own["weights"], abs=1e-9)
     assert given["elpd_loo"] == pytest.approx(own["elpd_loo"], abs=1e-9)
@@ -78,6 +89,46 @@ def test_stacking_refuses_runs_that_are_not_the_fits(table, own_fit):
     other = table.assign(loss=np.where(table.index == 9, table["loss"] * 1.05, table["loss"]))
     with pytest.raises(ValueError, match=r"form averaging: runs have other loss .*row 9"):
         forms.average(own_fit, other, forms=("chinchilla", "kaplan"), **STACK)
+
+
+def test_stacking_matches_a_fit_saved_without_row_labels_by_values(table, own_fit, own_stacked):
+    """A fit saved before row labels were recorded (its training_runs has no "row") numbers its
+    runs 0..14, which row ``LEFT_OUT``'s exclusion makes differ from the table's labels:
+    stack(fit, runs) refused the very RunTable it was fitted to ("runs lack 1 of the fit's 15
+    training runs (row labels 3)"). Such a fit's runs are now matched by N, D and loss."""
+    stripped = {k: v for k, v in own_fit.record.training_runs.items() if k != "row"}
+    old = Fit(own_fit.idata, replace(own_fit.record, training_runs=stripped))
+    assert list(old.training_runs().df.index) == list(range(15))  # positions, not labels
+    runs = bl.load_runs(table).exclude(table.index == LEFT_OUT, "left out by the test")
+    given = _quiet(stacking.stack, old, runs, laws=PAIR, **STACK)
+    assert given["weights"] == pytest.approx(own_stacked["weights"], abs=1e-9)
+    assert given["others"]["kaplan"]["posterior"] == own_stacked["others"]["kaplan"]["posterior"]
+    columns = list(stacking.CHECKED_COLUMNS)
+    for whole in (table, table.drop(index=LEFT_OUT).iloc[::-1]):  # more rows; other order
+        used = stacking.training_runs_for(old, whole, "stacking").df[columns]
+        assert used.equals(old.training_runs().df[columns])
+    with pytest.raises(ValueError, match=r"no row with the N, D and loss of 1 of the fit's 15"):
+        stacking.training_runs_for(old, table.drop(index=0), "stacking")
+    other = table.assign(loss=np.where(table.index == 9, table["loss"] * 1.05, table["loss"]))
+    with pytest.raises(ValueError, match=r"form averaging: runs hold no row .* recorded no row"):
+        forms.average(old, other, forms=PAIR, **STACK)
+
+
+def test_stacking_compares_float_row_labels_as_the_fit_records_them(table):
+    """A table with a float index: the fit records its labels as text ('0.0', ...) and
+    stack(fit, runs) compared them with the table's floats, refusing the very table ("runs lack
+    16 of the fit's 16 training runs"). Labels are now compared as the fit records them."""
+    floats = table.set_axis(table.index.astype(float), axis=0)
+    fitted = floats[floats.index != float(LEFT_OUT)]  # 15 runs: the shape own_fit compiled
+    fit = _quiet(bl.fit, bl.load_runs(fitted), likelihood="gaussian", **TINY)
+    assert fit.record.training_runs["row"][:2] == ["0.0", "1.0"]
+    state = _quiet(stacking.stack, fit, floats.iloc[::-1], laws=PAIR, **STACK)
+    assert state["laws"] == list(PAIR) and sum(state["weights"].values()) == pytest.approx(1.0)
+    with pytest.raises(ValueError, match=r"runs lack 1 of the fit's 15 .*'7\.0'"):
+        stacking.training_runs_for(fit, floats.drop(index=7.0), "stacking")
+    moved = floats.assign(N=np.where(floats.index == 9.0, 2 * floats["N"], floats["N"]))
+    with pytest.raises(ValueError, match=r"other N values .* row '9\.0'"):
+        stacking.training_runs_for(fit, moved, "stacking")
 
 
 def test_compare_accepts_fits_differing_only_in_a_column_no_law_reads(table, own_fit):

@@ -108,9 +108,23 @@ def _given_frame(runs) -> pd.DataFrame:
     return as_run_table(runs).df
 
 
+def stored_label(label):
+    """A row label as a fit records it (``training_runs["row"]``, by
+    :func:`bayeslaws.inference.nuts.training_columns`): an int, else its text (a float label
+    ``1.0`` is kept as ``"1.0"``)."""
+    return int(label) if isinstance(label, int | np.integer) else str(label)
+
+
+def _as_stored_labels(given: pd.DataFrame) -> pd.DataFrame:
+    """``given`` with its row labels as the fit records them (:func:`stored_label`)."""
+    return given.set_axis(pd.Index([stored_label(r) for r in given.index]), axis=0)
+
+
 def _check_holds(own_df: pd.DataFrame, given: pd.DataFrame, what: str) -> None:
     """ValueError unless ``given`` holds every row of the fit's training runs ``own_df`` (by
-    row label) with the same N, D and loss."""
+    row label, compared as the fit records labels: :func:`stored_label`) with the same N, D
+    and loss."""
+    given = _as_stored_labels(given)
     labels = list(own_df.index)
     missing = [r for r in labels if r not in given.index]
     if missing:
@@ -120,7 +134,9 @@ def _check_holds(own_df: pd.DataFrame, given: pd.DataFrame, what: str) -> None:
             f"labels {shown}); pass the table the fit was fitted to (its rows in any order), or "
             "no runs: the fit's own training runs are used"
         )
-    doubled = sorted({r for r in given.index[given.index.duplicated()] if r in set(labels)})
+    doubled = sorted(
+        {r for r in given.index[given.index.duplicated()] if r in set(labels)}, key=str
+    )
     if doubled:
         raise ValueError(f"{what}: runs hold the training rows {doubled[:5]} more than once")
     rows = given.loc[labels]
@@ -139,13 +155,52 @@ def _check_holds(own_df: pd.DataFrame, given: pd.DataFrame, what: str) -> None:
             )
 
 
+def unmatched_by_values(own_df: pd.DataFrame, given: pd.DataFrame) -> list:
+    """Positions (0..n-1) of the fit's training runs ``own_df`` (n rows) that no row of
+    ``given`` matches in N, D and loss (relative tolerance 1e-9, NaN matching NaN); each row of
+    ``given`` matches at most one training run. Row labels and order play no part."""
+    columns = [c for c in CHECKED_COLUMNS if c in own_df and c in given]
+    own = np.column_stack([own_df[c].to_numpy(float) for c in columns])  # (n, k)
+    other = np.column_stack(
+        [pd.to_numeric(given[c], errors="coerce").to_numpy(float) for c in columns]
+    )  # (m, k)
+    free = np.ones(len(other), bool)
+    missing = []
+    for i, values in enumerate(own):
+        same = np.isclose(other, values, rtol=1e-9, equal_nan=True).all(axis=1)
+        hits = np.flatnonzero(free & same)
+        if hits.size:
+            free[hits[0]] = False
+        else:
+            missing.append(i)
+    return missing
+
+
+def _check_holds_by_values(own_df: pd.DataFrame, given: pd.DataFrame, what: str) -> None:
+    """ValueError unless ``given`` holds a row with the N, D and loss of every one of the
+    fit's training runs ``own_df`` (for a fit that recorded no row labels)."""
+    missing = unmatched_by_values(own_df, given)
+    if missing:
+        i = missing[0]
+        first = ", ".join(f"{c}={own_df[c].iloc[i]:.6g}" for c in CHECKED_COLUMNS if c in own_df)
+        raise ValueError(
+            f"{what}: runs hold no row with the N, D and loss of {len(missing)} of the fit's "
+            f"{len(own_df)} training runs (first: training run {i}, {first}); the fit recorded "
+            "no row labels (saved by an older version), so runs are matched to it by values. "
+            "Pass the table the fit was fitted to, or no runs: the fit's own training runs are "
+            "used"
+        )
+
+
 def training_runs_for(fit, runs, what: str):
     """The runs to fit the other forms to, in the order of the fit's pointwise log-likelihood:
     the fit's own training runs. ``runs`` (RunTable, DataFrame or path), when given, must hold
-    every one of them by row label with the same N, D and loss (ValueError naming the rows or
-    the column); its order does not matter and its rows the fit left out (e.g. screened out)
-    are not used. A fit that stores no training runs takes ``runs`` as given, checked after
-    the fits by :func:`check_forms_comparable`."""
+    every one of them with the same N, D and loss (ValueError naming the rows or the column):
+    by row label (compared as the fit records them, :func:`stored_label`), or, for a fit saved
+    before row labels were recorded, by values (:func:`unmatched_by_values`); its order does
+    not matter and its rows the fit left out (e.g. screened out) are not used. A fit that
+    stores no training runs takes ``runs`` as given, checked after the fits by
+    :func:`check_forms_comparable`."""
     own = fit.training_runs()
     if runs is None:
         if own is None:
@@ -153,7 +208,10 @@ def training_runs_for(fit, runs, what: str):
         return own
     if own is None:
         return runs
-    _check_holds(own.df, _given_frame(runs), what)
+    if "row" in fit.record.training_runs:
+        _check_holds(own.df, _given_frame(runs), what)
+    else:  # labelled by position 0..n-1, which an exclusion makes differ from the table's
+        _check_holds_by_values(own.df, _given_frame(runs), what)
     return own
 
 
