@@ -152,3 +152,81 @@ def test_fit_stores_the_loo_terms(small_sweep_sweep_fit, sweep_terms):
     stored = stored.reshape((-1, stored.shape[-1]))
     loo, _ = sweep_terms["table"]
     np.testing.assert_allclose(stored[: len(loo)], loo, atol=1e-3)
+
+
+# ---- fits whose stored terms are of another version ------------------------------------------
+def stale_copy(fit, version: int):
+    """``fit`` with a record that claims ``version`` of its law's pointwise terms."""
+    import dataclasses
+
+    import bayeslaws as bl
+
+    record = dataclasses.replace(fit.record, loo_terms_version=version)
+    return bl.Fit(fit.idata, record, compute_model=fit.compute_model)
+
+
+def test_compare_refuses_a_fit_of_an_older_loo_terms_version(small_sweep_sweep_fit):
+    """A sweep fit whose record says its log-likelihood holds the chain-rule terms (version 1,
+    fits made before the LOO terms) is refused by compare and stacking's check; fits of the
+    current version are compared."""
+    import warnings
+
+    import bayeslaws as bl
+    from bayeslaws.inference.nuts import check_comparable
+
+    fit = small_sweep_sweep_fit
+    assert fit.record.loo_terms_version == fit.law.loo_terms_version == 2
+    old = stale_copy(fit, 1)
+    with pytest.raises(ValueError, match=r"fit 'old' \(law 'sweep'.*stores version 1 .* "
+                       r"computes version 2.*Refit .*fit\.update"):
+        bl.compare({"new": fit, "old": old})
+    with pytest.raises(ValueError, match=r"stacking: fit 'old'"):
+        check_comparable([fit, old], ["new", "old"], "stacking")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the tiny fit's Pareto k
+        table = bl.compare({"a": fit, "b": stale_copy(fit, 2)})
+    assert table.loc["a", "elpd_loo"] == pytest.approx(table.loc["b", "elpd_loo"])
+
+
+def load_quietly(path):
+    import warnings
+
+    import bayeslaws as bl
+
+    with warnings.catch_warnings():  # the tiny fit's sampler trouble, told on loading
+        warnings.simplefilter("ignore")
+        return bl.load_fit(path)
+
+
+def test_saved_fit_keeps_its_loo_terms_version(small_sweep_sweep_fit, tmp_path):
+    path = small_sweep_sweep_fit.save(tmp_path / "sweep.nc")
+    assert load_quietly(path).record.loo_terms_version == 2
+    path = stale_copy(small_sweep_sweep_fit, 1).save(tmp_path / "stale.nc")
+    assert load_quietly(path).record.loo_terms_version == 1
+
+
+def test_a_fit_saved_before_the_version_was_kept_loads_as_version_1(
+    small_sweep_sweep_fit, tmp_path, monkeypatch
+):
+    """A file without the record field (written before it) loads, reads as version 1 (the
+    chain-rule terms of the sweep law then), and compare refuses it."""
+    import json
+
+    import bayeslaws as bl
+    from bayeslaws.inference.record import FitRecord
+
+    to_json = FitRecord.to_json
+
+    def without_field(record):  # the record as bayeslaws wrote it before the field
+        raw = json.loads(to_json(record))
+        del raw["loo_terms_version"]
+        return json.dumps(raw, sort_keys=True)
+
+    path = tmp_path / "old.nc"
+    with monkeypatch.context() as patch:
+        patch.setattr(FitRecord, "to_json", without_field)
+        small_sweep_sweep_fit.save(path)
+    loaded = load_quietly(path)
+    assert loaded.record.loo_terms_version == 1
+    with pytest.raises(ValueError, match="fit 'old' .*stores version 1"):
+        bl.compare({"new": small_sweep_sweep_fit, "old": loaded})

@@ -640,6 +640,7 @@ def _fit_once(runs, law_obj, likelihood, priors_used, settings, label, warn, rul
         label=label,
         bayeslaws_version=__version__,
         extra=law_source_extra(law_obj),
+        loo_terms_version=law_obj.loo_terms_version,
     )
     return Fit(idata, record, compute_model=compute_model), screening
 
@@ -660,7 +661,10 @@ def compare(fits, ic: str = "loo"):
     and ``run_columns``; a column no law reads, e.g. C of two (N, D) laws, may differ), and fits
     that score other observations (another site or shape, or other observed values beyond the
     common shift of each fit's centring: e.g. a run censored, scored as a probability, in one
-    fit and observed, scored as a density, in the other)."""
+    fit and observed, scored as a density, in the other), and fits whose stored pointwise
+    log-likelihood is of another version of their law's terms than this bayeslaws computes
+    (the law's ``loo_terms_version``: e.g. a sweep fit saved before its terms became exact
+    leave-one-run-out terms)."""
     names = None
     if isinstance(fits, dict):
         names, fits = [str(k) for k in fits], list(fits.values())
@@ -688,15 +692,36 @@ def compare(fits, ic: str = "loo"):
 
 def check_comparable(fits, labels, what: str = "compare()") -> None:
     """ValueError unless the fits' PSIS-LOO scores are comparable, observation by observation
-    (what :func:`compare` and stacking need): the same number of runs, the same runs in the
-    same order (:func:`_check_same_runs`) and the same observations
+    (what :func:`compare` and stacking need): pointwise terms of their laws' current version
+    (:func:`_check_loo_terms_current`), the same number of runs, the same runs in the same
+    order (:func:`_check_same_runs`) and the same observations
     (:func:`_check_same_observations`). ``labels``: the fits' names and ``what`` the caller,
     for the messages."""
+    _check_loo_terms_current(fits, labels, what)
     n_obs = {f.n_runs for f in fits}
     if len(n_obs) > 1:
         raise ValueError(f"{what} needs fits of the same runs; row counts differ: {n_obs}")
     _check_same_runs(fits, labels, what)
     _check_same_observations(fits, labels, what)
+
+
+def _check_loo_terms_current(fits, labels, what: str = "compare()") -> None:
+    """ValueError naming the first fit whose record's ``loo_terms_version`` (what its stored
+    pointwise log-likelihood means per run) is not its law's current ``loo_terms_version``:
+    its LOO scores another quantity than a fit of this bayeslaws would (e.g. a sweep fit saved
+    when its terms were the sampler's chain-rule terms, not leave-one-run-out terms)."""
+    for fit, label in zip(fits, labels, strict=True):
+        recorded, current = fit.record.loo_terms_version, fit.law.loo_terms_version
+        if recorded == current:
+            continue
+        raise ValueError(
+            f"{what}: fit {label!r} (law {fit.record.law!r}, fitted by bayeslaws "
+            f"{fit.record.bayeslaws_version or '?'}) stores version {recorded} of its law's "
+            f"pointwise log-likelihood terms, and this bayeslaws computes version {current}: "
+            "its LOO scores another quantity per run and is not comparable with a fit of this "
+            "version. Refit its runs with this bayeslaws (bl.fit), or update it with new runs "
+            "(fit.update recomputes the terms)"
+        )
 
 
 # observed values (natural-log units, float32 in the idata) that differ by more than this after

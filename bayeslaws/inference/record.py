@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field, fields
 
 FORMAT_VERSION = 2
 # record fields a fit file of this format may lack (written before them): their defaults apply
-OPTIONAL_FIELDS = ("label", "extra", "law_excluded_runs")
+OPTIONAL_FIELDS = ("label", "extra", "law_excluded_runs", "loo_terms_version")
 
 
 class IncompatibleFitFile(ValueError):
@@ -55,6 +55,9 @@ class FitRecord:
     diagnostics : R-hat, ESS and divergences (``Diagnostics.to_dict``).
     sampler : :class:`SamplerRecord`.
     label : a name for the fit.
+    loo_terms_version : the law's ``loo_terms_version`` when it was fitted: what its pointwise
+        log-likelihood (``idata.log_likelihood``) means per run. A fit saved before it was kept
+        lacks it and reads as 1 (every law's first version).
     """
 
     law: str
@@ -78,6 +81,7 @@ class FitRecord:
     format_version: int = FORMAT_VERSION
     extra: dict = field(default_factory=dict)
     law_excluded_runs: dict | None = None
+    loo_terms_version: int = 1
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)

@@ -309,6 +309,11 @@ class Law(abc.ABC):
         instance attribute must be the one the law rebuilt from its options has (``bl.fit``
         refuses a law whose state its options do not capture: a saved fit, and ``Fit.law``,
         rebuild the law from its reference and :attr:`options` alone).
+    loo_terms_version : the version of what the law's pointwise log-likelihood (a fit's
+        ``idata.log_likelihood``, which LOO, ``compare`` and stacking read) means per run; a fit
+        records it. Bump it when a law's pointwise terms change meaning (e.g. the sweep law's
+        chain-rule terms became exact leave-one-run-out terms: 2): ``compare`` and stacking
+        then refuse the fits recorded under another version, whose LOO scores another quantity.
     """
 
     name: ClassVar[str] = ""
@@ -328,6 +333,7 @@ class Law(abc.ABC):
     accepts_missing_loss: ClassVar[bool] = False
     missing_values_hint: ClassVar[str] = ""
     recorded_elsewhere: ClassVar[tuple] = ("reference_scales", "pads_runs")
+    loo_terms_version: ClassVar[int] = 1
 
     # ---- options ---------------------------------------------------------------------------
     @property

@@ -404,6 +404,9 @@ class SweepLaw(LossSurfaceLaw):
     # 1000) 0.8 gave 0/4/1/15/0 divergences, 0.9 gave 0/1/0/1/0, 0.95 none on the two seeds that
     # still diverged (benchmarks/sweep_target_accept.py; output/sweep_target_accept.txt)
     default_target_accept = 0.95
+    # 2: each run's exact leave-one-run-out term (CellMarginal.loo_log_prob), not the
+    # chain-rule terms the sampler sums (1, fits made before)
+    loo_terms_version = 2
 
     def __init__(
         self,
