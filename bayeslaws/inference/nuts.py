@@ -248,12 +248,18 @@ def _shapes(data: dict) -> tuple:
     )
 
 
+def stored_label(label):
+    """A row label as a fit records it (``training_runs["row"]``): an int, else its text (a
+    float label ``1.0`` is kept as ``"1.0"``)."""
+    return int(label) if isinstance(label, int | np.integer) else str(label)
+
+
 def training_columns(runs) -> dict:
     """JSON-ready copy of the fitted runs' canonical columns (column -> list), and their row
-    labels in the user's table (``"row"``: ints, else strings), which an exclusion makes
+    labels in the user's table (``"row"``: :func:`stored_label`), which an exclusion makes
     differ from their positions."""
     df = runs.df
-    out = {"row": [int(r) if isinstance(r, int | np.integer) else str(r) for r in df.index]}
+    out = {"row": [stored_label(r) for r in df.index]}
     for column in CANONICAL + EXTRA_RUN_COLUMNS:
         if column in df:
             values = df[column]

@@ -108,21 +108,16 @@ def _given_frame(runs) -> pd.DataFrame:
     return as_run_table(runs).df
 
 
-def stored_label(label):
-    """A row label as a fit records it (``training_runs["row"]``, by
-    :func:`bayeslaws.inference.nuts.training_columns`): an int, else its text (a float label
-    ``1.0`` is kept as ``"1.0"``)."""
-    return int(label) if isinstance(label, int | np.integer) else str(label)
-
-
 def _as_stored_labels(given: pd.DataFrame) -> pd.DataFrame:
-    """``given`` with its row labels as the fit records them (:func:`stored_label`)."""
+    """``given`` with its row labels as the fit records them (``nuts.stored_label``)."""
+    from ...inference.nuts import stored_label
+
     return given.set_axis(pd.Index([stored_label(r) for r in given.index]), axis=0)
 
 
 def _check_holds(own_df: pd.DataFrame, given: pd.DataFrame, what: str) -> None:
     """ValueError unless ``given`` holds every row of the fit's training runs ``own_df`` (by
-    row label, compared as the fit records labels: :func:`stored_label`) with the same N, D
+    row label, compared as the fit records labels: ``nuts.stored_label``) with the same N, D
     and loss."""
     given = _as_stored_labels(given)
     labels = list(own_df.index)
@@ -196,7 +191,7 @@ def training_runs_for(fit, runs, what: str):
     """The runs to fit the other forms to, in the order of the fit's pointwise log-likelihood:
     the fit's own training runs. ``runs`` (RunTable, DataFrame or path), when given, must hold
     every one of them with the same N, D and loss (ValueError naming the rows or the column):
-    by row label (compared as the fit records them, :func:`stored_label`), or, for a fit saved
+    by row label (compared as the fit records them, ``nuts.stored_label``), or, for a fit saved
     before row labels were recorded, by values (:func:`unmatched_by_values`); its order does
     not matter and its rows the fit left out (e.g. screened out) are not used. A fit that
     stores no training runs takes ``runs`` as given, checked after the fits by
