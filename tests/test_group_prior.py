@@ -61,7 +61,7 @@ def test_spread_pinned_by_the_data_is_not_flagged():
     assert "prior" not in message and "fitted spread" in message
     from_prior = {**pinned, "e_tau": _half_normal_draws(0.3)}
     flagged = post_draws.prior_sensitive_spreads(from_prior, DEFAULT)
-    assert list(flagged) == ["e_tau"] and flagged["e_tau"] > 0.15
+    assert list(flagged) == ["e_tau"] and flagged["e_tau"][0] > 0.15
 
 
 def test_a_spread_is_judged_against_its_own_prior():
@@ -92,7 +92,8 @@ def test_new_group_message_without_prior_note_when_the_data_set_the_spread():
     own = {**DEFAULT, "alpha_tau": dist.HalfNormal(0.05)}
     message = post_draws.new_group_message(_stub_fit(12, loose, own), None, "predict")
     assert "depends on the 'alpha_tau' prior, HalfNormal(0.05)" in message
-    assert "alpha_tau 0." in message and "priors={'alpha_tau': ...}" in message
+    assert "alpha_tau: power-scaling prior sensitivity 0." in message
+    assert "priors={'alpha_tau': ...}" in message
     assert post_draws.new_group_message(_stub_fit(12, loose, own), "g0", "predict") == ""
 
 
@@ -104,3 +105,29 @@ def test_the_reports_new_group_line_names_the_prior_too(grouped_fit):
     line = group_sentence(grouped_fit, None)
     assert "depends on the 'group_sd' prior, HalfNormal(0.3)" in line, line
     assert "group_sd" not in group_sentence(grouped_fit, "A")
+
+
+def test_a_spread_at_a_flat_priors_bound_is_flagged():
+    """A flat prior (Uniform(0, 3)) has the same log density at every draw, so power-scaling
+    sees nothing (psens exactly 0): such a spread is judged by its 95% point against the
+    prior's (review R8: 95% points of 1.5-2.9 under Uniform(0, 3) were called "fitted")."""
+    flat = {"group_sd": dist.Uniform(0.0, 3.0)}
+    rng = np.random.default_rng(4)
+    near_bound = {"a_tau": rng.uniform(0.5, 3.0, 400), "e_tau": np.abs(rng.normal(0.2, 0.03, 400))}
+    flagged = post_draws.prior_sensitive_spreads(near_bound, flat)
+    assert list(flagged) == ["a_tau"] and "flat prior" in flagged["a_tau"][1]
+    message = post_draws.new_group_message(_stub_fit(2, near_bound, flat), None, "predict")
+    assert "depends on the 'group_sd' prior, Uniform(0, 3)" in message, message
+
+
+def test_each_spread_is_credited_to_its_own_prior():
+    """Spreads under different priors are named with their own prior, the most sensitive
+    first (the note named the first spread's prior, group_sd, for alpha_tau's own)."""
+    tau = {"a_tau": _half_normal_draws(0.3, seed=5), "alpha_tau": _half_normal_draws(0.05)}
+    priors = {**DEFAULT, "alpha_tau": dist.HalfNormal(0.05)}
+    message = post_draws.new_group_message(_stub_fit(2, tau, priors), None, "predict")
+    assert "on the 'group_sd' prior, HalfNormal(0.3) (a_tau: " in message, message
+    assert "on the 'alpha_tau' prior, HalfNormal(0.05) (alpha_tau: " in message
+    assert "priors={'group_sd': ..., 'alpha_tau': ...}" in message or (
+        "priors={'alpha_tau': ..., 'group_sd': ...}" in message
+    )

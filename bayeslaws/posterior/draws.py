@@ -163,36 +163,76 @@ def prior_key(name: str, priors) -> str | None:
     return name if name in priors else "group_sd" if "group_sd" in priors else None
 
 
+FLAT_QUANTILE, FLAT_FRACTION = 0.95, 0.5  # a spread under a flat prior: see spread_evidence
+PRIOR_DRAWS = 20_000  # draws for a flat prior's quantile when it has no icdf (seed 0)
+
+
+def _log_prior(prior, values: np.ndarray) -> np.ndarray:
+    import jax.numpy as jnp
+
+    return np.asarray(prior.log_prob(jnp.asarray(values)), float)
+
+
 def prior_sensitivity(draws, prior) -> float:
     """Power-scaling prior sensitivity (``arviz.psens``) of one scalar site: ``draws`` (S,)
     its posterior draws, ``prior`` its numpyro prior (log density at the draws)."""
-    import jax.numpy as jnp
     import xarray as xr
 
     from ..inference.deferred import arviz
 
     values = np.asarray(draws, float).reshape(1, -1)
-    log_prior = np.asarray(prior.log_prob(jnp.asarray(values)), float)
     data = arviz().InferenceData(
         posterior=xr.Dataset({"x": (("chain", "draw"), values)}),
-        log_prior=xr.Dataset({"x": (("chain", "draw"), log_prior)}),
+        log_prior=xr.Dataset({"x": (("chain", "draw"), _log_prior(prior, values))}),
     )
     return float(arviz().psens(data, component="prior")["x"])
 
 
-def prior_sensitive_spreads(draws, priors) -> dict[str, float]:
+def prior_quantile(prior, q: float) -> float:
+    """The ``q``-quantile of a scalar numpyro prior: its icdf, else from ``PRIOR_DRAWS``
+    draws (seed 0)."""
+    try:
+        return float(prior.icdf(q))
+    except (NotImplementedError, ImportError, TypeError, ValueError):
+        import jax
+
+        draws = prior.sample(jax.random.PRNGKey(0), (PRIOR_DRAWS,))
+        return float(np.quantile(np.asarray(draws, float), q))
+
+
+def spread_evidence(draws, prior) -> tuple[float, str] | None:
+    """Whether a group spread's answer depends on its prior: (score, what shows it), else None.
+    Power-scaling sensitivity (:func:`prior_sensitivity`) above ``PRIOR_SENSITIVITY``; a prior
+    flat over the draws (e.g. Uniform(0, 3)), which power-scaling cannot see, by the posterior
+    ``FLAT_QUANTILE`` point past ``FLAT_FRACTION`` of the prior's (its bound then shapes it)."""
+    values = np.asarray(draws, float)
+    if np.ptp(_log_prior(prior, values)) < 1e-9:  # flat over the draws
+        try:
+            bound = prior_quantile(prior, FLAT_QUANTILE)
+        except Exception:  # noqa: BLE001 -- an improper flat prior: nothing to compare with
+            return None
+        upper = float(np.quantile(values, FLAT_QUANTILE))
+        if upper > FLAT_FRACTION * bound:
+            return upper / bound, f"95% point {upper:.2g} against the flat prior's {bound:.2g}"
+        return None
+    sensitivity = prior_sensitivity(values, prior)
+    if sensitivity > PRIOR_SENSITIVITY:
+        return sensitivity, f"power-scaling prior sensitivity {sensitivity:.2f}"
+    return None
+
+
+def prior_sensitive_spreads(draws, priors) -> dict[str, tuple[float, str]]:
     """The group spreads (``<p>_tau`` among ``draws``, each (S,), unconstrained units) whose
     answer depends on their prior (``priors``: name -> numpyro distribution;
-    :func:`prior_key`): name -> power-scaling sensitivity, for those above
-    ``PRIOR_SENSITIVITY``."""
+    :func:`prior_key`): name -> (score, evidence) (:func:`spread_evidence`)."""
     flagged = {}
     for name in sorted(k for k in draws if k.endswith("_tau")):
         key = prior_key(name, priors)
         if key is None:
             continue
-        sensitivity = prior_sensitivity(draws[name], priors[key])
-        if sensitivity > PRIOR_SENSITIVITY:
-            flagged[name] = sensitivity
+        evidence = spread_evidence(draws[name], priors[key])
+        if evidence is not None:
+            flagged[name] = evidence
     return flagged
 
 
@@ -209,20 +249,25 @@ def prior_text(prior) -> str:
 
 def spread_prior_note(fit) -> str:
     """The clause for a grouped fit whose group spreads depend on their prior
-    (:func:`prior_sensitive_spreads`): which, the prior and how to override it; '' otherwise."""
+    (:func:`prior_sensitive_spreads`): per prior, its spreads (most sensitive first) and how to
+    override it; '' otherwise."""
     post = fit.posterior()
     flagged = prior_sensitive_spreads(post.draws, post.priors)
     if not flagged:
         return ""
-    names = list(flagged)
-    key = prior_key(names[0], post.priors)
-    shown = ", ".join(f"{n} {flagged[n]:.2f}" for n in names[:NAMED_SPREADS])
-    more = ", ..." if len(names) > NAMED_SPREADS else ""
+    by_prior: dict[str, list[str]] = {}
+    for name in sorted(flagged, key=lambda n: -flagged[n][0]):
+        by_prior.setdefault(prior_key(name, post.priors), []).append(name)
+    parts = []
+    for key, names in by_prior.items():
+        shown = "; ".join(f"{n}: {flagged[n][1]}" for n in names[:NAMED_SPREADS])
+        more = f"; {len(names) - NAMED_SPREADS} more" if len(names) > NAMED_SPREADS else ""
+        parts.append(f"on the {key!r} prior, {prior_text(post.priors[key])} ({shown}{more})")
+    keys = ", ".join(f"{k!r}: ..." for k in by_prior)
     return (
-        f"that spread depends on the {key!r} prior, {prior_text(post.priors[key])} (sd of group "
-        f"deviations in unconstrained units; power-scaling prior sensitivity {shown}{more}, "
-        f"above {PRIOR_SENSITIVITY:g}), and so do the new group's intervals (set it with "
-        f"priors={{{key!r}: ...}}); "
+        f"that spread depends {' and '.join(parts)} (sd of group deviations in unconstrained "
+        f"units; power-scaling sensitivity above {PRIOR_SENSITIVITY:g} means the prior informs "
+        f"the answer), and so do the new group's intervals (set it with priors={{{keys}}}); "
     )
 
 
