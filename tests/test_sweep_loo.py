@@ -69,28 +69,6 @@ def test_loo_terms_equal_the_dense_gaussian_conditionals(random_cells):
     assert float(d.log_prob(jnp.asarray(z)).sum()) == pytest.approx(joint, abs=5e-3)
 
 
-def test_a_mask_drops_runs_from_the_levels_too(random_cells):
-    """Masked runs (padding, held-out folds) neither count nor inform their cell's level: the
-    masked density equals the density of the kept runs alone."""
-    z, mean, var, level_var, cell_index = random_cells
-    keep = np.ones(len(z), bool)
-    for c in (2, 3, 4):  # one run out of each cell of 3-5 runs: no cell left empty
-        keep[np.flatnonzero(cell_index == c)[1]] = False
-    full = cell_marginal(mean, var, level_var, cell_index).mask(jnp.asarray(keep))
-    _, sub_index = np.unique(cell_index[keep], return_inverse=True)
-    sub = cell_marginal(mean[keep], var[keep], level_var, sub_index)
-    joint, loo = dense_terms(z[keep], mean[keep], var[keep], level_var, sub_index)
-    lp_full = np.asarray(full.log_prob(jnp.asarray(z)))
-    assert np.all(lp_full[~keep] == 0.0)
-    assert lp_full.sum() == pytest.approx(joint, abs=5e-3)
-    assert lp_full.sum() == pytest.approx(float(sub.log_prob(jnp.asarray(z[keep])).sum()),
-                                          abs=1e-3)
-    loo_full = np.asarray(full.loo_log_prob(jnp.asarray(z)))
-    assert np.all(loo_full[~keep] == 0.0)
-    np.testing.assert_allclose(loo_full[keep], loo, atol=2e-3)
-
-
-# ---- on a fit: the terms per posterior draw --------------------------------------------------
 def observed_sites(fit, runs, n_draws: int = 12):
     """Per draw (the first ``n_draws``) the observed site's distribution and value, for the
     fit's law on ``runs`` (as :func:`bayeslaws.inference.screening.pointwise` traces it)."""

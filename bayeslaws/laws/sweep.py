@@ -240,8 +240,6 @@ class CellMarginal(NonFactorised, dist.Distribution):
     level_var : scalar s^2, the prior variance of a cell's level around the surface.
     cell_index : (R,) cell of each run; order : (R,) runs sorted by cell (stable), rank its
     inverse; cell_start : (n_cells,) position of each cell's first run in that order.
-    keep : (R,) bool or None (every run): the runs observed; the others (padded in, held out of
-    a fold: :meth:`mask`) neither count nor inform the level of their cell.
 
     Two densities of the same model, one per use:
 
@@ -261,36 +259,26 @@ class CellMarginal(NonFactorised, dist.Distribution):
     support = constraints.real
 
     def __init__(self, mean, var, level_var, cell_index, order, rank, cell_start, *,
-                 keep=None, validate_args=None):
+                 validate_args=None):
         self.loc, self.var, self.level_var = mean, var, level_var
         self.cell_index, self.order, self.rank, self.cell_start = (
             cell_index, order, rank, cell_start
         )
-        self.keep = keep
         super().__init__(batch_shape=jnp.shape(mean), validate_args=validate_args)
 
     def mask(self, mask):
-        """This distribution observing only the runs where ``mask`` (bool or (R,) bool) is
-        True: the other runs drop out of every cell's level as well as out of the sum (NumPyro's
-        generic mask would zero their terms but keep them informing the level)."""
+        """Refused unless every run is kept: NumPyro's generic mask would zero a dropped run's
+        term but keep it informing its cell's level (nothing masks this law's runs today)."""
         if isinstance(mask, bool) and mask:
             return self
-        keep = jnp.broadcast_to(jnp.asarray(mask, bool), self.batch_shape)
-        if self.keep is not None:
-            keep = keep & self.keep
-        return CellMarginal(self.loc, self.var, self.level_var, self.cell_index, self.order,
-                            self.rank, self.cell_start, keep=keep)
+        raise NotImplementedError("CellMarginal: masking runs out of a cell is not supported")
 
     def log_prob(self, value):
         """(R,) per run ln p(z_i | the runs before it in its cell, theta): the chain rule, whose
-        sum over a cell is its exact marginal likelihood (0 for runs not kept)."""
+        sum over a cell is its exact marginal likelihood."""
         o = self.order
         r = (value - self.loc)[o]
         w = 1.0 / self.var[o]
-        if self.keep is not None:  # runs not kept carry no weight
-            kept = self.keep[o]
-            w = jnp.where(kept, w, 0.0)
-            r = jnp.where(kept, r, 0.0)
         cell = self.cell_index[o]
         before_w = jnp.cumsum(w) - w  # exclusive cumulative sums over the sorted runs
         before_rw = jnp.cumsum(r * w) - r * w
@@ -298,17 +286,13 @@ class CellMarginal(NonFactorised, dist.Distribution):
         B = before_rw - before_rw[self.cell_start][cell]
         s2 = self.level_var
         q = s2 / (1.0 + s2 * A)  # variance of the level given those runs (minus the surface)
-        # without a mask the operations of the sampler's density as they always were (the
-        # draws stay bit-identical); with one, not 1 / w (infinite, NaN gradients) at dropped runs
-        pred_var = (1.0 / w if self.keep is None else self.var[o]) + q
+        pred_var = 1.0 / w + q
         lp = -0.5 * ((r - q * B) ** 2 / pred_var + jnp.log(2 * jnp.pi * pred_var))
-        if self.keep is not None:
-            lp = jnp.where(kept, lp, 0.0)
         return lp[self.rank]
 
     def loo_log_prob(self, value):
         """(R,) per run the exact leave-one-run-out term ln p(z_i | z_-i, theta), z_-i the other
-        (kept) runs of its cell (0 for runs not kept): with precisions w_j = 1/var_j, residuals
+        runs of its cell: with precisions w_j = 1/var_j, residuals
         r_j = z_j - mean_j and the cell's other runs' sums A_-i = sum w - w_i,
         B_-i = sum r w - r_i w_i, the level given them has mean q B_-i and variance
         q = s^2 / (1 + s^2 A_-i), so z_i | z_-i ~ Normal(mean_i + q B_-i, var_i + q).
@@ -316,9 +300,6 @@ class CellMarginal(NonFactorised, dist.Distribution):
         n_cells = self.cell_start.shape[0]
         r = value - self.loc
         w = 1.0 / self.var
-        if self.keep is not None:
-            w = jnp.where(self.keep, w, 0.0)
-            r = jnp.where(self.keep, r, 0.0)
         sum_w = jax.ops.segment_sum(w, self.cell_index, n_cells)[self.cell_index]
         sum_rw = jax.ops.segment_sum(r * w, self.cell_index, n_cells)[self.cell_index]
         A = jnp.maximum(sum_w - w, 0.0)  # the cell's other runs (rounding kept >= 0)
@@ -327,7 +308,7 @@ class CellMarginal(NonFactorised, dist.Distribution):
         q = s2 / (1.0 + s2 * A)
         pred_var = self.var + q
         lp = -0.5 * ((r - q * B) ** 2 / pred_var + jnp.log(2 * jnp.pi * pred_var))
-        return lp if self.keep is None else jnp.where(self.keep, lp, 0.0)
+        return lp
 
     def sample(self, key, sample_shape=()):
         k1, k2 = jax.random.split(key)
