@@ -114,6 +114,19 @@ def test_the_key_is_stable_and_changes_with_the_model():
     assert exported.program_key(law, ("a",)) != exported.program_key(law, ("b",))
 
 
+def test_the_source_digest_covers_the_traced_layers_only(tmp_path):
+    """An edit to the CLI or a report keeps saved programs; an edit to a law retraces them."""
+    for rel in ("laws/law.py", "inference/nuts.py", "app/cli.py"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("x = 1\n")
+    layers = ("laws", "inference")
+    before = exported.source_digest(tmp_path, layers)
+    (tmp_path / "app/cli.py").write_text("x = 2\n")
+    assert exported.source_digest(tmp_path, layers) == before
+    (tmp_path / "laws/law.py").write_text("x = 2\n")
+    assert exported.source_digest(tmp_path, layers) != before
+
+
 def test_the_folder_keeps_only_the_most_recently_used_programs(tmp_path):
     store = exported.Programs(tmp_path, "key")
     for i, age in enumerate((30, 10, 20)):  # seconds ago

@@ -148,3 +148,12 @@ def test_lower_layers_do_not_load_upper_ones(name):
     loaded = set(ast.literal_eval(out.stdout.strip().splitlines()[-1]))
     own = LAYERS.index(name.split(".")[1])
     assert loaded <= set(LAYERS[: own + 1]) | {"bundled"}, loaded
+
+
+def test_saved_programs_are_keyed_by_every_layer_a_sampled_program_can_run():
+    """Traced NUTS programs are reused across source edits above the sampler's layer: the
+    digest in their key must cover that layer and every one below it (which, by the test
+    above, import nothing higher)."""
+    from bayeslaws.inference.exported import TRACED_LAYERS
+
+    assert list(TRACED_LAYERS) == LAYERS[: LAYERS.index("inference") + 1]

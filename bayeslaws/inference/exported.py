@@ -17,11 +17,13 @@ or off (NumPyro's own one-chain program is compiled otherwise and draws another)
 keyed on everything that shapes it except the values (:func:`program_key`): the law and its
 options, priors, likelihood, the model's static arguments, the sampler settings, the shapes
 and dtypes of the inputs, the collected fields, the library versions, the JAX configuration
-and a digest of the source of bayeslaws and of the modules defining the law's class and its
-bases. A law whose source cannot be read (defined in a notebook cell), or whose class or
-instance state holds an object with no description that is the same in every process, is never
-exported. Other modules a law's code reads (a helper's constant) are not in the key: after
-editing one, clear the cache folder or set ``BAYESLAWS_COMPILATION_CACHE=off``.
+and a digest of the source of the layers a sampled program can run (``runs``, ``laws``,
+``inference``: an edit to predictions, design, reports or the CLI keeps the programs) and of
+the modules defining the law's class and its bases. A law whose source cannot be read
+(defined in a notebook cell), or whose class or instance state holds an object with no
+description that is the same in every process, is never exported. Other modules a user's law
+reads (a helper's constant outside bayeslaws) are not in the key: after editing one, clear the
+cache folder or set ``BAYESLAWS_COMPILATION_CACHE=off``.
 
 Only a cold run is served from disk (no warm-up state, no initial values: ``fit.update`` and
 progress bars trace as before). Anything unexpected -- ``flatbuffers`` missing (JAX needs it to
@@ -64,15 +66,27 @@ def available() -> bool:
     return importlib.util.find_spec("flatbuffers") is not None
 
 
-@functools.cache
-def _package_digest() -> str:
-    """sha256 over bayeslaws' own source files (an edited checkout never reuses a program)."""
-    root = Path(__file__).resolve().parents[1]
+# the layers a sampled program can execute: the sampler's own layer and the ones below it
+# (tests/test_layers.py checks that they import nothing above, and that this is its list's head)
+TRACED_LAYERS = ("runs", "laws", "inference")
+
+
+def source_digest(root: Path, layers: tuple[str, ...]) -> str:
+    """sha256 over the ``*.py`` files (paths and contents) under ``root``'s ``layers`` folders."""
     digest = hashlib.sha256()
-    for path in sorted(root.rglob("*.py")):
-        digest.update(str(path.relative_to(root)).encode())
-        digest.update(path.read_bytes())
+    for layer in layers:
+        for path in sorted((Path(root) / layer).rglob("*.py")):
+            digest.update(str(path.relative_to(root)).encode())
+            digest.update(path.read_bytes())
     return digest.hexdigest()
+
+
+@functools.cache
+def _traced_source_digest() -> str:
+    """The digest of bayeslaws' TRACED_LAYERS: an edit there never reuses a program, while an
+    edit in a layer above (predictions, design, reports, the CLI), which no traced program
+    runs, keeps every saved program."""
+    return source_digest(Path(__file__).resolve().parents[1], TRACED_LAYERS)
 
 
 def law_source_digest(law) -> str | None:
@@ -113,7 +127,7 @@ def program_key(law, model_key: tuple) -> str | None:
         FORMAT,
         law_key(law),  # its instance state too, whatever key the caller built
         repr(model_key),
-        _package_digest(),
+        _traced_source_digest(),
         law_source,
         _versions(),
         jax.default_backend(),
