@@ -86,6 +86,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..laws import MAIN_MODULES  # the main script's module, and its name in a worker
 from . import progress
 
 TASK_KEYS = ("runs", "law", "name")
@@ -415,9 +416,6 @@ def _check_picklable(fn) -> None:
             f"fn must pickle to reach the local worker processes (a module-level function, or a "
             f"functools.partial of one), got {fn!r}: {type(err).__name__}: {err}"
         ) from err
-
-
-MAIN_MODULES = ("__main__", "__mp_main__")  # the main script's module, and its name in a worker
 
 
 class _MainFinder(multiprocessing.reduction.ForkingPickler):
