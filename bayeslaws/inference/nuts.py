@@ -548,6 +548,30 @@ def inference_data(mcmc: MCMC, observed: dict, prior: dict | None, coords, dims)
     return deferred.arviz().from_dict(**groups, coords=coords, dims=dims)
 
 
+def site_layout(law_obj, prepared) -> tuple:
+    """(coords, dims) of a fit's sites in its idata: the ``group`` coordinate of a grouped fit
+    and the law's own site dimensions (:meth:`site_dims`, :meth:`group_dims`); each None when
+    empty."""
+    groups = list(prepared.groups)
+    site_dims, site_coords = law_obj.site_dims(prepared.state)
+    coords = ({"group": [str(g) for g in groups]} if len(groups) > 1 else {}) | site_coords
+    dims = (law_obj.group_dims(groups) | site_dims) or None
+    return coords or None, dims
+
+
+def log_likelihood_group(log_lik: dict, shape: tuple, coords, dims):
+    """The idata ``log_likelihood`` group of the pointwise terms ``log_lik`` (site -> (S, ...),
+    S = chains x draws, as :func:`.screening.pointwise` gives them), laid out (chains, draws,
+    ...) by ``shape`` = (chains, draws)."""
+    return deferred.arviz().data.base.dict_to_dataset(
+        {k: v.reshape(shape + v.shape[1:]) for k, v in log_lik.items()},
+        library=numpyro,
+        dims=dims,
+        coords=coords,
+        skip_event_dims=True,
+    )
+
+
 def _fit_once(runs, law_obj, likelihood, priors_used, settings, label, warn, rule):
     """One NUTS fit of ``law_obj`` to ``runs`` and its screening: (Fit, Screening)."""
     prepared = law_obj.prepare(runs)
@@ -584,10 +608,7 @@ def _fit_once(runs, law_obj, likelihood, priors_used, settings, label, warn, rul
         data = {k: v for k, v in prepared.data.items() if k != "obs"}
         prior = prior_predictive(law_obj, static, data, settings["prior_draws"], rng_prior)
     groups = list(prepared.groups)
-    site_dims, site_coords = law_obj.site_dims(prepared.state)
-    coords = ({"group": [str(g) for g in groups]} if len(groups) > 1 else {}) | site_coords
-    dims = (law_obj.group_dims(groups) | site_dims) or None
-    coords = coords or None
+    coords, dims = site_layout(law_obj, prepared)
     with progress.step(f"collecting the draws and diagnostics of the {law_obj.name!r} fit"):
         # one compiled pass gives the pointwise log-likelihood (for LOO) and the predictive
         # draws that outlier screening reads
@@ -596,15 +617,7 @@ def _fit_once(runs, law_obj, likelihood, priors_used, settings, label, warn, rul
         )
         idata = inference_data(mcmc, observed, prior, coords, dims)
         shape = (settings["chains"], settings["draws"])
-        idata.add_groups(
-            log_likelihood=deferred.arviz().data.base.dict_to_dataset(
-                {k: v.reshape(shape + v.shape[1:]) for k, v in log_lik.items()},
-                library=numpyro,
-                dims=dims,
-                coords=coords,
-                skip_event_dims=True,
-            )
-        )
+        idata.add_groups(log_likelihood=log_likelihood_group(log_lik, shape, coords, dims))
         summary_names = [
             n for n in law_obj.summary_names(groups, likelihood) if n in idata.posterior
         ]
@@ -667,10 +680,12 @@ def compare(fits, ic: str = "loo"):
     and ``run_columns``; a column no law reads, e.g. C of two (N, D) laws, may differ), and fits
     that score other observations (another site or shape, or other observed values beyond the
     common shift of each fit's centring: e.g. a run censored, scored as a probability, in one
-    fit and observed, scored as a density, in the other), and fits whose stored pointwise
-    log-likelihood is of another version of their law's terms than this bayeslaws computes
-    (the law's ``loo_terms_version``: e.g. a sweep fit saved before its terms became exact
-    leave-one-run-out terms)."""
+    fit and observed, scored as a density, in the other). A fit whose stored pointwise
+    log-likelihood is of another version of its law's terms than this bayeslaws computes (the
+    law's ``loo_terms_version``: e.g. a sweep fit saved before its terms became exact
+    leave-one-run-out terms) is scored on terms recomputed from its stored draws and training
+    runs (:func:`current_loo_terms`, a :class:`LooTermsRecomputedWarning`; the fit is
+    unchanged), and refused only when they cannot be recomputed."""
     names = None
     if isinstance(fits, dict):
         names, fits = [str(k) for k in fits], list(fits.values())
@@ -687,22 +702,36 @@ def compare(fits, ic: str = "loo"):
     labels = names or [f.label for f in fits]
     if len(set(labels)) != len(labels):
         labels = [f"{label}#{i}" for i, label in enumerate(labels)]
-    check_comparable(fits, labels)
+    scored = comparable_fits(fits, labels)  # the fits with their current pointwise terms
     if len({id(f) for f in fits}) < len(fits):
         warnings.warn("compare(): the same fit object appears more than once", stacklevel=2)
     az = deferred.arviz()
     with warnings.catch_warnings():  # ArviZ 0.23's own call that pandas deprecates (PDEP-8)
         warnings.filterwarnings("ignore", message="The inplace keyword in DataFrame.sort_values")
-        return az.compare(dict(zip(labels, [f.idata for f in fits], strict=True)), ic=ic)
+        return az.compare(dict(zip(labels, [f.idata for f in scored], strict=True)), ic=ic)
+
+
+def comparable_fits(fits, labels, what: str = "compare()") -> list:
+    """The fits to score against each other, observation by observation: each with pointwise
+    terms of its law's current version (:func:`current_loo_terms`: recomputed from its stored
+    draws when its file holds an older version's; ValueError when they cannot be), checked
+    comparable by :func:`check_comparable`. ``labels``: the fits' names and ``what`` the caller,
+    for the messages. The given fits are unchanged."""
+    current = [
+        current_loo_terms(fit, label, what, stacklevel=4)
+        for fit, label in zip(fits, labels, strict=True)
+    ]
+    check_comparable(current, labels, what)
+    return current
 
 
 def check_comparable(fits, labels, what: str = "compare()") -> None:
     """ValueError unless the fits' PSIS-LOO scores are comparable, observation by observation
     (what :func:`compare` and stacking need): pointwise terms of their laws' current version
-    (:func:`_check_loo_terms_current`), the same number of runs, the same runs in the same
-    order (:func:`_check_same_runs`) and the same observations
-    (:func:`_check_same_observations`). ``labels``: the fits' names and ``what`` the caller,
-    for the messages."""
+    (:func:`_check_loo_terms_current`; :func:`comparable_fits` recomputes older ones first),
+    the same number of runs, the same runs in the same order (:func:`_check_same_runs`) and
+    the same observations (:func:`_check_same_observations`). ``labels``: the fits' names and
+    ``what`` the caller, for the messages."""
     _check_loo_terms_current(fits, labels, what)
     n_obs = {f.n_runs for f in fits}
     if len(n_obs) > 1:
@@ -711,23 +740,144 @@ def check_comparable(fits, labels, what: str = "compare()") -> None:
     _check_same_observations(fits, labels, what)
 
 
+class LooTermsRecomputedWarning(UserWarning):
+    """A fit's pointwise log-likelihood was recomputed from its stored posterior draws: it
+    stores the terms of an older version of its law's (``loo_terms_version``)."""
+
+
+class _NotRecomputable(Exception):
+    """Why a fit's pointwise log-likelihood cannot be recomputed from what it stores."""
+
+
+def current_loo_terms(fit: Fit, label: str = "fit", what: str = "compare()", stacklevel: int = 2):
+    """``fit`` itself when its stored pointwise log-likelihood (``idata.log_likelihood``) is of
+    its law's current ``loo_terms_version``; else a copy whose log-likelihood is recomputed
+    from its stored posterior draws and training runs by this bayeslaws' law (the pass that
+    collects the terms after sampling, :func:`.screening.pointwise`) and whose record says the
+    current version, with a :class:`LooTermsRecomputedWarning`. ``fit`` is unchanged.
+
+    ValueError (naming ``label`` and ``what``, the caller) when the terms cannot be recomputed:
+    the fit stores no training runs, its law no longer turns them into the runs, reference
+    scales and observations it fitted, or its draws lack a site the law's model samples."""
+    recorded, current = fit.record.loo_terms_version, fit.law.loo_terms_version
+    if recorded == current:
+        return fit
+    try:
+        idata = _recomputed_idata(fit)
+    except _NotRecomputable as err:
+        why = f"its terms cannot be recomputed from its stored draws: {err}"
+        raise ValueError(_stale_terms_message(fit, label, what, why)) from None
+    warnings.warn(
+        f"{what}: fit {label!r} (law {fit.record.law!r}, fitted by bayeslaws "
+        f"{fit.record.bayeslaws_version or '?'}) stores version {recorded} of its law's "
+        f"pointwise log-likelihood terms; version {current}'s, which this bayeslaws computes, "
+        "were recomputed from its stored posterior draws and training runs (the fit and its "
+        "file are unchanged: refit or fit.update to store them)",
+        LooTermsRecomputedWarning,
+        stacklevel=stacklevel,
+    )
+    record = replace(fit.record, loo_terms_version=current)
+    cache = {k: fit.cache[k] for k in fit.cache.keys()}
+    return Fit(idata, record, compute_model=fit._compute_model, cache=cache)
+
+
+def _recomputed_idata(fit: Fit):
+    """``fit.idata`` with its ``log_likelihood`` group recomputed from its posterior draws and
+    training runs by its law (:func:`current_loo_terms`); the other groups are shared, not
+    copied. _NotRecomputable says why it cannot be."""
+    law = fit.law
+    prepared = _prepared_as_fitted(fit)
+    static = {
+        **prepared.static,
+        "priors": law.priors(fit.likelihood, fit.priors),
+        "likelihood": fit.likelihood,
+    }
+    model, data = padding.sampler_model(law, static), padding.pad(law, prepared.data)
+    missing = _missing_sites(fit, model, data)
+    if missing:
+        raise _NotRecomputable(f"its posterior draws lack site(s) {missing} of its law's model")
+    log_lik, _, observed = pointwise(law, prepared, static, fit.draws(), fit.record.sampler.seed)
+    stored = _observed_values(fit)
+    for site, values in observed.items():
+        if site in stored and observed_mismatch(stored[site], np.atleast_1d(values)).any():
+            raise _NotRecomputable(
+                f"its law observes other {site!r} values in its stored training runs than the "
+                "fit holds"
+            )
+    post = fit.idata.posterior
+    shape = (post.sizes["chain"], post.sizes["draw"])
+    coords, dims = site_layout(law, prepared)
+    groups = {g: fit.idata[g] for g in fit.idata.groups() if g != "log_likelihood"}
+    return deferred.arviz().InferenceData(
+        **groups, log_likelihood=log_likelihood_group(log_lik, shape, coords, dims)
+    )
+
+
+def _prepared_as_fitted(fit: Fit):
+    """The fit's stored training runs prepared by its law (its own warnings held), checked to be
+    the runs and reference scales it fitted; _NotRecomputable says how they differ."""
+    if not fit.record.training_runs:
+        raise _NotRecomputable("it stores no training runs")
+    try:
+        with warnings.catch_warnings():  # told when the fit was made
+            warnings.simplefilter("ignore")
+            prepared = fit.law.prepare(fit.training_runs())
+    except ValueError as err:  # e.g. RunTableError, an unsaved user compute model
+        raise _NotRecomputable(f"its stored training runs cannot be prepared: {err}") from None
+    if len(prepared.runs) != fit.n_runs:
+        raise _NotRecomputable(
+            f"its law keeps {len(prepared.runs)} of the {fit.n_runs} stored training runs"
+        )
+    scales, fitted = prepared.scales.to_dict(), fit.record.scales
+    if set(scales) != set(fitted) or not all(
+        np.isclose(scales[k], fitted[k], rtol=1e-9, atol=1e-12) for k in scales
+    ):
+        raise _NotRecomputable(
+            f"its law centres its stored training runs on other reference scales ({scales}) "
+            f"than it fitted ({fitted})"
+        )
+    return prepared
+
+
+def _missing_sites(fit: Fit, model, data: dict) -> list:
+    """The latent sample sites of ``model`` (run on ``data``) whose draws the fit's posterior
+    lacks or holds in another shape (per draw)."""
+    seeded = numpyro.handlers.seed(model, jax.random.PRNGKey(0))
+    trace = numpyro.handlers.trace(seeded).get_trace(**data)
+    post = fit.idata.posterior
+    return sorted(
+        name
+        for name, site in trace.items()
+        if site["type"] == "sample"
+        and not site["is_observed"]
+        and (name not in post or tuple(post[name].shape[2:]) != tuple(site["value"].shape))
+    )
+
+
+def _stale_terms_message(fit: Fit, label: str, what: str, why: str) -> str:
+    """Why ``fit``'s LOO is not comparable: its stored terms are of another version of its law's
+    than this bayeslaws computes, and ``why`` (a clause) they are not recomputed."""
+    recorded, current = fit.record.loo_terms_version, fit.law.loo_terms_version
+    return (
+        f"{what}: fit {label!r} (law {fit.record.law!r}, fitted by bayeslaws "
+        f"{fit.record.bayeslaws_version or '?'}) stores version {recorded} of its law's "
+        f"pointwise log-likelihood terms, and this bayeslaws computes version {current}: "
+        "its LOO scores another quantity per run and is not comparable with a fit of this "
+        f"version, and {why}. Refit its runs with this bayeslaws (bl.fit), or update it with "
+        "new runs (fit.update recomputes the terms)"
+    )
+
+
 def _check_loo_terms_current(fits, labels, what: str = "compare()") -> None:
     """ValueError naming the first fit whose record's ``loo_terms_version`` (what its stored
     pointwise log-likelihood means per run) is not its law's current ``loo_terms_version``:
     its LOO scores another quantity than a fit of this bayeslaws would (e.g. a sweep fit saved
-    when its terms were the sampler's chain-rule terms, not leave-one-run-out terms)."""
+    when its terms were the sampler's chain-rule terms, not leave-one-run-out terms).
+    :func:`comparable_fits` recomputes such terms first."""
     for fit, label in zip(fits, labels, strict=True):
-        recorded, current = fit.record.loo_terms_version, fit.law.loo_terms_version
-        if recorded == current:
-            continue
-        raise ValueError(
-            f"{what}: fit {label!r} (law {fit.record.law!r}, fitted by bayeslaws "
-            f"{fit.record.bayeslaws_version or '?'}) stores version {recorded} of its law's "
-            f"pointwise log-likelihood terms, and this bayeslaws computes version {current}: "
-            "its LOO scores another quantity per run and is not comparable with a fit of this "
-            "version. Refit its runs with this bayeslaws (bl.fit), or update it with new runs "
-            "(fit.update recomputes the terms)"
-        )
+        if fit.record.loo_terms_version != fit.law.loo_terms_version:
+            why = "its stored terms are read as they are here (comparable_fits recomputes them)"
+            raise ValueError(_stale_terms_message(fit, label, what, why))
 
 
 # observed values (natural-log units, float32 in the idata) that differ by more than this after

@@ -313,7 +313,8 @@ class Law(abc.ABC):
         ``idata.log_likelihood``, which LOO, ``compare`` and stacking read) means per run; a fit
         records it. Bump it when a law's pointwise terms change meaning (e.g. the sweep law's
         chain-rule terms became exact leave-one-run-out terms: 2): ``compare`` and stacking
-        then refuse the fits recorded under another version, whose LOO scores another quantity.
+        then score a fit recorded under another version on terms recomputed from its stored
+        draws, and refuse it only when they cannot be recomputed.
     """
 
     name: ClassVar[str] = ""

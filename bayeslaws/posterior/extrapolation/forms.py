@@ -131,8 +131,7 @@ def average(fit, runs=None, *, forms=FORMS, chains=2, warmup=300, draws=300, see
             f"form averaging: form {name!r} left out ({reason})", UserWarning, stacklevel=3
         )
     if len(fits) > 1:
-        check_forms_comparable(fits, "form averaging")
-        table, reliability = stacking_table({k: f.idata for k, f in fits.items()})
+        table, reliability = stacking_table(check_forms_comparable(fits, "form averaging"))
         weights = {k: float(table.loc[k, "weight"]) for k in fits}
         elpd = {k: float(table.loc[k, "elpd_loo"]) for k in fits}
         warn_unreliable_loo("form averaging", reliability, weights)

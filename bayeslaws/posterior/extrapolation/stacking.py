@@ -210,13 +210,16 @@ def training_runs_for(fit, runs, what: str):
     return own
 
 
-def check_forms_comparable(fits: dict, what: str) -> None:
-    """ValueError unless every form's fit scores the same runs and observations as the first
-    (the fit's own), in the same order: else their pointwise LOO, and so the weights, would
-    pair different runs (:func:`bayeslaws.inference.nuts.check_comparable`)."""
-    from ...inference.nuts import check_comparable
+def check_forms_comparable(fits: dict, what: str) -> dict:
+    """The InferenceData to score, name -> idata, once every form's fit is checked to score the
+    same runs and observations as the first (the fit's own), in the same order: else their
+    pointwise LOO, and so the weights, would pair different runs
+    (:func:`bayeslaws.inference.nuts.comparable_fits`: a fit storing an older version of its
+    law's pointwise terms is scored on terms recomputed from its draws; ValueError otherwise)."""
+    from ...inference.nuts import comparable_fits
 
-    check_comparable(list(fits.values()), list(fits), what)
+    scored = comparable_fits(list(fits.values()), list(fits), what)
+    return {name: f.idata for name, f in zip(fits, scored, strict=True)}
 
 
 def stack(fit, runs=None, *, laws=STACK_LAWS, chains=2, warmup=300, draws=300, seed=None) -> dict:
@@ -244,8 +247,7 @@ def stack(fit, runs=None, *, laws=STACK_LAWS, chains=2, warmup=300, draws=300, s
                 seed=seed,
                 warn=False,
             )
-    check_forms_comparable(fits, "stacking")
-    table, reliability = stacking_table({k: f.idata for k, f in fits.items()})
+    table, reliability = stacking_table(check_forms_comparable(fits, "stacking"))
     weights = {k: float(table.loc[k, "weight"]) for k in fits}
     warn_unreliable_loo("stacking", reliability, weights)
     state = {
