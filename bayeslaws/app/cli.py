@@ -5,6 +5,7 @@ BAYESLAWS_DEBUG=1 to see one). Compiled kernels are kept on disk between runs
 
     bayeslaws fit RUNS.csv --law chinchilla --out FIT.nc [--column 'N=Model Size' ...]
         [--exclude-rows 3 17 --exclude-reason 'diverged' | --screen exclude] [--target-accept 0.95]
+        [--prior 'alpha=Beta(20, 80)' ...]
     bayeslaws predict FIT.nc --N 7e9 70e9 --D 1.4e12 1.4e12 [--ci 0.9 --kind new_run]
     bayeslaws allocate FIT.nc --C 1e21 1e22 [--ci 0.9 --near-optimal --tolerance 0.05]
     bayeslaws candidates FIT.nc --isoflop 3e19 1e20 | --sweep N D --out CANDS.csv
@@ -230,10 +231,15 @@ MAPPING_HINT = (
     + ", ".join(COLUMNS)
     + ")"
 )
+PRIOR_HINT = (
+    "on the command line: bayeslaws fit ... --prior NAME=DIST (e.g. --prior "
+    "'alpha=Beta(20, 80)', or --prior 'group_sd=HalfNormal(0.05)' for the groups' spread)"
+)
 CLI_HINTS = (  # (pattern in a package message, its command-line remedy)
     (r"not in the table", MAPPING_HINT),
     (r"units=", "on the command line: --units COLUMN=MULTIPLIER (e.g. --units N=millions)"),
     (r"compute_model=", "on the command line: --compute-model K (C = K N D FLOPs)"),
+    (r"priors=", PRIOR_HINT),
 )  # (the loss column's missing/+inf message names --exclude-rows itself, in both forms)
 
 
@@ -368,6 +374,21 @@ def _sampler(args) -> dict:
     return out
 
 
+def _priors(texts) -> dict | None:
+    """``--prior NAME=DIST`` strings -> ``bl.fit(priors=...)`` (read by
+    :func:`bayeslaws.laws.priors.parse_prior`; whether the law samples NAME, bl.fit checks);
+    a NAME given twice is an error naming it."""
+    from bayeslaws.laws.priors import parse_prior
+
+    priors = {}
+    for text in texts or []:
+        name, prior = parse_prior(text)
+        if name in priors:
+            raise CLIError(f"--prior {name}=... is given twice; give each parameter's prior once")
+        priors[name] = prior
+    return priors or None
+
+
 def cmd_fit(args) -> int:
     import bayeslaws as bl
     from bayeslaws.inference.fit import refuse_non_fit
@@ -385,6 +406,7 @@ def cmd_fit(args) -> int:
     if Path(args.out).resolve() == Path(args.runs).resolve():
         raise CLIError(f"--out {args.out!r} is the run table itself: give the fit its own .nc file")
     refuse_non_fit(Path(args.out))  # before the fit, not after it
+    priors = _priors(args.prior)  # an unreadable prior fails before the table is read
     runs = _read_runs(args.runs, args)
     sampler = _sampler(args)
     screen = args.screen
@@ -392,7 +414,7 @@ def cmd_fit(args) -> int:
         screen = {"action": args.screen, "threshold": args.screen_threshold}
     fit = bl.fit(
         runs, law=args.law, likelihood=args.likelihood, law_options=options, screen=screen,
-        **sampler,
+        priors=priors, **sampler,
     )
     print(fit)
     print(fit.summary().to_string(float_format="{:.4g}".format))
@@ -1079,6 +1101,14 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         metavar="KEY=VALUE",
         help="a law option, repeatable (e.g. --option loss_floor=true for isoflop)",
+    )
+    p.add_argument(
+        "--prior",
+        action="append",
+        metavar="NAME=DIST",
+        help="replace the prior of a parameter the law samples, repeatable: a numpyro "
+        "distribution with numbers, quoted for the shell, e.g. --prior 'alpha=Beta(20, 80)' "
+        "(as bl.fit(priors=...); group_sd for a grouped fit; recorded in the fit)",
     )
     p.add_argument(
         "--no-discrepancy",

@@ -1,9 +1,13 @@
 """Priors as data: turn NumPyro distributions into JSON-ready specs and back, so that a saved
-fit records exactly which priors it used; and sampling a prior in standardised coordinates."""
+fit records exactly which priors it used; read a prior from text (``alpha=Beta(2, 3)``, as the
+command line takes it: :func:`parse_prior`); and sample a prior in standardised coordinates."""
 
 from __future__ import annotations
 
+import ast
+import difflib
 import inspect
+import re
 
 import jax
 import numpy as np
@@ -180,3 +184,158 @@ def priors_to_spec(priors: dict) -> dict:
 
 def spec_to_priors(spec: dict) -> dict:
     return {key: spec_to_prior(value) for key, value in spec.items()}
+
+
+# ---- priors from text (the command line's --prior NAME=DIST) ---------------------------------
+PRIOR_FORM = "NAME=DISTRIBUTION(NUMBERS), e.g. alpha=Beta(2, 3) or e=Normal(-0.5, 0.2)"
+_NAMED = re.compile(r"^\s*([A-Za-z_]\w*)\s*=(?!=)(.*)$", re.DOTALL)
+_MODULE_PREFIXES = ("dist", "numpyro.distributions")  # dist.Normal(0, 1) is read as Normal(0, 1)
+
+
+def distribution_names() -> list[str]:
+    """The names :func:`parse_prior` accepts: numpyro.distributions' Distribution classes and
+    its capitalised constructors (TruncatedNormal, TruncatedCauchy, ...), sorted."""
+    names = []
+    for name in dir(dist):
+        obj = getattr(dist, name)
+        if name.startswith("_") or not callable(obj):
+            continue
+        if inspect.isclass(obj):
+            if issubclass(obj, dist.Distribution) and obj is not dist.Distribution:
+                names.append(name)
+        elif inspect.isfunction(obj) and name[0].isupper():
+            names.append(name)
+    return sorted(names)
+
+
+def _callee(text: str, node: ast.expr) -> str:
+    """The distribution's name in the call ``node`` (``Normal``, or ``dist.Normal``)."""
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        parts.append(node.id)
+        name, prefix = parts[0], ".".join(reversed(parts[1:]))
+        if not prefix or prefix in _MODULE_PREFIXES:
+            return name
+    raise ValueError(
+        f"prior {text!r}: {ast.unparse(node)!r} is not a distribution name; write the name alone, "
+        "e.g. Normal(0, 1)"
+    )
+
+
+def _check_known(text: str, name: str) -> None:
+    """ValueError naming ``name`` and the closest distribution names when it is not one."""
+    known = distribution_names()
+    if name in known:
+        return
+    by_lower = {k.lower(): k for k in known}
+    close = difflib.get_close_matches(name.lower(), list(by_lower), n=4, cutoff=0.6)
+    suggestion = [by_lower[c] for c in close] or ["Normal", "HalfNormal", "LogNormal", "Beta"]
+    raise ValueError(
+        f"prior {text!r}: {name!r} is not a distribution of numpyro.distributions; "
+        f"{'did you mean' if close else 'e.g.'} {', '.join(suggestion)}"
+    )
+
+
+def _number(text: str, what: str, node: ast.expr) -> float:
+    """A numeric literal (with an optional sign) as a float; ValueError naming ``what``."""
+    sign = 1.0
+    while isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
+        sign = -sign if isinstance(node.op, ast.USub) else sign
+        node = node.operand
+    value = node.value if isinstance(node, ast.Constant) else None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(
+            f"prior {text!r}: {what} is {ast.unparse(node)!r}, not a number (the arguments "
+            "of a prior are numbers such as 0.3, -2 or 1e-3)"
+        )
+    return sign * float(value)
+
+
+_INVALID = re.compile(r"got invalid (\w+) parameter")
+_CONSTRAINT_WORDS = {
+    "positive": "positive (> 0)",
+    "nonnegative": "zero or more",
+    "real": "a finite number",
+    "unit_interval": "in [0, 1]",
+}
+
+
+def _refusal(cls_name: str, args: list, kwargs: dict, error: Exception) -> str:
+    """Why a distribution refused its arguments: for numpyro's "got invalid scale parameter",
+    the value given for it and what it must be (e.g. "scale=-1 is invalid: it must be
+    positive (> 0)"); else the constructor's own message."""
+    match = _INVALID.search(str(error))
+    if match is None:
+        return str(error)
+    parameter = match.group(1)
+    constructor = getattr(dist, cls_name)
+    try:
+        given = inspect.signature(constructor).bind_partial(*args, **kwargs).arguments
+    except TypeError:
+        given = {}
+    if parameter not in given:
+        return str(error)
+    constraint = getattr(constructor, "arg_constraints", {}).get(parameter)
+    names = [n for n in dir(constraints) if getattr(constraints, n) is constraint]
+    words = _CONSTRAINT_WORDS.get(names[0], names[0]) if names else str(constraint)
+    must = f": it must be {words}" if constraint is not None else ""
+    return f"{parameter}={given[parameter]:g} is invalid{must}"
+
+
+def parse_prior(text: str) -> tuple[str, dist.Distribution]:
+    """A prior from text: ``"NAME=DISTRIBUTION(ARGS)"`` -> (NAME, the numpyro distribution).
+
+    ``DISTRIBUTION`` is a class (or capitalised constructor) of numpyro.distributions, with
+    numbers as positional or keyword arguments, in the parameter's own units::
+
+        parse_prior("alpha=Beta(20, 80)")            # ('alpha', Beta(20.0, 80.0))
+        parse_prior("group_sd=HalfNormal(0.1)")
+        parse_prior("e=Normal(-0.5, 0.2)")
+        parse_prior("alpha=TruncatedNormal(0.3, 0.1, low=0, high=1)")
+
+    Nothing is evaluated: the text is parsed (:mod:`ast`) and only such a call is accepted.
+    Which names a law samples is not checked here: ``bl.fit(priors=...)`` checks that (and the
+    support, e.g. a Beta's (0, 1) for alpha). Raises ValueError naming ``text`` and the problem
+    (no ``NAME=``, not a distribution, an argument that is not a number, or the distribution's
+    own refusal, e.g. a negative scale)."""
+    if not isinstance(text, str):
+        raise TypeError(f"a prior is text of the form {PRIOR_FORM}, got {text!r}")
+    match = _NAMED.match(text)
+    if match is None:
+        raise ValueError(f"prior {text!r} does not start with NAME=: give {PRIOR_FORM}")
+    name, body = match.group(1), match.group(2).strip()
+    if not body:
+        raise ValueError(f"prior {text!r} has no distribution after '=': give {PRIOR_FORM}")
+    try:
+        tree = ast.parse(body, mode="eval").body
+    except SyntaxError:
+        raise ValueError(
+            f"prior {text!r}: {body!r} cannot be read as a distribution call; give {PRIOR_FORM}"
+        ) from None
+    if not isinstance(tree, ast.Call):
+        raise ValueError(
+            f"prior {text!r}: {body!r} is not a distribution call; give {PRIOR_FORM}"
+        )
+    cls_name = _callee(text, tree.func)
+    _check_known(text, cls_name)
+    args, kwargs = [], {}
+    for i, node in enumerate(tree.args):
+        if isinstance(node, ast.Starred):
+            raise ValueError(f"prior {text!r}: *{ast.unparse(node.value)} is not a number")
+        args.append(_number(text, f"argument {i + 1} of {cls_name}", node))
+    for keyword in tree.keywords:
+        if keyword.arg is None:
+            raise ValueError(f"prior {text!r}: **{ast.unparse(keyword.value)} is not a number")
+        kwargs[keyword.arg] = _number(text, f"{keyword.arg}= of {cls_name}", keyword.value)
+    try:
+        with numpyro.validation_enabled():
+            prior = getattr(dist, cls_name)(*args, **kwargs)
+    except (TypeError, ValueError) as error:
+        why = _refusal(cls_name, args, kwargs, error)
+        raise ValueError(f"prior {text!r}: {cls_name} refused its arguments ({why})") from None
+    if not isinstance(prior, dist.Distribution):
+        raise ValueError(f"prior {text!r}: {cls_name}(...) is not a distribution")
+    return name, prior
