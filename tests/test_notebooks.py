@@ -1,5 +1,6 @@
 """The notebooks execute from a clean state (nbclient, small draws) and are committed without
-outputs. They run in the default suite: a few minutes each at most on a 2-core CPU."""
+outputs. They run under ``pytest -m slow`` (as .ci/run does), not in the default suite: a few
+minutes each at most on a 2-core CPU."""
 
 from __future__ import annotations
 
