@@ -45,12 +45,14 @@ from .candidates import candidates_model, positive_int
 from .gaussian import (
     CRITERIA,
     Problem,
+    WidthBasis,
     check_criterion,
     condition_rows,
     setup,
     unit_gains,
     unit_rows,
-    widths,
+    width_basis,
+    widths_after,
 )
 from .targets import positive
 
@@ -83,8 +85,9 @@ class GuardrailWarning(UserWarning):
 class Guardrails:
     """Rules a greedy batch obeys (each can be switched off).
 
-    max_repeats : picks of one design point (same N, D and lr, batch_size if present, and the
-        same group when the candidates carry one) per batch; None = no cap. Default 1.
+    max_repeats : picks of one design point (same N, D and lr, batch_size if present and read
+        by the fit's law, and the same group when the candidates carry one) per batch; None =
+        no cap. Default 1.
     ratio_diversity : never a batch of >= 2 runs whose tokens per parameter D/N all lie within a
         factor ``ratio_tol`` of each other (an ill-conditioned design): the last pick is then
         restricted to other ratios. Default True.
@@ -135,22 +138,40 @@ class Guardrails:
 KEY_COLUMNS = ("N", "D", "lr", "batch_size")  # logged in a key, then the run's group
 
 
-def run_keys(df: pd.DataFrame, group=None) -> list:
+def law_key_columns(law) -> tuple:
+    """The :data:`KEY_COLUMNS` that tell a law's runs apart: N, D, and lr, batch_size when the
+    law reads them (its ``run_columns`` or ``optional_inputs``). A column the law ignores (e.g. an
+    lr column, NaN or not, in the candidates of a loss surface) never splits one design point
+    into several for the repeat cap."""
+    read = {"N", "D", *law.run_columns, *law.optional_inputs}
+    return tuple(c for c in KEY_COLUMNS if c in read)
+
+
+def run_keys(df: pd.DataFrame, group=None, columns=KEY_COLUMNS) -> list:
     """One key per run: rounded logs of N, D (and lr, batch_size when present), then its group
-    label (the ``group`` column, else ``group``; None when neither is given)."""
-    cols = [c for c in KEY_COLUMNS if c in df]
-    rows = np.round(np.log(df[cols].to_numpy(float)), 6)
+    label (the ``group`` column, else ``group``; None when neither is given). ``columns``: the
+    key columns to use when present (:func:`law_key_columns`; default all of
+    :data:`KEY_COLUMNS`). A missing value (NaN) keys as None, so two runs alike but for a
+    missing lr share a key (``log(NaN) != log(NaN)`` made every such run a new design point)."""
+    cols = [c for c in columns if c in df]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        logs = np.round(np.log(df[cols].to_numpy(float)), 6)
     if "group" in df:
         groups = [str(g) for g in df["group"]]
     else:
         groups = [None if group is None else str(group)] * len(df)
-    return [(*r.tolist(), g) for r, g in zip(rows, groups, strict=True)]
+    return [
+        (*(v if np.isfinite(v) else None for v in r.tolist()), g)
+        for r, g in zip(logs, groups, strict=True)
+    ]
 
 
-def design_keys(df: pd.DataFrame, row_unit: np.ndarray, n_units: int, group=None) -> list:
-    """Per unit, the keys of its runs (:func:`run_keys`; ``group``: the candidates' group when
-    they have no ``group`` column), as a tuple."""
-    keys = run_keys(df, group)
+def design_keys(
+    df: pd.DataFrame, row_unit: np.ndarray, n_units: int, group=None, columns=KEY_COLUMNS
+) -> list:
+    """Per unit, the keys of its runs (:func:`run_keys` of ``columns``; ``group``: the
+    candidates' group when they have no ``group`` column), as a tuple."""
+    keys = run_keys(df, group, columns)
     out: list = [[] for _ in range(n_units)]
     for r, u in enumerate(row_unit):
         out[u].append(keys[r])
@@ -251,16 +272,22 @@ def unit_costs(fit, p: Problem, cost, flops_column: str | None = None):
     raise ValueError(f"cost must be 'flops', a column name of cands, or None; got {cost!r}")
 
 
-def _width_columns(rec: dict, p: Problem, now, post_var_u, prior_var) -> None:
-    """width_now[label] (the draws' interval) and width_after[label] = width_now *
-    sqrt(post_var / prior_var), both variances of the target as the values use them
-    (:meth:`.gaussian.Problem.prior_cov`), so ``ln(width_now / width_after)`` is a component's
-    information (nats). post_var <= prior_var holds exactly under the Gaussian (a unit only
-    conditions and removes drift); the floor at 0 only guards round-off."""
+def _width_columns(
+    rec: dict, p: Problem, basis: WidthBasis, post_var_u, left_u, cap=None
+) -> np.ndarray:
+    """width_now[label] (the draws' interval, natural scale) and width_after[label] (the
+    interval expected after the unit and the earlier picks: :func:`.gaussian.widths_after`,
+    on the same basis as width_now); returns the widths after (T,). ``post_var_u`` (T,): the
+    target's Gaussian variances after (drift included); ``left_u`` (K, T): the drift
+    coefficients left (``DP - MU[u]``); ``cap`` (T,): the widths after the earlier picks (one
+    more run never widens the expected interval; the rebuilt draws' quantiles under a drift
+    could, by Monte Carlo error), or None."""
+    after = widths_after(basis, post_var_u, left_u)
+    after = after if cap is None else np.minimum(after, cap)
     for j, lab in enumerate(p.tlabels):
-        rec[f"width_now[{lab}]"] = now[j]
-        ratio = max(float(post_var_u[j]) / float(prior_var[j]), 0.0)
-        rec[f"width_after[{lab}]"] = now[j] * np.sqrt(ratio)
+        rec[f"width_now[{lab}]"] = basis.now[j]
+        rec[f"width_after[{lab}]"] = after[j]
+    return after
 
 
 def _check_confirm(confirm) -> bool:
@@ -336,11 +363,13 @@ def rank_candidates(
     Columns: the candidate's columns (first row of a unit), unit, n_runs, info (nats, or the
     variance reduction with ``criterion="v_optimal"``), flops, cost, info_per_flop,
     info_per_cost, ``width_now[label]`` and ``width_after[label]`` per target component (central
-    ``ci`` interval on the natural scale; after = now * the Gaussian ratio of the component's
-    sd after and before, so ``ln(now / after)`` is its information in nats and, for the
-    default criterion, the components' sum is ``info``), sorted by info per cost (info alone
-    with ``cost=None``). ``model``: the extrapolation method of the draws
-    (:func:`.discrepancy.design_method`); the other arguments as in :func:`next_runs`.
+    ``ci`` interval on the natural scale: now, the draws'; after, the one expected once the unit
+    is trained, :func:`.gaussian.widths_after`; without a drift ``ln(now / after)`` is the
+    component's information in nats and, for the default criterion, the components' sum is
+    ``info``; with a drift the draws' heavy tail makes a quantile width no Gaussian ratio of
+    variances), sorted by info per cost (info alone with ``cost=None``). ``model``: the
+    extrapolation method of the draws (:func:`.discrepancy.design_method`); the other
+    arguments as in :func:`next_runs`.
     """
     _check_options(criterion, cost_power, None, ci)
     p = setup(fit, cands, target, seed, max_draws, group, model)
@@ -356,19 +385,23 @@ def rank_candidates(
     out["info_per_flop"] = gains / flops
     if costs is not None and cost_name != "flops":
         out["info_per_cost"] = gains / costs
-    now = widths(p.tdraws, ci)
-    if now is not None:
-        prior_var = np.diagonal(p.prior_cov())
+    basis = width_basis(p, ci)
+    if basis is not None:
         extra = [{} for _ in range(len(out))]
         for u, rec in enumerate(extra):
-            _width_columns(rec, p, now, post_var[u], prior_var)
+            _width_columns(rec, p, basis, post_var[u], DP - MU[u])
         out = pd.concat([out, pd.DataFrame(extra)], axis=1)
     out["score"] = _score(gains, costs, cost_power)
     return out.sort_values("score", ascending=False, kind="stable").reset_index(drop=True)
 
 
-def _warn_short_batch(n_picked: int, k, n_units: int, budget, flops: np.ndarray) -> None:
-    """Say why the batch holds fewer units than asked (``k``), or none within ``budget``."""
+def _warn_short_batch(
+    picked: list, k, n_units: int, budget, flops: np.ndarray, guardrails: Guardrails
+) -> None:
+    """Say why the batch holds fewer units than asked (``k``), or none within ``budget``: too
+    few units, a budget that affords no unpicked unit, or else the guardrails (an unpicked
+    unit still fits the budget, so the budget did not stop the batch)."""
+    n_picked = len(picked)
     if budget is not None and n_picked == 0:
         warnings.warn(
             f"the budget {budget:.3g} FLOPs affords no candidate unit (the cheapest costs "
@@ -376,13 +409,32 @@ def _warn_short_batch(n_picked: int, k, n_units: int, budget, flops: np.ndarray)
             stacklevel=3,
         )
     elif k is not None and n_picked < k:
+        n_fit = _unpicked_that_fit(budget, flops, picked)
         if n_units < k:
             why = f"there are only {n_units} candidate unit(s)"
-        elif budget is not None:
+        elif budget is not None and n_fit == 0:
             why = f"the budget {budget:.3g} FLOPs affords no more"
         else:
-            why = "the guardrails allow no more"
+            g = guardrails
+            rules = f"max_repeats={g.max_repeats}, max_per_cell={g.max_per_cell}"
+            why = (
+                f"the guardrails ({rules}) allow no more: the {n_fit} unpicked unit(s)"
+                f"{' that fit the budget' if budget is not None else ''} repeat picked or "
+                "earlier design points (or fill their cells); relax the guardrails (e.g. "
+                "Guardrails(max_repeats=None)) or offer other candidates"
+            )
         warnings.warn(f"asked for k={k} units, picked {n_picked}: {why}", stacklevel=3)
+
+
+def _unpicked_that_fit(budget, flops: np.ndarray, picked: list) -> int:
+    """How many unpicked units (``flops`` (U,)) fit what ``budget`` (FLOPs; None: no limit)
+    leaves after the ``picked`` ones."""
+    rest = np.ones(len(flops), bool)
+    rest[picked] = False
+    if budget is None:
+        return int(rest.sum())
+    spent = float(flops[picked].sum()) if picked else 0.0
+    return int((rest & (spent + flops <= _slack(budget))).sum())
 
 
 def next_runs(
@@ -475,7 +527,8 @@ def next_runs(
     info (marginal value given the earlier picks), cumulative_info, flops, cost, info_per_flop
     (marginal), cumulative_flops, ``width_now[label]`` and ``width_after[label]`` per target
     component (expected width of the target interval after this and all earlier picks,
-    Gaussian: for a scalar target ``ln(width_now / width_after)`` is cumulative_info), guardrail
+    :func:`.gaussian.widths_after`: without a drift, for a scalar target,
+    ``ln(width_now / width_after)`` is cumulative_info), guardrail
     (which rule restricted this pick, if any), greedy_rule ("per_cost": each pick maximised
     value / cost**cost_power; "by_value": value alone, chosen with a budget when its batch is
     worth more), and the confirm columns. Empty (no rows) when nothing is affordable.
@@ -505,14 +558,15 @@ def next_runs(
     powers = {per_cost: cost_power}
     if budget is not None and costs is not None and cost_power > 0:
         powers[by_value] = 0.0  # the budgeted greedy's remedy: also by value alone
-    setting = _Greedy(p, flops, costs, criterion, guardrails, k, budget, n_picks, group, ci)
+    keyed = law_key_columns(fit.law)
+    setting = _Greedy(p, flops, costs, criterion, guardrails, k, budget, n_picks, group, ci, keyed)
     batches = {rule: _greedy(setting, power) for rule, power in powers.items()}
     rule = max(batches, key=lambda r: batches[r][1])  # ties: the first, per cost
     records, total, caught = batches[rule]
     for w in caught:  # the chosen batch's warnings only
         warnings.warn(w.message, w.category, stacklevel=2)
     picked = [rec.pop("_unit") for rec in records]
-    _warn_short_batch(len(picked), k, U, budget, flops)
+    _warn_short_batch(picked, k, U, budget, flops, guardrails)
     if k is None and budget is not None:
         _warn_unspent(budget, flops, picked)
     out = pd.DataFrame(records)
@@ -567,7 +621,8 @@ def _warn_unspent(budget: float, flops: np.ndarray, picked: list) -> None:
 class _Greedy:
     """What one greedy pass over the units needs (:func:`_greedy`): the problem, FLOPs and
     costs per unit (U,), criterion, guardrails, ``k``, ``budget`` (FLOPs or None), the number of
-    picks that can fit, the candidates' group and the interval mass ``ci``."""
+    picks that can fit, the candidates' group, the interval mass ``ci`` and the columns that key
+    a design point for the guardrails (:func:`law_key_columns`)."""
 
     p: Problem
     flops: np.ndarray
@@ -579,6 +634,7 @@ class _Greedy:
     n_picks: int
     group: object
     ci: float
+    key_columns: tuple = KEY_COLUMNS
 
 
 def _greedy(g: _Greedy, cost_power: float) -> tuple[list, float, list]:
@@ -588,14 +644,13 @@ def _greedy(g: _Greedy, cost_power: float) -> tuple[list, float, list]:
     the warnings it raised (recorded, for the caller to re-raise if it keeps this batch))."""
     p, flops, costs, budget, k = g.p, g.flops, g.costs, g.budget, g.k
     U, m = p.idx.shape
-    keys = design_keys(p.cands, p.row_unit, U, g.group)
+    keys = design_keys(p.cands, p.row_unit, U, g.group, g.key_columns)
     rows = unit_rows(p)
     ratio = (rows["D"] / rows["N"]).to_numpy(float)
     sizes = rows["N"].to_numpy(float)
     obs_var = p.obs_var
     picked, records, total, spent = [], [], 0.0, 0.0
-    now = widths(p.tdraws, g.ci)
-    prior_var = None if now is None else np.diagonal(p.prior_cov())
+    basis, cap = width_basis(p, g.ci), None
     head = p.head
     with warnings.catch_warnings(record=True) as caught, jax.enable_x64(True):
         warnings.simplefilter("always")
@@ -655,7 +710,7 @@ def _greedy(g: _Greedy, cost_power: float) -> tuple[list, float, list]:
                 guardrail=note,
                 _unit=u,
             )
-            if now is not None:
-                _width_columns(rec, p, now, post_var[u], prior_var)
+            if basis is not None:
+                cap = _width_columns(rec, p, basis, post_var[u], DP - MU[u], cap)
             records.append(rec)
     return records, float(total), list(caught)
