@@ -972,12 +972,17 @@ def design_replay(history: pd.DataFrame, *, metrics=("error", "r2"), strategies=
 
 
 def save(fig, path, dpi: int = 110):
-    """Write a figure (PNG, PDF, ... by extension) and close it; returns the path. The image
-    is cropped to what is drawn (``bbox_inches="tight"``), so a long title or label is never
-    cut off at the figure's edge."""
+    """Write a figure (PNG, PDF, ... by extension) and close it; returns the path written. A
+    name without an extension gets matplotlib's default format's (``fig`` -> ``fig.png``), and
+    the path returned says so. The image is cropped to what is drawn (``bbox_inches="tight"``),
+    so a long title or label is never cut off at the figure's edge."""
     from pathlib import Path
 
+    import matplotlib
+
     path = Path(path)
+    if not path.suffix:  # what matplotlib writes: the name plus its default format's suffix
+        path = path.with_name(f"{path.name}.{matplotlib.rcParams['savefig.format']}")
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=dpi, bbox_inches="tight")
     _pyplot().close(fig)

@@ -178,16 +178,29 @@ COLUMNS = ("N", "D", "C", "loss", "lr", "batch_size", "group")
 
 def _key_values(pairs, option: str, form: str) -> dict:
     """``KEY=VALUE`` strings given to ``option`` -> {key: float, or the text if not a number}."""
-    out = {}
+    out, given = {}, {}
     for pair in pairs or []:
         key, sep, value = pair.partition("=")
-        if not sep or not key.strip() or not value:
+        key = key.strip()
+        if not sep or not key or not value:
             raise CLIError(f"{option} takes {form}, got {pair!r}")
         try:
-            out[key.strip()] = float(value)
+            read = float(value)
         except ValueError:
-            out[key.strip()] = value.strip()
+            read = value.strip()
+        if key in out and out[key] != read:
+            raise CLIError(_given_twice(option, key, given[key], pair))
+        out[key], given[key] = read, pair
     return out
+
+
+def _given_twice(option: str, key: str, first: str, second: str) -> str:
+    """The message for ``key`` given twice to ``option`` with different values (``first``,
+    ``second``: the two KEY=VALUE texts as typed)."""
+    return (
+        f"{option}: {key!r} is given twice with different values, {first!r} and {second!r}; "
+        "give it once"
+    )
 
 
 def _law_options(pairs) -> dict | None:
@@ -213,6 +226,11 @@ def _mapping(args) -> dict:
             )
         if canon not in COLUMNS:
             raise CLIError(f"--column {pair!r}: {canon!r} is not one of {list(COLUMNS)}")
+        if mapping.get(canon, name) != name:
+            raise CLIError(
+                f"column {canon!r} is mapped twice: --column {canon}={mapping[canon]} and "
+                f"--column {canon}={name}; give one"
+            )
         mapping[canon] = name
     for canon in COLUMNS:
         given = getattr(args, f"col_{canon}", None)
@@ -235,11 +253,41 @@ PRIOR_HINT = (
     "on the command line: bayeslaws fit ... --prior NAME=DIST (e.g. --prior "
     "'alpha=Beta(20, 80)', or --prior 'group_sd=HalfNormal(0.05)' for the groups' spread)"
 )
-CLI_HINTS = (  # (pattern in a package message, its command-line remedy)
+# the sampler settings the package's advice names, and their options: (Python, command line)
+SAMPLER_OPTIONS = (
+    ("draws=", "--draws N"),
+    ("warmup=", "--warmup N"),
+    ("dense_mass=True", "--dense-mass true"),
+    ("raise target_accept", "--target-accept P (e.g. 0.95)"),
+    ("higher target_accept may help", "--target-accept P (e.g. 0.95)"),
+)
+
+
+def _sampler_hint(match: re.Match) -> str:
+    """The command-line options of the sampler settings a package message advises."""
+    forms = dict.fromkeys(cli for python, cli in SAMPLER_OPTIONS if python in match.string)
+    return f"on the command line: {', '.join(forms)}"
+
+
+def _exclude_rows_hint(match: re.Match) -> str:
+    """``runs.exclude(runs.df.index.isin([4, 5]), ...)`` on the command line."""
+    rows = " ".join(r.strip().strip("'\"") for r in match.group("rows").split(","))
+    return f"on the command line: add --exclude-rows {rows} --exclude-reason TEXT"
+
+
+CLI_HINTS = (  # (pattern in a package message, its command-line remedy, or match -> remedy)
     (r"not in the table", MAPPING_HINT),
     (r"units=", "on the command line: --units COLUMN=MULTIPLIER (e.g. --units N=millions)"),
     (r"compute_model=", "on the command line: --compute-model K (C = K N D FLOPs)"),
     (r"priors=", PRIOR_HINT),
+    ("|".join(re.escape(python) for python, _ in SAMPLER_OPTIONS), _sampler_hint),
+    (r"see fit\.diagnostics", "on the command line: bayeslaws report FIT.nc shows the "
+     "sampler's health"),
+    (r"see fit\.record\.data", "on the command line: bayeslaws report FIT.nc lists them"),
+    (r"(?s)^(?!.*--exclude-rows).*?runs\.exclude\(runs\.df\.index\.isin\(\[(?P<rows>[^]]*)\]",
+     _exclude_rows_hint),
+    (r"(?s)^(?!.*--option ).*?law option (?P<key>\w+)=(?P<value>[^\s,;)]+)",
+     lambda m: f"on the command line: --option {m['key']}={m['value']}"),
 )  # (the loss column's missing/+inf message names --exclude-rows itself, in both forms)
 
 
@@ -283,12 +331,32 @@ def with_cli_hints(message: str, command: str | None = "fit") -> str:
         message = BOTH_FORMS.sub(
             lambda m: f"; on the command line: {_column_form(m.group(1))}", message
         )
-    hints = [
-        hint
-        for pattern, hint in CLI_HINTS
-        if re.search(pattern, message) and not (separator and hint == MAPPING_HINT)
-    ]
-    return "; ".join([message.rstrip(), *hints])
+    hints = []
+    for pattern, hint in CLI_HINTS:
+        match = re.search(pattern, message)
+        if match and not (separator and hint == MAPPING_HINT):
+            hints.append(hint(match) if callable(hint) else hint)
+    return _joined(message, hints)
+
+
+HINT_HEAD = "on the command line: "
+
+
+def _joined(message: str, hints: list) -> str:
+    """``message`` and its command-line ``hints`` in one line ("; "-separated; a sentence's
+    final period dropped before them), "on the command line: " said once."""
+    message = message.rstrip()
+    if not hints:
+        return message
+    said, parts = False, []
+    for hint in hints:
+        if hint.startswith(HINT_HEAD) and said:
+            hint = hint[len(HINT_HEAD):]
+        said = said or hint.startswith(HINT_HEAD)
+        parts.append(hint)
+    if message.endswith(".") and not message.endswith(".."):  # not an ellipsis
+        message = message[:-1]
+    return "; ".join([message, *parts])
 
 
 def _units(pairs) -> dict | None:
@@ -323,14 +391,52 @@ def _read_runs(path: str, args, what: str = "run table"):
     try:
         runs = bl.load_runs(p, **options)
     except RunTableError as err:
-        if not getattr(args, "exclude_rows", None) or not LOSS_MISSING.search(str(err)):
+        if not LOSS_MISSING.search(str(err)):
             raise CLIError(with_cli_hints(str(err), command)) from None
-        # runs with no loss that the user leaves out: read them, exclude them, check the rest
-        runs = _exclude_rows(bl.load_runs(p, **{**options, "allow_missing_loss": True}), args)
-        if runs.df["loss"].isna().any():
-            raise CLIError(with_cli_hints(str(err), command)) from None
+        # runs with no loss (missing or +inf): read them, exclude those the user leaves out,
+        # and name every one still there (the package's message names only the first kind)
+        try:
+            runs = bl.load_runs(p, **{**options, "allow_missing_loss": True})
+        except RunTableError as other:  # e.g. a loss of 0 or -inf besides
+            raise CLIError(with_cli_hints(str(other), command)) from None
+        runs = _exclude_rows(runs, args)
+        lossless = list(runs.df.index[runs.df["loss"].isna()])
+        if lossless:
+            raise CLIError(
+                with_cli_hints(_lossless_message(str(err), lossless, args), command)
+            ) from None
         return runs
     return _exclude_rows(runs, args)
+
+
+# the package's loss message up to its rows: "column 'loss' has missing values at rows ..."
+LOSS_HEAD = re.compile(r"^column (?P<label>.+?) (?:has missing values|must be finite and positive)")
+DIVERGED_REMEDY = "runs that diverged ("  # where the package's remedy for them begins
+ROWS_LISTED = 10  # row labels named in a message (as the package's messages name them)
+
+
+def _lossless_message(message: str, rows: list, args) -> str:
+    """The package's message for runs with a missing or +inf loss (``message``), rebuilt for
+    the ``rows`` (labels) still without a loss after ``--exclude-rows``: every such row named,
+    whichever kind, and those already given to --exclude-rows said."""
+    from bayeslaws.runs.table import ROWS_NOTE
+
+    head = LOSS_HEAD.match(message)
+    label = head.group("label") if head else "'loss'"
+    shown = ", ".join(str(r) for r in rows[:ROWS_LISTED])
+    more = f", ... ({len(rows)} rows)" if len(rows) > ROWS_LISTED else ""
+    excluded = getattr(args, "exclude_rows", None) or []
+    still = (
+        f", still after --exclude-rows {' '.join(excluded)} (give those rows too)"
+        if excluded else ""
+    )
+    at = message.find(DIVERGED_REMEDY)
+    remedy = message[at:] if at >= 0 else DIVERGED_REMEDY + "no loss logged)?"
+    remedy = re.sub(r"^runs that diverged \([^)]*\)", "runs that diverged", remedy)
+    return (
+        f"column {label} has missing values (or +inf) at rows {shown}{more} ({ROWS_NOTE})"
+        f"{still}: {remedy}"
+    )
 
 
 def _row_label(text: str):
@@ -425,10 +531,54 @@ def cmd_fit(args) -> int:
               file=sys.stderr)
         refits = {k: sampler[k] for k in ("chains", "warmup", "draws")}
         extrapolation.prepare(fit, method, seed=args.seed, refits=refits, stacking=refits)
+    replacing = _replacing_fit(Path(args.out))
     path = fit.save(args.out)
     saved = f" (with the model discrepancy {method!r})" if prepare else ""
-    print(f"saved {path}{saved}")
+    print(f"saved {path}{saved}{replacing}")
     return 0
+
+
+def _replacing_fit(path: Path) -> str:
+    """What ``fit --out`` replaces, as words after "saved PATH": for a saved fit at ``path``
+    (its record read alone, not its draws) " (replacing an earlier fit: 245 runs, law
+    'chinchilla')", for another existing file " (replacing the earlier file)", else ""."""
+    import json
+
+    from bayeslaws.inference.fit import RECORD_ATTR
+
+    if not path.is_file():
+        return ""
+    try:
+        import h5py
+
+        with h5py.File(path, "r") as handle:
+            raw = handle["posterior"].attrs[RECORD_ATTR]
+        record = json.loads(raw.decode() if isinstance(raw, bytes) else raw)
+        runs = (record.get("data") or {}).get("n_rows_used", "?")
+        return f" (replacing an earlier fit: {runs} runs, law {record['law']!r})"
+    except Exception:  # not a fit, cut short, or another format: the file was still replaced
+        return " (replacing the earlier file)"
+
+
+def _figure_path(path: str) -> Path:
+    """The file a figure named ``path`` is written to: matplotlib adds its default format's
+    suffix (.png) to a name without one, as :func:`bayeslaws.plot.save` reports."""
+    import matplotlib
+
+    out = Path(path)
+    if out.suffix:
+        return out
+    return out.with_name(f"{out.name}.{matplotlib.rcParams['savefig.format']}")
+
+
+def _wrote_figure(fig, path: str, what: str = "") -> str:
+    """Save ``fig`` to ``path`` (:func:`bayeslaws.plot.save`) and say so: "wrote FIG.png
+    (replacing the earlier file)" when one was there; ``what``: words after the path."""
+    from bayeslaws import plot
+
+    out = _figure_path(path)
+    replacing = " (replacing the earlier file)" if out.is_file() else ""
+    return f"wrote {plot.save(fig, out)}{what}{replacing}"
 
 
 def cmd_predict(args) -> int:
@@ -517,12 +667,20 @@ PENALTY_NOTE = (
 
 
 def _say_new_group(fit, group) -> None:
-    """A grouped fit asked without --group answers for a new group: say so on stderr."""
+    """A grouped fit asked without --group answers for a new group: say so on stderr (with
+    the package's note when the groups' spread depends on its prior, and how to set that
+    prior on the command line)."""
+    from bayeslaws.posterior.draws import spread_prior_note
+
     if group is None and len(fit.groups) > 1:
+        note = spread_prior_note(fit)  # '' unless the groups' spread is mostly its prior
         print(
-            f"note: a fit of {len(fit.groups)} groups ({', '.join(map(str, fit.groups))}) asked "
-            "without --group: the answer is for a NEW group (wider); --group NAME for a fitted "
-            "one",
+            with_cli_hints(
+                f"note: a fit of {len(fit.groups)} groups ({', '.join(map(str, fit.groups))}) "
+                f"asked without --group: the answer is for a NEW group (wider); {note}--group "
+                "NAME for a fitted one",
+                _COMMAND[0],
+            ),
             file=sys.stderr,
         )
 
@@ -731,6 +889,32 @@ def cmd_candidates(args) -> int:
     return 0
 
 
+# the package's name for the candidates in its messages: cands, cands['N']
+CANDS_NAME = re.compile(r"\bcands\[(?P<column>'[^']*')\]|\bcands\b")
+
+
+@contextmanager
+def _candidate_errors(path: str | None):
+    """A package error about the candidates read from the file ``path`` (the package calls
+    them ``cands``) in the command line's words: "the candidates file", "the candidates'
+    column 'N'", and the --column mapping when a column is missing. Errors about generated
+    candidates (``path`` None) pass as they are."""
+    try:
+        yield
+    except ValueError as err:
+        message = str(err)
+        if path is None or not message.startswith("cands"):
+            raise
+        words = CANDS_NAME.sub(
+            lambda m: f"the candidates' column {m['column']}" if m["column"] else
+            f"the candidates file {path!r}",
+            message,
+            count=1,
+        )
+        hint = f"; {MAPPING_HINT}" if "needs column" in message else ""
+        raise CLIError(words + hint) from None
+
+
 def cmd_design(args) -> int:
     from bayeslaws import design
 
@@ -762,7 +946,8 @@ def cmd_design(args) -> int:
         )
     common = {"cost": cost, "seed": args.seed, "ci": args.ci, "model": args.model,
               "group": args.group}  # fmt: skip
-    plan = design.next_runs(fit, cands, target, k=args.k, **common)
+    with _candidate_errors(args.candidates):
+        plan = design.next_runs(fit, cands, target, k=args.k, **common)
     _say_new_group(fit, args.group)
     model = design.discrepancy.design_method(args.model, fit)
     print(f"the batch (picked together, each given the earlier picks; widths cumulative; "
@@ -776,7 +961,7 @@ def cmd_design(args) -> int:
         ranked = design.rank_candidates(fit, cands, target, **common)
         score = "info" if cost is None else None
         fig = plot.design_ranking(ranked, score=score, picks=plan, simulated=fit)
-        print(f"wrote {plot.save(fig, args.plot)} (each candidate alone; the batch marked)")
+        print(_wrote_figure(fig, args.plot, " (each candidate alone; the batch marked)"))
     return 0
 
 
@@ -876,8 +1061,7 @@ def cmd_plot(args) -> int:
         fig = plot.n_opt(fit, paper_laws=laws, budgets=budgets, group=args.group)
     else:
         fig = plot.pairs(fit, args.vars)
-    path = plot.save(fig, args.out)
-    print(f"wrote {path}")
+    print(_wrote_figure(fig, args.out))
     return 0
 
 
@@ -923,6 +1107,10 @@ def cmd_report(args) -> int:
         fit, runs=runs, budgets=_floats(args.C, "C"), targets=targets or None, ci=args.ci,
         figure_dir=figure_dir, seed=args.seed, references=known, group=args.group,
     )
+    # the package's advice to set a prior (the new group's sentence) in the command line's form
+    report.preamble = [
+        with_cli_hints(line, "report") if "priors=" in line else line for line in report.preamble
+    ]
     print(report.to_text())
     print(f"wrote {write_html(report, out).resolve()}")
     print(figures_line(report.figure_paths(), figure_dir, existed))
@@ -1222,7 +1410,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("plot", "draw a figure from a saved fit")
     p.add_argument("fit", help="a .nc file written by 'bayeslaws fit'")
     p.add_argument("--kind", required=True, choices=PLOT_KINDS, help="which figure")
-    p.add_argument("--out", required=True, help="image file (.png, .pdf, .svg)")
+    p.add_argument("--out", required=True,
+                   help="image file (.png, .pdf, .svg; a name without a suffix gets .png)")
     p.add_argument("--runs", default=None,
                    help="fan, bowls: a run table to draw (default: the fit's own training "
                    "runs); the column and exclusion options below read it")
