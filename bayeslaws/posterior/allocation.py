@@ -14,7 +14,7 @@ Units: N in parameters, D in tokens, C in FLOPs, L in the fit's loss units.
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -32,12 +32,24 @@ from .draws import (
 )
 from .extrapolation import DEFAULT_METHOD
 from .model import FULL_MODELS, ModelView
-from .predict import check_ci
+from .predict import check_ci, outside_decades
 
 
 class SearchEdgeWarning(UserWarning):
     """A share of the posterior draws of N_opt (or a near-optimal band) sits at the edge of the
     range searched, so an interval's end there is the search range's edge, not the data's."""
+
+
+class ExtrapolationWarning(UserWarning):
+    """A budget, or the optimum it gives, lies far (``WARN_DECADES``) outside the fitted range
+    of C, N or D: the answer rests on the law holding that far out (columns
+    ``<axis>_outside_decades`` say how far, nearer too)."""
+
+
+class NominalComputeWarning(UserWarning):
+    """The fit's budgets are nominal (its runs' C is not the compute model's FLOPs of their N and
+    D), so D_opt = C / flops_per_token(N_opt) is the compute model's token count, not the
+    tokens the runs at that budget were trained on."""
 
 
 # ---- input checks ------------------------------------------------------------------------------
@@ -222,6 +234,154 @@ def warn_at_edge(C, at_boundary, extrapolation: str, caller: str, stacklevel: in
         warnings.warn(message, SearchEdgeWarning, stacklevel=stacklevel)
 
 
+# ---- distance from the fitted range ------------------------------------------------------------
+RANGE_AXES = (("C", "C", "FLOPs"), ("N", "N_opt", "params"), ("D", "D_opt", "tokens"))
+NAMED_BUDGETS = 3  # an extrapolation warning names this many budgets
+# a budget or optimum more than this many decades (100x) outside the fitted range warns; nearer
+# ones, the everyday use of a scaling law (the next decade of compute), show in the columns
+# alone, as predict's do. 2 decades is also where a setting is off what a sweep has seen
+# (draws.FAR_DECADES)
+WARN_DECADES = 2.0
+RANGE_COLUMNS = {  # where each caller's answer says how far outside the range it lies
+    "optimal_allocation": "columns C_outside_decades, N_outside_decades, D_outside_decades",
+    "near_optimal": "the result's outside_decades",
+}
+
+
+def outside_columns(ranges, C, N_opt, D_opt) -> dict:
+    """``C_outside_decades``, ``N_outside_decades``, ``D_outside_decades``: the signed distance
+    in decades (0 inside, +1 = ten times above the largest fitted value, -1 = ten times below
+    the smallest) of budgets C (FLOPs, (Q,)) and of their median N_opt (params, (Q,)) and
+    D_opt (tokens, (Q,)) outside the fitted ``ranges`` (axis -> (low, high)); an axis without
+    a recorded range is left out."""
+    values = {"C": C, "N": N_opt, "D": D_opt}
+    ranges = ranges or {}
+    return {
+        f"{axis}_outside_decades": outside_decades(np.asarray(values[axis], float), *ranges[axis])
+        for axis, _, _ in RANGE_AXES
+        if axis in ranges
+    }
+
+
+def interval_note(widened: bool, extrapolation: str) -> str:
+    """What an optimum's interval far outside the fitted range holds: the drift, under a method
+    that carries it into the optimum (``extrapolation`` "drift" or "model" on a law that is
+    ``widened``), else the fitted law's uncertainty alone."""
+    if widened and extrapolation in FULL_MODELS:
+        return f"its interval carries the {extrapolation!r} drift, which grows with that distance"
+    alone = "its interval is the fitted law's uncertainty alone, not the risk that the law bends"
+    if widened:
+        return f"{alone} out there (extrapolation='drift' or 'model' carries that into it)"
+    return f"{alone} out there"
+
+
+def range_message(
+    C,
+    outside: dict,
+    ranges,
+    caller: str = "optimal_allocation",
+    note: str = "",
+    far: float = WARN_DECADES,
+) -> str:
+    """The sentence for budgets C (FLOPs, (Q,)) whose value, median N_opt or median D_opt lies
+    more than ``far`` decades outside the fitted range (``outside``: :func:`outside_columns`,
+    (Q,) each), naming every nonzero distance of those budgets, with ``note``
+    (:func:`interval_note`); '' when none does."""
+    distances = {
+        axis: np.asarray(outside[f"{axis}_outside_decades"], float)
+        for axis, _, _ in RANGE_AXES
+        if f"{axis}_outside_decades" in outside
+    }
+    if not distances:
+        return ""
+    C = np.atleast_1d(np.asarray(C, float))
+    hit = np.flatnonzero(np.any([np.abs(d) > far for d in distances.values()], axis=0))
+    if not hit.size:
+        return ""
+    names = {axis: name for axis, name, _ in RANGE_AXES}
+    units = {axis: unit for axis, _, unit in RANGE_AXES}
+
+    def where(i):
+        parts = [
+            f"{names[axis]} {abs(d[i]):.2g} decades {'above' if d[i] > 0 else 'below'}"
+            for axis, d in distances.items()
+            if d[i] != 0
+        ]
+        return f"C = {C[i]:.3g} FLOPs ({', '.join(parts)})"
+
+    shown = "; ".join(where(i) for i in hit[:NAMED_BUDGETS])
+    more = f" and {hit.size - NAMED_BUDGETS} more budgets" if hit.size > NAMED_BUDGETS else ""
+    fitted = ", ".join(
+        f"{axis} [{ranges[axis][0]:.3g}, {ranges[axis][1]:.3g}] {units[axis]}" for axis in distances
+    )
+    prefix = f"{caller}: " if caller else ""
+    return (
+        f"{prefix}extrapolating more than {far:g} decades outside the fitted range "
+        f"({fitted}): {shown}{more}. The answer rests on the law holding that far out"
+        f"{'; ' + note if note else ''} "
+        f"({RANGE_COLUMNS.get(caller, RANGE_COLUMNS['optimal_allocation'])})"
+    )
+
+
+def warn_outside_range(
+    fit, C, outside: dict, extrapolation: str, caller: str, stacklevel: int = 3
+) -> None:
+    """An :class:`ExtrapolationWarning` (:func:`range_message`) when any budget, or its median
+    optimum, lies more than ``WARN_DECADES`` outside the fit's range; stacklevel 3: the
+    caller's caller."""
+    note = interval_note(bool(getattr(fit.law, "widened", False)), extrapolation)
+    message = range_message(C, outside, fit.record.ranges, caller, note)
+    if message:
+        warnings.warn(message, ExtrapolationWarning, stacklevel=stacklevel)
+
+
+# ---- nominal budgets ---------------------------------------------------------------------------
+NOMINAL_RTOL = 0.02  # runs' C off the compute model's FLOPs by more: the budgets are nominal
+
+
+def nominal_flops_ratio(fit, compute_model) -> tuple[float, float] | None:
+    """(lowest, highest) of the fitted runs' C / compute_model.flops(N, D) when the fit's law
+    takes C as an input (its budgets, e.g. isoflop) and some run's C is off its FLOPs by more
+    than ``NOMINAL_RTOL`` (a nominal budget, e.g. Marin's 0.74-1.07 x 6ND); else None (also
+    when the fit records no runs with N, D and C)."""
+    runs = fit.record.training_runs or {}
+    if "C" not in fit.law.inputs or not {"N", "D", "C"} <= set(runs):
+        return None
+    N, D, C = (np.asarray(runs[k], float) for k in ("N", "D", "C"))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = C / np.asarray(compute_model.flops(N, D), float)
+    ratio = ratio[np.isfinite(ratio)]
+    if not ratio.size or np.all(np.abs(ratio - 1) <= NOMINAL_RTOL):
+        return None
+    return float(ratio.min()), float(ratio.max())
+
+
+def nominal_message(fit, compute_model, caller: str = "optimal_allocation") -> str:
+    """The sentence for a fit whose budgets are nominal (:func:`nominal_flops_ratio`): D_opt is
+    the compute model's C / flops_per_token(N_opt), not the runs' tokens; '' otherwise."""
+    ratio = nominal_flops_ratio(fit, compute_model)
+    if ratio is None:
+        return ""
+    name = getattr(compute_model, "name", None) or "the compute model"
+    prefix = f"{caller}: " if caller else ""
+    return (
+        f"{prefix}the fit's budgets are nominal: its runs' C is {ratio[0]:.3g}-{ratio[1]:.3g} x "
+        f"the compute model's FLOPs of their N and D ({name}), so D_opt (and tokens_per_param, "
+        f"a near-optimal band's D) is C / flops_per_token(N_opt) under {name}, not the tokens "
+        f"a run at that nominal budget trains on (the fitted runs trained on {1 / ratio[1]:.3g}-"
+        f"{1 / ratio[0]:.3g} x C / flops_per_token(N) tokens); N_opt and L_opt are the fitted "
+        "law's at the nominal budget"
+    )
+
+
+def warn_nominal(fit, compute_model, caller: str, stacklevel: int = 3) -> None:
+    """A :class:`NominalComputeWarning` (:func:`nominal_message`) when the fit's budgets are
+    nominal under ``compute_model``; stacklevel 3: the caller's caller."""
+    message = nominal_message(fit, compute_model, caller)
+    if message:
+        warnings.warn(message, NominalComputeWarning, stacklevel=stacklevel)
+
+
 def _quantiles(x, ci):
     lo, med, hi = np.quantile(x, [(1 - ci) / 2, 0.5, (1 + ci) / 2], axis=0)
     return med, lo, hi
@@ -269,7 +429,14 @@ def optimal_allocation(
     issues a :class:`SearchEdgeWarning`: the interval's end there is the search range's edge,
     not the data's); for an isoFLOP law also fitted_budget (True: a budget the law was fitted
     on, answered by that budget's own fitted vertex, so its interval is narrower than a nearby
-    new budget's, which carries the budget-to-budget scatter).
+    new budget's, which carries the budget-to-budget scatter); C_outside_decades,
+    N_outside_decades, D_outside_decades: how far the budget and its median N_opt and D_opt
+    lie outside the fitted range (signed decades, 0 inside, as :func:`~.predict.predict`
+    gives; any beyond ``WARN_DECADES``, 100x, issues one :class:`ExtrapolationWarning` per
+    call). On a fit of
+    nominal budgets (the runs' C is not the compute model's FLOPs of their N and D, e.g.
+    Marin's isoFLOP runs) a :class:`NominalComputeWarning` says that D_opt is the compute
+    model's C / flops_per_token(N_opt), not the tokens such a run trains on.
     """
     ci = check_ci(ci)
     index = shared_index(C=C)
@@ -287,6 +454,10 @@ def optimal_allocation(
     out["at_boundary"] = np.asarray(draws["at_boundary"]).mean(axis=0)
     if "fitted_budget" in draws:  # a law whose fitted budgets answer with their own vertex
         out["fitted_budget"] = np.asarray(draws["fitted_budget"]).all(axis=0)
+    outside = outside_columns(fit.record.ranges, C, out["N_opt"], out["D_opt"])
+    out.update(outside)
+    warn_outside_range(fit, C, outside, extrapolation, "optimal_allocation")
+    warn_nominal(fit, _compute_model(fit, compute_model), "optimal_allocation")
     warn_new_group(fit, group, "optimal_allocation", noted=_new_group_noted)
     return labelled(pd.DataFrame(out), index)
 
@@ -393,6 +564,9 @@ class NearOptimal:
         :attr:`floorless_note`).
     reducible_share : (median, lower, upper) of (L_opt - floor) / L_opt, the reducible share of
         the optimal loss (1 without a floor).
+    outside_decades : {"C": ..., "N_opt": ..., "D_opt": ...}: how far the budget and the
+        median N_opt and D_opt lie outside the fitted range (signed decades, 0 inside; the
+        axes with a recorded range); :attr:`range_note` and the repr name any that are not 0.
     """
 
     C: float
@@ -408,6 +582,17 @@ class NearOptimal:
     relative_to: str = "total"
     floor: tuple | None = None
     reducible_share: tuple = (1.0, 1.0, 1.0)
+    outside_decades: dict = field(default_factory=dict)
+
+    @property
+    def range_note(self) -> str:
+        """'' when C and the median N_opt and D_opt lie inside the fitted range (or no range
+        is known); else how far outside it each lies, in signed decades."""
+        far = {k: v for k, v in self.outside_decades.items() if v != 0}
+        if not far:
+            return ""
+        parts = ", ".join(f"{k} {v:+.2g}" for k, v in far.items())
+        return f"outside the fitted range by {parts} decades"
 
     @property
     def band_at_edge(self) -> tuple[bool, bool]:
@@ -447,8 +632,9 @@ class NearOptimal:
 
     def __repr__(self) -> str:
         note = f"; {self.floorless_note}" if self.floorless_note else ""
+        where = f", {self.range_note}" if self.range_note else ""
         head = (
-            f"NearOptimal(C={self.C:.3g} FLOPs, tolerance={self.tolerance:.3g} of the "
+            f"NearOptimal(C={self.C:.3g} FLOPs{where}, tolerance={self.tolerance:.3g} of the "
             f"{self.relative_to} loss (= {100 * self.tolerance_total:.3g}% of the total, "
             f"{100 * self.tolerance_reducible:.3g}% of the reducible{note}), "
             f"prob>={self.prob:g}): "
@@ -541,7 +727,10 @@ def near_optimal(
     ci : interval mass for the reported intervals.
     compute_model, group, seed, extrapolation : as in :func:`optimal_allocation`
         (``group=None`` on a grouped fit: a new, unseen group, whose floor and optimum are
-        drawn together; wider; warned once per fit).
+        drawn together; wider; warned once per fit). A budget, or its median N_opt or D_opt,
+        more than ``WARN_DECADES`` outside the fitted range warns
+        (:class:`ExtrapolationWarning`; the result's
+        ``outside_decades`` says how far), and nominal budgets warn as there.
     _new_group_noted : private: the caller tells its user itself that ``group=None`` answers
         for a new group (no warning).
     """
@@ -577,6 +766,10 @@ def near_optimal(
     alloc = allocation_draws(fit, C_arr, model, group, seed, extrapolation=extrapolation)
     warn_at_edge(C_arr, alloc["at_boundary"], extrapolation, "near_optimal")
     warn_at_kink(fit, C_arr, alloc["N_opt"], model, extrapolation, "near_optimal")
+    medians = [np.median(alloc[name], axis=0) for name in ("N_opt", "D_opt")]
+    outside = outside_columns(fit.record.ranges, C_arr, *medians)
+    warn_outside_range(fit, C_arr, outside, extrapolation, "near_optimal")
+    warn_nominal(fit, model, "near_optimal")
     searched = N is None  # the default grid around N_opt, whose edge the band may reach
     n_opt = alloc["N_opt"][:, 0]
     log_L_opt = np.log(alloc["L_opt"][:, 0])
@@ -668,6 +861,11 @@ def near_optimal(
         relative_to,
         floor_ci,
         share,
+        {
+            name: float(outside[f"{axis}_outside_decades"][0])
+            for axis, name, _ in RANGE_AXES
+            if f"{axis}_outside_decades" in outside
+        },
     )
     message = band_edge_message(result, span_decades) if searched else ""
     if message:
