@@ -112,7 +112,12 @@ def curve(d, h, s, saturation: float = SKEW_SATURATION):
 
 
 def budget_levels(C, rtol: float = BUDGET_RTOL):
-    """Distinct budgets (sorted) and each value's index, merging values within ``rtol``."""
+    """The training runs' distinct budgets (sorted FLOPs, (B,)) and each value's level index
+    ((n,) int32): a value more than ``rtol`` (relative) above the last level starts a new level,
+    and each value goes to its nearest level (in ln C), so every value lies within
+    ln(1 + rtol) of its own level and values are never chained further. Queries at a fit's
+    budgets match them one at a time instead (:func:`nearest_fitted_budget`), which gives a
+    training run's C this same level."""
     C = np.asarray(C, float)
     order = np.sort(np.unique(C))
     levels = [order[0]]
@@ -168,10 +173,15 @@ def too_few_sizes_message(
     )
 
 
-def fitted_match(post: Posterior, C) -> np.ndarray:
-    """(Q, B) bool: budget C[q] (FLOPs) is the fitted budget b (within ``BUDGET_RTOL``)."""
-    fitted = np.asarray(post.state["budgets"], float)
-    return np.abs(np.log(np.asarray(C, float)[:, None] / fitted[None, :])) < BUDGET_RTOL
+def nearest_fitted_budget(budgets, C, rtol: float = BUDGET_RTOL) -> np.ndarray:
+    """(Q,) int: for each query budget C (FLOPs, (Q,)) the index of the nearest (in ln C)
+    fitted budget in ``budgets`` (FLOPs, (B,)) when |ln(C / budget)| < ``rtol``, else -1 (a new
+    budget). Each query is matched on its own, so the answer at a budget does not depend on the
+    other budgets in the call; a training run's C gets the level :func:`budget_levels` gave it."""
+    distance = np.abs(np.log(np.asarray(C, float)[:, None] / np.asarray(budgets, float)[None, :]))
+    nearest = np.argmin(distance, axis=1)
+    within = distance[np.arange(nearest.size), nearest] < rtol
+    return np.where(within, nearest, -1)
 
 
 def new_budget_normals(C, S: int, parts: int) -> np.ndarray:
@@ -403,7 +413,9 @@ class IsoFLOP(Law):
     # ---- posterior ---------------------------------------------------------------------------
     def budget_draws(self, post: Posterior, C, rng=None) -> dict:
         """Per-draw curve parameters (v, m, h, s: arrays (S, Q), centred ln units) at budgets C
-        (FLOPs). A fitted budget uses its own fitted values; any other budget gets budget-level
+        (FLOPs, (Q,)), each column on its own. A budget within ``BUDGET_RTOL`` of a fitted
+        budget uses that (the nearest, :func:`nearest_fitted_budget`) budget's own fitted
+        values; any other budget gets budget-level
         deviations from the fitted scatter (a new budget), one per draw, drawn as a fixed
         function of the budget (:func:`new_budget_normals`): every answer at one budget
         (predictions, allocation, profiles, a design's target and its observations, whatever
@@ -413,7 +425,8 @@ class IsoFLOP(Law):
         C = np.atleast_1d(np.asarray(C, float))
         c = np.log(C) - post.scales["C"]
         S, Q = post.n_draws, len(C)
-        match = fitted_match(post, C)
+        fitted = nearest_fitted_budget(post.state["budgets"], C)  # (Q,), -1: a new budget
+        own = fitted >= 0
         means = {
             "v": col("n0") + col("a_opt") * c,
             "m": self._trend(post, c),
@@ -426,9 +439,8 @@ class IsoFLOP(Law):
         normals = new_budget_normals(C, S, len(means))  # (parts, S, Q)
         for key, mean, z in zip(means, means.values(), normals, strict=True):
             value = mean + col(sds[key]) * z  # a new budget
-            for q in range(Q):
-                if match[q].any():  # a fitted budget: its own draws
-                    value[:, q] = np.asarray(draws[key])[:, int(np.argmax(match[q]))]
+            if own.any():  # a fitted budget: its own draws
+                value[:, own] = np.asarray(draws[key])[:, fitted[own]]
             out[key] = value
         s = out.get("s", np.zeros((S, Q)))
         return {"v": out["v"], "m": out["m"], "h": np.exp(out["log_h"]), "s": s}
@@ -459,13 +471,13 @@ class IsoFLOP(Law):
 
     def draws(self, post, query, *, kind, group, rng) -> dict:
         """Loss at (N, C) points from the budget curves. A fitted budget uses its own curve; a
-        new budget draws fresh budget-level deviations (honest for held-out budgets).
+        new budget draws fresh budget-level deviations (honest for held-out budgets), each
+        point's budget as :meth:`budget_draws` answers it alone (whatever else is in the query).
         ``kind="new_run"`` adds the likelihood's noise and the per-run offset."""
         self._no_groups(group)
-        budgets = query["C"].to_numpy(float)
-        levels, index = budget_levels(budgets)
-        curves = self.budget_draws(post, levels, rng)
-        per_point = {k: v[:, index] for k, v in curves.items()}
+        budgets, index = np.unique(query["C"].to_numpy(float), return_inverse=True)
+        curves = self.budget_draws(post, budgets, rng)
+        per_point = {k: v[:, index.ravel()] for k, v in curves.items()}
         log_L = self._log_loss(post, query["N"].to_numpy(float)[None, :], per_point)
         if kind == "new_run":
             nu = post.draws.get("nu")
@@ -492,11 +504,13 @@ class IsoFLOP(Law):
         """Per draw (S, Q) at budgets C (FLOPs, (Q,)): N_opt (params) and L_opt at each budget's
         vertex from the same per-budget curves as ``predict`` (:meth:`budget_draws`): a fitted
         budget its own fitted vertex, any other budget the trend plus fresh budget scatter
-        (vertex_sd, loss_sd); D_opt (tokens) from the compute model. Budgets within
-        ``BUDGET_RTOL`` share one curve. Also N_opt_trend, D_opt_trend, L_opt_trend: the laws
-        N_opt = k_opt C^a_opt and L_opt = exp(mu_L(c)) without budget scatter (the power laws
-        that ``allocation_laws`` regresses), and fitted_budget (bool) per budget. ``method``:
-        "auto" or "closed_form" (the law is
+        (vertex_sd, loss_sd); D_opt (tokens) from the compute model. A budget within
+        ``BUDGET_RTOL`` of a fitted budget is that (the nearest) fitted budget, and each budget
+        is answered as if asked alone (whatever else is in the call). Also N_opt_trend,
+        D_opt_trend, L_opt_trend: the laws N_opt = k_opt C^a_opt and L_opt = exp(mu_L(c))
+        without budget scatter (the power laws that ``allocation_laws`` regresses), and
+        fitted_budget (bool) per budget: its answer is a fitted budget's own vertex (the same
+        decision as :meth:`budget_draws`). ``method``: "auto" or "closed_form" (the law is
         one); "numerical" raises LawCapabilityError (there is nothing to search)."""
         self._no_groups(group)
         if check_allocation_method(method) == "numerical":
@@ -506,10 +520,10 @@ class IsoFLOP(Law):
                 "search: use method='auto' or 'closed_form'"
             )
         C = np.atleast_1d(np.asarray(C, float))
-        levels, index = budget_levels(C)
-        curves = self.budget_draws(post, levels, rng)
-        N_opt = np.exp(curves["v"][:, index] + post.scales["N"])
-        L_opt = np.exp(curves["m"][:, index] + post.scales["loss"])
+        curves = self.budget_draws(post, C, rng)
+        N_opt = np.exp(curves["v"] + post.scales["N"])
+        L_opt = np.exp(curves["m"] + post.scales["loss"])
+        fitted = nearest_fitted_budget(post.state["budgets"], C) >= 0  # as budget_draws decides
         trend = self.trend_allocation(post, C)
         return {
             "N_opt": N_opt,
@@ -520,7 +534,7 @@ class IsoFLOP(Law):
             "D_opt_trend": np.asarray(compute_model.tokens(trend["N_opt"], C[None, :])),
             "L_opt_trend": trend["L_opt"],
             # (S, Q) bool: a fitted budget, answered by its own vertex (not trend + scatter)
-            "fitted_budget": np.broadcast_to(fitted_match(post, C).any(axis=1), N_opt.shape),
+            "fitted_budget": np.broadcast_to(fitted, N_opt.shape),
             "method": "isoflop_law",
         }
 
