@@ -39,6 +39,7 @@ from .posterior import (
     optimal_allocation,
     predict,
     query_frame,
+    range_stated,
 )
 from .posterior.allocation import warn_at_edge, warn_at_kink
 from .posterior.draws import check_range
@@ -541,9 +542,10 @@ def isoflop(
     ``group``: a grouped fit's fitted group; None: a new group."""
     _check_fit(fit)
     budgets = np.sort(np.atleast_1d(np.asarray(C, float)))
-    alloc = optimal_allocation(
-        fit, C=budgets, ci=ci, seed=seed, group=group, _new_group_noted=True
-    )
+    with range_stated():  # a figure of curves; the budgets' distances are the caller's
+        alloc = optimal_allocation(
+            fit, C=budgets, ci=ci, seed=seed, group=group, _new_group_noted=True
+        )
     fig, axes = _figure((7.5, 5))
     ax = axes[0, 0]
     plt = _pyplot()
@@ -727,7 +729,8 @@ def _fitted_budgets(fit, low: float, high: float) -> np.ndarray:
 def _mark_allocation(ax, fit, C, ci: float, seed: int, group, **style) -> None:
     """Each budget C's (FLOPs) median N_opt with its central ``ci`` interval as an error bar
     (:func:`~bayeslaws.posterior.optimal_allocation`)."""
-    b = optimal_allocation(fit, C=C, ci=ci, seed=seed, group=group, _new_group_noted=True)
+    with range_stated():  # the figure shows the bands along C
+        b = optimal_allocation(fit, C=C, ci=ci, seed=seed, group=group, _new_group_noted=True)
     ax.errorbar(
         b["C"],
         b["N_opt"],

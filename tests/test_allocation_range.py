@@ -124,3 +124,18 @@ def test_nominal_budgets_warn_that_d_opt_is_the_compute_models(nominal_fits):
         warnings.simplefilter("error", NominalComputeWarning)
         optimal_allocation(nominal_fits["exact"], C=[3e17, 1e18])
         near_optimal(nominal_fits["exact"], 1e18, n_grid=21)
+
+
+def test_figures_and_reports_state_the_distance_without_the_warning(simulated_fit):
+    """A report's numbers say how far outside the range each lies and a figure shows its
+    bands, so neither repeats the ExtrapolationWarning (the demo printed it five times for
+    one budget); the allocation they draw on still warns when called directly."""
+    from bayeslaws import plot
+    from bayeslaws.app.report import fit_report
+
+    far = simulated_fit.record.ranges["C"][1] * 1e4  # 4 decades above
+    _, direct, _ = _quiet(lambda: optimal_allocation(simulated_fit, C=[far]))
+    assert len(direct) == 1
+    _, from_report, _ = _quiet(lambda: fit_report(simulated_fit, budgets=[far]))
+    _, from_figure, _ = _quiet(lambda: plot.isoflop(simulated_fit, C=[far]))
+    assert from_report == [] and from_figure == []

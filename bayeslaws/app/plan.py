@@ -27,6 +27,7 @@ from ..posterior import (
     near_optimal,
     optimal_allocation,
     predict,
+    range_stated,
 )
 from ..posterior.fixed_hyperparams import refit_sizes
 from ..runs.simulate import VideoDiTTruth, truth_from_source
@@ -179,23 +180,27 @@ def planning(
         ],
         ignore_index=True,
     )
-    draws = allocation_draws(surface_fit, [budget], seed=seed)
-    ratio = (draws["D_opt"] / draws["N_opt"])[:, 0]
-    lo, med, hi = np.quantile(ratio, [(1 - ci) / 2, 0.5, (1 + ci) / 2])
-    near = near_optimal(surface_fit, budget, tolerance, relative_to="reducible", ci=ci, seed=seed)
-    plan = {
-        "route": route_of(hp_fit, surface_fit),
-        "hyperparams": hyper,
-        "law_table": hp_fit.law_table(ci=ci),
-        "loss": loss,
-        "allocation": optimal_allocation(surface_fit, C=budget, ci=ci, seed=seed),
-        "tokens_per_param": (float(med), float(lo), float(hi)),
-        "near_optimal": near,
-        "fixed_vs_optimal": fixed_vs_optimal_plan(surface_fit, budget, ci, truth),
-        "ci": ci,
-        "truth": truth,
-    }
-    plan.update(next_runs_plan(hp_fit, surface_fit, target_N, target_D, budget, ci, seed))
+    allocation = optimal_allocation(surface_fit, C=budget, ci=ci, seed=seed)  # warns if far out
+    with range_stated():  # the same budget again: said once, above
+        draws = allocation_draws(surface_fit, [budget], seed=seed)
+        ratio = (draws["D_opt"] / draws["N_opt"])[:, 0]
+        lo, med, hi = np.quantile(ratio, [(1 - ci) / 2, 0.5, (1 + ci) / 2])
+        near = near_optimal(
+            surface_fit, budget, tolerance, relative_to="reducible", ci=ci, seed=seed
+        )
+        plan = {
+            "route": route_of(hp_fit, surface_fit),
+            "hyperparams": hyper,
+            "law_table": hp_fit.law_table(ci=ci),
+            "loss": loss,
+            "allocation": allocation,
+            "tokens_per_param": (float(med), float(lo), float(hi)),
+            "near_optimal": near,
+            "fixed_vs_optimal": fixed_vs_optimal_plan(surface_fit, budget, ci, truth),
+            "ci": ci,
+            "truth": truth,
+        }
+        plan.update(next_runs_plan(hp_fit, surface_fit, target_N, target_D, budget, ci, seed))
     return plan
 
 

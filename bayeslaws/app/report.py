@@ -276,7 +276,7 @@ def fit_report(
     (None: a new group, wider; the report says so)."""
     from .. import plot
     from ..laws.contract import LawCapabilityError, resolve_group
-    from ..posterior import near_optimal, optimal_allocation, predict
+    from ..posterior import near_optimal, optimal_allocation, predict, range_stated
 
     resolve_group(fit.groups, group)  # a fitted group's label, or None
     ranges = fit.record.ranges
@@ -367,13 +367,14 @@ def fit_report(
         report.sections.append(sec)
     figures = []
     try:
-        alloc = (
-            optimal_allocation(
-                fit, C=budgets, ci=ci, seed=seed, group=group, _new_group_noted=True
+        with range_stated():  # each number below says how far outside the range it lies
+            alloc = (
+                optimal_allocation(
+                    fit, C=budgets, ci=ci, seed=seed, group=group, _new_group_noted=True
+                )
+                if budgets
+                else None
             )
-            if budgets
-            else None
-        )
     except LawCapabilityError:
         alloc = None
         report.sections.append(
@@ -394,7 +395,8 @@ def fit_report(
                     Number(f"{q} at C {C:.3g}", a[q], a[f"{q}_lower"], a[f"{q}_upper"], unit,
                            "{:.4g}" if q == "L_opt" else "{:.3g}", where)
                 )
-            near = near_optimal(fit, C, ci=ci, seed=seed, group=group, _new_group_noted=True)
+            with range_stated():
+                near = near_optimal(fit, C, ci=ci, seed=seed, group=group, _new_group_noted=True)
             sec.notes.append(near_optimal_sentence(near))
         report.sections.append(sec)
     if figure_dir is not None:

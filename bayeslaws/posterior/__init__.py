@@ -3,17 +3,22 @@ widens extrapolation (:mod:`.extrapolation`) and the calibration harness, all fr
 its law's contract."""
 
 from .allocation import (
+    ExtrapolationWarning,
+    NominalComputeWarning,
     SearchEdgeWarning,
     allocation_draws,
     allocation_laws,
     near_optimal,
     optimal_allocation,
+    range_stated,
 )
 from .draws import log_loss_draws, quantity_draws, query_frame
 from .fixed_hyperparams import fixed_vs_optimal
 from .predict import loss_penalty, predict
 
 __all__ = [
+    "ExtrapolationWarning",
+    "NominalComputeWarning",
     "SearchEdgeWarning",
     "allocation_draws",
     "allocation_laws",
@@ -25,4 +30,5 @@ __all__ = [
     "predict",
     "quantity_draws",
     "query_frame",
+    "range_stated",
 ]

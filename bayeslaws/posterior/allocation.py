@@ -13,6 +13,7 @@ Units: N in parameters, D in tokens, C in FLOPs, L in the fit's loss units.
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 from dataclasses import dataclass, field
 
@@ -321,6 +322,16 @@ def range_message(
         f"{'; ' + note if note else ''} "
         f"({RANGE_COLUMNS.get(caller, RANGE_COLUMNS['optimal_allocation'])})"
     )
+
+
+@contextlib.contextmanager
+def range_stated():
+    """Within it, no :class:`ExtrapolationWarning`: for callers that state each answer's
+    distance outside the fitted range themselves (a report's numbers, a figure's bands) or
+    have warned once already (a plan's later calls at the same budget)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ExtrapolationWarning)
+        yield
 
 
 def warn_outside_range(
