@@ -240,6 +240,19 @@ def test_a_law_option_gets_its_option_form():
     assert cliff.endswith("on the command line: --option far_above=0.03")
 
 
+def test_the_option_a_message_advises_as_none_is_read_as_none():
+    """The fence warning says "law option fence=None keeps them" and the CLI hints --option
+    fence=None, which was read as the text 'None' and refused by the law."""
+    from bayeslaws.app.cli import _law_options
+    from bayeslaws.laws import resolve_law
+
+    hint = with_cli_hints("3 of 40 runs excluded (law option fence=None keeps them)")
+    assert hint.endswith("--option fence=None")
+    options = _law_options([hint.rsplit("--option ", 1)[1]])
+    assert options == {"fence": None}
+    assert resolve_law("sweep", options).options["fence"] is None
+
+
 # ---- 5. a candidates file with the user's column names -----------------------------------
 def test_design_candidates_with_unmapped_columns_get_the_column_remedy(grouped_file, tmp_path,
                                                                        capsys):

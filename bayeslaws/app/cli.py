@@ -204,12 +204,13 @@ def _given_twice(option: str, key: str, first: str, second: str) -> str:
 
 
 def _law_options(pairs) -> dict | None:
-    """``KEY=VALUE`` strings -> law options (true/false -> bool, numbers -> float)."""
+    """``KEY=VALUE`` strings -> law options (true/false -> bool, none/null -> None, numbers ->
+    float), so that an option the package's messages set to None (``fence=None``) can be."""
     options = _key_values(pairs, "--option", "KEY=VALUE")
-    flags = {"true": True, "false": False}
+    flags = {"true": True, "false": False, "none": None, "null": None}
     for key, value in options.items():
-        if isinstance(value, str):
-            options[key] = flags.get(value.lower(), value)
+        if isinstance(value, str) and value.lower() in flags:
+            options[key] = flags[value.lower()]
     return options or None
 
 
@@ -1288,7 +1289,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--option",
         action="append",
         metavar="KEY=VALUE",
-        help="a law option, repeatable (e.g. --option loss_floor=true for isoflop)",
+        help="a law option, repeatable (e.g. --option loss_floor=true for isoflop, "
+        "--option fence=None to keep a sweep's far-out runs; true/false/None as words)",
     )
     p.add_argument(
         "--prior",
