@@ -340,7 +340,7 @@ def warn_outside_range(
     """An :class:`ExtrapolationWarning` (:func:`range_message`) when any budget, or its median
     optimum, lies more than ``WARN_DECADES`` outside the fit's range; stacklevel 3: the
     caller's caller."""
-    note = interval_note(bool(getattr(fit.law, "widened", False)), extrapolation)
+    note = interval_note(bool(fit.law.widened), extrapolation)
     message = range_message(C, outside, fit.record.ranges, caller, note)
     if message:
         warnings.warn(message, ExtrapolationWarning, stacklevel=stacklevel)
