@@ -36,6 +36,8 @@ def test_rank_uniformity_refuses_ranks_it_would_drop(ranks, n_draws, bins, word)
     ({"thin": 0}, "thin must be an integer >= 1"),
     ({"thin": -1}, "thin must be an integer >= 1"),
     ({"thin": 500, "draws": 200}, "thin=500 keeps no draw"),
+    # 2 of 40 draws kept: 3 rank values, fewer than the test's 5 bins (found after every fit)
+    ({"thin": 20, "draws": 40, "chains": 1}, "thin=20 keeps 2 of .* fewer than the uniformity"),
     ({"params": ["nope"]}, "params: \\['nope'\\] are not parameters"),
     ({"design": pd.DataFrame({"N": [1e8]})}, "design must be a DataFrame with columns N and D"),
 ])
@@ -50,3 +52,18 @@ def test_sbc_items_takes_a_design_of_sizes_alone():
     items = cal.sbc_items("chinchilla", n_sims=2, design=pd.DataFrame({"N": N.ravel(),
                                                                        "D": D.ravel()}))
     assert len(items) == 2 and items[0].loss.shape == (9,) and np.all(items[0].loss > 0)
+
+
+def test_sbc_rank_reports_the_bulk_ess_fits_report():
+    """min_ess was NumPyro's plain ESS (55.8 where ArviZ's bulk ESS, what a fit's diagnostics
+    report and the docstring promises, was 33.7)."""
+    import arviz as az
+
+    from bayeslaws.inference import fit as fit_law
+    from bayeslaws.runs import load_runs
+
+    (item,) = cal.sbc_items("chinchilla", n_sims=1, chains=1, draws=100, seed=0)
+    row = cal.sbc_rank(item)
+    fitted = fit_law(load_runs(item.design.assign(loss=item.loss)), law=item.law, **item.options)
+    bulk = az.ess(fitted.idata, var_names=list(item.truth), method="bulk")
+    assert row["min_ess"] == pytest.approx(min(float(bulk[p]) for p in item.truth), rel=1e-9)

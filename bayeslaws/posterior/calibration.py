@@ -502,7 +502,10 @@ def widths_by_distance(fit, method: str, decades=(1, 2, 3), seed: int = 0) -> pd
 
 
 # ---- simulation-based calibration ----
-def rank_uniformity(ranks, n_draws: int, bins: int = 5) -> float:
+RANK_BINS = 5  # bins of sbc's uniformity test
+
+
+def rank_uniformity(ranks, n_draws: int, bins: int = RANK_BINS) -> float:
     """Chi-square p-value that integer ranks in 0..n_draws are uniform, over ``bins``
     equal-width bins; each bin's expected count is in proportion to the rank values it holds
     (equal counts are right only when ``bins`` divides ``n_draws + 1``)."""
@@ -544,7 +547,7 @@ def sbc_rank(item: SBCItem) -> dict:
     """Fit one simulated table and rank each true parameter among the thinned draws (what an
     SBC worker runs; only this row travels back, not the fit): ``{parameter: rank,
     "divergences", "min_ess"}``."""
-    from numpyro.diagnostics import effective_sample_size
+    from ..inference import deferred
 
     with warnings.catch_warnings():  # prior draws are implausible tables by design
         warnings.simplefilter("ignore", PlausibilityWarning)
@@ -553,7 +556,8 @@ def sbc_rank(item: SBCItem) -> dict:
     post = {p: np.asarray(fitted.idata.posterior[p]) for p in item.truth}  # (chains, draws)
     row = {p: int(np.sum(post[p].reshape(-1)[:: item.thin] < v)) for p, v in item.truth.items()}
     row["divergences"] = fitted.diagnostics.divergences
-    row["min_ess"] = float(min(effective_sample_size(post[p]) for p in item.truth))
+    ess = deferred.arviz().ess(fitted.idata, var_names=list(item.truth), method="bulk")
+    row["min_ess"] = float(min(np.min(ess[p].values) for p in item.truth))  # as fits report it
     return row
 
 
@@ -580,6 +584,13 @@ def sbc_items(
     check_integer("thin", thin, 1)
     if thin > chains * draws:
         raise ValueError(f"thin={thin} keeps no draw of chains x draws = {chains * draws}")
+    kept = len(range(0, chains * draws, thin))
+    if kept + 1 < RANK_BINS:  # refused before any fit, not after all of them
+        raise ValueError(
+            f"thin={thin} keeps {kept} of chains x draws = {chains * draws} draws: ranks take "
+            f"{kept + 1} values, fewer than the uniformity test's {RANK_BINS} bins; thin less "
+            "or draw more"
+        )
     law_obj = resolve_law(law)
     if design is None:
         N, D = np.meshgrid(np.logspace(7.5, 9.5, 5), np.logspace(9, 11, 5))
