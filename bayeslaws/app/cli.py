@@ -541,24 +541,14 @@ def cmd_fit(args) -> int:
 
 def _replacing_fit(path: Path) -> str:
     """What ``fit --out`` replaces, as words after "saved PATH": for a saved fit at ``path``
-    (its record read alone, not its draws) " (replacing an earlier fit: 245 runs, law
-    'chinchilla')", for another existing file " (replacing the earlier file)", else ""."""
-    import json
-
-    from bayeslaws.inference.fit import RECORD_ATTR
+    " (replacing an earlier fit: 245 runs, law 'chinchilla')", for another existing file
+    " (replacing the earlier file)", else ""."""
+    from bayeslaws.inference.fit import saved_fit_summary
 
     if not path.is_file():
         return ""
-    try:
-        import h5py
-
-        with h5py.File(path, "r") as handle:
-            raw = handle["posterior"].attrs[RECORD_ATTR]
-        record = json.loads(raw.decode() if isinstance(raw, bytes) else raw)
-        runs = (record.get("data") or {}).get("n_rows_used", "?")
-        return f" (replacing an earlier fit: {runs} runs, law {record['law']!r})"
-    except Exception:  # not a fit, cut short, or another format: the file was still replaced
-        return " (replacing the earlier file)"
+    summary = saved_fit_summary(path)
+    return f" (replacing an earlier fit: {summary})" if summary else " (replacing the earlier file)"
 
 
 def _figure_path(path: str) -> Path:

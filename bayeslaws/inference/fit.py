@@ -359,6 +359,24 @@ def refuse_non_fit(path: Path) -> None:
         )
 
 
+def saved_fit_summary(path: Path) -> str | None:
+    """A few words on the fit saved at ``path`` ("245 runs, law 'chinchilla'"), from its record
+    alone (its draws are not read), or None when ``path`` holds no readable fit (for a message
+    that says what a new file replaces)."""
+    import json
+
+    try:
+        import h5py  # h5netcdf's own dependency
+
+        with h5py.File(path, "r") as handle:
+            raw = handle["posterior"].attrs[RECORD_ATTR]
+        record = json.loads(raw.decode() if isinstance(raw, bytes) else raw)
+        runs = (record.get("data") or {}).get("n_rows_used", "?")
+        return f"{runs} runs, law {record['law']!r}"
+    except Exception:  # not a fit, cut short, or another format
+        return None
+
+
 def current_umask() -> int:
     """The process's file-creation mask (os.umask sets it, so it is set back at once)."""
     mask = os.umask(0o022)
