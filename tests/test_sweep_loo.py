@@ -143,26 +143,19 @@ def stale_copy(fit, version: int):
     return bl.Fit(fit.idata, record, compute_model=fit.compute_model)
 
 
-def test_compare_recomputes_the_terms_of_an_older_loo_terms_version(small_sweep_sweep_fit):
-    """A sweep fit whose record says its log-likelihood holds the chain-rule terms (version 1,
-    fits made before the LOO terms) is compared on terms recomputed from its draws, with a
-    warning (tests/test_loo_terms_version.py); stacking's check, which reads the stored terms
-    as they are, refuses it; fits of the current version are compared."""
+def test_fits_of_the_current_version_compare_as_they_are(small_sweep_sweep_fit):
+    """Fits recorded under the law's current version are scored on their stored terms, with no
+    recomputation (older versions: tests/test_loo_terms_version.py)."""
     import warnings
 
     import bayeslaws as bl
-    from bayeslaws.inference.nuts import LooTermsRecomputedWarning, check_comparable
+    from bayeslaws.inference.nuts import LooTermsRecomputedWarning
 
     fit = small_sweep_sweep_fit
     assert fit.record.loo_terms_version == fit.law.loo_terms_version == 2
-    old = stale_copy(fit, 1)
-    with pytest.warns(LooTermsRecomputedWarning, match=r"fit 'old' \(law 'sweep'.*stores "
-                      r"version 1 .*recomputed"):  # fmt: skip
-        bl.compare({"new": fit, "old": old})
-    with pytest.raises(ValueError, match=r"stacking: fit 'old'"):
-        check_comparable([fit, old], ["new", "old"], "stacking")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the tiny fit's Pareto k
+        warnings.simplefilter("error", LooTermsRecomputedWarning)
         table = bl.compare({"a": fit, "b": stale_copy(fit, 2)})
     assert table.loc["a", "elpd_loo"] == pytest.approx(table.loc["b", "elpd_loo"])
 
@@ -182,30 +175,3 @@ def test_saved_fit_keeps_its_loo_terms_version(small_sweep_sweep_fit, tmp_path):
     assert load_quietly(path).record.loo_terms_version == 2
     path = stale_copy(small_sweep_sweep_fit, 1).save(tmp_path / "stale.nc")
     assert load_quietly(path).record.loo_terms_version == 1
-
-
-def test_a_fit_saved_before_the_version_was_kept_loads_as_version_1(
-    small_sweep_sweep_fit, tmp_path, monkeypatch
-):
-    """A file without the record field (written before it) loads, reads as version 1 (the
-    chain-rule terms of the sweep law then), and compare recomputes its terms."""
-    import json
-
-    import bayeslaws as bl
-    from bayeslaws.inference.record import FitRecord
-
-    to_json = FitRecord.to_json
-
-    def without_field(record):  # the record as bayeslaws wrote it before the field
-        raw = json.loads(to_json(record))
-        del raw["loo_terms_version"]
-        return json.dumps(raw, sort_keys=True)
-
-    path = tmp_path / "old.nc"
-    with monkeypatch.context() as patch:
-        patch.setattr(FitRecord, "to_json", without_field)
-        small_sweep_sweep_fit.save(path)
-    loaded = load_quietly(path)
-    assert loaded.record.loo_terms_version == 1
-    with pytest.warns(UserWarning, match="fit 'old' .*stores version 1.*recomputed"):
-        bl.compare({"new": small_sweep_sweep_fit, "old": loaded})

@@ -715,24 +715,20 @@ def comparable_fits(fits, labels, what: str = "compare()") -> list:
     """The fits to score against each other, observation by observation: each with pointwise
     terms of its law's current version (:func:`current_loo_terms`: recomputed from its stored
     draws when its file holds an older version's; ValueError when they cannot be), checked
-    comparable by :func:`check_comparable`. ``labels``: the fits' names and ``what`` the caller,
-    for the messages. The given fits are unchanged."""
+    comparable by :func:`_check_comparable`. ``labels``: the fits' names and ``what`` the
+    caller, for the messages. The given fits are unchanged."""
     current = [
         current_loo_terms(fit, label, what, stacklevel=4)
         for fit, label in zip(fits, labels, strict=True)
     ]
-    check_comparable(current, labels, what)
+    _check_comparable(current, labels, what)
     return current
 
 
-def check_comparable(fits, labels, what: str = "compare()") -> None:
-    """ValueError unless the fits' PSIS-LOO scores are comparable, observation by observation
-    (what :func:`compare` and stacking need): pointwise terms of their laws' current version
-    (:func:`_check_loo_terms_current`; :func:`comparable_fits` recomputes older ones first),
-    the same number of runs, the same runs in the same order (:func:`_check_same_runs`) and
-    the same observations (:func:`_check_same_observations`). ``labels``: the fits' names and
-    ``what`` the caller, for the messages."""
-    _check_loo_terms_current(fits, labels, what)
+def _check_comparable(fits, labels, what: str) -> None:
+    """ValueError unless fits with current pointwise terms score the same observations: the
+    same number of runs, the same runs in the same order (:func:`_check_same_runs`) and the
+    same observations (:func:`_check_same_observations`)."""
     n_obs = {f.n_runs for f in fits}
     if len(n_obs) > 1:
         raise ValueError(f"{what} needs fits of the same runs; row counts differ: {n_obs}")
@@ -866,18 +862,6 @@ def _stale_terms_message(fit: Fit, label: str, what: str, why: str) -> str:
         f"version, and {why}. Refit its runs with this bayeslaws (bl.fit), or update it with "
         "new runs (fit.update recomputes the terms)"
     )
-
-
-def _check_loo_terms_current(fits, labels, what: str = "compare()") -> None:
-    """ValueError naming the first fit whose record's ``loo_terms_version`` (what its stored
-    pointwise log-likelihood means per run) is not its law's current ``loo_terms_version``:
-    its LOO scores another quantity than a fit of this bayeslaws would (e.g. a sweep fit saved
-    when its terms were the sampler's chain-rule terms, not leave-one-run-out terms).
-    :func:`comparable_fits` recomputes such terms first."""
-    for fit, label in zip(fits, labels, strict=True):
-        if fit.record.loo_terms_version != fit.law.loo_terms_version:
-            why = "its stored terms are read as they are here (comparable_fits recomputes them)"
-            raise ValueError(_stale_terms_message(fit, label, what, why))
 
 
 # observed values (natural-log units, float32 in the idata) that differ by more than this after
