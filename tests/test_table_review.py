@@ -182,3 +182,17 @@ def test_the_command_line_keeps_or_leaves_out_runs_logged_as_inf(tmp_path, capsy
         Namespace(**base, keep_diverged=False, exclude_rows=["1"], exclude_reason="diverged"),
     )
     assert len(left) == len(df) - 1 and np.isfinite(left.df["loss"]).all()
+
+
+def test_a_missing_and_an_infinite_loss_are_named_together():
+    """Runs with a missing loss and runs logged as +inf are both runs without a loss: the
+    message named only the missing ones, so leaving those out brought the +inf ones back."""
+    import pandas as pd
+
+    import bayeslaws as bl
+
+    df = pd.DataFrame(
+        {"N": [1e8, 2e8, 4e8, 8e8], "D": [2e9] * 4, "loss": [3.0, np.nan, 2.8, np.inf]}
+    )
+    with pytest.raises(bl.RunTableError, match=r"has missing values \(or \+inf\) at rows 1, 3 "):
+        bl.load_runs(df)

@@ -378,7 +378,7 @@ def _read_runs(path: str, args, what: str = "run table"):
     (``--exclude-rows`` with ``--exclude-reason``, recorded in the table and so in the fit;
     ``--keep-diverged`` keeps runs with a missing or +inf loss, as diverged runs)."""
     import bayeslaws as bl
-    from bayeslaws.runs.table import RunTableError
+    from bayeslaws.runs.table import RunTableError, no_loss_message
 
     p = _existing(path, what)
     if p.stat().st_size == 0:
@@ -395,7 +395,7 @@ def _read_runs(path: str, args, what: str = "run table"):
         if not LOSS_MISSING.search(str(err)):
             raise CLIError(with_cli_hints(str(err), command)) from None
         # runs with no loss (missing or +inf): read them, exclude those the user leaves out,
-        # and name every one still there (the package's message names only the first kind)
+        # and name every one still there
         try:
             runs = bl.load_runs(p, **{**options, "allow_missing_loss": True})
         except RunTableError as other:  # e.g. a loss of 0 or -inf besides
@@ -403,41 +403,15 @@ def _read_runs(path: str, args, what: str = "run table"):
         runs = _exclude_rows(runs, args)
         lossless = list(runs.df.index[runs.df["loss"].isna()])
         if lossless:
-            raise CLIError(
-                with_cli_hints(_lossless_message(str(err), lossless, args), command)
-            ) from None
+            excluded = getattr(args, "exclude_rows", None) or []
+            still = (
+                f", still after --exclude-rows {' '.join(excluded)} (give those rows too)"
+                if excluded else ""
+            )
+            message = no_loss_message(lossless, options.get("loss"), still=still)
+            raise CLIError(with_cli_hints(message, command)) from None
         return runs
     return _exclude_rows(runs, args)
-
-
-# the package's loss message up to its rows: "column 'loss' has missing values at rows ..."
-LOSS_HEAD = re.compile(r"^column (?P<label>.+?) (?:has missing values|must be finite and positive)")
-DIVERGED_REMEDY = "runs that diverged ("  # where the package's remedy for them begins
-ROWS_LISTED = 10  # row labels named in a message (as the package's messages name them)
-
-
-def _lossless_message(message: str, rows: list, args) -> str:
-    """The package's message for runs with a missing or +inf loss (``message``), rebuilt for
-    the ``rows`` (labels) still without a loss after ``--exclude-rows``: every such row named,
-    whichever kind, and those already given to --exclude-rows said."""
-    from bayeslaws.runs.table import ROWS_NOTE
-
-    head = LOSS_HEAD.match(message)
-    label = head.group("label") if head else "'loss'"
-    shown = ", ".join(str(r) for r in rows[:ROWS_LISTED])
-    more = f", ... ({len(rows)} rows)" if len(rows) > ROWS_LISTED else ""
-    excluded = getattr(args, "exclude_rows", None) or []
-    still = (
-        f", still after --exclude-rows {' '.join(excluded)} (give those rows too)"
-        if excluded else ""
-    )
-    at = message.find(DIVERGED_REMEDY)
-    remedy = message[at:] if at >= 0 else DIVERGED_REMEDY + "no loss logged)?"
-    remedy = re.sub(r"^runs that diverged \([^)]*\)", "runs that diverged", remedy)
-    return (
-        f"column {label} has missing values (or +inf) at rows {shown}{more} ({ROWS_NOTE})"
-        f"{still}: {remedy}"
-    )
 
 
 def _row_label(text: str):

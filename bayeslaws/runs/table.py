@@ -620,11 +620,14 @@ def _check_positive_finite(
     values = df[column]
     shown = values if typed is None else typed
     missing = values.isna()
+    if missing.any() and not allow_missing and column == "loss":
+        posinf = np.isposinf(pd.to_numeric(values, errors="coerce").to_numpy(float))
+        kinds = "missing values (or +inf)" if posinf.any() else "missing values"
+        raise RunTableError(no_loss_message(df.index[missing | posinf], name, note, kinds))
     if missing.any() and not allow_missing:
-        remedy = f": {_diverged_loss_remedy('no loss logged')}" if column == "loss" else ""
         raise RunTableError(
             f"column {_label(column, name)} has missing values at "
-            f"{_at_rows(df.index[missing], note)}{remedy}"
+            f"{_at_rows(df.index[missing], note)}"
         )
     present = values[~missing]
     bad = (~np.isfinite(present) | (present <= 0)).to_numpy(bool)
@@ -636,6 +639,20 @@ def _check_positive_finite(
             f"{_at_rows(present.index[bad], note)} (e.g. "
             f"{format_values(shown[~missing][bad], 3)}){remedy}"
         )
+
+
+def no_loss_message(
+    rows, name=None, note: str = ROWS_NOTE, kinds: str = "missing values (or +inf)", still=""
+) -> str:
+    """The message for runs with no loss (missing, or logged as +inf) at ``rows`` (labels):
+    the user's loss column ``name``, what the values are (``kinds``), an optional clause
+    ``still`` after the rows (e.g. the rows a caller already left out), and the remedy for
+    runs that diverged."""
+    logged = "no loss logged" if kinds == "missing values" else "no loss, or +inf, logged"
+    return (
+        f"column {_label('loss', name)} has {kinds} at {_at_rows(rows, note)}{still}: "
+        f"{_diverged_loss_remedy(logged)}"
+    )
 
 
 def _diverged_loss_remedy(logged: str) -> str:
