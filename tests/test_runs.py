@@ -263,7 +263,7 @@ def test_marin_tables_say_their_c_is_the_nominal_budget():
         ratio = runs.df["C"] / (6 * runs.df["N"] * runs.df["D"])
         assert ratio.min() < 0.75 and ratio.max() > 1.07  # as the docstring says
         assert "nominal isoFLOP budget, 0.742-1.07 x 6ND" in runs.source
-        assert "predict by N and D, not by C" in runs.source
+        assert "predict a loss surface by N and D, not by C; an isoFLOP law by N and" in runs.source
     assert "nominal" not in bundled.isoflop_compendium("llama_3").source
 
 

@@ -270,8 +270,11 @@ def isoflop_compendium(source: str, dataset: str | None = None, condition: str =
     6ND: C / (6 N D) spans about 0.74 .. 1.07 (the table's ``source`` gives the range, computed
     when loaded), so these tables bypass the 1% N-D-C check of
     :func:`~bayeslaws.runs.load_runs` and the compute model's D = C / (6N) is not the run's
-    token count. Ask predictions of a fit to Marin by N and
-    D, not by C (``predict(fit, N=..., D=...)``); the run table's ``source`` says so too.
+    token count. Ask a loss surface fitted to Marin (chinchilla, ...) by N and D, not by C
+    (``predict(fit, N=..., D=...)``: 6ND is not the nominal budget), and an isoFLOP law
+    (isoflop, isoflop_cubic, whose curves are indexed by the budget) by N and the nominal budget
+    C (``predict(fit, N=..., C=...)``: 6ND would miss the fitted budgets); the run table's
+    ``source`` says so too.
 
     Cite the compendium (Open-Athena/scaling-law-analysis, commit 3e0656ee3dce), "The Llama 3
     Herd of Models" (Grattafiori et al. 2024, arXiv:2407.21783) for the Llama-3 points and the
@@ -299,6 +302,7 @@ def isoflop_compendium(source: str, dataset: str | None = None, condition: str =
         ratio = df["C"] / (6.0 * df["N"] * df["D"])
         label += (
             f"; C is the nominal isoFLOP budget, {ratio.min():.3g}-{ratio.max():.3g} x 6ND (not "
-            "6ND): predict by N and D, not by C"
+            "6ND): predict a loss surface by N and D, not by C; an isoFLOP law by N and the "
+            "nominal budget C"
         )
     return replace(runs, df=df, source=label)
