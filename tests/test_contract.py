@@ -273,3 +273,20 @@ def test_a_law_class_redefined_in_one_process_is_a_new_law(monkeypatch):
     tiny = dict(chains=1, warmup=100, draws=100, warn=False, screen="off")
     E = [float(bl.fit(runs, defined(s), **tiny).idata.posterior["E"].median()) for s in (0, 1)]
     assert E[1] < E[0] - 0.5  # ln loss shifted by +1: the fitted E falls by far
+
+
+def test_resolve_group_names_the_groups_of_a_fit_of_one_group():
+    """A fit of one group (every run group='web') asked for group='code' said it was fitted
+    without groups; it now names its groups, as a fit of several does. A fit without groups
+    keeps its message; None and a fitted label resolve as before."""
+    from bayeslaws.laws.contract import resolve_group
+
+    with pytest.raises(ValueError, match=r"group='code' is not one of the fit's groups \['web'\]"):
+        resolve_group(["web"], "code")
+    assert resolve_group(["web"], "web") == 0 and resolve_group(["web"], None) == 0
+    with pytest.raises(ValueError, match=r"group='code': this fit was fitted without groups"):
+        resolve_group((None,), "code")
+    assert resolve_group((None,), None) == 0
+    with pytest.raises(ValueError, match=r"group='C' is not one of the fit's groups \['A', 'B'\]"):
+        resolve_group(["A", "B"], "C")
+    assert resolve_group(["A", "B"], "B") == 1 and resolve_group(["A", "B"], None) is None

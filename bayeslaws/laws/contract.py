@@ -178,22 +178,24 @@ class Observations:
 
 
 def resolve_group(groups, group):
-    """Index of a fitted group; 0 without groups; None for a new, unseen group of a grouped fit.
+    """Index of a fitted group; 0 without groups (and for None on a fit of one group); None
+    for a new, unseen group of a fit of several groups.
 
-    ``groups``: the fit's labels (``(None,)`` without groups). ``group``: one label or None."""
+    ``groups``: the fit's labels (``(None,)`` without groups). ``group``: one label or None;
+    a label the fit does not know raises ValueError naming the fit's groups."""
     groups = list(groups)
     if group is not None and not isinstance(group, str | int | np.integer):
         raise TypeError(
             f"group must be one group label (a string), got {type(group).__name__}; predict "
             "each group in its own call"
         )
-    if len(groups) <= 1:
-        if group is not None and [str(group)] != [str(g) for g in groups]:
+    if all(g is None for g in groups):  # fitted without groups: only None is accepted
+        if group is not None:
             raise ValueError(f"group={group!r}: this fit was fitted without groups")
         return 0
-    if group is None:
-        return None
     labels = [str(g) for g in groups]
+    if group is None:
+        return 0 if len(labels) == 1 else None  # one group: None answers for it
     if str(group) not in labels:
         raise ValueError(f"group={group!r} is not one of the fit's groups {labels}")
     return labels.index(str(group))
