@@ -443,6 +443,50 @@ def test_backtests_in_process_match_backtest_case_by_case():
         cal.backtests(cases[:1], law="no_such_law", retries=0)
 
 
+def _no_fit(*args, **kwargs):
+    raise AssertionError("fitted before the test table was checked")
+
+
+BAD_TEST_TABLES = {  # how a held-out table is spoilt -> the start of the message
+    "no loss": (lambda t: t.drop(columns="loss"), r" lacks columns \['loss'\] \(needs N, D, loss"),
+    "NaN N": (lambda t: t.assign(N=[np.nan, *t["N"][1:]]), r": column 'N' must be finite and"),
+    "text D": (lambda t: t.assign(D=["10B", *t["D"][1:]]), r": column 'D' must hold numbers"),
+    "inf C": (lambda t: t.assign(C=[np.inf, *t["C"][1:]]), r": column 'C' must be finite and"),
+    "loss < 0": (lambda t: t.assign(loss=[-1.0, *t["loss"][1:]]), r": column 'loss' must be"),
+    "no rows": (lambda t: t.iloc[:0], r" has no rows"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_TEST_TABLES))
+def test_backtest_checks_the_test_table_before_fitting(monkeypatch, case):
+    """A test table without loss gave a bare KeyError, a NaN N a ValueError, both after the
+    whole fit: now the table is refused first (the fit is not called), naming column and rows,
+    by backtest and by backtests (through as_cases) alike."""
+    train, test = cal.simulated_split(
+        "correct", seed=4, n_per_budget=5, fit_budgets=(1e18, 1e19, 1e20), test_budgets=(1e21,)
+    )
+    monkeypatch.setattr(cal, "fit_law", _no_fit)
+    change, message = BAD_TEST_TABLES[case]
+    first = re.escape(f"[{test.index[0]}]")  # rows are named by the table's own labels
+    rows = "" if case in ("no loss", "no rows") else rf".* bad at rows {first}"
+    with pytest.raises(ValueError, match=r"^test" + message + rows):
+        cal.backtest(train, change(test), methods=("none",))
+    with pytest.raises(ValueError, match=r"^cases\[0\] \('bad'\): test" + message + rows):
+        cal.backtests([("bad", train, change(test))], methods=("none",))
+
+
+def test_backtest_passes_a_table_with_runs_without_loss_on_to_the_fit(monkeypatch):
+    """NaN or +inf losses (held-out runs that diverged) are not refused: they are left out of
+    the scores later, with an UnscoredWarning."""
+    train, test = cal.simulated_split(
+        "correct", seed=4, n_per_budget=5, fit_budgets=(1e18, 1e19, 1e20), test_budgets=(1e21,)
+    )
+    monkeypatch.setattr(cal, "fit_law", _no_fit)
+    test = test.assign(loss=[np.nan, np.inf, *test["loss"][2:]])
+    with pytest.raises(AssertionError, match="fitted before"):
+        cal.backtest(train, test, methods=("none",))
+
+
 def test_sbc_items_checks_n_sims_and_draws_from_the_prior():
     """Bad sizes name the argument; each simulation carries its own losses and truths."""
     with pytest.raises(ValueError, match="n_sims"):

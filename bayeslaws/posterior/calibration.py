@@ -142,6 +142,55 @@ def _warn_unscored(scored, rows=None) -> None:
 
 
 # ---- backtests ----
+TEST_COLUMNS = ("N", "D", "loss")
+
+
+def check_test_table(test, where: str = "test") -> None:
+    """Refuse a held-out table that cannot be scored, before any fit: ``test`` must be a
+    DataFrame with rows and the columns N, D (parameters, tokens) and loss, each numeric; N, D
+    and C (FLOPs, optional) finite and > 0 in every row; loss > 0 where given (NaN or +inf, a
+    run with no loss, is left out of the scores with an :class:`UnscoredWarning`).
+
+    ``where``: how messages name the table (e.g. ``"cases[0] ('epoch'): test"``). Raises
+    ValueError naming the column and the rows (index labels)."""
+    missing = set(TEST_COLUMNS) - set(test.columns) if isinstance(test, pd.DataFrame) else None
+    if missing is None or missing:
+        what = f"lacks columns {sorted(missing)}" if missing else "is not a DataFrame"
+        raise ValueError(f"{where} {what} (needs {', '.join(TEST_COLUMNS)})")
+    if test.empty:
+        raise ValueError(f"{where} has no rows: nothing to predict and score")
+    for column in (*TEST_COLUMNS, *(["C"] if "C" in test else [])):
+        values = _numeric_column(test, column, where)
+        bad = values <= 0 if column == "loss" else ~np.isfinite(values) | (values <= 0)
+        if bad.any():
+            given = " where given (NaN or +inf: no loss, left unscored)" if column == "loss" else ""
+            raise ValueError(
+                f"{where}: column {column!r} must be finite and positive{given}; bad at rows "
+                f"{_shown_rows(test.index[bad])} (e.g. {values[bad][:3].tolist()})"
+            )
+
+
+def _numeric_column(test: pd.DataFrame, column: str, where: str) -> np.ndarray:
+    """``test[column]`` as floats (Q,); ValueError naming the rows that hold no number."""
+    raw = test[column]
+    values = pd.to_numeric(raw, errors="coerce")
+    text = (values.isna() & raw.notna()).to_numpy(bool) | np.asarray(
+        [isinstance(v, bool | np.bool_) for v in raw], bool
+    )
+    if text.any():
+        raise ValueError(
+            f"{where}: column {column!r} must hold numbers; bad at rows "
+            f"{_shown_rows(test.index[text])} (e.g. {raw[text][:3].tolist()})"
+        )
+    return values.to_numpy(float)
+
+
+def _shown_rows(labels) -> str:
+    """Row labels for a message: the first ten, then ``...``."""
+    labels = list(labels)
+    return f"{labels[:10]}{' ...' if len(labels) > 10 else ''}"
+
+
 def backtest(
     train: RunTable,
     test: pd.DataFrame,
@@ -162,7 +211,9 @@ def backtest(
 
     Returns ``(scores, points, fit)``: one row of :func:`score` per method; per point and method
     the intervals (:func:`interval_table`) with N, D, C and the distance outside the fitted range;
-    and the fit (with its learned discrepancy states in ``fit.cache``)."""
+    and the fit (with its learned discrepancy states in ``fit.cache``). ``test`` is checked
+    (:func:`check_test_table`) before the fit: a table that cannot be scored is refused first."""
+    check_test_table(test)
     fitted = fit_law(
         train,
         law,
@@ -207,7 +258,8 @@ class BacktestCase:
 
 def as_cases(cases) -> list[BacktestCase]:
     """``cases`` checked: :class:`BacktestCase` objects or ``(name, train, test)`` tuples with
-    unique non-empty names, RunTable training sets and test tables with N, D and loss."""
+    unique non-empty names, RunTable training sets and test tables that can be scored
+    (:func:`check_test_table`)."""
     one_case = isinstance(cases, tuple) and len(cases) == 3 and isinstance(cases[0], str)
     if (
         one_case
@@ -234,14 +286,7 @@ def as_cases(cases) -> list[BacktestCase]:
                 f"cases[{i}] ({case.name!r}): train must be a RunTable, got "
                 f"{type(case.train).__name__}"
             )
-        missing = (
-            {"N", "D", "loss"} - set(case.test.columns)
-            if isinstance(case.test, pd.DataFrame)
-            else None
-        )
-        if missing is None or missing:
-            what = f"lacks columns {sorted(missing)}" if missing else "is not a DataFrame"
-            raise ValueError(f"cases[{i}] ({case.name!r}): test {what} (needs N, D, loss)")
+        check_test_table(case.test, f"cases[{i}] ({case.name!r}): test")
         out.append(case)
     if not out:
         raise ValueError("cases is empty: nothing to backtest")
