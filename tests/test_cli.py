@@ -1170,12 +1170,13 @@ def test_design_passes_group_and_model_to_the_target_and_the_runs(files, capsys,
 
 
 def test_an_isoflop_fit_of_a_grouped_table_says_what_to_do_on_the_command_line(files, capsys):
-    """The refusal names a remedy the command line has (it named RunTable.subset() only)."""
+    """The refusal names a remedy the command line has (it named RunTable.subset() only), and
+    does not offer dropping the group column as one: that pools the groups silently."""
     grouped = files["dir"] / "grouped_runs.csv"
     df = pd.read_csv(files["runs"])
     df.assign(group=np.where(np.arange(len(df)) % 2, "a", "b")).to_csv(grouped, index=False)
     _one_line_error(
         capsys,
         ["fit", str(grouped), "--law", "isoflop", "--out", str(files["dir"] / "g.nc")],
-        "command line: one CSV per group, or no group column",
+        "command line: one CSV per group; dropping the group column instead pools the groups",
     )

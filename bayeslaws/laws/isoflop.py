@@ -335,7 +335,8 @@ class IsoFLOP(Law):
             raise RunTableError(
                 f"law {self.name!r} fits one family at a time; the run table has groups "
                 f"{runs.groups}: fit each group alone (Python: runs.subset(...) per group; "
-                "command line: one CSV per group, or no group column)"
+                "command line: one CSV per group; dropping the group column instead pools "
+                "the groups into one family, whose curves then match none of them)"
             )
         if df["loss"].isna().any():
             rows = df.index[df["loss"].isna()].tolist()
