@@ -1,7 +1,10 @@
-"""``fit.update``: what an updated fit remembers of the runs left out, and new runs in another
-compute model refused (SIMULATED Chinchilla runs)."""
+"""``fit.update``: what an updated fit remembers of the runs left out, new runs in another
+compute model refused, a run passed again refused whatever the type of its run label, warnings
+about new runs naming their rows in new_runs, new groups warned about (SIMULATED runs)."""
 
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -9,7 +12,7 @@ import pytest
 
 import bayeslaws as bl
 from bayeslaws.inference.update import combined_runs
-from bayeslaws.runs import simulate
+from bayeslaws.runs import PlausibilityWarning, simulate
 
 TRUTH = {"E": 1.8, "A": 400.0, "B": 1200.0, "alpha": 0.34, "beta": 0.30}
 TINY = {"chains": 1, "warmup": 150, "draws": 150}
@@ -113,3 +116,99 @@ def test_an_update_of_a_fit_with_the_largest_seed_draws_a_valid_seed():
                  warn=False, **TINY)
     updated = fit.update(_runs([3e9], [6e10], seed=4), warn=False)
     assert updated.record.sampler.seed == 0
+
+
+@pytest.fixture(scope="module")
+def seeded_fit():
+    """(A fit of 12 runs with a ``run`` column (seeds 0, 1, 2 as floats, row 11's missing), its
+    table.)"""
+    N, D = np.meshgrid(np.geomspace(2e7, 2e9, 4), np.geomspace(4e8, 4e10, 3))
+    df = _runs(N.ravel(), D.ravel(), seed=5).drop(columns=["C", "source"])
+    df["run"] = np.arange(len(df)) % 3.0
+    df.loc[11, "run"] = np.nan
+    fit = bl.fit(bl.load_runs(df), likelihood="gaussian", seed=0, warn=False, **TINY)
+    return fit, df
+
+
+def test_a_run_passed_again_is_refused_whatever_the_type_of_its_run_label(seeded_fit, tmp_path):
+    """The fit stored its run labels as text ('0.0', a missing one as 'nan') while the new
+    runs kept numbers (0, NaN): the repeat refusal never matched and the runs counted twice.
+    Labels are compared as text (7.0 as 7), a missing one stays missing (None when stored)."""
+    fit, df = seeded_fit
+    again = df.iloc[[0, 11]].reset_index(drop=True).astype({"run": object})
+    again.loc[0, "run"] = 0  # an int seed, as the user's next table gives it
+    with pytest.raises(ValueError, match=r"repeat 2 run\(s\) this fit already has \(rows 0, 1 "):
+        combined_runs(fit, again)
+    stored = fit.record.training_runs["run"]
+    assert stored[:3] == ["0", "1", "2"] and stored[11] is None
+    path = tmp_path / "seeded.nc"
+    fit.save(path)
+    with warnings.catch_warnings():  # the tiny fit's sampler trouble, told on loading
+        warnings.simplefilter("ignore")
+        loaded = bl.load_fit(path)
+    assert loaded.record.training_runs["run"] == stored  # None survives the file
+    assert loaded.training_runs().df["run"].isna().tolist() == [False] * 11 + [True]
+    with pytest.raises(ValueError, match=r"repeat 2 run\(s\)"):
+        combined_runs(loaded, again)
+    other_seed = again.assign(run=[3, 4])  # the same settings, other seeds: new runs
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # exact duplicates in N, D, loss: warned, kept
+        runs, _ = combined_runs(fit, other_seed)
+    assert runs.df["run"].tolist()[-2:] == ["3", "4"] and runs.df["run"].tolist()[11] is None
+
+
+def test_group_and_run_labels_are_compared_as_the_fit_stores_them():
+    from bayeslaws.inference.nuts import training_columns
+    from bayeslaws.inference.update import label_text, repeated_runs
+
+    labels = [7, 7.0, np.int64(7), "7", 7.5, "a", None, np.nan, True]
+    table = bl.load_runs(
+        pd.DataFrame({"N": np.arange(1, 10) * 1e8, "D": 2e9, "loss": 3.0, "run": labels})
+    )
+    texts = ["7", "7", "7", "7", "7.5", "a", None, None, "True"]
+    assert training_columns(table)["run"] == texts
+    assert [label_text(v) for v in labels] == texts
+    old = pd.DataFrame({"N": [1e8, 2e8], "loss": [3.0, 2.9], "run": ["7", None]})
+    new = pd.DataFrame({"N": [1e8, 2e8, 2e8], "loss": [3.0, 2.9, 2.9], "run": [7, np.nan, 8]})
+    assert repeated_runs(old, new) == [0, 1]
+
+
+def test_an_implausible_new_run_is_named_by_its_row_in_new_runs(seeded_fit):
+    """Implausible new runs were named by their labels in the combined table (12, 13) under
+    "(0-based data rows, header not counted)": rows new_runs does not have."""
+    fit, df = seeded_fit
+    new = _runs([3e9, 4e9], [6e10, 8e10], seed=2).drop(columns=["C", "source"])
+    new = new.assign(N=new["N"] / 1e6).set_axis([40, 41])  # N in millions, the user's labels
+    with pytest.warns(PlausibilityWarning) as caught:
+        combined_runs(fit, new)
+    told = [str(w.message) for w in caught if "below 10000" in str(w.message)]
+    assert len(told) == 1 and "at rows 40, 41 (row labels of new_runs)" in told[0], told
+
+
+def test_a_new_run_duplicating_a_fitted_one_is_named_by_its_row_in_new_runs(seeded_fit):
+    """As an implausible one was: by its label in the combined table (12)."""
+    fit, df = seeded_fit
+    copy = df.iloc[[3]].assign(run=9.0).set_axis([40])  # fitted row 3's values, another seed
+    with pytest.warns(UserWarning) as caught:
+        combined_runs(fit, copy)
+    told = [str(w.message) for w in caught if "exact duplicates" in str(w.message)]
+    assert len(told) == 1 and "rows 40 (row labels of new_runs)" in told[0], told
+
+
+def test_new_runs_of_a_group_the_fit_lacks_are_added_with_a_warning(grouped_fit):
+    """A mistyped group ('a' for 'A') silently became a new group of the updated fit."""
+    runs = grouped_fit.training_runs().df
+    new = runs[runs["group"] == "A"].iloc[:2][["N", "D", "loss", "group"]]
+    new = new.assign(loss=new["loss"] * 0.97).reset_index(drop=True)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        combined = combined_runs(grouped_fit, new.assign(group="a"))[0]
+    told = [str(w.message) for w in caught if "the fit does not have" in str(w.message)]
+    assert len(told) == 1, [str(w.message) for w in caught]
+    assert "rows 0, 1 (row labels of new_runs) are in group(s) ['a']" in told[0]
+    assert "(its groups: ['A', 'B'])" in told[0] and "'a' differs from the fit's 'A'" in told[0]
+    assert sorted(combined.groups) == ["A", "B", "a"]  # a new group is legitimate: added
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        combined_runs(grouped_fit, new)  # the fit's own group: no warning
+    assert not [w for w in caught if "the fit does not have" in str(w.message)]

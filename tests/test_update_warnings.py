@@ -75,7 +75,7 @@ def test_an_implausible_new_run_is_warned_about_once(warned_fit):
     new = _runs([8e9, 1e10], [0.004 * 8e9, 2e11], seed=3)  # the first at 0.004 D/N
     _, found = _update(warned_fit, new)
     assert len(found) == 1, found
-    assert "D/N of 1 run(s)" in found[0] and "at rows 30 (" in found[0]  # its combined label
+    assert "D/N of 1 run(s)" in found[0] and "at rows 0 (row labels of new_runs)" in found[0]
 
 
 def test_an_update_carries_the_accepted_rows_on(accepted_fit):
@@ -121,7 +121,7 @@ def test_the_refit_after_screening_in_an_update_warms_up_on_its_own(monkeypatch)
 
 
 def test_a_lone_implausible_new_run_is_named_beside_the_fitted_runs(warned_fit):
-    """One new run at 0.004 tokens per parameter: named by its combined label against the
+    """One new run at 0.004 tokens per parameter: named by its row in new_runs against the
     whole table's median, with no whole-column 'median ... other units' message (the medians
     of the new runs alone read that one run as the median and blamed the units)."""
     from bayeslaws.inference.update import combined_runs
@@ -131,5 +131,6 @@ def test_a_lone_implausible_new_run_is_named_beside_the_fitted_runs(warned_fit):
         combined_runs(warned_fit, _runs([8e9], [0.004 * 8e9], seed=4))
     found = [str(w.message) for w in caught if issubclass(w.category, PlausibilityWarning)]
     assert len(found) == 1, found
-    assert "D/N of 1 run(s)" in found[0] and "at rows 30 (" in found[0], found
+    assert "at rows 0 (row labels of new_runs)" in found[0], found
+    assert "D/N of 1 run(s)" in found[0]
     assert "median tokens per parameter" not in found[0]

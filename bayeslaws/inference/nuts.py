@@ -27,6 +27,7 @@ from ..laws.contract import instance_state, model_key, unrecorded_attributes
 from ..laws.likelihoods import check_family
 from ..laws.priors import priors_to_spec
 from ..runs import CANONICAL, RunTable, RunTableError, as_run_table
+from ..runs.table import label_text
 from . import deferred, exported, identifiability, memory, padding, progress
 from .compilation import enable_compilation_cache, jax_config_key
 from .diagnostics import check
@@ -257,14 +258,16 @@ def stored_label(label):
 def training_columns(runs) -> dict:
     """JSON-ready copy of the fitted runs' canonical columns (column -> list), and their row
     labels in the user's table (``"row"``: :func:`stored_label`), which an exclusion makes
-    differ from their positions."""
+    differ from their positions. Group and run labels are stored as text (a float with an
+    integer value as that integer: 7.0 as "7", like 7), a missing one as None (not "nan"):
+    :func:`~bayeslaws.runs.table.label_text`, by which an update compares its new runs."""
     df = runs.df
     out = {"row": [stored_label(r) for r in df.index]}
     for column in CANONICAL + EXTRA_RUN_COLUMNS:
         if column in df:
             values = df[column]
             if column in ("group", "run"):
-                out[column] = values.astype(str).tolist()
+                out[column] = [label_text(v) for v in values.tolist()]
             elif column == "diverged":
                 out[column] = values.fillna(False).astype(bool).tolist()
             else:

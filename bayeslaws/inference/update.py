@@ -51,7 +51,13 @@ from numpyro.infer.util import initialize_model
 from ..runs import CANONICAL, PlausibilityWarning, RunTable, load_runs
 from ..runs.checks import is_real
 from ..runs.compute import same_compute_model
-from ..runs.table import OPTIONAL_EXTRA, check_plausible, diverged_flags
+from ..runs.table import (
+    EXCLUDE_HINT,
+    OPTIONAL_EXTRA,
+    check_plausible,
+    diverged_flags,
+    label_text,
+)
 from . import memory, nuts, padding
 from .fit import Fit
 from .screening import as_screen
@@ -59,6 +65,21 @@ from .screening import as_screen
 MIN_WARMUP = 100  # warm-up iterations of an update at the least
 COLD_ABOVE = 1.2  # largest R-hat of a warm refit above which it is redone cold
 EXTRA_COLUMNS = ("diverged", "run")
+LABEL_COLUMNS = ("group", "run")  # labels, compared and stored as text (label_text)
+NEW_RUNS_NOTE = "row labels of new_runs"  # what the rows of an update's warnings count
+
+
+class NewGroupsWarning(UserWarning):
+    """New runs in a group the fit does not have: the update adds it as a new group (a
+    mistyped label, e.g. 'A' for 'a', would be one too)."""
+
+
+@dataclass(frozen=True)
+class FittedRow:
+    """The label of a fitted run beside the new runs in their checks (:func:`check_new_runs`):
+    equal to no label of ``new_runs``, never named."""
+
+    position: int
 
 
 class LawExclusionsWarning(UserWarning):
@@ -152,6 +173,79 @@ def new_run_labels(new_runs, new: pd.DataFrame, start: int) -> dict:
     return {r: start + k for k, r in enumerate(labels)}
 
 
+def with_text_labels(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with its :data:`LABEL_COLUMNS` as :func:`label_text` (missing: None)."""
+    out = df.copy()
+    for column in (c for c in LABEL_COLUMNS if c in out):
+        out[column] = pd.Series([label_text(v) for v in out[column].tolist()], out.index, object)
+    return out
+
+
+def rows_of_new_runs(labels, limit: int = 10) -> str:
+    """``rows 0, 1 (row labels of new_runs)``: rows of ``new_runs`` in a message."""
+    labels = list(labels)
+    more = f", ... ({len(labels)} rows)" if len(labels) > limit else ""
+    return f"rows {', '.join(map(str, labels[:limit]))}{more} ({NEW_RUNS_NOTE})"
+
+
+def check_new_runs(
+    df: pd.DataFrame, n_earlier: int, new_labels: pd.Index, new_accepted, given: list
+) -> None:
+    """The plausibility warnings (:func:`~bayeslaws.runs.table.check_plausible`) and the
+    duplicate-rows warning about the new runs, the last ``len(new_labels)`` rows of ``df`` (the
+    combined table), naming them by their row labels in ``new_runs`` (``new_labels``). The
+    earlier runs (the first ``n_earlier`` rows, checked at their load) and the new runs
+    vetted as real (``new_accepted``: mask of ``new_labels``) count in the medians and as
+    duplicates, never named."""
+    checked = df.copy()
+    earlier = [FittedRow(k) for k in range(n_earlier)]
+    checked.index = pd.Index(earlier + list(new_labels), dtype=object)
+    accepted = list(pd.Index(new_labels)[np.asarray(new_accepted, bool)])
+    check_plausible(
+        checked, row_note=NEW_RUNS_NOTE, given=given, accepted_rows=accepted, known_rows=earlier
+    )
+    key = [c for c in CANONICAL if c in checked]
+    quiet = checked.index.isin(earlier + accepted)
+    dup = checked.duplicated(subset=key, keep=False).to_numpy(bool) & ~quiet
+    if dup.any():
+        warnings.warn(
+            f"{int(dup.sum())} new run(s) are exact duplicates of another run (of the fit or of "
+            f"new_runs) in columns {key}: {rows_of_new_runs(checked.index[dup])}. They are "
+            f"kept; if they are copies rather than replicates, exclude them ({EXCLUDE_HINT}).",
+            UserWarning,
+            stacklevel=5,  # the caller of fit.update
+        )
+
+
+def warn_new_groups(earlier: pd.DataFrame, new: pd.DataFrame) -> None:
+    """:class:`NewGroupsWarning` naming the groups of ``new`` (the new runs) that ``earlier``
+    (the runs the fit was given) lacks, their rows in ``new_runs`` and the fit's groups: the
+    update adds each as a new group, as a mistyped label would be (the fit's group that a
+    label differs from only in case is named)."""
+    if "group" not in new or "group" not in earlier:
+        return
+    fitted = sorted({label_text(g) for g in earlier["group"].tolist()})
+    labels = [label_text(g) for g in new["group"].tolist()]
+    added = [g for g in dict.fromkeys(labels) if g not in fitted]
+    if not added:
+        return
+    rows = [r for r, g in zip(new.index, labels, strict=True) if g in added]
+    cased = [
+        f"{g!r} differs from the fit's {f!r} only in case"
+        for g in added
+        for f in fitted
+        if g.casefold() == f.casefold()
+    ]
+    warnings.warn(
+        f"the new runs at {rows_of_new_runs(rows)} are in group(s) {added} that the fit does not "
+        f"have (its groups: {fitted}): the update adds each as a new group. If a label is "
+        f"mistyped{' (' + '; '.join(cased) + ')' if cased else ''}, write it as the fit's "
+        "group in new_runs",
+        NewGroupsWarning,
+        stacklevel=5,  # the caller of fit.update
+    )
+
+
 def combined_runs(fit: Fit, new_runs) -> tuple[RunTable, list]:
     """(``combined_table(fit, new_runs)``'s runs, and the columns it left out)."""
     combined = combined_table(fit, new_runs)
@@ -167,9 +261,12 @@ def combined_table(fit: Fit, new_runs) -> Combined:
     them (:func:`with_new_extra_columns`); their other columns, which the law does not read,
     are left out with a warning naming them (:func:`warn_uncarried`).
 
-    Plausibility warnings name new runs only, once, checked beside the earlier runs (their
-    labels in the combined table): the earlier runs were checked when they were loaded. The
-    combined table's ``accepted_rows`` are the fit's and those of ``new_runs`` (a RunTable)."""
+    Plausibility and duplicate-row warnings name new runs only, once, by their row labels in
+    ``new_runs``, checked beside the earlier runs (:func:`check_new_runs`): the earlier runs
+    were checked when they were loaded. New runs in a group the fit does not have warn
+    (:func:`warn_new_groups`). Group and run labels are compared and kept as text, a missing
+    one missing (:func:`label_text`), as the fit stores them. The combined table's
+    ``accepted_rows`` are the fit's and those of ``new_runs`` (a RunTable)."""
     old = fit.training_runs()
     if old is None:
         raise ValueError("fit.update needs the fit's training runs; this fit holds none")
@@ -242,10 +339,12 @@ def combined_table(fit: Fit, new_runs) -> Combined:
             UserWarning,
             stacklevel=3,
         )
+    warn_new_groups(earlier, new)
     earlier = with_new_extra_columns(earlier, new)  # e.g. the new runs' `diverged` flags
     columns += [c for c in earlier if c not in columns]
     warn_uncarried(new, columns)
     frame = pd.concat([earlier, new.reindex(columns=columns)], ignore_index=True, sort=False)
+    frame = with_text_labels(frame)  # the run labels alike: 7 (new) and "7" (fitted) are one
     start = next_label(earlier.index, excluded_labels(fit))
     renamed = new_run_labels(new_runs, new, start)
     frame.index = pd.Index(list(earlier.index) + [renamed[r] for r in new.index])
@@ -260,11 +359,11 @@ def combined_table(fit: Fit, new_runs) -> Combined:
             frame.drop(columns=["C"]),
             compute_model=fit.compute_model,
             allow_missing_loss=True,
-            accepted_rows=list(earlier.index) + accepted,  # no duplicate warnings among them
+            accepted_rows=frame.index,  # duplicates too: check_new_runs names them in new_runs
             **{c: c for c in given},
         )
     # the earlier runs were checked at their load: they count in the medians, never named
-    check_plausible(runs.df, given=given, accepted_rows=accepted, known_rows=list(earlier.index))
+    check_new_runs(runs.df, len(earlier), new.index, new_accepted, given)
     df = runs.df.copy()
     df["C"] = frame["C"].to_numpy(float)  # as given (e.g. an isoFLOP budget column)
     runs = replace(runs, df=df, accepted_rows=tuple(accepted))
@@ -364,10 +463,12 @@ def split_repeats(old: pd.DataFrame, new: pd.DataFrame) -> tuple[list, list]:
 
 def repeated_runs(old: pd.DataFrame, new: pd.DataFrame) -> list:
     """Labels of the rows of ``new`` equal to a run of ``old`` on :data:`REPEAT_COLUMNS` (those
-    both have): a run passed again would be counted twice and narrow every interval."""
+    both have; group and run labels as text, :func:`label_text`: a fit stores its run 7 as
+    "7"): a run passed again would be counted twice and narrow every interval."""
     keys = [c for c in REPEAT_COLUMNS if c in old and c in new]
-    seen = {run_key(row) for row in old[keys].itertuples(index=False, name=None)}
-    rows = new[keys].itertuples(index=False, name=None)
+    old, new = with_text_labels(old[keys]), with_text_labels(new[keys])
+    seen = {run_key(row) for row in old.itertuples(index=False, name=None)}
+    rows = new.itertuples(index=False, name=None)
     return [label for label, row in zip(new.index, rows, strict=True) if run_key(row) in seen]
 
 
@@ -381,8 +482,8 @@ MISSING = ("missing",)  # a missing value in a run's key (run_key)
 
 
 def is_missing(value) -> bool:
-    """True for None and a float NaN."""
-    return value is None or (isinstance(value, float | np.floating) and np.isnan(value))
+    """True for None, a float NaN and pandas' NA."""
+    return bool(pd.api.types.is_scalar(value) and pd.isna(value))
 
 
 def excluded_labels(fit: Fit) -> list:

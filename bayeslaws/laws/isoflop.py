@@ -81,6 +81,7 @@ import pandas as pd
 
 from ..runs import RunTableError
 from ..runs.checks import check_probability, is_real
+from ..runs.table import label_text
 from .contract import (
     OBSERVED_SITE,
     Law,
@@ -364,7 +365,8 @@ class IsoFLOP(Law):
         log_C_ref = float(np.mean(np.log(levels)))
         log_L_ref = float(np.mean(np.log(df["loss"].to_numpy(float))))
         if "run" in df:
-            labels = df["run"].astype(str)
+            # as a fit stores them (label_text), so a reloaded fit numbers its runs alike
+            labels = pd.Series([str(label_text(v)) for v in df["run"]], index=df.index)
             run_ids = sorted(labels.unique())
             run_index = np.array([run_ids.index(r) for r in labels], dtype=np.int32)
         else:

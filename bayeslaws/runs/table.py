@@ -641,6 +641,17 @@ def _check_positive_finite(
         )
 
 
+def label_text(label) -> str | None:
+    """A group or run label as text, as a fit stores it and an update compares it: a float
+    with an integer value as that integer (7.0 as "7", like 7 and "7"); None when missing
+    (None, NaN, pandas' NA)."""
+    if pd.api.types.is_scalar(label) and pd.isna(label):
+        return None
+    if isinstance(label, float | np.floating) and float(label).is_integer():
+        return str(int(label))
+    return str(label)
+
+
 def no_loss_message(
     rows, name=None, note: str = ROWS_NOTE, kinds: str = "missing values (or +inf)", still=""
 ) -> str:
