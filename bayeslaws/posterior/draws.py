@@ -19,6 +19,7 @@ from ..runs.checks import is_integer
 from ..runs.compute import MAX_DERIVED_PARAMS
 from ..runs.table import BATCH_TOKENS_LOW
 from .extrapolation import DEFAULT_METHOD
+from .extrapolation.distance import group_ranges, own_group_rows
 from .model import ModelView
 
 FAR_BELOW_DECADES = 3.0  # a query this far below the fitted range is likely in other units
@@ -88,11 +89,12 @@ def labelled(table: pd.DataFrame, index: pd.Index | None) -> pd.DataFrame:
     return table.set_axis(index, axis=0)
 
 
-def query_frame(fit, N=None, D=None, C=None, **inputs) -> pd.DataFrame:
+def query_frame(fit, N=None, D=None, C=None, *, group=None, **inputs) -> pd.DataFrame:
     """Query points as a DataFrame: N, D, C (any two given, the third from the fit's compute
     model; scalars broadcast) and the law's other inputs. Rows are numbered 0..Q-1 by
     position: :func:`predict` gives its answer the row labels of pandas Series inputs
-    (:func:`shared_index`)."""
+    (:func:`shared_index`). ``group``: the group the points are asked for, whose own range
+    the far-value check (:func:`check_range`) reads."""
     law = fit.law
     allowed = set(law.inputs) | set(law.optional_inputs) | {"N", "D", "C"}
     unknown = sorted(set(inputs) - allowed)
@@ -140,7 +142,7 @@ def query_frame(fit, N=None, D=None, C=None, **inputs) -> pd.DataFrame:
                 "in parameters, D in tokens"
             )
     frame = pd.DataFrame({**ndc, **{k: broadcast[k] for k in extra}})
-    check_range(fit, frame)
+    check_range(fit, frame, group=group)
     return frame
 
 
@@ -299,15 +301,19 @@ def warn_new_group(fit, group, caller: str, noted: bool = False, stacklevel: int
 
 
 def check_range(
-    fit, query: pd.DataFrame, stacklevel: int = 4, positions: bool = True
+    fit, query: pd.DataFrame, stacklevel: int = 4, positions: bool = True, group=None
 ) -> list[str]:
     """Warn (:class:`~bayeslaws.runs.PlausibilityWarning`) about query values more than
     ``FAR_BELOW_DECADES`` below or ``FAR_ABOVE_DECADES`` above the fit's range (for lr and
     batch size, ``FAR_DECADES``): most likely a value in other units (e.g. N in billions); and
     about a batch size below ``BATCH_TOKENS_LOW`` tokens (:func:`batch_in_sequences`).
-    ``positions``: name the query rows (False where the rows are internal, e.g. a figure's
-    grid). Returns the messages."""
-    ranges = fit.record.ranges or {}
+    ``group``: a fitted group's label measures against that group's own runs' range; None (a
+    new group, or a fit without groups) against the pooled range
+    (:func:`~.extrapolation.distance.group_ranges`). ``positions``: name the query rows (False
+    where the rows are internal, e.g. a figure's grid). Returns the messages."""
+    ranges = group_ranges(fit, group)
+    own = own_group_rows(fit, group) is not None
+    whose = f"group {group!r}'s fitted range" if own else "the fitted range"
     batch = batch_in_sequences(query, ranges.get("batch_size"), positions)
     messages = [batch] if batch else []
     for column, (low, high) in ranges.items():
@@ -324,7 +330,7 @@ def check_range(
             where = np.flatnonzero(far).tolist()[:10]
             messages.append(
                 f"{column} = {values[i]:.3g}{f' (positions {where})' if positions else ''} lies "
-                f"{max(below[i], above[i]):.1f} decades outside the fitted range "
+                f"{max(below[i], above[i]):.1f} decades outside {whose} "
                 f"[{low:.3g}, {high:.3g}]: is it in other units? ({column} is in {unit})"
             )
     for message in messages:

@@ -45,6 +45,7 @@ from ..laws.optimum import search_range as search_bounds
 from .extrapolation import (
     DEFAULT_METHOD,
     check_method,
+    distance,
     drift,
     forms,
     gp,
@@ -254,9 +255,8 @@ class ModelView:
         (:func:`point_normals`): a design's target and its candidates' observations, asked in
         separate calls, see the same draw at the same point, whatever else each call holds."""
         normals = point_normals(self.seed, query["N"], query["D"], self.S, group)
-        delta = drift.point_term(
-            self.slopes, query["N"], query["D"], query["C"], self.fit.record.ranges
-        )
+        ranges = distance.group_ranges(self.fit, group)  # the group's own; new group: pooled
+        delta = drift.point_term(self.slopes, query["N"], query["D"], query["C"], ranges)
         for part in self.parts:
             state = self.gp_of(part, group)
             if state is not None:
@@ -271,7 +271,7 @@ class ModelView:
             return None
         state = self.gp_of(part, group)
         slopes = self.slopes[part.rows]
-        ranges = self.fit.record.ranges
+        ranges = distance.group_ranges(self.fit, group)  # the group's own; new group: pooled
         tables: dict = {}  # budget -> (ln N grid, GP mean there): the GP mean is one function
 
         def gp_mean(u_q, C_q):

@@ -35,6 +35,7 @@ from .draws import (
     warn_new_group,
 )
 from .extrapolation import DEFAULT_METHOD
+from .extrapolation.distance import group_ranges
 
 __all__ = ["log_loss_draws", "outside_decades", "predict", "query_frame", "summarise_draws"]
 
@@ -50,12 +51,15 @@ def check_ci(ci, name: str = "ci") -> float:
     return check_probability(name, ci)
 
 
-def summarise_draws(fit, query: pd.DataFrame, draws: dict, ci: float, kind: str) -> pd.DataFrame:
+def summarise_draws(
+    fit, query: pd.DataFrame, draws: dict, ci: float, kind: str, group=None
+) -> pd.DataFrame:
     """``query`` plus, per quantity, median, mean, lower, upper of its draws (S, Q) (the law's
     primary quantity unprefixed, the others as ``<quantity>_median`` ...), and for each of the
     law's inputs (and C, FLOPs, for laws of N and D), and of its optional inputs in ``query``
     (lr, batch_size), its signed distance in decades outside the fitted range
-    (``<input>_outside_decades``)."""
+    (``<input>_outside_decades``): of ``group``'s own runs for a fitted group, the pooled range
+    for ``group=None`` or a fit without groups (:func:`~.extrapolation.distance.group_ranges`)."""
     law = fit.law
     out = query.copy()
     for name, values in draws.items():
@@ -69,7 +73,7 @@ def summarise_draws(fit, query: pd.DataFrame, draws: dict, ci: float, kind: str)
         out[f"{prefix}lower"], out[f"{prefix}upper"] = lo, hi
     out["ci"] = ci
     out["kind"] = kind
-    ranges = fit.record.ranges
+    ranges = group_ranges(fit, group)
     # compute too, for laws of (N, D): a point inside both ranges can lie far beyond the
     # largest fitted budget (a 10x larger model on 10x more tokens is 2 decades of C out)
     extra = ["C"] if "C" in query and "C" in ranges and "C" not in law.inputs else []
@@ -134,15 +138,17 @@ def predict(
     loss for loss surfaces) median, mean, lower, upper, and for its other quantities
     ``<quantity>_median`` etc. (e.g. eta_opt_median, B_opt_lower), ci, kind, and
     ``<input>_outside_decades``: how far each point lies outside the fitted range (0 inside,
-    +1 = ten times larger than the largest fitted value).
+    +1 = ten times larger than the largest fitted value): for a fitted group, that group's
+    own runs' range; for a new group (``group=None``) or a fit without groups, the range of
+    all the runs.
     """
     ci = check_ci(ci)
     index = shared_index(N=N, D=D, C=C, **inputs)
-    query = query_frame(fit, N, D, C, **inputs)
+    query = query_frame(fit, N, D, C, group=group, **inputs)
     draws = quantity_draws(
         fit, query, kind=kind, group=group, seed=seed, extrapolation=extrapolation
     )
-    out = summarise_draws(fit, query, draws, ci, kind)
+    out = summarise_draws(fit, query, draws, ci, kind, group)
     if group is not None:
         out.insert(0, "group", group)
     warn_new_group(fit, group, "predict", noted=_new_group_noted)

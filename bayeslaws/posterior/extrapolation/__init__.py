@@ -30,7 +30,9 @@ with fewer than ``MIN_GP_RUNS`` runs has no GP: its predictions fall back to the
 discrepancy (component ``"gp[<group>]"``). A new, unseen group (``group=None``) has no residuals:
 its discrepancy is the GP's prior, mean 0 and sd the largest fitted group's eta (component
 ``"gp[new group]"``). Forms and stacking refuse grouped fits; the distance discrepancy's
-scale-out refits (``"gp_discrepancy"``'s after-GP ones included) are of the whole fit.
+scale-out refits (``"gp_discrepancy"``'s after-GP ones included) are of the whole fit, but the
+distance it grows with is measured from the queried group's own runs' range
+(:func:`.distance.group_ranges`; a new group: the range of all the runs).
 
 **Read the intervals knowing**: (1) inside the fitted range ``"gp"``'s new-run intervals
 over-cover: the law's run-to-run noise sigma, fitted without the GP, already holds part of the
@@ -242,7 +244,9 @@ def widen(fit, query, log_loss, seed: int = 0, method: str = DEFAULT_METHOD, gro
         log_loss = log_loss + delta  # everywhere: a smooth correction, ~0 where runs agree
         if method == "gp":
             return log_loss
-    d = distance.distance_decades(query["N"], query["D"], query["C"], distance.ranges_of(fit))
+    # distances from the queried group's own runs (a new group, or no groups: the pooled range)
+    ranges = distance.ranges_of(fit, group)
+    d = distance.distance_decades(query["N"], query["D"], query["C"], ranges)
     if not np.any(d > 0):
         return log_loss
     if method == "stacking_discrepancy" and stacking.unavailable(fit):
@@ -259,7 +263,8 @@ def widen(fit, query, log_loss, seed: int = 0, method: str = DEFAULT_METHOD, gro
     if method == "discrepancy_t":
         state = distance.variant_state(state, "student_t")
     if state.get("ranges"):
-        d = distance.distance_decades(query["N"], query["D"], query["C"], state["ranges"])
+        ranges = distance.ranges_of(fit, group, state)
+        d = distance.distance_decades(query["N"], query["D"], query["C"], ranges)
     return log_loss + distance.discrepancy_draws(state, d, np.shape(log_loss)[0], seed)
 
 

@@ -490,10 +490,51 @@ def ensure_state(fit, gp: bool = False) -> dict:
     return state
 
 
-def ranges_of(fit) -> dict:
-    """The reference range of a fit: its learned state's, else the bulk of its training runs,
-    else its fitted (min, max) range."""
-    state = fit.cache.get("distance") or {}
+def own_group_rows(fit, group) -> np.ndarray | None:
+    """Which stored training runs (``fit.record.training_runs``) are ``group``'s own: a bool
+    mask (n_runs,) for a fitted group of a grouped fit; None for a fit without groups, for
+    ``group=None`` (a new, unseen group), for a label none of the stored runs carries, and for
+    a fit that stores no training runs."""
+    runs = fit.record.training_runs or {}
+    if group is None or len(fit.record.groups) <= 1 or "group" not in runs:
+        return None
+    mine = np.asarray(runs["group"]).astype(str) == str(group)
+    return mine if mine.any() else None
+
+
+def group_ranges(fit, group=None) -> dict:
+    """The training range that distances beyond the fitted range are measured from, for
+    ``group``: column -> [min, max] (N params, D tokens, C FLOPs, and every other column of
+    ``fit.record.ranges``, e.g. lr and batch_size).
+
+    For a fitted group of a grouped fit, the range of that group's own stored training runs
+    (a column they hold no finite positive value of keeps the pooled range). For a fit without
+    groups, for ``group=None`` (a NEW, unseen group: it has no runs of its own, and every
+    group's runs inform it through the groups' spread) and for a fit that stores no training
+    runs (:func:`own_group_rows` is None): the pooled range over every group,
+    ``fit.record.ranges``, itself."""
+    pooled = fit.record.ranges or {}
+    mine = own_group_rows(fit, group)
+    if mine is None:
+        return pooled
+    runs = fit.record.training_runs
+    out = {}
+    for column, bounds in pooled.items():
+        values = np.asarray(runs.get(column, [None] * len(mine)), float)[mine]
+        values = values[np.isfinite(values) & (values > 0)]
+        out[column] = [float(values.min()), float(values.max())] if values.size else list(bounds)
+    return out
+
+
+def ranges_of(fit, group=None, state=None) -> dict:
+    """The reference range (N, D, C -> [min, max]) of the distance discrepancy: for a fitted
+    group of a grouped fit, that group's own runs' range (:func:`group_ranges`); otherwise
+    (no groups, or ``group=None``, a new group) the discrepancy ``state``'s (default
+    ``fit.cache["distance"]``), else the bulk of the training runs, else the fitted (min, max)
+    range."""
+    if own_group_rows(fit, group) is not None:
+        return {c: v for c, v in group_ranges(fit, group).items() if c in ("N", "D", "C")}
+    state = (fit.cache.get("distance") if state is None else state) or {}
     if state.get("ranges"):
         return state["ranges"]
     runs = fit.record.training_runs

@@ -171,7 +171,9 @@ def sample_slopes(taus: np.ndarray, rng) -> np.ndarray:
 
 
 def point_term(slopes: np.ndarray, N, D, C, ranges: dict) -> np.ndarray:
-    """delta at query points for every draw: (S, Q) ln-loss units."""
+    """delta at query points for every draw: (S, Q) ln-loss units. ``ranges``: the training
+    range the distances are measured from (column -> [min, max]); on a grouped fit the queried
+    group's own, :func:`.distance.group_ranges` (a new group: the pooled range)."""
     d = axis_distances(N, D, C, ranges)  # (Q, 5)
     return slopes @ d.T
 
@@ -180,8 +182,9 @@ def line_term(
     slopes: np.ndarray, ranges: dict, compute_model, C, u, range_model=None
 ) -> np.ndarray:
     """delta along isoFLOP lines: u = ln N of shape (S, Q, G), budgets C (Q,) FLOPs; D from the
-    compute model. Returns (S, Q, G), the same function as :func:`point_term`. ``range_model``:
-    the compute model ``ranges`` count C in (the fit's; default: ``compute_model``)."""
+    compute model. Returns (S, Q, G), the same function as :func:`point_term` (``ranges``: the
+    queried group's own on a grouped fit, as there). ``range_model``: the compute model
+    ``ranges`` count C in (the fit's; default: ``compute_model``)."""
     N = np.exp(np.asarray(u, float))
     Cq = np.asarray(C, float)[None, :, None]
     D = compute_model.tokens(N, Cq)
