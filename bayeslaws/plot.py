@@ -289,7 +289,7 @@ def fan(
                   for N, value in targets or []]
         points = [(n, d) for d in slices for n in grid] + [(n, v) for n, v, _ in marked]
         shown = query_frame(fit, N=[n for n, _ in points], **{other: [v for _, v in points]})
-    check_range(fit, shown, stacklevel=3, positions=False)  # far values, once per input
+    check_range(fit, shown, stacklevel=3, positions=False, group=group)  # far values, once each
     quantities = [q for q in law.quantities if _finite(curves, q, law.primary)]
     rows = 2 if relative_panel else 1
     fig, axes = _figure(
@@ -708,7 +708,9 @@ def _n_opt_curve_draws(fit, C, seed: int, group) -> tuple[np.ndarray, bool]:
     ``optimal_allocation`` does when draws sit at the search range's edge or a drift's kink."""
     draws = allocation_draws(fit, C, group=group, seed=seed)
     warn_at_edge(C, draws["at_boundary"], DEFAULT_METHOD, "plot.n_opt", stacklevel=4)
-    warn_at_kink(fit, C, draws["N_opt"], None, DEFAULT_METHOD, "plot.n_opt", stacklevel=4)
+    warn_at_kink(
+        fit, C, draws["N_opt"], None, DEFAULT_METHOD, "plot.n_opt", stacklevel=4, group=group
+    )
     trend = "N_opt_trend" in draws
     return np.asarray(draws["N_opt_trend" if trend else "N_opt"], float), trend
 

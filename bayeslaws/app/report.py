@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from ..posterior.draws import spread_prior_note
+from ..posterior.extrapolation.distance import group_ranges, own_group_rows
 from ..posterior.predict import outside_decades
 
 AXIS_WORDS = {"N": "fitted size N", "D": "fitted tokens D", "C": "fitted budget C"}
@@ -279,7 +280,9 @@ def fit_report(
     from ..posterior import near_optimal, optimal_allocation, predict, range_stated
 
     resolve_group(fit.groups, group)  # a fitted group's label, or None
-    ranges = fit.record.ranges
+    # distances from the group's own runs, as predict measures them (a new group: all runs)
+    ranges = group_ranges(fit, group)
+    own = own_group_rows(fit, group) is not None  # a fitted group with runs of its own
     data = fit.record.data or {}
     pct = f"{100 * ci:g}%"
     which = group_words(fit, group)
@@ -295,11 +298,8 @@ def fit_report(
             *([screening_sentence(data)] if screening_sentence(data) else []),
             *([group_sentence(fit, group)] if which else []),
             *([drawn_runs_sentence(runs, figure_dir is not None)] if runs is not None else []),
-            "fitted ranges: "
-            + "; ".join(
-                f"{k} [{v[0]:.3g}, {v[1]:.3g}]" + (f" {UNITS[k]}" if k in UNITS else "")
-                for k, v in ranges.items()
-            ),
+            "fitted ranges: " + ranges_words(fit.record.ranges),
+            *([own_ranges_sentence(group, ranges)] if own else []),
             f"All intervals are central {pct} posterior credible intervals"
             + (" (the fan figure also shades the inner 50% band, labelled)."
                if ci > 0.5 and figure_dir is not None else "."),
@@ -454,6 +454,24 @@ def no_value_sentence(quantity: str, at: list, other: str, hint: str = "") -> st
         f"{quantity}: this fit's law gives no value at {where} (its prediction is NaN there)"
         + (f"; {hint}" if hint else "")
         + "."
+    )
+
+
+def ranges_words(ranges: dict) -> str:
+    """``ranges`` (column -> [min, max]) as 'N [5e+07, 3e+08] parameters; D [...] tokens'."""
+    return "; ".join(
+        f"{k} [{v[0]:.3g}, {v[1]:.3g}]" + (f" {UNITS[k]}" if k in UNITS else "")
+        for k, v in ranges.items()
+    )
+
+
+def own_ranges_sentence(group, ranges: dict) -> str:
+    """The preamble's line giving a fitted group's own runs' ranges (``ranges``:
+    :func:`~bayeslaws.posterior.extrapolation.distance.group_ranges`), which the report's
+    distances are measured from."""
+    return (
+        f"group {group}'s own runs: {ranges_words(ranges)}; the distances below are measured "
+        "from these, as predict's *_outside_decades are"
     )
 
 

@@ -283,12 +283,13 @@ def hyperparameter_candidates(
     return with_model(out[["N", "D", "C", "lr", "batch_size", "unit"]], model)
 
 
-def check_candidates(fit, cands) -> pd.DataFrame:
+def check_candidates(fit, cands, group=None) -> pd.DataFrame:
     """The candidates as a fresh DataFrame with N, D and C completed by their compute model
     (:func:`candidates_model`; recorded in the result's ``attrs``), a C given with N and D
     checked against it (to 1%, as ``load_runs`` does), the law's run columns checked, and a
     ``unit`` column (one unit per row when absent). Numbers given as text (``"1e9"``) are read
-    as numbers."""
+    as numbers. Values far outside the fitted range warn (:func:`check_far`: a row of a fitted
+    group, by its ``group`` column or else ``group``, against that group's own runs)."""
     if not isinstance(cands, pd.DataFrame):
         raise ValueError(f"cands must be a pandas DataFrame of candidate runs, got {type(cands)}")
     if cands.empty:
@@ -316,12 +317,27 @@ def check_candidates(fit, cands) -> pd.DataFrame:
             )
         positive(f"cands[{col!r}]", df[col].to_numpy())
         df[col] = df[col].astype(float)
-    check_range(fit, df, stacklevel=5)  # candidates in other units? (as predictions are)
+    check_far(fit, df, group, stacklevel=6)  # candidates in other units? (as predictions are)
     if "unit" not in df:
         df["unit"] = np.arange(len(df))
     else:
         fill_units(df)
     return df
+
+
+def check_far(fit, df: pd.DataFrame, group=None, stacklevel: int = 5) -> None:
+    """:func:`~bayeslaws.posterior.draws.check_range` of the candidate rows ``df``, each against
+    its group's range (:func:`~bayeslaws.posterior.extrapolation.distance.group_ranges`): the
+    label in its ``group`` column, else ``group`` (None: a new group, the pooled range; a fit
+    without groups: the pooled range for every row). Positions named are ``df``'s rows."""
+    if fit_groups(fit) and "group" in df:
+        labels = [str(g) for g in df["group"]]
+    else:
+        labels = [None if group is None or not fit_groups(fit) else str(group)] * len(df)
+    for label in dict.fromkeys(labels):
+        mine = np.array([g == label for g in labels])
+        query = df.select_dtypes("number").where(pd.Series(mine, index=df.index), axis=0)
+        check_range(fit, query, stacklevel=stacklevel, group=label)
 
 
 def fill_units(df: pd.DataFrame) -> None:
@@ -396,7 +412,7 @@ def pool_units(fit, pool: pd.DataFrame, sweep_size: int = 6, *, group=None) -> p
             "label; pass pool.reset_index(drop=True) (or pd.concat(..., ignore_index=True))"
         )
     labels = pool_groups(fit, pool, group)
-    df = check_candidates(fit, pool.drop(columns=["unit"], errors="ignore"))
+    df = check_candidates(fit, pool.drop(columns=["unit"], errors="ignore"), group)
     df.index = pool.index
     df["unit"] = [f"run {i}" for i in pool.index]
     if not {"lr", "batch_size"} <= set(fit.law.run_columns):

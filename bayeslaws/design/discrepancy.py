@@ -45,6 +45,7 @@ import numpy as np
 import pandas as pd
 
 from ..posterior.extrapolation import DEFAULT_METHOD, check_method, drift
+from ..posterior.extrapolation.distance import group_ranges, own_group_rows
 from ..posterior.extrapolation.drift import axis_distances, flops_as_ranged
 from ..posterior.model import DRAWS_STREAM, FULL_MODELS, ModelView
 from ..runs.compute import same_compute_model
@@ -119,41 +120,79 @@ def in_fit_flops(fit, frame: pd.DataFrame, model) -> pd.DataFrame:
     return out
 
 
-def expanded(ranges: dict, rows: pd.DataFrame) -> dict:
-    """The training range (column -> [min, max]) widened to include ``rows`` (N, D, C; C in
-    the fit's compute model, as the range: :func:`in_fit_flops`)."""
-    out = {k: [float(v[0]), float(v[1])] for k, v in ranges.items()}
+def target_ranges(fit, groups) -> dict:
+    """The training range each target component's drift is measured from, stacked: column (N,
+    D, C) -> [lows (T,), highs (T,)] (params, tokens, FLOPs), component j's being
+    :func:`~bayeslaws.posterior.extrapolation.distance.group_ranges` of its group ``groups[j]``
+    (a fitted group's own runs; None, a new group, or a fit without groups: the pooled range),
+    as the draws' drift measures it."""
+    per = [group_ranges(fit, g) for g in groups]
+    return {
+        c: [np.array([r[c][0] for r in per], float), np.array([r[c][1] for r in per], float)]
+        for c in ("N", "D", "C")
+        if per and all(c in r for r in per)
+    }
+
+
+def widened_by(fit, groups, cands_group) -> np.ndarray:
+    """(T,) bool: whether runs of ``cands_group`` (the candidates' group, None a new one)
+    widen the range target component j is measured from (:func:`target_ranges`): always for
+    the pooled range (a new group's target, or a fit without groups); for a fitted group's own
+    range only when the candidates are that group's runs."""
+    return np.array(
+        [own_group_rows(fit, g) is None or str(g) == str(cands_group) for g in groups], bool
+    )
+
+
+def expanded(ranges: dict, rows: pd.DataFrame, widens=None) -> dict:
+    """The training range (column -> [min, max], scalars or (T,) arrays per target component,
+    :func:`target_ranges`) widened to include ``rows`` (N, D, C; C in the fit's compute model,
+    as the range: :func:`in_fit_flops`); ``widens`` (T,) bool: the components whose range the
+    rows widen (:func:`widened_by`; default all)."""
+    out = {k: [v[0], v[1]] for k, v in ranges.items()}
     for col in ("N", "D", "C"):
         values = rows[col].to_numpy(float)
         if len(values):
-            out[col] = [min(out[col][0], values.min()), max(out[col][1], values.max())]
+            low = np.minimum(out[col][0], values.min())
+            high = np.maximum(out[col][1], values.max())
+            if widens is not None:
+                low = np.where(widens, low, out[col][0])
+                high = np.where(widens, high, out[col][1])
+            out[col] = [low, high]
     return out
 
 
 def point_distances(points: pd.DataFrame, ranges: dict) -> np.ndarray:
-    """Decades outside ``ranges`` of target points along each drift axis: (T, 5)."""
+    """Decades outside ``ranges`` (column -> [min, max], scalars or (T,) arrays: one range per
+    point) of target points along each drift axis: (T, 5)."""
     return axis_distances(points["N"], points["D"], points["C"], ranges)
 
 
-def unit_reductions(points, beta, ranges_now: dict, unit_bounds) -> np.ndarray:
+def unit_reductions(points, beta, ranges_now: dict, unit_bounds, widens=None) -> np.ndarray:
     """M (U, 5, T): the drift coefficients each unit removes from the target when added to the
-    range ``ranges_now``. ``unit_bounds`` (U, 3, 2): each unit's [min, max] of N, D, C (C in
-    the fit's compute model, as the range)."""
+    range ``ranges_now`` (scalars or (T,) arrays per component, :func:`target_ranges`).
+    ``unit_bounds`` (U, 3, 2): each unit's [min, max] of N, D, C (C in the fit's compute
+    model, as the range). ``widens`` (T,) bool: the components whose range a unit widens
+    (:func:`widened_by`; default all): the others keep their drift (no reduction)."""
     d_now = point_distances(points, ranges_now)  # (T, 5)
+    T = d_now.shape[0]
     logs = {c: np.log10(points[c].to_numpy(float)) for c in ("N", "D", "C")}
-    lo = {c: np.log10(ranges_now[c][0]) for c in ("N", "D", "C")}
-    hi = {c: np.log10(ranges_now[c][1]) for c in ("N", "D", "C")}
+    lo = {c: np.broadcast_to(np.log10(ranges_now[c][0]), (T,)) for c in ("N", "D", "C")}
+    hi = {c: np.broadcast_to(np.log10(ranges_now[c][1]), (T,)) for c in ("N", "D", "C")}
+    widen = np.ones(T, bool) if widens is None else np.asarray(widens, bool)
     b = np.log10(np.asarray(unit_bounds, float))  # (U, 3, 2)
     col = {"N": 0, "D": 1, "C": 2}
     U = b.shape[0]
     d_new = np.empty((U,) + d_now.shape)
     for k, c in enumerate(AXIS_COLUMNS):
         if k in (0, 2, 4):  # above the range: the new upper edge is max(hi, the unit's max)
-            edge = np.maximum(hi[c], b[:, col[c], 1])
-            d_new[:, :, k] = np.maximum(0.0, logs[c][None, :] - edge[:, None])
+            edge = np.maximum(hi[c][None, :], b[:, col[c], 1][:, None])  # (U, T)
+            edge = np.where(widen[None, :], edge, hi[c][None, :])
+            d_new[:, :, k] = np.maximum(0.0, logs[c][None, :] - edge)
         else:  # below the range
-            edge = np.minimum(lo[c], b[:, col[c], 0])
-            d_new[:, :, k] = np.maximum(0.0, edge[:, None] - logs[c][None, :])
+            edge = np.minimum(lo[c][None, :], b[:, col[c], 0][:, None])
+            edge = np.where(widen[None, :], edge, lo[c][None, :])
+            d_new[:, :, k] = np.maximum(0.0, edge - logs[c][None, :])
     shrink = d_now[None, :, :] - d_new  # (U, T, 5) >= 0
     return np.swapaxes(shrink * beta[None, :, :], 1, 2)  # (U, 5, T)
 
@@ -176,11 +215,12 @@ def observation_means(
     laws whose loss carries a model discrepancy (``law.widened``); None otherwise (the law's
     :meth:`~bayeslaws.laws.contract.Law.observations` are used). ``cands``: C in the fit's
     compute model (:func:`in_fit_flops`). ``group``: the candidates' group (a fitted group's
-    label, or None: a new group, or the fit's only one)."""
+    label, or None: a new group, or the fit's only one), whose range the drift the draws carry
+    is measured from (:func:`~bayeslaws.posterior.extrapolation.distance.group_ranges`)."""
     law = fit.law
     if slopes is None or not law.widened or "loss" not in law.quantities:
         return None
     query = cands[["N", "D", "C"]].reset_index(drop=True)
     loss = np.asarray(model_view.draws(query, kind="mean", group=group)["loss"], float)
-    drift = slopes @ point_distances(query, fit.record.ranges).T
+    drift = slopes @ point_distances(query, group_ranges(fit, group)).T
     return np.log(loss) - drift - fit.record.scales["loss"]

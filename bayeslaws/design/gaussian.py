@@ -191,7 +191,10 @@ class Problem:
         drift).
     axis_scale : (5,) each axis's slope sd relative to ``sqrt(slope_var)`` (:func:`slope_moments`:
         all 1 when the drift state draws every axis with one scale), or None without a drift.
-    ranges : the fit's training range (column -> [min, max]).
+    ranges : the training range each target component's drift is measured from, stacked
+        (column -> [lows (T,), highs (T,)], :func:`.discrepancy.target_ranges`): a fitted
+        group's target its group's own runs', a new group's (or a fit without groups) the
+        pooled range.
     method : the extrapolation method of the draws.
     obs_mean, obs_sigma, obs_nu, family : the predicted observations (S, R), their noise scale
         (S, R), Student-t dof (S,) or None, and noise family.
@@ -206,6 +209,8 @@ class Problem:
     slope_draws : (S, K) each draw's drift slopes divided by ``axis_scale``, so that the drift
         in draw s of the target is ``slope_draws[s] @ DP`` (:meth:`drift_terms`), or None
         without a drift; kept for the widths after a unit (:func:`widths_after`).
+    widens : (T,) bool, the components whose range the candidates' runs widen
+        (:func:`.discrepancy.widened_by`: not another fitted group's own range), or None (all).
     """
 
     cands: pd.DataFrame
@@ -229,6 +234,7 @@ class Problem:
     noise_row: np.ndarray
     nuis: np.ndarray
     slope_draws: np.ndarray | None = None
+    widens: np.ndarray | None = None
 
     @property
     def n_target(self) -> int:
@@ -272,9 +278,11 @@ class Problem:
         if K == 0 or T == 0:
             return np.zeros((K, T)), np.zeros((U, K, T))
         rows = self.cands_fit[np.isin(self.row_unit, list(picked))]
-        now = discrepancy.expanded(self.ranges, rows)
+        now = discrepancy.expanded(self.ranges, rows, self.widens)
         DP = (discrepancy.point_distances(self.tpoints, now) * self.beta).T  # (K, T)
-        MU = discrepancy.unit_reductions(self.tpoints, self.beta, now, self.unit_bounds())
+        MU = discrepancy.unit_reductions(
+            self.tpoints, self.beta, now, self.unit_bounds(), self.widens
+        )
         return DP * self.axis_scale[:, None], MU * self.axis_scale[None, :, None]
 
     def prior_cov(self) -> np.ndarray:
@@ -333,6 +341,13 @@ def unknown_label_message(label: str, groups: list) -> str:
     )
 
 
+def target_groups(target) -> list:
+    """Each target component's group (T,) in the order of the target's labels: its part's
+    ``group`` (None: a new group; all parameters have no components)."""
+    targets = as_targets(AllParameters() if target is None else target)
+    return [getattr(t, "group", None) for t in targets for _ in t.labels()]
+
+
 def target_group_message(fit, target, group) -> str | None:
     """Why the target is for another group than the candidates (``group``: the group they are
     valued as, :func:`candidate_group`; None a new group), or None when they agree (or the fit
@@ -388,13 +403,15 @@ def setup(
     ``group``: the candidates' group (:func:`candidate_group`); a :class:`GroupWarning` when the
     target is for another group (:func:`target_group_message`)."""
     memory.release_if_crowded()  # each new number of candidates compiles (memory mappings)
-    df = check_candidates(fit, cands)
+    df = check_candidates(fit, cands, group)
     group = candidate_group(fit, df, group)
     seen = discrepancy.in_fit_flops(fit, df, candidates_model(fit, df))  # C as the fit counts
     labels, row_unit = unit_codes(df)
     target = AllParameters() if target is None else target
     method = discrepancy.design_method(model, fit)
     tdraws, tlabels, tpoints = target_draws(fit, target, seed, method)
+    tgroups = target_groups(target)  # (T,): each component's group
+    ranges = discrepancy.target_ranges(fit, tgroups)  # as each component's draws measure it
     mismatch = target_group_message(fit, target, group)
     if mismatch:
         warnings.warn(mismatch, GroupWarning, stacklevel=3)
@@ -419,7 +436,7 @@ def setup(
             slopes = None if slopes is None else slopes[sel]
     beta, slope_var, axis_scale, rest = None, 0.0, None, tdraws
     if tdraws is not None and slopes is not None:
-        d_now = discrepancy.point_distances(tpoints, fit.record.ranges)
+        d_now = discrepancy.point_distances(tpoints, ranges)
         beta = discrepancy.sensitivities(tdraws, slopes, d_now)
         if np.any(beta):
             rest = tdraws - slopes @ (beta * d_now).T  # the target without its drift
@@ -454,7 +471,7 @@ def setup(
         beta=beta,
         slope_var=slope_var,
         axis_scale=axis_scale,
-        ranges=dict(fit.record.ranges),
+        ranges=ranges,
         method=method,
         obs_mean=mean,
         obs_sigma=sigma,
@@ -465,6 +482,7 @@ def setup(
         noise_row=np.zeros(idx.shape),
         nuis=np.zeros(U),
         slope_draws=None if beta is None else slopes / axis_scale,
+        widens=discrepancy.widened_by(fit, tgroups, group),
     )
     var = problem.obs_var
     nuisance = np.asarray(obs.nuisance, float)

@@ -133,7 +133,7 @@ class Loss(Target):
         return dict(zip(arrays, np.broadcast_arrays(*arrays.values()), strict=True))
 
     def draws(self, fit, seed=0, method=None):
-        query = query_frame(fit, **self._inputs())
+        query = query_frame(fit, **self._inputs(), group=self.group)
         out = quantity_draws(
             fit, query, kind="mean", group=self.group, seed=seed, extrapolation=_method(method)
         )
@@ -192,8 +192,13 @@ class NOpt(Target):
                     stacklevel=5,  # the caller of next_runs / rank_candidates
                 )
         kinked = kink_warning(
-            fit, positive("C", self.C), out["N_opt"], self.compute_model, _method(method),
+            fit,
+            positive("C", self.C),
+            out["N_opt"],
+            self.compute_model,
+            _method(method),
             caller=f"target {self.labels()[0]}",
+            group=self.group,
         )
         if kinked:
             warnings.warn(kinked + "; read the widths with care", UserWarning, stacklevel=5)
@@ -257,7 +262,7 @@ class HyperparamOpt(Target):
 
     def draws(self, fit, seed=0, method=None):
         n, d = np.broadcast_arrays(positive("N", self.N), positive("D", self.D))
-        query = query_frame(fit, N=n, D=d)
+        query = query_frame(fit, N=n, D=d, group=self.group)
         names = [_loss_at_optimum(fit) if n == "loss_opt" else n for n in self._names()]
         parts = [_quantity(fit, name, query, seed, self.group, method) for name in names]
         return np.concatenate(parts, axis=1)

@@ -32,6 +32,7 @@ from .draws import (
     warn_new_group,
 )
 from .extrapolation import DEFAULT_METHOD
+from .extrapolation.distance import group_ranges, own_group_rows
 from .model import FULL_MODELS, ModelView
 from .predict import check_ci, outside_decades
 
@@ -60,10 +61,10 @@ def _budgets(C, name: str = "C") -> np.ndarray:
     return positive_array(name, C)  # names the argument on strings, NaN, <= 0, empty
 
 
-def _check_sizes(fit, N, C: float, model) -> None:
+def _check_sizes(fit, N, C: float, model, group=None) -> None:
     """Candidate sizes N (params) on the isoFLOP line of C FLOPs: each must leave at least one
-    token (else ValueError naming them); sizes far outside the fitted range warn
-    (:func:`~.draws.check_range`)."""
+    token (else ValueError naming them); sizes far outside the fitted range (``group``'s own
+    runs' for a fitted group) warn (:func:`~.draws.check_range`)."""
     tokens = np.asarray(model.tokens(N, C), float)
     short = np.flatnonzero(~(tokens >= 1))
     if short.size:
@@ -72,7 +73,7 @@ def _check_sizes(fit, N, C: float, model) -> None:
             f"(sorted positions {short.tolist()[:10]}): C is in FLOPs (about 6 N D), N in "
             "parameters"
         )
-    check_range(fit, pd.DataFrame({"N": N, "D": tokens}), stacklevel=5)
+    check_range(fit, pd.DataFrame({"N": N, "D": tokens}), stacklevel=5, group=group)
 
 
 def _compute_model(fit, compute_model):
@@ -114,7 +115,8 @@ def allocation_draws(
     and ``fitted_budget`` (bool: a budget it was fitted on, answered by its own vertex).
     """
     C = _budgets(C)
-    check_range(fit, pd.DataFrame({"C": C}))  # warns when C looks like it is not in FLOPs
+    # warns when C looks like it is not in FLOPs (a fitted group: against its own runs' range)
+    check_range(fit, pd.DataFrame({"C": C}), group=group)
     if method not in ("auto", "closed_form", "numerical"):
         raise ValueError(f"method must be 'auto', 'closed_form' or 'numerical', got {method!r}")
     model = _compute_model(fit, compute_model)
@@ -168,14 +170,16 @@ KINK_LN = 1e-3  # an N_opt within this (ln N) of a kink of the drift sits at tha
 KINK_SHARE = 0.05  # above this share of draws at a kink: warned (a smooth posterior puts ~1% there)
 
 
-def drift_kink_share(fit, C, N_opt, compute_model) -> np.ndarray:
+def drift_kink_share(fit, C, N_opt, compute_model, group=None) -> np.ndarray:
     """Per budget C (FLOPs, (Q,)), the share of the draws N_opt (params, (S, Q)) that sit at a
     kink of the drift (:mod:`~bayeslaws.posterior.extrapolation.drift`): where the isoFLOP line
     crosses the edge of the fitted range of N or D and an axis's distance switches on (the
-    distances on either side, N e^-KINK_LN and N e^KINK_LN, differ in which are > 0)."""
+    distances on either side, N e^-KINK_LN and N e^KINK_LN, differ in which are > 0). The range
+    is the drift's: ``group``'s own runs' for a fitted group, else the pooled one
+    (:func:`~.extrapolation.distance.group_ranges`)."""
     from .extrapolation.drift import axis_distances, flops_as_ranged
 
-    ranges = fit.record.ranges
+    ranges = group_ranges(fit, group)
     N_opt = np.asarray(N_opt, float)
     C = np.broadcast_to(np.asarray(C, float)[None, :], N_opt.shape)
     if not {"N", "D", "C"} <= set(ranges):
@@ -207,21 +211,33 @@ def kink_message(C, share, extrapolation: str, caller: str = "optimal_allocation
     )
 
 
-def kink_warning(fit, C, N_opt, compute_model, extrapolation: str, caller: str) -> str:
-    """:func:`kink_message` for N_opt draws (S, Q) at budgets C under ``extrapolation``; '' for
-    a method or law without a drift (only "drift" and "model" have one)."""
+def kink_warning(
+    fit, C, N_opt, compute_model, extrapolation: str, caller: str, group=None
+) -> str:
+    """:func:`kink_message` for N_opt draws (S, Q) at budgets C under ``extrapolation`` (of
+    ``group``: a fitted group's drift starts at its own runs' range); '' for a method or law
+    without a drift (only "drift" and "model" have one)."""
     if extrapolation not in FULL_MODELS or not fit.law.widened:
         return ""
     model = _compute_model(fit, compute_model)
-    return kink_message(C, drift_kink_share(fit, C, N_opt, model), extrapolation, caller)
+    share = drift_kink_share(fit, C, N_opt, model, group)
+    return kink_message(C, share, extrapolation, caller)
 
 
 def warn_at_kink(
-    fit, C, N_opt, compute_model, extrapolation: str, caller: str, stacklevel: int = 3
+    fit,
+    C,
+    N_opt,
+    compute_model,
+    extrapolation: str,
+    caller: str,
+    stacklevel: int = 3,
+    group=None,
 ) -> None:
     """A :class:`SearchEdgeWarning` (:func:`kink_warning`) when a budget's share of N_opt draws
-    at a kink of the drift exceeds KINK_SHARE; stacklevel 3: the caller's caller."""
-    message = kink_warning(fit, C, N_opt, compute_model, extrapolation, caller)
+    (of ``group``) at a kink of the drift exceeds KINK_SHARE; stacklevel 3: the caller's
+    caller."""
+    message = kink_warning(fit, C, N_opt, compute_model, extrapolation, caller, group)
     if message:
         warnings.warn(message, SearchEdgeWarning, stacklevel=stacklevel)
 
@@ -253,8 +269,9 @@ def outside_columns(ranges, C, N_opt, D_opt) -> dict:
     """``C_outside_decades``, ``N_outside_decades``, ``D_outside_decades``: the signed distance
     in decades (0 inside, +1 = ten times above the largest fitted value, -1 = ten times below
     the smallest) of budgets C (FLOPs, (Q,)) and of their median N_opt (params, (Q,)) and
-    D_opt (tokens, (Q,)) outside the fitted ``ranges`` (axis -> (low, high)); an axis without
-    a recorded range is left out."""
+    D_opt (tokens, (Q,)) outside the fitted ``ranges`` (axis -> (low, high); a fitted group's
+    own, :func:`~.extrapolation.distance.group_ranges`); an axis without a recorded range is
+    left out."""
     values = {"C": C, "N": N_opt, "D": D_opt}
     ranges = ranges or {}
     return {
@@ -283,11 +300,13 @@ def range_message(
     caller: str = "optimal_allocation",
     note: str = "",
     far: float = WARN_DECADES,
+    whose: str = "the fitted range",
 ) -> str:
     """The sentence for budgets C (FLOPs, (Q,)) whose value, median N_opt or median D_opt lies
-    more than ``far`` decades outside the fitted range (``outside``: :func:`outside_columns`,
-    (Q,) each), naming every nonzero distance of those budgets, with ``note``
-    (:func:`interval_note`); '' when none does."""
+    more than ``far`` decades outside the fitted range ``ranges`` (``outside``:
+    :func:`outside_columns`, (Q,) each), naming every nonzero distance of those budgets, with
+    ``note`` (:func:`interval_note`); ``whose``: what the range is (:func:`range_words`); ''
+    when none does."""
     distances = {
         axis: np.asarray(outside[f"{axis}_outside_decades"], float)
         for axis, _, _ in RANGE_AXES
@@ -317,7 +336,7 @@ def range_message(
     )
     prefix = f"{caller}: " if caller else ""
     return (
-        f"{prefix}extrapolating more than {far:g} decades outside the fitted range "
+        f"{prefix}extrapolating more than {far:g} decades outside {whose} "
         f"({fitted}): {shown}{more}. The answer rests on the law holding that far out"
         f"{'; ' + note if note else ''} "
         f"({RANGE_COLUMNS.get(caller, RANGE_COLUMNS['optimal_allocation'])})"
@@ -334,14 +353,24 @@ def range_stated():
         yield
 
 
+def range_words(fit, group=None) -> str:
+    """What :func:`~.extrapolation.distance.group_ranges` measures ``group`` from, in words:
+    "group 'a''s fitted range" for a fitted group of a grouped fit, else "the fitted range"
+    (pooled over every group)."""
+    if own_group_rows(fit, group) is None:
+        return "the fitted range"
+    return f"group {group!r}'s fitted range"
+
+
 def warn_outside_range(
-    fit, C, outside: dict, extrapolation: str, caller: str, stacklevel: int = 3
+    fit, C, outside: dict, extrapolation: str, caller: str, stacklevel: int = 3, group=None
 ) -> None:
     """An :class:`ExtrapolationWarning` (:func:`range_message`) when any budget, or its median
-    optimum, lies more than ``WARN_DECADES`` outside the fit's range; stacklevel 3: the
-    caller's caller."""
+    optimum, lies more than ``WARN_DECADES`` outside the fit's range (``group``'s own runs' for
+    a fitted group, as ``outside`` measures it); stacklevel 3: the caller's caller."""
     note = interval_note(bool(fit.law.widened), extrapolation)
-    message = range_message(C, outside, fit.record.ranges, caller, note)
+    ranges, whose = group_ranges(fit, group), range_words(fit, group)
+    message = range_message(C, outside, ranges, caller, note, whose=whose)
     if message:
         warnings.warn(message, ExtrapolationWarning, stacklevel=stacklevel)
 
@@ -443,8 +472,8 @@ def optimal_allocation(
     new budget's, which carries the budget-to-budget scatter); C_outside_decades,
     N_outside_decades, D_outside_decades: how far the budget and its median N_opt and D_opt
     lie outside the fitted range (signed decades, 0 inside, as :func:`~.predict.predict`
-    gives; any beyond ``WARN_DECADES``, 100x, issues one :class:`ExtrapolationWarning` per
-    call). On a fit of
+    gives: for a fitted group of a grouped fit, that group's own runs' range; any beyond
+    ``WARN_DECADES``, 100x, issues one :class:`ExtrapolationWarning` per call). On a fit of
     nominal budgets (the runs' C is not the compute model's FLOPs of their N and D, e.g.
     Marin's isoFLOP runs) a :class:`NominalComputeWarning` says that D_opt is the compute
     model's C / flops_per_token(N_opt), not the tokens such a run trains on.
@@ -454,7 +483,9 @@ def optimal_allocation(
     C = _budgets(C)
     draws = allocation_draws(fit, C, compute_model, group, seed, method, extrapolation)
     warn_at_edge(C, draws["at_boundary"], extrapolation, "optimal_allocation")
-    warn_at_kink(fit, C, draws["N_opt"], compute_model, extrapolation, "optimal_allocation")
+    warn_at_kink(
+        fit, C, draws["N_opt"], compute_model, extrapolation, "optimal_allocation", group=group
+    )
     out = {"C": C}
     for name in ("N_opt", "D_opt", "L_opt"):
         med, lo, hi = _quantiles(draws[name], ci)
@@ -465,9 +496,9 @@ def optimal_allocation(
     out["at_boundary"] = np.asarray(draws["at_boundary"]).mean(axis=0)
     if "fitted_budget" in draws:  # a law whose fitted budgets answer with their own vertex
         out["fitted_budget"] = np.asarray(draws["fitted_budget"]).all(axis=0)
-    outside = outside_columns(fit.record.ranges, C, out["N_opt"], out["D_opt"])
+    outside = outside_columns(group_ranges(fit, group), C, out["N_opt"], out["D_opt"])
     out.update(outside)
-    warn_outside_range(fit, C, outside, extrapolation, "optimal_allocation")
+    warn_outside_range(fit, C, outside, extrapolation, "optimal_allocation", group=group)
     warn_nominal(fit, _compute_model(fit, compute_model), "optimal_allocation")
     warn_new_group(fit, group, "optimal_allocation", noted=_new_group_noted)
     return labelled(pd.DataFrame(out), index)
@@ -513,7 +544,9 @@ def allocation_laws(
     C = np.geomspace(lo_hi[0], lo_hi[1], n_budgets)
     draws = allocation_draws(fit, C, compute_model, group, seed, extrapolation=extrapolation)
     warn_at_edge(C, draws["at_boundary"], extrapolation, "allocation_laws")
-    warn_at_kink(fit, C, draws["N_opt"], compute_model, extrapolation, "allocation_laws")
+    warn_at_kink(
+        fit, C, draws["N_opt"], compute_model, extrapolation, "allocation_laws", group=group
+    )
     lc = np.log(C)
     lc_c = lc - lc.mean()
     rows = []
@@ -577,7 +610,10 @@ class NearOptimal:
         the optimal loss (1 without a floor).
     outside_decades : {"C": ..., "N_opt": ..., "D_opt": ...}: how far the budget and the
         median N_opt and D_opt lie outside the fitted range (signed decades, 0 inside; the
-        axes with a recorded range); :attr:`range_note` and the repr name any that are not 0.
+        axes with a recorded range; for a fitted group of a grouped fit, that group's own
+        runs' range); :attr:`range_note` and the repr name any that are not 0.
+    range_of : what ``outside_decades`` is measured from, in words
+        (:func:`range_words`: "the fitted range", or "group 'a''s fitted range").
     """
 
     C: float
@@ -594,16 +630,17 @@ class NearOptimal:
     floor: tuple | None = None
     reducible_share: tuple = (1.0, 1.0, 1.0)
     outside_decades: dict = field(default_factory=dict)
+    range_of: str = "the fitted range"
 
     @property
     def range_note(self) -> str:
-        """'' when C and the median N_opt and D_opt lie inside the fitted range (or no range
-        is known); else how far outside it each lies, in signed decades."""
+        """'' when C and the median N_opt and D_opt lie inside the fitted range (``range_of``;
+        or no range is known); else how far outside it each lies, in signed decades."""
         far = {k: v for k, v in self.outside_decades.items() if v != 0}
         if not far:
             return ""
         parts = ", ".join(f"{k} {v:+.2g}" for k, v in far.items())
-        return f"outside the fitted range by {parts} decades"
+        return f"outside {self.range_of} by {parts} decades"
 
     @property
     def band_at_edge(self) -> tuple[bool, bool]:
@@ -776,10 +813,10 @@ def near_optimal(
     model = _compute_model(fit, compute_model)
     alloc = allocation_draws(fit, C_arr, model, group, seed, extrapolation=extrapolation)
     warn_at_edge(C_arr, alloc["at_boundary"], extrapolation, "near_optimal")
-    warn_at_kink(fit, C_arr, alloc["N_opt"], model, extrapolation, "near_optimal")
+    warn_at_kink(fit, C_arr, alloc["N_opt"], model, extrapolation, "near_optimal", group=group)
     medians = [np.median(alloc[name], axis=0) for name in ("N_opt", "D_opt")]
-    outside = outside_columns(fit.record.ranges, C_arr, *medians)
-    warn_outside_range(fit, C_arr, outside, extrapolation, "near_optimal")
+    outside = outside_columns(group_ranges(fit, group), C_arr, *medians)
+    warn_outside_range(fit, C_arr, outside, extrapolation, "near_optimal", group=group)
     warn_nominal(fit, model, "near_optimal")
     searched = N is None  # the default grid around N_opt, whose edge the band may reach
     n_opt = alloc["N_opt"][:, 0]
@@ -791,7 +828,7 @@ def near_optimal(
         N = np.geomspace(N_med * 10**-span_decades, N_med * 10**span_decades, n_grid)
     else:
         N = np.sort(_budgets(N, "N"))
-        _check_sizes(fit, N, C, model)
+        _check_sizes(fit, N, C, model, group)
     log_L = _profile_log_loss(fit, C, N, model, group, seed, extrapolation)
     # the grid may straddle the optimum: never count a draw's L below its own optimum
     log_L_opt = np.minimum(log_L_opt, log_L.min(axis=1))
@@ -877,6 +914,7 @@ def near_optimal(
             for axis, name, _ in RANGE_AXES
             if f"{axis}_outside_decades" in outside
         },
+        range_words(fit, group),
     )
     message = band_edge_message(result, span_decades) if searched else ""
     if message:
