@@ -5,6 +5,8 @@ draws were used (one small SIMULATED fit, ~10 s, and a hand-made posterior)."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -12,7 +14,7 @@ import bayeslaws as bl
 from bayeslaws.laws.contract import Posterior, Scales
 from bayeslaws.laws.isoflop import LAW, budget_levels
 from bayeslaws.posterior.allocation import allocation_draws
-from bayeslaws.runs import simulate
+from bayeslaws.runs import PlausibilityWarning, simulate
 from bayeslaws.runs.compute import linear
 
 TINY = {"chains": 1, "warmup": 150, "draws": 150, "dense_mass": False, "warn": False}
@@ -108,3 +110,18 @@ def test_a_query_takes_the_nearest_fitted_budget_as_training_did():
     np.testing.assert_array_equal(v[0], index.astype(float))  # each run's own training level
     alloc = LAW.allocation(post, train_C, linear(), group=None, rng=None)
     assert alloc["fitted_budget"][0].tolist() == [True, True, True]
+
+
+def test_a_budget_a_few_percent_from_a_fitted_one_warns_that_it_is_answered_as_new(fit):
+    """A query 2% from a fitted budget (C rounded, or 6ND of runs with nominal budgets, as
+    Marin's) was answered silently as a new budget: wider, and not the fitted curve."""
+    C = fit.record.law_state["budgets"][2]
+    said = r"C = 1\.02e\+18 \(\+2\.00% from the fitted 1e\+18\).*answered as a NEW budget"
+    with pytest.warns(PlausibilityWarning, match=said):
+        bl.predict(fit, N=[3e8], C=[C * 1.02])
+    with pytest.warns(PlausibilityWarning, match="answered as a NEW budget"):
+        bl.optimal_allocation(fit, C=[C * 0.97])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        bl.predict(fit, N=[3e8, 3e8, 3e8], C=[C * INSIDE, 5e17, C * 1.2])  # its own, far, far
+    assert not [w for w in caught if "NEW budget" in str(w.message)]

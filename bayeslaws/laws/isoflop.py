@@ -73,13 +73,15 @@ are off-centre or wide (MODELLING.md).
 
 from __future__ import annotations
 
+import warnings
+
 import jax.numpy as jnp
 import numpy as np
 import numpyro
 import numpyro.distributions as dist
 import pandas as pd
 
-from ..runs import RunTableError
+from ..runs import PlausibilityWarning, RunTableError
 from ..runs.checks import check_probability, is_real
 from ..runs.table import label_text
 from .contract import (
@@ -183,6 +185,33 @@ def nearest_fitted_budget(budgets, C, rtol: float = BUDGET_RTOL) -> np.ndarray:
     nearest = np.argmin(distance, axis=1)
     within = distance[np.arange(nearest.size), nearest] < rtol
     return np.where(within, nearest, -1)
+
+
+def near_budget_message(budgets, C, rtol: float = BUDGET_RTOL) -> str:
+    """'' or the warning for query budgets C (FLOPs, (Q,)) that lie within
+    ``NEAR_BUDGET_RTOL`` of a fitted budget (``budgets``, FLOPs) but not within ``rtol``: they
+    are answered as new budgets (:func:`nearest_fitted_budget`), which a query meant for the
+    fitted budget (C rounded, or 6ND of runs whose budgets are nominal) does not expect."""
+    C, budgets = np.atleast_1d(np.asarray(C, float)), np.asarray(budgets, float)
+    distance = np.abs(np.log(C[:, None] / budgets[None, :]))  # (Q, B)
+    nearest = np.argmin(distance, axis=1)
+    gap = distance[np.arange(C.size), nearest]
+    near = np.flatnonzero((gap >= rtol) & (gap < NEAR_BUDGET_RTOL))
+    if near.size == 0:
+        return ""
+    shown = ", ".join(
+        f"C = {C[q]:.6g} ({np.expm1(np.log(C[q] / budgets[nearest[q]])):+.2%} from the fitted "
+        f"{budgets[nearest[q]]:.6g})"
+        for q in near[:3]
+    )
+    more = f" and {near.size - 3} more" if near.size > 3 else ""
+    return (
+        f"{shown}{more}: within {NEAR_BUDGET_RTOL:.0%} of a fitted budget but beyond the "
+        f"{rtol:.1%} within which a query is that budget, so answered as a NEW budget (the trend "
+        "k C^a plus fresh budget scatter: wider, and not the fitted curve). If you meant the "
+        "fitted budget, give its C; for runs whose budgets are nominal (C != 6ND, e.g. "
+        "Marin's), ask an isoFLOP fit by N and the nominal C, not by N and D"
+    )
 
 
 def new_budget_normals(C, S: int, parts: int) -> np.ndarray:
@@ -430,6 +459,9 @@ class IsoFLOP(Law):
         S, Q = post.n_draws, len(C)
         fitted = nearest_fitted_budget(post.state["budgets"], C)  # (Q,), -1: a new budget
         own = fitted >= 0
+        near = near_budget_message(post.state["budgets"], C)
+        if near:
+            warnings.warn(near, PlausibilityWarning, stacklevel=4)
         means = {
             "v": col("n0") + col("a_opt") * c,
             "m": self._trend(post, c),
