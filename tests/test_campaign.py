@@ -675,3 +675,17 @@ def test_campaign_saves_numpy_option_values(simulated_fit, tmp_path):
     with pytest.raises(ValueError, match="option seed=.* cannot be saved"):
         design.Campaign.start(simulated_fit, TARGET, folder=tmp_path / "bad", seed=object())
     assert not (tmp_path / "bad").exists()
+
+
+def test_a_recorded_run_with_a_numeric_run_label_looks_repeated_as_the_fit_stores_it():
+    """A fit stores run labels as text ("7"); a recorded run with run=7 at the same point and
+    loss was not seen as a repeat (7 != "7"). A missing label on either side does not decide."""
+    from bayeslaws.design.campaign import looks_repeated
+
+    earlier = pd.DataFrame(
+        {"N": [1e8, 2e8], "D": [2e9, 4e9], "loss": [3.0, 2.9], "run": ["7", "8"]}
+    )
+    recorded = pd.DataFrame(
+        {"N": [1e8, 2e8, 1e8], "D": [2e9, 4e9, 2e9], "loss": [3.0, 2.9, 3.0], "run": [7, np.nan, 9]}
+    )
+    assert looks_repeated(recorded, earlier) == {0: 0, 1: 1}  # run 9 is another run
