@@ -212,3 +212,69 @@ def test_new_runs_of_a_group_the_fit_lacks_are_added_with_a_warning(grouped_fit)
         warnings.simplefilter("always")
         combined_runs(grouped_fit, new)  # the fit's own group: no warning
     assert not [w for w in caught if "the fit does not have" in str(w.message)]
+
+
+def _with_stored_labels(fit, column: str, labels: list):
+    """``fit`` with its stored ``column`` labels written as ``labels`` (a fit grouped by int 7,
+    or one saved before labels were stored by label_text, without a refit)."""
+    from dataclasses import replace
+
+    from bayeslaws.inference.fit import Fit
+
+    stored = {**fit.record.training_runs, column: list(labels)}
+    record = replace(fit.record, training_runs=stored)
+    return Fit(fit.idata, record, compute_model=fit.compute_model)
+
+
+def test_a_group_label_of_7_0_is_the_fits_group_7(grouped_fit):
+    """A fit grouped by int 7 stores '7', while new runs' group column of 7.0 loads as '7.0'
+    (text first): a fitted run passed again was not refused, and a new run of group 7 became a
+    third group '7.0' (splitting group 7's runs) with a NewGroupsWarning only."""
+    stored = grouped_fit.record.training_runs["group"]
+    fit = _with_stored_labels(grouped_fit, "group", [{"A": "7", "B": "8"}[g] for g in stored])
+    runs = fit.training_runs().df
+    again = runs[runs["group"] == "7"].iloc[:1][["N", "D", "loss"]].reset_index(drop=True)
+    for given in (again.assign(group=7.0), bl.load_runs(again.assign(group=7.0))):
+        with pytest.raises(ValueError, match=r"repeat 1 run\(s\) this fit already has"):
+            combined_runs(fit, given)
+    new = again.assign(loss=again["loss"] * 0.97, group=7.0)  # a run trained since: group 7
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        combined = combined_runs(fit, new)[0]
+    assert not [str(w.message) for w in caught if "the fit does not have" in str(w.message)]
+    assert sorted(combined.groups) == ["7", "8"] and combined.df["group"].iloc[-1] == "7"
+    # a fit grouped by 7.0 names its group '7.0': a new run's int 7 joins it
+    floated = [f"{g}.0" for g in fit.record.training_runs["group"]]
+    floated = _with_stored_labels(fit, "group", floated)
+    combined = combined_runs(floated, new.assign(group=7))[0]
+    assert sorted(combined.groups) == ["7.0", "8.0"] and combined.df["group"].iloc[-1] == "7.0"
+
+
+def test_an_older_fits_text_run_labels_match_the_new_runs_numbers(seeded_fit):
+    """Fits saved before run labels were stored by label_text wrote seed 0.0 as '0.0' and a
+    missing seed as 'nan': the new runs' 0.0 (now '0') and NaN (None) matched neither, so the
+    runs passed again were counted twice."""
+    fit, df = seeded_fit
+    older = _with_stored_labels(fit, "run", [str(v) for v in df["run"]])  # '0.0', ..., 'nan'
+    assert older.record.training_runs["run"][:2] == ["0.0", "1.0"]
+    assert older.record.training_runs["run"][11] == "nan"
+    again = df.iloc[[0, 1, 11]].reset_index(drop=True)
+    with pytest.raises(ValueError, match=r"repeat 3 run\(s\) this fit already has \(rows 0, 1, 2 "):
+        combined_runs(older, again)
+    trained = again.assign(loss=again["loss"] * 0.97)  # the same seeds, new losses: new runs
+    runs = combined_runs(older, trained)[0]
+    assert runs.df["run"].tolist()[-3:] == ["0.0", "1.0", None]  # as the fit stores seed 0.0
+
+
+def test_label_keys_match_a_label_whatever_its_type_or_the_fits_age():
+    from bayeslaws.inference.update import repeated_runs
+    from bayeslaws.runs.table import label_key
+
+    labels = [7, 7.0, "7", "7.0", 1e20, "1e+20", "7.00", "007", 7.5, "7.5", "a", True]
+    big = "1" + "0" * 20
+    keys = ["7", "7", "7", "7", big, big, "7.00", "007", "7.5", "7.5", "a", "True"]
+    assert [label_key(v) for v in labels] == keys
+    assert [label_key(v) for v in [None, np.nan, pd.NA, "nan", "None", "<NA>", ""]] == [None] * 7
+    old = pd.DataFrame({"N": [1e8, 2e8, 3e8], "loss": 3.0, "run": ["0.0", "nan", "None"]})
+    new = pd.DataFrame({"N": [1e8, 2e8, 3e8, 1e8], "loss": 3.0, "run": [0, np.nan, None, 1]})
+    assert repeated_runs(old, new) == [0, 1, 2]

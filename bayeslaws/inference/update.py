@@ -56,6 +56,7 @@ from ..runs.table import (
     OPTIONAL_EXTRA,
     check_plausible,
     diverged_flags,
+    label_key,
     label_text,
 )
 from . import memory, nuts, padding
@@ -65,7 +66,7 @@ from .screening import as_screen
 MIN_WARMUP = 100  # warm-up iterations of an update at the least
 COLD_ABOVE = 1.2  # largest R-hat of a warm refit above which it is redone cold
 EXTRA_COLUMNS = ("diverged", "run")
-LABEL_COLUMNS = ("group", "run")  # labels, compared and stored as text (label_text)
+LABEL_COLUMNS = ("group", "run")  # labels, stored as text (label_text), compared by label_key
 NEW_RUNS_NOTE = "row labels of new_runs"  # what the rows of an update's warnings count
 
 
@@ -181,6 +182,48 @@ def with_text_labels(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def with_label_keys(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with its :data:`LABEL_COLUMNS` as their :func:`label_key` (missing: None)."""
+    out = df.copy()
+    for column in (c for c in LABEL_COLUMNS if c in out):
+        out[column] = pd.Series([label_key(v) for v in out[column].tolist()], out.index, object)
+    return out
+
+
+def fitted_label_of_key(fitted) -> dict:
+    """:func:`label_key` -> the fitted label (``fitted``: a column's labels) with that key, as
+    the fit stores it (:func:`label_text`), for the keys of exactly one fitted label (a table
+    whose text column held both "7" and "7.0" was fitted with two groups: neither is chosen);
+    missing labels have no entry."""
+    texts: dict = {}
+    for text in dict.fromkeys(label_text(v) for v in fitted):
+        texts.setdefault(label_key(text), []).append(text)
+    return {key: found[0] for key, found in texts.items() if key is not None and len(found) == 1}
+
+
+def with_fitted_labels(new: pd.DataFrame, earlier: pd.DataFrame) -> pd.DataFrame:
+    """``new`` (the new runs) with each group and run label that is not a label of ``earlier``
+    (the runs the fit was given) but has the :func:`label_key` of one written as that fitted
+    label, exactly as the fit stores it: a group column of 7.0 (loaded as "7.0") joins the
+    fit's group "7", and run 0.0 the run "0.0" of a fit saved before labels were stored by
+    :func:`label_text`, so the update adds no group or run the fit has under another spelling.
+    Other labels (new ones, missing ones) are kept."""
+    out = new.copy()
+    for column in (c for c in LABEL_COLUMNS if c in out and c in earlier):
+        fitted = earlier[column].tolist()
+        stored = {label_text(v) for v in fitted}
+        by_key = fitted_label_of_key(fitted)
+        out[column] = pd.Series(
+            [
+                v if label_text(v) in stored else by_key.get(label_key(v), v)
+                for v in out[column].tolist()
+            ],
+            out.index,
+            object,
+        )
+    return out
+
+
 def rows_of_new_runs(labels, limit: int = 10) -> str:
     """``rows 0, 1 (row labels of new_runs)``: rows of ``new_runs`` in a message."""
     labels = list(labels)
@@ -221,12 +264,14 @@ def warn_new_groups(earlier: pd.DataFrame, new: pd.DataFrame) -> None:
     """:class:`NewGroupsWarning` naming the groups of ``new`` (the new runs) that ``earlier``
     (the runs the fit was given) lacks, their rows in ``new_runs`` and the fit's groups: the
     update adds each as a new group, as a mistyped label would be (the fit's group that a
-    label differs from only in case is named)."""
+    label differs from only in case is named). Groups are compared by :func:`label_key`
+    (7.0 is the fit's group "7")."""
     if "group" not in new or "group" not in earlier:
         return
-    fitted = sorted({label_text(g) for g in earlier["group"].tolist()})
+    fitted = sorted({label_text(g) for g in earlier["group"].tolist()}, key=str)
+    known = {label_key(g) for g in fitted}
     labels = [label_text(g) for g in new["group"].tolist()]
-    added = [g for g in dict.fromkeys(labels) if g not in fitted]
+    added = [g for g in dict.fromkeys(labels) if label_key(g) not in known]
     if not added:
         return
     rows = [r for r, g in zip(new.index, labels, strict=True) if g in added]
@@ -234,7 +279,7 @@ def warn_new_groups(earlier: pd.DataFrame, new: pd.DataFrame) -> None:
         f"{g!r} differs from the fit's {f!r} only in case"
         for g in added
         for f in fitted
-        if g.casefold() == f.casefold()
+        if str(g).casefold() == str(f).casefold()
     ]
     warnings.warn(
         f"the new runs at {rows_of_new_runs(rows)} are in group(s) {added} that the fit does not "
@@ -264,9 +309,11 @@ def combined_table(fit: Fit, new_runs) -> Combined:
     Plausibility and duplicate-row warnings name new runs only, once, by their row labels in
     ``new_runs``, checked beside the earlier runs (:func:`check_new_runs`): the earlier runs
     were checked when they were loaded. New runs in a group the fit does not have warn
-    (:func:`warn_new_groups`). Group and run labels are compared and kept as text, a missing
-    one missing (:func:`label_text`), as the fit stores them. The combined table's
-    ``accepted_rows`` are the fit's and those of ``new_runs`` (a RunTable)."""
+    (:func:`warn_new_groups`). Group and run labels are kept as text, a missing one missing
+    (:func:`label_text`), as the fit stores them, and compared by :func:`label_key` (7.0 and
+    "7.0" are the fit's "7"); a new run's label with the key of a fitted one is written as
+    the fitted one (:func:`with_fitted_labels`), so no group or run is added twice. The
+    combined table's ``accepted_rows`` are the fit's and those of ``new_runs`` (a RunTable)."""
     old = fit.training_runs()
     if old is None:
         raise ValueError("fit.update needs the fit's training runs; this fit holds none")
@@ -321,6 +368,7 @@ def combined_table(fit: Fit, new_runs) -> Combined:
     # surface) that the new runs lack: left out of the combined table, and said so
     columns = [c for c in columns if c not in missing]
     earlier = earlier_runs(old.df[columns], put_back)
+    new = with_fitted_labels(new, earlier)  # group 7.0 as the fit's "7": no second group
     repeated, retried = split_repeats(earlier, new)  # on the columns both have (not a new run)
     if repeated:
         raise ValueError(
@@ -463,10 +511,12 @@ def split_repeats(old: pd.DataFrame, new: pd.DataFrame) -> tuple[list, list]:
 
 def repeated_runs(old: pd.DataFrame, new: pd.DataFrame) -> list:
     """Labels of the rows of ``new`` equal to a run of ``old`` on :data:`REPEAT_COLUMNS` (those
-    both have; group and run labels as text, :func:`label_text`: a fit stores its run 7 as
-    "7"): a run passed again would be counted twice and narrow every interval."""
+    both have; group and run labels by :func:`label_key`: a fit stores its run 7 as "7", and
+    one saved before labels were stored by :func:`label_text` its run 7.0 as "7.0" and a
+    missing run as "nan"): a run passed again would be counted twice and narrow every
+    interval."""
     keys = [c for c in REPEAT_COLUMNS if c in old and c in new]
-    old, new = with_text_labels(old[keys]), with_text_labels(new[keys])
+    old, new = with_label_keys(old[keys]), with_label_keys(new[keys])
     seen = {run_key(row) for row in old.itertuples(index=False, name=None)}
     rows = new.itertuples(index=False, name=None)
     return [label for label, row in zip(new.index, rows, strict=True) if run_key(row) in seen]

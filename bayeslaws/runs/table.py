@@ -652,6 +652,31 @@ def label_text(label) -> str | None:
     return str(label)
 
 
+# the text str() gives a missing label (NaN, None, pandas' NA), as fits saved before labels
+# were stored by label_text wrote it, and an empty one
+MISSING_LABEL_TEXTS = ("nan", "None", "<NA>", "")
+
+
+def label_key(label) -> str | None:
+    """The key by which an update matches a group or run label to the fit's: its
+    :func:`label_text`, where text that a float with an integer value prints as ("7.0",
+    "1e+20") reads as that integer ("7", "100000000000000000000") and the text of a missing
+    label (:data:`MISSING_LABEL_TEXTS`: "nan", "None", "<NA>", empty) as missing (None). So
+    7, 7.0, "7" and "7.0" are one label (a fit's group 7 is "7" while a group column of
+    7.0 loads as "7.0", and fits saved before labels were stored by :func:`label_text`
+    wrote run 0.0 as "0.0" and a missing run as "nan"); "7.00" and "007" stay themselves."""
+    text = label_text(label)
+    if text is None or text.strip() in MISSING_LABEL_TEXTS:
+        return None
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    if str(number) == text and number.is_integer():  # inf and nan are no integers
+        return str(int(number))
+    return text
+
+
 def no_loss_message(
     rows, name=None, note: str = ROWS_NOTE, kinds: str = "missing values (or +inf)", still=""
 ) -> str:
