@@ -41,9 +41,10 @@ from .posterior import (
     query_frame,
     range_stated,
 )
-from .posterior.allocation import warn_at_edge, warn_at_kink
+from .posterior.allocation import range_words, warn_at_edge, warn_at_kink
 from .posterior.draws import check_range
 from .posterior.extrapolation import DEFAULT_METHOD
+from .posterior.extrapolation.distance import group_ranges, own_group_rows
 from .runs import PlausibilityWarning, RunTable
 from .runs.cells import CELL_RTOL, same_value_ids
 from .runs.table import simulated_extent, simulated_note
@@ -191,11 +192,31 @@ def _run_sets(seen: pd.DataFrame, fit, group) -> list[tuple[str, pd.DataFrame]]:
     return [("runs" if group is None else f"runs of group {group}", seen)]
 
 
-def _outside_range(fit, name: str, value: float) -> bool:
+def _outside_range(fit, name: str, value: float, group=None) -> bool:
     """Whether ``value`` of input ``name`` lies outside the fit's range of it (relative
-    tolerance ``CELL_RTOL``); False when the fit records no range of ``name``."""
-    lo, hi = (fit.record.ranges or {}).get(name, (-np.inf, np.inf))
+    tolerance ``CELL_RTOL``): a fitted group's own runs' range, else the pooled range
+    (:func:`~.posterior.extrapolation.distance.group_ranges`, as ``predict`` measures it);
+    False when the fit records no range of ``name``."""
+    lo, hi = group_ranges(fit, group).get(name, (-np.inf, np.inf))
     return bool(value < lo * (1 - CELL_RTOL) or value > hi * (1 + CELL_RTOL))
+
+
+def _range_label(fit, group, name: str) -> str:
+    """The words naming the fitted range of input ``name`` (N, D or C) that a figure shades:
+    "fitted range of N" (pooled: a fit without groups, or a new group) or "group '7''s fitted
+    range of N" (a fitted group's own runs, :func:`~.posterior.allocation.range_words`)."""
+    if own_group_rows(fit, group) is None:
+        return f"fitted range of {name}"
+    return f"{range_words(fit, group)} of {name}"
+
+
+def _outside_words(fit, group, name: str) -> str:
+    """The legend words of a slice of input ``name`` outside the fitted range:
+    " (outside fitted D range)", or " (outside group '7''s fitted range of D)" for a fitted
+    group (measured from its own runs)."""
+    if own_group_rows(fit, group) is None:
+        return f" (outside fitted {name} range)"
+    return f" (outside {_range_label(fit, group, name)})"
 
 
 def _mark_range(ax, low, high, label="fitted range", axis="x"):
@@ -258,7 +279,10 @@ def fan(
     with their interval of kind ``target_kind`` at the widest ``ci`` level (90% by default), e.g.
     ``[(1.07e9, 1e10)]``. ``title``: default from the law's form; the figure states the band
     levels under it. ``group``: a grouped fit's fitted group to draw (its runs only); None: a
-    new group, with every group's runs (one marker per group).
+    new group, with every group's runs (one marker per group). For a fitted group the fitted
+    ranges shaded, extended and dashed against are its own runs' (as ``predict`` measures its
+    extrapolation, :func:`~bayeslaws.posterior.extrapolation.distance.group_ranges`), and the
+    legend names the group; for a new group or a fit without groups, the pooled range.
     """
     _check_fit(fit)
     from matplotlib.colors import LogNorm
@@ -273,8 +297,9 @@ def fan(
     df = _group_runs(df, fit, group)
     other = next(c for c in law.inputs if c != "N")
     seen = law.empirical(df) if df is not None else None
-    n_lo, n_hi = fit.record.ranges["N"]
-    values = np.asarray(seen[other] if seen is not None else fit.record.ranges[other], float)
+    ranges = group_ranges(fit, group)  # a fitted group's own runs' range; else the pooled one
+    n_lo, n_hi = ranges["N"]
+    values = np.asarray(seen[other] if seen is not None else ranges[other], float)
     if slices is None:
         slices = default_slices(values, [v for _, v in targets or []])
     slices = np.atleast_1d(np.asarray(slices, float))
@@ -306,16 +331,16 @@ def fan(
     for j, q in enumerate(quantities):
         ax = axes[0, j]
         col = "" if q == law.primary else f"{q}_"
-        _mark_range(ax, n_lo, n_hi, "fitted range of N")
+        _mark_range(ax, n_lo, n_hi, _range_label(fit, group, "N"))
         for d in slices:
             colour = cmap(norm(d))
-            outside = _outside_range(fit, other, d)
+            outside = _outside_range(fit, other, d, group)
             ls = "--" if outside else "-"
             for c, p in curves[d].items():
                 ax.fill_between(grid, p[f"{col}lower"], p[f"{col}upper"], color=colour,
                                 alpha=_band_alpha(c), lw=0)
             p = curves[d][widest]
-            where = f" (outside fitted {other} range)" if outside else ""
+            where = _outside_words(fit, group, other) if outside else ""
             ax.plot(grid, p[f"{col}median"], color=colour, lw=1.8, ls=ls,
                     label=f"{other} = {_input_value(other, d)}: median and bands{where}")
             if relative_panel:
@@ -618,7 +643,10 @@ def n_opt(
 
     ``C_range``: (low, high) in FLOPs; default the fitted range extended two decades upward,
     and far enough to hold every budget in ``budgets``. ``group``: a grouped fit's fitted group;
-    None: a new group."""
+    None: a new group. For a fitted group the fitted range of C (shaded, and extended by the
+    default ``C_range``) is its own runs' (as ``optimal_allocation`` measures its extrapolation,
+    :func:`~bayeslaws.posterior.extrapolation.distance.group_ranges`), and the legend names the
+    group; for a new group or a fit without groups, the pooled range."""
     _check_fit(fit)
     levels = _ci_levels(ci)
     if paper_laws is not None and not (
@@ -629,7 +657,7 @@ def n_opt(
             "paper_laws must be a dict label -> (k, a) for N_opt = k C^a, e.g. "
             f"bl.runs.published.yin_n_opt_laws(); got {paper_laws!r}"
         )
-    fitted = fit.record.ranges.get("C")
+    fitted = group_ranges(fit, group).get("C")  # a fitted group's own runs' range of C
     if C_range is None:
         if fitted is None:
             raise ValueError("C_range is required for this fit (it records no range of C)")
@@ -644,7 +672,7 @@ def n_opt(
     fig, axes = _figure((7.5, 5))
     ax = axes[0, 0]
     if fitted is not None:
-        _mark_range(ax, fitted[0], fitted[1], "fitted range of C")
+        _mark_range(ax, fitted[0], fitted[1], _range_label(fit, group, "C"))
     of = " of the fitted law N_opt = k C^a" if trend else ""
     for c in levels:
         lo, hi = np.quantile(curve, [(1 - c) / 2, (1 + c) / 2], axis=0)
