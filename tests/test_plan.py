@@ -283,3 +283,109 @@ def test_planning_says_which_laws_it_needs(simulated_fit, monkeypatch):
     monkeypatch.setattr(plan_module.extrapolation, "prepare", no_prepare)
     with pytest.raises(LawCapabilityError, match="planning needs a fit of law 'sweep'"):
         plan_module.planning(simulated_fit)
+
+
+# ---- R6 (s37): what a pick is worth, groups, far inputs ------------------------------------------
+def test_pick_values_clip_the_loss_saved_at_zero():
+    """A pick that leaves the cumulative width where it was saved "-0" loss, worth "-0" FLOPs,
+    "gain / cost = -0"; now 0, and never below."""
+    batch = pd.DataFrame({"rank": [1, 2, 3], "flops": [1e19, 1e19, 1e19]})
+    shrink = np.array([0.1, 0.1, 0.12])  # pick 2 flat, pick 3 wider (Monte Carlo error)
+    values = plan.pick_values(batch, 1e-4, shrink, 1e22, -0.003)
+    saved = values["loss_saved"].to_numpy()
+    assert saved[0] == pytest.approx(0.9e-4)
+    assert (saved[1:] == 0).all() and not np.signbit(saved).any(), saved
+    assert not np.signbit(values["worth_flops"].to_numpy()).any()
+    assert all("-0" not in v for v in values["verdict"]), list(values["verdict"])
+
+
+def test_nopt_picks_are_valued_on_the_allocations_posterior(small_sweep_hp_fit, simulated_fit):
+    """Best-cell route (a widened Chinchilla surface): the regret came from the allocation's
+    N_opt posterior (the fitted law's own) but each pick's shrink from a design under the drift
+    (N_opt's 90% interval ~1e17 wide against the allocation's ~4e8), so a pick "removed 99% of
+    the regret" and the next ones saved "-0". Now the design uses the allocation's model: its
+    width now is the allocation's interval, and the regret falls pick by pick."""
+    C = 1e22
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the budget and target lie outside the small fits
+        out = plan.next_runs_plan(small_sweep_hp_fit, simulated_fit, 1.07e9, 1e10, C, seed=0)
+        a = bl.optimal_allocation(simulated_fit, C=C, seed=0).iloc[0]
+    label = f"N_opt(C={C:.0e})"
+    now = out["design_nopt"][f"width_now[{label}]"].to_numpy(float)
+    assert now == pytest.approx(a.N_opt_upper - a.N_opt_lower, rel=0.02)
+    value = out["value_nopt"]
+    assert (value["loss_saved"] >= 0).all() and not np.signbit(value["loss_saved"]).any()
+    after = out["design_nopt"][f"width_after[{label}]"].to_numpy(float)
+    expected = value["regret_before"].iloc[0] * (after / now) ** 2
+    assert value["regret_after"].to_numpy() == pytest.approx(expected, rel=1e-9)
+
+
+def test_planning_refuses_a_grouped_fit_without_group(
+    small_sweep_hp_fit, grouped_fit, simulated_fit
+):
+    """A fit of groups A and B was planned for a NEW group (wider answers, only warnings, which
+    the notebook silences); now group= is required, naming the fit's groups, and checked."""
+    with pytest.raises(ValueError, match=r"group=None: surface_fit is a fit of 2 groups \['A', "):
+        plan.planning(small_sweep_hp_fit, grouped_fit)
+    with pytest.raises(ValueError, match=r"group='Z' is not one of surface_fit's groups"):
+        plan.planning(small_sweep_hp_fit, grouped_fit, group="Z")
+    with pytest.raises(ValueError, match="group='A': the fits were fitted without groups"):
+        plan.planning(small_sweep_hp_fit, simulated_fit, group="A")
+
+
+def test_planning_answers_for_the_group_asked(small_sweep_hp_fit, grouped_fit):
+    """planning(..., group="A"): the allocation, near-optimal sizes and N_opt design are group
+    A's (as bl.optimal_allocation(..., group="A") gives), and the report says so."""
+    C = 1e22
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the budget and target lie outside the small fits
+        p = plan.planning(small_sweep_hp_fit, grouped_fit, budget=C, group="A")
+        own = bl.optimal_allocation(grouped_fit, C=C, seed=0, group="A").iloc[0]
+        new = bl.optimal_allocation(grouped_fit, C=C, seed=0).iloc[0]
+    a = p["allocation"].iloc[0]
+    assert p["group"] == "A" and p["fixed_vs_optimal"] is None
+    assert a.N_opt_lower == pytest.approx(own.N_opt_lower, rel=1e-9)
+    assert a.N_opt_upper == pytest.approx(own.N_opt_upper, rel=1e-9)
+    assert not np.isclose(a.N_opt_upper, new.N_opt_upper, rtol=0.01)  # not a new group's
+    width = p["design_nopt"][f"width_now[N_opt(C={C:.0e})]"].iloc[0]
+    assert width == pytest.approx(own.N_opt_upper - own.N_opt_lower, rel=0.02)
+    text = " ".join(plan_report.build_report(p, small_sweep_hp_fit, grouped_fit).to_text().split())
+    assert "Group: every answer below is for fitted group 'A' (of ['A', 'B'])" in text
+    assert "The hyperparameter fit has no groups: it answers from all its runs." in text
+    assert "Not answered for group 'A': bl.fixed_vs_optimal takes no group" in text
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"budget": 1e5}, r"budget = 1e\+05 lies 12\.\d decades below the fitted range of C"),
+        ({"budget": float("nan")}, r"budget must be a positive number \(FLOPs"),
+        ({"target_N": 1.07}, r"target_N = 1\.07 lies \d\.\d decades below the fitted range of N"),
+        ({"target_D": -1.0}, r"target_D must be a positive number \(tokens\)"),
+    ],
+)
+def test_planning_refuses_bad_or_far_inputs(kwargs, match, small_sweep_hp_fit, simulated_fit):
+    """planning(fit, budget=1e5) planned a 155-parameter N_opt with a warning only (12 decades
+    below the fitted budgets: most likely other units), and budget=nan was refused as "C must
+    be finite and positive". Now each input is checked first, by its own name."""
+    with pytest.raises(ValueError, match=match):
+        plan.planning(small_sweep_hp_fit, simulated_fit, **kwargs)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"budget": 1e5}, r"budget \(--budget\) = 1e\+05 lies 12\.\d decades below"),
+        ({"target_N": 1.07}, r"target_N \(--target-N\) = 1\.07 lies"),
+    ],
+)
+def test_run_demo_refuses_far_inputs_before_fitting(kwargs, match, monkeypatch, tmp_path):
+    """The demo fitted for minutes and then planned a budget of 1e5 FLOPs (12 decades below
+    its runs); now the far check planning applies is made on its runs before the fit."""
+
+    def no_fit(*args, **kw):
+        raise AssertionError("fitted before the inputs were checked")
+
+    monkeypatch.setattr(demo, "fit_laws", no_fit)
+    with pytest.raises(ValueError, match=match):
+        demo.run_demo(tmp_path, figures=False, progress=False, quiet=True, **kwargs)

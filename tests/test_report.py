@@ -352,9 +352,10 @@ def test_demo_tolerance_is_relative_to_the_reducible_loss(baseline, monkeypatch)
 
 
 def test_design_cautions_reach_the_report(baseline):
-    """The N_opt design's own warnings (here: draws at the search edge under the design's drift)
-    are not swallowed with the guardrail relaxations: the plan keeps them for the report, and
-    they match the share of edge draws computed directly."""
+    """The N_opt design's own warnings (here: draws at the search edge under the design's model,
+    the allocation's: ``design_nopt_model``) are not swallowed with the guardrail relaxations:
+    the plan keeps them for the report, and they match the share of edge draws computed
+    directly."""
     from bayeslaws.app import plan as plan_module
     from bayeslaws.design.targets import EDGE_SHARE
     from bayeslaws.posterior import allocation_draws
@@ -362,7 +363,8 @@ def test_design_cautions_reach_the_report(baseline):
     hp = bl.load_fit(baseline["out"] / "hyperparams_fit.nc")
     surface = bl.load_fit(baseline["out"] / "loss_surface_fit.nc")
     plan = plan_module.next_runs_plan(hp, surface, 1.07e9, 1e10, 1e22)
-    edge = allocation_draws(surface, [1e22], extrapolation="drift")["at_boundary"].mean()
+    model = plan["design_nopt_model"]
+    edge = allocation_draws(surface, [1e22], extrapolation=model)["at_boundary"].mean()
     said = [c for c in plan["design_nopt_cautions"] if "sits at the edge" in c]
     assert bool(said) == (edge > EDGE_SHARE), (edge, plan["design_nopt_cautions"])
     assert not [c for c in plan["design_nopt_cautions"] if "relaxing them" in c]

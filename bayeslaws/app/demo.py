@@ -57,13 +57,21 @@ def check_route(route: str) -> str:
 
 
 def check_demo_inputs(
-    target_N: float, target_D: float, budget: float, ci: float, tolerance: float | None
+    target_N: float,
+    target_D: float,
+    budget: float,
+    ci: float,
+    tolerance: float | None,
+    ranges: dict | None = None,
 ) -> dict:
     """The planning inputs of :func:`run_demo`, checked before any fit (a NUTS fit takes
     minutes): ``target_N`` (params), ``target_D`` (tokens) and ``budget`` (FLOPs) finite and
-    positive, ``ci`` in (0, 1), ``tolerance`` None or a fraction of the reducible loss in
-    (0, 1] (as ``bayeslaws allocate --tolerance``). ValueError naming the argument and its
-    command-line flag otherwise. Returns them as floats (a dict of run_demo's keywords)."""
+    positive and not far outside the runs' range (``ranges``: column -> [min, max] of N, D, C;
+    None: the bundled runs the demo fits), by the test planning applies after the fit
+    (:func:`bayeslaws.app.plan.check_far_inputs`: more than 3 decades below or 6 above, most
+    likely other units); ``ci`` in (0, 1), ``tolerance`` None or a fraction of the reducible
+    loss in (0, 1] (as ``bayeslaws allocate --tolerance``). ValueError naming the argument and
+    its command-line flag otherwise. Returns them as floats (a dict of run_demo's keywords)."""
     out = {
         "target_N": check_positive("target_N (--target-N)", target_N, "parameters"),
         "target_D": check_positive("target_D (--target-D)", target_D, "tokens"),
@@ -71,6 +79,15 @@ def check_demo_inputs(
         "ci": check_probability("ci", ci),
         "tolerance": tolerance,
     }
+    if ranges is None:
+        df = load_bundled(DEFAULT_DATASET).df
+        ranges = {c: [float(df[c].min()), float(df[c].max())] for c in ("N", "D", "C")}
+    flags = {"target_N": "--target-N", "target_D": "--target-D", "budget": "--budget"}
+    _plan.check_far_inputs(
+        {f"{name} ({flag})": (_plan.INPUT_AXES[name], out[name]) for name, flag in flags.items()},
+        ranges,
+        "the range of the runs the demo fits",
+    )
     if tolerance is not None:
         if not is_real(tolerance) or not 0 < tolerance <= 1:
             raise ValueError(

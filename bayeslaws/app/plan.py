@@ -29,7 +29,11 @@ from ..posterior import (
     predict,
     range_stated,
 )
+from ..posterior.draws import FAR_ABOVE_DECADES, FAR_BELOW_DECADES
+from ..posterior.extrapolation.distance import group_ranges
 from ..posterior.fixed_hyperparams import refit_sizes
+from ..posterior.model import FULL_MODELS
+from ..runs.checks import check_positive
 from ..runs.simulate import VideoDiTTruth, truth_from_source
 from ..runs.table import simulated_extent
 
@@ -131,11 +135,20 @@ def planning(
     seed: int = 0,
     calibration: dict | None = None,
     truth=None,
+    group=None,
 ) -> dict:
     """The planning numbers, each with a central ``ci`` interval.
 
     ``hp_fit``: the fit answering eta_opt and B_opt; ``surface_fit``: the one answering the loss
     and N_opt (None: the same fit, the joint route: one law "sweep" fit).
+
+    Inputs (:func:`check_planning_inputs`, before any computation): ``target_N`` (params),
+    ``target_D`` (tokens) and ``budget`` (FLOPs) finite and positive and not so far outside the
+    fitted range that they are most likely in other units (:func:`check_far_inputs`); ``group``:
+    the fitted group planned for, required on a fit of several groups (every answer, the
+    allocation, the near-optimal sizes, the design's candidates and targets and the values of
+    its picks, is that group's; ValueError naming the fit's groups otherwise), refused on fits
+    without groups. A fit without groups beside a grouped one answers from all its runs.
 
     ``route`` ("joint" or "best-cell"), ``hyperparams`` (eta_opt, B_opt at the target, kinds
     "mean" = the law and "new_run" = a new sweep's optimum), ``law_table`` (the fitted laws in
@@ -154,9 +167,16 @@ def planning(
 
     ``calibration``: NUTS settings (chains, warmup, draws) of any refits the default model
     discrepancy needs (:func:`bayeslaws.posterior.extrapolation.prepare`), computed once and
-    kept in the surface fit's cache (a law that is not widened, such as "sweep", needs none)."""
+    kept in the surface fit's cache (a law that is not widened, such as "sweep", needs none).
+
+    ``group`` (the group planned for, None without groups) and ``design_nopt_model`` (the
+    extrapolation method the N_opt design and its values use: the allocation's own,
+    :func:`allocation_model`) are in the plan too."""
     surface_fit = hp_fit if surface_fit is None else surface_fit
     check_planning_laws(hp_fit, surface_fit)
+    inputs = check_planning_inputs(hp_fit, surface_fit, target_N, target_D, budget, group)
+    target_N, target_D, budget = inputs["target_N"], inputs["target_D"], inputs["budget"]
+    hp_group, s_group = fit_group(hp_fit, group), fit_group(surface_fit, group)
     truth = known_truth(hp_fit, truth)
     if surface_fit.law.widened:
         extrapolation.prepare(
@@ -168,26 +188,28 @@ def planning(
         )
     hyper = pd.concat(
         [
-            predict(hp_fit, N=target_N, D=target_D, ci=ci, kind=kind, seed=seed)
+            predict(hp_fit, N=target_N, D=target_D, ci=ci, kind=kind, seed=seed, group=hp_group)
             for kind in ("mean", "new_run")
         ],
         ignore_index=True,
     )
     loss = pd.concat(
         [
-            predict(surface_fit, N=target_N, D=target_D, ci=ci, kind=kind, seed=seed)
+            predict(surface_fit, N=target_N, D=target_D, ci=ci, kind=kind, seed=seed, group=s_group)
             for kind in ("mean", "new_run")
         ],
         ignore_index=True,
     )
-    allocation = optimal_allocation(surface_fit, C=budget, ci=ci, seed=seed)  # warns if far out
+    # warns if far out
+    allocation = optimal_allocation(surface_fit, C=budget, ci=ci, seed=seed, group=s_group)
     with range_stated():  # the same budget again: said once, above
-        draws = allocation_draws(surface_fit, [budget], seed=seed)
+        draws = allocation_draws(surface_fit, [budget], group=s_group, seed=seed)
         ratio = (draws["D_opt"] / draws["N_opt"])[:, 0]
         lo, med, hi = np.quantile(ratio, [(1 - ci) / 2, 0.5, (1 + ci) / 2])
         near = near_optimal(
-            surface_fit, budget, tolerance, relative_to="reducible", ci=ci, seed=seed
-        )
+            surface_fit, budget, tolerance, relative_to="reducible", ci=ci, seed=seed,
+            group=s_group,
+        )  # fmt: skip
         plan = {
             "route": route_of(hp_fit, surface_fit),
             "hyperparams": hyper,
@@ -199,9 +221,117 @@ def planning(
             "fixed_vs_optimal": fixed_vs_optimal_plan(surface_fit, budget, ci, truth),
             "ci": ci,
             "truth": truth,
+            "group": group,
         }
-        plan.update(next_runs_plan(hp_fit, surface_fit, target_N, target_D, budget, ci, seed))
+        plan.update(
+            next_runs_plan(hp_fit, surface_fit, target_N, target_D, budget, ci, seed, group=group)
+        )
     return plan
+
+
+# ---- the inputs ----------------------------------------------------------------------------------
+COLUMN_UNITS = {"N": "parameters", "D": "tokens", "C": "FLOPs, about 6 N D"}
+INPUT_AXES = {"target_N": "N", "target_D": "D", "budget": "C"}  # argument -> fitted column
+
+
+def far_input_message(name: str, value: float, column: str, ranges: dict, whose: str) -> str:
+    """The sentence for an input ``value`` of argument ``name`` more than
+    ``FAR_BELOW_DECADES`` (3) below or ``FAR_ABOVE_DECADES`` (6) above the fitted range of
+    ``column`` (``ranges``: column -> [min, max]), the package's threshold for a value most
+    likely in other units (:func:`bayeslaws.posterior.draws.check_range`); '' when it is
+    nearer, or ``ranges`` has no such column."""
+    if column not in ranges:
+        return ""
+    low, high = (float(v) for v in ranges[column])
+    below, above = np.log10(low / value), np.log10(value / high)
+    if below <= FAR_BELOW_DECADES and above <= FAR_ABOVE_DECADES:
+        return ""
+    side = (
+        f"{below:.1f} decades below" if below > FAR_BELOW_DECADES else f"{above:.1f} decades above"
+    )
+    unit = COLUMN_UNITS.get(column, "the runs' units")
+    return (
+        f"{name} = {value:.3g} lies {side} {whose} of {column} [{low:.3g}, {high:.3g}] (more than "
+        f"{FAR_BELOW_DECADES:g} below or {FAR_ABOVE_DECADES:g} above): is it in other units? "
+        f"({column} is in {unit}). A plan that far out would rest on the law alone, far beyond "
+        "any run; to ask it anyway use bl.optimal_allocation or bl.predict, which answer with "
+        "a warning"
+    )
+
+
+def check_far_inputs(values: dict, ranges: dict, whose: str = "the fitted range") -> None:
+    """ValueError (:func:`far_input_message`) for the first of ``values`` (argument name, e.g.
+    "budget" or "budget (--budget)" -> (fitted column, value)) far outside ``ranges``."""
+    for name, (column, value) in values.items():
+        message = far_input_message(name, float(value), column, ranges, whose)
+        if message:
+            raise ValueError(message)
+
+
+def group_labels(fit) -> list[str]:
+    """The fit's group labels as strings ([] for a fit without groups)."""
+    return [str(g) for g in fit.groups if g is not None]
+
+
+def fit_group(fit, group):
+    """The ``group`` a fit answers for: ``group`` on a fit with group labels, None on a fit
+    without groups (it answers from all its runs)."""
+    return group if group_labels(fit) else None
+
+
+def check_planning_group(hp_fit, surface_fit, group) -> None:
+    """ValueError unless ``group`` suits the fits: required (a fitted group's label) when
+    either fit has several groups, as planning answers for one fitted group (the package's
+    ``group=None``, a NEW group, would silently widen every answer); one of each labelled
+    fit's groups when given; refused when neither fit has groups."""
+    fits = (
+        {"hp_fit": hp_fit}
+        if surface_fit is hp_fit
+        else {"hp_fit": hp_fit, "surface_fit": surface_fit}
+    )
+    labelled = {name: group_labels(f) for name, f in fits.items() if group_labels(f)}
+    if group is None:
+        for name, labels in labelled.items():
+            if len(labels) > 1:
+                raise ValueError(
+                    f"group=None: {name} is a fit of {len(labels)} groups {labels}, and planning "
+                    f"answers for one fitted group: pass group={labels[0]!r} (or another of "
+                    "fit.groups). For a NEW, unseen group ask bl.optimal_allocation or "
+                    "bl.predict with group=None"
+                )
+        return
+    if not labelled:
+        raise ValueError(f"group={group!r}: the fits were fitted without groups (pass no group)")
+    for name, labels in labelled.items():
+        if str(group) not in labels:
+            raise ValueError(f"group={group!r} is not one of {name}'s groups {labels}")
+
+
+def check_planning_inputs(hp_fit, surface_fit, target_N, target_D, budget, group=None) -> dict:
+    """The planning inputs checked before any computation: ``target_N`` (params),
+    ``target_D`` (tokens), ``budget`` (FLOPs) finite and positive (ValueError naming the
+    argument); ``group`` (:func:`check_planning_group`); none of them far outside the range
+    (``group``'s own runs' for a fitted group) of the fit that answers it (:func:`check_far_inputs`:
+    the target against both fits, the budget against the surface fit). Returns the three as
+    floats."""
+    values = {
+        name: check_positive(name, value, COLUMN_UNITS[INPUT_AXES[name]])
+        for name, value in (("target_N", target_N), ("target_D", target_D), ("budget", budget))
+    }
+    check_planning_group(hp_fit, surface_fit, group)
+    asked = (
+        (hp_fit, ("target_N", "target_D")),
+        (surface_fit, ("target_N", "target_D", "budget")),
+    )
+    for fit_, names in asked:
+        g = fit_group(fit_, group)
+        whose = f"group {g!r}'s fitted range" if g is not None else "the fitted range"
+        check_far_inputs(
+            {name: (INPUT_AXES[name], values[name]) for name in names},
+            group_ranges(fit_, g),
+            whose,
+        )
+    return values
 
 
 def check_planning_laws(hp_fit, surface_fit) -> None:
@@ -225,7 +355,11 @@ def fixed_vs_optimal_plan(fit_, budget: float, ci: float = 0.9, truth=None) -> d
     its one row as a dict) with ``truth``: the simulator's own answer to the same question (same
     cells, same fixed setting, same refit on its noise-free losses), only when there is a truth
     (:func:`known_truth`: ``truth`` if given, the simulator's for SIMULATED data). None when the
-    fit's law knows no loss off the optimal hyperparameters (the best-cell route)."""
+    fit's law knows no loss off the optimal hyperparameters (the best-cell route), and for a
+    fit of several groups (:func:`bayeslaws.posterior.fixed_vs_optimal` takes no group: it
+    would answer for a new group, not the one planned for)."""
+    if len(group_labels(fit_)) > 1:
+        return None
     try:
         row = fixed_vs_optimal(fit_, budget, ci=ci).iloc[0].to_dict()
     except LawCapabilityError:
@@ -251,20 +385,38 @@ def truth_size_change(truth, cells, C: float, lr: float, batch: float, compute_m
     return n_fixed / n_optimal - 1
 
 
-def nopt_candidates(surface_fit) -> pd.DataFrame:
+def nopt_candidates(surface_fit, group=None) -> pd.DataFrame:
     """Candidates for narrowing N_opt: ``DESIGN_PER_BUDGET`` sizes on each isoFLOP line at
-    ``DESIGN_BUDGETS`` around the median N_opt; for a fit that models the sweep (law "sweep")
-    each such cell becomes a 5 x 3 LR x batch sweep around its predicted optimum (one unit,
-    paid as a whole: a new cell's loss level is unknown until its sweep finds the optimum)."""
+    ``DESIGN_BUDGETS`` around the median N_opt (``group``'s, a fitted group's label, or None);
+    for a fit that models the sweep (law "sweep") each such cell becomes a 5 x 3 LR x batch
+    sweep around its predicted optimum (one unit, paid as a whole: a new cell's loss level is
+    unknown until its sweep finds the optimum)."""
     cells = design.isoflop_candidates(
-        C=list(DESIGN_BUDGETS), n_per_budget=DESIGN_PER_BUDGET, fit=surface_fit
+        C=list(DESIGN_BUDGETS), n_per_budget=DESIGN_PER_BUDGET, fit=surface_fit, group=group
     )
     if {"lr", "batch_size"} <= set(surface_fit.law.optional_inputs):
-        return design.hyperparameter_candidates(cells["N"], cells["D"], fit=surface_fit)
+        return design.hyperparameter_candidates(
+            cells["N"], cells["D"], fit=surface_fit, group=group
+        )
     return cells
 
 
-def next_runs_plan(hp_fit, surface_fit, target_N, target_D, budget, ci=0.9, seed=0) -> dict:
+def allocation_model() -> str:
+    """The extrapolation method (the design's ``model=``) whose N_opt draws are those of the
+    plan's allocation: :func:`~bayeslaws.posterior.optimal_allocation` uses the package default
+    (``DEFAULT_METHOD``), which carries form and drift uncertainty into N_opt only when it is a
+    full model (``FULL_MODELS``: "model", "drift"); any other default ("gp") gives the fitted
+    law's own optimum, the draws of "none". The N_opt design and the value of its picks
+    (:func:`nopt_value`, whose regret is that allocation's) use it, so the widths, the regret
+    and the interval the report shows are one posterior (the design's own default for a
+    widened law, "drift", gave an N_opt interval ~1e17 wide beside the allocation's 4e8)."""
+    method = extrapolation.DEFAULT_METHOD
+    return method if method in FULL_MODELS else "none"
+
+
+def next_runs_plan(
+    hp_fit, surface_fit, target_N, target_D, budget, ci=0.9, seed=0, *, group=None
+) -> dict:
     """The next best runs (:mod:`bayeslaws.design`, Gaussian estimator, cost in FLOPs):
 
     ``design_nopt``: the batch of ``DESIGN_K`` candidates (:func:`nopt_candidates`: isoFLOP
@@ -276,26 +428,33 @@ def next_runs_plan(hp_fit, surface_fit, target_N, target_D, budget, ci=0.9, seed
     ``value_nopt``, ``value_hp``: what each pick is worth (:func:`nopt_value`,
     :func:`hp_value`); ``design_nopt_cautions``, ``design_hp_cautions``: each design's warnings
     other than guardrail relaxations (:func:`design_cautions`; e.g. N_opt draws at the search
-    edge), for the report. ``surface_fit`` None: the same fit as ``hp_fit``."""
+    edge), for the report; ``design_nopt_model``: the N_opt design's extrapolation method
+    (:func:`allocation_model`, the allocation's). ``surface_fit`` None: the same fit as
+    ``hp_fit``; ``group``: the fitted group planned for (candidates, targets and values are
+    that group's on each fit that has groups: :func:`fit_group`)."""
     surface_fit = hp_fit if surface_fit is None else surface_fit
-    cands = nopt_candidates(surface_fit)
-    target = design.NOpt(C=budget)
-    small_N = hp_fit.record.ranges["N"][1]  # the largest fitted size
+    hp_group, s_group = fit_group(hp_fit, group), fit_group(surface_fit, group)
+    model = allocation_model()
+    cands = nopt_candidates(surface_fit, s_group)
+    target = design.NOpt(C=budget, group=s_group)
+    small_N = group_ranges(hp_fit, hp_group)["N"][1]  # the largest fitted size
     cells = dict.fromkeys(  # each (N, D) cell once (target_N may be 2 * small_N)
         (n, d) for n in (2 * small_N, target_N) for d in (target_D / 2.5, target_D)
     )
     cells_N, cells_D = (list(axis) for axis in zip(*cells, strict=True))
-    sweeps = design.hyperparameter_candidates(cells_N, cells_D, fit=hp_fit)
-    hp_target = design.HyperparamOpt(N=target_N, D=target_D)
+    sweeps = design.hyperparameter_candidates(cells_N, cells_D, fit=hp_fit, group=hp_group)
+    hp_target = design.HyperparamOpt(N=target_N, D=target_D, group=hp_group)
+    nopt_options = {"seed": seed, "ci": ci, "group": s_group, "model": model}
+    hp_options = {"seed": seed, "ci": ci, "group": hp_group}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")  # guardrail relaxations are reported in the table
-        batch = design.next_runs(surface_fit, cands, target, k=DESIGN_K, seed=seed, ci=ci)
-        alone = design.rank_candidates(surface_fit, cands, target, seed=seed, ci=ci)
+        batch = design.next_runs(surface_fit, cands, target, k=DESIGN_K, **nopt_options)
+        alone = design.rank_candidates(surface_fit, cands, target, **nopt_options)
     cautions = design_cautions(caught)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        hp_batch = design.next_runs(hp_fit, sweeps, hp_target, k=HP_K, seed=seed, ci=ci)
-        hp_alone = design.rank_candidates(hp_fit, sweeps, hp_target, seed=seed, ci=ci)
+        hp_batch = design.next_runs(hp_fit, sweeps, hp_target, k=HP_K, **hp_options)
+        hp_alone = design.rank_candidates(hp_fit, sweeps, hp_target, **hp_options)
     hp_cautions = design_cautions(caught)
     alone = mark_picks(alone, batch)
     hp_alone = mark_picks(hp_alone, hp_batch)
@@ -306,10 +465,13 @@ def next_runs_plan(hp_fit, surface_fit, target_N, target_D, budget, ci=0.9, seed
         "design_hp": hp_batch,
         "design_hp_cautions": hp_cautions,
         "design_hp_table": hp_alone,
-        "guardrails_nopt": guardrail_reasons(surface_fit, cands, target, batch, seed, ci),
-        "guardrails_hp": guardrail_reasons(hp_fit, sweeps, hp_target, hp_batch, seed, ci),
-        "value_nopt": nopt_value(surface_fit, batch, budget, seed=seed),
-        "value_hp": hp_value(hp_fit, surface_fit, hp_batch, target_N, target_D, seed=seed),
+        "design_nopt_model": model,
+        "guardrails_nopt": guardrail_reasons(surface_fit, cands, target, batch, **nopt_options),
+        "guardrails_hp": guardrail_reasons(hp_fit, sweeps, hp_target, hp_batch, **hp_options),
+        "value_nopt": nopt_value(surface_fit, batch, budget, seed=seed, group=s_group),
+        "value_hp": hp_value(
+            hp_fit, surface_fit, hp_batch, target_N, target_D, seed=seed, group=group
+        ),
     }
 
 
@@ -342,10 +504,13 @@ def design_cautions(caught) -> list[str]:
     )
 
 
-def guardrail_reasons(fit, cands, target, batch: pd.DataFrame, seed: int, ci: float) -> dict:
+def guardrail_reasons(
+    fit, cands, target, batch: pd.DataFrame, seed: int, ci: float, group=None, model=None
+) -> dict:
     """Why the guardrails restricted picks of a greedy batch: pick rank -> sentence. Each rule
-    is switched off in turn (:class:`bayeslaws.design.Guardrails`) and the batch re-picked;
-    the rule whose removal changes that pick is the one that bit."""
+    is switched off in turn (:class:`bayeslaws.design.Guardrails`) and the batch re-picked
+    (with the batch's ``seed``, ``ci``, ``group`` and ``model``); the rule whose removal
+    changes that pick is the one that bit."""
     out = {}
     restricted = batch.index[batch["guardrail"].astype(str) != ""]
     if not len(restricted):
@@ -360,8 +525,9 @@ def guardrail_reasons(fit, cands, target, batch: pd.DataFrame, seed: int, ci: fl
         warnings.simplefilter("ignore")
         for rule, g in rules.items():
             free[rule] = design.next_runs(
-                fit, cands, target, k=len(batch), guardrails=g, seed=seed, ci=ci
-            )
+                fit, cands, target, k=len(batch), guardrails=g, seed=seed, ci=ci, group=group,
+                model=model,
+            )  # fmt: skip
     ratio_tol = design.Guardrails().ratio_tol
     for i in restricted:
         r = batch.loc[i]
@@ -417,9 +583,11 @@ def pick_values(
     ``shrink`` ((picks,): (width_after / width_now)^2, averaged over the target's components
     when it has several); the loss saved; its worth, the FLOPs
     that would buy that loss on a run of ``flops`` FLOPs whose loss falls by ``|slope|`` per
-    unit of ln compute (``flops * (exp(saved / |slope|) - 1)``); its cost and the verdict."""
+    unit of ln compute (``flops * (exp(saved / |slope|) - 1)``); its cost and the verdict. The
+    loss saved is clipped at 0 (a pick that leaves the cumulative width where it was, or wider
+    by Monte Carlo error, saves nothing; no "-0")."""
     regrets = regret * np.concatenate([[1.0], shrink])
-    saved = -np.diff(regrets)
+    saved = np.maximum(-np.diff(regrets), 0.0) + 0.0  # + 0.0: no negative zero
     worth = flops * np.expm1(saved / abs(slope))
     cost = batch["flops"].to_numpy(float)
     return pd.DataFrame(
@@ -435,9 +603,17 @@ def pick_values(
     )
 
 
-def nopt_value(surface_fit, batch: pd.DataFrame, budget: float, seed: int = 0) -> pd.DataFrame:
+def nopt_value(
+    surface_fit, batch: pd.DataFrame, budget: float, seed: int = 0, group=None
+) -> pd.DataFrame:
     """Per pick of an N_opt batch: the expected loss regret of training the budget's run at the
-    posterior median N_opt, before and after the pick, and its worth in FLOPs.
+    posterior median N_opt, before and after the pick, and its worth in FLOPs (``group``: a
+    fitted group's label, or None).
+
+    The regret is that of :func:`~bayeslaws.posterior.optimal_allocation`'s posterior, so the
+    batch must be valued on the same one (``next_runs(..., model=allocation_model())``, as
+    :func:`next_runs_plan` does): a batch under another model (the design's default "drift" for
+    a widened law) scales it by width ratios of another interval.
 
     Regret now: E[L(N_med) - L_opt] over the posterior (loss units) at ``budget``. Near the
     optimum the regret is quadratic in ln N - ln N_opt, so it scales with the variance of
@@ -446,10 +622,12 @@ def nopt_value(surface_fit, batch: pd.DataFrame, budget: float, seed: int = 0) -
     would buy it there: C * (exp(saved / |dL_opt/d ln C|) - 1) FLOPs. A pick is "worth it" when
     that exceeds its own cost (for ONE training run at the budget)."""
     label = next(c[len("width_now[") : -1] for c in batch if c.startswith("width_now["))
-    alloc = optimal_allocation(surface_fit, C=[budget / 1.1, budget, budget * 1.1], seed=seed)
+    alloc = optimal_allocation(
+        surface_fit, C=[budget / 1.1, budget, budget * 1.1], seed=seed, group=group
+    )
     slope = (alloc["L_opt"].iloc[2] - alloc["L_opt"].iloc[0]) / (2 * np.log(1.1))
     n_med, l_opt = float(alloc["N_opt"].iloc[1]), float(alloc["L_opt"].iloc[1])
-    near = near_optimal(surface_fit, budget, N=[n_med], seed=seed)
+    near = near_optimal(surface_fit, budget, N=[n_med], seed=seed, group=group)
     regret = float(near.table["excess_mean"].iloc[0]) * l_opt
     now = batch[f"width_now[{label}]"].to_numpy(float)
     after = batch[f"width_after[{label}]"].to_numpy(float)
@@ -457,9 +635,12 @@ def nopt_value(surface_fit, batch: pd.DataFrame, budget: float, seed: int = 0) -
     return table.assign(slope_dL_dlnC=slope, regret_now_relative=regret / l_opt)
 
 
-def hp_value(hp_fit, surface_fit, batch, target_N, target_D, seed: int = 0) -> pd.DataFrame:
+def hp_value(
+    hp_fit, surface_fit, batch, target_N, target_D, seed: int = 0, group=None
+) -> pd.DataFrame:
     """Per pick of a hyperparameter batch: the expected loss penalty of training the target run
-    at the posterior median (eta_opt, B_opt), before and after, and its worth in FLOPs.
+    at the posterior median (eta_opt, B_opt), before and after, and its worth in FLOPs
+    (``group``: the fitted group planned for, on each fit that has groups: :func:`fit_group`).
 
     Penalty now: the posterior mean of L(eta_med, B_med) / L_opt - 1 at the target (the bowl of
     each draw) times the target's predicted loss. It is quadratic in the log-distances to the
@@ -467,7 +648,8 @@ def hp_value(hp_fit, surface_fit, batch, target_N, target_D, seed: int = 0) -> p
     and B_opt. A loss saved on the target run is worth the extra tokens that would buy it there:
     C_target * (exp(saved / |dL/d ln D|) - 1) FLOPs (C proportional to D at fixed N)."""
     comps = [c[len("width_now[") : -1] for c in batch if c.startswith("width_now[")]
-    opt = predict(hp_fit, N=target_N, D=target_D, seed=seed).iloc[0]
+    hp_group, s_group = fit_group(hp_fit, group), fit_group(surface_fit, group)
+    opt = predict(hp_fit, N=target_N, D=target_D, seed=seed, group=hp_group).iloc[0]
     pen = predict(
         hp_fit,
         N=target_N,
@@ -475,8 +657,12 @@ def hp_value(hp_fit, surface_fit, batch, target_N, target_D, seed: int = 0) -> p
         lr=opt["eta_opt_median"],
         batch_size=opt["B_opt_median"],
         seed=seed,
+        group=hp_group,
     ).iloc[0]
-    loss = predict(surface_fit, N=target_N, D=target_D * np.array([1 / 1.1, 1.0, 1.1]), seed=seed)
+    loss = predict(
+        surface_fit, N=target_N, D=target_D * np.array([1 / 1.1, 1.0, 1.1]), seed=seed,
+        group=s_group,
+    )  # fmt: skip
     slope = (loss["median"].iloc[2] - loss["median"].iloc[0]) / (2 * np.log(1.1))
     L_t = float(loss["median"].iloc[1])
     regret = float(pen["rel_penalty_mean"]) * L_t

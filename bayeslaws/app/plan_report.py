@@ -23,6 +23,7 @@ import pandas as pd
 
 from ..posterior.allocation import band_edge_message, edge_message
 from ..posterior.extrapolation import DEFAULT_METHOD
+from ..posterior.extrapolation.distance import group_ranges
 from ..posterior.fixed_hyperparams import N_GRID
 from ..posterior.predict import outside_decades
 from ..runs import RunTable, published
@@ -30,6 +31,8 @@ from ..runs.simulate import VideoDiTTruth
 from .plan import (
     DESIGN_BUDGETS,
     DESIGN_PER_BUDGET,
+    fit_group,
+    group_labels,
     known_truth,
     route_of,
     simulated_data,
@@ -144,6 +147,8 @@ def truth_is_published(truth) -> bool:
     return np.isclose(truth.hp_unit, published.YIN_UNIT) and all(
         np.isclose(constants[row], LAW_PUBLISHED[row]) for row in LAW_TRUTH
     )
+
+
 SURFACE_TRUTH = ("E", "A", "B", "alpha", "beta")
 
 
@@ -169,7 +174,8 @@ def build_report(
     pct = f"{100 * ci:g}%"
     h = plan["hyperparams"]
     tN, tD = float(h["N"].iloc[0]), float(h["D"].iloc[0])
-    hp_ranges, s_ranges = hp_fit.record.ranges, surface_fit.record.ranges
+    group = plan.get("group")
+    hp_ranges, s_ranges = fit_ranges(hp_fit, group), fit_ranges(surface_fit, group)
     source = (hp_fit.record.data or {}).get("source", "?")
     report = Report(
         f"bayeslaws planning report on {source!r} ({route} route)",
@@ -177,6 +183,7 @@ def build_report(
             *_known_values_words(hp_fit, truth),
             ROUTE_WORDS[route],
             *([f"{runs}"] if runs is not None else []),
+            *([group_sentence(hp_fit, surface_fit, group)] if group is not None else []),
             f"All intervals are central {pct} posterior credible intervals. 'where' gives the "
             "distance from the fitted data in decades"
             + (
@@ -184,7 +191,7 @@ def build_report(
                 if truth is not None
                 else "."
             ),
-            "fitted ranges: "
+            ("fitted ranges: " if group is None else f"fitted ranges of group {group!r}'s runs: ")
             + "; ".join(
                 f"{k} [{v[0]:.3g}, {v[1]:.3g}]" + (f" {UNITS[k]}" if k in UNITS else "")
                 for k, v in s_ranges.items()
@@ -315,6 +322,32 @@ def build_report(
     return report
 
 
+def fit_ranges(fit, group=None) -> dict:
+    """The range the report measures a number's distance from (column -> [min, max]): the
+    planned ``group``'s own runs on a fit with groups, else the fit's pooled range."""
+    return group_ranges(fit, fit_group(fit, group))
+
+
+def group_sentence(hp_fit, surface_fit, group) -> str:
+    """The preamble's sentence on the group planned for (``planning(..., group=)``): every
+    answer is that fitted group's; a fit without groups answers from all its runs."""
+    labels = group_labels(surface_fit) or group_labels(hp_fit)
+    pooled = [
+        name
+        for name, f in (("hyperparameter fit", hp_fit), ("loss-surface fit", surface_fit))
+        if not group_labels(f)
+    ]
+    return (
+        f"Group: every answer below is for fitted group {group!r} (of {labels}), with 'where' "
+        "measured from that group's own runs; the law table is the population's."
+        + (
+            f" The {' and '.join(pooled)} has no groups: it answers from all its runs."
+            if pooled
+            else ""
+        )
+    )
+
+
 def law_units(table: pd.DataFrame) -> str:
     """The units of N and T in a law table's coefficients c, short: ``table.attrs["units"]``
     ("N, T in units of 1e+09 (parameters, tokens); B in tokens") up to its first ';', without
@@ -409,7 +442,7 @@ def _known(truth, name: str, *args):
 def _allocation_section(plan: dict, surface_fit, truth) -> Section:
     a = plan["allocation"].iloc[0]
     C = float(a["C"])
-    ranges = surface_fit.record.ranges
+    ranges = fit_ranges(surface_fit, plan.get("group"))
     model = surface_fit.compute_model
     given_truth = truth
     if not same_flops_as_truth(model, truth):
@@ -556,6 +589,12 @@ def _fixed_vs_optimal_section(plan: dict, surface_fit, truth=None) -> Section:
     C = float(plan["allocation"]["C"].iloc[0])
     sec = Section(f"Fixed vs optimal hyperparameters at C = {C:.3g} FLOPs")
     answer = plan.get("fixed_vs_optimal")
+    if answer is None and len(group_labels(surface_fit)) > 1:
+        sec.notes.append(
+            f"Not answered for group {plan.get('group')!r}: bl.fixed_vs_optimal takes no group "
+            "and on a fit of several groups would answer for a new, unseen group."
+        )
+        return sec
     if answer is None:
         sec.notes.append(
             "Not answered on this route: its loss surface is fitted to each cell's best run and "
@@ -573,7 +612,7 @@ def _fixed_vs_optimal_section(plan: dict, surface_fit, truth=None) -> Section:
             1 + hi,
             "",
             "{:.2f}",
-            distances(surface_fit.record.ranges, C=C),
+            distances(fit_ranges(surface_fit, plan.get("group")), C=C),
             truth_refs(1 + answer["truth"]) if "truth" in answer else [],
         )
     )
@@ -621,11 +660,13 @@ def _refit_edge_caution(share: float) -> str:
     )
 
 
-def _outside(fit, N: float, D: float) -> str:
-    """'inside' or 'OUTSIDE: D 1.08 decades above the fitted max (1.2e+10)' (outside axes)."""
+def _outside(fit, N: float, D: float, group=None) -> str:
+    """'inside' or 'OUTSIDE: D 1.08 decades above the fitted max (1.2e+10)' (outside axes;
+    from ``group``'s own runs on a fit with groups: :func:`fit_ranges`)."""
     parts = []
+    ranges = fit_ranges(fit, group)
     for axis, value in (("N", N), ("D", D)):
-        low, high = fit.record.ranges[axis]
+        low, high = ranges[axis]
         d = float(outside_decades(np.array([value]), low, high)[0])
         if d:
             side = f"above the fitted max ({high:.3g})"
@@ -637,6 +678,7 @@ def _outside(fit, N: float, D: float) -> str:
 
 def _design_sections(plan: dict, surface_fit, hp_fit, pct: str) -> list:
     batch, alone, value = plan["design_nopt"], plan["design_table"], plan["value_nopt"]
+    group = plan.get("group")
     label = next(c[len("width_now[") : -1] for c in batch if c.startswith("width_now["))
     now = float(batch[f"width_now[{label}]"].iloc[0])
     v0 = value.iloc[0]
@@ -658,7 +700,8 @@ def _design_sections(plan: dict, surface_fit, hp_fit, pct: str) -> list:
         )
     sec.notes += [
         what + f"; scored by the expected information about {label} per FLOP (Gaussian "
-        f"approximation). {label}'s {pct} interval is now {now:.3g} wide.",
+        f"approximation). {label}'s {pct} interval is now {now:.3g} wide"
+        + nopt_model_words(plan.get("design_nopt_model")),
         "THE BATCH (what to run): picked greedily and together: each pick is the best given "
         "the earlier ones, so its widths are cumulative (after this pick and all before it). "
         "THE RANKING (the figure design.png): each candidate scored alone, as if it were the "
@@ -699,7 +742,7 @@ def _design_sections(plan: dict, surface_fit, hp_fit, pct: str) -> list:
                 "loss saved": v.loss_saved,
                 "worth (FLOPs)": v.worth_flops,
                 "verdict": v.verdict,
-                "where": _outside(surface_fit, r["N"], r["D"]),
+                "where": _outside(surface_fit, r["N"], r["D"], group),
             }
         )
         if r.get("guardrail"):
@@ -723,7 +766,8 @@ def _design_sections(plan: dict, surface_fit, hp_fit, pct: str) -> list:
                     "width after alone": top[f"width_after[{label}]"],
                     "batch pick": [str(p) if p else "-" for p in top["batch_pick"]],
                     "where": [
-                        _outside(surface_fit, n, d) for n, d in zip(top["N"], top["D"], strict=True)
+                        _outside(surface_fit, n, d, group)
+                        for n, d in zip(top["N"], top["D"], strict=True)
                     ],
                 }
             ),
@@ -760,7 +804,7 @@ def _design_sections(plan: dict, surface_fit, hp_fit, pct: str) -> list:
                 "loss saved": v.loss_saved,
                 "worth (FLOPs)": v.worth_flops,
                 "verdict": v.verdict,
-                "where": _outside(hp_fit, r["N"], r["D"]),
+                "where": _outside(hp_fit, r["N"], r["D"], group),
             }
         )
         rows.append(rec)
@@ -774,6 +818,24 @@ def _design_sections(plan: dict, surface_fit, hp_fit, pct: str) -> list:
         "bayeslaws.design.bounds before spending the compute."
     )
     return [sec, hsec]
+
+
+def nopt_model_words(model: str | None) -> str:
+    """The end of the sentence giving N_opt's interval in the design section: which posterior
+    the widths, the regret and the values are on (``model``: the plan's ``design_nopt_model``,
+    :func:`bayeslaws.app.plan.allocation_model`; None: a plan that does not record it)."""
+    if model is None:
+        return "."
+    if model == "none":
+        return (
+            " (the allocation's interval above: the fitted law's own N_opt posterior, design "
+            "model 'none', without the drift beyond the fitted range; the widths below and the "
+            "value of each pick are on that one posterior)."
+        )
+    return (
+        f" (under extrapolation {model!r}, as the allocation above; the widths below and the "
+        "value of each pick are on that one posterior)."
+    )
 
 
 def hp_candidates_sentence(table: pd.DataFrame | None, batch: pd.DataFrame) -> str:
