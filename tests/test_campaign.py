@@ -689,3 +689,83 @@ def test_a_recorded_run_with_a_numeric_run_label_looks_repeated_as_the_fit_store
         {"N": [1e8, 2e8, 1e8], "D": [2e9, 4e9, 2e9], "loss": [3.0, 2.9, 3.0], "run": [7, np.nan, 9]}
     )
     assert looks_repeated(recorded, earlier) == {0: 0, 1: 1}  # run 9 is another run
+
+
+def test_replay_labels_simulated_data_in_both_tables():
+    """A replay's component table carries the pool's ``simulated`` flag as its history does (it
+    had none, though Pool promises simulated data are labelled so everywhere); the flag follows
+    the pool, appended after the older columns (SIMULATED pool)."""
+    from bayeslaws.app import replay
+
+    pool = tiny_replay_pool()
+    options = {"chains": 1, "warmup": 60, "draws": 60}
+    start = replay.fit_start(pool, 0, options)
+    for flag in (True, False):
+        pool.simulated = flag
+        steps = replay.campaign_steps(pool, "random", 0, start, budgets=(), options=options)
+        ((row, table),) = list(steps)
+        assert row["simulated"] is flag
+        assert len(table) and (table["simulated"] == flag).all()
+        assert list(table.columns[-5:]) == ["pool", "strategy", "seed", "budget", "simulated"]
+
+
+def test_simulated_campaign_labels_its_tables_and_records_the_truth():
+    """Both tables of simulate_campaign say their data are simulated and from which truth (a
+    truth passed in was recorded nowhere); the Campaign keeps the truth itself."""
+    from bayeslaws.app import campaign
+    from bayeslaws.inference.diagnostics import SamplerWarning
+
+    truth = simulate.VideoDiTTruth(noise_sd=0.001)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SamplerWarning)
+        res = campaign.simulate_campaign("grid", 0, truth=truth, max_steps=0, fit_options=TINY)
+    for frame in (res.history, res.runs):
+        assert frame["simulated"].eq(True).all() and len(frame)
+        assert frame["truth_model"].eq("VideoDiTTruth(noise_sd=0.001)").all()
+    assert res.truth is truth
+    assert res.history["failure"].isna().all()
+    assert campaign.truth_model(simulate.VideoDiTTruth()) == "VideoDiTTruth()"
+    assert list(res.history.columns[-3:]) == ["max_r_hat", "min_ess_bulk", "sampler_ok"]
+
+
+def test_a_failed_campaign_step_keeps_what_finished(monkeypatch):
+    """A fit (or a choice of runs) that raises stopped every campaign and lost the history: it
+    now stops its own campaign only, its step's rows say why, the others run on, and the error
+    first error is re-raised at the end, with a note naming each failure and the finished
+    tables attached."""
+    from bayeslaws.app import campaign
+    from bayeslaws.inference.diagnostics import SamplerWarning
+
+    real_fit, sizes = campaign.fit_law, []
+
+    def fit_law(table, **options):  # the first fit of 5 runs (random's, step 1) raises
+        sizes.append(len(table.df))
+        if sizes.count(5) == 1 and len(table.df) == 5:
+            raise RuntimeError("NUTS blew up")
+        return real_fit(table, **options)
+
+    def next_runs(*args, **kwargs):
+        raise ValueError("no candidates")
+
+    monkeypatch.setattr(campaign, "fit_law", fit_law)
+    monkeypatch.setattr(campaign, "next_runs", next_runs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SamplerWarning)
+        with pytest.raises(ValueError, match="no candidates") as caught:  # the first failure
+            campaign.simulate_campaign(
+                ("random", "ours", "grid"), 0, batch=1, max_steps=1, fit_options=TINY
+            )
+    note = "\n".join(caught.value.__notes__)
+    assert "2 of 3 campaigns failed" in note
+    assert "ours seed 0 step 0: choosing the next runs failed: ValueError: no candidates" in note
+    assert "random seed 0 step 1: the fit failed: RuntimeError: NUTS blew up" in note
+    h = caught.value.campaign.history
+    steps = h.groupby("strategy", sort=False)["step"].max().to_dict()
+    assert steps == {"random": 1, "ours": 0, "grid": 1}  # grid ran to the end
+    failed = h[h["failure"].notna()]
+    assert set(zip(failed["strategy"], failed["step"], strict=True)) == {("ours", 0), ("random", 1)}
+    assert failed.loc[failed["strategy"] == "random", "median"].isna().all()
+    assert failed.loc[failed["strategy"] == "ours", "median"].notna().all()  # its fit finished
+    assert h.loc[h["failure"].isna(), "median"].notna().all()
+    trained = caught.value.campaign.runs.groupby("strategy", sort=False).size().to_dict()
+    assert trained == {"random": 5, "ours": 4, "grid": 5}  # random's step-1 run was trained

@@ -7,6 +7,7 @@ Units: N params, D tokens, C FLOPs.
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from dataclasses import dataclass
 
@@ -89,17 +90,64 @@ def campaign_pool() -> pd.DataFrame:
 
 @dataclass
 class Campaign:
-    """Result of :func:`simulate_campaign`.
+    """Result of :func:`simulate_campaign`. Its data are SIMULATED: both tables say so
+    (columns ``simulated``, always True, and ``truth_model``, :func:`truth_model` of the truth).
 
     history : one row per (strategy, seed, step, target): n_runs, cumulative_flops,
         divergences, truth, median, lower, upper (central ``ci`` interval, natural units),
-        width_rel (interval width / truth), error_rel (|median / truth - 1|), and the fit's
-        sampler health (:func:`sampler_columns`): max_r_hat, min_ess_bulk, sampler_ok.
-    runs : every run trained, per (strategy, seed): N, D, C, loss, step (0 = start design).
+        width_rel (interval width / truth), error_rel (|median / truth - 1|), simulated,
+        truth_model, failure (missing, or the error that stopped the campaign at this step:
+        its fit failed, values NaN, or choosing its next runs failed) and the fit's sampler health
+        (:func:`sampler_columns`): max_r_hat, min_ess_bulk, sampler_ok (NaN without a fit).
+    runs : every run trained, per (strategy, seed): N, D, loss, step (0 = start design), C,
+        simulated, truth_model.
+    truth : the truth the losses were simulated from.
     """
 
     history: pd.DataFrame
     runs: pd.DataFrame
+    truth: object = None
+
+
+def truth_model(truth) -> str:
+    """A short description of a simulation ``truth`` for the tables: a dataclass as its class
+    and the fields that differ from the class defaults (``VideoDiTTruth()``,
+    ``VideoDiTTruth(noise_sd=0.001)``), anything else as its repr."""
+    if not dataclasses.is_dataclass(truth) or isinstance(truth, type):
+        return repr(truth)
+    changed = []
+    for f in dataclasses.fields(truth):
+        value = getattr(truth, f.name)
+        if f.default is dataclasses.MISSING or not _same(value, f.default):
+            changed.append(f"{f.name}={value!r}")
+    return f"{type(truth).__name__}({', '.join(changed)})"
+
+
+def _same(value, default) -> bool:
+    """Whether a field's ``value`` equals its ``default`` (False when they do not compare)."""
+    try:
+        return bool(value == default)
+    except (TypeError, ValueError):
+        return False
+
+
+def _failure_text(stage: str, error: Exception) -> str:
+    """The history's failure entry: what failed (``stage``) and the error."""
+    return f"{stage} failed: {type(error).__name__}: {error}"
+
+
+def failure_note(failures: list, campaigns: int) -> str:
+    """The note added to the error :func:`simulate_campaign` re-raises: every failed campaign
+    (``failures``: (strategy, seed, step, text) each) of ``campaigns``, and where the finished
+    steps are."""
+    parts = [
+        f"{strategy} seed {seed} step {step}: {text}" for strategy, seed, step, text in failures
+    ]
+    return (
+        f"simulate_campaign: {len(failures)} of {campaigns} campaigns failed and stopped (the "
+        f"others ran on): {'; '.join(parts)}. What finished is this error's .campaign (a "
+        "Campaign; history column failure marks the failed steps)."
+    )
 
 
 def sampler_columns(diagnostics) -> dict:
@@ -119,6 +167,10 @@ def sampler_trouble(history: pd.DataFrame, shown: int = 5) -> str | None:
     naming the first ``shown`` of them; None when all passed."""
     if history.empty:
         return None
+    history = history[history["sampler_ok"].notna()]  # a failed fit has no sampler health
+    if history.empty:
+        return None
+    history = history.assign(sampler_ok=history["sampler_ok"].astype(bool))
     fits = history.groupby(["strategy", "seed", "step"], sort=False).agg(
         ok=("sampler_ok", "all"), r_hat=("max_r_hat", "max"), ess=("min_ess_bulk", "min")
     )
@@ -145,6 +197,7 @@ def _r_hat_text(r_hat: float) -> str:
 
 
 def _record(fit, targets, truth_values, ci, seed):
+    """One history entry per target of a fit: its posterior (natural units) against the truth."""
     rows = []
     for target, true in zip(targets, truth_values, strict=True):
         draws = np.exp(target.draws(fit, seed))[:, 0]
@@ -161,6 +214,18 @@ def _record(fit, targets, truth_values, ci, seed):
             }
         )
     return rows
+
+
+def _failed_fit(targets, truth_values) -> list[dict]:
+    """The history entries of a fit that failed: each target and its truth, the rest NaN."""
+    return [
+        {
+            "target": target.labels()[0],
+            "truth": true,
+            **dict.fromkeys(("median", "lower", "upper", "width_rel", "error_rel"), np.nan),
+        }
+        for target, true in zip(targets, truth_values, strict=True)
+    ]
 
 
 def simulate_campaign(
@@ -216,6 +281,14 @@ def simulate_campaign(
 
     Campaigns run in lock step (every campaign has the same number of runs at a step), so the
     compiled NUTS kernel of each data size is reused across strategies and seeds.
+
+    Every table of the result labels its data SIMULATED (columns ``simulated`` and
+    ``truth_model``; the truth itself is ``Campaign.truth``).
+
+    A campaign whose fit or choice of runs raises stops there; the others run on. Its step's
+    history rows hold the error (column ``failure``; a failed fit's values are NaN). At the
+    end the first such error is re-raised, with a note naming every failed campaign and step
+    and what finished attached as its ``campaign`` attribute (a :class:`Campaign`).
     """
     strategies = [strategies] if isinstance(strategies, str) else list(strategies)
     for s in strategies:
@@ -250,6 +323,7 @@ def simulate_campaign(
         return truth.loss_star(N, D) * np.exp(truth.noise_sd * rng.standard_normal(len(N)))
 
     compute_model = linear(truth.flops_per_param_token)
+    labels = {"simulated": True, "truth_model": truth_model(truth)}
     grid_rest = untrained(grid, start)
     camps = []
     for seed in seeds:
@@ -266,61 +340,70 @@ def simulate_campaign(
                     "grid_next": 0,
                 }
             )
-    history = []
+    history, failures = [], []
     for step in range(max_steps + 1):
         for c in camps:
             if not c["live"]:
                 continue
             runs = c["runs"]
             spent = float(truth.flops(runs.N, runs.D).sum())
-            table = load_runs(
-                runs[["N", "D", "loss"]].reset_index(drop=True), compute_model=compute_model
-            )
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                fit = fit_law(table, seed=derived_seed(c["seed"], step), **opts)
-            for row in _record(fit, targets, truth_values, ci, seed=0):
-                history.append(
+            key = {
+                "strategy": c["strategy"],
+                "seed": c["seed"],
+                "step": step,
+                "n_runs": len(runs),
+                "cumulative_flops": spent,
+            }
+            try:
+                table = load_runs(
+                    runs[["N", "D", "loss"]].reset_index(drop=True), compute_model=compute_model
+                )
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    fit = fit_law(table, seed=derived_seed(c["seed"], step), **opts)
+                rows = [
                     {
-                        "strategy": c["strategy"],
-                        "seed": c["seed"],
-                        "step": step,
-                        "n_runs": len(runs),
-                        "cumulative_flops": spent,
+                        **key,
                         "divergences": fit.diagnostics.divergences,
                         **row,
+                        **labels,
+                        "failure": None,
                         **sampler_columns(fit.diagnostics),
                     }
-                )
+                    for row in _record(fit, targets, truth_values, ci, seed=0)
+                ]
+            except Exception as error:  # recorded; re-raised once the others finished
+                text = _failure_text("the fit", error)
+                rows = [
+                    {
+                        **key,
+                        "divergences": np.nan,
+                        **row,
+                        **labels,
+                        "failure": text,
+                        **dict.fromkeys(("max_r_hat", "min_ess_bulk", "sampler_ok"), np.nan),
+                    }
+                    for row in _failed_fit(targets, truth_values)
+                ]
+                history.extend(rows)
+                failures.append((c["strategy"], c["seed"], step, text, error))
+                c["live"] = False
+                continue
+            history.extend(rows)
             if step == max_steps:
                 continue
             remaining = budget - spent
-            s = c["strategy"]
-            if s == "grid":
-                picks = grid_rest.iloc[c["grid_next"] : c["grid_next"] + batch]
-                c["grid_next"] += batch
-                if len(picks) < batch:
-                    picks = picks.iloc[:0]
-            else:
-                fresh = untrained(pool, runs)
-                afford = fresh[truth.flops(fresh.N, fresh.D) <= remaining].reset_index(drop=True)
-                if len(afford) < batch:
-                    picks = afford.iloc[:0]
-                elif s == "random":
-                    picks = afford.iloc[c["rng"].choice(len(afford), batch, replace=False)]
-                else:
-                    with warnings.catch_warnings():
-                        warnings.simplefilter("ignore")
-                        plan = next_runs(
-                            fit,
-                            afford,
-                            target=targets,
-                            cost="flops" if s == "ours" else None,
-                            k=batch,
-                            max_draws=max_draws,
-                            guardrails=Guardrails().after(runs),
-                        )
-                    picks = plan[["N", "D"]]
+            try:
+                picks = _pick(
+                    c, fit, runs, remaining, grid_rest, pool, truth, targets, batch, max_draws
+                )
+            except Exception as error:  # recorded; re-raised once the others finished
+                text = _failure_text("choosing the next runs", error)
+                for row in rows:
+                    row["failure"] = text
+                failures.append((c["strategy"], c["seed"], step, text, error))
+                c["live"] = False
+                continue
             cost = float(truth.flops(picks.N, picks.D).sum()) if len(picks) else np.inf
             if len(picks) < batch or cost > remaining * (1 + 1e-9):
                 c["live"] = False
@@ -340,8 +423,41 @@ def simulate_campaign(
         [c["runs"].assign(strategy=c["strategy"], seed=c["seed"]) for c in camps], ignore_index=True
     )
     all_runs["C"] = truth.flops(all_runs.N, all_runs.D)
-    history = pd.DataFrame(history)
-    trouble = sampler_trouble(history)
+    result = Campaign(pd.DataFrame(history), all_runs.assign(**labels), truth)
+    trouble = sampler_trouble(result.history)
     if trouble:
         warnings.warn(trouble, SamplerWarning, stacklevel=2)
-    return Campaign(history, all_runs)
+    if failures:
+        error = failures[0][-1]
+        error.add_note(failure_note([f[:4] for f in failures], len(camps)))
+        error.campaign = result
+        raise error
+    return result
+
+
+def _pick(c, fit, runs, remaining, grid_rest, pool, truth, targets, batch, max_draws):
+    """The next runs (N, D) of campaign ``c`` (its strategy, grid position and rng) after
+    ``runs``, within ``remaining`` FLOPs: ``batch`` rows, or none when a full batch is not left."""
+    s = c["strategy"]
+    if s == "grid":
+        picks = grid_rest.iloc[c["grid_next"] : c["grid_next"] + batch]
+        c["grid_next"] += batch
+        return picks if len(picks) == batch else picks.iloc[:0]
+    fresh = untrained(pool, runs)
+    afford = fresh[truth.flops(fresh.N, fresh.D) <= remaining].reset_index(drop=True)
+    if len(afford) < batch:
+        return afford.iloc[:0]
+    if s == "random":
+        return afford.iloc[c["rng"].choice(len(afford), batch, replace=False)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        plan = next_runs(
+            fit,
+            afford,
+            target=targets,
+            cost="flops" if s == "ours" else None,
+            k=batch,
+            max_draws=max_draws,
+            guardrails=Guardrails().after(runs),
+        )
+    return plan[["N", "D"]]

@@ -636,7 +636,8 @@ def fit_start(pool: Pool, seed: int, options: dict) -> tuple[pd.Index, object, f
 
 
 def _scored(pool: Pool, strategy, seed, budget, trained, fit, seconds) -> tuple[dict, pd.DataFrame]:
-    """(the history row, the per-component table) of one scored fit of a campaign."""
+    """(the history row, the per-component table) of one scored fit of a campaign; both
+    carry ``simulated`` (``pool.simulated``: the pool's losses are simulated)."""
     summary, table = score(pool, fit)
     spent = float(pool.runs.loc[trained, "C"].sum())
     row = {
@@ -656,7 +657,11 @@ def _scored(pool: Pool, strategy, seed, budget, trained, fit, seconds) -> tuple[
         "min_ess_bulk": fit.diagnostics.min_ess_bulk,
         "sampler_ok": fit.diagnostics.ok,
     }
-    return row, table.assign(pool=pool.name, strategy=strategy, seed=seed, budget=budget)
+    # simulated appended after the older columns, so stored component tables keep their order
+    components = table.assign(
+        pool=pool.name, strategy=strategy, seed=seed, budget=budget, simulated=pool.simulated
+    )
+    return row, components
 
 
 def describe(row: dict) -> str:
@@ -728,8 +733,10 @@ def replay(
     Returns (history: one row per pool, strategy, seed and budget with the spent fraction, the
     number of runs, r2, error, coverage, divergences, max_r_hat, seconds, min_ess_bulk, sampler_ok
     (False when the fit failed the sampler checks); components: the per-component
-    table of every scored fit). ``checkpoint(history, components)`` is called after every
-    scored fit, ``log(line)`` with a line per scored fit.
+    table of every scored fit, with its pool, strategy, seed, budget and simulated). Both
+    tables label a pool's simulated data (column ``simulated``, ``pool.simulated``).
+    ``checkpoint(history, components)`` is called after every scored fit, ``log(line)`` with
+    a line per scored fit.
     """
     strategies = _check_campaigns(pool, strategies, refit)
     options = _fit_options(pool, sampler)
