@@ -689,6 +689,8 @@ def test_a_recorded_run_with_a_numeric_run_label_looks_repeated_as_the_fit_store
         {"N": [1e8, 2e8, 1e8], "D": [2e9, 4e9, 2e9], "loss": [3.0, 2.9, 3.0], "run": [7, np.nan, 9]}
     )
     assert looks_repeated(recorded, earlier) == {0: 0, 1: 1}  # run 9 is another run
+    older = earlier.assign(run=["7.0", "nan"])  # as fits saved before labels were text wrote them
+    assert looks_repeated(recorded, older) == {0: 0, 1: 1}
 
 
 def test_replay_labels_simulated_data_in_both_tables():

@@ -55,7 +55,7 @@ import numpy as np
 import pandas as pd
 
 from ..inference import load_fit
-from ..runs.table import label_text
+from ..runs.table import label_key
 from . import targets as target_module
 from .batch import KEY_COLUMNS, Guardrails, next_runs, run_keys
 from .discrepancy import calibrate, design_method
@@ -233,9 +233,9 @@ def looks_repeated(runs: pd.DataFrame, earlier: pd.DataFrame, rtol=MATCH_RTOL) -
         close &= np.abs(a / earlier["loss"].to_numpy(float)[None, :] - 1) <= REPEAT_LOSS_RTOL
     mine, theirs = _labels(runs), _labels(earlier)
     close &= np.array([[a == b for b in theirs] for a in mine], bool).reshape(close.shape)
-    if "run" in runs and "run" in earlier:  # as a fit stores labels: 7, 7.0 and "7" alike
-        mine_run = np.array([label_text(r) for r in runs["run"]], object)[:, None]
-        their_run = np.array([label_text(r) for r in earlier["run"]], object)[None, :]
+    if "run" in runs and "run" in earlier:  # by label_key: 7, 7.0, "7" and "7.0" alike
+        mine_run = np.array([label_key(r) for r in runs["run"]], object)[:, None]
+        their_run = np.array([label_key(r) for r in earlier["run"]], object)[None, :]
         close &= (mine_run == their_run) | pd.isna(mine_run) | pd.isna(their_run)
     return {
         runs.index[i]: earlier.index[int(np.argmax(close[i]))]
