@@ -24,6 +24,7 @@ def repo_script(path: str, module_name: str):
     spec.loader.exec_module(module)
     return module
 
+
 @pytest.fixture(scope="session", autouse=True)
 def _own_compilation_cache():
     """The test processes (and the processes they start) keep their compiled kernels and
@@ -161,3 +162,70 @@ def grouped_fit():
         return bl.fit(
             runs, law="chinchilla", likelihood="gaussian", chains=1, warmup=100, draws=100, seed=0
         )
+
+
+# Two groups far apart in scale (SIMULATED Chinchilla runs, 12 each): 'small' N 5e7..3e8
+# params, D 1e9..1e10 tokens (C = 6ND 3e17..1.8e19 FLOPs); 'large' N 1e9..1e10, D 2e10..2e11.
+# The pooled range is N 5e7..1e10, D 1e9..2e11, C 3e17..1.2e22: for tests of a group's own range.
+TWO_SCALES = {
+    "small": (
+        {"E": 1.9, "A": 480.0, "B": 2100.0, "alpha": 0.30, "beta": 0.37},
+        (5e7, 3e8),
+        (1e9, 1e10),
+    ),
+    "large": (
+        {"E": 1.8, "A": 480.0, "B": 2100.0, "alpha": 0.35, "beta": 0.37},
+        (1e9, 1e10),
+        (2e10, 2e11),
+    ),
+}
+
+
+def two_scales_runs(name: str, group=None):
+    """Group ``name``'s SIMULATED runs (4 sizes x 3 token counts; noise sd 0.01), with a group
+    column ``group`` unless None."""
+    import numpy as np
+
+    from bayeslaws.runs import simulate
+
+    truth, (n_lo, n_hi), (d_lo, d_hi) = TWO_SCALES[name]
+    N, D = np.meshgrid(np.geomspace(n_lo, n_hi, 4), np.geomspace(d_lo, d_hi, 3))
+    seed = list(TWO_SCALES).index(name) + 1
+    sim = {**truth, "N": N.ravel(), "D": D.ravel()}
+    df = simulate.simulate_chinchilla_runs(sim, noise_sd=0.01, seed=seed)
+    return df if group is None else df.assign(group=group)
+
+
+@pytest.fixture(scope="session")
+def two_scales_fits():
+    """(fit of groups 'small' and 'large', fit of 'small''s runs alone without a group column):
+    tiny, 1 chain x 150 + 150. Use :func:`own_cache` copies: tests may fill a fit's cache."""
+    import warnings
+
+    import pandas as pd
+
+    tables = [
+        pd.concat([two_scales_runs("small", "small"), two_scales_runs("large", "large")]),
+        two_scales_runs("small"),
+    ]
+    fit = {"likelihood": "gaussian", "seed": 0, "chains": 1, "warmup": 150, "draws": 150}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return tuple(bl.fit(bl.load_runs(t.reset_index(drop=True)), **fit) for t in tables)
+
+
+def own_cache(fit, cache=None):
+    """``fit`` sharing its draws and record, with its own cache ``cache`` (default empty)."""
+    return bl.Fit(fit.idata, fit.record, compute_model=fit.compute_model, cache=cache or {})
+
+
+@pytest.fixture(scope="module")
+def two_scales_grouped(two_scales_fits):
+    """Groups 'small' and 'large' (:data:`TWO_SCALES`), with a cache of this module's own."""
+    return own_cache(two_scales_fits[0])
+
+
+@pytest.fixture(scope="module")
+def two_scales_small(two_scales_fits):
+    """Group 'small''s runs alone, without a group column, with a cache of this module's own."""
+    return own_cache(two_scales_fits[1])

@@ -14,52 +14,17 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
 import bayeslaws as bl  # noqa: E402
 from bayeslaws import plot  # noqa: E402
-from bayeslaws.runs import simulate  # noqa: E402
 
-TRUTH_SMALL = {"E": 1.9, "A": 480.0, "B": 2100.0, "alpha": 0.30, "beta": 0.37}
-TRUTH_LARGE = {"E": 1.8, "A": 480.0, "B": 2100.0, "alpha": 0.35, "beta": 0.37}
 # small's runs: N 5e7..3e8 params, D 1e9..1e10 tokens, C = 6ND 3e17..1.8e19 FLOPs;
 # large's: N 1e9..1e10, D 2e10..2e11; pooled: N 5e7..1e10, D 1e9..2e11, C 3e17..1.2e22.
 SMALL = {"N": (5e7, 3e8), "D": (1e9, 1e10), "C": (3e17, 1.8e19)}
 POOLED = {"N": (5e7, 1e10), "D": (1e9, 2e11), "C": (3e17, 1.2e22)}
 FAR_D = 1e11  # tokens: 1 decade beyond small's D, inside the pooled range
-FIT = {"likelihood": "gaussian", "seed": 0, "chains": 1, "warmup": 150, "draws": 100}
 FAN = {"slices": [5e9, FAR_D], "n_points": 12, "ci": (0.9,)}
-
-
-def _runs(truth, N, D, seed, group=None):
-    Ns, Ds = np.meshgrid(N, D)
-    sim = {**truth, "N": Ns.ravel(), "D": Ds.ravel()}
-    df = simulate.simulate_chinchilla_runs(sim, noise_sd=0.01, seed=seed)
-    return df if group is None else df.assign(group=group)
-
-
-def _small(group=None):
-    return _runs(TRUTH_SMALL, np.geomspace(5e7, 3e8, 4), np.geomspace(1e9, 1e10, 3), 1, group)
-
-
-def _fit(df):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return bl.fit(bl.load_runs(df), **FIT)
-
-
-@pytest.fixture(scope="module")
-def grouped():
-    """Groups 'small' and 'large', 12 runs each (tiny: 1 chain x 150 + 100)."""
-    large = _runs(TRUTH_LARGE, np.geomspace(1e9, 1e10, 4), np.geomspace(2e10, 2e11, 3), 2, "large")
-    return _fit(pd.concat([_small("small"), large], ignore_index=True))
-
-
-@pytest.fixture(scope="module")
-def ungrouped():
-    """Group 'small''s runs alone, without a group column."""
-    return _fit(_small())
 
 
 def _quiet(draw, *args, **kw):
@@ -81,14 +46,15 @@ def _spans(ax) -> dict[str, tuple[float, float]]:
 
 def _slice_lines(ax) -> dict[str, str]:
     """The slices' median lines of a fan panel: legend label -> line style."""
-    return {ln.get_label(): ln.get_linestyle() for ln in ax.lines
-            if ln.get_label().startswith("D = ")}
+    return {
+        ln.get_label(): ln.get_linestyle() for ln in ax.lines if ln.get_label().startswith("D = ")
+    }
 
 
 @pytest.fixture(scope="module")
-def small_fan(grouped):
+def small_fan(two_scales_grouped):
     """The fan of fitted group 'small' (with its relative panel), slices D = 5e9 and 1e11."""
-    fig = _quiet(plot.fan, grouped, group="small", **FAN)
+    fig = _quiet(plot.fan, two_scales_grouped, group="small", **FAN)
     yield fig
     plt.close(fig)
 
@@ -106,10 +72,10 @@ def test_fan_of_a_fitted_group_shades_its_own_range_of_N(small_fan):
     assert line.get_xdata().max() == pytest.approx(10 * SMALL["N"][1])
 
 
-def test_fan_of_a_fitted_group_dashes_a_slice_beyond_its_own_range(small_fan, grouped):
+def test_fan_of_a_fitted_group_dashes_a_slice_beyond_its_own_range(small_fan, two_scales_grouped):
     ax, rel = small_fan.axes[0], small_fan.axes[1]
     # D = 1e11 lies 1 decade beyond small's own D, as predict says: dashed, and said so
-    told = bl.predict(grouped, N=[1e9], D=[FAR_D], group="small", kind="mean", seed=0)
+    told = bl.predict(two_scales_grouped, N=[1e9], D=[FAR_D], group="small", kind="mean", seed=0)
     assert told["D_outside_decades"].iloc[0] == pytest.approx(1.0)
     lines = _slice_lines(ax)
     assert list(lines.values()) == ["-", "--"], lines
@@ -120,8 +86,8 @@ def test_fan_of_a_fitted_group_dashes_a_slice_beyond_its_own_range(small_fan, gr
     assert sum(ln.get_linestyle() == "--" for ln in rel.lines) == 2  # the far slice's edges
 
 
-def test_fan_of_a_new_group_keeps_the_pooled_range(grouped):
-    fig = _quiet(plot.fan, grouped, group=None, relative_panel=False, **FAN)
+def test_fan_of_a_new_group_keeps_the_pooled_range(two_scales_grouped):
+    fig = _quiet(plot.fan, two_scales_grouped, group=None, relative_panel=False, **FAN)
     ax = fig.axes[0]
     spans = _spans(ax)
     assert list(spans) == ["fitted range of N"], spans
@@ -131,8 +97,8 @@ def test_fan_of_a_new_group_keeps_the_pooled_range(grouped):
     plt.close(fig)
 
 
-def test_fan_of_an_ungrouped_fit_is_unchanged(ungrouped):
-    fig = _quiet(plot.fan, ungrouped, **FAN)
+def test_fan_of_an_ungrouped_fit_is_unchanged(two_scales_small):
+    fig = _quiet(plot.fan, two_scales_small, **FAN)
     ax = fig.axes[0]
     spans = _spans(ax)
     assert list(spans) == ["fitted range of N"], spans
@@ -144,8 +110,8 @@ def test_fan_of_an_ungrouped_fit_is_unchanged(ungrouped):
     plt.close(fig)
 
 
-def test_n_opt_of_a_fitted_group_shades_its_own_range_of_C(grouped):
-    fig = _quiet(plot.n_opt, grouped, group="small", ci=(0.9,), n_points=8)
+def test_n_opt_of_a_fitted_group_shades_its_own_range_of_C(two_scales_grouped):
+    fig = _quiet(plot.n_opt, two_scales_grouped, group="small", ci=(0.9,), n_points=8)
     ax = fig.axes[0]
     ((label, extent),) = _spans(ax).items()
     np.testing.assert_allclose(extent, SMALL["C"], rtol=1e-9)  # the group's own C, not pooled
@@ -154,13 +120,15 @@ def test_n_opt_of_a_fitted_group_shades_its_own_range_of_C(grouped):
     (median,) = [ln for ln in ax.lines if ln.get_label().startswith("posterior median")]
     assert median.get_xdata().max() == pytest.approx(100 * SMALL["C"][1])
     # a budget beyond the span is what optimal_allocation calls outside the group's range
-    told = _quiet(bl.optimal_allocation, grouped, C=[1e21], group="small", seed=0)
+    told = _quiet(bl.optimal_allocation, two_scales_grouped, C=[1e21], group="small", seed=0)
     assert told["C_outside_decades"].iloc[0] > 1.0
     plt.close(fig)
 
 
-def test_n_opt_of_a_new_group_and_an_ungrouped_fit_keep_the_pooled_range(grouped, ungrouped):
-    for fit, bounds in ((grouped, POOLED["C"]), (ungrouped, SMALL["C"])):
+def test_n_opt_of_a_new_group_and_an_ungrouped_fit_keep_the_pooled_range(
+    two_scales_grouped, two_scales_small
+):
+    for fit, bounds in ((two_scales_grouped, POOLED["C"]), (two_scales_small, SMALL["C"])):
         fig = _quiet(plot.n_opt, fit, ci=(0.9,), n_points=8)
         spans = _spans(fig.axes[0])
         assert list(spans) == ["fitted range of C"], spans
