@@ -667,6 +667,9 @@ def n_opt(
             float(np.max(np.append(marked, fitted[1] * 100))),
         )
     low, high = _c_range(C_range)
+    # the range's ends in other units? (the grid between them is the figure's own, unchecked)
+    ends = pd.DataFrame({"C": [low, high]})
+    check_range(fit, ends, stacklevel=3, positions=False, group=group, cautions=False)
     grid = np.geomspace(low, high, n_points)
     curve, trend = _n_opt_curve_draws(fit, grid, seed, group)
     fig, axes = _figure((7.5, 5))
@@ -734,7 +737,9 @@ def _n_opt_curve_draws(fit, C, seed: int, group) -> tuple[np.ndarray, bool]:
     (``N_opt_trend``: the fitted power law without budget scatter, given by a law whose
     budgets scatter about it) rather than its allocation ``N_opt``. Warns as
     ``optimal_allocation`` does when draws sit at the search range's edge or a drift's kink."""
-    draws = allocation_draws(fit, C, group=group, seed=seed)
+    with warnings.catch_warnings():  # the grid is the figure's own: n_opt checked its ends
+        warnings.simplefilter("ignore", PlausibilityWarning)
+        draws = allocation_draws(fit, C, group=group, seed=seed)
     warn_at_edge(C, draws["at_boundary"], DEFAULT_METHOD, "plot.n_opt", stacklevel=4)
     warn_at_kink(
         fit, C, draws["N_opt"], None, DEFAULT_METHOD, "plot.n_opt", stacklevel=4, group=group

@@ -7,10 +7,14 @@ from __future__ import annotations
 
 import warnings
 
+import matplotlib
 import numpy as np
 import pytest
 
-import bayeslaws as bl
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+import bayeslaws as bl  # noqa: E402
 from bayeslaws.laws.contract import Posterior, Scales
 from bayeslaws.laws.isoflop import LAW, budget_levels
 from bayeslaws.posterior.allocation import allocation_draws
@@ -117,11 +121,15 @@ def test_a_budget_a_few_percent_from_a_fitted_one_warns_that_it_is_answered_as_n
     Marin's) was answered silently as a new budget: wider, and not the fitted curve."""
     C = fit.record.law_state["budgets"][2]
     said = r"C = 1\.02e\+18 \(\+2\.00% from the fitted 1e\+18\).*answered as a NEW budget"
-    with pytest.warns(PlausibilityWarning, match=said):
+    with pytest.warns(PlausibilityWarning, match=said) as told:
         bl.predict(fit, N=[3e8], C=[C * 1.02])
-    with pytest.warns(PlausibilityWarning, match="answered as a NEW budget"):
+    with pytest.warns(PlausibilityWarning, match="answered as a NEW budget") as told_too:
         bl.optimal_allocation(fit, C=[C * 0.97])
+    for record in (*told, *told_too):  # at the caller's line, not inside the package
+        assert record.filename == __file__, record.filename
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         bl.predict(fit, N=[3e8, 3e8, 3e8], C=[C * INSIDE, 5e17, C * 1.2])  # its own, far, far
+        # a figure's own grid of budgets passes near fitted ones: nothing the user asked
+        plt.close(bl.plot.n_opt(fit, n_points=200))
     assert not [w for w in caught if "NEW budget" in str(w.message)]

@@ -461,6 +461,12 @@ class Law(abc.ABC):
         """Predicted outcomes of candidate runs (columns: the run-table columns the law reads,
         and ``unit``), for :mod:`bayeslaws.design`."""
 
+    def query_cautions(self, state: dict, query: pd.DataFrame) -> list[str]:
+        """Messages about query points (N, D, C, ...) that this law answers otherwise than a
+        user may expect, given the fit's ``state`` (``Prepared.state``); warned with the range
+        checks where a user's query enters (``posterior.draws.check_range``). None here."""
+        return []
+
     def fitted_log_mean(self, post: Posterior, runs: pd.DataFrame) -> np.ndarray:
         """ln of the law's mean loss at training runs (posterior mean, no noise): (Q,), the base
         of a model discrepancy learned from residuals (laws with ``widened = True``)."""

@@ -73,15 +73,13 @@ are off-centre or wide (MODELLING.md).
 
 from __future__ import annotations
 
-import warnings
-
 import jax.numpy as jnp
 import numpy as np
 import numpyro
 import numpyro.distributions as dist
 import pandas as pd
 
-from ..runs import PlausibilityWarning, RunTableError
+from ..runs import RunTableError
 from ..runs.checks import check_probability, is_real
 from ..runs.table import label_text
 from .contract import (
@@ -459,9 +457,6 @@ class IsoFLOP(Law):
         S, Q = post.n_draws, len(C)
         fitted = nearest_fitted_budget(post.state["budgets"], C)  # (Q,), -1: a new budget
         own = fitted >= 0
-        near = near_budget_message(post.state["budgets"], C)
-        if near:
-            warnings.warn(near, PlausibilityWarning, stacklevel=4)
         means = {
             "v": col("n0") + col("a_opt") * c,
             "m": self._trend(post, c),
@@ -479,6 +474,14 @@ class IsoFLOP(Law):
             out[key] = value
         s = out.get("s", np.zeros((S, Q)))
         return {"v": out["v"], "m": out["m"], "h": np.exp(out["log_h"]), "s": s}
+
+    def query_cautions(self, state: dict, query: pd.DataFrame) -> list[str]:
+        """A query budget within ``NEAR_BUDGET_RTOL`` of a fitted budget but not within
+        ``BUDGET_RTOL`` (:func:`near_budget_message`): answered as a new budget."""
+        if "C" not in query:
+            return []
+        message = near_budget_message(state["budgets"], np.asarray(query["C"], float))
+        return [message] if message else []
 
     def irreducible_loss(self, post: Posterior, *, group=None, rng=None):
         """Draws (S,) of E_floor (loss units) with ``loss_floor=True``; else None."""

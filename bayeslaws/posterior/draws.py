@@ -301,7 +301,12 @@ def warn_new_group(fit, group, caller: str, noted: bool = False, stacklevel: int
 
 
 def check_range(
-    fit, query: pd.DataFrame, stacklevel: int = 4, positions: bool = True, group=None
+    fit,
+    query: pd.DataFrame,
+    stacklevel: int = 4,
+    positions: bool = True,
+    group=None,
+    cautions: bool = True,
 ) -> list[str]:
     """Warn (:class:`~bayeslaws.runs.PlausibilityWarning`) about query values more than
     ``FAR_BELOW_DECADES`` below or ``FAR_ABOVE_DECADES`` above the fit's range (for lr and
@@ -310,7 +315,10 @@ def check_range(
     ``group``: a fitted group's label measures against that group's own runs' range; None (a
     new group, or a fit without groups) against the pooled range
     (:func:`~.extrapolation.distance.group_ranges`). ``positions``: name the query rows (False
-    where the rows are internal, e.g. a figure's grid). Returns the messages."""
+    where the rows are internal, e.g. a figure's grid). ``cautions``: also the law's own
+    messages about the query (:meth:`~bayeslaws.laws.contract.Law.query_cautions`, e.g. an
+    isoFLOP budget a few percent from a fitted one; False for a figure's internal grid).
+    Returns the messages."""
     ranges = group_ranges(fit, group)
     own = own_group_rows(fit, group) is not None
     whose = f"group {group!r}'s fitted range" if own else "the fitted range"
@@ -333,6 +341,8 @@ def check_range(
                 f"{max(below[i], above[i]):.1f} decades outside {whose} "
                 f"[{low:.3g}, {high:.3g}]: is it in other units? ({column} is in {unit})"
             )
+    if cautions:
+        messages += fit.law.query_cautions(fit.record.law_state, query)
     for message in messages:
         warnings.warn(message, PlausibilityWarning, stacklevel=stacklevel)
     return messages
