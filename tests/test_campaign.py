@@ -771,3 +771,27 @@ def test_a_failed_campaign_step_keeps_what_finished(monkeypatch):
     assert h.loc[h["failure"].isna(), "median"].notna().all()
     trained = caught.value.campaign.runs.groupby("strategy", sort=False).size().to_dict()
     assert trained == {"random": 5, "ours": 4, "grid": 5}  # random's step-1 run was trained
+
+
+def test_recorded_groups_are_the_fits_groups_whatever_their_type():
+    """A recorded table whose group column reads as floats (7.0) was compared as "7.0" with the
+    fit's group "7": its repeat went unseen, it matched no proposal, and the campaign's runs
+    kept a group the fit does not have (R7)."""
+    from bayeslaws.design.campaign import looks_repeated, match_runs, text_groups
+
+    earlier = pd.DataFrame({"N": [1e8], "D": [2e9], "loss": [3.0], "group": ["7"]})
+    recorded = pd.DataFrame({"N": [1e8], "D": [2e9], "loss": [3.0], "group": [7.0]})
+    assert looks_repeated(recorded, earlier) == {0: 0}
+    proposal = pd.DataFrame({"N": [1e8], "D": [2e9]})
+    assert match_runs(recorded, proposal, group="7").tolist() == [0]
+    assert text_groups(recorded, ["7", "8"])["group"].tolist() == ["7"]
+    assert text_groups(recorded.assign(group=[" web"]), ["7"])["group"].tolist() == ["web"]
+
+
+def test_the_failure_note_says_others_ran_on_only_when_some_did():
+    from bayeslaws.app.campaign import failure_note
+
+    one = [("random", 0, 1, "the fit failed: RuntimeError: x")]
+    assert "(the others ran on)" in failure_note(one, 2)
+    both = one + [("grid", 0, 0, "the fit failed: RuntimeError: y")]
+    assert "2 of 2 campaigns failed and stopped:" in failure_note(both, 2)

@@ -143,10 +143,11 @@ def failure_note(failures: list, campaigns: int) -> str:
     parts = [
         f"{strategy} seed {seed} step {step}: {text}" for strategy, seed, step, text in failures
     ]
+    others = " (the others ran on)" if len(failures) < campaigns else ""
     return (
-        f"simulate_campaign: {len(failures)} of {campaigns} campaigns failed and stopped (the "
-        f"others ran on): {'; '.join(parts)}. What finished is this error's .campaign (a "
-        "Campaign; history column failure marks the failed steps)."
+        f"simulate_campaign: {len(failures)} of {campaigns} campaigns failed and stopped"
+        f"{others}: {'; '.join(parts)}. What finished is this error's .campaign (a Campaign; "
+        "history column failure marks the failed steps)."
     )
 
 

@@ -55,7 +55,7 @@ import numpy as np
 import pandas as pd
 
 from ..inference import load_fit
-from ..runs.table import label_key
+from ..runs.table import label_key, label_text
 from . import targets as target_module
 from .batch import KEY_COLUMNS, Guardrails, next_runs, run_keys
 from .discrepancy import calibrate, design_method
@@ -167,19 +167,33 @@ def refuse_existing_campaign(folder: Path) -> None:
         )
 
 
-def text_groups(runs: pd.DataFrame) -> pd.DataFrame:
+def _group_key(label):
+    """A group label's :func:`~bayeslaws.runs.table.label_key` without surrounding spaces (7,
+    7.0, "7" and " 7.0" alike; None when missing)."""
+    text = label_text(label)
+    return None if text is None else label_key(text.strip())
+
+
+def text_groups(runs: pd.DataFrame, fitted_groups=()) -> pd.DataFrame:
     """``runs`` with its group labels (if any) as text without surrounding spaces, as the fit
-    keeps them (e.g. 1 -> "1", " web" -> "web")."""
+    keeps them (e.g. 1 -> "1", " web" -> "web"), a label with the key of one of
+    ``fitted_groups`` (:func:`_group_key`) written as that group (7.0 as the fit's "7")."""
     if "group" not in runs:
         return runs
-    return runs.assign(group=[str(g).strip() for g in runs["group"]])
+    by_key = {_group_key(g): g for g in fitted_groups if g is not None}
+
+    def text(label):
+        plain = label_text(label)
+        return by_key.get(_group_key(label), None if plain is None else plain.strip())
+
+    return runs.assign(group=[text(g) for g in runs["group"]])
 
 
 def _labels(df: pd.DataFrame, default=None) -> list:
-    """Per row its group label as text, else ``default`` (as text; None: no group)."""
+    """Per row its group's key (:func:`_group_key`), else ``default``'s (None: no group)."""
     if "group" in df:
-        return [str(g).strip() for g in df["group"]]
-    return [None if default is None else str(default)] * len(df)
+        return [_group_key(g) for g in df["group"]]
+    return [None if default is None else _group_key(default)] * len(df)
 
 
 def _close(a: np.ndarray, b: np.ndarray, rtol: float) -> np.ndarray:
@@ -437,7 +451,7 @@ class Campaign:
         if self.calibrate_drift:
             calibrate(self.fit, seed=update_options.get("seed"))
         frame = new_runs.df if hasattr(new_runs, "df") else pd.DataFrame(new_runs)
-        frame = text_groups(frame)
+        frame = text_groups(frame, self.fit.groups)
         proposal = self.proposals
         if not proposal.empty:
             proposal = proposal[proposal["step"] == self.step].reset_index(drop=True)
