@@ -331,6 +331,9 @@ def test_planning_refuses_a_grouped_fit_without_group(
         plan.planning(small_sweep_hp_fit, grouped_fit, group="Z")
     with pytest.raises(ValueError, match="group='A': the fits were fitted without groups"):
         plan.planning(small_sweep_hp_fit, simulated_fit, group="A")
+    # next_runs_plan, public too, refuses as planning does (it designed for a new group)
+    with pytest.raises(ValueError, match=r"group=None: surface_fit is a fit of 2 groups"):
+        plan.next_runs_plan(small_sweep_hp_fit, grouped_fit, 1.07e9, 1e10, 1e22)
 
 
 def test_planning_answers_for_the_group_asked(small_sweep_hp_fit, grouped_fit):

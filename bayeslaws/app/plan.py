@@ -431,8 +431,10 @@ def next_runs_plan(
     edge), for the report; ``design_nopt_model``: the N_opt design's extrapolation method
     (:func:`allocation_model`, the allocation's). ``surface_fit`` None: the same fit as
     ``hp_fit``; ``group``: the fitted group planned for (candidates, targets and values are
-    that group's on each fit that has groups: :func:`fit_group`)."""
+    that group's on each fit that has groups: :func:`fit_group`; required on a fit of several
+    groups, :func:`check_planning_group`)."""
     surface_fit = hp_fit if surface_fit is None else surface_fit
+    check_planning_group(hp_fit, surface_fit, group)
     hp_group, s_group = fit_group(hp_fit, group), fit_group(surface_fit, group)
     model = allocation_model()
     cands = nopt_candidates(surface_fit, s_group)
