@@ -589,3 +589,22 @@ def test_two_stage_terms_take_a_name_or_a_sequence_of_names():
         TwoStageHyperparams(terms={"batch_size": "ND"})
     with pytest.raises(TypeError, match=r"terms must be a dict"):
         TwoStageHyperparams(terms="D")
+
+
+def test_with_far_above_a_diverged_run_is_censored_near_its_own_cells_best(sweep):
+    """With far_above, a diverged run was censored at the table-wide bound (the largest kept
+    loss): in a cell whose best lies far below it, the run claimed to be 20%+ above that best,
+    and the bowl steepened to reach it (on Step Law, eta_opt 2-4x above every cell's best run;
+    R9). It is now censored at the smaller of that bound and (1 + far_above) x its cell's best."""
+    law = HyperparamsLaw(far_above=0.03)
+    df = sweep.df
+    diverged = df["loss"].isna().to_numpy()
+    assert diverged.sum() == 1
+    with pytest.warns(DivergenceWarning, match=r"the smaller of .* and 1.03x its cell's best"):
+        prepared = law.prepare(sweep)
+    cell_best = df.groupby(["N", "D"])["loss"].transform("min").to_numpy(float)
+    kept = ~diverged & (df["loss"].to_numpy(float) <= cell_best * 1.03)
+    expected = min(float(df["loss"][kept].max()), float(cell_best[diverged][0] * 1.03))
+    z = np.asarray(prepared.data["obs"])[diverged][0] + prepared.scales["loss"]
+    assert np.exp(z) == pytest.approx(expected, rel=1e-9)
+    assert expected < float(df["loss"][kept].max())  # this cell's own bound is the smaller

@@ -169,8 +169,15 @@ def excluded_words(law, n_diverged: int, n_far: int) -> str:
 
 def censored_words(law, n_diverged: int, n_far: int, bound: float) -> str:
     """"D diverged runs censored (loss >= bound)[ and F more than x% above their cell's best,
-    censored at (1 + x) x that best]" (either part alone when the other counts none)."""
-    parts = [f"{n_diverged} diverged runs censored (loss >= {bound:.4g})"] if n_diverged else []
+    censored at (1 + x) x that best]" (either part alone when the other counts none); with
+    ``far_above`` a diverged run is censored at the smaller of bound and (1 + x) x its cell's
+    best, and the words say so."""
+    at = (
+        f"loss >= the smaller of {bound:.4g} and {1 + law.far_above:g}x its cell's best"
+        if law.far_above is not None
+        else f"loss >= {bound:.4g}"
+    )
+    parts = [f"{n_diverged} diverged runs censored ({at})"] if n_diverged else []
     if n_far:
         far = f"{far_reason(law, n_far)}, censored at {1 + law.far_above:g}x that best"
         parts.append(far if n_diverged else far.replace(", censored at", " censored at"))
@@ -409,7 +416,12 @@ def prepare(law, runs: RunTable) -> Prepared:
             if law.divergence_threshold is not None
             else float(np.max(loss[ok]))
         )
-        run_bound = np.where(far, far_bound, bound)
+        # with far_above the bowl is trusted only near each cell's best: a diverged run says
+        # no more than a far-above one there (at most bound). Censored at the table-wide bound,
+        # a diverged run in a low cell claimed to lie 20%+ above its best, and the bowl
+        # steepened to reach it (Step Law: eta_opt 2-4x above every cell's best run).
+        diverged_bound = np.fmin(far_bound, bound) if law.far_above is not None else bound
+        run_bound = np.where(far, far_bound, diverged_bound)
         z = np.where(ok, z, np.log(run_bound) - scales["loss"])
         censored = jnp.asarray(mask)
         diverged_why = masks["reasons"]  # the far-above runs are worded by censored_words
@@ -443,6 +455,8 @@ def prepare(law, runs: RunTable) -> Prepared:
         "fence": law.fence,
         "fence_min_runs": FENCE_MIN_RUNS,
         "n_censored": n_cens,
+        # a diverged run's bound; with far_above, the smaller of it and (1 + far_above) x its
+        # cell's best (far-above runs: that alone)
         "censored_at_loss": bound,
         "n_excluded": int(n_excluded),  # diverged + far above (mode "exclude") + fenced
         "n_cells_without_converged_run": empty["n_cells"],
