@@ -187,3 +187,19 @@ def test_drift_rate_refits_are_kept_and_named(simulated_runs):
     assert [d["split"] for d in refits] == state["splits"]
     messages = [str(w.message) for w in caught if issubclass(w.category, SamplerWarning)]
     assert len(messages) == 1 and 'the drift rate of methods "drift"' in messages[0]
+
+
+def test_diagnostics_of_large_float32_draws_raise_no_overflow():
+    """Kaplan's N_c and D_c are ~1e14: ArviZ squared the float32 draws, overflowed, and every
+    healthy Kaplan fit printed six RuntimeWarnings (overflow, invalid value) with a NaN mcse_sd
+    (R8). The summary is now taken in float64."""
+    import arviz as az
+
+    rng = np.random.default_rng(0)
+    draws = (8.9e13 * np.exp(0.01 * rng.standard_normal((2, 300)))).astype(np.float32)
+    stats = {"diverging": np.zeros((2, 300), bool), "n_steps": np.full((2, 300), 7)}
+    idata = az.from_dict(posterior={"N_c": draws}, sample_stats=stats)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        found = diag.check(idata, ["N_c"], warn=False)
+    assert found.max_r_hat < 1.02 and found.min_ess_bulk > 300

@@ -108,10 +108,11 @@ def check(
     law's parameters), given as the advice instead of the sampler settings."""
     n_chains = idata.posterior.sizes["chain"]
     if n_chains > 1:
-        # unrounded: ArviZ's default 2-decimal rounding would let R-hat up to 1.0149 pass 1.01
-        summary = arviz().summary(
-            idata, var_names=var_names, kind="diagnostics", round_to="none"
-        )
+        # unrounded: ArviZ's default 2-decimal rounding would let R-hat up to 1.0149 pass 1.01;
+        # in float64: squares of float32 draws near 1e14 (Kaplan's N_c) overflowed inside ArviZ
+        # (NaN mcse_sd and overflow warnings on a healthy fit)
+        posterior = idata.posterior[var_names].astype("float64")
+        summary = arviz().summary(posterior, kind="diagnostics", round_to="none")
     else:
         summary = _one_chain_summary(idata, var_names)
     n_draws = n_chains * idata.posterior.sizes["draw"]
