@@ -9,8 +9,11 @@ fitted where both matter. Fitted on centred logs as
 
     ln L - ln L_ref = logsumexp(gamma * logsumexp(a - alpha * x, b - beta * y),  e)
 
-with x = ln N - ln N_ref, y = ln D - ln D_ref and (a, b) the centred log amplitudes of
-``A^(1/gamma)``-scaled terms (see :mod:`bayeslaws.laws.chinchilla` for the centring).
+with x = ln N - ln N_ref, y = ln D - ln D_ref and the centred log amplitudes
+a = ln A - alpha ln N_ref - ln L_ref / gamma, b = ln B - beta ln D_ref - ln L_ref / gamma
+(Chinchilla's centring, :mod:`bayeslaws.laws.chinchilla`, with ln L_ref / gamma for ln L_ref:
+the reference loss is taken out after the power gamma), so that
+A = exp(a + alpha ln N_ref + ln L_ref / gamma) and B = exp(b + beta ln D_ref + ln L_ref / gamma).
 
 Default priors: those of Chinchilla for alpha, beta, a, b, e; gamma ~ LogNormal(0, 0.2)
 (95% in [0.68, 1.48]). With groups (column ``group``), alpha, beta, a, b, e are partially pooled
