@@ -41,10 +41,10 @@ from .posterior import (
     query_frame,
     range_stated,
 )
-from .posterior.allocation import range_words, warn_at_edge, warn_at_kink
+from .posterior.allocation import warn_at_edge, warn_at_kink
 from .posterior.draws import check_range
 from .posterior.extrapolation import DEFAULT_METHOD
-from .posterior.extrapolation.distance import group_ranges, own_group_rows
+from .posterior.extrapolation.distance import group_ranges, own_group_rows, range_words
 from .runs import PlausibilityWarning, RunTable
 from .runs.cells import CELL_RTOL, same_value_ids
 from .runs.table import simulated_extent, simulated_note
@@ -204,7 +204,8 @@ def _outside_range(fit, name: str, value: float, group=None) -> bool:
 def _range_label(fit, group, name: str) -> str:
     """The words naming the fitted range of input ``name`` (N, D or C) that a figure shades:
     "fitted range of N" (pooled: a fit without groups, or a new group) or "group '7''s fitted
-    range of N" (a fitted group's own runs, :func:`~.posterior.allocation.range_words`)."""
+    range of N" (a fitted group's own runs,
+    :func:`~.posterior.extrapolation.distance.range_words`)."""
     if own_group_rows(fit, group) is None:
         return f"fitted range of {name}"
     return f"{range_words(fit, group)} of {name}"

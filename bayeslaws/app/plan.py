@@ -30,7 +30,7 @@ from ..posterior import (
     range_stated,
 )
 from ..posterior.draws import FAR_ABOVE_DECADES, FAR_BELOW_DECADES
-from ..posterior.extrapolation.distance import group_ranges
+from ..posterior.extrapolation.distance import group_ranges, range_words
 from ..posterior.fixed_hyperparams import refit_sizes
 from ..posterior.model import FULL_MODELS
 from ..runs.checks import check_positive
@@ -325,11 +325,10 @@ def check_planning_inputs(hp_fit, surface_fit, target_N, target_D, budget, group
     )
     for fit_, names in asked:
         g = fit_group(fit_, group)
-        whose = f"group {g!r}'s fitted range" if g is not None else "the fitted range"
         check_far_inputs(
             {name: (INPUT_AXES[name], values[name]) for name in names},
             group_ranges(fit_, g),
-            whose,
+            range_words(fit_, g),
         )
     return values
 

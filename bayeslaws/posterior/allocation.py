@@ -32,7 +32,7 @@ from .draws import (
     warn_new_group,
 )
 from .extrapolation import DEFAULT_METHOD
-from .extrapolation.distance import group_ranges, own_group_rows
+from .extrapolation.distance import group_ranges, range_words
 from .model import FULL_MODELS, ModelView
 from .predict import check_ci, outside_decades
 
@@ -351,15 +351,6 @@ def range_stated():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ExtrapolationWarning)
         yield
-
-
-def range_words(fit, group=None) -> str:
-    """What :func:`~.extrapolation.distance.group_ranges` measures ``group`` from, in words:
-    "group 'a''s fitted range" for a fitted group of a grouped fit, else "the fitted range"
-    (pooled over every group)."""
-    if own_group_rows(fit, group) is None:
-        return "the fitted range"
-    return f"group {group!r}'s fitted range"
 
 
 def warn_outside_range(

@@ -19,7 +19,7 @@ from ..runs.checks import is_integer
 from ..runs.compute import MAX_DERIVED_PARAMS
 from ..runs.table import BATCH_TOKENS_LOW
 from .extrapolation import DEFAULT_METHOD
-from .extrapolation.distance import group_ranges, own_group_rows
+from .extrapolation.distance import group_ranges, range_words
 from .model import ModelView
 
 FAR_BELOW_DECADES = 3.0  # a query this far below the fitted range is likely in other units
@@ -320,8 +320,7 @@ def check_range(
     isoFLOP budget a few percent from a fitted one; False for a figure's internal grid).
     Returns the messages."""
     ranges = group_ranges(fit, group)
-    own = own_group_rows(fit, group) is not None
-    whose = f"group {group!r}'s fitted range" if own else "the fitted range"
+    whose = range_words(fit, group)
     batch = batch_in_sequences(query, ranges.get("batch_size"), positions)
     messages = [batch] if batch else []
     for column, (low, high) in ranges.items():

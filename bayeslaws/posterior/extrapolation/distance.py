@@ -526,6 +526,15 @@ def group_ranges(fit, group=None) -> dict:
     return out
 
 
+def range_words(fit, group=None) -> str:
+    """What :func:`group_ranges` measures ``group`` from, in words:
+    "group 'a''s fitted range" for a fitted group of a grouped fit, else "the fitted range"
+    (pooled over every group)."""
+    if own_group_rows(fit, group) is None:
+        return "the fitted range"
+    return f"group {group!r}'s fitted range"
+
+
 def ranges_of(fit, group=None, state=None) -> dict:
     """The reference range (N, D, C -> [min, max]) of the distance discrepancy: for a fitted
     group of a grouped fit, that group's own runs' range (:func:`group_ranges`); otherwise
