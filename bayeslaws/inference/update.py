@@ -174,19 +174,12 @@ def new_run_labels(new_runs, new: pd.DataFrame, start: int) -> dict:
     return {r: start + k for k, r in enumerate(labels)}
 
 
-def with_text_labels(df: pd.DataFrame) -> pd.DataFrame:
-    """``df`` with its :data:`LABEL_COLUMNS` as :func:`label_text` (missing: None)."""
+def with_labels_as(df: pd.DataFrame, convert=label_text) -> pd.DataFrame:
+    """``df`` with its :data:`LABEL_COLUMNS` as ``convert`` gives them: :func:`label_text`
+    (stored text) or :func:`label_key` (the key they are compared by); missing: None."""
     out = df.copy()
     for column in (c for c in LABEL_COLUMNS if c in out):
-        out[column] = pd.Series([label_text(v) for v in out[column].tolist()], out.index, object)
-    return out
-
-
-def with_label_keys(df: pd.DataFrame) -> pd.DataFrame:
-    """``df`` with its :data:`LABEL_COLUMNS` as their :func:`label_key` (missing: None)."""
-    out = df.copy()
-    for column in (c for c in LABEL_COLUMNS if c in out):
-        out[column] = pd.Series([label_key(v) for v in out[column].tolist()], out.index, object)
+        out[column] = pd.Series([convert(v) for v in out[column].tolist()], out.index, object)
     return out
 
 
@@ -392,7 +385,7 @@ def combined_table(fit: Fit, new_runs) -> Combined:
     columns += [c for c in earlier if c not in columns]
     warn_uncarried(new, columns)
     frame = pd.concat([earlier, new.reindex(columns=columns)], ignore_index=True, sort=False)
-    frame = with_text_labels(frame)  # the run labels alike: 7 (new) and "7" (fitted) are one
+    frame = with_labels_as(frame)  # the run labels alike: 7 (new) and "7" (fitted) are one
     start = next_label(earlier.index, excluded_labels(fit))
     renamed = new_run_labels(new_runs, new, start)
     frame.index = pd.Index(list(earlier.index) + [renamed[r] for r in new.index])
@@ -516,7 +509,7 @@ def repeated_runs(old: pd.DataFrame, new: pd.DataFrame) -> list:
     missing run as "nan"): a run passed again would be counted twice and narrow every
     interval."""
     keys = [c for c in REPEAT_COLUMNS if c in old and c in new]
-    old, new = with_label_keys(old[keys]), with_label_keys(new[keys])
+    old, new = with_labels_as(old[keys], label_key), with_labels_as(new[keys], label_key)
     seen = {run_key(row) for row in old.itertuples(index=False, name=None)}
     rows = new.itertuples(index=False, name=None)
     return [label for label, row in zip(new.index, rows, strict=True) if run_key(row) in seen]
