@@ -179,10 +179,18 @@ def nearest_fitted_budget(budgets, C, rtol: float = BUDGET_RTOL) -> np.ndarray:
     fitted budget in ``budgets`` (FLOPs, (B,)) when |ln(C / budget)| < ``rtol``, else -1 (a new
     budget). Each query is matched on its own, so the answer at a budget does not depend on the
     other budgets in the call; a training run's C gets the level :func:`budget_levels` gave it."""
-    distance = np.abs(np.log(np.asarray(C, float)[:, None] / np.asarray(budgets, float)[None, :]))
+    nearest, gap = nearest_budget_gap(budgets, C)
+    return np.where(gap < rtol, nearest, -1)
+
+
+def nearest_budget_gap(budgets, C) -> tuple[np.ndarray, np.ndarray]:
+    """For query budgets C (FLOPs, (Q,)): the index of the nearest (in ln C) of ``budgets``
+    (FLOPs, (B,)) and the distance |ln(C / that budget)|, each (Q,)."""
+    distance = np.abs(
+        np.log(np.atleast_1d(np.asarray(C, float))[:, None] / np.asarray(budgets, float)[None, :])
+    )
     nearest = np.argmin(distance, axis=1)
-    within = distance[np.arange(nearest.size), nearest] < rtol
-    return np.where(within, nearest, -1)
+    return nearest, distance[np.arange(nearest.size), nearest]
 
 
 def near_budget_message(budgets, C, rtol: float = BUDGET_RTOL) -> str:
@@ -191,9 +199,7 @@ def near_budget_message(budgets, C, rtol: float = BUDGET_RTOL) -> str:
     are answered as new budgets (:func:`nearest_fitted_budget`), which a query meant for the
     fitted budget (C rounded, or 6ND of runs whose budgets are nominal) does not expect."""
     C, budgets = np.atleast_1d(np.asarray(C, float)), np.asarray(budgets, float)
-    distance = np.abs(np.log(C[:, None] / budgets[None, :]))  # (Q, B)
-    nearest = np.argmin(distance, axis=1)
-    gap = distance[np.arange(C.size), nearest]
+    nearest, gap = nearest_budget_gap(budgets, C)
     near = np.flatnonzero((gap >= rtol) & (gap < NEAR_BUDGET_RTOL))
     if near.size == 0:
         return ""
