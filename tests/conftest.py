@@ -229,3 +229,11 @@ def two_scales_grouped(two_scales_fits):
 def two_scales_small(two_scales_fits):
     """Group 'small''s runs alone, without a group column, with a cache of this module's own."""
     return own_cache(two_scales_fits[1])
+
+
+def cli_error_line(err: str) -> str:
+    """The one line the command line printed to stderr for an error ("bayeslaws ...")."""
+    lines = [line for line in err.strip().splitlines() if line.startswith("bayeslaws")]
+    assert len(lines) == 1, err
+    return lines[0]
+

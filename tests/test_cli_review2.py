@@ -14,17 +14,12 @@ matplotlib.use("Agg")
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
+from conftest import cli_error_line  # noqa: E402
 
 import bayeslaws as bl  # noqa: E402
 from bayeslaws.app.cli import EXIT_BAD_INPUT, build_parser, main, with_cli_hints  # noqa: E402
 from bayeslaws.laws import resolve_law  # noqa: E402
 from bayeslaws.runs import RunTableError  # noqa: E402
-
-
-def _one_line(err: str) -> str:
-    lines = [line for line in err.strip().splitlines() if line.startswith("bayeslaws")]
-    assert len(lines) == 1, err
-    return lines[0]
 
 
 @pytest.fixture(scope="module")
@@ -122,7 +117,7 @@ def test_keep_diverged_is_refused_for_a_law_that_needs_every_loss(nan_table, tmp
     code = main(["fit", str(nan_table), "--law", "chinchilla", "--keep-diverged",
                  "--out", str(tmp_path / "x.nc"), "--chains", "1", "--warmup", "5",
                  "--draws", "5"])  # fmt: skip
-    line = _one_line(capsys.readouterr().err)
+    line = cli_error_line(capsys.readouterr().err)
     assert code == EXIT_BAD_INPUT
     assert "--keep-diverged" in line and "'chinchilla'" in line
     assert "--exclude-rows ROWS --exclude-reason TEXT" in line
@@ -181,7 +176,7 @@ def test_predict_numbers_leave_the_fit_file(hp_file):
 def test_a_swallowed_missing_file_is_named(tmp_path, capsys):
     code = main(["fit", "--units", "batch_size=2048", str(tmp_path / "nofile.csv"),
                  "--out", str(tmp_path / "x.nc")])  # fmt: skip
-    line = _one_line(capsys.readouterr().err)
+    line = cli_error_line(capsys.readouterr().err)
     assert code == EXIT_BAD_INPUT
     assert "--units took" in line and "nofile.csv" in line and "before the options" in line
 
@@ -190,7 +185,7 @@ def test_a_key_value_written_with_a_space_keeps_argparses_own_message(tmp_path, 
     """`--units batch_size 2048` with no run table: the value is no file, so the message is
     argparse's missing-argument line, not advice to move 2048 before the options."""
     code = main(["fit", "--units", "batch_size", "2048", "--out", str(tmp_path / "x.nc")])
-    line = _one_line(capsys.readouterr().err)
+    line = cli_error_line(capsys.readouterr().err)
     assert code == EXIT_BAD_INPUT
     assert "the following arguments are required: runs" in line and "took" not in line
 

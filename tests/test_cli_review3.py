@@ -17,6 +17,7 @@ matplotlib.use("Agg")
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
+from conftest import cli_error_line  # noqa: E402
 
 from bayeslaws.app.cli import (  # noqa: E402
     EXIT_BAD_INPUT,
@@ -40,12 +41,6 @@ def _run(argv: list, capsys) -> tuple[int, str, str]:
         code = main([str(a) for a in argv])
     out, err = capsys.readouterr()
     return code, out, err
-
-
-def _error_line(err: str) -> str:
-    lines = [line for line in err.strip().splitlines() if line.startswith("bayeslaws")]
-    assert len(lines) == 1, err
-    return lines[0]
 
 
 @pytest.fixture(scope="module")
@@ -123,7 +118,7 @@ def test_a_column_mapped_twice_is_refused_naming_both(runs_csv, tmp_path, capsys
             "--out", tmp_path / "x.nc"]  # fmt: skip
     code, _, err = _run(argv, capsys)
     assert code == EXIT_BAD_INPUT
-    line = _error_line(err)
+    line = cli_error_line(err)
     assert "column 'N' is mapped twice" in line
     assert "--column N=Model Size" in line and "--column N=x" in line
 
@@ -137,7 +132,7 @@ def test_a_key_given_twice_with_two_values_is_refused(option, pairs, runs_csv, t
         argv = ["fit", runs_csv, option, pairs[0], option, pairs[1], "--out", tmp_path / "x.nc"]
     code, _, err = _run(argv, capsys)
     assert code == EXIT_BAD_INPUT
-    line = _error_line(err)
+    line = cli_error_line(err)
     assert f"{option}: '{pairs[0][0]}' is given twice" in line
     assert repr(pairs[0]) in line and repr(pairs[1]) in line
 
@@ -165,7 +160,7 @@ def lossless_csv(simulated_runs, tmp_path):
 def test_the_missing_loss_message_names_the_inf_rows_too(lossless_csv, tmp_path, capsys):
     code, _, err = _run(["fit", lossless_csv, "--out", tmp_path / "x.nc"], capsys)
     assert code == EXIT_BAD_INPUT
-    line = _error_line(err)
+    line = cli_error_line(err)
     assert "'loss' has missing values (or +inf) at rows 7, 9 (0-based data rows" in line
     assert "--exclude-rows ROWS --exclude-reason" in line and "Python" not in line
 
@@ -177,7 +172,7 @@ def test_after_exclude_rows_the_message_names_the_rows_still_without_a_loss(
             "--out", tmp_path / "x.nc"]  # fmt: skip
     code, _, err = _run(argv, capsys)
     assert code == EXIT_BAD_INPUT
-    line = _error_line(err)
+    line = cli_error_line(err)
     assert "at rows 9 (0-based data rows, header not counted), still after --exclude-rows 7" \
         in line
     assert "at rows 7" not in line
@@ -261,7 +256,7 @@ def test_design_candidates_with_unmapped_columns_get_the_column_remedy(grouped_f
     argv = ["design", grouped_file, "--candidates", cands, "--nopt", "1e22", "--k", "1"]
     code, _, err = _run(argv, capsys)
     assert code == EXIT_BAD_INPUT
-    line = _error_line(err)
+    line = cli_error_line(err)
     assert f"the candidates file {str(cands)!r} needs column N" in line
     assert "cands" not in line.replace(str(cands), "")
     assert "--column N=NAME" in line
