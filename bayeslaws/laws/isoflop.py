@@ -31,7 +31,9 @@ So N_opt(C) = k_opt C^a_opt and L_opt(C) = k_L C^a_L, each with budget-level sca
 (vertex_sd, loss_sd) that widens the exponents' intervals when the per-budget optima do
 not line up. With a ``run`` column in the run table (e.g. the model size, when points at different
 budgets are read off one training run, as in Porian et al.'s ``const`` and ``kaplan`` decay), a
-per-run offset r_run ~ Normal(0, run_sd) absorbs the errors those points share.
+per-run offset r_run ~ Normal(0, run_sd) absorbs the errors those points share. Every row then
+needs its run's label: a missing one (None, NaN, empty, or the text "nan", "None", "<NA>") is an
+error naming the rows, since those rows would otherwise share one offset as if one run.
 
 Per-run offsets and the curves are not separately identified: an offset that varies smoothly
 with ln N (a tilt a + b x + c x^2 across the runs) is indistinguishable from a change of every
@@ -81,7 +83,7 @@ import pandas as pd
 
 from ..runs import RunTableError
 from ..runs.checks import check_probability, is_real
-from ..runs.table import label_text
+from ..runs.table import _at_rows, _row_note, label_key, label_text
 from .contract import (
     OBSERVED_SITE,
     Law,
@@ -172,6 +174,29 @@ def too_few_sizes_message(
         "C='budget') with no D; command line: --N params --C budget and no --D; a column named "
         "D is read as D: rename it), or round C to the budgets you ran"
     )
+
+
+def run_labels(run: pd.Series, name: str) -> pd.Series:
+    """The ``run`` column (one label per row) as text, as a fit stores it (:func:`label_text`:
+    7.0 as "7"), so a reloaded fit numbers its runs alike. A missing label (None, NaN, pandas'
+    NA, empty or all-space text, or the text "nan", "None", "<NA>" that str() and fits saved
+    before labels were stored as text wrote for one: :func:`label_key`) is a RunTableError
+    naming the rows: together they would share one offset, as if they were one training run."""
+    missing = np.array([label_key(v) is None for v in run.tolist()], dtype=bool)
+    if missing.any():
+        rows = _at_rows(run.index[missing], _row_note(run.index))
+        raise RunTableError(
+            f"law {name!r} gives the points of each training run (column 'run') one shared "
+            f"offset, but {missing.sum()} of {len(run)} runs have no run label, at {rows} "
+            "(None, NaN, empty, or the text 'nan', 'None' or '<NA>'): together they would "
+            "share one offset as if they were one training run. Give every row its run's "
+            "label (e.g. its model size N when each size is one training run), or leave the "
+            "column out to fit without per-run offsets (Python: "
+            "bl.load_runs(df.drop(columns='run'), ...); command line: remove the 'run' column "
+            "from the CSV). In fit.update the fitted and the new runs need labels alike: a fit "
+            "made without a 'run' column takes new runs without one"
+        )
+    return pd.Series([label_text(v) for v in run.tolist()], index=run.index, dtype=object)
 
 
 def nearest_fitted_budget(budgets, C, rtol: float = BUDGET_RTOL) -> np.ndarray:
@@ -398,8 +423,7 @@ class IsoFLOP(Law):
         log_C_ref = float(np.mean(np.log(levels)))
         log_L_ref = float(np.mean(np.log(df["loss"].to_numpy(float))))
         if "run" in df:
-            # as a fit stores them (label_text), so a reloaded fit numbers its runs alike
-            labels = pd.Series([str(label_text(v)) for v in df["run"]], index=df.index)
+            labels = run_labels(df["run"], self.name)
             run_ids = sorted(labels.unique())
             run_index = np.array([run_ids.index(r) for r in labels], dtype=np.int32)
         else:
