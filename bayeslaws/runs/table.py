@@ -15,13 +15,15 @@ Canonical columns (units):
 Other columns are kept untouched. Exactly two of N, D, C may be given and the third is derived
 through the compute model (default ``C = 6 N D``); if all three are given they must agree to 1%.
 Rows are never dropped silently: :meth:`RunTable.exclude` removes rows for a stated reason and
-the table keeps the record, which every fit stores. Rows that the plausibility checks would
+the table keeps the record, which every fit stores (a mask that selects no row excludes and
+records nothing, with a warning). Rows that the plausibility checks would
 flag but the caller has vetted as real are kept and named once, in ``accepted_rows`` (see
 :func:`load_runs`): they are not warned about again, and the table remembers them.
 """
 
 from __future__ import annotations
 
+import numbers
 import os
 import re
 import shlex
@@ -120,6 +122,11 @@ class RunTable:
         would flag them (``load_runs(..., accepted_rows=...)``), in the order of ``df``; they
         are never warned about, and every label is a row of ``df`` (an exclusion drops its
         rows from here too).
+    row_note : what the row labels count, as messages say it: ``ROWS_NOTE`` (a file's 0-based
+        data rows) or ``LABELS_NOTE`` (a DataFrame's own index), as :func:`load_runs` knew it
+        from its input (a RunTable re-loaded keeps its own); None (the default for a table
+        built directly), or ``ROWS_NOTE`` for labels that are not non-negative integers, is
+        guessed from the index (:func:`_row_note`). :meth:`at_rows` says rows with it.
     """
 
     df: pd.DataFrame
@@ -128,13 +135,17 @@ class RunTable:
     exclusions: tuple = field(default_factory=tuple)
     n_input_rows: int = 0
     accepted_rows: tuple = field(default_factory=tuple)
+    row_note: str | None = None
 
     def __post_init__(self):
-        accepted = accepted_labels(self.df.index, self.accepted_rows, _row_note(self.df.index))
+        guess = _row_note(self.df.index)
+        if self.row_note is None or (self.row_note == ROWS_NOTE and guess != ROWS_NOTE):
+            object.__setattr__(self, "row_note", guess)  # only integer labels count data rows
+        accepted = accepted_labels(self.df.index, self.accepted_rows, self.row_note)
         object.__setattr__(self, "accepted_rows", accepted)
         if "diverged" in self.df and not _is_plain_bool(self.df["diverged"]):
             df = self.df.copy()
-            df["diverged"] = parse_diverged(df["diverged"], _row_note(df.index))
+            df["diverged"] = parse_diverged(df["diverged"], self.row_note)
             object.__setattr__(self, "df", df)
 
     def __len__(self) -> int:
@@ -147,6 +158,11 @@ class RunTable:
             f"RunTable({len(self)} runs from {self.source}; columns {cols}; "
             f"compute model {self.compute_model.name}; {dropped} excluded)"
         )
+
+    def at_rows(self, labels, limit: int = 10) -> str:
+        """``rows 3, 7 (0-based data rows, header not counted)``: row ``labels`` of ``df`` for
+        a message, with what they count (:attr:`row_note`)."""
+        return _at_rows(labels, self.row_note, limit)
 
     @property
     def has_groups(self) -> bool:
@@ -164,15 +180,33 @@ class RunTable:
 
         ``mask`` is a boolean Series with the row labels of ``df`` (matched by label, in any
         order), a boolean array or list in the row order of ``df``, or a callable
-        ``df -> mask``. Missing (NaN) or non-boolean mask values are errors.
+        ``df -> mask``. Missing (NaN) or non-boolean mask values are errors. A mask that
+        selects no row (e.g. ``runs.df.index.isin([3])`` on a table whose rows are labelled
+        100, 101, ...) excludes nothing and records nothing: a :class:`PlausibilityWarning`
+        names the reason and the table's row labels, and the table is returned as it is.
         """
-        if not reason or not isinstance(reason, str):
-            raise ValueError(
-                "exclude() needs a reason (a non-empty string): it is stored in the fit"
-            )
+        _check_reason(reason)
         if callable(mask):
             mask = mask(self.df)
         mask = _as_mask(mask, self.df.index)
+        if not mask.any():
+            warnings.warn(self._nothing_excluded(reason), PlausibilityWarning, stacklevel=2)
+            return self
+        return self._without(mask, reason)
+
+    def subset(self, mask, reason: str) -> RunTable:
+        """Keep only the rows where ``mask`` is True (the others are excluded with ``reason``).
+        A mask that keeps every row excludes and records nothing, without a warning (e.g.
+        :func:`best_run_per_cell` on a table with one run per cell)."""
+        _check_reason(reason)
+        if callable(mask):
+            mask = mask(self.df)
+        keep = _as_mask(mask, self.df.index)
+        return self if keep.all() else self._without(~keep, reason)
+
+    def _without(self, mask: np.ndarray, reason: str) -> RunTable:
+        """The table without the rows where ``mask`` (row order of ``df``) is True, recorded
+        as one :class:`Exclusion` with ``reason``."""
         removed = tuple(self.df.index[mask].tolist())
         kept = self.df.loc[~mask]
         gone = set(removed)
@@ -180,11 +214,22 @@ class RunTable:
         exclusions = self.exclusions + (Exclusion(reason, removed),)
         return replace(self, df=kept, exclusions=exclusions, accepted_rows=accepted)
 
-    def subset(self, mask, reason: str) -> RunTable:
-        """Keep only the rows where ``mask`` is True (the others are excluded with ``reason``)."""
-        if callable(mask):
-            mask = mask(self.df)
-        return self.exclude(~_as_mask(mask, self.df.index), reason)
+    def _nothing_excluded(self, reason: str) -> str:
+        """The warning for an exclusion (``reason``) whose mask selects no row."""
+        if len(self.df) == 0:
+            rows = "the table has no rows left"
+        else:
+            rows = (
+                f"if it was meant to select rows: the table's rows are labelled "
+                f"{_rows(self.df.index, 5)} ({self.row_note}), and a mask built from other "
+                "labels or from positions (e.g. runs.df.index.isin([3]) on rows labelled 100, "
+                "101, ...) selects none; build it from runs.df (runs.df.index.isin([...]) with "
+                "those labels, or a condition such as runs.df['loss'] > 3)"
+            )
+        return (
+            f"exclude(reason={reason!r}): the mask selects no row, so nothing is excluded and "
+            f"no exclusion is recorded; {rows}"
+        )
 
     def record(self) -> dict:
         """JSON-ready provenance: source, row counts, every exclusion (its reason, count and
@@ -219,6 +264,12 @@ class RunTable:
                 f"law {law!r} needs at least {minimum} distinct values of {column!r}; the run "
                 f"table has {levels} ({format_values(_sorted(self.df[column].unique()))})"
             )
+
+
+def _check_reason(reason) -> None:
+    """An exclusion's reason must be a non-empty string (it is stored in the fit)."""
+    if not reason or not isinstance(reason, str) or not reason.strip():
+        raise ValueError("exclude() needs a reason (a non-empty string): it is stored in the fit")
 
 
 def _as_mask(mask, index: pd.Index) -> np.ndarray:
@@ -293,18 +344,25 @@ def accepted_labels(index: pd.Index, rows, note: str = ROWS_NOTE) -> tuple:
 
 def unit_factor(column: str, unit) -> float:
     """The multiplier of a ``units=`` value for ``column``: a positive number as it is, or a
-    word ("thousands", "millions", "billions", ...); a RunTableError names a bad one."""
+    word ("thousands", "millions", "billions", ...); a RunTableError names a bad word or number,
+    a TypeError any other value (None, True/False, a list: ``units[column]`` and what it takes).
+    """
+    allowed = f"a positive number (e.g. 1e6) or one of {sorted(UNIT_WORDS)}"
     if isinstance(unit, str):
         try:
             return UNIT_WORDS[unit.lower()]
         except KeyError:
             raise RunTableError(
-                f"unknown unit {unit!r} for column {column!r}; use a number or one of "
-                f"{sorted(UNIT_WORDS)}"
+                f"unknown unit {unit!r} for column {column!r} (units[{column!r}]); use {allowed}"
             ) from None
+    if isinstance(unit, bool | np.bool_) or not isinstance(unit, numbers.Real):
+        raise TypeError(f"units[{column!r}] must be {allowed}; got {type(unit).__name__} {unit!r}")
     factor = float(unit)
     if not np.isfinite(factor) or factor <= 0:
-        raise RunTableError(f"unit for column {column!r} must be a positive number, got {unit!r}")
+        raise RunTableError(
+            f"unit for column {column!r} must be a positive number, got {format_value(unit)} "
+            f"(units[{column!r}])"
+        )
     return factor
 
 
@@ -315,8 +373,10 @@ def _rows(labels, limit: int = 10) -> str:
 
 
 def _row_note(index) -> str:
-    """What the row labels of ``index`` count: data rows from 0 (a file, or a DataFrame with
-    the default index, possibly after rows were dropped), else the DataFrame's own labels."""
+    """A guess at what the row labels of ``index`` count, for a table that does not say (a
+    RunTable says it: :attr:`RunTable.row_note`, from what :func:`load_runs` read): data rows
+    from 0 for non-negative integer labels (a file, or a DataFrame with the default index,
+    possibly after rows were dropped), else the DataFrame's own labels."""
     if pd.api.types.is_integer_dtype(index) and (len(index) == 0 or index.min() >= 0):
         return ROWS_NOTE
     return LABELS_NOTE
@@ -741,11 +801,15 @@ def load_runs(
         budget rather than the compute model's, as in ``bundled.isoflop_compendium``; with
         ``compute_model=``, or a mapping or unit for N, D or C, C is checked against the model).
     N, D, C, lr, batch_size, loss, group : the user's column name for each canonical column
-        (``None`` = use the canonical name if present). Two of N, D, C are needed.
+        (``None`` = use the canonical name if present). Two of N, D, C are needed. Group labels
+        are read as text; labels that are one label to :func:`label_key` (7, 7.0, "7", "7.0")
+        are one group, with a warning naming the spellings merged.
     units : multiplier per canonical column, a number or a word ("billions", "millions", ...):
         ``units={"N": "billions", "batch_size": 2048}`` reads N given in billions and a batch
         given in sequences of 2048 tokens. A unit for a column the table lacks, or for the one
-        of N, D, C derived from the other two (always in parameters, tokens, FLOPs), is an error.
+        of N, D, C derived from the other two (always in parameters, tokens, FLOPs), is an error;
+        a unit that is neither a number nor a word (None, True, a list) is a TypeError naming
+        ``units[column]``.
     compute_model : :class:`~bayeslaws.compute.ComputeModel`, a number k for ``C = k N D`` or a
         callable ``N -> FLOPs per token``; default ``C = 6 N D`` (for a RunTable: its own).
     allow_missing_loss : keep rows whose loss is missing (NaN) or +inf (read as missing), e.g.
@@ -781,9 +845,10 @@ def load_runs(
         raise TypeError(f"allow_missing_loss must be True or False, got {allow_missing_loss!r}")
     accepted_rows = _label_list(accepted_rows)  # its type, before any reading
     units = dict(units or {})
-    for key in units:
+    for key, unit in units.items():
         if key not in NUMERIC:
             raise RunTableError(f"units given for {key!r}, which is not one of {NUMERIC}")
+        unit_factor(key, unit)  # a bad unit is an error before the table is read
     df, source = _read(data, group if group is not None else "group")
     kept_c = _table_c(data, mapping, compute_model, units)
     if kept_c is not None:  # re-checked from N and D; C restored below
@@ -796,8 +861,8 @@ def load_runs(
     # what the row numbers of messages count: a file's data rows from 0, or a DataFrame's labels
     if isinstance(data, pd.DataFrame):
         note = ROWS_NOTE if df.index.equals(pd.RangeIndex(len(df))) else LABELS_NOTE
-    else:
-        note = _row_note(df.index) if isinstance(data, RunTable) else ROWS_NOTE
+    else:  # a RunTable says what its labels count (from its own input); a file: data rows
+        note = data.row_note if isinstance(data, RunTable) else ROWS_NOTE
     n_read = len(df)
     kept_accepted = data.accepted_rows if isinstance(data, RunTable) else ()
     accepted = accepted_labels(df.index, list(kept_accepted) + accepted_rows, note)
@@ -936,9 +1001,14 @@ def load_runs(
     source = source + simulated_note(out, source)
     if isinstance(data, RunTable):
         rows = data.n_input_rows or len(df)
-        return RunTable(out, model, source, data.exclusions, rows, accepted)
+        return RunTable(out, model, source, data.exclusions, rows, accepted, note)
     return RunTable(
-        df=out, compute_model=model, source=source, n_input_rows=len(df), accepted_rows=accepted
+        df=out,
+        compute_model=model,
+        source=source,
+        n_input_rows=len(df),
+        accepted_rows=accepted,
+        row_note=note,
     )
 
 
@@ -983,7 +1053,11 @@ def simulated_extent(source: str) -> str:
 def _group_labels(values: pd.Series, name: str, note: str) -> pd.Series:
     """The group column as text labels without surrounding spaces (' web' and 'web ' are 'web',
     with a warning naming them); a missing, empty or all-space cell is an error naming the rows
-    (a text file's "NA" or "None" is a label: see :func:`_read_text`)."""
+    (a text file's "NA" or "None" is a label: see :func:`_read_text`). Labels that
+    :func:`label_key` reads as one label (7, 7.0, "7" and "7.0", as ``fit.update`` matches
+    groups) are one group, spelled as that key ("7") when one of them is, with a warning naming
+    the spellings merged (a number and the same text, 7 and "7", too): :func:`_merged_spellings`.
+    Labels that differ only in case stay separate groups, with a warning."""
     blank = values.isna().to_numpy(bool) | np.array(
         [isinstance(v, str) and not v.strip() for v in values.tolist()], dtype=bool
     )
@@ -999,6 +1073,7 @@ def _group_labels(values: pd.Series, name: str, note: str) -> pd.Series:
         warnings.warn(
             _spaced_labels_message(labels[spaced], name, note), PlausibilityWarning, stacklevel=3
         )
+    stripped = _merged_spellings(values, stripped, name)
     cased = case_variants(stripped)
     if cased:
         shown = "; ".join(" vs ".join(repr(v) for v in variants) for variants in cased[:5])
@@ -1010,6 +1085,44 @@ def _group_labels(values: pd.Series, name: str, note: str) -> pd.Series:
             stacklevel=3,
         )
     return stripped
+
+
+def _merged_spellings(values: pd.Series, text: pd.Series, name: str) -> pd.Series:
+    """The group labels ``text`` (``values`` as stripped text, same index) with the spellings
+    that :func:`label_key` reads as one label made one: each becomes the key when one of them
+    is spelled so (7 and 7.0 as "7"), else the first seen; a PlausibilityWarning names each set
+    of spellings merged, a spelling being the text and whether it was a number or text (7 and
+    "7" differ only in that). Labels whose key is missing ("nan", "None": text labels of a file)
+    are left as they are."""
+    spellings: dict = {}  # key -> {(text, was text): None}, first seen first
+    keys = []
+    for value, label in zip(values.tolist(), text.tolist(), strict=True):
+        key = label_key(label)
+        keys.append(key)
+        if key is not None:
+            spellings.setdefault(key, {})[(label, isinstance(value, str))] = None
+    merged = {key: list(seen) for key, seen in spellings.items() if len(seen) > 1}
+    if not merged:
+        return text
+    chosen = {}
+    for key, seen in merged.items():
+        texts = [label for label, _ in seen]
+        chosen[key] = key if key in texts else texts[0]
+    shown = "; ".join(
+        " and ".join(repr(label) if was_text else label for label, was_text in seen)
+        + f" -> {chosen[key]!r}"
+        for key, seen in list(merged.items())[:5]
+    )
+    warnings.warn(
+        f"column {_label('group', name)}: labels that are one label as fit.update reads them "
+        f"(7, 7.0, '7' and '7.0' are one) are merged into one group each: {shown}"
+        f"{'; ...' if len(merged) > 5 else ''}. If they are different groups, give them labels "
+        "that differ as text (e.g. '7a' and '7b')",
+        PlausibilityWarning,
+        stacklevel=4,
+    )
+    out = [chosen.get(key, label) for key, label in zip(keys, text.tolist(), strict=True)]
+    return pd.Series(out, index=text.index, dtype=object)
 
 
 def case_variants(labels: pd.Series) -> list[list[str]]:
@@ -1067,13 +1180,116 @@ def _absent_unit(key: str, given: list, columns: list) -> str:
 def _tokens_per_param(df: pd.DataFrame, column: str, given) -> tuple[float, int] | None:
     """(median D/N now, p) such that scaling the given ``column`` (N or D) by m moves the median
     D/N to ``ratio / m**p`` (N) or ``ratio * m**p`` (D): p = 1 when N and D were both given, 2
-    when the other one was derived from C (it moves by 1/m too); None when D/N is unknown."""
+    when the other one was derived from C (it moves by 1/m too); None when D/N is unknown, or
+    when the other one was given and looks scaled too (:func:`_looks_scaled`: a D/N of a scaled
+    and an unscaled column ranks neither one's units; :func:`_unit_pairs` ranks both)."""
     if column not in ("N", "D") or column not in given or "N" not in df or "D" not in df:
+        return None
+    other = "D" if column == "N" else "N"
+    if other in given and _looks_scaled(df, other):
         return None
     ratio = float(np.nanmedian(df["D"] / df["N"]))
     if not np.isfinite(ratio) or ratio <= 0:
         return None
     return ratio, 1 if {"N", "D"} <= set(given) else 2
+
+
+def _looks_scaled(df: pd.DataFrame, column: str) -> bool:
+    """True when the median of ``column`` (N parameters or D tokens) of ``df`` lies below its
+    ``PLAUSIBLE`` range: the column is likely in larger units."""
+    return column in df and float(np.nanmedian(df[column])) < PLAUSIBLE[column][0]
+
+
+def _both_scaled(df: pd.DataFrame, given) -> bool:
+    """True when N and D were both read (``given``, not derived) and both look scaled
+    (:func:`_looks_scaled`): their units are then hinted as pairs (:func:`_pair_hint`)."""
+    return {"N", "D"} <= set(given) and _looks_scaled(df, "N") and _looks_scaled(df, "D")
+
+
+def _unit_pairs(df: pd.DataFrame) -> list[tuple[float, list[tuple[str, str]]]]:
+    """The (N word, D word) pairs of ``SCALE_WORDS`` that bring the median N (parameters) and
+    the median D (tokens) of ``df`` into ``PLAUSIBLE`` and its median D/N into
+    ``TOKENS_PER_PARAM``, grouped by the D/N they give: ``[(median D/N, [pairs]), ...]``, the
+    group nearest ``TYPICAL_TOKENS_PER_PARAM`` (in decades) first. Pairs a step apart alike
+    ({'N': 'thousands', 'D': 'millions'}, {'N': 'millions', 'D': 'billions'}) give one D/N,
+    which cannot tell them apart; in a group, the pair whose medians lie nearest the middle of
+    ``PLAUSIBLE`` (in decades) comes first."""
+    median = {c: float(np.nanmedian(df[c])) for c in ("N", "D")}
+    ratio = float(np.nanmedian(df["D"] / df["N"]))
+    if not np.isfinite(ratio) or ratio <= 0:
+        return []
+    middle = {c: float(np.mean(np.log10(PLAUSIBLE[c]))) for c in ("N", "D")}
+    groups: dict = {}  # decades between the two units -> (D/N, [(off the middle, pair)])
+    for word_n in SCALE_WORDS:
+        for word_d in SCALE_WORDS:
+            scale = {"N": UNIT_WORDS[word_n], "D": UNIT_WORDS[word_d]}
+            scaled = {c: median[c] * scale[c] for c in scale}
+            if not all(PLAUSIBLE[c][0] <= scaled[c] <= PLAUSIBLE[c][1] for c in scaled):
+                continue
+            pair_ratio = ratio * scale["D"] / scale["N"]
+            if not TOKENS_PER_PARAM[0] <= pair_ratio <= TOKENS_PER_PARAM[1]:
+                continue
+            off = sum(abs(np.log10(scaled[c]) - middle[c]) for c in scaled)
+            step = round(np.log10(scale["D"] / scale["N"]))
+            groups.setdefault(step, (pair_ratio, []))[1].append((off, (word_n, word_d)))
+    ordered = sorted(groups.values(), key=lambda g: abs(np.log10(g[0] / TYPICAL_TOKENS_PER_PARAM)))
+    return [(r, [pair for _, pair in sorted(pairs)]) for r, pairs in ordered]
+
+
+def _pair_text(pair: tuple[str, str]) -> str:
+    """``{'N': 'millions', 'D': 'billions'}``: a units pair as the ``units=`` dict."""
+    return f"{{'N': '{pair[0]}', 'D': '{pair[1]}'}}"
+
+
+def _pair_hint(df: pd.DataFrame, short: bool = False) -> str:
+    """The likely ``units=`` fix when N and D both look scaled (:func:`_both_scaled`): the
+    pairs of :func:`_unit_pairs`, those of the most typical D/N first, saying when D/N cannot
+    decide between them (pairs a step apart alike give one D/N), then the less likely ones;
+    only the first pair, when ``short``."""
+    groups = _unit_pairs(df)
+    if not groups:
+        return (
+            "units for both N and D (no pair of the words thousands to trillions brings both "
+            "medians and the median D/N into plausible ranges: check what the columns hold)"
+        )
+    ratio, pairs = groups[0]
+    first = f"units={_pair_text(pairs[0])}"
+    if short:
+        more = len(pairs) > 1 or len(groups) > 1
+        return first + (" or another pair of units for N and D" if more else "")
+    if len(pairs) == 1:
+        hint = f"{first} (median tokens per parameter D/N then {ratio:.3g})"
+    else:
+        median_n = float(np.nanmedian(df["N"])) * UNIT_WORDS[pairs[0][0]]
+        median_d = float(np.nanmedian(df["D"])) * UNIT_WORDS[pairs[0][1]]
+        others = " or ".join(_pair_text(p) for p in pairs[1:])
+        hint = (
+            f"{first} or {others}: each gives the median tokens per parameter D/N {ratio:.3g}, "
+            "so D/N cannot decide between them (it fixes only how far apart the two units "
+            f"are); the first gives the most typical sizes (median N {median_n:.3g} "
+            f"parameters, D {median_d:.3g} tokens)"
+        )
+    if len(groups) > 1:
+        rest = "; ".join(
+            f"D/N {r:.3g} with {' or '.join(_pair_text(p) for p in ps[:3])}"
+            + (" or ..." if len(ps) > 3 else "")
+            for r, ps in groups[1:3]
+        )
+        hint += (
+            f"; less likely, their D/N lying farther from a typical "
+            f"{TYPICAL_TOKENS_PER_PARAM:g}: {rest}"
+        )
+    return hint + ". Pass the units your columns are in"
+
+
+def _pair_message(df: pd.DataFrame) -> str:
+    """The message that N and D (both given) both look scaled, with :func:`_pair_hint`."""
+    median_n, median_d = (float(np.nanmedian(df[c])) for c in ("N", "D"))
+    return (
+        f"columns 'N' (parameters) and 'D' (tokens) have medians {median_n:.3g} and "
+        f"{median_d:.3g}, below {PLAUSIBLE['N'][0]:g} and {PLAUSIBLE['D'][0]:g}: both look "
+        f"like they are in larger units; pass {_pair_hint(df)}"
+    )
 
 
 def _unit_hint(
@@ -1138,7 +1354,9 @@ def _check_possible(
         return
     shown = values if typed is None else typed
     what = {"N": "parameter", "D": "token"}[column]
-    if column in given:
+    if column in given and _both_scaled(out, given):
+        fix = _pair_message(out)
+    elif column in given:
         hint = _unit_hint(column, values, _tokens_per_param(out, column, given))
         fix = f"if {column} is given in larger units, pass {hint}"
     else:
@@ -1194,11 +1412,16 @@ def check_plausible(
     names = QUANTITY
     low_columns = []  # N or D with a median too small: likely in larger units
     flagged = quiet.copy()  # rows not to name for their D/N: quiet, or named for N or D
+    pair = _both_scaled(checked, given)  # N and D both scaled: one message, units in pairs
     for column, (low, high) in PLAUSIBLE.items():
         if column not in df:
             continue
         median = float(np.median(checked[column]))
-        if median < low:
+        if median < low and pair and column in ("N", "D"):
+            low_columns.append(column)
+            if column == "N":
+                say_column(_pair_message(checked))
+        elif median < low:
             if column in given:
                 hint = _unit_hint(
                     column, checked[column], _tokens_per_param(checked, column, given)
@@ -1225,14 +1448,16 @@ def check_plausible(
         low, high = TOKENS_PER_PARAM
         if not low <= ratio <= high:
             fix = f"check the units= of {' and '.join(given)}"
-            for column in [c for c in ("N", "D") if c in low_columns][:1]:
+            if pair:
+                fix = f"likely {_pair_hint(checked, short=True)}"
+            for column in [c for c in ("N", "D") if c in low_columns and not pair][:1]:
                 ratios = _tokens_per_param(checked, column, given)
                 fix = f"likely {_unit_hint(column, checked[column], ratios, short=True)}"
             say_column(
                 f"the median tokens per parameter D/N is {ratio:.3g}, outside [{low:g}, "
                 f"{high:g}]: N or D is probably in other units ({fix})"
             )
-        else:
+        elif not pair:  # with N and D both scaled, a row's D/N waits for their units
             messages += _implausible_ratio_rows(df, flagged, note)
     if "batch_size" in df:
         median = float(np.nanmedian(checked["batch_size"]))
