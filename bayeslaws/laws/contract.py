@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 
 from ..runs.checks import check_probability
+from ..runs.table import RunTableError, diverged_flags
 from .likelihoods import FAMILIES, default_noise_priors
 from .priors import check_round_trip, prior_to_spec, priors_to_spec
 
@@ -201,6 +202,53 @@ def resolve_group(groups, group):
     return labels.index(str(group))
 
 
+# ---- runs a law fits as converged ----------------------------------------------------------
+def require_converged_runs(runs, law_name: str) -> None:
+    """Refuse a run table with runs that a law fitting every run as a converged one would get
+    wrong: a missing (NaN) loss, or a true flag in the optional ``diverged`` column. For the
+    ``prepare`` of a law that does not count diverged runs (``accepts_missing_loss`` False).
+
+    ``runs``: a :class:`~bayeslaws.runs.RunTable` (rows the user excluded are not in it, so
+    not counted); ``law_name``: the law, as the message names it. Raises a RunTableError
+    naming the rows (count, the first ten, what the row labels count) and the remedy in both
+    forms; returns None when every run has a loss and none is flagged (or there is no
+    ``diverged`` column)."""
+    df = runs.df
+    missing = df["loss"].isna().to_numpy(dtype=bool)
+    flagged = diverged_flags(df)
+    if not (missing.any() or flagged.any()):
+        return
+    kinds, masks = [], []
+    if missing.any():
+        kinds.append(f"column 'loss' is missing in {_rows_of(df.index[missing], len(df))}")
+        masks.append("runs.df['loss'].isna()")
+    if flagged.any():
+        kinds.append(f"column 'diverged' flags {_rows_of(df.index[flagged], len(df))} as diverged")
+        masks.append("runs.df['diverged']")
+    needs = [
+        "needs a loss for every run" if missing.any() else "",
+        "fits every run as a converged one (it counts no diverged run)" if flagged.any() else "",
+    ]
+    others = (
+        "; the hyperparams and sweep laws count the diverged runs of an LR x batch sweep"
+        if flagged.any()
+        else ""
+    )
+    raise RunTableError(
+        f"law {law_name!r} {' and '.join(n for n in needs if n)}; {' and '.join(kinds)} "
+        f"({runs.row_note}): leave them out (Python: runs.exclude({' | '.join(masks)}, "
+        "reason=...); command line: --exclude-rows ROWS --exclude-reason TEXT)" + others
+    )
+
+
+def _rows_of(labels, n_runs: int, limit: int = 10) -> str:
+    """``2 of 20 runs (rows 6, 13)``: how many of the table's ``n_runs`` runs the row
+    ``labels`` are, and the first ``limit`` of them."""
+    labels = list(labels)
+    shown = ", ".join(map(str, labels[:limit])) + (", ..." if len(labels) > limit else "")
+    return f"{len(labels)} of {n_runs} runs (rows {shown})"
+
+
 # ---- checks of user priors ------------------------------------------------------------------
 def is_pooling_scale(key: str) -> bool:
     """Whether ``key`` names a scale of group deviations (``group_sd``, ``<p>_tau``)."""
@@ -300,7 +348,9 @@ class Law(abc.ABC):
         compiled sampler; :mod:`bayeslaws.inference.padding`).
     accepts_missing_loss : whether :meth:`prepare` takes runs with a missing (NaN) loss, as
         diverged runs that the law counts and records (``load_runs(allow_missing_loss=True)``,
-        ``bayeslaws fit --keep-diverged``); other laws need such runs excluded.
+        ``bayeslaws fit --keep-diverged``) and reads the optional ``diverged`` column; other
+        laws need such runs excluded: their ``prepare`` refuses a missing loss and a flagged
+        run alike (:func:`require_converged_runs`, which the loss surfaces' and isoflop's call).
     missing_values_hint : a short remedy (both forms, "(Python: ...; command line: ...)") said
         when a prediction of this law is NaN at some query rows (e.g. a quantity the law
         defines only at its fitted cells); empty: nothing to add.

@@ -83,7 +83,7 @@ import pandas as pd
 
 from ..runs import RunTableError
 from ..runs.checks import check_probability, is_real
-from ..runs.table import _at_rows, _row_note, label_key, label_text
+from ..runs.table import label_key, label_text
 from .contract import (
     OBSERVED_SITE,
     Law,
@@ -93,6 +93,7 @@ from .contract import (
     Prepared,
     Scales,
     check_allocation_method,
+    require_converged_runs,
     resolve_group,
     summarise,
 )
@@ -176,15 +177,17 @@ def too_few_sizes_message(
     )
 
 
-def run_labels(run: pd.Series, name: str) -> pd.Series:
-    """The ``run`` column (one label per row) as text, as a fit stores it (:func:`label_text`:
-    7.0 as "7"), so a reloaded fit numbers its runs alike. A missing label (None, NaN, pandas'
-    NA, empty or all-space text, or the text "nan", "None", "<NA>" that str() and fits saved
-    before labels were stored as text wrote for one: :func:`label_key`) is a RunTableError
-    naming the rows: together they would share one offset, as if they were one training run."""
+def run_labels(runs, name: str) -> pd.Series:
+    """The ``run`` column of the RunTable ``runs`` (one label per row) as text, as a fit stores
+    it (:func:`label_text`: 7.0 as "7"), so a reloaded fit numbers its runs alike. A missing
+    label (None, NaN, pandas' NA, empty or all-space text, or the text "nan", "None", "<NA>"
+    that str() and fits saved before labels were stored as text wrote for one:
+    :func:`label_key`) is a RunTableError naming the rows (as ``runs.at_rows`` says them):
+    together they would share one offset, as if they were one training run."""
+    run = runs.df["run"]
     missing = np.array([label_key(v) is None for v in run.tolist()], dtype=bool)
     if missing.any():
-        rows = _at_rows(run.index[missing], _row_note(run.index))
+        rows = runs.at_rows(run.index[missing])
         raise RunTableError(
             f"law {name!r} gives the points of each training run (column 'run') one shared "
             f"offset, but {missing.sum()} of {len(run)} runs have no run label, at {rows} "
@@ -397,15 +400,7 @@ class IsoFLOP(Law):
                 "command line: one CSV per group; dropping the group column instead pools "
                 "the groups into one family, whose curves then match none of them)"
             )
-        if df["loss"].isna().any():
-            rows = df.index[df["loss"].isna()].tolist()
-            shown = ", ".join(map(str, rows[:10])) + (", ..." if len(rows) > 10 else "")
-            raise RunTableError(
-                f"law {self.name!r} needs a loss for every run; column 'loss' is missing in "
-                f"{len(rows)} of {len(df)} runs (rows {shown}): leave them out (Python: "
-                "runs.exclude(runs.df['loss'].isna(), reason=...); command line: --exclude-rows "
-                "ROWS --exclude-reason TEXT)"
-            )
+        require_converged_runs(runs, self.name)  # no NaN loss, no run flagged diverged
         levels, index = budget_levels(df["C"].to_numpy(float))
         if len(levels) < 3:
             raise RunTableError(
@@ -423,7 +418,7 @@ class IsoFLOP(Law):
         log_C_ref = float(np.mean(np.log(levels)))
         log_L_ref = float(np.mean(np.log(df["loss"].to_numpy(float))))
         if "run" in df:
-            labels = run_labels(df["run"], self.name)
+            labels = run_labels(runs, self.name)
             run_ids = sorted(labels.unique())
             run_index = np.array([run_ids.index(r) for r in labels], dtype=np.int32)
         else:

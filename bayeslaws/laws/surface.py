@@ -37,7 +37,6 @@ import numpyro.distributions as dist
 import pandas as pd
 from numpyro.distributions.transforms import biject_to
 
-from ..runs import RunTableError
 from . import optimum
 from .contract import (
     OBSERVED_SITE,
@@ -48,6 +47,7 @@ from .contract import (
     Prepared,
     Scales,
     check_allocation_method,
+    require_converged_runs,
     resolve_group,
 )
 from .likelihoods import observation, sample_noise_params
@@ -234,17 +234,8 @@ class LossSurfaceLaw(Law):
             _DEFINITIONS_CHECKED.add(self)
         for column, minimum in self.required_levels.items():
             runs.require_levels(column, minimum, self.name)
+        require_converged_runs(runs, self.name)  # no NaN loss, no run flagged diverged
         df = runs.df
-        missing = df["loss"].isna()
-        if missing.any():
-            rows = df.index[missing].tolist()
-            shown = ", ".join(map(str, rows[:10])) + (", ..." if len(rows) > 10 else "")
-            raise RunTableError(
-                f"law {self.name!r} needs a loss for every run; column 'loss' is missing in "
-                f"{len(rows)} of {len(df)} runs (rows {shown}): leave them out (Python: "
-                "runs.exclude(runs.df['loss'].isna(), reason=...); command line: --exclude-rows "
-                "ROWS --exclude-reason TEXT)"
-            )
         scales = self.reference_scales or Scales.from_columns(
             N=df["N"], D=df["D"], loss=df["loss"]
         )
