@@ -49,10 +49,13 @@ exactly afterwards: given the rest it is Gaussian (sites ``level_offset``, ``lev
   the walls (towards the high-LR cliff, huge batches) inform the shape but cannot drag the
   optimum; on a truly quadratic bowl tau goes to ~0 and the model is the plain one;
 * diverged runs (NaN loss, a true ``diverged`` column, a loss above ``divergence_threshold``
-  -- without one, above 3x the sweep's median loss) and runs beyond their cell's far-out fence
-  (ln loss above Q3 + ``fence`` x IQR of the cell's converged ln losses, Tukey's rule with
-  ``fence = 3``; only in cells with at least ``FENCE_MIN_RUNS`` converged runs, where quartiles
-  mean something) are excluded from the bowls and recorded (``fit.record.data``,
+  -- without one, above 3x the sweep's median loss) and runs beyond a far-out fence are
+  excluded from the bowls: in cells with at least ``FENCE_MIN_RUNS`` converged runs, where
+  quartiles mean something, their cell's own (ln loss above Q3 + ``fence`` x IQR of the cell's
+  converged ln losses, Tukey's rule with ``fence = 3``); in smaller cells the same rule on each
+  run's ln loss above its cell's best, with the quartiles pooled over the sweep's converged
+  runs (a collapsed run at ~2x its cell's best, which 3x the median misses). They are recorded
+  (``fit.record.data``,
   ``fit.record.law_state["divergence"]`` and the fit's notes): a run that blew up says only that
   its hyperparameters are bad, which a local bowl cannot use. A cell left with no run is counted
   there too (``n_cells_without_converged_run``). Runs whose N (or D) agree within ``CELL_RTOL``
@@ -120,7 +123,7 @@ import numpyro.distributions as dist
 import pandas as pd
 from numpyro.distributions import constraints
 
-from ..runs import RunTableError, decades_outside
+from ..runs import PlausibilityWarning, RunTableError, decades_outside
 from ..runs.cells import CELL_RTOL, cell_table
 from . import chinchilla
 from .contract import (
@@ -165,6 +168,9 @@ SURFACES = {chinchilla.LAW.name: chinchilla.LAW}
 # used.
 OPTIMA_DRIFT = {"lr": 1.094, "batch": 0.6295}
 DRIFT_AXES = ("N+", "N-", "D+", "D-")  # the first four of drift.AXES (the optima have no C+)
+# Fewer cells than this varying lr (or batch size) over at least 3 values is warned: the bowl
+# along it is then placed only across cells, where it is confounded with the optima's laws
+MIN_SWEPT_CELLS = 2
 
 
 def empty_cells(df: pd.DataFrame, excluded) -> int:
@@ -174,6 +180,61 @@ def empty_cells(df: pd.DataFrame, excluded) -> int:
     kept = np.bincount(index, weights=(~np.asarray(excluded, bool)).astype(float),
                        minlength=len(cells))
     return int((kept == 0).sum())
+
+
+def thinly_swept(df: pd.DataFrame, cell_index: np.ndarray) -> dict[str, int]:
+    """The columns (``lr``, ``batch_size``) that fewer than ``MIN_SWEPT_CELLS`` (N, D) cells vary
+    over at least 3 distinct values, each with how many cells do (``df``: the runs in the bowls;
+    ``cell_index`` (R,) their cells)."""
+    out = {}
+    for column in ("lr", "batch_size"):
+        values = pd.Series(df[column].to_numpy()).groupby(np.asarray(cell_index)).nunique()
+        swept = int((values >= 3).sum())
+        if swept < MIN_SWEPT_CELLS:
+            out[column] = swept
+    return out
+
+
+def warn_thinly_swept(thin: dict[str, int], n_cells: int) -> str | None:
+    """A PlausibilityWarning (and its text; None when ``thin`` is empty) naming the columns
+    that too few of the ``n_cells`` cells sweep (:func:`thinly_swept`) and their optima."""
+    if not thin:
+        return None
+    named = " or ".join(f"{c!r} ({k} of {n_cells} cells)" for c, k in thin.items())
+    optima = " and ".join({"lr": "eta_opt", "batch_size": "B_opt"}[c] for c in thin)
+    text = (
+        f"fewer than {MIN_SWEPT_CELLS} (N, D) cells vary {named} over at least 3 values: the "
+        "bowl along it is placed only across cells, where the cells' differences are also the "
+        f"optima's power laws in N and D, so {optima} rest{'s' if len(thin) == 1 else ''} on "
+        "the model's form and the priors more than on the runs. Sweep it within cells (at "
+        f"least 3 values in at least {MIN_SWEPT_CELLS} cells)"
+    )
+    warnings.warn(f"law 'sweep': {text}", PlausibilityWarning, stacklevel=4)
+    return text
+
+
+def nothing_excluded_note(fence: float | None, runs_per_cell, pooled: bool) -> str:
+    """The note of a sweep none of whose runs left the bowls, saying which fence checked which
+    cells: ``fence`` (None: none), ``runs_per_cell`` (n_cells,) each cell's converged runs,
+    ``pooled`` whether the fence pooled over the sweep's cells had quartiles to apply
+    (:func:`.hyperparams.data.pooled_fence_bound`)."""
+    if fence is None:
+        return "no diverged runs; no fence (fence=None); every run in the bowls"
+    large = int((np.asarray(runs_per_cell) >= FENCE_MIN_RUNS).sum())
+    small = len(runs_per_cell) - large
+    checked = []
+    if large:
+        checked.append(f"their cell's in the {large} cells with >= {FENCE_MIN_RUNS} converged runs")
+    if small and pooled:
+        checked.append(f"pooled over the sweep's cells in the {small} with fewer")
+    unchecked = (
+        f"; the {small} cells with < {FENCE_MIN_RUNS} converged runs unfenced (too few runs or "
+        "no spread for quartiles pooled over the sweep's cells)"
+        if small and not pooled
+        else ""
+    )
+    fenced = f" and none beyond a far-out fence ({', '.join(checked)})" if checked else ""
+    return f"no diverged runs{fenced}{unchecked}; every run in the bowls"
 
 
 def joined(kinds: list, n_runs: int) -> tuple[np.ndarray, list[str]]:
@@ -353,8 +414,9 @@ class SweepLaw(LossSurfaceLaw):
     divergence_threshold : a loss above this counts as diverged (None: NaN losses, a true
         ``diverged`` column and losses above 3x the sweep's median loss count; the fence
         applies either way).
-    fence : Tukey multiplier of the far-out fence per cell (default 3; None: no fence), applied
-        only in cells with at least ``FENCE_MIN_RUNS`` (12) converged runs.
+    fence : Tukey multiplier of the far-out fence (default 3; None: no fence): per cell in
+        cells with at least ``FENCE_MIN_RUNS`` (12) converged runs, pooled over the sweep's
+        cells (on the ln loss above each cell's best) in the smaller ones.
     shape_scatter : let each cell's bowl shape (curvatures, LR asymmetry, valley slope) deviate
         from the law's by its own fitted scatter (default False: the shape follows the power
         laws in N and D, and the bowl's relative misfit ``tau`` absorbs what it misses; the
@@ -655,28 +717,30 @@ class SweepLaw(LossSurfaceLaw):
 
     # ---- data in -----------------------------------------------------------------------------
     def excluded_mask(self, df: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
-        """Runs the bowls do not use (diverged or beyond the fence), and the reasons. The fence
-        (ln loss > Q3 + ``fence`` IQR of the cell's converged ln losses) applies only in cells
-        with at least ``FENCE_MIN_RUNS`` converged runs."""
+        """Runs the bowls do not use (diverged or beyond a fence), and the reasons. The cell's
+        own fence (ln loss > Q3 + ``fence`` IQR of the cell's converged ln losses) applies in
+        cells with at least ``FENCE_MIN_RUNS`` converged runs, the fence pooled over the
+        sweep's cells in the others (:func:`.hyperparams.data.pooled_fence_mask`)."""
         return joined(self.excluded_kinds(df), len(df))
 
     def excluded_kinds(self, df: pd.DataFrame) -> list[tuple[np.ndarray, str]]:
         """:meth:`excluded_mask` split by reason: (mask (n_runs,), reason in words) per kind of
         excluded run present, disjoint, in the order of the reasons -- missing (NaN) loss, loss
         above the threshold (or 3x the median), flagged in column ``diverged`` (and neither),
-        beyond the fence -- so that each run is recorded under its own reason."""
+        beyond their cell's fence, beyond the fence pooled over the sweep's cells -- so that
+        each run is recorded under its own reason."""
         diverged, reasons = hp_data.diverged_mask(self, df)
         unflagged, _ = hp_data.diverged_mask(self, df.drop(columns="diverged", errors="ignore"))
         missing = np.isnan(df["loss"].to_numpy(float))
         masks = [missing, unflagged & ~missing, diverged & ~unflagged]
-        if self.fence is not None:
-            cell = cell_table(df["N"], df["D"])[0]
-            far = hp_data.fence_mask(df, diverged, cell, self.fence, FENCE_MIN_RUNS)
-            masks.append(far)
-            if far.any():
-                reasons.append(hp_data.fence_reason(int(far.sum()), self.fence, FENCE_MIN_RUNS))
         # diverged_mask words each kind present, in this order
-        return list(zip([m for m in masks if m.any()], reasons, strict=True))
+        kinds = list(zip([m for m in masks if m.any()], reasons, strict=True))
+        if self.fence is None:
+            return kinds
+        cell = cell_table(df["N"], df["D"])[0]
+        own = hp_data.fence_mask(df, diverged, cell, self.fence, FENCE_MIN_RUNS)
+        pooled = hp_data.pooled_fence_mask(df, diverged, cell, self.fence, FENCE_MIN_RUNS)
+        return kinds + hp_data.fence_kinds(own, pooled, self.fence, FENCE_MIN_RUNS)
 
     def exclude_by_reason(self, runs, kinds: list[tuple[np.ndarray, str]]):
         """``runs`` without the runs of each kind (:meth:`excluded_kinds` of ``runs.df``), one
@@ -767,16 +831,22 @@ class SweepLaw(LossSurfaceLaw):
             "obs": jnp.asarray(scales.centre("loss", df["loss"])),
         }
         n_out = int(mask.sum())
-        note = (
-            f"{n_out} of {n_before} runs excluded from the bowls ({'; '.join(reasons)})"
-            if n_out
-            else "no diverged runs; every run in the bowls"
-        )
+        runs_per_cell = np.bincount(cell_index, minlength=n_cells)
+        if n_out:
+            note = f"{n_out} of {n_before} runs excluded from the bowls ({'; '.join(reasons)})"
+        else:
+            excess = hp_data.excess_log_loss(df, np.zeros(len(df), bool), cell_index)
+            pooled = self.fence is not None and (
+                hp_data.pooled_fence_bound(excess, self.fence, FENCE_MIN_RUNS) is not None
+            )
+            note = nothing_excluded_note(self.fence, runs_per_cell, pooled)
+        thin = warn_thinly_swept(thinly_swept(df, cell_index), n_cells)
+        notes = (note,) if thin is None else (note, thin)
         state = {
             "cells": {
                 "N": cells["N"].astype(float).tolist(),
                 "D": cells["D"].astype(float).tolist(),
-                "n_runs": np.bincount(cell_index, minlength=n_cells).tolist(),
+                "n_runs": runs_per_cell.tolist(),
             },
             "divergence": {
                 "n_excluded": n_out,
@@ -791,7 +861,7 @@ class SweepLaw(LossSurfaceLaw):
             c: [float(df[c].min()), float(df[c].max())]
             for c in ("N", "D", "C", "lr", "batch_size")
         }
-        return Prepared(data, {}, scales, (None,), ranges, state, runs, (note,))
+        return Prepared(data, {}, scales, (None,), ranges, state, runs, notes)
 
     def summary_names(self, groups, likelihood: str) -> list[str]:
         names = list(self.parameters) + self.derived_names() + ["level_scatter"]

@@ -25,6 +25,17 @@ FENCE = 3.0  # Tukey's far-out fence, in IQRs of a cell's converged ln losses
 # of 6). On the full bundled sweep (36 runs per cell) and Step Law (47-120 per cell) the fence
 # excludes the same runs with or without this minimum.
 FENCE_MIN_RUNS = 12
+# Cells with fewer converged runs get the same fence pooled over the sweep (pooled_fence_mask):
+# on each run's ln loss above its cell's best, with the quartiles of that excess over every
+# converged run of every cell. Chosen (fence 3, as above) on SIMULATED selection sweeps: 3x3
+# grids cut from a Yin-like sweep with a collapsed run (loss 1.0, ~1.9x its cell's best) in each
+# cell -- it flags those 16 and no run of 4 clean sweeps. Not applied in cells with enough runs
+# for their own fence: sweep-wide it also cut genuine runs high up a cell's wall. Confirmed
+# once on a fresh SIMULATED sweep (benchmarks/sweep_small_cell_fence.py: 9-run cells, other
+# optima laws, collapses at 1.7-2.3x): 12 of 12 collapsed runs, no false flag. Its reference is
+# the sweep's typical excess, so a small cell's run further up its wall than that can be cut:
+# on random 6- and 9-run subsamples of Step Law's cells 0-3 runs 12-15% up the high-LR cliff
+# that the full cells' own fence keeps.
 
 
 class DivergenceWarning(UserWarning):
@@ -123,6 +134,70 @@ def fence_reason(n_runs: int, fence: float, min_runs: int = FENCE_MIN_RUNS) -> s
     )
 
 
+def excess_log_loss(df: pd.DataFrame, diverged: np.ndarray, cell: np.ndarray) -> np.ndarray:
+    """Each run's ln loss above its cell's best converged run, (n_runs,): >= 0, 0 at the best,
+    NaN for the ``diverged`` runs. ``cell``: each run's cell index (row order of ``df``)."""
+    log_loss = pd.Series(np.log(np.where(diverged, np.nan, df["loss"].to_numpy(float))))
+    return (log_loss - log_loss.groupby(cell).transform("min")).to_numpy(float)
+
+
+def converged_in_cell(diverged: np.ndarray, cell: np.ndarray) -> np.ndarray:
+    """Per run, how many converged (not ``diverged``) runs its cell has, (n_runs,)."""
+    return pd.Series(~np.asarray(diverged, bool)).groupby(cell).transform("sum").to_numpy(int)
+
+
+def pooled_fence_bound(excess: np.ndarray, fence: float, min_runs: int) -> float | None:
+    """The far-out fence Q3 + ``fence`` x IQR of the excess ln losses (:func:`excess_log_loss`)
+    pooled over every cell's converged runs; None when the pool has fewer than ``min_runs``
+    runs or no spread (IQR 0: most cells have a single run), whose quartiles mean nothing."""
+    pool = excess[np.isfinite(excess)]
+    if len(pool) < min_runs:
+        return None
+    q1, q3 = np.quantile(pool, [0.25, 0.75])
+    return None if q3 <= q1 else float(q3 + fence * (q3 - q1))
+
+
+def pooled_fence_mask(
+    df: pd.DataFrame,
+    diverged: np.ndarray,
+    cell: np.ndarray,
+    fence: float | None,
+    min_runs: int = FENCE_MIN_RUNS,
+) -> np.ndarray:
+    """Converged runs of the cells too small for :func:`fence_mask` (fewer than ``min_runs``
+    converged runs) whose ln loss above their cell's best lies beyond the far-out fence of that
+    excess pooled over the sweep's cells (:func:`pooled_fence_bound`): a collapsed run (e.g. a
+    diffusion run at ~2x its cell's best) that 3x the median loss misses. Returns the mask
+    (n_runs,); ``fence=None``: no fence."""
+    if fence is None:
+        return np.zeros(len(df), bool)
+    excess = excess_log_loss(df, diverged, cell)
+    bound = pooled_fence_bound(excess, fence, min_runs)
+    if bound is None:
+        return np.zeros(len(df), bool)
+    small = converged_in_cell(diverged, cell) < min_runs
+    return small & ~np.asarray(diverged, bool) & (excess > bound)
+
+
+def pooled_fence_reason(n_runs: int, fence: float, min_runs: int = FENCE_MIN_RUNS) -> str:
+    """``n_runs`` runs beyond the pooled fence in words (:func:`pooled_fence_mask`)."""
+    return (
+        f"{n_runs} beyond the far-out fence pooled over the sweep's cells (ln loss above their "
+        f"cell's best > Q3 + {fence:g} IQR of that excess over every converged run; cells with "
+        f"< {min_runs} converged runs)"
+    )
+
+
+def fence_kinds(
+    own: np.ndarray, pooled: np.ndarray, fence: float, min_runs: int = FENCE_MIN_RUNS
+) -> list[tuple[np.ndarray, str]]:
+    """The fenced runs by kind, (mask (n_runs,), reason in words) for each kind present, in
+    this order: ``own``, beyond their own cell's fence (:func:`fence_mask`), then ``pooled``,
+    beyond the fence pooled over the sweep's cells (:func:`pooled_fence_mask`)."""
+    kinds = [(own, fence_reason), (pooled, pooled_fence_reason)]
+    return [(m, words(int(m.sum()), fence, min_runs)) for m, words in kinds if m.any()]
+
+
 def far_reason(law, n_runs: int) -> str:
     """``n_runs`` far-above runs in words (``law.far_above`` a fraction: 0.03 = 3%)."""
     return f"{n_runs} more than {100 * law.far_above:g}% above their cell's best"
@@ -131,17 +206,22 @@ def far_reason(law, n_runs: int) -> str:
 def run_masks(law, df: pd.DataFrame) -> dict:
     """Each run's role, as disjoint boolean arrays (n_runs,) in the row order of ``df``:
     ``diverged`` (:func:`diverged_mask`), ``far`` (more than ``far_above`` above the cell's best
-    converged run, :func:`far_mask`) and ``fenced`` (beyond the cell's far-out fence over its
-    converged runs, :func:`fence_mask`, and not far above); with ``far_bound`` (the loss bound
-    per run, NaN where none) and ``reasons`` (the diverged runs' in words)."""
+    converged run, :func:`far_mask`) and ``fenced`` (beyond a far-out fence, :func:`fence_kinds`:
+    their cell's own, or in cells with fewer than ``FENCE_MIN_RUNS`` converged runs the one
+    pooled over the sweep's cells; and not far above), of which ``fenced_pooled`` are the
+    latter; with ``far_bound`` (the loss bound per run, NaN where none) and ``reasons`` (the
+    diverged runs' in words)."""
     diverged, reasons = diverged_mask(law, df)
     far, far_bound = far_mask(law, df, diverged)
-    fenced = fence_mask(df, diverged, run_cells(df), law.fence) & ~far
+    cell = run_cells(df)
+    fenced = fence_mask(df, diverged, cell, law.fence) & ~far
+    pooled = pooled_fence_mask(df, diverged, cell, law.fence) & ~far
     return {
         "diverged": diverged,
         "far": far,
         "far_bound": far_bound,
-        "fenced": fenced,
+        "fenced": fenced | pooled,
+        "fenced_pooled": pooled,
         "reasons": reasons,
     }
 
@@ -208,19 +288,25 @@ def exclude_diverged(law, runs: RunTable, masks: dict | None = None) -> RunTable
     return runs.exclude(mask, f"diverged runs ({'; '.join(reasons)}), divergence='exclude'")
 
 
-def exclude_fenced(law, runs: RunTable, fenced: np.ndarray) -> RunTable:
-    """Leave out the runs beyond their cell's far-out fence (``fenced``, row order of ``runs``;
-    :func:`run_masks`), recorded on the run table, with a DivergenceWarning, as law ``sweep``."""
-    if not fenced.any():
+def exclude_fenced(law, runs: RunTable, kinds: list[tuple[np.ndarray, str]]) -> RunTable:
+    """Leave out the runs beyond a far-out fence (``kinds``: :func:`fence_kinds` in the row
+    order of ``runs``), recorded on the run table one exclusion per kind, with a
+    DivergenceWarning, as law ``sweep``."""
+    if not kinds:
         return runs
-    why = fence_reason(int(fenced.sum()), law.fence)
+    n_fenced = sum(int(mask.sum()) for mask, _ in kinds)
+    why = "; ".join(reason for _, reason in kinds)
     warnings.warn(
-        f"{int(fenced.sum())} of {len(runs)} runs excluded from the bowls ({why}; law option "
+        f"{n_fenced} of {len(runs)} runs excluded from the bowls ({why}; law option "
         "fence=None keeps them)",
         DivergenceWarning,
         stacklevel=4,
     )
-    return runs.exclude(fenced, f"not in the bowls: {why} (law {law.name!r})")
+    labels = runs.df.index
+    for mask, reason in kinds:  # matched by row label: each exclusion shortens the table
+        left = pd.Series(mask, index=labels).reindex(runs.df.index).to_numpy(bool)
+        runs = runs.exclude(left, f"not in the bowls: {reason} (law {law.name!r})")
+    return runs
 
 
 def describe_cells(cells: pd.DataFrame, limit: int = 5) -> str:
@@ -356,7 +442,10 @@ def prepare(law, runs: RunTable) -> Prepared:
     runs, empty = exclude_empty_cells(law, runs)
     masks = run_masks(law, runs.df)
     counts = {k: int(masks[k].sum()) for k in ("diverged", "far", "fenced")}
-    runs = exclude_fenced(law, runs, masks["fenced"])
+    pooled = masks["fenced_pooled"]
+    kinds = fence_kinds(masks["fenced"] & ~pooled, pooled, law.fence)
+    fenced_why, n_pooled = "; ".join(reason for _, reason in kinds), int(pooled.sum())
+    runs = exclude_fenced(law, runs, kinds)
     masks = subset(masks, ~masks["fenced"])
     excluded = law.divergence == "exclude"
     runs = exclude_diverged(law, runs, masks)
@@ -452,6 +541,7 @@ def prepare(law, runs: RunTable) -> Prepared:
         "n_far_above": counts["far"],  # censored or excluded (divergence mode)
         "far_above": law.far_above,
         "n_fenced": counts["fenced"],  # excluded whatever the mode
+        "n_fenced_pooled": n_pooled,  # of which beyond the fence pooled over the cells
         "fence": law.fence,
         "fence_min_runs": FENCE_MIN_RUNS,
         "n_censored": n_cens,
@@ -470,10 +560,7 @@ def prepare(law, runs: RunTable) -> Prepared:
         note = "no diverged runs" + (" in the fitted cells" if empty["n_cells"] else "")
     notes = (note,)
     if counts["fenced"]:
-        notes += (
-            f"{counts['fenced']} runs excluded from the bowls "
-            f"({fence_reason(counts['fenced'], law.fence)})",
-        )
+        notes += (f"{counts['fenced']} runs excluded from the bowls ({fenced_why})",)
     if empty["n_cells"]:
         notes += (
             f"{empty['n_cells']} (N, D) cells with no converged run left out "
