@@ -212,6 +212,21 @@ def test_repro_runs_copies_of_the_scripts(tmp_path, capsys):
         run_repro(tmp_path / "out2", source=tmp_path / "absent")
 
 
+def test_repro_runs_with_a_relative_out_folder(tmp_path, monkeypatch):
+    """``bayeslaws repro`` with its default ``--out repro_output`` (relative): the scripts run
+    with the output folder as working directory, so the path was resolved twice and every
+    script failed (exit 2, "can't open file .../repro_output/repro_output/...")."""
+    from bayeslaws.app.repro import run_repro
+
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "liang.py").write_text("print('ran')\n")
+    monkeypatch.chdir(tmp_path)
+    status = run_repro("repro_output", only=["liang"], draws=20, source=src)
+    assert status["liang"] == "ok"
+    assert (tmp_path / "repro_output" / "paper_repro" / "liang.py").exists()
+
+
 def test_law_options_parse_booleans_numbers_and_strings():
     from bayeslaws.app.cli import _law_options
 

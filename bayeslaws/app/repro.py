@@ -85,7 +85,8 @@ def run_repro(
         )
     if not isinstance(draws, int) or draws < 10:
         raise ValueError(f"draws must be an integer >= 10, got {draws!r}")
-    work = Path(out) / "paper_repro"
+    out = Path(out).resolve()  # the scripts run with cwd=out: a relative path would resolve twice
+    work = out / "paper_repro"
     (work / "results").mkdir(parents=True, exist_ok=True)
     for script in source.glob("*.py"):
         shutil.copy2(script, work / script.name)
