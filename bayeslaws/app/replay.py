@@ -65,6 +65,7 @@ import pandas as pd
 
 from .. import design
 from ..design import discrepancy
+from ..design.batch import runs_of_plan
 from ..design.discrepancy import design_method
 from ..inference import fit as fit_law
 from ..inference.batch import BatchResult, InProcessExecutor, iter_map_tasks
@@ -484,10 +485,10 @@ def score(pool: Pool, fit, ci: float = 0.9, also=ALSO_SCORED) -> tuple[dict, pd.
 
 # ---- strategies --------------------------------------------------------------------------------
 def _rows_of(plan: pd.DataFrame, cands: pd.DataFrame) -> pd.Index:
-    """Candidate row labels of the units a plan picked."""
-    if plan.empty:
-        return cands.index[:0]
-    return cands.index[cands["unit"].isin(set(plan["unit"]))]
+    """Candidate row labels of every run of the units a plan picked
+    (:func:`~bayeslaws.design.batch.runs_of_plan`), in the candidates' (the pool's) order."""
+    picked = runs_of_plan(cands, plan).index
+    return cands.index[cands.index.isin(picked)]
 
 
 def vopt_target(pool: Pool, seed: int = 0):

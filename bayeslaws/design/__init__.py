@@ -120,7 +120,7 @@ through its contract (:meth:`~bayeslaws.laws.contract.Law.observations`), so eve
 designed for.
 """
 
-from .batch import Guardrails, GuardrailWarning, next_runs, rank_candidates
+from .batch import Guardrails, GuardrailWarning, next_runs, rank_candidates, runs_of_plan
 from .bounds import bounds
 from .campaign import Campaign
 from .candidates import GroupWarning, hyperparameter_candidates, isoflop_candidates, pool_units
@@ -142,4 +142,5 @@ __all__ = [
     "next_runs",
     "pool_units",
     "rank_candidates",
+    "runs_of_plan",
 ]

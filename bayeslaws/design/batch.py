@@ -41,7 +41,7 @@ import pandas as pd
 
 from ..runs.checks import check_probability
 from .bounds import bounds
-from .candidates import candidates_model, positive_int
+from .candidates import candidates_model, fill_units, positive_int
 from .gaussian import (
     CRITERIA,
     Problem,
@@ -592,6 +592,64 @@ def next_runs(
             if col in b:
                 out[col] = b[col].to_numpy()
     return out
+
+
+def runs_of_plan(cands: pd.DataFrame, plan: pd.DataFrame, fit=None) -> pd.DataFrame:
+    """The runs to train for ``plan`` (:func:`next_runs` of ``cands``, one row per picked unit):
+    every row of ``cands`` in a unit the plan picked, in the plan's ``rank`` order (a unit's
+    runs in the candidates' order), with the candidates' own row labels (index) and columns.
+
+    Added columns: ``unit`` (the label :func:`next_runs` gave the unit: the candidates' own, a
+    row without one ``"row i"`` and candidates without a ``unit`` column the row's position i,
+    as :func:`.candidates.check_candidates` labels them), ``rank``, and the plan's values of the
+    unit (n_runs, info, cumulative_info, flops, cost, guardrail, greedy_rule, widths ...: of
+    the whole unit, repeated on each of its runs; a run's own FLOPs are its C). With ``fit``,
+    N, D and C are numbers and a missing D or C is completed by the candidates' compute model
+    (:func:`.candidates.candidates_model`), as :func:`next_runs` completes them. An empty plan
+    gives no rows; a unit of the plan that ``cands`` does not hold is refused (ValueError
+    naming it: the plan was made from other candidates)."""
+    labelled = cands.reset_index(drop=True)
+    if "unit" in labelled:
+        labelled = labelled[["unit"]].copy()
+        fill_units(labelled)
+        labels = labelled["unit"].to_numpy(object)
+    else:
+        labels = np.arange(len(cands))
+    order = list(plan["unit"]) if "unit" in plan else []
+    ranks = plan["rank"].to_numpy() if "rank" in plan else np.arange(1, len(plan) + 1)
+    position = {unit: i for i, unit in enumerate(order)}
+    held = set(labels)
+    missing = [unit for unit in order if unit not in held]
+    if missing:
+        raise ValueError(
+            f"plan['unit'] names unit(s) {missing[:10]} that cands does not hold: give the "
+            "candidates the plan was made from"
+        )
+    at = np.array([position.get(unit, -1) for unit in labels], int)
+    rows = np.flatnonzero(at >= 0)
+    rows = rows[np.argsort(at[rows], kind="stable")]
+    out = cands.iloc[rows].copy()
+    out["unit"] = labels[rows]
+    out["rank"] = ranks[at[rows]] if len(rows) else np.array([], int)
+    if fit is not None:
+        out = _completed(fit, cands, out)
+    own = set(cands.columns) | {"N", "D", "C", "unit", "rank"}
+    for col in (c for c in plan.columns if c not in own):
+        out[col] = plan[col].to_numpy()[at[rows]] if len(rows) else plan[col].iloc[:0].to_numpy()
+    return out
+
+
+def _completed(fit, cands: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
+    """``runs`` (rows of ``cands``) with N, D and C as numbers, a missing D or C from the
+    candidates' compute model."""
+    model = candidates_model(fit, cands)
+    for col in (c for c in ("N", "D", "C") if c in runs):
+        runs[col] = runs[col].astype(float)
+    if "D" not in runs and "C" in runs:
+        runs["D"] = np.asarray(model.tokens(runs["N"], runs["C"]), float)
+    if "C" not in runs and "D" in runs:
+        runs["C"] = np.asarray(model.flops(runs["N"], runs["D"]), float)
+    return runs
 
 
 def _slack(budget: float) -> float:

@@ -3,7 +3,8 @@ saved between steps (a researcher's loop spans days)::
 
     camp = bl.design.Campaign.start(fit, target=bl.design.NOpt(C=1e22), folder="campaign")
     plan = camp.propose(cands, k=3)              # or budget=3e20 (FLOPs): a greedy batch that fits
-    ...train the runs of ``plan``...
+    runs = camp.proposed_runs()                  # every run of the picked units (a sweep's all)
+    ...train those runs...
     camp.record(trained)                         # fit.update(trained): a warm-started refit; saved
     camp.report()                                # the target's median and 90% interval now
     camp = bl.design.Campaign.load("campaign")   # next week: the same state
@@ -13,14 +14,17 @@ The guardrails hold across the whole campaign: every proposal counts the runs th
 was trained on and the runs recorded since (:meth:`~.batch.Guardrails.after`), so a design
 point is not re-proposed batch after batch, nor is a run the campaign started from. A new
 proposal in the same step replaces the step's earlier one, which therefore does not count.
-A recorded run within :data:`MATCH_RTOL` (1%) of a run of the step's proposal in N and D (and
-lr, batch_size; the same group) counts under the proposal's design point, so sizes rounded as
-logs print them (9.13e7 for 91287093) do not free the proposed point again; the run is fitted
-as given, and runs that match no proposal are recorded with a :class:`RecordWarning` naming
-them. A run that looks like one the fit already has (the same design point within that
-tolerance and its loss within :data:`REPEAT_LOSS_RTOL`, e.g. the same log passed again with
-the loss rounded) is recorded with a :class:`RecordWarning` (exact repeats of N, D and loss are
-refused by ``fit.update``).
+A proposal is kept as its runs (:func:`~.batch.runs_of_plan`): ``plan`` has one row per picked
+unit, and a unit may be several runs (an LR x batch sweep at an unseen cell,
+:func:`~.candidates.pool_units`), each of them matched and counted. A recorded run within
+:data:`MATCH_RTOL` (1%) of a run of the step's proposal in N and D (and lr, batch_size; the
+same group) counts under that proposed run's design point, so sizes rounded as logs print them
+(9.13e7 for 91287093) do not free the proposed point again; the run is fitted as given, and
+runs that match no proposed run are recorded with a :class:`RecordWarning` naming them. A run
+that looks like one the fit already has (the same design point within that tolerance and its
+loss within :data:`REPEAT_LOSS_RTOL`, e.g. the same log passed again with the loss rounded) is
+recorded with a :class:`RecordWarning` (exact repeats of N, D and loss are refused by
+``fit.update``).
 
 What the campaign reports (:meth:`Campaign.report`) is what it designs for: the target's median
 and central interval under the design's model discrepancy (:func:`.discrepancy.design_method`;
@@ -36,8 +40,10 @@ the corpus's (the shipped rate alone gave intervals about ten times wider than t
 Saved state (one folder): ``fit.nc`` (the current fit), ``campaign.json`` (target, guardrails,
 design options, the step), ``start_runs.csv`` (the starting fit's training runs: N, D and, when
 present, lr, batch_size, group) and ``runs.csv`` / ``proposals.csv`` (every run recorded and
-every proposal, with the step; a recorded run matched to a proposed run also holds that run's
-``proposed_N``, ``proposed_D`` ...). Group labels are saved and read back as text exactly as
+every proposed run, with the step; a proposed run also holds its unit, rank and the unit's plan
+values, a recorded run matched to a proposed run that run's ``proposed_N``, ``proposed_D``
+...). A folder saved when a proposal was kept as one row per unit loads as saved (its sweeps
+matched by their first run only). Group labels are saved and read back as text exactly as
 written ("NA", "01", "None" stay labels). A folder saved without ``start_runs.csv`` (before it
 was kept) loads with the saved fit's training runs less the recorded ones. :meth:`Campaign.start`
 refuses a folder that already holds a campaign (:meth:`Campaign.load` resumes it;
@@ -57,7 +63,7 @@ import pandas as pd
 from ..inference import load_fit
 from ..runs.table import label_key, label_text
 from . import targets as target_module
-from .batch import KEY_COLUMNS, Guardrails, next_runs, run_keys
+from .batch import KEY_COLUMNS, Guardrails, next_runs, run_keys, runs_of_plan
 from .discrepancy import calibrate, design_method
 from .targets import as_targets, target_draws
 
@@ -334,9 +340,10 @@ class Campaign:
     (:class:`~.batch.Guardrails` without the earlier runs: they are added at every proposal),
     options (passed to :func:`~.batch.next_runs`), start_runs (the starting fit's training runs,
     :func:`fitted_runs`: the guardrails count them), runs (DataFrame of the runs recorded, with
-    ``step``), proposals (DataFrame of every proposal, with ``step``), step (batches recorded),
-    folder (where the state is saved, or None), calibrate_drift (update every new fit's drift
-    rate with its own scale-out splits, :func:`.discrepancy.calibrate`).
+    ``step``), proposals (DataFrame of every proposed run, :func:`~.batch.runs_of_plan`, with
+    ``step``), step (batches recorded), folder (where the state is saved, or None),
+    calibrate_drift (update every new fit's drift rate with its own scale-out splits,
+    :func:`.discrepancy.calibrate`).
     """
 
     def __init__(
@@ -421,30 +428,43 @@ class Campaign:
         """The next batch (:func:`~.batch.next_runs`: ``k`` units, or with ``budget`` FLOPs a
         greedy batch that fits it: the better of the per-cost and the by-value greedy, a
         heuristic, not the best affordable batch), with the campaign-wide guardrails (counting
-        the starting fit's training runs and the recorded runs); kept as the proposal of the
-        current step (a new proposal in the same step replaces it, so the replaced one's picks
-        are not counted as earlier runs)."""
+        the starting fit's training runs and the recorded runs). Returns the plan, one row per
+        picked unit; the runs to train, every run of each unit (all of a sweep's), are
+        :meth:`proposed_runs`. Those runs are kept as the proposal of the current step (a new
+        proposal in the same step replaces it, so the replaced one's picks are not counted as
+        earlier runs)."""
         rails = self.guardrails
         for earlier in (self.start_runs, guardrail_runs(self.runs)):
             rails = rails.after(earlier) if len(earlier) else rails
         plan = next_runs(
             self.fit, cands, self.target, k=k, budget=budget, guardrails=rails, **self.options
         )
+        runs = runs_of_plan(cands, plan, self.fit).reset_index(drop=True)
         kept = self.proposals
         if not kept.empty:
             kept = kept[kept["step"] != self.step]
-        self.proposals = pd.concat([kept, plan.assign(step=self.step)], ignore_index=True)
+        self.proposals = pd.concat([kept, runs.assign(step=self.step)], ignore_index=True)
         if self.folder is not None:
             self.save()
         return plan
 
+    def proposed_runs(self) -> pd.DataFrame:
+        """The runs to train: every run of the current step's proposal (each picked unit's
+        candidate rows, in rank order, :func:`~.batch.runs_of_plan`), with ``unit`` and
+        ``rank``; empty before a proposal in this step."""
+        kept = self.proposals
+        if kept.empty:
+            return kept
+        return kept[kept["step"] == self.step].drop(columns="step").reset_index(drop=True)
+
     def record(self, new_runs, **update_options):
         """Add the trained runs (canonical columns and ``loss``), refit warm-started from the
         current posterior (:meth:`~bayeslaws.inference.Fit.update`), advance the step and save.
-        Each new run within :data:`MATCH_RTOL` of a run of this step's proposal (N, D, lr,
-        batch_size; the same group) counts under that proposed run for the guardrails (the fit
-        takes it as given); a :class:`RecordWarning` names the runs that match no proposed run
-        and those that look like a run the fit already has (same design point, loss within
+        Each new run within :data:`MATCH_RTOL` of a run of this step's proposal (every run of
+        its units, :meth:`proposed_runs`; N, D, lr, batch_size; the same group) counts under
+        that proposed run for the guardrails (the fit takes it as given); a
+        :class:`RecordWarning` names the runs that match no proposed run and those that look
+        like a run the fit already has (same design point, loss within
         :data:`REPEAT_LOSS_RTOL`). Returns the new fit."""
         earlier = self.fit.training_runs()  # the runs before these (the refit holds both)
         self.fit = self.fit.update(new_runs, **update_options)
