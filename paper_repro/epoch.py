@@ -39,8 +39,17 @@ QUANTITY = {  # the row's words, where the paper interval is not the paper's own
 }
 
 
-def full_fit_table(runs, sampler: dict) -> pd.DataFrame:
-    fit = bl.fit(runs, law="chinchilla", likelihood="huber", seed=0, **sampler)
+def full_fit(runs, sampler: dict):
+    """The full fit: law chinchilla, Huber likelihood on log loss, seed 0, ``sampler`` (chains,
+    warmup, draws) -- the fit behind :func:`full_fit_table`, for other answers from it (e.g.
+    N_opt at a budget) without a second fit."""
+    return bl.fit(runs, law="chinchilla", likelihood="huber", seed=0, **sampler)
+
+
+def full_fit_table(fit) -> pd.DataFrame:
+    """Epoch's refit beside ours (:func:`full_fit`): one row per parameter of ``EPOCH``, our
+    posterior median and central 95% interval, Epoch's estimate and 95% interval, and whether
+    our median lies inside Epoch's interval (what results/epoch_fit.csv holds)."""
     summary = fit.summary(ci=0.95)
     rows = []
     for name, (est, lo, hi) in EPOCH.items():
@@ -59,7 +68,6 @@ def full_fit_table(runs, sampler: dict) -> pd.DataFrame:
                 "inside_paper_interval": lo <= row["50%"] <= hi,
             }
         )
-    print(fit)
     return pd.DataFrame(rows)
 
 
@@ -135,7 +143,9 @@ def main(argv=None) -> None:
     runs = bundled.epoch_chinchilla()
     pd.set_option("display.width", 160)
 
-    table = full_fit_table(runs, sampler)
+    fit = full_fit(runs, sampler)
+    print(fit)
+    table = full_fit_table(fit)
     table.to_csv(RESULTS / "epoch_fit.csv", index=False)
     print("\n== Epoch Chinchilla points (real), Huber likelihood: ours vs Epoch's refit ==")
     print(table.round(4).to_string(index=False))

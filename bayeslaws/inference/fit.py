@@ -29,6 +29,7 @@ from ..laws.priors import spec_to_priors
 from ..runs import RunTable, load_runs
 from ..runs.checks import check_probability
 from ..runs.compute import ComputeModel, compute_model_from_dict
+from ..runs.table import simulated_extent
 from .deferred import arviz
 from .diagnostics import Diagnostics, SamplerWarning
 from .record import FitRecord, IncompatibleFitFile
@@ -190,10 +191,19 @@ class Fit:
             )
         return self._posterior
 
+    @property
+    def simulated_extent(self) -> str:
+        """How much of the fitted data is SIMULATED, by the record's data source (as the run
+        table and :func:`bayeslaws.runs.table.simulated_note` write it): "all", "partly" or
+        "none" (:func:`bayeslaws.runs.table.simulated_extent`)."""
+        return simulated_extent((self.record.data or {}).get("source", ""))
+
     def __repr__(self) -> str:
         d = self.diagnostics
+        data = {"all": " (SIMULATED data)", "partly": " (partly SIMULATED data)"}
         return (
-            f"<Fit {self.label}: {self.n_runs} runs, {d.n_draws} draws, max R-hat "
+            f"<Fit {self.label}{data.get(self.simulated_extent, '')}: {self.n_runs} runs, "
+            f"{d.n_draws} draws, max R-hat "
             f"{d.r_hat_text}, min ESS {d.min_ess_bulk:.0f}, {d.divergences} divergences"
             f"{'' if d.ok else ' — see fit.diagnostics'}>"
         )
