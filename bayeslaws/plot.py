@@ -120,9 +120,8 @@ def _simulated_words(fit) -> str:
     """The words to add to the title of a figure that draws a fit's data or posterior:
     " (SIMULATED data)" when the fit's data are simulated (its record's data source says
     SIMULATED, as :func:`bayeslaws.runs.table.simulated_note` and the simulated tables write it),
-    " (partly SIMULATED data)" when only some rows are, else ""."""
-    extent = simulated_extent((fit.record.data or {}).get("source", ""))
-    return {"partly": " (partly SIMULATED data)", "all": " (SIMULATED data)"}.get(extent, "")
+    " (partly SIMULATED data)" when only some rows are, else "" (:attr:`Fit.simulated_words`)."""
+    return fit.simulated_words
 
 
 def _group_words(fit, group) -> str:
@@ -146,7 +145,7 @@ def _drawn_words(fit, runs) -> str:
     source = runs.source if isinstance(runs, RunTable) else ""
     frame = _runs_frame(runs)
     drawn = simulated_extent(str(source) + simulated_note(frame, str(source)))
-    fitted = simulated_extent((fit.record.data or {}).get("source", ""))
+    fitted = fit.simulated_extent
     if drawn == "none" or drawn == fitted:
         return words
     return words + f" (drawn runs {'SIMULATED' if drawn == 'all' else 'partly SIMULATED'})"

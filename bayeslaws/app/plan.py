@@ -35,7 +35,6 @@ from ..posterior.fixed_hyperparams import refit_sizes
 from ..posterior.model import FULL_MODELS
 from ..runs.checks import check_positive
 from ..runs.simulate import VideoDiTTruth, truth_from_source
-from ..runs.table import simulated_extent
 
 TARGET_N, TARGET_D = 1.07e9, 1e10  # Yin et al.'s 1.07B check at 10B tokens
 BUDGET = 1e22  # FLOPs: the budget Yin et al. quote N_opt = 2.43B at
@@ -48,7 +47,7 @@ HP_K = 2
 def simulated_data(fit) -> bool:
     """Whether every run ``fit`` was fitted to is SIMULATED by its record's data source, as the
     titles of its figures say (:func:`bayeslaws.runs.table.simulated_extent`)."""
-    return simulated_extent((fit.record.data or {}).get("source", "")) == "all"
+    return fit.simulated_extent == "all"
 
 
 TRUTH_MATCH_SDS = 3.0  # the default truth fits runs whose rms log residual is <= this x its noise

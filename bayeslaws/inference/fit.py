@@ -198,11 +198,17 @@ class Fit:
         "none" (:func:`bayeslaws.runs.table.simulated_extent`)."""
         return simulated_extent((self.record.data or {}).get("source", ""))
 
+    @property
+    def simulated_words(self) -> str:
+        """" (SIMULATED data)", " (partly SIMULATED data)" or "" (:attr:`simulated_extent`):
+        what a title or a repr of this fit adds."""
+        words = {"all": " (SIMULATED data)", "partly": " (partly SIMULATED data)"}
+        return words.get(self.simulated_extent, "")
+
     def __repr__(self) -> str:
         d = self.diagnostics
-        data = {"all": " (SIMULATED data)", "partly": " (partly SIMULATED data)"}
         return (
-            f"<Fit {self.label}{data.get(self.simulated_extent, '')}: {self.n_runs} runs, "
+            f"<Fit {self.label}{self.simulated_words}: {self.n_runs} runs, "
             f"{d.n_draws} draws, max R-hat "
             f"{d.r_hat_text}, min ESS {d.min_ess_bulk:.0f}, {d.divergences} divergences"
             f"{'' if d.ok else ' — see fit.diagnostics'}>"
