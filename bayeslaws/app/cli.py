@@ -19,6 +19,7 @@ BAYESLAWS_DEBUG=1 to see one). Compiled kernels are kept on disk between runs
 from __future__ import annotations
 
 import argparse
+import linecache
 import os
 import re
 import sys
@@ -173,7 +174,8 @@ def _table(df, echoed=INPUT_COLUMNS) -> str:
 
 
 # ---- subcommands -------------------------------------------------------------------------------
-COLUMNS = ("N", "D", "C", "loss", "lr", "batch_size", "group")
+COLUMNS = ("N", "D", "C", "loss", "lr", "batch_size", "group")  # each has a fit shorthand --N NAME
+MAPPED_COLUMNS = (*COLUMNS, "diverged")  # --column takes these (diverged: the runs' flags)
 
 
 def _key_values(pairs, option: str, form: str) -> dict:
@@ -225,8 +227,8 @@ def _mapping(args) -> dict:
             raise CLIError(
                 f"--column takes CANONICAL=YOUR_NAME (e.g. N='Model Size'), got {pair!r}"
             )
-        if canon not in COLUMNS:
-            raise CLIError(f"--column {pair!r}: {canon!r} is not one of {list(COLUMNS)}")
+        if canon not in MAPPED_COLUMNS:
+            raise CLIError(f"--column {pair!r}: {canon!r} is not one of {list(MAPPED_COLUMNS)}")
         if mapping.get(canon, name) != name:
             raise CLIError(
                 f"column {canon!r} is mapped twice: --column {canon}={mapping[canon]} and "
@@ -292,6 +294,21 @@ CLI_HINTS = (  # (pattern in a package message, its command-line remedy, or matc
 )  # (the loss column's missing/+inf message names --exclude-rows itself, in both forms)
 
 
+# Python-only wording of package messages the command line reaches, in its own words (in place)
+PYTHON_PHRASES = (
+    # next_runs: the candidates' group column and group= disagree (design --group)
+    (r"\bbut group=", "but --group "),
+    (r"\(or leave group=None to use the column's", "(or leave out --group to use the column's"),
+    # next_runs: candidates of several groups in one call (design --candidates)
+    (
+        r"in its own call \(group=\.\.\.\)",
+        "in its own call (a candidates file per group, each with its --group)",
+    ),
+    # the candidates' C is in another compute model than the fit's (design --candidates)
+    (r"\(isoflop_candidates\(\.\.\., compute_model=\)\)", "(--compute-model K: C = K N D FLOPs)"),
+)
+
+
 # a package remedy given in both forms, "[pass X ](Python: ...; command line: Y)": keep Y
 BOTH_FORMS = re.compile(r"[;,]?\s*(?:pass [^;()]*?)?\s*\(Python: [^;]*; command line: ([^)]*)\)")
 
@@ -320,8 +337,11 @@ def with_cli_hints(message: str, command: str | None = "fit") -> str:
     """A package message as the command line should say it: a remedy the package gives in both
     forms keeps its command-line form only (for a ``command`` other than ``fit``, with the
     --N NAME, ... shorthands as --column N=NAME, ...), and each Python-only remedy gets the
-    command-line option appended (unless the message already names that option). A file
+    command-line option appended (unless the message already names that option); a few
+    Python-only phrases (:data:`PYTHON_PHRASES`) are said in the command line's words. A file
     with the wrong separator is to be saved with commas: no mapping hint then."""
+    for pattern, words in PYTHON_PHRASES:
+        message = re.sub(pattern, words, message)
     separator = SEPARATOR_REMEDY.search(message) is not None
     if separator:
         message = SEPARATOR_REMEDY.sub(r"re-save the file with commas\g<how>", message)
@@ -570,6 +590,7 @@ def cmd_predict(args) -> int:
     _say_new_group(fit, args.group)
     given = [c for c in INPUT_COLUMNS if getattr(args, c) is not None]  # the others derived
     print(_table(table, echoed=given))
+    _say_range(fit, args.group, table)
     if "rel_penalty_median" in table:
         print(PENALTY_NOTE, file=sys.stderr)
     for line in (_missing_note(table, given, fit.law.missing_values_hint), _batch_note(table)):
@@ -650,6 +671,27 @@ def _say_new_group(fit, group) -> None:
         )
 
 
+def _say_range(fit, group, table) -> None:
+    """For a grouped fit: one line on stderr saying which runs the ``*_outside_decades``
+    columns of ``table`` measure their distances from (a fitted group's own runs, or every
+    group's for a new group: :func:`~bayeslaws.posterior.extrapolation.distance.range_words`);
+    nothing for a fit without groups or a table without those columns."""
+    from bayeslaws.posterior.extrapolation.distance import own_group_rows, range_words
+
+    columns = [str(c) for c in table.columns if str(c).endswith("_outside_decades")]
+    if len(fit.groups) <= 1 or not columns:
+        return
+    runs = (
+        "its own runs only" if own_group_rows(fit, group) is not None
+        else "pooled over every group's runs"
+    )
+    print(
+        f"note: {', '.join(columns)} are distances in decades from {range_words(fit, group)} "
+        f"({runs})",
+        file=sys.stderr,
+    )
+
+
 BAND_DEFAULTS = {"relative_to": "reducible", "prob": 0.9}  # allocate's near-optimal band
 L_OPT_NOTE = (
     "L_opt: the law's noise-free loss at N_opt; its interval leaves out run-to-run noise, so "
@@ -684,6 +726,7 @@ def cmd_allocate(args) -> int:
     )
     _say_new_group(fit, args.group)
     print(_table(table))
+    _say_range(fit, args.group, table)
     print(L_OPT_NOTE)
     if band:
         for C in budgets:
@@ -877,7 +920,7 @@ def _candidate_errors(path: str | None):
             count=1,
         )
         hint = f"; {MAPPING_HINT}" if "needs column" in message else ""
-        raise CLIError(words + hint) from None
+        raise CLIError(with_cli_hints(words, "design") + hint) from None
 
 
 def cmd_design(args) -> int:
@@ -1166,7 +1209,8 @@ def _add_columns(parser, shorthand: bool = False) -> None:
         metavar="CANONICAL=NAME",
         default=None,
         help="map a column, repeatable, e.g. --column 'N=Model Size' --column 'C=Training FLOP' "
-        f"(canonical names: {', '.join(COLUMNS)})",
+        f"(canonical names: {', '.join(COLUMNS)}; and diverged, the diverged runs' true/false "
+        "flags)",
     )
     g.add_argument(
         "--units", nargs="+", default=None, metavar="COLUMN=MULTIPLIER",
@@ -1446,7 +1490,40 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-_COMMAND = [None]  # the running subcommand, for the hints of warnings
+_COMMAND = [None]  # the running subcommand, for the hints of warnings and errors
+PACKAGE_DIR = Path(__file__).resolve().parents[1]  # bayeslaws/
+# the statement that raised a TypeError or KeyError on purpose (the package's input checks)
+DELIBERATE_RAISE = re.compile(r"^\s*raise\s+(TypeError|KeyError)\b")
+
+
+def _bad_input(err: BaseException) -> bool:
+    """Whether ``err`` (caught by :func:`main` as bad input) is the user's input error: any but
+    a TypeError or KeyError (a ValueError, a missing file, a CLIError), and those two only when
+    the package raised them on purpose (its innermost frame is a ``raise TypeError(...)`` /
+    ``raise KeyError(...)`` statement in bayeslaws). Any other TypeError or KeyError, e.g. from
+    inside pandas or a package line that is no raise, is a bug: not the user's to fix."""
+    if not isinstance(err, TypeError | KeyError):
+        return True
+    tb = err.__traceback__
+    if tb is None:
+        return False
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    path = Path(tb.tb_frame.f_code.co_filename)
+    if not path.is_relative_to(PACKAGE_DIR):
+        return False
+    match = DELIBERATE_RAISE.match(linecache.getline(str(path), tb.tb_lineno))
+    return match is not None and isinstance(err, TypeError if match[1] == "TypeError" else KeyError)
+
+
+def _unexpected(command: str, err: BaseException) -> None:
+    """One line on stderr for an error that is no input error: a bug, said to be unexpected,
+    with how to see its traceback."""
+    print(
+        f"{command}: unexpected error ({type(err).__name__}: {err}); rerun with "
+        "BAYESLAWS_DEBUG=1 for the traceback",
+        file=sys.stderr,
+    )
 
 
 def _one_line_warning(message, category, filename, lineno, file=None, line=None):
@@ -1522,17 +1599,18 @@ def main(argv=None) -> int:
     except (FileNotFoundError, ValueError, TypeError, KeyError, OSError, CLIError) as err:
         if debug:
             raise
+        if not _bad_input(err):
+            _unexpected(command, err)
+            return EXIT_FAILED
         message = err.args[0] if err.args and isinstance(err.args[0], str) else str(err)
+        if not isinstance(err, CLIError):  # a package message: its remedy as options
+            message = with_cli_hints(str(message), _COMMAND[0])
         print(f"{command}: error: {' '.join(str(message).split())}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except Exception as err:  # anything else: still one line, but say it is unexpected
         if debug:
             raise
-        print(
-            f"{command}: unexpected error ({type(err).__name__}: {err}); rerun with "
-            "BAYESLAWS_DEBUG=1 for the traceback",
-            file=sys.stderr,
-        )
+        _unexpected(command, err)
         return EXIT_FAILED
     finally:
         warnings.formatwarning = original

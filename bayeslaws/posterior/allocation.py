@@ -193,9 +193,16 @@ def drift_kink_share(fit, C, N_opt, compute_model, group=None) -> np.ndarray:
     return (sides[0] != sides[1]).any(axis=-1).mean(axis=0)
 
 
-def kink_message(C, share, extrapolation: str, caller: str = "optimal_allocation") -> str:
+def kink_message(
+    C,
+    share,
+    extrapolation: str,
+    caller: str = "optimal_allocation",
+    whose: str = "the fitted range",
+) -> str:
     """The sentence for N_opt draws held at a kink of the drift (``share`` per budget ``C``,
-    only those above KINK_SHARE named); '' when none is."""
+    only those above KINK_SHARE named); ``whose``: the range the drift starts at
+    (:func:`range_words`: a fitted group's own); '' when none is."""
     hit = [(float(c), float(p)) for c, p in zip(np.atleast_1d(C), share, strict=True)]
     hit = [(c, p) for c, p in hit if p > KINK_SHARE]
     if not hit:
@@ -204,7 +211,7 @@ def kink_message(C, share, extrapolation: str, caller: str = "optimal_allocation
     prefix = f"{caller}: " if caller else ""
     return (
         f"{prefix}N_opt sits at a kink of the drift in {where}, under extrapolation "
-        f"{extrapolation!r}: where the isoFLOP line leaves the fitted range of N or D, the drift "
+        f"{extrapolation!r}: where the isoFLOP line leaves {whose} of N or D, the drift "
         "(0 inside, linear beyond, a random slope per draw) turns on, and its kink, not the data, "
         "holds those draws there; the interval is shaped by the drift's piecewise-linear form "
         "(extrapolation='gp' or 'none' gives the fitted law's optimum)"
@@ -221,7 +228,7 @@ def kink_warning(
         return ""
     model = _compute_model(fit, compute_model)
     share = drift_kink_share(fit, C, N_opt, model, group)
-    return kink_message(C, share, extrapolation, caller)
+    return kink_message(C, share, extrapolation, caller, range_words(fit, group))
 
 
 def warn_at_kink(
@@ -448,7 +455,8 @@ def optimal_allocation(
 
     Returns
     -------
-    DataFrame, one row per budget (indexed like a Series C, else 0..Q-1): C; N_opt,
+    DataFrame, one row per budget (indexed like a Series C, else 0..Q-1): group (the
+    ``group`` asked for, as :func:`~.predict.predict` gives it; only when one is); C; N_opt,
     N_opt_lower, N_opt_upper (params); D_opt, ... (tokens); L_opt, ... (loss: the law's
     noise-free loss at N_opt, i.e. the median loss of a new run there; its interval is the
     posterior's uncertainty of that mean alone, without the run-to-run noise sigma, so single
@@ -492,7 +500,10 @@ def optimal_allocation(
     warn_outside_range(fit, C, outside, extrapolation, "optimal_allocation", group=group)
     warn_nominal(fit, _compute_model(fit, compute_model), "optimal_allocation")
     warn_new_group(fit, group, "optimal_allocation", noted=_new_group_noted)
-    return labelled(pd.DataFrame(out), index)
+    table = pd.DataFrame(out)
+    if group is not None:  # which group answers, as predict says it
+        table.insert(0, "group", group)
+    return labelled(table, index)
 
 
 def allocation_laws(

@@ -435,11 +435,12 @@ def _diverged_flag(value):
     return None
 
 
-def parse_diverged(values: pd.Series, note: str = ROWS_NOTE) -> pd.Series:
+def parse_diverged(values: pd.Series, note: str = ROWS_NOTE, name=None) -> pd.Series:
     """The optional ``diverged`` column as a boolean Series (same index): bools, 0/1, and
     true/false, yes/no, y/n, t/f, 1/0 in any case; missing values (NaN, None, "") are False.
     A RunTableError naming the rows and values otherwise (``bool("no")`` is True, so a text
-    column must never be cast with ``astype(bool)``)."""
+    column must never be cast with ``astype(bool)``); ``name``: the user's name of the column
+    (``load_runs(..., diverged=name)``), for the message."""
     if isinstance(values, pd.DataFrame):
         raise RunTableError("the table has more than one column named 'diverged'")
     if _is_plain_bool(values):
@@ -455,7 +456,8 @@ def parse_diverged(values: pd.Series, note: str = ROWS_NOTE) -> pd.Series:
         )
         more = f", ... ({len(bad)} rows)" if len(bad) > 5 else ""
         raise RunTableError(
-            f"column 'diverged' must hold true/false flags (True/False, 1/0, yes/no, y/n, t/f "
+            f"column {_label('diverged', name)} must hold true/false flags (True/False, 1/0, "
+            "yes/no, y/n, t/f "
             f"in any case; an empty cell means not diverged); unreadable values at {shown}{more} "
             f"({note})"
         )
@@ -533,17 +535,71 @@ def _near_misses(extra: list, absent: list) -> list[tuple[str, str]]:
 def _near_miss_message(name: str, canon: str) -> str:
     """Why the column ``name`` is not read as ``canon``, and the fix."""
     how = "case/spaces" if name.strip().lower() == canon.lower() else "case/spaces/'-'/'_'"
-    if canon in OPTIONAL_EXTRA:
-        fix = f"rename it to {canon!r}"
-    else:
-        fix = (
-            f"rename it or map it (Python: load_runs(..., {canon}={name!r}); command line: "
-            f"--column {shlex.quote(f'{canon}={name}')})"
-        )
+    rename = f"rename it to {canon!r}" if canon in OPTIONAL_EXTRA else "rename it"
+    fix = f"{rename} or map it ({_mapping_forms(canon, name)})"
     return (
         f"column {name!r} differs from {canon!r} only in {how}: it is NOT used as {canon!r} "
         f"(kept as an extra column); {fix}"
     )
+
+
+def _mapping_forms(canon: str, name) -> str:
+    """How to read the table's column ``name`` as ``canon``, in both forms: "Python:
+    load_runs(..., canon='name'); command line: --column canon=name"."""
+    return (
+        f"Python: load_runs(..., {canon}={str(name)!r}); command line: "
+        f"--column {shlex.quote(f'{canon}={name}')}"
+    )
+
+
+DIVERGED_LIKE = "diverg"  # an extra column whose name holds this (any case) looks like flags
+
+
+def _diverged_like_message(name, read) -> str:
+    """The warning for an extra column ``name`` whose name looks like diverged-run flags
+    (:data:`DIVERGED_LIKE`) but is not read as them; ``read``: the user's name of the column
+    read as the flags, None when the table has none."""
+    what = (
+        f"column {str(name)!r} looks like diverged-run flags (its name contains "
+        f"{DIVERGED_LIKE!r}) but is NOT read as them (kept as an extra column)"
+    )
+    if read is not None:
+        return (
+            f"{what}: the flags are read from column {str(read)!r}; if {str(name)!r} holds them "
+            f"instead, drop or rename {str(read)!r} and map it ({_mapping_forms('diverged', name)})"
+        )
+    return (
+        f"{what}: a run it flags is fitted as a converged one (only a 'diverged' column's flags "
+        "are read: a hyperparameter or sweep law counts those runs as diverged, the other laws "
+        f"refuse them); if it holds the flags, map it ({_mapping_forms('diverged', name)})"
+    )
+
+
+def _flags_column(df: pd.DataFrame, diverged, mapping: dict) -> pd.DataFrame:
+    """``df`` with the user's column ``diverged`` (``load_runs(..., diverged=...)``) renamed to
+    'diverged'; as it is for None or 'diverged'. A RunTableError names a column that is not in
+    the table, a 'diverged' column besides it, or a column ``mapping`` (canonical -> the
+    user's name) also reads as another canonical column."""
+    if diverged is None or diverged == "diverged":
+        return df
+    columns = [str(c) for c in df.columns]
+    if diverged not in df.columns:
+        raise RunTableError(
+            f"column {diverged!r} (given for diverged) is not in the table; the columns read "
+            f"are {columns}{_header_diagnosis(columns, [diverged])}"
+        )
+    for canon, user in mapping.items():
+        if (user if user is not None else canon) == diverged:
+            raise RunTableError(
+                f"column {diverged!r} is used for both {canon} and diverged: each of N, D, C, lr, "
+                "batch_size, loss, group and diverged needs its own column of the table"
+            )
+    if "diverged" in df.columns:
+        raise RunTableError(
+            f"the table has a column 'diverged' besides {diverged!r} (given for diverged): "
+            "one column holds the flags; drop or rename the other"
+        )
+    return df.rename(columns={diverged: "diverged"})
 
 
 def _read(data, group: str = "group") -> tuple[pd.DataFrame, str]:
@@ -787,6 +843,7 @@ def load_runs(
     batch_size: str | None = None,
     loss: str | None = "loss",
     group: str | None = None,
+    diverged: str | None = None,
     units: dict | None = None,
     compute_model=None,
     allow_missing_loss: bool = False,
@@ -804,6 +861,10 @@ def load_runs(
         (``None`` = use the canonical name if present). Two of N, D, C are needed. Group labels
         are read as text; labels that are one label to :func:`label_key` (7, 7.0, "7", "7.0")
         are one group, with a warning naming the spellings merged.
+    diverged : the user's column of diverged-run flags (``None``: a column named 'diverged', if
+        present), read as the table's ``diverged`` column (see :func:`parse_diverged`). An
+        extra column whose name contains 'diverg' (any case) that is not read as the flags
+        is named by a :class:`PlausibilityWarning` with the fix.
     units : multiplier per canonical column, a number or a word ("billions", "millions", ...):
         ``units={"N": "billions", "batch_size": 2048}`` reads N given in billions and a batch
         given in sequences of 2048 tokens. A unit for a column the table lacks, or for the one
@@ -830,7 +891,7 @@ def load_runs(
     """
     mapping = {"N": N, "D": D, "C": C, "lr": lr, "batch_size": batch_size, "loss": loss}
     mapping["group"] = group
-    for canon, user in mapping.items():
+    for canon, user in {**mapping, "diverged": diverged}.items():
         if user is not None and not isinstance(user, str):
             raise TypeError(
                 f"{canon}= takes the name of your {canon} column (a string), got "
@@ -863,6 +924,7 @@ def load_runs(
         note = ROWS_NOTE if df.index.equals(pd.RangeIndex(len(df))) else LABELS_NOTE
     else:  # a RunTable says what its labels count (from its own input); a file: data rows
         note = data.row_note if isinstance(data, RunTable) else ROWS_NOTE
+    df = _flags_column(df, diverged, mapping)
     n_read = len(df)
     kept_accepted = data.accepted_rows if isinstance(data, RunTable) else ()
     accepted = accepted_labels(df.index, list(kept_accepted) + accepted_rows, note)
@@ -981,10 +1043,17 @@ def load_runs(
         if c not in resolved and not (derived_ok and c in ("N", "D", "C"))
     ]  # fmt: skip
     absent += [c for c in OPTIONAL_EXTRA if c not in df.columns]
-    for name, canon in _near_misses(extra, absent):
+    near = _near_misses(extra, absent)
+    for name, canon in near:
         warnings.warn(_near_miss_message(name, canon), PlausibilityWarning, stacklevel=2)
+    read = (diverged or "diverged") if "diverged" in extra else None  # the flags' own name
+    near_names = {name for name, _ in near}  # named above already
     for column in extra:
-        out[column] = parse_diverged(df[column], note) if column == "diverged" else df[column]
+        looks = DIVERGED_LIKE in str(column).lower() and str(column) not in near_names
+        if looks and column != "diverged":
+            warnings.warn(_diverged_like_message(column, read), PlausibilityWarning, stacklevel=2)
+    for column in extra:
+        out[column] = parse_diverged(df[column], note, read) if column == "diverged" else df[column]
     ordered = [c for c in CANONICAL if c in out] + extra
     out = out[ordered]
     check_plausible(out, units, row_note=note, given=given, accepted_rows=accepted)
