@@ -25,13 +25,13 @@ smaller steps would lengthen the trajectories further. Read from ``sample_stats`
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
+from ..runs.warn import warn_user
 from .deferred import arviz
 
 if TYPE_CHECKING:
@@ -169,7 +169,7 @@ def check(
         depth_share=depth_share,
     )
     if warn and problems:
-        warnings.warn("sampler trouble: " + "; ".join(problems), SamplerWarning, stacklevel=4)
+        warn_user("sampler trouble: " + "; ".join(problems), SamplerWarning)
     return diag
 
 

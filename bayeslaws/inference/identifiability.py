@@ -23,11 +23,10 @@ Checks (through the law's contract only):
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 
 from ..laws.likelihoods import default_noise_priors
+from ..runs.warn import warn_user
 
 MIN_LEVELS = 3  # distinct values of N (and of D) that separate exponent, amplitude and floor
 WHAT = {"N": "model sizes", "D": "token counts"}
@@ -67,7 +66,7 @@ def check(law, prepared, likelihood: str, warn: bool = True) -> list[str]:
         problems += _one_line(df["N"].to_numpy(float), df["D"].to_numpy(float))
     if warn:
         for problem in problems + noted:
-            warnings.warn(problem, IdentifiabilityWarning, stacklevel=4)
+            warn_user(problem, IdentifiabilityWarning)
     return problems
 
 

@@ -434,14 +434,14 @@ def fit(
             _emit(held)
             return _with_screening(fitted, {**screening.record(), "not_excluded": why})
         if warn:
-            warn_flagged(screening, runs.df, "exclude", stacklevel=3)
+            warn_flagged(screening, runs.df, "exclude")
         if warn and again.flagged:
-            warn_flagged(again, kept.df, "kept", stacklevel=3)
+            warn_flagged(again, kept.df, "kept")
         entry = screening.record(excluded=screening.flagged, rounds=[again.record()])
         return _with_screening(refit, entry)
     _emit(held)
     if warn and screening.flagged:
-        warn_flagged(screening, runs.df, "warn", stacklevel=3)
+        warn_flagged(screening, runs.df, "warn")
     return _with_screening(fitted, screening.record())
 
 

@@ -39,7 +39,6 @@ it does one round and then only warns.
 from __future__ import annotations
 
 import functools
-import warnings
 from collections import OrderedDict
 from dataclasses import asdict, dataclass, replace
 
@@ -51,6 +50,7 @@ from numpyro import handlers
 
 from ..laws.contract import model_key
 from ..laws.likelihoods import pointwise_log_prob
+from ..runs.warn import warn_user
 from . import exported, memory, padding
 from .compilation import compilation_cache_enabled, jax_config_key
 
@@ -266,8 +266,9 @@ def describe(result: Screening, runs_df, limit: int = 10) -> str:
     return ", ".join(parts) + (f" and {more} more" if more > 0 else "")
 
 
-def warn_flagged(result: Screening, runs_df, action: str, stacklevel: int = 3) -> None:
-    """Warn about the flagged rows, saying what was done and how to exclude them."""
+def warn_flagged(result: Screening, runs_df, action: str) -> None:
+    """Warn about the flagged rows, saying what was done and how to exclude them (at the
+    user's line: :func:`~bayeslaws.runs.warn.warn_user`)."""
     if not result.flagged:
         return
     labels = result.flagged
@@ -297,7 +298,7 @@ def warn_flagged(result: Screening, runs_df, action: str, stacklevel: int = 3) -
             f"line --exclude-rows {listed} --exclude-reason '...' (or --screen exclude); "
             "screen='off' silences this."
         )
-    warnings.warn(head + tail, OutlierWarning, stacklevel=stacklevel)
+    warn_user(head + tail, OutlierWarning)
 
 
 def screen_fit(fit, screen="warn", seed: int = 0) -> Screening:
