@@ -980,8 +980,12 @@ class SweepLaw(LossSurfaceLaw):
         cell its own optimum and level; at a new cell a fresh optimum deviation and level
         deviation per draw (the level, shared by the unit's runs, a nuisance of variance s^2);
         noise sd per run sqrt(sigma^2 + (tau bowl)^2); beyond the fitted cells' range the
-        optima also carry the laws' discrepancy (:meth:`optima_drift_draws`)."""
+        optima also carry the laws' discrepancy (:meth:`optima_drift_draws`). Every random
+        stream is seeded from one draw of ``rng`` (:func:`.hyperparams.optima.query_seed`) and a
+        new cell's deviations by its coordinates too (:func:`.hyperparams.optima.new_cell_draws`):
+        a candidate's draws are the same whichever other candidates are offered, in any order."""
         resolve_group(post.groups, group)
+        base = optima.query_seed(rng)  # one draw from the caller's rng, whatever the candidates
         sc = post.scales
         N, D = candidates["N"].to_numpy(float), candidates["D"].to_numpy(float)
         theta = self.theta_draws(post, None, rng)
@@ -990,32 +994,37 @@ class SweepLaw(LossSurfaceLaw):
         m_lr, m_b = (np.array(m, float) for m in self.centre_law(
             th, sc.centre("N", N)[None, :], sc.centre("D", D)[None, :]))
         m_lr, m_b = np.broadcast_to(m_lr, (S, R)).copy(), np.broadcast_to(m_b, (S, R)).copy()
-        level = self.log_loss_draws(post, N, D, group=None, rng=rng) - sc["loss"]
+        surface_rng = optima.query_rng(base, "surface")
+        level = self.log_loss_draws(post, N, D, group=None, rng=surface_rng) - sc["loss"]
         levels = None
         nuisance = np.zeros(R)
         new_cells: dict = {}
         z_lr, z_b = np.asarray(post.draws["z_lr"]), np.asarray(post.draws["z_batch"])
         z_shape = np.stack([np.asarray(post.draws[f"z_{k}"]) for k in SHAPE_SCATTER])  # (K,S,C)
         dev = np.zeros((len(SHAPE_SCATTER), S, R))  # the cell's standardised shape deviations
-        candidate_cell = cell_table(N, D)[0]  # candidates within CELL_RTOL share a new cell
+        candidate_cell, cells = cell_table(N, D)  # candidates within CELL_RTOL share a new cell
         for j in range(R):
             c = self.fitted_cell(post, N[j], D[j])
             if c is not None:
                 if levels is None:
-                    levels = self.cell_levels(post, rng) - sc["loss"]
+                    levels_rng = optima.query_rng(base, "fitted_levels")
+                    levels = self.cell_levels(post, levels_rng) - sc["loss"]
                 m_lr[:, j] += theta["lr_scatter"] * z_lr[:, c]
                 m_b[:, j] += theta["batch_scatter"] * z_b[:, c]
                 level[:, j] = levels[:, c]
                 dev[:, :, j] = z_shape[:, :, c]
             else:
                 key = int(candidate_cell[j])
-                if key not in new_cells:
-                    new_cells[key] = rng.standard_normal((2 + len(SHAPE_SCATTER), S))
+                if key not in new_cells:  # a function of the cell alone (and base)
+                    new_cells[key] = optima.new_cell_draws(
+                        base, cells.at[key, "N"], cells.at[key, "D"], (2 + len(SHAPE_SCATTER), S)
+                    )
                 m_lr[:, j] += theta["lr_scatter"] * new_cells[key][0]
                 m_b[:, j] += theta["batch_scatter"] * new_cells[key][1]
                 dev[:, :, j] = new_cells[key][2:]
                 nuisance[j] = float(np.mean(theta["level_scatter"] ** 2))
-        drift_lr, drift_b = self.optima_drift_draws(post, N, D, rng)  # 0 at fitted cells
+        drift_rng = optima.query_rng(base, "optima_drift")  # slopes shared by the candidates
+        drift_lr, drift_b = self.optima_drift_draws(post, N, D, drift_rng)  # 0 at fitted cells
         m_lr, m_b = m_lr + drift_lr, m_b + drift_b
         shape = self.cell_shape(th, sc.centre("N", N)[None, :], sc.centre("D", D)[None, :])
         shape = self.shift_shape(shape, {k: th[f"{k}_scatter"] for k in SHAPE_SCATTER},

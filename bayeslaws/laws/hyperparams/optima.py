@@ -18,6 +18,10 @@ from ..likelihoods import noise_draws
 
 UNIT_WORDS = {"ones": 1.0, "thousands": 1e3, "millions": 1e6, "billions": 1e9, "trillions": 1e12}
 NEW_CELL_LEVEL_VAR = 1.0  # prior variance of a new cell's log-loss level (centred units)
+# the random streams of one query's predicted observations, each seeded by (the query's base
+# seed, the stream's number[, the cell's key]): what a candidate draws never depends on which
+# other candidates the query holds, nor on their order
+QUERY_STREAMS = {"new_cell": 0, "fitted_levels": 1, "optima_drift": 2, "surface": 3}
 
 
 def units_factor(units) -> float:
@@ -36,6 +40,36 @@ def units_factor(units) -> float:
 def _scalars(post: Posterior) -> dict:
     """Every scalar site as a column (S, 1)."""
     return {k: np.asarray(v, float)[:, None] for k, v in post.draws.items() if np.ndim(v) == 1}
+
+
+def query_seed(rng) -> int:
+    """The base seed of one query's random streams (:func:`query_rng`): a single integer drawn
+    from the caller's ``rng``, which so advances by one draw whatever the query holds."""
+    return int(rng.integers(2**32))
+
+
+def cell_key(N: float, D: float) -> tuple[int, int]:
+    """A cell's key for its random draws, two integers >= 0: ln N (params) and ln D (tokens) on
+    a grid of step ln(1 + ``CELL_RTOL``), the width of a cell (:func:`~bayeslaws.runs.cells.
+    same_value_ids`); a negative grid index k is stored as -2k - 1, a positive one as 2k."""
+    k = np.floor(np.log([float(N), float(D)]) / np.log1p(CELL_RTOL)).astype(np.int64)
+    return tuple(int(2 * i) if i >= 0 else int(-2 * i - 1) for i in k)
+
+
+def query_rng(base: int, stream: str, *key: int) -> np.random.Generator:
+    """The generator of one of a query's random streams (``QUERY_STREAMS``), from the query's
+    base seed (:func:`query_seed`) and, for a new cell, its :func:`cell_key`."""
+    return np.random.default_rng([base, QUERY_STREAMS[stream], *key])
+
+
+def new_cell_draws(base: int, N: float, D: float, shape) -> np.ndarray:
+    """A new cell's standard normal deviations, ``shape`` (e.g. (2, S)), at (N params, D
+    tokens): a function of the query's base seed (:func:`query_seed`) and the cell's
+    :func:`cell_key` only, so a candidate cell's draws are the same whichever other candidates
+    the query holds and in whatever order. Pass one coordinate per cell (the query's cells,
+    :func:`~bayeslaws.runs.cells.cell_table`, take their smallest N and D), so that a
+    query's rows of one cell share the draws."""
+    return query_rng(base, "new_cell", *cell_key(N, D)).standard_normal(shape)
 
 
 def group_offsets(post: Posterior, group, rng):
@@ -165,7 +199,9 @@ def quantity_draws(law, post: Posterior, query: pd.DataFrame, *, kind, group, rn
 def observations(law, post: Posterior, candidates: pd.DataFrame, *, group, rng) -> Observations:
     """Predicted log loss (centred) of candidate runs (N, D, lr, batch_size): at a fitted cell
     its own optimum and level; at a new cell a fresh cell deviation per draw (shared by the
-    cell's runs) and an unknown level (a nuisance with prior variance ``NEW_CELL_LEVEL_VAR``).
+    cell's runs; :func:`new_cell_draws`: the same whichever other candidates are offered) and an
+    unknown level (a nuisance with prior variance ``NEW_CELL_LEVEL_VAR``). ``rng``: a new
+    group's offsets are its first draws (the target's, in design), then one base seed.
     The mean is the level plus ``law.log_excess`` of the bowl: with ``bowl_scale="loss"``
     relative to a fitted cell's ``level_mean`` (as the model), at a new cell to the L* that
     :func:`quantity_draws` takes (the surface, or L_ref)."""
@@ -175,7 +211,8 @@ def observations(law, post: Posterior, candidates: pd.DataFrame, *, group, rng) 
     N, D = candidates["N"].to_numpy(float), candidates["D"].to_numpy(float)
     x, y = sc.centre("N", N), sc.centre("D", D)
     m_lr, m_b = (np.array(m, float) for m in law.centre_law(theta, x[None, :], y[None, :]))
-    off_lr, off_b, g = group_offsets(post, group, rng)
+    off_lr, off_b, g = group_offsets(post, group, rng)  # first: a new group's stream
+    base = query_seed(rng)  # then one draw, whatever the candidates
     m_lr += off_lr[:, None]
     m_b += off_b[:, None]
     level = np.zeros((S, len(candidates)))
@@ -186,7 +223,7 @@ def observations(law, post: Posterior, candidates: pd.DataFrame, *, group, rng) 
     nuisance = np.zeros(len(candidates))
     new_cells: dict = {}
     z_lr, z_b = np.asarray(post.draws["z_lr"]), np.asarray(post.draws["z_batch"])
-    candidate_cell = cell_table(N, D)[0]  # candidates within CELL_RTOL share a new cell
+    candidate_cell, cells = cell_table(N, D)  # candidates within CELL_RTOL share a new cell
     for j in range(len(candidates)):
         c = fitted_cell(post, N[j], D[j], g)
         if c is not None:
@@ -197,7 +234,9 @@ def observations(law, post: Posterior, candidates: pd.DataFrame, *, group, rng) 
         else:
             key = int(candidate_cell[j])
             if key not in new_cells:
-                new_cells[key] = rng.standard_normal((2, S))
+                new_cells[key] = new_cell_draws(
+                    base, cells.at[key, "N"], cells.at[key, "D"], (2, S)
+                )
             z = new_cells[key]
             m_lr[:, j] += post.draws["lr_scatter"] * z[0]
             m_b[:, j] += post.draws["batch_scatter"] * z[1]
