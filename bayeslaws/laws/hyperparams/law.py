@@ -37,9 +37,10 @@ truth does (``loss = L* + bowl``): ``ln L = ln(L*_c + L_ref * bowl)``, i.e. the 
 scales as L_ref / L*_c (with L*_c taken as the cell's mean loss, ~1% above its optimum, so the
 level stays a plain shift). The optimum's location is the same under both; they differ only in
 how the curvature changes between cells whose losses differ (on the simulated sweep L* spans
-0.516-0.547, 6%; on Step Law 2.12-2.62, 20%). PSIS-LOO (bowl "full"): Step Law prefers "log" by
-33.6 elpd (dse 4.7); the simulated sweep prefers "loss" by 5.3 (dse 2.7), with every exponent
-within 0.004 of the "log" fit. Hence the default "log".
+0.516-0.547, 6%; on Step Law 2.12-2.62, 20%). PSIS-LOO (bowl "full";
+paper_repro/hyperparams_loo.py, tables in paper_repro/results/hyperparams_loo.md): Step Law
+prefers "log" by 33.9 elpd (dse 4.7); the simulated sweep prefers "loss" by 5.2 (dse 2.7), with
+every exponent within 0.004 of the "log" fit. Hence the default "log".
 
 Diverged runs (NaN loss, loss above ``divergence_threshold`` -- without one, above 3x the
 sweep's median loss, so that e.g. a loss of 1e6 never counts as converged -- or a true
@@ -184,11 +185,12 @@ class HyperparamsLaw(Law):
     ----------
     bowl : "full" (tilted and asymmetric in lr; default), "cross" (tilted, symmetric in lr),
         "symmetric" or "asymmetric" (steeper or flatter above the optimal lr, no tilt). Chosen by
-        PSIS-LOO (huber; benchmarks/steplaw_fit.py --compare; tables in
+        PSIS-LOO (huber; paper_repro/hyperparams_loo.py, tables in
         paper_repro/results/hyperparams_loo.md): on Step Law (runs within 3% of each cell's best)
-        "full" beats "cross" by 185 elpd (dse 22; lr_asym 1.22: 3.4x steeper above the optimal
-        lr); on the simulated sweep (truth: 1.5x steeper above) the two tie (cross ahead by 1.2,
-        dse 0.6: its narrow LR grid cannot resolve the asymmetry, lr_asym -0.14 +- 0.28).
+        "full" beats "cross" by 186 elpd (dse 21.5; lr_asym 1.22: 3.4x steeper above the optimal
+        lr); on the simulated sweep (truth: 1.5x steeper above) the two tie (cross ahead by 0.6,
+        dse 0.5: its narrow LR grid cannot resolve the asymmetry, lr_asym -0.14, 90% interval
+        [-0.58, 0.31], truth 0.41).
     loss_level : "free" (one level per cell; default) or "surface" (the loss at the optimum on
         the Chinchilla surface with cell scatter; gives the loss at the optimum of unseen (N, D)
         but samples badly (divergences) when the surface fits the cells almost exactly).
