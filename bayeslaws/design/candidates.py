@@ -11,6 +11,7 @@ Units: N params, D tokens, C FLOPs, lr the learning rate, batch_size in tokens.
 from __future__ import annotations
 
 import math
+import shlex
 import warnings
 
 import numpy as np
@@ -38,6 +39,12 @@ def fit_groups(fit) -> list:
     """The fit's group labels as strings ([] when it was fitted without groups)."""
     groups = [g for g in fit.posterior().groups if g is not None]
     return [str(g) for g in groups] if len(groups) > 1 else []
+
+
+def group_option(label) -> str:
+    """The command-line option choosing the group ``label``: ``--group LABEL`` (quoted for a
+    shell when it needs to be, e.g. ``--group 'my data'``)."""
+    return f"--group {shlex.quote(str(label))}"
 
 
 def positive_int(name: str, value, minimum: int = 1) -> int:
@@ -145,7 +152,8 @@ def isoflop_candidates(
         raise ValueError(
             f"spread_decades={spread_decades!r} around N={centre[short.reshape(C.size, n).any(1)]}"
             f" reaches sizes with fewer than one parameter or token at C={np.unique(Cs[short])}"
-            " (FLOPs): narrow spread_decades or move center"
+            " (FLOPs): narrow the spread or move the centre (Python: a smaller spread_decades= "
+            "or another center=; command line: a smaller --spread-decades)"
         )
     return with_model(pd.DataFrame({"N": N, "D": D, "C": Cs}), model)
 
@@ -162,8 +170,10 @@ def warn_new_group_centre(fit, group, about: tuple = LINES_CENTRE, stacklevel: i
         caller, centred, optimum, name = about
         warnings.warn(
             f"{caller}: the fit has groups {groups} and group=None, so {centred} on a NEW "
-            f"group's {optimum} (the population's, not any fitted group's); pass group= (one of "
-            f"{groups}) to centre them on that group's {name}, and the same group= to next_runs",
+            f"group's {optimum} (the population's, not any fitted group's); to centre them on "
+            f"a fitted group's {name}, name the group (Python: pass group= (one of {groups}) "
+            f"here and the same group= to next_runs; command line: --group GROUP, one of "
+            f"{groups}, for the candidates and the design alike)",
             GroupWarning,
             stacklevel=stacklevel,
         )
@@ -247,7 +257,8 @@ def hyperparameter_candidates(
     if centred and (fit is None or not {"eta_opt", "B_opt"} <= set(fit.law.quantities)):
         raise ValueError(
             "a fit of a hyperparameter law (one that predicts eta_opt and B_opt) is required "
-            "unless lr and batch_size are given"
+            "unless both grids are given (Python: lr= and batch_size=; command line: "
+            "--lr-grid and --batch-grid)"
         )
     if centred:
         warn_new_group_centre(fit, group, SWEEPS_CENTRE)
@@ -369,7 +380,8 @@ def check_flops(df: pd.DataFrame, model: ComputeModel, own: bool) -> None:
         raise ValueError(
             f"cands: columns N, D and C disagree with {whose} compute model {model.name} by more "
             f"than 1% at rows {shown} (counted from 0); give two of N, D, C, or candidates built "
-            "with the compute model their C is in (isoflop_candidates(..., compute_model=))"
+            "with the compute model their C is in (Python: isoflop_candidates(..., "
+            "compute_model=); command line: --compute-model K, for C = K N D FLOPs)"
         )
 
 

@@ -51,6 +51,7 @@ from .candidates import (
     candidates_model,
     check_candidates,
     fit_groups,
+    group_option,
     positive_int,
     unit_codes,
 )
@@ -313,13 +314,16 @@ def candidate_group(fit, df: pd.DataFrame, group):
     if len(labels) > 1:
         raise ValueError(
             f"cands['group'] holds several groups {labels}: one call values its candidates as "
-            "one group of the fit; design each group's candidates in its own call (group=...)"
+            "one group of the fit; design each group's candidates in its own call (Python: "
+            "next_runs(..., group=...) per group; command line: a candidates file per group, "
+            "each with its --group)"
         )
     if group is not None and str(group) != labels[0]:
         raise ValueError(
             f"cands['group'] is {labels[0]!r} but group={group!r}: the candidates would be "
             f"valued as group {str(group)!r} while the guardrails count them as {labels[0]!r}; "
-            "make them agree (or leave group=None to use the column's)"
+            "make them agree, or give no group to use the column's (Python: group=None; "
+            "command line: no --group)"
         )
     if group is None and labels[0] not in fit_groups(fit):
         warnings.warn(unknown_label_message(labels[0], fit_groups(fit)), GroupWarning, stacklevel=4)
@@ -336,8 +340,9 @@ def unknown_label_message(label: str, groups: list) -> str:
         hint = f" (did you mean {groups[[g.lower() for g in groups].index(near[0])]!r}?)"
     return (
         f"cands['group'] is {label!r}, which is not one of the fit's groups {groups}{hint}: the "
-        "candidates are valued as runs of a NEW group (as with group=None: right for a data set "
-        "the fit has not seen); if they are a fitted group's runs, label them with its exact name"
+        "candidates are valued as runs of a NEW group (as when no group is given: right for a "
+        "data set the fit has not seen); if they are a fitted group's runs, label them with its "
+        "exact name"
     )
 
 
@@ -366,14 +371,19 @@ def target_group_message(fit, target, group) -> str | None:
     )
     if cands_group is None:
         fix = (
-            "if they are a fitted group's runs, pass group= (or a cands['group'] column with its "
-            "exact label)"
+            "if they are a fitted group's runs, name the group (Python: pass group= or a "
+            "cands['group'] column with its exact label; command line: --group GROUP, or a "
+            "group column in the candidates file with its exact label)"
         )
-        whose = "runs of a NEW group (no group= and no fitted label in cands['group'])"
+        whose = "runs of a NEW group (no group given and no fitted label in their group column)"
     else:
-        fix = f"for a target of group {cands_group!r}, give it group={cands_group!r}"
+        fix = (
+            f"for a target of group {cands_group!r}, give the target that group (Python: give "
+            f"it group={cands_group!r}; command line: {group_option(cands_group)}, which sets "
+            "the target's group and the candidates' alike)"
+        )
         if None in odd:
-            fix += " (a target's default group=None is a new group, whose interval is wider)"
+            fix += "; a target given no group is a new group's, whose interval is wider"
         whose = f"runs of group {cands_group!r}"
     return (
         f"the candidates are valued as {whose}, but the target is {named} (of the fit's groups "
