@@ -148,22 +148,15 @@ def test_an_error_raised_inside_fit_gets_the_command_line_form(tmp_path, capsys)
     "message, said, gone",
     [
         (
-            "cands['group'] is 'Z' but group='A': ...; make them agree (or leave group=None to "
-            "use the column's)",
+            "cands['group'] is 'Z' but group='A': ...; make them agree",
             "but --group 'A'",
             "group=",
         ),
         (
-            "cands['group'] holds several groups ['B', 'A']: design each group's candidates in "
-            "its own call (group=...)",
-            "(a candidates file per group, each with its --group)",
-            "group=",
-        ),
-        (
-            "cands: columns N, D and C disagree ...; give two of N, D, C, or candidates built "
-            "with the compute model their C is in (isoflop_candidates(..., compute_model=))",
-            "(--compute-model K: C = K N D FLOPs)",
-            "compute_model=",
+            "isoflop_candidates: fit has groups ['A', 'B'] and group=None, so the lines centre "
+            "on a NEW group's N_opt",
+            "and no --group, so",
+            "group=None",
         ),
     ],
 )

@@ -298,16 +298,9 @@ CLI_HINTS = (  # (pattern in a package message, its command-line remedy, or matc
 PYTHON_PHRASES = (
     # next_runs: the candidates' group column and group= disagree (design --group)
     (r"\bbut group=", "but --group "),
-    (r"\(or leave group=None to use the column's", "(or leave out --group to use the column's"),
-    # next_runs: candidates of several groups in one call (design --candidates)
-    (
-        r"in its own call \(group=\.\.\.\)",
-        "in its own call (a candidates file per group, each with its --group)",
-    ),
-    # the candidates' C is in another compute model than the fit's (design --candidates)
-    (r"\(isoflop_candidates\(\.\.\., compute_model=\)\)", "(--compute-model K: C = K N D FLOPs)"),
+    # isoflop_candidates / sweep candidates for a new group (design without --group)
+    (r"\band group=None, so\b", "and no --group, so"),
 )
-
 
 # a package remedy given in both forms, "[pass X ](Python: ...; command line: Y)": keep Y
 BOTH_FORMS = re.compile(r"[;,]?\s*(?:pass [^;()]*?)?\s*\(Python: [^;]*; command line: ([^)]*)\)")
