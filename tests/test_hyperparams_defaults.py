@@ -143,7 +143,7 @@ def test_diverged_far_above_and_fenced_runs_are_counted_apart():
     assert (div["n_diverged"], div["n_far_above"], div["n_fenced"]) == (1, far, 0)
     assert div["n_excluded"] == far + 1
     words = f"1 diverged runs and {far} more than 1% above their cell's best excluded"
-    assert prepared.notes[0] == words
+    assert prepared.notes[0].startswith(f"{words}: ")  # then each kind's rows
     assert any(str(w.message).startswith(words) for w in caught)
     censored, caught = prepare_quietly(HyperparamsLaw(far_above=0.01), runs)
     div = censored.state["divergence"]
@@ -175,4 +175,6 @@ def test_far_above_runs_censored_with_none_diverged_are_worded_alone():
     (message,) = [str(w.message) for w in caught if w.category is DivergenceWarning]
     assert message.split(" ")[1:4] == ["more", "than", "1%"]
     assert "diverged" not in message.split(";")[0] and message.count("above their cell") == 1
-    assert prepared.notes[0].endswith("above their cell's best censored at 1.01x that best")
+    assert "above their cell's best censored at 1.01x that best: the far-above runs at rows " in (
+        prepared.notes[0]
+    )

@@ -138,7 +138,8 @@ def damaged_sweep_runs(small_sweep):
 
 def test_the_sweep_law_records_one_exclusion_per_reason(small_sweep):
     """One exclusion had named every reason and every row together; now each reason has its
-    own rows; the runs excluded, the warning and the note are as before."""
+    own rows; the runs excluded are as before, and the warning and the note name each reason's
+    rows (what the rows count said once)."""
     runs, rows = damaged_sweep_runs(small_sweep)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -151,7 +152,10 @@ def test_the_sweep_law_records_one_exclusion_per_reason(small_sweep):
         assert reason.endswith("(law 'sweep')")
     mask, reasons = sweep.LAW.excluded_mask(runs.df)
     assert sorted(runs.df.index[mask]) == sorted(rows.values())
-    why = "; ".join(reasons)
-    assert prepared.notes == (f"4 of {len(runs)} runs excluded from the bowls ({why})",)
+    kinds = ("nan", "huge", "flagged", "fenced")
+    clauses = [f"{r} at rows {rows[k]}" for r, k in zip(reasons, kinds, strict=True)]
+    clauses[0] += f" ({runs.row_note})"
+    note = f"4 of {len(runs)} runs excluded from the bowls: {'; '.join(clauses)}"
+    assert prepared.notes == (note,)
     told = [str(w.message) for w in caught if issubclass(w.category, DivergenceWarning)]
-    assert told == [f"4 of {len(runs)} runs excluded from the bowls ({why})"]
+    assert told == [note]

@@ -55,8 +55,8 @@ exactly afterwards: given the rest it is Gaussian (sites ``level_offset``, ``lev
   converged ln losses, Tukey's rule with ``fence = 3``); in smaller cells the same rule on each
   run's ln loss above its cell's best, with the quartiles pooled over the sweep's converged
   runs (a collapsed run at ~2x its cell's best, which 3x the median misses). They are recorded
-  (``fit.record.data``,
-  ``fit.record.law_state["divergence"]`` and the fit's notes): a run that blew up says only that
+  (``fit.record.data``, ``fit.record.law_state["divergence"]``, whose ``excluded_rows`` are
+  their row labels, and the fit's notes, which name their rows): a run that blew up says only that
   its hyperparameters are bad, which a local bowl cannot use. A cell left with no run is counted
   there too (``n_cells_without_converged_run``). Runs whose N (or D) agree within ``CELL_RTOL``
   (relative) are one cell.
@@ -138,7 +138,7 @@ from .contract import (
 )
 from .hyperparams import data as hp_data
 from .hyperparams import optima
-from .hyperparams.data import DivergenceWarning, positive_option
+from .hyperparams.data import DivergenceWarning, joined, positive_option
 from .likelihoods import NonFactorised
 from .priors import standardised_sample
 from .surface import LossSurfaceLaw
@@ -235,14 +235,6 @@ def nothing_excluded_note(fence: float | None, runs_per_cell, pooled: bool) -> s
     )
     fenced = f" and none beyond a far-out fence ({', '.join(checked)})" if checked else ""
     return f"no diverged runs{fenced}{unchecked}; every run in the bowls"
-
-
-def joined(kinds: list, n_runs: int) -> tuple[np.ndarray, list[str]]:
-    """(The union of the masks (n_runs,) of ``kinds`` ((mask, reason) pairs), their reasons)."""
-    mask = np.zeros(n_runs, dtype=bool)
-    for kind, _ in kinds:
-        mask |= kind
-    return mask, [reason for _, reason in kinds]
 
 
 def cell_distances(N, D, cells: Mapping) -> np.ndarray:
@@ -729,12 +721,8 @@ class SweepLaw(LossSurfaceLaw):
         above the threshold (or 3x the median), flagged in column ``diverged`` (and neither),
         beyond their cell's fence, beyond the fence pooled over the sweep's cells -- so that
         each run is recorded under its own reason."""
-        diverged, reasons = hp_data.diverged_mask(self, df)
-        unflagged, _ = hp_data.diverged_mask(self, df.drop(columns="diverged", errors="ignore"))
-        missing = np.isnan(df["loss"].to_numpy(float))
-        masks = [missing, unflagged & ~missing, diverged & ~unflagged]
-        # diverged_mask words each kind present, in this order
-        kinds = list(zip([m for m in masks if m.any()], reasons, strict=True))
+        kinds = hp_data.diverged_kinds(self, df)
+        diverged, _ = joined(kinds, len(df))
         if self.fence is None:
             return kinds
         cell = cell_table(df["N"], df["D"])[0]
@@ -773,18 +761,22 @@ class SweepLaw(LossSurfaceLaw):
         mask, reasons = joined(kinds, len(runs))
         if mask.all():
             raise RunTableError(f"law {self.name!r}: every run diverged; nothing to fit")
+        # each kind names its rows; the runs of a cell left empty are each under their own
+        # kind (every one diverged), the empty cells a clause of their own
+        clauses = hp_data.kind_clauses(runs.df.index, kinds)
         n_empty = empty_cells(runs.df, mask)
         if n_empty:
             reasons.append(
                 f"{n_empty} (N, D) cells left with no converged run, so left out entirely"
             )
+            clauses.append((reasons[-1], []))
+        why = hp_data.named_rows(runs, clauses)
+        excluded_rows = hp_data.row_labels(runs.df.index[mask])
         if mask.any():
-            why = "; ".join(reasons)
-            # one exclusion per kind; the runs of a cell left empty are each under their own
-            # kind (every one diverged), the empty cells are in the warning and the note
+            # one exclusion per kind, with its own rows and reason
             runs = self.exclude_by_reason(runs, kinds)
             warnings.warn(
-                f"{int(mask.sum())} of {n_before} runs excluded from the bowls ({why})",
+                f"{int(mask.sum())} of {n_before} runs excluded from the bowls: {why}",
                 DivergenceWarning,
                 stacklevel=3,
             )
@@ -833,7 +825,7 @@ class SweepLaw(LossSurfaceLaw):
         n_out = int(mask.sum())
         runs_per_cell = np.bincount(cell_index, minlength=n_cells)
         if n_out:
-            note = f"{n_out} of {n_before} runs excluded from the bowls ({'; '.join(reasons)})"
+            note = f"{n_out} of {n_before} runs excluded from the bowls: {why}"
         else:
             excess = hp_data.excess_log_loss(df, np.zeros(len(df), bool), cell_index)
             pooled = self.fence is not None and (
@@ -855,6 +847,8 @@ class SweepLaw(LossSurfaceLaw):
                 "fence": self.fence,
                 "fence_min_runs": FENCE_MIN_RUNS,
                 "n_cells_without_converged_run": n_empty,
+                "excluded_rows": excluded_rows,  # labels as the run table records them
+                "row_note": runs.row_note,  # what those labels count
             },
         }
         ranges = {

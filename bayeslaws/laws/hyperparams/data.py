@@ -39,7 +39,8 @@ FENCE_MIN_RUNS = 12
 
 
 class DivergenceWarning(UserWarning):
-    """Diverged runs were found and censored or excluded (the count is in the fit's law state)."""
+    """Diverged runs were found and censored or excluded (the message names their rows; the
+    counts and the rows' labels are in the fit's law state)."""
 
 
 def positive_option(name: str, value, unit: str = "") -> float | None:
@@ -55,40 +56,84 @@ def positive_option(name: str, value, unit: str = "") -> float | None:
     return float(value)
 
 
+def diverged_kinds(law, df: pd.DataFrame) -> list[tuple[np.ndarray, str]]:
+    """The diverged runs by kind, disjoint: (mask (n_runs,), reason in words) for each kind
+    present, in this order -- a missing (NaN) loss; a loss above the law's threshold (without
+    one, above ``IMPLAUSIBLE_FACTOR`` x the median loss); flagged in a true ``diverged`` column
+    (and neither)."""
+    loss = df["loss"].to_numpy(float)
+    missing = np.isnan(loss)
+    kinds = [(missing, f"{int(missing.sum())} with a missing (NaN) loss")] if missing.any() else []
+    above, words = np.zeros(len(df), bool), ""
+    if law.divergence_threshold is not None:
+        above = ~missing & (loss > law.divergence_threshold)
+        words = f"loss > {law.divergence_threshold:g}"
+    elif (~missing).any():
+        # without a threshold, a loss far above every cell's losses has not converged either
+        # (e.g. 1e6): never fitted as converged, never the censoring bound of real divergences
+        bound = IMPLAUSIBLE_FACTOR * float(np.median(loss[~missing]))
+        above = ~missing & (loss > bound)
+        words = (
+            f"loss > {IMPLAUSIBLE_FACTOR:g}x the median loss ({bound:.4g}) (Python: "
+            "divergence_threshold=LOSS; command line: --option divergence_threshold=LOSS)"
+        )
+    if above.any():
+        kinds.append((above, f"{int(above.sum())} with {words}"))
+    if "diverged" in df:
+        # parsed, never astype(bool): bool("no") is True (load_runs makes the column boolean)
+        flagged = diverged_flags(df) & ~missing & ~above
+        if flagged.any():
+            more = " more" if kinds else ""
+            kinds.append((flagged, f"{int(flagged.sum())}{more} flagged in column 'diverged'"))
+    return kinds
+
+
 def diverged_mask(law, df: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
     """Runs that diverged (NaN loss, loss above the law's threshold -- without one, above
     ``IMPLAUSIBLE_FACTOR`` x the median loss -- or a true ``diverged``
-    column), and the reasons in words."""
-    loss = df["loss"].to_numpy(float)
-    reasons = []
-    mask = np.isnan(loss)
-    if mask.any():
-        reasons.append(f"{int(mask.sum())} with a missing (NaN) loss")
-    if law.divergence_threshold is not None:
-        above = ~np.isnan(loss) & (loss > law.divergence_threshold)
-        if above.any():
-            reasons.append(f"{int(above.sum())} with loss > {law.divergence_threshold:g}")
-        mask |= above
-    elif (~mask).any():
-        # without a threshold, a loss far above every cell's losses has not converged either
-        # (e.g. 1e6): never fitted as converged, never the censoring bound of real divergences
-        bound = IMPLAUSIBLE_FACTOR * float(np.median(loss[~mask]))
-        above = ~mask & (loss > bound)
-        if above.any():
-            reasons.append(
-                f"{int(above.sum())} with loss > {IMPLAUSIBLE_FACTOR:g}x the median loss "
-                f"({bound:.4g}) (Python: divergence_threshold=LOSS; command line: --option "
-                "divergence_threshold=LOSS)"
-            )
-        mask |= above
-    if "diverged" in df:
-        # parsed, never astype(bool): bool("no") is True (load_runs makes the column boolean)
-        flag = diverged_flags(df)
-        if (flag & ~mask).any():
-            more = " more" if reasons else ""
-            reasons.append(f"{int((flag & ~mask).sum())}{more} flagged in column 'diverged'")
-        mask |= flag
-    return mask, reasons
+    column), and the reasons in words (:func:`diverged_kinds`, joined)."""
+    return joined(diverged_kinds(law, df), len(df))
+
+
+def joined(kinds: list, n_runs: int) -> tuple[np.ndarray, list[str]]:
+    """(The union of the masks (n_runs,) of ``kinds`` ((mask, reason) pairs), their reasons)."""
+    mask = np.zeros(n_runs, dtype=bool)
+    for kind, _ in kinds:
+        mask |= kind
+    return mask, [reason for _, reason in kinds]
+
+
+def row_labels(labels) -> list[str]:
+    """Row labels JSON-ready, as :meth:`RunTable.record` stores them (text), in order."""
+    return [str(label) for label in labels]
+
+
+def named_rows(runs: RunTable, clauses) -> str:
+    """``clauses`` ((words, row labels) pairs, one per kind of run) as "words at rows 3, 7
+    (0-based data rows, header not counted); words at rows 9", joined by "; ": each names its
+    rows (the first 10, then "...") as :meth:`RunTable.at_rows` says them, what the rows count
+    said once, in the first clause with rows; words without labels stand alone."""
+    out, counted = [], False
+    for words, labels in clauses:
+        if len(labels) == 0:
+            out.append(words)
+            continue
+        rows = runs.at_rows(labels)
+        if counted:
+            rows = rows.removesuffix(f" ({runs.row_note})")
+        counted = True
+        out.append(f"{words} at {rows}")
+    return "; ".join(out)
+
+
+def kind_clauses(index: pd.Index, kinds) -> list[tuple[str, pd.Index]]:
+    """``kinds`` ((mask in the row order of ``index``, reason) pairs) as (reason, row labels)
+    pairs, for :func:`named_rows`."""
+    return [(reason, index[np.asarray(mask, bool)]) for mask, reason in kinds]
+
+
+# the far-above runs' clause in :func:`named_rows` (their count and bound are said before it)
+FAR_WORDS = "the far-above runs"
 
 
 def far_mask(law, df: pd.DataFrame, diverged: np.ndarray):
@@ -209,9 +254,11 @@ def run_masks(law, df: pd.DataFrame) -> dict:
     converged run, :func:`far_mask`) and ``fenced`` (beyond a far-out fence, :func:`fence_kinds`:
     their cell's own, or in cells with fewer than ``FENCE_MIN_RUNS`` converged runs the one
     pooled over the sweep's cells; and not far above), of which ``fenced_pooled`` are the
-    latter; with ``far_bound`` (the loss bound per run, NaN where none) and ``reasons`` (the
-    diverged runs' in words)."""
-    diverged, reasons = diverged_mask(law, df)
+    latter; with ``far_bound`` (the loss bound per run, NaN where none), ``reasons`` (the
+    diverged runs' in words) and ``named``: (words, row labels) per kind of diverged run, then
+    the far-above runs (:func:`named_rows`; labels, so they outlive :func:`subset`)."""
+    kinds = diverged_kinds(law, df)
+    diverged, reasons = joined(kinds, len(df))
     far, far_bound = far_mask(law, df, diverged)
     cell = run_cells(df)
     fenced = fence_mask(df, diverged, cell, law.fence) & ~far
@@ -223,6 +270,7 @@ def run_masks(law, df: pd.DataFrame) -> dict:
         "fenced": fenced | pooled,
         "fenced_pooled": pooled,
         "reasons": reasons,
+        "named": kind_clauses(df.index, kinds + ([(far, FAR_WORDS)] if far.any() else [])),
     }
 
 
@@ -266,8 +314,8 @@ def censored_words(law, n_diverged: int, n_far: int, bound: float) -> str:
 
 def exclude_diverged(law, runs: RunTable, masks: dict | None = None) -> RunTable:
     """Check the columns and apply ``divergence="exclude"`` to the diverged and far-above runs
-    (recorded on the run table, with a DivergenceWarning counting each kind apart). ``masks``:
-    :func:`run_masks` of ``runs`` (computed when None)."""
+    (recorded on the run table, with a DivergenceWarning counting each kind apart and naming
+    its rows). ``masks``: :func:`run_masks` of ``runs`` (computed when None)."""
     check_columns(runs)
     if law.divergence != "exclude":
         return runs
@@ -281,7 +329,7 @@ def exclude_diverged(law, runs: RunTable, masks: dict | None = None) -> RunTable
         return runs
     words = excluded_words(law, int(diverged.sum()), int(far.sum()))
     warnings.warn(
-        f"{words} ({'; '.join(reasons)}); divergence='exclude'",
+        f"{words}: {named_rows(runs, masks['named'])}; divergence='exclude'",
         DivergenceWarning,
         stacklevel=3,
     )
@@ -291,13 +339,13 @@ def exclude_diverged(law, runs: RunTable, masks: dict | None = None) -> RunTable
 def exclude_fenced(law, runs: RunTable, kinds: list[tuple[np.ndarray, str]]) -> RunTable:
     """Leave out the runs beyond a far-out fence (``kinds``: :func:`fence_kinds` in the row
     order of ``runs``), recorded on the run table one exclusion per kind, with a
-    DivergenceWarning, as law ``sweep``."""
+    DivergenceWarning naming each kind's rows, as law ``sweep``."""
     if not kinds:
         return runs
     n_fenced = sum(int(mask.sum()) for mask, _ in kinds)
-    why = "; ".join(reason for _, reason in kinds)
+    why = named_rows(runs, kind_clauses(runs.df.index, kinds))
     warnings.warn(
-        f"{n_fenced} of {len(runs)} runs excluded from the bowls ({why}; law option "
+        f"{n_fenced} of {len(runs)} runs excluded from the bowls: {why} (law option "
         "fence=None keeps them)",
         DivergenceWarning,
         stacklevel=4,
@@ -324,23 +372,29 @@ def exclude_empty_cells(law, runs: RunTable) -> tuple[RunTable, dict]:
     """Leave out the (N, D) cells none of whose runs converged (each one diverged: NaN loss,
     above the threshold or flagged): such a cell has no level or bowl to fit (its mean bowl over
     converged runs is 0/0). Their runs are excluded, recorded on the run table, with a
-    DivergenceWarning. Returns the table and {"n_cells", "n_runs"} left out. A table in which
-    no run converged is returned as it is (``prepare`` refuses it by name)."""
+    DivergenceWarning naming their rows. Returns the table and {"n_cells", "n_runs", "rows"
+    (their row labels)} left out. A table in which no run converged is returned as it is
+    (``prepare`` refuses it by name)."""
     df = runs.df
     diverged, _ = diverged_mask(law, df)
     index, cells = cell_table(df["N"], df["D"], df["group"] if "group" in df else None)
     converged = np.bincount(index, weights=(~diverged).astype(float), minlength=len(cells))
     empty = converged[index] == 0
     if not empty.any() or empty.all():
-        return runs, {"n_cells": 0, "n_runs": 0}
+        return runs, {"n_cells": 0, "n_runs": 0, "rows": df.index[:0]}
     lost = cells[converged == 0]
     what = (
         f"{len(lost)} (N, D) cells with no converged run (every run diverged), "
         f"{int(empty.sum())} runs: {describe_cells(lost)}"
     )
-    warnings.warn(f"{what} left out of law {law.name!r}", DivergenceWarning, stacklevel=4)
-    runs = runs.exclude(empty, f"cells with no converged run: {what}")
-    return runs, {"n_cells": int(len(lost)), "n_runs": int(empty.sum())}
+    rows = df.index[empty]
+    warnings.warn(
+        f"{what} left out of law {law.name!r}; their runs at {runs.at_rows(rows)}",
+        DivergenceWarning,
+        stacklevel=4,
+    )
+    out = runs.exclude(empty, f"cells with no converged run: {what}")
+    return out, {"n_cells": int(len(lost)), "n_runs": int(empty.sum()), "rows": rows}
 
 
 def subset(masks: dict, keep: np.ndarray) -> dict:
@@ -444,7 +498,12 @@ def prepare(law, runs: RunTable) -> Prepared:
     counts = {k: int(masks[k].sum()) for k in ("diverged", "far", "fenced")}
     pooled = masks["fenced_pooled"]
     kinds = fence_kinds(masks["fenced"] & ~pooled, pooled, law.fence)
-    fenced_why, n_pooled = "; ".join(reason for _, reason in kinds), int(pooled.sum())
+    fenced_why, n_pooled = named_rows(runs, kind_clauses(runs.df.index, kinds)), int(pooled.sum())
+    rows = {  # labels of the runs each count counts (censored or excluded, as the mode says)
+        "diverged_rows": row_labels(runs.df.index[masks["diverged"]]),
+        "far_above_rows": row_labels(runs.df.index[masks["far"]]),
+        "fenced_rows": row_labels(runs.df.index[masks["fenced"]]),
+    }
     runs = exclude_fenced(law, runs, kinds)
     masks = subset(masks, ~masks["fenced"])
     excluded = law.divergence == "exclude"
@@ -513,11 +572,9 @@ def prepare(law, runs: RunTable) -> Prepared:
         run_bound = np.where(far, far_bound, diverged_bound)
         z = np.where(ok, z, np.log(run_bound) - scales["loss"])
         censored = jnp.asarray(mask)
-        diverged_why = masks["reasons"]  # the far-above runs are worded by censored_words
-        why = f" ({'; '.join(diverged_why)})" if diverged_why else ""
         warnings.warn(
-            f"{censored_words(law, counts['diverged'], counts['far'], bound)}{why}; "
-            "divergence='censor'",
+            f"{censored_words(law, counts['diverged'], counts['far'], bound)}: "
+            f"{named_rows(runs, masks['named'])}; divergence='censor'",
             DivergenceWarning,
             stacklevel=3,
         )
@@ -551,20 +608,24 @@ def prepare(law, runs: RunTable) -> Prepared:
         "n_excluded": int(n_excluded),  # diverged + far above (mode "exclude") + fenced
         "n_cells_without_converged_run": empty["n_cells"],
         "n_runs_in_those_cells": empty["n_runs"],
+        **rows,  # censored (mode "censor": diverged and far above) are in no exclusion
+        "row_note": runs.row_note,  # what the rows' labels count
     }
     if n_cens:
-        note = censored_words(law, counts["diverged"], counts["far"], bound)
+        note = f"{censored_words(law, counts['diverged'], counts['far'], bound)}: "
+        note += named_rows(runs, masks["named"])
     elif excluded and (counts["diverged"] or counts["far"]):
-        note = excluded_words(law, counts["diverged"], counts["far"])
+        note = f"{excluded_words(law, counts['diverged'], counts['far'])}: "
+        note += named_rows(runs, masks["named"])
     else:
         note = "no diverged runs" + (" in the fitted cells" if empty["n_cells"] else "")
     notes = (note,)
     if counts["fenced"]:
-        notes += (f"{counts['fenced']} runs excluded from the bowls ({fenced_why})",)
+        notes += (f"{counts['fenced']} runs excluded from the bowls: {fenced_why}",)
     if empty["n_cells"]:
         notes += (
             f"{empty['n_cells']} (N, D) cells with no converged run left out "
-            f"({empty['n_runs']} runs, every one diverged)",
+            f"({empty['n_runs']} runs, every one diverged, at {runs.at_rows(empty['rows'])})",
         )
     if unswept_note:
         notes += (unswept_note,)

@@ -47,12 +47,13 @@ sweep's median loss, so that e.g. a loss of 1e6 never counts as converged -- or 
 ``diverged`` column) are either censored (``divergence="censor"``: the run's log loss is at
 least ln(threshold); without a threshold, at least the largest loss of a run that did not
 diverge) or excluded
-(``divergence="exclude"``, recorded by ``RunTable.exclude``). The count is stored in the fit's
-law state (``fit.record.law_state["divergence"]``) and in its notes, and a warning says it at
-fit time. A cell none of whose runs converged has no level or bowl to fit (the mean bowl over
-its converged runs would be 0/0): it is left out, its runs excluded and recorded, and counted in
-the law state (``n_cells_without_converged_run``) and the notes. Runs whose N (or D) agree
-within ``runs.cells.CELL_RTOL`` (relative) are one cell
+(``divergence="exclude"``, recorded by ``RunTable.exclude``). The count and the rows
+(``diverged_rows``, ``far_above_rows``, ``fenced_rows``, with ``row_note``: what the labels
+count) are stored in the fit's law state (``fit.record.law_state["divergence"]``); the notes
+and a warning at fit time name them. A cell none of whose runs converged has no level or bowl
+to fit (the mean bowl over its converged runs would be 0/0): it is left out, its runs excluded
+and recorded, and counted in the law state (``n_cells_without_converged_run``) and the
+notes. Runs whose N (or D) agree within ``runs.cells.CELL_RTOL`` (relative) are one cell
 (:func:`~bayeslaws.runs.cells.cell_table`).
 
 Default priors (centred scales; "log" = natural log):

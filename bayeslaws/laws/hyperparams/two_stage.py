@@ -4,7 +4,8 @@ Stage 1 (in :meth:`TwoStageHyperparams.prepare`): per (N, D) cell keep the run w
 loss (Yin et al., DeepSeek) or, with ``tolerance``, every run whose loss is within that fraction
 of the cell's best (Step Law: 0.25%, ``tolerance=0.0025``). Diverged runs (NaN loss, loss above
 ``divergence_threshold`` -- without one, above 3x the sweep's median loss -- or a true
-``diverged`` column) never count as a best run; their number is recorded, and so is the number
+``diverged`` column) never count as a best run; their number and rows are recorded (law state
+``divergence``, the notes), and so is the number
 of cells with no converged run (no optimum to select: they drop out of the regression, with a
 ``DivergenceWarning``). Runs whose N (or D) agree within ``runs.cells.CELL_RTOL`` are one
 cell (:func:`~bayeslaws.runs.cells.cell_table`). A selected run at the edge of its cell's grid
@@ -221,14 +222,21 @@ class TwoStageHyperparams(Law):
             "n_selected": int(len(chosen)),
             "selected_rows": [str(i) for i in chosen.index],
             "n_cells_without_converged_run": int(n_empty),
-            "divergence": {"n_diverged": int(diverged.sum()), "reasons": reasons},
+            "divergence": {
+                "n_diverged": int(diverged.sum()),
+                "reasons": reasons,
+                "diverged_rows": data.row_labels(df.index[diverged]),  # as the table records
+                "row_note": runs.row_note,  # what those labels count
+            },
             "grid_edge": edge,
         }
         groups = tuple(None if g is None else str(g) for g in runs.groups)
         ranges = {c: [float(df[c].min()), float(df[c].max())] for c in ("N", "D", "C")}
+        named = f", at {runs.at_rows(df.index[diverged])}," if diverged.any() else ""
         note = (
             f"{len(chosen)} selected runs in {len(cells)} cells "
-            f"(tolerance {self.tolerance}); {int(diverged.sum())} diverged runs never selected; "
+            f"(tolerance {self.tolerance}); {int(diverged.sum())} diverged runs{named} never "
+            "selected; "
             f"{n_empty} cells with no converged run (no optimum, left out); "
             f"{edge['n_at_edge']} selected runs at the edge of their cell's lr or batch grid"
         )
