@@ -23,8 +23,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..laws import MAIN_MODULES, resolve_law, unportable_reason
-from ..laws.contract import Posterior, Scales
+from ..laws import LAWS, MAIN_MODULES, class_ref, resolve_law, unportable_reason
+from ..laws.contract import Posterior, Scales, code_digest
 from ..laws.priors import spec_to_priors
 from ..runs import RunTable, load_runs
 from ..runs.checks import check_probability
@@ -112,7 +112,7 @@ class Fit:
     def law(self):
         """The fitted law, configured with the options it was fitted with."""
         if self._law is None:
-            self._law = resolve_law(self.record.law, self.record.law_options)
+            self._law = _fitted_law(self.record)
         return self._law
 
     @property
@@ -536,7 +536,8 @@ def _warn_if_law_unportable(ref: str, path: Path) -> None:
 
 
 class LawChangedWarning(UserWarning):
-    """A loaded fit was made with other code of its law than this process has."""
+    """A fit was made with other code of its law than this process has (a loaded fit, or a
+    class redefined or changed in place since the fit)."""
 
 
 def _warn_if_law_changed(fit: Fit, where: str) -> None:
@@ -562,3 +563,28 @@ def _warn_if_law_changed(fit: Fit, where: str) -> None:
             LawChangedWarning,
             stacklevel=3,
         )
+
+
+def _fitted_law(record):
+    """The law a record names, checked to be the class it was fitted with (``extra["law_code"]``,
+    its code digest): a class redefined under the same name (a notebook cell run again) or
+    another registered law whose class has the same import path (classes made by one factory
+    function) is not silently used; a registered law of that path with the fitted code is."""
+    law = resolve_law(record.law, record.law_options)
+    fitted_code = (record.extra or {}).get("law_code")
+    if not fitted_code or code_digest(type(law)) == fitted_code:
+        return law
+    for other in LAWS.values():
+        if class_ref(type(other)) == record.law and code_digest(type(other)) == fitted_code:
+            return other.configure(**record.law_options) if record.law_options else other
+    label = f" (label {record.label!r})" if record.label else ""
+    warnings.warn(
+        f"the fit of law {record.law!r}{label} was made with another class than the one now at "
+        "that path (its code, class attributes or the module constants it reads differ: the "
+        "class was redefined, e.g. by a notebook cell run again, or changed in place since the "
+        "fit): its predictions use the current class with parameters drawn under the old. "
+        "Refit with the current class, or restore the class the fit was made with",
+        LawChangedWarning,
+        stacklevel=3,
+    )
+    return law

@@ -23,7 +23,13 @@ from numpyro.infer import MCMC, NUTS, Predictive
 
 from .. import __version__
 from ..laws import law_ref, resolve_law
-from ..laws.contract import instance_state, model_key, unrecorded_attributes
+from ..laws.contract import (
+    code_digest,
+    instance_state,
+    law_key_is_portable,
+    model_key,
+    unrecorded_attributes,
+)
 from ..laws.likelihoods import check_family
 from ..laws.priors import priors_to_spec
 from ..runs import CANONICAL, RunTable, RunTableError, as_run_table
@@ -337,7 +343,10 @@ def fit(
         (huber for loss surfaces).
     priors : overrides of the default priors, name -> numpyro distribution.
     seed : PRNG seed, an integer in [0, 2**32); the same seed, chains and chain method give the
-        same draws (whatever the progress bar and compilation cache settings).
+        same draws whatever the progress bar setting. The compilation cache can change the
+        draws of some laws (a program saved to disk takes the data as arguments, a traced one
+        may fold them in as constants: other rounding, e.g. hyperparams), not their
+        distribution.
     chains, warmup, draws : NUTS chains and iterations per chain (defaults 4 x 1000 + 1000).
     target_accept : NUTS target acceptance probability; None: the law's default (0.8, the
         sweep law 0.95).
@@ -670,9 +679,12 @@ def _fit_once(runs, law_obj, likelihood, priors_used, settings, label, warn, rul
 def law_source_extra(law) -> dict:
     """``{"law_source": digest}`` of the files defining the law's class
     (:func:`.exported.law_source_digest`), for :func:`.fit.load_fit` to tell a fit made with
-    other code of its law; {} when the files cannot be read."""
+    other code of its law (left out when the files cannot be read), and ``{"law_code": ...}``,
+    the class's :func:`~bayeslaws.laws.contract.code_digest`, for ``Fit.law`` to tell a class
+    redefined or changed in place since (left out when the law has no stable description)."""
     digest = exported.law_source_digest(law)
-    return {} if digest is None else {"law_source": digest}
+    out = {"law_code": code_digest(type(law))} if law_key_is_portable(law) else {}
+    return out if digest is None else {**out, "law_source": digest}
 
 
 def compare(fits, ic: str = "loo"):

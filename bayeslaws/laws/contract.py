@@ -664,8 +664,8 @@ def unrecorded_attributes(law: Law, rebuilt: Law) -> list[str]:
 def code_digest(cls: type) -> str:
     """sha256 of the code of ``cls`` and its bases (methods' bytecode, constants and names,
     nested functions too, their defaults, keyword defaults and closures' values, and the class
-    attributes: numbers, strings, containers of them, arrays, ...), short. Module globals the
-    code reads (a constant in another module) are not covered. Computed at every call (a class
+    attributes: numbers, strings, containers of them, arrays, ...) and the module constants
+    that code reads (:func:`_globals_fingerprint`), short. Computed at every call (a class
     attribute changed in place changes it); a value with no stable description makes it unique
     to this call."""
     return _code_fingerprint(cls, [])
@@ -770,8 +770,8 @@ def _array_fingerprint(array: np.ndarray, text) -> str:
 
 
 def _function_fingerprint(fn, text) -> str:
-    """A function by its code, defaults, keyword-only defaults, closure cells' contents and the
-    function it wraps (``__wrapped__``)."""
+    """A function by its code, defaults, keyword-only defaults, closure cells' contents, the
+    function it wraps (``__wrapped__``) and the module globals it reads."""
     cells = []
     for cell in fn.__closure__ or ():
         try:
@@ -784,8 +784,65 @@ def _function_fingerprint(fn, text) -> str:
         text(fn.__kwdefaults__),
         "[" + ", ".join(cells) + "]",
         text(getattr(fn, "__wrapped__", None)),
+        _globals_fingerprint(fn, text),
     )
     return "function(" + ", ".join(parts) + ")"
+
+
+# libraries: what a law's code reads from them (``np.pi``) is none of the law's constants
+_LIBRARIES = frozenset({"numpy", "jax", "jaxlib", "numpyro", "scipy", "pandas", "math", "builtins"})
+
+
+def _plain(value, depth: int = 0) -> bool:
+    """Whether a global is plain data (numbers, strings, numeric arrays and containers of them,
+    at most 4 deep): the values a law's code reads as constants."""
+    if value is None or isinstance(value, bool | int | float | complex | str | bytes | np.generic):
+        return True
+    if isinstance(value, np.ndarray):
+        return not value.dtype.hasobject
+    if depth < 4 and isinstance(value, tuple | list | set | frozenset):
+        return all(_plain(v, depth + 1) for v in value)
+    if depth < 4 and isinstance(value, dict):
+        return all(_plain(k, depth + 1) and _plain(v, depth + 1) for k, v in value.items())
+    return False
+
+
+def _constant(value) -> bool:
+    """Whether a module global is a constant of the code reading it: plain data, except an
+    empty list, dict or set (a cache filled at run time, as surface's ``_DEFINITIONS_CHECKED``
+    is with laws: keyed while empty, a law's key would change at its first fit)."""
+    empty_cache = isinstance(value, list | dict | set) and not value
+    return _plain(value) and not empty_cache
+
+
+def _names_read(code) -> set:
+    """The global (and attribute) names a code object and its nested code objects read."""
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if hasattr(const, "co_code"):
+            names |= _names_read(const)
+    return names
+
+
+def _globals_fingerprint(fn, text) -> str:
+    """The module globals ``fn`` reads, as they are now: constants (:func:`_constant`) by
+    value, a constant read as an attribute of a module global (``helpers.C``, libraries left
+    out), and functions of ``fn``'s own module by their code and globals (recursively: ``text``
+    marks a cycle and bounds the depth). Other globals (classes, objects) are left out. A module
+    constant changed at run time, or read from the environment, is then part of the key."""
+    glb = getattr(fn, "__globals__", None) or {}
+    names = sorted(_names_read(fn.__code__))
+    parts = []
+    for name in (n for n in names if n in glb):
+        value = glb[name]
+        same_module = isinstance(value, types.FunctionType) and value.__module__ == fn.__module__
+        if _constant(value) or same_module:
+            parts.append(f"{name}={text(value)}")
+        elif isinstance(value, types.ModuleType) and value.__name__.split(".")[0] not in _LIBRARIES:
+            attrs = vars(value)
+            read = [a for a in names if a in attrs and _constant(attrs[a])]
+            parts += [f"{name}.{a}={text(attrs[a])}" for a in read]
+    return "globals{" + ", ".join(parts) + "}"
 
 
 def _other_fingerprint(value, other, unknown: list, text) -> str:

@@ -47,6 +47,7 @@ from .contract import (
     Prepared,
     Scales,
     check_allocation_method,
+    law_key,
     require_converged_runs,
     resolve_group,
 )
@@ -112,10 +113,28 @@ def _unknown_parameter_read(law) -> str | None:
     return None
 
 
+class _KeyedLaw:
+    """A law as a static argument of a compiled function, hashed and compared by its
+    ``law_key`` (code, class attributes, globals read, options, state), not by class and
+    options alone: a class attribute or module constant changed in place is another law."""
+
+    __slots__ = ("law", "key")
+
+    def __init__(self, law):
+        self.law, self.key = law, law_key(law)
+
+    def __hash__(self) -> int:
+        return hash(self.key)
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, _KeyedLaw) and self.key == other.key
+
+
 @functools.partial(jax.jit, static_argnums=(0, 1, 2))
-def _log_loss_draws(law, family, new_run, theta, x, y, scales, sigma, nu, key):
-    """ln L draws (S, Q) at centred (x, y), compiled once per law, family and shapes; plus the
-    run noise of the family when ``new_run``."""
+def _log_loss_draws(keyed, family, new_run, theta, x, y, scales, sigma, nu, key):
+    """ln L draws (S, Q) at centred (x, y), compiled once per law (a :class:`_KeyedLaw`),
+    family and shapes; plus the run noise of the family when ``new_run``."""
+    law = keyed.law
     th = {k: v[:, None] for k, v in theta.items()}
     mu = law.log_loss(th, x[None, :], y[None, :], scales) + scales["loss"]
     if new_run:
@@ -324,7 +343,7 @@ class LossSurfaceLaw(Law):
         nu = post.draws.get("nu")
         key = jax.random.PRNGKey(int(rng.integers(0, 2**31 - 1)))
         mu = _log_loss_draws(
-            self,
+            _KeyedLaw(self),
             post.likelihood,
             bool(new_run),
             {k: jnp.asarray(v) for k, v in theta.items()},
