@@ -9,7 +9,10 @@ itself (``jax.export``, StableHLO) and calls it instead of tracing again.
 Mechanics: :func:`chain_method` returns a callable that NumPyro's ``MCMC`` accepts as its
 ``chain_method``: it receives NumPyro's per-chain function and maps it over the chains (as
 ``"parallel"`` does, by ``jax.pmap``), with the model's data passed as arguments rather than
-closed over, so that one program serves every data set of the same shapes. NumPyro runs a
+closed over, so that one program serves every data set of the same shapes; when programs are
+not saved (the cache off, no ``flatbuffers``) the same program runs by ``jax.pmap``, the data
+still arguments, so that a seed draws the same chains with the cache on or off (closed over,
+XLA folds the data as constants and rounds otherwise: other draws). NumPyro runs a
 single chain without its ``chain_method``; :func:`route_one_chain` sends every cold one-chain
 run through the same machinery (a map over one chain: SBC tasks and one-chain refits), by
 ``jax.pmap`` when programs are not saved, so that a seed draws the same chain with the cache on
@@ -146,10 +149,10 @@ def programs(folder: Path | None, key: str | None) -> Programs | None:
 
 
 def chain_method(folder: Path | None, key: str | None):
-    """NumPyro's ``chain_method`` for parallel chains: an :class:`ExportedChains`, or
-    ``"parallel"`` (NumPyro's own) when programs cannot be saved."""
-    store = programs(folder, key)
-    return "parallel" if store is None else ExportedChains(store)
+    """NumPyro's ``chain_method`` for parallel chains: an :class:`ExportedChains`, through the
+    store of saved programs when programs can be saved, else through ``jax.pmap`` of the same
+    program (the data as arguments either way, so the same draws with or without the cache)."""
+    return ExportedChains(programs(folder, key))
 
 
 class Programs:
@@ -273,11 +276,14 @@ class ExportedChains:
         return functools.partial(self._run, per_chain)
 
     def _run(self, per_chain, map_args):
-        split = None if self.store is None else _split(per_chain, map_args)
-        if split is None:  # a warm run, no store, or NumPyro's internals changed: trace
+        split = _split(per_chain, map_args)
+        if split is None:  # a warm run, or NumPyro's internals changed: trace
             self.last_source = "pmap"
             return jax.pmap(per_chain)(map_args)
         body, inputs = split
+        if self.store is None:  # the program a saved one is, the data as arguments: the same
+            self.last_source = "pmap"  # draws as with the store (as constants, XLA folds them)
+            return jax.pmap(body, in_axes=(0, None))(*inputs)
         n_chains = int(np.shape(map_args[0])[0])  # the chains' PRNG keys, (chains, 2)
         out = self.store.call(
             jax.pmap(body, in_axes=(0, None)), inputs, n_devices=n_chains, tag=body.fields

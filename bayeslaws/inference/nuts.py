@@ -343,10 +343,9 @@ def fit(
         (huber for loss surfaces).
     priors : overrides of the default priors, name -> numpyro distribution.
     seed : PRNG seed, an integer in [0, 2**32); the same seed, chains and chain method give the
-        same draws whatever the progress bar setting. The compilation cache can change the
-        draws of some laws (a program saved to disk takes the data as arguments, a traced one
-        may fold them in as constants: other rounding, e.g. hyperparams), not their
-        distribution.
+        same draws whatever the progress bar and compilation cache settings (with the cache
+        off the saved program's twin runs, the data as arguments:
+        :func:`.exported.chain_method`).
     chains, warmup, draws : NUTS chains and iterations per chain (defaults 4 x 1000 + 1000).
     target_accept : NUTS target acceptance probability; None: the law's default (0.8, the
         sweep law 0.95).
