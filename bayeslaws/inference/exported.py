@@ -24,9 +24,11 @@ and a digest of the source of the layers a sampled program can run (``runs``, ``
 ``inference``: an edit to predictions, design, reports or the CLI keeps the programs) and of
 the modules defining the law's class and its bases. A law whose source cannot be read
 (defined in a notebook cell), or whose class or instance state holds an object with no
-description that is the same in every process, is never exported. Other modules a user's law
-reads (a helper's constant outside bayeslaws) are not in the key: after editing one, clear the
-cache folder or set ``BAYESLAWS_COMPILATION_CACHE=off``.
+description that is the same in every process, is never exported. The module constants a
+law's code reads, its own module's or a constant read through an imported module
+(``helpers.C``), are in the key by value (:func:`bayeslaws.laws.contract.code_digest`); the code
+of a function in another module of the user's is not: after editing one, clear the cache
+folder or set ``BAYESLAWS_COMPILATION_CACHE=off``.
 
 Only a cold run is served from disk (no warm-up state, no initial values: ``fit.update`` and
 progress bars trace as before). Anything unexpected -- ``flatbuffers`` missing (JAX needs it to
