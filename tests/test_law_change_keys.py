@@ -35,6 +35,12 @@ USER_LAW = '''
                 "b": dist.Normal(-2.0, 2.0), "e": dist.Normal(-0.5, 1.0)}
 
 
+    def _chinchilla(theta, x, y, beta):
+        """ln(E + A/N^alpha + B/D^beta) at centred ln N (x), ln D (y)."""
+        data_term = theta["b"] - beta * y
+        return jnp.logaddexp(jnp.logaddexp(theta["a"] - theta["alpha"] * x, data_term), theta["e"])
+
+
     class GlobalBeta(LossSurfaceLaw):
         """L = E + A/N^alpha + B/D^BETA, BETA a module constant."""
 
@@ -45,9 +51,7 @@ USER_LAW = '''
             return _priors()
 
         def log_loss(self, theta, x, y, scales):
-            data_term = theta["b"] - BETA * y
-            return jnp.logaddexp(jnp.logaddexp(theta["a"] - theta["alpha"] * x, data_term),
-                                 theta["e"])
+            return _chinchilla(theta, x, y, BETA)
 
 
     class AttributeBeta(LossSurfaceLaw):
@@ -61,9 +65,7 @@ USER_LAW = '''
             return _priors()
 
         def log_loss(self, theta, x, y, scales):
-            data_term = theta["b"] - self.beta_fixed * y
-            return jnp.logaddexp(jnp.logaddexp(theta["a"] - theta["alpha"] * x, data_term),
-                                 theta["e"])
+            return _chinchilla(theta, x, y, self.beta_fixed)
 
 
     def make_law(beta, name):
@@ -76,9 +78,7 @@ USER_LAW = '''
                 return _priors()
 
             def log_loss(self, theta, x, y, scales):
-                data_term = theta["b"] - beta * y
-                return jnp.logaddexp(jnp.logaddexp(theta["a"] - theta["alpha"] * x, data_term),
-                                     theta["e"])
+                return _chinchilla(theta, x, y, beta)
 
         Fixed.name = name
         return Fixed()
