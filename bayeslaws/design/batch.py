@@ -420,8 +420,9 @@ def _warn_short_batch(
             why = (
                 f"the guardrails ({rules}) allow no more: the {n_fit} unpicked unit(s)"
                 f"{' that fit the budget' if budget is not None else ''} repeat picked or "
-                "earlier design points (or fill their cells); relax the guardrails (e.g. "
-                "Guardrails(max_repeats=None)) or offer other candidates"
+                "earlier design points (or fill their cells); relax the guardrails (Python: "
+                "guardrails=Guardrails(max_repeats=None); the command line keeps the defaults) "
+                "or offer other candidates"
             )
         warnings.warn(f"asked for k={k} units, picked {n_picked}: {why}", stacklevel=3)
 
