@@ -47,14 +47,8 @@ OUT = Path(__file__).resolve().parent / "output" / "sweep_small_cell_fence.txt"
 
 def clean_sweep() -> pd.DataFrame:
     """SIMULATED: each size's 3 x 3 grid at every token budget (9 runs per cell)."""
-    grids = {n: sim.video_dit_grids(TRUTH, n, TOKENS, 3, 3) for n in SIZES}
     return sim.simulate_video_dit_sweep(
-        seed=SEED,
-        sizes=SIZES,
-        tokens=TOKENS,
-        lr_grid={n: g[0] for n, g in grids.items()},
-        batch_grid={n: g[1] for n, g in grids.items()},
-        truth=TRUTH,
+        seed=SEED, sizes=SIZES, tokens=TOKENS, truth=TRUTH, grid_points=(3, 3)
     )
 
 

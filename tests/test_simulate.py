@@ -208,6 +208,21 @@ def test_noise_sd_matches_stated_value():
     np.testing.assert_allclose(zero["loss"], clean)
 
 
+def test_grid_points_give_each_size_its_default_grid_of_that_shape():
+    """grid_points=(3, 2): each size's default grid (video_dit_grids) with 3 LR and 2 batch
+    values, the same table as passing those grids by hand (SIMULATED)."""
+    sizes, tokens = (0.017e9, 0.13e9), (2e9, 8e9)
+    small = sim.simulate_video_dit_sweep(5, sizes, tokens, grid_points=(3, 2))
+    grids = {n: sim.video_dit_grids(TRUTH, n, tokens, 3, 2) for n in sizes}
+    by_hand = sim.simulate_video_dit_sweep(
+        5, sizes, tokens,
+        lr_grid={n: g[0] for n, g in grids.items()},
+        batch_grid={n: g[1] for n, g in grids.items()},
+    )
+    pd.testing.assert_frame_equal(small, by_hand)
+    assert (small.groupby(["N", "D"]).size() == 6).all()
+
+
 def test_simulate_grid_per_cell_grids():
     df = sim.simulate_grid(
         TRUTH, [1e8, 2e8], [4e9, 8e9], [[1e-4, 2e-4], [3e-4]], [[1e4], [1e4, 2e4, 4e4]], seed=0
@@ -322,6 +337,14 @@ def test_load_runs_accepts_every_simulator(sweep, script):
         (lambda: sim.simulate_video_dit_sweep(seed="a"), r"seed must be a non-negative integer"),
         (lambda: sim.simulate_video_dit_sweep(seed=-1), r"seed must be a non-negative integer"),
         (lambda: sim.simulate_video_dit_sweep(sizes=(0.0,)), r"sizes must be finite"),
+        (
+            lambda: sim.simulate_video_dit_sweep(grid_points=3),
+            r"grid_points must be two integers",
+        ),
+        (
+            lambda: sim.simulate_video_dit_sweep(grid_points=(3, 0)),
+            r"grid_points\[1\] must be an integer >= 1",
+        ),
         (lambda: sim.simulate_liang_isoflop(n_per_budget=0), r"n_per_budget must be an integer"),
         (lambda: sim.simulate_liang_isoflop(budgets=(-1e18,)), r"budgets must be finite"),
         (lambda: sim.simulate_liang_isoflop(budgets=()), r"budgets must be finite"),

@@ -33,13 +33,8 @@ POOLED = "pooled over the sweep's cells"
 
 def small_cell_sweep(seed: int = 11) -> pd.DataFrame:
     """SIMULATED: 3 sizes x 3 budgets, each size's 3 x 3 LR x batch grid (9 runs per cell)."""
-    grids = {n: sim.video_dit_grids(TRUTH, n, TOKENS, 3, 3) for n in SIZES}
     return sim.simulate_video_dit_sweep(
-        seed=seed,
-        sizes=SIZES,
-        tokens=TOKENS,
-        lr_grid={n: g[0] for n, g in grids.items()},
-        batch_grid={n: g[1] for n, g in grids.items()},
+        seed=seed, sizes=SIZES, tokens=TOKENS, truth=TRUTH, grid_points=(3, 3)
     )
 
 

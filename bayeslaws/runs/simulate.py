@@ -466,6 +466,18 @@ def video_dit_grids(
     return lr_grid, batch_grid
 
 
+def _grid_points(grid_points) -> tuple[int, int]:
+    """``grid_points`` checked: two integers >= 1 (LR values, batch values)."""
+    if isinstance(grid_points, str) or not isinstance(grid_points, Sequence) or len(
+        grid_points
+    ) != 2:
+        raise ValueError(
+            f"grid_points must be two integers (LR values, batch values); got {grid_points!r}"
+        )
+    n_lr, n_batch = grid_points
+    return check_integer("grid_points[0]", n_lr, 1), check_integer("grid_points[1]", n_batch, 1)
+
+
 def simulate_video_dit_sweep(
     seed=0,
     sizes: Sequence[float] = (0.017e9, 0.057e9, 0.13e9, 0.26e9),
@@ -474,6 +486,7 @@ def simulate_video_dit_sweep(
     batch_grid=None,
     noise_sd: float | None = None,
     truth: VideoDiTTruth | None = None,
+    grid_points: tuple[int, int] = (6, 6),
 ) -> pd.DataFrame:
     """A simulated Yin et al. fitting sweep: sizes x token budgets x LR x batch.
 
@@ -487,7 +500,9 @@ def simulate_video_dit_sweep(
     step from the edge and its grid argmin on the edge). 4 x 4 x 6 x 6 = 576 rows.
 
     ``lr_grid`` / ``batch_grid``: override with one 1-D grid for all sizes, or a dict
-    {size: grid}; a number is a one-value grid. ``noise_sd``: relative sd of the (Gaussian) log
+    {size: grid}; a number is a one-value grid. ``grid_points``: (LR values, batch values) of
+    the default per-size grids (e.g. (3, 3) for a thinly swept sweep of 9 runs per cell).
+    ``noise_sd``: relative sd of the (Gaussian) log
     loss noise, >= 0 (default ``truth.noise_sd`` = 7e-4). ``seed``: an int >= 0 or a numpy
     Generator (labelled by a digest of its state; module doc); sizes and tokens must be finite
     and positive.
@@ -501,9 +516,10 @@ def simulate_video_dit_sweep(
     _check_noise_sd(noise_sd)
     _positive_values("sizes", sizes, "parameters")
     _positive_values("tokens", tokens, "tokens")
+    n_lr, n_batch = _grid_points(grid_points)
     Ns, Ds, lrs, bss = [], [], [], []
     for n in sizes:
-        default_lr, default_b = video_dit_grids(truth, n, tokens)
+        default_lr, default_b = video_dit_grids(truth, n, tokens, n_lr, n_batch)
         lr_n = default_lr if lr_grid is None else _pick(lr_grid, n)
         b_n = default_b if batch_grid is None else _pick(batch_grid, n)
         for d in tokens:
