@@ -134,3 +134,20 @@ def test_a_lone_implausible_new_run_is_named_beside_the_fitted_runs(warned_fit):
     assert "at rows 0 (row labels of new_runs)" in found[0], found
     assert "D/N of 1 run(s)" in found[0]
     assert "median tokens per parameter" not in found[0]
+
+
+def test_training_runs_keep_what_the_row_labels_count(tmp_path):
+    """A DataFrame with its own integer index (labels 100-129) is fitted: the fitted runs
+    re-loaded (Fit.training_runs, also after save and load) still say the labels are the
+    DataFrame's, not data rows counted from 0 (before: guessed from the integer labels)."""
+    df = _runs(*chinchilla_design(), seed=2)
+    df.index = pd.RangeIndex(100, 100 + len(df))
+    runs = load_runs(df)
+    assert runs.row_note == bl.runs.table.LABELS_NOTE
+    fit = bl.fit(runs, "chinchilla", seed=0, progress_bar=False, warn=False, **TINY)
+    again = fit.training_runs()
+    assert list(again.df.index[:2]) == [100, 101]
+    assert again.row_note == bl.runs.table.LABELS_NOTE
+    assert "labels of the DataFrame's index" in again.at_rows([100])
+    fit.save(tmp_path / "fit.nc")
+    assert bl.load_fit(tmp_path / "fit.nc").training_runs().row_note == runs.row_note

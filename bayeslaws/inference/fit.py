@@ -176,7 +176,10 @@ class Fit:
         if rows is None:
             return replace(runs, df=df, accepted_rows=())
         df.index = pd.Index(rows.tolist())
-        return replace(runs, df=df, accepted_rows=recorded_accepted(self.record.data, df.index))
+        accepted = recorded_accepted(self.record.data, df.index)
+        # what the labels count, as the fitted table said (fits saved before it: guessed)
+        row_note = (self.record.data or {}).get("row_note")
+        return replace(runs, df=df, accepted_rows=accepted, row_note=row_note)
 
     def posterior(self) -> Posterior:
         """The draws and facts the law's posterior methods read (built once per fit)."""

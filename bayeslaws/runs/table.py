@@ -232,13 +232,14 @@ class RunTable:
         )
 
     def record(self) -> dict:
-        """JSON-ready provenance: source, row counts, every exclusion (its reason, count and
-        the row labels it removed, as text) and, when there are any, the ``accepted_rows``
-        (labels as text)."""
+        """JSON-ready provenance: source, row counts, what the row labels count
+        (:attr:`row_note`), every exclusion (its reason, count and the row labels it removed,
+        as text) and, when there are any, the ``accepted_rows`` (labels as text)."""
         out = {
             "source": self.source,
             "n_input_rows": int(self.n_input_rows),
             "n_rows_used": len(self.df),
+            "row_note": self.row_note,
             "exclusions": [
                 {"reason": e.reason, "count": e.count, "rows": [str(r) for r in e.rows]}
                 for e in self.exclusions
