@@ -213,6 +213,30 @@ def test_loading_a_fit_made_with_other_law_code_warns(small_fit, tmp_path, monke
         bl.load_fit(path)
 
 
+def test_loading_a_fit_after_an_upgrade_warns_once(small_fit, tmp_path, monkeypatch):
+    """After an upgrade both the law's files and its class differ from the fit's: the load
+    said so twice (the class check at fit.law, then the files check); once now, and the
+    class check alone still warns when only the class differs."""
+    import sys
+
+    from bayeslaws.inference import exported
+    from bayeslaws.inference.fit import LawChangedWarning
+
+    fit_module = sys.modules["bayeslaws.inference.fit"]  # the package's fit() hides the module
+
+    path = tmp_path / "fit.nc"
+    small_fit.save(path)
+    monkeypatch.setattr(fit_module, "code_digest", lambda cls: "1" * 16)  # the class differs
+    with pytest.warns(LawChangedWarning) as only_class:
+        bl.load_fit(path)
+    assert len(only_class) == 1 and "another class than" in str(only_class[0].message)
+    assert only_class[0].filename == __file__  # points at the load, not inside the package
+    monkeypatch.setattr(exported, "law_source_digest", lambda law: "0" * 16)  # and its files
+    with pytest.warns(LawChangedWarning) as upgraded:
+        bl.load_fit(path)
+    assert [str(w.message).count("other code of law") for w in upgraded] == [1]
+
+
 def test_a_loaded_fit_without_its_user_compute_model_says_what_needs_it(simulated_runs, tmp_path):
     """The message said '... before predicting from C' also to a user predicting from N and D."""
     runs = bl.load_runs(simulated_runs.df[["N", "D", "loss"]], compute_model=bl.compute.custom(

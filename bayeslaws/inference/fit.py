@@ -554,18 +554,37 @@ def _warn_if_law_changed(fit: Fit, where: str) -> None:
     if not saved:
         return
     try:
-        current = exported.law_source_digest(fit.law)
+        law, class_changed = _law_and_its_warning(fit)
+        current = exported.law_source_digest(law)
     except Exception:  # the law's module is not importable here: its first use will say so
         return
-    if current is not None and current != saved:
-        warnings.warn(
-            f"{where} was fitted with other code of law {fit.record.law!r} than this process "
-            f"has (bayeslaws {fit.record.bayeslaws_version or '?'} then; the files defining the "
-            "law changed since): its predictions use the current code with parameters drawn "
-            "under the old; refit to be sure",
-            LawChangedWarning,
-            stacklevel=3,
-        )
+    if current is None or current == saved:
+        if class_changed is not None:  # the class differs though its files do not
+            warnings.warn(class_changed.message, LawChangedWarning, stacklevel=3)
+        return
+    warnings.warn(  # one warning: the class's own would say the same again
+        f"{where} was fitted with other code of law {fit.record.law!r} than this process "
+        f"has (bayeslaws {fit.record.bayeslaws_version or '?'} then; the files defining the "
+        "law changed since): its predictions use the current code with parameters drawn "
+        "under the old; refit to be sure",
+        LawChangedWarning,
+        stacklevel=3,
+    )
+
+
+def _law_and_its_warning(fit: Fit) -> tuple:
+    """``fit.law`` and the LawChangedWarning its resolution raised (None when it did not), held
+    back so that a load says a changed law once; any other warning is passed on as it came."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        law = fit.law
+    changed = None
+    for w in caught:
+        if issubclass(w.category, LawChangedWarning):
+            changed = w
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return law, changed
 
 
 def _fitted_law(record):
