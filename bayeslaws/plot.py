@@ -47,6 +47,7 @@ from .posterior.extrapolation import DEFAULT_METHOD
 from .posterior.extrapolation.distance import group_ranges, own_group_rows, range_words
 from .runs import PlausibilityWarning, RunTable
 from .runs.cells import CELL_RTOL, same_value_ids
+from .runs.checks import ArgumentTypeError
 from .runs.table import simulated_extent, simulated_note
 
 BAND_ALPHAS = {0.5: 0.35, 0.9: 0.18}
@@ -113,7 +114,7 @@ def _band_alpha(c: float) -> float:
 
 def _check_fit(fit) -> None:
     if not isinstance(fit, Fit):
-        raise TypeError(f"expected a bayeslaws Fit, got {type(fit).__name__}")
+        raise ArgumentTypeError(f"expected a bayeslaws Fit, got {type(fit).__name__}")
 
 
 def _simulated_words(fit) -> str:
@@ -653,7 +654,7 @@ def n_opt(
         isinstance(paper_laws, dict)
         and all(np.shape(v) == (2,) for v in paper_laws.values())
     ):
-        raise TypeError(
+        raise ArgumentTypeError(
             "paper_laws must be a dict label -> (k, a) for N_opt = k C^a, e.g. "
             f"bl.runs.published.yin_n_opt_laws(); got {paper_laws!r}"
         )

@@ -184,6 +184,27 @@ def test_deliberate_type_and_key_errors_are_bad_input_others_are_not():
     assert cli._bad_input(ValueError("bad"))  # values stay the user's
 
 
+def test_the_package_raises_no_plain_type_or_key_error():
+    """The command line tells the user's input error from a bug by its type: every TypeError or
+    KeyError the package raises on purpose is an ArgumentTypeError or UnknownNameError (a plain
+    one raised on purpose would be reported as an unexpected error)."""
+    import ast
+    from pathlib import Path
+
+    package = Path(bl.__file__).parent
+    plain = []
+    for path in sorted(package.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            exc = node.exc if isinstance(node, ast.Raise) else None
+            called = exc.func if isinstance(exc, ast.Call) else exc
+            if isinstance(called, ast.Name) and called.id in ("TypeError", "KeyError"):
+                plain.append(f"{path.relative_to(package)}:{node.lineno}")
+    assert not plain, plain
+    scale = bl.laws.contract.Scales({"N": 1.0})
+    unknown = _caught(lambda: scale["D"])  # a deliberate KeyError
+    assert isinstance(unknown, KeyError) and cli._bad_input(unknown)
+
+
 def test_an_unexpected_type_error_says_so_with_the_debug_hint(grouped_file, monkeypatch, capsys):
     monkeypatch.setattr(cli, "cmd_predict", lambda args: format_values(None))
     code, _, err = _run(["predict", grouped_file, "--N", "1e9", "--D", "2e10"], capsys)

@@ -19,7 +19,6 @@ BAYESLAWS_DEBUG=1 to see one). Compiled kernels are kept on disk between runs
 from __future__ import annotations
 
 import argparse
-import linecache
 import os
 import re
 import sys
@@ -28,6 +27,8 @@ import time
 import warnings
 from contextlib import contextmanager
 from pathlib import Path
+
+from ..runs.checks import ArgumentTypeError, UnknownNameError
 
 EXIT_BAD_INPUT = 2
 EXIT_FAILED = 1
@@ -1484,29 +1485,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 _COMMAND = [None]  # the running subcommand, for the hints of warnings and errors
-PACKAGE_DIR = Path(__file__).resolve().parents[1]  # bayeslaws/
-# the statement that raised a TypeError or KeyError on purpose (the package's input checks)
-DELIBERATE_RAISE = re.compile(r"^\s*raise\s+(TypeError|KeyError)\b")
 
 
 def _bad_input(err: BaseException) -> bool:
     """Whether ``err`` (caught by :func:`main` as bad input) is the user's input error: any but
     a TypeError or KeyError (a ValueError, a missing file, a CLIError), and those two only when
-    the package raised them on purpose (its innermost frame is a ``raise TypeError(...)`` /
-    ``raise KeyError(...)`` statement in bayeslaws). Any other TypeError or KeyError, e.g. from
-    inside pandas or a package line that is no raise, is a bug: not the user's to fix."""
+    the package raised them on purpose (:class:`~bayeslaws.runs.checks.ArgumentTypeError`,
+    :class:`~bayeslaws.runs.checks.UnknownNameError`). Any other TypeError or KeyError, e.g.
+    from inside pandas, is a bug: not the user's to fix."""
     if not isinstance(err, TypeError | KeyError):
         return True
-    tb = err.__traceback__
-    if tb is None:
-        return False
-    while tb.tb_next is not None:
-        tb = tb.tb_next
-    path = Path(tb.tb_frame.f_code.co_filename)
-    if not path.is_relative_to(PACKAGE_DIR):
-        return False
-    match = DELIBERATE_RAISE.match(linecache.getline(str(path), tb.tb_lineno))
-    return match is not None and isinstance(err, TypeError if match[1] == "TypeError" else KeyError)
+    return isinstance(err, ArgumentTypeError | UnknownNameError)
 
 
 def _unexpected(command: str, err: BaseException) -> None:

@@ -80,6 +80,7 @@ from ..posterior.splits import (
     simulated_truth_loss,
 )
 from ..runs import bundled, load_runs
+from ..runs.checks import ArgumentTypeError
 from ..runs.table import diverged_flags
 
 BUDGETS = (0.01, 0.05, 0.10, 0.25)
@@ -783,7 +784,7 @@ def _resolve_pool(pool) -> Pool:
     """``pool``, or what the factory ``pool()`` returns, checked to be a :class:`Pool`."""
     made = pool() if callable(pool) and not isinstance(pool, Pool) else pool
     if not isinstance(made, Pool):
-        raise TypeError(
+        raise ArgumentTypeError(
             f"pool must be a replay.Pool or a function returning one, got {type(made).__name__}"
         )
     return made

@@ -187,8 +187,8 @@ class NOpt(Target):
                     f"draws under the extrapolation {_method(method)!r}: there the loss beyond the "
                     "data has no interior optimum, so the target's spread (the widths) is set by "
                     "the search range; the ranking still values information, but read the widths "
-                    "with care (Python: model='none'; command line: --model none; values runs under the "
-                    "law alone)",
+                    "with care (Python: model='none'; command line: --model none; values runs "
+                    "under the law alone)",
                     UserWarning,
                     stacklevel=5,  # the caller of next_runs / rank_candidates
                 )

@@ -87,6 +87,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..laws import MAIN_MODULES  # the main script's module, and its name in a worker
+from ..runs.checks import ArgumentTypeError
 from . import progress
 
 TASK_KEYS = ("runs", "law", "name")
@@ -235,7 +236,7 @@ def run_item(fn: Callable, item) -> dict:
         try:  # here, not on its way back: a value that does not pickle fails every time
             pickle.dumps(value)
         except Exception as err:
-            raise TypeError(
+            raise ArgumentTypeError(
                 f"the task's return value could not be pickled (a {type(value).__name__}), so "
                 f"it cannot come back from a worker process: {type(err).__name__}: {err}"
             ) from err
@@ -330,7 +331,7 @@ def as_tasks(tasks: Iterable) -> list[FitTask]:
     "name": ..., **fit options}``; names default to ``task0``, ``task1``, ... and must be
     unique (they name saved files)."""
     if isinstance(tasks, str | bytes | dict | FitTask) or not isinstance(tasks, Iterable):
-        raise TypeError(
+        raise ArgumentTypeError(
             "tasks must be a list of FitTask objects or dicts with a 'runs' key, got "
             f"{type(tasks).__name__}"
         )
@@ -342,9 +343,13 @@ def as_tasks(tasks: Iterable) -> list[FitTask]:
             options = {k: v for k, v in task.items() if k not in TASK_KEYS}
             task = FitTask(task["runs"], task.get("law", "chinchilla"), options, task.get("name"))
         if not isinstance(task, FitTask):
-            raise TypeError(f"task {i} must be a FitTask or a dict, got {type(task).__name__}")
+            raise ArgumentTypeError(
+                f"task {i} must be a FitTask or a dict, got {type(task).__name__}"
+            )
         if not isinstance(task.options, dict):
-            raise TypeError(f"task {i}: options must be a dict, got {type(task.options).__name__}")
+            raise ArgumentTypeError(
+                f"task {i}: options must be a dict, got {type(task.options).__name__}"
+            )
         name = f"task{i}" if task.name is None else task.name
         if not isinstance(name, str) or not name or "/" in name or os.sep in name:
             raise ValueError(f"task {i}: name must be a non-empty string without '/', got {name!r}")
@@ -365,7 +370,9 @@ def _as_items(items) -> list:
     """``items`` as a non-empty list (a str, bytes or dict is refused: it iterates as
     characters or keys)."""
     if isinstance(items, str | bytes | dict) or not isinstance(items, Iterable):
-        raise TypeError(f"items must be a list of the tasks' inputs, got {type(items).__name__}")
+        raise ArgumentTypeError(
+            f"items must be a list of the tasks' inputs, got {type(items).__name__}"
+        )
     items = list(items)
     if not items:
         raise ValueError("items is empty: nothing to run")
@@ -377,7 +384,7 @@ def _task_names(names, n: int) -> list[str]:
     if names is None:
         return [f"task{i}" for i in range(n)]
     if isinstance(names, str) or not isinstance(names, Iterable):
-        raise TypeError(f"names must be a list of strings, got {type(names).__name__}")
+        raise ArgumentTypeError(f"names must be a list of strings, got {type(names).__name__}")
     names = list(names)
     if len(names) != n:
         raise ValueError(f"names has {len(names)} entries for {n} items")
@@ -412,7 +419,7 @@ def _check_picklable(fn) -> None:
     try:
         pickle.dumps(fn)
     except Exception as err:
-        raise TypeError(
+        raise ArgumentTypeError(
             f"fn must pickle to reach the local worker processes (a module-level function, or a "
             f"functools.partial of one), got {fn!r}: {type(err).__name__}: {err}"
         ) from err
@@ -582,7 +589,7 @@ def _as_executor(executor):
         # pure=False: a resubmitted task is a new task, never the failed one's cached result
         return executor.get_executor(pure=False), False
     if not callable(getattr(executor, "submit", None)):
-        raise TypeError(
+        raise ArgumentTypeError(
             "executor must be None (local processes), a dask.distributed Client or a "
             f"concurrent.futures executor with submit(); got {type(executor).__name__}"
         )
@@ -677,7 +684,7 @@ def iter_map_tasks(
     ``__main__`` the workers cannot import (a notebook's), is recorded at once as a
     ``TypeError`` (bad input), not left to fail or kill a worker."""
     if not callable(fn):
-        raise TypeError(f"fn must be callable, got {type(fn).__name__}")
+        raise ArgumentTypeError(f"fn must be callable, got {type(fn).__name__}")
     items = _as_items(items)
     names = _task_names(names, len(items))
     _check_options(executor, workers, retries, chunk_size)

@@ -27,7 +27,7 @@ from ..laws import LAWS, MAIN_MODULES, class_ref, resolve_law, unportable_reason
 from ..laws.contract import Posterior, Scales, code_digest
 from ..laws.priors import spec_to_priors
 from ..runs import RunTable, load_runs
-from ..runs.checks import check_probability
+from ..runs.checks import ArgumentTypeError, check_probability
 from ..runs.compute import ComputeModel, compute_model_from_dict
 from ..runs.table import simulated_extent
 from .deferred import arviz
@@ -325,7 +325,9 @@ def _var_names(var_names, available: list) -> list:
     if isinstance(var_names, str):
         var_names = [var_names]
     if not isinstance(var_names, list | tuple) or not var_names:
-        raise TypeError(f"var_names must be a non-empty list of site names, got {var_names!r}")
+        raise ArgumentTypeError(
+            f"var_names must be a non-empty list of site names, got {var_names!r}"
+        )
     unknown = [n for n in var_names if n not in available]
     if unknown:
         raise ValueError(f"var_names {unknown} are not in the posterior; its sites: {available}")
@@ -342,7 +344,7 @@ def _saved_model(fit: Fit):
 def check_output_path(path) -> Path:
     """A writable output file path (its folder must exist): checked before any long work."""
     if not isinstance(path, str | os.PathLike):
-        raise TypeError(f"path must be a file path, got {type(path).__name__}")
+        raise ArgumentTypeError(f"path must be a file path, got {type(path).__name__}")
     path = Path(path)
     if path.is_dir():
         raise IsADirectoryError(f"{str(path)!r} is a folder; give a file name such as fit.nc")
@@ -448,7 +450,7 @@ def load_fit(path) -> Fit:
     """Read a fit written by :meth:`Fit.save`; refuses other formats and edited or damaged
     files with :class:`~.record.IncompatibleFitFile`."""
     if not isinstance(path, str | os.PathLike):
-        raise TypeError(f"path must be a file path, got {type(path).__name__}")
+        raise ArgumentTypeError(f"path must be a file path, got {type(path).__name__}")
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"no fit file at {str(path)!r}")

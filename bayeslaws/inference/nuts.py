@@ -33,6 +33,7 @@ from ..laws.contract import (
 from ..laws.likelihoods import check_family
 from ..laws.priors import priors_to_spec
 from ..runs import CANONICAL, RunTable, RunTableError, as_run_table
+from ..runs.checks import ArgumentTypeError
 from ..runs.table import label_text
 from . import deferred, exported, identifiability, memory, padding, progress
 from .compilation import enable_compilation_cache, jax_config_key
@@ -377,17 +378,17 @@ def fit(
         law_obj = resolve_law(law, {**(law_options or {}), **options})
     unknown = set(options) - set(law_obj.options)
     if unknown:
-        raise TypeError(
+        raise ArgumentTypeError(
             f"bl.fit() got unknown argument(s) {sorted(unknown)}: neither fit arguments "
             f"{list(FIT_ARGUMENTS)} nor options of law {law_obj.name!r} "
             f"({sorted(law_obj.options) or 'it has none'})"
         )
     if law_options is not None and not isinstance(law_options, dict):
-        raise TypeError(f"law_options must be a dict, got {type(law_options).__name__}")
+        raise ArgumentTypeError(f"law_options must be a dict, got {type(law_options).__name__}")
     law_obj = resolve_law(law_obj, {**(law_options or {}), **options})
     check_law_rebuilds(law_obj)
     if likelihood is not None and not isinstance(likelihood, str):
-        raise TypeError(f"likelihood must be a string, got {type(likelihood).__name__}")
+        raise ArgumentTypeError(f"likelihood must be a string, got {type(likelihood).__name__}")
     likelihood = law_obj.default_likelihood if likelihood is None else likelihood
     check_family(likelihood)
     if likelihood not in law_obj.likelihoods:
@@ -406,13 +407,13 @@ def fit(
         prior_draws=prior_draws,
     )
     if label is not None and not isinstance(label, str):
-        raise TypeError(f"label must be a string, got {type(label).__name__}")
+        raise ArgumentTypeError(f"label must be a string, got {type(label).__name__}")
     # NumPyro rebuilds its kernel at every run, so a second fit of the same law and shapes in
     # this process compiles again unless XLA finds the program on disk (Epoch, 4 x 300 + 300:
     # 5.70 s per repeat fit without the cache, 1.46 s with it; benchmarks/output/speed.txt)
     enable_compilation_cache()
     if not isinstance(warn, bool | np.bool_):
-        raise TypeError(f"warn must be True or False, got {warn!r}")
+        raise ArgumentTypeError(f"warn must be True or False, got {warn!r}")
     rule = as_screen(screen)
     runs = _run_table(runs)
     priors_used = law_obj.priors(likelihood, priors)
@@ -481,7 +482,7 @@ def _run_table(runs) -> RunTable:
     if isinstance(runs, RunTable):
         return runs
     if runs is None or not isinstance(runs, pd.DataFrame | str | os.PathLike):
-        raise TypeError(
+        raise ArgumentTypeError(
             "runs must be a RunTable (bl.load_runs(...)), a DataFrame with canonical columns or "
             f"a path to a CSV/Parquet file; got {type(runs).__name__}"
         )
@@ -516,7 +517,7 @@ def _settings(
         raise ValueError(f"target_accept must be a number in (0, 1), got {target_accept!r}")
     for name, value in (("dense_mass", dense_mass), ("progress_bar", progress_bar)):
         if not isinstance(value, bool | np.bool_):
-            raise TypeError(f"{name} must be True or False, got {value!r}")
+            raise ArgumentTypeError(f"{name} must be True or False, got {value!r}")
     if chain_method is not None and chain_method not in CHAIN_METHODS:
         raise ValueError(
             f"chain_method must be one of {CHAIN_METHODS} or None, got {chain_method!r}"
@@ -704,13 +705,15 @@ def compare(fits, ic: str = "loo"):
     if isinstance(fits, dict):
         names, fits = [str(k) for k in fits], list(fits.values())
     if isinstance(fits, str | Fit) or not hasattr(fits, "__iter__"):
-        raise TypeError(f"compare() takes a list of fits, got {type(fits).__name__}")
+        raise ArgumentTypeError(f"compare() takes a list of fits, got {type(fits).__name__}")
     fits = list(fits)
     if len(fits) < 2:
         raise ValueError("compare() needs at least two fits")
     wrong = [type(f).__name__ for f in fits if not isinstance(f, Fit)]
     if wrong:
-        raise TypeError(f"compare() takes Fit objects (from bl.fit / bl.load_fit), got {wrong}")
+        raise ArgumentTypeError(
+            f"compare() takes Fit objects (from bl.fit / bl.load_fit), got {wrong}"
+        )
     if ic not in ("loo", "waic"):
         raise ValueError(f"ic must be 'loo' or 'waic', got {ic!r}")
     labels = names or [f.label for f in fits]

@@ -50,6 +50,7 @@ from numpyro import handlers
 
 from ..laws.contract import model_key
 from ..laws.likelihoods import pointwise_log_prob
+from ..runs.checks import ArgumentTypeError
 from ..runs.warn import warn_user
 from . import exported, memory, padding
 from .compilation import compilation_cache_enabled, jax_config_key
@@ -93,7 +94,7 @@ def as_screen(value) -> Screen:
             raise ValueError(f"screen= got unknown key(s) {unknown}; use 'action', 'threshold'")
         screen = Screen(**value)
     else:
-        raise TypeError(
+        raise ArgumentTypeError(
             f"screen must be one of {ACTIONS} or a dict {{'action': ..., 'threshold': ...}}, "
             f"got {type(value).__name__}"
         )

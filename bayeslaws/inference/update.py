@@ -49,7 +49,7 @@ from numpyro.infer.initialization import init_to_value
 from numpyro.infer.util import initialize_model
 
 from ..runs import CANONICAL, PlausibilityWarning, RunTable, load_runs
-from ..runs.checks import is_real
+from ..runs.checks import ArgumentTypeError, is_real
 from ..runs.compute import same_compute_model
 from ..runs.table import (
     EXCLUDE_HINT,
@@ -330,7 +330,7 @@ def combined_table(fit: Fit, new_runs) -> Combined:
         ).df
         new_accepted = np.zeros(len(new), dtype=bool)
     else:
-        raise TypeError(
+        raise ArgumentTypeError(
             f"new_runs must be a RunTable or a DataFrame of runs, got {type(new_runs).__name__}"
         )
     if new.empty:
@@ -627,7 +627,7 @@ def update_fit(
     screen = fitted_screen(fit) if isinstance(screen, str) and screen == "fitted" else screen
     as_screen(screen)  # checked before the warm-up, not after it
     if not isinstance(warn, bool | np.bool_):
-        raise TypeError(f"warn must be True or False, got {warn!r}")
+        raise ArgumentTypeError(f"warn must be True or False, got {warn!r}")
     sampler = fit.record.sampler
     warmup = max(MIN_WARMUP, sampler.warmup // 2) if warmup is None else warmup
     draws = sampler.draws if draws is None else draws

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 
+from ..runs.checks import ArgumentTypeError
 from . import chinchilla, chinchilla_gamma, farseer, hyperparams, isoflop, kaplan, sweep
 from .contract import Law, LawCapabilityError
 from .surface import LossSurfaceLaw
@@ -46,7 +47,7 @@ def register(law: Law, *, replace: bool = False) -> Law:
     The registry is this process's: a fit of a law defined outside bayeslaws records the
     law's import path, not this name (:func:`law_ref`)."""
     if not isinstance(law, Law):
-        raise TypeError(f"register() takes a Law object, got {type(law).__name__}")
+        raise ArgumentTypeError(f"register() takes a Law object, got {type(law).__name__}")
     if not law.name:
         raise ValueError(f"{type(law).__name__} has no name: set the class attribute 'name'")
     if isinstance(law, LossSurfaceLaw) and not is_builtin(type(law)):
@@ -163,11 +164,11 @@ def _construct(cls: type, ref: str, options: dict) -> Law:
     """An instance of the law class ``cls`` (at import path ``ref``) built from ``options``
     (what its ``__init__`` takes, as ``Law.configure`` builds it)."""
     if not isinstance(options, dict):
-        raise TypeError(f"law_options must be a dict, got {type(options).__name__}")
+        raise ArgumentTypeError(f"law_options must be a dict, got {type(options).__name__}")
     try:
         return cls(**options)
     except TypeError as err:
-        raise TypeError(
+        raise ArgumentTypeError(
             f"cannot build law {ref!r} from options {options}: {err} (a law's __init__ takes "
             "its options, which the law lists in `options` so that a fit records them)"
         ) from None
@@ -186,23 +187,25 @@ def resolve_law(law, options: dict | None = None) -> Law:
             if target is None:
                 raise _import_error(law, err) from None
         if isinstance(target, type) and not issubclass(target, Law):
-            raise TypeError(f"{law!r} is not a bayeslaws Law (it is the class {target.__name__})")
+            raise ArgumentTypeError(
+                f"{law!r} is not a bayeslaws Law (it is the class {target.__name__})"
+            )
         if isinstance(target, type):  # built from its options (a recorded fit's, or none)
             obj, options = _construct(target, law, options or {}), None
         else:
             obj = target
         if not isinstance(obj, Law):
-            raise TypeError(f"{law!r} is not a bayeslaws Law ({type(obj).__name__})")
+            raise ArgumentTypeError(f"{law!r} is not a bayeslaws Law ({type(obj).__name__})")
     elif isinstance(law, str):
         obj = get_law(law)
     else:
-        raise TypeError(
+        raise ArgumentTypeError(
             f"law must be a registered name {sorted(LAWS)}, a Law object or an import path "
             f"'module:ClassName'; got {type(law).__name__}"
         )
     if options:
         if not isinstance(options, dict):
-            raise TypeError(f"law_options must be a dict, got {type(options).__name__}")
+            raise ArgumentTypeError(f"law_options must be a dict, got {type(options).__name__}")
         obj = obj.configure(**options)
     return obj
 

@@ -36,7 +36,7 @@ import jax
 import numpy as np
 import pandas as pd
 
-from ..runs.checks import check_probability
+from ..runs.checks import ArgumentTypeError, UnknownNameError, check_probability
 from ..runs.table import RunTableError, diverged_flags
 from .likelihoods import FAMILIES, default_noise_priors
 from .priors import check_round_trip, prior_to_spec, priors_to_spec
@@ -69,7 +69,7 @@ class Scales:
         try:
             return self._log_ref[column]
         except KeyError:
-            raise KeyError(
+            raise UnknownNameError(
                 f"no reference scale for {column!r}; have {sorted(self._log_ref)}"
             ) from None
 
@@ -186,7 +186,7 @@ def resolve_group(groups, group):
     a label the fit does not know raises ValueError naming the fit's groups."""
     groups = list(groups)
     if group is not None and not isinstance(group, str | int | np.integer):
-        raise TypeError(
+        raise ArgumentTypeError(
             f"group must be one group label (a string), got {type(group).__name__}; predict "
             "each group in its own call"
         )
@@ -280,7 +280,7 @@ def check_prior(key: str, value, reference=None) -> dict:
     import numpyro.distributions as dist
 
     if not isinstance(value, dist.Distribution):
-        raise TypeError(f"prior for {key!r} must be a numpyro distribution, got {value!r}")
+        raise ArgumentTypeError(f"prior for {key!r} must be a numpyro distribution, got {value!r}")
     shape = (value.batch_shape, value.event_shape)
     wanted = ((), ()) if reference is None else (reference.batch_shape, reference.event_shape)
     if shape != wanted:
@@ -431,7 +431,9 @@ class Law(abc.ABC):
         priors = {**self.default_priors(), **default_noise_priors(likelihood)}
         allowed = set(priors) | self.extra_prior_names()
         if overrides is not None and not isinstance(overrides, Mapping):
-            raise TypeError(f"priors must be a dict name -> distribution, got {overrides!r}")
+            raise ArgumentTypeError(
+                f"priors must be a dict name -> distribution, got {overrides!r}"
+            )
         for key, value in (overrides or {}).items():
             if key not in allowed:
                 raise ValueError(

@@ -16,6 +16,8 @@ import numpyro.distributions as dist
 from numpyro.distributions import constraints, transforms
 from numpyro.distributions.transforms import AffineTransform, biject_to
 
+from ..runs.checks import ArgumentTypeError
+
 
 def standardised_sample(name: str, prior: dist.Distribution, scale: float, loc=0.0):
     """Sample ``name`` ~ ``prior`` through the site ``name_std`` = (T^-1(value) - ``loc``) /
@@ -302,7 +304,7 @@ def parse_prior(text: str) -> tuple[str, dist.Distribution]:
     (no ``NAME=``, not a distribution, an argument that is not a number, or the distribution's
     own refusal, e.g. a negative scale)."""
     if not isinstance(text, str):
-        raise TypeError(f"a prior is text of the form {PRIOR_FORM}, got {text!r}")
+        raise ArgumentTypeError(f"a prior is text of the form {PRIOR_FORM}, got {text!r}")
     match = _NAMED.match(text)
     if match is None:
         raise ValueError(f"prior {text!r} does not start with NAME=: give {PRIOR_FORM}")

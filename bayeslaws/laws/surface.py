@@ -37,6 +37,7 @@ import numpyro.distributions as dist
 import pandas as pd
 from numpyro.distributions.transforms import biject_to
 
+from ..runs.checks import ArgumentTypeError
 from . import optimum
 from .contract import (
     OBSERVED_SITE,
@@ -177,13 +178,13 @@ class LossSurfaceLaw(Law):
             return
         which = f"law {self.name!r} ({type(self).__qualname__})"
         if type(self).log_loss is LossSurfaceLaw.log_loss:
-            raise TypeError(
+            raise ArgumentTypeError(
                 f"{which} does not define log_loss(self, theta, x, y, scales): the normalised log "
                 "loss ln L - ln L_ref at centred logs x = ln N - ln N_ref, y = ln D - ln D_ref "
                 "(theta: a dict of its parameters, scales: the reference logs); add it"
             )
         if not self.parameters:
-            raise TypeError(
+            raise ArgumentTypeError(
                 f"{which} declares no parameters: set the class attribute `parameters` to the "
                 "names log_loss reads from theta, in model order (e.g. parameters = ('alpha', "
                 "'a', 'e')), each with a prior in default_priors()"
@@ -191,7 +192,7 @@ class LossSurfaceLaw(Law):
         priors = self.default_priors()
         missing = [p for p in self.parameters if p not in priors]
         if missing:
-            raise TypeError(
+            raise ArgumentTypeError(
                 f"{which} has parameter(s) {missing} without a prior: add "
                 f"{'it' if len(missing) == 1 else 'them'} to default_priors() (name -> numpyro "
                 f"distribution), or drop {'it' if len(missing) == 1 else 'them'} from "
@@ -199,7 +200,7 @@ class LossSurfaceLaw(Law):
             )
         unknown = _unknown_parameter_read(self)
         if unknown is not None:
-            raise TypeError(
+            raise ArgumentTypeError(
                 f"{which}: log_loss reads theta[{unknown!r}], which is not among its "
                 f"`parameters` {tuple(self.parameters)}: add it to `parameters` (with a prior in "
                 "default_priors()) or correct the name in log_loss"

@@ -35,7 +35,7 @@ from ..inference.nuts import derived_seed, prior_predictive
 from ..laws import resolve_law
 from ..laws.optimum import COARSE_POINTS, search_range
 from ..runs import PlausibilityWarning, RunTable, load_runs
-from ..runs.checks import check_integer
+from ..runs.checks import ArgumentTypeError, check_integer
 from .draws import log_loss_draws, query_frame
 from .extrapolation import METHODS, distance, prepare
 from .splits import (  # noqa: F401  (the splits the harness scores, importable from here)
@@ -266,7 +266,7 @@ def as_cases(cases) -> list[BacktestCase]:
         or isinstance(cases, str | bytes | dict | BacktestCase)
         or not isinstance(cases, Iterable)
     ):
-        raise TypeError(
+        raise ArgumentTypeError(
             "cases must be a list of BacktestCase objects or (name, train, test) tuples, got "
             f"{type(cases).__name__}"
         )
@@ -275,14 +275,14 @@ def as_cases(cases) -> list[BacktestCase]:
         if isinstance(case, tuple) and len(case) == 3:
             case = BacktestCase(*case)
         if not isinstance(case, BacktestCase):
-            raise TypeError(
+            raise ArgumentTypeError(
                 f"cases[{i}] must be a BacktestCase or a (name, train, test) tuple, got "
                 f"{type(case).__name__}"
             )
         if not isinstance(case.name, str) or not case.name:
             raise ValueError(f"cases[{i}]: name must be a non-empty string, got {case.name!r}")
         if not isinstance(case.train, RunTable):
-            raise TypeError(
+            raise ArgumentTypeError(
                 f"cases[{i}] ({case.name!r}): train must be a RunTable, got "
                 f"{type(case.train).__name__}"
             )
@@ -323,7 +323,7 @@ def backtests(
     method, with ``dataset`` first) concatenated in case order, and the fits in case order."""
     unknown = set(backtest_options) - set(_BACKTEST_OPTIONS)
     if unknown:
-        raise TypeError(
+        raise ArgumentTypeError(
             f"backtests: unknown backtest options {sorted(unknown)} (names come from the cases); "
             f"choose from {_BACKTEST_OPTIONS}"
         )

@@ -15,7 +15,7 @@ import pandas as pd
 
 from ..laws.priors import prior_to_spec
 from ..runs import PlausibilityWarning, complete_compute
-from ..runs.checks import is_integer
+from ..runs.checks import ArgumentTypeError, is_integer
 from ..runs.compute import MAX_DERIVED_PARAMS
 from ..runs.table import BATCH_TOKENS_LOW
 from .extrapolation import DEFAULT_METHOD
@@ -37,16 +37,16 @@ def positive_array(name: str, values) -> np.ndarray | None:
     if isinstance(values, str | bytes | dict) or (
         np.ndim(values) == 0 and isinstance(values, bool | np.bool_)
     ):
-        raise TypeError(f"{name} must be a number or a sequence of numbers, got {values!r}")
+        raise ArgumentTypeError(f"{name} must be a number or a sequence of numbers, got {values!r}")
     raw = np.asarray(values, dtype=object) if not isinstance(values, np.ndarray) else values
     if raw.dtype == bool or (
         raw.dtype == object and any(isinstance(v, bool | np.bool_ | str) for v in raw.ravel())
     ):
-        raise TypeError(f"{name} must hold numbers, got {values!r}")
+        raise ArgumentTypeError(f"{name} must hold numbers, got {values!r}")
     try:
         arr = np.atleast_1d(np.asarray(values, dtype=float))
     except (TypeError, ValueError):
-        raise TypeError(
+        raise ArgumentTypeError(
             f"{name} must be a number or a sequence of numbers, got {type(values).__name__}"
         ) from None
     if arr.ndim != 1:
@@ -99,7 +99,7 @@ def query_frame(fit, N=None, D=None, C=None, *, group=None, **inputs) -> pd.Data
     allowed = set(law.inputs) | set(law.optional_inputs) | {"N", "D", "C"}
     unknown = sorted(set(inputs) - allowed)
     if unknown:
-        raise TypeError(
+        raise ArgumentTypeError(
             f"unknown query input(s) {unknown} for law {law.name!r}; it takes N, D, C"
             + (f" and {sorted(law.optional_inputs)}" if law.optional_inputs else "")
         )

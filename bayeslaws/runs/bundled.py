@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .checks import check_positive
+from .checks import ArgumentTypeError, UnknownNameError, check_positive
 from .compute import custom
 from .table import RunTable, load_runs
 
@@ -41,7 +41,7 @@ def bundled_names() -> list[str]:
 def bundled_path(name: str) -> Path:
     """Path of the bundled table ``<name>.csv`` (inside the installed package)."""
     if not isinstance(name, str):
-        raise TypeError(f"name must be a bundled data set's name (a string), got {name!r}")
+        raise ArgumentTypeError(f"name must be a bundled data set's name (a string), got {name!r}")
     path = Path(str(resources.files(BUNDLED_PACKAGE) / f"{name}.csv"))
     if not path.is_file():
         raise FileNotFoundError(f"no bundled data set {name!r}; available: {bundled_names()}")
@@ -72,7 +72,7 @@ def epoch_chinchilla(drop_highest: int = 5) -> RunTable:
     highest-loss points as Epoch did (5), recorded as an exclusion.
     """
     if isinstance(drop_highest, bool) or not isinstance(drop_highest, int | np.integer):
-        raise TypeError(f"drop_highest must be an integer >= 0, got {drop_highest!r}")
+        raise ArgumentTypeError(f"drop_highest must be an integer >= 0, got {drop_highest!r}")
     if drop_highest < 0:
         raise ValueError(f"drop_highest must be an integer >= 0, got {drop_highest}")
     path = shared_data_dir() / "epoch_chinchilla" / "svg_extracted_data.csv"
@@ -221,7 +221,7 @@ def porian_isoflop(**config) -> RunTable:
     runs = replace(runs, source=str(path))
     for key, value in config.items():
         if key not in runs.df:
-            raise KeyError(f"porian_isoflop has no column {key!r}")
+            raise UnknownNameError(f"porian_isoflop has no column {key!r}")
         match = runs.df[key] == value
         if not match.any():
             chosen = [f"{k}={v!r}" for k, v in config.items()][: list(config).index(key)]

@@ -10,6 +10,16 @@ import numbers
 import numpy as np
 
 
+class ArgumentTypeError(TypeError):
+    """An argument of a type the package refuses on purpose: the caller's input error, which
+    the command line reports as bad input (a plain TypeError from elsewhere is a bug)."""
+
+
+class UnknownNameError(KeyError):
+    """A name the caller gave (a column, group, law, option, data set) that is not there,
+    refused on purpose: the caller's input error, as :class:`ArgumentTypeError`."""
+
+
 def is_real(value) -> bool:
     """A real number (int, float, NumPy integer or floating scalar), not a bool."""
     return isinstance(value, numbers.Real) and not isinstance(value, bool | np.bool_)

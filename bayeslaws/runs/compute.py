@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .checks import check_positive, is_real
+from .checks import ArgumentTypeError, check_positive, is_real
 
 MAX_DERIVED_PARAMS = 1e18  # the largest size (params) params_for searches
 
@@ -84,7 +84,7 @@ class _Linear:
 def linear(flops_per_param_token: float = 6.0) -> ComputeModel:
     """``C = k N D`` (k = 6 by default: forward + backward of a dense transformer)."""
     if not is_real(flops_per_param_token):
-        raise TypeError(
+        raise ArgumentTypeError(
             f"flops_per_param_token must be a number, got {type(flops_per_param_token).__name__} "
             f"{flops_per_param_token!r}"
         )
@@ -118,7 +118,7 @@ def video_dit(n_ctx: float, d_model: float) -> ComputeModel:
 def custom(flops_per_token: Callable, name: str = "custom") -> ComputeModel:
     """Any user callable ``N -> FLOPs per token`` (increasing in N). Not saved with a fit."""
     if not callable(flops_per_token):
-        raise TypeError("flops_per_token must be callable: N (params) -> FLOPs per token")
+        raise ArgumentTypeError("flops_per_token must be callable: N (params) -> FLOPs per token")
     return ComputeModel(name=name, flops_per_token=flops_per_token, params=None)
 
 
@@ -150,7 +150,7 @@ def as_compute_model(model) -> ComputeModel:
     if callable(model):
         return custom(model)
     strings = ", ".join(repr(s) for s in ACCEPTED_STRINGS)
-    raise TypeError(
+    raise ArgumentTypeError(
         f"compute_model must be a ComputeModel, a number k (C = k N D, e.g. 12 for '12ND'), a "
         f"callable, None (6ND) or one of the strings {strings}, got {model!r}"
     )

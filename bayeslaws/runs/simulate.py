@@ -50,7 +50,7 @@ from dataclasses import dataclass, fields, replace
 import numpy as np
 import pandas as pd
 
-from .checks import check_integer, is_integer, is_real
+from .checks import UnknownNameError, check_integer, is_integer, is_real
 from .published import (  # noqa: F401  (re-exported: the truths below are built on them)
     LIANG_LOPT_COEF,
     LIANG_LOPT_EXP,
@@ -671,7 +671,7 @@ def simulate_chinchilla_runs(
     """
     missing = [k for k in ("E", "A", "B", "alpha", "beta", "N", "D") if k not in params]
     if missing:
-        raise KeyError(f"params lacks {missing}")
+        raise UnknownNameError(f"params lacks {missing}")
     sd = _check_noise_sd(_given(noise_sd, params, "noise_sd", 0.01))
     seed = _check_seed(_given(seed, params, "seed", 0))
     df = _given(df, params, "df", 4.0)

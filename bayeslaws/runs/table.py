@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from .cells import run_cells
+from .checks import ArgumentTypeError
 from .compute import ComputeModel, as_compute_model
 
 CANONICAL = ("N", "D", "C", "lr", "batch_size", "loss", "group")
@@ -279,7 +280,9 @@ def _as_mask(mask, index: pd.Index) -> np.ndarray:
     values and a wrong length are errors (``np.asarray(mask, dtype=bool)`` would count NaN and
     any non-empty string as True, and ignore a Series' labels)."""
     if isinstance(mask, pd.DataFrame):
-        raise TypeError("mask must be one boolean column (Series, array or list), not a DataFrame")
+        raise ArgumentTypeError(
+            "mask must be one boolean column (Series, array or list), not a DataFrame"
+        )
     if isinstance(mask, pd.Series) and not mask.index.equals(index):
         foreign = ~mask.index.isin(index)
         if mask.index.has_duplicates or len(mask) != len(index) or foreign.any():
@@ -319,7 +322,7 @@ def _label_list(rows) -> list:
     if rows is None:
         return []
     if isinstance(rows, str | bytes | pd.DataFrame) or not hasattr(rows, "__iter__"):
-        raise TypeError(
+        raise ArgumentTypeError(
             "accepted_rows must be a list of row labels (e.g. [21, 600]), got "
             f"{type(rows).__name__} {rows!r}"
         )
@@ -357,7 +360,9 @@ def unit_factor(column: str, unit) -> float:
                 f"unknown unit {unit!r} for column {column!r} (units[{column!r}]); use {allowed}"
             ) from None
     if isinstance(unit, bool | np.bool_) or not isinstance(unit, numbers.Real):
-        raise TypeError(f"units[{column!r}] must be {allowed}; got {type(unit).__name__} {unit!r}")
+        raise ArgumentTypeError(
+            f"units[{column!r}] must be {allowed}; got {type(unit).__name__} {unit!r}"
+        )
     factor = float(unit)
     if not np.isfinite(factor) or factor <= 0:
         raise RunTableError(
@@ -611,7 +616,7 @@ def _read(data, group: str = "group") -> tuple[pd.DataFrame, str]:
     if isinstance(data, RunTable):
         return data.df.copy(), data.source
     if not isinstance(data, str | os.PathLike):
-        raise TypeError(
+        raise ArgumentTypeError(
             "data must be a path to a CSV/Parquet file, a DataFrame or a RunTable; got "
             f"{type(data).__name__}"
         )
@@ -894,17 +899,19 @@ def load_runs(
     mapping["group"] = group
     for canon, user in {**mapping, "diverged": diverged}.items():
         if user is not None and not isinstance(user, str):
-            raise TypeError(
+            raise ArgumentTypeError(
                 f"{canon}= takes the name of your {canon} column (a string), got "
                 f"{type(user).__name__} {user!r}"
             )
     if units is not None and not isinstance(units, dict):
-        raise TypeError(
+        raise ArgumentTypeError(
             f"units must be a dict column -> unit (e.g. {{'N': 'billions'}}), got "
             f"{type(units).__name__}"
         )
     if not isinstance(allow_missing_loss, bool | np.bool_):
-        raise TypeError(f"allow_missing_loss must be True or False, got {allow_missing_loss!r}")
+        raise ArgumentTypeError(
+            f"allow_missing_loss must be True or False, got {allow_missing_loss!r}"
+        )
     accepted_rows = _label_list(accepted_rows)  # its type, before any reading
     units = dict(units or {})
     for key, unit in units.items():

@@ -45,7 +45,7 @@ import pandas as pd
 
 from ...runs import PlausibilityWarning, RunTableError
 from ...runs.cells import cell_table, run_cells
-from ...runs.checks import is_real
+from ...runs.checks import ArgumentTypeError, is_real
 from ..contract import Law, Observations, Posterior, Prepared, Scales, resolve_group, summarise
 from . import data
 from .optima import finish_law_table, units_factor
@@ -119,7 +119,7 @@ class TwoStageHyperparams(Law):
         divergence_threshold = data.positive_option("divergence_threshold", divergence_threshold)
         full = {t: list(TERMS) for t in TARGETS}
         if terms is not None and not isinstance(terms, dict):
-            raise TypeError(f"terms must be a dict target -> terms or None, got {terms!r}")
+            raise ArgumentTypeError(f"terms must be a dict target -> terms or None, got {terms!r}")
         for target, use in (terms or {}).items():
             if target not in TARGETS:
                 raise ValueError(f"terms: targets are {sorted(TARGETS)}, got {target!r}")

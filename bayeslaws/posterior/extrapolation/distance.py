@@ -48,6 +48,7 @@ from ...inference.nuts import choose_chain_method
 from ...inference.padding import masked_model
 from ...laws.contract import Posterior
 from ...runs import RunTable, decades_outside
+from ...runs.checks import ArgumentTypeError
 from . import gp as gp_discrepancy
 
 T_NU = 3.0  # degrees of freedom of the heavy-tailed discrepancy variant "discrepancy_t"
@@ -285,7 +286,7 @@ def scale_out_splits(
     is given after the refits when any failed.
     """
     if not isinstance(runs, RunTable):
-        raise TypeError("runs must be a RunTable")
+        raise ArgumentTypeError("runs must be a RunTable")
     prepared = law.prepare(runs)
     df = prepared.runs.df
     splits = fold_masks(df, folds)
