@@ -149,6 +149,10 @@ BOWL_PARAMS = (
     "valley",
 )
 SHAPE_SCATTER = ("k_lr", "k_batch", "lr_asym", "valley")  # bowl shape varies by cell
+# the order of a new cell's standard normal deviations (:func:`.hyperparams.optima.
+# cell_deviations`): the optima, the bowl's shape (SweepLaw.observations reads these first
+# 2 + len(SHAPE_SCATTER)), then the level (new_run draws)
+NEW_CELL_DEVIATIONS = ("lr", "batch", *SHAPE_SCATTER, "level")
 SIGMA_MEDIAN, SIGMA_LOG_SD = 0.002, 1.5  # run-noise prior, LogNormal in log-loss units
 # Tukey's far-out fence (IQRs) and the fewest converged runs of a cell it applies to: shared with
 # law "hyperparams" (:func:`.hyperparams.data.fence_mask`, where the choice is explained)
@@ -889,18 +893,36 @@ class SweepLaw(LossSurfaceLaw):
 
     def optimum_draws(self, post: Posterior, N, D, *, kind, rng) -> tuple:
         """(ln eta_opt, ln B_opt) draws (S, Q) at (N params, D tokens): the law (``mean``) or
-        a new cell's optimum (``new_run``: plus the fitted cell scatter and, beyond the fitted
-        cells' range, the optima laws' discrepancy :meth:`optima_drift_draws`)."""
+        a new cell's optimum (``new_run``: :meth:`new_cell_optima`, from one base seed drawn
+        from ``rng``; the points of one cell share it)."""
+        if kind != "new_run":
+            return self.law_optima(post, N, D)
+        base = optima.query_seed(rng)
+        z = optima.cell_deviations(base, N, D, len(NEW_CELL_DEVIATIONS), post.n_draws)
+        return self.new_cell_optima(post, N, D, z, base)
+
+    def law_optima(self, post: Posterior, N, D) -> tuple:
+        """(ln eta_opt, ln B_opt) draws (S, Q) of the optima's laws at (N params, D tokens)."""
         sc = post.scales
-        theta = {k: v[:, None] for k, v in self.theta_draws(post, None, rng).items()}
+        theta = {k: v[:, None] for k, v in self.theta_draws(post, None, None).items()}
         x, y = sc.centre("N", N)[None, :], sc.centre("D", D)[None, :]
         m_lr, m_b = (np.asarray(m, float) for m in self.centre_law(theta, x, y))
-        if kind == "new_run":
-            m_lr = m_lr + theta["lr_scatter"] * rng.standard_normal(m_lr.shape)
-            m_b = m_b + theta["batch_scatter"] * rng.standard_normal(m_b.shape)
-            drift_lr, drift_b = self.optima_drift_draws(post, N, D, rng)
-            m_lr, m_b = m_lr + drift_lr, m_b + drift_b
         return m_lr + sc["lr"], m_b + sc["batch_size"]
+
+    def new_cell_optima(self, post: Posterior, N, D, z, base: int) -> tuple:
+        """(ln eta_opt, ln B_opt) draws (S, Q) of a new cell at each (N params, D tokens): the
+        law plus the fitted cell scatter times the cell's deviations ``z`` (standard normal,
+        (len(NEW_CELL_DEVIATIONS), S, Q), :func:`.hyperparams.optima.cell_deviations`) and,
+        beyond the fitted cells' range, the optima laws' discrepancy
+        (:meth:`optima_drift_draws`, its slopes from the query's ``base`` seed)."""
+        theta = self.theta_draws(post, None, None)
+        z = dict(zip(NEW_CELL_DEVIATIONS, z, strict=True))
+        log_eta, log_B = self.law_optima(post, N, D)
+        drift_rng = optima.query_rng(base, "optima_drift")  # slopes shared by the points
+        drift_lr, drift_b = self.optima_drift_draws(post, N, D, drift_rng)
+        log_eta = log_eta + theta["lr_scatter"][:, None] * z["lr"] + drift_lr
+        log_B = log_B + theta["batch_scatter"][:, None] * z["batch"] + drift_b
+        return log_eta, log_B
 
     def draws(self, post, query, *, kind, group, rng) -> dict:
         """Draws (S, Q) at the query's (N params, D tokens): ``loss``, ``eta_opt``, ``B_opt``
@@ -912,17 +934,33 @@ class SweepLaw(LossSurfaceLaw):
         batch_size): L_opt (1 + rel_penalty) per draw (``new_run``: with that run's noise, sd
         sqrt(sigma^2 + (tau bowl)^2)); the loss at the optimum is ``loss_opt``, and
         ``rel_penalty`` = L(lr, B) / L_opt - 1 and ``penalty`` = L_opt rel_penalty (loss units)
-        price the setting."""
+        price the setting.
+
+        ``new_run`` draws one base seed from ``rng`` (:func:`.hyperparams.optima.query_seed`);
+        a new cell's optimum and level deviations are drawn once per cell of the query
+        (:func:`.hyperparams.optima.cell_deviations`), shared by its rows (e.g. several lr at
+        one planned (N, D): one optimum and level per draw, as one new sweep), and each row's
+        run noise from its own stream (:func:`.hyperparams.optima.run_rngs`, keyed by its N,
+        D, lr and batch_size), so a row's draws are the same whatever the other rows and their
+        order. At a fitted cell's (N, D) the draws are those of a new sweep there."""
         resolve_group(post.groups, group)
         N, D = query["N"].to_numpy(float), query["D"].to_numpy(float)
-        log_L = self.log_loss_draws(post, N, D, group=None, rng=rng)
         theta = self.theta_draws(post, None, rng)
+        S = post.n_draws
         if kind == "new_run":
-            S, Q = log_L.shape
-            level = theta["level_scatter"][:, None] * rng.standard_normal((S, Q))
-            noise = theta["sigma"][:, None] * rng.standard_normal((S, Q))
-            log_L = log_L + level + noise
-        log_eta, log_B = self.optimum_draws(post, N, D, kind=kind, rng=rng)
+            base = optima.query_seed(rng)
+            surface_rng = optima.query_rng(base, "surface")
+            log_L = self.log_loss_draws(post, N, D, group=None, rng=surface_rng)
+            z = optima.cell_deviations(base, N, D, len(NEW_CELL_DEVIATIONS), S)
+            log_eta, log_B = self.new_cell_optima(post, N, D, z, base)
+            setting = [query[k].to_numpy(float) if k in query else None
+                       for k in ("lr", "batch_size")]
+            noise = run_normals(optima.run_rngs(base, N, D, *setting), S)
+            level = theta["level_scatter"][:, None] * z[NEW_CELL_DEVIATIONS.index("level")]
+            log_L = log_L + level + theta["sigma"][:, None] * noise[0]
+        else:
+            log_L = self.log_loss_draws(post, N, D, group=None, rng=rng)
+            log_eta, log_B = self.law_optima(post, N, D)
         out = {"loss": np.exp(log_L), "eta_opt": np.exp(log_eta), "B_opt": np.exp(log_B)}
         if {"lr", "batch_size"} <= set(query):
             th = {k: v[:, None] for k, v in theta.items()}
@@ -931,9 +969,8 @@ class SweepLaw(LossSurfaceLaw):
             sc = post.scales
             shape = self.cell_shape(th, sc.centre("N", N)[None, :], sc.centre("D", D)[None, :])
             bowl = np.asarray(self.bowl_value(shape, u, v), float)
-            # drawn last: the other quantities' draws stay those of a query without lr
-            extra_sd = th["tau"] * bowl if kind == "new_run" else None
-            out.update(penalty_draws(log_L, bowl, extra_sd, rng))
+            extra = th["tau"] * bowl * noise[1] if kind == "new_run" else None
+            out.update(penalty_draws(log_L, bowl, extra))
         return out
 
     def cell_levels(self, post: Posterior, rng) -> np.ndarray:
@@ -1051,22 +1088,30 @@ class SweepLaw(LossSurfaceLaw):
         return optima.law_table(post, units=units, ci=ci)
 
 
-def penalty_draws(log_loss_opt, bowl, extra_sd=None, rng=None) -> dict:
+def run_normals(rngs, n_draws: int) -> np.ndarray:
+    """Standard normals (2, n_draws, Q) of each run's noise, column q from ``rngs[q]`` alone
+    (:func:`.hyperparams.optima.run_rngs`): sigma's part, then the bowl's (tau bowl)."""
+    if not rngs:
+        return np.zeros((2, n_draws, 0))
+    return np.stack([r.standard_normal((2, n_draws)) for r in rngs], axis=-1)
+
+
+def penalty_draws(log_loss_opt, bowl, extra_noise=None) -> dict:
     """The loss of runs trained at a query's (lr, batch size) and what the setting costs.
 
     log_loss_opt : (S, Q) ln L at the optimum (``new_run``: with one run's noise, sd sigma).
     bowl : (S, Q) the bowl there, ln L(lr, B) - ln L_opt (>= 0).
-    extra_sd : (S, Q) the run noise the bowl adds in ln-loss units (``new_run``: tau bowl, so
-        that with sigma's part already in ``log_loss_opt`` the run's sd is
-        sqrt(sigma^2 + (tau bowl)^2)), or None (``mean``: none).
+    extra_noise : (S, Q) the run noise the bowl adds in ln-loss units (``new_run``: tau bowl
+        times a standard normal, so that with sigma's part already in ``log_loss_opt`` the
+        run's sd is sqrt(sigma^2 + (tau bowl)^2)), or None (``mean``: none).
     Returns {"loss": L at the setting, "loss_opt": L_opt, "rel_penalty": L(lr, B) / L_opt - 1,
     "penalty": L_opt rel_penalty (loss units)}, each (S, Q).
     """
     loss_opt = np.exp(log_loss_opt)
     rel = np.expm1(bowl)
     log_run = log_loss_opt + bowl
-    if extra_sd is not None:
-        log_run = log_run + extra_sd * rng.standard_normal(np.shape(log_run))
+    if extra_noise is not None:
+        log_run = log_run + extra_noise
     return {"loss": np.exp(log_run), "loss_opt": loss_opt, "rel_penalty": rel,
             "penalty": rel * loss_opt}
 

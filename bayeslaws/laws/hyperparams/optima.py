@@ -7,6 +7,10 @@ arrays (S, Q) for S posterior draws and Q query points.
 
 from __future__ import annotations
 
+import functools
+
+import jax
+import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
@@ -14,14 +18,16 @@ from ...runs import best_in_cell
 from ...runs.cells import CELL_RTOL, cell_table
 from .. import chinchilla
 from ..contract import Observations, Posterior, resolve_group, summarise
-from ..likelihoods import noise_draws
+from ..likelihoods import observation
 
 UNIT_WORDS = {"ones": 1.0, "thousands": 1e3, "millions": 1e6, "billions": 1e9, "trillions": 1e12}
 NEW_CELL_LEVEL_VAR = 1.0  # prior variance of a new cell's log-loss level (centred units)
-# the random streams of one query's predicted observations, each seeded by (the query's base
-# seed, the stream's number[, the cell's key]): what a candidate draws never depends on which
-# other candidates the query holds, nor on their order
-QUERY_STREAMS = {"new_cell": 0, "fitted_levels": 1, "optima_drift": 2, "surface": 3}
+# the random streams of one query's predicted observations and new_run draws, each seeded by
+# (the query's base seed, the stream's number[, the cell's or the run's key]): what a candidate
+# or a query row draws never depends on which other rows the query holds, nor on their order
+QUERY_STREAMS = {"new_cell": 0, "fitted_levels": 1, "optima_drift": 2, "surface": 3,
+                 "run_noise": 4}
+NEW_CELL_DEVIATIONS = ("lr", "batch", "level")  # the order of a new cell's deviations (new_run)
 
 
 def units_factor(units) -> float:
@@ -72,6 +78,68 @@ def new_cell_draws(base: int, N: float, D: float, shape) -> np.ndarray:
     return query_rng(base, "new_cell", *cell_key(N, D)).standard_normal(shape)
 
 
+def cell_deviations(base: int, N, D, n: int, n_draws: int) -> np.ndarray:
+    """Each query point's new-cell deviations, standard normal (n, n_draws, Q), at (N params,
+    D tokens) (Q,): one :func:`new_cell_draws` (n, n_draws) per cell of the query
+    (:func:`~bayeslaws.runs.cells.cell_table`: points within ``CELL_RTOL`` are one cell, at its
+    smallest N and D), shared by the cell's points, so a point's deviations depend on ``base``
+    and its cell only. Their first rows are the deviations :func:`observations` draws for the
+    cell from the same ``base`` (a generator fills an array row by row)."""
+    index, cells = cell_table(N, D)
+    per_cell = [new_cell_draws(base, n_, d_, (n, n_draws)) for n_, d_ in
+                zip(cells["N"], cells["D"], strict=True)]
+    if not per_cell:
+        return np.zeros((n, n_draws, 0))
+    return np.stack(per_cell, axis=-1)[..., index]
+
+
+def run_keys(N, D, lr=None, batch_size=None) -> np.ndarray:
+    """Each run's key for its noise (Q, 5) of integers >= 0: the float64 bits of its N (params),
+    D (tokens), lr and batch_size (tokens) (0 where None: the optimum) and its occurrence among
+    the query's identical runs (0 for the first, 1 for a second such run, ...), so that
+    identical runs still draw independent noise."""
+    Q = len(np.atleast_1d(N))
+    columns = [
+        np.zeros(Q, np.uint64) if v is None else np.asarray(v, float).reshape(Q).view(np.uint64)
+        for v in (N, D, lr, batch_size)
+    ]
+    keys = pd.DataFrame(np.stack(columns, axis=1))
+    occurrence = keys.groupby(list(keys.columns), sort=False).cumcount().to_numpy(np.uint64)
+    return np.column_stack([keys.to_numpy(np.uint64), occurrence])
+
+
+def run_rngs(base: int, N, D, lr=None, batch_size=None) -> list[np.random.Generator]:
+    """One generator per run (query row) for its noise, from the query's ``base`` seed and the
+    run's :func:`run_keys` only: a row's noise is the same whichever other rows the query holds
+    and in whatever order (only a repeat of an identical row counts, as its occurrence)."""
+    return [query_rng(base, "run_noise", *(int(k) for k in key))
+            for key in run_keys(N, D, lr, batch_size)]
+
+
+@functools.cache
+def _noise_sampler(family: str):
+    """A compiled draw (S,) of one run's noise: the ``family``'s observation distribution at 0
+    with scale ``sigma`` (S,) (and ``nu`` (S,) or None) from an integer seed."""
+
+    def draw(seed, sigma, nu):
+        dist = observation(family, jnp.zeros_like(sigma), sigma, nu)
+        return dist.sample(jax.random.PRNGKey(seed))
+
+    return jax.jit(draw)
+
+
+def run_noise(family: str, sigma, nu, rngs) -> np.ndarray:
+    """Draws (S, Q) of each run's noise in log loss, as
+    :func:`~bayeslaws.laws.likelihoods.noise_draws` (the ``family`` with scale ``sigma`` (S,)
+    and ``nu`` (S,) or None per draw), column q seeded by one integer of ``rngs[q]`` alone
+    (:func:`run_rngs`)."""
+    sigma = jnp.asarray(sigma)
+    nu = None if nu is None else jnp.asarray(nu)
+    sampler = _noise_sampler(family)
+    columns = [np.asarray(sampler(int(r.integers(0, 2**31 - 1)), sigma, nu), float) for r in rngs]
+    return np.stack(columns, axis=1) if columns else np.zeros((sigma.shape[0], 0))
+
+
 def group_offsets(post: Posterior, group, rng):
     """Intercept offsets (lr, batch) per draw (S,) for a fitted group, or a new group."""
     S = post.n_draws
@@ -112,43 +180,55 @@ def surface_level(theta: dict, x, y) -> np.ndarray:
     return np.asarray(chinchilla.LAW.log_loss(theta, x[None, :], y[None, :], None))
 
 
-def optimum_draws(law, post: Posterior, N, D, *, kind="mean", group=None, rng) -> dict:
-    """Draws (S, Q) of ln eta_opt, ln B_opt and ln L at the optimum for query points.
+def optimum_draws(
+    law, post: Posterior, N, D, *, kind="mean", group=None, rng, lr=None, batch_size=None
+) -> dict:
+    """Draws (S, Q) of ln eta_opt, ln B_opt and ln L at the optimum for query points (N params,
+    D tokens) (Q,).
 
     ``kind="mean"``: the law (median optimum of a new cell); ``kind="new_run"``: a new cell,
     with the fitted cell scatter around the law (the optimum a new sweep would show) and the
     loss one run at the optimum would show (plus the likelihood's run-to-run noise:
     :func:`~bayeslaws.laws.likelihoods.noise_draws`). A fitted cell's own draws give the loss
-    level under
-    ``loss_level="free"`` (elsewhere, and for a new group (``group=None``) of a fit with
-    several groups, that level is unknown: NaN). ``cell`` (Q,) is each point's fitted cell
-    (-1: none)."""
+    level under ``loss_level="free"`` (elsewhere, and for a new group (``group=None``) of a fit
+    with several groups, that level is unknown: NaN). ``cell`` (Q,) is each point's fitted cell
+    (-1: none).
+
+    ``rng``: a new group's offsets are its first draws (:func:`group_offsets`), then
+    (``new_run``) one base seed (:func:`query_seed`). A new cell's deviations (optimum scatter,
+    and the level scatter under ``loss_level="surface"``) are drawn once per cell of the query
+    and shared by its points (:func:`cell_deviations`: rows at one (N, D) are runs of one new
+    sweep, with one optimum and level per draw); each run's noise is its own
+    (:func:`run_rngs`, keyed by its N, D and ``lr``, ``batch_size`` (Q,) or None). So a
+    point's draws never depend on the query's other points, nor on their order."""
     sc = post.scales
     N = np.asarray(N, float)
     D = np.asarray(D, float)
     x, y = sc.centre("N", N), sc.centre("D", D)
     theta = _scalars(post)
     m_lr, m_b = (np.asarray(m) for m in law.centre_law(theta, x[None, :], y[None, :]))
-    off_lr, off_b, g = group_offsets(post, group, rng)
+    off_lr, off_b, g = group_offsets(post, group, rng)  # first: a new group's stream
     m_lr = m_lr + off_lr[:, None]
     m_b = m_b + off_b[:, None]
     S, Q = m_lr.shape
     cell = fitted_cells(post, N, D, g)
     if kind == "new_run":
-        m_lr = m_lr + theta["lr_scatter"] * rng.standard_normal((S, Q))
-        m_b = m_b + theta["batch_scatter"] * rng.standard_normal((S, Q))
+        base = query_seed(rng)  # then one draw, whatever the query holds
+        z = dict(zip(NEW_CELL_DEVIATIONS,
+                     cell_deviations(base, N, D, len(NEW_CELL_DEVIATIONS), S), strict=True))
+        m_lr = m_lr + theta["lr_scatter"] * z["lr"]
+        m_b = m_b + theta["batch_scatter"] * z["batch"]
     if law.loss_level == "surface":
         level = surface_level(theta, x, y)
         if kind == "new_run":
-            level = level + theta["level_scatter"] * rng.standard_normal((S, Q))
+            level = level + theta["level_scatter"] * z["level"]
     else:
         level = np.full((S, Q), np.nan)
         at_cell = cell >= 0
         level[:, at_cell] = np.asarray(post.draws["level"])[:, cell[at_cell]]
-    if kind == "new_run":  # drawn last: the optima's draws stay those of the cell scatter alone
-        level = level + noise_draws(
-            post.likelihood, post.draws["sigma"], post.draws.get("nu"), (S, Q), rng
-        )
+    if kind == "new_run":
+        rngs = run_rngs(base, N, D, lr, batch_size)
+        level = level + run_noise(post.likelihood, post.draws["sigma"], post.draws.get("nu"), rngs)
     return {
         "log_eta": m_lr + sc["lr"],
         "log_B": m_b + sc["batch_size"],
@@ -174,11 +254,15 @@ def quantity_draws(law, post: Posterior, query: pd.DataFrame, *, kind, group, rn
 
     With ``lr`` and ``batch_size`` in the query also ``loss``, the loss of a run trained at that
     setting: loss_opt (1 + rel_penalty) per draw (``new_run``: loss_opt carries one run's noise,
-    so ``loss`` does too); ``rel_penalty`` (L(lr, B) / L_opt - 1, the bowl on the log loss) and
-    ``penalty`` (L(lr, B) - L_opt in loss units); ``loss`` and ``penalty`` are NaN where the
-    level is unknown. With ``bowl_scale="loss"`` the bowl is relative to
-    :func:`bowl_reference`, as in the model."""
-    opt = optimum_draws(law, post, query["N"], query["D"], kind=kind, group=group, rng=rng)
+    so ``loss`` does too; the query's rows at one new cell share its optimum and level, and
+    each row's draws are the same whatever the other rows: :func:`optimum_draws`);
+    ``rel_penalty`` (L(lr, B) / L_opt - 1, the bowl on the log loss) and ``penalty`` (L(lr, B)
+    - L_opt in loss units); ``loss`` and ``penalty`` are NaN where the level is unknown. With
+    ``bowl_scale="loss"`` the bowl is relative to :func:`bowl_reference`, as in the model."""
+    setting = {k: query[k].to_numpy(float) for k in ("lr", "batch_size") if k in query}
+    opt = optimum_draws(
+        law, post, query["N"], query["D"], kind=kind, group=group, rng=rng, **setting
+    )
     out = {
         "eta_opt": np.exp(opt["log_eta"]),
         "B_opt": np.exp(opt["log_B"]),
