@@ -53,11 +53,15 @@ def minimise(f, C, S: int):
     """Minimise f(u) (u = ln N of shape (S, Q, G) -> values (S, Q, G)) over u per draw and
     budget C (Q,).
 
-    Returns (u_opt (S, Q), f(u_opt) (S, Q), at_boundary (S, Q) bool).
+    Returns (u_opt (S, Q), f(u_opt) (S, Q), at_boundary (S, Q) bool). Every zoomed grid and
+    u_opt are held to the search range [lo, hi] of :func:`search_range`: a draw whose minimum is
+    at an edge comes back at that edge (as :func:`clip_to_search_range` puts a closed-form
+    optimum), with the loss there, not a step beyond it.
     """
     C = np.asarray(C, float)
     Q = len(C)
     lo, hi = search_range(C)
+    lo_b, hi_b = lo[None, :, None], hi[None, :, None]  # (1, Q, 1): against (S, Q, G) grids
     grid = lo[:, None] + (hi - lo)[:, None] * np.linspace(0.0, 1.0, COARSE_POINTS)[None, :]
     u = np.broadcast_to(grid[None], (S, Q, COARSE_POINTS))
     vals = np.asarray(f(u))
@@ -67,7 +71,7 @@ def minimise(f, C, S: int):
     centre = np.take_along_axis(u, i[..., None], -1)[..., 0]
     offsets = np.linspace(-1.0, 1.0, ZOOM_POINTS)
     for _ in range(ZOOM_ROUNDS):
-        u = centre[..., None] + step[..., None] * offsets
+        u = np.clip(centre[..., None] + step[..., None] * offsets, lo_b, hi_b)
         vals = np.asarray(f(u))
         i = np.clip(np.argmin(vals, axis=-1), 1, ZOOM_POINTS - 2)
         centre = np.take_along_axis(u, i[..., None], -1)[..., 0]
@@ -79,6 +83,6 @@ def minimise(f, C, S: int):
     fp = np.take_along_axis(vals, (i + 1)[..., None], -1)[..., 0]
     denom = fm - 2 * f0 + fp
     shift = np.where(denom > 0, 0.5 * h * (fm - fp) / np.where(denom > 0, denom, 1.0), 0.0)
-    u_opt = centre + np.clip(shift, -h, h)
+    u_opt = np.clip(centre + np.clip(shift, -h, h), lo_b[..., 0], hi_b[..., 0])
     f_opt = np.asarray(f(u_opt[..., None]))[..., 0]
     return u_opt, np.minimum(f_opt, f0), at_boundary

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..laws.optimum import search_range
+from ..laws.optimum import coarse_step, search_range
 from ..runs.checks import check_integer, check_positive
 from ..runs.compute import as_compute_model
 from .draws import (
@@ -122,23 +122,56 @@ def allocation_draws(
     model = _compute_model(fit, compute_model)
     view = ModelView.of(fit, extrapolation, check_seed(seed))
     draws = view.allocation(C, model, group=group, method=method)
-    refuse_below_one(C, draws)
+    refuse_below_one(C, draws, (fit.record.ranges or {}).get("C"))
     return draws
 
 
-def refuse_below_one(C, draws: dict) -> None:
-    """ValueError when a budget's median N_opt or D_opt is below one parameter or token: C
-    (FLOPs, (Q,)) was surely given in other units (PF-days, 1e18 FLOPs), as predict refuses
-    such a query."""
+UNITS_HINT = "C is in FLOPs (about 6 N D; 1 PF-day = 8.64e19 FLOPs), not PF-days or 1e18 units"
+
+
+def refuse_below_one(C, draws: dict, fitted_C=None) -> None:
+    """ValueError when a budget's median N_opt or D_opt is below one parameter or token, or its
+    median N_opt is pinned at the isoFLOP search's floor (:func:`floor_pinned`) while the
+    budget lies more than ``WARN_DECADES`` below the fitted budgets ``fitted_C`` ((low, high)
+    FLOPs; None: not known, the floor alone decides): C (FLOPs, (Q,)) was surely given in
+    other units (PF-days, 1e18 FLOPs), as predict refuses such a query. The floor check is
+    needed because a searched N_opt is held to the floor (10 parameters), never below one."""
     for name, what in (("N_opt", "parameter"), ("D_opt", "token")):
         median = np.median(np.asarray(draws[name], float), axis=0)
         bad = np.flatnonzero(median < 1)
         if bad.size:
             shown = ", ".join(f"{C[i]:.3g}" for i in bad[:5])
             raise ValueError(
-                f"C = {shown} give a median {name} below one {what} ({median[bad[0]]:.3g}): C "
-                "is in FLOPs (about 6 N D; 1 PF-day = 8.64e19 FLOPs), not PF-days or 1e18 units"
+                f"C = {shown} give a median {name} below one {what} ({median[bad[0]]:.3g}): "
+                + UNITS_HINT
             )
+    share = floor_pinned(C, draws)
+    below = np.ones(len(C), bool) if fitted_C is None else C < fitted_C[0] * 10**-WARN_DECADES
+    bad = np.flatnonzero((share > 0.5) & below)
+    if bad.size:
+        floor = float(np.exp(search_range(C[bad[0]])[0]))
+        shown = ", ".join(f"{C[i]:.3g}" for i in bad[:5])
+        fitted = (
+            ""
+            if fitted_C is None
+            else f", more than {WARN_DECADES:g} decades below the fitted budgets "
+            f"({fitted_C[0]:.3g} FLOPs and up)"
+        )
+        raise ValueError(
+            f"C = {shown} give a median N_opt at the smallest size searched, {floor:.3g} "
+            f"parameters (the optimum lies at or below it in {share[bad[0]]:.0%} of the draws; "
+            f"D_opt {np.median(draws['D_opt'][:, bad[0]]):.3g} tokens){fitted}: " + UNITS_HINT
+        )
+
+
+def floor_pinned(C, draws: dict) -> np.ndarray:
+    """Per budget C (FLOPs, (Q,)), the share of the draws whose N_opt sits at the lower edge of
+    the isoFLOP search range (flagged ``at_boundary`` with ln N_opt within a coarse step of the
+    floor, :func:`~bayeslaws.laws.optimum.search_range`): there the optimum is at or below the
+    floor, how far below unknown."""
+    lo = search_range(C)[0]
+    low = np.log(np.asarray(draws["N_opt"], float)) <= (lo + coarse_step(C))[None, :]
+    return (np.asarray(draws["at_boundary"], bool) & low).mean(axis=0)
 
 
 def edge_message(C, share, extrapolation: str, caller: str = "optimal_allocation") -> str:
@@ -269,6 +302,8 @@ WARN_DECADES = 2.0
 RANGE_COLUMNS = {  # where each caller's answer says how far outside the range it lies
     "optimal_allocation": "columns C_outside_decades, N_outside_decades, D_outside_decades",
     "near_optimal": "the result's outside_decades",
+    "fixed_vs_optimal": "columns C_outside_decades, N_outside_decades, D_outside_decades, "
+    "N_fixed_outside_decades, D_fixed_outside_decades",
 }
 
 

@@ -23,7 +23,9 @@ from ..laws.contract import LawCapabilityError
 from ..laws.optimum import EDGE_SHARE
 from ..runs import PlausibilityWarning
 from ..runs.checks import check_integer
+from .allocation import WARN_DECADES, ExtrapolationWarning, outside_columns, range_message
 from .draws import check_range, positive_array, quantity_draws
+from .extrapolation.distance import group_ranges
 from .predict import check_ci
 
 # Chinchilla refit in centred logs: p = (ln E, ln A', ln B', alpha, beta), ln A' = ln A - alpha x0
@@ -156,26 +158,115 @@ def _single_value(name: str, value, what: str = "value (the one setting every ce
     return np.asarray(value).reshape(-1)[0].item()
 
 
-def _verdict(median: float, lower: float, upper: float, ci: float, at_boundary: float) -> str:
+# where each <axis>_outside_decades column is, in the verdict's words
+FAR_WORDS = {
+    "C": ("at a budget", "the fitted budgets"),
+    "N": ("with N_opt", "the fitted model sizes"),
+    "D": ("with D_opt", "the fitted token counts"),
+}
+BENDS = "the risk that the law bends there"
+
+
+def outside_fitted(fit, C: float, n_optimal: float, n_fixed: float, compute_model) -> dict:
+    """How far the budget ``C`` (FLOPs) and the refits' median N_opt (params; at the optimal
+    hyperparameters ``n_optimal``, at the fixed setting ``n_fixed``) and their D_opt (tokens,
+    ``compute_model.tokens(N_opt, C)``) lie outside the fit's pooled range (fixed_vs_optimal
+    takes no group), in signed decades (:func:`~.allocation.outside_columns`: 0 inside, +1 =
+    ten times above the largest fitted value): ``C_outside_decades``, ``N_outside_decades``,
+    ``D_outside_decades`` (the refit at the optimal hyperparameters),
+    ``N_fixed_outside_decades``, ``D_fixed_outside_decades`` (at the fixed setting); an axis
+    without a recorded range is left out. Floats."""
+    ranges = group_ranges(fit)
+    out = {}
+    for suffix, n in (("", n_optimal), ("_fixed", n_fixed)):
+        d = compute_model.tokens(n, C)
+        for key, value in outside_columns(ranges, [C], [n], [d]).items():
+            axis = key.split("_")[0]
+            if not (suffix and axis == "C"):
+                out[f"{axis}{suffix}_outside_decades"] = float(np.asarray(value)[0])
+    return out
+
+
+def farthest(outside: dict) -> tuple[str, float] | None:
+    """The column of :func:`outside_fitted` farthest outside the range, and its signed decades,
+    when that is more than ``WARN_DECADES`` (100x); else None."""
+    if not outside:
+        return None
+    key = max(outside, key=lambda k: abs(outside[k]))
+    return (key, outside[key]) if abs(outside[key]) > WARN_DECADES else None
+
+
+def far_words(far: tuple[str, float]) -> str:
+    """'at a budget 2.7 decades above the fitted budgets' for :func:`farthest`'s answer."""
+    key, decades = far
+    lead, fitted = FAR_WORDS[key.split("_")[0]]
+    return f"{lead} {abs(decades):.2g} decades {'above' if decades > 0 else 'below'} {fitted}"
+
+
+def warn_far(fit, C: float, outside: dict, stacklevel: int = 3) -> str:
+    """An :class:`~.allocation.ExtrapolationWarning` (caller "fixed_vs_optimal",
+    :func:`~.allocation.range_message`) when the budget or a refit's median N_opt or D_opt
+    (``outside``: :func:`outside_fitted`) lies more than ``WARN_DECADES`` outside the fitted
+    range; N_opt and D_opt named are the farther of the two refits'. Returns the message ('' when
+    none); stacklevel 3: the caller's caller."""
+    combined = {}  # per axis, the farther of the two refits' distances (C: the budget's)
+    for axis in FAR_WORDS:
+        values = [v for k, v in outside.items() if k.split("_")[0] == axis]
+        if values:
+            combined[f"{axis}_outside_decades"] = [max(values, key=abs)]
+    note = (
+        "the size change's interval is the fitted law's uncertainty alone (fixed_vs_optimal "
+        f"uses extrapolation 'none'), not {BENDS}; N_opt and D_opt are the farther of the two "
+        "refits' medians (optimal and fixed hyperparameters)"
+    )
+    message = range_message([C], combined, group_ranges(fit), "fixed_vs_optimal", note)
+    if message:
+        warnings.warn(message, ExtrapolationWarning, stacklevel=stacklevel)
+    return message
+
+
+def _verdict(
+    median: float,
+    lower: float,
+    upper: float,
+    ci: float,
+    at_boundary: float,
+    far: tuple[str, float] | None = None,
+) -> str:
     """The sentence on the relative size change (median, ``ci`` interval [lower, upper]):
     settled when the interval excludes 0 and at most ``EDGE_SHARE`` of the draws'
     refitted N_opt hit the edge of :data:`N_GRID` (``at_boundary``, a share); otherwise not,
-    saying why."""
+    saying why. ``far`` (:func:`farthest`): the budget or an optimum lies more than
+    ``WARN_DECADES`` outside the fitted range, so the sentence says how far and that the
+    interval leaves out the risk that the law bends there (a settled sign is settled only
+    under the fitted law); None: the sentence as inside the range."""
     interval = f"{ci:.0%} interval [{lower:+.0%}, {upper:+.0%}]"
+    out_there = ""
+    if far is not None:
+        out_there = (
+            f"; this far out ({far_words(far)}) the interval is the fitted law's uncertainty "
+            f"alone and does not include {BENDS}"
+        )
     if at_boundary > EDGE_SHARE:
         return (
             f"not settled: in {at_boundary:.0%} of the draws a refitted N_opt hit the edge of "
             f"the searched sizes [{N_GRID[0]:.0e}, {N_GRID[-1]:.0e}] params, so the size change "
             f"({median:+.0%}, {interval}) is cut off there rather than set by the data (a "
-            "budget far from the cells, or cells that barely constrain the refit)"
+            f"budget far from the cells, or cells that barely constrain the refit){out_there}"
         )
     if lower > 0 or upper < 0:
         direction = "larger" if median > 0 else "smaller"
-        return (
-            f"settled: with the hyperparameters fixed the compute-optimal model is {direction} "
+        sign = (
+            f"with the hyperparameters fixed the compute-optimal model is {direction} "
             f"({median:+.0%}, {interval})"
         )
-    return f"not settled: the {interval} includes 0"
+        if far is None:
+            return f"settled: {sign}"
+        return (
+            f"settled under the fitted law, {far_words(far)}: {sign}; that interval is the "
+            f"fitted law's uncertainty alone and does not include {BENDS}"
+        )
+    return f"not settled: the {interval} includes 0{out_there}"
 
 
 def fixed_vs_optimal(
@@ -207,7 +298,14 @@ def fixed_vs_optimal(
     (the interval excludes 0 and at most ``EDGE_SHARE`` of the draws hit the searched sizes'
     edge) and ``verdict`` (a sentence saying so, or why not), ``at_boundary`` (share of draws
     whose refitted N_opt hit the edge of the searched sizes; warned when > 0), ``ci``,
-    ``n_draws``.
+    ``n_draws``, and how far the budget and the refits' median N_opt and D_opt lie outside the
+    fitted range (signed decades, 0 inside; :func:`outside_fitted`): ``C_outside_decades``,
+    ``N_outside_decades``, ``D_outside_decades`` (optimal hyperparameters),
+    ``N_fixed_outside_decades``, ``D_fixed_outside_decades`` (the fixed setting). Any beyond
+    ``WARN_DECADES`` (100x) issues an :class:`~.allocation.ExtrapolationWarning` and the verdict
+    says how far out it is and that its interval, computed under the fitted law alone
+    (extrapolation "none"), leaves out the risk that the law bends there: a sign ``settled``
+    there is settled under the fitted law only.
     """
     ci = check_ci(ci)
     if C is None:
@@ -276,7 +374,11 @@ def fixed_vs_optimal(
     lower, median, upper = np.quantile(change, [(1 - ci) / 2, 0.5, (1 + ci) / 2])
     at_boundary = float(edge.mean())
     settled = bool(lower > 0 or upper < 0) and at_boundary <= EDGE_SHARE
-    verdict = _verdict(median, lower, upper, ci, at_boundary)
+    outside = outside_fitted(
+        fit, float(C), float(np.median(n_optimal)), float(np.median(n_fixed)), compute_model
+    )
+    warn_far(fit, float(C), outside)
+    verdict = _verdict(median, lower, upper, ci, at_boundary, farthest(outside))
     return pd.DataFrame(
         [
             {
@@ -293,6 +395,7 @@ def fixed_vs_optimal(
                 "verdict": verdict,
                 "ci": ci,
                 "n_draws": len(rows),
+                **outside,
             }
         ]
     )

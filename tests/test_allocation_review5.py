@@ -1,0 +1,203 @@
+"""Review 5 of the allocation: fixed_vs_optimal says how far outside the fitted range its budget
+and refitted optima lie (warned, and worded into the verdict, beyond WARN_DECADES); the
+numerical search keeps an edge draw at the edge, as the closed form does; a budget whose optimum
+is pinned at the search floor (10 params), far below the fitted budgets, is refused as a budget
+in other units (hand-made posteriors and the shared small fits)."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+import bayeslaws as bl
+from bayeslaws.laws import optimum
+from bayeslaws.laws.chinchilla import LAW as CHINCHILLA
+from bayeslaws.laws.contract import Posterior, Scales
+from bayeslaws.posterior import fixed_hyperparams as fh
+from bayeslaws.posterior.allocation import (
+    WARN_DECADES,
+    ExtrapolationWarning,
+    allocation_draws,
+    optimal_allocation,
+    refuse_below_one,
+)
+from bayeslaws.posterior.predict import outside_decades
+from bayeslaws.runs import compute
+
+BUDGETS = np.array([1e20, 1e22])  # FLOPs
+COLUMNS = [
+    "C_outside_decades",
+    "N_outside_decades",
+    "D_outside_decades",
+    "N_fixed_outside_decades",
+    "D_fixed_outside_decades",
+]
+
+
+# ---- the numerical search stays inside its range ---------------------------------------------
+def _edge_posterior() -> Posterior:
+    """Three Chinchilla draws: an ordinary one, one whose optimum lies above the search range
+    (beta near 0) and one whose optimum lies below its 10-parameter floor (alpha near 0)."""
+    scales = Scales({"N": np.log(3e8), "D": np.log(6e9), "loss": np.log(2.5)})
+    draws = {
+        "alpha": np.array([0.34, 0.34, 0.0005]),
+        "beta": np.array([0.30, 0.0005, 0.30]),
+        "a": np.full(3, -2.0),
+        "b": np.full(3, -2.0),
+        "e": np.full(3, -0.3),
+        "sigma": np.full(3, 0.01),
+    }
+    return Posterior(draws, scales, (None,), {}, "gaussian")
+
+
+def _allocation(method: str) -> dict:
+    return CHINCHILLA.allocation(
+        _edge_posterior(), BUDGETS, compute.linear(6.0), group=None,
+        rng=np.random.default_rng(0), method=method,
+    )  # fmt: skip
+
+
+def test_numerical_edge_draws_sit_at_the_edge_as_the_closed_form_puts_them():
+    """The zoom stepped past the search range: a draw at the floor came back at N_opt 9.7
+    params (closed form: 10), one at the top a coarse step above it with its loss there, below
+    the loss at the edge. Both routes now agree at the edges, and no draw leaves the range."""
+    closed, numeric = _allocation("closed_form"), _allocation("numerical")
+    lo, hi = optimum.search_range(BUDGETS)
+    u = np.log(numeric["N_opt"])
+    assert np.all((u >= lo) & (u <= hi))
+    assert numeric["N_opt"][2, 0] == pytest.approx(10.0, rel=1e-12)  # at the floor
+    assert u[1, 0] == pytest.approx(hi[0], abs=1e-12)  # at the top
+    edges = np.asarray(closed["at_boundary"], bool)
+    np.testing.assert_allclose(numeric["N_opt"][edges], closed["N_opt"][edges], rtol=1e-12)
+    np.testing.assert_allclose(numeric["L_opt"][edges], closed["L_opt"][edges], rtol=1e-12)
+    # the ordinary draw's interior optimum as before: the closed form to the search's accuracy
+    assert numeric["N_opt"][0] == pytest.approx(closed["N_opt"][0], rel=1e-4)
+
+
+@pytest.mark.parametrize("sign", [1.0, -1.0])
+def test_minimise_of_a_monotone_function_returns_the_edge_and_its_value(sign):
+    """f decreasing towards one edge: the optimum is that edge, f there, flagged."""
+    C = np.array([1e18, 1e22])
+    u_opt, f_opt, at_boundary = optimum.minimise(lambda u: sign * u, C, S=2)
+    lo, hi = optimum.search_range(C)
+    edge = np.broadcast_to(lo if sign > 0 else hi, u_opt.shape)
+    np.testing.assert_array_equal(u_opt, edge)
+    np.testing.assert_array_equal(f_opt, sign * edge)
+    assert at_boundary.all()
+
+
+# ---- a budget pinned at the search floor is refused ------------------------------------------
+def _pinned(share: float, C=(1e4,)) -> dict:
+    """Draws (100, Q) with ``share`` of them at the 10-parameter floor, the rest at 50."""
+    C = np.asarray(C, float)
+    n = np.where(np.arange(100)[:, None] < 100 * share, 10.0, 50.0) * np.ones(len(C))
+    return {"N_opt": n, "D_opt": C / (6 * n), "at_boundary": n == 10.0}
+
+
+def test_refusal_at_the_floor_needs_a_majority_there_and_a_budget_far_below_the_fitted():
+    with pytest.raises(
+        ValueError,
+        match=r"C = 1e\+04 give a median N_opt at the smallest size "
+        r"searched, 10 parameters .*60% .*not PF-days or 1e18 units",
+    ):
+        refuse_below_one(np.array([1e4]), _pinned(0.6), (1e17, 1e19))
+    with pytest.raises(ValueError, match="smallest size searched"):  # no fitted range known
+        refuse_below_one(np.array([1e4]), _pinned(0.6))
+    refuse_below_one(np.array([1e4]), _pinned(0.4), (1e17, 1e19))  # a minority: answered
+    # within WARN_DECADES of the fitted budgets a floor optimum is the law's, not a unit slip
+    near = 1e17 * 10**-WARN_DECADES * 1.01
+    refuse_below_one(np.array([near]), _pinned(0.6, (near,)), (1e17, 1e19))
+
+
+def test_a_budget_in_1e18_units_is_refused_not_answered_with_10_params(simulated_fit):
+    """C = 1e4 (a 1e22 budget typed in 1e18 FLOPs) gave N_opt = 10 params and D_opt = 167
+    tokens: the N_opt refusal could not fire, N_opt being held to the 10-parameter floor."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for method in ("closed_form", "numerical"):
+            with pytest.raises(
+                ValueError,
+                match=r"C = 1e\+04 give a median N_opt at the "
+                r"smallest size searched.*decades below the fitted budgets",
+            ):
+                allocation_draws(simulated_fit, [1e4], method=method)
+        with pytest.raises(ValueError, match="smallest size searched"):
+            optimal_allocation(simulated_fit, C=[1e22, 1e4])
+        # ordinary budgets, in and beyond the fitted range, are answered as before
+        table = optimal_allocation(simulated_fit, C=[1e20, 1e22, 1e24])
+    assert (table["at_boundary"] == 0).all() and (table["N_opt"] > 1e8).all()
+
+
+# ---- fixed_vs_optimal far outside the fitted range -------------------------------------------
+def test_verdict_inside_the_range_is_worded_as_before():
+    assert fh._verdict(0.34, 0.29, 0.37, 0.9, 0.0) == (
+        "settled: with the hyperparameters fixed the compute-optimal model is larger "
+        "(+34%, 90% interval [+29%, +37%])"
+    )
+    assert fh._verdict(0.1, -0.1, 0.3, 0.9, 0.0) == (
+        "not settled: the 90% interval [-10%, +30%] includes 0"
+    )
+    assert fh.farthest({"C_outside_decades": 2.0, "N_outside_decades": -1.5}) is None
+
+
+def test_verdict_far_out_says_settled_under_the_fitted_law_only():
+    far = fh.farthest({"C_outside_decades": 2.73, "N_outside_decades": 0.9,
+                       "D_fixed_outside_decades": -2.1})  # fmt: skip
+    assert far == ("C_outside_decades", 2.73)
+    text = fh._verdict(3.06, 2.48, 3.42, 0.9, 0.0, far)
+    assert text.startswith(
+        "settled under the fitted law, at a budget 2.7 decades above the fitted budgets: with "
+        "the hyperparameters fixed the compute-optimal model is larger (+306%, 90% interval "
+        "[+248%, +342%])"
+    )
+    assert text.endswith("does not include the risk that the law bends there")
+    below = fh._verdict(0.1, -0.1, 0.3, 0.9, 0.0, ("D_fixed_outside_decades", -2.5))
+    assert below.startswith("not settled: the 90% interval [-10%, +30%] includes 0; this far out")
+    assert "with D_opt 2.5 decades below the fitted token counts" in below
+
+
+def _answer(fit, C):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("ignore")
+        warnings.simplefilter("always", ExtrapolationWarning)
+        row = bl.fixed_vs_optimal(fit, C, n_draws=12).iloc[0]
+    return row, [str(w.message) for w in caught if w.category is ExtrapolationWarning]
+
+
+def test_fixed_vs_optimal_says_how_far_out_and_warns_beyond_warn_decades(small_sweep_sweep_fit):
+    """At C = 1e22 (2.7 decades above the fitted budgets) fixed_vs_optimal said "settled" with
+    no warning while optimal_allocation warned: now it warns the same way, returns the
+    distances, and its verdict says the sign is settled under the fitted law only."""
+    fit = small_sweep_sweep_fit
+    ranges = fit.record.ranges
+    inside = np.sqrt(np.prod(ranges["C"]))
+    row, said = _answer(fit, inside)
+    assert not said
+    assert row["C_outside_decades"] == 0.0
+    assert all(abs(row[c]) <= WARN_DECADES for c in COLUMNS)
+    assert row["verdict"].startswith(("settled: ", "not settled: "))
+    assert "bends" not in row["verdict"]
+
+    far = 1e22
+    row, said = _answer(fit, far)
+    assert row["C_outside_decades"] == pytest.approx(np.log10(far / ranges["C"][1]))
+    tokens = fit.compute_model.tokens
+    for name, col in (("n_opt_optimal", ""), ("n_opt_fixed", "_fixed")):
+        n = row[name]
+        assert row[f"N{col}_outside_decades"] == pytest.approx(
+            outside_decades(np.array([n]), *ranges["N"])[0])  # fmt: skip
+        assert row[f"D{col}_outside_decades"] == pytest.approx(
+            outside_decades(np.array([tokens(n, far)]), *ranges["D"])[0])  # fmt: skip
+    assert len(said) == 1 and said[0].startswith(
+        "fixed_vs_optimal: extrapolating more than 2 decades outside the fitted range"
+    )
+    assert f"C = {far:.3g} FLOPs (C {row['C_outside_decades']:.2g} decades above" in said[0]
+    assert "N_fixed_outside_decades" in said[0]
+    if row["settled"]:
+        assert row["verdict"].startswith(
+            f"settled under the fitted law, at a budget {row['C_outside_decades']:.2g} decades "
+            "above the fitted budgets: "
+        )
+    assert "does not include the risk that the law bends there" in row["verdict"]
