@@ -14,11 +14,11 @@ default every method in the pooled files) was scored on is dropped, and the repo
 many splits were dropped and which methods lacked them.
 
 Pooled 90% coverage = the fraction of held-out points inside their central 90% interval, over
-every kept split: held-out losses (every held-out run) and N_opt (every held-out budget with a
-truth). A candidate passes when both lie in [0.80, 0.95]; among those that pass, the smallest
-pooled median relative error of the held-out losses wins (ties within 0.001 broken by the
-higher mean log predictive density). If none passes, the candidate whose two coverages lie
-nearest the band (sum of distances) wins.
+every kept split: held-out losses (every held-out run with a loss) and N_opt (every held-out
+budget with a truth). A candidate passes when both lie in [0.80, 0.95]; among those that pass,
+the smallest pooled median relative error of the held-out losses wins (ties within 0.001
+broken by the higher mean log predictive density). If none passes, the candidate whose two
+coverages lie nearest the band (sum of distances) wins.
 """
 
 from __future__ import annotations
@@ -62,11 +62,16 @@ def common_splits(points: pd.DataFrame, methods) -> tuple[pd.DataFrame, list[str
 
 
 def pooled(points: pd.DataFrame) -> pd.DataFrame:
-    """Per method: pooled coverage of losses and N_opt, median loss error, mean lpd, counts."""
+    """Per method: pooled coverage of losses and N_opt, median loss error, mean lpd, counts.
+
+    Only scored points count (as in calibration.score): held-out runs with a finite loss
+    (``actual``) and budgets with a finite N_opt truth. An unscored point (a run that diverged
+    or was never logged, a budget without a truth) is neither hit nor miss; its in90 is False
+    or NA in the points file and would lower the coverage."""
     rows = []
     for method, g in points.groupby("method", sort=False):
-        loss = g[g["quantity"] == "loss"]
-        n_opt = g[g["quantity"] == "N_opt"]
+        loss = g[(g["quantity"] == "loss") & np.isfinite(g["actual"].to_numpy(float))]
+        n_opt = g[(g["quantity"] == "N_opt") & np.isfinite(g["truth"].to_numpy(float))]
         rows.append(
             {
                 "method": method,

@@ -214,9 +214,10 @@ def widen(fit, query, log_loss, seed: int = 0, method: str = DEFAULT_METHOD, gro
     ``"gp"`` (default) adds draws of the GP discrepancy (at every point; on a grouped fit the
     group's own GP, :mod:`.gp`), ``"gp_discrepancy"``
     also the distance discrepancy learned after it; ``"stacking_discrepancy"`` mixes the stacked
-    functional forms' predictives draw by draw beyond the range and adds the distance
-    discrepancy; ``"discrepancy"`` adds Normal discrepancy draws, ``"discrepancy_t"`` Student-t
-    ones (same CV data), ``"stacking"`` only mixes the forms. ``"model"`` and ``"drift"`` are
+    functional forms' predictives draw by draw beyond the range (their share ramped in over
+    the first ``distance.RAMP`` decades) and adds the distance discrepancy; ``"discrepancy"``
+    adds Normal discrepancy draws, ``"discrepancy_t"`` Student-t ones (same CV data),
+    ``"stacking"`` only mixes the forms. ``"model"`` and ``"drift"`` are
     whole models of the loss, not widenings of the law's draws: :class:`bayeslaws.posterior.model
     .ModelView` applies them (ValueError here)."""
     check_method(method)
@@ -254,8 +255,10 @@ def widen(fit, query, log_loss, seed: int = 0, method: str = DEFAULT_METHOD, gro
         _fall_back(fit, "stacking", reason, "stacking of functional forms", "the discrepancy alone")
         method = "discrepancy"
     if method.startswith("stacking"):
-        stacked = stacking.stacked_draws(fit, query, log_loss, seed)
-        log_loss = np.where(d[None, :] > 0, stacked, log_loss)
+        # the other forms ramp in over RAMP decades, as the discrepancy's step (continuous at
+        # the edge; inside the range, share 0, the draws are the fit's own)
+        share = np.minimum(1.0, d / distance.RAMP)
+        log_loss = stacking.stacked_draws(fit, query, log_loss, seed, share=share)
         if method == "stacking":
             return log_loss
     with progress.step(CALIBRATING):

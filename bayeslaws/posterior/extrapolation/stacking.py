@@ -5,7 +5,10 @@
 (:mod:`bayeslaws.laws.chinchilla_gamma`) and Kaplan -- are fitted to the same training runs as
 the fit, with weights from PSIS-LOO (:func:`stack`, which keeps the other forms' draws in
 ``fit.cache["stacking"]``). Beyond the range each predictive draw comes from one form, chosen
-with the stacking weights. Stacking applies to single-group loss surfaces L(N, D).
+with the stacking weights; the other forms' share ramps in over the first ``distance.RAMP``
+decades past the range (:func:`stacked_draws`' ``share``), as the distance discrepancy's step
+does, so that the interval and the median are continuous at the range's edge. Stacking
+applies to single-group loss surfaces L(N, D).
 """
 
 from __future__ import annotations
@@ -299,8 +302,16 @@ def _other_law_draws(other: dict, query, n_draws: int, rng) -> np.ndarray:
     return np.log(law.draws(post, query, kind="new_run", group=None, rng=rng)["loss"])
 
 
-def stacked_draws(fit, query, log_loss, seed: int = 0) -> np.ndarray:
-    """Replace each draw by one of a stacked form with probability its stacking weight."""
+def stacked_draws(fit, query, log_loss, seed: int = 0, share=None) -> np.ndarray:
+    """Replace each new-run ln-loss draw (S, Q) by one of a stacked form with probability its
+    stacking weight, times ``share``.
+
+    ``share`` (Q,) in [0, 1] (None: 1 at every point): at a point, a draw that chose another
+    form takes that form's draw only with probability ``share``, else keeps the fit's own, so
+    form k's probability there is ``share * w_k`` and the own form's ``w_own + (1 - share) *
+    (1 - w_own)``: a valid mixture at every share, the plain posterior at 0 and the stacking
+    mixture at 1 (the very draws of ``share=None``). One uniform per draw, shared by the
+    points (its own random stream): along a path of growing share a draw switches form once."""
     reason = unavailable(fit)
     if reason:
         raise ValueError(f"extrapolation='stacking' is unavailable: {reason}")
@@ -311,9 +322,14 @@ def stacked_draws(fit, query, log_loss, seed: int = 0) -> np.ndarray:
     w = np.array([state["weights"][k] for k in laws])
     choice = rng.choice(len(laws), size=log_loss.shape[0], p=w / w.sum())
     own = own_key(state, laws)
+    base = log_loss.copy()
     for i, name in enumerate(laws):
         sel = choice == i
         if name == own or not sel.any():
             continue
         log_loss[sel] = _other_law_draws(state["others"][name], query, int(sel.sum()), rng)
-    return log_loss
+    if share is None:
+        return log_loss
+    share = np.broadcast_to(np.asarray(share, float), log_loss.shape[1:])
+    u = np.random.default_rng([seed, 12]).random(log_loss.shape[0])  # (S,), in [0, 1)
+    return np.where(u[:, None] < share[None, :], log_loss, base)
