@@ -14,7 +14,7 @@
 * :func:`design_replay` -- replayed design campaigns: decision error (and R^2, coverage) against
   the compute spent, per strategy and pool (``bayeslaws.app.replay``).
 
-Figures of a fit to SIMULATED data (its record's data source says so) say "(SIMULATED data)" in
+Figures of a fit to SIMULATED data (:attr:`Fit.simulated_extent`) say "(SIMULATED data)" in
 their titles; a fan drawing a table beside the fit that is simulated when the fit's data are not
 (or to another extent) adds "(drawn runs SIMULATED)". Figures of a grouped fit draw one fitted
 group (``group=``) or, by default, a new group (wider: its offsets are drawn from the groups'
@@ -48,7 +48,7 @@ from .posterior.extrapolation.distance import group_ranges, own_group_rows, rang
 from .runs import PlausibilityWarning, RunTable
 from .runs.cells import CELL_RTOL, same_value_ids
 from .runs.checks import ArgumentTypeError
-from .runs.table import simulated_extent, simulated_note
+from .runs.table import frame_extent
 
 BAND_ALPHAS = {0.5: 0.35, 0.9: 0.18}
 GROUP_MARKERS = ("o", "s", "^", "v", "D", "P", "X", "<", ">", "h")
@@ -119,9 +119,9 @@ def _check_fit(fit) -> None:
 
 def _simulated_words(fit) -> str:
     """The words to add to the title of a figure that draws a fit's data or posterior:
-    " (SIMULATED data)" when the fit's data are simulated (its record's data source says
-    SIMULATED, as :func:`bayeslaws.runs.table.simulated_note` and the simulated tables write it),
-    " (partly SIMULATED data)" when only some rows are, else "" (:attr:`Fit.simulated_words`)."""
+    " (SIMULATED data)" when the fit's data are simulated (as its run table recorded at load,
+    from the table's source column: :attr:`Fit.simulated_extent`), " (partly SIMULATED data)"
+    when only some rows are, else "" (:attr:`Fit.simulated_words`)."""
     return fit.simulated_words
 
 
@@ -137,15 +137,14 @@ def _drawn_words(fit, runs) -> str:
     """The SIMULATED words of a figure that draws the table ``runs`` (a RunTable or a frame;
     None: the fit's own runs) beside the fit: :func:`_simulated_words` of the fit, followed by
     " (drawn runs SIMULATED)" or " (drawn runs partly SIMULATED)" when the drawn table is
-    simulated to another extent than the fit's data (by its source, as
-    :func:`bayeslaws.runs.table.simulated_note` writes it, or its own source column). A table
-    not labelled simulated adds nothing: that does not make its runs real."""
+    simulated to another extent than the fit's data (a RunTable's extent as recorded at load,
+    :attr:`~bayeslaws.runs.RunTable.simulated`; a frame's by its own source column,
+    :func:`bayeslaws.runs.table.frame_extent`; never by a file name). A table not labelled
+    simulated adds nothing: that does not make its runs real."""
     words = _simulated_words(fit)
     if runs is None:
         return words
-    source = runs.source if isinstance(runs, RunTable) else ""
-    frame = _runs_frame(runs)
-    drawn = simulated_extent(str(source) + simulated_note(frame, str(source)))
+    drawn = runs.simulated if isinstance(runs, RunTable) else frame_extent(_runs_frame(runs))
     fitted = fit.simulated_extent
     if drawn == "none" or drawn == fitted:
         return words

@@ -29,7 +29,7 @@ from ..laws.priors import spec_to_priors
 from ..runs import RunTable, load_runs
 from ..runs.checks import ArgumentTypeError, check_probability
 from ..runs.compute import ComputeModel, compute_model_from_dict
-from ..runs.table import simulated_extent
+from ..runs.table import recorded_extent
 from .deferred import arviz
 from .diagnostics import Diagnostics, SamplerWarning
 from .record import FitRecord, IncompatibleFitFile
@@ -156,8 +156,9 @@ class Fit:
     def training_runs(self) -> RunTable | None:
         """The fitted runs as a RunTable (canonical columns, C as fitted; indexed by their row
         labels in the user's table when the fit stored them; ``accepted_rows`` as the fit
-        recorded them), or None. Only the runs in the fit: not those the law's own rules left
-        out (``record.law_excluded_runs``), nor those excluded before it."""
+        recorded them; ``simulated``: :attr:`simulated_extent`), or None. Only the runs in the
+        fit: not those the law's own rules left out (``record.law_excluded_runs``), nor those
+        excluded before it."""
         data = self.record.training_runs
         if not data:
             return None
@@ -173,6 +174,7 @@ class Fit:
         )
         df = runs.df.copy()
         df["C"] = frame["C"].to_numpy(float)  # as fitted (e.g. Porian's budget column)
+        runs = replace(runs, simulated=self.simulated_extent)  # the fitted table's, as recorded
         if rows is None:
             return replace(runs, df=df, accepted_rows=())
         df.index = pd.Index(rows.tolist())
@@ -196,10 +198,12 @@ class Fit:
 
     @property
     def simulated_extent(self) -> str:
-        """How much of the fitted data is SIMULATED, by the record's data source (as the run
-        table and :func:`bayeslaws.runs.table.simulated_note` write it): "all", "partly" or
-        "none" (:func:`bayeslaws.runs.table.simulated_extent`)."""
-        return simulated_extent((self.record.data or {}).get("source", ""))
+        """How much of the fitted data is SIMULATED: "all", "partly" or "none", as the run
+        table recorded it when it was loaded (the record's ``data["simulated"]``, from the
+        table's source column, never from a file name); for fits saved before that key, or
+        whose data source was rewritten since, by the notes of the record's data source
+        (:func:`bayeslaws.runs.table.recorded_extent`)."""
+        return recorded_extent(self.record.data or {})
 
     @property
     def simulated_words(self) -> str:

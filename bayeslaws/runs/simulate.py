@@ -4,7 +4,10 @@ No per-run data were released for either seed paper, so bayeslaws ships *simulat
 ground truth is built to agree with everything the papers did publish (see
 ``../shared/reference/PAPERS.md``). Every simulator returns a :class:`pandas.DataFrame` in the
 canonical run-table columns of :mod:`bayeslaws.runs` plus a ``source`` string naming the
-simulator and its seed, so ``load_runs(df)`` accepts it as is.
+simulator and its seed, so ``load_runs(df)`` accepts it as is. That string always starts with
+"simulated: bayeslaws.runs.simulate." (a caller's own label is appended to it, never put in its
+place), which is how a run table knows its rows are SIMULATED
+(:attr:`bayeslaws.runs.RunTable.simulated`).
 
 Units everywhere (inputs and outputs, unless a name says otherwise):
 
@@ -50,7 +53,7 @@ from dataclasses import dataclass, fields, replace
 import numpy as np
 import pandas as pd
 
-from .checks import UnknownNameError, check_integer, is_integer, is_real
+from .checks import ArgumentTypeError, UnknownNameError, check_integer, is_integer, is_real
 from .published import (  # noqa: F401  (re-exported: the truths below are built on them)
     LIANG_LOPT_COEF,
     LIANG_LOPT_EXP,
@@ -299,6 +302,7 @@ class VideoDiTTruth:
 
 TRUTH_FIELD = re.compile(r"\btruth=VideoDiTTruth\(([^)]*)\)")
 VIDEO_DIT_SIMULATORS = ("simulate_video_dit_sweep", "simulate_grid")
+LABEL_FIELD = " label="  # a caller's label in a simulated ``source`` (:func:`with_label`)
 
 
 def truth_label(truth: VideoDiTTruth) -> str:
@@ -323,8 +327,9 @@ def effective_truth(truth: VideoDiTTruth, noise_sd=None) -> VideoDiTTruth:
 def truth_from_source(source: str) -> VideoDiTTruth | None:
     """The video-DiT truth a ``source`` text records (:func:`truth_label`): rebuilt from its
     ``truth=VideoDiTTruth(...)`` fields; the default truth when the text names a video-DiT
-    simulator (:data:`VIDEO_DIT_SIMULATORS`) and no truth field; None when it names neither."""
-    source = str(source)
+    simulator (:data:`VIDEO_DIT_SIMULATORS`) and no truth field; None when it names neither.
+    A caller's label (:func:`with_label`, after :data:`LABEL_FIELD`) is not read."""
+    source = str(source).split(LABEL_FIELD, 1)[0]
     found = TRUTH_FIELD.search(source)
     if found:
         known = {f.name for f in fields(VideoDiTTruth)}
@@ -334,6 +339,21 @@ def truth_from_source(source: str) -> VideoDiTTruth | None:
     if any(f"bayeslaws.runs.simulate.{name} " in source for name in VIDEO_DIT_SIMULATORS):
         return VideoDiTTruth()
     return None
+
+
+def with_label(source: str, label: str | None) -> str:
+    """A simulator's ``source`` text (which starts "simulated: bayeslaws.runs.simulate.") with
+    a caller's ``label`` appended as `` label='pilot sweep'`` (None: unchanged): the label is
+    kept, but never replaces the text that marks the rows SIMULATED. A ``label`` that is not a
+    string is an ArgumentTypeError naming ``source=``."""
+    if label is None:
+        return source
+    if not isinstance(label, str):
+        raise ArgumentTypeError(
+            f"source= takes a label for the simulated rows (a string, appended to their "
+            f"'simulated: ...' source), got {type(label).__name__} {label!r}"
+        )
+    return f"{source}{LABEL_FIELD}{label!r}"
 
 
 def _per_cell(values, n_cells: int, name: str) -> list[np.ndarray]:
@@ -382,8 +402,10 @@ def simulate_grid(
     batch_values : same for batch sizes, in tokens.
     seed : int seed >= 0 or a numpy Generator (labelled by a digest of its state; module doc).
     noise_sd : sd of log(loss) around the truth (>= 0, Gaussian); default ``truth.noise_sd``.
-    source : the ``source`` column; default names this function, the seed and a truth other
-        than the default (:func:`truth_label`).
+    source : a label of the table (e.g. "pilot sweep"), appended to its ``source`` column as
+        `` label='pilot sweep'`` (:func:`with_label`). The column always names this function,
+        the seed and a truth other than the default (:func:`truth_label`), starting
+        "simulated: ", so the rows are SIMULATED wherever they are loaded.
 
     Bad arguments (sizes or tokens not finite and positive, grids that are not positive
     numbers, a negative or NaN noise_sd, a seed that is not an int >= 0) raise ValueError naming
@@ -394,6 +416,20 @@ def simulate_grid(
     DataFrame with one row per (cell, batch, lr), in that order: N, D, C (= 6ND), lr,
     batch_size (tokens), loss, source.
     """
+    noise_sd = _check_noise_sd(noise_sd)
+    _check_seed(seed)
+    text = (
+        f"simulated: bayeslaws.runs.simulate.simulate_grid seed={_seed_label(seed)}"
+        f"{truth_label(effective_truth(truth, noise_sd))}"
+    )
+    return _grid_runs(
+        truth, N, D, lr_values, batch_values, seed, noise_sd, with_label(text, source)
+    )
+
+
+def _grid_runs(truth, N, D, lr_values, batch_values, seed, noise_sd, source: str) -> pd.DataFrame:
+    """The table of :func:`simulate_grid` (arguments as there), its ``source`` column
+    ``source`` (a simulator's full "simulated: bayeslaws.runs.simulate..." text)."""
     N = np.atleast_1d(_positive_values("N", N, "parameters"))
     D = np.atleast_1d(_positive_values("D", D, "tokens"))
     N, D = np.broadcast_arrays(N, D)
@@ -404,12 +440,6 @@ def simulate_grid(
     noise_sd = _check_noise_sd(noise_sd)
     sd = truth.noise_sd if noise_sd is None else noise_sd
     rng = _rng(seed)
-    if source is None:
-        label = _seed_label(seed)
-        source = (
-            f"simulated: bayeslaws.runs.simulate.simulate_grid seed={label}"
-            f"{truth_label(effective_truth(truth, noise_sd))}"
-        )
     cols = {"N": [], "D": [], "lr": [], "batch_size": []}
     for n, d, lrs, bss in zip(N, D, lr_grids, batch_grids, strict=True):
         bb, ll = np.meshgrid(bss, lrs, indexing="ij")
@@ -531,7 +561,7 @@ def simulate_video_dit_sweep(
         f"simulated: bayeslaws.runs.simulate.simulate_video_dit_sweep seed={_seed_label(seed)}"
         f"{truth_label(effective_truth(truth, noise_sd))}"
     )
-    return simulate_grid(truth, Ns, Ds, lrs, bss, seed=seed, noise_sd=noise_sd, source=source)
+    return _grid_runs(truth, Ns, Ds, lrs, bss, seed, noise_sd, source)
 
 
 def _pick(grid, size):

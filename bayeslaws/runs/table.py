@@ -128,6 +128,12 @@ class RunTable:
         from its input (a RunTable re-loaded keeps its own); None (the default for a table
         built directly), or ``ROWS_NOTE`` for labels that are not non-negative integers, is
         guessed from the index (:func:`_row_note`). :meth:`at_rows` says rows with it.
+    simulated : how much of the table is SIMULATED, decided when it was loaded from structured
+        information, never from a file name: "all", "partly" or "none" (:data:`EXTENTS`), by
+        its ``source`` column (:func:`frame_extent`: rows whose source starts with
+        "simulated", as bayeslaws' simulators and the bundled simulated sweep write it).
+        None (the default for a table built directly) is read from ``df`` that way. Kept
+        through exclusions (the extent of the table as loaded) and recorded by :meth:`record`.
     """
 
     df: pd.DataFrame
@@ -137,8 +143,15 @@ class RunTable:
     n_input_rows: int = 0
     accepted_rows: tuple = field(default_factory=tuple)
     row_note: str | None = None
+    simulated: str | None = None
 
     def __post_init__(self):
+        if self.simulated is None:
+            object.__setattr__(self, "simulated", frame_extent(self.df))
+        elif self.simulated not in EXTENTS:
+            raise ValueError(
+                f"RunTable simulated= must be one of {EXTENTS}, got {self.simulated!r}"
+            )
         guess = _row_note(self.df.index)
         if self.row_note is None or (self.row_note == ROWS_NOTE and guess != ROWS_NOTE):
             object.__setattr__(self, "row_note", guess)  # only integer labels count data rows
@@ -235,9 +248,14 @@ class RunTable:
     def record(self) -> dict:
         """JSON-ready provenance: source, row counts, what the row labels count
         (:attr:`row_note`), every exclusion (its reason, count and the row labels it removed,
-        as text) and, when there are any, the ``accepted_rows`` (labels as text)."""
+        as text), how much of the table is SIMULATED (``"simulated"``: :attr:`simulated`, with
+        ``"simulated_source"``: the source text it describes, so that a provenance whose source
+        is rewritten later is read from its text again: :func:`recorded_extent`) and, when
+        there are any, the ``accepted_rows`` (labels as text)."""
         out = {
             "source": self.source,
+            "simulated": self.simulated,
+            "simulated_source": self.source,
             "n_input_rows": int(self.n_input_rows),
             "n_rows_used": len(self.df),
             "row_note": self.row_note,
@@ -1078,7 +1096,9 @@ def load_runs(
     source = source + simulated_note(out, source)
     if isinstance(data, RunTable):
         rows = data.n_input_rows or len(df)
-        return RunTable(out, model, source, data.exclusions, rows, accepted, note)
+        # a RunTable keeps its extent unless its own source column says otherwise
+        extent = frame_extent(out) if "source" in out else data.simulated
+        return RunTable(out, model, source, data.exclusions, rows, accepted, note, extent)
     return RunTable(
         df=out,
         compute_model=model,
@@ -1086,17 +1106,46 @@ def load_runs(
         n_input_rows=len(df),
         accepted_rows=accepted,
         row_note=note,
+        simulated=frame_extent(out),
     )
+
+
+EXTENTS = ("all", "partly", "none")  # how much of a table is SIMULATED
+# the notes :func:`simulated_note` appends to a source (and "(SIMULATED)" as older tables wrote
+# it): "(SIMULATED" or "(partly SIMULATED" up to its closing parenthesis, which no path
+# separator follows (so a folder named "runs (SIMULATED)" is no note); a bare word SIMULATED,
+# e.g. in a folder name "SIMULATED_vs_real", is none
+SIMULATED_NOTE = re.compile(r"\((partly )?SIMULATED\b[^()]*\)(?![/\\])")
+
+
+def simulated_rows(df: pd.DataFrame) -> np.ndarray:
+    """Which rows of ``df`` are simulated by its ``source`` column (text starting with
+    "simulated", in any case, as bayeslaws' simulators write "simulated: ..."): a boolean array
+    (rows,); all False without the column."""
+    if "source" not in df:
+        return np.zeros(len(df), dtype=bool)
+    said = df["source"].astype(str).str.strip().str.lower().str.startswith("simulated")
+    return said.to_numpy(dtype=bool)
+
+
+def frame_extent(df: pd.DataFrame) -> str:
+    """How much of ``df`` is SIMULATED by its ``source`` column (:func:`simulated_rows`):
+    "all", "partly" or "none" (an empty table or one without the column: "none")."""
+    said = simulated_rows(df)
+    if not said.any():
+        return "none"
+    return "all" if said.all() else "partly"
 
 
 def simulated_note(df: pd.DataFrame, source: str = "") -> str:
     """What to add to a table's ``source`` when its ``source`` column says rows are simulated
     (as bayeslaws' simulators write it: "simulated: ..."), so that every fit, report and figure
     that names the data says SIMULATED whatever the file is called; "" when none are (or the
-    ``source`` already says so)."""
-    if "source" not in df or "SIMULATED" in source:
+    ``source`` already carries such a note: :func:`simulated_extent`; a file name holding the
+    word SIMULATED is no note)."""
+    if simulated_extent(source) != "none":
         return ""
-    said = df["source"].astype(str).str.strip().str.lower().str.startswith("simulated")
+    said = simulated_rows(df)
     k, n = int(said.sum()), len(df)
     if k == 0:
         return ""
@@ -1119,12 +1168,30 @@ def _simulator_label(sources: pd.Series) -> str:
 
 
 def simulated_extent(source: str) -> str:
-    """How much of a table is SIMULATED by its ``source`` (as :func:`simulated_note` and the
-    simulated tables write it): "partly", "all" or "none"."""
-    source = str(source)
-    if "partly SIMULATED" in source:
-        return "partly"
-    return "all" if "SIMULATED" in source else "none"
+    """How much of a table is SIMULATED by the notes of its ``source`` text (as
+    :func:`simulated_note` writes them: " (SIMULATED: ...)", " (partly SIMULATED: ...)"):
+    "partly" when a note says partly, "all" for another note, else "none". Only those notes
+    count, not the word SIMULATED elsewhere (a path such as ".../SIMULATED_vs_real/runs.csv").
+    The text rule for provenance without a structured extent: :func:`recorded_extent`."""
+    notes = [m.group(1) for m in SIMULATED_NOTE.finditer(str(source))]
+    if not notes:
+        return "none"
+    return "partly" if any(notes) else "all"
+
+
+def recorded_extent(data: dict) -> str:
+    """How much of the runs a provenance (``RunTable.record()``, a fit's ``record.data``)
+    describes is SIMULATED: its ``"simulated"`` extent (:attr:`RunTable.simulated`, decided at
+    load from the table's source column) while its ``"source"`` is still the text that extent
+    was recorded with (``"simulated_source"``); else (fits saved before the extent was recorded,
+    or a provenance whose source was rewritten since, e.g. by an update) by the notes of its
+    source text (:func:`simulated_extent`)."""
+    data = data or {}
+    source = data.get("source", "")
+    extent = data.get("simulated")
+    if extent in EXTENTS and data.get("simulated_source") == source:
+        return extent
+    return simulated_extent(source)
 
 
 def _group_labels(values: pd.Series, name: str, note: str) -> pd.Series:
