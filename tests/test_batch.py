@@ -95,7 +95,7 @@ def test_dask_local_cluster_batch_with_a_failure(tmp_path):
     assert broken.attempts == 1  # bad input (TypeError): recorded at once, not retried
     assert "TypeError" in broken.error and "no_such_option" in broken.error
     assert "Traceback" in broken.traceback
-    with pytest.raises(RuntimeError, match="1 of 5 fits failed: 'broken': TypeError"):
+    with pytest.raises(RuntimeError, match="1 of 5 fits failed: 'broken': ArgumentTypeError"):
         result.raise_for_failures()
     # warnings the fits raised in their workers are kept per task and summarised once
     assert any(w.startswith("IdentifiabilityWarning") for w in result[4].warnings)
@@ -398,7 +398,7 @@ def test_a_return_value_that_does_not_pickle_is_recorded_at_once():
     )  # fmt: skip
     assert result.values == [1, None, 3] and [r.attempts for r in result] == [1, 1, 1]
     assert result[1].error.startswith(
-        "TypeError: the task's return value could not be pickled (a lock)"
+        "UnpicklableResultError: the task's return value could not be pickled (a lock)"
     )
 
 

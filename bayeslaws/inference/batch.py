@@ -57,6 +57,15 @@ processes with :func:`worker_env`; give it to a Dask cluster's workers
 (``LocalCluster(n_workers=2, threads_per_worker=1, env=bl.worker_env())``, or export it before
 ``dask worker`` on each node).
 
+A batch left early (an exception, Ctrl-C, or its streamed results closed or dropped) stops
+its tasks rather than leaving them to run: the local pool's worker processes are terminated at
+once (the running fits are lost), a Dask cluster is told to cancel every task of the batch
+(``Client.cancel``: those queued never start and no result stays in the cluster's memory; one a
+worker has already started finishes there, as Dask cannot stop a running thread, and its result
+is dropped), and on any other executor each task not yet started is cancelled
+(``Future.cancel``; a given ``ProcessPoolExecutor``'s running tasks finish: the pool is the
+caller's, to shut down as it sees fit).
+
 Each worker process turns on JAX's persistent compilation cache
 (:mod:`.compilation`), so a law's NUTS kernel compiled by one worker is read from disk by the
 others (on a cluster, when the cache folder is shared or each worker reuses its own).
@@ -108,6 +117,11 @@ WORKER_PREALLOCATE = "XLA_PYTHON_CLIENT_PREALLOCATE"
 # a LocalCluster(processes=False)) run one at a time. Parallel fits need processes. Reentrant:
 # a task may itself run a batch in process (InProcessExecutor) in the same thread.
 _TASK_LOCK = threading.RLock()
+
+
+class UnpicklableResultError(TypeError):
+    """A task's return value does not pickle, so it cannot come back from a worker process (the
+    task's own code to change, not an argument of the batch)."""
 
 
 @dataclass(frozen=True)
@@ -236,7 +250,7 @@ def run_item(fn: Callable, item) -> dict:
         try:  # here, not on its way back: a value that does not pickle fails every time
             pickle.dumps(value)
         except Exception as err:
-            raise ArgumentTypeError(
+            raise UnpicklableResultError(
                 f"the task's return value could not be pickled (a {type(value).__name__}), so "
                 f"it cannot come back from a worker process: {type(err).__name__}: {err}"
             ) from err
@@ -682,7 +696,13 @@ def iter_map_tasks(
     ``spawn`` pool (the local one, or a ``ProcessPoolExecutor`` given), each item is pickled in
     the client first: one that does not pickle, or that refers to a class or function of a
     ``__main__`` the workers cannot import (a notebook's), is recorded at once as a
-    ``TypeError`` (bad input), not left to fail or kill a worker."""
+    ``TypeError`` (bad input), not left to fail or kill a worker.
+
+    Leaving the batch early stops its tasks (see the module's notes): an exception in it
+    (Ctrl-C while it waits), or ``close()`` of the generator, which a caller that stops
+    reading the results should call (``with contextlib.closing(iter_map_tasks(...)) as
+    results:``): a generator merely dropped is closed only when it is garbage-collected, which
+    a traceback holding its caller's frame (a notebook keeps the last one) puts off."""
     if not callable(fn):
         raise ArgumentTypeError(f"fn must be callable, got {type(fn).__name__}")
     items = _as_items(items)
@@ -690,6 +710,7 @@ def iter_map_tasks(
     _check_options(executor, workers, retries, chunk_size)
     label = label or getattr(fn, "__name__", "map_tasks")
     pool, own = _as_executor(executor)
+    adapter = _is_dask_client(executor)  # pool: the client's adapter, made for this batch
     if own:
         _check_main_spawnable()
         _check_picklable(fn)
@@ -741,6 +762,7 @@ def iter_map_tasks(
 
     groups = _chunks([i for i in range(len(items)) if i not in refused], size)
     done = failed = submitted = 0
+    completed = False  # False in the finally: the batch was left early
     try:
         for i, reason in refused.items():  # bad input: recorded at once, never submitted
             attempts[i] = 1
@@ -827,12 +849,60 @@ def iter_map_tasks(
                     if show:
                         _report(label, result, done, len(items), failed, started)
                     yield result
+        completed = True
     finally:
-        if own:
+        if own and completed:
             pool.shutdown(wait=True, cancel_futures=True)
+        elif own:  # an exception, Ctrl-C, or the results closed: end the running tasks now
+            _terminate_pool(pool)
+        elif not completed:
+            _cancel_pending(pool, list(pending), adapter)
         if tracked:  # the scheduler's metadata keeps a key per chunk: clear this batch's
             with contextlib.suppress(Exception):
                 executor.set_metadata(progress_key, None)
+
+
+def _terminate_pool(pool: cf.ProcessPoolExecutor, timeout: float = 10.0) -> None:
+    """End the local pool at once, for a batch left early (an exception, Ctrl-C, its results
+    closed): its queued tasks cancelled and its worker processes terminated (SIGTERM; SIGKILL
+    for those still alive ``timeout`` seconds later) and reaped, instead of waiting, as
+    ``shutdown(wait=True)`` does, for the running tasks (fits of minutes) to finish. A worker
+    that Ctrl-C reached too (a terminal sends it to the whole process group) would otherwise
+    record its task's ``KeyboardInterrupt`` and go on with the next one.
+
+    ``ProcessPoolExecutor`` has no public way to do this before Python 3.14
+    (``terminate_workers``), which does the same: its worker processes are read from its
+    private ``_processes`` (pid -> ``multiprocessing.Process``) before ``shutdown`` drops
+    them, then terminated; the pool's own manager thread sees them die, fails the tasks they
+    ran (nobody reads them) and joins them too. Futures are not cancelled one by one here:
+    Python 3.11's pool fails a cancelled future still in its queue when its workers die, with
+    an error of its own thread (``shutdown(cancel_futures=True)`` cancels them safely)."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())  # none started: {}
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        with contextlib.suppress(ProcessLookupError, ValueError):  # ended, or closed, already
+            process.terminate()
+    deadline = time.monotonic() + timeout
+    for process in processes:
+        with contextlib.suppress(ValueError):
+            process.join(max(0.0, deadline - time.monotonic()))  # reaped: no zombie left
+            if process.is_alive():  # it ignored SIGTERM (a task's own signal handler)
+                process.kill()
+                process.join(timeout)
+
+
+def _cancel_pending(pool, pending: list, adapter: bool) -> None:
+    """Cancel the tasks ``pending`` (futures) that a batch left early leaves on an executor it
+    was given: on a Dask cluster (``adapter``: ``pool`` is the client's ``concurrent.futures``
+    adapter made for this batch) every task of the batch in one message
+    (``ClientExecutor.shutdown(wait=False)`` calls ``Client.cancel``), and on any executor
+    each future's ``cancel()`` (a Dask adapter's future cancels its Dask future; a pool's
+    future already running cannot be cancelled, and its task finishes)."""
+    if adapter:
+        with contextlib.suppress(Exception):  # a scheduler that is gone has nothing to cancel
+            pool.shutdown(wait=False)
+    for future in pending:
+        future.cancel()
 
 
 def _collect(results: Iterable, label: str, noun: str, about: str = "") -> BatchResult:
@@ -908,7 +978,8 @@ def map_tasks(
         show_progress=show_progress,
         label=label,
     )
-    return _collect(results, label, "tasks")
+    with contextlib.closing(results):  # stopped here when left early, not when collected
+        return _collect(results, label, "tasks")
 
 
 def _save_folder(save_dir) -> str | None:
@@ -931,7 +1002,8 @@ def iter_fit_many(
     show_progress: bool = True,
 ) -> Iterator[TaskResult]:
     """Yield a :class:`TaskResult` per task as each finishes (completion order); see
-    :func:`fit_many` for the arguments."""
+    :func:`fit_many` for the arguments. Closing the generator (or an exception in it) stops
+    the batch's fits, as for :func:`iter_map_tasks`."""
     tasks = as_tasks(tasks)
     save_dir = _save_folder(save_dir)
     if save_dir is not None:
@@ -950,12 +1022,13 @@ def iter_fit_many(
         label="fit_many",
         refuse=functools.partial(_law_refusal, spawned=spawned) if remote else None,
     )
-    for result in results:
-        if result.ok and save_dir is None:
-            result.fit = result.value
-        elif result.ok:
-            result.path = result.value
-        yield result
+    with contextlib.closing(results):  # closing this closes the batch
+        for result in results:
+            if result.ok and save_dir is None:
+                result.fit = result.value
+            elif result.ok:
+                result.path = result.value
+            yield result
 
 
 def _law_refusal(task: FitTask, spawned: bool = False) -> str | None:
@@ -1061,4 +1134,5 @@ def fit_many(
         save_dir=save_dir,
         show_progress=show_progress,
     )
-    return _collect(results, "fit_many", "fits", " (sampler, identifiability or outliers)")
+    with contextlib.closing(results):  # stopped here when left early, not when collected
+        return _collect(results, "fit_many", "fits", " (sampler, identifiability or outliers)")
