@@ -48,7 +48,7 @@ import pandas as pd
 from numpyro.infer.initialization import init_to_value
 from numpyro.infer.util import initialize_model
 
-from ..runs import CANONICAL, PlausibilityWarning, RunTable, load_runs
+from ..runs import CANONICAL, PlausibilityWarning, RunTable, RunTableError, load_runs
 from ..runs.checks import ArgumentTypeError, is_real
 from ..runs.compute import same_compute_model
 from ..runs.table import (
@@ -251,6 +251,77 @@ def check_new_runs(
             UserWarning,
             stacklevel=5,  # the caller of fit.update
         )
+
+
+def unconverged_new_runs(combined: Combined, new_runs) -> dict:
+    """The new runs that a law fitting every run as a converged one refuses, by their row
+    labels in ``new_runs`` (lists): ``"missing"`` (a missing loss), ``"posinf"`` (a loss
+    of +inf in a DataFrame ``new_runs``, which the update reads as missing: a RunTable has read
+    it so at its load, where it is ``"missing"``) and ``"flagged"`` (a true ``diverged`` flag);
+    ``"rows"``, the labels of all of them in their order in ``new_runs``; and ``"n_new"``, the
+    new runs in the combined table (``combined.runs``)."""
+    df = combined.runs.df
+    label_of = {updated: row for row, updated in combined.renamed.items()}
+    new = df[[r in label_of for r in df.index]]
+    labels = [label_of[r] for r in new.index]
+    no_loss = new["loss"].isna().to_numpy(bool)
+    posinf = set()
+    if isinstance(new_runs, pd.DataFrame) and "loss" in new_runs:
+        logged = pd.to_numeric(new_runs["loss"], errors="coerce").to_numpy(float)
+        posinf = set(new_runs.index[np.isposinf(logged)])
+    flagged = diverged_flags(new)
+    return {
+        "missing": [r for r, m in zip(labels, no_loss, strict=True) if m and r not in posinf],
+        "posinf": [r for r, m in zip(labels, no_loss, strict=True) if m and r in posinf],
+        "flagged": [r for r, f in zip(labels, flagged, strict=True) if f],
+        "rows": [r for r, m in zip(labels, no_loss | flagged, strict=True) if m],
+        "n_new": len(labels),
+    }
+
+
+def refuse_unconverged_new_runs(law_name: str, combined: Combined, new_runs) -> None:
+    """Refuse (RunTableError) new runs that a law fitting every run as a converged one (its
+    ``accepts_missing_loss`` False: its ``prepare`` refuses them,
+    :func:`~bayeslaws.laws.contract.require_converged_runs`) cannot take: a missing or +inf
+    loss, or a true ``diverged`` flag (:func:`unconverged_new_runs`). Said as the law's own
+    refusal would say it, but naming the rows by their labels in ``new_runs`` and counting the
+    new runs only (the law's refusal names rows of the combined table, which the user lacks),
+    with the remedy for ``new_runs`` (a DataFrame: drop them; a RunTable: exclude them, which
+    the updated fit records) in both forms. Returns None when every new run is converged."""
+    bad = unconverged_new_runs(combined, new_runs)
+    n_new = bad["n_new"]
+
+    def rows(labels: list) -> str:
+        return f"{len(labels)} of {n_new} new runs, at {rows_of_new_runs(labels)}"
+
+    kinds = []
+    if bad["missing"]:
+        kinds.append(f"column 'loss' is missing in {rows(bad['missing'])}")
+    if bad["posinf"]:
+        kinds.append(f"column 'loss' is +inf (not finite) in {rows(bad['posinf'])}")
+    if bad["flagged"]:
+        kinds.append(f"column 'diverged' flags {rows(bad['flagged'])} as diverged")
+    if not kinds:
+        return
+    needs = [
+        "needs a finite loss for every run" if bad["missing"] or bad["posinf"] else "",
+        "fits every run as a converged one (it counts no diverged run)" if bad["flagged"] else "",
+    ]
+    shown = ", ".join(repr(r.item() if isinstance(r, np.generic) else r) for r in bad["rows"])
+    if isinstance(new_runs, RunTable):
+        python = f"new_runs.exclude(new_runs.df.index.isin([{shown}]), reason=...)"
+    else:
+        python = f"new_runs.drop(index=[{shown}])"
+    others = (
+        "; the hyperparams and sweep laws count the diverged runs of an LR x batch sweep"
+        if bad["flagged"]
+        else ""
+    )
+    raise RunTableError(
+        f"law {law_name!r} {' and '.join(n for n in needs if n)}; {'; '.join(kinds)}: leave "
+        f"them out of new_runs (Python: {python}; command line: bayeslaws fit of the whole "
+        "table with --exclude-rows ROWS --exclude-reason TEXT)" + others
+    )
 
 
 def warn_new_groups(earlier: pd.DataFrame, new: pd.DataFrame) -> None:
@@ -618,6 +689,9 @@ def update_fit(
     The runs the fit's law left out by its own rules (``record.law_excluded_runs``) are put
     back, so the law decides on the whole updated table; the user's and screening's exclusions
     stay, and those of ``new_runs`` are recorded with their rows' labels in the updated fit.
+    Under a law that fits every run as a converged one (not ``hyperparams``, ``sweep``), new
+    runs with a missing or +inf loss or flagged ``diverged`` are refused (RunTableError), named
+    by their row labels in ``new_runs`` (:func:`refuse_unconverged_new_runs`).
 
     Returns a new :class:`~.fit.Fit` (the old one is unchanged); its record's notes say it was
     updated, how many runs were put back, and whether it was redone cold.
@@ -636,6 +710,8 @@ def update_fit(
     combined = combined_table(fit, new_runs)
     runs, dropped = combined.runs, combined.dropped
     law, priors = fit.law, fit.priors
+    if not law.accepts_missing_loss:  # its prepare would name the combined table's rows
+        refuse_unconverged_new_runs(law.name, combined, new_runs)
     options = dict(
         chains=sampler.chains,
         warmup=warmup,
