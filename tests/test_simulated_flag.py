@@ -167,3 +167,27 @@ def test_partly_simulated_tables_and_the_text_rule_of_older_records():
     moved = {**runs.record(), "source": "measured runs.csv"}
     assert recorded_extent(moved) == "none"
     assert recorded_extent(runs.record()) == "partly"
+
+
+# ---- an update adds the new runs' extent to the fit's ------------------------------------------
+@pytest.mark.parametrize(
+    "new_is_simulated, expected",
+    [(True, "partly"), (False, "none")],
+)
+def test_an_update_combines_the_fit_and_the_new_runs_extents(new_is_simulated, expected):
+    """A real fit updated with simulated runs is partly SIMULATED, with real runs still none
+    (before: the source column of new runs was dropped, and the fit read its rewritten source
+    text: 'all' for a simulated fit plus real runs)."""
+    real = _fit(bl.load_runs(_real_points()))
+    new = pd.DataFrame({"N": [3e8, 1e9], "D": [7e9, 2e10], "loss": [2.45, 2.3]})
+    if new_is_simulated:
+        new = new.assign(source="simulated: by hand for this test")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        updated = real.update(new, seed=0)
+    assert updated.simulated_extent == expected
+    simulated = _fit(bl.load_runs(_real_points().assign(source="simulated: by hand")))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        mixed = simulated.update(new, seed=0)
+    assert mixed.simulated_extent == ("all" if new_is_simulated else "partly")

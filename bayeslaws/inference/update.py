@@ -56,8 +56,10 @@ from ..runs.table import (
     OPTIONAL_EXTRA,
     check_plausible,
     diverged_flags,
+    frame_extent,
     label_key,
     label_text,
+    recorded_extent,
 )
 from . import memory, nuts, padding
 from .fit import Fit
@@ -512,17 +514,27 @@ def carried_provenance(
     refit's own, both sources named and the input rows of both counted, so an update never
     forgets that runs were left out."""
     if isinstance(new_runs, RunTable):
-        added = new_runs.record()
+        added, added_extent = new_runs.record(), new_runs.simulated
     else:
         added = {"source": "DataFrame", "n_input_rows": len(new_runs), "exclusions": []}
+        added_extent = frame_extent(new_runs)  # by its source column, if any
+    source = f"{old.get('source', 'unknown')} + update ({added['source']})"
     return {
         **refit,
-        "source": f"{old.get('source', 'unknown')} + update ({added['source']})",
+        "source": source,
+        "simulated": combined_extent(recorded_extent(old), added_extent),
+        "simulated_source": source,
         "n_input_rows": int(old.get("n_input_rows", 0)) + int(added["n_input_rows"]),
         "exclusions": carried_exclusions(old, put_back)
         + new_runs_exclusions(new_runs, renamed)
         + list(refit.get("exclusions", [])),
     }
+
+
+def combined_extent(old: str, added: str) -> str:
+    """How much of two tables together is SIMULATED from each one's extent ("all", "partly" or
+    "none"): "all" or "none" when both are, else "partly"."""
+    return old if old == added and old != "partly" else "partly"
 
 
 def warn_unkept_law_exclusions(fit: Fit) -> None:
