@@ -5,6 +5,7 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import bayeslaws as bl
@@ -161,13 +162,18 @@ def test_near_optimal_warns_when_the_passing_sizes_are_not_one_interval(fit, mon
 
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)
-        near_optimal(fit, C=1e22, relative_to="reducible")
+        one_dip = near_optimal(fit, C=1e22, relative_to="reducible")
+    assert one_dip.gap_note == "" and one_dip.short_inside.empty
     monkeypatch.setattr(allocation, "_profile_log_loss", two_dips)
     with pytest.warns(UserWarning, match="not one interval: N = .* inside the band"):
         out = near_optimal(fit, C=1e22, relative_to="reducible", span_decades=0.5)
     low, high = out.band
     inside = out.table[(out.table["N"] > low) & (out.table["N"] < high)]
     assert (inside["prob_within"] < out.prob).any()
+    # the result says so too (a report reads it there: the warning alone went to stderr)
+    short = inside[inside["prob_within"] < out.prob]
+    pd.testing.assert_frame_equal(out.short_inside, short)
+    assert out.gap_note.startswith("the sizes within tolerance at C = 1e+22 are not one interval")
 
 
 def test_near_optimal_band(fit):

@@ -680,6 +680,32 @@ class NearOptimal:
         return f"outside {self.range_of} by {parts} decades"
 
     @property
+    def short_inside(self) -> pd.DataFrame:
+        """The rows of ``table`` inside ``band`` whose prob_within falls short of ``prob``: the
+        sizes that make the band not one interval (empty when it is one, or there is none)."""
+        t = self.table
+        if self.band is None or t.empty:
+            return t.iloc[:0]
+        inside = (t["N"] >= self.band[0]) & (t["N"] <= self.band[1])
+        return t[inside & (t["prob_within"] < self.prob)]
+
+    @property
+    def gap_note(self) -> str:
+        """'' when the sizes within tolerance are one interval (``band``); else the sentence
+        naming the first size inside the band that falls short (:attr:`short_inside`)."""
+        short = self.short_inside
+        if short.empty:
+            return ""
+        first = short.iloc[0]
+        others = f" (and {len(short) - 1} more size(s))" if len(short) > 1 else ""
+        return (
+            f"the sizes within tolerance at C = {self.C:.3g} are not one interval: N = "
+            f"{first['N']:.4g}, inside the band [{self.band[0]:.4g}, {self.band[1]:.4g}], has "
+            f"prob_within {first['prob_within']:.2f} < {self.prob:g}{others} (see .table for "
+            "every size)"
+        )
+
+    @property
     def band_at_edge(self) -> tuple[bool, bool]:
         """(low, high): whether the band reaches the smallest / largest size of ``table`` (the
         sizes searched); on that side the band extends beyond them by an unknown amount, so its
@@ -904,16 +930,6 @@ def near_optimal(
     band = smallest = None
     if ok.size:
         band = (float(N[ok[0]]), float(N[ok[-1]]))
-        gaps = np.flatnonzero(np.diff(ok) > 1)
-        if gaps.size:
-            k = ok[gaps[0]] + 1
-            warnings.warn(
-                f"near_optimal: the sizes within tolerance at C = {C:.3g} are not one interval: "
-                f"N = {N[k]:.4g}, inside the band [{band[0]:.4g}, {band[1]:.4g}], has "
-                f"prob_within {p[k]:.2f} < {prob:g} (see .table for every size)",
-                UserWarning,
-                stacklevel=2,
-            )
         j = ok[0]
         smallest = {
             "N": float(N[j]),
@@ -953,6 +969,8 @@ def near_optimal(
         },
         range_words(fit, group),
     )
+    if result.gap_note:
+        warnings.warn(f"near_optimal: {result.gap_note}", UserWarning, stacklevel=2)
     message = band_edge_message(result, span_decades) if searched else ""
     if message:
         warnings.warn(message, SearchEdgeWarning, stacklevel=2)
