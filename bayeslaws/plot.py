@@ -564,6 +564,9 @@ def isoflop(
     optimal loss, ``optimal_allocation``'s L_opt, lies below the curve where the draws' optima
     sit at different N, as for a new group of a grouped fit, whose every draw has its own
     offsets.) The N axis spans ``span_decades`` either side of the median N_opt.
+    A budget outside the fitted range of C (as :func:`n_opt` shades it: a fitted group's own
+    runs', else the pooled range, :func:`~.posterior.extrapolation.distance.group_ranges`) is
+    drawn dashed with a fainter band, and its legend entry says "(outside fitted C range)".
     ``group``: a grouped fit's fitted group; None: a new group."""
     _check_fit(fit)
     budgets = np.sort(np.atleast_1d(np.asarray(C, float)))
@@ -580,8 +583,15 @@ def isoflop(
         p = predict(
             fit, N=grid, C=a["C"], ci=ci, kind="mean", seed=seed, group=group, _new_group_noted=True
         )
-        ax.fill_between(grid, p["lower"], p["upper"], color=colour, alpha=0.2, lw=0)
-        ax.plot(grid, p["median"], color=colour, lw=1.6, label=f"C = {a['C']:.1e} FLOPs")
+        outside = _outside_range(fit, "C", a["C"], group)
+        where = _outside_words(fit, group, "C") if outside else ""
+        ax.fill_between(
+            grid, p["lower"], p["upper"], color=colour, alpha=0.12 if outside else 0.2, lw=0
+        )
+        ax.plot(
+            grid, p["median"], color=colour, lw=1.6, ls="--" if outside else "-",
+            label=f"C = {a['C']:.1e} FLOPs{where}",
+        )
         ax.errorbar(
             a["N_opt"],
             p["median"].iloc[at],
@@ -818,7 +828,9 @@ def design_ranking(
     holds: nats for an information column such as "info", nats per unit cost) of the ``top``
     candidates, best at the top, each scored ALONE (as if it were the only new run); labels
     from N, D (and lr, batch size when present). Takes a ranked DataFrame of candidate runs such
-    as ``bayeslaws.design.rank_candidates`` returns.
+    as ``bayeslaws.design.rank_candidates`` returns. Scores far from 1 (nats per FLOP are
+    ~1e-22) are drawn in units of a power of ten that the axis label states ("in units of
+    1e-22 nats / FLOP"), with no offset text at the axis' end.
 
     ``picks``: the greedy batch to mark on the bars (its picks are chosen together, each given
     the earlier ones, so their order differs from this ranking): the name of a column of
@@ -841,23 +853,26 @@ def design_ranking(
         raise ValueError(f"column {score!r} not in the candidate table (columns: {list(plan)})")
     position = _pick_positions(plan, picks)
     ranked = plan.assign(_pick=position).sort_values(score, ascending=False).head(top)
+    power = _scale_power(ranked[score].max())
+    bars = ranked[score].astype(float) / 10.0**power  # in units of 1e{power} of the score
     fig, axes = _figure((8.5, 0.38 * len(ranked) + 1.9))
     ax = axes[0, 0]
     y = np.arange(len(ranked))[::-1]
     colours = ["tab:orange" if p else "tab:green" for p in ranked["_pick"]]
-    ax.barh(y, ranked[score], color=colours)
+    ax.barh(y, bars, color=colours)
     ax.set_yticks(y, [_candidate_label(r) for _, r in ranked.iterrows()], fontsize=8)
     info = next((c for c in INFO_COLUMNS if c in ranked), None)
-    for yi, (_, r) in zip(y, ranked.iterrows(), strict=True):
+    for yi, bar, (_, r) in zip(y, bars, ranked.iterrows(), strict=True):
         text = f"  {r[info]:.3g} nats" if info is not None else "  "
         if r["_pick"]:
             text += f"  <- batch pick #{int(r['_pick'])}"
-        ax.text(r[score], yi, text, va="center", fontsize=7)
-    ax.set_xlim(0, ranked[score].max() * 1.45)
+        ax.text(bar, yi, text, va="center", fontsize=7)
+    ax.set_xlim(0, bars.max() * 1.45)
     targets = [c[len("width_now[") : -1] for c in ranked if c.startswith("width_now[")]
     about = ", ".join(targets) if targets else "all parameters"
-    label, per = _score_words(score)
+    label, per = _score_words(score, power)
     ax.set_xlabel(label)
+    ax.xaxis.set_major_formatter(_plain_formatter())  # the scale is in the label, not an offset
     title = f"Candidate runs ranked alone: expected information about {about}{per}"
     ax.set_title("\n".join(textwrap.wrap(title + _simulated_label(simulated), 90)), fontsize=10)
     handles = [Patch(color="tab:green", label="candidate (scored alone)")]
@@ -873,16 +888,39 @@ def design_ranking(
     return fig
 
 
-def _score_words(score: str) -> tuple[str, str]:
+def _scale_power(top: float) -> int:
+    """The power of ten p that a ranking's axis shows its scores in units of (score / 10^p):
+    floor(log10(top)) for a largest score ``top`` outside [1e-2, 1e4) (nats per FLOP are
+    ~1e-22: the axis then reads 1 to 10 and needs no offset text), else 0."""
+    if not np.isfinite(top) or top <= 0 or 1e-2 <= top < 1e4:
+        return 0
+    return int(np.floor(np.log10(top)))
+
+
+def _plain_formatter():
+    """A tick formatter of plain numbers: no offset or multiplier text (such as "1e-22") at the
+    axis' end, where it ran over the axis label."""
+    from matplotlib.ticker import ScalarFormatter
+
+    formatter = ScalarFormatter(useOffset=False)
+    formatter.set_scientific(False)
+    return formatter
+
+
+def _score_words(score: str, power: int = 0) -> tuple[str, str]:
     """The x label of a ranking by ``score`` and its title's " per ..." (empty when the score
     holds no cost): information columns are nats, per-FLOP and per-cost columns nats per
-    unit, any other column is named as it is."""
+    unit, any other column is named as it is. ``power`` p != 0: the axis shows the scores in
+    units of 1e{p} of them (:func:`_scale_power`), and the label says so: "(in units of
+    1e-22 nats / FLOP)"."""
+    scale = f"in units of 1e{power} " if power else ""
     if score in INFO_COLUMNS:
-        return "expected information, each candidate alone (nats)", ""
+        return f"expected information, each candidate alone ({scale}nats)", ""
     per = "FLOP" if "flop" in score.lower() else "unit cost" if "cost" in score.lower() else None
     if per is None:
-        return f"{score}, each candidate alone", f" (ranked by {score})"
-    label = f"expected information per {per}, each candidate alone (nats / {per})"
+        units = f" (in units of 1e{power})" if power else ""
+        return f"{score}, each candidate alone{units}", f" (ranked by {score})"
+    label = f"expected information per {per}, each candidate alone ({scale}nats / {per})"
     return label, f" per {per}"
 
 
