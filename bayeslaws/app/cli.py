@@ -1079,7 +1079,14 @@ def _known_label(text: str | None) -> tuple[str, str]:
 
 
 def cmd_report(args) -> int:
-    from .report import figures_line, fit_report, refuse_non_report, write_html
+    from .report import (
+        figures_line,
+        fit_report,
+        recorded_warnings,
+        refuse_non_report,
+        warning_lines,
+        write_html,
+    )
 
     _refuse_unused(args)
     if args.known_label is not None and not args.known:
@@ -1089,8 +1096,9 @@ def cmd_report(args) -> int:
         raise CLIError(f"--out {args.out!r} is the fit file itself: give the report its own "
                        ".html file")
     refuse_non_report(out)  # an earlier report may be replaced, nothing else
-    fit = _load_fit(args.fit)
-    runs = _read_runs(args.runs, args) if args.runs is not None else None
+    with recorded_warnings() as loaded:  # e.g. a fit of other law code: said in the report too
+        fit = _load_fit(args.fit)
+        runs = _read_runs(args.runs, args) if args.runs is not None else None
     targets = [tuple(_floats(t, "target")) for t in args.target or []]
     label, kind = _known_label(args.known_label)
     known = {}
@@ -1108,6 +1116,7 @@ def cmd_report(args) -> int:
     report = fit_report(
         fit, runs=runs, budgets=_floats(args.C, "C"), targets=targets or None, ci=args.ci,
         figure_dir=figure_dir, seed=args.seed, references=known, group=args.group,
+        warnings_before=warning_lines(loaded),
     )
     # the package's advice to set a prior (the new group's sentence) in the command line's form
     report.preamble = [

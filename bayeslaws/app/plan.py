@@ -13,6 +13,7 @@ report; :mod:`.demo` runs the whole job.
 
 from __future__ import annotations
 
+import functools
 import warnings
 
 import numpy as np
@@ -35,6 +36,7 @@ from ..posterior.fixed_hyperparams import refit_sizes
 from ..posterior.model import FULL_MODELS
 from ..runs.checks import check_positive
 from ..runs.simulate import VideoDiTTruth, truth_from_source
+from .report import recorded_warnings, warning_lines
 
 TARGET_N, TARGET_D = 1.07e9, 1e10  # Yin et al.'s 1.07B check at 10B tokens
 BUDGET = 1e22  # FLOPs: the budget Yin et al. quote N_opt = 2.43B at
@@ -122,6 +124,21 @@ def route_of(hp_fit, surface_fit=None) -> str:
 
 
 # ---- the planning numbers --------------------------------------------------------------------
+def with_warnings(compute):
+    """``compute`` (returning a plan dict) with the distinct warnings issued while it runs
+    added to its plan as ``warnings`` (:func:`~bayeslaws.app.report.warning_lines`), for the
+    report; stderr still shows them (:func:`~bayeslaws.app.report.recorded_warnings`)."""
+
+    @functools.wraps(compute)
+    def planned(*args, **kwargs) -> dict:
+        with recorded_warnings() as caught:
+            plan = compute(*args, **kwargs)
+        return {**plan, "warnings": warning_lines(caught)}
+
+    return planned
+
+
+@with_warnings
 def planning(
     hp_fit,
     surface_fit=None,
@@ -170,7 +187,9 @@ def planning(
 
     ``group`` (the group planned for, None without groups) and ``design_nopt_model`` (the
     extrapolation method the N_opt design and its values use: the allocation's own,
-    :func:`allocation_model`) are in the plan too."""
+    :func:`allocation_model`) are in the plan too, and ``warnings``: the distinct warnings
+    issued while it was computed (:func:`with_warnings`; e.g. a near-optimal band that is not
+    one interval), which the report lists; stderr shows them as before."""
     surface_fit = hp_fit if surface_fit is None else surface_fit
     check_planning_laws(hp_fit, surface_fit)
     inputs = check_planning_inputs(hp_fit, surface_fit, target_N, target_D, budget, group)

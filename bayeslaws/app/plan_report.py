@@ -21,8 +21,6 @@ import re
 import numpy as np
 import pandas as pd
 
-from ..posterior.allocation import band_edge_message, edge_message
-from ..posterior.extrapolation import DEFAULT_METHOD
 from ..posterior.extrapolation.distance import group_ranges
 from ..posterior.fixed_hyperparams import N_GRID
 from ..posterior.predict import outside_decades
@@ -45,9 +43,14 @@ from .report import (
     Reference,
     Report,
     Section,
+    add_warnings_section,
+    band_edge_caution,
+    data_lines,
     distances,
     near_optimal_sentence,
-    screening_sentence,
+    recorded_warnings,
+    search_edge_caution,
+    warning_lines,
 )
 
 TRUTH_LABEL = "VideoDiTTruth"
@@ -165,10 +168,28 @@ def build_report(
     same fit as ``hp_fit`` (the joint route); ``runs``: the fitted runs (default the fit's
     own); ``truth``: the truth the numbers are checked against (default the plan's, else
     :func:`~bayeslaws.app.plan.known_truth`: the simulator's for SIMULATED data, none for real
-    data); ``figures``: (caption, path) pairs shown in its last section."""
+    data); ``figures``: (caption, path) pairs shown in its last section.
+
+    The warnings issued while the plan was computed (``plan["warnings"]``,
+    :func:`~bayeslaws.app.plan.planning`) and while the report is built (still shown on
+    stderr: :func:`~bayeslaws.app.report.recorded_warnings`) are listed in its "Warnings"
+    section, after the fits' health."""
+    with recorded_warnings() as caught:
+        report = _build_report(plan, hp_fit, surface_fit, runs, truth, figures)
+    return add_warnings_section(report, [*plan.get("warnings", ()), *warning_lines(caught)])
+
+
+def _build_report(plan: dict, hp_fit, surface_fit, runs, truth, figures) -> Report:
+    """:func:`build_report` without its warnings section."""
     truth = known_truth(hp_fit, plan.get("truth") if truth is None else truth)
     surface_fit = hp_fit if surface_fit is None else surface_fit
-    runs = hp_fit.training_runs() if runs is None else runs
+    runs_line = f"runs given: {runs}"
+    if runs is None:  # the runs the fit used: its exclusions are not in this table's count
+        runs = hp_fit.training_runs()
+        runs_line = (
+            f"runs fitted: {runs} (the runs the fit used; what it excluded, and why, is under "
+            "'Fits and sampler health')"
+        )
     route = plan.get("route") or route_of(hp_fit, surface_fit)
     ci = plan.get("ci", 0.9)
     pct = f"{100 * ci:g}%"
@@ -182,7 +203,7 @@ def build_report(
         [
             *_known_values_words(hp_fit, truth),
             ROUTE_WORDS[route],
-            *([f"{runs}"] if runs is not None else []),
+            runs_line,
             *([group_sentence(hp_fit, surface_fit, group)] if group is not None else []),
             f"All intervals are central {pct} posterior credible intervals. 'where' gives the "
             "distance from the fitted data in decades"
@@ -223,11 +244,7 @@ def build_report(
             )
             for name, f in named
         ]
-        + [
-            f"{name}: {screening_sentence(f.record.data)}"
-            for name, f in named
-            if screening_sentence(f.record.data)
-        ],
+        + [f"{name}: {line}" for name, f in named for line in fit_record_lines(f)],
     )
     report.sections.append(fits)
 
@@ -320,6 +337,14 @@ def build_report(
     if figures:
         report.sections.append(Section("Figures", figures=list(figures)))
     return report
+
+
+def fit_record_lines(fit) -> list[str]:
+    """What a fit recorded of its runs, line by line: the runs used of those given, each
+    exclusion with its count, who made it and why, the outlier screening
+    (:func:`~bayeslaws.app.report.data_lines`), then the fit's notes (``record.notes``: e.g.
+    the law's own account of runs it left out, identifiability notes)."""
+    return [*data_lines(fit), *fit.record.notes]
 
 
 def fit_ranges(fit, group=None) -> dict:
@@ -504,9 +529,9 @@ def _allocation_section(plan: dict, surface_fit, truth) -> Section:
             truth_refs(None if truth is None else d_t / n_t),
         ),
     ]
-    at_edge = edge_message(C, a.get("at_boundary", 0.0), DEFAULT_METHOD, caller="")
+    at_edge = search_edge_caution(C, a.get("at_boundary", 0.0))
     if at_edge:
-        sec.notes.append(f"CAUTION: {at_edge}")
+        sec.notes.append(at_edge)
     if yin is not None:
         sec.notes.append(
             f"Yin et al. quote N_opt = {yin:.3g} at this budget (their earlier law "
@@ -518,9 +543,9 @@ def _allocation_section(plan: dict, surface_fit, truth) -> Section:
     floor_missing = _floor_missing(near, surface_fit)
     if floor_missing:
         sec.notes.append(floor_missing)
-    band_edge = band_edge_message(near)
+    band_edge = band_edge_caution(near)
     if band_edge:
-        sec.notes.append(f"CAUTION: {band_edge}")
+        sec.notes.append(band_edge)
     if near.band is not None and truth is not None:
         sec.notes.append(_near_optimal_truth(near, C, truth, floor_missing))
     return sec

@@ -7,7 +7,10 @@ the figures inline (``report.html``, for sharing with a team).
   by :mod:`bayeslaws.app.plan_report` (the planning report) or :func:`fit_report` (any saved fit,
   ``bayeslaws report FIT.nc``);
 * :meth:`Report.to_text`, :meth:`Report.to_html` -- the two renderings of one structure;
-* :func:`distance_phrase` -- "0.61 decades above the largest fitted N (2.6e8)".
+* :func:`distance_phrase` -- "0.61 decades above the largest fitted N (2.6e8)";
+* :func:`data_lines` -- a fit's runs used, its exclusions (by whom, why) and its screening;
+* :func:`recorded_warnings`, :func:`warning_lines`, :func:`add_warnings_section` -- the warnings
+  issued while a report's numbers are computed, kept in the report as well as on stderr.
 
 Units: N in parameters, D in tokens, C in FLOPs, batch sizes (batch_size, B_opt) in tokens,
 learning rates as in the run table, losses in the fit's loss units.
@@ -17,14 +20,18 @@ from __future__ import annotations
 
 import base64
 import html
+import re
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from ..posterior.allocation import band_edge_message, edge_message
 from ..posterior.draws import spread_prior_note
+from ..posterior.extrapolation import DEFAULT_METHOD
 from ..posterior.extrapolation.distance import group_ranges, own_group_rows
 from ..posterior.predict import outside_decades
 
@@ -255,6 +262,119 @@ def distances(ranges: dict, **values) -> str:
     return "; ".join(p for p in parts if p)
 
 
+# ---- a fit's runs: used, excluded (by whom, why), screened -------------------------------------
+def exclusion_agent(entry: dict) -> str:
+    """Who made one exclusion of ``fit.record.data["exclusions"]``: the law (``"by": "law"``:
+    its own fences, e.g. diverged or NaN-loss runs left out of the bowls), the outlier screening
+    at fit time (a reason starting "screening"), else the run table given to the fit (the
+    user's exclusions, or a table such as each cell's best run)."""
+    if entry.get("by") == "law":
+        return "by the law"
+    if str(entry.get("reason", "")).startswith("screening"):
+        return "by the outlier screening"
+    return "in the run table given to the fit"
+
+
+def data_lines(fit) -> list[str]:
+    """A fit's runs in words, one line each: its source and how many runs it used of how many
+    rows it was given (``record.data``: ``n_rows_used`` of ``n_input_rows``), every exclusion
+    (count, by whom: :func:`exclusion_agent`, reason) and the outlier screening done at fit
+    time (:func:`screening_sentence`, when recorded). Shared by :func:`fit_report`'s preamble
+    and the planning report's fits section."""
+    data = fit.record.data or {}
+    lines = [
+        f"data: {data.get('source', '?')}; {data.get('n_rows_used', fit.n_runs)} runs used of "
+        f"{data.get('n_input_rows', '?')}"
+    ]
+    lines += [
+        f"excluded {exclusion_agent(x)}: {x['count']} rows, reason: {x['reason']}"
+        for x in data.get("exclusions", [])
+    ]
+    screening = screening_sentence(data)
+    return lines + ([screening] if screening else [])
+
+
+# ---- warnings issued while a report is computed ----------------------------------------------
+@contextmanager
+def recorded_warnings():
+    """Within it every warning is recorded (the list of ``warnings.WarningMessage`` yielded) and,
+    on leaving, issued again under the caller's own filters: stderr shows what it would have
+    shown (a filter ignoring a category still hides it there), and the report can list them
+    all (:func:`warning_lines`). Warnings that code inside ignores itself stay ignored."""
+    caught: list = []
+    try:
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            caught = seen
+            yield seen
+    finally:
+        registry: dict = {}  # a warning issued twice at one place is shown once, as before
+        for w in caught:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, registry=registry)
+
+
+def warning_lines(caught) -> list[str]:
+    """The distinct warnings of ``caught`` (``warnings.WarningMessage`` list) as
+    "CategoryName: message", in the order first issued: the package's and the user's
+    (``UserWarning`` categories); a library's ``RuntimeWarning``, ``DeprecationWarning``, ...
+    is no statement about the report's numbers and stays on stderr only."""
+    return list(
+        dict.fromkeys(
+            f"{w.category.__name__}: {w.message}"
+            for w in caught
+            if issubclass(w.category, UserWarning)
+        )
+    )
+
+
+CALLER_PREFIX = re.compile(r"^\w+: ")  # "optimal_allocation: " before a warning's sentence
+HEADLINE_MIN = 40  # characters: a shorter headline may be any note's words
+
+
+def already_stated(line: str, report: Report) -> bool:
+    """Whether the report already states a warning line ("CategoryName: [caller: ]headline:
+    details", :func:`warning_lines`): its headline, the sentence without the category and the
+    calling function's name up to its first ': ' (the budget and share, say; the remedy after
+    it may be worded for the caller), is part of a note or of the preamble, e.g. a CAUTION."""
+    sentence = CALLER_PREFIX.sub("", line.split(": ", 1)[-1], count=1)
+    headline = sentence.split(": ", 1)[0]
+    if len(headline) < HEADLINE_MIN:  # too short to be this warning's own: the whole sentence
+        headline = sentence
+    said = [*report.preamble, *(note for s in report.sections for note in s.notes)]
+    return any(headline in text for text in said)
+
+
+def add_warnings_section(report: Report, lines, after: int = 1) -> Report:
+    """Insert a "Warnings" section into ``report`` (after its first ``after`` sections) listing
+    ``lines`` (:func:`warning_lines`; repeats dropped) that the report does not already state
+    (:func:`already_stated`); none: no section. Returns ``report``."""
+    untold = [line for line in dict.fromkeys(lines) if not already_stated(line, report)]
+    if untold:
+        note = (
+            "Issued while this report was made (loading the fit, computing its numbers; also "
+            "shown on stderr); each qualifies what it names:"
+        )
+        report.sections.insert(after, Section("Warnings", notes=[note, *untold]))
+    return report
+
+
+def search_edge_caution(C, at_boundary) -> str:
+    """'CAUTION: ...' when a share of N_opt draws sits at the isoFLOP search range's edge at
+    budgets ``C`` (FLOPs; ``at_boundary``: each one's share, the allocation's column),
+    :func:`~bayeslaws.posterior.allocation.edge_message` under the default extrapolation;
+    '' when none does."""
+    message = edge_message(C, at_boundary, DEFAULT_METHOD, caller="")
+    return f"CAUTION: {message}" if message else ""
+
+
+def band_edge_caution(near) -> str:
+    """'CAUTION: ...' when a near-optimal band (``near``:
+    :class:`~bayeslaws.posterior.allocation.NearOptimal`) reaches the edge of the sizes
+    searched (:func:`~bayeslaws.posterior.allocation.band_edge_message`); '' otherwise."""
+    message = band_edge_message(near)
+    return f"CAUTION: {message}" if message else ""
+
+
 # ---- a report of any saved fit (``bayeslaws report FIT.nc``) -------------------------------------
 def fit_report(
     fit,
@@ -267,14 +387,31 @@ def fit_report(
     seed: int = 0,
     references: dict | None = None,
     group=None,
+    warnings_before=(),
 ) -> Report:
-    """A report of one fit: the data (with the outlier screening done at fit time) and the
-    sampler's health, the parameters, predictions at ``targets`` ((N, D) pairs, or (N, C) for an
-    isoFLOP law), the compute-optimal allocation at ``budgets`` (FLOPs) for laws that define
-    one, and the figures (written to ``figure_dir`` when given). ``references``: known values of
-    summary parameters, name -> (label, value, kind) to compare with their intervals.
-    ``group``: a grouped fit's fitted group the predictions, allocations and figures are for
-    (None: a new group, wider; the report says so)."""
+    """A report of one fit: the data (runs used, exclusions and the outlier screening done at
+    fit time: :func:`data_lines`) and the sampler's health, the parameters, predictions at
+    ``targets`` ((N, D) pairs, or (N, C) for an isoFLOP law), the compute-optimal allocation at
+    ``budgets`` (FLOPs) for laws that define one, and the figures (written to ``figure_dir`` when
+    given). ``references``: known values of summary parameters, name -> (label, value, kind) to
+    compare with their intervals. ``group``: a grouped fit's fitted group the predictions,
+    allocations and figures are for (None: a new group, wider; the report says so).
+
+    The warnings issued while the report is computed (:func:`recorded_warnings`; still shown on
+    stderr) and ``warnings_before`` (:func:`warning_lines` of those issued earlier, e.g. when
+    the fit was loaded) are listed in its "Warnings" section, after the sampler's health."""
+    with recorded_warnings() as caught:
+        report = _fit_report(
+            fit, runs=runs, budgets=budgets, targets=targets, ci=ci, figure_dir=figure_dir,
+            seed=seed, references=references, group=group,
+        )  # fmt: skip
+    return add_warnings_section(report, [*warnings_before, *warning_lines(caught)])
+
+
+def _fit_report(
+    fit, *, runs, budgets, targets, ci: float, figure_dir, seed: int, references, group
+) -> Report:
+    """:func:`fit_report` without its warnings section."""
     from .. import plot
     from ..laws.contract import LawCapabilityError, resolve_group
     from ..posterior import near_optimal, optimal_allocation, predict, range_stated
@@ -283,19 +420,12 @@ def fit_report(
     # distances from the group's own runs, as predict measures them (a new group: all runs)
     ranges = group_ranges(fit, group)
     own = own_group_rows(fit, group) is not None  # a fitted group with runs of its own
-    data = fit.record.data or {}
     pct = f"{100 * ci:g}%"
     which = group_words(fit, group)
     report = Report(
         f"bayeslaws report: law {fit.law.name!r} ({fit.law.description})",
         [
-            f"data: {data.get('source', '?')}; {data.get('n_rows_used', fit.n_runs)} runs used of "
-            f"{data.get('n_input_rows', '?')}",
-            *(
-                f"excluded: {x['count']} rows, reason: {x['reason']}"
-                for x in data.get("exclusions", [])
-            ),
-            *([screening_sentence(data)] if screening_sentence(data) else []),
+            *data_lines(fit),
             *([group_sentence(fit, group)] if which else []),
             *([drawn_runs_sentence(runs, figure_dir is not None)] if runs is not None else []),
             "fitted ranges: " + ranges_words(fit.record.ranges),
@@ -398,6 +528,12 @@ def fit_report(
             with range_stated():
                 near = near_optimal(fit, C, ci=ci, seed=seed, group=group, _new_group_noted=True)
             sec.notes.append(near_optimal_sentence(near))
+            band_edge = band_edge_caution(near)  # as the planning report cautions
+            if band_edge:
+                sec.notes.append(band_edge)
+        at_edge = search_edge_caution(alloc["C"], alloc["at_boundary"])
+        if at_edge:
+            sec.notes.append(at_edge)
         report.sections.append(sec)
     if figure_dir is not None:
         figure_dir = Path(figure_dir)
