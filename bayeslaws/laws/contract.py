@@ -55,7 +55,8 @@ class LawCapabilityError(ValueError):
 class Scales:
     """Reference scales: the natural log of each column's typical value (the data's geometric
     centre), by column name ("N", "D", "C", "loss", "lr", "batch_size", ...). Laws work on
-    centred logs ``ln value - scales[column]`` (see MODELLING.md: normalise before sampling)."""
+    centred logs ``ln value - scales[column]``: normalised before sampling, so that the
+    sampler sees parameters of order one."""
 
     def __init__(self, log_ref: Mapping[str, float]):
         self._log_ref = {str(k): float(v) for k, v in log_ref.items()}

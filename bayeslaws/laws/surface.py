@@ -2,7 +2,7 @@
 the likelihood, and the posterior methods of the contract. A law module supplies only its
 math: parameters, default priors, ``log_loss`` and the natural-scale quantities it reports.
 
-Centring (see MODELLING.md): the model sees ``x = ln N - ln N_ref``, ``y = ln D - ln D_ref`` and
+Centring: the model sees ``x = ln N - ln N_ref``, ``y = ln D - ln D_ref`` and
 the normalised log loss ``z = ln L - ln L_ref``, with reference scales at the data's centre
 (geometric means), so intercepts and exponents are nearly uncorrelated.
 
