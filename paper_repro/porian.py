@@ -101,8 +101,9 @@ def config_runs(config: dict, window: float, min_keep: int = 3, offsets: bool = 
     rank = df.groupby("C")["loss"].rank(method="first")
     far = (rel > window) & (rank > min_keep)
     runs = runs.exclude(far, f"isoFLOP points more than {window:.0%} above their budget's minimum")
-    if offsets and config["decay"] in ("const", "kaplan"):
-        runs.df["run"] = runs.df["N"].map(lambda n: f"N={n:.0f}")  # one training run per size
+    # const and kaplan decay: one training run per size, labelled by the loader (``run``)
+    if not offsets and "run" in runs.df:
+        runs = replace(runs, df=runs.df.drop(columns="run"))  # the points fitted as independent
     return runs
 
 

@@ -246,6 +246,35 @@ def near_budget_message(budgets, C, rtol: float = BUDGET_RTOL) -> str:
     )
 
 
+def sampled_N_range(state: dict, C) -> tuple[np.ndarray, np.ndarray]:
+    """(low, high), each (Q,) params: for query budgets C (FLOPs, (Q,)) that are fitted budgets
+    (:func:`nearest_fitted_budget`), the smallest and largest model size run at that budget
+    (``state["budget_N_ranges"]``, recorded by ``prepare``); NaN for a new budget, and for every
+    budget of a fit saved before the ranges were recorded."""
+    C = np.atleast_1d(np.asarray(C, float))
+    low, high = np.full(C.shape, np.nan), np.full(C.shape, np.nan)
+    ranges = state.get("budget_N_ranges")
+    if not ranges:
+        return low, high
+    fitted = nearest_fitted_budget(state["budgets"], C)
+    own = fitted >= 0
+    ranges = np.asarray(ranges, float)  # (B, 2)
+    low[own], high[own] = ranges[fitted[own], 0], ranges[fitted[own], 1]
+    return low, high
+
+
+def vertex_outside(N_opt, low, high) -> np.ndarray:
+    """(S, Q) float: 1.0 where a draw's vertex N_opt (params, (S, Q)) lies outside its budget's
+    sampled sizes [low, high] (params, (Q,)), else 0.0; NaN where the range is unknown (NaN: a
+    new budget). A fitted budget whose runs do not bracket its vertex (e.g. loss rising
+    monotonically in N) gets its vertex from the pooled curvature and trend, not from its own
+    runs: the share of such draws says how much."""
+    N_opt = np.asarray(N_opt, float)
+    low, high = np.asarray(low, float)[None, :], np.asarray(high, float)[None, :]
+    outside = ((N_opt < low) | (N_opt > high)).astype(float)
+    return np.where(np.isnan(low) | np.isnan(high), np.nan, outside)
+
+
 def new_budget_normals(C, S: int, parts: int) -> np.ndarray:
     """Standard normals (parts, S, Q) for the deviations of new budgets C (FLOPs, (Q,)), as a
     fixed smooth random function of ln C per draw: for each draw and part
@@ -445,6 +474,11 @@ class IsoFLOP(Law):
         }
         state = {
             "budgets": levels.tolist(),
+            # per budget, the [smallest, largest] size run at it (params): what its own runs
+            # bracket (sampled_N_range)
+            "budget_N_ranges": [
+                [float(N[index == j].min()), float(N[index == j].max())] for j in range(len(levels))
+            ],
             "n_run_ids": len(run_ids),
             "run_offsets": self.run_offsets if run_ids else None,
         }
@@ -573,8 +607,11 @@ class IsoFLOP(Law):
         D_opt_trend, L_opt_trend: the laws N_opt = k_opt C^a_opt and L_opt = exp(mu_L(c))
         without budget scatter (the power laws that ``allocation_laws`` regresses), and
         fitted_budget (bool) per budget: its answer is a fitted budget's own vertex (the same
-        decision as :meth:`budget_draws`). ``method``: "auto" or "closed_form" (the law is
-        one); "numerical" raises LawCapabilityError (there is nothing to search)."""
+        decision as :meth:`budget_draws`); N_sampled_low, N_sampled_high (params): a fitted
+        budget's smallest and largest size run (:func:`sampled_N_range`; NaN for a new budget)
+        and vertex_outside_sampled (float, 1.0 where the draw's N_opt lies outside them,
+        :func:`vertex_outside`; NaN for a new budget). ``method``: "auto" or "closed_form"
+        (the law is one); "numerical" raises LawCapabilityError (there is nothing to search)."""
         self._no_groups(group)
         if check_allocation_method(method) == "numerical":
             raise LawCapabilityError(
@@ -588,6 +625,7 @@ class IsoFLOP(Law):
         L_opt = np.exp(curves["m"] + post.scales["loss"])
         fitted = nearest_fitted_budget(post.state["budgets"], C) >= 0  # as budget_draws decides
         trend = self.trend_allocation(post, C)
+        low, high = sampled_N_range(post.state, C)  # (Q,) each, NaN for a new budget
         return {
             "N_opt": N_opt,
             "D_opt": np.asarray(compute_model.tokens(N_opt, C[None, :])),
@@ -598,6 +636,10 @@ class IsoFLOP(Law):
             "L_opt_trend": trend["L_opt"],
             # (S, Q) bool: a fitted budget, answered by its own vertex (not trend + scatter)
             "fitted_budget": np.broadcast_to(fitted, N_opt.shape),
+            # (S, Q): a fitted budget's sampled sizes, and whether each draw's vertex is outside
+            "N_sampled_low": np.broadcast_to(low, N_opt.shape),
+            "N_sampled_high": np.broadcast_to(high, N_opt.shape),
+            "vertex_outside_sampled": vertex_outside(N_opt, low, high),
             "method": "isoflop_law",
         }
 

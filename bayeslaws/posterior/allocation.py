@@ -34,7 +34,13 @@ from .draws import (
 from .extrapolation import DEFAULT_METHOD
 from .extrapolation.distance import group_ranges, range_words
 from .model import FULL_MODELS, ModelView
-from .predict import check_ci, outside_decades
+from .predict import (  # noqa: F401 (NOMINAL_RTOL re-exported: callers import it from here)
+    NOMINAL_RTOL,
+    NominalComputeWarning,
+    check_ci,
+    nominal_flops_ratio,
+    outside_decades,
+)
 
 
 class SearchEdgeWarning(UserWarning):
@@ -48,10 +54,11 @@ class ExtrapolationWarning(UserWarning):
     ``<axis>_outside_decades`` say how far, nearer too)."""
 
 
-class NominalComputeWarning(UserWarning):
-    """The fit's budgets are nominal (its runs' C is not the compute model's FLOPs of their N and
-    D), so D_opt = C / flops_per_token(N_opt) is the compute model's token count, not the
-    tokens the runs at that budget were trained on."""
+class UnbracketedVertexWarning(UserWarning):
+    """A fitted budget's runs do not bracket its vertex (more than ``UNBRACKETED_SHARE`` of the
+    draws of N_opt lie outside the sizes run at that budget, e.g. its loss rises monotonically
+    in N): the vertex, and its interval, come from the curvature and trend pooled over the
+    other budgets, not from that budget's own runs (column ``vertex_outside_sampled``)."""
 
 
 # ---- input checks ------------------------------------------------------------------------------
@@ -282,6 +289,57 @@ def warn_at_kink(
         warnings.warn(message, SearchEdgeWarning, stacklevel=stacklevel)
 
 
+# a fitted budget with more than this share of its N_opt draws outside the sizes run at it warns.
+# A budget whose runs bracket the vertex has ~0 (every budget of Llama-3's and Marin-nemotron's
+# isoFLOP fits but one: 0.000); a vertex at the last size run ~0.5; Marin-nemotron's 1.8e18
+# (3 sizes, the lowest loss at the largest, no interior minimum of its own) 0.25; Llama-3's
+# 1e20 cut to sizes above its vertex 1.0. Below a fifth the interval's tail alone goes past
+# the runs, which the column shows without a warning.
+UNBRACKETED_SHARE = 0.2
+
+
+def unbracketed_message(C, draws: dict, caller: str = "optimal_allocation") -> str:
+    """The sentence for fitted budgets C (FLOPs, (Q,)) whose share of vertex draws outside the
+    sizes run at them (``draws["vertex_outside_sampled"]``, (S, Q), NaN for a new budget; with
+    ``N_sampled_low``, ``N_sampled_high``) exceeds ``UNBRACKETED_SHARE``, naming each budget,
+    its share and its sampled sizes; '' when none does (or the law gives no such draws)."""
+    if "vertex_outside_sampled" not in draws:
+        return ""
+    share = np.asarray(draws["vertex_outside_sampled"], float).mean(axis=0)  # NaN: a new budget
+    hit = np.flatnonzero(np.nan_to_num(share) > UNBRACKETED_SHARE)
+    if not hit.size:
+        return ""
+    C = np.atleast_1d(np.asarray(C, float))
+    low = np.asarray(draws["N_sampled_low"], float)[0]
+    high = np.asarray(draws["N_sampled_high"], float)[0]
+    median = np.median(np.asarray(draws["N_opt"], float), axis=0)
+    where = "; ".join(
+        f"C = {C[q]:.3g} FLOPs: {share[q]:.0%} of draws (median N_opt {median[q]:.3g}) outside "
+        f"the sizes run there, N {low[q]:.3g} to {high[q]:.3g} params"
+        for q in hit[:NAMED_BUDGETS]
+    )
+    more = f" and {hit.size - NAMED_BUDGETS} more budgets" if hit.size > NAMED_BUDGETS else ""
+    prefix = f"{caller}: " if caller else ""
+    return (
+        f"{prefix}the runs of a fitted budget do not bracket its vertex ({where}{more}; more "
+        f"than {UNBRACKETED_SHARE:.0%} of draws outside warns): that budget's runs do not "
+        "show its loss turning up on both sides of N_opt, so its vertex and interval are set "
+        "by the curvature and trend pooled over the other budgets, not by that budget's own "
+        "runs. Run sizes "
+        "on the vertex's other side at that budget, or read its N_opt as the trend's (column "
+        "vertex_outside_sampled)"
+    )
+
+
+def warn_unbracketed(C, draws: dict, caller: str, stacklevel: int = 3) -> None:
+    """An :class:`UnbracketedVertexWarning` (:func:`unbracketed_message`) when a fitted
+    budget's vertex draws lie mostly outside the sizes run at it; stacklevel 3: the caller's
+    caller."""
+    message = unbracketed_message(C, draws, caller)
+    if message:
+        warnings.warn(message, UnbracketedVertexWarning, stacklevel=stacklevel)
+
+
 def warn_at_edge(C, at_boundary, extrapolation: str, caller: str, stacklevel: int = 3) -> None:
     """A :class:`SearchEdgeWarning` (:func:`edge_message`) when any budget's share of draws
     at the search edge (``at_boundary``, (S, Q) bool) is > 0; stacklevel 3: the caller's
@@ -409,24 +467,8 @@ def warn_outside_range(
 
 
 # ---- nominal budgets ---------------------------------------------------------------------------
-NOMINAL_RTOL = 0.02  # runs' C off the compute model's FLOPs by more: the budgets are nominal
-
-
-def nominal_flops_ratio(fit, compute_model) -> tuple[float, float] | None:
-    """(lowest, highest) of the fitted runs' C / compute_model.flops(N, D) when the fit's law
-    takes C as an input (its budgets, e.g. isoflop) and some run's C is off its FLOPs by more
-    than ``NOMINAL_RTOL`` (a nominal budget, e.g. Marin's 0.74-1.07 x 6ND); else None (also
-    when the fit records no runs with N, D and C)."""
-    runs = fit.record.training_runs or {}
-    if "C" not in fit.law.inputs or not {"N", "D", "C"} <= set(runs):
-        return None
-    N, D, C = (np.asarray(runs[k], float) for k in ("N", "D", "C"))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = C / np.asarray(compute_model.flops(N, D), float)
-    ratio = ratio[np.isfinite(ratio)]
-    if not ratio.size or np.all(np.abs(ratio - 1) <= NOMINAL_RTOL):
-        return None
-    return float(ratio.min()), float(ratio.max())
+# NOMINAL_RTOL, nominal_flops_ratio and NominalComputeWarning live in .predict (predict warns on
+# nominal budgets too, and imports nothing from here)
 
 
 def nominal_message(fit, compute_model, caller: str = "optimal_allocation") -> str:
@@ -503,7 +545,10 @@ def optimal_allocation(
     issues a :class:`SearchEdgeWarning`: the interval's end there is the search range's edge,
     not the data's); for an isoFLOP law also fitted_budget (True: a budget the law was fitted
     on, answered by that budget's own fitted vertex, so its interval is narrower than a nearby
-    new budget's, which carries the budget-to-budget scatter); C_outside_decades,
+    new budget's, which carries the budget-to-budget scatter) and vertex_outside_sampled (the
+    share of a fitted budget's N_opt draws outside the sizes run at it, NaN for a new budget;
+    above ``UNBRACKETED_SHARE``, 20%, an :class:`UnbracketedVertexWarning` says that budget's
+    vertex is set by the pooled curvature and trend, not by its own runs); C_outside_decades,
     N_outside_decades, D_outside_decades: how far the budget and its median N_opt and D_opt
     lie outside the fitted range (signed decades, 0 inside, as :func:`~.predict.predict`
     gives: for a fitted group of a grouped fit, that group's own runs' range; any beyond
@@ -530,6 +575,9 @@ def optimal_allocation(
     out["at_boundary"] = np.asarray(draws["at_boundary"]).mean(axis=0)
     if "fitted_budget" in draws:  # a law whose fitted budgets answer with their own vertex
         out["fitted_budget"] = np.asarray(draws["fitted_budget"]).all(axis=0)
+    if "vertex_outside_sampled" in draws:  # share of vertex draws outside the sizes run there
+        out["vertex_outside_sampled"] = np.asarray(draws["vertex_outside_sampled"]).mean(axis=0)
+    warn_unbracketed(C, draws, "optimal_allocation")
     outside = outside_columns(group_ranges(fit, group), C, out["N_opt"], out["D_opt"])
     out.update(outside)
     warn_outside_range(fit, C, outside, extrapolation, "optimal_allocation", group=group)
@@ -841,7 +889,8 @@ def near_optimal(
         drawn together; wider; warned once per fit). A budget, or its median N_opt or D_opt,
         more than ``WARN_DECADES`` outside the fitted range warns
         (:class:`ExtrapolationWarning`; the result's
-        ``outside_decades`` says how far), and nominal budgets warn as there.
+        ``outside_decades`` says how far), and nominal budgets, and a fitted budget whose runs
+        do not bracket its vertex (:class:`UnbracketedVertexWarning`), warn as there.
     _new_group_noted : private: the caller tells its user itself that ``group=None`` answers
         for a new group (no warning).
     """
@@ -876,6 +925,7 @@ def near_optimal(
     model = _compute_model(fit, compute_model)
     alloc = allocation_draws(fit, C_arr, model, group, seed, extrapolation=extrapolation)
     warn_at_edge(C_arr, alloc["at_boundary"], extrapolation, "near_optimal")
+    warn_unbracketed(C_arr, alloc, "near_optimal")
     warn_at_kink(fit, C_arr, alloc["N_opt"], model, extrapolation, "near_optimal", group=group)
     medians = [np.median(alloc[name], axis=0) for name in ("N_opt", "D_opt")]
     outside = outside_columns(group_ranges(fit, group), C_arr, *medians)

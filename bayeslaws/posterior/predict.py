@@ -19,6 +19,8 @@ posterior draws shrink it).
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 
@@ -37,7 +39,61 @@ from .draws import (
 from .extrapolation import DEFAULT_METHOD
 from .extrapolation.distance import group_ranges
 
-__all__ = ["log_loss_draws", "outside_decades", "predict", "query_frame", "summarise_draws"]
+__all__ = [
+    "NominalComputeWarning",
+    "log_loss_draws",
+    "outside_decades",
+    "predict",
+    "query_frame",
+    "summarise_draws",
+]
+
+
+class NominalComputeWarning(UserWarning):
+    """The fit's budgets are nominal (its runs' C is not the compute model's FLOPs of their N and
+    D): D_opt = C / flops_per_token(N_opt) is the compute model's token count, not the tokens
+    the runs at that budget were trained on; and a query by (N, D) lands at the compute
+    model's C, not at the nominal budget of a run with that N and D."""
+
+
+NOMINAL_RTOL = 0.02  # runs' C off the compute model's FLOPs by more: the budgets are nominal
+
+
+def nominal_flops_ratio(fit, compute_model) -> tuple[float, float] | None:
+    """(lowest, highest) of the fitted runs' C / compute_model.flops(N, D) when the fit's law
+    takes C as an input (its budgets, e.g. isoflop) and some run's C is off its FLOPs by more
+    than ``NOMINAL_RTOL`` (a nominal budget, e.g. Marin's 0.74-1.07 x 6ND); else None (also
+    when the fit records no runs with N, D and C)."""
+    runs = fit.record.training_runs or {}
+    if "C" not in fit.law.inputs or not {"N", "D", "C"} <= set(runs):
+        return None
+    N, D, C = (np.asarray(runs[k], float) for k in ("N", "D", "C"))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = C / np.asarray(compute_model.flops(N, D), float)
+    ratio = ratio[np.isfinite(ratio)]
+    if not ratio.size or np.all(np.abs(ratio - 1) <= NOMINAL_RTOL):
+        return None
+    return float(ratio.min()), float(ratio.max())
+
+
+def nominal_query_message(fit, caller: str = "predict") -> str:
+    """The sentence for a query given by D (tokens) to a fit whose budgets are nominal
+    (:func:`nominal_flops_ratio` under the fit's compute model): the query's C is the compute
+    model's FLOPs of its N and D, not the nominal budget a run with that N and D belongs to, so
+    a fitted run asked by its N and D is answered as a new budget; '' otherwise."""
+    ratio = nominal_flops_ratio(fit, fit.compute_model)
+    if ratio is None:
+        return ""
+    name = getattr(fit.compute_model, "name", None) or "the compute model"
+    prefix = f"{caller}: " if caller else ""
+    return (
+        f"{prefix}the fit's budgets are nominal (its runs' C is {ratio[0]:.3g}-{ratio[1]:.3g} x "
+        f"the compute model's FLOPs of their N and D, {name}), and this query gives D: its C is "
+        f"taken as the FLOPs of N and D under {name}, which misses the nominal budget of a run "
+        "with that N and D, so even a fitted run is answered as a NEW budget (the trend plus "
+        "fresh budget scatter, not its budget's fitted curve). Ask this fit by N and the "
+        "nominal budget C (predict(fit, N=..., C=...)), not by N and D"
+    )
 
 
 def outside_decades(values, low: float, high: float) -> np.ndarray:
@@ -140,7 +196,10 @@ def predict(
     ``<input>_outside_decades``: how far each point lies outside the fitted range (0 inside,
     +1 = ten times larger than the largest fitted value): for a fitted group, that group's
     own runs' range; for a new group (``group=None``) or a fit without groups, the range of
-    all the runs.
+    all the runs. A query that gives D to a fit whose budgets are nominal (an isoFLOP law on
+    runs whose C is not the compute model's FLOPs of N and D, e.g. Marin's) issues a
+    :class:`NominalComputeWarning`: its C = flops(N, D) misses the fitted budgets, so ask such
+    a fit by N and the nominal C.
     """
     ci = check_ci(ci)
     index = shared_index(N=N, D=D, C=C, **inputs)
@@ -151,6 +210,9 @@ def predict(
     out = summarise_draws(fit, query, draws, ci, kind, group)
     if group is not None:
         out.insert(0, "group", group)
+    message = nominal_query_message(fit) if D is not None else ""
+    if message:
+        warnings.warn(message, NominalComputeWarning, stacklevel=2)
     warn_new_group(fit, group, "predict", noted=_new_group_noted)
     return labelled(out, index)
 

@@ -195,6 +195,28 @@ def _warn_if_mixed(df: pd.DataFrame, config: dict) -> None:
     )
 
 
+PORIAN_SHARED_RUN_DECAYS = ("const", "kaplan")  # decays whose budgets are read off one run
+
+
+def porian_run_labels(df: pd.DataFrame) -> pd.Series | None:
+    """The ``run`` label of each of Porian's rows ``df`` (columns N = the file's n_params, C,
+    and the configuration columns), or None when no row has ``const`` or ``kaplan`` decay (or
+    the table has no ``decay`` column). For those decays the points at different budgets are
+    read off one long training run per model size (SOURCE.md: not independent runs), so a row's
+    label is its size, ``"N=<n_params>"``, prefixed by its configuration
+    (``"summary_df/rw/.../val N=..."``) when ``df`` holds several; a ``chinchilla``-decay row
+    of such a mixed table is its own run (its label adds ``" C=<budget>"``)."""
+    if "decay" not in df or not df["decay"].isin(PORIAN_SHARED_RUN_DECAYS).any():
+        return None
+    label = df["N"].map(lambda n: f"N={n:.0f}")
+    present = [c for c in PORIAN_CONFIG_COLUMNS if c in df]
+    if len(df[present].drop_duplicates()) > 1:
+        label = df[present].astype(str).agg("/".join, axis=1) + " " + label
+    own = ~df["decay"].isin(PORIAN_SHARED_RUN_DECAYS)  # each budget a separate run
+    label[own] = label[own] + df.loc[own, "C"].map(lambda c: f" C={c:.6g}")
+    return label
+
+
 def porian_isoflop(**config) -> RunTable:
     """Porian et al. (2024) isoFLOP points; ``config`` filters the columns of
     ``PORIAN_CONFIG_COLUMNS`` (recorded as an exclusion), e.g. one configuration:
@@ -213,6 +235,15 @@ def porian_isoflop(**config) -> RunTable:
     Two Kaplan-count rows have 0.0061 tokens per parameter, below the plausible 0.01 (see
     ``PORIAN_FEW_TOKENS_ROWS``): real, kept, not warned about, and named in the table's
     ``accepted_rows`` (while a configuration keeps them).
+
+    For ``decay="const"`` and ``"kaplan"`` the points at different budgets are read off the same
+    long training run (SOURCE.md: they are NOT independent runs), so those rows get a ``run``
+    column, one label per model size within a configuration (:func:`porian_run_labels`:
+    ``"N=<the file's n_params>"``; with several configurations selected, prefixed by the
+    configuration). The isoFLOP laws give each run one shared offset (law_options
+    ``run_offsets``); other laws ignore the column. A selection of ``chinchilla`` decay alone,
+    where each budget is a separate run, gets no ``run`` column. To fit as if every point
+    were its own run, drop it: ``dataclasses.replace(runs, df=runs.df.drop(columns="run"))``.
     """
     path = shared_data_dir() / "porian_isoflop" / "isoflop_points.csv"
     raw = pd.read_csv(path)
@@ -233,6 +264,9 @@ def porian_isoflop(**config) -> RunTable:
             )
         runs = runs.subset(match, f"configuration {key} == {value!r}")
     _warn_if_mixed(runs.df, config)
+    labels = porian_run_labels(runs.df)  # before N becomes the real size: the file's n_params
+    if labels is not None:
+        runs = replace(runs, df=runs.df.assign(run=labels))
     att = runs.df["param_count"] == "attention"
     if len(runs) and att.all():
         std = raw[(raw["param_count"] == "standard") & (raw["source_file"] == "summary_df")]
