@@ -20,8 +20,10 @@ from ..inference import fit as fit_law
 from ..inference.diagnostics import SamplerWarning
 from ..inference.nuts import derived_seed
 from ..runs import load_runs
+from ..runs.checks import ArgumentTypeError, UnknownNameError, is_real
 from ..runs.compute import linear
 from ..runs.simulate import VideoDiTTruth
+from .replay import BUDGET_RTOL, random_fill
 
 STRATEGIES = ("ours", "ours_no_cost", "random", "grid")
 PAPER_SIZES = (0.017e9, 0.057e9, 0.13e9, 0.26e9)  # Yin et al.'s four small models (params)
@@ -60,6 +62,38 @@ def untrained(cells: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
     first = ~pd.Series(keys).duplicated().to_numpy(bool)
     keep = np.array([k not in done for k in keys], bool) & first
     return cells[keep].reset_index(drop=True)
+
+
+def cells_of(name: str, frame) -> pd.DataFrame:
+    """The (N params, D tokens) columns of the design argument ``name`` (``frame``, a
+    DataFrame), re-indexed 0..n-1; refused naming ``name`` when it is not a DataFrame
+    (ArgumentTypeError) or lacks N or D (:class:`~bayeslaws.runs.checks.UnknownNameError`)."""
+    if not isinstance(frame, pd.DataFrame):
+        raise ArgumentTypeError(
+            f"{name} must be a DataFrame of (N, D) cells, got {type(frame).__name__}"
+        )
+    missing = [c for c in ("N", "D") if c not in frame]
+    if missing:
+        raise UnknownNameError(
+            f"{name} has no column(s) {missing}: it must hold (N, D) cells (N params, D "
+            f"tokens); its columns are {list(frame.columns)}"
+        )
+    return frame[["N", "D"]].reset_index(drop=True)
+
+
+def check_budget(budget, start_flops: float) -> float:
+    """``budget`` (FLOPs) as a float, refused (ValueError naming ``budget``) unless it is a
+    finite number at least ``start_flops``, what the start design spends: a campaign below
+    it could buy nothing and would report the start alone."""
+    if not is_real(budget) or not np.isfinite(budget):
+        raise ValueError(f"budget must be a finite number of FLOPs, got {budget!r}")
+    if budget < start_flops * (1 - BUDGET_RTOL):
+        raise ValueError(
+            f"budget={float(budget):.4g} FLOPs is below what the start design spends "
+            f"({start_flops:.4g} FLOPs): no campaign could buy a run; give a larger budget "
+            "(None: the grid's total compute)"
+        )
+    return float(budget)
 
 
 def default_start(grid: pd.DataFrame, truth) -> pd.DataFrame:
@@ -252,15 +286,19 @@ def simulate_campaign(
     Every campaign starts from the same small design (``start``, default
     :func:`default_start`: on the paper grid its two smallest models at its two smallest token
     budgets, on another ``grid`` its four cheapest cells by FLOPs), fits the Chinchilla law by
-    NUTS, records each target's posterior, picks ``batch`` runs by its strategy, simulates their
-    losses from ``truth`` and refits, until the next batch would exceed ``budget`` FLOPs
-    (default: the grid's total compute) or ``max_steps`` batches.
+    NUTS, records each target's posterior, picks ``batch`` runs by its strategy within the
+    ``budget`` FLOPs left (default: the grid's total compute; refused below what the start
+    spends), simulates their losses from ``truth`` and refits, for ``max_steps`` batches or
+    until the strategy has nothing left to buy: the pool's strategies stop only when no
+    ``batch`` of untrained pool cells fits the budget left together (ours may buy fewer than
+    ``batch`` when its budgeted greedy picks leave no room for more), grid when its next
+    ``batch`` cells do not fit.
 
     Strategies: "ours" (greedy information about the joint targets per FLOP, with the default
     guardrails counting the runs already trained), "ours_no_cost" (information alone, the same
-    guardrails), "random" (uniform from the pool) and "grid" (the paper's fixed grid, cells in
-    order, smallest model first). No strategy trains a cell (N, D) twice: the pool's and the
-    grid's trained cells are dropped before every pick.
+    guardrails), "random" (a random batch of the pool's cells that fits the budget left) and
+    "grid" (the paper's fixed grid, cells in order, smallest model first). No strategy trains
+    a cell (N, D) twice: the pool's and the grid's trained cells are dropped before every pick.
 
     The fit loads the runs under the truth's compute model (C = k N D, k =
     ``truth.flops_per_param_token``), so its N_opt, ours' FLOPs per candidate and the budget
@@ -272,9 +310,9 @@ def simulate_campaign(
         ``loss_star(N, D) * exp(noise_sd * eps)`` (optimally tuned runs).
     targets : list of targets (default ``[Loss(N=1.07e9, D=1e10), NOpt(C=1e22)]``); each must
         be scalar. The truth's values: ``truth.loss_star`` and ``truth.n_opt``.
-    start, pool, grid : DataFrames of (N, D): start design (default :func:`default_start`
-        of the grid, which then needs at least 4 cells), candidates (default
-        :func:`campaign_pool`), the fixed grid (default :func:`paper_grid`).
+    start, pool, grid : DataFrames with columns N, D (others ignored): start design (default
+        :func:`default_start` of the grid, which then needs at least 4 cells), candidates
+        (default :func:`campaign_pool`), the fixed grid (default :func:`paper_grid`).
     fit_options : passed to :func:`bayeslaws.fit` (default gaussian likelihood, 2 chains x
         300 + 300).
     log : a callable taking a message string (progress), or None.
@@ -310,11 +348,13 @@ def simulate_campaign(
             truth_values.append(float(truth.n_opt(t.C)))
         else:
             raise ValueError(f"targets: only scalar Loss and NOpt targets are supported, got {t!r}")
-    grid = paper_grid() if grid is None else grid[["N", "D"]].reset_index(drop=True)
-    start = default_start(grid, truth) if start is None else start[["N", "D"]]
-    start = start.reset_index(drop=True)
-    pool = campaign_pool() if pool is None else pool[["N", "D"]].reset_index(drop=True)
-    budget = float(truth.flops(grid["N"], grid["D"]).sum()) if budget is None else float(budget)
+    grid = paper_grid() if grid is None else cells_of("grid", grid)
+    start = default_start(grid, truth) if start is None else start
+    start = cells_of("start", start)
+    pool = campaign_pool() if pool is None else cells_of("pool", pool)
+    if budget is None:
+        budget = float(truth.flops(grid["N"], grid["D"]).sum())
+    budget = check_budget(budget, float(truth.flops(start["N"], start["D"]).sum()))
     opts = {"likelihood": "gaussian", "chains": 2, "warmup": 300, "draws": 300}
     opts.update(fit_options or {})
     opts.setdefault("progress_bar", False)
@@ -406,7 +446,7 @@ def simulate_campaign(
                 c["live"] = False
                 continue
             cost = float(truth.flops(picks.N, picks.D).sum()) if len(picks) else np.inf
-            if len(picks) < batch or cost > remaining * (1 + 1e-9):
+            if cost > remaining * (1 + BUDGET_RTOL):  # nothing picked, or (never) over budget
                 c["live"] = False
                 continue
             new = picks[["N", "D"]].assign(
@@ -438,18 +478,25 @@ def simulate_campaign(
 
 def _pick(c, fit, runs, remaining, grid_rest, pool, truth, targets, batch, max_draws):
     """The next runs (N, D) of campaign ``c`` (its strategy, grid position and rng) after
-    ``runs``, within ``remaining`` FLOPs: ``batch`` rows, or none when a full batch is not left."""
+    ``runs``, within ``remaining`` FLOPs; none when the campaign is done. Grid: its next
+    ``batch`` cells (none when fewer are left). The pool's strategies draw from its untrained
+    cells, and only while some ``batch`` of them fits ``remaining`` together (none otherwise):
+    random a random such batch (:func:`~bayeslaws.app.replay.random_fill`), ours and
+    ours_no_cost :func:`~bayeslaws.design.next_runs` with ``budget=remaining`` (``batch``
+    runs, or fewer when its greedy picks leave no room for more)."""
     s = c["strategy"]
     if s == "grid":
         picks = grid_rest.iloc[c["grid_next"] : c["grid_next"] + batch]
         c["grid_next"] += batch
         return picks if len(picks) == batch else picks.iloc[:0]
     fresh = untrained(pool, runs)
-    afford = fresh[truth.flops(fresh.N, fresh.D) <= remaining].reset_index(drop=True)
-    if len(afford) < batch:
-        return afford.iloc[:0]
+    costs = np.asarray(truth.flops(fresh.N, fresh.D), float)
+    fits = costs <= remaining * (1 + BUDGET_RTOL)
+    afford, costs = fresh[fits].reset_index(drop=True), costs[fits]
+    if len(afford) < batch or np.sort(costs)[:batch].sum() > remaining * (1 + BUDGET_RTOL):
+        return afford.iloc[:0]  # no batch of untrained cells fits the budget left
     if s == "random":
-        return afford.iloc[c["rng"].choice(len(afford), batch, replace=False)]
+        return afford.iloc[random_fill(costs, remaining, c["rng"], k=batch)]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         plan = next_runs(
@@ -458,6 +505,7 @@ def _pick(c, fit, runs, remaining, grid_rest, pool, truth, targets, batch, max_d
             target=targets,
             cost="flops" if s == "ours" else None,
             k=batch,
+            budget=remaining,
             max_draws=max_draws,
             guardrails=Guardrails().after(runs),
         )

@@ -70,6 +70,7 @@ from ..design.discrepancy import design_method
 from ..inference import fit as fit_law
 from ..inference.batch import BatchResult, InProcessExecutor, iter_map_tasks
 from ..inference.nuts import derived_seed
+from ..laws import resolve_law
 from ..posterior import optimal_allocation, predict, quantity_draws, query_frame
 from ..posterior.calibration import empirical_vertices
 from ..posterior.extrapolation import DEFAULT_METHOD
@@ -80,7 +81,7 @@ from ..posterior.splits import (
     simulated_truth_loss,
 )
 from ..runs import bundled, load_runs
-from ..runs.checks import ArgumentTypeError
+from ..runs.checks import ArgumentTypeError, UnknownNameError, is_real
 from ..runs.table import diverged_flags
 
 BUDGETS = (0.01, 0.05, 0.10, 0.25)
@@ -92,6 +93,13 @@ STEPLAW_HELD_N = 1.073741824e9  # the held-out model of Step Law's sweep (params
 SL2_STEPLAW_R2 = {0.01: -0.66, 0.05: 0.00, 0.10: 0.22}  # SL2's Step Law LR x batch pool
 ALSO_SCORED = ("gp",)  # extrapolation methods scored beside the reported one (columns error_gp..)
 POOL_FLOPS = "pool_C"  # the candidates' column of the pool's C (FLOPs), what ours and vopt spend
+POOL_COLUMNS = ("N", "D", "C")  # what every pool's runs need (params, tokens, FLOPs)
+BUDGET_RTOL = 1e-9  # relative slack of a budget (round-off in summed FLOPs)
+SHOWN_ROWS = 10  # row labels an error names
+
+
+class BudgetWarning(UserWarning):
+    """A budget fraction of a replay that its start design already spends more than."""
 
 
 @dataclass
@@ -113,6 +121,10 @@ class Pool:
         :func:`bayeslaws.design.discrepancy.design_method`); see :attr:`report_method`.
     calibrate_drift : after every fit, update its drift rate with its own scale-out splits
         (:func:`calibrated`), for the design and the scores alike.
+
+    A pool is checked when made (:func:`check_pool`): its runs need columns N, D and C (C
+    finite and positive) and, when they carry losses, finite ones unless its law counts
+    diverged runs.
     """
 
     name: str
@@ -130,6 +142,9 @@ class Pool:
     note: str = ""
     extrapolation: str | None = None
     calibrate_drift: bool = False
+
+    def __post_init__(self):
+        check_pool(self)
 
     @property
     def report_method(self) -> str:
@@ -153,6 +168,99 @@ class Pool:
         per_cell = self.start_size // self.start_cells
         chosen = [cells[(cells["N"] == n) & (cells["D"] == d)].index[:per_cell] for n, d in keys]
         return chosen[0].append(chosen[1:])
+
+
+# ---- checks ------------------------------------------------------------------------------------
+def _shown(labels) -> str:
+    """The first :data:`SHOWN_ROWS` of some row ``labels`` for a message, and how many more."""
+    labels = list(labels)
+    more = f" and {len(labels) - SHOWN_ROWS} more" if len(labels) > SHOWN_ROWS else ""
+    return f"{labels[:SHOWN_ROWS]}{more}"
+
+
+def check_pool(pool: Pool) -> None:
+    """Refuse a pool whose runs a campaign cannot spend or fit, naming what is wrong:
+    a missing column of :data:`POOL_COLUMNS` (:class:`~bayeslaws.runs.checks.UnknownNameError`),
+    a C (FLOPs) that is not finite and positive, or a loss that is not finite (ValueError
+    naming the rows). A run without a loss (NaN or +inf, a diverged run) is kept when the
+    pool's law counts diverged runs (``accepts_missing_loss``: the hyperparams and sweep laws);
+    other laws could only fail once a strategy bought it, after its compute was spent."""
+    runs = pool.runs
+    if not isinstance(runs, pd.DataFrame):
+        raise ArgumentTypeError(f"pool {pool.name!r}: runs must be a DataFrame, got {type(runs)}")
+    missing = [c for c in POOL_COLUMNS if c not in runs]
+    if missing:
+        raise UnknownNameError(
+            f"pool {pool.name!r}: runs have no column(s) {missing} (needed: {list(POOL_COLUMNS)}"
+            f": N params, D tokens, C FLOPs); its columns are {list(runs.columns)}"
+        )
+    C = pd.to_numeric(runs["C"], errors="coerce").to_numpy(float)
+    bad = ~(np.isfinite(C) & (C > 0))
+    if bad.any():
+        raise ValueError(
+            f"pool {pool.name!r}: column 'C' (FLOPs) must be finite and positive; it is not at "
+            f"rows {_shown(runs.index[bad])}"
+        )
+    if "loss" not in runs:
+        return  # the fit names the missing column
+    loss = pd.to_numeric(runs["loss"], errors="coerce").to_numpy(float)
+    bad = ~np.isfinite(loss)
+    counts_diverged = resolve_law(pool.law).accepts_missing_loss
+    if counts_diverged:
+        bad &= ~(np.isnan(loss) | np.isposinf(loss))  # a diverged run: the law counts it
+    if bad.any():
+        needs = (
+            "counts a missing or +inf loss as a diverged run, no other non-finite one"
+            if counts_diverged
+            else "needs a finite loss for every run (a strategy that bought one would fail "
+            "after its compute was spent)"
+        )
+        raise ValueError(
+            f"pool {pool.name!r}: column 'loss' is not finite at rows {_shown(runs.index[bad])}; "
+            f"law {pool.law!r} {needs}: leave them out of the pool (pool.runs.drop(index=[...]))"
+            "; only laws that count diverged runs (hyperparams, sweep) keep a missing loss"
+        )
+
+
+def check_budgets(budgets) -> tuple[float, ...]:
+    """``budgets`` (fractions of a pool's compute, each spent by a campaign's step) as a
+    tuple of floats, refused (ValueError naming ``budgets``) unless each is a finite number in
+    (0, 1] and they strictly increase: a step spends up to its fraction, so a smaller one after
+    a larger would label a row with a budget its runs overspent."""
+    budgets = [budgets] if is_real(budgets) else list(budgets)
+    for b in budgets:
+        if not is_real(b) or not np.isfinite(b) or not 0 < b <= 1:
+            raise ValueError(
+                f"budgets must be finite fractions of the pool's compute in (0, 1], got {b!r} "
+                f"in {budgets}"
+            )
+    if any(b <= a for a, b in zip(budgets[:-1], budgets[1:], strict=True)):
+        raise ValueError(f"budgets must strictly increase (each step spends more), got {budgets}")
+    return tuple(float(b) for b in budgets)
+
+
+def random_fill(costs, budget: float, rng, k: int | None = None) -> np.ndarray:
+    """Positions (into ``costs``, FLOPs of each candidate, shape (n,)) of a random batch
+    within ``budget`` FLOPs (up to :data:`BUDGET_RTOL`): the candidates in a random order
+    (``rng.permutation``), each taken when it fits what is left. ``k=None``: as many as fit.
+    ``k``: exactly ``k``, a candidate taken only when the ``k`` can still be completed by the
+    cheapest of those after it, so a batch of ``k`` is found whenever one fits (not uniform
+    over such batches); none (empty) when no ``k`` fit together."""
+    costs = np.asarray(costs, float)
+    limit = budget * (1 + BUDGET_RTOL)
+    if k is not None and (len(costs) < k or np.sort(costs)[:k].sum() > limit):
+        return np.array([], int)
+    order = rng.permutation(len(costs))
+    picked, spent = [], 0.0
+    for at, i in enumerate(order):
+        need = 0 if k is None else k - len(picked) - 1
+        rest = np.sort(costs[order[at + 1 :]])[:need].sum() if need else 0.0
+        if spent + costs[i] + rest <= limit:
+            picked.append(i)
+            spent += costs[i]
+            if k is not None and len(picked) == k:
+                break
+    return np.array(picked, int)
 
 
 # ---- pools -------------------------------------------------------------------------------------
@@ -524,18 +632,11 @@ def choose(
     strategy costing a run by the pool's C (its nominal compute, which may differ from 6ND);
     the guardrails of ours and vopt tell a run's group apart when the pool has groups."""
     remaining = pool.runs.drop(index=trained)
-    remaining = remaining[remaining["C"] <= budget * (1 + 1e-9)]
+    remaining = remaining[remaining["C"] <= budget * (1 + BUDGET_RTOL)]
     if remaining.empty:
         return remaining.index
     if strategy == "random":
-        order = rng.permutation(len(remaining))
-        picked, spent = [], 0.0
-        for i in order:
-            c = float(remaining["C"].iloc[i])
-            if spent + c <= budget * (1 + 1e-9):
-                picked.append(remaining.index[i])
-                spent += c
-        return pd.Index(picked)
+        return remaining.index[random_fill(remaining["C"].to_numpy(float), budget, rng)]
     if strategy == "grid":
         if pool.grid is None:
             raise ValueError(f"pool {pool.name!r} has no paper grid")
@@ -543,7 +644,7 @@ def choose(
         picked, spent = [], 0.0
         for i in order:
             c = float(pool.runs.loc[i, "C"])
-            if spent + c > budget * (1 + 1e-9):
+            if spent + c > budget * (1 + BUDGET_RTOL):
                 break
             picked.append(i)
             spent += c
@@ -597,7 +698,9 @@ def _fit(pool: Pool, runs: pd.DataFrame, options: dict, seed: int):
 
 
 def _check_campaigns(pool: Pool, strategies, refit: str) -> list[str]:
-    """``strategies`` as a list, checked against ``pool`` (and ``refit``, the truth table)."""
+    """``strategies`` as a list, checked against ``pool`` (and ``refit``, the truth table);
+    the pool is checked again (:func:`check_pool`: its runs may have been changed since)."""
+    check_pool(pool)
     strategies = [strategies] if isinstance(strategies, str) else list(strategies)
     for s in strategies:
         if s not in STRATEGIES:
@@ -688,11 +791,15 @@ def campaign_steps(
 ) -> Iterator[tuple[dict, pd.DataFrame]]:
     """One strategy's campaign from ``start`` (:func:`fit_start`'s triple): yields the scored
     start, then after each budget fraction of the pool's compute (spent in one batch, refitted
-    by ``fit.update`` or cold) its (history row, component table) as :func:`_scored`."""
+    by ``fit.update`` or cold) its (history row, component table) as :func:`_scored`.
+    ``budgets`` are checked (:func:`check_budgets`); a :class:`BudgetWarning` names those the
+    start already spends more than (their rows score the start, ``spent`` above ``budget``)."""
+    budgets = check_budgets(budgets)
     trained, fit, seconds = start
+    total = pool.compute
+    warn_overspent(pool, seed, trained, budgets)
     yield _scored(pool, strategy, seed, 0.0, trained, fit, seconds)
     rng = np.random.default_rng([seed, 1 + STRATEGIES.index(strategy)])
-    total = pool.compute
     for step, fraction in enumerate(budgets, start=1):
         t0 = time.perf_counter()
         left = fraction * total - float(pool.runs.loc[trained, "C"].sum())
@@ -715,6 +822,22 @@ def campaign_steps(
         yield _scored(pool, strategy, seed, fraction, trained, fit, time.perf_counter() - t0)
 
 
+def warn_overspent(pool: Pool, seed: int, start: pd.Index, budgets) -> None:
+    """A :class:`BudgetWarning` when the ``start`` design (row labels of seed ``seed``)
+    already spends more than some of ``budgets`` (fractions of the pool's compute): those
+    steps buy nothing and their rows score the start."""
+    spent = float(pool.runs.loc[start, "C"].sum()) / pool.compute
+    below = [b for b in budgets if b * (1 + BUDGET_RTOL) < spent]
+    if below:
+        warnings.warn(
+            f"pool {pool.name!r} seed {seed}: the start design already spends {spent:.4%} of the "
+            f"pool's compute, more than budgets {below}: their steps buy nothing and their rows "
+            "score the start (spent above budget); give budgets above the start's spend",
+            BudgetWarning,
+            stacklevel=3,
+        )
+
+
 def replay(
     pool: Pool,
     strategies=STRATEGIES,
@@ -730,7 +853,8 @@ def replay(
     """Replay campaigns on ``pool``, in this process: per seed, the start design is fitted
     once; each strategy then spends up to each budget fraction of the pool's compute in one
     batch, refits (by ``fit.update``, warm-started, or ``refit="cold"``: a new fit) and is
-    scored.
+    scored. ``budgets``: strictly increasing fractions in (0, 1] (:func:`check_budgets`,
+    checked before any fit).
 
     Returns (history: one row per pool, strategy, seed and budget with the spent fraction, the
     number of runs, r2, error, coverage, divergences, max_r_hat, seconds, min_ess_bulk, sampler_ok
@@ -741,6 +865,7 @@ def replay(
     a line per scored fit.
     """
     strategies = _check_campaigns(pool, strategies, refit)
+    budgets = check_budgets(budgets)
     options = _fit_options(pool, sampler)
     history, components = [], []
     for seed in seeds:
@@ -851,6 +976,7 @@ def replay_many(
     """
     resolved = _resolve_pool(pool)
     strategies = _check_campaigns(resolved, strategies, refit)
+    budgets = check_budgets(budgets)
     pairs = [(int(seed), strategy) for seed in seeds for strategy in strategies]
     tasks = [
         CampaignTask(pool, strategy, seed, tuple(budgets), sampler, refit, max_draws)
