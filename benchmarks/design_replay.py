@@ -33,7 +33,9 @@ Llama-3 and Marin pools are confirmation data (docs/calibration_protocol.md): th
 Writes benchmarks/output/design_replay_<pool>.csv (one row per pool, strategy, seed, budget),
 design_replay_<pool>_components.csv (every decision component), design_replay_summary.csv
 (medians over seeds), design_replay_sl2.csv (Step Law R^2 beside SL2's published numbers),
-design_replay_summary.txt (the printed tables and the issue's checks),
+design_replay_summary.txt (the printed tables, the issue's checks and each pool and strategy's
+count of fits whose sampler checks failed; refused when a pool's start rows disagree across
+strategies, :func:`check_starts`),
 design_replay_steplaw_truth.csv (the held-out cells' realised optima, computed once) and
 design_replay.png (``bl.plot.design_replay``); ``--timing`` writes design_replay_timing.txt;
 ``--all-data`` writes design_replay_all_data.txt: each pool's law fitted to every candidate run
@@ -227,6 +229,61 @@ def summarise(history: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+START_COLUMNS = ("n_runs", "spent", "error", "coverage", "r2")  # scores of the start fit
+
+
+def start_disagreements(history: pd.DataFrame) -> list[str]:
+    """One line per pool, seed and ``START_COLUMNS`` column whose budget-0 rows (the start fit:
+    the same runs, seed and fit for every strategy) differ across strategies (relative tolerance
+    1e-6; NaN equals NaN), naming the strategies and their values; empty when all agree."""
+    start = history[history["budget"] == 0]
+    out = []
+    for (pool, seed), rows in start.groupby(["pool", "seed"], sort=False):
+        for column in (c for c in START_COLUMNS if c in rows):
+            values = rows[column].to_numpy(dtype=float)
+            if np.allclose(values, values[0], rtol=1e-6, atol=0.0, equal_nan=True):
+                continue
+            pairs = ", ".join(f"{s} {v:.6g}" for s, v in zip(rows["strategy"], values, strict=True))
+            out.append(f"pool {pool!r} seed {seed}: start {column} differs: {pairs}")
+    return out
+
+
+def check_starts(history: pd.DataFrame) -> int:
+    """Raise ``ValueError`` when any pool's start rows disagree across strategies
+    (:func:`start_disagreements`): the strategies' rows then come from different code and are
+    not comparable. Returns the number of (pool, seed) starts checked."""
+    problems = start_disagreements(history)
+    if problems:
+        raise ValueError(
+            "the budget-0 (start) rows of a pool are one fit shared by every strategy, but they "
+            "disagree, so the strategies' rows come from different code; rerun these pools' "
+            "campaigns (all strategies, or the ones that differ) with one version:\n  "
+            + "\n  ".join(problems)
+        )
+    return history.loc[history["budget"] == 0, ["pool", "seed"]].drop_duplicates().shape[0]
+
+
+def sampler_counts(history: pd.DataFrame) -> pd.DataFrame:
+    """Per pool and strategy: ``fits`` (scored fits = history rows, each seed's start included),
+    ``sampler_failed`` (``sampler_ok`` False: the fit's sampler checks failed), of those
+    ``failed_at_start`` (budget 0), and ``sampler_ok_missing`` (rows written before the column)."""
+    ok = history["sampler_ok"] if "sampler_ok" in history else pd.Series(np.nan, history.index)
+    ok = ok.map({True: True, False: False, "True": True, "False": False})  # CSV: bools or text
+    frame = history[["pool", "strategy"]].assign(
+        failed=ok.eq(False), start=ok.eq(False) & history["budget"].eq(0), missing=ok.isna()
+    )
+    return (
+        frame.groupby(["pool", "strategy"], sort=False)
+        .agg(
+            fits=("failed", "size"),
+            sampler_failed=("failed", "sum"),
+            failed_at_start=("start", "sum"),
+            sampler_ok_missing=("missing", "sum"),
+        )
+        .reset_index()
+    )
+
+
 def checks(summary: pd.DataFrame) -> list[str]:
     """The issue's must-show checks, each with its numbers."""
     out = []
@@ -284,6 +341,7 @@ def write_summary(log):
         log("no replay results yet")
         return
     history = pd.concat(parts, ignore_index=True)
+    starts = check_starts(history)  # before anything is written
     summary = summarise(history)
     summary.to_csv(OUT / "design_replay_summary.csv", index=False)
     sl2 = sl2_table(summary)
@@ -295,6 +353,15 @@ def write_summary(log):
         text += ["", "Step Law LR x batch pool, R^2 of the held-out runs (median over seeds):"]
         text.append(sl2.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
     text += ["", "Checks (issue 14):"] + ["  " + line for line in checks(summary)]
+    text += [
+        "",
+        f"Start fits: the budget-0 rows agree across strategies for all {starts} pool x seed "
+        f"starts ({', '.join(START_COLUMNS)}).",
+        "",
+        "Sampler checks per pool and strategy (fits: scored fits, every seed's start included; "
+        "sampler_failed: sampler_ok False; sampler_ok_missing: rows written before the column):",
+        sampler_counts(history).to_string(index=False),
+    ]
     print("\n".join(text))
     (OUT / "design_replay_summary.txt").write_text(
         f"# python benchmarks/design_replay.py --summary-only\n{chr(10).join(text)}\n"
