@@ -10,11 +10,10 @@ import warnings
 
 import numpy as np
 import pytest
+from test_allocation_edges import BUDGETS, _allocation  # three Chinchilla draws, two at the edges
 
 import bayeslaws as bl
 from bayeslaws.laws import optimum
-from bayeslaws.laws.chinchilla import LAW as CHINCHILLA
-from bayeslaws.laws.contract import Posterior, Scales
 from bayeslaws.posterior import fixed_hyperparams as fh
 from bayeslaws.posterior.allocation import (
     WARN_DECADES,
@@ -24,9 +23,7 @@ from bayeslaws.posterior.allocation import (
     refuse_below_one,
 )
 from bayeslaws.posterior.predict import outside_decades
-from bayeslaws.runs import compute
 
-BUDGETS = np.array([1e20, 1e22])  # FLOPs
 COLUMNS = [
     "C_outside_decades",
     "N_outside_decades",
@@ -37,28 +34,6 @@ COLUMNS = [
 
 
 # ---- the numerical search stays inside its range ---------------------------------------------
-def _edge_posterior() -> Posterior:
-    """Three Chinchilla draws: an ordinary one, one whose optimum lies above the search range
-    (beta near 0) and one whose optimum lies below its 10-parameter floor (alpha near 0)."""
-    scales = Scales({"N": np.log(3e8), "D": np.log(6e9), "loss": np.log(2.5)})
-    draws = {
-        "alpha": np.array([0.34, 0.34, 0.0005]),
-        "beta": np.array([0.30, 0.0005, 0.30]),
-        "a": np.full(3, -2.0),
-        "b": np.full(3, -2.0),
-        "e": np.full(3, -0.3),
-        "sigma": np.full(3, 0.01),
-    }
-    return Posterior(draws, scales, (None,), {}, "gaussian")
-
-
-def _allocation(method: str) -> dict:
-    return CHINCHILLA.allocation(
-        _edge_posterior(), BUDGETS, compute.linear(6.0), group=None,
-        rng=np.random.default_rng(0), method=method,
-    )  # fmt: skip
-
-
 def test_numerical_edge_draws_sit_at_the_edge_as_the_closed_form_puts_them():
     """The zoom stepped past the search range: a draw at the floor came back at N_opt 9.7
     params (closed form: 10), one at the top a coarse step above it with its loss there, below
