@@ -30,7 +30,9 @@ def blocker(item):
     (at most BOUND seconds), then write ``finished<n>``."""
     folder, n, interrupt = item
     folder = Path(folder)
-    (folder / f"started{n}").write_text(str(os.getpid()))
+    partial = folder / f".started{n}.partial"  # renamed when written: a worker terminated
+    partial.write_text(str(os.getpid()))  # between creating and writing it leaves no empty
+    os.replace(partial, folder / f"started{n}")  # started file (CI read one as '')
     if n == 0:
         if interrupt is not None:
             os.kill(interrupt, signal.SIGINT)
