@@ -650,12 +650,15 @@ def _flagged_rows(flagged: list) -> str:
 def screening_sentence(data: dict) -> str:
     """The outlier screening done at fit time (``fit.record.data["screening"]``,
     :mod:`bayeslaws.inference.screening`) in one line: how many runs lay beyond the threshold,
-    whether they were kept or excluded, and which; '' for a fit that records none."""
+    whether they were kept or excluded, and which (those where the law is known to misfit
+    apart, with the law's reason); why it was not done; '' for a fit that records none."""
     entry = (data or {}).get("screening")
     if not entry:
         return ""
     if entry.get("action") == "off":
         return "screening: off (screen='off'): runs far off the fitted law were not looked for."
+    if entry.get("skipped"):
+        return f"screening: not done ({entry['skipped']})."
     threshold = f"{entry['threshold']:g}" if entry.get("threshold") is not None else "?"
     flagged = entry.get("flagged") or []
     if not flagged:
@@ -663,21 +666,49 @@ def screening_sentence(data: dict) -> str:
             f"screening: no run > {threshold} robust sd off the fitted law "
             f"({entry.get('n_screened', '?')} screened)."
         )
+    groups = entry.get("law_misfits") or []
+    explained = {str(r) for group in groups for r in group.get("rows") or []}
+    suspect = [f for f in flagged if str(f["row"]) not in explained]
     if entry.get("excluded"):
         done = "excluded and the law refitted without them"
     elif entry.get("not_excluded"):
         done = f"kept, {entry['not_excluded']}"
     else:
         done = "kept in the fit"
-    line = (
-        f"screening: {len(flagged)} run(s) > {threshold} robust sd off the fitted law, {done}: "
-        + _flagged_rows(flagged)
-    )
+    parts = []
+    if suspect:
+        parts.append(
+            f"{len(suspect)} run(s) > {threshold} robust sd off the fitted law, {done}: "
+            + _flagged_rows(suspect)
+        )
+    kept = "kept, not excluded by screen='exclude'"
+    kept = kept if entry.get("action") == "exclude" else "kept in the fit"
+    for group in groups:
+        rows = {str(r) for r in group.get("rows") or []}
+        named = [f for f in flagged if str(f["row"]) in rows]
+        parts.append(
+            f"{len(named)} run(s) > {threshold} robust sd off the fitted law where the law is "
+            f"known to misfit, {kept}: {_flagged_rows(named)} ({group.get('reason', '?')})"
+        )
+    line = "screening: " + "; ".join(parts)
+    first = {str(f["row"]) for f in flagged}
+    reasons = [group.get("reason") for group in groups]
     for again in entry.get("rounds") or []:
-        if again.get("flagged"):
+        misfit = {
+            str(r): group.get("reason")
+            for group in again.get("law_misfits") or []
+            for r in group.get("rows") or []
+        }
+        more = [f for f in again.get("flagged") or [] if str(f["row"]) not in first]
+        other = [f for f in more if str(f["row"]) not in misfit]
+        if other:
+            line += f"; after that refit {len(other)} more, kept: " + _flagged_rows(other)
+        for reason in dict.fromkeys(misfit[str(f["row"])] for f in more if str(f["row"]) in misfit):
+            named = [f for f in more if misfit.get(str(f["row"])) == reason]
+            why = "as above" if reason in reasons else reason
             line += (
-                f"; after that refit {len(again['flagged'])} more, kept: "
-                + _flagged_rows(again["flagged"])
+                f"; after that refit {len(named)} more where the law is known to misfit, kept: "
+                f"{_flagged_rows(named)} ({why})"
             )
     return line + "."
 

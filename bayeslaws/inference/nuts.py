@@ -420,8 +420,9 @@ def fit(
     fitted, screening, held = _first_fit(
         runs, law_obj, likelihood, priors_used, settings, label, warn, rule
     )
-    if rule.action == "exclude" and screening.flagged:
-        labels = set(screening.flagged)
+    # runs where the law is known to misfit (screening.misfits) are kept: not excludable
+    if rule.action == "exclude" and screening.excludable:
+        labels = set(screening.excludable)
         reason = (
             f"screening: more than {rule.threshold:g} robust sd off the fitted law "
             "(screen='exclude')"
@@ -445,8 +446,8 @@ def fit(
         if warn:
             warn_flagged(screening, runs.df, "exclude")
         if warn and again.flagged:
-            warn_flagged(again, kept.df, "kept")
-        entry = screening.record(excluded=screening.flagged, rounds=[again.record()])
+            warn_flagged(again, kept.df, "kept", known=screening.misfits)
+        entry = screening.record(excluded=screening.excludable, rounds=[again.record()])
         return _with_screening(refit, entry)
     _emit(held)
     if warn and screening.flagged:

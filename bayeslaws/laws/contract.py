@@ -532,6 +532,14 @@ class Law(abc.ABC):
         Default: every run of ``prepared.runs``, in order."""
         return list(prepared.runs.df.index)
 
+    def known_misfits(self, prepared: Prepared, rows: list) -> dict:
+        """Of the runs outlier screening flagged (``rows``: their labels in ``prepared.runs``),
+        those lying where this law is known to misfit: label -> the reason in words (where, and
+        the law's own remedy). Screening says so instead of asking whether they are mis-typed
+        runs, and ``screen="exclude"`` keeps them (excluding them would leave the law fitted to
+        the rest of the region it misfits). None by default."""
+        return {}
+
     def empirical(self, runs: pd.DataFrame) -> pd.DataFrame:
         """The law's quantities as observed in a run table (for plots): its inputs and each
         quantity's observed value, one row per observation."""

@@ -440,11 +440,10 @@ CLIFF_SIDE = 1.5  # ... at least this many times as many above the best run's lr
 # than half the cells are so.
 
 
-def cliff_heavy_cells(df: pd.DataFrame, ok: np.ndarray, cell_index: np.ndarray) -> tuple:
-    """(cliff-heavy cells, cells): how many cells have more than ``CLIFF_SHARE`` of their
-    converged runs (``ok``) more than ``CLIFF_EXCESS`` above the cell's best converged loss,
-    at least ``CLIFF_SIDE`` times as many of them at a higher lr than the best run's as at a
-    lower one."""
+def cliff_sides(df: pd.DataFrame, ok: np.ndarray, cell_index: np.ndarray) -> tuple:
+    """Per run (n_runs,), boolean: (off the floor: a converged run (``ok``) more than
+    ``CLIFF_EXCESS`` above its cell's best converged loss; of those, at a higher lr than the
+    cell's best run; at a lower one). ``cell_index``: each run's cell (row order of ``df``)."""
     cell_index = np.asarray(cell_index)
     loss = pd.Series(np.where(ok, df["loss"].to_numpy(float), np.nan))
     best = loss.groupby(cell_index).transform("min").to_numpy()
@@ -452,16 +451,38 @@ def cliff_heavy_cells(df: pd.DataFrame, ok: np.ndarray, cell_index: np.ndarray) 
     at_best = ok & (loss.to_numpy() == best)
     best_lr = pd.Series(np.where(at_best, lr, np.nan)).groupby(cell_index).transform("max")
     off_floor = ok & (loss.to_numpy() / best - 1 > CLIFF_EXCESS)
-    by_cell = pd.DataFrame(
-        {
-            "off": off_floor[ok],
-            "high": (off_floor & (lr > best_lr.to_numpy()))[ok],
-            "low": (off_floor & (lr < best_lr.to_numpy()))[ok],
-        }
-    ).groupby(cell_index[ok])
+    return off_floor, off_floor & (lr > best_lr.to_numpy()), off_floor & (lr < best_lr.to_numpy())
+
+
+def cliff_heavy_cells(df: pd.DataFrame, ok: np.ndarray, cell_index: np.ndarray) -> tuple:
+    """(cliff-heavy cells, cells): how many cells have more than ``CLIFF_SHARE`` of their
+    converged runs (``ok``) more than ``CLIFF_EXCESS`` above the cell's best converged loss,
+    at least ``CLIFF_SIDE`` times as many of them at a higher lr than the best run's as at a
+    lower one (:func:`cliff_sides`)."""
+    cell_index = np.asarray(cell_index)
+    off_floor, high, low = cliff_sides(df, ok, cell_index)
+    by_cell = pd.DataFrame({"off": off_floor[ok], "high": high[ok], "low": low[ok]}).groupby(
+        cell_index[ok]
+    )
     share, high, low = by_cell["off"].mean(), by_cell["high"].sum(), by_cell["low"].sum()
     heavy = (share > CLIFF_SHARE) & (high >= CLIFF_SIDE * low) & (high > 0)
     return int(heavy.sum()), int(len(share))
+
+
+def cliff_warned(law, df: pd.DataFrame, ok: np.ndarray, cell_index: np.ndarray) -> tuple:
+    """(whether the cliff warning applies: ``far_above`` not set and more than half the cells
+    cliff-heavy, cliff-heavy cells, cells) (:func:`cliff_heavy_cells`)."""
+    if law.far_above is not None:
+        return False, 0, 0
+    heavy, n_cells = cliff_heavy_cells(df, ok, cell_index)
+    return 2 * heavy > n_cells, heavy, n_cells  # more than half the cells
+
+
+# the cliff warning's remedy (said again by screening of the runs it concerns: cliff_misfits)
+CLIFF_REMEDY = (
+    "Fit only runs near each cell's best (law option far_above=0.03, as "
+    "paper_repro/hyperparams.py does on Step Law) or the whole sweep with law 'sweep'"
+)
 
 
 def warn_cliff(law, df: pd.DataFrame, ok: np.ndarray, cell_index: np.ndarray) -> str | None:
@@ -470,22 +491,51 @@ def warn_cliff(law, df: pd.DataFrame, ok: np.ndarray, cell_index: np.ndarray) ->
     bowl may then be fitted mostly to runs far from the optimum on a high-LR cliff, and
     misplace it. (A steep bowl swept on a grid far off its centre looks the same: the warning
     says "may".)"""
-    if law.far_above is not None:
-        return None
-    heavy, n_cells = cliff_heavy_cells(df, ok, cell_index)
-    if 2 * heavy <= n_cells:  # more than half the cells
+    warned, heavy, n_cells = cliff_warned(law, df, ok, cell_index)
+    if not warned:
         return None
     text = (
         f"in {heavy} of {n_cells} (N, D) cells more than {100 * CLIFF_SHARE:g}% of the "
         f"converged runs lie over {100 * CLIFF_EXCESS:g}% above the cell's best, mostly at "
         "higher learning rates than its best run: the quadratic bowl may be fitted mostly to "
         "runs far from the optimum on a high-LR cliff, and can then misplace "
-        "it (on Step Law's sweeps eta_opt ~4x too high). Fit only runs near each cell's best "
-        "(law option far_above=0.03, as paper_repro/hyperparams.py does on Step Law) or the "
-        "whole sweep with law 'sweep'"
+        f"it (on Step Law's sweeps eta_opt ~4x too high). {CLIFF_REMEDY}"
     )
     warnings.warn(f"law 'hyperparams': {text}", PlausibilityWarning, stacklevel=4)
     return text
+
+
+def cliff_misfits(law, prepared: Prepared, rows: list) -> dict:
+    """Of ``rows`` (labels of runs in ``prepared.runs`` that outlier screening flagged), those
+    the cliff warning concerns (:func:`warn_cliff`: it applies to this table, and the run is
+    converged, more than ``CLIFF_EXCESS`` above its cell's best converged run and at a higher
+    lr than that run): label -> the reason in words, with the warning's remedy. Where the
+    warning does not apply (``far_above`` set, at most half the cells cliff-heavy): none.
+
+    On Step Law (steplaw_dense, defaults) screening flagged 42 runs, all of them such runs
+    (4-18% above their cell's best at 2.8-11x its lr); excluding them moved lr_int from 1.12
+    to 1.39, further from the far_above=0.03 fit's -0.09."""
+    if not rows:
+        return {}
+    df = prepared.runs.df
+    censored = prepared.data.get("censored")
+    ok = np.ones(len(df), bool) if censored is None else ~np.asarray(censored, bool)
+    cell_index = np.asarray(prepared.data["cell_index"])
+    warned, heavy, n_cells = cliff_warned(law, df, ok, cell_index)
+    if not warned:
+        return {}
+    _, high, _ = cliff_sides(df, ok, cell_index)
+    on_cliff = set(df.index[high])
+    reason = (
+        "they lie on the high-LR cliff of their (N, D) cells (over "
+        f"{100 * CLIFF_EXCESS:g}% above the cell's best converged run, at a higher learning "
+        f"rate than it), which law 'hyperparams' warned about ({heavy} of {n_cells} cells "
+        "cliff-heavy): its quadratic bowl misfits that cliff, so they are most likely genuine "
+        "runs where the law is wrong rather than mis-typed ones, and excluding them leaves the "
+        "bowl on the cliff's other runs (on Step Law the optimum moved further off). "
+        f"{CLIFF_REMEDY}"
+    )
+    return {label: reason for label in rows if label in on_cliff}
 
 
 def prepare(law, runs: RunTable) -> Prepared:

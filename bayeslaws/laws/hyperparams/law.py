@@ -437,6 +437,11 @@ class HyperparamsLaw(Law):
         labels = prepared.runs.df.index
         return [None if c else label for label, c in zip(labels, flags, strict=True)]
 
+    def known_misfits(self, prepared, rows) -> dict:
+        """The flagged runs on the high-LR cliff its cliff warning concerns
+        (:func:`.data.cliff_misfits`)."""
+        return data.cliff_misfits(self, prepared, rows)
+
     def summary_names(self, groups, likelihood: str) -> list[str]:
         names = ["lr_int", "lr_N", "lr_D", "lr_scatter", "batch_int", "batch_N", "batch_D"]
         names += ["batch_scatter", "k_lr", "k_batch"]
