@@ -991,10 +991,26 @@ def pairs(fit, var_names=None, *, kind: str = "scatter", max_vars: int = 6, titl
     if has_div:
         handles.append(Line2D([], [], marker="o", ls="", color="C1", mec="k", ms=5))
         labels.append(f"divergent transition ({n_div})")
-    fig.legend(handles, labels, loc="upper right", fontsize=8, frameon=False)
+    # the title wrapped to the figure's width (at most 70 characters a line; ~6 points a
+    # character at 11 points), the legend in one row below it, the axes below both (a long
+    # title centred at x=0.4 ran off the figure's left edge, under a legend at its right end)
     default = f"Posterior pairs: {fit.law.description}"
-    fig.suptitle(_titled(title or default, fit), fontsize=11, x=0.4)
-    fig.tight_layout(rect=(0, 0, 1, 0.95))
+    chars = max(20, min(70, int(0.92 * fig.get_figwidth() * 72 / 6.0)))  # inches to points
+    text = "\n".join(textwrap.wrap(_titled(title or default, fit), chars))
+    suptitle = fig.suptitle(text, fontsize=11, x=0.5, y=0.99, va="top", in_layout=False)
+    to_figure = fig.transFigure.inverted()  # display to figure-fraction coordinates
+    below = to_figure.transform(suptitle.get_window_extent())[0, 1]
+    legend = fig.legend(
+        handles, labels, loc="upper center", bbox_to_anchor=(0.5, below - 0.005),
+        ncol=len(handles), fontsize=8, frameon=False,
+    )  # fmt: skip
+    below = to_figure.transform(legend.get_window_extent())[0, 1] - 0.01
+    fig.tight_layout(rect=(0, 0, 1, below))  # the title placed already: out of its layout
+    # tight_layout leaves two variables' grid (ArviZ's spanning GridSpec) as it is: lower it
+    top = max(to_figure.transform(ax.get_tightbbox())[1, 1] for ax in fig.axes)
+    if top > below:
+        fig.subplots_adjust(top=fig.subplotpars.top - (top - below))
+    suptitle.set_in_layout(True)  # inside a saved figure's tight bounding box
     return fig
 
 

@@ -133,6 +133,8 @@ def test_paper_repro_uses_the_package_checks_and_hides_no_sampler_problem():
         '"hyperparams_coverage.csv"',
         "problems(joint)",
         "problems(f)",
+        "print(liang)",  # the Liang fit: its repr says SIMULATED, and its sampler problems
+        "problems(liang)",
     ):
         assert used in code, used
     words = _markdown("paper_repro.ipynb")
@@ -149,6 +151,9 @@ def test_planning_prints_the_diagnostic_bars_and_counts_known_values_per_kind():
     assert "d.rhat_bar" in code and "d.ess_bar" in code and "d.problems" in code
     # section 6 values the candidates section 7's planning report values
     assert "nopt_candidates(fit)" in code and "isoflop_candidates(" not in code
+    # and the LR x batch sweeps the report values, from TARGET_N and TARGET_D (not hard-coded)
+    assert "hp_candidates(fit, TARGET_N, TARGET_D)" in code
+    assert "hyperparameter_candidates(" not in code and "5.2e8" not in code
     assert "text.index(" not in code  # the report's opening (the data label) is printed too
     assert '(table["verdict"] == "inside").sum(), "of", len(table)' not in code
     assert 'for k in ("truth", "published")' in code
@@ -178,3 +183,70 @@ def test_notebooks_hide_no_warning(name):
                 assert shown in cell.source, f"{where} records warnings without printing them"
         if "warn=False" in cell.source:
             assert "problems(" in cell.source, f"{where} fits with warn=False, problems unprinted"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_the_coverage_study_is_said_to_be_of_law_hyperparams(name):
+    """Both notebooks showed a law "sweep" fit's constants and said that whether its 90%
+    intervals cover at the nominal rate is what the coverage study (hyperparams_coverage.md)
+    measures; that study fits law "hyperparams" against the two-stage baseline. Every markdown
+    cell citing it now says so, and paper_repro prints the study's columns as that law's."""
+    cited = [
+        " ".join(c.source.split())
+        for c in _read(name).cells
+        if c.cell_type == "markdown" and "hyperparams_coverage" in c.source
+    ]
+    assert cited, f"{name} no longer cites the coverage study"
+    for words in cited:
+        for said in ("law `hyperparams`", "two-stage baseline", "law `sweep` fit shown here"):
+            assert said in words, (name, said)
+    if name == "paper_repro.ipynb":
+        code = _code(name)
+        assert "(law 'hyperparams', not this sweep fit)" in code
+        assert 'display(coverage["coverage"])' not in code  # its columns, renamed: not "ours"
+
+
+def test_paper_repro_explains_the_epoch_outlier_warning_and_the_printed_liang_coefficient():
+    """The Epoch fit's OutlierWarning (two runs kept) went unexplained; the Liang section called
+    N_opt = 8.94e-4 C^0.5681 "published", where the paper prints 0.0009."""
+    from bayeslaws.runs import published
+
+    words = " ".join(_markdown("paper_repro.ipynb").split())
+    assert "OutlierWarning" in words and 'screen="exclude"' in words
+    assert "Epoch's protocol drops only the 5 highest" in words
+    printed = f"N_opt = {published.LIANG_NOPT_COEF_PRINTED} C^{published.LIANG_NOPT_EXP}"
+    assert f"{printed} as printed (8.94e-4 unrounded" in words
+    assert "N_opt = 8.94e-4 C^0.5681" not in words
+    assert f"{published.LIANG_NOPT_COEF:.3g}" == "0.000894"
+
+
+def test_paper_repro_shows_every_results_file_the_readme_tabulates():
+    """The last cell showed yin.csv, liang.csv and porian.csv but not epoch_fit.csv, which
+    paper_repro/make_readme.py tabulates too (its ORDER)."""
+    from conftest import repo_script
+
+    order = repo_script("paper_repro/make_readme.py", "paper_repro_make_readme_nb").ORDER
+    cell = next(
+        c.source
+        for c in _read("paper_repro.ipynb").cells
+        if c.cell_type == "code" and "(RESULTS / name)" in c.source
+    )
+    missing = [name for name in order if f'"{name}"' not in cell]
+    assert not missing, missing
+
+
+def test_notebooks_say_how_to_open_them():
+    """No extra installed a notebook front-end (and numpyro's tqdm.auto warned "IProgress not
+    found" without ipywidgets); the README did not say how to open the notebooks."""
+    import tomllib
+
+    root = NOTEBOOKS.parent
+    extras = tomllib.loads((root / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"
+    ]
+    wanted = {"jupyterlab", "ipywidgets", "nbconvert"}
+    assert wanted <= {re.split(r"[<>=!~\[ ]", d)[0] for d in extras["notebooks"]}
+    readme = (root / "README.md").read_text()
+    section = readme[readme.index("## Notebooks") :]
+    section = section[: section.index("\n## ", 1)]
+    assert 'pip install -e ".[notebooks]"' in section and "jupyter lab notebooks/" in section

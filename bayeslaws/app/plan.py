@@ -418,6 +418,20 @@ def nopt_candidates(surface_fit, group=None) -> pd.DataFrame:
     return cells
 
 
+def hp_candidates(hp_fit, target_N: float, target_D: float, group=None) -> pd.DataFrame:
+    """Candidates for narrowing eta_opt and B_opt at the target run: a 5 x 3 LR x batch sweep
+    (one unit, paid as a whole) at each of the cells N in (twice the largest fitted size of
+    ``group``, a fitted group's label or None; ``target_N``) x D in (``target_D`` / 2.5,
+    ``target_D``), each (N, D) cell once (``target_N`` may be twice the largest size). N in
+    parameters, D in tokens."""
+    small_N = group_ranges(hp_fit, group)["N"][1]  # the largest fitted size
+    cells = dict.fromkeys(
+        (n, d) for n in (2 * small_N, target_N) for d in (target_D / 2.5, target_D)
+    )
+    cells_N, cells_D = (list(axis) for axis in zip(*cells, strict=True))
+    return design.hyperparameter_candidates(cells_N, cells_D, fit=hp_fit, group=group)
+
+
 def allocation_model() -> str:
     """The extrapolation method (the design's ``model=``) whose N_opt draws are those of the
     plan's allocation: :func:`~bayeslaws.posterior.optimal_allocation` uses the package default
@@ -441,7 +455,8 @@ def next_runs_plan(
     picked greedily (each conditioned on the earlier picks) to narrow N_opt at ``budget`` per
     FLOP; ``design_table``: every such candidate ranked alone, with the batch's picks marked
     (the figure); ``design_hp``: the batch of ``HP_K`` LR x batch sweeps (new cells around the
-    target) that most narrow eta_opt and B_opt there; ``design_hp_table``: those ranked alone;
+    target: :func:`hp_candidates`) that most narrow eta_opt and B_opt there;
+    ``design_hp_table``: those ranked alone;
     ``value_nopt``, ``value_hp``: what each pick is worth (:func:`nopt_value`,
     :func:`hp_value`); ``design_nopt_cautions``, ``design_hp_cautions``: each design's warnings
     other than guardrail relaxations (:func:`design_cautions`; e.g. N_opt draws at the search
@@ -456,12 +471,7 @@ def next_runs_plan(
     model = allocation_model()
     cands = nopt_candidates(surface_fit, s_group)
     target = design.NOpt(C=budget, group=s_group)
-    small_N = group_ranges(hp_fit, hp_group)["N"][1]  # the largest fitted size
-    cells = dict.fromkeys(  # each (N, D) cell once (target_N may be 2 * small_N)
-        (n, d) for n in (2 * small_N, target_N) for d in (target_D / 2.5, target_D)
-    )
-    cells_N, cells_D = (list(axis) for axis in zip(*cells, strict=True))
-    sweeps = design.hyperparameter_candidates(cells_N, cells_D, fit=hp_fit, group=hp_group)
+    sweeps = hp_candidates(hp_fit, target_N, target_D, hp_group)
     hp_target = design.HyperparamOpt(N=target_N, D=target_D, group=hp_group)
     nopt_options = {"seed": seed, "ci": ci, "group": s_group, "model": model}
     hp_options = {"seed": seed, "ci": ci, "group": hp_group}
