@@ -40,6 +40,22 @@ Default priors (centred, weakly informative; Chinchilla's where the parameter is
 
 Nine parameters: it needs a wide design (many sizes and token counts) to be identified; on
 narrow tables its posterior is wide, which is the point when it is averaged with simpler forms.
+
+Compute-optimal search: the isoFLOP search covers only sizes within 2 decades
+(``search_decades``) of the fitted range of N (inside every law's 10 params to 1e6 sqrt(C)).
+beta(N) and A(N) bend exponentially in ln N, a curvature the data pin only over their own
+sizes: a draw with k_beta or k_amp > 0 sends the data term to 0 far above them, and the loss
+falls to the floor even with a few thousand tokens. On the SIMULATED Farseer split (seeds 0, 1;
+fitted N 1.6e7-6.3e9 params) 5-11% of the draws put N_opt at 1e16 params (1,667 tokens at
+C = 1e20 FLOPs) on the wider range; within 2 decades 0.3-1.7% reach the edge at 1e18-1e23
+FLOPs, 3% at 1e25. The bound is on N, not on tokens per parameter: the loss fell below the
+interior minimum at >= 7e11 params on every budget (1e18-1e25 FLOPs), and 2 decades leave an
+optimum growing as C^0.5 room for 4 decades of C. Draws at the edge are flagged
+``at_boundary`` (SearchEdgeWarning); a fit saved without ``N_range`` in its law state searches
+the wider range.
+
+NUTS target acceptance 0.95 by default: on the SIMULATED Farseer split (seeds 0, 1; 4 x 1000 +
+1000) 0.8 gave 2 and 1 divergences (seed 1: R-hat > 1.01 on 8 parameters), 0.95 none.
 """
 
 from __future__ import annotations
@@ -66,6 +82,8 @@ class Farseer(LossSurfaceLaw):
     description = "L = exp(s N^q + S) + exp(B N^b + Q) D^-exp(A N^a + E)"
     parameters = ("alpha", "a", "e", "beta0", "m_beta", "k_beta", "c0", "m_c", "k_amp")
     pooled = ("alpha", "a", "e", "beta0", "c0")
+    search_decades = 2.0  # isoFLOP search: fitted N range +- 2 decades (module docstring)
+    default_target_accept = 0.95  # no divergences on the simulated split (module docstring)
 
     def default_priors(self) -> dict:
         return {

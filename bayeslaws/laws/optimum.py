@@ -3,8 +3,9 @@
 For a surface L(N, D) and a compute model C = flops_per_token(N) * D, the optimum at budget C
 minimises ln L(N, D(N, C)) over ln N. Vectorised over posterior draws and budgets: a coarse grid
 over the search range, three zoomed grids around each draw's minimum, then parabolic
-interpolation (~1e-5 in ln N). Draws whose optimum lies at the edge of the search range are
-flagged (``at_boundary``); a closed-form optimum is held to the same range by
+interpolation (~1e-5 in ln N). Draws whose optimum lies at the edge of the search range (a
+law may narrow it, :meth:`~bayeslaws.laws.surface.LossSurfaceLaw.search_range`) are flagged
+(``at_boundary``); a closed-form optimum is held to the same range by
 :func:`clip_to_search_range`, so both routes report the same edge draws.
 """
 
@@ -28,39 +29,42 @@ def search_range(C):
     return lo, hi
 
 
-def coarse_step(C):
-    """The coarse grid's spacing in ln N per budget C (FLOPs): the search range / (points - 1)."""
-    lo, hi = search_range(C)
+def coarse_step(C, bounds=None):
+    """The coarse grid's spacing in ln N per budget C (FLOPs): the search range / (points - 1).
+    ``bounds``: (lo, hi) ln N per budget, a law's own range (None: :func:`search_range`)."""
+    lo, hi = search_range(C) if bounds is None else bounds
     return (hi - lo) / (COARSE_POINTS - 1)
 
 
-def clip_to_search_range(u, C):
-    """A closed-form optimum u = ln N_opt (S, Q) at budgets C (Q,) held to the search range.
+def clip_to_search_range(u, C, bounds=None):
+    """A closed-form optimum u = ln N_opt (S, Q) at budgets C (Q,) held to the search range
+    (``bounds``: (lo, hi) ln N per budget, a law's own; None: :func:`search_range`).
 
-    Returns (u clipped to [lo, hi] of :func:`search_range` (S, Q), at_boundary (S, Q) bool).
+    Returns (u clipped to [lo, hi] (S, Q), at_boundary (S, Q) bool).
     Flagged as :func:`minimise` flags: where the coarse grid's minimum would be its first or
     last point, i.e. u within half a coarse step of an edge or beyond it. Such a draw's optimum
     is reported at the edge, as :func:`minimise` reports it (to within a coarse step), not at a
     size the search never considers (an exponent near 0 puts ln N_opt at e.g. 1e40 params)."""
     u = np.asarray(u, float)
-    lo, hi = search_range(C)
-    half = 0.5 * coarse_step(C)
+    lo, hi = search_range(C) if bounds is None else bounds
+    half = 0.5 * coarse_step(C, (lo, hi))
     at_boundary = (u < lo + half) | (u > hi - half)
     return np.clip(u, lo, hi), at_boundary
 
 
-def minimise(f, C, S: int):
+def minimise(f, C, S: int, bounds=None):
     """Minimise f(u) (u = ln N of shape (S, Q, G) -> values (S, Q, G)) over u per draw and
     budget C (Q,).
 
     Returns (u_opt (S, Q), f(u_opt) (S, Q), at_boundary (S, Q) bool). Every zoomed grid and
-    u_opt are held to the search range [lo, hi] of :func:`search_range`: a draw whose minimum is
-    at an edge comes back at that edge (as :func:`clip_to_search_range` puts a closed-form
-    optimum), with the loss there, not a step beyond it.
+    u_opt are held to the search range [lo, hi] (``bounds``, ln N per budget, a law's own;
+    None: :func:`search_range`): a draw whose minimum is at an edge comes back at that edge
+    (as :func:`clip_to_search_range` puts a closed-form optimum), with the loss there, not a
+    step beyond it.
     """
     C = np.asarray(C, float)
     Q = len(C)
-    lo, hi = search_range(C)
+    lo, hi = search_range(C) if bounds is None else (np.asarray(b, float) for b in bounds)
     lo_b, hi_b = lo[None, :, None], hi[None, :, None]  # (1, Q, 1): against (S, Q, G) grids
     grid = lo[:, None] + (hi - lo)[:, None] * np.linspace(0.0, 1.0, COARSE_POINTS)[None, :]
     u = np.broadcast_to(grid[None], (S, Q, COARSE_POINTS))

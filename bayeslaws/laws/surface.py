@@ -160,6 +160,9 @@ class LossSurfaceLaw(Law):
     sampling_scale: dict = {}  # name -> unconstrained units it is sampled in (SAMPLING_SCALE)
     reference_scales: Scales | None = None  # fixed centring (with_reference_scales); None: data
     floor: str | None = None  # the derived quantity that is the irreducible loss (None: none)
+    # decades beyond the fitted range of N that the isoFLOP search of the optimum covers
+    # (:meth:`search_range`); None: the whole of optimum.search_range (10 params to 1e6 sqrt(C))
+    search_decades: float | None = None
 
     def log_loss(self, theta: dict, x, y, scales: Scales):
         """Normalised log loss z = ln L - ln L_ref at centred logs (x, y); broadcasts."""
@@ -272,7 +275,9 @@ class LossSurfaceLaw(Law):
             "obs": jnp.asarray(scales.centre("loss", df["loss"])),
         }
         ranges = {c: [float(df[c].min()), float(df[c].max())] for c in ("N", "D", "C")}
-        return Prepared(data, {"n_groups": len(groups)}, scales, groups, ranges, {}, runs)
+        # the fitted sizes (params), for a law whose isoFLOP search they bound (search_range)
+        state = {} if self.search_decades is None else {"N_range": ranges["N"]}
+        return Prepared(data, {"n_groups": len(groups)}, scales, groups, ranges, state, runs)
 
     def derived_names(self) -> list[str]:
         """Names of the quantities :meth:`derived` reports."""
@@ -402,6 +407,23 @@ class LossSurfaceLaw(Law):
             th = {k: jnp.asarray(np.asarray(v, float))[:, None, None] for k, v in theta.items()}
             return np.asarray(self.log_loss(th, x, y, scales) + scales["loss"])
 
+    def search_range(self, post, C) -> tuple[np.ndarray, np.ndarray]:
+        """ln N bounds (lo, hi), each (Q,), of the isoFLOP search for the optimum at budgets C
+        (FLOPs): :func:`.optimum.search_range`, narrowed to the fitted range of N (params, the
+        fit's ``N_range`` state) widened by ``search_decades`` decades each way when the law
+        sets it. A budget where the two do not overlap, and a fit that recorded no N_range
+        (saved before the law set it), keep the whole range. A draw whose optimum lies at the
+        narrowed edge is flagged ``at_boundary`` as at the whole range's edge."""
+        lo, hi = optimum.search_range(C)
+        fitted = post.state.get("N_range") if self.search_decades is not None else None
+        if fitted is None:
+            return lo, hi
+        margin = self.search_decades * np.log(10.0)
+        lo_n = np.maximum(lo, np.log(float(fitted[0])) - margin)
+        hi_n = np.minimum(hi, np.log(float(fitted[1])) + margin)
+        overlap = lo_n < hi_n
+        return np.where(overlap, lo_n, lo), np.where(overlap, hi_n, hi)
+
     def closed_form_optimum(self, theta: dict, scales: Scales, compute_model, C):
         """ln N_opt (S, Q) in closed form, or None where the law has none (numerical search)."""
         return None
@@ -428,12 +450,13 @@ class LossSurfaceLaw(Law):
                 f"method='closed_form' needs a law with a closed-form optimum under this compute "
                 f"model; law {self.name!r} with compute model {compute_model.name!r} has none"
             )
+        bounds = self.search_range(post, C)
         if u is not None:  # held to the numerical route's search range, flagged as it flags
-            u, at_boundary = optimum.clip_to_search_range(u, C)
+            u, at_boundary = optimum.clip_to_search_range(u, C, bounds)
             log_L = np.asarray(f(u[..., None]))[..., 0]
             used = "closed_form"
         else:
-            u, log_L, at_boundary = optimum.minimise(f, C, S)
+            u, log_L, at_boundary = optimum.minimise(f, C, S, bounds)
             used = "numerical"
         N_opt = np.exp(u)
         return {
