@@ -19,6 +19,7 @@ benchmarks/output/calibration_rescore.txt.
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
@@ -89,6 +90,7 @@ def report() -> str:
 
 
 def main() -> int:
+    argparse.ArgumentParser(description=__doc__.split("\n\n")[0]).parse_args()
     text = report()
     (OUT / "calibration_rescore.txt").write_text(text + "\n")
     print(text)

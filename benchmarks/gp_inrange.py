@@ -24,6 +24,7 @@ benchmarks/output/gp_inrange.txt)
 
 from __future__ import annotations
 
+import argparse
 import warnings
 from pathlib import Path
 
@@ -106,6 +107,7 @@ def pooled(results: list[dict]) -> pd.DataFrame:
 
 
 def main() -> None:
+    argparse.ArgumentParser(description=__doc__.split("\n\n")[0]).parse_args()
     warnings.simplefilter("ignore")
     lines = [__doc__.split("\n\n")[0], ""]
     sim = [simulated(seed) for seed in range(REPLICATIONS)]

@@ -21,6 +21,7 @@ on every run: every random draw is seeded)
 
 from __future__ import annotations
 
+import argparse
 import time
 from pathlib import Path
 
@@ -70,6 +71,7 @@ def coverage(npts: int, reps: int = REPS, seed: int = 0) -> dict:
 
 
 def main() -> None:
+    argparse.ArgumentParser(description=__doc__.split("\n\n")[0]).parse_args()
     start = time.perf_counter()
     table = pd.DataFrame([coverage(npts) for npts in NPTS])
     text = (
