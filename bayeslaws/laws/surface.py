@@ -429,6 +429,9 @@ class LossSurfaceLaw(Law):
         return None
 
     def allocation(self, post, C, compute_model, *, group, rng, method="auto", extra=None) -> dict:
+        """The contract's allocation (N_opt, D_opt, L_opt, at_boundary, method), plus
+        ``search_lo``, ``search_hi`` (S, Q): the range of N (params) searched at each budget
+        (:meth:`search_range`, the law's own), whose edge ``at_boundary`` flags."""
         check_allocation_method(method)
         C = np.asarray(C, float)
         theta = self.theta_draws(post, group, rng)
@@ -464,6 +467,9 @@ class LossSurfaceLaw(Law):
             "D_opt": np.asarray(compute_model.tokens(N_opt, C[None, :])),
             "L_opt": np.exp(log_L),
             "at_boundary": at_boundary,
+            # (S, Q) params: the range searched, whose edge at_boundary flags (a law may narrow it)
+            "search_lo": np.broadcast_to(np.exp(bounds[0]), N_opt.shape),
+            "search_hi": np.broadcast_to(np.exp(bounds[1]), N_opt.shape),
             "method": used,
         }
 

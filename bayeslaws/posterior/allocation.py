@@ -116,8 +116,10 @@ def allocation_draws(
     Returns
     -------
     dict of arrays (S, Q): ``N_opt``, ``D_opt``, ``L_opt``, ``at_boundary`` (bool), and
-    ``method`` (a string); a law whose budgets scatter about its power laws (isoflop: a new
-    budget's vertex is the trend plus the fitted scatter) also gives the trend alone,
+    ``method`` (a string); a law that searches for the optimum (loss surfaces) also gives
+    ``search_lo``, ``search_hi`` (params: the range it searched, :func:`searched_bounds`); a
+    law whose budgets scatter about its power laws (isoflop: a new budget's vertex is the trend
+    plus the fitted scatter) also gives the trend alone,
     ``N_opt_trend``, ``D_opt_trend``, ``L_opt_trend`` (what :func:`allocation_laws` regresses)
     and ``fitted_budget`` (bool: a budget it was fitted on, answered by its own vertex).
     """
@@ -138,11 +140,14 @@ UNITS_HINT = "C is in FLOPs (about 6 N D; 1 PF-day = 8.64e19 FLOPs), not PF-days
 
 def refuse_below_one(C, draws: dict, fitted_C=None) -> None:
     """ValueError when a budget's median N_opt or D_opt is below one parameter or token, or its
-    median N_opt is pinned at the isoFLOP search's floor (:func:`floor_pinned`) while the
-    budget lies more than ``WARN_DECADES`` below the fitted budgets ``fitted_C`` ((low, high)
-    FLOPs; None: not known, the floor alone decides): C (FLOPs, (Q,)) was surely given in
-    other units (PF-days, 1e18 FLOPs), as predict refuses such a query. The floor check is
-    needed because a searched N_opt is held to the floor (10 parameters), never below one."""
+    median N_opt is pinned at the whole isoFLOP search's floor, 10 parameters
+    (:func:`floor_pinned` with ``whole_floor``), while the budget lies more than
+    ``WARN_DECADES`` below the fitted budgets ``fitted_C`` ((low, high) FLOPs; None: not
+    known, the floor alone decides): C (FLOPs, (Q,)) was surely given in other units
+    (PF-days, 1e18 FLOPs), as predict refuses such a query. The floor check is needed because
+    a searched N_opt is held to the floor, never below one; a draw held at a law's narrowed
+    floor (Farseer: its fitted sizes / 100) says only that its optimum lies below that size,
+    not below one parameter, and is left to the :class:`SearchEdgeWarning`."""
     for name, what in (("N_opt", "parameter"), ("D_opt", "token")):
         median = np.median(np.asarray(draws[name], float), axis=0)
         bad = np.flatnonzero(median < 1)
@@ -152,7 +157,7 @@ def refuse_below_one(C, draws: dict, fitted_C=None) -> None:
                 f"C = {shown} give a median {name} below one {what} ({median[bad[0]]:.3g}): "
                 + UNITS_HINT
             )
-    share = floor_pinned(C, draws)
+    share = floor_pinned(C, draws, whole_floor=True)
     below = np.ones(len(C), bool) if fitted_C is None else C < fitted_C[0] * 10**-WARN_DECADES
     bad = np.flatnonzero((share > 0.5) & below)
     if bad.size:
@@ -171,29 +176,67 @@ def refuse_below_one(C, draws: dict, fitted_C=None) -> None:
         )
 
 
-def floor_pinned(C, draws: dict) -> np.ndarray:
+def searched_bounds(C, draws: dict) -> tuple[np.ndarray, np.ndarray]:
+    """ln N bounds (lo, hi), each (S, Q), of the isoFLOP search behind each draw of N_opt at
+    budgets C (FLOPs, (Q,)): the range the law searched (its allocation's ``search_lo``,
+    ``search_hi``, params; a law may narrow it, Farseer to its fitted sizes +- 2 decades),
+    else (a law that gives none) the whole :func:`~bayeslaws.laws.optimum.search_range`."""
+    shape = np.shape(draws["N_opt"])
+    if "search_lo" in draws:
+        lo = np.log(np.asarray(draws["search_lo"], float))
+        return lo, np.log(np.asarray(draws["search_hi"], float))
+    lo, hi = search_range(np.asarray(C, float))
+    return np.broadcast_to(lo, shape), np.broadcast_to(hi, shape)
+
+
+def searched_range(C, draws: dict) -> tuple[np.ndarray, np.ndarray]:
+    """Per budget C (FLOPs, (Q,)): the range of N searched (low, high), params, (Q,) each
+    (:func:`searched_bounds`), of the draws at the search edge there (``at_boundary``; of all
+    draws at a budget with none); where their ranges differ (forms averaged, each searching
+    its own) the widest, from the lowest floor to the highest top."""
+    lo, hi = searched_bounds(C, draws)
+    edge = np.asarray(draws["at_boundary"], bool)
+    pick = edge | ~edge.any(axis=0, keepdims=True)
+    return np.exp(np.where(pick, lo, np.inf).min(axis=0)), np.exp(
+        np.where(pick, hi, -np.inf).max(axis=0)
+    )
+
+
+def floor_pinned(C, draws: dict, whole_floor: bool = False) -> np.ndarray:
     """Per budget C (FLOPs, (Q,)), the share of the draws whose N_opt sits at the lower edge of
-    the isoFLOP search range (flagged ``at_boundary`` with ln N_opt within a coarse step of the
-    floor, :func:`~bayeslaws.laws.optimum.search_range`): there the optimum is at or below the
-    floor, how far below unknown."""
-    lo = search_range(C)[0]
-    low = np.log(np.asarray(draws["N_opt"], float)) <= (lo + coarse_step(C))[None, :]
-    return (np.asarray(draws["at_boundary"], bool) & low).mean(axis=0)
+    the isoFLOP search range the law searched (:func:`searched_bounds`; flagged ``at_boundary``
+    with ln N_opt within a coarse step of the floor): there the optimum is at or below the
+    floor, how far below unknown. ``whole_floor``: only draws whose floor is the whole
+    range's, 10 parameters (:func:`~bayeslaws.laws.optimum.search_range`), not a law's
+    narrowed one."""
+    lo, hi = searched_bounds(C, draws)
+    low = np.log(np.asarray(draws["N_opt"], float)) <= lo + coarse_step(C, (lo, hi))
+    pinned = np.asarray(draws["at_boundary"], bool) & low
+    if whole_floor:  # 1e-9: the law's floor in params, back in ln N, to rounding
+        pinned &= lo <= search_range(np.asarray(C, float))[0] + 1e-9
+    return pinned.mean(axis=0)
 
 
-def edge_message(C, share, extrapolation: str, caller: str = "optimal_allocation") -> str:
+def edge_message(
+    C, share, extrapolation: str, caller: str = "optimal_allocation", searched=None
+) -> str:
     """The sentence for N_opt draws at the isoFLOP search range's edge: budgets ``C`` (FLOPs)
     and each one's share of draws at the edge (``share``, fractions; only those > 0 are
     named), under ``extrapolation``, prefixed by ``caller`` (the function, or '' for none);
-    '' when no share is > 0."""
-    pairs = zip(np.atleast_1d(C), np.atleast_1d(share), strict=True)
-    hit = [(float(c), float(p)) for c, p in pairs if p > 0]
+    '' when no share is > 0. ``searched``: (low, high) params per budget, the range the law
+    searched (:func:`searched_range` of its draws); None: the whole
+    :func:`~bayeslaws.laws.optimum.search_range`."""
+    C, share = np.atleast_1d(C), np.atleast_1d(share)
+    if searched is None:
+        searched = np.exp(search_range(np.asarray(C, float)))
+    low, high = (np.broadcast_to(np.asarray(b, float), C.shape) for b in searched)
+    rows = zip(C, share, low, high, strict=True)
+    hit = [(float(c), float(p), a, b) for c, p, a, b in rows if p > 0]
     if not hit:
         return ""
-    lo, hi = np.exp(search_range([c for c, _ in hit]))
     where = "; ".join(
         f"{p:.1%} of draws at C = {c:.3g} FLOPs (searched N {a:.3g} to {b:.3g} params)"
-        for (c, p), a, b in zip(hit, lo, hi, strict=True)
+        for c, p, a, b in hit
     )
     prefix = f"{caller}: " if caller else ""
     return (
@@ -340,11 +383,15 @@ def warn_unbracketed(C, draws: dict, caller: str, stacklevel: int = 3) -> None:
         warnings.warn(message, UnbracketedVertexWarning, stacklevel=stacklevel)
 
 
-def warn_at_edge(C, at_boundary, extrapolation: str, caller: str, stacklevel: int = 3) -> None:
+def warn_at_edge(
+    C, at_boundary, extrapolation: str, caller: str, stacklevel: int = 3, searched=None
+) -> None:
     """A :class:`SearchEdgeWarning` (:func:`edge_message`) when any budget's share of draws
-    at the search edge (``at_boundary``, (S, Q) bool) is > 0; stacklevel 3: the caller's
-    caller."""
-    message = edge_message(C, np.asarray(at_boundary, bool).mean(axis=0), extrapolation, caller)
+    at the search edge (``at_boundary``, (S, Q) bool) is > 0; ``searched``: the range the law
+    searched per budget (:func:`searched_range`; None: the whole range); stacklevel 3: the
+    caller's caller."""
+    share = np.asarray(at_boundary, bool).mean(axis=0)
+    message = edge_message(C, share, extrapolation, caller, searched)
     if message:
         warnings.warn(message, SearchEdgeWarning, stacklevel=stacklevel)
 
@@ -561,7 +608,8 @@ def optimal_allocation(
     index = shared_index(C=C)
     C = _budgets(C)
     draws = allocation_draws(fit, C, compute_model, group, seed, method, extrapolation)
-    warn_at_edge(C, draws["at_boundary"], extrapolation, "optimal_allocation")
+    searched = searched_range(C, draws)
+    warn_at_edge(C, draws["at_boundary"], extrapolation, "optimal_allocation", searched=searched)
     warn_at_kink(
         fit, C, draws["N_opt"], compute_model, extrapolation, "optimal_allocation", group=group
     )
@@ -628,7 +676,8 @@ def allocation_laws(
     n_budgets = check_integer("n_budgets", n_budgets, 2)
     C = np.geomspace(lo_hi[0], lo_hi[1], n_budgets)
     draws = allocation_draws(fit, C, compute_model, group, seed, extrapolation=extrapolation)
-    warn_at_edge(C, draws["at_boundary"], extrapolation, "allocation_laws")
+    searched = searched_range(C, draws)
+    warn_at_edge(C, draws["at_boundary"], extrapolation, "allocation_laws", searched=searched)
     warn_at_kink(
         fit, C, draws["N_opt"], compute_model, extrapolation, "allocation_laws", group=group
     )
@@ -924,7 +973,8 @@ def near_optimal(
     ci = check_ci(ci)
     model = _compute_model(fit, compute_model)
     alloc = allocation_draws(fit, C_arr, model, group, seed, extrapolation=extrapolation)
-    warn_at_edge(C_arr, alloc["at_boundary"], extrapolation, "near_optimal")
+    searched = searched_range(C_arr, alloc)
+    warn_at_edge(C_arr, alloc["at_boundary"], extrapolation, "near_optimal", searched=searched)
     warn_unbracketed(C_arr, alloc, "near_optimal")
     warn_at_kink(fit, C_arr, alloc["N_opt"], model, extrapolation, "near_optimal", group=group)
     medians = [np.median(alloc[name], axis=0) for name in ("N_opt", "D_opt")]

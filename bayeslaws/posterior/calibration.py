@@ -421,25 +421,31 @@ def _quadratic_vertex(u, z) -> tuple[float, float]:
 EDGE_STEPS = 2  # coarse-grid steps (ln N) within which an interval end counts as the edge
 
 
-def edge_bounds(C) -> tuple[np.ndarray, np.ndarray]:
+def edge_bounds(C, searched=None) -> tuple[np.ndarray, np.ndarray]:
     """Per budget C (FLOPs): the sizes (params) at or below / at or above which an N_opt value
-    is the isoFLOP search range's edge (:func:`~bayeslaws.laws.optimum.search_range`), not
-    an interior optimum.
+    is the isoFLOP search range's edge, not an interior optimum. ``searched``: (low, high)
+    params per budget, the range the law searched (a law may narrow it:
+    :func:`~.allocation.searched_range` of its draws); None: the whole
+    :func:`~bayeslaws.laws.optimum.search_range`.
 
     A draw whose optimum is at the edge starts at an end of the coarse grid (step h = the
     range in ln N / (COARSE_POINTS - 1), 0.068 at 1e20 FLOPs) and the zoom rounds move it by
     at most about one h, either way (e.g. 9.37 params below the 10-parameter bound). The
     margin is EDGE_STEPS = 2 grid steps in ln N: ``exp(lo + 2 h)``, ``exp(hi - 2 h)``."""
-    lo, hi = search_range(C)
+    if searched is None:
+        lo, hi = search_range(C)
+    else:
+        lo, hi = (np.log(np.asarray(b, float)) for b in searched)
     margin = EDGE_STEPS * (hi - lo) / (COARSE_POINTS - 1)
     return np.exp(lo + margin), np.exp(hi - margin)
 
 
-def edge_bounded(lower, upper, C) -> np.ndarray:
+def edge_bounded(lower, upper, C, searched=None) -> np.ndarray:
     """Whether an N_opt interval [lower, upper] (params) at budget C (FLOPs) has an end at the
-    search range's edge (:func:`edge_bounds`): such an interval is bounded by the search, not
-    by the posterior, and its "hit" says nothing about the data."""
-    bottom, top = edge_bounds(C)
+    edge of the range searched (:func:`edge_bounds`; ``searched`` as there): such an interval
+    is bounded by the search, not by the posterior, and its "hit" says nothing about the
+    data."""
+    bottom, top = edge_bounds(C, searched)
     return (np.asarray(lower, float) <= bottom) | (np.asarray(upper, float) >= top)
 
 
@@ -461,13 +467,14 @@ def decision_scores(fit, truth: pd.DataFrame, method: str, seed: int = 0, levels
     is in :func:`score`: its hit flags (``in50`` ... ``in90_bounded``, nullable booleans) are
     NA, which means and sums skip, and its ``log_error`` is NaN; one :class:`UnscoredWarning`
     names those budgets and quantities."""
-    from .allocation import allocation_draws
+    from .allocation import allocation_draws, searched_range
 
     C = truth["C"].to_numpy(float)
     draws = allocation_draws(fit, C, seed=seed, extrapolation=method)
     edge_share = np.asarray(draws["at_boundary"], bool).mean(axis=0)
     n_opt = np.asarray(draws["N_opt"])
-    edge90 = edge_bounded(*np.quantile(n_opt, [0.05, 0.95], axis=0), C)
+    ends = np.quantile(n_opt, [0.05, 0.95], axis=0)
+    edge90 = edge_bounded(*ends, C, searched_range(C, draws))  # the range the law searched
     rows = []
     for q, (_, values) in enumerate(truth.iterrows()):
         for quantity in ("N_opt", "L_opt"):

@@ -273,6 +273,9 @@ class ModelView:
         slopes = self.slopes[part.rows]
         ranges = distance.group_ranges(self.fit, group)  # the group's own; new group: pooled
         tables: dict = {}  # budget -> (ln N grid, GP mean there): the GP mean is one function
+        # tabulated over the whole search range on purpose, not the law's own (which a law may
+        # narrow, Farseer: LossSurfaceLaw.search_range): the whole holds any law's narrowed
+        # search, and isoflop_profile evaluates sizes outside that too (near_optimal's grid)
 
         def gp_mean(u_q, C_q):
             if C_q not in tables:
