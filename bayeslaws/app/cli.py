@@ -32,6 +32,10 @@ from ..runs.checks import ArgumentTypeError, UnknownNameError
 
 EXIT_BAD_INPUT = 2
 EXIT_FAILED = 1
+# stdout closed by its reader (``bayeslaws fit ... | head -1``): the files are written by then;
+# 141 = 128 + SIGPIPE, the code of a Unix tool ended by a closed pipe (``yes | head``), so that
+# ``set -o pipefail`` sees the output cut short, and it is neither bad input (2) nor a bug (1)
+EXIT_BROKEN_PIPE = 141
 STARTUP_NOTE_S = 3.0  # loading JAX, NumPyro and ArviZ longer than this is announced
 PLOT_KINDS = ("fan", "bowls", "isoflop", "n_opt", "pairs")
 NEGATIVE_NUMBER = re.compile(r"^-(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
@@ -511,8 +515,6 @@ def cmd_fit(args) -> int:
         runs, law=args.law, likelihood=args.likelihood, law_options=options, screen=screen,
         priors=priors, **sampler,
     )
-    print(fit)
-    print(fit.summary().to_string(float_format="{:.4g}".format))
     method = extrapolation.DEFAULT_METHOD
     prepare = fit.law.widened and not args.no_discrepancy
     if prepare:  # laws whose new runs carry no learned discrepancy need none
@@ -521,7 +523,9 @@ def cmd_fit(args) -> int:
         refits = {k: sampler[k] for k in ("chains", "warmup", "draws")}
         extrapolation.prepare(fit, method, seed=args.seed, refits=refits, stacking=refits)
     replacing = _replacing_fit(Path(args.out))
-    path = fit.save(args.out)
+    path = fit.save(args.out)  # saved before anything is printed: a closed pipe loses no fit
+    print(fit)
+    print(fit.summary().to_string(float_format="{:.4g}".format))
     saved = f" (with the model discrepancy {method!r})" if prepare else ""
     print(f"saved {path}{saved}{replacing}")
     return 0
@@ -548,6 +552,24 @@ def _figure_path(path: str) -> Path:
     if out.suffix:
         return out
     return out.with_name(f"{out.name}.{matplotlib.rcParams['savefig.format']}")
+
+
+def _check_figure_format(path: str, option: str) -> None:
+    """Refuse a figure file whose suffix matplotlib cannot write (``--plot R2.csv``), before any
+    work; a name without a suffix gets matplotlib's default format (:func:`_figure_path`)."""
+    import matplotlib
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    suffix = Path(path).suffix
+    formats = FigureCanvasBase.get_supported_filetypes()  # format -> description
+    if not suffix or suffix[1:].lower() in formats:
+        return
+    default = matplotlib.rcParams["savefig.format"]
+    raise CLIError(
+        f"{option} {path!r}: matplotlib cannot write {suffix!r} figures; give an image file "
+        f"ending in one of {', '.join('.' + f for f in sorted(formats))} (a name without a "
+        f"suffix gets .{default})"
+    )
 
 
 def _wrote_figure(fig, path: str, what: str = "") -> str:
@@ -822,7 +844,12 @@ def _candidate_units(cands, args):
 
 
 def _read_candidates(path: str, args):
+    """The candidates file ``path`` (CSV) with the ``--column`` mapping and ``--units``; its
+    N, D, C, lr and batch_size read as numbers by the run tables' check (a value that is not
+    a number, e.g. '4.4B', is named with its row)."""
     import pandas as pd
+
+    from bayeslaws.runs.table import RunTableError, _to_numeric
 
     p = _existing(path, "candidates file")
     if p.stat().st_size == 0:
@@ -837,13 +864,21 @@ def _read_candidates(path: str, args):
         raise CLIError(
             f"--column: {missing} not in the candidates file; its columns are {list(cands)}"
         )
+    for canon in CANDIDATE_COLUMNS:  # under the user's names, as their messages say them
+        name = mapping.get(canon, canon)
+        if name in cands:
+            try:
+                cands[name] = _to_numeric(cands, name)
+            except RunTableError as err:
+                raise CLIError(f"candidates file {path!r}: {err}") from None
     cands = cands.rename(columns={name: canon for canon, name in mapping.items()})
     return _candidate_units(cands, args)
 
 
 # the columns 'bayeslaws candidates' writes (isoFLOP lines: N, D, C; sweeps add lr, batch_size
-# and unit): a file whose header names only these may be replaced, as an earlier candidates CSV
-CANDIDATES_FILE_COLUMNS = (*CANDIDATE_COLUMNS, "unit")
+# and unit; --group adds group): a file whose header names only these may be replaced, as an
+# earlier candidates CSV
+CANDIDATES_FILE_COLUMNS = (*CANDIDATE_COLUMNS, "unit", "group")
 
 
 def _refuse_non_candidates(out: Path, fit_path: str) -> None:
@@ -883,11 +918,15 @@ def cmd_candidates(args) -> int:
     cands = _generate_candidates(fit, args)
     if cands is None:
         raise CLIError("give --isoflop C ... and/or --sweep N D (repeatable)")
+    if args.group is not None:  # the runs' group, read by 'bayeslaws design' (next_runs)
+        cands["group"] = str(args.group)
     out.parent.mkdir(parents=True, exist_ok=True)
+    replacing = " (replacing the earlier file)" if out.is_file() else ""
     cands.to_csv(out, index=False)
     units = cands["unit"].nunique() if "unit" in cands else len(cands)
     tokens = "; batch_size in tokens" if "batch_size" in cands else ""
-    print(f"wrote {out}: {len(cands)} candidate runs in {units} units{tokens}")
+    group = f"; group {str(args.group)!r}" if args.group is not None else ""
+    print(f"wrote {out}{replacing}: {len(cands)} candidate runs in {units} units{tokens}{group}")
     return 0
 
 
@@ -951,19 +990,22 @@ def cmd_design(args) -> int:
     with _candidate_errors(args.candidates):
         plan = design.next_runs(fit, cands, target, k=args.k, **common)
     _say_new_group(fit, args.group)
+    wrote = None
+    if args.plot:  # drawn before anything is printed: a closed pipe loses no figure
+        from bayeslaws import plot
+
+        ranked = design.rank_candidates(fit, cands, target, **common)
+        score = "info" if cost is None else None
+        fig = plot.design_ranking(ranked, score=score, picks=plan, simulated=fit)
+        wrote = _wrote_figure(fig, args.plot, " (each candidate alone; the batch marked)")
     model = design.discrepancy.design_method(args.model, fit)
     print(f"the batch (picked together, each given the earlier picks; widths cumulative; "
           f"predictions under the extrapolation {model!r}):")
     print(_table(plan))
     if _batch_note(plan):
         print(_batch_note(plan), file=sys.stderr)
-    if args.plot:
-        from bayeslaws import plot
-
-        ranked = design.rank_candidates(fit, cands, target, **common)
-        score = "info" if cost is None else None
-        fig = plot.design_ranking(ranked, score=score, picks=plan, simulated=fit)
-        print(_wrote_figure(fig, args.plot, " (each candidate alone; the batch marked)"))
+    if wrote:
+        print(wrote)
     return 0
 
 
@@ -1122,8 +1164,9 @@ def cmd_report(args) -> int:
     report.preamble = [
         with_cli_hints(line, "report") if "priors=" in line else line for line in report.preamble
     ]
+    written = write_html(report, out).resolve()  # before printing: a closed pipe loses nothing
     print(report.to_text())
-    print(f"wrote {write_html(report, out).resolve()}")
+    print(f"wrote {written}")
     print(figures_line(report.figure_paths(), figure_dir, existed))
     return 0
 
@@ -1390,8 +1433,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_generation(p)
     p.add_argument("--group", default=None,
                    help="a fitted group's label: the isoFLOP lines (LR x batch sweeps) centre on "
-                   "its N_opt (eta_opt, B_opt) (grouped fits; default: a new group's); give the "
-                   "same --group to 'bayeslaws design'")
+                   "its N_opt (eta_opt, B_opt) (grouped fits; default: a new group's), and the CSV "
+                   "gets a group column with it, which 'bayeslaws design' reads (the runs are "
+                   "valued as that group's); give design the same --group for a target of that "
+                   "group")
     p.set_defaults(func=cmd_candidates)
 
     p = add("design", "the next runs that most narrow a target, per FLOP")
@@ -1557,6 +1602,26 @@ def _starting(after: float = STARTUP_NOTE_S):
             say(f": done in {time.perf_counter() - started:.1f} s")
 
 
+# the figure file options, checked before any work: command -> (dest, option)
+FIGURE_OPTIONS = {"plot": ("out", "--out"), "design": ("plot", "--plot")}
+
+
+def _silence_stdout() -> None:
+    """After a BrokenPipeError on stdout: point its file descriptor at os.devnull, so that
+    Python's flush at exit writes nowhere instead of failing again ("Exception ignored ...
+    BrokenPipeError"; the Python docs' note on SIGPIPE). A stdout without a descriptor (a test's
+    stand-in) is left as it is."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is both
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+    finally:
+        os.close(devnull)
+
+
 def main(argv=None) -> int:
     with _starting():
         parser = build_parser()
@@ -1576,17 +1641,30 @@ def main(argv=None) -> int:
             from ..inference.fit import check_output_path
 
             check_output_path(getattr(args, option))
+        figure = FIGURE_OPTIONS.get(args.command)  # a format matplotlib cannot write: refused now
+        if figure and getattr(args, figure[0], None):
+            _check_figure_format(getattr(args, figure[0]), figure[1])
         # compiled NUTS kernels on disk: a second process on data of the same shape skips
         # compilation (BAYESLAWS_COMPILATION_CACHE=off disables, or names another folder)
         from ..inference.compilation import enable_compilation_cache
 
         enable_compilation_cache()
-        return args.func(args)
+        code = args.func(args)
+        sys.stdout.flush()  # a closed pipe is found here, not in Python's flush at exit
+        return code
     except SystemExit as exc:  # --help
+        try:
+            sys.stdout.flush()  # the help cut short by its reader (--help | head)
+        except BrokenPipeError:
+            _silence_stdout()
+            return EXIT_BROKEN_PIPE
         return exc.code if isinstance(exc.code, int) else 0
     except KeyboardInterrupt:
         print(f"{command}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # stdout's reader is gone (| head): not the user's input, no line
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
     except (FileNotFoundError, ValueError, TypeError, KeyError, OSError, CLIError) as err:
         if debug:
             raise

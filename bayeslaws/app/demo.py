@@ -39,6 +39,7 @@ from ..runs.checks import check_positive, check_probability, is_real
 from . import plan as _plan
 from . import plan_report as _plan_report
 from .plan import BUDGET, TARGET_D, TARGET_N, route_of
+from .report import file_head, refuse_non_figure, refuse_non_report
 
 ISOFLOP_BUDGETS = (1e19, 1e20, 1e21, 1e22)
 HP_PAIRS = ["lr_N", "lr_D", "batch_N", "batch_D", "k_lr", "k_batch"]
@@ -276,6 +277,60 @@ def write_figures(
     return paths
 
 
+# ---- the output folder ---------------------------------------------------------------------------
+REPORT_TEXT_START = "bayeslaws planning report"  # how the demo's report.txt begins
+
+
+def refuse_non_report_text(path: Path) -> None:
+    """Raise FileExistsError when ``path`` exists and is not an earlier demo's report.txt (its
+    first line begins :data:`REPORT_TEXT_START`; an empty file has nothing to lose), so that the
+    demo never overwrites the user's own notes."""
+    if not path.exists() or path.is_dir():
+        return
+    try:
+        head = file_head(path, 512).lstrip(" \t\r\n")
+    except OSError as err:
+        raise FileExistsError(
+            f"{str(path)!r} exists and cannot be read to check that it is an earlier demo "
+            f"report ({err}); it was not overwritten: move it, or give the demo another folder "
+            "(command line: --out DIR)"
+        ) from None
+    if head and not head.startswith(REPORT_TEXT_START):
+        raise FileExistsError(
+            f"{str(path)!r} exists and is not an earlier demo report (its first line does not "
+            f"begin {REPORT_TEXT_START!r}), so the demo did not run: move it, or give the demo "
+            "another folder (command line: --out DIR)"
+        )
+
+
+def output_files(route: str, figures: bool, html: bool) -> list[str]:
+    """The names of the files :func:`run_demo` writes into its folder."""
+    names = ["report.txt", *FIT_FILES[route], *(FIGURES[route] if figures else ())]
+    return names + (["report.html"] if html else [])
+
+
+def refuse_foreign_files(out: Path, route: str, figures: bool, html: bool) -> list[Path]:
+    """Before any fit: raise FileExistsError when a file the demo writes into ``out`` exists and
+    is not one an earlier demo wrote (report.txt: :func:`refuse_non_report_text`; report.html:
+    not an HTML page; a figure: not a PNG image; a fit file ``*.nc`` may always be replaced).
+    Returns the demo's files already there (to be replaced)."""
+    refuse_non_report_text(out / "report.txt")
+    if html:
+        refuse_non_report(out / "report.html")
+    for name in FIGURES[route] if figures else ():
+        refuse_non_figure(out / name)
+    return [out / name for name in output_files(route, figures, html) if (out / name).is_file()]
+
+
+def wrote_line(written: list, existed: list) -> str:
+    """The demo's closing line: "wrote A, B, ..." and the files among them that replaced an
+    earlier one, "(replacing the earlier report.txt, sweep_fit.nc)"."""
+    before = {Path(p).resolve() for p in existed}
+    replaced = [Path(p).name for p in written if Path(p).resolve() in before]
+    tail = f" (replacing the earlier {', '.join(replaced)})" if replaced else ""
+    return "wrote " + ", ".join(str(p) for p in written) + tail
+
+
 # ---- the whole job -------------------------------------------------------------------------------
 def run_demo(
     out: Path,
@@ -305,11 +360,14 @@ def run_demo(
     (None: the law's own). ``progress``: step messages on stderr (NumPyro's own
     progress bars appear when stderr is a terminal). ``tolerance``: near-optimal tolerance, a
     fraction of the reducible loss in (0, 1] (default: 5%). The planning inputs are checked
-    before the fit (:func:`check_demo_inputs`), and the fits are saved as soon as they are done,
-    so a failure in planning leaves them on disk (reload them with ``bl.load_fit``)."""
+    before the fit (:func:`check_demo_inputs`), and so is ``out``: a report.txt, report.html or
+    figure there that an earlier demo did not write is refused (FileExistsError,
+    :func:`refuse_foreign_files`); the fits are saved as soon as they are done, so a failure in
+    planning leaves them on disk (reload them with ``bl.load_fit``)."""
     check_route(route)
     inputs = check_demo_inputs(target_N, target_D, budget, ci, tolerance)
     out = Path(out)
+    existed = refuse_foreign_files(out, route, figures, html)  # before the minutes of fitting
     out.mkdir(parents=True, exist_ok=True)
     step = Progress(5 if figures else 4, progress)
     sampler = {
@@ -359,7 +417,7 @@ def run_demo(
         written.append(out / "report.html")
     if not quiet:
         print(text)
-        print("wrote " + ", ".join(str(p) for p in written))
+        print(wrote_line(written, existed))
     return text
 
 
