@@ -956,6 +956,25 @@ def _candidate_errors(path: str | None):
         raise CLIError(with_cli_hints(words, "design") + hint) from None
 
 
+WIDTH_UNITS = {"N_opt": "params", "eta_opt": "learning rate", "B_opt": "tokens",
+               "loss_opt": "loss", "L": "loss", "loss": "loss"}  # fmt: skip
+
+
+def _design_units(plan, cost, ci: float) -> str:
+    """The units of the design table's columns: info in nats, FLOPs, and the widths' central
+    ``ci`` intervals on each target quantity's natural scale."""
+    cost_unit = "FLOPs" if cost in (None, "flops") else f"the units of column {cost!r}"
+    text = (
+        f"units: info (and info_se) in nats; flops in FLOPs; cost in {cost_unit}; "
+        "info_per_flop in nats/FLOP"
+    )
+    names = {c.split("[", 1)[1].split("(", 1)[0] for c in plan.columns if c.startswith("width_")}
+    if names:
+        scales = ", ".join(f"{n} in {WIDTH_UNITS.get(n, 'natural units')}" for n in sorted(names))
+        text += f"; widths: central {ci:g} intervals on the natural scale ({scales})"
+    return text
+
+
 def cmd_design(args) -> int:
     from bayeslaws import design
 
@@ -986,7 +1005,7 @@ def cmd_design(args) -> int:
             file=sys.stderr,
         )
     common = {"cost": cost, "seed": args.seed, "ci": args.ci, "model": args.model,
-              "group": args.group}  # fmt: skip
+              "group": args.group, "estimator": args.estimator}  # fmt: skip
     with _candidate_errors(args.candidates):
         plan = design.next_runs(fit, cands, target, k=args.k, **common)
     _say_new_group(fit, args.group)
@@ -1002,6 +1021,7 @@ def cmd_design(args) -> int:
     print(f"the batch (picked together, each given the earlier picks; widths cumulative; "
           f"predictions under the extrapolation {model!r}):")
     print(_table(plan))
+    print(_design_units(plan, cost, args.ci))
     if _batch_note(plan):
         print(_batch_note(plan), file=sys.stderr)
     if wrote:
@@ -1461,6 +1481,10 @@ def build_parser() -> argparse.ArgumentParser:
                    "laws whose new points carry their own scatter, such as sweep and "
                    "hyperparams; 'gp' or 'none' value runs under the fitted law's optimum, as "
                    "allocate reports it)")
+    p.add_argument("--estimator", default="gaussian", choices=["gaussian", "reweighted"],
+                   help="the design value: 'gaussian' (linearised, fast) or 'reweighted' "
+                   "(importance reweighting of the draws; for LR x batch sweeps aimed at "
+                   "eta_opt or B_opt, --hparams; needs a target)")
     _add_columns(p)
     _add_generation(p)
     p.set_defaults(func=cmd_design)

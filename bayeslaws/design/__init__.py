@@ -120,7 +120,14 @@ through its contract (:meth:`~bayeslaws.laws.contract.Law.observations`), so eve
 designed for.
 """
 
-from .batch import Guardrails, GuardrailWarning, next_runs, rank_candidates, runs_of_plan
+from .batch import (
+    DesignWarning,
+    Guardrails,
+    GuardrailWarning,
+    next_runs,
+    rank_candidates,
+    runs_of_plan,
+)
 from .bounds import bounds
 from .campaign import Campaign
 from .candidates import GroupWarning, hyperparameter_candidates, isoflop_candidates, pool_units
@@ -129,6 +136,7 @@ from .targets import AllParameters, HyperparamOpt, Loss, NOpt, Target
 __all__ = [
     "AllParameters",
     "Campaign",
+    "DesignWarning",
     "GroupWarning",
     "GuardrailWarning",
     "Guardrails",

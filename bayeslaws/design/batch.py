@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 
 from ..runs.checks import check_probability
-from .bounds import bounds
+from .bounds import LOW_ESS, MIN_ESS, SKIPPED_SHARE, JointReweighting, bounds
 from .candidates import candidates_model, fill_units, positive_int
 from .gaussian import (
     CRITERIA,
@@ -54,9 +54,11 @@ from .gaussian import (
     width_basis,
     widths_after,
 )
-from .targets import positive
+from .targets import HYPERPARAM_QUANTITIES, HyperparamOpt, as_targets, positive
 
-ESTIMATORS = ("gaussian",)
+ESTIMATORS = ("gaussian", "reweighted")
+SHORTLIST = 5  # units (by Gaussian value alone, besides the picks) the nonlinearity check values
+DISAGREE = 1.5  # the factor between a pick's Gaussian and reweighted values that is flagged
 BUDGET_RTOL = 1e-9  # relative slack of the budget (round-off in summed FLOPs)
 UNSPENT_WARN = 0.5  # warn when the guardrails stop a fill with more than this share unspent
 GREEDY_RULES = ("per_cost", "by_value")  # the greedy_rule column: value / cost**power, value
@@ -73,6 +75,12 @@ CONFIRM_COLUMNS = (
     "ess_mean",
     "n_skipped",
 )  # the bounds() columns next_runs(confirm=True) adds
+
+
+class DesignWarning(UserWarning):
+    """A design value is not to be trusted as it stands: the reweighted estimate rests on few
+    effective draws, or the Gaussian (linearised) values disagree with reweighting where the
+    law's runs depend on the target nonlinearly."""
 
 
 # ---- guardrails ---------------------------------------------------------------------------------
@@ -342,6 +350,35 @@ def _score(gains, costs, cost_power):
     return gains if costs is None else gains / costs**cost_power
 
 
+def _check_estimator(estimator, caller: str) -> None:
+    if estimator not in ESTIMATORS:
+        raise ValueError(
+            f"estimator must be one of {ESTIMATORS} for {caller}, got {estimator!r}; use "
+            f"bounds() for {BOUND_ESTIMATORS}"
+        )
+
+
+def _warn_low_ess(labels, ess, n_skipped, n_outer: int, p: Problem) -> None:
+    """A :class:`DesignWarning` naming the units whose reweighted value rests on a mean ESS
+    below ``LOW_ESS`` or skips more than ``SKIPPED_SHARE`` of the ``n_outer`` outer draws."""
+    ess, n_skipped = np.asarray(ess, float), np.asarray(n_skipped, float)
+    bad = np.flatnonzero((ess < LOW_ESS) | (n_skipped > SKIPPED_SHARE * n_outer))
+    if not len(bad):
+        return
+    named = "; ".join(
+        f"{labels[i]}: mean ESS {ess[i]:.1f}, {int(n_skipped[i])} of {n_outer} outcomes skipped"
+        for i in bad[:5]
+    )
+    warnings.warn(
+        f"the reweighted value of {len(bad)} unit(s) rests on few effective posterior draws "
+        f"({named}; of {p.A.shape[0]} draws): outcomes whose weights' ESS is below {MIN_ESS:g} "
+        "are skipped, which biases the value down and leaves it noisy (see info_se); use more "
+        "posterior draws (a longer fit, or max_draws=None)",
+        DesignWarning,
+        stacklevel=3,
+    )
+
+
 # ---- the ranking and the greedy batch ------------------------------------------------------------
 def rank_candidates(
     fit,
@@ -357,8 +394,9 @@ def rank_candidates(
     ci: float = 0.9,
     group=None,
     flops_column: str | None = None,
+    estimator: str = "gaussian",
 ) -> pd.DataFrame:
-    """Every candidate's value alone (Gaussian estimator), best first.
+    """Every candidate's value alone, best first.
 
     Columns: the candidate's columns (first row of a unit), unit, n_runs, info (nats, or the
     variance reduction with ``criterion="v_optimal"``), flops, cost, info_per_flop,
@@ -368,18 +406,31 @@ def rank_candidates(
     component's information in nats and, for the default criterion, the components' sum is
     ``info``; with a drift the draws' heavy tail makes a quantile width no Gaussian ratio of
     variances), sorted by info per cost (info alone with ``cost=None``). ``model``: the
-    extrapolation method of the draws (:func:`.discrepancy.design_method`); the other
-    arguments as in :func:`next_runs`.
+    extrapolation method of the draws (:func:`.discrepancy.design_method`). ``estimator``:
+    "gaussian" (default) or "reweighted" (importance reweighting of the draws, for a target:
+    :class:`~.bounds.JointReweighting`; adds info_se, its Monte Carlo standard error, and
+    info_ess, the mean effective sample size of its weights; a :class:`DesignWarning` when
+    that is too low). The other arguments as in :func:`next_runs`.
     """
+    _check_estimator(estimator, "rank_candidates")
     _check_options(criterion, cost_power, None, ci)
     p = setup(fit, cands, target, seed, max_draws, group, model)
     check_criterion(p, criterion)
     flops, costs, cost_name = unit_costs(fit, p, cost, flops_column)
+    rw = None
     with jax.enable_x64(True):
         DP, MU = p.drift_terms([])
-        gains, post_var = _gains(p, jnp.zeros((1, p.A.shape[1])), DP, MU, criterion)
+        if estimator == "reweighted":
+            rw = JointReweighting(p, seed, criterion).values([], DP, MU)
+            gains, post_var = rw["value"], rw["post_var"]
+        else:
+            gains, post_var = _gains(p, jnp.zeros((1, p.A.shape[1])), DP, MU, criterion)
     out = unit_rows(p)
     out["info"] = gains
+    if rw is not None:
+        out["info_se"] = rw["se"]
+        out["info_ess"] = rw["ess"]
+        _warn_low_ess(out["unit"].to_list(), rw["ess"], rw["n_skipped"], rw["n_outer"], p)
     out["flops"] = flops
     out["cost"] = flops if costs is None else costs
     out["info_per_flop"] = gains / flops
@@ -438,6 +489,72 @@ def _unpicked_that_fit(budget, flops: np.ndarray, picked: list) -> int:
     return int((rest & (spent + flops <= _slack(budget))).sum())
 
 
+def _at_an_optimum(target) -> bool:
+    """Whether ``target`` holds a hyperparameter optimum (eta_opt or B_opt of a
+    :class:`~.targets.HyperparamOpt`)."""
+    if target is None:
+        return False
+    optima = {"eta_opt", "B_opt"}
+    return any(
+        isinstance(t, HyperparamOpt) and optima & set(HYPERPARAM_QUANTITIES[t.which])
+        for t in as_targets(target)
+    )
+
+
+def _check_linearisation(p, picked, costs, power, flops, budget, seed, criterion, law) -> None:
+    """A :class:`DesignWarning` when the Gaussian values of a law whose runs depend on the
+    target's optimum nonlinearly (``law.nonlinear_optima``) disagree with reweighting: the
+    picks and the ``SHORTLIST`` units of largest Gaussian score alone (affordable ones, with a
+    budget), each valued alone both ways (as ``confirm=True``), and flagged when a pick's two
+    values differ by more than a factor ``DISAGREE``, or reweighting reorders the shortlist
+    (each beyond 2 Monte Carlo standard errors)."""
+    with jax.enable_x64(True):
+        DP, MU = p.drift_terms([])
+        gauss, _ = _gains(p, jnp.zeros((1, p.A.shape[1])), DP, MU, criterion)
+        scale = np.ones(len(gauss)) if costs is None else np.asarray(costs, float) ** power
+        g_score = gauss / scale
+        fits = np.ones(len(gauss), bool) if budget is None else flops <= _slack(budget)
+        order = [u for u in np.argsort(-g_score, kind="stable") if fits[u]]
+        short = list(dict.fromkeys([*picked, *order[:SHORTLIST]]))
+        rw = JointReweighting(p, seed, criterion).values([], DP, MU, units=short)
+    value, se = rw["value"], rw["se"]
+    problems = []
+    for u in picked[:3]:
+        g, r = gauss[u], value[u]
+        ratio = max(g, r) / max(min(g, r), 1e-12)
+        if ratio > DISAGREE and abs(g - r) > 2 * se[u]:
+            problems.append(
+                f"{p.labels[u]} is worth {g:.3g} by the Gaussian value but {r:.3g} +- "
+                f"{se[u]:.2g} by reweighting"
+            )
+    r_score, r_se = value / scale, se / scale
+    by_gauss = sorted(short, key=lambda u: -g_score[u])
+    reordered = any(
+        r_score[b] - r_score[a] > 2 * np.hypot(r_se[a], r_se[b])
+        for i, a in enumerate(by_gauss)
+        for b in by_gauss[i + 1 :]
+    )
+    if reordered:
+        by_rw = sorted(short, key=lambda u: -r_score[u])
+        what = "info" if costs is None or power == 0 else f"info / cost**{power:g}"
+        problems.append(
+            f"by {what} reweighting ranks the shortlisted units "
+            f"{' > '.join(f'{p.labels[u]} ({value[u]:.3g} nats)' for u in by_rw)}, the Gaussian "
+            f"value {' > '.join(f'{p.labels[u]} ({gauss[u]:.3g})' for u in by_gauss)}"
+        )
+    if problems:
+        warnings.warn(
+            f"law {law.name!r} predicts its runs' losses nonlinearly in the hyperparameter "
+            "optimum the target is (a bowl about it: a sweep centred on the optimum depends on "
+            "it quadratically, so its linear correlation nearly vanishes), and the Gaussian "
+            f"(linearised) values disagree with reweighting, each unit alone: "
+            f"{'; '.join(problems)}; pick with estimator='reweighted' (command line: "
+            "--estimator reweighted)",
+            DesignWarning,
+            stacklevel=3,
+        )
+
+
 def next_runs(
     fit,
     cands,
@@ -492,8 +609,18 @@ def next_runs(
         carry their own scatter), else the package default if it carries the discrepancy of
         the true loss surface, else "drift"; "none": the fitted law alone, the classical
         design).
-    estimator : "gaussian" (the only one fast enough for the greedy batch; see
-        :func:`~.bounds.bounds` to confirm with nested Monte Carlo / PCE).
+    estimator : "gaussian" (default: the linearised value, fast) or "reweighted" (for a
+        target: importance reweighting of the posterior draws on outcomes simulated from them,
+        each later pick valued jointly with the earlier picks' outcomes,
+        :class:`~.bounds.JointReweighting`; adds info_se, the Monte Carlo standard error of
+        info, and info_ess, the mean effective sample size of its weights, with a
+        :class:`DesignWarning` when that is too low; costs ~k x U x S^2 x m likelihood terms,
+        thin with ``max_draws``). Use it for LR x batch sweeps aimed at eta_opt or B_opt,
+        where a run's loss depends on the optimum quadratically and the Gaussian value
+        undervalues and misranks them: with "gaussian", a law whose runs depend on the target
+        optimum nonlinearly (``Law.nonlinear_optima``) has its picks checked against each
+        unit's reweighted value alone, and a :class:`DesignWarning` says when they disagree.
+        See :func:`~.bounds.bounds` to confirm with nested Monte Carlo / PCE.
     guardrails : :class:`Guardrails` (default ``Guardrails()``: no repeats in a batch, never a
         batch along one tokens-per-parameter ratio); ``Guardrails().after(trained_runs)`` makes
         the caps campaign-wide. ``Guardrails(None, False)`` switches them off.
@@ -525,7 +652,8 @@ def next_runs(
     Returns
     -------
     DataFrame, one row per pick in pick order: the candidate's columns, unit, n_runs, rank,
-    info (marginal value given the earlier picks), cumulative_info, flops, cost, info_per_flop
+    info (marginal value given the earlier picks; nats), info_se and info_ess (estimator
+    "reweighted"), cumulative_info, flops, cost, info_per_flop
     (marginal), cumulative_flops, ``width_now[label]`` and ``width_after[label]`` per target
     component (expected width of the target interval after this and all earlier picks,
     :func:`.gaussian.widths_after`: without a drift, for a scalar target,
@@ -534,11 +662,7 @@ def next_runs(
     value / cost**cost_power; "by_value": value alone, chosen with a budget when its batch is
     worth more), and the confirm columns. Empty (no rows) when nothing is affordable.
     """
-    if estimator not in ESTIMATORS:
-        raise ValueError(
-            f"estimator must be one of {ESTIMATORS} for next_runs (the greedy batch); "
-            f"use bounds() for {BOUND_ESTIMATORS}"
-        )
+    _check_estimator(estimator, "next_runs (the greedy batch)")
     budget = _check_options(criterion, cost_power, budget, ci)
     confirm = _check_confirm(confirm)
     if k is None and budget is None:
@@ -560,13 +684,27 @@ def next_runs(
     if budget is not None and costs is not None and cost_power > 0:
         powers[by_value] = 0.0  # the budgeted greedy's remedy: also by value alone
     keyed = law_key_columns(fit.law)
-    setting = _Greedy(p, flops, costs, criterion, guardrails, k, budget, n_picks, group, ci, keyed)
+    reweighting = None
+    if estimator == "reweighted":
+        with jax.enable_x64(True):
+            reweighting = JointReweighting(p, seed, criterion)
+    setting = _Greedy(
+        p, flops, costs, criterion, guardrails, k, budget, n_picks, group, ci, keyed, reweighting
+    )
     batches = {rule: _greedy(setting, power) for rule, power in powers.items()}
     rule = max(batches, key=lambda r: batches[r][1])  # ties: the first, per cost
     records, total, caught = batches[rule]
     for w in caught:  # the chosen batch's warnings only
         warnings.warn(w.message, w.category, stacklevel=2)
     picked = [rec.pop("_unit") for rec in records]
+    if reweighting is not None and records:
+        skipped = [rec.pop("_skipped") for rec in records]
+        ess = [rec["info_ess"] for rec in records]
+        n_outer = len(reweighting.outer)
+        _warn_low_ess([p.labels[u] for u in picked], ess, skipped, n_outer, p)
+    elif records and fit.law.nonlinear_optima and _at_an_optimum(target):
+        power = 0.0 if rule == by_value else cost_power
+        _check_linearisation(p, picked, costs, power, flops, budget, seed, criterion, fit.law)
     _warn_short_batch(picked, k, U, budget, flops, guardrails)
     if k is None and budget is not None:
         _warn_unspent(budget, flops, picked)
@@ -680,8 +818,9 @@ def _warn_unspent(budget: float, flops: np.ndarray, picked: list) -> None:
 class _Greedy:
     """What one greedy pass over the units needs (:func:`_greedy`): the problem, FLOPs and
     costs per unit (U,), criterion, guardrails, ``k``, ``budget`` (FLOPs or None), the number of
-    picks that can fit, the candidates' group, the interval mass ``ci`` and the columns that key
-    a design point for the guardrails (:func:`law_key_columns`)."""
+    picks that can fit, the candidates' group, the interval mass ``ci``, the columns that key
+    a design point for the guardrails (:func:`law_key_columns`) and the reweighted values
+    (estimator "reweighted"; None: the Gaussian)."""
 
     p: Problem
     flops: np.ndarray
@@ -694,6 +833,7 @@ class _Greedy:
     group: object
     ci: float
     key_columns: tuple = KEY_COLUMNS
+    reweighting: JointReweighting | None = None
 
 
 def _greedy(g: _Greedy, cost_power: float) -> tuple[list, float, list]:
@@ -719,19 +859,37 @@ def _greedy(g: _Greedy, cost_power: float) -> tuple[list, float, list]:
         n_w = 0
         for step in range(g.n_picks):
             DP, MU = p.drift_terms(picked)
-            gains, post_var = _gains(p, W, DP, MU, g.criterion)
+            rw = None
+            if g.reweighting is None:
+                gains, post_var = _gains(p, W, DP, MU, g.criterion)
+            else:
+                rw = g.reweighting.values(picked, DP, MU)
+                gains, post_var = rw["value"], rw["post_var"]
             score = _score(gains, costs, cost_power)
             left = None if k is None else k - step
             ok = allowed(g.guardrails, picked, keys, ratio, sizes, left)
+            valued = np.isfinite(gains)  # reweighted: NaN where no outcome kept ESS >= MIN_ESS
+            if not valued.any():
+                warnings.warn(
+                    f"no unit can be valued by reweighting given the {len(picked)} earlier "
+                    f"pick(s): on every simulated outcome the weights' ESS falls below "
+                    f"{MIN_ESS:g} of the {p.A.shape[0]} draws; the batch stops here: use "
+                    "more posterior draws (a longer fit, or max_draws=None)",
+                    DesignWarning,
+                    stacklevel=2,
+                )
+                break
+            score = np.where(valued, score, -np.inf)
             if budget is not None:
-                affordable = spent + flops <= _slack(budget)
+                affordable = valued & (spent + flops <= _slack(budget))
                 if not affordable.any():
                     break
                 ok_all = ok
                 ok = ok & affordable
             else:
-                affordable = np.ones(U, bool)
+                affordable = valued
                 ok_all = ok
+                ok = ok & affordable
             note = ""
             if not ok.any():
                 relaxed = replace(g.guardrails, ratio_diversity=False, min_size_spread=None)
@@ -769,6 +927,8 @@ def _greedy(g: _Greedy, cost_power: float) -> tuple[list, float, list]:
                 guardrail=note,
                 _unit=u,
             )
+            if rw is not None:
+                rec.update(info_se=rw["se"][u], info_ess=rw["ess"][u], _skipped=rw["n_skipped"][u])
             if basis is not None:
                 cap = _width_columns(rec, p, basis, post_var[u], DP - MU[u], cap)
             records.append(rec)

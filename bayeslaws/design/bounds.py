@@ -78,6 +78,36 @@ def _var_factor(family: str, nu):
     return family_var_factor(family)
 
 
+def simulate_outcomes(key, F, scale, nu, family, nuis_u, valid, outer, has_nuisance):
+    """Outcomes y_n (n_out, m) of one unit simulated from outer draws ``outer`` (n_out,): the
+    predictions F[outer] (S, m) plus the known noise (:func:`loglik_matrix`'s arguments); a
+    unit with a nuisance variance ``nuis_u`` > 0 adds one shared level per outcome."""
+    k1, k2 = jax.random.split(key)
+    Fo = F[outer]
+    if has_nuisance:
+        var = scale**2 * _var_factor(family, nu)  # (m,)
+        level = jnp.sqrt(nuis_u) * jax.random.normal(k1, (len(outer), 1))
+        return Fo + level + jnp.sqrt(var)[None, :] * jax.random.normal(k2, Fo.shape)
+    noise = observation(family, jnp.zeros_like(Fo), scale[None, :], nu)
+    return Fo + noise.sample(k2)
+
+
+def outcome_loglik(Y, F, scale, nu, family, nuis_u, valid, has_nuisance):
+    """log p(y_n | theta_m): (n_out, S) of outcomes Y (n_out, m) under every draw's predictions
+    F (S, m) (:func:`loglik_matrix`'s arguments). Memory n_out x S x m floats."""
+    if has_nuisance:
+        v = valid.astype(F.dtype)
+        var = scale**2 * _var_factor(family, nu)  # (m,)
+        prec = v / var  # padded observations carry nothing
+        R = Y[:, None, :] - F[None, :, :]  # (n, S, m)
+        tot = 1.0 + nuis_u * jnp.sum(prec)
+        q = jnp.sum(R**2 * prec, -1) - nuis_u * jnp.sum(R * prec, -1) ** 2 / tot
+        logdet = jnp.sum(jnp.where(valid, jnp.log(var), 0.0)) + jnp.log(tot)
+        return -0.5 * (q + logdet + jnp.sum(v) * jnp.log(2 * jnp.pi))
+    lp = observation(family, F[None, :, :], scale[None, None, :], nu).log_prob(Y[:, None, :])
+    return jnp.sum(jnp.where(valid, lp, 0.0), -1)
+
+
 def loglik_matrix(key, F, scale, nu, family, nuis_u, valid, outer, has_nuisance):
     """log p(y_n | theta_m): (n_out, S) for one unit, y_n simulated from outer draw ``outer[n]``.
 
@@ -86,23 +116,8 @@ def loglik_matrix(key, F, scale, nu, family, nuis_u, valid, outer, has_nuisance)
     nuisance variance (> 0: Gaussian with the shared cell level integrated out, each
     observation with the family's variance ``scale**2 * factor``).
     """
-    k1, k2 = jax.random.split(key)
-    Fo = F[outer]
-    if has_nuisance:
-        v = valid.astype(F.dtype)
-        var = scale**2 * _var_factor(family, nu)  # (m,)
-        prec = v / var  # padded observations carry nothing
-        level = jnp.sqrt(nuis_u) * jax.random.normal(k1, (len(outer), 1))
-        Y = Fo + level + jnp.sqrt(var)[None, :] * jax.random.normal(k2, Fo.shape)
-        R = Y[:, None, :] - F[None, :, :]  # (n, S, m)
-        tot = 1.0 + nuis_u * jnp.sum(prec)
-        q = jnp.sum(R**2 * prec, -1) - nuis_u * jnp.sum(R * prec, -1) ** 2 / tot
-        logdet = jnp.sum(jnp.where(valid, jnp.log(var), 0.0)) + jnp.log(tot)
-        return -0.5 * (q + logdet + jnp.sum(v) * jnp.log(2 * jnp.pi))
-    noise = observation(family, jnp.zeros_like(Fo), scale[None, :], nu)
-    Y = Fo + noise.sample(k2)
-    lp = observation(family, F[None, :, :], scale[None, None, :], nu).log_prob(Y[:, None, :])
-    return jnp.sum(jnp.where(valid, lp, 0.0), -1)
+    Y = simulate_outcomes(key, F, scale, nu, family, nuis_u, valid, outer, has_nuisance)
+    return outcome_loglik(Y, F, scale, nu, family, nuis_u, valid, has_nuisance)
 
 
 def mean_and_se(terms, keep=None):
@@ -112,6 +127,33 @@ def mean_and_se(terms, keep=None):
     mean = jnp.sum(jnp.where(keep, terms, 0.0)) / n
     var = jnp.sum(jnp.where(keep, (terms - mean) ** 2, 0.0)) / jnp.maximum(n - 1, 1)
     return mean, jnp.sqrt(var / n)
+
+
+def reweighted_terms(ll, t, criterion: str = "marginal", extra=None, extra_after=None):
+    """Per outer draw (terms (n_out,), ESS (n_out,), posterior variances (n_out, T)): the
+    target's information given outcome n from importance weights ``softmax(ll)`` (n_out, S) of
+    the centred target draws t (S, T) (:func:`reweighted_information`, without the average).
+    ``extra`` (T, T) is added to the prior covariance, ``extra_after`` (T, T; None: ``extra``)
+    to each posterior one (e.g. the drift left after the runs, which no outcome changes)."""
+    S, T = t.shape
+    extra = jnp.zeros((T, T)) if extra is None else extra
+    extra_after = extra if extra_after is None else extra_after
+    w = jax.nn.softmax(ll, axis=1)  # (n, S) posterior weights of the draws given y_n
+    w2 = jnp.sum(w**2, axis=1)
+    ess = 1.0 / w2
+    mean = w @ t
+    cov = jnp.einsum("ns,st,su->ntu", w, t, t) - jnp.einsum("nt,nu->ntu", mean, mean)
+    cov = cov / jnp.maximum(1.0 - w2, 1e-12)[:, None, None] + extra_after[None]
+    prior = (t.T @ t / (S - 1)).reshape(T, T) + extra
+    var = jnp.maximum(jnp.diagonal(cov, axis1=1, axis2=2), 1e-300)
+    if criterion == "marginal":
+        terms = 0.5 * jnp.sum(jnp.log(jnp.diagonal(prior)) - jnp.log(var), axis=1)
+    elif criterion == "info":
+        jitter = 1e-12 * jnp.trace(prior) * jnp.eye(T)
+        terms = 0.5 * (jnp.linalg.slogdet(prior)[1] - jnp.linalg.slogdet(cov + jitter)[1])
+    else:  # v_optimal
+        terms = jnp.trace(prior) - jnp.trace(cov, axis1=1, axis2=2)
+    return terms, ess, var
 
 
 def reweighted_information(
@@ -127,24 +169,8 @@ def reweighted_information(
     post_jj)`` (nats), info ``0.5 ln det prior / post`` (nats), v_optimal ``tr prior - tr post``;
     averaged over the outer draws whose ESS ``1 / sum w^2`` is at least ``min_ess`` (NaN when
     none is)."""
-    S, T = t.shape
-    extra = jnp.zeros((T, T)) if extra is None else extra
-    w = jax.nn.softmax(ll, axis=1)  # (n, S) posterior weights of the draws given y_n
-    w2 = jnp.sum(w**2, axis=1)
-    ess = 1.0 / w2
+    terms, ess, _ = reweighted_terms(ll, t, criterion, extra)
     keep = ess >= min_ess
-    mean = w @ t
-    cov = jnp.einsum("ns,st,su->ntu", w, t, t) - jnp.einsum("nt,nu->ntu", mean, mean)
-    cov = cov / jnp.where(keep, 1.0 - w2, 1.0)[:, None, None] + extra[None]
-    prior = (t.T @ t / (S - 1)).reshape(T, T) + extra
-    if criterion == "marginal":
-        var = jnp.maximum(jnp.diagonal(cov, axis1=1, axis2=2), 1e-300)
-        terms = 0.5 * jnp.sum(jnp.log(jnp.diagonal(prior)) - jnp.log(var), axis=1)
-    elif criterion == "info":
-        jitter = 1e-12 * jnp.trace(prior) * jnp.eye(T)
-        terms = 0.5 * (jnp.linalg.slogdet(prior)[1] - jnp.linalg.slogdet(cov + jitter)[1])
-    else:  # v_optimal
-        terms = jnp.trace(prior) - jnp.trace(cov, axis1=1, axis2=2)
     value, se = mean_and_se(terms, keep)
     return value, jnp.mean(ess), ll.shape[0] - jnp.sum(keep), se
 
@@ -285,3 +311,149 @@ def bounds(
         out["n_skipped"] = table["n_skipped"].to_numpy().astype(int)
         out["gaussian_drift"] = gaussian_drift
     return out
+
+
+# ---- the reweighted design estimator (next_runs / rank_candidates, estimator="reweighted") ----
+OUTER_CHUNK = 64  # outer draws per likelihood block: memory OUTER_CHUNK x S x m floats
+LOW_ESS = 20.0  # a value whose weights' mean ESS is below this is flagged (DesignWarning)
+SKIPPED_SHARE = 0.5  # ... or one that skips more than this share of its outer draws
+
+
+@functools.partial(jax.jit, static_argnames=("family", "has_nuisance"))
+def _unit_loglik(Y, F, scale, nu, nuis_u, valid, *, family, has_nuisance):
+    """:func:`outcome_loglik` (n_out, S) in blocks of ``OUTER_CHUNK`` outer draws."""
+
+    def block(y):
+        return outcome_loglik(y[None], F, scale, nu, family, nuis_u, valid, has_nuisance)[0]
+
+    return jax.lax.map(block, Y, batch_size=OUTER_CHUNK)
+
+
+@functools.partial(jax.jit, static_argnames=("criterion",))
+def _joint_value(base_terms, base_keep, ll, t, extra, after, *, criterion):
+    """One unit's value given the picks: the information of picks + unit (log-likelihoods
+    ``ll``, (n_out, S), summed over them) minus the picks' (``base_terms`` (n_out,), kept where
+    ``base_keep``), per outer draw, averaged over the outer draws kept by both (ESS >=
+    MIN_ESS; NaN when none is). Returns (value, se, mean ESS, n skipped, the components'
+    geometric-mean posterior variance (T,))."""
+    terms, ess, var = reweighted_terms(ll, t, criterion, extra, after)
+    keep = (ess >= MIN_ESS) & base_keep  # none kept: NaN (the draws cannot value it)
+    value, se = mean_and_se(terms - base_terms, keep)
+    n_keep = jnp.sum(keep)
+    post = jnp.exp(jnp.sum(jnp.where(keep[:, None], jnp.log(var), 0.0), 0) / n_keep)
+    return value, se, jnp.mean(ess), ll.shape[0] - n_keep, post
+
+
+class JointReweighting:
+    """Design values by importance reweighting of the posterior draws (``estimator=
+    "reweighted"`` of :func:`~.batch.next_runs` and :func:`~.batch.rank_candidates`).
+
+    ``n_outer`` outer draws (default min(S, 1000)) each simulate one outcome of EVERY unit (the
+    law's noise family with the known noise, :func:`known_noise`; fixed for the whole batch).
+    A set of units is valued by the target's information (``criterion``, as
+    :func:`reweighted_information`) given their outcomes jointly (log-likelihoods summed over
+    the units: they are independent given the draw); a unit given the picks by the information
+    of picks + unit minus that of the picks on the same outcomes, so a duplicate of a pick is
+    worth little. The drift beyond the training range (loss surfaces) is added in closed form
+    before and after, as :func:`~.gaussian.unit_gains` does. The joint weights of several
+    informative units are sharper than each unit's: outcomes whose ESS falls below MIN_ESS are
+    skipped, which biases the value of an informative unit given informative picks down (the
+    ``info_ess`` column and a :class:`~.batch.DesignWarning` say when): more draws fix it.
+
+    Cost: each unit's value is n_outer x S x m likelihood terms (m its runs; S the draws after
+    ``max_draws`` thinning), ~S^2 m for S <= 1000, and its weights n_outer x S floats; a
+    greedy batch of k costs k x U of them (U units), ranking U. Thin with ``max_draws`` (the
+    cost falls as S^2), at the price of a lower ESS.
+    """
+
+    def __init__(self, p: Problem, seed: int = 0, criterion: str = "marginal", n_outer=None):
+        T = p.n_target
+        if T == 0:
+            raise ValueError(
+                "estimator='reweighted' needs a target (it reweights the target's draws); for "
+                "all parameters use estimator='gaussian' (and bounds() for NMC / PCE)"
+            )
+        F = p.obs_mean
+        S = F.shape[0]
+        n_out = min(S, 1000) if n_outer is None else min(positive_int("n_outer", n_outer, 2), S)
+        self.outer = np.sort(np.random.default_rng(seed + 1).choice(S, n_out, replace=False))
+        self.p, self.criterion, self.S = p, criterion, S
+        scale, nu = known_noise(p)
+        self.nu = None if nu is None else jnp.asarray(nu)
+        self.t = jnp.asarray(p.A[:, :T] * np.sqrt(S - 1))  # centred, without the drift
+        DP0, _ = p.drift_terms([])
+        self.extra = jnp.asarray(p.slope_var * DP0.T @ DP0)  # the drift's, in closed form
+        key = jax.random.PRNGKey(seed)
+        self.units = []
+        for u in range(len(p.labels)):
+            rows = np.maximum(p.idx[u], 0)
+            args = {
+                "F": jnp.asarray(F[:, rows]),
+                "scale": jnp.asarray(scale[rows]),
+                "nu": self.nu,
+                "nuis_u": jnp.asarray(float(p.nuis[u])),
+                "valid": jnp.asarray(p.idx[u] >= 0),
+            }
+            nuisance = bool(p.nuis[u] > 0)
+            Y = simulate_outcomes(
+                jax.random.fold_in(key, u),
+                args["F"],
+                args["scale"],
+                self.nu,
+                p.family,
+                args["nuis_u"],
+                args["valid"],
+                jnp.asarray(self.outer),
+                nuisance,
+            )
+            self.units.append((Y, args, nuisance))
+        self._picked: list = []
+        self._base = jnp.zeros((n_out, S))
+
+    def loglik(self, u: int):
+        """log p(y_n,u | theta_m) (n_out, S) of unit u's simulated outcomes."""
+        Y, a, nuisance = self.units[u]
+        return _unit_loglik(
+            Y, a["F"], a["scale"], a["nu"], a["nuis_u"], a["valid"],
+            family=self.p.family, has_nuisance=nuisance,
+        )  # fmt: skip
+
+    def _base_loglik(self, picked: list):
+        """The picks' summed log-likelihoods (n_out, S), updated incrementally."""
+        if list(picked[: len(self._picked)]) != self._picked:
+            self._picked, self._base = [], jnp.zeros_like(self._base)
+        for u in picked[len(self._picked) :]:
+            self._base = self._base + self.loglik(u)
+            self._picked.append(u)
+        return self._base
+
+    def values(self, picked, DP, MU, units=None) -> dict:
+        """Each unit's value given the ``picked`` units (nats; a variance reduction for
+        "v_optimal"), with DP (K, T), MU (U, K, T) the drift left after the picks and that each
+        unit removes (:meth:`~.gaussian.Problem.drift_terms`). ``units``: the units to value
+        (None: all). A dict of (U,) arrays (NaN for units not valued): value, se (Monte Carlo
+        standard error), ess (mean effective sample size of the joint weights), n_skipped
+        (outer draws below MIN_ESS), n_outer (their number), and post_var (U, T): each
+        component's geometric-mean posterior variance after picks + unit, drift included (ln
+        units squared)."""
+        U, T = len(self.p.labels), self.p.n_target
+        units = range(U) if units is None else units
+        out = {k: np.full(U, np.nan) for k in ("value", "se", "ess", "n_skipped")}
+        out["post_var"] = np.full((U, T), np.nan)
+        out["n_outer"] = len(self.outer)
+        v = self.p.slope_var
+        DP, MU = np.asarray(DP), np.asarray(MU)
+        base = self._base_loglik(list(picked))
+        terms, ess, _ = reweighted_terms(base, self.t, self.criterion, self.extra,
+                                         jnp.asarray(v * DP.T @ DP))  # fmt: skip
+        base_keep = ess >= MIN_ESS
+        for u in units:
+            left = DP - MU[u]
+            res = _joint_value(
+                terms, base_keep, base + self.loglik(u), self.t, self.extra,
+                jnp.asarray(v * left.T @ left), criterion=self.criterion,
+            )  # fmt: skip
+            for key, r in zip(("value", "se", "ess", "n_skipped"), res[:4], strict=True):
+                out[key][u] = float(r)
+            out["post_var"][u] = np.asarray(res[4])
+        return out

@@ -362,6 +362,12 @@ class Law(abc.ABC):
         instance attribute must be the one the law rebuilt from its options has (``bl.fit``
         refuses a law whose state its options do not capture: a saved fit, and ``Fit.law``,
         rebuild the law from its reference and :attr:`options` alone).
+    nonlinear_optima : whether a candidate run's predicted loss depends on the law's
+        hyperparameter optima (eta_opt, B_opt) nonlinearly (a bowl in ln lr, ln B about them:
+        at a sweep centred on the optimum, ln loss is quadratic in it), so that the design's
+        linear-Gaussian value (:mod:`bayeslaws.design.gaussian`) can undervalue runs for a
+        target at an optimum; :func:`bayeslaws.design.next_runs` then checks its picks against
+        reweighting. Default False.
     loo_terms_version : the version of what the law's pointwise log-likelihood (a fit's
         ``idata.log_likelihood``, which LOO, ``compare`` and stacking read) means per run; a fit
         records it. Bump it when a law's pointwise terms change meaning (e.g. the sweep law's
@@ -388,6 +394,7 @@ class Law(abc.ABC):
     missing_values_hint: ClassVar[str] = ""
     recorded_elsewhere: ClassVar[tuple] = ("reference_scales", "pads_runs")
     loo_terms_version: ClassVar[int] = 1
+    nonlinear_optima: ClassVar[bool] = False
 
     # ---- options ---------------------------------------------------------------------------
     @property

@@ -438,6 +438,7 @@ class SweepLaw(LossSurfaceLaw):
     likelihoods = ("gaussian",)
     widened = False  # a new (N, D) already carries the fitted cell scatter around the surface
     accepts_missing_loss = True  # NaN-loss runs are diverged runs, counted and recorded
+    nonlinear_optima = True  # a run's ln loss is a bowl about eta_opt, B_opt (design)
     default_dense_mass = True  # 30 leapfrog steps per draw on the bundled sweep, diagonal 63
     # NUTS target acceptance: on 5 SIMULATED Yin-design sweeps (seeds 4000-4004, 4 x 1000 +
     # 1000) 0.8 gave 0/4/1/15/0 divergences, 0.9 gave 0/1/0/1/0, 0.95 none on the two seeds that

@@ -230,6 +230,8 @@ class HyperparamsLaw(Law):
     default_dense_mass = False
     # runs with a missing loss are diverged runs, censored or excluded and recorded
     accepts_missing_loss = True
+    # a run's ln loss is a bowl about eta_opt, B_opt: the design checks its linear values
+    nonlinear_optima = True
     # with loss_level="free" the loss (at the optimum, and at a setting) is defined only at the
     # fitted (N, D) cells: NaN elsewhere
     missing_values_hint = (
