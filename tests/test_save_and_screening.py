@@ -22,7 +22,7 @@ from bayeslaws.inference.screening import (
 )
 from bayeslaws.runs import PlausibilityWarning, simulate
 
-SMALL = {"chains": 1, "warmup": 100, "draws": 100, "seed": 0, "likelihood": "gaussian"}
+SMALL = {"chains": 1, "warmup": 100, "draws": 300, "seed": 0, "likelihood": "gaussian"}
 
 
 def runs_with_outlier(row: int = 10, factor: float = 1.3):

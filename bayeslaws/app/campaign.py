@@ -227,8 +227,9 @@ def sampler_trouble(history: pd.DataFrame, shown: int = 5) -> str | None:
 
 
 def _r_hat_text(r_hat: float) -> str:
-    """An R-hat for a message: three significant digits, or n/a (one chain: NaN)."""
-    return f"{r_hat:.3g}" if np.isfinite(r_hat) else "n/a (one chain)"
+    """An R-hat for a message: three significant digits, or n/a (NaN: one chain, too few
+    draws)."""
+    return f"{r_hat:.3g}" if np.isfinite(r_hat) else "n/a (one chain, or undefined)"
 
 
 def _record(fit, targets, truth_values, ci, seed):

@@ -4,13 +4,19 @@ reported by a warning naming the parameters, and kept on the fit.
 The bars scale with the draws asked for (:func:`thresholds`): with 4 x 1000 draws they are the
 usual R-hat <= 1.01 and ESS >= 100 per chain (Vehtari et al. 2021); with fewer draws R-hat is
 noisier and ESS smaller even for a healthy sampler, so the bars are R-hat <= 1 +
-max(0.01, ``RHAT_NOISE`` / draws) and ESS >= min(100 per chain, ``ESS_MIN_FRACTION`` x draws).
-Checked on simulated chains (AR(1), 10 parameters, 200 replications per setting; ``python
+max(0.01, ``RHAT_NOISE`` / draws) and ESS >= min(100 per chain, ``ESS_MIN_FRACTION`` x draws),
+draws counted over all chains. Checked on simulated chains (AR(1), 10 parameters, 200
+replications per setting, 2 x 150 to 4 x 1000 draws; ``python
 benchmarks/diagnostics_thresholds.py``, benchmarks/output/diagnostics_thresholds.txt): chains
 with an ESS of 1 per draw never warn (the fixed bars warned in 87% of 2 x 150-draw fits), chains
 with an ESS of 0.3 per draw warn in 3-14% of fits (fixed bars: 60-100% below 4 x 1000 draws),
 and a chain stuck 1 sd away from the others or an ESS of 0.02 per draw warns in every
-replication at every size. At 4 x 1000 draws the bars are the usual ones. Divergences are
+replication at every size studied. At 4 x 1000 draws the bars are the usual ones.
+
+Below the smallest size studied (``MIN_STUDIED_DRAWS`` = 300 draws in all, 2 x 150) the bars
+loosen no further: they stay at their values there (R-hat <= 1.10, ESS >= 30), and the fit gets
+a problem saying its draws are too few to judge convergence (unchecked, the loosening grew
+without bound: an R-hat bar of 4.0 at 2 x 5 draws passed a fit with R-hat 3.7). Divergences are
 always reported.
 
 Transitions whose trajectory ran to the maximum tree depth (``MAX_TREE_DEPTH`` = 10, NumPyro's
@@ -41,14 +47,18 @@ RHAT_MAX = 1.01
 ESS_MIN_PER_CHAIN = 100
 RHAT_NOISE = 30.0  # R-hat bar 1 + max(0.01, RHAT_NOISE / total draws)
 ESS_MIN_FRACTION = 0.1  # ESS bar at most this share of the total draws
+MIN_STUDIED_DRAWS = 300  # total draws of the smallest size the bars were studied at (2 x 150)
 MAX_TREE_DEPTH = 10  # NumPyro NUTS's default max_tree_depth (the one .nuts uses)
 DEPTH_SHARE_MAX = 0.01  # share of draws at the maximum tree depth above which it is a problem
 
 
 def thresholds(n_chains: int, n_draws: int) -> tuple[float, float]:
-    """(R-hat bar, ESS bar) for ``n_chains`` chains and ``n_draws`` draws in total."""
-    rhat_max = 1.0 + max(RHAT_MAX - 1.0, RHAT_NOISE / max(n_draws, 1))
-    ess_min = min(ESS_MIN_PER_CHAIN * n_chains, ESS_MIN_FRACTION * n_draws)
+    """(R-hat bar, ESS bar) for ``n_chains`` chains and ``n_draws`` draws in total. Below
+    ``MIN_STUDIED_DRAWS`` they are those at ``MIN_STUDIED_DRAWS``: R-hat at most 1.10, ESS at
+    least 30 (the loosest bars studied)."""
+    studied = max(n_draws, MIN_STUDIED_DRAWS)
+    rhat_max = 1.0 + max(RHAT_MAX - 1.0, RHAT_NOISE / studied)
+    ess_min = min(ESS_MIN_PER_CHAIN * n_chains, ESS_MIN_FRACTION * studied)
     return rhat_max, ess_min
 
 
@@ -69,6 +79,7 @@ class Diagnostics:
     rhat_bar: float = RHAT_MAX
     ess_bar: float = float("nan")
     depth_share: float = float("nan")  # share of draws at the maximum tree depth; NaN: unknown
+    n_chains: int = 0  # chains sampled; 0: unknown (records saved before it was kept)
 
     @property
     def ok(self) -> bool:
@@ -76,10 +87,15 @@ class Diagnostics:
 
     @property
     def r_hat_text(self) -> str:
-        """The largest R-hat for display: three decimals, or why there is none (one chain)."""
-        if np.isnan(self.max_r_hat):
+        """The largest R-hat for display: three decimals, or why there is none (one chain, or
+        undefined with several: e.g. one draw per chain)."""
+        if not np.isnan(self.max_r_hat):
+            return f"{self.max_r_hat:.3f}"
+        if self.n_chains == 1:
             return "n/a (one chain: mixing across chains unchecked)"
-        return f"{self.max_r_hat:.3f}"
+        if self.n_chains > 1:
+            return f"undefined ({self.n_chains} chains: too few draws or draws that never move)"
+        return "n/a (one chain, or undefined)"
 
     def to_dict(self) -> dict:
         return {
@@ -92,6 +108,7 @@ class Diagnostics:
             "rhat_bar": self.rhat_bar,
             "ess_bar": self.ess_bar,
             "depth_share": self.depth_share,
+            "n_chains": self.n_chains,
         }
 
 
@@ -157,6 +174,8 @@ def check(
         )
     if deep:
         problems.append(depth_problem(int(np.sum(at_cap)), n_draws, max_tree_depth))
+    if n_draws < MIN_STUDIED_DRAWS:  # first: it qualifies every other line
+        problems.insert(0, too_few_problem(n_chains, n_draws))
     diag = Diagnostics(
         max_r_hat=float(summary["r_hat"].max()) if n_chains > 1 else float("nan"),
         min_ess_bulk=float(summary["ess_bulk"].min()),
@@ -167,6 +186,7 @@ def check(
         rhat_bar=rhat_max,
         ess_bar=ess_min,
         depth_share=depth_share,
+        n_chains=n_chains,
     )
     if warn and problems:
         warn_user("sampler trouble: " + "; ".join(problems), SamplerWarning)
@@ -192,6 +212,17 @@ def depth_problem(n_at_cap: int, n_draws: int, max_tree_depth: int) -> str:
         f"({2**max_tree_depth - 1} leapfrog steps): the sampler explores slowly; reparametrise, "
         "warm up longer (warmup=) or use a dense mass matrix (dense_mass=True) -- a higher "
         "target_accept would lengthen the trees further"
+    )
+
+
+def too_few_problem(n_chains: int, n_draws: int) -> str:
+    """The problem line for a fit of ``n_draws`` draws in all (``n_chains`` chains), fewer than
+    ``MIN_STUDIED_DRAWS``."""
+    chains = f"{n_chains} chain" + ("s" if n_chains != 1 else "")
+    return (
+        f"{n_draws} draws in all ({chains} x {n_draws // max(n_chains, 1)}) are too few to "
+        f"judge convergence: the R-hat and ESS bars were studied at {MIN_STUDIED_DRAWS} draws "
+        "in all (2 x 150) and more; draw more (draws=, chains=)"
     )
 
 
