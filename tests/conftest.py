@@ -237,3 +237,16 @@ def cli_error_line(err: str) -> str:
     assert len(lines) == 1, err
     return lines[0]
 
+
+def cli_run(argv: list, capsys) -> tuple[int, str, str]:
+    """``bayeslaws argv`` in-process (warnings silenced): exit code, stdout, stderr."""
+    import warnings
+
+    from bayeslaws.app.cli import main
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+

@@ -8,7 +8,6 @@ as --prior."""
 from __future__ import annotations
 
 import shutil
-import warnings
 
 import matplotlib
 
@@ -17,7 +16,7 @@ matplotlib.use("Agg")
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
-from conftest import cli_error_line  # noqa: E402
+from conftest import cli_error_line, cli_run  # noqa: E402
 
 from bayeslaws.app.cli import (  # noqa: E402
     EXIT_BAD_INPUT,
@@ -25,7 +24,6 @@ from bayeslaws.app.cli import (  # noqa: E402
     _mapping,
     _replacing_fit,
     build_parser,
-    main,
     with_cli_hints,
 )
 from bayeslaws.inference.diagnostics import depth_problem  # noqa: E402
@@ -34,13 +32,7 @@ from bayeslaws.posterior.draws import spread_prior_note  # noqa: E402
 TINY = ["--chains", "1", "--warmup", "50", "--draws", "50", "--no-discrepancy", "--screen", "off"]
 
 
-def _run(argv: list, capsys) -> tuple[int, str, str]:
-    """``bayeslaws argv`` in-process (warnings silenced): exit code, stdout, stderr."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
+_run = cli_run  # conftest: bayeslaws argv in-process -> (code, stdout, stderr)
 
 
 @pytest.fixture(scope="module")

@@ -12,22 +12,15 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import cli_error_line, own_cache, two_scales_runs
+from conftest import cli_error_line, cli_run, own_cache, two_scales_runs
 
 import bayeslaws as bl
 from bayeslaws.app import cli
-from bayeslaws.app.cli import EXIT_BAD_INPUT, EXIT_FAILED, main, with_cli_hints
+from bayeslaws.app.cli import EXIT_BAD_INPUT, EXIT_FAILED, with_cli_hints
 from bayeslaws.posterior.allocation import kink_warning
 from bayeslaws.runs.table import PlausibilityWarning, RunTableError, format_values
 
-
-def _run(argv: list, capsys) -> tuple[int, str, str]:
-    """``bayeslaws argv`` in-process (warnings silenced): exit code, stdout, stderr."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
+_run = cli_run  # conftest: bayeslaws argv in-process -> (code, stdout, stderr)
 
 
 def _flagged_runs(column: str = "is_diverged") -> pd.DataFrame:

@@ -17,20 +17,13 @@ matplotlib.use("Agg")
 
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
-from conftest import cli_error_line, two_scales_runs  # noqa: E402
+from conftest import cli_error_line, cli_run, two_scales_runs  # noqa: E402
 
 import bayeslaws as bl  # noqa: E402
 from bayeslaws.app import cli  # noqa: E402
 from bayeslaws.app.cli import EXIT_BAD_INPUT, main  # noqa: E402
 
-
-def _run(argv: list, capsys) -> tuple[int, str, str]:
-    """``bayeslaws argv`` in-process (warnings silenced): exit code, stdout, stderr."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
+_run = cli_run  # conftest: bayeslaws argv in-process -> (code, stdout, stderr)
 
 
 @pytest.fixture(scope="module")

@@ -39,7 +39,7 @@ from ..runs.checks import check_positive, check_probability, is_real
 from . import plan as _plan
 from . import plan_report as _plan_report
 from .plan import BUDGET, TARGET_D, TARGET_N, route_of
-from .report import file_head, refuse_non_figure, refuse_non_report
+from .report import existing_head, refuse_non_figure, refuse_non_report
 
 ISOFLOP_BUDGETS = (1e19, 1e20, 1e21, 1e22)
 HP_PAIRS = ["lr_N", "lr_D", "batch_N", "batch_D", "k_lr", "k_batch"]
@@ -285,16 +285,8 @@ def refuse_non_report_text(path: Path) -> None:
     """Raise FileExistsError when ``path`` exists and is not an earlier demo's report.txt (its
     first line begins :data:`REPORT_TEXT_START`; an empty file has nothing to lose), so that the
     demo never overwrites the user's own notes."""
-    if not path.exists() or path.is_dir():
-        return
-    try:
-        head = file_head(path, 512).lstrip(" \t\r\n")
-    except OSError as err:
-        raise FileExistsError(
-            f"{str(path)!r} exists and cannot be read to check that it is an earlier demo "
-            f"report ({err}); it was not overwritten: move it, or give the demo another folder "
-            "(command line: --out DIR)"
-        ) from None
+    remedy = "move it, or give the demo another folder (command line: --out DIR)"
+    head = existing_head(path, "an earlier demo report", remedy)
     if head and not head.startswith(REPORT_TEXT_START):
         raise FileExistsError(
             f"{str(path)!r} exists and is not an earlier demo report (its first line does not "

@@ -781,20 +781,28 @@ def file_head(path, n_bytes: int) -> str:
         return handle.read(n_bytes).decode("utf-8", "replace").lstrip("\ufeff")
 
 
+def existing_head(path, what: str, remedy: str) -> str | None:
+    """The first 512 characters of the file at ``path``, leading blanks stripped, to check
+    before overwriting it; None when there is no such file (or it is a folder). Raises
+    FileExistsError when it cannot be read, saying it was checked to be ``what`` (e.g. "an
+    earlier report") and the ``remedy``."""
+    path = Path(path)
+    if not path.exists() or path.is_dir():
+        return None
+    try:
+        return file_head(path, 512).lstrip(" \t\r\n")
+    except OSError as err:
+        raise FileExistsError(
+            f"{str(path)!r} exists and cannot be read to check that it is {what} ({err}); it "
+            f"was not overwritten: {remedy}"
+        ) from None
+
+
 def refuse_non_report(path) -> None:
     """Raise FileExistsError when ``path`` exists and is not an HTML page, so that a report
     never overwrites a fit, a run table or any other file; an earlier report may be replaced."""
-    path = Path(path)
-    if not path.exists() or path.is_dir():
-        return
-    try:
-        head = file_head(path, 512).lstrip(" \t\r\n")
-    except OSError as err:
-        raise FileExistsError(
-            f"{str(path)!r} exists and cannot be read to check that it is an earlier report "
-            f"({err}); it was not overwritten: write the report to another path"
-        ) from None
-    if not head.lower().startswith(HTML_STARTS):
+    head = existing_head(path, "an earlier report", "write the report to another path")
+    if head is not None and not head.lower().startswith(HTML_STARTS):
         raise FileExistsError(
             f"{str(path)!r} exists and is not an HTML page (an earlier report), so it was not "
             "overwritten: write the report to a new .html file or over an earlier report"
