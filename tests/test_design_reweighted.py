@@ -118,3 +118,34 @@ def test_design_command_estimator_and_units(hp_fit, tmp_path, capsys):
     assert "units: info" in out and "in nats" in out and "nats/FLOP" in out
     assert "flops in FLOPs" in out
     assert "eta_opt in learning rate" in out and "B_opt in tokens" in out
+
+
+def test_unvalued_units_stop_the_batch_without_blaming_the_guardrails(hp_fit, sweeps):
+    """At 600 draws, given the first picks the other sweeps' weights collapse on every
+    outcome (ESS < 10): the batch stops short with a DesignWarning saying they cannot be
+    valued, not a warning blaming the guardrails; relaxed guardrails do not fill the batch
+    by repeating a pick instead."""
+    kwargs = dict(cost=None, k=3, estimator="reweighted", max_draws=600)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        plan = design.next_runs(hp_fit, sweeps, ETA, **kwargs)
+    said = [str(w.message) for w in caught]
+    assert len(plan) < 3
+    assert any(
+        issubclass(w.category, DesignWarning) and "cannot be valued" in str(w.message)
+        for w in caught
+    ), said
+    blamed = [s for w, s in zip(caught, said, strict=True) if issubclass(w.category, UserWarning)]
+    assert not any("guardrails" in s for s in blamed), said
+    # repeats allowed (400 draws): the 0.4B sweep is picked twice; given those picks the
+    # 0.13B and 0.05B sweeps cannot be valued, and the batch stops instead of repeating the
+    # 0.4B sweep a third time
+    mid = "sweep N=400000000.0, D=20000000000.0"
+    small = ["sweep N=130000000.0, D=8000000000.0", mid, "sweep N=50000000.0, D=5000000000.0"]
+    free = design.Guardrails(max_repeats=None, ratio_diversity=False)
+    with pytest.warns(DesignWarning, match="cannot be valued"):
+        loose = design.next_runs(
+            hp_fit, sweeps[sweeps["unit"].isin(small)], ETA, guardrails=free,
+            **{**kwargs, "max_draws": 400},
+        )  # fmt: skip
+    assert list(loose["unit"]) == [mid, mid]

@@ -693,7 +693,7 @@ def next_runs(
     )
     batches = {rule: _greedy(setting, power) for rule, power in powers.items()}
     rule = max(batches, key=lambda r: batches[r][1])  # ties: the first, per cost
-    records, total, caught = batches[rule]
+    records, total, caught, unvalued_stop = batches[rule]
     for w in caught:  # the chosen batch's warnings only
         warnings.warn(w.message, w.category, stacklevel=2)
     picked = [rec.pop("_unit") for rec in records]
@@ -705,9 +705,10 @@ def next_runs(
     elif records and fit.law.nonlinear_optima and _at_an_optimum(target):
         power = 0.0 if rule == by_value else cost_power
         _check_linearisation(p, picked, costs, power, flops, budget, seed, criterion, fit.law)
-    _warn_short_batch(picked, k, U, budget, flops, guardrails)
-    if k is None and budget is not None:
-        _warn_unspent(budget, flops, picked)
+    if not unvalued_stop:  # else the batch's DesignWarning already says why it is short
+        _warn_short_batch(picked, k, U, budget, flops, guardrails)
+        if k is None and budget is not None:
+            _warn_unspent(budget, flops, picked)
     out = pd.DataFrame(records)
     if out.empty:
         rows = unit_rows(p)
@@ -814,6 +815,25 @@ def _warn_unspent(budget: float, flops: np.ndarray, picked: list) -> None:
         )
 
 
+def _warn_unvalued(
+    p: Problem, units: np.ndarray, n_skipped: np.ndarray, n_outer: int, n_picked: int
+) -> None:
+    """DesignWarning that the batch stops: the allowed next ``units`` (indices) cannot be
+    valued by reweighting given the ``n_picked`` earlier picks (``n_skipped`` (U,): simulated
+    outcomes skipped per unit, of ``n_outer``)."""
+    named = ", ".join(f"{p.labels[u]}: {int(n_skipped[u])} of {n_outer}" for u in units[:10])
+    more = f" and {len(units) - 10} more" if len(units) > 10 else ""
+    warnings.warn(
+        f"the {len(units)} unit(s) allowed next (by the repeat and cell caps and the budget) "
+        f"cannot be valued by reweighting given the {n_picked} earlier pick(s) (outcomes "
+        f"skipped: {named}{more}; an outcome is skipped when its weights' ESS falls below "
+        f"{MIN_ESS:g} of the {p.A.shape[0]} draws): the batch stops here, and allowing "
+        "repeats would not help: use more posterior draws (a longer fit, or max_draws=None)",
+        DesignWarning,
+        stacklevel=3,
+    )
+
+
 @dataclass(frozen=True)
 class _Greedy:
     """What one greedy pass over the units needs (:func:`_greedy`): the problem, FLOPs and
@@ -836,11 +856,13 @@ class _Greedy:
     reweighting: JointReweighting | None = None
 
 
-def _greedy(g: _Greedy, cost_power: float) -> tuple[list, float, list]:
+def _greedy(g: _Greedy, cost_power: float) -> tuple[list, float, list, bool]:
     """One greedy batch, each pick maximising value / cost**cost_power among the affordable
     units the guardrails allow, given the earlier picks: (records (one dict per pick, its unit
     index under ``_unit``), the batch's total value (the sum of the conditional gains; nats),
-    the warnings it raised (recorded, for the caller to re-raise if it keeps this batch))."""
+    the warnings it raised (recorded, for the caller to re-raise if it keeps this batch),
+    whether it stopped because the units allowed next cannot be valued by reweighting (a
+    DesignWarning says so; the guardrails and budget did not stop it))."""
     p, flops, costs, budget, k = g.p, g.flops, g.costs, g.budget, g.k
     U, m = p.idx.shape
     keys = design_keys(p.cands, p.row_unit, U, g.group, g.key_columns)
@@ -849,8 +871,10 @@ def _greedy(g: _Greedy, cost_power: float) -> tuple[list, float, list]:
     sizes = rows["N"].to_numpy(float)
     obs_var = p.obs_var
     picked, records, total, spent = [], [], 0.0, 0.0
+    unvalued_stop = False
     basis, cap = width_basis(p, g.ci), None
     head = p.head
+    n_outer = 0 if g.reweighting is None else len(g.reweighting.outer)
     with warnings.catch_warnings(record=True) as caught, jax.enable_x64(True):
         warnings.simplefilter("always")
         Aj = jnp.asarray(p.A)
@@ -869,7 +893,7 @@ def _greedy(g: _Greedy, cost_power: float) -> tuple[list, float, list]:
             left = None if k is None else k - step
             ok = allowed(g.guardrails, picked, keys, ratio, sizes, left)
             valued = np.isfinite(gains)  # reweighted: NaN where no outcome kept ESS >= MIN_ESS
-            if not valued.any():
+            if rw is None and not valued.any():
                 warnings.warn(
                     f"no unit can be valued by reweighting given the {len(picked)} earlier "
                     f"pick(s): on every simulated outcome the weights' ESS falls below "
@@ -880,22 +904,32 @@ def _greedy(g: _Greedy, cost_power: float) -> tuple[list, float, list]:
                 )
                 break
             score = np.where(valued, score, -np.inf)
-            if budget is not None:
-                affordable = valued & (spent + flops <= _slack(budget))
-                if not affordable.any():
-                    break
-                ok_all = ok
-                ok = ok & affordable
-            else:
-                affordable = valued
-                ok_all = ok
-                ok = ok & affordable
+            fits = np.ones(U, bool) if budget is None else spent + flops <= _slack(budget)
+            # Gaussian: an unvalued unit is left out like an unaffordable one; reweighted:
+            # the guardrails and budget choose first, valuedness is judged after
+            affordable = fits & valued if rw is None else fits
+            if budget is not None and not affordable.any():
+                break
+            ok_all = ok
+            ok = ok & affordable
             note = ""
+            relaxed = False
             if not ok.any():
-                relaxed = replace(g.guardrails, ratio_diversity=False, min_size_spread=None)
-                ok = affordable & allowed(relaxed, picked, keys, ratio, sizes, left)
+                loose = replace(g.guardrails, ratio_diversity=False, min_size_spread=None)
+                ok = affordable & allowed(loose, picked, keys, ratio, sizes, left)
                 if not ok.any():
                     break
+                relaxed = True
+            if rw is not None:
+                fresh = ok.copy()
+                fresh[picked] = False
+                pool = fresh if fresh.any() else ok  # never fill up with repeats of a pick
+                if not (pool & valued).any():
+                    _warn_unvalued(p, np.flatnonzero(pool), rw["n_skipped"], n_outer, len(picked))
+                    unvalued_stop = True
+                    break
+                ok, affordable = ok & valued, affordable & valued
+            if relaxed:
                 warnings.warn(
                     "no candidate satisfies the ratio/size guardrails for this pick; relaxing them",
                     GuardrailWarning,
@@ -932,4 +966,4 @@ def _greedy(g: _Greedy, cost_power: float) -> tuple[list, float, list]:
             if basis is not None:
                 cap = _width_columns(rec, p, basis, post_var[u], DP - MU[u], cap)
             records.append(rec)
-    return records, float(total), list(caught)
+    return records, float(total), list(caught), unvalued_stop
