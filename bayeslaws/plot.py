@@ -41,7 +41,7 @@ from .posterior import (
     query_frame,
     range_stated,
 )
-from .posterior.allocation import searched_range, warn_at_edge, warn_at_kink
+from .posterior.allocation import warn_at_edge, warn_at_kink
 from .posterior.draws import check_range
 from .posterior.extrapolation import DEFAULT_METHOD
 from .posterior.extrapolation.distance import group_ranges, own_group_rows, range_words
@@ -750,8 +750,7 @@ def _n_opt_curve_draws(fit, C, seed: int, group) -> tuple[np.ndarray, bool]:
     with warnings.catch_warnings():  # the grid is the figure's own: n_opt checked its ends
         warnings.simplefilter("ignore", PlausibilityWarning)
         draws = allocation_draws(fit, C, group=group, seed=seed)
-    warn_at_edge(C, draws["at_boundary"], DEFAULT_METHOD, "plot.n_opt", stacklevel=4,
-                 searched=searched_range(C, draws))
+    warn_at_edge(C, draws, DEFAULT_METHOD, "plot.n_opt", stacklevel=4)
     warn_at_kink(
         fit, C, draws["N_opt"], None, DEFAULT_METHOD, "plot.n_opt", stacklevel=4, group=group
     )

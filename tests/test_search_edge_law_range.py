@@ -52,7 +52,7 @@ def test_edge_warning_names_the_narrowed_range_not_the_whole():
     draws = allocate({"N_range": [1e3, 1e4]}, 1e20)
     assert draws["at_boundary"].all()
     with pytest.warns(SearchEdgeWarning) as caught:
-        warn_at_edge(C, draws["at_boundary"], "none", "t", searched=searched_range(C, draws))
+        warn_at_edge(C, draws, "none", "t")
     message = str(caught[0].message)
     assert "(searched N 10 to 1e+06 params)" in message and "1e+16" not in message
 
@@ -71,7 +71,7 @@ def test_floor_share_counts_the_narrowed_floor_but_refusal_needs_the_whole_one()
     refuse_below_one(C, draws, (1e21, 1e23))  # no ValueError
     np.testing.assert_allclose(searched_range(C, draws), [[2e8], [3e12]], rtol=1e-9)
     with pytest.warns(SearchEdgeWarning, match=r"searched N 2e\+08 to 3e\+12 params"):
-        warn_at_edge(C, draws["at_boundary"], "none", "t", searched=searched_range(C, draws))
+        warn_at_edge(C, draws, "none", "t")
 
 
 def test_chinchilla_edge_text_and_floor_share_unchanged():

@@ -72,19 +72,23 @@ def test_kaplan_paper_form():
         assert_close(loss, paper, "kaplan")
 
 
+def chinchilla_theta(rng) -> dict:
+    """Random Chinchilla parameters (centred): exponents alpha, beta; log-amplitudes a, b, e."""
+    return {
+        "alpha": rng.uniform(0.1, 0.7),
+        "beta": rng.uniform(0.1, 0.7),
+        "a": rng.uniform(-3.0, 0.0),
+        "b": rng.uniform(-3.0, 0.0),
+        "e": rng.uniform(-1.5, 0.0),
+    }
+
+
 def test_chinchilla_gamma_paper_form_and_effective_exponents():
     """L = E + (A / N^alpha + B / D^beta)^gamma, A and B by the docstring's formulas, E as
     reported; alpha_eff, beta_eff the slopes of ln(L - E) in ln N (ln D) where the size
     (data) term alone remains."""
     for rng, scales, (N, D, x, y) in parameter_sets(2):
-        theta = {
-            "alpha": rng.uniform(0.1, 0.7),
-            "beta": rng.uniform(0.1, 0.7),
-            "a": rng.uniform(-3.0, 0.0),
-            "b": rng.uniform(-3.0, 0.0),
-            "e": rng.uniform(-1.5, 0.0),
-            "gamma": rng.uniform(0.7, 1.5),
-        }
+        theta = {**chinchilla_theta(rng), "gamma": rng.uniform(0.7, 1.5)}
         loss, d = natural("chinchilla_gamma", theta, x, y, scales)
         g = theta["gamma"]
         A = np.exp(theta["a"] + theta["alpha"] * scales["N"] + scales["loss"] / g)
@@ -109,13 +113,7 @@ def test_chinchilla_paper_form_and_optimum():
 
     model = as_compute_model(6.0)
     for rng, scales, (N, D, x, y) in parameter_sets(3):
-        theta = {
-            "alpha": rng.uniform(0.1, 0.7),
-            "beta": rng.uniform(0.1, 0.7),
-            "a": rng.uniform(-3.0, 0.0),
-            "b": rng.uniform(-3.0, 0.0),
-            "e": rng.uniform(-1.5, 0.0),
-        }
+        theta = chinchilla_theta(rng)
         loss, d = natural("chinchilla", theta, x, y, scales)
         paper = d["E"] + d["A"] / N ** theta["alpha"] + d["B"] / D ** theta["beta"]
         assert_close(loss, paper, "chinchilla")

@@ -383,15 +383,12 @@ def warn_unbracketed(C, draws: dict, caller: str, stacklevel: int = 3) -> None:
         warnings.warn(message, UnbracketedVertexWarning, stacklevel=stacklevel)
 
 
-def warn_at_edge(
-    C, at_boundary, extrapolation: str, caller: str, stacklevel: int = 3, searched=None
-) -> None:
-    """A :class:`SearchEdgeWarning` (:func:`edge_message`) when any budget's share of draws
-    at the search edge (``at_boundary``, (S, Q) bool) is > 0; ``searched``: the range the law
-    searched per budget (:func:`searched_range`; None: the whole range); stacklevel 3: the
-    caller's caller."""
-    share = np.asarray(at_boundary, bool).mean(axis=0)
-    message = edge_message(C, share, extrapolation, caller, searched)
+def warn_at_edge(C, draws: dict, extrapolation: str, caller: str, stacklevel: int = 3) -> None:
+    """A :class:`SearchEdgeWarning` (:func:`edge_message`) when any budget's share of the
+    allocation ``draws`` at the search edge (their ``at_boundary``, (S, Q) bool) is > 0, naming
+    the range the law searched (:func:`searched_range`); stacklevel 3: the caller's caller."""
+    share = np.asarray(draws["at_boundary"], bool).mean(axis=0)
+    message = edge_message(C, share, extrapolation, caller, searched_range(C, draws))
     if message:
         warnings.warn(message, SearchEdgeWarning, stacklevel=stacklevel)
 
@@ -608,8 +605,7 @@ def optimal_allocation(
     index = shared_index(C=C)
     C = _budgets(C)
     draws = allocation_draws(fit, C, compute_model, group, seed, method, extrapolation)
-    searched = searched_range(C, draws)
-    warn_at_edge(C, draws["at_boundary"], extrapolation, "optimal_allocation", searched=searched)
+    warn_at_edge(C, draws, extrapolation, "optimal_allocation")
     warn_at_kink(
         fit, C, draws["N_opt"], compute_model, extrapolation, "optimal_allocation", group=group
     )
@@ -676,8 +672,7 @@ def allocation_laws(
     n_budgets = check_integer("n_budgets", n_budgets, 2)
     C = np.geomspace(lo_hi[0], lo_hi[1], n_budgets)
     draws = allocation_draws(fit, C, compute_model, group, seed, extrapolation=extrapolation)
-    searched = searched_range(C, draws)
-    warn_at_edge(C, draws["at_boundary"], extrapolation, "allocation_laws", searched=searched)
+    warn_at_edge(C, draws, extrapolation, "allocation_laws")
     warn_at_kink(
         fit, C, draws["N_opt"], compute_model, extrapolation, "allocation_laws", group=group
     )
@@ -973,8 +968,7 @@ def near_optimal(
     ci = check_ci(ci)
     model = _compute_model(fit, compute_model)
     alloc = allocation_draws(fit, C_arr, model, group, seed, extrapolation=extrapolation)
-    searched = searched_range(C_arr, alloc)
-    warn_at_edge(C_arr, alloc["at_boundary"], extrapolation, "near_optimal", searched=searched)
+    warn_at_edge(C_arr, alloc, extrapolation, "near_optimal")
     warn_unbracketed(C_arr, alloc, "near_optimal")
     warn_at_kink(fit, C_arr, alloc["N_opt"], model, extrapolation, "near_optimal", group=group)
     medians = [np.median(alloc[name], axis=0) for name in ("N_opt", "D_opt")]
