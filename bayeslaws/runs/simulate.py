@@ -4,7 +4,9 @@ No per-run data were released for either seed paper, so bayeslaws ships *simulat
 ground truth is built to agree with everything the papers did publish (see
 ``../shared/reference/PAPERS.md``). Every simulator returns a :class:`pandas.DataFrame` in the
 canonical run-table columns of :mod:`bayeslaws.runs` plus a ``source`` string naming the
-simulator and its seed, so ``load_runs(df)`` accepts it as is. That string always starts with
+simulator and its seed, so ``load_runs(df)`` accepts it as is (for a truth whose
+``flops_per_param_token`` k is not 6, ``load_runs(df, compute_model=k)``: the ``source`` then
+ends in `` compute_model=k``, :func:`compute_label`). That string always starts with
 "simulated: bayeslaws.runs.simulate." (a caller's own label is appended to it, never put in its
 place), which is how a run table knows its rows are SIMULATED
 (:attr:`bayeslaws.runs.RunTable.simulated`).
@@ -14,7 +16,8 @@ Units everywhere (inputs and outputs, unless a name says otherwise):
 ==============  =========================================================
 ``N``           model size, parameters
 ``D``           training tokens
-``C``           training compute, FLOPs, ``C = 6 N D``
+``C``           training compute, FLOPs, ``C = k N D`` with ``k = truth.flops_per_param_token``
+                (6 by default; Chinchilla runs: always 6)
 ``lr``          constant (peak) learning rate
 ``batch_size``  batch size in **tokens**
 ``loss``        validation loss (Yin et al.: an MSE-type DDPM loss, ~0.5)
@@ -259,11 +262,13 @@ class VideoDiTTruth:
 
     @property
     def n_opt_G(self) -> float:
-        """G in N_opt = G (C/k)**a, G = (alpha A / (beta B))**(1/(alpha+beta)) (k = 6)."""
+        """G in N_opt = G (C/k)**a, G = (alpha A / (beta B))**(1/(alpha+beta)) (k =
+        ``flops_per_param_token``, FLOPs per parameter per token)."""
         return (self.alpha * self.A / (self.beta * self.B)) ** (1.0 / (self.alpha + self.beta))
 
     def n_opt(self, C):
-        """Compute-optimal size (params) at C FLOPs under C = k N D (k = 6), from the surface."""
+        """Compute-optimal size (params) at C FLOPs under C = k N D (k =
+        ``flops_per_param_token``, 6 by default), from the surface."""
         C = np.asarray(C, float)
         return self.n_opt_G * (C / self.flops_per_param_token) ** self.n_opt_exponent
 
@@ -272,7 +277,7 @@ class VideoDiTTruth:
         return np.asarray(C, float) / (self.flops_per_param_token * self.n_opt(C))
 
     def flops(self, N, D):
-        """Training FLOPs, C = k N D (k = 6)."""
+        """Training FLOPs, C = k N D (k = ``flops_per_param_token``, 6 by default)."""
         return self.flops_per_param_token * np.asarray(N, float) * np.asarray(D, float)
 
     # -- hyperparameter laws --------------------------------------------------------------------
@@ -305,17 +310,28 @@ VIDEO_DIT_SIMULATORS = ("simulate_video_dit_sweep", "simulate_grid")
 LABEL_FIELD = " label="  # a caller's label in a simulated ``source`` (:func:`with_label`)
 
 
-def truth_label(truth: VideoDiTTruth) -> str:
+def truth_label(truth) -> str:
     """The truth's part of a simulated table's ``source``: "" for the default truth (so the
     bundled sweep's label, written before truths were recorded, still reads as the default),
     else `` truth=VideoDiTTruth(alpha=0.3, eta_coef=0.0004)``: each field that differs from its
-    default, as its exact float repr (:func:`truth_from_source` rebuilds the truth from it)."""
+    default, as its exact float repr (:func:`truth_from_source` rebuilds a video-DiT truth from
+    it). ``truth``: a :class:`VideoDiTTruth` or :class:`LiangTruth` (all fields floats)."""
     changed = [
         f"{f.name}={float(getattr(truth, f.name))!r}"
-        for f in fields(VideoDiTTruth)
+        for f in fields(truth)
         if float(getattr(truth, f.name)) != f.default
     ]
-    return f" truth=VideoDiTTruth({', '.join(changed)})" if changed else ""
+    name = type(truth).__name__
+    return f" truth={name}({', '.join(changed)})" if changed else ""
+
+
+def compute_label(flops_per_param_token: float) -> str:
+    """The compute model's part of a simulated table's ``source``: "" for C = 6 N D (what
+    ``load_runs`` assumes), else `` compute_model=6.75`` for C = 6.75 N D: the argument with
+    which ``bl.load_runs(df, compute_model=6.75)`` accepts the table (without it, load_runs
+    checks C against 6 N D and refuses the rows)."""
+    k = float(flops_per_param_token)
+    return "" if k == 6.0 else f" compute_model={k!r}"
 
 
 def effective_truth(truth: VideoDiTTruth, noise_sd=None) -> VideoDiTTruth:
@@ -413,14 +429,17 @@ def simulate_grid(
 
     Returns
     -------
-    DataFrame with one row per (cell, batch, lr), in that order: N, D, C (= 6ND), lr,
-    batch_size (tokens), loss, source.
+    DataFrame with one row per (cell, batch, lr), in that order: N, D, C (FLOPs, = k N D with
+    k = ``truth.flops_per_param_token``, 6 by default), lr, batch_size (tokens), loss, source.
+    ``bl.load_runs(df)`` loads it when k = 6; for another k, ``bl.load_runs(df,
+    compute_model=k)`` (the ``source`` then names it: :func:`compute_label`).
     """
     noise_sd = _check_noise_sd(noise_sd)
     _check_seed(seed)
     text = (
         f"simulated: bayeslaws.runs.simulate.simulate_grid seed={_seed_label(seed)}"
         f"{truth_label(effective_truth(truth, noise_sd))}"
+        f"{compute_label(truth.flops_per_param_token)}"
     )
     return _grid_runs(
         truth, N, D, lr_values, batch_values, seed, noise_sd, with_label(text, source)
@@ -537,9 +556,12 @@ def simulate_video_dit_sweep(
     Generator (labelled by a digest of its state; module doc); sizes and tokens must be finite
     and positive.
 
-    Returns a DataFrame: N, D, C (= 6ND), lr, batch_size (tokens), loss, source (the
-    simulator, the seed and, for a truth other than the default, its changed fields:
-    :func:`truth_label`).
+    Returns a DataFrame: N, D, C (FLOPs, = k N D with k = ``truth.flops_per_param_token``, 6 by
+    default), lr, batch_size (tokens), loss, source (the simulator, the seed and, for a truth
+    other than the default, its changed fields: :func:`truth_label`). ``bl.load_runs(df)``
+    loads it when k = 6; for another k, ``bl.load_runs(df, compute_model=k)`` (the source then
+    ends in `` compute_model=k``: :func:`compute_label`). A ``lr_grid`` or ``batch_grid`` dict
+    without one of ``sizes`` is a ValueError naming it.
     """
     truth = VideoDiTTruth() if truth is None else truth
     _check_seed(seed)
@@ -550,8 +572,8 @@ def simulate_video_dit_sweep(
     Ns, Ds, lrs, bss = [], [], [], []
     for n in sizes:
         default_lr, default_b = video_dit_grids(truth, n, tokens, n_lr, n_batch)
-        lr_n = default_lr if lr_grid is None else _pick(lr_grid, n)
-        b_n = default_b if batch_grid is None else _pick(batch_grid, n)
+        lr_n = default_lr if lr_grid is None else _pick("lr_grid", lr_grid, n)
+        b_n = default_b if batch_grid is None else _pick("batch_grid", batch_grid, n)
         for d in tokens:
             Ns.append(n)
             Ds.append(d)
@@ -560,14 +582,24 @@ def simulate_video_dit_sweep(
     source = (
         f"simulated: bayeslaws.runs.simulate.simulate_video_dit_sweep seed={_seed_label(seed)}"
         f"{truth_label(effective_truth(truth, noise_sd))}"
+        f"{compute_label(truth.flops_per_param_token)}"
     )
     return _grid_runs(truth, Ns, Ds, lrs, bss, seed, noise_sd, source)
 
 
-def _pick(grid, size):
-    if isinstance(grid, dict):
-        return np.asarray(grid[size], float)
-    return np.asarray(grid, float)
+def _pick(name: str, grid, size: float) -> np.ndarray:
+    """The grid for model ``size`` (params) from ``grid`` (argument ``name``): the dict's entry
+    {size: grid}, or the one grid shared by all sizes. A dict without ``size`` is a ValueError
+    naming the argument, the size and the sizes it has."""
+    if not isinstance(grid, dict):
+        return np.asarray(grid, float)
+    if size not in grid:
+        has = ", ".join(repr(k) for k in grid) or "none"
+        raise ValueError(
+            f"{name} has no grid for size {size!r} (params, one of sizes); the sizes it has are "
+            f"{has}: give a grid for every size, or one grid for all sizes"
+        )
+    return np.asarray(grid[size], float)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -575,10 +607,11 @@ def _pick(grid, size):
 # ---------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class LiangTruth:
-    """Ground truth for Liang et al.'s isoFLOP design (text-to-image DiT; C = 6ND).
+    """Ground truth for Liang et al.'s isoFLOP design (text-to-image DiT; C = k N D, k =
+    ``flops_per_param_token``, 6 by default).
 
     N_opt(C) = n_coef * C**n_exp (params, C in FLOPs; n_coef ~ 8.94e-4, the unrounded value
-    behind the paper's 958.3M at 1.5e21), D_opt = C / (6 N_opt), L_opt(C) = l_coef * C**l_exp.
+    behind the paper's 958.3M at 1.5e21), D_opt = C / (k N_opt), L_opt(C) = l_coef * C**l_exp.
     Off the optimum: loss(C, N) = L_opt(C) * exp(k (ln N - ln N_opt(C))**2). ``k = 0.025`` puts a
     model 3x off the optimum 3.1% above L_opt (10x off: 14%); the isoFLOP curves are parabolas
     in log N for log loss, so the parabola fit is unbiased here by construction.
@@ -609,7 +642,7 @@ class LiangTruth:
         return self.n_coef * np.asarray(C, float) ** self.n_exp
 
     def d_opt(self, C):
-        """Compute-optimal tokens at C FLOPs, C / (6 N_opt)."""
+        """Compute-optimal tokens at C FLOPs, C / (k N_opt) (k = ``flops_per_param_token``)."""
         return np.asarray(C, float) / (self.flops_per_param_token * self.n_opt(C))
 
     def l_opt(self, C):
@@ -634,13 +667,18 @@ def simulate_liang_isoflop(
     """Simulated isoFLOP profiles like Liang et al.'s.
 
     At each budget C (FLOPs), ``n_per_budget`` sizes log-evenly spaced over
-    N_opt(C) * 10**[-spread_decades, +spread_decades] (centred on the optimum), D = C / (6N).
+    N_opt(C) * 10**[-spread_decades, +spread_decades] (centred on the optimum), D = C / (k N)
+    (k = ``truth.flops_per_param_token``, 6 by default).
     ``curvature`` (>= 0) overrides ``truth.k``; ``noise_sd`` (>= 0) overrides ``truth.noise_sd``
     (relative sd, Gaussian). ``seed``: an int >= 0 or a numpy Generator (labelled by a digest of
     its state; module doc). Budgets must be finite and positive,
     ``n_per_budget`` an integer >= 1 and ``spread_decades`` >= 0 (else ValueError).
 
-    Returns a DataFrame: N, D, C, loss, source (rows ordered by budget, then size).
+    Returns a DataFrame: N, D, C (FLOPs), loss, source (rows ordered by budget, then size). The
+    source names the simulator, the seed and, for a truth other than the default (after
+    ``curvature`` and ``noise_sd``), its changed fields (:func:`truth_label`).
+    ``bl.load_runs(df)`` loads it when k = 6; for another k, ``bl.load_runs(df,
+    compute_model=k)`` (the source then ends in `` compute_model=k``: :func:`compute_label`).
     """
     truth = LiangTruth() if truth is None else truth
     budgets = np.atleast_1d(_positive_values("budgets", budgets, "FLOPs"))
@@ -651,7 +689,11 @@ def simulate_liang_isoflop(
     noise_sd = _check_noise_sd(noise_sd)
     sd = truth.noise_sd if noise_sd is None else noise_sd
     rng = _rng(seed)
-    source = f"simulated: bayeslaws.runs.simulate.simulate_liang_isoflop seed={_seed_label(seed)}"
+    source = (
+        f"simulated: bayeslaws.runs.simulate.simulate_liang_isoflop seed={_seed_label(seed)}"
+        f"{truth_label(replace(truth, noise_sd=sd))}"
+        f"{compute_label(truth.flops_per_param_token)}"
+    )
     offsets = np.linspace(-spread_decades, spread_decades, n_per_budget) * np.log(10.0)
     C = np.repeat(budgets, n_per_budget)
     N = truth.n_opt(C) * np.exp(np.tile(offsets, len(budgets)))
@@ -668,6 +710,19 @@ def chinchilla_loss(E, A, B, alpha, beta, N, D):
     N = np.asarray(N, float)
     D = np.asarray(D, float)
     return E + A / N**alpha + B / D**beta
+
+
+CHINCHILLA_PARAMS = ("E", "A", "B", "alpha", "beta")  # the law's constants in ``params``
+
+
+def _check_law_param(name: str, value) -> None:
+    """``params[name]`` of the Chinchilla form: a finite number, >= 0 for E (the irreducible
+    loss) and > 0 for A, B, alpha and beta (else ValueError naming it)."""
+    strict = name != "E"
+    ok = is_real(value) and bool(np.isfinite(value)) and (value > 0 if strict else value >= 0)
+    if not ok:
+        bound = "> 0" if strict else ">= 0"
+        raise ValueError(f"params[{name!r}] must be a finite number {bound}, got {value!r}")
 
 
 def simulate_chinchilla_runs(
@@ -694,14 +749,17 @@ def simulate_chinchilla_runs(
         heavy tails: a few runs far off the law).
     df : Student-t degrees of freedom, > 0 (default 4; <= 2 gives infinite variance).
 
-    N or D not finite and positive, a negative or NaN noise_sd, a seed that is not an int >= 0
-    or a df <= 0 raise ValueError naming the argument.
+    N or D not finite and positive, E not a finite number >= 0, A, B, alpha or beta not a
+    finite number > 0, a negative or NaN noise_sd, a seed that is not an int >= 0 or a df <= 0
+    raise ValueError naming the argument.
 
     Returns a DataFrame: N, D, C (= 6ND), loss, source.
     """
     missing = [k for k in ("E", "A", "B", "alpha", "beta", "N", "D") if k not in params]
     if missing:
         raise UnknownNameError(f"params lacks {missing}")
+    for name in CHINCHILLA_PARAMS:
+        _check_law_param(name, params[name])
     sd = _check_noise_sd(_given(noise_sd, params, "noise_sd", 0.01))
     seed = _check_seed(_given(seed, params, "seed", 0))
     df = _given(df, params, "df", 4.0)

@@ -7,16 +7,22 @@ from __future__ import annotations
 
 import sys
 import warnings
+from functools import lru_cache
 from pathlib import Path
 
-PACKAGE_DIR = str(Path(__file__).resolve().parents[1])  # .../bayeslaws
+PACKAGE_PATH = Path(__file__).resolve().parents[1]  # .../bayeslaws, resolved once at import
+PACKAGE_DIR = str(PACKAGE_PATH)
 
 
+@lru_cache(maxsize=4096)
 def _inside_package(filename: str) -> bool:
-    """Whether a frame's ``filename`` is a module of the bayeslaws package."""
+    """Whether a frame's ``filename`` is a module of the bayeslaws package: under the package
+    folder, by path components (a sibling folder such as ``.../bayeslaws_notebooks`` is not;
+    a plain prefix test of the text took it for the package). Cached per filename: it runs for
+    every frame of every warning, and resolving a path is a system call per component."""
     try:
-        return str(Path(filename).resolve()).startswith(PACKAGE_DIR)
-    except (OSError, ValueError):  # "<stdin>", "<ipython-input-...>" and the like
+        return Path(filename).resolve().is_relative_to(PACKAGE_PATH)
+    except (OSError, ValueError, RuntimeError):  # "<stdin>", a symlink loop and the like
         return False
 
 
