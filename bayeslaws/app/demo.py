@@ -39,7 +39,13 @@ from ..runs.checks import check_positive, check_probability, is_real
 from . import plan as _plan
 from . import plan_report as _plan_report
 from .plan import BUDGET, TARGET_D, TARGET_N, route_of
-from .report import existing_head, refuse_non_figure, refuse_non_report
+from .report import (
+    existing_head,
+    recorded_warnings,
+    refuse_non_figure,
+    refuse_non_report,
+    warning_lines,
+)
 
 ISOFLOP_BUDGETS = (1e19, 1e20, 1e21, 1e22)
 HP_PAIRS = ["lr_N", "lr_D", "batch_N", "batch_D", "k_lr", "k_batch"]
@@ -159,8 +165,10 @@ FIGURE_CAPTIONS = {
     "per token budget (the target's among them), bands widening beyond the fitted range; the "
     "target marked; points: each cell's best run",
     "fan_loss_surface.png": "the loss surface against N, one curve per token budget (the "
-    "target's among them), bands widening beyond the fitted range; the target marked",
-    "fan_hyperparams.png": "eta_opt(N) and B_opt(N) with their bands; the target marked",
+    "target's among them), bands widening beyond the fitted range; the target marked; points: "
+    "each cell's best run (the runs the surface is fitted to)",
+    "fan_hyperparams.png": "eta_opt(N) and B_opt(N) with their bands; the target marked; "
+    "points: each cell's best run",
     "bowls.png": "each cell's LR x batch sweep, its posterior optimum and credible region",
     "isoflop.png": "loss along isoFLOP lines with N_opt per budget",
     "n_opt.png": "N_opt(C) with its bands against Yin et al.'s laws",
@@ -355,7 +363,11 @@ def run_demo(
     before the fit (:func:`check_demo_inputs`), and so is ``out``: a report.txt, report.html or
     figure there that an earlier demo did not write is refused (FileExistsError,
     :func:`refuse_foreign_files`); the fits are saved as soon as they are done, so a failure in
-    planning leaves them on disk (reload them with ``bl.load_fit``)."""
+    planning leaves them on disk (reload them with ``bl.load_fit``). The warnings the fits
+    issue (e.g. a :class:`~bayeslaws.inference.SamplerWarning`) reach the caller, under its own
+    filters, and are listed in the report's Warnings section; a fit with sampler problems gets
+    a CAUTION at the report's top (:func:`~bayeslaws.app.plan_report.sampler_caution`). The
+    progress steps are, in order: fit, planning, figures (unless ``figures=False``), report."""
     check_route(route)
     inputs = check_demo_inputs(target_N, target_D, budget, ci, tolerance)
     out = Path(out)
@@ -379,29 +391,29 @@ def run_demo(
             f"best-cell route: fitting the hyperparameter law ({len(runs)} runs) and the loss "
             f"surface (each cell's best run) ({setting})"
         )
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    with recorded_warnings() as caught:  # issued again on leaving, under the caller's filters
         hp_fit, surface_fit = fit_laws(runs, sampler, route)
+    fit_warnings = warning_lines(caught)  # and listed in the report's Warnings section
     # saved before planning, so that a failure there does not lose the fits
     fit_paths = save_fits(out, hp_fit, surface_fit)
     written = [out / "report.txt", *fit_paths]
     step(f"fits done, saved: {', '.join(str(p) for p in fit_paths)}")
-    for w in caught:
-        step.note(f"warning: {w.message}")
     step("planning: optima, loss of the target run, allocation, fixed vs optimal, next runs")
     calibration = {"chains": min(chains, 2), "warmup": min(warmup, 300), "draws": min(draws, 300)}
     cached = _caches(hp_fit, surface_fit)
     plan = _plan.planning(hp_fit, surface_fit, **inputs, seed=seed, calibration=calibration)
     if _caches(hp_fit, surface_fit) != cached:  # the extrapolation state planning computed
         save_fits(out, hp_fit, surface_fit)
-    step("writing the report")
     figure_list = []
     if figures:
         step(f"drawing the figures into {out}/")
         paths = write_figures(out, runs, hp_fit, surface_fit, plan, step, seed)
         written += paths
         figure_list = [(FIGURE_CAPTIONS.get(p.name, p.stem), p) for p in paths]
-    report = _plan_report.build_report(plan, hp_fit, surface_fit, runs, figures=figure_list)
+    step("writing the report")
+    report = _plan_report.build_report(
+        plan, hp_fit, surface_fit, runs, figures=figure_list, warnings_before=fit_warnings
+    )
     text = report.to_text()
     (out / "report.txt").write_text(text)
     if html:

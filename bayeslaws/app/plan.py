@@ -25,6 +25,7 @@ from ..posterior import (
     allocation_draws,
     extrapolation,
     fixed_vs_optimal,
+    loss_penalty,
     near_optimal,
     optimal_allocation,
     predict,
@@ -675,7 +676,15 @@ def hp_value(
     each draw) times the target's predicted loss. It is quadratic in the log-distances to the
     optimum, so after a pick it scales with the mean of (width_after / width_now)^2 over eta_opt
     and B_opt. A loss saved on the target run is worth the extra tokens that would buy it there:
-    C_target * (exp(saved / |dL/d ln D|) - 1) FLOPs (C proportional to D at fixed N)."""
+    C_target * (exp(saved / |dL/d ln D|) - 1) FLOPs (C proportional to D at fixed N).
+
+    That penalty is relative to the fitted LAW's optimum (predict's kind "mean"), the design
+    target (:class:`~bayeslaws.design.HyperparamOpt`) that sweeps at other cells narrow. A new
+    run at the target cell has its own optimum, scattered about the law's; against it the same
+    setting costs more (:func:`~bayeslaws.posterior.loss_penalty`'s default, kind "new_run"),
+    and the difference, the new cell's own scatter, no sweep at other cells removes. Columns
+    ``regret_new_run_relative`` (of the target's loss) and ``regret_new_run`` (loss units) give
+    it, for the report; the design values do not use it."""
     comps = [c[len("width_now[") : -1] for c in batch if c.startswith("width_now[")]
     hp_group, s_group = fit_group(hp_fit, group), fit_group(surface_fit, group)
     opt = predict(hp_fit, N=target_N, D=target_D, seed=seed, group=hp_group).iloc[0]
@@ -695,12 +704,22 @@ def hp_value(
     slope = (loss["median"].iloc[2] - loss["median"].iloc[0]) / (2 * np.log(1.1))
     L_t = float(loss["median"].iloc[1])
     regret = float(pen["rel_penalty_mean"]) * L_t
+    new_run = loss_penalty(
+        hp_fit, target_N, target_D, opt["eta_opt_median"], opt["B_opt_median"], seed=seed,
+        group=hp_group,
+    ).iloc[0]  # fmt: skip
+    new_run_relative = float(new_run["rel_penalty_mean"])
     ratios = np.mean(
         [(batch[f"width_after[{c}]"] / batch[f"width_now[{c}]"]) ** 2 for c in comps], axis=0
     )
     C_t = float(hp_fit.compute_model.flops(target_N, target_D))
     table = pick_values(batch, regret, np.asarray(ratios, float), C_t, slope)
-    return table.assign(slope_dL_dlnD=slope, regret_now_relative=regret / L_t)
+    return table.assign(
+        slope_dL_dlnD=slope,
+        regret_now_relative=regret / L_t,
+        regret_new_run_relative=new_run_relative,
+        regret_new_run=new_run_relative * L_t,
+    )
 
 
 # ---- known values --------------------------------------------------------------------------------

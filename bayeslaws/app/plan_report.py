@@ -163,6 +163,7 @@ def build_report(
     runs: RunTable | None = None,
     truth: VideoDiTTruth | None = None,
     figures: list | None = None,
+    warnings_before=(),
 ) -> Report:
     """The planning report (:class:`~bayeslaws.app.report.Report`); ``surface_fit`` None: the
     same fit as ``hp_fit`` (the joint route); ``runs``: the fitted runs (default the fit's
@@ -170,13 +171,18 @@ def build_report(
     :func:`~bayeslaws.app.plan.known_truth`: the simulator's for SIMULATED data, none for real
     data); ``figures``: (caption, path) pairs shown in its last section.
 
-    The warnings issued while the plan was computed (``plan["warnings"]``,
-    :func:`~bayeslaws.app.plan.planning`) and while the report is built (still shown on
-    stderr: :func:`~bayeslaws.app.report.recorded_warnings`) are listed in its "Warnings"
-    section, after the fits' health."""
+    ``warnings_before`` (:func:`~bayeslaws.app.report.warning_lines` of the warnings issued
+    earlier, e.g. a fit's SamplerWarning, as :func:`bayeslaws.app.demo.run_demo` passes them),
+    the warnings issued while the plan was computed (``plan["warnings"]``,
+    :func:`~bayeslaws.app.plan.planning`) and those issued while the report is built (still
+    shown on stderr: :func:`~bayeslaws.app.report.recorded_warnings`) are listed in its
+    "Warnings" section, after the fits' health. A fit whose sampler reported problems
+    (``fit.diagnostics.problems``) gets a CAUTION at the top of the report
+    (:func:`sampler_caution`), and the verdicts that rest on it say so."""
     with recorded_warnings() as caught:
         report = _build_report(plan, hp_fit, surface_fit, runs, truth, figures)
-    return add_warnings_section(report, [*plan.get("warnings", ()), *warning_lines(caught)])
+    lines = [*warnings_before, *plan.get("warnings", ()), *warning_lines(caught)]
+    return add_warnings_section(report, lines)
 
 
 def _build_report(plan: dict, hp_fit, surface_fit, runs, truth, figures) -> Report:
@@ -198,9 +204,14 @@ def _build_report(plan: dict, hp_fit, surface_fit, runs, truth, figures) -> Repo
     group = plan.get("group")
     hp_ranges, s_ranges = fit_ranges(hp_fit, group), fit_ranges(surface_fit, group)
     source = (hp_fit.record.data or {}).get("source", "?")
+    hp_name, s_name = FIT_NAMES[route]
+    unsettled_hp = [hp_name] if hp_fit.diagnostics.problems else []
+    unsettled_s = [s_name] if surface_fit.diagnostics.problems else []
+    named = ((hp_name, hp_fit),) if route == "joint" else ((hp_name, hp_fit), (s_name, surface_fit))
     report = Report(
         f"bayeslaws planning report on {source!r} ({route} route)",
         [
+            *[sampler_caution(name, f.diagnostics) for name, f in named if f.diagnostics.problems],
             *_known_values_words(hp_fit, truth),
             ROUTE_WORDS[route],
             runs_line,
@@ -220,13 +231,11 @@ def _build_report(plan: dict, hp_fit, surface_fit, runs, truth, figures) -> Repo
         ],
     )
     if route == "joint":
-        named = (("joint sweep model", hp_fit),)
         described = [
             "joint sweep model (every run: the bowls, the optima's laws and the loss surface "
             f"at once): {hp_fit!r}"
         ]
     else:
-        named = (("hyperparameter law", hp_fit), ("loss surface", surface_fit))
         described = [
             f"hyperparameter fit (eta_opt, B_opt): {hp_fit!r}",
             f"loss-surface fit (the loss, N_opt): {surface_fit!r}",
@@ -332,11 +341,48 @@ def _build_report(plan: dict, hp_fit, surface_fit, runs, truth, figures) -> Repo
     report.sections.append(lossec)
 
     report.sections.append(_allocation_section(plan, surface_fit, truth))
-    report.sections.append(_fixed_vs_optimal_section(plan, surface_fit, truth))
-    report.sections += _design_sections(plan, surface_fit, hp_fit, pct)
+    report.sections.append(
+        _fixed_vs_optimal_section(plan, surface_fit, truth, unsettled=unsettled_s)
+    )
+    report.sections += _design_sections(
+        plan, surface_fit, hp_fit, pct, unsettled=(unsettled_s, [*unsettled_hp, *unsettled_s])
+    )
     if figures:
         report.sections.append(Section("Figures", figures=list(figures)))
     return report
+
+
+FIT_NAMES = {  # route -> what the report calls (the hyperparameter fit, the loss-surface fit)
+    "joint": ("joint sweep model", "joint sweep model"),
+    "best-cell": ("hyperparameter law", "loss surface"),
+}
+
+
+def sampler_caution(name: str, diag) -> str:
+    """The CAUTION at the top of a planning report when the fit called ``name`` has sampler
+    problems (``diag``: its :class:`~bayeslaws.inference.Diagnostics`): its largest R-hat,
+    smallest bulk ESS and divergences, and that everything below inherits them."""
+    return (
+        f"CAUTION: the sampler did not converge cleanly for the {name} (max R-hat "
+        f"{diag.r_hat_text}, min bulk ESS {diag.min_ess_bulk:.0f}, {diag.divergences} divergent "
+        "transitions; its problems are under 'Fits and sampler health'): every interval and "
+        "verdict below inherits it. Refit with more draws (and chains) before acting on it."
+    )
+
+
+def unsettled_note(names: list, what: str) -> str:
+    """A section's CAUTION that its ``what`` (e.g. "verdict") rests on the fits ``names`` whose
+    sampler did not converge cleanly (:func:`sampler_caution`); '' when there are none."""
+    if not names:
+        return ""
+    fits = " and the ".join(dict.fromkeys(names))
+    return (
+        f"CAUTION: the {what} below rest on the {fits}, whose sampler did not converge cleanly "
+        "(see the CAUTION at the top): they are not reliable until it is refitted."
+    )
+
+
+UNRELIABLE_TAG = " [unreliable fit]"  # after a verdict that rests on a fit with sampler problems
 
 
 def fit_record_lines(fit) -> list[str]:
@@ -607,10 +653,11 @@ def _floor_missing(near, surface_fit) -> str:
     )
 
 
-def _fixed_vs_optimal_section(plan: dict, surface_fit, truth=None) -> Section:
+def _fixed_vs_optimal_section(plan: dict, surface_fit, truth=None, unsettled=()) -> Section:
     """Yin et al.'s question: how much does one fixed (lr, batch) for every cell, instead of
     each cell's optimum, move the compute-optimal size? Yin et al.'s own answer is quoted only
-    beside a ``truth`` (the simulator of their design)."""
+    beside a ``truth`` (the simulator of their design). ``unsettled``: the names of the fits
+    it rests on whose sampler did not converge cleanly (the verdict then says so)."""
     C = float(plan["allocation"]["C"].iloc[0])
     sec = Section(f"Fixed vs optimal hyperparameters at C = {C:.3g} FLOPs")
     answer = plan.get("fixed_vs_optimal")
@@ -637,17 +684,25 @@ def _fixed_vs_optimal_section(plan: dict, surface_fit, truth=None) -> Section:
             1 + hi,
             "",
             "{:.2f}",
-            distances(fit_ranges(surface_fit, plan.get("group")), C=C),
+            fixed_where(answer, surface_fit, C, plan.get("group")),
             truth_refs(1 + answer["truth"]) if "truth" in answer else [],
         )
     )
+    caution = unsettled_note(list(unsettled), "size change and its verdict")
     sec.notes += [
+        *([caution] if caution else []),
         f"Size change: with every cell trained at one fixed setting (lr {answer['lr']:.3g}, "
         f"batch {answer['batch_size']:.3g} tokens: the posterior-median optimum of the design's "
         "middle cell) instead of at its own optimum, the compute-optimal size changes by "
         f"{med:+.0%} ({pct} interval [{lo:+.0%}, {hi:+.0%}]): N_opt {answer['n_opt_fixed']:.3g} "
         f"instead of {answer['n_opt_optimal']:.3g} (posterior medians of the refits).",
-        f"Verdict: {answer['verdict']}.",
+        f"Verdict: {answer['verdict']}"
+        + (
+            f"; but it rests on the unreliable {' and '.join(unsettled)} (see the CAUTION at "
+            "the top)."
+            if unsettled
+            else "."
+        ),
         "How: per posterior draw (" + f"{int(answer['n_draws'])} draws) the joint model gives "
         "every fitted cell's loss at its optimum and at the fixed setting; a Chinchilla surface "
         "is least-squares fitted to each set, as Yin et al. do with their grid, and its N_opt "
@@ -670,6 +725,21 @@ def _fixed_vs_optimal_section(plan: dict, surface_fit, truth=None) -> Section:
             "this interval."
         )
     return sec
+
+
+def fixed_where(answer: dict, surface_fit, C: float, group=None) -> str:
+    """The 'where' of the fixed-vs-optimal ratio at budget ``C`` (FLOPs): the budget's distance
+    from the fitted range and that of the refit's median N_opt at the fixed setting
+    (``answer["n_opt_fixed"]``, params) and its tokens D (the fit's compute model at the
+    budget), the farther of the two sizes (columns N_fixed_outside_decades,
+    D_fixed_outside_decades)."""
+    ranges = fit_ranges(surface_fit, group)
+    n_fixed = float(answer["n_opt_fixed"])
+    d_fixed = float(surface_fit.compute_model.tokens(n_fixed, C))
+    sizes = distances(ranges, N=n_fixed, D=d_fixed)
+    if sizes:
+        sizes = f"at N_opt(fixed) {n_fixed:.3g} params on {d_fixed:.3g} tokens: {sizes}"
+    return "; ".join(part for part in (distances(ranges, C=C), sizes) if part)
 
 
 def _refit_edge_caution(share: float) -> str:
@@ -701,8 +771,15 @@ def _outside(fit, N: float, D: float, group=None) -> str:
     return "OUTSIDE: " + "; ".join(parts) if parts else "inside the fitted range"
 
 
-def _design_sections(plan: dict, surface_fit, hp_fit, pct: str) -> list:
+def _design_sections(plan: dict, surface_fit, hp_fit, pct: str, unsettled=((), ())) -> list:
+    """The two next-runs sections (N_opt's design, the hyperparameters'). ``unsettled``: the
+    names of the fits each rests on whose sampler did not converge cleanly (N_opt's, the
+    hyperparameters'): a CAUTION heads the section and its verdicts are tagged
+    :data:`UNRELIABLE_TAG`."""
     batch, alone, value = plan["design_nopt"], plan["design_table"], plan["value_nopt"]
+    nopt_unsettled, hp_unsettled = (list(names) for names in unsettled)
+    nopt_tag = UNRELIABLE_TAG if nopt_unsettled else ""
+    hp_tag = UNRELIABLE_TAG if hp_unsettled else ""
     group = plan.get("group")
     label = next(c[len("width_now[") : -1] for c in batch if c.startswith("width_now["))
     now = float(batch[f"width_now[{label}]"].iloc[0])
@@ -710,6 +787,9 @@ def _design_sections(plan: dict, surface_fit, hp_fit, pct: str) -> list:
     sweeps = "n_runs" in batch and bool((batch["n_runs"] > 1).any())
     kind = "LR x batch sweeps on isoFLOP lines" if sweeps else "isoFLOP candidates"
     sec = Section(f"Next runs to narrow {label} ({kind})")
+    caution = unsettled_note(nopt_unsettled, "widths, values and verdicts")
+    if caution:
+        sec.notes.append(caution)
     lines = ", ".join(f"{c:.0e}" for c in DESIGN_BUDGETS)
     if sweeps:
         what = (
@@ -730,8 +810,8 @@ def _design_sections(plan: dict, surface_fit, hp_fit, pct: str) -> list:
         "THE BATCH (what to run): picked greedily and together: each pick is the best given "
         "the earlier ones, so its widths are cumulative (after this pick and all before it). "
         "THE RANKING (the figure design.png): each candidate scored alone, as if it were the "
-        "only new run; the batch's picks are marked there. The two orders differ because "
-        "runs that carry the same information lose value once one of them is picked.",
+        "only new run; the batch's picks are marked there. "
+        + pick_order_words(batch, alone),
         f"Value: training the {plan['allocation']['C'].iloc[0]:.3g}-FLOP run at the median "
         f"N_opt now costs an expected {v0.regret_before:.2g} loss "
         f"({100 * v0.regret_now_relative:.2g}% of L_opt) against the unknown true optimum. "
@@ -766,7 +846,7 @@ def _design_sections(plan: dict, surface_fit, hp_fit, pct: str) -> list:
                 "change vs now": f"{100 * (after / now - 1):+.0f}%",
                 "loss saved": v.loss_saved,
                 "worth (FLOPs)": v.worth_flops,
-                "verdict": v.verdict,
+                "verdict": v.verdict + nopt_tag,
                 "where": _outside(surface_fit, r["N"], r["D"], group),
             }
         )
@@ -801,14 +881,16 @@ def _design_sections(plan: dict, surface_fit, hp_fit, pct: str) -> list:
     hp_batch, hp_value_ = plan["design_hp"], plan["value_hp"]
     comps = [c[len("width_now[") : -1] for c in hp_batch if c.startswith("width_now[")]
     hsec = Section("Next runs to narrow " + " and ".join(comps) + " (LR x batch sweeps)")
-    h0 = hp_value_.iloc[0]
+    caution = unsettled_note(hp_unsettled, "widths, values and verdicts")
+    if caution:
+        hsec.notes.append(caution)
+    hp_alone = plan.get("design_hp_table")
     hsec.notes.append(
-        hp_candidates_sentence(plan.get("design_hp_table"), hp_batch)
-        + " Batch and widths as above. Value: training the target run at "
-        f"the median (eta_opt, B_opt) now costs an expected {100 * h0.regret_now_relative:.2g}% "
-        f"loss ({h0.regret_before:.2g}); the saving is converted into the extra tokens that "
-        f"would buy it on the target run (dL/d ln D = {h0.slope_dL_dlnD:.3g})."
+        hp_candidates_sentence(hp_alone, hp_batch)
+        + " Batch and widths as above."
+        + (f" {pick_order_words(hp_batch, hp_alone)}" if hp_alone is not None else "")
     )
+    hsec.notes.append(hp_value_words(hp_value_.iloc[0]))
     rows = []
     for i, (_, r) in enumerate(hp_batch.iterrows()):
         v = hp_value_.iloc[i]
@@ -828,7 +910,7 @@ def _design_sections(plan: dict, surface_fit, hp_fit, pct: str) -> list:
             {
                 "loss saved": v.loss_saved,
                 "worth (FLOPs)": v.worth_flops,
-                "verdict": v.verdict,
+                "verdict": v.verdict + hp_tag,
                 "where": _outside(hp_fit, r["N"], r["D"], group),
             }
         )
@@ -843,6 +925,72 @@ def _design_sections(plan: dict, surface_fit, hp_fit, pct: str) -> list:
         "bayeslaws.design.bounds before spending the compute."
     )
     return [sec, hsec]
+
+
+PICK_VALUE_RTOL = 0.05  # a pick's value given the earlier ones within 5% of its value alone: same
+
+
+def pick_order_words(batch: pd.DataFrame, alone: pd.DataFrame) -> str:
+    """Why a greedy batch and the ranking of each candidate alone differ, from the tables: each
+    later pick's information given the earlier picks (the batch's ``info``, nats) against its
+    information alone (the ranking's ``info`` of the same ``unit``). A pick's value can fall
+    (a run that carries the same information as an earlier pick) or rise (runs that
+    complement each other); the sentence says which happened here, pick by pick."""
+    later = []
+    for _, r in batch.iloc[1:].iterrows():
+        solo = alone.loc[alone["unit"] == r["unit"], "info"]
+        if len(solo):
+            later.append((int(r["rank"]), float(r["info"]), float(solo.iloc[0])))
+    general = (
+        "A pick's value given the earlier picks is not its value alone: it falls for a run that "
+        "carries the same information as an earlier pick (redundant) and rises for runs that "
+        "complement each other (together they separate what neither does alone)"
+    )
+    if not later:
+        return general + "."
+    moves = []
+    for rank, given, solo in later:
+        if given > solo * (1 + PICK_VALUE_RTOL):
+            word = "more: it complements them"
+        elif given < solo * (1 - PICK_VALUE_RTOL):
+            word = "less: it repeats what they tell"
+        else:
+            word = "about the same"
+        moves.append(f"pick {rank} is worth {given:.3g} nats given the earlier picks against "
+                     f"{solo:.3g} alone ({word})")  # fmt: skip
+    alone_rank = dict(zip(alone["unit"], range(1, len(alone) + 1), strict=False))
+    same_order = all(
+        alone_rank.get(u) == int(k) for u, k in zip(batch["unit"], batch["rank"], strict=True)
+    )
+    ending = "and the two orders agree" if same_order else "so the two orders differ"
+    return f"{general}. Here {'; '.join(moves)}; {ending}."
+
+
+def hp_value_words(h0) -> str:
+    """The hyperparameter design's value sentence (``h0``: the first row of
+    :func:`bayeslaws.app.plan.hp_value`): its regret is against the fitted law's optimum (the
+    design target, which sweeps at other cells narrow), beside the penalty against a new run's
+    own optimum (``regret_new_run_relative``, bl.loss_penalty's default kind "new_run") when
+    the plan has it, and what their difference is."""
+    law = (
+        "The design target is the fitted law's optimum (the 'the law' rows of eta_opt and B_opt "
+        "above), which sweeps at other cells narrow: the widths and values here are relative "
+        "to it, not to a new sweep's optimum. Value: against the law's optimum, training the "
+        f"target run at the median (eta_opt, B_opt) now costs an expected "
+        f"{100 * h0.regret_now_relative:.2g}% loss ({h0.regret_before:.2g}); the saving is "
+        "converted into the extra tokens that would buy it on the target run (dL/d ln D = "
+        f"{h0.slope_dL_dlnD:.3g})."
+    )
+    if "regret_new_run_relative" not in h0.index:
+        return law
+    return law + (
+        " A new run at the target has its own optimum, which scatters about the law's (the 'a "
+        "new sweep's optimum' rows above): against it the same setting costs an expected "
+        f"{100 * h0.regret_new_run_relative:.2g}% loss ({h0.regret_new_run:.2g}; "
+        "bl.loss_penalty's default, kind='new_run'). The difference is the new cell's own "
+        "scatter, which no sweep at other cells removes: only a sweep at the target cell itself "
+        "measures it."
+    )
 
 
 def nopt_model_words(model: str | None) -> str:

@@ -351,8 +351,8 @@ def add_warnings_section(report: Report, lines, after: int = 1) -> Report:
     untold = [line for line in dict.fromkeys(lines) if not already_stated(line, report)]
     if untold:
         note = (
-            "Issued while this report was made (loading the fit, computing its numbers; also "
-            "shown on stderr); each qualifies what it names:"
+            "Issued while this report was made (fitting or loading the fit, computing its "
+            "numbers; also shown on stderr); each qualifies what it names:"
         )
         report.sections.insert(after, Section("Warnings", notes=[note, *untold]))
     return report
@@ -540,7 +540,7 @@ def _fit_report(
         report.figure_root = figure_dir.parent  # where bayeslaws report writes the page
         train = fit.training_runs() if runs is None else runs
         bands = (0.5, ci) if ci > 0.5 else (ci,)  # the stated ci and an inner 50% band
-        jobs = [("fan.png", "the law against N with its bands, beyond the fitted range",
+        jobs = [("fan.png", fan_caption(fit),
                  lambda: plot.fan(fit, train, targets=targets, ci=bands, seed=seed,
                                   group=group))]
         if alloc is not None:
@@ -559,6 +559,19 @@ def _fit_report(
                 continue
         report.sections.append(Section("Figures", figures=figures))
     return report
+
+
+def fan_caption(fit) -> str:
+    """The caption of ``bayeslaws report``'s fan figure, saying what its points are: for a law
+    of the hyperparameter optima (eta_opt among its quantities: "hyperparams", "sweep") the
+    figure draws each (N, D) cell's best run (its lr and batch size are the cell's observed
+    optimum, :meth:`~bayeslaws.laws.contract.Law.empirical`), otherwise every run."""
+    points = (
+        "each (N, D) cell's best run (the lowest loss of its LR x batch sweep)"
+        if "eta_opt" in fit.law.quantities
+        else "the runs"
+    )
+    return f"the law against N with its bands, beyond the fitted range; points: {points}"
 
 
 def drawn_runs_sentence(runs, drawn: bool = True) -> str:
@@ -717,17 +730,9 @@ def near_optimal_sentence(near) -> str:
     """The near-optimal band in words, with the tolerance on both scales and whether the upper
     end of an excess interval may cross the tolerance (only above the band's percentile)."""
     pct = f"{100 * near.ci:g}%"
-    if near.floorless_note:  # no E: "reducible" is the whole loss
-        scales = f"{100 * near.tolerance_total:.3g}% of the total loss; {near.floorless_note}"
-    else:
-        scales = (
-            f"{100 * near.tolerance_total:.3g}% of the total loss, "
-            f"{100 * near.tolerance_reducible:.3g}% of the reducible loss L_opt - E; the "
-            f"reducible part is {100 * near.reducible_share[0]:.3g}% of L_opt"
-        )
     tol = (
         f"loss within {100 * near.tolerance:g}% of the {near.relative_to} loss above the "
-        f"optimum (= {scales})"
+        f"optimum ({tolerance_scales(near)})"
     )
     if near.band is None:
         return (
@@ -747,6 +752,28 @@ def near_optimal_sentence(near) -> str:
         f"probability {near.prob:g} of staying within the tolerance, i.e. the "
         f"{100 * near.prob:g}th percentile of the excess below it; "
         + _upper_end_words(near.ci, near.prob)
+    )
+
+
+def tolerance_scales(near) -> str:
+    """A near-optimal tolerance (``near``: :class:`~bayeslaws.posterior.allocation.NearOptimal`)
+    on the other scale, honestly: the band holds it per posterior draw on its own scale
+    (``relative_to``), so on the other it is only "about" its value at the median reducible
+    share, whose interval is given (it varies from draw to draw). A law without a floor: the
+    two scales are one (its ``floorless_note``)."""
+    if near.floorless_note:  # no E: "reducible" is the whole loss
+        return f"= {100 * near.tolerance_total:.3g}% of the total loss; {near.floorless_note}"
+    med, lo, hi = (100 * v for v in near.reducible_share)
+    total, reducible = "the total loss", "the reducible loss L_opt - E"
+    if near.relative_to == "total":
+        other, own, other_scale = f"{100 * near.tolerance_reducible:.3g}%", total, reducible
+    else:
+        other, own, other_scale = f"{100 * near.tolerance_total:.3g}%", reducible, total
+    return (
+        f"about {other} of {other_scale} at the median reducible share: the reducible part is "
+        f"{med:.3g}% of L_opt ({100 * near.ci:g}% interval [{lo:.3g}, {hi:.3g}]), and each "
+        f"posterior draw applies the tolerance to its own {own.removeprefix('the ')}, so on "
+        f"{other_scale} it varies with that share"
     )
 
 

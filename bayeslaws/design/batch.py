@@ -501,13 +501,47 @@ def _at_an_optimum(target) -> bool:
     )
 
 
+def _unreliable_units(rw: dict, units) -> list:
+    """The ``units`` whose reweighted value (``rw``: :meth:`~.bounds.JointReweighting.values`)
+    rests on too few effective posterior draws to compare: mean ESS below ``LOW_ESS``, more
+    than ``SKIPPED_SHARE`` of the outer draws skipped, or no value at all (NaN)."""
+    value, ess, skipped = (np.asarray(rw[k], float) for k in ("value", "ess", "n_skipped"))
+    n_outer = rw["n_outer"]
+    return [
+        u
+        for u in units
+        if not (np.isfinite(value[u]) and ess[u] >= LOW_ESS)
+        or skipped[u] > SKIPPED_SHARE * n_outer
+    ]
+
+
+def _unchecked_words(p, rw: dict, units: list) -> str:
+    """Why the linearisation check could not be made for ``units`` (:func:`_unreliable_units`):
+    each unit's mean ESS and skipped outcomes, and the remedy."""
+    named = "; ".join(
+        f"{p.labels[u]}: mean ESS {rw['ess'][u]:.1f}, {int(rw['n_skipped'][u])} of "
+        f"{rw['n_outer']} outcomes skipped"
+        for u in units[:5]
+    )
+    more = f" and {len(units) - 5} more" if len(units) > 5 else ""
+    return (
+        f"for {len(units)} unit(s) ({named}{more}; of {p.A.shape[0]} posterior draws) the "
+        "check could not be made reliably: their reweighted values rest on a mean ESS below "
+        f"{LOW_ESS:g} or skip more than {SKIPPED_SHARE:.0%} of the outcomes, too few effective "
+        "draws to claim that the two values agree or disagree; use more posterior draws (a "
+        "longer fit, or max_draws=None) to make it"
+    )
+
+
 def _check_linearisation(p, picked, costs, power, flops, budget, seed, criterion, law) -> None:
     """A :class:`DesignWarning` when the Gaussian values of a law whose runs depend on the
     target's optimum nonlinearly (``law.nonlinear_optima``) disagree with reweighting: the
     picks and the ``SHORTLIST`` units of largest Gaussian score alone (affordable ones, with a
     budget), each valued alone both ways (as ``confirm=True``), and flagged when a pick's two
     values differ by more than a factor ``DISAGREE``, or reweighting reorders the shortlist
-    (each beyond 2 Monte Carlo standard errors)."""
+    (each beyond 2 Monte Carlo standard errors). Units whose reweighted value rests on too few
+    effective draws (:func:`_unreliable_units`) are left out of both comparisons, and the
+    warning says the check could not be made reliably for them."""
     with jax.enable_x64(True):
         DP, MU = p.drift_terms([])
         gauss, _ = _gains(p, jnp.zeros((1, p.A.shape[1])), DP, MU, criterion)
@@ -518,8 +552,10 @@ def _check_linearisation(p, picked, costs, power, flops, budget, seed, criterion
         short = list(dict.fromkeys([*picked, *order[:SHORTLIST]]))
         rw = JointReweighting(p, seed, criterion).values([], DP, MU, units=short)
     value, se = rw["value"], rw["se"]
+    unchecked = _unreliable_units(rw, short)
+    checked = [u for u in short if u not in unchecked]
     problems = []
-    for u in picked[:3]:
+    for u in [u for u in picked[:3] if u in checked]:
         g, r = gauss[u], value[u]
         ratio = max(g, r) / max(min(g, r), 1e-12)
         if ratio > DISAGREE and abs(g - r) > 2 * se[u]:
@@ -528,31 +564,41 @@ def _check_linearisation(p, picked, costs, power, flops, budget, seed, criterion
                 f"{se[u]:.2g} by reweighting"
             )
     r_score, r_se = value / scale, se / scale
-    by_gauss = sorted(short, key=lambda u: -g_score[u])
+    by_gauss = sorted(checked, key=lambda u: -g_score[u])
     reordered = any(
         r_score[b] - r_score[a] > 2 * np.hypot(r_se[a], r_se[b])
         for i, a in enumerate(by_gauss)
         for b in by_gauss[i + 1 :]
     )
     if reordered:
-        by_rw = sorted(short, key=lambda u: -r_score[u])
+        by_rw = sorted(checked, key=lambda u: -r_score[u])
         what = "info" if costs is None or power == 0 else f"info / cost**{power:g}"
         problems.append(
             f"by {what} reweighting ranks the shortlisted units "
             f"{' > '.join(f'{p.labels[u]} ({value[u]:.3g} nats)' for u in by_rw)}, the Gaussian "
             f"value {' > '.join(f'{p.labels[u]} ({gauss[u]:.3g})' for u in by_gauss)}"
         )
+    if not problems and not unchecked:
+        return
+    why = (
+        f"law {law.name!r} predicts its runs' losses nonlinearly in the hyperparameter optimum "
+        "the target is (a bowl about it: a sweep centred on the optimum depends on it "
+        "quadratically, so its linear correlation nearly vanishes)"
+    )
     if problems:
-        warnings.warn(
-            f"law {law.name!r} predicts its runs' losses nonlinearly in the hyperparameter "
-            "optimum the target is (a bowl about it: a sweep centred on the optimum depends on "
-            "it quadratically, so its linear correlation nearly vanishes), and the Gaussian "
-            f"(linearised) values disagree with reweighting, each unit alone: "
-            f"{'; '.join(problems)}; pick with estimator='reweighted' (command line: "
-            "--estimator reweighted)",
-            DesignWarning,
-            stacklevel=3,
+        message = (
+            f"{why}, and the Gaussian (linearised) values disagree with reweighting, each unit "
+            f"alone: {'; '.join(problems)}; pick with estimator='reweighted' (command line: "
+            "--estimator reweighted)"
         )
+        if unchecked:
+            message += f"; {_unchecked_words(p, rw, unchecked)}"
+    else:
+        message = (
+            f"{why}, so its Gaussian (linearised) values are checked against reweighting, each "
+            f"unit alone, but {_unchecked_words(p, rw, unchecked)}"
+        )
+    warnings.warn(message, DesignWarning, stacklevel=3)
 
 
 def next_runs(
