@@ -219,8 +219,9 @@ def test_sbc_runs_and_ranks_are_not_degenerate():
     assert set(pvalues) == {"alpha", "beta", "sigma"}
 
 
-def test_stacking_mixes_forms_beyond_the_range_only(small_backtest):
+def test_stacking_mixes_forms_beyond_the_range_only(small_backtest, monkeypatch):
     train, test, fit = small_backtest
+    monkeypatch.setattr(ex.stacking, "MAX_R_HAT", np.inf)  # 100 draws of one chain
     state = ex.stacking.stack(
         fit, train, laws=("chinchilla", "kaplan"), chains=1, warmup=100, draws=100
     )

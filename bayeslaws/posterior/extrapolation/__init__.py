@@ -16,10 +16,18 @@ blind to the law bending, or the form being wrong, further out. One module per w
 ``"none"`` is the plain posterior predictive. Each method's state is computed on first use from
 the training runs the fit stores and kept in the fit's explicit cache (``fit.cache``: keys
 ``"gp"``, ``"distance"``, ``"distance_after_gp"``, ``"stacking"``, ``"unavailable"``), saved with
-the fit. **Fallbacks** (each announced once by a warning and recorded in
+the fit. **Runs**: every state fitted from runs (the GP, the distance and drift discrepancies'
+scale-out refits and reference range, stacking, form averaging) reads the fit's own stored
+training runs; runs passed to :func:`prepare` (or to those states' functions) must hold them
+and their other rows, e.g. runs held out of the fit, are not used (an ``UnusedRunsWarning``
+says so, :func:`.stacking.runs_for`); only a fit that stores no training runs takes the runs
+given. **Fallbacks** (each announced once by a warning and recorded in
 ``fit.cache["unavailable"]``): without training runs the GP methods use the distance
-discrepancy with its scales from their prior; the stacking methods skip stacking where it does
-not apply (:func:`.stacking.unavailable`); ``"stacking"`` alone then raises. A law with
+discrepancy; the distance discrepancy's scales come from their prior without training runs or
+when no inner scale-out split passes its rules (:func:`.distance.calibrate`); the stacking
+methods skip stacking where it does not apply (:func:`.stacking.unavailable`); ``"stacking"``
+alone then raises. A GP whose fitted noise sd collapsed (or whose search did not converge) is
+warned and noted in its state (:func:`.gp.noise_note`), its numbers kept. A law with
 ``widened = False`` (e.g. the isoFLOP law, whose new budgets already draw fresh budget-level
 deviations) is not widened.
 
@@ -66,8 +74,6 @@ in that file; the full model's variants do (``model``, ``model_tl``, ``model_cv`
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 
 from ...inference import progress
@@ -113,19 +119,23 @@ def cv_cache_key(method: str) -> str | None:
 
 
 def prepare(fit, method: str, runs=None, *, seed=None, refits=None, stacking=None) -> None:
-    """Compute (and cache in the fit) every state ``method`` needs, from ``runs`` or the fit's
-    stored training runs: e.g. before saving a fit, so that later predictions are fast. The GP
-    methods fit the GP to ``runs`` when given (>= ``MIN_GP_RUNS`` of them); when it cannot be
-    fitted, the scales of the distance discrepancy that :func:`widen` falls back to are learned
-    from ``runs``.
+    """Compute (and cache in the fit) every state ``method`` needs, from the fit's stored
+    training runs: e.g. before saving a fit, so that later predictions are fast. ``runs`` is
+    used only by a fit that stores no training runs (the GP is then fitted to them when there
+    are >= ``MIN_GP_RUNS``, and when it cannot be, the scales of the distance discrepancy that
+    :func:`widen` falls back to are learned from them). Given to a fit that stores its training
+    runs, ``runs`` must hold them (ValueError naming the missing rows), and its other rows
+    (e.g. runs held out of the fit) are not used, with an ``UnusedRunsWarning``
+    (:func:`.stacking.runs_for`, the rule of every state fitted from the runs).
     ``refits``, ``stacking``: NUTS settings (chains, warmup, draws) of the scale-out refits and
     of the stacked forms' fits."""
     check_method(method)
+    runs = _stacking.runs_for(fit, runs, f"prepare({method!r})")
     if method in ("model", "drift") and fit.law.widened:
         if gp_unavailable(fit) is None:
             gp.form_state(fit, fit.law, fit.posterior(), "gp")
         elif runs is not None and gp_unavailable(fit, runs) is None:
-            gp.gp_state(fit, runs)  # the fit stores too few runs for the GP: the ones given
+            gp.gp_state(fit, runs)  # the fit stores no runs for the GP: the ones given
         if method == "model":
             forms.prepare(fit, runs, seed=seed, **(stacking or {}))
         return
@@ -149,22 +159,17 @@ def prepare(fit, method: str, runs=None, *, seed=None, refits=None, stacking=Non
 
 def _fall_back(fit, component: str, reason: str, what: str, instead: str) -> None:
     """Warn (once per fit) that ``component`` is unavailable and record why in
-    ``fit.cache["unavailable"]``."""
-    recorded = dict(fit.cache.get("unavailable") or {})
-    if component not in recorded:
-        warnings.warn(
-            f"extrapolation: no {what} ({reason}); widening by {instead} instead", stacklevel=5
-        )
-        recorded[component] = reason
-        fit.cache["unavailable"] = recorded
+    ``fit.cache["unavailable"]`` (:func:`.distance.fall_back`)."""
+    distance.fall_back(fit, component, reason, what, instead)
 
 
 def gp_unavailable(fit, runs=None) -> str | None:
     """Why the GP discrepancy cannot be fitted for this fit (None when it can): from ``runs``
-    (a RunTable) when given, else from the training runs the fit stores."""
+    (a RunTable) when given to a fit that stores no training runs, else from the training runs
+    the fit stores (those are what the GP is fitted to: :func:`.gp.gp_state`)."""
     if gp.is_current(fit, fit.cache.get("gp")):
         return None
-    if runs is not None:
+    if runs is not None and not fit.record.training_runs:
         if len(runs) < MIN_GP_RUNS:
             return (
                 f"{len(runs)} runs were given and the GP needs >= {MIN_GP_RUNS} residuals to "

@@ -7,7 +7,9 @@ Added to every predictive draw of ln L beyond the range::
     delta ~ Normal(0, s(d)),    s(d)^2 = (tau0 * min(1, d / RAMP))^2 + (tau1 * d)^2
 
 where ``d`` is the distance of the point outside the range of the training runs, in decades:
-the largest of its distances in N, D and C (0 inside, so there nothing changes). ``tau0`` is a
+the largest of its distances in N, D and C (0 inside, so there nothing changes). C is measured
+as a query's is (:func:`as_queried`): for a loss surface of (N, D) the compute model's FLOPs of
+the runs' N and D, also where their C is a nominal budget (Marin's). ``tau0`` is a
 step that appears as soon as a run leaves the fitted range (ramped in over ``RAMP`` = 0.1 decade
 so the interval is continuous) and ``tau1`` a growth per decade (a slowly drifting exponent). A
 quantile range (``RANGE_QUANTILE`` > 0, the data's bulk) was tried on Epoch's points and did
@@ -49,7 +51,9 @@ from ...inference.padding import masked_model
 from ...laws.contract import Posterior
 from ...runs import RunTable, decades_outside
 from ...runs.checks import ArgumentTypeError
+from ...runs.warn import warn_user
 from . import gp as gp_discrepancy
+from .stacking import runs_for
 
 T_NU = 3.0  # degrees of freedom of the heavy-tailed discrepancy variant "discrepancy_t"
 RAMP = 0.1  # decades over which the step tau0 ramps in
@@ -61,6 +65,57 @@ MIN_KEEP_FRACTION = 0.4
 MIN_HELD_OUT = 3
 MIN_LEVELS = 3
 RANGE_QUANTILE = 0.0  # reference range quantiles; 0 = the min-max range (see module doc)
+# runs' C within this relative tolerance of the compute model's FLOPs of their N and D: C is
+# those FLOPs (the ranges keep the runs' own C); further off it is nominal (e.g. Marin's budgets)
+SAME_FLOPS_RTOL = 1e-6
+
+
+def fit_compute_model(fit):
+    """The fit's compute model, or None when it used a user compute model that was not saved
+    (:attr:`bayeslaws.inference.Fit.compute_model` raises ValueError for it)."""
+    try:
+        return fit.compute_model
+    except ValueError:
+        return None
+
+
+def queried_flops(law, compute_model, N, D, C) -> np.ndarray | None:
+    """The C (FLOPs) a query at runs (N params, D tokens) of ``law`` is measured at, where it
+    is not their own ``C``; else None. A law that does not take C (a loss surface of (N, D))
+    is asked at C = ``compute_model.flops(N, D)`` (:func:`~bayeslaws.posterior.draws
+    .query_frame`), so runs whose C is off those FLOPs by more than ``SAME_FLOPS_RTOL``
+    (nominal budgets, e.g. Marin's 0.74-1.07 x 6ND) get them: (n,). None for a law that takes
+    C (e.g. isoflop: its budgets are the runs' own C), for runs whose C is those FLOPs, and
+    without a compute model."""
+    if "C" in law.inputs or compute_model is None or len(np.atleast_1d(N)) == 0:
+        return None
+    C = np.asarray(C, float)
+    flops = np.asarray(compute_model.flops(N, D), float)
+    if np.allclose(C, flops, rtol=SAME_FLOPS_RTOL, atol=0.0):
+        return None
+    return flops
+
+
+def as_queried(df, law, compute_model):
+    """``df`` (runs: N, D, C columns) with C as a query of ``law`` measures it
+    (:func:`queried_flops`): the same frame when that is the runs' own C, else a copy with C
+    the compute model's FLOPs of N and D. The distances beyond the range compare a query's C
+    with the range of this C."""
+    flops = queried_flops(law, compute_model, df["N"], df["D"], df["C"])
+    return df if flops is None else df.assign(C=flops)
+
+
+def fall_back(fit, component: str, reason: str, what: str, instead: str) -> None:
+    """Warn (once per fit; UserWarning at the user's line) that ``component`` is unavailable
+    and record why in ``fit.cache["unavailable"]``: the fallbacks of
+    :mod:`bayeslaws.posterior.extrapolation`."""
+    recorded = dict(fit.cache.get("unavailable") or {})
+    if component not in recorded:
+        warn_user(
+            f"extrapolation: no {what} ({reason}); widening by {instead} instead", UserWarning
+        )
+        recorded[component] = reason
+        fit.cache["unavailable"] = recorded
 
 
 def outside_decades(values, low: float, high: float) -> np.ndarray:
@@ -289,6 +344,7 @@ def scale_out_splits(
         raise ArgumentTypeError("runs must be a RunTable")
     prepared = law.prepare(runs)
     df = prepared.runs.df
+    where = as_queried(df, law, prepared.runs.compute_model)  # C as a query measures it
     splits = fold_masks(df, folds)
     static = {**prepared.static, "priors": priors, "likelihood": likelihood}
     model = functools.partial(masked_model, law=law, static=static)
@@ -329,7 +385,7 @@ def scale_out_splits(
                 ]
                 z[:, rows] = np.log(new_run)
         r, v = y_all[held] - z.mean(0), z.var(0)
-        held_out = df.loc[held, ["N", "D", "C", "loss"]]
+        held_out = where.loc[held, ["N", "D", "C", "loss"]]
         if gp:
             kept = df[keep]
             gp_state = gp_discrepancy.fit_gp(
@@ -338,7 +394,8 @@ def scale_out_splits(
             gp_mean, gp_sd = gp_discrepancy.conditional(gp_state, held_out["N"], held_out["D"])
             r, v = r - gp_mean, v + gp_sd**2
             z = z + gp_mean[None, :]
-        ranges = {c: [float(df.loc[keep, c].min()), float(df.loc[keep, c].max())] for c in "NDC"}
+        fitted = where.loc[keep]  # C as a query measures it
+        ranges = {c: [float(fitted[c].min()), float(fitted[c].max())] for c in "NDC"}
         out.append(
             {
                 "name": name,
@@ -387,13 +444,14 @@ def scale_out_residuals(
         gp=gp,
         purpose=purpose,
     )
-    return pooled_splits(splits, runs.df, range_quantile)
+    return pooled_splits(splits, as_queried(runs.df, law, runs.compute_model), range_quantile)
 
 
 def pooled_splits(splits: list[dict], df, range_quantile=RANGE_QUANTILE):
     """Scale-out ``splits`` of the training table ``df`` pooled: (residuals, variances,
     distances, fold summaries), each held-out run's distance (decades) outside its split's
-    fitted range (its ``range_quantile`` bulk)."""
+    fitted range (its ``range_quantile`` bulk). ``df``'s C: as a query measures it
+    (:func:`as_queried`), as the splits' held-out runs carry it."""
     if not splits:
         return np.array([]), np.array([]), np.array([]), []
     resid, var, dist_, summaries = [], [], [], []
@@ -440,13 +498,24 @@ def calibrate(
     gp=False,
 ) -> dict:
     """Learn the discrepancy scales of ``fit`` by scale-out cross-validation on its training
-    runs (``runs``, or those stored in the fit) and keep the state in ``fit.cache["distance"]``
-    (with ``gp=True``: the scales left after the GP discrepancy, ``"distance_after_gp"``),
-    with each refit's sampler diagnostics (``"refit_diagnostics"``, one dict per split, see
-    :func:`scale_out_splits`). Returns the state."""
-    runs = runs if runs is not None else fit.training_runs()
+    runs and keep the state in ``fit.cache["distance"]`` (with ``gp=True``: the scales left
+    after the GP discrepancy, ``"distance_after_gp"``), with each refit's sampler diagnostics
+    (``"refit_diagnostics"``, one dict per split, see :func:`scale_out_splits`) and the
+    reference range the distances are measured from (``"ranges"``; C as a query measures it,
+    :func:`as_queried`). The runs: the fit's own stored training runs whenever it stores them
+    (``runs``, when given, must then hold them, and its other rows, e.g. held-out runs, are
+    not used: :func:`.stacking.runs_for`); ``runs`` as given only for a fit that stores none.
+    Without runs, or when no inner split passes :func:`fold_masks`' rules, the scales are
+    their prior: warned once per fit and recorded in ``fit.cache["unavailable"]`` under the
+    cache key (:func:`fall_back`). Returns the state."""
+    runs = runs_for(fit, runs, "the distance discrepancy's scale-out refits")
+    key = CACHE_KEYS[bool(gp)]
     if runs is None:
-        state = prior_state(prior_scale, "the fit holds no training runs")
+        state = prior_state(
+            prior_scale,
+            "the fit holds no training runs; bayeslaws.posterior.extrapolation.distance."
+            "calibrate(fit, runs) learns the scales from runs given",
+        )
     else:
         seed = fit.record.sampler.seed if seed is None else seed
         splits = scale_out_splits(
@@ -462,33 +531,41 @@ def calibrate(
             gp=gp,
             purpose=PURPOSES[bool(gp)],
         )
-        r, v, d, summaries = pooled_splits(splits, runs.df, range_quantile)
+        model = fit_compute_model(fit) or runs.compute_model  # the one queries' C is counted in
+        where = as_queried(runs.df, fit.law, model)
+        r, v, d, summaries = pooled_splits(splits, where, range_quantile)
         if r.size == 0:
-            state = prior_state(prior_scale, "the training runs allow no inner scale-out split")
+            state = prior_state(prior_scale, no_split_reason(len(runs.df), folds))
         else:
             state = posterior_state(r, v, d, prior_scale, summaries)
-        state["ranges"] = reference_ranges(runs.df, range_quantile)
+        state["ranges"] = reference_ranges(where, range_quantile)
         state["range_quantile"] = range_quantile
         state["refit_diagnostics"] = [s["diagnostics"] for s in splits]
     state["after_gp"] = bool(gp)
-    fit.cache[CACHE_KEYS[bool(gp)]] = state
+    fit.cache[key] = state
+    if state["source"] == "prior":
+        instead = f"the scales' prior (half-normal, scale {prior_scale:g} each)"
+        fall_back(fit, key, state["reason"], f"learned discrepancy scales ({key!r})", instead)
     return state
+
+
+def no_split_reason(n_runs: int, folds) -> str:
+    """Why ``n_runs`` training runs gave no inner scale-out split of ``folds``."""
+    splits = ", ".join(f"{c} below the top {f:g} of its log range" for c, f in folds)
+    return (
+        f"the {n_runs} training runs allow no inner scale-out split: each split ({splits}) "
+        f"keeps fewer than {MIN_KEEP_FRACTION:g} of the runs, holds out fewer than "
+        f"{MIN_HELD_OUT}, leaves fewer than {MIN_LEVELS} distinct N or D, or repeats another; "
+        "runs over a wider range of N and C let it learn them"
+    )
 
 
 def ensure_state(fit, gp: bool = False) -> dict:
     """The fit's discrepancy state (``gp``: the one learned after the GP discrepancy), computed
-    now (and kept in the fit's cache) if absent."""
+    now (and kept in the fit's cache) if absent (:func:`calibrate`: its fallback to the prior
+    is warned and recorded there)."""
     state = fit.cache.get(CACHE_KEYS[bool(gp)])
-    if state is None:
-        if not fit.record.training_runs:
-            warnings.warn(
-                "this fit holds no training runs: extrapolation widening uses the prior over the "
-                "discrepancy scales (call bayeslaws.posterior.extrapolation.distance.calibrate("
-                "fit, runs))",
-                stacklevel=3,
-            )
-        state = calibrate(fit, gp=gp)
-    return state
+    return calibrate(fit, gp=gp) if state is None else state
 
 
 def own_group_rows(fit, group) -> np.ndarray | None:
@@ -513,18 +590,37 @@ def group_ranges(fit, group=None) -> dict:
     groups, for ``group=None`` (a NEW, unseen group: it has no runs of its own, and every
     group's runs inform it through the groups' spread) and for a fit that stores no training
     runs (:func:`own_group_rows` is None): the pooled range over every group,
-    ``fit.record.ranges``, itself."""
+    ``fit.record.ranges``, itself. C is measured as a query's is: for a law of (N, D) whose
+    runs' C is nominal (not the compute model's FLOPs of their N and D, e.g. Marin's budgets)
+    the range of those FLOPs (:func:`queried_flops`), since a query's C is its FLOPs; the runs'
+    own C otherwise (a law of C, e.g. isoflop; C equal to the FLOPs)."""
     pooled = fit.record.ranges or {}
+    runs = fit.record.training_runs or {}
+    flops = stored_queried_flops(fit)
     mine = own_group_rows(fit, group)
     if mine is None:
-        return pooled
-    runs = fit.record.training_runs
+        if flops is None or "C" not in pooled:
+            return pooled
+        return {**pooled, "C": [float(flops.min()), float(flops.max())]}
     out = {}
     for column, bounds in pooled.items():
-        values = np.asarray(runs.get(column, [None] * len(mine)), float)[mine]
+        if column == "C" and flops is not None:
+            values = flops[mine]
+        else:
+            values = np.asarray(runs.get(column, [None] * len(mine)), float)[mine]
         values = values[np.isfinite(values) & (values > 0)]
         out[column] = [float(values.min()), float(values.max())] if values.size else list(bounds)
     return out
+
+
+def stored_queried_flops(fit) -> np.ndarray | None:
+    """:func:`queried_flops` of the fit's stored training runs under its compute model: (n,)
+    FLOPs, or None (C is the runs' own, or the fit stores no runs with N, D and C)."""
+    runs = fit.record.training_runs or {}
+    if not {"N", "D", "C"} <= set(runs):
+        return None
+    N, D, C = (np.asarray(runs[k], float) for k in ("N", "D", "C"))
+    return queried_flops(fit.law, fit_compute_model(fit), N, D, C)
 
 
 def range_words(fit, group=None) -> str:
@@ -551,8 +647,9 @@ def ranges_of(fit, group=None, state=None) -> dict:
     if runs:
         import pandas as pd
 
-        return reference_ranges(pd.DataFrame({c: runs[c] for c in ("N", "D", "C")}))
-    return fit.record.ranges
+        frame = pd.DataFrame({c: runs[c] for c in ("N", "D", "C")})
+        return reference_ranges(as_queried(frame, fit.law, fit_compute_model(fit)))
+    return group_ranges(fit)
 
 
 def variant_state(state: dict, shape: str) -> dict:

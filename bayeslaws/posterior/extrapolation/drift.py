@@ -128,10 +128,14 @@ def calibrate(fit, runs=None, *, folds=None, seed=None, prior=None, **sampler) -
     """Update the population of tau (``prior``, default the shipped one) with the fit's own
     inner scale-out splits (refits of its law on the smaller runs,
     :func:`.distance.scale_out_splits` with the GP discrepancy) and keep the grid posterior in
-    ``fit.cache["drift"]``. Returns the state."""
+    ``fit.cache["drift"]``. The runs: the fit's own stored training runs whenever it stores
+    them (``runs``, when given, must then hold them, and its other rows, e.g. held-out runs,
+    are not used: :func:`.stacking.runs_for`); ``runs`` as given only for a fit that stores
+    none (neither: the prior is kept). Returns the state."""
     from . import distance
+    from .stacking import runs_for
 
-    runs = runs if runs is not None else fit.training_runs()
+    runs = runs_for(fit, runs, "the drift rate's scale-out refits")
     prior = population_state() if prior is None else prior
     if runs is None:
         fit.cache[CACHE_KEY] = prior

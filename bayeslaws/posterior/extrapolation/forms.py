@@ -24,15 +24,17 @@ from ...laws.contract import Posterior, Scales
 from ...laws.priors import spec_to_priors
 from . import gp
 from .stacking import (
+    MAX_DIVERGENT,
+    MAX_R_HAT,
     check_forms_comparable,
+    form_failure,
+    max_r_hat,  # noqa: F401 (forms.max_r_hat: the R-hat its bar reads)
     stacking_table,
     training_runs_for,
     warn_unreliable_loo,
 )
 
 FORMS = ("chinchilla", "chinchilla_gamma", "kaplan", "farseer")
-MAX_R_HAT = 1.05
-MAX_DIVERGENT = 0.02  # share of transitions
 CACHE_KEY = "forms"
 
 
@@ -50,39 +52,10 @@ def unavailable(fit) -> str | None:
     return None
 
 
-def max_r_hat(f) -> float:
-    """The fit's largest R-hat over its posterior variables; for a one-chain fit (whose
-    diagnostics have none) the R-hat of the chain's two halves as two chains, which still
-    shows a chain that has not settled."""
-    posterior = f.idata.posterior
-    if posterior.sizes["chain"] > 1:
-        return float(f.diagnostics.max_r_hat)
-    import arviz as az
-
-    half = posterior.sizes["draw"] // 2
-    worst = float("nan")
-    for values in posterior.data_vars.values():
-        draws = np.asarray(values)[0, : 2 * half].reshape(2, half, -1)  # (halves, draws, K)
-        for k in range(draws.shape[2]):
-            with np.errstate(invalid="ignore", divide="ignore"):  # a still draw: NaN, kept
-                r_hat = float(az.rhat(draws[:, :, k]))
-            worst = r_hat if np.isnan(r_hat) else np.fmax(worst, r_hat)
-            if np.isnan(worst):
-                return worst
-    return worst
-
-
 def _failure(f, n_runs: int) -> str | None:
-    """Why a form's fit is not used (None: it is)."""
-    d = f.diagnostics
-    r_hat = max_r_hat(f)
-    if np.isnan(r_hat):
-        return "did not converge (a parameter's draws never moved: R-hat undefined)"
-    if r_hat > MAX_R_HAT:
-        return f"did not converge (max R-hat {r_hat:.3f} > {MAX_R_HAT})"
-    if d.divergences > MAX_DIVERGENT * d.n_draws:
-        return f"{d.divergences} divergent transitions of {d.n_draws}"
-    return None
+    """Why a form's fit is not used (None: it is): :func:`~.stacking.form_failure` with this
+    module's bars ``MAX_R_HAT`` and ``MAX_DIVERGENT``."""
+    return form_failure(f, MAX_R_HAT, MAX_DIVERGENT)
 
 
 def _scalar_draws(fit) -> dict:

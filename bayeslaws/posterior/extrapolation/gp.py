@@ -41,8 +41,11 @@ GP, already holds part of the pattern) plus delta: inside the fitted range the p
 twice and the intervals over-cover (``benchmarks/gp_inrange.py``; the coverage that chose this
 default is beyond the range, ``benchmarks/calibration.py``). The delta draws are independent
 across query points (each point's interval is exact; joint statements across points are not the
-aim). The state (inputs, residuals, hyperparameters) is JSON and travels with the fit in
-``fit.cache["gp"]`` (:func:`gp_state`).
+aim). The MAP noise sd can collapse towards 0 (on pure-noise residuals in 3 of 40 seeds), the
+GP then interpolating the noise: such a fit (or one whose search did not converge) is warned and
+noted in its state (``"noise_note"``, :func:`noise_note`), its numbers left as they are. The
+state (inputs, residuals, hyperparameters) is JSON and travels with the fit in
+``fit.cache["gp"]`` (:func:`gp_state`), fitted to the fit's own training runs.
 """
 
 from __future__ import annotations
@@ -51,6 +54,8 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from ...inference import progress
+from ...runs.warn import warn_user
+from .stacking import runs_for
 
 # BLAS threads during the hyperparameter search: its thousands of small (<= 300 x 300)
 # Cholesky factorisations gain nothing from threads and contend for the cores with them (on 2
@@ -62,6 +67,10 @@ MAX_FIT_RUNS = 300  # hyperparameters from at most this many runs (each search s
 MIN_RUNS = 6  # fewer training residuals cannot set the GP's 4 hyperparameters
 JITTER = 1e-10
 GROUPED = "gp_groups"  # the "method" of a grouped fit's state: one GP per fitted group
+# a fitted noise sd below this share of the residuals' robust sd is suspect: the GP may be
+# interpolating the run-to-run noise (on pure-noise residuals 3 of 40 seeds put it < 1e-3 against
+# a true 0.01; on Epoch's and Marin's real runs it is 0.4-0.8 of their robust sd)
+NOISE_FLOOR = 0.1
 
 
 def standardise(N, D, centre=None, scale=None):
@@ -164,6 +173,35 @@ def fit_gp(N, D, residuals, max_fit_runs: int = MAX_FIT_RUNS) -> dict:
     }
 
 
+def robust_sd(values) -> float:
+    """1.4826 x the median absolute deviation of ``values`` (the sd of normal values)."""
+    v = np.asarray(values, float)
+    return float(1.4826 * np.median(np.abs(v - np.median(v)))) if v.size else float("nan")
+
+
+def noise_note(state: dict) -> str | None:
+    """Why a fitted GP ``state`` (:func:`fit_gp`) may be interpolating noise (None: no sign of
+    it): its noise sd below ``NOISE_FLOOR`` of its residuals' robust sd, or a hyperparameter
+    search that did not converge. Reads the state only; changes nothing."""
+    spread = robust_sd(state["residuals"])
+    signs = []
+    if state["noise"] < NOISE_FLOOR * spread:
+        signs.append(
+            f"its noise sd is below {NOISE_FLOOR:g} x the robust sd {spread:.3g} of its "
+            f"{len(state['residuals'])} residuals"
+        )
+    if state.get("converged") is False:
+        signs.append("its hyperparameter search (L-BFGS) did not converge")
+    if not signs:
+        return None
+    ell = ", ".join(f"{v:.3g}" for v in state["lengthscales"])
+    return (
+        f"{' and '.join(signs)} (its fitted noise sd {state['noise']:.3g}, eta {state['eta']:.3g}, "
+        f"lengthscales (ln N, ln D) {ell} in sd units): the GP may be interpolating run-to-run "
+        "noise as a pattern, shifting predictions near the runs by it and narrowing their sd"
+    )
+
+
 def conditional(state: dict, N, D) -> tuple[np.ndarray, np.ndarray]:
     """Mean and sd (Q,) of the discrepancy (ln-loss units) at query points given the training
     residuals (a :func:`prior_state`: mean 0, sd eta)."""
@@ -218,15 +256,17 @@ def too_few_reason(n_runs: int, group=None) -> str:
     )
 
 
-def fit_state(fit, runs, residuals) -> dict:
+def fit_state(fit, runs, residuals, what: str = "the GP discrepancy") -> dict:
     """The GP state of ``residuals`` (n,) at ``runs`` (a RunTable): one GP for a fit without
     groups (:func:`fit_gp`); for a grouped fit one per fitted group, on that group's own runs
-    (column ``group``), None with a reason for a group of fewer than ``MIN_RUNS`` runs."""
+    (column ``group``), None with a reason for a group of fewer than ``MIN_RUNS`` runs. A GP
+    that may be interpolating noise (:func:`noise_note`) is warned (naming ``what``, and the
+    group) and its note kept in its state (``"noise_note"``; None when there is no sign)."""
     df = runs.df
     N, D = df["N"].to_numpy(float), df["D"].to_numpy(float)
     r = np.asarray(residuals, float)
     if not is_grouped(fit):
-        return fit_gp(N, D, r)
+        return noted(fit_gp(N, D, r), what)
     labels = df["group"].astype(str).to_numpy()
     states, too_few = {}, {}
     for group in (str(g) for g in fit.groups):
@@ -235,8 +275,18 @@ def fit_state(fit, runs, residuals) -> dict:
             states[group] = None
             too_few[group] = too_few_reason(int(own.sum()), group)
         else:
-            states[group] = fit_gp(N[own], D[own], r[own])
+            states[group] = noted(fit_gp(N[own], D[own], r[own]), f"{what} of group {group!r}")
     return {"method": GROUPED, "groups": states, "too_few": too_few}
+
+
+def noted(state: dict, what: str) -> dict:
+    """``state`` with its :func:`noise_note` kept (``"noise_note"``), warned (UserWarning
+    naming ``what``) when there is one."""
+    note = noise_note(state)
+    state["noise_note"] = note
+    if note:
+        warn_user(f"{what}: {note}", UserWarning)
+    return state
 
 
 def prior_state(eta: float) -> dict:
@@ -277,10 +327,12 @@ def for_group(fit, state: dict, group) -> tuple[dict | None, str | None]:
 
 
 def gp_state(fit, runs=None) -> dict:
-    """Fit the GP discrepancy to ``fit``'s training residuals (``runs``, or those stored in the
-    fit; one GP per group on a grouped fit, :func:`fit_state`) and keep it in
-    ``fit.cache["gp"]``. Returns the state."""
-    runs = runs if runs is not None else fit.training_runs()
+    """Fit the GP discrepancy to ``fit``'s training residuals and keep it in
+    ``fit.cache["gp"]`` (one GP per group on a grouped fit, :func:`fit_state`). Its runs: the
+    fit's own stored training runs whenever it stores them (``runs``, when given, must then
+    hold them, and its other rows, e.g. held-out runs, are not used: :func:`.stacking.runs_for`);
+    ``runs`` as given only for a fit that stores none. Returns the state."""
+    runs = runs_for(fit, runs, "the GP discrepancy")
     if runs is None:
         raise ValueError("the GP discrepancy needs the training runs (none given, none stored)")
     state = fit_state(fit, runs, training_residuals(fit, runs))
@@ -298,7 +350,8 @@ def form_state(fit, law, post, key: str) -> dict | None:
     if runs is None:
         return None
     residuals = np.log(runs.df["loss"].to_numpy(float)) - law.fitted_log_mean(post, runs.df)
-    state = fit_state(fit, runs, residuals)
+    what = "the GP discrepancy" if key == "gp" else f"the GP discrepancy of form {key[3:]!r}"
+    state = fit_state(fit, runs, residuals, what)
     fit.cache[key] = state
     return state
 
@@ -316,6 +369,7 @@ __all__ = [
     "is_current",
     "is_grouped",
     "kernel",
+    "noise_note",
     "prior_state",
     "standardise",
     "training_residuals",

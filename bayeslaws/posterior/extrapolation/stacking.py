@@ -7,8 +7,12 @@ the fit, with weights from PSIS-LOO (:func:`stack`, which keeps the other forms'
 ``fit.cache["stacking"]``). Beyond the range each predictive draw comes from one form, chosen
 with the stacking weights; the other forms' share ramps in over the first ``distance.RAMP``
 decades past the range (:func:`stacked_draws`' ``share``), as the distance discrepancy's step
-does, so that the interval and the median are continuous at the range's edge. Stacking
-applies to single-group loss surfaces L(N, D).
+does, so that the interval and the median are continuous at the range's edge. A form whose fit
+fails the convergence bars (``MAX_R_HAT``, ``MAX_DIVERGENT``: those of form averaging) is left
+out, with a warning. Stacking applies to single-group loss surfaces L(N, D).
+
+:func:`runs_for` is the rule by which every state fitted from runs (here, the GP, the distance
+and drift discrepancies, form averaging) takes the fit's own training runs.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import pandas as pd
 from ...laws import law_ref, resolve_law
 from ...laws.contract import Posterior, Scales
 from ...laws.priors import spec_to_priors
+from ...runs.warn import warn_user
 
 STACK_LAWS = ("chinchilla", "chinchilla_gamma", "kaplan")  # forms averaged by stacking
 # PSIS-LOO's reliability bound on a run's Pareto k (Vehtari et al. 2017): above it that run's
@@ -30,6 +35,64 @@ PARETO_K_MAX = 0.7
 
 class UnreliableLooWarning(UserWarning):
     """Stacking weights computed from PSIS-LOO scores that some runs make unreliable."""
+
+
+class UnusedRunsWarning(UserWarning):
+    """Runs given to a state fitted from the fit's training runs (the GP discrepancy, the
+    scale-out refits, stacking, form averaging) that are not among them: they are not used."""
+
+
+# a form's fit is left out of stacking and of form averaging above these bars
+MAX_R_HAT = 1.05
+MAX_DIVERGENT = 0.02  # share of transitions
+
+
+def max_r_hat(f) -> float:
+    """The fit's largest R-hat over its posterior variables; for a one-chain fit (whose
+    diagnostics have none) the R-hat of the chain's two halves as two chains, which still
+    shows a chain that has not settled."""
+    posterior = f.idata.posterior
+    if posterior.sizes["chain"] > 1:
+        return float(f.diagnostics.max_r_hat)
+    import arviz as az
+
+    half = posterior.sizes["draw"] // 2
+    worst = float("nan")
+    for values in posterior.data_vars.values():
+        draws = np.asarray(values)[0, : 2 * half].reshape(2, half, -1)  # (halves, draws, K)
+        for k in range(draws.shape[2]):
+            with np.errstate(invalid="ignore", divide="ignore"):  # a still draw: NaN, kept
+                r_hat = float(az.rhat(draws[:, :, k]))
+            worst = r_hat if np.isnan(r_hat) else np.fmax(worst, r_hat)
+            if np.isnan(worst):
+                return worst
+    return worst
+
+
+def form_failure(f, r_hat_bar: float | None = None, divergent_share: float | None = None):
+    """Why a form's fit ``f`` is not to be used (None: it is): R-hat undefined or above
+    ``r_hat_bar`` (:func:`max_r_hat`; None: ``MAX_R_HAT``), or divergent transitions above
+    ``divergent_share`` of its draws (None: ``MAX_DIVERGENT``)."""
+    r_hat_bar = MAX_R_HAT if r_hat_bar is None else r_hat_bar
+    divergent_share = MAX_DIVERGENT if divergent_share is None else divergent_share
+    d = f.diagnostics
+    r_hat = max_r_hat(f)
+    if np.isnan(r_hat):
+        return "did not converge (a parameter's draws never moved: R-hat undefined)"
+    if r_hat > r_hat_bar:
+        return f"did not converge (max R-hat {r_hat:.3f} > {r_hat_bar})"
+    if d.divergences > divergent_share * d.n_draws:
+        return f"{d.divergences} divergent transitions of {d.n_draws}"
+    return None
+
+
+def form_figures(f) -> str:
+    """A form fit's convergence figures in words: max R-hat, divergences, bulk ESS."""
+    d = f.diagnostics
+    return (
+        f"max R-hat {max_r_hat(f):.3f}, {d.divergences} divergent transitions of {d.n_draws} "
+        f"draws, min bulk ESS {d.min_ess_bulk:.0f}"
+    )
 
 
 def stacking_table(idatas: dict) -> tuple:
@@ -190,27 +253,59 @@ def _check_holds_by_values(own_df: pd.DataFrame, given: pd.DataFrame, what: str)
         )
 
 
+def runs_for(fit, runs, what: str):
+    """The runs a state of ``fit`` is fitted from (RunTable; None when none are given and the
+    fit stores none): the fit's own training runs whenever it stores them, else ``runs`` as
+    given. ``runs`` given to a fit that stores its training runs (RunTable, DataFrame or path)
+    must hold every one of them with the same N, D and loss (ValueError naming the missing
+    rows and how many): by row label (compared as the fit records them,
+    ``nuts.stored_label``), or, for a fit saved before row labels were recorded, by values
+    (:func:`unmatched_by_values`); its order does not matter, and its rows that are not the
+    fit's training runs (held out, excluded before fitting, left out by the law's rules) are
+    not used: one :class:`UnusedRunsWarning` (naming ``what``) says how many and which."""
+    own = fit.training_runs()
+    if runs is None or own is None:
+        return own if runs is None else runs
+    given = _given_frame(runs)
+    if "row" in fit.record.training_runs:
+        _check_holds(own.df, given, what)
+        labels = set(own.df.index)
+        extra = [r for r in _as_stored_labels(given).index if r not in labels]
+        n_extra = len(extra)
+    else:  # labelled by position 0..n-1, which an exclusion makes differ from the table's
+        _check_holds_by_values(own.df, given, what)
+        extra, n_extra = None, len(given) - len(own.df)
+    if n_extra > 0:
+        message = unused_runs_message(what, n_extra, len(given), len(own.df), extra)
+        warn_user(message, UnusedRunsWarning)
+    return own
+
+
+def unused_runs_message(what: str, n_extra: int, n_given: int, n_own: int, labels=None) -> str:
+    """The :class:`UnusedRunsWarning` text: ``n_extra`` of the ``n_given`` runs given (row
+    ``labels``, when known) are not among the fit's ``n_own`` training runs."""
+    shown = ""
+    if labels:
+        listed = ", ".join(map(repr, labels[:5])) + (" ..." if len(labels) > 5 else "")
+        shown = f" (row labels {listed})"
+    return (
+        f"{what}: {n_extra} of the {n_given} runs given{shown} are not among the fit's "
+        f"{n_own} training runs (e.g. held out, or excluded before fitting) and are NOT used: "
+        "it reads the fit's own training runs only, so that runs held out of the fit cannot "
+        "leak into its extrapolation. Pass no runs (or only the training runs) to silence this"
+    )
+
+
 def training_runs_for(fit, runs, what: str):
     """The runs to fit the other forms to, in the order of the fit's pointwise log-likelihood:
-    the fit's own training runs. ``runs`` (RunTable, DataFrame or path), when given, must hold
-    every one of them with the same N, D and loss (ValueError naming the rows or the column):
-    by row label (compared as the fit records them, ``nuts.stored_label``), or, for a fit saved
-    before row labels were recorded, by values (:func:`unmatched_by_values`); its order does
-    not matter and its rows the fit left out (e.g. screened out) are not used. A fit that
-    stores no training runs takes ``runs`` as given, checked after the fits by
-    :func:`check_forms_comparable`."""
-    own = fit.training_runs()
-    if runs is None:
-        if own is None:
-            raise ValueError(f"{what} needs the training runs (none given, none stored in the fit)")
-        return own
-    if own is None:
-        return runs
-    if "row" in fit.record.training_runs:
-        _check_holds(own.df, _given_frame(runs), what)
-    else:  # labelled by position 0..n-1, which an exclusion makes differ from the table's
-        _check_holds_by_values(own.df, _given_frame(runs), what)
-    return own
+    the fit's own training runs (:func:`runs_for`: ``runs``, when given, must hold them; its
+    other rows are not used, with an :class:`UnusedRunsWarning`). A fit that stores no
+    training runs takes ``runs`` as given, checked after the fits by
+    :func:`check_forms_comparable`; with neither: ValueError."""
+    used = runs_for(fit, runs, what)
+    if used is None:
+        raise ValueError(f"{what} needs the training runs (none given, none stored in the fit)")
+    return used
 
 
 def check_forms_comparable(fits: dict, what: str) -> dict:
@@ -228,37 +323,52 @@ def check_forms_comparable(fits: dict, what: str) -> dict:
 def stack(fit, runs=None, *, laws=STACK_LAWS, chains=2, warmup=300, draws=300, seed=None) -> dict:
     """Fit every law in ``laws`` other than the fit's own to its training runs (same
     likelihood, default priors; ``runs``, when given, must hold them: :func:`training_runs_for`),
-    compute stacking weights with :func:`arviz.compare`
-    (``method="stacking"``) and keep the weights and the other laws' draws in
-    ``fit.cache["stacking"]`` with each law's PSIS-LOO reliability (``"loo_reliability"``,
-    :func:`stacking_table`; one :class:`UnreliableLooWarning` names the laws with a Pareto k
-    above ``PARETO_K_MAX``). Returns the state."""
+    leave out every such form whose fit failed its checks (:func:`form_failure`: R-hat above
+    ``MAX_R_HAT`` or undefined, divergences above ``MAX_DIVERGENT`` of the draws; one warning
+    per form names it and its figures, and the state's ``"excluded"`` keeps why), compute
+    stacking weights of the rest with :func:`arviz.compare` (``method="stacking"``) and keep
+    the weights and the other laws' draws in ``fit.cache["stacking"]`` with each law's PSIS-LOO
+    reliability (``"loo_reliability"``, :func:`stacking_table`; one
+    :class:`UnreliableLooWarning` names the laws with a Pareto k above ``PARETO_K_MAX``).
+    Returns the state."""
     from ...inference import fit as fit_law
 
     runs = training_runs_for(fit, runs, "stacking")
     seed = fit.record.sampler.seed if seed is None else seed
-    fits = {law_ref(fit.law): fit}
+    fits, excluded = {law_ref(fit.law): fit}, {}
     for name in laws:
-        if name not in fits:
-            fits[name] = fit_law(
-                runs,
-                name,
-                likelihood=fit.likelihood,
-                chains=chains,
-                warmup=warmup,
-                draws=draws,
-                seed=seed,
-                warn=False,
-            )
-    table, reliability = stacking_table(check_forms_comparable(fits, "stacking"))
-    weights = {k: float(table.loc[k, "weight"]) for k in fits}
-    warn_unreliable_loo("stacking", reliability, weights)
+        if name in fits:
+            continue
+        other = fit_law(
+            runs,
+            name,
+            likelihood=fit.likelihood,
+            chains=chains,
+            warmup=warmup,
+            draws=draws,
+            seed=seed,
+            warn=False,
+        )
+        reason = form_failure(other)
+        if reason:
+            excluded[name] = f"{reason}; {form_figures(other)}"
+            warn_user(excluded_form_message(name, excluded[name]), UserWarning)
+        else:
+            fits[name] = other
+    if len(fits) > 1:
+        table, reliability = stacking_table(check_forms_comparable(fits, "stacking"))
+        weights = {k: float(table.loc[k, "weight"]) for k in fits}
+        elpd = {k: float(table.loc[k, "elpd_loo"]) for k in fits}
+        warn_unreliable_loo("stacking", reliability, weights)
+    else:  # every other form failed: the fit's own draws alone
+        weights, elpd, reliability = {law_ref(fit.law): 1.0}, {}, {}
     state = {
         "method": "stacking",
         "laws": list(fits),
         "weights": weights,
-        "elpd_loo": {k: float(table.loc[k, "elpd_loo"]) for k in fits},
+        "elpd_loo": elpd,
         "loo_reliability": reliability,
+        "excluded": excluded,
         "others": {
             k: {
                 "law": f.record.law,
@@ -276,6 +386,16 @@ def stack(fit, runs=None, *, laws=STACK_LAWS, chains=2, warmup=300, draws=300, s
     }
     fit.cache["stacking"] = state
     return state
+
+
+def excluded_form_message(name: str, reason: str) -> str:
+    """The warning for a form left out of stacking (``reason``: why, with its figures)."""
+    return (
+        f"stacking: form {name!r} left out ({reason}): its fit did not pass the convergence "
+        "checks, so its stacking weight would rest on unreliable draws; the other forms are "
+        "stacked without it (the state's 'excluded' keeps why). Give the stacked fits more "
+        "draws (stack(..., warmup=, draws=)) to include it"
+    )
 
 
 def own_key(state: dict, names: list) -> str:
