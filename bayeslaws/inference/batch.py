@@ -39,7 +39,13 @@ attempt (a task that always kills its worker runs ``retries`` + 1 times, or twic
 a task whose workers die (``distributed.scheduler.allowed-failures``), then fails it with
 ``KilledWorker``, which is recorded at once (for a chunk of several items, against the item
 its worker was running, which the worker tells the scheduler; its other items run again
-alone). A task's return value comes back in
+alone). A ``ProcessPoolExecutor`` the caller gives cannot be restarted by bayeslaws: once
+one of its workers dies it is broken, so nothing more is sent to it; the tasks it had run (the
+one whose worker died among them: the pool cannot say which) are recorded with its
+``BrokenProcessPool`` error, not retried, and those it never started (each worker marks a task's
+start in a temporary folder) as not run, with no attempt counted (``attempts`` 0), to rerun
+(or pass ``executor=None``: bayeslaws' own pool is restarted). A task's return value comes
+back in
 ``TaskResult.value`` (it must pickle: one that does not is recorded as a ``TypeError``);
 fits come back as :class:`~.fit.Fit` objects (``TaskResult.fit``), or, with
 ``save_dir``, are saved by the worker as ``<name>.nc`` and come back as paths
@@ -76,13 +82,16 @@ from __future__ import annotations
 import concurrent.futures as cf
 import contextlib
 import functools
+import hashlib
 import io
 import multiprocessing
 import multiprocessing.reduction
 import os
 import pickle
+import shutil
 import socket
 import sys
+import tempfile
 import threading
 import time
 import traceback
@@ -142,8 +151,9 @@ class TaskResult:
     also ``fit`` (a :class:`~.fit.Fit`, when fits come back in memory) or ``path`` (the saved
     netCDF, with ``save_dir``). On failure ``error`` ("ExceptionType: message") and
     ``traceback`` of the last attempt. ``attempts`` counts its submissions by bayeslaws (not
-    one cut short by another task's worker dying in the local pool; a task refused in the
-    client before submission, as bad input, counts 1); on a Dask cluster the scheduler's own
+    one cut short by another task's worker dying in the local pool, nor one that an executor
+    the caller gave never started because it broke: a task never run counts 0; a task refused
+    in the client before submission, as bad input, counts 1); on a Dask cluster the scheduler's own
     retries of a task whose worker died (``distributed.scheduler.allowed-failures``) are not
     counted, since the client is not told of them. ``seconds`` is the wall time of the last
     attempt in its worker (``worker`` = host:pid; None for a task refused in the client),
@@ -265,18 +275,32 @@ def run_item(fn: Callable, item) -> dict:
     return out
 
 
-def run_chunk(fn: Callable, chunk: list, progress: list | None = None) -> list[dict]:
+def run_chunk(
+    fn: Callable, chunk: list, progress: list | None = None, started: list | None = None
+) -> list[dict]:
     """:func:`run_item` of ``fn`` on each item of ``chunk`` in turn, in the current process:
     one result dict per item, in order (what a worker runs for several short tasks submitted
     as one, ``chunk_size`` > 1). On a Dask worker, ``progress`` (a metadata key) is set on the
     scheduler to each item's position in the chunk before it starts (:func:`_mark_progress`),
-    so that the client can tell which item was running when the worker died."""
+    so that the client can tell which item was running when the worker died. In a caller's
+    local pool, ``started`` (a file path per item) are created as the items start
+    (:func:`_mark_started`), so that the client can tell, when the pool breaks, which items it
+    never started."""
     outs = []
     for j, item in enumerate(chunk):
         if progress is not None:
             _mark_progress(progress, j)
+        if started is not None:
+            _mark_started(started[j])
         outs.append(run_item(fn, item))
     return outs
+
+
+def _mark_started(path: str) -> None:
+    """Create the empty file ``path``: the item it stands for has started (a batch left early
+    may have removed its folder: then nothing)."""
+    with contextlib.suppress(OSError):
+        open(path, "w").close()
 
 
 def _mark_progress(key: list, position: int) -> None:
@@ -664,7 +688,13 @@ def _report(label: str, result: TaskResult, done: int, total: int, failed: int, 
         status += f", {len(result.warnings)} warning(s)"
     elapsed = time.perf_counter() - started
     where = (
-        f"{result.seconds:.1f} s on {result.worker}" if result.worker else "refused in the client"
+        f"{result.seconds:.1f} s on {result.worker}"
+        if result.worker
+        else "not run"
+        if result.attempts == 0
+        else "refused in the client"
+        if result.seconds == 0.0
+        else "no worker's result"
     )
     progress._write(
         f"{label}: {done}/{total} done ({failed} failed), {elapsed:.0f} s: {result.name!r} "
@@ -732,6 +762,14 @@ def iter_map_tasks(
     progress_key = ["bayeslaws", "chunk_progress", uuid.uuid4().hex]
     keys: dict = {}  # future -> its chunk's progress key
     tracked = False  # whether any chunk was tracked (its keys are cleared at the end)
+    # a caller's local pool cannot be restarted: once it breaks (caller_broken: its error)
+    # nothing more is sent, and its tasks that never started (no start mark, or never sent:
+    # unsent) are recorded as not run, no attempt counted (_caller_broken_outs)
+    marks_dir = None if own else _marks_folder(pool)
+    marks: dict = {}  # future -> each of its items' start mark (a file path)
+    unsent: set = set()  # the futures the executor refused (never sent)
+    caller_broken: BaseException | None = None
+    last_error: dict = {}  # item index -> the error of its last attempt, when retried
 
     def submit(group: list[int], count: bool = True) -> cf.Future:
         nonlocal tracked
@@ -739,16 +777,24 @@ def iter_map_tasks(
             attempts[i] += count
         key = [*progress_key, str(group[0])] if track and len(group) > 1 else None
         tracked = tracked or key is not None
-        task = run_chunk if key is None else functools.partial(run_chunk, progress=key)
+        options = {} if key is None else {"progress": key}
+        if marks_dir is not None:
+            options["started"] = [os.path.join(marks_dir, uuid.uuid4().hex) for _ in group]
+        task = functools.partial(run_chunk, **options) if options else run_chunk
         try:
+            if caller_broken is not None:  # nothing more is sent to it
+                raise caller_broken
             with _environment(env):  # a local pool starts its processes on submit
                 future = pool.submit(task, fn, [items[i] for i in group])
         except Exception as err:  # a broken or shut-down executor: recorded like a failed task
             future = cf.Future()
             future.set_exception(err)
+            unsent.add(future)
         pending[future] = group
         if key is not None:
             keys[future] = key
+        if "started" in options:
+            marks[future] = options["started"]
         if not count:
             uncounted.add(future)
         return future
@@ -788,6 +834,7 @@ def iter_map_tasks(
                 if group is None:  # to run again alone after its pool broke
                     continue
                 key = keys.pop(future, None)
+                mark = marks.pop(future, None)
                 charged = future not in uncounted
                 uncounted.discard(future)
                 if future is alone:
@@ -836,13 +883,24 @@ def iter_map_tasks(
                         }
                         for _ in group
                     ]  # fmt: skip
+                    if broken and not own:  # a caller's pool: broken for good
+                        caller_broken = err
+                        ran = _started_items(group, mark, future in unsent)
+                        for i in group:
+                            if charged and i not in ran:  # never started: no attempt
+                                attempts[i] -= 1
+                        outs = _caller_broken_outs(err, group, ran, attempts, last_error)
                 for i, out in zip(group, outs, strict=True):
                     if "error" in out and out.pop("retry", True) and attempts[i] <= retries:
-                        if culprit:  # alone again: it may break the pool again
+                        if caller_broken is not None:  # it takes no more tasks
+                            out["error"] += f"; not retried: {CALLER_BROKEN}"
+                        elif culprit:  # alone again: it may break the pool again
                             held.append(([i], True))
+                            continue
                         else:
+                            last_error[i] = out["error"]
                             again([i])
-                        continue
+                            continue
                     result = TaskResult(index=i, name=names[i], attempts=attempts[i], **out)
                     done += 1
                     failed += not result.ok
@@ -860,6 +918,64 @@ def iter_map_tasks(
         if tracked:  # the scheduler's metadata keeps a key per chunk: clear this batch's
             with contextlib.suppress(Exception):
                 executor.set_metadata(progress_key, None)
+        if marks_dir is not None:
+            shutil.rmtree(marks_dir, ignore_errors=True)
+
+
+# why the tasks a caller's broken executor never started were not run
+CALLER_BROKEN = (
+    "the caller's executor broke (a worker died); rerun the task, or pass executor=None to let "
+    "bayeslaws restart its own pool"
+)
+
+
+def _marks_folder(pool) -> str | None:
+    """A new temporary folder for the start marks of the items sent to ``pool`` when it is a
+    caller's local pool (a ``concurrent.futures`` process or thread pool, which breaks for good
+    when a worker dies or fails to start); None for other executors (a Dask cluster retries
+    lost tasks itself, :class:`InProcessExecutor` never breaks)."""
+    if isinstance(pool, cf.ProcessPoolExecutor | cf.ThreadPoolExecutor):
+        return tempfile.mkdtemp(prefix="bayeslaws-started-")
+    return None
+
+
+def _started_items(group: list[int], marks: list | None, unsent: bool) -> set:
+    """The items of ``group`` (indices) that a caller's broken executor started: none when the
+    submission was refused (``unsent``), those whose start mark exists (``marks``, a path
+    per item), and all of them when the executor keeps no marks (unknown: counted as run)."""
+    if unsent:
+        return set()
+    if marks is None:
+        return set(group)
+    return {i for i, mark in zip(group, marks, strict=True) if os.path.exists(mark)}
+
+
+def _caller_broken_outs(
+    err: BaseException, group: list[int], ran: set, attempts: list, last_error: dict
+) -> list[dict]:
+    """A result dict per item of ``group`` failed by a caller's broken executor (``err``), none
+    retried: an item it started (in ``ran``; the one whose worker died among them) keeps the
+    executor's error; one it never started is "not run" (or "not run again", with its earlier
+    attempt's error, when it was a retry; ``attempts``: the attempts it really made)."""
+    outs = []
+    for i in group:
+        if i in ran:
+            error = (
+                f"{type(err).__name__}: {err} (the caller's executor broke while this task was "
+                "in it: a worker died, its own or another task's; not retried, as the executor "
+                "takes no more tasks)"
+            )
+            trace = "".join(traceback.format_exception(err))
+        elif i in last_error:
+            error = (
+                f"{type(err).__name__}: not run again: {CALLER_BROKEN} (its attempt "
+                f"{attempts[i]} failed: {last_error[i]})"
+            )
+            trace = None
+        else:
+            error, trace = f"{type(err).__name__}: not run: {CALLER_BROKEN}", None
+        outs.append({"error": error, "traceback": trace, "retry": False})
+    return outs
 
 
 def _terminate_pool(pool: cf.ProcessPoolExecutor, timeout: float = 10.0) -> None:
@@ -942,7 +1058,9 @@ def map_tasks(
     executor : None (local ``spawn`` processes, ``workers`` of them, default one per core,
         started with :func:`worker_env`), a ``dask.distributed.Client`` (a ``LocalCluster`` or
         ``Client("tcp://scheduler:8786")``), or a ``concurrent.futures`` executor
-        (:class:`InProcessExecutor`: in this process).
+        (:class:`InProcessExecutor`: in this process). A process or thread pool of the
+        caller's that breaks (a worker dies) takes no more tasks: those it never started are
+        recorded as "not run" (``attempts`` 0), the others with its error, none retried.
     names : a unique name per item (default ``task0``, ``task1``, ...): progress lines, errors.
     retries : how many times a failed task is resubmitted before it is recorded as failed (not
         a ``ValueError``, ``TypeError`` or ``KeyError``: bad input, recorded at once; nor
@@ -1005,6 +1123,7 @@ def iter_fit_many(
     :func:`fit_many` for the arguments. Closing the generator (or an exception in it) stops
     the batch's fits, as for :func:`iter_map_tasks`."""
     tasks = as_tasks(tasks)
+    _warn_identical_tasks(tasks)
     save_dir = _save_folder(save_dir)
     if save_dir is not None:
         _warn_unportable_saves(tasks)
@@ -1029,6 +1148,66 @@ def iter_fit_many(
             elif result.ok:
                 result.path = result.value
             yield result
+
+
+def _warn_identical_tasks(tasks: list[FitTask]) -> None:
+    """Warn (UserWarning, naming them) when two or more tasks have the same runs, law and
+    options, seed included (a task without one has :func:`~.nuts.fit`'s default, seed 0):
+    their fits, and so their draws, will be identical (:func:`_task_identity`)."""
+    named: dict = {}
+    for task in tasks:
+        named.setdefault(_task_identity(task), []).append(task.name)
+    repeats = [names for names in named.values() if len(names) > 1]
+    if not repeats:
+        return
+    shown = "; ".join(", ".join(repr(n) for n in names) for names in repeats[:5])
+    warnings.warn(
+        f"fit_many: tasks {shown}{' ...' if len(repeats) > 5 else ''} have the same runs, law "
+        "and options, seed included (a task without a 'seed' uses seed 0): their draws will be "
+        "identical. For independent replicates give each task its own seed (e.g. "
+        "{'seed': k} in task k)",
+        UserWarning,
+        stacklevel=5,  # fit_many's caller (the generator runs inside _collect)
+    )
+
+
+def _task_identity(task: FitTask) -> tuple:
+    """What makes two tasks' fits the same: a hash of their runs' table (its values, index and
+    columns; for anything but a table, its ``repr``), their law and the ``repr`` of their
+    options with the seed they run with (0 when not given, as :func:`~.nuts.fit`)."""
+    options = {"seed": 0, **task.options}
+    return (
+        _runs_digest(task.runs),
+        _law_digest(task.law),
+        repr(sorted(options.items(), key=lambda kv: str(kv[0]))),
+    )
+
+
+def _runs_digest(runs) -> str:
+    """A hash of a run table's values (a RunTable's ``df``, or a DataFrame) with its index and
+    columns; the ``repr`` of anything else (a path); a unique text when the table cannot be
+    hashed (then it is never taken for another)."""
+    df = runs.df if isinstance(getattr(runs, "df", None), pd.DataFrame) else runs
+    if not isinstance(df, pd.DataFrame):
+        return f"{type(df).__name__}:{df!r}"
+    try:
+        rows = pd.util.hash_pandas_object(df, index=True).to_numpy()
+    except (TypeError, ValueError):  # a cell pandas cannot hash (a list)
+        return f"unhashable:{id(runs)}"
+    digest = hashlib.sha1(rows.tobytes())
+    digest.update(repr([str(c) for c in df.columns]).encode())
+    return digest.hexdigest()
+
+
+def _law_digest(law) -> str:
+    """A law name as it is; a law object by its pickled bytes' hash (its class and
+    parameters), or its identity when it does not pickle."""
+    if isinstance(law, str):
+        return law
+    try:
+        return hashlib.sha1(pickle.dumps(law)).hexdigest()
+    except Exception:  # refused later, with its reason (_law_refusal, or the fit's error)
+        return f"object:{id(law)}"
 
 
 def _law_refusal(task: FitTask, spawned: bool = False) -> str | None:
@@ -1104,11 +1283,20 @@ def fit_many(
     Parameters
     ----------
     tasks : list of :class:`FitTask`, or of dicts ``{"runs": RunTable, "law": "chinchilla",
-        "name": "sim3", **bl.fit options}`` (e.g. ``chains``, ``draws``, ``seed``).
+        "name": "sim3", **bl.fit options}`` (e.g. ``chains``, ``draws``, ``seed``). A task
+        without a ``seed`` is fitted with ``bl.fit``'s default, seed 0, so replicate fits of one
+        table need a seed each (``{"runs": table, "name": f"rep{k}", "seed": k}``): tasks with
+        the same runs, law and options, seed included, are warned about (UserWarning naming
+        them), as their draws will be identical.
     executor : None (local ``spawn`` processes, ``workers`` of them, default one per core,
         started with :func:`worker_env`), a
         ``dask.distributed.Client`` (a ``LocalCluster`` or ``Client("tcp://scheduler:8786")``),
-        or a ``concurrent.futures`` executor.
+        or a ``concurrent.futures`` executor. A ``ProcessPoolExecutor`` of the caller's is
+        broken for good when one of its workers dies: nothing more is sent to it, the tasks it
+        had started (the one whose worker died among them) are recorded with its
+        ``BrokenProcessPool`` error, not retried, and those it never started as "not run" with
+        ``attempts`` 0, to rerun (with ``executor=None`` bayeslaws restarts its own pool and
+        runs them again).
     retries : how many times a failed task is resubmitted before it is recorded as failed (not
         a ``ValueError``, ``TypeError`` or ``KeyError``: bad input, recorded at once). A law
         object that worker processes cannot import (its class defined inside a function, or

@@ -36,6 +36,7 @@ report against. A one-chain fit has no R-hat and is never redone.
 
 from __future__ import annotations
 
+import re
 import time
 import warnings
 from dataclasses import dataclass, replace
@@ -461,6 +462,7 @@ def combined_table(fit: Fit, new_runs) -> Combined:
     frame = with_labels_as(frame)  # the run labels alike: 7 (new) and "7" (fitted) are one
     start = next_label(earlier.index, excluded_labels(fit))
     renamed = new_run_labels(new_runs, new, start)
+    refuse_label_clashes(earlier.index, renamed.values(), excluded_labels(fit))
     frame.index = pd.Index(list(earlier.index) + [renamed[r] for r in new.index])
     new_labels = frame.index[len(earlier) :]
     accepted = (
@@ -619,13 +621,37 @@ def excluded_labels(fit: Fit) -> list:
 
 
 def next_label(earlier: pd.Index, taken=()) -> int:
-    """The first label of the new runs in the combined table: one past the largest integer
-    label of the earlier runs (which keep theirs: their rows in the user's table, which
-    screening names) and of ``taken`` (the excluded rows' labels, which the updated record
-    still names)."""
-    numbers = [int(r) for r in earlier if isinstance(r, int | np.integer)]
-    numbers += [int(r) for r in taken if str(r).lstrip("-").isdigit()]
-    return max(numbers, default=-1) + 1
+    """The first label of the new runs in the combined table: one past the largest label, read
+    as text (:func:`label_number`: 7 and "7" alike, as the record stores row labels), of the
+    earlier runs (which keep theirs: their rows in the user's table, which screening names)
+    and of ``taken`` (the excluded rows' labels, which the updated record still names)."""
+    numbers = [label_number(r) for r in [*earlier, *taken]]
+    return max((n for n in numbers if n is not None), default=-1) + 1
+
+
+def label_number(label) -> int | None:
+    """The integer a row label's text is (7, np.int64(7), "7", "-2"); None for other labels
+    ("a", "7.0", "07x", "²")."""
+    text = str(label)
+    return int(text) if INTEGER_TEXT.fullmatch(text) else None
+
+
+INTEGER_TEXT = re.compile(r"-?[0-9]+")  # an integer row label's text (ASCII digits)
+
+
+def refuse_label_clashes(earlier: pd.Index, new_labels, taken=()) -> None:
+    """Refuse (ValueError, naming them) new runs' labels whose text is that of a label of the
+    earlier runs or of ``taken`` (the excluded rows'): row labels are stored and compared as
+    text, so fitted run "3" and new run 3 would be one row in the record and in screening."""
+    fitted = {str(r) for r in [*earlier, *taken]}
+    clashes = [r for r in new_labels if str(r) in fitted]
+    if clashes:
+        raise ValueError(
+            f"new runs' row label(s) {[str(r) for r in clashes[:10]]}"
+            f"{' ...' if len(clashes) > 10 else ''} have the text of row labels the fit "
+            "already has (row labels are stored and compared as text): give the new runs "
+            "labels the fit does not use, or refit the whole table with bl.fit"
+        )
 
 
 def initial_values(fit: Fit, model, data: dict, chains: int, seed: int) -> dict:
