@@ -480,7 +480,11 @@ def _with_screening(fitted: Fit, entry: dict) -> Fit:
 
 
 def _run_table(runs) -> RunTable:
+    """``runs`` as a RunTable: a RunTable with its values checked again
+    (:meth:`RunTable.check_values`: its ``df`` may have been edited in place since it was
+    built), else loaded (:func:`as_run_table`)."""
     if isinstance(runs, RunTable):
+        runs.check_values()
         return runs
     if runs is None or not isinstance(runs, pd.DataFrame | str | os.PathLike):
         raise ArgumentTypeError(

@@ -13,6 +13,9 @@ import numpy as np
 import pandas as pd
 
 CELL_RTOL = 1e-6  # N (or D) values within this relative tolerance are one cell's (runs, queries)
+# values this close (relative) but further apart than CELL_RTOL, one the other rounded, are
+# likely one size written two ways (2.15e8 and 214663680): :func:`rounded_twins`
+NEAR_RTOL = 0.01
 
 
 def same_value_ids(values) -> np.ndarray:
@@ -31,6 +34,44 @@ def same_value_ids(values) -> np.ndarray:
             current, start = current + 1, value
         ids[i] = current
     return ids[np.searchsorted(distinct, logs)]
+
+
+def significant_digits(value: float) -> int:
+    """The significant digits of a positive number as Python writes it shortest (2.15e8: 3,
+    214663680: 8, 0.00125: 3); trailing zeros of an integer do not count (1.2e9: 2)."""
+    mantissa = repr(float(value)).split("e")[0].replace(".", "").replace("-", "")
+    return max(len(mantissa.strip("0")), 1)
+
+
+def _rounding_of(a: float, b: float) -> tuple[float, float] | None:
+    """(rounded, full) when one of two values is the other rounded to its own significant
+    digits (2.15e8 and 214663680), else None."""
+    digits_a, digits_b = significant_digits(a), significant_digits(b)
+    if digits_a == digits_b:
+        return None
+    short, full, digits = (a, b, digits_a) if digits_a < digits_b else (b, a, digits_b)
+    return (short, full) if float(f"{full:.{digits}g}") == short else None
+
+
+def rounded_twins(values) -> list[tuple[float, float]]:
+    """Pairs (rounded, full) of distinct values (> 0, e.g. N params) within ``NEAR_RTOL`` of
+    each other but in different stretches of :func:`same_value_ids` (so different cells),
+    one of which is the other rounded to its significant digits: 2.15e8 and 214663680, most
+    likely one size written two ways. Values merely close (digitised points, the tokens of
+    different budgets) are not twins. In increasing order of the rounded value."""
+    v = np.unique(np.asarray(values, float))
+    if len(v) < 2:
+        return []
+    ids = same_value_ids(v)
+    pairs = []
+    for i in np.flatnonzero(v[1:] <= v[:-1] * (1 + NEAR_RTOL)):
+        j = i + 1
+        while j < len(v) and v[j] <= v[i] * (1 + NEAR_RTOL):
+            pair = _rounding_of(v[i], v[j]) if ids[j] != ids[i] else None
+            if pair is not None:
+                pairs.append(pair)
+            j += 1
+    return sorted(pairs)
 
 
 def cell_table(N, D, group=None) -> tuple[np.ndarray, pd.DataFrame]:

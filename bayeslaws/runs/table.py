@@ -28,15 +28,16 @@ import os
 import re
 import shlex
 import warnings
+from collections.abc import Hashable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from .cells import run_cells
+from .cells import CELL_RTOL, rounded_twins, run_cells
 from .checks import ArgumentTypeError
-from .compute import ComputeModel, as_compute_model
+from .compute import ComputeModel, as_compute_model, same_compute_model
 
 CANONICAL = ("N", "D", "C", "lr", "batch_size", "loss", "group")
 NUMERIC = ("N", "D", "C", "lr", "batch_size", "loss")
@@ -134,6 +135,21 @@ class RunTable:
         "simulated", as bayeslaws' simulators and the bundled simulated sweep write it).
         None (the default for a table built directly) is read from ``df`` that way. Kept
         through exclusions (the extent of the table as loaded) and recorded by :meth:`record`.
+    derived : which of N, D, C :func:`load_runs` derived through the compute model (e.g.
+        ``("C",)`` for a table read from N and D), and whose values are still those derived
+        (see ``derived_values``); () for a table built directly (every column given). A
+        re-load (``load_runs(runs, ...)``) derives them again from the given columns, with
+        the ``units=`` of that call.
+    derived_values : the derived columns' values as derived (index: row labels), or None
+        (``derived`` is then taken as it is): a derived column set since (``replace(runs,
+        df=...)`` with other values in it, e.g. a nominal budget as C) is given from then on
+        and leaves ``derived``, while one whose N or D was edited stays derived.
+
+    Building a table (directly, by ``dataclasses.replace`` or by an exclusion) checks its
+    values as :func:`load_runs` does (:meth:`check_values`): a RunTableError names the column
+    and rows of a missing, non-positive or infinite N, D, C, lr or batch_size, a loss that is
+    not positive and finite (a missing loss is allowed, as ``allow_missing_loss=True`` reads
+    diverged runs) and fewer than one parameter or token.
     """
 
     df: pd.DataFrame
@@ -144,6 +160,8 @@ class RunTable:
     accepted_rows: tuple = field(default_factory=tuple)
     row_note: str | None = None
     simulated: str | None = None
+    derived: tuple = field(default_factory=tuple)
+    derived_values: pd.DataFrame | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self):
         if self.simulated is None:
@@ -161,6 +179,30 @@ class RunTable:
             df = self.df.copy()
             df["diverged"] = parse_diverged(df["diverged"], self.row_note)
             object.__setattr__(self, "df", df)
+        object.__setattr__(self, "df", _numeric_columns(self.df, self.row_note))
+        derived, values = _still_derived(self.df, self.derived, self.derived_values)
+        object.__setattr__(self, "derived", derived)
+        object.__setattr__(self, "derived_values", values)
+        self.check_values()
+
+    def check_values(self) -> None:
+        """The value checks of :func:`load_runs` on ``df`` (also after an edit in place): a
+        RunTableError naming the column and rows of a missing, non-positive or infinite N, D,
+        C, lr or batch_size, of a loss that is not positive and finite (a missing loss is
+        allowed: diverged runs read with ``allow_missing_loss=True``), and of fewer than one
+        parameter (N) or token (D). Fast when every value passes."""
+        df = self.df
+        given = [c for c in ("N", "D", "C") if c in df and c not in self.derived]
+        for column in [c for c in NUMERIC if c in df]:
+            values = df[column]
+            if not _plain_numbers(values.dtype):  # e.g. text written into df in place
+                values = _to_numeric(df, column, self.row_note)
+            allow = column == "loss"
+            if not _all_positive_finite(values, allow):
+                _check_positive_finite(df.assign(**{column: values}), column, allow, self.row_note)
+            low = IMPOSSIBLE_BELOW.get(column)
+            if low is not None and (values.to_numpy(float) < low).any():
+                _check_possible(df, column, given, self.row_note)
 
     def __len__(self) -> int:
         return len(self.df)
@@ -284,6 +326,88 @@ class RunTable:
                 f"law {law!r} needs at least {minimum} distinct values of {column!r}; the run "
                 f"table has {levels} ({format_values(_sorted(self.df[column].unique()))})"
             )
+
+
+def _numeric_columns(df: pd.DataFrame, note: str) -> pd.DataFrame:
+    """``df`` with its numeric canonical columns (N, D, C, lr, batch_size, loss) held in
+    NumPy numbers: text and nullable (``Float64``, ``Int64``) columns are read as floats
+    (missing as NaN); a RunTableError names the rows of values that are no numbers (or
+    True/False). The frame itself when every such column already is (no copy)."""
+    dtypes = df.dtypes
+    odd = [c for c in NUMERIC if c in dtypes.index and not _plain_numbers(dtypes[c])]
+    if not odd:
+        return df
+    df = df.copy()
+    for column in odd:
+        df[column] = _to_numeric(df, column, note)
+    return df
+
+
+def _plain_numbers(dtype) -> bool:
+    """Whether a column of ``dtype`` holds NumPy numbers (float, int), which read as floats
+    without a copy that can fail (not text, objects, or pandas' nullable Float64 / Int64)."""
+    return isinstance(dtype, np.dtype) and dtype.kind in "fiu"
+
+
+def _all_positive_finite(values: pd.Series, allow_missing: bool) -> bool:
+    """Whether every value (numbers) is finite and > 0, a missing one (NaN) allowed when
+    ``allow_missing``: the fast path of :meth:`RunTable.check_values`."""
+    x = values.to_numpy(float)
+    ok = np.isfinite(x) & (x > 0)
+    if allow_missing:
+        ok |= np.isnan(x)
+    return bool(ok.all())
+
+
+DERIVABLE = ("N", "D", "C")  # the columns load_runs derives (one of them) through the model
+
+
+def _still_derived(df: pd.DataFrame, names, values) -> tuple[tuple, pd.DataFrame | None]:
+    """(``RunTable.derived``, ``RunTable.derived_values``) for the table ``df``: the ``names``
+    (of N, D, C) that ``df`` holds and whose values are still ``values`` (the derived values,
+    index: row labels; matched by label, so an exclusion keeps them; NaN equal to NaN), and
+    those values for ``df``'s rows; every name, as it is, when ``values`` is None. A
+    RunTableError for a name other than N, D or C, an ArgumentTypeError for a single string."""
+    if isinstance(names, str) or not isinstance(names, tuple | list):
+        raise ArgumentTypeError(
+            f"RunTable derived= takes a tuple of column names among {DERIVABLE} (e.g. "
+            f"('C',)), got {type(names).__name__} {names!r}"
+        )
+    unknown = [n for n in names if n not in DERIVABLE]
+    if unknown:
+        raise RunTableError(
+            f"RunTable derived= names {unknown}: only {DERIVABLE} are derived by load_runs"
+        )
+    kept = tuple(n for n in DERIVABLE if n in names and n in df)
+    if values is None or not kept:
+        return kept, None
+    rows = _rows_of(values.index, df.index)  # positions in values of df's rows
+    if rows is None:
+        return (), None
+    same = {}  # name -> its derived values, in df's row order
+    for name in kept:
+        if name in values:
+            stored = values[name].to_numpy(float)
+            stored = stored if rows is True else stored[rows]
+            now = pd.to_numeric(df[name], errors="coerce").to_numpy(float)
+            if np.array_equal(now, stored, equal_nan=True):
+                same[name] = stored
+    if not same:
+        return (), None
+    if rows is True and tuple(values.columns) == tuple(same):
+        return tuple(same), values
+    return tuple(same), pd.DataFrame(same, index=df.index)
+
+
+def _rows_of(stored: pd.Index, index: pd.Index):
+    """True when ``index`` is ``stored``; else the positions in ``stored`` of ``index``'s
+    labels (an array), or None when a label is not in ``stored`` or labels repeat."""
+    if stored.equals(index):
+        return True
+    if not stored.is_unique or not index.is_unique:
+        return None
+    rows = stored.get_indexer(index)
+    return None if (rows < 0).any() else rows
 
 
 def _check_reason(reason) -> None:
@@ -535,7 +659,7 @@ def _header_diagnosis(columns: list, canonical) -> str:
                 "DataFrame"
             )
             break
-    for canon in canonical:
+    for canon in map(str, canonical):
         for name in columns:
             name = str(name)
             if name != canon and name.strip().lower() == canon.lower():
@@ -606,7 +730,7 @@ def _flags_column(df: pd.DataFrame, diverged, mapping: dict) -> pd.DataFrame:
     user's name) also reads as another canonical column."""
     if diverged is None or diverged == "diverged":
         return df
-    columns = [str(c) for c in df.columns]
+    columns = _column_labels(df.columns)
     if diverged not in df.columns:
         raise RunTableError(
             f"column {diverged!r} (given for diverged) is not in the table; the columns read "
@@ -740,11 +864,13 @@ def _to_numeric(df: pd.DataFrame, column: str, note: str = ROWS_NOTE) -> pd.Seri
 
 
 def _label(column: str, name=None) -> str:
-    """A column for a message: the user's name, with the canonical one when they differ
-    (``'Model Size' (N)``)."""
+    """A column for a message: the user's label, with the canonical name when they differ
+    (``'Model Size' (N)``, ``0 (N)`` for a table without a header)."""
     if name is None or name == column:
         return repr(column)
-    return f"{str(name)!r} ({column})"
+    if isinstance(name, np.generic):
+        name = name.item()
+    return f"{name!r} ({column})"
 
 
 def _check_positive_finite(
@@ -860,14 +986,14 @@ def _read_posinf_loss_as_missing(out: pd.DataFrame) -> pd.DataFrame:
 def load_runs(
     data,
     *,
-    N: str | None = None,
-    D: str | None = None,
-    C: str | None = None,
-    lr: str | None = None,
-    batch_size: str | None = None,
-    loss: str | None = "loss",
-    group: str | None = None,
-    diverged: str | None = None,
+    N: Hashable | None = None,
+    D: Hashable | None = None,
+    C: Hashable | None = None,
+    lr: Hashable | None = None,
+    batch_size: Hashable | None = None,
+    loss: Hashable | None = "loss",
+    group: Hashable | None = None,
+    diverged: Hashable | None = None,
     units: dict | None = None,
     compute_model=None,
     allow_missing_loss: bool = False,
@@ -877,12 +1003,18 @@ def load_runs(
 
     Parameters
     ----------
-    data : path to a CSV or Parquet file, a DataFrame, or a RunTable (re-checked from its N and
-        D; its C, compute model, exclusions and input row count are kept: its C may be a nominal
-        budget rather than the compute model's, as in ``bundled.isoflop_compendium``; with
-        ``compute_model=``, or a mapping or unit for N, D or C, C is checked against the model).
-    N, D, C, lr, batch_size, loss, group : the user's column name for each canonical column
-        (``None`` = use the canonical name if present). Two of N, D, C are needed. Group labels
+    data : path to a CSV or Parquet file, a DataFrame, or a RunTable. A RunTable keeps its
+        compute model, exclusions and input row count; the one of N, D, C derived at its load
+        and not set since (:attr:`RunTable.derived`) is derived again from the other two, with
+        this call's ``units=`` (so a unit or an edit of N reaches C), unless the call maps it
+        or gives another compute model. Else it is re-checked from its N and D and keeps its C:
+        its C may be a nominal budget rather than the compute model's, as in
+        ``bundled.isoflop_compendium``; with ``compute_model=``, or a mapping or unit for N, D
+        or C, C is checked against the model as in a fresh table.
+    N, D, C, lr, batch_size, loss, group : the user's column label for each canonical column
+        (``None`` = use the canonical name if present): a name, or any other label of the
+        table's columns, e.g. ``N=0`` for ``pd.read_csv(path, header=None)`` (a label is also
+        matched by its text: ``N="0"`` reads column 0). Two of N, D, C are needed. Group labels
         are read as text; labels that are one label to :func:`label_key` (7, 7.0, "7", "7.0")
         are one group, with a warning naming the spellings merged.
     diverged : the user's column of diverged-run flags (``None``: a column named 'diverged', if
@@ -911,16 +1043,15 @@ def load_runs(
     Raises
     ------
     RunTableError naming the column and rows on missing columns, non-numeric strings, non-finite
-    or non-positive values and inconsistent N, D, C. Duplicate rows are reported by a warning.
+    or non-positive values and inconsistent N, D, C. Duplicate rows are reported by a warning,
+    and so (:class:`PlausibilityWarning`) are N or D values that look like one value written
+    with two roundings (2.15e8 and 214663680: :func:`.cells.rounded_twins`), whose runs would
+    be separate (N, D) cells.
     """
     mapping = {"N": N, "D": D, "C": C, "lr": lr, "batch_size": batch_size, "loss": loss}
     mapping["group"] = group
     for canon, user in {**mapping, "diverged": diverged}.items():
-        if user is not None and not isinstance(user, str):
-            raise ArgumentTypeError(
-                f"{canon}= takes the name of your {canon} column (a string), got "
-                f"{type(user).__name__} {user!r}"
-            )
+        _check_column_label(canon, user)
     if units is not None and not isinstance(units, dict):
         raise ArgumentTypeError(
             f"units must be a dict column -> unit (e.g. {{'N': 'billions'}}), got "
@@ -936,8 +1067,12 @@ def load_runs(
         if key not in NUMERIC:
             raise RunTableError(f"units given for {key!r}, which is not one of {NUMERIC}")
         unit_factor(key, unit)  # a bad unit is an error before the table is read
-    df, source = _read(data, group if group is not None else "group")
-    kept_c = _table_c(data, mapping, compute_model, units)
+    df, source = _read(data, str(group) if group is not None else "group")
+    mapping = {canon: _column_of(canon, user, df.columns) for canon, user in mapping.items()}
+    diverged = _column_of("diverged", diverged, df.columns)
+    again = _rederived(data, mapping, compute_model)  # derived at its load: derived again
+    df = df.drop(columns=list(again))
+    kept_c = None if again else _table_c(data, mapping, compute_model, units)
     if kept_c is not None:  # re-checked from N and D; C restored below
         df = df.drop(columns="C")
     if df.columns.has_duplicates:
@@ -986,7 +1121,7 @@ def load_runs(
         name = user if user is not None else canon
         if name not in df.columns:
             if user is not None and user != canon:
-                columns = [str(c) for c in df.columns]
+                columns = _column_labels(df.columns)
                 raise RunTableError(
                     f"column {user!r} (given for {canon}) is not in the table; the columns read "
                     f"are {columns}{_header_diagnosis(columns, [user])}"
@@ -1000,7 +1135,7 @@ def load_runs(
         names[canon], typed[canon] = name, values
         out[canon] = values * unit_factor(canon, units.get(canon, 1.0))
 
-    columns = [str(c) for c in df.columns]
+    columns = _column_labels(df.columns)
     if "loss" not in out:
         raise RunTableError(
             f"no loss column; the columns read are {columns}"
@@ -1045,14 +1180,10 @@ def load_runs(
                 f"be in FLOPs and D in tokens (pass {_unit_hint('C', out['C'])} for other units)"
             )
     else:
-        implied = model.flops(out["N"], out["D"])
-        off = np.abs(implied / out["C"] - 1) > 0.01
+        ratio = (out["C"] / model.flops(out["N"], out["D"])).to_numpy(float)
+        off = np.abs(1 / ratio - 1) > 0.01
         if off.any():
-            raise RunTableError(
-                f"columns N, D and C disagree with the compute model {model.name} by more than 1% "
-                f"at {_at_rows(out.index[off], note)}; give two of them, or pass the right "
-                "compute_model="
-            )
+            raise RunTableError(_disagree_message(out.index, ratio, off, model, note, units, data))
 
     if kept_c is not None:
         out["C"] = kept_c.reindex(out.index).to_numpy(float)
@@ -1093,12 +1224,18 @@ def load_runs(
             f"replicates, exclude them ({EXCLUDE_HINT}).",
             stacklevel=2,
         )
+    _warn_rounded_twins(out, note, accepted, given)
     source = source + simulated_note(out, source)
+    # which of N, D, C the compute model gave (a C restored as the table had it is given)
+    derived = tuple(c for c in DERIVABLE if c not in given and (c != "C" or kept_c is None))
+    snapshot = out[list(derived)].copy() if derived else None
     if isinstance(data, RunTable):
         rows = data.n_input_rows or len(df)
         # a RunTable keeps its extent unless its own source column says otherwise
         extent = frame_extent(out) if "source" in out else data.simulated
-        return RunTable(out, model, source, data.exclusions, rows, accepted, note, extent)
+        return RunTable(
+            out, model, source, data.exclusions, rows, accepted, note, extent, derived, snapshot
+        )
     return RunTable(
         df=out,
         compute_model=model,
@@ -1107,6 +1244,8 @@ def load_runs(
         accepted_rows=accepted,
         row_note=note,
         simulated=frame_extent(out),
+        derived=derived,
+        derived_values=snapshot,
     )
 
 
@@ -1289,6 +1428,67 @@ def _spaced_labels_message(labels: pd.Series, name: str, note: str) -> str:
     )
 
 
+def _check_column_label(canon: str, user) -> None:
+    """``load_runs``'s ``canon=`` takes a column label: text, or any other hashable label of
+    a table without a header (the integers of ``pd.read_csv(path, header=None)``); an
+    ArgumentTypeError names the argument for anything else (a list, True/False)."""
+    if user is None or isinstance(user, str):
+        return
+    if isinstance(user, bool | np.bool_) or not isinstance(user, Hashable):
+        raise ArgumentTypeError(f"{_label_takes(canon)}, got {type(user).__name__} {user!r}")
+
+
+def _label_takes(canon: str) -> str:
+    """What ``load_runs``'s ``canon=`` takes, for an ArgumentTypeError."""
+    return (
+        f"{canon}= takes the name of your {canon} column, or another label the table has (e.g. "
+        "the integer 0 for a table without a header)"
+    )
+
+
+def _column_of(canon: str, user, columns: pd.Index):
+    """The table's column label that ``user`` (``load_runs``'s ``canon=``, or None) names: the
+    label itself when the table has it, else the one label whose text is ``str(user)`` (so
+    ``N=0`` and ``N="0"`` both name column 0, or column "0"); a name no column has as it is
+    (None, or reported later as not in the table). A label other than text that no column has
+    is an ArgumentTypeError listing the columns (``diverged=3`` for a table of names)."""
+    if user is None:
+        return None
+    if isinstance(user, np.generic):
+        user = user.item()
+    if user in columns:
+        return user
+    text = [c for c in columns.tolist() if str(c) == str(user)]
+    if len(text) == 1:
+        return text[0]
+    if not isinstance(user, str):
+        raise ArgumentTypeError(
+            f"{_label_takes(canon)}; got {type(user).__name__} {user!r}, which is no column of "
+            f"the table (its columns: {_column_labels(columns)})"
+        )
+    return user
+
+
+def _column_labels(columns: pd.Index) -> list:
+    """The table's column labels for a message, as Python values (shown with repr: 'N', 0)."""
+    return columns.tolist()
+
+
+def _rederived(data, mapping: dict, compute_model) -> tuple:
+    """The columns of a RunTable ``data`` that were derived at its load and are still as
+    derived (:attr:`RunTable.derived`), to derive again from its given columns (with the
+    call's ``units=``), so that an edit or a unit of N or D reaches them; () for other input,
+    for a column the call maps (``C='C'``: read as given), and under another compute model
+    than the table's (its C is then checked against that model, not silently recounted)."""
+    if not isinstance(data, RunTable) or not data.derived:
+        return ()
+    if compute_model is not None and not same_compute_model(
+        as_compute_model(compute_model), data.compute_model
+    ):
+        return ()
+    return tuple(c for c in data.derived if mapping[c] is None and c in data.df)
+
+
 def _table_c(data, mapping: dict, compute_model, units: dict) -> pd.Series | None:
     """A RunTable's C (FLOPs) to keep as it is while the table is re-checked from its N and D
     (it may be a nominal budget, not the compute model's C, as Fit.training_runs keeps it);
@@ -1304,6 +1504,118 @@ def _table_c(data, mapping: dict, compute_model, units: dict) -> pd.Series | Non
     if not {"N", "D", "C"} <= set(data.df.columns):
         return None
     return data.df["C"]
+
+
+# FLOPs in one unit of C that a constant C / (compute model) ratio points at, by name
+C_UNITS = {
+    1e3: "kiloFLOPs", 1e6: "megaFLOPs", 1e9: "gigaFLOPs", 1e12: "teraFLOPs",
+    1e15: "petaFLOPs", 1e18: "exaFLOPs", 1e21: "zettaFLOPs", PF_DAY: "petaFLOP/s-days",
+}  # fmt: skip
+
+
+def _c_unit(ratio: float) -> float | None:
+    """The unit (FLOPs) that C seems to be in when it is ``ratio`` x the compute model's C
+    at every row: a power of 1e3 other than 1 or one petaFLOP/s-day (``PF_DAY``), within
+    0.5%; None otherwise. Below 1 (C too small) the unit is larger than one FLOP."""
+    factor = 1.0 / ratio
+    if abs(np.log10(factor / PF_DAY)) < 0.002:
+        return PF_DAY
+    power = round(float(np.log10(factor)) / 3)
+    if power != 0 and abs(np.log10(factor) - 3 * power) < 0.002:
+        return 10.0 ** (3 * power)
+    return None
+
+
+def _disagree_message(index, ratio, off, model, note: str, units: dict, data) -> str:
+    """The error for N, D and C (all given) that disagree with the compute model by more than
+    1% at the rows ``off`` (boolean, row order of ``index``): a few of their C / model(N, D)
+    ``ratio``s and, when the ratio is one constant, its likely cause (C in other units at
+    every row or at those rows, or another compute model); ``data`` is the input (a RunTable
+    whose C was derived at its load says how to derive it again under another model)."""
+    labels, values = index[off], ratio[off]
+    shown = ", ".join(f"{values[i]:.4g} at row {labels[i]}" for i in range(min(3, len(values))))
+    more = f", ... ({len(values)} rows)" if len(values) > 3 else ""
+    text = (
+        f"columns N, D and C disagree with the compute model {model.name} by more than 1% at "
+        f"{_at_rows(labels, note)}: C / {model.name} is {shown}{more}; "
+    )
+    constant = float(np.ptp(np.log(values))) <= np.log(1.01)
+    typical = float(np.median(values))
+    unit = _c_unit(typical) if constant else None
+    if unit is not None and off.all():
+        factor = unit_factor("C", units.get("C", 1.0)) * unit
+        name = f" ({C_UNITS[unit]})" if "C" not in units and unit in C_UNITS else ""
+        fix = (
+            f"C is {typical:.4g} x {model.name} at every row, so C looks like it is in other "
+            f"units: pass units={{'C': {factor:g}}}{name}, or give two of N, D, C"
+        )
+    elif unit is not None:
+        fix = (
+            f"C of these rows is {typical:.4g} x {model.name}: are they in "
+            f"{C_UNITS.get(unit, 'other units')} or mistyped? Fix their values (a unit scales "
+            "the whole column), or leave these rows out of the table"
+        )
+    elif constant and off.all() and model.linear_k is not None:
+        k = model.linear_k * typical
+        fix = (
+            f"C is {typical:.4g} x {model.name} at every row: if C counts {k:.4g} N D FLOPs, "
+            f"pass compute_model={k:.4g}; else give two of N, D, C"
+        )
+    else:
+        fix = "give two of them, or pass the right compute_model="
+    if isinstance(data, RunTable) and "C" in data.derived and data.compute_model is not model:
+        fix += (
+            f" (this table's C was derived at its load under {data.compute_model.name}: to "
+            "derive it under another model, load its N and D alone, e.g. "
+            "load_runs(runs.df.drop(columns='C'), compute_model=...))"
+        )
+    return text + fix
+
+
+def _warn_rounded_twins(out: pd.DataFrame, note: str, accepted, given) -> None:
+    """A :class:`PlausibilityWarning` when a given column N or D holds, within a group, two
+    values that look like one size written with two roundings (:func:`.cells.rounded_twins`:
+    2.15e8 and 214663680): further apart than ``CELL_RTOL``, their runs are separate (N, D)
+    cells. It names the values and some of their rows, never an ``accepted`` one: a pair is
+    said only while each of its values has rows not accepted (accepting either value's rows
+    vets the pair)."""
+    quiet = out.index.isin(list(accepted))
+    groups = out["group"].to_numpy() if "group" in out else np.zeros(len(out), dtype=int)
+    for column in [c for c in ("N", "D") if c in given]:
+        found = []
+        values = out[column].to_numpy(float)
+        for label in pd.unique(groups):
+            rows = groups == label
+            for short, full in rounded_twins(values[rows]):
+                held = [rows & (values == v) & ~quiet for v in (short, full)]
+                if all(h.any() for h in held):
+                    where = "" if "group" not in out else f" in group {label!r}"
+                    found.append((short, full, held, where))
+        if found:
+            message = _twins_message(column, found, out.index, note)
+            warnings.warn(message, PlausibilityWarning, stacklevel=3)
+
+
+def _twins_message(column: str, found: list, index: pd.Index, note: str) -> str:
+    """The warning of :func:`_warn_rounded_twins` for ``column`` (N or D): ``found`` holds
+    (rounded value, full value, [their rows' masks], where) for each pair."""
+    pairs = "; ".join(
+        f"{short:.12g} at rows {_rows(index[held[0]], 3)} and {full:.12g} at rows "
+        f"{_rows(index[held[1]], 3)}{where}"
+        for short, full, held, where in found[:3]
+    )
+    more = f"; ... ({len(found)} pairs)" if len(found) > 3 else ""
+    short, full = found[0][0], found[0][1]
+    gap = abs(full / short - 1) * 100
+    return (
+        f"column {column!r} ({QUANTITY[column]}) holds values that look like one value written "
+        f"with two roundings: {pairs}{more} ({note}). They are {gap:.2g}% apart, more "
+        f"than the {CELL_RTOL:g} (relative) within which runs share an (N, D) cell, so their "
+        "runs are SEPARATE cells (the best run per cell, the hyperparameter and sweep laws "
+        "compare runs within a cell). If they are one value, write it alike in every row (e.g. "
+        f"df[{column!r}] = df[{column!r}].replace({{{short:.12g}: {full:.12g}}})); if they are "
+        "different values, keep them (accepted_rows= with their rows silences this)"
+    )
 
 
 def _absent_unit(key: str, given: list, columns: list) -> str:
@@ -1488,8 +1800,9 @@ def _check_possible(
     typed: pd.Series | None = None,
 ) -> None:
     """Fewer than one parameter or token is impossible: an error naming the rows (the user's
-    column ``name``, values as ``typed``) and the fix (the units of the column, or of C when
-    the column was derived from C)."""
+    column ``name``, values as ``typed``) and the fix: when the column's median is plausible,
+    those rows are mistyped or in other units (fix or leave them out); else the units of the
+    column, or of C when the column was derived from C."""
     if column not in IMPOSSIBLE_BELOW or column not in out:
         return
     values = out[column]
@@ -1498,7 +1811,10 @@ def _check_possible(
         return
     shown = values if typed is None else typed
     what = {"N": "parameter", "D": "token"}[column]
-    if column in given and _both_scaled(out, given):
+    median = float(np.nanmedian(values))
+    if median >= PLAUSIBLE[column][0]:  # the column is plausible: these rows are off
+        fix = _impossible_rows_fix(column, given, median)
+    elif column in given and _both_scaled(out, given):
         fix = _pair_message(out)
     elif column in given:
         hint = _unit_hint(column, values, _tokens_per_param(out, column, given))
@@ -1511,6 +1827,24 @@ def _check_possible(
     raise RunTableError(
         f"column {_label(column, name)} has values below 1 {what} at "
         f"{_at_rows(out.index[bad], note)} (e.g. {format_values(shown[bad], 3)}): {fix}"
+    )
+
+
+def _impossible_rows_fix(column: str, given: list, median: float) -> str:
+    """The fix for rows of ``column`` (N or D) below one parameter or token in a column whose
+    ``median`` is plausible: those rows (or, for a derived column, their C) are mistyped or in
+    other units; a unit for the column would scale every row."""
+    if column in given:
+        cause = "are these rows in other units (e.g. billions) or mistyped?"
+    else:
+        cause = (
+            f"{column} was derived from {' and '.join(given)}: are these rows' "
+            f"{' or '.join(given[::-1])} in other units (C in FLOPs, not e.g. petaFLOP/s-days) "
+            "or mistyped?"
+        )
+    return (
+        f"far from the column's median {median:.3g}: {cause} Fix their values (a unit scales "
+        "the whole column), or leave these rows out of the table"
     )
 
 
