@@ -437,6 +437,20 @@ def interval_note(widened: bool, extrapolation: str) -> str:
     return f"{alone} out there"
 
 
+def beyond(outside: dict, far: float = WARN_DECADES) -> np.ndarray:
+    """Per budget (Q,) bool: whether its value, median N_opt or median D_opt lies more than
+    ``far`` decades outside the fitted range (``outside``: :func:`outside_columns`, (Q,) each;
+    a scalar False when it holds no axis)."""
+    distances = [
+        np.abs(np.asarray(outside[f"{axis}_outside_decades"], float))
+        for axis, _, _ in RANGE_AXES
+        if f"{axis}_outside_decades" in outside
+    ]
+    if not distances:
+        return np.asarray(False)
+    return np.any([d > far for d in distances], axis=0)
+
+
 def range_message(
     C,
     outside: dict,
@@ -459,7 +473,7 @@ def range_message(
     if not distances:
         return ""
     C = np.atleast_1d(np.asarray(C, float))
-    hit = np.flatnonzero(np.any([np.abs(d) > far for d in distances.values()], axis=0))
+    hit = np.flatnonzero(beyond(outside, far))
     if not hit.size:
         return ""
     names = {axis: name for axis, name, _ in RANGE_AXES}
@@ -506,6 +520,130 @@ def warn_outside_range(
     note = interval_note(bool(fit.law.widened), extrapolation)
     ranges, whose = group_ranges(fit, group), range_words(fit, group)
     message = range_message(C, outside, ranges, caller, note, whose=whose)
+    if message:
+        warnings.warn(message, ExtrapolationWarning, stacklevel=stacklevel)
+
+
+# ---- draws far outside the data ---------------------------------------------------------------
+# a budget with more than this share of its draws far outside the data warns: under the drift
+# 4-13% at budgets inside Epoch's and the simulated Chinchilla fits; a new group of a tiny
+# two-group fit 2-4% under the fitted law alone. One draw in 150 (0.7%) barely moves a 90%
+# interval's end, and shows in the column far_outside alone
+FAR_SHARE = 0.01
+
+
+def far_draws(fit, draws: dict, floor=None, group=None) -> dict:
+    """Per draw and budget, (S, Q) bool each, of the allocation ``draws``: ``"below"`` and
+    ``"above"``, N_opt (params) more than ``WARN_DECADES`` below or above the fitted range of
+    N (``group``'s own runs' for a fitted group, :func:`group_ranges`, as the
+    ``*_outside_decades`` columns measure; all False when no range of N is recorded), and
+    ``"floor"``, L_opt below that draw's irreducible loss ``floor`` ((S,) loss units,
+    :func:`_floor_draws`; all False for None, a law without a floor)."""
+    N_opt = np.asarray(draws["N_opt"], float)
+    N_range = group_ranges(fit, group).get("N")
+    distance = np.zeros(N_opt.shape) if N_range is None else outside_decades(N_opt, *N_range)
+    below_floor = np.zeros(N_opt.shape, bool)
+    if floor is not None:
+        below_floor = np.asarray(draws["L_opt"], float) < np.asarray(floor, float)[:, None]
+    return {
+        "below": distance < -WARN_DECADES,
+        "above": distance > WARN_DECADES,
+        "floor": below_floor,
+    }
+
+
+def far_share(far: dict) -> np.ndarray:
+    """Per budget (Q,): the share of draws far outside the data (:func:`far_draws`: N_opt more
+    than ``WARN_DECADES`` outside the fitted range of N, or L_opt below the law's floor); the
+    allocation's column ``far_outside``."""
+    return (far["below"] | far["above"] | far["floor"]).mean(axis=0)
+
+
+def far_reason(widened: bool, extrapolation: str) -> str:
+    """Why draws' optima lie far outside the data under ``extrapolation``: the drift's pull (a
+    method that carries it into the optimum, "drift" or "model", on a ``widened`` law), else
+    the fitted law's posterior itself; and what those draws do to the interval."""
+    stretch = (
+        "stretch the interval toward them on that side (N_opt_lower or N_opt_upper, "
+        "L_opt_lower) and set its end once their share there passes the interval's tail, "
+        "(1 - ci) / 2"
+    )
+    if widened and extrapolation in FULL_MODELS:
+        return (
+            "its drift (0 inside the data, growing with the distance from it, a random slope "
+            "per draw) lowers the loss far outside the data, so in those draws it pulls the "
+            "optimum out there, to sizes the runs never saw or losses below the law's floor; "
+            f"those draws, not the runs, {stretch}: there the interval reflects the drift "
+            "model, not the data. extrapolation='none' gives the fitted law's optimum alone; "
+            "compare the two"
+        )
+    return (
+        "the fitted law's posterior itself puts those draws' optimum far outside the data (the "
+        f"runs, or for a new group the spread between groups, do not pin it there); they {stretch}"
+    )
+
+
+def far_message(
+    C,
+    far: dict,
+    skip,
+    extrapolation: str,
+    reason: str,
+    N_range=None,
+    caller: str = "optimal_allocation",
+    whose: str = "the fitted range",
+) -> str:
+    """The sentence for budgets C (FLOPs, (Q,)) with draws far outside the data (``far``:
+    :func:`far_draws`) above ``FAR_SHARE``, naming each one's share (:func:`far_share`) and
+    its parts, under ``extrapolation``, with ``reason`` (:func:`far_reason`); budgets ``skip``
+    ((Q,) bool, or a scalar: those whose median answer lies beyond ``WARN_DECADES`` already,
+    :func:`beyond`, which their own warning names) are left out. ``N_range``: the fitted
+    (low, high) params (None: none recorded); ``whose``: what the range is
+    (:func:`range_words`); '' when no budget is named."""
+    C = np.atleast_1d(np.asarray(C, float))
+    share = far_share(far)
+    named = (share > FAR_SHARE) & ~np.broadcast_to(np.asarray(skip, bool), share.shape)
+    hit = np.flatnonzero(named)
+    if not hit.size:
+        return ""
+
+    def where(q):
+        shares = {k: far[k][:, q].mean() for k in ("below", "above", "floor")}
+        sides = [f"{k} it in {shares[k]:.1%}" for k in ("below", "above") if shares[k] > 0]
+        said = [f"N_opt more than {WARN_DECADES:g} decades {' and '.join(sides)}"] if sides else []
+        if shares["floor"] > 0:
+            said.append(f"L_opt below the law's floor in {shares['floor']:.1%}")
+        return f"{share[q]:.1%} of draws at C = {C[q]:.3g} FLOPs ({', '.join(said)})"
+
+    shown = "; ".join(where(q) for q in hit[:NAMED_BUDGETS])
+    more = f" and {hit.size - NAMED_BUDGETS} more budgets" if hit.size > NAMED_BUDGETS else ""
+    fitted = "" if N_range is None else f", N [{N_range[0]:.3g}, {N_range[1]:.3g}] params"
+    prefix = f"{caller}: " if caller else ""
+    return (
+        f"{prefix}some posterior draws put the optimum far outside the data ({whose}{fitted}) "
+        f"at budgets whose median answer lies within {WARN_DECADES:g} decades of it: "
+        f"{shown}{more}, under extrapolation {extrapolation!r}: {reason} (column far_outside)"
+    )
+
+
+def warn_far_draws(
+    fit,
+    C,
+    far: dict,
+    outside: dict,
+    extrapolation: str,
+    caller: str,
+    stacklevel: int = 3,
+    group=None,
+) -> None:
+    """An :class:`ExtrapolationWarning` (:func:`far_message`) when more than ``FAR_SHARE`` of
+    the draws of a budget whose median answer lies within ``WARN_DECADES`` of the fitted range
+    (``outside``: :func:`outside_columns`) put the optimum far outside the data (``far``:
+    :func:`far_draws`, of ``group``); stacklevel 3: the caller's caller."""
+    reason = far_reason(bool(fit.law.widened), extrapolation)
+    N_range = group_ranges(fit, group).get("N")
+    whose = range_words(fit, group)
+    message = far_message(C, far, beyond(outside), extrapolation, reason, N_range, caller, whose)
     if message:
         warnings.warn(message, ExtrapolationWarning, stacklevel=stacklevel)
 
@@ -587,9 +725,16 @@ def optimal_allocation(
     D_opt / N_opt); ci; method;
     at_boundary (share of draws whose optimum hit the search range's edge; any share > 0
     issues a :class:`SearchEdgeWarning`: the interval's end there is the search range's edge,
-    not the data's); for an isoFLOP law also fitted_budget (True: a budget the law was fitted
-    on, answered by that budget's own fitted vertex, so its interval is narrower than a nearby
-    new budget's, which carries the budget-to-budget scatter) and vertex_outside_sampled (the
+    not the data's); far_outside (share of draws whose N_opt lies more than ``WARN_DECADES``
+    outside the fitted range of N, a fitted group's own, or whose L_opt lies below the law's
+    floor, :func:`far_draws`: under extrapolation "drift" or "model" the drift can pull a
+    draw's optimum there at a budget inside the data; at a budget whose median answer lies
+    within ``WARN_DECADES`` of the range a share above ``FAR_SHARE``, 1%, issues an
+    :class:`ExtrapolationWarning`: those draws stretch the interval toward them, and set its
+    end once their share on a side passes (1 - ci) / 2); for an isoFLOP law also
+    fitted_budget (True: a budget the law was fitted on, answered by that budget's own fitted
+    vertex, so its interval is narrower than a nearby new budget's, which carries the
+    budget-to-budget scatter) and vertex_outside_sampled (the
     share of a fitted budget's N_opt draws outside the sizes run at it, NaN for a new budget;
     above ``UNBRACKETED_SHARE``, 20%, an :class:`UnbracketedVertexWarning` says that budget's
     vertex is set by the pooled curvature and trend, not by its own runs); C_outside_decades,
@@ -617,6 +762,8 @@ def optimal_allocation(
     out["ci"] = ci
     out["method"] = draws["method"]
     out["at_boundary"] = np.asarray(draws["at_boundary"]).mean(axis=0)
+    far = far_draws(fit, draws, _floor_draws(fit, group, seed, extrapolation), group)
+    out["far_outside"] = far_share(far)
     if "fitted_budget" in draws:  # a law whose fitted budgets answer with their own vertex
         out["fitted_budget"] = np.asarray(draws["fitted_budget"]).all(axis=0)
     if "vertex_outside_sampled" in draws:  # share of vertex draws outside the sizes run there
@@ -625,6 +772,7 @@ def optimal_allocation(
     outside = outside_columns(group_ranges(fit, group), C, out["N_opt"], out["D_opt"])
     out.update(outside)
     warn_outside_range(fit, C, outside, extrapolation, "optimal_allocation", group=group)
+    warn_far_draws(fit, C, far, outside, extrapolation, "optimal_allocation", group=group)
     warn_nominal(fit, _compute_model(fit, compute_model), "optimal_allocation")
     warn_new_group(fit, group, "optimal_allocation", noted=_new_group_noted)
     table = pd.DataFrame(out)
@@ -743,6 +891,10 @@ class NearOptimal:
         runs' range); :attr:`range_note` and the repr name any that are not 0.
     range_of : what ``outside_decades`` is measured from, in words
         (:func:`range_words`: "the fitted range", or "group 'a''s fitted range").
+    far_outside : the share of the draws of N_opt more than ``WARN_DECADES`` outside the
+        fitted range of N, or whose L_opt lies below the law's floor (:func:`far_draws`; at a
+        budget whose median lies within ``WARN_DECADES`` of that range, a share above
+        ``FAR_SHARE``, 1%, warns, :class:`ExtrapolationWarning`).
     """
 
     C: float
@@ -760,6 +912,7 @@ class NearOptimal:
     reducible_share: tuple = (1.0, 1.0, 1.0)
     outside_decades: dict = field(default_factory=dict)
     range_of: str = "the fitted range"
+    far_outside: float = 0.0
 
     @property
     def range_note(self) -> str:
@@ -933,7 +1086,8 @@ def near_optimal(
         drawn together; wider; warned once per fit). A budget, or its median N_opt or D_opt,
         more than ``WARN_DECADES`` outside the fitted range warns
         (:class:`ExtrapolationWarning`; the result's
-        ``outside_decades`` says how far), and nominal budgets, and a fitted budget whose runs
+        ``outside_decades`` says how far), and draws of N_opt far outside the data at a budget
+        near it (the result's ``far_outside``), nominal budgets, and a fitted budget whose runs
         do not bracket its vertex (:class:`UnbracketedVertexWarning`), warn as there.
     _new_group_noted : private: the caller tells its user itself that ``group=None`` answers
         for a new group (no warning).
@@ -974,6 +1128,9 @@ def near_optimal(
     medians = [np.median(alloc[name], axis=0) for name in ("N_opt", "D_opt")]
     outside = outside_columns(group_ranges(fit, group), C_arr, *medians)
     warn_outside_range(fit, C_arr, outside, extrapolation, "near_optimal", group=group)
+    floor = _floor_draws(fit, group, seed, extrapolation)
+    far = far_draws(fit, alloc, floor, group)
+    warn_far_draws(fit, C_arr, far, outside, extrapolation, "near_optimal", group=group)
     warn_nominal(fit, model, "near_optimal")
     searched = N is None  # the default grid around N_opt, whose edge the band may reach
     n_opt = alloc["N_opt"][:, 0]
@@ -991,7 +1148,6 @@ def near_optimal(
     log_L_opt = np.minimum(log_L_opt, log_L.min(axis=1))
     excess = np.exp(log_L - log_L_opt[:, None]) - 1.0
     L_opt = np.exp(log_L_opt)
-    floor = _floor_draws(fit, group, seed, extrapolation)
     # a draw whose optimum sits at (or, with the discrepancy, below) its floor has nothing
     # left to gain: any excess is then outside every tolerance of the reducible loss
     reducible = np.maximum(L_opt - (0.0 if floor is None else floor), 1e-12 * L_opt)
@@ -1062,6 +1218,7 @@ def near_optimal(
             if f"{axis}_outside_decades" in outside
         },
         range_words(fit, group),
+        float(far_share(far)[0]),
     )
     if result.gap_note:
         warnings.warn(f"near_optimal: {result.gap_note}", UserWarning, stacklevel=2)
