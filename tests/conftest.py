@@ -250,3 +250,15 @@ def cli_run(argv: list, capsys) -> tuple[int, str, str]:
     out, err = capsys.readouterr()
     return code, out, err
 
+
+
+def flat_text(text: str) -> str:
+    """``text`` with its whitespace runs (line breaks of the report's wrapping) as one space."""
+    return " ".join(text.split())
+
+
+def report_section(text: str, title: str) -> str:
+    """The section ``== title`` of a text report, flattened (:func:`flat_text`)."""
+    start = text.index(f"== {title}")
+    end = text.find("\n== ", start + 1)
+    return flat_text(text[start : end if end > 0 else len(text)])

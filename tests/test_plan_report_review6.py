@@ -23,6 +23,7 @@ matplotlib.use("Agg")
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
+from conftest import flat_text, report_section  # noqa: E402
 
 import bayeslaws as bl  # noqa: E402
 from bayeslaws import plot  # noqa: E402
@@ -38,16 +39,6 @@ N_T, D_T = 5e7, 4e9  # params, tokens: a target inside the small sweep's cells
 NOPT = "N_opt(C=1e+22)"
 ETA, BOPT = "eta_opt(N=5e+07, D=4e+09)", "B_opt(N=5e+07, D=4e+09)"
 TROUBLE = "sampler trouble: probe: R-hat > 1.1 for ['alpha']"
-
-
-def _flat(text: str) -> str:
-    return " ".join(text.split())
-
-
-def _section(text: str, title: str) -> str:
-    start = text.index(f"== {title}")
-    end = text.find("\n== ", start + 1)
-    return _flat(text[start : end if end > 0 else len(text)])
 
 
 def _shaky(fit):
@@ -169,7 +160,7 @@ def test_run_demo_gives_the_fits_warnings_to_the_caller_and_the_report(stubbed_d
     progress note) and its report's Warnings section listed only the planning warnings."""
     with pytest.warns(SamplerWarning, match="probe"):
         text = demo.run_demo(tmp_path, figures=False, progress=False, quiet=True)
-    assert f"SamplerWarning: {TROUBLE}" in _section(text, "Warnings")
+    assert f"SamplerWarning: {TROUBLE}" in report_section(text, "Warnings")
     top = text.splitlines()[1]
     assert top.startswith("CAUTION: the sampler did not converge cleanly for the joint sweep"), top
     assert "R-hat 1.430" in top and "min bulk ESS 10" in top and "every interval and verdict" in top
@@ -192,17 +183,17 @@ def test_report_on_a_shaky_fit_cautions_on_top_and_tags_its_verdicts(simulated_f
     the fixed-vs-optimal and design verdicts read as if the fit were sound."""
     text = _report(_full_plan(_shaky(simulated_fit)), _shaky(simulated_fit))
     assert text.splitlines()[1].startswith("CAUTION: the sampler did not converge cleanly")
-    fixed = _section(text, "Fixed vs optimal")
+    fixed = report_section(text, "Fixed vs optimal")
     assert "Verdict: settled" in fixed, fixed
     assert "(+300%); but it rests on the unreliable joint sweep model (see the CAUTION" in fixed
     assert "whose sampler did not converge cleanly" in fixed
     for title in ("Next runs to narrow N_opt", "Next runs to narrow eta_opt"):
-        section = _section(text, title)
+        section = report_section(text, title)
         assert "CAUTION: the widths, values and verdicts below rest on" in section, section
         assert section.count("worth it (gain / cost") == section.count("[unreliable fit]") == 2
     healthy = _report(_full_plan(simulated_fit), simulated_fit)
     assert "CAUTION: the sampler" not in healthy and "[unreliable fit]" not in healthy
-    assert "Verdict: settled" in _section(healthy, "Fixed vs optimal")
+    assert "Verdict: settled" in report_section(healthy, "Fixed vs optimal")
 
 
 # ---- 2. the hyperparameter design's value: the law's optimum, and a new run's ---------------
@@ -233,7 +224,7 @@ def test_hp_design_says_its_value_is_against_the_laws_optimum(simulated_fit):
     law's optimum; a new run's penalty (0.11% in the demo) and why no sweep elsewhere removes
     the difference are now stated beside it."""
     _, hsec = plan_report._design_sections(_design_plan(), simulated_fit, simulated_fit, "90%")
-    text = _flat(Report("probe", sections=[hsec]).to_text())
+    text = flat_text(Report("probe", sections=[hsec]).to_text())
     assert "The design target is the fitted law's optimum" in text
     assert "relative to it, not to a new sweep's optimum" in text
     assert "costs an expected 0.0013% loss (6.7e-06)" in text
@@ -246,14 +237,14 @@ def test_pick_order_sentence_follows_the_table(simulated_fit):
     """'The two orders differ because runs that carry the same information lose value once one
     of them is picked' while pick 2 was worth 0.0564 nats given pick 1 against 0.0142 alone."""
     sec, _ = plan_report._design_sections(_design_plan(), simulated_fit, simulated_fit, "90%")
-    rose = _flat(Report("probe", sections=[sec]).to_text())
+    rose = flat_text(Report("probe", sections=[sec]).to_text())
     assert "lose value once one of them is picked" not in rose
     assert "falls for a run that carries the same information" in rose
     assert "rises for runs that complement each other" in rose
     assert "pick 2 is worth 0.056 nats given the earlier picks against 0.014 alone (more" in rose
     fell = _design_plan(batch_info=(0.10, 0.01), alone_info=(0.10, 0.05))
     sec, _ = plan_report._design_sections(fell, simulated_fit, simulated_fit, "90%")
-    text = _flat(Report("probe", sections=[sec]).to_text())
+    text = flat_text(Report("probe", sections=[sec]).to_text())
     assert "pick 2 is worth 0.01 nats given the earlier picks against 0.05 alone (less" in text
 
 
@@ -337,12 +328,12 @@ def _near(relative_to: str = "reducible") -> NearOptimal:
 def test_near_optimal_tolerance_on_the_other_scale_is_only_about(simulated_fit):
     """'(= 0.0977% of the total loss, 5% of the reducible loss ...)' stated the tolerance on
     two scales as equal, while the conversion holds at the median reducible share only."""
-    text = _flat(reports.near_optimal_sentence(_near()))
+    text = flat_text(reports.near_optimal_sentence(_near()))
     assert "(= " not in text
     assert "about 0.1% of the total loss at the median reducible share" in text, text
     assert "the reducible part is 2% of L_opt (90% interval [1.6, 2.4])" in text
     assert "each posterior draw applies the tolerance to its own reducible loss L_opt - E" in text
-    total = _flat(reports.near_optimal_sentence(_near("total")))
+    total = flat_text(reports.near_optimal_sentence(_near("total")))
     assert "about 250% of the reducible loss L_opt - E at the median reducible share" in total
 
 

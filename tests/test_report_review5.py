@@ -18,6 +18,7 @@ matplotlib.use("Agg")
 
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
+from conftest import flat_text, report_section
 
 import bayeslaws as bl  # noqa: E402
 from bayeslaws import posterior  # noqa: E402
@@ -42,16 +43,6 @@ GAP = (
     "near_optimal: the sizes within tolerance at C = 1e+22 are not one interval: N = 2.3e+09, "
     "inside the band [1.22e+09, 2.66e+09], has prob_within 0.89 < 0.9 (see .table for every size)"
 )
-
-
-def _flat(text: str) -> str:
-    return " ".join(text.split())
-
-
-def _section(text: str, title: str) -> str:
-    start = text.index(f"== {title}")
-    end = text.find("\n== ", start + 1)
-    return _flat(text[start : end if end > 0 else len(text)])
 
 
 def _with_exclusions(fit):
@@ -97,14 +88,14 @@ def test_planning_report_lists_the_runs_the_fit_excluded(simulated_fit, sections
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the target lies outside the small fit's range
         text = plan_report.build_report(_plan(fit), fit).to_text()
-    fits = _section(text, "Fits and sampler health")
+    fits = report_section(text, "Fits and sampler health")
     assert "27 runs used of 30" in fits, fits
     assert (
         "excluded by the law: 3 rows, reason: not in the bowls: 3 with a missing (NaN) loss "
         "(law 'sweep')" in fits
     ), fits
-    assert _flat(LAW_NOTE) in fits
-    assert "the runs the fit used; what it excluded, and why, is under" in _flat(text)
+    assert flat_text(LAW_NOTE) in fits
+    assert "the runs the fit used; what it excluded, and why, is under" in flat_text(text)
 
 
 def test_both_reports_state_the_exclusions_by_one_helper(simulated_fit, sections_skipped):
@@ -123,11 +114,11 @@ def test_both_reports_state_the_exclusions_by_one_helper(simulated_fit, sections
     assert "excluded in the run table given to the fit: 5 rows, reason: bad tokenizer" in lines[3]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        planned = _flat(plan_report.build_report(_plan(fit), fit).to_text())
-        reported = _flat(fit_report(fit).to_text())
+        planned = flat_text(plan_report.build_report(_plan(fit), fit).to_text())
+        reported = flat_text(fit_report(fit).to_text())
     for line in lines:
-        assert _flat(line) in reported, line
-        assert _flat(line) in planned, line
+        assert flat_text(line) in reported, line
+        assert flat_text(line) in planned, line
 
 
 # ---- 2. warnings issued while a report is computed ----------------------------------------------
@@ -147,12 +138,12 @@ def test_fit_report_lists_a_warning_issued_while_it_was_computed(simulated_fit, 
         report = fit_report(simulated_fit, budgets=[1e21, 2e21])  # two budgets: warned twice
     text = report.to_text()
     assert [s.title for s in report.sections][:2] == ["Sampler health", "Warnings"]
-    assert _section(text, "Warnings").count("not one interval") == 1
-    assert f"UserWarning: {GAP}" in _section(text, "Warnings")
+    assert report_section(text, "Warnings").count("not one interval") == 1
+    assert f"UserWarning: {GAP}" in report_section(text, "Warnings")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the caller's filters hide it on stderr...
         quiet = fit_report(simulated_fit, budgets=[1e21]).to_text()
-    assert f"UserWarning: {GAP}" in _flat(quiet)  # the report lists it all the same
+    assert f"UserWarning: {GAP}" in flat_text(quiet)  # the report lists it all the same
 
 
 def test_fit_report_cautions_on_the_search_edge(simulated_fit, monkeypatch):
@@ -176,7 +167,7 @@ def test_fit_report_cautions_on_the_search_edge(simulated_fit, monkeypatch):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         text = fit_report(simulated_fit, budgets=[1e21]).to_text()
-    alloc = _section(text, "Compute-optimal allocation")
+    alloc = report_section(text, "Compute-optimal allocation")
     assert "CAUTION: N_opt sits at the edge of the isoFLOP search range in 25.0% of draws" in alloc
     assert "SearchEdgeWarning" not in text  # said once, in the allocation section
 
@@ -196,7 +187,7 @@ def test_report_command_lists_the_warnings_of_loading_the_fit(
     with pytest.warns(LawChangedWarning, match="other code of law"):  # on stderr, as before
         assert main(["report", str(path), "--out", str(out)]) == 0
     printed = capsys.readouterr()
-    warned = _section(printed.out, "Warnings")
+    warned = report_section(printed.out, "Warnings")
     assert "LawChangedWarning: " in warned, warned
     assert "was fitted with other code of law 'chinchilla' than this process has" in warned
     assert "was fitted with other code of law" in out.read_text()
@@ -213,7 +204,7 @@ def test_planning_report_lists_the_plan_warnings(simulated_fit, sections_skipped
         report = plan_report.build_report(p, fit)
     text = report.to_text()
     assert [s.title for s in report.sections][:2] == ["Fits and sampler health", "Warnings"]
-    assert _section(text, "Warnings").count("not one interval") == 1
+    assert report_section(text, "Warnings").count("not one interval") == 1
 
 
 def test_planning_records_its_warnings(small_sweep_sweep_fit):
@@ -226,4 +217,4 @@ def test_planning_records_its_warnings(small_sweep_sweep_fit):
         text = plan_report.build_report(p, small_sweep_sweep_fit).to_text()
     far = [w for w in p["warnings"] if w.startswith("ExtrapolationWarning: optimal_allocation")]
     assert len(far) == 1, p["warnings"]
-    assert _flat(far[0]) in _section(text, "Warnings")
+    assert flat_text(far[0]) in report_section(text, "Warnings")

@@ -27,6 +27,7 @@ from .stacking import (
     MAX_DIVERGENT,
     MAX_R_HAT,
     check_forms_comparable,
+    fit_form,
     form_failure,
     max_r_hat,  # noqa: F401 (forms.max_r_hat: the R-hat its bar reads)
     stacking_table,
@@ -68,8 +69,6 @@ def average(fit, runs=None, *, forms=FORMS, chains=2, warmup=300, draws=300, see
     keep the state in ``fit.cache["forms"]``, with each form's PSIS-LOO reliability
     (``"loo_reliability"``: max Pareto k, runs above ``PARETO_K_MAX``, ArviZ's flag; one
     :class:`~.stacking.UnreliableLooWarning` names the forms above it). Returns the state."""
-    from ...inference import fit as fit_law
-
     runs = training_runs_for(fit, runs, "form averaging")
     seed = fit.record.sampler.seed if seed is None else seed
     own = law_ref(fit.law)
@@ -84,16 +83,7 @@ def average(fit, runs=None, *, forms=FORMS, chains=2, warmup=300, draws=300, see
             continue
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            other = fit_law(
-                runs,
-                law,
-                likelihood=fit.likelihood,
-                chains=chains,
-                warmup=warmup,
-                draws=draws,
-                seed=seed,
-                warn=False,
-            )
+            other = fit_form(fit, runs, law, chains=chains, warmup=warmup, draws=draws, seed=seed)
         reason = _failure(other, len(runs))
         if reason:
             excluded[name] = reason

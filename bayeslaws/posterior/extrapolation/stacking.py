@@ -69,6 +69,16 @@ def max_r_hat(f) -> float:
     return worst
 
 
+def fit_form(fit, runs, law, *, chains: int, warmup: int, draws: int, seed: int):
+    """Another form ``law`` (a name or Law) fitted to ``runs`` with ``fit``'s likelihood and the
+    given sampler settings, its sampler warnings off: stacking and form averaging judge it by
+    :func:`form_failure` instead."""
+    from ...inference import fit as fit_law
+
+    return fit_law(runs, law, likelihood=fit.likelihood, chains=chains, warmup=warmup,
+                   draws=draws, seed=seed, warn=False)  # fmt: skip
+
+
 def form_failure(f, r_hat_bar: float | None = None, divergent_share: float | None = None):
     """Why a form's fit ``f`` is not to be used (None: it is): R-hat undefined or above
     ``r_hat_bar`` (:func:`max_r_hat`; None: ``MAX_R_HAT``), or divergent transitions above
@@ -331,24 +341,13 @@ def stack(fit, runs=None, *, laws=STACK_LAWS, chains=2, warmup=300, draws=300, s
     reliability (``"loo_reliability"``, :func:`stacking_table`; one
     :class:`UnreliableLooWarning` names the laws with a Pareto k above ``PARETO_K_MAX``).
     Returns the state."""
-    from ...inference import fit as fit_law
-
     runs = training_runs_for(fit, runs, "stacking")
     seed = fit.record.sampler.seed if seed is None else seed
     fits, excluded = {law_ref(fit.law): fit}, {}
     for name in laws:
         if name in fits:
             continue
-        other = fit_law(
-            runs,
-            name,
-            likelihood=fit.likelihood,
-            chains=chains,
-            warmup=warmup,
-            draws=draws,
-            seed=seed,
-            warn=False,
-        )
+        other = fit_form(fit, runs, name, chains=chains, warmup=warmup, draws=draws, seed=seed)
         reason = form_failure(other)
         if reason:
             excluded[name] = f"{reason}; {form_figures(other)}"
