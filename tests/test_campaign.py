@@ -9,7 +9,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import TRUTH
+from conftest import TRUTH, shared_or_skip
 
 import bayeslaws as bl
 from bayeslaws import design
@@ -496,6 +496,7 @@ def test_steplaw_pool_is_fitted_and_designed_with_the_sweep_law():
     from bayeslaws.design.discrepancy import design_method
     from bayeslaws.posterior import quantity_draws, query_frame
 
+    shared_or_skip()  # real Step Law runs
     pool = replay.steplaw_pool()
     assert pool.law == "sweep" and pool.fit_options == {}
     start, fit, _ = replay.fit_start(pool, 0, {"chains": 1, "warmup": 30, "draws": 30})

@@ -14,6 +14,7 @@ matplotlib.use("Agg")
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
+from conftest import shared_or_skip  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 import bayeslaws as bl  # noqa: E402
@@ -581,7 +582,7 @@ def test_fan_states_the_band_levels_under_a_custom_title(surface_fit):
 def iso_fit():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        runs = bl.runs.bundled.isoflop_compendium("llama_3")
+        runs = shared_or_skip().isoflop_compendium("llama_3")
         return bl.fit(runs, law="isoflop", likelihood="gaussian", **TINY1)
 
 
