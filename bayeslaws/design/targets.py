@@ -19,7 +19,7 @@ import pandas as pd
 
 from ..laws.optimum import EDGE_SHARE
 from ..posterior import allocation_draws, quantity_draws, query_frame
-from ..posterior.allocation import kink_warning
+from ..posterior.allocation import FAR_SHARE, WARN_DECADES, far_draws, kink_warning
 from ..posterior.extrapolation import DEFAULT_METHOD, check_method
 from ..posterior.extrapolation.drift import flops_as_ranged
 from ..runs.compute import as_compute_model
@@ -189,6 +189,20 @@ class NOpt(Target):
                     "the search range; the ranking still values information, but read the widths "
                     "with care (Python: model='none'; command line: --model none; values runs "
                     "under the law alone)",
+                    UserWarning,
+                    stacklevel=5,  # the caller of next_runs / rank_candidates
+                )
+        far = far_draws(fit, out, group=self.group)  # N_opt far outside the fitted N range
+        far_share = (far["below"] | far["above"]).mean(axis=0)  # (Q,)
+        for C, share in zip(positive("C", self.C), far_share, strict=True):
+            if share > FAR_SHARE:
+                warnings.warn(
+                    f"N_opt(C={C:.3g}) lies more than {WARN_DECADES:g} decades outside the "
+                    f"fitted range of N in {share:.1%} of draws under the extrapolation "
+                    f"{_method(method)!r}: those draws' log N_opt, far from the rest, weigh "
+                    "heavily on the target's spread (the widths) and on the value of runs that "
+                    "would rule them out; read the widths with care (Python: model='none'; "
+                    "command line: --model none; values runs under the law alone)",
                     UserWarning,
                     stacklevel=5,  # the caller of next_runs / rank_candidates
                 )
