@@ -887,8 +887,9 @@ def _design_sections(plan: dict, surface_fit, hp_fit, pct: str, unsettled=((), (
     hp_alone = plan.get("design_hp_table")
     hsec.notes.append(
         hp_candidates_sentence(hp_alone, hp_batch)
-        + " Batch and widths as above."
-        + (f" {pick_order_words(hp_batch, hp_alone)}" if hp_alone is not None else "")
+        + " Batch and widths as above"
+        + ("; the ranking, each sweep scored alone, is the table 'Each sweep alone'. "
+           f"{pick_order_words(hp_batch, hp_alone)}" if hp_alone is not None else ".")  # fmt: skip
     )
     hsec.notes.append(hp_value_words(hp_value_.iloc[0]))
     rows = []
@@ -919,12 +920,30 @@ def _design_sections(plan: dict, surface_fit, hp_fit, pct: str, unsettled=((), (
             why = plan["guardrails_hp"].get(int(r["rank"]), "")
             hsec.notes.append(f"Batch pick {int(r['rank'])}: guardrail: {why}.")
     hsec.tables.append(("The batch of sweeps (widths cumulative)", pd.DataFrame(rows)))
+    if hp_alone is not None and len(hp_alone):
+        hsec.tables.append(("Each sweep alone (the ranking)", alone_sweeps_table(hp_alone)))
     hsec.notes += [f"CAUTION: {c}" for c in plan.get("design_hp_cautions", [])]
     hsec.notes.append(
         "Expected widths are under the Gaussian approximation; confirm a pick with "
         "bayeslaws.design.bounds before spending the compute."
     )
     return [sec, hsec]
+
+
+def alone_sweeps_table(alone: pd.DataFrame) -> pd.DataFrame:
+    """The hyperparameter design's ranking (``alone``: ``design_hp_table``, one row per sweep
+    scored as if it were the only new one) as the report prints it: rank alone, N params, D
+    tokens, runs, FLOPs of all its runs, info (nats), info per FLOP and its batch pick (-: not
+    picked), each where the ranking has it."""
+    columns = {
+        "rank_alone": "rank alone", "N": "N", "D": "D", "n_runs": "runs",
+        "flops": "FLOPs (all runs)", "info": "info (nats)", "info_per_flop": "info per FLOP",
+    }  # fmt: skip
+    out = pd.DataFrame({label: alone[c] for c, label in columns.items() if c in alone})
+    if "batch_pick" in alone:
+        picks = alone["batch_pick"]
+        out["batch pick"] = [str(int(p)) if pd.notna(p) and p > 0 else "-" for p in picks]
+    return out.reset_index(drop=True)
 
 
 PICK_VALUE_RTOL = 0.05  # a pick's value given the earlier ones within 5% of its value alone: same

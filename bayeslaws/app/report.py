@@ -428,7 +428,8 @@ def _fit_report(
             *data_lines(fit),
             *([group_sentence(fit, group)] if which else []),
             *([drawn_runs_sentence(runs, figure_dir is not None)] if runs is not None else []),
-            "fitted ranges: " + ranges_words(fit.record.ranges),
+            "fitted ranges: " + ranges_words(group_ranges(fit)),  # as the distances measure
+            *([nominal_c_sentence(fit)] if nominal_c_sentence(fit) else []),
             *([own_ranges_sentence(group, ranges)] if own else []),
             f"All intervals are central {pct} posterior credible intervals"
             + (" (the fan figure also shades the inner 50% band, labelled)."
@@ -611,6 +612,23 @@ def ranges_words(ranges: dict) -> str:
     return "; ".join(
         f"{k} [{v[0]:.3g}, {v[1]:.3g}]" + (f" {UNITS[k]}" if k in UNITS else "")
         for k, v in ranges.items()
+    )
+
+
+def nominal_c_sentence(fit) -> str | None:
+    """The preamble's note for a fit whose runs' C (FLOPs) is nominal (e.g. Marin's budgets):
+    the fitted ranges measure C as the distances do, the compute model's FLOPs of the runs' N
+    and D (:func:`~bayeslaws.posterior.extrapolation.distance.group_ranges`); the runs' own C
+    range beside it. None when the two C ranges agree (or there is no C)."""
+    nominal = (fit.record.ranges or {}).get("C")
+    measured = group_ranges(fit).get("C")
+    if nominal is None or measured is None or np.allclose(nominal, measured, rtol=1e-9):
+        return None
+    return (
+        "C in the fitted ranges is measured as the compute model's FLOPs "
+        f"({fit.record.compute_model_name}) of the runs' N and D, as a query's C is and as the "
+        "distances below are; the runs' own C are nominal budgets: C "
+        f"[{nominal[0]:.3g}, {nominal[1]:.3g}] FLOPs"
     )
 
 

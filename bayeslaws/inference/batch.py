@@ -151,11 +151,14 @@ class TaskResult:
     also ``fit`` (a :class:`~.fit.Fit`, when fits come back in memory) or ``path`` (the saved
     netCDF, with ``save_dir``). On failure ``error`` ("ExceptionType: message") and
     ``traceback`` of the last attempt. ``attempts`` counts its submissions by bayeslaws (not
-    one cut short by another task's worker dying in the local pool, nor one that an executor
-    the caller gave never started because it broke: a task never run counts 0; a task refused
-    in the client before submission, as bad input, counts 1); on a Dask cluster the scheduler's own
-    retries of a task whose worker died (``distributed.scheduler.allowed-failures``) are not
-    counted, since the client is not told of them. ``seconds`` is the wall time of the last
+    one cut short by another task's worker dying in the local pool, nor one that a
+    ``ProcessPoolExecutor`` or ``ThreadPoolExecutor`` the caller gave never started because it
+    broke: such a pool's tasks carry start marks, and one never run counts 0; any other broken
+    executor of the caller's keeps no marks, so each task it had been sent, started or not,
+    counts as run, an attempt, and carries its error (one never sent counts 0); a task refused
+    in the client before submission, as bad input, counts 1); on a Dask cluster the scheduler's
+    own retries of a task whose worker died (``distributed.scheduler.allowed-failures``) are
+    not counted, since the client is not told of them. ``seconds`` is the wall time of the last
     attempt in its worker (``worker`` = host:pid; None for a task refused in the client),
     ``warnings`` the warnings the task emitted there (for fits: sampler, identifiability,
     outliers), as text."""
@@ -1060,7 +1063,10 @@ def map_tasks(
         ``Client("tcp://scheduler:8786")``), or a ``concurrent.futures`` executor
         (:class:`InProcessExecutor`: in this process). A process or thread pool of the
         caller's that breaks (a worker dies) takes no more tasks: those it never started are
-        recorded as "not run" (``attempts`` 0), the others with its error, none retried.
+        recorded as "not run" (``attempts`` 0), the others with its error, none retried. Any
+        other executor of the caller's keeps no start marks: when it breaks, each task it had
+        been sent, started or not, counts as run (an attempt) and carries its error; those
+        never sent to it are "not run" (``attempts`` 0).
     names : a unique name per item (default ``task0``, ``task1``, ...): progress lines, errors.
     retries : how many times a failed task is resubmitted before it is recorded as failed (not
         a ``ValueError``, ``TypeError`` or ``KeyError``: bad input, recorded at once; nor
@@ -1296,7 +1302,10 @@ def fit_many(
         had started (the one whose worker died among them) are recorded with its
         ``BrokenProcessPool`` error, not retried, and those it never started as "not run" with
         ``attempts`` 0, to rerun (with ``executor=None`` bayeslaws restarts its own pool and
-        runs them again).
+        runs them again); a ``ThreadPoolExecutor`` likewise. Any other executor of the
+        caller's keeps no start marks: when it breaks, each task it had been sent, started or
+        not, counts as run (an attempt) and carries its error; those never sent to it are "not
+        run" (``attempts`` 0).
     retries : how many times a failed task is resubmitted before it is recorded as failed (not
         a ``ValueError``, ``TypeError`` or ``KeyError``: bad input, recorded at once). A law
         object that worker processes cannot import (its class defined inside a function, or

@@ -170,6 +170,9 @@ def _scalar_draws(fit) -> dict:
 
 
 CHECKED_COLUMNS = ("N", "D", "loss")  # what the stacked loss surfaces read of a run
+# also compared when a training run is matched to a row of other label by its values
+MATCH_COLUMNS = ("C", "lr", "batch_size")
+MATCH_LABELS = ("group",)
 
 
 def _given_frame(runs) -> pd.DataFrame:
@@ -191,60 +194,122 @@ def _as_stored_labels(given: pd.DataFrame) -> pd.DataFrame:
     return given.set_axis(pd.Index([stored_label(r) for r in given.index]), axis=0)
 
 
-def _check_holds(own_df: pd.DataFrame, given: pd.DataFrame, what: str) -> None:
-    """ValueError unless ``given`` holds every row of the fit's training runs ``own_df`` (by
-    row label, compared as the fit records labels: ``nuts.stored_label``) with the same N, D
-    and loss."""
+def _check_holds(own_df: pd.DataFrame, given: pd.DataFrame, what: str) -> np.ndarray:
+    """The rows of ``given`` that hold the fit's training runs ``own_df`` (boolean, one per row
+    of ``given``); ValueError unless every training run is among them. A run is held by the row
+    of its label (compared as the fit records labels: ``nuts.stored_label``) with the same N, D
+    and loss, else by a row of other label with its values (:func:`pair_by_values`: N, D, loss
+    and, where both have them, C, lr, batch_size and group): an update numbers its new runs past
+    every earlier label, which the user's table cannot carry."""
     given = _as_stored_labels(given)
     labels = list(own_df.index)
-    missing = [r for r in labels if r not in given.index]
-    if missing:
-        shown = ", ".join(map(repr, missing[:5])) + (" ..." if len(missing) > 5 else "")
-        raise ValueError(
-            f"{what}: runs lack {len(missing)} of the fit's {len(labels)} training runs (row "
-            f"labels {shown}); pass the table the fit was fitted to (its rows in any order), or "
-            "no runs: the fit's own training runs are used"
-        )
     doubled = sorted(
         {r for r in given.index[given.index.duplicated()] if r in set(labels)}, key=str
     )
     if doubled:
         raise ValueError(f"{what}: runs hold the training rows {doubled[:5]} more than once")
-    rows = given.loc[labels]
-    for column in CHECKED_COLUMNS:
-        if column not in rows or column not in own_df:
+    at_label = given.index.isin(labels)  # (m,)
+    found = [r for r in labels if r in given.index]
+    differing = _differing_columns(own_df.loc[found], given.loc[found])  # (len(found),) or ""
+    bad = {r for r, column in zip(found, differing, strict=True) if column}
+    unlabelled = [r for r in labels if r not in given.index or r in bad]
+    free = ~at_label | given.index.isin(list(bad))  # rows a run may be matched to by values
+    positions = [labels.index(r) for r in unlabelled]
+    missing, used = pair_by_values(own_df.iloc[positions], given, free)
+    unmatched = [unlabelled[i] for i in missing]
+    lacking = [r for r in unmatched if r not in bad]
+    if lacking:
+        raise ValueError(lacking_message(what, own_df, lacking))
+    if unmatched:
+        column = differing[found.index(unmatched[0])]
+        raise ValueError(
+            f"{what}: runs have other {column} values than the fit's training runs at "
+            f"{len(unmatched)} of {len(labels)} rows (first: row {unmatched[0]!r}), and no "
+            "other row holds their values; pass runs holding the fit's training runs, or no "
+            "runs: the fit's own training runs are used"
+        )
+    return (at_label & ~given.index.isin(list(bad))) | used
+
+
+def _differing_columns(own: pd.DataFrame, rows: pd.DataFrame) -> list:
+    """Per row (same labels, same order), the first of ``CHECKED_COLUMNS`` whose value differs
+    between ``own`` and ``rows`` (relative tolerance 1e-9, NaN matching NaN), "" when none."""
+    out = [""] * len(own)
+    for column in reversed(CHECKED_COLUMNS):
+        if column not in rows or column not in own:
             continue
-        a = own_df[column].to_numpy(float)
+        a = own[column].to_numpy(float)
         b = pd.to_numeric(rows[column], errors="coerce").to_numpy(float)
-        differ = ~np.isclose(a, b, rtol=1e-9, equal_nan=True)
-        if differ.any():
-            first = labels[int(np.flatnonzero(differ)[0])]
-            raise ValueError(
-                f"{what}: runs have other {column} values than the fit's training runs at "
-                f"{int(differ.sum())} of {len(labels)} rows (first: row {first!r}); pass the "
-                "table the fit was fitted to, or no runs: the fit's own training runs are used"
-            )
+        for i in np.flatnonzero(~np.isclose(a, b, rtol=1e-9, equal_nan=True)):
+            out[i] = column
+    return out
+
+
+def lacking_message(what: str, own_df: pd.DataFrame, lacking: list) -> str:
+    """The error for training runs (row labels ``lacking`` of ``own_df``) that runs given hold
+    neither by label nor by values: which ones, by label and values."""
+    more = " ..." if len(lacking) > 5 else ""
+    labels = ", ".join(map(repr, lacking[:5])) + more
+    values = "; ".join(
+        f"row {r!r}: "
+        + ", ".join(f"{c}={own_df.at[r, c]:.6g}" for c in CHECKED_COLUMNS if c in own_df)
+        for r in lacking[:5]
+    ) + more
+    return (
+        f"{what}: runs lack {len(lacking)} of the fit's {len(own_df)} training runs (row labels "
+        f"{labels}), which no row holds by its label nor by its N, D and loss ({values}). The "
+        "runs given must hold every run the fit was fitted to, including those fit.update "
+        "added (their rows in any order and under any label); or pass no runs: the fit's own "
+        "training runs are used"
+    )
+
+
+def _value_columns(own_df: pd.DataFrame, given: pd.DataFrame, extra: bool) -> tuple:
+    """The numeric columns and the label columns by which runs are matched by values: N, D and
+    loss, and with ``extra`` also ``MATCH_COLUMNS`` and ``MATCH_LABELS``, each where both
+    frames have it."""
+    numeric = CHECKED_COLUMNS + (MATCH_COLUMNS if extra else ())
+    return (
+        [c for c in numeric if c in own_df and c in given],
+        [c for c in (MATCH_LABELS if extra else ()) if c in own_df and c in given],
+    )
+
+
+def pair_by_values(own_df: pd.DataFrame, given: pd.DataFrame, free=None, extra: bool = True):
+    """Match the fit's training runs ``own_df`` (n rows) to rows of ``given`` (m rows) among
+    ``free`` ((m,) bool; None: all) by values: numeric columns within relative tolerance 1e-9
+    (NaN matching NaN), labels (group) by ``label_key``; each row of ``given`` matches at most
+    one run. Returns (positions 0..n-1 of the runs no row matches, (m,) bool of the rows
+    matched). Row labels and order play no part."""
+    from ...runs.table import label_key
+
+    numeric, named = _value_columns(own_df, given, extra)
+    own = np.column_stack([own_df[c].to_numpy(float) for c in numeric])  # (n, k)
+    other = np.column_stack(
+        [pd.to_numeric(given[c], errors="coerce").to_numpy(float) for c in numeric]
+    )  # (m, k)
+    own_keys = [tuple(label_key(v) for v in own_df[c]) for c in named]  # (j, n)
+    other_keys = [np.array([label_key(v) for v in given[c]], object) for c in named]  # (j, m)
+    free = np.ones(len(other), bool) if free is None else np.array(free, bool)
+    used = np.zeros(len(other), bool)
+    missing = []
+    for i, values in enumerate(own):
+        same = np.isclose(other, values, rtol=1e-9, equal_nan=True).all(axis=1)
+        for keys, column in zip(own_keys, other_keys, strict=True):
+            same &= column == keys[i]
+        hits = np.flatnonzero(free & same)
+        if hits.size:
+            free[hits[0]], used[hits[0]] = False, True
+        else:
+            missing.append(i)
+    return missing, used
 
 
 def unmatched_by_values(own_df: pd.DataFrame, given: pd.DataFrame) -> list:
     """Positions (0..n-1) of the fit's training runs ``own_df`` (n rows) that no row of
     ``given`` matches in N, D and loss (relative tolerance 1e-9, NaN matching NaN); each row of
     ``given`` matches at most one training run. Row labels and order play no part."""
-    columns = [c for c in CHECKED_COLUMNS if c in own_df and c in given]
-    own = np.column_stack([own_df[c].to_numpy(float) for c in columns])  # (n, k)
-    other = np.column_stack(
-        [pd.to_numeric(given[c], errors="coerce").to_numpy(float) for c in columns]
-    )  # (m, k)
-    free = np.ones(len(other), bool)
-    missing = []
-    for i, values in enumerate(own):
-        same = np.isclose(other, values, rtol=1e-9, equal_nan=True).all(axis=1)
-        hits = np.flatnonzero(free & same)
-        if hits.size:
-            free[hits[0]] = False
-        else:
-            missing.append(i)
-    return missing
+    return pair_by_values(own_df, given, extra=False)[0]
 
 
 def _check_holds_by_values(own_df: pd.DataFrame, given: pd.DataFrame, what: str) -> None:
@@ -269,8 +334,10 @@ def runs_for(fit, runs, what: str):
     given. ``runs`` given to a fit that stores its training runs (RunTable, DataFrame or path)
     must hold every one of them with the same N, D and loss (ValueError naming the missing
     rows and how many): by row label (compared as the fit records them,
-    ``nuts.stored_label``), or, for a fit saved before row labels were recorded, by values
-    (:func:`unmatched_by_values`); its order does not matter, and its rows that are not the
+    ``nuts.stored_label``), else by values (:func:`pair_by_values`: the runs an update added
+    carry labels the user's table cannot have), or, for a fit saved before row labels were
+    recorded, by values alone (:func:`unmatched_by_values`); its order does not matter, and
+    its rows that are not the
     fit's training runs (held out, excluded before fitting, left out by the law's rules) are
     not used: one :class:`UnusedRunsWarning` (naming ``what``) says how many and which."""
     own = fit.training_runs()
@@ -278,9 +345,8 @@ def runs_for(fit, runs, what: str):
         return own if runs is None else runs
     given = _given_frame(runs)
     if "row" in fit.record.training_runs:
-        _check_holds(own.df, given, what)
-        labels = set(own.df.index)
-        extra = [r for r in _as_stored_labels(given).index if r not in labels]
+        held = _check_holds(own.df, given, what)  # (m,) bool
+        extra = [r for r, h in zip(_as_stored_labels(given).index, held, strict=True) if not h]
         n_extra = len(extra)
     else:  # labelled by position 0..n-1, which an exclusion makes differ from the table's
         _check_holds_by_values(own.df, given, what)
