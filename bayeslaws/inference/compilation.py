@@ -22,11 +22,14 @@ from pathlib import Path
 
 import jax
 
+from ..runs.warn import warn_user
+
 ENV = "BAYESLAWS_COMPILATION_CACHE"
 OFF = ("0", "off", "none", "false", "no")
 MIN_COMPILE_S = 0.0  # seconds; every program: the many small ones add up
 _enabled: Path | None = None
 _chosen = False  # whether _enabled is a folder a caller named (kept by calls without one)
+_warned_unwritable = False  # whether an unwritable folder was warned (once per process)
 
 
 def cache_dir() -> Path | None:
@@ -63,10 +66,10 @@ def enable_compilation_cache(path=None) -> Path | None:
         return folder
     try:
         folder.mkdir(parents=True, exist_ok=True)
-    except OSError:
-        return None
+    except OSError as error:
+        return _unwritable(folder, error.strerror or str(error))
     if not os.access(folder, os.W_OK):
-        return None
+        return _unwritable(folder, "not writable")
     jax.config.update("jax_enable_compilation_cache", True)
     jax.config.update("jax_compilation_cache_dir", str(folder))
     jax.config.update("jax_persistent_cache_min_compile_time_secs", MIN_COMPILE_S)
@@ -75,6 +78,21 @@ def enable_compilation_cache(path=None) -> Path | None:
     _enabled = folder
     _chosen = path is not None
     return folder
+
+
+def _unwritable(folder: Path, why: str) -> None:
+    """Warn (once per process) that the cache folder ``folder`` cannot be used; returns None
+    (the cache stays as it was: off, or an earlier folder)."""
+    global _warned_unwritable
+    if not _warned_unwritable:
+        _warned_unwritable = True
+        warn_user(
+            f"the compilation cache folder {folder} cannot be written ({why}): compiled "
+            f"programs are not cached, so every new process compiles them again. Set {ENV} to "
+            f"a writable folder, or {ENV}=off to silence this warning",
+            UserWarning,
+        )
+    return None
 
 
 def _reset_jax_cache() -> None:
@@ -89,8 +107,20 @@ def compilation_cache_enabled() -> Path | None:
     return _enabled
 
 
+# JAX settings that change a traced program's draws: 64-bit floats (a kernel traced with
+# 32-bit floats draws otherwise), the random-bit generator and its layout, matmul precision
+CONFIG_FLAGS = (
+    "jax_enable_x64",
+    "jax_threefry_partitionable",
+    "jax_default_prng_impl",
+    "jax_default_matmul_precision",
+)
+_ABSENT = object()  # a flag this JAX does not have (left out of the key)
+
+
 def jax_config_key() -> tuple:
     """The JAX settings that change a traced program (not its shapes), for the keys of the
-    in-memory kernel caches: 64-bit floats on or off (``jax_enable_x64``; a kernel traced with
-    32-bit floats draws otherwise)."""
-    return (("jax_enable_x64", bool(jax.config.jax_enable_x64)),)
+    in-memory kernel caches and of the saved programs: ((flag, value as text), ...) for each
+    of :data:`CONFIG_FLAGS` this JAX has."""
+    values = ((name, getattr(jax.config, name, _ABSENT)) for name in CONFIG_FLAGS)
+    return tuple((name, str(value)) for name, value in values if value is not _ABSENT)

@@ -12,14 +12,20 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import os
+import shutil
 import sys
+import tempfile
 import threading
+
+from ..runs.warn import warn_user
 
 # Modules a fit needs after sampling: ArviZ, h5netcdf (saving) and, when they are installed
 # (the ``cluster`` extra), dask and distributed, which xarray imports on its first Dataset and
 # its first netCDF write (about 0.5 s in a fresh process, otherwise spent after sampling).
 PREFETCHED = ("arviz", "h5netcdf", "dask", "distributed")
 _prefetching: threading.Thread | None = None
+CACHE_ENV = "XDG_CACHE_HOME"  # where ArviZ (platformdirs) puts its cache folder on Linux
 
 
 def _import_quietly(names: tuple) -> None:
@@ -44,9 +50,35 @@ def prefetch() -> None:
 
 
 def arviz():
-    """The ``arviz`` module (after any prefetch has finished)."""
+    """The ``arviz`` module (after any prefetch has finished). ArviZ writes a daily stamp in
+    its cache folder as it is imported: when that folder cannot be written (a read-only home),
+    the import is retried with the cache folder in a temporary folder, warned once."""
     if _prefetching is not None:
         _prefetching.join()
-    import arviz as az
+    try:
+        return importlib.import_module("arviz")
+    except OSError as error:  # PermissionError, read-only file system: ArviZ's stamp file
+        return _import_with_temporary_cache(error)
 
-    return az
+
+def _import_with_temporary_cache(error: OSError):
+    """Import ``arviz`` with ``$XDG_CACHE_HOME`` pointed at a new temporary folder (removed,
+    and the variable restored, afterwards), warning that ``error``'s folder is unwritable."""
+    folder = error.filename or os.environ.get(CACHE_ENV) or "~/.cache"
+    warn_user(
+        f"ArviZ cannot write its cache folder ({folder}: {error.strerror or error}); it was "
+        f"imported with ${CACHE_ENV} set to a temporary folder. Set ${CACHE_ENV} to a writable "
+        "folder to silence this warning",
+        UserWarning,
+    )
+    previous = os.environ.get(CACHE_ENV)
+    temporary = tempfile.mkdtemp(prefix="bayeslaws-arviz-")
+    os.environ[CACHE_ENV] = temporary
+    try:
+        return importlib.import_module("arviz")
+    finally:
+        if previous is None:
+            os.environ.pop(CACHE_ENV, None)
+        else:
+            os.environ[CACHE_ENV] = previous
+        shutil.rmtree(temporary, ignore_errors=True)

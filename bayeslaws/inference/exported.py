@@ -58,6 +58,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..laws.contract import law_key, law_key_is_portable
+from .compilation import jax_config_key
 
 FORMAT = 1  # bump when the files' layout changes
 SUFFIX = ".jaxexport"
@@ -137,7 +138,7 @@ def program_key(law, model_key: tuple) -> str | None:
         _versions(),
         jax.default_backend(),
         jax.device_count(),
-        bool(jax.config.jax_enable_x64),
+        jax_config_key(),
     )
     return hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
 
@@ -221,11 +222,14 @@ class Programs:
             exported = jax.export.deserialize(bytearray(program.read_bytes()))
             with tree.open("rb") as handle:
                 loaded = _runner(exported), pickle.load(handle)
-            os.utime(program)  # recently used: kept when the folder is pruned
-            return loaded
-        except Exception:
+        except Exception:  # unreadable or corrupt: drop it and trace again
             self._remove(stem)
             return None
+        try:
+            os.utime(program)  # recently used: kept when the folder is pruned
+        except OSError:  # another user's file in a shared folder: still usable
+            pass
+        return loaded
 
     def _save(self, stem: str, data: bytes, out_tree) -> None:
         """Write both files atomically (a reader sees both or neither); best effort."""

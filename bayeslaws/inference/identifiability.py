@@ -62,7 +62,7 @@ def check(law, prepared, likelihood: str, warn: bool = True) -> list[str]:
     noted = caveats(law, prepared)  # warned, but no cause of trouble: not returned
     if not noted:
         problems += few_levels(law, df)
-    if all(c in law.run_columns and c in df for c in ("N", "D")) and not problems:
+    if n_obs > k and all(c in law.run_columns and c in df for c in ("N", "D")):
         problems += _one_line(df["N"].to_numpy(float), df["D"].to_numpy(float))
     if warn:
         for problem in problems + noted:

@@ -195,8 +195,8 @@ def prior_predictive(law, static: dict, data: dict, n_draws: int, rng_key) -> di
     def draw(rng, arrays):
         return Predictive(model, num_samples=n_draws)(rng, **arrays)
 
-    if store is None:
-        return draw(rng_key, data)
+    if store is None:  # compiled as the saved program is: the same draws with or without it
+        return jax.jit(draw)(rng_key, data)
     return store.call(jax.jit(draw), (rng_key, data))
 
 
