@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 import warnings
 from pathlib import Path
 
@@ -29,14 +28,11 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
-import bayeslaws as bl  # noqa: E402
-from bayeslaws import design  # noqa: E402
+from design_sweep_estimators import sweep_problem  # noqa: E402
+
 from bayeslaws.design.batch import _gains  # noqa: E402
 from bayeslaws.design.bounds import MIN_ESS, JointReweighting  # noqa: E402
 from bayeslaws.design.gaussian import condition_rows, setup  # noqa: E402
-
-CELLS_N = [0.13e9, 0.4e9, 0.05e9, 1e9]
-CELLS_D = [8e9, 2e10, 5e9, 4e10]
 
 
 def gaussian_given(p, picks: list) -> np.ndarray:
@@ -80,16 +76,8 @@ def main(argv=None) -> int:
     ap.add_argument("--draws", type=int, default=15000, help="draws per chain (2 chains)")
     ap.add_argument("--out", default=str(ROOT / "benchmarks/output/design_reweighted_draws.txt"))
     args = ap.parse_args(argv)
-    from conftest import small_sweep_grid
-
     warnings.simplefilter("ignore")
-    t0 = time.time()
-    runs = bl.load_runs(small_sweep_grid())
-    fit = bl.fit(runs, law="hyperparams", seed=0, warn=False, chains=2, warmup=500,
-                 draws=args.draws)  # fmt: skip
-    fit_s = time.time() - t0
-    cands = design.hyperparameter_candidates(CELLS_N, CELLS_D, fit=fit)
-    target = design.HyperparamOpt(N=1e9, D=4e10, which="eta")
+    fit, cands, target, fit_s = sweep_problem(args.draws, warmup=500)
     sizes = [s for s in (1000, 3000) if s < 2 * args.draws] + [None]
     table = pd.concat([values_table(fit, cands, target, s) for s in sizes])
     d = fit.diagnostics

@@ -67,21 +67,28 @@ def brute(p, t, rng):
     return pd.DataFrame(out)
 
 
+def sweep_problem(draws: int, warmup: int):
+    """(fit, candidates, target, fit seconds): the SIMULATED small_sweep_grid fitted by law
+    'hyperparams' (2 chains x ``warmup`` + ``draws``, seed 0), the four sweeps centred on the
+    predicted optima at CELLS_N x CELLS_D (params, tokens) and the target eta_opt(1e9, 4e10)."""
+    from conftest import small_sweep_grid
+
+    t0 = time.time()
+    runs = bl.load_runs(small_sweep_grid())
+    fit = bl.fit(runs, law="hyperparams", seed=0, warn=False, chains=2, warmup=warmup,
+                 draws=draws)  # fmt: skip
+    fit_s = time.time() - t0
+    cands = design.hyperparameter_candidates(CELLS_N, CELLS_D, fit=fit)
+    return fit, cands, design.HyperparamOpt(N=1e9, D=4e10, which="eta"), fit_s
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--draws", type=int, default=1500, help="draws per chain (2 chains)")
     ap.add_argument("--out", default=str(ROOT / "benchmarks/output/design_sweep_estimators.txt"))
     args = ap.parse_args(argv)
-    from conftest import small_sweep_grid
-
     warnings.simplefilter("ignore")
-    t0 = time.time()
-    runs = bl.load_runs(small_sweep_grid())
-    fit = bl.fit(runs, law="hyperparams", seed=0, warn=False, chains=2, warmup=300,
-                 draws=args.draws)  # fmt: skip
-    fit_s = time.time() - t0
-    cands = design.hyperparameter_candidates(CELLS_N, CELLS_D, fit=fit)
-    target = design.HyperparamOpt(N=1e9, D=4e10, which="eta")
+    fit, cands, target, fit_s = sweep_problem(args.draws, warmup=300)
     kw = {"cost": None}
     t0 = time.time()
     gauss = design.rank_candidates(fit, cands, target, **kw).set_index("unit")

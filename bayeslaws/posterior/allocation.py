@@ -525,10 +525,9 @@ def warn_outside_range(
 
 
 # ---- draws far outside the data ---------------------------------------------------------------
-# a budget with more than this share of its draws far outside the data warns: under the drift
-# 4-13% at budgets inside Epoch's and the simulated Chinchilla fits; a new group of a tiny
-# two-group fit 2-4% under the fitted law alone. One draw in 150 (0.7%) barely moves a 90%
-# interval's end, and shows in the column far_outside alone
+# a budget with more than this share of its draws far outside the data warns (a convention, not
+# tuned: one draw in a hundred barely moves a 90% interval's end); smaller shares show in the
+# column far_outside alone
 FAR_SHARE = 0.01
 
 
