@@ -803,10 +803,15 @@ def allocation_laws(
     (``N_opt_trend`` etc.), i.e. the fitted k C^a itself.
 
     Returns a DataFrame indexed by quantity (N_opt, D_opt, L_opt) with columns coef,
-    coef_lower, coef_upper, exponent, exponent_lower, exponent_upper, C_low, C_high, ci. Draws
-    whose N_opt sits at the search range's edge at any of the budgets bend the regression: a
-    :class:`SearchEdgeWarning` says so, as :func:`optimal_allocation` does. ``group=None`` on a
-    grouped fit answers for a new, unseen group (wider; warned once per fit).
+    coef_lower, coef_upper, exponent, exponent_lower, exponent_upper, C_low, C_high, ci and
+    far_outside (the largest share, over the ``n_budgets`` budgets, of draws whose optimum lies
+    far outside the data, :func:`far_draws`; the same for every row). Draws whose N_opt sits
+    at the search range's edge at any of the budgets bend the regression: a
+    :class:`SearchEdgeWarning` says so, as :func:`optimal_allocation` does; so do draws far
+    outside the data, and budgets or median optima beyond ``WARN_DECADES`` of the fitted
+    range: an :class:`ExtrapolationWarning` names them, as :func:`optimal_allocation` does.
+    ``group=None`` on a grouped fit answers for a new, unseen group (wider; warned once per
+    fit).
     """
     ci = check_ci(ci)
     if C_range is None:
@@ -823,6 +828,11 @@ def allocation_laws(
     warn_at_kink(
         fit, C, draws["N_opt"], compute_model, extrapolation, "allocation_laws", group=group
     )
+    far = far_draws(fit, draws, _floor_draws(fit, group, seed, extrapolation), group)
+    median_N, median_D = (np.median(draws[name], axis=0) for name in ("N_opt", "D_opt"))
+    outside = outside_columns(group_ranges(fit, group), C, median_N, median_D)
+    warn_outside_range(fit, C, outside, extrapolation, "allocation_laws", group=group)
+    warn_far_draws(fit, C, far, outside, extrapolation, "allocation_laws", group=group)
     lc = np.log(C)
     lc_c = lc - lc.mean()
     rows = []
@@ -845,6 +855,7 @@ def allocation_laws(
                 "C_low": lo_hi[0],
                 "C_high": lo_hi[1],
                 "ci": ci,
+                "far_outside": float(far_share(far).max()),
             }
         )
     warn_new_group(fit, group, "allocation_laws", noted=_new_group_noted)
