@@ -213,7 +213,8 @@ def porian_run_labels(df: pd.DataFrame) -> pd.Series | None:
     if len(df[present].drop_duplicates()) > 1:
         label = df[present].astype(str).agg("/".join, axis=1) + " " + label
     own = ~df["decay"].isin(PORIAN_SHARED_RUN_DECAYS)  # each budget a separate run
-    label[own] = label[own] + df.loc[own, "C"].map(lambda c: f" C={c:.6g}")
+    if own.any():  # an empty map is float64, which a text label cannot be added to
+        label[own] = label[own] + df.loc[own, "C"].map(lambda c: f" C={c:.6g}")
     return label
 
 
