@@ -16,7 +16,8 @@ held-out runs, the decision quantity's error and the coverage and half-width of 
 intervals, every strategy under the prediction ours designs for (``replay.Pool.report_method``:
 the GP pattern plus the drift beyond the training range for a loss surface) and, beside it,
 under the package default ``"gp"`` (columns ``*_gp``). Strategies:
-ours (information about the decision quantity per FLOP under the default model uncertainty),
+ours (design value about the decision quantity per FLOP under the default model uncertainty;
+under a drift model that value counts the drift a run removes and is not a mutual information),
 random, V-optimal (SL2's classical baseline) and the paper grid where one exists.
 
 The campaigns of a pool run as a batch (:func:`bayeslaws.app.replay.replay_many`, one task per
@@ -25,7 +26,9 @@ cluster (``--scheduler ADDRESS``); the tables are the same, in the same order, e
 
 Pools (``../shared/data``; selection data): Step Law dense (the 1.07B cells held out; eta_opt,
 B_opt and the loss at the optimum), Porian isoFLOP rw/tuned/short/const (N_opt at the two
-held-out budgets), Epoch (the 23 runs above 1e21 FLOPs: their losses). Also SIMULATED pools of
+held-out budgets), Epoch (the 23 runs above 1e21 FLOPs: their losses; the pool is the 217 runs
+at or below it, after the data set's 5 highest-loss points, all at or below it, were removed as
+Epoch AI did: the log line of a pool says so). Also SIMULATED pools of
 the isoFLOP compendium's shapes (``simulated_llama_3``, ``simulated_marin``). The compendium's
 Llama-3 and Marin pools are confirmation data (docs/calibration_protocol.md): they run only with
 ``--confirmation``, once, after the protocol's confirmation run.
@@ -41,7 +44,9 @@ design_replay.png (``bl.plot.design_replay``); ``--timing`` writes design_replay
 ``--all-data`` writes design_replay_all_data.txt: each pool's law fitted to every candidate run
 (all of the pool's compute) and scored as the campaigns are, the error no design can go below
 when the law's form is wrong for the pool; ``--diagnose`` writes design_replay_diagnosis.txt:
-ours' first batch (1% of compute, seed 0's start) under each criterion, where its compute goes.
+ours' first batch (1% of compute, seed 0's start) under each criterion, where its compute goes,
+and the costliest candidate's design value (nats; can be negative under a drift model, where it
+is not a mutual information).
 """
 
 from __future__ import annotations
@@ -159,9 +164,17 @@ def all_data(pools, draws: int, log) -> str:
     return "\n".join(lines)
 
 
+DESIGN_VALUE = (
+    "design value (nats; can be negative under a drift model, where it is not a mutual "
+    "information)"
+)  # what rank_candidates' "info" column holds: the criterion's value of a unit
+
+
 def batch_profile(pool: replay.Pool, fit, start, cands, criterion: str) -> str:
     """One line: ours' 1% batch under ``criterion``: units, runs, log10 C quantiles (FLOPs),
-    runs in the start's (N, D) cells, and the value (nats) of the costliest candidate alone."""
+    runs in the start's (N, D) cells, and the costliest candidate's own value under the
+    criterion (:data:`DESIGN_VALUE`: under a drift model the value includes the drift a unit
+    removes, so it can be negative and is then not a mutual information)."""
     budget = 0.01 * pool.compute - float(pool.runs.loc[start, "C"].sum())
     done = pool.runs.loc[start, [c for c in ("N", "D", "lr", "batch_size") if c in pool.runs]]
     options = {"criterion": criterion, "seed": 0, "max_draws": 400}
@@ -180,7 +193,8 @@ def batch_profile(pool: replay.Pool, fit, start, cands, criterion: str) -> str:
     return (
         f"{criterion}: {len(plan)} units, {len(rows)} runs, log10 C min/median/max "
         f"{q[0]:.2f} / {q[1]:.2f} / {q[2]:.2f}, {in_seen} runs in the start's cells; the costliest "
-        f"candidate ({costliest['flops']:.3g} FLOPs) alone is worth {costliest['info']:.3f} nats"
+        f"candidate ({costliest['flops']:.3g} FLOPs) alone has {DESIGN_VALUE} "
+        f"{costliest['info']:.3f}"
     )
 
 
@@ -449,15 +463,24 @@ def main(argv=None):
     log("done")
 
 
+def pool_line(name: str, pool: replay.Pool) -> str:
+    """The log line of a pool before its campaigns: candidate runs, compute (FLOPs), held-out
+    runs, the runs removed from its source before the split (``pool.exclusions``: Epoch's 5
+    highest-loss points) and its note."""
+    removed = sum(e.count for e in pool.exclusions)
+    before = f" ({removed} more removed before the split)" if removed else ""
+    return (
+        f"{name}: {len(pool.runs)} candidate runs{before}, {pool.compute:.3g} FLOPs, "
+        f"{len(pool.held_out)} held out; {pool.note}"
+    )
+
+
 def run_pools(args, client, log) -> None:
     """Every pool's campaigns through ``client`` (a Dask Client), ``args.workers`` local
     processes, or (neither) this process; each pool's CSVs rewritten as its campaigns finish."""
     for name in args.pools:
         pool = load_pool(name, log)
-        log(
-            f"{name}: {len(pool.runs)} candidate runs, {pool.compute:.3g} FLOPs, "
-            f"{len(pool.held_out)} held out; {pool.note}"
-        )
+        log(pool_line(name, pool))
 
         files = tuple(OUT / f"design_replay_{name}{x}.csv" for x in ("", "_components"))
         kept = [_others(f, args.strategies, args.seeds) for f in files]

@@ -17,7 +17,9 @@ Strategies (``STRATEGIES``):
   LR x batch pool come as small sweeps (:func:`bayeslaws.design.pool_units`).
 * ``random``: uniform picks among the affordable remaining runs until the budget is spent.
 * ``vopt``: the classical V-optimal design of SL2's baselines: reduction of the summed variance
-  of the law's predictions (method ``"none"``) of the held-out runs' losses, per cost^0.3.
+  of the law's predictions (method ``"none"``) of the losses at up to 40 held-out runs'
+  settings (sampled from all of them, diverged or not: :func:`vopt_target` reads no
+  outcome), per cost^0.3.
 * ``grid``: the paper's design in its natural order (isoFLOP curves budget by budget, LR x batch
   sweeps cell by cell, cheapest first), where the pool has one.
 
@@ -96,6 +98,9 @@ POOL_FLOPS = "pool_C"  # the candidates' column of the pool's C (FLOPs), what ou
 POOL_COLUMNS = ("N", "D", "C")  # what every pool's runs need (params, tokens, FLOPs)
 BUDGET_RTOL = 1e-9  # relative slack of a budget (round-off in summed FLOPs)
 SHOWN_ROWS = 10  # row labels an error names
+SETTING_COLUMNS = ("lr", "batch_size")  # besides N, D: what tells two runs' settings apart
+OVERLAP_RTOL = 1e-9  # relative tolerance of a candidate's setting matching a held-out run's
+OVERLAP_CELLS = 4_000_000  # comparisons held at once by held_out_overlap (memory bound)
 
 
 class BudgetWarning(UserWarning):
@@ -121,10 +126,15 @@ class Pool:
         :func:`bayeslaws.design.discrepancy.design_method`); see :attr:`report_method`.
     calibrate_drift : after every fit, update its drift rate with its own scale-out splits
         (:func:`calibrated`), for the design and the scores alike.
+    exclusions : runs removed from the pool's source table before the split into candidates
+        and held-out runs (:class:`~bayeslaws.runs.table.Exclusion` records: reason and the
+        source table's row labels), so the pool keeps that record (Epoch: its 5 highest-loss
+        points); () when none were removed. ``note`` says so too.
 
-    A pool is checked when made (:func:`check_pool`): its runs need columns N, D and C (C
-    finite and positive) and, when they carry losses, finite ones unless its law counts
-    diverged runs.
+    A pool is checked when made (:func:`check_pool`): it needs candidate runs, with columns N,
+    D and C (C finite and positive) and, when they carry losses, finite ones unless its law
+    counts diverged runs; no candidate may have a held-out run's setting (N, D, and lr and
+    batch_size where both tables have them), or a strategy could buy the runs it is scored on.
     """
 
     name: str
@@ -142,6 +152,7 @@ class Pool:
     note: str = ""
     extrapolation: str | None = None
     calibrate_drift: bool = False
+    exclusions: tuple = ()
 
     def __post_init__(self):
         check_pool(self)
@@ -178,16 +189,46 @@ def _shown(labels) -> str:
     return f"{labels[:SHOWN_ROWS]}{more}"
 
 
+def held_out_overlap(runs: pd.DataFrame, held_out: pd.DataFrame) -> tuple[pd.Index, pd.Index]:
+    """(labels of the candidate ``runs``, labels of the ``held_out`` runs) whose settings
+    match: the same N (params) and D (tokens), and lr and batch_size (tokens) where both tables
+    have the column, each equal within a relative :data:`OVERLAP_RTOL` (two missing values
+    match). Both empty when the tables share no setting."""
+    keys = ["N", "D"] + [c for c in SETTING_COLUMNS if c in runs and c in held_out]
+    cand = runs[keys].apply(pd.to_numeric, errors="coerce").to_numpy(float)
+    held = held_out[keys].apply(pd.to_numeric, errors="coerce").to_numpy(float)
+    cand_hit = np.zeros(len(cand), bool)
+    held_hit = np.zeros(len(held), bool)
+    chunk = max(1, OVERLAP_CELLS // max(len(cand) * len(keys), 1))  # bounded memory
+    for at in range(0, len(held), chunk):
+        same = np.isclose(
+            cand[:, None, :], held[None, at : at + chunk, :], rtol=OVERLAP_RTOL, atol=0.0,
+            equal_nan=True,
+        ).all(axis=2)  # fmt: skip
+        cand_hit |= same.any(axis=1)
+        held_hit[at : at + chunk] = same.any(axis=0)
+    return runs.index[cand_hit], held_out.index[held_hit]
+
+
 def check_pool(pool: Pool) -> None:
-    """Refuse a pool whose runs a campaign cannot spend or fit, naming what is wrong:
-    a missing column of :data:`POOL_COLUMNS` (:class:`~bayeslaws.runs.checks.UnknownNameError`),
-    a C (FLOPs) that is not finite and positive, or a loss that is not finite (ValueError
-    naming the rows). A run without a loss (NaN or +inf, a diverged run) is kept when the
-    pool's law counts diverged runs (``accepts_missing_loss``: the hyperparams and sweep laws);
-    other laws could only fail once a strategy bought it, after its compute was spent."""
+    """Refuse a pool whose runs a campaign cannot spend or fit, or whose candidates include
+    the runs it is scored on, naming what is wrong: no candidate run (ValueError naming the
+    pool), a missing column of :data:`POOL_COLUMNS` in the runs or of N, D in the held-out runs
+    (:class:`~bayeslaws.runs.checks.UnknownNameError`), a C (FLOPs) that is not finite and
+    positive, a loss that is not finite, or candidates with a held-out run's setting
+    (:func:`held_out_overlap`: a strategy could buy the very runs it is scored on; ValueError
+    naming the rows of both tables). A run without a loss (NaN or +inf, a diverged run) is kept
+    when the pool's law counts diverged runs (``accepts_missing_loss``: the hyperparams and
+    sweep laws); other laws could only fail once a strategy bought it, after its compute was
+    spent."""
     runs = pool.runs
     if not isinstance(runs, pd.DataFrame):
         raise ArgumentTypeError(f"pool {pool.name!r}: runs must be a DataFrame, got {type(runs)}")
+    if len(runs) == 0:
+        raise ValueError(
+            f"pool {pool.name!r} has no candidate runs (pool.runs is empty, so its compute is 0 "
+            "and no strategy can buy anything): give it the runs a campaign chooses from"
+        )
     missing = [c for c in POOL_COLUMNS if c not in runs]
     if missing:
         raise UnknownNameError(
@@ -201,6 +242,7 @@ def check_pool(pool: Pool) -> None:
             f"pool {pool.name!r}: column 'C' (FLOPs) must be finite and positive; it is not at "
             f"rows {_shown(runs.index[bad])}"
         )
+    _check_held_out(pool)
     if "loss" not in runs:
         return  # the fit names the missing column
     loss = pd.to_numeric(runs["loss"], errors="coerce").to_numpy(float)
@@ -219,6 +261,31 @@ def check_pool(pool: Pool) -> None:
             f"pool {pool.name!r}: column 'loss' is not finite at rows {_shown(runs.index[bad])}; "
             f"law {pool.law!r} {needs}: leave them out of the pool (pool.runs.drop(index=[...]))"
             "; only laws that count diverged runs (hyperparams, sweep) keep a missing loss"
+        )
+
+
+def _check_held_out(pool: Pool) -> None:
+    """Refuse held-out runs that are not a DataFrame with N and D, or that share a setting with
+    a candidate run (:func:`held_out_overlap`), naming the rows of both tables."""
+    held = pool.held_out
+    if not isinstance(held, pd.DataFrame):
+        raise ArgumentTypeError(
+            f"pool {pool.name!r}: held_out must be a DataFrame, got {type(held)}"
+        )
+    missing = [c for c in ("N", "D") if c not in held]
+    if missing:
+        raise UnknownNameError(
+            f"pool {pool.name!r}: held_out has no column(s) {missing} (N params, D tokens: the "
+            f"target region's settings); its columns are {list(held.columns)}"
+        )
+    cands, targets = held_out_overlap(pool.runs, held)
+    if len(cands):
+        keys = ", ".join(["N", "D"] + [c for c in SETTING_COLUMNS if c in pool.runs and c in held])
+        raise ValueError(
+            f"pool {pool.name!r}: {len(cands)} candidate run(s) have the setting ({keys})"
+            f" of a held-out run, so a strategy could buy the runs it is scored on: candidate "
+            f"rows {_shown(cands)} match {len(targets)} held-out row(s) {_shown(targets)}; "
+            "leave them out of pool.runs (pool.runs.drop(index=[...])) or out of held_out"
         )
 
 
@@ -349,10 +416,22 @@ def steplaw_truth(fit_options: dict | None = None, seed: int = 0) -> pd.DataFram
     return pd.DataFrame(rows)
 
 
+def _removed_text(exclusions) -> str:
+    """'; <n> runs removed before the split (<reason>)' for a pool's note, or ''."""
+    if not exclusions:
+        return ""
+    parts = "; ".join(f"{e.count} runs removed before the split ({e.reason})" for e in exclusions)
+    return f"; {parts}"
+
+
 def epoch_pool() -> Pool:
-    """Epoch AI's digitised Chinchilla runs (real): C <= 1e21 is the pool (217 runs), the 23
-    larger runs the target region and the decision quantity (their losses). No paper grid."""
+    """Epoch AI's digitised Chinchilla runs (real; ``bundled.epoch_chinchilla()``): C <= 1e21
+    is the pool, 217 runs: 222 points lie there, of which the 5 highest-loss points of the data
+    set (all at C <= 1e21) are removed as Epoch AI did (recorded in ``Pool.exclusions`` and the
+    note). The 23 runs above 1e21 FLOPs are the target region and the decision quantity (their
+    losses). No paper grid."""
     train, held = epoch_split()
+    removed = tuple(train.exclusions[:-1])  # the last is the split's own (held-out runs)
     pool = _frame(train)
     out = held.copy()
     return Pool(
@@ -371,7 +450,9 @@ def epoch_pool() -> Pool:
         ),
         start_size=12,
         calibrate_drift=True,
-        note="Epoch AI's Chinchilla points (real); held out C > 1e21 (23 runs)",
+        note="Epoch AI's Chinchilla points (real); held out C > 1e21 (23 runs)"
+        + _removed_text(removed),
+        exclusions=removed,
     )
 
 
@@ -601,10 +682,13 @@ def _rows_of(plan: pd.DataFrame, cands: pd.DataFrame) -> pd.Index:
 
 
 def vopt_target(pool: Pool, seed: int = 0):
-    """The V-optimal baseline's target: the losses of (up to ``VOPT_MAX_POINTS``) held-out runs."""
+    """The V-optimal baseline's target: the predicted losses at the settings (N params, D
+    tokens; lr and batch size in tokens for an LR x batch pool) of up to ``VOPT_MAX_POINTS``
+    held-out runs, sampled (``seed``) from all of them. Only settings are read: a held-out
+    run's loss, and whether it diverged (which its loss tells), is outcome information from the
+    target region that a baseline must not be given (only the R^2 scoring drops diverged runs,
+    :func:`held_out_predictions`)."""
     out = pool.held_out
-    if pool.kind == "hyperparams":
-        out = out[~diverged_flags(out)]
     if len(out) > VOPT_MAX_POINTS:
         out = out.sample(VOPT_MAX_POINTS, random_state=seed)
     if pool.kind == "hyperparams":
