@@ -5,7 +5,8 @@ bundled sweep, not Step Law, which confirm it), at bl.fit's default 4 chains x 1
 Each seed is fitted at 0.8 (NumPyro's default) and 0.9; the seeds with divergences at 0.9 are
 fitted again at 0.95. The default is the smallest level with no divergence on every seed tried.
 Prints one line per fit; benchmarks/output/sweep_target_accept.txt (``--out``) holds the run's
-lines. A full run is 10-13 fits of about 1-2 minutes each.
+lines, under a first line that says they are SIMULATED. A full run is 10-13 fits of about 1-2
+minutes each.
 
     OPENBLAS_NUM_THREADS=1 BAYESLAWS_QUIET=1 python benchmarks/sweep_target_accept.py [--out FILE]
 """
@@ -52,7 +53,12 @@ def main(argv=None) -> None:
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     given = argv if argv is not None else sys.argv[1:]
     command = " ".join(["python benchmarks/sweep_target_accept.py", *given])
-    lines, retry = [f"# {command}; {now}; load average {load}"], []
+    label = (
+        "# SIMULATED data: every fit below is of a Yin-design sweep from "
+        f"bayeslaws.runs.simulate.simulate_video_dit_sweep (seeds {SEEDS.start}-{SEEDS.stop - 1})"
+    )
+    print(label, flush=True)
+    lines, retry = [label, f"# {command}; {now}; load average {load}"], []
     for seed in SEEDS:
         runs = bl.load_runs(sim.simulate_video_dit_sweep(seed=seed))
         for level in (0.8, 0.9):

@@ -13,7 +13,8 @@ law-contract redesign::
 For replicates 0 and 1 of part 3 (simulator seeds 7 and 8), the runs at each cell's optimal
 (lr, batch) and at one fixed setting each get a Chinchilla fit (gaussian, dense mass, 4 chains
 x 1000 warm-up + 2000 draws, seed = replicate); prints N_opt(1e22 FLOPs) 5/50/95% quantiles in
-units of 1e9 parameters, max R-hat and divergences.
+units of 1e9 parameters, max R-hat and divergences, under a first line that says the runs are
+SIMULATED.
 """
 
 from __future__ import annotations
@@ -52,8 +53,13 @@ def main(argv=None) -> None:
     commit = subprocess.run(
         ["git", "-C", str(root), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
     ).stdout.strip()
-    lines = [f"bayeslaws from {root} (commit {commit}), {bl.__file__}"]
     truth = sim.VideoDiTTruth()
+    lines = [
+        "# SIMULATED data: the runs are simulate_grid draws of the default VideoDiTTruth on "
+        "paper_repro/yin.py part 3's design (simulator seeds 7 and 8)",
+        f"bayeslaws from {root} (commit {commit}), {bl.__file__}",
+    ]
+    print(lines[0], flush=True)
     N, D = (a.ravel() for a in np.meshgrid(yin.SIZES, yin.TOKENS, indexing="ij"))
     n_mid, d_mid = np.exp(np.mean(np.log(yin.SIZES))), np.exp(np.mean(np.log(yin.TOKENS)))
     lr_fix, b_fix = float(truth.eta_opt(n_mid, d_mid)), float(truth.b_opt(n_mid, d_mid))

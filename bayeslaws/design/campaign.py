@@ -31,9 +31,10 @@ and central interval under the design's model discrepancy (:func:`.discrepancy.d
 for a loss surface the GP pattern plus the drift beyond the training range), not the package
 default's new-run interval, which widens only by what the training residuals show: once a few
 large runs pin a mis-tilted form it is blind to the distance to the target (on Epoch's
-replayed campaigns its 90% intervals missed 9-57% of the held-out runs,
-``benchmarks/output/design_replay_summary.txt``). With ``calibrate_drift=True`` every fit of
-the campaign (the start and each refit) has its drift rate updated by its own scale-out splits
+replayed campaigns its 90% intervals missed 7-70% of the held-out runs by strategy and budget,
+26-70% in ours' (mean over 2 seeds: ``coverage_gp`` in
+``benchmarks/output/design_replay_summary.csv``). With ``calibrate_drift=True`` every fit of the
+campaign (the start and each refit) has its drift rate updated by its own scale-out splits
 (:func:`.discrepancy.calibrate`), so the drift is drawn at the rate the runs show rather than
 the corpus's (the shipped rate alone gave intervals about ten times wider than the errors there).
 

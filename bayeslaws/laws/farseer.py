@@ -46,7 +46,8 @@ Compute-optimal search: the isoFLOP search covers only sizes within 2 decades
 beta(N) and A(N) bend exponentially in ln N, a curvature the data pin only over their own
 sizes: a draw with k_beta or k_amp > 0 sends the data term to 0 far above them, and the loss
 falls to the floor even with a few thousand tokens. On the SIMULATED Farseer split (seeds 0, 1;
-fitted N 1.6e7-6.3e9 params) 5-11% of the draws put N_opt at 1e16 params (1,667 tokens at
+fitted N 1.6e7-6.3e9 params; this paragraph's shares and sizes measured once in review commit
+26300a3, no committed script) 5-11% of the draws put N_opt at 1e16 params (1,667 tokens at
 C = 1e20 FLOPs) on the wider range; within 2 decades 0.3-1.7% reach the edge at 1e18-1e23
 FLOPs, 3% at 1e25. The bound is on N, not on tokens per parameter: the loss fell below the
 interior minimum at >= 7e11 params on every budget (1e18-1e25 FLOPs), and 2 decades leave an
@@ -55,7 +56,8 @@ optimum growing as C^0.5 room for 4 decades of C. Draws at the edge are flagged
 the wider range.
 
 NUTS target acceptance 0.95 by default: on the SIMULATED Farseer split (seeds 0, 1; 4 x 1000 +
-1000) 0.8 gave 2 and 1 divergences (seed 1: R-hat > 1.01 on 8 parameters), 0.95 none.
+1000) 0.8 gave 2 and 1 divergences (seed 1: R-hat > 1.01 on 8 parameters), 0.95 none (measured
+once in review commit 26300a3, no committed script).
 """
 
 from __future__ import annotations

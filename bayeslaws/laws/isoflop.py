@@ -38,17 +38,19 @@ error naming the rows, since those rows would otherwise share one offset as if o
 Per-run offsets and the curves are not separately identified: an offset that varies smoothly
 with ln N (a tilt a + b x + c x^2 across the runs) is indistinguishable from a change of every
 budget's curve, and a tilt moves each vertex by a different amount (by -b / 2h_j), so it biases
-a_opt (measured on Porian et al.'s Kaplan-reproduction points: a = 0.910 with free offsets, 0.860
-without offsets, against the authors' 0.835). By default (``run_offsets="detrended"``) the
-offsets are therefore projected onto the complement of {1, x_run, x_run^2} (x_run the run's
-centred ln N): they absorb run-to-run wiggles only, and the smooth shape stays with the curves.
+a_opt (measured on Porian et al.'s Kaplan-reproduction points: a = 0.909 with free offsets, 0.862
+without offsets, against the authors' 0.835; paper_repro/results/porian_variants.csv). By
+default (``run_offsets="detrended"``) the offsets are therefore projected onto the complement
+of {1, x_run, x_run^2} (x_run the run's centred ln N): they absorb run-to-run wiggles only,
+and the smooth shape stays with the curves.
 ``law_options={"run_offsets": "free"}`` gives the unconstrained version.
 
 The optimal loss L_opt(C) is a pure power law k_L C^a_L by default (Liang et al.'s form). With
 ``law_options={"loss_floor": True}`` it is E_floor + k_L C^a_L (Porian et al.'s form): over
 three decades of budgets ln L_opt is visibly concave in ln C (Porian et al.'s cosine-decay
 points fall from 5.27 to 3.20), and the pure power law then under-predicts held-out larger
-budgets by ~5% (measured: 11 held-out points, median error 5.5%, 90% coverage 55%).
+budgets by ~5% (measured with the first version's parabola: 11 held-out points, median error
+4.93%, 90% coverage 55%; paper_repro/results/porian_before.csv).
 
 Default priors:
 
@@ -389,8 +391,9 @@ class IsoFLOP(Law):
             s0 = numpyro.sample("s0", priors["s0"])
             s_sd = numpyro.sample("s_sd", priors["s_sd"])
         # Non-centred per-budget deviations: with few budgets the scatter sds are weakly
-        # identified and reach zero, where a centred form makes funnels (measured: 3 budgets,
-        # centred R-hat 1.05-1.14; non-centred is clean at Liang's six budgets).
+        # identified and reach zero, where a centred form makes funnels (3 budgets: centred
+        # R-hat 1.05-1.14, measured once in commit c84e7af, no committed script; non-centred is
+        # clean at Liang's six budgets).
         with numpyro.plate("budgets", J):
             zv = numpyro.sample("zv", dist.Normal(0.0, 1.0))
             zl = numpyro.sample("zl", dist.Normal(0.0, 1.0))

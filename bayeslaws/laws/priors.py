@@ -30,8 +30,9 @@ def standardised_sample(name: str, prior: dist.Distribution, scale: float, loc=0
     runs has a posterior sd near 0.01 (variance 1e-4), which that shrinkage swamps: the mass
     matrix stays wrong and trajectories long. In units of ``scale`` (a typical posterior sd)
     the variances are of order one and the shrinkage is negligible; on Epoch's 240 points this
-    raised the min ESS of a 4 x 1000 Chinchilla fit from ~2,700 to ~4,000
-    (benchmarks/speed.py)."""
+    raised the min ESS of a 4 x 1000 Chinchilla fit from 2,740 to 4,066 (benchmarks/speed.py:
+    benchmarks/output/speed.txt at commit 9a30191, before the change, and at e070563, a run at
+    6bb1f46, the change; 3,947 in the current file)."""
     to_support = biject_to(prior.support)
     to_std = AffineTransform(-loc / scale, 1.0 / scale)
     z = numpyro.sample(f"{name}_std", dist.TransformedDistribution(prior, [to_support.inv, to_std]))

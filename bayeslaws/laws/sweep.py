@@ -26,8 +26,9 @@ The bowl is convex with its minimum at (eta*_c, B*_c) (:meth:`SweepLaw.bowl_valu
 so the curvatures follow power laws in N and D; with ``shape_scatter=True`` the bowl's shape
 also varies a little by cell (non-centred cell deviations z ~ Normal(0, 1); batch_asym is
 shared). By default it does not (the scatters are held at 0): on sweeps whose bowls scale
-smoothly they sit near zero, a funnel that kept R-hat at 1.04-1.13 (benchmarks/sweep_joint.py),
-and the bowl's relative misfit ``tau`` below already absorbs a shape the laws miss.
+smoothly they sit near zero, a funnel that kept R-hat at 1.02-1.13 on 10 SIMULATED Yin-design
+sweeps (seeds 1000-1009; benchmarks/sweep_joint.py, output/sweep_yin_shape_scatter.csv), and
+the bowl's relative misfit ``tau`` below already absorbs a shape the laws miss.
 
 **Sampling** (why this model samples cleanly where ``hyperparams`` with
 ``loss_level="surface"`` did not): the cell levels l_c are *integrated out analytically*. Given
@@ -416,8 +417,9 @@ class SweepLaw(LossSurfaceLaw):
     shape_scatter : let each cell's bowl shape (curvatures, LR asymmetry, valley slope) deviate
         from the law's by its own fitted scatter (default False: the shape follows the power
         laws in N and D, and the bowl's relative misfit ``tau`` absorbs what it misses; the
-        shape scatters, near zero on sweeps whose bowls scale smoothly, gave R-hat 1.04-1.13 at
-        default settings).
+        shape scatters, near zero on sweeps whose bowls scale smoothly, gave R-hat 1.02-1.13 on
+        10 SIMULATED Yin-design sweeps, 2 chains x 300 + 300:
+        benchmarks/output/sweep_yin_shape_scatter.csv).
     optima_drift : (lr, batch) sd per decade (ln units) of the optima laws' discrepancy beyond
         the fitted cells' range, carried by the ``new_run`` predictive of a new cell's optimum
         (default ``OPTIMA_DRIFT``, chosen on Step Law selection splits; one number: the same
@@ -441,8 +443,9 @@ class SweepLaw(LossSurfaceLaw):
     nonlinear_optima = True  # a run's ln loss is a bowl about eta_opt, B_opt (design)
     default_dense_mass = True  # 30 leapfrog steps per draw on the bundled sweep, diagonal 63
     # NUTS target acceptance: on 5 SIMULATED Yin-design sweeps (seeds 4000-4004, 4 x 1000 +
-    # 1000) 0.8 gave 0/4/1/15/0 divergences, 0.9 gave 0/1/0/1/0, 0.95 none on the two seeds that
-    # still diverged (benchmarks/sweep_target_accept.py; output/sweep_target_accept.txt)
+    # 1000) 0.8 gave 1/2/2/2/0 divergences, 0.9 gave 1/1/0/0/0, 0.95 none on the two seeds that
+    # still diverged (benchmarks/sweep_target_accept.py; output/sweep_target_accept.txt; chosen
+    # on its first run, 0/4/1/15/0 and 0/1/0/1/0: that file at commit 8e2b0fd)
     default_target_accept = 0.95
     # 2: each run's exact leave-one-run-out term (CellMarginal.loo_log_prob), not the
     # chain-rule terms the sampler sums (1, fits made before)

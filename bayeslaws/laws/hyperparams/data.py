@@ -29,13 +29,15 @@ FENCE_MIN_RUNS = 12
 # on each run's ln loss above its cell's best, with the quartiles of that excess over every
 # converged run of every cell. Chosen (fence 3, as above) on SIMULATED selection sweeps: 3x3
 # grids cut from a Yin-like sweep with a collapsed run (loss 1.0, ~1.9x its cell's best) in each
-# cell -- it flags those 16 and no run of 4 clean sweeps. Not applied in cells with enough runs
+# cell -- it flags those 16 and no run of 4 clean sweeps (a reviewer's selection sweeps, measured
+# once in review commit 86c8884, no committed script). Not applied in cells with enough runs
 # for their own fence: sweep-wide it also cut genuine runs high up a cell's wall. Confirmed
 # once on a fresh SIMULATED sweep (benchmarks/sweep_small_cell_fence.py: 9-run cells, other
 # optima laws, collapses at 1.7-2.3x): 12 of 12 collapsed runs, no false flag. Its reference is
 # the sweep's typical excess, so a small cell's run further up its wall than that can be cut:
 # on random 6- and 9-run subsamples of Step Law's cells 0-3 runs 12-15% up the high-LR cliff
-# that the full cells' own fence keeps.
+# that the full cells' own fence keeps (measured once in review commit 86c8884, no committed
+# script).
 
 
 class DivergenceWarning(UserWarning):
@@ -433,11 +435,12 @@ CLIFF_EXCESS = 0.03  # a run this far (relative) above its cell's best is off th
 CLIFF_SHARE = 0.25  # ... a cell with more than this share of such runs ...
 CLIFF_SIDE = 1.5  # ... at least this many times as many above the best run's lr as below
 # is cliff-heavy: lopsided towards high learning rates, not merely steep. Chosen on the
-# selection sweeps: Step Law (steplaw_dense, flags applied) has 11 of 17 such cells, where the
-# default quadratic bowl puts eta_opt ~4x too high; the bundled SIMULATED sweep none, and a
-# SIMULATED steep symmetric bowl (VideoDiTTruth(k_lr=0.03, lr_asymmetry=0), whose default fit
-# is right; 2 sizes x 2 token counts, seeds 0-2) 2 of 4, not more than half: warned when more
-# than half the cells are so.
+# selection sweeps: Step Law (steplaw_dense, flags applied) has 11 of 17 such cells (measured
+# once in commit f9b6a50, no committed script), where the default quadratic bowl puts eta_opt
+# ~4x too high (measured once in commit 6d8a6a5, no committed script); the bundled SIMULATED
+# sweep none, and a SIMULATED steep symmetric bowl (VideoDiTTruth(k_lr=0.03, lr_asymmetry=0),
+# whose default fit is right; 2 sizes x 2 token counts, seeds 0-2) 2 of 4, not more than half:
+# warned when more than half the cells are so.
 
 
 def cliff_sides(df: pd.DataFrame, ok: np.ndarray, cell_index: np.ndarray) -> tuple:

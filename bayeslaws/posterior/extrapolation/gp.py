@@ -59,8 +59,9 @@ from .stacking import runs_for
 
 # BLAS threads during the hyperparameter search: its thousands of small (<= 300 x 300)
 # Cholesky factorisations gain nothing from threads and contend for the cores with them (on 2
-# shared cores a 245-run search took 87-133 s with the default threads, 9.8 s with one); see
-# benchmarks/faults.py --gp-threads.
+# shared cores, at load 14.5-17.2, the search of a SIMULATED 1,000-run fit took 307-345 s with
+# OpenBLAS's default 2 threads, 30-38 s with one: benchmarks/faults.py --gp-threads,
+# benchmarks/output/gp_threads.txt).
 SEARCH_THREADS = 1
 ETA_PRIOR_SCALE = 0.02  # half-normal scale of the GP amplitude (ln-loss units)
 MAX_FIT_RUNS = 300  # hyperparameters from at most this many runs (each search step is O(n^3))
