@@ -18,6 +18,10 @@ simulator's optimum, Porian et al.'s published optima, or the held-out budget's 
 vertex with its bootstrap interval; hits counted as they are and without N_opt intervals that
 end at the isoFLOP search edge; error median |ln(median / truth)|), and the 90% width of a new
 run 1, 2 and 3 decades of compute beyond the lowest-loss run of the largest training budget.
+Every scores row also carries its split's fit health (``cal.fit_health``: max_r_hat,
+min_ess_bulk, divergences, diagnostics_ok, n_flagged = training runs the outlier screening
+flagged and the fit kept); a split whose fit has problems is named in a SamplerWarning, printed
+with the split's line.
 The stored outputs predate these last rules: benchmarks/calibration_rescore.py re-summarises
 their N_opt rows without refits.
 
@@ -62,7 +66,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import bayeslaws as bl  # noqa: E402
-from bayeslaws.inference import Fit  # noqa: E402
+from bayeslaws.inference import Fit, SamplerWarning  # noqa: E402
 from bayeslaws.inference.batch import InProcessExecutor, dask_client, iter_map_tasks  # noqa: E402
 from bayeslaws.posterior import calibration as cal  # noqa: E402
 from bayeslaws.posterior import splits  # noqa: E402
@@ -223,12 +227,17 @@ def score_split(
     part, dataset, split, train, test, lodo, truth_kind, methods, sampler, seed, out, pop_file
 ):
     """Fit one split and score every method; the fit is saved in ``out``/fits/``part``, the
-    drift population read from ``pop_file``."""
+    drift population read from ``pop_file``. Every scores row carries the fit's health
+    (``cal.fit_health``); a fit with problems (sampler checks failed, runs flagged by the
+    outlier screening) is named in one SamplerWarning (``cal.warn_fit_health``) instead of the
+    fit's own warnings, which are silenced."""
     read_population = functools.partial(population, path=pop_file)
     likelihood = "gaussian" if part == "simulation" else "huber"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         fit = bl.fit(train, "chinchilla", likelihood=likelihood, seed=seed, warn=False, **sampler)
+    health = cal.fit_health(fit)
+    cal.warn_fit_health([(f"{dataset} {split}", fit)], f"calibration {part}")
     base = with_cache(fit, {drift.CACHE_KEY: read_population(lodo)})
     truth = scorable_truth(decision_truth(truth_kind, dataset, test), f"{dataset} {split}")
     query = query_frame(base, N=test["N"].to_numpy(float), D=test["D"].to_numpy(float))
@@ -265,8 +274,8 @@ def score_split(
             hits = table[f"in{key}"].to_numpy()[scored]
             _, lo, hi = cal.bootstrap_rate(hits, groups[scored], seed=seed)
             row[f"cov{key}_lower"], row[f"cov{key}_upper"] = lo, hi
-        rows.append(row)
-        loss_row = row
+        rows.append({**row, **health})
+        loss_row = rows[-1]
         points.append(
             table.assign(**head, quantity="loss", N=test["N"].to_numpy(), C=test["C"].to_numpy())
         )
@@ -275,7 +284,7 @@ def score_split(
                 warnings.simplefilter("ignore")
                 dec = cal.decision_scores(fitted, truth, view_method, seed=seed)
             for _, g in dec.groupby("quantity", sort=False):
-                rows.append({**head, **decision_summary(g, seed)})
+                rows.append({**head, **decision_summary(g, seed), **health})
             points.append(dec.assign(**head))
         w = cal.widths_by_distance(fitted, view_method, seed=seed)
         widths.append(w.assign(**head))
@@ -323,11 +332,13 @@ POINT_COLUMNS = [
     *("truth_lower", "truth_upper", "at_boundary_share", "edge_bounded90", "in90_bounded"),
 ]
 BOOL_COLUMNS = ("in50", "in80", "in90", "edge_bounded90", "in90_bounded")
-# the scores file: loss rows and decision rows under one header (new columns at the end)
+# the scores file: loss rows and decision rows under one header (new columns at the end; the
+# fit's health, cal.HEALTH_COLUMNS, last: files written before them read with them missing)
 SCORE_COLUMNS = [
     *("part", "dataset", "split", "method", "quantity", "n", "error", "cov50", "cov80"),
     *("cov90", "width90", "lpd", "cov50_lower", "cov50_upper", "cov80_lower", "cov80_upper"),
     *("cov90_lower", "cov90_upper", "seconds", "log_error", "cov90_bounded", "n_edge_bounded90"),
+    *cal.HEALTH_COLUMNS,
 ]
 
 
@@ -480,8 +491,10 @@ def run_part(part, methods, sampler, seeds, only, seed, executor=None, workers=N
             scores = scores.reindex(columns=SCORE_COLUMNS)
             for key, frame in (("scores", scores), ("points", points), ("widths", widths)):
                 append_csv(paths[key], frame)
-            for text in result.warnings:  # what was left out of the scores, by name
-                if text.startswith(cal.UnscoredWarning.__name__):
+            # what was left out of the scores, and a fit with problems, by name
+            named = (cal.UnscoredWarning.__name__, SamplerWarning.__name__)
+            for text in result.warnings:
+                if text.startswith(named):
                     print(f"{part}: {job.dataset} {job.split}: {text}", file=sys.stderr)
             warned = f", {len(result.warnings)} warnings" if result.warnings else ""
             print(
@@ -513,6 +526,8 @@ COLUMNS = [
     "n_edge_bounded90",
     "width90",
     "lpd",
+    "diagnostics_ok",
+    "n_flagged",
 ]
 TABLE_NOTE = (
     "error: median |median / actual - 1| of held-out losses; log_error: median "
@@ -520,7 +535,9 @@ TABLE_NOTE = (
     f"held-out budgets or runs, NaN with fewer than {cal.MIN_GROUPS} (one budget always "
     "resamples to the same rate). cov90_bounded: N_opt/L_opt hits whose N_opt 90% interval "
     "does not end at the isoFLOP search edge (n_edge_bounded90 of n do); empty in files "
-    "written before these columns."
+    "written before these columns. diagnostics_ok: the split's fit passed its sampler checks; "
+    "n_flagged: its training runs flagged by the outlier screening (kept); both empty in files "
+    "written before 2026-12-06."
 )
 
 

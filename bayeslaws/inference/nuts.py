@@ -40,7 +40,14 @@ from .compilation import enable_compilation_cache, jax_config_key
 from .diagnostics import check
 from .fit import Fit
 from .record import FitRecord, SamplerRecord
-from .screening import OutlierWarning, as_screen, pointwise, screen_runs, warn_flagged
+from .screening import (
+    OutlierWarning,
+    as_screen,
+    pointwise,
+    screen_runs,
+    warn_flagged,
+    warn_skipped,
+)
 
 # Compiled NUTS kernels, reused by fits of the same law, shapes and settings (compilation takes
 # seconds; a refit with new data of the same shape then skips it).
@@ -368,7 +375,8 @@ def fit(
     screen : what to do with runs far off the fitted law (:mod:`.screening`): "warn"
         (default: name their rows), "exclude" (exclude them, recorded, and refit once), "off";
         or ``{"action": ..., "threshold": robust sd}``. Recorded in
-        ``fit.record.data["screening"]``.
+        ``fit.record.data["screening"]``. With fewer than 8 runs screening is skipped
+        (recorded; under "exclude", with ``warn``, an OutlierWarning names the reason).
     """
     try:
         law_obj = resolve_law(law)
@@ -410,7 +418,7 @@ def fit(
         raise ArgumentTypeError(f"label must be a string, got {type(label).__name__}")
     # NumPyro rebuilds its kernel at every run, so a second fit of the same law and shapes in
     # this process compiles again unless XLA finds the program on disk (Epoch, 4 x 300 + 300:
-    # 5.70 s per repeat fit without the cache, 1.46 s with it; benchmarks/output/speed.txt)
+    # 4.96 s per repeat fit without the cache, 0.34 s with it; benchmarks/output/speed.txt)
     enable_compilation_cache()
     if not isinstance(warn, bool | np.bool_):
         raise ArgumentTypeError(f"warn must be True or False, got {warn!r}")
@@ -452,6 +460,8 @@ def fit(
     _emit(held)
     if warn and screening.flagged:
         warn_flagged(screening, runs.df, "warn")
+    if warn:  # screen="exclude" on too few runs: skipped, nothing excluded; said once
+        warn_skipped(screening)
     return _with_screening(fitted, screening.record())
 
 

@@ -20,6 +20,12 @@ What happens to flagged runs is a recorded, switchable rule, ``bl.fit(..., scree
   that only then stands out;
 * ``"off"``: no screening.
 
+Screening needs ``MIN_RUNS`` (8) observed runs; with fewer it is skipped and the record says
+why (``skipped``, which ``bayeslaws report`` prints as "screening: not done (...)"). Under
+``"exclude"`` the fit then excludes nothing, and one :class:`OutlierWarning` says so with
+that reason (:func:`warn_skipped`); under the default ``"warn"`` a skip is only recorded (a
+warning there would fire on every small table, and there is nothing to exclude).
+
 Flagged runs that lie where the law itself is known to misfit
 (:meth:`~bayeslaws.laws.contract.Law.known_misfits`; e.g. the hyperparams law's high-LR cliff)
 are warned about with the law's reason and remedy instead of as suspect runs, and
@@ -337,6 +343,27 @@ def warn_flagged(result: Screening, runs_df, action: str, known=()) -> None:
             f"{reason}.",
             OutlierWarning,
         )
+
+
+def skipped_text(result: Screening) -> str:
+    """The report's line for a screening that did not run (as ``bayeslaws report`` prints
+    it, :func:`bayeslaws.app.report.screening_sentence`): "screening: not done (reason).";
+    '' when it ran."""
+    return f"screening: not done ({result.skipped})." if result.skipped else ""
+
+
+def warn_skipped(result: Screening) -> None:
+    """Warn (:class:`OutlierWarning`, at the user's line) that screening asked to exclude
+    (``result.rule.action == "exclude"``) was skipped, naming the reason
+    (:func:`skipped_text`): no run was screened, so none was excluded. Nothing for another
+    action or a screening that ran."""
+    if result.rule.action != "exclude" or not result.skipped:
+        return
+    warn_user(
+        f"{skipped_text(result)} screen='exclude' excluded nothing: no run was screened "
+        "(fit.record.data['screening']['skipped'])",
+        OutlierWarning,
+    )
 
 
 def _warn_suspect(result: Screening, runs_df, action: str, labels: list) -> None:

@@ -6,6 +6,9 @@
 * :func:`backtest` -- fit on the smaller runs, predict the larger ones (``kind="new_run"``) with
   each extrapolation method, score them; :func:`backtests` -- many of them (data sets, splits)
   as a batch through ``map_tasks`` (in process by default; local processes or a Dask cluster).
+  Every scores row carries its fit's health (:func:`fit_health`: R-hat, bulk ESS, divergences,
+  runs flagged by the outlier screening), and fits with problems are named in one
+  ``SamplerWarning`` (:func:`warn_fit_health`).
 * Scale-out splits of the real tables (:func:`epoch_split`, :func:`porian_split`,
   :func:`steplaw_split`) and simulated designs with a known truth, either the fitted form or one
   whose exponent bends at large scale (:func:`simulated_split`).
@@ -31,11 +34,13 @@ from scipy.special import logsumexp
 
 from ..inference import fit as fit_law
 from ..inference.batch import InProcessExecutor, map_tasks
+from ..inference.diagnostics import SamplerWarning
 from ..inference.nuts import derived_seed, prior_predictive
 from ..laws import resolve_law
 from ..laws.optimum import COARSE_POINTS, search_range
 from ..runs import PlausibilityWarning, RunTable, load_runs
 from ..runs.checks import ArgumentTypeError, check_integer
+from ..runs.warn import warn_user
 from .draws import log_loss_draws, query_frame
 from .extrapolation import METHODS, distance, prepare
 from .splits import (  # noqa: F401  (the splits the harness scores, importable from here)
@@ -209,11 +214,43 @@ def backtest(
     """Fit ``law`` to ``train``, predict ``test`` (columns N, D, loss) as new runs with each
     extrapolation method and score them.
 
-    Returns ``(scores, points, fit)``: one row of :func:`score` per method; per point and method
-    the intervals (:func:`interval_table`) with N, D, C and the distance outside the fitted range;
-    and the fit (with its learned discrepancy states in ``fit.cache``). ``test`` is checked
-    (:func:`check_test_table`) before the fit: a table that cannot be scored is refused first."""
+    Returns ``(scores, points, fit)``: one row of :func:`score` per method, with the fit's
+    health (:func:`fit_health`: ``max_r_hat``, ``min_ess_bulk``, ``divergences``,
+    ``diagnostics_ok``, ``n_flagged``); per point and method the intervals
+    (:func:`interval_table`) with N, D, C and the distance outside the fitted range; and the fit
+    (with its learned discrepancy states in ``fit.cache``). ``test`` is checked
+    (:func:`check_test_table`) before the fit: a table that cannot be scored is refused first.
+
+    The fit itself does not warn (``warn=False``); instead, when its sampler checks fail
+    (``fit.diagnostics.ok`` False: R-hat, ESS, divergences, too few draws) or the outlier
+    screening flagged runs (kept in the fit), one :class:`~bayeslaws.inference.SamplerWarning`
+    names them (:func:`warn_fit_health`): scores of a fit that did not converge misstate what
+    its intervals are worth."""
     check_test_table(test)
+    scores, points, fitted = _fit_and_score(
+        train,
+        test,
+        law=law,
+        likelihood=likelihood,
+        methods=methods,
+        chains=chains,
+        warmup=warmup,
+        draws=draws,
+        seed=seed,
+        calibrate_options=calibrate_options,
+        stack_options=stack_options,
+        name=name,
+    )
+    warn_fit_health([(name or "backtest", fitted)], "backtest")
+    return scores, points, fitted
+
+
+def _fit_and_score(
+    train, test, *, law, likelihood, methods, chains, warmup, draws, seed, calibrate_options,
+    stack_options, name,
+):  # fmt: skip
+    """:func:`backtest` without its checks and warning (what a :func:`backtests` worker runs:
+    the batch warns once for every case)."""
     fitted = fit_law(
         train,
         law,
@@ -234,9 +271,11 @@ def backtest(
         points["N"], points["D"], points["C"], fitted.record.ranges
     )
     rows, tables = [], []
+    health = fit_health(fitted)
     for method in methods:
         z = np.asarray(log_loss_draws(fitted, points, "new_run", None, seed, method))
-        rows.append({"dataset": name, "method": method, **score(test["loss"], z, rows=test.index)})
+        scores = score(test["loss"], z, rows=test.index)
+        rows.append({"dataset": name, "method": method, **scores, **health})
         t = interval_table(test["loss"], z)
         t.insert(0, "method", method)
         for c in ("N", "D", "C"):
@@ -244,6 +283,74 @@ def backtest(
         t["distance"] = distance_out
         tables.append(t)
     return pd.DataFrame(rows), pd.concat(tables, ignore_index=True), fitted
+
+
+HEALTH_COLUMNS = ("max_r_hat", "min_ess_bulk", "divergences", "diagnostics_ok", "n_flagged")
+
+
+def flagged_rows(fit) -> list[str]:
+    """The row labels (as text) of the training runs the fit's outlier screening flagged
+    (``fit.record.data["screening"]``: its first round and, under ``screen="exclude"``, the
+    refit's rounds), each once; empty when the fit was not screened or records none."""
+    entry = (fit.record.data or {}).get("screening") or {}
+    rows = [str(f["row"]) for f in entry.get("flagged") or []]
+    for again in entry.get("rounds") or []:
+        rows += [str(f["row"]) for f in again.get("flagged") or []]
+    return list(dict.fromkeys(rows))
+
+
+def fit_health(fit) -> dict:
+    """The health of a fit as scores columns (HEALTH_COLUMNS): ``max_r_hat`` (largest R-hat;
+    NaN with one chain), ``min_ess_bulk`` (smallest bulk ESS, draws), ``divergences`` (count),
+    ``diagnostics_ok`` (``fit.diagnostics.ok``: no sampler problem, see
+    :mod:`bayeslaws.inference.diagnostics`) and ``n_flagged`` (training runs flagged by the
+    outlier screening, :func:`flagged_rows`; kept in the fit under the default
+    ``screen="warn"``)."""
+    diag = fit.diagnostics
+    return {
+        "max_r_hat": float(diag.max_r_hat),
+        "min_ess_bulk": float(diag.min_ess_bulk),
+        "divergences": int(diag.divergences),
+        "diagnostics_ok": bool(diag.ok),
+        "n_flagged": len(flagged_rows(fit)),
+    }
+
+
+def warn_fit_health(named_fits, what: str) -> None:
+    """One :class:`~bayeslaws.inference.SamplerWarning` naming the fits of ``named_fits``
+    ((name, fit) pairs) whose sampler checks failed (``fit.diagnostics.ok`` False) or whose
+    outlier screening flagged runs, with their R-hat, bulk ESS, divergences, sampler problems
+    and flagged rows (the first ten such fits; the rest counted); nothing when every fit is
+    clean. ``what``: the caller, for the message ("backtest", "backtests")."""
+    named_fits = list(named_fits)
+    troubled = []
+    for name, fit in named_fits:
+        diag, flagged = fit.diagnostics, flagged_rows(fit)
+        parts = []
+        if not diag.ok:
+            parts.append(
+                f"R-hat {diag.r_hat_text}, min bulk ESS {diag.min_ess_bulk:.3g} of "
+                f"{diag.n_draws} draws, {diag.divergences} divergences; "
+                + "; ".join(diag.problems)
+            )
+        if flagged:
+            parts.append(
+                f"{len(flagged)} training run(s) flagged by the outlier screening and kept in "
+                f"the fit: rows {_shown_rows(flagged)}"
+            )
+        if parts:
+            troubled.append(f"{name!r} ({' | '.join(parts)})")
+    if not troubled:
+        return
+    more = len(troubled) - 10
+    shown = "; ".join(troubled[:10]) + (f"; and {more} more" if more > 0 else "")
+    warn_user(
+        f"{what}: {len(troubled)} of {len(named_fits)} fits have problems, so their scores "
+        "may misstate what the intervals are worth (each scores row carries the fit's "
+        f"{', '.join(HEALTH_COLUMNS)}): " + shown + ". Refit with more warm-up "
+        "and draws (warmup=, draws=, chains=); check or exclude flagged runs",
+        SamplerWarning,
+    )
 
 
 @dataclass(frozen=True)
@@ -295,8 +402,14 @@ def as_cases(cases) -> list[BacktestCase]:
 
 def run_backtest(case: BacktestCase, options: dict):
     """What a worker runs for :func:`backtests`: ``backtest(case.train, case.test,
-    name=case.name, **options)``."""
-    return backtest(case.train, case.test, name=case.name, **options)
+    name=case.name, **options)`` without its :class:`~bayeslaws.inference.SamplerWarning` on
+    the fit's health (:func:`backtests` gives one for the whole batch)."""
+    defaults = {
+        name: p.default
+        for name, p in inspect.signature(backtest).parameters.items()
+        if name in _BACKTEST_OPTIONS
+    }
+    return _fit_and_score(case.train, case.test, name=case.name, **{**defaults, **options})
 
 
 def backtests(
@@ -319,8 +432,10 @@ def backtests(
     case. A case that failed (after ``retries``) raises one error naming every failed case.
 
     Returns ``(scores, points, fits)``: :func:`backtest`'s scores (one row per case and
-    method, the case name in ``dataset``) and points (one row per case, held-out point and
-    method, with ``dataset`` first) concatenated in case order, and the fits in case order."""
+    method, the case name in ``dataset``, with its fit's health: :func:`fit_health`) and points
+    (one row per case, held-out point and method, with ``dataset`` first) concatenated in case
+    order, and the fits in case order. One :class:`~bayeslaws.inference.SamplerWarning` names
+    the cases whose fits have problems (:func:`warn_fit_health`)."""
     unknown = set(backtest_options) - set(_BACKTEST_OPTIONS)
     if unknown:
         raise ArgumentTypeError(
@@ -347,7 +462,9 @@ def backtests(
         ignore_index=True,
     )
     points = points[["dataset", *[c for c in points.columns if c != "dataset"]]]
-    return scores, points, [v[2] for v in result.values]
+    fits = [v[2] for v in result.values]
+    warn_fit_health([(c.name, f) for c, f in zip(cases, fits, strict=True)], "backtests")
+    return scores, points, fits
 
 
 _BACKTEST_OPTIONS = tuple(
@@ -535,13 +652,29 @@ def bootstrap_rate(hits, groups=None, n_boot: int = 2000, seed: int = 0, ci: flo
     """The share of true ``hits`` with a bootstrap ``ci`` interval, resampling ``groups`` (e.g.
     held-out budgets or data sets: points of one group move together) or single points.
 
+    ``hits``: flags (n,), booleans or 0/1, e.g. a :func:`decision_scores` hit column, whose
+    unscored rows are NA; ``groups``: labels (n,), or None. An NA (or NaN) hit is neither hit
+    nor miss: it is left out, with its group entry, as ``Series.mean`` skips it, so the rate
+    is over the scored hits and a group none of whose hits is scored does not count towards
+    MIN_GROUPS. No scored hit: (NaN, NaN, NaN).
+
     With fewer than MIN_GROUPS = 5 groups the bounds are NaN: resampling one group always
     returns the same rate (a zero-width "interval") and two give three values, so such a
     bootstrap says nothing about the uncertainty of the rate."""
-    hits = np.asarray(hits, float)
+    hits = pd.Series(pd.array(np.asarray(hits, dtype=object).ravel(), dtype="Float64"))
+    scored = hits.notna().to_numpy(bool)
+    if groups is not None:
+        groups = np.asarray(groups)
+        if groups.shape != (len(hits),):
+            raise ValueError(
+                f"bootstrap_rate: groups has shape {groups.shape}, hits {len(hits)} values: "
+                "one group label per hit"
+            )
+        groups = groups[scored]
+    hits = hits[scored].to_numpy(float)
     if hits.size == 0:
         return float("nan"), float("nan"), float("nan")
-    groups = np.arange(hits.size) if groups is None else np.asarray(groups)
+    groups = np.arange(hits.size) if groups is None else groups
     labels, index = np.unique(groups, return_inverse=True)
     if len(labels) < MIN_GROUPS:
         return float(hits.mean()), float("nan"), float("nan")
@@ -757,7 +890,23 @@ def sbc(
     DataFrame (sim x parameter, plus per-simulation sampler diagnostics ``divergences`` and
     ``min_ess``, the smallest bulk ESS over ``params``), p-values of uniformity per
     parameter)``: a non-uniform rank with troubled fits points at the sampler, with clean fits
-    at the model. A simulation whose fit failed raises (``raise_for_failures``)."""
+    at the model. A simulation whose fit failed raises (``raise_for_failures``).
+
+    **Troubled fits are warned about.** After the batch one
+    :class:`~bayeslaws.inference.SamplerWarning` says how many simulations' fits diverged and
+    how many have ``min_ess`` below the number of draws ranked: ranks among divergent or
+    autocorrelated draws are not uniform even for a calibrated model (too few effective draws
+    pile the ranks up at the ends). At the defaults (1 chain x 200 warm-up + 200 draws, thin 4:
+    50 ranked draws) the Chinchilla law's fits often do both. Remedies: more warm-up and draws
+    (``warmup=``, ``draws=``), and thinning by the effective sample size, ``thin`` about
+    ``chains * draws / min_ess`` so that the ranked draws are close to independent (Talts et
+    al. 2018).
+
+    **Several p-values.** Each parameter's p-value is a separate test: with k parameters each
+    tested at 0.05, the chance that some p-value falls below 0.05 under exact uniformity is
+    about 1 - 0.95**k (0.26 for six, the Chinchilla law's five and sigma; "about", as the
+    parameters' ranks are not independent). Compare the smallest p-value with 0.05 / k
+    (Bonferroni), not with 0.05."""
     items = sbc_items(law, likelihood, **simulation)
     result = map_tasks(
         sbc_rank,
@@ -774,7 +923,31 @@ def sbc(
     first = items[0]
     n_kept = len(range(0, first.options["draws"] * first.options["chains"], first.thin))
     pvalues = {p: rank_uniformity(ranks[p], n_kept) for p in items[0].truth}
+    _warn_sbc_trouble(ranks, n_kept)
     return ranks, pvalues
+
+
+def _warn_sbc_trouble(ranks: pd.DataFrame, n_kept: int) -> None:
+    """:func:`sbc`'s :class:`~bayeslaws.inference.SamplerWarning`: how many of the simulations
+    (rows of ``ranks``, with columns ``divergences`` and ``min_ess``) diverged and how many have
+    a smallest bulk ESS below ``n_kept``, the draws each truth is ranked among; nothing when
+    none does."""
+    n = len(ranks)
+    divergent = ranks["divergences"].to_numpy(float) > 0
+    ess = ranks["min_ess"].to_numpy(float)
+    few = (ess < n_kept) | np.isnan(ess)  # an undefined ESS (NaN) counts as too few
+    if not divergent.any() and not few.any():
+        return
+    warn_user(
+        f"sbc: {int(divergent.sum())} of {n} simulations' fits diverged "
+        f"({int(ranks['divergences'].sum())} divergent transitions in all) and "
+        f"{int(few.sum())} of {n} have a smallest bulk ESS (min_ess) below the {n_kept} draws "
+        "ranked (or undefined): their ranks are not uniform even for a calibrated model, so a "
+        "small p-value may be the sampler's. Raise warmup= and draws=, and thin by the "
+        "effective sample size (thin about chains * draws / min_ess); the ranks table's "
+        "divergences and min_ess columns name the simulations",
+        SamplerWarning,
+    )
 
 
 __all__ = [
@@ -784,6 +957,7 @@ __all__ = [
     "backtest",
     "backtests",
     "epoch_split",
+    "fit_health",
     "interval_table",
     "log_predictive_density",
     "porian_split",
@@ -795,4 +969,5 @@ __all__ = [
     "simulated_split",
     "steplaw_best_cells",
     "steplaw_split",
+    "warn_fit_health",
 ]
