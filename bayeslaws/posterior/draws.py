@@ -18,6 +18,7 @@ from ..runs import PlausibilityWarning, complete_compute
 from ..runs.checks import ArgumentTypeError, is_integer
 from ..runs.compute import MAX_DERIVED_PARAMS
 from ..runs.table import BATCH_TOKENS_LOW
+from ..runs.warn import user_stacklevel
 from .extrapolation import DEFAULT_METHOD
 from .extrapolation.distance import group_ranges, range_words
 from .model import ModelView
@@ -94,7 +95,10 @@ def query_frame(fit, N=None, D=None, C=None, *, group=None, **inputs) -> pd.Data
     model; scalars broadcast) and the law's other inputs. Rows are numbered 0..Q-1 by
     position: :func:`predict` gives its answer the row labels of pandas Series inputs
     (:func:`shared_index`). ``group``: the group the points are asked for, whose own range
-    the far-value check (:func:`check_range`) reads."""
+    the far-value check (:func:`check_range`) reads. An N below one parameter or a D below
+    one token, given or derived, is a ValueError naming it (as for a run table); far values
+    only warn, located at the user's line (the first frame outside the package,
+    :func:`~bayeslaws.runs.warn.user_stacklevel`), however deep the call."""
     law = fit.law
     allowed = set(law.inputs) | set(law.optional_inputs) | {"N", "D", "C"}
     unknown = sorted(set(inputs) - allowed)
@@ -115,6 +119,15 @@ def query_frame(fit, N=None, D=None, C=None, *, group=None, **inputs) -> pd.Data
     present = [k for k, v in given.items() if v is not None]
     if len(present) != 2:
         raise ValueError(f"give exactly two of N, D, C; got {present or 'none'}")
+    for column, what in (("N", "parameter"), ("D", "token")):
+        below = given[column] < 1 if given[column] is not None else np.zeros(0, bool)
+        if below.any():
+            i = int(np.flatnonzero(below)[0])
+            raise ValueError(
+                f"{column} = {given[column][i]:.3g} is below one {what} (at positions "
+                f"{np.flatnonzero(below).tolist()[:10]}): N is in parameters, D in tokens, C "
+                "in FLOPs (about 6 N D); is it in other units (e.g. billions) or mistyped?"
+            )
     extra = {k: positive_array(k, v) for k, v in inputs.items() if v is not None}
     arrays = {**{k: given[k] for k in present}, **extra}
     try:
@@ -142,7 +155,9 @@ def query_frame(fit, N=None, D=None, C=None, *, group=None, **inputs) -> pd.Data
                 "in parameters, D in tokens"
             )
     frame = pd.DataFrame({**ndc, **{k: broadcast[k] for k in extra}})
-    check_range(fit, frame, group=group)
+    # check_range warns one frame below this one: through predict, loss_penalty or a design
+    # target alike, the warning names the user's line
+    check_range(fit, frame, stacklevel=user_stacklevel() + 1, group=group)
     return frame
 
 

@@ -19,14 +19,13 @@ posterior draws shrink it).
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pandas as pd
 
 from ..laws.contract import LawCapabilityError, summarise
 from ..runs import decades_outside
 from ..runs.checks import check_probability
+from ..runs.warn import user_stacklevel, warn_user
 from .draws import (
     labelled,
     log_loss_draws,
@@ -163,7 +162,10 @@ def predict(
         1-d sequences (broadcast). pandas Series keep their row labels: the answer's index is
         their (one, shared) index, so ``table.assign(pred=predict(fit, N=table.N,
         D=table.D)["median"])`` puts each row's prediction on that row; Series with different
-        indexes raise ValueError (pass ``.to_numpy()`` to pair values by position).
+        indexes raise ValueError (pass ``.to_numpy()`` to pair values by position). A
+        length-1 Series broadcast against a longer input has one label for several rows, so
+        its label is dropped: the answer is then numbered 0..Q-1. N below one parameter or D
+        below one token (given, or derived from C) is a ValueError naming it.
     ci : central credible-interval mass (0.9 -> 5% and 95% quantiles).
     kind : "mean" (the law's uncertainty) or "new_run" (plus run-to-run noise and the model
         discrepancy; under the default "gp" its intervals over-cover inside the fitted range,
@@ -189,7 +191,8 @@ def predict(
 
     Returns
     -------
-    DataFrame, one row per query point (indexed like pandas Series inputs, else 0..Q-1), with
+    DataFrame, one row per query point (indexed like pandas Series inputs, else 0..Q-1; a
+    length-1 Series broadcast to more rows leaves the index 0..Q-1), with
     the query columns (N, D, C, ...), then for the law's primary quantity (the
     loss for loss surfaces) median, mean, lower, upper, and for its other quantities
     ``<quantity>_median`` etc. (e.g. eta_opt_median, B_opt_lower), ci, kind, and
@@ -212,8 +215,9 @@ def predict(
         out.insert(0, "group", group)
     message = nominal_query_message(fit) if D is not None else ""
     if message:
-        warnings.warn(message, NominalComputeWarning, stacklevel=2)
-    warn_new_group(fit, group, "predict", noted=_new_group_noted)
+        warn_user(message, NominalComputeWarning)
+    # warn_new_group warns one frame below this one; at the user's line, as query_frame's
+    warn_new_group(fit, group, "predict", noted=_new_group_noted, stacklevel=user_stacklevel() + 1)
     return labelled(out, index)
 
 

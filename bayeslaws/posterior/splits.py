@@ -72,14 +72,29 @@ def checked_split(
     return split_by(runs, mask, reason)
 
 
-def epoch_split(c_max: float = 1e21, axis: str = "C", cut: float | None = None):
+def epoch_split(c_max: float | None = None, axis: str = "C", cut: float | None = None):
     """Epoch AI's Chinchilla points: fit the runs with ``axis`` <= ``cut`` (default: C <= 1e21,
-    23 runs held out), hold out the rest. ``axis`` "N" (cut 2e9) or "D" (cut 5e10) extrapolate
-    in size or in tokens instead of compute."""
+    23 runs held out), hold out the rest. ``axis`` "N" (cut 2e9 params) or "D" (cut 5e10
+    tokens) extrapolate in size or in tokens instead of compute. ``c_max`` (FLOPs; default
+    1e21) is the cut on axis "C" only: given with another axis or with ``cut`` (which
+    overrides it) it is refused (ValueError naming ``c_max``), never silently ignored."""
     if axis not in EPOCH_CUTS:
         raise ValueError(f"axis must be one of {sorted(EPOCH_CUTS)}, got {axis!r}")
+    if c_max is not None and axis != "C":
+        raise ValueError(
+            f"c_max={_number(c_max)} is the compute cut (FLOPs) of axis 'C' only, but "
+            f"axis={axis!r}: pass cut= for the cut on axis {axis!r} "
+            f"({'params' if axis == 'N' else 'tokens'}), not c_max"
+        )
+    if c_max is not None and cut is not None:
+        raise ValueError(
+            f"c_max={_number(c_max)} and cut={_number(cut)} both set the cut on axis 'C' "
+            "(cut would override c_max): pass one of them"
+        )
     argument = "c_max" if cut is None and axis == "C" else "cut"
-    cut = (c_max if axis == "C" else EPOCH_CUTS[axis]) if cut is None else float(cut)
+    if cut is None:  # c_max is None unless axis is "C"
+        cut = EPOCH_CUTS[axis] if c_max is None else c_max
+    cut = float(cut)
     runs = bundled.epoch_chinchilla()
     unit = {"C": "FLOPs", "N": "params", "D": "tokens"}[axis]
     return checked_split(
@@ -144,11 +159,24 @@ def steplaw_best_cells(include_diverged: bool = False) -> RunTable:
     return load_runs(best.reset_index(drop=True))
 
 
-def steplaw_split(n_holdout: float = 1.07e9, d_holdout: float | None = None):
+STEPLAW_N_HOLDOUT = 1.07e9  # params: steplaw_split's default held-out model size
+
+
+def steplaw_split(n_holdout: float | None = None, d_holdout: float | None = None):
     """Step Law best-cell losses: hold out the cells of the N ~ ``n_holdout`` model (params,
-    within 1%: one of the table's sizes), or with ``d_holdout`` the cells with D >=
-    ``d_holdout`` tokens (an extrapolation in tokens). A choice that holds out no cell, or
-    every cell, is refused (ValueError listing the table's sizes or token counts)."""
+    within 1%: one of the table's sizes; default ``STEPLAW_N_HOLDOUT`` = 1.07e9), or with
+    ``d_holdout`` the cells with D >= ``d_holdout`` tokens (an extrapolation in tokens). Give
+    at most one of the two (both: ValueError naming them, since ``d_holdout`` would override
+    ``n_holdout``). A choice that holds out no cell, or every cell, is refused (ValueError
+    listing the table's sizes or token counts)."""
+    if n_holdout is not None and d_holdout is not None:
+        raise ValueError(
+            f"n_holdout={_number(n_holdout)} and d_holdout={_number(d_holdout)} choose two "
+            "different held-out sets (a model size, params; or a token count, tokens) and "
+            "d_holdout would override n_holdout: pass one of them"
+        )
+    if n_holdout is None:
+        n_holdout = STEPLAW_N_HOLDOUT
     runs = steplaw_best_cells()
     if d_holdout is not None:
         held = runs.df["D"] >= d_holdout * (1 - 1e-9)
