@@ -232,8 +232,13 @@ def two_scales_small(two_scales_fits):
 
 
 def cli_error_line(err: str) -> str:
-    """The one line the command line printed to stderr for an error ("bayeslaws ...")."""
-    lines = [line for line in err.strip().splitlines() if line.startswith("bayeslaws")]
+    """The one line the command line printed to stderr for an error ("bayeslaws ..."); the
+    note a slow start prints ("bayeslaws: loading JAX, ...", on a busy machine) is not one."""
+    lines = [
+        line
+        for line in err.strip().splitlines()
+        if line.startswith("bayeslaws") and not line.startswith("bayeslaws: loading ")
+    ]
     assert len(lines) == 1, err
     return lines[0]
 
