@@ -391,6 +391,27 @@ LOSS_MISSING = re.compile(
 )
 
 
+@contextmanager
+def _warnings_shown(seen: list, unless=()):
+    """Warnings raised in the block are shown as usual (after it, also when it raises), except
+    those whose category and text are in ``unless``; ``seen`` gets (category, text) of each
+    one raised, shown or not."""
+    held: list = []
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            try:
+                yield
+            finally:
+                held = list(caught)
+    finally:
+        said = set(unless)
+        for w in held:
+            key = (w.category, str(w.message))
+            seen.append(key)
+            if key not in said:
+                warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+
+
 def _read_runs(path: str, args, what: str = "run table"):
     """A run table from a CSV/Parquet file with the command's column mapping and row exclusion
     (``--exclude-rows`` with ``--exclude-reason``, recorded in the table and so in the fit;
@@ -407,15 +428,19 @@ def _read_runs(path: str, args, what: str = "run table"):
     if getattr(args, "keep_diverged", False):
         options["allow_missing_loss"] = True  # NaN or +inf losses kept as diverged runs
     command = getattr(args, "command", None)
+    first: list = []
     try:
-        runs = bl.load_runs(p, **options)
+        with _warnings_shown(first):
+            runs = bl.load_runs(p, **options)
     except RunTableError as err:
         if not LOSS_MISSING.search(str(err)):
             raise CLIError(with_cli_hints(str(err), command)) from None
         # runs with no loss (missing or +inf): read them, exclude those the user leaves out,
-        # and name every one still there
+        # and name every one still there; the first load's warnings (rows dropped, ...) are
+        # not said again
         try:
-            runs = bl.load_runs(p, **{**options, "allow_missing_loss": True})
+            with _warnings_shown([], unless=first):
+                runs = bl.load_runs(p, **{**options, "allow_missing_loss": True})
         except RunTableError as other:  # e.g. a loss of 0 or -inf besides
             raise CLIError(with_cli_hints(str(other), command)) from None
         runs = _exclude_rows(runs, args)
@@ -609,10 +634,60 @@ def cmd_predict(args) -> int:
     _say_range(fit, args.group, table)
     if "rel_penalty_median" in table:
         print(PENALTY_NOTE, file=sys.stderr)
-    for line in (_missing_note(table, given, fit.law.missing_values_hint), _batch_note(table)):
+    note = _missing_note(table, given, fit.law.missing_values_hint)
+    if note:
+        note += _nearest_cells_note(fit, args.group, table)
+    for line in (note, _batch_note(table)):
         if line:
             print(line, file=sys.stderr)
     return 0
+
+
+NEAREST_SHOWN = 3  # rows whose nearest fitted cell the note names
+
+
+def _nearest_cells_note(fit, group, table) -> str:
+    """For the rows of a prediction ``table`` where a value is NaN (the law gives values only
+    at its fitted (N, D) cells): the nearest fitted cell of each (by distance in ln N, ln D),
+    its N (params) and D (tokens) written to full precision so that they can be passed back
+    (cells match within ``runs.cells.CELL_RTOL``, relative: 4.29e8 is not 429260800's cell);
+    "" when the table has no N and D, the fit stored no runs, or the query is for a new group
+    of a grouped fit (which has no fitted cells)."""
+    import numpy as np
+
+    from bayeslaws.runs.cells import CELL_RTOL
+
+    if not {"N", "D"} <= set(table.columns) or (group is None and len(fit.groups) > 1):
+        return ""
+    runs = fit.training_runs()
+    if runs is None or not len(runs.df):
+        return ""
+    df = runs.df
+    if group is not None and "group" in df:
+        df = df[df["group"].astype(str) == str(group)]
+    cells = df[["N", "D"]].drop_duplicates().to_numpy(float)
+    if not len(cells):
+        return ""
+    medians = [c for c in table.columns if c.endswith("median")]
+    rows = np.flatnonzero(table[medians].isna().any(axis=1).to_numpy())
+    said = []
+    for i in rows[:NEAREST_SHOWN]:
+        n, d = float(table["N"].iloc[i]), float(table["D"].iloc[i])
+        if not (n > 0 and d > 0):
+            continue
+        far = np.abs(np.log(cells[:, 0] / n)) + np.abs(np.log(cells[:, 1] / d))
+        cn, cd = cells[int(np.argmin(far))]
+        said.append(
+            f"row {i}: nearest fitted cell N {_exact(cn)}, D {_exact(cd)} (pass --N {_exact(cn)} "
+            f"--D {_exact(cd)})"
+        )
+    if not said:
+        return ""
+    more = f"; ... ({len(rows)} rows)" if len(rows) > len(said) else ""
+    return (
+        f". A fitted cell is matched within a relative {CELL_RTOL:g} of its N and D, so "
+        f"give them in full: {'; '.join(said)}{more}"
+    )
 
 
 def _rows_with(table, where, by) -> str:
@@ -975,6 +1050,33 @@ def _design_units(plan, cost, ci: float) -> str:
     return text
 
 
+# the design's warning that the target's draws (N_opt) lie far outside the fitted range
+# (design.targets.NOpt.draws), under the extrapolation it names
+FAR_DRAWS_WARNING = re.compile(
+    r"decades outside the fitted range of N in .* of draws under the extrapolation '(\w+)'"
+)
+WIDE_BEYOND_DATA = ("drift", "model")  # extrapolations whose draws beyond the data are wide
+
+
+def _far_draws_note(model: str, texts: list, default: bool = True) -> str:
+    """A line after the design's table when its widths are under an extrapolation that widens
+    beyond the data (``model`` 'drift' or 'model') and the design warned (``texts``: its
+    warnings' texts) that the target's draws lie far outside the fitted range: those draws set
+    the widths, and ``--model gp`` values runs under the fitted law's optimum; ``default``:
+    ``model`` is the design's default (no --model given); "" otherwise."""
+    if model not in WIDE_BEYOND_DATA:
+        return ""
+    if not any((m := FAR_DRAWS_WARNING.search(t)) and m.group(1) == model for t in texts):
+        return ""
+    return (
+        f"note: the widths (width_now, width_after) are under the extrapolation {model!r}"
+        f"{', the design default,' if default else ''} whose draws far outside the data (the "
+        "warning above) set them: they can be far wider than the interval 'bayeslaws "
+        "allocate' reports, and each run's info small; --model gp values the runs under "
+        "the fitted law's optimum (as allocate reports it), --model none under the law alone"
+    )
+
+
 def cmd_design(args) -> int:
     from bayeslaws import design
 
@@ -1006,7 +1108,8 @@ def cmd_design(args) -> int:
         )
     common = {"cost": cost, "seed": args.seed, "ci": args.ci, "model": args.model,
               "group": args.group, "estimator": args.estimator}  # fmt: skip
-    with _candidate_errors(args.candidates):
+    raised: list = []  # (category, text) of the design's warnings, shown as usual
+    with _candidate_errors(args.candidates), _warnings_shown(raised):
         plan = design.next_runs(fit, cands, target, k=args.k, **common)
     _say_new_group(fit, args.group)
     wrote = None
@@ -1022,6 +1125,9 @@ def cmd_design(args) -> int:
           f"predictions under the extrapolation {model!r}):")
     print(_table(plan))
     print(_design_units(plan, cost, args.ci))
+    far = _far_draws_note(model, [text for _, text in raised], default=args.model is None)
+    if far:
+        print(far)
     if _batch_note(plan):
         print(_batch_note(plan), file=sys.stderr)
     if wrote:
@@ -1188,7 +1294,23 @@ def cmd_report(args) -> int:
     print(report.to_text())
     print(f"wrote {written}")
     print(figures_line(report.figure_paths(), figure_dir, existed))
+    stale = _stale_files(report.figure_paths(), existed)
+    if stale:
+        print(
+            f"note: {figure_dir.resolve()} also holds {', '.join(stale)}, left from an earlier "
+            "run: not part of this report (its page does not show them; not deleted)",
+            file=sys.stderr,
+        )
     return 0
+
+
+def _stale_files(paths: list, existed: list) -> list[str]:
+    """The names of the files of ``existed`` (a report's figure folder before it was drawn)
+    still there and not among the report's figures ``paths``: left from an earlier run."""
+    shown = {Path(p).resolve() for p in paths}
+    return sorted(
+        Path(p).name for p in existed if Path(p).is_file() and Path(p).resolve() not in shown
+    )
 
 
 def cmd_repro(args) -> int:
@@ -1536,9 +1658,20 @@ def build_parser() -> argparse.ArgumentParser:
     _add_exclusion(p)
     p.set_defaults(func=cmd_report)
 
+    from .repro import DEFAULT_SCRIPTS, SCRIPTS
+
     p = add("repro", "run the paper-reproduction scripts with small draws")
-    p.add_argument("--only", nargs="+", default=None, help="yin liang porian epoch hyperparams")
-    p.add_argument("--draws", type=int, default=200, help="draws (and warm-up) per chain")
+    p.add_argument(
+        "--only", nargs="+", default=None, metavar="SCRIPT",
+        help=f"the scripts to run, of {' '.join(SCRIPTS)} (default: "
+        f"{' '.join(DEFAULT_SCRIPTS)}; epoch and porian need ../shared/data, else skipped)",
+    )
+    p.add_argument(
+        "--draws", type=int, default=200,
+        help="draws per chain (at least 10). Warm-up: as many iterations in liang, epoch, "
+        "hyperparams and yin's joint fits; yin's Chinchilla surface fits warm up for at least "
+        "1000 (SURFACE_MIN_WARMUP in yin.py); porian keeps its own warm-up of 500",
+    )
     p.add_argument("--out", default="repro_output", help="folder for the copies and results")
     p.set_defaults(func=cmd_repro)
 
@@ -1646,6 +1779,30 @@ def _silence_stdout() -> None:
         os.close(devnull)
 
 
+def _unrecognized(parser, command: str, unknown: list) -> str:
+    """The message for arguments the subcommand ``command`` does not take (``unknown``), with
+    the closest option it does take for each unknown option, and its help."""
+    import difflib
+
+    subcommands = next(
+        a for a in parser._actions if isinstance(a, argparse._SubParsersAction)
+    ).choices
+    options = [o for o in subcommands[command]._option_string_actions if o.startswith("--")]
+    near = []
+    for token in unknown:
+        name = token.split("=", 1)[0]
+        close = (
+            difflib.get_close_matches(name, options, n=1, cutoff=0.8)
+            if name.startswith("-") else []
+        )
+        if close:
+            near.append(f"{name}: did you mean {close[0]}?")
+    hint = f"; {'; '.join(near)}" if near else ""
+    return (
+        f"unrecognized arguments: {' '.join(unknown)}{hint} (see 'bayeslaws {command} --help')"
+    )
+
+
 def main(argv=None) -> int:
     with _starting():
         parser = build_parser()
@@ -1654,9 +1811,11 @@ def main(argv=None) -> int:
     original = warnings.formatwarning
     warnings.formatwarning = _one_line_warning
     try:
-        args = parser.parse_args(argv)
+        args, unknown = parser.parse_known_args(argv)
         command = f"bayeslaws {args.command}"
         _COMMAND[0] = args.command
+        if unknown:  # named with the subcommand and its own help, as its other errors are
+            raise CLIError(_unrecognized(parser, args.command, unknown))
         # output files are checked before any work, so a long fit never ends unsaved
         option = {"fit": "out", "candidates": "out", "plot": "out", "report": "out"}.get(
             args.command, "plot" if args.command == "design" else None

@@ -70,11 +70,12 @@ def run_repro(
     source: Path | None = None,
 ) -> dict:
     """Run the reproduction scripts ``only`` (one name or a sequence of names, default yin,
-    liang, porian: :func:`script_names`) with ``draws`` draws (and warm-up) per chain in copies
-    under ``out/paper_repro``, then tabulate them with ``make_readme.py`` into
-    ``out/paper_repro/README.md`` (whenever at least one script succeeded; its status under
-    "make_readme"). Returns {script: status}, status being "ok", "failed (exit N)" or
-    "skipped: reason". Progress goes to ``stream`` (stderr)."""
+    liang, porian: :func:`script_names`) with ``draws`` draws per chain (and as many warm-up
+    iterations, except yin's Chinchilla surface fits, at least its SURFACE_MIN_WARMUP = 1000,
+    and porian, its own default of 500) in copies under ``out/paper_repro``, then tabulate
+    them with ``make_readme.py`` into ``out/paper_repro/README.md`` (whenever at least one
+    script succeeded; its status under "make_readme"). Returns {script: status}, status being
+    "ok", "failed (exit N)" or "skipped: reason". Progress goes to ``stream`` (stderr)."""
     names = script_names(only)
     stream = stream or sys.stderr
     source = Path(source) if source is not None else PAPER_REPRO
