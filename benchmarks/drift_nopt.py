@@ -50,6 +50,19 @@ def rows(fit, method: str) -> list[str]:
     return out
 
 
+def form_weights(fit) -> list[str]:
+    """The weights of the forms the 'model' rows average (each state in ``fit.cache`` with
+    weights, e.g. the form average's), and the forms it left out, as computed for those rows."""
+    out = []
+    for key in list(fit.cache.keys()):
+        state = fit.cache[key]
+        if isinstance(state, dict) and isinstance(state.get("weights"), dict):
+            shares = ", ".join(f"{k} {w:.3f}" for k, w in state["weights"].items())
+            left = list(state.get("excluded") or {}) or "none"
+            out.append(f"  weights of fit.cache[{key!r}]: {shares}; left out: {left}")
+    return out
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--chains", type=int, default=4)
@@ -68,6 +81,7 @@ def main(argv=None) -> None:
     ]
     for method in METHODS:
         lines += rows(fit, method)
+    lines += form_weights(fit)
     coarse = model_view.LINE_GRID
     model_view.LINE_GRID = coarse * FINE_GRID
     try:
