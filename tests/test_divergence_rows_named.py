@@ -51,13 +51,13 @@ def json_ready(state: dict) -> bool:
 
 def test_sweep_names_the_row_of_a_missing_loss():
     """The CLI review's case: a NaN loss at row 10 was "1 of 288 runs excluded from the bowls
-    (1 with a missing (NaN) loss)", its row only in the run table's exclusions."""
+    (1 with a missing (NaN) or +inf loss)", its row only in the run table's exclusions."""
     df = sweep_frame()
     df.loc[10, "loss"] = np.nan
     prepared, told = prepare(get_law("sweep"), as_runs(df))
     note = (
-        f"1 of {len(df)} runs excluded from the bowls: 1 with a missing (NaN) loss at rows 10 "
-        f"({ROWS_NOTE})"
+        f"1 of {len(df)} runs excluded from the bowls: 1 with a missing (NaN) or +inf loss at "
+        f"rows 10 ({ROWS_NOTE})"
     )
     assert prepared.notes[0] == note and told == [note]
     div = prepared.state["divergence"]
@@ -74,7 +74,7 @@ def test_hyperparams_names_its_diverged_rows(mode):
     df = sweep_frame()
     df.loc[[10, 20], "loss"] = np.nan
     prepared, told = prepare(HyperparamsLaw(divergence=mode), as_runs(df))
-    clause = f"2 with a missing (NaN) loss at rows 10, 20 ({ROWS_NOTE})"
+    clause = f"2 with a missing (NaN) or +inf loss at rows 10, 20 ({ROWS_NOTE})"
     head = "2 diverged runs censored (loss >= " if mode == "censor" else "2 diverged runs excluded"
     note = prepared.notes[0]
     assert note.startswith(head) and note.endswith(f": {clause}")
@@ -98,7 +98,7 @@ def test_each_kind_names_its_own_rows_saying_once_what_they_count(law):
     df.loc[40, "diverged"] = True
     prepared, told = prepare(get_law(law), as_runs(df))
     note = prepared.notes[0]
-    assert f"1 with a missing (NaN) loss at rows 10 ({ROWS_NOTE}); 1 with loss > 3x" in note
+    assert f"1 with a missing (NaN) or +inf loss at rows 10 ({ROWS_NOTE}); 1 with loss > 3x" in note
     assert "=LOSS) at rows 30; 1 more flagged in column 'diverged' at rows 40" in note
     assert note.count(ROWS_NOTE) == 1
     assert len(told) == 1 and note in told[0]

@@ -146,7 +146,9 @@ def test_the_sweep_law_records_one_exclusion_per_reason(small_sweep):
         prepared = sweep.LAW.prepare(runs)
     entries = [(e.reason, list(e.rows)) for e in prepared.runs.exclusions]
     assert [r for _, r in entries] == [[rows[k]] for k in ("nan", "huge", "flagged", "fenced")]
-    words = ["missing (NaN) loss", "x the median loss", "flagged in column 'diverged'", "fence"]
+    words = [
+        "missing (NaN) or +inf loss", "x the median loss", "flagged in column 'diverged'", "fence"
+    ]
     for (reason, _), word in zip(entries, words, strict=True):
         assert reason.startswith("not in the bowls: 1 ") and word in reason
         assert reason.endswith("(law 'sweep')")

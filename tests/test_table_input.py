@@ -111,7 +111,7 @@ def test_flagged_reason_says_more_only_after_other_reasons():
     assert reasons == ["2 flagged in column 'diverged'"]
     df.loc[2, "loss"] = np.nan
     _, reasons = diverged_mask(law, bl.load_runs(df, allow_missing_loss=True).df)
-    assert reasons[0] == "1 with a missing (NaN) loss"
+    assert reasons[0] == "1 with a missing (NaN) or +inf loss"
     assert reasons[1] == "2 more flagged in column 'diverged'"
 
 

@@ -139,7 +139,7 @@ def test_allow_missing_loss_reads_a_positive_infinite_loss_as_missing():
     assert np.isposinf(as_inf.loc[2, "loss"])  # the caller's frame is untouched
     # the laws record them the same way as NaN losses
     mask, reasons = diverged_mask(HyperparamsLaw(), inf_runs.df)
-    assert mask[[2, 7]].all() and reasons[0] == "2 with a missing (NaN) loss"
+    assert mask[[2, 7]].all() and reasons[0] == "2 with a missing (NaN) or +inf loss"
     np.testing.assert_array_equal(mask, diverged_mask(HyperparamsLaw(), nan_runs.df)[0])
     sweep_mask, sweep_reasons = sweep.SweepLaw().excluded_mask(inf_runs.df)
     nan_mask, nan_reasons = sweep.SweepLaw().excluded_mask(nan_runs.df)

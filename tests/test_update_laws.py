@@ -165,7 +165,7 @@ def test_sweep_update_reexamines_the_fence_and_keeps_diverged_runs_out():
     updated, _ = _update(fitted, new)
     assert updated.n_runs == len(old) + len(new) - 1 == 75
     state = updated.record.law_state["divergence"]
-    assert state["n_excluded"] == 1 and state["reasons"] == ["1 with a missing (NaN) loss"]
+    assert state["n_excluded"] == 1 and state["reasons"] == ["1 with a missing (NaN) or +inf loss"]
     assert updated.record.notes[0].startswith("1 of 76 runs excluded from the bowls")
     exclusions = updated.record.data["exclusions"]
     assert [(e["rows"], e.get("by")) for e in exclusions] == [(["20"], "law")]

@@ -104,7 +104,9 @@ def isoflop_candidates(
     """Candidate runs on isoFLOP lines: ``n_per_budget`` sizes per budget C (FLOPs; a repeated
     budget is refused).
 
-    Sizes are log-spaced over ``center * 10**[-spread_decades, +spread_decades]``; ``center``
+    Sizes are log-spaced over ``center * 10**[-spread_decades, +spread_decades]``
+    (``spread_decades`` > 0 unless ``n_per_budget`` is 1: else one size, listed repeatedly, is
+    refused); ``center``
     per budget defaults to the fit's posterior median N_opt(C) when ``fit`` is given, else the
     size with ``tokens_per_param`` tokens per parameter (20: Chinchilla's rule). D from the
     compute model (``compute_model``, else the fit's, else 6ND), which the table records (see
@@ -126,6 +128,13 @@ def isoflop_candidates(
     n = positive_int("n_per_budget", n_per_budget, 1)
     if not np.isfinite(spread_decades) or spread_decades < 0:
         raise ValueError(f"spread_decades must be >= 0, got {spread_decades!r}")
+    if spread_decades == 0 and n > 1:
+        raise ValueError(
+            f"spread_decades=0 with n_per_budget={n} would list the same (N, D, C) run {n} "
+            "times per budget (duplicate candidates): give spread_decades > 0 (the decades "
+            "each side of the centre the sizes span; command line: --spread-decades) or "
+            "n_per_budget=1 (--n-per-budget 1)"
+        )
     positive("tokens_per_param", tokens_per_param)
     if compute_model is None and fit is not None:
         model = fit.compute_model

@@ -31,6 +31,9 @@ smaller steps would lengthen the trajectories further. Read from ``sample_stats`
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -60,6 +63,66 @@ def thresholds(n_chains: int, n_draws: int) -> tuple[float, float]:
     rhat_max = 1.0 + max(RHAT_MAX - 1.0, RHAT_NOISE / studied)
     ess_min = min(ESS_MIN_PER_CHAIN * n_chains, ESS_MIN_FRACTION * studied)
     return rhat_max, ess_min
+
+
+ARVIZ_LOGGER = "arviz"  # ArviZ logs through this logger and its children (arviz.stats, ...)
+
+
+class _Below(logging.Filter):
+    """Drops the records below ``level``."""
+
+    def __init__(self, level: int):
+        super().__init__()
+        self.level = level
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= self.level
+
+
+@contextmanager
+def quiet_arviz(level: int = logging.ERROR) -> Iterator[None]:
+    """ArviZ's log records below ``level`` (ERROR: its warnings) muted for the duration of the
+    ``with`` block, restored after it (also on an error): around the package's own summary and
+    diagnostic calls, whose findings the package says itself (e.g. R-hat of one chain: ArviZ
+    logs "Shape validation failed ... minimum_shape: (chains=2, draws=4)", which the fit's own
+    "one chain" note already says). ArviZ's stats functions log through ``arviz._log``, a Logger
+    it makes outside :mod:`logging`'s registry (whose cached levels ``setLevel`` would leave
+    stale): it gets a filter, and its list of messages already said (``cache``: it says each
+    message once per process) is put back as it was, so a message muted here is still said by
+    a later call outside; the registry's ``ARVIZ_LOGGER``, the parent of its modules'
+    ``getLogger(__name__)`` loggers, gets its level raised. Handlers are never touched, and
+    outside the block ArviZ's messages are as ArviZ logs them."""
+    own = vars(arviz()).get("_log")
+    registered = logging.getLogger(ARVIZ_LOGGER)
+    own = own if isinstance(own, logging.Logger) and own is not registered else None
+    said = vars(own).get("cache") if own is not None else None
+    said = said if isinstance(said, list) else None
+    n_said = len(said) if said is not None else 0
+    below, before = _Below(level), registered.level
+    registered.setLevel(max(level, registered.getEffectiveLevel()))
+    if own is not None:
+        own.addFilter(below)
+    try:
+        yield
+    finally:
+        registered.setLevel(before)
+        if own is not None:
+            own.removeFilter(below)
+        if said is not None:
+            del said[n_said:]
+
+
+def rhat_ess(idata: az.InferenceData, var_names: list[str]) -> tuple:
+    """(R-hat, bulk ESS, tail ESS) of ``var_names`` as ArviZ computes them (Datasets, one value
+    per parameter element; R-hat NaN with one chain), with ArviZ's own shape warnings muted
+    (:func:`quiet_arviz`): for ``Fit.summary`` and the like."""
+    az = arviz()
+    with quiet_arviz():
+        return (
+            az.rhat(idata, var_names=var_names),
+            az.ess(idata, var_names=var_names, method="bulk"),
+            az.ess(idata, var_names=var_names, method="tail"),
+        )
 
 
 class SamplerWarning(UserWarning):
@@ -129,7 +192,8 @@ def check(
         # in float64: squares of float32 draws near 1e14 (Kaplan's N_c) overflowed inside ArviZ
         # (NaN mcse_sd and overflow warnings on a healthy fit)
         posterior = idata.posterior[var_names].astype("float64")
-        summary = arviz().summary(posterior, kind="diagnostics", round_to="none")
+        with quiet_arviz():  # e.g. fewer than 4 draws per chain: said by too_few_problem
+            summary = arviz().summary(posterior, kind="diagnostics", round_to="none")
     else:
         summary = _one_chain_summary(idata, var_names)
     n_draws = n_chains * idata.posterior.sizes["draw"]
@@ -241,7 +305,8 @@ def _undefined(summary: pd.DataFrame, n_chains: int) -> np.ndarray:
 def _one_chain_summary(idata: az.InferenceData, var_names: list[str]) -> pd.DataFrame:
     """Bulk and tail ESS per parameter (its smallest over elements) of a one-chain fit, with
     R-hat NaN: ArviZ's summary would log a shape warning for the undefined R-hat at every call."""
-    ess = {m: arviz().ess(idata, var_names=var_names, method=m) for m in ("bulk", "tail")}
+    with quiet_arviz():
+        ess = {m: arviz().ess(idata, var_names=var_names, method=m) for m in ("bulk", "tail")}
     return pd.DataFrame(
         {
             "ess_bulk": [float(ess["bulk"][v].min(skipna=False)) for v in var_names],

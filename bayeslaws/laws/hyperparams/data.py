@@ -60,12 +60,15 @@ def positive_option(name: str, value, unit: str = "") -> float | None:
 
 def diverged_kinds(law, df: pd.DataFrame) -> list[tuple[np.ndarray, str]]:
     """The diverged runs by kind, disjoint: (mask (n_runs,), reason in words) for each kind
-    present, in this order -- a missing (NaN) loss; a loss above the law's threshold (without
-    one, above ``IMPLAUSIBLE_FACTOR`` x the median loss); flagged in a true ``diverged`` column
-    (and neither)."""
+    present, in this order -- a missing (NaN) loss (or +inf, read as NaN by load_runs); a loss
+    above the law's threshold (without one, above ``IMPLAUSIBLE_FACTOR`` x the median loss);
+    flagged in a true ``diverged`` column (and neither)."""
     loss = df["loss"].to_numpy(float)
     missing = np.isnan(loss)
-    kinds = [(missing, f"{int(missing.sum())} with a missing (NaN) loss")] if missing.any() else []
+    # load_runs(allow_missing_loss=True) reads a +inf loss (a diverged run's log) as NaN: the
+    # two are one kind here
+    n_missing = int(missing.sum())
+    kinds = [(missing, f"{n_missing} with a missing (NaN) or +inf loss")] if missing.any() else []
     above, words = np.zeros(len(df), bool), ""
     if law.divergence_threshold is not None:
         above = ~missing & (loss > law.divergence_threshold)
@@ -243,6 +246,46 @@ def fence_kinds(
     beyond the fence pooled over the sweep's cells (:func:`pooled_fence_mask`)."""
     kinds = [(own, fence_reason), (pooled, pooled_fence_reason)]
     return [(m, words(int(m.sum()), fence, min_runs)) for m, words in kinds if m.any()]
+
+
+HIGH_FACTOR = 2.0  # a run not marked as diverged more than this many times its cell's best
+# converged loss is named at fit time (PlausibilityWarning, and the divergence note): a
+# convention, not tuned -- a run at twice its cell's best loss has most likely diverged or
+# collapsed rather than sat on the bowl's wall. Step Law's raw sweep (no divergence marks) has
+# such runs at 2.1-2.9x their cell's best (its authors call smooth loss > 4 diverged), which
+# neither 3x the median loss nor the far-out fence (wide in those cells) catches. It only names
+# them: they stay fitted as converged. The bundled SIMULATED sweep has none.
+
+
+def high_mask(df: pd.DataFrame, diverged: np.ndarray, cell: np.ndarray) -> np.ndarray:
+    """Runs not ``diverged`` whose loss is more than ``HIGH_FACTOR`` x their cell's best
+    converged (not ``diverged``) loss, (n_runs,); ``cell``: each run's cell index (row order of
+    ``df``). The excess is :func:`excess_log_loss`'s (ln loss above the cell's best)."""
+    excess = excess_log_loss(df, diverged, cell)
+    with np.errstate(invalid="ignore"):
+        return ~np.asarray(diverged, bool) & (excess > np.log(HIGH_FACTOR))
+
+
+def marked_words(law) -> str:
+    """What marks a run as diverged, in words (:func:`diverged_kinds`)."""
+    above = (
+        f"a loss > {law.divergence_threshold:g}"
+        if law.divergence_threshold is not None
+        else f"a loss > {IMPLAUSIBLE_FACTOR:g}x the median loss"
+    )
+    return f"a missing or +inf loss, {above}, or a true 'diverged' column"
+
+
+def high_words(runs: RunTable, labels, limit: int = 10) -> str:
+    """The runs ``labels`` (:func:`high_mask`) in words, naming their rows (the first
+    ``limit``) and the remedy."""
+    return (
+        f"{len(labels)} runs not marked as diverged lie more than {HIGH_FACTOR:g}x their (N, D) "
+        f"cell's best converged loss (a convention, not tuned) and are fitted as converged, at "
+        f"{runs.at_rows(labels, limit)}: if they diverged, mark them (a 'diverged' column, true "
+        "for those runs) or give the loss above which runs diverged (Python: "
+        "divergence_threshold=LOSS; command line: --option divergence_threshold=LOSS)"
+    )
 
 
 def far_reason(law, n_runs: int) -> str:
@@ -552,10 +595,20 @@ def prepare(law, runs: RunTable) -> Prepared:
     pooled = masks["fenced_pooled"]
     kinds = fence_kinds(masks["fenced"] & ~pooled, pooled, law.fence)
     fenced_why, n_pooled = named_rows(runs, kind_clauses(runs.df.index, kinds)), int(pooled.sum())
+    high = high_mask(runs.df, masks["diverged"], run_cells(runs.df))
+    high_rows = runs.df.index[high & ~masks["far"] & ~masks["fenced"]]  # fitted as converged
+    if len(high_rows):
+        warnings.warn(
+            f"law 'hyperparams': {high_words(runs, high_rows, limit=5)}",
+            PlausibilityWarning,
+            stacklevel=3,
+        )
     rows = {  # labels of the runs each count counts (censored or excluded, as the mode says)
         "diverged_rows": row_labels(runs.df.index[masks["diverged"]]),
         "far_above_rows": row_labels(runs.df.index[masks["far"]]),
         "fenced_rows": row_labels(runs.df.index[masks["fenced"]]),
+        # not marked as diverged, more than HIGH_FACTOR x their cell's best: fitted as converged
+        "high_unmarked_rows": row_labels(high_rows),
     }
     runs = exclude_fenced(law, runs, kinds)
     masks = subset(masks, ~masks["fenced"])
@@ -659,6 +712,8 @@ def prepare(law, runs: RunTable) -> Prepared:
         # cell's best (far-above runs: that alone)
         "censored_at_loss": bound,
         "n_excluded": int(n_excluded),  # diverged + far above (mode "exclude") + fenced
+        "n_high_unmarked": len(high_rows),  # named only, fitted as converged
+        "high_factor": HIGH_FACTOR,
         "n_cells_without_converged_run": empty["n_cells"],
         "n_runs_in_those_cells": empty["n_runs"],
         **rows,  # censored (mode "censor": diverged and far above) are in no exclusion
@@ -671,7 +726,10 @@ def prepare(law, runs: RunTable) -> Prepared:
         note = f"{excluded_words(law, counts['diverged'], counts['far'])}: "
         note += named_rows(runs, masks["named"])
     else:
-        note = "no diverged runs" + (" in the fitted cells" if empty["n_cells"] else "")
+        note = f"no runs marked as diverged ({marked_words(law)})"
+        note += " in the fitted cells" if empty["n_cells"] else ""
+    if len(high_rows):
+        note += f"; but {high_words(runs, high_rows)}"
     notes = (note,)
     if counts["fenced"]:
         notes += (f"{counts['fenced']} runs excluded from the bowls: {fenced_why}",)
