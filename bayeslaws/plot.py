@@ -49,6 +49,7 @@ from .runs import PlausibilityWarning, RunTable
 from .runs.cells import CELL_RTOL, same_value_ids
 from .runs.checks import ArgumentTypeError
 from .runs.table import frame_extent
+from .runs.warn import user_stacklevel
 
 BAND_ALPHAS = {0.5: 0.35, 0.9: 0.18}
 GROUP_MARKERS = ("o", "s", "^", "v", "D", "P", "X", "<", ">", "h")
@@ -314,7 +315,8 @@ def fan(
                   for N, value in targets or []]
         points = [(n, d) for d in slices for n in grid] + [(n, v) for n, v, _ in marked]
         shown = query_frame(fit, N=[n for n, _ in points], **{other: [v for _, v in points]})
-    check_range(fit, shown, stacklevel=3, positions=False, group=group)  # far values, once each
+    # far values, once each; located at the user's line however deep the call
+    check_range(fit, shown, stacklevel=user_stacklevel() + 1, positions=False, group=group)
     quantities = [q for q in law.quantities if _finite(curves, q, law.primary)]
     rows = 2 if relative_panel else 1
     fig, axes = _figure(
@@ -679,7 +681,9 @@ def n_opt(
     low, high = _c_range(C_range)
     # the range's ends in other units? (the grid between them is the figure's own, unchecked)
     ends = pd.DataFrame({"C": [low, high]})
-    check_range(fit, ends, stacklevel=3, positions=False, group=group, cautions=False)
+    check_range(
+        fit, ends, stacklevel=user_stacklevel() + 1, positions=False, group=group, cautions=False
+    )
     grid = np.geomspace(low, high, n_points)
     curve, trend = _n_opt_curve_draws(fit, grid, seed, group)
     fig, axes = _figure((7.5, 5))

@@ -20,8 +20,9 @@ import pandas as pd
 from ..laws.contract import resolve_group
 from ..posterior import allocation_draws, quantity_draws, query_frame
 from ..posterior.draws import check_range
-from ..runs.checks import check_integer, is_real
+from ..runs.checks import ArgumentTypeError, check_integer, is_real
 from ..runs.compute import ComputeModel, as_compute_model
+from ..runs.warn import user_stacklevel
 from .targets import positive
 
 MODEL_ATTR = "compute_model"  # attrs key: the compute model the candidates' C was derived with
@@ -49,6 +50,16 @@ def group_option(label) -> str:
 
 def positive_int(name: str, value, minimum: int = 1) -> int:
     return check_integer(name, value, minimum)
+
+
+def real_number(name: str, value, what: str) -> None:
+    """Refuse (:class:`~bayeslaws.runs.checks.ArgumentTypeError`, naming ``name``) a ``value``
+    that is not a real number (a string, a sequence, None, a bool); ``what``: its meaning and
+    unit, for the message. Its range is the caller's to check."""
+    if not is_real(value):
+        raise ArgumentTypeError(
+            f"{name} must be a number ({what}), got {value!r} of type {type(value).__name__}"
+        )
 
 
 def step_factor(name: str, value) -> float:
@@ -111,6 +122,8 @@ def isoflop_candidates(
     size with ``tokens_per_param`` tokens per parameter (20: Chinchilla's rule). D from the
     compute model (``compute_model``, else the fit's, else 6ND), which the table records (see
     the module docstring): the design costs these runs by it.
+    ``spread_decades`` (decades) and ``tokens_per_param`` are single numbers: anything else (a
+    string, a sequence) is an :class:`~bayeslaws.runs.checks.ArgumentTypeError` naming it.
 
     ``group``: for a grouped fit, the fitted group whose median N_opt(C) centres the lines (a
     label the fit does not know is refused, as by ``predict``). Without it a grouped fit's lines
@@ -126,6 +139,8 @@ def isoflop_candidates(
             "twice (duplicate candidates); give each budget once"
         )
     n = positive_int("n_per_budget", n_per_budget, 1)
+    real_number("spread_decades", spread_decades, "decades each side of the centre, >= 0")
+    real_number("tokens_per_param", tokens_per_param, "tokens per parameter, > 0")
     if not np.isfinite(spread_decades) or spread_decades < 0:
         raise ValueError(f"spread_decades must be >= 0, got {spread_decades!r}")
     if spread_decades == 0 and n > 1:
@@ -171,9 +186,12 @@ def isoflop_candidates(
 LINES_CENTRE = ("isoflop_candidates", "the lines centre", "median N_opt(C)", "N_opt")
 
 
-def warn_new_group_centre(fit, group, about: tuple = LINES_CENTRE, stacklevel: int = 3) -> None:
+def warn_new_group_centre(
+    fit, group, about: tuple = LINES_CENTRE, stacklevel: int | None = None
+) -> None:
     """A :class:`GroupWarning` when a generator's grid for a grouped fit centres on a new
-    group's optimum (``group=None``); ``about``: see ``LINES_CENTRE``."""
+    group's optimum (``group=None``); ``about``: see ``LINES_CENTRE``. Located at the user's
+    line (:func:`~bayeslaws.runs.warn.user_stacklevel`) unless ``stacklevel`` is given."""
     groups = fit_groups(fit)
     if group is None and groups:
         caller, centred, optimum, name = about
@@ -184,7 +202,7 @@ def warn_new_group_centre(fit, group, about: tuple = LINES_CENTRE, stacklevel: i
             f"here and the same group= to next_runs; command line: --group GROUP, one of "
             f"{groups}, for the candidates and the design alike)",
             GroupWarning,
-            stacklevel=stacklevel,
+            stacklevel=user_stacklevel() if stacklevel is None else stacklevel,
         )
 
 
@@ -337,7 +355,7 @@ def check_candidates(fit, cands, group=None) -> pd.DataFrame:
             )
         positive(f"cands[{col!r}]", df[col].to_numpy())
         df[col] = df[col].astype(float)
-    check_far(fit, df, group, stacklevel=6)  # candidates in other units? (as predictions are)
+    check_far(fit, df, group)  # candidates in other units? (as predictions are)
     if "unit" not in df:
         df["unit"] = np.arange(len(df))
     else:
@@ -345,11 +363,16 @@ def check_candidates(fit, cands, group=None) -> pd.DataFrame:
     return df
 
 
-def check_far(fit, df: pd.DataFrame, group=None, stacklevel: int = 5) -> None:
+def check_far(fit, df: pd.DataFrame, group=None, stacklevel: int | None = None) -> None:
     """:func:`~bayeslaws.posterior.draws.check_range` of the candidate rows ``df``, each against
     its group's range (:func:`~bayeslaws.posterior.extrapolation.distance.group_ranges`): the
     label in its ``group`` column, else ``group`` (None: a new group, the pooled range; a fit
-    without groups: the pooled range for every row). Positions named are ``df``'s rows."""
+    without groups: the pooled range for every row). Positions named are ``df``'s rows. The
+    warnings are located at the user's line (:func:`~bayeslaws.runs.warn.user_stacklevel`),
+    however deep the call (``next_runs``, ``pool_units``, ...), unless ``stacklevel`` says
+    otherwise (counted from :func:`~bayeslaws.posterior.draws.check_range`'s warning)."""
+    if stacklevel is None:
+        stacklevel = user_stacklevel() + 1  # check_range's warnings.warn is one frame deeper
     if fit_groups(fit) and "group" in df:
         labels = [str(g) for g in df["group"]]
     else:

@@ -23,6 +23,7 @@ import pandas as pd
 from ..laws.optimum import coarse_step, search_range
 from ..runs.checks import check_integer, check_positive
 from ..runs.compute import as_compute_model
+from ..runs.warn import user_stacklevel
 from .draws import (
     check_range,
     check_seed,
@@ -80,7 +81,8 @@ def _check_sizes(fit, N, C: float, model, group=None) -> None:
             f"(sorted positions {short.tolist()[:10]}): C is in FLOPs (about 6 N D), N in "
             "parameters"
         )
-    check_range(fit, pd.DataFrame({"N": N, "D": tokens}), stacklevel=5, group=group)
+    sizes = pd.DataFrame({"N": N, "D": tokens})
+    check_range(fit, sizes, stacklevel=user_stacklevel() + 1, group=group)  # the user's line
 
 
 def _compute_model(fit, compute_model):
@@ -125,7 +127,7 @@ def allocation_draws(
     """
     C = _budgets(C)
     # warns when C looks like it is not in FLOPs (a fitted group: against its own runs' range)
-    check_range(fit, pd.DataFrame({"C": C}), group=group)
+    check_range(fit, pd.DataFrame({"C": C}), stacklevel=user_stacklevel() + 1, group=group)
     if method not in ("auto", "closed_form", "numerical"):
         raise ValueError(f"method must be 'auto', 'closed_form' or 'numerical', got {method!r}")
     model = _compute_model(fit, compute_model)
@@ -773,7 +775,9 @@ def optimal_allocation(
     warn_outside_range(fit, C, outside, extrapolation, "optimal_allocation", group=group)
     warn_far_draws(fit, C, far, outside, extrapolation, "optimal_allocation", group=group)
     warn_nominal(fit, _compute_model(fit, compute_model), "optimal_allocation")
-    warn_new_group(fit, group, "optimal_allocation", noted=_new_group_noted)
+    warn_new_group(
+        fit, group, "optimal_allocation", noted=_new_group_noted, stacklevel=user_stacklevel() + 1
+    )
     table = pd.DataFrame(out)
     if group is not None:  # which group answers, as predict says it
         table.insert(0, "group", group)
@@ -858,7 +862,9 @@ def allocation_laws(
                 "far_outside": float(far_share(far).max()),
             }
         )
-    warn_new_group(fit, group, "allocation_laws", noted=_new_group_noted)
+    warn_new_group(
+        fit, group, "allocation_laws", noted=_new_group_noted, stacklevel=user_stacklevel() + 1
+    )
     return pd.DataFrame(rows).set_index("quantity")
 
 
@@ -1235,7 +1241,9 @@ def near_optimal(
     message = band_edge_message(result, span_decades) if searched else ""
     if message:
         warnings.warn(message, SearchEdgeWarning, stacklevel=2)
-    warn_new_group(fit, group, "near_optimal", noted=_new_group_noted)
+    warn_new_group(
+        fit, group, "near_optimal", noted=_new_group_noted, stacklevel=user_stacklevel() + 1
+    )
     return result
 
 

@@ -23,6 +23,7 @@ from ..laws.contract import LawCapabilityError
 from ..laws.optimum import EDGE_SHARE
 from ..runs import PlausibilityWarning
 from ..runs.checks import check_integer
+from ..runs.warn import user_stacklevel
 from .allocation import WARN_DECADES, ExtrapolationWarning, outside_columns, range_message
 from .draws import check_range, positive_array, quantity_draws
 from .extrapolation.distance import group_ranges
@@ -119,7 +120,7 @@ def check_cells_range(fit, cells: pd.DataFrame) -> list[str]:
         found = check_range(fit, cells[["N", "D"]])
     messages = [f"fixed_vs_optimal(cells=...): {m}" for m in found]
     for message in messages:
-        warnings.warn(message, PlausibilityWarning, stacklevel=3)
+        warnings.warn(message, PlausibilityWarning, stacklevel=user_stacklevel())
     return messages
 
 
@@ -145,7 +146,7 @@ def check_derived_setting(fit, setting: dict, N, D) -> list[str]:
         "value you passed: check the units of cells (N in parameters, D in tokens) or pass lr= "
         "and batch_size="
     )
-    warnings.warn(message, PlausibilityWarning, stacklevel=3)
+    warnings.warn(message, PlausibilityWarning, stacklevel=user_stacklevel())
     return [message]
 
 
@@ -203,12 +204,13 @@ def far_words(far: tuple[str, float]) -> str:
     return f"{lead} {abs(decades):.2g} decades {'above' if decades > 0 else 'below'} {fitted}"
 
 
-def warn_far(fit, C: float, outside: dict, stacklevel: int = 3) -> str:
+def warn_far(fit, C: float, outside: dict, stacklevel: int | None = None) -> str:
     """An :class:`~.allocation.ExtrapolationWarning` (caller "fixed_vs_optimal",
     :func:`~.allocation.range_message`) when the budget or a refit's median N_opt or D_opt
     (``outside``: :func:`outside_fitted`) lies more than ``WARN_DECADES`` outside the fitted
     range; N_opt and D_opt named are the farther of the two refits'. Returns the message ('' when
-    none); stacklevel 3: the caller's caller."""
+    none); located at the user's line (:func:`~bayeslaws.runs.warn.user_stacklevel`) unless
+    ``stacklevel`` is given."""
     combined = {}  # per axis, the farther of the two refits' distances (C: the budget's)
     for axis in FAR_WORDS:
         values = [v for k, v in outside.items() if k.split("_")[0] == axis]
@@ -221,7 +223,8 @@ def warn_far(fit, C: float, outside: dict, stacklevel: int = 3) -> str:
     )
     message = range_message([C], combined, group_ranges(fit), "fixed_vs_optimal", note)
     if message:
-        warnings.warn(message, ExtrapolationWarning, stacklevel=stacklevel)
+        level = user_stacklevel() if stacklevel is None else stacklevel
+        warnings.warn(message, ExtrapolationWarning, stacklevel=level)
     return message
 
 
@@ -340,7 +343,8 @@ def fixed_vs_optimal(
     positive_array("batch_size", batch_size)
     setting = {"lr": lr, "batch_size": batch_size}
     asked = {"C": [float(C)], **{k: [v] for k, v in setting.items() if k not in derived}}
-    check_range(fit, pd.DataFrame(asked), stacklevel=3)  # a budget or setting in other units?
+    # a budget or setting in other units? (located at the user's line)
+    check_range(fit, pd.DataFrame(asked), stacklevel=user_stacklevel() + 1)
     if derived:  # not the user's values: say where they came from
         check_derived_setting(fit, {k: setting[k] for k in derived}, N, D)
     query = cells.assign(lr=float(lr), batch_size=float(batch_size))
@@ -368,7 +372,7 @@ def fixed_vs_optimal(
             "interval's tail there is cut off (a budget far from the cells, or cells that "
             "barely constrain the refit); column at_boundary",
             UserWarning,
-            stacklevel=2,
+            stacklevel=user_stacklevel(),
         )
     change = n_fixed / n_optimal - 1
     lower, median, upper = np.quantile(change, [(1 - ci) / 2, 0.5, (1 + ci) / 2])

@@ -22,6 +22,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from ...inference.diagnostics import quiet_arviz
 from ...laws import law_ref, resolve_law
 from ...laws.contract import Posterior, Scales
 from ...laws.priors import spec_to_priors
@@ -50,7 +51,9 @@ MAX_DIVERGENT = 0.02  # share of transitions
 def max_r_hat(f) -> float:
     """The fit's largest R-hat over its posterior variables; for a one-chain fit (whose
     diagnostics have none) the R-hat of the chain's two halves as two chains, which still
-    shows a chain that has not settled."""
+    shows a chain that has not settled. ArviZ's own log warnings are muted
+    (:func:`~bayeslaws.inference.diagnostics.quiet_arviz`): halves of fewer than 4 draws give
+    NaN, and ArviZ's "Shape validation failed" on stderr said nothing the caller does not."""
     posterior = f.idata.posterior
     if posterior.sizes["chain"] > 1:
         return float(f.diagnostics.max_r_hat)
@@ -61,7 +64,8 @@ def max_r_hat(f) -> float:
     for values in posterior.data_vars.values():
         draws = np.asarray(values)[0, : 2 * half].reshape(2, half, -1)  # (halves, draws, K)
         for k in range(draws.shape[2]):
-            with np.errstate(invalid="ignore", divide="ignore"):  # a still draw: NaN, kept
+            # a still draw: NaN, kept; ArviZ's shape warnings (too few draws) muted
+            with np.errstate(invalid="ignore", divide="ignore"), quiet_arviz():
                 r_hat = float(az.rhat(draws[:, :, k]))
             worst = r_hat if np.isnan(r_hat) else np.fmax(worst, r_hat)
             if np.isnan(worst):
