@@ -644,15 +644,19 @@ def cmd_predict(args) -> int:
 
 
 NEAREST_SHOWN = 3  # rows whose nearest fitted cell the note names
+# a NaN row's nearest fitted cell is named only when this close (|ln N ratio| + |ln D ratio|,
+# about 1%): a rounded value of that cell, not a different question
+NEAREST_LN_DISTANCE = 0.01
 
 
 def _nearest_cells_note(fit, group, table) -> str:
     """For the rows of a prediction ``table`` where a value is NaN (the law gives values only
     at its fitted (N, D) cells): the nearest fitted cell of each (by distance in ln N, ln D),
     its N (params) and D (tokens) written to full precision so that they can be passed back
-    (cells match within ``runs.cells.CELL_RTOL``, relative: 4.29e8 is not 429260800's cell);
-    "" when the table has no N and D, the fit stored no runs, or the query is for a new group
-    of a grouped fit (which has no fitted cells)."""
+    (cells match within ``runs.cells.CELL_RTOL``, relative: 4.29e8 is not 429260800's cell),
+    for rows within ``NEAREST_LN_DISTANCE`` of one (a farther row asks about another model);
+    "" when no row is so near, the table has no N and D, the fit stored no runs, or the query
+    is for a new group of a grouped fit (which has no fitted cells)."""
     import numpy as np
 
     from bayeslaws.runs.cells import CELL_RTOL
@@ -671,11 +675,16 @@ def _nearest_cells_note(fit, group, table) -> str:
     medians = [c for c in table.columns if c.endswith("median")]
     rows = np.flatnonzero(table[medians].isna().any(axis=1).to_numpy())
     said = []
-    for i in rows[:NEAREST_SHOWN]:
+    for i in rows:
         n, d = float(table["N"].iloc[i]), float(table["D"].iloc[i])
         if not (n > 0 and d > 0):
             continue
         far = np.abs(np.log(cells[:, 0] / n)) + np.abs(np.log(cells[:, 1] / d))
+        if far.min() > NEAREST_LN_DISTANCE:
+            continue
+        if len(said) == NEAREST_SHOWN:
+            said.append("...")
+            break
         cn, cd = cells[int(np.argmin(far))]
         said.append(
             f"row {i}: nearest fitted cell N {_exact(cn)}, D {_exact(cd)} (pass --N {_exact(cn)} "
@@ -683,10 +692,9 @@ def _nearest_cells_note(fit, group, table) -> str:
         )
     if not said:
         return ""
-    more = f"; ... ({len(rows)} rows)" if len(rows) > len(said) else ""
     return (
         f". A fitted cell is matched within a relative {CELL_RTOL:g} of its N and D, so "
-        f"give them in full: {'; '.join(said)}{more}"
+        f"give them in full: {'; '.join(said)}"
     )
 
 
@@ -1779,10 +1787,21 @@ def _silence_stdout() -> None:
         os.close(devnull)
 
 
-def _unrecognized(parser, command: str, unknown: list) -> str:
+def _unrecognized(parser, command: str, unknown: list, argv=None) -> str:
     """The message for arguments the subcommand ``command`` does not take (``unknown``), with
-    the closest option it does take for each unknown option, and its help."""
+    the closest option it does take for each unknown option, and its help; tokens given before
+    the subcommand's name (in ``argv``, default ``sys.argv[1:]``) are the top level's, named
+    with ``bayeslaws --help``."""
     import difflib
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    at = argv.index(command) if command in argv else 0
+    before = [t for t in unknown if t in argv[:at]]
+    if before:
+        return (
+            f"unrecognized arguments: {' '.join(before)} (given before the command "
+            f"{command!r}; see 'bayeslaws --help')"
+        )
 
     subcommands = next(
         a for a in parser._actions if isinstance(a, argparse._SubParsersAction)
@@ -1815,7 +1834,7 @@ def main(argv=None) -> int:
         command = f"bayeslaws {args.command}"
         _COMMAND[0] = args.command
         if unknown:  # named with the subcommand and its own help, as its other errors are
-            raise CLIError(_unrecognized(parser, args.command, unknown))
+            raise CLIError(_unrecognized(parser, args.command, unknown, argv))
         # output files are checked before any work, so a long fit never ends unsaved
         option = {"fit": "out", "candidates": "out", "plot": "out", "report": "out"}.get(
             args.command, "plot" if args.command == "design" else None

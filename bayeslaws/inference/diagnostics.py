@@ -32,6 +32,7 @@ smaller steps would lengthen the trajectories further. Read from ``sample_stats`
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -97,19 +98,31 @@ def quiet_arviz(level: int = logging.ERROR) -> Iterator[None]:
     own = own if isinstance(own, logging.Logger) and own is not registered else None
     said = vars(own).get("cache") if own is not None else None
     said = said if isinstance(said, list) else None
-    n_said = len(said) if said is not None else 0
-    below, before = _Below(level), registered.level
-    registered.setLevel(max(level, registered.getEffectiveLevel()))
+    below = _Below(level)
+    with _QUIET_LOCK:  # nested or overlapping blocks (fits in threads): the first one in saves
+        if not _QUIET["depth"]:  # the state, the last one out restores it
+            _QUIET["level"] = registered.level
+            _QUIET["n_said"] = len(said) if said is not None else 0
+            registered.setLevel(max(level, registered.getEffectiveLevel()))
+        _QUIET["depth"] += 1
     if own is not None:
         own.addFilter(below)
     try:
         yield
     finally:
-        registered.setLevel(before)
         if own is not None:
             own.removeFilter(below)
-        if said is not None:
-            del said[n_said:]
+        with _QUIET_LOCK:
+            _QUIET["depth"] -= 1
+            if not _QUIET["depth"]:
+                registered.setLevel(_QUIET["level"])
+                if said is not None:
+                    del said[_QUIET["n_said"] :]
+
+
+# quiet_arviz's blocks in progress (threads may overlap them) and the state they restore
+_QUIET_LOCK = threading.Lock()
+_QUIET = {"depth": 0, "level": logging.NOTSET, "n_said": 0}
 
 
 def rhat_ess(idata: az.InferenceData, var_names: list[str]) -> tuple:

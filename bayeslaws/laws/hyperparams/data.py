@@ -15,6 +15,7 @@ import pandas as pd
 from ...runs import PlausibilityWarning, RunTable, RunTableError
 from ...runs.cells import cell_table, run_cells
 from ...runs.table import diverged_flags, format_values
+from ...runs.warn import warn_user
 from ..contract import Prepared, Scales
 
 IMPLAUSIBLE_FACTOR = 3.0  # without a threshold, a loss above 3x the median loss has diverged
@@ -252,7 +253,8 @@ HIGH_FACTOR = 2.0  # a run not marked as diverged more than this many times its 
 # converged loss is named at fit time (PlausibilityWarning, and the divergence note): a
 # convention, not tuned -- a run at twice its cell's best loss has most likely diverged or
 # collapsed rather than sat on the bowl's wall. Step Law's raw sweep (no divergence marks) has
-# such runs at 2.1-2.9x their cell's best (its authors call smooth loss > 4 diverged), which
+# 175 such runs at 2.1-3.2x their cell's best (measured once in review 7, no committed script;
+# its authors call smooth loss > 4 diverged), which
 # neither 3x the median loss nor the far-out fence (wide in those cells) catches. It only names
 # them: they stay fitted as converged. The bundled SIMULATED sweep has none.
 
@@ -598,11 +600,7 @@ def prepare(law, runs: RunTable) -> Prepared:
     high = high_mask(runs.df, masks["diverged"], run_cells(runs.df))
     high_rows = runs.df.index[high & ~masks["far"] & ~masks["fenced"]]  # fitted as converged
     if len(high_rows):
-        warnings.warn(
-            f"law 'hyperparams': {high_words(runs, high_rows, limit=5)}",
-            PlausibilityWarning,
-            stacklevel=3,
-        )
+        warn_user(f"law 'hyperparams': {high_words(runs, high_rows, limit=5)}", PlausibilityWarning)
     rows = {  # labels of the runs each count counts (censored or excluded, as the mode says)
         "diverged_rows": row_labels(runs.df.index[masks["diverged"]]),
         "far_above_rows": row_labels(runs.df.index[masks["far"]]),
