@@ -1058,33 +1058,6 @@ def _design_units(plan, cost, ci: float) -> str:
     return text
 
 
-# the design's warning that the target's draws (N_opt) lie far outside the fitted range
-# (design.targets.NOpt.draws), under the extrapolation it names
-FAR_DRAWS_WARNING = re.compile(
-    r"decades outside the fitted range of N in .* of draws under the extrapolation '(\w+)'"
-)
-WIDE_BEYOND_DATA = ("drift", "model")  # extrapolations whose draws beyond the data are wide
-
-
-def _far_draws_note(model: str, texts: list, default: bool = True) -> str:
-    """A line after the design's table when its widths are under an extrapolation that widens
-    beyond the data (``model`` 'drift' or 'model') and the design warned (``texts``: its
-    warnings' texts) that the target's draws lie far outside the fitted range: those draws set
-    the widths, and ``--model gp`` values runs under the fitted law's optimum; ``default``:
-    ``model`` is the design's default (no --model given); "" otherwise."""
-    if model not in WIDE_BEYOND_DATA:
-        return ""
-    if not any((m := FAR_DRAWS_WARNING.search(t)) and m.group(1) == model for t in texts):
-        return ""
-    return (
-        f"note: the widths (width_now, width_after) are under the extrapolation {model!r}"
-        f"{', the design default,' if default else ''} whose draws far outside the data (the "
-        "warning above) set them: they can be far wider than the interval 'bayeslaws "
-        "allocate' reports, and each run's info small; --model gp values the runs under "
-        "the fitted law's optimum (as allocate reports it), --model none under the law alone"
-    )
-
-
 def cmd_design(args) -> int:
     from bayeslaws import design
 
@@ -1116,8 +1089,7 @@ def cmd_design(args) -> int:
         )
     common = {"cost": cost, "seed": args.seed, "ci": args.ci, "model": args.model,
               "group": args.group, "estimator": args.estimator}  # fmt: skip
-    raised: list = []  # (category, text) of the design's warnings, shown as usual
-    with _candidate_errors(args.candidates), _warnings_shown(raised):
+    with _candidate_errors(args.candidates):
         plan = design.next_runs(fit, cands, target, k=args.k, **common)
     _say_new_group(fit, args.group)
     wrote = None
@@ -1133,9 +1105,6 @@ def cmd_design(args) -> int:
           f"predictions under the extrapolation {model!r}):")
     print(_table(plan))
     print(_design_units(plan, cost, args.ci))
-    far = _far_draws_note(model, [text for _, text in raised], default=args.model is None)
-    if far:
-        print(far)
     if _batch_note(plan):
         print(_batch_note(plan), file=sys.stderr)
     if wrote:

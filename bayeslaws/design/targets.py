@@ -22,6 +22,7 @@ from ..posterior import allocation_draws, quantity_draws, query_frame
 from ..posterior.allocation import FAR_SHARE, WARN_DECADES, far_draws, kink_warning
 from ..posterior.extrapolation import DEFAULT_METHOD, check_method
 from ..posterior.extrapolation.drift import flops_as_ranged
+from ..posterior.model import FULL_MODELS
 from ..runs.compute import as_compute_model
 
 
@@ -68,6 +69,25 @@ class Target:
 
 def _method(method) -> str:
     return DEFAULT_METHOD if method is None else check_method(method)
+
+
+def _far_remedy(fit, method: str) -> str:
+    """What to do about target draws far outside the data under ``method``: under a drift that
+    widens beyond the data ('drift', 'model' on a widened law) those draws are the drift's, so
+    the widths can be far wider than optimal_allocation's interval; 'gp' values runs under the
+    fitted law's optimum, 'none' under the law alone."""
+    if fit.law.widened and method in FULL_MODELS:
+        return (
+            f"under {method!r} those draws are the drift's pull beyond the data, so the widths "
+            "can be far wider than the interval optimal_allocation reports, and each run's "
+            "value small (Python: model='gp'; command line: --model gp; values runs under the "
+            "fitted law's optimum, as optimal_allocation reports it; model='none' under the "
+            "law alone)"
+        )
+    return (
+        "read the widths with care (Python: model='none'; command line: --model none; values "
+        "runs under the law alone)"
+    )
 
 
 def _quantity(fit, name: str, query: pd.DataFrame, seed: int, group=None, method=None):
@@ -201,8 +221,7 @@ class NOpt(Target):
                     f"fitted range of N in {share:.1%} of draws under the extrapolation "
                     f"{_method(method)!r}: those draws' log N_opt, far from the rest, weigh "
                     "heavily on the target's spread (the widths) and on the value of runs that "
-                    "would rule them out; read the widths with care (Python: model='none'; "
-                    "command line: --model none; values runs under the law alone)",
+                    f"would rule them out; {_far_remedy(fit, _method(method))}",
                     UserWarning,
                     stacklevel=5,  # the caller of next_runs / rank_candidates
                 )
