@@ -301,7 +301,9 @@ def run_masks(law, df: pd.DataFrame) -> dict:
     converged run, :func:`far_mask`) and ``fenced`` (beyond a far-out fence, :func:`fence_kinds`:
     their cell's own, or in cells with fewer than ``FENCE_MIN_RUNS`` converged runs the one
     pooled over the sweep's cells; and not far above), of which ``fenced_pooled`` are the
-    latter; with ``far_bound`` (the loss bound per run, NaN where none), ``reasons`` (the
+    latter, and ``high`` (none of those, yet more than ``HIGH_FACTOR`` x the cell's best
+    converged loss, :func:`high_mask`: fitted as converged, named only); with ``far_bound``
+    (the loss bound per run, NaN where none), ``reasons`` (the
     diverged runs' in words) and ``named``: (words, row labels) per kind of diverged run, then
     the far-above runs (:func:`named_rows`; labels, so they outlive :func:`subset`)."""
     kinds = diverged_kinds(law, df)
@@ -316,6 +318,8 @@ def run_masks(law, df: pd.DataFrame) -> dict:
         "far_bound": far_bound,
         "fenced": fenced | pooled,
         "fenced_pooled": pooled,
+        # fitted as converged, yet more than HIGH_FACTOR x their cell's best: named only
+        "high": high_mask(df, diverged, cell) & ~far & ~(fenced | pooled),
         "reasons": reasons,
         "named": kind_clauses(df.index, kinds + ([(far, FAR_WORDS)] if far.any() else [])),
     }
@@ -597,8 +601,7 @@ def prepare(law, runs: RunTable) -> Prepared:
     pooled = masks["fenced_pooled"]
     kinds = fence_kinds(masks["fenced"] & ~pooled, pooled, law.fence)
     fenced_why, n_pooled = named_rows(runs, kind_clauses(runs.df.index, kinds)), int(pooled.sum())
-    high = high_mask(runs.df, masks["diverged"], run_cells(runs.df))
-    high_rows = runs.df.index[high & ~masks["far"] & ~masks["fenced"]]  # fitted as converged
+    high_rows = runs.df.index[masks["high"]]
     if len(high_rows):
         warn_user(f"law 'hyperparams': {high_words(runs, high_rows, limit=5)}", PlausibilityWarning)
     rows = {  # labels of the runs each count counts (censored or excluded, as the mode says)
