@@ -49,7 +49,6 @@ from .runs import PlausibilityWarning, RunTable
 from .runs.cells import CELL_RTOL, same_value_ids
 from .runs.checks import ArgumentTypeError
 from .runs.table import frame_extent
-from .runs.warn import user_stacklevel
 
 BAND_ALPHAS = {0.5: 0.35, 0.9: 0.18}
 GROUP_MARKERS = ("o", "s", "^", "v", "D", "P", "X", "<", ">", "h")
@@ -316,7 +315,7 @@ def fan(
         points = [(n, d) for d in slices for n in grid] + [(n, v) for n, v, _ in marked]
         shown = query_frame(fit, N=[n for n, _ in points], **{other: [v for _, v in points]})
     # far values, once each; located at the user's line however deep the call
-    check_range(fit, shown, stacklevel=user_stacklevel() + 1, positions=False, group=group)
+    check_range(fit, shown, positions=False, group=group)
     quantities = [q for q in law.quantities if _finite(curves, q, law.primary)]
     rows = 2 if relative_panel else 1
     fig, axes = _figure(
@@ -682,7 +681,7 @@ def n_opt(
     # the range's ends in other units? (the grid between them is the figure's own, unchecked)
     ends = pd.DataFrame({"C": [low, high]})
     check_range(
-        fit, ends, stacklevel=user_stacklevel() + 1, positions=False, group=group, cautions=False
+        fit, ends, positions=False, group=group, cautions=False
     )
     grid = np.geomspace(low, high, n_points)
     curve, trend = _n_opt_curve_draws(fit, grid, seed, group)
@@ -754,9 +753,9 @@ def _n_opt_curve_draws(fit, C, seed: int, group) -> tuple[np.ndarray, bool]:
     with warnings.catch_warnings():  # the grid is the figure's own: n_opt checked its ends
         warnings.simplefilter("ignore", PlausibilityWarning)
         draws = allocation_draws(fit, C, group=group, seed=seed)
-    warn_at_edge(C, draws, DEFAULT_METHOD, "plot.n_opt", stacklevel=4)
+    warn_at_edge(C, draws, DEFAULT_METHOD, "plot.n_opt")
     warn_at_kink(
-        fit, C, draws["N_opt"], None, DEFAULT_METHOD, "plot.n_opt", stacklevel=4, group=group
+        fit, C, draws["N_opt"], None, DEFAULT_METHOD, "plot.n_opt", group=group
     )
     trend = "N_opt_trend" in draws
     return np.asarray(draws["N_opt_trend" if trend else "N_opt"], float), trend

@@ -36,6 +36,7 @@ from ..inference import fit
 from ..runs import RunTable, best_run_per_cell, published
 from ..runs.bundled import DEFAULT_DATASET, load_bundled
 from ..runs.checks import check_positive, check_probability, is_real
+from ..runs.warn import user_stacklevel
 from . import plan as _plan
 from . import plan_report as _plan_report
 from .plan import BUDGET, TARGET_D, TARGET_N, route_of
@@ -436,7 +437,7 @@ def __getattr__(name: str):
                 f"bayeslaws.app.demo.{name} moved to {module.__name__}.{name}; the old name "
                 "will be removed",
                 FutureWarning,
-                stacklevel=2,
+                stacklevel=user_stacklevel(),
             )
             return getattr(module, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -40,6 +40,7 @@ import numpy as np
 import pandas as pd
 
 from ..runs.checks import check_probability
+from ..runs.warn import user_stacklevel
 from .bounds import LOW_ESS, MIN_ESS, SKIPPED_SHARE, JointReweighting, bounds
 from .candidates import candidates_model, fill_units, positive_int
 from .gaussian import (
@@ -375,7 +376,7 @@ def _warn_low_ess(labels, ess, n_skipped, n_outer: int, p: Problem) -> None:
         "are skipped, which biases the value down and leaves it noisy (see info_se); use more "
         "posterior draws (a longer fit, or max_draws=None)",
         DesignWarning,
-        stacklevel=3,
+        stacklevel=user_stacklevel(),
     )
 
 
@@ -457,7 +458,7 @@ def _warn_short_batch(
         warnings.warn(
             f"the budget {budget:.3g} FLOPs affords no candidate unit (the cheapest costs "
             f"{float(np.min(flops)):.3g} FLOPs): the batch is empty",
-            stacklevel=3,
+            stacklevel=user_stacklevel(),
         )
     elif k is not None and n_picked < k:
         n_fit = _unpicked_that_fit(budget, flops, picked)
@@ -475,7 +476,9 @@ def _warn_short_batch(
                 "guardrails=Guardrails(max_repeats=None); the command line keeps the defaults) "
                 "or offer other candidates"
             )
-        warnings.warn(f"asked for k={k} units, picked {n_picked}: {why}", stacklevel=3)
+        warnings.warn(
+            f"asked for k={k} units, picked {n_picked}: {why}", stacklevel=user_stacklevel()
+        )
 
 
 def _unpicked_that_fit(budget, flops: np.ndarray, picked: list) -> int:
@@ -598,7 +601,7 @@ def _check_linearisation(p, picked, costs, power, flops, budget, seed, criterion
             f"{why}, so its Gaussian (linearised) values are checked against reweighting, each "
             f"unit alone, but {_unchecked_words(p, rw, unchecked)}"
         )
-    warnings.warn(message, DesignWarning, stacklevel=3)
+    warnings.warn(message, DesignWarning, stacklevel=user_stacklevel())
 
 
 def next_runs(
@@ -741,7 +744,7 @@ def next_runs(
     rule = max(batches, key=lambda r: batches[r][1])  # ties: the first, per cost
     records, total, caught, unvalued_stop = batches[rule]
     for w in caught:  # the chosen batch's warnings only
-        warnings.warn(w.message, w.category, stacklevel=2)
+        warnings.warn(w.message, w.category, stacklevel=user_stacklevel())
     picked = [rec.pop("_unit") for rec in records]
     if reweighting is not None and records:
         skipped = [rec.pop("_skipped") for rec in records]
@@ -857,7 +860,7 @@ def _warn_unspent(budget: float, flops: np.ndarray, picked: list) -> None:
             f"({spent / budget:.1%}) although {int(fits.sum())} unpicked candidate unit(s) "
             "still fit: the guardrails (max_repeats, max_per_cell) allow no more picks; relax "
             "them to spend the budget",
-            stacklevel=3,
+            stacklevel=user_stacklevel(),
         )
 
 
@@ -876,7 +879,7 @@ def _warn_unvalued(
         f"{MIN_ESS:g} of the {p.A.shape[0]} draws): the batch stops here, and allowing "
         "repeats would not help: use more posterior draws (a longer fit, or max_draws=None)",
         DesignWarning,
-        stacklevel=3,
+        stacklevel=user_stacklevel(),
     )
 
 
@@ -946,7 +949,7 @@ def _greedy(g: _Greedy, cost_power: float) -> tuple[list, float, list, bool]:
                     f"{MIN_ESS:g} of the {p.A.shape[0]} draws; the batch stops here: use "
                     "more posterior draws (a longer fit, or max_draws=None)",
                     DesignWarning,
-                    stacklevel=2,
+                    stacklevel=user_stacklevel(),
                 )
                 break
             score = np.where(valued, score, -np.inf)
@@ -979,7 +982,7 @@ def _greedy(g: _Greedy, cost_power: float) -> tuple[list, float, list, bool]:
                 warnings.warn(
                     "no candidate satisfies the ratio/size guardrails for this pick; relaxing them",
                     GuardrailWarning,
-                    stacklevel=2,
+                    stacklevel=user_stacklevel(),
                 )
                 note = "relaxed"
             elif not ok_all.all() and np.argmax(np.where(ok, score, -np.inf)) != np.argmax(

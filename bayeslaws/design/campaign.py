@@ -63,6 +63,7 @@ import pandas as pd
 
 from ..inference import load_fit
 from ..runs.table import label_key, label_text
+from ..runs.warn import user_stacklevel
 from . import targets as target_module
 from .batch import KEY_COLUMNS, Guardrails, next_runs, run_keys, runs_of_plan
 from .discrepancy import calibrate, design_method
@@ -305,7 +306,7 @@ def _warn_unmatched(runs: pd.DataFrame, matched, step: int, has_proposal: bool) 
             "given, and the guardrails count them at their own N and D, so a proposed point "
             "they were meant to train may be proposed again",
             RecordWarning,
-            stacklevel=3,
+            stacklevel=user_stacklevel(),
         )
 
 
@@ -320,7 +321,7 @@ def _warn_repeated(like: dict) -> None:
             "and every interval is too narrow; a `run` column (e.g. the seed) tells real "
             "repeats apart",
             RecordWarning,
-            stacklevel=3,
+            stacklevel=user_stacklevel(),
         )
 
 

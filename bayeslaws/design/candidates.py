@@ -187,11 +187,11 @@ LINES_CENTRE = ("isoflop_candidates", "the lines centre", "median N_opt(C)", "N_
 
 
 def warn_new_group_centre(
-    fit, group, about: tuple = LINES_CENTRE, stacklevel: int | None = None
+    fit, group, about: tuple = LINES_CENTRE
 ) -> None:
     """A :class:`GroupWarning` when a generator's grid for a grouped fit centres on a new
     group's optimum (``group=None``); ``about``: see ``LINES_CENTRE``. Located at the user's
-    line (:func:`~bayeslaws.runs.warn.user_stacklevel`) unless ``stacklevel`` is given."""
+    line (:func:`~bayeslaws.runs.warn.user_stacklevel`)."""
     groups = fit_groups(fit)
     if group is None and groups:
         caller, centred, optimum, name = about
@@ -202,7 +202,7 @@ def warn_new_group_centre(
             f"here and the same group= to next_runs; command line: --group GROUP, one of "
             f"{groups}, for the candidates and the design alike)",
             GroupWarning,
-            stacklevel=user_stacklevel() if stacklevel is None else stacklevel,
+            stacklevel=user_stacklevel(),
         )
 
 
@@ -363,16 +363,13 @@ def check_candidates(fit, cands, group=None) -> pd.DataFrame:
     return df
 
 
-def check_far(fit, df: pd.DataFrame, group=None, stacklevel: int | None = None) -> None:
+def check_far(fit, df: pd.DataFrame, group=None) -> None:
     """:func:`~bayeslaws.posterior.draws.check_range` of the candidate rows ``df``, each against
     its group's range (:func:`~bayeslaws.posterior.extrapolation.distance.group_ranges`): the
     label in its ``group`` column, else ``group`` (None: a new group, the pooled range; a fit
     without groups: the pooled range for every row). Positions named are ``df``'s rows. The
     warnings are located at the user's line (:func:`~bayeslaws.runs.warn.user_stacklevel`),
-    however deep the call (``next_runs``, ``pool_units``, ...), unless ``stacklevel`` says
-    otherwise (counted from :func:`~bayeslaws.posterior.draws.check_range`'s warning)."""
-    if stacklevel is None:
-        stacklevel = user_stacklevel() + 1  # check_range's warnings.warn is one frame deeper
+    however deep the call (``next_runs``, ``pool_units``, ...)."""
     if fit_groups(fit) and "group" in df:
         labels = [str(g) for g in df["group"]]
     else:
@@ -380,7 +377,7 @@ def check_far(fit, df: pd.DataFrame, group=None, stacklevel: int | None = None) 
     for label in dict.fromkeys(labels):
         mine = np.array([g == label for g in labels])
         query = df.select_dtypes("number").where(pd.Series(mine, index=df.index), axis=0)
-        check_range(fit, query, stacklevel=stacklevel, group=label)
+        check_range(fit, query, group=label)
 
 
 def fill_units(df: pd.DataFrame) -> None:

@@ -45,6 +45,7 @@ import pandas as pd
 from ..inference import memory
 from ..laws.contract import resolve_group
 from ..posterior.extrapolation import drift
+from ..runs.warn import user_stacklevel
 from . import discrepancy
 from .candidates import (
     GroupWarning,
@@ -326,7 +327,10 @@ def candidate_group(fit, df: pd.DataFrame, group):
             "command line: no --group)"
         )
     if group is None and labels[0] not in fit_groups(fit):
-        warnings.warn(unknown_label_message(labels[0], fit_groups(fit)), GroupWarning, stacklevel=4)
+        warnings.warn(
+            unknown_label_message(labels[0], fit_groups(fit)), GroupWarning,
+            stacklevel=user_stacklevel(),
+        )
         return None  # a label the fit has not seen: a new group, as group=None is
     return labels[0] if group is None else group
 
@@ -424,7 +428,7 @@ def setup(
     ranges = discrepancy.target_ranges(fit, tgroups)  # as each component's draws measure it
     mismatch = target_group_message(fit, target, group)
     if mismatch:
-        warnings.warn(mismatch, GroupWarning, stacklevel=3)
+        warnings.warn(mismatch, GroupWarning, stacklevel=user_stacklevel())
     mv = discrepancy.view(fit, method, seed)
     rng = discrepancy.observation_rng(mv, seed, group)  # a new group: the target's
     obs = fit.law.observations(fit.posterior(), seen, group=group, rng=rng)

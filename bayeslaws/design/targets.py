@@ -24,6 +24,7 @@ from ..posterior.extrapolation import DEFAULT_METHOD, check_method
 from ..posterior.extrapolation.drift import flops_as_ranged
 from ..posterior.model import FULL_MODELS
 from ..runs.compute import as_compute_model
+from ..runs.warn import user_stacklevel
 
 
 def positive(name: str, value) -> np.ndarray:
@@ -210,7 +211,7 @@ class NOpt(Target):
                     "with care (Python: model='none'; command line: --model none; values runs "
                     "under the law alone)",
                     UserWarning,
-                    stacklevel=5,  # the caller of next_runs / rank_candidates
+                    stacklevel=user_stacklevel(),  # the caller of next_runs / rank_candidates
                 )
         far = far_draws(fit, out, group=self.group)  # N_opt far outside the fitted N range
         far_share = (far["below"] | far["above"]).mean(axis=0)  # (Q,)
@@ -223,7 +224,7 @@ class NOpt(Target):
                     "heavily on the target's spread (the widths) and on the value of runs that "
                     f"would rule them out; {_far_remedy(fit, _method(method))}",
                     UserWarning,
-                    stacklevel=5,  # the caller of next_runs / rank_candidates
+                    stacklevel=user_stacklevel(),  # the caller of next_runs / rank_candidates
                 )
         kinked = kink_warning(
             fit,
@@ -235,7 +236,9 @@ class NOpt(Target):
             group=self.group,
         )
         if kinked:
-            warnings.warn(kinked + "; read the widths with care", UserWarning, stacklevel=5)
+            warnings.warn(
+                kinked + "; read the widths with care", UserWarning, stacklevel=user_stacklevel()
+            )
         return np.log(np.asarray(out["N_opt"], float))
 
     def labels(self):

@@ -106,6 +106,7 @@ import pandas as pd
 
 from ..laws import MAIN_MODULES  # the main script's module, and its name in a worker
 from ..runs.checks import ArgumentTypeError
+from ..runs.warn import user_stacklevel
 from . import progress
 
 TASK_KEYS = ("runs", "law", "name")
@@ -1034,7 +1035,7 @@ def _collect(results: Iterable, label: str, noun: str, about: str = "") -> Batch
         warnings.warn(
             f"{label}: {len(warned)} of {len(batch)} {noun} warned in their workers{about}: "
             f"{shown}; see result.table() and result[i].warnings",
-            stacklevel=3,
+            stacklevel=user_stacklevel(),
         )
     return batch
 
@@ -1173,7 +1174,7 @@ def _warn_identical_tasks(tasks: list[FitTask]) -> None:
         "identical. For independent replicates give each task its own seed (e.g. "
         "{'seed': k} in task k)",
         UserWarning,
-        stacklevel=5,  # fit_many's caller (the generator runs inside _collect)
+        stacklevel=user_stacklevel(),  # fit_many's caller (the generator runs inside _collect)
     )
 
 
@@ -1269,7 +1270,7 @@ def _warn_unportable_saves(tasks: list[FitTask]) -> None:
             f"then `from mylaws import {qualname}`) and refit, or define the same class in "
             "every script or notebook that loads the files, before loading them",
             UnportableLawWarning,
-            stacklevel=5,  # fit_many's caller (the generator runs inside _collect)
+            stacklevel=user_stacklevel(),  # fit_many's caller (the generator runs inside _collect)
         )
 
 

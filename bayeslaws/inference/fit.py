@@ -30,6 +30,7 @@ from ..runs import RunTable, load_runs
 from ..runs.checks import ArgumentTypeError, check_probability
 from ..runs.compute import ComputeModel, compute_model_from_dict
 from ..runs.table import recorded_extent
+from ..runs.warn import user_stacklevel
 from .deferred import arviz
 from .diagnostics import Diagnostics, SamplerWarning, rhat_ess
 from .record import FitRecord, IncompatibleFitFile
@@ -513,7 +514,7 @@ def _warn_if_sampler_trouble(fit: Fit, where: str) -> None:
             f"{where} holds a fit with sampler trouble (its answers inherit it; refit with more "
             f"draws or see fit.diagnostics): {'; '.join(problems)}",
             SamplerWarning,
-            stacklevel=3,
+            stacklevel=user_stacklevel(),
         )
 
 
@@ -539,7 +540,7 @@ def _warn_if_law_unportable(ref: str, path: Path) -> None:
         f"saving {str(path)!r}: the fit records its law as {ref!r}, and {reason}: "
         f"bl.load_fit elsewhere will fail to rebuild the law. To load it elsewhere, {fix}",
         UnportableLawWarning,
-        stacklevel=3,
+        stacklevel=user_stacklevel(),
     )
 
 
@@ -565,7 +566,7 @@ def _warn_if_law_changed(fit: Fit, where: str) -> None:
         return
     if current is None or current == saved:
         if class_changed is not None:  # the class differs though its files do not
-            warnings.warn(class_changed.message, LawChangedWarning, stacklevel=3)
+            warnings.warn(class_changed.message, LawChangedWarning, stacklevel=user_stacklevel())
         return
     warnings.warn(  # one warning: the class's own would say the same again
         f"{where} was fitted with other code of law {fit.record.law!r} than this process "
@@ -573,7 +574,7 @@ def _warn_if_law_changed(fit: Fit, where: str) -> None:
         "law changed since): its predictions use the current code with parameters drawn "
         "under the old; refit to be sure",
         LawChangedWarning,
-        stacklevel=3,
+        stacklevel=user_stacklevel(),
     )
 
 
@@ -612,6 +613,6 @@ def _fitted_law(record):
         "fit): its predictions use the current class with parameters drawn under the old. "
         "Refit with the current class, or restore the class the fit was made with",
         LawChangedWarning,
-        stacklevel=3,
+        stacklevel=user_stacklevel(),
     )
     return law

@@ -35,6 +35,7 @@ from ..laws.priors import priors_to_spec
 from ..runs import CANONICAL, RunTable, RunTableError, as_run_table
 from ..runs.checks import ArgumentTypeError
 from ..runs.table import label_text
+from ..runs.warn import user_stacklevel
 from . import deferred, exported, identifiability, memory, padding, progress
 from .compilation import enable_compilation_cache, jax_config_key
 from .diagnostics import check
@@ -126,7 +127,7 @@ def _chain_method(requested: str | None, chains: int) -> str:
                 f"chains). {_few_devices_advice(chains)}; or pass chain_method='sequential' "
                 "(warned once per process)",
                 UserWarning,
-                stacklevel=4,
+                stacklevel=user_stacklevel(),
             )
         return method
     if requested == "parallel" and chains > devices:
@@ -139,7 +140,7 @@ def _chain_method(requested: str | None, chains: int) -> str:
             f"chain_method='parallel' needs a device per chain: {chains} chains, {devices} "
             f"devices; the chains run {how} (recorded as {runs!r}){advice}",
             UserWarning,
-            stacklevel=4,
+            stacklevel=user_stacklevel(),
         )
         return runs
     return requested
@@ -447,7 +448,7 @@ def fit(
                 f"without them law {law_obj.name!r} cannot be fitted ({error}); the fit returned "
                 "is the one with them (fit.record.data['screening']['not_excluded'])",
                 OutlierWarning,
-                stacklevel=2,
+                stacklevel=user_stacklevel(),
             )
             _emit(held)
             return _with_screening(fitted, {**screening.record(), "not_excluded": why})
@@ -736,7 +737,9 @@ def compare(fits, ic: str = "loo"):
         labels = [f"{label}#{i}" for i, label in enumerate(labels)]
     scored = comparable_fits(fits, labels)  # the fits with their current pointwise terms
     if len({id(f) for f in fits}) < len(fits):
-        warnings.warn("compare(): the same fit object appears more than once", stacklevel=2)
+        warnings.warn(
+            "compare(): the same fit object appears more than once", stacklevel=user_stacklevel()
+        )
     az = deferred.arviz()
     with warnings.catch_warnings():  # ArviZ 0.23's own call that pandas deprecates (PDEP-8)
         warnings.filterwarnings("ignore", message="The inplace keyword in DataFrame.sort_values")
@@ -750,7 +753,7 @@ def comparable_fits(fits, labels, what: str = "compare()") -> list:
     comparable by :func:`_check_comparable`. ``labels``: the fits' names and ``what`` the
     caller, for the messages. The given fits are unchanged."""
     current = [
-        current_loo_terms(fit, label, what, stacklevel=4)
+        current_loo_terms(fit, label, what)
         for fit, label in zip(fits, labels, strict=True)
     ]
     _check_comparable(current, labels, what)
@@ -777,7 +780,7 @@ class _NotRecomputable(Exception):
     """Why a fit's pointwise log-likelihood cannot be recomputed from what it stores."""
 
 
-def current_loo_terms(fit: Fit, label: str = "fit", what: str = "compare()", stacklevel: int = 2):
+def current_loo_terms(fit: Fit, label: str = "fit", what: str = "compare()"):
     """``fit`` itself when its stored pointwise log-likelihood (``idata.log_likelihood``) is of
     its law's current ``loo_terms_version``; else a copy whose log-likelihood is recomputed
     from its stored posterior draws and training runs by this bayeslaws' law (the pass that
@@ -802,7 +805,7 @@ def current_loo_terms(fit: Fit, label: str = "fit", what: str = "compare()", sta
         "were recomputed from its stored posterior draws and training runs (the fit and its "
         "file are unchanged: refit or fit.update to store them)",
         LooTermsRecomputedWarning,
-        stacklevel=stacklevel,
+        stacklevel=user_stacklevel(),
     )
     record = replace(fit.record, loo_terms_version=current)
     cache = {k: fit.cache[k] for k in fit.cache.keys()}

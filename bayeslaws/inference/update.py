@@ -62,6 +62,7 @@ from ..runs.table import (
     label_text,
     recorded_extent,
 )
+from ..runs.warn import user_stacklevel
 from . import memory, nuts, padding
 from .fit import Fit
 from .screening import as_screen
@@ -161,7 +162,7 @@ def warn_uncarried(new: pd.DataFrame, columns: list) -> None:
             f"new_runs column(s) {left} are not carried into the updated fit (its law does "
             f"not read them; it keeps {[str(c) for c in columns]})",
             UserWarning,
-            stacklevel=5,  # the caller of fit.update
+            stacklevel=user_stacklevel(),  # the caller of fit.update
         )
 
 
@@ -252,7 +253,7 @@ def check_new_runs(
             f"new_runs) in columns {key}: {rows_of_new_runs(checked.index[dup])}. They are "
             f"kept; if they are copies rather than replicates, exclude them ({EXCLUDE_HINT}).",
             UserWarning,
-            stacklevel=5,  # the caller of fit.update
+            stacklevel=user_stacklevel(),  # the caller of fit.update
         )
 
 
@@ -354,7 +355,7 @@ def warn_new_groups(earlier: pd.DataFrame, new: pd.DataFrame) -> None:
         f"mistyped{' (' + '; '.join(cased) + ')' if cased else ''}, write it as the fit's "
         "group in new_runs",
         NewGroupsWarning,
-        stacklevel=5,  # the caller of fit.update
+        stacklevel=user_stacklevel(),  # the caller of fit.update
     )
 
 
@@ -452,7 +453,7 @@ def combined_table(fit: Fit, new_runs) -> Combined:
             "run passed again it is counted twice. A `run` column (e.g. the seed) tells them "
             "apart",
             UserWarning,
-            stacklevel=3,
+            stacklevel=user_stacklevel(),
         )
     warn_new_groups(earlier, new)
     earlier = with_new_extra_columns(earlier, new)  # e.g. the new runs' `diverged` flags
@@ -559,7 +560,7 @@ def warn_unkept_law_exclusions(fit: Fit) -> None:
         "that the law's own rules left out are not re-examined on the updated table; refit "
         "all the runs with bl.fit to re-examine them",
         LawExclusionsWarning,
-        stacklevel=3,
+        stacklevel=user_stacklevel(),
     )
 
 

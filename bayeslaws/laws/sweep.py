@@ -126,6 +126,7 @@ from numpyro.distributions import constraints
 
 from ..runs import PlausibilityWarning, RunTableError, decades_outside
 from ..runs.cells import CELL_RTOL, cell_table
+from ..runs.warn import user_stacklevel
 from . import chinchilla
 from .contract import (
     OBSERVED_SITE,
@@ -214,7 +215,7 @@ def warn_thinly_swept(thin: dict[str, int], n_cells: int) -> str | None:
         "the model's form and the priors more than on the runs. Sweep it within cells (at "
         f"least 3 values in at least {MIN_SWEPT_CELLS} cells)"
     )
-    warnings.warn(f"law 'sweep': {text}", PlausibilityWarning, stacklevel=4)
+    warnings.warn(f"law 'sweep': {text}", PlausibilityWarning, stacklevel=user_stacklevel())
     return text
 
 
@@ -786,7 +787,7 @@ class SweepLaw(LossSurfaceLaw):
             warnings.warn(
                 f"{int(mask.sum())} of {n_before} runs excluded from the bowls: {why}",
                 DivergenceWarning,
-                stacklevel=3,
+                stacklevel=user_stacklevel(),
             )
         df = runs.df
         for column in ("lr", "batch_size"):

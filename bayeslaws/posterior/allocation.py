@@ -82,7 +82,7 @@ def _check_sizes(fit, N, C: float, model, group=None) -> None:
             "parameters"
         )
     sizes = pd.DataFrame({"N": N, "D": tokens})
-    check_range(fit, sizes, stacklevel=user_stacklevel() + 1, group=group)  # the user's line
+    check_range(fit, sizes, group=group)
 
 
 def _compute_model(fit, compute_model):
@@ -127,7 +127,7 @@ def allocation_draws(
     """
     C = _budgets(C)
     # warns when C looks like it is not in FLOPs (a fitted group: against its own runs' range)
-    check_range(fit, pd.DataFrame({"C": C}), stacklevel=user_stacklevel() + 1, group=group)
+    check_range(fit, pd.DataFrame({"C": C}), group=group)
     if method not in ("auto", "closed_form", "numerical"):
         raise ValueError(f"method must be 'auto', 'closed_form' or 'numerical', got {method!r}")
     model = _compute_model(fit, compute_model)
@@ -323,15 +323,13 @@ def warn_at_kink(
     compute_model,
     extrapolation: str,
     caller: str,
-    stacklevel: int = 3,
     group=None,
 ) -> None:
     """A :class:`SearchEdgeWarning` (:func:`kink_warning`) when a budget's share of N_opt draws
-    (of ``group``) at a kink of the drift exceeds KINK_SHARE; stacklevel 3: the caller's
-    caller."""
+    (of ``group``) at a kink of the drift exceeds KINK_SHARE."""
     message = kink_warning(fit, C, N_opt, compute_model, extrapolation, caller, group)
     if message:
-        warnings.warn(message, SearchEdgeWarning, stacklevel=stacklevel)
+        warnings.warn(message, SearchEdgeWarning, stacklevel=user_stacklevel())
 
 
 # a fitted budget with more than this share of its N_opt draws outside the sizes run at it warns.
@@ -376,23 +374,22 @@ def unbracketed_message(C, draws: dict, caller: str = "optimal_allocation") -> s
     )
 
 
-def warn_unbracketed(C, draws: dict, caller: str, stacklevel: int = 3) -> None:
+def warn_unbracketed(C, draws: dict, caller: str) -> None:
     """An :class:`UnbracketedVertexWarning` (:func:`unbracketed_message`) when a fitted
-    budget's vertex draws lie mostly outside the sizes run at it; stacklevel 3: the caller's
-    caller."""
+    budget's vertex draws lie mostly outside the sizes run at it."""
     message = unbracketed_message(C, draws, caller)
     if message:
-        warnings.warn(message, UnbracketedVertexWarning, stacklevel=stacklevel)
+        warnings.warn(message, UnbracketedVertexWarning, stacklevel=user_stacklevel())
 
 
-def warn_at_edge(C, draws: dict, extrapolation: str, caller: str, stacklevel: int = 3) -> None:
+def warn_at_edge(C, draws: dict, extrapolation: str, caller: str) -> None:
     """A :class:`SearchEdgeWarning` (:func:`edge_message`) when any budget's share of the
     allocation ``draws`` at the search edge (their ``at_boundary``, (S, Q) bool) is > 0, naming
-    the range the law searched (:func:`searched_range`); stacklevel 3: the caller's caller."""
+    the range the law searched (:func:`searched_range`)."""
     share = np.asarray(draws["at_boundary"], bool).mean(axis=0)
     message = edge_message(C, share, extrapolation, caller, searched_range(C, draws))
     if message:
-        warnings.warn(message, SearchEdgeWarning, stacklevel=stacklevel)
+        warnings.warn(message, SearchEdgeWarning, stacklevel=user_stacklevel())
 
 
 # ---- distance from the fitted range ------------------------------------------------------------
@@ -514,16 +511,16 @@ def range_stated():
 
 
 def warn_outside_range(
-    fit, C, outside: dict, extrapolation: str, caller: str, stacklevel: int = 3, group=None
+    fit, C, outside: dict, extrapolation: str, caller: str, group=None
 ) -> None:
     """An :class:`ExtrapolationWarning` (:func:`range_message`) when any budget, or its median
     optimum, lies more than ``WARN_DECADES`` outside the fit's range (``group``'s own runs' for
-    a fitted group, as ``outside`` measures it); stacklevel 3: the caller's caller."""
+    a fitted group, as ``outside`` measures it)."""
     note = interval_note(bool(fit.law.widened), extrapolation)
     ranges, whose = group_ranges(fit, group), range_words(fit, group)
     message = range_message(C, outside, ranges, caller, note, whose=whose)
     if message:
-        warnings.warn(message, ExtrapolationWarning, stacklevel=stacklevel)
+        warnings.warn(message, ExtrapolationWarning, stacklevel=user_stacklevel())
 
 
 # ---- draws far outside the data ---------------------------------------------------------------
@@ -634,19 +631,18 @@ def warn_far_draws(
     outside: dict,
     extrapolation: str,
     caller: str,
-    stacklevel: int = 3,
     group=None,
 ) -> None:
     """An :class:`ExtrapolationWarning` (:func:`far_message`) when more than ``FAR_SHARE`` of
     the draws of a budget whose median answer lies within ``WARN_DECADES`` of the fitted range
     (``outside``: :func:`outside_columns`) put the optimum far outside the data (``far``:
-    :func:`far_draws`, of ``group``); stacklevel 3: the caller's caller."""
+    :func:`far_draws`, of ``group``)."""
     reason = far_reason(bool(fit.law.widened), extrapolation)
     N_range = group_ranges(fit, group).get("N")
     whose = range_words(fit, group)
     message = far_message(C, far, beyond(outside), extrapolation, reason, N_range, caller, whose)
     if message:
-        warnings.warn(message, ExtrapolationWarning, stacklevel=stacklevel)
+        warnings.warn(message, ExtrapolationWarning, stacklevel=user_stacklevel())
 
 
 # ---- nominal budgets ---------------------------------------------------------------------------
@@ -672,12 +668,12 @@ def nominal_message(fit, compute_model, caller: str = "optimal_allocation") -> s
     )
 
 
-def warn_nominal(fit, compute_model, caller: str, stacklevel: int = 3) -> None:
+def warn_nominal(fit, compute_model, caller: str) -> None:
     """A :class:`NominalComputeWarning` (:func:`nominal_message`) when the fit's budgets are
-    nominal under ``compute_model``; stacklevel 3: the caller's caller."""
+    nominal under ``compute_model``."""
     message = nominal_message(fit, compute_model, caller)
     if message:
-        warnings.warn(message, NominalComputeWarning, stacklevel=stacklevel)
+        warnings.warn(message, NominalComputeWarning, stacklevel=user_stacklevel())
 
 
 def _quantiles(x, ci):
@@ -776,7 +772,7 @@ def optimal_allocation(
     warn_far_draws(fit, C, far, outside, extrapolation, "optimal_allocation", group=group)
     warn_nominal(fit, _compute_model(fit, compute_model), "optimal_allocation")
     warn_new_group(
-        fit, group, "optimal_allocation", noted=_new_group_noted, stacklevel=user_stacklevel() + 1
+        fit, group, "optimal_allocation", noted=_new_group_noted
     )
     table = pd.DataFrame(out)
     if group is not None:  # which group answers, as predict says it
@@ -863,7 +859,7 @@ def allocation_laws(
             }
         )
     warn_new_group(
-        fit, group, "allocation_laws", noted=_new_group_noted, stacklevel=user_stacklevel() + 1
+        fit, group, "allocation_laws", noted=_new_group_noted
     )
     return pd.DataFrame(rows).set_index("quantity")
 
@@ -1126,7 +1122,7 @@ def near_optimal(
             "tolerance is 5% of the REDUCIBLE loss; pass relative_to='total' or 'reducible' to "
             "say which (the result states the tolerance on both scales)",
             UserWarning,
-            stacklevel=2,
+            stacklevel=user_stacklevel(),
         )
     if relative_to is None:
         relative_to = "reducible" if tolerance is None else "total"
@@ -1237,12 +1233,12 @@ def near_optimal(
         float(far_share(far)[0]),
     )
     if result.gap_note:
-        warnings.warn(f"near_optimal: {result.gap_note}", UserWarning, stacklevel=2)
+        warnings.warn(f"near_optimal: {result.gap_note}", UserWarning, stacklevel=user_stacklevel())
     message = band_edge_message(result, span_decades) if searched else ""
     if message:
-        warnings.warn(message, SearchEdgeWarning, stacklevel=2)
+        warnings.warn(message, SearchEdgeWarning, stacklevel=user_stacklevel())
     warn_new_group(
-        fit, group, "near_optimal", noted=_new_group_noted, stacklevel=user_stacklevel() + 1
+        fit, group, "near_optimal", noted=_new_group_noted
     )
     return result
 

@@ -40,7 +40,7 @@ from ..laws import resolve_law
 from ..laws.optimum import COARSE_POINTS, search_range
 from ..runs import PlausibilityWarning, RunTable, load_runs
 from ..runs.checks import ArgumentTypeError, check_integer
-from ..runs.warn import warn_user
+from ..runs.warn import user_stacklevel, warn_user
 from .draws import log_loss_draws, query_frame
 from .extrapolation import METHODS, distance, prepare
 from .splits import (  # noqa: F401  (the splits the harness scores, importable from here)
@@ -142,7 +142,7 @@ def _warn_unscored(scored, rows=None) -> None:
         f"logged) and are left out of every score (n = {int(scored.sum())} scored): rows "
         f"{shown}",
         UnscoredWarning,
-        stacklevel=3,
+        stacklevel=user_stacklevel(),
     )
 
 
@@ -641,7 +641,7 @@ def _warn_unscored_budgets(table: pd.DataFrame) -> None:
         "held-out budget whose isoFLOP curve has no minimum) and are neither hit nor miss "
         f"(hit flags NA, log_error NaN; {int(table['scored'].sum())} scored): {shown}",
         UnscoredWarning,
-        stacklevel=3,
+        stacklevel=user_stacklevel(),
     )
 
 

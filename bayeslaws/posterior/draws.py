@@ -157,7 +157,7 @@ def query_frame(fit, N=None, D=None, C=None, *, group=None, **inputs) -> pd.Data
     frame = pd.DataFrame({**ndc, **{k: broadcast[k] for k in extra}})
     # check_range warns one frame below this one: through predict, loss_penalty or a design
     # target alike, the warning names the user's line
-    check_range(fit, frame, stacklevel=user_stacklevel() + 1, group=group)
+    check_range(fit, frame, group=group)
     return frame
 
 
@@ -306,19 +306,18 @@ def new_group_message(fit, group, caller: str) -> str:
     )
 
 
-def warn_new_group(fit, group, caller: str, noted: bool = False, stacklevel: int = 3) -> None:
+def warn_new_group(fit, group, caller: str, noted: bool = False) -> None:
     """Warn (UserWarning, :func:`new_group_message`) once per fit that ``group=None`` answers
     for a new group; silent when the caller has ``noted`` it to its user itself."""
     message = "" if noted or fit in _NEW_GROUP_ANNOUNCED else new_group_message(fit, group, caller)
     if message:
         _NEW_GROUP_ANNOUNCED.add(fit)
-        warnings.warn(message, UserWarning, stacklevel=stacklevel)
+        warnings.warn(message, UserWarning, stacklevel=user_stacklevel())
 
 
 def check_range(
     fit,
     query: pd.DataFrame,
-    stacklevel: int = 4,
     positions: bool = True,
     group=None,
     cautions: bool = True,
@@ -358,7 +357,7 @@ def check_range(
     if cautions:
         messages += fit.law.query_cautions(fit.record.law_state, query)
     for message in messages:
-        warnings.warn(message, PlausibilityWarning, stacklevel=stacklevel)
+        warnings.warn(message, PlausibilityWarning, stacklevel=user_stacklevel())
     return messages
 
 

@@ -204,13 +204,12 @@ def far_words(far: tuple[str, float]) -> str:
     return f"{lead} {abs(decades):.2g} decades {'above' if decades > 0 else 'below'} {fitted}"
 
 
-def warn_far(fit, C: float, outside: dict, stacklevel: int | None = None) -> str:
+def warn_far(fit, C: float, outside: dict) -> str:
     """An :class:`~.allocation.ExtrapolationWarning` (caller "fixed_vs_optimal",
     :func:`~.allocation.range_message`) when the budget or a refit's median N_opt or D_opt
     (``outside``: :func:`outside_fitted`) lies more than ``WARN_DECADES`` outside the fitted
     range; N_opt and D_opt named are the farther of the two refits'. Returns the message ('' when
-    none); located at the user's line (:func:`~bayeslaws.runs.warn.user_stacklevel`) unless
-    ``stacklevel`` is given."""
+    none); located at the user's line (:func:`~bayeslaws.runs.warn.user_stacklevel`)."""
     combined = {}  # per axis, the farther of the two refits' distances (C: the budget's)
     for axis in FAR_WORDS:
         values = [v for k, v in outside.items() if k.split("_")[0] == axis]
@@ -223,8 +222,7 @@ def warn_far(fit, C: float, outside: dict, stacklevel: int | None = None) -> str
     )
     message = range_message([C], combined, group_ranges(fit), "fixed_vs_optimal", note)
     if message:
-        level = user_stacklevel() if stacklevel is None else stacklevel
-        warnings.warn(message, ExtrapolationWarning, stacklevel=level)
+        warnings.warn(message, ExtrapolationWarning, stacklevel=user_stacklevel())
     return message
 
 
@@ -344,7 +342,7 @@ def fixed_vs_optimal(
     setting = {"lr": lr, "batch_size": batch_size}
     asked = {"C": [float(C)], **{k: [v] for k, v in setting.items() if k not in derived}}
     # a budget or setting in other units? (located at the user's line)
-    check_range(fit, pd.DataFrame(asked), stacklevel=user_stacklevel() + 1)
+    check_range(fit, pd.DataFrame(asked))
     if derived:  # not the user's values: say where they came from
         check_derived_setting(fit, {k: setting[k] for k in derived}, N, D)
     query = cells.assign(lr=float(lr), batch_size=float(batch_size))

@@ -42,6 +42,7 @@ import numpy as np
 
 from ..laws.contract import KINDS, resolve_group
 from ..laws.optimum import search_range as search_bounds
+from ..runs.warn import user_stacklevel
 from .extrapolation import (
     DEFAULT_METHOD,
     check_method,
@@ -169,7 +170,7 @@ class ModelView:
                 f"extrapolation {self.method!r}: law {law.name!r} is not widened (its new points "
                 "carry their own fitted scatter, e.g. new cells or budgets, and their noise): "
                 "every method gives the same draws as 'none' for it",
-                stacklevel=5,
+                stacklevel=user_stacklevel(),
             )
         _note(self.fit, "widening", f"law {law.name!r} is not widened")
 
@@ -180,7 +181,7 @@ class ModelView:
             warnings.warn(
                 f"extrapolation {self.method!r}: no averaging of functional forms ({reason}); "
                 "using 'drift' (the fitted form with its GP pattern and the drift) instead",
-                stacklevel=5,
+                stacklevel=user_stacklevel(),
             )
         _note(self.fit, "forms", reason)
 
@@ -196,7 +197,7 @@ class ModelView:
                 warnings.warn(
                     f"extrapolation {self.method!r}: no GP pattern ({reason}); the law and the "
                     "drift beyond the range only",
-                    stacklevel=4,
+                    stacklevel=user_stacklevel(),
                 )
             _note(fit, "gp", reason)
         return state
@@ -218,7 +219,7 @@ class ModelView:
             if component not in (self.fit.cache.get("unavailable") or {}):
                 warnings.warn(
                     f"extrapolation {self.method!r}: no learned GP pattern ({note}); {instead}",
-                    stacklevel=5,
+                    stacklevel=user_stacklevel(),
                 )
             _note(self.fit, component, note)
         return state

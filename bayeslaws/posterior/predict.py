@@ -25,7 +25,7 @@ import pandas as pd
 from ..laws.contract import LawCapabilityError, summarise
 from ..runs import decades_outside
 from ..runs.checks import check_probability
-from ..runs.warn import user_stacklevel, warn_user
+from ..runs.warn import warn_user
 from .draws import (
     labelled,
     log_loss_draws,
@@ -217,7 +217,7 @@ def predict(
     if message:
         warn_user(message, NominalComputeWarning)
     # warn_new_group warns one frame below this one; at the user's line, as query_frame's
-    warn_new_group(fit, group, "predict", noted=_new_group_noted, stacklevel=user_stacklevel() + 1)
+    warn_new_group(fit, group, "predict", noted=_new_group_noted)
     return labelled(out, index)
 
 

@@ -21,6 +21,7 @@ import pandas as pd
 from .checks import ArgumentTypeError, UnknownNameError, check_positive
 from .compute import custom
 from .table import RunTable, load_runs
+from .warn import user_stacklevel
 
 BUNDLED_PACKAGE = "bayeslaws.bundled"  # the repository's data/ folder, as package data
 DEFAULT_DATASET = "video_dit_sweep_simulated"
@@ -191,7 +192,7 @@ def _warn_if_mixed(df: pd.DataFrame, config: dict) -> None:
         "would mix their N conventions (param_count), schedules and losses (train/val); pick "
         f"one with the filters of the columns that still vary ({options})",
         MixedConfigurationsWarning,
-        stacklevel=3,
+        stacklevel=user_stacklevel(),
     )
 
 

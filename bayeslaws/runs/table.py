@@ -38,6 +38,7 @@ import pandas as pd
 from .cells import CELL_RTOL, rounded_twins, run_cells
 from .checks import ArgumentTypeError
 from .compute import ComputeModel, as_compute_model, same_compute_model
+from .warn import user_stacklevel
 
 CANONICAL = ("N", "D", "C", "lr", "batch_size", "loss", "group")
 NUMERIC = ("N", "D", "C", "lr", "batch_size", "loss")
@@ -246,7 +247,9 @@ class RunTable:
             mask = mask(self.df)
         mask = _as_mask(mask, self.df.index)
         if not mask.any():
-            warnings.warn(self._nothing_excluded(reason), PlausibilityWarning, stacklevel=2)
+            warnings.warn(
+                self._nothing_excluded(reason), PlausibilityWarning, stacklevel=user_stacklevel()
+            )
             return self
         return self._without(mask, reason)
 
@@ -641,7 +644,7 @@ def _drop_empty_rows(df: pd.DataFrame, note: str) -> pd.DataFrame:
         f"{int(empty.sum())} entirely empty row(s) dropped (every column empty, e.g. trailing "
         f"',,,' lines of a spreadsheet export): {_at_rows(df.index[empty], note)}",
         PlausibilityWarning,
-        stacklevel=3,
+        stacklevel=user_stacklevel(),
     )
     return df.loc[~empty]
 
@@ -1202,13 +1205,15 @@ def load_runs(
     absent += [c for c in OPTIONAL_EXTRA if c not in df.columns]
     near = _near_misses(extra, absent)
     for name, canon in near:
-        warnings.warn(_near_miss_message(name, canon), PlausibilityWarning, stacklevel=2)
+        message = _near_miss_message(name, canon)
+        warnings.warn(message, PlausibilityWarning, stacklevel=user_stacklevel())
     read = (diverged or "diverged") if "diverged" in extra else None  # the flags' own name
     near_names = {name for name, _ in near}  # named above already
     for column in extra:
         looks = DIVERGED_LIKE in str(column).lower() and str(column) not in near_names
         if looks and column != "diverged":
-            warnings.warn(_diverged_like_message(column, read), PlausibilityWarning, stacklevel=2)
+            message = _diverged_like_message(column, read)
+            warnings.warn(message, PlausibilityWarning, stacklevel=user_stacklevel())
     for column in extra:
         out[column] = parse_diverged(df[column], note, read) if column == "diverged" else df[column]
     ordered = [c for c in CANONICAL if c in out] + extra
@@ -1222,7 +1227,7 @@ def load_runs(
             f"{int(dup.sum())} rows are exact duplicates of another row in columns {key}: "
             f"{_at_rows(out.index[dup], note)}. They are kept; if they are copies rather than "
             f"replicates, exclude them ({EXCLUDE_HINT}).",
-            stacklevel=2,
+            stacklevel=user_stacklevel(),
         )
     _warn_rounded_twins(out, note, accepted, given)
     source = source + simulated_note(out, source)
@@ -1353,9 +1358,8 @@ def _group_labels(values: pd.Series, name: str, note: str) -> pd.Series:
     stripped = labels.str.strip()
     spaced = (labels != stripped).to_numpy(bool)
     if spaced.any():
-        warnings.warn(
-            _spaced_labels_message(labels[spaced], name, note), PlausibilityWarning, stacklevel=3
-        )
+        message = _spaced_labels_message(labels[spaced], name, note)
+        warnings.warn(message, PlausibilityWarning, stacklevel=user_stacklevel())
     stripped = _merged_spellings(values, stripped, name)
     cased = case_variants(stripped)
     if cased:
@@ -1365,7 +1369,7 @@ def _group_labels(values: pd.Series, name: str, note: str) -> pd.Series:
             f"groups: {shown}{'; ...' if len(cased) > 5 else ''}; if they are one data set, "
             "write them alike (e.g. df[col].str.lower())",
             PlausibilityWarning,
-            stacklevel=3,
+            stacklevel=user_stacklevel(),
         )
     return stripped
 
@@ -1402,7 +1406,7 @@ def _merged_spellings(values: pd.Series, text: pd.Series, name: str) -> pd.Serie
         f"{'; ...' if len(merged) > 5 else ''}. If they are different groups, give them labels "
         "that differ as text (e.g. '7a' and '7b')",
         PlausibilityWarning,
-        stacklevel=4,
+        stacklevel=user_stacklevel(),
     )
     out = [chosen.get(key, label) for key, label in zip(keys, text.tolist(), strict=True)]
     return pd.Series(out, index=text.index, dtype=object)
@@ -1593,7 +1597,7 @@ def _warn_rounded_twins(out: pd.DataFrame, note: str, accepted, given) -> None:
                     found.append((short, full, held, where))
         if found:
             message = _twins_message(column, found, out.index, note)
-            warnings.warn(message, PlausibilityWarning, stacklevel=3)
+            warnings.warn(message, PlausibilityWarning, stacklevel=user_stacklevel())
 
 
 def _twins_message(column: str, found: list, index: pd.Index, note: str) -> str:
@@ -1972,7 +1976,7 @@ def check_plausible(
                         "hyperparameter law"
                     )
     for message in messages:
-        warnings.warn(message, PlausibilityWarning, stacklevel=3)
+        warnings.warn(message, PlausibilityWarning, stacklevel=user_stacklevel())
     return messages
 
 

@@ -15,7 +15,7 @@ import pandas as pd
 from ...runs import PlausibilityWarning, RunTable, RunTableError
 from ...runs.cells import cell_table, run_cells
 from ...runs.table import diverged_flags, format_values
-from ...runs.warn import warn_user
+from ...runs.warn import user_stacklevel, warn_user
 from ..contract import Prepared, Scales
 
 IMPLAUSIBLE_FACTOR = 3.0  # without a threshold, a loss above 3x the median loss has diverged
@@ -382,7 +382,7 @@ def exclude_diverged(law, runs: RunTable, masks: dict | None = None) -> RunTable
     warnings.warn(
         f"{words}: {named_rows(runs, masks['named'])}; divergence='exclude'",
         DivergenceWarning,
-        stacklevel=3,
+        stacklevel=user_stacklevel(),
     )
     return runs.exclude(mask, f"diverged runs ({'; '.join(reasons)}), divergence='exclude'")
 
@@ -399,7 +399,7 @@ def exclude_fenced(law, runs: RunTable, kinds: list[tuple[np.ndarray, str]]) -> 
         f"{n_fenced} of {len(runs)} runs excluded from the bowls: {why} (law option "
         "fence=None keeps them)",
         DivergenceWarning,
-        stacklevel=4,
+        stacklevel=user_stacklevel(),
     )
     labels = runs.df.index
     for mask, reason in kinds:  # matched by row label: each exclusion shortens the table
@@ -442,7 +442,7 @@ def exclude_empty_cells(law, runs: RunTable) -> tuple[RunTable, dict]:
     warnings.warn(
         f"{what} left out of law {law.name!r}; their runs at {runs.at_rows(rows)}",
         DivergenceWarning,
-        stacklevel=4,
+        stacklevel=user_stacklevel(),
     )
     out = runs.exclude(empty, f"cells with no converged run: {what}")
     return out, {"n_cells": int(len(lost)), "n_runs": int(empty.sum()), "rows": rows}
@@ -476,7 +476,7 @@ def warn_unswept(columns: list[str], n_cells: int) -> str | None:
         "its optimum (eta_opt for 'lr', B_opt for 'batch_size') rests on the priors and the "
         "spread across cells. Sweep it within cells (at least 3 values at one (N, D))"
     )
-    warnings.warn(f"law 'hyperparams': {text}", PlausibilityWarning, stacklevel=4)
+    warnings.warn(f"law 'hyperparams': {text}", PlausibilityWarning, stacklevel=user_stacklevel())
     return text
 
 
@@ -553,7 +553,7 @@ def warn_cliff(law, df: pd.DataFrame, ok: np.ndarray, cell_index: np.ndarray) ->
         "runs far from the optimum on a high-LR cliff, and can then misplace "
         f"it (on Step Law's sweeps eta_opt ~4x too high). {CLIFF_REMEDY}"
     )
-    warnings.warn(f"law 'hyperparams': {text}", PlausibilityWarning, stacklevel=4)
+    warnings.warn(f"law 'hyperparams': {text}", PlausibilityWarning, stacklevel=user_stacklevel())
     return text
 
 
@@ -683,7 +683,7 @@ def prepare(law, runs: RunTable) -> Prepared:
             f"{censored_words(law, counts['diverged'], counts['far'], bound)}: "
             f"{named_rows(runs, masks['named'])}; divergence='censor'",
             DivergenceWarning,
-            stacklevel=3,
+            stacklevel=user_stacklevel(),
         )
     n_excluded = (counts["diverged"] + counts["far"]) * excluded + counts["fenced"] + earlier
     x_cell = np.log(cells["N"].to_numpy(float)) - scales["N"]

@@ -46,6 +46,7 @@ import pandas as pd
 from ...runs import PlausibilityWarning, RunTableError
 from ...runs.cells import cell_table, run_cells
 from ...runs.checks import ArgumentTypeError, is_real
+from ...runs.warn import user_stacklevel
 from ..contract import Law, Observations, Posterior, Prepared, Scales, resolve_group, summarise
 from . import data
 from .optima import finish_law_table, units_factor
@@ -246,7 +247,7 @@ class TwoStageHyperparams(Law):
                 f"diverged) and are left out of law {self.name!r}: "
                 f"{data.describe_cells(all_cells.drop(index=cells.index))}",
                 data.DivergenceWarning,
-                stacklevel=3,
+                stacklevel=user_stacklevel(),
             )
         n_wide = 0 if self.tolerance is None else wide_tolerance_cells(df, chosen, diverged)
         if n_wide:
@@ -257,7 +258,7 @@ class TwoStageHyperparams(Law):
                 f"is a fraction of the cell's best loss (0.0025 = 0.25%, Step Law's); for "
                 f"{self.tolerance:g}% give {self.tolerance / 100:g}",
                 PlausibilityWarning,
-                stacklevel=3,
+                stacklevel=user_stacklevel(),
             )
         state["n_cells_tolerance_too_wide"] = n_wide
         if edge["n_at_edge"]:
@@ -269,7 +270,7 @@ class TwoStageHyperparams(Law):
                 "may lie beyond the grid, and the regression takes the edge as the optimum "
                 "(extend the grid there; the count is in fit.record.law_state['grid_edge'])",
                 PlausibilityWarning,
-                stacklevel=3,
+                stacklevel=user_stacklevel(),
             )
         return Prepared(data_args, {}, scales, groups, ranges, state, runs, (note,))
 

@@ -51,7 +51,7 @@ from ...inference.padding import masked_model
 from ...laws.contract import Posterior
 from ...runs import RunTable, decades_outside
 from ...runs.checks import ArgumentTypeError
-from ...runs.warn import warn_user
+from ...runs.warn import user_stacklevel, warn_user
 from . import gp as gp_discrepancy
 from .stacking import runs_for
 
@@ -410,7 +410,7 @@ def scale_out_splits(
         )
     trouble = refit_trouble([s["diagnostics"] for s in out], purpose)
     if trouble:
-        warnings.warn(trouble, SamplerWarning, stacklevel=3)
+        warnings.warn(trouble, SamplerWarning, stacklevel=user_stacklevel())
     return out
 
 

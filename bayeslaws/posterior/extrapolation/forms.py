@@ -22,6 +22,7 @@ import numpy as np
 from ...laws import law_ref, resolve_law
 from ...laws.contract import Posterior, Scales
 from ...laws.priors import spec_to_priors
+from ...runs.warn import user_stacklevel
 from . import gp
 from .stacking import (
     MAX_DIVERGENT,
@@ -91,7 +92,8 @@ def average(fit, runs=None, *, forms=FORMS, chains=2, warmup=300, draws=300, see
             fits[name] = other
     for name, reason in excluded.items():
         warnings.warn(
-            f"form averaging: form {name!r} left out ({reason})", UserWarning, stacklevel=3
+            f"form averaging: form {name!r} left out ({reason})", UserWarning,
+            stacklevel=user_stacklevel(),
         )
     if len(fits) > 1:
         table, reliability = stacking_table(check_forms_comparable(fits, "form averaging"))

@@ -26,7 +26,7 @@ from ...inference.diagnostics import quiet_arviz
 from ...laws import law_ref, resolve_law
 from ...laws.contract import Posterior, Scales
 from ...laws.priors import spec_to_priors
-from ...runs.warn import warn_user
+from ...runs.warn import user_stacklevel, warn_user
 
 STACK_LAWS = ("chinchilla", "chinchilla_gamma", "kaplan")  # forms averaged by stacking
 # PSIS-LOO's reliability bound on a run's Pareto k (Vehtari et al. 2017): above it that run's
@@ -134,7 +134,7 @@ def stacking_table(idatas: dict) -> tuple:
     return table, reliability
 
 
-def warn_unreliable_loo(what: str, reliability: dict, weights: dict, stacklevel: int = 3) -> None:
+def warn_unreliable_loo(what: str, reliability: dict, weights: dict) -> None:
     """One :class:`UnreliableLooWarning` naming every form with a run of Pareto k above
     ``PARETO_K_MAX`` (its max k, how many runs) and the weights kept."""
     bad = {k: r for k, r in reliability.items() if r["max_pareto_k"] > PARETO_K_MAX}
@@ -151,7 +151,7 @@ def warn_unreliable_loo(what: str, reliability: dict, weights: dict, stacklevel:
         "Refit with more draws, or look at those runs (arviz.loo(fit.idata, pointwise=True)); "
         "each form's Pareto k is in the state's 'loo_reliability'",
         UnreliableLooWarning,
-        stacklevel=stacklevel,
+        stacklevel=user_stacklevel(),
     )
 
 
