@@ -196,7 +196,8 @@ def test_epoch_pool_records_the_points_removed_before_its_split():
     assert len(pool.runs) == 217 and len(pool.held_out) == 23
     (removed,) = pool.exclusions
     assert removed.count == 5 and "highest-loss" in removed.reason
-    assert "5 runs removed before the split (the 5 highest-loss points" in pool.note
+    assert "5 runs removed before the split: the 5 highest-loss points" in pool.note
+    assert "))" not in pool.note  # the reason's own parenthesis closes alone
     dr = repo_script("benchmarks/design_replay.py", "bench_design_replay_review7")
     line = dr.pool_line("epoch", pool)
     assert line.startswith("epoch: 217 candidate runs (5 more removed before the split), ")

@@ -20,10 +20,11 @@ from ..inference import fit as fit_law
 from ..inference.diagnostics import SamplerWarning
 from ..inference.nuts import derived_seed
 from ..runs import load_runs
-from ..runs.checks import ArgumentTypeError, UnknownNameError, is_real
+from ..runs.checks import is_real
 from ..runs.compute import linear
 from ..runs.simulate import VideoDiTTruth
-from .replay import BUDGET_RTOL, random_fill
+from ..runs.warn import user_stacklevel
+from .replay import BUDGET_RTOL, cells_of, random_fill
 
 STRATEGIES = ("ours", "ours_no_cost", "random", "grid")
 PAPER_SIZES = (0.017e9, 0.057e9, 0.13e9, 0.26e9)  # Yin et al.'s four small models (params)
@@ -62,23 +63,6 @@ def untrained(cells: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
     first = ~pd.Series(keys).duplicated().to_numpy(bool)
     keep = np.array([k not in done for k in keys], bool) & first
     return cells[keep].reset_index(drop=True)
-
-
-def cells_of(name: str, frame) -> pd.DataFrame:
-    """The (N params, D tokens) columns of the design argument ``name`` (``frame``, a
-    DataFrame), re-indexed 0..n-1; refused naming ``name`` when it is not a DataFrame
-    (ArgumentTypeError) or lacks N or D (:class:`~bayeslaws.runs.checks.UnknownNameError`)."""
-    if not isinstance(frame, pd.DataFrame):
-        raise ArgumentTypeError(
-            f"{name} must be a DataFrame of (N, D) cells, got {type(frame).__name__}"
-        )
-    missing = [c for c in ("N", "D") if c not in frame]
-    if missing:
-        raise UnknownNameError(
-            f"{name} has no column(s) {missing}: it must hold (N, D) cells (N params, D "
-            f"tokens); its columns are {list(frame.columns)}"
-        )
-    return frame[["N", "D"]].reset_index(drop=True)
 
 
 def check_budget(budget, start_flops: float) -> float:
@@ -468,7 +452,7 @@ def simulate_campaign(
     result = Campaign(pd.DataFrame(history), all_runs.assign(**labels), truth)
     trouble = sampler_trouble(result.history)
     if trouble:
-        warnings.warn(trouble, SamplerWarning, stacklevel=2)
+        warnings.warn(trouble, SamplerWarning, stacklevel=user_stacklevel())
     if failures:
         error = failures[0][-1]
         error.add_note(failure_note([f[:4] for f in failures], len(camps)))

@@ -85,6 +85,7 @@ from ..posterior.splits import (
 from ..runs import bundled, load_runs
 from ..runs.checks import ArgumentTypeError, UnknownNameError, is_real
 from ..runs.table import diverged_flags
+from ..runs.warn import user_stacklevel
 
 BUDGETS = (0.01, 0.05, 0.10, 0.25)
 STRATEGIES = ("ours", "random", "vopt", "grid")
@@ -264,20 +265,28 @@ def check_pool(pool: Pool) -> None:
         )
 
 
+def cells_of(name: str, frame) -> pd.DataFrame:
+    """The (N params, D tokens) columns of the argument ``name`` (``frame``, a
+    DataFrame), re-indexed 0..n-1; refused naming ``name`` when it is not a DataFrame
+    (ArgumentTypeError) or lacks N or D (:class:`~bayeslaws.runs.checks.UnknownNameError`)."""
+    if not isinstance(frame, pd.DataFrame):
+        raise ArgumentTypeError(
+            f"{name} must be a DataFrame of (N, D) cells, got {type(frame).__name__}"
+        )
+    missing = [c for c in ("N", "D") if c not in frame]
+    if missing:
+        raise UnknownNameError(
+            f"{name} has no column(s) {missing}: it must hold (N, D) cells (N params, D "
+            f"tokens); its columns are {list(frame.columns)}"
+        )
+    return frame[["N", "D"]].reset_index(drop=True)
+
+
 def _check_held_out(pool: Pool) -> None:
     """Refuse held-out runs that are not a DataFrame with N and D, or that share a setting with
     a candidate run (:func:`held_out_overlap`), naming the rows of both tables."""
     held = pool.held_out
-    if not isinstance(held, pd.DataFrame):
-        raise ArgumentTypeError(
-            f"pool {pool.name!r}: held_out must be a DataFrame, got {type(held)}"
-        )
-    missing = [c for c in ("N", "D") if c not in held]
-    if missing:
-        raise UnknownNameError(
-            f"pool {pool.name!r}: held_out has no column(s) {missing} (N params, D tokens: the "
-            f"target region's settings); its columns are {list(held.columns)}"
-        )
+    cells_of(f"pool {pool.name!r}: held_out", held)  # a DataFrame with N and D
     cands, targets = held_out_overlap(pool.runs, held)
     if len(cands):
         keys = ", ".join(["N", "D"] + [c for c in SETTING_COLUMNS if c in pool.runs and c in held])
@@ -417,10 +426,10 @@ def steplaw_truth(fit_options: dict | None = None, seed: int = 0) -> pd.DataFram
 
 
 def _removed_text(exclusions) -> str:
-    """'; <n> runs removed before the split (<reason>)' for a pool's note, or ''."""
+    """'; <n> runs removed before the split: <reason>' for a pool's note, or ''."""
     if not exclusions:
         return ""
-    parts = "; ".join(f"{e.count} runs removed before the split ({e.reason})" for e in exclusions)
+    parts = "; ".join(f"{e.count} runs removed before the split: {e.reason}" for e in exclusions)
     return f"; {parts}"
 
 
@@ -918,7 +927,7 @@ def warn_overspent(pool: Pool, seed: int, start: pd.Index, budgets) -> None:
             f"pool's compute, more than budgets {below}: their steps buy nothing and their rows "
             "score the start (spent above budget); give budgets above the start's spend",
             BudgetWarning,
-            stacklevel=3,
+            stacklevel=user_stacklevel(),
         )
 
 
