@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from ..runs.bundled import CHECKOUT_ROOT, SharedDataMissing, shared_data_dir
+from ..runs.bundled import CHECKOUT_ROOT, SharedDataMissing, shared_table
 
 PAPER_REPRO = CHECKOUT_ROOT / "paper_repro"
 # script -> (needs ../shared/data, arguments for a small run given draws per chain)
@@ -40,8 +40,19 @@ DEFAULT_SCRIPTS = ("yin", "liang", "porian")  # run when ``only`` is None
 
 
 def _shared_available() -> bool:
+    """Whether the third-party tables the scripts that need them read (porian.py, epoch.py)
+    are all there: ``shared_data_dir()`` holds each of their files (a folder without them, e.g.
+    ``BAYESLAWS_SHARED_DATA`` naming shared/ rather than shared/data/, is absent: the scripts
+    are skipped, not run to fail)."""
+    tables = (
+        ("porian_isoflop", "isoflop_points.csv"),
+        ("porian_isoflop", "published_fits.csv"),
+        ("porian_isoflop", "optimal_pairs.csv"),
+        ("epoch_chinchilla", "svg_extracted_data.csv"),
+    )
     try:
-        shared_data_dir()
+        for folder, name in tables:
+            shared_table(folder, name)
     except SharedDataMissing:
         return False
     return True

@@ -9,6 +9,7 @@ The shipped tables live in the repository's ``data/`` folder, installed as the p
 
 from __future__ import annotations
 
+import difflib
 import os
 import warnings
 from dataclasses import replace
@@ -54,14 +55,57 @@ def load_bundled(name: str = DEFAULT_DATASET, **kwargs) -> RunTable:
     return load_runs(bundled_path(name), **kwargs)
 
 
+# the folders of ../shared/data that the loaders below read (one per third-party source)
+SHARED_FOLDERS = ("epoch_chinchilla", "isoflop_compendium", "porian_isoflop", "steplaw_lr_bs")
+
+
+def _shared_hint(path: Path, relative: str | None = None) -> str:
+    """How to point bayeslaws at the tables (``relative``: the missing file under ``path``):
+    whether ``$BAYESLAWS_SHARED_DATA`` may name shared/ rather than shared/data/ (and, when
+    ``path / "data"`` holds what is missing, that folder)."""
+    env = os.environ.get("BAYESLAWS_SHARED_DATA")
+    if not env:
+        return "set BAYESLAWS_SHARED_DATA to the shared/data folder"
+    inner = path / "data"
+    found = (inner / relative).is_file() if relative else any(
+        (inner / f).is_dir() for f in SHARED_FOLDERS
+    )
+    where = f"; the tables are in {inner}: set it to that folder" if found else ""
+    return (
+        f"BAYESLAWS_SHARED_DATA={env!r}: does it point at shared/ rather than shared/data/? "
+        f"It must name the folder holding {', '.join(SHARED_FOLDERS)}{where}"
+    )
+
+
 def shared_data_dir() -> Path:
-    """``../shared/data`` beside the checkout, or ``$BAYESLAWS_SHARED_DATA``."""
+    """``../shared/data`` beside the checkout, or ``$BAYESLAWS_SHARED_DATA``.
+
+    :class:`SharedDataMissing` (with a hint) when that folder does not exist or holds none of
+    the table folders ``SHARED_FOLDERS`` (e.g. the variable names shared/, not shared/data/).
+    """
     env = os.environ.get("BAYESLAWS_SHARED_DATA")
     path = Path(env) if env else CHECKOUT_ROOT.parent / "shared" / "data"
     if not path.is_dir():
         raise SharedDataMissing(
-            f"third-party run tables not found at {path} (set BAYESLAWS_SHARED_DATA to the "
-            "shared/data folder)"
+            f"third-party run tables not found at {path} ({_shared_hint(path)})"
+        )
+    if not any((path / folder).is_dir() for folder in SHARED_FOLDERS):
+        raise SharedDataMissing(
+            f"third-party run tables not found at {path}: it holds none of their folders "
+            f"({_shared_hint(path)})"
+        )
+    return path
+
+
+def shared_table(folder: str, name: str) -> Path:
+    """Path of the third-party table ``<shared data>/<folder>/<name>`` (:func:`shared_data_dir`);
+    :class:`SharedDataMissing` naming the missing file (with a hint) when it is not there."""
+    root = shared_data_dir()
+    path = root / folder / name
+    if not path.is_file():
+        raise SharedDataMissing(
+            f"third-party table {folder}/{name} not found in {root} (no file {path}; "
+            f"{_shared_hint(root, f'{folder}/{name}')})"
         )
     return path
 
@@ -76,7 +120,7 @@ def epoch_chinchilla(drop_highest: int = 5) -> RunTable:
         raise ArgumentTypeError(f"drop_highest must be an integer >= 0, got {drop_highest!r}")
     if drop_highest < 0:
         raise ValueError(f"drop_highest must be an integer >= 0, got {drop_highest}")
-    path = shared_data_dir() / "epoch_chinchilla" / "svg_extracted_data.csv"
+    path = shared_table("epoch_chinchilla", "svg_extracted_data.csv")
     raw = pd.read_csv(path)
     runs = load_runs(
         raw[["Model Size", "Training FLOP", "loss"]],
@@ -106,7 +150,7 @@ def steplaw_dense(divergence_threshold: float | None = None) -> RunTable:
             "steplaw_dense's divergence_threshold", divergence_threshold, "a smooth loss"
         )
     )
-    path = shared_data_dir() / "steplaw_lr_bs" / "dense_lr_bs_loss.csv"
+    path = shared_table("steplaw_lr_bs", "dense_lr_bs_loss.csv")
     raw = pd.read_csv(path)
     raw["lr_grid"] = 2.0 ** (np.round(np.log2(raw["lr"]) * 2) / 2)
     raw["diverged"] = raw["smooth loss"] > threshold
@@ -224,7 +268,8 @@ def porian_isoflop(**config) -> RunTable:
     ``PORIAN_CONFIG_COLUMNS`` (recorded as an exclusion), e.g. one configuration:
     ``dataset="rw", hparams="tuned", warmup="short", decay="const", param_count="standard",
     loss_type="val"``. A filter that matches no row is an error listing the column's available
-    values; rows of more than one configuration warn (:class:`MixedConfigurationsWarning`).
+    values, a column the table lacks an UnknownNameError listing the configuration columns; rows
+    of more than one configuration warn (:class:`MixedConfigurationsWarning`).
 
     C = the FLOP budget (column ``flops``), N = parameters under the configuration's
     ``param_count`` convention, D = training tokens = C / (FLOPs per token). For
@@ -247,14 +292,20 @@ def porian_isoflop(**config) -> RunTable:
     where each budget is a separate run, gets no ``run`` column. To fit as if every point
     were its own run, drop it: ``dataclasses.replace(runs, df=runs.df.drop(columns="run"))``.
     """
-    path = shared_data_dir() / "porian_isoflop" / "isoflop_points.csv"
+    path = shared_table("porian_isoflop", "isoflop_points.csv")
     raw = pd.read_csv(path)
     # C is the budget and D = C / (6 n_params) in the file, so 6ND reproduces it exactly
     runs = load_runs(raw, N="n_params", C="flops", loss="loss", accepted_rows=_porian_accepted(raw))
     runs = replace(runs, source=str(path))
     for key, value in config.items():
         if key not in runs.df:
-            raise UnknownNameError(f"porian_isoflop has no column {key!r}")
+            present = [c for c in PORIAN_CONFIG_COLUMNS if c in runs.df]
+            near = difflib.get_close_matches(key, present, n=1, cutoff=0.6)
+            hint = f" (did you mean {near[0]!r}?)" if near else ""
+            raise UnknownNameError(
+                f"porian_isoflop has no column {key!r}{hint}; filter by its configuration "
+                f"columns: {', '.join(present) or 'none in this file'}"
+            )
         match = runs.df[key] == value
         if not match.any():
             chosen = [f"{k}={v!r}" for k, v in config.items()][: list(config).index(key)]
@@ -324,7 +375,7 @@ def isoflop_compendium(source: str, dataset: str | None = None, condition: str =
     conditions = COMPENDIUM_CONDITIONS[source]
     if not isinstance(condition, str) or condition not in conditions:
         raise ValueError(f"condition for {source!r} must be one of {conditions}, got {condition!r}")
-    path = shared_data_dir() / "isoflop_compendium" / "isoflops.csv"
+    path = shared_table("isoflop_compendium", "isoflops.csv")
     raw = pd.read_csv(path)
     rows = (raw["source"] == source) & (raw["dataset"] == dataset)
     if source == "llama_3":

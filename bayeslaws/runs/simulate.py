@@ -132,6 +132,18 @@ def _positive_values(name: str, values, what: str) -> np.ndarray:
     return arr
 
 
+def _positive_list(name: str, values, what: str) -> list[float]:
+    """``values`` (a number or a 1-D sequence, checked by :func:`_positive_values`) as a list of
+    floats: a scalar is a one-value list; a 2-D or deeper array is a ValueError naming ``name``."""
+    arr = np.atleast_1d(_positive_values(name, values, what))
+    if arr.ndim != 1:
+        raise ValueError(
+            f"{name} must be a number or a 1-D sequence ({what}), got an array of shape "
+            f"{arr.shape}"
+        )
+    return arr.tolist()
+
+
 def _generator_digest(rng: np.random.Generator) -> str:
     """First 12 hex digits of the SHA-256 of ``rng.bit_generator.state`` (arrays as lists)."""
     state = json.dumps(rng.bit_generator.state, sort_keys=True, default=lambda x: x.tolist())
@@ -201,14 +213,19 @@ class VideoDiTTruth:
     moving N by +-30% at fixed compute changes the loss by 0.01-0.04% (C from 1e19 to 1e21; the
     paper: "under 1%").
 
-    Bowl and noise: least squares of the bowl on the paper's 1.07B grid (PAPERS.md; 36 cells,
-    free loss offset per token budget, asymmetry fixed) gives k_lr ~ 0.00046, k_batch ~ 0.0016,
-    k_cross ~ -0.0013 with residual rms ~ 0.0004 (0.08% relative); the cross term (optimal LR
-    rises with batch size) halves the residual of an axis-aligned bowl. The grid cannot resolve an
-    LR asymmetry (its LR range is only about +-1.2 in u and a free fit prefers none); 0.5 (50%
-    steeper above the optimum, as high LR eventually diverges) is an assumption, not a fit.
-    ``noise_sd = 7e-4`` (relative) sits between the grid's cell-to-cell roughness
-    (second differences along LR: ~0.0003 absolute) and the bowl-fit residual (~0.0004).
+    Bowl and noise (``benchmarks/yin_grid_bowl.py`` -> ``benchmarks/output/yin_grid_bowl.txt``):
+    least squares of the bowl on the paper's 1.07B grid (PAPERS.md; 36 cells,
+    free loss offset per token budget, asymmetry fixed at 0.5) gives k_lr = 0.00046,
+    k_batch = 0.0016, k_cross = -0.00126 with residual rms 0.00038 (0.07% relative); the
+    constants above are these rounded (k_lr 0.0005, k_cross -0.0012). The cross term (optimal
+    LR rises with batch size) halves the residual of an axis-aligned bowl (0.0008). The grid
+    cannot resolve an LR asymmetry (its LR range is only about -0.9..+1.2 in u; a free fit finds
+    none of the assumed kind, if anything a shallower side above); 0.5 (50% steeper above the
+    optimum, as high LR eventually diverges) is an assumption, not a fit.
+    ``noise_sd = 7e-4`` (relative; ~0.00036 absolute at loss 0.52) sits between the cell-to-cell
+    noise the grid's LR second differences imply (their rms over the 24 of them is 0.00076
+    absolute; independent noise of sd s gives second differences of rms sqrt(6) s, so s ~
+    0.0003) and the bowl-fit residual (~0.0004).
     Measured grid losses at 4B tokens sit ~0.0009 above L* (the paper's own prediction was
     below all its 4B cells), which this truth does not reproduce.
     """
@@ -529,8 +546,8 @@ def _grid_points(grid_points) -> tuple[int, int]:
 
 def simulate_video_dit_sweep(
     seed=0,
-    sizes: Sequence[float] = (0.017e9, 0.057e9, 0.13e9, 0.26e9),
-    tokens: Sequence[float] = (2e9, 4e9, 8e9, 12e9),
+    sizes: float | Sequence[float] = (0.017e9, 0.057e9, 0.13e9, 0.26e9),
+    tokens: float | Sequence[float] = (2e9, 4e9, 8e9, 12e9),
     lr_grid=None,
     batch_grid=None,
     noise_sd: float | None = None,
@@ -553,8 +570,8 @@ def simulate_video_dit_sweep(
     the default per-size grids (e.g. (3, 3) for a thinly swept sweep of 9 runs per cell).
     ``noise_sd``: relative sd of the (Gaussian) log
     loss noise, >= 0 (default ``truth.noise_sd`` = 7e-4). ``seed``: an int >= 0 or a numpy
-    Generator (labelled by a digest of its state; module doc); sizes and tokens must be finite
-    and positive.
+    Generator (labelled by a digest of its state; module doc); sizes (params) and tokens are each
+    a number or a 1-D sequence of finite, positive values (else ValueError naming the argument).
 
     Returns a DataFrame: N, D, C (FLOPs, = k N D with k = ``truth.flops_per_param_token``, 6 by
     default), lr, batch_size (tokens), loss, source (the simulator, the seed and, for a truth
@@ -566,8 +583,8 @@ def simulate_video_dit_sweep(
     truth = VideoDiTTruth() if truth is None else truth
     _check_seed(seed)
     _check_noise_sd(noise_sd)
-    _positive_values("sizes", sizes, "parameters")
-    _positive_values("tokens", tokens, "tokens")
+    sizes = _positive_list("sizes", sizes, "parameters")
+    tokens = _positive_list("tokens", tokens, "tokens")
     n_lr, n_batch = _grid_points(grid_points)
     Ns, Ds, lrs, bss = [], [], [], []
     for n in sizes:
@@ -667,7 +684,8 @@ def simulate_liang_isoflop(
     """Simulated isoFLOP profiles like Liang et al.'s.
 
     At each budget C (FLOPs), ``n_per_budget`` sizes log-evenly spaced over
-    N_opt(C) * 10**[-spread_decades, +spread_decades] (centred on the optimum), D = C / (k N)
+    N_opt(C) * 10**[-spread_decades, +spread_decades] (centred on the optimum; with
+    ``n_per_budget=1`` the one size is N_opt(C) itself), D = C / (k N)
     (k = ``truth.flops_per_param_token``, 6 by default).
     ``curvature`` (>= 0) overrides ``truth.k``; ``noise_sd`` (>= 0) overrides ``truth.noise_sd``
     (relative sd, Gaussian). ``seed``: an int >= 0 or a numpy Generator (labelled by a digest of
@@ -694,7 +712,9 @@ def simulate_liang_isoflop(
         f"{truth_label(replace(truth, noise_sd=sd))}"
         f"{compute_label(truth.flops_per_param_token)}"
     )
-    offsets = np.linspace(-spread_decades, spread_decades, n_per_budget) * np.log(10.0)
+    # n_per_budget = 1: the one size is the optimum (linspace(-s, s, 1) would give -s alone)
+    span = spread_decades if n_per_budget > 1 else 0.0
+    offsets = np.linspace(-span, span, n_per_budget) * np.log(10.0)
     C = np.repeat(budgets, n_per_budget)
     N = truth.n_opt(C) * np.exp(np.tile(offsets, len(budgets)))
     D = C / (truth.flops_per_param_token * N)
