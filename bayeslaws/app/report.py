@@ -29,10 +29,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..posterior.allocation import band_edge_message, edge_message
+from ..posterior.allocation import (
+    WARN_DECADES,
+    band_edge_message,
+    beyond,
+    edge_message,
+    interval_note,
+)
 from ..posterior.draws import spread_prior_note
 from ..posterior.extrapolation import DEFAULT_METHOD
-from ..posterior.extrapolation.distance import group_ranges, own_group_rows
+from ..posterior.extrapolation.distance import group_ranges, own_group_rows, range_words
 from ..posterior.predict import outside_decades
 
 AXIS_WORDS = {"N": "fitted size N", "D": "fitted tokens D", "C": "fitted budget C"}
@@ -367,6 +373,32 @@ def search_edge_caution(C, at_boundary) -> str:
     return f"CAUTION: {message}" if message else ""
 
 
+def far_range_caution(fit, alloc: pd.DataFrame, group=None) -> str:
+    """'CAUTION: ...' when a budget of an allocation (``alloc``: :func:`optimal_allocation`'s
+    frame, a row per budget C in FLOPs with its ``C_outside_decades``, ``N_outside_decades``,
+    ``D_outside_decades``), or its median N_opt or D_opt, lies more than ``WARN_DECADES`` (100x)
+    outside the fit's range (``group``'s own runs' for a fitted group, as the columns measure
+    it): what the :class:`~bayeslaws.posterior.allocation.ExtrapolationWarning` says, which the
+    report keeps off (its numbers state their distances), with what such an interval holds
+    (:func:`~bayeslaws.posterior.allocation.interval_note` under the default extrapolation,
+    the one the report's allocation uses); '' when none lies that far."""
+    outside = {
+        f"{axis}_outside_decades": alloc[f"{axis}_outside_decades"].to_numpy(float)
+        for axis in ("C", "N", "D")
+        if f"{axis}_outside_decades" in alloc
+    }
+    hit = np.flatnonzero(np.atleast_1d(beyond(outside)))
+    if not hit.size:
+        return ""
+    budgets = ", ".join(f"{float(alloc['C'].iloc[i]):.3g}" for i in hit)
+    note = interval_note(bool(fit.law.widened), DEFAULT_METHOD)
+    return (
+        f"CAUTION: at C = {budgets} FLOPs the budget, or its median N_opt or D_opt, lies more "
+        f"than {WARN_DECADES:g} decades outside {range_words(fit, group)} (each number's "
+        f"'where' above says how far): the answer rests on the law holding that far out; {note}."
+    )
+
+
 def band_edge_caution(near) -> str:
     """'CAUTION: ...' when a near-optimal band (``near``:
     :class:`~bayeslaws.posterior.allocation.NearOptimal`) reaches the edge of the sizes
@@ -427,7 +459,8 @@ def _fit_report(
         [
             *data_lines(fit),
             *([group_sentence(fit, group)] if which else []),
-            *([drawn_runs_sentence(runs, figure_dir is not None)] if runs is not None else []),
+            *([drawn_runs_sentence(runs, figure_dir is not None, fit, group)]
+              if runs is not None else []),
             "fitted ranges: " + ranges_words(group_ranges(fit)),  # as the distances measure
             *([nominal_c_sentence(fit)] if nominal_c_sentence(fit) else []),
             *([own_ranges_sentence(group, ranges)] if own else []),
@@ -532,6 +565,9 @@ def _fit_report(
             band_edge = band_edge_caution(near)  # as the planning report cautions
             if band_edge:
                 sec.notes.append(band_edge)
+        far = far_range_caution(fit, alloc, group)  # the warning range_stated() kept off
+        if far:
+            sec.notes.append(far)
         at_edge = search_edge_caution(alloc["C"], alloc["at_boundary"])
         if at_edge:
             sec.notes.append(at_edge)
@@ -575,11 +611,15 @@ def fan_caption(fit) -> str:
     return f"the law against N with its bands, beyond the fitted range; points: {points}"
 
 
-def drawn_runs_sentence(runs, drawn: bool = True) -> str:
+def drawn_runs_sentence(runs, drawn: bool = True, fit=None, group=None) -> str:
     """The preamble's line naming a run table drawn in the figures instead of the fit's own
     (``runs``: a RunTable or a DataFrame): its source with its SIMULATED note (by its source,
-    or its own source column), rows drawn, and every exclusion (count and reason). ``drawn``:
-    False when no figures were made (the table is then named as not used)."""
+    or its own source column), its rows of the rows given, the points the fan draws of them
+    when fewer (:func:`drawn_points_words`: rows without a finite loss, other groups' rows, a
+    hyperparameter law's cells' best runs; ``fit`` and ``group`` as the fan is drawn, ``fit``
+    None: every row counts as one point unless its loss is not finite), and every exclusion
+    (count and reason). ``drawn``: False when no figures were made (the table is then named as
+    not used)."""
     from ..runs import RunTable
     from ..runs.table import simulated_note
 
@@ -590,10 +630,58 @@ def drawn_runs_sentence(runs, drawn: bool = True) -> str:
         return f"runs given: {named}, not drawn (no figures were made)."
     total = runs.n_input_rows if isinstance(runs, RunTable) and runs.n_input_rows else len(df)
     line = f"figures draw the runs of {named}, not the fit's own: {len(df)} rows of {total}"
+    line += drawn_points_words(df, fit, group)
     exclusions = runs.exclusions if isinstance(runs, RunTable) else ()
     for x in exclusions:
         line += f"; excluded from that table: {x.count} rows, reason: {x.reason}"
     return line + "."
+
+
+def _finite_loss(df: pd.DataFrame) -> np.ndarray:
+    """(rows,) bool: a finite loss (a missing, non-numeric or infinite one is not)."""
+    if "loss" not in df:
+        return np.ones(len(df), bool)
+    return np.isfinite(pd.to_numeric(df["loss"], errors="coerce").to_numpy(float, na_value=np.nan))
+
+
+def drawn_points_words(df: pd.DataFrame, fit=None, group=None) -> str:
+    """'' when the fan figure draws every row of a run table ``df`` as a point, else '; ...'
+    saying how many it draws and why not the others, as :func:`bayeslaws.plot.fan` selects
+    them: a fitted ``group``'s own rows when the table has a group column (a grouped ``fit``),
+    then the law's observed quantities (:meth:`~bayeslaws.laws.contract.Law.empirical`: for a
+    law of the hyperparameter optima, "hyperparams" or "sweep", each (N, D) cell's best run),
+    of which a row without a finite loss is no point. ``fit`` None: each row with a finite
+    loss is one point."""
+    parts = []
+    if fit is not None and group is not None and len(fit.groups) > 1 and "group" in df:
+        own = df["group"].astype(str) == str(group)
+        if not own.all():
+            parts.append(
+                f"the {int((~own).sum())} rows of other groups are not drawn (the figures are "
+                f"for group {group})"
+            )
+        df = df[own.to_numpy()]
+    best_runs = fit is not None and "eta_opt" in fit.law.quantities
+    if best_runs:  # one point per cell: its best run (a cell with no finite loss has none)
+        from ..runs.cells import run_cells
+
+        seen = fit.law.empirical(df)
+        cells = len(np.unique(run_cells(df))) if len(df) else 0
+        points = int(_finite_loss(seen).sum())
+        none = cells - points
+        parts.append(
+            f"drawn: each (N, D) cell's best run, {points} point{'s' if points != 1 else ''}"
+            + (f" ({none} cell{'s' if none != 1 else ''} without a finite loss, none drawn)"
+               if none > 0 else "")
+        )
+    else:
+        finite = _finite_loss(df)
+        if not finite.all():
+            parts.append(
+                f"{int(finite.sum())} drawn, the {int((~finite).sum())} without a finite loss "
+                "are not"
+            )
+    return "".join(f"; {p}" for p in parts)
 
 
 def no_value_sentence(quantity: str, at: list, other: str, hint: str = "") -> str:
