@@ -42,7 +42,7 @@ from .posterior import (
     range_stated,
 )
 from .posterior.allocation import warn_at_edge, warn_at_kink
-from .posterior.draws import check_range
+from .posterior.draws import check_range, positive_array
 from .posterior.extrapolation import DEFAULT_METHOD
 from .posterior.extrapolation.distance import group_ranges, own_group_rows, range_words
 from .runs import PlausibilityWarning, RunTable
@@ -270,8 +270,10 @@ def fan(
     with each target's value added so that a curve passes through every target). Points: the
     quantities as observed in ``runs`` (default: the fit's training runs; for a hyperparameter
     law each cell's best run), coloured by their value of the sliced input on the same colour
-    scale as the curves (colour bar). A slice outside the fitted range of the other input is
-    dashed and its legend entry says so.
+    scale as the curves (colour bar); a run without a finite value of a panel's quantity (e.g. a
+    diverged run's NaN loss) is not drawn there, and the legend entry of the runs counts them
+    ("3 without a finite loss, not drawn"). A slice outside the fitted range of the other input
+    is dashed and its legend entry says so.
 
     ``relative_panel``: a second row with the bands relative to the median (%), where narrow
     bands stay visible. ``kind``: "mean" (the law's own uncertainty) or "new_run" (what one new
@@ -354,7 +356,8 @@ def fan(
                 rel.plot(grid, 100 * (p[f"{col}lower"] / med - 1), color=colour, lw=1, ls=ls)
         run_sets = _run_sets(seen, fit, group) if seen is not None else []
         for (_, shown_runs), marker in zip(run_sets, GROUP_MARKERS * 10, strict=False):
-            ax.scatter(shown_runs["N"], shown_runs[q], c=shown_runs[other], cmap=cmap, norm=norm,
+            drawn = shown_runs[_finite_rows(shown_runs, q)]
+            ax.scatter(drawn["N"], drawn[q], c=drawn[other], cmap=cmap, norm=norm,
                        s=24, marker=marker, ec="k", lw=0.4, zorder=3)
         for N, value, t in marked:
             m, lo, hi = t[f"{col}median"], t[f"{col}lower"], t[f"{col}upper"]
@@ -368,9 +371,11 @@ def fan(
         ax.set_ylabel(QUANTITY_LABELS.get(q, q))
         ax.grid(True, which="both", alpha=0.2)
         handles, labels = ax.get_legend_handles_labels()
-        for (words, _), marker in zip(run_sets, GROUP_MARKERS * 10, strict=False):
+        for (words, shown_runs), marker in zip(run_sets, GROUP_MARKERS * 10, strict=False):
             handles.append(Line2D([], [], marker=marker, ls="", mfc="0.6", mec="k"))
-            labels.append(f"{words} (colour = {other})")
+            missing = int((~_finite_rows(shown_runs, q)).sum())
+            undrawn = f"; {missing} without a finite {q}, not drawn" if missing else ""
+            labels.append(f"{words} (colour = {other}{undrawn})")
         ax.legend(handles, labels, fontsize=7.5, loc="best")
         bottom = axes[rows - 1, j]
         bottom.set_xlabel(N_LABEL)
@@ -398,6 +403,14 @@ QUANTITY_LABELS = {
     "B_opt": "optimal batch size B_opt (tokens)",
     "loss_opt": "loss at the optimal hyperparameters",
 }
+
+
+def _finite_rows(runs: pd.DataFrame, q: str) -> np.ndarray:
+    """Which rows of ``runs`` a fan can draw in the panel of quantity ``q``: a finite N
+    (params) and a finite ``q`` (e.g. a run that diverged has no finite loss); (len(runs),)
+    bool. The legend counts the others, so that none is left out unsaid."""
+    values = runs[["N", q]].apply(pd.to_numeric, errors="coerce").to_numpy(float)
+    return np.isfinite(values).all(axis=1)
 
 
 def _finite(curves: dict, q: str, primary) -> bool:
@@ -441,15 +454,24 @@ def _panel_grid(fit, cells: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, int, 
     return rows, d, len(keys), int(d.max()) + 1
 
 
-def _cell_runs(df: pd.DataFrame, cell, grouped: bool) -> pd.DataFrame:
-    """The runs of one fitted cell: N and D within ``CELL_RTOL`` of the cell's (as a query is
-    matched to a fitted cell) and, for a grouped fit, the cell's group."""
+def _cell_rows(df: pd.DataFrame, cell, grouped: bool) -> np.ndarray:
+    """Which runs of ``df`` are one fitted cell's, (len(df),) bool: N and D within
+    ``CELL_RTOL`` of the cell's (as a query is matched to a fitted cell) and, for a grouped
+    fit, the cell's group."""
     same = np.isclose(df["N"], cell["N"], rtol=CELL_RTOL) & np.isclose(
         df["D"], cell["D"], rtol=CELL_RTOL
     )
     if grouped and "group" in df:
         same &= (df["group"].astype(str) == str(cell["group"])).to_numpy()
-    return df[same]
+    return np.asarray(same, bool)
+
+
+def _clip_words(vmax: float, given: bool) -> str:
+    """The colour bar's words for a colour scale clipped at ``vmax`` (percent): the bowls'
+    default clips at the 95th percentile of the runs' excess loss, ``vmax_percent`` where
+    given."""
+    at = "vmax_percent" if given else "the 95th percentile of the runs"
+    return f"\ncolours clipped at {vmax:.3g}% ({at})"
 
 
 def bowls(fit, runs, *, ci: float = 0.9, vmax_percent: float | None = None):
@@ -460,7 +482,12 @@ def bowls(fit, runs, *, ci: float = 0.9, vmax_percent: float | None = None):
     posterior median optimum (eta*, B*); cyan curve: its central ``ci`` credible region
     (a Gaussian ellipse in log lr / log batch fitted to the draws); black square: the best run.
     Diverged runs (no finite loss) are left blank, also where every run at an lr (or batch
-    size) diverged.
+    size) diverged. Runs of ``runs`` in no fitted cell (N, D or group none of the fit's) are
+    not drawn, and the title counts them.
+
+    ``vmax_percent``: the top of the colour scale (percent above the cell's best run); default
+    the 95th percentile of the drawn runs' excess. Runs above it are drawn in the top colour:
+    the colour bar then ends in an arrow (``extend="max"``) and its label states the clip.
     """
     _check_fit(fit)
     opt = fit.law.sweep_optima(fit.posterior())
@@ -475,10 +502,13 @@ def bowls(fit, runs, *, ci: float = 0.9, vmax_percent: float | None = None):
     fig, axes = _figure((2.6 * n_columns + 1.2, 2.3 * n_rows + 0.6), n_rows, n_columns)
     excess_all = []
     meshes = []
+    in_cells = np.zeros(len(df), bool)  # the runs some fitted cell draws
     for c, cell in cells.iterrows():
         i, j = int(rows[c]), int(columns[c])
         ax = axes[i, j]
-        sub = _cell_runs(df, cell, grouped)
+        mine = _cell_rows(df, cell, grouped)
+        in_cells |= mine
+        sub = df[mine]
         loss = sub["loss"].astype(float)
         best = sub.loc[loss.idxmin()] if np.isfinite(loss).any() else None
         excess = 100 * (loss / loss.min() - 1)
@@ -514,8 +544,10 @@ def bowls(fit, runs, *, ci: float = 0.9, vmax_percent: float | None = None):
             ax.set_ylabel("batch size (tokens)", fontsize=8)
     values = np.concatenate(excess_all) if excess_all else np.array([1.0])
     vmax = vmax_percent if vmax_percent is not None else float(np.quantile(values, 0.95))
+    top = max(vmax, 1e-3)
     for mesh in meshes:
-        mesh.set_clim(0.0, max(vmax, 1e-3))
+        mesh.set_clim(0.0, top)
+    clipped = bool(values.size and values.max() > top)  # some runs' colours are clipped
     for ax in axes.ravel():
         if not ax.has_data():
             ax.set_visible(False)
@@ -531,19 +563,25 @@ def bowls(fit, runs, *, ci: float = 0.9, vmax_percent: float | None = None):
         f"its {100 * ci:g}% credible region",
         "best run of the sweep",
     ]
+    outside = int((~in_cells).sum())
+    left_out = f"\n({outside} runs outside the fitted cells not drawn)" if outside else ""
     fig.suptitle(
         _titled(
             f"LR x batch sweeps per {'(group, N, D)' if grouped else '(N, D)'} cell: loss above "
             "the cell's best run",
             fit,
             _drawn_words(fit, runs),
-        ),
+        )
+        + left_out,
         fontsize=11,
     )
     fig.tight_layout(rect=(0, 0.06, 0.92, 1))
     fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=8, frameon=False)
     cax = fig.add_axes((0.93, 0.15, 0.015, 0.7))
-    fig.colorbar(meshes[0], cax=cax, label="loss above cell's best run (%)")
+    label = "loss above cell's best run (%)" + (
+        _clip_words(top, vmax_percent is not None) if clipped else ""
+    )
+    fig.colorbar(meshes[0], cax=cax, label=label, extend="max" if clipped else "neither")
     return fig
 
 
@@ -568,22 +606,33 @@ def isoflop(
     A budget outside the fitted range of C (as :func:`n_opt` shades it: a fitted group's own
     runs', else the pooled range, :func:`~.posterior.extrapolation.distance.group_ranges`) is
     drawn dashed with a fainter band, and its legend entry says "(outside fitted C range)".
+    A budget far outside the fitted range (likely in other units) warns once
+    (:class:`~bayeslaws.runs.PlausibilityWarning`), naming its positions in ``C`` as given;
+    the figure's own grid of sizes and tokens is not checked.
     ``group``: a grouped fit's fitted group; None: a new group."""
     _check_fit(fit)
-    budgets = np.sort(np.atleast_1d(np.asarray(C, float)))
-    with range_stated():  # a figure of curves; the budgets' distances are the caller's
-        alloc = optimal_allocation(
-            fit, C=budgets, ci=ci, seed=seed, group=group, _new_group_noted=True
-        )
+    given = positive_array("C", C)  # the caller's budgets (FLOPs), in the caller's order
+    budgets = np.sort(given)
+    # the curves' sizes and tokens are the figure's own grid: the budgets are checked once,
+    # below, as given (each internal call named grid values and sorted positions)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PlausibilityWarning)
+        with range_stated():  # a figure of curves; the budgets' distances are the caller's
+            alloc = optimal_allocation(
+                fit, C=budgets, ci=ci, seed=seed, group=group, _new_group_noted=True
+            )
+        drawn = []
+        for _, a in alloc.iterrows():
+            grid, at = _grid_through(a["N_opt"], span_decades, n_points)
+            p = predict(fit, N=grid, C=a["C"], ci=ci, kind="mean", seed=seed, group=group,
+                        _new_group_noted=True)  # fmt: skip
+            drawn.append((a, grid, at, p))
+    check_range(fit, pd.DataFrame({"C": given}), group=group)  # positions: the caller's list
     fig, axes = _figure((7.5, 5))
     ax = axes[0, 0]
     plt = _pyplot()
     colours = plt.cm.plasma(np.linspace(0.05, 0.8, len(budgets)))
-    for (_, a), colour in zip(alloc.iterrows(), colours, strict=True):
-        grid, at = _grid_through(a["N_opt"], span_decades, n_points)
-        p = predict(
-            fit, N=grid, C=a["C"], ci=ci, kind="mean", seed=seed, group=group, _new_group_noted=True
-        )
+    for (a, grid, at, p), colour in zip(drawn, colours, strict=True):
         outside = _outside_range(fit, "C", a["C"], group)
         where = _outside_words(fit, group, "C") if outside else ""
         ax.fill_between(
@@ -653,7 +702,10 @@ def n_opt(
     law the curve is the allocation's N_opt.
 
     ``C_range``: (low, high) in FLOPs; default the fitted range extended two decades upward,
-    and far enough to hold every budget in ``budgets``. ``group``: a grouped fit's fitted group;
+    and far enough to hold every budget in ``budgets``. Each end of ``C_range`` far outside
+    the fitted range (likely in other units) warns
+    (:class:`~bayeslaws.runs.PlausibilityWarning`) naming its own value, and so, once, do far
+    ``budgets``, by their positions in ``budgets``. ``group``: a grouped fit's fitted group;
     None: a new group. For a fitted group the fitted range of C (shaded, and extended by the
     default ``C_range``) is its own runs' (as ``optimal_allocation`` measures its extrapolation,
     :func:`~bayeslaws.posterior.extrapolation.distance.group_ranges`), and the legend names the
@@ -668,21 +720,26 @@ def n_opt(
             "paper_laws must be a dict label -> (k, a) for N_opt = k C^a, e.g. "
             f"bl.runs.published.yin_n_opt_laws(); got {paper_laws!r}"
         )
+    marked = positive_array("budgets", budgets)  # FLOPs, the caller's order; None: none
     fitted = group_ranges(fit, group).get("C")  # a fitted group's own runs' range of C
     if C_range is None:
         if fitted is None:
             raise ValueError("C_range is required for this fit (it records no range of C)")
-        marked = np.asarray(budgets if budgets is not None else [], float).ravel()
+        held = marked if marked is not None else np.array([])
         C_range = (
-            float(np.min(np.append(marked, fitted[0]))),
-            float(np.max(np.append(marked, fitted[1] * 100))),
+            float(np.min(np.append(held, fitted[0]))),
+            float(np.max(np.append(held, fitted[1] * 100))),
         )
     low, high = _c_range(C_range)
-    # the range's ends in other units? (the grid between them is the figure's own, unchecked)
-    ends = pd.DataFrame({"C": [low, high]})
-    check_range(
-        fit, ends, positions=False, group=group, cautions=False
-    )
+    # the range's ends in other units? each end alone: a check names a query's first far value
+    # only, and (1e10, 1e30) named its low end alone (an end that is a budget marked is
+    # checked with the budgets; the grid between the ends is the figure's own, unchecked)
+    for end in (low, high):
+        if marked is None or end not in marked:
+            check_range(fit, pd.DataFrame({"C": [end]}), positions=False, group=group,
+                        cautions=False)  # fmt: skip
+    if marked is not None:  # once, positions in the caller's list (not again when marked)
+        check_range(fit, pd.DataFrame({"C": marked}), group=group)
     grid = np.geomspace(low, high, n_points)
     curve, trend = _n_opt_curve_draws(fit, grid, seed, group)
     fig, axes = _figure((7.5, 5))
@@ -712,7 +769,7 @@ def n_opt(
             )
     if budgets is not None:
         _mark_allocation(
-            ax, fit, budgets, widest, seed, group, color="crimson", fmt="o",
+            ax, fit, marked, widest, seed, group, color="crimson", fmt="o",
             label=f"budgets ({100 * widest:g}%)",
         )
     ax.set_xscale("log")
@@ -776,9 +833,14 @@ def _fitted_budgets(fit, low: float, high: float) -> np.ndarray:
 
 def _mark_allocation(ax, fit, C, ci: float, seed: int, group, **style) -> None:
     """Each budget C's (FLOPs) median N_opt with its central ``ci`` interval as an error bar
-    (:func:`~bayeslaws.posterior.optimal_allocation`)."""
-    with range_stated():  # the figure shows the bands along C
-        b = optimal_allocation(fit, C=C, ci=ci, seed=seed, group=group, _new_group_noted=True)
+    (:func:`~bayeslaws.posterior.optimal_allocation`). No range check: :func:`n_opt` checked
+    the caller's budgets once, and the fitted budgets lie in the range."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PlausibilityWarning)
+        with range_stated():  # the figure shows the bands along C
+            b = optimal_allocation(
+                fit, C=C, ci=ci, seed=seed, group=group, _new_group_noted=True
+            )
     ax.errorbar(
         b["C"],
         b["N_opt"],
@@ -825,7 +887,7 @@ def design_ranking(
     score: str | None = None,
     top: int = 15,
     picks=None,
-    simulated=False,
+    simulated=None,
 ):
     """Horizontal bars of the expected information per FLOP (or ``score``, labelled by what it
     holds: nats for an information column such as "info", nats per unit cost) of the ``top``
@@ -841,7 +903,9 @@ def design_ranking(
     of ``bayeslaws.design.next_runs`` (matched by ``unit``).
 
     ``simulated``: the fit the candidates were ranked by (its title then says "(SIMULATED
-    data)" when the fit's data are simulated, as every figure of a fit does), or True / False."""
+    data)" when the fit's data are simulated, as every figure of a fit does), or True / False;
+    None (default): the words the table carries from its fit, ``plan.attrs["simulated_words"]``
+    (set by ``rank_candidates`` and ``next_runs``; none when the table has no such attribute)."""
     from matplotlib.patches import Patch
 
     if not isinstance(plan, pd.DataFrame) or plan.empty:
@@ -877,7 +941,8 @@ def design_ranking(
     ax.set_xlabel(label)
     ax.xaxis.set_major_formatter(_plain_formatter())  # the scale is in the label, not an offset
     title = f"Candidate runs ranked alone: expected information about {about}{per}"
-    ax.set_title("\n".join(textwrap.wrap(title + _simulated_label(simulated), 90)), fontsize=10)
+    words = _table_words(plan) if simulated is None else _simulated_label(simulated)
+    ax.set_title("\n".join(textwrap.wrap(title + words, 90)), fontsize=10)
     handles = [Patch(color="tab:green", label="candidate (scored alone)")]
     if position.any():
         handles.append(
@@ -889,6 +954,15 @@ def design_ranking(
     box = ax.get_position()  # long candidate labels push the axes right: centre on the figure
     ax.title.set_x((0.5 - box.x0) / box.width)
     return fig
+
+
+def _table_words(plan: pd.DataFrame) -> str:
+    """The SIMULATED words a design table carries from the fit it was ranked by
+    (``plan.attrs["simulated_words"]``, :attr:`~bayeslaws.inference.Fit.simulated_words`, set by
+    ``rank_candidates`` and ``next_runs``): " (SIMULATED data)", " (partly SIMULATED data)",
+    or "" (also for a table without the attribute)."""
+    words = plan.attrs.get("simulated_words", "")
+    return words if isinstance(words, str) else ""
 
 
 def _scale_power(top: float) -> int:
@@ -1023,7 +1097,16 @@ def design_replay(history: pd.DataFrame, *, metrics=("error", "r2"), strategies=
     row per metric (``"error"``: mean |ln(median / truth)| of the decision quantity; ``"r2"``:
     SL2's R^2 of the held-out runs; ``"coverage"``: share of truths inside the 90% intervals),
     against the compute spent as a fraction of the pool's (log axis). Per strategy the median over
-    seeds (line) and each seed (dots); a pool with simulated losses says so in its title."""
+    seeds (line; of every fit, failed or not) and each seed (dots); a pool with simulated losses
+    says so in its title.
+
+    With a ``sampler_ok`` column (the history's sampler health of each fit: False when its
+    R-hat, ESS, divergences or tree depth failed the checks; a bool, or its text as a CSV
+    holds it), a fit that failed the checks is drawn as a hollow circle (legend entry), and
+    each panel's title says "k of n fits failed the sampler checks" (n: the panel's fits with a
+    recorded ``sampler_ok``; fits without one are counted apart)."""
+    from matplotlib.lines import Line2D
+
     need = {"pool", "strategy", "seed", "spent", "budget"} | set(metrics)
     if not isinstance(history, pd.DataFrame) or history.empty or not need <= set(history):
         raise ValueError(f"design_replay() needs a replay history with columns {sorted(need)}")
@@ -1034,10 +1117,16 @@ def design_replay(history: pd.DataFrame, *, metrics=("error", "r2"), strategies=
         "r2": "R^2 of held-out losses (SL2)",
         "coverage": "share of truths in 90% intervals",
     }
+    checked = "sampler_ok" in history
+    # per row True: passed, False: failed, NaN: not recorded (by position: labels may repeat)
+    history = history.assign(_sampler_health=_sampler_health(history).to_numpy())
     fig, axes = _figure((4.0 * len(pools), 3.2 * len(metrics)), len(metrics), len(pools))
     colours = {s: f"C{i}" for i, s in enumerate(strategies)}
+    any_failed = False
     for j, pool in enumerate(pools):
         h = history[(history["pool"] == pool) & (history["budget"] > 0)]
+        simulated = bool(h["simulated"].any()) if "simulated" in h else False
+        name = f"{pool}{' (SIMULATED)' if simulated else ''}"
         for i, metric in enumerate(metrics):
             ax = axes[i, j]
             for strategy in strategies:
@@ -1046,7 +1135,13 @@ def design_replay(history: pd.DataFrame, *, metrics=("error", "r2"), strategies=
                     continue
                 med = hs.groupby("budget")[["spent", metric]].median().sort_index()
                 ax.plot(med["spent"], med[metric], "-o", color=colours[strategy], label=strategy)
-                ax.plot(hs["spent"], hs[metric], ".", color=colours[strategy], alpha=0.35)
+                failed = hs["_sampler_health"].eq(False).to_numpy()
+                ok = hs[~failed]
+                ax.plot(ok["spent"], ok[metric], ".", color=colours[strategy], alpha=0.35)
+                if failed.any():
+                    bad = hs[failed]
+                    ax.plot(bad["spent"], bad[metric], "o", ls="", mfc="none",
+                            mec=colours[strategy], ms=5, mew=0.9, alpha=0.8)  # fmt: skip
             ax.set_xscale("log")
             ax.xaxis.set_minor_formatter(_pyplot().NullFormatter())  # labels at decades only
             if metric == "error":
@@ -1056,14 +1151,45 @@ def design_replay(history: pd.DataFrame, *, metrics=("error", "r2"), strategies=
             ax.set_xlabel("compute spent (fraction of the pool's)")
             ax.set_ylabel(words.get(metric, metric), fontsize=8)
             ax.grid(True, which="both", alpha=0.2)
-        simulated = bool(h["simulated"].any()) if "simulated" in h else False
-        axes[0, j].set_title(f"{pool}{' (SIMULATED)' if simulated else ''}", fontsize=10)
-    from matplotlib.lines import Line2D
-
+            if checked:
+                shown = h[h["strategy"].isin(strategies) & np.isfinite(h[metric].astype(float))]
+                state = shown["_sampler_health"]
+                any_failed |= bool(state.eq(False).any())
+                ax.set_title(f"{name}\n{_sampler_words(state)}", fontsize=9)
+        if not checked:
+            axes[0, j].set_title(name, fontsize=10)
     handles = [Line2D([], [], color=colours[s], marker="o", label=s) for s in strategies]
+    if any_failed:
+        handles.append(
+            Line2D([], [], marker="o", ls="", mfc="none", mec="0.3", ms=5,
+                   label="a seed's fit that failed the sampler checks")
+        )  # fmt: skip
     axes[0, -1].legend(handles=handles, fontsize=8, title="median over seeds", title_fontsize=7)
     fig.tight_layout()
     return fig
+
+
+def _sampler_health(history: pd.DataFrame) -> pd.Series:
+    """Per row of a replay ``history``, whether its fit passed the sampler checks: True, False,
+    or NaN where not recorded (no ``sampler_ok`` column, a row written before it, or a fit
+    that failed to run); ``sampler_ok`` as bools or as the text "True" / "False" (a CSV)."""
+    if "sampler_ok" not in history:
+        return pd.Series(np.nan, history.index, dtype=object)
+    return history["sampler_ok"].map({True: True, False: False, "True": True, "False": False})
+
+
+def _sampler_words(state: pd.Series) -> str:
+    """A replay panel's words on its fits' sampler health (``state``: per drawn fit True, False
+    or NaN, :func:`_sampler_health`): "k of n fits failed the sampler checks", n counting the
+    fits with a recorded health, and "m without a sampler record" for the others ("no sampler
+    record of its m fits" when none has one)."""
+    failed = int(state.eq(False).sum())
+    known = int(state.notna().sum())
+    unknown = len(state) - known
+    if not known:
+        return f"no sampler record of its {unknown} fits"
+    text = f"{failed} of {known} fits failed the sampler checks"
+    return text + (f"; {unknown} without a sampler record" if unknown else "")
 
 
 def save(fig, path, dpi: int = 110):

@@ -411,7 +411,9 @@ def rank_candidates(
     "gaussian" (default) or "reweighted" (importance reweighting of the draws, for a target:
     :class:`~.bounds.JointReweighting`; adds info_se, its Monte Carlo standard error, and
     info_ess, the mean effective sample size of its weights; a :class:`DesignWarning` when
-    that is too low). The other arguments as in :func:`next_runs`.
+    that is too low). The other arguments as in :func:`next_runs`. ``attrs["simulated_words"]``:
+    the fit's SIMULATED words (:attr:`~bayeslaws.inference.Fit.simulated_words`), which
+    ``bayeslaws.plot.design_ranking`` adds to its title.
     """
     _check_estimator(estimator, "rank_candidates")
     _check_options(criterion, cost_power, None, ci)
@@ -444,7 +446,16 @@ def rank_candidates(
             _width_columns(rec, p, basis, post_var[u], DP - MU[u])
         out = pd.concat([out, pd.DataFrame(extra)], axis=1)
     out["score"] = _score(gains, costs, cost_power)
-    return out.sort_values("score", ascending=False, kind="stable").reset_index(drop=True)
+    out = out.sort_values("score", ascending=False, kind="stable").reset_index(drop=True)
+    return _labelled(out, fit)
+
+
+def _labelled(table: pd.DataFrame, fit) -> pd.DataFrame:
+    """``table`` with ``attrs["simulated_words"]``: the fit's :attr:`~bayeslaws.inference.Fit.
+    simulated_words` (" (SIMULATED data)", " (partly SIMULATED data)" or ""), which a figure
+    of the table (``bayeslaws.plot.design_ranking``) adds to its title."""
+    table.attrs["simulated_words"] = fit.simulated_words
+    return table
 
 
 def _warn_short_batch(
@@ -710,6 +721,7 @@ def next_runs(
     (which rule restricted this pick, if any), greedy_rule ("per_cost": each pick maximised
     value / cost**cost_power; "by_value": value alone, chosen with a budget when its batch is
     worth more), and the confirm columns. Empty (no rows) when nothing is affordable.
+    ``attrs["simulated_words"]``: as :func:`rank_candidates`'.
     """
     _check_estimator(estimator, "next_runs (the greedy batch)")
     budget = _check_options(criterion, cost_power, budget, ci)
@@ -761,7 +773,8 @@ def next_runs(
     out = pd.DataFrame(records)
     if out.empty:
         rows = unit_rows(p)
-        return pd.DataFrame(columns=list(rows.columns) + ["rank", "info", "flops", "cost"])
+        empty = pd.DataFrame(columns=list(rows.columns) + ["rank", "info", "flops", "cost"])
+        return _labelled(empty, fit)
     out["cumulative_flops"] = out["flops"].cumsum()
     out["greedy_rule"] = rule
     if confirm:
@@ -780,7 +793,7 @@ def next_runs(
         for col in CONFIRM_COLUMNS:
             if col in b:
                 out[col] = b[col].to_numpy()
-    return out
+    return _labelled(out, fit)
 
 
 def runs_of_plan(cands: pd.DataFrame, plan: pd.DataFrame, fit=None) -> pd.DataFrame:
