@@ -6,9 +6,13 @@
    (Besiroglu et al. 2024, arXiv:2404.10102); for a the paper gives 0.513 with SE 0.020 only,
    and the interval beside it is derived here (+-1.96 SE), as its row says.
 2. Extrapolation: fit on runs with C <= 1e21 FLOPs, predict the larger ones (new-run
-   intervals), report median absolute relative error and the share inside 50% / 90% intervals.
+   intervals), report median absolute relative error and the share inside 50% / 90% intervals,
+   and the fit's sampler diagnostics (columns max_r_hat, divergences: the one fit behind every
+   row).
 3. Recovery (SIMULATED data on the same (N, D) design): simulate from known parameters with
-   several seeds, fit, and count how often the 90% intervals contain the truth.
+   several seeds, fit, and count how often the 90% intervals contain the truth; with the
+   replications' sampler diagnostics (max_r_hat: the largest over the fits, divergences: their
+   sum, fits_above_r_hat_1.01: how many fits exceed R-hat 1.01).
 
 Writes paper_repro/results/epoch_*.csv and prints the tables.
 
@@ -71,6 +75,23 @@ def full_fit_table(fit) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+R_HAT_OK = 1.01
+
+
+def fit_diagnostics(fits) -> dict:
+    """The sampler diagnostics of ``fits`` (one or more fits) as table columns: max_r_hat (the
+    largest R-hat over the fits' parameters), divergences (summed over the fits) and, for more
+    than one fit, fits_above_r_hat_1.01 (how many fits exceed R-hat :data:`R_HAT_OK`)."""
+    r_hat = [float(f.diagnostics.max_r_hat) for f in fits]
+    out = {
+        "max_r_hat": max(r_hat),
+        "divergences": int(sum(int(f.diagnostics.divergences) for f in fits)),
+    }
+    if len(fits) > 1:
+        out[f"fits_above_r_hat_{R_HAT_OK}"] = int(sum(r > R_HAT_OK for r in r_hat))
+    return out
+
+
 def extrapolation_table(runs, sampler: dict, max_flops: float = 1e21) -> pd.DataFrame:
     train = runs.subset(runs.df["C"] <= max_flops, f"fit on C <= {max_flops:g} FLOPs")
     test = runs.df[runs.df["C"] > max_flops]
@@ -97,6 +118,7 @@ def extrapolation_table(runs, sampler: dict, max_flops: float = 1e21) -> pd.Data
                     "coverage": inside.mean(),
                     "median_abs_rel_error": np.median(np.abs(pred["median"] / actual - 1)),
                     "mean_rel_width": np.mean((pred["upper"] - pred["lower"]) / pred["median"]),
+                    **fit_diagnostics([fit]),
                     "data": "real",
                 }
             )
@@ -107,11 +129,13 @@ def recovery_table(runs, sampler: dict, seeds: int) -> pd.DataFrame:
     truth = {"E": 1.82, "A": 500.0, "B": 2500.0, "alpha": 0.35, "beta": 0.37}
     truth["a_opt"] = truth["beta"] / (truth["alpha"] + truth["beta"])
     hits = {name: [] for name in PARAMS}
+    fits = []
     for seed in range(seeds):
         df = simulate.simulate_chinchilla_runs(
             {**truth, "N": runs.df["N"], "D": runs.df["D"]}, noise_sd=0.01, seed=seed
         )
         fit = bl.fit(bl.load_runs(df), likelihood="gaussian", seed=seed, warn=False, **sampler)
+        fits.append(fit)
         summary = fit.summary(ci=0.9)
         for name in PARAMS:
             hits[name].append(summary.loc[name, "5%"] <= truth[name] <= summary.loc[name, "95%"])
@@ -125,6 +149,7 @@ def recovery_table(runs, sampler: dict, seeds: int) -> pd.DataFrame:
                 "replications": seeds,
                 "coverage_90": rate,
                 "binomial_se": np.sqrt(0.9 * 0.1 / seeds),
+                **fit_diagnostics(fits),
                 "data": "simulated",
             }
         )

@@ -6,6 +6,10 @@ Usage::
     python paper_repro/hyperparams.py --reps 10 --parts recovery,coverage
     python paper_repro/hyperparams.py --parts steplaw,backtest
 
+Defaults: 2 chains x 500 warm-up + 500 draws per fit (``--chains``, ``--warmup``, ``--draws``)
+and 2 x 300 + 300 per coverage fit (``--cov-chains``, ``--cov-iter``): the settings the committed
+tables in results/ were written with (their titles say so).
+
 Parts (``--parts``, comma-separated; default all):
 
 * ``recovery``: law "hyperparams" on the bundled simulated video-DiT sweep; the posterior law in
@@ -130,13 +134,15 @@ def with_data(table: pd.DataFrame, data) -> pd.DataFrame:
     return out
 
 
-def write(table: pd.DataFrame, name: str, title: str, data=None) -> None:
+def write(table: pd.DataFrame, name: str, title: str, data=None, notes=()) -> None:
     """Write ``table`` to results/hyperparams_<name>.csv and .md (titled ``title``) and print it.
     ``data`` (see :func:`with_data`): the CSV's ``data`` column, what each row comes from (None:
-    no column; the .md states it in its title)."""
+    no column; the .md states it in its title). ``notes``: lines written below the .md's table
+    (e.g. the fit's notes in full: which rows were excluded)."""
     RESULTS.mkdir(parents=True, exist_ok=True)
     (table if data is None else with_data(table, data)).to_csv(RESULTS / f"hyperparams_{name}.csv")
-    (RESULTS / f"hyperparams_{name}.md").write_text(f"# {title}\n\n{markdown(table)}\n")
+    below = "".join(f"\n{line}\n" for line in notes)
+    (RESULTS / f"hyperparams_{name}.md").write_text(f"# {title}\n\n{markdown(table)}\n{below}")
     print(f"\n== {title} ==\n{table.to_string()}\n-> {RESULTS / f'hyperparams_{name}.md'}")
 
 
@@ -340,13 +346,33 @@ def part_grid(args, fit=None):
             }
         )
     table = pd.DataFrame(rows).set_index("T (tokens)").T
+    # the columns are the token budgets: named so in the CSV too (a columns' name is not written)
+    table.columns = [f"T = {d:.3g} tokens" for d in table.columns]
+    table.index.name = "quantity"
     write(
         table,
         "grid_1p07B",
-        "Yin et al. 1.07B grid: our predicted optima (fit to the SIMULATED sweep) beside the "
-        "paper's marked cells, and a least-squares bowl fitted to the published grid",
+        "Yin et al. 1.07B grid: our predicted optima (fit to the SIMULATED sweep; "
+        f"{sampler_words(fit)}) beside the paper's marked cells, and a least-squares bowl fitted "
+        "to the published grid",
         data=grid_data(table.index, runs),
     )
+
+
+def sampler_words(fit) -> str:
+    """The sampler settings of ``fit`` as the tables' titles give them: "2x500+500, seed 0"
+    (chains x warmup + draws per chain)."""
+    r = fit.record.sampler
+    return f"{r.chains}x{r.warmup}+{r.draws}, seed {r.seed}"
+
+
+def steplaw_runs_words(n_total: int, n_used: int, note: str) -> str:
+    """The run counts of a Step Law fit's title: "1225 of 1911 runs fitted; 181 diverged runs
+    and 505 more than 3% above their cell's best excluded", so that the excluded counts read
+    against the total, not the fitted. ``note``: the fit's first note, what was excluded; only
+    its summary (before a ":" listing the rows) goes in the title, the whole note below the
+    table (:func:`part_steplaw`)."""
+    return f"{n_used} of {n_total} runs fitted; {note.split(':', 1)[0]}"
 
 
 def part_steplaw(args):
@@ -379,10 +405,12 @@ def part_steplaw(args):
     write(
         table,
         "steplaw",
-        f"Step Law dense ({fit.record.data['n_rows_used']} runs, {fit.record.notes[0]}; "
+        f"Step Law dense ("
+        f"{steplaw_runs_words(len(runs.df), fit.record.data['n_rows_used'], fit.record.notes[0])}; "
         f"N non-embedding params, D and B in tokens; {args.chains}x{args.warmup}+{args.draws}, "
         f"{wall:.0f} s, max R-hat {d.max_r_hat:.3f}, min ESS {d.min_ess_bulk:.0f}, "
         f"{d.divergences} divergences)",
+        notes=[f"Fit notes: {'; '.join(fit.record.notes)}"],
     )
     print(fit.summary().round(4).to_string())
 
@@ -444,7 +472,7 @@ def part_backtest(args):
         table,
         "backtest",
         "Step Law backtest: hold out N = 1.07e9, predict the optimum, loss of the nearest grid "
-        "run vs the cell's best (the published law: within ~0.09%)",
+        f"run vs the cell's best (the published law: within ~0.09%; fits {sampler_words(fit)})",
     )
 
 
@@ -466,8 +494,10 @@ def main(argv=None):
     parser.add_argument("--parts", default=",".join(PARTS))
     parser.add_argument("--reps", type=int, default=50, help="coverage replications")
     parser.add_argument("--cov-chains", type=int, default=2, help="chains per coverage fit")
-    parser.add_argument("--cov-iter", type=int, default=400, help="warmup = draws per coverage fit")
-    parser.add_argument("--chains", type=int, default=4)
+    # the defaults are the settings of the committed tables (their titles: recovery and Step Law
+    # 2x500+500, coverage 2x300+300 per fit)
+    parser.add_argument("--cov-iter", type=int, default=300, help="warmup = draws per coverage fit")
+    parser.add_argument("--chains", type=int, default=2)
     parser.add_argument("--warmup", type=int, default=500)
     parser.add_argument("--draws", type=int, default=500)
     parser.add_argument("--seed", type=int, default=0)

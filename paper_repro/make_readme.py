@@ -7,16 +7,24 @@ Never edit the tables by hand: rerun
 
     python paper_repro/liang.py && python paper_repro/porian.py && python paper_repro/yin.py
     python paper_repro/epoch.py && python paper_repro/hyperparams.py
-    python paper_repro/make_readme.py
+    python paper_repro/make_readme.py [--out PATH]
 
 The main table takes every results file in the common schema (quantity, paper_value, median,
 lower, upper, data[, note, paper]) and epoch_fit.csv (its own schema, mapped below); every other
 CSV (Epoch extrapolation and recovery, the hyperparameter tables) is rendered as its own table,
-titled by the first line of the matching .md file when the script wrote one.
+titled by the first line of the matching .md file when the script wrote one. A CSV written from
+a frame with a two-level header (hyperparams_coverage.csv: coverage / ours, ...) is read with
+both header rows and its index columns, and its columns named by the joined levels ("coverage
+ours"); numeric column names (the 1.07B grid's token counts) are printed as numbers (4e+09).
+Where a paper value is marked with its interval's level ("(95%)") and ours has another, our cell
+is marked with its own ("(90%)").
 """
 
 from __future__ import annotations
 
+import argparse
+import csv
+import itertools
 import re
 from pathlib import Path
 
@@ -60,18 +68,20 @@ scripts `yin.py`, `liang.py`, `porian.py`, `epoch.py` and `hyperparams.py` in th
 defaults). Do not edit by hand.
 
 "ours" is a posterior median with its central 90% credible interval (rows marked "(95%)" use
-95%, to match the paper's interval); rows from arithmetic on published constants have no
-interval. Rows from replicated simulations give the median and 5-95% range of the replicates'
-posterior medians (their notes say so). "data" says whether the numbers come from real runs or
+95%, to match the paper's interval; where the paper's interval is marked "(95%)" and ours is
+90%, our cell says "(90%)"); rows from arithmetic on published constants have no interval.
+Rows from replicated simulations give the median and 5-95% range of the replicates' posterior
+medians (their notes say so). "data" says whether the numbers come from real runs or
 from a simulation (no per-run data were released for either seed paper; the simulators are in
 `bayeslaws/runs/simulate.py`). Notes say what each row is; see each script's docstring for the
 design. The notes of Yin et al.'s fitted rows end with the sampler diagnostics of the fits behind
 them, over the replicates (from `results/yin_detail.csv`); those of Liang et al.'s rows with the
 diagnostics of their one fit. Held-out coverage is the share of held-out points inside the
-intervals, beside its nominal value. Porian et al.'s paper values are the authors' own fits,
-read from `../shared/data/porian_isoflop/published_fits.csv` and rounded to three decimals
-(PAPERS.md's summary prints two of them a thousandth higher: 0.692 for 0.691488, 0.572 for
-0.571495).
+intervals (Porian et al.'s N_opt row: of the authors' interpolated optima inside ours), beside
+its nominal value; Porian et al.'s held-out notes end with the held-out fit's diagnostics.
+Porian et al.'s paper values are the authors' own fits, read from
+`../shared/data/porian_isoflop/published_fits.csv` and rounded to three decimals (PAPERS.md's
+summary prints two of them a thousandth higher: 0.692 for 0.691488, 0.572 for 0.571495).
 
 """
 
@@ -232,10 +242,7 @@ def table() -> str:
                 note = "; ".join(x for x in (note, diagnostics) if x)
             elif path.name in FITTED_FILES or set(FIT_COLUMNS) & set(df.columns):
                 note = "; ".join(x for x in (note, row_diagnostics(row)) if x)
-            value = ours(row)
-            ci = row.get("ci")
-            if ci is not None and not pd.isna(ci) and abs(float(ci) - 0.9) > 1e-9:
-                value += f" ({float(ci):.0%})"
+            value = ours(row) + level_mark(row, paper_value)
             cells = [
                 row.get("paper", path.stem),
                 row["quantity"],
@@ -250,6 +257,74 @@ def table() -> str:
         lines.append("")
         lines.append(f"Not yet run: {', '.join(missing)}.")
     return "\n".join(lines) + "\n"
+
+
+PAPER_LEVEL = re.compile(r"\((\d+(?:\.\d+)?)%\)\s*$")  # a paper value ending "(95%)"
+
+
+def level_mark(row, paper_value: str) -> str:
+    """The level mark of our cell: " (95%)" when our interval's level (the row's ``ci``, 0.9 when
+    absent) is not 90%, and " (90%)" too when the paper value is marked with another level (our
+    90% beside the paper's "(95%)"); "" for rows without an interval of ours."""
+    lo, hi = row.get("lower"), row.get("upper")
+    if lo is None or hi is None or pd.isna(lo) or pd.isna(hi):
+        return ""
+    ci = row.get("ci")
+    level = 0.9 if ci is None or pd.isna(ci) else float(ci)
+    m = PAPER_LEVEL.search(str(paper_value))
+    paper_level = float(m.group(1)) / 100 if m else None
+    differs = paper_level is not None and abs(paper_level - level) > 1e-9
+    if abs(level - 0.9) > 1e-9 or differs:
+        return f" ({level:.0%})"
+    return ""
+
+
+def read_results(path: Path) -> pd.DataFrame:
+    """A results CSV as one flat table, its index columns first.
+
+    pandas writes a frame with a two-level column header (hyperparams_coverage.csv) as two header
+    rows (the top level repeated over its columns, e.g. coverage, coverage), then, when its
+    index has names, a row of those names; read plainly, the levels came out as "coverage",
+    "coverage.1" and the second header row and the names row as data. Such a file (leading
+    empty cells: the index columns; a repeated name in the first row) is read with both header
+    rows and the index, and each column is named by its levels joined by a space ("coverage
+    ours"; a level pandas filled in as "Unnamed: ..." is left out). Other files are read as
+    they are."""
+    with path.open(newline="") as f:
+        head = list(itertools.islice(csv.reader(f), 4))
+    if not head:
+        return pd.read_csv(path)
+    first = head[0]
+    n_index = next((i for i, c in enumerate(first) if c != ""), len(first))
+    names = first[n_index:]
+    if n_index == 0 or len(names) == len(set(names)):
+        return pd.read_csv(path)
+    levels = next(
+        (
+            r
+            for r in range(2, len(head))
+            if all(head[r][:n_index]) and not any(head[r][n_index:])
+        ),
+        2,
+    )  # the row of index names closes the header; without one, two levels
+    df = pd.read_csv(path, header=list(range(levels)), index_col=list(range(n_index)))
+    df.columns = [
+        " ".join(str(p) for p in c if str(p) and not str(p).startswith("Unnamed"))
+        for c in df.columns
+    ]
+    df.index.names = [n if n is not None else "" for n in df.index.names]
+    return df.reset_index()
+
+
+def column_name(c) -> str:
+    """A table header cell: "" for pandas' "Unnamed: k", a number as a number (4e+09)."""
+    c = str(c)
+    if c.startswith("Unnamed"):
+        return ""
+    try:
+        return f"{float(c):.4g}"
+    except ValueError:
+        return c.replace("|", "/")
 
 
 def cell(x) -> str:
@@ -273,9 +348,8 @@ def other_tables() -> str:
         if md.exists():
             first = md.read_text().splitlines()[0].lstrip("# ").strip()
             title = first or title
-        df = pd.read_csv(path)
-        df.columns = ["" if str(c).startswith("Unnamed") else str(c) for c in df.columns]
-        head = "| " + " | ".join(df.columns) + " |"
+        df = read_results(path)
+        head = "| " + " | ".join(column_name(c) for c in df.columns) + " |"
         rule = "|" + "---|" * len(df.columns)
         body = ["| " + " | ".join(cell(x) for x in row) + " |" for row in df.itertuples(False)]
         parts.append(
@@ -286,8 +360,17 @@ def other_tables() -> str:
     return "\n## Other results tables\n\n" + "\n\n".join(parts) + "\n"
 
 
-def main() -> Path:
-    out = HERE / "README.md"
+def main(argv=None) -> Path:
+    """Write the README (default paper_repro/README.md) from the results files and print it."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=HERE / "README.md",
+        help="the README to write (default: paper_repro/README.md)",
+    )
+    args = parser.parse_args(argv)
+    out = args.out
     out.write_text(HEADER + table() + other_tables())
     print(out.read_text())
     return out

@@ -48,8 +48,9 @@ Writes paper_repro/results/yin.csv and yin_detail.csv (one table: part 2's and p
 per-replicate rows, including each fit's R-hat and divergences, with a ``part`` column and a
 ``data`` column naming each row's simulation and seed); prints the tables.
 Without fitting (seconds):  python paper_repro/yin.py --truth-only
-      rewrites yin_detail.csv as one table and recomputes yin.csv's part-3 rows from it (their
-      replicate summaries and the simulator's fixed-setting optimum), and rewrites the paper
+      rewrites yin_detail.csv as one table and recomputes yin.csv's part-3 rows and part 2's
+      baseline rows from it (their replicate summaries, a range only from 3 or more replicates,
+      and the simulator's fixed-setting optimum), and rewrites the paper
       values this script defines (constant_paper_values); every other cell is kept.
 """
 
@@ -372,10 +373,32 @@ def truth_fixed_n_opt(truth, C, lr, batch, decades=3.0, per_decade=3000, widenin
     )
 
 
+MIN_RANGE = 3  # fewer replicates than this: a median without a 5-95% range
+
+
 def summarise(values):
+    """(median, 5%, 95%) of the replicates' posterior medians ``values``; the range is NaN (no
+    range printed) when fewer than :data:`MIN_RANGE` replicates contribute (one or two medians
+    give no spread worth calling a 90% range)."""
     v = np.asarray(values, float)
     q = np.quantile(v, [0.05, 0.5, 0.95])
+    if len(v) < MIN_RANGE:
+        return q[1], np.nan, np.nan
     return q[1], q[0], q[2]
+
+
+def settled_words(lower, upper) -> str:
+    """"sign settled in k/n": of the replicates' own 90% intervals (``lower``, ``upper``), how
+    many exclude zero (the sign of the change settled by that replicate's fit)."""
+    lo, hi = np.asarray(lower, float), np.asarray(upper, float)
+    return f"sign settled in {int(((hi < 0) | (lo > 0)).sum())}/{len(lo)}"
+
+
+def range_words(n: int) -> str:
+    """How a row's range was formed from ``n`` replicate medians (or why it has none)."""
+    if n < MIN_RANGE:
+        return f"no range: {n} replicate(s), fewer than {MIN_RANGE}"
+    return f"range: 5-95% of the {n} replicate medians"
 
 
 def part2(replicates, hp_replicates, draws, hp_draws, budgets, tolerances, joint_replicates=0,
@@ -525,8 +548,9 @@ def fixed_rows(p3: pd.DataFrame, budgets: dict, truth) -> list[dict]:
                 lower=lo,
                 upper=hi,
                 data=sim3,
-                note=f"replicate medians of the paired ratio (median per-replicate 90% "
-                f"interval [{r.lower.median():+.0%}, {r.upper.median():+.0%}]); N_opt optimal "
+                note=f"replicate medians of the paired ratio ({range_words(len(r))}; median "
+                f"per-replicate 90% interval [{r.lower.median():+.0%}, {r.upper.median():+.0%}]"
+                f"; {settled_words(r.lower, r.upper)}); N_opt optimal "
                 f"{o['median'].median():.3g}, fixed {f['median'].median():.3g}; (the simulator's "
                 f"bowl, extrapolated, puts the true fixed-setting optimum at {t_fix:.3g}); "
                 f"fixed lr "
@@ -601,14 +625,18 @@ def truth_only(results: Path = RESULTS) -> pd.DataFrame:
     """No fitting: from the committed ``results/yin_detail.csv``, rewrite that file as one
     table (:func:`write_detail`; repairs the two-header layout of older versions),
     recompute yin.csv's part-3 rows (:func:`fixed_rows`: the same replicate summaries, and the
-    simulator's fixed-setting optimum in the note, an analytic truth) and rewrite the
+    simulator's fixed-setting optimum in the note, an analytic truth) and part 2's baseline
+    rows (:func:`part2_rows`: N_opt, law='hyperparams', the near-optimal band), and rewrite the
     paper_value cells that are constants of this script (:func:`constant_paper_values`);
     every other cell of yin.csv is kept as it is."""
     p2, p3 = read_detail(results / "yin_detail.csv")
     write_detail(p2, p3, results / "yin_detail.csv")
     c_mg = budget_for("earlier (0.8705 C^0.4294)", N_MOVIE_GEN)
     budgets = {"1e22": C_1E22, f"Movie Gen ({c_mg:.2g})": c_mg}
-    new = pd.DataFrame(fixed_rows(p3, budgets, sim.VideoDiTTruth()))
+    rows = fixed_rows(p3, budgets, sim.VideoDiTTruth())
+    if len(p2):  # part 2's baseline rows: the same replicate summaries (no fitting)
+        rows += part2_rows(p2, budgets, TOLERANCES, p2["replicate"].nunique())
+    new = pd.DataFrame(rows)
     new.insert(0, "paper", "Yin et al. 2025")
     # every cell as the text the writer wrote (so the kept rows stay byte for byte), the new
     # rows as the text it would write
@@ -629,6 +657,79 @@ def truth_only(results: Path = RESULTS) -> pd.DataFrame:
         out.loc[hit, "paper_value"] = paper  # absent (e.g. no joint fits): nothing to rewrite
     out.to_csv(results / "yin.csv", index=False)
     return out
+
+
+def part2_rows(p2: pd.DataFrame, budgets: dict, tolerances, R: int) -> list[dict]:
+    """Part 2's baseline rows (the Chinchilla surface on best cells: N_opt, the near-optimal
+    band; law='hyperparams' at 1.07B), from part 2's per-replicate rows ``p2`` (``R``: the
+    replicates simulated); :func:`main` and :func:`truth_only` (no fitting) both use it."""
+    rows = []
+    sim_data = f"simulated (VideoDiTTruth, {P2_DESIGN}, {R} replicates)"
+    for name, paper in zip(budgets, (N_1E22, N_MOVIE_GEN), strict=True):
+        reps = p2[p2.quantity == f"N_opt {name}"]
+        med, lo, hi = summarise(reps["median"])
+        rows.append(
+            dict(
+                quantity=f"N_opt at {name} FLOPs, Chinchilla surface on best cells (baseline)",
+                paper_value=paper,
+                median=med,
+                lower=lo,
+                upper=hi,
+                data=sim_data,
+                note=f"median of the replicates' posterior medians ({range_words(len(reps))})"
+                f"; truth {reps.truth.iloc[0]:.3g}; {int(reps.covered.sum())}/{len(reps)} "
+                f"replicate 90% intervals cover it; median interval [{reps.lower.median():.3g}, "
+                f"{reps.upper.median():.3g}]",
+            )
+        )
+    hp = p2[p2.quantity.str.contains("1.07B")]
+    for T, paper_b, paper_lr in MARKED:
+        for key, paper, grid, label in (
+            ("B_opt", paper_b, GRID_B, "B_opt (tokens)"),
+            ("eta_opt", paper_lr, GRID_LR, "eta_opt"),
+        ):
+            reps = hp[hp.quantity == f"{key} 1.07B {T / 1e9:g}B"]
+            if reps.empty:
+                continue
+            med, lo, hi = summarise(reps["median"])
+            cells = [
+                grid[int(np.argmin(np.abs(np.log(np.array(grid) / m))))] for m in reps["median"]
+            ]
+            same = sum(c == paper for c in cells)
+            rows.append(
+                dict(
+                    quantity=f"1.07B, {T / 1e9:g}B tokens: {label}, law='hyperparams'",
+                    paper_value=f"cell {paper:.2g}",
+                    median=med,
+                    lower=lo,
+                    upper=hi,
+                    data=f"simulated (VideoDiTTruth sweep, every run, {len(reps)} replicates)",
+                    note=f"replicate medians ({range_words(len(reps))}); truth (Yin law) "
+                    f"{reps.truth.iloc[0]:.3g}; {int(reps.covered.sum())}/{len(reps)} 90% "
+                    f"intervals cover it; nearest grid cell = paper's in {same}/{len(reps)}",
+                )
+            )
+    for tol in tolerances:
+        for prob in PROBS:
+            reps = p2[p2.quantity == f"near-optimal {tol:g} prob {prob:g}"]
+            found = reps["median"].dropna()
+            med, lo, hi = summarise(found) if len(found) else (np.nan, np.nan, np.nan)
+            rows.append(
+                dict(
+                    quantity=near_optimal_quantity(tol, prob),
+                    paper_value=PAPER_COMPARABLE_LOSS_CUT,
+                    median=med,
+                    lower=lo,
+                    upper=hi,
+                    data=sim_data,
+                    note=f"replicate medians ({range_words(len(found))}); band empty (no N "
+                    f"that likely within tolerance) in {len(reps) - len(found)}/{len(reps)} "
+                    f"replicates; truth "
+                    f"{reps.truth.iloc[0]:+.1%}; median excess loss "
+                    f"{reps.excess.median():.3%}",
+                )
+            )
+    return rows
 
 
 def joint_summary(p2: pd.DataFrame, budgets: dict, draws: int) -> list[dict]:
@@ -735,8 +836,8 @@ def main(argv=None):
     if args.truth_only:
         out = truth_only()
         print(
-            f"rewrote {RESULTS / 'yin_detail.csv'}, and the part-3 rows and constant paper "
-            f"values of {RESULTS / 'yin.csv'}"
+            f"rewrote {RESULTS / 'yin_detail.csv'}, and the part-3 rows, part 2's baseline "
+            f"rows and constant paper values of {RESULTS / 'yin.csv'}"
         )
         return out
     if args.joint_replicates is None:
@@ -770,72 +871,8 @@ def main(argv=None):
         args.replicates, args.hp_replicates, args.draws, args.hp_draws, budgets, tolerances,
         joint_replicates=args.joint_replicates, joint_draws=args.joint_draws,
     )
-    R = args.replicates
-    sim_data = f"simulated (VideoDiTTruth, {P2_DESIGN}, {R} replicates)"
     rows += joint_summary(p2, budgets, args.joint_draws)
-    for name, paper in zip(budgets, (N_1E22, N_MOVIE_GEN), strict=True):
-        reps = p2[p2.quantity == f"N_opt {name}"]
-        med, lo, hi = summarise(reps["median"])
-        rows.append(
-            dict(
-                quantity=f"N_opt at {name} FLOPs, Chinchilla surface on best cells (baseline)",
-                paper_value=paper,
-                median=med,
-                lower=lo,
-                upper=hi,
-                data=sim_data,
-                note=f"median and 5-95% range of the replicates' posterior medians; truth "
-                f"{reps.truth.iloc[0]:.3g}; {int(reps.covered.sum())}/{len(reps)} replicate "
-                f"90% intervals cover it; median interval [{reps.lower.median():.3g}, "
-                f"{reps.upper.median():.3g}]",
-            )
-        )
-    hp = p2[p2.quantity.str.contains("1.07B")]
-    for T, paper_b, paper_lr in MARKED:
-        for key, paper, grid, label in (
-            ("B_opt", paper_b, GRID_B, "B_opt (tokens)"),
-            ("eta_opt", paper_lr, GRID_LR, "eta_opt"),
-        ):
-            reps = hp[hp.quantity == f"{key} 1.07B {T / 1e9:g}B"]
-            if reps.empty:
-                continue
-            med, lo, hi = summarise(reps["median"])
-            cells = [
-                grid[int(np.argmin(np.abs(np.log(np.array(grid) / m))))] for m in reps["median"]
-            ]
-            same = sum(c == paper for c in cells)
-            rows.append(
-                dict(
-                    quantity=f"1.07B, {T / 1e9:g}B tokens: {label}, law='hyperparams'",
-                    paper_value=f"cell {paper:.2g}",
-                    median=med,
-                    lower=lo,
-                    upper=hi,
-                    data=f"simulated (VideoDiTTruth sweep, every run, {len(reps)} replicates)",
-                    note=f"replicate medians; truth (Yin law) {reps.truth.iloc[0]:.3g}; "
-                    f"{int(reps.covered.sum())}/{len(reps)} 90% intervals cover it; nearest "
-                    f"grid cell = paper's in {same}/{len(reps)}",
-                )
-            )
-    for tol in tolerances:
-        for prob in PROBS:
-            reps = p2[p2.quantity == f"near-optimal {tol:g} prob {prob:g}"]
-            found = reps["median"].dropna()
-            med, lo, hi = summarise(found) if len(found) else (np.nan, np.nan, np.nan)
-            rows.append(
-                dict(
-                    quantity=near_optimal_quantity(tol, prob),
-                    paper_value=PAPER_COMPARABLE_LOSS_CUT,
-                    median=med,
-                    lower=lo,
-                    upper=hi,
-                    data=sim_data,
-                    note=f"replicate medians; band empty (no N that likely within tolerance) in "
-                    f"{len(reps) - len(found)}/{len(reps)} replicates; truth "
-                    f"{reps.truth.iloc[0]:+.1%}; median excess loss "
-                    f"{reps.excess.median():.3%}",
-                )
-            )
+    rows += part2_rows(p2, budgets, tolerances, args.replicates)
     p3 = part3(args.fixed_replicates, args.draws, budgets)
     rows += fixed_rows(p3, budgets, truth)
     out = pd.DataFrame(rows)
