@@ -9,10 +9,26 @@ table as a fresh fit of it would; runs excluded by the user or by screening stay
 before law-excluded runs were kept warns, :class:`LawExclusionsWarning`, that they stay out.) The
 refit is a full NUTS fit of all the runs (not an approximate sequential update: the posterior is
 exactly that of the combined table), but its chains start where the current posterior is: each chain
-at one posterior draw (sites whose shape is unchanged; new sites, e.g. a new cell's optimum, start
-as a cold fit would), and the warm-up is shorter (default: half the fit's, at least 100 iterations),
-since the chains begin near the typical set. The compiled kernel of a table of the same shape is
-reused.
+at one posterior draw, and the warm-up is shorter (default: half the fit's, at least 100
+iterations), since the chains begin near the typical set. The compiled kernel of a table of the
+same shape is reused.
+
+The draw is re-expressed for the refit's centring (:func:`initial_state`). A law samples
+parameters centred on its table's reference scales (``Scales``: the geometric means of N, D and
+the loss), and the refit centres on the combined table's, as a fresh fit of it would (the priors
+are on the centred parameters: the posterior stays that of the combined table). A sampled value
+copied as it is would stand for another E, A, B: in the scenario of
+tests/test_update_recentre_review8.py (20 Chinchilla runs, then 8 at 10-25x the largest size)
+the copied ``e_std`` lay about 12 posterior sd from the new posterior (``a_std``, ``b_std``
+4-5), though E, A, B were within about one sd of it; re-expressed, every site started within
+3.5 sd (at one draw of the old posterior, the wider). So the law maps each draw onto the new scales
+(:meth:`~bayeslaws.laws.contract.Law.recentred`): the loss-surface laws keep every natural-unit
+quantity of the draw (:meth:`~bayeslaws.laws.surface.LossSurfaceLaw.recentred`); a law that
+does not say how its sites depend on the scales (the contract's default) gives none when the
+scales moved. Sites not carried over, and sites whose shape changed (a new cell's optimum, the
+deviations of a new group), start as a cold fit would; when a site of the fit's posterior could
+not be carried, the default warm-up is the fit's own (at least), and the record's note names
+those sites.
 
 Mechanics: the warm-up runs here (``MCMC.warmup`` with the initial values, on the kernel that
 :func:`~.nuts.fit` will use) and :func:`~.nuts.fit` then samples from the warmed-up state
@@ -49,6 +65,7 @@ import pandas as pd
 from numpyro.infer.initialization import init_to_value
 from numpyro.infer.util import initialize_model
 
+from ..laws.contract import Scales
 from ..runs import CANONICAL, PlausibilityWarning, RunTable, RunTableError, load_runs
 from ..runs.checks import ArgumentTypeError, is_real
 from ..runs.compute import same_compute_model
@@ -655,30 +672,57 @@ def refuse_label_clashes(earlier: pd.Index, new_labels, taken=()) -> None:
         )
 
 
-def initial_values(fit: Fit, model, data: dict, chains: int, seed: int) -> dict:
+def initial_values(
+    fit: Fit, model, data: dict, chains: int, seed: int, scales: Scales | None = None
+) -> dict:
     """Per chain, unconstrained initial values of every latent site (leading axis: chains; none
-    for one chain, as NumPyro's ``init_params`` takes them): one posterior draw of the fit for
-    the sites of unchanged shape, NumPyro's default (uniform in [-2, 2], unconstrained) for the
-    others."""
+    for one chain, as NumPyro's ``init_params`` takes them): :func:`initial_state`'s."""
+    return initial_state(fit, model, data, chains, seed, scales)[0]
+
+
+def initial_state(
+    fit: Fit, model, data: dict, chains: int, seed: int, scales: Scales | None = None
+) -> tuple[dict, list, list]:
+    """(Per chain, unconstrained initial values of every latent site (leading axis: chains;
+    none for one chain, as NumPyro's ``init_params`` takes them); the latent sites started at
+    the fit's posterior in every chain; the sites the fit's posterior has with the same shape
+    that started as in a cold fit in some chain, sorted.)
+
+    Each chain starts at one posterior draw of the fit, re-expressed by its law for the
+    model's reference scales (``scales``: those ``data`` was prepared on; None: the fit's own)
+    through :meth:`~bayeslaws.laws.contract.Law.recentred`, so that each sampled value stands
+    for the natural-unit quantities (E, A, B, ...) of that draw: the raw values are centred on
+    the fit's own scales (``record.scales``), and an update's table has others. Sites the
+    law does not carry over, and sites whose shape changed (a new group's), start where
+    NumPyro's default puts them (uniform in [-2, 2], unconstrained), as in a cold fit."""
     draws = fit.draws()
+    law = fit.law
+    old = Scales(fit.record.scales)
+    new = old if scales is None else scales
+    priors = law.priors(fit.likelihood, fit.priors)
     rng = np.random.default_rng(seed)
     picks = rng.choice(len(next(iter(draws.values()))), size=chains, replace=False)
     keys = jax.random.split(jax.random.PRNGKey(seed), chains)
     shapes = _latent_shapes(model, data)
-    per_chain = []
+    carried = {
+        name for name, shape in shapes.items()
+        if name in draws and np.shape(draws[name])[1:] == shape
+    }
+    per_chain, started = [], set(carried)
     for c, s in enumerate(picks):
+        recentred = law.recentred({k: v[s] for k, v in draws.items()}, old, new, priors)
         values = {
-            name: jnp.asarray(draws[name][s])
+            name: jnp.asarray(recentred[name])
             for name, shape in shapes.items()
-            if name in draws and np.shape(draws[name][s]) == shape
+            if name in recentred and np.shape(recentred[name]) == shape
         }
+        started &= set(values)
         info = initialize_model(
             keys[c], model, init_strategy=init_to_value(values=values), model_kwargs=data
         )[0]
         per_chain.append(info.z)
-    if chains == 1:
-        return per_chain[0]
-    return jax.tree.map(lambda *z: jnp.stack(z), *per_chain)
+    init = per_chain[0] if chains == 1 else jax.tree.map(lambda *z: jnp.stack(z), *per_chain)
+    return init, sorted(started), sorted(carried - started)
 
 
 def _latent_shapes(model, data: dict) -> dict:
@@ -690,6 +734,25 @@ def _latent_shapes(model, data: dict) -> dict:
         for name, site in trace.items()
         if site["type"] == "sample" and not site["is_observed"]
     }
+
+
+def start_words(law_name: str, warm_sites: list, cold_sites: list) -> str:
+    """How an update's chains started, for its record's note (:func:`initial_state`'s
+    ``warm_sites`` and ``cold_sites``: the fit's sites started at its posterior, and those it
+    has that started as in a cold fit)."""
+    if not cold_sites:
+        return "warm-started at the previous posterior"
+    if not warm_sites:
+        return (
+            "started as a cold fit would, not at the previous posterior (law "
+            f"{law_name!r} does not carry its posterior to the updated table's reference "
+            "scales)"
+        )
+    return (
+        f"warm-started at the previous posterior except {cold_sites}, which started as in a "
+        f"cold fit (law {law_name!r} does not carry them to the updated table's reference "
+        "scales, or a carried value fell outside its prior's support)"
+    )
 
 
 def screened_out(fit: Fit) -> list:
@@ -717,7 +780,9 @@ def update_fit(
     fit : the current fit (any law; it must hold its training runs, as every fit does).
     new_runs : the runs trained since (a RunTable or a DataFrame with canonical columns: the
         law's run columns and ``loss``).
-    warmup : warm-up iterations per chain (default: half the fit's, at least 100).
+    warmup : warm-up iterations per chain (default: half the fit's, at least 100; the fit's
+        own, at least, when its law could not carry every site of its posterior to the updated
+        table's reference scales: :func:`initial_state`).
     draws : draws per chain (default: the fit's).
     seed : PRNG seed (default: the fit's seed + 1).
     warn, screen : as in :func:`~.nuts.fit`; ``screen="fitted"`` (default): the fit's own rule
@@ -742,6 +807,7 @@ def update_fit(
     if not isinstance(warn, bool | np.bool_):
         raise ArgumentTypeError(f"warn must be True or False, got {warn!r}")
     sampler = fit.record.sampler
+    warmup_given = warmup is not None
     warmup = max(MIN_WARMUP, sampler.warmup // 2) if warmup is None else warmup
     draws = sampler.draws if draws is None else draws
     seed = nuts.derived_seed(sampler.seed, 1, stride=1) if seed is None else seed
@@ -761,17 +827,23 @@ def update_fit(
         chain_method=sampler.chain_method,
         progress_bar=False,
     )
-    settings = nuts._settings(prior_draws=0, **options)
+    settings = nuts._settings(prior_draws=0, **options)  # checked before the law prepares
     with warnings.catch_warnings():  # the refit prepares them again, and warns then
         warnings.simplefilter("ignore")
         prepared = law.prepare(runs)
     priors_used = law.priors(fit.likelihood, priors)
     static = {**prepared.static, "priors": priors_used, "likelihood": fit.likelihood}
-    mcmc_settings = {k: v for k, v in settings.items() if k not in ("seed", "prior_draws")}
     data = padding.pad(law, prepared.data)  # as nuts.fit pads them: the same cached kernel
-    mcmc = nuts._cached_mcmc(law, static, nuts._shapes(data), mcmc_settings)
     model = padding.sampler_model(law, static)
-    init = initial_values(fit, model, data, settings["chains"], seed)
+    init, warm_sites, cold_sites = initial_state(
+        fit, model, data, settings["chains"], seed, prepared.scales
+    )
+    if cold_sites and not warmup_given:  # not all near the typical set: a cold fit's warm-up
+        warmup = max(warmup, sampler.warmup)
+        options["warmup"] = warmup
+        settings = nuts._settings(prior_draws=0, **options)
+    mcmc_settings = {k: v for k, v in settings.items() if k not in ("seed", "prior_draws")}
+    mcmc = nuts._cached_mcmc(law, static, nuts._shapes(data), mcmc_settings)
     started = time.perf_counter()
     mcmc.warmup(
         jax.random.PRNGKey(nuts.derived_seed(seed, 7919, stride=1)),
@@ -804,8 +876,8 @@ def update_fit(
     note = (
         f"updated: {fit.n_runs} runs + {combined.n_new} new"
         + (f" + {back} the law had left out (put back for it to decide again)" if back else "")
-        + f", warm-started at the previous posterior ({warmup} warm-up iterations per chain, "
-        f"{warmup_seconds:.1f} s)"
+        + f", {start_words(law.name, warm_sites, cold_sites)} ({warmup} warm-up iterations "
+        f"per chain, {warmup_seconds:.1f} s)"
     )
     warm_r_hat = new.diagnostics.max_r_hat
     if cold_above is not None and warm_r_hat > cold_above:  # NaN (one chain): never

@@ -68,6 +68,18 @@ class Chinchilla(LossSurfaceLaw):
             "a_opt": beta / (alpha + beta),
         }
 
+    def recentred_parameters(self, theta, old, new):
+        """The centred log amplitudes on ``new``'s reference logs: E = exp(e + ln L_ref),
+        A = exp(a + alpha ln N_ref + ln L_ref), B = exp(b + beta ln D_ref + ln L_ref) kept
+        (:meth:`derived`, as :meth:`log_loss` reads them); alpha, beta unchanged."""
+        d_n, d_d, d_l = (old[c] - new[c] for c in ("N", "D", "loss"))
+        return {
+            **theta,
+            "a": theta["a"] + theta["alpha"] * d_n + d_l,
+            "b": theta["b"] + theta["beta"] * d_d + d_l,
+            "e": theta["e"] + d_l,
+        }
+
     def closed_form_optimum(self, theta, scales, compute_model, C):
         k = compute_model.linear_k
         if k is None:

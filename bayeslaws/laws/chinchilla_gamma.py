@@ -55,5 +55,17 @@ class ChinchillaGamma(LossSurfaceLaw):
             "beta_eff": theta["beta"] * theta["gamma"],
         }
 
+    def recentred_parameters(self, theta, old, new):
+        """The centred log amplitudes on ``new``'s reference logs: E = exp(e + ln L_ref),
+        A = exp(a + alpha ln N_ref + ln L_ref / gamma), B = exp(b + beta ln D_ref +
+        ln L_ref / gamma) kept (module docstring); alpha, beta, gamma unchanged."""
+        d_n, d_d, d_l = (old[c] - new[c] for c in ("N", "D", "loss"))
+        return {
+            **theta,
+            "a": theta["a"] + theta["alpha"] * d_n + d_l / theta["gamma"],
+            "b": theta["b"] + theta["beta"] * d_d + d_l / theta["gamma"],
+            "e": theta["e"] + d_l,
+        }
+
 
 LAW = ChinchillaGamma()

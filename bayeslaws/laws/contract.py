@@ -492,6 +492,25 @@ class Law(abc.ABC):
         """The NumPyro model: ``Prepared.data`` and ``Prepared.static`` as keyword arguments;
         observes ``observed_site`` (``obs=None``: samples it)."""
 
+    def recentred(self, draw: Mapping, old: Scales, new: Scales, priors: Mapping) -> dict:
+        """One posterior draw of a fit centred on the reference scales ``old``, as values of
+        the model's sampled sites for the same law centred on ``new`` (the refit of an updated
+        table, ``fit.update``, whose warm start begins at such draws).
+
+        ``draw``: site name -> value of one draw (the fit's sites, sampled and deterministic;
+        shapes without the draws axis); ``priors``: the fit's priors (name -> distribution).
+        Returns sampled site -> value, each standing for what it stood for in the old draw,
+        so that the natural-unit quantities (amplitudes, floors, exponents: e.g. Chinchilla's
+        E, A, B) are the old draw's. A site left out starts where NumPyro's default puts it, as
+        in a cold fit; other names in the result are ignored.
+
+        Default: the draw as it is when the scales are equal (its sites then mean what they
+        meant), and nothing when they differ: a law that does not say how its sites depend on
+        the centring gets no warm start from a posterior centred elsewhere (its values would
+        stand for other amplitudes and floors). A law overrides it to carry its sites over
+        (:meth:`bayeslaws.laws.surface.LossSurfaceLaw.recentred`)."""
+        return dict(draw) if old == new else {}
+
     def summary_names(self, groups, likelihood: str) -> list[str]:
         """Sites reported by ``Fit.summary`` and checked for convergence."""
         names = list(self.default_priors())

@@ -143,5 +143,38 @@ class Farseer(LossSurfaceLaw):
             "farseer_Q": theta["c0"] + theta["beta0"] * scales["D"] + lL - ratio_a,
         }
 
+    def recentred_parameters(self, theta, old, new):
+        """Farseer's constants kept (:meth:`derived`) on ``new``'s reference logs. With
+        u = ln N_ref(new) - ln N_ref(old), the new centre at x = u, and
+        h(k, x + u) = e^(k u) h(k, x) + h(k, u):
+
+        * term 1: e + ln L_ref and a + alpha ln N_ref kept, alpha unchanged;
+        * exponent: beta0 -> beta(x = u) = beta0 exp(m_beta h(k_beta, u)) and
+          m_beta -> m_beta e^(k_beta u) (its value and slope at the new centre), k_beta kept;
+        * amplitude: ln A at the new centre, c0 + beta0 y_D + ln L_ref + m_amp h(k_amp, u),
+          kept, its slope m_amp -> m_amp e^(k_amp u), and m_c = m_amp - beta0 m_beta y_D on the
+          new y_D = ln D_ref; k_amp kept."""
+        u = new["N"] - old["N"]
+        d_l = old["loss"] - new["loss"]
+        m_amp = self.amplitude_slope(theta, old["D"])
+        beta0 = theta["beta0"] * jnp.exp(theta["m_beta"] * h(theta["k_beta"], u))
+        m_beta = theta["m_beta"] * jnp.exp(theta["k_beta"] * u)
+        c0 = (
+            theta["c0"]
+            + theta["beta0"] * old["D"]
+            - beta0 * new["D"]
+            + d_l
+            + m_amp * h(theta["k_amp"], u)
+        )
+        return {
+            **theta,
+            "a": theta["a"] + theta["alpha"] * (old["N"] - new["N"]),
+            "e": theta["e"] + d_l,
+            "beta0": beta0,
+            "m_beta": m_beta,
+            "c0": c0,
+            "m_c": m_amp * jnp.exp(theta["k_amp"] * u) - beta0 * m_beta * new["D"],
+        }
+
 
 LAW = Farseer()

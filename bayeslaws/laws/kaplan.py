@@ -53,5 +53,15 @@ class Kaplan(LossSurfaceLaw):
             "D_c": jnp.exp(theta["d_c"] + scales["D"]),
         }
 
+    def recentred_parameters(self, theta, old, new):
+        """The log critical scales on ``new``'s reference logs: N_c = exp(n_c + ln N_ref) and
+        D_c = exp(d_c + ln D_ref) kept (:meth:`derived`); the exponents unchanged (the
+        reference loss enters :meth:`log_loss` only as the offset of the centred loss)."""
+        return {
+            **theta,
+            "n_c": theta["n_c"] + old["N"] - new["N"],
+            "d_c": theta["d_c"] + old["D"] - new["D"],
+        }
+
 
 LAW = Kaplan()

@@ -246,6 +246,70 @@ class LossSurfaceLaw(Law):
         with numpyro.plate("runs", x.shape[0]):
             numpyro.sample(OBSERVED_SITE, observation(likelihood, mu, sigma, nu), obs=obs)
 
+    def recentred_parameters(self, theta: dict, old: Scales, new: Scales) -> dict | None:
+        """The law's ``parameters`` centred on the reference scales ``new`` that give the same
+        loss surface L(N, D) (and the same :meth:`derived` quantities) as ``theta`` centred on
+        ``old``: name -> value. Values are float64 arrays that broadcast (a pooled parameter's
+        group values, shape (G,), beside shared scalars), each result of the broadcast shape
+        of what it is computed from. None: the law does not say how its parameters depend on
+        the centring (this default, unless the scales are equal); a law module derives it
+        from its own :meth:`log_loss`."""
+        return dict(theta) if old == new else None
+
+    def recentred(self, draw, old: Scales, new: Scales, priors) -> dict:
+        """The contract's :meth:`~.contract.Law.recentred` for the surface model (:meth:`model`):
+
+        * each parameter's sampled ``<p>_std`` at the value of :meth:`recentred_parameters` of
+          the draw's population values (the derived E, A, B, ... are the old draw's);
+        * with groups, each pooled parameter's ``<p>_z`` so that every group's value is
+          :meth:`recentred_parameters` of that group's values, its ``<p>_tau`` kept (the spread
+          of the group deviations in unconstrained units). Exact when the shared parameters do
+          not move with the groups' (Chinchilla, its gamma form, Kaplan); a shared parameter
+          whose recentred value depends on a pooled one (Farseer's ``m_c``, through ``beta0``)
+          takes the population's, so a group's surface is then the old one only at the new
+          reference size N_ref (its amplitude's slope in ln N differs);
+        * the noise (``sigma_std``, ``nu_std``: of the centred log loss, whose spread the
+          reference loss does not change) as it is.
+
+        A value outside its prior's support (e.g. Farseer's ``beta0`` in (0, 1) moved past 1 by
+        the new centre) is left out, with that parameter's group deviations, so they start as
+        in a cold fit; so are the group deviations (``<p>_tau``, ``<p>_z``) alone when a group's
+        value is outside it. A law whose :meth:`recentred_parameters` says nothing (None) gets the
+        noise sites only; a law with a model of its own answers as the contract's default."""
+        if type(self).model is not LossSurfaceLaw.model:
+            return super().recentred(draw, old, new, priors)
+        out = {f"{k}_std": draw[f"{k}_std"] for k in ("sigma", "nu") if f"{k}_std" in draw}
+        grouped = [p for p in self.pooled if f"{p}_tau" in draw]  # a fit of several groups
+        with jax.enable_x64(True):  # float64: the shifts of unmoved values are exactly 0
+            theta = {p: np.asarray(draw[p], float) for p in self.parameters}
+            moved = self.recentred_parameters(theta, old, new)
+            if moved is None:
+                return out
+            per_group = {
+                p: np.asarray(draw[f"{p}_group"], float) if p in grouped else theta[p]
+                for p in self.parameters
+            }
+            moved_group = self.recentred_parameters(per_group, old, new) if grouped else {}
+            for p in self.parameters:
+                unconstrained = biject_to(priors[p].support).inv
+                shift = np.asarray(unconstrained(moved[p]) - unconstrained(theta[p]), float)
+                scale = self.sampling_scale.get(p, SAMPLING_SCALE)
+                if f"{p}_std" in draw:  # the shift alone: an unmoved value is kept exactly
+                    value = np.asarray(draw[f"{p}_std"], float) + shift / scale
+                else:  # a fit saved before its sites were standardised: its values only
+                    value = np.asarray(unconstrained(moved[p]), float) / scale
+                if not np.all(np.isfinite(value)):
+                    continue
+                out[f"{p}_std"] = value
+                if p not in grouped:
+                    continue
+                tau = np.asarray(draw[f"{p}_tau"], float)
+                group_shift = unconstrained(moved_group[p]) - unconstrained(per_group[p])
+                z = np.asarray(draw[f"{p}_z"], float) + np.asarray(group_shift - shift) / tau
+                if np.all(np.isfinite(z)):
+                    out[f"{p}_tau"], out[f"{p}_z"] = draw[f"{p}_tau"], z
+        return out
+
     def with_reference_scales(self, scales: Scales) -> LossSurfaceLaw:
         law = copy.copy(self)
         law.reference_scales = scales
