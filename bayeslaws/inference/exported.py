@@ -30,8 +30,12 @@ law's code reads, its own module's or a constant read through an imported module
 of a function in another module of the user's is not: after editing one, clear the cache
 folder or set ``BAYESLAWS_COMPILATION_CACHE=off``.
 
-Only a cold run is served from disk (no warm-up state, no initial values: ``fit.update`` and
-progress bars trace as before). Anything unexpected -- ``flatbuffers`` missing (JAX needs it to
+Only a cold run is served from disk (no warm-up state, no initial values: ``fit.update``
+traces as before). A run with NumPyro's progress bar (parallel chains only,
+:func:`bayeslaws.inference.nuts.numpyro_bar`) is never saved: the bar's host callbacks cannot
+be exported, so it runs the ``jax.pmap`` twin, the data as arguments, traced in the process;
+the callbacks count iterations beside the arithmetic, which is unchanged: the same draws as
+without the bar. Anything unexpected -- ``flatbuffers`` missing (JAX needs it to
 serialise), a program written by another JAX, a changed NumPyro internal -- falls back to
 NumPyro's own ``pmap`` path, and a program that fails to load is deleted. The programs live
 in ``programs/`` inside the compilation cache folder (the 256 most recently used are kept) and
@@ -153,8 +157,10 @@ def programs(folder: Path | None, key: str | None) -> Programs | None:
 
 def chain_method(folder: Path | None, key: str | None):
     """NumPyro's ``chain_method`` for parallel chains: an :class:`ExportedChains`, through the
-    store of saved programs when programs can be saved, else through ``jax.pmap`` of the same
-    program (the data as arguments either way, so the same draws with or without the cache)."""
+    store of saved programs when programs can be saved, else (``folder`` None: the cache off,
+    or a progress bar, whose host callbacks cannot be saved) through ``jax.pmap`` of the same
+    program (the data as arguments either way, so the same draws with or without the cache
+    and the bar)."""
     return ExportedChains(programs(folder, key))
 
 

@@ -146,11 +146,35 @@ def _chain_method(requested: str | None, chains: int) -> str:
     return requested
 
 
+def numpyro_bar(settings: dict) -> bool:
+    """Whether NumPyro's own progress bar may run: asked for (``settings["progress_bar"]``) and
+    parallel chains, one device each (:func:`_parallel_chains`). That bar counts the iterations
+    by host callbacks beside the unchanged arithmetic of the program without it (the data as
+    arguments, :mod:`.exported`), so the same draws (tests/test_progress_seed_review8.py).
+    Elsewhere NumPyro's bar would run another
+    program (one chain, sequential or vectorized chains: a Python loop of one-step programs,
+    not one compiled loop; other rounding, other draws for the seed): there bayeslaws prints
+    its own start and end lines instead (:func:`_fit_once`)."""
+    return bool(settings["progress_bar"]) and settings["chains"] > 1 and _parallel_chains(settings)
+
+
+def _parallel_chains(settings: dict) -> bool:
+    """True when the chains run in parallel, one device each (by :mod:`.exported`'s map)."""
+    return (
+        settings["chain_method"] == "parallel"
+        and settings["chains"] <= jax.local_device_count()
+    )
+
+
 def _cached_mcmc(law, static: dict, data_shapes: tuple, settings: dict) -> MCMC:
-    """An MCMC object for this law, static model arguments and settings (compiled once)."""
+    """An MCMC object for this law, static model arguments and settings (compiled once).
+    ``settings["progress_bar"]`` enters only as :func:`numpyro_bar`: the kernel and program of
+    a fit with or without a bar are the same wherever NumPyro's bar is not shown."""
+    bar = numpyro_bar(settings)
+    sampler = {**settings, "progress_bar": bar}
     key = model_key(law, static) + (
         data_shapes,
-        tuple(sorted(settings.items())),
+        tuple(sorted(sampler.items())),
         jax_config_key(),
     )
     memory.release_if_crowded()  # every fit: other compiles crowd the mappings between kernels
@@ -161,26 +185,25 @@ def _cached_mcmc(law, static: dict, data_shapes: tuple, settings: dict) -> MCMC:
     kernel = NUTS(
         model, target_accept_prob=settings["target_accept"], dense_mass=settings["dense_mass"]
     )
-    chain_method = settings["chain_method"]
-    if (
-        chain_method == "parallel"
-        and not settings["progress_bar"]
-        and settings["chains"] <= jax.local_device_count()
-    ):
-        # the traced program on disk, beside the compiled kernels (:mod:`.exported`)
-        chain_method = exported.chain_method(
-            enable_compilation_cache(), exported.program_key(law, key)
-        )
     one_chain = settings["chains"] == 1
     mcmc = MCMC(
         kernel,
         num_warmup=settings["warmup"],
         num_samples=settings["draws"],
         num_chains=settings["chains"],
-        chain_method=chain_method,
-        progress_bar=settings["progress_bar"] and not one_chain,  # no bar inside a map
+        chain_method=settings["chain_method"],
+        # NumPyro's bar where it runs the program without it (numpyro_bar; NumPyro itself
+        # turns it off in CI and pytest-xdist workers)
+        progress_bar=bar,
         jit_model_args=True,
     )
+    if _parallel_chains(settings):
+        # the data as arguments, whatever the bar: the traced program on disk beside the
+        # compiled kernels (:mod:`.exported`), or with a bar, whose host callbacks cannot be
+        # saved, the same program by jax.pmap; set after NumPyro's checks, which turn the bar
+        # off for a callable chain_method
+        folder = None if bar else enable_compilation_cache()
+        mcmc.chain_method = exported.chain_method(folder, exported.program_key(law, key))
     if one_chain:
         # NumPyro runs one chain outside its chain_method: mapped over one chain, as parallel
         # chains are, whatever the cache setting (the same program: the same draws)
@@ -352,8 +375,8 @@ def fit(
         (huber for loss surfaces).
     priors : overrides of the default priors, name -> numpyro distribution.
     seed : PRNG seed, an integer in [0, 2**32); the same seed, chains and chain method give the
-        same draws whatever the progress bar and compilation cache settings (with the cache
-        off the saved program's twin runs, the data as arguments:
+        same draws whatever ``progress_bar`` and the compilation cache settings (with the cache
+        off, or a progress bar, the saved program's twin runs, the data as arguments:
         :func:`.exported.chain_method`).
     chains, warmup, draws : NUTS chains and iterations per chain (defaults 4 x 1000 + 1000).
     target_accept : NUTS target acceptance probability; None: the law's default (0.8, the
@@ -361,9 +384,16 @@ def fit(
     dense_mass : adapt a dense mass matrix; None: the law's default (dense for loss surfaces,
         whose log amplitudes are strongly correlated).
     prior_draws : if > 0, also store that many prior (predictive) draws in ``idata.prior``.
-    progress_bar : default: shown when stderr is a terminal (otherwise a fit still running
-        after a few seconds says so on stderr; ``BAYESLAWS_QUIET=1`` silences it). Never shown
-        for one chain: NumPyro's one-chain bar runs another program, with other draws.
+    progress_bar : True or False; default (None): True when stderr is a terminal. It changes
+        what is printed, never the draws (see ``seed``). True: parallel chains (one device
+        each) show NumPyro's bar per chain (iterations, warm-up then sampling), whose host
+        callbacks count iterations beside the program that runs without it (that program is
+        then traced and compiled in each process, never loaded from the cache folder; NumPyro
+        hides its bar in CI and pytest-xdist workers); one chain, sequential or vectorized
+        chains, whose NumPyro bar would run another program (other rounding, other draws),
+        print a line on stderr when the sampling starts and one with its time when it ends.
+        False: a fit still running after 3 s says so on stderr and reports its time when done.
+        ``BAYESLAWS_QUIET=1`` silences bayeslaws' lines, not NumPyro's bar.
     chain_method : override the automatic choice (see :func:`choose_chain_method`; when it
         falls back to "sequential" for want of CPU host devices, warned once per process);
         "parallel" with more chains than devices runs (and is recorded as) "sequential" on
@@ -548,9 +578,9 @@ def _settings(
         "target_accept": float(target_accept),
         "dense_mass": bool(dense_mass),
         "chain_method": _chain_method(chain_method, chains),
-        # one chain shows no bar (:func:`_cached_mcmc`): off, so a fit asked for one shares
-        # its kernel and program and says it is running after a few seconds
-        "progress_bar": bool(progress_bar) and chains > 1,
+        # asked for: NumPyro's bar where it draws as without it (numpyro_bar), else
+        # bayeslaws' own start and end lines (_fit_once); the kernel's key reads numpyro_bar
+        "progress_bar": bool(progress_bar),
     }
 
 
@@ -617,9 +647,14 @@ def _fit_once(runs, law_obj, likelihood, priors_used, settings, label, warn, rul
         "also compiles)"
     )
     deferred.prefetch()  # ArviZ imports while NUTS compiles and samples
+    # a progress bar asked for where NumPyro shows none (numpyro_bar; NumPyro's own rule in CI):
+    # bayeslaws' start and end lines, at once (the program, and so the draws, are unchanged)
+    lines = settings["progress_bar"] and not mcmc.progress_bar
+    if lines:
+        progress.note(f"{message} ...")
     started = time.perf_counter()
     with progress.step(
-        message, after=progress.PROGRESS_AFTER_S if not settings["progress_bar"] else float("inf")
+        message, after=float("inf") if settings["progress_bar"] else progress.PROGRESS_AFTER_S
     ):
         # num_steps: leapfrog steps per draw (idata.sample_stats n_steps, tree_depth), the
         # sampler's cost independent of the machine's load
@@ -630,6 +665,8 @@ def _fit_once(runs, law_obj, likelihood, priors_used, settings, label, warn, rul
     # makes of fewer runs padded to the same shapes shares this kernel)
     mcmc.post_warmup_state = None
     sampling_seconds = time.perf_counter() - started
+    if lines:
+        progress.note(f"{message}: done in {sampling_seconds:.1f} s")
 
     prior = None
     if settings["prior_draws"]:
