@@ -57,6 +57,7 @@ Units: N params, D tokens, C FLOPs, lr the learning rate, batch size in tokens.
 
 from __future__ import annotations
 
+import contextlib
 import time
 import warnings
 from collections.abc import Callable, Iterator
@@ -70,7 +71,7 @@ from ..design import discrepancy
 from ..design.batch import runs_of_plan
 from ..design.discrepancy import design_method
 from ..inference import fit as fit_law
-from ..inference.batch import BatchResult, InProcessExecutor, iter_map_tasks
+from ..inference.batch import BatchResult, InProcessExecutor, iter_map_tasks, warn_again
 from ..inference.nuts import derived_seed
 from ..laws import resolve_law
 from ..posterior import optimal_allocation, predict, quantity_draws, query_frame
@@ -1065,7 +1066,12 @@ def replay_many(
     order seed by seed, strategy by strategy, whatever order they finished in. As each campaign
     finishes, ``log(line)`` gets a line per scored fit and ``checkpoint(history, components)``
     the finished campaigns' tables (in that order). A campaign that failed (after ``retries``)
-    raises one error naming every failed campaign, after the others finished.
+    raises one error naming every failed campaign, after the others finished. The warnings the
+    campaigns raised (e.g. :class:`BudgetWarning`, a sampler's or an extrapolation's) are
+    raised again here after the batch, each with its category, prefixed with its campaign's
+    name (:func:`~bayeslaws.inference.batch.warn_again`), failed campaigns' too. An error in
+    ``log`` or ``checkpoint`` stops the campaigns still running (local worker processes are
+    terminated) before it propagates.
     """
     resolved = _resolve_pool(pool)
     strategies = _check_campaigns(resolved, strategies, refit)
@@ -1088,18 +1094,22 @@ def replay_many(
         label="replay_many",
     )
     finished = {}
-    for result in results:
-        finished[result.index] = result
-        if not result.ok:
-            continue
-        if log is not None:
-            for row in result.value[0].to_dict("records"):
-                log(describe(row))
-        if checkpoint is not None:
-            checkpoint(*_in_order(finished))
+    # closed on the way out: an error in log or checkpoint stops the campaigns still running
+    # (their worker processes), not left to the generator's garbage collection
+    with contextlib.closing(results):
+        for result in results:
+            finished[result.index] = result
+            if not result.ok:
+                continue
+            if log is not None:
+                for row in result.value[0].to_dict("records"):
+                    log(describe(row))
+            if checkpoint is not None:
+                checkpoint(*_in_order(finished))
     batch = BatchResult(
         [finished[i] for i in sorted(finished)], label="replay_many", noun="campaigns"
     )
+    warn_again(batch, "replay_many")  # as replay shows them (the campaign named), not lost
     batch.raise_for_failures()
     return _in_order(finished)
 

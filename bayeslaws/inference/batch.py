@@ -37,20 +37,23 @@ alone, one at a time and uncounted, and only a task that breaks the pool alone i
 attempt (a task that always kills its worker runs ``retries`` + 1 times, or twice with
 ``retries=0`` when other tasks were in flight). On a Dask cluster the scheduler itself retries
 a task whose workers die (``distributed.scheduler.allowed-failures``), then fails it with
-``KilledWorker``, which is recorded at once (for a chunk of several items, against the item
-its worker was running, which the worker tells the scheduler; its other items run again
-alone). A ``ProcessPoolExecutor`` the caller gives cannot be restarted by bayeslaws: once
-one of its workers dies it is broken, so nothing more is sent to it; the tasks it had run (the
-one whose worker died among them: the pool cannot say which) are recorded with its
-``BrokenProcessPool`` error, not retried, and those it never started (each worker marks a task's
-start in a temporary folder) as not run, with no attempt counted (``attempts`` 0), to rerun
-(or pass ``executor=None``: bayeslaws' own pool is restarted). A task's return value comes
-back in
-``TaskResult.value`` (it must pickle: one that does not is recorded as a ``TypeError``);
-fits come back as :class:`~.fit.Fit` objects (``TaskResult.fit``), or, with
-``save_dir``, are saved by the worker as ``<name>.nc`` and come back as paths
-(``TaskResult.path``; on a cluster ``save_dir`` must be a folder every worker and the client
-can see).
+``KilledWorker``. As Dask counts every task a dying worker held, one merely queued behind the
+task that killed it included, an innocent task can be failed so: bayeslaws submits a task
+failed with ``KilledWorker`` once more, alone (when ``retries`` leaves it an attempt: after
+the batch's tasks in flight finish, with none beside it), and records it when it is failed so
+again. A chunk of several items failed so is recorded against the item its worker was running
+(which the worker tells the scheduler), at once; its other items run again alone, uncounted
+(their one more submission). A ``ProcessPoolExecutor`` the caller gives cannot be restarted
+by bayeslaws: once one of its workers dies it is broken, so nothing more is sent to it; the
+tasks it had run (the one whose worker died among them: the pool cannot say which) are
+recorded with its ``BrokenProcessPool`` error, not retried, and those it never started (each
+worker marks a task's start in a temporary folder) as not run, with no attempt counted
+(``attempts`` 0), to rerun (or pass ``executor=None``: bayeslaws' own pool is restarted). A
+task's return value comes back in ``TaskResult.value`` (it must pickle: one that does not is
+recorded as a ``TypeError``); fits come back as :class:`~.fit.Fit` objects
+(``TaskResult.fit``), or, with ``save_dir``, are saved by the worker as ``<name>.nc`` and come
+back as paths (``TaskResult.path``; on a cluster ``save_dir`` must be a folder every worker
+and the client can see).
 
 Worker processes run one task at a time, so each should use about one core:
 :func:`worker_env` is the environment for that (XLA's and BLAS's single-thread settings:
@@ -104,8 +107,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..laws import MAIN_MODULES  # the main script's module, and its name in a worker
-from ..runs.checks import ArgumentTypeError
+# MAIN_MODULES: the main script's module, and its name in a worker
+from ..laws import MAIN_MODULES, class_ref
+from ..runs.checks import ArgumentTypeError, check_integer, is_integer
 from ..runs.warn import user_stacklevel
 from . import progress
 
@@ -162,7 +166,9 @@ class TaskResult:
     not counted, since the client is not told of them. ``seconds`` is the wall time of the last
     attempt in its worker (``worker`` = host:pid; None for a task refused in the client),
     ``warnings`` the warnings the task emitted there (for fits: sampler, identifiability,
-    outliers), as text."""
+    outliers), as text ("Category: message"), and ``warning_categories`` each one's category
+    class as its import path ``module:QualName`` (:func:`warn_again` raises them again in the
+    client as those classes)."""
 
     index: int
     name: str
@@ -175,6 +181,7 @@ class TaskResult:
     seconds: float = float("nan")
     worker: str | None = None
     warnings: list = field(default_factory=list)
+    warning_categories: list = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -247,10 +254,10 @@ NOT_RETRIED = (ValueError, TypeError, KeyError)  # bad input fails the same way 
 # ---- the worker side ----------------------------------------------------------------------------
 def run_item(fn: Callable, item) -> dict:
     """Run ``fn(item)`` in the current process (what a worker runs): ``{"value", "worker",
-    "seconds", "warnings"}``. Never raises for an error of ``fn``: returns ``{"error",
-    "traceback"}`` instead, so that an exception that does not pickle cannot be lost on its way
-    back. A return value that does not pickle is recorded here as a ``TypeError`` (not
-    retried), in process too."""
+    "seconds", "warnings", "warning_categories"}``. Never raises for an error of ``fn``:
+    returns ``{"error", "traceback"}`` instead, so that an exception that does not pickle
+    cannot be lost on its way back. A return value that does not pickle is recorded here as a
+    ``TypeError`` (not retried), in process too."""
     from .compilation import enable_compilation_cache
 
     enable_compilation_cache()
@@ -275,6 +282,7 @@ def run_item(fn: Callable, item) -> dict:
         out["traceback"] = traceback.format_exc()
         out["retry"] = not isinstance(err, (*NOT_RETRIED, SystemExit))
     out["warnings"] = [f"{w.category.__name__}: {w.message}" for w in caught]
+    out["warning_categories"] = [class_ref(w.category) for w in caught]  # text: it pickles
     out["seconds"] = time.perf_counter() - started
     return out
 
@@ -437,22 +445,24 @@ def _task_names(names, n: int) -> list[str]:
     return names
 
 
-def _check_options(executor, workers, retries, chunk_size=1) -> None:
-    if workers is not None and (
-        executor is not None or isinstance(workers, bool) or not isinstance(workers, int)
-        or workers < 1
-    ):  # fmt: skip
+def _check_options(executor, workers, retries, chunk_size=1) -> tuple:
+    """(workers, retries, chunk_size) checked, integers as ``int`` (a NumPy integer is one; a
+    bool is not): ``workers`` None or >= 1, and only for the local processes (executor None);
+    ``retries`` >= 0; ``chunk_size`` >= 1 or ``"auto"``."""
+    if workers is not None and executor is not None:
         raise ValueError(
-            f"workers must be an integer >= 1 and applies to the local processes only "
-            f"(executor=None), got workers={workers!r} with executor "
-            f"{type(executor).__name__}; size a Dask cluster with its own options"
+            f"workers applies to the local processes only (executor=None), got "
+            f"workers={workers!r} with executor {type(executor).__name__}; size a Dask cluster "
+            "with its own options"
         )
-    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
-        raise ValueError(f"retries must be an integer >= 0, got {retries!r}")
-    if chunk_size != "auto" and (
-        isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1
-    ):
-        raise ValueError(f"chunk_size must be an integer >= 1 or 'auto', got {chunk_size!r}")
+    if workers is not None:
+        workers = check_integer("workers", workers, 1)
+    retries = check_integer("retries", retries, 0)
+    if not (isinstance(chunk_size, str) and chunk_size == "auto"):
+        if not is_integer(chunk_size) or chunk_size < 1:
+            raise ValueError(f"chunk_size must be an integer >= 1 or 'auto', got {chunk_size!r}")
+        chunk_size = int(chunk_size)
+    return workers, retries, chunk_size
 
 
 def _check_picklable(fn) -> None:
@@ -623,8 +633,11 @@ def _chunk_culprit(client, key: list | None, group: list[int]) -> int | None:
     return group[position] if 0 <= position < len(group) else None
 
 
-def _as_executor(executor):
-    """(a concurrent.futures executor, whether it is a local pool we make)."""
+def _as_executor(executor, label: str = "map_tasks"):
+    """(a concurrent.futures executor, whether it is a local pool we make). ``label``: the
+    batch's name, for the error (what None means is its caller's: local processes for
+    :func:`map_tasks` and :func:`fit_many`, this process for ``sbc``, ``backtests`` and
+    ``replay_many`` without ``workers``)."""
     if executor is None:
         return None, True
     if _is_dask_client(executor):  # its concurrent.futures adapter
@@ -632,8 +645,9 @@ def _as_executor(executor):
         return executor.get_executor(pure=False), False
     if not callable(getattr(executor, "submit", None)):
         raise ArgumentTypeError(
-            "executor must be None (local processes), a dask.distributed Client or a "
-            f"concurrent.futures executor with submit(); got {type(executor).__name__}"
+            f"{label}: executor must be None (the default), a dask.distributed Client or a "
+            "concurrent.futures executor with submit() (e.g. "
+            f"bayeslaws.inference.batch.InProcessExecutor()); got {type(executor).__name__}"
         )
     if _forks(executor):
         raise ValueError(
@@ -741,9 +755,9 @@ def iter_map_tasks(
         raise ArgumentTypeError(f"fn must be callable, got {type(fn).__name__}")
     items = _as_items(items)
     names = _task_names(names, len(items))
-    _check_options(executor, workers, retries, chunk_size)
+    workers, retries, chunk_size = _check_options(executor, workers, retries, chunk_size)
     label = label or getattr(fn, "__name__", "map_tasks")
-    pool, own = _as_executor(executor)
+    pool, own = _as_executor(executor, label)
     adapter = _is_dask_client(executor)  # pool: the client's adapter, made for this batch
     if own:
         _check_main_spawnable()
@@ -757,7 +771,8 @@ def iter_map_tasks(
     attempts = [0] * len(items)
     pending: dict = {}  # future -> the item indices it runs
     uncounted: set = set()  # the futures submitted with no attempt counted
-    # once our pool has broken: (indices, count) to run one at a time, each alone in the pool
+    # once our pool has broken, or Dask failed a task with KilledWorker: (indices, count) to
+    # run one at a time, each alone in the pool (none of the batch's other tasks beside it)
     held: list = []
     alone = None  # the future running alone, if any
     # on a (synchronous) Dask client, each chunk's worker tells the scheduler which of its
@@ -774,6 +789,9 @@ def iter_map_tasks(
     unsent: set = set()  # the futures the executor refused (never sent)
     caller_broken: BaseException | None = None
     last_error: dict = {}  # item index -> the error of its last attempt, when retried
+    # the items Dask failed with KilledWorker once: each is submitted once more, alone (when
+    # retries allow), as Dask fails every task a dying worker held, one merely queued there
+    killed_once: set = set()
 
     def submit(group: list[int], count: bool = True) -> cf.Future:
         nonlocal tracked
@@ -843,11 +861,12 @@ def iter_map_tasks(
                 uncounted.discard(future)
                 if future is alone:
                     alone = None
-                culprit = False
+                culprit = killed = False
                 try:
                     outs = future.result()
                 except Exception as err:  # the worker died, or the executor failed the task
                     broken = isinstance(err, cf.BrokenExecutor)
+                    killed = _killed_worker(err)
                     if own and broken:
                         # a dead worker fails every task in flight in a ProcessPoolExecutor,
                         # which cannot say whose worker it was: a new pool runs each of them
@@ -863,30 +882,36 @@ def iter_map_tasks(
                             continue
                         attempts[group[0]] += not charged  # its run alone is an attempt
                         culprit = True
+                    running = False  # Dask's KilledWorker of the item a chunk was running
                     if len(group) > 1 and not broken:
                         # which item of the chunk failed is unknown: each runs again alone, no
                         # attempt counted (a caller's broken pool takes no more work: below).
                         # Known for Dask's KilledWorker: the item its last worker was running,
-                        # which Dask has retried as it would alone; it is recorded at once
-                        killed = _killed_worker(err)
+                        # which Dask has retried as it would alone; it is recorded at once.
+                        # The others' run alone is their one more submission after it
                         killer = _chunk_culprit(executor, key, group) if killed else None
                         for i in group:
                             if i != killer:
                                 again([i], count=False)
+                                if killed:
+                                    killed_once.add(i)
                         if killer is None:
                             continue
-                        group = [killer]
-                    outs = [
-                        {
+                        group, running = [killer], True
+                    outs = []
+                    for i in group:
+                        # KilledWorker: Dask ran it on allowed-failures + 1 workers that all
+                        # died, but counts every task a dying worker held: a lone task, maybe
+                        # innocent, is submitted once more (if retries allow), never again
+                        resubmit = killed and not running and i not in killed_once
+                        outs.append({
                             "error": f"{type(err).__name__}: {err} ("
-                            + ("the worker process running it died" if culprit else
-                               "its worker process or the executor failed") + ")",
+                            + _failure_cause(culprit, killed, running, i in killed_once) + ")",
                             "traceback": "".join(traceback.format_exception(err)),
-                            # Dask ran it on allowed-failures + 1 workers that all died
-                            "retry": not _killed_worker(err),
-                        }
-                        for _ in group
-                    ]  # fmt: skip
+                            "retry": resubmit or not killed,
+                        })  # fmt: skip
+                        if killed:
+                            killed_once.add(i)
                     if broken and not own:  # a caller's pool: broken for good
                         caller_broken = err
                         ran = _started_items(group, mark, future in unsent)
@@ -898,8 +923,9 @@ def iter_map_tasks(
                     if "error" in out and out.pop("retry", True) and attempts[i] <= retries:
                         if caller_broken is not None:  # it takes no more tasks
                             out["error"] += f"; not retried: {CALLER_BROKEN}"
-                        elif culprit:  # alone again: it may break the pool again
-                            held.append(([i], True))
+                        elif culprit or killed:  # alone again: it may break the pool again,
+                            # or (KilledWorker) be innocent, failed beside a task that kills
+                            held.append(([i], True))  # its workers: not beside it again
                             continue
                         else:
                             last_error[i] = out["error"]
@@ -924,6 +950,37 @@ def iter_map_tasks(
                 executor.set_metadata(progress_key, None)
         if marks_dir is not None:
             shutil.rmtree(marks_dir, ignore_errors=True)
+
+
+def _failure_cause(culprit: bool, killed: bool, running: bool, again: bool) -> str:
+    """Why a task failed with no result from its worker, for its error text: ``culprit``, its
+    worker died while it ran alone in the local pool; ``killed``, Dask's ``KilledWorker``:
+    ``running``, of a chunk whose worker said it was running this item; ``again``, for the
+    second time (bayeslaws had submitted it once more, alone)."""
+    if culprit:
+        return "the worker process running it died"
+    if not killed:
+        return "its worker process or the executor failed"
+    if running:
+        return (
+            "Dask gave its chunk up after the workers holding it died allowed-failures + 1 "
+            "times, the last one while running this item; the chunk's other items ran again "
+            "alone"
+        )
+    cause = (
+        "Dask gave the task up after the workers holding it died allowed-failures + 1 times; "
+        "Dask counts every task a dying worker held, running or queued, so a task that only "
+        "shared a worker with one that killed it can be failed this way too"
+    )
+    if again:
+        return (
+            f"{cause}; it failed the same way when bayeslaws submitted it once more alone, so "
+            "it most likely kills its workers itself"
+        )
+    return (
+        f"{cause}; bayeslaws submits such a task once more when retries allow it (retries >= 1 "
+        "and an attempt left)"
+    )
 
 
 # why the tasks a caller's broken executor never started were not run
@@ -1027,7 +1084,9 @@ def _cancel_pending(pool, pending: list, adapter: bool) -> None:
 
 def _collect(results: Iterable, label: str, noun: str, about: str = "") -> BatchResult:
     """The results in task order as a :class:`BatchResult`; warnings raised in the workers are
-    summarised in one warning by task name (reported here, not lost in a worker's log)."""
+    summarised in one warning by task name (reported here, not lost in a worker's log; the
+    result returned holds them: a caller that does not return it raises them again,
+    :func:`warn_again`)."""
     batch = BatchResult(sorted(results, key=lambda r: r.index), label=label, noun=noun)
     warned = [r.name for r in batch if r.warnings]
     if warned:
@@ -1070,8 +1129,11 @@ def map_tasks(
         never sent to it are "not run" (``attempts`` 0).
     names : a unique name per item (default ``task0``, ``task1``, ...): progress lines, errors.
     retries : how many times a failed task is resubmitted before it is recorded as failed (not
-        a ``ValueError``, ``TypeError`` or ``KeyError``: bad input, recorded at once; nor
-        Dask's ``KilledWorker``: Dask has already retried it).
+        a ``ValueError``, ``TypeError`` or ``KeyError``: bad input, recorded at once). A task
+        Dask failed with ``KilledWorker`` (Dask has already run it on allowed-failures + 1
+        workers that died, but fails so every task a dying worker held, an innocent one too)
+        is resubmitted once at most, alone (none of the batch's other tasks beside it); the
+        item a chunk's worker was running, not at all.
     chunk_size : items per submission (default 1: each item its own task). For short tasks
         (well under a second, e.g. SBC's small fits) several per submission spare the
         executor's per-task messages (benchmarks/chunk_ab.py); ``"auto"``:
@@ -1308,7 +1370,8 @@ def fit_many(
         not, counts as run (an attempt) and carries its error; those never sent to it are "not
         run" (``attempts`` 0).
     retries : how many times a failed task is resubmitted before it is recorded as failed (not
-        a ``ValueError``, ``TypeError`` or ``KeyError``: bad input, recorded at once). A law
+        a ``ValueError``, ``TypeError`` or ``KeyError``: bad input, recorded at once; Dask's
+        ``KilledWorker`` once at most, see :func:`map_tasks`). A law
         object that worker processes cannot import (its class defined inside a function, or
         in a notebook's ``__main__`` for the local pool) is refused in the client before
         submission, recorded as a ``TypeError`` with the remedy.
@@ -1334,3 +1397,39 @@ def fit_many(
     )
     with contextlib.closing(results):  # stopped here when left early, not when collected
         return _collect(results, "fit_many", "fits", " (sampler, identifiability or outliers)")
+
+
+def warn_again(results: Iterable[TaskResult], label: str) -> None:
+    """Raise again in the client, at the user's line, every warning that the tasks of
+    ``results`` emitted in their workers (:attr:`TaskResult.warnings`), in the order given:
+    each as its own category (:attr:`TaskResult.warning_categories`; when that class is not
+    imported in this process, nothing is imported for it: a ``UserWarning`` whose text keeps
+    the category's name), its message prefixed with ``label`` and the task's name. For a
+    batch whose caller returns tables, not the :class:`BatchResult` (``replay_many``):
+    :func:`map_tasks` and :func:`fit_many` summarise them in one warning instead
+    (:func:`_collect`), as their result holds them."""
+    for result in results:
+        categories = list(result.warning_categories)
+        for k, text in enumerate(result.warnings):
+            category = _warning_category(categories[k]) if k < len(categories) else None
+            prefix = "" if category is None else f"{category.__name__}: "
+            if category is None or not text.startswith(prefix):
+                category, message = UserWarning, text  # the category's name stays in the text
+            else:
+                message = text[len(prefix) :]
+            warnings.warn(
+                f"{label}: {result.name!r}: {message}", category, stacklevel=user_stacklevel()
+            )
+
+
+def _warning_category(ref: str) -> type[Warning] | None:
+    """The warning class at import path ``module:QualName`` (a worker's ``__mp_main__`` read as
+    ``__main__``) when its module is imported in this process; None otherwise (nothing is
+    imported for it: a worker's module may not be importable, or safe to import, here)."""
+    module, _, qualname = ref.partition(":")
+    target = sys.modules.get("__main__" if module in MAIN_MODULES else module)
+    for part in qualname.split("."):
+        if target is None:
+            return None
+        target = getattr(target, part, None)
+    return target if isinstance(target, type) and issubclass(target, Warning) else None

@@ -870,6 +870,8 @@ def sbc(
     likelihood: str = "gaussian",
     *,
     executor=None,
+    workers: int | None = None,
+    retries: int = 1,
     chunk_size: int | str = "auto",
     show_progress: bool = False,
     **simulation,
@@ -883,10 +885,13 @@ def sbc(
     thin)`` draws (every chain's draws, thinned together; ranks 0 .. that count), one
     :func:`sbc_rank` call per simulation
     through :func:`~bayeslaws.inference.batch.map_tasks` (``executor``: None runs them in this
-    process; a Dask ``Client`` or any ``concurrent.futures`` executor spreads them; only the
-    simulated losses travel out and the rank rows back, not the fits; ``chunk_size``: the
-    simulations per submission, default ``"auto"``, four chunks per worker, since each fit
-    takes a fraction of a second and a scheduler's per-task cost would show). Returns ``(ranks
+    process one by one, or, with ``workers=n``, on n local worker processes; a Dask ``Client``
+    or any ``concurrent.futures`` executor spreads them; only the simulated losses travel out
+    and the rank rows back, not the fits; ``retries``: how many times a failed simulation's
+    fit is resubmitted, as for :func:`backtests`; ``chunk_size``: the simulations per
+    submission, default ``"auto"``, four chunks per worker, since each fit takes a fraction of
+    a second and a scheduler's per-task cost would show). Any other keyword is refused, naming
+    the simulation options. Returns ``(ranks
     DataFrame (sim x parameter, plus per-simulation sampler diagnostics ``divergences`` and
     ``min_ess``, the smallest bulk ESS over ``params``), p-values of uniformity per
     parameter)``: a non-uniform rank with troubled fits points at the sampler, with clean fits
@@ -907,12 +912,22 @@ def sbc(
     about 1 - 0.95**k (0.26 for six, the Chinchilla law's five and sigma; "about", as the
     parameters' ranks are not independent). Compare the smallest p-value with 0.05 / k
     (Bonferroni), not with 0.05."""
+    unknown = sorted(set(simulation) - set(_SBC_OPTIONS))
+    if unknown:  # refused before the simulations, naming sbc (not the internal sbc_items)
+        raise ArgumentTypeError(
+            f"sbc: unknown option(s) {unknown}; its simulation options are {list(_SBC_OPTIONS)}, "
+            "and its batch options executor, workers, retries, chunk_size, show_progress"
+        )
     items = sbc_items(law, likelihood, **simulation)
+    if executor is None and workers is None:
+        executor = InProcessExecutor()
     result = map_tasks(
         sbc_rank,
         items,
-        executor or InProcessExecutor(),
+        executor,
         names=[item.name for item in items],
+        workers=workers,
+        retries=retries,
         chunk_size=chunk_size,
         show_progress=show_progress,
         label="sbc",
@@ -925,6 +940,14 @@ def sbc(
     pvalues = {p: rank_uniformity(ranks[p], n_kept) for p in items[0].truth}
     _warn_sbc_trouble(ranks, n_kept)
     return ranks, pvalues
+
+
+# sbc's simulation options: sbc_items' keywords (law and likelihood are sbc's own arguments)
+_SBC_OPTIONS = tuple(
+    name
+    for name, p in inspect.signature(sbc_items).parameters.items()
+    if p.kind is p.KEYWORD_ONLY
+)
 
 
 def _warn_sbc_trouble(ranks: pd.DataFrame, n_kept: int) -> None:
