@@ -22,8 +22,8 @@ the smallest N whose loss is within a tolerance of the optimum (near_optimal, to
 0.03%-1%, band at posterior probability 0.9 and 0.5); (b) for the first ``--hp-replicates``,
 law="hyperparams" on every run of the sweep: eta_opt and B_opt at 1.07B x 4B / 10B tokens. Each
 headline row gives the median and the 5-95% range of the replicates' posterior medians (how
-precisely the design pins the number down), the truth, and how many replicates' own 90%
-intervals cover it.
+precisely the design pins the number down; no range from fewer than 3 replicates), the truth,
+and how many replicates' own 90% intervals cover it.
 
 "Comparable loss": in this truth the paper's 4.04e9 model at 1e22 FLOPs is 0.028% worse than
 the 2.43e9 one (the loss is ~0.50, its reducible part ~0.009), so 1% tolerance is meaningless
@@ -625,8 +625,9 @@ def truth_only(results: Path = RESULTS) -> pd.DataFrame:
     """No fitting: from the committed ``results/yin_detail.csv``, rewrite that file as one
     table (:func:`write_detail`; repairs the two-header layout of older versions),
     recompute yin.csv's part-3 rows (:func:`fixed_rows`: the same replicate summaries, and the
-    simulator's fixed-setting optimum in the note, an analytic truth) and part 2's baseline
-    rows (:func:`part2_rows`: N_opt, law='hyperparams', the near-optimal band), and rewrite the
+    simulator's fixed-setting optimum in the note, an analytic truth), part 2's baseline
+    rows (:func:`part2_rows`: N_opt, law='hyperparams', the near-optimal band) and the joint
+    model's rows (:func:`joint_summary`; their data cells kept), and rewrite the
     paper_value cells that are constants of this script (:func:`constant_paper_values`);
     every other cell of yin.csv is kept as it is."""
     p2, p3 = read_detail(results / "yin_detail.csv")
@@ -636,20 +637,28 @@ def truth_only(results: Path = RESULTS) -> pd.DataFrame:
     rows = fixed_rows(p3, budgets, sim.VideoDiTTruth())
     if len(p2):  # part 2's baseline rows: the same replicate summaries (no fitting)
         rows += part2_rows(p2, budgets, TOLERANCES, p2["replicate"].nunique())
-    new = pd.DataFrame(rows)
-    new.insert(0, "paper", "Yin et al. 2025")
+    # the joint model's rows: the same replicate summaries, their data cells kept (the joint
+    # draws are not in yin_detail.csv)
+    joint = joint_summary(p2, budgets, None) if len(p2) else []
     # every cell as the text the writer wrote (so the kept rows stay byte for byte), the new
     # rows as the text it would write
     as_text = {"dtype": str, "keep_default_na": False}
     out = pd.read_csv(results / "yin.csv", **as_text)
-    new = pd.read_csv(io.StringIO(new.to_csv(index=False)), **as_text)
-    for _, row in new.iterrows():
-        hit = out.index[out["quantity"] == row["quantity"]]
-        if len(hit) != 1:
-            raise ValueError(f"yin.csv: expected one row {row['quantity']!r}, found {len(hit)}")
-        for col in out.columns:
-            if col in row:
-                out.loc[hit[0], col] = row[col]
+    for some in (rows, joint):
+        if not some:
+            continue
+        new = pd.DataFrame(some)
+        new.insert(0, "paper", "Yin et al. 2025")
+        new = pd.read_csv(io.StringIO(new.to_csv(index=False)), **as_text)
+        for _, row in new.iterrows():
+            hit = out.index[out["quantity"] == row["quantity"]]
+            if len(hit) != 1:
+                raise ValueError(
+                    f"yin.csv: expected one row {row['quantity']!r}, found {len(hit)}"
+                )
+            for col in out.columns:
+                if col in row:
+                    out.loc[hit[0], col] = row[col]
     for quantity, paper in constant_paper_values(budgets).items():
         hit = out.index[out["quantity"] == quantity]
         if len(hit) > 1:
@@ -732,8 +741,12 @@ def part2_rows(p2: pd.DataFrame, budgets: dict, tolerances, R: int) -> list[dict
     return rows
 
 
-def joint_summary(p2: pd.DataFrame, budgets: dict, draws: int) -> list[dict]:
-    """The joint model's headline rows (the main route), from part 2's per-replicate rows."""
+def joint_summary(p2: pd.DataFrame, budgets: dict, draws: int | None) -> list[dict]:
+    """The joint model's headline rows (the main route), from part 2's per-replicate rows
+    ``p2``; each range is of the replicates' posterior medians, none from fewer than
+    :data:`MIN_RANGE` replicates (:func:`summarise`, :func:`range_words`). ``draws``: the joint
+    fits' warm-up and draws per chain, for the rows' data cell; None (:func:`truth_only`:
+    yin_detail.csv does not record them) gives rows without a data cell."""
     joint = p2[p2.quantity.str.startswith("joint ")]
     if joint.empty:
         return []
@@ -757,8 +770,8 @@ def joint_summary(p2: pd.DataFrame, budgets: dict, draws: int) -> list[dict]:
             dict(
                 quantity=f"N_opt at {name} FLOPs, {JOINT}",
                 paper_value=paper, median=med, lower=lo, upper=hi, data=data,
-                note=f"median and 5-95% range of the replicates' posterior medians; truth "
-                f"{reps.truth.iloc[0]:.3g}; {cover(reps)}",
+                note=f"median of the replicates' posterior medians ({range_words(len(reps))})"
+                f"; truth {reps.truth.iloc[0]:.3g}; {cover(reps)}",
             )
         )
     for T, paper_b, paper_lr in MARKED:
@@ -776,8 +789,9 @@ def joint_summary(p2: pd.DataFrame, budgets: dict, draws: int) -> list[dict]:
                 dict(
                     quantity=f"1.07B, {T / 1e9:g}B tokens: {label}, {JOINT}",
                     paper_value=f"cell {paper:.2g}", median=med, lower=lo, upper=hi, data=data,
-                    note=f"replicate medians; truth (Yin law) {reps.truth.iloc[0]:.3g}; "
-                    f"{cover(reps)}; nearest grid cell = paper's in {same}/{len(reps)}",
+                    note=f"replicate medians ({range_words(len(reps))}); truth (Yin law) "
+                    f"{reps.truth.iloc[0]:.3g}; {cover(reps)}; nearest grid cell = paper's in "
+                    f"{same}/{len(reps)}",
                 )
             )
     for name, paper in zip(budgets, PAPER_SIZE_CUTS, strict=True):
@@ -788,12 +802,15 @@ def joint_summary(p2: pd.DataFrame, budgets: dict, draws: int) -> list[dict]:
                 quantity=joint_cut_quantity(name),
                 paper_value=paper, median=med, lower=lo, upper=hi, data=data,
                 note=f"bl.fixed_vs_optimal at part 3's fixed setting (the true optimum of the "
-                f"design's middle cell), as optimal / fixed - 1; replicate medians; the "
-                f"simulator's answer by the same refit {reps.truth.iloc[0]:+.0%}; "
+                f"design's middle cell), as optimal / fixed - 1; replicate medians "
+                f"({range_words(len(reps))}); the simulator's answer by the same refit "
+                f"{reps.truth.iloc[0]:+.0%}; "
                 f"{int(reps.covered.sum())}/{len(reps)} replicate 90% intervals cover it; sign "
                 f"settled in {int(reps.settled.sum())}/{len(reps)}",
             )
         )
+    if draws is None:
+        rows = [{k: v for k, v in row.items() if k != "data"} for row in rows]
     return rows
 
 
@@ -830,14 +847,15 @@ def main(argv=None):
         "--truth-only",
         action="store_true",
         help="no fitting: rewrite results/yin_detail.csv as one table and recompute the "
-        "part-3 rows of results/yin.csv from it and its constant paper values (see truth_only)",
+        "part-3, part-2 baseline and joint rows of results/yin.csv from it and its constant "
+        "paper values (see truth_only)",
     )
     args = parser.parse_args(argv)
     if args.truth_only:
         out = truth_only()
         print(
             f"rewrote {RESULTS / 'yin_detail.csv'}, and the part-3 rows, part 2's baseline "
-            f"rows and constant paper values of {RESULTS / 'yin.csv'}"
+            f"rows, the joint model's rows and constant paper values of {RESULTS / 'yin.csv'}"
         )
         return out
     if args.joint_replicates is None:

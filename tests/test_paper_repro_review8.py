@@ -240,6 +240,56 @@ def test_yin_fixed_rows_say_how_often_the_sign_is_settled():
     assert "no range: 2 replicate(s)" in two["note"] and "sign settled in 0/2" in two["note"]
 
 
+def _joint_p2(yin, replicates: int) -> pd.DataFrame:
+    """Part 2's per-replicate rows of the joint model (every quantity joint_summary reads)."""
+    names = [f"joint N_opt {name}" for name in _budgets(yin)]
+    names += [f"joint fixed cut {name}" for name in _budgets(yin)]
+    names += [
+        f"joint {k} 1.07B {T / 1e9:g}B" for T, _, _ in yin.MARKED for k in ("B_opt", "eta_opt")
+    ]
+    return pd.DataFrame(
+        [
+            {"quantity": q, "replicate": r, "median": 1e-4 * (1 + 0.1 * r), "lower": 5e-5,
+             "upper": 2e-4, "truth": 1e-4, "covered": True, "settled": False}
+            for q in names
+            for r in range(replicates)
+        ]
+    )
+
+
+def test_yin_joint_rows_say_when_they_have_no_range():
+    """`bayeslaws repro` runs yin.py --replicates 1: the joint rows' notes said "median and
+    5-95% range of the replicates' posterior medians" (or "replicate medians") beside a NaN
+    range; they now say how the range was formed, as the baseline rows do."""
+    yin = _script("yin")
+    one = yin.joint_summary(_joint_p2(yin, 1), _budgets(yin), 10)
+    assert len(one) == 2 + 2 + 2 * len(yin.MARKED)
+    for row in one:
+        assert np.isnan(row["lower"]) and np.isnan(row["upper"]), row["quantity"]
+        assert "5-95%" not in row["note"] and "no range: 1 replicate(s)" in row["note"]
+        assert "2 x 10 + 10 draws" in row["data"]
+    for row in yin.joint_summary(_joint_p2(yin, 3), _budgets(yin), None):
+        assert "range: 5-95% of the 3 replicate medians" in row["note"], row["quantity"]
+        assert row["lower"] < row["median"] < row["upper"] and "data" not in row
+
+
+def test_yin_truth_only_rewrites_the_joint_rows_notes_and_keeps_their_data(tmp_path):
+    """--truth-only recomputes the joint rows from yin_detail.csv (their draws are not there:
+    the data cells stay as committed)."""
+    yin = _script("yin")
+    for name in ("yin.csv", "yin_detail.csv"):
+        shutil.copy(REPO / "paper_repro" / "results" / name, tmp_path / name)
+    before = pd.read_csv(tmp_path / "yin.csv", dtype=str, keep_default_na=False)
+    out = yin.truth_only(tmp_path)
+    joint = out["quantity"].str.contains(yin.JOINT, regex=False)
+    assert joint.sum() == 8
+    assert (out.loc[joint, "data"] == before.loc[joint, "data"]).all()
+    assert (out.loc[joint, "median"] == before.loc[joint, "median"]).all()
+    for note in out.loc[joint, "note"]:
+        assert "5-95% range of the replicates' posterior medians" not in note
+        assert "range: 5-95% of the 6 replicate medians" in note
+
+
 # ---- epoch.py ----------------------------------------------------------------------------------
 
 

@@ -13,6 +13,7 @@ user's. Small fits: 2 chains x 50 + 50 draws, or 1 chain."""
 from __future__ import annotations
 
 import warnings
+from collections import OrderedDict
 
 import jax
 import numpy as np
@@ -53,13 +54,41 @@ def _assert_same(without: dict, with_bar: dict) -> None:
         np.testing.assert_array_equal(without[site], with_bar[site], err_msg=site)
 
 
+def _numpyro_bar_shown(monkeypatch) -> list:
+    """Let NumPyro show its bar here, and the list of the MCMC objects the fits then run.
+
+    NumPyro's ``MCMC.__init__`` turns its bar off whenever the environment has ``CI`` or
+    ``PYTEST_XDIST_WORKER`` (the suite runs under pytest-xdist, addopts ``-n 2``): a fit "with
+    the bar" would then run the program without it. Both are unset for the test, and the MCMC
+    objects cached by earlier tests (made while NumPyro saw them) are not reused: an empty
+    cache (``nuts._MCMC_CACHE``) for the test."""
+    monkeypatch.delenv("CI", raising=False)
+    monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)
+    monkeypatch.setattr(nuts, "_MCMC_CACHE", OrderedDict())
+    made: list = []
+    cached_mcmc = nuts._cached_mcmc
+
+    def recorded(*args, **kwargs):
+        made.append(cached_mcmc(*args, **kwargs))
+        return made[-1]
+
+    monkeypatch.setattr(nuts, "_cached_mcmc", recorded)
+    return made
+
+
 @pytest.mark.parametrize("law", ["hyperparams", "chinchilla"])
-def test_parallel_chains_draw_the_same_with_and_without_the_bar(law):
-    """2 parallel chains, seed 3: hyperparams' lr_int differed by up to ~4 with the bar."""
+def test_parallel_chains_draw_the_same_with_and_without_the_bar(law, monkeypatch, capfd):
+    """2 parallel chains, seed 3: hyperparams' lr_int differed by up to ~4 with the bar. The
+    fit with the bar runs NumPyro's bar (its host callbacks), also under pytest-xdist or CI;
+    the bar's output is captured (capfd), off the terminal."""
     if jax.local_device_count() < 2:
         pytest.skip("parallel chains need 2 host devices")
+    made = _numpyro_bar_shown(monkeypatch)
     without, method = _draws(law, False, chains=2)
+    assert made and made[-1].progress_bar is False
     with_bar, method_bar = _draws(law, True, chains=2)
+    assert made[-1].progress_bar is True, "NumPyro's bar did not run: the test guards nothing"
+    capfd.readouterr()  # the bar's lines
     assert method == method_bar == "parallel"
     _assert_same(without, with_bar)
 

@@ -112,3 +112,25 @@ def test_a_fitted_groups_figures_draw_its_own_rows(grouped_fit):
     assert drawn_runs_sentence(df, True, grouped_fit, None).endswith(
         f"{len(df)} rows of {len(df)}."
     )
+
+
+def test_a_new_groups_figures_draw_only_the_fitted_groups_rows(grouped_fit):
+    """For a new group (group None) the fan draws one set of runs per fitted group
+    (plot._run_sets): the rows of a group the fit does not have are no point. The sentence said
+    "32 rows of 32" while the fan drew 26 (review 8, RX)."""
+    from bayeslaws import plot
+
+    df = pd.DataFrame(grouped_fit.record.training_runs)
+    df.loc[df.index[:6], "group"] = "C"  # 6 rows of a group the fit does not have
+    drawn = sum(len(s) for _, s in plot._run_sets(grouped_fit.law.empirical(df), grouped_fit, None))
+    assert drawn == len(df) - 6
+    line = drawn_runs_sentence(df, True, grouped_fit, None)
+    assert line.endswith(
+        f"{len(df)} rows of {len(df)}; the 6 rows of groups the fit does not have (C) are not "
+        "drawn (the figures draw the fitted groups' runs)."
+    )
+    # a fitted group's figures: the other groups' rows, the unfitted one's among them
+    own = int((df["group"] == "B").sum())
+    assert f"the {len(df) - own} rows of other groups are not drawn" in drawn_runs_sentence(
+        df, True, grouped_fit, "B"
+    )

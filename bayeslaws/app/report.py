@@ -648,18 +648,32 @@ def drawn_points_words(df: pd.DataFrame, fit=None, group=None) -> str:
     """'' when the fan figure draws every row of a run table ``df`` as a point, else '; ...'
     saying how many it draws and why not the others, as :func:`bayeslaws.plot.fan` selects
     them: a fitted ``group``'s own rows when the table has a group column (a grouped ``fit``),
-    then the law's observed quantities (:meth:`~bayeslaws.laws.contract.Law.empirical`: for a
-    law of the hyperparameter optima, "hyperparams" or "sweep", each (N, D) cell's best run),
-    of which a row without a finite loss is no point. ``fit`` None: each row with a finite
-    loss is one point."""
+    or for ``group`` None (a new group) the rows of the fit's groups (a group the fit does not
+    have is not drawn: :func:`bayeslaws.plot._run_sets` draws one set per fitted group), then
+    the law's observed quantities (:meth:`~bayeslaws.laws.contract.Law.empirical`: for a law of
+    the hyperparameter optima, "hyperparams" or "sweep", each (N, D) cell's best run), of which
+    a row without a finite loss is no point. ``fit`` None: each row with a finite loss is one
+    point."""
     parts = []
-    if fit is not None and group is not None and len(fit.groups) > 1 and "group" in df:
-        own = df["group"].astype(str) == str(group)
-        if not own.all():
-            parts.append(
-                f"the {int((~own).sum())} rows of other groups are not drawn (the figures are "
-                f"for group {group})"
-            )
+    if fit is not None and len(fit.groups) > 1 and "group" in df:
+        labels = df["group"].astype(str)
+        if group is not None:
+            own = labels == str(group)
+            if not own.all():
+                parts.append(
+                    f"the {int((~own).sum())} rows of other groups are not drawn (the figures "
+                    f"are for group {group})"
+                )
+        else:  # a new group: the fan draws the runs of each fitted group, no others
+            own = labels.isin([str(g) for g in fit.groups])
+            if not own.all():
+                others = sorted(set(labels[~own]))
+                named = ", ".join(others[:5]) + (f" and {len(others) - 5} more"
+                                                 if len(others) > 5 else "")
+                parts.append(
+                    f"the {int((~own).sum())} rows of groups the fit does not have "
+                    f"({named}) are not drawn (the figures draw the fitted groups' runs)"
+                )
         df = df[own.to_numpy()]
     best_runs = fit is not None and "eta_opt" in fit.law.quantities
     if best_runs:  # one point per cell: its best run (a cell with no finite loss has none)
