@@ -946,9 +946,11 @@ def replay(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Replay campaigns on ``pool``, in this process: per seed, the start design is fitted
     once; each strategy then spends up to each budget fraction of the pool's compute in one
-    batch, refits (by ``fit.update``, warm-started, or ``refit="cold"``: a new fit) and is
-    scored. ``budgets``: strictly increasing fractions in (0, 1] (:func:`check_budgets`,
-    checked before any fit).
+    batch, refits (by ``fit.update``, or ``refit="cold"``: a new fit) and is scored.
+    ``fit.update`` warm-starts only where the law re-expresses its posterior on the new
+    reference scales (the loss-surface laws, ``hyperparams``); for law ``sweep`` (the Step Law
+    pool's) it is a cold refit with the fit's own warm-up. ``budgets``: strictly increasing
+    fractions in (0, 1] (:func:`check_budgets`, checked before any fit).
 
     Returns (history: one row per pool, strategy, seed and budget with the spent fraction, the
     number of runs, r2, error, coverage, divergences, max_r_hat, seconds, min_ess_bulk, sampler_ok

@@ -99,8 +99,10 @@ as in ``predict``), ``isoflop_candidates(..., group=)`` centres on that group's 
 (valued as a new group), a target for another group than the candidates', lines centred on a
 new group's N_opt.
 
-The campaign loop (:class:`Campaign`): propose a batch, train it, ``record`` it (a warm-started
-refit, :meth:`bayeslaws.inference.Fit.update`), propose again; the state is saved in a folder
+The campaign loop (:class:`Campaign`): propose a batch, train it, ``record`` it (the refit
+:meth:`bayeslaws.inference.Fit.update`: warm-started where the law can re-express its posterior
+on the new reference scales, the loss-surface laws and ``hyperparams``; otherwise a cold refit
+with the fit's own warm-up, e.g. ``sweep``), propose again; the state is saved in a folder
 between steps.
 
 Candidates (:func:`isoflop_candidates`, :func:`hyperparameter_candidates`, or any DataFrame of

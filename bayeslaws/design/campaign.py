@@ -5,7 +5,7 @@ saved between steps (a researcher's loop spans days)::
     plan = camp.propose(cands, k=3)              # or budget=3e20 (FLOPs): a greedy batch that fits
     runs = camp.proposed_runs()                  # every run of the picked units (a sweep's all)
     ...train those runs...
-    camp.record(trained)                         # fit.update(trained): a warm-started refit; saved
+    camp.record(trained)                         # fit.update(trained): the refit; saved
     camp.report()                                # the target's median and 90% interval now
     camp = bl.design.Campaign.load("campaign")   # next week: the same state
     plan = camp.propose(cands, budget=3e20)
@@ -460,8 +460,11 @@ class Campaign:
         return kept[kept["step"] == self.step].drop(columns="step").reset_index(drop=True)
 
     def record(self, new_runs, **update_options):
-        """Add the trained runs (canonical columns and ``loss``), refit warm-started from the
-        current posterior (:meth:`~bayeslaws.inference.Fit.update`), advance the step and save.
+        """Add the trained runs (canonical columns and ``loss``), refit
+        (:meth:`~bayeslaws.inference.Fit.update`: warm-started from the current posterior where
+        the law can re-express it on the updated table's reference scales, the loss-surface
+        laws and ``hyperparams``; otherwise a cold refit with the fit's own warm-up, e.g.
+        ``sweep``), advance the step and save.
         Each new run within :data:`MATCH_RTOL` of a run of this step's proposal (every run of
         its units, :meth:`proposed_runs`; N, D, lr, batch_size; the same group) counts under
         that proposed run for the guardrails (the fit takes it as given); a

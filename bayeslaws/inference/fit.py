@@ -271,12 +271,16 @@ class Fit:
         return pd.DataFrame(rows).set_index("parameter")
 
     def update(self, new_runs, **options) -> Fit:
-        """This fit refitted to its runs plus ``new_runs``, warm-started from its posterior
-        (the campaign loop: propose, train, update). The runs the law's own rules left out
+        """This fit refitted to its runs plus ``new_runs`` (the campaign loop: propose, train,
+        update): warm-started from its posterior where the law can re-express that posterior on
+        the updated table's reference scales (the loss-surface laws and ``hyperparams``:
+        :meth:`~bayeslaws.laws.contract.Law.recentred`), otherwise a cold refit with the fit's
+        own warm-up (``sweep``, ``hyperparams_two_stage``, ``isoflop``, whose scales move with
+        almost every new run); the record's note says which. The runs the law's own rules left out
         (e.g. diverged runs, cells with no converged run) are put back, so the law decides
         again on the whole table; runs you or screening excluded stay out. Options:
         ``warmup``, ``draws``, ``seed``, ``warn``, ``screen``, ``cold_above`` (R-hat above which
-        a stuck warm refit is redone cold; None: never) — see
+        a stuck refit, warm-started or not, is redone cold; None: never) — see
         :func:`bayeslaws.inference.update.update_fit`."""
         from .. import inference  # the package facade: update.py itself imports this module
 

@@ -1,5 +1,8 @@
 """A fit updated with new runs: the refit of the campaign loop (propose runs, train them, update,
-propose again), warm-started from the current posterior.
+propose again), warm-started from the current posterior where the law can re-express that
+posterior on the updated table's reference scales (the loss-surface laws and ``hyperparams``:
+:meth:`~bayeslaws.laws.contract.Law.recentred`); otherwise a cold refit with the fit's own
+warm-up.
 
 ``fit.update(new_runs)`` (:func:`update_fit`) refits the same law, likelihood, priors and sampler
 settings by NUTS to the runs the fit used plus ``new_runs``. The runs the law's own rules left out
@@ -8,10 +11,10 @@ fence), which depend on the whole table, are put back, so the law applies its ru
 table as a fresh fit of it would; runs excluded by the user or by screening stay out. (A fit saved
 before law-excluded runs were kept warns, :class:`LawExclusionsWarning`, that they stay out.) The
 refit is a full NUTS fit of all the runs (not an approximate sequential update: the posterior is
-exactly that of the combined table), but its chains start where the current posterior is: each chain
-at one posterior draw, and the warm-up is shorter (default: half the fit's, at least 100
-iterations), since the chains begin near the typical set. The compiled kernel of a table of the
-same shape is reused.
+exactly that of the combined table). Where the law carries its posterior over (below), its
+chains start where the current posterior is: each chain at one posterior draw, and the warm-up is
+shorter (default: half the fit's, at least 100 iterations), since the chains begin near the
+typical set. The compiled kernel of a table of the same shape is reused.
 
 The draw is re-expressed for the refit's centring (:func:`initial_state`). A law samples
 parameters centred on its table's reference scales (``Scales``: the geometric means of N, D and
@@ -23,12 +26,16 @@ the copied ``e_std`` lay about 12 posterior sd from the new posterior (``a_std``
 4-5), though E, A, B were within about one sd of it; re-expressed, every site started within
 3.5 sd (at one draw of the old posterior, the wider). So the law maps each draw onto the new scales
 (:meth:`~bayeslaws.laws.contract.Law.recentred`): the loss-surface laws keep every natural-unit
-quantity of the draw (:meth:`~bayeslaws.laws.surface.LossSurfaceLaw.recentred`); a law that
-does not say how its sites depend on the scales (the contract's default) gives none when the
-scales moved. Sites not carried over, and sites whose shape changed (a new cell's optimum, the
-deviations of a new group), start as a cold fit would; when a site of the fit's posterior could
-not be carried, the default warm-up is the fit's own (at least), and the record's note names
-those sites.
+quantity of the draw (:meth:`~bayeslaws.laws.surface.LossSurfaceLaw.recentred`), law
+``hyperparams`` its optima's laws, levels and bowls
+(:meth:`~bayeslaws.laws.hyperparams.law.HyperparamsLaw.recentred`); a law that does not say how
+its sites depend on the scales (the contract's default) gives none when the scales moved. Laws
+``sweep``, ``hyperparams_two_stage`` and ``isoflop`` do not say it, and their reference scales
+move with almost every new run (a new cell, a new loss level), so their update is in practice a
+cold refit of the combined table with the fit's own warm-up. Sites not carried over, and sites
+whose shape changed (a new cell's optimum, the deviations of a new group), start as a cold fit
+would; when a site of the fit's posterior could not be carried, the default warm-up is the fit's
+own (at least), and the record's note names those sites (or says that the refit started cold).
 
 Mechanics: the warm-up runs here (``MCMC.warmup`` with the initial values, on the kernel that
 :func:`~.nuts.fit` will use) and :func:`~.nuts.fit` then samples from the warmed-up state
@@ -42,10 +49,11 @@ notes say that the fit was updated, from how many runs, and how long the warm-up
 
 A warm start can leave a chain stuck where the new runs moved the posterior away from it (seen
 in the Step Law design replay: R-hat 2.09, then 9.9e15, where a cold fit of the same runs gave
-1.01). So when the warm refit's largest R-hat exceeds ``cold_above`` (default
+1.01). So when the refit's largest R-hat exceeds ``cold_above`` (default
 :data:`COLD_ABOVE`), the refit is redone cold (the default initialisation; warm-up: the fit's
 own or twice the update's, whichever is more, since a fit that was itself updated records the
-update's shorter warm-up) and the record's notes say so, with both R-hats. The warm refits of
+update's shorter warm-up) and the record's notes say so, with both R-hats (of "the warm
+refit", or of "the refit" when no site started at the previous posterior). The warm refits of
 that replay that had not stuck reached R-hat 1.12 at most; 1.01 is the bar the diagnostics
 report against. A one-chain fit has no R-hat and is never redone.
 """
@@ -773,7 +781,10 @@ def update_fit(
     screen="fitted",
     cold_above: float | None = COLD_ABOVE,
 ) -> Fit:
-    """The fit refitted to its runs plus ``new_runs``, warm-started from its posterior.
+    """The fit refitted to its runs plus ``new_runs``: warm-started from its posterior where
+    the law can re-express that posterior on the updated table's reference scales (the
+    loss-surface laws, ``hyperparams``; :meth:`~bayeslaws.laws.contract.Law.recentred`);
+    otherwise a cold refit with the fit's own warm-up (:func:`initial_state`).
 
     Parameters
     ----------
@@ -787,8 +798,8 @@ def update_fit(
     seed : PRNG seed (default: the fit's seed + 1).
     warn, screen : as in :func:`~.nuts.fit`; ``screen="fitted"`` (default): the fit's own rule
         (:func:`fitted_screen`), so a fit that excluded outliers goes on excluding them.
-    cold_above : largest R-hat of the warm refit above which it is redone cold (a stuck chain);
-        ``None``: never.
+    cold_above : largest R-hat of the refit (warm-started or not) above which it is redone cold
+        (a stuck chain); ``None``: never.
 
     The runs the fit's law left out by its own rules (``record.law_excluded_runs``) are put
     back, so the law decides on the whole updated table; the user's and screening's exclusions
@@ -798,7 +809,8 @@ def update_fit(
     by their row labels in ``new_runs`` (:func:`refuse_unconverged_new_runs`).
 
     Returns a new :class:`~.fit.Fit` (the old one is unchanged); its record's notes say it was
-    updated, how many runs were put back, and whether it was redone cold.
+    updated, how many runs were put back, whether it started warm (and which sites did not),
+    and whether it was redone cold.
     """
     if cold_above is not None and (not is_real(cold_above) or not cold_above > 0):
         raise ValueError(f"cold_above must be a positive R-hat or None, got {cold_above!r}")
@@ -883,8 +895,9 @@ def update_fit(
     if cold_above is not None and warm_r_hat > cold_above:  # NaN (one chain): never
         cold_warmup = max(sampler.warmup, 2 * warmup)  # an update's fit holds its half warm-up
         new = refit(cold_warmup)
+        first = "the warm refit" if warm_sites else "the refit"  # nothing began warm
         note += (
-            f"; the warm refit's R-hat {warm_r_hat:.3g} exceeded {cold_above:g} (a stuck "
+            f"; {first}'s R-hat {warm_r_hat:.3g} exceeded {cold_above:g} (a stuck "
             f"chain), so it was redone cold ({cold_warmup} warm-up iterations): R-hat "
             f"{new.diagnostics.max_r_hat:.3g}"
         )

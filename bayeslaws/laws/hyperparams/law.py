@@ -428,6 +428,57 @@ class HyperparamsLaw(Law):
                 obs_dist = CensoredObservation(likelihood, mu, sigma, nu, censored)
             numpyro.sample(OBSERVED_SITE, obs_dist, obs=obs)
 
+    def recentred(self, draw, old, new, priors) -> dict:
+        """The contract's :meth:`~..contract.Law.recentred` for :meth:`model`: one draw centred
+        on the reference logs ``old`` (N, D: the cells' geometric centre; lr, batch_size, loss:
+        the runs') as the sampled sites on ``new``, keeping what the draw says in natural units:
+
+        * the optima's laws, ``ln eta*(N, D) = ln lr_ref + lr_int + lr_N x + lr_D y`` (and
+          ``ln B*``): ``lr_int`` moves by ``-(d ln lr_ref) + lr_N d ln N_ref + lr_D d ln D_ref``
+          (``d``: new minus old), ``batch_int`` likewise; the exponents, scatters, group
+          offsets and cell deviations (``z_lr``, ``z_batch``) as they are;
+        * each cell's mean log loss: ``level_mean`` moves by ``-d ln L_ref``; the bowl (in log
+          loss, ``bowl_scale="log"``) as it is; with ``bowl_scale="loss"`` the bowl is in units
+          of L_ref, so ``k_lr`` and ``k_batch`` are multiplied by ``exp(-d ln L_ref)`` (the
+          curvature in loss units kept; ``rho`` and ``lr_asym`` are ratios, kept);
+        * with ``loss_level="surface"`` Chinchilla's ``a``, ``b``, ``e`` as its own
+          :meth:`~..chinchilla.Chinchilla.recentred_parameters` moves them, ``level_scatter``
+          kept; the noise (``sigma``, ``nu``: of the log loss) kept.
+
+        Every run's predicted ln L (loss units) and each cell's level at its optimum are then
+        the old draw's on the same cells. A cell's ``level_mean`` is its mean log loss over
+        the runs it had: new runs in a cell move that mean, so there the start is near, not at,
+        the draw (a per-cell site whose shape changed, a new cell, is not carried: the update
+        starts it as a cold fit would). A value outside its prior's support (a user's
+        truncated prior) is left out; no reference log for a column: nothing (the default)."""
+        if old == new:
+            return dict(draw)
+        columns = ("N", "D", "loss", "lr", "batch_size")
+        if not all(c in old and c in new for c in columns):
+            return super().recentred(draw, old, new, priors)
+        d = {c: new[c] - old[c] for c in columns}  # new minus old reference logs
+        value = {k: np.asarray(v, float) for k, v in draw.items()}
+        out = dict(value)
+        for prefix, column in (("lr", "lr"), ("batch", "batch_size")):
+            if f"{prefix}_int" in value:
+                out[f"{prefix}_int"] = (
+                    value[f"{prefix}_int"] - d[column]
+                    + value[f"{prefix}_N"] * d["N"] + value[f"{prefix}_D"] * d["D"]
+                )
+        if "level_mean" in value:
+            out["level_mean"] = value["level_mean"] - d["loss"]
+        if self.bowl_scale == "loss":
+            for name in ("k_lr", "k_batch"):
+                if name in value:
+                    out[name] = value[name] * np.exp(-d["loss"])
+        if self.loss_level == "surface" and all(p in value for p in SURFACE_PARAMS):
+            surface = {p: value[p] for p in SURFACE_PARAMS}
+            out.update(chinchilla.LAW.recentred_parameters(surface, old, new))
+        return {
+            name: v for name, v in out.items()
+            if name not in priors or bool(np.all(priors[name].support(v)))
+        }
+
     # ---- the contract: data in, draws out (see .data and .optima) ---------------------------
     def prepare(self, runs):
         return data.prepare(self, runs)
