@@ -394,6 +394,13 @@ def settled_words(lower, upper) -> str:
     return f"sign settled in {int(((hi < 0) | (lo > 0)).sum())}/{len(lo)}"
 
 
+def nearest_cell_hits(medians, grid, paper) -> int:
+    """How many replicate ``medians`` have ``paper``'s cell as their nearest ``grid`` value
+    (nearest in log)."""
+    cells = [grid[int(np.argmin(np.abs(np.log(np.array(grid) / m))))] for m in medians]
+    return sum(c == paper for c in cells)
+
+
 def range_words(n: int) -> str:
     """How a row's range was formed from ``n`` replicate medians (or why it has none)."""
     if n < MIN_RANGE:
@@ -701,10 +708,7 @@ def part2_rows(p2: pd.DataFrame, budgets: dict, tolerances, R: int) -> list[dict
             if reps.empty:
                 continue
             med, lo, hi = summarise(reps["median"])
-            cells = [
-                grid[int(np.argmin(np.abs(np.log(np.array(grid) / m))))] for m in reps["median"]
-            ]
-            same = sum(c == paper for c in cells)
+            same = nearest_cell_hits(reps["median"], grid, paper)
             rows.append(
                 dict(
                     quantity=f"1.07B, {T / 1e9:g}B tokens: {label}, law='hyperparams'",
@@ -781,10 +785,7 @@ def joint_summary(p2: pd.DataFrame, budgets: dict, draws: int | None) -> list[di
         ):
             reps = joint[joint.quantity == f"joint {key} 1.07B {T / 1e9:g}B"]
             med, lo, hi = summarise(reps["median"])
-            cells = [
-                grid[int(np.argmin(np.abs(np.log(np.array(grid) / m))))] for m in reps["median"]
-            ]
-            same = sum(c == paper for c in cells)
+            same = nearest_cell_hits(reps["median"], grid, paper)
             rows.append(
                 dict(
                     quantity=f"1.07B, {T / 1e9:g}B tokens: {label}, {JOINT}",

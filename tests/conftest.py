@@ -65,6 +65,26 @@ def chinchilla_design(n_sizes: int = 6, n_tokens: int = 5):
     return N.ravel(), D.ravel()
 
 
+def porian_stand_in(folder, sizes=(1e7, 3e7, 1e7, 3e7)) -> None:
+    """A tiny stand-in for ../shared/data/porian_isoflop/isoflop_points.csv in ``folder``
+    (created): four runs, two per dataset ('rw', 'owt2'), of ``sizes`` params at 2e9 tokens."""
+    import pandas as pd
+
+    folder.mkdir(parents=True)
+    N = np.asarray(sizes, float)
+    pd.DataFrame(
+        {
+            "source_file": "summary_df",
+            "dataset": ["rw", "rw", "owt2", "owt2"],
+            "hparams": "tuned",
+            "param_count": "standard",
+            "flops": 6 * N * 2e9,
+            "n_params": N,
+            "loss": [3.5, 3.2, 3.4, 3.1],
+        }
+    ).to_csv(folder / "isoflop_points.csv", index=False)
+
+
 def shared_or_skip():
     """The bundled-data module, or a skip naming why when ../shared/data is absent."""
     try:

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import porian_stand_in
 
 from bayeslaws.app import repro
 from bayeslaws.runs import bundled, simulate
@@ -50,25 +51,8 @@ def test_video_dit_sweep_takes_scalar_sizes_and_tokens():
         simulate.simulate_video_dit_sweep(tokens=-1.0)
 
 
-def _porian_stand_in(folder: Path) -> None:
-    """A tiny stand-in for porian_isoflop/isoflop_points.csv in ``folder``."""
-    folder.mkdir(parents=True)
-    N = np.array([1e7, 3e7, 1e7, 3e7])
-    pd.DataFrame(
-        {
-            "source_file": "summary_df",
-            "dataset": ["rw", "rw", "owt2", "owt2"],
-            "hparams": "tuned",
-            "param_count": "standard",
-            "flops": 6 * N * 2e9,
-            "n_params": N,
-            "loss": [3.5, 3.2, 3.4, 3.1],
-        }
-    ).to_csv(folder / "isoflop_points.csv", index=False)
-
-
 def test_porian_unknown_column_lists_the_configuration_columns(tmp_path, monkeypatch):
-    _porian_stand_in(tmp_path / "porian_isoflop")
+    porian_stand_in(tmp_path / "porian_isoflop")
     monkeypatch.setenv("BAYESLAWS_SHARED_DATA", str(tmp_path))
     with pytest.raises(UnknownNameError) as err:
         bundled.porian_isoflop(datset="rw")
@@ -81,7 +65,7 @@ def test_shared_folder_without_the_tables_is_shared_data_missing(tmp_path, monke
     """The variable naming shared/ (whose data/ holds the tables) is SharedDataMissing naming
     the folder to use, not a bare FileNotFoundError."""
     shared = tmp_path / "shared"
-    _porian_stand_in(shared / "data" / "porian_isoflop")
+    porian_stand_in(shared / "data" / "porian_isoflop")
     monkeypatch.setenv("BAYESLAWS_SHARED_DATA", str(shared))
     for load in (bundled.porian_isoflop, bundled.epoch_chinchilla):
         with pytest.raises(bundled.SharedDataMissing) as err:

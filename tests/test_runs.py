@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import shared_or_skip
+from conftest import porian_stand_in, shared_or_skip
 
 import bayeslaws as bl
 from bayeslaws.runs import RunTableError, compute, load_runs, simulate
@@ -188,20 +188,7 @@ def test_porian_filter_that_matches_nothing_lists_the_values(tmp_path, monkeypat
     (a tiny stand-in for ../shared/data/porian_isoflop, so the test runs anywhere)."""
     from bayeslaws.runs import bundled
 
-    folder = tmp_path / "porian_isoflop"
-    folder.mkdir()
-    N = np.array([1e7, 3e7, 1e8, 3e8])
-    pd.DataFrame(
-        {
-            "source_file": "summary_df",
-            "dataset": ["rw", "rw", "owt2", "owt2"],
-            "hparams": "tuned",
-            "param_count": "standard",
-            "flops": 6 * N * 2e9,
-            "n_params": N,
-            "loss": [3.5, 3.2, 3.4, 3.1],
-        }
-    ).to_csv(folder / "isoflop_points.csv", index=False)
+    porian_stand_in(tmp_path / "porian_isoflop", sizes=(1e7, 3e7, 1e8, 3e8))
     monkeypatch.setenv("BAYESLAWS_SHARED_DATA", str(tmp_path))
     assert len(bundled.porian_isoflop(dataset="rw")) == 2
     with pytest.raises(ValueError, match=r"no rows with dataset='RW'.*\['owt2', 'rw'\]"):
