@@ -731,13 +731,11 @@ def n_opt(
             float(np.max(np.append(held, fitted[1] * 100))),
         )
     low, high = _c_range(C_range)
-    # the range's ends in other units? each end alone: a check names a query's first far value
-    # only, and (1e10, 1e30) named its low end alone (an end that is a budget marked is
-    # checked with the budgets; the grid between the ends is the figure's own, unchecked)
-    for end in (low, high):
-        if marked is None or end not in marked:
-            check_range(fit, pd.DataFrame({"C": [end]}), positions=False, group=group,
-                        cautions=False)  # fmt: skip
+    # the range's ends in other units? (an end that is a budget marked is checked with the
+    # budgets; the grid between the ends is the figure's own, unchecked)
+    ends = [end for end in (low, high) if marked is None or end not in marked]
+    if ends:
+        check_range(fit, pd.DataFrame({"C": ends}), positions=False, group=group, cautions=False)
     if marked is not None:  # once, positions in the caller's list (not again when marked)
         check_range(fit, pd.DataFrame({"C": marked}), group=group)
     grid = np.geomspace(low, high, n_points)

@@ -186,8 +186,9 @@ def test_isoflop_checks_the_callers_budgets_once(simulated_fit):
     """simulated_fit's budgets: 3.6e17 .. 3.6e21 FLOPs; 1e12 lies 5.6 decades below, 1e28 6.4
     above. The figure's grid (D = C / 6N of its sizes) is its own: not named."""
     messages = _plausibility(lambda: plot.isoflop(simulated_fit, [1e12, 1e28], n_points=5))
-    assert len(messages) == 1, messages
-    assert messages[0].startswith("C = 1e+12 (positions [0, 1]) lies"), messages
+    assert len(messages) == 2, messages  # one per side of the range
+    assert messages[0].startswith("C = 1e+12 (positions [0]) lies"), messages
+    assert messages[1].startswith("C = 1e+28 (positions [1]) lies"), messages
     assert not any("D =" in m for m in messages)
     # positions in the caller's list, not the sorted one
     messages = _plausibility(lambda: plot.isoflop(simulated_fit, [1e20, 1e12], n_points=5))

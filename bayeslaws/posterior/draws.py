@@ -332,7 +332,8 @@ def check_range(
     where the rows are internal, e.g. a figure's grid). ``cautions``: also the law's own
     messages about the query (:meth:`~bayeslaws.laws.contract.Law.query_cautions`, e.g. an
     isoFLOP budget a few percent from a fitted one; False for a figure's internal grid).
-    Returns the messages."""
+    One message per column and side (below, above) with far values: it names the side's first
+    far value and up to 10 positions. Returns the messages."""
     ranges = group_ranges(fit, group)
     whose = range_words(fit, group)
     batch = batch_in_sequences(query, ranges.get("batch_size"), positions)
@@ -341,19 +342,20 @@ def check_range(
         if column not in query or (column == "batch_size" and batch):
             continue
         values = np.asarray(query[column], float)
-        below = np.log10(low / values)
-        above = np.log10(values / high)
+        decades = {"below": np.log10(low / values), "above": np.log10(values / high)}
         far_below, far_above = FAR_DECADES.get(column, (FAR_BELOW_DECADES, FAR_ABOVE_DECADES))
-        far = (below > far_below) | (above > far_above)
-        if far.any():
-            i = int(np.flatnonzero(far)[0])
-            unit = UNITS.get(column) or "the runs' units"
-            where = np.flatnonzero(far).tolist()[:10]
-            messages.append(
-                f"{column} = {values[i]:.3g}{f' (positions {where})' if positions else ''} lies "
-                f"{max(below[i], above[i]):.1f} decades outside {whose} "
-                f"[{low:.3g}, {high:.3g}]: is it in other units? ({column} is in {unit})"
-            )
+        limits = {"below": far_below, "above": far_above}
+        unit = UNITS.get(column) or "the runs' units"
+        for side, distance in decades.items():  # each side its own message: both ends named
+            far = np.flatnonzero(distance > limits[side])
+            if far.size:
+                i = int(far[0])
+                where = f" (positions {far.tolist()[:10]})" if positions else ""
+                messages.append(
+                    f"{column} = {values[i]:.3g}{where} lies {distance[i]:.1f} decades outside "
+                    f"{whose} [{low:.3g}, {high:.3g}] ({side}): is it in other units? "
+                    f"({column} is in {unit})"
+                )
     if cautions:
         messages += fit.law.query_cautions(fit.record.law_state, query)
     for message in messages:
