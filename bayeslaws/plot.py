@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import textwrap
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -173,22 +174,42 @@ def _simulated_label(simulated) -> str:
     return " (SIMULATED data)" if simulated else ""
 
 
-def _group_runs(df: pd.DataFrame | None, fit, group) -> pd.DataFrame | None:
-    """The runs of fitted group ``group`` (all runs when ``group`` is None or the fit has no
-    groups); the group must be one of the fit's."""
+@dataclass(frozen=True)
+class FanPoints:
+    """What :func:`fan` draws of a run table. ``kept``: the rows it draws from (a fitted
+    group's own rows; for a new group, the rows of the fit's groups; all rows of a fit without
+    groups). ``left_out``: the other rows' group labels (str, in table order). ``sets``: per
+    marker style, its legend words and its points, the law's quantities as observed in
+    ``kept`` (:meth:`~bayeslaws.laws.contract.Law.empirical`: for a law of the hyperparameter
+    optima, each (N, D) cell's best run): one set per fitted group for a new group
+    (``group=None``) of a grouped fit, else one."""
+
+    kept: pd.DataFrame
+    left_out: pd.Series
+    sets: list[tuple[str, pd.DataFrame]]
+
+
+def fan_points(fit, runs: pd.DataFrame, group=None) -> FanPoints:
+    """The points :func:`fan` draws of the run table ``runs`` (a frame) for ``group`` (one of
+    ``fit.groups``, or None: a new group), as :class:`FanPoints`; ``bayeslaws report`` counts
+    them from here."""
     resolve_group(fit.groups, group)
-    if df is None or group is None or len(fit.groups) <= 1 or "group" not in df:
-        return df
-    return df[df["group"].astype(str) == str(group)]
-
-
-def _run_sets(seen: pd.DataFrame, fit, group) -> list[tuple[str, pd.DataFrame]]:
-    """The runs a figure draws, as (legend words, runs) per marker style: one set per fitted
-    group when a grouped fit is drawn for a new group (``group=None``), else one set."""
-    if group is None and len(fit.groups) > 1 and "group" in seen:
-        labels = seen["group"].astype(str)
-        return [(f"runs of group {g}", seen[labels == str(g)]) for g in fit.groups]
-    return [("runs" if group is None else f"runs of group {group}", seen)]
+    grouped = len(fit.groups) > 1 and "group" in runs
+    labels = runs["group"].astype(str) if grouped else pd.Series("", index=runs.index)
+    if not grouped:
+        keep = np.ones(len(runs), bool)
+    elif group is not None:
+        keep = (labels == str(group)).to_numpy()
+    else:
+        keep = labels.isin([str(g) for g in fit.groups]).to_numpy()
+    kept = runs[keep]
+    seen = fit.law.empirical(kept)
+    if grouped and group is None and "group" in seen:
+        seen_labels = seen["group"].astype(str)
+        sets = [(f"runs of group {g}", seen[seen_labels == str(g)]) for g in fit.groups]
+    else:
+        sets = [("runs" if group is None else f"runs of group {group}", seen)]
+    return FanPoints(kept=kept, left_out=labels[~keep], sets=sets)
 
 
 def _outside_range(fit, name: str, value: float, group=None) -> bool:
@@ -296,9 +317,10 @@ def fan(
     df = _runs_frame(runs)
     if df is None:
         df = _training_frame(fit)
-    df = _group_runs(df, fit, group)
+    resolve_group(fit.groups, group)
+    run_points = fan_points(fit, df, group) if df is not None else None
     other = next(c for c in law.inputs if c != "N")
-    seen = law.empirical(df) if df is not None else None
+    seen = pd.concat([p for _, p in run_points.sets]) if run_points is not None else None
     ranges = group_ranges(fit, group)  # a fitted group's own runs' range; else the pooled one
     n_lo, n_hi = ranges["N"]
     values = np.asarray(seen[other] if seen is not None else ranges[other], float)
@@ -354,7 +376,7 @@ def fan(
                                  lw=0)
                 rel.plot(grid, 100 * (p[f"{col}upper"] / med - 1), color=colour, lw=1, ls=ls)
                 rel.plot(grid, 100 * (p[f"{col}lower"] / med - 1), color=colour, lw=1, ls=ls)
-        run_sets = _run_sets(seen, fit, group) if seen is not None else []
+        run_sets = run_points.sets if run_points is not None else []
         for (_, shown_runs), marker in zip(run_sets, GROUP_MARKERS * 10, strict=False):
             drawn = shown_runs[_finite_rows(shown_runs, q)]
             ax.scatter(drawn["N"], drawn[q], c=drawn[other], cmap=cmap, norm=norm,

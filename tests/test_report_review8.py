@@ -116,13 +116,13 @@ def test_a_fitted_groups_figures_draw_its_own_rows(grouped_fit):
 
 def test_a_new_groups_figures_draw_only_the_fitted_groups_rows(grouped_fit):
     """For a new group (group None) the fan draws one set of runs per fitted group
-    (plot._run_sets): the rows of a group the fit does not have are no point. The sentence said
+    (plot.fan_points): the rows of a group the fit does not have are no point. The sentence said
     "32 rows of 32" while the fan drew 26 (review 8, RX)."""
     from bayeslaws import plot
 
     df = pd.DataFrame(grouped_fit.record.training_runs)
     df.loc[df.index[:6], "group"] = "C"  # 6 rows of a group the fit does not have
-    drawn = sum(len(s) for _, s in plot._run_sets(grouped_fit.law.empirical(df), grouped_fit, None))
+    drawn = sum(len(s) for _, s in plot.fan_points(grouped_fit, df, None).sets)
     assert drawn == len(df) - 6
     line = drawn_runs_sentence(df, True, grouped_fit, None)
     assert line.endswith(

@@ -646,56 +646,56 @@ def _finite_loss(df: pd.DataFrame) -> np.ndarray:
 
 def drawn_points_words(df: pd.DataFrame, fit=None, group=None) -> str:
     """'' when the fan figure draws every row of a run table ``df`` as a point, else '; ...'
-    saying how many it draws and why not the others, as :func:`bayeslaws.plot.fan` selects
-    them: a fitted ``group``'s own rows when the table has a group column (a grouped ``fit``),
-    or for ``group`` None (a new group) the rows of the fit's groups (a group the fit does not
-    have is not drawn: :func:`bayeslaws.plot._run_sets` draws one set per fitted group), then
-    the law's observed quantities (:meth:`~bayeslaws.laws.contract.Law.empirical`: for a law of
-    the hyperparameter optima, "hyperparams" or "sweep", each (N, D) cell's best run), of which
-    a row without a finite loss is no point. ``fit`` None: each row with a finite loss is one
+    saying how many it draws and why not the others, counted from the points
+    :func:`bayeslaws.plot.fan_points` selects: the rows of other groups than a fitted ``group``
+    (or, for ``group`` None, of groups the fit does not have) are not drawn; a law of the
+    hyperparameter optima ("hyperparams", "sweep") draws each (N, D) cell's best run; a point
+    without a finite loss is not drawn. ``fit`` None: each row with a finite loss is one
     point."""
+    if fit is None:
+        finite = _finite_loss(df)
+        return _not_finite_words(finite)
+    from ..plot import fan_points
+
+    points = fan_points(fit, df, group)
     parts = []
-    if fit is not None and len(fit.groups) > 1 and "group" in df:
-        labels = df["group"].astype(str)
+    if len(points.left_out):
         if group is not None:
-            own = labels == str(group)
-            if not own.all():
-                parts.append(
-                    f"the {int((~own).sum())} rows of other groups are not drawn (the figures "
-                    f"are for group {group})"
-                )
-        else:  # a new group: the fan draws the runs of each fitted group, no others
-            own = labels.isin([str(g) for g in fit.groups])
-            if not own.all():
-                others = sorted(set(labels[~own]))
-                named = ", ".join(others[:5]) + (f" and {len(others) - 5} more"
-                                                 if len(others) > 5 else "")
-                parts.append(
-                    f"the {int((~own).sum())} rows of groups the fit does not have "
-                    f"({named}) are not drawn (the figures draw the fitted groups' runs)"
-                )
-        df = df[own.to_numpy()]
-    best_runs = fit is not None and "eta_opt" in fit.law.quantities
-    if best_runs:  # one point per cell: its best run (a cell with no finite loss has none)
+            parts.append(
+                f"the {len(points.left_out)} rows of other groups are not drawn (the figures "
+                f"are for group {group})"
+            )
+        else:
+            others = sorted(set(points.left_out))
+            named = ", ".join(others[:5]) + (f" and {len(others) - 5} more"
+                                             if len(others) > 5 else "")
+            parts.append(
+                f"the {len(points.left_out)} rows of groups the fit does not have "
+                f"({named}) are not drawn (the figures draw the fitted groups' runs)"
+            )
+    drawn = [p for _, p in points.sets]
+    finite = np.concatenate([_finite_loss(p) for p in drawn]) if drawn else np.ones(0, bool)
+    if "eta_opt" in fit.law.quantities:  # one point per cell: its best run (or none)
         from ..runs.cells import run_cells
 
-        seen = fit.law.empirical(df)
-        cells = len(np.unique(run_cells(df))) if len(df) else 0
-        points = int(_finite_loss(seen).sum())
-        none = cells - points
+        kept = points.kept
+        cells = len(np.unique(run_cells(kept))) if len(kept) else 0
+        shown, none = int(finite.sum()), cells - int(finite.sum())
         parts.append(
-            f"drawn: each (N, D) cell's best run, {points} point{'s' if points != 1 else ''}"
+            f"drawn: each (N, D) cell's best run, {shown} point{'s' if shown != 1 else ''}"
             + (f" ({none} cell{'s' if none != 1 else ''} without a finite loss, none drawn)"
                if none > 0 else "")
         )
-    else:
-        finite = _finite_loss(df)
-        if not finite.all():
-            parts.append(
-                f"{int(finite.sum())} drawn, the {int((~finite).sum())} without a finite loss "
-                "are not"
-            )
-    return "".join(f"; {p}" for p in parts)
+        return "".join(f"; {p}" for p in parts)
+    return "".join(f"; {p}" for p in parts) + _not_finite_words(finite)
+
+
+def _not_finite_words(finite: np.ndarray) -> str:
+    """'; 7 drawn, the 2 without a finite loss are not' for the (rows,) bool ``finite``; ''
+    when every row is finite."""
+    if finite.all():
+        return ""
+    return f"; {int(finite.sum())} drawn, the {int((~finite).sum())} without a finite loss are not"
 
 
 def no_value_sentence(quantity: str, at: list, other: str, hint: str = "") -> str:
