@@ -685,6 +685,24 @@ def _worker_count(pool) -> int | None:
     return count if isinstance(count, int) and count >= 1 else None
 
 
+def warn_no_workers(client, label: str) -> None:
+    """Warn (UserWarning) that the (synchronous) Dask ``client``'s cluster has no workers at
+    submission: its tasks wait, without end, until one joins. Silent for an asynchronous
+    client (its count is unknown here) and for a cluster with workers."""
+    threads = client.nthreads()
+    if not isinstance(threads, dict):  # an asynchronous client's coroutine: unknown
+        getattr(threads, "close", lambda: None)()
+        return
+    if not threads:
+        warnings.warn(
+            f"{label}: the Dask cluster at {client.scheduler.address} has no workers: the "
+            "batch's tasks wait until one joins (start `dask worker <scheduler address>` on a "
+            "node, or call client.wait_for_workers(n) before the batch)",
+            UserWarning,
+            stacklevel=user_stacklevel(),
+        )
+
+
 def _chunk_size(chunk_size, n_items: int, pool) -> int:
     """``chunk_size`` (checked by :func:`_check_options`), with ``"auto"`` resolved as
     ``multiprocessing.Pool.map`` does: ``ceil(n_items / (4 * workers))``, four chunks per
@@ -759,6 +777,8 @@ def iter_map_tasks(
     label = label or getattr(fn, "__name__", "map_tasks")
     pool, own = _as_executor(executor, label)
     adapter = _is_dask_client(executor)  # pool: the client's adapter, made for this batch
+    if adapter:
+        warn_no_workers(executor, label)
     if own:
         _check_main_spawnable()
         _check_picklable(fn)
@@ -1121,7 +1141,9 @@ def map_tasks(
     executor : None (local ``spawn`` processes, ``workers`` of them, default one per core,
         started with :func:`worker_env`), a ``dask.distributed.Client`` (a ``LocalCluster`` or
         ``Client("tcp://scheduler:8786")``), or a ``concurrent.futures`` executor
-        (:class:`InProcessExecutor`: in this process). A process or thread pool of the
+        (:class:`InProcessExecutor`: in this process). A Dask cluster with no workers at
+        submission is warned about (:func:`warn_no_workers`: its tasks wait until one joins).
+        A process or thread pool of the
         caller's that breaks (a worker dies) takes no more tasks: those it never started are
         recorded as "not run" (``attempts`` 0), the others with its error, none retried. Any
         other executor of the caller's keeps no start marks: when it breaks, each task it had
