@@ -70,7 +70,7 @@ from bayeslaws.inference import Fit, SamplerWarning  # noqa: E402
 from bayeslaws.inference.batch import InProcessExecutor, dask_client, iter_map_tasks  # noqa: E402
 from bayeslaws.posterior import calibration as cal  # noqa: E402
 from bayeslaws.posterior import splits  # noqa: E402
-from bayeslaws.posterior.draws import log_loss_draws, query_frame  # noqa: E402
+from bayeslaws.posterior.draws import log_loss_draws  # noqa: E402
 from bayeslaws.posterior.extrapolation import drift, prepare  # noqa: E402
 from bayeslaws.runs import bundled  # noqa: E402
 
@@ -240,8 +240,9 @@ def score_split(
     cal.warn_fit_health([(f"{dataset} {split}", fit)], f"calibration {part}")
     base = with_cache(fit, {drift.CACHE_KEY: read_population(lodo)})
     truth = scorable_truth(decision_truth(truth_kind, dataset, test), f"{dataset} {split}")
-    query = query_frame(base, N=test["N"].to_numpy(float), D=test["D"].to_numpy(float))
-    query["C"] = test["C"].to_numpy(float)  # as in the table (e.g. a budget column)
+    # asked as bl.predict asks them: C the compute model's FLOPs of N and D, not the table's C
+    # (a nominal budget on Marin's tables); that C is kept as a label (groups, points' C)
+    query = cal.backtest_query(base, test)
     groups = test["C"].round(-10).to_numpy() if truth_kind else np.arange(len(test))
     rows, points, widths, fitted_by, states = [], [], [], {}, {}
     for method in methods:
@@ -537,7 +538,9 @@ TABLE_NOTE = (
     "does not end at the isoFLOP search edge (n_edge_bounded90 of n do); empty in files "
     "written before these columns. diagnostics_ok: the split's fit passed its sampler checks; "
     "n_flagged: its training runs flagged by the outlier screening (kept); both empty in files "
-    "written before 2026-12-06."
+    "written before 2026-12-06. Marin's model_cv loss rows in files written before 2026-12-06 "
+    "were asked at the table's nominal budget C, not at 6ND as bl.predict asks (see "
+    "docs/calibration_protocol.md, review 9 notes)."
 )
 
 

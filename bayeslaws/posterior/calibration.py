@@ -217,7 +217,10 @@ def backtest(
     Returns ``(scores, points, fit)``: one row of :func:`score` per method, with the fit's
     health (:func:`fit_health`: ``max_r_hat``, ``min_ess_bulk``, ``divergences``,
     ``diagnostics_ok``, ``n_flagged``); per point and method the intervals
-    (:func:`interval_table`) with N, D, C and the distance outside the fitted range; and the fit
+    (:func:`interval_table`) with the query's N, D, C (as ``bl.predict`` asks them,
+    :func:`backtest_query`: for a loss surface of (N, D), C is the compute model's FLOPs of
+    N and D), the distance outside the fitted range and ``C_table``, the test table's own C
+    (e.g. a nominal budget label; NaN without a C column); and the fit
     (with its learned discrepancy states in ``fit.cache``). ``test`` is checked
     (:func:`check_test_table`) before the fit: a table that cannot be scored is refused first.
 
@@ -264,12 +267,13 @@ def _fit_and_score(
     )
     for method in methods:
         prepare(fitted, method, train, seed=seed, refits=calibrate_options, stacking=stack_options)
-    points = query_frame(fitted, N=test["N"].to_numpy(float), D=test["D"].to_numpy(float))
-    if "C" in test:  # keep the table's own compute column (Porian's budgets)
-        points["C"] = test["C"].to_numpy(float)
-    distance_out = distance.distance_decades(
-        points["N"], points["D"], points["C"], fitted.record.ranges
+    points = backtest_query(fitted, test)
+    distance_out = distance.distance_decades(  # C's range measured as the query's C is
+        points["N"], points["D"], points["C"], distance.group_ranges(fitted)
     )
+    # the table's own C (FLOPs, or a nominal budget label, e.g. Marin's), for grouping the
+    # points by budget; NaN when the table has none
+    table_c = test["C"].to_numpy(float) if "C" in test else np.full(len(test), np.nan)
     rows, tables = [], []
     health = fit_health(fitted)
     for method in methods:
@@ -281,8 +285,24 @@ def _fit_and_score(
         for c in ("N", "D", "C"):
             t[c] = points[c].to_numpy()
         t["distance"] = distance_out
+        t["C_table"] = table_c
         tables.append(t)
     return pd.DataFrame(rows), pd.concat(tables, ignore_index=True), fitted
+
+
+def backtest_query(fit, test: pd.DataFrame) -> pd.DataFrame:
+    """The query frame (:func:`~.draws.query_frame`) of the held-out runs ``test`` (columns N
+    params, D tokens, optional C FLOPs), as a user asks ``bl.predict`` for them: by N and D,
+    C the fit's compute model's FLOPs of them, for a loss surface of (N, D) (the table's C,
+    which may be a nominal budget label, e.g. Marin's 3e20 for 3.64e20 FLOPs, is not asked:
+    the distance beyond the fitted range, of the methods that widen with it, is measured in
+    those FLOPs, :func:`~.extrapolation.distance.as_queried`); by N and the table's C for a law
+    that takes C (e.g. isoflop, whose budgets are the runs' own C, as its nominal-budget
+    warning tells a user to ask it), D then from the compute model. (Q rows, 0..Q-1.)"""
+    N = test["N"].to_numpy(float)
+    if "C" in fit.law.inputs and "C" in test:
+        return query_frame(fit, N=N, C=test["C"].to_numpy(float))
+    return query_frame(fit, N=N, D=test["D"].to_numpy(float))
 
 
 HEALTH_COLUMNS = ("max_r_hat", "min_ess_bulk", "divergences", "diagnostics_ok", "n_flagged")
