@@ -6,8 +6,9 @@ defaults) and, at budgets inside and beyond the fitted range of C, prints per ex
 method the N_opt median, its 5/25/75/95% quantiles, the share of draws at the isoFLOP search
 edge and the share at a kink of the drift (``bayeslaws.posterior.allocation.drift_kink_share``).
 For "drift" it repeats the allocation with the GP pattern tabulated on a 100x finer grid along
-each isoFLOP line (``bayeslaws.posterior.model.LINE_GRID``), to separate the linear
-interpolation's nodes from the GP pattern itself. Writes benchmarks/output/drift_nopt.txt.
+each isoFLOP line (``bayeslaws.posterior.model.LINE_GRID``), to separate the table's
+resolution from the GP pattern itself (the table is read back by a cubic spline; a linear
+interpolation's kinks had held most draws). Writes benchmarks/output/drift_nopt.txt.
 
     python benchmarks/drift_nopt.py [--chains 4] [--draws 1000] [--out FOLDER]
 """
