@@ -88,6 +88,23 @@ def repeated(keys) -> list:
     return twice
 
 
+def unique_grid(name: str, values, unit: str, option: str) -> np.ndarray:
+    """A given sweep grid ``values`` (``name``: lr or batch_size; ``unit``: its unit and
+    ``option``: its command-line option, for the message) as a 1-d array of finite positive
+    floats, each value once: a value given twice would list every run at it twice (its cost
+    doubled; with ``per_cell=False`` two runs under one unit label), so it is refused
+    (ValueError naming ``name`` and the value)."""
+    grid = positive(name, values)
+    twice = repeated(grid.tolist())
+    if twice:
+        raise ValueError(
+            f"{name} repeats the value(s) {twice} ({unit}): every run at a repeated value would "
+            f"be listed twice (its cost doubled); give each {name} value once (command line: "
+            f"{option})"
+        )
+    return grid
+
+
 def with_model(df: pd.DataFrame, model: ComputeModel) -> pd.DataFrame:
     """``df`` recording the compute model its C was derived with (``attrs``)."""
     df.attrs[MODEL_ATTR] = model
@@ -117,9 +134,10 @@ def isoflop_candidates(
 
     Sizes are log-spaced over ``center * 10**[-spread_decades, +spread_decades]``
     (``spread_decades`` > 0 unless ``n_per_budget`` is 1: else one size, listed repeatedly, is
-    refused); ``center``
-    per budget defaults to the fit's posterior median N_opt(C) when ``fit`` is given, else the
-    size with ``tokens_per_param`` tokens per parameter (20: Chinchilla's rule). D from the
+    refused); ``center`` (params: one value for every budget, or one per budget; another
+    length is refused) per budget defaults to the fit's posterior median N_opt(C) when ``fit``
+    is given, else the size with ``tokens_per_param`` tokens per parameter (20: Chinchilla's
+    rule). D from the
     compute model (``compute_model``, else the fit's, else 6ND), which the table records (see
     the module docstring): the design costs these runs by it.
     ``spread_decades`` (decades) and ``tokens_per_param`` are single numbers: anything else (a
@@ -161,7 +179,13 @@ def isoflop_candidates(
             "(a grouped fit) and no center="
         )
     if center is not None:
-        centre = np.broadcast_to(positive("center", center), C.shape).astype(float)
+        given = positive("center", center)
+        if given.size not in (1, C.size):
+            raise ValueError(
+                f"center must be one value or one per budget ({C.size}), got {given.size} "
+                "(params: each budget's isoFLOP line centres on its own size)"
+            )
+        centre = np.broadcast_to(given, C.shape).astype(float)
     elif fit is not None:
         warn_new_group_centre(fit, group)
         centre = np.median(allocation_draws(fit, C, model, group)["N_opt"], axis=0)
@@ -242,7 +266,8 @@ def hyperparameter_candidates(
     """LR x batch sweeps at (N, D) cells (pairs, broadcast; a repeated cell is refused), as
     candidates.
 
-    Grids are ``lr`` / ``batch_size`` if given (shared 1-d grids), else ``n_lr`` (``n_batch``)
+    Grids are ``lr`` / ``batch_size`` if given (shared 1-d grids, each value once: a repeated
+    value is refused, as a repeated cell is), else ``n_lr`` (``n_batch``)
     values stepped by ``lr_step`` (``batch_step``, each a finite factor > 1) around the fit's
     predicted eta_opt (B_opt) at each cell (a ``fit`` whose law predicts them is required then).
     ``per_cell=True`` (default) makes each cell's sweep one candidate (column ``unit``, labelled
@@ -274,6 +299,11 @@ def hyperparameter_candidates(
             f"N and D repeat the cell(s) {cells}: a repeated cell's sweep would be one unit "
             "with every run twice (its cost doubled); give each (N, D) cell once"
         )
+    lr_grid = batch_grid = None  # the given grids, checked before any centring
+    if lr is not None:
+        lr_grid = unique_grid("lr", lr, "learning rate", "--lr-grid")
+    if batch_size is not None:
+        batch_grid = unique_grid("batch_size", batch_size, "tokens", "--batch-grid")
     centred = lr is None or batch_size is None
     if group is not None and (fit is None or not centred):
         raise ValueError(
@@ -294,12 +324,12 @@ def hyperparameter_candidates(
         b_c = np.median(opt["B_opt"], axis=0)
     rows = []
     for i, (n, d) in enumerate(zip(Ns, Ds, strict=True)):
-        if lr is not None:
-            lrs = positive("lr", lr)
+        if lr_grid is not None:
+            lrs = lr_grid
         else:
             lrs = eta_c[i] * lr_step ** (np.arange(positive_int("n_lr", n_lr)) - (n_lr - 1) / 2)
-        if batch_size is not None:
-            bss = positive("batch_size", batch_size)
+        if batch_grid is not None:
+            bss = batch_grid
         else:
             steps = np.arange(positive_int("n_batch", n_batch)) - (n_batch - 1) / 2
             bss = b_c[i] * batch_step**steps

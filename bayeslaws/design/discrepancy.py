@@ -39,8 +39,6 @@ Units: N params, D tokens, C FLOPs, distances in decades, target and observation
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pandas as pd
 
@@ -77,11 +75,15 @@ def calibrate(fit, seed: int | None = None, **sampler):
     by refits on its smaller ones), so the design and the reported intervals draw the drift at
     the rate this table shows rather than the corpus's. A law without a drift (not widened) is
     returned as it is. ``sampler``: NUTS settings of the refits (default
-    ``DRIFT_CALIBRATION``)."""
+    ``DRIFT_CALIBRATION``).
+
+    The refits' warnings reach the caller: refits that fail their sampler checks give one
+    :class:`~bayeslaws.inference.diagnostics.SamplerWarning` at the caller's line naming the
+    failed splits (:func:`~bayeslaws.posterior.extrapolation.distance.scale_out_splits`), for
+    a drift rate resting on unconverged refits is not to be trusted (their figures:
+    ``fit.cache["drift"]["refit_diagnostics"]``); nothing is silenced here."""
     if fit.law.widened:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            drift.calibrate(fit, seed=seed, **{**DRIFT_CALIBRATION, **sampler})
+        drift.calibrate(fit, seed=seed, **{**DRIFT_CALIBRATION, **sampler})
     return fit
 
 
