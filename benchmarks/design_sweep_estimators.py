@@ -43,7 +43,7 @@ def brute(p, t, rng):
     for u in range(len(p.labels)):
         rows = p.idx[u][p.idx[u] >= 0]
         f, m = p.obs_mean[:, rows], len(rows)
-        cov = np.diag(p.obs_var[rows]) + p.nuis[u] * np.ones((m, m))
+        cov = np.diag(p.obs_var[rows]) + p.nuis[u][:m, :m]  # the unit's level covariance
         inv = np.linalg.inv(cov)
         Y = f + rng.multivariate_normal(np.zeros(m), cov, size=S)
         ll = np.empty((S, S))

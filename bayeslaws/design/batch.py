@@ -41,7 +41,7 @@ import pandas as pd
 
 from ..runs.checks import check_probability
 from ..runs.warn import user_stacklevel
-from .bounds import LOW_ESS, MIN_ESS, SKIPPED_SHARE, JointReweighting, bounds
+from .bounds import LOW_ESS, MIN_ESS, SKIPPED_SHARE, DesignWarning, JointReweighting, bounds
 from .candidates import candidates_model, fill_units, positive_int
 from .gaussian import (
     CRITERIA,
@@ -76,12 +76,6 @@ CONFIRM_COLUMNS = (
     "ess_mean",
     "n_skipped",
 )  # the bounds() columns next_runs(confirm=True) adds
-
-
-class DesignWarning(UserWarning):
-    """A design value is not to be trusted as it stands: the reweighted estimate rests on few
-    effective draws, or the Gaussian (linearised) values disagree with reweighting where the
-    law's runs depend on the target nonlinearly."""
 
 
 # ---- guardrails ---------------------------------------------------------------------------------

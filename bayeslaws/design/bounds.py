@@ -33,14 +33,21 @@ information about (theta, sigma) jointly, above the Gaussian value (0.16 against
   informative outcomes biases it down instead: watch n_skipped). Not a bound (a
   Gaussian-entropy approximation of the target), but it checks the linearisation.
 
-Each estimate comes with its Monte Carlo standard error over the outer draws (``*_se``; nats):
-the same seed's NMC - PCE gap (at most ``ln(S / (S - 1))``) is far below it and says nothing
-about the estimators' error.
+Each estimate comes with its Monte Carlo standard error over the outer draws (``*_se``; nats).
+On the same seed PCE - NMC is at most ``ln(S / (S - 1))`` by construction (PCE's inner sum adds
+the outer draw's own term, which only lowers it, and divides by S instead of S - 1); NMC - PCE
+is unbounded, and a large gap (PCE near its ceiling ``ln S``) flags too few draws for the
+information, not a small Monte Carlo error.
+
+A unit's observations carry the unknown levels the law gives them (``Problem.levels``: one per
+new (N, D) cell), integrated out in closed form: their noise covariance is ``diag(var) +
+sum_l nu_l 1_l 1_l^T`` over the unit's levels l, the one the Gaussian value uses.
 """
 
 from __future__ import annotations
 
 import functools
+import warnings
 
 import jax
 import jax.numpy as jnp
@@ -48,6 +55,7 @@ import numpy as np
 import pandas as pd
 
 from ..laws.likelihoods import observation
+from ..runs.warn import user_stacklevel
 from .candidates import positive_int
 from .gaussian import (
     CRITERIA,
@@ -60,6 +68,14 @@ from .gaussian import (
 )
 
 MIN_ESS = 10.0  # outer draws with fewer effective inner draws are skipped by ``reweighted``
+LOW_ESS = 20.0  # a value whose weights' mean ESS is below this is flagged (DesignWarning)
+SKIPPED_SHARE = 0.5  # ... or one that skips more than this share of its outer draws
+
+
+class DesignWarning(UserWarning):
+    """A design value is not to be trusted as it stands: the reweighted estimate rests on few
+    effective draws, or the Gaussian (linearised) values disagree with reweighting where the
+    law's runs depend on the target nonlinearly."""
 
 
 def known_noise(p: Problem) -> tuple[np.ndarray, float | None]:
@@ -78,46 +94,82 @@ def _var_factor(family: str, nu):
     return family_var_factor(family)
 
 
-def simulate_outcomes(key, F, scale, nu, family, nuis_u, valid, outer, has_nuisance):
+def unit_member(p: Problem, u: int) -> tuple[np.ndarray, np.ndarray]:
+    """(member (m, L), nu (L,)): which of unit u's observations (padded rows included) carry
+    each of its L >= 1 unknown levels (1.0 or 0.0; :attr:`~.gaussian.Problem.levels`) and the
+    levels' variances (0 for a unit without any)."""
+    levels = p.levels[u]
+    L = max(int(levels.max()) + 1, 1)
+    member = (levels[:, None] == np.arange(L)[None, :]).astype(float)
+    return member, p.level_var[u, :L].astype(float)
+
+
+def _levels(nuis_u, member, m: int):
+    """(nu (L,), member (m, L)): ``nuis_u`` a variance () and ``member`` None is one level
+    carried by all m observations."""
+    nuis_u = jnp.asarray(nuis_u)
+    if member is None:
+        return nuis_u.reshape(1), jnp.ones((m, 1))
+    return nuis_u.reshape(-1), member
+
+
+def simulate_outcomes(key, F, scale, nu, family, nuis_u, valid, outer, has_nuisance, member=None):
     """Outcomes y_n (n_out, m) of one unit simulated from outer draws ``outer`` (n_out,): the
     predictions F[outer] (S, m) plus the known noise (:func:`loglik_matrix`'s arguments); a
-    unit with a nuisance variance ``nuis_u`` > 0 adds one shared level per outcome."""
+    unit with unknown levels (``has_nuisance``) adds each level l, drawn with variance
+    ``nuis_u[l]`` per outcome, to the observations ``member[:, l]`` marks."""
     k1, k2 = jax.random.split(key)
     Fo = F[outer]
     if has_nuisance:
         var = scale**2 * _var_factor(family, nu)  # (m,)
-        level = jnp.sqrt(nuis_u) * jax.random.normal(k1, (len(outer), 1))
+        nus, member = _levels(nuis_u, member, Fo.shape[1])
+        level = 0.0
+        for lev in range(member.shape[1]):  # level 0 keeps the one-level draws of k1
+            k = k1 if lev == 0 else jax.random.fold_in(k1, lev)
+            z = jnp.sqrt(nus[lev]) * jax.random.normal(k, (len(outer), 1))
+            level = level + z * member[None, :, lev]
         return Fo + level + jnp.sqrt(var)[None, :] * jax.random.normal(k2, Fo.shape)
     noise = observation(family, jnp.zeros_like(Fo), scale[None, :], nu)
     return Fo + noise.sample(k2)
 
 
-def outcome_loglik(Y, F, scale, nu, family, nuis_u, valid, has_nuisance):
+def outcome_loglik(Y, F, scale, nu, family, nuis_u, valid, has_nuisance, member=None):
     """log p(y_n | theta_m): (n_out, S) of outcomes Y (n_out, m) under every draw's predictions
-    F (S, m) (:func:`loglik_matrix`'s arguments). Memory n_out x S x m floats."""
+    F (S, m) (:func:`loglik_matrix`'s arguments). Memory n_out x S x m floats per level.
+
+    With unknown levels: Gaussian with covariance ``diag(var) + sum_l nu_l 1_l 1_l^T``, each
+    level integrated out in closed form (Woodbury; the levels' observations are disjoint, so
+    the likelihood factorises over them)."""
     if has_nuisance:
         v = valid.astype(F.dtype)
         var = scale**2 * _var_factor(family, nu)  # (m,)
         prec = v / var  # padded observations carry nothing
         R = Y[:, None, :] - F[None, :, :]  # (n, S, m)
-        tot = 1.0 + nuis_u * jnp.sum(prec)
-        q = jnp.sum(R**2 * prec, -1) - nuis_u * jnp.sum(R * prec, -1) ** 2 / tot
-        logdet = jnp.sum(jnp.where(valid, jnp.log(var), 0.0)) + jnp.log(tot)
+        nus, member = _levels(nuis_u, member, Y.shape[1])
+        q = jnp.sum(R**2 * prec, -1)
+        logdet = jnp.sum(jnp.where(valid, jnp.log(var), 0.0))
+        for lev in range(member.shape[1]):
+            p_l = prec * member[:, lev]
+            tot = 1.0 + nus[lev] * jnp.sum(p_l)
+            q = q - nus[lev] * jnp.sum(R * p_l, -1) ** 2 / tot
+            logdet = logdet + jnp.log(tot)
         return -0.5 * (q + logdet + jnp.sum(v) * jnp.log(2 * jnp.pi))
     lp = observation(family, F[None, :, :], scale[None, None, :], nu).log_prob(Y[:, None, :])
     return jnp.sum(jnp.where(valid, lp, 0.0), -1)
 
 
-def loglik_matrix(key, F, scale, nu, family, nuis_u, valid, outer, has_nuisance):
+def loglik_matrix(key, F, scale, nu, family, nuis_u, valid, outer, has_nuisance, member=None):
     """log p(y_n | theta_m): (n_out, S) for one unit, y_n simulated from outer draw ``outer[n]``.
 
     F (S, m) predictions of the unit's observations; scale (m,) their known noise scale
     (:func:`known_noise`) and nu the Student-t dof (a number) or None; valid (m,) mask; nuis_u
-    nuisance variance (> 0: Gaussian with the shared cell level integrated out, each
-    observation with the family's variance ``scale**2 * factor``).
+    (L,) the variances of the unit's unknown levels and member (m, L) the observations each
+    level is added to (:func:`unit_member`; None: one level ``nuis_u`` () added to all m).
+    ``has_nuisance``: Gaussian with the levels integrated out, each observation with the
+    family's variance ``scale**2 * factor``.
     """
-    Y = simulate_outcomes(key, F, scale, nu, family, nuis_u, valid, outer, has_nuisance)
-    return outcome_loglik(Y, F, scale, nu, family, nuis_u, valid, has_nuisance)
+    Y = simulate_outcomes(key, F, scale, nu, family, nuis_u, valid, outer, has_nuisance, member)
+    return outcome_loglik(Y, F, scale, nu, family, nuis_u, valid, has_nuisance, member)
 
 
 def mean_and_se(terms, keep=None):
@@ -186,6 +238,7 @@ def _unit_bounds(
     outer,
     t,
     extra=None,
+    member=None,
     *,
     family,
     has_nuisance,
@@ -194,9 +247,9 @@ def _unit_bounds(
     """One unit's estimates (nats), a dict: nmc, pce of I(theta; y) and their Monte Carlo
     standard errors nmc_se, pce_se; with a target t (S, T; None: all parameters) reweighted,
     reweighted_se, ess_mean, n_skipped (:func:`reweighted_information`, ``extra`` its added
-    covariance), else NaN. F (S, m), scale (m,), nu as :func:`loglik_matrix`."""
+    covariance), else NaN. F (S, m), scale (m,), nu, nuis_u, member as :func:`loglik_matrix`."""
     S = F.shape[0]
-    ll = loglik_matrix(key, F, scale, nu, family, nuis_u, valid, outer, has_nuisance)
+    ll = loglik_matrix(key, F, scale, nu, family, nuis_u, valid, outer, has_nuisance, member)
     mask = jnp.arange(S)[None, :] == outer[:, None]
     own = jnp.sum(jnp.where(mask, ll, 0.0), axis=1)
     lse_all = jax.scipy.special.logsumexp(ll, axis=1)
@@ -271,18 +324,20 @@ def bounds(
         for u in range(len(p.labels)):
             key, sub = jax.random.split(key)
             rows = np.maximum(idx[u], 0)
+            member, nus = unit_member(p, u)
             res = _unit_bounds(
                 sub,
                 jnp.asarray(F[:, rows]),
                 jnp.asarray(scale[rows]),
                 None if nu is None else jnp.asarray(nu),
-                jnp.asarray(float(p.nuis[u])),
+                jnp.asarray(nus),
                 jnp.asarray(idx[u] >= 0),
                 jnp.asarray(outer),
                 t,
                 extra,
+                jnp.asarray(member),
                 family=p.family,
-                has_nuisance=bool(p.nuis[u] > 0),
+                has_nuisance=bool(np.any(nus > 0)),
                 criterion=criterion,
             )
             stats.append({k: float(v) for k, v in res.items()})
@@ -310,21 +365,49 @@ def bounds(
         out["ess_mean"] = table["ess_mean"].to_numpy()
         out["n_skipped"] = table["n_skipped"].to_numpy().astype(int)
         out["gaussian_drift"] = gaussian_drift
+        _warn_few_draws(out, n_out, S)
     return out
+
+
+def _warn_few_draws(out: pd.DataFrame, n_out: int, S: int) -> None:
+    """A :class:`DesignWarning` naming the units of :func:`bounds` whose ``reweighted`` value
+    rests on a mean ESS below ``LOW_ESS`` or skips more than ``SKIPPED_SHARE`` of the ``n_out``
+    outer draws (NaN when it skips them all), as ``rank_candidates(estimator="reweighted")``
+    warns."""
+    ess, skipped = out["ess_mean"].to_numpy(float), out["n_skipped"].to_numpy(float)
+    bad = np.flatnonzero((ess < LOW_ESS) | (skipped > SKIPPED_SHARE * n_out) | np.isnan(ess))
+    if not len(bad):
+        return
+    labels = out["unit"].to_list()
+    named = "; ".join(
+        f"{labels[i]}: mean ESS {ess[i]:.1f}, {int(skipped[i])} of {n_out} outcomes skipped"
+        + (" (reweighted is NaN)" if skipped[i] >= n_out else "")
+        for i in bad[:5]
+    )
+    more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
+    warnings.warn(
+        f"the reweighted value of {len(bad)} unit(s) rests on few effective posterior draws "
+        f"({named}{more}; of {S} draws): outcomes whose weights' ESS is below {MIN_ESS:g} are "
+        "skipped, which biases the value down and leaves it noisy (see reweighted_se), and a "
+        "unit with every outcome skipped has no value (NaN); use more posterior draws (a "
+        "longer fit, or max_draws=None)",
+        DesignWarning,
+        stacklevel=user_stacklevel(),
+    )
 
 
 # ---- the reweighted design estimator (next_runs / rank_candidates, estimator="reweighted") ----
 OUTER_CHUNK = 64  # outer draws per likelihood block: memory OUTER_CHUNK x S x m floats
-LOW_ESS = 20.0  # a value whose weights' mean ESS is below this is flagged (DesignWarning)
-SKIPPED_SHARE = 0.5  # ... or one that skips more than this share of its outer draws
 
 
 @functools.partial(jax.jit, static_argnames=("family", "has_nuisance"))
-def _unit_loglik(Y, F, scale, nu, nuis_u, valid, *, family, has_nuisance):
+def _unit_loglik(Y, F, scale, nu, nuis_u, valid, member=None, *, family, has_nuisance):
     """:func:`outcome_loglik` (n_out, S) in blocks of ``OUTER_CHUNK`` outer draws."""
 
     def block(y):
-        return outcome_loglik(y[None], F, scale, nu, family, nuis_u, valid, has_nuisance)[0]
+        return outcome_loglik(
+            y[None], F, scale, nu, family, nuis_u, valid, has_nuisance, member
+        )[0]
 
     return jax.lax.map(block, Y, batch_size=OUTER_CHUNK)
 
@@ -392,14 +475,16 @@ class JointReweighting:
         self.units = []
         for u in range(len(p.labels)):
             rows = np.maximum(p.idx[u], 0)
+            member, nus = unit_member(p, u)
             args = {
                 "F": jnp.asarray(F[:, rows]),
                 "scale": jnp.asarray(scale[rows]),
                 "nu": self.nu,
-                "nuis_u": jnp.asarray(float(p.nuis[u])),
+                "nuis_u": jnp.asarray(nus),
                 "valid": jnp.asarray(p.idx[u] >= 0),
+                "member": jnp.asarray(member),
             }
-            nuisance = bool(p.nuis[u] > 0)
+            nuisance = bool(np.any(nus > 0))
             Y = simulate_outcomes(
                 jax.random.fold_in(key, u),
                 args["F"],
@@ -410,6 +495,7 @@ class JointReweighting:
                 args["valid"],
                 jnp.asarray(self.outer),
                 nuisance,
+                args["member"],
             )
             self.units.append((Y, args, nuisance))
         self._picked: list = []
@@ -419,7 +505,7 @@ class JointReweighting:
         """log p(y_n,u | theta_m) (n_out, S) of unit u's simulated outcomes."""
         Y, a, nuisance = self.units[u]
         return _unit_loglik(
-            Y, a["F"], a["scale"], a["nu"], a["nuis_u"], a["valid"],
+            Y, a["F"], a["scale"], a["nu"], a["nuis_u"], a["valid"], a["member"],
             family=self.p.family, has_nuisance=nuisance,
         )  # fmt: skip
 

@@ -96,7 +96,9 @@ def unit_gains(A, W, idx, noise_row, nuis, DP, MU, slope_var, *, n_target, crite
 
     A (S, T + R): centred draws / sqrt(S - 1) of [target without its drift | predictions]; W
     (K', T + R) low-rank conditioning; idx (U, m) row indices (into R; padded rows point to row
-    0 with huge noise); noise_row (U, m); nuis (U,) nuisance level variance; DP (K, T) the
+    0 with huge noise); noise_row (U, m); nuis (U, m, m) each unit's covariance of its unknown
+    levels, ``sum_l nu_l 1_l 1_l^T`` over the unit's levels l (ln loss squared;
+    :attr:`Problem.nuis`), or (U,) one level shared by all of a unit's rows; DP (K, T) the
     target's drift coefficients per slope axis left after the earlier picks; MU (U, K, T) those
     each unit removes, both in units of the pooled slope sd (:meth:`Problem.drift_terms`);
     slope_var the pooled second moment of one slope (:mod:`.discrepancy`; K = 0 without a
@@ -108,7 +110,7 @@ def unit_gains(A, W, idx, noise_row, nuis, DP, MU, slope_var, *, n_target, crite
     m = idx.shape[1]
     U = idx.shape[0]
     B = jnp.einsum("sui,suj->uij", Fa, Fa) - jnp.einsum("kui,kuj->uij", Fw, Fw)
-    noise = jax.vmap(jnp.diag)(noise_row) + nuis[:, None, None] * jnp.ones((m, m))
+    noise = jax.vmap(jnp.diag)(noise_row) + level_matrix(nuis, m)
     B = B + noise
     if n_target == 0:
         gains = 0.5 * (_logdet(B) - _logdet(noise))
@@ -139,14 +141,25 @@ def marginal_information(before, after):
     return 0.5 * jnp.sum(jnp.log(jnp.maximum(before, tiny)[None] / jnp.maximum(after, tiny)), -1)
 
 
+def level_matrix(nuis, m: int):
+    """The covariance (..., m, m) of the unknown levels: ``nuis`` itself when it is one
+    ((..., m', m'), m' >= m: its first m rows and columns, a unit's observed rows coming before
+    its padding), or a variance (...,) of one level shared by all m rows."""
+    if nuis.ndim >= 2:
+        return nuis[..., :m, :m]
+    return nuis[..., None, None] * jnp.ones((m, m))
+
+
 @jax.jit
 def condition_rows(A, W, rows, noise, nuis):
     """New low-rank rows (m, T + R) after observing candidate rows at columns ``rows`` of A
-    (row index + T)."""
+    (row index + T) with noise variances ``noise`` (m,) and the covariance of their unknown
+    levels ``nuis`` (m', m'), m' >= m (a unit's row of :attr:`Problem.nuis`: its first m rows
+    and columns are the observed rows'), or a variance () of one level shared by all m rows."""
     Ar, Wr = A[:, rows], W[:, rows]  # (S, m), (K', m)
     G = A.T @ Ar - W.T @ Wr  # (T + R, m): Cov(everything, f_rows)
     m = rows.shape[0]
-    B = Ar.T @ Ar - Wr.T @ Wr + jnp.diag(noise) + nuis * jnp.ones((m, m))
+    B = Ar.T @ Ar - Wr.T @ Wr + jnp.diag(noise) + level_matrix(jnp.asarray(nuis), m)
     L = jnp.linalg.cholesky(B)
     return jax.scipy.linalg.solve_triangular(L, G.T, lower=True)  # (m, T + R)
 
@@ -207,7 +220,19 @@ class Problem:
         ``slope_var * axis_scale[k]**2``), so the design removes exactly the drift a unit's
         range expansion removes.
     noise_row : (U, m) noise variance of each unit's observations (PAD_NOISE for padding).
-    nuis : (U,) the unit's shared-level (nuisance) variance.
+    levels : (U, m) int, each of a unit's observations' unknown level (:attr:`~bayeslaws.laws.
+        contract.Observations.level`: e.g. its new cell's), numbered 0, 1, ... within the unit
+        in the order of its rows; -1 none (a fitted cell's run). Padded rows join the first
+        row's level (they carry nothing, PAD_NOISE; a unit of one level so keeps one level over
+        all its m rows, as :func:`unit_gains` always had it).
+    level_var : (U, m) the variance of each unit's level l (ln loss squared; the largest
+        nuisance of its rows), at column l (0 beyond the unit's levels).
+    nuis : (U, m, m) each unit's covariance of its unknown levels, ``sum_l level_var_l 1_l
+        1_l^T`` (:func:`level_covariance`): independent levels for runs at different new cells
+        (a unit with sweeps at two new cells is worth what the two sweeps are together), none
+        for runs at fitted cells. Levels are independent across units: two units at one new
+        cell are valued as if each had its own level (the one level they share is not
+        conditioned on after a pick).
     slope_draws : (S, K) each draw's drift slopes divided by ``axis_scale``, so that the drift
         in draw s of the target is ``slope_draws[s] @ DP`` (:meth:`drift_terms`), or None
         without a drift; kept for the widths after a unit (:func:`widths_after`).
@@ -235,6 +260,8 @@ class Problem:
     A: np.ndarray
     noise_row: np.ndarray
     nuis: np.ndarray
+    levels: np.ndarray | None = None
+    level_var: np.ndarray | None = None
     slope_draws: np.ndarray | None = None
     widens: np.ndarray | None = None
 
@@ -494,15 +521,62 @@ def setup(
         idx=idx,
         A=A,
         noise_row=np.zeros(idx.shape),
-        nuis=np.zeros(U),
+        nuis=np.zeros((U, idx.shape[1], idx.shape[1])),
         slope_draws=None if beta is None else slopes / axis_scale,
         widens=discrepancy.widened_by(fit, tgroups, group),
     )
     var = problem.obs_var
-    nuisance = np.asarray(obs.nuisance, float)
     problem.noise_row = np.where(idx >= 0, var[np.maximum(idx, 0)], PAD_NOISE)
-    problem.nuis = np.array([nuisance[r[r >= 0]].max() if (r >= 0).any() else 0.0 for r in idx])
+    problem.levels, problem.level_var = unit_levels(idx, obs, fit.law.name)
+    problem.nuis = level_covariance(problem.levels, problem.level_var)
     return problem
+
+
+def unit_levels(idx: np.ndarray, obs, law_name: str) -> tuple[np.ndarray, np.ndarray]:
+    """(levels (U, m) int, level_var (U, m)) of the units ``idx`` (U, m) (padded with -1), from
+    the law's :class:`~bayeslaws.laws.contract.Observations` ``obs``: each unit's observations
+    with a nuisance > 0 and the same ``obs.level`` share one unknown level (-1: one of their
+    own), numbered 0, 1, ... within the unit; its variance is the largest of their nuisances.
+    :attr:`Problem.levels` says how padding is treated. ValueError naming the law when it gives
+    a nuisance without level ids, or level ids of the wrong shape."""
+    nuisance = np.asarray(obs.nuisance, float)
+    R = len(nuisance)
+    if obs.level is None:
+        if np.any(nuisance > 0):
+            raise ValueError(
+                f"law {law_name!r} returned observations with a nuisance (an unknown level) but "
+                "no Observations.level saying which observations share it"
+            )
+        ids = np.full(R, -1)
+    else:
+        ids = np.asarray(obs.level)
+        if ids.shape != (R,) or not np.issubdtype(ids.dtype, np.integer):
+            raise ValueError(
+                f"law {law_name!r} returned Observations.level of shape {ids.shape} and dtype "
+                f"{ids.dtype}; it must be ({R},) integers, one per observation"
+            )
+    U, m = idx.shape
+    levels = np.full((U, m), -1, dtype=np.int64)
+    level_var = np.zeros((U, m))
+    for u in range(U):
+        seen: dict = {}
+        for i, r in enumerate(idx[u]):
+            if r < 0 or nuisance[r] <= 0:
+                continue
+            key = ("own", int(r)) if ids[r] < 0 else int(ids[r])
+            lev = seen.setdefault(key, len(seen))
+            levels[u, i] = lev
+            level_var[u, lev] = max(level_var[u, lev], nuisance[r])
+        levels[u, idx[u] < 0] = levels[u, 0]  # padding: the first row's level
+    return levels, level_var
+
+
+def level_covariance(levels: np.ndarray, level_var: np.ndarray) -> np.ndarray:
+    """(U, m, m): each unit's covariance of its unknown levels, ``sum_l level_var_l 1_l
+    1_l^T`` over its levels (:attr:`Problem.levels`; -1 none)."""
+    var = np.take_along_axis(level_var, np.maximum(levels, 0), axis=1)  # (U, m): each row's
+    same = (levels[:, :, None] == levels[:, None, :]) & (levels[:, :, None] >= 0)
+    return np.where(same, var[:, :, None], 0.0)
 
 
 def check_criterion(p: Problem, criterion: str) -> None:

@@ -167,8 +167,16 @@ class Observations:
     sigma : (S,) or (S, R) noise scale per draw (and observation).
     nu : (S,) Student-t degrees of freedom, or None.
     family : the noise family of the observation ("gaussian", "student_t", "huber").
-    nuisance : (R,) prior variance of a level shared by a unit's observations and unknown until
-        they are seen (0: none).
+    nuisance : (R,) prior variance (ln loss squared) of the unknown level of the observation's
+        cell, unknown until the cell's runs are seen (0: none, e.g. a fitted cell, whose level
+        is in the draws).
+    level : (R,) int, which unknown level each observation carries: observations with the same
+        id (>= 0) share one level (of variance ``nuisance``, the largest of theirs), e.g. the
+        runs of one new (N, D) cell; -1 a level of its own when ``nuisance`` > 0 (none
+        otherwise). A unit holding runs at two new cells carries two independent levels (its
+        noise covariance is ``diag(noise) + sum_l nuisance_l 1_l 1_l^T`` over its levels), not
+        one. None (the default, for laws without a nuisance): no shared level; every
+        ``nuisance`` must then be 0.
     """
 
     unit: np.ndarray
@@ -177,6 +185,7 @@ class Observations:
     nu: np.ndarray | None
     family: str
     nuisance: np.ndarray
+    level: np.ndarray | None = None
 
 
 def resolve_group(groups, group):

@@ -1014,7 +1014,8 @@ class SweepLaw(LossSurfaceLaw):
     def observations(self, post, candidates, *, group, rng) -> Observations:
         """Predicted ln loss (centred) of candidate runs (N, D, lr, batch_size): at a fitted
         cell its own optimum and level; at a new cell a fresh optimum deviation and level
-        deviation per draw (the level, shared by the unit's runs, a nuisance of variance s^2);
+        deviation per draw (the level, shared by the cell's runs, a nuisance of variance s^2:
+        ``level`` numbers the new cells, so a unit with runs at two new cells has two levels);
         noise sd per run sqrt(sigma^2 + (tau bowl)^2); beyond the fitted cells' range the
         optima also carry the laws' discrepancy (:meth:`optima_drift_draws`). Every random
         stream is seeded from one draw of ``rng`` (:func:`.hyperparams.optima.query_seed`) and a
@@ -1034,6 +1035,7 @@ class SweepLaw(LossSurfaceLaw):
         level = self.log_loss_draws(post, N, D, group=None, rng=surface_rng) - sc["loss"]
         levels = None
         nuisance = np.zeros(R)
+        level_id = np.full(R, -1)  # a new cell's unknown level: one per cell, none when fitted
         new_cells: dict = {}
         z_lr, z_b = np.asarray(post.draws["z_lr"]), np.asarray(post.draws["z_batch"])
         z_shape = np.stack([np.asarray(post.draws[f"z_{k}"]) for k in SHAPE_SCATTER])  # (K,S,C)
@@ -1059,6 +1061,7 @@ class SweepLaw(LossSurfaceLaw):
                 m_b[:, j] += theta["batch_scatter"] * new_cells[key][1]
                 dev[:, :, j] = new_cells[key][2:]
                 nuisance[j] = float(np.mean(theta["level_scatter"] ** 2))
+                level_id[j] = key
         drift_rng = optima.query_rng(base, "optima_drift")  # slopes shared by the candidates
         drift_lr, drift_b = self.optima_drift_draws(post, N, D, drift_rng)  # 0 at fitted cells
         m_lr, m_b = m_lr + drift_lr, m_b + drift_b
@@ -1072,7 +1075,7 @@ class SweepLaw(LossSurfaceLaw):
         unit = candidates["unit"].to_numpy() if "unit" in candidates else np.arange(R)
         return Observations(
             unit=unit, mean=level + bowl, sigma=sigma, nu=None, family="gaussian",
-            nuisance=nuisance,
+            nuisance=nuisance, level=level_id,
         )
 
     def fitted_log_mean(self, post, runs: pd.DataFrame) -> np.ndarray:

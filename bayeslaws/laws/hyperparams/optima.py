@@ -284,7 +284,8 @@ def observations(law, post: Posterior, candidates: pd.DataFrame, *, group, rng) 
     """Predicted log loss (centred) of candidate runs (N, D, lr, batch_size): at a fitted cell
     its own optimum and level; at a new cell a fresh cell deviation per draw (shared by the
     cell's runs; :func:`new_cell_draws`: the same whichever other candidates are offered) and an
-    unknown level (a nuisance with prior variance ``NEW_CELL_LEVEL_VAR``). ``rng``: a new
+    unknown level (a nuisance with prior variance ``NEW_CELL_LEVEL_VAR``, one per new cell:
+    ``Observations.level`` numbers the cells, -1 at a fitted cell). ``rng``: a new
     group's offsets are its first draws (the target's, in design), then one base seed.
     The mean is the level plus ``law.log_excess`` of the bowl: with ``bowl_scale="loss"``
     relative to a fitted cell's ``level_mean`` (as the model), at a new cell to the L* that
@@ -305,6 +306,7 @@ def observations(law, post: Posterior, candidates: pd.DataFrame, *, group, rng) 
     if law.loss_level == "surface":
         bowl_level += surface_level(theta, x, y)
     nuisance = np.zeros(len(candidates))
+    level_id = np.full(len(candidates), -1)  # a new cell's unknown level: one per cell
     new_cells: dict = {}
     z_lr, z_b = np.asarray(post.draws["z_lr"]), np.asarray(post.draws["z_batch"])
     candidate_cell, cells = cell_table(N, D)  # candidates within CELL_RTOL share a new cell
@@ -325,6 +327,7 @@ def observations(law, post: Posterior, candidates: pd.DataFrame, *, group, rng) 
             m_lr[:, j] += post.draws["lr_scatter"] * z[0]
             m_b[:, j] += post.draws["batch_scatter"] * z[1]
             nuisance[j] = NEW_CELL_LEVEL_VAR
+            level_id[j] = key
     u = sc.centre("lr", candidates["lr"])[None, :] - m_lr
     v = sc.centre("batch_size", candidates["batch_size"])[None, :] - m_b
     bowl = np.asarray(law.bowl_value(theta, u, v), float)
@@ -338,6 +341,7 @@ def observations(law, post: Posterior, candidates: pd.DataFrame, *, group, rng) 
         nu=None if nu is None else np.asarray(nu, float),
         family=post.likelihood,
         nuisance=nuisance,
+        level=level_id,
     )
 
 
