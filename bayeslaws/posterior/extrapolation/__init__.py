@@ -26,8 +26,9 @@ given. **Fallbacks** (each announced once by a warning and recorded in
 discrepancy; the distance discrepancy's scales come from their prior without training runs or
 when no inner scale-out split passes its rules (:func:`.distance.calibrate`); the stacking
 methods skip stacking where it does not apply (:func:`.stacking.unavailable`); ``"stacking"``
-alone then raises. A GP whose fitted noise sd collapsed (or whose search did not converge) is
-warned and noted in its state (:func:`.gp.noise_note`), its numbers kept. A law with
+alone then raises (ValueError, for queries in the range as beyond it). A GP whose fitted noise
+sd collapsed (or whose search did not converge) is warned and noted in its state
+(:func:`.gp.noise_note`), its numbers kept. A law with
 ``widened = False`` (e.g. the isoFLOP law, whose new budgets already draw fresh budget-level
 deviations) is not widened.
 
@@ -37,10 +38,13 @@ runs still reach it through the law's partially pooled parameters, as under ``"n
 with fewer than ``MIN_GP_RUNS`` runs has no GP: its predictions fall back to the distance
 discrepancy (component ``"gp[<group>]"``). A new, unseen group (``group=None``) has no residuals:
 its discrepancy is the GP's prior, mean 0 and sd the largest fitted group's eta (component
-``"gp[new group]"``). Forms and stacking refuse grouped fits; the distance discrepancy's
-scale-out refits (``"gp_discrepancy"``'s after-GP ones included) are of the whole fit, but the
-distance it grows with is measured from the queried group's own runs' range
-(:func:`.distance.group_ranges`; a new group: the range of all the runs).
+``"gp[new group]"``). Forms and stacking refuse grouped fits (``"stacking"`` raises, in the
+range and beyond it alike); the distance discrepancy's scale-out refits
+(``"gp_discrepancy"``'s after-GP ones included) are of the whole fit, but the after-GP ones
+correct each held-out run by its own group's GP, fitted to that group's runs of the split, as
+predictions do (:func:`.distance.split_gp`), and the distance the discrepancy grows with is
+measured from the queried group's own runs' range (:func:`.distance.group_ranges`; a new
+group: the range of all the runs).
 
 **Read the intervals knowing**: (1) inside the fitted range ``"gp"``'s new-run intervals
 over-cover: the law's run-to-run noise sigma, fitted without the GP, already holds part of the
@@ -233,6 +237,9 @@ def widen(fit, query, log_loss, seed: int = 0, method: str = DEFAULT_METHOD, gro
         )
     if method == "none" or not fit.law.widened:
         return log_loss
+    if method == "stacking" and stacking.unavailable(fit):
+        # refused whatever the query: in the range as beyond it (stacked_draws' own message)
+        raise ValueError(f"extrapolation='stacking' is unavailable: {stacking.unavailable(fit)}")
     if method.startswith("gp") and gp_unavailable(fit):
         _fall_back(fit, "gp", gp_unavailable(fit), "GP discrepancy", "the distance discrepancy")
         method = "discrepancy"

@@ -20,12 +20,16 @@ Both scales are learned by **scale-out cross-validation on the training runs onl
 refitted (short NUTS runs, same law, likelihood and priors) on the smaller runs of a few inner
 splits (the runs below a cut in C, and below a cut in N), each refit predicts the runs it did not
 see, and a grid posterior over (tau0, tau1) is computed from those held-out runs, with
-half-normal priors (scale ``PRIOR_SCALE`` each, in ln-loss units). Each held-out run's predictive
-is approximated as Normal(mean, var) of the refit's new-run draws plus s(d)^2; runs are treated
-as independent given the scales. Predictions then draw (tau0, tau1) from that grid posterior,
-one pair per posterior draw. Kept in ``fit.cache["distance"]`` (``"distance_after_gp"`` for the
-scales learned after the GP discrepancy, each split fitting its own GP); computed on first use
-(four short refits: tens of seconds) or by :func:`calibrate`.
+half-normal priors (scale ``PRIOR_SCALE`` each, in ln-loss units), on a grid over
+[0, ``GRID_MAX``] doubled while more than ``EDGE_MASS`` of the posterior lies on its top edge
+(up to ``GRID_WIDENINGS`` times; still there then: warned, :func:`posterior_state`). Each
+held-out run's predictive is approximated as Normal(mean, var) of the refit's new-run draws
+plus s(d)^2; runs are treated as independent given the scales. Predictions then draw
+(tau0, tau1) from that grid posterior, one pair per posterior draw. Kept in
+``fit.cache["distance"]`` (``"distance_after_gp"`` for the scales learned after the GP
+discrepancy, each split fitting its own GP, one per group on a grouped fit as predictions do:
+:func:`split_gp`); computed on first use (four short refits: tens of seconds) or by
+:func:`calibrate`.
 
 Every refit is checked as a fit is (:func:`~bayeslaws.inference.diagnostics.check`: R-hat,
 ESS, divergences, tree depth, with the bars of its own draws); the figures of each split are kept
@@ -50,7 +54,7 @@ from ...inference.nuts import choose_chain_method
 from ...inference.padding import masked_model
 from ...laws.contract import Posterior
 from ...runs import RunTable, decades_outside
-from ...runs.checks import ArgumentTypeError
+from ...runs.checks import ArgumentTypeError, UnknownNameError
 from ...runs.warn import user_stacklevel, warn_user
 from . import gp as gp_discrepancy
 from .stacking import runs_for
@@ -58,8 +62,13 @@ from .stacking import runs_for
 T_NU = 3.0  # degrees of freedom of the heavy-tailed discrepancy variant "discrepancy_t"
 RAMP = 0.1  # decades over which the step tau0 ramps in
 PRIOR_SCALE = 0.02  # half-normal scale of tau0 and of tau1 (ln-loss units, per decade for tau1)
-GRID_MAX = 0.1
+GRID_MAX = 0.1  # top of the (tau0, tau1) grid, ln-loss units (per decade for tau1) ...
 GRID_SIZE = 41
+# ... doubled (up to GRID_WIDENINGS times) while more than EDGE_MASS of the grid posterior lies
+# on its top row or column (tau0 or tau1 at the top): the data then ask for larger scales than
+# the grid holds. Below EDGE_MASS the grid stays [0, GRID_MAX], as before the widening existed.
+EDGE_MASS = 0.01
+GRID_WIDENINGS = 5  # GRID_MAX x 2^5 = 3.2 at most: larger scales are cut off there, warned
 DEFAULT_FOLDS = (("C", 0.15), ("C", 0.3), ("N", 0.15), ("N", 0.3))
 MIN_KEEP_FRACTION = 0.4
 MIN_HELD_OUT = 3
@@ -145,8 +154,15 @@ def discrepancy_sd(d, tau0, tau1):
     return np.sqrt((tau0 * ramp) ** 2 + (tau1 * d) ** 2)
 
 
-def _grid():
-    return np.linspace(0.0, GRID_MAX, GRID_SIZE)
+def _grid(grid_max: float = GRID_MAX):
+    return np.linspace(0.0, grid_max, GRID_SIZE)
+
+
+def edge_mass(weights) -> float:
+    """The share of a (tau0, tau1) grid posterior ``weights`` (G, G) on the grid's top row or
+    column (tau0 or tau1 at the grid's top value)."""
+    w = np.asarray(weights, float)
+    return float(w[-1, :].sum() + w[:, -1].sum() - w[-1, -1])
 
 
 def _log_prior(t0, t1, prior_scale):
@@ -179,28 +195,40 @@ def posterior_state(
 
     ``shape`` "normal": each residual ~ Normal(0, v + s(d)^2); "student_t": ~ Student-t with
     ``T_NU`` degrees of freedom and the same variance (an approximation of the convolution of
-    the Gaussian predictive with a t discrepancy, exact when the discrepancy dominates)."""
+    the Gaussian predictive with a t discrepancy, exact when the discrepancy dominates).
+
+    The grid spans [0, ``GRID_MAX``] in both scales; where more than ``EDGE_MASS`` of the
+    posterior lies on its top row or column (:func:`edge_mass`: the residuals ask for larger
+    scales) the span is doubled, up to ``GRID_WIDENINGS`` times. Kept in the state:
+    ``"grid_max"`` (the span used), ``"edge_mass"`` (the share on its top edge) and
+    ``"edge_note"`` (None, or why the scales are cut off: their posterior still piles up at
+    the widest grid's edge, which is warned, a ``SamplerWarning`` as for unreliable refits)."""
+    if shape not in ("normal", "student_t"):
+        raise ValueError(f"shape must be 'normal' or 'student_t', got {shape!r}")
     r = np.asarray(residuals, float)[None, None, :]
     v = np.asarray(variances, float)[None, None, :]
     d = np.asarray(distances, float)[None, None, :]
-    g = _grid()
+    grid_max = GRID_MAX
+    for widening in range(GRID_WIDENINGS + 1):
+        g, w = _grid_posterior(r, v, d, prior_scale, shape, grid_max)
+        edge = edge_mass(w)
+        if edge <= EDGE_MASS or widening == GRID_WIDENINGS:
+            break
+        grid_max *= 2
     t0, t1 = np.meshgrid(g, g, indexing="ij")
-    s2 = discrepancy_sd(d, t0[..., None], t1[..., None]) ** 2
-    total = v + s2
-    if shape == "normal":
-        loglik = -0.5 * (np.log(2 * np.pi * total) + r**2 / total)
-    elif shape == "student_t":
-        from scipy import stats  # imported on use: scipy.stats takes ~0.5 s to import
-
-        scale = np.sqrt(total * (T_NU - 2) / T_NU)
-        loglik = stats.t.logpdf(r, T_NU, scale=scale)
-    else:
-        raise ValueError(f"shape must be 'normal' or 'student_t', got {shape!r}")
-    logw = loglik.sum(-1) + _log_prior(t0, t1, prior_scale)
-    w = np.exp(logw - logw.max())
-    w /= w.sum()
     mean0 = float((w * t0).sum())
     mean1 = float((w * t1).sum())
+    note = None
+    if edge > EDGE_MASS:
+        note = (
+            f"{edge:.1%} of the posterior of the distance discrepancy's scales (tau0, tau1) lies "
+            f"on the top edge of its grid ({grid_max:g} ln-loss units, per decade for tau1; the "
+            f"grid widened {GRID_WIDENINGS} times from {GRID_MAX:g}): the {np.size(residuals)} "
+            "held-out runs of the scale-out refits miss by more than the grid holds, so the "
+            "scales, and the intervals they widen beyond the fitted range, are cut off there "
+            "(too narrow)"
+        )
+        warnings.warn(note, SamplerWarning, stacklevel=user_stacklevel())
     return {
         "method": "discrepancy",
         "source": "scale-out cross-validation",
@@ -208,6 +236,9 @@ def posterior_state(
         "prior_scale": prior_scale,
         "grid": g.tolist(),
         "weights": w.tolist(),
+        "grid_max": grid_max,
+        "edge_mass": edge,
+        "edge_note": note,
         "tau0_mean": mean0,
         "tau1_mean": mean1,
         "n_held_out": int(np.size(residuals)),
@@ -220,6 +251,26 @@ def posterior_state(
             "distances": np.ravel(distances).tolist(),
         },
     }
+
+
+def _grid_posterior(r, v, d, prior_scale, shape, grid_max) -> tuple[np.ndarray, np.ndarray]:
+    """The grid (G,) over [0, ``grid_max``] and the normalised posterior weights (G, G) over
+    (tau0, tau1) of held-out residuals ``r``, variances ``v`` and distances ``d`` (each
+    (1, 1, m)) under ``shape`` (:func:`posterior_state`)."""
+    g = _grid(grid_max)
+    t0, t1 = np.meshgrid(g, g, indexing="ij")
+    s2 = discrepancy_sd(d, t0[..., None], t1[..., None]) ** 2
+    total = v + s2
+    if shape == "normal":
+        loglik = -0.5 * (np.log(2 * np.pi * total) + r**2 / total)
+    else:
+        from scipy import stats  # imported on use: scipy.stats takes ~0.5 s to import
+
+        scale = np.sqrt(total * (T_NU - 2) / T_NU)
+        loglik = stats.t.logpdf(r, T_NU, scale=scale)
+    logw = loglik.sum(-1) + _log_prior(t0, t1, prior_scale)
+    w = np.exp(logw - logw.max())
+    return g, w / w.sum()
 
 
 def sample_scales(state: dict, size: int, rng) -> tuple[np.ndarray, np.ndarray]:
@@ -295,7 +346,17 @@ def fold_masks(df, folds=DEFAULT_FOLDS) -> list[tuple[str, np.ndarray]]:
     """Inner scale-out splits of a training table: for (column, f), keep the runs whose
     log10 value lies below max - f * (max - min) of that column. Splits that keep fewer than
     ``MIN_KEEP_FRACTION`` of the runs, hold out fewer than ``MIN_HELD_OUT``, leave fewer than
-    ``MIN_LEVELS`` distinct N or D values, or repeat an earlier split are skipped."""
+    ``MIN_LEVELS`` distinct N or D values, or repeat an earlier split are skipped. ``folds``:
+    (column, fraction) pairs, each column one of the table's (UnknownNameError naming
+    ``folds`` otherwise)."""
+    for fold in folds:
+        if not (isinstance(fold, tuple | list) and len(fold) == 2):
+            raise ValueError(f"folds: each entry must be a (column, fraction) pair, got {fold!r}")
+        if fold[0] not in df.columns:
+            raise UnknownNameError(
+                f"folds: column {fold[0]!r} is not a column of the runs (they have "
+                f"{', '.join(map(str, df.columns))}); the scale-out splits cut N, D or C"
+            )
     out, seen = [], set()
     for column, fraction in folds:
         logv = np.log10(df[column].to_numpy(float))
@@ -335,7 +396,10 @@ def scale_out_splits(
     (its ln-loss draws, (S, m)); ``ranges`` (column -> [min, max] of the fitted runs). With
     ``gp=True`` each split also fits the GP discrepancy (:mod:`.gp`) to its own training
     residuals and the held-out runs are scored against the GP-corrected predictive (mean + GP
-    mean, variance + GP variance), so what remains is what the GP does not explain.
+    mean, variance + GP variance), so what remains is what the GP does not explain; on a
+    grouped fit, as a prediction does, one GP per group on that group's own fitted runs, each
+    held-out run corrected by its own group's GP (none below ``gp.MIN_RUNS``: uncorrected),
+    :func:`split_gp`.
     ``diagnostics``: the refit's sampler checks (``"split"`` plus :func:`refit_diagnostics`);
     one ``SamplerWarning`` naming ``purpose`` (what the scales serve) and every failed split
     is given after the refits when any failed.
@@ -387,11 +451,7 @@ def scale_out_splits(
         r, v = y_all[held] - z.mean(0), z.var(0)
         held_out = where.loc[held, ["N", "D", "C", "loss"]]
         if gp:
-            kept = df[keep]
-            gp_state = gp_discrepancy.fit_gp(
-                kept["N"], kept["D"], y_all[keep] - law.fitted_log_mean(post, kept)
-            )
-            gp_mean, gp_sd = gp_discrepancy.conditional(gp_state, held_out["N"], held_out["D"])
+            gp_mean, gp_sd = split_gp(law, post, df, keep, held_out, labels, prepared.groups)
             r, v = r - gp_mean, v + gp_sd**2
             z = z + gp_mean[None, :]
         fitted = where.loc[keep]  # C as a query measures it
@@ -412,6 +472,34 @@ def scale_out_splits(
     if trouble:
         warnings.warn(trouble, SamplerWarning, stacklevel=user_stacklevel())
     return out
+
+
+def split_gp(law, post, df, keep, held_out, labels, groups) -> tuple[np.ndarray, np.ndarray]:
+    """The GP discrepancy of one scale-out split at its held-out runs: mean and sd (m,), ln-loss
+    units, m = len(``held_out``) (the rows of ``df`` where ``keep`` is False, in order).
+
+    Fitted as a prediction's is (:mod:`.gp`) to the split's fitted runs (``keep``) and their
+    residuals against the refit ``post``'s law mean: one GP over all of them for a fit without
+    groups (``labels`` None); on a grouped fit one per group, on that group's own fitted runs
+    (:func:`.gp.group_states`; none for a group with fewer than ``gp.MIN_RUNS`` of them), each
+    held-out run conditioned on its own group's GP only, and a held-out run whose group has
+    none left uncorrected (mean 0, sd 0)."""
+    kept = df[keep]
+    residuals = np.log(kept["loss"].to_numpy(float)) - law.fitted_log_mean(post, kept)
+    N, D = held_out["N"].to_numpy(float), held_out["D"].to_numpy(float)
+    if labels is None:
+        state = gp_discrepancy.fit_gp(kept["N"], kept["D"], residuals)
+        return gp_discrepancy.conditional(state, N, D)
+    states = gp_discrepancy.group_states(
+        kept["N"], kept["D"], residuals, labels[keep], groups
+    )["groups"]
+    mean, sd = np.zeros(len(held_out)), np.zeros(len(held_out))
+    held_labels = labels[~keep]
+    for group, state in states.items():
+        own = held_labels == group
+        if state is not None and own.any():
+            mean[own], sd[own] = gp_discrepancy.conditional(state, N[own], D[own])
+    return mean, sd
 
 
 def scale_out_residuals(

@@ -71,9 +71,22 @@ CACHE_KEY = "drift"
 def population_state(mean=None, sd=None, groups: dict | None = None) -> dict:
     """The state that draws tau from a learned population: one LogNormal(mean, sd) for every
     axis (isotropic), or ``groups`` = {group: {"mean": ..., "sd": ...}} of a grouping in
-    ``GROUPINGS`` (e.g. tilt and level)."""
+    ``GROUPINGS`` (e.g. tilt and level): its keys all of one grouping's groups, each with
+    ``"mean"`` and ``"sd"`` of ln tau (ValueError naming ``groups`` otherwise)."""
     if groups is not None:
-        grouping = next(g for g, spec in GROUPINGS.items() if set(spec) == set(groups))
+        grouping = next((g for g, spec in GROUPINGS.items() if set(spec) == set(groups)), None)
+        if grouping is None:
+            accepted = "; ".join(f"{g}: {sorted(spec)}" for g, spec in GROUPINGS.items())
+            raise ValueError(
+                f"population_state: groups must name every group of one grouping ({accepted}), "
+                f"got {sorted(map(str, groups))}"
+            )
+        for name, spec in groups.items():
+            if not isinstance(spec, dict) or not {"mean", "sd"} <= set(spec):
+                raise ValueError(
+                    f"population_state: groups[{name!r}] must be a dict with 'mean' and 'sd' "
+                    f"(of ln tau), got {spec!r}"
+                )
         return {"source": "population", "grouping": grouping, "groups": groups}
     mean = LOG_TAU_MEAN if mean is None else float(mean)
     sd = LOG_TAU_SD if sd is None else float(sd)

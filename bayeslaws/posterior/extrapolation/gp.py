@@ -41,11 +41,14 @@ GP, already holds part of the pattern) plus delta: inside the fitted range the p
 twice and the intervals over-cover (``benchmarks/gp_inrange.py``; the coverage that chose this
 default is beyond the range, ``benchmarks/calibration.py``). The delta draws are independent
 across query points (each point's interval is exact; joint statements across points are not the
-aim). The MAP noise sd can collapse towards 0 (on pure-noise residuals in 3 of 40 seeds), the
-GP then interpolating the noise: such a fit (or one whose search did not converge) is warned and
-noted in its state (``"noise_note"``, :func:`noise_note`), its numbers left as they are. The
-state (inputs, residuals, hyperparameters) is JSON and travels with the fit in
-``fit.cache["gp"]`` (:func:`gp_state`), fitted to the fit's own training runs.
+aim). The MAP noise sd can collapse towards 0, the GP then interpolating the noise: on
+SIMULATED pure-noise residuals (sd 0.01) it fell below 1e-3 in 3 of 40 seeds on an 8 x 6 grid of
+48 runs, 7/40 at 10 and 4/40 at 20 random runs, 0/40 at 40 and at 150
+(``benchmarks/gp_noise_collapse.py``, ``benchmarks/output/gp_noise_collapse.txt``). Such a
+fit (or one whose search did not converge) is warned and noted in its state (``"noise_note"``,
+:func:`noise_note`), its numbers left as they are. The state (inputs, residuals,
+hyperparameters) is JSON and travels with the fit in ``fit.cache["gp"]`` (:func:`gp_state`),
+fitted to the fit's own training runs.
 """
 
 from __future__ import annotations
@@ -69,8 +72,10 @@ MIN_RUNS = 6  # fewer training residuals cannot set the GP's 4 hyperparameters
 JITTER = 1e-10
 GROUPED = "gp_groups"  # the "method" of a grouped fit's state: one GP per fitted group
 # a fitted noise sd below this share of the residuals' robust sd is suspect: the GP may be
-# interpolating the run-to-run noise (on pure-noise residuals 3 of 40 seeds put it < 1e-3 against
-# a true 0.01; on Epoch's and Marin's real runs it is 0.4-0.8 of their robust sd)
+# interpolating the run-to-run noise (on SIMULATED pure-noise residuals of sd 0.01 it fell below
+# 1e-3 in 3 of 40 seeds on an 8 x 6 grid of 48 runs, 7/40 at 10 random runs, 4/40 at 20, 0/40 at
+# 40 and 150: benchmarks/gp_noise_collapse.py, benchmarks/output/gp_noise_collapse.txt; on
+# Epoch's and Marin's real runs it is 0.4-0.8 of their robust sd)
 NOISE_FLOOR = 0.1
 
 
@@ -133,6 +138,12 @@ def fit_gp(N, D, residuals, max_fit_runs: int = MAX_FIT_RUNS) -> dict:
     r = np.asarray(residuals, float)
     if r.ndim != 1 or r.size < 3:
         raise ValueError(f"the GP discrepancy needs >= 3 residuals, got shape {r.shape}")
+    shapes = {"N": np.shape(N), "D": np.shape(D)}
+    if any(shape != r.shape for shape in shapes.values()):
+        raise ValueError(
+            "fit_gp: N, D and residuals must hold one value per run, got shapes "
+            f"N {shapes['N']}, D {shapes['D']}, residuals {r.shape}"
+        )
     U, centre, scale = standardise(N, D)
     sd = max(float(r.std()), 1e-6)
     subset = np.arange(r.size)
@@ -268,15 +279,29 @@ def fit_state(fit, runs, residuals, what: str = "the GP discrepancy") -> dict:
     r = np.asarray(residuals, float)
     if not is_grouped(fit):
         return noted(fit_gp(N, D, r), what)
-    labels = df["group"].astype(str).to_numpy()
+    return group_states(N, D, r, df["group"], fit.groups, what)
+
+
+def group_states(N, D, residuals, labels, groups, what: str | None = None) -> dict:
+    """One GP per group of ``groups`` (labels, compared as text): each fitted (:func:`fit_gp`)
+    on the runs whose ``labels`` (n,) name it alone, its ``residuals`` (n,) at (N params, D
+    tokens), None with a reason for a group of fewer than ``MIN_RUNS`` runs. The grouped state
+    ``{"method": GROUPED, "groups": {label: state or None}, "too_few": {label: reason}}``.
+    ``what``: a GP that may be interpolating noise is warned naming it (and the group) and its
+    note kept (:func:`noted`); None: neither (the scale-out refits' GPs,
+    :func:`.distance.scale_out_splits`)."""
+    N, D = np.asarray(N, float), np.asarray(D, float)
+    r = np.asarray(residuals, float)
+    labels = np.asarray(labels).astype(str)
     states, too_few = {}, {}
-    for group in (str(g) for g in fit.groups):
+    for group in (str(g) for g in groups):
         own = labels == group
         if own.sum() < MIN_RUNS:
             states[group] = None
             too_few[group] = too_few_reason(int(own.sum()), group)
-        else:
-            states[group] = noted(fit_gp(N[own], D[own], r[own]), f"{what} of group {group!r}")
+            continue
+        state = fit_gp(N[own], D[own], r[own])
+        states[group] = state if what is None else noted(state, f"{what} of group {group!r}")
     return {"method": GROUPED, "groups": states, "too_few": too_few}
 
 
@@ -366,6 +391,7 @@ __all__ = [
     "fit_state",
     "for_group",
     "form_state",
+    "group_states",
     "gp_state",
     "is_current",
     "is_grouped",
