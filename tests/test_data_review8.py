@@ -140,3 +140,14 @@ def test_bowl_and_noise_notes_quote_what_the_grid_gives():
     readme = " ".join((REPO / "data" / "README.md").read_text().split())
     assert "rounded from a least-squares fit" in readme
     assert "0.00046, 0.0016 and -0.00126" in readme
+
+
+def test_the_bowl_script_reproduces_its_committed_output(tmp_path):
+    """The notes above quote benchmarks/output/yin_grid_bowl.txt: its script, rerun, writes
+    that file byte for byte (the typed grid and the truth's constants unchanged)."""
+    from conftest import repo_script
+
+    script = repo_script("benchmarks/yin_grid_bowl.py", "yin_grid_bowl_review9")
+    out = tmp_path / "bowl.txt"
+    script.main(["--out", str(out)])
+    assert out.read_text() == (REPO / "benchmarks" / "output" / "yin_grid_bowl.txt").read_text()
