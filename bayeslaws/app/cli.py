@@ -10,10 +10,13 @@ BAYESLAWS_DEBUG=1 to see one). Compiled kernels are kept on disk between runs
     bayeslaws allocate FIT.nc --C 1e21 1e22 [--ci 0.9 --near-optimal --tolerance 0.05]
     bayeslaws candidates FIT.nc --isoflop 3e19 1e20 | --sweep N D --out CANDS.csv
     bayeslaws design FIT.nc --candidates CANDS.csv | --isoflop C ... [--nopt 1e22 | --loss N D]
+    bayeslaws design FIT.nc --sweep N D ... --hparams N D --out PICKS.csv (every run of the picks)
     bayeslaws plot FIT.nc --kind fan|bowls|isoflop|n_opt|pairs --out FIG.png [--runs RUNS.csv]
     bayeslaws report FIT.nc --out report.html [--C 1e22 --target N D]
     bayeslaws repro [--only yin liang porian] [--draws 200] [--out repro_output]
     bayeslaws demo [--out demo_output --html --route joint|best-cell]
+    bayeslaws plan RUNS.csv | FIT.nc [FIT2.nc] --target-N N --target-D D --budget C
+        [--out plan_output --route joint|best-cell --group G]
 """
 
 from __future__ import annotations
@@ -128,6 +131,18 @@ def _positive_number(text: str) -> float:
         raise argparse.ArgumentTypeError(f"takes a positive number, got {text!r}") from None
     if not 0 < value < float("inf"):
         raise argparse.ArgumentTypeError(f"takes a positive number, got {text!r}")
+    return value
+
+
+def _interval_mass(text: str) -> float:
+    """An argparse type: a central interval mass strictly between 0 and 1, refused with the
+    text as typed ("--ci 0": got '0', not 0.0; argparse names the option)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"ci must be a number in (0, 1), got {text!r}")
     return value
 
 
@@ -264,6 +279,7 @@ PRIOR_HINT = (
 # the sampler settings the package's advice names, and their options: (Python, command line)
 SAMPLER_OPTIONS = (
     ("draws=", "--draws N"),
+    ("chains=", "--chains N"),
     ("warmup=", "--warmup N"),
     ("dense_mass=True", "--dense-mass true"),
     ("raise target_accept", "--target-accept P (e.g. 0.95)"),
@@ -355,7 +371,17 @@ def with_cli_hints(message: str, command: str | None = "fit") -> str:
         match = re.search(pattern, message)
         if match and not (separator and hint == MAPPING_HINT):
             hints.append(hint(match) if callable(hint) else hint)
+    methods = EXTRAPOLATION_PHRASE.search(message)
+    if methods and command in EXTRAPOLATION_COMMANDS and "--extrapolation" not in message:
+        named = [m for m in methods.groups() if m]
+        hints.append(f"{HINT_HEAD}{' or '.join(f'--extrapolation {m}' for m in named)}")
     return _joined(message, hints)
+
+
+# the package's advice to pass extrapolation= (e.g. "extrapolation='drift' or 'model' carries
+# that into it"), and the commands that take it as --extrapolation
+EXTRAPOLATION_PHRASE = re.compile(r"extrapolation='(\w+)'(?: or '(\w+)')?")
+EXTRAPOLATION_COMMANDS = ("predict", "allocate")
 
 
 HINT_HEAD = "on the command line: "
@@ -821,8 +847,9 @@ def cmd_allocate(args) -> int:
     fit = _load_fit(args.fit)
     budgets = _floats(args.C, "C")
     table = bl.optimal_allocation(
-        fit, C=budgets, ci=args.ci, group=args.group, _new_group_noted=True
-    )
+        fit, C=budgets, ci=args.ci, group=args.group, extrapolation=args.extrapolation,
+        _new_group_noted=True,
+    )  # fmt: skip
     _say_new_group(fit, args.group)
     print(_table(table))
     _say_range(fit, args.group, table)
@@ -832,7 +859,8 @@ def cmd_allocate(args) -> int:
             print(
                 bl.near_optimal(
                     fit, C, args.tolerance, relative_to=relative_to, prob=prob, ci=args.ci,
-                    group=args.group, _new_group_noted=True, **span,
+                    group=args.group, extrapolation=args.extrapolation, _new_group_noted=True,
+                    **span,
                 )
             )
     return 0
@@ -1061,6 +1089,10 @@ def _design_units(plan, cost, ci: float) -> str:
 def cmd_design(args) -> int:
     from bayeslaws import design
 
+    from .plan import picked_runs
+
+    if args.out:
+        _refuse_non_picks(Path(args.out), args)  # before any work: nothing lost, no work lost
     fit = _load_fit(args.fit)
     generated = _generate_candidates(fit, args)
     if args.candidates is None and generated is None:
@@ -1089,27 +1121,96 @@ def cmd_design(args) -> int:
         )
     common = {"cost": cost, "seed": args.seed, "ci": args.ci, "model": args.model,
               "group": args.group, "estimator": args.estimator}  # fmt: skip
-    with _candidate_errors(args.candidates):
+    seen: list = []  # the batch's warnings: the ranking for --plot does not say them again
+    with _candidate_errors(args.candidates), _warnings_shown(seen):
         plan = design.next_runs(fit, cands, target, k=args.k, **common)
     _say_new_group(fit, args.group)
-    wrote = None
-    if args.plot:  # drawn before anything is printed: a closed pipe loses no figure
+    runs = picked_runs(fit, cands, plan)  # every run of the picks, each with its setting
+    wrote = []  # written before anything is printed: a closed pipe loses no file
+    if args.out:
+        replacing = " (replacing the earlier file)" if Path(args.out).is_file() else ""
+        runs.to_csv(args.out, index=False)
+        wrote.append(
+            f"wrote {args.out}{replacing}: the {len(runs)} runs of the {len(plan)} picks, one row "
+            "per run to train (pick = its unit's place in the batch)"
+        )
+    if args.plot:
         from bayeslaws import plot
 
-        ranked = design.rank_candidates(fit, cands, target, **common)
+        with _warnings_shown([], unless=seen):
+            ranked = design.rank_candidates(fit, cands, target, **common)
         score = "info" if cost is None else None
         fig = plot.design_ranking(ranked, score=score, picks=plan, simulated=fit)
-        wrote = _wrote_figure(fig, args.plot, " (each candidate alone; the batch marked)")
+        wrote.append(_wrote_figure(fig, args.plot, " (each candidate alone; the batch marked)"))
     model = design.discrepancy.design_method(args.model, fit)
     print(f"the batch (picked together, each given the earlier picks; widths cumulative; "
           f"predictions under the extrapolation {model!r}):")
-    print(_table(plan))
+    print(_table(_unit_settings(plan, runs)))
     print(_design_units(plan, cost, args.ci))
+    if "n_runs" in plan and bool((plan["n_runs"] > 1).any()):
+        print(
+            "lr and batch_size of a unit of several runs (an LR x batch sweep) are the range of "
+            "its runs' settings; each run is a row of "
+            + (args.out if args.out else "the file 'bayeslaws design ... --out PICKS.csv' writes")
+        )
     if _batch_note(plan):
         print(_batch_note(plan), file=sys.stderr)
-    if wrote:
-        print(wrote)
+    for line in wrote:
+        print(line)
     return 0
+
+
+def _unit_settings(plan, runs):
+    """The design's batch (one row per picked unit) with the lr and batch_size of a unit of
+    several runs given as the range of its runs' settings ("8.94e-05..0.000453 (5 values)",
+    :func:`~bayeslaws.app.plan_report.setting_range`; ``runs``: every run of the picks,
+    :func:`~bayeslaws.app.plan.picked_runs`), not the first run's, which would read as the
+    setting to use; a unit of one run keeps its own."""
+    from .plan_report import setting_range
+
+    shown = plan.copy()
+    for column, unit in (("lr", ""), ("batch_size", "tokens")):
+        if column not in shown or column not in runs:
+            continue
+        ranges = [setting_range(runs.loc[runs["pick"] == rank, column], unit)
+                  for rank in shown["rank"].astype(int)]  # fmt: skip
+        if any(".." in text for text in ranges):
+            shown[column] = ranges
+    return shown
+
+
+def _refuse_non_picks(out: Path, args) -> None:
+    """Refuse ``design --out`` when it is the fit or the candidates file, or an existing file
+    that is not an earlier picks CSV (its header made of
+    :data:`~bayeslaws.app.plan.PICKED_RUN_COLUMNS`), before any work: nothing is overwritten
+    but an earlier list of picks."""
+    from ..inference.fit import check_output_path
+    from .plan import PICKED_RUN_COLUMNS
+    from .report import file_head
+
+    check_output_path(out)
+    for option, given in (("the fit file", args.fit), ("the --candidates file", args.candidates)):
+        if given is not None and out.resolve() == Path(given).resolve():
+            raise CLIError(f"--out {str(out)!r} is {option} itself: give the picks their own "
+                           ".csv file")  # fmt: skip
+    if not out.is_file():
+        return
+    try:
+        head = file_head(out, 4096)
+    except OSError as err:
+        raise CLIError(
+            f"{str(out)!r} exists and cannot be read to check that it is an earlier picks CSV "
+            f"({err}); it was not overwritten: write the picks to another path"
+        ) from None
+    if not head.strip():
+        return  # an empty file: nothing to lose
+    names = [name.strip().strip('"') for name in head.splitlines()[0].split(",")]
+    if not set(names) <= set(PICKED_RUN_COLUMNS):
+        raise CLIError(
+            f"{str(out)!r} exists and is not an earlier picks CSV (its header is not made of "
+            f"{', '.join(PICKED_RUN_COLUMNS)}), so it was not overwritten: write the picks to "
+            "a new .csv file or over earlier picks"
+        )
 
 
 # plot options and the --kind values that use them (any other kind refuses them)
@@ -1330,6 +1431,56 @@ def cmd_demo(args) -> int:
     return 0
 
 
+# options that read a run table: 'plan' refuses them with saved fits (nothing to read them)
+TABLE_OPTIONS = RUNS_OPTIONS
+
+
+def cmd_plan(args) -> int:
+    """The demo's planning (:func:`~bayeslaws.app.demo.run_planning`, the code path of
+    ``bayeslaws demo``) on the user's run table, fitted here, or on saved fits."""
+    from .demo import run_planning
+    from .report import recorded_warnings, warning_lines
+
+    fit_files = [s for s in args.source if Path(s).suffix.lower() == ".nc"]
+    tables = [s for s in args.source if s not in fit_files]
+    if tables and fit_files:
+        raise CLIError(
+            f"give a run table or saved fits, not both (got {' '.join(args.source)}): a table "
+            "is fitted here; fits (.nc) are planned from as they are"
+        )
+    if len(tables) > 1:
+        raise CLIError(f"give one run table, got {len(tables)}: {' '.join(tables)}")
+    if len(fit_files) > 2:
+        raise CLIError(
+            f"give one fit of law 'sweep', or a fit of law 'hyperparams' and a loss-surface fit "
+            f"(in that order); got {len(fit_files)} fits"
+        )
+    out = _output_folder(args.out)
+    sampler = {k: v for k, v in _sampler(args).items() if k != "seed"}
+    runs = fits = None
+    with recorded_warnings() as loaded:  # said on stderr and in the report's Warnings section
+        if fit_files:
+            for option, dest in TABLE_OPTIONS:
+                if _given(args, dest):
+                    raise CLIError(f"{option} applies to a run table, not to saved fits")
+            if args.route is not None:
+                raise CLIError(
+                    "--route applies to a run table: saved fits carry their own (one fit of "
+                    "law 'sweep': joint; a 'hyperparams' fit and a loss-surface fit: best-cell)"
+                )
+            fits = tuple(_load_fit(f) for f in fit_files)
+        else:
+            runs = _read_runs(tables[0], args)
+    run_planning(
+        out, runs, fits, sampler=sampler, seed=args.seed, route=args.route or "joint",
+        target_N=args.target_N, target_D=args.target_D, budget=args.budget,
+        tolerance=args.tolerance, group=args.group, figures=not args.no_figures, html=args.html,
+        warnings_before=warning_lines(loaded),
+        whose=f"the range of the runs in {tables[0]!r}" if tables else "the fitted range",
+    )  # fmt: skip
+    return 0
+
+
 # ---- parser ------------------------------------------------------------------------------------
 class _Formatter(argparse.RawDescriptionHelpFormatter):
     """Keeps the description's line breaks and shows every option's default (options without
@@ -1394,8 +1545,15 @@ def _add_columns(parser, shorthand: bool = False) -> None:
             )
 
 
-def _add_exclusion(parser) -> None:
-    g = parser.add_argument_group("row exclusion (recorded with its reason in the fit)")
+EXCLUSION_FITTED = "row exclusion (recorded with its reason in the fit)"
+EXCLUSION_DRAWN = "row exclusion (rows of the --runs table left out of what is drawn)"
+
+
+def _add_exclusion(parser, title: str = EXCLUSION_FITTED) -> None:
+    """The row-exclusion options, under ``title``: for a command that fits (``fit``, ``plan``)
+    the exclusion and its reason are recorded in the fit; ``plot`` and ``report`` fit nothing
+    (:data:`EXCLUSION_DRAWN`: the rows are left out of the table they draw)."""
+    g = parser.add_argument_group(title)
     g.add_argument(
         "--exclude-rows", nargs="+", default=None, metavar="ROW",
         help="row labels to leave out (data rows counted from 0, as pandas reads the file)",
@@ -1498,7 +1656,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("fit", help="a .nc file written by 'bayeslaws fit'")
     for column, unit in (("N", "parameters"), ("D", "tokens"), ("C", "FLOPs")):
         p.add_argument(f"--{column}", nargs="+", default=None, help=unit)
-    p.add_argument("--ci", type=float, default=0.9, help="central interval mass")
+    p.add_argument("--ci", type=_interval_mass, default=0.9, help="central interval mass")
     p.add_argument("--kind", default="mean", choices=["mean", "new_run"],
                    help="the law's uncertainty (mean) or one new run's (new_run)")
     p.add_argument(
@@ -1527,7 +1685,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("allocate", "compute-optimal N, D and loss at budgets C (FLOPs)")
     p.add_argument("fit", help="a loss-surface or isoflop fit (.nc)")
     p.add_argument("--C", nargs="+", required=True, help="budgets in FLOPs")
-    p.add_argument("--ci", type=float, default=0.9, help="central interval mass")
+    p.add_argument("--ci", type=_interval_mass, default=0.9, help="central interval mass")
     p.add_argument("--near-optimal", action="store_true",
                    help="also list the near-optimal sizes (default tolerance)")
     p.add_argument("--tolerance", type=float, default=None,
@@ -1544,6 +1702,12 @@ def build_parser() -> argparse.ArgumentParser:
                    "median N_opt (default: 1.5); implies --near-optimal")
     p.add_argument("--group", default=None,
                    help="a fitted group's label (grouped fits; default: a new group)")
+    p.add_argument(
+        "--extrapolation", default=DEFAULT_METHOD, choices=list(METHODS),
+        help="model uncertainty carried into N_opt, D_opt and L_opt beyond the fitted range "
+        "(as bl.optimal_allocation(extrapolation=...); 'drift' or 'model' carry the risk that "
+        "the law bends out there into the intervals)",
+    )
     p.set_defaults(func=cmd_allocate)
 
     p = add("candidates", "generate candidate runs (isoFLOP lines, LR x batch sweeps) as CSV")
@@ -1567,10 +1731,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--hparams", nargs=2, metavar=("N", "D"), help="target: eta_opt, B_opt")
     p.add_argument("--k", type=int, default=3, help="number of runs (units) in the batch")
     p.add_argument("--cost", default="flops", help="'flops', a candidates column, or 'none'")
-    p.add_argument("--ci", type=float, default=0.9, help="central interval mass of the widths")
+    p.add_argument("--ci", type=_interval_mass, default=0.9,
+                   help="central interval mass of the widths")
     p.add_argument("--seed", type=int, default=0, help="random seed")
     p.add_argument("--plot", default=None,
                    help="also draw the ranking of each candidate alone, batch marked, to this file")
+    p.add_argument("--out", default=None, metavar="PICKS.csv",
+                   help="also write every run of the picked units to this CSV, one row per run "
+                   "to train: pick (the unit's place in the batch), unit, N, D, C and, for LR x "
+                   "batch sweeps, lr and batch_size (tokens)")
     p.add_argument("--group", default=None,
                    help="a fitted group's label: the target and the candidates are that group's "
                    "(grouped fits; default: a new group)")
@@ -1608,7 +1777,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="fan, isoflop, n_opt: a fitted group's label (grouped fits; default: a "
                    "new group)")
     _add_columns(p)
-    _add_exclusion(p)
+    _add_exclusion(p, EXCLUSION_DRAWN)
     p.set_defaults(func=cmd_plot)
 
     p = add("report", "a shareable HTML report of a saved fit, figures inline (and as text)")
@@ -1620,7 +1789,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--C", nargs="+", default=None, help="budgets (FLOPs) for the allocation")
     p.add_argument("--target", nargs=2, action="append", default=None, metavar=("N", "D"),
                    help="predict at (N, D) (or (N, C) for isoflop laws), repeatable")
-    p.add_argument("--ci", type=float, default=0.9, help="central interval mass")
+    p.add_argument("--ci", type=_interval_mass, default=0.9, help="central interval mass")
     p.add_argument("--seed", type=int, default=0, help="random seed")
     p.add_argument("--known", nargs="+", default=None, metavar="PARAMETER=VALUE",
                    help="known values of parameters (a published fit, a simulation's truth), "
@@ -1632,7 +1801,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a fitted group's label: predictions, allocations and figures for it "
                    "(grouped fits; default: a new group, and the report says so)")
     _add_columns(p)
-    _add_exclusion(p)
+    _add_exclusion(p, EXCLUSION_DRAWN)
     p.set_defaults(func=cmd_report)
 
     from .repro import DEFAULT_SCRIPTS, SCRIPTS
@@ -1669,6 +1838,41 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-figures", action="store_true", help="skip the figures")
     _add_sampler(p, draws=500)
     p.set_defaults(func=cmd_demo)
+
+    p = add("plan", "the demo's planning report on your own LR x batch sweep (a run table, "
+            "fitted here) or on saved fits")  # fmt: skip
+    p.add_argument(
+        "source", nargs="+", metavar="RUNS_OR_FIT",
+        help="a run table (CSV, TSV or Parquet) of an LR x batch sweep: N, D (or C), lr, "
+        "batch_size (tokens), loss; fitted by --route and saved into --out. Or saved fits "
+        "(.nc): one of law 'sweep' (the joint route), or one of law 'hyperparams' and a "
+        "loss-surface fit, in that order (the best-cell route)",
+    )
+    p.add_argument("--out", default="plan_output",
+                   help="folder for report.txt, next_runs.csv (every run of the picks), the "
+                   "fits of a run table and the figures")
+    p.add_argument(
+        "--route", choices=("joint", "best-cell"), default=None,
+        help="for a run table: joint (default; one model, law 'sweep', fitted to every run) or "
+        "best-cell (law 'hyperparams' on every run and a Chinchilla surface on each cell's "
+        "best run); saved fits carry their own",
+    )
+    p.add_argument("--target-N", type=float, required=True,
+                   help="the target run's size (parameters)")
+    p.add_argument("--target-D", type=float, required=True, help="the target run's tokens")
+    p.add_argument("--budget", type=float, required=True,
+                   help="compute budget (FLOPs) of the allocation and the next runs")
+    p.add_argument("--tolerance", type=float, default=None,
+                   help="near-optimal tolerance as a fraction of the reducible loss (None: 5%%)")
+    p.add_argument("--group", default=None,
+                   help="the group planned for (required when the runs or fits hold several)")
+    p.add_argument("--html", action="store_true",
+                   help="also write report.html (figures inline) for sharing")
+    p.add_argument("--no-figures", action="store_true", help="skip the figures")
+    _add_columns(p)
+    _add_exclusion(p)
+    _add_sampler(p, draws=500)
+    p.set_defaults(func=cmd_plan)
     return parser
 
 

@@ -21,7 +21,9 @@ same fit (pass it once: ``surface_fit=None``).
 This module holds the job itself: the routes, the fits, the figures and :func:`run_demo`. The
 planning numbers live in :mod:`.plan` and the report built from them in :mod:`.plan_report`
 (on the generic structures of :mod:`.report`); imports go only downward, demo -> plan_report ->
-plan. The CLI only calls :func:`run_demo`. Units: N parameters, D tokens, C FLOPs.
+plan. :func:`run_planning` is the job on any LR x batch sweep (a run table, or saved fits);
+:func:`run_demo` runs it on the bundled one. The CLI calls :func:`run_demo` (``bayeslaws demo``)
+and :func:`run_planning` (``bayeslaws plan``). Units: N parameters, D tokens, C FLOPs.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ import sys
 import time
 import warnings
 from pathlib import Path
+
+import pandas as pd
 
 from .. import plot
 from ..inference import fit
@@ -71,11 +75,13 @@ def check_demo_inputs(
     ci: float,
     tolerance: float | None,
     ranges: dict | None = None,
+    whose: str = "the range of the runs the demo fits",
 ) -> dict:
     """The planning inputs of :func:`run_demo`, checked before any fit (a NUTS fit takes
     minutes): ``target_N`` (params), ``target_D`` (tokens) and ``budget`` (FLOPs) finite and
     positive and not far outside the runs' range (``ranges``: column -> [min, max] of N, D, C;
-    None: the bundled runs the demo fits), by the test planning applies after the fit
+    None: the bundled runs the demo fits; ``whose``: those runs in the message), by the test
+    planning applies after the fit
     (:func:`bayeslaws.app.plan.check_far_inputs`: more than 3 decades below or 6 above, most
     likely other units); ``ci`` in (0, 1), ``tolerance`` None or a fraction of the reducible
     loss in (0, 1] (as ``bayeslaws allocate --tolerance``). ValueError naming the argument and
@@ -94,7 +100,7 @@ def check_demo_inputs(
     _plan.check_far_inputs(
         {f"{name} ({flag})": (_plan.INPUT_AXES[name], out[name]) for name, flag in flags.items()},
         ranges,
-        "the range of the runs the demo fits",
+        whose,
     )
     if tolerance is not None:
         if not is_real(tolerance) or not 0 < tolerance <= 1:
@@ -223,6 +229,9 @@ def write_figures(
     target_D = float(plan["hyperparams"]["D"].iloc[0])
     budget = float(plan["allocation"]["C"].iloc[0])
     target = [(target_N, target_D)]
+    group = plan.get("group")  # the fitted group planned for, on each fit that has groups
+    hp_group = None if group is None else _plan.fit_group(hp_fit, group)
+    s_group = None if group is None else _plan.fit_group(surface_fit, group)
     where = "joint sweep model" if route == "joint" else "best run per cell"
     jobs = {
         "fan.png": lambda: plot.fan(
@@ -231,8 +240,9 @@ def write_figures(
             targets=target,
             ci=levels,
             seed=seed,
+            group=hp_group,
             title="Loss under optimal hyperparameters, optimal learning rate and batch size vs "
-            "model size (joint sweep model, SIMULATED data)",
+            "model size, joint sweep model",
         ),
         "fan_loss_surface.png": lambda: plot.fan(
             surface_fit,
@@ -240,7 +250,8 @@ def write_figures(
             targets=target,
             ci=levels,
             seed=seed,
-            title="Loss under optimal hyperparameters vs model size (SIMULATED data)",
+            group=s_group,
+            title="Loss under optimal hyperparameters vs model size",
         ),
         "fan_hyperparams.png": lambda: plot.fan(
             hp_fit,
@@ -248,11 +259,13 @@ def write_figures(
             targets=target,
             ci=levels,
             seed=seed,
-            title="Optimal learning rate and batch size vs model size (SIMULATED data)",
+            group=hp_group,
+            title="Optimal learning rate and batch size vs model size",
         ),
         "bowls.png": lambda: plot.bowls(hp_fit, runs, ci=ci),
         "isoflop.png": lambda: plot.isoflop(
-            surface_fit, sorted(set(ISOFLOP_BUDGETS) | {budget}), ci=ci, seed=seed
+            surface_fit, sorted(set(ISOFLOP_BUDGETS) | {budget}), ci=ci, seed=seed,
+            group=s_group,
         ),
         "n_opt.png": lambda: plot.n_opt(
             surface_fit,
@@ -261,6 +274,7 @@ def write_figures(
             paper_laws=published.yin_n_opt_laws(),
             budgets=[budget],
             seed=seed,
+            group=s_group,
         ),
         "pairs_hyperparams.png": lambda: plot.pairs(
             hp_fit,
@@ -288,39 +302,63 @@ def write_figures(
 
 # ---- the output folder ---------------------------------------------------------------------------
 REPORT_TEXT_START = "bayeslaws planning report"  # how the demo's report.txt begins
+NEXT_RUNS_FILE = "next_runs.csv"  # every run of the picks (plan.next_runs_table), beside the report
+FOLDER_REMEDY = "move it, or give the report another folder (command line: --out DIR)"
 
 
 def refuse_non_report_text(path: Path) -> None:
-    """Raise FileExistsError when ``path`` exists and is not an earlier demo's report.txt (its
-    first line begins :data:`REPORT_TEXT_START`; an empty file has nothing to lose), so that the
-    demo never overwrites the user's own notes."""
-    remedy = "move it, or give the demo another folder (command line: --out DIR)"
-    head = existing_head(path, "an earlier demo report", remedy)
+    """Raise FileExistsError when ``path`` exists and is not an earlier planning report's
+    report.txt (``bayeslaws demo`` or ``bayeslaws plan``: its first line begins
+    :data:`REPORT_TEXT_START`; an empty file has nothing to lose), so that planning never
+    overwrites the user's own notes."""
+    head = existing_head(path, "an earlier planning report", FOLDER_REMEDY)
     if head and not head.startswith(REPORT_TEXT_START):
         raise FileExistsError(
-            f"{str(path)!r} exists and is not an earlier demo report (its first line does not "
-            f"begin {REPORT_TEXT_START!r}), so the demo did not run: move it, or give the demo "
-            "another folder (command line: --out DIR)"
+            f"{str(path)!r} exists and is not an earlier planning report (its first line does "
+            f"not begin {REPORT_TEXT_START!r}), so the planning did not run: {FOLDER_REMEDY}"
         )
 
 
-def output_files(route: str, figures: bool, html: bool) -> list[str]:
-    """The names of the files :func:`run_demo` writes into its folder."""
-    names = ["report.txt", *FIT_FILES[route], *(FIGURES[route] if figures else ())]
+def refuse_non_runs_file(path: Path) -> None:
+    """Raise FileExistsError when ``path`` exists and is not an earlier :data:`NEXT_RUNS_FILE`
+    (a CSV whose header names only :data:`~bayeslaws.app.plan.PICKED_RUN_COLUMNS`; an empty
+    file has nothing to lose)."""
+    head = existing_head(path, f"an earlier {NEXT_RUNS_FILE}", FOLDER_REMEDY)
+    if not head:
+        return
+    names = [name.strip().strip('"') for name in head.splitlines()[0].split(",")]
+    if not set(names) <= set(_plan.PICKED_RUN_COLUMNS):
+        raise FileExistsError(
+            f"{str(path)!r} exists and is not an earlier list of next runs (its header is not "
+            f"made of {', '.join(_plan.PICKED_RUN_COLUMNS)}), so the planning did not run: "
+            f"{FOLDER_REMEDY}"
+        )
+
+
+def output_files(route: str, figures: bool, html: bool, fits: bool = True) -> list[str]:
+    """The names of the files :func:`run_demo` (and :func:`run_planning`) writes into its
+    folder; ``fits=False``: planning from saved fits, which are not written again."""
+    names = ["report.txt", *(FIT_FILES[route] if fits else ()), NEXT_RUNS_FILE]
+    names += list(FIGURES[route] if figures else ())
     return names + (["report.html"] if html else [])
 
 
-def refuse_foreign_files(out: Path, route: str, figures: bool, html: bool) -> list[Path]:
+def refuse_foreign_files(
+    out: Path, route: str, figures: bool, html: bool, fits: bool = True
+) -> list[Path]:
     """Before any fit: raise FileExistsError when a file the demo writes into ``out`` exists and
-    is not one an earlier demo wrote (report.txt: :func:`refuse_non_report_text`; report.html:
-    not an HTML page; a figure: not a PNG image; a fit file ``*.nc`` may always be replaced).
-    Returns the demo's files already there (to be replaced)."""
+    is not one an earlier demo wrote (report.txt: :func:`refuse_non_report_text`; next_runs.csv:
+    :func:`refuse_non_runs_file`; report.html: not an HTML page; a figure: not a PNG image; a
+    fit file ``*.nc`` may always be replaced). Returns the demo's files already there (to be
+    replaced); ``fits``: as :func:`output_files`."""
     refuse_non_report_text(out / "report.txt")
+    refuse_non_runs_file(out / NEXT_RUNS_FILE)
     if html:
         refuse_non_report(out / "report.html")
     for name in FIGURES[route] if figures else ():
         refuse_non_figure(out / name)
-    return [out / name for name in output_files(route, figures, html) if (out / name).is_file()]
+    names = output_files(route, figures, html, fits)
+    return [out / name for name in names if (out / name).is_file()]
 
 
 def wrote_line(written: list, existed: list) -> str:
@@ -330,6 +368,35 @@ def wrote_line(written: list, existed: list) -> str:
     replaced = [Path(p).name for p in written if Path(p).resolve() in before]
     tail = f" (replacing the earlier {', '.join(replaced)})" if replaced else ""
     return "wrote " + ", ".join(str(p) for p in written) + tail
+
+
+def check_sweep_table(runs: RunTable, group=None) -> None:
+    """Before fitting a user's run table for planning: ValueError unless it is an LR x batch
+    sweep (columns lr and batch_size: both routes fit the hyperparameters' laws from them) and
+    ``group`` suits it (a label of its group column, required when it has several groups, as
+    :func:`bayeslaws.app.plan.planning` requires of the fits; refused without one)."""
+    missing = [c for c in ("lr", "batch_size") if c not in runs.df]
+    if missing:
+        raise ValueError(
+            f"planning fits an LR x batch sweep, but the run table has no column "
+            f"{' or '.join(repr(c) for c in missing)} (its columns: {list(runs.df.columns)}); "
+            f"map yours (Python: load_runs(..., {', '.join(f'{c}=NAME' for c in missing)}); "
+            f"command line: {' '.join(f'--column {c}=NAME' for c in missing)}); without an LR "
+            "x batch sweep, fit a loss surface (e.g. law 'chinchilla') and ask its "
+            "compute-optimal allocation instead"
+        )
+    labels = [str(g) for g in pd.unique(runs.df["group"])] if "group" in runs.df else []
+    if group is None and len(labels) > 1:
+        raise ValueError(
+            f"the run table holds {len(labels)} groups {labels}, and planning answers for one "
+            f"fitted group: pass one (Python: group={labels[0]!r}; command line: --group "
+            f"{labels[0]}) or "
+            "another of them"
+        )
+    if group is not None and not labels:
+        raise ValueError(f"group={group!r}: the run table has no group column (pass no group)")
+    if group is not None and str(group) not in labels:
+        raise ValueError(f"group={group!r} is not one of the run table's groups {labels}")
 
 
 # ---- the whole job -------------------------------------------------------------------------------
@@ -356,65 +423,145 @@ def run_demo(
     """Fit the bundled SIMULATED sweep by ``route`` ("joint", default: one law "sweep" fit;
     "best-cell": the baseline's two fits, :func:`fit_laws`), write ``out/report.txt`` (and
     ``out/report.html`` with ``html``), the fits (:data:`FIT_FILES`: ``sweep_fit.nc``, or
-    ``hyperparams_fit.nc`` and ``loss_surface_fit.nc``) and the figures; print the report
+    ``hyperparams_fit.nc`` and ``loss_surface_fit.nc``), ``out/next_runs.csv`` (every run of
+    the picks: :func:`~bayeslaws.app.plan.next_runs_table`) and the figures; print the report
     (unless ``quiet``) and return its text. ``target_accept``, ``dense_mass``: NUTS settings
     (None: the law's own). ``progress``: step messages on stderr (NumPyro's own
     progress bars appear when stderr is a terminal). ``tolerance``: near-optimal tolerance, a
     fraction of the reducible loss in (0, 1] (default: 5%). The planning inputs are checked
-    before the fit (:func:`check_demo_inputs`), and so is ``out``: a report.txt, report.html or
-    figure there that an earlier demo did not write is refused (FileExistsError,
-    :func:`refuse_foreign_files`); the fits are saved as soon as they are done, so a failure in
-    planning leaves them on disk (reload them with ``bl.load_fit``). The warnings the fits
-    issue (e.g. a :class:`~bayeslaws.inference.SamplerWarning`) reach the caller, under its own
-    filters, and are listed in the report's Warnings section; a fit with sampler problems gets
-    a CAUTION at the report's top (:func:`~bayeslaws.app.plan_report.sampler_caution`). The
-    progress steps are, in order: fit, planning, figures (unless ``figures=False``), report."""
-    check_route(route)
-    inputs = check_demo_inputs(target_N, target_D, budget, ci, tolerance)
-    out = Path(out)
-    existed = refuse_foreign_files(out, route, figures, html)  # before the minutes of fitting
-    out.mkdir(parents=True, exist_ok=True)
-    step = Progress(5 if figures else 4, progress)
+    before the fit (:func:`check_demo_inputs`), and so is ``out``: a report.txt, report.html,
+    next_runs.csv or figure there that an earlier demo did not write is refused
+    (FileExistsError, :func:`refuse_foreign_files`); the fits are saved as soon as they are
+    done, so a failure in planning leaves them on disk (reload them with ``bl.load_fit``). The
+    warnings the fits issue (e.g. a :class:`~bayeslaws.inference.SamplerWarning`) reach the
+    caller, under its own filters, and are listed in the report's Warnings section; a fit with
+    sampler problems gets a CAUTION at the report's top
+    (:func:`~bayeslaws.app.plan_report.sampler_caution`). The progress steps are, in order:
+    fit, planning, figures (unless ``figures=False``), report.
+
+    The job is :func:`run_planning` on the bundled runs (``bayeslaws plan`` runs it on the
+    user's own run table or saved fits)."""
     sampler = {
         "chains": chains,
         "warmup": warmup,
         "draws": draws,
-        "seed": seed,
         "target_accept": target_accept,
         **({} if dense_mass is None else {"dense_mass": dense_mass}),
     }
-    runs = load_bundled(DEFAULT_DATASET)
-    setting = f"{chains} chains x {warmup} warm-up + {draws} draws"
-    if route == "joint":
-        step(f"fitting the joint sweep model (law 'sweep') to all {len(runs)} runs ({setting})")
-    else:
-        step(
-            f"best-cell route: fitting the hyperparameter law ({len(runs)} runs) and the loss "
-            f"surface (each cell's best run) ({setting})"
+    return run_planning(
+        out, load_bundled(DEFAULT_DATASET), sampler=sampler, seed=seed, route=route,
+        target_N=target_N, target_D=target_D, budget=budget, ci=ci, tolerance=tolerance,
+        figures=figures, html=html, progress=progress, quiet=quiet,
+        whose="the range of the runs the demo fits",
+    )  # fmt: skip
+
+
+def run_planning(
+    out: Path,
+    runs: RunTable | None = None,
+    fits: tuple | None = None,
+    *,
+    sampler: dict | None = None,
+    seed: int = 0,
+    route: str = DEFAULT_ROUTE,
+    target_N: float = TARGET_N,
+    target_D: float = TARGET_D,
+    budget: float = BUDGET,
+    ci: float = 0.9,
+    tolerance: float | None = None,
+    group=None,
+    figures: bool = True,
+    html: bool = False,
+    progress: bool = True,
+    quiet: bool = False,
+    warnings_before=(),
+    whose: str = "the range of the runs to fit",
+) -> str:
+    """The planning job of :func:`run_demo` on any LR x batch sweep: either ``runs`` (a
+    RunTable with lr and batch_size, :func:`check_sweep_table`), fitted by ``route``
+    (:func:`fit_laws`, NUTS settings ``sampler``: chains, warmup, draws, target_accept,
+    dense_mass, and ``seed``) and the fits saved into ``out`` (:data:`FIT_FILES`), or ``fits``:
+    saved fits, ``(sweep_fit,)`` (the joint route) or ``(hyperparams_fit, surface_fit)`` (the
+    best-cell route), not written again (``route`` is then theirs; ``runs``, if given, the
+    table the figures draw, else the fits' own runs). Then
+    :func:`~bayeslaws.app.plan.planning` at the target run (``target_N`` params, ``target_D``
+    tokens), ``budget`` (FLOPs), ``ci``, ``tolerance`` and ``group`` (a fitted group's label,
+    required for grouped runs), the figures (unless ``figures=False``), ``out/next_runs.csv``
+    (:func:`~bayeslaws.app.plan.next_runs_table`: every run of the picks, with its learning
+    rate and batch size) and ``out/report.txt`` (and ``out/report.html`` with ``html``), which
+    names that file; prints the report (unless ``quiet``) and returns its text.
+
+    Checked before any fit: the inputs (:func:`check_demo_inputs`, against the range of
+    ``runs``, described as ``whose``; fits are checked by planning itself, before it computes
+    anything), the table and ``group`` (:func:`check_sweep_table`) and the folder
+    (:func:`refuse_foreign_files`). ``warnings_before``: warning lines issued earlier (e.g.
+    when the fits were loaded) for the report's Warnings section; the fits' own warnings are
+    listed there too and reach the caller. ``sampler`` None: 4 chains x 500 + 500 draws; the
+    calibration refits of the default model discrepancy use at most 2 x 300 + 300."""
+    sampler = {"chains": 4, "warmup": 500, "draws": 500, **(sampler or {})}
+    if fits is not None:
+        fits = tuple(fits)
+        if len(fits) not in (1, 2):
+            raise ValueError(
+                f"fits takes (sweep_fit,) or (hyperparams_fit, surface_fit), got {len(fits)} fits"
+            )
+        hp_fit, surface_fit = fits[0], (fits[1] if len(fits) == 2 else None)
+        route = route_of(hp_fit, surface_fit)
+    elif runs is None:
+        raise ValueError("run_planning needs runs (a RunTable of an LR x batch sweep) or fits")
+    check_route(route)
+    ranges = {}
+    if fits is None:
+        check_sweep_table(runs, group)
+        ranges = {c: [float(runs.df[c].min()), float(runs.df[c].max())] for c in ("N", "D", "C")}
+    inputs = check_demo_inputs(target_N, target_D, budget, ci, tolerance, ranges, whose)
+    out = Path(out)
+    # before the minutes of fitting
+    existed = refuse_foreign_files(out, route, figures, html, fits=fits is None)
+    out.mkdir(parents=True, exist_ok=True)
+    step = Progress((4 if fits is None else 2) + bool(figures), progress)
+    fit_warnings = list(warnings_before)
+    written = [out / "report.txt"]
+    if fits is None:
+        setting = (
+            f"{sampler['chains']} chains x {sampler['warmup']} warm-up + {sampler['draws']} draws"
         )
-    with recorded_warnings() as caught:  # issued again on leaving, under the caller's filters
-        hp_fit, surface_fit = fit_laws(runs, sampler, route)
-    fit_warnings = warning_lines(caught)  # and listed in the report's Warnings section
-    # saved before planning, so that a failure there does not lose the fits
-    fit_paths = save_fits(out, hp_fit, surface_fit)
-    written = [out / "report.txt", *fit_paths]
-    step(f"fits done, saved: {', '.join(str(p) for p in fit_paths)}")
+        if route == "joint":
+            step(f"fitting the joint sweep model (law 'sweep') to all {len(runs)} runs ({setting})")
+        else:
+            step(
+                f"best-cell route: fitting the hyperparameter law ({len(runs)} runs) and the loss "
+                f"surface (each cell's best run) ({setting})"
+            )
+        with recorded_warnings() as caught:  # issued again on leaving, under the caller's
+            hp_fit, surface_fit = fit_laws(runs, {**sampler, "seed": seed}, route)
+        fit_warnings += warning_lines(caught)  # and listed in the report's Warnings section
+        # saved before planning, so that a failure there does not lose the fits
+        fit_paths = save_fits(out, hp_fit, surface_fit)
+        written += fit_paths
+        step(f"fits done, saved: {', '.join(str(p) for p in fit_paths)}")
+        cached = _caches(hp_fit, surface_fit)
     step("planning: optima, loss of the target run, allocation, fixed vs optimal, next runs")
-    calibration = {"chains": min(chains, 2), "warmup": min(warmup, 300), "draws": min(draws, 300)}
-    cached = _caches(hp_fit, surface_fit)
-    plan = _plan.planning(hp_fit, surface_fit, **inputs, seed=seed, calibration=calibration)
-    if _caches(hp_fit, surface_fit) != cached:  # the extrapolation state planning computed
+    calibration = {k: min(sampler[k], cap) for k, cap in CALIBRATION_CAPS.items()}
+    plan = _plan.planning(
+        hp_fit, surface_fit, **inputs, seed=seed, calibration=calibration, group=group
+    )
+    if fits is None and _caches(hp_fit, surface_fit) != cached:  # the state planning computed
         save_fits(out, hp_fit, surface_fit)
+    _plan.next_runs_table(plan).to_csv(out / NEXT_RUNS_FILE, index=False)
+    written.append(out / NEXT_RUNS_FILE)
+    drawn = runs if runs is not None else hp_fit.training_runs()
     figure_list = []
     if figures:
         step(f"drawing the figures into {out}/")
-        paths = write_figures(out, runs, hp_fit, surface_fit, plan, step, seed)
+        paths = write_figures(out, drawn, hp_fit, surface_fit, plan, step, seed)
         written += paths
         figure_list = [(FIGURE_CAPTIONS.get(p.name, p.stem), p) for p in paths]
     step("writing the report")
     report = _plan_report.build_report(
-        plan, hp_fit, surface_fit, runs, figures=figure_list, warnings_before=fit_warnings
-    )
+        plan, hp_fit, surface_fit, runs, figures=figure_list, warnings_before=fit_warnings,
+        runs_file=NEXT_RUNS_FILE,
+    )  # fmt: skip
     text = report.to_text()
     (out / "report.txt").write_text(text)
     if html:
@@ -424,6 +571,9 @@ def run_demo(
         print(text)
         print(wrote_line(written, existed))
     return text
+
+
+CALIBRATION_CAPS = {"chains": 2, "warmup": 300, "draws": 300}  # refits of the discrepancy
 
 
 def __getattr__(name: str):

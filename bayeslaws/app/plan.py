@@ -1,11 +1,11 @@
-"""The planning numbers of the main job (``bayeslaws demo``), no report text: from the fit
-answering eta_opt and B_opt (``hp_fit``) and the one answering the loss surface and N_opt
-(``surface_fit``; None or the same fit on the joint route, one law "sweep" fit), the optimal
-hyperparameters and loss at a target run, the compute-optimal allocation at a budget, the
-near-optimal sizes, the fixed-vs-optimal answer (with the simulator's own answer when the data
-are SIMULATED or a truth is given: :func:`known_truth`) and the next runs: the greedy batches,
-each candidate ranked alone, the guardrails that bit, the design's cautions and what each pick
-is worth.
+"""The planning numbers of the main job (``bayeslaws demo``, ``bayeslaws plan``), no report text:
+from the fit answering eta_opt and B_opt (``hp_fit``) and the one answering the loss surface and
+N_opt (``surface_fit``; None or the same fit on the joint route, one law "sweep" fit), the
+optimal hyperparameters and loss at a target run, the compute-optimal allocation at a budget,
+the near-optimal sizes, the fixed-vs-optimal answer (with the simulator's own answer when the
+data are SIMULATED or a truth is given: :func:`known_truth`) and the next runs: the greedy
+batches, each candidate ranked alone, the guardrails that bit, the design's cautions and what
+each pick is worth.
 
 Units: N parameters, D tokens, C FLOPs. :mod:`.plan_report` turns a plan into the
 report; :mod:`.demo` runs the whole job.
@@ -462,7 +462,9 @@ def next_runs_plan(
     :func:`hp_value`); ``design_nopt_cautions``, ``design_hp_cautions``: each design's warnings
     other than guardrail relaxations (:func:`design_cautions`; e.g. N_opt draws at the search
     edge), for the report; ``design_nopt_model``: the N_opt design's extrapolation method
-    (:func:`allocation_model`, the allocation's). ``surface_fit`` None: the same fit as
+    (:func:`allocation_model`, the allocation's); ``runs_nopt``, ``runs_hp``: every run of each
+    batch's picks (:func:`picked_runs`: a picked sweep's 15 runs, each with its learning rate
+    and batch size; :func:`next_runs_table` joins the two). ``surface_fit`` None: the same fit as
     ``hp_fit``; ``group``: the fitted group planned for (candidates, targets and values are
     that group's on each fit that has groups: :func:`fit_group`; required on a fit of several
     groups, :func:`check_planning_group`)."""
@@ -490,6 +492,8 @@ def next_runs_plan(
     hp_alone = mark_picks(hp_alone, hp_batch)
     return {
         "design_nopt": batch,
+        "runs_nopt": picked_runs(surface_fit, cands, batch),
+        "runs_hp": picked_runs(hp_fit, sweeps, hp_batch),
         "design_table": alone,
         "design_nopt_cautions": cautions,
         "design_hp": hp_batch,
@@ -503,6 +507,52 @@ def next_runs_plan(
             hp_fit, surface_fit, hp_batch, target_N, target_D, seed=seed, group=group
         ),
     }
+
+
+# the columns of a table of picked runs (picked_runs; "design" only in next_runs_table, "group"
+# only for grouped candidates, "lr" and "batch_size" only for LR x batch sweeps)
+PICKED_RUN_COLUMNS = ("design", "pick", "unit", "N", "D", "C", "lr", "batch_size", "group")
+
+
+def picked_runs(fit, cands: pd.DataFrame, batch: pd.DataFrame) -> pd.DataFrame:
+    """Every run of the units a greedy ``batch`` (:func:`bayeslaws.design.next_runs` of
+    ``cands`` on ``fit``) picked, in pick order (:func:`bayeslaws.design.runs_of_plan`): one
+    row per run to train, with ``pick`` (the unit's place in the batch, 1 first), ``unit``
+    (its label) and N (params), D (tokens), C (FLOPs), lr and batch_size (tokens) as the
+    candidates give them (a picked LR x batch sweep: each of its runs' setting)."""
+    runs = design.runs_of_plan(cands, batch, fit)
+    out = pd.DataFrame(
+        {"pick": runs["rank"].to_numpy(int), "unit": runs["unit"].astype(str).to_numpy()}
+    )
+    for column in PICKED_RUN_COLUMNS[3:]:
+        if column in runs:
+            out[column] = runs[column].to_numpy()
+    return out
+
+
+def next_runs_table(plan: dict) -> pd.DataFrame:
+    """Every run the plan's two batches pick (``runs_nopt``, ``runs_hp``: :func:`picked_runs`),
+    with ``design`` naming the target each batch narrows (N_opt's at the budget; eta_opt and
+    B_opt at the target run): the file of runs to train (``next_runs.csv``). Columns
+    :data:`PICKED_RUN_COLUMNS` that either batch has; N params, D tokens, C FLOPs, batch_size
+    tokens. An empty table for a plan without them."""
+    parts = []
+    for key, batch_key in (("runs_nopt", "design_nopt"), ("runs_hp", "design_hp")):
+        runs = plan.get(key)
+        if runs is None or not len(runs):
+            continue
+        labels = width_labels(plan[batch_key])
+        parts.append(runs.assign(design=" and ".join(labels) if labels else key))
+    if not parts:
+        return pd.DataFrame(columns=list(PICKED_RUN_COLUMNS[:6]))
+    table = pd.concat(parts, ignore_index=True)
+    return table[[c for c in PICKED_RUN_COLUMNS if c in table]]
+
+
+def width_labels(batch: pd.DataFrame) -> list[str]:
+    """The target quantities a design table's widths are of (its ``width_now[...]`` columns,
+    e.g. "N_opt(C=1e+22)")."""
+    return [c[len("width_now[") : -1] for c in batch.columns if str(c).startswith("width_now[")]
 
 
 def mark_picks(alone: pd.DataFrame, batch: pd.DataFrame) -> pd.DataFrame:

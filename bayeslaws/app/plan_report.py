@@ -1,4 +1,4 @@
-"""The planning report of the main job (``bayeslaws demo``), built from a plan
+"""The planning report of the main job (``bayeslaws demo``, ``bayeslaws plan``), built from a plan
 (:func:`bayeslaws.app.plan.planning`) with the generic structures of :mod:`.report`.
 
 Every number in the report comes with its credible interval, where it lies relative to the
@@ -164,12 +164,16 @@ def build_report(
     truth: VideoDiTTruth | None = None,
     figures: list | None = None,
     warnings_before=(),
+    runs_file: str | None = None,
 ) -> Report:
     """The planning report (:class:`~bayeslaws.app.report.Report`); ``surface_fit`` None: the
     same fit as ``hp_fit`` (the joint route); ``runs``: the fitted runs (default the fit's
     own); ``truth``: the truth the numbers are checked against (default the plan's, else
     :func:`~bayeslaws.app.plan.known_truth`: the simulator's for SIMULATED data, none for real
-    data); ``figures``: (caption, path) pairs shown in its last section.
+    data); ``figures``: (caption, path) pairs shown in its last section; ``runs_file``: the
+    name of the file beside the report that lists every run of the picks
+    (:func:`~bayeslaws.app.plan.next_runs_table`, as :func:`bayeslaws.app.demo.run_planning`
+    writes it), named in the next-runs sections (None: no such file).
 
     ``warnings_before`` (:func:`~bayeslaws.app.report.warning_lines` of the warnings issued
     earlier, e.g. a fit's SamplerWarning, as :func:`bayeslaws.app.demo.run_demo` passes them),
@@ -180,12 +184,14 @@ def build_report(
     (``fit.diagnostics.problems``) gets a CAUTION at the top of the report
     (:func:`sampler_caution`), and the verdicts that rest on it say so."""
     with recorded_warnings() as caught:
-        report = _build_report(plan, hp_fit, surface_fit, runs, truth, figures)
+        report = _build_report(plan, hp_fit, surface_fit, runs, truth, figures, runs_file)
     lines = [*warnings_before, *plan.get("warnings", ()), *warning_lines(caught)]
     return add_warnings_section(report, lines)
 
 
-def _build_report(plan: dict, hp_fit, surface_fit, runs, truth, figures) -> Report:
+def _build_report(
+    plan: dict, hp_fit, surface_fit, runs, truth, figures, runs_file=None
+) -> Report:
     """:func:`build_report` without its warnings section."""
     truth = known_truth(hp_fit, plan.get("truth") if truth is None else truth)
     surface_fit = hp_fit if surface_fit is None else surface_fit
@@ -345,7 +351,8 @@ def _build_report(plan: dict, hp_fit, surface_fit, runs, truth, figures) -> Repo
         _fixed_vs_optimal_section(plan, surface_fit, truth, unsettled=unsettled_s)
     )
     report.sections += _design_sections(
-        plan, surface_fit, hp_fit, pct, unsettled=(unsettled_s, [*unsettled_hp, *unsettled_s])
+        plan, surface_fit, hp_fit, pct, unsettled=(unsettled_s, [*unsettled_hp, *unsettled_s]),
+        runs_file=runs_file,
     )
     if figures:
         report.sections.append(Section("Figures", figures=list(figures)))
@@ -771,11 +778,61 @@ def _outside(fit, N: float, D: float, group=None) -> str:
     return "OUTSIDE: " + "; ".join(parts) if parts else "inside the fitted range"
 
 
-def _design_sections(plan: dict, surface_fit, hp_fit, pct: str, unsettled=((), ())) -> list:
+def setting_range(values, unit: str = "") -> str:
+    """The settings of one picked unit's runs (``values``: its learning rates, or batch sizes
+    with ``unit`` "tokens") as the report and ``bayeslaws design`` print them: one value as it
+    is; several as "lowest..highest (n values)", e.g. "8.94e-05..0.000453 (5 values)" (batch
+    sizes to the token: "29291..117165 (3 values)"), never one run's value standing for the
+    whole sweep. "" for no value (a candidate without that setting)."""
+    distinct = np.unique(np.asarray(pd.to_numeric(pd.Series(values), errors="coerce"), float))
+    distinct = distinct[np.isfinite(distinct)]
+    if not len(distinct):
+        return ""
+
+    def text(v: float) -> str:
+        return f"{v:.0f}" if unit == "tokens" and v >= 1 else f"{v:.3g}"
+
+    if len(distinct) == 1:
+        return text(distinct[0])
+    return f"{text(distinct[0])}..{text(distinct[-1])} ({len(distinct)} values)"
+
+
+def pick_settings(runs: pd.DataFrame | None, pick: int) -> dict:
+    """The "lr" and "batch (tokens)" columns of a batch table's row for pick ``pick``, from the
+    plan's picked runs (``runs``: :func:`~bayeslaws.app.plan.picked_runs`): their ranges
+    (:func:`setting_range`); {} when the plan has no such runs or they have no such setting."""
+    if runs is None or not len(runs) or not {"lr", "batch_size"} <= set(runs):
+        return {}
+    mine = runs[runs["pick"] == pick]
+    return {
+        "lr": setting_range(mine["lr"]),
+        "batch (tokens)": setting_range(mine["batch_size"], "tokens"),
+    }
+
+
+def runs_file_words(runs_file: str | None, runs: pd.DataFrame | None) -> str:
+    """The sentence naming the file that lists every run of the picks (``runs_file``, beside
+    the report), or "" when there is none."""
+    if runs_file is None or runs is None or not len(runs):
+        return ""
+    settings = ", learning rate and batch size" if {"lr", "batch_size"} <= set(runs) else ""
+    most = int(runs.groupby("pick").size().max())
+    each = f" (a picked sweep's {most} runs, one row each)" if most > 1 else ""
+    return (
+        f"Every run of these picks, each with its N, D, C{settings}{each}, is listed in "
+        f"{runs_file} beside this report: the runs to train."
+    )
+
+
+def _design_sections(
+    plan: dict, surface_fit, hp_fit, pct: str, unsettled=((), ()), runs_file=None
+) -> list:
     """The two next-runs sections (N_opt's design, the hyperparameters'). ``unsettled``: the
     names of the fits each rests on whose sampler did not converge cleanly (N_opt's, the
     hyperparameters'): a CAUTION heads the section and its verdicts are tagged
-    :data:`UNRELIABLE_TAG`."""
+    :data:`UNRELIABLE_TAG`. A picked sweep's row gives the ranges of its runs' learning rates
+    and batch sizes (:func:`pick_settings`, from the plan's ``runs_nopt`` and ``runs_hp``);
+    ``runs_file``: the file listing each of those runs, named in each section."""
     batch, alone, value = plan["design_nopt"], plan["design_table"], plan["value_nopt"]
     nopt_unsettled, hp_unsettled = (list(names) for names in unsettled)
     nopt_tag = UNRELIABLE_TAG if nopt_unsettled else ""
@@ -825,8 +882,12 @@ def _design_sections(plan: dict, surface_fit, hp_fit, pct: str, unsettled=((), (
     if sweeps:
         sec.notes.append(
             "A pick's cost is its whole sweep's; 'C (FLOPs)' is one run's budget (its isoFLOP "
-            "line)."
+            "line); 'lr' and 'batch (tokens)' give the range of its runs' settings (the sweep "
+            "trains each combination)."
         )
+    nopt_runs = plan.get("runs_nopt")
+    if runs_file_words(runs_file, nopt_runs):
+        sec.notes.append(runs_file_words(runs_file, nopt_runs))
     sec.notes += [f"CAUTION: {c}" for c in plan.get("design_nopt_cautions", [])]
     rows = []
     for i, (_, r) in enumerate(batch.iterrows()):
@@ -841,6 +902,7 @@ def _design_sections(plan: dict, surface_fit, hp_fit, pct: str, unsettled=((), (
                 "D": r["D"],
                 "C (FLOPs)": r["C"],
                 **({"runs": int(r["n_runs"]), "FLOPs (all runs)": r["flops"]} if sweeps else {}),
+                **(pick_settings(nopt_runs, int(r["rank"])) if sweeps else {}),
                 "info (nats)": r["info"],
                 f"width after (now {now:.3g})": after,
                 "change vs now": f"{100 * (after / now - 1):+.0f}%",
@@ -892,6 +954,9 @@ def _design_sections(plan: dict, surface_fit, hp_fit, pct: str, unsettled=((), (
            f"{pick_order_words(hp_batch, hp_alone)}" if hp_alone is not None else ".")  # fmt: skip
     )
     hsec.notes.append(hp_value_words(hp_value_.iloc[0]))
+    hp_runs = plan.get("runs_hp")
+    if runs_file_words(runs_file, hp_runs):
+        hsec.notes.append(runs_file_words(runs_file, hp_runs))
     rows = []
     for i, (_, r) in enumerate(hp_batch.iterrows()):
         v = hp_value_.iloc[i]
@@ -900,6 +965,7 @@ def _design_sections(plan: dict, surface_fit, hp_fit, pct: str, unsettled=((), (
             "N": r["N"],
             "D": r["D"],
             "runs": int(r["n_runs"]),
+            **pick_settings(hp_runs, int(r["rank"])),
             "C (FLOPs, all runs)": r["flops"],
             "info (nats)": r["info"],
         }

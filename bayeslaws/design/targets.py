@@ -81,13 +81,14 @@ def _far_remedy(fit, method: str) -> str:
         return (
             f"under {method!r} those draws are the drift's pull beyond the data, so the widths "
             "can be far wider than the interval optimal_allocation reports, and each run's "
-            "value small (Python: model='gp'; command line: --model gp; values runs under the "
-            "fitted law's optimum, as optimal_allocation reports it; model='none' under the "
-            "law alone)"
+            "value small; model 'gp' values runs under the fitted law's optimum, as "
+            "optimal_allocation reports it (Python: model='gp'; command line: --model gp), "
+            "and model 'none' under the law alone (Python: model='none'; command line: "
+            "--model none)"
         )
     return (
-        "read the widths with care (Python: model='none'; command line: --model none; values "
-        "runs under the law alone)"
+        "read the widths with care; model 'none' values runs under the law alone (Python: "
+        "model='none'; command line: --model none)"
     )
 
 

@@ -1186,7 +1186,9 @@ def load_runs(
         ratio = (out["C"] / model.flops(out["N"], out["D"])).to_numpy(float)
         off = np.abs(1 / ratio - 1) > 0.01
         if off.any():
-            raise RunTableError(_disagree_message(out.index, ratio, off, model, note, units, data))
+            raise RunTableError(
+                _disagree_message(out.index, ratio, off, model, note, units, data, out)
+            )
 
     if kept_c is not None:
         out["C"] = kept_c.reindex(out.index).to_numpy(float)
@@ -1530,12 +1532,87 @@ def _c_unit(ratio: float) -> float | None:
     return None
 
 
-def _disagree_message(index, ratio, off, model, note: str, units: dict, data) -> str:
+def _unit_options(df: pd.DataFrame, unit: float, units: dict, model) -> list[tuple[str, float]]:
+    """For N, D and C (all given, in ``df``) whose C / model(N, D) is one constant at every
+    row, ``1 / unit`` (:func:`_c_unit`): the columns whose rescaling would explain it, each as
+    (column, its ``units=`` multiplier, composed with any the call gave in ``units``): C by
+    ``unit``, or (for a compute model linear in N and in D) N or D by ``1 / unit``; only those
+    that leave every median of N, D and C in ``PLAUSIBLE`` and the median D/N in
+    ``TOKENS_PER_PARAM``, the loader's plausibility tests (a column named in other units is
+    one whose median is implausible now)."""
+    median = {c: float(np.nanmedian(df[c])) for c in ("N", "D", "C")}
+    ratio = float(np.nanmedian(df["D"] / df["N"]))
+    scales = {"C": unit}
+    if model.linear_k is not None and unit != PF_DAY:
+        scales.update({"N": 1.0 / unit, "D": 1.0 / unit})
+    options = []
+    for column in ("N", "D", "C"):
+        if column not in scales:
+            continue
+        scaled = {c: m * (scales[column] if c == column else 1.0) for c, m in median.items()}
+        per_param = ratio * {"N": 1.0 / scales[column], "D": scales[column]}.get(column, 1.0)
+        plausible = all(PLAUSIBLE[c][0] <= v <= PLAUSIBLE[c][1] for c, v in scaled.items())
+        if plausible and TOKENS_PER_PARAM[0] <= per_param <= TOKENS_PER_PARAM[1]:
+            options.append((column, unit_factor(column, units.get(column, 1.0)) * scales[column]))
+    return options
+
+
+def _unit_text(column: str, factor: float) -> str:
+    """``units={'N': 1e+06}`` with the unit's name when it has one: " (millions)" for N or D,
+    " (exaFLOPs)" for C."""
+    names = (
+        C_UNITS if column == "C" else {v: w for w, v in UNIT_WORDS.items() if len(w) > 1}
+    )
+    name = next((n for v, n in names.items() if np.isclose(v, factor, rtol=1e-9)), None)
+    return f"units={{'{column}': {factor:g}}}" + (f" ({name})" if name else "")
+
+
+def _option_text(column: str, factor: float) -> str:
+    """One of :func:`_unit_options` in words: "N in thousands (units={'N': 1000})", or
+    "C (units={'C': 0.001})" for a multiplier without a name."""
+    text = _unit_text(column, factor)
+    if text.endswith(")"):
+        unit, name = text[:-1].split(" (", 1)
+        return f"{column} in {name} ({unit})"
+    return f"{column} ({text})"
+
+
+def _scaled_columns_fix(df: pd.DataFrame, typical: float, model, options: list) -> str:
+    """The fix when N or D (or both) have an implausible median (:func:`_looks_scaled`, the
+    loader's check) and C / model(N, D) is off at every row: that column is in other units,
+    named with its median and the multiplier that makes C agree (``options``:
+    :func:`_unit_options`), else the loader's units hint for it."""
+    scaled = [c for c in ("N", "D") if _looks_scaled(df, c)]
+    if len(scaled) == 2:
+        return f"C is {typical:.4g} x {model.name} at every row, and {_pair_message(df)}"
+    column = scaled[0]
+    median = float(np.nanmedian(df[column]))
+    mine = [factor for c, factor in options if c == column]
+    if mine:
+        hint = f"pass {_unit_text(column, mine[0])}, which also makes C agree with {model.name}"
+    else:
+        hint = f"pass {_unit_hint(column, df[column], _tokens_per_param(df, column, ['N', 'D']))}"
+    return (
+        f"C is {typical:.4g} x {model.name} at every row, and column {column!r} "
+        f"({QUANTITY[column]}) has median {median:.3g}, below {PLAUSIBLE[column][0]:g}: "
+        f"{column} looks like it is in larger units (not C): {hint}"
+    )
+
+
+def _disagree_message(
+    index, ratio, off, model, note: str, units: dict, data, df: pd.DataFrame | None = None
+) -> str:
     """The error for N, D and C (all given) that disagree with the compute model by more than
     1% at the rows ``off`` (boolean, row order of ``index``): a few of their C / model(N, D)
     ``ratio``s and, when the ratio is one constant, its likely cause (C in other units at
     every row or at those rows, or another compute model); ``data`` is the input (a RunTable
-    whose C was derived at its load says how to derive it again under another model)."""
+    whose C was derived at its load says how to derive it again under another model).
+
+    ``df``: the table checked (N, D, C): when N or D has an implausible median (the loader's
+    :func:`_looks_scaled`), the error names that column, not C (N in millions made C look
+    1e6 x 6ND, and its remedy units={'C': 1e-06} made both wrong); when the ratio is a unit
+    that N, D or C could each be in, it names each that leaves the table plausible
+    (:func:`_unit_options`)."""
     labels, values = index[off], ratio[off]
     shown = ", ".join(f"{values[i]:.4g} at row {labels[i]}" for i in range(min(3, len(values))))
     more = f", ... ({len(values)} rows)" if len(values) > 3 else ""
@@ -1546,7 +1623,23 @@ def _disagree_message(index, ratio, off, model, note: str, units: dict, data) ->
     constant = float(np.ptp(np.log(values))) <= np.log(1.01)
     typical = float(np.median(values))
     unit = _c_unit(typical) if constant else None
-    if unit is not None and off.all():
+    given = df is not None and {"N", "D", "C"} <= set(df)
+    options = _unit_options(df, unit, units, model) if given and unit is not None else []
+    if given and constant and off.all() and (_looks_scaled(df, "N") or _looks_scaled(df, "D")):
+        fix = _scaled_columns_fix(df, typical, model, options)
+    elif unit is not None and off.all() and len(options) > 1:
+        each = " or ".join(_option_text(column, factor) for column, factor in options)
+        fix = (
+            f"C is {typical:.4g} x {model.name} at every row, so N, D or C is in other units, "
+            f"each plausible here: {each}; pass the units your columns are in"
+        )
+    elif unit is not None and off.all() and options and options[0][0] != "C":
+        column, factor = options[0]
+        fix = (
+            f"C is {typical:.4g} x {model.name} at every row, so {column} looks like it is in "
+            f"other units: pass {_unit_text(column, factor)}"
+        )
+    elif unit is not None and off.all():
         factor = unit_factor("C", units.get("C", 1.0)) * unit
         name = f" ({C_UNITS[unit]})" if "C" not in units and unit in C_UNITS else ""
         fix = (
