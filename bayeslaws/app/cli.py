@@ -12,7 +12,7 @@ BAYESLAWS_DEBUG=1 to see one). Compiled kernels are kept on disk between runs
     bayeslaws design FIT.nc --candidates CANDS.csv | --isoflop C ... [--nopt 1e22 | --loss N D]
     bayeslaws design FIT.nc --sweep N D ... --hparams N D --out PICKS.csv (every run of the picks)
     bayeslaws plot FIT.nc --kind fan|bowls|isoflop|n_opt|pairs --out FIG.png [--runs RUNS.csv]
-    bayeslaws report FIT.nc --out report.html [--C 1e22 --target N D]
+    bayeslaws report FIT.nc --out report.html [--C 1e22 --target N D --extrapolation drift]
     bayeslaws repro [--only yin liang porian] [--draws 200] [--out repro_output]
     bayeslaws demo [--out demo_output --html --route joint|best-cell]
     bayeslaws plan RUNS.csv | FIT.nc [FIT2.nc] --target-N N --target-D D --budget C
@@ -379,9 +379,9 @@ def with_cli_hints(message: str, command: str | None = "fit") -> str:
 
 
 # the package's advice to pass extrapolation= (e.g. "extrapolation='drift' or 'model' carries
-# that into it"), and the commands that take it as --extrapolation
+# that into it"), and the commands that take it as --extrapolation (report: for its allocation)
 EXTRAPOLATION_PHRASE = re.compile(r"extrapolation='(\w+)'(?: or '(\w+)')?")
-EXTRAPOLATION_COMMANDS = ("predict", "allocate")
+EXTRAPOLATION_COMMANDS = ("predict", "allocate", "report")
 
 
 HINT_HEAD = "on the command line: "
@@ -996,30 +996,17 @@ def _refuse_non_candidates(out: Path, fit_path: str) -> None:
     """Refuse ``--out`` when it is the fit file itself, or an existing file that is not an
     earlier candidates CSV (a run table, a fit, anything else), so that nothing is overwritten
     but an earlier candidates file."""
-    from .report import file_head
+    from .report import refuse_foreign_csv
 
     if out.resolve() == Path(fit_path).resolve():
         raise CLIError(
             f"--out {str(out)!r} is the fit file itself: give the candidates their own .csv file"
         )
-    if not out.exists() or out.is_dir():
-        return
-    try:
-        head = file_head(out, 4096)
-    except OSError as err:
-        raise CLIError(
-            f"{str(out)!r} exists and cannot be read to check that it is an earlier candidates "
-            f"CSV ({err}); it was not overwritten: write the candidates to another path"
-        ) from None
-    if not head.strip():
-        return  # an empty file: nothing to lose
-    names = [name.strip().strip('"') for name in head.splitlines()[0].split(",")]
-    if not set(names) <= set(CANDIDATES_FILE_COLUMNS):
-        raise CLIError(
-            f"{str(out)!r} exists and is not an earlier candidates CSV (its header is not made "
-            f"of {', '.join(CANDIDATES_FILE_COLUMNS)}), so it was not overwritten: write the "
-            "candidates to a new .csv file or over earlier candidates"
-        )
+    refuse_foreign_csv(
+        out, CANDIDATES_FILE_COLUMNS, "an earlier candidates CSV",
+        "write the candidates to a new .csv file or over earlier candidates",
+        unreadable="write the candidates to another path", error=CLIError,
+    )  # fmt: skip
 
 
 def cmd_candidates(args) -> int:
@@ -1094,6 +1081,7 @@ def cmd_design(args) -> int:
     if args.out:
         _refuse_non_picks(Path(args.out), args)  # before any work: nothing lost, no work lost
     fit = _load_fit(args.fit)
+    _refuse_isoflop_for(fit, args)
     generated = _generate_candidates(fit, args)
     if args.candidates is None and generated is None:
         raise CLIError(
@@ -1160,6 +1148,27 @@ def cmd_design(args) -> int:
     return 0
 
 
+def _refuse_isoflop_for(fit, args) -> None:
+    """``design --isoflop`` for a law whose runs are described by more than N and D (C), e.g.
+    law 'sweep' (lr, batch_size): it values a run at its own setting, and an isoFLOP point has
+    none; refused in one line naming the candidate options that suit the law."""
+    extra = [c for c in fit.law.run_columns if c not in ("N", "D", "C")]
+    if not args.isoflop or not extra:
+        return
+    sweep = (
+        "--sweep N D (an LR x batch sweep at that cell, around the fit's eta_opt and B_opt; "
+        "repeatable) or "
+        if set(extra) <= {"lr", "batch_size"}
+        else ""
+    )
+    raise CLIError(
+        f"--isoflop: law {fit.law.name!r} values a run at its {' and '.join(extra)} (its runs "
+        f"are described by {', '.join(fit.law.run_columns)}), and an isoFLOP line gives sizes "
+        f"and tokens only: give {sweep}--candidates CANDS.csv with columns "
+        f"{', '.join(extra)} for each run"
+    )
+
+
 def _unit_settings(plan, runs):
     """The design's batch (one row per picked unit) with the lr and batch_size of a unit of
     several runs given as the range of its runs' settings ("8.94e-05..0.000453 (5 values)",
@@ -1186,31 +1195,18 @@ def _refuse_non_picks(out: Path, args) -> None:
     but an earlier list of picks."""
     from ..inference.fit import check_output_path
     from .plan import PICKED_RUN_COLUMNS
-    from .report import file_head
+    from .report import refuse_foreign_csv
 
     check_output_path(out)
     for option, given in (("the fit file", args.fit), ("the --candidates file", args.candidates)):
         if given is not None and out.resolve() == Path(given).resolve():
             raise CLIError(f"--out {str(out)!r} is {option} itself: give the picks their own "
                            ".csv file")  # fmt: skip
-    if not out.is_file():
-        return
-    try:
-        head = file_head(out, 4096)
-    except OSError as err:
-        raise CLIError(
-            f"{str(out)!r} exists and cannot be read to check that it is an earlier picks CSV "
-            f"({err}); it was not overwritten: write the picks to another path"
-        ) from None
-    if not head.strip():
-        return  # an empty file: nothing to lose
-    names = [name.strip().strip('"') for name in head.splitlines()[0].split(",")]
-    if not set(names) <= set(PICKED_RUN_COLUMNS):
-        raise CLIError(
-            f"{str(out)!r} exists and is not an earlier picks CSV (its header is not made of "
-            f"{', '.join(PICKED_RUN_COLUMNS)}), so it was not overwritten: write the picks to "
-            "a new .csv file or over earlier picks"
-        )
+    refuse_foreign_csv(
+        out, PICKED_RUN_COLUMNS, "an earlier picks CSV",
+        "write the picks to a new .csv file or over earlier picks",
+        unreadable="write the picks to another path", error=CLIError,
+    )  # fmt: skip
 
 
 # plot options and the --kind values that use them (any other kind refuses them)
@@ -1335,6 +1331,11 @@ def cmd_report(args) -> int:
     )
 
     _refuse_unused(args)
+    if args.extrapolation is not None and not args.C:
+        raise CLIError(
+            "--extrapolation applies to the allocation at the --C budgets: give --C C ... "
+            "(the predictions and figures are under the default)"
+        )
     if args.known_label is not None and not args.known:
         raise CLIError("--known-label needs --known (it names where those values come from)")
     out = Path(args.out)
@@ -1363,6 +1364,7 @@ def cmd_report(args) -> int:
         fit, runs=runs, budgets=_floats(args.C, "C"), targets=targets or None, ci=args.ci,
         figure_dir=figure_dir, seed=args.seed, references=known, group=args.group,
         warnings_before=warning_lines(loaded),
+        **({} if args.extrapolation is None else {"extrapolation": args.extrapolation}),
     )
     # the package's advice to set a prior (the new group's sentence) in the command line's form
     report.preamble = [
@@ -1800,6 +1802,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--group", default=None,
                    help="a fitted group's label: predictions, allocations and figures for it "
                    "(grouped fits; default: a new group, and the report says so)")
+    p.add_argument(
+        "--extrapolation", default=None, choices=list(METHODS),
+        help=f"with --C: model uncertainty carried into the allocation's N_opt, D_opt, L_opt "
+        f"and near-optimal band (as 'bayeslaws allocate --extrapolation'; default: "
+        f"{DEFAULT_METHOD}; another is stated in the report; predictions and figures stay "
+        "under the default)",
+    )
     _add_columns(p)
     _add_exclusion(p, EXCLUSION_DRAWN)
     p.set_defaults(func=cmd_report)

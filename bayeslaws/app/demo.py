@@ -33,10 +33,13 @@ import time
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from .. import plot
 from ..inference import fit
+from ..posterior.fixed_hyperparams import MIN_DISTINCT
+from ..posterior.fixed_hyperparams import START as REFIT_START
 from ..runs import RunTable, best_run_per_cell, published
 from ..runs.bundled import DEFAULT_DATASET, load_bundled
 from ..runs.checks import check_positive, check_probability, is_real
@@ -47,6 +50,7 @@ from .plan import BUDGET, TARGET_D, TARGET_N, route_of
 from .report import (
     existing_head,
     recorded_warnings,
+    refuse_foreign_csv,
     refuse_non_figure,
     refuse_non_report,
     warning_lines,
@@ -323,16 +327,10 @@ def refuse_non_runs_file(path: Path) -> None:
     """Raise FileExistsError when ``path`` exists and is not an earlier :data:`NEXT_RUNS_FILE`
     (a CSV whose header names only :data:`~bayeslaws.app.plan.PICKED_RUN_COLUMNS`; an empty
     file has nothing to lose)."""
-    head = existing_head(path, f"an earlier {NEXT_RUNS_FILE}", FOLDER_REMEDY)
-    if not head:
-        return
-    names = [name.strip().strip('"') for name in head.splitlines()[0].split(",")]
-    if not set(names) <= set(_plan.PICKED_RUN_COLUMNS):
-        raise FileExistsError(
-            f"{str(path)!r} exists and is not an earlier list of next runs (its header is not "
-            f"made of {', '.join(_plan.PICKED_RUN_COLUMNS)}), so the planning did not run: "
-            f"{FOLDER_REMEDY}"
-        )
+    refuse_foreign_csv(
+        path, _plan.PICKED_RUN_COLUMNS, "an earlier list of next runs", FOLDER_REMEDY,
+        outcome="the planning did not run",
+    )  # fmt: skip
 
 
 def output_files(route: str, figures: bool, html: bool, fits: bool = True) -> list[str]:
@@ -370,11 +368,13 @@ def wrote_line(written: list, existed: list) -> str:
     return "wrote " + ", ".join(str(p) for p in written) + tail
 
 
-def check_sweep_table(runs: RunTable, group=None) -> None:
+def check_sweep_table(runs: RunTable, group=None, route: str = DEFAULT_ROUTE) -> None:
     """Before fitting a user's run table for planning: ValueError unless it is an LR x batch
     sweep (columns lr and batch_size: both routes fit the hyperparameters' laws from them) and
     ``group`` suits it (a label of its group column, required when it has several groups, as
-    :func:`bayeslaws.app.plan.planning` requires of the fits; refused without one)."""
+    :func:`bayeslaws.app.plan.planning` requires of the fits; refused without one); on the
+    joint ``route`` without groups, unless its (N, D) cells can carry the fixed-vs-optimal
+    refit (:func:`check_refit_cells`)."""
     missing = [c for c in ("lr", "batch_size") if c not in runs.df]
     if missing:
         raise ValueError(
@@ -397,6 +397,43 @@ def check_sweep_table(runs: RunTable, group=None) -> None:
         raise ValueError(f"group={group!r}: the run table has no group column (pass no group)")
     if group is not None and str(group) not in labels:
         raise ValueError(f"group={group!r} is not one of the run table's groups {labels}")
+    if route == "joint" and len(labels) <= 1:  # a grouped fit gets no fixed-vs-optimal answer
+        check_refit_cells(runs)
+
+
+# the fixed-vs-optimal answer's Chinchilla refit (bayeslaws.posterior.fixed_hyperparams): its
+# parameters, each needing a distinct (N, D) cell
+REFIT_CELLS = len(REFIT_START)
+AXIS_UNITS = {"N": "params", "D": "tokens"}
+
+
+def check_refit_cells(runs: RunTable) -> None:
+    """Before the joint route's fit: ValueError unless the run table's (N, D) cells can carry
+    the fixed-vs-optimal answer's refit of a Chinchilla surface
+    (:func:`bayeslaws.posterior.fixed_vs_optimal`, which needs at least ``MIN_DISTINCT`` (3)
+    distinct N and D values and ``REFIT_CELLS`` (5) cells and would otherwise fail after the
+    fit), naming the values found and the best-cell route, which makes no such refit."""
+    cells = runs.df[["N", "D"]].drop_duplicates()
+    route = (
+        "or take the best-cell route, which gives no fixed-vs-optimal answer (Python: "
+        "route='best-cell'; command line: --route best-cell)"
+    )
+    for axis, term in (("N", "A N^-alpha"), ("D", "B D^-beta")):
+        values = np.unique(cells[axis].to_numpy(float))
+        if len(values) < MIN_DISTINCT:
+            found = ", ".join(f"{v:.4g}" for v in values)
+            raise ValueError(
+                f"the joint route's fixed-vs-optimal answer refits a Chinchilla surface to the "
+                f"run table's (N, D) cells, and its {term} term needs at least {MIN_DISTINCT} "
+                f"distinct {axis} values; the table has {len(values)}: {axis} = {found} "
+                f"{AXIS_UNITS[axis]}: add runs at another {axis}, {route}"
+            )
+    if len(cells) < REFIT_CELLS:
+        raise ValueError(
+            f"the joint route's fixed-vs-optimal answer refits a {REFIT_CELLS}-parameter "
+            f"Chinchilla surface to the run table's (N, D) cells, which needs at least "
+            f"{REFIT_CELLS}; the table has {len(cells)}: add runs at other cells, {route}"
+        )
 
 
 # ---- the whole job -------------------------------------------------------------------------------
@@ -512,7 +549,7 @@ def run_planning(
     check_route(route)
     ranges = {}
     if fits is None:
-        check_sweep_table(runs, group)
+        check_sweep_table(runs, group, route)
         ranges = {c: [float(runs.df[c].min()), float(runs.df[c].max())] for c in ("N", "D", "C")}
     inputs = check_demo_inputs(target_N, target_D, budget, ci, tolerance, ranges, whose)
     out = Path(out)

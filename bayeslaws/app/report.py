@@ -364,24 +364,26 @@ def add_warnings_section(report: Report, lines, after: int = 1) -> Report:
     return report
 
 
-def search_edge_caution(C, at_boundary) -> str:
+def search_edge_caution(C, at_boundary, extrapolation: str = DEFAULT_METHOD) -> str:
     """'CAUTION: ...' when a share of N_opt draws sits at the isoFLOP search range's edge at
     budgets ``C`` (FLOPs; ``at_boundary``: each one's share, the allocation's column),
-    :func:`~bayeslaws.posterior.allocation.edge_message` under the default extrapolation;
-    '' when none does."""
-    message = edge_message(C, at_boundary, DEFAULT_METHOD, caller="")
+    :func:`~bayeslaws.posterior.allocation.edge_message` under ``extrapolation`` (the
+    allocation's; default the package default); '' when none does."""
+    message = edge_message(C, at_boundary, extrapolation, caller="")
     return f"CAUTION: {message}" if message else ""
 
 
-def far_range_caution(fit, alloc: pd.DataFrame, group=None) -> str:
+def far_range_caution(
+    fit, alloc: pd.DataFrame, group=None, extrapolation: str = DEFAULT_METHOD
+) -> str:
     """'CAUTION: ...' when a budget of an allocation (``alloc``: :func:`optimal_allocation`'s
     frame, a row per budget C in FLOPs with its ``C_outside_decades``, ``N_outside_decades``,
     ``D_outside_decades``), or its median N_opt or D_opt, lies more than ``WARN_DECADES`` (100x)
     outside the fit's range (``group``'s own runs' for a fitted group, as the columns measure
     it): what the :class:`~bayeslaws.posterior.allocation.ExtrapolationWarning` says, which the
     report keeps off (its numbers state their distances), with what such an interval holds
-    (:func:`~bayeslaws.posterior.allocation.interval_note` under the default extrapolation,
-    the one the report's allocation uses); '' when none lies that far."""
+    (:func:`~bayeslaws.posterior.allocation.interval_note` under ``extrapolation``, the one
+    the report's allocation uses: default the package default); '' when none lies that far."""
     outside = {
         f"{axis}_outside_decades": alloc[f"{axis}_outside_decades"].to_numpy(float)
         for axis in ("C", "N", "D")
@@ -391,7 +393,7 @@ def far_range_caution(fit, alloc: pd.DataFrame, group=None) -> str:
     if not hit.size:
         return ""
     budgets = ", ".join(f"{float(alloc['C'].iloc[i]):.3g}" for i in hit)
-    note = interval_note(bool(fit.law.widened), DEFAULT_METHOD)
+    note = interval_note(bool(fit.law.widened), extrapolation)
     return (
         f"CAUTION: at C = {budgets} FLOPs the budget, or its median N_opt or D_opt, lies more "
         f"than {WARN_DECADES:g} decades outside {range_words(fit, group)} (each number's "
@@ -420,6 +422,7 @@ def fit_report(
     references: dict | None = None,
     group=None,
     warnings_before=(),
+    extrapolation: str = DEFAULT_METHOD,
 ) -> Report:
     """A report of one fit: the data (runs used, exclusions and the outlier screening done at
     fit time: :func:`data_lines`) and the sampler's health, the parameters, predictions at
@@ -428,6 +431,10 @@ def fit_report(
     given). ``references``: known values of summary parameters, name -> (label, value, kind) to
     compare with their intervals. ``group``: a grouped fit's fitted group the predictions,
     allocations and figures are for (None: a new group, wider; the report says so).
+    ``extrapolation``: the model uncertainty carried into the allocation (N_opt, D_opt, L_opt)
+    and its near-optimal band, as :func:`~bayeslaws.posterior.optimal_allocation` takes it
+    (default the package default); any other method is stated in the allocation section (the
+    predictions and the figures stay under the default).
 
     The warnings issued while the report is computed (:func:`recorded_warnings`; still shown on
     stderr) and ``warnings_before`` (:func:`warning_lines` of those issued earlier, e.g. when
@@ -435,20 +442,32 @@ def fit_report(
     with recorded_warnings() as caught:
         report = _fit_report(
             fit, runs=runs, budgets=budgets, targets=targets, ci=ci, figure_dir=figure_dir,
-            seed=seed, references=references, group=group,
+            seed=seed, references=references, group=group, extrapolation=extrapolation,
         )  # fmt: skip
     return add_warnings_section(report, [*warnings_before, *warning_lines(caught)])
 
 
 def _fit_report(
-    fit, *, runs, budgets, targets, ci: float, figure_dir, seed: int, references, group
+    fit,
+    *,
+    runs,
+    budgets,
+    targets,
+    ci: float,
+    figure_dir,
+    seed: int,
+    references,
+    group,
+    extrapolation: str = DEFAULT_METHOD,
 ) -> Report:
     """:func:`fit_report` without its warnings section."""
     from .. import plot
     from ..laws.contract import LawCapabilityError, resolve_group
     from ..posterior import near_optimal, optimal_allocation, predict, range_stated
+    from ..posterior.extrapolation import check_method
 
     resolve_group(fit.groups, group)  # a fitted group's label, or None
+    extrapolation = check_method(extrapolation)  # an unknown method fails before any work
     # distances from the group's own runs, as predict measures them (a new group: all runs)
     ranges = group_ranges(fit, group)
     own = own_group_rows(fit, group) is not None  # a fitted group with runs of its own
@@ -534,7 +553,8 @@ def _fit_report(
         with range_stated():  # each number below says how far outside the range it lies
             alloc = (
                 optimal_allocation(
-                    fit, C=budgets, ci=ci, seed=seed, group=group, _new_group_noted=True
+                    fit, C=budgets, ci=ci, seed=seed, group=group, extrapolation=extrapolation,
+                    _new_group_noted=True,
                 )
                 if budgets
                 else None
@@ -546,6 +566,8 @@ def _fit_report(
         )
     if alloc is not None:
         sec = Section(f"Compute-optimal allocation{beside}")
+        if extrapolation != DEFAULT_METHOD:
+            sec.notes.append(method_sentence(extrapolation, figure_dir is not None))
         for _, a in alloc.iterrows():
             C = float(a["C"])
             for q, unit, axis in (("N_opt", "parameters", "N"), ("D_opt", "tokens", "D"),
@@ -560,15 +582,18 @@ def _fit_report(
                            "{:.4g}" if q == "L_opt" else "{:.3g}", where)
                 )
             with range_stated():
-                near = near_optimal(fit, C, ci=ci, seed=seed, group=group, _new_group_noted=True)
+                near = near_optimal(
+                    fit, C, ci=ci, seed=seed, group=group, extrapolation=extrapolation,
+                    _new_group_noted=True,
+                )
             sec.notes.append(near_optimal_sentence(near))
             band_edge = band_edge_caution(near)  # as the planning report cautions
             if band_edge:
                 sec.notes.append(band_edge)
-        far = far_range_caution(fit, alloc, group)  # the warning range_stated() kept off
+        far = far_range_caution(fit, alloc, group, extrapolation)  # what range_stated() kept off
         if far:
             sec.notes.append(far)
-        at_edge = search_edge_caution(alloc["C"], alloc["at_boundary"])
+        at_edge = search_edge_caution(alloc["C"], alloc["at_boundary"], extrapolation)
         if at_edge:
             sec.notes.append(at_edge)
         report.sections.append(sec)
@@ -581,7 +606,7 @@ def _fit_report(
                  lambda: plot.fan(fit, train, targets=targets, ci=bands, seed=seed,
                                   group=group))]
         if alloc is not None:
-            jobs.append(("isoflop.png", "loss along the isoFLOP lines of the budgets",
+            jobs.append(("isoflop.png", isoflop_caption(extrapolation),
                          lambda: plot.isoflop(fit, budgets, ci=ci, seed=seed, group=group)))
         jobs.append(("pairs.png", "posterior pairs (divergent transitions marked)",
                      lambda: plot.pairs(fit)))
@@ -596,6 +621,31 @@ def _fit_report(
                 continue
         report.sections.append(Section("Figures", figures=figures))
     return report
+
+
+def method_sentence(extrapolation: str, figures: bool = True) -> str:
+    """The allocation section's note for an allocation under ``extrapolation``, a method other
+    than the package default: what it is computed under, and what is not (the predictions and,
+    when drawn, the figures: the default's)."""
+    rest = "the predictions and the figures" if figures else "the predictions"
+    return (
+        f"Computed under extrapolation {extrapolation!r}, not the default {DEFAULT_METHOD!r}: "
+        "N_opt, D_opt, L_opt, the near-optimal band and the cautions below; "
+        f"{rest} are under the default."
+    )
+
+
+def isoflop_caption(extrapolation: str = DEFAULT_METHOD) -> str:
+    """The caption of ``bayeslaws report``'s isoFLOP figure: its N_opt markers are under the
+    package default extrapolation, which it names when the allocation's ``extrapolation`` is
+    another."""
+    caption = "loss along the isoFLOP lines of the budgets"
+    if extrapolation == DEFAULT_METHOD:
+        return caption
+    return (
+        f"{caption} (N_opt marked under the default extrapolation {DEFAULT_METHOD!r}, not the "
+        f"allocation's {extrapolation!r})"
+    )
 
 
 def fan_caption(fit) -> str:
@@ -928,21 +978,53 @@ def file_head(path, n_bytes: int) -> str:
         return handle.read(n_bytes).decode("utf-8", "replace").lstrip("\ufeff")
 
 
-def existing_head(path, what: str, remedy: str) -> str | None:
-    """The first 512 characters of the file at ``path``, leading blanks stripped, to check
-    before overwriting it; None when there is no such file (or it is a folder). Raises
+def existing_head(path, what: str, remedy: str, n_bytes: int = 512) -> str | None:
+    """The first ``n_bytes`` (characters) of the file at ``path``, leading blanks stripped, to
+    check before overwriting it; None when there is no such file (or it is a folder). Raises
     FileExistsError when it cannot be read, saying it was checked to be ``what`` (e.g. "an
     earlier report") and the ``remedy``."""
     path = Path(path)
     if not path.exists() or path.is_dir():
         return None
     try:
-        return file_head(path, 512).lstrip(" \t\r\n")
+        return file_head(path, n_bytes).lstrip(" \t\r\n")
     except OSError as err:
         raise FileExistsError(
             f"{str(path)!r} exists and cannot be read to check that it is {what} ({err}); it "
             f"was not overwritten: {remedy}"
         ) from None
+
+
+def refuse_foreign_csv(
+    path,
+    columns,
+    what: str,
+    remedy: str,
+    *,
+    unreadable: str | None = None,
+    outcome: str = "it was not overwritten",
+    error: type[Exception] = FileExistsError,
+) -> None:
+    """Before overwriting the file at ``path`` with a CSV of ours: raise ``error`` (default
+    FileExistsError; the command line passes its own) when it exists and is not ``what`` (e.g.
+    "an earlier candidates CSV"), a CSV whose header (its first line after leading blanks)
+    names only ``columns``: the message says so, that ``outcome`` (default "it was not
+    overwritten"), and ``remedy``. A file that cannot be read is refused too
+    (:func:`existing_head`'s message, with the remedy ``unreadable``, default ``remedy``).
+    Nothing raised when there is no such file (or a folder), or an empty one: nothing to lose.
+    """
+    try:
+        head = existing_head(path, what, remedy if unreadable is None else unreadable, 4096)
+    except FileExistsError as err:
+        raise error(str(err)) from None
+    if not head:
+        return
+    names = [name.strip().strip('"') for name in head.splitlines()[0].split(",")]
+    if not set(names) <= set(columns):
+        raise error(
+            f"{str(path)!r} exists and is not {what} (its header is not made of "
+            f"{', '.join(columns)}), so {outcome}: {remedy}"
+        )
 
 
 def refuse_non_report(path) -> None:

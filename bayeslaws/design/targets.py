@@ -92,6 +92,25 @@ def _far_remedy(fit, method: str) -> str:
     )
 
 
+def _edge_remedy(method: str) -> str:
+    """What to do about N_opt target draws at the search range's edge under ``method``, as
+    '; ...' after the warning's sentence: model 'none' values runs under the law alone; ''
+    under 'none' itself (there the law alone has no interior optimum)."""
+    if method == "none":
+        return ""
+    return (
+        "; model 'none' values runs under the law alone (Python: model='none'; command line: "
+        "--model none)"
+    )
+
+
+# a drift kink's advice to the design's callers: their argument is model=, not extrapolation=
+KINK_REMEDY = (
+    "model 'gp' or 'none' values runs under the fitted law's optimum, as optimal_allocation "
+    "reports it (Python: model='gp' or model='none'; command line: --model gp or --model none)"
+)
+
+
 def _quantity(fit, name: str, query: pd.DataFrame, seed: int, group=None, method=None):
     """ln of the law's mean ``name`` at the query points: (S, Q)."""
     if name not in fit.law.quantities:
@@ -209,8 +228,7 @@ class NOpt(Target):
                     f"draws under the extrapolation {_method(method)!r}: there the loss beyond the "
                     "data has no interior optimum, so the target's spread (the widths) is set by "
                     "the search range; the ranking still values information, but read the widths "
-                    "with care (Python: model='none'; command line: --model none; values runs "
-                    "under the law alone)",
+                    f"with care{_edge_remedy(_method(method))}",
                     UserWarning,
                     stacklevel=user_stacklevel(),  # the caller of next_runs / rank_candidates
                 )
@@ -235,6 +253,7 @@ class NOpt(Target):
             _method(method),
             caller=f"target {self.labels()[0]}",
             group=self.group,
+            remedy=KINK_REMEDY,  # the design's own argument, model=, not extrapolation=
         )
         if kinked:
             warnings.warn(

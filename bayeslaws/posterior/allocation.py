@@ -253,6 +253,8 @@ def edge_message(
 
 KINK_LN = 1e-3  # an N_opt within this (ln N) of a kink of the drift sits at that kink
 KINK_SHARE = 0.05  # above this share of draws at a kink: warned (a smooth posterior puts ~1% there)
+# the kink warning's advice to optimal_allocation's and near_optimal's callers (their argument)
+KINK_REMEDY = "(extrapolation='gp' or 'none' gives the fitted law's optimum)"
 
 
 def drift_kink_share(fit, C, N_opt, compute_model, group=None) -> np.ndarray:
@@ -284,10 +286,14 @@ def kink_message(
     extrapolation: str,
     caller: str = "optimal_allocation",
     whose: str = "the fitted range",
+    *,
+    remedy: str | None = None,
 ) -> str:
     """The sentence for N_opt draws held at a kink of the drift (``share`` per budget ``C``,
     only those above KINK_SHARE named); ``whose``: the range the drift starts at
-    (:func:`range_words`: a fitted group's own); '' when none is."""
+    (:func:`range_words`: a fitted group's own); '' when none is. ``remedy``: the closing
+    advice in the caller's own argument's words (e.g. the design's ``model=``); None: the
+    allocation's, :data:`KINK_REMEDY` (``extrapolation=``)."""
     hit = [(float(c), float(p)) for c, p in zip(np.atleast_1d(C), share, strict=True)]
     hit = [(c, p) for c, p in hit if p > KINK_SHARE]
     if not hit:
@@ -298,22 +304,22 @@ def kink_message(
         f"{prefix}N_opt sits at a kink of the drift in {where}, under extrapolation "
         f"{extrapolation!r}: where the isoFLOP line leaves {whose} of N or D, the drift "
         "(0 inside, linear beyond, a random slope per draw) turns on, and its kink, not the data, "
-        "holds those draws there; the interval is shaped by the drift's piecewise-linear form "
-        "(extrapolation='gp' or 'none' gives the fitted law's optimum)"
+        "holds those draws there; the interval is shaped by the drift's piecewise-linear form"
+        + (f" {KINK_REMEDY}" if remedy is None else f"; {remedy}")
     )
 
 
 def kink_warning(
-    fit, C, N_opt, compute_model, extrapolation: str, caller: str, group=None
+    fit, C, N_opt, compute_model, extrapolation: str, caller: str, group=None, *, remedy=None
 ) -> str:
     """:func:`kink_message` for N_opt draws (S, Q) at budgets C under ``extrapolation`` (of
-    ``group``: a fitted group's drift starts at its own runs' range); '' for a method or law
-    without a drift (only "drift" and "model" have one)."""
+    ``group``: a fitted group's drift starts at its own runs' range; ``remedy``: as there);
+    '' for a method or law without a drift (only "drift" and "model" have one)."""
     if extrapolation not in FULL_MODELS or not fit.law.widened:
         return ""
     model = _compute_model(fit, compute_model)
     share = drift_kink_share(fit, C, N_opt, model, group)
-    return kink_message(C, share, extrapolation, caller, range_words(fit, group))
+    return kink_message(C, share, extrapolation, caller, range_words(fit, group), remedy=remedy)
 
 
 def warn_at_kink(
