@@ -316,15 +316,27 @@ def _undefined(summary: pd.DataFrame, n_chains: int) -> np.ndarray:
 
 
 def _one_chain_summary(idata: az.InferenceData, var_names: list[str]) -> pd.DataFrame:
-    """Bulk and tail ESS per parameter (its smallest over elements) of a one-chain fit, with
-    R-hat NaN: ArviZ's summary would log a shape warning for the undefined R-hat at every call."""
+    """Bulk and tail ESS per element of each site (rows labelled as ``az.summary`` labels them:
+    ``alpha_group[math]``) of a one-chain fit, with R-hat NaN: ArviZ's summary would log a shape
+    warning for the undefined R-hat at every call."""
+    az_module = arviz()
+    labeller = az_module.labels.BaseLabeller()  # az.summary's labels
+    columns: dict = {}
     with quiet_arviz():
-        ess = {m: arviz().ess(idata, var_names=var_names, method=m) for m in ("bulk", "tail")}
+        for method in ("bulk", "tail"):
+            ess = az_module.ess(idata, var_names=var_names, method=method)
+            columns[f"ess_{method}"] = {
+                labeller.make_label_flat(name, sel, isel): float(values)
+                for name, sel, isel, values in az_module.sel_utils.xarray_var_iter(
+                    ess, var_names=var_names
+                )
+            }
+    labels = list(columns["ess_bulk"])
     return pd.DataFrame(
         {
-            "ess_bulk": [float(ess["bulk"][v].min(skipna=False)) for v in var_names],
-            "ess_tail": [float(ess["tail"][v].min(skipna=False)) for v in var_names],
+            "ess_bulk": [columns["ess_bulk"][k] for k in labels],
+            "ess_tail": [columns["ess_tail"][k] for k in labels],
             "r_hat": np.nan,
         },
-        index=var_names,
+        index=labels,
     )

@@ -14,11 +14,20 @@ Checks (through the law's contract only):
   hyperparameter laws with a free loss level per cell), has its exponents identified by two
   values (a line through two points): it gets a caveat (warned, not returned as a problem:
   it is no cause of sampler trouble), since the straight line cannot be checked;
+* the range of N and of D: an exponent is the slope of ln loss in ln N (ln D); runs whose N (D)
+  covers less than ``MIN_RANGE`` (max / min) leave it to its prior however many levels they
+  hold (measured: the comment at ``MIN_RANGE``); the advice widens the range to ``WIDE_RANGE``;
 * runs off one line in (ln N, ln D): runs at one tokens-per-parameter ratio (D = 20 N), or all
   at one compute budget, move N and D together, so the exponents in N and in D cannot be told
   apart; flagged when the design's spread across its main direction is below
   ``MIN_SPREAD_RATIO`` of its spread along it (far below the real sweeps in ../shared/data,
-  which a test checks are not flagged).
+  which a test checks are not flagged);
+* per group, for a law with parameters of each group (those of its per-group sites that a fit
+  reports: :meth:`~bayeslaws.laws.contract.Law.group_dims` among its ``summary_names``, e.g.
+  Chinchilla's ``beta_group``): the levels, range and one-line checks again on each group's
+  runs (where the pooled table passes them). A group whose runs hold one D (or a narrow range
+  of D) has its own parameters in D set by the other groups through the pooling, not by its
+  runs: its predictions at other D follow the other groups.
 """
 
 from __future__ import annotations
@@ -30,7 +39,30 @@ from ..runs.warn import warn_user
 
 MIN_LEVELS = 3  # distinct values of N (and of D) that separate exponent, amplitude and floor
 WHAT = {"N": "model sizes", "D": "token counts"}
+UNIT = {"N": "params", "D": "tokens"}
 MIN_SPREAD_RATIO = 0.02  # smallest / largest singular value of the centred (ln N, ln D) design
+# The range (max / min) of N or D below which the runs do not inform the law's exponent in it.
+# Measured on simulated Chinchilla tables (simulate_chinchilla_runs: E 1.7, A 400, B 410, alpha
+# 0.34, beta 0.28; the narrow column at 3 or 5 levels geometric over the range, from D = 1e10 or
+# N = 2e8; the other column 6 sizes 5e7..2e9 (40x) or 5 token counts 1e9..1e11 (100x);
+# Gaussian noise of sd 0.003 or 0.01 on ln loss; bl.fit, 1 chain x 300 + 300 draws, seeds 0-3):
+# the posterior sd of the exponent (beta for a narrow D, alpha for a narrow N) over its prior
+# sd (Beta(2, 3): 0.2), the median of the 4 seeds, by the narrow column's range:
+#                             1.1x  1.5x   2x    3x    5x   10x   30x
+#   D, 3 levels, noise 0.01   0.93  0.86  0.92  0.77  0.71  0.55  0.32
+#   D, 5 levels, noise 0.01   0.92  0.83  0.90  0.83  0.64  0.39  0.29
+#   N, 3 levels, noise 0.01   0.93  0.90  0.88  0.87  0.66  0.53  0.38
+#   N, 5 levels, noise 0.01   0.96  0.82  0.88  0.85  0.70  0.48  0.35
+#   D, 3 levels, noise 0.003  0.89  0.78  0.69  0.34  0.24  0.18  0.12
+#   N, 3 levels, noise 0.003  0.94  0.80  0.70  0.49  0.33  0.19  0.14
+# Below 3x the data barely move the exponent off its prior even at 0.3% noise (0.6-0.9 of its
+# sd; the reviewer's 1.1x D table: beta 0.39 sd 0.21, its prior's, and E's interval missed the
+# truth); from 3x low-noise runs start to inform it, and from 10x they pin it to 0.2-0.5 of
+# the prior's sd. Between 3x and 10x a 1%-noise table of ~20 runs is still weak (0.6-0.85),
+# but sweeps of many runs per cell lie there (Step Law's N 5x, the bundled sweep's D 6x), whose
+# runs inform more: not warned. Epoch's table and the isoFLOP compendium cover >= 75x.
+MIN_RANGE = 3.0
+WIDE_RANGE = 10.0  # the range the advice widens a narrow one to
 
 
 class IdentifiabilityWarning(UserWarning):
@@ -43,8 +75,11 @@ def n_parameters(law, likelihood: str) -> int:
 
 
 def check(law, prepared, likelihood: str, warn: bool = True) -> list[str]:
-    """Problems (plain language, with advice) of fitting ``law`` to the prepared runs; warned
-    as :class:`IdentifiabilityWarning` when ``warn``. Returns the list (empty when fine)."""
+    """Problems (plain language, with advice) of fitting ``law`` to the prepared runs (the
+    checks of the module docstring: runs against parameters, levels and range of N params and
+    D tokens, runs on one line, and these per group); warned as
+    :class:`IdentifiabilityWarning` when ``warn``, with the :func:`caveats`. Returns the list
+    of problems (empty when fine)."""
     obs = np.asarray(prepared.data.get("obs")) if "obs" in prepared.data else None
     df = prepared.runs.df
     n_obs = int(obs.size) if obs is not None and obs.ndim else len(df)
@@ -60,10 +95,13 @@ def check(law, prepared, likelihood: str, warn: bool = True) -> list[str]:
             "with tight priors (priors={...})"
         )
     noted = caveats(law, prepared)  # warned, but no cause of trouble: not returned
-    if not noted:
-        problems += few_levels(law, df)
+    line = []
     if n_obs > k and all(c in law.run_columns and c in df for c in ("N", "D")):
-        problems += _one_line(df["N"].to_numpy(float), df["D"].to_numpy(float))
+        line = _one_line(df["N"].to_numpy(float), df["D"].to_numpy(float))
+    if not _linear_in_logs(law):
+        # a column that barely moves on one line is said by the line's message alone
+        problems += few_levels(law, df) + ([] if line else narrow_ranges(law, df))
+    problems += line + group_problems(law, prepared, likelihood)
     if warn:
         for problem in problems + noted:
             warn_user(problem, IdentifiabilityWarning)
@@ -73,8 +111,11 @@ def check(law, prepared, likelihood: str, warn: bool = True) -> list[str]:
 def caveats(law, prepared) -> list[str]:
     """Limits of the design that leave the law identified (so no cause of sampler trouble,
     and not returned by :func:`check`, which warns them): two distinct N or D values for a
-    law linear in their logs (:func:`_linear_in_logs`). Plain language, for the fit's notes."""
-    return few_levels(law, prepared.runs.df) if _linear_in_logs(law) else []
+    law linear in their logs (:func:`_linear_in_logs`), or a narrow range of them
+    (:func:`narrow_ranges`). Plain language, for the fit's notes."""
+    if not _linear_in_logs(law):
+        return []
+    return few_levels(law, prepared.runs.df) + narrow_ranges(law, prepared.runs.df)
 
 
 def few_levels(law, df) -> list[str]:
@@ -89,6 +130,119 @@ def few_levels(law, df) -> list[str]:
     ]
 
 
+def narrow_ranges(law, df) -> list[str]:
+    """Messages (:func:`_narrow_range`) for N and D (of the run table ``df``) that the law's
+    runs vary over at least ``MIN_LEVELS`` distinct values, but within a range (max / min)
+    below ``MIN_RANGE`` (two values: said by :func:`few_levels`, which names the range)."""
+    return [
+        _narrow_range(law, column, df[column])
+        for column in ("N", "D")
+        if column in law.run_columns
+        and column in df
+        and int(df[column].nunique()) >= MIN_LEVELS
+        and _range(df[column]) < MIN_RANGE
+    ]
+
+
+def group_problems(law, prepared, likelihood: str) -> list[str]:
+    """The levels, range and one-line checks on each group's runs, for a grouped fit of a law
+    with parameters of each group (the per-group sites it reports: ``group_dims`` among
+    ``summary_names``); each check only where the pooled table passes it (else it is said
+    once, of the pooled table). Messages start with the group (``group 'math': ...``)."""
+    groups = [str(g) for g in prepared.groups]
+    df = prepared.runs.df
+    if len(groups) < 2 or "group" not in df:
+        return []
+    reported = set(law.summary_names(prepared.groups, likelihood))
+    sites = [site for site in law.group_dims(prepared.groups) if site in reported]
+    if not sites:  # e.g. groups that differ only in intercepts: the exponents are shared
+        return []
+    columns = [
+        c
+        for c in ("N", "D")
+        if c in law.run_columns
+        and c in df
+        and int(df[c].nunique()) >= MIN_LEVELS
+        and _range(df[c]) >= MIN_RANGE
+    ]
+    both = all(c in law.run_columns and c in df for c in ("N", "D"))
+    pooled_line = both and len(df) >= 3 and spread_ratio(df["N"], df["D"]) >= MIN_SPREAD_RATIO
+    labels = df["group"].astype(str)
+    problems = []
+    for group in groups:
+        runs = df[labels == group]
+        line = []
+        if pooled_line and all(int(runs[c].nunique()) > 1 for c in ("N", "D")):
+            line = _one_line(runs["N"].to_numpy(float), runs["D"].to_numpy(float), group)
+        found = []
+        for column in columns:
+            values = runs[column]
+            n_levels = int(values.nunique())
+            if n_levels == 1:
+                found.append(_one_level(column, values, group, sites))
+            elif n_levels < MIN_LEVELS:
+                found.append(_few_levels(law, column, values, group))
+            elif _range(values) < MIN_RANGE and not line:  # else said by the line's message
+                found.append(_narrow_range(law, column, values, group))
+        problems += [f"group {group!r}: {p}" for p in found + line]
+    return problems
+
+
+def _range(values) -> float:
+    """max / min of positive ``values`` (1 for one value)."""
+    values = np.asarray(values, float)
+    return float(values.max() / values.min())
+
+
+def _runs_of(group) -> str:
+    """How the advice names the runs to add: "runs", or "'math' runs" for group 'math'."""
+    return "runs" if group is None else f"{group!r} runs"
+
+
+def _one_level(column: str, values, group, sites) -> str:
+    """The message for a group whose runs hold one value of ``column`` (N or D) while the other
+    groups vary it: its parameters in ``column`` come from the others through the pooling."""
+    value = float(np.asarray(values, float)[0])
+    shown = ", ".join(sites)
+    return (
+        f"one {WHAT[column][:-1]} ({column} = {value:.3g}): the group's own parameters in "
+        f"{column} (its exponent and amplitude in {column}, among {shown}) are not informed by "
+        f"its runs but set by the other groups' pooled values, so its predictions at other "
+        f"{column} follow the other groups; add {_runs_of(group)} at other {column} (e.g. "
+        f"{value / WIDE_RANGE:.3g} and {value * WIDE_RANGE:.3g}, a range of "
+        f"{WIDE_RANGE * WIDE_RANGE:.0f}x; at least {MIN_RANGE:.0f}x)"
+    )
+
+
+def _narrow_range(law, column: str, values, group=None) -> str:
+    """The message for runs whose ``column`` (N or D) covers less than ``MIN_RANGE`` (max /
+    min): the exponent in it is the slope of ln loss over that range, so it follows its prior
+    (measured: the comment at ``MIN_RANGE``)."""
+    levels = np.sort(np.unique(np.asarray(values, float)))
+    head = (
+        f"{column} covers only {levels[-1] / levels[0]:.3g}x ({levels[0]:.3g} to "
+        f"{levels[-1]:.3g} {UNIT[column]}, {levels.size} values): "
+    )
+    advice = (
+        f"add {_runs_of(group)} that widen it to {WIDE_RANGE:.0f}x or more (e.g. {column} = "
+        f"{_suggest(levels):.3g}; at least {MIN_RANGE:.0f}x)"
+    )
+    if _linear_in_logs(law):
+        return (
+            head + f"the law's exponents in {column} (of the optimal learning rate and batch "
+            f"size, slopes in ln {column}) rest on that narrow range, so they follow their "
+            f"priors more than the runs and predictions beyond these {WHAT[column]} assume "
+            f"them; {advice} before extrapolating in {column}"
+        )
+    return (
+        head + f"too narrow to inform the law's exponent in {column} (below "
+        f"{MIN_RANGE:.0f}x its posterior stays near its prior"
+        + (" and trades off against the floor" if law.has_floor else "")
+        + f"), so the exponent and predictions at other {column} follow the priors; "
+        f"{advice} before trusting the exponent"
+    )
+
+
 def _linear_in_logs(law) -> bool:
     """Whether N and D enter the law only through optima laws linear in ln N and ln D (the
     hyperparameter laws: their runs carry lr and batch_size) with no floor: two distinct values
@@ -96,15 +250,20 @@ def _linear_in_logs(law) -> bool:
     return {"lr", "batch_size"} <= set(law.run_columns) and not law.has_floor
 
 
-def _few_levels(law, column: str, values) -> str:
+def _few_levels(law, column: str, values, group=None) -> str:
     """The message for runs at only two distinct values of ``column`` (N or D), worded by what
     the law has: for a law linear in the logs (:func:`_linear_in_logs`) the exponent is
     identified but rests on two points; with a floor it is not separable from its amplitude
     and floor; otherwise two points are too few to test the law's form."""
     levels = np.sort(np.unique(np.asarray(values, float)))
     shown = ", ".join(f"{v:.3g}" for v in levels)
-    head = f"only {levels.size} distinct {WHAT[column]} ({column} = {shown}): "
-    advice = f"add runs at a third {column} (e.g. {_suggest(levels):.3g})"
+    narrow = (
+        f", covering only {levels[-1] / levels[0]:.3g}x"
+        if levels[-1] / levels[0] < MIN_RANGE
+        else ""
+    )
+    head = f"only {levels.size} distinct {WHAT[column]} ({column} = {shown}{narrow}): "
+    advice = f"add {_runs_of(group)} at a third {column} (e.g. {_suggest(levels):.3g})"
     if _linear_in_logs(law):
         return (
             head + f"the law's exponents in {column} (of the optimal learning rate and batch "
@@ -133,8 +292,9 @@ def spread_ratio(N, D) -> float:
     return float(s[-1] / s[0]) if s[0] > 0 else 0.0
 
 
-def _one_line(N, D) -> list[str]:
-    """The problem of runs whose (ln N params, ln D tokens) lie on one line, if they do."""
+def _one_line(N, D, group=None) -> list[str]:
+    """The problem of runs whose (ln N params, ln D tokens) lie on one line, if they do
+    (``group``: the group they are the runs of, named in the advice; None: the whole table)."""
     if len(N) < 3 or spread_ratio(N, D) >= MIN_SPREAD_RATIO:
         return []
     d_ln_n, d_ln_d = _line_direction(N, D)
@@ -142,14 +302,15 @@ def _one_line(N, D) -> list[str]:
         return [
             f"N stays near {np.median(N):.3g} parameters while D varies: the law's exponent in "
             "N (and its amplitude) rests on one size, so its posterior follows the priors and "
-            "the sampler mixes badly. Add runs at other sizes (e.g. 3-10x smaller and larger)"
+            f"the sampler mixes badly. Add {_runs_of(group)} at other sizes (e.g. 3-10x smaller "
+            "and larger)"
         ]
     if abs(d_ln_d) < 0.1 * abs(d_ln_n):  # the line runs along N: D barely changes
         return [
             f"D stays near {np.median(D):.3g} tokens while N varies: the law's exponent in D "
             "(and its amplitude) rests on one token count, so its posterior follows the priors "
-            "and the sampler mixes badly. Add runs at other token counts (e.g. 3-10x fewer and "
-            "more)"
+            f"and the sampler mixes badly. Add {_runs_of(group)} at other token counts (e.g. 3-10x "
+            "fewer and more)"
         ]
     slope = d_ln_d / d_ln_n
     if abs(slope - 1) < 0.1:
@@ -161,7 +322,8 @@ def _one_line(N, D) -> list[str]:
     return [
         f"the runs' N and D move together (ln D = {slope:.2f} ln N + const; {how}): the law's "
         "exponents in N and in D cannot be told apart, so their posterior follows the priors "
-        "and the sampler mixes badly. Add runs off that line: other token counts at the same "
+        f"and the sampler mixes badly. Add {_runs_of(group)} off that line: other token counts "
+        "at the same "
         "sizes (other tokens per parameter) or other sizes at the same token counts"
     ]
 
@@ -176,7 +338,9 @@ def _line_direction(N, D) -> tuple[float, float]:
 
 
 def _suggest(values) -> float:
-    """A value one geometric step beyond the largest of ``values``."""
+    """A value that widens the range of ``values`` enough to inform an exponent: one geometric
+    step beyond the largest (its ratio to the smallest), and at least ``WIDE_RANGE`` times the
+    smallest (a step of a narrow range, 1e10 and 1.2e10 -> 1.44e10, would not help)."""
     levels = np.sort(np.unique(np.asarray(values, float)))
-    ratio = levels[-1] / levels[0] if levels.size > 1 else 10.0
-    return float(levels[-1] * ratio)
+    ratio = levels[-1] / levels[0]
+    return float(max(levels[-1] * ratio, levels[0] * WIDE_RANGE))

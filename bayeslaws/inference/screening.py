@@ -169,9 +169,13 @@ class Screening:
         out = {
             **self.rule.to_dict(),
             "rule": (
-                "|observation - posterior predictive median| / (1.4826 MAD of the residuals) "
-                "> threshold"
+                "|observation - posterior predictive median| / scale > threshold, scale = "
+                f"max({MAD_TO_SD} MAD of the residuals, {SCALE_FLOOR} x the median per-run "
+                f"posterior predictive sd (IQR / {IQR_TO_SD}))"
             ),
+            # the scale each target was divided by (the observation's units: ln loss for most
+            # laws), one per observed target; empty when screening was skipped
+            "scale": [_num(s) for s in self.scale],
             "n_screened": len(self.rows),
             "flagged": [
                 {"row": str(r), "z": _num(by_row[str(r)][0]), "ratio": _num(by_row[str(r)][1])}
