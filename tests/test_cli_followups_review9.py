@@ -232,3 +232,40 @@ def test_next_runs_guard_refuses_a_foreign_csv_and_replaces_its_own(tmp_path):
     demo.refuse_non_runs_file(path)  # an earlier one (a blank line before its header)
     path.write_text("")
     demo.refuse_non_runs_file(path)
+
+
+def test_csv_guards_need_their_own_marker_columns_not_a_mere_subset(sim_file, tmp_path, capsys):
+    """The guards took any header that was a SUBSET of their columns as ours: 'design --out'
+    and the demo's next_runs.csv silently replaced a candidates CSV (N, D, C[, lr, batch_size,
+    unit, group] are among the picks' columns) or a user's own N, D, C table. Now the header
+    must also name the file's marker: pick for picks and next runs; N, D and C for candidates.
+    An earlier picks CSV is still replaced, and a candidates CSV by 'candidates --out'."""
+    cands = tmp_path / "cands.csv"
+    base = ["candidates", sim_file, "--isoflop", "1e21", "--n-per-budget", "3", "--out"]
+    code, _, _ = cli_run(base + [cands], capsys)
+    assert code == 0
+    written = cands.read_text()
+    code, _, _ = cli_run(base + [cands], capsys)  # an earlier candidates CSV may be replaced
+    assert code == 0 and cands.read_text() == written
+    code, _, err = cli_run(["design", sim_file, "--isoflop", "1e21", "--out", cands], capsys)
+    assert code == 2
+    line = cli_error_line(err)
+    assert "is not an earlier picks CSV" in line and "with pick" in line
+    assert cands.read_text() == written  # refused before any work: the candidates are kept
+    swept = tmp_path / "swept.csv"  # a sweep's candidates: every column among the picks'
+    swept.write_text("N,D,C,lr,batch_size,unit\n1e8,2e9,1.2e18,1e-4,5e4,a\n")
+    with pytest.raises(FileExistsError, match="is not an earlier list of next runs"):
+        demo.refuse_non_runs_file(swept)
+    code, _, err = cli_run(["design", sim_file, "--isoflop", "1e21", "--out", swept], capsys)
+    assert code == 2 and "is not an earlier picks CSV" in cli_error_line(err)
+    picks = tmp_path / "picks.csv"  # an earlier picks CSV, and an earlier next_runs.csv
+    picks.write_text("pick,unit,N,D,C\n1,0,1e8,2e9,1.2e18\n")
+    demo.refuse_non_runs_file(picks)
+    code, _, err = cli_run(
+        ["design", sim_file, "--isoflop", "1e21", "--n-per-budget", "3", "--k", "1",
+         "--out", picks], capsys,
+    )  # fmt: skip
+    assert code == 0, err
+    assert picks.read_text().startswith("pick,unit,")
+    code, _, err = cli_run(base + [picks], capsys)  # and candidates never replace picks
+    assert code == 2 and "is not an earlier candidates CSV" in cli_error_line(err)

@@ -994,8 +994,9 @@ CANDIDATES_FILE_COLUMNS = (*CANDIDATE_COLUMNS, "unit", "group")
 
 def _refuse_non_candidates(out: Path, fit_path: str) -> None:
     """Refuse ``--out`` when it is the fit file itself, or an existing file that is not an
-    earlier candidates CSV (a run table, a fit, anything else), so that nothing is overwritten
-    but an earlier candidates file."""
+    earlier candidates CSV (its header made of :data:`CANDIDATES_FILE_COLUMNS`, with N, D and
+    C: not a run table, a picks CSV, a fit, anything else), so that nothing is overwritten but
+    an earlier candidates file."""
     from .report import refuse_foreign_csv
 
     if out.resolve() == Path(fit_path).resolve():
@@ -1005,7 +1006,8 @@ def _refuse_non_candidates(out: Path, fit_path: str) -> None:
     refuse_foreign_csv(
         out, CANDIDATES_FILE_COLUMNS, "an earlier candidates CSV",
         "write the candidates to a new .csv file or over earlier candidates",
-        unreadable="write the candidates to another path", error=CLIError,
+        required=CANDIDATE_COLUMNS[:3], unreadable="write the candidates to another path",
+        error=CLIError,
     )  # fmt: skip
 
 
@@ -1191,8 +1193,8 @@ def _unit_settings(plan, runs):
 def _refuse_non_picks(out: Path, args) -> None:
     """Refuse ``design --out`` when it is the fit or the candidates file, or an existing file
     that is not an earlier picks CSV (its header made of
-    :data:`~bayeslaws.app.plan.PICKED_RUN_COLUMNS`), before any work: nothing is overwritten
-    but an earlier list of picks."""
+    :data:`~bayeslaws.app.plan.PICKED_RUN_COLUMNS`, with ``pick``: a candidates CSV is not one),
+    before any work: nothing is overwritten but an earlier list of picks."""
     from ..inference.fit import check_output_path
     from .plan import PICKED_RUN_COLUMNS
     from .report import refuse_foreign_csv
@@ -1205,7 +1207,7 @@ def _refuse_non_picks(out: Path, args) -> None:
     refuse_foreign_csv(
         out, PICKED_RUN_COLUMNS, "an earlier picks CSV",
         "write the picks to a new .csv file or over earlier picks",
-        unreadable="write the picks to another path", error=CLIError,
+        required=("pick",), unreadable="write the picks to another path", error=CLIError,
     )  # fmt: skip
 
 

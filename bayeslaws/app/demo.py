@@ -325,11 +325,11 @@ def refuse_non_report_text(path: Path) -> None:
 
 def refuse_non_runs_file(path: Path) -> None:
     """Raise FileExistsError when ``path`` exists and is not an earlier :data:`NEXT_RUNS_FILE`
-    (a CSV whose header names only :data:`~bayeslaws.app.plan.PICKED_RUN_COLUMNS`; an empty
-    file has nothing to lose)."""
+    (a CSV whose header names only :data:`~bayeslaws.app.plan.PICKED_RUN_COLUMNS`, ``pick``
+    among them: a candidates CSV is not one; an empty file has nothing to lose)."""
     refuse_foreign_csv(
         path, _plan.PICKED_RUN_COLUMNS, "an earlier list of next runs", FOLDER_REMEDY,
-        outcome="the planning did not run",
+        required=("pick",), outcome="the planning did not run",
     )  # fmt: skip
 
 

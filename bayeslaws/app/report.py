@@ -1001,6 +1001,7 @@ def refuse_foreign_csv(
     what: str,
     remedy: str,
     *,
+    required=(),
     unreadable: str | None = None,
     outcome: str = "it was not overwritten",
     error: type[Exception] = FileExistsError,
@@ -1008,8 +1009,10 @@ def refuse_foreign_csv(
     """Before overwriting the file at ``path`` with a CSV of ours: raise ``error`` (default
     FileExistsError; the command line passes its own) when it exists and is not ``what`` (e.g.
     "an earlier candidates CSV"), a CSV whose header (its first line after leading blanks)
-    names only ``columns``: the message says so, that ``outcome`` (default "it was not
-    overwritten"), and ``remedy``. A file that cannot be read is refused too
+    names only ``columns`` and every one of ``required`` (marker columns each of our own files
+    has, e.g. ``pick``: a header that is merely a subset of ``columns``, like a candidates CSV
+    or a user's N, D, C table, is not ours): the message says so, that ``outcome`` (default
+    "it was not overwritten"), and ``remedy``. A file that cannot be read is refused too
     (:func:`existing_head`'s message, with the remedy ``unreadable``, default ``remedy``).
     Nothing raised when there is no such file (or a folder), or an empty one: nothing to lose.
     """
@@ -1020,10 +1023,11 @@ def refuse_foreign_csv(
     if not head:
         return
     names = [name.strip().strip('"') for name in head.splitlines()[0].split(",")]
-    if not set(names) <= set(columns):
+    if not set(names) <= set(columns) or not set(required) <= set(names):
+        markers = f", with {', '.join(required)}" if required else ""
         raise error(
             f"{str(path)!r} exists and is not {what} (its header is not made of "
-            f"{', '.join(columns)}), so {outcome}: {remedy}"
+            f"{', '.join(columns)}{markers}), so {outcome}: {remedy}"
         )
 
 
