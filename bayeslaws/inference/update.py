@@ -414,8 +414,9 @@ def combined_table(fit: Fit, new_runs) -> Combined:
     if isinstance(new_runs, RunTable):
         if not same_compute_model(new_runs.compute_model, fit.compute_model):
             raise ValueError(
-                f"new_runs were loaded with compute model {new_runs.compute_model.name!r} but "
-                f"the fit uses {fit.compute_model.name!r}: their C would mix FLOP counts; load "
+                "new_runs were loaded with compute model "
+                f"{new_runs.compute_model.description} but the fit uses "
+                f"{fit.compute_model.description}: their C would mix FLOP counts; load "
                 "them with bl.load_runs(..., compute_model=fit.compute_model)"
             )
         new = new_runs.df

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ..runs import RunTable, bundled, load_runs
-from ..runs.checks import is_integer, is_real
+from ..runs.checks import check_integer, check_positive, is_integer, is_real
 from .draws import positive_array
 
 EPOCH_CUTS = {"C": 1e21, "N": 2e9, "D": 5e10}
@@ -167,16 +167,20 @@ def steplaw_split(n_holdout: float | None = None, d_holdout: float | None = None
     within 1%: one of the table's sizes; default ``STEPLAW_N_HOLDOUT`` = 1.07e9), or with
     ``d_holdout`` the cells with D >= ``d_holdout`` tokens (an extrapolation in tokens). Give
     at most one of the two (both: ValueError naming them, since ``d_holdout`` would override
-    ``n_holdout``). A choice that holds out no cell, or every cell, is refused (ValueError
-    listing the table's sizes or token counts)."""
+    ``n_holdout``); each must be a finite number > 0 (else ValueError naming it). A choice that
+    holds out no cell, or every cell, is refused (ValueError listing the table's sizes or token
+    counts)."""
     if n_holdout is not None and d_holdout is not None:
         raise ValueError(
             f"n_holdout={_number(n_holdout)} and d_holdout={_number(d_holdout)} choose two "
             "different held-out sets (a model size, params; or a token count, tokens) and "
             "d_holdout would override n_holdout: pass one of them"
         )
-    if n_holdout is None:
-        n_holdout = STEPLAW_N_HOLDOUT
+    if d_holdout is not None:
+        d_holdout = check_positive("d_holdout", d_holdout, "tokens")
+    n_holdout = check_positive(
+        "n_holdout", STEPLAW_N_HOLDOUT if n_holdout is None else n_holdout, "params"
+    )
     runs = steplaw_best_cells()
     if d_holdout is not None:
         held = runs.df["D"] >= d_holdout * (1 - 1e-9)
@@ -284,9 +288,18 @@ def simulated_split(
     decade of the fitted N and D ranges, which reach 6.3e9 and 1.05e11): the fit barely sees the
     bend, the held-out runs (N to 6.3e10, D to 1.05e12) are up to 1.3 decades into it (with the
     defaults the truth there lies 0.1-1.8%, median 1.1%, above the unbent law, against 1% run
-    noise); "farseer" draws from ``FARSEER_TRUTH``, whose data exponent falls with N."""
+    noise); "farseer" draws from ``FARSEER_TRUTH``, whose data exponent falls with N.
+    ``seed``: an integer >= 0 (the table is labelled with it, and the same seed gives the same
+    table); ``n_per_budget``: runs per budget, an integer >= 1; ``noise_sd``: the sd of the
+    runs' log-loss noise, >= 0. Other values raise ValueError naming the argument."""
     if kind not in SIM_KINDS:
         raise ValueError(f"kind must be one of {SIM_KINDS}, got {kind!r}")
+    seed = check_integer("seed", seed, 0)  # None would draw a different table every call
+    n_per_budget = check_integer("n_per_budget", n_per_budget, 1)
+    if not is_real(noise_sd) or not np.isfinite(noise_sd) or noise_sd < 0:
+        raise ValueError(
+            f"noise_sd must be a finite number >= 0 (the runs' log-loss noise), got {noise_sd!r}"
+        )
     fit_budgets, test_budgets = check_sim_budgets(fit_budgets, test_budgets)
     rng = np.random.default_rng(seed)
     rows = []

@@ -19,12 +19,31 @@ NEAR_RTOL = 0.01
 
 
 def same_value_ids(values) -> np.ndarray:
-    """Per value (> 0, e.g. N params or D tokens), an integer id shared by the values that agree
-    within ``CELL_RTOL`` (relative): the sorted values are cut into stretches spanning at most
-    ``CELL_RTOL`` from each stretch's smallest value, so a value and its rounding (N and
-    N * (1 + 1e-12)) share an id and values further apart never do. Ids increase with the
-    value."""
-    logs = np.log(np.asarray(values, float))
+    """Per value (finite and > 0, e.g. N params or D tokens; else ValueError), an integer id
+    shared by the values that agree within ``CELL_RTOL`` (relative): the sorted values are cut
+    into stretches spanning at most ``CELL_RTOL`` from each stretch's smallest value, so a value
+    and its rounding (N and N * (1 + 1e-12)) share an id and values further apart never do. Ids
+    increase with the value, from 0."""
+    return _value_ids(positive_values("values", values))
+
+
+def positive_values(name: str, values) -> np.ndarray:
+    """``values`` as a 1-d float array, each finite and > 0, else ValueError naming ``name``
+    and the positions (a NaN, 0 or negative value has no place among the cut stretches)."""
+    arr = np.asarray(values, float).ravel()
+    bad = ~(arr > 0) | ~np.isfinite(arr)  # NaN fails arr > 0
+    if bad.any():
+        where = np.flatnonzero(bad)
+        raise ValueError(
+            f"{name} must be finite and > 0 to be grouped into cells, got "
+            f"{arr[where[0]]:g} at positions {where[:10].tolist()} ({where.size} such value(s))"
+        )
+    return arr
+
+
+def _value_ids(values: np.ndarray) -> np.ndarray:
+    """:func:`same_value_ids` of checked ``values`` (1-d, finite, > 0)."""
+    logs = np.log(values)
     distinct = np.unique(logs)
     ids = np.empty(len(distinct), dtype=np.int64)
     step = np.log1p(CELL_RTOL)
@@ -59,10 +78,10 @@ def rounded_twins(values) -> list[tuple[float, float]]:
     one of which is the other rounded to its significant digits: 2.15e8 and 214663680, most
     likely one size written two ways. Values merely close (digitised points, the tokens of
     different budgets) are not twins. In increasing order of the rounded value."""
-    v = np.unique(np.asarray(values, float))
+    v = np.unique(positive_values("values", values))
     if len(v) < 2:
         return []
-    ids = same_value_ids(v)
+    ids = _value_ids(v)
     pairs = []
     for i in np.flatnonzero(v[1:] <= v[:-1] * (1 + NEAR_RTOL)):
         j = i + 1
@@ -82,11 +101,24 @@ def cell_table(N, D, group=None) -> tuple[np.ndarray, pd.DataFrame]:
 
     Returns each run's cell index (R,) int32 and the cells, a DataFrame with columns ``g``
     (the group label; 0 without groups), ``N`` and ``D`` (the smallest value among the cell's
-    runs), sorted by (g, N, D) and numbered as the index."""
-    N = np.asarray(N, float)
-    D = np.asarray(D, float)
+    runs), sorted by (g, N, D) and numbered as the index. N and D must be finite and > 0 and
+    every run needs a group label (not None or NaN) when ``group`` is given, one per run: else
+    ValueError naming the argument and the positions (a run would fall in no cell)."""
+    N = positive_values("N (params)", N)
+    D = positive_values("D (tokens)", D)
     g = np.zeros(len(N), dtype=int) if group is None else np.asarray(group)
-    keys = pd.DataFrame({"g": g, "n": same_value_ids(N), "d": same_value_ids(D), "N": N, "D": D})
+    lengths = {"N": len(N), "D": len(D), "group": len(g)}
+    if len(set(lengths.values())) > 1:
+        raise ValueError(f"N, D and group need one value per run, got lengths {lengths}")
+    if group is not None:
+        missing = np.flatnonzero(pd.isna(g))
+        if missing.size:
+            raise ValueError(
+                f"group has missing labels (None or NaN) at positions {missing[:10].tolist()} "
+                f"({missing.size} run(s)): a run without a group label would be in no cell; "
+                "give every run a label"
+            )
+    keys = pd.DataFrame({"g": g, "n": _value_ids(N), "d": _value_ids(D), "N": N, "D": D})
     grouped = keys.groupby(["g", "n", "d"], sort=True)
     cells = grouped.agg(N=("N", "min"), D=("D", "min")).reset_index()[["g", "N", "D"]]
     return grouped.ngroup().to_numpy().astype(np.int32), cells

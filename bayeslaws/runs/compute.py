@@ -8,6 +8,7 @@ Units: N in parameters, D in tokens, C in FLOPs.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -36,17 +37,28 @@ class ComputeModel:
     params: dict | None = field(default=None)
 
     def flops(self, N, D):
-        """Training FLOPs of N-parameter models trained on D tokens."""
-        return self.flops_per_token(np.asarray(N, float)) * np.asarray(D, float)
+        """Training FLOPs of N-parameter models trained on D tokens (N params, D tokens: arrays
+        that broadcast, each finite and > 0, else ValueError naming it)."""
+        N = _positive("N", N, "params")
+        return self.flops_per_token(N) * _positive("D", D, "tokens")
 
     def tokens(self, N, C):
-        """Training tokens D that a budget of C FLOPs buys at size N."""
-        return np.asarray(C, float) / self.flops_per_token(np.asarray(N, float))
+        """Training tokens D that a budget of C FLOPs buys at size N (N params, C FLOPs: arrays
+        that broadcast, each finite and > 0, else ValueError naming it)."""
+        N = _positive("N", N, "params")
+        return _positive("C", C, "FLOPs") / self.flops_per_token(N)
 
-    def params_for(self, D, C):
-        """Model size N such that flops(N, D) = C (bisection in log N; vectorised)."""
-        D = np.asarray(D, float)
-        C = np.asarray(C, float)
+    def params_for(self, D, C, *, strict: bool = False):
+        """Model size N (params) such that flops(N, D) = C, for D (tokens) and C (FLOPs): arrays
+        that broadcast, each finite and > 0 (else ValueError naming it). A bisection in log N
+        over 1 .. ``MAX_DERIVED_PARAMS`` parameters (vectorised): where no size in that range
+        gives C (C / D below the FLOPs per token of a 1-parameter model, or above those of
+        ``MAX_DERIVED_PARAMS``), the answer is that end of the range (1 or
+        ``MAX_DERIVED_PARAMS``), which a caller must check (:func:`load_runs` and the queries of
+        a fit do, with their own messages); ``strict=True`` raises ValueError for it instead,
+        naming the positions and the side."""
+        D = _positive("D", D, "tokens")
+        C = _positive("C", C, "FLOPs")
         target = C / D
         lo = np.full(np.broadcast(D, C).shape, 0.0)  # log N bounds: 1 .. MAX_DERIVED_PARAMS
         hi = np.full_like(lo, np.log(MAX_DERIVED_PARAMS))
@@ -55,13 +67,28 @@ class ComputeModel:
             too_big = self.flops_per_token(np.exp(mid)) > target
             hi = np.where(too_big, mid, hi)
             lo = np.where(too_big, lo, mid)
-        return np.exp(0.5 * (lo + hi))
+        N = np.exp(0.5 * (lo + hi))
+        if strict:
+            _check_found(self, N, D, C)
+        return N
 
     @property
     def linear_k(self) -> float | None:
         """k when the model is C = k N D (linear in N), else None."""
         k = getattr(self.flops_per_token, "flops_per_param_token", None)
         return None if k is None else float(k)
+
+    @property
+    def description(self) -> str:
+        """The model for a message: its name quoted, with k for C = k N D unless the name says
+        it (``'video_dit(n_ctx=2048, d_model=4096)' (C = 6.75 N D)``), and for a user callable
+        that it is one (two callables may share a name)."""
+        k = self.linear_k
+        if k is not None and self.name != f"{_shortest(k)}ND":
+            return f"{self.name!r} (C = {_shortest(k)} N D)"
+        if self.params is None:
+            return f"{self.name!r} (a user callable)"
+        return repr(self.name)
 
     def to_dict(self) -> dict:
         """A JSON-ready description (raises for a user callable, which cannot be saved)."""
@@ -71,6 +98,54 @@ class ComputeModel:
                 "pass compute_model= again after loading the fit"
             )
         return {"name": self.name, **self.params}
+
+
+def _positive(name: str, values, unit: str) -> np.ndarray:
+    """``values`` as a float array, refused (ValueError naming ``name``, in ``unit``) when any
+    entry is not finite or not > 0 (text or booleans: ArgumentTypeError). Light, as it runs on
+    every call (the laws call these per draw): two reductions over an array, none over a
+    Python number."""
+    if type(values) is float or type(values) is int:  # the common scalar, checked as is
+        arr = np.asarray(values, float)
+        if 0 < values < math.inf:
+            return arr
+    else:
+        raw = np.asarray(values)
+        if raw.dtype.kind in "bUSV":  # text or booleans: not read as numbers
+            raise ArgumentTypeError(f"{name} ({unit}) must be numbers, got {values!r}")
+        arr = raw.astype(float, copy=False)
+        if arr.size == 0 or (arr.min() > 0 and arr.max() < math.inf):  # NaN fails both
+            return arr
+    bad = ~(arr > 0) | ~np.isfinite(arr)
+    flat = np.flatnonzero(bad.ravel())
+    where = "" if arr.ndim == 0 else f" at positions {flat[:10].tolist()}"
+    raise ValueError(
+        f"{name} ({unit}) must be finite and > 0, got {arr.ravel()[flat[0]]:g}{where} "
+        f"({flat.size} such value(s))"
+    )
+
+
+def _check_found(model: ComputeModel, N: np.ndarray, D: np.ndarray, C: np.ndarray) -> None:
+    """Raise where :meth:`ComputeModel.params_for`'s answer ``N`` misses C by more than 1%: no
+    size within 1 .. ``MAX_DERIVED_PARAMS`` parameters gives C with D (the words of the
+    queries of a fit, :func:`~bayeslaws.posterior.draws.query_frame`)."""
+    D, C = np.broadcast_arrays(D, C)
+    ratio = model.flops(N, D) / C
+    bad = np.abs(ratio - 1) > 0.01
+    if not bad.any():
+        return
+    flat = np.flatnonzero(bad.ravel())
+    i = flat[0]
+    side = (
+        f"above {MAX_DERIVED_PARAMS:.0e} parameters (the largest size searched)"
+        if ratio.ravel()[i] < 1
+        else "below one parameter"
+    )
+    where = "" if N.ndim == 0 else f" (at positions {flat[:10].tolist()})"
+    raise ValueError(
+        f"D = {D.ravel()[i]:.3g} and C = {C.ravel()[i]:.3g} imply N {side}{where} under the "
+        f"compute model {model.name}: C is in FLOPs (about 6 N D), N in parameters, D in tokens"
+    )
 
 
 @dataclass(frozen=True)
@@ -92,10 +167,17 @@ def linear(flops_per_param_token: float = 6.0) -> ComputeModel:
         raise ValueError(f"flops_per_param_token must be positive, got {flops_per_param_token}")
     k = float(flops_per_param_token)
     return ComputeModel(
-        name="6ND" if k == 6.0 else f"{k:g}ND",
+        name=f"{_shortest(k)}ND",
         flops_per_token=_Linear(k),
         params={"kind": "linear", "flops_per_param_token": k},
     )
+
+
+def _shortest(k: float) -> str:
+    """``k`` as written shortest without losing it: 6, 12, 6.75, 6.0000001 (never two values
+    under one name, as ``f"{k:g}"`` wrote 6.0000001 as 6)."""
+    short = f"{k:g}"
+    return short if float(short) == k else repr(k)
 
 
 def video_dit(n_ctx: float, d_model: float) -> ComputeModel:
@@ -109,7 +191,7 @@ def video_dit(n_ctx: float, d_model: float) -> ComputeModel:
     d_model = check_positive("d_model", d_model, "model width")
     model = linear(0.75 * (7.0 + n_ctx / d_model))
     return ComputeModel(
-        name=f"video_dit(n_ctx={n_ctx:g}, d_model={d_model:g})",
+        name=f"video_dit(n_ctx={_shortest(n_ctx)}, d_model={_shortest(d_model)})",
         flops_per_token=model.flops_per_token,
         params={"kind": "video_dit", "n_ctx": float(n_ctx), "d_model": float(d_model)},
     )
@@ -157,8 +239,12 @@ def as_compute_model(model) -> ComputeModel:
 
 
 def same_compute_model(a: ComputeModel, b: ComputeModel) -> bool:
-    """Whether two compute models count the same FLOPs: equal saved parameters, or (for a user
-    callable, which has none) the same callable."""
+    """Whether two compute models count the same FLOPs: the same k when both are C = k N D
+    (:attr:`ComputeModel.linear_k`: ``video_dit(2048, 2048)`` counts 6 N D as ``linear(6)``
+    does), else equal saved parameters, or (for a user callable, which has none) the same
+    callable."""
+    if a.linear_k is not None and b.linear_k is not None:
+        return a.linear_k == b.linear_k
     if a.params is not None and b.params is not None:
         return a.to_dict() == b.to_dict()
     return a.flops_per_token is b.flops_per_token

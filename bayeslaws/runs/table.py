@@ -2163,23 +2163,79 @@ def as_run_table(runs, **kwargs) -> RunTable:
 
 
 def best_in_cell(df: pd.DataFrame) -> np.ndarray:
-    """Boolean mask of each (N, D) cell's lowest-loss row (ties: the first); cells as
-    :func:`.cells.run_cells` makes them (N and D within ``CELL_RTOL``, and the group). Rows
-    without a finite loss never hold a cell's minimum; a cell with no finite loss has no best
-    row (all its rows are False)."""
-    loss = pd.to_numeric(df["loss"], errors="coerce").to_numpy(float, na_value=np.nan)
-    cells = pd.DataFrame({"cell": run_cells(df), "loss": loss})  # positional index
-    finite = cells[np.isfinite(loss)]
-    best = finite.groupby("cell")["loss"].idxmin().to_numpy(int)
+    """Boolean mask (rows of ``df``) of each (N, D) cell's best run: its lowest-loss converged
+    run; cells as :func:`.cells.run_cells` makes them (N and D within ``CELL_RTOL``, and the
+    group). A run flagged diverged (column ``diverged``, :func:`diverged_flags`: its loss, if
+    any, is a lower bound, not the loss under the cell's hyperparameters) or without a finite
+    loss never is a cell's best run, so a cell whose runs all diverged or lack a loss has no
+    best run (all its rows are False). Ties in loss go, independent of row order, to the run
+    with the smallest ``lr``, then the smallest ``batch_size`` (tokens), then the smallest N
+    (params) and D (tokens); runs equal in all of these, to the first in row order."""
+    return _best_mask(df, run_cells(df))
+
+
+def _best_mask(df: pd.DataFrame, cells: np.ndarray) -> np.ndarray:
+    """:func:`best_in_cell` of ``df`` given its runs' cells (``cells``: :func:`run_cells`)."""
+    order = _best_first(df, cells)
     mask = np.zeros(len(df), bool)
-    mask[best] = True
+    if order.size:
+        ranked = cells[order]
+        first = np.r_[True, ranked[1:] != ranked[:-1]]  # the first eligible run of each cell
+        mask[order[first]] = True
     return mask
 
 
+def _numeric(df: pd.DataFrame, column: str) -> np.ndarray:
+    """``column`` of ``df`` as floats (NaN where missing or not a number; all NaN without it)."""
+    if column not in df:
+        return np.full(len(df), np.nan)
+    return pd.to_numeric(df[column], errors="coerce").to_numpy(float, na_value=np.nan)
+
+
+def _best_first(df: pd.DataFrame, cells: np.ndarray) -> np.ndarray:
+    """Positions of the runs that can be a cell's best (converged, finite loss), sorted by
+    cell, then loss, lr, batch_size, N and D (NaN last), then row position (a stable sort)."""
+    loss = _numeric(df, "loss")
+    eligible = np.flatnonzero(np.isfinite(loss) & ~diverged_flags(df))
+    keys = [_numeric(df, c)[eligible] for c in ("D", "N", "batch_size", "lr")]
+    return eligible[np.lexsort([*keys, loss[eligible], cells[eligible]])]
+
+
+NO_BEST_RUN = (
+    "no converged run with a finite loss in its (N, D) cell (every run of the cell diverged or "
+    "has no finite loss): the cell has no best run"
+)
+
+
 def best_run_per_cell(runs: RunTable) -> RunTable:
-    """Keep each (N, D) cell's lowest-loss run: the loss under (grid-)optimal hyperparameters.
-    The other runs are excluded with that reason, so a fit records them."""
-    return runs.subset(best_in_cell(runs.df), "not the best (lowest-loss) run of its (N, D) cell")
+    """Keep each (N, D) cell's best run (:func:`best_in_cell`: its lowest-loss converged run,
+    ties to the smallest lr, then batch size): the loss under (grid-)optimal hyperparameters.
+    The other runs are excluded, so a fit records them: the runs of a cell without a converged
+    run with a finite loss (every run diverged or lacks a loss) with reason ``NO_BEST_RUN``,
+    the rest as not their cell's best run (a diverged run, whatever its loss, never is: its
+    loss is a lower bound). The reason counts the cells whose lowest loss was tied."""
+    df = runs.df
+    cells = run_cells(df)
+    best = _best_mask(df, cells)
+    has_best = np.isin(cells, cells[best])
+    reason = "not the best (lowest-loss converged) run of its (N, D) cell"
+    tied = _tied_cells(df, cells, best)
+    if tied:
+        reason += (
+            f"; {tied} cell(s) had runs tied at the lowest loss: kept the one with the smallest "
+            "lr, then batch_size"
+        )
+    return runs.subset(has_best, NO_BEST_RUN).subset(best[has_best], reason)
+
+
+def _tied_cells(df: pd.DataFrame, cells: np.ndarray, best: np.ndarray) -> int:
+    """How many cells have an eligible run (converged, finite loss) other than their best
+    (``best``: :func:`best_in_cell`) with the same loss."""
+    loss = _numeric(df, "loss")
+    eligible = np.isfinite(loss) & ~diverged_flags(df) & ~best
+    lowest = pd.Series(loss[best], index=cells[best])
+    same = eligible & (loss == lowest.reindex(cells).to_numpy(float))
+    return int(np.unique(cells[same]).size)
 
 
 def complete_compute(model: ComputeModel, N=None, D=None, C=None) -> dict:
