@@ -219,3 +219,54 @@ def test_the_screening_record_states_the_floor_and_the_scale_used():
     record = screening.record()
     assert record["scale"] == [pytest.approx(floor)]
     assert "max(1.4826 MAD of the residuals, 0.25 x the median per-run" in record["rule"]
+
+
+# ---- 5. per-group messages are caveats, not causes of sampler trouble -------------------------
+def prepared_of(df, law="chinchilla"):
+    """The law and its prepared table of ``df`` (the tables' own notes silenced)."""
+    law_obj = bl.laws.LAWS[law]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return law_obj, law_obj.prepare(bl.load_runs(df))
+
+
+def on_a_line(group: str) -> pd.DataFrame:
+    """SIMULATED runs of ``group`` at 20 tokens per parameter (N 5e7..2e9, D = 20 N)."""
+    N = np.geomspace(5e7, 2e9, 5)
+    design = {**TRUTH, "E": 1.5, "N": N, "D": 20 * N}
+    return simulate.simulate_chinchilla_runs(design, noise_sd=0.01, seed=3).assign(group=group)
+
+
+@pytest.mark.parametrize(
+    "math, said",
+    [
+        ("two", "group 'math': only 2 distinct token counts (D = 1e+10, 3e+10)"),
+        ("narrow", "group 'math': D covers only 1.1x"),
+        ("one", "group 'math': one token count (D = 1e+10)"),
+        ("line", "group 'math': the runs' N and D move together"),
+    ],
+)
+def test_a_thin_group_is_a_caveat_not_a_cause_of_sampler_trouble(math, said):
+    """check()'s problems become the SamplerWarning's "likely cause" (inference/nuts.py): a
+    thin group (its population parameters identified) named itself the cause of any trouble,
+    replacing the usual remedy. Its message is warned and noted (caveats), not returned."""
+    if math == "line":
+        web = grouped(np.geomspace(1e9, 1e11, 4))
+        df = pd.concat([web[web["group"] != "math"], on_a_line("math")], ignore_index=True)
+    else:
+        tokens = {"two": [1e10, 3e10], "narrow": [1e10, 1.05e10, 1.1e10], "one": [1e10]}
+        df = grouped(tokens[math])
+    law, prepared = prepared_of(df)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        problems = identifiability.check(law, prepared, "gaussian")
+    assert problems == []
+    warned = [str(w.message) for w in caught if issubclass(w.category, IdentifiabilityWarning)]
+    (caveat,) = identifiability.caveats(law, prepared, "gaussian")
+    assert warned == [caveat] and caveat.startswith(said)
+    assert identifiability.caveats(law, prepared) == [caveat]  # the default likelihood's
+    # the group's wording: its parameters follow the other groups, not the pooled text
+    assert "by the other groups" in caveat and "follow the other groups" in caveat
+    assert "beta_group" in caveat
+    for pooled_text in ("sampler mixes badly", "not separable", "follow the priors"):
+        assert pooled_text not in caveat, pooled_text
