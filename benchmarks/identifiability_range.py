@@ -11,11 +11,10 @@ the posterior sd of the exponent (beta for a narrow D, alpha for a narrow N) ove
 seeds' 90% intervals cover the truth. Writes benchmarks/output/identifiability_range.txt.
 
     python benchmarks/identifiability_range.py [--columns D N] [--levels 3 5]
-        [--noise 0.01 0.003] [--seeds 4] [--ranges 1.1 2 3 10 30] [--earlier CSV]
+        [--noise 0.01 0.003] [--seeds 4] [--ranges 1.1 1.5 2 3 5 10 30] [--earlier CSV]
 
-The defaults (D, 3 levels, two noise levels, seeds 0-3, 5 ranges: 40 fits) run in a few
-minutes; the full study (220 fits) adds N, 5 levels and ranges 1.5x and 5x. ``--earlier``
-appends, labelled as such, the table of an earlier run of the full study from its per-fit CSV
+The defaults are the committed study (D and N, 3 and 5 levels, two noise levels, seeds 0-3,
+7 ranges: 224 fits, 3.5 min on 2 cores). ``--earlier`` appends, labelled as such, the table of an earlier run of the full study from its per-fit CSV
 (columns col, noise, levels, range, seed, ratio, covered), without refitting.
 """
 
@@ -109,11 +108,13 @@ def render(results: pd.DataFrame) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--columns", nargs="+", choices=("D", "N"), default=["D"])
-    parser.add_argument("--levels", nargs="+", type=int, default=[3])
+    parser.add_argument("--columns", nargs="+", choices=("D", "N"), default=["D", "N"])
+    parser.add_argument("--levels", nargs="+", type=int, default=[3, 5])
     parser.add_argument("--noise", nargs="+", type=float, default=[0.01, 0.003])
     parser.add_argument("--seeds", type=int, default=4, help="seeds 0 .. SEEDS-1")
-    parser.add_argument("--ranges", nargs="+", type=float, default=[1.1, 2.0, 3.0, 10.0, 30.0])
+    parser.add_argument(
+        "--ranges", nargs="+", type=float, default=[1.1, 1.5, 2.0, 3.0, 5.0, 10.0, 30.0]
+    )
     parser.add_argument("--out", type=Path, default=OUT / "identifiability_range.txt")
     parser.add_argument(
         "--earlier", type=Path, help="per-fit CSV of an earlier run, appended as its own table"

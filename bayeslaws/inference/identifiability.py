@@ -51,14 +51,17 @@ MIN_SPREAD_RATIO = 0.02  # smallest / largest singular value of the centred (ln 
 # 1e9..1e11 (100x); noise sd 0.003 or 0.01 on ln loss; bl.fit, 1 chain x 300 + 300 draws,
 # seeds 0-3): the posterior sd of the exponent (beta for a narrow D,
 # alpha for a narrow N) over its prior sd (Beta(2, 3): 0.2), the median of the 4 seeds, by the
-# narrow column's range. Rerun there (D, 3 levels):
-#                             1.1x    2x    3x   10x   30x
-#   D, 3 levels, noise 0.01   0.93  0.92  0.77  0.55  0.32
-#   D, 3 levels, noise 0.003  0.89  0.69  0.34  0.18  0.12
-# The file also holds, labelled as such, the earlier full study (224 fits, by the scripts that
-# preceded the benchmark; its D 3-level rows are the ones above): N rows alike (3 levels, 0.003:
-# 0.94 0.70 0.49 0.19 0.14 at 1.1x 2x 3x 10x 30x; 0.01: 0.93 0.88 0.87 0.53 0.38), the 5-level
-# rows and ranges 1.5x and 5x. Over all its rows:
+# narrow column's range (python benchmarks/identifiability_range.py, its defaults: 224 fits):
+#                             1.1x  1.5x   2x    3x    5x   10x   30x
+#   D, 3 levels, noise 0.01   0.93  0.86  0.92  0.77  0.71  0.55  0.32
+#   D, 5 levels, noise 0.01   0.92  0.83  0.90  0.83  0.64  0.39  0.29
+#   D, 3 levels, noise 0.003  0.89  0.78  0.69  0.34  0.24  0.18  0.12
+#   D, 5 levels, noise 0.003  0.63  0.82  0.62  0.43  0.33  0.16  0.09
+#   N, 3 levels, noise 0.01   0.93  0.90  0.88  0.87  0.66  0.53  0.38
+#   N, 5 levels, noise 0.01   0.96  0.82  0.88  0.85  0.70  0.48  0.35
+#   N, 3 levels, noise 0.003  0.94  0.80  0.70  0.49  0.33  0.19  0.14
+#   N, 5 levels, noise 0.003  0.82  0.76  0.74  0.54  0.32  0.17  0.10
+# So:
 # below 3x the data barely move the exponent off its prior even at 0.3% noise (0.6-0.9 of its
 # sd; the reviewer's 1.1x D table: beta 0.39 sd 0.21, its prior's, and E's interval missed the
 # truth); from 3x low-noise runs start to inform it, and from 10x they pin it to 0.16-0.55 of
