@@ -14,8 +14,9 @@ seeds' 90% intervals cover the truth. Writes benchmarks/output/identifiability_r
         [--noise 0.01 0.003] [--seeds 4] [--ranges 1.1 1.5 2 3 5 10 30] [--earlier CSV]
 
 The defaults are the committed study (D and N, 3 and 5 levels, two noise levels, seeds 0-3,
-7 ranges: 224 fits, 3.5 min on 2 cores). ``--earlier`` appends, labelled as such, the table of an earlier run of the full study from its per-fit CSV
-(columns col, noise, levels, range, seed, ratio, covered), without refitting.
+7 ranges: 224 fits, 3.5 min on 2 cores). ``--earlier`` appends, labelled as such, the table
+of an earlier run of the full study from its per-fit CSV (columns col, noise, levels, range,
+seed, ratio, covered), without refitting.
 """
 
 from __future__ import annotations
