@@ -688,8 +688,12 @@ def _worker_count(pool) -> int | None:
 def warn_no_workers(client, label: str) -> None:
     """Warn (UserWarning) that the (synchronous) Dask ``client``'s cluster has no workers at
     submission: its tasks wait, without end, until one joins. Silent for an asynchronous
-    client (its count is unknown here) and for a cluster with workers."""
-    threads = client.nthreads()
+    client (its count is unknown here), for a client-like executor without ``nthreads`` and
+    for a cluster with workers."""
+    count = getattr(client, "nthreads", None)  # Client.nthreads(): worker address -> threads
+    if count is None:
+        return
+    threads = count()
     if not isinstance(threads, dict):  # an asynchronous client's coroutine: unknown
         getattr(threads, "close", lambda: None)()
         return
