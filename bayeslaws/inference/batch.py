@@ -676,13 +676,24 @@ def _worker_count(pool) -> int | None:
     if isinstance(pool, InProcessExecutor):
         return None  # one task at a time, as it is submitted: nothing to save by chunking
     if _is_dask_client(pool):
-        threads = pool.nthreads()  # worker address -> threads
-        if not isinstance(threads, dict):  # an asynchronous client's coroutine: unknown
-            getattr(threads, "close", lambda: None)()
-            return None
-        return sum(threads.values()) or None  # an empty cluster: unknown
+        threads = dask_threads(pool)
+        return sum(threads.values()) if threads else None  # none, or no workers: unknown
     count = getattr(pool, "_max_workers", None)
     return count if isinstance(count, int) and count >= 1 else None
+
+
+def dask_threads(client) -> dict | None:
+    """A (synchronous) Dask ``client``'s worker threads at this moment, ``Client.nthreads()``:
+    worker address -> threads ({} for a cluster without workers); None when it cannot tell
+    (an asynchronous client's coroutine, or a client-like executor without ``nthreads``)."""
+    count = getattr(client, "nthreads", None)
+    if count is None:
+        return None
+    threads = count()
+    if not isinstance(threads, dict):  # an asynchronous client's coroutine: unknown
+        getattr(threads, "close", lambda: None)()
+        return None
+    return threads
 
 
 def warn_no_workers(client, label: str) -> None:
@@ -690,12 +701,8 @@ def warn_no_workers(client, label: str) -> None:
     submission: its tasks wait, without end, until one joins. Silent for an asynchronous
     client (its count is unknown here), for a client-like executor without ``nthreads`` and
     for a cluster with workers."""
-    count = getattr(client, "nthreads", None)  # Client.nthreads(): worker address -> threads
-    if count is None:
-        return
-    threads = count()
-    if not isinstance(threads, dict):  # an asynchronous client's coroutine: unknown
-        getattr(threads, "close", lambda: None)()
+    threads = dask_threads(client)
+    if threads is None:
         return
     if not threads:
         warnings.warn(
