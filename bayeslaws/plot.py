@@ -33,6 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .design.batch import width_labels
 from .inference import Fit
 from .laws.contract import resolve_group
 from .posterior import (
@@ -955,7 +956,7 @@ def design_ranking(
             text += f"  <- batch pick #{int(r['_pick'])}"
         ax.text(bar, yi, text, va="center", fontsize=7)
     ax.set_xlim(0, bars.max() * 1.45)
-    targets = [c[len("width_now[") : -1] for c in ranked if c.startswith("width_now[")]
+    targets = width_labels(ranked)
     about = ", ".join(targets) if targets else "all parameters"
     label, per = _score_words(score, power)
     ax.set_xlabel(label)

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from .. import design
+from ..design.batch import width_labels
 from ..laws.contract import LawCapabilityError
 from ..posterior import (
     allocation_draws,
@@ -549,12 +550,6 @@ def next_runs_table(plan: dict) -> pd.DataFrame:
     return table[[c for c in PICKED_RUN_COLUMNS if c in table]]
 
 
-def width_labels(batch: pd.DataFrame) -> list[str]:
-    """The target quantities a design table's widths are of (its ``width_now[...]`` columns,
-    e.g. "N_opt(C=1e+22)")."""
-    return [c[len("width_now[") : -1] for c in batch.columns if str(c).startswith("width_now[")]
-
-
 def mark_picks(alone: pd.DataFrame, batch: pd.DataFrame) -> pd.DataFrame:
     """The ranking of each candidate alone with its rank there (``rank_alone``) and its place
     in the greedy batch (``batch_pick``, 0 = not picked)."""
@@ -701,7 +696,7 @@ def nopt_value(
     widths, cumulative over the batch). A loss saved at the budget is worth the compute that
     would buy it there: C * (exp(saved / |dL_opt/d ln C|) - 1) FLOPs. A pick is "worth it" when
     that exceeds its own cost (for ONE training run at the budget)."""
-    label = next(c[len("width_now[") : -1] for c in batch if c.startswith("width_now["))
+    label = width_labels(batch)[0]
     alloc = optimal_allocation(
         surface_fit, C=[budget / 1.1, budget, budget * 1.1], seed=seed, group=group
     )
@@ -735,7 +730,7 @@ def hp_value(
     and the difference, the new cell's own scatter, no sweep at other cells removes. Columns
     ``regret_new_run_relative`` (of the target's loss) and ``regret_new_run`` (loss units) give
     it, for the report; the design values do not use it."""
-    comps = [c[len("width_now[") : -1] for c in batch if c.startswith("width_now[")]
+    comps = width_labels(batch)
     hp_group, s_group = fit_group(hp_fit, group), fit_group(surface_fit, group)
     opt = predict(hp_fit, N=target_N, D=target_D, seed=seed, group=hp_group).iloc[0]
     pen = predict(

@@ -21,6 +21,7 @@ import re
 import numpy as np
 import pandas as pd
 
+from ..design.batch import width_labels
 from ..posterior.extrapolation.distance import group_ranges
 from ..posterior.fixed_hyperparams import N_GRID
 from ..posterior.predict import outside_decades
@@ -838,7 +839,7 @@ def _design_sections(
     nopt_tag = UNRELIABLE_TAG if nopt_unsettled else ""
     hp_tag = UNRELIABLE_TAG if hp_unsettled else ""
     group = plan.get("group")
-    label = next(c[len("width_now[") : -1] for c in batch if c.startswith("width_now["))
+    label = width_labels(batch)[0]
     now = float(batch[f"width_now[{label}]"].iloc[0])
     v0 = value.iloc[0]
     sweeps = "n_runs" in batch and bool((batch["n_runs"] > 1).any())

@@ -78,6 +78,12 @@ CONFIRM_COLUMNS = (
 )  # the bounds() columns next_runs(confirm=True) adds
 
 
+
+def width_labels(table) -> list[str]:
+    """The target components a design table's widths are of, in column order: the labels of
+    its ``width_now[label]`` columns (e.g. "N_opt(C=1e+22)"); [] for a table without a target."""
+    return [c[len("width_now[") : -1] for c in table.columns if str(c).startswith("width_now[")]
+
 # ---- guardrails ---------------------------------------------------------------------------------
 class GuardrailWarning(UserWarning):
     """No candidate met the ratio/size guardrails for a pick, so they were relaxed for it (the
