@@ -217,6 +217,18 @@ def test_design_isoflop_on_a_sweep_fit_is_one_line_naming_sweep_and_candidates(
     assert "cands" not in line.replace("CANDS", "")
 
 
+def test_candidates_isoflop_on_a_sweep_fit_is_refused_before_writing(sweep_file, tmp_path, capsys):
+    """'candidates --isoflop' on a sweep fit wrote a CSV of N, D, C points that the law could not
+    value ('design --candidates' then failed on the missing lr): now the same one line as
+    'design --isoflop', and no file is written."""
+    out = tmp_path / "cands.csv"
+    code, _, err = cli_run(["candidates", sweep_file, "--isoflop", "1e19", "--out", out], capsys)
+    line = cli_error_line(err)
+    assert code == 2
+    assert "--isoflop: law 'sweep' values a run at its lr and batch_size" in line
+    assert not out.exists()
+
+
 # ---- the guard against overwriting a CSV that is not ours: one function -----------------------
 def test_next_runs_guard_refuses_a_foreign_csv_and_replaces_its_own(tmp_path):
     """The demo's next_runs.csv guard (the same function as the command line's candidates and

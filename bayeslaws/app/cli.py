@@ -1015,6 +1015,7 @@ def cmd_candidates(args) -> int:
     out = Path(args.out)
     _refuse_non_candidates(out, args.fit)  # before reading the fit: a run table is never lost
     fit = _load_fit(args.fit)
+    _refuse_isoflop_for(fit, args)  # isoFLOP points a sweep law could not value
     cands = _generate_candidates(fit, args)
     if cands is None:
         raise CLIError("give --isoflop C ... and/or --sweep N D (repeatable)")
@@ -1151,9 +1152,10 @@ def cmd_design(args) -> int:
 
 
 def _refuse_isoflop_for(fit, args) -> None:
-    """``design --isoflop`` for a law whose runs are described by more than N and D (C), e.g.
-    law 'sweep' (lr, batch_size): it values a run at its own setting, and an isoFLOP point has
-    none; refused in one line naming the candidate options that suit the law."""
+    """``design --isoflop`` or ``candidates --isoflop`` for a law whose runs are described by
+    more than N and D (C), e.g. law 'sweep' (lr, batch_size): it values a run at its own
+    setting, and an isoFLOP point has none; refused in one line naming the candidate options
+    that suit the law."""
     extra = [c for c in fit.law.run_columns if c not in ("N", "D", "C")]
     if not args.isoflop or not extra:
         return
