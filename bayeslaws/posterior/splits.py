@@ -13,6 +13,7 @@ import pandas as pd
 
 from ..runs import RunTable, bundled, load_runs
 from ..runs.checks import check_integer, check_positive, is_integer, is_real
+from ..runs.table import best_in_cell
 from .draws import positive_array
 
 EPOCH_CUTS = {"C": 1e21, "N": 2e9, "D": 5e10}
@@ -147,15 +148,13 @@ def porian_split(config: str = "rw/tuned/short/const", n_budgets: int = 2):
     return split_by(runs, held, f"backtest: held out the {n_budgets} largest budgets")
 
 
-def steplaw_best_cells(include_diverged: bool = False) -> RunTable:
-    """Step Law's dense sweep reduced to one run per (N, D) cell: its lowest smooth loss, as the
-    loss under (grid-)optimal hyperparameters. Diverged runs (smooth loss > 4) are excluded
-    first (they never hold a cell's minimum)."""
-    runs = bundled.steplaw_dense()
-    df = runs.df
-    if not include_diverged:
-        df = df[~df["diverged"]]
-    best = df.loc[df.groupby(["N", "D"])["loss"].idxmin(), ["N", "D", "loss"]]
+def steplaw_best_cells() -> RunTable:
+    """Step Law's dense sweep reduced to one run per (N, D) cell: its best run
+    (:func:`~bayeslaws.runs.table.best_in_cell`: the lowest loss of its converged runs; a run
+    flagged diverged never is a cell's best), as the loss under (grid-)optimal
+    hyperparameters; columns N (params), D (tokens), loss (nats)."""
+    df = bundled.steplaw_dense().df
+    best = df.loc[best_in_cell(df), ["N", "D", "loss"]]
     return load_runs(best.reset_index(drop=True))
 
 
