@@ -39,7 +39,7 @@ and writes porian_variants.csv (slow; the first version's own results are kept a
 results/porian_before.csv).
 
 Run:  python paper_repro/porian.py [--all] [--draws 300] [--law isoflop|isoflop_cubic]
-      python paper_repro/porian.py --compare
+      python paper_repro/porian.py --compare --draws 200 --warmup 300  (porian_variants.*)
 Writes paper_repro/results/porian.csv (table rows) and porian_detail.csv; prints both.
 """
 
