@@ -26,12 +26,14 @@ each item still gets its own result, warnings and retries.
 Results stream back as they finish (:func:`iter_map_tasks`, :func:`iter_fit_many`, with a
 progress line per task on stderr); a task that fails (an exception in the function, or its
 worker dying) is resubmitted up to ``retries`` times, and then recorded with its error and
-traceback: no task is lost. A task that raised ``ValueError``, ``TypeError`` or ``KeyError`` (bad
-input: an unknown law or option, a malformed table) is recorded at once, since the same input
-fails the same way again; so is, as a ``TypeError`` and never submitted, an item that worker
-processes could not receive: one that does not pickle for a ``spawn`` pool, or a fit's law of
-a class they cannot import (defined inside a function; for a ``spawn`` pool, in a notebook's
-``__main__``). A worker that dies takes with it every task in flight in the local
+traceback: no task is lost, nor the errors of its earlier attempts (each one's error, traceback
+and warnings: ``TaskResult.retried_errors``, shown in its progress line and in ``table()``),
+also when a retry succeeds. A task that raised ``ValueError``, ``TypeError`` or ``KeyError``
+(bad input: an unknown law or option, a malformed table) is recorded at once, since the same
+input fails the same way again; so is, as a ``TypeError`` and never submitted, an item that
+worker processes could not receive: one that does not pickle for a ``spawn`` pool, or a fit's
+law of a class they cannot import (defined inside a function; for a ``spawn`` pool, in a
+notebook's ``__main__``). A worker that dies takes with it every task in flight in the local
 pool, which cannot say whose worker it was: a new pool then runs each of those tasks again
 alone, one at a time and uncounted, and only a task that breaks the pool alone is charged the
 attempt (a task that always kills its worker runs ``retries`` + 1 times, or twice with
@@ -39,21 +41,21 @@ attempt (a task that always kills its worker runs ``retries`` + 1 times, or twic
 a task whose workers die (``distributed.scheduler.allowed-failures``), then fails it with
 ``KilledWorker``. As Dask counts every task a dying worker held, one merely queued behind the
 task that killed it included, an innocent task can be failed so: bayeslaws submits a task
-failed with ``KilledWorker`` once more, alone (when ``retries`` leaves it an attempt: after
-the batch's tasks in flight finish, with none beside it), and records it when it is failed so
+failed with ``KilledWorker`` once more, alone (when ``retries`` leaves it an attempt: after the
+batch's tasks in flight finish, with none beside it), and records it when it is failed so
 again. A chunk of several items failed so is recorded against the item its worker was running
 (which the worker tells the scheduler), at once; its other items run again alone, uncounted
-(their one more submission). A ``ProcessPoolExecutor`` the caller gives cannot be restarted
-by bayeslaws: once one of its workers dies it is broken, so nothing more is sent to it; the
-tasks it had run (the one whose worker died among them: the pool cannot say which) are
-recorded with its ``BrokenProcessPool`` error, not retried, and those it never started (each
-worker marks a task's start in a temporary folder) as not run, with no attempt counted
-(``attempts`` 0), to rerun (or pass ``executor=None``: bayeslaws' own pool is restarted). A
-task's return value comes back in ``TaskResult.value`` (it must pickle: one that does not is
-recorded as a ``TypeError``); fits come back as :class:`~.fit.Fit` objects
-(``TaskResult.fit``), or, with ``save_dir``, are saved by the worker as ``<name>.nc`` and come
-back as paths (``TaskResult.path``; on a cluster ``save_dir`` must be a folder every worker
-and the client can see).
+(their one more submission). A ``ProcessPoolExecutor`` the caller gives cannot be restarted by
+bayeslaws: once one of its workers dies it is broken, so nothing more is sent to it; the tasks
+it had run (the one whose worker died among them: the pool cannot say which) are recorded with
+its ``BrokenProcessPool`` error, not retried, and those it never started (each worker marks a
+task's start in a temporary folder) as not run, with no attempt counted (``attempts`` 0), to
+rerun (or pass ``executor=None``: bayeslaws' own pool is restarted). A task's return value
+comes back in ``TaskResult.value`` (it must pickle: one that does not is recorded as a
+``TypeError``); fits come back as :class:`~.fit.Fit` objects (``TaskResult.fit``), or, with
+``save_dir``, are saved by the worker as ``<name>.nc`` and come back as paths
+(``TaskResult.path``; on a cluster ``save_dir`` must be a folder every worker and the client
+can see).
 
 Worker processes run one task at a time, so each should use about one core:
 :func:`worker_env` is the environment for that (XLA's and BLAS's single-thread settings:
@@ -168,7 +170,14 @@ class TaskResult:
     ``warnings`` the warnings the task emitted there (for fits: sampler, identifiability,
     outliers), as text ("Category: message"), and ``warning_categories`` each one's category
     class as its import path ``module:QualName`` (:func:`warn_again` raises them again in the
-    client as those classes)."""
+    client as those classes). ``retried_errors``: one record per earlier attempt that failed
+    and was submitted again (its error lost otherwise when a retry succeeds), in attempt
+    order, each a :class:`TaskResult` of that attempt alone, as a final failure is recorded:
+    ``attempts`` its number (1-based), ``error``, ``traceback``, ``seconds``, ``worker``,
+    ``warnings`` and ``warning_categories`` of that attempt (its warnings are not in this
+    result's ``warnings``, which are the last attempt's); empty for a task that succeeded or
+    failed at its first attempt. Not recorded: a run that was not an attempt (a chunk or a
+    local pool failed by another task's worker dying, run again uncounted)."""
 
     index: int
     name: str
@@ -182,10 +191,23 @@ class TaskResult:
     worker: str | None = None
     warnings: list = field(default_factory=list)
     warning_categories: list = field(default_factory=list)
+    # a plain default (a class attribute): a result pickled before this field reads it as ()
+    retried_errors: tuple = ()
 
     @property
     def ok(self) -> bool:
         return self.error is None
+
+    def retried_text(self) -> str | None:
+        """The earlier attempts' errors, "attempt 1: ExceptionType: message; attempt 2: ..."
+        (with ", N warning(s)" for an attempt that warned), or None when there were none."""
+        if not self.retried_errors:
+            return None
+        return "; ".join(
+            f"attempt {r.attempts}: {r.error}"
+            + (f", {len(r.warnings)} warning(s)" if r.warnings else "")
+            for r in self.retried_errors
+        )
 
     def load(self):
         """The fit: in memory, or read from ``path``."""
@@ -222,7 +244,9 @@ class BatchResult(list):
         return [r.load() if r.ok else None for r in self]
 
     def table(self) -> pd.DataFrame:
-        """One row per task: name, ok, attempts, seconds, worker, path, error, warnings."""
+        """One row per task: name, ok, attempts, seconds, worker, path, error, retried_errors
+        (the earlier attempts' errors, :meth:`TaskResult.retried_text`; None when the task
+        was not retried), warnings (the number of the last attempt's warnings)."""
         return pd.DataFrame(
             [
                 {
@@ -233,6 +257,7 @@ class BatchResult(list):
                     "worker": r.worker,
                     "path": r.path,
                     "error": r.error,
+                    "retried_errors": r.retried_text(),
                     "warnings": len(r.warnings),
                 }
                 for r in self
@@ -730,9 +755,16 @@ def _chunks(indices: list[int], size: int) -> list[list[int]]:
 
 
 def _report(label: str, result: TaskResult, done: int, total: int, failed: int, started: float):
-    status = "ok" if result.ok else f"FAILED after {result.attempts} attempt(s): {result.error}"
+    if not result.ok:
+        status = f"FAILED after {result.attempts} attempt(s): {result.error}"
+    elif result.retried_errors:
+        status = f"ok after {result.attempts} attempts"
+    else:
+        status = "ok"
     if result.warnings:
         status += f", {len(result.warnings)} warning(s)"
+    if result.retried_errors:  # the earlier attempts' errors, not only the last one's
+        status += f"; {result.retried_text()}"
     elapsed = time.perf_counter() - started
     where = (
         f"{result.seconds:.1f} s on {result.worker}"
@@ -819,7 +851,8 @@ def iter_map_tasks(
     marks: dict = {}  # future -> each of its items' start mark (a file path)
     unsent: set = set()  # the futures the executor refused (never sent)
     caller_broken: BaseException | None = None
-    last_error: dict = {}  # item index -> the error of its last attempt, when retried
+    # item index -> a TaskResult per earlier attempt that failed and was submitted again
+    retried: dict = {}
     # the items Dask failed with KilledWorker once: each is submitted once more, alone (when
     # retries allow), as Dask fails every task a dying worker held, one merely queued there
     killed_once: set = set()
@@ -949,20 +982,27 @@ def iter_map_tasks(
                         for i in group:
                             if charged and i not in ran:  # never started: no attempt
                                 attempts[i] -= 1
-                        outs = _caller_broken_outs(err, group, ran, attempts, last_error)
+                        outs = _caller_broken_outs(err, group, ran, attempts, retried)
                 for i, out in zip(group, outs, strict=True):
                     if "error" in out and out.pop("retry", True) and attempts[i] <= retries:
                         if caller_broken is not None:  # it takes no more tasks
                             out["error"] += f"; not retried: {CALLER_BROKEN}"
-                        elif culprit or killed:  # alone again: it may break the pool again,
-                            # or (KilledWorker) be innocent, failed beside a task that kills
-                            held.append(([i], True))  # its workers: not beside it again
+                        else:  # this attempt's error, traceback and warnings, kept
+                            retried.setdefault(i, []).append(
+                                TaskResult(index=i, name=names[i], attempts=attempts[i], **out)
+                            )
+                            if culprit or killed:
+                                # alone again: it may break the pool again, or (KilledWorker)
+                                # be innocent, failed beside a task that kills its workers:
+                                # not beside it again
+                                held.append(([i], True))
+                            else:
+                                again([i])
                             continue
-                        else:
-                            last_error[i] = out["error"]
-                            again([i])
-                            continue
-                    result = TaskResult(index=i, name=names[i], attempts=attempts[i], **out)
+                    result = TaskResult(
+                        index=i, name=names[i], attempts=attempts[i],
+                        retried_errors=tuple(retried.pop(i, ())), **out,
+                    )  # fmt: skip
                     done += 1
                     failed += not result.ok
                     if show:
@@ -1043,12 +1083,13 @@ def _started_items(group: list[int], marks: list | None, unsent: bool) -> set:
 
 
 def _caller_broken_outs(
-    err: BaseException, group: list[int], ran: set, attempts: list, last_error: dict
+    err: BaseException, group: list[int], ran: set, attempts: list, retried: dict
 ) -> list[dict]:
     """A result dict per item of ``group`` failed by a caller's broken executor (``err``), none
     retried: an item it started (in ``ran``; the one whose worker died among them) keeps the
     executor's error; one it never started is "not run" (or "not run again", with its earlier
-    attempt's error, when it was a retry; ``attempts``: the attempts it really made)."""
+    attempt's error, when it was a retry; ``attempts``: the attempts it really made;
+    ``retried``: item index -> its earlier failed attempts' :class:`TaskResult`)."""
     outs = []
     for i in group:
         if i in ran:
@@ -1058,10 +1099,10 @@ def _caller_broken_outs(
                 "takes no more tasks)"
             )
             trace = "".join(traceback.format_exception(err))
-        elif i in last_error:
+        elif retried.get(i):
             error = (
                 f"{type(err).__name__}: not run again: {CALLER_BROKEN} (its attempt "
-                f"{attempts[i]} failed: {last_error[i]})"
+                f"{attempts[i]} failed: {retried[i][-1].error})"
             )
             trace = None
         else:
