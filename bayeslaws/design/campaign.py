@@ -46,7 +46,13 @@ values, a recorded run matched to a proposed run that run's ``proposed_N``, ``pr
 ...). A folder saved when a proposal was kept as one row per unit loads as saved (its sweeps
 matched by their first run only). Group labels are saved and read back as text exactly as
 written ("NA", "01", "None" stay labels). A folder saved without ``start_runs.csv`` (before it
-was kept) loads with the saved fit's training runs less the recorded ones. :meth:`Campaign.start`
+was kept) loads with the saved fit's training runs less the recorded ones. ``fits.csv`` holds
+one row per fit the campaign has had (:attr:`Campaign.fits`: the starting fit, step 0, and each
+refit, with its sampler seed, chains, draws and its own diagnostics' R-hat, ESS, divergences and
+verdict), so an earlier fit's health and seed outlive the fit itself (only the current fit is
+saved, as ``fit.nc``). A folder saved without ``fits.csv`` (before it was kept) loads with one
+row, the current fit's, read from ``fit.nc`` and noted so: the earlier fits' rows are not
+known. :meth:`Campaign.start`
 refuses a folder that already holds a campaign (:meth:`Campaign.load` resumes it;
 ``overwrite=True`` starts afresh). Units: N params, D tokens, C FLOPs, budget in FLOPs.
 """
@@ -74,6 +80,15 @@ FIT_FILE = "fit.nc"
 RUNS_FILE = "runs.csv"
 PROPOSALS_FILE = "proposals.csv"
 START_RUNS_FILE = "start_runs.csv"
+FITS_FILE = "fits.csv"
+FIT_COLUMNS = (
+    "step", "seed", "chains", "warmup", "draws", "max_r_hat", "min_ess_bulk", "min_ess_tail",
+    "divergences", "sampler_ok", "note",
+)  # fmt: skip
+UNSAVED_FITS_NOTE = (
+    "rebuilt at load from fit.nc: the folder has no fits.csv (saved before it was kept), so "
+    "the fits of earlier steps are not known"
+)
 OPTION_NAMES = (
     "cost", "cost_power", "criterion", "model", "max_draws", "seed", "ci", "group", "flops_column"
 )  # fmt: skip
@@ -287,6 +302,28 @@ def guardrail_runs(runs: pd.DataFrame) -> pd.DataFrame:
     return out.drop(columns=[c for c in out if str(c).startswith(PROPOSED)])
 
 
+def fit_row(fit, step: int, note: str = "") -> dict:
+    """One row of :attr:`Campaign.fits` for ``fit``, the campaign's fit at ``step``, as the
+    fit recorded it: seed, chains, warmup and draws (per chain) of its sampler
+    (``fit.record.sampler``); max_r_hat (NaN with one chain), min_ess_bulk, min_ess_tail,
+    divergences and sampler_ok (no problem found) of its own diagnostics
+    (``fit.diagnostics``); ``note`` (text, "" when none)."""
+    sampler, diag = fit.record.sampler, fit.diagnostics
+    return {
+        "step": int(step),
+        "seed": int(sampler.seed),
+        "chains": int(sampler.chains),
+        "warmup": int(sampler.warmup),
+        "draws": int(sampler.draws),
+        "max_r_hat": float(diag.max_r_hat),
+        "min_ess_bulk": float(diag.min_ess_bulk),
+        "min_ess_tail": float(diag.min_ess_tail),
+        "divergences": int(diag.divergences),
+        "sampler_ok": bool(diag.ok),
+        "note": note,
+    }
+
+
 def _frame_of(runs) -> pd.DataFrame:
     """The table of a RunTable, or an empty frame for None."""
     return pd.DataFrame() if runs is None else runs.df
@@ -343,9 +380,9 @@ class Campaign:
     options (passed to :func:`~.batch.next_runs`), start_runs (the starting fit's training runs,
     :func:`fitted_runs`: the guardrails count them), runs (DataFrame of the runs recorded, with
     ``step``), proposals (DataFrame of every proposed run, :func:`~.batch.runs_of_plan`, with
-    ``step``), step (batches recorded), folder (where the state is saved, or None),
-    calibrate_drift (update every new fit's drift rate with its own scale-out splits,
-    :func:`.discrepancy.calibrate`).
+    ``step``), fits (DataFrame, one row per fit the campaign has had: :attr:`fits`), step
+    (batches recorded), folder (where the state is saved, or None), calibrate_drift (update
+    every new fit's drift rate with its own scale-out splits, :func:`.discrepancy.calibrate`).
     """
 
     def __init__(
@@ -366,8 +403,20 @@ class Campaign:
         self.runs = pd.DataFrame()
         self.proposals = pd.DataFrame()
         self.step = 0
+        self._fits = pd.DataFrame([fit_row(fit, 0)], columns=list(FIT_COLUMNS))
         self.folder = None if folder is None else Path(folder)
         self.calibrate_drift = bool(calibrate_drift)
+
+    @property
+    def fits(self) -> pd.DataFrame:
+        """One row per fit the campaign has had, in order (a copy): the starting fit (step 0)
+        and the refit of each :meth:`record` (step s: the fit after the runs of step s - 1,
+        the one step s proposes with). Columns (:func:`fit_row`): step, seed (the sampler's
+        PRNG seed), chains, warmup and draws (per chain), max_r_hat, min_ess_bulk,
+        min_ess_tail, divergences, sampler_ok (the fit's own diagnostics: True when it found
+        no problem) and note (text; a folder saved before fits.csv was kept loads with the
+        current fit's row alone, noted so). Saved as ``fits.csv``."""
+        return self._fits.copy()
 
     @classmethod
     def start(
@@ -464,7 +513,8 @@ class Campaign:
         (:meth:`~bayeslaws.inference.Fit.update`: warm-started from the current posterior where
         the law can re-express it on the updated table's reference scales, the loss-surface
         laws and ``hyperparams``; otherwise a cold refit with the fit's own warm-up, e.g.
-        ``sweep``), advance the step and save.
+        ``sweep``), advance the step, add the new fit's row to :attr:`fits` (its seed and
+        health) and save.
         Each new run within :data:`MATCH_RTOL` of a run of this step's proposal (every run of
         its units, :meth:`proposed_runs`; N, D, lr, batch_size; the same group) counts under
         that proposed run for the guardrails (the fit takes it as given); a
@@ -486,6 +536,8 @@ class Campaign:
         frame = with_proposed(frame, proposal, matched)
         self.runs = pd.concat([self.runs, frame.assign(step=self.step)], ignore_index=True)
         self.step += 1
+        row = pd.DataFrame([fit_row(self.fit, self.step)], columns=list(FIT_COLUMNS))
+        self._fits = pd.concat([self._fits, row], ignore_index=True)
         if self.folder is not None:
             self.save()
         return self.fit
@@ -513,12 +565,14 @@ class Campaign:
         self.start_runs.to_csv(folder / START_RUNS_FILE, index=False)
         self.runs.to_csv(folder / RUNS_FILE, index=False)
         self.proposals.to_csv(folder / PROPOSALS_FILE, index=False)
+        self._fits.to_csv(folder / FITS_FILE, index=False)
         self.folder = folder
         return folder
 
     @classmethod
     def load(cls, folder) -> Campaign:
-        """The campaign saved in ``folder``."""
+        """The campaign saved in ``folder`` (one saved without ``fits.csv``: :attr:`fits` holds
+        the current fit's row alone, read from ``fit.nc``, with a note saying so)."""
         folder = Path(folder)
         path = folder / STATE_FILE
         if not path.is_file():
@@ -539,7 +593,24 @@ class Campaign:
             camp.start_runs = _read_table(folder / START_RUNS_FILE)
         else:  # saved before the starting runs were kept: the saved fit holds them
             camp.start_runs = without(camp.start_runs, camp.runs)
+        if (folder / FITS_FILE).is_file():
+            camp._fits = _read_fits(folder / FITS_FILE)
+        else:  # saved before the fits were kept: only the current fit is known
+            row = fit_row(camp.fit, camp.step, UNSAVED_FITS_NOTE)
+            camp._fits = pd.DataFrame([row], columns=list(FIT_COLUMNS))
         return camp
+
+
+def _read_fits(path: Path) -> pd.DataFrame:
+    """A saved :attr:`Campaign.fits` table: its note read as text ("" when empty), the other
+    columns as pandas reads them (a missing value NaN)."""
+    df = _read_table(path)
+    if df.empty:
+        return pd.DataFrame(columns=list(FIT_COLUMNS))
+    if "note" in df:
+        raw = pd.read_csv(path, usecols=["note"], dtype=str, keep_default_na=False)
+        df["note"] = raw["note"].to_numpy(object)
+    return df
 
 
 def _read_table(path: Path, dtype=None) -> pd.DataFrame:
