@@ -145,8 +145,8 @@ def test_fenced_runs_and_a_cell_left_out_are_named():
     prepared, told = prepare(HyperparamsLaw(fence=3.0), as_runs(df))
     fenced = [n for n in prepared.notes if "fence" in n]
     assert fenced == [
-        f"1 runs excluded from the bowls: 1 beyond their cell's far-out fence (ln loss > Q3 + 3 "
-        f"IQR; cells with >= 12 converged runs) at rows 7 ({ROWS_NOTE})"
+        f"1 of 288 runs excluded from the bowls: 1 beyond their cell's far-out fence (ln loss "
+        f"> Q3 + 3 IQR; cells with >= 12 converged runs) at rows 7 ({ROWS_NOTE})"
     ]
     empty = [n for n in prepared.notes if "no converged run" in n]
     cut = ", ".join(str(r) for r in range(288, 298))

@@ -179,13 +179,14 @@ DRIFT_AXES = ("N+", "N-", "D+", "D-")  # the first four of drift.AXES (the optim
 MIN_SWEPT_CELLS = 2
 
 
-def empty_cells(df: pd.DataFrame, excluded) -> int:
-    """How many (N, D) cells (``CELL_RTOL``) have every run ``excluded`` (R,): with no converged
-    run left they drop out of the fit entirely."""
+def empty_cells(df: pd.DataFrame, excluded) -> pd.DataFrame:
+    """The (N, D) cells (``CELL_RTOL``) that have every run ``excluded`` (R,): with no converged
+    run left they drop out of the fit entirely. Rows of :func:`~bayeslaws.runs.cells.cell_table`
+    (columns g, N params, D tokens), as :func:`.hyperparams.data.describe_cells` names them."""
     index, cells = cell_table(df["N"], df["D"])
     kept = np.bincount(index, weights=(~np.asarray(excluded, bool)).astype(float),
                        minlength=len(cells))
-    return int((kept == 0).sum())
+    return cells[kept == 0]
 
 
 def thinly_swept(df: pd.DataFrame, cell_index: np.ndarray) -> dict[str, int]:
@@ -600,6 +601,17 @@ class SweepLaw(LossSurfaceLaw):
             out[name] = shape[name] + scatter[name] * z[name]
         return out
 
+    def new_cell_shape(self, shape: dict, theta: dict, z) -> dict:
+        """A new cell's bowl shape: the law's ``shape`` (:meth:`cell_shape`) moved by the
+        fitted shape scatters (``theta``'s ``<name>_scatter`` draws, (S, 1)) times the cell's
+        shape deviations, the SHAPE_SCATTER rows of ``z`` (standard normal,
+        (len(NEW_CELL_DEVIATIONS), S, Q), :func:`.hyperparams.optima.cell_deviations`): the
+        normals :meth:`observations` draws for the cell from the same base seed. Without
+        ``shape_scatter`` the scatters are 0 and the shape is the law's."""
+        z = dict(zip(NEW_CELL_DEVIATIONS, z, strict=True))
+        return self.shift_shape(shape, {k: theta[f"{k}_scatter"] for k in SHAPE_SCATTER},
+                                {k: z[k] for k in SHAPE_SCATTER})
+
     @staticmethod
     def centre_law(theta: dict, x, y):
         """(ln eta*, ln B*) - (ln lr_ref, ln B_ref) of the law at centred logs (x, y)."""
@@ -773,10 +785,12 @@ class SweepLaw(LossSurfaceLaw):
         # each kind names its rows; the runs of a cell left empty are each under their own
         # kind (every one diverged), the empty cells a clause of their own
         clauses = hp_data.kind_clauses(runs.df.index, kinds)
-        n_empty = empty_cells(runs.df, mask)
+        lost = empty_cells(runs.df, mask)
+        n_empty = len(lost)
         if n_empty:
             reasons.append(
-                f"{n_empty} (N, D) cells left with no converged run, so left out entirely"
+                f"{n_empty} (N, D) cells left with no converged run, so left out entirely: "
+                f"{hp_data.describe_cells(lost)}"
             )
             clauses.append((reasons[-1], []))
         why = hp_data.named_rows(runs, clauses)
@@ -936,18 +950,19 @@ class SweepLaw(LossSurfaceLaw):
         Without lr and batch_size in the query ``loss`` is the loss at the optimal
         hyperparameters (``new_run``: a new cell's level and one run's noise, sd sigma). With
         them (:func:`penalty_draws`) ``loss`` is the loss of a run trained at that (lr,
-        batch_size): L_opt (1 + rel_penalty) per draw (``new_run``: with that run's noise, sd
-        sqrt(sigma^2 + (tau bowl)^2)); the loss at the optimum is ``loss_opt``, and
+        batch_size): L_opt (1 + rel_penalty) per draw (``new_run``: the new cell's own bowl,
+        its shape moved by the fitted shape scatter as in :meth:`observations`, and that run's
+        noise, sd sqrt(sigma^2 + (tau bowl)^2)); the loss at the optimum is ``loss_opt``, and
         ``rel_penalty`` = L(lr, B) / L_opt - 1 and ``penalty`` = L_opt rel_penalty (loss units)
         price the setting.
 
         ``new_run`` draws one base seed from ``rng`` (:func:`.hyperparams.optima.query_seed`);
-        a new cell's optimum and level deviations are drawn once per cell of the query
-        (:func:`.hyperparams.optima.cell_deviations`), shared by its rows (e.g. several lr at
-        one planned (N, D): one optimum and level per draw, as one new sweep), and each row's
-        run noise from its own stream (:func:`.hyperparams.optima.run_rngs`, keyed by its N,
-        D, lr and batch_size), so a row's draws are the same whatever the other rows and their
-        order. At a fitted cell's (N, D) the draws are those of a new sweep there."""
+        a new cell's optimum, bowl-shape and level deviations are drawn once per cell of the
+        query (:func:`.hyperparams.optima.cell_deviations`), shared by its rows (e.g. several lr
+        at one planned (N, D): one optimum, bowl and level per draw, as one new sweep), and
+        each row's run noise from its own stream (:func:`.hyperparams.optima.run_rngs`, keyed
+        by its N, D, lr and batch_size), so a row's draws are the same whatever the other rows
+        and their order. At a fitted cell's (N, D) the draws are those of a new sweep there."""
         resolve_group(post.groups, group)
         N, D = query["N"].to_numpy(float), query["D"].to_numpy(float)
         theta = self.theta_draws(post, None, rng)
@@ -973,6 +988,8 @@ class SweepLaw(LossSurfaceLaw):
             v = np.log(query["batch_size"].to_numpy(float))[None, :] - log_B
             sc = post.scales
             shape = self.cell_shape(th, sc.centre("N", N)[None, :], sc.centre("D", D)[None, :])
+            if kind == "new_run":  # the new cell's own shape, as observations() draws it
+                shape = self.new_cell_shape(shape, th, z)
             bowl = np.asarray(self.bowl_value(shape, u, v), float)
             extra = th["tau"] * bowl * noise[1] if kind == "new_run" else None
             out.update(penalty_draws(log_L, bowl, extra))
@@ -1135,17 +1152,25 @@ def best_run(fit, N: float, D: float, lr, batch_size, *, ci: float = 0.9, seed: 
     ``sqrt(sigma^2 + (tau bowl)^2)`` (:meth:`SweepLaw.observations`), and the argmin over
     the grid. Use it to ask whether a measured best run is what the model expects.
 
-    N params, D tokens; lr, batch_size (R,): the grid's runs (batch in tokens).
+    fit: a fit of law 'sweep' (another law's fit is refused, LawCapabilityError: its
+    observations are not this model's per-run noise). N params, D tokens; lr, batch_size (R,):
+    the grid's runs (batch in tokens).
     Returns {"p_best": (R,) probability that each run is the best, "lr" and "batch_size":
     (lower, median, upper) of the best run's value at ``ci`` (grid values)}.
     """
+    if not isinstance(fit.law, SweepLaw):
+        # another law's observations need not be per-run Gaussian ln losses (law
+        # 'hyperparams': one sigma per draw, (S,), and student_t or huber noise)
+        raise LawCapabilityError(
+            f"best_run needs a fit of law 'sweep' (its runs' ln losses and their noise "
+            f"sqrt(sigma^2 + (tau bowl)^2)); this fit is of law {fit.law.name!r}"
+        )
     lr, batch = np.asarray(lr, float).ravel(), np.asarray(batch_size, float).ravel()
     rng = np.random.default_rng(seed)
     grid = pd.DataFrame({"N": float(N), "D": float(D), "lr": lr, "batch_size": batch,
                          "unit": 0})
     obs = fit.law.observations(fit.posterior(), grid, group=None, rng=rng)
-    z = obs.mean + np.broadcast_to(obs.sigma, obs.mean.shape) * rng.standard_normal(
-        obs.mean.shape)
+    z = obs.mean + obs.sigma * rng.standard_normal(obs.mean.shape)  # (S, R) each
     pick = np.argmin(z, axis=1)  # (S,) the best run per draw
     q = [(1 - ci) / 2, 0.5, (1 + ci) / 2]
     return {

@@ -66,6 +66,9 @@ QUANTITY = {"N": "parameters", "D": "tokens", "C": "FLOPs"}  # what N, D, C coun
 IMPOSSIBLE_BELOW = {"N": 1.0, "D": 1.0}  # fewer than one parameter / token
 TOKENS_PER_PARAM = (1e-2, 1e5)  # plausible range of D / N
 BATCH_TOKENS_LOW = 1e3  # a median batch below this many tokens is likely in sequences
+# a median peak learning rate above this is likely a log of it (-log10 lr: 3-4 on a typical
+# sweep); the bundled and shared sweeps' medians are 2.1e-4 to 2.8e-3 (max 0.022)
+LR_HIGH = 1.0
 TYPICAL_TOKENS_PER_PARAM = 20.0  # Chinchilla's compute-optimal D / N: ranks units hints
 SCALE_WORDS = ("thousands", "millions", "billions", "trillions")  # units hints, by size
 LOSS_MAX = 20.0  # nats (or bits) per token: above this the column is likely a perplexity
@@ -1956,7 +1959,8 @@ def check_plausible(
     """Warn (:class:`PlausibilityWarning`) about implausible magnitudes of a canonical table:
     N (parameters), D (tokens), C (FLOPs) outside ``PLAUSIBLE`` and tokens per parameter outside
     ``TOKENS_PER_PARAM`` (the column's median: other units; else the rows outside: a mistyped
-    row), a median batch size below ``BATCH_TOKENS_LOW`` tokens (in sequences?), rows whose
+    row), a median peak learning rate above ``LR_HIGH`` (a log of it, e.g. -log10 lr?), a
+    median batch size below ``BATCH_TOKENS_LOW`` tokens (in sequences?), rows whose
     batch size exceeds their training tokens D (in tokens, given a ``units=`` multiplier for
     sequences?), a loss column that looks like a perplexity, and losses far above the table's
     median (diverged runs?).
@@ -2034,6 +2038,10 @@ def check_plausible(
             )
         elif not pair:  # with N and D both scaled, a row's D/N waits for their units
             messages += _implausible_ratio_rows(df, flagged, note)
+    if "lr" in df:
+        median = float(np.nanmedian(checked["lr"]))
+        if median > LR_HIGH:
+            say_column(_lr_message(median))
     if "batch_size" in df:
         median = float(np.nanmedian(checked["batch_size"]))
         if median < BATCH_TOKENS_LOW:
@@ -2142,6 +2150,15 @@ def _batch_above_tokens_rows(
         f"{format_values(batch[bad], 3)} vs D {format_values(tokens[bad], 3)}): fewer than "
         f"one optimizer step per run. {cause}, or exclude them ({EXCLUDE_HINT})"
     ]
+
+
+def _lr_message(median: float) -> str:
+    """The warning for an lr column whose ``median`` is above ``LR_HIGH``."""
+    return (
+        f"column 'lr' has median {median:.3g}, above {LR_HIGH:g}: lr is the peak learning "
+        "rate, and peak learning rates above 1 are rare; is the column a log of it (e.g. "
+        "-log10 lr, 3 for 1e-3)? Pass the learning rate itself (for -log10 lr: 10 ** -value)"
+    )
 
 
 def _batch_message(median: float) -> str:

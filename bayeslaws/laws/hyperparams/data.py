@@ -611,6 +611,7 @@ def prepare(law, runs: RunTable) -> Prepared:
         # not marked as diverged, more than HIGH_FACTOR x their cell's best: fitted as converged
         "high_unmarked_rows": row_labels(high_rows),
     }
+    n_before_fence = len(runs)  # the count exclude_fenced's warning gives, "k of n runs"
     runs = exclude_fenced(law, runs, kinds)
     masks = subset(masks, ~masks["fenced"])
     excluded = law.divergence == "exclude"
@@ -733,7 +734,9 @@ def prepare(law, runs: RunTable) -> Prepared:
         note += f"; but {high_words(runs, high_rows)}"
     notes = (note,)
     if counts["fenced"]:
-        notes += (f"{counts['fenced']} runs excluded from the bowls: {fenced_why}",)
+        notes += (
+            f"{counts['fenced']} of {n_before_fence} runs excluded from the bowls: {fenced_why}",
+        )
     if empty["n_cells"]:
         notes += (
             f"{empty['n_cells']} (N, D) cells with no converged run left out "

@@ -204,11 +204,14 @@ class HyperparamsLaw(Law):
         the losses blow up towards high lr / small batch and a quadratic fitted to every run
         misplaces the optimum. None (default): no such cut (the fence below still applies). A
         fraction below 1: 0.03 is 3% (``far_above=3`` is refused).
-    fence : Tukey multiplier of each cell's far-out fence (None, the default: no fence; law
-        ``sweep``'s rule, 3, on request): converged runs with ln loss above Q3 + fence x IQR of
-        their cell's converged ln losses are excluded (recorded on the run table, in the notes
-        and in ``law_state["divergence"]["n_fenced"]``), in cells with at least
-        ``FENCE_MIN_RUNS`` (12) converged runs. Off by default: on Step Law it excludes few runs
+    fence : Tukey multiplier of the far-out fence (None, the default: no fence; law
+        ``sweep``'s rule, 3, on request): in cells with at least ``FENCE_MIN_RUNS`` (12)
+        converged runs, converged runs with ln loss above Q3 + fence x IQR of their cell's
+        converged ln losses; in the smaller cells, the same rule on each run's ln loss above its
+        cell's best, with the quartiles pooled over the sweep's converged runs
+        (:func:`.data.pooled_fence_mask`). Both are excluded (recorded on the run table, in the
+        notes and in ``law_state["divergence"]["n_fenced"]``, of which ``n_fenced_pooled``
+        beyond the pooled fence). Off by default: on Step Law it excludes few runs
         and leaves eta_opt about as far off as without it (the cliff's runs fill a cell's
         upper quartile); ``far_above`` is what places the optimum there, and without it the
         fit warns when most cells are cliff-heavy (:func:`.data.warn_cliff`).

@@ -46,6 +46,7 @@ import pandas as pd
 from ...runs import PlausibilityWarning, RunTableError
 from ...runs.cells import cell_table, run_cells
 from ...runs.checks import ArgumentTypeError, is_real
+from ...runs.table import format_values
 from ...runs.warn import user_stacklevel
 from ..contract import Law, Observations, Posterior, Prepared, Scales, resolve_group, summarise
 from . import data
@@ -188,19 +189,30 @@ class TwoStageHyperparams(Law):
                 "line: --law hyperparams)"
             )
         diverged, reasons = data.diverged_mask(self, df)
+        if diverged.all():  # as laws 'sweep' and 'hyperparams' say it
+            raise RunTableError(f"law {self.name!r}: every run diverged; nothing to fit")
         chosen = self.select(df)
         run_cell, all_cells = cell_table(df["N"], df["D"])
         chosen_cell = pd.Series(run_cell, index=df.index).loc[chosen.index].to_numpy()
         cells = all_cells.loc[np.unique(chosen_cell)]
         n_empty = len(all_cells) - len(cells)  # cells with no converged run: nothing selected
-        edge = grid_edge(df, run_cell, chosen)
-        scales = Scales.from_columns(N=cells["N"], D=cells["D"])
+        if n_empty:  # said before any refusal below, which it may explain
+            warnings.warn(
+                f"{n_empty} of {len(all_cells)} (N, D) cells have no converged run (every run "
+                f"diverged) and are left out of law {self.name!r}: "
+                f"{data.describe_cells(all_cells.drop(index=cells.index))}",
+                data.DivergenceWarning,
+                stacklevel=user_stacklevel(),
+            )
         for target in TARGETS:
             for term in self.terms[target]:
-                if cells[term].nunique() < 2:
+                values = sorted(set(cells[term]))
+                if len(values) < 2:
                     raise RunTableError(
                         f"law {self.name!r} needs at least 2 distinct values of {term!r} across "
-                        f"(N, D) cells to fit the {target} exponent in {term}; the table has one"
+                        f"(N, D) cells to fit the {target} exponent in {term}; the table's "
+                        f"cells with a converged run ({len(cells)} of {len(all_cells)}) have "
+                        f"only {format_values(values)}"
                     )
             n_coef = 1 + len(self.terms[target])
             if len(chosen) <= n_coef:
@@ -208,6 +220,8 @@ class TwoStageHyperparams(Law):
                     f"law {self.name!r} needs more than {n_coef} selected optima for the {target} "
                     f"regression; it has {len(chosen)} (cells: {len(cells)})"
                 )
+        edge = grid_edge(df, run_cell, chosen)
+        scales = Scales.from_columns(N=cells["N"], D=cells["D"])
         log_ref = {t: float(np.mean(np.log(chosen[t].to_numpy(float)))) for t in TARGETS}
         scales = Scales({**scales.to_dict(), **log_ref})
         data_args = {
@@ -241,14 +255,6 @@ class TwoStageHyperparams(Law):
             f"{n_empty} cells with no converged run (no optimum, left out); "
             f"{edge['n_at_edge']} selected runs at the edge of their cell's lr or batch grid"
         )
-        if n_empty:
-            warnings.warn(
-                f"{n_empty} of {len(all_cells)} (N, D) cells have no converged run (every run "
-                f"diverged) and are left out of law {self.name!r}: "
-                f"{data.describe_cells(all_cells.drop(index=cells.index))}",
-                data.DivergenceWarning,
-                stacklevel=user_stacklevel(),
-            )
         n_wide = 0 if self.tolerance is None else wide_tolerance_cells(df, chosen, diverged)
         if n_wide:
             warnings.warn(
