@@ -11,6 +11,7 @@ refused on load.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import json
@@ -20,7 +21,10 @@ import warnings
 from dataclasses import replace
 from pathlib import Path
 
+import jax
 import numpy as np
+import numpyro
+import numpyro.handlers
 import pandas as pd
 
 from ..laws import LAWS, MAIN_MODULES, class_ref, resolve_law, unportable_reason
@@ -130,7 +134,22 @@ class Fit:
 
     @property
     def label(self) -> str:
-        return self.record.label or f"{self.law.name}/{self.likelihood}"
+        """The fit's label: the one it was given, else ``<law name>/<likelihood>``; the law's
+        recorded reference (``record.law``, e.g. ``mylaws:MyLaw``) stands for its name when
+        the law cannot be rebuilt in this process (a user law whose module is not importable
+        here), so that a label and a repr never fail: what needs the law itself says why."""
+        if self.record.label:
+            return self.record.label
+        return f"{self._law_name()}/{self.likelihood}"
+
+    def _law_name(self) -> str:
+        """The fitted law's ``name``, or its recorded reference when it cannot be rebuilt."""
+        if self._law is not None:
+            return self._law.name
+        try:
+            return self.law.name
+        except Exception:  # cannot import / build the law here: fit.law raises it at its use
+            return self.record.law
 
     @property
     def n_runs(self) -> int:
@@ -456,7 +475,9 @@ def posterior_checksum(record_json: str, cache_json: str, posterior) -> str:
 
 def load_fit(path) -> Fit:
     """Read a fit written by :meth:`Fit.save`; refuses other formats and edited or damaged
-    files with :class:`~.record.IncompatibleFitFile`."""
+    files with :class:`~.record.IncompatibleFitFile`, and so a fit whose law, as this process
+    has it, changed since so that its draws lack a parameter the law now samples (a parameter
+    renamed, or a record naming another law: :func:`_refuse_missing_parameters`)."""
     if not isinstance(path, str | os.PathLike):
         raise ArgumentTypeError(f"path must be a file path, got {type(path).__name__}")
     path = Path(path)
@@ -504,7 +525,8 @@ def load_fit(path) -> Fit:
             "restore it"
         )
     fit = Fit(idata, record, cache=json.loads(cache_json))
-    _warn_if_law_changed(fit, where)
+    if _warn_if_law_changed(fit, where):
+        _refuse_missing_parameters(fit, where)
     _warn_if_sampler_trouble(fit, where)
     return fit
 
@@ -553,25 +575,26 @@ class LawChangedWarning(UserWarning):
     class redefined or changed in place since the fit)."""
 
 
-def _warn_if_law_changed(fit: Fit, where: str) -> None:
+def _warn_if_law_changed(fit: Fit, where: str) -> bool:
     """Warn when the files defining the fit's law differ from those it was fitted with (its
     record's ``extra["law_source"]``): predictions then use the current code with parameters
     drawn under the old. Silent for fits that recorded no digest or whose law cannot be
-    resolved here (an error at first use says so)."""
+    resolved here (an error at first use says so). Returns whether it warned (the law, then
+    resolved as ``fit.law``, is not the code the fit was made with)."""
     from . import exported
 
     saved = (fit.record.extra or {}).get("law_source")
     if not saved:
-        return
+        return False
     try:
         law, class_changed = _law_and_its_warning(fit)
         current = exported.law_source_digest(law)
     except Exception:  # the law's module is not importable here: its first use will say so
-        return
+        return False
     if current is None or current == saved:
         if class_changed is not None:  # the class differs though its files do not
             warnings.warn(class_changed.message, LawChangedWarning, stacklevel=user_stacklevel())
-        return
+        return class_changed is not None
     warnings.warn(  # one warning: the class's own would say the same again
         f"{where} was fitted with other code of law {fit.record.law!r} than this process "
         f"has (bayeslaws {fit.record.bayeslaws_version or '?'} then; the files defining the "
@@ -580,6 +603,68 @@ def _warn_if_law_changed(fit: Fit, where: str) -> None:
         LawChangedWarning,
         stacklevel=user_stacklevel(),
     )
+    return True
+
+
+def _refuse_missing_parameters(fit: Fit, where: str) -> None:
+    """Raise :class:`~.record.IncompatibleFitFile` when the fit's law, as this process has it
+    (changed since the fit: :func:`_warn_if_law_changed`), samples or records parameters
+    (names of its :meth:`~bayeslaws.laws.contract.Law.default_priors` among the sites of its
+    model run on the fit's training runs) that the stored draws lack: a parameter renamed in
+    the law's code, or a record naming another law than the draws were made with. Its first
+    prediction would fail on the missing name. A changed law whose parameters the draws all
+    hold loads (with the warning); so does one whose model cannot be run here on the stored
+    runs (its first use says what fails)."""
+    law = fit.law
+    sites = _model_sites(fit, law)
+    if sites is None:
+        return
+    post = fit.idata.posterior
+    missing = [name for name in law.default_priors() if name in sites and name not in post]
+    if not missing:
+        return
+    label = f" (label {fit.record.label!r})" if fit.record.label else ""
+    raise IncompatibleFitFile(
+        f"{where} cannot be read by law {fit.record.law!r}{label} as this process has it "
+        f"(class {type(law).__qualname__}, name {law.name!r}): its stored draws lack the "
+        f"law's parameter site(s) {missing} (they hold {sorted(post.data_vars)}). The law's "
+        "code changed since the fit (e.g. a parameter renamed), or the fit's record names "
+        "another law than the draws were made with. Refit, or restore the law's code the fit "
+        "was made with"
+    )
+
+
+def _model_sites(fit: Fit, law) -> set | None:
+    """Names of the latent sample and deterministic sites of ``law``'s model run once (seeded,
+    default priors with the fit's where the law has them) on the fit's stored training runs;
+    None when that cannot be done here (no stored runs, a law that no longer prepares them or
+    whose model fails on them)."""
+    if not fit.record.training_runs:
+        return None
+    try:
+        with warnings.catch_warnings():  # the law's notes on the runs were told at the fit
+            warnings.simplefilter("ignore")
+            prepared = law.prepare(fit.training_runs())
+            priors = law.priors(fit.likelihood)
+            priors.update({k: v for k, v in fit.priors.items() if k in priors})
+            static = {**prepared.static, "priors": priors, "likelihood": fit.likelihood}
+            model = numpyro.handlers.seed(
+                functools.partial(law.model, **static), jax.random.PRNGKey(0)
+            )
+            trace = numpyro.handlers.trace(model).get_trace(**prepared.data)
+    except Exception:  # the changed law cannot run on the stored runs: its first use says so
+        return None
+    groups = fit.idata.groups()
+    observed = set(fit.idata.observed_data.data_vars) if "observed_data" in groups else set()
+    return {
+        name
+        for name, site in trace.items()
+        if name not in observed
+        and (
+            site["type"] == "deterministic"
+            or (site["type"] == "sample" and not site.get("is_observed", False))
+        )
+    }
 
 
 def _law_and_its_warning(fit: Fit) -> tuple:
