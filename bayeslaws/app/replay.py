@@ -58,6 +58,7 @@ Units: N params, D tokens, C FLOPs, lr the learning rate, batch size in tokens.
 from __future__ import annotations
 
 import contextlib
+import re
 import time
 import warnings
 from collections.abc import Callable, Iterator
@@ -67,16 +68,17 @@ import numpy as np
 import pandas as pd
 
 from .. import design
-from ..design import discrepancy
+from ..design import DesignWarning, discrepancy
 from ..design.batch import runs_of_plan
 from ..design.discrepancy import design_method
 from ..inference import fit as fit_law
 from ..inference.batch import BatchResult, InProcessExecutor, iter_map_tasks, warn_again
+from ..inference.diagnostics import SamplerWarning
 from ..inference.nuts import derived_seed
 from ..laws import resolve_law
 from ..posterior import optimal_allocation, predict, quantity_draws, query_frame
 from ..posterior.calibration import empirical_vertices
-from ..posterior.extrapolation import DEFAULT_METHOD
+from ..posterior.extrapolation import DEFAULT_METHOD, drift
 from ..posterior.splits import (
     compendium_split,
     epoch_split,
@@ -724,7 +726,10 @@ def choose(
 ) -> pd.Index:
     """Row labels of the runs ``strategy`` adds within ``budget`` FLOPs (this batch), every
     strategy costing a run by the pool's C (its nominal compute, which may differ from 6ND);
-    the guardrails of ours and vopt tell a run's group apart when the pool has groups."""
+    the guardrails of ours and vopt tell a run's group apart when the pool has groups. The
+    design's warnings (``next_runs``: DesignWarning, GuardrailWarning, a budget left unspent)
+    reach the caller; a replay records them in its history (column ``design_warnings``,
+    :func:`campaign_steps`) and names the steps once at its end (:func:`warn_trouble`)."""
     remaining = pool.runs.drop(index=trained)
     remaining = remaining[remaining["C"] <= budget * (1 + BUDGET_RTOL)]
     if remaining.empty:
@@ -748,47 +753,92 @@ def choose(
     columns = [c for c in ("N", "D", "lr", "batch_size", "group") if c in remaining]
     cands = design.pool_units(fit, remaining[columns].assign(**{POOL_FLOPS: remaining["C"]}))
     done = pool.runs.loc[trained, columns]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        if strategy == "ours":
-            plan = design.next_runs(
-                fit,
-                cands,
-                pool.targets,
-                k=None,
-                budget=budget,
-                guardrails=design.Guardrails().after(done),
-                seed=seed,
-                max_draws=max_draws,
-                flops_column=POOL_FLOPS,
-            )
-        elif strategy == "vopt":
-            plan = design.next_runs(
-                fit,
-                cands,
-                vopt_target(pool, seed),
-                k=None,
-                budget=budget,
-                criterion="v_optimal",
-                model="none",
-                cost_power=VOPT_COST_POWER,
-                guardrails=design.Guardrails(ratio_diversity=False).after(done),
-                seed=seed,
-                max_draws=max_draws,
-                flops_column=POOL_FLOPS,
-            )
-        else:
-            raise ValueError(f"unknown strategy {strategy!r}; choose from {STRATEGIES}")
+    if strategy == "ours":
+        plan = design.next_runs(
+            fit,
+            cands,
+            pool.targets,
+            k=None,
+            budget=budget,
+            guardrails=design.Guardrails().after(done),
+            seed=seed,
+            max_draws=max_draws,
+            flops_column=POOL_FLOPS,
+        )
+    elif strategy == "vopt":
+        plan = design.next_runs(
+            fit,
+            cands,
+            vopt_target(pool, seed),
+            k=None,
+            budget=budget,
+            criterion="v_optimal",
+            model="none",
+            cost_power=VOPT_COST_POWER,
+            guardrails=design.Guardrails(ratio_diversity=False).after(done),
+            seed=seed,
+            max_draws=max_draws,
+            flops_column=POOL_FLOPS,
+        )
+    else:
+        raise ValueError(f"unknown strategy {strategy!r}; choose from {STRATEGIES}")
     return _rows_of(plan, cands)
 
 
 # ---- the replay --------------------------------------------------------------------------------
 def _fit(pool: Pool, runs: pd.DataFrame, options: dict, seed: int):
+    """``pool.law`` fitted to ``runs`` (pool rows: N params, D tokens, C FLOPs, loss) with the
+    bl.fit ``options`` and ``seed``. Its warnings (the sampler checks' among them) reach the
+    caller; a replay's campaigns record them (:func:`campaign_steps`, column ``fit_warnings``)."""
     table = load_runs(runs.drop(columns=["C"]), allow_missing_loss=True)
     table.df["C"] = runs["C"].to_numpy(float)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return fit_law(table, pool.law, seed=seed, warn=False, progress_bar=False, **options)
+    return fit_law(table, pool.law, seed=seed, progress_bar=False, **options)
+
+
+@contextlib.contextmanager
+def _recording(into: list) -> Iterator[None]:
+    """Record the warnings raised inside the block (under the caller's filters) into the list
+    ``into`` as ``"Category: message"`` texts instead of showing them: a replay keeps them in
+    its history and names them once at its end (:func:`warn_trouble`). When the block raises,
+    no row will hold them: they are shown as they came (category and place), then the error
+    propagates."""
+    caught: list = []
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            yield
+    except Exception:
+        for w in caught:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        raise
+    into.extend(f"{w.category.__name__}: {w.message}" for w in caught)
+
+
+WARNING_SEPARATOR = ";"  # joins the texts of a history cell (picked, fit_warnings, ...)
+
+
+def joined(texts) -> str:
+    """``texts`` (row labels or ``"Category: message"`` warning texts) as one history cell,
+    joined by :data:`WARNING_SEPARATOR`; "" when there are none."""
+    return WARNING_SEPARATOR.join(str(t) for t in texts)
+
+
+def split_warnings(cell) -> list[str]:
+    """The ``"Category: message"`` texts of a ``fit_warnings`` or ``design_warnings`` history
+    cell (:func:`joined`; a message may hold "; " itself, so the cell is split only where a
+    ``;`` is followed at once by the next text's category, ``<Name>Warning: ``); [] for an
+    empty or missing cell."""
+    if not isinstance(cell, str) or not cell:
+        return []
+    return re.split(rf"{re.escape(WARNING_SEPARATOR)}(?=\w*Warning: )", cell)
+
+
+def _categories(cell) -> str:
+    """The categories of a warnings cell for a message: "GuardrailWarning x2, UserWarning"."""
+    counts: dict[str, int] = {}
+    for text in split_warnings(cell):
+        name = text.split(":", 1)[0]
+        counts[name] = counts.get(name, 0) + 1
+    return ", ".join(f"{n} x{k}" if k > 1 else n for n, k in counts.items())
 
 
 def _check_campaigns(pool: Pool, strategies, refit: str) -> list[str]:
@@ -814,24 +864,65 @@ def _fit_options(pool: Pool, sampler: dict | None) -> dict:
 
 
 DRIFT_CALIBRATION = dict(discrepancy.DRIFT_CALIBRATION)  # NUTS of the scale-out refits
+DRIFT_COLUMNS = (
+    "drift_refits",
+    "drift_refits_failed",
+    "drift_refit_max_r_hat",
+    "drift_refit_divergences",
+)
 
 
 def calibrated(pool: Pool, fit, seed: int):
     """``fit``, its drift rate updated (in ``fit.cache``) by its own scale-out splits when
-    ``pool.calibrate_drift`` (:func:`bayeslaws.design.discrepancy.calibrate`)."""
+    ``pool.calibrate_drift`` (:func:`bayeslaws.design.discrepancy.calibrate`). The refits'
+    SamplerWarning reaches the caller; a replay records it (column ``fit_warnings``), keeps the
+    refits' health (:func:`drift_columns`) and names the rows once at its end."""
     if pool.calibrate_drift:
         discrepancy.calibrate(fit, seed=seed, **DRIFT_CALIBRATION)
     return fit
 
 
+def drift_columns(pool: Pool, fit) -> dict:
+    """History columns of the drift calibration of ``fit`` (:data:`DRIFT_COLUMNS`): the number
+    of scale-out refits, how many failed their sampler checks, their largest R-hat (NaN when
+    none is defined) and their summed divergences, from ``fit.cache["drift"]
+    ["refit_diagnostics"]`` (:func:`bayeslaws.posterior.extrapolation.drift.calibrate`). All
+    NaN when the pool does not calibrate the drift, or the fit has no refits (its law is not
+    widened, or it stores no runs)."""
+    if not pool.calibrate_drift:
+        return dict.fromkeys(DRIFT_COLUMNS, np.nan)
+    refits = (fit.cache.get(drift.CACHE_KEY) or {}).get("refit_diagnostics")
+    if refits is None:
+        return dict.fromkeys(DRIFT_COLUMNS, np.nan)
+    r_hats = np.array([d["max_r_hat"] for d in refits], float)
+    r_hats = r_hats[np.isfinite(r_hats)]
+    return {
+        "drift_refits": len(refits),
+        "drift_refits_failed": sum(bool(d["problems"]) for d in refits),
+        "drift_refit_max_r_hat": float(r_hats.max()) if len(r_hats) else np.nan,
+        "drift_refit_divergences": int(sum(int(d["divergences"]) for d in refits)),
+    }
+
+
 def fit_start(pool: Pool, seed: int, options: dict) -> tuple[pd.Index, object, float]:
     """(row labels of the start design of ``seed``, its fit (:func:`calibrated`), seconds the
-    fit took)."""
+    fit took). The fit's warnings reach the caller (a replay records them:
+    :func:`_recorded_start`)."""
     start = pool.start(seed)
     t0 = time.perf_counter()
     first = derived_seed(seed, 0)
     fit = calibrated(pool, _fit(pool, pool.runs.loc[start], options, first), first)
     return start, fit, time.perf_counter() - t0
+
+
+def _recorded_start(pool: Pool, seed: int, options: dict) -> tuple[tuple, list[str]]:
+    """(:func:`fit_start`'s triple, the ``"Category: message"`` texts of the warnings the start
+    fit and its drift calibration raised): what :func:`campaign_steps` takes as
+    ``start_warnings``."""
+    caught: list[str] = []
+    with _recording(caught):
+        start = fit_start(pool, seed, options)
+    return start, caught
 
 
 def _scored(pool: Pool, strategy, seed, budget, trained, fit, seconds) -> tuple[dict, pd.DataFrame]:
@@ -863,13 +954,71 @@ def _scored(pool: Pool, strategy, seed, budget, trained, fit, seconds) -> tuple[
     return row, components
 
 
+def _step_columns(pool: Pool, fit, picked, fit_warnings, design_warnings) -> dict:
+    """The history columns a campaign step appends after :func:`_scored`'s (so stored
+    histories keep their column order): ``picked`` (the pool row labels bought at this step:
+    the start design on the start's row), ``fit_warnings`` and ``design_warnings`` (the
+    ``"Category: message"`` texts of the step's fit and drift calibration, and of its design),
+    each :func:`joined`, then :func:`drift_columns`."""
+    return {
+        "picked": joined(picked),
+        "fit_warnings": joined(fit_warnings),
+        "design_warnings": joined(design_warnings),
+        **drift_columns(pool, fit),
+    }
+
+
+def _percent(budget) -> str:
+    """A budget fraction as a percentage for a message: 0.05 -> "5%", 0.005 -> "0.5%"."""
+    return f"{100 * float(budget):.3g}%"
+
+
+def step_name(row) -> str:
+    """A history row's campaign step for a message: pool, strategy, seed and budget."""
+    return f"{row['pool']} {row['strategy']} seed {row['seed']} budget {_percent(row['budget'])}"
+
+
+def _failed(value) -> bool:
+    """Whether a ``sampler_ok`` cell says the fit failed (a bool False; NaN or missing: no)."""
+    return isinstance(value, bool | np.bool_) and not value
+
+
+def _r_hat_text(r_hat) -> str:
+    """An R-hat for a message: three significant digits, or n/a (NaN: one chain, or undefined)."""
+    return f"{r_hat:.3g}" if np.isfinite(r_hat) else "n/a"
+
+
+def _count(value) -> int:
+    """A count cell (NaN or missing: 0)."""
+    return int(value) if is_real(value) and np.isfinite(value) else 0
+
+
 def describe(row: dict) -> str:
-    """One log line for a history row."""
-    return (
+    """One log line for a history row; it ends with the fit's trouble when there is any:
+    "sampler FAILED" (``sampler_ok`` False), failed drift refits, and how many warnings the fit
+    and the design raised (texts in the history columns ``fit_warnings``, ``design_warnings``)."""
+    line = (
         f"{row['pool']} {row['strategy']} seed {row['seed']} budget {row['budget']:.0%}: "
         f"{row['n_runs']} runs, {row['spent']:.3%} spent, R2 {row['r2']:.3f}, error "
         f"{row['error']:.4f}, coverage {row['coverage']:.2f} ({row['seconds']:.0f} s)"
     )
+    notes = []
+    if _failed(row.get("sampler_ok")):
+        notes.append(
+            f"sampler FAILED (max R-hat {_r_hat_text(row.get('max_r_hat', np.nan))}, min bulk "
+            f"ESS {row.get('min_ess_bulk', np.nan):.0f}, {_count(row.get('divergences'))} "
+            "divergences)"
+        )
+    if _count(row.get("drift_refits_failed")):
+        notes.append(
+            f"drift refits FAILED: {_count(row['drift_refits_failed'])} of "
+            f"{_count(row.get('drift_refits'))}"
+        )
+    for column, what in (("fit_warnings", "fit"), ("design_warnings", "design")):
+        n = len(split_warnings(row.get(column)))
+        if n:
+            notes.append(f"{n} {what} warning{'s' if n > 1 else ''}")
+    return f"{line}; {', '.join(notes)}" if notes else line
 
 
 def campaign_steps(
@@ -882,38 +1031,149 @@ def campaign_steps(
     options: dict,
     refit: str = "update",
     max_draws: int | None = 400,
+    start_warnings=(),
 ) -> Iterator[tuple[dict, pd.DataFrame]]:
     """One strategy's campaign from ``start`` (:func:`fit_start`'s triple): yields the scored
     start, then after each budget fraction of the pool's compute (spent in one batch, refitted
-    by ``fit.update`` or cold) its (history row, component table) as :func:`_scored`.
-    ``budgets`` are checked (:func:`check_budgets`); a :class:`BudgetWarning` names those the
-    start already spends more than (their rows score the start, ``spent`` above ``budget``)."""
+    by ``fit.update`` or cold) its (history row, component table) as :func:`_scored`, the row
+    followed by :func:`_step_columns`: the runs bought (the start's row: the start design), the
+    warnings of the step's fit and drift calibration (the start's row: ``start_warnings``, the
+    texts :func:`_recorded_start` recorded; a refit's: recorded here) and of its design
+    (:func:`choose`), and the drift refits' health. Those warnings are recorded, not shown:
+    :func:`replay` and :func:`replay_many` name the rows once at their end
+    (:func:`warn_trouble`). ``budgets`` are checked (:func:`check_budgets`); a
+    :class:`BudgetWarning` names those the start already spends more than (their rows score
+    the start, ``spent`` above ``budget``)."""
     budgets = check_budgets(budgets)
     trained, fit, seconds = start
     total = pool.compute
     warn_overspent(pool, seed, trained, budgets)
-    yield _scored(pool, strategy, seed, 0.0, trained, fit, seconds)
+    row, table = _scored(pool, strategy, seed, 0.0, trained, fit, seconds)
+    yield {**row, **_step_columns(pool, fit, trained, start_warnings, ())}, table
     rng = np.random.default_rng([seed, 1 + STRATEGIES.index(strategy)])
     for step, fraction in enumerate(budgets, start=1):
         t0 = time.perf_counter()
         left = fraction * total - float(pool.runs.loc[trained, "C"].sum())
-        new = (
-            choose(strategy, pool, fit, trained, left, rng, seed=seed, max_draws=max_draws)
-            if left > 0
-            else pd.Index([])
-        )
+        design_warnings: list[str] = []
+        fit_warnings: list[str] = []
+        new = pd.Index([])
+        if left > 0:
+            with _recording(design_warnings):
+                new = choose(
+                    strategy, pool, fit, trained, left, rng, seed=seed, max_draws=max_draws
+                )
         if len(new):
             trained = trained.append(new)
-            if refit == "update":
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    fit = fit.update(
-                        _run_table(pool.runs.loc[new]), seed=derived_seed(seed, step), warn=False
-                    )
-            else:
-                fit = _fit(pool, pool.runs.loc[trained], options, derived_seed(seed, step))
-            fit = calibrated(pool, fit, derived_seed(seed, step))
-        yield _scored(pool, strategy, seed, fraction, trained, fit, time.perf_counter() - t0)
+            with _recording(fit_warnings):
+                if refit == "update":
+                    fit = fit.update(_run_table(pool.runs.loc[new]), seed=derived_seed(seed, step))
+                else:
+                    fit = _fit(pool, pool.runs.loc[trained], options, derived_seed(seed, step))
+                fit = calibrated(pool, fit, derived_seed(seed, step))
+        row, table = _scored(pool, strategy, seed, fraction, trained, fit, time.perf_counter() - t0)
+        yield {**row, **_step_columns(pool, fit, new, fit_warnings, design_warnings)}, table
+
+
+def _listed(items: list[str]) -> tuple[str, str]:
+    """(" (the first 10)" when ``items`` are more than :data:`SHOWN_ROWS`, else ""; the first
+    :data:`SHOWN_ROWS` of them joined by "; ") for a message."""
+    first = f" (the first {SHOWN_ROWS})" if len(items) > SHOWN_ROWS else ""
+    return first, "; ".join(items[:SHOWN_ROWS])
+
+
+def _sampler_trouble(history: pd.DataFrame, label: str) -> str | None:
+    """The SamplerWarning text of a replay ``history``: the rows whose fit failed the sampler
+    checks (``sampler_ok`` False) and those whose drift calibration rests on failed scale-out
+    refits (``drift_refits_failed`` above 0), each named by pool, strategy, seed and budget;
+    None when there are none."""
+    sentences = []
+    if "sampler_ok" in history:
+        bad = history[history["sampler_ok"].map(_failed)]
+        if len(bad):
+            first, items = _listed(
+                [
+                    f"{step_name(r)}: max R-hat {_r_hat_text(r.get('max_r_hat', np.nan))}, min "
+                    f"bulk ESS {r.get('min_ess_bulk', np.nan):.0f}, "
+                    f"{_count(r.get('divergences'))} divergences"
+                    for r in bad.to_dict("records")
+                ]
+            )
+            sentences.append(
+                f"{len(bad)} of {len(history)} history rows score a fit that failed the sampler "
+                f"checks, so their scores rest on unreliable draws{first}: {items}. See the "
+                "history columns sampler_ok, max_r_hat, min_ess_bulk, divergences and "
+                "fit_warnings; more draws: sampler={'warmup': ..., 'draws': ...}."
+            )
+    if "drift_refits_failed" in history:
+        failed = pd.to_numeric(history["drift_refits_failed"], errors="coerce")
+        bad = history[failed > 0]
+        if len(bad):
+            first, items = _listed(
+                [
+                    f"{step_name(r)}: {_count(r['drift_refits_failed'])} of "
+                    f"{_count(r.get('drift_refits'))} refits failed, max R-hat "
+                    f"{_r_hat_text(r.get('drift_refit_max_r_hat', np.nan))}, "
+                    f"{_count(r.get('drift_refit_divergences'))} divergences"
+                    for r in bad.to_dict("records")
+                ]
+            )
+            sentences.append(
+                f"{len(bad)} of {int(failed.notna().sum())} history rows score a fit whose drift "
+                f"rate was calibrated on scale-out refits that failed their sampler checks, so "
+                f"its drift intervals rest on unreliable refits{first}: {items}. See the history "
+                "columns drift_refits_failed, drift_refit_max_r_hat, drift_refit_divergences and "
+                "fit_warnings; more refit draws: replay.DRIFT_CALIBRATION."
+            )
+    return f"{label}: {' '.join(sentences)}" if sentences else None
+
+
+def _warnings_trouble(history: pd.DataFrame, column: str, label: str, what: str) -> str | None:
+    """The text naming the rows of ``history`` whose ``column`` (``fit_warnings`` or
+    ``design_warnings``) holds warnings (for ``fit_warnings``: other than the SamplerWarnings
+    :func:`_sampler_trouble` covers), their categories, and the first text in full; None when
+    there are none. ``what``: what raised them, for the message."""
+    if column not in history:
+        return None
+    rows, texts = [], []
+    for r in history.to_dict("records"):
+        found = split_warnings(r[column])
+        if column == "fit_warnings":
+            found = [t for t in found if not t.startswith(f"{SamplerWarning.__name__}: ")]
+        if found:
+            rows.append(f"{step_name(r)} ({_categories(WARNING_SEPARATOR.join(found))})")
+            texts.append(found[0])
+    if not rows:
+        return None
+    first, items = _listed(rows)
+    return (
+        f"{label}: {what} warned at {len(rows)} of {len(history)} history rows (the texts in the "
+        f"history column {column}){first}: {items}. The first: {texts[0]}"
+    )
+
+
+def warn_trouble(history: pd.DataFrame, label: str) -> None:
+    """At the end of a replay (``label``: "replay" or "replay_many"), one warning per kind of
+    trouble its ``history`` recorded, each naming the rows (pool, strategy, seed, budget):
+    a :class:`~bayeslaws.inference.diagnostics.SamplerWarning` for fits that failed the
+    sampler checks and drift calibrations resting on failed refits (:func:`_sampler_trouble`);
+    a :class:`~bayeslaws.design.DesignWarning` for the steps whose design (``next_runs``)
+    warned (column ``design_warnings``); a UserWarning for the fits' other warnings (column
+    ``fit_warnings``). Nothing when all is well."""
+    if history.empty:
+        return
+    found = [
+        (SamplerWarning, _sampler_trouble(history, label)),
+        (DesignWarning, _warnings_trouble(history, "design_warnings", label, "next_runs")),
+        (
+            UserWarning,
+            _warnings_trouble(
+                history, "fit_warnings", label, "the fits (besides their sampler checks)"
+            ),
+        ),
+    ]
+    for category, text in found:
+        if text:
+            warnings.warn(text, category, stacklevel=user_stacklevel())
 
 
 def warn_overspent(pool: Pool, seed: int, start: pd.Index, budgets) -> None:
@@ -954,11 +1214,22 @@ def replay(
 
     Returns (history: one row per pool, strategy, seed and budget with the spent fraction, the
     number of runs, r2, error, coverage, divergences, max_r_hat, seconds, min_ess_bulk, sampler_ok
-    (False when the fit failed the sampler checks); components: the per-component
-    table of every scored fit, with its pool, strategy, seed, budget and simulated). Both
-    tables label a pool's simulated data (column ``simulated``, ``pool.simulated``).
-    ``checkpoint(history, components)`` is called after every scored fit, ``log(line)`` with
-    a line per scored fit.
+    (False when the fit failed the sampler checks), then picked (the pool row labels bought at
+    that step, ";"-joined; the start's row: the start design), fit_warnings and design_warnings
+    (the ``"Category: message"`` texts of the warnings of the step's fit and drift calibration,
+    and of its design, ";"-joined: :func:`split_warnings`; "" when none) and the drift
+    calibration's refits (:data:`DRIFT_COLUMNS`, NaN when the pool does not calibrate the
+    drift); components: the per-component table of every scored fit, with its pool, strategy,
+    seed, budget and simulated). Both tables label a pool's simulated data (column
+    ``simulated``, ``pool.simulated``). ``checkpoint(history, components)`` is called after
+    every scored fit, ``log(line)`` with a line per scored fit (:func:`describe`: it says
+    "sampler FAILED" for a fit that failed its checks).
+
+    The fits' and designs' warnings are recorded in the history, not shown as they come; at the
+    end one warning per kind names the rows they came from (:func:`warn_trouble`): one
+    SamplerWarning for the fits that failed the sampler checks and the drift calibrations
+    resting on failed refits, one DesignWarning for the designs that warned, one UserWarning
+    for the fits' other warnings.
     """
     strategies = _check_campaigns(pool, strategies, refit)
     budgets = check_budgets(budgets)
@@ -966,11 +1237,11 @@ def replay(
     history, components = [], []
     for seed in seeds:
         seed = int(seed)
-        start = fit_start(pool, seed, options)
+        start, start_warnings = _recorded_start(pool, seed, options)
         for strategy in strategies:
             steps = campaign_steps(
                 pool, strategy, seed, start, budgets=budgets, options=options, refit=refit,
-                max_draws=max_draws,
+                max_draws=max_draws, start_warnings=start_warnings,
             )  # fmt: skip
             for row, table in steps:
                 history.append(row)
@@ -979,7 +1250,9 @@ def replay(
                     log(describe(row))
                 if checkpoint is not None:
                     checkpoint(pd.DataFrame(history), pd.concat(components, ignore_index=True))
-    return pd.DataFrame(history), pd.concat(components, ignore_index=True)
+    history = pd.DataFrame(history)
+    warn_trouble(history, "replay")
+    return history, pd.concat(components, ignore_index=True)
 
 
 # ---- many campaigns as a batch -----------------------------------------------------------------
@@ -1016,11 +1289,11 @@ def run_campaign(task: CampaignTask) -> tuple[pd.DataFrame, pd.DataFrame]:
     its own start fit. Returns (history rows, component table) as :func:`replay` does."""
     pool = _resolve_pool(task.pool)
     options = _fit_options(pool, task.sampler)
-    start = fit_start(pool, task.seed, options)
+    start, start_warnings = _recorded_start(pool, task.seed, options)
     steps = list(
         campaign_steps(
             pool, task.strategy, task.seed, start, budgets=task.budgets, options=options,
-            refit=task.refit, max_draws=task.max_draws,
+            refit=task.refit, max_draws=task.max_draws, start_warnings=start_warnings,
         )
     )  # fmt: skip
     return pd.DataFrame([row for row, _ in steps]), pd.concat(
@@ -1069,9 +1342,11 @@ def replay_many(
     finishes, ``log(line)`` gets a line per scored fit and ``checkpoint(history, components)``
     the finished campaigns' tables (in that order). A campaign that failed (after ``retries``)
     raises one error naming every failed campaign, after the others finished. The warnings the
-    campaigns raised (e.g. :class:`BudgetWarning`, a sampler's or an extrapolation's) are
-    raised again here after the batch, each with its category, prefixed with its campaign's
-    name (:func:`~bayeslaws.inference.batch.warn_again`), failed campaigns' too. An error in
+    campaigns raised (e.g. :class:`BudgetWarning`, an extrapolation's) are raised again here
+    after the batch, each with its category, prefixed with its campaign's name
+    (:func:`~bayeslaws.inference.batch.warn_again`), failed campaigns' too; those of their fits
+    and designs, recorded in the history as :func:`replay` records them, are named once per
+    kind for the finished campaigns (:func:`warn_trouble`), before a failure is raised. An error in
     ``log`` or ``checkpoint`` stops the campaigns still running (local worker processes are
     terminated) before it propagates.
     """
@@ -1112,8 +1387,10 @@ def replay_many(
         [finished[i] for i in sorted(finished)], label="replay_many", noun="campaigns"
     )
     warn_again(batch, "replay_many")  # as replay shows them (the campaign named), not lost
+    history, components = _in_order(finished)
+    warn_trouble(history, "replay_many")  # the finished campaigns' recorded trouble, once
     batch.raise_for_failures()
-    return _in_order(finished)
+    return history, components
 
 
 def _run_table(rows: pd.DataFrame):
