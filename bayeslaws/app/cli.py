@@ -332,6 +332,10 @@ SEPARATOR_REMEDY = re.compile(
     r"save it with commas(?P<how>[^,;]*?), or read it with pd\.read_csv\(.*?\) and pass the "
     r"DataFrame"
 )
+# the package's other remedies that read the file with pandas ("..., or read it with
+# pd.read_csv(path, thousands=',') and pass the DataFrame"): on the command line the file is
+# to be re-saved, which the remedy before it says
+PANDAS_REMEDY = re.compile(r",? or read it with pd\.read_csv\([^)]*\) and pass the DataFrame")
 # a column-name shorthand (--N NAME, ...): an option of 'fit' only (elsewhere --C is a budget)
 SHORTHAND = re.compile(r"--(" + "|".join(COLUMNS) + r") NAME\b")
 
@@ -353,7 +357,8 @@ def with_cli_hints(message: str, command: str | None = "fit") -> str:
     --N NAME, ... shorthands as --column N=NAME, ...), and each Python-only remedy gets the
     command-line option appended (unless the message already names that option); a few
     Python-only phrases (:data:`PYTHON_PHRASES`) are said in the command line's words. A file
-    with the wrong separator is to be saved with commas: no mapping hint then."""
+    with the wrong separator is to be saved with commas: no mapping hint then; another remedy
+    that reads the file with pandas (:data:`PANDAS_REMEDY`) is left out."""
     for pattern, words in PYTHON_PHRASES:
         message = re.sub(pattern, words, message)
     separator = SEPARATOR_REMEDY.search(message) is not None
@@ -366,6 +371,7 @@ def with_cli_hints(message: str, command: str | None = "fit") -> str:
         message = BOTH_FORMS.sub(
             lambda m: f"; on the command line: {_column_form(m.group(1))}", message
         )
+    message = PANDAS_REMEDY.sub("", message)  # re-saving the file is the remedy said before
     hints = []
     for pattern, hint in CLI_HINTS:
         match = re.search(pattern, message)
@@ -448,16 +454,30 @@ def _read_runs(path: str, args, what: str = "run table"):
     p = _existing(path, what)
     if p.stat().st_size == 0:
         raise CLIError(f"{what} {path!r} is empty (no header, no rows)")
-    options = {**_mapping(args), "units": _units(getattr(args, "units", None))}
+    mapping = _mapping(args)
+    options = {**mapping, "units": _units(getattr(args, "units", None))}
     if getattr(args, "compute_model", None) is not None:
         options["compute_model"] = args.compute_model
     if getattr(args, "keep_diverged", False):
         options["allow_missing_loss"] = True  # NaN or +inf losses kept as diverged runs
     command = getattr(args, "command", None)
     first: list = []
+    data, dropped = p, []
+
+    def load(**more):
+        runs = bl.load_runs(data, **{**options, **more})
+        return _left_out_source(runs, p, dropped) if dropped else runs
+
     try:
         with _warnings_shown(first):
-            runs = bl.load_runs(p, **options)
+            if getattr(args, "ignore_column", None):  # read as load_runs reads the file
+                from bayeslaws.runs.table import _read
+
+                frame, _ = _read(p, str(mapping.get("group", "group")))
+                data, dropped = _drop_ignored(frame, mapping, args, f"the {what} {path!r}")
+                for column in [c for c in MAPPED_COLUMNS if c in options and c not in mapping]:
+                    del options[column]  # a mapped column left out: not read
+            runs = load()
     except RunTableError as err:
         if not LOSS_MISSING.search(str(err)):
             raise CLIError(with_cli_hints(str(err), command)) from None
@@ -466,7 +486,7 @@ def _read_runs(path: str, args, what: str = "run table"):
         # not said again
         try:
             with _warnings_shown([], unless=first):
-                runs = bl.load_runs(p, **{**options, "allow_missing_loss": True})
+                runs = load(allow_missing_loss=True)
         except RunTableError as other:  # e.g. a loss of 0 or -inf besides
             raise CLIError(with_cli_hints(str(other), command)) from None
         runs = _exclude_rows(runs, args)
@@ -481,6 +501,57 @@ def _read_runs(path: str, args, what: str = "run table"):
             raise CLIError(with_cli_hints(message, command)) from None
         return runs
     return _exclude_rows(runs, args)
+
+
+def _drop_ignored(df, mapping: dict, args, where: str):
+    """``df`` without the columns ``--ignore-column`` names, and the names of those dropped;
+    ``mapping`` (canonical -> the user's name, from --column) loses the canonical columns left
+    out. A canonical name (N, D, C, ...) leaves out the column read as it: the one mapped to
+    it and a column of that name; another name must be a column of ``df`` that no --column
+    reads (``where``: the table, for the message)."""
+    names = list(dict.fromkeys(getattr(args, "ignore_column", None) or []))
+    labels = {str(c): c for c in df.columns}
+    drop = []
+    for name in names:
+        found = []
+        if name in MAPPED_COLUMNS and name in mapping:
+            found.append(mapping.pop(name))
+        readers = [c for c, user in mapping.items() if user == name]
+        if name in labels:
+            if readers:
+                raise CLIError(
+                    f"--ignore-column {name}: --column {readers[0]}={name} reads that column as "
+                    f"{readers[0]}; give one of them (--ignore-column {readers[0]} leaves out "
+                    f"{readers[0]})"
+                )
+            found.append(name)
+        if not found:
+            mapped = (
+                f"; --column maps {', '.join(f'{c} to {u!r}' for c, u in mapping.items())}"
+                if mapping else ""
+            )
+            raise CLIError(
+                f"--ignore-column {name}: no column {name!r} in {where} (its columns: "
+                f"{list(labels)}){mapped}; give a column of the table, or a canonical column "
+                f"({', '.join(MAPPED_COLUMNS)}) that is in it or mapped with --column"
+            )
+        for label in (labels[f] for f in found if f in labels):
+            if label not in drop:
+                drop.append(label)
+    return df.drop(columns=drop), [str(c) for c in drop]
+
+
+def _left_out_source(runs, path, dropped: list):
+    """``runs`` (read from ``path`` as a DataFrame, without the columns ``dropped``) with the
+    file as its source, naming the columns left out: the fit records where its runs came
+    from."""
+    from dataclasses import replace
+
+    plural = "s" if len(dropped) > 1 else ""
+    said = ", ".join(repr(c) for c in dropped)
+    source = runs.source
+    rest = source[len("DataFrame"):] if source.startswith("DataFrame") else ""
+    return replace(runs, source=f"{path} (column{plural} {said} left out){rest}")
 
 
 def _row_label(text: str):
@@ -556,6 +627,7 @@ def cmd_fit(args) -> int:
     if Path(args.out).resolve() == Path(args.runs).resolve():
         raise CLIError(f"--out {args.out!r} is the run table itself: give the fit its own .nc file")
     refuse_non_fit(Path(args.out))  # before the fit, not after it
+    _refuse_suffix(args.out, (".nc",), "a fit is saved as netCDF")
     priors = _priors(args.prior)  # an unreadable prior fails before the table is read
     runs = _read_runs(args.runs, args)
     sampler = _sampler(args)
@@ -580,6 +652,21 @@ def cmd_fit(args) -> int:
     saved = f" (with the model discrepancy {method!r})" if prepare else ""
     print(f"saved {path}{saved}{replacing}")
     return 0
+
+
+def _refuse_suffix(path: str, suffixes: tuple, what: str) -> None:
+    """Refuse an ``--out`` file whose name does not end in one of ``suffixes`` (any case), so
+    that a fit is never written into fitout.csv nor a report into rep.pdf; ``what``: what the
+    file holds, for the message."""
+    out = Path(path)
+    if out.suffix.lower() in suffixes:
+        return
+    stem = out.with_suffix("") if out.suffix else out
+    named = " or ".join(suffixes)
+    raise CLIError(
+        f"--out {path!r}: {what}: give a file ending in {named} (e.g. "
+        f"{str(stem) + suffixes[0]!r}), so that its name says what it holds"
+    )
 
 
 def _replacing_fit(path: Path) -> str:
@@ -970,6 +1057,7 @@ def _read_candidates(path: str, args):
     except (ValueError, UnicodeDecodeError) as err:
         raise CLIError(f"could not parse {str(p)!r} as a CSV table: {err}") from None
     mapping = _mapping(args)
+    cands, _ = _drop_ignored(cands, mapping, args, f"the candidates file {path!r}")
     missing = [name for name in mapping.values() if name not in cands]
     if missing:
         raise CLIError(
@@ -981,7 +1069,8 @@ def _read_candidates(path: str, args):
             try:
                 cands[name] = _to_numeric(cands, name)
             except RunTableError as err:
-                raise CLIError(f"candidates file {path!r}: {err}") from None
+                message = with_cli_hints(str(err), "design")
+                raise CLIError(f"candidates file {path!r}: {message}") from None
     cands = cands.rename(columns={name: canon for canon, name in mapping.items()})
     return _candidate_units(cands, args)
 
@@ -1092,9 +1181,10 @@ def cmd_design(args) -> int:
         )
     if args.candidates is not None and generated is not None:
         raise CLIError("give either --candidates or --isoflop/--sweep, not both")
-    if generated is not None and (args.units or args.column):
+    if generated is not None and (args.units or args.column or args.ignore_column):
         raise CLIError(
-            "--units and --column apply to a --candidates file, not to --isoflop/--sweep"
+            "--units, --column and --ignore-column apply to a --candidates file, not to "
+            "--isoflop/--sweep"
         )
     cands = generated if generated is not None else _read_candidates(args.candidates, args)
     cost = None if args.cost == "none" else args.cost
@@ -1228,6 +1318,7 @@ RUNS_OPTIONS = (
     ("--column", "column"),
     ("--units", "units"),
     ("--compute-model", "compute_model"),
+    ("--ignore-column", "ignore_column"),
     ("--exclude-rows", "exclude_rows"),
     ("--exclude-reason", "exclude_reason"),
     ("--keep-diverged", "keep_diverged"),
@@ -1347,6 +1438,7 @@ def cmd_report(args) -> int:
         raise CLIError(f"--out {args.out!r} is the fit file itself: give the report its own "
                        ".html file")
     refuse_non_report(out)  # an earlier report may be replaced, nothing else
+    _refuse_suffix(args.out, (".html", ".htm"), "the report is an HTML page")
     with recorded_warnings() as loaded:  # e.g. a fit of other law code: said in the report too
         fit = _load_fit(args.fit)
         runs = _read_runs(args.runs, args) if args.runs is not None else None
@@ -1542,6 +1634,14 @@ def _add_columns(parser, shorthand: bool = False) -> None:
     g.add_argument(
         "--compute-model", type=_positive_number, default=None, metavar="K",
         help="FLOPs per parameter per token: C = K N D (default 6)",
+    )
+    g.add_argument(
+        "--ignore-column", action="append", default=None, metavar="COLUMN",
+        help="leave a column of the table out, as if it were not there, repeatable: a "
+        "canonical column (N, D, C, ...: the one named so or mapped with --column) or any "
+        "other column by its name; e.g. --ignore-column D when C is a nominal budget that "
+        "disagrees with N and D (D is then derived from N and C); as "
+        "load_runs(df.drop(columns=[...]))",
     )
     if shorthand:
         for column in COLUMNS:

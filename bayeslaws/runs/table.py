@@ -659,10 +659,11 @@ def _header_diagnosis(columns: list, canonical) -> str:
     only = str(columns[0]) if len(columns) == 1 else ""
     for sep, name in (("\t", "tab"), (";", "';'")):
         if sep in only:
+            tsv = " (or keep the tabs and name it .tsv: a .tsv file is read tab-separated)"
             notes.append(
                 f"the file looks {name}-separated (its one column is named {only!r}): save it "
-                f"with commas, or read it with pd.read_csv(path, sep={sep!r}) and pass the "
-                "DataFrame"
+                f"with commas{tsv if sep == chr(9) else ''}, or read it with "
+                f"pd.read_csv(path, sep={sep!r}) and pass the DataFrame"
             )
             break
     for canon in map(str, canonical):
@@ -796,9 +797,56 @@ def _read(data, group: str = "group") -> tuple[pd.DataFrame, str]:
         raise
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError, OSError) as err:
         message = " ".join(str(err).split())
+        remedy = _encoding_remedy(path) if isinstance(err, UnicodeDecodeError) else ""
         raise RunTableError(
             f"could not parse {str(path)!r} as a table ({type(err).__name__}: {message})"
+            f"{remedy}"
         ) from None
+
+
+def _open_text(path: Path, errors: str = "strict"):
+    """A text file (UTF-8, a BOM skipped; gzip-compressed when its name ends in .gz) opened
+    for reading with newline='' (for the csv module)."""
+    import gzip
+
+    if path.name.lower().endswith(".gz"):
+        return gzip.open(path, "rt", encoding="utf-8-sig", errors=errors, newline="")
+    return open(path, encoding="utf-8-sig", errors=errors, newline="")
+
+
+def _encoding_remedy(path: Path) -> str:
+    """The remedy for a text file that is not UTF-8 (": the file is UTF-16 text ...: re-save
+    it as UTF-8 ..."), from its first bytes: a UTF-16 or UTF-32 byte-order mark (or the zero
+    bytes of UTF-16 text without one), else another 8-bit encoding (Windows-1252, Latin-1)."""
+    import gzip
+
+    try:
+        opener = gzip.open if path.name.lower().endswith(".gz") else open
+        with opener(path, "rb") as handle:
+            head = handle.read(4096)
+    except OSError:
+        return ""
+    encoding = None
+    if head.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
+        encoding = "utf-32"
+    elif head.startswith((b"\xff\xfe", b"\xfe\xff")) or head[:200].count(b"\x00") > 10:
+        encoding = "utf-16"
+    if encoding is None:
+        return (
+            ": the file is not UTF-8 text (likely Windows-1252 or Latin-1): re-save it as UTF-8 "
+            "(in Excel: CSV UTF-8), or read it with pd.read_csv(path, encoding='cp1252') and "
+            "pass the DataFrame"
+        )
+    try:
+        first = head.decode(encoding, errors="ignore").splitlines()[0]
+    except IndexError:
+        first = ""
+    sep = ", sep='\\t'" if "\t" in first and "," not in first else ""
+    return (
+        f": the file is {encoding.upper()} text (as Excel's 'Unicode Text' saves it), not "
+        "UTF-8: re-save it as UTF-8 (in Excel: CSV UTF-8), or read it with "
+        f"pd.read_csv(path, encoding='{encoding}'{sep}) and pass the DataFrame"
+    )
 
 
 def _read_text(path: Path, sep: str, group: str) -> pd.DataFrame:
@@ -837,14 +885,105 @@ def _read_text(path: Path, sep: str, group: str) -> pd.DataFrame:
                 f"data rows of {str(path)!r} hold more values than the header has names "
                 f"({len(names)}: {names}): field {len(names) + 1} onwards has no column name. "
                 "Name the extra column in the header, or remove the extra values (one trailing "
-                "comma at the end of every row is fine)"
+                f"comma at the end of every row is fine){_header_below(path, sep, len(names))}"
             ) from None
     if group in df.columns:
         text = pd.read_csv(
             path, sep=sep, index_col=False, usecols=[group], dtype=str, keep_default_na=False
         )
         df[group] = text[group].to_numpy(object)
+    _warn_blank_lines(path, sep, len(df))
     return df
+
+
+def _records(path: Path, sep: str, limit: int | None = None):
+    """(line number, fields) of the records of a text table, by the csv module: a blank line
+    is a record with no fields (or one all-space field); up to ``limit`` records."""
+    import csv
+
+    with _open_text(path, errors="replace") as handle:
+        reader = csv.reader(handle, delimiter=sep)
+        for count, fields in enumerate(reader):
+            if limit is not None and count >= limit:
+                return
+            yield reader.line_num, fields
+
+
+def _is_blank(fields: list) -> bool:
+    return not fields or (len(fields) == 1 and not fields[0].strip())
+
+
+def _header_below(path: Path, sep: str, n_names: int) -> str:
+    """For a file whose first line has fewer fields (``n_names``) than its data rows: when a
+    later line among the first 50 looks like the header (more fields, every one that is not
+    empty a name, not a number), the remedy "; the header may be on line k ...: delete the
+    lines above it, or read it with pd.read_csv(path, skiprows=j) and pass the DataFrame";
+    else ""."""
+    try:
+        records = list(_records(path, sep, limit=50))
+    except Exception:  # noqa: BLE001 - a hint only: the error it joins is said anyway
+        return ""
+    for i, (line, fields) in enumerate(records):
+        if i == 0 or len(fields) <= n_names:
+            continue
+        filled = [f.strip() for f in fields if f.strip()]
+        if len(filled) >= 2 and not any(_is_number(f) for f in filled):
+            above = records[i - 1][0]  # the lines of the records above it (blank ones too)
+            lines = "the line" if above == 1 else f"the {above} lines"
+            return (
+                f"; the header may be on line {line} ({sep.join(fields)!r}), below a title or "
+                f"notes: delete {lines} above it, or read it with "
+                f"pd.read_csv(path, skiprows={above}) and pass the DataFrame"
+            )
+        return ""
+    return ""
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _warn_blank_lines(path: Path, sep: str, n_rows: int) -> None:
+    """Warn when blank lines come before data rows of a text table: pandas skips them, so a
+    row's number (0-based data rows, as messages, exclusions and accepted_rows= count them,
+    and as ``pd.read_csv(path)`` numbers them) no longer tells its line in the file. Blank
+    lines after the last row shift nothing and are not said; nothing is said when the csv
+    module counts other rows than pandas read (``n_rows``)."""
+    try:
+        blank, starts, header = [], [], False  # starts: the line each data row begins on
+        for line, fields in _records(path, sep):
+            if _is_blank(fields):
+                blank.append((line, len(starts)))
+            elif header:
+                starts.append(line - _record_lines(fields) + 1)
+            else:
+                header = True
+    except Exception:  # noqa: BLE001 - a warning only: the table was read
+        return
+    blank = [(line, row) for line, row in blank if row < len(starts)]
+    if not blank or len(starts) != n_rows:
+        return
+    lines = ", ".join(str(line) for line, _ in blank[:5]) + (", ..." if len(blank) > 5 else "")
+    row = blank[0][1]
+    plural = "s" if len(blank) > 1 else ""
+    warnings.warn(
+        f"{str(path)!r} has {len(blank)} blank line{plural} (line{plural} {lines}), skipped as "
+        "pandas skips blank lines: row numbers (of messages, exclusions and accepted_rows=) "
+        "count the data rows read from 0 without them, as pd.read_csv(path) numbers them, so "
+        f"from row {row} on a row is further down the file than its number + 2 (row {row} is "
+        f"on line {starts[row]}, not {row + 2}); delete the blank lines for row numbers that "
+        "follow the file's lines (and a spreadsheet's rows)",
+        stacklevel=user_stacklevel(),
+    )
+
+
+def _record_lines(fields: list) -> int:
+    """How many lines a csv record spans (its quoted fields' line breaks + 1)."""
+    return 1 + sum(f.count("\n") for f in fields)
 
 
 def _to_numeric(df: pd.DataFrame, column: str, note: str = ROWS_NOTE) -> pd.Series:
@@ -864,9 +1003,27 @@ def _to_numeric(df: pd.DataFrame, column: str, note: str = ROWS_NOTE) -> pd.Seri
         examples = raw[bad].astype(str).head(3).tolist()
         raise RunTableError(
             f"column {column!r} has non-numeric values at {_at_rows(df.index[bad], note)} "
-            f"(e.g. {examples})"
+            f"(e.g. {examples}){_thousands_remedy(raw[bad])}"
         )
     return values.astype(float)
+
+
+# a number written with ',' between groups of three digits: "20,000,000", "1,234.5"
+THOUSANDS = re.compile(r"^\s*[-+]?\d{1,3}(?:,\d{3})+(?:\.\d*)?\s*$")
+
+
+def _thousands_remedy(bad: pd.Series) -> str:
+    """The remedy when the non-numeric values ``bad`` are numbers written with ',' as the
+    thousands separator ("20,000,000"); else ""."""
+    texts = [v for v in bad.tolist() if isinstance(v, str)]
+    if not texts or not all(THOUSANDS.match(v) for v in texts):
+        return ""
+    plain = texts[0].strip().replace(",", "")
+    return (
+        f": these look written with ',' as the thousands separator: save the table with plain "
+        f"numbers (e.g. {plain}), or read it with pd.read_csv(path, thousands=',') and pass "
+        "the DataFrame"
+    )
 
 
 def _label(column: str, name=None) -> str:
@@ -1190,7 +1347,7 @@ def load_runs(
         off = np.abs(1 / ratio - 1) > 0.01
         if off.any():
             raise RunTableError(
-                _disagree_message(out.index, ratio, off, model, note, units, data, out)
+                _disagree_message(out.index, ratio, off, model, note, units, data, out, names)
             )
 
     if kept_c is not None:
@@ -1603,7 +1760,15 @@ def _scaled_columns_fix(df: pd.DataFrame, typical: float, model, options: list) 
 
 
 def _disagree_message(
-    index, ratio, off, model, note: str, units: dict, data, df: pd.DataFrame | None = None
+    index,
+    ratio,
+    off,
+    model,
+    note: str,
+    units: dict,
+    data,
+    df: pd.DataFrame | None = None,
+    names: dict | None = None,
 ) -> str:
     """The error for N, D and C (all given) that disagree with the compute model by more than
     1% at the rows ``off`` (boolean, row order of ``index``): a few of their C / model(N, D)
@@ -1615,7 +1780,14 @@ def _disagree_message(
     :func:`_looks_scaled`), the error names that column, not C (N in millions made C look
     1e6 x 6ND, and its remedy units={'C': 1e-06} made both wrong); when the ratio is a unit
     that N, D or C could each be in, it names each that leaves the table plausible
-    (:func:`_unit_options`)."""
+    (:func:`_unit_options`).
+
+    When the ratio is not one constant: most rows agreeing and a few off names those rows as
+    likely mistyped; most rows off with ratios spread within a factor of
+    :data:`NOMINAL_SPREAD` of 1 says C looks like a nominal budget (an isoFLOP line's label,
+    as Marin's tables give it) and to leave out D or C. Every remedy that leaves out a column
+    is given in both forms (:func:`_leave_out`); ``names``: canonical column -> the user's
+    name, for the Python form."""
     labels, values = index[off], ratio[off]
     shown = ", ".join(f"{values[i]:.4g} at row {labels[i]}" for i in range(min(3, len(values))))
     more = f", ... ({len(values)} rows)" if len(values) > 3 else ""
@@ -1647,7 +1819,8 @@ def _disagree_message(
         name = f" ({C_UNITS[unit]})" if "C" not in units and unit in C_UNITS else ""
         fix = (
             f"C is {typical:.4g} x {model.name} at every row, so C looks like it is in other "
-            f"units: pass units={{'C': {factor:g}}}{name}, or give two of N, D, C"
+            f"units: pass units={{'C': {factor:g}}}{name}, or give two of N, D, C "
+            f"{_leave_out(data, names, ['C'])}"
         )
     elif unit is not None:
         fix = (
@@ -1659,10 +1832,38 @@ def _disagree_message(
         k = model.linear_k * typical
         fix = (
             f"C is {typical:.4g} x {model.name} at every row: if C counts {k:.4g} N D FLOPs, "
-            f"pass compute_model={k:.4g}; else give two of N, D, C"
+            f"pass compute_model={k:.4g}; else give two of N, D, C, e.g. leave out C (then "
+            f"derived from N and D) {_leave_out(data, names, ['C'])}"
+        )
+    elif 2 * off.sum() < len(off):  # most rows agree: these few look mistyped
+        agree = len(off) - int(off.sum())
+        fix = (
+            f"the other {agree} rows agree with {model.name}, so these rows look mistyped (their "
+            "N, D or C), not the compute model: fix their values, or leave these rows out of "
+            "the table; if only their C is wrong, leave out C (then derived from N and D) "
+            f"{_leave_out(data, names, ['C'])}"
+        )
+    elif not constant and _nominal_spread(ratio):
+        low, high = float(np.min(ratio)), float(np.max(ratio))
+        budgets = pd.unique(np.asarray(df["C"], float)) if given else ()
+        repeated = (
+            f", and C holds {len(budgets)} distinct values over {len(ratio)} rows"
+            if 0 < len(budgets) <= len(ratio) / 2
+            else ""
+        )
+        fix = (
+            f"C / {model.name} varies from {low:.3g} to {high:.3g} across the rows{repeated}: C "
+            "looks like a nominal budget (e.g. an isoFLOP line's rounded label), not each run's "
+            "compute, so N, D and C cannot all be kept: give two of them, leaving out D (then "
+            "derived from N and the budget C: for an isoFLOP fit, whose lines are the budgets) "
+            "or C (then derived from N and D: for a law of N and D, such as chinchilla) "
+            f"{_leave_out(data, names, ['D', 'C'])}"
         )
     else:
-        fix = "give two of them, or pass the right compute_model="
+        fix = (
+            "give two of them, or pass the right compute_model=; to give two, leave out C "
+            f"(then derived from N and D) or D {_leave_out(data, names, ['C', 'D'])}"
+        )
     if isinstance(data, RunTable) and "C" in data.derived and data.compute_model is not model:
         fix += (
             f" (this table's C was derived at its load under {data.compute_model.name}: to "
@@ -1670,6 +1871,51 @@ def _disagree_message(
             "load_runs(runs.df.drop(columns='C'), compute_model=...))"
         )
     return text + fix
+
+
+# C / model(N, D) of a table whose C is a nominal budget stays within this factor of 1 (an
+# isoFLOP line's budget rounded to a half-decade grid, 1e18, 3e18, 1e19, is off by at most
+# sqrt(10); Marin's tables: 0.75 to 1.07); ratios spread wider point at other mistakes
+NOMINAL_SPREAD = 4.0
+
+
+def _nominal_spread(ratio) -> bool:
+    """Whether C / model(N, D) at every row (``ratio``) lies within a factor of
+    :data:`NOMINAL_SPREAD` of 1, as a nominal budget's would."""
+    ratio = np.asarray(ratio, float)
+    return bool(np.all((ratio >= 1 / NOMINAL_SPREAD) & (ratio <= NOMINAL_SPREAD)))
+
+
+def _frame_text(data) -> str:
+    """The input of :func:`load_runs` as a DataFrame expression for a message: ``runs.df`` (a
+    RunTable), ``df`` (a DataFrame) or ``pd.read_csv(path)`` (a file; its reader)."""
+    if isinstance(data, RunTable):
+        return "runs.df"
+    if isinstance(data, str | os.PathLike):
+        name = str(data).lower()
+        if name.endswith((".parquet", ".pq")):
+            return "pd.read_parquet(path)"
+        if name.endswith((".tsv", ".tsv.gz")):
+            return "pd.read_csv(path, sep='\\t')"
+        return "pd.read_csv(path)"
+    return "df"
+
+
+def _leave_out(data, names: dict | None, columns: list) -> str:
+    """The remedy that leaves out one of ``columns`` (canonical names; each alternative), in
+    both forms: "(Python: load_runs(df.drop(columns=['D'])) or ...; command line:
+    --ignore-column D or ...)". The Python form names the user's column (``names``) of the
+    input (:func:`_frame_text`; a RunTable's df is canonical), with ", ..." for the other
+    arguments when columns were mapped; the command line's --ignore-column takes the
+    canonical name, also for a column mapped with --column."""
+    frame = _frame_text(data)
+    own = {} if isinstance(data, RunTable) else dict(names or {})
+    rest = ", ..." if any(name != canon for canon, name in own.items()) else ""  # mapping
+    python = " or ".join(
+        f"load_runs({frame}.drop(columns=[{own.get(c, c)!r}]){rest})" for c in columns
+    )
+    cli = " or ".join(f"--ignore-column {c}" for c in columns)
+    return f"(Python: {python}; command line: {cli})"
 
 
 def _warn_rounded_twins(out: pd.DataFrame, note: str, accepted, given) -> None:

@@ -1,0 +1,249 @@
+"""Review 10 (a new user's run tables, RQ): N, D and C that disagree, output suffixes, parse
+errors with their remedy, blank lines.
+
+F2. An isoFLOP table whose C is a nominal budget (C / 6ND between 0.75 and 1.07, as Marin's
+    tables) could not be fitted from the command line without editing the file: the message
+    said "give two of them, or pass the right compute_model=" (no single K fits a ratio that
+    varies; the advice was wrong for one mistyped row too) and the command line had no way to
+    leave a column out. Now --ignore-column COLUMN (fit, plan, plot/report --runs, design
+    --candidates) leaves it out, and the message says which case it is: a nominal budget
+    (leave out D or C) or a few mistyped rows, each remedy in both forms.
+F5. fit --out fitout.csv wrote netCDF into a .csv; report --out rep.pdf wrote HTML into a .pdf.
+F7. A thousands separator, a UTF-16 file, a title line above the header and a tab-separated
+    .txt file got their error without the remedy.
+F8. Blank lines between data rows were skipped by pandas with no word, so row numbers drifted
+    from the file's lines; now a warning says so (row numbers stay pandas', as pd.read_csv
+    numbers them and as the package's df.drop(...) remedies need them).
+
+All tables here are SIMULATED (a Chinchilla-like law, no noise).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import cli_error_line
+
+import bayeslaws as bl
+from bayeslaws.app import cli
+from bayeslaws.app.cli import EXIT_BAD_INPUT, main, with_cli_hints
+from bayeslaws.runs.table import RunTableError
+
+
+def grid() -> pd.DataFrame:
+    """SIMULATED: 6 sizes x 4 token counts, C = 6ND exactly, loss from a Chinchilla-like law."""
+    N, D = np.meshgrid(np.geomspace(2e7, 5e8, 6), [4e8, 1e9, 3e9, 1e10])
+    N, D = N.ravel(), D.ravel()
+    loss = 1.8 + 400 / N**0.34 + 2000 / D**0.36
+    return pd.DataFrame({"N": N, "D": D, "C": 6 * N * D, "loss": loss})
+
+
+def nominal() -> pd.DataFrame:
+    """SIMULATED isoFLOP lines whose C is the line's nominal budget (1e18, 3e18, 1e19, 3e19)
+    while each run's D is its own: C / 6ND spreads from 0.75 to 1.07, as in Marin's
+    tables."""
+    rows = []
+    for budget in (1e18, 3e18, 1e19, 3e19):
+        for N, ratio in zip(np.geomspace(3e7, 6e8, 5), np.linspace(0.75, 1.07, 5), strict=True):
+            D = budget / (6 * N * ratio)  # the run's own tokens: C / 6ND = ratio
+            rows.append({"N": N, "D": D, "C": budget, "loss": 1.8 + 400 / N**0.34 + 2000 / D**0.36})
+    return pd.DataFrame(rows)
+
+
+def quiet(call):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return call()
+
+
+def error_of(call) -> str:
+    with pytest.raises(RunTableError) as err:
+        quiet(call)
+    return str(err.value)
+
+
+def table_args(argv: list):
+    """The parsed arguments of a command line (the table options, as main() gets them)."""
+    return cli.build_parser().parse_args([str(a) for a in argv])
+
+
+# ---- F2: N, D and C that disagree ---------------------------------------------------------------
+def test_nominal_budgets_are_named_as_such_with_both_remedies():
+    message = error_of(lambda: bl.load_runs(nominal()))
+    assert "C looks like a nominal budget" in message
+    assert "varies from 0.75 to 1.07 across the rows" in message
+    assert "C holds 4 distinct values over 20 rows" in message
+    assert "load_runs(df.drop(columns=['D'])) or load_runs(df.drop(columns=['C']))" in message
+    assert "command line: --ignore-column D or --ignore-column C" in message
+    assert "compute_model=" not in message  # no single K makes a spread ratio agree
+    line = with_cli_hints(message, "fit")
+    assert line.endswith("; on the command line: --ignore-column D or --ignore-column C")
+    assert "Python" not in line and "load_runs" not in line
+
+
+def test_one_mistyped_row_is_named_as_mistyped_not_the_compute_model():
+    df = grid()
+    df.loc[5, "C"] *= 3  # one row's C typed wrong
+    message = error_of(lambda: bl.load_runs(df))
+    assert "at rows 5 " in message and "C / 6ND is 3 at row 5" in message
+    assert "the other 23 rows agree with 6ND, so these rows look mistyped" in message
+    assert "compute_model=" not in message
+    assert "leave out C (then derived from N and D)" in message
+    assert "command line: --ignore-column C" in message
+    fixed = quiet(lambda: bl.load_runs(df.drop(columns=["C"])))  # the remedy it names
+    np.testing.assert_allclose(fixed.df["C"], 6 * df["N"] * df["D"])
+
+
+def test_the_constant_ratio_messages_are_kept_and_get_the_command_line_form():
+    df = grid()
+    message = error_of(lambda: bl.load_runs(df.assign(C=df["C"] * 1.3)))
+    assert "C is 1.3 x 6ND at every row: if C counts 7.8 N D FLOPs, pass compute_model=7.8; " \
+        "else give two of N, D, C" in message  # fmt: skip
+    assert "command line: --ignore-column C" in message
+    # half the rows off by one factor: neither mistyped rows nor a spread budget
+    half = df.assign(C=df["C"] * np.where(df.index % 2 == 0, 1.5, 1.0))
+    message = error_of(lambda: bl.load_runs(half))
+    assert "give two of them, or pass the right compute_model=" in message
+    assert "--ignore-column C or --ignore-column D" in message
+
+
+def test_the_python_remedy_names_the_users_columns_and_the_runtable():
+    df = nominal().rename(columns={"D": "tokens"})
+    message = error_of(lambda: bl.load_runs(df, D="tokens"))
+    assert "load_runs(df.drop(columns=['tokens']), ...)" in message
+    assert "--ignore-column D or" in message  # canonical: --ignore-column takes it mapped too
+
+
+def test_ignore_column_fits_a_nominal_table_from_the_command_line(tmp_path):
+    path = tmp_path / "iso.csv"
+    nominal().to_csv(path, index=False)
+    args = table_args(["fit", path, "--law", "isoflop", "--out", tmp_path / "f.nc",
+                       "--ignore-column", "D"])  # fmt: skip
+    runs = quiet(lambda: cli._read_runs(args.runs, args))
+    assert runs.derived == ("D",)
+    np.testing.assert_allclose(runs.df["C"], nominal()["C"])  # the budgets kept as given
+    np.testing.assert_allclose(runs.df["D"], nominal()["C"] / (6 * nominal()["N"]))
+    assert runs.source == f"{path} (column 'D' left out)"  # the fit records it
+    assert runs.df.index.tolist() == list(range(20))
+
+
+def test_ignore_column_takes_a_mapped_canonical_column_and_refuses_unknown_ones(
+    tmp_path, capsys
+):
+    path = tmp_path / "iso.csv"
+    nominal().rename(columns={"D": "tokens"}).to_csv(path, index=False)
+    base = ["fit", path, "--law", "isoflop", "--out", tmp_path / "f.nc", "--D", "tokens"]
+    runs = quiet(lambda: cli._read_runs(path, table_args(base + ["--ignore-column", "D"])))
+    assert runs.derived == ("D",) and "'tokens' left out" in runs.source
+    for extra, said in (
+        (["--ignore-column", "tokens"], "--ignore-column tokens: --column D=tokens reads that "
+         "column as D; give one of them"),
+        (["--ignore-column", "E"], "--ignore-column E: no column 'E' in the run table"),
+    ):  # fmt: skip
+        code = main([str(a) for a in base + extra])
+        assert code == EXIT_BAD_INPUT
+        assert said in cli_error_line(capsys.readouterr().err)
+
+
+def test_ignore_column_needs_a_table_where_one_is_optional(tmp_path, capsys):
+    argv = ["plot", tmp_path / "no.nc", "--kind", "fan", "--out", tmp_path / "f.png",
+            "--ignore-column", "D"]  # fmt: skip
+    assert main([str(a) for a in argv]) == EXIT_BAD_INPUT
+    line = cli_error_line(capsys.readouterr().err)
+    assert "--ignore-column needs --runs" in line
+
+
+def test_ignore_column_reaches_a_candidates_file(tmp_path):
+    cands = tmp_path / "cands.csv"
+    df = grid()[["N", "D", "C"]]
+    df.assign(C=df["C"] * np.linspace(0.8, 1.1, len(df))).to_csv(cands, index=False)
+    args = table_args(["design", tmp_path / "f.nc", "--candidates", cands,
+                       "--ignore-column", "C"])  # fmt: skip
+    read = cli._read_candidates(str(cands), args)
+    assert "C" not in read and list(read.columns) == ["N", "D"]
+
+
+# ---- F5: output suffixes ------------------------------------------------------------------------
+def test_fit_out_must_end_in_nc(tmp_path, capsys):
+    runs = tmp_path / "runs.csv"
+    grid().to_csv(runs, index=False)
+    out = tmp_path / "fitout.csv"
+    argv = ["fit", runs, "--out", out, "--chains", "1", "--warmup", "20", "--draws", "20"]
+    assert main([str(a) for a in argv]) == EXIT_BAD_INPUT
+    line = cli_error_line(capsys.readouterr().err)
+    assert "a fit is saved as netCDF: give a file ending in .nc" in line
+    assert repr(str(tmp_path / "fitout.nc")) in line and not out.exists()
+
+
+def test_report_out_must_end_in_html(tmp_path, capsys, simulated_fit):
+    fit = simulated_fit.save(tmp_path / "fit.nc")
+    out = tmp_path / "rep.pdf"
+    assert main(["report", str(fit), "--out", str(out)]) == EXIT_BAD_INPUT
+    line = cli_error_line(capsys.readouterr().err)
+    assert "--out" in line and "give a file ending in .html or .htm" in line
+    assert not out.exists() and not (tmp_path / "rep_figures").exists()
+
+
+# ---- F7: parse errors with their remedy ---------------------------------------------------------
+def test_a_thousands_separator_is_named_with_its_remedy(tmp_path):
+    path = tmp_path / "runs.csv"
+    path.write_text('N,D,loss\n"20,000,000",4e8,4.6\n"50,000,000",1e9,4.2\n')
+    message = error_of(lambda: bl.load_runs(path))
+    assert "look written with ',' as the thousands separator" in message
+    assert "plain numbers (e.g. 20000000)" in message
+    assert "pd.read_csv(path, thousands=',')" in message
+    line = with_cli_hints(message, "fit")
+    assert "pd.read_csv" not in line and "plain numbers (e.g. 20000000)" in line
+    runs = quiet(lambda: bl.load_runs(pd.read_csv(path, thousands=",")))  # the remedy works
+    assert runs.df["N"].tolist() == [2e7, 5e7]
+
+
+def test_a_utf16_file_is_to_be_resaved_as_utf8(tmp_path):
+    path = tmp_path / "runs.csv"
+    grid().to_csv(path, index=False, sep="\t", encoding="utf-16")  # Excel's 'Unicode Text'
+    message = error_of(lambda: bl.load_runs(path))
+    assert "the file is UTF-16 text" in message and "re-save it as UTF-8" in message
+    assert "pd.read_csv(path, encoding='utf-16', sep='\\t')" in message
+    runs = quiet(lambda: bl.load_runs(pd.read_csv(path, encoding="utf-16", sep="\t")))
+    assert len(runs) == len(grid())
+
+
+def test_a_title_line_above_the_header_is_suggested(tmp_path):
+    path = tmp_path / "runs.csv"
+    path.write_text("My runs 2024\n" + grid().to_csv(index=False))
+    message = error_of(lambda: bl.load_runs(path))
+    assert "the header may be on line 2 ('N,D,C,loss')" in message
+    assert "delete the line above it" in message and "skiprows=1" in message
+    assert len(quiet(lambda: bl.load_runs(pd.read_csv(path, skiprows=1)))) == len(grid())
+
+
+def test_a_tab_separated_txt_file_is_told_about_tsv(tmp_path):
+    path = tmp_path / "runs.txt"
+    grid().to_csv(path, index=False, sep="\t")
+    message = error_of(lambda: bl.load_runs(path))
+    assert "name it .tsv: a .tsv file is read tab-separated" in message
+    line = with_cli_hints(message, "fit")
+    assert "re-save the file with commas (or keep the tabs and name it .tsv" in line
+    tsv = path.with_suffix(".tsv")
+    path.rename(tsv)
+    assert len(quiet(lambda: bl.load_runs(tsv))) == len(grid())  # as it says
+
+
+# ---- F8: blank lines ----------------------------------------------------------------------------
+def test_blank_lines_between_rows_are_warned_about(tmp_path):
+    lines = grid().to_csv(index=False).splitlines()
+    path = tmp_path / "runs.csv"
+    path.write_text("\n".join(lines[:6] + [""] + lines[6:]) + "\n")  # a blank line 7
+    with pytest.warns(UserWarning, match=r"has 1 blank line \(line 7\), skipped") as said:
+        runs = bl.load_runs(path)
+    text = str(said[0].message)
+    assert "row 5 is on line 8, not 7" in text
+    assert runs.df.index.tolist() == pd.read_csv(path).index.tolist()  # pandas' numbers
+    trailing = tmp_path / "trailing.csv"
+    trailing.write_text("\n".join(lines) + "\n\n\n")  # nothing shifted: nothing said
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert len(bl.load_runs(trailing)) == len(grid())
