@@ -175,7 +175,7 @@ def too_few_sizes_message(
         "which splits one budget into several. Give each run's budget as the C column and "
         "leave D out, so that D is derived from N and C (bl.load_runs(..., N='params', "
         "C='budget') with no D; command line: --N params --C budget and no --D; a column named "
-        "D is read as D: rename it), or round C to the budgets you ran"
+        "D is read as D: --ignore-column D), or round C to the budgets you ran"
     )
 
 
@@ -197,9 +197,9 @@ def run_labels(runs, name: str) -> pd.Series:
             "share one offset as if they were one training run. Give every row its run's "
             "label (e.g. its model size N when each size is one training run), or leave the "
             "column out to fit without per-run offsets (Python: "
-            "bl.load_runs(df.drop(columns='run'), ...); command line: remove the 'run' column "
-            "from the CSV). In fit.update the fitted and the new runs need labels alike: a fit "
-            "made without a 'run' column takes new runs without one"
+            "bl.load_runs(df.drop(columns='run'), ...); command line: --ignore-column run). "
+            "In fit.update the fitted and the new runs need labels alike: a fit made without "
+            "a 'run' column takes new runs without one"
         )
     return pd.Series([label_text(v) for v in run.tolist()], index=run.index, dtype=object)
 
