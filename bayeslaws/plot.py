@@ -44,7 +44,7 @@ from .posterior import (
     range_stated,
 )
 from .posterior.allocation import warn_at_edge, warn_at_kink
-from .posterior.draws import check_range, positive_array
+from .posterior.draws import check_fit, check_range, positive_array
 from .posterior.extrapolation import DEFAULT_METHOD
 from .posterior.extrapolation.distance import group_ranges, own_group_rows, range_words
 from .runs import PlausibilityWarning, RunTable
@@ -115,8 +115,9 @@ def _band_alpha(c: float) -> float:
 
 
 def _check_fit(fit) -> None:
-    if not isinstance(fit, Fit):
-        raise ArgumentTypeError(f"expected a bayeslaws Fit, got {type(fit).__name__}")
+    """A figure's ``fit`` checked: :func:`~bayeslaws.posterior.draws.check_fit` (a path says to
+    load it with ``bl.load_fit(path)``, a run table to fit it first)."""
+    check_fit(fit)
 
 
 def _simulated_words(fit) -> str:

@@ -32,7 +32,7 @@ from ..posterior import (
     predict,
     range_stated,
 )
-from ..posterior.draws import FAR_ABOVE_DECADES, FAR_BELOW_DECADES
+from ..posterior.draws import FAR_ABOVE_DECADES, FAR_BELOW_DECADES, check_fit
 from ..posterior.extrapolation.distance import group_ranges, range_words
 from ..posterior.fixed_hyperparams import refit_sizes
 from ..posterior.model import FULL_MODELS
@@ -191,7 +191,14 @@ def planning(
     extrapolation method the N_opt design and its values use: the allocation's own,
     :func:`allocation_model`) are in the plan too, and ``warnings``: the distinct warnings
     issued while it was computed (:func:`with_warnings`; e.g. a near-optimal band that is not
-    one interval), which the report lists; stderr shows them as before."""
+    one interval), which the report lists; stderr shows them as before.
+
+    ``hp_fit`` and ``surface_fit`` must be :class:`~bayeslaws.inference.Fit` objects (a path
+    or a run table is an :class:`~bayeslaws.runs.checks.ArgumentTypeError` saying to load or
+    fit it first: :func:`~bayeslaws.posterior.draws.check_fit`)."""
+    check_fit(hp_fit, "hp_fit")
+    if surface_fit is not None:
+        check_fit(surface_fit, "surface_fit")
     surface_fit = hp_fit if surface_fit is None else surface_fit
     check_planning_laws(hp_fit, surface_fit)
     inputs = check_planning_inputs(hp_fit, surface_fit, target_N, target_D, budget, group)

@@ -19,7 +19,7 @@ import pandas as pd
 
 from ..laws.contract import resolve_group
 from ..posterior import allocation_draws, quantity_draws, query_frame
-from ..posterior.draws import check_range
+from ..posterior.draws import check_fit, check_range
 from ..runs.checks import ArgumentTypeError, check_integer, is_real
 from ..runs.compute import ComputeModel, as_compute_model
 from ..runs.warn import user_stacklevel
@@ -149,6 +149,8 @@ def isoflop_candidates(
     gets no ``group`` column: give the design the same group (``next_runs(..., group=)``).
     ``group`` needs ``fit`` and no ``center`` (it only chooses the fit's centre).
     """
+    if fit is not None:
+        check_fit(fit)
     C = positive("C", C)
     twice = repeated(C.tolist())
     if twice:
@@ -283,6 +285,8 @@ def hyperparameter_candidates(
     (``next_runs(..., group=)``). ``group`` needs ``fit`` and a grid to centre (not both ``lr``
     and ``batch_size``).
     """
+    if fit is not None:
+        check_fit(fit)
     step_factor("lr_step", lr_step)
     step_factor("batch_step", batch_step)
     N, D = positive("N", N), positive("D", D)
@@ -357,7 +361,12 @@ def check_candidates(fit, cands, group=None) -> pd.DataFrame:
     checked against it (to 1%, as ``load_runs`` does), the law's run columns checked, and a
     ``unit`` column (one unit per row when absent). Numbers given as text (``"1e9"``) are read
     as numbers. Values far outside the fitted range warn (:func:`check_far`: a row of a fitted
-    group, by its ``group`` column or else ``group``, against that group's own runs)."""
+    group, by its ``group`` column or else ``group``, against that group's own runs). First
+    of all ``fit`` must be a :class:`~bayeslaws.inference.Fit`
+    (:func:`~bayeslaws.posterior.draws.check_fit`: a path or a run table is an
+    :class:`~bayeslaws.runs.checks.ArgumentTypeError` giving the remedy), which is how
+    ``next_runs``, ``rank_candidates`` and ``bounds`` check their ``fit``."""
+    check_fit(fit)
     if not isinstance(cands, pd.DataFrame):
         raise ValueError(f"cands must be a pandas DataFrame of candidate runs, got {type(cands)}")
     if cands.empty:
@@ -474,6 +483,7 @@ def pool_units(fit, pool: pd.DataFrame, sweep_size: int = 6, *, group=None) -> p
     given with a ``group`` column must equal its labels (ValueError). When the pool holds
     several groups, a sweep's label ends with its group (``", group='A'"``).
     """
+    check_fit(fit)
     if not isinstance(pool, pd.DataFrame):
         raise ValueError(f"pool must be a pandas DataFrame of runs, got {type(pool)}")
     if pool.index.has_duplicates:

@@ -25,6 +25,7 @@ from ..runs.checks import check_integer, check_positive
 from ..runs.compute import as_compute_model
 from ..runs.warn import user_stacklevel
 from .draws import (
+    check_fit,
     check_range,
     check_seed,
     labelled,
@@ -125,6 +126,7 @@ def allocation_draws(
     ``N_opt_trend``, ``D_opt_trend``, ``L_opt_trend`` (what :func:`allocation_laws` regresses)
     and ``fitted_budget`` (bool: a budget it was fitted on, answered by its own vertex).
     """
+    check_fit(fit)
     C = _budgets(C)
     # warns when C looks like it is not in FLOPs (a fitted group: against its own runs' range)
     check_range(fit, pd.DataFrame({"C": C}), group=group)
@@ -749,6 +751,7 @@ def optimal_allocation(
     Marin's isoFLOP runs) a :class:`NominalComputeWarning` says that D_opt is the compute
     model's C / flops_per_token(N_opt), not the tokens such a run trains on.
     """
+    check_fit(fit)
     ci = check_ci(ci)
     index = shared_index(C=C)
     C = _budgets(C)
@@ -819,6 +822,7 @@ def allocation_laws(
     ``group=None`` on a grouped fit answers for a new, unseen group (wider; warned once per
     fit).
     """
+    check_fit(fit)
     ci = check_ci(ci)
     if C_range is None:
         C_range = fit.record.ranges.get("C")
@@ -1138,6 +1142,9 @@ def near_optimal(
         tolerance = DEFAULT_TOLERANCE
     prob = check_ci(prob, "prob")
     ci = check_ci(ci)
+    # the fit after the scalar arguments (a tolerance of 5 is refused whatever the fit), and
+    # before its first use
+    check_fit(fit)
     model = _compute_model(fit, compute_model)
     alloc = allocation_draws(fit, C_arr, model, group, seed, extrapolation=extrapolation)
     warn_at_edge(C_arr, alloc, extrapolation, "near_optimal")

@@ -7,14 +7,16 @@ Units: N params, D tokens, C FLOPs; draws are arrays (S, Q) in natural units.
 
 from __future__ import annotations
 
+import os
 import warnings
 import weakref
 
 import numpy as np
 import pandas as pd
 
+from ..inference.fit import Fit
 from ..laws.priors import prior_to_spec
-from ..runs import PlausibilityWarning, complete_compute
+from ..runs import PlausibilityWarning, RunTable, complete_compute
 from ..runs.checks import ArgumentTypeError, is_integer
 from ..runs.compute import MAX_DERIVED_PARAMS
 from ..runs.table import BATCH_TOKENS_LOW
@@ -31,8 +33,36 @@ FAR_DECADES = {"lr": (2.0, 2.0), "batch_size": (2.0, 2.0)}  # column -> (below, 
 UNITS = {"N": "parameters", "D": "tokens", "C": "FLOPs", "lr": "", "batch_size": "tokens"}
 
 
+def check_fit(fit, argument: str = "fit") -> None:
+    """Refuse anything but a fitted law (:class:`~bayeslaws.inference.Fit`, from ``bl.fit``,
+    ``bl.load_fit``, ``fit.update`` or ``bl.fit_many``) as the argument named ``argument``,
+    with an :class:`~bayeslaws.runs.checks.ArgumentTypeError` giving the remedy: a path (the
+    saved .nc file) says to load it with ``bl.load_fit(path)``, a run table to fit it first,
+    anything else names its type. Every public function taking a fit calls it before it reads
+    the fit (first, or after its scalar arguments' checks)."""
+    if isinstance(fit, Fit):
+        return
+    wanted = f"{argument} must be a bayeslaws Fit (from bl.fit or bl.load_fit)"
+    if isinstance(fit, str | bytes | os.PathLike):
+        raise ArgumentTypeError(
+            f"{wanted}, got {type(fit).__name__} {os.fsdecode(fit)!r}: to use a saved fit, "
+            f"load it first: use bl.load_fit(path) (e.g. {argument} = "
+            f"bl.load_fit({os.fsdecode(fit)!r}))"
+        )
+    if isinstance(fit, RunTable | pd.DataFrame):
+        raise ArgumentTypeError(
+            f"{wanted}, got a {type(fit).__name__} of runs: fit it first: "
+            f"bl.fit(runs, law=...), and pass the fit"
+        )
+    if fit is None:
+        raise ArgumentTypeError(f"{wanted}, got None")
+    raise ArgumentTypeError(f"{wanted}, got {type(fit).__name__}")
+
+
 def positive_array(name: str, values) -> np.ndarray | None:
-    """A 1-d array of finite positive floats (a scalar becomes length 1), or None."""
+    """A 1-d array of finite positive floats (a scalar becomes length 1), or None. Booleans and
+    text (a string, or strings or bytes in a list, a pandas Series or a NumPy array) are an
+    :class:`~bayeslaws.runs.checks.ArgumentTypeError` naming ``name``: numbers only."""
     if values is None:
         return None
     if isinstance(values, str | bytes | dict) or (
@@ -40,8 +70,9 @@ def positive_array(name: str, values) -> np.ndarray | None:
     ):
         raise ArgumentTypeError(f"{name} must be a number or a sequence of numbers, got {values!r}")
     raw = np.asarray(values, dtype=object) if not isinstance(values, np.ndarray) else values
-    if raw.dtype == bool or (
-        raw.dtype == object and any(isinstance(v, bool | np.bool_ | str) for v in raw.ravel())
+    if raw.dtype == bool or raw.dtype.kind in "USa" or (
+        raw.dtype == object
+        and any(isinstance(v, bool | np.bool_ | str | bytes) for v in raw.ravel())
     ):
         raise ArgumentTypeError(f"{name} must hold numbers, got {values!r}")
     try:
@@ -99,6 +130,7 @@ def query_frame(fit, N=None, D=None, C=None, *, group=None, **inputs) -> pd.Data
     one token, given or derived, is a ValueError naming it (as for a run table); far values
     only warn, located at the user's line (the first frame outside the package,
     :func:`~bayeslaws.runs.warn.user_stacklevel`), however deep the call."""
+    check_fit(fit)
     law = fit.law
     allowed = set(law.inputs) | set(law.optional_inputs) | {"N", "D", "C"}
     unknown = sorted(set(inputs) - allowed)
@@ -399,6 +431,7 @@ def quantity_draws(
     ``"drift"``, of the true loss surface) or "new_run" (what one new run would show: plus
     run-to-run noise).
     ``extrapolation``: the model uncertainty added (:mod:`bayeslaws.posterior.model`)."""
+    check_fit(fit)
     return ModelView.of(fit, extrapolation, check_seed(seed)).draws(query, kind=kind, group=group)
 
 
@@ -410,6 +443,7 @@ def check_seed(seed) -> int:
 
 def log_loss_draws(fit, query, kind="mean", group=None, seed=0, extrapolation=DEFAULT_METHOD):
     """ln L draws (S, Q) of a law that predicts the loss (see :func:`quantity_draws`)."""
+    check_fit(fit)
     draws = quantity_draws(
         fit, query, kind=kind, group=group, seed=seed, extrapolation=extrapolation
     )

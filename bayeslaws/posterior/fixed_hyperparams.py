@@ -25,7 +25,7 @@ from ..runs import PlausibilityWarning
 from ..runs.checks import check_integer
 from ..runs.warn import user_stacklevel
 from .allocation import WARN_DECADES, ExtrapolationWarning, outside_columns, range_message
-from .draws import check_range, positive_array, quantity_draws
+from .draws import check_fit, check_range, positive_array, quantity_draws
 from .extrapolation.distance import group_ranges
 from .predict import check_ci
 
@@ -308,6 +308,7 @@ def fixed_vs_optimal(
     (extrapolation "none"), leaves out the risk that the law bends there: a sign ``settled``
     there is settled under the fitted law only.
     """
+    check_fit(fit)
     ci = check_ci(ci)
     if C is None:
         raise ValueError("C is required: one compute budget in FLOPs")

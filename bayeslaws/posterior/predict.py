@@ -27,6 +27,7 @@ from ..runs import decades_outside
 from ..runs.checks import check_probability
 from ..runs.warn import warn_user
 from .draws import (
+    check_fit,
     labelled,
     log_loss_draws,
     positive_array,
@@ -196,14 +197,16 @@ def predict(
     the query columns (N, D, C, ...), then for the law's primary quantity (the
     loss for loss surfaces) median, mean, lower, upper, and for its other quantities
     ``<quantity>_median`` etc. (e.g. eta_opt_median, B_opt_lower), ci, kind, and
-    ``<input>_outside_decades``: how far each point lies outside the fitted range (0 inside,
-    +1 = ten times larger than the largest fitted value): for a fitted group, that group's
+    ``<input>_outside_decades``: how far each point lies outside the fitted range, in
+    decades and signed (0 inside, +1 = ten times larger than the largest fitted value, -1 =
+    ten times below the smallest fitted value): for a fitted group, that group's
     own runs' range; for a new group (``group=None``) or a fit without groups, the range of
     all the runs. A query that gives D to a fit whose budgets are nominal (an isoFLOP law on
     runs whose C is not the compute model's FLOPs of N and D, e.g. Marin's) issues a
     :class:`NominalComputeWarning`: its C = flops(N, D) misses the fitted budgets, so ask such
     a fit by N and the nominal C.
     """
+    check_fit(fit)
     ci = check_ci(ci)
     index = shared_index(N=N, D=D, C=C, **inputs)
     query = query_frame(fit, N, D, C, group=group, **inputs)
@@ -244,6 +247,7 @@ def loss_penalty(
     ``kind="new_run"`` (default) includes the scatter of a new cell's optimum around the law.
     N and D are both required (not C). pandas Series inputs keep their shared index, as in
     :func:`predict`; ``group=None`` on a grouped fit prices a new group (warned once per fit)."""
+    check_fit(fit)
     missing = [f"{name} = None" for name, values in (("N", N), ("D", D)) if values is None]
     if missing:
         raise ValueError(
