@@ -48,6 +48,9 @@ CALLS = {
     "plot.isoflop": lambda fit: bl.plot.isoflop(fit, [1e19]),
     "plot.n_opt": lambda fit: bl.plot.n_opt(fit),
     "plot.pairs": lambda fit: bl.plot.pairs(fit),
+    "Campaign.start": lambda fit: bl.design.Campaign.start(fit, bl.design.NOpt(C=1e21)),
+    "Campaign": lambda fit: bl.design.Campaign(fit, bl.design.NOpt(C=1e21)),
+    "runs_of_plan": lambda fit: bl.design.runs_of_plan(CANDS, pd.DataFrame(), fit=fit),
 }
 
 
@@ -68,7 +71,8 @@ def test_a_run_table_says_to_fit_it_first(name, simulated_runs):
         CALLS[name](simulated_runs)
 
 
-OPTIONAL_FIT = {"isoflop_candidates", "hyperparameter_candidates"}  # fit=None: no fit (default)
+# fit=None: no fit (their default)
+OPTIONAL_FIT = {"isoflop_candidates", "hyperparameter_candidates", "runs_of_plan"}
 
 
 @pytest.mark.parametrize("name", sorted(set(CALLS) - OPTIONAL_FIT))

@@ -39,6 +39,7 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
+from ..posterior.draws import check_fit
 from ..runs.checks import check_probability
 from ..runs.warn import user_stacklevel
 from .bounds import LOW_ESS, MIN_ESS, SKIPPED_SHARE, DesignWarning, JointReweighting, bounds
@@ -810,6 +811,8 @@ def runs_of_plan(cands: pd.DataFrame, plan: pd.DataFrame, fit=None) -> pd.DataFr
     (:func:`.candidates.candidates_model`), as :func:`next_runs` completes them. An empty plan
     gives no rows; a unit of the plan that ``cands`` does not hold is refused (ValueError
     naming it: the plan was made from other candidates)."""
+    if fit is not None:
+        check_fit(fit)
     labelled = cands.reset_index(drop=True)
     if "unit" in labelled:
         labelled = labelled[["unit"]].copy()

@@ -68,6 +68,7 @@ import numpy as np
 import pandas as pd
 
 from ..inference import load_fit
+from ..posterior.draws import check_fit
 from ..runs.table import label_key, label_text
 from ..runs.warn import user_stacklevel
 from . import targets as target_module
@@ -388,6 +389,7 @@ class Campaign:
     def __init__(
         self, fit, target, *, guardrails=None, options=None, folder=None, calibrate_drift=False
     ):
+        check_fit(fit)
         self.fit = fit
         self.target = target
         as_targets(target)
