@@ -94,7 +94,9 @@ OPTION_NAMES = (
     "cost", "cost_power", "criterion", "model", "max_draws", "seed", "ci", "group", "flops_column"
 )  # fmt: skip
 CAMPAIGN_FILES = (STATE_FILE, RUNS_FILE, PROPOSALS_FILE)  # a folder holding one holds a campaign
-TEXT_COLUMNS = ("group", "guardrail", "greedy_rule")  # saved tables' text: read as written
+# saved tables' text, read as written: group labels, the proposals' guardrail and greedy_rule,
+# the fits' note
+TEXT_COLUMNS = ("group", "guardrail", "greedy_rule", "note")
 MATCH_RTOL = 0.01  # a recorded run within 1% of a proposed run's N, D (lr, batch_size) is it
 REPEAT_LOSS_RTOL = 1e-3  # ... and within 0.1% of an earlier run's loss looks like that run
 PROPOSED = "proposed_"  # prefix of a recorded run's columns holding its proposed run's values
@@ -607,19 +609,14 @@ def _read_fits(path: Path) -> pd.DataFrame:
     """A saved :attr:`Campaign.fits` table: its note read as text ("" when empty), the other
     columns as pandas reads them (a missing value NaN)."""
     df = _read_table(path)
-    if df.empty:
-        return pd.DataFrame(columns=list(FIT_COLUMNS))
-    if "note" in df:
-        raw = pd.read_csv(path, usecols=["note"], dtype=str, keep_default_na=False)
-        df["note"] = raw["note"].to_numpy(object)
-    return df
+    return pd.DataFrame(columns=list(FIT_COLUMNS)) if df.empty else df
 
 
 def _read_table(path: Path, dtype=None) -> pd.DataFrame:
     """A saved table, or an empty frame. Its :data:`TEXT_COLUMNS` (group labels, the
-    proposals' guardrail and greedy_rule) are read as text exactly as written ("NA", "01",
-    "None" and "" stay so); the other columns as pandas reads them (``dtype``: column ->
-    type), an empty cell a NaN."""
+    proposals' guardrail and greedy_rule, the fits' note) are read as text exactly as written
+    ("NA", "01", "None" and "" stay so); the other columns as pandas reads them (``dtype``:
+    column -> type), an empty cell a NaN."""
     try:
         df = pd.read_csv(path, dtype=dtype)
     except pd.errors.EmptyDataError:
