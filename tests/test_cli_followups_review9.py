@@ -226,6 +226,12 @@ def test_candidates_isoflop_on_a_sweep_fit_is_refused_before_writing(sweep_file,
     line = cli_error_line(err)
     assert code == 2
     assert "--isoflop: law 'sweep' values a run at its lr and batch_size" in line
+    assert line.endswith(
+        "and an isoFLOP line gives sizes and tokens only: give --sweep N D (an LR x batch sweep "
+        "at that cell, around the fit's eta_opt and B_opt; repeatable), or write a CSV with "
+        "columns N, D, lr, batch_size and pass it to `bayeslaws design --candidates`"
+    )
+    assert "--candidates CANDS.csv" not in line  # 'candidates' has no such option
     assert not out.exists()
 
 

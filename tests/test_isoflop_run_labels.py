@@ -41,7 +41,7 @@ def test_rows_without_a_run_label_are_named_not_pooled_into_one_run(missing):
     message = str(error.value)
     assert "rows 3, 7 (0-based data rows, header not counted)" in message
     assert "one offset as if they were one training run" in message
-    assert "Give every row its run's label" in message and "drop(columns='run')" in message
+    assert "Give every row its run's label" in message and "ignore_columns=['run']" in message
 
 
 def test_a_csv_with_empty_run_cells_is_refused_by_fit(tmp_path):

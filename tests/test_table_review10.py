@@ -20,6 +20,8 @@ All tables here are SIMULATED (a Chinchilla-like law, no noise).
 
 from __future__ import annotations
 
+import inspect
+import re
 import warnings
 
 import numpy as np
@@ -30,6 +32,8 @@ from conftest import cli_error_line
 import bayeslaws as bl
 from bayeslaws.app import cli
 from bayeslaws.app.cli import EXIT_BAD_INPUT, main, with_cli_hints
+from bayeslaws.runs.checks import ArgumentTypeError
+from bayeslaws.runs.simulate import simulate_liang_isoflop
 from bayeslaws.runs.table import RunTableError
 
 
@@ -76,7 +80,8 @@ def test_nominal_budgets_are_named_as_such_with_both_remedies():
     assert "C looks like a nominal budget" in message
     assert "varies from 0.75 to 1.07 across the rows" in message
     assert "C holds 4 distinct values over 20 rows" in message
-    assert "load_runs(df.drop(columns=['D'])) or load_runs(df.drop(columns=['C']))" in message
+    assert "load_runs(..., ignore_columns=['D']) or load_runs(..., ignore_columns=['C'])" \
+        in message  # fmt: skip
     assert "command line: --ignore-column D or --ignore-column C" in message
     assert "compute_model=" not in message  # no single K makes a spread ratio agree
     line = with_cli_hints(message, "fit")
@@ -110,11 +115,13 @@ def test_the_constant_ratio_messages_are_kept_and_get_the_command_line_form():
     assert "--ignore-column C or --ignore-column D" in message
 
 
-def test_the_python_remedy_names_the_users_columns_and_the_runtable():
+def test_the_python_remedy_takes_the_canonical_name_with_the_mapping_given_again():
     df = nominal().rename(columns={"D": "tokens"})
     message = error_of(lambda: bl.load_runs(df, D="tokens"))
-    assert "load_runs(df.drop(columns=['tokens']), ...)" in message
+    assert "load_runs(..., ignore_columns=['D'])" in message
     assert "--ignore-column D or" in message  # canonical: --ignore-column takes it mapped too
+    runs = quiet(lambda: bl.load_runs(df, D="tokens", ignore_columns=["D"]))  # as it says
+    assert runs.derived == ("D",) and runs.source == "DataFrame (column 'tokens' left out)"
 
 
 def test_ignore_column_fits_a_nominal_table_from_the_command_line(tmp_path):
@@ -139,9 +146,12 @@ def test_ignore_column_takes_a_mapped_canonical_column_and_refuses_unknown_ones(
     runs = quiet(lambda: cli._read_runs(path, table_args(base + ["--ignore-column", "D"])))
     assert runs.derived == ("D",) and "'tokens' left out" in runs.source
     for extra, said in (
-        (["--ignore-column", "tokens"], "--ignore-column tokens: --column D=tokens reads that "
-         "column as D; give one of them"),
-        (["--ignore-column", "E"], "--ignore-column E: no column 'E' in the run table"),
+        (["--ignore-column", "tokens"], "cannot leave out column 'tokens': it is the column "
+         "read as D (mapped to it), so leave out D instead, which leaves out that column; on "
+         "the command line: --ignore-column D"),
+        (["--ignore-column", "E"], f"cannot leave out column 'E': the run table from {path} "
+         "has no column 'E' (its columns: ['N', 'tokens', 'C', 'loss']); D is mapped to "
+         "'tokens'"),
     ):  # fmt: skip
         code = main([str(a) for a in base + extra])
         assert code == EXIT_BAD_INPUT
@@ -164,6 +174,75 @@ def test_ignore_column_reaches_a_candidates_file(tmp_path):
                        "--ignore-column", "C"])  # fmt: skip
     read = cli._read_candidates(str(cands), args)
     assert "C" not in read and list(read.columns) == ["N", "D"]
+
+
+# ---- load_runs(ignore_columns=): the command line's --ignore-column, in one place ---------------
+def mapped_nominal() -> tuple[pd.DataFrame, dict]:
+    """SIMULATED (simulate_liang_isoflop) isoFLOP lines whose C is the nominal budget while each
+    run's D is its own (D x U(0.75, 1.07)), with the user's column names; and the mapping."""
+    df = simulate_liang_isoflop(seed=3, budgets=(1e18, 3e18, 1e19), n_per_budget=5)
+    u = np.random.default_rng(4).uniform(0.75, 1.07, len(df))
+    df = df.assign(D=df["D"] * u).drop(columns="source")
+    names = {"N": "params", "D": "tokens", "C": "budget", "loss": "final_loss"}
+    return df.rename(columns={c: name for c, name in names.items()}), names
+
+
+def test_the_python_remedy_followed_literally_fits_a_mapped_nominal_table():
+    """The remedy said 'load_runs(df.drop(columns=['tokens']), ...)': given again with the
+    user's other arguments (D='tokens' among them) it died ("column 'tokens' (given for D) is
+    not in the table"). Now 'load_runs(..., ignore_columns=['D'])', the mapping kept."""
+    df, names = mapped_nominal()
+    message = error_of(lambda: bl.load_runs(df, **names))
+    assert "C looks like a nominal budget" in message
+    remedies = re.findall(r"load_runs\(\.\.\., ignore_columns=\[[^]]*\]\)", message)
+    assert remedies == ["load_runs(..., ignore_columns=['D'])",
+                        "load_runs(..., ignore_columns=['C'])"]  # fmt: skip
+    for remedy, column in zip(remedies, ("D", "C"), strict=True):
+        call = remedy.replace("...", "df, **names")  # the user's arguments, as they were
+        runs = quiet(lambda call=call: eval(call, {"load_runs": bl.load_runs, "df": df,
+                                                   "names": names}))  # fmt: skip
+        assert runs.derived == (column,)
+        assert runs.source == f"DataFrame (column {names[column]!r} left out)"
+    runs = quiet(lambda: bl.load_runs(df, **names, ignore_columns="D"))
+    np.testing.assert_allclose(runs.df["C"], df["budget"])  # the budgets kept as given
+    np.testing.assert_allclose(runs.df["D"], df["budget"] / (6 * df["params"]))
+
+
+def test_ignore_columns_keeps_row_numbers_and_checks_its_names(tmp_path):
+    path = tmp_path / "iso.csv"
+    lines = nominal().to_csv(index=False).splitlines()
+    path.write_text("\n".join(lines[:4] + [""] + lines[4:]) + "\n")  # a blank line 5
+    with pytest.warns(UserWarning, match="blank line"):  # pandas' row numbers, as without it
+        runs = bl.load_runs(path, ignore_columns=["D"], accepted_rows=[3])
+    assert runs.df.index.tolist() == list(range(20)) and runs.accepted_rows == (3,)
+    assert runs.source == f"{path} (column 'D' left out)"
+    again = quiet(lambda: bl.load_runs(runs, ignore_columns=["D"]))  # a RunTable's own D
+    assert again.derived == ("D",)
+    assert again.source == f"{path} (column 'D' left out) (column 'D' left out)"
+    df = nominal().rename(columns={"D": "tokens"})
+    by_name = quiet(lambda: bl.load_runs(df, ignore_columns="tokens"))  # not mapped: by name
+    assert by_name.derived == ("D",)
+    for kwargs, said in (
+        ({"D": "tokens", "ignore_columns": "tokens"},
+         "cannot leave out column 'tokens': it is the column read as D (mapped to it), so "
+         "leave out D instead"),
+        ({"ignore_columns": ["E"]}, "cannot leave out column 'E': the run table from "
+         "DataFrame has no column 'E' (its columns: ['N', 'tokens', 'C', 'loss'])"),
+    ):  # fmt: skip
+        assert said in error_of(lambda kwargs=kwargs: bl.load_runs(df, **kwargs))
+    with pytest.raises(ArgumentTypeError, match="ignore_columns must be a column label or a "
+                       "list of them .* got set"):  # fmt: skip
+        bl.load_runs(df, ignore_columns={"D"})
+
+
+def test_the_command_line_leaves_columns_out_through_load_runs():
+    """--ignore-column had its own copy of the name rules, reading the file with the private
+    runs.table._read and patching the source back; now it passes ignore_columns= on, and the
+    candidates file takes the same public leave_out_columns."""
+    source = inspect.getsource(cli)
+    assert "table import _read\n" not in source and "_left_out_source" not in source
+    assert "ignore_columns" in inspect.getsource(cli._read_runs)
+    assert "leave_out_columns" in inspect.getsource(cli._read_candidates)
 
 
 # ---- F5: output suffixes ------------------------------------------------------------------------

@@ -454,30 +454,18 @@ def _read_runs(path: str, args, what: str = "run table"):
     p = _existing(path, what)
     if p.stat().st_size == 0:
         raise CLIError(f"{what} {path!r} is empty (no header, no rows)")
-    mapping = _mapping(args)
-    options = {**mapping, "units": _units(getattr(args, "units", None))}
+    options = {**_mapping(args), "units": _units(getattr(args, "units", None))}
     if getattr(args, "compute_model", None) is not None:
         options["compute_model"] = args.compute_model
     if getattr(args, "keep_diverged", False):
         options["allow_missing_loss"] = True  # NaN or +inf losses kept as diverged runs
+    if getattr(args, "ignore_column", None):  # left out by load_runs, recorded in its source
+        options["ignore_columns"] = args.ignore_column
     command = getattr(args, "command", None)
     first: list = []
-    data, dropped = p, []
-
-    def load(**more):
-        runs = bl.load_runs(data, **{**options, **more})
-        return _left_out_source(runs, p, dropped) if dropped else runs
-
     try:
         with _warnings_shown(first):
-            if getattr(args, "ignore_column", None):  # read as load_runs reads the file
-                from bayeslaws.runs.table import _read
-
-                frame, _ = _read(p, str(mapping.get("group", "group")))
-                data, dropped = _drop_ignored(frame, mapping, args, f"the {what} {path!r}")
-                for column in [c for c in MAPPED_COLUMNS if c in options and c not in mapping]:
-                    del options[column]  # a mapped column left out: not read
-            runs = load()
+            runs = bl.load_runs(p, **options)
     except RunTableError as err:
         if not LOSS_MISSING.search(str(err)):
             raise CLIError(with_cli_hints(str(err), command)) from None
@@ -486,7 +474,7 @@ def _read_runs(path: str, args, what: str = "run table"):
         # not said again
         try:
             with _warnings_shown([], unless=first):
-                runs = load(allow_missing_loss=True)
+                runs = bl.load_runs(p, **{**options, "allow_missing_loss": True})
         except RunTableError as other:  # e.g. a loss of 0 or -inf besides
             raise CLIError(with_cli_hints(str(other), command)) from None
         runs = _exclude_rows(runs, args)
@@ -501,57 +489,6 @@ def _read_runs(path: str, args, what: str = "run table"):
             raise CLIError(with_cli_hints(message, command)) from None
         return runs
     return _exclude_rows(runs, args)
-
-
-def _drop_ignored(df, mapping: dict, args, where: str):
-    """``df`` without the columns ``--ignore-column`` names, and the names of those dropped;
-    ``mapping`` (canonical -> the user's name, from --column) loses the canonical columns left
-    out. A canonical name (N, D, C, ...) leaves out the column read as it: the one mapped to
-    it and a column of that name; another name must be a column of ``df`` that no --column
-    reads (``where``: the table, for the message)."""
-    names = list(dict.fromkeys(getattr(args, "ignore_column", None) or []))
-    labels = {str(c): c for c in df.columns}
-    drop = []
-    for name in names:
-        found = []
-        if name in MAPPED_COLUMNS and name in mapping:
-            found.append(mapping.pop(name))
-        readers = [c for c, user in mapping.items() if user == name]
-        if name in labels:
-            if readers:
-                raise CLIError(
-                    f"--ignore-column {name}: --column {readers[0]}={name} reads that column as "
-                    f"{readers[0]}; give one of them (--ignore-column {readers[0]} leaves out "
-                    f"{readers[0]})"
-                )
-            found.append(name)
-        if not found:
-            mapped = (
-                f"; --column maps {', '.join(f'{c} to {u!r}' for c, u in mapping.items())}"
-                if mapping else ""
-            )
-            raise CLIError(
-                f"--ignore-column {name}: no column {name!r} in {where} (its columns: "
-                f"{list(labels)}){mapped}; give a column of the table, or a canonical column "
-                f"({', '.join(MAPPED_COLUMNS)}) that is in it or mapped with --column"
-            )
-        for label in (labels[f] for f in found if f in labels):
-            if label not in drop:
-                drop.append(label)
-    return df.drop(columns=drop), [str(c) for c in drop]
-
-
-def _left_out_source(runs, path, dropped: list):
-    """``runs`` (read from ``path`` as a DataFrame, without the columns ``dropped``) with the
-    file as its source, naming the columns left out: the fit records where its runs came
-    from."""
-    from dataclasses import replace
-
-    plural = "s" if len(dropped) > 1 else ""
-    said = ", ".join(repr(c) for c in dropped)
-    source = runs.source
-    rest = source[len("DataFrame"):] if source.startswith("DataFrame") else ""
-    return replace(runs, source=f"{path} (column{plural} {said} left out){rest}")
 
 
 def _row_label(text: str):
@@ -1047,7 +984,7 @@ def _read_candidates(path: str, args):
     a number, e.g. '4.4B', is named with its row)."""
     import pandas as pd
 
-    from bayeslaws.runs.table import RunTableError, _to_numeric
+    from bayeslaws.runs.table import RunTableError, _to_numeric, leave_out_columns
 
     p = _existing(path, "candidates file")
     if p.stat().st_size == 0:
@@ -1056,8 +993,14 @@ def _read_candidates(path: str, args):
         cands = pd.read_csv(p)
     except (ValueError, UnicodeDecodeError) as err:
         raise CLIError(f"could not parse {str(p)!r} as a CSV table: {err}") from None
-    mapping = _mapping(args)
-    cands, _ = _drop_ignored(cands, mapping, args, f"the candidates file {path!r}")
+    try:  # as load_runs(ignore_columns=) leaves them out of a run table
+        drop, mapping = leave_out_columns(
+            getattr(args, "ignore_column", None) or [], cands.columns, _mapping(args),
+            f"the candidates file {path!r}",
+        )  # fmt: skip
+    except RunTableError as err:
+        raise CLIError(with_cli_hints(str(err), "design")) from None
+    cands = cands.drop(columns=drop)
     missing = [name for name in mapping.values() if name not in cands]
     if missing:
         raise CLIError(
@@ -1104,7 +1047,7 @@ def cmd_candidates(args) -> int:
     out = Path(args.out)
     _refuse_non_candidates(out, args.fit)  # before reading the fit: a run table is never lost
     fit = _load_fit(args.fit)
-    _refuse_isoflop_for(fit, args)  # isoFLOP points a sweep law could not value
+    _refuse_isoflop_for(fit, args, "candidates")  # isoFLOP points a sweep law cannot value
     cands = _generate_candidates(fit, args)
     if cands is None:
         raise CLIError("give --isoflop C ... and/or --sweep N D (repeatable)")
@@ -1173,7 +1116,7 @@ def cmd_design(args) -> int:
     if args.out:
         _refuse_non_picks(Path(args.out), args)  # before any work: nothing lost, no work lost
     fit = _load_fit(args.fit)
-    _refuse_isoflop_for(fit, args)
+    _refuse_isoflop_for(fit, args, "design")
     generated = _generate_candidates(fit, args)
     if args.candidates is None and generated is None:
         raise CLIError(
@@ -1241,25 +1184,34 @@ def cmd_design(args) -> int:
     return 0
 
 
-def _refuse_isoflop_for(fit, args) -> None:
-    """``design --isoflop`` or ``candidates --isoflop`` for a law whose runs are described by
-    more than N and D (C), e.g. law 'sweep' (lr, batch_size): it values a run at its own
-    setting, and an isoFLOP point has none; refused in one line naming the candidate options
-    that suit the law."""
+def _refuse_isoflop_for(fit, args, command: str) -> None:
+    """``design --isoflop`` or ``candidates --isoflop`` (``command``) for a law whose runs are
+    described by more than N and D (C), e.g. law 'sweep' (lr, batch_size): it values a run at
+    its own setting, and an isoFLOP point has none; refused in one line naming the candidate
+    options of that command that suit the law (``candidates`` has no --candidates: there the
+    CSV of settings is written by hand and given to ``design --candidates``)."""
     extra = [c for c in fit.law.run_columns if c not in ("N", "D", "C")]
     if not args.isoflop or not extra:
         return
     sweep = (
         "--sweep N D (an LR x batch sweep at that cell, around the fit's eta_opt and B_opt; "
-        "repeatable) or "
+        "repeatable)"
         if set(extra) <= {"lr", "batch_size"}
         else ""
     )
+    if command == "candidates":
+        own = (
+            f"write a CSV with columns {', '.join(['N', 'D', *extra])} "
+            "and pass it to `bayeslaws design --candidates`"
+        )
+        remedy = f"{sweep}, or {own}" if sweep else own
+    else:
+        own = f"--candidates CANDS.csv with columns {', '.join(extra)} for each run"
+        remedy = f"{sweep} or {own}" if sweep else own
     raise CLIError(
         f"--isoflop: law {fit.law.name!r} values a run at its {' and '.join(extra)} (its runs "
         f"are described by {', '.join(fit.law.run_columns)}), and an isoFLOP line gives sizes "
-        f"and tokens only: give {sweep}--candidates CANDS.csv with columns "
-        f"{', '.join(extra)} for each run"
+        f"and tokens only: give {remedy}"
     )
 
 
@@ -1641,7 +1593,7 @@ def _add_columns(parser, shorthand: bool = False) -> None:
         "canonical column (N, D, C, ...: the one named so or mapped with --column) or any "
         "other column by its name; e.g. --ignore-column D when C is a nominal budget that "
         "disagrees with N and D (D is then derived from N and C); as "
-        "load_runs(df.drop(columns=[...]))",
+        "load_runs(..., ignore_columns=[...])",
     )
     if shorthand:
         for column in COLUMNS:

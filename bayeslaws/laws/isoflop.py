@@ -197,7 +197,7 @@ def run_labels(runs, name: str) -> pd.Series:
             "share one offset as if they were one training run. Give every row its run's "
             "label (e.g. its model size N when each size is one training run), or leave the "
             "column out to fit without per-run offsets (Python: "
-            "bl.load_runs(df.drop(columns='run'), ...); command line: --ignore-column run). "
+            "bl.load_runs(..., ignore_columns=['run']); command line: --ignore-column run). "
             "In fit.update the fitted and the new runs need labels alike: a fit made without "
             "a 'run' column takes new runs without one"
         )

@@ -1161,6 +1161,7 @@ def load_runs(
     compute_model=None,
     allow_missing_loss: bool = False,
     accepted_rows=None,
+    ignore_columns=None,
 ) -> RunTable:
     """Load training runs into a validated :class:`RunTable`.
 
@@ -1202,6 +1203,14 @@ def load_runs(
         data rows; a DataFrame's index); a label that is not a row is an error naming it (an
         entirely empty row, dropped, is no longer accepted). The table keeps them
         (``RunTable.accepted_rows``, its ``record()``), and a RunTable re-loaded keeps its own.
+    ignore_columns : a column label, or a list of them, to leave out as if the table did not
+        have them (command line: ``--ignore-column``), e.g. ``ignore_columns=['D']`` when C is
+        a nominal budget that disagrees with N and D (D is then derived from N and C). A
+        canonical name (N, D, C, lr, batch_size, loss, group, diverged) leaves out the column
+        read as it: the one mapped to it (``D='tokens'`` then no longer applies) and a column
+        of that name; any other label must be a column of the table that no mapping reads
+        (:func:`leave_out_columns`). The columns are dropped right after reading, so rows keep
+        their numbers; the table's ``source`` ends in "(column 'D' left out)".
 
     Raises
     ------
@@ -1225,6 +1234,7 @@ def load_runs(
             f"allow_missing_loss must be True or False, got {allow_missing_loss!r}"
         )
     accepted_rows = _label_list(accepted_rows)  # its type, before any reading
+    ignore_columns = _ignore_list(ignore_columns)
     units = dict(units or {})
     for key, unit in units.items():
         if key not in NUMERIC:
@@ -1233,9 +1243,23 @@ def load_runs(
     df, source = _read(data, str(group) if group is not None else "group")
     mapping = {canon: _column_of(canon, user, df.columns) for canon, user in mapping.items()}
     diverged = _column_of("diverged", diverged, df.columns)
-    again = _rederived(data, mapping, compute_model)  # derived at its load: derived again
+    left_out = []
+    if ignore_columns:  # dropped before anything reads them; the rows are untouched
+        where = f"the run table from {source}"
+        left_out, kept = leave_out_columns(
+            ignore_columns, df.columns, {**mapping, "diverged": diverged}, where
+        )
+        df = df.drop(columns=left_out)
+        mapping = {canon: kept.get(canon) for canon in mapping}
+        diverged = kept.get("diverged")
+        plural = "s" if len(left_out) > 1 else ""
+        said = ", ".join(repr(str(c)) for c in left_out)
+        source = f"{source} (column{plural} {said} left out)"
+    # N, D or C of a RunTable left out: the others are read as given, the third derived
+    recount = not set(map(str, left_out)) & set(DERIVABLE)
+    again = _rederived(data, mapping, compute_model) if recount else ()  # derived again
     df = df.drop(columns=list(again))
-    kept_c = None if again else _table_c(data, mapping, compute_model, units)
+    kept_c = None if again or not recount else _table_c(data, mapping, compute_model, units)
     if kept_c is not None:  # re-checked from N and D; C restored below
         df = df.drop(columns="C")
     if df.columns.has_duplicates:
@@ -1347,7 +1371,7 @@ def load_runs(
         off = np.abs(1 / ratio - 1) > 0.01
         if off.any():
             raise RunTableError(
-                _disagree_message(out.index, ratio, off, model, note, units, data, out, names)
+                _disagree_message(out.index, ratio, off, model, note, units, data, out)
             )
 
     if kept_c is not None:
@@ -1635,6 +1659,75 @@ def _column_of(canon: str, user, columns: pd.Index):
     return user
 
 
+LEAVABLE = (*CANONICAL, "diverged")  # the canonical names ignore_columns= takes
+
+
+def _ignore_list(ignore) -> list:
+    """``load_runs``' ``ignore_columns=`` as a list of labels (each once): None -> [], a
+    label (text or a number) -> [it]; a list or tuple is checked to hold labels."""
+    if ignore is None:
+        return []
+    def label(name) -> bool:  # text or an integer label (not True/False)
+        return isinstance(name, str | int | np.integer) and not isinstance(name, bool)
+
+    if label(ignore):
+        return [ignore]
+    if isinstance(ignore, list | tuple) and all(label(name) for name in ignore):
+        return list(dict.fromkeys(ignore))
+    raise ArgumentTypeError(
+        "ignore_columns must be a column label or a list of them (e.g. ignore_columns=['D']), "
+        f"got {type(ignore).__name__} {ignore!r}"
+    )
+
+
+def leave_out_columns(ignore, columns, mapping: dict, where: str = "the table"):
+    """The columns that ``ignore`` leaves out of a table (``load_runs(ignore_columns=...)``,
+    the command line's ``--ignore-column``), and ``mapping`` without the columns left out.
+
+    ``ignore``: a label or a list of them; ``columns``: the table's column labels;
+    ``mapping``: canonical column -> the user's label for it (or None), as given to
+    ``load_runs`` (N='tokens', ...) or by ``--column``; ``where``: the table, for messages. A
+    canonical name (:data:`LEAVABLE`: N, D, C, ...) leaves out the column read as it: the one
+    mapped to it, whose mapping is dropped, and a column of that name. Any other label must be
+    a column of the table (matched by its text, so 0 and "0" name column 0) that no mapping
+    reads (else: leave out the canonical column it is read as). Returns (the labels to drop,
+    in the order named, each once; ``mapping`` without the canonical columns left out).
+    Raises RunTableError naming the label and the table's columns for a label it does not
+    have."""
+    names = _ignore_list(ignore)
+    labels = {str(c): c for c in list(columns)}
+    mapping = dict(mapping)
+    drop = []
+    for name in names:
+        text, found = str(name), []
+        if text in LEAVABLE and mapping.get(text) is not None:
+            found.append(str(mapping.pop(text)))
+        readers = [c for c, user in mapping.items() if user is not None and str(user) == text]
+        if text in labels:
+            if readers:
+                reader = readers[0]
+                raise RunTableError(
+                    f"cannot leave out column {name!r}: it is the column read as {reader} "
+                    f"(mapped to it), so leave out {reader} instead, which leaves out that "
+                    f"column (Python: ignore_columns=[{reader!r}]; command line: "
+                    f"--ignore-column {reader})"
+                )
+            found.append(text)
+        if not found:
+            given = {c: u for c, u in mapping.items() if u is not None and str(u) != c}
+            mapped = "".join(f"; {c} is mapped to {u!r}" for c, u in given.items())
+            raise RunTableError(
+                f"cannot leave out column {name!r}: {where} has no column {name!r} (its "
+                f"columns: {_column_labels(pd.Index(list(columns)))}){mapped}; name a column "
+                f"of the table, or a canonical column ({', '.join(LEAVABLE)}) that is in it or "
+                "mapped to one of its columns"
+            )
+        for label in (labels[f] for f in found if f in labels):
+            if label not in drop:
+                drop.append(label)
+    return drop, mapping
+
+
 def _column_labels(columns: pd.Index) -> list:
     """The table's column labels for a message, as Python values (shown with repr: 'N', 0)."""
     return columns.tolist()
@@ -1768,7 +1861,6 @@ def _disagree_message(
     units: dict,
     data,
     df: pd.DataFrame | None = None,
-    names: dict | None = None,
 ) -> str:
     """The error for N, D and C (all given) that disagree with the compute model by more than
     1% at the rows ``off`` (boolean, row order of ``index``): a few of their C / model(N, D)
@@ -1786,8 +1878,7 @@ def _disagree_message(
     likely mistyped; most rows off with ratios spread within a factor of
     :data:`NOMINAL_SPREAD` of 1 says C looks like a nominal budget (an isoFLOP line's label,
     as Marin's tables give it) and to leave out D or C. Every remedy that leaves out a column
-    is given in both forms (:func:`_leave_out`); ``names``: canonical column -> the user's
-    name, for the Python form."""
+    is given in both forms (:func:`_leave_out`)."""
     labels, values = index[off], ratio[off]
     shown = ", ".join(f"{values[i]:.4g} at row {labels[i]}" for i in range(min(3, len(values))))
     more = f", ... ({len(values)} rows)" if len(values) > 3 else ""
@@ -1820,7 +1911,7 @@ def _disagree_message(
         fix = (
             f"C is {typical:.4g} x {model.name} at every row, so C looks like it is in other "
             f"units: pass units={{'C': {factor:g}}}{name}, or give two of N, D, C "
-            f"{_leave_out(data, names, ['C'])}"
+            f"{_leave_out(['C'])}"
         )
     elif unit is not None:
         fix = (
@@ -1833,7 +1924,7 @@ def _disagree_message(
         fix = (
             f"C is {typical:.4g} x {model.name} at every row: if C counts {k:.4g} N D FLOPs, "
             f"pass compute_model={k:.4g}; else give two of N, D, C, e.g. leave out C (then "
-            f"derived from N and D) {_leave_out(data, names, ['C'])}"
+            f"derived from N and D) {_leave_out(['C'])}"
         )
     elif 2 * off.sum() < len(off):  # most rows agree: these few look mistyped
         agree = len(off) - int(off.sum())
@@ -1841,7 +1932,7 @@ def _disagree_message(
             f"the other {agree} rows agree with {model.name}, so these rows look mistyped (their "
             "N, D or C), not the compute model: fix their values, or leave these rows out of "
             "the table; if only their C is wrong, leave out C (then derived from N and D) "
-            f"{_leave_out(data, names, ['C'])}"
+            f"{_leave_out(['C'])}"
         )
     elif not constant and _nominal_spread(ratio):
         low, high = float(np.min(ratio)), float(np.max(ratio))
@@ -1857,12 +1948,12 @@ def _disagree_message(
             "compute, so N, D and C cannot all be kept: give two of them, leaving out D (then "
             "derived from N and the budget C: for an isoFLOP fit, whose lines are the budgets) "
             "or C (then derived from N and D: for a law of N and D, such as chinchilla) "
-            f"{_leave_out(data, names, ['D', 'C'])}"
+            f"{_leave_out(['D', 'C'])}"
         )
     else:
         fix = (
             "give two of them, or pass the right compute_model=; to give two, leave out C "
-            f"(then derived from N and D) or D {_leave_out(data, names, ['C', 'D'])}"
+            f"(then derived from N and D) or D {_leave_out(['C', 'D'])}"
         )
     if isinstance(data, RunTable) and "C" in data.derived and data.compute_model is not model:
         fix += (
@@ -1886,34 +1977,12 @@ def _nominal_spread(ratio) -> bool:
     return bool(np.all((ratio >= 1 / NOMINAL_SPREAD) & (ratio <= NOMINAL_SPREAD)))
 
 
-def _frame_text(data) -> str:
-    """The input of :func:`load_runs` as a DataFrame expression for a message: ``runs.df`` (a
-    RunTable), ``df`` (a DataFrame) or ``pd.read_csv(path)`` (a file; its reader)."""
-    if isinstance(data, RunTable):
-        return "runs.df"
-    if isinstance(data, str | os.PathLike):
-        name = str(data).lower()
-        if name.endswith((".parquet", ".pq")):
-            return "pd.read_parquet(path)"
-        if name.endswith((".tsv", ".tsv.gz")):
-            return "pd.read_csv(path, sep='\\t')"
-        return "pd.read_csv(path)"
-    return "df"
-
-
-def _leave_out(data, names: dict | None, columns: list) -> str:
+def _leave_out(columns: list) -> str:
     """The remedy that leaves out one of ``columns`` (canonical names; each alternative), in
-    both forms: "(Python: load_runs(df.drop(columns=['D'])) or ...; command line:
-    --ignore-column D or ...)". The Python form names the user's column (``names``) of the
-    input (:func:`_frame_text`; a RunTable's df is canonical), with ", ..." for the other
-    arguments when columns were mapped; the command line's --ignore-column takes the
-    canonical name, also for a column mapped with --column."""
-    frame = _frame_text(data)
-    own = {} if isinstance(data, RunTable) else dict(names or {})
-    rest = ", ..." if any(name != canon for canon, name in own.items()) else ""  # mapping
-    python = " or ".join(
-        f"load_runs({frame}.drop(columns=[{own.get(c, c)!r}]){rest})" for c in columns
-    )
+    both forms: "(Python: load_runs(..., ignore_columns=['D']) or ...; command line:
+    --ignore-column D or ...)". Both take the canonical name, also for a column mapped to it
+    (the mapping, given again with the rest of the call, is then left out with the column)."""
+    python = " or ".join(f"load_runs(..., ignore_columns=[{c!r}])" for c in columns)
     cli = " or ".join(f"--ignore-column {c}" for c in columns)
     return f"(Python: {python}; command line: {cli})"
 
