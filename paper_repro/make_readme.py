@@ -38,7 +38,8 @@ TITLES = {  # for results files whose script writes no .md title (see epoch.py's
     "epoch_extrapolation": "Epoch AI Chinchilla points (REAL): fit on runs with C <= 1e21 FLOPs, "
     "predict the larger ones; share of held-out runs inside the 50% / 90% new-run intervals",
     "epoch_recovery": "Epoch AI design (SIMULATED from known parameters): how often the 90% "
-    "intervals contain the truth over replications (2 chains x 500 + 500 each, epoch.py's defaults)",
+    "intervals contain the truth over replications (2 chains x 500 + 500 each, epoch.py's "
+    "defaults)",
 }
 SKIP = ("_detail", "_raw")  # per-replicate / raw dumps stay out of the README
 COMMON = {"quantity", "paper_value", "median", "data"}
