@@ -287,3 +287,22 @@ def report_section(text: str, title: str) -> str:
     start = text.index(f"== {title}")
     end = text.find("\n== ", start + 1)
     return flat_text(text[start : end if end > 0 else len(text)])
+
+
+def tiny_loss_pool():
+    """A small SIMULATED replay loss pool (bayeslaws.app.replay.Pool; N params, D tokens, C =
+    6ND FLOPs, loss; rows r0..r8; start: 3 runs), for replay and batch tests without real data."""
+    import pandas as pd
+
+    from bayeslaws import design
+    from bayeslaws.app import replay
+
+    N = np.repeat([1e8, 2e8, 4e8], 3)
+    D = 20 * N * np.tile([0.5, 1.0, 2.0], 3)
+    runs = pd.DataFrame({"N": N, "D": D, "C": 6 * N * D, "loss": 2 + 400 / N**0.3})
+    runs.index = [f"r{i}" for i in range(len(runs))]
+    return replay.Pool(
+        name="tiny (SIMULATED)", kind="loss", runs=runs, held_out=runs.iloc[:0],
+        law="chinchilla", targets=[design.Loss(N=1e10, D=2e11)], start_size=3, simulated=True,
+        truth=pd.DataFrame({"label": ["x"], "truth": [1.0]}),
+    )  # fmt: skip

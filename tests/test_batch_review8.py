@@ -23,8 +23,8 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import tiny_loss_pool
 
-from bayeslaws import design
 from bayeslaws.app import replay
 from bayeslaws.inference import batch
 from bayeslaws.inference.batch import InProcessExecutor, TaskResult, _check_options, map_tasks
@@ -33,19 +33,6 @@ from bayeslaws.runs.checks import ArgumentTypeError
 
 
 # ---- replay_many: the campaigns' warnings, and its batch closed on an error -------------------
-def _loss_pool() -> replay.Pool:
-    """A small SIMULATED loss pool (N params, D tokens, C = 6ND FLOPs, loss); start: 3 runs."""
-    N = np.repeat([1e8, 2e8, 4e8], 3)
-    D = 20 * N * np.tile([0.5, 1.0, 2.0], 3)
-    runs = pd.DataFrame({"N": N, "D": D, "C": 6 * N * D, "loss": 2 + 400 / N**0.3})
-    runs.index = [f"r{i}" for i in range(len(runs))]
-    return replay.Pool(
-        name="tiny (SIMULATED)", kind="loss", runs=runs, held_out=runs.iloc[:0],
-        law="chinchilla", targets=[design.Loss(N=1e10, D=2e11)], start_size=3, simulated=True,
-        truth=pd.DataFrame({"label": ["x"], "truth": [1.0]}),
-    )  # fmt: skip
-
-
 @pytest.fixture
 def no_fits(monkeypatch):
     """Campaigns without fits: the start's fit and its score are stubs (in process only)."""
@@ -66,7 +53,7 @@ def _overspent_budgets(pool: replay.Pool) -> tuple[float]:
 
 
 def test_replay_many_raises_its_campaigns_warnings_again_with_their_category(no_fits):
-    pool = _loss_pool()
+    pool = tiny_loss_pool()
     budgets = _overspent_budgets(pool)
     with warnings.catch_warnings(record=True) as single:
         warnings.simplefilter("always")
@@ -143,7 +130,7 @@ def test_replay_many_closes_its_batch_when_a_checkpoint_raises(no_fits, monkeypa
     def checkpoint(history, components):
         raise RuntimeError("checkpoint failed (disk full)")
 
-    pool = _loss_pool()
+    pool = tiny_loss_pool()
     with (
         warnings.catch_warnings(),
         pytest.raises(RuntimeError, match="disk full") as raised,

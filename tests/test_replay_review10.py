@@ -23,8 +23,8 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import tiny_loss_pool
 
-from bayeslaws import design
 from bayeslaws.app import replay
 from bayeslaws.design import DesignWarning, GuardrailWarning
 from bayeslaws.inference.diagnostics import SamplerWarning
@@ -46,19 +46,6 @@ UNSPENT_TEXT = "the batch spends 1e+18 of the budget 2e+18 FLOPs (50.0%); relax 
 
 
 # ---- stubbed campaigns (no NUTS) -----------------------------------------------------------------
-def _loss_pool() -> replay.Pool:
-    """A small SIMULATED loss pool (N params, D tokens, C = 6ND FLOPs, loss); start: 3 runs."""
-    N = np.repeat([1e8, 2e8, 4e8], 3)
-    D = 20 * N * np.tile([0.5, 1.0, 2.0], 3)
-    runs = pd.DataFrame({"N": N, "D": D, "C": 6 * N * D, "loss": 2 + 400 / N**0.3})
-    runs.index = [f"r{i}" for i in range(len(runs))]
-    return replay.Pool(
-        name="tiny (SIMULATED)", kind="loss", runs=runs, held_out=runs.iloc[:0],
-        law="chinchilla", targets=[design.Loss(N=1e10, D=2e11)], start_size=3, simulated=True,
-        truth=pd.DataFrame({"label": ["x"], "truth": [1.0]}),
-    )  # fmt: skip
-
-
 @pytest.fixture
 def stubbed(monkeypatch):
     """Campaigns whose fit warns (as an unidentifiable fit does), whose design (the real
@@ -97,7 +84,7 @@ def stubbed(monkeypatch):
 def _run(run, **options):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        history, _ = run(_loss_pool(), ("ours",), (0,), budgets=(0.5,), **options)
+        history, _ = run(tiny_loss_pool(), ("ours",), (0,), budgets=(0.5,), **options)
     return history, caught
 
 
@@ -132,7 +119,7 @@ def test_fit_and_design_warnings_are_recorded_and_named_once_at_the_end(stubbed,
     assert history.columns[-len(NEW_COLUMNS) - 1] == "sampler_ok"  # appended after the older
     start, step = history.to_dict("records")
     # what each step bought: the start design, then the design's pick (pool row labels)
-    pool = _loss_pool()
+    pool = tiny_loss_pool()
     rest = pool.runs.drop(index=pool.start(0))
     left = 0.5 * pool.compute - pool.runs.loc[pool.start(0), "C"].sum()
     first = rest.index[rest["C"] <= left][0]  # the stubbed design picks the first unit
@@ -164,7 +151,7 @@ def test_a_step_that_fails_shows_the_warnings_it_had_recorded(stubbed, monkeypat
         pytest.raises(RuntimeError, match="the design failed"),
     ):
         warnings.simplefilter("always")
-        replay.replay(_loss_pool(), ("ours",), (0,), budgets=(0.5,))
+        replay.replay(tiny_loss_pool(), ("ours",), (0,), budgets=(0.5,))
     assert _of(caught, GuardrailWarning) == [GUARD_TEXT]
 
 

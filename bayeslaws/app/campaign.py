@@ -24,7 +24,7 @@ from ..runs.checks import is_real
 from ..runs.compute import linear
 from ..runs.simulate import VideoDiTTruth
 from ..runs.warn import user_stacklevel
-from .replay import BUDGET_RTOL, cells_of, random_fill
+from .replay import BUDGET_RTOL, cells_of, r_hat_text, random_fill
 
 STRATEGIES = ("ours", "ours_no_cost", "random", "grid")
 PAPER_SIZES = (0.017e9, 0.057e9, 0.13e9, 0.26e9)  # Yin et al.'s four small models (params)
@@ -197,7 +197,7 @@ def sampler_trouble(history: pd.DataFrame, shown: int = 5) -> str | None:
     if bad.empty:
         return None
     parts = [
-        f"{strategy} seed {seed} step {step}: max R-hat {_r_hat_text(r_hat)}, min bulk ESS "
+        f"{strategy} seed {seed} step {step}: max R-hat {r_hat_text(r_hat)}, min bulk ESS "
         f"{ess:.0f}"
         for (strategy, seed, step), r_hat, ess in zip(bad.index, bad.r_hat, bad.ess, strict=True)
     ]
@@ -208,12 +208,6 @@ def sampler_trouble(history: pd.DataFrame, shown: int = 5) -> str | None:
         "history columns sampler_ok, max_r_hat, min_ess_bulk and divergences; more draws: "
         "fit_options={'warmup': ..., 'draws': ...}"
     )
-
-
-def _r_hat_text(r_hat: float) -> str:
-    """An R-hat for a message: three significant digits, or n/a (NaN: one chain, too few
-    draws)."""
-    return f"{r_hat:.3g}" if np.isfinite(r_hat) else "n/a (one chain, or undefined)"
 
 
 def _record(fit, targets, truth_values, ci, seed):

@@ -983,9 +983,10 @@ def _failed(value) -> bool:
     return isinstance(value, bool | np.bool_) and not value
 
 
-def _r_hat_text(r_hat) -> str:
-    """An R-hat for a message: three significant digits, or n/a (NaN: one chain, or undefined)."""
-    return f"{r_hat:.3g}" if np.isfinite(r_hat) else "n/a"
+def r_hat_text(r_hat) -> str:
+    """An R-hat for a message: three significant digits, or n/a (NaN: one chain, too few
+    draws)."""
+    return f"{r_hat:.3g}" if np.isfinite(r_hat) else "n/a (one chain, or undefined)"
 
 
 def _count(value) -> int:
@@ -1005,7 +1006,7 @@ def describe(row: dict) -> str:
     notes = []
     if _failed(row.get("sampler_ok")):
         notes.append(
-            f"sampler FAILED (max R-hat {_r_hat_text(row.get('max_r_hat', np.nan))}, min bulk "
+            f"sampler FAILED (max R-hat {r_hat_text(row.get('max_r_hat', np.nan))}, min bulk "
             f"ESS {row.get('min_ess_bulk', np.nan):.0f}, {_count(row.get('divergences'))} "
             "divergences)"
         )
@@ -1092,7 +1093,7 @@ def _sampler_trouble(history: pd.DataFrame, label: str) -> str | None:
         if len(bad):
             first, items = _listed(
                 [
-                    f"{step_name(r)}: max R-hat {_r_hat_text(r.get('max_r_hat', np.nan))}, min "
+                    f"{step_name(r)}: max R-hat {r_hat_text(r.get('max_r_hat', np.nan))}, min "
                     f"bulk ESS {r.get('min_ess_bulk', np.nan):.0f}, "
                     f"{_count(r.get('divergences'))} divergences"
                     for r in bad.to_dict("records")
@@ -1112,7 +1113,7 @@ def _sampler_trouble(history: pd.DataFrame, label: str) -> str | None:
                 [
                     f"{step_name(r)}: {_count(r['drift_refits_failed'])} of "
                     f"{_count(r.get('drift_refits'))} refits failed, max R-hat "
-                    f"{_r_hat_text(r.get('drift_refit_max_r_hat', np.nan))}, "
+                    f"{r_hat_text(r.get('drift_refit_max_r_hat', np.nan))}, "
                     f"{_count(r.get('drift_refit_divergences'))} divergences"
                     for r in bad.to_dict("records")
                 ]

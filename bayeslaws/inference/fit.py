@@ -634,6 +634,13 @@ def _refuse_missing_parameters(fit: Fit, where: str) -> None:
     )
 
 
+def model_trace(model, data: dict) -> dict:
+    """The NumPyro trace (site name -> site) of ``model`` run once on ``data`` (keyword
+    arrays), seeded with PRNGKey(0): which sites it samples or records, without sampling."""
+    seeded = numpyro.handlers.seed(model, jax.random.PRNGKey(0))
+    return numpyro.handlers.trace(seeded).get_trace(**data)
+
+
 def _model_sites(fit: Fit, law) -> set | None:
     """Names of the latent sample and deterministic sites of ``law``'s model run once (seeded,
     default priors with the fit's where the law has them) on the fit's stored training runs;
@@ -648,10 +655,7 @@ def _model_sites(fit: Fit, law) -> set | None:
             priors = law.priors(fit.likelihood)
             priors.update({k: v for k, v in fit.priors.items() if k in priors})
             static = {**prepared.static, "priors": priors, "likelihood": fit.likelihood}
-            model = numpyro.handlers.seed(
-                functools.partial(law.model, **static), jax.random.PRNGKey(0)
-            )
-            trace = numpyro.handlers.trace(model).get_trace(**prepared.data)
+            trace = model_trace(functools.partial(law.model, **static), prepared.data)
     except Exception:  # the changed law cannot run on the stored runs: its first use says so
         return None
     groups = fit.idata.groups()

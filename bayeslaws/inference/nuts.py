@@ -39,7 +39,7 @@ from ..runs.warn import user_stacklevel
 from . import deferred, exported, identifiability, memory, padding, progress
 from .compilation import enable_compilation_cache, jax_config_key
 from .diagnostics import check
-from .fit import Fit
+from .fit import Fit, model_trace
 from .record import FitRecord, SamplerRecord
 from .screening import (
     OutlierWarning,
@@ -910,8 +910,7 @@ def _prepared_as_fitted(fit: Fit):
 def _missing_sites(fit: Fit, model, data: dict) -> list:
     """The latent sample sites of ``model`` (run on ``data``) whose draws the fit's posterior
     lacks or holds in another shape (per draw)."""
-    seeded = numpyro.handlers.seed(model, jax.random.PRNGKey(0))
-    trace = numpyro.handlers.trace(seeded).get_trace(**data)
+    trace = model_trace(model, data)
     post = fit.idata.posterior
     return sorted(
         name
