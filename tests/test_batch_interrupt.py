@@ -200,10 +200,21 @@ def test_closing_the_results_cancels_the_tasks_on_a_dask_cluster(tmp_path):
             def count(dask_scheduler):
                 return len(dask_scheduler.tasks)
 
+            def queued(dask_worker):
+                """The worker's tasks not yet running: a freed task leaves this set when the
+                worker has read the scheduler's message, which may come after the scheduler
+                forgot it (a task still queued here when the blocked ones end would start)."""
+                return sum(ts.state != "cancelled" for ts in dask_worker.state.tasks.values())
+
+            def settled():
+                on_workers = client.run(queued)
+                return client.run_on_scheduler(count) == 0 and not any(on_workers.values())
+
             deadline = time.monotonic() + SAFETY
-            while client.run_on_scheduler(count) and time.monotonic() < deadline:
+            while not settled() and time.monotonic() < deadline:
                 time.sleep(0.05)
             assert client.run_on_scheduler(count) == 0
+            assert not any(client.run(queued).values()), "tasks left queued on a worker"
         finally:
             (tmp_path / "release").touch()  # the task a worker's thread runs ends now
     assert len(list(tmp_path.glob("started*"))) < 5  # queued tasks never started
