@@ -518,8 +518,21 @@ def next_runs_plan(
 
 
 # the columns of a table of picked runs (picked_runs; "design" only in next_runs_table, "group"
-# only for grouped candidates, "lr" and "batch_size" only for LR x batch sweeps)
-PICKED_RUN_COLUMNS = ("design", "pick", "unit", "N", "D", "C", "lr", "batch_size", "group")
+# only for grouped candidates, "lr" and "batch_size" only for LR x batch sweeps,
+# "batch_size_as_given" only when the fitted runs gave their batch in another unit)
+PICKED_RUN_COLUMNS = (
+    "design", "pick", "unit", "N", "D", "C", "lr", "batch_size", "batch_size_as_given", "group"
+)  # fmt: skip
+
+
+def batch_as_given(batch_tokens, fit) -> np.ndarray | None:
+    """Batch sizes (tokens) in the unit the fitted runs gave theirs in (``fit.units``, e.g.
+    sequences of 2048 tokens for ``units={'batch_size': 2048}``), rounded to whole units (at
+    least 1): what a user sets in their trainer. None when the runs gave it in tokens."""
+    factor = fit.units.get("batch_size", 1.0)
+    if factor == 1.0:
+        return None
+    return np.maximum(np.rint(np.asarray(batch_tokens, float) / factor), 1.0)
 
 
 def picked_runs(fit, cands: pd.DataFrame, batch: pd.DataFrame) -> pd.DataFrame:
@@ -527,7 +540,9 @@ def picked_runs(fit, cands: pd.DataFrame, batch: pd.DataFrame) -> pd.DataFrame:
     ``cands`` on ``fit``) picked, in pick order (:func:`bayeslaws.design.runs_of_plan`): one
     row per run to train, with ``pick`` (the unit's place in the batch, 1 first), ``unit``
     (its label) and N (params), D (tokens), C (FLOPs), lr and batch_size (tokens) as the
-    candidates give them (a picked LR x batch sweep: each of its runs' setting)."""
+    candidates give them (a picked LR x batch sweep: each of its runs' setting), and
+    ``batch_size_as_given`` (:func:`batch_as_given`) when the fitted runs gave their batch in
+    another unit."""
     runs = design.runs_of_plan(cands, batch, fit)
     out = pd.DataFrame(
         {"pick": runs["rank"].to_numpy(int), "unit": runs["unit"].astype(str).to_numpy()}
@@ -535,6 +550,8 @@ def picked_runs(fit, cands: pd.DataFrame, batch: pd.DataFrame) -> pd.DataFrame:
     for column in PICKED_RUN_COLUMNS[3:]:
         if column in runs:
             out[column] = runs[column].to_numpy()
+    if "batch_size" in out and (given := batch_as_given(out["batch_size"], fit)) is not None:
+        out.insert(out.columns.get_loc("batch_size") + 1, "batch_size_as_given", given)
     return out
 
 

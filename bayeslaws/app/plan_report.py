@@ -781,17 +781,19 @@ def _outside(fit, N: float, D: float, group=None) -> str:
 
 def setting_range(values, unit: str = "") -> str:
     """The settings of one picked unit's runs (``values``: its learning rates, or batch sizes
-    with ``unit`` "tokens") as the report and ``bayeslaws design`` print them: one value as it
-    is; several as "lowest..highest (n values)", e.g. "8.94e-05..0.000453 (5 values)" (batch
-    sizes to the token: "29291..117165 (3 values)"), never one run's value standing for the
-    whole sweep. "" for no value (a candidate without that setting)."""
+    with ``unit`` "tokens" or "whole units") as the report and ``bayeslaws design`` print
+    them: one value as it is; several as "lowest..highest (n values)", e.g.
+    "8.94e-05..0.000453 (5 values)" (batch sizes to the token: "29291..117165 (3 values)"),
+    never one run's value standing for the whole sweep. "" for no value (a candidate without
+    that setting)."""
     distinct = np.unique(np.asarray(pd.to_numeric(pd.Series(values), errors="coerce"), float))
     distinct = distinct[np.isfinite(distinct)]
     if not len(distinct):
         return ""
 
     def text(v: float) -> str:
-        return f"{v:.0f}" if unit == "tokens" and v >= 1 else f"{v:.3g}"
+        whole = unit in ("tokens", "whole units") and v >= 1
+        return f"{v:.0f}" if whole else f"{v:.3g}"
 
     if len(distinct) == 1:
         return text(distinct[0])
@@ -805,10 +807,13 @@ def pick_settings(runs: pd.DataFrame | None, pick: int) -> dict:
     if runs is None or not len(runs) or not {"lr", "batch_size"} <= set(runs):
         return {}
     mine = runs[runs["pick"] == pick]
-    return {
+    out = {
         "lr": setting_range(mine["lr"]),
         "batch (tokens)": setting_range(mine["batch_size"], "tokens"),
     }
+    if "batch_size_as_given" in mine:  # in the unit the fitted runs gave it (e.g. sequences)
+        out["batch (as given)"] = setting_range(mine["batch_size_as_given"], "whole units")
+    return out
 
 
 def runs_file_words(runs_file: str | None, runs: pd.DataFrame | None) -> str:
@@ -819,9 +824,15 @@ def runs_file_words(runs_file: str | None, runs: pd.DataFrame | None) -> str:
     settings = ", learning rate and batch size" if {"lr", "batch_size"} <= set(runs) else ""
     most = int(runs.groupby("pick").size().max())
     each = f" (a picked sweep's {most} runs, one row each)" if most > 1 else ""
+    given = (
+        " Column batch_size_as_given is the batch in the unit your runs gave theirs in "
+        "(load_runs units=, --units), rounded to a whole number."
+        if "batch_size_as_given" in runs
+        else ""
+    )
     return (
         f"Every run of these picks, each with its N, D, C{settings}{each}, is listed in "
-        f"{runs_file} beside this report: the runs to train."
+        f"{runs_file} beside this report: the runs to train.{given}"
     )
 
 

@@ -173,6 +173,15 @@ class Fit:
     def compute_model(self, model: ComputeModel) -> None:
         self._compute_model = model
 
+    @property
+    def units(self) -> dict:
+        """The multiplier each column of the fitted runs was read with
+        (:attr:`~bayeslaws.runs.RunTable.units`, e.g. ``{"batch_size": 2048.0}`` for batches
+        given in sequences of 2048 tokens); {} when all were canonical or the fit predates the
+        record."""
+        recorded = (self.record.data or {}).get("units") or {}
+        return {column: float(factor) for column, factor in recorded.items()}
+
     def training_runs(self) -> RunTable | None:
         """The fitted runs as a RunTable (canonical columns, C as fitted; indexed by their row
         labels in the user's table when the fit stored them; ``accepted_rows`` as the fit
@@ -194,7 +203,8 @@ class Fit:
         )
         df = runs.df.copy()
         df["C"] = frame["C"].to_numpy(float)  # as fitted (e.g. Porian's budget column)
-        runs = replace(runs, simulated=self.simulated_extent)  # the fitted table's, as recorded
+        # the fitted table's extent and units, as recorded
+        runs = replace(runs, simulated=self.simulated_extent, units=self.units)
         if rows is None:
             return replace(runs, df=df, accepted_rows=())
         df.index = pd.Index(rows.tolist())

@@ -553,6 +553,7 @@ def carried_provenance(
         "source": source,
         "simulated": combined_extent(recorded_extent(old), added_extent),
         "simulated_source": source,
+        **({"units": old["units"]} if old.get("units") else {}),  # the fit's, as first read
         "n_input_rows": int(old.get("n_input_rows", 0)) + int(added["n_input_rows"]),
         "exclusions": carried_exclusions(old, put_back)
         + new_runs_exclusions(new_runs, renamed)

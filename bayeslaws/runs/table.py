@@ -148,6 +148,11 @@ class RunTable:
         (``derived`` is then taken as it is): a derived column set since (``replace(runs,
         df=...)`` with other values in it, e.g. a nominal budget as C) is given from then on
         and leaves ``derived``, while one whose N or D was edited stays derived.
+    units : the multiplier each column was read with (``load_runs(units=...)``): canonical
+        column -> factor, e.g. ``{"batch_size": 2048.0}`` for a batch given in sequences of
+        2048 tokens; {} when every column was given in canonical units. A re-load composes its
+        own with these. Recorded (:meth:`record`), so a plan can give its runs' batch sizes in
+        the user's unit again.
 
     Building a table (directly, by ``dataclasses.replace`` or by an exclusion) checks its
     values as :func:`load_runs` does (:meth:`check_values`): a RunTableError names the column
@@ -166,6 +171,7 @@ class RunTable:
     simulated: str | None = None
     derived: tuple = field(default_factory=tuple)
     derived_values: pd.DataFrame | None = field(default=None, repr=False, compare=False)
+    units: dict = field(default_factory=dict)
 
     def __post_init__(self):
         if self.simulated is None:
@@ -299,7 +305,8 @@ class RunTable:
         as text), how much of the table is SIMULATED (``"simulated"``: :attr:`simulated`, with
         ``"simulated_source"``: the source text it describes, so that a provenance whose source
         is rewritten later is read from its text again: :func:`recorded_extent`) and, when
-        there are any, the ``accepted_rows`` (labels as text)."""
+        there are any, the ``accepted_rows`` (labels as text) and the ``units`` the columns
+        were read with (:attr:`units`)."""
         out = {
             "source": self.source,
             "simulated": self.simulated,
@@ -314,6 +321,8 @@ class RunTable:
         }
         if self.accepted_rows:
             out["accepted_rows"] = [str(r) for r in self.accepted_rows]
+        if self.units:
+            out["units"] = {column: float(factor) for column, factor in self.units.items()}
         return out
 
     def require_levels(self, column: str, minimum: int, law: str) -> None:
@@ -1420,12 +1429,14 @@ def load_runs(
     # which of N, D, C the compute model gave (a C restored as the table had it is given)
     derived = tuple(c for c in DERIVABLE if c not in given and (c != "C" or kept_c is None))
     snapshot = out[list(derived)].copy() if derived else None
+    read_with = read_units(units, data)
     if isinstance(data, RunTable):
         rows = data.n_input_rows or len(df)
         # a RunTable keeps its extent unless its own source column says otherwise
         extent = frame_extent(out) if "source" in out else data.simulated
         return RunTable(
-            out, model, source, data.exclusions, rows, accepted, note, extent, derived, snapshot
+            out, model, source, data.exclusions, rows, accepted, note, extent, derived, snapshot,
+            read_with,
         )
     return RunTable(
         df=out,
@@ -1437,7 +1448,21 @@ def load_runs(
         simulated=frame_extent(out),
         derived=derived,
         derived_values=snapshot,
+        units=read_with,
     )
+
+
+def read_units(units: dict, data) -> dict:
+    """The multiplier each column of a loaded table was read with (:attr:`RunTable.units`):
+    ``units`` (``load_runs``' own, checked) as factors, composed with those of ``data`` when it
+    is a RunTable (its values already carry its own); columns at factor 1 are left out."""
+    earlier = data.units if isinstance(data, RunTable) else {}
+    out = {}
+    for column in NUMERIC:
+        factor = earlier.get(column, 1.0) * unit_factor(column, units.get(column, 1.0))
+        if factor != 1.0:
+            out[column] = float(factor)
+    return out
 
 
 EXTENTS = ("all", "partly", "none")  # how much of a table is SIMULATED
