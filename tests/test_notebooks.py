@@ -59,7 +59,7 @@ def test_notebook_executes(name, tmp_path, monkeypatch):
         if "image/png" in out.get("data", {})
     )
     if name == "planning.ipynb":
-        assert images >= 6  # pairs, bowls, two fans, isoflop, n_opt, design ranking
+        assert images >= 6  # pairs, bowls, the three-panel fan, isoflop, n_opt, design ranking
         printed = "\n".join(
             out.get("text", "") + out.get("data", {}).get("text/plain", "")
             for cell in nb.cells

@@ -491,13 +491,7 @@ def _fit_report(
     diag = fit.diagnostics
     health = Section(
         "Sampler health",
-        notes=[
-            f"{diag.n_draws} draws; max R-hat {diag.r_hat_text}, min bulk ESS "
-            f"{diag.min_ess_bulk:.0f}, min tail ESS {diag.min_ess_tail:.0f}, "
-            f"{diag.divergences} divergent transitions.",
-            "Problems: " + ("; ".join(diag.problems) if diag.problems else "none"),
-            *fit.record.notes,
-        ],
+        notes=[*diag.lines(), *fit.record.notes],
     )
     report.sections.append(health)
     summary = fit.summary(ci=ci)

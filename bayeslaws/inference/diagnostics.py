@@ -173,6 +173,27 @@ class Diagnostics:
             return f"undefined ({self.n_chains} chains: too few draws or draws that never move)"
         return "n/a (one chain, or undefined)"
 
+    def lines(self) -> list[str]:
+        """The figures beside the bars they were held to, one line each, as a report prints
+        them: draws and chains, max R-hat (bar ``rhat_bar``), min bulk and tail ESS (bar
+        ``ess_bar``), divergences and the share of draws at the maximum tree depth, then each
+        problem (or "problems: none")."""
+        chains = f" ({self.n_chains} chains)" if self.n_chains else ""
+        depth = (
+            "share of draws at the maximum tree depth unknown"
+            if np.isnan(self.depth_share)
+            else f"{self.depth_share:.1%} of draws at the maximum tree depth"
+        )
+        ess_bar = "" if np.isnan(self.ess_bar) else f" (bar: at least {self.ess_bar:.0f})"
+        return [
+            f"{self.n_draws} draws{chains}; max R-hat {self.r_hat_text} "
+            f"(bar: at most {self.rhat_bar:.3g})",
+            f"min ESS bulk {self.min_ess_bulk:.0f}, tail {self.min_ess_tail:.0f}{ess_bar}",
+            f"{self.divergences} divergent transitions; {depth}",
+            *(["problems: none"] if not self.problems else
+              [f"problem: {problem}" for problem in self.problems]),
+        ]  # fmt: skip
+
     def to_dict(self) -> dict:
         return {
             "max_r_hat": self.max_r_hat,
