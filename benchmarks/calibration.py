@@ -341,6 +341,9 @@ SCORE_COLUMNS = [
     *("cov90_lower", "cov90_upper", "seconds", "log_error", "cov90_bounded", "n_edge_bounded90"),
     *cal.HEALTH_COLUMNS,
 ]
+# the widths file: cal.widths_by_distance's columns and the split's labels (score_split)
+WIDTH_COLUMNS = ["decades", "N", "D", "width90", "part", "dataset", "split", "method"]
+FILE_COLUMNS = {"scores": SCORE_COLUMNS, "points": POINT_COLUMNS, "widths": WIDTH_COLUMNS}
 
 
 def read_points(path) -> pd.DataFrame:
@@ -442,20 +445,30 @@ def split_jobs(part, methods, sampler, seeds, only, seed) -> list[SplitJob]:
     return jobs
 
 
-def append_csv(path: Path, frame: pd.DataFrame) -> None:
-    """Append ``frame`` to the csv ``path`` in its header's column order (a new file gets
-    ``frame``'s header); refuses (ValueError) a frame with columns the file lacks, e.g. a file
-    written before the edge-bounded columns: score into a fresh ``--out`` folder instead."""
+def check_appendable(path: Path, columns) -> list[str]:
+    """The header of the csv ``path`` (empty when there is no file yet); raises ValueError when
+    the file lacks any of ``columns``, e.g. one written before the edge-bounded columns: score
+    into a fresh ``--out`` folder instead."""
     if not path.exists():
-        frame.to_csv(path, index=False)
-        return
+        return []
     header = pd.read_csv(path, nrows=0).columns.tolist()
-    extra = [c for c in frame.columns if c not in header]
+    extra = [c for c in columns if c not in header]
     if extra:
         raise ValueError(
             f"{path} was written without columns {extra} (before the 2026-12 fixes); "
             "write to a fresh --out folder"
         )
+    return header
+
+
+def append_csv(path: Path, frame: pd.DataFrame) -> None:
+    """Append ``frame`` to the csv ``path`` in its header's column order (a new file gets
+    ``frame``'s header); refuses (ValueError, :func:`check_appendable`) a frame with columns the
+    file lacks."""
+    header = check_appendable(path, frame.columns)
+    if not header:
+        frame.to_csv(path, index=False)
+        return
     frame.reindex(columns=header).to_csv(path, mode="a", header=False, index=False)
 
 
@@ -465,9 +478,11 @@ def run_part(part, methods, sampler, seeds, only, seed, executor=None, workers=N
     jobs = split_jobs(part, methods, sampler, seeds, only, seed)
     if not jobs:
         return
+    paths = part_paths(part)
+    for key, columns in FILE_COLUMNS.items():  # before any fit: refuse a file append_csv would
+        check_appendable(paths[key], columns)  # refuse after the first split
     if executor is None and workers is None:
         executor = InProcessExecutor()
-    paths = part_paths(part)
     results = iter_map_tasks(
         run_split,
         jobs,
@@ -557,7 +572,7 @@ def merged_table() -> pd.DataFrame:
 
 def main(argv=None) -> int:
     global OUT, POPULATION
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--parts", default="", help="selection, simulation, confirmation")
     parser.add_argument("--methods", default=",".join(METHODS))
     parser.add_argument("--seeds", type=int, default=4, help="simulated designs per truth")

@@ -41,7 +41,7 @@ def main(argv=None) -> None:
         warm_every_worker,
     )
 
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pairs", type=int, default=12)
     parser.add_argument("--sbc-fits", type=int, default=40)
     parser.add_argument("--seed", type=int, default=0, help="the simulated tables' seed")

@@ -1,5 +1,8 @@
 """Where a batch of small fits loses time on Dask (issue 16's SBC speed-up): the same SBC of
-SIMULATED prior-draw tables as ``speed.py --only batch`` with two workers, through
+SIMULATED prior-draw tables as ``speed.py --only batch`` with two workers, through four Dask
+set-ups and a plain process pool.
+
+The set-ups:
 
 * a Dask ``LocalCluster`` (two worker processes, ``bl.worker_env()``), Dask's defaults, the
   fits sent as sbc sends them by default (``chunk_size="auto"``: four chunks per worker, 5
@@ -13,10 +16,11 @@ SIMULATED prior-draw tables as ``speed.py --only batch`` with two workers, throu
 * a plain ``concurrent.futures`` process pool of two ``spawn`` processes (no Dask), sbc's
   default chunks,
 
-interleaved over ``--repeats`` repeats in an order that rotates, each warmed first (every Dask
-worker runs one fit). Per batch it prints the wall time, the CPU seconds of the worker processes
-and of this process (the client, and the LocalCluster's scheduler, which runs in it), so that
-the cost of Dask's scheduler, client and worker threads shows as CPU beside the fits' own.
+The set-ups are interleaved over ``--repeats`` repeats in an order that rotates, each warmed
+first (every Dask worker runs one fit). Per batch it prints the wall time, the CPU seconds of
+the worker processes and of this process (the client, and the LocalCluster's scheduler, which
+runs in it), so that the cost of Dask's scheduler, client and worker threads shows as CPU beside
+the fits' own.
 
     python benchmarks/dask_overhead.py [--repeats 4] [--sbc-fits 40]
         [--out benchmarks/output/dask_overhead.txt]
@@ -104,7 +108,7 @@ def run_setup(name: str, options: dict) -> tuple[float, float, float]:
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=4)
     parser.add_argument("--sbc-fits", type=int, default=40)
     parser.add_argument("--out", default=str(HERE / "output" / "dask_overhead.txt"))

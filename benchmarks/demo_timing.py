@@ -59,12 +59,13 @@ def run_demo(cache: Path, out: Path) -> tuple[float, int, int]:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args(argv)
     now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
-        f"# python benchmarks/demo_timing.py; {now}; commit {commit()}; {os.cpu_count()} cores"
+        f"# python benchmarks/demo_timing.py (SIMULATED bundled sweep); {now}; commit {commit()}; "
+        f"{os.cpu_count()} cores"
     ]
     with tempfile.TemporaryDirectory() as tmp:
         cache = Path(tmp) / "cache"

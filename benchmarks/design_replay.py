@@ -37,8 +37,9 @@ Writes benchmarks/output/design_replay_<pool>.csv (one row per pool, strategy, s
 design_replay_<pool>_components.csv (every decision component), design_replay_summary.csv
 (medians over seeds), design_replay_sl2.csv (Step Law R^2 beside SL2's published numbers),
 design_replay_summary.txt (the printed tables, the issue's checks and each pool and strategy's
-count of fits whose sampler checks failed; refused when a pool's start rows disagree across
-strategies, :func:`check_starts`),
+count of fits whose sampler checks failed, rows written before the ``sampler_ok`` column judged
+from their recorded R-hat and divergences, :func:`judged_ok`; refused when a pool's start rows
+disagree across strategies, :func:`check_starts`),
 design_replay_steplaw_truth.csv (the held-out cells' realised optima, computed once) and
 design_replay.png (``bl.plot.design_replay``); ``--timing`` writes design_replay_timing.txt;
 ``--all-data`` writes design_replay_all_data.txt: each pool's law fitted to every candidate run
@@ -65,6 +66,7 @@ from bayeslaws import design, plot
 from bayeslaws.app import replay
 from bayeslaws.design.discrepancy import design_method
 from bayeslaws.inference.batch import dask_client
+from bayeslaws.inference.diagnostics import thresholds
 from bayeslaws.posterior.extrapolation import DEFAULT_METHOD
 
 OUT = Path(__file__).parent / "output"
@@ -277,14 +279,47 @@ def check_starts(history: pd.DataFrame) -> int:
     return history.loc[history["budget"] == 0, ["pool", "seed"]].drop_duplicates().shape[0]
 
 
+# NUTS of every campaign fit: replay._fit_options' chains, --draws's default per chain (warm-up
+# as many); the committed CSVs were all written with it (their commits' commands pass no --draws)
+CHAINS, DRAWS = 2, 200
+
+
+def recorded_ok(history: pd.DataFrame) -> pd.Series:
+    """Per row: its ``sampler_ok`` as bools (a CSV holds bools or the text "True" / "False");
+    NaN where not recorded (no column, or a row written before it)."""
+    ok = history["sampler_ok"] if "sampler_ok" in history else pd.Series(np.nan, history.index)
+    return ok.map({True: True, False: False, "True": True, "False": False})
+
+
+def judged_ok(history: pd.DataFrame, chains: int = CHAINS, draws: int = DRAWS) -> pd.Series:
+    """Per row, from its recorded figures: did the fit pass the package's bars
+    (``diagnostics.thresholds`` for ``chains`` x ``draws`` draws in all, as the campaigns
+    fitted): ``max_r_hat`` at most the R-hat bar, no ``divergences`` and, where recorded,
+    ``min_ess_bulk`` at least the ESS bar. NaN where the row records no R-hat or no divergence
+    count. Tail ESS and tree depth are not in the rows and are not judged."""
+    rhat_bar, ess_bar = thresholds(chains, chains * draws)
+    nan = pd.Series(np.nan, history.index)
+    rhat = pd.to_numeric(history.get("max_r_hat", nan))
+    div = pd.to_numeric(history.get("divergences", nan))
+    ess = pd.to_numeric(history.get("min_ess_bulk", nan))
+    ok = (rhat <= rhat_bar) & (div == 0) & ~(ess < ess_bar)
+    return ok.astype(object).where(rhat.notna() & div.notna())
+
+
 def sampler_counts(history: pd.DataFrame) -> pd.DataFrame:
     """Per pool and strategy: ``fits`` (scored fits = history rows, each seed's start included),
-    ``sampler_failed`` (``sampler_ok`` False: the fit's sampler checks failed), of those
-    ``failed_at_start`` (budget 0), and ``sampler_ok_missing`` (rows written before the column)."""
-    ok = history["sampler_ok"] if "sampler_ok" in history else pd.Series(np.nan, history.index)
-    ok = ok.map({True: True, False: False, "True": True, "False": False})  # CSV: bools or text
+    ``sampler_failed`` (the fit's sampler checks failed: ``sampler_ok`` False or, in a row
+    without it, :func:`judged_ok` False), of those ``failed_at_start`` (budget 0),
+    ``sampler_ok_missing`` (rows written before the column) and of those ``judged`` (judged from
+    their recorded R-hat and divergences, :func:`judged_ok`; the rest are not counted)."""
+    recorded = recorded_ok(history)
+    judged = judged_ok(history).where(recorded.isna())
+    ok = recorded.where(recorded.notna(), judged)
     frame = history[["pool", "strategy"]].assign(
-        failed=ok.eq(False), start=ok.eq(False) & history["budget"].eq(0), missing=ok.isna()
+        failed=ok.eq(False),
+        start=ok.eq(False) & history["budget"].eq(0),
+        missing=recorded.isna(),
+        judged=judged.notna(),
     )
     return (
         frame.groupby(["pool", "strategy"], sort=False)
@@ -293,8 +328,47 @@ def sampler_counts(history: pd.DataFrame) -> pd.DataFrame:
             sampler_failed=("failed", "sum"),
             failed_at_start=("start", "sum"),
             sampler_ok_missing=("missing", "sum"),
+            judged=("judged", "sum"),
         )
         .reset_index()
+    )
+
+
+def judged_note(history: pd.DataFrame, chains: int = CHAINS, draws: int = DRAWS) -> str:
+    """The summary's line on the rows without ``sampler_ok``: per pool, how many of its rows
+    :func:`judged_ok` judged, the bars, which figures were there to judge, and how many rows
+    could not be judged."""
+    recorded = recorded_ok(history)
+    if recorded.notna().all():
+        return "No row lacks sampler_ok: every count is the fits' own sampler_ok."
+    judged = judged_ok(history, chains, draws).where(recorded.isna()).notna()
+    unjudged = int((recorded.isna() & ~judged).sum())
+    rest = (
+        f"{unjudged} rows without sampler_ok record no R-hat or no divergence count and are not "
+        "counted."
+        if unjudged
+        else ""
+    )
+    if not judged.any():
+        return rest
+    rhat_bar, ess_bar = thresholds(chains, chains * draws)
+    rows = history[judged]
+    per_pool = ", ".join(
+        f"{pool} {n} of {(history['pool'] == pool).sum()}"
+        for pool, n in rows.groupby("pool", sort=False).size().items()
+    )
+    has_ess = "min_ess_bulk" in rows and rows["min_ess_bulk"].notna().any()
+    ess = (
+        f"and min_ess_bulk at least {ess_bar:.0f} where recorded"
+        if has_ess
+        else f"(bulk ESS, bar {ess_bar:.0f}, is not recorded in them and not judged)"
+    )
+    return (
+        f"Rows without sampler_ok, judged from their recorded figures (judged): {per_pool}. "
+        f"Their fits ({chains} chains x {draws} draws, as the campaigns fit) count as failed "
+        f"when max R-hat is above {rhat_bar:.4g} or there is any divergence, the bars of "
+        f"bayeslaws.inference.diagnostics.thresholds({chains}, {chains * draws}) {ess}; tail ESS "
+        f"and tree depth are not recorded in them.{' ' + rest if rest else ''}"
     )
 
 
@@ -373,8 +447,10 @@ def write_summary(log):
         f"starts ({', '.join(START_COLUMNS)}).",
         "",
         "Sampler checks per pool and strategy (fits: scored fits, every seed's start included; "
-        "sampler_failed: sampler_ok False; sampler_ok_missing: rows written before the column):",
+        "sampler_failed: sampler_ok False, or judged failed; sampler_ok_missing: rows written "
+        "before the column; judged: of those, judged from their recorded R-hat and divergences):",
         sampler_counts(history).to_string(index=False),
+        judged_note(history),
     ]
     print("\n".join(text))
     (OUT / "design_replay_summary.txt").write_text(
@@ -397,12 +473,12 @@ def _others(path: Path, strategies, seeds) -> pd.DataFrame:
 
 def main(argv=None):
     global OUT, TRUTH_FILE
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pools", nargs="+", default=list(REAL_POOLS))
     parser.add_argument("--strategies", nargs="+", default=list(replay.STRATEGIES))
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--budgets", type=float, nargs="+", default=list(replay.BUDGETS))
-    parser.add_argument("--draws", type=int, default=200, help="NUTS warm-up = draws per chain")
+    parser.add_argument("--draws", type=int, default=DRAWS, help="NUTS warm-up = draws per chain")
     parser.add_argument("--refit", choices=("update", "cold"), default="update")
     parser.add_argument("--confirmation", action="store_true", help="allow the compendium pools")
     parser.add_argument("--timing", action="store_true")

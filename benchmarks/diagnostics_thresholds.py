@@ -52,7 +52,7 @@ def warns(x, bars) -> bool:
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--replications", type=int, default=200)
     args = parser.parse_args(argv)
     rng = np.random.default_rng(0)

@@ -27,7 +27,7 @@ def timed_fit(runs, seed: int):
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=3, help="warm fits to time")
     args = parser.parse_args(argv)
     runs = bundled.epoch_chinchilla()

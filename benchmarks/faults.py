@@ -484,7 +484,7 @@ def report(outcomes, notes) -> list[str]:
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--fast-only", action="store_true", help="only the cases of the tests")
     parser.add_argument("--slow-only", action="store_true", help="only the slow cases")
     parser.add_argument("--kills", type=int, default=10, help="kill-during-save trials")

@@ -145,7 +145,7 @@ def summary_lines(rows: list[dict]) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--groups", type=int, nargs="+", default=[2, 4, 8])
     parser.add_argument("--variants", nargs="+", default=["ea", "alpha"])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])

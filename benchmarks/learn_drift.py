@@ -1,7 +1,8 @@
-"""Learn the drift discrepancy's rate across the selection corpus (bayeslaws.posterior.extrapolation
-.drift): per data set, inner scale-out refits of the Chinchilla law (Huber likelihood, as the
-default fit) with the GP discrepancy on each split's own residuals, then a population of
-ln tau across data sets by maximum marginal likelihood, and the same leaving each data set out.
+"""Learn the drift discrepancy's rate across the selection corpus
+(bayeslaws.posterior.extrapolation.drift): per data set, inner scale-out refits of the
+Chinchilla law (Huber likelihood, as the default fit) with the GP discrepancy on each split's
+own residuals, then a population of ln tau across data sets by maximum marginal likelihood, and
+the same leaving each data set out.
 
 Selection data only (docs/calibration_protocol.md): Epoch's Chinchilla points, Porian et al.'s
 configurations, Step Law's best cells; no confirmation data.
@@ -90,7 +91,7 @@ def dataset_splits(runs, sampler: dict, seed: int) -> list[dict]:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="2 data sets, short chains")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(

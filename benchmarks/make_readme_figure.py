@@ -30,7 +30,7 @@ NUMBERS = ROOT / "benchmarks" / "output" / "tour_numbers.txt"
 
 
 def main(argv=None) -> Path:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", default=str(ROOT / "docs" / "tour.png"))
     parser.add_argument("--draws", type=int, default=500)
     args = parser.parse_args(argv)

@@ -78,7 +78,7 @@ def corpus_lines(dataset: str) -> list[str]:
 
 
 def main(argv=None) -> str:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=OUT, help="output folder")
     args = parser.parse_args(argv)
     lines = ["# python benchmarks/marin_nopt_offset.py (no fit; REAL Marin runs, ../shared/data)"]

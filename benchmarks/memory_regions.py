@@ -46,7 +46,7 @@ def peak_regions(samples: list, end: int, releases: list) -> int:
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--no-release", action="store_true")
     parser.add_argument("--budgets", nargs="+", type=float, default=[0.01, 0.05, 0.10, 0.25])
     parser.add_argument("--strategies", nargs="+", default=["ours", "random", "vopt"])

@@ -52,7 +52,7 @@ def law_row(name: str, runs, likelihood: str, draws: int, seed: int) -> tuple[st
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--draws", type=int, default=4000, help="prior draws per law")
     parser.add_argument("--seed", type=int, default=0, help="PRNG seed of the draws")
     parser.add_argument(

@@ -150,7 +150,7 @@ def run_epoch(out: Path, draws: int) -> Path | None:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--draws", type=int, default=300, help="warm-up and draws per chain")
     parser.add_argument("--out", default=str(ROOT / "docs" / "closing_note_17"))
     parser.add_argument("--only", choices=["demo", "epoch"], default=None)

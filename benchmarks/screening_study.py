@@ -133,7 +133,7 @@ def epoch(sampler: dict, lines: list) -> None:
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--draws", type=int, default=500, help="warm-up and draws per chain")
     parser.add_argument("--chains", type=int, default=2)
     parser.add_argument("--only", choices=["study", "epoch"], default=None)

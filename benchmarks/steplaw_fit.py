@@ -84,7 +84,7 @@ def run(bowl, args, runs):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--bowl", default=None, help=f"one of {BOWLS} (default: the law's)")
     parser.add_argument("--loss-level", default="free")
     parser.add_argument("--divergence", default="exclude")

@@ -611,7 +611,7 @@ PARTS = {
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--parts", default="yin")
     ap.add_argument("--replicates", type=int, default=20)
     ap.add_argument("--start", type=int, default=0)

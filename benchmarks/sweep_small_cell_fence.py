@@ -77,7 +77,7 @@ def score(name: str, flagged: np.ndarray, collapsed: np.ndarray) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args()
     rng = np.random.default_rng(SEED)

@@ -56,7 +56,7 @@ def child(fits: int) -> None:
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--fits", type=int, default=20)
     parser.add_argument("--out", default=str(HERE / "output" / "xla_threads.txt"))
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)

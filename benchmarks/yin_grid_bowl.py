@@ -75,7 +75,7 @@ def lines() -> list[str]:
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=OUT, help="output file (default: %(default)s)")
     args = parser.parse_args(argv)
     text = "\n".join(lines()) + "\n"

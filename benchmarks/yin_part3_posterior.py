@@ -31,7 +31,7 @@ HERE = Path(__file__).resolve().parent
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tree", default=str(HERE.parent), help="bayeslaws checkout to import")
     parser.add_argument("--out", default=None, help="also write the lines to this file")
     args = parser.parse_args(argv)
