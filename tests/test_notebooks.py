@@ -148,7 +148,7 @@ def test_planning_prints_the_diagnostic_bars_and_counts_known_values_per_kind():
     now prints the bars applied and the problems, and counts truth and published values
     apart."""
     code = _code("planning.ipynb")
-    assert "d.rhat_bar" in code and "d.ess_bar" in code and "d.problems" in code
+    assert "fit.diagnostics.lines()" in code  # the bars and the problems (Diagnostics.lines)
     # section 6 values the candidates section 7's planning report values
     assert "nopt_candidates(fit)" in code and "isoflop_candidates(" not in code
     # and the LR x batch sweeps the report values, from TARGET_N and TARGET_D (not hard-coded)

@@ -530,10 +530,12 @@ def run_planning(
 
     Checked before any fit: the inputs (:func:`check_demo_inputs`, against the range of
     ``runs``, described as ``whose``; fits are checked by planning itself, before it computes
-    anything), the table and ``group`` (:func:`check_sweep_table`) and the folder
-    (:func:`refuse_foreign_files`). ``warnings_before``: warning lines issued earlier (e.g.
-    when the fits were loaded) for the report's Warnings section; the fits' own warnings are
-    listed there too and reach the caller. ``sampler`` None: 4 chains x 500 + 500 draws; the
+    anything), the table and ``group`` (:func:`check_sweep_table`), two saved fits' runs (the
+    loss-surface fit's drawn from the hyperparameter fit's:
+    :func:`~bayeslaws.app.plan.check_same_runs`) and the folder (:func:`refuse_foreign_files`).
+    ``warnings_before``: warning lines issued earlier (e.g. when the fits were loaded) for the
+    report's Warnings section; the fits' own warnings are listed there too and reach the
+    caller. ``sampler`` None: 4 chains x 500 + 500 draws; the
     calibration refits of the default model discrepancy use at most 2 x 300 + 300."""
     sampler = {"chains": 4, "warmup": 500, "draws": 500, **(sampler or {})}
     if fits is not None:
@@ -544,6 +546,8 @@ def run_planning(
             )
         hp_fit, surface_fit = fits[0], (fits[1] if len(fits) == 2 else None)
         route = route_of(hp_fit, surface_fit)
+        if surface_fit is not None:  # before the folder is made (planning checks it too)
+            _plan.check_same_runs(hp_fit, surface_fit)
     elif runs is None:
         raise ValueError("run_planning needs runs (a RunTable of an LR x batch sweep) or fits")
     check_route(route)

@@ -42,8 +42,19 @@ from .report import recorded_warnings, warning_lines
 
 TARGET_N, TARGET_D = 1.07e9, 1e10  # Yin et al.'s 1.07B check at 10B tokens
 BUDGET = 1e22  # FLOPs: the budget Yin et al. quote N_opt = 2.43B at
-DESIGN_BUDGETS = (3e19, 1e20)  # FLOPs: candidate isoFLOP runs just beyond the sweep's largest
+# The candidate isoFLOP lines of the N_opt design, as multiples of the largest fitted budget C
+# (design_budgets): just beyond the fitted runs. The factors are the ratios of the demo's lines,
+# 3e19 and 1e20 FLOPs, to its bundled sweep's largest budget, 1.872e19 FLOPs (260M params on 12B
+# tokens, 6ND): about 1.6x and 5.3x, not round factors, so that the demo keeps its lines exactly
+# (each line is rounded to two significant figures).
+DEMO_LARGEST_C = 1.872e19  # FLOPs: the bundled sweep's largest budget
+DESIGN_BUDGET_FACTORS = (3e19 / DEMO_LARGEST_C, 1e20 / DEMO_LARGEST_C)
 DESIGN_PER_BUDGET = 7  # candidate sizes per isoFLOP line
+# hp_candidates: sizes within this factor (0.1 decade) are one cell size, the target's. Two such
+# sweeps share nearly one grid (an optimum law with a size exponent below 0.5 in magnitude moves
+# their centres by under 12%, a third of the learning-rate step of 1.5) and give the design
+# almost no leverage on the size exponents beside each other: near-duplicates, not two cells.
+HP_CELL_MERGE_FACTOR = 1.25
 DESIGN_K = 3
 HP_K = 2
 
@@ -57,17 +68,20 @@ def simulated_data(fit) -> bool:
 TRUTH_MATCH_SDS = 3.0  # the default truth fits runs whose rms log residual is <= this x its noise
 
 
-def known_truth(fit, truth=None):
+def known_truth(fit, truth=None, others=()):
     """The truth a plan of ``fit`` is checked against: ``truth`` when given; for SIMULATED data
     (:func:`simulated_data`) the video-DiT simulator's truth their source records
     (:func:`~bayeslaws.runs.simulate.truth_from_source`: rebuilt from its fields, or the
     default), else the default :class:`~bayeslaws.runs.simulate.VideoDiTTruth` only when the
     fitted runs are what it produces (:func:`runs_match_truth`: a sweep simulated with another
     truth, or by another simulator, is not scored against it); else None (real data, or a truth
-    not known: pass ``truth=``; :func:`unknown_truth_note`)."""
+    not known: pass ``truth=``; :func:`unknown_truth_note`). ``others``: the other fits whose
+    numbers are checked against it (the loss-surface fit of the best-cell route): a truth not
+    given applies only when their runs are all SIMULATED too (a fit of real data is never
+    scored against the simulator)."""
     if truth is not None:
         return truth
-    if not simulated_data(fit):
+    if not all(simulated_data(f) for f in (fit, *others)):
         return None
     recorded = truth_from_source((fit.record.data or {}).get("source", ""))
     if recorded is not None:
@@ -92,12 +106,18 @@ def runs_match_truth(fit, truth, sds: float = TRUTH_MATCH_SDS) -> bool:
     return bool(np.sqrt(np.mean(residual**2)) <= sds * truth.noise_sd)
 
 
-def unknown_truth_note(fit, truth=None) -> str:
+def unknown_truth_note(fit, truth=None, others=()) -> str:
     """The sentence for a plan of SIMULATED data whose truth is not known
-    (:func:`known_truth` None): why no number is checked, and how to give the truth; "" when
-    a truth is known or the data are not simulated."""
-    if not simulated_data(fit) or known_truth(fit, truth) is not None:
+    (:func:`known_truth` None, with the same ``others``): why no number is checked, and how to
+    give the truth; "" when a truth is known or the data are not simulated."""
+    if not simulated_data(fit) or known_truth(fit, truth, others) is not None:
         return ""
+    if not all(simulated_data(f) for f in others):
+        return (
+            "The hyperparameter fit's runs are SIMULATED, but not all of the loss-surface fit's "
+            "are: no number is checked against the simulator's truth. Pass the truth "
+            "(planning(..., truth=...), build_report(..., truth=...)) to check them."
+        )
     return (
         "The runs are SIMULATED, but not by a truth the fit's data source records, and they are "
         "not what the default VideoDiTTruth() simulates (a sweep simulated with truth=..., or "
@@ -116,6 +136,57 @@ def same_fit(a, b) -> bool:
     except AttributeError:  # not fits (e.g. a caller's stand-ins): the same only as one object
         return False
     return records[0] == records[1] and bool(a.idata.posterior.equals(b.idata.posterior))
+
+
+CELL_RTOL = 1e-6  # relative: sizes and token counts this close are one (N, D) cell
+
+
+def run_cells(fit) -> np.ndarray | None:
+    """The distinct (N params, D tokens) cells of the runs ``fit`` was given: those it fitted
+    (:meth:`~bayeslaws.inference.Fit.training_runs`) and those its law's own rules left out
+    (``record.law_excluded_runs``, e.g. a cell without a converged run), shape (cells, 2);
+    None for a fit that stores no training runs."""
+    runs = fit.training_runs()
+    if runs is None:
+        return None
+    left_out = pd.DataFrame(fit.record.law_excluded_runs or {})
+    parts = [runs.df[["N", "D"]]]
+    if {"N", "D"} <= set(left_out) and len(left_out):
+        parts.append(left_out[["N", "D"]].astype(float))
+    return pd.concat(parts, ignore_index=True).drop_duplicates().to_numpy(float)
+
+
+def fit_words(fit) -> str:
+    """A fit named for a message: its law and the data source it was fitted to."""
+    source = (fit.record.data or {}).get("source", "?")
+    return f"law {fit.law.name!r} on {source!r}"
+
+
+def check_same_runs(hp_fit, surface_fit) -> None:
+    """ValueError naming both fits unless the loss-surface fit's runs are drawn from the
+    hyperparameter fit's (the best-cell route fits the surface to each cell's best run of the
+    one sweep): every (N, D) cell of ``surface_fit``'s runs is one of ``hp_fit``'s
+    (:func:`run_cells`, to a relative :data:`CELL_RTOL`). Fits of two unrelated data sets would
+    plan the hyperparameters from one and the loss from the other. The same fit, or a fit that
+    stores no training runs, passes."""
+    if same_fit(hp_fit, surface_fit):
+        return
+    hp_cells, s_cells = run_cells(hp_fit), run_cells(surface_fit)
+    if hp_cells is None or s_cells is None:
+        return
+    gap = np.abs(np.log(s_cells)[:, None, :] - np.log(hp_cells)[None, :, :])  # (s, hp, 2)
+    foreign = s_cells[~np.all(gap <= CELL_RTOL, axis=2).any(axis=1)]
+    if not len(foreign):
+        return
+    examples = "; ".join(f"N {n:.3g}, D {d:.3g}" for n, d in foreign[:3])
+    raise ValueError(
+        f"the loss-surface fit ({fit_words(surface_fit)}) was not fitted to the hyperparameter "
+        f"fit's runs ({fit_words(hp_fit)}): {len(foreign)} of its {len(s_cells)} (N, D) cells "
+        f"are none of the hyperparameter fit's {len(hp_cells)} (e.g. {examples}). The best-cell "
+        "route fits the loss surface to each cell's best run of the same sweep "
+        "(bl.best_run_per_cell); give two fits of one sweep (bayeslaws plan RUNS.csv --route "
+        "best-cell fits both)"
+    )
 
 
 def route_of(hp_fit, surface_fit=None) -> str:
@@ -166,7 +237,9 @@ def planning(
     the fitted group planned for, required on a fit of several groups (every answer, the
     allocation, the near-optimal sizes, the design's candidates and targets and the values of
     its picks, is that group's; ValueError naming the fit's groups otherwise), refused on fits
-    without groups. A fit without groups beside a grouped one answers from all its runs.
+    without groups. A fit without groups beside a grouped one answers from all its runs. On the
+    best-cell route the loss-surface fit's runs must be drawn from the hyperparameter fit's
+    (:func:`check_same_runs`: ValueError naming both fits otherwise).
 
     ``route`` ("joint" or "best-cell"), ``hyperparams`` (eta_opt, B_opt at the target, kinds
     "mean" = the law and "new_run" = a new sweep's optimum), ``law_table`` (the fitted laws in
@@ -179,9 +252,9 @@ def planning(
     plus ``truth``, the simulator's own answer to the same question, when there is a truth;
     None on the best-cell route, whose fits know no loss off the optimal hyperparameters), the
     next runs (:func:`next_runs_plan`), ``truth``: the truth the report checks the numbers
-    against (:func:`known_truth`: ``truth`` if given, else the one the SIMULATED data's source
-    records or the default when the runs match it, else None; the report then says so,
-    :func:`unknown_truth_note`).
+    against (:func:`known_truth`: ``truth`` if given, else, when both fits' runs are SIMULATED,
+    the one their source records or the default when the runs match it, else None; the report
+    then says so, :func:`unknown_truth_note`).
 
     ``calibration``: NUTS settings (chains, warmup, draws) of any refits the default model
     discrepancy needs (:func:`bayeslaws.posterior.extrapolation.prepare`), computed once and
@@ -202,9 +275,10 @@ def planning(
     surface_fit = hp_fit if surface_fit is None else surface_fit
     check_planning_laws(hp_fit, surface_fit)
     inputs = check_planning_inputs(hp_fit, surface_fit, target_N, target_D, budget, group)
+    check_same_runs(hp_fit, surface_fit)
     target_N, target_D, budget = inputs["target_N"], inputs["target_D"], inputs["budget"]
     hp_group, s_group = fit_group(hp_fit, group), fit_group(surface_fit, group)
-    truth = known_truth(hp_fit, truth)
+    truth = known_truth(hp_fit, truth, (surface_fit,))
     if surface_fit.law.widened:
         extrapolation.prepare(
             surface_fit,
@@ -245,7 +319,9 @@ def planning(
             "allocation": allocation,
             "tokens_per_param": (float(med), float(lo), float(hi)),
             "near_optimal": near,
-            "fixed_vs_optimal": fixed_vs_optimal_plan(surface_fit, budget, ci, truth),
+            "fixed_vs_optimal": fixed_vs_optimal_plan(
+                surface_fit, budget, ci, truth, (hp_fit,)
+            ),
             "ci": ci,
             "truth": truth,
             "group": group,
@@ -376,21 +452,24 @@ def check_planning_laws(hp_fit, surface_fit) -> None:
         raise LawCapabilityError(f"{needs}; law {surface_fit.law.name!r} predicts no loss")
 
 
-def fixed_vs_optimal_plan(fit_, budget: float, ci: float = 0.9, truth=None) -> dict | None:
+def fixed_vs_optimal_plan(
+    fit_, budget: float, ci: float = 0.9, truth=None, others=()
+) -> dict | None:
     """The fixed-vs-optimal answer at ``budget`` (:func:`bayeslaws.posterior.fixed_vs_optimal`,
     its one row as a dict) with ``truth``: the simulator's own answer to the same question (same
     cells, same fixed setting, same refit on its noise-free losses), only when there is a truth
-    (:func:`known_truth`: ``truth`` if given, the simulator's for SIMULATED data). None when the
-    fit's law knows no loss off the optimal hyperparameters (the best-cell route), and for a
-    fit of several groups (:func:`bayeslaws.posterior.fixed_vs_optimal` takes no group: it
-    would answer for a new group, not the one planned for)."""
+    (:func:`known_truth`: ``truth`` if given, the simulator's when ``fit_``'s and the
+    ``others``' runs are all SIMULATED). None when the fit's law knows no loss off the optimal
+    hyperparameters (the best-cell route), and for a fit of several groups
+    (:func:`bayeslaws.posterior.fixed_vs_optimal` takes no group: it would answer for a new
+    group, not the one planned for)."""
     if len(group_labels(fit_)) > 1:
         return None
     try:
         row = fixed_vs_optimal(fit_, budget, ci=ci).iloc[0].to_dict()
     except LawCapabilityError:
         return None
-    truth = known_truth(fit_, truth)
+    truth = known_truth(fit_, truth, others)
     if truth is None:
         return row
     cells = fit_.training_runs().df[["N", "D"]].drop_duplicates()
@@ -411,14 +490,32 @@ def truth_size_change(truth, cells, C: float, lr: float, batch: float, compute_m
     return n_fixed / n_optimal - 1
 
 
-def nopt_candidates(surface_fit, group=None) -> pd.DataFrame:
-    """Candidates for narrowing N_opt: ``DESIGN_PER_BUDGET`` sizes on each isoFLOP line at
-    ``DESIGN_BUDGETS`` around the median N_opt (``group``'s, a fitted group's label, or None);
+def design_budgets(fit, group=None, budget=None) -> tuple[float, ...]:
+    """The candidate isoFLOP lines (FLOPs, ascending) of the N_opt design: the largest fitted
+    budget C (``group``'s own runs': :func:`group_ranges`) times each of
+    :data:`DESIGN_BUDGET_FACTORS` (about 1.6x and 5.3x: just beyond the fitted runs), rounded
+    to two significant figures (the bundled sweep's 1.872e19 gives the demo's 3e19 and 1e20),
+    each at most ``budget`` (FLOPs; None: no cap): a run above the budget would cost more than
+    the run planned, and narrow N_opt at another compute. Lines the cap makes equal are one."""
+    largest = float(group_ranges(fit, group)["C"][1])
+    lines = [float(f"{largest * factor:.2g}") for factor in DESIGN_BUDGET_FACTORS]
+    if budget is not None:
+        lines = [min(line, float(budget)) for line in lines]
+    return tuple(sorted(set(lines)))
+
+
+def nopt_candidates(surface_fit, group=None, budget=None) -> pd.DataFrame:
+    """Candidates for narrowing N_opt: ``DESIGN_PER_BUDGET`` sizes on each isoFLOP line of
+    :func:`design_budgets` (relative to the fit's largest fitted budget, at most ``budget``
+    FLOPs; None: no cap) around the median N_opt (``group``'s, a fitted group's label, or None);
     for a fit that models the sweep (law "sweep") each such cell becomes a 5 x 3 LR x batch
     sweep around its predicted optimum (one unit, paid as a whole: a new cell's loss level is
     unknown until its sweep finds the optimum)."""
     cells = design.isoflop_candidates(
-        C=list(DESIGN_BUDGETS), n_per_budget=DESIGN_PER_BUDGET, fit=surface_fit, group=group
+        C=list(design_budgets(surface_fit, group, budget)),
+        n_per_budget=DESIGN_PER_BUDGET,
+        fit=surface_fit,
+        group=group,
     )
     if {"lr", "batch_size"} <= set(surface_fit.law.optional_inputs):
         return design.hyperparameter_candidates(
@@ -427,15 +524,25 @@ def nopt_candidates(surface_fit, group=None) -> pd.DataFrame:
     return cells
 
 
+def hp_sizes(largest_N: float, target_N: float) -> list[float]:
+    """The sizes (params) of the hyperparameter design's cells: twice ``largest_N`` (the largest
+    fitted size) and ``target_N``, or ``target_N`` alone when the two are within
+    :data:`HP_CELL_MERGE_FACTOR` of each other (near-duplicate sweeps: the target's is kept)."""
+    between = 2 * largest_N
+    if max(between, target_N) / min(between, target_N) < HP_CELL_MERGE_FACTOR:
+        return [target_N]
+    return [between, target_N]
+
+
 def hp_candidates(hp_fit, target_N: float, target_D: float, group=None) -> pd.DataFrame:
     """Candidates for narrowing eta_opt and B_opt at the target run: a 5 x 3 LR x batch sweep
     (one unit, paid as a whole) at each of the cells N in (twice the largest fitted size of
     ``group``, a fitted group's label or None; ``target_N``) x D in (``target_D`` / 2.5,
-    ``target_D``), each (N, D) cell once (``target_N`` may be twice the largest size). N in
-    parameters, D in tokens."""
+    ``target_D``), each (N, D) cell once: sizes within :data:`HP_CELL_MERGE_FACTOR` of each
+    other are the target's alone (:func:`hp_sizes`). N in parameters, D in tokens."""
     small_N = group_ranges(hp_fit, group)["N"][1]  # the largest fitted size
     cells = dict.fromkeys(
-        (n, d) for n in (2 * small_N, target_N) for d in (target_D / 2.5, target_D)
+        (n, d) for n in hp_sizes(small_N, target_N) for d in (target_D / 2.5, target_D)
     )
     cells_N, cells_D = (list(axis) for axis in zip(*cells, strict=True))
     return design.hyperparameter_candidates(cells_N, cells_D, fit=hp_fit, group=group)
@@ -460,11 +567,14 @@ def next_runs_plan(
     """The next best runs (:mod:`bayeslaws.design`, Gaussian estimator, cost in FLOPs):
 
     ``design_nopt``: the batch of ``DESIGN_K`` candidates (:func:`nopt_candidates`: isoFLOP
-    runs at ``DESIGN_BUDGETS``, whole LR x batch sweeps at those cells on the joint route)
-    picked greedily (each conditioned on the earlier picks) to narrow N_opt at ``budget`` per
-    FLOP; ``design_table``: every such candidate ranked alone, with the batch's picks marked
-    (the figure); ``design_hp``: the batch of ``HP_K`` LR x batch sweeps (new cells around the
-    target: :func:`hp_candidates`) that most narrow eta_opt and B_opt there;
+    runs on the lines ``design_budgets``, :func:`design_budgets`: just beyond the surface fit's
+    largest fitted budget, never above ``budget``; whole LR x batch sweeps at those cells on the
+    joint route) picked greedily (each conditioned on the earlier picks) to narrow N_opt at
+    ``budget`` per FLOP. ``budget`` is that target's compute, not a cap on the batches' cost
+    (the hyperparameter sweeps are sized by the target run): each pick's cost stands beside
+    what it is worth; ``design_table``: every such candidate ranked alone, with the batch's
+    picks marked (the figure); ``design_hp``: the batch of ``HP_K`` LR x batch sweeps (new
+    cells around the target: :func:`hp_candidates`) that most narrow eta_opt and B_opt there;
     ``design_hp_table``: those ranked alone;
     ``value_nopt``, ``value_hp``: what each pick is worth (:func:`nopt_value`,
     :func:`hp_value`); ``design_nopt_cautions``, ``design_hp_cautions``: each design's warnings
@@ -480,7 +590,7 @@ def next_runs_plan(
     check_planning_group(hp_fit, surface_fit, group)
     hp_group, s_group = fit_group(hp_fit, group), fit_group(surface_fit, group)
     model = allocation_model()
-    cands = nopt_candidates(surface_fit, s_group)
+    cands = nopt_candidates(surface_fit, s_group, budget)
     target = design.NOpt(C=budget, group=s_group)
     sweeps = hp_candidates(hp_fit, target_N, target_D, hp_group)
     hp_target = design.HyperparamOpt(N=target_N, D=target_D, group=hp_group)
@@ -499,6 +609,7 @@ def next_runs_plan(
     alone = mark_picks(alone, batch)
     hp_alone = mark_picks(hp_alone, hp_batch)
     return {
+        "design_budgets": design_budgets(surface_fit, s_group, budget),
         "design_nopt": batch,
         "runs_nopt": picked_runs(surface_fit, cands, batch),
         "runs_hp": picked_runs(hp_fit, sweeps, hp_batch),

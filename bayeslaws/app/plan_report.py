@@ -28,8 +28,8 @@ from ..posterior.predict import outside_decades
 from ..runs import RunTable, published
 from ..runs.simulate import VideoDiTTruth
 from .plan import (
-    DESIGN_BUDGETS,
     DESIGN_PER_BUDGET,
+    design_budgets,
     fit_group,
     group_labels,
     known_truth,
@@ -194,8 +194,8 @@ def _build_report(
     plan: dict, hp_fit, surface_fit, runs, truth, figures, runs_file=None
 ) -> Report:
     """:func:`build_report` without its warnings section."""
-    truth = known_truth(hp_fit, plan.get("truth") if truth is None else truth)
     surface_fit = hp_fit if surface_fit is None else surface_fit
+    truth = known_truth(hp_fit, plan.get("truth") if truth is None else truth, (surface_fit,))
     runs_line = f"runs given: {runs}"
     if runs is None:  # the runs the fit used: its exclusions are not in this table's count
         runs = hp_fit.training_runs()
@@ -219,7 +219,7 @@ def _build_report(
         f"bayeslaws planning report on {source!r} ({route} route)",
         [
             *[sampler_caution(name, f.diagnostics) for name, f in named if f.diagnostics.problems],
-            *_known_values_words(hp_fit, truth),
+            *_known_values_words(hp_fit, truth, (surface_fit,)),
             ROUTE_WORDS[route],
             runs_line,
             *([group_sentence(hp_fit, surface_fit, group)] if group is not None else []),
@@ -448,11 +448,12 @@ def law_formulas_sentence(table: pd.DataFrame) -> str:
     return f"Posterior median laws [{units}]: " + "; ".join(formulas.values())
 
 
-def _known_values_words(fit, truth) -> list:
+def _known_values_words(fit, truth, others=()) -> list:
     """The preamble's words on the data and the known values: SIMULATED data are checked
-    against the simulator's truth; a truth given for real data is named; none otherwise."""
+    against the simulator's truth; a truth given for real data is named; none otherwise
+    (``others``: the other fits planned from, :func:`~bayeslaws.app.plan.known_truth`)."""
     if simulated_data(fit) and truth is None:  # simulated, by no truth the fit can name
-        return [unknown_truth_note(fit)]
+        return [unknown_truth_note(fit, None, others)]
     if simulated_data(fit):
         return [
             "The runs are SIMULATED (bayeslaws.runs.simulate, video-DiT design of Yin et al. "
@@ -859,18 +860,18 @@ def _design_sections(
     caution = unsettled_note(nopt_unsettled, "widths, values and verdicts")
     if caution:
         sec.notes.append(caution)
-    lines = ", ".join(f"{c:.0e}" for c in DESIGN_BUDGETS)
+    lines = design_lines_words(plan, alone, surface_fit)
     if sweeps:
         what = (
-            f"Candidates: {DESIGN_PER_BUDGET} cells on each isoFLOP line at {lines} FLOPs around "
+            f"Candidates: {DESIGN_PER_BUDGET} cells on each isoFLOP line at {lines} around "
             f"the median N_opt, each a {int(batch['n_runs'].iloc[0])}-run LR x batch sweep "
             "around the cell's predicted optimum (one unit, paid as a whole: the joint model "
             "learns a new cell's loss under optimal hyperparameters from its whole sweep)"
         )
     else:
         what = (
-            f"Candidates: {DESIGN_PER_BUDGET} sizes on each isoFLOP line at {lines} FLOPs "
-            "around the median N_opt"
+            f"Candidates: {DESIGN_PER_BUDGET} sizes on each isoFLOP line at {lines} around "
+            "the median N_opt"
         )
     sec.notes += [
         what + f"; scored by the expected information about {label} per FLOP (Gaussian "
@@ -966,6 +967,7 @@ def _design_sections(
            f"{pick_order_words(hp_batch, hp_alone)}" if hp_alone is not None else ".")  # fmt: skip
     )
     hsec.notes.append(hp_value_words(hp_value_.iloc[0]))
+    hsec.notes.append(budget_not_a_cap_words(plan))
     hp_runs = plan.get("runs_hp")
     if runs_file_words(runs_file, hp_runs):
         hsec.notes.append(runs_file_words(runs_file, hp_runs))
@@ -1061,6 +1063,45 @@ def pick_order_words(batch: pd.DataFrame, alone: pd.DataFrame) -> str:
     )
     ending = "and the two orders agree" if same_order else "so the two orders differ"
     return f"{general}. Here {'; '.join(moves)}; {ending}."
+
+
+def design_lines_words(plan: dict, table: pd.DataFrame, surface_fit) -> str:
+    """Where the N_opt design's candidate isoFLOP lines lie and why: "3e+19, 1e+20 FLOPs (1.6x
+    and 5.3x the largest fitted budget, 1.87e+19 FLOPs: just beyond the fitted runs)", and when
+    the budget capped them, that it did (the plan's ``design_budgets``,
+    :func:`~bayeslaws.app.plan.design_budgets`; a plan without them: the lines of the
+    candidates ``table``'s C, without the why). C in FLOPs."""
+    lines = plan.get("design_budgets")
+    if lines is None:
+        return ", ".join(f"{c:.3g}" for c in sorted({float(c) for c in table["C"]})) + " FLOPs"
+    listed = ", ".join(f"{c:.3g}" for c in lines) + " FLOPs"
+    group = fit_group(surface_fit, plan.get("group"))
+    largest = float(group_ranges(surface_fit, group)["C"][1])
+    budget = float(plan["allocation"]["C"].iloc[0])
+    placed = design_budgets(surface_fit, group)
+    times = " and ".join(f"{c / largest:.2g}x" for c in placed)
+    whose = f"the largest fitted budget{'' if group is None else f' of group {group!r}'}"
+    above = [c for c in placed if c > budget]
+    if not above:
+        return f"{listed} ({times} {whose}, {largest:.3g} FLOPs: just beyond the fitted runs)"
+    lines_above = " and ".join(f"{c:.3g}" for c in above)
+    return (
+        f"{listed} (the lines lie at {times} {whose}, {largest:.3g} FLOPs, just beyond the "
+        f"fitted runs, but never above the budget: {lines_above} FLOPs would exceed the "
+        f"budget, {budget:.3g} FLOPs, and cost more than the run planned, so "
+        f"{'that line stops' if len(above) == 1 else 'those lines stop'} at the budget)"
+    )
+
+
+def budget_not_a_cap_words(plan: dict) -> str:
+    """The sentence saying the budget (FLOPs) is the compute N_opt is planned at, not a cap on
+    the next runs' cost: the hyperparameter sweeps are sized by the target run."""
+    budget = float(plan["allocation"]["C"].iloc[0])
+    return (
+        f"These sweeps are sized by the target run, not by the budget: the budget ({budget:.3g} "
+        "FLOPs, --budget) is the compute N_opt is planned at, not a cap on the next runs' cost. "
+        "Each sweep's cost (all its runs) stands beside what it is worth."
+    )
 
 
 def hp_value_words(h0) -> str:
