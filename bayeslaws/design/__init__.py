@@ -39,7 +39,8 @@ draws are the same whichever other candidates are listed
 Confirmation (:func:`~.bounds.bounds`, or ``next_runs(..., confirm=True)``): from one matrix of
 log-likelihoods ``log p(y_n | theta_m)`` (outer draws n with simulated outcomes y_n from the fit's
 own noise family, all S draws as inner samples), with the noise known as the Gaussian value
-assumes it (each observation's posterior-mean noise variance), so NMC and PCE estimate the same
+assumes it (each observation's posterior mean of the information-equivalent noise variance,
+:func:`~.gaussian.info_equivalent_var_factor`), so NMC and PCE estimate the same
 quantity as ``gaussian_all`` and, when the predictions are near Gaussian, bracket it up to their
 Monte Carlo standard errors (``nmc_all_se``, ``pce_all_se``, ``reweighted_se``; nats):
 

@@ -2,9 +2,10 @@
 ``log p(y_n | theta_m)`` (outer draws n with outcomes simulated from the law's own noise family,
 all S draws as inner samples).
 
-The noise is the one the Gaussian value assumes: known, with each observation's variance the
-posterior mean of the family's variance (``Problem.obs_var``; a Student-t family at the
-posterior median of nu, its scale set to give that variance). So NMC and PCE estimate the same
+The noise is the one the Gaussian value assumes: known, the law's family (Student-t at the
+posterior median of nu) at the scale whose information-equivalent variance
+(:func:`~.gaussian.info_equivalent_var_factor`) is each observation's ``Problem.obs_var``, the
+variance the Gaussian value uses. So NMC and PCE estimate the same
 ``I(f(theta, d); y_d | noise)`` as ``gaussian_all`` and bracket it (up to Monte Carlo error)
 when the predictions are near Gaussian; drawing the noise scale per draw made them the
 information about (theta, sigma) jointly, above the Gaussian value (0.16 against 0.09 nats).
@@ -61,7 +62,7 @@ from .gaussian import (
     CRITERIA,
     Problem,
     check_criterion,
-    family_var_factor,
+    info_equivalent_var_factor,
     setup,
     unit_gains,
     unit_rows,
@@ -80,18 +81,14 @@ class DesignWarning(UserWarning):
 
 def known_noise(p: Problem) -> tuple[np.ndarray, float | None]:
     """(scale (R,), nu or None): the fixed noise the Gaussian value assumes, in the family's
-    parametrisation: nu the posterior median (Student-t), the scale such that each observation's
-    noise variance is ``p.obs_var`` (the posterior mean of scale**2 * the family's factor)."""
+    parametrisation: nu the posterior median (Student-t), the scale whose
+    information-equivalent variance ``scale**2 * info_equivalent_var_factor(family, nu)`` is
+    ``p.obs_var`` (:func:`~.gaussian.info_equivalent_var_factor`), so the family's noise there
+    carries the Fisher information about each observation's location the Gaussian value gives
+    it."""
     nu = None if p.obs_nu is None else float(np.median(p.obs_nu))
-    factor = float(family_var_factor(p.family, nu))
+    factor = float(info_equivalent_var_factor(p.family, nu))
     return np.sqrt(p.obs_var / factor), nu
-
-
-def _var_factor(family: str, nu):
-    """Variance of the family's unit-scale noise (traceable: nu may be a JAX scalar)."""
-    if family == "student_t":
-        return jnp.where(nu > 2.0, nu / jnp.maximum(nu - 2.0, 1e-9), 1e3)
-    return family_var_factor(family)
 
 
 def unit_member(p: Problem, u: int) -> tuple[np.ndarray, np.ndarray]:
@@ -121,7 +118,7 @@ def simulate_outcomes(key, F, scale, nu, family, nuis_u, valid, outer, has_nuisa
     k1, k2 = jax.random.split(key)
     Fo = F[outer]
     if has_nuisance:
-        var = scale**2 * _var_factor(family, nu)  # (m,)
+        var = scale**2 * info_equivalent_var_factor(family, nu)  # (m,): obs_var
         nus, member = _levels(nuis_u, member, Fo.shape[1])
         level = 0.0
         for lev in range(member.shape[1]):  # level 0 keeps the one-level draws of k1
@@ -142,7 +139,7 @@ def outcome_loglik(Y, F, scale, nu, family, nuis_u, valid, has_nuisance, member=
     the likelihood factorises over them)."""
     if has_nuisance:
         v = valid.astype(F.dtype)
-        var = scale**2 * _var_factor(family, nu)  # (m,)
+        var = scale**2 * info_equivalent_var_factor(family, nu)  # (m,): obs_var
         prec = v / var  # padded observations carry nothing
         R = Y[:, None, :] - F[None, :, :]  # (n, S, m)
         nus, member = _levels(nuis_u, member, Y.shape[1])
@@ -166,7 +163,8 @@ def loglik_matrix(key, F, scale, nu, family, nuis_u, valid, outer, has_nuisance,
     (L,) the variances of the unit's unknown levels and member (m, L) the observations each
     level is added to (:func:`unit_member`; None: one level ``nuis_u`` () added to all m).
     ``has_nuisance``: Gaussian with the levels integrated out, each observation with the
-    family's variance ``scale**2 * factor``.
+    information-equivalent variance ``scale**2 * info_equivalent_var_factor(family, nu)``
+    (``Problem.obs_var``, as the Gaussian value).
     """
     Y = simulate_outcomes(key, F, scale, nu, family, nuis_u, valid, outer, has_nuisance, member)
     return outcome_loglik(Y, F, scale, nu, family, nuis_u, valid, has_nuisance, member)
