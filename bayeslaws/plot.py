@@ -54,6 +54,7 @@ from .runs.table import frame_extent
 
 BAND_ALPHAS = {0.5: 0.35, 0.9: 0.18}
 GROUP_MARKERS = ("o", "s", "^", "v", "D", "P", "X", "<", ">", "h")
+LEGEND_ROW_IN = 0.16  # inches: one legend entry at 7.5 points, with its spacing
 N_LABEL = "model size N (parameters)"
 D_LABEL = "training tokens D"
 C_LABEL = "training compute C (FLOPs)"
@@ -296,7 +297,8 @@ def fan(
     scale as the curves (colour bar); a run without a finite value of a panel's quantity (e.g. a
     diverged run's NaN loss) is not drawn there, and the legend entry of the runs counts them
     ("3 without a finite loss, not drawn"). A slice outside the fitted range of the other input
-    is dashed and its legend entry says so.
+    is dashed and its legend entry says so. Each panel's legend is drawn above it, off the
+    curves and the targets (the figure is taller by its entries).
 
     ``relative_panel``: a second row with the bands relative to the median (%), where narrow
     bands stay visible. ``kind``: "mean" (the law's own uncertainty) or "new_run" (what one new
@@ -344,8 +346,11 @@ def fan(
     check_range(fit, shown, positions=False, group=group)
     quantities = [q for q in law.quantities if _finite(curves, q, law.primary)]
     rows = 2 if relative_panel else 1
+    # each panel's legend, above it: the range, the slices, the targets, the run markers
+    entries = 1 + len(slices) + len(marked) + (len(run_points.sets) if run_points else 0)
     fig, axes = _figure(
-        (5.6 * len(quantities) + 1.6, 5.2 if rows == 1 else 7.4), rows, len(quantities),
+        (5.6 * len(quantities) + 1.6, (5.2 if rows == 1 else 7.4) + LEGEND_ROW_IN * entries),
+        rows, len(quantities),
         sharex="col", gridspec_kw={"height_ratios": [3, 1.4][:rows]}, layout="constrained",
     )
     plt = _pyplot()
@@ -400,7 +405,10 @@ def fan(
             missing = int((~_finite_rows(shown_runs, q)).sum())
             undrawn = f"; {missing} without a finite {q}, not drawn" if missing else ""
             labels.append(f"{words} (colour = {other}{undrawn})")
-        ax.legend(handles, labels, fontsize=7.5, loc="best")
+        # above the panel, outside it: inside ("best"), it covered curves and the target;
+        # constrained layout makes room for it, the figure is taller by as much (above)
+        ax.legend(handles, labels, fontsize=7.5, loc="lower left", bbox_to_anchor=(0, 1.01),
+                  borderaxespad=0, frameon=False)
         bottom = axes[rows - 1, j]
         bottom.set_xlabel(N_LABEL)
         if relative_panel:
@@ -951,11 +959,12 @@ def design_ranking(
     ax.barh(y, bars, color=colours)
     ax.set_yticks(y, [_candidate_label(r) for _, r in ranked.iterrows()], fontsize=8)
     info = next((c for c in INFO_COLUMNS if c in ranked), None)
+    labels = []
     for yi, bar, (_, r) in zip(y, bars, ranked.iterrows(), strict=True):
         text = f"  {r[info]:.3g} nats" if info is not None else "  "
         if r["_pick"]:
             text += f"  <- batch pick #{int(r['_pick'])}"
-        ax.text(bar, yi, text, va="center", fontsize=7)
+        labels.append(ax.text(bar, yi, text, va="center", fontsize=7))
     ax.set_xlim(0, bars.max() * 1.45)
     targets = width_labels(ranked)
     about = ", ".join(targets) if targets else "all parameters"
@@ -973,9 +982,28 @@ def design_ranking(
     ax.legend(handles=handles, fontsize=7.5, loc="lower right")
     ax.grid(True, axis="x", which="both", alpha=0.2)
     fig.tight_layout()
+    _fit_bar_labels(ax, labels, bars.to_numpy(float))  # after the layout: the axes' final width
     box = ax.get_position()  # long candidate labels push the axes right: centre on the figure
     ax.title.set_x((0.5 - box.x0) / box.width)
     return fig
+
+
+def _fit_bar_labels(ax, texts, ends, margin: float = 0.02) -> None:
+    """Widen the x axis of horizontal bars (from 0) so that each bar's label, drawn
+    left-aligned at its bar's end (``ends``, data units), ends inside the axes, ``margin`` (a
+    fraction of the axes' width) before its right edge: with a fixed limit the top pick's
+    "<- batch pick #1" reached or ran past the edge. A label's width in pixels does not change
+    with the limits: the limit x_max that ends a label of width w at W - m (pixels; W the axes'
+    width, m the margin) solves end * W / x_max + w = W - m."""
+    width = ax.get_window_extent().width
+    room = width * (1 - margin)
+    needed = [
+        end * width / (room - text.get_window_extent().width)
+        for text, end in zip(texts, ends, strict=True)
+        if text.get_window_extent().width < room
+    ]
+    if needed and max(needed) > ax.get_xlim()[1]:
+        ax.set_xlim(0, max(needed))
 
 
 def _table_words(plan: pd.DataFrame) -> str:

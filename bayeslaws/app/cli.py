@@ -1579,7 +1579,7 @@ def _add_columns(parser, shorthand: bool = False) -> None:
         "flags)",
     )
     g.add_argument(
-        "--units", nargs="+", default=None, metavar="COLUMN=MULTIPLIER",
+        "--units", nargs="+", action="extend", default=None, metavar="COLUMN=MULTIPLIER",
         help="columns given in other units, e.g. --units N=millions batch_size=2048 (a number "
         "or billions, millions, thousands, ...; as load_runs(units=...))",
     )
@@ -1613,7 +1613,7 @@ def _add_exclusion(parser, title: str = EXCLUSION_FITTED) -> None:
     (:data:`EXCLUSION_DRAWN`: the rows are left out of the table they draw)."""
     g = parser.add_argument_group(title)
     g.add_argument(
-        "--exclude-rows", nargs="+", default=None, metavar="ROW",
+        "--exclude-rows", nargs="+", action="extend", default=None, metavar="ROW",
         help="row labels to leave out (data rows counted from 0, as pandas reads the file)",
     )
     g.add_argument("--exclude-reason", default=None, help="why (required with --exclude-rows)")
@@ -1626,7 +1626,7 @@ def _add_exclusion(parser, title: str = EXCLUSION_FITTED) -> None:
 
 def _add_generation(parser) -> None:
     g = parser.add_argument_group("candidate generation (bayeslaws.design.candidates)")
-    g.add_argument("--isoflop", nargs="+", metavar="C", default=None,
+    g.add_argument("--isoflop", nargs="+", action="extend", metavar="C", default=None,
                    help="isoFLOP lines at these budgets (FLOPs), around the fit's N_opt")
     g.add_argument("--n-per-budget", type=int, default=7, help="sizes per isoFLOP line")
     g.add_argument("--spread-decades", type=float, default=1.0,
@@ -1638,9 +1638,9 @@ def _add_generation(parser) -> None:
     g.add_argument("--n-batch", type=int, default=3, help="batch sizes per sweep")
     g.add_argument("--lr-step", type=float, default=1.5, help="factor between learning rates")
     g.add_argument("--batch-step", type=float, default=2.0, help="factor between batch sizes")
-    g.add_argument("--lr-grid", nargs="+", default=None, metavar="LR",
+    g.add_argument("--lr-grid", nargs="+", action="extend", default=None, metavar="LR",
                    help="sweep learning rates (instead of --n-lr/--lr-step around eta_opt)")
-    g.add_argument("--batch-grid", nargs="+", default=None, metavar="TOKENS",
+    g.add_argument("--batch-grid", nargs="+", action="extend", default=None, metavar="TOKENS",
                    help="sweep batch sizes in tokens (instead of --n-batch/--batch-step)")
 
 
@@ -1713,7 +1713,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("predict", "predict from a saved fit at (N, D) or (N, C)")
     p.add_argument("fit", help="a .nc file written by 'bayeslaws fit'")
     for column, unit in (("N", "parameters"), ("D", "tokens"), ("C", "FLOPs")):
-        p.add_argument(f"--{column}", nargs="+", default=None, help=unit)
+        p.add_argument(f"--{column}", nargs="+", action="extend", default=None, help=unit)
     p.add_argument("--ci", type=_interval_mass, default=0.9, help="central interval mass")
     p.add_argument("--kind", default="mean", choices=["mean", "new_run"],
                    help="the law's uncertainty (mean) or one new run's (new_run)")
@@ -1726,7 +1726,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--group", default=None,
                    help="a fitted group's label (grouped fits; default: a new group)")
-    p.add_argument("--lr", nargs="+", default=None,
+    p.add_argument("--lr", nargs="+", action="extend", default=None,
                    help="learning rate(s) of the planned runs (sweep and hyperparams fits): the "
                    "loss printed (median, lower, upper; loss_* for hyperparams) is then the "
                    "loss of a run trained at the given setting; added columns loss_opt_* (the "
@@ -1734,7 +1734,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "units) and rel_penalty_* (L(lr, B) / L_opt - 1) price that setting; a "
                    "hyperparams fit with loss_level=free (its default) gives the loss, loss_opt "
                    "and penalty only at its fitted (N, D) cells (NaN elsewhere, said on stderr)")
-    p.add_argument("--batch-size", nargs="+", default=None,
+    p.add_argument("--batch-size", nargs="+", action="extend", default=None,
                    help="batch size(s) in tokens (with --lr); B_opt is printed in tokens too")
     p.add_argument("--seed", type=int, default=0,
                    help="random seed of the new_run noise and new-group draws")
@@ -1742,7 +1742,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("allocate", "compute-optimal N, D and loss at budgets C (FLOPs)")
     p.add_argument("fit", help="a loss-surface or isoflop fit (.nc)")
-    p.add_argument("--C", nargs="+", required=True, help="budgets in FLOPs")
+    p.add_argument("--C", nargs="+", action="extend", required=True, help="budgets in FLOPs")
     p.add_argument("--ci", type=_interval_mass, default=0.9, help="central interval mass")
     p.add_argument("--near-optimal", action="store_true",
                    help="also list the near-optimal sizes (default tolerance)")
@@ -1785,7 +1785,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--candidates", default=None,
                    help="CSV of candidate runs (N, D or C, ...); or generate them below")
     p.add_argument("--loss", nargs=2, metavar=("N", "D"), help="target: loss at (N, D)")
-    p.add_argument("--nopt", nargs="+", metavar="C", help="target: N_opt at budget(s) C")
+    p.add_argument("--nopt", nargs="+", action="extend", metavar="C",
+                   help="target: N_opt at budget(s) C")
     p.add_argument("--hparams", nargs=2, metavar=("N", "D"), help="target: eta_opt, B_opt")
     p.add_argument("--k", type=int, default=3, help="number of runs (units) in the batch")
     p.add_argument("--cost", default="flops", help="'flops', a candidates column, or 'none'")
@@ -1823,13 +1824,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--runs", default=None,
                    help="fan, bowls: a run table to draw (default: the fit's own training "
                    "runs); the column and exclusion options below read it")
-    p.add_argument("--C", nargs="+", default=None, help="budgets (isoflop, n_opt)")
+    p.add_argument("--C", nargs="+", action="extend", default=None,
+                   help="budgets (isoflop, n_opt)")
     p.add_argument("--target", nargs=2, default=None, metavar=("N", "D_OR_C"),
                    help="fan: mark a run at N (parameters) and D (tokens); N and C (FLOPs) "
                    "for isoflop fits")
     p.add_argument("--fan-kind", default=None, choices=["mean", "new_run"],
                    help="fan: bands of the law (mean, the default) or of one new run")
-    p.add_argument("--vars", nargs="+", default=None, help="pairs: parameter names")
+    p.add_argument("--vars", nargs="+", action="extend", default=None,
+                   help="pairs: parameter names")
     p.add_argument("--paper-laws", action="store_true", help="n_opt: overlay Yin et al.'s laws")
     p.add_argument("--group", default=None,
                    help="fan, isoflop, n_opt: a fitted group's label (grouped fits; default: a "
@@ -1844,12 +1847,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--runs", default=None,
                    help="a run table to draw (default: the fit's own); the column and "
                    "exclusion options below read it")
-    p.add_argument("--C", nargs="+", default=None, help="budgets (FLOPs) for the allocation")
+    p.add_argument("--C", nargs="+", action="extend", default=None,
+                   help="budgets (FLOPs) for the allocation")
     p.add_argument("--target", nargs=2, action="append", default=None, metavar=("N", "D"),
                    help="predict at (N, D) (or (N, C) for isoflop laws), repeatable")
     p.add_argument("--ci", type=_interval_mass, default=0.9, help="central interval mass")
     p.add_argument("--seed", type=int, default=0, help="random seed")
-    p.add_argument("--known", nargs="+", default=None, metavar="PARAMETER=VALUE",
+    p.add_argument("--known", nargs="+", action="extend", default=None,
+                   metavar="PARAMETER=VALUE",
                    help="known values of parameters (a published fit, a simulation's truth), "
                    "each said to lie inside or OUTSIDE its interval")
     p.add_argument("--known-label", default=None,
@@ -1873,7 +1878,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("repro", "run the paper-reproduction scripts with small draws")
     p.add_argument(
-        "--only", nargs="+", default=None, metavar="SCRIPT",
+        "--only", nargs="+", action="extend", default=None, metavar="SCRIPT",
         help=f"the scripts to run, of {' '.join(SCRIPTS)} (default: "
         f"{' '.join(DEFAULT_SCRIPTS)}; epoch and porian need ../shared/data, else skipped)",
     )
@@ -1926,7 +1931,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the target run's size (parameters)")
     p.add_argument("--target-D", type=float, required=True, help="the target run's tokens")
     p.add_argument("--budget", type=float, required=True,
-                   help="compute budget (FLOPs) of the allocation and the next runs")
+                   help="the compute budget (FLOPs, about 6 N D) at which the compute-optimal "
+                        "allocation (N_opt, D_opt) is planned and whose N_opt the next runs "
+                        "narrow (their isoFLOP lines lie just beyond the fitted runs, never "
+                        "above it); not a cap on the next runs' cost: each pick's cost is shown "
+                        "beside what it is worth")
     p.add_argument("--tolerance", type=float, default=None,
                    help="near-optimal tolerance as a fraction of the reducible loss (None: 5%%)")
     p.add_argument("--group", default=None,

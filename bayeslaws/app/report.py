@@ -42,6 +42,11 @@ from ..posterior.extrapolation.distance import group_ranges, own_group_rows, ran
 from ..posterior.predict import outside_decades
 
 AXIS_WORDS = {"N": "fitted size N", "D": "fitted tokens D", "C": "fitted budget C"}
+# the report's predictions (its --extrapolation is the allocation's); under these methods a
+# new_run prediction adds the GP's pattern of the training residuals, so it moves off the law's
+# mean inside the fitted range too (bayeslaws.posterior.extrapolation.widen)
+PREDICTION_METHOD = DEFAULT_METHOD
+RESIDUAL_PATTERN_METHODS = ("gp", "gp_discrepancy")
 # the unit said after a fitted range or a predicted quantity (learning rates have none)
 UNITS = {"N": "parameters", "D": "tokens", "C": "FLOPs", "batch_size": "tokens",
          "B_opt": "tokens"}  # fmt: skip
@@ -516,7 +521,7 @@ def _fit_report(
             for kind in ("mean", "new_run"):
                 t = predict(
                     fit, N=N, ci=ci, kind=kind, seed=seed, group=group, _new_group_noted=True,
-                    **{other: value},
+                    extrapolation=PREDICTION_METHOD, **{other: value},
                 ).iloc[0]
                 where = {other: value}  # and the compute of (N, D), beyond its range too
                 if other != "C" and "C" in t and "C" in ranges:
@@ -541,6 +546,11 @@ def _fit_report(
             no_value_sentence(q, at, other, fit.law.missing_values_hint)
             for q, at in missing.items()
         ]
+        pattern = residual_pattern_sentence(
+            PREDICTION_METHOD, fit.law.widened, fit.cache.get("unavailable"), group
+        )
+        if pattern and sec.numbers:
+            sec.notes.append(pattern)
         report.sections.append(sec)
     figures = []
     try:
@@ -615,6 +625,28 @@ def _fit_report(
                 continue
         report.sections.append(Section("Figures", figures=figures))
     return report
+
+
+def residual_pattern_sentence(
+    method: str, widened: bool = True, unavailable=None, group=None
+) -> str | None:
+    """The predictions section's note on why its "new_run" rows can disagree with its "mean"
+    rows inside the fitted range: under ``method`` (:data:`RESIDUAL_PATTERN_METHODS`) new_run
+    adds the GP discrepancy's smoothed pattern of the training residuals, which ``mean`` (the
+    law alone) does not. None under any other method, for a law whose new runs are not widened
+    (``widened``, the law's flag) or when the GP of ``group`` fell back to a mean-0 widening
+    (``unavailable``: ``fit.cache["unavailable"]``, component -> reason)."""
+    from ..posterior.extrapolation import gp_component
+
+    fell_back = unavailable or {}
+    if method not in RESIDUAL_PATTERN_METHODS or not widened:
+        return None
+    if "gp" in fell_back or gp_component(group) in fell_back:
+        return None
+    return (
+        f"new_run follows the fitted runs' residual pattern (extrapolation {method!r}), so it "
+        "can differ from mean, the law alone, even inside the fitted range."
+    )
 
 
 def method_sentence(extrapolation: str, figures: bool = True) -> str:
