@@ -3,8 +3,9 @@
 * :func:`score` -- median absolute relative error of the predictive median, coverage of the
   central 50/80/90% intervals, mean relative width of the 90% interval and the mean log predictive
   density (of ln L, by a Gaussian kernel over the draws) of held-out runs.
-* :func:`backtest` -- fit on the smaller runs, predict the larger ones (``kind="new_run"``) with
-  each extrapolation method, score them; :func:`backtests` -- many of them (data sets, splits)
+* :func:`backtest` -- fit on the smaller runs, predict the larger ones (``kind="new_run"``; on a
+  grouped fit each for its own group, the test table's ``group`` column) with each
+  extrapolation method, score them; :func:`backtests` -- many of them (data sets, splits)
   as a batch through ``map_tasks`` (in process by default; local processes or a Dask cluster).
   Every scores row carries its fit's health (:func:`fit_health`: R-hat, bulk ESS, divergences,
   runs flagged by the outlier screening), and fits with problems are named in one
@@ -35,13 +36,21 @@ from scipy.special import logsumexp
 from ..inference import fit as fit_law
 from ..inference.batch import InProcessExecutor, map_tasks
 from ..inference.diagnostics import SamplerWarning
+from ..inference.fit import Fit
 from ..inference.nuts import derived_seed, prior_predictive
 from ..laws import resolve_law
+from ..laws.contract import resolve_group
 from ..laws.optimum import COARSE_POINTS, search_range
 from ..runs import PlausibilityWarning, RunTable, load_runs
-from ..runs.checks import ArgumentTypeError, check_integer
+from ..runs.checks import (
+    ArgumentTypeError,
+    UnknownNameError,
+    check_integer,
+    check_probability,
+    is_real,
+)
 from ..runs.warn import user_stacklevel, warn_user
-from .draws import log_loss_draws, query_frame
+from .draws import check_fit, log_loss_draws, query_frame, warn_new_group
 from .extrapolation import METHODS, distance, prepare
 from .splits import (  # noqa: F401  (the splits the harness scores, importable from here)
     PORIAN_CONFIGS,
@@ -77,12 +86,69 @@ class UnscoredWarning(UserWarning):
     """Held-out runs (no loss) or budgets (no truth) were left out of the calibration scores."""
 
 
+def checked_scoring(actual, log_draws, levels) -> tuple[np.ndarray, np.ndarray, tuple]:
+    """The arguments of :func:`interval_table` checked: ``actual`` losses (Q,), numbers, each
+    > 0 or NaN/+inf (no loss: left unscored); ``log_draws`` ln-loss draws (S, Q), numbers;
+    ``levels`` interval masses, each in (0, 1). ArgumentTypeError for text, ValueError naming
+    the argument otherwise."""
+    actual = _float_array("actual", actual)
+    draws = _float_array("log_draws", log_draws)
+    if actual.ndim != 1:
+        raise ValueError(f"actual must be a 1-d sequence of losses (Q,), got shape {actual.shape}")
+    if draws.ndim != 2 or draws.shape[0] < 1 or draws.shape[1] != actual.size:
+        raise ValueError(
+            f"log_draws must be ln-loss draws of shape (S, Q) = (draws, {actual.size}) for the "
+            f"{actual.size} actual losses, got shape {draws.shape}"
+        )
+    bad = actual <= 0  # NaN and +inf are runs without a loss, left unscored
+    if bad.any():
+        raise ValueError(
+            "actual must hold losses > 0 (NaN or +inf: no loss, left unscored); bad at "
+            f"positions {_shown_rows(np.flatnonzero(bad).tolist())} (e.g. "
+            f"{actual[bad][:3].tolist()})"
+        )
+    return actual, draws, checked_levels(levels)
+
+
+def checked_levels(levels) -> tuple[float, ...]:
+    """``levels``, a sequence of interval masses each in (0, 1), as a tuple (else
+    ArgumentTypeError or ValueError naming ``levels``)."""
+    if isinstance(levels, str | bytes) or not isinstance(levels, Iterable):
+        raise ArgumentTypeError(f"levels must be a sequence of interval masses, got {levels!r}")
+    levels = tuple(levels)
+    bad = [v for v in levels if not is_real(v) or not 0 < v < 1]
+    if bad:
+        raise ValueError(
+            f"levels must be interval masses in (0, 1) (e.g. 0.9 for the central 90% "
+            f"interval), got {bad} in {levels}"
+        )
+    return levels
+
+
+def _float_array(name: str, values) -> np.ndarray:
+    """``values`` as a float array; ArgumentTypeError naming ``name`` for text or booleans."""
+    raw = np.asarray(values, dtype=object) if not isinstance(values, np.ndarray) else values
+    if raw.dtype == bool or raw.dtype.kind in "USa" or any(
+        isinstance(v, str | bytes | bool | np.bool_) for v in raw.ravel()[:1000]
+    ):
+        raise ArgumentTypeError(f"{name} must hold numbers, got {type(values).__name__}")
+    try:
+        return np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        raise ArgumentTypeError(
+            f"{name} must hold numbers, got {type(values).__name__}"
+        ) from None
+
+
 def interval_table(actual, log_draws, levels=LEVELS) -> pd.DataFrame:
     """Per point: actual loss, predictive median, and for each level the interval and a hit flag;
     ``scored``: whether the actual loss is finite (a NaN loss, a run that diverged or was never
-    logged, can be neither hit nor miss: its hit flags are False and its lpd NaN)."""
-    actual = np.asarray(actual, float)
-    loss = np.exp(np.asarray(log_draws, float))
+    logged, can be neither hit nor miss: its hit flags are False and its lpd NaN).
+
+    ``actual``: losses (Q,), > 0 or NaN; ``log_draws``: ln-loss draws (S, Q); ``levels``:
+    masses in (0, 1) (:func:`checked_scoring`: other input is refused naming the argument)."""
+    actual, log_draws, levels = checked_scoring(actual, log_draws, levels)
+    loss = np.exp(log_draws)
     out = {"actual": actual, "median": np.median(loss, axis=0)}
     for level in levels:
         lo, hi = np.quantile(loss, [(1 - level) / 2, (1 + level) / 2], axis=0)
@@ -106,8 +172,16 @@ def score(actual, log_draws, levels=LEVELS, rows=None) -> dict:
     (a held-out run that diverged or was never logged) is neither a hit nor a miss and is left
     out of all of them, with an :class:`UnscoredWarning` naming it (``rows``: the points'
     labels, e.g. the test table's index; default positions 0..Q-1); ``n_unscored`` counts
-    them. With no point left every score is NaN."""
+    them. With no point left every score is NaN. Input is checked as by
+    :func:`interval_table` (:func:`checked_scoring`); ``rows`` must hold one label per point."""
+    levels = checked_levels(levels)
     table = interval_table(actual, log_draws, levels)
+    rows = None if rows is None else list(rows)
+    if rows is not None and len(rows) != len(table):
+        raise ValueError(
+            f"rows must hold one label per point: got {len(rows)} labels for {len(table)} "
+            "actual losses"
+        )
     scored = table["scored"].to_numpy()
     _warn_unscored(scored, rows)
     table = table[scored]
@@ -224,6 +298,12 @@ def backtest(
     (with its learned discrepancy states in ``fit.cache``). ``test`` is checked
     (:func:`check_test_table`) before the fit: a table that cannot be scored is refused first.
 
+    **Groups.** On a fit of several groups each held-out run is predicted (and its distance
+    measured) for its own group, the test table's ``group`` column (:func:`held_out_groups`):
+    a fitted group's intervals, not a new group's. Runs of a group the fit lacks, or every run
+    when the table has no ``group`` column, are predicted as a NEW, unseen group (wider
+    intervals), and one UserWarning names them (:func:`warn_held_out_groups`).
+
     The fit itself does not warn (``warn=False``); instead, when its sampler checks fail
     (``fit.diagnostics.ok`` False: R-hat, ESS, divergences, too few draws) or the outlier
     screening flagged runs (kept in the fit), one :class:`~bayeslaws.inference.SamplerWarning`
@@ -245,6 +325,7 @@ def backtest(
         name=name,
     )
     warn_fit_health([(name or "backtest", fitted)], "backtest")
+    warn_held_out_groups([(name or "backtest", fitted, test)], "backtest")
     return scores, points, fitted
 
 
@@ -268,16 +349,15 @@ def _fit_and_score(
     for method in methods:
         prepare(fitted, method, train, seed=seed, refits=calibrate_options, stacking=stack_options)
     points = backtest_query(fitted, test)
-    distance_out = distance.distance_decades(  # C's range measured as the query's C is
-        points["N"], points["D"], points["C"], distance.group_ranges(fitted)
-    )
+    groups, _ = held_out_groups(fitted, test)  # each run its own fitted group (None: a new one)
+    distance_out = held_out_distance(fitted, points, groups)
     # the table's own C (FLOPs, or a nominal budget label, e.g. Marin's), for grouping the
     # points by budget; NaN when the table has none
     table_c = test["C"].to_numpy(float) if "C" in test else np.full(len(test), np.nan)
     rows, tables = [], []
     health = fit_health(fitted)
     for method in methods:
-        z = np.asarray(log_loss_draws(fitted, points, "new_run", None, seed, method))
+        z = held_out_draws(fitted, points, groups, seed, method)
         scores = score(test["loss"], z, rows=test.index)
         rows.append({"dataset": name, "method": method, **scores, **health})
         t = interval_table(test["loss"], z)
@@ -303,6 +383,106 @@ def backtest_query(fit, test: pd.DataFrame) -> pd.DataFrame:
     if "C" in fit.law.inputs and "C" in test:
         return query_frame(fit, N=N, C=test["C"].to_numpy(float))
     return query_frame(fit, N=N, D=test["D"].to_numpy(float))
+
+
+# ---- the groups held-out runs are predicted for ----
+def fitted_groups(fit) -> list[str]:
+    """The group labels (text) of a fit of several groups (``fit.groups``); empty for a fit
+    without groups or of one group (whose answer for ``group=None`` is that group's own), and
+    for anything but a :class:`~bayeslaws.inference.Fit` (which the functions reading it
+    refuse, :func:`~.draws.check_fit`)."""
+    if not isinstance(fit, Fit):
+        return []
+    labels = [str(g) for g in fit.groups if g is not None]
+    return labels if len(labels) > 1 else []
+
+
+def held_out_groups(fit, table: pd.DataFrame) -> tuple[list, list[str]]:
+    """Per row of ``table`` (held-out runs or budgets, Q rows): the fitted group it is
+    predicted for (its ``group`` column's label, text) or None (a NEW, unseen group); and the
+    table's labels the fit lacks (their rows are predicted as a new group), in order of first
+    appearance. Every row is None for a fit without several groups (:func:`fitted_groups`) and
+    for a table without a ``group`` column (:func:`held_out_group_note` says so)."""
+    labels = fitted_groups(fit)
+    if not labels or "group" not in table:
+        return [None] * len(table), []
+    given = [str(g) for g in table["group"]]
+    unknown = list(dict.fromkeys(g for g in given if g not in labels))
+    return [g if g in labels else None for g in given], unknown
+
+
+def held_out_group_note(fit, table: pd.DataFrame, where: str) -> str:
+    """The sentence for rows of ``table`` that a grouped fit predicts as a NEW, unseen group
+    (:func:`held_out_groups`): every row, when the table has no ``group`` column; the rows of
+    groups the fit lacks, named; '' when every row is predicted for its own fitted group (or
+    the fit has no groups). ``where``: the caller, for the message."""
+    labels = fitted_groups(fit)
+    if not labels:
+        return ""
+    more = f", ... ({len(labels) - 10} more)" if len(labels) > 10 else ""
+    named = ", ".join(labels[:10]) + more
+    new = "a NEW, unseen group (its deviation drawn from the groups' spread: intervals wider "
+    new += "than a fitted group's)"
+    if "group" not in table:
+        return (
+            f"{where}: the fit has {len(labels)} groups ({named}) but the table has no 'group' "
+            f"column, so every row is predicted for {new}; add the runs' group column to "
+            "predict each for its own group"
+        )
+    _, unknown = held_out_groups(fit, table)
+    if not unknown:
+        return ""
+    rows = table.index[[str(g) in unknown for g in table["group"]]]
+    return (
+        f"{where}: group(s) {_shown_rows(unknown)} (rows {_shown_rows(rows)}) are not among the "
+        f"fit's {len(labels)} groups ({named}): those rows are predicted for {new}"
+    )
+
+
+def warn_held_out_groups(named, what: str) -> None:
+    """One UserWarning for the (name, fit, table) triples of ``named`` whose rows a grouped
+    fit predicts as a new group (:func:`held_out_group_note`; the first ten, the rest
+    counted); nothing when there are none. ``what``: the caller ("backtest", "backtests")."""
+    notes = [held_out_group_note(fit, table, repr(name)) for name, fit, table in named]
+    notes = [n for n in notes if n]
+    if not notes:
+        return
+    more = len(notes) - 10
+    shown = "; ".join(notes[:10]) + (f"; and {more} more" if more > 0 else "")
+    warn_user(f"{what}: " + shown, UserWarning)
+
+
+def _by_group(groups) -> list[tuple[object, np.ndarray]]:
+    """(label or None, positions) of each distinct entry of ``groups`` (Q,), in order of first
+    appearance."""
+    return [
+        (key, np.flatnonzero([g == key for g in groups])) for key in dict.fromkeys(groups)
+    ]
+
+
+def held_out_draws(fit, points: pd.DataFrame, groups, seed: int, method: str) -> np.ndarray:
+    """New-run ln-loss draws (S, Q) at the query rows ``points`` (:func:`backtest_query`, Q
+    rows), each row for its entry of ``groups`` (:func:`held_out_groups`: a fitted group's
+    label, or None for a new group or a fit without groups), under extrapolation ``method``."""
+    out = None
+    for group, at in _by_group(groups):
+        query = points.iloc[at].reset_index(drop=True)
+        z = np.asarray(log_loss_draws(fit, query, "new_run", group, seed, method), float)
+        if out is None:
+            out = np.empty((z.shape[0], len(points)))
+        out[:, at] = z
+    return out
+
+
+def held_out_distance(fit, points: pd.DataFrame, groups) -> np.ndarray:
+    """Decades (Q,) of each query row of ``points`` outside the training range of its group
+    (``groups`` as in :func:`held_out_draws`: a fitted group's own runs' range, else the pooled
+    one; :func:`~.extrapolation.distance.group_ranges`), C measured as the query's C is."""
+    out = np.empty(len(points))
+    for group, at in _by_group(groups):
+        values = [points[c].to_numpy(float)[at] for c in ("N", "D", "C")]
+        out[at] = distance.distance_decades(*values, distance.group_ranges(fit, group))
+    return out
 
 
 HEALTH_COLUMNS = ("max_r_hat", "min_ess_bulk", "divergences", "diagnostics_ok", "n_flagged")
@@ -455,7 +635,9 @@ def backtests(
     method, the case name in ``dataset``, with its fit's health: :func:`fit_health`) and points
     (one row per case, held-out point and method, with ``dataset`` first) concatenated in case
     order, and the fits in case order. One :class:`~bayeslaws.inference.SamplerWarning` names
-    the cases whose fits have problems (:func:`warn_fit_health`)."""
+    the cases whose fits have problems (:func:`warn_fit_health`), and one UserWarning the
+    cases whose held-out runs a grouped fit predicts as a new group (:func:`backtest`'s
+    **Groups**, :func:`warn_held_out_groups`)."""
     unknown = set(backtest_options) - set(_BACKTEST_OPTIONS)
     if unknown:
         raise ArgumentTypeError(
@@ -484,6 +666,9 @@ def backtests(
     points = points[["dataset", *[c for c in points.columns if c != "dataset"]]]
     fits = [v[2] for v in result.values]
     warn_fit_health([(c.name, f) for c, f in zip(cases, fits, strict=True)], "backtests")
+    warn_held_out_groups(
+        [(c.name, f, c.test) for c, f in zip(cases, fits, strict=True)], "backtests"
+    )
     return scores, points, fits
 
 
@@ -511,7 +696,13 @@ def empirical_vertices(points: pd.DataFrame, n_boot: int = 2000, seed: int = 0, 
     ``benchmarks/output/vertex_bootstrap_coverage.txt``; binomial standard errors about
     0.02), as percentile bootstrap intervals over few points tend to be too narrow. Its width
     understates the vertex's uncertainty: it is not a calibrated 90% interval (the method is
-    kept: its intervals are in the stored benchmark outputs)."""
+    kept: its intervals are in the stored benchmark outputs).
+
+    ``points`` lacking a column (C FLOPs, N params, loss) is an UnknownNameError naming it;
+    ``n_boot`` must be an integer >= 1 and ``ci`` in (0, 1)."""
+    require_columns(points, "points", ("C", "N", "loss"))
+    check_integer("n_boot", n_boot, 1)
+    check_probability("ci", ci)
     rng = np.random.default_rng(seed)
     rows = []
     for C, group in points.groupby("C"):
@@ -603,19 +794,27 @@ def decision_scores(fit, truth: pd.DataFrame, method: str, seed: int = 0, levels
     :func:`empirical_vertices`) is neither a hit nor a miss, as a held-out run without a loss
     is in :func:`score`: its hit flags (``in50`` ... ``in90_bounded``, nullable booleans) are
     NA, which means and sums skip, and its ``log_error`` is NaN; one :class:`UnscoredWarning`
-    names those budgets and quantities."""
-    from .allocation import allocation_draws, searched_range
+    names those budgets and quantities.
 
+    **Groups.** On a fit of several groups each budget is answered for the fitted group in
+    ``truth``'s ``group`` column (:func:`held_out_groups`); a group the fit lacks, or every
+    budget when ``truth`` has no ``group`` column, is answered for a NEW, unseen group (wider
+    intervals), with a UserWarning naming them (:func:`held_out_group_note`).
+
+    ``truth`` lacking a column is an UnknownNameError naming it; ``levels`` must be masses in
+    (0, 1)."""
+    require_columns(truth, "truth", ("C", "N_opt", "L_opt"))
+    levels = checked_levels(levels)
     C = truth["C"].to_numpy(float)
-    draws = allocation_draws(fit, C, seed=seed, extrapolation=method)
-    edge_share = np.asarray(draws["at_boundary"], bool).mean(axis=0)
-    n_opt = np.asarray(draws["N_opt"])
-    ends = np.quantile(n_opt, [0.05, 0.95], axis=0)
-    edge90 = edge_bounded(*ends, C, searched_range(C, draws))  # the range the law searched
+    groups, _ = held_out_groups(fit, truth)
+    note = held_out_group_note(fit, truth, "decision_scores")
+    if note:
+        warn_user(note, UserWarning)
+    draws = _decision_draws(fit, C, groups, seed, method)
     rows = []
     for q, (_, values) in enumerate(truth.iterrows()):
         for quantity in ("N_opt", "L_opt"):
-            x = np.asarray(draws[quantity])[:, q]
+            x = draws[quantity][:, q]
             true = float(values[quantity])
             scored = bool(np.isfinite(true))
             row = {
@@ -632,8 +831,8 @@ def decision_scores(fit, truth: pd.DataFrame, method: str, seed: int = 0, levels
                 key = round(100 * level)
                 row[f"lower{key}"], row[f"upper{key}"] = float(lo), float(hi)
                 row[f"in{key}"] = bool(lo <= true <= hi) if scored else pd.NA
-            row["at_boundary_share"] = float(edge_share[q])
-            row["edge_bounded90"] = bool(edge90[q])
+            row["at_boundary_share"] = float(draws["edge_share"][q])
+            row["edge_bounded90"] = bool(draws["edge90"][q])
             if "in90" in row:
                 bounded = (row["in90"] and not row["edge_bounded90"]) if scored else pd.NA
                 row["in90_bounded"] = bounded
@@ -646,6 +845,48 @@ def decision_scores(fit, truth: pd.DataFrame, method: str, seed: int = 0, levels
     out = out.astype({c: "boolean" for c in hits})  # NA where unscored
     _warn_unscored_budgets(out)
     return out
+
+
+def _decision_draws(fit, C, groups, seed: int, method: str) -> dict:
+    """:func:`decision_scores`' draws at budgets C (FLOPs, (Q,)), each for its entry of
+    ``groups`` (:func:`held_out_groups`): ``N_opt`` (params) and ``L_opt`` (S, Q), the share
+    of draws at the search edge ``edge_share`` (Q,) and ``edge90`` (Q,), whether the 90% N_opt
+    interval ends at the edge of the range the law searched (:func:`edge_bounded`)."""
+    from .allocation import allocation_draws, searched_range
+
+    out = {}
+    for group, at in _by_group(groups):
+        draws = allocation_draws(fit, C[at], group=group, seed=seed, extrapolation=method)
+        n_opt = np.asarray(draws["N_opt"], float)
+        ends = np.quantile(n_opt, [0.05, 0.95], axis=0)
+        part = {
+            "N_opt": n_opt,
+            "L_opt": np.asarray(draws["L_opt"], float),
+            "edge_share": np.asarray(draws["at_boundary"], bool).mean(axis=0),
+            "edge90": edge_bounded(*ends, C[at], searched_range(C[at], draws)),
+        }
+        for key, value in part.items():
+            if key not in out:
+                out[key] = np.empty((*value.shape[:-1], len(C)), value.dtype)
+            out[key][..., at] = value
+    return out
+
+
+def require_columns(table, argument: str, columns) -> None:
+    """Refuse ``table`` (the argument named ``argument``) unless it is a DataFrame holding
+    ``columns``: ArgumentTypeError for another type, UnknownNameError naming the missing
+    columns."""
+    if not isinstance(table, pd.DataFrame):
+        raise ArgumentTypeError(
+            f"{argument} must be a DataFrame with columns {list(columns)}, got "
+            f"{type(table).__name__}"
+        )
+    missing = [c for c in columns if c not in table.columns]
+    if missing:
+        raise UnknownNameError(
+            f"{argument} lacks column(s) {missing} (needs {list(columns)}; has "
+            f"{[str(c) for c in table.columns]})"
+        )
 
 
 def _warn_unscored_budgets(table: pd.DataFrame) -> None:
@@ -669,18 +910,33 @@ MIN_GROUPS = 5  # fewer resampling groups give a degenerate bootstrap (1 group: 
 
 
 def bootstrap_rate(hits, groups=None, n_boot: int = 2000, seed: int = 0, ci: float = 0.9):
-    """The share of true ``hits`` with a bootstrap ``ci`` interval, resampling ``groups`` (e.g.
-    held-out budgets or data sets: points of one group move together) or single points.
+    """The share of true ``hits`` with a ``ci`` interval: ``(rate, lower, upper)``.
 
     ``hits``: flags (n,), booleans or 0/1, e.g. a :func:`decision_scores` hit column, whose
-    unscored rows are NA; ``groups``: labels (n,), or None. An NA (or NaN) hit is neither hit
-    nor miss: it is left out, with its group entry, as ``Series.mean`` skips it, so the rate
-    is over the scored hits and a group none of whose hits is scored does not count towards
-    MIN_GROUPS. No scored hit: (NaN, NaN, NaN).
+    unscored rows are NA; ``groups``: labels (n,) of the points that move together (e.g.
+    held-out budgets or data sets), or None. An NA (or NaN) hit is neither hit nor miss: it is
+    left out, with its group entry, as ``Series.mean`` skips it, so the rate is over the scored
+    hits and a group none of whose hits is scored does not count towards MIN_GROUPS. No scored
+    hit: (NaN, NaN, NaN). ``ci`` in (0, 1); ``n_boot`` an integer >= 1.
 
-    With fewer than MIN_GROUPS = 5 groups the bounds are NaN: resampling one group always
-    returns the same rate (a zero-width "interval") and two give three values, so such a
+    The interval:
+
+    * **independent points** (``groups`` None, or every group one scored hit): the exact
+      Clopper-Pearson interval of k hits in n (:func:`clopper_pearson`, ``scipy.stats.beta``),
+      with no resampling (``n_boot`` and ``seed`` unused). At 0% or 100% it has one end at 0
+      or 1 and the other honest (23 of 23 at 90%: lower 0.878), where a bootstrap gave a
+      zero-width interval;
+    * **groups of several points**: the percentile bootstrap resampling whole groups
+      (``n_boot`` resamples, ``seed``). When every scored flag is a hit (or every one a miss)
+      every resample gives the same rate, so instead the Clopper-Pearson interval with the
+      groups as the trials (all of them hits, or all misses): conservative, since a group's
+      chance of being all hits (all misses) is at most its expected hit (miss) rate.
+
+    With fewer than MIN_GROUPS = 5 groups (or points) the bounds are NaN: resampling one group
+    always returns the same rate (a zero-width "interval") and two give three values, so such a
     bootstrap says nothing about the uncertainty of the rate."""
+    ci = check_probability("ci", ci)
+    n_boot = check_integer("n_boot", n_boot, 1)
     hits = pd.Series(pd.array(np.asarray(hits, dtype=object).ravel(), dtype="Float64"))
     scored = hits.notna().to_numpy(bool)
     if groups is not None:
@@ -692,27 +948,51 @@ def bootstrap_rate(hits, groups=None, n_boot: int = 2000, seed: int = 0, ci: flo
             )
         groups = groups[scored]
     hits = hits[scored].to_numpy(float)
+    flags = (hits == 0) | (hits == 1)
+    if not flags.all():
+        raise ValueError(
+            "bootstrap_rate: hits must be flags (booleans or 0/1; NA for unscored), got "
+            f"{hits[~flags][:3].tolist()} at scored positions "
+            f"{np.flatnonzero(~flags)[:10].tolist()}"
+        )
     if hits.size == 0:
         return float("nan"), float("nan"), float("nan")
     groups = np.arange(hits.size) if groups is None else groups
     labels, index = np.unique(groups, return_inverse=True)
+    rate = float(hits.mean())
     if len(labels) < MIN_GROUPS:
-        return float(hits.mean()), float("nan"), float("nan")
-    sums = np.bincount(index, weights=hits, minlength=len(labels))
+        return rate, float("nan"), float("nan")
     counts = np.bincount(index, minlength=len(labels))
+    if (counts == 1).all():  # independent points: exact
+        return (rate, *clopper_pearson(int(hits.sum()), hits.size, ci))
+    if rate in (0.0, 1.0):  # the bootstrap has no spread: the groups as trials
+        return (rate, *clopper_pearson(int(rate) * len(labels), len(labels), ci))
+    sums = np.bincount(index, weights=hits, minlength=len(labels))
     rng = np.random.default_rng(seed)
     pick = rng.integers(0, len(labels), (n_boot, len(labels)))
     rates = sums[pick].sum(1) / counts[pick].sum(1)
     lo, hi = np.quantile(rates, [(1 - ci) / 2, (1 + ci) / 2])
-    return float(hits.mean()), float(lo), float(hi)
+    return rate, float(lo), float(hi)
 
 
-def ray_start(runs: RunTable, compute_model) -> tuple[float, float, float]:
+def clopper_pearson(k: int, n: int, ci: float = 0.9) -> tuple[float, float]:
+    """The exact (Clopper-Pearson) central ``ci`` interval of a binomial rate from ``k`` hits
+    in ``n`` trials: beta quantiles, 0 as the lower end at k = 0 and 1 as the upper at k = n."""
+    tail = (1 - ci) / 2
+    lo = 0.0 if k == 0 else float(stats.beta.ppf(tail, k, n - k + 1))
+    hi = 1.0 if k == n else float(stats.beta.ppf(1 - tail, k + 1, n - k))
+    return lo, hi
+
+
+def ray_start(runs: RunTable, compute_model, group=None) -> tuple[float, float, float]:
     """(N params, D tokens, C FLOPs) where :func:`widths_by_distance`'s ray starts: the
     lowest-loss run of the top budget (the runs whose stored C is within 0.1% of the largest;
     ties broken by N then D, so the row order does not matter), C from ``compute_model`` of
-    (N, D), not the stored C (which may be a nominal budget)."""
+    (N, D), not the stored C (which may be a nominal budget). ``group``: a label of the runs'
+    ``group`` column, whose own runs it starts from; None: every run."""
     df = runs.df
+    if group is not None and "group" in df:
+        df = df[df["group"].astype(str) == str(group)]
     top = df[np.isclose(df["C"], df["C"].max(), rtol=1e-3)]
     best = top.sort_values(["loss", "N", "D"], kind="mergesort").iloc[0]
     N, D = float(best["N"]), float(best["D"])
@@ -735,19 +1015,34 @@ def ray_sizes(compute_model, ratio: float, C) -> np.ndarray:
     return np.exp(0.5 * (lo + hi))
 
 
-def widths_by_distance(fit, method: str, decades=(1, 2, 3), seed: int = 0) -> pd.DataFrame:
+def widths_by_distance(
+    fit, method: str, decades=(1, 2, 3), seed: int = 0, group=None
+) -> pd.DataFrame:
     """Relative 90% width of ``new_run`` loss predictions along a ray from the lowest-loss run
     of the fit's top training budget (:func:`ray_start`; its tokens per parameter held fixed),
-    1, 2, 3 decades of compute (the fit's compute model of N, D) beyond that run."""
-    N0, D0, C0 = ray_start(fit.training_runs(), fit.compute_model)
+    ``decades`` (numbers; default 1, 2, 3) decades of compute (the fit's compute model of N, D)
+    beyond that run.
+
+    ``group``: on a grouped fit, a fitted group's label: the ray starts from that group's own
+    runs and is predicted for that group. None on a fit of several groups predicts a NEW,
+    unseen group (wider intervals; UserWarning, once per fit: :func:`~.draws.warn_new_group`)
+    from the pooled runs' start."""
+    check_fit(fit)
+    resolve_group(fit.groups, group)  # a label the fit lacks: ValueError naming its groups
+    steps = _float_array("decades", decades)
+    if steps.ndim > 1 or steps.size == 0 or not np.isfinite(steps).all():
+        raise ValueError(f"decades must be a 1-d sequence of finite numbers, got {decades!r}")
+    steps = np.atleast_1d(steps)
+    warn_new_group(fit, group, "widths_by_distance")
+    N0, D0, C0 = ray_start(fit.training_runs(), fit.compute_model, group)
     ratio = D0 / N0
-    C = C0 * 10.0 ** np.asarray(decades, float)
+    C = C0 * 10.0**steps
     N = ray_sizes(fit.compute_model, ratio, C)
-    query = query_frame(fit, N=N, D=ratio * N)
-    loss = np.exp(np.asarray(log_loss_draws(fit, query, "new_run", None, seed, method)))
+    query = query_frame(fit, N=N, D=ratio * N, group=group)
+    loss = np.exp(np.asarray(log_loss_draws(fit, query, "new_run", group, seed, method)))
     lo, med, hi = np.quantile(loss, [0.05, 0.5, 0.95], axis=0)
     return pd.DataFrame(
-        {"decades": np.asarray(decades, float), "N": N, "D": ratio * N, "width90": (hi - lo) / med}
+        {"decades": steps, "N": N, "D": ratio * N, "width90": (hi - lo) / med}
     )
 
 

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ..runs import RunTable, bundled, load_runs
-from ..runs.checks import check_integer, check_positive, is_integer, is_real
+from ..runs.checks import UnknownNameError, check_integer, check_positive, is_integer, is_real
 from ..runs.table import best_in_cell
 from .draws import positive_array
 
@@ -78,7 +78,8 @@ def epoch_split(c_max: float | None = None, axis: str = "C", cut: float | None =
     23 runs held out), hold out the rest. ``axis`` "N" (cut 2e9 params) or "D" (cut 5e10
     tokens) extrapolate in size or in tokens instead of compute. ``c_max`` (FLOPs; default
     1e21) is the cut on axis "C" only: given with another axis or with ``cut`` (which
-    overrides it) it is refused (ValueError naming ``c_max``), never silently ignored."""
+    overrides it) it is refused (ValueError naming ``c_max``), never silently ignored. The cut
+    must be a finite number > 0 (else ValueError naming ``cut`` or ``c_max``)."""
     if axis not in EPOCH_CUTS:
         raise ValueError(f"axis must be one of {sorted(EPOCH_CUTS)}, got {axis!r}")
     if c_max is not None and axis != "C":
@@ -95,9 +96,9 @@ def epoch_split(c_max: float | None = None, axis: str = "C", cut: float | None =
     argument = "c_max" if cut is None and axis == "C" else "cut"
     if cut is None:  # c_max is None unless axis is "C"
         cut = EPOCH_CUTS[axis] if c_max is None else c_max
-    cut = float(cut)
-    runs = bundled.epoch_chinchilla()
     unit = {"C": "FLOPs", "N": "params", "D": "tokens"}[axis]
+    cut = check_positive(argument, cut, f"the cut on axis {axis!r}, {unit}")
+    runs = bundled.epoch_chinchilla()
     return checked_split(
         runs,
         runs.df[axis] > cut,
@@ -259,11 +260,27 @@ def simulated_truth_loss(
     return t["E"] + size_term + data_term
 
 
+SIM_OPTIMUM_MIN_C = 6e12  # FLOPs: the optimum's grid runs from 1e6 params to 1e6 tokens
+
+
 def simulated_optimum(kind: str, C, bend: float = 0.1) -> pd.DataFrame:
     """The truth's compute-optimal N_opt (params) and L_opt at budgets C (FLOPs, C = 6ND), by a
-    fine grid search in ln N (0.0005 e-folds)."""
+    fine grid search in ln N (0.0005 e-folds) from 1e6 params to 1e6 tokens. ``kind``: one of
+    ``SIM_KINDS`` (as :func:`simulated_split`; else UnknownNameError naming them); ``C``: a
+    number or 1-d sequence, each finite and above ``SIM_OPTIMUM_MIN_C`` = 6e12 FLOPs (else
+    ValueError naming ``C``)."""
+    if not isinstance(kind, str) or kind not in SIM_KINDS:
+        raise UnknownNameError(f"kind must be one of {SIM_KINDS}, got {kind!r}")
+    budgets = positive_array("C", C)
+    small = budgets <= SIM_OPTIMUM_MIN_C
+    if small.any():
+        raise ValueError(
+            f"C must be above {SIM_OPTIMUM_MIN_C:g} FLOPs (the search runs from 1e6 params to "
+            f"1e6 tokens, C = 6ND), got {budgets[small][:3].tolist()} at positions "
+            f"{np.flatnonzero(small)[:10].tolist()}"
+        )
     rows = []
-    for c in np.atleast_1d(np.asarray(C, float)):
+    for c in budgets:
         N = np.exp(np.arange(np.log(1e6), np.log(c / 6 / 1e6), 0.0005))
         loss = simulated_truth_loss(N, c / (6 * N), bend=bend if kind == "bend" else 0.0, kind=kind)
         i = int(np.argmin(loss))
