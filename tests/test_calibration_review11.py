@@ -227,3 +227,13 @@ def test_bad_input_is_refused_naming_the_argument(call, error, message):
     KeyError/IndexError. Now an error naming the argument."""
     with pytest.raises(error, match=re.escape(message)):
         call()
+
+
+@pytest.mark.parametrize("k", [0, -6.0, float("nan"), float("inf")])
+def test_a_compute_model_number_that_is_not_positive_is_named_as_compute_model(k):
+    """optimal_allocation(..., compute_model=0) named flops_per_param_token, an argument the
+    caller never passed (runs.compute.linear's); as_compute_model names compute_model."""
+    from bayeslaws.runs.compute import as_compute_model
+
+    with pytest.raises(ValueError, match=r"compute_model, a number k for C = k N D, must be"):
+        as_compute_model(k)

@@ -226,6 +226,11 @@ def as_compute_model(model) -> ComputeModel:
     if isinstance(model, ComputeModel):
         return model
     if is_real(model):
+        if not np.isfinite(model) or model <= 0:  # named as the caller passed it
+            raise ValueError(
+                f"compute_model, a number k for C = k N D, must be positive and finite, got "
+                f"{model!r}"
+            )
         return linear(float(model))
     if isinstance(model, str) and model.upper() in ACCEPTED_STRINGS:
         return linear(6.0)
