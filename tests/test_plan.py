@@ -48,6 +48,10 @@ def _published_losses(fit, runs, N: float, D: float) -> list[float]:
     assert (rows["reference"] == "truth: VideoDiTTruth").sum() == 2  # the truth, always
     published_rows = rows[rows["reference"].str.startswith("published")]
     assert len(published_rows) in (0, 2)  # both kinds (mean, new_run) or neither
+    # each row's kind of reference as a column (notebooks counted it from the reference text)
+    assert rows["kind"].tolist() == [
+        "published" if r.startswith("published") else "truth" for r in rows["reference"]
+    ]
     return sorted(set(published_rows["value"]))
 
 

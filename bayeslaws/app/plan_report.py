@@ -1182,8 +1182,8 @@ def format_report(
 
 def comparison_table(report: Report) -> pd.DataFrame:
     """Every number of a report that has a known value, one row per (number, reference):
-    section, quantity, median, lower, upper, reference, value, verdict (a full table for
-    notebooks)."""
+    section, quantity, median, lower, upper, kind (the reference's: "truth" or "published"),
+    reference, value, verdict (a full table for notebooks)."""
     rows = []
     for s in report.sections:
         for n in s.numbers:
@@ -1195,6 +1195,7 @@ def comparison_table(report: Report) -> pd.DataFrame:
                         "median": n.median,
                         "lower": n.lower,
                         "upper": n.upper,
+                        "kind": "truth" if r.kind == "truth" else "published",
                         "reference": ("truth: " if r.kind == "truth" else "published: ") + r.label,
                         "value": r.value,
                         "verdict": r.verdict(n.lower, n.upper),
