@@ -83,7 +83,9 @@ also runs by value alone and the batch of larger total value is returned (its ``
 column says which); for all parameters, ``cost="flops"``, ``cost_power=1`` and no guardrails
 that is within (1 - 1/e) / 2 of the best affordable batch (Leskovec et al. 2007), otherwise a
 heuristic. With ``k=None`` a warning says when the guardrails stop the fill with most of the
-budget unspent. ``criterion="v_optimal"`` and ``cost_power`` give the classical baselines;
+budget unspent, or when the fill reaches its most picks (``batch.MAX_FILL_PICKS``, or the
+number of units if larger; ``k=`` asks for more: with ``max_repeats=None`` repeats go on until
+the budget or ``k``). ``criterion="v_optimal"`` and ``cost_power`` give the classical baselines;
 :func:`pool_units` turns a pool of runs into candidate units.
 
 Guardrails of the greedy batch (each switchable, see :func:`next_runs`): ``max_repeats`` (a cap

@@ -43,7 +43,7 @@ from ..posterior.draws import check_fit
 from ..runs.checks import check_probability
 from ..runs.warn import user_stacklevel
 from .bounds import LOW_ESS, MIN_ESS, SKIPPED_SHARE, DesignWarning, JointReweighting, bounds
-from .candidates import candidates_model, fill_units, positive_int
+from .candidates import candidates_model, fill_units, number_column, positive_int
 from .gaussian import (
     CRITERIA,
     Problem,
@@ -63,6 +63,11 @@ SHORTLIST = 5  # units (by Gaussian value alone, besides the picks) the nonlinea
 DISAGREE = 1.5  # the factor between a pick's Gaussian and reweighted values that is flagged
 BUDGET_RTOL = 1e-9  # relative slack of the budget (round-off in summed FLOPs)
 UNSPENT_WARN = 0.5  # warn when the guardrails stop a fill with more than this share unspent
+# the most picks a budget fill (k=None) makes, or one per candidate unit when there are more:
+# with repeats allowed the cheapest unit could be picked budget / its FLOPs times (each pick
+# costs a conditioning step and its rows in the conditioning matrix); k= asks for more
+MAX_FILL_PICKS = 200
+STOPS = ("done", "units", "budget", "guardrails", "cap", "unvalued")  # why a greedy batch ends
 GREEDY_RULES = ("per_cost", "by_value")  # the greedy_rule column: value / cost**power, value
 BOUND_ESTIMATORS = ("nmc", "pce", "reweighted")
 CONFIRM_COLUMNS = (
@@ -97,7 +102,8 @@ class Guardrails:
 
     max_repeats : picks of one design point (same N, D and lr, batch_size if present and read
         by the fit's law, and the same group when the candidates carry one) per batch; None =
-        no cap. Default 1.
+        no cap (a unit can then be picked again and again, each repeat worth less: a budget
+        fill goes on until the budget or its most picks, :func:`most_picks`). Default 1.
     ratio_diversity : never a batch of >= 2 runs whose tokens per parameter D/N all lie within a
         factor ``ratio_tol`` of each other (an ill-conditioned design): the last pick is then
         restricted to other ratios. Default True.
@@ -262,7 +268,7 @@ def run_flops(fit, df: pd.DataFrame, flops_column: str | None = None) -> np.ndar
             f"flops_column={flops_column!r} is not a column of cands {list(df)} (give the name "
             "of a column of each run's FLOPs, or None for the compute model)"
         )
-    return positive(f"cands[{flops_column!r}]", df[flops_column].to_numpy())
+    return number_column(df, flops_column)
 
 
 def unit_costs(fit, p: Problem, cost, flops_column: str | None = None):
@@ -277,7 +283,7 @@ def unit_costs(fit, p: Problem, cost, flops_column: str | None = None):
     if isinstance(cost, str):
         if cost not in df:
             raise ValueError(f"cost={cost!r} is neither 'flops' nor a column of cands {list(df)}")
-        col = positive(f"cands[{cost!r}]", df[cost].to_numpy())
+        col = number_column(df, cost)
         return flops, np.bincount(p.row_unit, weights=col, minlength=U), cost
     raise ValueError(f"cost must be 'flops', a column name of cands, or None; got {cost!r}")
 
@@ -460,29 +466,36 @@ def _labelled(table: pd.DataFrame, fit) -> pd.DataFrame:
 
 
 def _warn_short_batch(
-    picked: list, k, n_units: int, budget, flops: np.ndarray, guardrails: Guardrails
+    picked: list, k, n_units: int, budget, flops: np.ndarray, guardrails: Guardrails, stop: str
 ) -> None:
-    """Say why the batch holds fewer units than asked (``k``), or none within ``budget``: too
-    few units, a budget that affords no unpicked unit, or else the guardrails (an unpicked
-    unit still fits the budget, so the budget did not stop the batch)."""
+    """Say why the batch holds fewer units than asked (``k``), or none within ``budget``, by
+    why the greedy stopped (``stop``, one of :data:`STOPS`): a budget that affords no (more)
+    unit, every unit picked as often as the repeat cap allows, or else the guardrails (a unit
+    the repeat cap allows again still fits the budget, so the budget did not stop the
+    batch)."""
     n_picked = len(picked)
-    if budget is not None and n_picked == 0:
+    if stop == "budget" and budget is not None and n_picked == 0:
         warnings.warn(
             f"the budget {budget:.3g} FLOPs affords no candidate unit (the cheapest costs "
             f"{float(np.min(flops)):.3g} FLOPs): the batch is empty",
             stacklevel=user_stacklevel(),
         )
     elif k is not None and n_picked < k:
-        n_fit = _unpicked_that_fit(budget, flops, picked)
-        if n_units < k:
-            why = f"there are only {n_units} candidate unit(s)"
-        elif budget is not None and n_fit == 0:
+        g = guardrails
+        if stop == "budget":
             why = f"the budget {budget:.3g} FLOPs affords no more"
-        else:
-            g = guardrails
-            rules = f"max_repeats={g.max_repeats}, max_per_cell={g.max_per_cell}"
+        elif stop == "units":
             why = (
-                f"the guardrails ({rules}) allow no more: the {n_fit} unpicked unit(s)"
+                f"there are only {n_units} candidate unit(s), each picked at most "
+                f"max_repeats={g.max_repeats} time(s) (Python: guardrails=Guardrails("
+                "max_repeats=None) allows repeats; the command line keeps the defaults), or "
+                "offer more candidates"
+            )
+        else:
+            rules = f"max_repeats={g.max_repeats}, max_per_cell={g.max_per_cell}"
+            units = _open_words(_open_units(budget, flops, picked, g.max_repeats), g)
+            why = (
+                f"the guardrails ({rules}) allow no more: the {units}"
                 f"{' that fit the budget' if budget is not None else ''} repeat picked or "
                 "earlier design points (or fill their cells); relax the guardrails (Python: "
                 "guardrails=Guardrails(max_repeats=None); the command line keeps the defaults) "
@@ -493,15 +506,62 @@ def _warn_short_batch(
         )
 
 
-def _unpicked_that_fit(budget, flops: np.ndarray, picked: list) -> int:
-    """How many unpicked units (``flops`` (U,)) fit what ``budget`` (FLOPs; None: no limit)
-    leaves after the ``picked`` ones."""
-    rest = np.ones(len(flops), bool)
-    rest[picked] = False
+def _below_cap(n_units: int, picked: list, max_repeats) -> np.ndarray:
+    """Which of the ``n_units`` units were picked fewer than ``max_repeats`` times (None: no
+    cap, all of them): those the repeat cap leaves open, their own design points aside (a
+    boolean mask (U,)); with the default cap of 1, the unpicked units."""
+    if max_repeats is None:
+        return np.ones(n_units, bool)
+    return np.bincount(np.asarray(picked, int), minlength=n_units) < max_repeats
+
+
+def _open_units(budget, flops: np.ndarray, picked: list, max_repeats) -> np.ndarray:
+    """The units (mask (U,)) the repeat cap leaves open (:func:`_below_cap`) that fit what
+    ``budget`` leaves (:func:`_units_that_fit`)."""
+    return _below_cap(len(flops), picked, max_repeats) & _units_that_fit(budget, flops, picked)
+
+
+def _open_words(units: np.ndarray, guardrails: Guardrails) -> str:
+    """``units`` (a mask) for a message: "3 unpicked unit(s)" under the default cap of one pick
+    per unit, else "3 unit(s)"."""
+    return f"{int(units.sum())} {'unpicked ' if guardrails.max_repeats == 1 else ''}unit(s)"
+
+
+def _units_that_fit(budget, flops: np.ndarray, picked: list) -> np.ndarray:
+    """Which units (``flops`` (U,)), picked or not, fit what ``budget`` (FLOPs; None: no limit)
+    leaves after the ``picked`` ones: a boolean mask (U,)."""
     if budget is None:
-        return int(rest.sum())
+        return np.ones(len(flops), bool)
     spent = float(flops[picked].sum()) if picked else 0.0
-    return int((rest & (spent + flops <= _slack(budget))).sum())
+    return spent + flops <= _slack(budget)
+
+
+def most_picks(flops: np.ndarray, k, budget, max_repeats) -> int:
+    """The most picks a greedy batch can make (its steps, and the size of its conditioning
+    matrix): ``k`` (None: a budget fill, at most :data:`MAX_FILL_PICKS` picks or one per
+    candidate unit, whichever is more), at most ``max_repeats`` picks of each of the units
+    (``flops`` (U,), FLOPs per unit; None: repeats without cap), and no more than ``budget``
+    (FLOPs; None: no limit) affords, the cheapest units picked first."""
+    U = len(flops)
+    limit = max(MAX_FILL_PICKS, U) if k is None else k
+    if max_repeats is not None:
+        limit = min(limit, U * max_repeats)
+    if budget is None:
+        return int(limit)
+    return min(int(limit), _affordable_picks(np.sort(flops), _slack(budget), max_repeats, limit))
+
+
+def _affordable_picks(cheapest: np.ndarray, slack: float, max_repeats, limit: int) -> int:
+    """How many picks of units costing ``cheapest`` (FLOPs, ascending) fit ``slack`` FLOPs,
+    each unit at most ``max_repeats`` times (None: no cap), counted up to ``limit``."""
+    if max_repeats is None:
+        return int(min(limit, slack // cheapest[0]))
+    full = np.cumsum(cheapest) * max_repeats  # the first j units, each max_repeats times
+    j = int(np.searchsorted(full, slack, side="right"))
+    if j == len(cheapest):
+        return j * max_repeats
+    left = slack - (full[j - 1] if j else 0.0)
+    return j * max_repeats + int(left // cheapest[j])
 
 
 def _at_an_optimum(target) -> bool:
@@ -648,7 +708,10 @@ def next_runs(
     cost : "flops" (the candidates' compute model: the one their generator recorded, else the
         fit's), a column of ``cands`` (e.g. GPU-hours), or None (rank by information alone).
         Each pick maximises value / cost**cost_power.
-    k : number of units to pick; None (with ``budget``): as many as the budget allows.
+    k : number of units to pick (a unit picked twice, as ``guardrails`` may allow, counts
+        twice); None (with ``budget``): as many as the budget allows, at most
+        ``MAX_FILL_PICKS`` (200) picks or one per candidate unit, whichever is more (a warning
+        says when that stops the fill; a larger ``k`` asks for more).
     budget : the compute the batch may spend, in FLOPs (as ``cost="flops"``; up to a relative
         ``BUDGET_RTOL``): no unit costing more is offered and the batch stops when nothing
         affordable is left. With costs the greedy is run twice, per cost and by value alone
@@ -657,8 +720,8 @@ def next_runs(
         on cheap runs worth almost nothing while the one costly run worth nats no longer fits.
         A heuristic, not the best affordable batch (for all parameters with ``cost="flops"``,
         ``cost_power=1`` and no guardrails within (1 - 1/e) / 2 of it). With ``k=None`` a
-        warning says when the guardrails stop the fill with most of the budget unspent. None:
-        no limit.
+        warning says when the guardrails stop the fill with most of the budget unspent, or
+        the fill stops at its most picks. None: no limit.
     cost_power : the exponent of the cost in the score (default 1: information per FLOP).
     criterion : "marginal" (default: the expected information about each target component,
         summed; D-optimal for all parameters), "info" (the joint information about the target
@@ -737,10 +800,7 @@ def next_runs(
     check_criterion(p, criterion)
     flops, costs, _ = unit_costs(fit, p, cost, flops_column)
     U = len(p.labels)
-    n_picks = U if k is None else min(k, U)
-    if budget is not None:
-        cheapest = np.cumsum(np.sort(flops))
-        n_picks = min(n_picks, int(np.searchsorted(cheapest, _slack(budget), side="right")))
+    n_picks = most_picks(flops, k, budget, guardrails.max_repeats)
     per_cost, by_value = GREEDY_RULES
     powers = {per_cost: cost_power}
     if budget is not None and costs is not None and cost_power > 0:
@@ -755,7 +815,7 @@ def next_runs(
     )
     batches = {rule: _greedy(setting, power) for rule, power in powers.items()}
     rule = max(batches, key=lambda r: batches[r][1])  # ties: the first, per cost
-    records, total, caught, unvalued_stop = batches[rule]
+    records, total, caught, stop = batches[rule]
     for w in caught:  # the chosen batch's warnings only
         warnings.warn(w.message, w.category, stacklevel=user_stacklevel())
     picked = [rec.pop("_unit") for rec in records]
@@ -767,10 +827,10 @@ def next_runs(
     elif records and fit.law.nonlinear_optima and _at_an_optimum(target):
         power = 0.0 if rule == by_value else cost_power
         _check_linearisation(p, picked, costs, power, flops, budget, seed, criterion, fit.law)
-    if not unvalued_stop:  # else the batch's DesignWarning already says why it is short
-        _warn_short_batch(picked, k, U, budget, flops, guardrails)
-        if k is None and budget is not None:
-            _warn_unspent(budget, flops, picked)
+    if stop != "unvalued":  # else the batch's DesignWarning already says why it is short
+        _warn_short_batch(picked, k, U, budget, flops, guardrails, stop)
+        if k is None:
+            _warn_unspent(budget, flops, picked, guardrails, stop, n_picks)
     out = pd.DataFrame(records)
     if out.empty:
         rows = unit_rows(p)
@@ -863,19 +923,34 @@ def _slack(budget: float) -> float:
     return budget * (1 + BUDGET_RTOL)
 
 
-def _warn_unspent(budget: float, flops: np.ndarray, picked: list) -> None:
-    """Warn when a batch filling ``budget`` (k=None) stopped with most of it unspent while
-    unpicked units still fit: only the guardrails (repeat and per-cell caps) stop a fill then."""
+def _warn_unspent(
+    budget: float, flops: np.ndarray, picked: list, guardrails: Guardrails, stop: str, n_picks: int
+) -> None:
+    """Warn when a batch filling ``budget`` (k=None) stopped (``stop``, one of :data:`STOPS`)
+    before the budget did: the guardrails (repeat and per-cell caps) refused the units that
+    still fit and the repeat cap leaves open (:func:`_open_units`), with most of the budget
+    unspent, or the fill made its ``n_picks``, the most it makes (:func:`most_picks`). A fill
+    that picked every unit as often as the repeat cap allows says nothing (as a batch of k
+    says "there are only U candidate unit(s)")."""
     spent = float(flops[picked].sum()) if picked else 0.0
-    rest = np.ones(len(flops), bool)
-    rest[picked] = False
-    fits = rest & (spent + flops <= _slack(budget))
-    if fits.any() and spent < UNSPENT_WARN * budget:
+    fits = _units_that_fit(budget, flops, picked)
+    spends = f"the batch spends {spent:.3g} of the budget {budget:.3g} FLOPs ({spent / budget:.1%})"
+    if stop == "guardrails" and spent < UNSPENT_WARN * budget:
+        g = guardrails
+        units = _open_words(_open_units(budget, flops, picked, g.max_repeats), g)
         warnings.warn(
-            f"the batch spends {spent:.3g} of the budget {budget:.3g} FLOPs "
-            f"({spent / budget:.1%}) although {int(fits.sum())} unpicked candidate unit(s) "
-            "still fit: the guardrails (max_repeats, max_per_cell) allow no more picks; relax "
-            "them to spend the budget",
+            f"{spends} although {units} still fit it: the "
+            f"guardrails (max_repeats={g.max_repeats}, max_per_cell={g.max_per_cell}) allow no "
+            "more picks; relax them to spend the budget (Python: guardrails=Guardrails("
+            "max_repeats=None), or a larger max_per_cell)",
+            stacklevel=user_stacklevel(),
+        )
+    elif stop == "cap":
+        warnings.warn(
+            f"{spends}: it stopped at {n_picks} picks, the most a budget fill (k=None) makes "
+            f"({MAX_FILL_PICKS}, or one per candidate unit when there are more; each pick "
+            f"conditions the next), although {int(fits.sum())} candidate unit(s) still fit; ask "
+            "for more picks with k= (a number of units) to spend more of the budget",
             stacklevel=user_stacklevel(),
         )
 
@@ -921,13 +996,15 @@ class _Greedy:
     reweighting: JointReweighting | None = None
 
 
-def _greedy(g: _Greedy, cost_power: float) -> tuple[list, float, list, bool]:
+def _greedy(g: _Greedy, cost_power: float) -> tuple[list, float, list, str]:
     """One greedy batch, each pick maximising value / cost**cost_power among the affordable
     units the guardrails allow, given the earlier picks: (records (one dict per pick, its unit
     index under ``_unit``), the batch's total value (the sum of the conditional gains; nats),
     the warnings it raised (recorded, for the caller to re-raise if it keeps this batch),
-    whether it stopped because the units allowed next cannot be valued by reweighting (a
-    DesignWarning says so; the guardrails and budget did not stop it))."""
+    why it stopped (:data:`STOPS`: "done", k picks; "budget", no unit fits what is left;
+    "guardrails", the repeat and cell caps refuse every unit that fits; "cap", a budget fill
+    made the most picks it makes (:func:`most_picks`); "unvalued", the units allowed next
+    cannot be valued by reweighting, which a DesignWarning says))."""
     p, flops, costs, budget, k = g.p, g.flops, g.costs, g.budget, g.k
     U, m = p.idx.shape
     keys = design_keys(p.cands, p.row_unit, U, g.group, g.key_columns)
@@ -936,7 +1013,7 @@ def _greedy(g: _Greedy, cost_power: float) -> tuple[list, float, list, bool]:
     sizes = rows["N"].to_numpy(float)
     obs_var = p.obs_var
     picked, records, total, spent = [], [], 0.0, 0.0
-    unvalued_stop = False
+    stop = None
     basis, cap = width_basis(p, g.ci), None
     head = p.head
     n_outer = 0 if g.reweighting is None else len(g.reweighting.outer)
@@ -958,22 +1035,13 @@ def _greedy(g: _Greedy, cost_power: float) -> tuple[list, float, list, bool]:
             left = None if k is None else k - step
             ok = allowed(g.guardrails, picked, keys, ratio, sizes, left)
             valued = np.isfinite(gains)  # reweighted: NaN where no outcome kept ESS >= MIN_ESS
-            if rw is None and not valued.any():
-                warnings.warn(
-                    f"no unit can be valued by reweighting given the {len(picked)} earlier "
-                    f"pick(s): on every simulated outcome the weights' ESS falls below "
-                    f"{MIN_ESS:g} of the {p.A.shape[0]} draws; the batch stops here: use "
-                    "more posterior draws (a longer fit, or max_draws=None)",
-                    DesignWarning,
-                    stacklevel=user_stacklevel(),
-                )
-                break
             score = np.where(valued, score, -np.inf)
             fits = np.ones(U, bool) if budget is None else spent + flops <= _slack(budget)
             # Gaussian: an unvalued unit is left out like an unaffordable one; reweighted:
             # the guardrails and budget choose first, valuedness is judged after
             affordable = fits & valued if rw is None else fits
             if budget is not None and not affordable.any():
+                stop = _why_stopped(g, picked, keys, ratio, sizes)
                 break
             ok_all = ok
             ok = ok & affordable
@@ -983,6 +1051,7 @@ def _greedy(g: _Greedy, cost_power: float) -> tuple[list, float, list, bool]:
                 loose = replace(g.guardrails, ratio_diversity=False, min_size_spread=None)
                 ok = affordable & allowed(loose, picked, keys, ratio, sizes, left)
                 if not ok.any():
+                    stop = _why_stopped(g, picked, keys, ratio, sizes)
                     break
                 relaxed = True
             if rw is not None:
@@ -991,7 +1060,7 @@ def _greedy(g: _Greedy, cost_power: float) -> tuple[list, float, list, bool]:
                 pool = fresh if fresh.any() else ok  # never fill up with repeats of a pick
                 if not (pool & valued).any():
                     _warn_unvalued(p, np.flatnonzero(pool), rw["n_skipped"], n_outer, len(picked))
-                    unvalued_stop = True
+                    stop = "unvalued"
                     break
                 ok, affordable = ok & valued, affordable & valued
             if relaxed:
@@ -1015,7 +1084,7 @@ def _greedy(g: _Greedy, cost_power: float) -> tuple[list, float, list, bool]:
             )
             W = W.at[n_w : n_w + len(obs_rows)].set(newW)
             n_w += len(obs_rows)
-            rec = rows.iloc[u].to_dict()
+            rec = {c: rows[c].iloc[u] for c in rows.columns}  # each column's own dtype
             rec.update(
                 rank=step + 1,
                 info=gains[u],
@@ -1031,4 +1100,30 @@ def _greedy(g: _Greedy, cost_power: float) -> tuple[list, float, list, bool]:
             if basis is not None:
                 cap = _width_columns(rec, p, basis, post_var[u], DP - MU[u], cap)
             records.append(rec)
-    return records, float(total), list(caught), unvalued_stop
+    if stop is None:  # every step picked
+        stop = _why_stopped(g, picked, keys, ratio, sizes)
+    return records, float(total), list(caught), stop
+
+
+def _why_stopped(g: _Greedy, picked: list, keys, ratio, sizes) -> str:
+    """Why a greedy pass ends after ``picked`` (:data:`STOPS`): "done" (k picks); "units" (every
+    unit picked as often as the repeat cap allows); "budget" (none of the units the cap leaves
+    open fits what is left); "guardrails" (the repeat and cell caps refuse the open units
+    that fit: an earlier or shared design point, a full cell); else, after all of its
+    ``g.n_picks`` picks (:func:`most_picks`), "cap" for a budget fill (k=None: it made the
+    most picks it makes) and "budget" with k (the count of picks the budget affords bound
+    it)."""
+    if g.k is not None and len(picked) >= g.k:
+        return "done"
+    below = _below_cap(len(g.flops), picked, g.guardrails.max_repeats)
+    fits = _units_that_fit(g.budget, g.flops, picked)
+    if not below.any():
+        return "units"
+    if not (below & fits).any():
+        return "budget"
+    loose = replace(g.guardrails, ratio_diversity=False, min_size_spread=None)
+    if not (fits & allowed(loose, picked, keys, ratio, sizes, None)).any():
+        return "guardrails"
+    if g.k is None:
+        return "cap"
+    return "budget" if g.budget is not None else "guardrails"

@@ -360,12 +360,13 @@ def check_candidates(fit, cands, group=None) -> pd.DataFrame:
     (:func:`candidates_model`; recorded in the result's ``attrs``), a C given with N and D
     checked against it (to 1%, as ``load_runs`` does), the law's run columns checked, and a
     ``unit`` column (one unit per row when absent). Numbers given as text (``"1e9"``) are read
-    as numbers. Values far outside the fitted range warn (:func:`check_far`: a row of a fitted
-    group, by its ``group`` column or else ``group``, against that group's own runs). First
-    of all ``fit`` must be a :class:`~bayeslaws.inference.Fit`
-    (:func:`~bayeslaws.posterior.draws.check_fit`: a path or a run table is an
-    :class:`~bayeslaws.runs.checks.ArgumentTypeError` giving the remedy), which is how
-    ``next_runs``, ``rank_candidates`` and ``bounds`` check their ``fit``."""
+    as numbers; True/False values are refused (:func:`number_column`), as are fewer than one
+    parameter or token (:func:`check_sizes`). Values far outside the fitted range warn
+    (:func:`check_far`: a row of a fitted group, by its ``group`` column or else ``group``,
+    against that group's own runs). First of all ``fit`` must be a
+    :class:`~bayeslaws.inference.Fit` (:func:`~bayeslaws.posterior.draws.check_fit`: a path or
+    a run table is an :class:`~bayeslaws.runs.checks.ArgumentTypeError` giving the remedy),
+    which is how ``next_runs``, ``rank_candidates`` and ``bounds`` check their ``fit``."""
     check_fit(fit)
     if not isinstance(cands, pd.DataFrame):
         raise ValueError(f"cands must be a pandas DataFrame of candidate runs, got {type(cands)}")
@@ -376,7 +377,7 @@ def check_candidates(fit, cands, group=None) -> pd.DataFrame:
     if "N" not in df or len(given) < 2:
         raise ValueError(f"cands needs column N and one of D, C; it has {list(cands.columns)}")
     for col in given:
-        positive(f"cands[{col!r}]", df[col].to_numpy())
+        number_column(df, col)
         df[col] = df[col].astype(float)
     model = candidates_model(fit, cands)
     if "D" not in df:
@@ -385,6 +386,7 @@ def check_candidates(fit, cands, group=None) -> pd.DataFrame:
         df["C"] = model.flops(df["N"], df["D"])
     else:
         check_flops(df, model, own=MODEL_ATTR in cands.attrs)
+    check_sizes(df, given)
     with_model(df, model)
     for col in fit.law.run_columns:
         if col not in df:
@@ -392,7 +394,7 @@ def check_candidates(fit, cands, group=None) -> pd.DataFrame:
                 f"cands needs column {col!r} for a fit of law {fit.law.name!r} (its runs are "
                 f"described by {list(fit.law.run_columns)})"
             )
-        positive(f"cands[{col!r}]", df[col].to_numpy())
+        number_column(df, col)
         df[col] = df[col].astype(float)
     check_far(fit, df, group)  # candidates in other units? (as predictions are)
     if "unit" not in df:
@@ -400,6 +402,50 @@ def check_candidates(fit, cands, group=None) -> pd.DataFrame:
     else:
         fill_units(df)
     return df
+
+
+def rows_text(rows) -> str:
+    """``0, 3, 7`` (the first ten row positions, then ``, ...``) for a message."""
+    rows = list(rows)
+    return ", ".join(str(r) for r in rows[:10]) + (", ..." if len(rows) > 10 else "")
+
+
+def number_column(df: pd.DataFrame, col: str) -> np.ndarray:
+    """Column ``col`` of the candidates ``df`` as finite positive floats (``positive``; numbers
+    given as text are read). True/False values are an
+    :class:`~bayeslaws.runs.checks.ArgumentTypeError` naming the column and rows: a boolean
+    read as 0/1 is never a size, a count or a cost."""
+    raw = df[col]
+    if pd.api.types.is_bool_dtype(raw):
+        flagged = np.arange(len(raw))
+    else:
+        flagged = np.flatnonzero(
+            [isinstance(v, bool | np.bool_) for v in raw.to_numpy(object)]
+        )
+    if len(flagged):
+        raise ArgumentTypeError(
+            f"cands[{col!r}] holds True/False values, not numbers, at rows "
+            f"{rows_text(flagged)} (counted from 0): map the right column (a boolean column "
+            "would be read as 0/1)"
+        )
+    return positive(f"cands[{col!r}]", raw.to_numpy())
+
+
+def check_sizes(df: pd.DataFrame, given: list) -> None:
+    """Fewer than one parameter (N < 1) or token (D < 1, given or derived from C: the column
+    names among ``given``) is impossible: a ValueError naming the column and rows, as for a
+    run table and for ``predict``."""
+    for col, what in (("N", "parameter"), ("D", "token")):
+        bad = np.flatnonzero(df[col].to_numpy(float) < 1)
+        if not len(bad):
+            continue
+        source = "" if col in given else " (derived from C, which must be in FLOPs)"
+        examples = ", ".join(f"{v:.3g}" for v in df[col].to_numpy(float)[bad[:3]])
+        raise ValueError(
+            f"cands column {col!r}{source} has values below 1 {what} at rows {rows_text(bad)} "
+            f"(counted from 0) (e.g. {examples}): N is in parameters, D in tokens, C in FLOPs "
+            "(about 6 N D); are these rows in other units (e.g. billions) or mistyped?"
+        )
 
 
 def check_far(fit, df: pd.DataFrame, group=None) -> None:
@@ -442,8 +488,7 @@ def check_flops(df: pd.DataFrame, model: ComputeModel, own: bool) -> None:
     implied = np.asarray(model.flops(df["N"], df["D"]), float)
     off = np.abs(implied / df["C"].to_numpy(float) - 1) > C_TOLERANCE
     if off.any():
-        rows = np.flatnonzero(off)
-        shown = ", ".join(str(r) for r in rows[:10]) + (", ..." if len(rows) > 10 else "")
+        shown = rows_text(np.flatnonzero(off))
         whose = "the candidates' own" if own else "the fit's"
         raise ValueError(
             f"cands: columns N, D and C disagree with {whose} compute model {model.name} by more "

@@ -376,5 +376,27 @@ def target_draws(fit, target, seed, method=None):
     )
     out = np.concatenate(draws, axis=1)
     if not np.all(np.isfinite(out)):
-        raise ValueError("target draws are not finite (is the target inside the law's domain?)")
+        raise ValueError(unvalued_message(fit, out, labels))
     return out, labels, points
+
+
+def unvalued_message(fit, draws: np.ndarray, labels: list) -> str:
+    """Why a target cannot be valued: the components (``labels``, one per column of the draws
+    (S, T)) whose draws are not finite, how many draws, and the law's remedy
+    (``missing_values_hint``: e.g. law ``hyperparams`` fitted with ``loss_level='free'`` knows
+    the loss only at its fitted cells), else that some laws predict no value there."""
+    bad = ~np.isfinite(draws)
+    named = "; ".join(
+        f"{labels[j]} ({int(bad[:, j].sum())} of {len(draws)} draws)"
+        for j in np.flatnonzero(bad.any(axis=0))
+    )
+    hint = fit.law.missing_values_hint
+    why = hint or (
+        "is it inside the law's domain? some laws predict no value at points they were not "
+        "fitted at (e.g. law 'hyperparams' without loss_level='surface' predicts no loss at "
+        "an unfitted (N, D) cell)"
+    )
+    return (
+        f"target component(s) {named}: law {fit.law.name!r} gives no finite value (NaN or "
+        f"infinite draws), so no run can be valued for them; {why}"
+    )
