@@ -418,17 +418,22 @@ def sl2_table(summary: pd.DataFrame) -> pd.DataFrame:
     return table.reset_index()
 
 
-def write_summary(log):
+def stored_history() -> pd.DataFrame | None:
+    """Every stored replay row (the per-pool design_replay_<pool>.csv files), or None."""
     files = sorted(OUT.glob("design_replay_*.csv"))
     parts = [
         pd.read_csv(f)
         for f in files
         if not f.stem.endswith(("_components", "_summary", "_sl2", "_truth"))
     ]
-    if not parts:
+    return pd.concat(parts, ignore_index=True) if parts else None
+
+
+def write_summary(log):
+    history = stored_history()
+    if history is None:
         log("no replay results yet")
         return
-    history = pd.concat(parts, ignore_index=True)
     starts = check_starts(history)  # before anything is written
     summary = summarise(history)
     summary.to_csv(OUT / "design_replay_summary.csv", index=False)
