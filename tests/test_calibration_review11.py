@@ -107,7 +107,7 @@ def test_backtest_runs_of_an_unknown_group_or_without_a_group_column_are_a_warne
         mine.loc[at, "median"], _median(fits[0], own.iloc[at], None), rtol=1e-9
     )
     (note,) = [m for m in messages if m.startswith("backtests:") and "NEW" in m]
-    assert "'own': group(s) ['mystery'] (rows ['mystery run'])" in note
+    assert "'own': group(s) mystery (rows mystery run)" in note
     assert "'no group': the fit has 2 groups (large, small) but the table has no 'group'" in note
     bare = points[points["dataset"] == "no group"]
     np.testing.assert_allclose(bare["median"], _median(fits[1], cases[1][2], None), rtol=1e-9)

@@ -38,7 +38,9 @@ def _fake_allocation(monkeypatch, n_budgets: int, seed: int = 0):
     monkeypatch.setattr(allocation, "allocation_draws", fake)
 
 
-def test_decision_scores_leave_a_budget_without_a_truth_unscored_and_name_it(monkeypatch):
+def test_decision_scores_leave_a_budget_without_a_truth_unscored_and_name_it(
+    monkeypatch, simulated_fit
+):
     """A NaN truth was counted a miss (in90 False), silently: one scorable budget that was hit
     gave N_opt coverage 0.5. Now its hit flags are NA (means skip them), ``scored`` is False
     and an UnscoredWarning names the budget and quantity."""
@@ -47,7 +49,7 @@ def test_decision_scores_leave_a_budget_without_a_truth_unscored_and_name_it(mon
         {"C": [1e21, 1e22, 3e22], "N_opt": [1e9, np.nan, 1e9], "L_opt": [2.5, np.nan, np.inf]}
     )
     with pytest.warns(cal.UnscoredWarning) as record:
-        out = cal.decision_scores(None, truth, "gp")
+        out = cal.decision_scores(simulated_fit, truth, "gp")
     (message,) = [str(w.message) for w in record if w.category is cal.UnscoredWarning]
     assert "3 of 6 decision rows" in message
     assert "C=1e+22 N_opt" in message and "C=1e+22 L_opt" in message
@@ -69,12 +71,14 @@ def test_decision_scores_leave_a_budget_without_a_truth_unscored_and_name_it(mon
         bool(unscored["in90"].iloc[0])
 
 
-def test_decision_scores_with_every_truth_finite_warn_nothing_and_keep_their_hits(monkeypatch):
+def test_decision_scores_with_every_truth_finite_warn_nothing_and_keep_their_hits(
+    monkeypatch, simulated_fit
+):
     _fake_allocation(monkeypatch, 2)
     truth = pd.DataFrame({"C": [1e21, 1e22], "N_opt": [1e9, 1e11], "L_opt": [2.5, 2.0]})
     with warnings.catch_warnings():
         warnings.simplefilter("error", cal.UnscoredWarning)
-        out = cal.decision_scores(None, truth, "gp")
+        out = cal.decision_scores(simulated_fit, truth, "gp")
     assert out["scored"].all()
     assert out[HITS].notna().all().all()
     by = out.set_index(["C", "quantity"])
@@ -84,7 +88,7 @@ def test_decision_scores_with_every_truth_finite_warn_nothing_and_keep_their_hit
     assert out["in90"].astype(bool).tolist() == expected.tolist()
 
 
-def test_an_isoflop_curve_without_a_minimum_is_unscored_not_a_miss(monkeypatch):
+def test_an_isoflop_curve_without_a_minimum_is_unscored_not_a_miss(monkeypatch, simulated_fit):
     """The docstring's own pipeline: a held-out budget's empirical vertex as the truth. A curve
     without a minimum has a NaN vertex; it is left out, by name, not counted a miss."""
     N = np.geomspace(1e8, 1e10, 7)
@@ -96,7 +100,7 @@ def test_an_isoflop_curve_without_a_minimum_is_unscored_not_a_miss(monkeypatch):
     truth = vertices.rename(columns=lambda c: c.replace("_vertex", "_opt"))
     _fake_allocation(monkeypatch, 2)
     with pytest.warns(cal.UnscoredWarning, match=r"C=1e\+22 N_opt"):
-        out = cal.decision_scores(None, truth, "gp")
+        out = cal.decision_scores(simulated_fit, truth, "gp")
     n_opt = out[out["quantity"] == "N_opt"]
     assert n_opt["scored"].tolist() == [True, False]
     assert n_opt["in90"].mean() == 1.0  # the one scorable budget, hit (was 0.5)

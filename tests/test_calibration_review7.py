@@ -95,7 +95,7 @@ def test_fit_health_counts_screened_rows_and_the_warning_names_them():
     with pytest.warns(SamplerWarning, match=r"^x: 2 of 3 fits have problems") as caught:
         cal.warn_fit_health(fits, "x")
     text = str(caught[0].message)
-    assert "'flagged' (2 training run(s) flagged" in text and "rows ['5', '10']" in text
+    assert "'flagged' (2 training run(s) flagged" in text and "rows 5, 10" in text
     assert "'diverged' (R-hat 2.370, min bulk ESS 2.7 of 200 draws, 72 divergences" in text
     assert "'clean'" not in text
     with warnings.catch_warnings():

@@ -20,7 +20,7 @@ import pandas as pd
 from ..laws.contract import resolve_group
 from ..posterior import allocation_draws, quantity_draws, query_frame
 from ..posterior.draws import check_fit, check_range
-from ..runs.checks import ArgumentTypeError, check_integer, is_real
+from ..runs.checks import ArgumentTypeError, check_integer, is_real, rows_text
 from ..runs.compute import ComputeModel, as_compute_model
 from ..runs.warn import user_stacklevel
 from .targets import positive
@@ -402,12 +402,6 @@ def check_candidates(fit, cands, group=None) -> pd.DataFrame:
     else:
         fill_units(df)
     return df
-
-
-def rows_text(rows) -> str:
-    """``0, 3, 7`` (the first ten row positions, then ``, ...``) for a message."""
-    rows = list(rows)
-    return ", ".join(str(r) for r in rows[:10]) + (", ..." if len(rows) > 10 else "")
 
 
 def number_column(df: pd.DataFrame, col: str) -> np.ndarray:

@@ -36,7 +36,6 @@ from scipy.special import logsumexp
 from ..inference import fit as fit_law
 from ..inference.batch import InProcessExecutor, map_tasks
 from ..inference.diagnostics import SamplerWarning
-from ..inference.fit import Fit
 from ..inference.nuts import derived_seed, prior_predictive
 from ..laws import resolve_law
 from ..laws.contract import resolve_group
@@ -48,6 +47,8 @@ from ..runs.checks import (
     check_integer,
     check_probability,
     is_real,
+    number_array,
+    rows_text,
 )
 from ..runs.warn import user_stacklevel, warn_user
 from .draws import check_fit, log_loss_draws, query_frame, warn_new_group
@@ -91,8 +92,8 @@ def checked_scoring(actual, log_draws, levels) -> tuple[np.ndarray, np.ndarray, 
     > 0 or NaN/+inf (no loss: left unscored); ``log_draws`` ln-loss draws (S, Q), numbers;
     ``levels`` interval masses, each in (0, 1). ArgumentTypeError for text, ValueError naming
     the argument otherwise."""
-    actual = _float_array("actual", actual)
-    draws = _float_array("log_draws", log_draws)
+    actual = number_array("actual", actual)
+    draws = number_array("log_draws", log_draws)
     if actual.ndim != 1:
         raise ValueError(f"actual must be a 1-d sequence of losses (Q,), got shape {actual.shape}")
     if draws.ndim != 2 or draws.shape[0] < 1 or draws.shape[1] != actual.size:
@@ -104,7 +105,7 @@ def checked_scoring(actual, log_draws, levels) -> tuple[np.ndarray, np.ndarray, 
     if bad.any():
         raise ValueError(
             "actual must hold losses > 0 (NaN or +inf: no loss, left unscored); bad at "
-            f"positions {_shown_rows(np.flatnonzero(bad).tolist())} (e.g. "
+            f"positions {rows_text(np.flatnonzero(bad).tolist())} (e.g. "
             f"{actual[bad][:3].tolist()})"
         )
     return actual, draws, checked_levels(levels)
@@ -123,21 +124,6 @@ def checked_levels(levels) -> tuple[float, ...]:
             f"interval), got {bad} in {levels}"
         )
     return levels
-
-
-def _float_array(name: str, values) -> np.ndarray:
-    """``values`` as a float array; ArgumentTypeError naming ``name`` for text or booleans."""
-    raw = np.asarray(values, dtype=object) if not isinstance(values, np.ndarray) else values
-    if raw.dtype == bool or raw.dtype.kind in "USa" or any(
-        isinstance(v, str | bytes | bool | np.bool_) for v in raw.ravel()[:1000]
-    ):
-        raise ArgumentTypeError(f"{name} must hold numbers, got {type(values).__name__}")
-    try:
-        return np.asarray(values, dtype=float)
-    except (TypeError, ValueError):
-        raise ArgumentTypeError(
-            f"{name} must hold numbers, got {type(values).__name__}"
-        ) from None
 
 
 def interval_table(actual, log_draws, levels=LEVELS) -> pd.DataFrame:
@@ -245,7 +231,7 @@ def check_test_table(test, where: str = "test") -> None:
             given = " where given (NaN or +inf: no loss, left unscored)" if column == "loss" else ""
             raise ValueError(
                 f"{where}: column {column!r} must be finite and positive{given}; bad at rows "
-                f"{_shown_rows(test.index[bad])} (e.g. {values[bad][:3].tolist()})"
+                f"{rows_text(test.index[bad])} (e.g. {values[bad][:3].tolist()})"
             )
 
 
@@ -259,15 +245,9 @@ def _numeric_column(test: pd.DataFrame, column: str, where: str) -> np.ndarray:
     if text.any():
         raise ValueError(
             f"{where}: column {column!r} must hold numbers; bad at rows "
-            f"{_shown_rows(test.index[text])} (e.g. {raw[text][:3].tolist()})"
+            f"{rows_text(test.index[text])} (e.g. {raw[text][:3].tolist()})"
         )
     return values.to_numpy(float)
-
-
-def _shown_rows(labels) -> str:
-    """Row labels for a message: the first ten, then ``...``."""
-    labels = list(labels)
-    return f"{labels[:10]}{' ...' if len(labels) > 10 else ''}"
 
 
 def backtest(
@@ -388,11 +368,7 @@ def backtest_query(fit, test: pd.DataFrame) -> pd.DataFrame:
 # ---- the groups held-out runs are predicted for ----
 def fitted_groups(fit) -> list[str]:
     """The group labels (text) of a fit of several groups (``fit.groups``); empty for a fit
-    without groups or of one group (whose answer for ``group=None`` is that group's own), and
-    for anything but a :class:`~bayeslaws.inference.Fit` (which the functions reading it
-    refuse, :func:`~.draws.check_fit`)."""
-    if not isinstance(fit, Fit):
-        return []
+    without groups or of one group (whose answer for ``group=None`` is that group's own)."""
     labels = [str(g) for g in fit.groups if g is not None]
     return labels if len(labels) > 1 else []
 
@@ -434,7 +410,7 @@ def held_out_group_note(fit, table: pd.DataFrame, where: str) -> str:
         return ""
     rows = table.index[[str(g) in unknown for g in table["group"]]]
     return (
-        f"{where}: group(s) {_shown_rows(unknown)} (rows {_shown_rows(rows)}) are not among the "
+        f"{where}: group(s) {rows_text(unknown)} (rows {rows_text(rows)}) are not among the "
         f"fit's {len(labels)} groups ({named}): those rows are predicted for {new}"
     )
 
@@ -536,7 +512,7 @@ def warn_fit_health(named_fits, what: str) -> None:
         if flagged:
             parts.append(
                 f"{len(flagged)} training run(s) flagged by the outlier screening and kept in "
-                f"the fit: rows {_shown_rows(flagged)}"
+                f"the fit: rows {rows_text(flagged)}"
             )
         if parts:
             troubled.append(f"{name!r} ({' | '.join(parts)})")
@@ -805,6 +781,7 @@ def decision_scores(fit, truth: pd.DataFrame, method: str, seed: int = 0, levels
     (0, 1)."""
     require_columns(truth, "truth", ("C", "N_opt", "L_opt"))
     levels = checked_levels(levels)
+    check_fit(fit)
     C = truth["C"].to_numpy(float)
     groups, _ = held_out_groups(fit, truth)
     note = held_out_group_note(fit, truth, "decision_scores")
@@ -1029,7 +1006,7 @@ def widths_by_distance(
     from the pooled runs' start."""
     check_fit(fit)
     resolve_group(fit.groups, group)  # a label the fit lacks: ValueError naming its groups
-    steps = _float_array("decades", decades)
+    steps = number_array("decades", decades)
     if steps.ndim > 1 or steps.size == 0 or not np.isfinite(steps).all():
         raise ValueError(f"decades must be a 1-d sequence of finite numbers, got {decades!r}")
     steps = np.atleast_1d(steps)

@@ -17,7 +17,7 @@ import pandas as pd
 from ..inference.fit import Fit
 from ..laws.priors import prior_to_spec
 from ..runs import PlausibilityWarning, RunTable, complete_compute
-from ..runs.checks import ArgumentTypeError, is_integer
+from ..runs.checks import ArgumentTypeError, is_integer, number_array
 from ..runs.compute import MAX_DERIVED_PARAMS
 from ..runs.table import BATCH_TOKENS_LOW
 from ..runs.warn import user_stacklevel
@@ -69,18 +69,7 @@ def positive_array(name: str, values) -> np.ndarray | None:
         np.ndim(values) == 0 and isinstance(values, bool | np.bool_)
     ):
         raise ArgumentTypeError(f"{name} must be a number or a sequence of numbers, got {values!r}")
-    raw = np.asarray(values, dtype=object) if not isinstance(values, np.ndarray) else values
-    if raw.dtype == bool or raw.dtype.kind in "USa" or (
-        raw.dtype == object
-        and any(isinstance(v, bool | np.bool_ | str | bytes) for v in raw.ravel())
-    ):
-        raise ArgumentTypeError(f"{name} must hold numbers, got {values!r}")
-    try:
-        arr = np.atleast_1d(np.asarray(values, dtype=float))
-    except (TypeError, ValueError):
-        raise ArgumentTypeError(
-            f"{name} must be a number or a sequence of numbers, got {type(values).__name__}"
-        ) from None
+    arr = np.atleast_1d(number_array(name, values))
     if arr.ndim != 1:
         raise ValueError(f"{name} must be a number or a 1-d sequence, got shape {arr.shape}")
     if arr.size == 0:

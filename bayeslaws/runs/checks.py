@@ -20,6 +20,13 @@ class UnknownNameError(KeyError):
     refused on purpose: the caller's input error, as :class:`ArgumentTypeError`."""
 
 
+def rows_text(labels, limit: int = 10) -> str:
+    """Row labels for a message: ``0, 3, 7``, or the first ``limit`` then ``, ... (N rows)``."""
+    labels = list(labels)
+    shown = ", ".join(str(x) for x in labels[:limit])
+    return shown + (f", ... ({len(labels)} rows)" if len(labels) > limit else "")
+
+
 def is_real(value) -> bool:
     """A real number (int, float, NumPy integer or floating scalar), not a bool."""
     return isinstance(value, numbers.Real) and not isinstance(value, bool | np.bool_)
@@ -28,6 +35,28 @@ def is_real(value) -> bool:
 def is_integer(value) -> bool:
     """An integer (int or NumPy integer scalar), not a bool."""
     return isinstance(value, numbers.Integral) and not isinstance(value, bool | np.bool_)
+
+
+def number_array(name: str, values) -> np.ndarray:
+    """``values`` as a float array of its own shape. Booleans and text (a string, or strings
+    or bytes among the values) are an :class:`ArgumentTypeError` naming ``name``: numbers
+    only, never a True read as 1 or a '3e9' read silently."""
+    raw = np.asarray(values, dtype=object) if not isinstance(values, np.ndarray) else values
+    if raw.dtype == bool or raw.dtype.kind in "USa" or (
+        raw.dtype == object
+        and any(isinstance(v, bool | np.bool_ | str | bytes) for v in raw.ravel())
+    ):
+        raise ArgumentTypeError(f"{name} must hold numbers, got {_shown(values)}")
+    try:
+        return np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        raise ArgumentTypeError(f"{name} must hold numbers, got {_shown(values)}") from None
+
+
+def _shown(values) -> str:
+    """``values`` for a message: its repr if short, else its type's name."""
+    text = repr(values)
+    return text if len(text) <= 80 else type(values).__name__
 
 
 def check_probability(name: str, value) -> float:

@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from .cells import CELL_RTOL, rounded_twins, run_cells
-from .checks import ArgumentTypeError
+from .checks import ArgumentTypeError, rows_text
 from .compute import ComputeModel, as_compute_model, same_compute_model
 from .warn import user_stacklevel
 
@@ -289,7 +289,7 @@ class RunTable:
         else:
             rows = (
                 f"if it was meant to select rows: the table's rows are labelled "
-                f"{_rows(self.df.index, 5)} ({self.row_note}), and a mask built from other "
+                f"{rows_text(self.df.index, 5)} ({self.row_note}), and a mask built from other "
                 "labels or from positions (e.g. runs.df.index.isin([3]) on rows labelled 100, "
                 "101, ...) selects none; build it from runs.df (runs.df.index.isin([...]) with "
                 "those labels, or a condition such as runs.df['loss'] > 3)"
@@ -462,7 +462,7 @@ def _as_mask(mask, index: pd.Index) -> np.ndarray:
     missing = np.flatnonzero(pd.isna(values))
     if len(missing):
         raise ValueError(
-            f"mask has missing values (NaN/NA) at positions {_rows(missing)}: give True or "
+            f"mask has missing values (NaN/NA) at positions {rows_text(missing)}: give True or "
             "False for every row"
         )
     odd = values[~np.array(flags)]
@@ -498,7 +498,7 @@ def accepted_labels(index: pd.Index, rows, note: str = ROWS_NOTE) -> tuple:
     if unknown:
         raise RunTableError(
             f"accepted_rows names {len(unknown)} label(s) that are not rows of the table: "
-            f"{_rows(unknown)} (the table's {note}; its rows are {_rows(index, 5)})"
+            f"{rows_text(unknown)} (the table's {note}; its rows are {rows_text(index, 5)})"
         )
     return tuple(index[index.isin(labels)].tolist())
 
@@ -529,12 +529,6 @@ def unit_factor(column: str, unit) -> float:
     return factor
 
 
-def _rows(labels, limit: int = 10) -> str:
-    labels = list(labels)
-    shown = ", ".join(str(x) for x in labels[:limit])
-    return shown + (f", ... ({len(labels)} rows)" if len(labels) > limit else "")
-
-
 def _row_note(index) -> str:
     """A guess at what the row labels of ``index`` count, for a table that does not say (a
     RunTable says it: :attr:`RunTable.row_note`, from what :func:`load_runs` read): data rows
@@ -548,7 +542,7 @@ def _row_note(index) -> str:
 def _at_rows(labels, note: str = ROWS_NOTE, limit: int = 10) -> str:
     """``rows 3, 7 (0-based data rows, header not counted)``: the rows of a message, said once
     what they count."""
-    return f"rows {_rows(labels, limit)} ({note})"
+    return f"rows {rows_text(labels, limit)} ({note})"
 
 
 def format_value(value) -> str:
@@ -1293,7 +1287,7 @@ def load_runs(
     if df.index.has_duplicates:
         raise RunTableError(
             "row labels (the table's index) repeat, e.g. "
-            f"{_rows(df.index[df.index.duplicated()], 5)}: rows are named by their labels in "
+            f"{rows_text(df.index[df.index.duplicated()], 5)}: rows are named by their labels in "
             "messages and exclusions; pass "
             "df.reset_index(drop=True) (or pd.concat(..., ignore_index=True))"
         )
@@ -2040,8 +2034,8 @@ def _twins_message(column: str, found: list, index: pd.Index, note: str) -> str:
     """The warning of :func:`_warn_rounded_twins` for ``column`` (N or D): ``found`` holds
     (rounded value, full value, [their rows' masks], where) for each pair."""
     pairs = "; ".join(
-        f"{short:.12g} at rows {_rows(index[held[0]], 3)} and {full:.12g} at rows "
-        f"{_rows(index[held[1]], 3)}{where}"
+        f"{short:.12g} at rows {rows_text(index[held[0]], 3)} and {full:.12g} at rows "
+        f"{rows_text(index[held[1]], 3)}{where}"
         for short, full, held, where in found[:3]
     )
     more = f"; ... ({len(found)} pairs)" if len(found) > 3 else ""
