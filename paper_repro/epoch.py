@@ -4,7 +4,8 @@
    Epoch did): posterior medians and 95% intervals of E, A, B, alpha, beta and
    a = beta / (alpha + beta), beside Epoch's estimates and 4000-bootstrap 95% intervals
    (Besiroglu et al. 2024, arXiv:2404.10102); for a the paper gives 0.513 with SE 0.020 only,
-   and the interval beside it is derived here (+-1.96 SE), as its row says.
+   and the interval beside it is derived here (+-1.96 SE), as its row says; with the fit's
+   sampler diagnostics (columns max_r_hat, divergences).
 2. Extrapolation: fit on runs with C <= 1e21 FLOPs, predict the larger ones (new-run
    intervals), report median absolute relative error and the share inside 50% / 90% intervals,
    and the fit's sampler diagnostics (columns max_r_hat, divergences: the one fit behind every
@@ -13,6 +14,9 @@
    several seeds, fit, and count how often the 90% intervals contain the truth; with the
    replications' sampler diagnostics (max_r_hat: the largest over the fits, divergences: their
    sum, fits_above_r_hat_1.01: how many fits exceed R-hat 1.01).
+
+Every row of the three tables also records the NUTS settings of the fits behind it (columns
+chains, warmup, draws: per chain), which make_readme.py quotes.
 
 Writes paper_repro/results/epoch_*.csv and prints the tables.
 
@@ -53,7 +57,8 @@ def full_fit(runs, sampler: dict):
 def full_fit_table(fit) -> pd.DataFrame:
     """Epoch's refit beside ours (:func:`full_fit`): one row per parameter of ``EPOCH``, our
     posterior median and central 95% interval, Epoch's estimate and 95% interval, and whether
-    our median lies inside Epoch's interval (what results/epoch_fit.csv holds)."""
+    our median lies inside Epoch's interval, with the fit's diagnostics and NUTS settings
+    (:func:`fit_diagnostics`, :func:`sampler_columns`; what results/epoch_fit.csv holds)."""
     summary = fit.summary(ci=0.95)
     rows = []
     for name, (est, lo, hi) in EPOCH.items():
@@ -70,6 +75,8 @@ def full_fit_table(fit) -> pd.DataFrame:
                 "ci": 0.95,
                 "data": "real",
                 "inside_paper_interval": lo <= row["50%"] <= hi,
+                **fit_diagnostics([fit]),
+                **sampler_columns([fit]),
             }
         )
     return pd.DataFrame(rows)
@@ -90,6 +97,18 @@ def fit_diagnostics(fits) -> dict:
     if len(fits) > 1:
         out[f"fits_above_r_hat_{R_HAT_OK}"] = int(sum(r > R_HAT_OK for r in r_hat))
     return out
+
+
+def sampler_columns(fits) -> dict:
+    """The NUTS settings the ``fits`` share, as table columns: chains, warmup and draws (per
+    chain), read from each fit's record; ValueError when the fits were sampled differently (one
+    row cannot then say how)."""
+    samplers = [f.record.sampler for f in fits]
+    settings = {(s.chains, s.warmup, s.draws) for s in samplers}
+    if len(settings) != 1:
+        raise ValueError(f"fits: expected one sampler setting, got {sorted(settings)}")
+    ((chains, warmup, draws),) = settings
+    return {"chains": chains, "warmup": warmup, "draws": draws}
 
 
 def extrapolation_table(runs, sampler: dict, max_flops: float = 1e21) -> pd.DataFrame:
@@ -119,6 +138,7 @@ def extrapolation_table(runs, sampler: dict, max_flops: float = 1e21) -> pd.Data
                     "median_abs_rel_error": np.median(np.abs(pred["median"] / actual - 1)),
                     "mean_rel_width": np.mean((pred["upper"] - pred["lower"]) / pred["median"]),
                     **fit_diagnostics([fit]),
+                    **sampler_columns([fit]),
                     "data": "real",
                 }
             )
@@ -150,6 +170,7 @@ def recovery_table(runs, sampler: dict, seeds: int) -> pd.DataFrame:
                 "coverage_90": rate,
                 "binomial_se": np.sqrt(0.9 * 0.1 / seeds),
                 **fit_diagnostics(fits),
+                **sampler_columns(fits),
                 "data": "simulated",
             }
         )
