@@ -411,7 +411,8 @@ def test_generator_seed_label_identifies_the_generator_state():
         assert first != second  # the same Generator, advanced: a different table, a different label
         assert call(np.random.default_rng(1))["source"].iloc[0] == first  # same state, same label
         assert call(np.random.default_rng(2))["source"].iloc[0] != first
-    assert _chinchilla(seed=3)["source"].iloc[0].endswith("seed=3 likelihood=gaussian")
+    source = _chinchilla(seed=3)["source"].iloc[0]
+    assert "seed=3 truth=chinchilla_loss(" in source and source.endswith(" likelihood=gaussian")
 
 
 @pytest.mark.parametrize(

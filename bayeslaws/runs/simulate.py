@@ -30,7 +30,8 @@ Contents
   LR x batch x size x tokens sweep :func:`simulate_video_dit_sweep` built on :func:`simulate_grid`.
 * Liang et al. (arXiv 2410.08184), text-to-image DiT: isoFLOP design :func:`simulate_liang_isoflop`
   around the published laws held in :class:`LiangTruth`.
-* :func:`simulate_chinchilla_runs`: the Chinchilla form with multiplicative noise (recovery tests).
+* :func:`simulate_chinchilla_runs`: the Chinchilla form with multiplicative noise (recovery tests);
+  its source records the truth, which :func:`chinchilla_truth_from_source` reads back.
 
 Noise is multiplicative: ``loss = truth * exp(noise_sd * eps)`` with ``eps`` standard normal (or,
 in :func:`simulate_chinchilla_runs` only, Student-t with ``df`` degrees of freedom), so the
@@ -745,11 +746,25 @@ def _check_law_param(name: str, value) -> None:
         raise ValueError(f"params[{name!r}] must be a finite number {bound}, got {value!r}")
 
 
+# the likelihood names simulate_chinchilla_runs takes -> the one its source records
+CHINCHILLA_LIKELIHOODS = {"gaussian": "gaussian", "student_t": "student_t", "studentt": "student_t",
+                          "t": "student_t"}  # fmt: skip
+
+
+def _chinchilla_likelihood(likelihood) -> str:
+    """``likelihood`` of :func:`simulate_chinchilla_runs` as its one name ("gaussian" or
+    "student_t"; "studentt" and "t" are "student_t"), else a ValueError naming it."""
+    name = CHINCHILLA_LIKELIHOODS.get(likelihood) if isinstance(likelihood, str) else None
+    if name is None:
+        raise ValueError(f"likelihood must be 'gaussian' or 'student_t', got {likelihood!r}")
+    return name
+
+
 def simulate_chinchilla_runs(
     params: dict,
     noise_sd: float | None = None,
     seed=None,
-    likelihood: str = "gaussian",
+    likelihood: str | None = None,
     df: float | None = None,
 ) -> pd.DataFrame:
     """Runs from the Chinchilla form with multiplicative noise.
@@ -757,23 +772,27 @@ def simulate_chinchilla_runs(
     Parameters
     ----------
     params : dict with E, A, B, alpha, beta (scalars) and N (params), D (tokens) arrays, which
-        broadcast against each other (flattened to one row per element). ``noise_sd``, ``seed`` and
-        ``df`` may also be given as keys; keyword arguments win, and ``None`` (as a keyword or a
-        key's value) means not given.
+        broadcast against each other (flattened to one row per element). ``noise_sd``, ``seed``,
+        ``likelihood`` and ``df`` may also be given as keys; keyword arguments win, and ``None``
+        (as a keyword or a key's value) means not given. :func:`chinchilla_truth_from_source`
+        gives these keys back from a table's source.
     noise_sd : scale of log(loss) - log(truth), >= 0; default 0.01. For "gaussian" it is the
         sd; for "student_t" the sd is ``noise_sd * sqrt(df / (df - 2))`` (1.41 ``noise_sd`` at
         df = 4), infinite for df <= 2.
     seed : int >= 0 or numpy Generator (labelled by a digest of its state; module doc); default
         (``None``) the ``seed`` key, else 0.
-    likelihood : "gaussian" (lognormal loss) or "student_t" (log-loss error ``noise_sd * t_df``,
-        heavy tails: a few runs far off the law).
+    likelihood : "gaussian" (lognormal loss; the default) or "student_t" (also "studentt" or
+        "t": log-loss error ``noise_sd * t_df``, heavy tails: a few runs far off the law).
     df : Student-t degrees of freedom, > 0 (default 4; <= 2 gives infinite variance).
 
     N or D not finite and positive, E not a finite number >= 0, A, B, alpha or beta not a
-    finite number > 0, a negative or NaN noise_sd, a seed that is not an int >= 0 or a df <= 0
-    raise ValueError naming the argument.
+    finite number > 0, a negative or NaN noise_sd, a seed that is not an int >= 0, an unknown
+    likelihood or a df <= 0 raise ValueError naming the argument.
 
-    Returns a DataFrame: N, D, C (= 6ND), loss, source.
+    Returns a DataFrame: N, D, C (= 6ND), loss, source. The source names the simulator, the
+    seed and the truth (:func:`chinchilla_label`: E, A, B, alpha, beta, noise_sd, the
+    likelihood as "gaussian" or "student_t", and for "student_t" df), so that tables from
+    different truths never share a label.
     """
     missing = [k for k in ("E", "A", "B", "alpha", "beta", "N", "D") if k not in params]
     if missing:
@@ -782,6 +801,7 @@ def simulate_chinchilla_runs(
         _check_law_param(name, params[name])
     sd = _check_noise_sd(_given(noise_sd, params, "noise_sd", 0.01))
     seed = _check_seed(_given(seed, params, "seed", 0))
+    likelihood = _chinchilla_likelihood(_given(likelihood, params, "likelihood", "gaussian"))
     df = _given(df, params, "df", 4.0)
     if not is_real(df) or not np.isfinite(df) or df <= 0:
         raise ValueError(f"df (Student-t degrees of freedom) must be a number > 0, got {df!r}")
@@ -796,16 +816,62 @@ def simulate_chinchilla_runs(
     label = _seed_label(seed)
     if likelihood == "gaussian":
         eps = rng.standard_normal(clean.shape)
-    elif likelihood in ("student_t", "studentt", "t"):
-        eps = rng.standard_t(df, clean.shape)
     else:
-        raise ValueError(f"likelihood must be 'gaussian' or 'student_t', got {likelihood!r}")
+        eps = rng.standard_t(df, clean.shape)
     loss = clean * np.exp(sd * eps)
     source = (
-        f"simulated: bayeslaws.runs.simulate.simulate_chinchilla_runs seed={label} "
-        f"likelihood={likelihood}"
+        f"simulated: bayeslaws.runs.simulate.simulate_chinchilla_runs seed={label}"
+        f"{chinchilla_label(params, sd, likelihood, df)}"
     )
     return pd.DataFrame({"N": N, "D": D, "C": 6.0 * N * D, "loss": loss, "source": source})
+
+
+CHINCHILLA_TRUTH = re.compile(
+    r"bayeslaws\.runs\.simulate\.simulate_chinchilla_runs seed=(?P<seed>\d+|Generator\([0-9a-f]+\))"
+    r" truth=chinchilla_loss\((?P<params>[^)]*)\) noise_sd=(?P<noise_sd>[^\s\]]+)"
+    r" likelihood=(?P<likelihood>\w+)(?: df=(?P<df>[^\s\]]+))?"
+)
+
+
+def chinchilla_label(params: dict, noise_sd: float, likelihood: str, df: float) -> str:
+    """The truth's part of a :func:`simulate_chinchilla_runs` table's ``source``:
+    `` truth=chinchilla_loss(E=1.8, A=480.0, B=2000.0, alpha=0.35, beta=0.37) noise_sd=0.01
+    likelihood=student_t df=4.0``: each constant of ``params`` and ``noise_sd`` (relative) as
+    its exact float repr, the ``likelihood`` as its one name (:func:`_chinchilla_likelihood`)
+    and, for "student_t" only (Gaussian draws do not use it), ``df``.
+    :func:`chinchilla_truth_from_source` reads it back."""
+    constants = ", ".join(f"{name}={float(params[name])!r}" for name in CHINCHILLA_PARAMS)
+    likelihood = _chinchilla_likelihood(likelihood)
+    tail = f" df={float(df)!r}" if likelihood == "student_t" else ""
+    return (
+        f" truth=chinchilla_loss({constants}) noise_sd={float(noise_sd)!r} "
+        f"likelihood={likelihood}{tail}"
+    )
+
+
+def chinchilla_truth_from_source(source: str) -> dict | None:
+    """The truth a :func:`simulate_chinchilla_runs` ``source`` text records
+    (:func:`chinchilla_label`; also inside a loaded table's source), as the keys that function
+    takes: E, A, B, alpha, beta, noise_sd, likelihood, df (for "student_t") and seed (when it
+    was an int; a Generator's state is not recorded), so that
+    ``simulate_chinchilla_runs({**truth, "N": N, "D": D})`` draws the table again. None when
+    the text records no such truth (other simulators, or tables labelled before truths were
+    recorded)."""
+    found = CHINCHILLA_TRUTH.search(str(source).split(LABEL_FIELD, 1)[0])
+    if found is None:
+        return None
+    pairs = [item.split("=", 1) for item in found["params"].split(",") if item.strip()]
+    values = {k.strip(): float(v) for k, v in pairs}
+    if set(values) != set(CHINCHILLA_PARAMS):
+        return None
+    truth = {name: values[name] for name in CHINCHILLA_PARAMS}
+    truth["noise_sd"] = float(found["noise_sd"])
+    truth["likelihood"] = found["likelihood"]
+    if found["df"] is not None:
+        truth["df"] = float(found["df"])
+    if found["seed"].isdigit():
+        truth["seed"] = int(found["seed"])
+    return truth
 
 
 def _given(value, params: dict, key: str, default):

@@ -12,7 +12,9 @@ Canonical columns (units):
 ``group``      optional family label (data set, architecture, modality)
 =============  ===========================================================
 
-Other columns are kept untouched. Exactly two of N, D, C may be given and the third is derived
+Other columns are kept untouched; a column named as a canonical one that another column is
+mapped to (a 'loss' column beside ``loss='val_loss'``) is kept as ``loss_unused``, with a
+warning. Exactly two of N, D, C may be given and the third is derived
 through the compute model (default ``C = 6 N D``); if all three are given they must agree to 1%.
 Rows are never dropped silently: :meth:`RunTable.exclude` removes rows for a stated reason and
 the table keeps the record, which every fit stores (a mask that selects no row excludes and
@@ -136,7 +138,9 @@ class RunTable:
     simulated : how much of the table is SIMULATED, decided when it was loaded from structured
         information, never from a file name: "all", "partly" or "none" (:data:`EXTENTS`), by
         its ``source`` column (:func:`frame_extent`: rows whose source starts with
-        "simulated", as bayeslaws' simulators and the bundled simulated sweep write it).
+        "simulated", as bayeslaws' simulators and the bundled simulated sweep write it); by
+        :func:`load_runs`, the input's own source column as read, so a source column read as
+        the group (``group='source'``) or left out (``ignore_columns='source'``) still counts.
         None (the default for a table built directly) is read from ``df`` that way. Kept
         through exclusions (the extent of the table as loaded) and recorded by :meth:`record`.
     derived : which of N, D, C :func:`load_runs` derived through the compute model (e.g.
@@ -656,8 +660,9 @@ def _drop_empty_rows(df: pd.DataFrame, note: str) -> pd.DataFrame:
 
 
 def _header_diagnosis(columns: list, canonical) -> str:
-    """Why a required column was not found, when the header says so: a tab- or ';'-separated
-    file read as one column, or a name that differs from a canonical one only in case/spaces."""
+    """Why a required column was not found, when the header says so: a tab-, ';'- or
+    whitespace-separated file read as one column, or a name that differs from a canonical one
+    only in case/spaces."""
     notes = []
     only = str(columns[0]) if len(columns) == 1 else ""
     for sep, name in (("\t", "tab"), (";", "';'")):
@@ -669,6 +674,11 @@ def _header_diagnosis(columns: list, canonical) -> str:
                 f"pd.read_csv(path, sep={sep!r}) and pass the DataFrame"
             )
             break
+    if not notes and _spaced_header(only, canonical):
+        notes.append(
+            f"the file looks whitespace-separated (its one column is named {only!r}): save it "
+            r'with commas, or read it with pd.read_csv(path, sep=r"\s+") and pass the DataFrame'
+        )
     for canon in map(str, canonical):
         for name in columns:
             name = str(name)
@@ -676,6 +686,15 @@ def _header_diagnosis(columns: list, canonical) -> str:
                 how = "only in case" if name.strip() == name else "only in case or spaces"
                 notes.append(f"column {name!r} differs {how} from {canon!r}")
     return "".join(f"; {note}" for note in notes)
+
+
+def _spaced_header(only: str, canonical) -> bool:
+    """Whether a table's one column name ``only`` is a header of names separated by spaces:
+    two or more words, one of them a column name load_runs reads (N, D, C, lr, ..., or one of
+    ``canonical``), in any case."""
+    words = only.split()
+    known = {_plain_name(c) for c in (*LEAVABLE, *map(str, canonical))}
+    return len(words) >= 2 and any(_plain_name(w) in known for w in words)
 
 
 def _plain_name(name) -> str:
@@ -852,13 +871,36 @@ def _encoding_remedy(path: Path) -> str:
     )
 
 
+# Excel's first line naming the separator of the lines below it ("sep=;"), quoted or not
+EXCEL_SEP = re.compile(r'^\s*"?sep=(.)"?\s*$')
+
+
+def _excel_separator(path: Path) -> str | None:
+    """The separator a text table's first line names as Excel writes it (``sep=;``: ";"), or
+    None when its first line is no such line."""
+    try:
+        with _open_text(path, errors="replace") as handle:
+            first = handle.readline()
+    except OSError:
+        return None
+    found = EXCEL_SEP.match(first.rstrip("\r\n"))
+    return found.group(1) if found else None
+
+
 def _read_text(path: Path, sep: str, group: str) -> pd.DataFrame:
-    """A CSV/TSV file as a DataFrame. Header names must be unique (pandas would rename a second
-    'loss' to 'loss.1'); data rows may end in one empty field (a trailing comma) but never hold
-    more values than the header names (pandas would shift the columns by making the first one
-    the index). The ``group`` column is read as text, without NA words."""
+    """A CSV/TSV file as a DataFrame. A first line ``sep=X`` (Excel's separator line) is
+    skipped and the file read with X between the values. Header names must be unique (pandas
+    would rename a second 'loss' to 'loss.1'); data rows may end in one empty field (a trailing
+    comma) but never hold more values than the header names (pandas would shift the columns by
+    making the first one the index), nor fewer (pandas would fill the missing ones with NaN: a
+    RunTableError names those rows, :func:`_check_short_rows`). The ``group`` column is read as
+    text, without NA words."""
+    hint = _excel_separator(path)
+    skip = 1 if hint is not None else 0  # the "sep=X" line
+    sep = hint if hint is not None else sep
     header = pd.read_csv(
-        path, sep=sep, header=None, nrows=1, dtype=str, keep_default_na=False, index_col=False
+        path, sep=sep, header=None, nrows=1, dtype=str, keep_default_na=False, index_col=False,
+        skiprows=skip,
     )
     names = [str(v) for v in header.iloc[0].tolist()] if len(header) else []
     seen = set()
@@ -872,7 +914,7 @@ def _read_text(path: Path, sep: str, group: str) -> pd.DataFrame:
     with warnings.catch_warnings():
         warnings.simplefilter("error", pd.errors.ParserWarning)
         try:
-            df = pd.read_csv(path, sep=sep, index_col=False)
+            df = pd.read_csv(path, sep=sep, index_col=False, skiprows=skip)
         except pd.errors.ParserWarning:
             only = names[0] if len(names) == 1 else ""
             for other, name in (("\t", "tab"), (";", "';'")):
@@ -884,30 +926,78 @@ def _read_text(path: Path, sep: str, group: str) -> pd.DataFrame:
                         f"the numbers, or read it with pd.read_csv(path, sep={other!r}, "
                         "decimal=',') and pass the DataFrame"
                     ) from None
+            below = _header_below(path, sep, len(names), skip)
             raise RunTableError(
                 f"data rows of {str(path)!r} hold more values than the header has names "
                 f"({len(names)}: {names}): field {len(names) + 1} onwards has no column name. "
                 "Name the extra column in the header, or remove the extra values (one trailing "
-                f"comma at the end of every row is fine){_header_below(path, sep, len(names))}"
+                f"comma at the end of every row is fine){below}"
             ) from None
+    _check_short_rows(path, sep, names, df, skip)
     if group in df.columns:
         text = pd.read_csv(
-            path, sep=sep, index_col=False, usecols=[group], dtype=str, keep_default_na=False
+            path, sep=sep, index_col=False, usecols=[group], dtype=str, keep_default_na=False,
+            skiprows=skip,
         )
         df[group] = text[group].to_numpy(object)
-    _warn_blank_lines(path, sep, len(df))
+    _warn_blank_lines(path, sep, len(df), skip)
     return df
 
 
-def _records(path: Path, sep: str, limit: int | None = None):
+def _check_short_rows(path: Path, sep: str, names: list, df: pd.DataFrame, skip: int) -> None:
+    """A RunTableError naming the data rows (and lines) of a text table that hold fewer values
+    than its header names (``names``; trailing unnamed fields not counted), e.g. a row cut
+    short: pandas fills the missing fields with NaN, which would read as a missing value (a
+    diverged run, with ``allow_missing_loss=True``). ``df``: the table as pandas read it (a
+    short row leaves its last named column missing, so a table without a missing value there
+    is not scanned); ``skip``: lines above the header (Excel's "sep=X" line)."""
+    width = max((i + 1 for i, name in enumerate(names) if name.strip()), default=0)
+    if width < 2 or len(df.columns) < width or not df.iloc[:, width - 1].isna().any():
+        return
+    short, row, header = [], 0, False  # (data row, line, values) of the short records
+    try:
+        for line, fields in _records(path, sep, skip=skip):
+            if _is_blank(fields) or not header:
+                header = header or not _is_blank(fields)
+                continue
+            if len(fields) < width:
+                short.append((row, line - _record_lines(fields) + 1, len(fields)))
+            row += 1
+    except Exception:  # noqa: BLE001 - a check only: pandas read the table
+        return
+    if not short:
+        return
+    lines = ", ".join(str(line) for _, line, _ in short[:10]) + (", ..." if len(short) > 10 else "")
+    counts = sorted({n for _, _, n in short})
+    held = " or ".join(str(n) for n in counts)
+    where = (
+        f"{_at_rows([r for r, _, _ in short])}, on line(s) {lines} of the file"
+        if row == len(df)
+        else f"line(s) {lines} of the file"
+    )
+    what = {",": "commas", "\t": "tabs"}.get(sep, f"{sep!r} separators")
+    raise RunTableError(
+        f"{len(short)} data row(s) of {str(path)!r} hold fewer values than the header has names "
+        f"({width}: {names[:width]}): {where}, hold {held} value(s). pandas would fill the "
+        "missing fields with NaN, so a row cut short would be read as a run with missing values "
+        "(with allow_missing_loss=True, a missing loss as a diverged run). Restore the row's "
+        f"values, or write a missing value as an empty field, so that every row has {width} "
+        f"fields ({width - 1} {what})"
+    )
+
+
+def _records(path: Path, sep: str, limit: int | None = None, skip: int = 0):
     """(line number, fields) of the records of a text table, by the csv module: a blank line
-    is a record with no fields (or one all-space field); up to ``limit`` records."""
+    is a record with no fields (or one all-space field); up to ``limit`` records, after the
+    first ``skip`` (Excel's "sep=X" line; line numbers count it)."""
     import csv
 
     with _open_text(path, errors="replace") as handle:
         reader = csv.reader(handle, delimiter=sep)
         for count, fields in enumerate(reader):
-            if limit is not None and count >= limit:
+            if count < skip:
+                continue
+            if limit is not None and count - skip >= limit:
                 return
             yield reader.line_num, fields
 
@@ -916,14 +1006,14 @@ def _is_blank(fields: list) -> bool:
     return not fields or (len(fields) == 1 and not fields[0].strip())
 
 
-def _header_below(path: Path, sep: str, n_names: int) -> str:
+def _header_below(path: Path, sep: str, n_names: int, skip: int = 0) -> str:
     """For a file whose first line has fewer fields (``n_names``) than its data rows: when a
     later line among the first 50 looks like the header (more fields, every one that is not
     empty a name, not a number), the remedy "; the header may be on line k ...: delete the
     lines above it, or read it with pd.read_csv(path, skiprows=j) and pass the DataFrame";
     else ""."""
     try:
-        records = list(_records(path, sep, limit=50))
+        records = list(_records(path, sep, limit=50, skip=skip))
     except Exception:  # noqa: BLE001 - a hint only: the error it joins is said anyway
         return ""
     for i, (line, fields) in enumerate(records):
@@ -933,10 +1023,11 @@ def _header_below(path: Path, sep: str, n_names: int) -> str:
         if len(filled) >= 2 and not any(_is_number(f) for f in filled):
             above = records[i - 1][0]  # the lines of the records above it (blank ones too)
             lines = "the line" if above == 1 else f"the {above} lines"
+            with_sep = "" if sep == "," else f", sep={sep!r}"
             return (
                 f"; the header may be on line {line} ({sep.join(fields)!r}), below a title or "
                 f"notes: delete {lines} above it, or read it with "
-                f"pd.read_csv(path, skiprows={above}) and pass the DataFrame"
+                f"pd.read_csv(path, skiprows={above}{with_sep}) and pass the DataFrame"
             )
         return ""
     return ""
@@ -950,15 +1041,16 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def _warn_blank_lines(path: Path, sep: str, n_rows: int) -> None:
+def _warn_blank_lines(path: Path, sep: str, n_rows: int, skip: int = 0) -> None:
     """Warn when blank lines come before data rows of a text table: pandas skips them, so a
     row's number (0-based data rows, as messages, exclusions and accepted_rows= count them,
     and as ``pd.read_csv(path)`` numbers them) no longer tells its line in the file. Blank
     lines after the last row shift nothing and are not said; nothing is said when the csv
-    module counts other rows than pandas read (``n_rows``)."""
+    module counts other rows than pandas read (``n_rows``). ``skip``: lines above the header
+    (Excel's "sep=X" line)."""
     try:
         blank, starts, header = [], [], False  # starts: the line each data row begins on
-        for line, fields in _records(path, sep):
+        for line, fields in _records(path, sep, skip=skip):
             if _is_blank(fields):
                 blank.append((line, len(starts)))
             elif header:
@@ -977,9 +1069,9 @@ def _warn_blank_lines(path: Path, sep: str, n_rows: int) -> None:
         f"{str(path)!r} has {len(blank)} blank line{plural} (line{plural} {lines}), skipped as "
         "pandas skips blank lines: row numbers (of messages, exclusions and accepted_rows=) "
         "count the data rows read from 0 without them, as pd.read_csv(path) numbers them, so "
-        f"from row {row} on a row is further down the file than its number + 2 (row {row} is "
-        f"on line {starts[row]}, not {row + 2}); delete the blank lines for row numbers that "
-        "follow the file's lines (and a spreadsheet's rows)",
+        f"from row {row} on a row is further down the file than its number + {2 + skip} (row "
+        f"{row} is on line {starts[row]}, not {row + 2 + skip}); delete the blank lines for row "
+        "numbers that follow the file's lines (and a spreadsheet's rows)",
         stacklevel=user_stacklevel(),
     )
 
@@ -989,26 +1081,92 @@ def _record_lines(fields: list) -> int:
     return 1 + sum(f.count("\n") for f in fields)
 
 
-def _to_numeric(df: pd.DataFrame, column: str, note: str = ROWS_NOTE) -> pd.Series:
+def _to_numeric(
+    df: pd.DataFrame, column: str, note: str = ROWS_NOTE, canon: str | None = None
+) -> pd.Series:
+    """``df[column]`` as floats (missing as NaN); a RunTableError names the rows of True/False
+    values and of values that are no numbers, with a remedy for numbers written with ','
+    between thousands, with a K/M/B/T suffix, and (``canon`` "loss") for a loss cell holding
+    text such as "diverged" or "nan". ``canon``: the canonical column it is read as (default:
+    ``column``), for the remedies."""
     raw = df[column]
     if isinstance(raw, pd.DataFrame):
         raise RunTableError(f"the table has more than one column named {column!r}")
-    if pd.api.types.is_bool_dtype(raw) or (
-        raw.dtype == object and raw.map(lambda v: isinstance(v, bool | np.bool_)).any()
-    ):
+    canon = column if canon is None else canon
+    flags = _bool_cells(raw)
+    if flags.any():
         raise RunTableError(
-            f"column {column!r} holds True/False values, not numbers; map the right column "
-            "(a boolean column would be read as 0/1)"
+            f"column {column!r} holds True/False values, not numbers, at "
+            f"{_at_rows(df.index[flags], note)}; map the right column (a boolean column would be "
+            "read as 0/1)"
         )
     values = pd.to_numeric(raw, errors="coerce")
     bad = values.isna() & raw.notna()
     if bad.any():
         examples = raw[bad].astype(str).head(3).tolist()
+        remedy = _thousands_remedy(raw[bad]) or _suffix_remedy(raw[bad], canon)
+        if canon == "loss":
+            remedy += _failed_run_remedy(raw[bad])
         raise RunTableError(
             f"column {column!r} has non-numeric values at {_at_rows(df.index[bad], note)} "
-            f"(e.g. {examples}){_thousands_remedy(raw[bad])}"
+            f"(e.g. {examples}){remedy}"
         )
     return values.astype(float)
+
+
+def _bool_cells(raw: pd.Series) -> np.ndarray:
+    """Which cells of ``raw`` hold True/False (a boolean column's every cell that is not
+    missing; an object column's bools): a boolean array (rows,)."""
+    if pd.api.types.is_bool_dtype(raw):
+        return raw.notna().to_numpy(bool)
+    if raw.dtype != object:
+        return np.zeros(len(raw), dtype=bool)
+    return np.array([isinstance(v, bool | np.bool_) for v in raw.tolist()], dtype=bool)
+
+
+# a number with a size suffix, as model and data sizes are often written: "100M", "1.3B", "7b"
+SUFFIXED = re.compile(r"^\s*[-+]?(\d+(?:\.\d*)?|\.\d+)\s*([kmbt])\s*$", re.IGNORECASE)
+SUFFIX_WORDS = {"k": "thousands", "m": "millions", "b": "billions", "t": "trillions"}
+
+
+def _suffix_remedy(bad: pd.Series, canon: str) -> str:
+    """The remedy when the non-numeric values ``bad`` are numbers with a K/M/B/T suffix
+    ("100M", "1.3B"), which are not read: plain numbers, or numbers in one unit with
+    ``units=`` (``canon``: the canonical column, its key); else ""."""
+    texts = [v for v in bad.tolist() if isinstance(v, str)]
+    if not texts or not all(SUFFIXED.match(v) for v in texts):
+        return ""
+    number, letter = SUFFIXED.match(texts[0]).groups()
+    value = float(number) * UNIT_WORDS[letter.lower()]
+    plain = f"{value:.0f}" if value.is_integer() and value < 1e16 else format_value(value)
+    word = SUFFIX_WORDS[letter.lower()]
+    return (
+        f": suffixes such as K, M, B, T are not read ({texts[0].strip()!r}): write plain "
+        f"numbers (e.g. {plain}), or numbers in one unit with units= (e.g. {number} with "
+        f"units={{{canon!r}: {word!r}}})"
+    )
+
+
+# loss texts of a run that failed: "diverged", "NaN", "failed", "OOM", "n/a", "-", "?", ...
+FAILED_TEXT = re.compile(
+    r"diverg|\bnan\b|fail|crash|explod|\boom\b|error|unstable|^\s*(n/?a|none|null|-+|\?+)\s*$",
+    re.IGNORECASE,
+)
+
+
+def _failed_run_remedy(bad: pd.Series) -> str:
+    """The remedy when a non-numeric loss (``bad``) reads as a run that failed ("diverged",
+    "nan", "OOM", "-"): blank the cell (a missing loss, read with ``allow_missing_loss=True``)
+    or keep a loss it logged and mark it in a ``diverged`` column; else ""."""
+    texts = [v for v in bad.tolist() if isinstance(v, str)]
+    if not any(FAILED_TEXT.search(v) for v in texts):
+        return ""
+    return (
+        "; runs that diverged or failed? A loss cell holds a number or nothing: blank the cell "
+        "and read the runs with a missing loss (Python: load_runs(..., allow_missing_loss=True); "
+        "command line: --keep-diverged), or keep a loss the run logged and mark it in a "
+        "'diverged' column (true/false)"
+    )
 
 
 # a number written with ',' between groups of three digits: "20,000,000", "1,234.5"
@@ -1183,7 +1341,10 @@ def load_runs(
         table's columns, e.g. ``N=0`` for ``pd.read_csv(path, header=None)`` (a label is also
         matched by its text: ``N="0"`` reads column 0). Two of N, D, C are needed. Group labels
         are read as text; labels that are one label to :func:`label_key` (7, 7.0, "7", "7.0")
-        are one group, with a warning naming the spellings merged.
+        are one group, with a warning naming the spellings merged. A column of the table
+        named as the canonical column another is mapped to (a 'loss' column beside
+        ``loss='val_loss'``) is kept as an extra column ``loss_unused``, with a
+        :class:`PlausibilityWarning` naming it.
     diverged : the user's column of diverged-run flags (``None``: a column named 'diverged', if
         present), read as the table's ``diverged`` column (see :func:`parse_diverged`). An
         extra column whose name contains 'diverg' (any case) that is not read as the flags
@@ -1213,12 +1374,15 @@ def load_runs(
         read as it: the one mapped to it (``D='tokens'`` then no longer applies) and a column
         of that name; any other label must be a column of the table that no mapping reads
         (:func:`leave_out_columns`). The columns are dropped right after reading, so rows keep
-        their numbers; the table's ``source`` ends in "(column 'D' left out)".
+        their numbers; the table's ``source`` ends in "(column 'D' left out)". A ``source``
+        column left out still says which rows are SIMULATED (:attr:`RunTable.simulated`).
 
     Raises
     ------
     RunTableError naming the column and rows on missing columns, non-numeric strings, non-finite
-    or non-positive values and inconsistent N, D, C. Duplicate rows are reported by a warning,
+    or non-positive values and inconsistent N, D, C, and a text file's rows with fewer values
+    than its header names (a first line ``sep=;``, as Excel writes it, is read as the
+    separator). Duplicate rows are reported by a warning,
     and so (:class:`PlausibilityWarning`) are N or D values that look like one value written
     with two roundings (2.15e8 and 214663680: :func:`.cells.rounded_twins`), whose runs would
     be separate (N, D) cells.
@@ -1244,6 +1408,7 @@ def load_runs(
             raise RunTableError(f"units given for {key!r}, which is not one of {NUMERIC}")
         unit_factor(key, unit)  # a bad unit is an error before the table is read
     df, source = _read(data, str(group) if group is not None else "group")
+    own_sources = _source_column(df)  # before mapping: group='source' renames it
     mapping = {canon: _column_of(canon, user, df.columns) for canon, user in mapping.items()}
     diverged = _column_of("diverged", diverged, df.columns)
     left_out = []
@@ -1321,7 +1486,7 @@ def load_runs(
         if canon == "group":
             out["group"] = _group_labels(df[name], name, note)
             continue
-        values = _to_numeric(df, name, note)
+        values = _to_numeric(df, name, note, canon)
         names[canon], typed[canon] = name, values
         out[canon] = values * unit_factor(canon, units.get(canon, 1.0))
 
@@ -1403,9 +1568,17 @@ def load_runs(
         if looks and column != "diverged":
             message = _diverged_like_message(column, read)
             warnings.warn(message, PlausibilityWarning, stacklevel=user_stacklevel())
-    for column in extra:
-        out[column] = parse_diverged(df[column], note, read) if column == "diverged" else df[column]
-    ordered = [c for c in CANONICAL if c in out] + extra
+    unread = _unread_canonical(df.columns, used, mapping)  # e.g. 'loss' beside loss='val_loss'
+    kept = []  # the extra columns of out, in the table's order
+    for column in df.columns:
+        if column in unread:
+            out[unread[column]] = df[column]
+            kept.append(unread[column])
+        elif column in extra:
+            flags = column == "diverged"
+            out[column] = parse_diverged(df[column], note, read) if flags else df[column]
+            kept.append(column)
+    ordered = [c for c in CANONICAL if c in out] + kept
     out = out[ordered]
     check_plausible(out, units, row_note=note, given=given, accepted_rows=accepted)
 
@@ -1419,7 +1592,10 @@ def load_runs(
             stacklevel=user_stacklevel(),
         )
     _warn_rounded_twins(out, note, accepted, given)
-    source = source + simulated_note(out, source)
+    # SIMULATED by the input's own source column, read before any mapping or leaving out (a
+    # source column read as the group, or left out, still says which rows are simulated)
+    sources = None if own_sources is None else own_sources.loc[out.index]
+    source = source + _sources_note(sources, source)
     # which of N, D, C the compute model gave (a C restored as the table had it is given)
     derived = tuple(c for c in DERIVABLE if c not in given and (c != "C" or kept_c is None))
     snapshot = out[list(derived)].copy() if derived else None
@@ -1427,7 +1603,7 @@ def load_runs(
     if isinstance(data, RunTable):
         rows = data.n_input_rows or len(df)
         # a RunTable keeps its extent unless its own source column says otherwise
-        extent = frame_extent(out) if "source" in out else data.simulated
+        extent = data.simulated if sources is None else _extent(simulated_texts(sources))
         return RunTable(
             out, model, source, data.exclusions, rows, accepted, note, extent, derived, snapshot,
             read_with,
@@ -1439,7 +1615,7 @@ def load_runs(
         n_input_rows=len(df),
         accepted_rows=accepted,
         row_note=note,
-        simulated=frame_extent(out),
+        simulated="none" if sources is None else _extent(simulated_texts(sources)),
         derived=derived,
         derived_values=snapshot,
         units=read_with,
@@ -1473,17 +1649,36 @@ def simulated_rows(df: pd.DataFrame) -> np.ndarray:
     (rows,); all False without the column."""
     if "source" not in df:
         return np.zeros(len(df), dtype=bool)
-    said = df["source"].astype(str).str.strip().str.lower().str.startswith("simulated")
+    return simulated_texts(df["source"])
+
+
+def simulated_texts(sources: pd.Series) -> np.ndarray:
+    """Which of the ``sources`` texts (a table's source column) say simulated (start with
+    "simulated", in any case): a boolean array (rows,)."""
+    said = sources.astype(str).str.strip().str.lower().str.startswith("simulated")
     return said.to_numpy(dtype=bool)
+
+
+def _source_column(df: pd.DataFrame) -> pd.Series | None:
+    """The input table's own ``source`` column (texts, index: row labels), as read, before
+    load_runs maps or leaves out columns; None without one (or with two: an error later)."""
+    if "source" not in df.columns:
+        return None
+    column = df["source"]
+    return None if isinstance(column, pd.DataFrame) else column
+
+
+def _extent(said: np.ndarray) -> str:
+    """"all", "partly" or "none" of the rows ``said`` (booleans) simulated."""
+    if not said.any():
+        return "none"
+    return "all" if said.all() else "partly"
 
 
 def frame_extent(df: pd.DataFrame) -> str:
     """How much of ``df`` is SIMULATED by its ``source`` column (:func:`simulated_rows`):
     "all", "partly" or "none" (an empty table or one without the column: "none")."""
-    said = simulated_rows(df)
-    if not said.any():
-        return "none"
-    return "all" if said.all() else "partly"
+    return _extent(simulated_rows(df))
 
 
 def simulated_note(df: pd.DataFrame, source: str = "") -> str:
@@ -1492,14 +1687,19 @@ def simulated_note(df: pd.DataFrame, source: str = "") -> str:
     that names the data says SIMULATED whatever the file is called; "" when none are (or the
     ``source`` already carries such a note: :func:`simulated_extent`; a file name holding the
     word SIMULATED is no note)."""
-    if simulated_extent(source) != "none":
+    return _sources_note(df["source"] if "source" in df else None, source)
+
+
+def _sources_note(sources: pd.Series | None, source: str = "") -> str:
+    """:func:`simulated_note` by a table's source column ``sources`` (texts; None: none)."""
+    if sources is None or simulated_extent(source) != "none":
         return ""
-    said = simulated_rows(df)
-    k, n = int(said.sum()), len(df)
+    said = simulated_texts(sources)
+    k, n = int(said.sum()), len(sources)
     if k == 0:
         return ""
     if k == n:
-        return " (SIMULATED: its source column says so)" + _simulator_label(df["source"])
+        return " (SIMULATED: its source column says so)" + _simulator_label(sources)
     return f" (partly SIMULATED: {k} of {n} rows by its source column)"
 
 
@@ -1541,6 +1741,32 @@ def recorded_extent(data: dict) -> str:
     if extent in EXTENTS and data.get("simulated_source") == source:
         return extent
     return simulated_extent(source)
+
+
+def _unread_canonical(columns: pd.Index, used: set, mapping: dict) -> dict:
+    """The table's columns named as a canonical column (N, D, ..., group) that are not read,
+    because another column is mapped to that name (``loss='val_loss'`` beside a 'loss'
+    column), each -> the name it is kept under (``'loss_unused'``, made unique), with a
+    :class:`PlausibilityWarning` naming it: such a column is kept, not dropped."""
+    taken = set(columns)
+    out = {}
+    for column in columns:
+        if column in used or column not in CANONICAL:
+            continue
+        name, k = f"{column}_unused", 2
+        while name in taken:
+            name, k = f"{column}_unused_{k}", k + 1
+        taken.add(name)
+        out[column] = name
+        warnings.warn(
+            f"column {column!r} of the table is not read as {column}: {column} is read from "
+            f"column {mapping[column]!r} (mapped to it); the column {column!r} is kept as the "
+            f"extra column {name!r}. If it is the {column} column, drop the mapping "
+            f"{column}={mapping[column]!r}",
+            PlausibilityWarning,
+            stacklevel=user_stacklevel(),
+        )
+    return out
 
 
 def _group_labels(values: pd.Series, name: str, note: str) -> pd.Series:
