@@ -3,8 +3,10 @@
 Usage::
 
     python paper_repro/hyperparams.py                     # everything, 50 replications
-    python paper_repro/hyperparams.py --reps 10 --parts recovery,coverage
     python paper_repro/hyperparams.py --parts steplaw,backtest
+    # fewer replications: into a scratch folder, so the committed 50-replication tables stay
+    python paper_repro/hyperparams.py --reps 10 --parts recovery,coverage \
+        --out /tmp/paper_repro_quick
 
 Defaults: 2 chains x 500 warm-up + 500 draws per fit (``--chains``, ``--warmup``, ``--draws``)
 and 2 x 300 + 300 per coverage fit (``--cov-chains``, ``--cov-iter``): the settings the committed
@@ -24,7 +26,8 @@ Parts (``--parts``, comma-separated; default all):
   the loss of the grid run nearest the prediction against the cell's best run, for our model,
   two-stage (Step Law's 0.25% tolerance) and the published Step Law.
 
-Tables are printed and written to ``paper_repro/results/hyperparams_<part>.csv`` / ``.md``.
+Tables are printed and written to ``hyperparams_<part>.csv`` / ``.md`` in ``--out`` (default
+``paper_repro/results``: a run replaces the committed tables of the parts it runs).
 Simulated data are labelled as such: in the .md titles, and in the CSVs of recovery, coverage
 (and its raw rows) and grid by a ``data`` column saying what each row comes from (the simulator
 truth and sweep, or the paper's published values); Step Law data: Li et al. 2025 (../shared/data).
@@ -134,16 +137,20 @@ def with_data(table: pd.DataFrame, data) -> pd.DataFrame:
     return out
 
 
-def write(table: pd.DataFrame, name: str, title: str, data=None, notes=()) -> None:
-    """Write ``table`` to results/hyperparams_<name>.csv and .md (titled ``title``) and print it.
-    ``data`` (see :func:`with_data`): the CSV's ``data`` column, what each row comes from (None:
-    no column; the .md states it in its title). ``notes``: lines written below the .md's table
-    (e.g. the fit's notes in full: which rows were excluded)."""
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (table if data is None else with_data(table, data)).to_csv(RESULTS / f"hyperparams_{name}.csv")
+def write(
+    table: pd.DataFrame, name: str, title: str, data=None, notes=(), results: Path | None = None
+) -> None:
+    """Write ``table`` to hyperparams_<name>.csv and .md (titled ``title``) in the folder
+    ``results`` (default :data:`RESULTS`) and print it. ``data`` (see :func:`with_data`): the
+    CSV's ``data`` column, what each row comes from (None: no column; the .md states it in its
+    title). ``notes``: lines written below the .md's table (e.g. the fit's notes in full: which
+    rows were excluded)."""
+    results = RESULTS if results is None else Path(results)
+    results.mkdir(parents=True, exist_ok=True)
+    (table if data is None else with_data(table, data)).to_csv(results / f"hyperparams_{name}.csv")
     below = "".join(f"\n{line}\n" for line in notes)
-    (RESULTS / f"hyperparams_{name}.md").write_text(f"# {title}\n\n{markdown(table)}\n{below}")
-    print(f"\n== {title} ==\n{table.to_string()}\n-> {RESULTS / f'hyperparams_{name}.md'}")
+    (results / f"hyperparams_{name}.md").write_text(f"# {title}\n\n{markdown(table)}\n{below}")
+    print(f"\n== {title} ==\n{table.to_string()}\n-> {results / f'hyperparams_{name}.md'}")
 
 
 def fit_hp(runs, args, **law_options):
@@ -200,7 +207,7 @@ def part_recovery(args):
         f"{args.chains}x{args.warmup}+{args.draws}, {wall:.0f} s, max R-hat {d.max_r_hat:.3f}, "
         f"min ESS {d.min_ess_bulk:.0f}, {d.divergences} divergences)"
     )
-    write(table, "recovery", title, data=bundled_sweep_data(runs))
+    write(table, "recovery", title, data=bundled_sweep_data(runs), results=args.out)
     return fit
 
 
@@ -241,20 +248,25 @@ def part_coverage(args):
             flush=True,
         )
         raw = pd.DataFrame(rows)  # written after every replication: partial runs keep results
-        RESULTS.mkdir(parents=True, exist_ok=True)
-        raw.to_csv(RESULTS / "hyperparams_coverage_raw.csv", index=False)
+        args.out.mkdir(parents=True, exist_ok=True)
+        raw.to_csv(args.out / "hyperparams_coverage_raw.csv", index=False)
     summarise_coverage(
         raw,
         f"bowl {fit.record.law_options['bowl']}, {args.cov_chains}x"
         f"{args.cov_iter}+{args.cov_iter} per fit",
+        results=args.out,
     )
 
 
-def summarise_coverage(raw: pd.DataFrame | None = None, how: str = "") -> None:
-    """The coverage table from the raw per-replication rows (default: the saved raw CSV, so an
-    interrupted run can be summarised with ``--parts coverage_table``)."""
+def summarise_coverage(
+    raw: pd.DataFrame | None = None, how: str = "", results: Path | None = None
+) -> None:
+    """The coverage table from the raw per-replication rows (default: the raw CSV saved in the
+    folder ``results``, default :data:`RESULTS`, so an interrupted run can be summarised with
+    ``--parts coverage_table``), written to that folder."""
+    results = RESULTS if results is None else Path(results)
     if raw is None:
-        raw = pd.read_csv(RESULTS / "hyperparams_coverage_raw.csv")
+        raw = pd.read_csv(results / "hyperparams_coverage_raw.csv")
     reps = raw["rep"].nunique()
     table = (
         raw.groupby(["quantity", "parameter", "method"])
@@ -267,7 +279,13 @@ def summarise_coverage(raw: pd.DataFrame | None = None, how: str = "") -> None:
         f"{'; ' + how if how else ''}); "
         f"overall: ours {overall['ours']:.3f}, two-stage {overall['two_stage']:.3f}"
     )
-    write(table, "coverage", title, data=replication_data(COVERAGE_SEED0 + raw["rep"]))
+    write(
+        table,
+        "coverage",
+        title,
+        data=replication_data(COVERAGE_SEED0 + raw["rep"]),
+        results=results,
+    )
 
 
 def grid_data(rows, runs) -> dict:
@@ -356,6 +374,7 @@ def part_grid(args, fit=None):
         f"{sampler_words(fit)}) beside the paper's marked cells, and a least-squares bowl fitted "
         "to the published grid",
         data=grid_data(table.index, runs),
+        results=args.out,
     )
 
 
@@ -411,6 +430,7 @@ def part_steplaw(args):
         f"{wall:.0f} s, max R-hat {d.max_r_hat:.3f}, min ESS {d.min_ess_bulk:.0f}, "
         f"{d.divergences} divergences)",
         notes=[f"Fit notes: {'; '.join(fit.record.notes)}"],
+        results=args.out,
     )
     print(fit.summary().round(4).to_string())
 
@@ -473,6 +493,7 @@ def part_backtest(args):
         "backtest",
         "Step Law backtest: hold out N = 1.07e9, predict the optimum, loss of the nearest grid "
         f"run vs the cell's best (the published law: within ~0.09%; fits {sampler_words(fit)})",
+        results=args.out,
     )
 
 
@@ -481,7 +502,8 @@ PARTS = {
     "coverage": part_coverage,
     "coverage_table": lambda args: summarise_coverage(
         how=f"bowl {args.bowl or 'default'}, {args.cov_chains}x{args.cov_iter}+{args.cov_iter} "
-        "per fit"
+        "per fit",
+        results=args.out,
     ),
     "grid": part_grid,
     "steplaw": part_steplaw,
@@ -489,23 +511,64 @@ PARTS = {
 }
 
 
+def parts_list(text: str) -> list[str]:
+    """``--parts``: comma-separated names of :data:`PARTS` (spaces and empty names ignored), in
+    the order given; argparse.ArgumentTypeError naming the unknown ones and listing the valid
+    ones, so a typo stops the script before any part runs."""
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = [name for name in names if name not in PARTS]
+    if unknown or not names:
+        what = f"unknown part(s) {', '.join(unknown)}" if unknown else "no part named"
+        raise argparse.ArgumentTypeError(f"{what}; choose from {', '.join(PARTS)}")
+    return names
+
+
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--parts", default=",".join(PARTS))
-    parser.add_argument("--reps", type=int, default=50, help="coverage replications")
-    parser.add_argument("--cov-chains", type=int, default=2, help="chains per coverage fit")
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--parts",
+        type=parts_list,
+        default=list(PARTS),
+        metavar="PART[,PART...]",
+        help=f"the parts to run, comma-separated, from {', '.join(PARTS)} (default: all)",
+    )
+    parser.add_argument(
+        "--reps", type=int, default=50, help="coverage replications (default %(default)s)"
+    )
+    parser.add_argument(
+        "--cov-chains", type=int, default=2, help="chains per coverage fit (default %(default)s)"
+    )
     # the defaults are the settings of the committed tables (their titles: recovery and Step Law
     # 2x500+500, coverage 2x300+300 per fit)
-    parser.add_argument("--cov-iter", type=int, default=300, help="warmup = draws per coverage fit")
-    parser.add_argument("--chains", type=int, default=2)
-    parser.add_argument("--warmup", type=int, default=500)
-    parser.add_argument("--draws", type=int, default=500)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--cov-iter",
+        type=int,
+        default=300,
+        help="warmup = draws per coverage fit (default %(default)s)",
+    )
+    parser.add_argument(
+        "--chains", type=int, default=2, help="chains per fit (default %(default)s)"
+    )
+    parser.add_argument(
+        "--warmup", type=int, default=500, help="warm-up iterations per chain (default %(default)s)"
+    )
+    parser.add_argument(
+        "--draws", type=int, default=500, help="draws per chain (default %(default)s)"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="sampler seed (default %(default)s)")
     parser.add_argument("--bowl", default=None, help="bowl shape (default: the law's default)")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=RESULTS,
+        metavar="DIR",
+        help="folder the tables are written to (default %(default)s, where a run replaces the "
+        "committed tables of the parts it runs; use a scratch folder for quick checks)",
+    )
     args = parser.parse_args(argv)
     warnings.simplefilter("ignore", category=UserWarning)
     fit = None
-    for name in args.parts.split(","):
+    for name in args.parts:
         t0 = time.perf_counter()
         try:
             if name == "grid":

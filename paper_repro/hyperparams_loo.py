@@ -1,10 +1,13 @@
 """Hyperparameter law: PSIS-LOO over its bowl shapes and bowl scales, and the noiseless
-least-squares check of the shapes' bias; writes paper_repro/results/hyperparams_loo.md.
+least-squares check of the shapes' bias; writes hyperparams_loo.md into the folder --out
+(default paper_repro/results, where a run replaces the committed document).
 
 Usage::
 
     python paper_repro/hyperparams_loo.py                          # 4 chains x 1000 + 1000 per fit
-    python paper_repro/hyperparams_loo.py --chains 2 --warmup 400 --draws 400   # quicker
+    # quicker: into a scratch folder, so the committed document stays
+    python paper_repro/hyperparams_loo.py --chains 2 --warmup 400 --draws 400 \
+        --out /tmp/paper_repro_quick
 
 Needs ../shared/data/steplaw_lr_bs (or ``BAYESLAWS_SHARED_DATA``) for the Step Law sections;
 without it they say so and the rest is written. Sections of the .md:
@@ -56,7 +59,7 @@ sys.path[:0] = [str(HERE), str(ROOT / "benchmarks")]
 from hyperparams import RESULTS, STEPLAW_OPTIONS, TRUTH, markdown  # noqa: E402
 from steplaw_fit import loo_constant_safe  # noqa: E402
 
-OUT = RESULTS / "hyperparams_loo.md"
+OUT_NAME = "hyperparams_loo.md"  # the document, in the folder --out (default RESULTS)
 CI = 0.9  # central intervals of the exponents, lr_asym and rho
 EXPONENTS = (("eta_opt", "exp_T"), ("eta_opt", "exp_N"), ("B_opt", "exp_T"), ("B_opt", "exp_N"))
 HP_UNIT = 1e9  # N and T in billions in the noiseless least squares (Yin et al.'s notation)
@@ -408,10 +411,11 @@ def miss_text(fit, bias: float, where: str) -> str:
 
 
 # ---- the document --------------------------------------------------------------------------
-def write(sections: list[str]) -> None:
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text("\n\n".join(sections) + "\n")
-    print(f"-> {OUT}", flush=True)
+def write(sections: list[str], results: Path) -> None:
+    """Write the document ``sections`` to :data:`OUT_NAME` in the folder ``results``."""
+    results.mkdir(parents=True, exist_ok=True)
+    (results / OUT_NAME).write_text("\n\n".join(sections) + "\n")
+    print(f"-> {results / OUT_NAME}", flush=True)
 
 
 def loo_section(title: str, runs_text: str, settings: str, shapes, estimates) -> str:
@@ -444,11 +448,29 @@ def scale_section(rows: list[str]) -> str:
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--chains", type=int, default=4)  # bl.fit's defaults
-    parser.add_argument("--warmup", type=int, default=1000)
-    parser.add_argument("--draws", type=int, default=1000)
-    parser.add_argument("--seed", type=int, default=0)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    # bl.fit's defaults
+    parser.add_argument(
+        "--chains", type=int, default=4, help="chains per fit (default %(default)s)"
+    )
+    parser.add_argument(
+        "--warmup",
+        type=int,
+        default=1000,
+        help="warm-up iterations per chain (default %(default)s)",
+    )
+    parser.add_argument(
+        "--draws", type=int, default=1000, help="draws per chain (default %(default)s)"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="sampler seed (default %(default)s)")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=RESULTS,
+        metavar="DIR",
+        help=f"folder {OUT_NAME} is written to (default %(default)s, where a run replaces the "
+        "committed document; use a scratch folder for quick checks)",
+    )
     args = parser.parse_args(argv)
     warnings.simplefilter("ignore", category=UserWarning)
     header = (
@@ -481,7 +503,7 @@ def main(argv=None):
             ]
         )
     )
-    write(sections)
+    write(sections, args.out)
 
     truth = truth_estimates()
     scale_rows = []
@@ -510,7 +532,7 @@ def main(argv=None):
         except SharedDataMissing as err:
             sections.append(f"## {title}\n\nNot run: {err}")
             scale_rows.append(f"{title}: not run ({err}).")
-            write(sections)
+            write(sections, args.out)
             continue
         shapes, estimates, scales, scale_est, fits, loss_fit = shapes_and_scales(
             runs, args, options, units, truth_row
@@ -532,8 +554,8 @@ def main(argv=None):
             markdown(scales),
             markdown(scale_est),
         ]
-        write(sections + [scale_section(scale_rows)])
-    write(sections + [scale_section(scale_rows)])
+        write(sections + [scale_section(scale_rows)], args.out)
+    write(sections + [scale_section(scale_rows)], args.out)
 
 
 if __name__ == "__main__":

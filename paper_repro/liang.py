@@ -7,10 +7,13 @@ D_opt = C / (6 N_opt), L_opt = 2.3943 C^-0.0273; log loss a parabola in ln N wit
 k = 0.025) with multiplicative noise sd 0.002 (an assumption), budgets 1e17 ... 6e18 FLOPs, nine
 sizes per budget spanning +-1 decade around the optimum.
 
-Run:  python paper_repro/liang.py [--seed 0] [--draws 500]
-Writes paper_repro/results/liang.csv and prints the table. Every row carries the sampler
-diagnostics of the one fit behind it (columns ``max_r_hat`` and ``divergences``), which
-make_readme.py appends to the row's note in paper_repro/README.md.
+Run:  python paper_repro/liang.py [--seed 0] [--draws 500] [--out DIR]
+Writes liang.csv into ``--out`` (default paper_repro/results: the committed table is replaced;
+give a scratch folder to try settings, e.g. ``--out /tmp/paper_repro_quick``) and prints the
+table. :func:`liang_fit` makes the one fit and :func:`liang_table` the table (the notebook
+notebooks/paper_repro.ipynb calls both). Every row carries the sampler diagnostics of that fit
+(columns ``max_r_hat`` and ``divergences``), which make_readme.py appends to the row's note in
+paper_repro/README.md.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ RESULTS = Path(__file__).resolve().parent / "results"
 C_CHECK, N_CHECK = published.LIANG_NOPT_CHECK  # 958.3M params at 1.5e21 FLOPs
 # the published L_opt law's value at the check budget, as the paper's reference quotes it
 L_CHECK = round(published.LIANG_LOPT_COEF * C_CHECK**published.LIANG_LOPT_EXP, 4)  # 0.6325
+NOISE_SD = 0.002  # relative sd of the simulated losses (an assumption: the paper gives none)
 
 
 def diagnostics_columns(diagnostics) -> dict:
@@ -41,32 +45,34 @@ def diagnostics_columns(diagnostics) -> dict:
     }
 
 
-def main(argv=None) -> pd.DataFrame:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--draws", type=int, default=500)
-    parser.add_argument("--noise-sd", type=float, default=0.002)
-    parser.add_argument("--law", default="isoflop", choices=["isoflop", "isoflop_cubic"])
-    args = parser.parse_args(argv)
-
-    truth = simulate.LiangTruth()
-    runs = simulate.simulate_liang_isoflop(seed=args.seed, noise_sd=args.noise_sd)
-    fit = bl.fit(
+def liang_fit(draws: int = 500, seed: int = 0, noise_sd: float = NOISE_SD, law: str = "isoflop"):
+    """The fit behind liang.csv: law ``law`` ("isoflop" or "isoflop_cubic"), Gaussian
+    likelihood, 2 chains x ``draws`` draws after as many warm-up iterations, diagonal mass
+    matrix, on simulate_liang_isoflop(seed=``seed``, noise_sd=``noise_sd``) (54 SIMULATED
+    runs; ``noise_sd``: relative sd of the loss)."""
+    runs = simulate.simulate_liang_isoflop(seed=seed, noise_sd=noise_sd)
+    return bl.fit(
         runs,
-        law=args.law,
+        law=law,
         likelihood="gaussian",
-        seed=args.seed,
+        seed=seed,
         chains=2,
-        warmup=args.draws,
-        draws=args.draws,
+        warmup=draws,
+        draws=draws,
         dense_mass=False,
     )
-    print(fit)
+
+
+def liang_table(fit, seed: int = 0, noise_sd: float = NOISE_SD) -> pd.DataFrame:
+    """liang.csv from ``fit`` (:func:`liang_fit`'s, whose ``seed`` and ``noise_sd`` the rows'
+    ``data`` cell names): one row per quantity (the N_opt, D_opt and L_opt exponents and
+    coefficients, N_opt and L_opt at 1.5e21 FLOPs; 90% intervals) beside the paper's value
+    and the simulator's truth (LiangTruth), whether the interval covers it, and the fit's
+    diagnostics (:func:`diagnostics_columns`)."""
+    truth = simulate.LiangTruth()
     laws = allocation_laws(fit, ci=0.9)
     alloc = optimal_allocation(fit, C=C_CHECK, ci=0.9)
-    data = (
-        f"simulated (LiangTruth, 6 budgets x 9 sizes, noise sd {args.noise_sd:g}, seed {args.seed})"
-    )
+    data = f"simulated (LiangTruth, 6 budgets x 9 sizes, noise sd {noise_sd:g}, seed {seed})"
     rows = []
 
     def row(quantity, paper, med, lo, hi, note=""):
@@ -131,13 +137,53 @@ def main(argv=None) -> pd.DataFrame:
     out["covered"] = (out["lower"] <= out["truth"]) & (out["truth"] <= out["upper"])
     for column, value in diagnostics_columns(fit.diagnostics).items():
         out[column] = value  # one fit behind every row
-    RESULTS.mkdir(exist_ok=True)
-    out.to_csv(RESULTS / "liang.csv", index=False)
+    return out
+
+
+def main(argv=None) -> pd.DataFrame:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--seed", type=int, default=0, help="simulation and sampler seed (default %(default)s)"
+    )
+    parser.add_argument(
+        "--draws",
+        type=int,
+        default=500,
+        help="draws per chain (2 chains), and as many warm-up iterations (default %(default)s)",
+    )
+    parser.add_argument(
+        "--noise-sd",
+        type=float,
+        default=NOISE_SD,
+        help="relative sd of the simulated losses (default %(default)s)",
+    )
+    parser.add_argument(
+        "--law",
+        default="isoflop",
+        choices=["isoflop", "isoflop_cubic"],
+        help="the fitted law (default %(default)s)",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=RESULTS,
+        metavar="DIR",
+        help="folder liang.csv is written to (default %(default)s, where a run replaces the "
+        "committed table; use a scratch folder to try settings)",
+    )
+    args = parser.parse_args(argv)
+
+    fit = liang_fit(args.draws, args.seed, args.noise_sd, args.law)
+    print(fit)
+    out = liang_table(fit, args.seed, args.noise_sd)
+    args.out.mkdir(parents=True, exist_ok=True)
+    out.to_csv(args.out / "liang.csv", index=False)
     with pd.option_context("display.width", 200, "display.max_columns", 20):
         print(out[["quantity", "paper_value", "median", "lower", "upper", "truth", "covered"]])
     d = fit.diagnostics
     print(f"fit: {d.n_draws} draws, max R-hat {d.r_hat_text}, {d.divergences} divergences")
     print(f"a_opt posterior sd {np.std(fit.draws(['a_opt'])['a_opt']):.4f}")
+    print(f"-> {args.out / 'liang.csv'}")
     return out
 
 

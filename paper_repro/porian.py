@@ -38,9 +38,11 @@ fits the parabola with free offsets (the first version) and without offsets, on 
 and writes porian_variants.csv (slow; the first version's own results are kept as
 results/porian_before.csv).
 
-Run:  python paper_repro/porian.py [--all] [--draws 300] [--law isoflop|isoflop_cubic]
+Run:  python paper_repro/porian.py [--all] [--draws 300] [--law isoflop|isoflop_cubic] [--out DIR]
       python paper_repro/porian.py --compare --draws 200 --warmup 300  (porian_variants.*)
-Writes paper_repro/results/porian.csv (table rows) and porian_detail.csv; prints both.
+Writes porian.csv (table rows) and porian_detail.csv into ``--out`` (default
+paper_repro/results: a run replaces the committed tables; give a scratch folder to try
+settings, e.g. ``--out /tmp/paper_repro_quick``); prints both.
 """
 
 from __future__ import annotations
@@ -222,10 +224,13 @@ def n_opt_coverage_row(vertices: pd.DataFrame, label: str) -> dict:
     }
 
 
-def plain_fits(configs, published, pairs, windows=(0.02, 0.05, 0.1, 0.2)) -> pd.DataFrame:
+def plain_fits(
+    configs, published, pairs, windows=(0.02, 0.05, 0.1, 0.2), results: Path | None = None
+) -> pd.DataFrame:
     """No-sampling baseline: per budget a least-squares parabola / cubic in ln N on the points
     within ``window`` of the budget's minimum, its minimum as ln N_opt, then OLS of ln N_opt on
-    ln C; and OLS on the authors' own interpolated optima (optimal_pairs.csv)."""
+    ln C; and OLS on the authors' own interpolated optima (optimal_pairs.csv). Written to
+    porian_plain.csv / .md in the folder ``results`` (default :data:`RESULTS`)."""
     rows = []
     for key in configs:
         config = dict(zip(KEYS, key, strict=True))
@@ -256,9 +261,10 @@ def plain_fits(configs, published, pairs, windows=(0.02, 0.05, 0.1, 0.2)) -> pd.
                 rec[f"{name} + OLS"] = np.polyfit(logc, vert, 1)[0]
             rows.append(rec)
     out = pd.DataFrame(rows)
-    RESULTS.mkdir(exist_ok=True)
-    out.to_csv(RESULTS / "porian_plain.csv", index=False)
-    (RESULTS / "porian_plain.md").write_text(
+    results = RESULTS if results is None else Path(results)
+    results.mkdir(parents=True, exist_ok=True)
+    out.to_csv(results / "porian_plain.csv", index=False)
+    (results / "porian_plain.md").write_text(
         "# Porian et al.: no-sampling baseline, exponent a from per-budget least-squares "
         "parabolas / cubics in ln N (points within the window of each budget's minimum) and OLS "
         "on ln C, beside OLS on the authors' own optima (REAL data)\n"
@@ -267,7 +273,8 @@ def plain_fits(configs, published, pairs, windows=(0.02, 0.05, 0.1, 0.2)) -> pd.
 
 
 def compare(args, configs, published):
-    """Before/after table: exponent a per configuration for each isoFLOP variant."""
+    """Before/after table: exponent a per configuration for each isoFLOP variant, written to
+    porian_variants.csv / .md in the folder ``args.out``."""
     variants = [  # (law, offsets, window)
         ("isoflop", "free", 0.05),
         ("isoflop", "none", 0.05),
@@ -303,41 +310,61 @@ def compare(args, configs, published):
             )
             print(pd.DataFrame(rows[-1:]).to_string(index=False, header=len(rows) == 1), flush=True)
     out = pd.DataFrame(rows)
-    RESULTS.mkdir(exist_ok=True)
-    out.to_csv(RESULTS / "porian_variants.csv", index=False)
+    args.out.mkdir(parents=True, exist_ok=True)
+    out.to_csv(args.out / "porian_variants.csv", index=False)
     title = (
         "Porian et al. isoFLOP exponent a, the parabola with free per-run offsets (the first "
         "version) and without offsets; the main table has the cubic with detrended offsets "
         f"(REAL data; 2 chains x {args.draws}, warmup "
         f"{args.warmup}, target_accept {args.target_accept})"
     )
-    (RESULTS / "porian_variants.md").write_text(f"# {title}\n")
+    (args.out / "porian_variants.md").write_text(f"# {title}\n")
     return out
 
 
 def main(argv=None) -> pd.DataFrame:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--all", action="store_true", help="all 15 configurations (default: walk)")
-    parser.add_argument("--draws", type=int, default=300)
-    parser.add_argument("--warmup", type=int, default=500)
-    parser.add_argument("--target-accept", type=float, default=0.9)
+    parser.add_argument(
+        "--draws", type=int, default=300, help="draws per chain, 2 chains (default %(default)s)"
+    )
+    parser.add_argument(
+        "--warmup", type=int, default=500, help="warm-up iterations per chain (default %(default)s)"
+    )
+    parser.add_argument(
+        "--target-accept",
+        type=float,
+        default=0.9,
+        help="NUTS target acceptance (default %(default)s)",
+    )
     parser.add_argument(
         "--offsets",
         default="detrended",
         choices=["detrended", "free", "none"],
-        help="per-run offsets for const/kaplan decay (points of one run at several budgets)",
+        help="per-run offsets for const/kaplan decay (points of one run at several budgets; "
+        "default %(default)s)",
     )
     parser.add_argument("--compare", action="store_true", help="write porian_variants.csv only")
-    parser.add_argument("--no-surface", action="store_true")
+    parser.add_argument(
+        "--no-surface", action="store_true", help="skip the Chinchilla surface fits (3)"
+    )
     parser.add_argument("--plain", action="store_true", help="write porian_plain.csv only (fast)")
-    parser.add_argument("--law", default="isoflop_cubic", choices=["isoflop", "isoflop_cubic"])
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--no-holdout", action="store_true")
+    parser.add_argument(
+        "--law",
+        default="isoflop_cubic",
+        choices=["isoflop", "isoflop_cubic"],
+        help="the isoFLOP law fitted (default %(default)s)",
+    )
+    parser.add_argument(
+        "--seed", type=int, default=0, help="sampler and hold-out seed (default %(default)s)"
+    )
+    parser.add_argument("--no-holdout", action="store_true", help="skip the hold-out fits (2)")
     parser.add_argument(
         "--skew-saturation",
         type=float,
         default=0.8,
-        help="K of the saturating cubic (bayeslaws/laws/isoflop.py); large K ~ the plain cubic",
+        help="K of the saturating cubic (bayeslaws/laws/isoflop.py); large K ~ the plain cubic "
+        "(default %(default)s)",
     )
     parser.add_argument(
         "--only", default="", help="run only configurations whose label contains this (no files)"
@@ -346,7 +373,16 @@ def main(argv=None) -> pd.DataFrame:
         "--window",
         type=float,
         default=0.05,
-        help="keep points within this relative loss of their budget's minimum (default 0.05)",
+        help="keep points within this relative loss of their budget's minimum (default "
+        "%(default)s)",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=RESULTS,
+        metavar="DIR",
+        help="folder the result files are written to (default %(default)s, where a run "
+        "replaces the committed tables; use a scratch folder to try settings)",
     )
     args = parser.parse_args(argv)
 
@@ -359,7 +395,7 @@ def main(argv=None) -> pd.DataFrame:
     if args.only:
         configs = [c for c in configs if args.only in WALK.get(c, "/".join(c[1:]))]
     if args.plain:
-        out = plain_fits(configs, published, pairs)
+        out = plain_fits(configs, published, pairs, results=args.out)
         print(out.round(3).to_string(index=False))
         return out
     if args.compare:
@@ -508,9 +544,9 @@ def main(argv=None) -> pd.DataFrame:
         rows.append(n_opt_coverage_row(vertices, f"all {n_configs} configurations"))
     out = pd.DataFrame(rows)
     if not args.only:  # a partial run does not overwrite the committed tables
-        RESULTS.mkdir(exist_ok=True)
-        out.to_csv(RESULTS / "porian.csv", index=False)
-        pd.DataFrame(detail).to_csv(RESULTS / "porian_detail.csv", index=False)
+        args.out.mkdir(parents=True, exist_ok=True)
+        out.to_csv(args.out / "porian.csv", index=False)
+        pd.DataFrame(detail).to_csv(args.out / "porian_detail.csv", index=False)
     with pd.option_context(
         "display.width", 250, "display.max_columns", 30, "display.max_colwidth", 60
     ):

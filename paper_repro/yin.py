@@ -36,22 +36,25 @@ Chinchilla surface; reported: the ratio of N_opt (optimal / fixed - 1) at both b
 and 5-95% range of the replicates' posterior medians.
 
 Run:  python paper_repro/yin.py [--replicates 6] [--joint-replicates 6] [--hp-replicates 2]
-      [--fixed-replicates 3] [--draws 200] [--joint-draws 200] [--hp-draws 200]
+      [--fixed-replicates 3] [--draws 200] [--joint-draws 200] [--hp-draws 200] [--out DIR]
 (~30 min on a heavily loaded 2-core machine before the joint model; each joint fit adds ~1 min
 at 2 x 200 + 200; more replicates give tighter summaries.) ``--draws`` sets the draws of the
 Chinchilla surface fits (parts 2 and 3); their warm-up is at least SURFACE_MIN_WARMUP = 1000
 iterations at target acceptance 0.95 (see surface_fit: their posterior is a long ridge).
-Quick check of every code path (a minute or two):
+Quick check of every code path (a minute or two; into a scratch folder, so the committed
+6-replicate tables stay):
       python paper_repro/yin.py --replicates 1 --hp-replicates 0 --fixed-replicates 1 \
-          --draws 100 --joint-draws 100
-Writes paper_repro/results/yin.csv and yin_detail.csv (one table: part 2's and part 3's
-per-replicate rows, including each fit's R-hat and divergences, with a ``part`` column and a
-``data`` column naming each row's simulation and seed); prints the tables.
-Without fitting (seconds):  python paper_repro/yin.py --truth-only
-      rewrites yin_detail.csv as one table and recomputes yin.csv's part-3 rows and part 2's
-      baseline rows from it (their replicate summaries, a range only from 3 or more replicates,
-      and the simulator's fixed-setting optimum), and rewrites the paper
-      values this script defines (constant_paper_values); every other cell is kept.
+          --draws 100 --joint-draws 100 --out /tmp/paper_repro_quick
+Writes yin.csv and yin_detail.csv (one table: part 2's and part 3's per-replicate rows,
+including each fit's R-hat and divergences, with a ``part`` column and a ``data`` column naming
+each row's simulation and seed) into ``--out`` (default paper_repro/results: a run replaces the
+committed tables); prints the tables.
+Without fitting (seconds):  python paper_repro/yin.py --truth-only [--out DIR]
+      rewrites the yin_detail.csv of an earlier run (in ``--out``) as one table and recomputes
+      yin.csv's part-3 rows and part 2's baseline rows from it (their replicate summaries, a
+      range only from 3 or more replicates, and the simulator's fixed-setting optimum), and
+      rewrites the paper values this script defines (constant_paper_values); every other cell
+      is kept.
 """
 
 from __future__ import annotations
@@ -242,9 +245,11 @@ def part1() -> tuple[list, pd.DataFrame]:
     return rows, pd.DataFrame(detail)
 
 
-def best_cells(df: pd.DataFrame) -> pd.DataFrame:
-    idx = df.groupby(["N", "D"])["loss"].idxmin()
-    return df.loc[idx, ["N", "D", "C", "loss"]].reset_index(drop=True)
+def best_cells(sweep: pd.DataFrame) -> bl.RunTable:
+    """The baseline's points: each (N, D) cell's best (lowest-loss) run of the simulated
+    ``sweep``, a RunTable (bl.runs.best_run_per_cell) that keeps the sweep's SIMULATED source and
+    records the other runs as excluded, so a fit to it says both."""
+    return bl.runs.best_run_per_cell(bl.load_runs(sweep))
 
 
 # The baseline's Chinchilla fits on 16 best-cell points: their posterior is a long curved
@@ -628,8 +633,10 @@ def read_detail(path) -> tuple[pd.DataFrame, pd.DataFrame]:
     return parts[0], parts[1]
 
 
-def truth_only(results: Path = RESULTS) -> pd.DataFrame:
-    """No fitting: from the committed ``results/yin_detail.csv``, rewrite that file as one
+def truth_only(results: Path | None = None) -> pd.DataFrame:
+    """No fitting: from ``results/yin_detail.csv`` (``results``: a folder, default
+    :data:`RESULTS`, holding an earlier run's yin.csv and yin_detail.csv; FileNotFoundError
+    naming the missing files otherwise), rewrite that file as one
     table (:func:`write_detail`; repairs the two-header layout of older versions),
     recompute yin.csv's part-3 rows (:func:`fixed_rows`: the same replicate summaries, and the
     simulator's fixed-setting optimum in the note, an analytic truth), part 2's baseline
@@ -637,6 +644,14 @@ def truth_only(results: Path = RESULTS) -> pd.DataFrame:
     model's rows (:func:`joint_summary`; their data cells kept), and rewrite the
     paper_value cells that are constants of this script (:func:`constant_paper_values`);
     every other cell of yin.csv is kept as it is."""
+    results = RESULTS if results is None else Path(results)
+    missing = [name for name in ("yin_detail.csv", "yin.csv") if not (results / name).is_file()]
+    if missing:
+        raise FileNotFoundError(
+            f"--truth-only recomputes rows of an earlier run's results, and {results} has no "
+            f"{' or '.join(missing)}: run yin.py without --truth-only first (with the same "
+            "--out), or give --out a folder that holds both (e.g. a copy of paper_repro/results)"
+        )
     p2, p3 = read_detail(results / "yin_detail.csv")
     write_detail(p2, p3, results / "yin_detail.csv")
     c_mg = budget_for("earlier (0.8705 C^0.4294)", N_MOVIE_GEN)
@@ -816,24 +831,24 @@ def joint_summary(p2: pd.DataFrame, budgets: dict, draws: int | None) -> list[di
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "--replicates",
         type=int,
         default=6,
-        help="simulated replicates of the design for the surface fits",
+        help="simulated replicates of the design for the surface fits (default %(default)s)",
     )
     parser.add_argument(
         "--hp-replicates",
         type=int,
         default=2,
-        help="replicates also fitted with law='hyperparams' (slower)",
+        help="replicates also fitted with law='hyperparams' (slower; default %(default)s)",
     )
     parser.add_argument(
         "--fixed-replicates",
         type=int,
         default=3,
-        help="replicates of the fixed-versus-optimal experiment",
+        help="replicates of the fixed-versus-optimal experiment (default %(default)s)",
     )
     parser.add_argument(
         "--joint-replicates",
@@ -841,22 +856,50 @@ def main(argv=None):
         default=None,
         help="replicates also fitted with the joint sweep model, law='sweep' (default: all)",
     )
-    parser.add_argument("--draws", type=int, default=200)
-    parser.add_argument("--joint-draws", type=int, default=200)
-    parser.add_argument("--hp-draws", type=int, default=200)
+    parser.add_argument(
+        "--draws",
+        type=int,
+        default=200,
+        help="draws per chain (2 chains) of the Chinchilla surface fits; warm-up at least "
+        f"{SURFACE_MIN_WARMUP} (default %(default)s)",
+    )
+    parser.add_argument(
+        "--joint-draws",
+        type=int,
+        default=200,
+        help="warm-up and draws per chain (2 chains) of the joint fits (default %(default)s)",
+    )
+    parser.add_argument(
+        "--hp-draws",
+        type=int,
+        default=200,
+        help="warm-up and draws per chain (2 chains) of the law='hyperparams' fits "
+        "(default %(default)s)",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=RESULTS,
+        metavar="DIR",
+        help="folder yin.csv and yin_detail.csv are written to (default %(default)s, where a "
+        "run replaces the committed tables; use a scratch folder for quick checks)",
+    )
     parser.add_argument(
         "--truth-only",
         action="store_true",
-        help="no fitting: rewrite results/yin_detail.csv as one table and recompute the "
-        "part-3, part-2 baseline and joint rows of results/yin.csv from it and its constant "
-        "paper values (see truth_only)",
+        help="no fitting: rewrite the yin_detail.csv of an earlier run in --out as one table "
+        "and recompute the part-3, part-2 baseline and joint rows of its yin.csv from it and "
+        "its constant paper values (see truth_only)",
     )
     args = parser.parse_args(argv)
     if args.truth_only:
-        out = truth_only()
+        try:
+            out = truth_only(args.out)
+        except FileNotFoundError as err:
+            parser.error(str(err))
         print(
-            f"rewrote {RESULTS / 'yin_detail.csv'}, and the part-3 rows, part 2's baseline "
-            f"rows, the joint model's rows and constant paper values of {RESULTS / 'yin.csv'}"
+            f"rewrote {args.out / 'yin_detail.csv'}, and the part-3 rows, part 2's baseline "
+            f"rows, the joint model's rows and constant paper values of {args.out / 'yin.csv'}"
         )
         return out
     if args.joint_replicates is None:
@@ -896,16 +939,16 @@ def main(argv=None):
     rows += fixed_rows(p3, budgets, truth)
     out = pd.DataFrame(rows)
     out.insert(0, "paper", "Yin et al. 2025")
-    RESULTS.mkdir(exist_ok=True)
-    out.to_csv(RESULTS / "yin.csv", index=False)
-    write_detail(p2, p3, RESULTS / "yin_detail.csv")
+    args.out.mkdir(parents=True, exist_ok=True)
+    out.to_csv(args.out / "yin.csv", index=False)
+    write_detail(p2, p3, args.out / "yin_detail.csv")
     with pd.option_context("display.width", 250, "display.max_colwidth", 90):
         print(
             out[["quantity", "paper_value", "median", "lower", "upper", "note"]].to_string(
                 index=False
             )
         )
-    print(f"total {time.perf_counter() - t_start:.0f} s")
+    print(f"total {time.perf_counter() - t_start:.0f} s; -> {args.out}")
     return out
 
 

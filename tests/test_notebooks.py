@@ -125,8 +125,8 @@ def test_paper_repro_uses_the_package_checks_and_hides_no_sampler_problem():
         "Number(",
         "Reference(",
         "plan_report.truth_law_constants(",
-        "liang_truth.l_opt(",
-        "laws.index.map(",
+        "liang_repro.liang_fit(",  # paper_repro/liang.py's fit and table: its truth and paper
+        "liang_repro.liang_table(",  # values by quantity, the published L_opt law's value
         "epoch.full_fit(",
         "epoch.full_fit_table(",
         "fixed_vs_optimal_plan(joint, pub.YIN_BUDGET, truth=truth)",
