@@ -12,7 +12,8 @@ Writes liang.csv into ``--out`` (default paper_repro/results: the committed tabl
 give a scratch folder to try settings, e.g. ``--out /tmp/paper_repro_quick``) and prints the
 table. :func:`liang_fit` makes the one fit and :func:`liang_table` the table (the notebook
 notebooks/paper_repro.ipynb calls both). Every row carries the sampler diagnostics of that fit
-(columns ``max_r_hat`` and ``divergences``), which make_readme.py appends to the row's note in
+(columns ``max_r_hat`` and ``divergences``) and its NUTS settings (``chains``, ``warmup``,
+``draws``), which make_readme.py appends to the row's note in
 paper_repro/README.md.
 """
 
@@ -67,8 +68,9 @@ def liang_table(fit, seed: int = 0, noise_sd: float = NOISE_SD) -> pd.DataFrame:
     """liang.csv from ``fit`` (:func:`liang_fit`'s, whose ``seed`` and ``noise_sd`` the rows'
     ``data`` cell names): one row per quantity (the N_opt, D_opt and L_opt exponents and
     coefficients, N_opt and L_opt at 1.5e21 FLOPs; 90% intervals) beside the paper's value
-    and the simulator's truth (LiangTruth), whether the interval covers it, and the fit's
-    diagnostics (:func:`diagnostics_columns`)."""
+    and the simulator's truth (LiangTruth), whether the interval covers it, the fit's
+    diagnostics (:func:`diagnostics_columns`) and its NUTS settings (chains, warmup, draws per
+    chain, from the fit's record; make_readme.py quotes them)."""
     truth = simulate.LiangTruth()
     laws = allocation_laws(fit, ci=0.9)
     alloc = optimal_allocation(fit, C=C_CHECK, ci=0.9)
@@ -135,7 +137,9 @@ def liang_table(fit, seed: int = 0, noise_sd: float = NOISE_SD) -> pd.DataFrame:
     }
     out["truth"] = out["quantity"].map(truths)
     out["covered"] = (out["lower"] <= out["truth"]) & (out["truth"] <= out["upper"])
-    for column, value in diagnostics_columns(fit.diagnostics).items():
+    sampler = fit.record.sampler
+    settings = {"chains": sampler.chains, "warmup": sampler.warmup, "draws": sampler.draws}
+    for column, value in {**diagnostics_columns(fit.diagnostics), **settings}.items():
         out[column] = value  # one fit behind every row
     return out
 
