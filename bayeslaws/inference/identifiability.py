@@ -4,9 +4,10 @@ reporting low ESS afterwards.
 
 Checks (through the law's contract only):
 
-* runs against parameters: the observed runs must outnumber the law's parameters (its default
-  priors plus the likelihood's noise parameters); with fewer, some parameters are set by their
-  priors alone and NUTS mixes badly;
+* observations against parameters: the observed values must outnumber the law's parameters (those
+  of its priors, the likelihood's noise among them, that its model samples on these runs:
+  :func:`sampled_sites`); with fewer, some parameters are set by their priors alone and NUTS
+  mixes badly;
 * distinct model sizes and token counts (for laws whose runs vary N and D): an exponent, its
   amplitude and a shared floor need at least ``MIN_LEVELS`` distinct values of each; with two,
   the exponent rests on two points and the floor is not separable from the amplitude. A law
@@ -34,9 +35,12 @@ Checks (through the law's contract only):
 
 from __future__ import annotations
 
-import numpy as np
+import functools
 
-from ..laws.likelihoods import default_noise_priors
+import jax
+import numpy as np
+from numpyro import handlers
+
 from ..runs.warn import warn_user
 
 MIN_LEVELS = 3  # distinct values of N (and of D) that separate exponent, amplitude and floor
@@ -89,32 +93,71 @@ MIN_SPREAD_RATIO = 0.02  # smallest / largest singular value of the centred (ln 
 # the low-noise medians over all fits first fall below 0.6 of the prior's sd (2x: 0.62-0.71).
 MIN_RANGE = 3.0
 WIDE_RANGE = 10.0  # the range the advice widens a narrow one to
+STANDARDISED = "_std"  # the suffix of a site sampled standardised (laws.priors.standardised_sample)
 
 
 class IdentifiabilityWarning(UserWarning):
     """The run table cannot pin the law down: the message says what to add."""
 
 
-def n_parameters(law, likelihood: str) -> int:
-    """The law's own parameters (its default priors) plus the likelihood's noise parameters."""
-    return len(law.default_priors()) + len(default_noise_priors(likelihood))
+def sampled_sites(law, prepared, likelihood: str) -> list[str]:
+    """The law's parameters on the prepared runs: those of its priors (its own and the
+    likelihood's noise, :meth:`~bayeslaws.laws.contract.Law.priors`) that its model samples
+    there, in the order it samples them. From one abstract trace of the model (nothing is
+    computed or fitted): a prior the model does not sample is no parameter (the two-stage
+    law's shared ``sigma``, which it replaces by one per regression; a pooling scale's prior
+    without groups; shape scatters held at 0). A site standardised for the sampler (``X_std``,
+    recorded as ``X``: :func:`~bayeslaws.laws.priors.standardised_sample`) is ``X``. Sites
+    without a prior of their own (per-cell or per-group deviations) are not counted, as
+    before."""
+    priors = law.priors(likelihood)
+    static = {**prepared.static, "priors": priors, "likelihood": likelihood}
+    kinds = {}  # site name -> (type, observed), filled while the model is traced
+
+    def run(data):
+        model = handlers.seed(functools.partial(law.model, **static), jax.random.PRNGKey(0))
+        trace = handlers.trace(model).get_trace(**data)
+        kinds.update({k: (v["type"], bool(v.get("is_observed", False))) for k, v in trace.items()})
+        return 0
+
+    jax.eval_shape(run, prepared.data)  # traced abstractly: no values computed, nothing compiled
+    names = []
+    for name, (kind, observed) in kinds.items():
+        if kind != "sample" or observed:
+            continue
+        plain = name.removesuffix(STANDARDISED)
+        recorded = kinds.get(plain, ("", False))[0] == "deterministic"
+        names.append(plain if name.endswith(STANDARDISED) and recorded else name)
+    return [name for name in names if name in priors]
+
+
+def n_observations(law, prepared) -> tuple[int, int]:
+    """(observations, runs behind them) of the prepared runs: the values the likelihood reads
+    (``prepared.data["obs"]``, every axis) and the runs they come from
+    (:meth:`~bayeslaws.laws.contract.Law.observation_rows`); they differ where a run gives
+    several (the two-stage baseline: ln lr and ln B of each selected run)."""
+    n_runs = len(law.observation_rows(prepared))
+    obs = prepared.data.get("obs")
+    n_obs = int(np.size(obs)) if obs is not None and np.ndim(obs) else n_runs
+    return n_obs, n_runs
 
 
 def check(law, prepared, likelihood: str, warn: bool = True) -> list[str]:
     """Problems (plain language, with advice) of fitting ``law`` to the prepared runs (the
-    checks of the module docstring: runs against parameters, levels and range of N params and
-    D tokens, runs on one line); warned as :class:`IdentifiabilityWarning` when ``warn``,
-    with the :func:`caveats` (the per-group checks among them). Returns the list of problems
+    checks of the module docstring: observations against the law's sampled parameters
+    (:func:`sampled_sites`, :func:`n_observations`), levels and range of N params and D
+    tokens, runs on one line); warned as :class:`IdentifiabilityWarning` when ``warn``, with
+    the :func:`caveats` (the per-group checks among them). Returns the list of problems
     (empty when fine): the causes a fit names for its sampler's trouble."""
-    obs = np.asarray(prepared.data.get("obs")) if "obs" in prepared.data else None
     df = prepared.runs.df
-    n_obs = int(obs.size) if obs is not None and obs.ndim else len(df)
-    k = n_parameters(law, likelihood)
+    n_obs, n_runs = n_observations(law, prepared)
+    sites = sampled_sites(law, prepared, likelihood)
+    k = len(sites)
     problems = []
     if n_obs <= k:
+        counted = f"{n_obs} runs" if n_obs == n_runs else f"{n_obs} observations of {n_runs} runs"
         problems.append(
-            f"{n_obs} runs for law {law.name!r} with {k} parameters "
-            f"({', '.join(list(law.default_priors()) + list(default_noise_priors(likelihood)))}):"
+            f"{counted} for law {law.name!r} with {k} parameters ({', '.join(sites)}):"
             " the data cannot pin them down, so the posterior of some follows their priors and "
             f"the sampler mixes badly. Add runs (well over {k}; at least {MIN_LEVELS} distinct "
             "model sizes and token counts), fit a law with fewer parameters, or fix parameters "
@@ -122,7 +165,7 @@ def check(law, prepared, likelihood: str, warn: bool = True) -> list[str]:
         )
     noted = caveats(law, prepared, likelihood)  # warned, but no cause of trouble: not returned
     line = []
-    if n_obs > k and all(c in law.run_columns and c in df for c in ("N", "D")):
+    if all(c in law.run_columns and c in df for c in ("N", "D")):
         line = _one_line(df["N"].to_numpy(float), df["D"].to_numpy(float))
     if not _linear_in_logs(law):
         # a column that barely moves on one line is said by the line's message alone

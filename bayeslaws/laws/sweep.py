@@ -126,6 +126,7 @@ from numpyro.distributions import constraints
 
 from ..runs import PlausibilityWarning, RunTableError, decades_outside
 from ..runs.cells import CELL_RTOL, cell_table
+from ..runs.checks import ArgumentTypeError, is_real
 from ..runs.warn import user_stacklevel
 from . import chinchilla
 from .contract import (
@@ -242,6 +243,35 @@ def nothing_excluded_note(fence: float | None, runs_per_cell, pooled: bool) -> s
     )
     fenced = f" and none beyond a far-out fence ({', '.join(checked)})" if checked else ""
     return f"no diverged runs{fenced}{unchecked}; every run in the bowls"
+
+
+def drift_option(optima_drift) -> tuple[float, float]:
+    """The ``optima_drift`` option as (lr, batch) sds per decade (ln units): None, the shipped
+    ``OPTIMA_DRIFT``; one number, the same for both; or two. Each finite and >= 0, else
+    ValueError (so is a string: not two numbers, "12" would iterate as 1, 2); a value in it
+    that is not a number, a bool among them (True is no sd of 1), an ArgumentTypeError."""
+    if optima_drift is None:
+        return (OPTIMA_DRIFT["lr"], OPTIMA_DRIFT["batch"])
+    pair = optima_drift
+    if np.ndim(pair) == 0 and not isinstance(pair, str | bytes):
+        pair = (pair, pair)  # one sd for both optima
+    try:
+        values = () if isinstance(pair, str | bytes) else tuple(pair)
+    except TypeError:
+        values = ()
+    values = tuple(v.item() if isinstance(v, np.ndarray) and v.ndim == 0 else v for v in values)
+    if any(not is_real(v) for v in values):
+        raise ArgumentTypeError(
+            f"optima_drift must be numbers, sds >= 0 per decade (lr, batch) or one for both, "
+            f"got {optima_drift!r}"
+        )
+    drift = tuple(float(v) for v in values)
+    if len(drift) != 2 or not all(np.isfinite(v) and v >= 0 for v in drift):
+        raise ValueError(
+            "optima_drift must be two finite sds >= 0 per decade, (lr, batch), got "
+            f"{optima_drift!r}"
+        )
+    return drift
 
 
 def cell_distances(N, D, cells: Mapping) -> np.ndarray:
@@ -461,22 +491,7 @@ class SweepLaw(LossSurfaceLaw):
         shape_scatter: bool = False,
         optima_drift=None,
     ):
-        if optima_drift is None:
-            optima_drift = (OPTIMA_DRIFT["lr"], OPTIMA_DRIFT["batch"])
-        if np.ndim(optima_drift) == 0 and not isinstance(optima_drift, str | bytes):
-            optima_drift = (optima_drift, optima_drift)  # one sd for both optima
-        try:
-            # a string is not two numbers ("12" would iterate as 1, 2)
-            drift = () if isinstance(optima_drift, str | bytes) else tuple(
-                float(v) for v in optima_drift
-            )
-        except (TypeError, ValueError):
-            drift = ()
-        if len(drift) != 2 or not all(np.isfinite(v) and v >= 0 for v in drift):
-            raise ValueError(
-                "optima_drift must be two finite sds >= 0 per decade, (lr, batch), got "
-                f"{optima_drift!r}"
-            )
+        drift = drift_option(optima_drift)
         if not isinstance(shape_scatter, bool | np.bool_):
             raise ValueError(f"shape_scatter must be True or False, got {shape_scatter!r}")
         if surface not in SURFACES:

@@ -16,6 +16,7 @@ import pandas as pd
 
 from ...runs import best_in_cell
 from ...runs.cells import CELL_RTOL, cell_table
+from ...runs.checks import ArgumentTypeError, is_real
 from .. import chinchilla
 from ..contract import Observations, Posterior, resolve_group, summarise
 from ..likelihoods import observation
@@ -31,12 +32,18 @@ NEW_CELL_DEVIATIONS = ("lr", "batch", "level")  # the order of a new cell's devi
 
 
 def units_factor(units) -> float:
-    """A unit word ("billions", ...) or a positive number, as a multiplier."""
+    """A unit word ("billions", ...) or a positive number, as a multiplier. Anything else, a
+    bool among them (True is no unit of 1), is an ArgumentTypeError naming ``units``."""
     if isinstance(units, str):
         try:
             return UNIT_WORDS[units.lower()]
         except KeyError:
             raise ValueError(f"units must be a number or one of {sorted(UNIT_WORDS)}") from None
+    if not is_real(units):
+        raise ArgumentTypeError(
+            f"units must be a positive number or one of {sorted(UNIT_WORDS)}, got {units!r} "
+            f"({type(units).__name__})"
+        )
     factor = float(units)
     if not np.isfinite(factor) or factor <= 0:
         raise ValueError(f"units must be a positive number, got {units!r}")
@@ -186,13 +193,19 @@ def optimum_draws(
     """Draws (S, Q) of ln eta_opt, ln B_opt and ln L at the optimum for query points (N params,
     D tokens) (Q,).
 
-    ``kind="mean"``: the law (median optimum of a new cell); ``kind="new_run"``: a new cell,
-    with the fitted cell scatter around the law (the optimum a new sweep would show) and the
-    loss one run at the optimum would show (plus the likelihood's run-to-run noise:
-    :func:`~bayeslaws.laws.likelihoods.noise_draws`). A fitted cell's own draws give the loss
-    level under ``loss_level="free"`` (elsewhere, and for a new group (``group=None``) of a fit
-    with several groups, that level is unknown: NaN). ``cell`` (Q,) is each point's fitted cell
-    (-1: none).
+    At a fitted cell (``cell`` (Q,): each point's fitted cell, -1: none) the optimum and the
+    level are the cell's own posterior ones, for both kinds (the optimum as
+    :func:`cell_optima`, the level the fitted ``level``): the cell exists and its deviation
+    from the law is fitted, so ``new_run`` adds only one run's noise there. The loss of a run
+    at a setting of that cell (:func:`quantity_draws`) is then the level plus the bowl about
+    the optimum reported, as :func:`observations` predicts it, and eta_opt, B_opt are its argmin.
+
+    Away from the fitted cells: ``kind="mean"``, the law (median optimum of a new cell) and the
+    law's level (``loss_level="surface"``; under ``"free"`` the level is unknown: NaN);
+    ``kind="new_run"``, a new cell, with the fitted cell scatter around the law (the optimum a
+    new sweep would show) and the loss one run at the optimum would show (plus the likelihood's
+    run-to-run noise: :func:`~bayeslaws.laws.likelihoods.noise_draws`). A new group
+    (``group=None``) of a fit with several groups has no fitted cell.
 
     ``rng``: a new group's offsets are its first draws (:func:`group_offsets`), then
     (``new_run``) one base seed (:func:`query_seed`). A new cell's deviations (optimum scatter,
@@ -212,20 +225,21 @@ def optimum_draws(
     m_b = m_b + off_b[:, None]
     S, Q = m_lr.shape
     cell = fitted_cells(post, N, D, g)
+    at_cell = cell >= 0
     if kind == "new_run":
         base = query_seed(rng)  # then one draw, whatever the query holds
         z = dict(zip(NEW_CELL_DEVIATIONS,
                      cell_deviations(base, N, D, len(NEW_CELL_DEVIATIONS), S), strict=True))
-        m_lr = m_lr + theta["lr_scatter"] * z["lr"]
-        m_b = m_b + theta["batch_scatter"] * z["batch"]
+        m_lr = m_lr + np.where(at_cell, 0.0, theta["lr_scatter"] * z["lr"])
+        m_b = m_b + np.where(at_cell, 0.0, theta["batch_scatter"] * z["batch"])
+    m_lr, m_b = cell_own(post, m_lr, m_b, cell)
     if law.loss_level == "surface":
         level = surface_level(theta, x, y)
         if kind == "new_run":
             level = level + theta["level_scatter"] * z["level"]
     else:
         level = np.full((S, Q), np.nan)
-        at_cell = cell >= 0
-        level[:, at_cell] = np.asarray(post.draws["level"])[:, cell[at_cell]]
+    level[:, at_cell] = np.asarray(post.draws["level"])[:, cell[at_cell]]
     if kind == "new_run":
         rngs = run_rngs(base, N, D, lr, batch_size)
         level = level + run_noise(post.likelihood, post.draws["sigma"], post.draws.get("nu"), rngs)
@@ -236,6 +250,21 @@ def optimum_draws(
         "theta": theta,
         "cell": cell,
     }
+
+
+def cell_own(post: Posterior, m_lr, m_b, cell) -> tuple[np.ndarray, np.ndarray]:
+    """The centred (ln eta*, ln B*) draws (S, Q) ``m_lr``, ``m_b`` (the law, with its group
+    offsets) moved by each fitted cell's own deviation (``cell`` (Q,) >= 0: lr_scatter z_lr and
+    batch_scatter z_batch of that cell, as the model); unchanged where ``cell`` is -1."""
+    at_cell = cell >= 0
+    if not at_cell.any():
+        return m_lr, m_b
+    d = post.draws
+    m_lr, m_b = np.array(m_lr, float), np.array(m_b, float)
+    on = cell[at_cell]
+    m_lr[:, at_cell] += np.asarray(d["lr_scatter"])[:, None] * np.asarray(d["z_lr"])[:, on]
+    m_b[:, at_cell] += np.asarray(d["batch_scatter"])[:, None] * np.asarray(d["z_batch"])[:, on]
+    return m_lr, m_b
 
 
 def bowl_reference(post: Posterior, level, cell) -> np.ndarray:
@@ -253,7 +282,9 @@ def quantity_draws(law, post: Posterior, query: pd.DataFrame, *, kind, group, rn
     query points (:func:`optimum_draws`).
 
     With ``lr`` and ``batch_size`` in the query also ``loss``, the loss of a run trained at that
-    setting: loss_opt (1 + rel_penalty) per draw (``new_run``: loss_opt carries one run's noise,
+    setting: loss_opt (1 + rel_penalty) per draw, the bowl about the optimum reported (at a
+    fitted cell the cell's own, so ``loss`` there is what :func:`observations` predicts for
+    the run, and 0 penalty at eta_opt, B_opt; ``new_run``: loss_opt carries one run's noise,
     so ``loss`` does too; the query's rows at one new cell share its optimum and level, and
     each row's draws are the same whatever the other rows: :func:`optimum_draws`);
     ``rel_penalty`` (L(lr, B) / L_opt - 1, the bowl on the log loss) and ``penalty`` (L(lr, B)

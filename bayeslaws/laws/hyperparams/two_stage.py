@@ -43,7 +43,7 @@ import numpyro
 import numpyro.distributions as dist
 import pandas as pd
 
-from ...runs import PlausibilityWarning, RunTableError
+from ...runs import PlausibilityWarning, RunTableError, best_in_cell
 from ...runs.cells import cell_table, run_cells
 from ...runs.checks import ArgumentTypeError, is_real
 from ...runs.table import format_values
@@ -162,14 +162,15 @@ class TwoStageHyperparams(Law):
 
     # ---- stage 1: the selected optima ---------------------------------------------------------
     def select(self, df: pd.DataFrame) -> pd.DataFrame:
-        """The runs stage 1 keeps: each cell's best converged run, or all within tolerance."""
+        """The runs stage 1 keeps: each cell's best converged run (:func:`~bayeslaws.runs.
+        best_in_cell`: ties in loss to the smallest lr, then batch size, whatever the rows'
+        order), or all within tolerance of it."""
         diverged, _ = data.diverged_mask(self, df)
+        if self.tolerance is None:
+            return df[best_in_cell(df.assign(diverged=diverged))]
         ok = df.loc[~diverged]
         cell = run_cells(df)[~diverged]
         best = ok.groupby(cell)["loss"].transform("min")
-        if self.tolerance is None:
-            first = ok.index.isin(ok.groupby(cell)["loss"].idxmin())
-            return ok[first]
         return ok[ok["loss"] <= best * (1.0 + self.tolerance)]
 
     def prepare(self, runs) -> Prepared:
