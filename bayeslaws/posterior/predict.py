@@ -244,7 +244,9 @@ def loss_penalty(
     in loss units (NaN where the loss level is unknown): mean, median, lower, upper; and, as in
     :func:`predict`, ``<input>_outside_decades`` for N, D (and C) and the setting (lr,
     batch_size): a penalty priced beyond the swept range extrapolates the bowl.
-    ``kind="new_run"`` (default) includes the scatter of a new cell's optimum around the law.
+    ``kind="new_run"`` (default) includes the scatter of a new cell's optimum around the law;
+    at a fitted cell the bowl is about that cell's own fitted optimum (either kind), so the
+    penalty of its fitted optimum is 0.
     N and D are both required (not C). pandas Series inputs keep their shared index, as in
     :func:`predict`; ``group=None`` on a grouped fit prices a new group (warned once per fit)."""
     check_fit(fit)

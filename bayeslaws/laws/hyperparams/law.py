@@ -18,7 +18,9 @@ laws in N and D with cell-level scatter (non-centred, partial pooling)::
 with x = ln N - ln N_ref, y = ln D - ln D_ref (N params, D tokens) and the reference scales at the
 data's geometric centre (``ln lr_ref``, ``ln B_ref`` the mean log lr / batch of the sweep).
 ``eta_opt(N, D)`` and ``B_opt(N, D)`` are the law (the median optimum of a new cell), i.e.
-``B_opt = c * T^x * N^y`` in the papers' notation, see :meth:`HyperparamsLaw.law_table`.
+``B_opt = c * T^x * N^y`` in the papers' notation, see :meth:`HyperparamsLaw.law_table`; at a
+fitted cell predictions use that cell's own optimum (eta*_c, B*_c) and level
+(:func:`.optima.optimum_draws`).
 
 Files: this module is the math (options, priors, bowl, model); :mod:`.data` turns a sweep into
 model arguments (cells, censoring of diverged runs); :mod:`.optima` is the posterior of the
