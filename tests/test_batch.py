@@ -60,6 +60,7 @@ def test_tasks_are_checked_and_named():
         fit_many([FitTask(runs)], executor=object(), workers=2)
 
 
+@pytest.mark.slow  # worker processes: .ci/run's slow step
 def test_dask_local_cluster_batch_with_a_failure(tmp_path):
     distributed = pytest.importorskip(
         "distributed", reason="dask[distributed] is not installed (pip install -e '.[cluster]')"
@@ -242,6 +243,7 @@ def test_map_tasks_arguments_are_checked_by_name():
         map_tasks(lambda x: x, [1], workers=1)
 
 
+@pytest.mark.slow  # worker processes: .ci/run's slow step
 def test_map_tasks_on_two_local_processes(tmp_path):
     names = ["one", "two", "broken", "three"]
     result = map_tasks(square, [1, 2, "fail", 3], workers=2, names=names, show_progress=False)
@@ -308,6 +310,7 @@ def cf_pool(workers: int):
     return cf.ThreadPoolExecutor(max_workers=workers)
 
 
+@pytest.mark.slow  # worker processes: .ci/run's slow step
 def test_a_chunk_whose_worker_dies_runs_its_items_again_alone(tmp_path):
     """The pool cannot say which item of the chunk killed its worker: each runs again alone,
     with no attempt counted, so that even with retries=0 no item of the chunk is lost."""
@@ -372,6 +375,7 @@ def _alive(pid_file: Path) -> bool:
     return True
 
 
+@pytest.mark.slow  # worker processes: .ci/run's slow step
 def test_only_the_task_that_kills_its_worker_is_charged(tmp_path):
     """A dead worker fails every task in flight in the local pool. The first of them handled
     used to be charged, healthy or not, and the killer ran again uncounted, breaking each new

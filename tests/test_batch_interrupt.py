@@ -19,6 +19,8 @@ import pytest
 import bayeslaws.inference.batch as batch
 from bayeslaws.inference.batch import iter_map_tasks, map_tasks
 
+pytestmark = pytest.mark.slow  # process and compiler machinery: .ci/run's slow step
+
 BOUND = 15.0  # seconds a blocked task waits at most: only a batch not stopped reaches it
 SAFETY = 60.0  # seconds a check polls at most; a stopped batch passes it at once
 

@@ -18,6 +18,8 @@ import pytest
 
 from bayeslaws.inference.batch import map_tasks, run_chunk
 
+pytestmark = pytest.mark.slow  # process and compiler machinery: .ci/run's slow step
+
 ITEMS = ("a", "b", "kill", "c")
 
 

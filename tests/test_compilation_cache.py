@@ -7,6 +7,10 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
+pytestmark = pytest.mark.slow  # process and compiler machinery: .ci/run's slow step
+
 FIT_TWICE = textwrap.dedent(
     """
     import numpy as np, pandas as pd

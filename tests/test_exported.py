@@ -17,7 +17,10 @@ import bayeslaws as bl
 from bayeslaws.inference import exported, nuts, screening
 from bayeslaws.inference.diagnostics import SamplerWarning
 
-pytestmark = pytest.mark.skipif(not exported.available(), reason="flatbuffers is not installed")
+pytestmark = [
+    pytest.mark.skipif(not exported.available(), reason="flatbuffers is not installed"),
+    pytest.mark.slow,  # process and compiler machinery: .ci/run's slow step
+]
 SAMPLER = dict(chains=2, warmup=40, draws=40, warn=False, screen="off", progress_bar=False)
 
 

@@ -10,6 +10,8 @@ import pytest
 import bayeslaws as bl
 from bayeslaws.inference import memory, nuts
 
+pytestmark = pytest.mark.slow  # process and compiler machinery: .ci/run's slow step
+
 FIT = dict(likelihood="gaussian", chains=1, warmup=30, draws=30, seed=3, warn=False)
 
 

@@ -14,6 +14,8 @@ from numpyro.infer.util import log_density
 import bayeslaws as bl
 from bayeslaws.inference import nuts, padding
 
+pytestmark = pytest.mark.slow  # process and compiler machinery: .ci/run's slow step
+
 SAMPLER = dict(chains=1, warmup=30, draws=30, warn=False, screen="off", progress_bar=False)
 
 

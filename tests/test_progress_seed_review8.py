@@ -24,6 +24,8 @@ from conftest import small_sweep_grid
 import bayeslaws as bl
 from bayeslaws.inference import exported, nuts, progress
 
+pytestmark = pytest.mark.slow  # process and compiler machinery: .ci/run's slow step
+
 SMALL = dict(warmup=50, draws=50, seed=3, warn=False, screen="off")
 
 
