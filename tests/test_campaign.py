@@ -528,9 +528,9 @@ def test_steplaw_pool_is_fitted_and_designed_with_the_sweep_law():
 
 def test_update_redoes_a_stuck_warm_refit_cold(simulated_runs):
     """A warm refit whose R-hat exceeds ``cold_above`` is redone cold: the same draws as a cold
-    fit of the combined runs, its warm-up the fit's own or twice the update's (100), whichever
-    is more (forced here with a bar no R-hat meets); with ``cold_above=None`` the warm refit
-    stands and its sampler warnings reach the caller."""
+    fit of the combined runs, its warm-up the fit's own or the update's (100: the fit's 60, at
+    least 100), whichever is more (forced here with a bar no R-hat meets); with
+    ``cold_above=None`` the warm refit stands and its sampler warnings reach the caller."""
     from bayeslaws.inference.diagnostics import SamplerWarning
     from bayeslaws.inference.update import combined_runs
 
@@ -538,8 +538,8 @@ def test_update_redoes_a_stuck_warm_refit_cold(simulated_runs):
     base = bl.fit(simulated_runs, warmup=60, seed=0, warn=False, **settings)
     new = pd.DataFrame({"N": [8e9, 9e9], "D": [1.2e11, 1.5e11], "loss": [1.95, 1.93]})
     redone = base.update(new, seed=1, warn=False, cold_above=1e-9)
-    assert "redone cold (200 warm-up iterations)" in redone.record.notes[-1]
-    cold = bl.fit(combined_runs(base, new)[0], warmup=200, seed=1, warn=False, **settings)
+    assert "redone cold (100 warm-up iterations)" in redone.record.notes[-1]
+    cold = bl.fit(combined_runs(base, new)[0], warmup=100, seed=1, warn=False, **settings)
     np.testing.assert_allclose(
         redone.idata.posterior["alpha"].values, cold.idata.posterior["alpha"].values
     )

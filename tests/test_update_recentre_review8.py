@@ -177,14 +177,14 @@ def _update_start(fit, new, monkeypatch, seed: int) -> tuple[dict, int]:
 
 def test_the_warm_start_begins_near_the_new_posterior(step, monkeypatch):
     """Every sampled site starts within a few posterior sd of the cold fit of the combined
-    table (the copied e_std started ~10 sd or more away); the warm-up is the halved one."""
+    table (the copied e_std started ~10 sd or more away); the warm-up is the fit's own."""
     fit, new, cold = step
     post = cold.draws()
     assert Scales(fit.record.scales) != Scales(cold.record.scales)  # the scales moved
     worst = {}
     for seed in (11, 12, 13):
         init, warmup = _update_start(fit, new, monkeypatch, seed)
-        assert warmup == max(update.MIN_WARMUP, SMALL["warmup"] // 2)
+        assert warmup == max(update.MIN_WARMUP, SMALL["warmup"])
         assert set(init) == {f"{p}_std" for p in fit.law.parameters} | {"sigma_std"}
         for site, value in init.items():
             distance = abs(value - post[site].mean()) / post[site].std()

@@ -167,4 +167,4 @@ def test_a_cold_refit_redone_for_its_r_hat_is_not_called_warm(monkeypatch):
     note = updated.record.notes[-1]
     assert "started as a cold fit would, not at the previous posterior" in note
     assert "; the refit's R-hat" in note and "warm refit" not in note, note
-    assert "so it was redone cold (200 warm-up iterations)" in note, note  # 2 x 100
+    assert "so it was redone cold (100 warm-up iterations)" in note, note  # the update's 100

@@ -513,7 +513,9 @@ class Campaign:
         return kept[kept["step"] == self.step].drop(columns="step").reset_index(drop=True)
 
     def record(self, new_runs, **update_options):
-        """Add the trained runs (canonical columns and ``loss``), refit
+        """Add the trained runs (canonical columns and ``loss``: a DataFrame is read in canonical
+        units, as the proposals give them, whatever units the fit's runs were given in, unless
+        ``units=`` says otherwise), refit
         (:meth:`~bayeslaws.inference.Fit.update`: warm-started from the current posterior where
         the law can re-express it on the updated table's reference scales, the loss-surface
         laws and ``hyperparams``; otherwise a cold refit with the fit's own warm-up, e.g.
@@ -526,6 +528,8 @@ class Campaign:
         like a run the fit already has (same design point, loss within
         :data:`REPEAT_LOSS_RTOL`). Returns the new fit."""
         earlier = self.fit.training_runs()  # the runs before these (the refit holds both)
+        if not hasattr(new_runs, "df"):  # a DataFrame: canonical, as the proposals are
+            update_options = {"units": {}, **update_options}
         self.fit = self.fit.update(new_runs, **update_options)
         if self.calibrate_drift:
             calibrate(self.fit, seed=update_options.get("seed"))

@@ -308,8 +308,10 @@ class Fit:
         almost every new run); the record's note says which. The runs the law's own rules left out
         (e.g. diverged runs, cells with no converged run) are put back, so the law decides
         again on the whole table; runs you or screening excluded stay out. Options:
-        ``warmup``, ``draws``, ``seed``, ``warn``, ``screen``, ``cold_above`` (R-hat above which
-        a stuck refit, warm-started or not, is redone cold; None: never) — see
+        ``units`` (the units a DataFrame of new runs is given in, as ``load_runs`` takes them;
+        required when the fit's runs were given in other units, :attr:`units`), ``warmup``,
+        ``draws``, ``seed``, ``warn``, ``screen``, ``cold_above`` (R-hat above which a stuck
+        refit, warm-started or not, is redone cold; None: never) — see
         :func:`bayeslaws.inference.update.update_fit`."""
         from .. import inference  # the package facade: update.py itself imports this module
 

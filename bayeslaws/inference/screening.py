@@ -51,8 +51,11 @@ it does one round and then only warns.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from dataclasses import asdict, dataclass, field, replace
 
 import jax
@@ -85,6 +88,57 @@ _POINTWISE_CACHE: OrderedDict = memory.register(OrderedDict())
 
 class OutlierWarning(UserWarning):
     """Runs lie far off the fitted law: the message names their rows and how to exclude them."""
+
+
+@dataclass(frozen=True)
+class RowNames:
+    """Rows of a screened table that the user knows by other labels, for the warnings of a fit
+    made inside :func:`named_rows`: the new runs of ``fit.update``, which the combined table
+    labels on from the fitted runs' labels.
+
+    shown : a row label's text -> its name in a message (e.g. "r_b of new_runs").
+    exclude : those labels (a list, as screened) -> the Python that leaves them out (e.g.
+        "new_runs.drop(index=['r_b'])").
+    refit : the call that refits without the flagged rows (in place of
+        ``bl.fit(..., screen='exclude')``).
+    """
+
+    shown: dict
+    exclude: Callable[[list], str]
+    refit: str
+
+
+_ROW_NAMES: ContextVar[RowNames | None] = ContextVar("bayeslaws_screening_rows", default=None)
+
+
+@contextlib.contextmanager
+def named_rows(names: RowNames) -> Iterator[None]:
+    """Screening's warnings inside the block name the rows of ``names`` as it says
+    (:func:`describe`, :func:`warn_flagged`); other rows by their labels."""
+    token = _ROW_NAMES.set(names)
+    try:
+        yield
+    finally:
+        _ROW_NAMES.reset(token)
+
+
+def shown_label(label) -> str:
+    """A row label in a screening message: its name under :func:`named_rows`, else its text."""
+    names = _ROW_NAMES.get()
+    return str(label) if names is None else names.shown.get(str(label), str(label))
+
+
+def split_named(labels: list) -> tuple[list, list, RowNames | None]:
+    """(``labels`` the user's table knows as they are; those :func:`named_rows` renames; the
+    :class:`RowNames` in force, or None)."""
+    names = _ROW_NAMES.get()
+    if names is None:
+        return list(labels), [], None
+    return (
+        [r for r in labels if str(r) not in names.shown],
+        [r for r in labels if str(r) in names.shown],
+        names,
+    )
 
 
 @dataclass(frozen=True)
@@ -315,7 +369,8 @@ def describe(result: Screening, runs_df, limit: int = 10, labels=None) -> str:
         loss = ""
         if label in runs_df.index and "loss" in runs_df:
             loss = f"loss {float(runs_df.loc[label, 'loss']):.4g}, "
-        parts.append(f"{label} ({loss}{result.ratio[i]:.3g}x the fit, z {result.z[i]:+.0f})")
+        shown = shown_label(label)
+        parts.append(f"{shown} ({loss}{result.ratio[i]:.3g}x the fit, z {result.z[i]:+.0f})")
     more = len(labels) - limit
     return ", ".join(parts) + (f" and {more} more" if more > 0 else "")
 
@@ -371,9 +426,12 @@ def warn_skipped(result: Screening) -> None:
 
 
 def _warn_suspect(result: Screening, runs_df, action: str, labels: list) -> None:
-    """:func:`warn_flagged`'s warning of the flagged ``labels`` the law does not explain."""
-    listed = " ".join(str(r) for r in labels)
-    python_list = ", ".join(repr(r) for r in labels)
+    """:func:`warn_flagged`'s warning of the flagged ``labels`` the law does not explain, with
+    the ways to exclude them: rows renamed by :func:`named_rows` (an update's new runs) by
+    their own remedy, the others by ``runs.exclude`` and the command line."""
+    own, renamed, names = split_named(labels)
+    listed = " ".join(str(r) for r in own)
+    python_list = ", ".join(repr(r) for r in own)
     off = (
         f"{len(labels)} run(s) lie more than {result.rule.threshold:g} robust sd off the "
         f"{'refitted' if action == 'kept' else 'fitted'} law: rows "
@@ -387,17 +445,26 @@ def _warn_suspect(result: Screening, runs_df, action: str, labels: list) -> None
             "screening: after the runs flagged by screen='exclude' were excluded and the law "
             f"refitted without them, {off.replace(' run(s)', ' other run(s)', 1)}"
         )
+        ways = [f"runs.exclude(runs.df.index.isin([{python_list}]), reason=...)"] if own else []
+        ways += [names.exclude(renamed)] if renamed else []
         tail = (
             "These were not excluded (screen='exclude' does one round): check them, and "
-            f"exclude them with runs.exclude(runs.df.index.isin([{python_list}]), reason=...)."
+            f"exclude them with {' and '.join(ways)}."
         )
     else:
+        ways = ["bl.fit(..., screen='exclude')" if names is None else names.refit]
+        ways += [f"runs.exclude(runs.df.index.isin([{python_list}]), reason='...')"] if own else []
+        ways += [names.exclude(renamed)] if renamed else []
+        command_line = (
+            f", or on the command line --exclude-rows {listed} --exclude-reason '...' (or "
+            "--screen exclude)"
+            if own
+            else ""
+        )
         tail = (
             "They are kept in this fit: check them (diverged, mis-typed or mis-unit runs?). To "
-            "refit without them: bl.fit(..., screen='exclude'), or "
-            f"runs.exclude(runs.df.index.isin([{python_list}]), reason='...'), or on the command "
-            f"line --exclude-rows {listed} --exclude-reason '...' (or --screen exclude); "
-            "screen='off' silences this."
+            f"refit without them: {', or '.join(ways)}{command_line}; screen='off' silences "
+            "this."
         )
     warn_user(head + tail, OutlierWarning)
 

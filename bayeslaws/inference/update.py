@@ -12,9 +12,23 @@ table as a fresh fit of it would; runs excluded by the user or by screening stay
 before law-excluded runs were kept warns, :class:`LawExclusionsWarning`, that they stay out.) The
 refit is a full NUTS fit of all the runs (not an approximate sequential update: the posterior is
 exactly that of the combined table). Where the law carries its posterior over (below), its
-chains start where the current posterior is: each chain at one posterior draw, and the warm-up is
-shorter (default: half the fit's, at least 100 iterations), since the chains begin near the
-typical set. The compiled kernel of a table of the same shape is reused.
+chains start where the current posterior is: each chain at one posterior draw. The warm-up is
+the fit's own (default; at least 100 iterations), as long as a cold fit's: a warm start carries
+the posterior's position, not the step size and mass matrix NUTS adapted. A halved warm-up had
+been the default, and failed (law ``hyperparams`` on the simulated sweep grid of
+tests/conftest.py, 2 chains x 300 + 300, a new cell of 9 runs; seeds 0-2: with 150 warm-up
+iterations max R-hat 1.05-1.10, min bulk ESS 15-35 and 99-100% of draws at the maximum tree
+depth in 3 of 3 seeds, which ``cold_above`` does not catch; with the fit's 300, R-hat 1.013-1.021,
+bulk ESS 123-178, no draw at the maximum depth). The compiled kernel of a table of the same
+shape is reused.
+
+New runs are read in the units they are given in (``units=``, as ``load_runs`` takes it): a
+fit whose runs were given in other units (:attr:`~.fit.Fit.units`, e.g. a batch in sequences
+of 2048 tokens) does not guess whether a DataFrame of new runs is given the same way or in
+canonical units (a batch read in the wrong one is 2048x off, and a few such runs beside many
+do not move the table's plausibility checks): ``units=`` must say which
+(:func:`frame_units`). A RunTable is taken as read: its values are canonical, read with the
+units its load was given (and checked for plausibility there).
 
 The draw is re-expressed for the refit's centring (:func:`initial_state`). A law samples
 parameters centred on its table's reference scales (``Scales``: the geometric means of N, D and
@@ -34,8 +48,8 @@ its sites depend on the scales (the contract's default) gives none when the scal
 move with almost every new run (a new cell, a new loss level), so their update is in practice a
 cold refit of the combined table with the fit's own warm-up. Sites not carried over, and sites
 whose shape changed (a new cell's optimum, the deviations of a new group), start as a cold fit
-would; when a site of the fit's posterior could not be carried, the default warm-up is the fit's
-own (at least), and the record's note names those sites (or says that the refit started cold).
+would, and the record's note names the fit's sites that could not be carried (or says that the
+refit started cold).
 
 Mechanics: the warm-up runs here (``MCMC.warmup`` with the initial values, on the kernel that
 :func:`~.nuts.fit` will use) and :func:`~.nuts.fit` then samples from the warmed-up state
@@ -44,18 +58,21 @@ later fit inherits it: not even the refit that ``screen="exclude"`` makes of the
 after screening (fewer runs padded to the same shapes share the kernel), which runs its own
 warm-up from NumPyro's default start instead of starting at the state warmed up with the
 excluded runs and skipping its warm-up.
-Everything else (diagnostics, screening, the record) is :func:`~.nuts.fit`'s own. The record's
-notes say that the fit was updated, from how many runs, and how long the warm-up took.
+Everything else (diagnostics, screening, the record) is :func:`~.nuts.fit`'s own, but that
+screening's warnings name the new runs by their row labels in ``new_runs``, with the remedies
+for ``new_runs`` (:func:`screening_names`), and its exclusions list them under
+``rows_in_new_runs`` (:func:`screening_exclusions`). The record's notes say that the fit was
+updated, from how many runs, and how long the warm-up took.
 
 A warm start can leave a chain stuck where the new runs moved the posterior away from it (seen
 in the Step Law design replay: R-hat 2.09, then 9.9e15, where a cold fit of the same runs gave
 1.01). So when the refit's largest R-hat exceeds ``cold_above`` (default
-:data:`COLD_ABOVE`), the refit is redone cold (the default initialisation; warm-up: the fit's
-own or twice the update's, whichever is more, since a fit that was itself updated records the
-update's shorter warm-up) and the record's notes say so, with both R-hats (of "the warm
-refit", or of "the refit" when no site started at the previous posterior). The warm refits of
-that replay that had not stuck reached R-hat 1.12 at most; 1.01 is the bar the diagnostics
-report against. A one-chain fit has no R-hat and is never redone.
+:data:`COLD_ABOVE`), the refit is redone cold (the default initialisation, as a fresh fit of
+the combined table; warm-up: the fit's own or the update's, whichever is more) and the
+record's notes say so, with both R-hats (of "the warm refit", or of "the refit" when no site
+started at the previous posterior). The warm refits of that replay that had not stuck reached
+R-hat 1.12 at most; 1.01 is the bar the diagnostics report against. A one-chain fit has no
+R-hat and is never redone.
 """
 
 from __future__ import annotations
@@ -63,7 +80,7 @@ from __future__ import annotations
 import re
 import time
 import warnings
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import jax
 import jax.numpy as jnp
@@ -79,20 +96,23 @@ from ..runs.checks import ArgumentTypeError, is_real
 from ..runs.compute import same_compute_model
 from ..runs.table import (
     EXCLUDE_HINT,
+    NUMERIC,
     OPTIONAL_EXTRA,
     check_plausible,
     diverged_flags,
+    format_value,
     frame_extent,
     label_key,
     label_text,
     recorded_extent,
+    unit_factor,
 )
 from ..runs.warn import user_stacklevel
 from . import memory, nuts, padding
 from .fit import Fit
-from .screening import as_screen
+from .screening import RowNames, as_screen, named_rows
 
-MIN_WARMUP = 100  # warm-up iterations of an update at the least
+MIN_WARMUP = 100  # warm-up iterations of an update at the least (default: the fit's own)
 COLD_ABOVE = 1.2  # largest R-hat of a warm refit above which it is redone cold
 EXTRA_COLUMNS = ("diverged", "run")
 LABEL_COLUMNS = ("group", "run")  # labels, stored as text (label_text), compared by label_key
@@ -127,6 +147,8 @@ class Combined:
         in the updated fit.
     n_put_back : runs the fit's law had left out, put back for it to decide again.
     n_new : rows of ``new_runs`` in ``runs``.
+    units : the multiplier each column of ``new_runs`` was read with (as
+        :attr:`~bayeslaws.runs.RunTable.units`; {}: canonical).
     """
 
     runs: RunTable
@@ -134,6 +156,7 @@ class Combined:
     renamed: dict
     n_put_back: int
     n_new: int
+    units: dict = field(default_factory=dict)
 
 
 def law_excluded_frame(fit: Fit) -> tuple[pd.DataFrame | None, list]:
@@ -253,6 +276,39 @@ def rows_of_new_runs(labels, limit: int = 10) -> str:
     return f"rows {', '.join(map(str, labels[:limit]))}{more} ({NEW_RUNS_NOTE})"
 
 
+def python_labels(labels) -> str:
+    """``'r_a', 3``: row labels as Python literals (a numpy integer as a plain int)."""
+    return ", ".join(repr(r.item() if isinstance(r, np.generic) else r) for r in labels)
+
+
+def screening_names(new_runs, renamed: dict) -> RowNames:
+    """How the screening of an update's refit names the new runs (:func:`~.screening.named_rows`):
+    by their row labels in ``new_runs`` (``renamed``: label in ``new_runs`` -> label in the
+    combined table), left out of ``new_runs`` (a DataFrame: dropped; a RunTable: excluded,
+    which the updated fit records) and refitted by ``fit.update(..., screen='exclude')``."""
+    label_of = {str(updated): row for row, updated in renamed.items()}
+
+    def exclude(labels: list) -> str:
+        shown = python_labels(label_of[str(r)] for r in labels)
+        if isinstance(new_runs, RunTable):
+            return f"new_runs.exclude(new_runs.df.index.isin([{shown}]), reason='...')"
+        return f"new_runs.drop(index=[{shown}])"
+
+    return RowNames(
+        shown={key: f"{row} of new_runs" for key, row in label_of.items()},
+        exclude=exclude,
+        refit="fit.update(new_runs, screen='exclude')",
+    )
+
+
+def in_new_runs(labels: list, renamed: dict) -> str:
+    """`` (new runs 'r_b', 'r_c' of new_runs)``: the labels in ``new_runs`` of those of
+    ``labels`` (labels in the combined table, as text) that are new runs; '' when none is."""
+    label_of = {str(updated): row for row, updated in renamed.items()}
+    rows = [label_of[str(r)] for r in labels if str(r) in label_of]
+    return f" (new runs {python_labels(rows)} of new_runs)" if rows else ""
+
+
 def check_new_runs(
     df: pd.DataFrame, n_earlier: int, new_labels: pd.Index, new_accepted, given: list
 ) -> None:
@@ -336,7 +392,7 @@ def refuse_unconverged_new_runs(law_name: str, combined: Combined, new_runs) -> 
         "needs a finite loss for every run" if bad["missing"] or bad["posinf"] else "",
         "fits every run as a converged one (it counts no diverged run)" if bad["flagged"] else "",
     ]
-    shown = ", ".join(repr(r.item() if isinstance(r, np.generic) else r) for r in bad["rows"])
+    shown = python_labels(bad["rows"])
     if isinstance(new_runs, RunTable):
         python = f"new_runs.exclude(new_runs.df.index.isin([{shown}]), reason=...)"
     else:
@@ -384,20 +440,71 @@ def warn_new_groups(earlier: pd.DataFrame, new: pd.DataFrame) -> None:
     )
 
 
-def combined_runs(fit: Fit, new_runs) -> tuple[RunTable, list]:
-    """(``combined_table(fit, new_runs)``'s runs, and the columns it left out)."""
-    combined = combined_table(fit, new_runs)
+def units_text(units: dict) -> str:
+    """``{'batch_size': 2048}``: a column -> multiplier dict in a message; ``{}`` for none."""
+    return "{" + ", ".join(f"{c!r}: {format_value(f)}" for c, f in units.items()) + "}"
+
+
+def unit_factors(units) -> dict:
+    """``units`` (``update``'s ``units=``, as ``load_runs`` takes it: numbers or words) as
+    multipliers, columns at 1 left out; ArgumentTypeError for a non-dict, RunTableError for a
+    column that is not one of ``NUMERIC`` or a bad unit (:func:`~bayeslaws.runs.table.unit_factor`
+    names ``units[column]``)."""
+    if not isinstance(units, dict):
+        raise ArgumentTypeError(
+            f"units must be a dict column -> unit (e.g. {{'batch_size': 2048}}), got "
+            f"{type(units).__name__}"
+        )
+    unknown = [c for c in units if c not in NUMERIC]
+    if unknown:
+        raise RunTableError(f"units given for {unknown}, which are not among {list(NUMERIC)}")
+    factors = {c: unit_factor(c, u) for c, u in units.items()}
+    return {c: f for c, f in factors.items() if f != 1.0}
+
+
+CANONICAL_WORDS = (
+    "N in parameters, D in tokens, C in FLOPs, batch_size in tokens, lr and loss as they are"
+)
+
+
+def frame_units(fit: Fit, new: pd.DataFrame, units) -> dict:
+    """The ``units=`` a DataFrame ``new_runs`` (``new``) is read with: ``units`` when given
+    (:func:`unit_factors`), for the columns ``new`` has (``units=fit.units`` may name a column
+    the new runs lack); else {} (canonical), unless the fit's runs were given in other units
+    (:attr:`~.fit.Fit.units`, e.g. a batch in sequences of 2048 tokens) in a column ``new``
+    has: whether the new runs are given as the fitted runs were or in canonical units is then
+    unknown (a batch read in the wrong one is 2048x off), so RunTableError asks for
+    ``units=``."""
+    if units is not None:
+        return {c: f for c, f in unit_factors(units).items() if c in new.columns}
+    shared = [c for c in fit.units if c in new.columns]
+    if shared:
+        raise RunTableError(
+            f"the fit's runs were given in other units (fit.units: {units_text(fit.units)}) "
+            f"and new_runs has column(s) {shared}: say which units new_runs are in, "
+            "fit.update(new_runs, units=fit.units) if as the fitted runs were given, or "
+            f"units={{}} if in canonical units ({CANONICAL_WORDS})"
+        )
+    return {}
+
+
+def combined_runs(fit: Fit, new_runs, units=None) -> tuple[RunTable, list]:
+    """(``combined_table(fit, new_runs, units)``'s runs, and the columns it left out)."""
+    combined = combined_table(fit, new_runs, units)
     return combined.runs, combined.dropped
 
 
-def combined_table(fit: Fit, new_runs) -> Combined:
+def combined_table(fit: Fit, new_runs, units=None) -> Combined:
     """The runs the fit used, those its law's own rules left out (put back, for the law to
     apply its rules to the whole table) and ``new_runs`` (a RunTable or a DataFrame with
-    canonical columns), in the fit's compute model; the columns of the fitted runs that the new
-    runs lack and the law does not read, left out. Runs excluded by the user or by screening
-    stay out. The new runs' ``diverged`` and ``run`` columns are carried when the fit lacks
-    them (:func:`with_new_extra_columns`); their other columns, which the law does not read,
-    are left out with a warning naming them (:func:`warn_uncarried`).
+    canonical columns), in the fit's compute model. A DataFrame is read with ``units``
+    (:func:`frame_units`: required when the fit's runs were given in other units in a column
+    it has); a RunTable is taken as read (canonical values; ``units`` is not applied to it).
+    The columns of the fitted runs that the
+    new runs lack and the law does not read are left out. Runs excluded by the user or by
+    screening stay out. The new runs' ``diverged`` and ``run`` columns are carried when the fit
+    lacks them (:func:`with_new_extra_columns`); their other columns, which the law does not
+    read, are left out with a warning naming them (:func:`warn_uncarried`).
 
     Plausibility and duplicate-row warnings name new runs only, once, by their row labels in
     ``new_runs``, checked beside the earlier runs (:func:`check_new_runs`): the earlier runs
@@ -419,16 +526,26 @@ def combined_table(fit: Fit, new_runs) -> Combined:
                 f"{fit.compute_model.description}: their C would mix FLOP counts; load "
                 "them with bl.load_runs(..., compute_model=fit.compute_model)"
             )
+        if units is not None and unit_factors(units) != dict(new_runs.units):
+            raise ValueError(
+                f"units={units_text(unit_factors(units))} applies to a DataFrame of new runs; "
+                f"new_runs is a RunTable, read with units {units_text(dict(new_runs.units))} "
+                "at its load: to read its file in other units, load it again with "
+                "bl.load_runs(..., units=...)"
+            )
         new = new_runs.df
         new_accepted = new.index.isin(list(new_runs.accepted_rows))
+        read_with = dict(new_runs.units)
     elif isinstance(new_runs, pd.DataFrame):
         # every row accepted here: checked once, below, beside the fitted runs
-        new = load_runs(
+        loaded = load_runs(
             new_runs,
+            units=frame_units(fit, new_runs, units),
             compute_model=fit.compute_model,
             allow_missing_loss=True,
             accepted_rows=new_runs.index,
-        ).df
+        )
+        new, read_with = loaded.df, dict(loaded.units)
         new_accepted = np.zeros(len(new), dtype=bool)
     else:
         raise ArgumentTypeError(
@@ -511,7 +628,7 @@ def combined_table(fit: Fit, new_runs) -> Combined:
     df["C"] = frame["C"].to_numpy(float)  # as given (e.g. an isoFLOP budget column)
     runs = replace(runs, df=df, accepted_rows=tuple(accepted))
     n_put_back = len(earlier) - len(old.df)
-    return Combined(runs, missing, renamed, n_put_back, len(new))
+    return Combined(runs, missing, renamed, n_put_back, len(new), read_with)
 
 
 def carried_exclusions(old: dict, put_back: bool) -> list:
@@ -534,14 +651,27 @@ def new_runs_exclusions(new_runs, renamed: dict) -> list:
     ]
 
 
+def screening_exclusions(exclusions: list, renamed: dict) -> list:
+    """The refit's own exclusions (screening's, under ``screen="exclude"``), each naming new
+    runs with ``rows_in_new_runs`` as :func:`new_runs_exclusions` records them: the labels in
+    ``new_runs`` of its rows that are new runs (``renamed``: label in ``new_runs`` -> label in
+    the updated fit); an entry of fitted runs only is kept as it is."""
+    label_of = {str(updated): row for row, updated in renamed.items()}
+    out = []
+    for entry in exclusions:
+        rows = [str(label_of[str(r)]) for r in entry.get("rows", []) if str(r) in label_of]
+        out.append({**entry, "rows_in_new_runs": rows} if rows else dict(entry))
+    return out
+
+
 def carried_provenance(
     old: dict, refit: dict, new_runs, renamed: dict, put_back: bool = True
 ) -> dict:
     """The updated fit's run provenance (``record.data``): the refit's, with the old fit's
     exclusions (:func:`carried_exclusions`) and those of ``new_runs`` when it is a RunTable
     (:func:`new_runs_exclusions`, rows by their labels in the updated fit) kept before the
-    refit's own, both sources named and the input rows of both counted, so an update never
-    forgets that runs were left out."""
+    refit's own (screening's: :func:`screening_exclusions`), both sources named and the input
+    rows of both counted, so an update never forgets that runs were left out."""
     if isinstance(new_runs, RunTable):
         added, added_extent = new_runs.record(), new_runs.simulated
     else:
@@ -557,7 +687,7 @@ def carried_provenance(
         "n_input_rows": int(old.get("n_input_rows", 0)) + int(added["n_input_rows"]),
         "exclusions": carried_exclusions(old, put_back)
         + new_runs_exclusions(new_runs, renamed)
-        + list(refit.get("exclusions", [])),
+        + screening_exclusions(refit.get("exclusions", []), renamed),
     }
 
 
@@ -782,6 +912,7 @@ def update_fit(
     warn: bool = True,
     screen="fitted",
     cold_above: float | None = COLD_ABOVE,
+    units: dict | None = None,
 ) -> Fit:
     """The fit refitted to its runs plus ``new_runs``: warm-started from its posterior where
     the law can re-express that posterior on the updated table's reference scales (the
@@ -793,15 +924,24 @@ def update_fit(
     fit : the current fit (any law; it must hold its training runs, as every fit does).
     new_runs : the runs trained since (a RunTable or a DataFrame with canonical columns: the
         law's run columns and ``loss``).
-    warmup : warm-up iterations per chain (default: half the fit's, at least 100; the fit's
-        own, at least, when its law could not carry every site of its posterior to the updated
-        table's reference scales: :func:`initial_state`).
+    warmup : warm-up iterations per chain (default: the fit's own, at least 100: a warm start
+        carries the posterior's position, not the adapted step size and mass matrix).
     draws : draws per chain (default: the fit's).
     seed : PRNG seed (default: the fit's seed + 1).
     warn, screen : as in :func:`~.nuts.fit`; ``screen="fitted"`` (default): the fit's own rule
         (:func:`fitted_screen`), so a fit that excluded outliers goes on excluding them.
     cold_above : largest R-hat of the refit (warm-started or not) above which it is redone cold
         (a stuck chain); ``None``: never.
+    units : the units the columns of ``new_runs`` are given in, as ``load_runs(units=...)``
+        takes them: ``units=fit.units`` for new runs given as the fitted runs were (e.g. a
+        batch in sequences of 2048 tokens), ``{}`` for canonical ones (batch_size in tokens).
+        A DataFrame is read with them; default (None): canonical, but when the fit's runs were
+        given in other units (:attr:`~.fit.Fit.units`) in a column ``new_runs`` has, the update
+        is refused (RunTableError) until ``units=`` says which. A RunTable was read at its
+        load: its :attr:`~bayeslaws.runs.RunTable.units` must be ``units`` (default: the
+        fit's) in the columns it was given, else RunTableError naming both
+        (``units=new_runs.units`` says it was read right). The updated fit's
+        :attr:`~.fit.Fit.units` stay the fit's (how its first runs were given).
 
     The runs the fit's law left out by its own rules (``record.law_excluded_runs``) are put
     back, so the law decides on the whole updated table; the user's and screening's exclusions
@@ -812,7 +952,8 @@ def update_fit(
 
     Returns a new :class:`~.fit.Fit` (the old one is unchanged); its record's notes say it was
     updated, how many runs were put back, whether it started warm (and which sites did not),
-    and whether it was redone cold.
+    and whether it was redone cold. Screening's warnings name the new runs by their row labels
+    in ``new_runs``, and a screening exclusion records them (``rows_in_new_runs``).
     """
     if cold_above is not None and (not is_real(cold_above) or not cold_above > 0):
         raise ValueError(f"cold_above must be a positive R-hat or None, got {cold_above!r}")
@@ -821,12 +962,11 @@ def update_fit(
     if not isinstance(warn, bool | np.bool_):
         raise ArgumentTypeError(f"warn must be True or False, got {warn!r}")
     sampler = fit.record.sampler
-    warmup_given = warmup is not None
-    warmup = max(MIN_WARMUP, sampler.warmup // 2) if warmup is None else warmup
+    warmup = max(MIN_WARMUP, sampler.warmup) if warmup is None else warmup
     draws = sampler.draws if draws is None else draws
     seed = nuts.derived_seed(sampler.seed, 1, stride=1) if seed is None else seed
     warn_unkept_law_exclusions(fit)
-    combined = combined_table(fit, new_runs)
+    combined = combined_table(fit, new_runs, units)
     runs, dropped = combined.runs, combined.dropped
     law, priors = fit.law, fit.priors
     if not law.accepts_missing_loss:  # its prepare would name the combined table's rows
@@ -852,10 +992,6 @@ def update_fit(
     init, warm_sites, cold_sites = initial_state(
         fit, model, data, settings["chains"], seed, prepared.scales
     )
-    if cold_sites and not warmup_given:  # not all near the typical set: a cold fit's warm-up
-        warmup = max(warmup, sampler.warmup)
-        options["warmup"] = warmup
-        settings = nuts._settings(prior_draws=0, **options)
     mcmc_settings = {k: v for k, v in settings.items() if k not in ("seed", "prior_draws")}
     mcmc = nuts._cached_mcmc(law, static, nuts._shapes(data), mcmc_settings)
     started = time.perf_counter()
@@ -867,17 +1003,20 @@ def update_fit(
     )
     warmup_seconds = time.perf_counter() - started
 
+    names = screening_names(new_runs, combined.renamed)
+
     def refit(warmup_iterations: int) -> Fit:
-        return nuts.fit(
-            runs,
-            law,
-            likelihood=fit.likelihood,
-            priors=priors,
-            warn=warn,
-            screen=screen,
-            label=fit.record.label,
-            **{**options, "warmup": warmup_iterations},
-        )
+        with named_rows(names):  # screening names the new runs by their labels in new_runs
+            return nuts.fit(
+                runs,
+                law,
+                likelihood=fit.likelihood,
+                priors=priors,
+                warn=warn,
+                screen=screen,
+                label=fit.record.label,
+                **{**options, "warmup": warmup_iterations},
+            )
 
     try:
         with warnings.catch_warnings(record=True) as caught:  # held until the refit stands
@@ -895,7 +1034,7 @@ def update_fit(
     )
     warm_r_hat = new.diagnostics.max_r_hat
     if cold_above is not None and warm_r_hat > cold_above:  # NaN (one chain): never
-        cold_warmup = max(sampler.warmup, 2 * warmup)  # an update's fit holds its half warm-up
+        cold_warmup = max(sampler.warmup, warmup)  # a fresh fit's, from NumPyro's start
         new = refit(cold_warmup)
         first = "the warm refit" if warm_sites else "the refit"  # nothing began warm
         note += (
@@ -909,11 +1048,14 @@ def update_fit(
         excluded = screened_out(new)
         if excluded:
             note += (
-                f"; screen='exclude' left out rows {excluded}, and the refit of the other runs "
+                f"; screen='exclude' left out rows {excluded}"
+                f"{in_new_runs(excluded, combined.renamed)}, and the refit of the other runs "
                 f"started cold ({warmup} warm-up iterations), not at the previous posterior"
             )
     if dropped:
         note += f"; columns {dropped} (not read by the law, absent from the new runs) left out"
+    if combined.units:
+        note += f"; new runs read with units={units_text(combined.units)}"
     data = carried_provenance(
         fit.record.data or {},
         new.record.data or {},

@@ -1,0 +1,187 @@
+"""``fit.update`` (review 12): new runs read in the units they are given in (``units=``; a
+DataFrame beside a fit whose runs were given in other units is refused until ``units=`` says
+which; a RunTable read with other units than the fit's is refused, naming both); the default
+warm-up is the fit's own (a warm start carries no adapted step size or mass matrix); screening
+after an update names new runs by their row labels in ``new_runs``, and a screening exclusion
+records them (``rows_in_new_runs``). Small NUTS runs on SIMULATED Chinchilla runs."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from conftest import TRUTH, chinchilla_design
+
+import bayeslaws as bl
+from bayeslaws.inference.screening import OutlierWarning
+from bayeslaws.inference.update import combined_table
+from bayeslaws.runs import RunTableError, simulate
+
+SMALL = {"chains": 1, "warmup": 240, "draws": 80, "likelihood": "gaussian"}
+NEW_LABELS = ["r_a", "r_b", "r_c", "r_d", "r_e", "r_f"]
+
+
+def _runs():
+    """30 SIMULATED Chinchilla runs (6 sizes x 5 token counts), N in parameters."""
+    N, D = chinchilla_design()
+    runs = simulate.simulate_chinchilla_runs({**TRUTH, "N": N, "D": D}, noise_sd=0.01, seed=1)
+    return runs.drop(columns=["C"])
+
+
+def _quiet(call, *args, **options):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return call(*args, **options)
+
+
+# ---- F1: the units new runs are given in --------------------------------------------------------
+@pytest.fixture(scope="module")
+def millions():
+    """(A fit of 24 runs given with N in millions, units={'N': 'millions'}; the 6 other runs
+    with N in millions, as the fitted runs were given; the same 6 in parameters.)"""
+    runs = _runs()
+    in_millions = runs.assign(N=runs["N"] / 1e6)
+    table = _quiet(bl.load_runs, in_millions.iloc[:24], units={"N": "millions"})
+    fit = _quiet(bl.fit, table, law="chinchilla", seed=0, warn=False, **SMALL)
+    return fit, in_millions.iloc[24:], runs.iloc[24:]
+
+
+def test_a_dataframe_beside_a_fit_given_in_other_units_is_refused_until_units_says_which(
+    millions,
+):
+    """Read as canonical, N in millions was 1e6x off (a new run of 60 parameters), and nothing
+    said so; now the update asks which units the new runs are in, with a remedy update takes."""
+    fit, new, _ = millions
+    assert fit.units == {"N": 1e6}
+    refused = r"fit\.units: \{'N': 1e\+06\}.*column\(s\) \['N'\]"
+    with pytest.raises(RunTableError, match=refused) as err:
+        fit.update(new, warn=False)
+    assert "fit.update(new_runs, units=fit.units)" in str(err.value)
+    assert "units={}" in str(err.value)
+
+
+def test_units_reads_new_runs_as_given(millions):
+    """``units=fit.units`` reads new runs given as the fitted runs were; ``units={}`` reads
+    canonical ones: the combined table holds the same N (parameters) either way."""
+    fit, new, canonical = millions
+    as_fitted = combined_table(fit, new, units=fit.units)
+    as_canonical = combined_table(fit, canonical, units={})
+    for combined in (as_fitted, as_canonical):
+        rows = [combined.renamed[r] for r in canonical.index]
+        np.testing.assert_allclose(
+            combined.runs.df.loc[rows, "N"].to_numpy(float), canonical["N"].to_numpy(float)
+        )
+    assert as_fitted.units == {"N": 1e6} and as_canonical.units == {}
+
+
+def test_an_update_with_units_refits_the_new_runs_in_parameters(millions):
+    """The refit of an update given ``units=fit.units`` stores the new runs' N in parameters,
+    keeps the fit's units and says how the new runs were read."""
+    fit, new, canonical = millions
+    updated = _quiet(fit.update, new, units=fit.units, seed=1, warn=False)
+    stored = updated.training_runs().df
+    np.testing.assert_allclose(
+        np.sort(stored["N"].to_numpy(float))[-6:].max(), canonical["N"].max()
+    )
+    assert stored["N"].min() > 1e7  # no run of 60 parameters
+    assert updated.units == fit.units
+    assert "new runs read with units={'N': 1e+06}" in updated.record.notes[-1]
+
+
+def test_a_run_table_is_taken_as_read_and_units_for_it_are_refused_unless_they_agree(millions):
+    """A RunTable's values are canonical as its load read them (its own plausibility checks
+    ran there), whatever units the fit's runs were given in: it is taken as read (a replay's
+    or campaign's canonical runs beside a fit of sequences). ``units=`` is for a DataFrame: for
+    a RunTable read with other units it is a ValueError naming both."""
+    fit, new, canonical = millions
+    with_unit = _quiet(bl.load_runs, new, units={"N": "millions"})
+    in_parameters = _quiet(bl.load_runs, canonical)
+    for table in (with_unit, in_parameters):
+        taken = combined_table(fit, table)
+        np.testing.assert_allclose(
+            taken.runs.df["N"].iloc[-6:].to_numpy(float), canonical["N"].to_numpy(float)
+        )
+    with pytest.raises(ValueError, match=r"applies to a DataFrame.*read with units \{\}"):
+        combined_table(fit, in_parameters, units={"N": "millions"})
+    combined_table(fit, with_unit, units={"N": "millions"})  # agrees: taken
+
+
+# ---- F2, F3: warm-up and screening after an update ----------------------------------------------
+@pytest.fixture(scope="module")
+def outliers():
+    """(A fit of 24 runs, run 5's loss 1.3x its simulated one; 6 new runs labelled r_a..r_f,
+    r_b's loss 1.3x.)"""
+    runs = _runs()
+    old = runs.iloc[:24].copy()
+    old.loc[5, "loss"] *= 1.3
+    new = runs.iloc[24:].copy()
+    new.index = NEW_LABELS
+    new.loc["r_b", "loss"] *= 1.3
+    fit = _quiet(bl.fit, _quiet(bl.load_runs, old), law="chinchilla", seed=0, **SMALL)
+    return fit, new
+
+
+def _outlier_messages(fit, new, **options):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        updated = fit.update(new, seed=1, **options)
+    return updated, [str(w.message) for w in caught if issubclass(w.category, OutlierWarning)]
+
+
+def test_the_default_warm_up_is_the_fits_own(outliers):
+    """A warm start carries the posterior's position, not NUTS's adapted step size and mass
+    matrix: the update warms up as long as the fit did (it had halved it)."""
+    fit, new = outliers
+    updated = _quiet(fit.update, new, seed=1, warn=False)
+    assert updated.record.sampler.warmup == fit.record.sampler.warmup == SMALL["warmup"]
+    assert f"({SMALL['warmup']} warm-up iterations per chain" in updated.record.notes[-1]
+
+
+def test_screening_after_an_update_names_new_runs_by_their_labels_in_new_runs(outliers):
+    """The outlier warning names new run r_b as r_b of new_runs (not by its label in the
+    combined table, which the user never saw) and the fitted run 5 as before, with a remedy for
+    each: new_runs.drop for r_b, runs.exclude and the command line for 5."""
+    fit, new = outliers
+    updated, messages = _outlier_messages(fit, new)
+    combined = [str(r) for r in updated.training_runs().df.index[24:]]
+    assert len(messages) == 1, messages
+    text = messages[0]
+    assert "r_b of new_runs (loss" in text and "5 (loss" in text, text
+    assert "new_runs.drop(index=['r_b'])" in text, text
+    assert "runs.exclude(runs.df.index.isin([5])" in text and "--exclude-rows 5 " in text, text
+    assert "fit.update(new_runs, screen='exclude')" in text, text
+    flagged = [e["row"] for e in updated.record.data["screening"]["flagged"]]
+    label_of_r_b = combined[NEW_LABELS.index("r_b")]
+    assert sorted(flagged) == sorted(["5", label_of_r_b])
+    assert f"isin([{label_of_r_b}" not in text and f"{label_of_r_b} (loss" not in text, text
+
+
+def test_a_screening_exclusion_of_an_update_records_rows_in_new_runs(outliers):
+    """screen='exclude' in an update: its warning names r_b of new_runs, the record's
+    screening exclusion lists r_b under rows_in_new_runs (as a RunTable's own exclusions of
+    new runs are recorded), and the note names it."""
+    fit, new = outliers
+    updated, messages = _outlier_messages(fit, new, screen="exclude")
+    assert any("r_b of new_runs (loss" in m for m in messages), messages
+    screening = [
+        e for e in updated.record.data["exclusions"] if e["reason"].startswith("screening:")
+    ]
+    assert len(screening) == 1, updated.record.data["exclusions"]
+    assert screening[0]["rows_in_new_runs"] == ["r_b"], screening
+    assert "5" in screening[0]["rows"] and len(screening[0]["rows"]) == 2, screening
+    assert "(new runs 'r_b' of new_runs)" in updated.record.notes[-1]
+
+
+def test_screening_names_give_a_run_tables_remedy():
+    """For a RunTable of new runs the remedy excludes them from it (recorded), by their
+    labels in new_runs."""
+    from bayeslaws.inference.update import screening_names
+
+    table = _quiet(bl.load_runs, _runs().iloc[24:].set_axis(NEW_LABELS))
+    renamed = {row: 24 + k for k, row in enumerate(NEW_LABELS)}
+    names = screening_names(table, renamed)
+    assert names.shown["25"] == "r_b of new_runs"
+    assert names.exclude([25, 27]) == (
+        "new_runs.exclude(new_runs.df.index.isin(['r_b', 'r_d']), reason='...')"
+    )
