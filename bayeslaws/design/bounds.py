@@ -441,9 +441,9 @@ class JointReweighting:
     skipped, which biases the value of an informative unit given informative picks down (the
     ``info_ess`` column and a :class:`~.batch.DesignWarning` say when). More draws reduce it,
     slowly (benchmarks/design_reweighted_draws.py, a SIMULATED LR x batch sweep: a sweep's value
-    alone 0.254, 0.264, 0.316 nats at S = 1000, 3000, 30000 draws, skipping 79%, 63%, 42% of the
-    outcomes; given an earlier sweep, up to 86% still skipped at 30000, and the values at 1000
-    draws off those at 30000 by -0.18 to +0.10 nats): rank on the first pick's values, and read
+    alone 0.244, 0.285, 0.326 nats at S = 1000, 3000, 30000 draws, skipping 82%, 66%, 47% of the
+    outcomes; given an earlier sweep, up to 90% still skipped at 30000, and the values at 1000
+    draws off those at 30000 by -0.27 to +0.20 nats): rank on the first pick's values, and read
     later picks' as rough, biased either way.
 
     Cost: each unit's value is n_outer x S x m likelihood terms (m its runs; S the draws after
