@@ -55,10 +55,11 @@ def test_a_csv_with_empty_run_cells_is_refused_by_fit(tmp_path):
 
 
 def test_full_labels_number_the_runs_as_stored_text():
-    """Labels as a fit stores them (label_text): 7, 7.0 and '7' are one run; 'r1' another."""
+    """Labels as a fit stores them (label_text): 7, 7.0 and '7' are one run; 'r1' another.
+    Free offsets: 3 runs leave detrended offsets nothing to absorb (they are dropped)."""
     df = labelled_runs().astype({"run": object})
     df["run"] = [[7, 7.0, "7", "r1", "r2"][i % 5] for i in range(len(df))]
-    prepared = LAW.prepare(as_run_table(df))
+    prepared = LAW.configure(run_offsets="free").prepare(as_run_table(df))
     assert prepared.state["n_run_ids"] == 3
     index = np.asarray(prepared.data["run_index"])
     assert len(set(index[df.index[df["run"].isin(["r1"])]])) == 1

@@ -215,11 +215,14 @@ def check(
     warn: bool = True,
     cause: str | None = None,
     max_tree_depth: int = MAX_TREE_DEPTH,
+    dense_mass: bool | None = None,
 ) -> Diagnostics:
     """Compute R-hat, ESS, divergences and the share of draws at the maximum tree depth
     (``max_tree_depth``, the sampler's) for ``var_names``; warn naming bad parameters.
     ``cause``: a known reason for trouble found before sampling (e.g. too few runs for the
-    law's parameters), given as the advice instead of the sampler settings."""
+    law's parameters), given as the advice instead of the sampler settings. ``dense_mass``:
+    the mass matrix the fit adapted (True dense, False diagonal, None unknown), for the
+    tree-depth advice (:func:`depth_problem`)."""
     n_chains = idata.posterior.sizes["chain"]
     if n_chains > 1:
         # unrounded: ArviZ's default 2-decimal rounding would let R-hat up to 1.0149 pass 1.01;
@@ -271,7 +274,7 @@ def check(
             else "more draws (draws=, warmup=) or a higher target_accept may help"
         )
     if deep:
-        problems.append(depth_problem(int(np.sum(at_cap)), n_draws, max_tree_depth))
+        problems.append(depth_problem(int(np.sum(at_cap)), n_draws, max_tree_depth, dense_mass))
     if n_draws < MIN_STUDIED_DRAWS:  # first: it qualifies every other line
         problems.insert(0, too_few_problem(n_chains, n_draws))
     diag = Diagnostics(
@@ -302,14 +305,27 @@ def depth_saturated(sample_stats, max_tree_depth: int = MAX_TREE_DEPTH) -> np.nd
     return None
 
 
-def depth_problem(n_at_cap: int, n_draws: int, max_tree_depth: int) -> str:
-    """The problem line for ``n_at_cap`` of ``n_draws`` draws at the maximum tree depth."""
+def depth_problem(
+    n_at_cap: int, n_draws: int, max_tree_depth: int, dense_mass: bool | None = None
+) -> str:
+    """The problem line for ``n_at_cap`` of ``n_draws`` draws at the maximum tree depth.
+    A dense mass matrix is advised only when the fit's was diagonal (``dense_mass`` False) or
+    is not known (None); a dense fit is told what is left: warm-up, reparametrisation, fewer
+    parameters (e.g. fewer groups or a simpler law)."""
+    if dense_mass:
+        remedy = (
+            "the mass matrix is already dense; reparametrise, warm up longer (warmup=) or fit "
+            "fewer parameters (fewer groups, a simpler law)"
+        )
+    else:
+        remedy = (
+            "reparametrise, warm up longer (warmup=) or use a dense mass matrix (dense_mass=True)"
+        )
     return (
         f"{n_at_cap} of {n_draws} draws ({n_at_cap / n_draws:.1%}, more than "
         f"{DEPTH_SHARE_MAX:.0%}) reached the maximum tree depth {max_tree_depth} "
-        f"({2**max_tree_depth - 1} leapfrog steps): the sampler explores slowly; reparametrise, "
-        "warm up longer (warmup=) or use a dense mass matrix (dense_mass=True) -- a higher "
-        "target_accept would lengthen the trees further"
+        f"({2**max_tree_depth - 1} leapfrog steps): the sampler explores slowly; {remedy} -- a "
+        "higher target_accept would lengthen the trees further"
     )
 
 

@@ -687,7 +687,9 @@ def _fit_once(runs, law_obj, likelihood, priors_used, settings, label, warn, rul
             n for n in law_obj.summary_names(groups, likelihood) if n in idata.posterior
         ]
         advice = "; ".join(cause) if cause else None
-        diagnostics = check(idata, summary_names, warn=warn, cause=advice)
+        diagnostics = check(
+            idata, summary_names, warn=warn, cause=advice, dense_mass=settings["dense_mass"]
+        )
         screening = screen_runs(law_obj, prepared, predicted, rule)
     fitted = prepared.runs
     compute_model = fitted.compute_model

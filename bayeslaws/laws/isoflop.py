@@ -42,7 +42,10 @@ a_opt (measured on Porian et al.'s Kaplan-reproduction points: a = 0.909 with fr
 without offsets, against the authors' 0.835; paper_repro/results/porian_variants.csv). By
 default (``run_offsets="detrended"``) the offsets are therefore projected onto the complement
 of {1, x_run, x_run^2} (x_run the run's centred ln N): they absorb run-to-run wiggles only,
-and the smooth shape stays with the curves.
+and the smooth shape stays with the curves. That leaves R - 3 degrees of freedom to R runs at
+distinct mean sizes: with 3 runs or fewer none, and the offsets (and run_sd) are dropped with a
+warning and a note on the fit; with fewer than ``RUN_OFFSET_MIN_DOF`` left, a note says how
+many (run_sd then rests mostly on its prior).
 ``law_options={"run_offsets": "free"}`` gives the unconstrained version.
 
 The optimal loss L_opt(C) is a pure power law k_L C^a_L by default (Liang et al.'s form). With
@@ -77,15 +80,18 @@ are off-centre or wide (MODELLING.md).
 
 from __future__ import annotations
 
+import warnings
+
 import jax.numpy as jnp
 import numpy as np
 import numpyro
 import numpyro.distributions as dist
 import pandas as pd
 
-from ..runs import RunTableError
+from ..runs import PlausibilityWarning, RunTableError
 from ..runs.checks import check_probability, is_real
 from ..runs.table import label_key, label_text
+from ..runs.warn import user_stacklevel
 from .contract import (
     OBSERVED_SITE,
     Law,
@@ -107,6 +113,9 @@ NEW_BUDGET_FEATURES = 256  # random Fourier features of new_budget_normals
 NEW_BUDGET_LENGTH = 0.01  # ln C: budgets this far apart are 0.61 correlated, 1e-3 apart 0.995
 NEAR_BUDGET_RTOL = 0.05  # distinct budgets closer than this look like one budget from rounding
 SKEW_SATURATION = 0.8  # K: far from the vertex the curvature stays within h (1 +- K)
+# detrended run offsets with fewer degrees of freedom than this get a note: run_sd is then
+# estimated from 1 or 2 run-to-run contrasts and rests mostly on its prior
+RUN_OFFSET_MIN_DOF = 3
 
 
 def curve(d, h, s, saturation: float = SKEW_SATURATION):
@@ -202,6 +211,37 @@ def run_labels(runs, name: str) -> pd.Series:
             "a 'run' column takes new runs without one"
         )
     return pd.Series([label_text(v) for v in run.tolist()], index=run.index, dtype=object)
+
+
+def detrending_projection(x_run) -> np.ndarray:
+    """(R, R) orthogonal projection onto the complement of {1, x_run, x_run^2} (``x_run``: each
+    run's mean centred ln N, (R,)); its rank, R minus the rank of that basis, is the detrended
+    offsets' degrees of freedom (0 with R <= 3)."""
+    x_run = np.asarray(x_run, float)
+    basis = np.vander(x_run, 3, increasing=True)  # 1, x, x^2
+    q, _ = np.linalg.qr(basis)
+    q = q[:, : min(np.linalg.matrix_rank(basis), len(x_run))]
+    return np.eye(len(x_run)) - q @ q.T
+
+
+def run_offsets_note(name: str, n_runs: int, dof: int) -> str | None:
+    """The note on a fit whose ``n_runs`` detrended run offsets keep ``dof`` degrees of
+    freedom: offsets dropped (``dof`` 0), too few left (below ``RUN_OFFSET_MIN_DOF``), or None."""
+    if dof >= RUN_OFFSET_MIN_DOF:
+        return None
+    runs = f"{n_runs} run{'s' if n_runs != 1 else ''} (column 'run')"
+    if dof == 0:
+        return (
+            f"law {name!r}: per-run offsets dropped (run_sd not fitted): with {runs}, removing "
+            "the offsets' 1, x, x^2 trend in ln N (run_offsets='detrended') leaves them "
+            "nothing to absorb; they need at least 4 runs at distinct mean sizes, or "
+            "law_options={'run_offsets': 'free'} (offsets that may also tilt the curves)"
+        )
+    return (
+        f"law {name!r}: the detrended per-run offsets of {runs} keep {dof} degree"
+        f"{'s' if dof != 1 else ''} of freedom (fewer than {RUN_OFFSET_MIN_DOF}): run_sd rests "
+        "mostly on its prior"
+    )
 
 
 def nearest_fitted_budget(budgets, C, rtol: float = BUDGET_RTOL) -> np.ndarray:
@@ -457,13 +497,17 @@ class IsoFLOP(Law):
             run_ids, run_index = [], np.zeros(len(df), dtype=np.int32)
         run_proj = np.eye(len(run_ids))
         x_all = np.log(N) - log_N_ref
+        notes = []
         if run_ids and self.run_offsets == "detrended":
             x_run = np.array([x_all[run_index == i].mean() for i in range(len(run_ids))])
-            basis = np.vander(x_run, 3, increasing=True)  # 1, x, x^2
-            q, _ = np.linalg.qr(basis)
-            rank = min(np.linalg.matrix_rank(basis), len(run_ids))
-            q = q[:, :rank]
-            run_proj = np.eye(len(run_ids)) - q @ q.T
+            run_proj = detrending_projection(x_run)
+            dof = int(round(np.trace(run_proj)))  # a projection's trace is its rank
+            note = run_offsets_note(self.name, len(run_ids), dof)
+            notes += [note] if note else []
+            if dof == 0:  # every offset would be 0 and run_sd its prior: fit none
+                warnings.warn(note, PlausibilityWarning, stacklevel=user_stacklevel())
+                run_ids, run_index = [], np.zeros(len(df), dtype=np.int32)
+                run_proj = np.eye(0)
         scales = Scales({"N": log_N_ref, "C": log_C_ref, "loss": log_L_ref})
         data = {
             "x": jnp.asarray(x_all),
@@ -486,7 +530,7 @@ class IsoFLOP(Law):
             "run_offsets": self.run_offsets if run_ids else None,
         }
         ranges = {c: [float(df[c].min()), float(df[c].max())] for c in ("N", "D", "C")}
-        return Prepared(data, {}, scales, (None,), ranges, state, runs)
+        return Prepared(data, {}, scales, (None,), ranges, state, runs, tuple(notes))
 
     def summary_names(self, groups, likelihood: str) -> list[str]:
         names = ["a_opt", "k_opt", "a_L", "k_L"] + ["E_floor"] * self.loss_floor

@@ -165,10 +165,81 @@ def log_prob_pairs(prior: dist.Distribution, other: dist.Distribution, n_points:
     return jax.jit(both)(np.broadcast_to(grid, (n_points,) + shape))
 
 
-def check_round_trip(prior: dist.Distribution) -> dict:
-    """The spec of ``prior`` after checking that it rebuilds to the same density: equal
-    log_prob at a few points of its support (ValueError otherwise)."""
+# a truncation's open side: TruncatedNormal(..., low=0, high=inf) is a working one-sided prior
+_TRUNCATIONS = (
+    "LeftTruncatedDistribution",
+    "RightTruncatedDistribution",
+    "TwoSidedTruncatedDistribution",
+)
+_OPEN_BOUND = {"low": -np.inf, "high": np.inf}
+
+
+def _numeric_arguments(spec: dict, where: str = ""):
+    """(path, name, owner, values) of every numeric constructor argument in ``spec``
+    (:func:`prior_to_spec`), nested distributions and transforms included: path as
+    ``base_dist.scale`` or ``transforms[0].scale``, owner the class name, values a float
+    array."""
+    owner = spec.get("dist") or spec.get("transform")
+    for name, value in spec.items():
+        if name in ("dist", "transform") or value is None or isinstance(value, str | bool):
+            continue
+        path = f"{where}{name}"
+        if isinstance(value, dict) and ("dist" in value or "transform" in value):
+            yield from _numeric_arguments(value, f"{path}.")
+        elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+            for i, item in enumerate(value):
+                yield from _numeric_arguments(item, f"{path}[{i}].")
+        elif not isinstance(value, dict):  # a constraint's spec is a dict: no number
+            yield path, name, owner, np.asarray(value, float)
+
+
+def _nested_distributions(prior: dist.Distribution):
+    """``prior`` and, through ``base_dist``, the distributions it is built on."""
+    yield prior
+    base = getattr(prior, "base_dist", None)
+    if isinstance(base, dist.Distribution):
+        yield from _nested_distributions(base)
+
+
+def _shown(values: np.ndarray) -> str:
+    return f"{values.item():g}" if values.ndim == 0 else str(values.tolist())
+
+
+def check_parameters(prior: dist.Distribution) -> dict:
+    """The spec of ``prior`` (:func:`prior_to_spec`) after checking its parameters; ValueError
+    naming the parameter of ``prior`` (or of a distribution or transform it is built on) that
+    is outside its distribution's constraint (e.g. a scale <= 0, possible when numpyro's
+    validation is off) or NaN or infinite (a truncation's ``low`` may be -inf and its ``high``
+    +inf). Such a prior has no usable density: Normal(0, inf) is -inf everywhere, and a fit
+    under it diverges at every draw."""
+    for part in _nested_distributions(prior):
+        for name, constraint in part.arg_constraints.items():
+            value = getattr(part, name, None)
+            if value is None or isinstance(constraint, type(constraints.dependent)):
+                continue
+            if not np.all(np.asarray(constraint(value))):
+                names = [n for n in dir(constraints) if getattr(constraints, n) is constraint]
+                words = _CONSTRAINT_WORDS.get(names[0], names[0]) if names else str(constraint)
+                raise ValueError(
+                    f"{type(part).__name__}'s {name} is {_shown(np.asarray(value, float))}: "
+                    f"it must be {words}"
+                )
     spec = prior_to_spec(prior)
+    for path, name, owner, values in _numeric_arguments(spec):
+        open_side = owner in _TRUNCATIONS and values == _OPEN_BOUND.get(name, np.nan)
+        if not np.all(np.isfinite(values) | open_side):
+            raise ValueError(
+                f"{spec['dist']}'s {path} is {_shown(values)}: the parameters of a prior must "
+                "be finite numbers"
+            )
+    return spec
+
+
+def check_round_trip(prior: dist.Distribution) -> dict:
+    """The spec of ``prior`` after checking that its parameters are usable
+    (:func:`check_parameters`: finite, within their constraints) and that it rebuilds to the
+    same density: equal log_prob at a few points of its support (ValueError otherwise)."""
+    spec = check_parameters(prior)
     try:
         expected, got = (np.asarray(v, float) for v in log_prob_pairs(prior, spec_to_prior(spec)))
     except Exception as error:  # a distribution that cannot be evaluated
