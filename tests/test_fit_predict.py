@@ -367,11 +367,11 @@ def test_a_fit_screen_exclude_replaces_shows_none_of_its_warnings(simulated_runs
 
     real, fits = nuts.check, []
 
-    def check(idata, names, warn=True, cause=None):  # the first fit: trouble, say
+    def check(idata, names, warn=True, cause=None, **options):  # the first fit: trouble, say
         if warn and not fits:
             warnings.warn("sampler trouble: of the first fit", SamplerWarning, stacklevel=2)
         fits.append(idata)
-        return real(idata, names, warn=warn, cause=cause)
+        return real(idata, names, warn=warn, cause=cause, **options)
 
     monkeypatch.setattr(nuts, "check", check)
     df = simulated_runs.df.copy()
