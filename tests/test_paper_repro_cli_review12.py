@@ -18,12 +18,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import repo_script, shared_or_skip
+from conftest import REPO, repo_script, shared_or_skip
 
 import bayeslaws as bl
 from bayeslaws.runs import simulate as sim
 
-REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "paper_repro" / "results"
 SCRIPTS = ("liang", "yin", "porian", "hyperparams", "hyperparams_loo")
 # options whose --help must give the default (those each script has)

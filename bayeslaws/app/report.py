@@ -37,7 +37,7 @@ from ..posterior.allocation import (
     interval_note,
 )
 from ..posterior.draws import spread_prior_note
-from ..posterior.extrapolation import DEFAULT_METHOD
+from ..posterior.extrapolation import DEFAULT_METHOD, gp_component
 from ..posterior.extrapolation.distance import group_ranges, own_group_rows, range_words
 from ..posterior.predict import outside_decades
 
@@ -636,8 +636,6 @@ def residual_pattern_sentence(
     law alone) does not. None under any other method, for a law whose new runs are not widened
     (``widened``, the law's flag) or when the GP of ``group`` fell back to a mean-0 widening
     (``unavailable``: ``fit.cache["unavailable"]``, component -> reason)."""
-    from ..posterior.extrapolation import gp_component
-
     fell_back = unavailable or {}
     if method not in RESIDUAL_PATTERN_METHODS or not widened:
         return None

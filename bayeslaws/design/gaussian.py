@@ -74,9 +74,9 @@ def info_equivalent_var_factor(family: str, nu=None):
 
     Fisher information, not variance matching: a Student-t's variance is infinite for nu <= 2,
     yet each of its observations carries ``(nu + 1) / ((nu + 3) sigma^2)`` about the location
-    (a capped variance let the 2% of draws with nu <= 2 carry most of the mean noise variance
-    and valued runs ~13x too low); Huber's variance, 1.476 sigma^2, undervalued runs by ~12%
-    against its information ``1 / (1.292 sigma^2)``. Unknown ``family``, or Student-t without
+    (a capped variance let the few draws with nu <= 2 carry most of the mean noise variance and
+    valued runs far too low); Huber's variance, 1.476 sigma^2, is above its information's
+    ``1 / (1.292 sigma^2)``, so it undervalued runs. Unknown ``family``, or Student-t without
     ``nu``: ValueError."""
     check_family(family)
     if family == "student_t":
@@ -738,9 +738,9 @@ def widths_after(b: WidthBasis, post_var, left) -> np.ndarray:
     slopes are independent and of one scale given the draw's tau, so that is the drift's
     distribution after, the one the closed-form variance (:func:`unit_gains`) assumes. The
     slopes themselves times ``left`` carried the chance correlations of ~1000 heavy-tailed
-    draws between the axes (|r| up to 0.36 at kurtosis 30-200): a 70B-param run on 1B tokens
-    removing 11% of a target's drift variance (0.060 nats, stable over seeds) was predicted to
-    narrow it by 0.000-0.061 nats over four seeds (0.059-0.064 rebuilt radially). Capped at
+    draws between the axes, so a unit's predicted narrowing swung with the seed (from none to
+    about the closed form's); rebuilt radially it is stable (tests/test_design_noise_review11.py).
+    Capped at
     ``now``: a unit never widens the target (the rebuilt quantiles could, by Monte Carlo
     error)."""
     if b.spread is None:

@@ -68,10 +68,7 @@ MIN_SPREAD_RATIO = 0.02  # smallest / largest singular value of the centred (ln 
 #   N, 5 levels, noise 0.01   -- (0)  0.89 (2)  0.83 (4)  0.84 (3)  0.69 (1)  0.53 (4)  0.30 (3)
 #   N, 3 levels, noise 0.003 0.73 (1)  0.82 (1)  0.75 (1)  0.61 (1)  0.46 (2)  0.19 (2)  0.11 (7)
 #   N, 5 levels, noise 0.003 0.79 (3)  0.71 (1)  0.67 (3)  0.39 (1)  0.32 (5)  0.20 (4)  0.10 (8)
-# and the median over all 8 fits, failing ones included (in a cell with both, the passing fits'
-# median is within -0.17..+0.19 of the failing ones', -0.01 at the median: no sign that the
-# failing fits' sd is biased; all 55 fits with a bulk ESS below 10 fail, so with 2 chains no
-# collapsed chain passes as a tiny sd):
+# and the median over all 8 fits, failing ones included:
 #                            1.1x  1.5x   2x    3x    5x   10x   30x
 #   D, 3 levels, noise 0.01   0.92  0.88  0.86  0.77  0.69  0.55  0.34
 #   D, 5 levels, noise 0.01   0.92  0.89  0.83  0.79  0.66  0.45  0.31

@@ -14,12 +14,9 @@ refit is a full NUTS fit of all the runs (not an approximate sequential update: 
 exactly that of the combined table). Where the law carries its posterior over (below), its
 chains start where the current posterior is: each chain at one posterior draw. The warm-up is
 the fit's own (default; at least 100 iterations), as long as a cold fit's: a warm start carries
-the posterior's position, not the step size and mass matrix NUTS adapted. A halved warm-up had
-been the default, and failed (law ``hyperparams`` on the simulated sweep grid of
-tests/conftest.py, 2 chains x 300 + 300, a new cell of 9 runs; seeds 0-2: with 150 warm-up
-iterations max R-hat 1.05-1.10, min bulk ESS 15-35 and 99-100% of draws at the maximum tree
-depth in 3 of 3 seeds, which ``cold_above`` does not catch; with the fit's 300, R-hat 1.013-1.021,
-bulk ESS 123-178, no draw at the maximum depth). The compiled kernel of a table of the same
+the posterior's position, not the step size and mass matrix NUTS adapted (a halved warm-up,
+the earlier default, left small ``hyperparams`` updates at the maximum tree depth with R-hat
+above 1.01, which ``cold_above`` does not catch). The compiled kernel of a table of the same
 shape is reused.
 
 New runs are read in the units they are given in (``units=``, as ``load_runs`` takes it): a
@@ -96,7 +93,6 @@ from ..runs.checks import ArgumentTypeError, is_real
 from ..runs.compute import same_compute_model
 from ..runs.table import (
     EXCLUDE_HINT,
-    NUMERIC,
     OPTIONAL_EXTRA,
     check_plausible,
     diverged_flags,
@@ -105,7 +101,7 @@ from ..runs.table import (
     label_key,
     label_text,
     recorded_extent,
-    unit_factor,
+    unit_factors,
 )
 from ..runs.warn import user_stacklevel
 from . import memory, nuts, padding
@@ -276,6 +272,12 @@ def rows_of_new_runs(labels, limit: int = 10) -> str:
     return f"rows {', '.join(map(str, labels[:limit]))}{more} ({NEW_RUNS_NOTE})"
 
 
+def labels_in_new_runs(renamed: dict) -> dict:
+    """A new run's label in the combined table (as text) -> its label in ``new_runs``
+    (``renamed``: label in ``new_runs`` -> label in the combined table)."""
+    return {str(updated): row for row, updated in renamed.items()}
+
+
 def python_labels(labels) -> str:
     """``'r_a', 3``: row labels as Python literals (a numpy integer as a plain int)."""
     return ", ".join(repr(r.item() if isinstance(r, np.generic) else r) for r in labels)
@@ -286,7 +288,7 @@ def screening_names(new_runs, renamed: dict) -> RowNames:
     by their row labels in ``new_runs`` (``renamed``: label in ``new_runs`` -> label in the
     combined table), left out of ``new_runs`` (a DataFrame: dropped; a RunTable: excluded,
     which the updated fit records) and refitted by ``fit.update(..., screen='exclude')``."""
-    label_of = {str(updated): row for row, updated in renamed.items()}
+    label_of = labels_in_new_runs(renamed)
 
     def exclude(labels: list) -> str:
         shown = python_labels(label_of[str(r)] for r in labels)
@@ -304,7 +306,7 @@ def screening_names(new_runs, renamed: dict) -> RowNames:
 def in_new_runs(labels: list, renamed: dict) -> str:
     """`` (new runs 'r_b', 'r_c' of new_runs)``: the labels in ``new_runs`` of those of
     ``labels`` (labels in the combined table, as text) that are new runs; '' when none is."""
-    label_of = {str(updated): row for row, updated in renamed.items()}
+    label_of = labels_in_new_runs(renamed)
     rows = [label_of[str(r)] for r in labels if str(r) in label_of]
     return f" (new runs {python_labels(rows)} of new_runs)" if rows else ""
 
@@ -443,23 +445,6 @@ def warn_new_groups(earlier: pd.DataFrame, new: pd.DataFrame) -> None:
 def units_text(units: dict) -> str:
     """``{'batch_size': 2048}``: a column -> multiplier dict in a message; ``{}`` for none."""
     return "{" + ", ".join(f"{c!r}: {format_value(f)}" for c, f in units.items()) + "}"
-
-
-def unit_factors(units) -> dict:
-    """``units`` (``update``'s ``units=``, as ``load_runs`` takes it: numbers or words) as
-    multipliers, columns at 1 left out; ArgumentTypeError for a non-dict, RunTableError for a
-    column that is not one of ``NUMERIC`` or a bad unit (:func:`~bayeslaws.runs.table.unit_factor`
-    names ``units[column]``)."""
-    if not isinstance(units, dict):
-        raise ArgumentTypeError(
-            f"units must be a dict column -> unit (e.g. {{'batch_size': 2048}}), got "
-            f"{type(units).__name__}"
-        )
-    unknown = [c for c in units if c not in NUMERIC]
-    if unknown:
-        raise RunTableError(f"units given for {unknown}, which are not among {list(NUMERIC)}")
-    factors = {c: unit_factor(c, u) for c, u in units.items()}
-    return {c: f for c, f in factors.items() if f != 1.0}
 
 
 CANONICAL_WORDS = (
@@ -656,7 +641,7 @@ def screening_exclusions(exclusions: list, renamed: dict) -> list:
     runs with ``rows_in_new_runs`` as :func:`new_runs_exclusions` records them: the labels in
     ``new_runs`` of its rows that are new runs (``renamed``: label in ``new_runs`` -> label in
     the updated fit); an entry of fitted runs only is kept as it is."""
-    label_of = {str(updated): row for row, updated in renamed.items()}
+    label_of = labels_in_new_runs(renamed)
     out = []
     for entry in exclusions:
         rows = [str(label_of[str(r)]) for r in entry.get("rows", []) if str(r) in label_of]

@@ -1391,11 +1391,7 @@ def load_runs(
     mapping["group"] = group
     for canon, user in {**mapping, "diverged": diverged}.items():
         _check_column_label(canon, user)
-    if units is not None and not isinstance(units, dict):
-        raise ArgumentTypeError(
-            f"units must be a dict column -> unit (e.g. {{'N': 'billions'}}), got "
-            f"{type(units).__name__}"
-        )
+    unit_factors(units)  # a bad unit is an error before the table is read
     if not isinstance(allow_missing_loss, bool | np.bool_):
         raise ArgumentTypeError(
             f"allow_missing_loss must be True or False, got {allow_missing_loss!r}"
@@ -1403,10 +1399,6 @@ def load_runs(
     accepted_rows = _label_list(accepted_rows)  # its type, before any reading
     ignore_columns = _ignore_list(ignore_columns)
     units = dict(units or {})
-    for key, unit in units.items():
-        if key not in NUMERIC:
-            raise RunTableError(f"units given for {key!r}, which is not one of {NUMERIC}")
-        unit_factor(key, unit)  # a bad unit is an error before the table is read
     df, source = _read(data, str(group) if group is not None else "group")
     own_sources = _source_column(df)  # before mapping: group='source' renames it
     mapping = {canon: _column_of(canon, user, df.columns) for canon, user in mapping.items()}
@@ -1620,6 +1612,24 @@ def load_runs(
         derived_values=snapshot,
         units=read_with,
     )
+
+
+def unit_factors(units) -> dict:
+    """``units`` (as :func:`load_runs` takes it: column -> a number or a unit word; None: none)
+    as multipliers, columns at factor 1 left out; an ArgumentTypeError for anything but a dict
+    and a RunTableError for a column outside ``NUMERIC`` or a bad unit (:func:`unit_factor`)."""
+    if units is None:
+        return {}
+    if not isinstance(units, dict):
+        raise ArgumentTypeError(
+            f"units must be a dict column -> unit (e.g. {{'N': 'billions'}}), got "
+            f"{type(units).__name__}"
+        )
+    for key in units:
+        if key not in NUMERIC:
+            raise RunTableError(f"units given for {key!r}, which is not one of {NUMERIC}")
+    factors = {column: unit_factor(column, unit) for column, unit in units.items()}
+    return {column: factor for column, factor in factors.items() if factor != 1.0}
 
 
 def read_units(units: dict, data) -> dict:

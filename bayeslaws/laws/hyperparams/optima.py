@@ -392,8 +392,7 @@ def cell_optima(law, post: Posterior) -> dict:
     y = sc.centre("D", cells["D"])
     theta = _scalars(post)
     m_lr, m_b = (np.asarray(m) for m in law.centre_law(theta, x[None, :], y[None, :]))
-    m_lr = m_lr + theta["lr_scatter"] * post.draws["z_lr"]
-    m_b = m_b + theta["batch_scatter"] * post.draws["z_batch"]
+    m_lr, m_b = cell_own(post, m_lr, m_b, np.arange(m_lr.shape[1]))
     if len(post.groups) > 1:
         g = np.asarray(cells["group"], int)
         m_lr = m_lr + theta["lr_int_tau"] * post.draws["lr_int_z"][:, g]
