@@ -452,6 +452,7 @@ BAD_TEST_TABLES = {  # how a held-out table is spoilt -> the start of the messag
     "no loss": (lambda t: t.drop(columns="loss"), r" lacks columns \['loss'\] \(needs N, D, loss"),
     "NaN N": (lambda t: t.assign(N=[np.nan, *t["N"][1:]]), r": column 'N' must be finite and"),
     "text D": (lambda t: t.assign(D=["10B", *t["D"][1:]]), r": column 'D' must hold numbers"),
+    "bool D": (lambda t: t.assign(D=[True, *t["D"][1:]]), r": column 'D' must hold numbers"),
     "inf C": (lambda t: t.assign(C=[np.inf, *t["C"][1:]]), r": column 'C' must be finite and"),
     "loss < 0": (lambda t: t.assign(loss=[-1.0, *t["loss"][1:]]), r": column 'loss' must be"),
     "no rows": (lambda t: t.iloc[:0], r" has no rows"),

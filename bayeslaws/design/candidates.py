@@ -20,7 +20,7 @@ import pandas as pd
 from ..laws.contract import resolve_group
 from ..posterior import allocation_draws, quantity_draws, query_frame
 from ..posterior.draws import check_fit, check_range
-from ..runs.checks import ArgumentTypeError, check_integer, is_real, rows_text
+from ..runs.checks import ArgumentTypeError, bool_cells, check_integer, is_real, rows_text
 from ..runs.compute import ComputeModel, as_compute_model
 from ..runs.warn import user_stacklevel
 from .targets import positive
@@ -410,12 +410,7 @@ def number_column(df: pd.DataFrame, col: str) -> np.ndarray:
     :class:`~bayeslaws.runs.checks.ArgumentTypeError` naming the column and rows: a boolean
     read as 0/1 is never a size, a count or a cost."""
     raw = df[col]
-    if pd.api.types.is_bool_dtype(raw):
-        flagged = np.arange(len(raw))
-    else:
-        flagged = np.flatnonzero(
-            [isinstance(v, bool | np.bool_) for v in raw.to_numpy(object)]
-        )
+    flagged = np.flatnonzero(bool_cells(raw))
     if len(flagged):
         raise ArgumentTypeError(
             f"cands[{col!r}] holds True/False values, not numbers, at rows "

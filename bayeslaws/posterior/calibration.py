@@ -44,6 +44,7 @@ from ..runs import PlausibilityWarning, RunTable, load_runs
 from ..runs.checks import (
     ArgumentTypeError,
     UnknownNameError,
+    bool_cells,
     check_integer,
     check_probability,
     is_real,
@@ -239,9 +240,7 @@ def _numeric_column(test: pd.DataFrame, column: str, where: str) -> np.ndarray:
     """``test[column]`` as floats (Q,); ValueError naming the rows that hold no number."""
     raw = test[column]
     values = pd.to_numeric(raw, errors="coerce")
-    text = (values.isna() & raw.notna()).to_numpy(bool) | np.asarray(
-        [isinstance(v, bool | np.bool_) for v in raw], bool
-    )
+    text = (values.isna() & raw.notna()).to_numpy(bool) | bool_cells(raw)
     if text.any():
         raise ValueError(
             f"{where}: column {column!r} must hold numbers; bad at rows "

@@ -37,6 +37,18 @@ def is_integer(value) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, bool | np.bool_)
 
 
+def bool_cells(values) -> np.ndarray:
+    """Which cells of the 1-D ``values`` (an array or column) hold True/False: every cell of a
+    boolean array, the bools among an object column's values (a nullable boolean column's
+    missing cells are not); a boolean array of the same length."""
+    raw = np.asarray(values)
+    if raw.dtype == bool:
+        return np.ones(len(raw), dtype=bool)
+    if raw.dtype != object:
+        return np.zeros(len(raw), dtype=bool)
+    return np.array([isinstance(v, bool | np.bool_) for v in raw.tolist()], dtype=bool)
+
+
 def number_array(name: str, values) -> np.ndarray:
     """``values`` as a float array of its own shape. Booleans and text (a string, or strings
     or bytes among the values) are an :class:`ArgumentTypeError` naming ``name``: numbers

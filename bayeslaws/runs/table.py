@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from .cells import CELL_RTOL, rounded_twins, run_cells
-from .checks import ArgumentTypeError, rows_text
+from .checks import ArgumentTypeError, bool_cells, rows_text
 from .compute import ComputeModel, as_compute_model, same_compute_model
 from .warn import user_stacklevel
 
@@ -1093,7 +1093,7 @@ def _to_numeric(
     if isinstance(raw, pd.DataFrame):
         raise RunTableError(f"the table has more than one column named {column!r}")
     canon = column if canon is None else canon
-    flags = _bool_cells(raw)
+    flags = bool_cells(raw)
     if flags.any():
         raise RunTableError(
             f"column {column!r} holds True/False values, not numbers, at "
@@ -1113,15 +1113,6 @@ def _to_numeric(
         )
     return values.astype(float)
 
-
-def _bool_cells(raw: pd.Series) -> np.ndarray:
-    """Which cells of ``raw`` hold True/False (a boolean column's every cell that is not
-    missing; an object column's bools): a boolean array (rows,)."""
-    if pd.api.types.is_bool_dtype(raw):
-        return raw.notna().to_numpy(bool)
-    if raw.dtype != object:
-        return np.zeros(len(raw), dtype=bool)
-    return np.array([isinstance(v, bool | np.bool_) for v in raw.tolist()], dtype=bool)
 
 
 # a number with a size suffix, as model and data sizes are often written: "100M", "1.3B", "7b"
