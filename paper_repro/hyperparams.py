@@ -28,9 +28,10 @@ Parts (``--parts``, comma-separated; default all):
 
 Tables are printed and written to ``hyperparams_<part>.csv`` / ``.md`` in ``--out`` (default
 ``paper_repro/results``: a run replaces the committed tables of the parts it runs).
-Simulated data are labelled as such: in the .md titles, and in the CSVs of recovery, coverage
-(and its raw rows) and grid by a ``data`` column saying what each row comes from (the simulator
-truth and sweep, or the paper's published values); Step Law data: Li et al. 2025 (../shared/data).
+Every table says what its data are: its .md title (SIMULATED or REAL), and its CSV by a ``data``
+column saying what each row comes from (the simulator truth and sweep, the paper's published
+values, or Step Law's real runs: Li et al. 2025, ../shared/data). A table indexed by (quantity,
+parameter) names those index columns in its CSV.
 """
 
 from __future__ import annotations
@@ -61,6 +62,9 @@ COVERAGE_SEED0 = 1000  # coverage replication k simulates the sweep with seed CO
 # ``data`` labels of rows that are not simulated (the grid table): Yin et al.'s published values
 PUBLISHED_LAW_DATA = "published constants (arithmetic)"
 PUBLISHED_GRID_DATA = "published (Yin et al. 1.07B grid, data/yin2025_grid_1p07B.csv)"
+# ``data`` label of the Step Law tables (steplaw, backtest): fits to the real dense runs
+STEPLAW_DATA = "real (Step Law dense runs, Li et al. 2025)"
+LAW_INDEX = ("quantity", "parameter")  # the index names of a law table's rows (eta_opt, c)
 TRUE_LAW = {
     ("eta_opt", "c"): TRUTH.eta_coef,
     ("eta_opt", "exp_T"): TRUTH.eta_exp_T,
@@ -201,6 +205,7 @@ def part_recovery(args):
             "two-stage 95%": two["upper"],
         }
     )
+    table.index.names = list(LAW_INDEX)
     d = fit.diagnostics
     title = (
         f"Recovery on the bundled SIMULATED video-DiT sweep (576 runs; N, T in billions; "
@@ -419,16 +424,17 @@ def part_steplaw(args):
                 "authors' bootstrap 95%": "" if boot is None else f"[{boot[0]}, {boot[1]}]",
             }
         )
-    table = pd.DataFrame(rows).set_index(["quantity", "parameter"])
+    table = pd.DataFrame(rows).set_index(list(LAW_INDEX))
     d = fit.diagnostics
     write(
         table,
         "steplaw",
-        f"Step Law dense ("
+        f"Step Law dense, REAL runs ("
         f"{steplaw_runs_words(len(runs.df), fit.record.data['n_rows_used'], fit.record.notes[0])}; "
         f"N non-embedding params, D and B in tokens; {args.chains}x{args.warmup}+{args.draws}, "
         f"{wall:.0f} s, max R-hat {d.max_r_hat:.3f}, min ESS {d.min_ess_bulk:.0f}, "
         f"{d.divergences} divergences)",
+        data=STEPLAW_DATA,
         notes=[f"Fit notes: {'; '.join(fit.record.notes)}"],
         results=args.out,
     )
@@ -491,8 +497,10 @@ def part_backtest(args):
     write(
         table,
         "backtest",
-        "Step Law backtest: hold out N = 1.07e9, predict the optimum, loss of the nearest grid "
-        f"run vs the cell's best (the published law: within ~0.09%; fits {sampler_words(fit)})",
+        "Step Law backtest on the REAL dense runs: hold out N = 1.07e9, predict the optimum, "
+        "loss of the nearest grid run vs the cell's best (the published law: within ~0.09%; "
+        f"fits {sampler_words(fit)})",
+        data=STEPLAW_DATA,
         results=args.out,
     )
 

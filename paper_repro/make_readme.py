@@ -49,14 +49,6 @@ SAMPLED_FILES = {
     "epoch_recovery.csv": "each of its recovery replications",
 }
 SAMPLER_COLUMNS = ("chains", "warmup", "draws")  # per chain
-# the data label of a table whose title (from its script's .md) says neither real nor simulated
-DATA_LABELS = {
-    "hyperparams_steplaw": "REAL data: Step Law's dense runs",
-    "hyperparams_backtest": "REAL data: Step Law's dense runs",
-}
-DATA_WORDS = re.compile(r"\b(?:real|simulated)\b", re.IGNORECASE)
-# names for a table's unnamed index columns (a frame written with an unnamed index)
-INDEX_NAMES = {"hyperparams_recovery": ("quantity", "parameter")}
 SKIP = ("_detail", "_raw")  # per-replicate / raw dumps stay out of the README
 COMMON = {"quantity", "paper_value", "median", "data"}
 EPOCH_FIT = {"quantity", "paper_value", "paper_lower", "paper_upper", "median", "lower", "upper"}
@@ -401,26 +393,18 @@ def cell(x) -> str:
     return str(x).replace("|", "/")
 
 
-def named_index(df: pd.DataFrame, stem: str) -> pd.DataFrame:
-    """``df`` with its leading unnamed columns (an unnamed index pandas wrote, read back as
-    "Unnamed: k") named from :data:`INDEX_NAMES` for the file ``stem``; others unchanged."""
-    names = dict(zip(df.columns, INDEX_NAMES.get(stem, ()), strict=False))
-    return df.rename(columns={c: n for c, n in names.items() if str(c).startswith("Unnamed")})
-
-
 def table_title(path: Path, df: pd.DataFrame) -> tuple[str, pd.DataFrame]:
     """The title of results file ``path`` (first line of its .md, else :data:`TITLES`, else its
-    name), with its data label (:data:`DATA_LABELS`) when the title names neither real nor
-    simulated data, and the NUTS settings its rows record (:func:`sampler_text`; "sampler
-    settings not recorded" for a :data:`SAMPLED_FILES` table without them); and ``df`` without
-    the settings columns when the title says their one setting."""
+    name; a table's data label, real or simulated, is its script's, in that title and the CSV's
+    ``data`` column, never added here), with the NUTS settings its rows record
+    (:func:`sampler_text`; "sampler settings not recorded" for a :data:`SAMPLED_FILES` table
+    without them); and ``df`` without the settings columns when the title says their one
+    setting."""
     title = TITLES.get(path.stem, path.stem)
     md = path.with_suffix(".md")
     if md.exists():
         first = md.read_text().splitlines()[0].lstrip("# ").strip()
         title = first or title
-    if path.stem in DATA_LABELS and not DATA_WORDS.search(title):
-        title = f"{title} ({DATA_LABELS[path.stem]})"
     settings = sampler_settings(df)
     if settings:
         title = f"{title} ({' / '.join(settings)} per fit)"
@@ -436,7 +420,7 @@ def other_tables() -> str:
     _, others = main_files()
     parts = []
     for path in others:
-        title, df = table_title(path, named_index(read_results(path), path.stem))
+        title, df = table_title(path, read_results(path))
         head = "| " + " | ".join(column_name(c) for c in df.columns) + " |"
         rule = "|" + "---|" * len(df.columns)
         body = ["| " + " | ".join(cell(x) for x in row) + " |" for row in df.itertuples(False)]

@@ -1,8 +1,9 @@
 """paper_repro (review 12): epoch.py records its fits' NUTS settings (chains, warmup, draws) and
 epoch_fit.csv its fit's diagnostics; make_readme.py quotes the settings from the files (it said
 "4 chains x 1000 + 1000" for a 2 x 50 + 50 run) and flags a bad R-hat on the Epoch rows (they
-read "inside the paper's interval" and nothing else); the Step Law tables' titles say REAL and
-hyperparams_recovery's index columns are named. Fast: no fits (stand-ins for bl.fit)."""
+read "inside the paper's interval" and nothing else); hyperparams.py's tables name their index
+columns and say their data (the Step Law tables' REAL titles and data column), which
+make_readme.py had patched in. Fast: no fits (stand-ins for bl.fit)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import repo_script
+from conftest import REPO, repo_script
 
 
 def _script(name):
@@ -159,9 +160,101 @@ def test_readme_says_when_the_epoch_files_record_no_settings(tmp_path, monkeypat
     assert title.endswith("(sampler settings not recorded)"), title
 
 
-def test_readme_labels_the_step_law_tables_real(tmp_path, monkeypatch, capsys):
-    """hyperparams_steplaw / _backtest (real data) had no real/simulated label in their titles
-    (the .md titles hyperparams.py writes); a title that already says one is left as it is."""
+class _HpFit:
+    """A stand-in for a law "hyperparams" fit: a law table over hyperparams.py's TRUE_LAW keys
+    (unnamed index, as Fit.law_table gives it), fixed diagnostics and record."""
+
+    def __init__(self, keys):
+        self.keys = list(keys)
+        self.diagnostics = SimpleNamespace(max_r_hat=1.0, min_ess_bulk=400.0, divergences=0)
+        self.record = SimpleNamespace(
+            data={"n_rows_used": 4},
+            notes=["2 diverged runs excluded: rows 4, 5"],
+            law_options={"bowl": "full"},
+            sampler=SimpleNamespace(chains=2, warmup=5, draws=5, seed=0),
+        )
+
+    def law_table(self, units, ci):
+        index = pd.MultiIndex.from_tuples(self.keys)
+        return pd.DataFrame({"median": 1.0, "lower": 0.5, "upper": 2.0}, index=index)
+
+    def summary(self):
+        return pd.DataFrame({"mean": [1.0]})
+
+
+def _hp_runs():
+    """A stand-in RunTable with cells on both sides of the backtest's N = 1e9 split."""
+    df = pd.DataFrame(
+        {
+            "N": [1e8, 1e8, 2e9, 2e9, 2e9, 2e9],
+            "D": 2e10,
+            "lr": [1e-3, 2e-3, 1e-3, 2e-3, 1e-3, 2e-3],
+            "batch_size": [4e5, 8e5, 4e5, 8e5, 8e5, 4e5],
+            "loss": [2.3, 2.2, 2.1, 2.0, 5.0, 5.0],
+            "diverged": [False, False, False, False, True, True],
+        }
+    )
+    return SimpleNamespace(df=df, exclude=lambda mask, reason: SimpleNamespace(df=df[~mask]))
+
+
+@pytest.fixture
+def hyperparams_tables(tmp_path, monkeypatch):
+    """hyperparams.py's recovery, steplaw and backtest parts with stand-in fits and runs: the
+    tables they write, in ``tmp_path / "results"``."""
+    hyperparams = _script("hyperparams")
+    keys = list(hyperparams.TRUE_LAW)
+
+    def predict(fit, N, D, **kwargs):
+        optima = (("eta_opt", 1e-3), ("B_opt", 5e5))
+        return pd.DataFrame(
+            {f"{q}_{s}": [v] for q, v in optima for s in ("median", "lower", "upper")}
+        )
+
+    fake_bl = SimpleNamespace(fit=lambda runs, **kwargs: _HpFit(keys), predict=predict)
+    monkeypatch.setattr(hyperparams, "bl", fake_bl)
+    monkeypatch.setattr(hyperparams, "load_bundled", _hp_runs)
+    monkeypatch.setattr(hyperparams, "steplaw_dense", _hp_runs)
+    results = tmp_path / "results"
+    hyperparams.main(["--parts", "recovery,steplaw,backtest", "--out", str(results)])
+    return results
+
+
+def test_hyperparams_tables_name_their_index_and_say_their_data(hyperparams_tables, capsys):
+    """hyperparams_recovery.csv's index columns were written unnamed (header ",,truth ...") and
+    the Step Law tables said nowhere that their data are real: make_readme.py patched both in
+    (INDEX_NAMES, DATA_LABELS). The script now writes them: named index columns, a REAL title
+    and a ``data`` column."""
+    capsys.readouterr()
+    recovery = pd.read_csv(hyperparams_tables / "hyperparams_recovery.csv", nrows=0)
+    assert list(recovery.columns[:2]) == ["quantity", "parameter"]
+    md = (hyperparams_tables / "hyperparams_recovery.md").read_text()
+    assert "| quantity | parameter |" in md
+    for name in ("steplaw", "backtest"):
+        table = pd.read_csv(hyperparams_tables / f"hyperparams_{name}.csv")
+        assert table["data"].str.startswith("real (").all(), name
+        title = (hyperparams_tables / f"hyperparams_{name}.md").read_text().splitlines()[0]
+        assert " REAL " in title, title
+
+
+def test_readme_renders_the_hyperparams_tables_as_written(
+    hyperparams_tables, tmp_path, monkeypatch, capsys
+):
+    """The README's titles are the .md titles as hyperparams.py wrote them, and its headers the
+    CSVs' columns: make_readme.py adds no label or name of its own."""
+    text = _readme(hyperparams_tables, tmp_path, monkeypatch)
+    capsys.readouterr()
+    titles = {line[4:] for line in text.splitlines() if line.startswith("### ")}
+    mds = sorted(hyperparams_tables.glob("hyperparams_*.md"))
+    assert titles == {md.read_text().splitlines()[0][2:] for md in mds}
+    assert "| quantity | parameter | truth (Yin et al.) |" in text
+    backtest = text.split("From `results/hyperparams_backtest.csv`.")[1].split("###")[0]
+    head = backtest.strip().splitlines()[0]
+    assert head.startswith("| N | D | method |") and head.endswith("| data |"), head
+
+
+def test_readme_adds_no_data_label_of_its_own(tmp_path, monkeypatch, capsys):
+    """A title that says neither real nor simulated is the script's to fix: the README used to
+    append "(REAL data: Step Law's dense runs)" to hyperparams_steplaw's."""
     results = tmp_path / "results"
     results.mkdir()
     steplaw = pd.DataFrame(
@@ -170,31 +263,24 @@ def test_readme_labels_the_step_law_tables_real(tmp_path, monkeypatch, capsys):
     )
     steplaw.to_csv(results / "hyperparams_steplaw.csv")
     (results / "hyperparams_steplaw.md").write_text("# Step Law dense (1225 runs)\n")
-    pd.DataFrame({"N": [1e9], "excess %": [0.04]}).to_csv(
-        results / "hyperparams_backtest.csv", index=False
-    )
-    (results / "hyperparams_backtest.md").write_text("# Step Law backtest on REAL data\n")
     text = _readme(results, tmp_path, monkeypatch)
     capsys.readouterr()
-    titles = {line for line in text.splitlines() if line.startswith("### ")}
-    assert titles == {
-        "### Step Law dense (1225 runs) (REAL data: Step Law's dense runs)",
-        "### Step Law backtest on REAL data",
-    }
+    titles = [line for line in text.splitlines() if line.startswith("### ")]
+    assert titles == ["### Step Law dense (1225 runs)"]
 
 
-def test_readme_names_the_unnamed_index_columns_of_hyperparams_recovery(
-    tmp_path, monkeypatch, capsys
-):
-    """hyperparams_recovery.csv's two index columns (written unnamed) had blank headers."""
-    results = tmp_path / "results"
-    results.mkdir()
-    recovery = pd.DataFrame(
-        {"truth (Yin et al.)": [2e-4], "data": ["simulated"]},
-        index=pd.MultiIndex.from_tuples([("eta_opt", "c")]),  # unnamed, as hyperparams.py writes
-    )
-    recovery.to_csv(results / "hyperparams_recovery.csv")
-    text = _readme(results, tmp_path, monkeypatch)
-    capsys.readouterr()
-    assert "| quantity | parameter | truth (Yin et al.) | data |" in text
-    assert "| eta_opt | c | 0.0002 | simulated |" in text
+def test_committed_hyperparams_tables_carry_their_labels():
+    """The committed tables carry what the script now writes (named index columns, the data
+    label in the title and the ``data`` column), and paper_repro/README.md quotes their titles
+    as written."""
+    results = REPO / "paper_repro" / "results"
+    readme = (REPO / "paper_repro" / "README.md").read_text()
+    recovery = pd.read_csv(results / "hyperparams_recovery.csv", nrows=0)
+    assert list(recovery.columns[:2]) == ["quantity", "parameter"]
+    for name in ("recovery", "steplaw", "backtest"):
+        table = pd.read_csv(results / f"hyperparams_{name}.csv")
+        kind = "simulated" if name == "recovery" else "real"
+        assert table["data"].str.startswith(f"{kind} (").all(), name
+        title = (results / f"hyperparams_{name}.md").read_text().splitlines()[0]
+        assert f" {kind.upper()} " in title, title
+        assert f"\n{title.replace('# ', '### ', 1)}\n" in readme, title

@@ -93,3 +93,86 @@ def test_moved_demo_names_still_resolve_with_a_warning():
             assert getattr(bl.demo, name) is getattr(module, name)
     with pytest.raises(AttributeError, match="no attribute 'nothing'"):
         bl.demo.nothing  # noqa: B018
+
+
+# ---- the design replay's sampler-failure counts (benchmarks/output/design_replay_summary.txt) --
+
+SUMMARY = ROOT / "benchmarks" / "output" / "design_replay_summary.txt"
+# the README's names of the replay's pools and strategies -> the summary's
+POOLS = {
+    "Step Law": "steplaw",
+    "Epoch": "epoch",
+    "Porian": "porian",
+    "Llama-3": "llama_3",
+    "comma": "marin_202603_comma",
+    "DCLM": "marin_202603_dclm",
+    "Nemotron": "marin_202603_nemotron",
+}
+STRATEGIES = {"next_runs": "ours", "random": "random", "V-optimal": "vopt", "grid": "grid"}
+COUNT = r"(\d+) of (\d+)"
+
+
+def sampler_checks() -> dict:
+    """The summary's "Sampler checks" table: (pool, strategy) -> {column: int} (fits,
+    sampler_failed, failed_at_start, sampler_ok_missing, judged)."""
+    lines = SUMMARY.read_text().splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("Sampler checks"))
+    columns = lines[start + 1].split()
+    assert columns[:3] == ["pool", "strategy", "fits"], columns
+    table = {}
+    for line in lines[start + 2 :]:
+        cells = line.split()
+        if len(cells) != len(columns) or not all(c.isdigit() for c in cells[2:]):
+            break
+        table[tuple(cells[:2])] = dict(zip(columns[2:], map(int, cells[2:]), strict=True))
+    assert table, "no rows under 'Sampler checks'"
+    return table
+
+
+def readme_counts(pattern: str) -> tuple[int, ...]:
+    """The numbers of the README sentence ``pattern`` (a regex; whitespace in the README is
+    collapsed to single spaces), failing when the README has no such sentence."""
+    m = re.search(pattern, " ".join(README.split()))
+    assert m, f"the README has no sentence matching {pattern!r}"
+    return tuple(int(x) for x in m.groups())
+
+
+def failed(table: dict, pool: str, strategy: str) -> tuple[int, int]:
+    row = table[(POOLS[pool], STRATEGIES[strategy])]
+    return row["sampler_failed"], row["fits"]
+
+
+def test_readme_quotes_the_replay_pools_sampler_failures():
+    """"next_runs 3 of 10 on Step Law, 5 of 10 on Epoch, 2 of 15 on Porian": the sampler_failed
+    and fits of strategy ours in the summary's "Sampler checks"."""
+    pools = ("Step Law", "Epoch", "Porian")
+    pattern = "next_runs " + ", ".join(f"{COUNT} on {p}" for p in pools) + r" \(every"
+    quoted = readme_counts(pattern)
+    expected = tuple(x for p in pools for x in failed(sampler_checks(), p, "next_runs"))
+    assert quoted == expected, (quoted, expected)
+
+
+def test_readme_quotes_the_confirmation_pools_sampler_failures():
+    """The confirmation pools' counts, "`next_runs` 5 of 15 on Llama-3, ... (random 6 / 5 / 5 /
+    5 of 15, V-optimal ..., the grid 4 of 10 / 6 / 6 / 4 of 15)", are the summary's, and every
+    one of those rows is judged from its recorded figures, as the sentence says."""
+    table = sampler_checks()
+    pools = ("Llama-3", "comma", "DCLM", "Nemotron")
+    ours = ", ".join(f"{COUNT} on {p}" for p in pools[:-1]) + f" and {COUNT} on {pools[-1]}"
+    shared = r"(\d+) / (\d+) / (\d+) / (\d+) of (\d+)"  # one number of fits for all four
+    grid = r"(\d+) of (\d+) / (\d+) / (\d+) / (\d+) of (\d+)"  # Llama-3's own, then the rest
+    pattern = rf"`next_runs` {ours} \(random {shared}, V-optimal {shared}, the grid {grid}\)"
+    quoted = readme_counts(pattern)
+    expected = [x for p in pools for x in failed(table, p, "next_runs")]
+    for strategy in ("random", "V-optimal"):
+        counts = [failed(table, p, strategy) for p in pools]
+        assert len({n for _, n in counts}) == 1, (strategy, counts)  # "... of 15" for all four
+        expected += [f for f, _ in counts] + [counts[0][1]]
+    grid_counts = [failed(table, p, "grid") for p in pools]
+    assert len({n for _, n in grid_counts[1:]}) == 1, grid_counts
+    expected += [*grid_counts[0], *(f for f, _ in grid_counts[1:]), grid_counts[1][1]]
+    assert quoted == tuple(expected), (quoted, tuple(expected))
+    for pool in pools:
+        for strategy in STRATEGIES.values():
+            row = table[(POOLS[pool], strategy)]
+            assert row["judged"] == row["fits"], (pool, strategy, row)
