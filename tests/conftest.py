@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -83,6 +85,14 @@ def porian_stand_in(folder, sizes=(1e7, 3e7, 1e7, 3e7)) -> None:
             "loss": [3.5, 3.2, 3.4, 3.1],
         }
     ).to_csv(folder / "isoflop_points.csv", index=False)
+
+
+def quiet(call, *args, **kwargs):
+    """``call(*args, **kwargs)`` with every warning ignored (for tests whose subject is not a
+    warning: tiny fits and far queries warn)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return call(*args, **kwargs)
 
 
 def shared_or_skip():

@@ -4,12 +4,11 @@ that differ only in what no law reads. Tiny fits (1 chain x 100 + 100)."""
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import replace
 
 import numpy as np
 import pytest
-from conftest import TRUTH, chinchilla_design, small_sweep_grid
+from conftest import TRUTH, chinchilla_design, quiet, small_sweep_grid
 
 import bayeslaws as bl
 from bayeslaws.inference import Fit
@@ -46,16 +45,10 @@ def own_fit(table):
     return bl.fit(runs, likelihood="gaussian", **TINY)
 
 
-def _quiet(fn, *args, **kwargs):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return fn(*args, **kwargs)
-
-
 @pytest.fixture(scope="module")
 def own_stacked(own_fit):
     """stack(own_fit) of ``PAIR`` on the fit's own training runs (no runs given)."""
-    return _quiet(stacking.stack, own_fit, laws=PAIR, **STACK)
+    return quiet(stacking.stack, own_fit, laws=PAIR, **STACK)
 
 
 def test_stacking_with_the_whole_table_reordered_uses_the_fits_own_runs(
@@ -67,12 +60,12 @@ def test_stacking_with_the_whole_table_reordered_uses_the_fits_own_runs(
     alone gave other weights. The other forms are now fitted to the fit's own training runs."""
     laws = PAIR
     own = own_stacked
-    given = _quiet(stacking.stack, own_fit, table.iloc[::-1], laws=laws, **STACK)
+    given = quiet(stacking.stack, own_fit, table.iloc[::-1], laws=laws, **STACK)
     assert given["weights"] == pytest.approx(own["weights"], abs=1e-9)
     assert given["elpd_loo"] == pytest.approx(own["elpd_loo"], abs=1e-9)
     assert given["others"]["kaplan"]["posterior"] == own["others"]["kaplan"]["posterior"]
     reordered = table[table.index != LEFT_OUT].sample(frac=1.0, random_state=0)  # same rows
-    shuffled = _quiet(stacking.stack, own_fit, reordered, laws=laws, **STACK)
+    shuffled = quiet(stacking.stack, own_fit, reordered, laws=laws, **STACK)
     assert shuffled["weights"] == pytest.approx(own["weights"], abs=1e-9)
     assert shuffled["others"]["kaplan"]["posterior"] == own["others"]["kaplan"]["posterior"]
 
@@ -83,8 +76,8 @@ def test_form_averaging_with_the_whole_table_uses_the_fits_own_runs(table, own_f
     monkeypatch.setattr(forms, "MAX_R_HAT", np.inf)
     monkeypatch.setattr(forms, "MAX_DIVERGENT", 1.0)
     pair = ("chinchilla", "kaplan")
-    own = _quiet(forms.average, own_fit, forms=pair, **STACK)
-    given = _quiet(forms.average, own_fit, table, forms=pair, **STACK)
+    own = quiet(forms.average, own_fit, forms=pair, **STACK)
+    given = quiet(forms.average, own_fit, table, forms=pair, **STACK)
     assert given["excluded"] == {} and set(given["weights"]) == set(pair)
     assert given["weights"] == pytest.approx(own["weights"], abs=1e-9)
     assert given["elpd_loo"] == pytest.approx(own["elpd_loo"], abs=1e-9)
@@ -110,7 +103,7 @@ def test_stacking_matches_a_fit_saved_without_row_labels_by_values(table, own_fi
     old = Fit(own_fit.idata, replace(own_fit.record, training_runs=stripped))
     assert list(old.training_runs().df.index) == list(range(15))  # positions, not labels
     runs = bl.load_runs(table).exclude(table.index == LEFT_OUT, "left out by the test")
-    given = _quiet(stacking.stack, old, runs, laws=PAIR, **STACK)
+    given = quiet(stacking.stack, old, runs, laws=PAIR, **STACK)
     assert given["weights"] == pytest.approx(own_stacked["weights"], abs=1e-9)
     assert given["others"]["kaplan"]["posterior"] == own_stacked["others"]["kaplan"]["posterior"]
     columns = list(stacking.CHECKED_COLUMNS)
@@ -130,9 +123,9 @@ def test_stacking_compares_float_row_labels_as_the_fit_records_them(table):
     16 of the fit's 16 training runs"). Labels are now compared as the fit records them."""
     floats = table.set_axis(table.index.astype(float), axis=0)
     fitted = floats[floats.index != float(LEFT_OUT)]  # 15 runs: the shape own_fit compiled
-    fit = _quiet(bl.fit, bl.load_runs(fitted), likelihood="gaussian", **TINY)
+    fit = quiet(bl.fit, bl.load_runs(fitted), likelihood="gaussian", **TINY)
     assert fit.record.training_runs["row"][:2] == ["0.0", "1.0"]
-    state = _quiet(stacking.stack, fit, floats.iloc[::-1], laws=PAIR, **STACK)
+    state = quiet(stacking.stack, fit, floats.iloc[::-1], laws=PAIR, **STACK)
     assert state["laws"] == list(PAIR) and sum(state["weights"].values()) == pytest.approx(1.0)
     with pytest.raises(ValueError, match=r"runs lack 1 of the fit's 15 .*'7\.0'"):
         stacking.training_runs_for(fit, floats.drop(index=7.0), "stacking")
@@ -146,11 +139,11 @@ def test_compare_accepts_fits_differing_only_in_a_column_no_law_reads(table, own
     (compute_model=6.6): compare() refused them over C ("other C values"), which neither reads;
     a column they read (N) still is refused."""
     other_c = table[table.index != LEFT_OUT].assign(C=lambda d: 1.1 * d["C"])
-    kaplan = _quiet(
+    kaplan = quiet(
         bl.fit, bl.load_runs(other_c, compute_model=6.6), "kaplan", likelihood="gaussian", **TINY
     )
     assert not np.allclose(kaplan.record.training_runs["C"], own_fit.record.training_runs["C"])
-    ranked = _quiet(bl.compare, {"chinchilla": own_fit, "kaplan": kaplan})
+    ranked = quiet(bl.compare, {"chinchilla": own_fit, "kaplan": kaplan})
     assert set(ranked.index) == {"chinchilla", "kaplan"}
     assert np.isfinite(ranked["elpd_loo"]).all()
     from dataclasses import replace
@@ -174,7 +167,7 @@ def test_compare_refuses_a_run_censored_in_one_fit_only():
     df.loc[20, "loss"] = np.nan  # censored in both fits: both share one compiled sampler
     runs = bl.load_runs(df, allow_missing_loss=True)
     fits = {
-        name: _quiet(
+        name: quiet(
             bl.fit,
             runs,
             "hyperparams",

@@ -22,6 +22,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pandas as pd
+from conftest import quiet
 from scipy.stats import multivariate_normal
 
 from bayeslaws import design
@@ -40,20 +41,14 @@ def _sweep(cell, unit, lrs=(1e-4, 2e-4, 4e-4), batches=(5e4, 1e5)) -> pd.DataFra
     return frame.assign(N=cell[0], D=cell[1], unit=unit)
 
 
-def _quiet(fn, *args, **kwargs):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return fn(*args, **kwargs)
-
-
 def _together_and_as_one(fit, parts: list, target=None, criterion="marginal"):
     """(the greedy total of the ``parts`` picked as separate units, the value of their rows as
     one unit) (nats)."""
     apart = pd.concat(parts, ignore_index=True)
     opts = {"cost": None, "guardrails": ONE_PER_PICK, "criterion": criterion}
-    plan = _quiet(design.next_runs, fit, apart, target, k=len(parts), **opts)
+    plan = quiet(design.next_runs, fit, apart, target, k=len(parts), **opts)
     assert len(plan) == len(parts) and set(plan["unit"]) == {p["unit"].iloc[0] for p in parts}
-    one = _quiet(design.next_runs, fit, apart.assign(unit="one"), target, k=1, **opts)
+    one = quiet(design.next_runs, fit, apart.assign(unit="one"), target, k=1, **opts)
     return float(plan["cumulative_info"].iloc[-1]), float(one["info"].iloc[0])
 
 
@@ -209,7 +204,7 @@ def test_bounds_value_a_two_cell_unit_as_its_two_sweeps(small_sweep_hp_fit):
     parts = [_sweep(NEW_A, "a"), _sweep(NEW_B, "b")]
     together, _ = _together_and_as_one(small_sweep_hp_fit, parts)
     cands = pd.concat(parts, ignore_index=True).assign(unit="one")
-    b = _quiet(design.bounds, small_sweep_hp_fit, cands, n_outer=100).iloc[0]
+    b = quiet(design.bounds, small_sweep_hp_fit, cands, n_outer=100).iloc[0]
     np.testing.assert_allclose(b["gaussian_all"], together, rtol=1e-8)
     assert b["pce_all"] - 3 * b["pce_all_se"] <= together <= b["nmc_all"] + 3 * b["nmc_all_se"]
 

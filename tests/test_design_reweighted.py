@@ -14,7 +14,7 @@ import warnings
 
 import pandas as pd
 import pytest
-from conftest import small_sweep_grid
+from conftest import quiet, small_sweep_grid
 
 import bayeslaws as bl
 from bayeslaws import design
@@ -44,27 +44,21 @@ def sweeps(hp_fit):
     return design.hyperparameter_candidates(CELLS_N, CELLS_D, fit=hp_fit)
 
 
-def _quiet(fn, *args, **kwargs):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return fn(*args, **kwargs)
-
-
 def test_reweighted_ranks_the_target_cell_first(hp_fit, sweeps):
-    ranked = _quiet(design.rank_candidates, hp_fit, sweeps, ETA, cost=None, estimator="reweighted")
+    ranked = quiet(design.rank_candidates, hp_fit, sweeps, ETA, cost=None, estimator="reweighted")
     assert ranked["unit"].iloc[0] == AT_TARGET
     assert {"info_se", "info_ess"} <= set(ranked.columns)
     assert (ranked["info_se"] > 0).all() and (ranked["info_ess"] > 1).all()
-    plan = _quiet(design.next_runs, hp_fit, sweeps, ETA, cost=None, k=1, estimator="reweighted")
+    plan = quiet(design.next_runs, hp_fit, sweeps, ETA, cost=None, k=1, estimator="reweighted")
     assert plan["unit"].iloc[0] == AT_TARGET
-    gauss = _quiet(design.rank_candidates, hp_fit, sweeps, ETA, cost=None)
+    gauss = quiet(design.rank_candidates, hp_fit, sweeps, ETA, cost=None)
     assert gauss["unit"].iloc[0] != AT_TARGET  # the linearised value misranks it
 
 
 def test_reweighted_value_agrees_with_bounds(hp_fit, sweeps):
     alone = sweeps[sweeps["unit"] == AT_TARGET]
-    b = _quiet(design.bounds, hp_fit, alone, ETA)
-    plan = _quiet(design.next_runs, hp_fit, alone, ETA, cost=None, k=1, estimator="reweighted")
+    b = quiet(design.bounds, hp_fit, alone, ETA)
+    plan = quiet(design.next_runs, hp_fit, alone, ETA, cost=None, k=1, estimator="reweighted")
     value, ref = float(plan["info"].iloc[0]), float(b["reweighted"].iloc[0])
     print(f"reweighted design value {value:.3f}, bounds()['reweighted'] {ref:.3f}")
     assert abs(value - ref) <= 0.3 * ref
@@ -74,7 +68,7 @@ def test_a_duplicate_of_a_pick_is_worth_much_less(hp_fit, sweeps):
     one = sweeps[sweeps["unit"] == AT_TARGET]
     twice = pd.concat([one, one.assign(unit="copy")], ignore_index=True)
     free = design.Guardrails(max_repeats=None, ratio_diversity=False)
-    plan = _quiet(
+    plan = quiet(
         design.next_runs, hp_fit, twice, ETA, cost=None, k=2, estimator="reweighted",
         guardrails=free,
     )  # fmt: skip
@@ -100,7 +94,7 @@ def test_gaussian_silent_on_a_chinchilla_nopt_target(simulated_fit):
 
 def test_reweighted_needs_a_target_and_known_estimators(hp_fit, sweeps):
     with pytest.raises(ValueError, match="needs a target"):
-        _quiet(design.next_runs, hp_fit, sweeps, k=1, estimator="reweighted")
+        quiet(design.next_runs, hp_fit, sweeps, k=1, estimator="reweighted")
     with pytest.raises(ValueError, match="estimator must be one of"):
         design.rank_candidates(hp_fit, sweeps, ETA, estimator="nmc")
 

@@ -13,6 +13,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import quiet
 
 import bayeslaws as bl
 from bayeslaws import design
@@ -31,12 +32,6 @@ BUDGET = 3e21  # FLOPs: 2.2 decades above small's largest budget, inside the poo
 BEYOND = {"N": 5e9, "D": 1e11}  # 1.2 decades beyond small's N, 1 beyond its D; pooled: inside
 
 
-def _quiet(call, *args, **kwargs):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return call(*args, **kwargs)
-
-
 def _caught(call, *args, **kwargs) -> list:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -46,7 +41,7 @@ def _caught(call, *args, **kwargs) -> list:
 
 def test_optimal_allocation_measures_a_groups_budget_from_its_own_runs(two_scales_grouped):
     kw = {"C": [1e19, BUDGET], "extrapolation": "none", "seed": 0}
-    small = _quiet(bl.optimal_allocation, two_scales_grouped, group="small", **kw)
+    small = quiet(bl.optimal_allocation, two_scales_grouped, group="small", **kw)
     # the pooled range read 0.0 for both budgets (3e21 FLOPs lies inside large's budgets)
     np.testing.assert_allclose(
         small["C_outside_decades"], [0.0, np.log10(BUDGET / SMALL_C[1])], atol=1e-9
@@ -55,7 +50,7 @@ def test_optimal_allocation_measures_a_groups_budget_from_its_own_runs(two_scale
     expected_N = outside_decades(small["N_opt"].to_numpy(), *ranges["N"])
     np.testing.assert_allclose(small["N_outside_decades"], expected_N, atol=1e-12)
     assert small["N_outside_decades"].iloc[1] > 0.5  # N_opt at 3e21 FLOPs: beyond small's 3e8
-    new = _quiet(bl.optimal_allocation, two_scales_grouped, group=None, **kw)  # a new group: pooled
+    new = quiet(bl.optimal_allocation, two_scales_grouped, group=None, **kw)  # a new group: pooled
     np.testing.assert_array_equal(new["C_outside_decades"], [0.0, 0.0])
     # 2.2 decades beyond small's budgets: past WARN_DECADES (2), warned, naming its range
     said = [
@@ -69,10 +64,10 @@ def test_optimal_allocation_measures_a_groups_budget_from_its_own_runs(two_scale
 
 def test_near_optimal_measures_a_groups_budget_from_its_own_runs(two_scales_grouped):
     kw = {"extrapolation": "none", "seed": 0, "n_grid": 21}
-    near = _quiet(bl.near_optimal, two_scales_grouped, BUDGET, group="small", **kw)
+    near = quiet(bl.near_optimal, two_scales_grouped, BUDGET, group="small", **kw)
     assert near.outside_decades["C"] == pytest.approx(np.log10(BUDGET / SMALL_C[1]))
     assert near.range_note.startswith("outside group 'small''s fitted range by C +2.2")
-    pooled = _quiet(bl.near_optimal, two_scales_grouped, BUDGET, group=None, **kw)
+    pooled = quiet(bl.near_optimal, two_scales_grouped, BUDGET, group=None, **kw)
     assert pooled.outside_decades["C"] == 0.0
     assert "outside the fitted range" in pooled.range_note or pooled.range_note == ""
 
@@ -84,7 +79,7 @@ def _cands(group):
 
 def test_design_drift_of_a_groups_target_is_measured_from_its_own_runs(two_scales_grouped):
     target = design.Loss(**BEYOND, group="small")
-    p = _quiet(setup, two_scales_grouped, _cands("small"), target, 0, None, "small", "drift")
+    p = quiet(setup, two_scales_grouped, _cands("small"), target, 0, None, "small", "drift")
     # the target lies 1.2 decades beyond small's N: its drift is modelled (the pooled range
     # held it inside, beta None: no drift to remove, the target's spread read as fitted)
     assert p.ranges["N"][1] == pytest.approx([3e8])
@@ -95,7 +90,7 @@ def test_design_drift_of_a_groups_target_is_measured_from_its_own_runs(two_scale
     np.testing.assert_allclose(MU[1], DP, atol=1e-12)
     np.testing.assert_array_equal(MU[0], 0.0)  # one inside the range removes none
     # another group's runs do not widen small's own range: no drift removed
-    q = _quiet(setup, two_scales_grouped, _cands("large"), target, 0, None, "large", "drift")
+    q = quiet(setup, two_scales_grouped, _cands("large"), target, 0, None, "large", "drift")
     np.testing.assert_array_equal(q.drift_terms([])[1], 0.0)
 
 
@@ -106,7 +101,7 @@ def test_design_values_a_run_between_the_groups_range_and_its_target_by_the_drif
     cands = pd.DataFrame(  # inside small's range; halfway to the target; at the target
         {"N": [1e8, 1e9, BEYOND["N"]], "D": [3e9, 3e10, BEYOND["D"]], "group": "small"}
     )
-    ranked = _quiet(
+    ranked = quiet(
         design.rank_candidates, two_scales_grouped, cands, target, model="drift", group="small"
     ).set_index("N")
     label = target.labels()[0]
@@ -143,13 +138,13 @@ def test_candidates_far_value_check_reads_their_groups_own_range(two_scales_grou
 
 
 def test_report_distances_of_a_group_are_from_its_own_runs(two_scales_grouped):
-    report = _quiet(
+    report = quiet(
         fit_report, two_scales_grouped, targets=[(BEYOND["N"], BEYOND["D"])], group="small"
     )
     text = report.to_text()
     assert "group small's own runs: N [5e+07, 3e+08] parameters" in text
     assert "N 1.22 decades above the largest fitted size N (3e+08)" in text
-    pooled = _quiet(
+    pooled = quiet(
         fit_report, two_scales_grouped, targets=[(BEYOND["N"], BEYOND["D"])], group=None
     )
     text = pooled.to_text()
@@ -158,13 +153,13 @@ def test_report_distances_of_a_group_are_from_its_own_runs(two_scales_grouped):
 
 def test_an_ungrouped_fit_keeps_the_pooled_range(two_scales_small):
     ranges = two_scales_small.record.ranges
-    table = _quiet(bl.optimal_allocation, two_scales_small, C=[1e19, BUDGET], extrapolation="none")
+    table = quiet(bl.optimal_allocation, two_scales_small, C=[1e19, BUDGET], extrapolation="none")
     np.testing.assert_allclose(
         table["C_outside_decades"], outside_decades(np.array([1e19, BUDGET]), *ranges["C"])
     )
     target = design.Loss(**BEYOND)
     cands = _cands("small").drop(columns="group")
-    p = _quiet(setup, two_scales_small, cands, target, 0, None, None, "drift")
+    p = quiet(setup, two_scales_small, cands, target, 0, None, None, "drift")
     DP, MU = p.drift_terms([])
     np.testing.assert_array_equal(DP, (point_distances(p.tpoints, ranges) * p.beta).T)
     np.testing.assert_allclose(MU[1], DP, atol=1e-12)  # the pooled range widens to the target

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import warnings
 
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import cli_error_line, cli_run
+from conftest import cli_error_line, cli_run, quiet
 
 from bayeslaws.app import plan, plan_report
 from bayeslaws.runs import best_run_per_cell
@@ -31,12 +30,6 @@ def _largest_C(fit) -> float:
 
 def _lines(cands) -> list[float]:
     return sorted({float(c) for c in cands["C"]})
-
-
-def _quiet(fn, *args, **kwargs):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # budgets and targets beyond the tiny fits
-        return fn(*args, **kwargs)
 
 
 def _stand_in(fit, runs: pd.DataFrame | None = None, **data):
@@ -55,7 +48,7 @@ def _stand_in(fit, runs: pd.DataFrame | None = None, **data):
 def test_candidate_lines_lie_just_beyond_the_fits_own_budgets(simulated_fit):
     """simulated_fit's runs reach 3.6e21 FLOPs: the old lines, 3e19 and 1e20, lay inside them."""
     largest = _largest_C(simulated_fit)
-    lines = _lines(_quiet(plan.nopt_candidates, simulated_fit))
+    lines = _lines(quiet(plan.nopt_candidates, simulated_fit))
     ratios = np.array(lines) / largest
     assert len(lines) == 2 and (ratios > 1).all(), (lines, largest)
     # the demo's ratios (3e19 and 1e20 to its sweep's largest), to the two-figure rounding
@@ -70,7 +63,7 @@ def test_candidate_lines_never_above_the_budget(simulated_fit):
     between = 0.5 * (uncapped[0] + uncapped[1])
     assert plan.design_budgets(simulated_fit, budget=between) == (uncapped[0], between)
     assert plan.design_budgets(simulated_fit, budget=largest / 2) == (largest / 2,)
-    cands = _quiet(plan.nopt_candidates, simulated_fit, None, between)
+    cands = quiet(plan.nopt_candidates, simulated_fit, None, between)
     assert _lines(cands) == pytest.approx([uncapped[0], between], rel=1e-9)
 
 
@@ -88,7 +81,7 @@ def test_next_runs_plan_candidates_on_the_fits_lines(small_sweep_hp_fit, simulat
     budget, at most the budget, and the plan says which."""
     largest = _largest_C(simulated_fit)
     budget = 3 * largest
-    out = _quiet(plan.next_runs_plan, small_sweep_hp_fit, simulated_fit, 1.07e9, 2e10, budget)
+    out = quiet(plan.next_runs_plan, small_sweep_hp_fit, simulated_fit, 1.07e9, 2e10, budget)
     lines = _lines(out["design_table"])
     assert lines == pytest.approx(list(out["design_budgets"]), rel=1e-9)
     assert min(lines) > largest and max(lines) <= budget
@@ -136,7 +129,7 @@ def test_planning_refuses_fits_of_unrelated_runs(small_sweep_hp_fit, simulated_f
     before any computation (planning's first prediction is never reached)."""
     monkeypatch.setattr(plan, "predict", _stop)
     with pytest.raises(ValueError, match="not fitted to the hyperparameter fit's runs") as err:
-        _quiet(plan.planning, small_sweep_hp_fit, simulated_fit, target_N=1e9, target_D=2e10,
+        quiet(plan.planning, small_sweep_hp_fit, simulated_fit, target_N=1e9, target_D=2e10,
                budget=1e21)  # fmt: skip
     message = str(err.value)
     assert "law 'chinchilla'" in message and "law 'hyperparams'" in message
@@ -187,8 +180,8 @@ def test_hp_candidates_merge_near_duplicate_sizes(small_sweep_hp_fit):
     """target_N 7% above twice the largest fitted size: one size, the target's (two sweeps)."""
     largest = float(small_sweep_hp_fit.record.ranges["N"][1])
     target_N, target_D = 2.14 * largest, 1e10
-    cands = _quiet(plan.hp_candidates, small_sweep_hp_fit, target_N, target_D)
+    cands = quiet(plan.hp_candidates, small_sweep_hp_fit, target_N, target_D)
     assert sorted(set(cands["N"])) == [target_N]
     assert cands["unit"].nunique() == 2
-    far = _quiet(plan.hp_candidates, small_sweep_hp_fit, 3 * largest, target_D)
+    far = quiet(plan.hp_candidates, small_sweep_hp_fit, 3 * largest, target_D)
     assert sorted(set(far["N"])) == pytest.approx([2 * largest, 3 * largest], rel=1e-12)

@@ -6,8 +6,6 @@ groups far apart in scale)."""
 
 from __future__ import annotations
 
-import warnings
-
 import matplotlib
 
 matplotlib.use("Agg")
@@ -15,6 +13,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+from conftest import quiet
 
 import bayeslaws as bl  # noqa: E402
 from bayeslaws import plot  # noqa: E402
@@ -25,12 +24,6 @@ SMALL = {"N": (5e7, 3e8), "D": (1e9, 1e10), "C": (3e17, 1.8e19)}
 POOLED = {"N": (5e7, 1e10), "D": (1e9, 2e11), "C": (3e17, 1.2e22)}
 FAR_D = 1e11  # tokens: 1 decade beyond small's D, inside the pooled range
 FAN = {"slices": [5e9, FAR_D], "n_points": 12, "ci": (0.9,)}
-
-
-def _quiet(draw, *args, **kw):
-    with warnings.catch_warnings():  # far slices and budgets warn; the figure is the subject
-        warnings.simplefilter("ignore")
-        return draw(*args, **kw)
 
 
 def _spans(ax) -> dict[str, tuple[float, float]]:
@@ -54,7 +47,7 @@ def _slice_lines(ax) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def small_fan(two_scales_grouped):
     """The fan of fitted group 'small' (with its relative panel), slices D = 5e9 and 1e11."""
-    fig = _quiet(plot.fan, two_scales_grouped, group="small", **FAN)
+    fig = quiet(plot.fan, two_scales_grouped, group="small", **FAN)
     yield fig
     plt.close(fig)
 
@@ -87,7 +80,7 @@ def test_fan_of_a_fitted_group_dashes_a_slice_beyond_its_own_range(small_fan, tw
 
 
 def test_fan_of_a_new_group_keeps_the_pooled_range(two_scales_grouped):
-    fig = _quiet(plot.fan, two_scales_grouped, group=None, relative_panel=False, **FAN)
+    fig = quiet(plot.fan, two_scales_grouped, group=None, relative_panel=False, **FAN)
     ax = fig.axes[0]
     spans = _spans(ax)
     assert list(spans) == ["fitted range of N"], spans
@@ -98,7 +91,7 @@ def test_fan_of_a_new_group_keeps_the_pooled_range(two_scales_grouped):
 
 
 def test_fan_of_an_ungrouped_fit_is_unchanged(two_scales_small):
-    fig = _quiet(plot.fan, two_scales_small, **FAN)
+    fig = quiet(plot.fan, two_scales_small, **FAN)
     ax = fig.axes[0]
     spans = _spans(ax)
     assert list(spans) == ["fitted range of N"], spans
@@ -111,7 +104,7 @@ def test_fan_of_an_ungrouped_fit_is_unchanged(two_scales_small):
 
 
 def test_n_opt_of_a_fitted_group_shades_its_own_range_of_C(two_scales_grouped):
-    fig = _quiet(plot.n_opt, two_scales_grouped, group="small", ci=(0.9,), n_points=8)
+    fig = quiet(plot.n_opt, two_scales_grouped, group="small", ci=(0.9,), n_points=8)
     ax = fig.axes[0]
     ((label, extent),) = _spans(ax).items()
     np.testing.assert_allclose(extent, SMALL["C"], rtol=1e-9)  # the group's own C, not pooled
@@ -120,7 +113,7 @@ def test_n_opt_of_a_fitted_group_shades_its_own_range_of_C(two_scales_grouped):
     (median,) = [ln for ln in ax.lines if ln.get_label().startswith("posterior median")]
     assert median.get_xdata().max() == pytest.approx(100 * SMALL["C"][1])
     # a budget beyond the span is what optimal_allocation calls outside the group's range
-    told = _quiet(bl.optimal_allocation, two_scales_grouped, C=[1e21], group="small", seed=0)
+    told = quiet(bl.optimal_allocation, two_scales_grouped, C=[1e21], group="small", seed=0)
     assert told["C_outside_decades"].iloc[0] > 1.0
     plt.close(fig)
 
@@ -129,7 +122,7 @@ def test_n_opt_of_a_new_group_and_an_ungrouped_fit_keep_the_pooled_range(
     two_scales_grouped, two_scales_small
 ):
     for fit, bounds in ((two_scales_grouped, POOLED["C"]), (two_scales_small, SMALL["C"])):
-        fig = _quiet(plot.n_opt, fit, ci=(0.9,), n_points=8)
+        fig = quiet(plot.n_opt, fit, ci=(0.9,), n_points=8)
         spans = _spans(fig.axes[0])
         assert list(spans) == ["fitted range of C"], spans
         np.testing.assert_allclose(spans["fitted range of C"], bounds, rtol=1e-9)

@@ -10,7 +10,6 @@ law of the hyperparameter optima, and only the fitted group's rows for a fitted 
 from __future__ import annotations
 
 import html
-import warnings
 
 import matplotlib
 
@@ -18,18 +17,12 @@ matplotlib.use("Agg")
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-from conftest import flat_text, report_section  # noqa: E402
+from conftest import flat_text, quiet, report_section  # noqa: E402
 
 import bayeslaws as bl  # noqa: E402
 from bayeslaws.app.report import drawn_runs_sentence, fit_report  # noqa: E402
 from bayeslaws.posterior.allocation import WARN_DECADES, interval_note  # noqa: E402
 from bayeslaws.posterior.extrapolation import DEFAULT_METHOD  # noqa: E402
-
-
-def _quiet(make):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return make()
 
 
 # ---- 2. the far-extrapolation caveat -------------------------------------------------------------
@@ -39,7 +32,7 @@ def test_an_allocation_far_outside_the_range_says_what_its_interval_holds(simula
     not the risk that the law bends out there) was in neither rendering."""
     high = simulated_fit.record.ranges["C"][1]
     near, far = high * 3, high * 10 ** (WARN_DECADES + 1)
-    report = _quiet(lambda: fit_report(simulated_fit, budgets=[near, far], ci=0.8))
+    report = quiet(lambda: fit_report(simulated_fit, budgets=[near, far], ci=0.8))
     section = report_section(report.to_text(), "Compute-optimal allocation")
     note = interval_note(bool(simulated_fit.law.widened), DEFAULT_METHOD)
     assert note in section
@@ -52,7 +45,7 @@ def test_an_allocation_far_outside_the_range_says_what_its_interval_holds(simula
 
 def test_an_allocation_within_the_range_has_no_far_caution(simulated_fit):
     high = simulated_fit.record.ranges["C"][1]
-    report = _quiet(lambda: fit_report(simulated_fit, budgets=[high * 3], ci=0.8))
+    report = quiet(lambda: fit_report(simulated_fit, budgets=[high * 3], ci=0.8))
     section = report_section(report.to_text(), "Compute-optimal allocation")
     assert "bends" not in section and "decades outside the fitted range" not in section
 
@@ -68,9 +61,9 @@ def test_the_drawn_runs_sentence_counts_the_runs_drawn(simulated_fit, simulated_
     """`bayeslaws report --runs T --keep-diverged` said "16 rows of 16" while the fan drew 13:
     a run without a finite loss is no point."""
     df = _with_nan_losses(simulated_runs)
-    table = _quiet(lambda: bl.load_runs(df, allow_missing_loss=True))
+    table = quiet(lambda: bl.load_runs(df, allow_missing_loss=True))
     n = len(df)
-    report = _quiet(
+    report = quiet(
         lambda: fit_report(simulated_fit, runs=table, figure_dir=tmp_path / "figs", ci=0.8)
     )
     said = f"{n} rows of {n}; {n - 3} drawn, the 3 without a finite loss are not."
@@ -94,7 +87,7 @@ def test_a_hyperparameter_law_draws_each_cells_best_run(small_sweep_hp_fit, smal
     assert f"{n} rows of {n}; drawn: each (N, D) cell's best run, {cells} points." in line
     first = (df["N"] == df["N"].min()) & (df["D"] == df["D"].min())
     df.loc[first, "loss"] = np.nan
-    table = _quiet(lambda: bl.load_runs(df, allow_missing_loss=True))
+    table = quiet(lambda: bl.load_runs(df, allow_missing_loss=True))
     line = drawn_runs_sentence(table, True, small_sweep_hp_fit)
     assert f"{cells - 1} points (1 cell without a finite loss, none drawn)." in line
 

@@ -16,7 +16,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import shared_or_skip, small_sweep_grid
+from conftest import quiet, shared_or_skip, small_sweep_grid
 
 import bayeslaws as bl
 from bayeslaws.laws import sweep
@@ -28,12 +28,6 @@ from bayeslaws.runs import PlausibilityWarning, RunTableError
 from bayeslaws.runs import simulate as sim
 
 SIZES, TOKENS = (0.017e9, 0.057e9, 0.13e9), (2e9, 4e9, 8e9)  # params, tokens
-
-
-def _quiet(call):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return call()
 
 
 # ---- 1. a new cell's bowl shape in draws(kind="new_run") -----------------------------------
@@ -114,7 +108,7 @@ def test_a_sweep_cell_with_no_converged_run_is_named():
     df = df.reset_index(drop=True)
     lost = (df["N"] == SIZES[0]) & (df["D"] == TOKENS[2])
     df.loc[lost, "loss"] = np.nan
-    runs = _quiet(lambda: bl.load_runs(df, allow_missing_loss=True))
+    runs = quiet(lambda: bl.load_runs(df, allow_missing_loss=True))
     with pytest.warns(DivergenceWarning) as told:
         prepared = sweep.SweepLaw().prepare(runs)
     named = "1 (N, D) cells left with no converged run, so left out entirely: (N=1.7e+07, D=8e+09)"
@@ -129,7 +123,7 @@ def _diverged_table(keep_first_cell: bool):
     df = df.reset_index(drop=True)
     first = (df["N"] == SIZES[0]) & (df["D"] == TOKENS[0])
     df.loc[~first if keep_first_cell else df.index, "loss"] = np.nan
-    return _quiet(lambda: bl.load_runs(df, allow_missing_loss=True))
+    return quiet(lambda: bl.load_runs(df, allow_missing_loss=True))
 
 
 def test_two_stage_with_every_run_diverged_says_so():
@@ -145,7 +139,7 @@ def test_two_stage_with_every_run_diverged_says_so():
     assert not [w for w in told if issubclass(w.category, RuntimeWarning)], told
     for law in (sweep.SweepLaw(), HyperparamsLaw()):  # the same words
         with pytest.raises(RunTableError, match="every run diverged; nothing to fit"):
-            _quiet(lambda law=law: law.prepare(runs))
+            quiet(lambda law=law: law.prepare(runs))
 
 
 def test_two_stage_with_one_cell_left_warns_first_and_counts_its_values():
@@ -173,7 +167,7 @@ def test_hyperparams_fence_note_counts_its_runs_and_the_pooled_fence_is_document
     law's docstring said the fence applies only in cells of >= 12 converged runs."""
     df = sim.simulate_video_dit_sweep(seed=3, grid_points=(3, 3)).reset_index(drop=True)
     df.loc[10, "loss"] *= 1.9
-    prepared = _quiet(lambda: HyperparamsLaw(fence=3.0).prepare(bl.load_runs(df)))
+    prepared = quiet(lambda: HyperparamsLaw(fence=3.0).prepare(bl.load_runs(df)))
     (note,) = [n for n in prepared.notes if "fence" in n]
     assert note.startswith(
         f"1 of {len(df)} runs excluded from the bowls: 1 beyond the far-out fence pooled over "

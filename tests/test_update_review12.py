@@ -11,7 +11,7 @@ import warnings
 
 import numpy as np
 import pytest
-from conftest import TRUTH, chinchilla_design
+from conftest import TRUTH, chinchilla_design, quiet
 
 import bayeslaws as bl
 from bayeslaws.inference.screening import OutlierWarning
@@ -29,12 +29,6 @@ def _runs():
     return runs.drop(columns=["C"])
 
 
-def _quiet(call, *args, **options):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return call(*args, **options)
-
-
 # ---- F1: the units new runs are given in --------------------------------------------------------
 @pytest.fixture(scope="module")
 def millions():
@@ -42,8 +36,8 @@ def millions():
     with N in millions, as the fitted runs were given; the same 6 in parameters.)"""
     runs = _runs()
     in_millions = runs.assign(N=runs["N"] / 1e6)
-    table = _quiet(bl.load_runs, in_millions.iloc[:24], units={"N": "millions"})
-    fit = _quiet(bl.fit, table, law="chinchilla", seed=0, warn=False, **SMALL)
+    table = quiet(bl.load_runs, in_millions.iloc[:24], units={"N": "millions"})
+    fit = quiet(bl.fit, table, law="chinchilla", seed=0, warn=False, **SMALL)
     return fit, in_millions.iloc[24:], runs.iloc[24:]
 
 
@@ -79,7 +73,7 @@ def test_an_update_with_units_refits_the_new_runs_in_parameters(millions):
     """The refit of an update given ``units=fit.units`` stores the new runs' N in parameters,
     keeps the fit's units and says how the new runs were read."""
     fit, new, canonical = millions
-    updated = _quiet(fit.update, new, units=fit.units, seed=1, warn=False)
+    updated = quiet(fit.update, new, units=fit.units, seed=1, warn=False)
     stored = updated.training_runs().df
     np.testing.assert_allclose(
         np.sort(stored["N"].to_numpy(float))[-6:].max(), canonical["N"].max()
@@ -95,8 +89,8 @@ def test_a_run_table_is_taken_as_read_and_units_for_it_are_refused_unless_they_a
     or campaign's canonical runs beside a fit of sequences). ``units=`` is for a DataFrame: for
     a RunTable read with other units it is a ValueError naming both."""
     fit, new, canonical = millions
-    with_unit = _quiet(bl.load_runs, new, units={"N": "millions"})
-    in_parameters = _quiet(bl.load_runs, canonical)
+    with_unit = quiet(bl.load_runs, new, units={"N": "millions"})
+    in_parameters = quiet(bl.load_runs, canonical)
     for table in (with_unit, in_parameters):
         taken = combined_table(fit, table)
         np.testing.assert_allclose(
@@ -118,7 +112,7 @@ def outliers():
     new = runs.iloc[24:].copy()
     new.index = NEW_LABELS
     new.loc["r_b", "loss"] *= 1.3
-    fit = _quiet(bl.fit, _quiet(bl.load_runs, old), law="chinchilla", seed=0, **SMALL)
+    fit = quiet(bl.fit, quiet(bl.load_runs, old), law="chinchilla", seed=0, **SMALL)
     return fit, new
 
 
@@ -133,7 +127,7 @@ def test_the_default_warm_up_is_the_fits_own(outliers):
     """A warm start carries the posterior's position, not NUTS's adapted step size and mass
     matrix: the update warms up as long as the fit did (it had halved it)."""
     fit, new = outliers
-    updated = _quiet(fit.update, new, seed=1, warn=False)
+    updated = quiet(fit.update, new, seed=1, warn=False)
     assert updated.record.sampler.warmup == fit.record.sampler.warmup == SMALL["warmup"]
     assert f"({SMALL['warmup']} warm-up iterations per chain" in updated.record.notes[-1]
 
@@ -178,7 +172,7 @@ def test_screening_names_give_a_run_tables_remedy():
     labels in new_runs."""
     from bayeslaws.inference.update import screening_names
 
-    table = _quiet(bl.load_runs, _runs().iloc[24:].set_axis(NEW_LABELS))
+    table = quiet(bl.load_runs, _runs().iloc[24:].set_axis(NEW_LABELS))
     renamed = {row: 24 + k for k, row in enumerate(NEW_LABELS)}
     names = screening_names(table, renamed)
     assert names.shown["25"] == "r_b of new_runs"
