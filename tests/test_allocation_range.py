@@ -8,6 +8,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from conftest import quiet
 
 import bayeslaws as bl
 from bayeslaws.posterior.allocation import (
@@ -139,3 +140,26 @@ def test_figures_and_reports_state_the_distance_without_the_warning(simulated_fi
     _, from_report, _ = _quiet(lambda: fit_report(simulated_fit, budgets=[far]))
     _, from_figure, _ = _quiet(lambda: plot.isoflop(simulated_fit, C=[far]))
     assert from_report == [] and from_figure == []
+
+
+def test_a_budget_is_measured_in_the_fits_flops_under_another_compute_model(simulated_fit):
+    """``C_outside_decades`` compared the budget, given under ``compute_model=2`` (C = 2ND),
+    with the fitted range of C in the fit's FLOPs (6ND): a budget whose optimum is 3x larger
+    in the fit's FLOPs read 0.48 decades closer than ``predict`` measures that optimum, and
+    the 100x warning could be missed. Now it is the fit's FLOPs of the optimum, as predict
+    counts them, for optimal_allocation, allocation_laws and near_optimal alike."""
+    fit = simulated_fit
+    C_high = fit.record.ranges["C"][1]
+    C = C_high * 30.0
+    other, own = (
+        quiet(bl.optimal_allocation, fit, C=C, compute_model=k) for k in (2, None)
+    )
+    n, d = other["N_opt"].iloc[0], other["D_opt"].iloc[0]
+    expected = np.log10(fit.compute_model.flops(n, d) / C_high)
+    assert other["C_outside_decades"].iloc[0] == pytest.approx(expected, rel=1e-6)
+    assert expected - np.log10(C / C_high) == pytest.approx(np.log10(3.0), rel=1e-3)
+    assert own["C_outside_decades"].iloc[0] == pytest.approx(np.log10(30.0), rel=1e-6)
+    as_predicted = quiet(bl.predict, fit, N=n, D=d)["C_outside_decades"].iloc[0]
+    assert other["C_outside_decades"].iloc[0] == pytest.approx(as_predicted, rel=1e-6)
+    band = quiet(bl.near_optimal, fit, C, compute_model=2)
+    assert band.outside_decades["C"] > np.log10(30.0) + 0.4

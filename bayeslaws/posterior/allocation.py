@@ -416,15 +416,22 @@ RANGE_COLUMNS = {  # where each caller's answer says how far outside the range i
 }
 
 
-def outside_columns(ranges, C, N_opt, D_opt) -> dict:
+def outside_columns(fit, group, C, N_opt, D_opt, compute_model=None) -> dict:
     """``C_outside_decades``, ``N_outside_decades``, ``D_outside_decades``: the signed distance
     in decades (0 inside, +1 = ten times above the largest fitted value, -1 = ten times below
-    the smallest) of budgets C (FLOPs, (Q,)) and of their median N_opt (params, (Q,)) and
-    D_opt (tokens, (Q,)) outside the fitted ``ranges`` (axis -> (low, high); a fitted group's
-    own, :func:`~.extrapolation.distance.group_ranges`); an axis without a recorded range is
-    left out."""
-    values = {"C": C, "N": N_opt, "D": D_opt}
-    ranges = ranges or {}
+    the smallest) of budgets C (FLOPs under ``compute_model``, (Q,)) and of their median N_opt
+    (params, (Q,)) and D_opt (tokens, (Q,)) outside ``fit``'s fitted range (``group``'s own
+    for a fitted group, :func:`~.extrapolation.distance.group_ranges`); an axis without a
+    recorded range is left out. A budget is measured as the fit's compute model counts its
+    optimum's FLOPs when ``compute_model`` (None: the fit's) differs from it, as the drift
+    measures it (:func:`~.extrapolation.drift.flops_as_ranged`): the fitted range of C is in
+    the fit's FLOPs."""
+    from .extrapolation.drift import flops_as_ranged
+
+    model = _compute_model(fit, compute_model)
+    C_ranged = flops_as_ranged(N_opt, D_opt, C, model, fit.compute_model)
+    values = {"C": C_ranged, "N": N_opt, "D": D_opt}
+    ranges = group_ranges(fit, group) or {}
     return {
         f"{axis}_outside_decades": outside_decades(np.asarray(values[axis], float), *ranges[axis])
         for axis, _, _ in RANGE_AXES
@@ -775,7 +782,7 @@ def optimal_allocation(
     if "vertex_outside_sampled" in draws:  # share of vertex draws outside the sizes run there
         out["vertex_outside_sampled"] = np.asarray(draws["vertex_outside_sampled"]).mean(axis=0)
     warn_unbracketed(C, draws, "optimal_allocation")
-    outside = outside_columns(group_ranges(fit, group), C, out["N_opt"], out["D_opt"])
+    outside = outside_columns(fit, group, C, out["N_opt"], out["D_opt"], compute_model)
     out.update(outside)
     warn_outside_range(fit, C, outside, extrapolation, "optimal_allocation", group=group)
     warn_far_draws(fit, C, far, outside, extrapolation, "optimal_allocation", group=group)
@@ -840,7 +847,7 @@ def allocation_laws(
     )
     far = far_draws(fit, draws, _floor_draws(fit, group, seed, extrapolation), group)
     median_N, median_D = (np.median(draws[name], axis=0) for name in ("N_opt", "D_opt"))
-    outside = outside_columns(group_ranges(fit, group), C, median_N, median_D)
+    outside = outside_columns(fit, group, C, median_N, median_D, compute_model)
     warn_outside_range(fit, C, outside, extrapolation, "allocation_laws", group=group)
     warn_far_draws(fit, C, far, outside, extrapolation, "allocation_laws", group=group)
     lc = np.log(C)
@@ -1151,7 +1158,7 @@ def near_optimal(
     warn_unbracketed(C_arr, alloc, "near_optimal")
     warn_at_kink(fit, C_arr, alloc["N_opt"], model, extrapolation, "near_optimal", group=group)
     medians = [np.median(alloc[name], axis=0) for name in ("N_opt", "D_opt")]
-    outside = outside_columns(group_ranges(fit, group), C_arr, *medians)
+    outside = outside_columns(fit, group, C_arr, *medians, model)
     warn_outside_range(fit, C_arr, outside, extrapolation, "near_optimal", group=group)
     floor = _floor_draws(fit, group, seed, extrapolation)
     far = far_draws(fit, alloc, floor, group)

@@ -177,11 +177,10 @@ def outside_fitted(fit, C: float, n_optimal: float, n_fixed: float, compute_mode
     ``D_outside_decades`` (the refit at the optimal hyperparameters),
     ``N_fixed_outside_decades``, ``D_fixed_outside_decades`` (at the fixed setting); an axis
     without a recorded range is left out. Floats."""
-    ranges = group_ranges(fit)
     out = {}
     for suffix, n in (("", n_optimal), ("_fixed", n_fixed)):
         d = compute_model.tokens(n, C)
-        for key, value in outside_columns(ranges, [C], [n], [d]).items():
+        for key, value in outside_columns(fit, None, [C], [n], [d], compute_model).items():
             axis = key.split("_")[0]
             if not (suffix and axis == "C"):
                 out[f"{axis}{suffix}_outside_decades"] = float(np.asarray(value)[0])
