@@ -54,6 +54,7 @@ ESS_MIN_FRACTION = 0.1  # ESS bar at most this share of the total draws
 MIN_STUDIED_DRAWS = 300  # total draws of the smallest size the bars were studied at (2 x 150)
 MAX_TREE_DEPTH = 10  # NumPyro NUTS's default max_tree_depth (the one .nuts uses)
 DEPTH_SHARE_MAX = 0.01  # share of draws at the maximum tree depth above which it is a problem
+NAMES_SHOWN = 5  # parameters a problem line names before "and N more" (a fit's per-cell sites)
 
 
 def thresholds(n_chains: int, n_draws: int) -> tuple[float, float]:
@@ -218,7 +219,9 @@ def check(
     dense_mass: bool | None = None,
 ) -> Diagnostics:
     """Compute R-hat, ESS, divergences and the share of draws at the maximum tree depth
-    (``max_tree_depth``, the sampler's) for ``var_names``; warn naming bad parameters.
+    (``max_tree_depth``, the sampler's) for ``var_names`` (a fit's: its law's
+    :meth:`~bayeslaws.laws.contract.Law.checked_names`); warn naming bad parameters, as ArviZ
+    labels them (``z_lr[8]``; more than ``NAMES_SHOWN``: the worst of them and how many more).
     ``cause``: a known reason for trouble found before sampling (e.g. too few runs for the
     law's parameters), given as the advice instead of the sampler settings. ``dense_mass``:
     the mass matrix the fit adapted (True dense, False diagonal, None unknown), for the
@@ -239,20 +242,24 @@ def check(
     problems = []
     broken = _non_finite(idata, var_names)
     if broken:
-        problems.append(f"non-finite draws (NaN or inf) for {broken}")
+        problems.append(f"non-finite draws (NaN or inf) for {named(broken)}")
     undefined = [
-        v for v in summary.index[_undefined(summary, n_chains)].tolist() if v not in broken
+        v
+        for v in summary.index[_undefined(summary, n_chains)].tolist()
+        if _site(v) not in broken
     ]
     if undefined:
-        problems.append(f"R-hat or ESS undefined (draws that never move?) for {undefined}")
+        problems.append(f"R-hat or ESS undefined (draws that never move?) for {named(undefined)}")
     if n_chains > 1:
-        bad = summary.index[summary["r_hat"] > rhat_max].tolist()
-        if bad:
-            problems.append(f"R-hat > {rhat_max:.3g} for {bad}")
+        bad = summary["r_hat"] > rhat_max
+        if bad.any():
+            rhat = summary["r_hat"][bad]
+            problems.append(f"R-hat > {rhat_max:.3g} for {named(rhat.index, rhat)}")
     for column in ("ess_bulk", "ess_tail"):
-        bad = summary.index[summary[column] < ess_min].tolist()
-        if bad:
-            problems.append(f"{column} < {ess_min:.0f} for {bad}")
+        bad = summary[column] < ess_min
+        if bad.any():
+            ess = summary[column][bad]
+            problems.append(f"{column} < {ess_min:.0f} for {named(ess.index, -ess)}")
     at_cap = depth_saturated(idata.sample_stats, max_tree_depth)
     depth_share = float(np.mean(at_cap)) if at_cap is not None else float("nan")
     deep = depth_share > DEPTH_SHARE_MAX
@@ -338,6 +345,24 @@ def too_few_problem(n_chains: int, n_draws: int) -> str:
         f"judge convergence: the R-hat and ESS bars were studied at {MIN_STUDIED_DRAWS} draws "
         "in all (2 x 150) and more; draw more (draws=, chains=)"
     )
+
+
+def named(labels, badness=None) -> str:
+    """``labels`` (parameters as ArviZ labels them, e.g. ``z_lr[8]``) as a problem line names
+    them: the list itself, or with more than ``NAMES_SHOWN`` the first ``NAMES_SHOWN`` (the
+    largest ``badness`` first when given, one figure per label) and how many more."""
+    labels = [str(label) for label in labels]
+    if len(labels) <= NAMES_SHOWN:
+        return str(labels)
+    if badness is not None:
+        order = np.argsort(-np.asarray(badness, float), kind="stable")
+        labels = [labels[i] for i in order]
+    return f"{labels[:NAMES_SHOWN]} and {len(labels) - NAMES_SHOWN} more"
+
+
+def _site(label: str) -> str:
+    """The site of an ArviZ parameter label (``z_lr[8]`` -> ``z_lr``)."""
+    return label.split("[", 1)[0]
 
 
 def _non_finite(idata: az.InferenceData, var_names: list[str]) -> list[str]:

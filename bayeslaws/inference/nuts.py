@@ -606,6 +606,12 @@ def inference_data(mcmc: MCMC, observed: dict, prior: dict | None, coords, dims)
     return deferred.arviz().from_dict(**groups, coords=coords, dims=dims)
 
 
+def fitted_sites(names, idata) -> list[str]:
+    """``names`` (site names, a law's reported or checked sites) that the fit's posterior
+    holds, in their order, each once."""
+    return [n for n in dict.fromkeys(names) if n in idata.posterior]
+
+
 def site_layout(law_obj, prepared) -> tuple:
     """(coords, dims) of a fit's sites in its idata: the ``group`` coordinate of a grouped fit
     and the law's own site dimensions (:meth:`site_dims`, :meth:`group_dims`); each None when
@@ -683,12 +689,14 @@ def _fit_once(runs, law_obj, likelihood, priors_used, settings, label, warn, rul
         idata = inference_data(mcmc, observed, prior, coords, dims)
         shape = (settings["chains"], settings["draws"])
         idata.add_groups(log_likelihood=log_likelihood_group(log_lik, shape, coords, dims))
-        summary_names = [
-            n for n in law_obj.summary_names(groups, likelihood) if n in idata.posterior
-        ]
+        summary_names = fitted_sites(law_obj.summary_names(groups, likelihood), idata)
         advice = "; ".join(cause) if cause else None
         diagnostics = check(
-            idata, summary_names, warn=warn, cause=advice, dense_mass=settings["dense_mass"]
+            idata,
+            fitted_sites(law_obj.checked_names(groups, likelihood), idata),
+            warn=warn,
+            cause=advice,
+            dense_mass=settings["dense_mass"],
         )
         screening = screen_runs(law_obj, prepared, predicted, rule)
     fitted = prepared.runs

@@ -51,8 +51,10 @@ class FitRecord:
         its rules to the whole updated table. User and screening exclusions are not here.
         None: a fit saved before they were kept.
     notes : plain-language remarks from the law (e.g. diverged runs censored).
-    summary_names : the sites ``Fit.summary`` reports and the convergence checks cover.
-    diagnostics : R-hat, ESS and divergences (``Diagnostics.to_dict``).
+    summary_names : the sites ``Fit.summary`` reports.
+    diagnostics : R-hat, ESS and divergences (``Diagnostics.to_dict``) of the sites the law's
+        :meth:`~bayeslaws.laws.contract.Law.checked_names` gives: the reported ones and any
+        per-cell or per-group sites predictions read (e.g. law ``hyperparams``' ``z_lr``).
     sampler : :class:`SamplerRecord`.
     label : a name for the fit.
     loo_terms_version : the law's ``loo_terms_version`` when it was fitted: what its pointwise

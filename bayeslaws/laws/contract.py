@@ -521,9 +521,17 @@ class Law(abc.ABC):
         return dict(draw) if old == new else {}
 
     def summary_names(self, groups, likelihood: str) -> list[str]:
-        """Sites reported by ``Fit.summary`` and checked for convergence."""
+        """Sites reported by ``Fit.summary`` (all checked for convergence: see
+        :meth:`checked_names`)."""
         names = list(self.default_priors())
         return names + ["sigma"] + (["nu"] if likelihood == "student_t" else [])
+
+    def checked_names(self, groups, likelihood: str) -> list[str]:
+        """Sites the convergence checks cover: the reported ones and any per-cell or per-group
+        site predictions read. Default: :meth:`summary_names`; a law whose predictions read
+        sites it does not report (e.g. each fitted cell's own deviation) adds them, so that a
+        stuck chain of such a site is warned (a site the fit lacks is skipped)."""
+        return self.summary_names(groups, likelihood)
 
     def group_dims(self, groups) -> dict:
         """ArviZ dims of per-group sites (name -> ["group"]) of a fit with these groups."""

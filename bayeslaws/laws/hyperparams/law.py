@@ -99,6 +99,8 @@ LOSS_LEVELS = ("free", "surface")
 BOWL_SCALES = ("log", "loss")
 DIVERGENCE = ("censor", "exclude")
 SURFACE_PARAMS = chinchilla.LAW.parameters  # alpha, beta, a, b, e
+CELL_SITES = ("z_lr", "z_batch", "level_mean", "level")  # per cell, read by predictions there
+GROUP_SITES = ("lr_int_z", "batch_int_z")  # per group (fits with groups)
 
 
 # ---- censored likelihood ---------------------------------------------------------------------
@@ -511,8 +513,16 @@ class HyperparamsLaw(Law):
             names += ["lr_int_tau", "batch_int_tau"]
         return names
 
+    def checked_names(self, groups, likelihood: str) -> list[str]:
+        """The reported sites and those predictions at a fitted cell read (:mod:`.optima`):
+        each cell's deviations ``z_lr``, ``z_batch`` and levels ``level_mean``, ``level``
+        (one value per cell), and with groups the group offsets ``lr_int_z``,
+        ``batch_int_z`` (one per group)."""
+        names = self.summary_names(groups, likelihood) + list(CELL_SITES)
+        return names + (list(GROUP_SITES) if len(groups) > 1 else [])
+
     def group_dims(self, groups) -> dict:
-        return {"lr_int_z": ["group"], "batch_int_z": ["group"]} if len(groups) > 1 else {}
+        return {name: ["group"] for name in GROUP_SITES} if len(groups) > 1 else {}
 
     def draws(self, post, query, *, kind, group, rng) -> dict:
         return optima.quantity_draws(self, post, query, kind=kind, group=group, rng=rng)
