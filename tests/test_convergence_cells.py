@@ -121,3 +121,24 @@ def test_a_fits_diagnostics_cover_its_cell_sites(monkeypatch):
         min(float(ess_bulk[n].min()) for n in names), rel=1e-4
     )
     assert "z_lr" not in set(reported.str.split("[").str[0])
+
+
+@pytest.mark.parametrize("cubic", [False, True])
+def test_isoflop_checks_each_fitted_budgets_own_curve(cubic):
+    """Predictions at a fitted budget read its own vertex, level, curvature (and skew)
+    (IsoflopLaw.budget_draws); the checks cover them, and each is a site of the model."""
+    from bayeslaws.laws.isoflop import LAW, LAW_CUBIC
+    from bayeslaws.runs import simulate
+
+    law = LAW_CUBIC if cubic else LAW
+    runs = bl.load_runs(simulate.simulate_liang_isoflop(seed=1, n_per_budget=7))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        prepared = law.prepare(runs)
+    static = {**prepared.static, "priors": law.priors("gaussian"), "likelihood": "gaussian"}
+    with handlers.seed(rng_seed=0):
+        trace = handlers.trace(law.model).get_trace(**static, **prepared.data)
+    checked = law.checked_names(prepared.groups, "gaussian")
+    extra = set(checked) - set(law.summary_names(prepared.groups, "gaussian"))
+    assert {"v", "m", "log_h"} | ({"s"} if cubic else set()) == extra
+    assert extra <= set(trace), extra - set(trace)  # (run_sd only with run ids)

@@ -539,6 +539,13 @@ class IsoFLOP(Law):
         names += ["run_sd", "sigma"] + (["nu"] if likelihood == "student_t" else [])
         return names + ["N_opt", "L_opt"]
 
+    def checked_names(self, groups, likelihood: str) -> list[str]:
+        """The reported sites and each fitted budget's own curve, which predictions there read
+        (:meth:`budget_draws`): vertex ``v``, level ``m``, curvature ``log_h`` (and skew ``s``
+        when cubic)."""
+        names = self.summary_names(groups, likelihood) + ["v", "m", "log_h"]
+        return names + (["s"] if self.cubic else [])
+
     def site_dims(self, state: dict) -> tuple[dict, dict]:
         """Per-budget sites labelled by their budget (FLOPs, 6 significant figures)."""
         sites = ["zv", "zl", "zh", "v", "m", "log_h", "N_opt", "L_opt"]

@@ -432,7 +432,7 @@ def scale_out_splits(
             **prepared.data,
         )
         samples = {kk: np.asarray(v) for kk, v in mcmc.get_samples().items()}
-        names = [n for n in law.summary_names(prepared.groups, likelihood) if n in samples]
+        names = [n for n in law.checked_names(prepared.groups, likelihood) if n in samples]
         diagnostics = {"split": name, **refit_diagnostics(mcmc, names)}
         post = Posterior(
             samples, prepared.scales, prepared.groups, prepared.state, likelihood, priors
