@@ -62,6 +62,14 @@ exactly afterwards: given the rest it is Gaussian (sites ``level_offset``, ``lev
   there too (``n_cells_without_converged_run``). Runs whose N (or D) agree within ``CELL_RTOL``
   (relative) are one cell.
 
+**At a fitted cell** (N, D) the predictions (``bl.predict``, ``bl.loss_penalty``, either kind)
+read the cell's own posterior: its optimum (the laws moved by its z_lr, z_batch), bowl shape
+and level (drawn from its exact conditional), as the model and :meth:`SweepLaw.observations`
+do; so the loss predicted for a run there is what the likelihood predicts for it, and
+eta_opt, B_opt are that bowl's minimum (``new_run`` adds one run's noise only). Away from the
+cells ``kind="mean"`` is the laws' and ``new_run`` a new cell's (below). Quantities of the
+surface itself (L(N, D) between cells, N_opt(C)) stay the laws'.
+
 **Beyond the fitted cells** (``optima_drift``): the optima's power laws are measured over the
 training cells' range of N and D only; beyond it their exponents may be wrong in a way the runs
 cannot show. The ``new_run`` predictive of a new cell's optimum (and so :func:`best_run`, the
@@ -152,6 +160,9 @@ BOWL_PARAMS = (
     "valley",
 )
 SHAPE_SCATTER = ("k_lr", "k_batch", "lr_asym", "valley")  # bowl shape varies by cell
+# per-cell sites the predictions at a fitted cell read (SweepLaw.checked_names): the optimum's
+# deviations and the integrated-out level's exact conditional (mean offset from the surface, sd)
+CELL_SITES = ("z_lr", "z_batch", "level_offset", "level_sd")
 # the order of a new cell's standard normal deviations (:func:`.hyperparams.optima.
 # cell_deviations`): the optima, the bowl's shape (SweepLaw.observations reads these first
 # 2 + len(SHAPE_SCATTER)), then the level (new_run draws)
@@ -616,17 +627,6 @@ class SweepLaw(LossSurfaceLaw):
             out[name] = shape[name] + scatter[name] * z[name]
         return out
 
-    def new_cell_shape(self, shape: dict, theta: dict, z) -> dict:
-        """A new cell's bowl shape: the law's ``shape`` (:meth:`cell_shape`) moved by the
-        fitted shape scatters (``theta``'s ``<name>_scatter`` draws, (S, 1)) times the cell's
-        shape deviations, the SHAPE_SCATTER rows of ``z`` (standard normal,
-        (len(NEW_CELL_DEVIATIONS), S, Q), :func:`.hyperparams.optima.cell_deviations`): the
-        normals :meth:`observations` draws for the cell from the same base seed. Without
-        ``shape_scatter`` the scatters are 0 and the shape is the law's."""
-        z = dict(zip(NEW_CELL_DEVIATIONS, z, strict=True))
-        return self.shift_shape(shape, {k: theta[f"{k}_scatter"] for k in SHAPE_SCATTER},
-                                {k: z[k] for k in SHAPE_SCATTER})
-
     @staticmethod
     def centre_law(theta: dict, x, y):
         """(ln eta*, ln B*) - (ln lr_ref, ln B_ref) of the law at centred logs (x, y)."""
@@ -903,6 +903,14 @@ class SweepLaw(LossSurfaceLaw):
             names += [f"{k}_scatter" for k in SHAPE_SCATTER]
         return names + ["tau", "sigma"]
 
+    def checked_names(self, groups, likelihood: str) -> list[str]:
+        """The reported sites (:meth:`summary_names`) and the per-cell ones predictions at a
+        fitted cell read (``CELL_SITES``: each cell's optimum deviations ``z_lr``,
+        ``z_batch`` and its level's conditional ``level_offset``, ``level_sd``; with
+        ``shape_scatter`` also its bowl-shape deviations ``z_<name>``, held at 0 otherwise)."""
+        names = self.summary_names(groups, likelihood) + list(CELL_SITES)
+        return names + ([f"z_{k}" for k in SHAPE_SCATTER] if self.shape_scatter else [])
+
     def group_dims(self, groups) -> dict:
         return {}
 
@@ -926,14 +934,16 @@ class SweepLaw(LossSurfaceLaw):
         return g_lr @ d.T, g_b @ d.T
 
     def optimum_draws(self, post: Posterior, N, D, *, kind, rng) -> tuple:
-        """(ln eta_opt, ln B_opt) draws (S, Q) at (N params, D tokens): the law (``mean``) or
-        a new cell's optimum (``new_run``: :meth:`new_cell_optima`, from one base seed drawn
-        from ``rng``; the points of one cell share it)."""
+        """(ln eta_opt, ln B_opt) draws (S, Q) at (N params, D tokens): at a fitted cell its own
+        (:meth:`query_optima`, either kind); elsewhere the law (``mean``) or a new cell's
+        optimum (``new_run``: :meth:`new_cell_optima`, from one base seed drawn from ``rng``;
+        the points of one cell share it)."""
+        cell = self.fitted_cells(post, N, D)
         if kind != "new_run":
-            return self.law_optima(post, N, D)
+            return self.query_optima(post, N, D, cell)
         base = optima.query_seed(rng)
         z = optima.cell_deviations(base, N, D, len(NEW_CELL_DEVIATIONS), post.n_draws)
-        return self.new_cell_optima(post, N, D, z, base)
+        return self.query_optima(post, N, D, cell, z, base)
 
     def law_optima(self, post: Posterior, N, D) -> tuple:
         """(ln eta_opt, ln B_opt) draws (S, Q) of the optima's laws at (N params, D tokens)."""
@@ -942,6 +952,19 @@ class SweepLaw(LossSurfaceLaw):
         x, y = sc.centre("N", N)[None, :], sc.centre("D", D)[None, :]
         m_lr, m_b = (np.asarray(m, float) for m in self.centre_law(theta, x, y))
         return m_lr + sc["lr"], m_b + sc["batch_size"]
+
+    def query_optima(self, post: Posterior, N, D, cell, z=None, base: int | None = None):
+        """(ln eta_opt, ln B_opt) draws (S, Q) at (N params, D tokens), ``cell`` (Q,) each
+        point's fitted cell (-1: none, :meth:`fitted_cells`): at a fitted cell the cell's own
+        optimum (the law moved by its fitted ``z_lr``, ``z_batch``: what the model and
+        :meth:`observations` put the cell's bowl about); elsewhere the law (``z`` None) or a
+        new cell's optimum (:meth:`new_cell_optima` with its deviations ``z`` and ``base``)."""
+        log_eta, log_B = self.law_optima(post, N, D)
+        if z is not None:
+            new_eta, new_B = self.new_cell_optima(post, N, D, z, base)
+            away = np.asarray(cell) < 0
+            log_eta, log_B = np.where(away, new_eta, log_eta), np.where(away, new_B, log_B)
+        return optima.cell_own(post, log_eta, log_B, np.asarray(cell))
 
     def new_cell_optima(self, post: Posterior, N, D, z, base: int) -> tuple:
         """(ln eta_opt, ln B_opt) draws (S, Q) of a new cell at each (N params, D tokens): the
@@ -963,52 +986,84 @@ class SweepLaw(LossSurfaceLaw):
         (tokens).
 
         Without lr and batch_size in the query ``loss`` is the loss at the optimal
-        hyperparameters (``new_run``: a new cell's level and one run's noise, sd sigma). With
-        them (:func:`penalty_draws`) ``loss`` is the loss of a run trained at that (lr,
-        batch_size): L_opt (1 + rel_penalty) per draw (``new_run``: the new cell's own bowl,
-        its shape moved by the fitted shape scatter as in :meth:`observations`, and that run's
-        noise, sd sqrt(sigma^2 + (tau bowl)^2)); the loss at the optimum is ``loss_opt``, and
+        hyperparameters (``new_run``: plus one run's noise, sd sigma). With them
+        (:func:`penalty_draws`) ``loss`` is the loss of a run trained at that (lr,
+        batch_size): L_opt (1 + rel_penalty) per draw (``new_run``: plus that run's noise, sd
+        sqrt(sigma^2 + (tau bowl)^2)); the loss at the optimum is ``loss_opt``, and
         ``rel_penalty`` = L(lr, B) / L_opt - 1 and ``penalty`` = L_opt rel_penalty (loss units)
         price the setting.
 
-        ``new_run`` draws one base seed from ``rng`` (:func:`.hyperparams.optima.query_seed`);
-        a new cell's optimum, bowl-shape and level deviations are drawn once per cell of the
-        query (:func:`.hyperparams.optima.cell_deviations`), shared by its rows (e.g. several lr
-        at one planned (N, D): one optimum, bowl and level per draw, as one new sweep), and
-        each row's run noise from its own stream (:func:`.hyperparams.optima.run_rngs`, keyed
-        by its N, D, lr and batch_size), so a row's draws are the same whatever the other rows
-        and their order. At a fitted cell's (N, D) the draws are those of a new sweep there."""
+        At a fitted cell's (N, D) (:meth:`fitted_cells`), for both kinds, the optimum, the bowl's
+        shape and the level are the cell's own posterior ones (:meth:`query_optima`,
+        :meth:`query_shape`, :meth:`cell_levels`), as the model and :meth:`observations` have
+        them: ``loss`` at a setting there is what :meth:`observations` predicts for that run,
+        draw by draw, and the penalty at the reported eta_opt, B_opt is 0. Elsewhere
+        ``kind="mean"`` is the laws' (the surface, the optima's power laws, the bowl's shape
+        laws) and ``new_run`` a new cell's: its optimum, bowl shape (moved by the fitted shape
+        scatter, as :meth:`observations` draws it) and level (the surface plus the level
+        scatter) drawn once per cell of the query (:func:`.hyperparams.optima.
+        cell_deviations`), shared by its rows (e.g. several lr at one planned (N, D): one
+        optimum, bowl and level per draw, as one new sweep).
+
+        Both kinds draw one base seed from ``rng`` (:func:`.hyperparams.optima.query_seed`) and
+        seed every stream from it as :meth:`observations` does (the fitted cells' levels, the
+        surface); each ``new_run`` row's run noise comes from its own stream
+        (:func:`.hyperparams.optima.run_rngs`, keyed by its N, D, lr and batch_size), so a
+        row's draws are the same whatever the other rows and their order."""
         resolve_group(post.groups, group)
         N, D = query["N"].to_numpy(float), query["D"].to_numpy(float)
         theta = self.theta_draws(post, None, rng)
         S = post.n_draws
+        base = optima.query_seed(rng)  # one draw from the caller's rng, whatever the query
+        cell = self.fitted_cells(post, N, D)
+        away = cell < 0
+        log_L = np.array(self.log_loss_draws(post, N, D, group=None,
+                                             rng=optima.query_rng(base, "surface")), float)
+        z = None
         if kind == "new_run":
-            base = optima.query_seed(rng)
-            surface_rng = optima.query_rng(base, "surface")
-            log_L = self.log_loss_draws(post, N, D, group=None, rng=surface_rng)
             z = optima.cell_deviations(base, N, D, len(NEW_CELL_DEVIATIONS), S)
-            log_eta, log_B = self.new_cell_optima(post, N, D, z, base)
+            level = theta["level_scatter"][:, None] * z[NEW_CELL_DEVIATIONS.index("level")]
+            log_L = log_L + np.where(away, level, 0.0)
+        if not away.all():
+            levels = self.cell_levels(post, optima.query_rng(base, "fitted_levels"))
+            log_L[:, ~away] = levels[:, cell[~away]]
+        log_eta, log_B = self.query_optima(post, N, D, cell, z, base)
+        if kind == "new_run":
             setting = [query[k].to_numpy(float) if k in query else None
                        for k in ("lr", "batch_size")]
             noise = run_normals(optima.run_rngs(base, N, D, *setting), S)
-            level = theta["level_scatter"][:, None] * z[NEW_CELL_DEVIATIONS.index("level")]
-            log_L = log_L + level + theta["sigma"][:, None] * noise[0]
-        else:
-            log_L = self.log_loss_draws(post, N, D, group=None, rng=rng)
-            log_eta, log_B = self.law_optima(post, N, D)
+            log_L = log_L + theta["sigma"][:, None] * noise[0]
         out = {"loss": np.exp(log_L), "eta_opt": np.exp(log_eta), "B_opt": np.exp(log_B)}
         if {"lr", "batch_size"} <= set(query):
             th = {k: v[:, None] for k, v in theta.items()}
             u = np.log(query["lr"].to_numpy(float))[None, :] - log_eta
             v = np.log(query["batch_size"].to_numpy(float))[None, :] - log_B
-            sc = post.scales
-            shape = self.cell_shape(th, sc.centre("N", N)[None, :], sc.centre("D", D)[None, :])
-            if kind == "new_run":  # the new cell's own shape, as observations() draws it
-                shape = self.new_cell_shape(shape, th, z)
+            shape = self.query_shape(post, th, N, D, cell, z)
             bowl = np.asarray(self.bowl_value(shape, u, v), float)
             extra = th["tau"] * bowl * noise[1] if kind == "new_run" else None
             out.update(penalty_draws(log_L, bowl, extra))
         return out
+
+    def query_shape(self, post: Posterior, th: dict, N, D, cell, z=None) -> dict:
+        """The bowl's shape at (N params, D tokens) (``th``: the scalar draws as (S, 1)
+        columns): the shape laws (:meth:`cell_shape`) moved by the fitted shape scatters times
+        each point's standardised deviations, at a fitted cell (``cell`` (Q,) >= 0) its own
+        ``z_<name>`` (SHAPE_SCATTER), elsewhere a new cell's (the SHAPE_SCATTER rows of ``z``
+        (len(NEW_CELL_DEVIATIONS), S, Q), :func:`.hyperparams.optima.cell_deviations`: the
+        normals :meth:`observations` draws for the cell from the same base seed) or none (``z``
+        None: the laws'). Without ``shape_scatter`` the scatters are 0 and the shape is the
+        laws' everywhere."""
+        sc = post.scales
+        shape = self.cell_shape(th, sc.centre("N", N)[None, :], sc.centre("D", D)[None, :])
+        S, Q = post.n_draws, len(cell)
+        rows = [NEW_CELL_DEVIATIONS.index(k) for k in SHAPE_SCATTER]
+        dev = np.zeros((len(SHAPE_SCATTER), S, Q)) if z is None else np.array(z[rows], float)
+        at = np.asarray(cell) >= 0
+        if at.any():
+            own = np.stack([np.asarray(post.draws[f"z_{k}"], float) for k in SHAPE_SCATTER])
+            dev[:, :, at] = own[:, :, np.asarray(cell)[at]]
+        return self.shift_shape(shape, {k: th[f"{k}_scatter"] for k in SHAPE_SCATTER},
+                                dict(zip(SHAPE_SCATTER, dev, strict=True)))
 
     def cell_levels(self, post: Posterior, rng) -> np.ndarray:
         """Draws (S, cells) of each fitted cell's ln L at its optimum (the integrated-out
@@ -1026,6 +1081,13 @@ class SweepLaw(LossSurfaceLaw):
             if np.isclose(cn, N, rtol=CELL_RTOL) and np.isclose(cd, D, rtol=CELL_RTOL):
                 return c
         return None
+
+    def fitted_cells(self, post: Posterior, N, D) -> np.ndarray:
+        """Index (Q,) of the fitted cell at each (N params, D tokens) (within ``CELL_RTOL``,
+        :meth:`fitted_cell`), -1 where there is none."""
+        found = (self.fitted_cell(post, n, d) for n, d in
+                 zip(np.atleast_1d(N), np.atleast_1d(D), strict=True))
+        return np.array([-1 if c is None else c for c in found], dtype=int)
 
     def sweep_optima(self, post) -> dict:
         sc = post.scales
