@@ -498,6 +498,15 @@ def _cell_rows(df: pd.DataFrame, cell, grouped: bool) -> np.ndarray:
     return np.asarray(same, bool)
 
 
+def _blank_panel(ax, title: str) -> None:
+    """A fitted cell's panel left blank: its ``title`` and "no runs in the table", no axes."""
+    ax.set_title(title, fontsize=9)
+    ax.text(0.5, 0.5, "no runs in the table", ha="center", va="center", fontsize=8,
+            color="0.4", transform=ax.transAxes)
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
 def _clip_words(vmax: float, given: bool) -> str:
     """The colour bar's words for a colour scale clipped at ``vmax`` (percent): the bowls'
     default clips at the 95th percentile of the runs' excess loss, ``vmax_percent`` where
@@ -515,7 +524,9 @@ def bowls(fit, runs, *, ci: float = 0.9, vmax_percent: float | None = None):
     (a Gaussian ellipse in log lr / log batch fitted to the draws); black square: the best run.
     Diverged runs (no finite loss) are left blank, also where every run at an lr (or batch
     size) diverged. Runs of ``runs`` in no fitted cell (N, D or group none of the fit's) are
-    not drawn, and the title counts them.
+    not drawn, and the title counts them; a fitted cell with no runs in ``runs`` gets a blank
+    panel (its title and "no runs in the table"), and the title counts those cells too.
+    ValueError when no fitted cell has runs in ``runs``.
 
     ``vmax_percent``: the top of the colour scale (percent above the cell's best run); default
     the 95th percentile of the drawn runs' excess. Runs above it are drawn in the top colour:
@@ -530,16 +541,32 @@ def bowls(fit, runs, *, ci: float = 0.9, vmax_percent: float | None = None):
         raise ValueError("bowls() needs the runs with columns N, D, lr, batch_size and loss")
     cells = pd.DataFrame({"N": opt["N"], "D": opt["D"], "group": opt["group"]})
     grouped = len(fit.groups) > 1
+    own = [_cell_rows(df, cell, grouped) for _, cell in cells.iterrows()]  # each cell's runs
+    if not any(mine.any() for mine in own):
+        cell = "(group, N, D)" if grouped else "(N, D)"
+        raise ValueError(
+            f"bowls(): runs has no run in any of the fit's {len(cells)} fitted {cell} cells; "
+            "give runs at those cells (Python: runs=None or fit.training_runs() for the fit's "
+            "own; command line: leave out --runs for the fit's own)"
+        )
     rows, columns, n_rows, n_columns = _panel_grid(fit, cells)
     fig, axes = _figure((2.6 * n_columns + 1.2, 2.3 * n_rows + 0.6), n_rows, n_columns)
     excess_all = []
     meshes = []
     in_cells = np.zeros(len(df), bool)  # the runs some fitted cell draws
+    blank = []  # the panels of fitted cells without runs in the table
+    drawn = {}  # (row, column) -> the panel of a heat map
     for c, cell in cells.iterrows():
         i, j = int(rows[c]), int(columns[c])
         ax = axes[i, j]
-        mine = _cell_rows(df, cell, grouped)
+        where = f", group {cell['group']}" if grouped else ""
+        title = f"N = {_sci(cell['N'])}, D = {_sci(cell['D'])}{where}"
+        mine = own[c]
         in_cells |= mine
+        if not mine.any():
+            _blank_panel(ax, title)
+            blank.append(ax)
+            continue
         sub = df[mine]
         loss = sub["loss"].astype(float)
         best = sub.loc[loss.idxmin()] if np.isfinite(loss).any() else None
@@ -565,15 +592,15 @@ def bowls(fit, runs, *, ci: float = 0.9, vmax_percent: float | None = None):
             ax.plot(best["lr"], best["batch_size"], "s", mfc="none", mec="k", ms=9, mew=1.2)
         ax.set_xscale("log")
         ax.set_yscale("log")
-        where = f", group {cell['group']}" if grouped else ""
-        ax.set_title(f"N = {_sci(cell['N'])}, D = {_sci(cell['D'])}{where}", fontsize=9)
+        ax.set_title(title, fontsize=9)
         ax.tick_params(labelsize=7)
         ax.xaxis.set_minor_formatter(_null_formatter())
         ax.yaxis.set_minor_formatter(_null_formatter())
-        if i == n_rows - 1:
-            ax.set_xlabel("learning rate", fontsize=8)
-        if j == 0:
-            ax.set_ylabel("batch size (tokens)", fontsize=8)
+        drawn[i, j] = ax
+    for j in {j for _, j in drawn}:  # axis labels on each column's lowest heat map
+        drawn[max(i for i, k in drawn if k == j), j].set_xlabel("learning rate", fontsize=8)
+    for i in {i for i, _ in drawn}:  # and on each row's leftmost
+        drawn[i, min(j for k, j in drawn if k == i)].set_ylabel("batch size (tokens)", fontsize=8)
     values = np.concatenate(excess_all) if excess_all else np.array([1.0])
     vmax = vmax_percent if vmax_percent is not None else float(np.quantile(values, 0.95))
     top = max(vmax, 1e-3)
@@ -581,7 +608,7 @@ def bowls(fit, runs, *, ci: float = 0.9, vmax_percent: float | None = None):
         mesh.set_clim(0.0, top)
     clipped = bool(values.size and values.max() > top)  # some runs' colours are clipped
     for ax in axes.ravel():
-        if not ax.has_data():
+        if not ax.has_data() and ax not in blank:
             ax.set_visible(False)
     from matplotlib.lines import Line2D
 
@@ -597,6 +624,11 @@ def bowls(fit, runs, *, ci: float = 0.9, vmax_percent: float | None = None):
     ]
     outside = int((~in_cells).sum())
     left_out = f"\n({outside} runs outside the fitted cells not drawn)" if outside else ""
+    if blank:
+        left_out += (
+            f"\n({len(blank)} of the {len(cells)} fitted cells have no runs in the table: "
+            "their panels are blank)"
+        )
     fig.suptitle(
         _titled(
             f"LR x batch sweeps per {'(group, N, D)' if grouped else '(N, D)'} cell: loss above "

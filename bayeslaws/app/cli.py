@@ -630,20 +630,29 @@ def _figure_path(path: str) -> Path:
 
 
 def _check_figure_format(path: str, option: str) -> None:
-    """Refuse a figure file whose suffix matplotlib cannot write (``--plot R2.csv``), before any
-    work; a name without a suffix gets matplotlib's default format (:func:`_figure_path`)."""
+    """Refuse, before any work, a figure file whose suffix matplotlib cannot write (``--plot
+    R2.csv``; a name without a suffix gets matplotlib's default format: :func:`_figure_path`),
+    and an existing file there that is not an image of that format (``--out thesis.pdf`` over
+    a thesis: :func:`~bayeslaws.app.report.refuse_non_figure`); an earlier figure may be
+    replaced."""
     import matplotlib
     from matplotlib.backend_bases import FigureCanvasBase
 
+    from .report import refuse_non_figure
+
     suffix = Path(path).suffix
     formats = FigureCanvasBase.get_supported_filetypes()  # format -> description
-    if not suffix or suffix[1:].lower() in formats:
-        return
-    default = matplotlib.rcParams["savefig.format"]
-    raise CLIError(
-        f"{option} {path!r}: matplotlib cannot write {suffix!r} figures; give an image file "
-        f"ending in one of {', '.join('.' + f for f in sorted(formats))} (a name without a "
-        f"suffix gets .{default})"
+    if suffix and suffix[1:].lower() not in formats:
+        default = matplotlib.rcParams["savefig.format"]
+        raise CLIError(
+            f"{option} {path!r}: matplotlib cannot write {suffix!r} figures; give an image file "
+            f"ending in one of {', '.join('.' + f for f in sorted(formats))} (a name without a "
+            f"suffix gets .{default})"
+        )
+    refuse_non_figure(
+        _figure_path(path),
+        f"it was not overwritten: move it, or give {option} another path",
+        "an earlier figure",
     )
 
 
@@ -694,54 +703,24 @@ def cmd_predict(args) -> int:
 
 
 NEAREST_SHOWN = 3  # rows whose nearest fitted cell the note names
-# a NaN row's nearest fitted cell is named only when this close (|ln N ratio| + |ln D ratio|,
-# about 1%): a rounded value of that cell, not a different question
-NEAREST_LN_DISTANCE = 0.01
 
 
 def _nearest_cells_note(fit, group, table) -> str:
-    """For the rows of a prediction ``table`` where a value is NaN (the law gives values only
-    at its fitted (N, D) cells): the nearest fitted cell of each (by distance in ln N, ln D),
-    its N (params) and D (tokens) written to full precision so that they can be passed back
-    (cells match within ``runs.cells.CELL_RTOL``, relative: 4.29e8 is not 429260800's cell),
-    for rows within ``NEAREST_LN_DISTANCE`` of one (a farther row asks about another model);
-    "" when no row is so near, the table has no N and D, the fit stored no runs, or the query
-    is for a new group of a grouped fit (which has no fitted cells)."""
-    import numpy as np
-
+    """For the rows of a prediction ``table`` where a value is NaN and a fitted (N, D) cell is
+    nearly the one asked (:func:`bayeslaws.posterior.predict.nearest_fitted_cells`): that
+    cell's N (params) and D (tokens) written to full precision so that they can be passed back
+    (at most ``NEAREST_SHOWN`` rows, then "..."); "" when there is none."""
+    from bayeslaws.posterior.predict import nearest_fitted_cells
     from bayeslaws.runs.cells import CELL_RTOL
 
-    if not {"N", "D"} <= set(table.columns) or (group is None and len(fit.groups) > 1):
+    found = nearest_fitted_cells(fit, table, group)
+    if not found:
         return ""
-    runs = fit.training_runs()
-    if runs is None or not len(runs.df):
-        return ""
-    df = runs.df
-    if group is not None and "group" in df:
-        df = df[df["group"].astype(str) == str(group)]
-    cells = df[["N", "D"]].drop_duplicates().to_numpy(float)
-    if not len(cells):
-        return ""
-    medians = [c for c in table.columns if c.endswith("median")]
-    rows = np.flatnonzero(table[medians].isna().any(axis=1).to_numpy())
-    said = []
-    for i in rows:
-        n, d = float(table["N"].iloc[i]), float(table["D"].iloc[i])
-        if not (n > 0 and d > 0):
-            continue
-        far = np.abs(np.log(cells[:, 0] / n)) + np.abs(np.log(cells[:, 1] / d))
-        if far.min() > NEAREST_LN_DISTANCE:
-            continue
-        if len(said) == NEAREST_SHOWN:
-            said.append("...")
-            break
-        cn, cd = cells[int(np.argmin(far))]
-        said.append(
-            f"row {i}: nearest fitted cell N {_exact(cn)}, D {_exact(cd)} (pass --N {_exact(cn)} "
-            f"--D {_exact(cd)})"
-        )
-    if not said:
-        return ""
+    said = [
+        f"row {i}: nearest fitted cell N {_exact(cn)}, D {_exact(cd)} (pass --N {_exact(cn)} "
+        f"--D {_exact(cd)})"
+        for i, cn, cd in found[:NEAREST_SHOWN]
+    ] + (["..."] if len(found) > NEAREST_SHOWN else [])
     return (
         f". A fitted cell is matched within a relative {CELL_RTOL:g} of its N and D, so "
         f"give them in full: {'; '.join(said)}"

@@ -1068,22 +1068,61 @@ def refuse_non_report(path) -> None:
 
 PNG_START = b"\x89PNG\r\n\x1a\n"  # the signature every PNG file begins with
 
+# the first bytes of an image of each format matplotlib writes, by suffix (lower case, no
+# dot); an SVG's after a BOM and blanks. A format not named here (raw, rgba, pgf) has no
+# signature known to tell an image by: an existing file of that suffix is always refused
+FIGURE_SIGNATURES = {
+    "png": (PNG_START,),
+    "pdf": (b"%PDF",),
+    "svg": (b"<?xml", b"<svg"),
+    "svgz": (b"\x1f\x8b",),  # gzip
+    "eps": (b"%!PS",),
+    "ps": (b"%!PS",),
+    "jpg": (b"\xff\xd8",),
+    "jpeg": (b"\xff\xd8",),
+    "tif": (b"II*\x00", b"MM\x00*"),
+    "tiff": (b"II*\x00", b"MM\x00*"),
+    "webp": (b"RIFF",),
+    "gif": (b"GIF8",),
+}
+REPORT_FIGURE_OUTCOME = (
+    "the report's figures were not drawn there: move it, or write the report elsewhere"
+)
 
-def refuse_non_figure(path) -> None:
-    """Raise FileExistsError when ``path`` exists and is not a PNG image (an earlier report's
-    figure), so that drawing a report's figures never overwrites any other file."""
+
+def is_figure(path) -> bool:
+    """Whether the file at ``path`` begins as an image of its suffix's format
+    (:data:`FIGURE_SIGNATURES`; no suffix: PNG); False for a folder, an unreadable file or a
+    format with no known signature."""
     path = Path(path)
-    if not path.exists():
-        return
+    signatures = FIGURE_SIGNATURES.get(path.suffix[1:].lower() or "png", ())
     try:
-        is_png = not path.is_dir() and path.read_bytes()[: len(PNG_START)] == PNG_START
+        head = b"" if path.is_dir() else path.read_bytes()[:64]
     except OSError:
-        is_png = False
-    if not is_png:
+        return False
+    if path.suffix.lower() == ".svg":
+        head = head.removeprefix(b"\xef\xbb\xbf").lstrip(b" \t\r\n")
+    return any(head.startswith(s) for s in signatures)
+
+
+def refuse_non_figure(
+    path, outcome: str = REPORT_FIGURE_OUTCOME, what: str = "an earlier report's figure"
+) -> None:
+    """Raise FileExistsError when ``path`` exists and is not an image of its suffix's format
+    (:func:`is_figure`; ``what``: the earlier figure it may be, ``outcome``: what was not done
+    and the remedy), so that drawing a figure never overwrites any other file."""
+    path = Path(path)
+    if not path.exists() or is_figure(path):
+        return
+    kind = (path.suffix[1:] or "png").upper()
+    if kind.lower() not in FIGURE_SIGNATURES:
         raise FileExistsError(
-            f"{str(path)!r} exists and is not a PNG image (an earlier report's figure), so the "
-            "report's figures were not drawn there: move it, or write the report elsewhere"
+            f"{str(path)!r} exists, and a {kind} file has no signature to tell {what} by, so "
+            f"{outcome}"
         )
+    raise FileExistsError(
+        f"{str(path)!r} exists and is not a {kind} image ({what}), so {outcome}"
+    )
 
 
 def figures_line(paths: list, folder, existed=()) -> str:

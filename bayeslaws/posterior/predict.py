@@ -42,6 +42,7 @@ from .extrapolation.distance import group_ranges
 __all__ = [
     "NominalComputeWarning",
     "log_loss_draws",
+    "nearest_fitted_cells",
     "outside_decades",
     "predict",
     "query_frame",
@@ -94,6 +95,44 @@ def nominal_query_message(fit, caller: str = "predict") -> str:
         "fresh budget scatter, not its budget's fitted curve). Ask this fit by N and the "
         "nominal budget C (predict(fit, N=..., C=...)), not by N and D"
     )
+
+
+# a NaN row's nearest fitted cell is named only when this close (|ln N ratio| + |ln D ratio|,
+# about 1%): a rounded value of that cell, not a different question
+NEAREST_LN_DISTANCE = 0.01
+
+
+def nearest_fitted_cells(fit, table: pd.DataFrame, group=None) -> list[tuple[int, float, float]]:
+    """For the rows of a prediction ``table`` (:func:`predict`'s) where a ``*median`` is NaN
+    (a law that gives values only at its fitted (N, D) cells, asked elsewhere): (row position,
+    N params, D tokens) of the nearest fitted cell (by distance in ln N, ln D) of each row
+    within ``NEAREST_LN_DISTANCE`` of one, i.e. a rounded N or D of that cell (cells match
+    within ``runs.cells.CELL_RTOL``, relative: 4.29e8 is not 429260800's cell); a farther
+    row asks about another model. Empty when no row is so near, the table has no N and D, the
+    fit stored no runs, or the query is for a new group of a grouped fit (``group=None``: it
+    has no fitted cells); ``group``: a fitted group's label, its own cells."""
+    if not {"N", "D"} <= set(table.columns) or (group is None and len(fit.groups) > 1):
+        return []
+    runs = fit.training_runs()
+    if runs is None or not len(runs.df):
+        return []
+    df = runs.df
+    if group is not None and "group" in df:
+        df = df[df["group"].astype(str) == str(group)]
+    cells = df[["N", "D"]].drop_duplicates().to_numpy(float)
+    if not len(cells):
+        return []
+    medians = [c for c in table.columns if c.endswith("median")]
+    found = []
+    for i in np.flatnonzero(table[medians].isna().any(axis=1).to_numpy()):
+        n, d = float(table["N"].iloc[i]), float(table["D"].iloc[i])
+        if not (n > 0 and d > 0):
+            continue
+        far = np.abs(np.log(cells[:, 0] / n)) + np.abs(np.log(cells[:, 1] / d))
+        if far.min() <= NEAREST_LN_DISTANCE:
+            cn, cd = cells[int(np.argmin(far))]
+            found.append((int(i), float(cn), float(cd)))
+    return found
 
 
 def outside_decades(values, low: float, high: float) -> np.ndarray:
