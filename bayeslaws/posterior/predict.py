@@ -24,7 +24,7 @@ import pandas as pd
 
 from ..laws.contract import LawCapabilityError, summarise
 from ..runs import decades_outside
-from ..runs.checks import check_probability
+from ..runs.checks import check_probability, rows_text
 from ..runs.warn import warn_user
 from .draws import (
     check_fit,
@@ -146,17 +146,57 @@ def check_ci(ci, name: str = "ci") -> float:
     return check_probability(name, ci)
 
 
+# a mean whose Monte Carlo standard error (sd / sqrt(draws)) exceeds this share of its
+# interval's width rests on a few extreme draws (e.g. "drift" far out, whose ln-loss slope
+# scale is log-normal): warned (:func:`unstable_means`). Draws of a light-tailed quantity give
+# about 1 / (3.3 sqrt(S)): 1.3% at S = 600, 10% at S = 11
+MEAN_MCSE_SHARE = 0.1
+
+
+def unstable_means(values: np.ndarray, lower, upper) -> np.ndarray:
+    """Per query point (Q,) bool: whether the mean of ``values`` (S, Q) rests on a few extreme
+    draws, i.e. its Monte Carlo standard error, sd / sqrt(S), exceeds ``MEAN_MCSE_SHARE`` of
+    the interval's width ``upper - lower`` ((Q,) each); False where the draws are all NaN."""
+    values = np.asarray(values, float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        finite = np.isfinite(values).sum(axis=0)
+        spread = np.nanstd(np.where(np.isfinite(values), values, np.nan), axis=0)
+        mcse = spread / np.sqrt(np.maximum(finite, 1))
+        width = np.asarray(upper, float) - np.asarray(lower, float)
+        return (finite > 0) & (mcse > MEAN_MCSE_SHARE * width)
+
+
+def unstable_mean_message(unstable: dict, index, ci: float, caller: str = "predict") -> str:
+    """The sentence for the quantities whose mean is unstable at some rows (``unstable``:
+    quantity -> (Q,) bool, :func:`unstable_means`; ``index``: the answer's row labels);
+    '' when none is."""
+    said = [
+        f"{name} at rows {rows_text(pd.Index(index)[flags])}"
+        for name, flags in unstable.items()
+        if np.any(flags)
+    ]
+    if not said:
+        return ""
+    return (
+        f"{caller}: the mean of {'; '.join(said)} rests on a few extreme draws (its Monte Carlo "
+        f"standard error is above {MEAN_MCSE_SHARE:.0%} of the {ci:.0%} interval's width), so "
+        "it is not a usable estimate there: read the median and the interval"
+    )
+
+
 def summarise_draws(
     fit, query: pd.DataFrame, draws: dict, ci: float, kind: str, group=None
-) -> pd.DataFrame:
+) -> tuple[pd.DataFrame, dict]:
     """``query`` plus, per quantity, median, mean, lower, upper of its draws (S, Q) (the law's
     primary quantity unprefixed, the others as ``<quantity>_median`` ...), and for each of the
     law's inputs (and C, FLOPs, for laws of N and D), and of its optional inputs in ``query``
     (lr, batch_size), its signed distance in decades outside the fitted range
     (``<input>_outside_decades``): of ``group``'s own runs for a fitted group, the pooled range
-    for ``group=None`` or a fit without groups (:func:`~.extrapolation.distance.group_ranges`)."""
+    for ``group=None`` or a fit without groups (:func:`~.extrapolation.distance.group_ranges`);
+    and per quantity the query points (Q,) bool whose mean is unstable (:func:`unstable_means`)."""
     law = fit.law
     out = query.copy()
+    unstable = {}
     for name, values in draws.items():
         prefix = "" if name == law.primary else f"{name}_"
         if np.isnan(values).all(axis=0).all():
@@ -164,6 +204,7 @@ def summarise_draws(
         else:
             med, lo, hi = summarise(values, ci)
             mean = values.mean(axis=0)
+            unstable[name] = unstable_means(values, lo, hi)
         out[f"{prefix}median"], out[f"{prefix}mean"] = med, mean
         out[f"{prefix}lower"], out[f"{prefix}upper"] = lo, hi
     out["ci"] = ci
@@ -176,7 +217,7 @@ def summarise_draws(
     extra += [a for a in law.optional_inputs if a in query and a in ranges]
     for axis in list(law.inputs) + extra:
         out[f"{axis}_outside_decades"] = outside_decades(query[axis], *ranges[axis])
-    return out
+    return out, unstable
 
 
 def predict(
@@ -243,7 +284,9 @@ def predict(
     all the runs. A query that gives D to a fit whose budgets are nominal (an isoFLOP law on
     runs whose C is not the compute model's FLOPs of N and D, e.g. Marin's) issues a
     :class:`NominalComputeWarning`: its C = flops(N, D) misses the fitted budgets, so ask such
-    a fit by N and the nominal C.
+    a fit by N and the nominal C. A ``mean`` that rests on a few extreme draws (its Monte Carlo
+    standard error above ``MEAN_MCSE_SHARE`` of the interval's width, e.g. under "drift" far
+    beyond the fitted range) is warned, naming the quantity and rows: read the median there.
     """
     check_fit(fit)
     ci = check_ci(ci)
@@ -252,15 +295,19 @@ def predict(
     draws = quantity_draws(
         fit, query, kind=kind, group=group, seed=seed, extrapolation=extrapolation
     )
-    out = summarise_draws(fit, query, draws, ci, kind, group)
+    out, unstable = summarise_draws(fit, query, draws, ci, kind, group)
     if group is not None:
         out.insert(0, "group", group)
+    out = labelled(out, index)
+    message = unstable_mean_message(unstable, out.index, ci)
+    if message:
+        warn_user(message, UserWarning)
     message = nominal_query_message(fit) if D is not None else ""
     if message:
         warn_user(message, NominalComputeWarning)
     # warn_new_group warns one frame below this one; at the user's line, as query_frame's
     warn_new_group(fit, group, "predict", noted=_new_group_noted)
-    return labelled(out, index)
+    return out
 
 
 def loss_penalty(
