@@ -92,8 +92,9 @@ def width_labels(table) -> list[str]:
 
 # ---- guardrails ---------------------------------------------------------------------------------
 class GuardrailWarning(UserWarning):
-    """No candidate met the ratio/size guardrails for a pick, so they were relaxed for it (the
-    pick's ``guardrail`` column says "relaxed")."""
+    """No candidate met the ratio/size guardrails for a pick, or a batch ended before the pick
+    that applies them with its runs' D/N all within ``ratio_tol``, so they were relaxed (the
+    pick's, or the last pick's, ``guardrail`` column says "relaxed")."""
 
 
 @dataclass(frozen=True)
@@ -106,7 +107,10 @@ class Guardrails:
         fill goes on until the budget or its most picks, :func:`most_picks`). Default 1.
     ratio_diversity : never a batch of >= 2 runs whose tokens per parameter D/N all lie within a
         factor ``ratio_tol`` of each other (an ill-conditioned design): the last pick is then
-        restricted to other ratios. Default True.
+        restricted to other ratios; when none is left, or the batch ends sooner (the budget or
+        the candidates allow no more picks), the rule is relaxed with a
+        :class:`GuardrailWarning` and the last pick's ``guardrail`` says "relaxed". Default
+        True.
     ratio_tol : the factor that counts as "one ratio" (default 1.5).
     min_size_spread : if set, the batch's model sizes must span at least this factor (max N /
         min N), enforced at the last pick. Default None (off).
@@ -858,9 +862,11 @@ def next_runs(
 
 
 def runs_of_plan(cands: pd.DataFrame, plan: pd.DataFrame, fit=None) -> pd.DataFrame:
-    """The runs to train for ``plan`` (:func:`next_runs` of ``cands``, one row per picked unit):
-    every row of ``cands`` in a unit the plan picked, in the plan's ``rank`` order (a unit's
-    runs in the candidates' order), with the candidates' own row labels (index) and columns.
+    """The runs to train for ``plan`` (:func:`next_runs` of ``cands``, one row per pick): every
+    row of ``cands`` in a unit the plan picked, once per pick (a unit picked twice, as
+    :class:`Guardrails` may allow, gives its runs twice: each with that pick's rank and
+    values), in the plan's order (a unit's runs in the candidates' order), with the
+    candidates' own row labels (index; repeated for a repeated pick) and columns.
 
     Added columns: ``unit`` (the label :func:`next_runs` gave the unit: the candidates' own, a
     row without one ``"row i"`` and candidates without a ``unit`` column the row's position i,
@@ -882,26 +888,35 @@ def runs_of_plan(cands: pd.DataFrame, plan: pd.DataFrame, fit=None) -> pd.DataFr
         labels = np.arange(len(cands))
     order = list(plan["unit"]) if "unit" in plan else []
     ranks = plan["rank"].to_numpy() if "rank" in plan else np.arange(1, len(plan) + 1)
-    position = {unit: i for i, unit in enumerate(order)}
-    held = set(labels)
-    missing = [unit for unit in order if unit not in held]
+    rows_of: dict = {}  # unit label -> its rows' positions in cands, in the candidates' order
+    for r, unit in enumerate(labels):
+        rows_of.setdefault(unit, []).append(r)
+    missing = [unit for unit in order if unit not in rows_of]
     if missing:
         raise ValueError(
             f"plan['unit'] names unit(s) {missing[:10]} that cands does not hold: give the "
             "candidates the plan was made from"
         )
-    at = np.array([position.get(unit, -1) for unit in labels], int)
-    rows = np.flatnonzero(at >= 0)
-    rows = rows[np.argsort(at[rows], kind="stable")]
+    rows, at = plan_rows(order, rows_of)
     out = cands.iloc[rows].copy()
     out["unit"] = labels[rows]
-    out["rank"] = ranks[at[rows]] if len(rows) else np.array([], int)
+    out["rank"] = ranks[at] if len(rows) else np.array([], int)
     if fit is not None:
         out = _completed(fit, cands, out)
     own = set(cands.columns) | {"N", "D", "C", "unit", "rank"}
     for col in (c for c in plan.columns if c not in own):
-        out[col] = plan[col].to_numpy()[at[rows]] if len(rows) else plan[col].iloc[:0].to_numpy()
+        out[col] = plan[col].to_numpy()[at] if len(rows) else plan[col].iloc[:0].to_numpy()
     return out
+
+
+def plan_rows(order: list, rows_of: dict) -> tuple[np.ndarray, np.ndarray]:
+    """(positions in the candidates of every run to train, the plan row (pick) each belongs
+    to), both (n_runs,) ints: per pick of ``order`` (the plan's units, in plan order; a unit
+    picked twice is there twice) its unit's rows (``rows_of``: label -> positions), once per
+    pick."""
+    rows = [r for unit in order for r in rows_of[unit]]
+    at = [i for i, unit in enumerate(order) for _ in rows_of[unit]]
+    return np.asarray(rows, int), np.asarray(at, int)
 
 
 def _completed(fit, cands: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
@@ -1100,9 +1115,35 @@ def _greedy(g: _Greedy, cost_power: float) -> tuple[list, float, list, str]:
             if basis is not None:
                 cap = _width_columns(rec, p, basis, post_var[u], DP - MU[u], cap)
             records.append(rec)
+        _warn_one_ratio(g.guardrails, picked, ratio, records)
     if stop is None:  # every step picked
         stop = _why_stopped(g, picked, keys, ratio, sizes)
     return records, float(total), list(caught), stop
+
+
+def _warn_one_ratio(guardrails: Guardrails, picked: list, ratio: np.ndarray, records: list) -> None:
+    """The ratio rule for a batch that ended before the pick that applies it (the budget, the
+    candidates or the caps allowed no more): when its >= 2 ``picked`` units' D/N (``ratio``,
+    per unit (U,)) all lie within a factor ``ratio_tol``, a :class:`GuardrailWarning` and its
+    last pick's ``guardrail`` set to "relaxed" in ``records`` (as a relaxed last pick is),
+    unless a pick was relaxed already (it said so)."""
+    if not guardrails.ratio_diversity or len(picked) < 2:
+        return
+    if any(rec["guardrail"] == "relaxed" for rec in records):
+        return
+    pr = np.log(ratio[picked])
+    if pr.max() - pr.min() > np.log(guardrails.ratio_tol):
+        return
+    warnings.warn(
+        f"the batch ended after {len(picked)} picks (nothing more is affordable or allowed), "
+        f"before its last pick could be kept off their tokens-per-parameter ratio: their D/N "
+        f"all lie within a factor ratio_tol={guardrails.ratio_tol:g} of each other, so the "
+        "ratio guardrail is relaxed for this batch (its last pick's guardrail says 'relaxed'); "
+        "offer candidates at other ratios, or a budget that affords one",
+        GuardrailWarning,
+        stacklevel=user_stacklevel(),
+    )
+    records[-1]["guardrail"] = "relaxed"
 
 
 def _why_stopped(g: _Greedy, picked: list, keys, ratio, sizes) -> str:

@@ -14,8 +14,9 @@ The guardrails hold across the whole campaign: every proposal counts the runs th
 was trained on and the runs recorded since (:meth:`~.batch.Guardrails.after`), so a design
 point is not re-proposed batch after batch, nor is a run the campaign started from. A new
 proposal in the same step replaces the step's earlier one, which therefore does not count.
-A proposal is kept as its runs (:func:`~.batch.runs_of_plan`): ``plan`` has one row per picked
-unit, and a unit may be several runs (an LR x batch sweep at an unseen cell,
+A proposal is kept as its runs (:func:`~.batch.runs_of_plan`): ``plan`` has one row per pick
+(a unit picked twice, as guardrails with ``max_repeats`` > 1 allow, is proposed twice), and a
+unit may be several runs (an LR x batch sweep at an unseen cell,
 :func:`~.candidates.pool_units`), each of them matched and counted. A recorded run within
 :data:`MATCH_RTOL` (1%) of a run of the step's proposal in N and D (and lr, batch_size; the
 same group) counts under that proposed run's design point, so sizes rounded as logs print them
@@ -69,7 +70,7 @@ import pandas as pd
 
 from ..inference import load_fit
 from ..posterior.draws import check_fit
-from ..runs.table import label_key, label_text
+from ..runs.table import RunTable, label_key, label_text, unit_factors
 from ..runs.warn import user_stacklevel
 from . import targets as target_module
 from .batch import KEY_COLUMNS, Guardrails, next_runs, run_keys, runs_of_plan
@@ -295,6 +296,21 @@ def with_proposed(runs: pd.DataFrame, proposal: pd.DataFrame, matched) -> pd.Dat
     return out
 
 
+def canonical_frame(new_runs, units) -> pd.DataFrame:
+    """The trained runs in canonical units (N params, D tokens, C FLOPs, batch_size tokens), as
+    the proposals give them and ``fit.update`` reads them: a RunTable's table (read at its
+    load), else the DataFrame ``new_runs`` (a copy, its other columns as given) with each column
+    ``units`` names (``load_runs``' ``units=``, :func:`~bayeslaws.runs.table.unit_factors`)
+    multiplied by its factor."""
+    if isinstance(new_runs, RunTable):
+        return new_runs.df
+    frame = pd.DataFrame(new_runs).copy()
+    for column, factor in unit_factors(units).items():
+        if column in frame:
+            frame[column] = pd.to_numeric(frame[column]) * factor
+    return frame
+
+
 def guardrail_runs(runs: pd.DataFrame) -> pd.DataFrame:
     """The recorded ``runs`` as the guardrails count them: a run matched to a proposed run at
     that run's design point (its ``proposed_<column>`` values), the others as given."""
@@ -515,7 +531,8 @@ class Campaign:
     def record(self, new_runs, **update_options):
         """Add the trained runs (canonical columns and ``loss``: a DataFrame is read in canonical
         units, as the proposals give them, whatever units the fit's runs were given in, unless
-        ``units=`` says otherwise), refit
+        ``units=`` says otherwise; the runs are matched, kept in :attr:`runs` and counted by the
+        guardrails in canonical units, :func:`canonical_frame`), refit
         (:meth:`~bayeslaws.inference.Fit.update`: warm-started from the current posterior where
         the law can re-express it on the updated table's reference scales, the loss-surface
         laws and ``hyperparams``; otherwise a cold refit with the fit's own warm-up, e.g.
@@ -528,12 +545,12 @@ class Campaign:
         like a run the fit already has (same design point, loss within
         :data:`REPEAT_LOSS_RTOL`). Returns the new fit."""
         earlier = self.fit.training_runs()  # the runs before these (the refit holds both)
-        if not hasattr(new_runs, "df"):  # a DataFrame: canonical, as the proposals are
+        if not isinstance(new_runs, RunTable):  # a DataFrame: canonical, as the proposals are
             update_options = {"units": {}, **update_options}
         self.fit = self.fit.update(new_runs, **update_options)
         if self.calibrate_drift:
             calibrate(self.fit, seed=update_options.get("seed"))
-        frame = new_runs.df if hasattr(new_runs, "df") else pd.DataFrame(new_runs)
+        frame = canonical_frame(new_runs, update_options.get("units"))
         frame = text_groups(frame, self.fit.groups)
         proposal = self.proposals
         if not proposal.empty:

@@ -1,0 +1,171 @@
+"""bayeslaws.design, review 13: a campaign's runs in the user's units, repeated picks, and the
+ratio guardrail of a batch that ends early.
+
+1. ``Campaign.record(df, units={"N": "millions"})`` refit with the runs converted, but matched,
+   stored and counted them as given (N = 100 for 1e8 params): a RecordWarning said the run
+   matched no proposal and the next proposal offered the same point again.
+2. ``runs_of_plan`` (and so ``Campaign.proposed_runs``) gave a unit picked k times once, with
+   its last pick's rank and values; now one row per pick.
+3. A batch the budget or the candidates ended before its k-th pick (which applies the ratio
+   rule) came back with its runs all at one D/N, with no GuardrailWarning and no "relaxed".
+
+All data SIMULATED (conftest's ``simulated_fit``: Chinchilla's law, 60M-6B params x 1B-100B
+tokens)."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import TRUTH
+
+from bayeslaws import design
+from bayeslaws.design.batch import runs_of_plan
+from bayeslaws.design.campaign import RecordWarning, guardrail_runs
+from bayeslaws.runs import simulate
+
+TARGET = design.Loss(N=7e9, D=1.4e11)  # just beyond the fitted range
+QUICK = {"warmup": 100, "draws": 100, "seed": 2}  # a small refit
+# none of them a fitted run; 1e10 x 2e11 and 3e9 x 6e10 share D/N = 20, 2e9 x 2e11 is 100
+CANDS = pd.DataFrame({"N": [1e8, 1e9, 3e9, 1e10], "D": [2e9, 2e10, 6e10, 2e11]})
+BIG, SAME_RATIO, OTHER_RATIO = (1e10, 2e11), (3e9, 6e10), (2e9, 2e11)
+REPEATS = design.Guardrails(max_repeats=None, ratio_diversity=False)
+
+
+@pytest.fixture(scope="module")
+def fit(simulated_fit):
+    """The SIMULATED fit the tests share (its training runs: conftest's chinchilla_design)."""
+    return simulated_fit
+
+
+def _trained(runs: pd.DataFrame, seed: int) -> pd.DataFrame:
+    """SIMULATED losses of ``runs`` (N, D): N, D, loss."""
+    truth = {**TRUTH, "N": runs["N"].to_numpy(float), "D": runs["D"].to_numpy(float)}
+    out = simulate.simulate_chinchilla_runs(truth, noise_sd=0.01, seed=seed)
+    return out[["N", "D", "loss"]].reset_index(drop=True)
+
+
+def _recorded(camp, new_runs, **options) -> list:
+    """Campaign.record with its RecordWarnings' messages returned."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        camp.record(new_runs, **options, **QUICK)
+    return [str(w.message) for w in caught if issubclass(w.category, RecordWarning)]
+
+
+def _quiet(call, *args, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return call(*args, **kwargs)
+
+
+def _plan(fit, cands, **options):
+    """next_runs (no costs, the fitted law alone) with its warnings: (plan, [warning, ...])."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        plan = design.next_runs(fit, cands, TARGET, cost=None, model="none", **options)
+    return plan, list(caught)
+
+
+# ---- 1. a DataFrame recorded in other units ----------------------------------------------------
+def test_runs_recorded_in_millions_match_their_proposal_and_are_kept_canonical(fit, tmp_path):
+    """The proposed run trained and logged with N in millions, recorded with units=: no
+    RecordWarning, the campaign's runs (and runs.csv) hold N in parameters matched to the
+    proposed run, and the next proposal does not offer that point again."""
+    camp = design.Campaign.start(fit, TARGET, folder=tmp_path / "c", seed=0, model="none")
+    _quiet(camp.propose, CANDS, k=1)
+    proposed = camp.proposed_runs()
+    new = _trained(proposed, seed=9)
+    given = new.assign(N=new["N"] / 1e6)  # the user's log: N in millions
+    assert _recorded(camp, given, units={"N": "millions"}) == []
+    np.testing.assert_allclose(camp.runs["N"], proposed["N"], rtol=1e-12)
+    np.testing.assert_allclose(camp.runs["proposed_N"], proposed["N"], rtol=1e-12)
+    saved = _quiet(design.Campaign.load, tmp_path / "c")
+    np.testing.assert_allclose(saved.runs["N"], proposed["N"], rtol=1e-12)
+    again = _quiet(camp.propose, CANDS, k=1)
+    picked = list(zip(proposed["N"], proposed["D"], strict=True))
+    assert not set(zip(again["N"], again["D"], strict=True)) & set(picked)
+
+
+# ---- 2. repeated picks ---------------------------------------------------------------------------
+def test_runs_of_plan_gives_one_row_per_pick(fit):
+    """A unit picked 4 times (repeats allowed) gives its run 4 times, each with its pick's rank
+    and info; a budget fill of one unit alike; cands with sweep units repeat each sweep."""
+    plan, _ = _plan(fit, CANDS.iloc[[0, 3]], k=4, guardrails=REPEATS)
+    assert len(plan) == 4 and plan["unit"].nunique() < 4  # some unit picked again
+    runs = runs_of_plan(CANDS.iloc[[0, 3]], plan, fit)
+    assert runs["rank"].tolist() == plan["rank"].tolist()
+    assert runs["unit"].tolist() == plan["unit"].tolist()
+    np.testing.assert_allclose(runs["info"], plan["info"])
+    np.testing.assert_allclose(runs["N"], plan["N"])
+    one = CANDS.iloc[[3]]
+    budget = 3 * 6 * BIG[0] * BIG[1]  # three picks of the one unit
+    fill, _ = _plan(fit, one, k=None, budget=budget, guardrails=REPEATS)
+    assert len(fill) == 3
+    assert len(runs_of_plan(one, fill, fit)) == 3
+    sweeps = pd.DataFrame({"N": [1e8, 2e8, 3e8], "unit": ["a", "b", "a"]}, index=list("xyz"))
+    picks = pd.DataFrame({"unit": ["a", "b", "a"], "rank": [1, 2, 3], "info": [0.5, 0.3, 0.2]})
+    out = runs_of_plan(sweeps, picks)
+    assert out.index.tolist() == ["x", "z", "y", "x", "z"]
+    assert out["rank"].tolist() == [1, 1, 2, 3, 3]
+    assert out["info"].tolist() == [0.5, 0.5, 0.3, 0.2, 0.2]
+
+
+def test_a_campaign_proposes_and_records_a_repeated_pick(fit):
+    """Repeats up to 2 per design point: one unit picked twice is proposed as two runs; both
+    trained runs (sizes rounded as a log prints them) match it, no RecordWarning, and the
+    guardrails count both, so the point is not proposed a third time."""
+    rails = design.Guardrails(max_repeats=2, ratio_diversity=False)
+    camp = design.Campaign.start(fit, TARGET, guardrails=rails, seed=0, model="none")
+    plan = _quiet(camp.propose, CANDS.iloc[[3]], k=2)
+    proposed = camp.proposed_runs()
+    assert len(plan) == 2 and len(proposed) == 2
+    assert proposed["rank"].tolist() == [1, 2]
+    new = _trained(proposed.assign(N=proposed["N"] * np.array([1.003, 0.998])), seed=4)
+    assert _recorded(camp, new) == []
+    np.testing.assert_allclose(camp.runs["proposed_N"], [BIG[0], BIG[0]], rtol=1e-12)
+    assert len(guardrail_runs(camp.runs).drop_duplicates(["N", "D"])) == 1
+    again = _quiet(camp.propose, CANDS.iloc[[3]], k=1)
+    assert again.empty
+
+
+# ---- 3. the ratio rule of a batch that ends early ------------------------------------------------
+def _same_ratio(plan: pd.DataFrame) -> bool:
+    ratio = np.log(plan["D"] / plan["N"])
+    return len(plan) >= 2 and ratio.max() - ratio.min() <= np.log(design.Guardrails().ratio_tol)
+
+
+def _guardrail_warnings(caught) -> list:
+    return [str(w.message) for w in caught if issubclass(w.category, design.GuardrailWarning)]
+
+
+@pytest.mark.parametrize("ended_by", ["candidates", "budget"])
+def test_a_batch_ended_early_at_one_ratio_warns_and_is_labelled_relaxed(fit, ended_by):
+    """k=3 of two units at one D/N (the candidates end the batch), or of three where the budget
+    affords only the two at one D/N after the first pick: one GuardrailWarning and the last
+    pick "relaxed"."""
+    if ended_by == "candidates":
+        cands = pd.DataFrame([BIG, SAME_RATIO], columns=["N", "D"])
+        plan, caught = _plan(fit, cands, k=3)
+    else:
+        cands = pd.DataFrame([BIG, SAME_RATIO, OTHER_RATIO], columns=["N", "D"])
+        plan, caught = _plan(fit, cands, k=3, budget=1.35e22)  # BIG + OTHER_RATIO do not fit
+    assert len(plan) == 2 and _same_ratio(plan), plan[["N", "D"]]
+    said = _guardrail_warnings(caught)
+    assert len(said) == 1 and "ratio_tol=1.5" in said[0], said
+    assert plan["guardrail"].tolist()[-1] == "relaxed"
+
+
+def test_a_diverse_or_already_relaxed_batch_is_not_flagged_again(fit):
+    """A batch ended early at two ratios says nothing; a k=2 batch whose last pick was relaxed
+    warns once (not a second time at its end)."""
+    cands = pd.DataFrame([BIG, OTHER_RATIO], columns=["N", "D"])
+    plan, caught = _plan(fit, cands, k=3)
+    assert len(plan) == 2 and not _same_ratio(plan)
+    assert _guardrail_warnings(caught) == [] and "relaxed" not in plan["guardrail"].tolist()
+    cands = pd.DataFrame([BIG, SAME_RATIO], columns=["N", "D"])
+    plan, caught = _plan(fit, cands, k=2)
+    assert len(_guardrail_warnings(caught)) == 1
+    assert plan["guardrail"].tolist() == ["", "relaxed"]
