@@ -607,8 +607,8 @@ def _unchecked_words(p, rw: dict, units: list) -> str:
         f"for {len(units)} unit(s) ({named}{more}; of {p.A.shape[0]} posterior draws) the "
         "check could not be made reliably: their reweighted values rest on a mean ESS below "
         f"{LOW_ESS:g} or skip more than {SKIPPED_SHARE:.0%} of the outcomes, too few effective "
-        "draws to claim that the two values agree or disagree; use more posterior draws (a "
-        "longer fit, or max_draws=None) to make it"
+        "draws to claim that the two values agree or disagree; a fit with more draws (draws=, "
+        "--draws on the command line; in Python also max_draws=None) makes the check"
     )
 
 
