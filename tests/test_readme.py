@@ -176,3 +176,31 @@ def test_readme_quotes_the_confirmation_pools_sampler_failures():
         for strategy in STRATEGIES.values():
             row = table[(POOLS[pool], strategy)]
             assert row["judged"] == row["fits"], (pool, strategy, row)
+
+
+# ---- the tour figure's numbers (benchmarks/output/tour_numbers.txt) ----------------------------
+NUMBER = r"([-+]?\d[\d.]*(?:e[-+]?\d+)?)"
+
+
+def readme_number(text: str) -> str:
+    """A number of tour_numbers.txt as the README writes it: 2.27e+09 -> 2.27e9, 7.62e+08 ->
+    7.62e8."""
+    return re.sub(r"e\+?(-?)0*(\d)", r"e\1\2", text)
+
+
+def test_readme_quotes_the_tour_numbers():
+    """The tour paragraph's N_opt(1e22) interval, R-hat, the fixed-vs-optimal change and the
+    best-cell baseline are those make_readme_figure.py wrote (fail if either side changes)."""
+    lines = (ROOT / "benchmarks" / "output" / "tour_numbers.txt").read_text().splitlines()
+    text = " ".join(README.split())
+    fit = re.search(r"max R-hat ([\d.]+), .*?(\d+) divergences", lines[0])
+    n_opt = re.search(rf"N_opt\(1e\+22\) {NUMBER} \[{NUMBER}, {NUMBER}\]", lines[1])
+    med, lo, hi = (readme_number(x) for x in n_opt.groups())
+    divergences = "no divergences" if fit.group(2) == "0" else f"{fit.group(2)} divergences"
+    assert f"N_opt(1e22) at {med} [{lo}, {hi}] (90%)" in text
+    assert f"(R-hat {fit.group(1)}, {divergences})" in text
+    change = re.search(r"\(([-+]\d+%), 90% interval \[([-+]\d+%), ([-+]\d+%)\]\)", lines[2])
+    assert f"N_opt(1e22) {change.group(1)} [{change.group(2)}, {change.group(3)}] larger" in text
+    base = re.search(rf"N_opt {NUMBER} \[{NUMBER}, {NUMBER}\].*?(\d+) divergences", lines[3])
+    b_med, b_lo, b_hi = (readme_number(x) for x in base.groups()[:3])
+    assert f"at {b_med} [{b_lo}, {b_hi}], the truth outside (and {base.group(4)} divergent" in text
