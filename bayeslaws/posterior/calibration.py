@@ -211,6 +211,32 @@ def _warn_unscored(scored, rows=None) -> None:
 TEST_COLUMNS = ("N", "D", "loss")
 
 
+def check_methods(methods, name: str = "methods") -> tuple[str, ...]:
+    """``methods`` (a sequence of extrapolation method names, :data:`~.extrapolation.METHODS`)
+    as a tuple, checked before any fit: a single string (read letter by letter it would be
+    'g', 'p'), an empty sequence or an unknown name is an error naming ``name``."""
+    if isinstance(methods, str | bytes) or not isinstance(methods, Iterable):
+        raise ArgumentTypeError(
+            f"{name} must be a list or tuple of extrapolation methods, e.g. ({methods!r},), got "
+            f"{type(methods).__name__} {methods!r}"
+        )
+    methods = tuple(methods)
+    if not methods:
+        raise ValueError(f"{name} is empty: give at least one of {METHODS}")
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown:
+        raise ValueError(f"{name}: {unknown} not among the extrapolation methods {METHODS}")
+    return methods
+
+
+def check_method(method, name: str = "method") -> str:
+    """One extrapolation method name (:data:`~.extrapolation.METHODS`); else a ValueError
+    naming ``name``."""
+    if not isinstance(method, str) or method not in METHODS:
+        raise ValueError(f"{name} must be one of {METHODS}, got {method!r}")
+    return method
+
+
 def check_test_table(test, where: str = "test") -> None:
     """Refuse a held-out table that cannot be scored, before any fit: ``test`` must be a
     DataFrame with rows and the columns N, D (parameters, tokens) and loss, each numeric; N, D
@@ -289,6 +315,7 @@ def backtest(
     names them (:func:`warn_fit_health`): scores of a fit that did not converge misstate what
     its intervals are worth."""
     check_test_table(test)
+    methods = check_methods(methods)
     scores, points, fitted = _fit_and_score(
         train,
         test,
@@ -619,6 +646,8 @@ def backtests(
             f"backtests: unknown backtest options {sorted(unknown)} (names come from the cases); "
             f"choose from {_BACKTEST_OPTIONS}"
         )
+    if "methods" in backtest_options:
+        backtest_options["methods"] = check_methods(backtest_options["methods"])
     cases = as_cases(cases)
     if executor is None and workers is None:
         executor = InProcessExecutor()
@@ -780,8 +809,15 @@ def decision_scores(fit, truth: pd.DataFrame, method: str, seed: int = 0, levels
     (0, 1)."""
     require_columns(truth, "truth", ("C", "N_opt", "L_opt"))
     levels = checked_levels(levels)
+    method = check_method(method)
     check_fit(fit)
-    C = truth["C"].to_numpy(float)
+    C = _numeric_column(truth, "C", "truth")
+    bad = ~np.isfinite(C) | (C <= 0)
+    if bad.any():
+        raise ValueError(
+            f"truth: column 'C' (FLOPs) must be finite and positive; bad at rows "
+            f"{rows_text(truth.index[bad])} (e.g. {C[bad][:3].tolist()})"
+        )
     groups, _ = held_out_groups(fit, truth)
     note = held_out_group_note(fit, truth, "decision_scores")
     if note:
