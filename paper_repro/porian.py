@@ -21,8 +21,14 @@ authors fitted on all budgets); (2) without the two largest budgets (1.28e19 and
 predict them: the held-out vertices against the authors' interpolated optima (optimal_pairs.csv;
 one row over all configurations, "90% N_opt coverage", k/n inside, beside the authors' bootstrap
 sd of ln N_opt), and the held-out points' losses against 90% predictive intervals (new-budget
-scatter included). The held-out rows' notes and porian_detail.csv (holdout_max_r_hat,
-holdout_divergences) carry the held-out fit's sampler diagnostics.
+scatter included). The held-out points scored are chosen without their losses
+(``holdout_points``): per held-out budget, those whose PREDICTED loss (the held-out fit's
+posterior median at the point) is within ``--window`` of the lowest predicted loss at that budget,
+and at least the ``min_keep`` lowest predicted; the fitted budgets' rule (window on the observed
+losses) would select on the outcome there. The old score, windowed by the held-out budget's own
+minimum (selection on outcome), is kept beside it in the note and in porian_detail.csv
+(holdout_*_windowed_by_outcome). The held-out rows' notes and porian_detail.csv
+(holdout_max_r_hat, holdout_divergences) carry the held-out fit's sampler diagnostics.
 
 Beside it, (3) a full Chinchilla surface L = E + A/N^alpha + B/D^beta fitted to every isoFLOP
 point of the configuration (no window; D = tokens), whose N_opt exponent beta/(alpha+beta) comes
@@ -152,14 +158,49 @@ def surface_a(config, args):
 R_HAT_OK = 1.01
 
 
-def holdout_note(n_points: int, median_rel_err: float, max_r_hat: float, divergences: int) -> str:
-    """The note of a held-out coverage row: the held-out points, the median |relative error| of
-    the predicted loss (a share), and the sampler diagnostics of the held-out fit (the fit
-    without the two largest budgets, run with warn=False) that the coverage comes from."""
+def holdout_points(held: pd.DataFrame, predicted, window: float, min_keep: int) -> np.ndarray:
+    """Which held-out points are scored, chosen without their losses.
+
+    ``held``: the held-out budgets' points (columns C, N; a loss column is ignored);
+    ``predicted``: the held-out fit's predicted loss at each (posterior median, row order of
+    ``held``). Per budget C, the points whose predicted loss is within ``window`` (relative) of
+    the lowest predicted loss at that budget, and at least the ``min_keep`` lowest predicted: the
+    fitted budgets' window with the prediction in place of the observed loss. Boolean array in
+    the row order of ``held``.
+    """
+    pred = pd.Series(np.asarray(predicted, dtype=float), index=held.index)
+    by = pred.groupby(held["C"])
+    rel = pred / by.transform("min") - 1
+    rank = by.rank(method="first")
+    return ((rel <= window) | (rank <= min_keep)).to_numpy()
+
+
+def holdout_note(
+    n_points: int,
+    median_rel_err: float,
+    max_r_hat: float,
+    divergences: int,
+    *,
+    selection: str = "",
+    windowed: tuple[int, int] | None = None,
+) -> str:
+    """The note of a held-out coverage row: the held-out points (``selection``: how they were
+    chosen), the median |relative error| of the predicted loss (a share), the old score
+    ``windowed`` = (inside, points) on the points windowed by the held-out budget's own minimum
+    (selection on outcome), and the sampler diagnostics of the held-out fit (the fit without the
+    two largest budgets, run with warn=False) that the coverage comes from."""
     flag = f" (above {R_HAT_OK}: read the coverage with care)" if max_r_hat > R_HAT_OK else ""
+    chosen = f" ({selection})" if selection else ""
+    old = (
+        f"; windowed by the held-out budget's own minimum (selection on outcome): "
+        f"{windowed[0]}/{windowed[1]} inside"
+        if windowed is not None
+        else ""
+    )
     return (
-        f"{n_points} points; median |rel err| {median_rel_err:.2%}; held-out fit (without the "
-        f"two largest budgets): max R-hat {max_r_hat:.2f}{flag}, {int(divergences)} divergences"
+        f"{n_points} points{chosen}; median |rel err| {median_rel_err:.2%}{old}; held-out fit "
+        f"(without the two largest budgets): max R-hat {max_r_hat:.2f}{flag}, "
+        f"{int(divergences)} divergences"
     )
 
 
@@ -475,14 +516,24 @@ def main(argv=None) -> pd.DataFrame:
             budgets = np.sort(runs.df["C"].unique())
             cut = budgets[-HELD_OUT]
             train = runs.subset(runs.df["C"] < cut * 0.999, "hold out the two largest budgets")
-            test = runs.df[runs.df["C"] >= cut * 0.999]
+            # every point of the held-out budgets (no window: it would read their losses)
+            every = porian_runs(config).df
+            held_df = every[every["C"] >= cut * 0.999]
             hfit = fit_config(train, args.law, args, args.offsets)
             ha = np.quantile(hfit.draws(["a_opt"])["a_opt"], [0.05, 0.5, 0.95])
-            pred = bl.predict(hfit, N=test["N"], C=test["C"], ci=0.9, kind="new_run")
-            inside = (pred["lower"].to_numpy() <= test["loss"].to_numpy()) & (
-                test["loss"].to_numpy() <= pred["upper"].to_numpy()
+            pred = bl.predict(hfit, N=held_df["N"], C=held_df["C"], ci=0.9, kind="new_run")
+            loss = held_df["loss"].to_numpy()
+            inside_all = (pred["lower"].to_numpy() <= loss) & (loss <= pred["upper"].to_numpy())
+            rel_all = np.abs(pred["median"].to_numpy() / loss - 1)
+            scored = holdout_points(held_df, pred["median"], args.window, min_keep)
+            inside, rel_err = inside_all[scored], rel_all[scored]
+            by_outcome = held_df.index.isin(runs.df.index)  # the old score: selection on outcome
+            inside_old = inside_all[by_outcome]
+            selection = (
+                f"of the held-out budgets' {len(held_df)}: those whose predicted loss (the "
+                f"held-out fit's median) is within {args.window:.0%} of the lowest predicted at "
+                f"their budget, at least the {min_keep} lowest predicted; no held-out loss used"
             )
-            rel_err = np.abs(pred["median"].to_numpy() / test["loss"].to_numpy() - 1)
             held = budgets[-HELD_OUT:]
             rng = np.random.default_rng(args.seed)
             v = hfit.law.budget_draws(hfit.posterior(), held, rng)["v"]
@@ -511,7 +562,9 @@ def main(argv=None) -> pd.DataFrame:
                     "holdout_a_upper90": ha[2],
                     "holdout_loss_coverage90": inside.mean(),
                     "holdout_loss_median_rel_err": np.median(rel_err),
-                    "holdout_n_points": len(test),
+                    "holdout_n_points": int(scored.sum()),
+                    "holdout_loss_coverage90_windowed_by_outcome": inside_old.mean(),
+                    "holdout_n_points_windowed_by_outcome": int(by_outcome.sum()),
                     "holdout_max_r_hat": hfit.diagnostics.max_r_hat,
                     "holdout_divergences": hfit.diagnostics.divergences,
                 }
@@ -526,10 +579,12 @@ def main(argv=None) -> pd.DataFrame:
                     "upper": np.nan,
                     "data": "real (Porian et al. isoFLOP points)",
                     "note": holdout_note(
-                        len(test),
+                        int(scored.sum()),
                         np.median(rel_err),
                         hfit.diagnostics.max_r_hat,
                         hfit.diagnostics.divergences,
+                        selection=selection,
+                        windowed=(int(inside_old.sum()), len(inside_old)),
                     ),
                 }
             )
