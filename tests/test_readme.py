@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -204,3 +205,27 @@ def test_readme_quotes_the_tour_numbers():
     base = re.search(rf"N_opt {NUMBER} \[{NUMBER}, {NUMBER}\].*?(\d+) divergences", lines[3])
     b_med, b_lo, b_hi = (readme_number(x) for x in base.groups()[:3])
     assert f"at {b_med} [{b_lo}, {b_hi}], the truth outside (and {base.group(4)} divergent" in text
+
+
+def test_readme_quotes_the_yin_confirmation_replicates():
+    """The joint sweep model's 20 confirmation replicates (sweep_yin_sigma_lognormal): bias,
+    coverage, clean fits, the fixed-vs-optimal change and the largest R-hat, as the summary and
+    its CSV's latest rows say."""
+    out = ROOT / "benchmarks" / "output"
+    line = (out / "sweep_yin_sigma_lognormal_summary.txt").read_text()
+    bias, mean = re.search(r"bias ([-+][\d.]+%) .*?mean ([-+][\d.]+%)", line).groups()
+    covered = re.search(r"90% coverage \d+% \((\d+)/20\)", line).group(1)
+    clean = re.search(r"clean fits .*? (\d+)/20", line).group(1)
+    change, truth = re.search(
+        r"median of medians ([-+][\d.]+)%.*?truth ([-+][\d.]+)%", line
+    ).groups()
+    rows = pd.read_csv(out / "sweep_yin_sigma_lognormal.csv")
+    r_hat = rows.drop_duplicates("replicate", keep="last")["max_r_hat"].max()
+    text = " ".join(README.split())
+    said = f"N_opt(1e22) is {bias} from the truth (median of replicate medians; mean {mean})"
+    assert said in text
+    assert f"{covered} of 20 replicates' 90% intervals cover it" in text
+    assert f"max R-hat {r_hat:.3f} at that short setting" in text
+    assert f"{clean} of 20 at R-hat <= 1.01 with no divergence" in text
+    assert f"optimal ones is {float(change):+.0f}% (median; the simulator's own answer " \
+        f"{float(truth):+.0f}%)" in text
