@@ -10,9 +10,10 @@ with x = ln N - ln N_ref, y = ln D - ln D_ref, n_c = ln N_c - ln N_ref, d_c = ln
 
 Default priors (weakly informative):
 
-* alpha_N, alpha_D ~ Gamma(2, 20): mean 0.1, 95% in [0.012, 0.28] (Kaplan: 0.076, 0.095);
+* alpha_N, alpha_D ~ Gamma(2, 20): mean 0.1, 95% in [0.012, 0.28] (Kaplan et al.'s
+  single-variable laws L(N), L(D), their eqs. 1.1-1.2: 0.076, 0.095);
 * n_c, d_c ~ Normal(10, 6): the critical scales lie e^10 ~ 2e4 times the data's centre,
-  within a factor e^12 either way (Kaplan: N_c = 8.8e13, D_c = 5.4e13);
+  within a factor e^12 either way (those laws: N_c = 8.8e13, D_c = 5.4e13);
 * with groups (column ``group``), all four are partially pooled: the sd of the group deviations
   ``<p>_tau`` ~ HalfNormal(0.3) (``group_sd``, :mod:`.surface`), on the log of alpha_N, alpha_D
   and on n_c, d_c (log critical scales) directly. Override with ``priors={"group_sd": ...}``
