@@ -25,7 +25,11 @@ slopes of amplitude and exponent are nearly collinear (a change of beta moves th
 y_D ~ 23 times as much; on 30 simulated runs NUTS then mixed at ESS ~10), and m_c undoes that
 to first order; the map is a bijection, so the form is Farseer's exactly. Farseer's constants
 follow: a = k_beta, A = (m_beta / k_beta) N_ref^-k_beta, E = ln beta0 - m_beta / k_beta, and
-likewise (b, B, Q) from (k_amp, m_amp, c0); they are reported (``farseer_*``).
+likewise (b, B, Q) from (k_amp, m_amp, c0); they are reported (``farseer_*``). At k = 0 the
+form is a pure power law in N, which Farseer's family reaches only as a limit (A -> +-inf): when
+a curvature's interval spans 0, as on Epoch's Chinchilla points, the ratios m / k (A, E; B, Q)
+have no stable posterior (their mean and sd mean nothing; read the sampled m, k and the
+predictions, which are unaffected).
 
 Default priors (centred, weakly informative; Chinchilla's where the parameter is Chinchilla's):
 
