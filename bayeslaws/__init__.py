@@ -85,4 +85,4 @@ def __getattr__(name: str):
 
 
 def __dir__():
-    return sorted(set(globals()) | set(_PUBLIC))
+    return sorted((set(globals()) - {"os", "annotations"}) | set(_PUBLIC))

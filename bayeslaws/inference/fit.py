@@ -318,7 +318,10 @@ class Fit:
         return inference.update_fit(self, new_runs, **options)
 
     def law_table(self, **options) -> pd.DataFrame:
-        """The fitted law in its papers' notation, with intervals (laws that define one)."""
+        """The fitted law in its papers' notation, with intervals (laws that define one). Its
+        coefficients assume the units in ``table.attrs["units"]`` (the hyperparameter laws: N
+        and T in billions unless ``units=`` says otherwise, as Yin et al. write them: N = 0.5
+        for 5e8 parameters)."""
         options.setdefault("compute_model", self._compute_model or _saved_model(self))
         return self.law.law_table(self.posterior(), **options)
 

@@ -379,8 +379,8 @@ def fit(
         off, or a progress bar, the saved program's twin runs, the data as arguments:
         :func:`.exported.chain_method`).
     chains, warmup, draws : NUTS chains and iterations per chain (defaults 4 x 1000 + 1000).
-    target_accept : NUTS target acceptance probability; None: the law's default (0.8, the
-        sweep law 0.95).
+    target_accept : NUTS target acceptance probability; None: the law's default
+        (``Law.default_target_accept``: 0.8; the sweep and farseer laws 0.95).
     dense_mass : adapt a dense mass matrix; None: the law's default (dense for loss surfaces,
         whose log amplitudes are strongly correlated).
     prior_draws : if > 0, also store that many prior (predictive) draws in ``idata.prior``.

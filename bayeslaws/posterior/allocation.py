@@ -714,13 +714,16 @@ def optimal_allocation(
 
     Parameters
     ----------
-    fit : a fitted loss surface (chinchilla, kaplan, ...) or isoFLOP law.
+    fit : a fitted loss surface (chinchilla, kaplan, ..., the joint sweep law) or isoFLOP law.
     C : budget(s) in FLOPs; a pandas Series keeps its row labels (the answer's index).
     ci : central credible-interval mass (0.9 -> 5% and 95% quantiles).
     compute_model : override the fit's compute model, e.g.
         ``bayeslaws.compute.video_dit(n_ctx, d_model)`` or any ``custom(callable)``.
     group, seed, method : see :func:`allocation_draws`; ``group=None`` on a grouped fit
         answers for a new, unseen group (wider; warned once per fit).
+    extrapolation : see :func:`allocation_draws`: only "model" and "drift" carry form and
+        discrepancy uncertainty into the optimum; the default "gp", like "none", gives the
+        fitted law's optimum.
     _new_group_noted : private: the caller tells its user itself that ``group=None`` answers
         for a new group (no warning).
 
@@ -827,7 +830,8 @@ def allocation_laws(
     outside the data, and budgets or median optima beyond ``WARN_DECADES`` of the fitted
     range: an :class:`ExtrapolationWarning` names them, as :func:`optimal_allocation` does.
     ``group=None`` on a grouped fit answers for a new, unseen group (wider; warned once per
-    fit).
+    fit). ``extrapolation``: as for :func:`optimal_allocation` (only "model" and "drift" widen
+    the optima beyond the fitted law's).
     """
     check_fit(fit)
     ci = check_ci(ci)
