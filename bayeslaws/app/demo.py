@@ -38,6 +38,7 @@ import pandas as pd
 
 from .. import plot
 from ..inference import fit
+from ..posterior.extrapolation.distance import group_ranges
 from ..posterior.fixed_hyperparams import MIN_DISTINCT
 from ..posterior.fixed_hyperparams import START as REFIT_START
 from ..runs import RunTable, best_run_per_cell, published
@@ -56,7 +57,8 @@ from .report import (
     warning_lines,
 )
 
-ISOFLOP_BUDGETS = (1e19, 1e20, 1e21, 1e22)
+ISOFLOP_CURVES = 4  # isoFLOP curves of the figure: from the fitted range's top decade to the budget
+N_OPT_DECADES_UP = 6  # the N_opt(C) figure reaches this many decades above the largest fitted C
 HP_PAIRS = ["lr_N", "lr_D", "batch_N", "batch_D", "k_lr", "k_batch"]
 ROUTES = ("joint", "best-cell")
 DEFAULT_ROUTE = "joint"
@@ -217,6 +219,26 @@ def figure_levels(ci: float) -> tuple:
     return (0.5, ci) if ci > 0.5 else (ci,)
 
 
+def isoflop_budgets(C_range, budget: float, n: int = ISOFLOP_CURVES) -> list[float]:
+    """The isoFLOP figure's budgets (FLOPs): ``n`` log-spaced from the decade of the largest
+    fitted budget (``C_range`` = (low, high) FLOPs, the fitted range) to the plan's ``budget``,
+    or from the smallest fitted budget when those two are less than a decade apart; always
+    the plan's ``budget`` among them (the bundled sweep: 1e19, 1e20, 1e21, 1e22)."""
+    low_fit, high_fit = (float(c) for c in C_range)
+    start = 10.0 ** np.floor(np.log10(high_fit))
+    low, high = sorted((start, float(budget)))
+    if high / low < 10:
+        low = min(low_fit, high / 10)
+    return sorted({float(f"{c:.3g}") for c in np.geomspace(low, high, n)} | {float(budget)})
+
+
+def n_opt_range(C_range, budget: float) -> tuple[float, float]:
+    """The N_opt(C) figure's range of C (FLOPs): from half the smallest fitted budget to
+    ``N_OPT_DECADES_UP`` decades above the largest, and ten times the plan's ``budget``."""
+    low_fit, high_fit = (float(c) for c in C_range)
+    return low_fit / 2, max(high_fit * 10.0**N_OPT_DECADES_UP, 10 * float(budget))
+
+
 def write_figures(
     out: Path, runs: RunTable, hp_fit, surface_fit, plan: dict, progress=None, seed: int = 0
 ) -> list[Path]:
@@ -237,6 +259,7 @@ def write_figures(
     hp_group = None if group is None else _plan.fit_group(hp_fit, group)
     s_group = None if group is None else _plan.fit_group(surface_fit, group)
     where = "joint sweep model" if route == "joint" else "best run per cell"
+    C_range = group_ranges(surface_fit, s_group)["C"]  # FLOPs, the fitted (group's) range
     jobs = {
         "fan.png": lambda: plot.fan(
             hp_fit,
@@ -268,14 +291,15 @@ def write_figures(
         ),
         "bowls.png": lambda: plot.bowls(hp_fit, runs, ci=ci),
         "isoflop.png": lambda: plot.isoflop(
-            surface_fit, sorted(set(ISOFLOP_BUDGETS) | {budget}), ci=ci, seed=seed,
-            group=s_group,
+            surface_fit, isoflop_budgets(C_range, budget), ci=ci, seed=seed, group=s_group
         ),
         "n_opt.png": lambda: plot.n_opt(
             surface_fit,
-            (1e17, max(1e25, 10 * budget)),
+            n_opt_range(C_range, budget),
             ci=levels,
-            paper_laws=published.yin_n_opt_laws(),
+            # Yin et al.'s laws beside a video-DiT simulation only (a user's own runs are not
+            # theirs): the plan's known truth is that simulator's
+            paper_laws=published.yin_n_opt_laws() if plan.get("truth") is not None else None,
             budgets=[budget],
             seed=seed,
             group=s_group,

@@ -1,0 +1,78 @@
+"""The plan's figures on a user's own runs (review 13, RC): ``bayeslaws plan`` drew the isoFLOP
+curves at the demo's fixed budgets (1e19 ... 1e22 FLOPs) and N_opt(C) from 1e17 FLOPs whatever
+the fitted range, and overlaid Yin et al.'s video-DiT laws on any data. Now the budgets and the
+range follow the fitted range and the plan's budget, and the published laws are drawn beside a
+video-DiT simulation only. Runs SIMULATED (Chinchilla; the bundled sweep's range for the
+demo's own budgets)."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+
+from bayeslaws import plot  # noqa: E402
+from bayeslaws.app import demo  # noqa: E402
+from bayeslaws.runs.simulate import VideoDiTTruth  # noqa: E402
+
+
+def test_the_bundled_sweeps_budgets_are_the_demos_own():
+    """The bundled sweep's fitted C (2.04e17 ... 1.87e19 FLOPs) and budget 1e22 give the
+    curves the demo always drew."""
+    assert demo.isoflop_budgets((2.04e17, 1.87e19), 1e22) == [1e19, 1e20, 1e21, 1e22]
+    low, high = demo.n_opt_range((2.04e17, 1.87e19), 1e22)
+    assert low == pytest.approx(1.02e17) and high >= 1e25
+
+
+@pytest.mark.parametrize(
+    ("C_range", "budget"), [((1e14, 3e16), 1e20), ((1e18, 1e21), 3e20), ((1e18, 1e21), 2e21)]
+)
+def test_budgets_follow_the_fitted_range_and_hold_the_plans(C_range, budget):
+    budgets = demo.isoflop_budgets(C_range, budget)
+    assert budget in budgets and len(budgets) >= demo.ISOFLOP_CURVES
+    assert min(budgets) <= max(C_range) and min(budgets) >= min(C_range) / 10
+    low, high = demo.n_opt_range(C_range, budget)
+    assert low < min(C_range) and high >= 10 * budget
+
+
+def _drawn(monkeypatch):
+    seen = {}
+
+    def recorder(name):
+        def draw(*args, **kwargs):
+            seen[name] = (args, kwargs)
+            return plt.figure()
+
+        return draw
+
+    for name in ("fan", "bowls", "isoflop", "n_opt", "pairs", "design_ranking"):
+        monkeypatch.setattr(plot, name, recorder(name))
+    return seen
+
+
+@pytest.mark.parametrize("truth", [None, VideoDiTTruth()])
+def test_plan_figures_of_a_users_runs(monkeypatch, tmp_path, simulated_fit, truth):
+    """simulated_fit's runs span C = 3.6e17 ... 3.6e21 FLOPs: the isoFLOP curves start in that
+    range, not at 1e19, and Yin et al.'s laws are drawn only with the video-DiT truth."""
+    seen = _drawn(monkeypatch)
+    plan = {
+        "hyperparams": pd.DataFrame({"N": [1e9], "D": [1e10]}),
+        "allocation": pd.DataFrame({"C": [1e23]}),
+        "design_table": pd.DataFrame(),
+        "truth": truth,
+    }
+    runs = simulated_fit.training_runs()
+    demo.write_figures(tmp_path, runs, object(), simulated_fit, plan)
+    budgets = seen["isoflop"][0][1]
+    assert budgets == demo.isoflop_budgets(simulated_fit.record.ranges["C"], 1e23)
+    assert budgets[0] == pytest.approx(1e21) and 1e23 in budgets
+    C_range = seen["n_opt"][0][1]
+    assert C_range[0] == pytest.approx(1.8e17) and np.isfinite(C_range[1])
+    laws = seen["n_opt"][1]["paper_laws"]
+    assert (laws is None) is (truth is None)
+    plt.close("all")
