@@ -76,3 +76,15 @@ def test_plan_figures_of_a_users_runs(monkeypatch, tmp_path, simulated_fit, trut
     laws = seen["n_opt"][1]["paper_laws"]
     assert (laws is None) is (truth is None)
     plt.close("all")
+
+
+@pytest.mark.parametrize("flag", ["--chains", "--warmup", "--draws"])
+def test_demo_refuses_bad_sampler_settings_before_making_its_folder(tmp_path, capsys, flag):
+    """``demo --chains 0`` was refused only after the folder was made (and the first step
+    printed); now nothing is written."""
+    from conftest import cli_run
+
+    out = tmp_path / "d"
+    code, _, err = cli_run(["demo", flag, "0", "--out", str(out)], capsys)
+    assert code == 2 and f"{flag[2:]} ({flag}) must be an integer >= 1, got 0" in err, err
+    assert not out.exists()

@@ -43,7 +43,7 @@ from ..posterior.fixed_hyperparams import MIN_DISTINCT
 from ..posterior.fixed_hyperparams import START as REFIT_START
 from ..runs import RunTable, best_run_per_cell, published
 from ..runs.bundled import DEFAULT_DATASET, load_bundled
-from ..runs.checks import check_positive, check_probability, is_real
+from ..runs.checks import check_integer, check_positive, check_probability, is_real
 from ..runs.warn import user_stacklevel
 from . import plan as _plan
 from . import plan_report as _plan_report
@@ -580,6 +580,9 @@ def run_planning(
         check_sweep_table(runs, group, route)
         ranges = {c: [float(runs.df[c].min()), float(runs.df[c].max())] for c in ("N", "D", "C")}
     inputs = check_demo_inputs(target_N, target_D, budget, ci, tolerance, ranges, whose)
+    if fits is None:  # the sampler settings too, before the folder is made
+        for name in ("chains", "warmup", "draws"):
+            check_integer(f"{name} (--{name})", sampler[name], 1)
     out = Path(out)
     # before the minutes of fitting
     existed = refuse_foreign_files(out, route, figures, html, fits=fits is None)
