@@ -95,7 +95,7 @@ def test_design_plot_says_it_replaces_an_earlier_figure(grouped_file, tmp_path, 
     cands = tmp_path / "cands.csv"
     pd.DataFrame({"N": [5e7, 1e8], "D": [4e9, 2e9]}).to_csv(cands, index=False)
     figure = tmp_path / "ranking.png"
-    figure.write_bytes(b"an earlier figure")
+    figure.write_bytes(b"\x89PNG\r\n\x1a\n an earlier figure")  # a PNG's signature
     argv = ["design", grouped_file, "--candidates", cands, "--group", "A", "--k", "1",
             "--model", "none", "--plot", figure]  # fmt: skip
     code, stdout, _ = _run(argv, capsys)
