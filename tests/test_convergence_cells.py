@@ -55,6 +55,19 @@ def test_a_stuck_cell_is_warned_though_the_reported_sites_look_fine():
     assert diag.max_r_hat > diag.rhat_bar
 
 
+def _checked_sites(law, runs):
+    """(the model's trace, ``law.checked_names``, those beyond ``summary_names``) on ``runs``
+    under a Gaussian likelihood."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the law's notes on the runs
+        prepared = law.prepare(runs)
+    static = {**prepared.static, "priors": law.priors("gaussian"), "likelihood": "gaussian"}
+    with handlers.seed(rng_seed=0):
+        trace = handlers.trace(law.model).get_trace(**static, **prepared.data)
+    checked = law.checked_names(prepared.groups, "gaussian")
+    return trace, checked, set(checked) - set(law.summary_names(prepared.groups, "gaussian"))
+
+
 def test_hyperparams_checks_its_cell_and_group_sites_which_the_model_has():
     law = HyperparamsLaw()
     plain = bl.load_runs(small_sweep_grid())
@@ -62,14 +75,7 @@ def test_hyperparams_checks_its_cell_and_group_sites_which_the_model_has():
     both = pd.concat([df.assign(group="a"), df.assign(group="b")], ignore_index=True)
     grouped = bl.load_runs(both)
     for runs, per_group in ((plain, False), (grouped, True)):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # the law's notes on the runs
-            prepared = law.prepare(runs)
-        static = {**prepared.static, "priors": law.priors("gaussian"), "likelihood": "gaussian"}
-        with handlers.seed(rng_seed=0):
-            trace = handlers.trace(law.model).get_trace(**static, **prepared.data)
-        checked = law.checked_names(prepared.groups, "gaussian")
-        extra = set(checked) - set(law.summary_names(prepared.groups, "gaussian"))
+        trace, checked, extra = _checked_sites(law, runs)
         assert {"z_lr", "z_batch", "level_mean", "level"} <= extra
         assert ({"lr_int_z", "batch_int_z"} <= extra) is per_group
         assert set(checked) <= set(trace), set(checked) - set(trace)
@@ -132,13 +138,6 @@ def test_isoflop_checks_each_fitted_budgets_own_curve(cubic):
 
     law = LAW_CUBIC if cubic else LAW
     runs = bl.load_runs(simulate.simulate_liang_isoflop(seed=1, n_per_budget=7))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        prepared = law.prepare(runs)
-    static = {**prepared.static, "priors": law.priors("gaussian"), "likelihood": "gaussian"}
-    with handlers.seed(rng_seed=0):
-        trace = handlers.trace(law.model).get_trace(**static, **prepared.data)
-    checked = law.checked_names(prepared.groups, "gaussian")
-    extra = set(checked) - set(law.summary_names(prepared.groups, "gaussian"))
+    trace, _, extra = _checked_sites(law, runs)
     assert {"v", "m", "log_h"} | ({"s"} if cubic else set()) == extra
     assert extra <= set(trace), extra - set(trace)  # (run_sd only with run ids)
