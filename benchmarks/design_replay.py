@@ -39,7 +39,9 @@ design_replay_<pool>_components.csv (every decision component), design_replay_su
 design_replay_summary.txt (the printed tables, the issue's checks and each pool and strategy's
 count of fits whose sampler checks failed, rows written before the ``sampler_ok`` column judged
 from their recorded R-hat and divergences, :func:`judged_ok`; refused when a pool's start rows
-disagree across strategies, :func:`check_starts`),
+disagree across strategies, :func:`check_starts`; and the failed campaigns, each with the
+step it stopped at and its error, :func:`failed_campaigns`: their earlier steps' rows and a
+failure row are in the pool's CSV, and the run exits with an error after the summary),
 design_replay_steplaw_truth.csv (the held-out cells' realised optima, computed once) and
 design_replay.png (``bl.plot.design_replay``); ``--timing`` writes design_replay_timing.txt;
 ``--all-data`` writes design_replay_all_data.txt: each pool's law fitted to every candidate run
@@ -64,7 +66,6 @@ import pandas as pd
 
 from bayeslaws import design, plot
 from bayeslaws.app import replay
-from bayeslaws.design.discrepancy import design_method
 from bayeslaws.inference.batch import dask_client
 from bayeslaws.inference.diagnostics import thresholds
 from bayeslaws.posterior.extrapolation import DEFAULT_METHOD
@@ -218,8 +219,11 @@ def diagnose(pools, log) -> str:
 def summarise(history: pd.DataFrame) -> pd.DataFrame:
     """Per pool, strategy and budget: medians over seeds, mean R^2, pooled coverage, the median
     interval half-width (ln units) and, where scored, the same under the package default
-    ``"gp"`` (``*_gp``); ``extrapolation``: the method the row's scores are under."""
-    h = history[history["budget"] > 0]
+    ``"gp"`` (``*_gp``); ``extrapolation``: the method the row's scores are under. A failed
+    campaign's failure row (``replay.failure_row``) scores nothing and is left out (``seeds``
+    counts the scored ones; :func:`failed_campaigns` names the failures)."""
+    h = replay.scored_rows(history)
+    h = h[h["budget"] > 0]
     for column in ("half_width", "error_gp", "coverage_gp", "half_width_gp"):
         if column not in h:
             h = h.assign(**{column: np.nan})
@@ -429,11 +433,33 @@ def stored_history() -> pd.DataFrame | None:
     return pd.concat(parts, ignore_index=True) if parts else None
 
 
+def failed_campaigns(history: pd.DataFrame) -> list[str]:
+    """One line per failed campaign of a ``history`` (its failure row, ``replay.failure_row``):
+    pool, strategy, seed, the budget of the step it stopped at and the error; empty when none
+    failed, or for rows stored before failures were recorded (no ``failure`` column)."""
+    return [
+        f"{replay.step_name(r)}: {r[replay.FAILURE_COLUMN]}"
+        for r in replay.failed_rows(history).to_dict("records")
+    ]
+
+
+def failed_text(history: pd.DataFrame) -> list[str]:
+    """The summary's lines on failed campaigns (:func:`failed_campaigns`)."""
+    failed = failed_campaigns(history)
+    if not failed:
+        return ["Failed campaigns: none recorded."]
+    return [
+        f"Failed campaigns: {len(failed)} (each stopped at the step named, its earlier steps "
+        "scored above; the tables above leave the failed steps out, so their seeds count fewer):"
+    ] + ["  " + line for line in failed]
+
+
 def write_summary(log):
-    history = stored_history()
-    if history is None:
+    stored = stored_history()
+    if stored is None:
         log("no replay results yet")
         return
+    history = replay.scored_rows(stored)  # failure rows score nothing: failed_text names them
     starts = check_starts(history)  # before anything is written
     summary = summarise(history)
     summary.to_csv(OUT / "design_replay_summary.csv", index=False)
@@ -456,6 +482,8 @@ def write_summary(log):
         "before the column; judged: of those, judged from their recorded R-hat and divergences):",
         sampler_counts(history).to_string(index=False),
         judged_note(history),
+        "",
+        *failed_text(stored),
     ]
     print("\n".join(text))
     (OUT / "design_replay_summary.txt").write_text(
@@ -497,6 +525,14 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.workers is not None and args.workers < 1:
         parser.error(f"--workers must be >= 1, got {args.workers}")
+    try:  # before any pool is loaded (Step Law's truth fits 1,911 runs first)
+        args.budgets = list(replay.check_budgets(args.budgets))
+    except ValueError as err:
+        parser.error(f"--budgets: {err}")
+    try:
+        args.seeds = replay.check_seeds(args.seeds)
+    except ValueError as err:
+        parser.error(f"--seeds: {err}")
     if args.out != OUT:
         OUT, TRUTH_FILE = args.out, args.out / TRUTH_FILE.name
     OUT.mkdir(parents=True, exist_ok=True)
@@ -515,8 +551,8 @@ def main(argv=None):
     if unknown:
         parser.error(f"unknown pools {sorted(unknown)}")
     log(
-        f"default extrapolation method: {DEFAULT_METHOD!r}; scored under the design's "
-        f"{design_method(None)!r} (and {replay.ALSO_SCORED}); {load_average()}"
+        f"default extrapolation method: {DEFAULT_METHOD!r}; each pool's line names the method "
+        f"its campaigns are scored under (and {replay.ALSO_SCORED} beside it); {load_average()}"
     )
     if args.timing:
         text = timing([p for p in args.pools if p in REAL_POOLS], log)
@@ -533,32 +569,43 @@ def main(argv=None):
         (OUT / "design_replay_diagnosis.txt").write_text(text + "\n")
         print(text)
         return
+    failures = []
     if not args.summary_only:
         client = dask_client(args.scheduler)
         try:
-            run_pools(args, client, log)
+            failures = run_pools(args, client, log) or []
         finally:
             if client is not None:
                 client.close()
     write_summary(log)
+    if failures:  # after the summary, which names them ("Failed campaigns")
+        raise SystemExit("design_replay: campaigns failed:\n" + "\n".join(failures))
     log("done")
 
 
 def pool_line(name: str, pool: replay.Pool) -> str:
     """The log line of a pool before its campaigns: candidate runs, compute (FLOPs), held-out
     runs, the runs removed from its source before the split (``pool.exclusions``: Epoch's 5
-    highest-loss points) and its note."""
+    highest-loss points), its note and the extrapolation method its campaigns are scored under
+    (``pool.report_method``, its own: isoFLOP pools "gp", Epoch "drift"), with those scored
+    beside it (``replay.ALSO_SCORED``)."""
     removed = sum(e.count for e in pool.exclusions)
     before = f" ({removed} more removed before the split)" if removed else ""
+    also = [m for m in replay.ALSO_SCORED if m != pool.report_method]
+    beside = f" (and {also} beside it)" if also else ""
     return (
         f"{name}: {len(pool.runs)} candidate runs{before}, {pool.compute:.3g} FLOPs, "
-        f"{len(pool.held_out)} held out; {pool.note}"
+        f"{len(pool.held_out)} held out; {pool.note}; scored under {pool.report_method!r}{beside}"
     )
 
 
-def run_pools(args, client, log) -> None:
+def run_pools(args, client, log) -> list[str]:
     """Every pool's campaigns through ``client`` (a Dask Client), ``args.workers`` local
-    processes, or (neither) this process; each pool's CSVs rewritten as its campaigns finish."""
+    processes, or (neither) this process; each pool's CSVs rewritten as its campaigns finish
+    (a failed campaign's steps before the failure and its failure row too). Returns the
+    failures (``replay.CampaignError`` texts, one per pool whose campaigns failed): the other
+    pools still run."""
+    failures = []
     for name in args.pools:
         pool = load_pool(name, log)
         log(pool_line(name, pool))
@@ -570,18 +617,23 @@ def run_pools(args, client, log) -> None:
             for frame, old, path in zip((history, components), kept, files, strict=True):
                 pd.concat([old, frame], ignore_index=True).to_csv(path, index=False)
 
-        replay.replay_many(
-            pool,
-            strategies_for(pool, args.strategies),
-            args.seeds,
-            budgets=args.budgets,
-            sampler={"warmup": args.draws, "draws": args.draws},
-            refit=args.refit,
-            executor=client,
-            workers=args.workers,
-            log=log,
-            checkpoint=checkpoint,
-        )
+        try:
+            replay.replay_many(
+                pool,
+                strategies_for(pool, args.strategies),
+                args.seeds,
+                budgets=args.budgets,
+                sampler={"warmup": args.draws, "draws": args.draws},
+                refit=args.refit,
+                executor=client,
+                workers=args.workers,
+                log=log,
+                checkpoint=checkpoint,
+            )
+        except replay.CampaignError as err:  # its rows are in the CSVs; the summary names it
+            log(f"{name}: {err}")
+            failures.append(str(err))
+    return failures
 
 
 if __name__ == "__main__":

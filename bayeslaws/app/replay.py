@@ -86,7 +86,13 @@ from ..posterior.splits import (
     simulated_truth_loss,
 )
 from ..runs import bundled, load_runs
-from ..runs.checks import ArgumentTypeError, UnknownNameError, is_real
+from ..runs.checks import (
+    ArgumentTypeError,
+    UnknownNameError,
+    check_integer,
+    is_integer,
+    is_real,
+)
 from ..runs.table import diverged_flags
 from ..runs.warn import user_stacklevel
 
@@ -173,8 +179,9 @@ class Pool:
 
     def start(self, seed: int) -> pd.Index:
         """The start design: the cheapest runs (ties in a seeded random order), spread over the
-        ``start_cells`` cheapest cells for an LR x batch pool."""
-        rng = np.random.default_rng([int(seed), 17])
+        ``start_cells`` cheapest cells for an LR x batch pool. ``seed``: an integer >= 0
+        (ValueError naming ``seed`` otherwise: 1.7 is not read as 1)."""
+        rng = np.random.default_rng([check_integer("seed", seed, 0), 17])
         order = self.runs.assign(_r=rng.random(len(self.runs))).sort_values(["C", "_r"])
         if not self.start_cells:
             return order.index[: self.start_size]
@@ -305,7 +312,8 @@ def check_budgets(budgets) -> tuple[float, ...]:
     """``budgets`` (fractions of a pool's compute, each spent by a campaign's step) as a
     tuple of floats, refused (ValueError naming ``budgets``) unless each is a finite number in
     (0, 1] and they strictly increase: a step spends up to its fraction, so a smaller one after
-    a larger would label a row with a budget its runs overspent."""
+    a larger would label a row with a budget its runs overspent. None at all: the campaigns
+    score only their start (:func:`warn_start_only` says so at a replay's call)."""
     budgets = [budgets] if is_real(budgets) else list(budgets)
     for b in budgets:
         if not is_real(b) or not np.isfinite(b) or not 0 < b <= 1:
@@ -316,6 +324,40 @@ def check_budgets(budgets) -> tuple[float, ...]:
     if any(b <= a for a, b in zip(budgets[:-1], budgets[1:], strict=True)):
         raise ValueError(f"budgets must strictly increase (each step spends more), got {budgets}")
     return tuple(float(b) for b in budgets)
+
+
+def warn_start_only(budgets: tuple) -> None:
+    """A :class:`BudgetWarning` naming ``budgets`` when it is empty: a replay then scores only
+    each campaign's start design (no run is bought)."""
+    if not budgets:
+        warnings.warn(
+            "budgets is empty: the campaigns buy no run and score only their start design; give "
+            "fractions of the pool's compute in (0, 1], e.g. budgets=(0.01, 0.05)",
+            BudgetWarning,
+            stacklevel=user_stacklevel(),
+        )
+
+
+def check_seeds(seeds) -> list[int]:
+    """``seeds`` (one integer or a list of them; a campaign per seed and strategy) as a list of
+    ints, refused (ValueError naming ``seeds``) unless non-empty and each an integer >= 0
+    (NumPy's generators take no negative seed; 1.7 is not read as 1)."""
+    if is_real(seeds) or isinstance(seeds, str | bytes):
+        seeds = [seeds]
+    try:
+        seeds = list(seeds)
+    except TypeError:
+        raise ArgumentTypeError(
+            f"seeds must be a non-empty list of integers >= 0, got {type(seeds).__name__}"
+        ) from None
+    if not seeds:
+        raise ValueError("seeds must be a non-empty list of integers >= 0, got none")
+    for s in seeds:
+        if not is_integer(s) or s < 0:
+            raise ValueError(
+                f"seeds must be a non-empty list of integers >= 0, got {s!r} in {seeds}"
+            )
+    return [int(s) for s in seeds]
 
 
 def random_fill(costs, budget: float, rng, k: int | None = None) -> np.ndarray:
@@ -974,8 +1016,68 @@ def _percent(budget) -> str:
 
 
 def step_name(row) -> str:
-    """A history row's campaign step for a message: pool, strategy, seed and budget."""
-    return f"{row['pool']} {row['strategy']} seed {row['seed']} budget {_percent(row['budget'])}"
+    """A history row's campaign step for a message: pool, strategy, seed and budget ("at an
+    unknown step" for a failure row whose budget is NaN: the task failed outside its steps)."""
+    budget = row.get("budget")
+    at = (
+        f"budget {_percent(budget)}"
+        if is_real(budget) and np.isfinite(budget)
+        else "at an unknown step"
+    )
+    return f"{row['pool']} {row['strategy']} seed {row['seed']} {at}"
+
+
+FAILURE_COLUMN = "failure"  # a failed campaign's last row: its error (absent when none failed)
+
+
+def failure_text(error) -> str:
+    """The one-line text of the error that stopped a campaign: ``"Type: first line of the
+    message"``; ``error``: an exception, or the ``"Type: message"`` text of a failed batch task
+    (:class:`~bayeslaws.inference.batch.TaskResult`)."""
+    text = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
+    lines = text.strip().splitlines()
+    return lines[0] if lines else type(error).__name__
+
+
+def failure_row(pool: Pool, strategy: str, seed: int, budget: float, error) -> dict:
+    """The history row of a campaign that ``error`` stopped at the step of ``budget`` (the
+    fraction of the pool's compute; 0.0: the start fit; NaN: unknown, its task failed outside
+    the steps, e.g. its worker died): pool, simulated, strategy, seed, budget and
+    :data:`FAILURE_COLUMN` (:func:`failure_text`); no scores (NaN in a table). The steps
+    scored before it keep their rows."""
+    return {
+        "pool": pool.name,
+        "simulated": pool.simulated,
+        "strategy": strategy,
+        "seed": seed,
+        "budget": budget,
+        FAILURE_COLUMN: failure_text(error),
+    }
+
+
+def failure_of(row) -> str | None:
+    """A history row's failure text (:func:`failure_row`), or None for a scored row."""
+    value = row.get(FAILURE_COLUMN)
+    return value if isinstance(value, str) and value else None
+
+
+def _failure_flags(history: pd.DataFrame) -> pd.Series:
+    """Per row of a replay ``history``: whether it is a failure row (:func:`failure_of`); all
+    False for a history without the column (nothing failed, or written before it existed)."""
+    if FAILURE_COLUMN not in history:
+        return pd.Series(False, index=history.index)
+    return history[FAILURE_COLUMN].map(lambda v: isinstance(v, str) and bool(v)).astype(bool)
+
+
+def scored_rows(history: pd.DataFrame) -> pd.DataFrame:
+    """The rows of a replay ``history`` that score a fit (its failure rows left out)."""
+    return history[~_failure_flags(history)]
+
+
+def failed_rows(history: pd.DataFrame) -> pd.DataFrame:
+    """The failure rows of a replay ``history`` (:func:`failure_row`), one per failed campaign;
+    empty when none failed."""
+    return history[_failure_flags(history)]
 
 
 def _failed(value) -> bool:
@@ -995,9 +1097,13 @@ def _count(value) -> int:
 
 
 def describe(row: dict) -> str:
-    """One log line for a history row; it ends with the fit's trouble when there is any:
-    "sampler FAILED" (``sampler_ok`` False), failed drift refits, and how many warnings the fit
-    and the design raised (texts in the history columns ``fit_warnings``, ``design_warnings``)."""
+    """One log line for a history row (a failure row: its step and error); it ends with the
+    fit's trouble when there is any: "sampler FAILED" (``sampler_ok`` False), failed drift
+    refits, and how many warnings the fit and the design raised (texts in the history columns
+    ``fit_warnings``, ``design_warnings``)."""
+    failure = failure_of(row)
+    if failure is not None:
+        return f"{step_name(row)}: FAILED, the campaign stopped there: {failure}"
     line = (
         f"{row['pool']} {row['strategy']} seed {row['seed']} budget {row['budget']:.0%}: "
         f"{row['n_runs']} runs, {row['spent']:.3%} spent, R2 {row['r2']:.3f}, error "
@@ -1193,6 +1299,51 @@ def warn_overspent(pool: Pool, seed: int, start: pd.Index, budgets) -> None:
         )
 
 
+class CampaignError(RuntimeError):
+    """Campaigns of :func:`replay_many` failed (the message names each: pool, strategy, seed,
+    the budget of the step it stopped at, the error). What finished is in its ``history`` and
+    ``components`` (set when raised): every step scored before a failure, and per failed
+    campaign a row with its error (column :data:`FAILURE_COLUMN`, :func:`failure_row`)."""
+
+
+def _concat(frames) -> pd.DataFrame:
+    """The non-empty ``frames`` concatenated (new index); an empty DataFrame when none."""
+    frames = [f for f in frames if len(f)]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def _started_steps(
+    pool: Pool, strategy: str, seed: int, options: dict, shared: dict, **steps
+) -> Iterator[tuple[dict, pd.DataFrame]]:
+    """:func:`campaign_steps` of ``strategy`` (``steps``: its keyword options) from the start
+    fit of ``seed``, fitted on first use and kept in ``shared`` (a dict: the strategies of a
+    seed share it in :func:`replay`); the fit runs inside the generator, so that its failure is
+    the campaign's first step's (:func:`_guarded_steps`)."""
+    if "start" not in shared:
+        shared["start"] = _recorded_start(pool, seed, options)
+    start, start_warnings = shared["start"]
+    yield from campaign_steps(
+        pool, strategy, seed, start, options=options, start_warnings=start_warnings, **steps
+    )
+
+
+def _guarded_steps(
+    pool: Pool, strategy: str, seed: int, budgets: tuple, steps: Iterator
+) -> Iterator[tuple[dict, pd.DataFrame | None, Exception | None]]:
+    """(history row, component table, None) per scored step of a campaign's ``steps``
+    (:func:`_started_steps`); when a step raises, a last (:func:`failure_row` at the budget of
+    that step: 0.0 for the start, then ``budgets`` in turn, None, the error) and no more. An
+    error of the caller's own code between steps (its log, its checkpoint) is not caught."""
+    done = 0
+    try:
+        for row, table in steps:
+            yield row, table, None
+            done += 1
+    except Exception as error:  # the campaign stops; the caller keeps its rows, then raises
+        budget = (0.0, *budgets)[min(done, len(budgets))]
+        yield failure_row(pool, strategy, seed, budget, error), None, error
+
+
 def replay(
     pool: Pool,
     strategies=STRATEGIES,
@@ -1224,36 +1375,53 @@ def replay(
     seed, budget and simulated). Both tables label a pool's simulated data (column
     ``simulated``, ``pool.simulated``). ``checkpoint(history, components)`` is called after
     every scored fit, ``log(line)`` with a line per scored fit (:func:`describe`: it says
-    "sampler FAILED" for a fit that failed its checks).
+    "sampler FAILED" for a fit that failed its checks). ``seeds``: a non-empty list of integers
+    >= 0 (:func:`check_seeds`).
 
     The fits' and designs' warnings are recorded in the history, not shown as they come; at the
     end one warning per kind names the rows they came from (:func:`warn_trouble`): one
     SamplerWarning for the fits that failed the sampler checks and the drift calibrations
     resting on failed refits, one DesignWarning for the designs that warned, one UserWarning
     for the fits' other warnings.
+
+    A step that raises stops the replay: its campaign's failure row (:func:`failure_row`:
+    the step's budget and the error's text, column ``failure``) is logged and checkpointed
+    after the rows already scored, the recorded trouble is named (:func:`warn_trouble`), and
+    the error propagates with a note and what finished as its ``history`` and ``components``.
     """
     strategies = _check_campaigns(pool, strategies, refit)
+    seeds = check_seeds(seeds)
     budgets = check_budgets(budgets)
+    warn_start_only(budgets)
     options = _fit_options(pool, sampler)
     history, components = [], []
     for seed in seeds:
-        seed = int(seed)
-        start, start_warnings = _recorded_start(pool, seed, options)
+        shared: dict = {}  # the seed's start fit, shared by its strategies
         for strategy in strategies:
-            steps = campaign_steps(
-                pool, strategy, seed, start, budgets=budgets, options=options, refit=refit,
-                max_draws=max_draws, start_warnings=start_warnings,
+            steps = _started_steps(
+                pool, strategy, seed, options, shared, budgets=budgets, refit=refit,
+                max_draws=max_draws,
             )  # fmt: skip
-            for row, table in steps:
+            for row, table, error in _guarded_steps(pool, strategy, seed, budgets, steps):
                 history.append(row)
-                components.append(table)
+                if table is not None:
+                    components.append(table)
                 if log is not None:
                     log(describe(row))
                 if checkpoint is not None:
-                    checkpoint(pd.DataFrame(history), pd.concat(components, ignore_index=True))
+                    checkpoint(pd.DataFrame(history), _concat(components))
+                if error is not None:
+                    done = pd.DataFrame(history)
+                    warn_trouble(scored_rows(done), "replay")
+                    error.add_note(
+                        f"replay: {describe(row)}. What finished is this error's .history and "
+                        ".components (history column failure marks the failed step)."
+                    )
+                    error.history, error.components = done, _concat(components)
+                    raise error
     history = pd.DataFrame(history)
     warn_trouble(history, "replay")
-    return history, pd.concat(components, ignore_index=True)
+    return history, _concat(components)
 
 
 # ---- many campaigns as a batch -----------------------------------------------------------------
@@ -1287,30 +1455,39 @@ def _resolve_pool(pool) -> Pool:
 
 def run_campaign(task: CampaignTask) -> tuple[pd.DataFrame, pd.DataFrame]:
     """What a worker runs for :func:`replay_many`: one strategy's campaign for one seed, from
-    its own start fit. Returns (history rows, component table) as :func:`replay` does."""
+    its own start fit. Returns (history rows, component table) as :func:`replay` does. A step
+    that raises (the start fit included) stops the campaign without raising: the steps scored
+    before it keep their rows and a last row records the failure (:func:`failure_row`: the
+    step's budget and the error's text, column ``failure``); :func:`replay_many` raises it."""
     pool = _resolve_pool(task.pool)
     options = _fit_options(pool, task.sampler)
-    start, start_warnings = _recorded_start(pool, task.seed, options)
-    steps = list(
-        campaign_steps(
-            pool, task.strategy, task.seed, start, budgets=task.budgets, options=options,
-            refit=task.refit, max_draws=task.max_draws, start_warnings=start_warnings,
-        )
+    budgets = check_budgets(task.budgets)
+    steps = _started_steps(
+        pool, task.strategy, task.seed, options, {}, budgets=budgets, refit=task.refit,
+        max_draws=task.max_draws,
     )  # fmt: skip
-    return pd.DataFrame([row for row, _ in steps]), pd.concat(
-        [table for _, table in steps], ignore_index=True
-    )
+    rows, tables = [], []
+    for row, table, _ in _guarded_steps(pool, task.strategy, task.seed, budgets, steps):
+        rows.append(row)
+        if table is not None:
+            tables.append(table)
+    return pd.DataFrame(rows), _concat(tables)
+
+
+def _campaign_tables(result, pool: Pool, seed: int, strategy: str) -> tuple:
+    """(history, components) of one campaign's batch ``result``: what :func:`run_campaign`
+    returned, or for a task that failed outside its steps (its worker died, its pool could not
+    be made) a :func:`failure_row` at an unknown step (budget NaN) and no components."""
+    if result.ok:
+        return result.value
+    return pd.DataFrame([failure_row(pool, strategy, seed, np.nan, result.error)]), pd.DataFrame()
 
 
 def _in_order(finished: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The history and component tables of the finished campaigns, in task order."""
-    values = [finished[i].value for i in sorted(finished) if finished[i].ok]
-    if not values:
-        return pd.DataFrame(), pd.DataFrame()
-    return (
-        pd.concat([h for h, _ in values], ignore_index=True),
-        pd.concat([c for _, c in values], ignore_index=True),
-    )
+    """The history and component tables of the finished campaigns (``finished``: task index
+    -> (history, components)), in task order."""
+    tables = [finished[i] for i in sorted(finished)]
+    return _concat([h for h, _ in tables]), _concat([c for _, c in tables])
 
 
 def replay_many(
@@ -1340,21 +1517,30 @@ def replay_many(
 
     Returns (history, components) as :func:`replay`: the campaigns' tables concatenated in the
     order seed by seed, strategy by strategy, whatever order they finished in. As each campaign
-    finishes, ``log(line)`` gets a line per scored fit and ``checkpoint(history, components)``
-    the finished campaigns' tables (in that order). A campaign that failed (after ``retries``)
-    raises one error naming every failed campaign, after the others finished. The warnings the
-    campaigns raised (e.g. :class:`BudgetWarning`, an extrapolation's) are raised again here
-    after the batch, each with its category, prefixed with its campaign's name
-    (:func:`~bayeslaws.inference.batch.warn_again`), failed campaigns' too; those of their fits
-    and designs, recorded in the history as :func:`replay` records them, are named once per
-    kind for the finished campaigns (:func:`warn_trouble`), before a failure is raised. An error in
+    finishes, ``log(line)`` gets a line per history row and ``checkpoint(history, components)``
+    the finished campaigns' tables (in that order). A campaign whose step raised keeps the
+    steps scored before it, and a last row with the error (:func:`failure_row`, column
+    ``failure``: the budget of the step it stopped at), and is not retried (the same seeds
+    fail it the same way); a task that failed otherwise (after ``retries``: its worker died)
+    gets such a row at an unknown step (budget NaN). After the others finished, one
+    :class:`CampaignError` (a RuntimeError) names every failed campaign, with the tables of
+    what finished as its ``history`` and ``components``. ``seeds``: a non-empty list of
+    integers >= 0 (:func:`check_seeds`).
+
+    The warnings the campaigns raised (e.g. :class:`BudgetWarning`, an extrapolation's) are
+    raised again here after the batch, each with its category, prefixed with its campaign's
+    name (:func:`~bayeslaws.inference.batch.warn_again`), failed campaigns' too; those of their
+    fits and designs, recorded in the history as :func:`replay` records them, are named once
+    per kind for the scored rows (:func:`warn_trouble`), before a failure is raised. An error in
     ``log`` or ``checkpoint`` stops the campaigns still running (local worker processes are
     terminated) before it propagates.
     """
     resolved = _resolve_pool(pool)
     strategies = _check_campaigns(resolved, strategies, refit)
+    seeds = check_seeds(seeds)
     budgets = check_budgets(budgets)
-    pairs = [(int(seed), strategy) for seed in seeds for strategy in strategies]
+    warn_start_only(budgets)
+    pairs = [(seed, strategy) for seed in seeds for strategy in strategies]
     tasks = [
         CampaignTask(pool, strategy, seed, tuple(budgets), sampler, refit, max_draws)
         for seed, strategy in pairs
@@ -1371,26 +1557,33 @@ def replay_many(
         show_progress=show_progress,
         label="replay_many",
     )
-    finished = {}
+    ended, finished = {}, {}
     # closed on the way out: an error in log or checkpoint stops the campaigns still running
     # (their worker processes), not left to the generator's garbage collection
     with contextlib.closing(results):
         for result in results:
-            finished[result.index] = result
-            if not result.ok:
-                continue
+            ended[result.index] = result
+            finished[result.index] = _campaign_tables(result, resolved, *pairs[result.index])
             if log is not None:
-                for row in result.value[0].to_dict("records"):
+                for row in finished[result.index][0].to_dict("records"):
                     log(describe(row))
             if checkpoint is not None:
                 checkpoint(*_in_order(finished))
-    batch = BatchResult(
-        [finished[i] for i in sorted(finished)], label="replay_many", noun="campaigns"
-    )
+    batch = BatchResult([ended[i] for i in sorted(ended)], label="replay_many", noun="campaigns")
     warn_again(batch, "replay_many")  # as replay shows them (the campaign named), not lost
     history, components = _in_order(finished)
-    warn_trouble(history, "replay_many")  # the finished campaigns' recorded trouble, once
-    batch.raise_for_failures()
+    # the finished campaigns' recorded trouble, once
+    warn_trouble(scored_rows(history), "replay_many")
+    failed = failed_rows(history)
+    if len(failed):
+        named = "; ".join(f"{step_name(r)}: {r[FAILURE_COLUMN]}" for r in failed.to_dict("records"))
+        error = CampaignError(
+            f"replay_many: {len(failed)} of {len(tasks)} campaigns failed: {named}. What "
+            "finished is this error's .history and .components (the steps scored before each "
+            "failure are kept; history column failure marks the failed campaigns' rows)."
+        )
+        error.history, error.components = history, components
+        raise error
     return history, components
 
 
