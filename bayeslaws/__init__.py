@@ -24,7 +24,7 @@ it), and this module re-exports the public names:
 
 from __future__ import annotations
 
-import os
+import os as _os
 
 __version__ = "0.2.1"
 
@@ -32,9 +32,9 @@ __version__ = "0.2.1"
 # initialises its backend. Respect a user's own XLA_FLAGS setting. This is what
 # numpyro.set_host_device_count(4) does, without importing NumPyro and JAX here: they take
 # seconds to import, and the command line says so before it loads them.
-if "xla_force_host_platform_device_count" not in os.environ.get("XLA_FLAGS", ""):
-    os.environ["XLA_FLAGS"] = " ".join(
-        ["--xla_force_host_platform_device_count=4"] + os.environ.get("XLA_FLAGS", "").split()
+if "xla_force_host_platform_device_count" not in _os.environ.get("XLA_FLAGS", ""):
+    _os.environ["XLA_FLAGS"] = " ".join(
+        ["--xla_force_host_platform_device_count=4"] + _os.environ.get("XLA_FLAGS", "").split()
     )
 
 # The public names, loaded on first use (PEP 562): importing one layer, e.g. bayeslaws.runs,
@@ -85,4 +85,4 @@ def __getattr__(name: str):
 
 
 def __dir__():
-    return sorted((set(globals()) - {"os", "annotations"}) | set(_PUBLIC))
+    return sorted({n for n in globals() if not n.startswith("_")} - {"annotations"} | set(_PUBLIC))

@@ -30,11 +30,13 @@ def test_the_bundled_sweeps_budgets_are_the_demos_own():
 
 
 @pytest.mark.parametrize(
-    ("C_range", "budget"), [((1e14, 3e16), 1e20), ((1e18, 1e21), 3e20), ((1e18, 1e21), 2e21)]
+    ("C_range", "budget"),
+    [((1e14, 3e16), 1e20), ((1e18, 1e21), 3e20), ((1e18, 1e21), 2e21), ((2e17, 2e19), 1.2345e22)],
 )
 def test_budgets_follow_the_fitted_range_and_hold_the_plans(C_range, budget):
     budgets = demo.isoflop_budgets(C_range, budget)
     assert budget in budgets and len(budgets) >= demo.ISOFLOP_CURVES
+    assert np.diff(np.log10(budgets)).min() > 0.1  # no two curves at nearly one budget
     assert min(budgets) <= max(C_range) and min(budgets) >= min(C_range) / 10
     low, high = demo.n_opt_range(C_range, budget)
     assert low < min(C_range) and high >= 10 * budget

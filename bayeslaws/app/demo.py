@@ -229,7 +229,9 @@ def isoflop_budgets(C_range, budget: float, n: int = ISOFLOP_CURVES) -> list[flo
     low, high = sorted((start, float(budget)))
     if high / low < 10:
         low = min(low_fit, high / 10)
-    return sorted({float(f"{c:.3g}") for c in np.geomspace(low, high, n)} | {float(budget)})
+    budget = float(budget)
+    points = {float(f"{c:.3g}") for c in np.geomspace(low, high, n) if not np.isclose(c, budget)}
+    return sorted(points | {budget})
 
 
 def n_opt_range(C_range, budget: float) -> tuple[float, float]:

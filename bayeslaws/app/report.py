@@ -1097,7 +1097,11 @@ def is_figure(path) -> bool:
     path = Path(path)
     signatures = FIGURE_SIGNATURES.get(path.suffix[1:].lower() or "png", ())
     try:
-        head = b"" if path.is_dir() else path.read_bytes()[:64]
+        if path.is_dir():
+            head = b""
+        else:
+            with path.open("rb") as handle:
+                head = handle.read(64)
     except OSError:
         return False
     if path.suffix.lower() == ".svg":

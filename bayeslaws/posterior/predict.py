@@ -19,6 +19,8 @@ posterior draws shrink it).
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 
@@ -146,27 +148,30 @@ def check_ci(ci, name: str = "ci") -> float:
     return check_probability(name, ci)
 
 
-# a mean whose Monte Carlo standard error (sd / sqrt(draws)) exceeds this share of its
-# interval's width rests on a few extreme draws (e.g. "drift" far out, whose ln-loss slope
+# a mean whose Monte Carlo standard error (sd / sqrt(draws)) exceeds this share of the draws'
+# central 90% width rests on a few extreme draws (e.g. "drift" far out, whose ln-loss slope
 # scale is log-normal): warned (:func:`unstable_means`). Draws of a light-tailed quantity give
 # about 1 / (3.3 sqrt(S)): 1.3% at S = 600, 10% at S = 11
 MEAN_MCSE_SHARE = 0.1
+MEAN_SPREAD_MASS = 0.9  # the central mass whose width the standard error is compared with
 
 
-def unstable_means(values: np.ndarray, lower, upper) -> np.ndarray:
+def unstable_means(values: np.ndarray) -> np.ndarray:
     """Per query point (Q,) bool: whether the mean of ``values`` (S, Q) rests on a few extreme
     draws, i.e. its Monte Carlo standard error, sd / sqrt(S), exceeds ``MEAN_MCSE_SHARE`` of
-    the interval's width ``upper - lower`` ((Q,) each); False where the draws are all NaN."""
-    values = np.asarray(values, float)
-    with np.errstate(invalid="ignore", divide="ignore"):
+    the width of the draws' central ``MEAN_SPREAD_MASS`` (whatever ``ci`` the caller asks);
+    False where the draws are all NaN."""
+    values = np.where(np.isfinite(values), np.asarray(values, float), np.nan)
+    tail = (1 - MEAN_SPREAD_MASS) / 2
+    with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns: NaN, then False
         finite = np.isfinite(values).sum(axis=0)
-        spread = np.nanstd(np.where(np.isfinite(values), values, np.nan), axis=0)
-        mcse = spread / np.sqrt(np.maximum(finite, 1))
-        width = np.asarray(upper, float) - np.asarray(lower, float)
-        return (finite > 0) & (mcse > MEAN_MCSE_SHARE * width)
+        mcse = np.nanstd(values, axis=0) / np.sqrt(np.maximum(finite, 1))
+        lower, upper = np.nanquantile(values, [tail, 1 - tail], axis=0)
+        return (finite > 0) & (mcse > MEAN_MCSE_SHARE * (upper - lower))
 
 
-def unstable_mean_message(unstable: dict, index, ci: float, caller: str = "predict") -> str:
+def unstable_mean_message(unstable: dict, index, caller: str = "predict") -> str:
     """The sentence for the quantities whose mean is unstable at some rows (``unstable``:
     quantity -> (Q,) bool, :func:`unstable_means`; ``index``: the answer's row labels);
     '' when none is."""
@@ -179,7 +184,8 @@ def unstable_mean_message(unstable: dict, index, ci: float, caller: str = "predi
         return ""
     return (
         f"{caller}: the mean of {'; '.join(said)} rests on a few extreme draws (its Monte Carlo "
-        f"standard error is above {MEAN_MCSE_SHARE:.0%} of the {ci:.0%} interval's width), so "
+        f"standard error is above {MEAN_MCSE_SHARE:.0%} of the draws' central "
+        f"{MEAN_SPREAD_MASS:.0%} width), so "
         "it is not a usable estimate there: read the median and the interval"
     )
 
@@ -204,7 +210,7 @@ def summarise_draws(
         else:
             med, lo, hi = summarise(values, ci)
             mean = values.mean(axis=0)
-            unstable[name] = unstable_means(values, lo, hi)
+            unstable[name] = unstable_means(values)
         out[f"{prefix}median"], out[f"{prefix}mean"] = med, mean
         out[f"{prefix}lower"], out[f"{prefix}upper"] = lo, hi
     out["ci"] = ci
@@ -285,7 +291,7 @@ def predict(
     runs whose C is not the compute model's FLOPs of N and D, e.g. Marin's) issues a
     :class:`NominalComputeWarning`: its C = flops(N, D) misses the fitted budgets, so ask such
     a fit by N and the nominal C. A ``mean`` that rests on a few extreme draws (its Monte Carlo
-    standard error above ``MEAN_MCSE_SHARE`` of the interval's width, e.g. under "drift" far
+    standard error above ``MEAN_MCSE_SHARE`` of its draws' central 90% width, e.g. under "drift" far
     beyond the fitted range) is warned, naming the quantity and rows: read the median there.
     """
     check_fit(fit)
@@ -299,7 +305,7 @@ def predict(
     if group is not None:
         out.insert(0, "group", group)
     out = labelled(out, index)
-    message = unstable_mean_message(unstable, out.index, ci)
+    message = unstable_mean_message(unstable, out.index)
     if message:
         warn_user(message, UserWarning)
     message = nominal_query_message(fit) if D is not None else ""
