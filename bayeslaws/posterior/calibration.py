@@ -53,7 +53,7 @@ from ..runs.checks import (
 )
 from ..runs.warn import user_stacklevel, warn_user
 from .draws import check_fit, log_loss_draws, query_frame, warn_new_group
-from .extrapolation import METHODS, distance, prepare
+from .extrapolation import METHODS, check_method, distance, prepare
 from .splits import (  # noqa: F401  (the splits the harness scores, importable from here)
     PORIAN_CONFIGS,
     SIM_TRUTH,
@@ -229,14 +229,6 @@ def check_methods(methods, name: str = "methods") -> tuple[str, ...]:
     return methods
 
 
-def check_method(method, name: str = "method") -> str:
-    """One extrapolation method name (:data:`~.extrapolation.METHODS`); else a ValueError
-    naming ``name``."""
-    if not isinstance(method, str) or method not in METHODS:
-        raise ValueError(f"{name} must be one of {METHODS}, got {method!r}")
-    return method
-
-
 def check_test_table(test, where: str = "test") -> None:
     """Refuse a held-out table that cannot be scored, before any fit: ``test`` must be a
     DataFrame with rows and the columns N, D (parameters, tokens) and loss, each numeric; N, D
@@ -252,14 +244,22 @@ def check_test_table(test, where: str = "test") -> None:
     if test.empty:
         raise ValueError(f"{where} has no rows: nothing to predict and score")
     for column in (*TEST_COLUMNS, *(["C"] if "C" in test else [])):
-        values = _numeric_column(test, column, where)
-        bad = values <= 0 if column == "loss" else ~np.isfinite(values) | (values <= 0)
-        if bad.any():
-            given = " where given (NaN or +inf: no loss, left unscored)" if column == "loss" else ""
-            raise ValueError(
-                f"{where}: column {column!r} must be finite and positive{given}; bad at rows "
-                f"{rows_text(test.index[bad])} (e.g. {values[bad][:3].tolist()})"
-            )
+        _positive_column(test, column, where)
+
+
+def _positive_column(table: pd.DataFrame, column: str, where: str) -> np.ndarray:
+    """``table[column]`` as floats (Q,), finite and positive (``loss``: positive where given;
+    NaN or +inf, a run with no loss, passes); ValueError naming ``where``, the column and the
+    rows otherwise."""
+    values = _numeric_column(table, column, where)
+    bad = values <= 0 if column == "loss" else ~np.isfinite(values) | (values <= 0)
+    if bad.any():
+        given = " where given (NaN or +inf: no loss, left unscored)" if column == "loss" else ""
+        raise ValueError(
+            f"{where}: column {column!r} must be finite and positive{given}; bad at rows "
+            f"{rows_text(table.index[bad])} (e.g. {values[bad][:3].tolist()})"
+        )
+    return values
 
 
 def _numeric_column(test: pd.DataFrame, column: str, where: str) -> np.ndarray:
@@ -809,15 +809,9 @@ def decision_scores(fit, truth: pd.DataFrame, method: str, seed: int = 0, levels
     (0, 1)."""
     require_columns(truth, "truth", ("C", "N_opt", "L_opt"))
     levels = checked_levels(levels)
-    method = check_method(method)
+    method = check_method(method, "method")
     check_fit(fit)
-    C = _numeric_column(truth, "C", "truth")
-    bad = ~np.isfinite(C) | (C <= 0)
-    if bad.any():
-        raise ValueError(
-            f"truth: column 'C' (FLOPs) must be finite and positive; bad at rows "
-            f"{rows_text(truth.index[bad])} (e.g. {C[bad][:3].tolist()})"
-        )
+    C = _positive_column(truth, "C", "truth")
     groups, _ = held_out_groups(fit, truth)
     note = held_out_group_note(fit, truth, "decision_scores")
     if note:

@@ -1114,7 +1114,6 @@ def _to_numeric(
     return values.astype(float)
 
 
-
 # a number with a size suffix, as model and data sizes are often written: "100M", "1.3B", "7b"
 SUFFIXED = re.compile(r"^\s*[-+]?(\d+(?:\.\d*)?|\.\d+)\s*([kmbt])\s*$", re.IGNORECASE)
 SUFFIX_WORDS = {"k": "thousands", "m": "millions", "b": "billions", "t": "trillions"}

@@ -106,9 +106,10 @@ CALIBRATING = (
 )
 
 
-def check_method(method: str) -> str:
-    if method not in METHODS:
-        raise ValueError(f"extrapolation must be one of {METHODS}, got {method!r}")
+def check_method(method: str, name: str = "extrapolation") -> str:
+    """``method`` if it is one of :data:`METHODS`; else a ValueError naming ``name``."""
+    if not isinstance(method, str) or method not in METHODS:
+        raise ValueError(f"{name} must be one of {METHODS}, got {method!r}")
     return method
 
 
