@@ -40,7 +40,7 @@ design_replay_summary.txt (the printed tables, the issue's checks and each pool 
 count of fits whose sampler checks failed, rows written before the ``sampler_ok`` column judged
 from their recorded R-hat and divergences, :func:`judged_ok`; refused when a pool's start rows
 disagree across strategies, :func:`check_starts`; and the failed campaigns, each with the
-step it stopped at and its error, :func:`failed_campaigns`: their earlier steps' rows and a
+step it stopped at and its error, :func:`replay.failure_lines`: their earlier steps' rows and a
 failure row are in the pool's CSV, and the run exits with an error after the summary),
 design_replay_steplaw_truth.csv (the held-out cells' realised optima, computed once) and
 design_replay.png (``bl.plot.design_replay``); ``--timing`` writes design_replay_timing.txt;
@@ -221,7 +221,7 @@ def summarise(history: pd.DataFrame) -> pd.DataFrame:
     interval half-width (ln units) and, where scored, the same under the package default
     ``"gp"`` (``*_gp``); ``extrapolation``: the method the row's scores are under. A failed
     campaign's failure row (``replay.failure_row``) scores nothing and is left out (``seeds``
-    counts the scored ones; :func:`failed_campaigns` names the failures)."""
+    counts the scored ones; :func:`replay.failure_lines` names the failures)."""
     h = replay.scored_rows(history)
     h = h[h["budget"] > 0]
     for column in ("half_width", "error_gp", "coverage_gp", "half_width_gp"):
@@ -433,19 +433,9 @@ def stored_history() -> pd.DataFrame | None:
     return pd.concat(parts, ignore_index=True) if parts else None
 
 
-def failed_campaigns(history: pd.DataFrame) -> list[str]:
-    """One line per failed campaign of a ``history`` (its failure row, ``replay.failure_row``):
-    pool, strategy, seed, the budget of the step it stopped at and the error; empty when none
-    failed, or for rows stored before failures were recorded (no ``failure`` column)."""
-    return [
-        f"{replay.step_name(r)}: {r[replay.FAILURE_COLUMN]}"
-        for r in replay.failed_rows(history).to_dict("records")
-    ]
-
-
 def failed_text(history: pd.DataFrame) -> list[str]:
-    """The summary's lines on failed campaigns (:func:`failed_campaigns`)."""
-    failed = failed_campaigns(history)
+    """The summary's lines on failed campaigns (:func:`replay.failure_lines`)."""
+    failed = replay.failure_lines(history)
     if not failed:
         return ["Failed campaigns: none recorded."]
     return [

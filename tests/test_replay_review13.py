@@ -77,6 +77,8 @@ def test_run_campaign_keeps_the_steps_scored_before_a_failure(stubbed):
     row = failed.iloc[0]
     assert (row["strategy"], row["seed"], row["budget"]) == ("random", 1, 0.6)
     assert row["failure"] == f"RuntimeError: {INJECTED}"  # one line
+    trace = row["failure_traceback"]  # and the whole traceback, which the worker caught
+    assert trace.startswith("Traceback") and "in choose" in trace and "second line" in trace
     assert np.isnan(row["n_runs"])  # scores nothing
     assert components["budget"].tolist() == [0.0, 0.3]  # the scored steps' components
 

@@ -60,6 +60,7 @@ from __future__ import annotations
 import contextlib
 import re
 import time
+import traceback
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -1028,6 +1029,7 @@ def step_name(row) -> str:
 
 
 FAILURE_COLUMN = "failure"  # a failed campaign's last row: its error (absent when none failed)
+FAILURE_TRACEBACK = "failure_traceback"  # and that error's traceback ("" for a task's text)
 
 
 def failure_text(error) -> str:
@@ -1052,6 +1054,10 @@ def failure_row(pool: Pool, strategy: str, seed: int, budget: float, error) -> d
         "seed": seed,
         "budget": budget,
         FAILURE_COLUMN: failure_text(error),
+        # the whole traceback, which a worker's caught error would otherwise lose
+        FAILURE_TRACEBACK: (
+            "".join(traceback.format_exception(error)) if isinstance(error, BaseException) else ""
+        ),
     }
 
 
@@ -1072,6 +1078,13 @@ def _failure_flags(history: pd.DataFrame) -> pd.Series:
 def scored_rows(history: pd.DataFrame) -> pd.DataFrame:
     """The rows of a replay ``history`` that score a fit (its failure rows left out)."""
     return history[~_failure_flags(history)]
+
+
+def failure_lines(history: pd.DataFrame) -> list[str]:
+    """One line per failed campaign of a replay ``history`` (its failure row,
+    :func:`failure_row`): pool, strategy, seed, the step it stopped at and the error; empty
+    when none failed (or for rows stored before failures were recorded)."""
+    return [f"{step_name(r)}: {r[FAILURE_COLUMN]}" for r in failed_rows(history).to_dict("records")]
 
 
 def failed_rows(history: pd.DataFrame) -> pd.DataFrame:
@@ -1576,7 +1589,7 @@ def replay_many(
     warn_trouble(scored_rows(history), "replay_many")
     failed = failed_rows(history)
     if len(failed):
-        named = "; ".join(f"{step_name(r)}: {r[FAILURE_COLUMN]}" for r in failed.to_dict("records"))
+        named = "; ".join(failure_lines(failed))
         error = CampaignError(
             f"replay_many: {len(failed)} of {len(tasks)} campaigns failed: {named}. What "
             "finished is this error's .history and .components (the steps scored before each "
