@@ -102,16 +102,23 @@ def porian_runs(config: dict):
     )
 
 
+def near_minimum(loss, C, window: float, min_keep: int) -> np.ndarray:
+    """Per point (rows of ``loss`` and ``C``, Series on one index): whether its ``loss`` is within
+    ``window`` (relative) of the lowest at its budget C, or among the ``min_keep`` lowest
+    there; a boolean array in row order."""
+    by = pd.Series(np.asarray(loss, float), index=C.index).groupby(C)
+    rel = by.obj / by.transform("min") - 1
+    return ((rel <= window) | (by.rank(method="first") <= min_keep)).to_numpy()
+
+
 def config_runs(config: dict, window: float, min_keep: int = 3, offsets: bool = True):
     runs = porian_runs(config)
     # The isoFLOP curves are strongly asymmetric far from the optimum (losses up to 2x the
     # minimum on the large-N side), where no parabola fits: keep, per budget, the points within
     # ``window`` (relative) of that budget's lowest loss, and at least the ``min_keep`` lowest.
-    df = runs.df
-    rel = df["loss"] / df.groupby("C")["loss"].transform("min") - 1
-    rank = df.groupby("C")["loss"].rank(method="first")
-    far = (rel > window) & (rank > min_keep)
-    runs = runs.exclude(far, f"isoFLOP points more than {window:.0%} above their budget's minimum")
+    near = near_minimum(runs.df["loss"], runs.df["C"], window, min_keep)
+    far = f"isoFLOP points more than {window:.0%} above their budget's minimum"
+    runs = runs.exclude(~near, far)
     # const and kaplan decay: one training run per size, labelled by the loader (``run``)
     if not offsets and "run" in runs.df:
         runs = replace(runs, df=runs.df.drop(columns="run"))  # the points fitted as independent
@@ -168,11 +175,7 @@ def holdout_points(held: pd.DataFrame, predicted, window: float, min_keep: int) 
     fitted budgets' window with the prediction in place of the observed loss. Boolean array in
     the row order of ``held``.
     """
-    pred = pd.Series(np.asarray(predicted, dtype=float), index=held.index)
-    by = pred.groupby(held["C"])
-    rel = pred / by.transform("min") - 1
-    rank = by.rank(method="first")
-    return ((rel <= window) | (rank <= min_keep)).to_numpy()
+    return near_minimum(predicted, held["C"], window, min_keep)
 
 
 def holdout_note(
