@@ -41,8 +41,7 @@ def _idata(stuck: dict, n_cells: int = N_CELLS, nan_site: str | None = None):
 
 
 def _checked(idata) -> list[str]:
-    names = HyperparamsLaw().checked_names((None,), "gaussian")
-    return [n for n in names if n in idata.posterior]
+    return nuts.fitted_sites(HyperparamsLaw().checked_names((None,), "gaussian"), idata.posterior)
 
 
 def test_a_stuck_cell_is_warned_though_the_reported_sites_look_fine():

@@ -606,10 +606,10 @@ def inference_data(mcmc: MCMC, observed: dict, prior: dict | None, coords, dims)
     return deferred.arviz().from_dict(**groups, coords=coords, dims=dims)
 
 
-def fitted_sites(names, idata) -> list[str]:
-    """``names`` (site names, a law's reported or checked sites) that the fit's posterior
-    holds, in their order, each once."""
-    return [n for n in dict.fromkeys(names) if n in idata.posterior]
+def fitted_sites(names, sampled) -> list[str]:
+    """``names`` (site names, a law's reported or checked sites) that ``sampled`` holds (a
+    fit's ``idata.posterior``, or a dict of samples), in their order, each once."""
+    return [n for n in dict.fromkeys(names) if n in sampled]
 
 
 def site_layout(law_obj, prepared) -> tuple:
@@ -689,11 +689,11 @@ def _fit_once(runs, law_obj, likelihood, priors_used, settings, label, warn, rul
         idata = inference_data(mcmc, observed, prior, coords, dims)
         shape = (settings["chains"], settings["draws"])
         idata.add_groups(log_likelihood=log_likelihood_group(log_lik, shape, coords, dims))
-        summary_names = fitted_sites(law_obj.summary_names(groups, likelihood), idata)
+        summary_names = fitted_sites(law_obj.summary_names(groups, likelihood), idata.posterior)
         advice = "; ".join(cause) if cause else None
         diagnostics = check(
             idata,
-            fitted_sites(law_obj.checked_names(groups, likelihood), idata),
+            fitted_sites(law_obj.checked_names(groups, likelihood), idata.posterior),
             warn=warn,
             cause=advice,
             dense_mass=settings["dense_mass"],

@@ -35,6 +35,7 @@ from .draws import (
 )
 from .extrapolation import DEFAULT_METHOD
 from .extrapolation.distance import group_ranges, range_words
+from .extrapolation.drift import axis_distances, flops_as_ranged
 from .model import FULL_MODELS, ModelView
 from .predict import (  # noqa: F401 (NOMINAL_RTOL re-exported: callers import it from here)
     NOMINAL_RTOL,
@@ -266,8 +267,6 @@ def drift_kink_share(fit, C, N_opt, compute_model, group=None) -> np.ndarray:
     distances on either side, N e^-KINK_LN and N e^KINK_LN, differ in which are > 0). The range
     is the drift's: ``group``'s own runs' for a fitted group, else the pooled one
     (:func:`~.extrapolation.distance.group_ranges`)."""
-    from .extrapolation.drift import axis_distances, flops_as_ranged
-
     ranges = group_ranges(fit, group)
     N_opt = np.asarray(N_opt, float)
     C = np.broadcast_to(np.asarray(C, float)[None, :], N_opt.shape)
@@ -426,8 +425,6 @@ def outside_columns(fit, group, C, N_opt, D_opt, compute_model=None) -> dict:
     optimum's FLOPs when ``compute_model`` (None: the fit's) differs from it, as the drift
     measures it (:func:`~.extrapolation.drift.flops_as_ranged`): the fitted range of C is in
     the fit's FLOPs."""
-    from .extrapolation.drift import flops_as_ranged
-
     model = _compute_model(fit, compute_model)
     C_ranged = flops_as_ranged(N_opt, D_opt, C, model, fit.compute_model)
     values = {"C": C_ranged, "N": N_opt, "D": D_opt}

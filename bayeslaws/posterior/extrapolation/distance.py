@@ -50,7 +50,7 @@ from numpyro.infer import MCMC, NUTS
 from ...inference.deferred import arviz
 from ...inference.diagnostics import SamplerWarning
 from ...inference.diagnostics import check as check_sampler
-from ...inference.nuts import choose_chain_method
+from ...inference.nuts import choose_chain_method, fitted_sites
 from ...inference.padding import masked_model
 from ...laws.contract import Posterior
 from ...runs import RunTable, decades_outside
@@ -432,7 +432,7 @@ def scale_out_splits(
             **prepared.data,
         )
         samples = {kk: np.asarray(v) for kk, v in mcmc.get_samples().items()}
-        names = [n for n in law.checked_names(prepared.groups, likelihood) if n in samples]
+        names = fitted_sites(law.checked_names(prepared.groups, likelihood), samples)
         diagnostics = {"split": name, **refit_diagnostics(mcmc, names)}
         post = Posterior(
             samples, prepared.scales, prepared.groups, prepared.state, likelihood, priors
