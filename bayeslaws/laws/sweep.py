@@ -133,7 +133,7 @@ import pandas as pd
 from numpyro.distributions import constraints
 
 from ..runs import PlausibilityWarning, RunTableError, decades_outside
-from ..runs.cells import CELL_RTOL, cell_table
+from ..runs.cells import cell_table
 from ..runs.checks import ArgumentTypeError, is_real
 from ..runs.warn import user_stacklevel
 from . import chinchilla
@@ -1076,18 +1076,14 @@ class SweepLaw(LossSurfaceLaw):
         return base + offset + sd * rng.standard_normal(offset.shape)
 
     def fitted_cell(self, post: Posterior, N: float, D: float) -> int | None:
-        cells = post.state["cells"]
-        for c, (cn, cd) in enumerate(zip(cells["N"], cells["D"], strict=True)):
-            if np.isclose(cn, N, rtol=CELL_RTOL) and np.isclose(cd, D, rtol=CELL_RTOL):
-                return c
-        return None
+        """Index of the fitted cell at (N params, D tokens) within ``CELL_RTOL``, or None
+        (:func:`.hyperparams.optima.fitted_cell`: the sweep law has one group)."""
+        return optima.fitted_cell(post, N, D, None)
 
     def fitted_cells(self, post: Posterior, N, D) -> np.ndarray:
-        """Index (Q,) of the fitted cell at each (N params, D tokens) (within ``CELL_RTOL``,
-        :meth:`fitted_cell`), -1 where there is none."""
-        found = (self.fitted_cell(post, n, d) for n, d in
-                 zip(np.atleast_1d(N), np.atleast_1d(D), strict=True))
-        return np.array([-1 if c is None else c for c in found], dtype=int)
+        """Index (Q,) of the fitted cell at each (N params, D tokens), -1 where there is none
+        (:func:`.hyperparams.optima.fitted_cells`)."""
+        return optima.fitted_cells(post, np.atleast_1d(N), np.atleast_1d(D), None)
 
     def sweep_optima(self, post) -> dict:
         sc = post.scales

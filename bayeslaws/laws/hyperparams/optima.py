@@ -163,11 +163,13 @@ def group_offsets(post: Posterior, group, rng):
 def fitted_cell(post: Posterior, N: float, D: float, g) -> int | None:
     """Index of the fitted cell at (N params, D tokens), within ``CELL_RTOL``, in group ``g``
     (None: not a fitted cell). In a fit with several groups, ``g=None`` (a new group) has no
-    fitted cell: the cells belong to the fitted groups."""
+    fitted cell: the cells belong to the fitted groups. Cells without a ``group`` entry (a law
+    without groups, e.g. the sweep law) are the one group's."""
     if g is None and len(post.groups) > 1:
         return None
     cells = post.state["cells"]
-    for c, (cn, cd, cg) in enumerate(zip(cells["N"], cells["D"], cells["group"], strict=True)):
+    groups = cells.get("group", [None] * len(cells["N"]))
+    for c, (cn, cd, cg) in enumerate(zip(cells["N"], cells["D"], groups, strict=True)):
         same_group = len(post.groups) <= 1 or cg == g
         if same_group and np.isclose(cn, N, rtol=CELL_RTOL) and np.isclose(cd, D, rtol=CELL_RTOL):
             return c
