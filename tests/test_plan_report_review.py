@@ -145,6 +145,8 @@ def test_figures_are_drawn_at_the_plans_ci(route, monkeypatch, tmp_path):
         monkeypatch.setattr(plot, name, recorder(name))
     monkeypatch.setattr(plot, "save", lambda fig, path, **k: path)
     monkeypatch.setattr(demo, "best_run_per_cell", lambda runs: runs)
+    # the stand-in fits have no record: the figures' range of C (FLOPs) is given
+    monkeypatch.setattr(demo, "group_ranges", lambda fit, group=None: {"C": [2e17, 2e19]})
     hp, surface = object(), object()
     p = {
         "hyperparams": pd.DataFrame({"N": [1.07e9], "D": [1e10]}),

@@ -261,7 +261,10 @@ def write_figures(
     hp_group = None if group is None else _plan.fit_group(hp_fit, group)
     s_group = None if group is None else _plan.fit_group(surface_fit, group)
     where = "joint sweep model" if route == "joint" else "best run per cell"
-    C_range = group_ranges(surface_fit, s_group)["C"]  # FLOPs, the fitted (group's) range
+
+    def fitted_C():  # FLOPs, the fitted (group's) range; asked by the figures that need it
+        return group_ranges(surface_fit, s_group)["C"]
+
     jobs = {
         "fan.png": lambda: plot.fan(
             hp_fit,
@@ -293,11 +296,11 @@ def write_figures(
         ),
         "bowls.png": lambda: plot.bowls(hp_fit, runs, ci=ci),
         "isoflop.png": lambda: plot.isoflop(
-            surface_fit, isoflop_budgets(C_range, budget), ci=ci, seed=seed, group=s_group
+            surface_fit, isoflop_budgets(fitted_C(), budget), ci=ci, seed=seed, group=s_group
         ),
         "n_opt.png": lambda: plot.n_opt(
             surface_fit,
-            n_opt_range(C_range, budget),
+            n_opt_range(fitted_C(), budget),
             ci=levels,
             # Yin et al.'s laws beside a video-DiT simulation only (a user's own runs are not
             # theirs): the plan's known truth is that simulator's
