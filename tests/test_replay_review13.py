@@ -83,6 +83,24 @@ def test_run_campaign_keeps_the_steps_scored_before_a_failure(stubbed):
     assert components["budget"].tolist() == [0.0, 0.3]  # the scored steps' components
 
 
+def test_a_failed_start_fit_is_the_campaigns_one_failure_row(stubbed, monkeypatch):
+    """The start fit runs inside the campaign's steps: its failure is a row at budget 0.0 (the
+    start), with nothing scored, in run_campaign and in replay alike."""
+    def fit(pool, seed, options):
+        raise ValueError("the start fit failed")
+
+    monkeypatch.setattr(replay, "fit_start", fit)
+    history, components = replay.run_campaign(
+        replay.CampaignTask(tiny_loss_pool(), "random", 0, BUDGETS)
+    )
+    assert len(history) == 1 and history["budget"].tolist() == [0.0]
+    assert history["failure"].tolist() == ["ValueError: the start fit failed"]
+    assert components.empty
+    with pytest.raises(ValueError, match="the start fit failed") as raised:
+        replay.replay(tiny_loss_pool(), ("random", "ours"), (0,), budgets=BUDGETS)
+    assert raised.value.history["budget"].tolist() == [0.0]  # the first strategy's start
+
+
 def test_replay_many_checkpoints_the_failed_campaigns_steps_and_still_raises(stubbed):
     pool = tiny_loss_pool()
     seen, lines = [], []
