@@ -22,11 +22,12 @@ predict them: the held-out vertices against the authors' interpolated optima (op
 one row over all configurations, "90% N_opt coverage", k/n inside, beside the authors' bootstrap
 sd of ln N_opt), and the held-out points' losses against 90% predictive intervals (new-budget
 scatter included). The held-out points scored are chosen without their losses
-(``holdout_points``): per held-out budget, those whose PREDICTED loss (the held-out fit's
-posterior median at the point) is within ``--window`` of the lowest predicted loss at that budget,
-and at least the ``min_keep`` lowest predicted; the fitted budgets' rule (window on the observed
-losses) would select on the outcome there. The old score, windowed by the held-out budget's own
-minimum (selection on outcome), is kept beside it in the note and in porian_detail.csv
+(``near_minimum`` of the predicted loss): per held-out budget, those whose PREDICTED loss (the
+held-out fit's posterior median at the point) is within ``--window`` of the lowest predicted loss
+at that budget, and at least the ``min_keep`` lowest predicted; the fitted budgets' rule
+(window on the observed losses) would select on the outcome there. The old score, windowed by the
+held-out budget's own minimum (selection on outcome), is kept beside it in the note and in
+porian_detail.csv
 (holdout_*_windowed_by_outcome). The held-out rows' notes and porian_detail.csv
 (holdout_max_r_hat, holdout_divergences) carry the held-out fit's sampler diagnostics.
 
@@ -165,19 +166,6 @@ def surface_a(config, args):
 R_HAT_OK = 1.01
 
 
-def holdout_points(held: pd.DataFrame, predicted, window: float, min_keep: int) -> np.ndarray:
-    """Which held-out points are scored, chosen without their losses.
-
-    ``held``: the held-out budgets' points (columns C, N; a loss column is ignored);
-    ``predicted``: the held-out fit's predicted loss at each (posterior median, row order of
-    ``held``). Per budget C, the points whose predicted loss is within ``window`` (relative) of
-    the lowest predicted loss at that budget, and at least the ``min_keep`` lowest predicted: the
-    fitted budgets' window with the prediction in place of the observed loss. Boolean array in
-    the row order of ``held``.
-    """
-    return near_minimum(predicted, held["C"], window, min_keep)
-
-
 def holdout_note(
     n_points: int,
     median_rel_err: float,
@@ -294,9 +282,8 @@ def plain_fits(
             }
             for deg, name in ((2, "parabola"), (3, "cubic")):
                 logc, vert = [], []
-                for C, b in df.groupby("C"):
-                    rel = b["loss"] / b["loss"].min() - 1
-                    b = b[(rel <= window) | (b["loss"].rank(method="first") <= deg + 1)]
+                near = df[near_minimum(df["loss"], df["C"], window, deg + 1)]
+                for C, b in near.groupby("C"):
                     x = np.log(b["N"].to_numpy())
                     coef = np.polyfit(x, np.log(b["loss"].to_numpy()), deg)
                     grid = np.linspace(x.min(), x.max(), 2001)
@@ -528,7 +515,7 @@ def main(argv=None) -> pd.DataFrame:
             loss = held_df["loss"].to_numpy()
             inside_all = (pred["lower"].to_numpy() <= loss) & (loss <= pred["upper"].to_numpy())
             rel_all = np.abs(pred["median"].to_numpy() / loss - 1)
-            scored = holdout_points(held_df, pred["median"], args.window, min_keep)
+            scored = near_minimum(pred["median"], held_df["C"], args.window, min_keep)
             inside, rel_err = inside_all[scored], rel_all[scored]
             by_outcome = held_df.index.isin(runs.df.index)  # the old score: selection on outcome
             inside_old = inside_all[by_outcome]
