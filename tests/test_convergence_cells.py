@@ -140,3 +140,25 @@ def test_isoflop_checks_each_fitted_budgets_own_curve(cubic):
     trace, _, extra = _checked_sites(law, runs)
     assert {"v", "m", "log_h"} | ({"s"} if cubic else set()) == extra
     assert extra <= set(trace), extra - set(trace)  # (run_sd only with run ids)
+
+
+class _FinishedRefit:
+    """A finished refit's samples and extra fields (2 chains x 100 draws): every draw at the
+    maximum tree depth (1023 leapfrog steps)."""
+
+    def get_samples(self, group_by_chain=True):
+        return {"alpha": np.random.default_rng(0).normal(size=(2, 100))}
+
+    def get_extra_fields(self, group_by_chain=True):
+        return {"diverging": np.zeros((2, 100), bool), "num_steps": np.full((2, 100), 1023)}
+
+
+def test_a_dense_refit_is_not_told_to_use_a_dense_mass_matrix():
+    """The extrapolation scale-out refits run NUTS with the law's mass matrix (dense for loss
+    surfaces); their tree-depth advice said "use a dense mass matrix" whatever it was."""
+    from bayeslaws.posterior.extrapolation.distance import refit_diagnostics
+
+    dense = " ".join(refit_diagnostics(_FinishedRefit(), ["alpha"], True)["problems"])
+    diagonal = " ".join(refit_diagnostics(_FinishedRefit(), ["alpha"], False)["problems"])
+    assert "maximum tree depth" in dense and "already dense" in dense, dense
+    assert "dense_mass=True" not in dense and "dense_mass=True" in diagonal, diagonal

@@ -923,9 +923,9 @@ def update_fit(
         A DataFrame is read with them; default (None): canonical, but when the fit's runs were
         given in other units (:attr:`~.fit.Fit.units`) in a column ``new_runs`` has, the update
         is refused (RunTableError) until ``units=`` says which. A RunTable was read at its
-        load: its :attr:`~bayeslaws.runs.RunTable.units` must be ``units`` (default: the
-        fit's) in the columns it was given, else RunTableError naming both
-        (``units=new_runs.units`` says it was read right). The updated fit's
+        load and is taken as read (its values are canonical); a ``units=`` given with it must
+        be the units it was read with (:attr:`~bayeslaws.runs.RunTable.units`), else a
+        ValueError naming both. The updated fit's
         :attr:`~.fit.Fit.units` stay the fit's (how its first runs were given).
 
     The runs the fit's law left out by its own rules (``record.law_excluded_runs``) are put

@@ -300,18 +300,19 @@ def discrepancy_draws(state: dict, distances, n_draws: int, seed: int = 0) -> np
 REFIT_FIELDS = ("diverging", "num_steps")  # NUTS extra fields the refit diagnostics read
 
 
-def refit_diagnostics(mcmc: MCMC, names: list[str]) -> dict:
+def refit_diagnostics(mcmc: MCMC, names: list[str], dense_mass: bool | None = None) -> dict:
     """Sampler diagnostics of a finished refit (run with ``extra_fields=REFIT_FIELDS``) for its
     sites ``names``: :meth:`Diagnostics.to_dict` (max R-hat, min bulk and tail ESS,
     divergences, draws, problems, the bars, the share of draws at the maximum tree depth),
-    computed as for a fit and not warned. JSON-able (R-hat NaN with one chain)."""
+    computed as for a fit and not warned; ``dense_mass``: the refit's mass matrix, for the
+    tree-depth advice. JSON-able (R-hat NaN with one chain)."""
     posterior = {
         k: np.asarray(v) for k, v in mcmc.get_samples(group_by_chain=True).items() if k in names
     }
     extra = mcmc.get_extra_fields(group_by_chain=True)
     stats = {"diverging": np.asarray(extra["diverging"]), "n_steps": np.asarray(extra["num_steps"])}
     idata = arviz().from_dict(posterior=posterior, sample_stats=stats)
-    return check_sampler(idata, names, warn=False).to_dict()
+    return check_sampler(idata, names, warn=False, dense_mass=dense_mass).to_dict()
 
 
 def refit_trouble(split_diagnostics: list[dict], purpose: str) -> str | None:
@@ -433,7 +434,9 @@ def scale_out_splits(
         )
         samples = {kk: np.asarray(v) for kk, v in mcmc.get_samples().items()}
         names = fitted_sites(law.checked_names(prepared.groups, likelihood), samples)
-        diagnostics = {"split": name, **refit_diagnostics(mcmc, names)}
+        diagnostics = {
+            "split": name, **refit_diagnostics(mcmc, names, law.default_dense_mass)
+        }
         post = Posterior(
             samples, prepared.scales, prepared.groups, prepared.state, likelihood, priors
         )
