@@ -542,7 +542,8 @@ def main(argv=None):
         parser.error(f"unknown pools {sorted(unknown)}")
     log(
         f"default extrapolation method: {DEFAULT_METHOD!r}; each pool's line names the method "
-        f"its campaigns are scored under (and {replay.ALSO_SCORED} beside it); {load_average()}"
+        f"its campaigns are scored under (and {', '.join(map(repr, replay.ALSO_SCORED))} beside "
+        f"it); {load_average()}"
     )
     if args.timing:
         text = timing([p for p in args.pools if p in REAL_POOLS], log)
@@ -578,11 +579,11 @@ def pool_line(name: str, pool: replay.Pool) -> str:
     runs, the runs removed from its source before the split (``pool.exclusions``: Epoch's 5
     highest-loss points), its note and the extrapolation method its campaigns are scored under
     (``pool.report_method``, its own: isoFLOP pools "gp", Epoch "drift"), with those scored
-    beside it (``replay.ALSO_SCORED``)."""
+    beside it (``replay.scored_beside``)."""
     removed = sum(e.count for e in pool.exclusions)
     before = f" ({removed} more removed before the split)" if removed else ""
-    also = [m for m in replay.ALSO_SCORED if m != pool.report_method]
-    beside = f" (and {also} beside it)" if also else ""
+    also = replay.scored_beside(pool)
+    beside = f" (and {', '.join(map(repr, also))} beside it)" if also else ""
     return (
         f"{name}: {len(pool.runs)} candidate runs{before}, {pool.compute:.3g} FLOPs, "
         f"{len(pool.held_out)} held out; {pool.note}; scored under {pool.report_method!r}{beside}"

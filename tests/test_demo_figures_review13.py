@@ -18,15 +18,19 @@ import pytest  # noqa: E402
 
 from bayeslaws import plot  # noqa: E402
 from bayeslaws.app import demo  # noqa: E402
+from bayeslaws.app.plan import BUDGET  # noqa: E402
+from bayeslaws.runs.bundled import DEFAULT_DATASET, load_bundled  # noqa: E402
 from bayeslaws.runs.simulate import VideoDiTTruth  # noqa: E402
 
 
 def test_the_bundled_sweeps_budgets_are_the_demos_own():
-    """The bundled sweep's fitted C (2.04e17 ... 1.87e19 FLOPs) and budget 1e22 give the
-    curves the demo always drew."""
-    assert demo.isoflop_budgets((2.04e17, 1.87e19), 1e22) == [1e19, 1e20, 1e21, 1e22]
-    low, high = demo.n_opt_range((2.04e17, 1.87e19), 1e22)
-    assert low == pytest.approx(1.02e17) and high >= 1e25
+    """The bundled sweep's C range and the demo's budget give the curves the demo drew before
+    (its fixed 1e19 ... 1e22 FLOPs; N_opt(C) from about 1e17 to at least 1e25)."""
+    C = load_bundled(DEFAULT_DATASET).df["C"]
+    C_range = (C.min(), C.max())
+    assert demo.isoflop_budgets(C_range, BUDGET) == [1e19, 1e20, 1e21, 1e22]
+    low, high = demo.n_opt_range(C_range, BUDGET)
+    assert low == pytest.approx(C.min() / 2) and 1e17 <= low < 2e17 and high >= 1e25
 
 
 @pytest.mark.parametrize(
@@ -72,9 +76,10 @@ def test_plan_figures_of_a_users_runs(monkeypatch, tmp_path, simulated_fit, trut
     demo.write_figures(tmp_path, runs, object(), simulated_fit, plan)
     budgets = seen["isoflop"][0][1]
     assert budgets == demo.isoflop_budgets(simulated_fit.record.ranges["C"], 1e23)
-    assert budgets[0] == pytest.approx(1e21) and 1e23 in budgets
+    low_fit, high_fit = simulated_fit.record.ranges["C"]
+    assert budgets[0] == pytest.approx(10 ** np.floor(np.log10(high_fit))) and 1e23 in budgets
     C_range = seen["n_opt"][0][1]
-    assert C_range[0] == pytest.approx(1.8e17) and np.isfinite(C_range[1])
+    assert C_range[0] == pytest.approx(low_fit / 2) and np.isfinite(C_range[1])
     laws = seen["n_opt"][1]["paper_laws"]
     assert (laws is None) is (truth is None)
     plt.close("all")

@@ -245,7 +245,7 @@ def test_each_pool_line_names_its_own_scoring_method(dr, monkeypatch, capsys):
     gp.extrapolation = "gp"  # an isoFLOP pool's
     assert "; scored under 'gp'" in dr.pool_line("porian", gp)
     drift = tiny_loss_pool()
-    assert f"; scored under {drift.report_method!r} (and ['gp'] beside it)" in dr.pool_line(
+    assert f"; scored under {drift.report_method!r} (and 'gp' beside it)" in dr.pool_line(
         "epoch", drift
     )
     monkeypatch.setattr(dr, "run_pools", lambda args, client, log: [])

@@ -704,6 +704,11 @@ def _scored_table(pool: Pool, fit, ci: float, method: str) -> tuple[dict, pd.Dat
     }, table
 
 
+def scored_beside(pool: Pool, also=ALSO_SCORED) -> list[str]:
+    """The extrapolation methods among ``also`` scored beside the pool's ``report_method``."""
+    return [m for m in also if m != pool.report_method]
+
+
 def score(pool: Pool, fit, ci: float = 0.9, also=ALSO_SCORED) -> tuple[dict, pd.DataFrame]:
     """(summary: r2, error (mean |ln(median / truth)|), coverage (share of truths inside the
     ``ci`` interval), half_width (median ln(upper / lower) / 2) under ``pool.report_method``,
@@ -721,7 +726,7 @@ def score(pool: Pool, fit, ci: float = 0.9, also=ALSO_SCORED) -> tuple[dict, pd.
         "extrapolation": method,
     }
     tables = [table]
-    for other in (m for m in also if m != method):
+    for other in scored_beside(pool, also):
         extra, t = _scored_table(pool, fit, ci, other)
         summary.update({f"{k}_{other}": v for k, v in extra.items()})
         tables.append(t)
@@ -1061,10 +1066,16 @@ def failure_row(pool: Pool, strategy: str, seed: int, budget: float, error) -> d
     }
 
 
+def _is_failure(value) -> bool:
+    """Whether a history row's :data:`FAILURE_COLUMN` value records a failure (non-empty text;
+    NaN on the scored rows of a history with failures)."""
+    return isinstance(value, str) and bool(value)
+
+
 def failure_of(row) -> str | None:
     """A history row's failure text (:func:`failure_row`), or None for a scored row."""
     value = row.get(FAILURE_COLUMN)
-    return value if isinstance(value, str) and value else None
+    return value if _is_failure(value) else None
 
 
 def _failure_flags(history: pd.DataFrame) -> pd.Series:
@@ -1072,7 +1083,7 @@ def _failure_flags(history: pd.DataFrame) -> pd.Series:
     False for a history without the column (nothing failed, or written before it existed)."""
     if FAILURE_COLUMN not in history:
         return pd.Series(False, index=history.index)
-    return history[FAILURE_COLUMN].map(lambda v: isinstance(v, str) and bool(v)).astype(bool)
+    return history[FAILURE_COLUMN].map(_is_failure).astype(bool)
 
 
 def scored_rows(history: pd.DataFrame) -> pd.DataFrame:
@@ -1587,11 +1598,10 @@ def replay_many(
     history, components = _in_order(finished)
     # the finished campaigns' recorded trouble, once
     warn_trouble(scored_rows(history), "replay_many")
-    failed = failed_rows(history)
-    if len(failed):
-        named = "; ".join(failure_lines(failed))
+    named = failure_lines(history)
+    if named:
         error = CampaignError(
-            f"replay_many: {len(failed)} of {len(tasks)} campaigns failed: {named}. What "
+            f"replay_many: {len(named)} of {len(tasks)} campaigns failed: {'; '.join(named)}. What "
             "finished is this error's .history and .components (the steps scored before each "
             "failure are kept; history column failure marks the failed campaigns' rows)."
         )
