@@ -961,20 +961,21 @@ class SweepLaw(LossSurfaceLaw):
         new cell's optimum (:meth:`new_cell_optima` with its deviations ``z`` and ``base``)."""
         log_eta, log_B = self.law_optima(post, N, D)
         if z is not None:
-            new_eta, new_B = self.new_cell_optima(post, N, D, z, base)
+            new_eta, new_B = self.new_cell_optima(post, N, D, z, base, (log_eta, log_B))
             away = np.asarray(cell) < 0
             log_eta, log_B = np.where(away, new_eta, log_eta), np.where(away, new_B, log_B)
         return optima.cell_own(post, log_eta, log_B, np.asarray(cell))
 
-    def new_cell_optima(self, post: Posterior, N, D, z, base: int) -> tuple:
+    def new_cell_optima(self, post: Posterior, N, D, z, base: int, law_optima=None) -> tuple:
         """(ln eta_opt, ln B_opt) draws (S, Q) of a new cell at each (N params, D tokens): the
-        law plus the fitted cell scatter times the cell's deviations ``z`` (standard normal,
+        law (``law_optima``, :meth:`law_optima` there, when the caller has it) plus the fitted
+        cell scatter times the cell's deviations ``z`` (standard normal,
         (len(NEW_CELL_DEVIATIONS), S, Q), :func:`.hyperparams.optima.cell_deviations`) and,
         beyond the fitted cells' range, the optima laws' discrepancy
         (:meth:`optima_drift_draws`, its slopes from the query's ``base`` seed)."""
         theta = self.theta_draws(post, None, None)
         z = dict(zip(NEW_CELL_DEVIATIONS, z, strict=True))
-        log_eta, log_B = self.law_optima(post, N, D)
+        log_eta, log_B = self.law_optima(post, N, D) if law_optima is None else law_optima
         drift_rng = optima.query_rng(base, "optima_drift")  # slopes shared by the points
         drift_lr, drift_b = self.optima_drift_draws(post, N, D, drift_rng)
         log_eta = log_eta + theta["lr_scatter"][:, None] * z["lr"] + drift_lr
