@@ -39,9 +39,10 @@ import functools
 
 import jax
 import numpy as np
-from numpyro import handlers
 
+from ..laws.priors import STANDARDISED
 from ..runs.warn import warn_user
+from .fit import model_trace
 
 MIN_LEVELS = 3  # distinct values of N (and of D) that separate exponent, amplitude and floor
 WHAT = {"N": "model sizes", "D": "token counts"}
@@ -90,7 +91,6 @@ MIN_SPREAD_RATIO = 0.02  # smallest / largest singular value of the centred (ln 
 # the low-noise medians over all fits first fall below 0.6 of the prior's sd (2x: 0.62-0.71).
 MIN_RANGE = 3.0
 WIDE_RANGE = 10.0  # the range the advice widens a narrow one to
-STANDARDISED = "_std"  # the suffix of a site sampled standardised (laws.priors.standardised_sample)
 
 
 class IdentifiabilityWarning(UserWarning):
@@ -112,8 +112,7 @@ def sampled_sites(law, prepared, likelihood: str) -> list[str]:
     kinds = {}  # site name -> (type, observed), filled while the model is traced
 
     def run(data):
-        model = handlers.seed(functools.partial(law.model, **static), jax.random.PRNGKey(0))
-        trace = handlers.trace(model).get_trace(**data)
+        trace = model_trace(functools.partial(law.model, **static), data)
         kinds.update({k: (v["type"], bool(v.get("is_observed", False))) for k, v in trace.items()})
         return 0
 

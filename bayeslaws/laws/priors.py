@@ -18,6 +18,8 @@ from numpyro.distributions.transforms import AffineTransform, biject_to
 
 from ..runs.checks import ArgumentTypeError
 
+STANDARDISED = "_std"  # the suffix of a site sampled standardised (standardised_sample)
+
 
 def standardised_sample(name: str, prior: dist.Distribution, scale: float, loc=0.0):
     """Sample ``name`` ~ ``prior`` through the site ``name_std`` = (T^-1(value) - ``loc``) /
@@ -35,7 +37,8 @@ def standardised_sample(name: str, prior: dist.Distribution, scale: float, loc=0
     6bb1f46, the change; 3,947 in the current file)."""
     to_support = biject_to(prior.support)
     to_std = AffineTransform(-loc / scale, 1.0 / scale)
-    z = numpyro.sample(f"{name}_std", dist.TransformedDistribution(prior, [to_support.inv, to_std]))
+    standard = dist.TransformedDistribution(prior, [to_support.inv, to_std])
+    z = numpyro.sample(f"{name}{STANDARDISED}", standard)
     return numpyro.deterministic(name, to_support(loc + scale * z))
 
 
