@@ -58,7 +58,8 @@ def test_grouped_after_gp_splits_fit_one_gp_per_group(two_scales_grouped, monkey
     runs = fit.training_runs()
     _FitDraws.draws = dict(fit.posterior().draws)
     monkeypatch.setattr(distance, "MCMC", _FitDraws)
-    monkeypatch.setattr(distance, "refit_diagnostics", lambda mcmc, names: {"problems": []})
+    healthy = {"problems": []}
+    monkeypatch.setattr(distance, "refit_diagnostics", lambda mcmc, names, dense=None: healthy)
     fitted, queried = [], []
 
     def fake_fit_gp(N, D, residuals, *args, **kwargs):
