@@ -209,6 +209,12 @@ class TaskResult:
             for r in self.retried_errors
         )
 
+    def warnings_text(self) -> str | None:
+        """The last attempt's warnings, one entry each: its first line ("Category: message"),
+        a text repeated shown once with "(xN)", joined by " | " in order; None when there were
+        none (the full texts: ``warnings``)."""
+        return _warnings_summary(self.warnings)
+
     def load(self):
         """The fit: in memory, or read from ``path``."""
         if self.error is not None:
@@ -218,6 +224,19 @@ class TaskResult:
         from .fit import load_fit
 
         return load_fit(self.path)
+
+
+def _warnings_summary(texts: Iterable[str]) -> str | None:
+    """Warning texts ("Category: message", possibly several lines) as one line: each text's
+    first line, in order of first appearance, one repeated shown once with " (xN)", joined by
+    " | "; None for no texts."""
+    counts: dict[str, int] = {}
+    for text in texts:
+        first = str(text).strip().partition("\n")[0].rstrip()
+        counts[first] = counts.get(first, 0) + 1
+    if not counts:
+        return None
+    return " | ".join(line + (f" (x{n})" if n > 1 else "") for line, n in counts.items())
 
 
 class BatchResult(list):
@@ -246,7 +265,9 @@ class BatchResult(list):
     def table(self) -> pd.DataFrame:
         """One row per task: name, ok, attempts, seconds, worker, path, error, retried_errors
         (the earlier attempts' errors, :meth:`TaskResult.retried_text`; None when the task
-        was not retried), warnings (the number of the last attempt's warnings)."""
+        was not retried), warnings (the number of the last attempt's warnings) and
+        warning_text (which they were: :meth:`TaskResult.warnings_text`, each one's first
+        line; None when the task did not warn)."""
         return pd.DataFrame(
             [
                 {
@@ -259,6 +280,7 @@ class BatchResult(list):
                     "error": r.error,
                     "retried_errors": r.retried_text(),
                     "warnings": len(r.warnings),
+                    "warning_text": r.warnings_text(),
                 }
                 for r in self
             ]
