@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 import bayeslaws as bl
-from bayeslaws.inference.fit import Fit, LawChangedWarning
+from bayeslaws.inference.fit import Fit, IncompatibleFitFile, LawChangedWarning
 from bayeslaws.laws import LAWS, register
 from bayeslaws.laws.contract import law_key
 
@@ -96,6 +96,11 @@ class GlobalBeta(LossSurfaceLaw):
         return jnp.logaddexp(theta["a"] - theta["alpha"] * x, theta["e"]) + 0.0 * theta["b"]
 """
 
+# the same class with its exponent renamed: the fit's draws hold no "gamma"
+RENAMED = REDEFINED.replace('("alpha", ', '("gamma", ').replace('theta["alpha"]', 'theta["gamma"]')
+RENAMED = RENAMED.replace("return _priors()", 'return {"gamma" if k == "alpha" else k: v '
+                          "for k, v in _priors().items()}")
+
 
 @pytest.fixture
 def user(tmp_path, monkeypatch):
@@ -154,6 +159,18 @@ def test_a_class_redefined_after_the_fit_is_not_used_silently(user):
     exec(REDEFINED, vars(user))
     with pytest.warns(LawChangedWarning, match=r"GlobalBeta.*Refit .*or restore the class"):
         assert type(fit.law) is user.GlobalBeta
+
+
+def test_a_redefined_class_that_renames_a_parameter_is_refused_by_name(user):
+    """A later cell renames alpha to gamma: the fit made before refuses to predict, naming the
+    missing site (it died with a bare KeyError: 'gamma' at its first prediction), as a loaded
+    file does."""
+    made = bl.fit(simulated_runs(), law=user.GlobalBeta(), seed=3, **SAMPLER)
+    exec(RENAMED, vars(user))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", LawChangedWarning)  # said too, before the refusal
+        with pytest.raises(IncompatibleFitFile, match=r"this fit .*lack the law's parameter site\(s\) \['gamma'\]"):
+            bl.predict(made, N=1e10, D=1e12)
 
 
 def test_two_laws_of_one_factory_are_told_apart(user):

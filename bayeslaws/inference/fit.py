@@ -103,9 +103,10 @@ class Fit:
     cache : :class:`FitCache` -- lazily computed states (model discrepancy, ...), saved too.
     """
 
-    def __init__(self, idata, record: FitRecord, compute_model=None, cache=None):
+    def __init__(self, idata, record: FitRecord, compute_model=None, cache=None, where=None):
         self.idata = idata
         self.record = record
+        self.where = where or "this fit"  # what messages call it (a loaded fit: its file)
         self.diagnostics = Diagnostics(**record.diagnostics)
         self.cache = cache if isinstance(cache, FitCache) else FitCache(cache)
         self._compute_model = compute_model
@@ -117,7 +118,10 @@ class Fit:
     def law(self):
         """The fitted law, configured with the options it was fitted with."""
         if self._law is None:
-            self._law = _fitted_law(self.record)
+            law, redefined = _fitted_law(self.record)
+            if redefined:  # a parameter renamed since would fail at the first draw it reads
+                _refuse_missing_parameters(self, law, self.where)
+            self._law = law
         return self._law
 
     @property
@@ -539,9 +543,9 @@ def load_fit(path) -> Fit:
             f"{where} fails its checksum: it was edited or damaged after it was saved; refit or "
             "restore it"
         )
-    fit = Fit(idata, record, cache=json.loads(cache_json))
+    fit = Fit(idata, record, cache=json.loads(cache_json), where=where)
     if _warn_if_law_changed(fit, where):
-        _refuse_missing_parameters(fit, where)
+        _refuse_missing_parameters(fit, fit.law, where)
     _warn_if_sampler_trouble(fit, where)
     return fit
 
@@ -604,6 +608,8 @@ def _warn_if_law_changed(fit: Fit, where: str) -> bool:
     try:
         law, class_changed = _law_and_its_warning(fit)
         current = exported.law_source_digest(law)
+    except IncompatibleFitFile:  # the class changed and lacks sites the draws hold: refused
+        raise
     except Exception:  # the law's module is not importable here: its first use will say so
         return False
     if current is None or current == saved:
@@ -621,16 +627,15 @@ def _warn_if_law_changed(fit: Fit, where: str) -> bool:
     return True
 
 
-def _refuse_missing_parameters(fit: Fit, where: str) -> None:
-    """Raise :class:`~.record.IncompatibleFitFile` when the fit's law, as this process has it
-    (changed since the fit: :func:`_warn_if_law_changed`), samples or records parameters
+def _refuse_missing_parameters(fit: Fit, law, where: str) -> None:
+    """Raise :class:`~.record.IncompatibleFitFile` when ``law``, the fit's law as this process
+    has it (changed since the fit: :func:`_warn_if_law_changed`, :func:`_fitted_law`), samples or records parameters
     (names of its :meth:`~bayeslaws.laws.contract.Law.default_priors` among the sites of its
     model run on the fit's training runs) that the stored draws lack: a parameter renamed in
     the law's code, or a record naming another law than the draws were made with. Its first
     prediction would fail on the missing name. A changed law whose parameters the draws all
     hold loads (with the warning); so does one whose model cannot be run here on the stored
     runs (its first use says what fails)."""
-    law = fit.law
     sites = _model_sites(fit, law)
     if sites is None:
         return
@@ -705,14 +710,15 @@ def _fitted_law(record):
     """The law a record names, checked to be the class it was fitted with (``extra["law_code"]``,
     its code digest): a class redefined under the same name (a notebook cell run again) or
     another registered law whose class has the same import path (classes made by one factory
-    function) is not silently used; a registered law of that path with the fitted code is."""
+    function) is not silently used; a registered law of that path with the fitted code is.
+    Returns (law, whether it is another class than the fit was made with, with a warning)."""
     law = resolve_law(record.law, record.law_options)
     fitted_code = (record.extra or {}).get("law_code")
     if not fitted_code or code_digest(type(law)) == fitted_code:
-        return law
+        return law, False
     for other in LAWS.values():
         if class_ref(type(other)) == record.law and code_digest(type(other)) == fitted_code:
-            return other.configure(**record.law_options) if record.law_options else other
+            return (other.configure(**record.law_options) if record.law_options else other), False
     label = f" (label {record.label!r})" if record.label else ""
     warnings.warn(
         f"the fit of law {record.law!r}{label} was made with another class than the one now at "
@@ -723,4 +729,4 @@ def _fitted_law(record):
         LawChangedWarning,
         stacklevel=user_stacklevel(),
     )
-    return law
+    return law, True
