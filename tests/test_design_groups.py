@@ -127,3 +127,56 @@ def test_isoflop_lines_centre_on_the_groups_n_opt(grouped_fit):
         design.isoflop_candidates(C, 3, group="B")
     with pytest.raises(ValueError, match=r"group='B' chooses .* and no center="):
         design.isoflop_candidates(C, 3, fit=grouped_fit, group="B", center=[N0, N0])
+
+
+PLAIN_OPTS = {"cost": None, "max_draws": 100, "seed": 0}
+
+
+def test_the_candidates_group_column_is_the_group_they_are_valued_as(grouped_fit, simulated_fit):
+    """A group column was used by the guardrails but not by the values: candidates labelled "B"
+    were valued as group= ("A", or a new group when None). One label with group=None is used;
+    a disagreement, or several groups in one table, is refused for a grouped fit."""
+    N0 = float(np.median(grouped_fit.record.training_runs["N"]))
+    D0 = float(np.median(grouped_fit.record.training_runs["D"]))
+    cands = pd.DataFrame({"N": [N0, 3 * N0, 10 * N0], "D": [D0, 2 * D0, 10 * D0]})
+    target = design.Loss(N=30 * N0, D=30 * D0, group="B")
+    opts = {**PLAIN_OPTS, "model": "none"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        as_b = design.rank_candidates(grouped_fit, cands, target, group="B", **opts)
+        column = design.rank_candidates(grouped_fit, cands.assign(group="B"), target, **opts)
+        as_new = design.rank_candidates(grouped_fit, cands, target, **opts)
+    np.testing.assert_array_equal(
+        column.sort_values("unit")["info"], as_b.sort_values("unit")["info"]
+    )
+    assert not np.allclose(as_new.sort_values("unit")["info"], as_b.sort_values("unit")["info"])
+    with pytest.raises(ValueError, match=r"cands\['group'\] is 'B' but group='A'"):
+        design.next_runs(grouped_fit, cands.assign(group="B"), target, group="A", k=1, **opts)
+    with pytest.raises(ValueError, match=r"cands\['group'\] holds several groups \['A', 'B'\]"):
+        design.rank_candidates(grouped_fit, cands.assign(group=["A", "B", "A"]), target, **opts)
+    # a label the fit has not seen: a new group (as group=None), not an error
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        unseen = design.rank_candidates(grouped_fit, cands.assign(group="new"), target, **opts)
+    np.testing.assert_array_equal(
+        unseen.sort_values("unit")["info"], as_new.sort_values("unit")["info"]
+    )
+    # a fit without groups: values do not depend on a group; the column labels runs only
+    ranked = design.rank_candidates(simulated_fit, cands.assign(group=["a", "b", "a"]), **opts)
+    assert len(ranked) == 3
+
+
+def test_an_unknown_group_is_refused_before_any_group_warning(grouped_fit):
+    """group='zzz' for a fit of groups A and B warned that the target is another group's, then
+    was refused: the refusal comes first, alone."""
+    train = grouped_fit.record.training_runs
+    N0, D0 = float(np.median(train["N"])), float(np.median(train["D"]))
+    cands = pd.DataFrame({"N": [N0, 3 * N0], "D": [D0, 2 * D0]})
+    target = design.Loss(N=10 * N0, D=10 * D0, group="A")
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        with pytest.raises(ValueError, match=r"group='zzz' is not one of the fit's groups"):
+            design.next_runs(grouped_fit, cands, target, k=1, group="zzz", model="none")
+        with pytest.raises(ValueError, match=r"group='zzz' is not one of the fit's groups"):
+            design.rank_candidates(grouped_fit, cands, target, group="zzz", model="none")
+    assert [w for w in record if issubclass(w.category, design.GroupWarning)] == []

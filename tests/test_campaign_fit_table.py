@@ -1,4 +1,6 @@
-"""Review of the design campaign's fit table: only the current fit was saved (fit.nc), so once a
+"""The design campaign's fit table (Campaign.fits, fits.csv): every fit's seed and health.
+
+Only the current fit was saved (fit.nc), so once a
 step was recorded the earlier fit's seed, R-hat and divergences were gone from the campaign's
 folder. Every fit's sampler seed and health are now kept (Campaign.fits, fits.csv) and read back
 by Campaign.load; a folder saved before it was kept loads with the current fit's row, noted.

@@ -1,6 +1,5 @@
-"""Review 5 of the calibration harness: budgets without a truth are unscored in the decision
-scores (and in choose_default's pooling), and the stacked forms ramp in past the fitted range
-(no step in the median at its edge)."""
+"""Held-out runs without a loss and budgets without a truth are left unscored (named and
+counted) in scores, backtests, decision scores and the benchmarks' pooling."""
 
 from __future__ import annotations
 
@@ -10,13 +9,110 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import repo_script, shared_or_skip
+from conftest import repo_script
 
-import bayeslaws as bl
 from bayeslaws.posterior import allocation
 from bayeslaws.posterior import calibration as cal
-from bayeslaws.posterior import extrapolation as ex
-from bayeslaws.posterior.draws import log_loss_draws, query_frame
+
+TINY = dict(chains=1, warmup=50, draws=50)
+
+
+def _benchmark():
+    """benchmarks/calibration.py as a module (it is a script, not part of the package)."""
+    return repo_script("benchmarks/calibration.py", "bench_calibration_review")
+
+
+# ---- 2. held-out runs without a loss ----
+def test_score_leaves_out_runs_without_a_loss_with_a_warning_and_a_count():
+    """A NaN actual loss (a run that diverged) is neither a hit nor a miss: every score is over
+    the runs with a loss, the left-out rows are named and counted."""
+    rng = np.random.default_rng(0)
+    draws = np.log(3.0) + 0.01 * rng.standard_normal((400, 4))
+    actual = np.array([3.0, 3.01, np.nan, 2.99])
+    with pytest.warns(cal.UnscoredWarning, match=r"1 of 4 held-out runs .* rows \['c'\]"):
+        out = cal.score(actual, draws, rows=["a", "b", "c", "d"])
+    keep = [0, 1, 3]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing to leave out: no warning
+        same = cal.score(actual[keep], draws[:, keep])
+    assert out == {**same, "n_unscored": 1}
+    assert (out["n"], same["n_unscored"]) == (3, 0) and out["cov90"] == 1.0
+    assert np.isfinite(out["error"])
+    table = cal.interval_table(actual, draws)
+    assert table["scored"].tolist() == [True, True, False, True]
+    with pytest.warns(cal.UnscoredWarning, match="2 of 2"):
+        empty = cal.score([np.nan, np.nan], draws[:, :2])
+    assert empty["n"] == 0 and np.isnan([empty["error"], empty["cov90"], empty["lpd"]]).all()
+
+
+@pytest.fixture(scope="module")
+def split_with_a_diverged_run():
+    """A simulated split (25 fitted runs, 10 held out at 1e21 and 1e22 FLOPs) whose held-out
+    row 2 has no loss (NaN)."""
+    train, test = cal.simulated_split(
+        "correct", seed=4, n_per_budget=5, fit_budgets=(1e18, 3e18, 1e19, 3e19, 1e20),
+        test_budgets=(1e21, 1e22),
+    )  # fmt: skip
+    test = test.reset_index(drop=True)
+    test.loc[2, "loss"] = np.nan
+    return train, test
+
+
+def test_backtest_scores_only_held_out_runs_with_a_loss(split_with_a_diverged_run):
+    train, test = split_with_a_diverged_run
+    with pytest.warns(cal.UnscoredWarning, match=r"1 of 10 held-out runs .* rows \[2\]"):
+        scores, points, _ = cal.backtest(
+            train, test, methods=("none",), likelihood="gaussian", name="sim", **TINY
+        )
+    row = scores.iloc[0]
+    scored = points[points["scored"]]
+    assert points["scored"].tolist() == [i != 2 for i in range(10)]
+    assert (row["n"], row["n_unscored"]) == (9, 1)
+    assert row["cov90"] == pytest.approx(scored["in90"].mean())
+    assert row["lpd"] == pytest.approx(scored["lpd"].mean())
+    assert row["error"] == pytest.approx(np.median(np.abs(scored["median"] / scored["actual"] - 1)))
+
+
+def test_benchmark_split_scores_and_bootstraps_only_runs_with_a_loss(
+    split_with_a_diverged_run, tmp_path
+):
+    """benchmarks/calibration.py's score_split: the loss row counts the scored runs and its
+    bootstrap interval resamples those runs alone (a NaN run no longer counts as a miss)."""
+    bench = _benchmark()
+    train, test = split_with_a_diverged_run
+    with pytest.warns(cal.UnscoredWarning, match=r"rows \[2\]"):
+        scores, points, _ = bench.score_split(
+            "simulation", "sim", "seed 4", train, test, None, None, ["none"],
+            TINY, 0, tmp_path, bench.POPULATION,
+        )  # fmt: skip
+    row = scores[scores["quantity"] == "loss"].iloc[0]
+    hits = points.loc[points["scored"], "in90"]
+    assert row["n"] == 9 and row["cov90"] == pytest.approx(hits.mean())
+    _, lo, hi = cal.bootstrap_rate(hits.to_numpy(), seed=0)  # over the 9 scored runs
+    assert np.isfinite([lo, hi]).all()
+    assert (row["cov90_lower"], row["cov90_upper"]) == pytest.approx((lo, hi))
+
+
+# ---- 3. held-out budgets without an N_opt truth ----
+def test_benchmark_keeps_a_budget_without_a_vertex_visible():
+    """A held-out budget whose isoFLOP curve has no minimum stays in decision_truth, flagged
+    not scorable; scorable_truth leaves it out of the decision scores with a warning naming
+    its budget."""
+    bench = _benchmark()
+    N = np.logspace(8, 9, 5)
+    good = pd.DataFrame({"C": 1e20, "N": N, "loss": 3 + 0.05 * np.log(N / 3e8) ** 2})
+    flat = pd.DataFrame({"C": 1e21, "N": N, "loss": 2.9 - 0.01 * np.log(N / 3e8) ** 2})
+    truth = bench.decision_truth("vertex", "x", pd.concat([good, flat], ignore_index=True))
+    assert truth["C"].tolist() == [1e20, 1e21]
+    assert truth["scorable"].tolist() == [True, False] and np.isnan(truth["N_opt"].iloc[1])
+    with pytest.warns(cal.UnscoredWarning, match=r"x: 1 of 2 held-out budgets .*\['1e\+21'\]"):
+        kept = bench.scorable_truth(truth, "x")
+    assert kept["C"].tolist() == [1e20] and "scorable" not in kept
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # every budget has a truth: no warning
+        sim = bench.scorable_truth(bench.decision_truth(("sim", "correct"), "s", flat), "s")
+    assert sim["C"].tolist() == [1e21] and np.isfinite(sim["N_opt"]).all()
+
 
 HITS = ["in50", "in80", "in90", "in90_bounded"]
 
@@ -169,135 +265,3 @@ def test_choose_default_rewrites_the_recorded_decision_unchanged(choose_default,
         assert choose_default.main(["--out", str(tmp_path)]) == 0
     expected = (stored / "calibration_choice.txt").read_text()
     assert (tmp_path / "calibration_choice.txt").read_text() == expected
-
-
-# ---- 2: the stacked forms ramp in past the range, as the discrepancy's step ----
-@pytest.fixture(scope="module")
-def ray_fit(simulated_fit):
-    """A SIMULATED Chinchilla fit (conftest's ``simulated_fit``: 30 runs, 2 x 300 draws; a copy
-    sharing its draws) stacked with a second form: the same law with its floor E raised 10.5%
-    (ln E + 0.1), stacking weight 0.5 (a hand-made state: no other form is fitted), and a ray
-    out of its range in N (the largest-N run's D fixed), at ``DECADES`` past the largest
-    training N."""
-    fit = bl.Fit(simulated_fit.idata, simulated_fit.record,
-                 compute_model=simulated_fit.compute_model, cache={})  # fmt: skip
-    post = {k: np.asarray(v, float) for k, v in fit.draws().items() if np.ndim(v) == 1}
-    post["e"] = post["e"] + 0.1
-    post["E"] = post["E"] * np.exp(0.1)
-    other = {
-        "law": fit.record.law,
-        "law_options": fit.record.law_options,
-        "likelihood": fit.likelihood,
-        "priors": fit.record.priors,
-        "scales": fit.record.scales,
-        "groups": fit.record.groups,
-        "law_state": fit.record.law_state,
-        "posterior": {k: v.tolist() for k, v in post.items()},
-    }
-    fit.cache["stacking"] = {
-        "method": "stacking",
-        "laws": ["chinchilla", "higher floor"],
-        "weights": {"chinchilla": 0.5, "higher floor": 0.5},
-        "others": {"higher floor": other},
-    }
-    runs = fit.training_runs().df
-    i = runs["N"].idxmax()
-    query = query_frame(
-        fit, N=runs.loc[i, "N"] * 10**DECADES, D=np.full(DECADES.size, runs.loc[i, "D"])
-    )
-    return fit, query
-
-
-DECADES = np.array([0.0, 1e-3, 0.02, 0.05, 0.15, 0.3])
-
-
-def _ray_draws(fit, query, method: str, seed: int = 3) -> np.ndarray:
-    return np.asarray(log_loss_draws(fit, query, "new_run", None, seed, method))
-
-
-def test_stacking_median_is_continuous_at_the_range_edge(ray_fit):
-    """Other forms' draws were swapped in as soon as the distance was above 0: 0.001 decades
-    past the largest training N the median jumped (0.5% on Epoch; here by the other form's
-    share of a 7% higher loss). Now their share ramps in over RAMP decades: 0.001 decades out
-    the median is the plain posterior's, to within 0.05%."""
-    fit, query = ray_fit
-    R = ex.distance.ranges_of(fit)
-    d = ex.distance.distance_decades(query["N"], query["D"], query["C"], R)
-    np.testing.assert_allclose(d, DECADES, atol=1e-9)
-    plain = _ray_draws(fit, query, "none")
-    stacked = _ray_draws(fit, query, "stacking")
-    full_mixture = ex.stacking.stacked_draws(fit, query, plain, 3)  # every point fully mixed
-    med = {k: np.median(np.exp(v), axis=0) for k, v in
-           (("plain", plain), ("stacked", stacked), ("mixture", full_mixture))}  # fmt: skip
-    # the step the old rule made at 0.001 decades on this fit: well above the tolerance
-    assert med["mixture"][1] / med["plain"][1] - 1 > 0.005
-    assert abs(med["stacked"][1] / med["plain"][1] - 1) < 5e-4
-    # inside the range (d = 0) nothing changes; at d >= RAMP the draws are the full mixture's,
-    # the very draws the old rule gave there
-    np.testing.assert_array_equal(stacked[:, 0], plain[:, 0])
-    far = d >= ex.distance.RAMP
-    assert far.sum() == 2
-    np.testing.assert_array_equal(stacked[:, far], full_mixture[:, far])
-
-
-def test_stacked_forms_share_grows_with_the_ramp_and_each_draw_switches_once(ray_fit):
-    """At distance d the other form takes its stacking weight (0.5) times min(1, d / RAMP) of
-    the draws; along the ray a draw that took it keeps it further out."""
-    fit, query = ray_fit
-    plain = _ray_draws(fit, query, "none")
-    stacked = _ray_draws(fit, query, "stacking")
-    other = stacked != plain  # (S, Q)
-    expected = 0.5 * np.minimum(1.0, DECADES / ex.distance.RAMP)
-    assert plain.shape[0] == 600  # binomial sd of a share: <= 0.021
-    np.testing.assert_allclose(other.mean(axis=0), expected, atol=0.08)
-    assert other[:, 0].sum() == 0 and other[:, 1].mean() < 0.03
-    assert np.all(other[:, :-1] <= other[:, 1:])  # switched once, never back
-
-
-def test_stacking_discrepancy_ramps_the_forms_in_too(ray_fit):
-    """``"stacking_discrepancy"`` mixes the forms by the same ramp before adding the distance
-    discrepancy (here with its prior scales, on a copy of the fit sharing its draws: no
-    refits)."""
-    module_fit, query = ray_fit
-    cache = {
-        "stacking": module_fit.cache["stacking"],
-        ex.distance.CACHE_KEYS[False]: ex.distance.prior_state(reason="test"),
-    }
-    fit = bl.Fit(module_fit.idata, module_fit.record, compute_model=module_fit.compute_model,
-                 cache=cache)  # fmt: skip
-    plain = _ray_draws(fit, query, "none")
-    disc = _ray_draws(fit, query, "discrepancy")
-    both = _ray_draws(fit, query, "stacking_discrepancy")
-    mixture = ex.stacking.stacked_draws(fit, query, plain, 3)
-    # the discrepancy draws are the same in both methods: what is left is the forms' part
-    forms = both - (disc - plain)
-    np.testing.assert_allclose(forms[:, 0], plain[:, 0], rtol=0, atol=1e-12)
-    near = np.mean(np.abs(forms[:, 1] - plain[:, 1]) > 1e-9)
-    assert near < 0.03
-    np.testing.assert_allclose(forms[:, -1], mixture[:, -1], rtol=0, atol=1e-12)
-
-
-@pytest.mark.slow
-def test_stacking_median_is_continuous_at_the_edge_of_epochs_range():
-    """The reviewer's case (Epoch's Chinchilla points, fitted on C <= 1e21, the three stacked
-    forms fitted): 0.001 decades past the largest training N the old rule moved the stacking
-    median +0.5%; now it moves as the plain posterior's does, to within 0.05%."""
-    shared_or_skip()
-    train, _ = cal.epoch_split()
-    fit = bl.fit(train, "chinchilla", likelihood="gaussian", chains=2, warmup=300, draws=300,
-                 seed=0, warn=False)  # fmt: skip
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        ex.stacking.stack(fit, train, seed=0)
-    df = train.df
-    i = df["N"].idxmax()
-    dec = np.array([0.0, 1e-3, 0.3])
-    query = query_frame(fit, N=df.loc[i, "N"] * 10**dec, D=np.full(dec.size, df.loc[i, "D"]))
-    plain = _ray_draws(fit, query, "none", seed=0)
-    stacked = _ray_draws(fit, query, "stacking", seed=0)
-    mixture = ex.stacking.stacked_draws(fit, query, plain, 0)
-    med = {k: np.median(np.exp(v), axis=0) for k, v in
-           (("plain", plain), ("stacked", stacked), ("mixture", mixture))}  # fmt: skip
-    assert med["mixture"][1] / med["plain"][1] - 1 > 0.003  # the old step
-    assert abs(med["stacked"][1] / med["plain"][1] - 1) < 5e-4
-    np.testing.assert_array_equal(stacked[:, 2], mixture[:, 2])

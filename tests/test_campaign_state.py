@@ -1,6 +1,7 @@
-"""Review of the design campaign's state: a folder holding a campaign is not silently restarted,
-group labels survive save/load as written, recorded runs whose sizes are rounded count under
-the proposed design point, and a run passed again with its loss rounded is flagged."""
+"""The design campaign's state: a folder holding a campaign is not silently restarted, the
+starting runs are kept (never proposed again), group labels survive save/load as written,
+recorded runs whose sizes are rounded count under the proposed design point, and a run passed
+again with its loss rounded is flagged."""
 
 from __future__ import annotations
 
@@ -12,11 +13,14 @@ import pytest
 from conftest import TRUTH
 
 from bayeslaws import design
+from bayeslaws.design import campaign
 from bayeslaws.design.batch import run_keys
 from bayeslaws.design.campaign import RecordWarning
 from bayeslaws.runs import simulate
 
 TARGET = design.Loss(N=7e9, D=1.4e11)  # beyond the simulated fit's runs (<= 6e9, <= 1e11)
+
+
 QUICK = {"warmup": 100, "draws": 100}  # a tiny warm-started refit
 
 
@@ -117,3 +121,41 @@ def test_record_flags_a_run_passed_again_with_its_loss_rounded(simulated_fit, si
     assert len(repeated) == 1
     assert "0 ~ " in repeated[0] and "1 ~ " in repeated[0] and "2 ~ " not in repeated[0]
     assert camp.fit.n_runs == simulated_fit.n_runs + 3  # recorded all the same
+
+
+FAR = design.Loss(N=3e10, D=6e11)  # beyond the fitted range (60M-6B params, 1B-100B tokens)
+
+
+OPTS = {"cost": None, "max_draws": 100, "seed": 0}
+
+
+def _keys(df) -> set:
+    return set(zip(np.round(np.log(df["N"]), 6), np.round(np.log(df["D"]), 6), strict=True))
+
+
+def test_a_campaign_never_proposes_the_runs_its_fit_was_trained_on(simulated_fit, tmp_path):
+    """Campaign.propose counted only the runs recorded during the campaign, so its first pick
+    was the starting fit's largest run trained again (the simulator counts every run); the
+    starting runs are kept with the state, and a folder saved before they were kept loads with
+    the saved fit's training runs less the recorded ones."""
+    trained = simulated_fit.training_runs().df[["N", "D"]]
+    fresh = pd.DataFrame({"N": [3e9, 8e9], "D": [3e10, 4e10]})
+    cands = pd.concat([trained, fresh], ignore_index=True)
+    folder = tmp_path / "camp"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        camp = design.Campaign.start(simulated_fit, FAR, folder=folder, model="none", **OPTS)
+        plan = camp.propose(cands, k=3)
+    assert len(plan) >= 1 and not (_keys(plan) & _keys(trained))
+    assert len(design.Campaign.load(folder).start_runs) == len(trained)
+    # a folder of the earlier format, two of the fit's runs recorded by the campaign
+    camp.runs = trained.iloc[[0, 5]].assign(loss=3.0, step=0)
+    camp.save()
+    (folder / campaign.START_RUNS_FILE).unlink()
+    old = design.Campaign.load(folder)
+    assert len(old.start_runs) == len(trained) - 2
+    assert _keys(old.start_runs) == _keys(trained.drop(index=[0, 5]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        again = old.propose(cands, k=3)
+    assert len(again) >= 1 and not (_keys(again) & _keys(trained))

@@ -1,26 +1,25 @@
-"""Review 11 of the calibration harness: held-out runs of a grouped fit are predicted for their
-own group (1), bootstrap_rate's interval at 0% and 100% (2), bad input named (3). Tiny fits
-(1 chain x 150 + 150) of SIMULATED grouped runs (conftest's TWO_SCALES groups)."""
+"""Backtests, decision scores and widths_by_distance of a grouped fit answer each held-out run or
+budget for its own group (a new group warned about). Tiny fits (1 chain x 150 + 150) of
+SIMULATED grouped runs (conftest's TWO_SCALES groups)."""
 
 from __future__ import annotations
 
-import re
 import warnings
 
 import numpy as np
 import pandas as pd
 import pytest
 from conftest import TWO_SCALES, own_cache, two_scales_runs
-from scipy import stats
 
 import bayeslaws as bl
-from bayeslaws.posterior import allocation, splits
+from bayeslaws.posterior import allocation
 from bayeslaws.posterior import calibration as cal
 from bayeslaws.posterior.extrapolation import distance
 from bayeslaws.runs import simulate
-from bayeslaws.runs.checks import UnknownNameError
 
 TINY = {"likelihood": "gaussian", "chains": 1, "warmup": 150, "draws": 150, "seed": 0}
+
+
 # held-out runs one step beyond each group's fitted sizes and token counts (SIMULATED)
 BEYOND = {"small": ([6e8], [2e10, 3e10]), "large": ([2e10], [4e11, 6e11])}
 
@@ -159,81 +158,3 @@ def test_widths_by_distance_takes_a_group_and_warns_for_a_new_one(grouped_backte
         cal.widths_by_distance(fit, "none")
     with pytest.raises(ValueError, match="not one of the fit's groups"):
         cal.widths_by_distance(fit, "none", group="mystery")
-
-
-# ---- 2. bootstrap_rate at 0% and 100% ----
-@pytest.mark.parametrize("k, n", [(23, 23), (0, 23), (7, 15), (5, 5), (1, 9)])
-def test_bootstrap_rate_of_independent_points_is_the_exact_interval(k, n):
-    """23 hits of 23 gave (1.0, 1.0, 1.0): a zero-width '90% interval'. Independent points now
-    get the exact Clopper-Pearson interval (as scipy's binomtest computes it)."""
-    hits = np.r_[np.ones(k, bool), np.zeros(n - k, bool)]
-    exact = stats.binomtest(k, n).proportion_ci(confidence_level=0.9, method="exact")
-    for groups in (None, np.arange(n)[::-1]):  # one point per group: the same
-        rate, lo, hi = cal.bootstrap_rate(hits, groups)
-        assert rate == pytest.approx(k / n)
-        assert (lo, hi) == pytest.approx((exact.low, exact.high), rel=1e-9, abs=1e-12)
-        assert hi > lo
-
-
-def test_bootstrap_rate_of_groups_all_hit_or_all_missed_is_not_zero_width():
-    """Groups of several points, every one a hit: every resample gave rate 1. Now the exact
-    interval with the groups as trials (5 groups all hit: lower 0.05 ** (1 / 5))."""
-    groups = np.arange(15) % 5
-    for k in (5, 0):
-        rate, lo, hi = cal.bootstrap_rate(np.full(15, k == 5), groups)
-        exact = stats.binomtest(k, 5).proportion_ci(confidence_level=0.9, method="exact")
-        assert rate == k / 5 and (lo, hi) == pytest.approx((exact.low, exact.high), abs=1e-12)
-        assert hi - lo > 0.4
-    mixed = np.array([1, 0, 1, 1, 0, 1, 1, 1, 0, 1, 1, 0, 1, 1, 1], bool)
-    rate, lo, hi = cal.bootstrap_rate(mixed, groups)  # still the bootstrap over groups
-    assert lo < rate < hi
-
-
-# ---- 3. bad input, named ----
-def _draws(q: int) -> np.ndarray:
-    return np.log(2.0) + 0.01 * np.random.default_rng(0).standard_normal((50, q))
-
-
-@pytest.mark.parametrize(
-    "call, error, message",
-    [
-        (lambda: splits.simulated_optimum("x", 1e21), UnknownNameError, "kind must be one of"),
-        (lambda: splits.simulated_optimum("correct", -1), ValueError, "C must be finite"),
-        (lambda: splits.simulated_optimum("correct", 1e9), ValueError, "C must be above"),
-        (lambda: splits.epoch_split(cut="abc"), ValueError, "cut must be a positive number"),
-        (lambda: splits.epoch_split(c_max=float("nan")), ValueError, "c_max must be a positive"),
-        (lambda: cal.score([-2.0, 2.1], _draws(2)), ValueError, "actual must hold losses > 0"),
-        (lambda: cal.score([2.0, 2.1, 2.2], _draws(2)), ValueError, "log_draws must be"),
-        (lambda: cal.interval_table([2.0, 2.1], _draws(3)), ValueError, "log_draws must be"),
-        (lambda: cal.score([2.0, 2.1], _draws(2), levels=(1.5,)), ValueError, "levels must be"),
-        (lambda: cal.score([2.0, np.nan], _draws(2), rows=["a"]), ValueError, "rows must hold"),
-        (lambda: cal.bootstrap_rate([1, 0, 1, 1, 0, 1], ci=2), ValueError, "ci must be"),
-        (lambda: cal.bootstrap_rate([1, 0.5, 1, 1, 0]), ValueError, "hits must be flags"),
-        (
-            lambda: cal.empirical_vertices(pd.DataFrame({"N": [1.0, 2.0, 3.0]})),
-            UnknownNameError,
-            "points lacks column(s) ['C', 'loss']",
-        ),
-        (
-            lambda: cal.decision_scores(None, pd.DataFrame({"C": [1e22]}), "none"),
-            UnknownNameError,
-            "truth lacks column(s) ['N_opt', 'L_opt']",
-        ),
-    ],
-)
-def test_bad_input_is_refused_naming_the_argument(call, error, message):
-    """Each gave a silent answer (an unknown kind: the Chinchilla truth; a negative loss
-    scored), a NumPy message (arange, broadcast, quantile, float conversion) or a bare
-    KeyError/IndexError. Now an error naming the argument."""
-    with pytest.raises(error, match=re.escape(message)):
-        call()
-
-
-@pytest.mark.parametrize("k", [0, -6.0, float("nan"), float("inf")])
-def test_a_compute_model_number_that_is_not_positive_is_named_as_compute_model(k):
-    """optimal_allocation(..., compute_model=0) named flops_per_param_token, an argument the
-    caller never passed (runs.compute.linear's); as_compute_model names compute_model."""
-    from bayeslaws.runs.compute import as_compute_model
-
-    with pytest.raises(ValueError, match=r"compute_model, a number k for C = k N D, must be"):
-        as_compute_model(k)

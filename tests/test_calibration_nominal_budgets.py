@@ -1,4 +1,4 @@
-"""Review 9 of the calibration harness: backtests query held-out runs as ``bl.predict`` does.
+"""Backtests query held-out runs as ``bl.predict`` does, also where C is a nominal budget label.
 
 ``calibration.backtest`` and the benchmark's ``score_split`` asked the fit at the test table's
 own C column. On isoFLOP tables whose C is a nominal budget label (Marin's 3e20 for 3.64e20

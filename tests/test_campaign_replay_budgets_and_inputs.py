@@ -1,4 +1,6 @@
-"""Review 5 of the campaigns: the simulated campaign's baselines spend the budget as the grid
+"""Simulated and replayed campaigns: budgets spent and inputs checked up front.
+
+The simulated campaign's baselines spend the budget as the grid
 does (random drew a batch it could not afford and stopped; ours was not given the budget
 left), and replay pools, budgets and simulated-campaign inputs are checked up front with
 errors that name what is wrong. All data SIMULATED."""

@@ -1,6 +1,5 @@
-"""Review 7 of the statistical validation: fit health in backtest scores (1), SBC's troubled
-fits warned about (2), screen="exclude" skipped on too few runs warned about (4), NA hits in
-bootstrap_rate (5). Small fits (1 chain, <= 60 draws) or monkeypatched fits."""
+"""Fit health in backtest scores and one SamplerWarning naming troubled fits; screen="exclude"
+skipped on too few runs warned about. Small fits (1 chain, <= 60 draws) or monkeypatched fits."""
 
 from __future__ import annotations
 
@@ -20,6 +19,8 @@ from bayeslaws.inference.screening import OutlierWarning
 from bayeslaws.posterior import calibration as cal
 
 HEALTH = ["max_r_hat", "min_ess_bulk", "divergences", "diagnostics_ok", "n_flagged"]
+
+
 TINY = dict(likelihood="gaussian", methods=("none",), chains=1, warmup=30, draws=30, seed=0)
 
 
@@ -128,59 +129,6 @@ def test_the_benchmark_scores_rows_carry_the_fits_health(tmp_path):
     assert len(messages) == 1 and "'sim correct seed 3'" in messages[0], messages
 
 
-# ---- 2. SBC: troubled fits warned about ----
-def _fake_rank(rows):
-    rows = iter(rows)
-
-    def rank(item):
-        return {**{p: 25 for p in item.truth}, **next(rows)}
-
-    return rank
-
-
-def test_sbc_warns_about_divergent_and_low_ess_simulations(monkeypatch):
-    """sbc ranked among divergent, autocorrelated draws without a word (chinchilla, seed 0, the
-    defaults: 15 of 20 fits diverged, 15 of 20 had a bulk ESS below the 50 draws ranked)."""
-    rows = [{"divergences": 0, "min_ess": 120.0}, {"divergences": 5, "min_ess": 3.0},
-            {"divergences": 0, "min_ess": 10.0}]  # fmt: skip
-    monkeypatch.setattr(cal, "sbc_rank", _fake_rank(rows))
-    with pytest.warns(SamplerWarning, match=r"^sbc: 1 of 3 simulations' fits diverged") as caught:
-        ranks, pvalues = cal.sbc("chinchilla", n_sims=3, params=["alpha"])  # thin 4: 50 ranked
-    assert "2 of 3 have a smallest bulk ESS (min_ess) below the 50 draws ranked" in str(
-        caught[0].message
-    )
-    assert len(ranks) == 3 and set(pvalues) == {"alpha", "sigma"}
-    clean = [{"divergences": 0, "min_ess": 120.0}] * 3
-    monkeypatch.setattr(cal, "sbc_rank", _fake_rank(clean))
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", SamplerWarning)
-        cal.sbc("chinchilla", n_sims=3, params=["alpha"])
-
-
-def test_sbc_docstring_states_the_multiple_testing_chance_and_the_remedy():
-    doc = cal.sbc.__doc__
-    assert "1 - 0.95**k" in doc and "0.26 for six" in doc
-    assert "thin" in doc and "min_ess" in doc and "warmup=" in doc
-
-
-def test_a_small_real_sbc_reports_its_troubled_fits():
-    """Two real fits of 30 draws each: whatever they give, the warning counts them as the
-    ranks table does."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        ranks, _ = cal.sbc("chinchilla", n_sims=2, chains=1, warmup=30, draws=30, thin=1,
-                           seed=3, params=["alpha"])  # fmt: skip
-    diverged = int((ranks["divergences"] > 0).sum())
-    few = int((ranks["min_ess"] < 30).sum())
-    messages = [m for m in _sampler_messages(caught) if m.startswith("sbc:")]
-    if diverged or few:
-        assert len(messages) == 1
-        assert messages[0].startswith(f"sbc: {diverged} of 2 simulations' fits diverged")
-        assert f"{few} of 2 have a smallest bulk ESS" in messages[0]
-    else:
-        assert not messages
-
-
 # ---- 4. screen="exclude" skipped on too few runs ----
 def _seven_runs() -> pd.DataFrame:
     N = np.geomspace(1e7, 1e9, 7)
@@ -228,25 +176,3 @@ def test_warn_skipped_only_for_exclude_and_a_skip():
         warnings.simplefilter("error")
         scr.warn_skipped(scr.Screening(scr.Screen("warn"), [], empty, empty, [], [], "few"))
         scr.warn_skipped(scr.Screening(scr.Screen("exclude"), [1], empty, empty, [], []))
-
-
-# ---- 5. NA hits in bootstrap_rate ----
-def test_bootstrap_rate_leaves_na_hits_out_as_the_mean_does():
-    """Hits with NA (decision rows without a truth) gave (nan, nan, nan)."""
-    hits = pd.Series(pd.array([True, False, pd.NA, True, True, False], dtype="boolean"))
-    rate, lo, hi = cal.bootstrap_rate(hits)
-    assert rate == pytest.approx(hits.mean()) == pytest.approx(0.6)
-    assert (rate, lo, hi) == cal.bootstrap_rate(np.array([True, False, True, True, False]))
-    assert lo <= rate <= hi
-    # grouped: an NA hit takes its group entry with it; a group left with no scored hit
-    # does not count towards MIN_GROUPS
-    groups = np.array([1, 2, 3, 4, 5, 6])
-    same = cal.bootstrap_rate(np.array([True, False, True, True, False]), groups[[0, 1, 3, 4, 5]])
-    assert cal.bootstrap_rate(hits, groups) == same
-    four = pd.Series(pd.array([True, pd.NA, True, False, True], dtype="boolean"))
-    rate, lo, hi = cal.bootstrap_rate(four, [1, 2, 3, 4, 5])  # 4 groups with a scored hit
-    assert rate == pytest.approx(0.75) and np.isnan(lo) and np.isnan(hi)
-    nothing = pd.Series(pd.array([pd.NA, pd.NA], dtype="boolean"))
-    assert np.isnan(cal.bootstrap_rate(nothing)).all()
-    with pytest.raises(ValueError, match="groups has shape"):
-        cal.bootstrap_rate(hits, groups[:3])

@@ -1,4 +1,4 @@
-"""bayeslaws.design, review 9: one unknown level per new (N, D) cell, not one per unit.
+"""bayeslaws.design: one unknown level per new (N, D) cell, not one per unit.
 
 The hyperparameter laws give a run at a new cell a nuisance, the variance of its cell's level,
 unknown until the cell's runs are seen. The design merged all of a unit's rows into ONE level

@@ -1,0 +1,157 @@
+"""Design values under the drift and GP-discrepancy models: the widths after a run, the
+reweighted target without its drift, and per-point GP draws. All data SIMULATED."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.stats import norm
+
+from bayeslaws import design
+from bayeslaws.design.gaussian import setup
+
+NEAR = design.Loss(N=7e9, D=1.4e11)  # just beyond the fitted range (60M-6B params, 1B-100B tokens)
+
+
+LABEL = "L(N=7e+09, D=1.4e+11)"
+
+
+# a unit beyond the target (it removes the target's drift) and one inside the range (keeps it)
+BEYOND_AND_INSIDE = pd.DataFrame({"N": [1e10, 3e9], "D": [2e11, 5e10]})
+
+
+def _ranked(fit, model: str) -> pd.DataFrame:
+    return design.rank_candidates(
+        fit, BEYOND_AND_INSIDE, NEAR, model=model, cost=None, max_draws=400
+    ).set_index("unit")
+
+
+def test_width_after_under_the_drift_predicts_the_interval_after_the_run(simulated_fit):
+    """Under the drift the target's draws are heavy-tailed (their 90% width is far below the
+    Gaussian one of their variance), and width_after = width_now * sqrt(post / prior) mixed that
+    quantile width with closed-form variances: a unit removing the whole drift was predicted
+    NARROWER than under the fitted law alone (0.026 against 0.029; refits showed 0.039-0.041,
+    the Gaussian width of the variance after). The width after is now the rebuilt draws':
+    with the drift removed, the Gaussian width of the variance after (to Monte Carlo error);
+    with the drift kept, about the draws' own width."""
+    drift, none = _ranked(simulated_fit, "drift"), _ranked(simulated_fit, "none")
+    now, after = f"width_now[{LABEL}]", f"width_after[{LABEL}]"
+    assert drift.loc[0, now] > 3 * none.loc[0, now]  # the drift matters here (not trivial)
+    # never narrower than the law alone after the same run: the drift only adds uncertainty
+    assert drift.loc[0, after] >= none.loc[0, after]
+    # the whole drift removed: the Gaussian width of the variance after (exp of the log scale)
+    p = setup(simulated_fit, BEYOND_AND_INSIDE, NEAR, 0, 400, None, "drift")
+    post_sd = np.sqrt(p.prior_cov()[0, 0] * np.exp(-2 * drift.loc[0, "info"]))
+    z, centre = norm.ppf(0.95), np.median(p.tdraws[:, 0])
+    gaussian = np.exp(centre + z * post_sd) - np.exp(centre - z * post_sd)
+    np.testing.assert_allclose(drift.loc[0, after], gaussian, rtol=0.1)
+    # a unit inside the range keeps the drift (and its heavy tail): the interval barely moves
+    assert drift.loc[1, after] <= drift.loc[1, now]
+    assert drift.loc[1, after] > 0.9 * drift.loc[1, now]
+    # the greedy batch reports the same width for the same first pick
+    plan = design.next_runs(
+        simulated_fit, BEYOND_AND_INSIDE, NEAR, k=1, model="drift", cost=None, max_draws=400
+    )
+    assert plan["unit"].iloc[0] == 0
+    np.testing.assert_allclose(plan[after].iloc[0], drift.loc[0, after], rtol=1e-9)
+
+
+def test_width_after_without_drift_is_still_the_information(simulated_fit):
+    """Without a drift the width after is width_now * sqrt(post / prior), as before: ln(now /
+    after) is the unit's information (nats)."""
+    none = _ranked(simulated_fit, "none")
+    implied = np.log(none[f"width_now[{LABEL}]"] / none[f"width_after[{LABEL}]"])
+    np.testing.assert_allclose(implied, none["info"], rtol=1e-9, atol=1e-12)
+
+
+# ---- finding 3: the width after a unit removing part of the drift ------------------------------
+BEYOND = design.Loss(N=7e10, D=1.4e12)  # beyond the fitted range on N, D and C
+
+
+BEYOND_LABEL = "L(N=7e+10, D=1.4e+12)"
+
+
+def natural_width(log_draws: np.ndarray, ci: float = 0.9) -> float:
+    """The central ``ci`` width of exp(draws) (natural scale, as width_now)."""
+    lo, hi = np.quantile(np.exp(log_draws), [(1 - ci) / 2, (1 + ci) / 2])
+    return hi - lo
+
+
+def test_width_after_a_partial_drift_removal_is_the_models_not_the_draws_chance(simulated_fit):
+    """A run at the target's N on few tokens widens the range along N only: it removes the N+
+    part of the target's drift (~12% of its variance; the drift is >99.9% of it here). The
+    predicted width after is the model's: slopes independent across the axes given the draw's
+    scale, the structure the closed-form value (``info``) assumes, so ln(width_now /
+    width_after) is that of a large Monte Carlo of the drift state's own slopes (200k draws:
+    the natural-scale 90% widths of exp(g @ DP) and exp(g @ left)), on every seed. Rebuilt from
+    the 400 draws' own slopes it carried their chance correlations between the axes: 0.00 to
+    0.18 nats over seeds for 0.106. A unit inside the range leaves the width."""
+    from bayeslaws.design.gaussian import setup
+    from bayeslaws.posterior.extrapolation import drift
+
+    cands = pd.DataFrame({"N": [7e10, 3e9], "D": [1e9, 3e10]})  # N+ only; inside the range
+    opts = {"cost": None, "max_draws": 400, "model": "drift"}
+    rng = np.random.default_rng(11)
+    g = drift.sample_slopes(drift.axis_taus(drift.state_of(simulated_fit), 200_000, rng), rng)
+    for seed in (0, 3, 4):
+        ranked = design.rank_candidates(simulated_fit, cands, BEYOND, seed=seed, **opts)
+        ranked = ranked.set_index("unit")
+        now, after = (ranked[f"{c}[{BEYOND_LABEL}]"] for c in ("width_now", "width_after"))
+        implied = np.log(now / after)
+        p = setup(simulated_fit, cands, BEYOND, seed, 400, None, "drift")
+        DP, MU = p.drift_terms([])
+        assert np.count_nonzero(MU[0]) == 1 and not np.any(MU[1])  # N+ removed; nothing
+        want = np.log(natural_width(g @ DP[:, 0]) / natural_width(g @ (DP - MU[0])[:, 0]))
+        assert 0.05 < want < 0.2, want  # not trivial
+        # 0.035: the natural-scale quantiles of 400 heavy-tailed draws (0.085-0.097 for 0.106)
+        assert implied.iloc[0] == pytest.approx(want, abs=0.035), (seed, implied.iloc[0], want)
+        assert implied.iloc[1] == pytest.approx(0.0, abs=1e-3)
+
+
+def test_reweighted_uses_the_target_without_its_drift(simulated_fit):
+    """Under the default (drift) model the target's draws carry heavy-tailed drift (kurtosis
+    ~25) that no in-range outcome tells anything about: reweighting them gave 0.006-0.007 nats
+    where the Gaussian value is ~1e-4. Without the drift (its variance added in closed form)
+    the two agree up to Monte Carlo error."""
+    cands = pd.DataFrame({"N": [8e7, 4e8, 1.5e9], "D": [3.6e9, 8e9, 9.7e9]})  # inside the range
+    b = design.bounds(simulated_fit, cands, NEAR, seed=0)
+    print(b[["gaussian", "reweighted", "gaussian_drift"]].to_string())
+    assert np.all(b["gaussian"] < 0.01)
+    gap = np.abs(b["reweighted"] - b["gaussian"])
+    assert np.all(gap <= 1e-3), gap  # the drift's noise: 0.006 nats
+    assert np.all(gap <= 3 * b["reweighted_se"] + 1e-5), gap
+
+
+def test_a_candidates_value_does_not_depend_on_the_others_listed(simulated_fit):
+    """Under the default model ("drift") the GP discrepancy of the candidates' observations was
+    drawn jointly over the listed candidates: an in-range run was worth 6.6e-5, 7.5e-5 or
+    6.8e-5 nats as candidates were added. Now each point's draw is a fixed function of the
+    point, so its value is the same in any candidate set (and at a target's own point the
+    observation and the target share it)."""
+    base = pd.DataFrame({"N": [2e8, 1e9], "D": [4e9, 2e10]})
+    more = pd.concat(
+        [base, pd.DataFrame({"N": [5e8, 3e9], "D": [3e9, 5e10]})], ignore_index=True
+    )
+    values = []
+    for cands in (base, more, more.iloc[::-1]):
+        ranked = design.rank_candidates(simulated_fit, cands, NEAR, cost=None, max_draws=300)
+        points = list(zip(base.N, base.D, strict=True))
+        values.append(ranked.set_index(["N", "D"]).loc[points, "info"])
+    np.testing.assert_allclose(values[1].to_numpy(), values[0].to_numpy(), rtol=1e-9)
+    np.testing.assert_allclose(values[2].to_numpy(), values[0].to_numpy(), rtol=1e-9)
+
+
+def test_point_normals_are_per_point_and_group():
+    """The GP's draws at a point are a fixed function of (seed, point, group): the same in any
+    call, independent between points and between groups (two groups' GPs are independent, so
+    the same normals for both would correlate their deviations perfectly)."""
+    from bayeslaws.posterior.model import point_normals
+
+    alone = point_normals(0, [1e9], [2e10], 500, group="a")
+    listed = point_normals(0, [3e8, 1e9], [1e10, 2e10], 500, group="a")
+    other = point_normals(0, [1e9], [2e10], 500, group="b")
+    np.testing.assert_array_equal(alone[:, 0], listed[:, 1])
+    assert abs(np.corrcoef(alone[:, 0], other[:, 0])[0, 1]) < 0.2  # 500 draws: sd 0.045
+    assert abs(np.corrcoef(listed[:, 0], listed[:, 1])[0, 1]) < 0.2
+    assert np.isfinite(point_normals(0, [0.5], [0.5], 3)).all()  # ln of a value below 1
