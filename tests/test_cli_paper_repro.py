@@ -1,4 +1,4 @@
-"""paper_repro scripts' command lines (review 12): every script writes into ``--out`` (default
+"""paper_repro scripts' command lines: every script writes into ``--out`` (default
 paper_repro/results) and its --help says so; the quick-check examples write to a scratch folder;
 --help gives the docstring's first paragraph and the main options' defaults; hyperparams.py
 rejects an unknown part before running any; yin.py --truth-only without an earlier run says what

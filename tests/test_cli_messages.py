@@ -1,8 +1,5 @@
-"""The command line after the seventh newcomer review: a NaN prediction near a fitted cell
-names that cell to full precision; a run table's load warnings are said once; an unknown
-option is named with its subcommand's help; repro's help says what --draws does to the
-warm-up and which scripts run by default; a report re-run names figures left from an earlier
-run; a design whose widths are set by the drift's far draws says so and names --model gp."""
+"""What the command line says beside its answers, on tiny fits: a NaN prediction's nearest
+fitted cell, load warnings once, an unknown option, leftover report figures, drift widths."""
 
 from __future__ import annotations
 
@@ -20,6 +17,8 @@ from bayeslaws.app.cli import main  # noqa: E402
 from bayeslaws.runs import best_run_per_cell, simulate  # noqa: E402
 
 TINY = ["--chains", "1", "--warmup", "50", "--draws", "50"]
+
+
 CELL_N = 17123456.0  # a fitted size written in full (its rounding 1.71e7 is another cell)
 
 
@@ -103,16 +102,6 @@ def test_unknown_option_named_with_its_subcommand(files, capsys):
     assert "--tagret: did you mean --target?" in line, line
 
 
-def test_repro_help_says_the_warmup_and_the_default_scripts(capsys):
-    code, out, err = cli_run(["repro", "--help"], capsys)
-    text = " ".join(out.split())
-    assert code == 0
-    assert "draws (and warm-up) per chain" not in text
-    assert "default: yin liang porian" in text, text
-    assert "porian keeps its own warm-up of 500" in text, text
-    assert "at least 1000" in text, text
-
-
 def test_report_names_figures_left_from_an_earlier_run(files, capsys):
     out = files["dir"] / "rep.html"
     folder = files["dir"] / "rep_figures"
@@ -146,3 +135,24 @@ def test_design_says_the_drift_sets_the_widths(files, capsys):
     out, err = capsys.readouterr()
     assert code == 0, err
     assert not [w for w in caught if "drift's pull" in str(w.message)]
+
+
+@pytest.fixture(scope="module")
+def sim_file(simulated_fit, tmp_path_factory):
+    """A chinchilla fit of SIMULATED runs (conftest), saved."""
+    path = tmp_path_factory.mktemp("review9_sim") / "sim.nc"
+    simulated_fit.save(path)
+    return path
+
+
+# ---- 4. design --plot says each warning once ----------------------------------------------
+def test_design_plot_says_each_warning_once(sim_file, tmp_path):
+    argv = ["design", sim_file, "--isoflop", "1e21", "--nopt", "1e22", "--k", "1",
+            "--plot", tmp_path / "d.png"]  # fmt: skip
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        code = main([str(a) for a in argv])
+    assert code == 0
+    said = [str(w.message) for w in caught if "N_opt(C=1e+22)" in str(w.message)]
+    assert said, "no warning about the far target: the test needs one"
+    assert len(said) == len(set(said)), said
