@@ -344,7 +344,7 @@ def test_planning_answers_for_the_group_asked(small_sweep_hp_fit, grouped_fit, m
     """planning(..., group="A"): the allocation, near-optimal sizes and N_opt design are group
     A's (as bl.optimal_allocation(..., group="A") gives), and the report says so."""
     # the two fixtures are of different sweeps, which planning refuses (plan.check_same_runs,
-    # tested in test_plan_review11); this test is about groups only
+    # tested in test_plan_candidates_and_fit_pairs); this test is about groups only
     monkeypatch.setattr(plan, "check_same_runs", lambda *fits: None)
     C = 1e22
     with warnings.catch_warnings():

@@ -126,7 +126,7 @@ def test_the_hp_design_prints_the_ranking_its_order_sentence_compares(simulated_
     """The hyperparameter design said "so the two orders differ" against a ranking of each
     sweep alone that the report never printed: the ranking is now a table of the section."""
     from conftest import flat_text
-    from test_plan_report_review6 import _design_plan
+    from test_plan_report_cautions import _design_plan
 
     from bayeslaws.app import plan_report
     from bayeslaws.app.report import Report

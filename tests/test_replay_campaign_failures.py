@@ -1,4 +1,6 @@
-"""Review 13 of the design replay (bayeslaws/app/replay.py, benchmarks/design_replay.py):
+"""The design replay's failed campaigns, bad seeds and budgets, and each pool's scoring method.
+
+The design replay (bayeslaws/app/replay.py, benchmarks/design_replay.py):
 
 F1. run_campaign built list(campaign_steps(...)): a step that raised threw away every step the
     campaign had scored, and replay_many kept only campaigns that finished, so the benchmark's
@@ -229,7 +231,7 @@ def test_bad_seeds_are_refused_before_any_fit(monkeypatch, seeds, word):
 
 def test_a_fractional_start_seed_is_refused_and_empty_budgets_warn(stubbed):
     """Empty budgets score only the start: said (a BudgetWarning naming ``budgets``), not
-    refused, since a start-only replay is used on purpose (test_replay_review10)."""
+    refused, since a start-only replay is used on purpose (test_replay_warnings)."""
     pool = tiny_loss_pool()
     with pytest.raises(ValueError, match="seed must be an integer >= 0, got 1.7"):
         pool.start(1.7)

@@ -1,4 +1,6 @@
-"""``bayeslaws plan`` after the eleventh review: the N_opt design's candidate isoFLOP lines sat at
+"""``bayeslaws plan``: its candidate isoFLOP lines, the fits it plans from together, its cells.
+
+Fixed in ``bayeslaws plan``: the N_opt design's candidate isoFLOP lines sat at
 3e19 and 1e20 FLOPs whatever the fit (4,500x a 1e17 budget on a small sweep; deep inside the
 data at Chinchilla scale); two fits of unrelated data sets were planned from together, a real
 loss surface scored against the simulator's truth; the hyperparameter design's two cell sizes

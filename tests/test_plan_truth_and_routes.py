@@ -1,5 +1,8 @@
-"""Review fixes of planning: the truth a plan is scored against, the range check of
-fixed_vs_optimal's cells, and the route of two loads of one fit."""
+"""Planning: the truth a plan is scored against, fixed_vs_optimal's cells, two loads of one fit.
+
+The truth a plan is scored against, the range check of fixed_vs_optimal's cells, the route of two
+loads of one fit, and the words of the paper's fixed-vs-optimal cuts and of a loaded sweep's
+source."""
 
 from __future__ import annotations
 

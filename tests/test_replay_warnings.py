@@ -1,4 +1,6 @@
-"""Review 10 of the design replay (bayeslaws/app/replay.py): what a replay's fits and designs
+"""The design replay's warnings: fit and design warnings recorded and named; the runs bought.
+
+The design replay (bayeslaws/app/replay.py): what a replay's fits and designs
 warn about reaches the user, and the history says which runs each step bought.
 
 1. The fits (start, update or cold refit) ran with warn=False under a blanket "ignore": a fit

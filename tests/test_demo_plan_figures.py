@@ -1,4 +1,6 @@
-"""The plan's figures on a user's own runs (review 13, RC): ``bayeslaws plan`` drew the isoFLOP
+"""The plan's figures on a user's own runs, and the demo's sampler settings checked first.
+
+The plan's figures on a user's own runs: ``bayeslaws plan`` drew the isoFLOP
 curves at the demo's fixed budgets (1e19 ... 1e22 FLOPs) and N_opt(C) from 1e17 FLOPs whatever
 the fitted range, and overlaid Yin et al.'s video-DiT laws on any data. Now the budgets and the
 range follow the fitted range and the plan's budget, and the published laws are drawn beside a

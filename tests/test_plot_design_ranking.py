@@ -1,8 +1,9 @@
-"""bayeslaws.plot, review 5 of the figures: the design ranking states the scale of its scores in
-the axis label (nats per FLOP are ~1e-22; matplotlib's offset text "1e-22" ran over the label's
-end), and the isoFLOP figure draws a budget outside the fitted range of C dashed, its legend
-entry saying so, against the same range the N_opt figure shades (a fitted group's own runs').
-Runs SIMULATED."""
+"""bayeslaws.plot.design_ranking: the scale of its scores and the SIMULATED words of its table.
+
+The axis label states the scale of the scores (nats per FLOP are ~1e-22; matplotlib's offset
+text "1e-22" ran over the label's end); a table from rank_candidates / next_runs carries its
+fit's words in attrs["simulated_words"], which the title reads. Runs SIMULATED.
+"""
 
 from __future__ import annotations
 
@@ -17,8 +18,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
+import bayeslaws as bl  # noqa: E402
 from bayeslaws import plot  # noqa: E402
-from bayeslaws.posterior.extrapolation.distance import group_ranges  # noqa: E402
 
 PER_FLOP = np.array([2.02e-22, 0.82e-22, 0.38e-22])  # nats / FLOP, as the demo's candidates
 
@@ -81,45 +82,29 @@ def test_design_ranking_keeps_scores_near_one_as_they_are():
     plt.close(fig)
 
 
-def _budget_lines(ax) -> dict[str, str]:
-    """The isoFLOP figure's median curves: legend label -> line style."""
-    return {ln.get_label(): ln.get_linestyle() for ln in ax.lines
-            if ln.get_label().startswith("C = ")}  # fmt: skip
-
-
-def _isoflop(fit, C, **kw):
-    with warnings.catch_warnings():  # budgets beyond the range warn; the figure is the subject
+def test_design_ranking_reads_the_tables_simulated_words(simulated_fit):
+    assert simulated_fit.simulated_words == " (SIMULATED data)"
+    cands = bl.design.isoflop_candidates(C=[1e19], fit=simulated_fit, n_per_budget=3)
+    target = bl.design.Loss(N=1e9, D=2e10)
+    with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return plot.isoflop(fit, C, n_points=12, **kw)
-
-
-def test_isoflop_dashes_a_budget_outside_the_fitted_range(simulated_fit):
-    low, high = group_ranges(simulated_fit)["C"]  # 3.6e17 .. 3.6e21 FLOPs
-    inside, beyond = 1e19, 100 * high
-    assert low < inside < high
-    fig = _isoflop(simulated_fit, [inside, beyond])
-    lines = _budget_lines(fig.axes[0])
-    assert lines == {
-        f"C = {inside:.1e} FLOPs": "-",
-        f"C = {beyond:.1e} FLOPs (outside fitted C range)": "--",
-    }, lines
-    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
-    assert f"C = {beyond:.1e} FLOPs (outside fitted C range)" in legend, legend
+        ranked = bl.design.rank_candidates(simulated_fit, cands, target, max_draws=100)
+        batch = bl.design.next_runs(simulated_fit, cands, target, k=1, max_draws=100)
+    assert ranked.attrs["simulated_words"] == " (SIMULATED data)"
+    assert batch.attrs["simulated_words"] == " (SIMULATED data)"
+    fig = plot.design_ranking(ranked, picks=batch)
+    assert fig.axes[0].get_title().replace("\n", " ").endswith("(SIMULATED data)")
+    plt.close(fig)
+    fig = plot.design_ranking(ranked, simulated=False)  # the caller's word stands
+    assert "SIMULATED" not in fig.axes[0].get_title()
     plt.close(fig)
 
 
-def test_isoflop_measures_a_fitted_group_from_its_own_runs(two_scales_grouped):
-    """1e21 FLOPs lies beyond group 'small''s runs (C up to 1.8e19) but inside the pooled
-    range (up to 1.2e22): dashed for group 'small', solid for a new group, as the N_opt figure
-    shades the one range or the other."""
-    fit = two_scales_grouped
-    assert group_ranges(fit, "small")["C"][1] < 1e21 < group_ranges(fit)["C"][1]
-    fig = _isoflop(fit, [1e18, 1e21], group="small")
-    assert _budget_lines(fig.axes[0]) == {
-        "C = 1.0e+18 FLOPs": "-",
-        "C = 1.0e+21 FLOPs (outside group 'small''s fitted range of C)": "--",
-    }
+def test_design_ranking_of_a_table_without_attrs_says_nothing():
+    plan = pd.DataFrame({"N": [2e8, 9e7], "D": [2.5e10, 5.5e10], "info_per_flop": [2e-22, 1e-22]})
+    fig = plot.design_ranking(plan)
+    assert "SIMULATED" not in fig.axes[0].get_title()
     plt.close(fig)
-    fig = _isoflop(fit, [1e18, 1e21])
-    assert _budget_lines(fig.axes[0]) == {"C = 1.0e+18 FLOPs": "-", "C = 1.0e+21 FLOPs": "-"}
+    fig = plot.design_ranking(plan, simulated=True)
+    assert "(SIMULATED data)" in fig.axes[0].get_title().replace("\n", " ")
     plt.close(fig)

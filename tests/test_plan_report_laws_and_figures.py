@@ -1,4 +1,6 @@
-"""Review of the planning report (bayeslaws.app.plan_report) and the demo's figures: the
+"""The planning report's laws, figures, allocation and design sentences (bayeslaws.app.plan_report).
+
+The planning report and the demo's figures: the
 hyperparameter laws printed with the units of N and T their coefficients assume, the figures
 drawn at the plan's credible level, the allocation under the fit's own compute model (no truth
 counted under another), a loss surface of any law, and the next-runs sentence from the actual

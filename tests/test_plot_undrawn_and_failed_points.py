@@ -1,23 +1,14 @@
-"""bayeslaws.plot, review 8 of the figures: nothing drawn is left out or misread unsaid.
+"""bayeslaws.plot says what a figure marks or leaves out (design_replay, fan, bowls).
 
-1. design_replay draws a fit that failed the sampler checks (history column sampler_ok False)
-   as a hollow circle with its own legend entry, and each panel's title says "k of n fits
-   failed the sampler checks" (they were drawn as healthy fits: 23 of 104 dots of the
-   committed benchmark figure).
-3. fan counts in its legend the runs it cannot draw (no finite loss).
-4. bowls says in its title how many runs lie outside the fitted cells (not drawn).
-5. bowls' colour scale, clipped at the 95th percentile, ends in an arrow and says so.
-6. design_ranking of a table from rank_candidates / next_runs says SIMULATED (the table
-   carries its fit's words in attrs["simulated_words"]).
-7. isoflop and n_opt warn about the caller's budgets once, by the caller's positions and
-   values: not about the figure's own grid (D = 1.52e6 that nobody gave), and each far end of
-   a C_range by its own value; a bad ``budgets`` is named as such (it was blamed on C_range).
-Runs SIMULATED; the fits are the suite's small shared ones.
+design_replay draws a fit that failed the sampler checks (history column sampler_ok False) as a
+hollow circle with its own legend entry, and each panel's title says "k of n fits failed the
+sampler checks"; fan counts in its legend the runs it cannot draw (no finite loss); bowls says
+in its title how many runs lie outside the fitted cells (not drawn), and its colour scale,
+clipped at the 95th percentile, ends in an arrow and says so. Runs SIMULATED; the fits are the
+suite's small shared ones.
 """
 
 from __future__ import annotations
-
-import warnings
 
 import matplotlib
 
@@ -26,11 +17,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-import pytest  # noqa: E402
 
-import bayeslaws as bl  # noqa: E402
 from bayeslaws import plot  # noqa: E402
-from bayeslaws.runs import PlausibilityWarning  # noqa: E402
 
 
 def _history(sampler_ok) -> pd.DataFrame:
@@ -144,68 +132,3 @@ def test_bowls_colour_bar_says_where_it_clips(small_sweep_hp_fit):
     assert _colour_bar(fig).extend == "neither"
     assert fig.axes[-1].get_ylabel() == "loss above cell's best run (%)"
     plt.close(fig)
-
-
-def test_design_ranking_reads_the_tables_simulated_words(simulated_fit):
-    assert simulated_fit.simulated_words == " (SIMULATED data)"
-    cands = bl.design.isoflop_candidates(C=[1e19], fit=simulated_fit, n_per_budget=3)
-    target = bl.design.Loss(N=1e9, D=2e10)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        ranked = bl.design.rank_candidates(simulated_fit, cands, target, max_draws=100)
-        batch = bl.design.next_runs(simulated_fit, cands, target, k=1, max_draws=100)
-    assert ranked.attrs["simulated_words"] == " (SIMULATED data)"
-    assert batch.attrs["simulated_words"] == " (SIMULATED data)"
-    fig = plot.design_ranking(ranked, picks=batch)
-    assert fig.axes[0].get_title().replace("\n", " ").endswith("(SIMULATED data)")
-    plt.close(fig)
-    fig = plot.design_ranking(ranked, simulated=False)  # the caller's word stands
-    assert "SIMULATED" not in fig.axes[0].get_title()
-    plt.close(fig)
-
-
-def test_design_ranking_of_a_table_without_attrs_says_nothing():
-    plan = pd.DataFrame({"N": [2e8, 9e7], "D": [2.5e10, 5.5e10], "info_per_flop": [2e-22, 1e-22]})
-    fig = plot.design_ranking(plan)
-    assert "SIMULATED" not in fig.axes[0].get_title()
-    plt.close(fig)
-    fig = plot.design_ranking(plan, simulated=True)
-    assert "(SIMULATED data)" in fig.axes[0].get_title().replace("\n", " ")
-    plt.close(fig)
-
-
-def _plausibility(call) -> list[str]:
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        fig = call()
-    plt.close(fig)
-    return [str(w.message) for w in caught if issubclass(w.category, PlausibilityWarning)]
-
-
-def test_isoflop_checks_the_callers_budgets_once(simulated_fit):
-    """simulated_fit's budgets: 3.6e17 .. 3.6e21 FLOPs; 1e12 lies 5.6 decades below, 1e28 6.4
-    above. The figure's grid (D = C / 6N of its sizes) is its own: not named."""
-    messages = _plausibility(lambda: plot.isoflop(simulated_fit, [1e12, 1e28], n_points=5))
-    assert len(messages) == 2, messages  # one per side of the range
-    assert messages[0].startswith("C = 1e+12 (positions [0]) lies"), messages
-    assert messages[1].startswith("C = 1e+28 (positions [1]) lies"), messages
-    assert not any("D =" in m for m in messages)
-    # positions in the caller's list, not the sorted one
-    messages = _plausibility(lambda: plot.isoflop(simulated_fit, [1e20, 1e12], n_points=5))
-    assert len(messages) == 1 and messages[0].startswith("C = 1e+12 (positions [1]) lies")
-    assert _plausibility(lambda: plot.isoflop(simulated_fit, [1e19, 1e20], n_points=5)) == []
-
-
-def test_n_opt_names_each_far_end_and_each_far_budget_once(simulated_fit):
-    messages = _plausibility(lambda: plot.n_opt(simulated_fit, (1e10, 1e30), n_points=5))
-    assert len(messages) == 2, messages
-    assert messages[0].startswith("C = 1e+10 lies") and messages[1].startswith("C = 1e+30 lies")
-    # a far budget makes the default range's high end: named once, as the budget
-    messages = _plausibility(lambda: plot.n_opt(simulated_fit, budgets=[1e30], n_points=5))
-    assert len(messages) == 1 and messages[0].startswith("C = 1e+30 (positions [0]) lies")
-
-
-@pytest.mark.parametrize("budgets", [[-1e20], [0.0], [np.nan]])
-def test_n_opt_names_bad_budgets(simulated_fit, budgets):
-    with pytest.raises(ValueError, match=r"^budgets must be finite and positive"):
-        plot.n_opt(simulated_fit, budgets=budgets)

@@ -1,15 +1,19 @@
-"""Fifth review of the reports (``bayeslaws report``: fit_report; the planning report:
-plan_report.build_report): the planning report hid the runs a fit dropped (the sweep law's
-diverged / NaN-loss runs, its notes) behind the run table's "0 excluded"; warnings issued while a
-report was computed (a near-optimal band that is not one interval, N_opt at the isoFLOP search
-edge, a fit of other law code loaded by ``bayeslaws report``) reached stderr only. Both reports
-now list the fit's exclusions and notes (one helper, report.data_lines) and a "Warnings"
-section, and fit_report cautions on the search edge as the planning report does."""
+"""What fit_report and the planning report caution about: exclusions, warnings, far budgets, NaN.
+
+Both reports list the fit's exclusions and notes (one helper, report.data_lines) and a
+"Warnings" section with the warnings issued while the report was computed (a near-optimal band
+that is not one interval, N_opt at the isoFLOP search edge, a fit of other law code loaded by
+``bayeslaws report``); an allocation at a budget more than WARN_DECADES outside the fitted range
+says its interval is the fitted law's uncertainty alone, not the risk that the law bends out
+there; a target at which the law gives no value of a quantity (NaN) is said, with the law's
+remedy.
+"""
 
 from __future__ import annotations
 
 import copy
 import dataclasses
+import html
 import warnings
 
 import matplotlib
@@ -18,7 +22,7 @@ matplotlib.use("Agg")
 
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
-from conftest import flat_text, report_section
+from conftest import flat_text, quiet, report_section  # noqa: E402
 
 import bayeslaws as bl  # noqa: E402
 from bayeslaws import posterior  # noqa: E402
@@ -26,7 +30,12 @@ from bayeslaws.app import plan, plan_report  # noqa: E402
 from bayeslaws.app import report as reports  # noqa: E402
 from bayeslaws.app.cli import main  # noqa: E402
 from bayeslaws.app.report import Section, fit_report  # noqa: E402
-from bayeslaws.posterior.allocation import SearchEdgeWarning, edge_message  # noqa: E402
+from bayeslaws.posterior.allocation import (  # noqa: E402
+    WARN_DECADES,
+    SearchEdgeWarning,
+    edge_message,
+    interval_note,
+)
 from bayeslaws.posterior.extrapolation import DEFAULT_METHOD  # noqa: E402
 
 LAW_EXCLUSION = {  # as bl.fit records the sweep law's own exclusion of NaN-loss runs
@@ -35,10 +44,14 @@ LAW_EXCLUSION = {  # as bl.fit records the sweep law's own exclusion of NaN-loss
     "reason": "not in the bowls: 3 with a missing (NaN) loss (law 'sweep')",
     "rows": ["3", "40", "77"],
 }
+
+
 LAW_NOTE = (
     "3 of 30 runs excluded from the bowls: 3 with a missing (NaN) loss at rows 3, 40, 77 "
     "(0-based data rows, header not counted)"
 )
+
+
 GAP = (
     "near_optimal: the sizes within tolerance at C = 1e+22 are not one interval: N = 2.3e+09, "
     "inside the band [1.22e+09, 2.66e+09], has prob_within 0.89 < 0.9 (see .table for every size)"
@@ -218,3 +231,49 @@ def test_planning_records_its_warnings(small_sweep_sweep_fit):
     far = [w for w in p["warnings"] if w.startswith("ExtrapolationWarning: optimal_allocation")]
     assert len(far) == 1, p["warnings"]
     assert flat_text(far[0]) in report_section(text, "Warnings")
+
+
+# ---- 2. the far-extrapolation caveat -------------------------------------------------------------
+def test_an_allocation_far_outside_the_range_says_what_its_interval_holds(simulated_fit):
+    """N_opt at a budget 3 decades above the fitted ones was given with its distance only: the
+    caveat of the warning the report keeps off (its interval is the law's uncertainty alone,
+    not the risk that the law bends out there) was in neither rendering."""
+    high = simulated_fit.record.ranges["C"][1]
+    near, far = high * 3, high * 10 ** (WARN_DECADES + 1)
+    report = quiet(lambda: fit_report(simulated_fit, budgets=[near, far], ci=0.8))
+    section = report_section(report.to_text(), "Compute-optimal allocation")
+    note = interval_note(bool(simulated_fit.law.widened), DEFAULT_METHOD)
+    assert note in section
+    assert "bends out there" in note  # the caveat the review found missing
+    assert f"CAUTION: at C = {far:.3g} FLOPs" in section  # the far budget alone is named
+    assert f"{near:.3g} FLOPs the budget" not in section and f"{near:.3g}," not in section
+    assert f"more than {WARN_DECADES:g} decades outside the fitted range" in section
+    assert html.escape(note) in report.to_html()
+
+
+def test_an_allocation_within_the_range_has_no_far_caution(simulated_fit):
+    high = simulated_fit.record.ranges["C"][1]
+    report = quiet(lambda: fit_report(simulated_fit, budgets=[high * 3], ci=0.8))
+    section = report_section(report.to_text(), "Compute-optimal allocation")
+    assert "bends" not in section and "decades outside the fitted range" not in section
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+# ---- 3. a quantity the law gives no value of ----------------------------------------------------
+def test_a_target_without_a_loss_says_so(small_sweep_hp_fit):
+    """--target N D on a hyperparams fit dropped loss_opt (NaN off the fitted cells) without a
+    word, where --C says the law defines none; the report now says so with the law's remedy."""
+    fit = small_sweep_hp_fit
+    fitted = (0.057e9, 5e9)  # a fitted cell: loss_opt is known there
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        text = fit_report(fit, targets=[(1e9, 1e11), fitted]).to_text()
+    section = _one_line(text[text.index("== Predictions") :])
+    note = "loss_opt: this fit's law gives no value at N 1e+09, D 1e+11 (its prediction is NaN"
+    assert note in section, section
+    assert _one_line(fit.law.missing_values_hint) in section
+    assert "N 5.7e+07, D 5e+09 (its" not in section  # the fitted cell has its loss
+    assert "loss_opt at N 5.7e+07, D 5e+09 (mean)" in section

@@ -1,7 +1,12 @@
-"""bayeslaws.plot after a review that rendered every figure: plot.n_opt of an isoFLOP fit draws
-the fitted law N_opt = k C^a (no kink where the grid meets a fitted budget) with the budgets'
-own vertices marked; plot.isoflop marks N_opt on the median curve it draws; n_opt checks
-C_range; the CLI's ``plot --target`` says an isoflop fit takes N and C."""
+"""bayeslaws.plot's N_opt and isoFLOP figures, and the CLI's plot --target for isoflop fits.
+
+plot.n_opt of an isoFLOP fit draws the fitted law N_opt = k C^a (no kink where the grid meets a
+fitted budget) with the budgets' own vertices marked; plot.isoflop marks N_opt on the median
+curve it draws and draws a budget outside the fitted range of C dashed, its legend entry saying
+so (a fitted group's range from its own runs'); isoflop and n_opt warn about the caller's
+budgets once, by position and value, and name a bad ``budgets``; n_opt checks C_range; the CLI's
+``plot --target`` says an isoflop fit takes N and C. Runs SIMULATED.
+"""
 
 from __future__ import annotations
 
@@ -19,7 +24,8 @@ from matplotlib.collections import PolyCollection  # noqa: E402
 import bayeslaws as bl  # noqa: E402
 from bayeslaws import plot  # noqa: E402
 from bayeslaws.posterior import allocation_draws  # noqa: E402
-from bayeslaws.runs import simulate  # noqa: E402
+from bayeslaws.posterior.extrapolation.distance import group_ranges  # noqa: E402
+from bayeslaws.runs import PlausibilityWarning, simulate  # noqa: E402
 
 BUDGETS = (1e17, 3e17, 1e18, 3e18)  # FLOPs
 
@@ -179,3 +185,84 @@ def test_cli_plot_help_says_target_is_N_and_C_for_isoflop_fits(capsys):
     assert main(["plot", "--help"]) == 0
     text = " ".join(capsys.readouterr().out.split())
     assert "N and C (FLOPs) for isoflop fits" in text, text
+
+
+def _budget_lines(ax) -> dict[str, str]:
+    """The isoFLOP figure's median curves: legend label -> line style."""
+    return {ln.get_label(): ln.get_linestyle() for ln in ax.lines
+            if ln.get_label().startswith("C = ")}  # fmt: skip
+
+
+def _isoflop(fit, C, **kw):
+    with warnings.catch_warnings():  # budgets beyond the range warn; the figure is the subject
+        warnings.simplefilter("ignore")
+        return plot.isoflop(fit, C, n_points=12, **kw)
+
+
+def test_isoflop_dashes_a_budget_outside_the_fitted_range(simulated_fit):
+    low, high = group_ranges(simulated_fit)["C"]  # 3.6e17 .. 3.6e21 FLOPs
+    inside, beyond = 1e19, 100 * high
+    assert low < inside < high
+    fig = _isoflop(simulated_fit, [inside, beyond])
+    lines = _budget_lines(fig.axes[0])
+    assert lines == {
+        f"C = {inside:.1e} FLOPs": "-",
+        f"C = {beyond:.1e} FLOPs (outside fitted C range)": "--",
+    }, lines
+    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert f"C = {beyond:.1e} FLOPs (outside fitted C range)" in legend, legend
+    plt.close(fig)
+
+
+def test_isoflop_measures_a_fitted_group_from_its_own_runs(two_scales_grouped):
+    """1e21 FLOPs lies beyond group 'small''s runs (C up to 1.8e19) but inside the pooled
+    range (up to 1.2e22): dashed for group 'small', solid for a new group, as the N_opt figure
+    shades the one range or the other."""
+    fit = two_scales_grouped
+    assert group_ranges(fit, "small")["C"][1] < 1e21 < group_ranges(fit)["C"][1]
+    fig = _isoflop(fit, [1e18, 1e21], group="small")
+    assert _budget_lines(fig.axes[0]) == {
+        "C = 1.0e+18 FLOPs": "-",
+        "C = 1.0e+21 FLOPs (outside group 'small''s fitted range of C)": "--",
+    }
+    plt.close(fig)
+    fig = _isoflop(fit, [1e18, 1e21])
+    assert _budget_lines(fig.axes[0]) == {"C = 1.0e+18 FLOPs": "-", "C = 1.0e+21 FLOPs": "-"}
+    plt.close(fig)
+
+
+def _plausibility(call) -> list[str]:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fig = call()
+    plt.close(fig)
+    return [str(w.message) for w in caught if issubclass(w.category, PlausibilityWarning)]
+
+
+def test_isoflop_checks_the_callers_budgets_once(simulated_fit):
+    """simulated_fit's budgets: 3.6e17 .. 3.6e21 FLOPs; 1e12 lies 5.6 decades below, 1e28 6.4
+    above. The figure's grid (D = C / 6N of its sizes) is its own: not named."""
+    messages = _plausibility(lambda: plot.isoflop(simulated_fit, [1e12, 1e28], n_points=5))
+    assert len(messages) == 2, messages  # one per side of the range
+    assert messages[0].startswith("C = 1e+12 (positions [0]) lies"), messages
+    assert messages[1].startswith("C = 1e+28 (positions [1]) lies"), messages
+    assert not any("D =" in m for m in messages)
+    # positions in the caller's list, not the sorted one
+    messages = _plausibility(lambda: plot.isoflop(simulated_fit, [1e20, 1e12], n_points=5))
+    assert len(messages) == 1 and messages[0].startswith("C = 1e+12 (positions [1]) lies")
+    assert _plausibility(lambda: plot.isoflop(simulated_fit, [1e19, 1e20], n_points=5)) == []
+
+
+def test_n_opt_names_each_far_end_and_each_far_budget_once(simulated_fit):
+    messages = _plausibility(lambda: plot.n_opt(simulated_fit, (1e10, 1e30), n_points=5))
+    assert len(messages) == 2, messages
+    assert messages[0].startswith("C = 1e+10 lies") and messages[1].startswith("C = 1e+30 lies")
+    # a far budget makes the default range's high end: named once, as the budget
+    messages = _plausibility(lambda: plot.n_opt(simulated_fit, budgets=[1e30], n_points=5))
+    assert len(messages) == 1 and messages[0].startswith("C = 1e+30 (positions [0]) lies")
+
+
+@pytest.mark.parametrize("budgets", [[-1e20], [0.0], [np.nan]])
+def test_n_opt_names_bad_budgets(simulated_fit, budgets):
+    with pytest.raises(ValueError, match=r"^budgets must be finite and positive"):
+        plot.n_opt(simulated_fit, budgets=budgets)

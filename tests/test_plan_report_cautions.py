@@ -1,4 +1,6 @@
-"""Sixth review of the planning report (``bayeslaws demo``): a fit's SamplerWarning reached neither
+"""The planning report's cautions: sampler trouble, design values, linearisation, tolerances.
+
+Fixed in the planning report (``bayeslaws demo``): a fit's SamplerWarning reached neither
 a Python caller of run_demo nor the report's Warnings section, and nothing at the top said that
 every verdict inherits a sampler that did not converge; the hyperparameter design's value was
 the law-level penalty with no word of the much larger penalty against a new run's own optimum;

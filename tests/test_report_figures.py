@@ -1,9 +1,12 @@
-"""Second review of ``bayeslaws report`` (fit_report): a table drawn with ``--runs`` is named in
-the preamble with its SIMULATED note and its exclusions, and a fan drawing simulated runs beside a
-fit to other data says so; the text names each figure by its path beside the report and the
-command prints the figure folder (saying which earlier figures it replaced, refusing any other
-file); a target at which the law gives no value of a quantity (NaN) is said, with the law's
-remedy."""
+"""The figures of ``bayeslaws report``: the --runs table they draw and the figure folder.
+
+A table drawn with ``--runs`` is named in the preamble with its SIMULATED note and its
+exclusions, and a fan drawing simulated runs beside a fit to other data says so; the sentence
+naming the table counts the runs the fan draws (none without a finite loss, each cell's best run
+for a law of the hyperparameter optima, only the fitted group's rows for a fitted group); the
+text names each figure by its path beside the report and the command prints the figure folder
+(saying which earlier figures it replaced, refusing any other file).
+"""
 
 from __future__ import annotations
 
@@ -16,11 +19,14 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from conftest import flat_text, quiet  # noqa: E402
 
+import bayeslaws as bl  # noqa: E402
 from bayeslaws import plot  # noqa: E402
 from bayeslaws.app.cli import main  # noqa: E402
-from bayeslaws.app.report import fit_report  # noqa: E402
+from bayeslaws.app.report import drawn_runs_sentence, fit_report  # noqa: E402
 
 
 def _relabelled(fit, source: str):
@@ -150,19 +156,80 @@ def test_a_file_that_is_not_a_figure_is_not_overwritten(simulated_fit, tmp_path,
     assert mine.read_text() == "my notes"
 
 
-# ---- 3. a quantity the law gives no value of ----------------------------------------------------
-def test_a_target_without_a_loss_says_so(small_sweep_hp_fit):
-    """--target N D on a hyperparams fit dropped loss_opt (NaN off the fitted cells) without a
-    word, where --C says the law defines none; the report now says so with the law's remedy."""
-    fit = small_sweep_hp_fit
-    fitted = (0.057e9, 5e9)  # a fitted cell: loss_opt is known there
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        text = fit_report(fit, targets=[(1e9, 1e11), fitted]).to_text()
-    section = _one_line(text[text.index("== Predictions") :])
-    note = "loss_opt: this fit's law gives no value at N 1e+09, D 1e+11 (its prediction is NaN"
-    assert note in section, section
-    assert _one_line(fit.law.missing_values_hint) in section
-    assert "N 5.7e+07, D 5e+09 (its" not in section  # the fitted cell has its loss
-    assert "loss_opt at N 5.7e+07, D 5e+09 (mean)" in section
+# ---- 3b. the runs drawn -------------------------------------------------------------------------
+def _with_nan_losses(runs, n: int = 3) -> pd.DataFrame:
+    df = runs.df.drop(columns=["source"]).copy()
+    df.loc[df.index[:n], "loss"] = np.nan
+    return df
 
+
+def test_the_drawn_runs_sentence_counts_the_runs_drawn(simulated_fit, simulated_runs, tmp_path):
+    """`bayeslaws report --runs T --keep-diverged` said "16 rows of 16" while the fan drew 13:
+    a run without a finite loss is no point."""
+    df = _with_nan_losses(simulated_runs)
+    table = quiet(lambda: bl.load_runs(df, allow_missing_loss=True))
+    n = len(df)
+    report = quiet(
+        lambda: fit_report(simulated_fit, runs=table, figure_dir=tmp_path / "figs", ci=0.8)
+    )
+    said = f"{n} rows of {n}; {n - 3} drawn, the 3 without a finite loss are not."
+    assert said in flat_text(report.to_text())
+    assert said in report.to_html()
+    assert said in drawn_runs_sentence(table, True, simulated_fit)
+    # every row finite: the sentence as before
+    assert drawn_runs_sentence(simulated_runs, True, simulated_fit).endswith(
+        f"not the fit's own: {n} rows of {n}."
+    )
+
+
+def test_a_hyperparameter_law_draws_each_cells_best_run(small_sweep_hp_fit, small_sweep):
+    """The fan of law 'hyperparams' draws one point per (N, D) cell, its best run; a cell whose
+    runs have no finite loss has none."""
+    from bayeslaws.runs.cells import run_cells
+
+    df = small_sweep.df.drop(columns=["source"]).copy()
+    n, cells = len(df), len(np.unique(run_cells(df)))
+    line = drawn_runs_sentence(small_sweep, True, small_sweep_hp_fit)
+    assert f"{n} rows of {n}; drawn: each (N, D) cell's best run, {cells} points." in line
+    first = (df["N"] == df["N"].min()) & (df["D"] == df["D"].min())
+    df.loc[first, "loss"] = np.nan
+    table = quiet(lambda: bl.load_runs(df, allow_missing_loss=True))
+    line = drawn_runs_sentence(table, True, small_sweep_hp_fit)
+    assert f"{cells - 1} points (1 cell without a finite loss, none drawn)." in line
+
+
+def test_a_fitted_groups_figures_draw_its_own_rows(grouped_fit):
+    """For a fitted group the fan draws that group's rows of a table with a group column."""
+    df = pd.DataFrame(grouped_fit.record.training_runs)
+    own = int((df["group"].astype(str) == "B").sum())
+    line = drawn_runs_sentence(df, True, grouped_fit, "B")
+    assert (
+        f"{len(df)} rows of {len(df)}; the {len(df) - own} rows of other groups are not drawn "
+        "(the figures are for group B)."
+    ) in line
+    # a new group: the fan draws every group's runs
+    assert drawn_runs_sentence(df, True, grouped_fit, None).endswith(
+        f"{len(df)} rows of {len(df)}."
+    )
+
+
+def test_a_new_groups_figures_draw_only_the_fitted_groups_rows(grouped_fit):
+    """For a new group (group None) the fan draws one set of runs per fitted group
+    (plot.fan_points): the rows of a group the fit does not have are no point. The sentence said
+    "32 rows of 32" while the fan drew 26 (review 8, RX)."""
+    from bayeslaws import plot
+
+    df = pd.DataFrame(grouped_fit.record.training_runs)
+    df.loc[df.index[:6], "group"] = "C"  # 6 rows of a group the fit does not have
+    drawn = sum(len(s) for _, s in plot.fan_points(grouped_fit, df, None).sets)
+    assert drawn == len(df) - 6
+    line = drawn_runs_sentence(df, True, grouped_fit, None)
+    assert line.endswith(
+        f"{len(df)} rows of {len(df)}; the 6 rows of groups the fit does not have (C) are not "
+        "drawn (the figures draw the fitted groups' runs)."
+    )
+    # a fitted group's figures: the other groups' rows, the unfitted one's among them
+    own = int((df["group"] == "B").sum())
+    assert f"the {len(df) - own} rows of other groups are not drawn" in drawn_runs_sentence(
+        df, True, grouped_fit, "B"
+    )
