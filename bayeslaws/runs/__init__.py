@@ -2,15 +2,13 @@
 and published constants. Imports nothing else from bayeslaws."""
 
 from . import bundled, cells, compute, published, simulate
+from .cells import best_in_cell, best_run_per_cell
+from .columns import CANONICAL
+from .messages import PlausibilityWarning, RunTableError
 from .table import (
-    CANONICAL,
     Exclusion,
-    PlausibilityWarning,
     RunTable,
-    RunTableError,
     as_run_table,
-    best_in_cell,
-    best_run_per_cell,
     complete_compute,
     decades_outside,
     load_runs,

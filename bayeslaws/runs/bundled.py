@@ -188,7 +188,7 @@ class _PorianAttentionFlops:
         return 6.0 * N * np.exp(np.interp(np.log(N), self.log_n, self.log_ratio))
 
 
-# Porian's runs whose tokens per parameter lie below the plausible range (table.TOKENS_PER_PARAM,
+# Porian's runs whose tokens per parameter lie below the plausible range (TOKENS_PER_PARAM,
 # D/N >= 0.01), as 0-based rows of isoflop_points.csv: the 826M-parameter (Kaplan count) model
 # at the 2.5e16 FLOPs budget, 5.0e6 tokens into its long run (D/N 0.0061, loss 9.8), on rw and
 # owt2 (base/long/kaplan/kaplan/train). Real points, kept: porian_isoflop loads them as

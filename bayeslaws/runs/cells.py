@@ -5,12 +5,15 @@ rounding (N and N * (1 + 1e-12)) never make two cells, values further apart than
 are never one cell, but two values closer than ``CELL_RTOL`` can still fall either side of a cut
 (1e9 * (1 + 0.9e-6) and 1e9 * (1 + 1.5e-6) when 1e9 starts the stretch). Every stage that groups
 runs by cell (best run per cell, the hyperparameter and sweep laws, matching a query to a fitted
-cell) uses these."""
+cell) uses these. Each cell's best run (its lowest-loss converged run) is chosen here too:
+:func:`best_in_cell`, :func:`best_run_per_cell`."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+
+from .reading import diverged_flags
 
 CELL_RTOL = 1e-6  # N (or D) values within this relative tolerance are one cell's (runs, queries)
 # values this close (relative) but further apart than CELL_RTOL, one the other rounded, are
@@ -127,3 +130,80 @@ def cell_table(N, D, group=None) -> tuple[np.ndarray, pd.DataFrame]:
 def run_cells(df: pd.DataFrame) -> np.ndarray:
     """Each run's cell index (:func:`cell_table`) by N, D and, when present, the group."""
     return cell_table(df["N"], df["D"], df["group"] if "group" in df else None)[0]
+
+
+def best_in_cell(df: pd.DataFrame) -> np.ndarray:
+    """Boolean mask (rows of ``df``) of each (N, D) cell's best run: its lowest-loss converged
+    run; cells as :func:`run_cells` makes them (N and D within ``CELL_RTOL``, and the
+    group). A run flagged diverged (column ``diverged``, :func:`diverged_flags`: its loss, if
+    any, is a lower bound, not the loss under the cell's hyperparameters) or without a finite
+    loss never is a cell's best run, so a cell whose runs all diverged or lack a loss has no
+    best run (all its rows are False). Ties in loss go, independent of row order, to the run
+    with the smallest ``lr``, then the smallest ``batch_size`` (tokens), then the smallest N
+    (params) and D (tokens); runs equal in all of these, to the first in row order."""
+    return _best_mask(df, run_cells(df))
+
+
+def _best_mask(df: pd.DataFrame, cells: np.ndarray) -> np.ndarray:
+    """:func:`best_in_cell` of ``df`` given its runs' cells (``cells``: :func:`run_cells`)."""
+    order = _best_first(df, cells)
+    mask = np.zeros(len(df), bool)
+    if order.size:
+        ranked = cells[order]
+        first = np.r_[True, ranked[1:] != ranked[:-1]]  # the first eligible run of each cell
+        mask[order[first]] = True
+    return mask
+
+
+def _numeric(df: pd.DataFrame, column: str) -> np.ndarray:
+    """``column`` of ``df`` as floats (NaN where missing or not a number; all NaN without it)."""
+    if column not in df:
+        return np.full(len(df), np.nan)
+    return pd.to_numeric(df[column], errors="coerce").to_numpy(float, na_value=np.nan)
+
+
+def _best_first(df: pd.DataFrame, cells: np.ndarray) -> np.ndarray:
+    """Positions of the runs that can be a cell's best (converged, finite loss), sorted by
+    cell, then loss, lr, batch_size, N and D (NaN last), then row position (a stable sort)."""
+    loss = _numeric(df, "loss")
+    eligible = np.flatnonzero(np.isfinite(loss) & ~diverged_flags(df))
+    keys = [_numeric(df, c)[eligible] for c in ("D", "N", "batch_size", "lr")]
+    return eligible[np.lexsort([*keys, loss[eligible], cells[eligible]])]
+
+
+NO_BEST_RUN = (
+    "no converged run with a finite loss in its (N, D) cell (every run of the cell diverged or "
+    "has no finite loss): the cell has no best run"
+)
+
+
+def best_run_per_cell(runs):
+    """Keep each (N, D) cell's best run of ``runs`` (a RunTable; a RunTable back):
+    :func:`best_in_cell`, its lowest-loss converged run, ties to the smallest lr, then batch
+    size: the loss under (grid-)optimal hyperparameters. The other runs are excluded, so a
+    fit records them: the runs of a cell without a converged run with a finite loss (every run
+    diverged or lacks a loss) with reason ``NO_BEST_RUN``, the rest as not their cell's best
+    run (a diverged run, whatever its loss, never is: its loss is a lower bound). The reason
+    counts the cells whose lowest loss was tied."""
+    df = runs.df
+    cells = run_cells(df)
+    best = _best_mask(df, cells)
+    has_best = np.isin(cells, cells[best])
+    reason = "not the best (lowest-loss converged) run of its (N, D) cell"
+    tied = _tied_cells(df, cells, best)
+    if tied:
+        reason += (
+            f"; {tied} cell(s) had runs tied at the lowest loss: kept the one with the smallest "
+            "lr, then batch_size"
+        )
+    return runs.subset(has_best, NO_BEST_RUN).subset(best[has_best], reason)
+
+
+def _tied_cells(df: pd.DataFrame, cells: np.ndarray, best: np.ndarray) -> int:
+    """How many cells have an eligible run (converged, finite loss) other than their best
+    (``best``: :func:`best_in_cell`) with the same loss."""
+    loss = _numeric(df, "loss")
+    eligible = np.isfinite(loss) & ~diverged_flags(df) & ~best
+    lowest = pd.Series(loss[best], index=cells[best])
+    same = eligible & (loss == lowest.reindex(cells).to_numpy(float))
+    return int(np.unique(cells[same]).size)

@@ -1,0 +1,448 @@
+"""The value checks of a canonical run table: impossible values are errors (missing,
+non-positive or infinite values; fewer than one parameter or token), implausible ones are
+warnings (:func:`check_plausible`: magnitudes outside those of :mod:`.magnitudes`, losses that
+look diverged, one size written with two roundings); each names the column, the rows and the
+likely fix."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from .cells import CELL_RTOL, rounded_twins
+from .checks import rows_text
+from .magnitudes import (
+    BATCH_TOKENS_LOW,
+    IMPOSSIBLE_BELOW,
+    LOSS_HIGH,
+    LOSS_MAX,
+    LOSS_OUTLIER_FACTOR,
+    LR_HIGH,
+    PLAUSIBLE,
+    QUANTITY,
+    TOKENS_PER_PARAM,
+)
+from .messages import (
+    EXCLUDE_HINT,
+    ROWS_NOTE,
+    PlausibilityWarning,
+    RunTableError,
+    _at_rows,
+    _label,
+    _row_note,
+    format_value,
+    format_values,
+)
+from .reading import diverged_flags
+from .units import (
+    _both_scaled,
+    _pair_hint,
+    _pair_message,
+    _tokens_per_param,
+    _unit_hint,
+    unit_factor,
+)
+from .warn import user_stacklevel
+
+
+def _all_positive_finite(values: pd.Series, allow_missing: bool) -> bool:
+    """Whether every value (numbers) is finite and > 0, a missing one (NaN) allowed when
+    ``allow_missing``: the fast path of :meth:`RunTable.check_values`."""
+    x = values.to_numpy(float)
+    ok = np.isfinite(x) & (x > 0)
+    if allow_missing:
+        ok |= np.isnan(x)
+    return bool(ok.all())
+
+
+def _check_positive_finite(
+    df: pd.DataFrame,
+    column: str,
+    allow_missing: bool,
+    note: str = ROWS_NOTE,
+    name=None,
+    typed: pd.Series | None = None,
+) -> None:
+    """Every value of ``column`` finite and > 0 (missing ones too unless ``allow_missing``);
+    messages name the user's column ``name`` and show the values as ``typed`` (before units)."""
+    values = df[column]
+    shown = values if typed is None else typed
+    missing = values.isna()
+    if missing.any() and not allow_missing and column == "loss":
+        posinf = np.isposinf(pd.to_numeric(values, errors="coerce").to_numpy(float))
+        kinds = "missing values (or +inf)" if posinf.any() else "missing values"
+        raise RunTableError(no_loss_message(df.index[missing | posinf], name, note, kinds))
+    if missing.any() and not allow_missing:
+        raise RunTableError(
+            f"column {_label(column, name)} has missing values at "
+            f"{_at_rows(df.index[missing], note)}"
+        )
+    present = values[~missing]
+    bad = (~np.isfinite(present) | (present <= 0)).to_numpy(bool)
+    if bad.any():
+        diverged = column == "loss" and not allow_missing and np.isposinf(present[bad]).any()
+        remedy = f": {_diverged_loss_remedy('loss logged as +inf')}" if diverged else ""
+        raise RunTableError(
+            f"column {_label(column, name)} must be finite and positive; bad values at "
+            f"{_at_rows(present.index[bad], note)} (e.g. "
+            f"{format_values(shown[~missing][bad], 3)}){remedy}"
+        )
+
+
+def no_loss_message(
+    rows, name=None, note: str = ROWS_NOTE, kinds: str = "missing values (or +inf)", still=""
+) -> str:
+    """The message for runs with no loss (missing, or logged as +inf) at ``rows`` (labels):
+    the user's loss column ``name``, what the values are (``kinds``), an optional clause
+    ``still`` after the rows (e.g. the rows a caller already left out), and the remedy for
+    runs that diverged."""
+    logged = "no loss logged" if kinds == "missing values" else "no loss, or +inf, logged"
+    return (
+        f"column {_label('loss', name)} has {kinds} at {_at_rows(rows, note)}{still}: "
+        f"{_diverged_loss_remedy(logged)}"
+    )
+
+
+def _diverged_loss_remedy(logged: str) -> str:
+    """The remedy for runs whose loss is missing or +inf (``logged`` says which): diverged
+    runs are read with ``allow_missing_loss=True`` (as a missing loss), then a hyperparameter
+    or sweep law counts them as diverged and records them; other laws need them excluded.
+    In both forms (Python; command line), which the command line reduces to its own."""
+    return (
+        f"runs that diverged ({logged})? A hyperparameter or sweep law counts them as diverged "
+        "and records them; other laws need them left out (Python: load_runs(..., "
+        "allow_missing_loss=True) reads them with a missing loss (NaN), which the "
+        "hyperparameter and sweep laws count as diverged and record (a 'diverged' column marks "
+        "runs that logged a loss), and runs.exclude(runs.df['loss'].isna(), reason=...) leaves "
+        "them out; command line: keep them with --keep-diverged, or leave them out with "
+        "--exclude-rows ROWS --exclude-reason TEXT)"
+    )
+
+
+def _warn_rounded_twins(out: pd.DataFrame, note: str, accepted, given) -> None:
+    """A :class:`PlausibilityWarning` when a given column N or D holds, within a group, two
+    values that look like one size written with two roundings (:func:`.cells.rounded_twins`:
+    2.15e8 and 214663680): further apart than ``CELL_RTOL``, their runs are separate (N, D)
+    cells. It names the values and some of their rows, never an ``accepted`` one: a pair is
+    said only while each of its values has rows not accepted (accepting either value's rows
+    vets the pair)."""
+    quiet = out.index.isin(list(accepted))
+    groups = out["group"].to_numpy() if "group" in out else np.zeros(len(out), dtype=int)
+    for column in [c for c in ("N", "D") if c in given]:
+        found = []
+        values = out[column].to_numpy(float)
+        for label in pd.unique(groups):
+            rows = groups == label
+            for short, full in rounded_twins(values[rows]):
+                held = [rows & (values == v) & ~quiet for v in (short, full)]
+                if all(h.any() for h in held):
+                    where = "" if "group" not in out else f" in group {label!r}"
+                    found.append((short, full, held, where))
+        if found:
+            message = _twins_message(column, found, out.index, note)
+            warnings.warn(message, PlausibilityWarning, stacklevel=user_stacklevel())
+
+
+def _twins_message(column: str, found: list, index: pd.Index, note: str) -> str:
+    """The warning of :func:`_warn_rounded_twins` for ``column`` (N or D): ``found`` holds
+    (rounded value, full value, [their rows' masks], where) for each pair."""
+    pairs = "; ".join(
+        f"{short:.12g} at rows {rows_text(index[held[0]], 3)} and {full:.12g} at rows "
+        f"{rows_text(index[held[1]], 3)}{where}"
+        for short, full, held, where in found[:3]
+    )
+    more = f"; ... ({len(found)} pairs)" if len(found) > 3 else ""
+    short, full = found[0][0], found[0][1]
+    gap = abs(full / short - 1) * 100
+    return (
+        f"column {column!r} ({QUANTITY[column]}) holds values that look like one value written "
+        f"with two roundings: {pairs}{more} ({note}). They are {gap:.2g}% apart, more "
+        f"than the {CELL_RTOL:g} (relative) within which runs share an (N, D) cell, so their "
+        "runs are SEPARATE cells (the best run per cell, the hyperparameter and sweep laws "
+        "compare runs within a cell). If they are one value, write it alike in every row (e.g. "
+        f"df[{column!r}] = df[{column!r}].replace({{{short:.12g}: {full:.12g}}})); if they are "
+        "different values, keep them (accepted_rows= with their rows silences this)"
+    )
+
+
+def _check_possible(
+    out: pd.DataFrame,
+    column: str,
+    given: list,
+    note: str = ROWS_NOTE,
+    name=None,
+    typed: pd.Series | None = None,
+) -> None:
+    """Fewer than one parameter or token is impossible: an error naming the rows (the user's
+    column ``name``, values as ``typed``) and the fix: when the column's median is plausible,
+    those rows are mistyped or in other units (fix or leave them out); else the units of the
+    column, or of C when the column was derived from C."""
+    if column not in IMPOSSIBLE_BELOW or column not in out:
+        return
+    values = out[column]
+    bad = (values < IMPOSSIBLE_BELOW[column]).to_numpy(bool)
+    if not bad.any():
+        return
+    shown = values if typed is None else typed
+    what = {"N": "parameter", "D": "token"}[column]
+    median = float(np.nanmedian(values))
+    if median >= PLAUSIBLE[column][0]:  # the column is plausible: these rows are off
+        fix = _impossible_rows_fix(column, given, median)
+    elif column in given and _both_scaled(out, given):
+        fix = _pair_message(out)
+    elif column in given:
+        hint = _unit_hint(column, values, _tokens_per_param(out, column, given))
+        fix = f"if {column} is given in larger units, pass {hint}"
+    else:
+        fix = (
+            f"{column} was derived from C, which must be in FLOPs (pass "
+            f"{_unit_hint('C', out['C'])})"
+        )
+    raise RunTableError(
+        f"column {_label(column, name)} has values below 1 {what} at "
+        f"{_at_rows(out.index[bad], note)} (e.g. {format_values(shown[bad], 3)}): {fix}"
+    )
+
+
+def _impossible_rows_fix(column: str, given: list, median: float) -> str:
+    """The fix for rows of ``column`` (N or D) below one parameter or token in a column whose
+    ``median`` is plausible: those rows (or, for a derived column, their C) are mistyped or in
+    other units; a unit for the column would scale every row."""
+    if column in given:
+        cause = "are these rows in other units (e.g. billions) or mistyped?"
+    else:
+        cause = (
+            f"{column} was derived from {' and '.join(given)}: are these rows' "
+            f"{' or '.join(given[::-1])} in other units (C in FLOPs, not e.g. petaFLOP/s-days) "
+            "or mistyped?"
+        )
+    return (
+        f"far from the column's median {median:.3g}: {cause} Fix their values (a unit scales "
+        "the whole column), or leave these rows out of the table"
+    )
+
+
+def check_plausible(
+    df: pd.DataFrame,
+    units: dict | None = None,
+    row_note: str | None = None,
+    given: list | None = None,
+    accepted_rows=None,
+    known_rows=None,
+) -> list[str]:
+    """Warn (:class:`PlausibilityWarning`) about implausible magnitudes of a canonical table:
+    N (parameters), D (tokens), C (FLOPs) outside ``PLAUSIBLE`` and tokens per parameter outside
+    ``TOKENS_PER_PARAM`` (the column's median: other units; else the rows outside: a mistyped
+    row), a median peak learning rate above ``LR_HIGH`` (a log of it, e.g. -log10 lr?), a
+    median batch size below ``BATCH_TOKENS_LOW`` tokens (in sequences?), rows whose
+    batch size exceeds their training tokens D (in tokens, given a ``units=`` multiplier for
+    sequences?), a loss column that looks like a perplexity, and losses far above the table's
+    median (diverged runs?).
+    Returns the messages. ``row_note`` says what the row labels count (default: 0-based data
+    rows for an integer index); ``given`` which of N, D, C were read rather than derived
+    (default: all present), for the units hints. ``accepted_rows``: labels of rows vetted as
+    real (:func:`load_runs`), never named; the whole-column checks (medians: units) read the
+    other rows, and the per-row checks compare those with the whole table's medians.
+    ``known_rows``: labels of rows checked before (a fit's runs, beside new ones in
+    ``fit.update``): counted in every median like other rows but never named, and with them
+    the whole-column messages, said when those rows were loaded, are not repeated."""
+    units = units or {}
+    note = row_note or _row_note(df.index)
+    given = [c for c in ("N", "D", "C") if c in df] if given is None else list(given)
+    accepted = df.index.isin(list(accepted_rows or ()))
+    known = df.index.isin(list(known_rows or ()))
+    quiet = accepted | known  # rows never named
+    judged = not known.any()  # whole-column messages (else said at the known rows' load)
+    checked = df.loc[~accepted]  # the rows whose columns are judged as a whole
+    messages = []
+
+    def say_column(message: str) -> None:  # a whole-column message
+        if judged:
+            messages.append(message)
+
+    if checked.empty:
+        return messages
+    names = QUANTITY
+    low_columns = []  # N or D with a median too small: likely in larger units
+    flagged = quiet.copy()  # rows not to name for their D/N: quiet, or named for N or D
+    pair = _both_scaled(checked, given)  # N and D both scaled: one message, units in pairs
+    for column, (low, high) in PLAUSIBLE.items():
+        if column not in df:
+            continue
+        median = float(np.median(checked[column]))
+        if median < low and pair and column in ("N", "D"):
+            low_columns.append(column)
+            if column == "N":
+                say_column(_pair_message(checked))
+        elif median < low:
+            if column in given:
+                hint = _unit_hint(
+                    column, checked[column], _tokens_per_param(checked, column, given)
+                )
+                fix = f"the values look like they are in larger units; pass {hint}"
+                low_columns.append(column)
+            else:
+                fix = f"it was derived from {' and '.join(given)}: check their units="
+            say_column(
+                f"column {column!r} ({names[column]}) has median {median:.3g}, below {low:g}: {fix}"
+            )
+        elif median > high:
+            say_column(
+                f"column {column!r} ({names[column]}) has median {median:.3g}, above {high:g}: "
+                f"is it in other units (or another quantity)? Check the column mapping and units="
+            )
+        elif column in given or column != "C":  # a derived C follows its N and D rows
+            found, rows = _implausible_rows(df, column, given, note, quiet)
+            messages += found
+            if column != "C":
+                flagged |= rows
+    if "N" in df and "D" in df:
+        ratio = float(np.median(checked["D"] / checked["N"]))
+        low, high = TOKENS_PER_PARAM
+        if not low <= ratio <= high:
+            fix = f"check the units= of {' and '.join(given)}"
+            if pair:
+                fix = f"likely {_pair_hint(checked, short=True)}"
+            for column in [c for c in ("N", "D") if c in low_columns and not pair][:1]:
+                ratios = _tokens_per_param(checked, column, given)
+                fix = f"likely {_unit_hint(column, checked[column], ratios, short=True)}"
+            say_column(
+                f"the median tokens per parameter D/N is {ratio:.3g}, outside [{low:g}, "
+                f"{high:g}]: N or D is probably in other units ({fix})"
+            )
+        elif not pair:  # with N and D both scaled, a row's D/N waits for their units
+            messages += _implausible_ratio_rows(df, flagged, note)
+    if "lr" in df:
+        median = float(np.nanmedian(checked["lr"]))
+        if median > LR_HIGH:
+            say_column(_lr_message(median))
+    if "batch_size" in df:
+        median = float(np.nanmedian(checked["batch_size"]))
+        if median < BATCH_TOKENS_LOW:
+            say_column(_batch_message(median))
+        if "D" in df:
+            messages += _batch_above_tokens_rows(df, quiet, note, units.get("batch_size"))
+    if "loss" in df:
+        loss = df["loss"].to_numpy(float)
+        finite = np.isfinite(loss)
+        if (finite & ~accepted).any():
+            median = float(np.median(loss[finite & ~accepted]))
+            if median > LOSS_MAX:
+                say_column(
+                    f"column 'loss' has median {median:.3g}: losses in nats or bits per token "
+                    f"rarely exceed {LOSS_MAX:g}; is it a perplexity? (pass its logarithm)"
+                )
+            else:
+                if median > LOSS_HIGH:
+                    say_column(
+                        f"column 'loss' has median {median:.3g}, above {LOSS_HIGH:g} nats per "
+                        "token: looks like a perplexity or a loss in bits? pass log(perplexity) "
+                        "(or bits x ln 2), the loss in nats"
+                    )
+                overall = float(np.median(loss[finite]))  # of every run: the rows' yardstick
+                far = finite & (loss > LOSS_OUTLIER_FACTOR * overall)
+                far &= ~diverged_flags(df) & ~quiet
+                if far.any():
+                    messages.append(
+                        f"{int(far.sum())} run(s) have a loss above {LOSS_OUTLIER_FACTOR:g}x the "
+                        f"table's median ({overall:.3g}): {_at_rows(df.index[far], note)} (e.g. "
+                        f"{format_values(loss[far], 3)}). Diverged runs? They are kept; exclude "
+                        f"them ({EXCLUDE_HINT}), or mark them in a 'diverged' column for a "
+                        "hyperparameter law"
+                    )
+    for message in messages:
+        warnings.warn(message, PlausibilityWarning, stacklevel=user_stacklevel())
+    return messages
+
+
+def _implausible_rows(
+    df: pd.DataFrame, column: str, given: list, note: str, skip: np.ndarray
+) -> tuple[list[str], np.ndarray]:
+    """Messages naming the rows (other than the ``skip`` ones: accepted) whose ``column`` (N
+    parameters, D tokens, C FLOPs) lies outside ``PLAUSIBLE`` while the column's median does
+    not (one row in other units, or mistyped), and the mask of those rows."""
+    low, high = PLAUSIBLE[column]
+    values = df[column].to_numpy(float)
+    median = float(np.median(values))
+    origin = "" if column in given else f", derived from {' and '.join(given)},"
+    messages = []
+    below, above = (values < low) & ~skip, (values > high) & ~skip
+    for bad, side, bound in ((below, "below", low), (above, "above", high)):
+        if bad.any():
+            messages.append(
+                f"column {column!r} ({QUANTITY[column]}){origin} is {side} {bound:g} at "
+                f"{_at_rows(df.index[bad], note)} (e.g. {format_values(values[bad], 3)}), far "
+                f"from the column's median {median:.3g}: are these rows in other units (e.g. "
+                f"millions) or mistyped? Fix their values (a unit scales the whole column), or "
+                f"exclude them ({EXCLUDE_HINT})"
+            )
+    return messages, below | above
+
+
+def _implausible_ratio_rows(df: pd.DataFrame, flagged: np.ndarray, note: str) -> list[str]:
+    """A message naming the rows (other than the ``flagged`` ones) whose tokens per parameter
+    D/N lie outside ``TOKENS_PER_PARAM`` while the table's median D/N does not."""
+    low, high = TOKENS_PER_PARAM
+    ratio = (df["D"] / df["N"]).to_numpy(float)
+    median = float(np.median(ratio))
+    bad = ((ratio < low) | (ratio > high)) & ~flagged
+    if not bad.any():
+        return []
+    return [
+        f"the tokens per parameter D/N of {int(bad.sum())} run(s) lie outside [{low:g}, "
+        f"{high:g}] at {_at_rows(df.index[bad], note)} (e.g. {format_values(ratio[bad], 3)}), "
+        f"far from the table's median {median:.3g}: is N or D of these rows in other units, "
+        f"or mistyped? Fix their values, or exclude them ({EXCLUDE_HINT})"
+    ]
+
+
+def _batch_above_tokens_rows(
+    df: pd.DataFrame, quiet: np.ndarray, note: str, unit=None
+) -> list[str]:
+    """A message naming the rows (other than the ``quiet`` ones) whose batch_size (tokens)
+    exceeds their training tokens D: a run of fewer than one optimizer step, most likely a
+    batch already in tokens read with a ``units=`` multiplier (``unit``, as given; None
+    without one) meant for sequences, or a mistyped row."""
+    batch, tokens = df["batch_size"].to_numpy(float), df["D"].to_numpy(float)
+    bad = (batch > tokens) & ~quiet
+    if not bad.any():
+        return []
+    factor = 1.0 if unit is None else unit_factor("batch_size", unit)
+    if factor > 1:
+        text = unit if isinstance(unit, str) else format_value(unit)
+        shown = repr(unit) if isinstance(unit, str) else text
+        cause = (
+            f"batch_size was multiplied by its unit, {shown}: if the column is already in "
+            f"tokens, drop that unit (Python: no 'batch_size' in load_runs(..., units=...); "
+            f"command line: no --units batch_size={text}); else fix these rows"
+        )
+    else:
+        cause = "Is batch_size in other units than tokens, or are these rows mistyped? Fix them"
+    return [
+        f"column 'batch_size' (tokens) exceeds the training tokens D of {int(bad.sum())} "
+        f"run(s) at {_at_rows(df.index[bad], note)} (e.g. batch_size "
+        f"{format_values(batch[bad], 3)} vs D {format_values(tokens[bad], 3)}): fewer than "
+        f"one optimizer step per run. {cause}, or exclude them ({EXCLUDE_HINT})"
+    ]
+
+
+def _lr_message(median: float) -> str:
+    """The warning for an lr column whose ``median`` is above ``LR_HIGH``."""
+    return (
+        f"column 'lr' has median {median:.3g}, above {LR_HIGH:g}: lr is the peak learning "
+        "rate, and peak learning rates above 1 are rare; is the column a log of it (e.g. "
+        "-log10 lr, 3 for 1e-3)? Pass the learning rate itself (for -log10 lr: 10 ** -value)"
+    )
+
+
+def _batch_message(median: float) -> str:
+    """The warning for a batch_size column whose ``median`` is below ``BATCH_TOKENS_LOW``."""
+    return (
+        f"column 'batch_size' has median {median:.3g}, below {BATCH_TOKENS_LOW:g} tokens: "
+        "batch_size is in tokens, and this looks like a batch in sequences; pass "
+        "units={'batch_size': <sequence length in tokens>} (Python: load_runs(..., "
+        "units={'batch_size': 2048}); command line: --units batch_size=2048) for sequences of "
+        "2048 tokens"
+    )
