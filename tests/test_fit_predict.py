@@ -12,7 +12,9 @@ from conftest import FAST, TRUTH, chinchilla_design
 
 import bayeslaws as bl
 from bayeslaws.inference import SamplerWarning
+from bayeslaws.posterior import draws as posterior_draws
 from bayeslaws.runs import simulate
+from bayeslaws.runs.checks import ArgumentTypeError
 
 
 def test_summary_has_the_documented_columns(simulated_fit):
@@ -98,6 +100,24 @@ def test_predict_from_compute_uses_the_compute_model(simulated_fit):
 def test_bad_queries_are_named(simulated_fit, kwargs, message):
     with pytest.raises(ValueError, match=message):
         bl.predict(simulated_fit, **kwargs)
+
+
+# NumPy arrays of strings are refused as lists of strings are (review 10, F4)
+@pytest.mark.parametrize(
+    "values",
+    [np.array(["1e9", "2e9"]), np.array(["1,000,000,000"]), np.array([b"1e9"])],
+    ids=["unicode", "commas", "bytes"],
+)
+def test_a_numpy_string_array_is_refused_as_a_list_of_strings_is(values):
+    with pytest.raises(ArgumentTypeError, match="N must hold numbers"):
+        posterior_draws.positive_array("N", values)
+    with pytest.raises(ArgumentTypeError, match="N must hold numbers"):
+        posterior_draws.positive_array("N", list(values))
+
+
+def test_predict_refuses_a_numpy_string_array(simulated_fit):
+    with pytest.raises(ArgumentTypeError, match="N must hold numbers"):
+        bl.predict(simulated_fit, N=np.array(["1e9", "2e9"]), D=1e10)
 
 
 def test_save_and_load_give_identical_predictions(simulated_fit, tmp_path):

@@ -1,14 +1,12 @@
-"""Review 10: the ``fit`` argument of every public function taking a fit is checked where it
-enters (bayeslaws.posterior.draws.check_fit): a path (the saved .nc file instead of
+"""The ``fit`` argument of every public function taking a fit is checked where it enters
+(bayeslaws.posterior.draws.check_fit): a path (the saved .nc file instead of
 bl.load_fit(path)), a RunTable (the runs, not yet fitted) or None is an ArgumentTypeError giving
-the remedy, not an AttributeError from deep inside. And a NumPy array of strings is refused as
-a list of strings is (F4)."""
+the remedy, not an AttributeError from deep inside (review 10)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 
@@ -100,21 +98,3 @@ def test_planning_checks_its_surface_fit(simulated_fit):
 def test_a_fit_still_passes(simulated_fit):
     posterior_draws.check_fit(simulated_fit)  # no error
     assert len(bl.predict(simulated_fit, N=1e9, D=1e10)) == 1
-
-
-# ---- F4: NumPy arrays of strings -------------------------------------------------------------
-@pytest.mark.parametrize(
-    "values",
-    [np.array(["1e9", "2e9"]), np.array(["1,000,000,000"]), np.array([b"1e9"])],
-    ids=["unicode", "commas", "bytes"],
-)
-def test_a_numpy_string_array_is_refused_as_a_list_of_strings_is(values):
-    with pytest.raises(ArgumentTypeError, match="N must hold numbers"):
-        posterior_draws.positive_array("N", values)
-    with pytest.raises(ArgumentTypeError, match="N must hold numbers"):
-        posterior_draws.positive_array("N", list(values))
-
-
-def test_predict_refuses_a_numpy_string_array(simulated_fit):
-    with pytest.raises(ArgumentTypeError, match="N must hold numbers"):
-        bl.predict(simulated_fit, N=np.array(["1e9", "2e9"]), D=1e10)

@@ -1,6 +1,6 @@
-"""Review 6 of the inference caches: ArviZ under a read-only home, the JAX settings in the
-programs' keys, the prior predictive compiled with or without the cache, shared cache folders,
-an unwritable cache folder warned, and the one-line check beside the few-levels one."""
+"""The inference caches: ArviZ under a read-only home, the JAX settings in the programs' keys,
+the prior predictive compiled with or without the cache, shared cache folders, an unwritable
+cache folder warned (review 6)."""
 
 from __future__ import annotations
 
@@ -11,11 +11,10 @@ import warnings
 import jax
 import jax.numpy as jnp
 import numpy as np
-import pandas as pd
 import pytest
 
 import bayeslaws as bl
-from bayeslaws.inference import compilation, deferred, exported, identifiability, nuts
+from bayeslaws.inference import compilation, deferred, exported, nuts
 from bayeslaws.runs.bundled import epoch_chinchilla
 
 
@@ -105,15 +104,3 @@ def test_unwritable_cache_folder_is_warned_once(monkeypatch, tmp_path):
     messages = [str(w.message) for w in caught]
     assert len(messages) == 1
     assert str(folder) in messages[0] and compilation.ENV in messages[0]
-
-
-# ---- 6. runs on one line are reported beside too few levels -------------------------------------
-def test_one_line_reported_with_few_levels():
-    N = np.repeat([1e8, 4e8], 6)
-    D = 20 * N
-    loss = 1.7 + 400 / N**0.34 + 410 / D**0.28 + np.random.default_rng(0).normal(0, 0.01, N.size)
-    law = bl.laws.LAWS["chinchilla"]
-    prepared = law.prepare(bl.load_runs(pd.DataFrame({"N": N, "D": D, "loss": loss})))
-    problems = identifiability.check(law, prepared, "gaussian", warn=False)
-    assert any("only 2 distinct model sizes" in p for p in problems)
-    assert any("D/N stays near 20 tokens per parameter" in p for p in problems)

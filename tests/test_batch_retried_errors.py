@@ -1,4 +1,7 @@
-"""Review 10 of the batch layer: a task that failed and then succeeded on a retry lost its
+"""A task that succeeds on a retry keeps each earlier failed attempt (error, traceback,
+warnings) in TaskResult.retried_errors, its progress line and BatchResult.table().
+
+Review 10 of the batch layer: a task that failed and then succeeded on a retry lost its
 earlier attempt's error, traceback and warnings (iter_map_tasks kept only the last attempt's
 error text, for the caller's-broken-pool message; the progress line said just "ok" and the
 result only attempts=2). Each earlier failed attempt is kept in TaskResult.retried_errors (a
