@@ -62,6 +62,7 @@ ESTIMATORS = ("gaussian", "reweighted")
 SHORTLIST = 5  # units (by Gaussian value alone, besides the picks) the nonlinearity check values
 DISAGREE = 1.5  # the factor between a pick's Gaussian and reweighted values that is flagged
 BUDGET_RTOL = 1e-9  # relative slack of the budget (round-off in summed FLOPs)
+SPREAD_ATOL = 1e-12  # slack of the size-spread test in ln(max N / min N) (round-off in the logs)
 UNSPENT_WARN = 0.5  # warn when the guardrails stop a fill with more than this share unspent
 # the most picks a budget fill (k=None) makes, or one per candidate unit when there are more:
 # with repeats allowed the cheapest unit could be picked budget / its FLOPs times (each pick
@@ -93,8 +94,9 @@ def width_labels(table) -> list[str]:
 # ---- guardrails ---------------------------------------------------------------------------------
 class GuardrailWarning(UserWarning):
     """No candidate met the ratio/size guardrails for a pick, or a batch ended before the pick
-    that applies them with its runs' D/N all within ``ratio_tol``, so they were relaxed (the
-    pick's, or the last pick's, ``guardrail`` column says "relaxed")."""
+    that applies them with its runs' D/N all within ``ratio_tol`` or its sizes spanning less
+    than ``min_size_spread``, so they were relaxed (the pick's, or the last pick's,
+    ``guardrail`` column says "relaxed")."""
 
 
 @dataclass(frozen=True)
@@ -113,7 +115,9 @@ class Guardrails:
         True.
     ratio_tol : the factor that counts as "one ratio" (default 1.5).
     min_size_spread : if set, the batch's model sizes must span at least this factor (max N /
-        min N), enforced at the last pick. Default None (off).
+        min N), enforced at the last pick; relaxed as the ratio rule is (when no candidate
+        meets it, or the batch of >= 2 runs ends sooner, a :class:`GuardrailWarning` and the
+        last pick's ``guardrail`` "relaxed"). Default None (off).
     earlier : design keys (see :func:`design_keys`) of runs trained or proposed before this
         batch, one per run: the repeat cap counts them too, so a design point is not re-picked
         batch after batch (campaign-wide). Set by :meth:`after`.
@@ -241,17 +245,31 @@ def allowed(g: Guardrails, picked, keys, ratio, sizes, remaining):
             ]
         )
     last = (remaining == 1 or (remaining is None and len(picked) == 1)) and len(picked) >= 1
-    if last and g.ratio_diversity:
+    if last and g.ratio_diversity and one_ratio(ratio[picked], g.ratio_tol):
         pr = np.log(ratio[picked])
-        if pr.max() - pr.min() <= np.log(g.ratio_tol):
-            centre = 0.5 * (pr.max() + pr.min())
-            ok &= np.abs(np.log(ratio) - centre) > np.log(g.ratio_tol)
+        centre = 0.5 * (pr.max() + pr.min())
+        ok &= np.abs(np.log(ratio) - centre) > np.log(g.ratio_tol)
     if last and g.min_size_spread is not None:
         ps = np.log(sizes[picked])
         lo = np.minimum(ps.min(), np.log(sizes))
         hi = np.maximum(ps.max(), np.log(sizes))
-        ok &= hi - lo >= np.log(g.min_size_spread) - 1e-12
+        ok &= spans(lo, hi, g.min_size_spread)
     return ok
+
+
+def one_ratio(ratios: np.ndarray, tol: float) -> bool:
+    """Whether the tokens per parameter ``ratios`` (D/N of >= 1 runs, (n,)) all lie within a
+    factor ``tol`` of each other: a batch the ratio rule (``Guardrails.ratio_diversity``)
+    refuses (its last pick is then kept off their ratio)."""
+    logs = np.log(ratios)
+    return bool(logs.max() - logs.min() <= np.log(tol))
+
+
+def spans(log_lo, log_hi, min_spread: float):
+    """Whether model sizes from exp(``log_lo``) to exp(``log_hi``) params (numbers or arrays,
+    broadcast) span at least a factor ``min_spread`` (``Guardrails.min_size_spread``), up to
+    :data:`SPREAD_ATOL` of round-off in the logs."""
+    return log_hi - log_lo >= np.log(min_spread) - SPREAD_ATOL
 
 
 def _tally(keys) -> list:
@@ -1115,31 +1133,58 @@ def _greedy(g: _Greedy, cost_power: float) -> tuple[list, float, list, str]:
             if basis is not None:
                 cap = _width_columns(rec, p, basis, post_var[u], DP - MU[u], cap)
             records.append(rec)
-        _warn_one_ratio(g.guardrails, picked, ratio, records)
+        _warn_ended_early(g.guardrails, picked, ratio, sizes, records)
     if stop is None:  # every step picked
         stop = _why_stopped(g, picked, keys, ratio, sizes)
     return records, float(total), list(caught), stop
 
 
-def _warn_one_ratio(guardrails: Guardrails, picked: list, ratio: np.ndarray, records: list) -> None:
-    """The ratio rule for a batch that ended before the pick that applies it (the budget, the
-    candidates or the caps allowed no more): when its >= 2 ``picked`` units' D/N (``ratio``,
-    per unit (U,)) all lie within a factor ``ratio_tol``, a :class:`GuardrailWarning` and its
-    last pick's ``guardrail`` set to "relaxed" in ``records`` (as a relaxed last pick is),
-    unless a pick was relaxed already (it said so)."""
-    if not guardrails.ratio_diversity or len(picked) < 2:
+def unmet_rules(g: Guardrails, ratio: np.ndarray, sizes: np.ndarray) -> list[tuple]:
+    """The rules of ``g`` that a last pick applies (the ratio rule, then the size rule) and
+    that a batch of >= 2 runs (their D/N ``ratio`` and N ``sizes`` in params, (n,)) breaks:
+    per rule (its name, what the runs show, what to offer instead); [] when it breaks none."""
+    out = []
+    if g.ratio_diversity and one_ratio(ratio, g.ratio_tol):
+        out.append((
+            "the ratio guardrail",
+            f"their tokens per parameter D/N all lie within a factor ratio_tol={g.ratio_tol:g} "
+            "of each other",
+            "candidates at other ratios",
+        ))  # fmt: skip
+    logs = np.log(sizes)
+    if g.min_size_spread is not None and not spans(logs.min(), logs.max(), g.min_size_spread):
+        out.append((
+            "the size guardrail",
+            f"their model sizes span a factor {np.exp(logs.max() - logs.min()):.3g} (max N / "
+            f"min N), less than min_size_spread={g.min_size_spread:g}",
+            "candidates of other sizes",
+        ))  # fmt: skip
+    return out
+
+
+def _warn_ended_early(
+    guardrails: Guardrails, picked: list, ratio: np.ndarray, sizes: np.ndarray, records: list
+) -> None:
+    """The ratio and size rules for a batch that ended before the pick that applies them (the
+    budget, the candidates or the caps allowed no more): when its >= 2 ``picked`` units break
+    either (:func:`unmet_rules`; ``ratio``: D/N, ``sizes``: N, per unit (U,)), one
+    :class:`GuardrailWarning` naming each and its last pick's ``guardrail`` set to "relaxed"
+    in ``records`` (as a relaxed last pick is), unless a pick was relaxed already (it said
+    so)."""
+    if len(picked) < 2 or any(rec["guardrail"] == "relaxed" for rec in records):
         return
-    if any(rec["guardrail"] == "relaxed" for rec in records):
+    unmet = unmet_rules(guardrails, ratio[picked], sizes[picked])
+    if not unmet:
         return
-    pr = np.log(ratio[picked])
-    if pr.max() - pr.min() > np.log(guardrails.ratio_tol):
-        return
+    names = " and ".join(name for name, _, _ in unmet)
+    shown = "; ".join(what for _, what, _ in unmet)
+    offer = " or ".join(fix for _, _, fix in unmet)
+    verb = "is" if len(unmet) == 1 else "are"
     warnings.warn(
         f"the batch ended after {len(picked)} picks (nothing more is affordable or allowed), "
-        f"before its last pick could be kept off their tokens-per-parameter ratio: their D/N "
-        f"all lie within a factor ratio_tol={guardrails.ratio_tol:g} of each other, so the "
-        "ratio guardrail is relaxed for this batch (its last pick's guardrail says 'relaxed'); "
-        "offer candidates at other ratios, or a budget that affords one",
+        f"before its last pick could apply {names}: {shown}, so {names} {verb} relaxed for "
+        f"this batch (its last pick's guardrail says 'relaxed'); offer {offer}, or a budget "
+        "that affords one",
         GuardrailWarning,
         stacklevel=user_stacklevel(),
     )
