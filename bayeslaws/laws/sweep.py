@@ -948,39 +948,76 @@ class SweepLaw(LossSurfaceLaw):
     def law_optima(self, post: Posterior, N, D) -> tuple:
         """(ln eta_opt, ln B_opt) draws (S, Q) of the optima's laws at (N params, D tokens)."""
         sc = post.scales
-        theta = {k: v[:, None] for k, v in self.theta_draws(post, None, None).items()}
-        x, y = sc.centre("N", N)[None, :], sc.centre("D", D)[None, :]
-        m_lr, m_b = (np.asarray(m, float) for m in self.centre_law(theta, x, y))
+        m_lr, m_b = self.centred_law_optima(post, N, D)
         return m_lr + sc["lr"], m_b + sc["batch_size"]
 
-    def query_optima(self, post: Posterior, N, D, cell, z=None, base: int | None = None):
-        """(ln eta_opt, ln B_opt) draws (S, Q) at (N params, D tokens), ``cell`` (Q,) each
-        point's fitted cell (-1: none, :meth:`fitted_cells`): at a fitted cell the cell's own
-        optimum (the law moved by its fitted ``z_lr``, ``z_batch``: what the model and
-        :meth:`observations` put the cell's bowl about); elsewhere the law (``z`` None) or a
-        new cell's optimum (:meth:`new_cell_optima` with its deviations ``z`` and ``base``)."""
-        log_eta, log_B = self.law_optima(post, N, D)
-        if z is not None:
-            new_eta, new_B = self.new_cell_optima(post, N, D, z, base, (log_eta, log_B))
-            away = np.asarray(cell) < 0
-            log_eta, log_B = np.where(away, new_eta, log_eta), np.where(away, new_B, log_B)
-        return optima.cell_own(post, log_eta, log_B, np.asarray(cell))
+    def centred_law_optima(self, post: Posterior, N, D) -> tuple:
+        """(ln eta_opt - ln lr_ref, ln B_opt - ln B_ref) draws (S, Q) of the optima's laws at
+        (N params, D tokens) (centred, as the model has them)."""
+        sc = post.scales
+        theta = {k: v[:, None] for k, v in self.theta_draws(post, None, None).items()}
+        x, y = sc.centre("N", N)[None, :], sc.centre("D", D)[None, :]
+        return tuple(np.asarray(m, float) for m in self.centre_law(theta, x, y))
 
-    def new_cell_optima(self, post: Posterior, N, D, z, base: int, law_optima=None) -> tuple:
-        """(ln eta_opt, ln B_opt) draws (S, Q) of a new cell at each (N params, D tokens): the
-        law (``law_optima``, :meth:`law_optima` there, when the caller has it) plus the fitted
-        cell scatter times the cell's deviations ``z`` (standard normal,
-        (len(NEW_CELL_DEVIATIONS), S, Q), :func:`.hyperparams.optima.cell_deviations`) and,
-        beyond the fitted cells' range, the optima laws' discrepancy
-        (:meth:`optima_drift_draws`, its slopes from the query's ``base`` seed)."""
+    def query_optima(self, post: Posterior, N, D, cell, z=None, base: int | None = None):
+        """(ln eta_opt, ln B_opt) draws (S, Q) at (N params, D tokens): :meth:`centred_optima`
+        plus the scales' (ln lr_ref, ln B_ref)."""
+        sc = post.scales
+        m_lr, m_b = self.centred_optima(post, N, D, cell, z, base)
+        return m_lr + sc["lr"], m_b + sc["batch_size"]
+
+    def centred_optima(self, post: Posterior, N, D, cell, z=None, base: int | None = None):
+        """Centred (ln eta_opt - ln lr_ref, ln B_opt - ln B_ref) draws (S, Q) at (N params, D
+        tokens), ``cell`` (Q,) each point's fitted cell (-1: none, :meth:`fitted_cells`): at a
+        fitted cell the cell's own optimum (the law moved by its fitted ``z_lr``, ``z_batch``:
+        what the model puts the cell's bowl about); elsewhere the law (``z`` None) or a new
+        cell's optimum (:meth:`new_cell_optima` with its deviations ``z`` and ``base``). The
+        one path of :meth:`draws`, :meth:`observations` and :meth:`sweep_optima`."""
+        cell = np.asarray(cell)
+        m_lr, m_b = self.centred_law_optima(post, N, D)
+        if z is not None:
+            new_lr, new_b = self.new_cell_optima(post, N, D, z, base, (m_lr, m_b))
+            away = cell < 0
+            m_lr, m_b = np.where(away, new_lr, m_lr), np.where(away, new_b, m_b)
+        at = cell >= 0
+        if at.any():  # float64 products, as the cells' optima (sweep_optima) have them
+            theta = self.theta_draws(post, None, None)
+            on = cell[at]
+            m_lr, m_b = np.array(m_lr, float), np.array(m_b, float)
+            m_lr[:, at] += theta["lr_scatter"][:, None] * np.asarray(post.draws["z_lr"])[:, on]
+            m_b[:, at] += theta["batch_scatter"][:, None] * np.asarray(post.draws["z_batch"])[:, on]
+        return m_lr, m_b
+
+    def new_cell_optima(self, post: Posterior, N, D, z, base: int, centred_law=None) -> tuple:
+        """Centred (ln eta_opt - ln lr_ref, ln B_opt - ln B_ref) draws (S, Q) of a new cell at
+        each (N params, D tokens): the law (``centred_law``, :meth:`centred_law_optima` there,
+        when the caller has it) plus the fitted cell scatter times the cell's deviations ``z``
+        (standard normal, (len(NEW_CELL_DEVIATIONS), S, Q),
+        :func:`.hyperparams.optima.cell_deviations`) and, beyond the fitted cells' range, the
+        optima laws' discrepancy (:meth:`optima_drift_draws`, its slopes from the query's
+        ``base`` seed)."""
         theta = self.theta_draws(post, None, None)
         z = dict(zip(NEW_CELL_DEVIATIONS, z, strict=True))
-        log_eta, log_B = self.law_optima(post, N, D) if law_optima is None else law_optima
+        m_lr, m_b = self.centred_law_optima(post, N, D) if centred_law is None else centred_law
         drift_rng = optima.query_rng(base, "optima_drift")  # slopes shared by the points
         drift_lr, drift_b = self.optima_drift_draws(post, N, D, drift_rng)
-        log_eta = log_eta + theta["lr_scatter"][:, None] * z["lr"] + drift_lr
-        log_B = log_B + theta["batch_scatter"][:, None] * z["batch"] + drift_b
-        return log_eta, log_B
+        m_lr = m_lr + theta["lr_scatter"][:, None] * z["lr"] + drift_lr
+        m_b = m_b + theta["batch_scatter"][:, None] * z["batch"] + drift_b
+        return m_lr, m_b
+
+    def query_levels(self, post: Posterior, N, D, cell, base: int) -> np.ndarray:
+        """Draws (S, Q) of ln L at the optimum at (N params, D tokens), ``cell`` (Q,) as in
+        :meth:`centred_optima`: at a fitted cell the cell's own level (:meth:`cell_levels`),
+        elsewhere the surface's; each from its stream of the query's ``base`` seed
+        (:func:`.hyperparams.optima.query_rng`). A new cell's level deviation is not in it."""
+        cell = np.asarray(cell)
+        log_L = np.array(self.log_loss_draws(post, N, D, group=None,
+                                             rng=optima.query_rng(base, "surface")), float)
+        at = cell >= 0
+        if at.any():
+            levels = self.cell_levels(post, optima.query_rng(base, "fitted_levels"))
+            log_L[:, at] = levels[:, cell[at]]
+        return log_L
 
     def draws(self, post, query, *, kind, group, rng) -> dict:
         """Draws (S, Q) at the query's (N params, D tokens): ``loss``, ``eta_opt``, ``B_opt``
@@ -995,10 +1032,10 @@ class SweepLaw(LossSurfaceLaw):
         price the setting.
 
         At a fitted cell's (N, D) (:meth:`fitted_cells`), for both kinds, the optimum, the bowl's
-        shape and the level are the cell's own posterior ones (:meth:`query_optima`,
-        :meth:`query_shape`, :meth:`cell_levels`), as the model and :meth:`observations` have
-        them: ``loss`` at a setting there is what :meth:`observations` predicts for that run,
-        draw by draw, and the penalty at the reported eta_opt, B_opt is 0. Elsewhere
+        shape and the level are the cell's own posterior ones (:meth:`centred_optima`,
+        :meth:`query_bowl`, :meth:`query_levels`: :meth:`observations` reads the same), as the
+        model has them: ``loss`` at a setting there is what :meth:`observations` predicts for
+        that run, draw by draw, and the penalty at the reported eta_opt, B_opt is 0. Elsewhere
         ``kind="mean"`` is the laws' (the surface, the optima's power laws, the bowl's shape
         laws) and ``new_run`` a new cell's: its optimum, bowl shape (moved by the fitted shape
         scatter, as :meth:`observations` draws it) and level (the surface plus the level
@@ -1017,33 +1054,39 @@ class SweepLaw(LossSurfaceLaw):
         S = post.n_draws
         base = optima.query_seed(rng)  # one draw from the caller's rng, whatever the query
         cell = self.fitted_cells(post, N, D)
-        away = cell < 0
-        log_L = np.array(self.log_loss_draws(post, N, D, group=None,
-                                             rng=optima.query_rng(base, "surface")), float)
         z = None
+        log_L = self.query_levels(post, N, D, cell, base)
         if kind == "new_run":
             z = optima.cell_deviations(base, N, D, len(NEW_CELL_DEVIATIONS), S)
             level = theta["level_scatter"][:, None] * z[NEW_CELL_DEVIATIONS.index("level")]
-            log_L = log_L + np.where(away, level, 0.0)
-        if not away.all():
-            levels = self.cell_levels(post, optima.query_rng(base, "fitted_levels"))
-            log_L[:, ~away] = levels[:, cell[~away]]
-        log_eta, log_B = self.query_optima(post, N, D, cell, z, base)
+            log_L = log_L + np.where(cell < 0, level, 0.0)
+        m_lr, m_b = self.centred_optima(post, N, D, cell, z, base)
         if kind == "new_run":
             setting = [query[k].to_numpy(float) if k in query else None
                        for k in ("lr", "batch_size")]
             noise = run_normals(optima.run_rngs(base, N, D, *setting), S)
             log_L = log_L + theta["sigma"][:, None] * noise[0]
-        out = {"loss": np.exp(log_L), "eta_opt": np.exp(log_eta), "B_opt": np.exp(log_B)}
+        sc = post.scales
+        out = {"loss": np.exp(log_L), "eta_opt": np.exp(m_lr + sc["lr"]),
+               "B_opt": np.exp(m_b + sc["batch_size"])}
         if {"lr", "batch_size"} <= set(query):
             th = {k: v[:, None] for k, v in theta.items()}
-            u = np.log(query["lr"].to_numpy(float))[None, :] - log_eta
-            v = np.log(query["batch_size"].to_numpy(float))[None, :] - log_B
-            shape = self.query_shape(post, th, N, D, cell, z)
-            bowl = np.asarray(self.bowl_value(shape, u, v), float)
+            bowl = self.query_bowl(post, th, query, cell, z, (m_lr, m_b))
             extra = th["tau"] * bowl * noise[1] if kind == "new_run" else None
             out.update(penalty_draws(log_L, bowl, extra))
         return out
+
+    def query_bowl(self, post: Posterior, th: dict, runs: pd.DataFrame, cell, z, optimum):
+        """The bowl (S, R), ln L(lr, B) - ln L_opt, of runs (N params, D tokens, lr,
+        batch_size) about their cell's centred ``optimum`` (:meth:`centred_optima`), with its
+        shape (:meth:`query_shape`, ``cell`` and ``z`` as there; ``th``: the scalar draws as
+        (S, 1) columns): what :meth:`draws` and :meth:`observations` both price a setting by."""
+        sc = post.scales
+        N, D = runs["N"].to_numpy(float), runs["D"].to_numpy(float)
+        u = sc.centre("lr", runs["lr"])[None, :] - optimum[0]
+        v = sc.centre("batch_size", runs["batch_size"])[None, :] - optimum[1]
+        shape = self.query_shape(post, th, N, D, cell, z)
+        return np.asarray(self.bowl_value(shape, u, v), float)
 
     def query_shape(self, post: Posterior, th: dict, N, D, cell, z=None) -> dict:
         """The bowl's shape at (N params, D tokens) (``th``: the scalar draws as (S, 1)
@@ -1089,17 +1132,14 @@ class SweepLaw(LossSurfaceLaw):
     def sweep_optima(self, post) -> dict:
         sc = post.scales
         cells = post.state["cells"]
-        theta = {k: v[:, None] for k, v in self.theta_draws(post, None, None).items()}
-        x, y = sc.centre("N", cells["N"])[None, :], sc.centre("D", cells["D"])[None, :]
-        m_lr, m_b = (np.asarray(m, float) for m in self.centre_law(theta, x, y))
-        m_lr = m_lr + theta["lr_scatter"] * np.asarray(post.draws["z_lr"])
-        m_b = m_b + theta["batch_scatter"] * np.asarray(post.draws["z_batch"])
+        N, D = np.asarray(cells["N"], float), np.asarray(cells["D"], float)
+        m_lr, m_b = self.centred_optima(post, N, D, np.arange(len(N)))
         return {
             "log_eta": m_lr + sc["lr"],
             "log_B": m_b + sc["batch_size"],
-            "N": np.asarray(cells["N"], float),
-            "D": np.asarray(cells["D"], float),
-            "group": [None] * len(cells["N"]),
+            "N": N,
+            "D": D,
+            "group": [None] * len(N),
         }
 
     def observations(self, post, candidates, *, group, rng) -> Observations:
@@ -1108,61 +1148,28 @@ class SweepLaw(LossSurfaceLaw):
         deviation per draw (the level, shared by the cell's runs, a nuisance of variance s^2:
         ``level`` numbers the new cells, so a unit with runs at two new cells has two levels);
         noise sd per run sqrt(sigma^2 + (tau bowl)^2); beyond the fitted cells' range the
-        optima also carry the laws' discrepancy (:meth:`optima_drift_draws`). Every random
-        stream is seeded from one draw of ``rng`` (:func:`.hyperparams.optima.query_seed`) and a
-        new cell's deviations by its coordinates too (:func:`.hyperparams.optima.new_cell_draws`):
-        a candidate's draws are the same whichever other candidates are offered, in any order."""
+        optima also carry the laws' discrepancy (:meth:`optima_drift_draws`). The optimum, the
+        bowl and the level are :meth:`draws`' (:meth:`centred_optima`, :meth:`query_bowl`,
+        :meth:`query_levels`). Every random stream is seeded from one draw of ``rng``
+        (:func:`.hyperparams.optima.query_seed`) and a new cell's deviations by its coordinates
+        too (:func:`.hyperparams.optima.cell_deviations`): a candidate's draws are the same
+        whichever other candidates are offered, in any order."""
         resolve_group(post.groups, group)
         base = optima.query_seed(rng)  # one draw from the caller's rng, whatever the candidates
-        sc = post.scales
         N, D = candidates["N"].to_numpy(float), candidates["D"].to_numpy(float)
         theta = self.theta_draws(post, None, rng)
         th = {k: v[:, None] for k, v in theta.items()}
-        S, R = post.n_draws, len(candidates)
-        m_lr, m_b = (np.array(m, float) for m in self.centre_law(
-            th, sc.centre("N", N)[None, :], sc.centre("D", D)[None, :]))
-        m_lr, m_b = np.broadcast_to(m_lr, (S, R)).copy(), np.broadcast_to(m_b, (S, R)).copy()
-        surface_rng = optima.query_rng(base, "surface")
-        level = self.log_loss_draws(post, N, D, group=None, rng=surface_rng) - sc["loss"]
-        levels = None
-        nuisance = np.zeros(R)
-        level_id = np.full(R, -1)  # a new cell's unknown level: one per cell, none when fitted
-        new_cells: dict = {}
-        z_lr, z_b = np.asarray(post.draws["z_lr"]), np.asarray(post.draws["z_batch"])
-        z_shape = np.stack([np.asarray(post.draws[f"z_{k}"]) for k in SHAPE_SCATTER])  # (K,S,C)
-        dev = np.zeros((len(SHAPE_SCATTER), S, R))  # the cell's standardised shape deviations
-        candidate_cell, cells = cell_table(N, D)  # candidates within CELL_RTOL share a new cell
-        for j in range(R):
-            c = self.fitted_cell(post, N[j], D[j])
-            if c is not None:
-                if levels is None:
-                    levels_rng = optima.query_rng(base, "fitted_levels")
-                    levels = self.cell_levels(post, levels_rng) - sc["loss"]
-                m_lr[:, j] += theta["lr_scatter"] * z_lr[:, c]
-                m_b[:, j] += theta["batch_scatter"] * z_b[:, c]
-                level[:, j] = levels[:, c]
-                dev[:, :, j] = z_shape[:, :, c]
-            else:
-                key = int(candidate_cell[j])
-                if key not in new_cells:  # a function of the cell alone (and base)
-                    new_cells[key] = optima.new_cell_draws(
-                        base, cells.at[key, "N"], cells.at[key, "D"], (2 + len(SHAPE_SCATTER), S)
-                    )
-                m_lr[:, j] += theta["lr_scatter"] * new_cells[key][0]
-                m_b[:, j] += theta["batch_scatter"] * new_cells[key][1]
-                dev[:, :, j] = new_cells[key][2:]
-                nuisance[j] = float(np.mean(theta["level_scatter"] ** 2))
-                level_id[j] = key
-        drift_rng = optima.query_rng(base, "optima_drift")  # slopes shared by the candidates
-        drift_lr, drift_b = self.optima_drift_draws(post, N, D, drift_rng)  # 0 at fitted cells
-        m_lr, m_b = m_lr + drift_lr, m_b + drift_b
-        shape = self.cell_shape(th, sc.centre("N", N)[None, :], sc.centre("D", D)[None, :])
-        shape = self.shift_shape(shape, {k: th[f"{k}_scatter"] for k in SHAPE_SCATTER},
-                                 dict(zip(SHAPE_SCATTER, dev, strict=True)))
-        u = sc.centre("lr", candidates["lr"])[None, :] - m_lr
-        v = sc.centre("batch_size", candidates["batch_size"])[None, :] - m_b
-        bowl = np.asarray(self.bowl_value(shape, u, v), float)
+        R = len(candidates)
+        cell = self.fitted_cells(post, N, D)
+        away = cell < 0
+        z = optima.cell_deviations(base, N, D, len(NEW_CELL_DEVIATIONS), post.n_draws)
+        optimum = self.centred_optima(post, N, D, cell, z, base)
+        bowl = self.query_bowl(post, th, candidates, cell, z, optimum)
+        level = self.query_levels(post, N, D, cell, base) - post.scales["loss"]
         sigma = np.sqrt(th["sigma"] ** 2 + (th["tau"] * bowl) ** 2)
+        # a new cell's unknown level: one per cell (candidates within CELL_RTOL share it)
+        level_id = np.where(away, cell_table(N, D)[0], -1).astype(int)
+        nuisance = np.where(away, float(np.mean(theta["level_scatter"] ** 2)), 0.0)
         unit = candidates["unit"].to_numpy() if "unit" in candidates else np.arange(R)
         return Observations(
             unit=unit, mean=level + bowl, sigma=sigma, nu=None, family="gaussian",
