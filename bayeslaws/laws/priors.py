@@ -221,11 +221,9 @@ def check_parameters(prior: dist.Distribution) -> dict:
             if value is None or isinstance(constraint, type(constraints.dependent)):
                 continue
             if not np.all(np.asarray(constraint(value))):
-                names = [n for n in dir(constraints) if getattr(constraints, n) is constraint]
-                words = _CONSTRAINT_WORDS.get(names[0], names[0]) if names else str(constraint)
                 raise ValueError(
                     f"{type(part).__name__}'s {name} is {_shown(np.asarray(value, float))}: "
-                    f"it must be {words}"
+                    f"it must be {_constraint_words(constraint)}"
                 )
     spec = prior_to_spec(prior)
     for path, name, owner, values in _numeric_arguments(spec):
@@ -340,6 +338,14 @@ _CONSTRAINT_WORDS = {
 }
 
 
+def _constraint_words(constraint) -> str:
+    """What a value under numpyro's ``constraint`` must be, in words (e.g. "positive (> 0)"):
+    its name in numpyro.distributions.constraints worded by ``_CONSTRAINT_WORDS`` (the name
+    itself when unlisted), else the constraint's own text."""
+    names = [n for n in dir(constraints) if getattr(constraints, n) is constraint]
+    return _CONSTRAINT_WORDS.get(names[0], names[0]) if names else str(constraint)
+
+
 def _refusal(cls_name: str, args: list, kwargs: dict, error: Exception) -> str:
     """Why a distribution refused its arguments: for numpyro's "got invalid scale parameter",
     the value given for it and what it must be (e.g. "scale=-1 is invalid: it must be
@@ -356,9 +362,7 @@ def _refusal(cls_name: str, args: list, kwargs: dict, error: Exception) -> str:
     if parameter not in given:
         return str(error)
     constraint = getattr(constructor, "arg_constraints", {}).get(parameter)
-    names = [n for n in dir(constraints) if getattr(constraints, n) is constraint]
-    words = _CONSTRAINT_WORDS.get(names[0], names[0]) if names else str(constraint)
-    must = f": it must be {words}" if constraint is not None else ""
+    must = f": it must be {_constraint_words(constraint)}" if constraint is not None else ""
     return f"{parameter}={given[parameter]:g} is invalid{must}"
 
 
