@@ -95,5 +95,5 @@ def test_demo_refuses_bad_sampler_settings_before_making_its_folder(tmp_path, ca
 
     out = tmp_path / "d"
     code, _, err = cli_run(["demo", flag, "0", "--out", str(out)], capsys)
-    assert code == 2 and f"{flag[2:]} ({flag}) must be an integer >= 1, got 0" in err, err
+    assert code == 2 and f"argument {flag}: takes a positive integer, got '0'" in err, err
     assert not out.exists()

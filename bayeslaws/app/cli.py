@@ -31,8 +31,6 @@ import warnings
 from contextlib import contextmanager
 from pathlib import Path
 
-from ..runs.checks import ArgumentTypeError, UnknownNameError
-
 EXIT_BAD_INPUT = 2
 EXIT_FAILED = 1
 # stdout closed by its reader (``bayeslaws fit ... | head -1``): the files are written by then;
@@ -132,6 +130,36 @@ def _positive_number(text: str) -> float:
     if not 0 < value < float("inf"):
         raise argparse.ArgumentTypeError(f"takes a positive number, got {text!r}")
     return value
+
+
+def _integer_at_least(text: str, minimum: int, what: str) -> int:
+    """``text`` as an int >= ``minimum``, else an argparse error "takes ``what``, got '...'"
+    (the text as typed; argparse names the option)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = None
+    if value is None or value < minimum:
+        raise argparse.ArgumentTypeError(f"takes {what}, got {text!r}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    """An argparse type: a count >= 1 (chains, draws, warm-up iterations, runs, ...)."""
+    return _integer_at_least(text, 1, "a positive integer")
+
+
+def _seed(text: str) -> int:
+    """An argparse type: a random seed, an integer >= 0."""
+    return _integer_at_least(text, 0, "a non-negative integer")
+
+
+REPRO_MIN_DRAWS = 10  # as bayeslaws.app.repro.run_repro refuses fewer
+
+
+def _repro_draws(text: str) -> int:
+    """An argparse type: draws per chain of the reproduction scripts, at least 10."""
+    return _integer_at_least(text, REPRO_MIN_DRAWS, f"an integer >= {REPRO_MIN_DRAWS}")
 
 
 def _interval_mass(text: str) -> float:
@@ -1527,10 +1555,12 @@ class _Formatter(argparse.RawDescriptionHelpFormatter):
 
 def _add_sampler(parser, draws: int = 1000, chains: int = 4) -> None:
     g = parser.add_argument_group("NUTS sampler")
-    g.add_argument("--chains", type=int, default=chains, help="chains")
-    g.add_argument("--warmup", type=int, default=draws, help="warm-up iterations per chain")
-    g.add_argument("--draws", type=int, default=draws, help="draws per chain")
-    g.add_argument("--seed", type=int, default=0, help="random seed")
+    g.add_argument("--chains", type=_positive_int, default=chains, help="chains")
+    g.add_argument(
+        "--warmup", type=_positive_int, default=draws, help="warm-up iterations per chain"
+    )
+    g.add_argument("--draws", type=_positive_int, default=draws, help="draws per chain")
+    g.add_argument("--seed", type=_seed, default=0, help="random seed")
     g.add_argument(
         "--target-accept",
         type=float,
@@ -1607,14 +1637,14 @@ def _add_generation(parser) -> None:
     g = parser.add_argument_group("candidate generation (bayeslaws.design.candidates)")
     g.add_argument("--isoflop", nargs="+", action="extend", metavar="C", default=None,
                    help="isoFLOP lines at these budgets (FLOPs), around the fit's N_opt")
-    g.add_argument("--n-per-budget", type=int, default=7, help="sizes per isoFLOP line")
+    g.add_argument("--n-per-budget", type=_positive_int, default=7, help="sizes per isoFLOP line")
     g.add_argument("--spread-decades", type=float, default=1.0,
                    help="isoFLOP sizes span N_opt * 10^(+-spread)")
     g.add_argument("--sweep", nargs=2, action="append", metavar=("N", "D"), default=None,
                    help="an LR x batch sweep at cell (N params, D tokens), repeatable; needs a "
                    "hyperparameter fit (grids around its eta_opt, B_opt)")
-    g.add_argument("--n-lr", type=int, default=5, help="learning rates per sweep")
-    g.add_argument("--n-batch", type=int, default=3, help="batch sizes per sweep")
+    g.add_argument("--n-lr", type=_positive_int, default=5, help="learning rates per sweep")
+    g.add_argument("--n-batch", type=_positive_int, default=3, help="batch sizes per sweep")
     g.add_argument("--lr-step", type=float, default=1.5, help="factor between learning rates")
     g.add_argument("--batch-step", type=float, default=2.0, help="factor between batch sizes")
     g.add_argument("--lr-grid", nargs="+", action="extend", default=None, metavar="LR",
@@ -1623,18 +1653,63 @@ def _add_generation(parser) -> None:
                    help="sweep batch sizes in tokens (instead of --n-batch/--batch-step)")
 
 
-def _law_help() -> str:
+# What the parser shows of the layers below, copied here so that building it (and --help)
+# imports no JAX, NumPyro or pandas: those modules take seconds to load
+# (tests/test_cli_startup.py checks each copy against its source).
+# the built-in laws, name -> form (bayeslaws.laws.LAWS, each law's description)
+BUILTIN_LAWS = {
+    "chinchilla": "L = E + A/N^alpha + B/D^beta",
+    "chinchilla_gamma": "L = E + (A/N^alpha + B/D^beta)^gamma",
+    "farseer": "L = exp(s N^q + S) + exp(B N^b + Q) D^-exp(A N^a + E)",
+    "hyperparams": "per-cell bowl in (ln lr, ln B); centre ln eta*, ln B* power laws in N, D",
+    "hyperparams_two_stage": "best run per (N, D) cell, then ln eta*, ln B* linear in ln N, "
+    "ln D (OLS)",
+    "isoflop": "per-budget parabolas in ln N, vertices N_opt = k C^a",
+    "isoflop_cubic": "per-budget cubics in ln N (minimum at the vertex), vertices N_opt = k C^a",
+    "kaplan": "L = ((N_c/N)^(alpha_N/alpha_D) + D_c/D)^alpha_D",
+    "sweep": "loss surface + per-cell LR x batch bowls + optima power laws in N, D, fitted "
+    "jointly",
+}
+# bayeslaws.inference.screening.ACTIONS and DEFAULT_THRESHOLD (robust sd)
+SCREEN_ACTIONS = ("warn", "exclude", "off")
+SCREEN_THRESHOLD = 8.0
+# bayeslaws.posterior.extrapolation.METHODS and DEFAULT_METHOD
+METHODS = (
+    "model",
+    "drift",
+    "gp",
+    "gp_discrepancy",
+    "stacking_discrepancy",
+    "discrepancy",
+    "discrepancy_t",
+    "stacking",
+    "none",
+)
+DEFAULT_METHOD = "gp"
+# bayeslaws.app.repro.SCRIPTS (its names) and DEFAULT_SCRIPTS (repro loads pandas)
+REPRO_SCRIPTS = ("yin", "liang", "porian", "epoch", "hyperparams")
+REPRO_DEFAULT_SCRIPTS = ("yin", "liang", "porian")
+
+
+def _law_forms() -> dict:
+    """Law name -> form for --law's help: this process's registry when the laws are loaded
+    (main() called from Python, after a register()), else the built-ins (a fresh command line
+    has registered nothing else), without loading them."""
+    if "bayeslaws.laws" not in sys.modules:
+        return BUILTIN_LAWS
     from ..laws import LAWS
 
-    listed = "; ".join(f"{name} ({law.description})" for name, law in sorted(LAWS.items()))
+    return {name: law.description for name, law in LAWS.items()}
+
+
+def _law_help() -> str:
+    listed = "; ".join(f"{name} ({form})" for name, form in sorted(_law_forms().items()))
     return f"a registered law: {listed}; or your own as module:ClassName"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from ..inference.screening import ACTIONS as SCREEN_ACTIONS
-    from ..inference.screening import DEFAULT_THRESHOLD as SCREEN_THRESHOLD
-    from ..posterior.extrapolation import DEFAULT_METHOD, METHODS
-
+    """The command line's parser; it imports no JAX, NumPyro, ArviZ or pandas (help is quick):
+    :func:`main` loads them after parsing."""
     parser = _Parser(
         prog="bayeslaws",
         description="Neural scaling laws as Bayesian models (NumPyro + NUTS).",
@@ -1715,7 +1790,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "and penalty only at its fitted (N, D) cells (NaN elsewhere, said on stderr)")
     p.add_argument("--batch-size", nargs="+", action="extend", default=None,
                    help="batch size(s) in tokens (with --lr); B_opt is printed in tokens too")
-    p.add_argument("--seed", type=int, default=0,
+    p.add_argument("--seed", type=_seed, default=0,
                    help="random seed of the new_run noise and new-group draws")
     p.set_defaults(func=cmd_predict)
 
@@ -1767,11 +1842,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--nopt", nargs="+", action="extend", metavar="C",
                    help="target: N_opt at budget(s) C")
     p.add_argument("--hparams", nargs=2, metavar=("N", "D"), help="target: eta_opt, B_opt")
-    p.add_argument("--k", type=int, default=3, help="number of runs (units) in the batch")
+    p.add_argument("--k", type=_positive_int, default=3, help="number of runs (units) in the batch")
     p.add_argument("--cost", default="flops", help="'flops', a candidates column, or 'none'")
     p.add_argument("--ci", type=_interval_mass, default=0.9,
                    help="central interval mass of the widths")
-    p.add_argument("--seed", type=int, default=0, help="random seed")
+    p.add_argument("--seed", type=_seed, default=0, help="random seed")
     p.add_argument("--plot", default=None,
                    help="also draw the ranking of each candidate alone, batch marked, to this file")
     p.add_argument("--out", default=None, metavar="PICKS.csv",
@@ -1831,7 +1906,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--target", nargs=2, action="append", default=None, metavar=("N", "D"),
                    help="predict at (N, D) (or (N, C) for isoflop laws), repeatable")
     p.add_argument("--ci", type=_interval_mass, default=0.9, help="central interval mass")
-    p.add_argument("--seed", type=int, default=0, help="random seed")
+    p.add_argument("--seed", type=_seed, default=0, help="random seed")
     p.add_argument("--known", nargs="+", action="extend", default=None,
                    metavar="PARAMETER=VALUE",
                    help="known values of parameters (a published fit, a simulation's truth), "
@@ -1853,16 +1928,14 @@ def build_parser() -> argparse.ArgumentParser:
     _add_exclusion(p, EXCLUSION_DRAWN)
     p.set_defaults(func=cmd_report)
 
-    from .repro import DEFAULT_SCRIPTS, SCRIPTS
-
     p = add("repro", "run the paper-reproduction scripts with small draws")
     p.add_argument(
         "--only", nargs="+", action="extend", default=None, metavar="SCRIPT",
-        help=f"the scripts to run, of {' '.join(SCRIPTS)} (default: "
-        f"{' '.join(DEFAULT_SCRIPTS)}; epoch and porian need ../shared/data, else skipped)",
+        help=f"the scripts to run, of {' '.join(REPRO_SCRIPTS)} (default: "
+        f"{' '.join(REPRO_DEFAULT_SCRIPTS)}; epoch and porian need ../shared/data, else skipped)",
     )
     p.add_argument(
-        "--draws", type=int, default=200,
+        "--draws", type=_repro_draws, default=200,
         help="draws per chain (at least 10). Warm-up: as many iterations in liang, epoch, "
         "hyperparams and yin's joint fits; yin's Chinchilla surface fits warm up for at least "
         "1000 (SURFACE_MIN_WARMUP in yin.py); porian keeps its own warm-up of 500",
@@ -1938,6 +2011,8 @@ def _bad_input(err: BaseException) -> bool:
     the package raised them on purpose (:class:`~bayeslaws.runs.checks.ArgumentTypeError`,
     :class:`~bayeslaws.runs.checks.UnknownNameError`). Any other TypeError or KeyError, e.g.
     from inside pandas, is a bug: not the user's to fix."""
+    from ..runs.checks import ArgumentTypeError, UnknownNameError
+
     if not isinstance(err, TypeError | KeyError):
         return True
     return isinstance(err, ArgumentTypeError | UnknownNameError)
@@ -2048,9 +2123,15 @@ def _unrecognized(parser, command: str, unknown: list, argv=None) -> str:
     )
 
 
+def _load_numerics() -> None:
+    """Load JAX, NumPyro and the layers built on them (what every command uses), after the
+    arguments are parsed: --help and usage errors never wait for them."""
+    from ..inference import fit, screening  # noqa: F401
+    from ..posterior import extrapolation  # noqa: F401  (the loaded mark of _starting)
+
+
 def main(argv=None) -> int:
-    with _starting():
-        parser = build_parser()
+    parser = build_parser()
     command = "bayeslaws"
     debug = bool(os.environ.get("BAYESLAWS_DEBUG"))
     original = warnings.formatwarning
@@ -2061,6 +2142,8 @@ def main(argv=None) -> int:
         _COMMAND[0] = args.command
         if unknown:  # named with the subcommand and its own help, as its other errors are
             raise CLIError(_unrecognized(parser, args.command, unknown, argv))
+        with _starting():
+            _load_numerics()
         # output files are checked before any work, so a long fit never ends unsaved
         option = {"fit": "out", "candidates": "out", "plot": "out", "report": "out"}.get(
             args.command, "plot" if args.command == "design" else None
