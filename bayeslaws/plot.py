@@ -50,7 +50,7 @@ from .posterior.extrapolation.distance import group_ranges, own_group_rows, rang
 from .runs import PlausibilityWarning, RunTable
 from .runs.cells import CELL_RTOL, same_value_ids
 from .runs.checks import ArgumentTypeError
-from .runs.table import frame_extent
+from .runs.provenance import frame_extent
 
 BAND_ALPHAS = {0.5: 0.35, 0.9: 0.18}
 GROUP_MARKERS = ("o", "s", "^", "v", "D", "P", "X", "<", ">", "h")
@@ -143,7 +143,7 @@ def _drawn_words(fit, runs) -> str:
     " (drawn runs SIMULATED)" or " (drawn runs partly SIMULATED)" when the drawn table is
     simulated to another extent than the fit's data (a RunTable's extent as recorded at load,
     :attr:`~bayeslaws.runs.RunTable.simulated`; a frame's by its own source column,
-    :func:`bayeslaws.runs.table.frame_extent`; never by a file name). A table not labelled
+    :func:`bayeslaws.runs.provenance.frame_extent`; never by a file name). A table not labelled
     simulated adds nothing: that does not make its runs real."""
     words = _simulated_words(fit)
     if runs is None:

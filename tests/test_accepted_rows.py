@@ -11,8 +11,7 @@ import pytest
 from conftest import TRUTH, chinchilla_design, shared_or_skip
 
 import bayeslaws as bl
-from bayeslaws.runs import PlausibilityWarning, RunTableError, load_runs, simulate
-from bayeslaws.runs import table as table_module
+from bayeslaws.runs import PlausibilityWarning, RunTableError, load_runs, plausible, simulate
 
 FEW_TOKENS = (5, 11)  # rows of few_tokens_table() at 0.005 tokens per parameter, vetted
 OTHER = 17  # ... and one more there, not vetted
@@ -84,17 +83,21 @@ def test_porians_two_rows_are_accepted_rows_of_the_loaded_table():
 
 def test_porians_rows_stay_silent_whatever_the_warnings_wording(monkeypatch):
     """The loader must not depend on the text of the warning it would give (it once matched
-    the message with a regular expression, so rewording it brought the warning back)."""
+    the message with a regular expression, so rewording it brought the warning back). The
+    rewording is patched where check_plausible looks the message up, and must be called."""
     bundled = shared_or_skip()
-    original = table_module._implausible_ratio_rows
+    original = plausible.implausible_ratio_rows
+    calls = []
 
     def reworded(*args, **kwargs):
+        calls.append(args)
         return [f"REWORDED: {m}" for m in original(*args, **kwargs)]
 
-    monkeypatch.setattr(table_module, "_implausible_ratio_rows", reworded)
+    monkeypatch.setattr(plausible, "implausible_ratio_rows", reworded)
     with warnings.catch_warnings():
         warnings.simplefilter("error", PlausibilityWarning)
         runs = bundled.porian_isoflop()
+    assert calls, "the reworded message was never asked for: the patch missed check_plausible"
     assert {21, 600} <= set(runs.df.index)
 
 

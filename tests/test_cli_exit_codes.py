@@ -19,7 +19,7 @@ from conftest import cli_error_line, cli_run, own_cache, two_scales_runs  # noqa
 import bayeslaws as bl  # noqa: E402
 from bayeslaws.app import cli  # noqa: E402
 from bayeslaws.app.cli import EXIT_BAD_INPUT, EXIT_FAILED, main  # noqa: E402
-from bayeslaws.runs.table import format_values  # noqa: E402
+from bayeslaws.runs.messages import format_values  # noqa: E402
 
 _run = cli_run  # conftest: bayeslaws argv in-process -> (code, stdout, stderr)
 

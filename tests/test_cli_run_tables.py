@@ -17,7 +17,7 @@ from conftest import cli_error_line, cli_run, two_scales_runs  # noqa: E402
 import bayeslaws as bl  # noqa: E402
 from bayeslaws.app.cli import EXIT_BAD_INPUT, main, with_cli_hints  # noqa: E402
 from bayeslaws.laws import resolve_law  # noqa: E402
-from bayeslaws.runs.table import PlausibilityWarning, RunTableError  # noqa: E402
+from bayeslaws.runs import PlausibilityWarning, RunTableError  # noqa: E402
 
 
 @pytest.fixture

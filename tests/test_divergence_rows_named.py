@@ -20,7 +20,7 @@ from bayeslaws.laws.hyperparams.data import DivergenceWarning
 from bayeslaws.laws.hyperparams.law import HyperparamsLaw
 from bayeslaws.runs import PlausibilityWarning
 from bayeslaws.runs import simulate as sim
-from bayeslaws.runs.table import LABELS_NOTE, ROWS_NOTE
+from bayeslaws.runs.messages import LABELS_NOTE, ROWS_NOTE
 
 SIZES, TOKENS = (0.017e9, 0.057e9, 0.13e9), (2e9, 4e9, 8e9)  # params, tokens: 9 cells of 36
 

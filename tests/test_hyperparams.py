@@ -445,7 +445,7 @@ def _one_cell_diverged(df):
 
 
 @pytest.mark.filterwarnings("ignore::bayeslaws.laws.hyperparams.data.DivergenceWarning")
-@pytest.mark.filterwarnings("ignore::bayeslaws.runs.table.PlausibilityWarning")
+@pytest.mark.filterwarnings("ignore::bayeslaws.runs.PlausibilityWarning")
 def test_a_cell_without_a_converged_run_is_left_out_and_recorded(sweep):
     df, n_first = _one_cell_diverged(sweep.df)
     runs = bl.load_runs(df, allow_missing_loss=True)

@@ -20,9 +20,10 @@ import pandas as pd
 import pytest
 
 import bayeslaws as bl
+from bayeslaws.runs import PlausibilityWarning, RunTableError
 from bayeslaws.runs import simulate as sim
 from bayeslaws.runs.bundled import bundled_path
-from bayeslaws.runs.table import PlausibilityWarning, RunTableError, simulated_extent
+from bayeslaws.runs.provenance import simulated_extent
 
 TRUTH = {"E": 1.8, "A": 480.0, "B": 2000.0, "alpha": 0.35, "beta": 0.37}
 N = np.repeat([1e8, 3e8, 1e9], 3)

@@ -22,9 +22,8 @@ import pandas as pd
 import pytest
 
 import bayeslaws as bl
+from bayeslaws.runs import RunTableError, warn
 from bayeslaws.runs import simulate as sim
-from bayeslaws.runs import warn
-from bayeslaws.runs.table import RunTableError
 
 PREFIX = "simulated: bayeslaws.runs.simulate."
 CHIN = {"E": 1.8, "A": 480.0, "B": 2100.0, "alpha": 0.35, "beta": 0.37, "N": [1e8, 1e9]}

@@ -20,8 +20,8 @@ import bayeslaws as bl
 from bayeslaws import plot
 from bayeslaws.app.plan import simulated_data
 from bayeslaws.runs import bundled
+from bayeslaws.runs.provenance import simulated_extent
 from bayeslaws.runs.simulate import VideoDiTTruth, simulate_grid, truth_from_source
-from bayeslaws.runs.table import simulated_extent
 
 matplotlib.use("Agg")
 
@@ -91,7 +91,7 @@ def test_epoch_runs_in_a_simulated_named_folder_are_not_simulated(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         runs = bl.load_runs(folder / "epoch.csv", N="Model Size", C="Training FLOP")
-    from bayeslaws.runs.table import recorded_extent
+    from bayeslaws.runs.provenance import recorded_extent
 
     assert simulated_extent(runs.source) == "none"  # the text rule skips the path
     assert runs.simulated == "none"
@@ -150,7 +150,7 @@ def test_the_bundled_simulated_sweep_still_says_simulated():
 
 
 def test_partly_simulated_tables_and_the_text_rule_of_older_records():
-    from bayeslaws.runs.table import recorded_extent
+    from bayeslaws.runs.provenance import recorded_extent
 
     df = _real_points().assign(source="measured")
     df.loc[:9, "source"] = "simulated: by hand"

@@ -32,9 +32,9 @@ from conftest import cli_error_line
 import bayeslaws as bl
 from bayeslaws.app import cli
 from bayeslaws.app.cli import EXIT_BAD_INPUT, main, with_cli_hints
+from bayeslaws.runs import RunTableError
 from bayeslaws.runs.checks import ArgumentTypeError
 from bayeslaws.runs.simulate import simulate_liang_isoflop
-from bayeslaws.runs.table import RunTableError
 
 
 def grid() -> pd.DataFrame:

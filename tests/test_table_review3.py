@@ -16,8 +16,9 @@ import pandas as pd
 import pytest
 
 import bayeslaws as bl
-from bayeslaws.runs import PlausibilityWarning, RunTable, RunTableError, table
-from bayeslaws.runs.table import LABELS_NOTE, ROWS_NOTE
+from bayeslaws.runs import PlausibilityWarning, RunTable, RunTableError
+from bayeslaws.runs.messages import LABELS_NOTE, ROWS_NOTE
+from bayeslaws.runs.units import unit_pairs
 
 MILLIONS_BILLIONS = "units={'N': 'millions', 'D': 'billions'}"
 
@@ -78,7 +79,7 @@ def test_n_and_d_both_in_millions_warn_once_with_pairs_not_thousands_each():
 def test_pairs_a_step_apart_share_one_d_over_n_and_the_typical_ratio_comes_first():
     true = chinchilla_grid()
     df = true.assign(N=true["N"] / 1e6, D=true["D"] / 1e9)
-    groups = table._unit_pairs(df)
+    groups = unit_pairs(df)
     ratio, pairs = groups[0]
     assert ratio == pytest.approx(15.0)  # median D/N of the true table
     assert pairs[0] == ("millions", "billions")

@@ -143,11 +143,11 @@ def test_training_runs_keep_what_the_row_labels_count(tmp_path):
     df = _runs(*chinchilla_design(), seed=2)
     df.index = pd.RangeIndex(100, 100 + len(df))
     runs = load_runs(df)
-    assert runs.row_note == bl.runs.table.LABELS_NOTE
+    assert runs.row_note == bl.runs.messages.LABELS_NOTE
     fit = bl.fit(runs, "chinchilla", seed=0, progress_bar=False, warn=False, **TINY)
     again = fit.training_runs()
     assert list(again.df.index[:2]) == [100, 101]
-    assert again.row_note == bl.runs.table.LABELS_NOTE
+    assert again.row_note == bl.runs.messages.LABELS_NOTE
     assert "labels of the DataFrame's index" in again.at_rows([100])
     fit.save(tmp_path / "fit.nc")
     assert bl.load_fit(tmp_path / "fit.nc").training_runs().row_note == runs.row_note

@@ -477,7 +477,8 @@ def _read_runs(path: str, args, what: str = "run table"):
     (``--exclude-rows`` with ``--exclude-reason``, recorded in the table and so in the fit;
     ``--keep-diverged`` keeps runs with a missing or +inf loss, as diverged runs)."""
     import bayeslaws as bl
-    from bayeslaws.runs.table import RunTableError, no_loss_message
+    from bayeslaws.runs import RunTableError
+    from bayeslaws.runs.plausible import no_loss_message
 
     p = _existing(path, what)
     if p.stat().st_size == 0:
@@ -961,8 +962,9 @@ def _candidate_units(cands, args):
     import pandas as pd
 
     from bayeslaws.design.candidates import with_model
+    from bayeslaws.runs import RunTableError
     from bayeslaws.runs.compute import as_compute_model
-    from bayeslaws.runs.table import RunTableError, unit_factor
+    from bayeslaws.runs.units import unit_factor
 
     for column, unit in (_units(getattr(args, "units", None)) or {}).items():
         if column not in CANDIDATE_COLUMNS:
@@ -991,7 +993,9 @@ def _read_candidates(path: str, args):
     a number, e.g. '4.4B', is named with its row)."""
     import pandas as pd
 
-    from bayeslaws.runs.table import RunTableError, _to_numeric, leave_out_columns
+    from bayeslaws.runs import RunTableError
+    from bayeslaws.runs.columns import leave_out_columns
+    from bayeslaws.runs.reading import to_numeric
 
     p = _existing(path, "candidates file")
     if p.stat().st_size == 0:
@@ -1017,7 +1021,7 @@ def _read_candidates(path: str, args):
         name = mapping.get(canon, canon)
         if name in cands:
             try:
-                cands[name] = _to_numeric(cands, name)
+                cands[name] = to_numeric(cands, name)
             except RunTableError as err:
                 message = with_cli_hints(str(err), "design")
                 raise CLIError(f"candidates file {path!r}: {message}") from None

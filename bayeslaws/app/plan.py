@@ -61,7 +61,7 @@ HP_K = 2
 
 def simulated_data(fit) -> bool:
     """Whether every run ``fit`` was fitted to is SIMULATED by its record's data source, as the
-    titles of its figures say (:func:`bayeslaws.runs.table.simulated_extent`)."""
+    titles of its figures say (:func:`bayeslaws.runs.provenance.simulated_extent`)."""
     return fit.simulated_extent == "all"
 
 

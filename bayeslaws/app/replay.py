@@ -94,7 +94,7 @@ from ..runs.checks import (
     is_integer,
     is_real,
 )
-from ..runs.table import diverged_flags
+from ..runs.reading import diverged_flags
 from ..runs.warn import user_stacklevel
 
 BUDGETS = (0.01, 0.05, 0.10, 0.25)

@@ -695,7 +695,7 @@ def drawn_runs_sentence(runs, drawn: bool = True, fit=None, group=None) -> str:
     (count and reason). ``drawn``: False when no figures were made (the table is then named as
     not used)."""
     from ..runs import RunTable
-    from ..runs.table import simulated_note
+    from ..runs.provenance import simulated_note
 
     source = runs.source if isinstance(runs, RunTable) else "a DataFrame"
     df = runs.df if isinstance(runs, RunTable) else pd.DataFrame(runs)

@@ -71,7 +71,8 @@ import pandas as pd
 from ..inference import load_fit
 from ..posterior.draws import check_fit
 from ..runs import RunTable, load_runs
-from ..runs.table import label_key, label_text, unit_factors
+from ..runs.table import label_key, label_text
+from ..runs.units import unit_factors
 from ..runs.warn import user_stacklevel
 from . import targets as target_module
 from .batch import KEY_COLUMNS, Guardrails, next_runs, run_keys, runs_of_plan

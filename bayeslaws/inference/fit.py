@@ -33,7 +33,7 @@ from ..laws.priors import spec_to_priors
 from ..runs import RunTable, load_runs
 from ..runs.checks import ArgumentTypeError, check_probability
 from ..runs.compute import ComputeModel, compute_model_from_dict
-from ..runs.table import recorded_extent
+from ..runs.provenance import recorded_extent
 from ..runs.warn import user_stacklevel
 from .deferred import arviz
 from .diagnostics import Diagnostics, SamplerWarning, rhat_ess
@@ -236,7 +236,7 @@ class Fit:
         table recorded it when it was loaded (the record's ``data["simulated"]``, from the
         table's source column, never from a file name); for fits saved before that key, or
         whose data source was rewritten since, by the notes of the record's data source
-        (:func:`bayeslaws.runs.table.recorded_extent`)."""
+        (:func:`bayeslaws.runs.provenance.recorded_extent`)."""
         return recorded_extent(self.record.data or {})
 
     @property

@@ -90,19 +90,14 @@ from numpyro.infer.util import initialize_model
 from ..laws.contract import Scales
 from ..runs import CANONICAL, PlausibilityWarning, RunTable, RunTableError, load_runs
 from ..runs.checks import ArgumentTypeError, is_real
+from ..runs.columns import OPTIONAL_EXTRA
 from ..runs.compute import same_compute_model
-from ..runs.table import (
-    EXCLUDE_HINT,
-    OPTIONAL_EXTRA,
-    check_plausible,
-    diverged_flags,
-    format_value,
-    frame_extent,
-    label_key,
-    label_text,
-    recorded_extent,
-    unit_factors,
-)
+from ..runs.messages import EXCLUDE_HINT, format_value
+from ..runs.plausible import check_plausible
+from ..runs.provenance import frame_extent, recorded_extent
+from ..runs.reading import diverged_flags
+from ..runs.table import label_key, label_text
+from ..runs.units import unit_factors
 from ..runs.warn import user_stacklevel
 from . import memory, nuts, padding
 from .fit import Fit
@@ -314,7 +309,7 @@ def in_new_runs(labels: list, renamed: dict) -> str:
 def check_new_runs(
     df: pd.DataFrame, n_earlier: int, new_labels: pd.Index, new_accepted, given: list
 ) -> None:
-    """The plausibility warnings (:func:`~bayeslaws.runs.table.check_plausible`) and the
+    """The plausibility warnings (:func:`~bayeslaws.runs.plausible.check_plausible`) and the
     duplicate-rows warning about the new runs, the last ``len(new_labels)`` rows of ``df`` (the
     combined table), naming them by their row labels in ``new_runs`` (``new_labels``). The
     earlier runs (the first ``n_earlier`` rows, checked at their load) and the new runs

@@ -37,7 +37,8 @@ import numpy as np
 import pandas as pd
 
 from ..runs.checks import ArgumentTypeError, UnknownNameError, check_probability
-from ..runs.table import RunTableError, diverged_flags
+from ..runs.messages import RunTableError
+from ..runs.reading import diverged_flags
 from .likelihoods import FAMILIES, default_noise_priors
 from .priors import check_round_trip, prior_to_spec, priors_to_spec
 

@@ -19,7 +19,7 @@ from ..laws.priors import prior_to_spec
 from ..runs import PlausibilityWarning, RunTable, complete_compute
 from ..runs.checks import ArgumentTypeError, is_integer, number_array
 from ..runs.compute import MAX_DERIVED_PARAMS
-from ..runs.table import BATCH_TOKENS_LOW
+from ..runs.magnitudes import BATCH_TOKENS_LOW
 from ..runs.warn import user_stacklevel
 from .extrapolation import DEFAULT_METHOD
 from .extrapolation.distance import group_ranges, range_words

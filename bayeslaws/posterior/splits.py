@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 
 from ..runs import RunTable, bundled, load_runs
+from ..runs.cells import best_in_cell
 from ..runs.checks import UnknownNameError, check_integer, check_positive, is_integer, is_real
-from ..runs.table import best_in_cell
 from .draws import positive_array
 
 EPOCH_CUTS = {"C": 1e21, "N": 2e9, "D": 5e10}
@@ -151,7 +151,7 @@ def porian_split(config: str = "rw/tuned/short/const", n_budgets: int = 2):
 
 def steplaw_best_cells() -> RunTable:
     """Step Law's dense sweep reduced to one run per (N, D) cell: its best run
-    (:func:`~bayeslaws.runs.table.best_in_cell`: the lowest loss of its converged runs; a run
+    (:func:`~bayeslaws.runs.cells.best_in_cell`: the lowest loss of its converged runs; a run
     flagged diverged never is a cell's best), as the loss under (grid-)optimal
     hyperparameters; columns N (params), D (tokens), loss (nats)."""
     df = bundled.steplaw_dense().df

@@ -1,8 +1,19 @@
-"""The canonical columns of a run table (N, D, C, lr, batch_size, loss, group) and how
-:func:`~.table.load_runs` finds them among a table's columns: the user's mappings (``N='params'``),
-columns left out (``ignore_columns=``), a column named as a canonical one but not read, names
-that miss a canonical one only in case, spaces or '-'/'_', and what a header that names none of
-them says (a file read with the wrong separator)."""
+"""The canonical columns of a run table and how :func:`~.table.load_runs` finds them among a
+table's columns: the user's mappings (``N='params'``), columns left out (``ignore_columns=``),
+a column named as a canonical one but not read (kept as e.g. ``loss_unused``, with a warning),
+names that miss a canonical one only in case, spaces or '-'/'_', and what a header that names
+none of them says (a file read with the wrong separator). Other columns are kept untouched.
+
+=============  ===========================================================
+``N``          model size, parameters
+``D``          training tokens
+``C``          training compute, FLOPs (``C = compute_model.flops(N, D)``)
+``lr``         peak learning rate (optional)
+``batch_size`` batch size in tokens (optional)
+``loss``       final loss (nats/token, or the paper's loss; must be > 0)
+``group``      optional family label (data set, architecture, modality)
+=============  ===========================================================
+"""
 
 from __future__ import annotations
 
@@ -31,7 +42,7 @@ OPTIONAL_EXTRA = ("diverged",)
 DERIVABLE = ("N", "D", "C")  # the columns load_runs derives (one of them) through the model
 
 
-def _header_diagnosis(columns: list, canonical) -> str:
+def header_diagnosis(columns: list, canonical) -> str:
     """Why a required column was not found, when the header says so: a tab-, ';'- or
     whitespace-separated file read as one column, or a name that differs from a canonical one
     only in case/spaces."""
@@ -74,14 +85,14 @@ def _plain_name(name) -> str:
     return re.sub(r"[\s\-]+", "_", str(name).strip().lower())
 
 
-def _near_misses(extra: list, absent: list) -> list[tuple[str, str]]:
+def near_misses(extra: list, absent: list) -> list[tuple[str, str]]:
     """(the table's column, the canonical name) for each ``extra`` column (kept untouched)
     that equals an ``absent`` canonical or optional name only loosely (:func:`_plain_name`)."""
     plain = {_plain_name(canon): canon for canon in absent}
     return [(str(c), plain[_plain_name(c)]) for c in extra if _plain_name(c) in plain]
 
 
-def _near_miss_message(name: str, canon: str) -> str:
+def near_miss_message(name: str, canon: str) -> str:
     """Why the column ``name`` is not read as ``canon``, and the fix."""
     how = "case/spaces" if name.strip().lower() == canon.lower() else "case/spaces/'-'/'_'"
     rename = f"rename it to {canon!r}" if canon in OPTIONAL_EXTRA else "rename it"
@@ -104,7 +115,7 @@ def _mapping_forms(canon: str, name) -> str:
 DIVERGED_LIKE = "diverg"  # an extra column whose name holds this (any case) looks like flags
 
 
-def _diverged_like_message(name, read) -> str:
+def diverged_like_message(name, read) -> str:
     """The warning for an extra column ``name`` whose name looks like diverged-run flags
     (:data:`DIVERGED_LIKE`) but is not read as them; ``read``: the user's name of the column
     read as the flags, None when the table has none."""
@@ -124,18 +135,18 @@ def _diverged_like_message(name, read) -> str:
     )
 
 
-def _flags_column(df: pd.DataFrame, diverged, mapping: dict) -> pd.DataFrame:
+def flags_column(df: pd.DataFrame, diverged, mapping: dict) -> pd.DataFrame:
     """``df`` with the user's column ``diverged`` (``load_runs(..., diverged=...)``) renamed to
     'diverged'; as it is for None or 'diverged'. A RunTableError names a column that is not in
     the table, a 'diverged' column besides it, or a column ``mapping`` (canonical -> the
     user's name) also reads as another canonical column."""
     if diverged is None or diverged == "diverged":
         return df
-    columns = _column_labels(df.columns)
+    columns = column_labels(df.columns)
     if diverged not in df.columns:
         raise RunTableError(
             f"column {diverged!r} (given for diverged) is not in the table; the columns read "
-            f"are {columns}{_header_diagnosis(columns, [diverged])}"
+            f"are {columns}{header_diagnosis(columns, [diverged])}"
         )
     for canon, user in mapping.items():
         if (user if user is not None else canon) == diverged:
@@ -151,7 +162,7 @@ def _flags_column(df: pd.DataFrame, diverged, mapping: dict) -> pd.DataFrame:
     return df.rename(columns={diverged: "diverged"})
 
 
-def _unread_canonical(columns: pd.Index, used: set, mapping: dict) -> dict:
+def unread_canonical(columns: pd.Index, used: set, mapping: dict) -> dict:
     """The table's columns named as a canonical column (N, D, ..., group) that are not read,
     because another column is mapped to that name (``loss='val_loss'`` beside a 'loss'
     column), each -> the name it is kept under (``'loss_unused'``, made unique), with a
@@ -177,7 +188,7 @@ def _unread_canonical(columns: pd.Index, used: set, mapping: dict) -> dict:
     return out
 
 
-def _check_column_label(canon: str, user) -> None:
+def check_column_label(canon: str, user) -> None:
     """``load_runs``'s ``canon=`` takes a column label: text, or any other hashable label of
     a table without a header (the integers of ``pd.read_csv(path, header=None)``); an
     ArgumentTypeError names the argument for anything else (a list, True/False)."""
@@ -195,7 +206,7 @@ def _label_takes(canon: str) -> str:
     )
 
 
-def _column_of(canon: str, user, columns: pd.Index):
+def column_of(canon: str, user, columns: pd.Index):
     """The table's column label that ``user`` (``load_runs``'s ``canon=``, or None) names: the
     label itself when the table has it, else the one label whose text is ``str(user)`` (so
     ``N=0`` and ``N="0"`` both name column 0, or column "0"); a name no column has as it is
@@ -213,7 +224,7 @@ def _column_of(canon: str, user, columns: pd.Index):
     if not isinstance(user, str):
         raise ArgumentTypeError(
             f"{_label_takes(canon)}; got {type(user).__name__} {user!r}, which is no column of "
-            f"the table (its columns: {_column_labels(columns)})"
+            f"the table (its columns: {column_labels(columns)})"
         )
     return user
 
@@ -221,7 +232,7 @@ def _column_of(canon: str, user, columns: pd.Index):
 LEAVABLE = (*CANONICAL, "diverged")  # the canonical names ignore_columns= takes
 
 
-def _ignore_list(ignore) -> list:
+def ignore_list(ignore) -> list:
     """``load_runs``' ``ignore_columns=`` as a list of labels (each once): None -> [], a
     label (text or a number) -> [it]; a list or tuple is checked to hold labels."""
     if ignore is None:
@@ -253,7 +264,7 @@ def leave_out_columns(ignore, columns, mapping: dict, where: str = "the table"):
     in the order named, each once; ``mapping`` without the canonical columns left out).
     Raises RunTableError naming the label and the table's columns for a label it does not
     have."""
-    names = _ignore_list(ignore)
+    names = ignore_list(ignore)
     labels = {str(c): c for c in list(columns)}
     mapping = dict(mapping)
     drop = []
@@ -277,7 +288,7 @@ def leave_out_columns(ignore, columns, mapping: dict, where: str = "the table"):
             mapped = "".join(f"; {c} is mapped to {u!r}" for c, u in given.items())
             raise RunTableError(
                 f"cannot leave out column {name!r}: {where} has no column {name!r} (its "
-                f"columns: {_column_labels(pd.Index(list(columns)))}){mapped}; name a column "
+                f"columns: {column_labels(pd.Index(list(columns)))}){mapped}; name a column "
                 f"of the table, or a canonical column ({', '.join(LEAVABLE)}) that is in it or "
                 "mapped to one of its columns"
             )
@@ -287,6 +298,6 @@ def leave_out_columns(ignore, columns, mapping: dict, where: str = "the table"):
     return drop, mapping
 
 
-def _column_labels(columns: pd.Index) -> list:
+def column_labels(columns: pd.Index) -> list:
     """The table's column labels for a message, as Python values (shown with repr: 'N', 0)."""
     return columns.tolist()

@@ -5,7 +5,7 @@ outside them, and the units hints look for the multiplier that brings a column i
 from __future__ import annotations
 
 # Plausible magnitudes: outside them a column is most likely in other units (see
-# :func:`check_plausible`); below the hard minima a value is impossible.
+# :func:`.plausible.check_plausible`); below the hard minima a value is impossible.
 PLAUSIBLE = {
     "N": (1e4, 1e14),  # parameters
     "D": (1e5, 1e16),  # tokens

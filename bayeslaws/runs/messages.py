@@ -26,17 +26,17 @@ class PlausibilityWarning(UserWarning):
     message names the column, the rows and the likely fix."""
 
 
-def _row_note(index) -> str:
+def row_note_of(index) -> str:
     """A guess at what the row labels of ``index`` count, for a table that does not say (a
-    RunTable says it: :attr:`RunTable.row_note`, from what :func:`load_runs` read): data rows
-    from 0 for non-negative integer labels (a file, or a DataFrame with the default index,
-    possibly after rows were dropped), else the DataFrame's own labels."""
+    RunTable says it: :attr:`RunTable.row_note`, from what :func:`~.table.load_runs` read):
+    data rows from 0 for non-negative integer labels (a file, or a DataFrame with the default
+    index, possibly after rows were dropped), else the DataFrame's own labels."""
     if pd.api.types.is_integer_dtype(index) and (len(index) == 0 or index.min() >= 0):
         return ROWS_NOTE
     return LABELS_NOTE
 
 
-def _at_rows(labels, note: str = ROWS_NOTE, limit: int = 10) -> str:
+def at_rows(labels, note: str = ROWS_NOTE, limit: int = 10) -> str:
     """``rows 3, 7 (0-based data rows, header not counted)``: the rows of a message, said once
     what they count."""
     return f"rows {rows_text(labels, limit)} ({note})"
@@ -58,7 +58,7 @@ def format_values(values, limit: int = 5) -> str:
     return f"[{shown}{', ...' if len(values) > limit else ''}]"
 
 
-def _label(column: str, name=None) -> str:
+def column_label(column: str, name=None) -> str:
     """A column for a message: the user's label, with the canonical name when they differ
     (``'Model Size' (N)``, ``0 (N)`` for a table without a header)."""
     if name is None or name == column:

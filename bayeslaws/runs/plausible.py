@@ -29,25 +29,25 @@ from .messages import (
     ROWS_NOTE,
     PlausibilityWarning,
     RunTableError,
-    _at_rows,
-    _label,
-    _row_note,
+    at_rows,
+    column_label,
     format_value,
     format_values,
+    row_note_of,
 )
 from .reading import diverged_flags
 from .units import (
-    _both_scaled,
-    _pair_hint,
-    _pair_message,
-    _tokens_per_param,
-    _unit_hint,
+    both_scaled,
+    pair_hint,
+    pair_message,
+    tokens_per_param_of,
     unit_factor,
+    unit_hint,
 )
 from .warn import user_stacklevel
 
 
-def _all_positive_finite(values: pd.Series, allow_missing: bool) -> bool:
+def all_positive_finite(values: pd.Series, allow_missing: bool) -> bool:
     """Whether every value (numbers) is finite and > 0, a missing one (NaN) allowed when
     ``allow_missing``: the fast path of :meth:`RunTable.check_values`."""
     x = values.to_numpy(float)
@@ -57,7 +57,7 @@ def _all_positive_finite(values: pd.Series, allow_missing: bool) -> bool:
     return bool(ok.all())
 
 
-def _check_positive_finite(
+def check_positive_finite(
     df: pd.DataFrame,
     column: str,
     allow_missing: bool,
@@ -76,8 +76,8 @@ def _check_positive_finite(
         raise RunTableError(no_loss_message(df.index[missing | posinf], name, note, kinds))
     if missing.any() and not allow_missing:
         raise RunTableError(
-            f"column {_label(column, name)} has missing values at "
-            f"{_at_rows(df.index[missing], note)}"
+            f"column {column_label(column, name)} has missing values at "
+            f"{at_rows(df.index[missing], note)}"
         )
     present = values[~missing]
     bad = (~np.isfinite(present) | (present <= 0)).to_numpy(bool)
@@ -85,8 +85,8 @@ def _check_positive_finite(
         diverged = column == "loss" and not allow_missing and np.isposinf(present[bad]).any()
         remedy = f": {_diverged_loss_remedy('loss logged as +inf')}" if diverged else ""
         raise RunTableError(
-            f"column {_label(column, name)} must be finite and positive; bad values at "
-            f"{_at_rows(present.index[bad], note)} (e.g. "
+            f"column {column_label(column, name)} must be finite and positive; bad values at "
+            f"{at_rows(present.index[bad], note)} (e.g. "
             f"{format_values(shown[~missing][bad], 3)}){remedy}"
         )
 
@@ -100,7 +100,7 @@ def no_loss_message(
     runs that diverged."""
     logged = "no loss logged" if kinds == "missing values" else "no loss, or +inf, logged"
     return (
-        f"column {_label('loss', name)} has {kinds} at {_at_rows(rows, note)}{still}: "
+        f"column {column_label('loss', name)} has {kinds} at {at_rows(rows, note)}{still}: "
         f"{_diverged_loss_remedy(logged)}"
     )
 
@@ -121,7 +121,7 @@ def _diverged_loss_remedy(logged: str) -> str:
     )
 
 
-def _warn_rounded_twins(out: pd.DataFrame, note: str, accepted, given) -> None:
+def warn_rounded_twins(out: pd.DataFrame, note: str, accepted, given) -> None:
     """A :class:`PlausibilityWarning` when a given column N or D holds, within a group, two
     values that look like one size written with two roundings (:func:`.cells.rounded_twins`:
     2.15e8 and 214663680): further apart than ``CELL_RTOL``, their runs are separate (N, D)
@@ -146,7 +146,7 @@ def _warn_rounded_twins(out: pd.DataFrame, note: str, accepted, given) -> None:
 
 
 def _twins_message(column: str, found: list, index: pd.Index, note: str) -> str:
-    """The warning of :func:`_warn_rounded_twins` for ``column`` (N or D): ``found`` holds
+    """The warning of :func:`warn_rounded_twins` for ``column`` (N or D): ``found`` holds
     (rounded value, full value, [their rows' masks], where) for each pair."""
     pairs = "; ".join(
         f"{short:.12g} at rows {rows_text(index[held[0]], 3)} and {full:.12g} at rows "
@@ -167,7 +167,7 @@ def _twins_message(column: str, found: list, index: pd.Index, note: str) -> str:
     )
 
 
-def _check_possible(
+def check_possible(
     out: pd.DataFrame,
     column: str,
     given: list,
@@ -190,19 +190,19 @@ def _check_possible(
     median = float(np.nanmedian(values))
     if median >= PLAUSIBLE[column][0]:  # the column is plausible: these rows are off
         fix = _impossible_rows_fix(column, given, median)
-    elif column in given and _both_scaled(out, given):
-        fix = _pair_message(out)
+    elif column in given and both_scaled(out, given):
+        fix = pair_message(out)
     elif column in given:
-        hint = _unit_hint(column, values, _tokens_per_param(out, column, given))
+        hint = unit_hint(column, values, tokens_per_param_of(out, column, given))
         fix = f"if {column} is given in larger units, pass {hint}"
     else:
         fix = (
             f"{column} was derived from C, which must be in FLOPs (pass "
-            f"{_unit_hint('C', out['C'])})"
+            f"{unit_hint('C', out['C'])})"
         )
     raise RunTableError(
-        f"column {_label(column, name)} has values below 1 {what} at "
-        f"{_at_rows(out.index[bad], note)} (e.g. {format_values(shown[bad], 3)}): {fix}"
+        f"column {column_label(column, name)} has values below 1 {what} at "
+        f"{at_rows(out.index[bad], note)} (e.g. {format_values(shown[bad], 3)}): {fix}"
     )
 
 
@@ -243,13 +243,13 @@ def check_plausible(
     Returns the messages. ``row_note`` says what the row labels count (default: 0-based data
     rows for an integer index); ``given`` which of N, D, C were read rather than derived
     (default: all present), for the units hints. ``accepted_rows``: labels of rows vetted as
-    real (:func:`load_runs`), never named; the whole-column checks (medians: units) read the
+    real (:func:`~.table.load_runs`), never named; the whole-column checks (medians: units) read the
     other rows, and the per-row checks compare those with the whole table's medians.
     ``known_rows``: labels of rows checked before (a fit's runs, beside new ones in
     ``fit.update``): counted in every median like other rows but never named, and with them
     the whole-column messages, said when those rows were loaded, are not repeated."""
     units = units or {}
-    note = row_note or _row_note(df.index)
+    note = row_note or row_note_of(df.index)
     given = [c for c in ("N", "D", "C") if c in df] if given is None else list(given)
     accepted = df.index.isin(list(accepted_rows or ()))
     known = df.index.isin(list(known_rows or ()))
@@ -267,7 +267,7 @@ def check_plausible(
     names = QUANTITY
     low_columns = []  # N or D with a median too small: likely in larger units
     flagged = quiet.copy()  # rows not to name for their D/N: quiet, or named for N or D
-    pair = _both_scaled(checked, given)  # N and D both scaled: one message, units in pairs
+    pair = both_scaled(checked, given)  # N and D both scaled: one message, units in pairs
     for column, (low, high) in PLAUSIBLE.items():
         if column not in df:
             continue
@@ -275,11 +275,11 @@ def check_plausible(
         if median < low and pair and column in ("N", "D"):
             low_columns.append(column)
             if column == "N":
-                say_column(_pair_message(checked))
+                say_column(pair_message(checked))
         elif median < low:
             if column in given:
-                hint = _unit_hint(
-                    column, checked[column], _tokens_per_param(checked, column, given)
+                hint = unit_hint(
+                    column, checked[column], tokens_per_param_of(checked, column, given)
                 )
                 fix = f"the values look like they are in larger units; pass {hint}"
                 low_columns.append(column)
@@ -304,16 +304,16 @@ def check_plausible(
         if not low <= ratio <= high:
             fix = f"check the units= of {' and '.join(given)}"
             if pair:
-                fix = f"likely {_pair_hint(checked, short=True)}"
+                fix = f"likely {pair_hint(checked, short=True)}"
             for column in [c for c in ("N", "D") if c in low_columns and not pair][:1]:
-                ratios = _tokens_per_param(checked, column, given)
-                fix = f"likely {_unit_hint(column, checked[column], ratios, short=True)}"
+                ratios = tokens_per_param_of(checked, column, given)
+                fix = f"likely {unit_hint(column, checked[column], ratios, short=True)}"
             say_column(
                 f"the median tokens per parameter D/N is {ratio:.3g}, outside [{low:g}, "
                 f"{high:g}]: N or D is probably in other units ({fix})"
             )
         elif not pair:  # with N and D both scaled, a row's D/N waits for their units
-            messages += _implausible_ratio_rows(df, flagged, note)
+            messages += implausible_ratio_rows(df, flagged, note)
     if "lr" in df:
         median = float(np.nanmedian(checked["lr"]))
         if median > LR_HIGH:
@@ -347,7 +347,7 @@ def check_plausible(
                 if far.any():
                     messages.append(
                         f"{int(far.sum())} run(s) have a loss above {LOSS_OUTLIER_FACTOR:g}x the "
-                        f"table's median ({overall:.3g}): {_at_rows(df.index[far], note)} (e.g. "
+                        f"table's median ({overall:.3g}): {at_rows(df.index[far], note)} (e.g. "
                         f"{format_values(loss[far], 3)}). Diverged runs? They are kept; exclude "
                         f"them ({EXCLUDE_HINT}), or mark them in a 'diverged' column for a "
                         "hyperparameter law"
@@ -373,7 +373,7 @@ def _implausible_rows(
         if bad.any():
             messages.append(
                 f"column {column!r} ({QUANTITY[column]}){origin} is {side} {bound:g} at "
-                f"{_at_rows(df.index[bad], note)} (e.g. {format_values(values[bad], 3)}), far "
+                f"{at_rows(df.index[bad], note)} (e.g. {format_values(values[bad], 3)}), far "
                 f"from the column's median {median:.3g}: are these rows in other units (e.g. "
                 f"millions) or mistyped? Fix their values (a unit scales the whole column), or "
                 f"exclude them ({EXCLUDE_HINT})"
@@ -381,7 +381,7 @@ def _implausible_rows(
     return messages, below | above
 
 
-def _implausible_ratio_rows(df: pd.DataFrame, flagged: np.ndarray, note: str) -> list[str]:
+def implausible_ratio_rows(df: pd.DataFrame, flagged: np.ndarray, note: str) -> list[str]:
     """A message naming the rows (other than the ``flagged`` ones) whose tokens per parameter
     D/N lie outside ``TOKENS_PER_PARAM`` while the table's median D/N does not."""
     low, high = TOKENS_PER_PARAM
@@ -392,7 +392,7 @@ def _implausible_ratio_rows(df: pd.DataFrame, flagged: np.ndarray, note: str) ->
         return []
     return [
         f"the tokens per parameter D/N of {int(bad.sum())} run(s) lie outside [{low:g}, "
-        f"{high:g}] at {_at_rows(df.index[bad], note)} (e.g. {format_values(ratio[bad], 3)}), "
+        f"{high:g}] at {at_rows(df.index[bad], note)} (e.g. {format_values(ratio[bad], 3)}), "
         f"far from the table's median {median:.3g}: is N or D of these rows in other units, "
         f"or mistyped? Fix their values, or exclude them ({EXCLUDE_HINT})"
     ]
@@ -422,7 +422,7 @@ def _batch_above_tokens_rows(
         cause = "Is batch_size in other units than tokens, or are these rows mistyped? Fix them"
     return [
         f"column 'batch_size' (tokens) exceeds the training tokens D of {int(bad.sum())} "
-        f"run(s) at {_at_rows(df.index[bad], note)} (e.g. batch_size "
+        f"run(s) at {at_rows(df.index[bad], note)} (e.g. batch_size "
         f"{format_values(batch[bad], 3)} vs D {format_values(tokens[bad], 3)}): fewer than "
         f"one optimizer step per run. {cause}, or exclude them ({EXCLUDE_HINT})"
     ]

@@ -33,7 +33,7 @@ def simulated_texts(sources: pd.Series) -> np.ndarray:
     return said.to_numpy(dtype=bool)
 
 
-def _source_column(df: pd.DataFrame) -> pd.Series | None:
+def source_column(df: pd.DataFrame) -> pd.Series | None:
     """The input table's own ``source`` column (texts, index: row labels), as read, before
     load_runs maps or leaves out columns; None without one (or with two: an error later)."""
     if "source" not in df.columns:
@@ -42,7 +42,7 @@ def _source_column(df: pd.DataFrame) -> pd.Series | None:
     return None if isinstance(column, pd.DataFrame) else column
 
 
-def _extent(said: np.ndarray) -> str:
+def rows_extent(said: np.ndarray) -> str:
     """"all", "partly" or "none" of the rows ``said`` (booleans) simulated."""
     if not said.any():
         return "none"
@@ -52,7 +52,7 @@ def _extent(said: np.ndarray) -> str:
 def frame_extent(df: pd.DataFrame) -> str:
     """How much of ``df`` is SIMULATED by its ``source`` column (:func:`simulated_rows`):
     "all", "partly" or "none" (an empty table or one without the column: "none")."""
-    return _extent(simulated_rows(df))
+    return rows_extent(simulated_rows(df))
 
 
 def simulated_note(df: pd.DataFrame, source: str = "") -> str:
@@ -61,10 +61,10 @@ def simulated_note(df: pd.DataFrame, source: str = "") -> str:
     that names the data says SIMULATED whatever the file is called; "" when none are (or the
     ``source`` already carries such a note: :func:`simulated_extent`; a file name holding the
     word SIMULATED is no note)."""
-    return _sources_note(df["source"] if "source" in df else None, source)
+    return sources_note(df["source"] if "source" in df else None, source)
 
 
-def _sources_note(sources: pd.Series | None, source: str = "") -> str:
+def sources_note(sources: pd.Series | None, source: str = "") -> str:
     """:func:`simulated_note` by a table's source column ``sources`` (texts; None: none)."""
     if sources is None or simulated_extent(source) != "none":
         return ""

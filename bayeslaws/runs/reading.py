@@ -19,10 +19,10 @@ from .messages import (
     ROWS_NOTE,
     PlausibilityWarning,
     RunTableError,
-    _at_rows,
-    _label,
-    _row_note,
+    at_rows,
+    column_label,
     format_value,
+    row_note_of,
 )
 from .units import UNIT_WORDS
 from .warn import user_stacklevel
@@ -32,28 +32,28 @@ DIVERGED_TRUE = ("true", "yes", "y", "t", "1", "1.0")
 DIVERGED_FALSE = ("false", "no", "n", "f", "0", "0.0")
 
 
-def _numeric_columns(df: pd.DataFrame, note: str) -> pd.DataFrame:
+def numeric_columns(df: pd.DataFrame, note: str) -> pd.DataFrame:
     """``df`` with its numeric canonical columns (N, D, C, lr, batch_size, loss) held in
     NumPy numbers: text and nullable (``Float64``, ``Int64``) columns are read as floats
     (missing as NaN); a RunTableError names the rows of values that are no numbers (or
     True/False). The frame itself when every such column already is (no copy)."""
     dtypes = df.dtypes
-    odd = [c for c in NUMERIC if c in dtypes.index and not _plain_numbers(dtypes[c])]
+    odd = [c for c in NUMERIC if c in dtypes.index and not holds_plain_numbers(dtypes[c])]
     if not odd:
         return df
     df = df.copy()
     for column in odd:
-        df[column] = _to_numeric(df, column, note)
+        df[column] = to_numeric(df, column, note)
     return df
 
 
-def _plain_numbers(dtype) -> bool:
+def holds_plain_numbers(dtype) -> bool:
     """Whether a column of ``dtype`` holds NumPy numbers (float, int), which read as floats
     without a copy that can fail (not text, objects, or pandas' nullable Float64 / Int64)."""
     return isinstance(dtype, np.dtype) and dtype.kind in "fiu"
 
 
-def _is_plain_bool(values) -> bool:
+def is_plain_bool(values) -> bool:
     return isinstance(values, pd.Series) and values.dtype == bool
 
 
@@ -84,7 +84,7 @@ def parse_diverged(values: pd.Series, note: str = ROWS_NOTE, name=None) -> pd.Se
     (``load_runs(..., diverged=name)``), for the message."""
     if isinstance(values, pd.DataFrame):
         raise RunTableError("the table has more than one column named 'diverged'")
-    if _is_plain_bool(values):
+    if is_plain_bool(values):
         return values
     flags = [_diverged_flag(v) for v in values.tolist()]
     bad = [i for i, f in enumerate(flags) if f is None]
@@ -97,7 +97,7 @@ def parse_diverged(values: pd.Series, note: str = ROWS_NOTE, name=None) -> pd.Se
         )
         more = f", ... ({len(bad)} rows)" if len(bad) > 5 else ""
         raise RunTableError(
-            f"column {_label('diverged', name)} must hold true/false flags (True/False, 1/0, "
+            f"column {column_label('diverged', name)} must hold true/false flags (True/False, 1/0, "
             "yes/no, y/n, t/f "
             f"in any case; an empty cell means not diverged); unreadable values at {shown}{more} "
             f"({note})"
@@ -109,7 +109,7 @@ def diverged_flags(df: pd.DataFrame) -> np.ndarray:
     """The ``diverged`` column of ``df`` as a boolean array (all False without the column)."""
     if "diverged" not in df:
         return np.zeros(len(df), dtype=bool)
-    return parse_diverged(df["diverged"], _row_note(df.index)).to_numpy(dtype=bool)
+    return parse_diverged(df["diverged"], row_note_of(df.index)).to_numpy(dtype=bool)
 
 
 def _blank(values: pd.Series) -> pd.Series:
@@ -120,7 +120,7 @@ def _blank(values: pd.Series) -> pd.Series:
     return missing
 
 
-def _drop_empty_rows(df: pd.DataFrame, note: str) -> pd.DataFrame:
+def drop_empty_rows(df: pd.DataFrame, note: str) -> pd.DataFrame:
     """The table without rows in which every column is empty (e.g. the trailing ',,,' lines of
     a spreadsheet export), with a warning naming them; other rows are never dropped here."""
     if df.empty or len(df.columns) == 0:
@@ -132,7 +132,7 @@ def _drop_empty_rows(df: pd.DataFrame, note: str) -> pd.DataFrame:
         return df
     warnings.warn(
         f"{int(empty.sum())} entirely empty row(s) dropped (every column empty, e.g. trailing "
-        f"',,,' lines of a spreadsheet export): {_at_rows(df.index[empty], note)}",
+        f"',,,' lines of a spreadsheet export): {at_rows(df.index[empty], note)}",
         PlausibilityWarning,
         stacklevel=user_stacklevel(),
     )
@@ -329,7 +329,7 @@ def _check_short_rows(path: Path, sep: str, names: list, df: pd.DataFrame, skip:
     counts = sorted({n for _, _, n in short})
     held = " or ".join(str(n) for n in counts)
     where = (
-        f"{_at_rows([r for r, _, _ in short])}, on line(s) {lines} of the file"
+        f"{at_rows([r for r, _, _ in short])}, on line(s) {lines} of the file"
         if row == len(df)
         else f"line(s) {lines} of the file"
     )
@@ -439,7 +439,7 @@ def _record_lines(fields: list) -> int:
     return 1 + sum(f.count("\n") for f in fields)
 
 
-def _to_numeric(
+def to_numeric(
     df: pd.DataFrame, column: str, note: str = ROWS_NOTE, canon: str | None = None
 ) -> pd.Series:
     """``df[column]`` as floats (missing as NaN); a RunTableError names the rows of True/False
@@ -455,7 +455,7 @@ def _to_numeric(
     if flags.any():
         raise RunTableError(
             f"column {column!r} holds True/False values, not numbers, at "
-            f"{_at_rows(df.index[flags], note)}; map the right column (a boolean column would be "
+            f"{at_rows(df.index[flags], note)}; map the right column (a boolean column would be "
             "read as 0/1)"
         )
     values = pd.to_numeric(raw, errors="coerce")
@@ -466,7 +466,7 @@ def _to_numeric(
         if canon == "loss":
             remedy += _failed_run_remedy(raw[bad])
         raise RunTableError(
-            f"column {column!r} has non-numeric values at {_at_rows(df.index[bad], note)} "
+            f"column {column!r} has non-numeric values at {at_rows(df.index[bad], note)} "
             f"(e.g. {examples}){remedy}"
         )
     return values.astype(float)

@@ -1,27 +1,14 @@
-"""Run tables: the one canonical table of training runs every law is fitted to.
-
-Canonical columns (units):
-
-=============  ===========================================================
-``N``          model size, parameters
-``D``          training tokens
-``C``          training compute, FLOPs (``C = compute_model.flops(N, D)``)
-``lr``         peak learning rate (optional)
-``batch_size`` batch size in tokens (optional)
-``loss``       final loss (nats/token, or the paper's loss; must be > 0)
-``group``      optional family label (data set, architecture, modality)
-=============  ===========================================================
-
-Other columns are kept untouched; a column named as a canonical one that another column is
-mapped to (a 'loss' column beside ``loss='val_loss'``) is kept as ``loss_unused``, with a
-warning. Exactly two of N, D, C may be given and the third is derived
-through the compute model (default ``C = 6 N D``); if all three are given they must agree to 1%.
+"""The run table: :class:`RunTable`, the one canonical table of training runs every law is
+fitted to (the columns of :mod:`.columns`, in canonical units), and :func:`load_runs`, which
+builds it from a file or DataFrame: it maps the user's columns, derives the one of N, D, C not
+given through the compute model (default ``C = 6 N D``; all three given must agree to 1%),
+reads group labels (:func:`label_key`) and runs the value checks of :mod:`.plausible`.
 Rows are never dropped silently: :meth:`RunTable.exclude` removes rows for a stated reason and
-the table keeps the record, which every fit stores (a mask that selects no row excludes and
-records nothing, with a warning). Rows that the plausibility checks would
-flag but the caller has vetted as real are kept and named once, in ``accepted_rows`` (see
-:func:`load_runs`): they are not warned about again, and the table remembers them.
-"""
+the table keeps the record (:class:`Exclusion`), which every fit stores. Rows vetted as real
+despite the plausibility checks are named once, in ``accepted_rows``: they are not warned about
+again, and the table remembers them. Elsewhere: reading files and cells (:mod:`.reading`),
+units (:mod:`.units`), SIMULATED provenance (:mod:`.provenance`), (N, D) cells and best runs
+(:mod:`.cells`), the wording of messages (:mod:`.messages`)."""
 
 from __future__ import annotations
 
@@ -39,17 +26,17 @@ from .columns import (
     DIVERGED_LIKE,
     NUMERIC,
     OPTIONAL_EXTRA,
-    _check_column_label,
-    _column_labels,
-    _column_of,
-    _diverged_like_message,
-    _flags_column,
-    _header_diagnosis,
-    _ignore_list,
-    _near_miss_message,
-    _near_misses,
-    _unread_canonical,
+    check_column_label,
+    column_labels,
+    column_of,
+    diverged_like_message,
+    flags_column,
+    header_diagnosis,
+    ignore_list,
     leave_out_columns,
+    near_miss_message,
+    near_misses,
+    unread_canonical,
 )
 from .compute import ComputeModel, as_compute_model, same_compute_model
 from .magnitudes import IMPOSSIBLE_BELOW
@@ -59,55 +46,45 @@ from .messages import (
     ROWS_NOTE,
     PlausibilityWarning,
     RunTableError,
-    _at_rows,
-    _label,
-    _row_note,
+    at_rows,
+    column_label,
     format_value,
     format_values,
+    row_note_of,
 )
 from .plausible import (
-    _all_positive_finite,
-    _check_positive_finite,
-    _check_possible,
-    _warn_rounded_twins,
+    all_positive_finite,
     check_plausible,
+    check_positive_finite,
+    check_possible,
+    warn_rounded_twins,
 )
 from .provenance import (
     EXTENTS,
-    _extent,
-    _source_column,
-    _sources_note,
     frame_extent,
+    rows_extent,
     simulated_texts,
+    source_column,
+    sources_note,
 )
 from .reading import (
-    _drop_empty_rows,
-    _is_plain_bool,
-    _numeric_columns,
-    _plain_numbers,
-    _to_numeric,
+    drop_empty_rows,
+    holds_plain_numbers,
+    is_plain_bool,
+    numeric_columns,
     parse_diverged,
     read_file,
+    to_numeric,
 )
 from .units import (
-    _absent_unit,
-    _disagree_message,
-    _unit_hint,
+    absent_unit_message,
+    disagree_message,
     read_units,
     unit_factor,
     unit_factors,
+    unit_hint,
 )
 from .warn import user_stacklevel
-
-# isort: split
-# TEMPORARY re-exports for importers outside runs/ (the lead engineer rewrites their imports, then
-# deletes this block; the names this module uses itself are imported above):
-from .cells import best_in_cell  # noqa: F401
-from .magnitudes import BATCH_TOKENS_LOW  # noqa: F401
-from .plausible import _implausible_ratio_rows, no_loss_message  # noqa: F401
-from .provenance import recorded_extent, simulated_extent, simulated_note  # noqa: F401
-from .reading import diverged_flags  # noqa: F401
-from .units import _unit_pairs  # noqa: F401
 
 
 @dataclass(frozen=True)
@@ -141,7 +118,7 @@ class RunTable:
         data rows) or ``LABELS_NOTE`` (a DataFrame's own index), as :func:`load_runs` knew it
         from its input (a RunTable re-loaded keeps its own); None (the default for a table
         built directly), or ``ROWS_NOTE`` for labels that are not non-negative integers, is
-        guessed from the index (:func:`_row_note`). :meth:`at_rows` says rows with it.
+        guessed from the index (:func:`row_note_of`). :meth:`at_rows` says rows with it.
     simulated : how much of the table is SIMULATED, decided when it was loaded from structured
         information, never from a file name: "all", "partly" or "none" (:data:`EXTENTS`), by
         its ``source`` column (:func:`frame_extent`: rows whose source starts with
@@ -191,16 +168,16 @@ class RunTable:
             raise ValueError(
                 f"RunTable simulated= must be one of {EXTENTS}, got {self.simulated!r}"
             )
-        guess = _row_note(self.df.index)
+        guess = row_note_of(self.df.index)
         if self.row_note is None or (self.row_note == ROWS_NOTE and guess != ROWS_NOTE):
             object.__setattr__(self, "row_note", guess)  # only integer labels count data rows
         accepted = accepted_labels(self.df.index, self.accepted_rows, self.row_note)
         object.__setattr__(self, "accepted_rows", accepted)
-        if "diverged" in self.df and not _is_plain_bool(self.df["diverged"]):
+        if "diverged" in self.df and not is_plain_bool(self.df["diverged"]):
             df = self.df.copy()
             df["diverged"] = parse_diverged(df["diverged"], self.row_note)
             object.__setattr__(self, "df", df)
-        object.__setattr__(self, "df", _numeric_columns(self.df, self.row_note))
+        object.__setattr__(self, "df", numeric_columns(self.df, self.row_note))
         derived, values = _still_derived(self.df, self.derived, self.derived_values)
         object.__setattr__(self, "derived", derived)
         object.__setattr__(self, "derived_values", values)
@@ -216,14 +193,14 @@ class RunTable:
         given = [c for c in ("N", "D", "C") if c in df and c not in self.derived]
         for column in [c for c in NUMERIC if c in df]:
             values = df[column]
-            if not _plain_numbers(values.dtype):  # e.g. text written into df in place
-                values = _to_numeric(df, column, self.row_note)
+            if not holds_plain_numbers(values.dtype):  # e.g. text written into df in place
+                values = to_numeric(df, column, self.row_note)
             allow = column == "loss"
-            if not _all_positive_finite(values, allow):
-                _check_positive_finite(df.assign(**{column: values}), column, allow, self.row_note)
+            if not all_positive_finite(values, allow):
+                check_positive_finite(df.assign(**{column: values}), column, allow, self.row_note)
             low = IMPOSSIBLE_BELOW.get(column)
             if low is not None and (values.to_numpy(float) < low).any():
-                _check_possible(df, column, given, self.row_note)
+                check_possible(df, column, given, self.row_note)
 
     def __len__(self) -> int:
         return len(self.df)
@@ -239,7 +216,7 @@ class RunTable:
     def at_rows(self, labels, limit: int = 10) -> str:
         """``rows 3, 7 (0-based data rows, header not counted)``: row ``labels`` of ``df`` for
         a message, with what they count (:attr:`row_note`)."""
-        return _at_rows(labels, self.row_note, limit)
+        return at_rows(labels, self.row_note, limit)
 
     @property
     def has_groups(self) -> bool:
@@ -276,7 +253,7 @@ class RunTable:
     def subset(self, mask, reason: str) -> RunTable:
         """Keep only the rows where ``mask`` is True (the others are excluded with ``reason``).
         A mask that keeps every row excludes and records nothing, without a warning (e.g.
-        :func:`best_run_per_cell` on a table with one run per cell)."""
+        :func:`.cells.best_run_per_cell` on a table with one run per cell)."""
         _check_reason(reason)
         if callable(mask):
             mask = mask(self.df)
@@ -315,9 +292,9 @@ class RunTable:
         (:attr:`row_note`), every exclusion (its reason, count and the row labels it removed,
         as text), how much of the table is SIMULATED (``"simulated"``: :attr:`simulated`, with
         ``"simulated_source"``: the source text it describes, so that a provenance whose source
-        is rewritten later is read from its text again: :func:`recorded_extent`) and, when
-        there are any, the ``accepted_rows`` (labels as text) and the ``units`` the columns
-        were read with (:attr:`units`)."""
+        is rewritten later is read from its text again:
+        :func:`.provenance.recorded_extent`) and, when there are any, the ``accepted_rows``
+        (labels as text) and the ``units`` the columns were read with (:attr:`units`)."""
         out = {
             "source": self.source,
             "simulated": self.simulated,
@@ -627,19 +604,19 @@ def load_runs(
     mapping = {"N": N, "D": D, "C": C, "lr": lr, "batch_size": batch_size, "loss": loss}
     mapping["group"] = group
     for canon, user in {**mapping, "diverged": diverged}.items():
-        _check_column_label(canon, user)
+        check_column_label(canon, user)
     unit_factors(units)  # a bad unit is an error before the table is read
     if not isinstance(allow_missing_loss, bool | np.bool_):
         raise ArgumentTypeError(
             f"allow_missing_loss must be True or False, got {allow_missing_loss!r}"
         )
     accepted_rows = _label_list(accepted_rows)  # its type, before any reading
-    ignore_columns = _ignore_list(ignore_columns)
+    ignore_columns = ignore_list(ignore_columns)
     units = dict(units or {})
     df, source = _read(data, str(group) if group is not None else "group")
-    own_sources = _source_column(df)  # before mapping: group='source' renames it
-    mapping = {canon: _column_of(canon, user, df.columns) for canon, user in mapping.items()}
-    diverged = _column_of("diverged", diverged, df.columns)
+    own_sources = source_column(df)  # before mapping: group='source' renames it
+    mapping = {canon: column_of(canon, user, df.columns) for canon, user in mapping.items()}
+    diverged = column_of("diverged", diverged, df.columns)
     left_out = []
     if ignore_columns:  # dropped before anything reads them; the rows are untouched
         where = f"the run table from {source}"
@@ -669,11 +646,11 @@ def load_runs(
         note = ROWS_NOTE if df.index.equals(pd.RangeIndex(len(df))) else LABELS_NOTE
     else:  # a RunTable says what its labels count (from its own input); a file: data rows
         note = data.row_note if isinstance(data, RunTable) else ROWS_NOTE
-    df = _flags_column(df, diverged, mapping)
+    df = flags_column(df, diverged, mapping)
     n_read = len(df)
     kept_accepted = data.accepted_rows if isinstance(data, RunTable) else ()
     accepted = accepted_labels(df.index, list(kept_accepted) + accepted_rows, note)
-    df = _drop_empty_rows(df, note)
+    df = drop_empty_rows(df, note)
     accepted = tuple(df.index[df.index.isin(list(accepted))].tolist())  # empty rows: gone
     if df.empty:
         why = f" (its {n_read} rows were all entirely empty)" if n_read else ""
@@ -705,25 +682,25 @@ def load_runs(
         name = user if user is not None else canon
         if name not in df.columns:
             if user is not None and user != canon:
-                columns = _column_labels(df.columns)
+                columns = column_labels(df.columns)
                 raise RunTableError(
                     f"column {user!r} (given for {canon}) is not in the table; the columns read "
-                    f"are {columns}{_header_diagnosis(columns, [user])}"
+                    f"are {columns}{header_diagnosis(columns, [user])}"
                 )
             continue
         used.add(name)
         if canon == "group":
             out["group"] = _group_labels(df[name], name, note)
             continue
-        values = _to_numeric(df, name, note, canon)
+        values = to_numeric(df, name, note, canon)
         names[canon], typed[canon] = name, values
         out[canon] = values * unit_factor(canon, units.get(canon, 1.0))
 
-    columns = _column_labels(df.columns)
+    columns = column_labels(df.columns)
     if "loss" not in out:
         raise RunTableError(
             f"no loss column; the columns read are {columns}"
-            f"{_header_diagnosis(columns, [c for c in CANONICAL if c not in out])}; pass "
+            f"{header_diagnosis(columns, [c for c in CANONICAL if c not in out])}; pass "
             "loss='your column name' (Python: load_runs(..., loss='name'); command line: "
             "--loss NAME or --column loss=NAME)"
         )
@@ -731,25 +708,25 @@ def load_runs(
     if len(given) < 2:
         raise RunTableError(
             f"need two of the columns N, D, C; found only {given} among the columns read "
-            f"{columns}{_header_diagnosis(columns, [c for c in CANONICAL if c not in out])} "
+            f"{columns}{header_diagnosis(columns, [c for c in CANONICAL if c not in out])} "
             "(Python: pass N=, D= or C= with your column names to load_runs; command line: "
             "--N NAME, --D NAME, --C NAME or --column N=NAME)"
         )
     for key in units:
         if key not in out:
-            raise RunTableError(_absent_unit(key, given, columns))
+            raise RunTableError(absent_unit_message(key, given, columns))
     if allow_missing_loss:  # a diverged run logged as +inf: missing, like NaN
         out = _read_posinf_loss_as_missing(out)
     for column in given + [c for c in ("lr", "batch_size", "loss") if c in out]:
         allow = allow_missing_loss and column == "loss"
-        _check_positive_finite(out, column, allow, note, names[column], typed[column])
+        check_positive_finite(out, column, allow, note, names[column], typed[column])
 
     if compute_model is None and isinstance(data, RunTable):
         model = data.compute_model
     else:
         model = as_compute_model(compute_model)
     for column in given:
-        _check_possible(out, column, given, note, names[column], typed[column])
+        check_possible(out, column, given, note, names[column], typed[column])
     if "C" not in out:
         out["C"] = model.flops(out["N"], out["D"])
     elif "D" not in out:
@@ -760,23 +737,23 @@ def load_runs(
         if off.any():  # the size search is bounded to 1 .. 1e18 parameters
             raise RunTableError(
                 f"no model size between 1 and 1e18 parameters gives C with D at "
-                f"{_at_rows(out.index[off], note)} under the compute model {model.name}: C must "
-                f"be in FLOPs and D in tokens (pass {_unit_hint('C', out['C'])} for other units)"
+                f"{at_rows(out.index[off], note)} under the compute model {model.name}: C must "
+                f"be in FLOPs and D in tokens (pass {unit_hint('C', out['C'])} for other units)"
             )
     else:
         ratio = (out["C"] / model.flops(out["N"], out["D"])).to_numpy(float)
         off = np.abs(1 / ratio - 1) > 0.01
         if off.any():
             raise RunTableError(
-                _disagree_message(out.index, ratio, off, model, note, units, out)
+                disagree_message(out.index, ratio, off, model, note, units, out)
                 + _rederive_note(data, model)
             )
 
     if kept_c is not None:
         out["C"] = kept_c.reindex(out.index).to_numpy(float)
-        _check_positive_finite(out, "C", False, note)
+        check_positive_finite(out, "C", False, note)
     for column in ("N", "D"):
-        _check_possible(out, column, given, note, names.get(column), typed.get(column))
+        check_possible(out, column, given, note, names.get(column), typed.get(column))
 
     extra = [c for c in df.columns if c not in used and c not in CANONICAL]
     # near misses of the columns a table could have meant: not N, D or C when two of them are
@@ -787,18 +764,18 @@ def load_runs(
         if c not in resolved and not (derived_ok and c in ("N", "D", "C"))
     ]  # fmt: skip
     absent += [c for c in OPTIONAL_EXTRA if c not in df.columns]
-    near = _near_misses(extra, absent)
+    near = near_misses(extra, absent)
     for name, canon in near:
-        message = _near_miss_message(name, canon)
+        message = near_miss_message(name, canon)
         warnings.warn(message, PlausibilityWarning, stacklevel=user_stacklevel())
     read = (diverged or "diverged") if "diverged" in extra else None  # the flags' own name
     near_names = {name for name, _ in near}  # named above already
     for column in extra:
         looks = DIVERGED_LIKE in str(column).lower() and str(column) not in near_names
         if looks and column != "diverged":
-            message = _diverged_like_message(column, read)
+            message = diverged_like_message(column, read)
             warnings.warn(message, PlausibilityWarning, stacklevel=user_stacklevel())
-    unread = _unread_canonical(df.columns, used, mapping)  # e.g. 'loss' beside loss='val_loss'
+    unread = unread_canonical(df.columns, used, mapping)  # e.g. 'loss' beside loss='val_loss'
     kept = []  # the extra columns of out, in the table's order
     for column in df.columns:
         if column in unread:
@@ -817,15 +794,15 @@ def load_runs(
     if dup.any():
         warnings.warn(
             f"{int(dup.sum())} rows are exact duplicates of another row in columns {key}: "
-            f"{_at_rows(out.index[dup], note)}. They are kept; if they are copies rather than "
+            f"{at_rows(out.index[dup], note)}. They are kept; if they are copies rather than "
             f"replicates, exclude them ({EXCLUDE_HINT}).",
             stacklevel=user_stacklevel(),
         )
-    _warn_rounded_twins(out, note, accepted, given)
+    warn_rounded_twins(out, note, accepted, given)
     # SIMULATED by the input's own source column, read before any mapping or leaving out (a
     # source column read as the group, or left out, still says which rows are simulated)
     sources = None if own_sources is None else own_sources.loc[out.index]
-    source = source + _sources_note(sources, source)
+    source = source + sources_note(sources, source)
     # which of N, D, C the compute model gave (a C restored as the table had it is given)
     derived = tuple(c for c in DERIVABLE if c not in given and (c != "C" or kept_c is None))
     snapshot = out[list(derived)].copy() if derived else None
@@ -833,7 +810,7 @@ def load_runs(
     if isinstance(data, RunTable):
         rows = data.n_input_rows or len(df)
         # a RunTable keeps its extent unless its own source column says otherwise
-        extent = data.simulated if sources is None else _extent(simulated_texts(sources))
+        extent = data.simulated if sources is None else rows_extent(simulated_texts(sources))
         return RunTable(
             out, model, source, data.exclusions, rows, accepted, note, extent, derived, snapshot,
             read_with,
@@ -845,7 +822,7 @@ def load_runs(
         n_input_rows=len(df),
         accepted_rows=accepted,
         row_note=note,
-        simulated="none" if sources is None else _extent(simulated_texts(sources)),
+        simulated="none" if sources is None else rows_extent(simulated_texts(sources)),
         derived=derived,
         derived_values=snapshot,
         units=read_with,
@@ -855,7 +832,7 @@ def load_runs(
 def _group_labels(values: pd.Series, name: str, note: str) -> pd.Series:
     """The group column as text labels without surrounding spaces (' web' and 'web ' are 'web',
     with a warning naming them); a missing, empty or all-space cell is an error naming the rows
-    (a text file's "NA" or "None" is a label: see :func:`_read_text`). Labels that
+    (a text file's "NA" or "None" is a label: see :func:`.reading._read_text`). Labels that
     :func:`label_key` reads as one label (7, 7.0, "7" and "7.0", as ``fit.update`` matches
     groups) are one group, spelled as that key ("7") when one of them is, with a warning naming
     the spellings merged (a number and the same text, 7 and "7", too): :func:`_merged_spellings`.
@@ -865,7 +842,7 @@ def _group_labels(values: pd.Series, name: str, note: str) -> pd.Series:
     )
     if blank.any():
         raise RunTableError(
-            f"column {name!r} (group) has missing values at {_at_rows(values.index[blank], note)}"
+            f"column {name!r} (group) has missing values at {at_rows(values.index[blank], note)}"
             " (empty or all-space labels, None or NaN): give every run a group label"
         )
     labels = values.astype(str)
@@ -879,7 +856,7 @@ def _group_labels(values: pd.Series, name: str, note: str) -> pd.Series:
     if cased:
         shown = "; ".join(" vs ".join(repr(v) for v in variants) for variants in cased[:5])
         warnings.warn(
-            f"column {_label('group', name)}: labels that differ only in case are SEPARATE "
+            f"column {column_label('group', name)}: labels that differ only in case are SEPARATE "
             f"groups: {shown}{'; ...' if len(cased) > 5 else ''}; if they are one data set, "
             "write them alike (e.g. df[col].str.lower())",
             PlausibilityWarning,
@@ -915,7 +892,7 @@ def _merged_spellings(values: pd.Series, text: pd.Series, name: str) -> pd.Serie
         for key, seen in list(merged.items())[:5]
     )
     warnings.warn(
-        f"column {_label('group', name)}: labels that are one label as fit.update reads them "
+        f"column {column_label('group', name)}: labels that are one label as fit.update reads them "
         f"(7, 7.0, '7' and '7.0' are one) are merged into one group each: {shown}"
         f"{'; ...' if len(merged) > 5 else ''}. If they are different groups, give them labels "
         "that differ as text (e.g. '7a' and '7b')",
@@ -940,8 +917,9 @@ def _spaced_labels_message(labels: pd.Series, name: str, note: str) -> str:
     more = f", ... ({len(shown)} labels)" if len(shown) > 5 else ""
     read = list(dict.fromkeys(label.strip() for label in shown))
     return (
-        f"column {_label('group', name)}: labels {', '.join(repr(v) for v in shown[:5])}{more} had "
-        f"surrounding spaces at {_at_rows(labels.index, note)}: read as "
+        f"column {column_label('group', name)}: labels "
+        f"{', '.join(repr(v) for v in shown[:5])}{more} had "
+        f"surrounding spaces at {at_rows(labels.index, note)}: read as "
         f"{', '.join(repr(v) for v in read[:5])}{', ...' if len(read) > 5 else ''}"
     )
 
@@ -980,7 +958,7 @@ def _table_c(data, mapping: dict, compute_model, units: dict) -> pd.Series | Non
 
 def _rederive_note(data, model) -> str:
     """What the error for N, D and C that disagree with the compute ``model``
-    (:func:`~.units._disagree_message`) adds for a RunTable ``data`` whose C was derived at its
+    (:func:`~.units.disagree_message`) adds for a RunTable ``data`` whose C was derived at its
     load under another model: how to derive it under this one; "" otherwise."""
     if isinstance(data, RunTable) and "C" in data.derived and data.compute_model is not model:
         return (

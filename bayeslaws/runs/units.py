@@ -14,7 +14,7 @@ import pandas as pd
 from .checks import ArgumentTypeError
 from .columns import NUMERIC
 from .magnitudes import PLAUSIBLE, QUANTITY, TOKENS_PER_PARAM, TYPICAL_TOKENS_PER_PARAM
-from .messages import RunTableError, _at_rows, format_value
+from .messages import RunTableError, at_rows, format_value
 
 UNIT_WORDS = {
     "ones": 1.0,
@@ -62,9 +62,10 @@ def unit_factor(column: str, unit) -> float:
 
 
 def unit_factors(units) -> dict:
-    """``units`` (as :func:`load_runs` takes it: column -> a number or a unit word; None: none)
-    as multipliers, columns at factor 1 left out; an ArgumentTypeError for anything but a dict
-    and a RunTableError for a column outside ``NUMERIC`` or a bad unit (:func:`unit_factor`)."""
+    """``units`` (as :func:`~.table.load_runs` takes it: column -> a number or a unit word;
+    None: none) as multipliers, columns at factor 1 left out; an ArgumentTypeError for anything
+    but a dict and a RunTableError for a column outside ``NUMERIC`` or a bad unit
+    (:func:`unit_factor`)."""
     if units is None:
         return {}
     if not isinstance(units, dict):
@@ -165,14 +166,14 @@ def _scaled_columns_fix(df: pd.DataFrame, typical: float, model, options: list) 
     :func:`_unit_options`), else the loader's units hint for it."""
     scaled = [c for c in ("N", "D") if _looks_scaled(df, c)]
     if len(scaled) == 2:
-        return f"C is {typical:.4g} x {model.name} at every row, and {_pair_message(df)}"
+        return f"C is {typical:.4g} x {model.name} at every row, and {pair_message(df)}"
     column = scaled[0]
     median = float(np.nanmedian(df[column]))
     mine = [factor for c, factor in options if c == column]
     if mine:
         hint = f"pass {_unit_text(column, mine[0])}, which also makes C agree with {model.name}"
     else:
-        hint = f"pass {_unit_hint(column, df[column], _tokens_per_param(df, column, ['N', 'D']))}"
+        hint = f"pass {unit_hint(column, df[column], tokens_per_param_of(df, column, ['N', 'D']))}"
     return (
         f"C is {typical:.4g} x {model.name} at every row, and column {column!r} "
         f"({QUANTITY[column]}) has median {median:.3g}, below {PLAUSIBLE[column][0]:g}: "
@@ -180,7 +181,7 @@ def _scaled_columns_fix(df: pd.DataFrame, typical: float, model, options: list) 
     )
 
 
-def _disagree_message(
+def disagree_message(
     index,
     ratio,
     off,
@@ -211,7 +212,7 @@ def _disagree_message(
     more = f", ... ({len(values)} rows)" if len(values) > 3 else ""
     text = (
         f"columns N, D and C disagree with the compute model {model.name} by more than 1% at "
-        f"{_at_rows(labels, note)}: C / {model.name} is {shown}{more}; "
+        f"{at_rows(labels, note)}: C / {model.name} is {shown}{more}; "
     )
     constant = float(np.ptp(np.log(values))) <= np.log(1.01)
     typical = float(np.median(values))
@@ -308,7 +309,7 @@ def _leave_out(columns: list) -> str:
     return f"(Python: {python}; command line: {cli})"
 
 
-def _absent_unit(key: str, given: list, columns: list) -> str:
+def absent_unit_message(key: str, given: list, columns: list) -> str:
     """Why ``units=`` names a column the table lacks (derived, or not there at all)."""
     if key in ("N", "D", "C"):
         return (
@@ -323,12 +324,12 @@ def _absent_unit(key: str, given: list, columns: list) -> str:
     )
 
 
-def _tokens_per_param(df: pd.DataFrame, column: str, given) -> tuple[float, int] | None:
+def tokens_per_param_of(df: pd.DataFrame, column: str, given) -> tuple[float, int] | None:
     """(median D/N now, p) such that scaling the given ``column`` (N or D) by m moves the median
     D/N to ``ratio / m**p`` (N) or ``ratio * m**p`` (D): p = 1 when N and D were both given, 2
     when the other one was derived from C (it moves by 1/m too); None when D/N is unknown, or
     when the other one was given and looks scaled too (:func:`_looks_scaled`: a D/N of a scaled
-    and an unscaled column ranks neither one's units; :func:`_unit_pairs` ranks both)."""
+    and an unscaled column ranks neither one's units; :func:`unit_pairs` ranks both)."""
     if column not in ("N", "D") or column not in given or "N" not in df or "D" not in df:
         return None
     other = "D" if column == "N" else "N"
@@ -346,13 +347,13 @@ def _looks_scaled(df: pd.DataFrame, column: str) -> bool:
     return column in df and float(np.nanmedian(df[column])) < PLAUSIBLE[column][0]
 
 
-def _both_scaled(df: pd.DataFrame, given) -> bool:
+def both_scaled(df: pd.DataFrame, given) -> bool:
     """True when N and D were both read (``given``, not derived) and both look scaled
-    (:func:`_looks_scaled`): their units are then hinted as pairs (:func:`_pair_hint`)."""
+    (:func:`_looks_scaled`): their units are then hinted as pairs (:func:`pair_hint`)."""
     return {"N", "D"} <= set(given) and _looks_scaled(df, "N") and _looks_scaled(df, "D")
 
 
-def _unit_pairs(df: pd.DataFrame) -> list[tuple[float, list[tuple[str, str]]]]:
+def unit_pairs(df: pd.DataFrame) -> list[tuple[float, list[tuple[str, str]]]]:
     """The (N word, D word) pairs of ``SCALE_WORDS`` that bring the median N (parameters) and
     the median D (tokens) of ``df`` into ``PLAUSIBLE`` and its median D/N into
     ``TOKENS_PER_PARAM``, grouped by the D/N they give: ``[(median D/N, [pairs]), ...]``, the
@@ -387,12 +388,12 @@ def _pair_text(pair: tuple[str, str]) -> str:
     return f"{{'N': '{pair[0]}', 'D': '{pair[1]}'}}"
 
 
-def _pair_hint(df: pd.DataFrame, short: bool = False) -> str:
-    """The likely ``units=`` fix when N and D both look scaled (:func:`_both_scaled`): the
-    pairs of :func:`_unit_pairs`, those of the most typical D/N first, saying when D/N cannot
+def pair_hint(df: pd.DataFrame, short: bool = False) -> str:
+    """The likely ``units=`` fix when N and D both look scaled (:func:`both_scaled`): the
+    pairs of :func:`unit_pairs`, those of the most typical D/N first, saying when D/N cannot
     decide between them (pairs a step apart alike give one D/N), then the less likely ones;
     only the first pair, when ``short``."""
-    groups = _unit_pairs(df)
+    groups = unit_pairs(df)
     if not groups:
         return (
             "units for both N and D (no pair of the words thousands to trillions brings both "
@@ -428,22 +429,22 @@ def _pair_hint(df: pd.DataFrame, short: bool = False) -> str:
     return hint + ". Pass the units your columns are in"
 
 
-def _pair_message(df: pd.DataFrame) -> str:
-    """The message that N and D (both given) both look scaled, with :func:`_pair_hint`."""
+def pair_message(df: pd.DataFrame) -> str:
+    """The message that N and D (both given) both look scaled, with :func:`pair_hint`."""
     median_n, median_d = (float(np.nanmedian(df[c])) for c in ("N", "D"))
     return (
         f"columns 'N' (parameters) and 'D' (tokens) have medians {median_n:.3g} and "
         f"{median_d:.3g}, below {PLAUSIBLE['N'][0]:g} and {PLAUSIBLE['D'][0]:g}: both look "
-        f"like they are in larger units; pass {_pair_hint(df)}"
+        f"like they are in larger units; pass {pair_hint(df)}"
     )
 
 
-def _unit_hint(
+def unit_hint(
     column: str, values, tokens_per_param: tuple[float, int] | None = None, short: bool = False
 ) -> str:
     """The likely ``units=`` fix for a column whose values are too small. For N or D: the
     multiplier words that bring the column's median into ``PLAUSIBLE`` and (when
-    ``tokens_per_param`` = :func:`_tokens_per_param` is known) the median D/N into
+    ``tokens_per_param`` = :func:`tokens_per_param_of` is known) the median D/N into
     ``TOKENS_PER_PARAM``, the one nearest ``TYPICAL_TOKENS_PER_PARAM`` first; the others that
     fit are listed (the range is wide, so more than one may), unless ``short``."""
     if column == "C":

@@ -14,7 +14,8 @@ import pandas as pd
 
 from ...runs import PlausibilityWarning, RunTable, RunTableError
 from ...runs.cells import cell_table, run_cells
-from ...runs.table import diverged_flags, format_values
+from ...runs.messages import format_values
+from ...runs.reading import diverged_flags
 from ...runs.warn import user_stacklevel, warn_user
 from ..contract import Prepared, Scales
 

@@ -46,7 +46,7 @@ import pandas as pd
 from ...runs import PlausibilityWarning, RunTableError, best_in_cell
 from ...runs.cells import cell_table, run_cells
 from ...runs.checks import ArgumentTypeError, is_real
-from ...runs.table import format_values
+from ...runs.messages import format_values
 from ...runs.warn import user_stacklevel
 from ..contract import Law, Observations, Posterior, Prepared, Scales, resolve_group, summarise
 from . import data
