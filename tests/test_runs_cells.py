@@ -1,6 +1,5 @@
-"""Review 9 (runs): a diverged run is never a cell's best run, ties for a cell's best run do not
-depend on row order, the compute models check their inputs and compare FLOP counts, the cell
-helpers refuse values that fall in no cell, and the backtest splits check their arguments."""
+"""A cell's best run (best_in_cell, best_run_per_cell): never a diverged run, ties broken
+independently of row order; and the cell helpers refuse values that fall in no cell."""
 
 from __future__ import annotations
 
@@ -12,12 +11,9 @@ import pytest
 from conftest import shared_or_skip
 
 import bayeslaws as bl
-from bayeslaws.inference.update import combined_table
 from bayeslaws.laws.hyperparams.optima import empirical
 from bayeslaws.posterior import splits
 from bayeslaws.runs import best_in_cell, best_run_per_cell, cells
-from bayeslaws.runs import compute as cm
-from bayeslaws.runs.checks import ArgumentTypeError
 
 
 def _diverged_sweep() -> pd.DataFrame:
@@ -36,8 +32,6 @@ def _diverged_sweep() -> pd.DataFrame:
 
 
 # ---- 1. a diverged run is never a cell's best run ------------------------------------------------
-
-
 def test_best_in_cell_never_picks_a_diverged_run():
     runs = bl.load_runs(_diverged_sweep())
     assert best_in_cell(runs.df).tolist() == [False, True, False, True, False, False, False]
@@ -105,8 +99,6 @@ def test_best_in_cell_agrees_with_the_step_law_best_cells():
 
 
 # ---- 2. ties ---------------------------------------------------------------------------------
-
-
 def test_ties_go_to_the_smallest_lr_whatever_the_row_order():
     df = pd.DataFrame({"N": 1e9, "D": 1e10, "lr": [1e-4, 4e-4, 2e-4], "loss": [2.5, 2.4, 2.4]})
     with warnings.catch_warnings():
@@ -124,74 +116,7 @@ def test_ties_in_loss_and_lr_go_to_the_smallest_batch():
     assert best_in_cell(df.iloc[[2, 0, 1]]).tolist() == [False, False, True]
 
 
-# ---- 3. compute model inputs --------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    "call, match",
-    [
-        (lambda m: m.flops(-1e9, 1e10), r"N \(params\) must be finite and > 0, got -1e\+09"),
-        (lambda m: m.flops(1e9, [1e10, np.nan]), r"D \(tokens\) .* got nan at positions \[1\]"),
-        (lambda m: m.tokens(0.0, 6e19), r"N \(params\) must be finite and > 0, got 0"),
-        (lambda m: m.tokens(1e9, -1.0), r"C \(FLOPs\) must be finite and > 0"),
-        (lambda m: m.params_for(1e10, np.nan), r"C \(FLOPs\) must be finite and > 0, got nan"),
-        (lambda m: m.params_for(0.0, 6e19), r"D \(tokens\) must be finite and > 0"),
-        (lambda m: m.params_for(np.inf, 6e19), r"D \(tokens\) must be finite and > 0"),
-    ],
-)
-def test_compute_model_refuses_values_that_are_not_positive_and_finite(call, match):
-    with pytest.raises(ValueError, match=match):
-        call(cm.linear())
-
-
-def test_compute_model_refuses_text():
-    with pytest.raises(ArgumentTypeError, match="N .* must be numbers"):
-        cm.linear().flops("1e9", 1e10)
-
-
-def test_params_for_strict_raises_where_no_size_gives_c():
-    m = cm.linear()
-    assert m.params_for(1e12, 1.0) == 1.0  # the edge, for callers that check it themselves
-    with pytest.raises(ValueError, match="imply N below one parameter"):
-        m.params_for(1e12, 1.0, strict=True)
-    with pytest.raises(ValueError, match=r"imply N above 1e\+18 .* \(at positions \[1\]\)"):
-        m.params_for([1e10, 1e10], [6e19, 1e40], strict=True)
-    assert m.params_for(1e10, 6e19, strict=True) == pytest.approx(1e9)
-
-
-# ---- 4. compute models compared by their FLOP count ---------------------------------------------
-
-
-def test_linear_names_keep_k():
-    assert cm.linear(6.0000001).name == "6.0000001ND"
-    assert [cm.linear(k).name for k in (6, 12, 6.75)] == ["6ND", "12ND", "6.75ND"]
-
-
-def test_video_dit_counting_6nd_is_the_6nd_model():
-    assert cm.same_compute_model(cm.video_dit(2048, 2048), cm.linear(6.0))
-    assert not cm.same_compute_model(cm.video_dit(4096, 2048), cm.linear(6.0))
-    assert cm.same_compute_model(cm.video_dit(4096, 2048), cm.linear(6.75))
-
-
-def _small_fit():
-    train, test = splits.simulated_split(seed=0, n_per_budget=4)
-    return bl.fit(train, law="chinchilla", chains=1, warmup=20, draws=20, seed=0), test
-
-
-@pytest.mark.filterwarnings("ignore::bayeslaws.inference.diagnostics.SamplerWarning")
-def test_update_takes_runs_loaded_with_an_equal_flop_count():
-    fit, test = _small_fit()
-    frame = test[["N", "D", "loss"]].reset_index(drop=True)
-    new = bl.load_runs(frame, compute_model=cm.video_dit(2048, 2048))
-    combined_table(fit, new)  # was: "their C would mix FLOP counts"
-    other = bl.load_runs(frame, compute_model=cm.linear(6.0000001))
-    with pytest.raises(ValueError, match=r"compute model '6.0000001ND' but the fit uses '6ND'"):
-        combined_table(fit, other)
-
-
 # ---- 5. cells and splits ------------------------------------------------------------------------
-
-
 @pytest.mark.parametrize("bad", [0.0, np.nan, -1.0, np.inf])
 def test_same_value_ids_refuses_values_in_no_cell(bad):
     with pytest.raises(ValueError, match="values must be finite and > 0.* at positions \\[0\\]"):
@@ -207,32 +132,3 @@ def test_cell_table_refuses_missing_group_labels_and_bad_sizes():
         cells.cell_table([1e8, 2e8], [2e9])
     index, table = cells.cell_table([1e8, 2e8, 1e8], [2e9, 2e9, 2e9], ["a", "b", "a"])
     assert index.tolist() == [0, 1, 0] and table["g"].tolist() == ["a", "b"]
-
-
-@pytest.mark.parametrize(
-    "kwargs, match",
-    [
-        (dict(n_per_budget=0), "n_per_budget must be an integer >= 1"),
-        (dict(n_per_budget=-3), "n_per_budget must be an integer >= 1"),
-        (dict(n_per_budget=2.5), "n_per_budget must be an integer >= 1"),
-        (dict(noise_sd=-1), "noise_sd must be a finite number >= 0"),
-        (dict(noise_sd=np.nan), "noise_sd must be a finite number >= 0"),
-        (dict(seed=None), "seed must be an integer >= 0, got None"),
-    ],
-)
-def test_simulated_split_checks_its_arguments(kwargs, match):
-    with pytest.raises(ValueError, match=match):
-        splits.simulated_split(**kwargs)
-
-
-@pytest.mark.parametrize(
-    "kwargs, match",
-    [
-        (dict(d_holdout="8e10"), "d_holdout must be a positive number"),
-        (dict(n_holdout="1e9"), "n_holdout must be a positive number"),
-        (dict(d_holdout=np.nan), "d_holdout must be a positive number"),
-    ],
-)
-def test_steplaw_split_checks_its_arguments(kwargs, match):
-    with pytest.raises(ValueError, match=match):
-        splits.steplaw_split(**kwargs)

@@ -1,21 +1,9 @@
-"""Review 7 follow-ups.
-
-1. Far-value (PlausibilityWarning) and new-group warnings of the allocation functions, the
-   design candidates, fixed_vs_optimal and the plots point at the user's line (the first frame
-   outside the package, bayeslaws.runs.warn.user_stacklevel), however deep the call: fixed
-   stacklevels named a package line (plot.isoflop -> optimal_allocation -> allocation_draws
-   named plot.py) or overshot the user's line (near_optimal's sizes, allocation_draws called
-   directly, pool_units' candidates named a frame above the caller's).
-2. The one-chain R-hat of stacking and form averaging (stacking.max_r_hat) no longer lets ArviZ
-   log "Shape validation failed" on stderr.
-3. isoflop_candidates refuses a spread_decades or tokens_per_param that is not a number with an
-   ArgumentTypeError naming it (a string gave a raw NumPy TypeError).
-"""
+"""Far-value (PlausibilityWarning) and new-group warnings of the allocation functions, the
+design candidates, fixed_vs_optimal and the plots point at the user's line, however deep the
+call."""
 
 from __future__ import annotations
 
-import logging
-import types
 import warnings
 from contextlib import contextmanager
 
@@ -25,15 +13,12 @@ matplotlib.use("Agg")
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-import pytest  # noqa: E402
 from conftest import own_cache  # noqa: E402
 
 import bayeslaws as bl  # noqa: E402
 from bayeslaws import design, plot  # noqa: E402
 from bayeslaws.posterior import allocation_draws  # noqa: E402
-from bayeslaws.posterior.extrapolation.stacking import max_r_hat  # noqa: E402
 from bayeslaws.runs import PlausibilityWarning  # noqa: E402
-from bayeslaws.runs.checks import ArgumentTypeError  # noqa: E402
 
 FAR_C = 1e28  # FLOPs: more than 6 decades above simulated_fit's budgets (3.6e17..3.6e21)
 
@@ -134,57 +119,3 @@ def test_new_group_warnings_are_located_at_the_callers_line(two_scales_fits):
     with _caught() as caught:
         design.isoflop_candidates([1e19], 3, fit=own_cache(grouped))
     _at_this_file(caught, design.GroupWarning, "NEW group")
-
-
-# ---- 2. one-chain R-hat of stacking ---------------------------------------------------------
-class _Kept(logging.Handler):
-    def __init__(self):
-        super().__init__()
-        self.messages = []
-
-    def emit(self, record):
-        self.messages.append(record.getMessage())
-
-
-def test_one_chain_r_hat_of_stacking_says_nothing_on_stderr(monkeypatch, capfd):
-    """One chain of 6 draws: R-hat of its halves (2 x 3 draws) is NaN, and ArviZ's "Shape
-    validation failed ... minimum_shape: (chains=2, draws=4)" is no longer logged."""
-    import arviz
-
-    monkeypatch.setattr(arviz._log, "cache", [])  # ArviZ says a message once per process
-    kept = _Kept()
-    arviz._log.addHandler(kept)
-    try:
-        rng = np.random.default_rng(0)
-        idata = arviz.from_dict(posterior={"a": rng.normal(size=(1, 6))})
-        r_hat = max_r_hat(types.SimpleNamespace(idata=idata))
-    finally:
-        arviz._log.removeHandler(kept)
-    assert np.isnan(r_hat)
-    assert not any("Shape validation failed" in m for m in kept.messages), kept.messages
-    assert "Shape validation failed" not in capfd.readouterr().err
-
-
-# ---- 3. isoflop_candidates' numeric arguments --------------------------------------------------
-@pytest.mark.parametrize(
-    "kwargs, name",
-    [
-        ({"spread_decades": "1.0"}, "spread_decades"),
-        ({"spread_decades": [0.5, 1.0]}, "spread_decades"),
-        ({"spread_decades": None}, "spread_decades"),
-        ({"tokens_per_param": [20.0]}, "tokens_per_param"),
-        ({"tokens_per_param": "many"}, "tokens_per_param"),
-    ],
-)
-def test_isoflop_candidates_refuses_a_non_number_naming_it(kwargs, name):
-    with pytest.raises(ArgumentTypeError, match=f"^{name} must be a number"):
-        design.isoflop_candidates([1e20], 3, **kwargs)
-
-
-def test_isoflop_candidates_keeps_its_value_checks():
-    with pytest.raises(ValueError, match="spread_decades must be >= 0"):
-        design.isoflop_candidates([1e20], 3, spread_decades=float("nan"))
-    with pytest.raises(ValueError, match="tokens_per_param"):
-        design.isoflop_candidates([1e20], 3, tokens_per_param=-1.0)
-    ok = design.isoflop_candidates([1e20], 3, spread_decades=np.float64(0.5), tokens_per_param=20)
-    assert len(ok) == 3
