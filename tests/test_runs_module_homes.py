@@ -10,8 +10,6 @@ import ast
 import re
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[1]
 RUNS = ROOT / "bayeslaws" / "runs"
 SOURCES = ("bayeslaws", "tests", "benchmarks", "paper_repro")
@@ -91,12 +89,11 @@ def test_no_module_imports_another_runs_modules_private_names():
     assert not private, "private names imported by another module:\n" + "\n".join(private)
 
 
-@pytest.mark.parametrize("path", text_files(), ids=lambda p: str(p.relative_to(ROOT)))
-def test_dotted_references_name_the_defining_module(path):
-    text = path.read_text(encoding="utf-8")
+def test_dotted_references_name_the_defining_module():
     wrong = [
-        m.group(0)
-        for m in REFERENCE.finditer(text)
+        f"{path.relative_to(ROOT)}: {m.group(0)}"
+        for path in text_files()
+        for m in REFERENCE.finditer(path.read_text(encoding="utf-8"))
         if m.group(1) in HOMES and m.group(2) not in HOMES[m.group(1)]
     ]
-    assert not wrong, f"references to a module that does not define the name: {wrong}"
+    assert not wrong, "references to a module that does not define the name:\n" + "\n".join(wrong)
