@@ -1,17 +1,22 @@
 """The isoFLOP law's ``run`` column (per-run offsets) on SIMULATED Liang et al. points: a row
 without a run label is an error naming it (it used to become run 'None' or 'nan', and all such
 rows shared one offset as if one training run); fully labelled tables fit, save, reload and
-update as before (one tiny fit and one update, ~30 s)."""
+update as before (one tiny fit and one update, ~30 s); Porian's ``const`` and ``kaplan`` decays
+are read off one run per size, and the loader labels them so (a stand-in table and, when
+../shared/data is present, the real one)."""
 
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import shared_or_skip
 
 import bayeslaws as bl
 from bayeslaws.laws.isoflop import LAW
-from bayeslaws.runs import RunTableError, as_run_table, simulate
+from bayeslaws.runs import RunTableError, as_run_table, bundled, simulate
 
 TINY = {"chains": 1, "warmup": 300, "draws": 100, "seed": 0, "warn": False}
 UPDATE = {"warmup": 150, "draws": 100, "seed": 0, "warn": False}
@@ -94,3 +99,52 @@ def test_an_update_whose_new_runs_lack_run_labels_names_them(run_fit):
         loaded.update(new, **UPDATE)
     assert "rows 25, 26, 27, 28, 29" in str(error.value)
     assert "fitted and the new runs need labels alike" in str(error.value)
+
+
+# ---- Porian's shared runs -----------------------------------------------------------------------
+def _stand_in(tmp_path, monkeypatch) -> None:
+    """A tiny stand-in for ../shared/data/porian_isoflop: two sizes x two budgets, per decay."""
+    folder = tmp_path / "porian_isoflop"
+    folder.mkdir()
+    rows = []
+    for decay in ("const", "chinchilla"):
+        for C in (1e17, 2e17):
+            for N in (1e7, 3e7):
+                loss = 3.5 + 0.1 * len(rows)  # distinct rows (no duplicate warning)
+                rows.append({"decay": decay, "flops": C, "n_params": N, "loss": loss})
+    config = {"source_file": "summary_df", "dataset": "rw", "hparams": "tuned"}
+    pd.DataFrame(rows).assign(**config, param_count="standard").to_csv(
+        folder / "isoflop_points.csv", index=False
+    )
+    monkeypatch.setenv("BAYESLAWS_SHARED_DATA", str(tmp_path))
+
+
+def test_porian_const_and_kaplan_rows_get_one_run_label_per_size(tmp_path, monkeypatch):
+    _stand_in(tmp_path, monkeypatch)
+    const = bundled.porian_isoflop(decay="const")
+    assert const.df["run"].tolist() == ["N=10000000", "N=30000000"] * 2
+    assert "run" not in bundled.porian_isoflop(decay="chinchilla").df  # separate runs
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", bundled.MixedConfigurationsWarning)
+        mixed = bundled.porian_isoflop().df
+    keys = zip(mixed["decay"], mixed["C"], mixed["N"], strict=True)
+    labels = dict(zip(keys, mixed["run"], strict=True))
+    # several configurations: prefixed by the configuration; a chinchilla row is its own run
+    assert labels[("const", 1e17, 1e7)] == labels[("const", 2e17, 1e7)]
+    assert labels[("const", 1e17, 1e7)] == "summary_df/rw/tuned/const/standard N=10000000"
+    assert labels[("chinchilla", 1e17, 1e7)] != labels[("chinchilla", 2e17, 1e7)]
+    assert mixed["run"].nunique() == 2 + 4
+
+
+def test_porian_real_run_labels_pair_each_size_with_one_label():
+    bundled_ = shared_or_skip()
+    one = {
+        "dataset": "rw", "hparams": "tuned", "warmup": "short", "param_count": "attention",
+        "loss_type": "train", "source_file": "summary_df_att",
+    }  # fmt: skip
+    runs = bundled_.porian_isoflop(decay="const", **one)
+    df = runs.df
+    # the label is the file's size (N_eff for the attention count), one label per size
+    assert (df["run"] == df["N_eff"].map(lambda n: f"N={n:.0f}")).all()
+    assert df.groupby("run")["N"].nunique().eq(1).all()
+    assert df["run"].nunique() == df["N"].nunique()

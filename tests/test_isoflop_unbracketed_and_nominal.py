@@ -1,11 +1,7 @@
-"""Review 5 of the isoFLOP law (SIMULATED fits, ~10 s each; Porian's loader on a stand-in and,
-when ../shared/data is present, on the real table):
-
-* a fitted budget whose runs do not bracket its vertex (all its sizes on one side) says so: the
-  allocation's ``vertex_outside_sampled`` column and an UnbracketedVertexWarning;
-* ``predict`` by (N, D) on a fit of nominal budgets (C != 6ND) warns, as optimal_allocation does;
-* Porian's ``const`` and ``kaplan`` decays are read off one run per size: the loader labels them.
-"""
+"""The isoFLOP law's checks on its fitted budgets (SIMULATED fits, ~10 s each): a fitted budget
+whose runs do not bracket its vertex (all its sizes on one side) says so (the allocation's
+``vertex_outside_sampled`` column and an UnbracketedVertexWarning), and ``predict`` by (N, D) on
+a fit of nominal budgets (C != 6ND) warns, as optimal_allocation does."""
 
 from __future__ import annotations
 
@@ -15,7 +11,6 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import shared_or_skip
 
 import bayeslaws as bl
 from bayeslaws.laws.isoflop import sampled_N_range, vertex_outside
@@ -26,10 +21,14 @@ from bayeslaws.posterior.allocation import (
     optimal_allocation,
 )
 from bayeslaws.posterior.predict import NominalComputeWarning
-from bayeslaws.runs import bundled, simulate
+from bayeslaws.runs import simulate
 
 TINY = {"chains": 1, "warmup": 150, "draws": 150, "dense_mass": False, "warn": False, "seed": 0}
+
+
 BUDGETS = (1e17, 3e17, 1e18, 3e18)  # FLOPs
+
+
 ONE_SIDED = 1e18  # the budget that keeps only sizes above its vertex
 
 
@@ -153,52 +152,3 @@ def test_nominal_helpers_are_still_importable_from_allocation():
     predict = importlib.import_module("bayeslaws.posterior.predict")  # the module, not bl.predict
     assert allocation.NominalComputeWarning is predict.NominalComputeWarning
     assert allocation.nominal_flops_ratio is predict.nominal_flops_ratio
-
-
-# ---- Porian's shared runs -----------------------------------------------------------------------
-def _stand_in(tmp_path, monkeypatch) -> None:
-    """A tiny stand-in for ../shared/data/porian_isoflop: two sizes x two budgets, per decay."""
-    folder = tmp_path / "porian_isoflop"
-    folder.mkdir()
-    rows = []
-    for decay in ("const", "chinchilla"):
-        for C in (1e17, 2e17):
-            for N in (1e7, 3e7):
-                loss = 3.5 + 0.1 * len(rows)  # distinct rows (no duplicate warning)
-                rows.append({"decay": decay, "flops": C, "n_params": N, "loss": loss})
-    config = {"source_file": "summary_df", "dataset": "rw", "hparams": "tuned"}
-    pd.DataFrame(rows).assign(**config, param_count="standard").to_csv(
-        folder / "isoflop_points.csv", index=False
-    )
-    monkeypatch.setenv("BAYESLAWS_SHARED_DATA", str(tmp_path))
-
-
-def test_porian_const_and_kaplan_rows_get_one_run_label_per_size(tmp_path, monkeypatch):
-    _stand_in(tmp_path, monkeypatch)
-    const = bundled.porian_isoflop(decay="const")
-    assert const.df["run"].tolist() == ["N=10000000", "N=30000000"] * 2
-    assert "run" not in bundled.porian_isoflop(decay="chinchilla").df  # separate runs
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", bundled.MixedConfigurationsWarning)
-        mixed = bundled.porian_isoflop().df
-    keys = zip(mixed["decay"], mixed["C"], mixed["N"], strict=True)
-    labels = dict(zip(keys, mixed["run"], strict=True))
-    # several configurations: prefixed by the configuration; a chinchilla row is its own run
-    assert labels[("const", 1e17, 1e7)] == labels[("const", 2e17, 1e7)]
-    assert labels[("const", 1e17, 1e7)] == "summary_df/rw/tuned/const/standard N=10000000"
-    assert labels[("chinchilla", 1e17, 1e7)] != labels[("chinchilla", 2e17, 1e7)]
-    assert mixed["run"].nunique() == 2 + 4
-
-
-def test_porian_real_run_labels_pair_each_size_with_one_label():
-    bundled_ = shared_or_skip()
-    one = {
-        "dataset": "rw", "hparams": "tuned", "warmup": "short", "param_count": "attention",
-        "loss_type": "train", "source_file": "summary_df_att",
-    }  # fmt: skip
-    runs = bundled_.porian_isoflop(decay="const", **one)
-    df = runs.df
-    # the label is the file's size (N_eff for the attention count), one label per size
-    assert (df["run"] == df["N_eff"].map(lambda n: f"N={n:.0f}")).all()
-    assert df.groupby("run")["N"].nunique().eq(1).all()
-    assert df["run"].nunique() == df["N"].nunique()

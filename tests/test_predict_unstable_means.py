@@ -1,4 +1,4 @@
-"""predict's ``mean`` column under a heavy-tailed predictive (review 13, RD F1): far beyond the
+"""predict's ``mean`` column under a heavy-tailed predictive: far beyond the
 fitted range the "drift" model's log-normal slope scale gives a few draws with absurd losses,
 and the mean (10587 at a point whose median is 1.9, from 3 of 600 draws) was returned without a
 word. Now such a mean is warned, naming the quantity and rows. Runs SIMULATED (Chinchilla)."""

@@ -1,5 +1,6 @@
-"""Pins of law formulas that review 7 found untested (its mutations M02, M06, M07, M12 and M15
-changed them with every test passing):
+"""Pins of law formulas: the new-run noise, the grouped joint log density, a new group's draws and
+the documented default priors (review 7's mutations M02, M06, M07, M12 and M15 changed them with
+every test passing before):
 
 * the run noise that ``kind="new_run"`` adds to a loss surface's draws, per family (M12);
 * the model's joint log density with partially pooled groups, against an independent scipy

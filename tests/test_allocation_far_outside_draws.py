@@ -1,4 +1,4 @@
-"""Review 6 of the allocation: posterior draws whose optimum lies far outside the data at a
+"""Posterior draws of the allocation whose optimum lies far outside the data at a
 budget inside it (the drift pulls them out there, e.g. N_opt 1e3-3e6 params and L_opt below
 the floor on Epoch's Chinchilla fit, whose smallest model is 5.7e7) show in a column
 ``far_outside`` and warn (:class:`ExtrapolationWarning`), where before only the share of them at
