@@ -13,6 +13,15 @@ from bayeslaws.runs import bundled, simulate
 REPO = __import__("pathlib").Path(__file__).resolve().parents[1]
 
 
+def pytest_configure(config):
+    """In pytest-xdist's controller (not in its workers), import the numerical layers first:
+    the controller imports a reported warning's module (e.g. a calibration warning's) when it
+    unserializes it, from its receiving threads, and two such first imports at once can race
+    inside JAX's own imports (an INTERNALERROR)."""
+    if not hasattr(config, "workerinput"):
+        import bayeslaws.design  # noqa: F401  (imports inference and posterior, JAX, NumPyro)
+
+
 def repo_script(path: str, module_name: str):
     """The repository's script ``path`` (e.g. "paper_repro/yin.py"; scripts are not part of the
     package) imported as module ``module_name``, registered in ``sys.modules`` (its dataclasses

@@ -1400,8 +1400,18 @@ def _cli_cases() -> list[Case]:
             "cli",
             r"used for both",
         ),
-        Case("cli fit --chains 0", fit_csv("c0.csv", good, "--chains", "0"), "cli", r"chains must"),
-        Case("cli fit --seed -1", fit_csv("sd.csv", good, "--seed", "-1"), "cli", r"seed must"),
+        Case(
+            "cli fit --chains 0",
+            fit_csv("c0.csv", good, "--chains", "0"),
+            "cli",
+            r"--chains: takes a positive integer",
+        ),
+        Case(
+            "cli fit --seed -1",
+            fit_csv("sd.csv", good, "--seed", "-1"),
+            "cli",
+            r"--seed: takes a non-negative integer",
+        ),
         Case(
             "cli fit unknown law", fit_csv("l.csv", good, "--law", "nolaw"), "cli", r"unknown law"
         ),

@@ -169,7 +169,8 @@ def test_a_redefined_class_that_renames_a_parameter_is_refused_by_name(user):
     exec(RENAMED, vars(user))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", LawChangedWarning)  # said too, before the refusal
-        with pytest.raises(IncompatibleFitFile, match=r"this fit .*lack the law's parameter site\(s\) \['gamma'\]"):
+        missing = r"this fit .*lack the law's parameter site\(s\) \['gamma'\]"
+        with pytest.raises(IncompatibleFitFile, match=missing):
             bl.predict(made, N=1e10, D=1e12)
 
 

@@ -629,13 +629,13 @@ def _warn_if_law_changed(fit: Fit, where: str) -> bool:
 
 def _refuse_missing_parameters(fit: Fit, law, where: str) -> None:
     """Raise :class:`~.record.IncompatibleFitFile` when ``law``, the fit's law as this process
-    has it (changed since the fit: :func:`_warn_if_law_changed`, :func:`_fitted_law`), samples or records parameters
-    (names of its :meth:`~bayeslaws.laws.contract.Law.default_priors` among the sites of its
-    model run on the fit's training runs) that the stored draws lack: a parameter renamed in
-    the law's code, or a record naming another law than the draws were made with. Its first
-    prediction would fail on the missing name. A changed law whose parameters the draws all
-    hold loads (with the warning); so does one whose model cannot be run here on the stored
-    runs (its first use says what fails)."""
+    has it (changed since the fit: :func:`_warn_if_law_changed`, :func:`_fitted_law`), samples
+    or records parameters (names of its :meth:`~bayeslaws.laws.contract.Law.default_priors`
+    among the sites of its model run on the fit's training runs) that the stored draws lack:
+    a parameter renamed in the law's code, or a record naming another law than the draws were
+    made with. Its first prediction would fail on the missing name. A changed law whose
+    parameters the draws all hold loads (with the warning); so does one whose model cannot be
+    run here on the stored runs (its first use says what fails)."""
     sites = _model_sites(fit, law)
     if sites is None:
         return
