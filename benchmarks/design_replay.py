@@ -66,6 +66,7 @@ import pandas as pd
 
 from bayeslaws import design, plot
 from bayeslaws.app import replay
+from bayeslaws.app.replay.fits import campaign_fit_options, fit_runs
 from bayeslaws.inference.batch import dask_client
 from bayeslaws.inference.diagnostics import thresholds
 from bayeslaws.posterior.extrapolation import DEFAULT_METHOD
@@ -116,7 +117,7 @@ def timing(pools, log) -> str:
         pool = load_pool(name, log)
         start = pool.start(0)
         options = {"chains": 2, "warmup": 200, "draws": 200, **pool.fit_options}
-        fit = replay._fit(pool, pool.runs.loc[start], options, 0)
+        fit = fit_runs(pool, pool.runs.loc[start], options, 0)
         remaining = pool.runs.drop(index=start)
         columns = [c for c in ("N", "D", "lr", "batch_size") if c in remaining]  # as replay
         times = []
@@ -142,8 +143,8 @@ def all_data(pools, draws: int, log) -> str:
     lines = [f"# python benchmarks/design_replay.py --all-data ({load_average()} at start)"]
     for name in pools:
         pool = load_pool(name, log)
-        options = replay._fit_options(pool, {"warmup": draws, "draws": draws})
-        fit = replay.calibrated(pool, replay._fit(pool, pool.runs, options, 0), 0)
+        options = campaign_fit_options(pool, {"warmup": draws, "draws": draws})
+        fit = replay.calibrated(pool, fit_runs(pool, pool.runs, options, 0), 0)
         summary, table = replay.score(pool, fit)
         parts = ", ".join(
             f"{r.label} {r.median:.4g} [{r.lower:.4g}, {r.upper:.4g}] truth {r.truth:.4g}"
@@ -206,7 +207,7 @@ def diagnose(pools, log) -> str:
     lines = [f"# python benchmarks/design_replay.py --diagnose ({load_average()} at start)"]
     for name in pools:
         pool = load_pool(name, log)
-        start, fit, _ = replay.fit_start(pool, 0, replay._fit_options(pool, None))
+        start, fit, _ = replay.fit_start(pool, 0, campaign_fit_options(pool, None))
         columns = [c for c in ("N", "D", "lr", "batch_size") if c in pool.runs]  # as replay
         cands = design.pool_units(fit, pool.runs.drop(index=start)[columns])
         for criterion in ("marginal", "info"):
@@ -283,7 +284,7 @@ def check_starts(history: pd.DataFrame) -> int:
     return history.loc[history["budget"] == 0, ["pool", "seed"]].drop_duplicates().shape[0]
 
 
-# NUTS of every campaign fit: replay._fit_options' chains, --draws's default per chain (warm-up
+# NUTS of every campaign fit: campaign_fit_options' chains, --draws's default per chain (warm-up
 # as many); the committed CSVs were all written with it (their commits' commands pass no --draws)
 CHAINS, DRAWS = 2, 200
 

@@ -151,9 +151,9 @@ def test_near_optimal_warns_when_the_passing_sizes_are_not_one_interval(fit, mon
     """A profile with two dips (a stand-in for a multimodal posterior) passes sizes on both
     sides of a bump: the band's extent is reported with a warning naming a size inside it that
     fails, instead of being read as one interval. The one-dip profile of the fit warns not."""
-    import bayeslaws.posterior.allocation as allocation
+    from bayeslaws.posterior.allocation import band
 
-    real = allocation._profile_log_loss
+    real = band._profile_log_loss
 
     def two_dips(fit_, C, N, *args):
         log_L = real(fit_, C, N, *args)
@@ -164,7 +164,7 @@ def test_near_optimal_warns_when_the_passing_sizes_are_not_one_interval(fit, mon
         warnings.simplefilter("error", UserWarning)
         one_dip = near_optimal(fit, C=1e22, relative_to="reducible")
     assert one_dip.gap_note == "" and one_dip.short_inside.empty
-    monkeypatch.setattr(allocation, "_profile_log_loss", two_dips)
+    monkeypatch.setattr(band, "_profile_log_loss", two_dips)
     with pytest.warns(UserWarning, match="not one interval: N = .* inside the band"):
         out = near_optimal(fit, C=1e22, relative_to="reducible", span_decades=0.5)
     low, high = out.band
@@ -246,9 +246,9 @@ def _edged(monkeypatch, share: float = 0.2):
     """allocation_draws with the first ``share`` of draws flagged at the search range's edge (a
     stand-in for the "drift" and "model" extrapolations, whose drawn loss can lack an interior
     optimum even inside the fitted range)."""
-    import bayeslaws.posterior.allocation as allocation
+    from bayeslaws.posterior.allocation import band, tables
 
-    real = allocation.allocation_draws
+    real = tables.allocation_draws
 
     def edged(fit_, C, *args, **kwargs):
         out = dict(real(fit_, C, *args, **kwargs))
@@ -257,7 +257,8 @@ def _edged(monkeypatch, share: float = 0.2):
         out["at_boundary"] = flags
         return out
 
-    monkeypatch.setattr(allocation, "allocation_draws", edged)
+    for module in (tables, band):  # the callers' namespaces: optimal_allocation, near_optimal
+        monkeypatch.setattr(module, "allocation_draws", edged)
 
 
 def test_draws_at_the_search_edge_warn_naming_budget_share_and_method(fit, monkeypatch):
@@ -324,13 +325,13 @@ def test_a_new_groups_floor_is_drawn_from_the_group_of_its_optimum(grouped_fit):
     """near_optimal for a new group (group=None on a grouped fit): each draw's floor E and its
     L_opt belong to one new group, so no draw's floor reaches its optimal loss (the floor used
     to come from another new group: some draws had E >= L_opt, a negative reducible loss)."""
-    from bayeslaws.posterior.allocation import _floor_draws
+    from bayeslaws.posterior.allocation.optimum_draws import floor_draws
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for C in (1e20, 1e21, 1e22):
             L_opt = allocation_draws(grouped_fit, [C], group=None, seed=0)["L_opt"][:, 0]
-            floor = _floor_draws(grouped_fit, None, 0, "gp")
+            floor = floor_draws(grouped_fit, None, 0, "gp")
             assert np.all(floor < L_opt), (C, int(np.sum(floor >= L_opt)))
         near = near_optimal(grouped_fit, 1e21, group=None, seed=0, n_grid=21)
     assert near.reducible_share[1] > 0  # lower end of (L_opt - E) / L_opt

@@ -15,8 +15,10 @@ import pytest
 from bayeslaws.posterior import allocation
 from bayeslaws.posterior.allocation import (
     ExtrapolationWarning,
+    band,
     near_optimal,
     optimal_allocation,
+    tables,
 )
 
 NEW = "some posterior draws put the optimum far outside the data"
@@ -37,7 +39,10 @@ def _moved(monkeypatch, fit, far_share: float = 0.10, floor_share: float = 0.05)
         out["L_opt"][n_far : n_far + n_floor] = 1e-3  # the floor E is ~1.8
         return out
 
-    monkeypatch.setattr(allocation, "allocation_draws", moved)
+    # where each caller looks it up: optimal_allocation (tables), near_optimal (band), and the
+    # tests' own allocation.allocation_draws
+    for module in (allocation, tables, band):
+        monkeypatch.setattr(module, "allocation_draws", moved)
 
 
 def _caught(call):

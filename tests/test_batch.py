@@ -18,13 +18,13 @@ import bayeslaws as bl
 from bayeslaws.inference.batch import (
     FitTask,
     InProcessExecutor,
-    _chunk_size,
     as_tasks,
     dask_client,
     fit_many,
     iter_map_tasks,
     map_tasks,
 )
+from bayeslaws.inference.batch.mapping import _chunk_size
 from bayeslaws.runs import simulate
 
 TINY = {"chains": 1, "warmup": 150, "draws": 150, "likelihood": "gaussian", "screen": "off"}
@@ -130,6 +130,7 @@ def test_worker_env_is_single_threaded_and_keeps_the_users_xla_flags():
 def test_local_pool_processes_start_with_the_worker_env(monkeypatch):
     """The environment is set while the pool starts its processes, and restored after."""
     from bayeslaws.inference import batch
+    from bayeslaws.inference.batch import mapping
 
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     seen = []
@@ -142,7 +143,8 @@ def test_local_pool_processes_start_with_the_worker_env(monkeypatch):
         def shutdown(self, **kwargs):
             pass
 
-    monkeypatch.setattr(batch, "local_executor", lambda workers: Pool())
+    # patched where iter_map_tasks looks it up (bayeslaws.inference.batch.mapping)
+    monkeypatch.setattr(mapping, "local_executor", lambda workers: Pool())
     # a submission that fails is recorded as the task's failure (and retried once), not raised
     (result,) = batch.iter_fit_many([FitTask(simulated_tables(1)[0])], show_progress=False)
     assert result.error.startswith("RuntimeError: stop") and result.attempts == 2

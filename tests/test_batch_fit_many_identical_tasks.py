@@ -7,8 +7,7 @@ import warnings
 
 import pandas as pd
 
-from bayeslaws.inference import batch
-from bayeslaws.inference.batch import InProcessExecutor, fit_many
+from bayeslaws.inference.batch import InProcessExecutor, fit_many, fits
 
 
 # ---- fit_many: identical tasks ------------------------------------------------------------------
@@ -24,7 +23,7 @@ def _identical_warnings(tasks) -> list[str]:
 
 
 def test_tasks_with_the_same_runs_law_options_and_seed_are_warned_about(monkeypatch):
-    monkeypatch.setattr(batch, "fit_task", _stub_fit)
+    monkeypatch.setattr(fits, "fit_task", _stub_fit)
     df = pd.DataFrame({"N": [1e8, 2e8], "D": [1e9, 2e9], "loss": [3.0, 2.9]})
     same = [{"runs": df, "name": "rep1"}, {"runs": df.copy(), "name": "rep2", "seed": 0}]
     (message,) = _identical_warnings([*same, {"runs": df, "name": "other", "seed": 1}])

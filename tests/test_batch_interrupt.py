@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-import bayeslaws.inference.batch as batch
+import bayeslaws.inference.batch.mapping as mapping
 from bayeslaws.inference.batch import iter_map_tasks, map_tasks
 
 pytestmark = pytest.mark.slow  # process and compiler machinery: .ci/run's slow step
@@ -97,7 +97,7 @@ def test_an_exception_in_the_batch_terminates_the_local_pool(tmp_path, monkeypat
     def failing_report(*args):
         raise RuntimeError("the progress line failed")
 
-    monkeypatch.setattr(batch, "_report", failing_report)
+    monkeypatch.setattr(mapping, "_report", failing_report)
     with pytest.raises(RuntimeError, match="progress line failed"):
         map_tasks(blocker, _items(tmp_path, 5), workers=2, show_progress=True)
     _assert_stopped(tmp_path, 5)
@@ -171,7 +171,7 @@ def test_an_exception_in_the_batch_cancels_a_dask_clusters_tasks(monkeypatch):
     def failing_report(*args):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(batch, "_report", failing_report)
+    monkeypatch.setattr(mapping, "_report", failing_report)
     client = FakeClient()
     with pytest.raises(KeyboardInterrupt):
         map_tasks(quick, [0, 1, 2], client, show_progress=True)

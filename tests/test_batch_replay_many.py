@@ -11,20 +11,22 @@ import pytest
 from conftest import tiny_loss_pool
 
 from bayeslaws.app import replay
+from bayeslaws.app.replay import batch, fits
+from bayeslaws.app.replay import steps as replay_steps
 
 
 # ---- replay_many: the campaigns' warnings, and its batch closed on an error -------------------
 @pytest.fixture
 def no_fits(monkeypatch):
     """Campaigns without fits: the start's fit and its score are stubs (in process only)."""
-    monkeypatch.setattr(replay, "_fit", lambda *args: "a fit")
-    monkeypatch.setattr(replay, "calibrated", lambda pool, fit, seed: fit)
+    monkeypatch.setattr(fits, "fit_runs", lambda *args: "a fit")  # the start fit (fit_start)
+    monkeypatch.setattr(fits, "calibrated", lambda pool, fit, seed: fit)
 
     def scored(pool, strategy, seed, budget, trained, fit, seconds):
         row = {"pool": pool.name, "strategy": strategy, "seed": seed, "budget": budget}
         return row, pd.DataFrame({"strategy": [strategy], "budget": [budget]})
 
-    monkeypatch.setattr(replay, "_scored", scored)
+    monkeypatch.setattr(replay_steps, "_scored", scored)  # campaign_steps' lookup
 
 
 def _overspent_budgets(pool: replay.Pool) -> tuple[float]:
@@ -59,7 +61,7 @@ def test_replay_many_closes_its_batch_when_a_checkpoint_raises(no_fits, monkeypa
     """The batch generator was left to garbage collection, which the traceback (kept by a
     notebook, or here by pytest) put off: the local pool's workers ran on."""
     closed = []
-    real = replay.iter_map_tasks
+    real = batch.iter_map_tasks
 
     def spied(*args, **kwargs):
         try:
@@ -67,7 +69,7 @@ def test_replay_many_closes_its_batch_when_a_checkpoint_raises(no_fits, monkeypa
         finally:
             closed.append(True)
 
-    monkeypatch.setattr(replay, "iter_map_tasks", spied)
+    monkeypatch.setattr(batch, "iter_map_tasks", spied)  # replay_many's lookup
 
     def checkpoint(history, components):
         raise RuntimeError("checkpoint failed (disk full)")

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from conftest import REPO, repo_script
 
-from bayeslaws.app import replay
+from bayeslaws.app.replay.fits import campaign_fit_options
 from bayeslaws.inference.diagnostics import thresholds
 
 OUT = REPO / "benchmarks" / "output"
@@ -93,7 +93,7 @@ def test_summary_says_which_rows_were_judged_and_by_which_bars(dr, tmp_path):
 def test_judged_settings_are_the_campaigns_own(dr):
     """CHAINS x DRAWS are what replay fits a pool without fit_options of its own with (the
     compendium pools) at design_replay's --draws default."""
-    options = replay._fit_options(
+    options = campaign_fit_options(
         types.SimpleNamespace(fit_options={}), {"warmup": dr.DRAWS, "draws": dr.DRAWS}
     )
     assert (options["chains"], options["draws"]) == (dr.CHAINS, dr.DRAWS)

@@ -11,6 +11,7 @@ import pytest
 
 from bayeslaws.posterior import calibration as cal
 from bayeslaws.posterior import splits
+from bayeslaws.posterior.calibration import backtesting
 from bayeslaws.runs.checks import ArgumentTypeError, UnknownNameError
 
 
@@ -86,7 +87,7 @@ BAD_METHODS = {
 @pytest.mark.parametrize("methods", list(BAD_METHODS), ids=repr)
 def test_backtest_checks_methods_before_fitting(monkeypatch, split, methods):
     train, test = split
-    monkeypatch.setattr(cal, "fit_law", _no_fit)
+    monkeypatch.setattr(backtesting, "fit_law", _no_fit)
     error, message = BAD_METHODS[methods]
     with pytest.raises(error, match=message):
         cal.backtest(train, test, methods=methods)

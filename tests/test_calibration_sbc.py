@@ -10,6 +10,7 @@ import pytest
 from bayeslaws.inference import SamplerWarning
 from bayeslaws.laws import resolve_law
 from bayeslaws.posterior import calibration as cal
+from bayeslaws.posterior.calibration import simulation
 from bayeslaws.runs import PlausibilityWarning, load_runs
 
 
@@ -64,7 +65,7 @@ def test_sbc_warns_about_divergent_and_low_ess_simulations(monkeypatch):
     defaults: 15 of 20 fits diverged, 15 of 20 had a bulk ESS below the 50 draws ranked)."""
     rows = [{"divergences": 0, "min_ess": 120.0}, {"divergences": 5, "min_ess": 3.0},
             {"divergences": 0, "min_ess": 10.0}]  # fmt: skip
-    monkeypatch.setattr(cal, "sbc_rank", _fake_rank(rows))
+    monkeypatch.setattr(simulation, "sbc_rank", _fake_rank(rows))
     with pytest.warns(SamplerWarning, match=r"^sbc: 1 of 3 simulations' fits diverged") as caught:
         ranks, pvalues = cal.sbc("chinchilla", n_sims=3, params=["alpha"])  # thin 4: 50 ranked
     assert "2 of 3 have a smallest bulk ESS (min_ess) below the 50 draws ranked" in str(
@@ -72,7 +73,7 @@ def test_sbc_warns_about_divergent_and_low_ess_simulations(monkeypatch):
     )
     assert len(ranks) == 3 and set(pvalues) == {"alpha", "sigma"}
     clean = [{"divergences": 0, "min_ess": 120.0}] * 3
-    monkeypatch.setattr(cal, "sbc_rank", _fake_rank(clean))
+    monkeypatch.setattr(simulation, "sbc_rank", _fake_rank(clean))
     with warnings.catch_warnings():
         warnings.simplefilter("error", SamplerWarning)
         cal.sbc("chinchilla", n_sims=3, params=["alpha"])

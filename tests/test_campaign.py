@@ -422,9 +422,11 @@ def test_replay_calibrates_the_drift_of_every_fit_when_the_pool_asks(monkeypatch
     """With ``calibrate_drift`` the start fit carries its own scale-out update of the drift
     rate (what the design and the scores then draw), without it the shipped population."""
     from bayeslaws.app import replay
+    from bayeslaws.app.replay import fits
+    from bayeslaws.app.replay import steps as replay_steps
     from bayeslaws.posterior.extrapolation import drift
 
-    monkeypatch.setattr(replay, "DRIFT_CALIBRATION", {"chains": 1, "warmup": 40, "draws": 40})
+    monkeypatch.setattr(fits, "DRIFT_CALIBRATION", {"chains": 1, "warmup": 40, "draws": 40})
     pool = tiny_replay_pool()
     options = {"chains": 2, "warmup": 60, "draws": 60}
     _, plain, _ = replay.fit_start(pool, 0, options)
@@ -435,7 +437,7 @@ def test_replay_calibrates_the_drift_of_every_fit_when_the_pool_asks(monkeypatch
     assert state["splits"] and state != drift.population_state()
     sources, score = [], replay.score
     monkeypatch.setattr(
-        replay, "score", lambda p, f, *a, **k: sources.append(drift.state_of(f)["source"])
+        replay_steps, "score", lambda p, f, *a, **k: sources.append(drift.state_of(f)["source"])
         or score(p, f, *a, **k),
     )  # fmt: skip
     steps = replay.campaign_steps(
@@ -495,6 +497,7 @@ def test_steplaw_pool_is_fitted_and_designed_with_the_sweep_law():
     (off the optimum) and the decision table lines up with the truth's labels. Real Step Law
     runs: the 24-run start design, one short chain."""
     from bayeslaws.app import replay
+    from bayeslaws.app.replay.scores import component_label
     from bayeslaws.design.discrepancy import design_method
     from bayeslaws.posterior import quantity_draws, query_frame
 
@@ -518,7 +521,7 @@ def test_steplaw_pool_is_fitted_and_designed_with_the_sweep_law():
     assert (runs >= at_optimum - 1e-12).all() and (runs > at_optimum).any()
     table = replay.decision_table(pool, fit)
     cells = list(zip(target.N, target.D, strict=True))
-    labels = [replay._label(q, n, d) for q in ("eta_opt", "B_opt", "loss_opt") for n, d in cells]
+    labels = [component_label(q, n, d) for q in ("eta_opt", "B_opt", "loss_opt") for n, d in cells]
     assert table["label"].tolist() == labels
     assert np.isfinite(table[["median", "lower", "upper"]].to_numpy()).all()
     assert (table["lower"] < table["median"]).all() and (table["median"] < table["upper"]).all()

@@ -16,6 +16,8 @@ import pytest
 
 from bayeslaws import design
 from bayeslaws.app import campaign, replay
+from bayeslaws.app.replay import fits
+from bayeslaws.app.replay import steps as replay_steps
 from bayeslaws.inference.diagnostics import SamplerWarning
 from bayeslaws.runs.checks import UnknownNameError
 from bayeslaws.runs.simulate import VideoDiTTruth
@@ -175,7 +177,7 @@ def test_bad_budgets_are_refused_before_any_fit(monkeypatch, budgets, word):
     def no_fit(*args, **kwargs):
         raise AssertionError("fitted before the budgets were checked")
 
-    monkeypatch.setattr(replay, "_fit", no_fit)
+    monkeypatch.setattr(fits, "fit_runs", no_fit)  # the start fit (fit_start)
     pool = _loss_pool(truth=pd.DataFrame({"label": ["x"], "truth": [1.0]}))
     for run in (replay.replay, replay.replay_many):
         with pytest.raises(ValueError, match=f"budgets must .*{word}"):
@@ -189,7 +191,7 @@ def test_bad_budgets_are_refused_before_any_fit(monkeypatch, budgets, word):
 
 def test_a_budget_the_start_already_overspends_warns(monkeypatch):
     """A budget below the start's spend gave a row labelled with it whose runs spent more."""
-    monkeypatch.setattr(replay, "_scored", lambda *args: ({}, pd.DataFrame()))
+    monkeypatch.setattr(replay_steps, "_scored", lambda *args: ({}, pd.DataFrame()))
     pool = _loss_pool()
     start = pool.start(0)
     share = pool.runs.loc[start, "C"].sum() / pool.compute

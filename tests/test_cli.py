@@ -228,11 +228,11 @@ def test_repro_runs_with_a_relative_out_folder(tmp_path, monkeypatch):
 
 
 def test_law_options_parse_booleans_numbers_and_strings():
-    from bayeslaws.app.cli import _law_options
+    from bayeslaws.app.cli.values import law_options
 
-    parsed = _law_options(["loss_floor=true", "run_offsets=free", "window=0.05", "x=False"])
+    parsed = law_options(["loss_floor=true", "run_offsets=free", "window=0.05", "x=False"])
     assert parsed == {"loss_floor": True, "run_offsets": "free", "window": 0.05, "x": False}
-    assert _law_options(None) is None
+    assert law_options(None) is None
 
 
 # ---- CLI parity with the API (issue 17): one test per item -----------------------------------
@@ -427,10 +427,11 @@ def test_epoch_table_through_the_cli(tmp_path, capsys):
 
 
 def _read(argv):
-    from bayeslaws.app.cli import _read_runs, build_parser
+    from bayeslaws.app.cli import build_parser
+    from bayeslaws.app.cli.run_tables import read_runs
 
     args = build_parser().parse_args(argv)
-    return _read_runs(args.runs, args)
+    return read_runs(args.runs, args)
 
 
 def test_runs_without_a_loss_can_be_excluded_on_the_command_line(files):
@@ -749,7 +750,7 @@ def test_allocate_band_options_imply_near_optimal(files, capsys):
 def test_known_label_keeps_colons_that_do_not_name_a_kind(text, expected):
     """A colon inside a citation belongs to the label; only a trailing ':truth' or
     ':published' sets the kind (it used to cut the label at the first colon)."""
-    from bayeslaws.app.cli import _known_label
+    from bayeslaws.app.cli.figure_commands import _known_label
 
     assert _known_label(text) == expected
 

@@ -19,6 +19,8 @@ from conftest import cli_error_line, cli_run, own_cache, two_scales_runs  # noqa
 import bayeslaws as bl  # noqa: E402
 from bayeslaws.app import cli  # noqa: E402
 from bayeslaws.app.cli import EXIT_BAD_INPUT, EXIT_FAILED, main  # noqa: E402
+from bayeslaws.app.cli import entry as cli_entry  # noqa: E402
+from bayeslaws.app.cli import parser as cli_parser  # noqa: E402
 from bayeslaws.runs.messages import format_values  # noqa: E402
 
 _run = cli_run  # conftest: bayeslaws argv in-process -> (code, stdout, stderr)
@@ -52,12 +54,12 @@ def _caught(call) -> BaseException:
 
 def test_deliberate_type_and_key_errors_are_bad_input_others_are_not():
     deliberate = _caught(lambda: bl.load_runs(_flagged_runs(), units=["N"]))  # a raise TypeError
-    assert isinstance(deliberate, TypeError) and cli._bad_input(deliberate)
+    assert isinstance(deliberate, TypeError) and cli_entry._bad_input(deliberate)
     in_package = _caught(lambda: format_values(None))  # list(None) inside bayeslaws: a bug
-    assert isinstance(in_package, TypeError) and not cli._bad_input(in_package)
+    assert isinstance(in_package, TypeError) and not cli_entry._bad_input(in_package)
     in_pandas = _caught(lambda: pd.DataFrame({"a": [1]})["b"])
-    assert isinstance(in_pandas, KeyError) and not cli._bad_input(in_pandas)
-    assert cli._bad_input(ValueError("bad"))  # values stay the user's
+    assert isinstance(in_pandas, KeyError) and not cli_entry._bad_input(in_pandas)
+    assert cli_entry._bad_input(ValueError("bad"))  # values stay the user's
 
 
 def test_the_package_raises_no_plain_type_or_key_error():
@@ -78,11 +80,11 @@ def test_the_package_raises_no_plain_type_or_key_error():
     assert not plain, plain
     scale = bl.laws.contract.Scales({"N": 1.0})
     unknown = _caught(lambda: scale["D"])  # a deliberate KeyError
-    assert isinstance(unknown, KeyError) and cli._bad_input(unknown)
+    assert isinstance(unknown, KeyError) and cli_entry._bad_input(unknown)
 
 
 def test_an_unexpected_type_error_says_so_with_the_debug_hint(grouped_file, monkeypatch, capsys):
-    monkeypatch.setattr(cli, "cmd_predict", lambda args: format_values(None))
+    monkeypatch.setattr(cli_parser, "cmd_predict", lambda args: format_values(None))
     code, _, err = _run(["predict", grouped_file, "--N", "1e9", "--D", "2e10"], capsys)
     line = cli_error_line(err)
     assert code == EXIT_FAILED
@@ -90,7 +92,9 @@ def test_an_unexpected_type_error_says_so_with_the_debug_hint(grouped_file, monk
 
 
 def test_a_deliberate_type_error_stays_bad_input(grouped_file, monkeypatch, capsys):
-    monkeypatch.setattr(cli, "cmd_predict", lambda args: bl.load_runs(_flagged_runs(), units=[1]))
+    monkeypatch.setattr(
+        cli_parser, "cmd_predict", lambda args: bl.load_runs(_flagged_runs(), units=[1])
+    )
     code, _, err = _run(["predict", grouped_file, "--N", "1e9", "--D", "2e10"], capsys)
     line = cli_error_line(err)
     assert code == EXIT_BAD_INPUT

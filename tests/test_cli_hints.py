@@ -20,7 +20,7 @@ from bayeslaws.app.cli import EXIT_BAD_INPUT, with_cli_hints  # noqa: E402
 from bayeslaws.design import NOpt  # noqa: E402
 from bayeslaws.design import targets as design_targets  # noqa: E402
 from bayeslaws.inference.diagnostics import depth_problem  # noqa: E402
-from bayeslaws.posterior import allocation as allocation_module  # noqa: E402
+from bayeslaws.posterior.allocation import kinks as kinks_module  # noqa: E402
 from bayeslaws.posterior.draws import spread_prior_note  # noqa: E402
 
 C = 1e21  # FLOPs: inside the simulated Chinchilla runs' range (6e7-6e9 params x 1e9-1e11 tokens)
@@ -105,12 +105,12 @@ def test_a_law_option_gets_its_option_form():
 def test_the_option_a_message_advises_as_none_is_read_as_none():
     """The fence warning says "law option fence=None keeps them" and the CLI hints --option
     fence=None, which was read as the text 'None' and refused by the law."""
-    from bayeslaws.app.cli import _law_options
+    from bayeslaws.app.cli.values import law_options
     from bayeslaws.laws import resolve_law
 
     hint = with_cli_hints("3 of 40 runs excluded (law option fence=None keeps them)")
     assert hint.endswith("--option fence=None")
-    options = _law_options([hint.rsplit("--option ", 1)[1]])
+    options = law_options([hint.rsplit("--option ", 1)[1]])
     assert options == {"fence": None}
     assert resolve_law("sweep", options).options["fence"] is None
 
@@ -242,7 +242,7 @@ def test_design_kink_warning_names_model_not_extrapolation(simulated_fit, monkey
     """Under the design the kink warning advised extrapolation='gp' or 'none', an argument the
     design does not take (its own is model= / --model); optimal_allocation keeps its own."""
     monkeypatch.setattr(
-        allocation_module, "drift_kink_share", lambda fit, C, *a, **k: np.ones(np.size(C))
+        kinks_module, "drift_kink_share", lambda fit, C, *a, **k: np.ones(np.size(C))
     )
     texts = _caught(lambda: NOpt(C=C).draws(simulated_fit, seed=0, method="drift"))
     kink = [t for t in texts if "kink of the drift" in t]

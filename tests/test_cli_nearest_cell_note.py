@@ -7,7 +7,7 @@ import types
 import numpy as np
 import pandas as pd
 
-from bayeslaws.app import cli
+from bayeslaws.app.cli.fit_commands import _nearest_cells_note
 
 
 def _fit_with_cells(cells):
@@ -23,7 +23,7 @@ def test_nearest_cell_is_named_only_for_a_row_that_nearly_asked_for_it():
     table = pd.DataFrame(
         {"N": [4.29e8, 1e9], "D": [8e9, 4e9], "loss_median": [np.nan, np.nan]}
     )
-    note = cli._nearest_cells_note(fit, None, table)
+    note = _nearest_cells_note(fit, None, table)
     assert "row 0: nearest fitted cell N 4.292608e+08" in note
     assert "row 1" not in note  # 1e9 is 0.6 decades beyond every cell: another model
-    assert cli._nearest_cells_note(fit, None, table.iloc[[1]].reset_index(drop=True)) == ""
+    assert _nearest_cells_note(fit, None, table.iloc[[1]].reset_index(drop=True)) == ""

@@ -14,7 +14,8 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from conftest import cli_error_line, cli_run  # noqa: E402
 
-from bayeslaws.app.cli import EXIT_BAD_INPUT, _key_values, _mapping, build_parser, main  # noqa: E402
+from bayeslaws.app.cli import EXIT_BAD_INPUT, build_parser, main  # noqa: E402
+from bayeslaws.app.cli.values import _key_values, column_mapping  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -189,7 +190,7 @@ def test_a_key_repeated_with_the_same_value_is_accepted():
     args = build_parser().parse_args(
         ["fit", "r.csv", "--out", "f.nc", "--column", "N=size", "--column", "N=size"]
     )
-    assert _mapping(args) == {"N": "size"}
+    assert column_mapping(args) == {"N": "size"}
 
 
 # ---- 5. design --model default ----------------------------------------------------------

@@ -13,7 +13,8 @@ import pytest  # noqa: E402
 from conftest import cli_error_line, cli_run, two_scales_runs  # noqa: E402
 
 from bayeslaws.app import demo  # noqa: E402
-from bayeslaws.app.cli import EXIT_BAD_INPUT, _replacing_fit  # noqa: E402
+from bayeslaws.app.cli import EXIT_BAD_INPUT  # noqa: E402
+from bayeslaws.app.cli.files import replacing_fit  # noqa: E402
 
 TINY = ["--chains", "1", "--warmup", "50", "--draws", "50", "--no-discrepancy", "--screen", "off"]
 
@@ -50,10 +51,10 @@ def test_fit_out_says_it_replaces_an_earlier_fit(grouped_fit, grouped_file, runs
 
 def test_replacing_fit_words(tmp_path):
     """Nothing for a new file; "the earlier file" for a .nc that is no readable fit."""
-    assert _replacing_fit(tmp_path / "new.nc") == ""
+    assert replacing_fit(tmp_path / "new.nc") == ""
     cut = tmp_path / "cut.nc"
     cut.write_bytes(b"\x89HDF\r\n\x1a\n cut short")
-    assert _replacing_fit(cut) == " (replacing the earlier file)"
+    assert replacing_fit(cut) == " (replacing the earlier file)"
 
 
 @pytest.fixture(scope="module")

@@ -15,8 +15,8 @@ import pytest  # noqa: E402
 from conftest import cli_error_line, cli_run, quiet, two_scales_runs  # noqa: E402
 
 from bayeslaws import plot  # noqa: E402
-from bayeslaws.app import cli  # noqa: E402
 from bayeslaws.app.cli import EXIT_BAD_INPUT  # noqa: E402
+from bayeslaws.app.cli.files import check_figure_format  # noqa: E402
 
 
 # ---- 8. figures: the fan's legends off the data, the ranking's labels inside the axes ---------
@@ -252,4 +252,4 @@ def test_design_plot_in_a_format_matplotlib_cannot_write_is_refused_first(
 
 @pytest.mark.parametrize("name", ["fig", "fig.PNG", "fig.pdf", "fig.svg", "a.b/fig.jpg"])
 def test_figure_names_matplotlib_writes_pass(name):
-    cli._check_figure_format(name, "--plot")  # no error
+    check_figure_format(name, "--plot")  # no error

@@ -17,6 +17,8 @@ from conftest import cli_run  # noqa: E402
 
 from bayeslaws.app import cli  # noqa: E402
 from bayeslaws.app.cli import main  # noqa: E402
+from bayeslaws.app.cli.fit_commands import _nearest_cells_note  # noqa: E402
+from bayeslaws.app.cli.output import exact_text  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -116,8 +118,8 @@ def test_package_finds_the_nearest_fitted_cell_of_a_nan_row():
     )  # fmt: skip
     assert nearest_fitted_cells(fit, table) == [(0, *cells[0])]
     # the command line's note is the package's answer in words, in full precision
-    note = cli._nearest_cells_note(fit, None, table)
-    assert f"row 0: nearest fitted cell N {cli._exact(cells[0][0])}" in note
+    note = _nearest_cells_note(fit, None, table)
+    assert f"row 0: nearest fitted cell N {exact_text(cells[0][0])}" in note
     assert "row 1" not in note and "row 2" not in note
 
 
@@ -128,7 +130,7 @@ def test_cli_note_names_at_most_three_rows_from_the_package():
     table = pd.DataFrame({"N": [4.29e8] * 5, "D": [8e9] * 5, "median": [np.nan] * 5})
     found = nearest_fitted_cells(fit, table)
     assert [row for row, *_ in found] == list(range(len(table)))
-    note = cli._nearest_cells_note(fit, None, table)
+    note = _nearest_cells_note(fit, None, table)
     assert note.count("nearest fitted cell") == cli.NEAREST_SHOWN and note.endswith("; ...")
 
 

@@ -27,6 +27,8 @@ import pytest
 from conftest import repo_script, tiny_loss_pool
 
 from bayeslaws.app import replay
+from bayeslaws.app.replay import batch, fits
+from bayeslaws.app.replay import steps as replay_steps
 
 BUDGETS = (0.3, 0.6, 0.9)
 INJECTED = "injected failure at the second step"
@@ -43,8 +45,9 @@ class StubFit:
 def stubbed(monkeypatch):
     """Campaigns without fits (stub fit and score); ``choose`` raises at the second step of
     seed 1's campaign (when more than the start's 3 runs are trained)."""
-    monkeypatch.setattr(replay, "_fit", lambda *args: StubFit())
-    monkeypatch.setattr(replay, "calibrated", lambda pool, fit, seed: fit)
+    monkeypatch.setattr(fits, "fit_runs", lambda *args: StubFit())  # the start fit (fit_start)
+    monkeypatch.setattr(fits, "calibrated", lambda pool, fit, seed: fit)  # the start's
+    monkeypatch.setattr(replay_steps, "calibrated", lambda pool, fit, seed: fit)  # a refit's
 
     def scored(pool, strategy, seed, budget, trained, fit, seconds):
         row = {
@@ -54,7 +57,7 @@ def stubbed(monkeypatch):
         }  # fmt: skip
         return row, pd.DataFrame({"strategy": [strategy], "seed": [seed], "budget": [budget]})
 
-    monkeypatch.setattr(replay, "_scored", scored)
+    monkeypatch.setattr(replay_steps, "_scored", scored)
     real = replay.choose
 
     def choose(strategy, pool, fit, trained, budget, rng, **options):
@@ -62,7 +65,7 @@ def stubbed(monkeypatch):
             raise RuntimeError(f"{INJECTED}\nsecond line of the message")
         return real(strategy, pool, fit, trained, budget, rng, **options)
 
-    monkeypatch.setattr(replay, "choose", choose)
+    monkeypatch.setattr(replay_steps, "choose", choose)  # campaign_steps' lookup
 
 
 def _failure(history: pd.DataFrame) -> pd.DataFrame:
@@ -91,7 +94,7 @@ def test_a_failed_start_fit_is_the_campaigns_one_failure_row(stubbed, monkeypatc
     def fit(pool, seed, options):
         raise ValueError("the start fit failed")
 
-    monkeypatch.setattr(replay, "fit_start", fit)
+    monkeypatch.setattr(fits, "fit_start", fit)  # recorded_start's lookup
     history, components = replay.run_campaign(
         replay.CampaignTask(tiny_loss_pool(), "random", 0, BUDGETS)
     )
@@ -135,7 +138,7 @@ def test_replay_many_records_a_task_that_failed_outside_its_steps(stubbed, monke
             raise MemoryError("the worker ran out of memory")
         return real(task)
 
-    monkeypatch.setattr(replay, "run_campaign", run_campaign)
+    monkeypatch.setattr(batch, "run_campaign", run_campaign)  # replay_many's lookup
     with warnings.catch_warnings(), pytest.raises(replay.CampaignError) as raised:
         warnings.simplefilter("ignore")
         replay.replay_many(
@@ -220,7 +223,7 @@ def test_bad_seeds_are_refused_before_any_fit(monkeypatch, seeds, word):
     def no_fit(*args, **kwargs):
         raise AssertionError("fitted before the seeds were checked")
 
-    monkeypatch.setattr(replay, "_fit", no_fit)
+    monkeypatch.setattr(fits, "fit_runs", no_fit)  # the start fit (fit_start)
     pool = tiny_loss_pool()
     for run, options in ((replay.replay, {}), (replay.replay_many, {"show_progress": False})):
         with pytest.raises(ValueError, match="seeds must") as raised:

@@ -1,6 +1,6 @@
 """The design replay's warnings: fit and design warnings recorded and named; the runs bought.
 
-The design replay (bayeslaws/app/replay.py): what a replay's fits and designs
+The design replay (bayeslaws/app/replay/): what a replay's fits and designs
 warn about reaches the user, and the history says which runs each step bought.
 
 1. The fits (start, update or cold refit) ran with warn=False under a blanket "ignore": a fit
@@ -28,6 +28,8 @@ import pytest
 from conftest import tiny_loss_pool
 
 from bayeslaws.app import replay
+from bayeslaws.app.replay import fits, strategies
+from bayeslaws.app.replay import steps as replay_steps
 from bayeslaws.design import DesignWarning, GuardrailWarning
 from bayeslaws.inference.diagnostics import SamplerWarning
 from bayeslaws.inference.identifiability import IdentifiabilityWarning
@@ -76,11 +78,12 @@ def stubbed(monkeypatch):
         }  # fmt: skip
         return row, pd.DataFrame({"strategy": [strategy], "budget": [budget]})
 
-    monkeypatch.setattr(replay, "_fit", fit)
-    monkeypatch.setattr(replay, "_scored", scored)
-    monkeypatch.setattr(replay.design, "pool_units", lambda fit, frame: frame.assign(
+    monkeypatch.setattr(fits, "fit_runs", fit)  # the start fit (fit_start)
+    monkeypatch.setattr(replay_steps, "fit_runs", fit)  # a cold refit (campaign_steps)
+    monkeypatch.setattr(replay_steps, "_scored", scored)
+    monkeypatch.setattr(strategies.design, "pool_units", lambda fit, frame: frame.assign(
         unit=[f"run {i}" for i in frame.index]))  # fmt: skip
-    monkeypatch.setattr(replay.design, "next_runs", next_runs)
+    monkeypatch.setattr(strategies.design, "next_runs", next_runs)
 
 
 def _run(run, **options):
@@ -147,7 +150,7 @@ def test_a_step_that_fails_shows_the_warnings_it_had_recorded(stubbed, monkeypat
         warnings.warn(GUARD_TEXT, GuardrailWarning, stacklevel=2)
         raise RuntimeError("the design failed")
 
-    monkeypatch.setattr(replay.design, "next_runs", failing)
+    monkeypatch.setattr(strategies.design, "next_runs", failing)
     with (
         warnings.catch_warnings(record=True) as caught,
         pytest.raises(RuntimeError, match="the design failed"),
@@ -195,7 +198,7 @@ def test_an_unconverged_replay_ends_with_one_sampler_warning_naming_its_rows(mon
     problems, the history keeps the refits' health, what the step bought and the fit's
     warnings, and the log line says "sampler FAILED". (The start alone: the refits' warnings
     are recorded by the same code, tested above without NUTS.)"""
-    monkeypatch.setattr(replay, "DRIFT_CALIBRATION", {"chains": 2, "warmup": 3, "draws": 20})
+    monkeypatch.setattr(fits, "DRIFT_CALIBRATION", {"chains": 2, "warmup": 3, "draws": 20})
     pool = tiny_pool()
     lines = []
     with warnings.catch_warnings(record=True) as caught:

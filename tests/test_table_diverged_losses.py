@@ -110,7 +110,7 @@ def test_the_command_line_keeps_or_leaves_out_runs_logged_as_inf(tmp_path, capsy
     --keep-diverged reads it as a missing loss (a diverged run)."""
     from argparse import Namespace
 
-    from bayeslaws.app import cli
+    from bayeslaws.app.cli.run_tables import read_runs
 
     df = tokens_batch_frame()
     df.loc[1, "loss"] = np.inf
@@ -122,9 +122,9 @@ def test_the_command_line_keeps_or_leaves_out_runs_logged_as_inf(tmp_path, capsy
     assert "--keep-diverged" in line and "--exclude-rows ROWS --exclude-reason TEXT" in line
     assert "Python:" not in line and "load_runs(" not in line
     base = {"command": "fit", "units": None, "compute_model": None, "column": None}
-    kept = cli._read_runs(str(path), Namespace(**base, keep_diverged=True, exclude_rows=None))
+    kept = read_runs(str(path), Namespace(**base, keep_diverged=True, exclude_rows=None))
     assert len(kept) == len(df) and np.isnan(kept.df["loss"].iloc[1])
-    left = cli._read_runs(
+    left = read_runs(
         str(path),
         Namespace(**base, keep_diverged=False, exclude_rows=["1"], exclude_reason="diverged"),
     )

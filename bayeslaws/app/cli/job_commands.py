@@ -1,0 +1,89 @@
+"""The subcommands that run whole jobs: ``repro`` (the paper-reproduction scripts),
+``demo`` (the main job on the bundled data) and ``plan`` (the demo's planning on the
+user's run table or saved fits).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .errors import EXIT_FAILED, CLIError
+from .files import load_fit, output_folder
+from .run_tables import read_runs
+from .values import RUNS_OPTIONS, option_given, sampler_options
+
+
+def cmd_repro(args) -> int:
+    from ..repro import run_repro
+
+    status = run_repro(args.out, only=args.only, draws=args.draws)
+    for name, s in status.items():
+        print(f"{name:12s} {s}")
+    return EXIT_FAILED if any(s.startswith("failed") for s in status.values()) else 0
+
+
+def cmd_demo(args) -> int:
+    from ..demo import run_demo
+
+    run_demo(
+        output_folder(args.out),
+        **sampler_options(args),
+        route=args.route,
+        target_N=args.target_N,
+        target_D=args.target_D,
+        budget=args.budget,
+        tolerance=args.tolerance,
+        figures=not args.no_figures,
+        html=args.html,
+    )
+    return 0
+
+
+# options that read a run table: 'plan' refuses them with saved fits (nothing to read them)
+TABLE_OPTIONS = RUNS_OPTIONS
+
+
+def cmd_plan(args) -> int:
+    """The demo's planning (:func:`~bayeslaws.app.demo.run_planning`, the code path of
+    ``bayeslaws demo``) on the user's run table, fitted here, or on saved fits."""
+    from ..demo import run_planning
+    from ..report import recorded_warnings, warning_lines
+
+    fit_files = [s for s in args.source if Path(s).suffix.lower() == ".nc"]
+    tables = [s for s in args.source if s not in fit_files]
+    if tables and fit_files:
+        raise CLIError(
+            f"give a run table or saved fits, not both (got {' '.join(args.source)}): a table "
+            "is fitted here; fits (.nc) are planned from as they are"
+        )
+    if len(tables) > 1:
+        raise CLIError(f"give one run table, got {len(tables)}: {' '.join(tables)}")
+    if len(fit_files) > 2:
+        raise CLIError(
+            f"give one fit of law 'sweep', or a fit of law 'hyperparams' and a loss-surface fit "
+            f"(in that order); got {len(fit_files)} fits"
+        )
+    out = output_folder(args.out)
+    sampler = {k: v for k, v in sampler_options(args).items() if k != "seed"}
+    runs = fits = None
+    with recorded_warnings() as loaded:  # said on stderr and in the report's Warnings section
+        if fit_files:
+            for option, dest in TABLE_OPTIONS:
+                if option_given(args, dest):
+                    raise CLIError(f"{option} applies to a run table, not to saved fits")
+            if args.route is not None:
+                raise CLIError(
+                    "--route applies to a run table: saved fits carry their own (one fit of "
+                    "law 'sweep': joint; a 'hyperparams' fit and a loss-surface fit: best-cell)"
+                )
+            fits = tuple(load_fit(f) for f in fit_files)
+        else:
+            runs = read_runs(tables[0], args)
+    run_planning(
+        out, runs, fits, sampler=sampler, seed=args.seed, route=args.route or "joint",
+        target_N=args.target_N, target_D=args.target_D, budget=args.budget,
+        tolerance=args.tolerance, group=args.group, figures=not args.no_figures, html=args.html,
+        warnings_before=warning_lines(loaded),
+        whose=f"the range of the runs in {tables[0]!r}" if tables else "the fitted range",
+    )  # fmt: skip
+    return 0

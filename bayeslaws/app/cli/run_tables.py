@@ -1,0 +1,100 @@
+"""Reading a run table from the command line: ``load_runs`` with the command's column
+mapping, units, compute model and ignored columns, the row exclusion
+(``--exclude-rows`` with ``--exclude-reason``) and ``--keep-diverged``, and the one-line
+message naming the runs without a loss.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .errors import CLIError
+from .files import existing_file
+from .hints import warnings_shown, with_cli_hints
+from .values import column_mapping, unit_multipliers
+
+# load_runs' message for a loss with missing values: "column 'loss' has ..." or, for another
+# name, "column 'Final Loss' (loss) has ..."; or a loss logged as +inf (a diverged run), which
+# load_runs(allow_missing_loss=True) reads as missing
+LOSS_MISSING = re.compile(
+    r"(?:column 'loss'|\(loss\)) (?:has missing values|must be finite and positive.*\+inf)"
+)
+
+
+def read_runs(path: str, args, what: str = "run table"):
+    """A run table from a CSV/Parquet file with the command's column mapping and row exclusion
+    (``--exclude-rows`` with ``--exclude-reason``, recorded in the table and so in the fit;
+    ``--keep-diverged`` keeps runs with a missing or +inf loss, as diverged runs)."""
+    import bayeslaws as bl
+    from bayeslaws.runs import RunTableError
+    from bayeslaws.runs.plausible import no_loss_message
+
+    p = existing_file(path, what)
+    if p.stat().st_size == 0:
+        raise CLIError(f"{what} {path!r} is empty (no header, no rows)")
+    options = {**column_mapping(args), "units": unit_multipliers(getattr(args, "units", None))}
+    if getattr(args, "compute_model", None) is not None:
+        options["compute_model"] = args.compute_model
+    if getattr(args, "keep_diverged", False):
+        options["allow_missing_loss"] = True  # NaN or +inf losses kept as diverged runs
+    if getattr(args, "ignore_column", None):  # left out by load_runs, recorded in its source
+        options["ignore_columns"] = args.ignore_column
+    command = getattr(args, "command", None)
+    first: list = []
+    try:
+        with warnings_shown(first):
+            runs = bl.load_runs(p, **options)
+    except RunTableError as err:
+        if not LOSS_MISSING.search(str(err)):
+            raise CLIError(with_cli_hints(str(err), command)) from None
+        # runs with no loss (missing or +inf): read them, exclude those the user leaves out,
+        # and name every one still there; the first load's warnings (rows dropped, ...) are
+        # not said again
+        try:
+            with warnings_shown([], unless=first):
+                runs = bl.load_runs(p, **{**options, "allow_missing_loss": True})
+        except RunTableError as other:  # e.g. a loss of 0 or -inf besides
+            raise CLIError(with_cli_hints(str(other), command)) from None
+        runs = _exclude_rows(runs, args)
+        lossless = list(runs.df.index[runs.df["loss"].isna()])
+        if lossless:
+            excluded = getattr(args, "exclude_rows", None) or []
+            still = (
+                f", still after --exclude-rows {' '.join(excluded)} (give those rows too)"
+                if excluded else ""
+            )
+            message = no_loss_message(lossless, options.get("loss"), still=still)
+            raise CLIError(with_cli_hints(message, command)) from None
+        return runs
+    return _exclude_rows(runs, args)
+
+
+def _row_label(text: str):
+    try:
+        return int(text)
+    except ValueError:
+        return text
+
+
+def _exclude_rows(runs, args):
+    rows = getattr(args, "exclude_rows", None)
+    reason = getattr(args, "exclude_reason", None)
+    if not rows:
+        if reason:
+            raise CLIError("--exclude-reason given without --exclude-rows")
+        return runs
+    if not reason or not reason.strip():
+        raise CLIError(
+            "--exclude-rows needs --exclude-reason TEXT (the reason is stored in the fit file)"
+        )
+    labels = [_row_label(r) for r in rows]
+    index = list(runs.df.index)
+    unknown = [r for r in labels if r not in index]
+    if unknown:
+        raise CLIError(
+            f"--exclude-rows: no row(s) {unknown} in the table (row labels are the data rows "
+            f"counted from 0: {index[0]} to {index[-1]})"
+        )
+    mask = runs.df.index.isin(labels)
+    shown = ", ".join(str(r) for r in labels)
+    return runs.exclude(mask, f"{reason.strip()} (rows {shown}; excluded on the command line)")

@@ -1,0 +1,137 @@
+"""Reading the options' values into the package's arguments: numbers, ``KEY=VALUE`` pairs
+(law options, units), the column mapping (``--column CANON=NAME`` and the ``fit``
+shorthands ``--N NAME``, ...), the sampler settings and ``--prior`` texts, and which of the
+options that read a run table were given.
+"""
+
+from __future__ import annotations
+
+from .errors import CLIError
+
+
+def floats(values, name: str = "value"):
+    if values is None:
+        return None
+    try:
+        return [float(v) for v in values]
+    except ValueError:
+        raise CLIError(f"--{name} takes numbers, got {' '.join(values)!r}") from None
+
+
+COLUMNS = ("N", "D", "C", "loss", "lr", "batch_size", "group")  # each has a fit shorthand --N NAME
+MAPPED_COLUMNS = (*COLUMNS, "diverged")  # --column takes these (diverged: the runs' flags)
+
+
+def _key_values(pairs, option: str, form: str) -> dict:
+    """``KEY=VALUE`` strings given to ``option`` -> {key: float, or the text if not a number}."""
+    out, given = {}, {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        key = key.strip()
+        if not sep or not key or not value:
+            raise CLIError(f"{option} takes {form}, got {pair!r}")
+        try:
+            read = float(value)
+        except ValueError:
+            read = value.strip()
+        if key in out and out[key] != read:
+            raise CLIError(_given_twice(option, key, given[key], pair))
+        out[key], given[key] = read, pair
+    return out
+
+
+def _given_twice(option: str, key: str, first: str, second: str) -> str:
+    """The message for ``key`` given twice to ``option`` with different values (``first``,
+    ``second``: the two KEY=VALUE texts as typed)."""
+    return (
+        f"{option}: {key!r} is given twice with different values, {first!r} and {second!r}; "
+        "give it once"
+    )
+
+
+def law_options(pairs) -> dict | None:
+    """``KEY=VALUE`` strings -> law options (true/false -> bool, none/null -> None, numbers ->
+    float), so that an option the package's messages set to None (``fence=None``) can be."""
+    options = _key_values(pairs, "--option", "KEY=VALUE")
+    flags = {"true": True, "false": False, "none": None, "null": None}
+    for key, value in options.items():
+        if isinstance(value, str) and value.lower() in flags:
+            options[key] = flags[value.lower()]
+    return options or None
+
+
+def column_mapping(args) -> dict:
+    """Canonical column -> the user's column name, from ``--column CANON=NAME`` (every command
+    that reads a table) and the shorthands ``--N NAME``, ... (``fit``)."""
+    mapping = {}
+    for pair in getattr(args, "column", None) or []:
+        canon, sep, name = pair.partition("=")
+        canon = canon.strip()
+        if not sep or not name:
+            raise CLIError(
+                f"--column takes CANONICAL=YOUR_NAME (e.g. N='Model Size'), got {pair!r}"
+            )
+        if canon not in MAPPED_COLUMNS:
+            raise CLIError(f"--column {pair!r}: {canon!r} is not one of {list(MAPPED_COLUMNS)}")
+        if mapping.get(canon, name) != name:
+            raise CLIError(
+                f"column {canon!r} is mapped twice: --column {canon}={mapping[canon]} and "
+                f"--column {canon}={name}; give one"
+            )
+        mapping[canon] = name
+    for canon in COLUMNS:
+        given = getattr(args, f"col_{canon}", None)
+        if given is not None:
+            if mapping.get(canon, given) != given:
+                raise CLIError(
+                    f"column {canon!r} is mapped twice: --column {canon}={mapping[canon]} and "
+                    f"--{canon} {given}; give one"
+                )
+            mapping[canon] = given
+    return mapping
+
+
+def unit_multipliers(pairs) -> dict | None:
+    """``COLUMN=MULTIPLIER`` strings -> ``load_runs(units=...)`` (numbers or words)."""
+    return _key_values(pairs, "--units", "COLUMN=MULTIPLIER (e.g. N=millions)") or None
+
+
+def sampler_options(args) -> dict:
+    out = {"chains": args.chains, "warmup": args.warmup, "draws": args.draws, "seed": args.seed}
+    if getattr(args, "target_accept", None) is not None:
+        out["target_accept"] = args.target_accept
+    dense = getattr(args, "dense_mass", "law")
+    if dense != "law":
+        out["dense_mass"] = dense == "true"
+    return out
+
+
+def read_priors(texts) -> dict | None:
+    """``--prior NAME=DIST`` strings -> ``bl.fit(priors=...)`` (read by
+    :func:`bayeslaws.laws.priors.parse_prior`; whether the law samples NAME, bl.fit checks);
+    a NAME given twice is an error naming it."""
+    from bayeslaws.laws.priors import parse_prior
+
+    priors = {}
+    for text in texts or []:
+        name, prior = parse_prior(text)
+        if name in priors:
+            raise CLIError(f"--prior {name}=... is given twice; give each parameter's prior once")
+        priors[name] = prior
+    return priors or None
+
+
+# options that read the table given by --runs, and do nothing without it
+RUNS_OPTIONS = (
+    ("--column", "column"),
+    ("--units", "units"),
+    ("--compute-model", "compute_model"),
+    ("--ignore-column", "ignore_column"),
+    ("--exclude-rows", "exclude_rows"),
+    ("--exclude-reason", "exclude_reason"),
+    ("--keep-diverged", "keep_diverged"),
+)
+
+
+def option_given(args, dest: str) -> bool:
+    return getattr(args, dest, None) not in (None, False)

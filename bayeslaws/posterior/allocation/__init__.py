@@ -1,0 +1,129 @@
+"""Compute-optimal allocation from a posterior: N_opt(C), D_opt(C), L_opt(C) per draw.
+
+For a loss surface L(N, D) and a compute model ``C = flops_per_token(N) * D``, the
+compute-optimal size at budget C minimises L(N, D(N, C)) along the isoFLOP line. Every
+posterior draw gives one optimum, so the optimum has a posterior too. The law computes it
+(:meth:`~bayeslaws.laws.contract.Law.allocation`): in closed form where it has one (Chinchilla
+under C = k N D), else by a vectorised numerical search along the isoFLOP lines
+(:mod:`bayeslaws.laws.optimum`); the isoFLOP law gives each budget's vertex (a fitted
+budget its own, a new budget the trend k C^a plus the budget-to-budget scatter).
+
+Units: N in parameters, D in tokens, C in FLOPs, L in the fit's loss units.
+
+Modules, each one concern (each imports only those above it):
+
+- :mod:`.categories`: the warning classes (SearchEdgeWarning, ExtrapolationWarning,
+  UnbracketedVertexWarning);
+- :mod:`.checks`: input checks (budgets, candidate sizes, the compute model in use);
+- :mod:`.distance`: distance from the fitted range (the ``*_outside_decades`` columns, the
+  ExtrapolationWarning for answers beyond ``WARN_DECADES``, :func:`range_stated`);
+- :mod:`.edges`: the isoFLOP search range behind each draw, draws at its edge or floor, and
+  the refusal of budgets surely not in FLOPs;
+- :mod:`.kinks`: draws held at a kink of the drift;
+- :mod:`.unbracketed`: fitted budgets whose runs do not bracket their vertex;
+- :mod:`.far`: draws far outside the data (column ``far_outside``);
+- :mod:`.nominal`: nominal budgets (NominalComputeWarning);
+- :mod:`.optimum_draws`: the posterior draws of the allocation (:func:`allocation_draws`)
+  and of the law's floor;
+- :mod:`.tables`: :func:`optimal_allocation` and :func:`allocation_laws`;
+- :mod:`.band`: the near-optimal band (:func:`near_optimal`, :class:`NearOptimal`).
+
+Every public name is importable from here, as from the single module this package replaced.
+"""
+
+from ..predict import NOMINAL_RTOL, NominalComputeWarning, nominal_flops_ratio
+from .band import (
+    DEFAULT_TOLERANCE,
+    RELATIVE_TO,
+    NearOptimal,
+    band_edge_message,
+    near_optimal,
+)
+from .categories import ExtrapolationWarning, SearchEdgeWarning, UnbracketedVertexWarning
+from .distance import (
+    NAMED_BUDGETS,
+    RANGE_AXES,
+    RANGE_COLUMNS,
+    WARN_DECADES,
+    beyond,
+    interval_note,
+    outside_columns,
+    range_message,
+    range_stated,
+    warn_outside_range,
+)
+from .edges import (
+    UNITS_HINT,
+    edge_message,
+    floor_pinned,
+    refuse_below_one,
+    searched_bounds,
+    searched_range,
+    warn_at_edge,
+)
+from .far import FAR_SHARE, far_draws, far_message, far_reason, far_share, warn_far_draws
+from .kinks import (
+    KINK_LN,
+    KINK_REMEDY,
+    KINK_SHARE,
+    drift_kink_share,
+    kink_message,
+    kink_warning,
+    warn_at_kink,
+)
+from .nominal import nominal_message, warn_nominal
+from .optimum_draws import allocation_draws
+from .tables import allocation_laws, optimal_allocation
+from .unbracketed import UNBRACKETED_SHARE, unbracketed_message, warn_unbracketed
+
+__all__ = [
+    "DEFAULT_TOLERANCE",
+    "FAR_SHARE",
+    "KINK_LN",
+    "KINK_REMEDY",
+    "KINK_SHARE",
+    "NAMED_BUDGETS",
+    "NOMINAL_RTOL",
+    "RANGE_AXES",
+    "RANGE_COLUMNS",
+    "RELATIVE_TO",
+    "UNBRACKETED_SHARE",
+    "UNITS_HINT",
+    "WARN_DECADES",
+    "ExtrapolationWarning",
+    "NearOptimal",
+    "NominalComputeWarning",
+    "SearchEdgeWarning",
+    "UnbracketedVertexWarning",
+    "allocation_draws",
+    "allocation_laws",
+    "band_edge_message",
+    "beyond",
+    "drift_kink_share",
+    "edge_message",
+    "far_draws",
+    "far_message",
+    "far_reason",
+    "far_share",
+    "floor_pinned",
+    "interval_note",
+    "kink_message",
+    "kink_warning",
+    "near_optimal",
+    "nominal_flops_ratio",
+    "nominal_message",
+    "optimal_allocation",
+    "outside_columns",
+    "range_message",
+    "range_stated",
+    "refuse_below_one",
+    "searched_bounds",
+    "searched_range",
+    "unbracketed_message",
+    "warn_at_edge",
+    "warn_at_kink",
+    "warn_far_draws",
+    "warn_nominal",
+    "warn_outside_range",
+    "warn_unbracketed",
+]
