@@ -91,10 +91,10 @@ def test_optima_at_fitted_cells_are_the_cells_own(fit, kind):
     np.testing.assert_allclose(np.log(d["B_opt"]), own["log_B"], rtol=0, atol=1e-6)
     between = np.array([0.03e9]), np.array([4e9])
     assert (fit.law.fitted_cells(post, *between) == -1).all()
-    law_eta, law_b = fit.law.law_optima(post, *between)
+    law_lr, law_b = fit.law.centred_law_optima(post, *between)
     eta, b = fit.law.optimum_draws(post, *between, kind="mean", rng=None)
-    np.testing.assert_array_equal(eta, law_eta)
-    np.testing.assert_array_equal(b, law_b)
+    np.testing.assert_array_equal(eta, law_lr + post.scales["lr"])
+    np.testing.assert_array_equal(b, law_b + post.scales["batch_size"])
 
 
 def test_checked_names_add_the_per_cell_sites_predictions_read(fit):

@@ -29,7 +29,7 @@ def test_new_run_draws_carry_a_new_cells_shape_scatter(small_sweep_sweep_fit):
     q = pd.DataFrame({"N": [3e7, 3e7, 3e7], "D": [3e9, 3e9, 3e9],  # a new cell, inside the range
                       "lr": [1e-4, 4e-4, 1.5e-3], "batch_size": [1e5, 4e5, 1e6]})  # fmt: skip
     post = small_sweep_sweep_fit.posterior()
-    assert law.fitted_cell(post, 3e7, 3e9) is None
+    assert (law.fitted_cells(post, 3e7, 3e9) == -1).all()
     spread = {}
     for scatter in (0.0, 0.8):
         p = _with_shape_scatter(post, scatter)

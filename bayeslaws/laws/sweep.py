@@ -945,12 +945,6 @@ class SweepLaw(LossSurfaceLaw):
         z = optima.cell_deviations(base, N, D, len(NEW_CELL_DEVIATIONS), post.n_draws)
         return self.query_optima(post, N, D, cell, z, base)
 
-    def law_optima(self, post: Posterior, N, D) -> tuple:
-        """(ln eta_opt, ln B_opt) draws (S, Q) of the optima's laws at (N params, D tokens)."""
-        sc = post.scales
-        m_lr, m_b = self.centred_law_optima(post, N, D)
-        return m_lr + sc["lr"], m_b + sc["batch_size"]
-
     def centred_law_optima(self, post: Posterior, N, D) -> tuple:
         """(ln eta_opt - ln lr_ref, ln B_opt - ln B_ref) draws (S, Q) of the optima's laws at
         (N params, D tokens) (centred, as the model has them)."""
@@ -979,14 +973,7 @@ class SweepLaw(LossSurfaceLaw):
             new_lr, new_b = self.new_cell_optima(post, N, D, z, base, (m_lr, m_b))
             away = cell < 0
             m_lr, m_b = np.where(away, new_lr, m_lr), np.where(away, new_b, m_b)
-        at = cell >= 0
-        if at.any():  # float64 products, as the cells' optima (sweep_optima) have them
-            theta = self.theta_draws(post, None, None)
-            on = cell[at]
-            m_lr, m_b = np.array(m_lr, float), np.array(m_b, float)
-            m_lr[:, at] += theta["lr_scatter"][:, None] * np.asarray(post.draws["z_lr"])[:, on]
-            m_b[:, at] += theta["batch_scatter"][:, None] * np.asarray(post.draws["z_batch"])[:, on]
-        return m_lr, m_b
+        return optima.cell_own(post, m_lr, m_b, cell)
 
     def new_cell_optima(self, post: Posterior, N, D, z, base: int, centred_law=None) -> tuple:
         """Centred (ln eta_opt - ln lr_ref, ln B_opt - ln B_ref) draws (S, Q) of a new cell at
@@ -1118,11 +1105,6 @@ class SweepLaw(LossSurfaceLaw):
         offset = np.asarray(post.draws["level_offset"], float)
         sd = np.asarray(post.draws["level_sd"], float)
         return base + offset + sd * rng.standard_normal(offset.shape)
-
-    def fitted_cell(self, post: Posterior, N: float, D: float) -> int | None:
-        """Index of the fitted cell at (N params, D tokens) within ``CELL_RTOL``, or None
-        (:func:`.hyperparams.optima.fitted_cell`: the sweep law has one group)."""
-        return optima.fitted_cell(post, N, D, None)
 
     def fitted_cells(self, post: Posterior, N, D) -> np.ndarray:
         """Index (Q,) of the fitted cell at each (N params, D tokens), -1 where there is none

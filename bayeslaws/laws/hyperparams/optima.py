@@ -257,15 +257,18 @@ def optimum_draws(
 def cell_own(post: Posterior, m_lr, m_b, cell) -> tuple[np.ndarray, np.ndarray]:
     """The centred (ln eta*, ln B*) draws (S, Q) ``m_lr``, ``m_b`` (the law, with its group
     offsets) moved by each fitted cell's own deviation (``cell`` (Q,) >= 0: lr_scatter z_lr and
-    batch_scatter z_batch of that cell, as the model); unchanged where ``cell`` is -1."""
+    batch_scatter z_batch of that cell, as the model, in float64); unchanged where ``cell`` is
+    -1."""
     at_cell = cell >= 0
     if not at_cell.any():
         return m_lr, m_b
     d = post.draws
     m_lr, m_b = np.array(m_lr, float), np.array(m_b, float)
     on = cell[at_cell]
-    m_lr[:, at_cell] += np.asarray(d["lr_scatter"])[:, None] * np.asarray(d["z_lr"])[:, on]
-    m_b[:, at_cell] += np.asarray(d["batch_scatter"])[:, None] * np.asarray(d["z_batch"])[:, on]
+    lr_scatter = np.asarray(d["lr_scatter"], float)[:, None]
+    batch_scatter = np.asarray(d["batch_scatter"], float)[:, None]
+    m_lr[:, at_cell] += lr_scatter * np.asarray(d["z_lr"], float)[:, on]
+    m_b[:, at_cell] += batch_scatter * np.asarray(d["z_batch"], float)[:, on]
     return m_lr, m_b
 
 
