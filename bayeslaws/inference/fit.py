@@ -112,6 +112,7 @@ class Fit:
         self._compute_model = compute_model
         self._posterior = None
         self._law = None
+        self._law_checked = False  # whether fit.law checked a redefined class's sites
 
     # ---- what was fitted -----------------------------------------------------------------------
     @property
@@ -121,7 +122,7 @@ class Fit:
             law, redefined = _fitted_law(self.record)
             if redefined:  # a parameter renamed since would fail at the first draw it reads
                 _refuse_missing_parameters(self, law, self.where)
-            self._law = law
+            self._law, self._law_checked = law, redefined
         return self._law
 
     @property
@@ -544,7 +545,7 @@ def load_fit(path) -> Fit:
             "restore it"
         )
     fit = Fit(idata, record, cache=json.loads(cache_json), where=where)
-    if _warn_if_law_changed(fit, where):
+    if _warn_if_law_changed(fit, where) and not fit._law_checked:  # else fit.law checked it
         _refuse_missing_parameters(fit, fit.law, where)
     _warn_if_sampler_trouble(fit, where)
     return fit
