@@ -69,10 +69,10 @@ import numpy as np
 import pandas as pd
 
 from ..inference import load_fit
+from ..inference.update import read_new_frame
 from ..posterior.draws import check_fit
-from ..runs import RunTable, load_runs
+from ..runs import RunTable
 from ..runs.table import label_key, label_text
-from ..runs.units import unit_factors
 from ..runs.warn import user_stacklevel
 from . import targets as target_module
 from .batch import KEY_COLUMNS, Guardrails, next_runs, run_keys, runs_of_plan
@@ -298,28 +298,18 @@ def with_proposed(runs: pd.DataFrame, proposal: pd.DataFrame, matched) -> pd.Dat
     return out
 
 
-def canonical_frame(new_runs, units, compute_model) -> pd.DataFrame:
+def canonical_frame(fit, new_runs, units) -> pd.DataFrame:
     """The trained runs as ``fit.update`` reads them, in canonical units (N params, D tokens, C
     FLOPs, batch_size tokens), as the proposals give them: a RunTable's table (read at its
-    load), else the DataFrame ``new_runs`` read by :func:`~bayeslaws.runs.load_runs` as the
-    update reads it: with ``units`` (``load_runs``' ``units=``; for the columns it has) and
-    the fit's ``compute_model``, so the one of N, D, C it lacks is completed as the fit
-    completes it; its other columns as given. Its warnings are not said again (the update,
-    reading the same runs, said them)."""
+    load), else the DataFrame ``new_runs`` read by :func:`~bayeslaws.inference.update.
+    read_new_frame` (with ``units``, in ``fit``'s compute model, so the one of N, D, C it lacks
+    is completed as the fit completes it; its other columns as given). Its warnings are not
+    said again (the update, reading the same runs, said them)."""
     if isinstance(new_runs, RunTable):
         return new_runs.df
-    frame = pd.DataFrame(new_runs)
-    factors = {c: f for c, f in unit_factors(units).items() if c in frame.columns}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        loaded = load_runs(
-            frame,
-            units=factors,
-            compute_model=compute_model,
-            allow_missing_loss=True,
-            accepted_rows=frame.index,
-        )
-    return loaded.df.copy()
+        return read_new_frame(fit, pd.DataFrame(new_runs), units).df.copy()
 
 
 def guardrail_runs(runs: pd.DataFrame) -> pd.DataFrame:
@@ -558,10 +548,11 @@ class Campaign:
         earlier = self.fit.training_runs()  # the runs before these (the refit holds both)
         if not isinstance(new_runs, RunTable):  # a DataFrame: canonical, as the proposals are
             update_options = {"units": {}, **update_options}
+        fitted = self.fit  # the fit the update reads new_runs against
         self.fit = self.fit.update(new_runs, **update_options)
         if self.calibrate_drift:
             calibrate(self.fit, seed=update_options.get("seed"))
-        frame = canonical_frame(new_runs, update_options.get("units"), self.fit.compute_model)
+        frame = canonical_frame(fitted, new_runs, update_options.get("units"))
         frame = text_groups(frame, self.fit.groups)
         proposal = self.proposals
         if not proposal.empty:

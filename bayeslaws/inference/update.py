@@ -468,6 +468,20 @@ def frame_units(fit: Fit, new: pd.DataFrame, units) -> dict:
     return {}
 
 
+def read_new_frame(fit: Fit, new_runs: pd.DataFrame, units=None) -> RunTable:
+    """A DataFrame of new runs read as :func:`combined_table` reads it: with ``units``
+    (:func:`frame_units`), in the fit's compute model, missing losses allowed and every row
+    accepted (the plausibility checks run once, beside the fitted runs:
+    :func:`check_new_runs`)."""
+    return load_runs(
+        new_runs,
+        units=frame_units(fit, new_runs, units),
+        compute_model=fit.compute_model,
+        allow_missing_loss=True,
+        accepted_rows=new_runs.index,
+    )
+
+
 def combined_runs(fit: Fit, new_runs, units=None) -> tuple[RunTable, list]:
     """(``combined_table(fit, new_runs, units)``'s runs, and the columns it left out)."""
     combined = combined_table(fit, new_runs, units)
@@ -517,14 +531,7 @@ def combined_table(fit: Fit, new_runs, units=None) -> Combined:
         new_accepted = new.index.isin(list(new_runs.accepted_rows))
         read_with = dict(new_runs.units)
     elif isinstance(new_runs, pd.DataFrame):
-        # every row accepted here: checked once, below, beside the fitted runs
-        loaded = load_runs(
-            new_runs,
-            units=frame_units(fit, new_runs, units),
-            compute_model=fit.compute_model,
-            allow_missing_loss=True,
-            accepted_rows=new_runs.index,
-        )
+        loaded = read_new_frame(fit, new_runs, units)
         new, read_with = loaded.df, dict(loaded.units)
         new_accepted = np.zeros(len(new), dtype=bool)
     else:
