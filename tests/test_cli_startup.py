@@ -11,6 +11,7 @@ import textwrap
 import pytest
 
 from bayeslaws.app import cli
+from bayeslaws.app.cli import parser as cli_parser
 
 HEAVY = ("jax", "numpyro", "arviz", "pandas")
 
@@ -59,7 +60,7 @@ def test_built_in_laws_copy_matches_the_registry():
         print(json.dumps({name: law.description for name, law in LAWS.items()}))
         """
     )
-    assert json.loads(out) == cli.BUILTIN_LAWS
+    assert json.loads(out) == cli_parser.BUILTIN_LAWS
 
 
 def test_parser_constants_match_their_sources():
@@ -67,12 +68,13 @@ def test_parser_constants_match_their_sources():
     from bayeslaws.inference import screening
     from bayeslaws.posterior import extrapolation
 
-    assert cli.METHODS == extrapolation.METHODS
-    assert cli.DEFAULT_METHOD == extrapolation.DEFAULT_METHOD
-    assert cli.SCREEN_ACTIONS == screening.ACTIONS
-    assert cli.SCREEN_THRESHOLD == screening.DEFAULT_THRESHOLD
-    assert cli.REPRO_SCRIPTS == tuple(repro.SCRIPTS)
-    assert cli.REPRO_DEFAULT_SCRIPTS == repro.DEFAULT_SCRIPTS
+    assert cli_parser.METHODS == extrapolation.METHODS
+    assert cli_parser.DEFAULT_METHOD == extrapolation.DEFAULT_METHOD
+    assert cli_parser.SCREEN_ACTIONS == screening.ACTIONS
+    assert cli_parser.SCREEN_THRESHOLD == screening.DEFAULT_THRESHOLD
+    assert cli_parser.REPRO_SCRIPTS == tuple(repro.SCRIPTS)
+    assert cli_parser.REPRO_DEFAULT_SCRIPTS == repro.DEFAULT_SCRIPTS
+    assert cli_parser.REPRO_MIN_DRAWS == repro.MIN_DRAWS
 
 
 FIT = ["fit", "runs.csv", "--out", "fit.nc"]

@@ -37,6 +37,7 @@ SCRIPTS = {
     ),
 }
 DEFAULT_SCRIPTS = ("yin", "liang", "porian")  # run when ``only`` is None
+MIN_DRAWS = 10  # the fewest posterior draws a reproduction takes
 
 
 def _shared_available() -> bool:
@@ -95,8 +96,8 @@ def run_repro(
             f"no paper_repro folder at {str(source)!r}: 'repro' needs a checkout of the "
             "bayeslaws repository (the scripts are not installed with the package)"
         )
-    if not isinstance(draws, int) or draws < 10:
-        raise ValueError(f"draws must be an integer >= 10, got {draws!r}")
+    if not isinstance(draws, int) or draws < MIN_DRAWS:
+        raise ValueError(f"draws must be an integer >= {MIN_DRAWS}, got {draws!r}")
     out = Path(out).resolve()  # the scripts run with cwd=out: a relative path would resolve twice
     work = out / "paper_repro"
     (work / "results").mkdir(parents=True, exist_ok=True)

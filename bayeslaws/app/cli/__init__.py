@@ -20,32 +20,16 @@ from .entry import main
 from .errors import EXIT_BAD_INPUT, EXIT_BROKEN_PIPE, EXIT_FAILED, CLIError
 from .fit_commands import NEAREST_SHOWN, PENALTY_NOTE
 from .hints import with_cli_hints
-from .parser import (
-    BUILTIN_LAWS,
-    DEFAULT_METHOD,
-    METHODS,
-    REPRO_DEFAULT_SCRIPTS,
-    REPRO_SCRIPTS,
-    SCREEN_ACTIONS,
-    SCREEN_THRESHOLD,
-    build_parser,
-)
+from .parser import build_parser
 from .run_tables import LOSS_MISSING
 
 __all__ = [
-    "BUILTIN_LAWS",
-    "DEFAULT_METHOD",
     "EXIT_BAD_INPUT",
     "EXIT_BROKEN_PIPE",
     "EXIT_FAILED",
     "LOSS_MISSING",
-    "METHODS",
     "NEAREST_SHOWN",
     "PENALTY_NOTE",
-    "REPRO_DEFAULT_SCRIPTS",
-    "REPRO_SCRIPTS",
-    "SCREEN_ACTIONS",
-    "SCREEN_THRESHOLD",
     "CLIError",
     "build_parser",
     "main",

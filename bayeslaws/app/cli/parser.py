@@ -1,7 +1,7 @@
 """The command line's argparse parser (:func:`build_parser`): its subcommands and option
 groups, the option types, the help texts and the few values of the layers below that the
 help shows, copied so that --help imports no JAX, NumPyro or pandas; the usage lines
-below, from this docstring's sixth line on, are the epilog of ``bayeslaws --help``.
+below the first paragraph are the epilog of ``bayeslaws --help``.
 
     bayeslaws fit RUNS.csv --law chinchilla --out FIT.nc [--column 'N=Model Size' ...]
         [--exclude-rows 3 17 --exclude-reason 'diverged' | --screen exclude] [--target-accept 0.95]
@@ -331,7 +331,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="bayeslaws",
         description="Neural scaling laws as Bayesian models (NumPyro + NUTS).",
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="\n".join(__doc__.splitlines()[4:]),
+        epilog=__doc__.split("\n\n", 1)[1].rstrip(),  # the usage lines below the prose
     )
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
