@@ -26,7 +26,7 @@ def warn_by_item(item: str) -> str:
 
 
 def test_the_table_names_each_tasks_warnings_by_their_first_lines():
-    """The table's ``warnings`` column was a count only; ``warning_text`` now holds each
+    """The table's ``warnings`` column was a count only; ``warnings_text`` now holds each
     warning's first line (its category first), a repeated one once with its count."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the batch's summary warning
@@ -39,11 +39,11 @@ def test_the_table_names_each_tasks_warnings_by_their_first_lines():
         )
     table = result.table()
     assert table["warnings"].tolist() == [0, 2, 3]  # the count is kept
-    assert pd.isna(table.loc["q", "warning_text"])  # None, as "error" for a task that did not fail
+    assert pd.isna(table.loc["q", "warnings_text"])  # None, as "error" for a task that did not fail
     drift = "DriftWarning: the loss drifts (x2)"
-    assert table.loc["d", "warning_text"] == drift
-    assert table.loc["b", "warning_text"] == f"{drift} | UserWarning: few runs"
-    assert "second line" not in table.loc["b", "warning_text"]  # in result[i].warnings
+    assert table.loc["d", "warnings_text"] == drift
+    assert table.loc["b", "warnings_text"] == f"{drift} | UserWarning: few runs"
+    assert "second line" not in table.loc["b", "warnings_text"]  # in result[i].warnings
     assert any("second line" in text for text in result[1].warnings)
 
 

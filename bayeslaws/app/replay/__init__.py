@@ -76,38 +76,21 @@ from .checks import (
     BudgetWarning,
     check_budgets,
     check_seeds,
-    warn_start_only,
 )
 from .fits import (
-    DRIFT_CALIBRATION,
-    DRIFT_COLUMNS,
     calibrated,
-    drift_columns,
     fit_start,
 )
 from .history import (
-    FAILURE_COLUMN,
-    FAILURE_TRACEBACK,
-    WARNING_SEPARATOR,
     describe,
-    failed_rows,
     failure_lines,
-    failure_of,
     failure_row,
-    failure_text,
     joined,
     r_hat_text,
     scored_rows,
     split_warnings,
-    step_name,
 )
 from .pool import (
-    KINDS,
-    OVERLAP_CELLS,
-    OVERLAP_RTOL,
-    POOL_COLUMNS,
-    SETTING_COLUMNS,
-    SHOWN_ROWS,
     Pool,
     cells_of,
     check_pool,
@@ -115,7 +98,6 @@ from .pool import (
 )
 from .pools import (
     COMPENDIUM_SHAPES,
-    STEPLAW_HELD_N,
     compendium_pool,
     epoch_pool,
     isoflop_pool,
@@ -134,40 +116,23 @@ from .scores import (
     scored_beside,
 )
 from .sequential import replay
-from .steps import campaign_steps, warn_overspent
+from .steps import campaign_steps
 from .strategies import (
-    POOL_FLOPS,
     STRATEGIES,
-    VOPT_COST_POWER,
     VOPT_MAX_POINTS,
     choose,
     random_fill,
     vopt_target,
 )
-from .trouble import warn_trouble
 
 __all__ = [
     "ALSO_SCORED",
     "BUDGETS",
     "BUDGET_RTOL",
     "COMPENDIUM_SHAPES",
-    "DRIFT_CALIBRATION",
-    "DRIFT_COLUMNS",
-    "FAILURE_COLUMN",
-    "FAILURE_TRACEBACK",
-    "KINDS",
-    "OVERLAP_CELLS",
-    "OVERLAP_RTOL",
-    "POOL_COLUMNS",
-    "POOL_FLOPS",
-    "SETTING_COLUMNS",
-    "SHOWN_ROWS",
     "SL2_STEPLAW_R2",
-    "STEPLAW_HELD_N",
     "STRATEGIES",
-    "VOPT_COST_POWER",
     "VOPT_MAX_POINTS",
-    "WARNING_SEPARATOR",
     "BudgetWarning",
     "CampaignError",
     "CampaignTask",
@@ -182,13 +147,9 @@ __all__ = [
     "compendium_pool",
     "decision_table",
     "describe",
-    "drift_columns",
     "epoch_pool",
-    "failed_rows",
     "failure_lines",
-    "failure_of",
     "failure_row",
-    "failure_text",
     "fit_start",
     "held_out_overlap",
     "held_out_predictions",
@@ -206,11 +167,7 @@ __all__ = [
     "scored_rows",
     "simulated_isoflop_pool",
     "split_warnings",
-    "step_name",
     "steplaw_pool",
     "steplaw_truth",
     "vopt_target",
-    "warn_overspent",
-    "warn_start_only",
-    "warn_trouble",
 ]

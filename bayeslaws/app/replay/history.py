@@ -35,7 +35,7 @@ def split_warnings(cell) -> list[str]:
     return re.split(rf"{re.escape(WARNING_SEPARATOR)}(?=\w*Warning: )", cell)
 
 
-def warning_categories(cell) -> str:
+def category_counts(cell) -> str:
     """The categories of a warnings cell for a message: "GuardrailWarning x2, UserWarning"."""
     counts: dict[str, int] = {}
     for text in split_warnings(cell):

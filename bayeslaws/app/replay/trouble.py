@@ -18,12 +18,12 @@ from ...inference.diagnostics import SamplerWarning
 from ...runs.warn import user_stacklevel
 from .history import (
     WARNING_SEPARATOR,
+    category_counts,
     count_cell,
     r_hat_text,
     sampler_failed,
     split_warnings,
     step_name,
-    warning_categories,
 )
 from .pool import SHOWN_ROWS
 
@@ -94,7 +94,7 @@ def _sampler_trouble(history: pd.DataFrame, label: str) -> str | None:
                 f"rate was calibrated on scale-out refits that failed their sampler checks, so "
                 f"its drift intervals rest on unreliable refits{first}: {items}. See the history "
                 "columns drift_refits_failed, drift_refit_max_r_hat, drift_refit_divergences and "
-                "fit_warnings; more refit draws: replay.DRIFT_CALIBRATION."
+                "fit_warnings; more refit draws: replay.fits.DRIFT_CALIBRATION."
             )
     return f"{label}: {' '.join(sentences)}" if sentences else None
 
@@ -112,7 +112,7 @@ def _warnings_trouble(history: pd.DataFrame, column: str, label: str, what: str)
         if column == "fit_warnings":
             found = [t for t in found if not t.startswith(f"{SamplerWarning.__name__}: ")]
         if found:
-            rows.append(f"{step_name(r)} ({warning_categories(WARNING_SEPARATOR.join(found))})")
+            rows.append(f"{step_name(r)} ({category_counts(WARNING_SEPARATOR.join(found))})")
             texts.append(found[0])
     if not rows:
         return None

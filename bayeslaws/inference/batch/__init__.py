@@ -100,27 +100,16 @@ Each worker process turns on JAX's persistent compilation cache
 others (on a cluster, when the cache folder is shared or each worker reuses its own).
 """
 
-from .executors import InProcessExecutor, dask_client, dask_threads, local_executor, warn_no_workers
-from .fits import TASK_KEYS, as_tasks, fit_many, iter_fit_many
-from .mapping import CALLER_BROKEN, iter_map_tasks, map_tasks
-from .tasks import NOT_RETRIED, BatchResult, FitTask, TaskResult, UnpicklableResultError, warn_again
+from .executors import InProcessExecutor, dask_client, local_executor
+from .fits import as_tasks, fit_many, iter_fit_many
+from .mapping import iter_map_tasks, map_tasks
+from .tasks import BatchResult, FitTask, TaskResult, UnpicklableResultError, warn_again
 from .worker import (
-    WORKER_PREALLOCATE,
-    WORKER_THREADS,
-    WORKER_XLA_FLAGS,
-    fit_task,
     run_chunk,
-    run_item,
     worker_env,
 )
 
 __all__ = [
-    "CALLER_BROKEN",
-    "NOT_RETRIED",
-    "TASK_KEYS",
-    "WORKER_PREALLOCATE",
-    "WORKER_THREADS",
-    "WORKER_XLA_FLAGS",
     "BatchResult",
     "FitTask",
     "InProcessExecutor",
@@ -128,16 +117,12 @@ __all__ = [
     "UnpicklableResultError",
     "as_tasks",
     "dask_client",
-    "dask_threads",
     "fit_many",
-    "fit_task",
     "iter_fit_many",
     "iter_map_tasks",
     "local_executor",
     "map_tasks",
     "run_chunk",
-    "run_item",
     "warn_again",
-    "warn_no_workers",
     "worker_env",
 ]

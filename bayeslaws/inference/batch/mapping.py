@@ -40,7 +40,7 @@ from .executors import (
     worker_count,
 )
 from .tasks import BatchResult, TaskResult, collect
-from .worker import environment, run_chunk, worker_env
+from .worker import run_chunk, spawn_environment, worker_env
 
 
 def _chunk_size(chunk_size, n_items: int, pool) -> int:
@@ -174,7 +174,7 @@ def iter_map_tasks(
         try:
             if caller_broken is not None:  # nothing more is sent to it
                 raise caller_broken
-            with environment(env):  # a local pool starts its processes on submit
+            with spawn_environment(env):  # a local pool starts its processes on submit
                 future = pool.submit(task, fn, [items[i] for i in group])
         except Exception as err:  # a broken or shut-down executor: recorded like a failed task
             future = cf.Future()

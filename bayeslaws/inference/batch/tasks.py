@@ -151,7 +151,7 @@ class BatchResult(list):
         """One row per task: name, ok, attempts, seconds, worker, path, error, retried_errors
         (the earlier attempts' errors, :meth:`TaskResult.retried_text`; None when the task
         was not retried), warnings (the number of the last attempt's warnings) and
-        warning_text (which they were: :meth:`TaskResult.warnings_text`, each one's first
+        warnings_text (which they were: :meth:`TaskResult.warnings_text`, each one's first
         line; None when the task did not warn)."""
         return pd.DataFrame(
             [
@@ -165,7 +165,7 @@ class BatchResult(list):
                     "error": r.error,
                     "retried_errors": r.retried_text(),
                     "warnings": len(r.warnings),
-                    "warning_text": r.warnings_text(),
+                    "warnings_text": r.warnings_text(),
                 }
                 for r in self
             ]

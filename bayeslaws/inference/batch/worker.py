@@ -3,7 +3,7 @@
 function on its items one at a time, recording each one's value, error, traceback, warnings and
 time instead of raising, and tell the client when each item starts (a start-mark file, or a
 Dask metadata key); :func:`fit_task` is a fit's task; :func:`worker_env` is the environment a
-worker process starts with (about one core each), :func:`environment` sets it while the local
+worker process starts with (about one core each), :func:`spawn_environment` sets it while the local
 pool starts its processes, and :func:`init_worker` is their start-up."""
 
 from __future__ import annotations
@@ -144,7 +144,7 @@ def worker_env(environ=None) -> dict:
 
 
 @contextlib.contextmanager
-def environment(values: dict):
+def spawn_environment(values: dict):
     """``os.environ`` updated with ``values`` inside the block (restored after): the local pool
     starts its ``spawn`` processes, which copy the environment, inside it."""
     saved = {k: os.environ.get(k) for k in values}
