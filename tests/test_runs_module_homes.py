@@ -12,7 +12,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 RUNS = ROOT / "bayeslaws" / "runs"
-SOURCES = ("bayeslaws", "tests", "benchmarks", "paper_repro")
+SOURCES = ("bayeslaws", "tests", "benchmarks", "paper_repro", "data")
 TEXTS = ("docs", "notebooks")
 REFERENCE = re.compile(r"\b(?:bayeslaws|bl)\.runs\.(\w+)\.(\w+)")
 

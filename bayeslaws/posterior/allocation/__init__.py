@@ -28,67 +28,45 @@ Modules, each one concern (each imports only those above it):
 - :mod:`.tables`: :func:`optimal_allocation` and :func:`allocation_laws`;
 - :mod:`.band`: the near-optimal band (:func:`near_optimal`, :class:`NearOptimal`).
 
-Every public name is importable from here, as from the single module this package replaced.
+Importable from here: the names callers use (the rest from their modules).
 """
 
-from ..predict import NOMINAL_RTOL, NominalComputeWarning, nominal_flops_ratio
+from ..predict import NominalComputeWarning, nominal_flops_ratio
 from .band import (
-    DEFAULT_TOLERANCE,
-    RELATIVE_TO,
     NearOptimal,
     band_edge_message,
     near_optimal,
 )
 from .categories import ExtrapolationWarning, SearchEdgeWarning, UnbracketedVertexWarning
 from .distance import (
-    NAMED_BUDGETS,
-    RANGE_AXES,
-    RANGE_COLUMNS,
     WARN_DECADES,
     beyond,
     interval_note,
     outside_columns,
     range_message,
     range_stated,
-    warn_outside_range,
 )
 from .edges import (
-    UNITS_HINT,
     edge_message,
     floor_pinned,
     refuse_below_one,
-    searched_bounds,
     searched_range,
     warn_at_edge,
 )
-from .far import FAR_SHARE, far_draws, far_message, far_reason, far_share, warn_far_draws
+from .far import FAR_SHARE, far_draws
 from .kinks import (
-    KINK_LN,
-    KINK_REMEDY,
-    KINK_SHARE,
     drift_kink_share,
     kink_message,
     kink_warning,
     warn_at_kink,
 )
-from .nominal import nominal_message, warn_nominal
 from .optimum_draws import allocation_draws
 from .tables import allocation_laws, optimal_allocation
-from .unbracketed import UNBRACKETED_SHARE, unbracketed_message, warn_unbracketed
+from .unbracketed import UNBRACKETED_SHARE
 
 __all__ = [
-    "DEFAULT_TOLERANCE",
     "FAR_SHARE",
-    "KINK_LN",
-    "KINK_REMEDY",
-    "KINK_SHARE",
-    "NAMED_BUDGETS",
-    "NOMINAL_RTOL",
-    "RANGE_AXES",
-    "RANGE_COLUMNS",
-    "RELATIVE_TO",
     "UNBRACKETED_SHARE",
-    "UNITS_HINT",
     "WARN_DECADES",
     "ExtrapolationWarning",
     "NearOptimal",
@@ -102,28 +80,18 @@ __all__ = [
     "drift_kink_share",
     "edge_message",
     "far_draws",
-    "far_message",
-    "far_reason",
-    "far_share",
     "floor_pinned",
     "interval_note",
     "kink_message",
     "kink_warning",
     "near_optimal",
     "nominal_flops_ratio",
-    "nominal_message",
     "optimal_allocation",
     "outside_columns",
     "range_message",
     "range_stated",
     "refuse_below_one",
-    "searched_bounds",
     "searched_range",
-    "unbracketed_message",
     "warn_at_edge",
     "warn_at_kink",
-    "warn_far_draws",
-    "warn_nominal",
-    "warn_outside_range",
-    "warn_unbracketed",
 ]

@@ -20,7 +20,7 @@ def budget_array(C, name: str = "C") -> np.ndarray:
 def check_isoflop_sizes(fit, N, C: float, model, group=None) -> None:
     """Candidate sizes N (params) on the isoFLOP line of C FLOPs: each must leave at least one
     token (else ValueError naming them); sizes far outside the fitted range (``group``'s own
-    runs' for a fitted group) warn (:func:`~.draws.check_range`)."""
+    runs' for a fitted group) warn (:func:`~..draws.check_range`)."""
     tokens = np.asarray(model.tokens(N, C), float)
     short = np.flatnonzero(~(tokens >= 1))
     if short.size:

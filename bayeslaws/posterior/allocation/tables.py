@@ -60,7 +60,7 @@ def optimal_allocation(
     Returns
     -------
     DataFrame, one row per budget (indexed like a Series C, else 0..Q-1): group (the
-    ``group`` asked for, as :func:`~.predict.predict` gives it; only when one is); C; N_opt,
+    ``group`` asked for, as :func:`~..predict.predict` gives it; only when one is); C; N_opt,
     N_opt_lower, N_opt_upper (params); D_opt, ... (tokens); L_opt, ... (loss: the law's
     noise-free loss at N_opt, i.e. the median loss of a new run there; its interval is the
     posterior's uncertainty of that mean alone, without the run-to-run noise sigma, so single
@@ -84,7 +84,7 @@ def optimal_allocation(
     above ``UNBRACKETED_SHARE``, 20%, an :class:`UnbracketedVertexWarning` says that budget's
     vertex is set by the pooled curvature and trend, not by its own runs); C_outside_decades,
     N_outside_decades, D_outside_decades: how far the budget and its median N_opt and D_opt
-    lie outside the fitted range (signed decades, 0 inside, as :func:`~.predict.predict`
+    lie outside the fitted range (signed decades, 0 inside, as :func:`~..predict.predict`
     gives: for a fitted group of a grouped fit, that group's own runs' range; any beyond
     ``WARN_DECADES``, 100x, issues one :class:`ExtrapolationWarning` per call). On a fit of
     nominal budgets (the runs' C is not the compute model's FLOPs of their N and D, e.g.

@@ -127,7 +127,7 @@ def _fit_and_score(
 
 
 def backtest_query(fit, test: pd.DataFrame) -> pd.DataFrame:
-    """The query frame (:func:`~.draws.query_frame`) of the held-out runs ``test`` (columns N
+    """The query frame (:func:`~..draws.query_frame`) of the held-out runs ``test`` (columns N
     params, D tokens, optional C FLOPs), as a user asks ``bl.predict`` for them: by N and D,
     C the fit's compute model's FLOPs of them, for a loss surface of (N, D) (the table's C,
     which may be a nominal budget label, e.g. Marin's 3e20 for 3.64e20 FLOPs, is not asked:

@@ -18,7 +18,7 @@ TEST_COLUMNS = ("N", "D", "loss")
 
 
 def check_methods(methods, name: str = "methods") -> tuple[str, ...]:
-    """``methods`` (a sequence of extrapolation method names, :data:`~.extrapolation.METHODS`)
+    """``methods`` (a sequence of extrapolation method names, :data:`~..extrapolation.METHODS`)
     as a tuple, checked before any fit: a single string (read letter by letter it would be
     'g', 'p'), an empty sequence or an unknown name is an error naming ``name``."""
     if isinstance(methods, str | bytes) or not isinstance(methods, Iterable):

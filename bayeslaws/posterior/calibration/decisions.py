@@ -93,7 +93,7 @@ def edge_bounds(C, searched=None) -> tuple[np.ndarray, np.ndarray]:
     """Per budget C (FLOPs): the sizes (params) at or below / at or above which an N_opt value
     is the isoFLOP search range's edge, not an interior optimum. ``searched``: (low, high)
     params per budget, the range the law searched (a law may narrow it:
-    :func:`~.allocation.searched_range` of its draws); None: the whole
+    :func:`~..allocation.searched_range` of its draws); None: the whole
     :func:`~bayeslaws.laws.optimum.search_range`.
 
     A draw whose optimum is at the edge starts at an end of the coarse grid (step h = the

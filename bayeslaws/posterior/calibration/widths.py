@@ -54,7 +54,7 @@ def widths_by_distance(
 
     ``group``: on a grouped fit, a fitted group's label: the ray starts from that group's own
     runs and is predicted for that group. None on a fit of several groups predicts a NEW,
-    unseen group (wider intervals; UserWarning, once per fit: :func:`~.draws.warn_new_group`)
+    unseen group (wider intervals; UserWarning, once per fit: :func:`~..draws.warn_new_group`)
     from the pooled runs' start."""
     check_fit(fit)
     resolve_group(fit.groups, group)  # a label the fit lacks: ValueError naming its groups
