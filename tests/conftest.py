@@ -36,6 +36,12 @@ def repo_script(path: str, module_name: str):
     return module
 
 
+def paper_repro_script(name: str):
+    """paper_repro/<name>.py imported (afresh) as module ``paper_repro_<name>``
+    (:func:`repo_script`; the scripts are not part of the package)."""
+    return repo_script(f"paper_repro/{name}.py", f"paper_repro_{name}")
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _own_compilation_cache():
     """The test processes (and the processes they start) keep their compiled kernels and
@@ -203,6 +209,15 @@ def grouped_fit():
         )
 
 
+@pytest.fixture(scope="session")
+def grouped_fit_file(grouped_fit, tmp_path_factory):
+    """``grouped_fit`` (law chinchilla, groups A and B) saved, once per session: tests read it
+    and must not write to it."""
+    path = tmp_path_factory.mktemp("review3") / "grouped.nc"
+    grouped_fit.save(path)
+    return path
+
+
 # Two groups far apart in scale (SIMULATED Chinchilla runs, 12 each): 'small' N 5e7..3e8
 # params, D 1e9..1e10 tokens (C = 6ND 3e17..1.8e19 FLOPs); 'large' N 1e9..1e10, D 2e10..2e11.
 # The pooled range is N 5e7..1e10, D 1e9..2e11, C 3e17..1.2e22: for tests of a group's own range.
@@ -268,6 +283,33 @@ def two_scales_grouped(two_scales_fits):
 def two_scales_small(two_scales_fits):
     """Group 'small''s runs alone, without a group column, with a cache of this module's own."""
     return own_cache(two_scales_fits[1])
+
+
+@pytest.fixture(scope="session")
+def two_scales_grouped_file(two_scales_fits, tmp_path_factory):
+    """The fit of groups 'small' and 'large' (:data:`TWO_SCALES`), with an empty cache, saved
+    once per session: tests read it and must not write to it."""
+    path = tmp_path_factory.mktemp("review4") / "two_scales.nc"
+    own_cache(two_scales_fits[0]).save(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def two_scales_files(two_scales_fits, tmp_path_factory):
+    """The two-scales fits saved (a grouped one, groups 'small' and 'large'; one without
+    groups) and the ungrouped fit's run table as CSV, once per session: tests must not change
+    these files (new files in "dir" are the tests' own)."""
+    d = tmp_path_factory.mktemp("review5")
+    grouped, plain = two_scales_fits
+    runs = d / "runs.csv"
+    two_scales_runs("small").to_csv(runs, index=False)
+    return {
+        "dir": d,
+        "grouped": grouped.save(d / "grouped.nc"),
+        "plain": plain.save(d / "plain.nc"),
+        "plain_fit": plain,
+        "runs": runs,
+    }
 
 
 def cli_error_line(err: str) -> str:

@@ -19,8 +19,9 @@ from bayeslaws.app.replay import steps as replay_steps
 @pytest.fixture
 def no_fits(monkeypatch):
     """Campaigns without fits: the start's fit and its score are stubs (in process only)."""
-    monkeypatch.setattr(fits, "fit_runs", lambda *args: "a fit")  # the start fit (fit_start)
-    monkeypatch.setattr(fits, "calibrated", lambda pool, fit, seed: fit)
+    for module in (fits, replay_steps):  # the start fit (fit_start) and the steps' refits
+        monkeypatch.setattr(module, "fit_runs", lambda *args: "a fit")
+        monkeypatch.setattr(module, "calibrated", lambda pool, fit, seed: fit)
 
     def scored(pool, strategy, seed, budget, trained, fit, seconds):
         row = {"pool": pool.name, "strategy": strategy, "seed": seed, "budget": budget}

@@ -13,6 +13,7 @@ matplotlib.use("Agg")
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
+from conftest import paper_repro_script  # noqa: E402
 
 import bayeslaws as bl  # noqa: E402
 from bayeslaws.app.cli import EXIT_BAD_INPUT, main  # noqa: E402
@@ -821,13 +822,6 @@ from pathlib import Path  # noqa: E402
 PAPER_REPRO_DIR = Path(__file__).resolve().parents[1] / "paper_repro"
 
 
-def _paper_repro(name):
-    """paper_repro/<name>.py imported as a module (the scripts are not part of the package)."""
-    from conftest import repo_script
-
-    return repo_script(f"paper_repro/{name}.py", f"paper_repro_{name}")
-
-
 @pytest.mark.parametrize("only", ["hyperparams", "epoch"])
 def test_repro_writes_the_readme_for_every_script_make_readme_tabulates(
     only, tmp_path, monkeypatch
@@ -912,7 +906,7 @@ def test_yin_writes_one_detail_table_that_read_csv_reads(tmp_path, monkeypatch):
     """yin.py appended part 3 to yin_detail.csv under a second header of other columns, so
     pd.read_csv shifted the part-3 rows into part 2's columns and read the numbers as text; it
     now writes one table (the union of the columns, a 'part' column)."""
-    yin = _paper_repro("yin")
+    yin = paper_repro_script("yin")
     part2, part3 = _fake_yin_parts(yin)
     monkeypatch.setattr(yin, "part2", part2)
     monkeypatch.setattr(yin, "part3", part3)
@@ -939,7 +933,7 @@ def test_yin_writes_one_detail_table_that_read_csv_reads(tmp_path, monkeypatch):
 def test_yin_reads_and_repairs_the_old_two_header_detail(tmp_path):
     """The committed yin_detail.csv had part 3 appended under a second header; read_detail
     parses each block on its own and write_detail turns them into the one table."""
-    yin = _paper_repro("yin")
+    yin = paper_repro_script("yin")
     part2, part3 = _fake_yin_parts(yin)
     p2, p3 = part2(1, 0, 0, 0, None, (0.01,)), part3(1, 0, None)
     old = tmp_path / "yin_detail.csv"
@@ -957,7 +951,7 @@ def test_yin_reads_and_repairs_the_old_two_header_detail(tmp_path):
 def test_yin_fixed_setting_optimum_is_not_the_search_grid_edge():
     """truth_fixed_n_opt searched N in 1e7..1e13 and returned the edge, 1e13, at the Movie Gen
     budget (the true minimum is 2.47e13); the search now widens until the minimum is inside."""
-    yin = _paper_repro("yin")
+    yin = paper_repro_script("yin")
     truth = yin.sim.VideoDiTTruth()
     lr, batch = yin.fixed_setting(truth)
     c_mg = yin.budget_for("earlier (0.8705 C^0.4294)", yin.N_MOVIE_GEN)
@@ -971,7 +965,7 @@ def test_yin_fixed_setting_optimum_is_not_the_search_grid_edge():
 
 
 def _readme_with(tmp_path, monkeypatch, files: dict) -> str:
-    make_readme = _paper_repro("make_readme")
+    make_readme = paper_repro_script("make_readme")
     for name, frame in files.items():
         frame.to_csv(tmp_path / name, index=False)
     monkeypatch.setattr(make_readme, "RESULTS", tmp_path)

@@ -9,27 +9,19 @@ matplotlib.use("Agg")
 
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
-from conftest import cli_error_line, cli_run, two_scales_runs  # noqa: E402
+from conftest import cli_error_line, cli_run  # noqa: E402
 
 from bayeslaws.app.cli import EXIT_BAD_INPUT  # noqa: E402
 
 _run = cli_run  # conftest: bayeslaws argv in-process -> (code, stdout, stderr)
 
 
-@pytest.fixture(scope="module")
-def grouped_file(grouped_fit, tmp_path_factory):
-    """``grouped_fit`` (law chinchilla, groups A and B) saved."""
-    path = tmp_path_factory.mktemp("review3") / "grouped.nc"
-    grouped_fit.save(path)
-    return path
-
-
 # ---- 5. a candidates file with the user's column names -----------------------------------
-def test_design_candidates_with_unmapped_columns_get_the_column_remedy(grouped_file, tmp_path,
+def test_design_candidates_with_unmapped_columns_get_the_column_remedy(grouped_fit_file, tmp_path,
                                                                        capsys):
     cands = tmp_path / "mine.csv"
     pd.DataFrame({"Model Size": [1e9, 3e9], "Tokens": [2e10, 2e10]}).to_csv(cands, index=False)
-    argv = ["design", grouped_file, "--candidates", cands, "--nopt", "1e22", "--k", "1"]
+    argv = ["design", grouped_fit_file, "--candidates", cands, "--nopt", "1e22", "--k", "1"]
     code, _, err = _run(argv, capsys)
     assert code == EXIT_BAD_INPUT
     line = cli_error_line(err)
@@ -38,29 +30,12 @@ def test_design_candidates_with_unmapped_columns_get_the_column_remedy(grouped_f
     assert "--column N=NAME" in line
 
 
-@pytest.fixture(scope="module")
-def saved(two_scales_fits, tmp_path_factory):
-    """The two-scales fits saved (a grouped one, groups 'small' and 'large'; one without
-    groups) and the ungrouped fit's run table as CSV."""
-    d = tmp_path_factory.mktemp("review5")
-    grouped, plain = two_scales_fits
-    runs = d / "runs.csv"
-    two_scales_runs("small").to_csv(runs, index=False)
-    return {
-        "dir": d,
-        "grouped": grouped.save(d / "grouped.nc"),
-        "plain": plain.save(d / "plain.nc"),
-        "plain_fit": plain,
-        "runs": runs,
-    }
-
-
-def test_candidates_with_a_group_write_it_and_design_reads_it(saved, capsys, tmp_path):
+def test_candidates_with_a_group_write_it_and_design_reads_it(two_scales_files, capsys, tmp_path):
     """'candidates --group small' wrote only N, D, C: 'design' on the file without --group
     valued the runs as a new group's. The group column is written now, and design reads it
     (and checks it against its own --group); the file may be replaced as earlier candidates."""
     out = tmp_path / "cands.csv"
-    argv = ["candidates", saved["grouped"], "--isoflop", "1e19", "--n-per-budget", "3",
+    argv = ["candidates", two_scales_files["grouped"], "--isoflop", "1e19", "--n-per-budget", "3",
             "--group", "small", "--out", out]  # fmt: skip
     code, text, err = _run(argv, capsys)
     assert code == 0, err
@@ -69,27 +44,27 @@ def test_candidates_with_a_group_write_it_and_design_reads_it(saved, capsys, tmp
     assert "group 'small'" in text
     code, _, err = _run(argv, capsys)  # an earlier candidates file with a group column
     assert code == 0, err
-    design = ["design", saved["grouped"], "--candidates", out, "--k", "1"]
+    design = ["design", two_scales_files["grouped"], "--candidates", out, "--k", "1"]
     code, _, err = _run([*design, "--group", "large"], capsys)
     assert code == EXIT_BAD_INPUT
     assert "'small' but --group 'large'" in cli_error_line(err)
 
 
 # ---- F4: a candidates file with text for a number ----------------------------------------------
-def test_a_non_numeric_candidate_value_names_its_row(saved, capsys, tmp_path):
+def test_a_non_numeric_candidate_value_names_its_row(two_scales_files, capsys, tmp_path):
     """'4.4B' in a candidates file gave "... must be a positive number or 1-d sequence, got
     array([... every value], dtype=object)"; now the row and value are named, as for run
     tables."""
     path = tmp_path / "cands.csv"
     path.write_text("N,D\n1e8,2e9\n2e8,2e9\n4.4B,2e9\n")
-    code, _, err = _run(["design", saved["plain"], "--candidates", path], capsys)
+    code, _, err = _run(["design", two_scales_files["plain"], "--candidates", path], capsys)
     assert code == EXIT_BAD_INPUT
     line = cli_error_line(err)
     assert "column 'N'" in line and "rows 2" in line and "'4.4B'" in line, line
     assert "array(" not in line and str(path) in line
     mapped = tmp_path / "mapped.csv"  # under the user's own column name
     mapped.write_text("Model Size,D\n1e8,2e9\n4.4B,2e9\n")
-    argv = ["design", saved["plain"], "--candidates", mapped, "--column", "N=Model Size"]
+    argv = ["design", two_scales_files["plain"], "--candidates", mapped, "--column", "N=Model Size"]
     code, _, err = _run(argv, capsys)
     assert code == EXIT_BAD_INPUT
     assert "column 'Model Size'" in cli_error_line(err) and "rows 1" in cli_error_line(err)

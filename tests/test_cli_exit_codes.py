@@ -13,8 +13,7 @@ import matplotlib
 matplotlib.use("Agg")
 
 import pandas as pd  # noqa: E402
-import pytest  # noqa: E402
-from conftest import cli_error_line, cli_run, own_cache, two_scales_runs  # noqa: E402
+from conftest import cli_error_line, cli_run, two_scales_runs  # noqa: E402
 
 import bayeslaws as bl  # noqa: E402
 from bayeslaws.app import cli  # noqa: E402
@@ -33,14 +32,6 @@ def _flagged_runs(column: str = "is_diverged") -> pd.DataFrame:
     flags = pd.Series([None] * len(df), dtype=object)
     flags[3], flags[7] = "yes", "TRUE"
     return df.assign(**{column: flags})
-
-
-@pytest.fixture(scope="module")
-def grouped_file(two_scales_fits, tmp_path_factory):
-    """The fit of groups 'small' and 'large' (conftest TWO_SCALES), saved."""
-    path = tmp_path_factory.mktemp("review4") / "two_scales.nc"
-    own_cache(two_scales_fits[0]).save(path)
-    return path
 
 
 # ---- 3. only deliberate TypeErrors and KeyErrors are bad input ---------------------------------
@@ -83,39 +74,23 @@ def test_the_package_raises_no_plain_type_or_key_error():
     assert isinstance(unknown, KeyError) and cli_entry._bad_input(unknown)
 
 
-def test_an_unexpected_type_error_says_so_with_the_debug_hint(grouped_file, monkeypatch, capsys):
+def test_an_unexpected_type_error_says_so_with_the_debug_hint(two_scales_grouped_file, monkeypatch,
+                                                              capsys):
     monkeypatch.setattr(cli_parser, "cmd_predict", lambda args: format_values(None))
-    code, _, err = _run(["predict", grouped_file, "--N", "1e9", "--D", "2e10"], capsys)
+    code, _, err = _run(["predict", two_scales_grouped_file, "--N", "1e9", "--D", "2e10"], capsys)
     line = cli_error_line(err)
     assert code == EXIT_FAILED
     assert "unexpected error (TypeError" in line and "BAYESLAWS_DEBUG=1" in line
 
 
-def test_a_deliberate_type_error_stays_bad_input(grouped_file, monkeypatch, capsys):
+def test_a_deliberate_type_error_stays_bad_input(two_scales_grouped_file, monkeypatch, capsys):
     monkeypatch.setattr(
         cli_parser, "cmd_predict", lambda args: bl.load_runs(_flagged_runs(), units=[1])
     )
-    code, _, err = _run(["predict", grouped_file, "--N", "1e9", "--D", "2e10"], capsys)
+    code, _, err = _run(["predict", two_scales_grouped_file, "--N", "1e9", "--D", "2e10"], capsys)
     line = cli_error_line(err)
     assert code == EXIT_BAD_INPUT
     assert "error: units must be a dict" in line and "unexpected" not in line
-
-
-@pytest.fixture(scope="module")
-def saved(two_scales_fits, tmp_path_factory):
-    """The two-scales fits saved (a grouped one, groups 'small' and 'large'; one without
-    groups) and the ungrouped fit's run table as CSV."""
-    d = tmp_path_factory.mktemp("review5")
-    grouped, plain = two_scales_fits
-    runs = d / "runs.csv"
-    two_scales_runs("small").to_csv(runs, index=False)
-    return {
-        "dir": d,
-        "grouped": grouped.save(d / "grouped.nc"),
-        "plain": plain.save(d / "plain.nc"),
-        "plain_fit": plain,
-        "runs": runs,
-    }
 
 
 class _ClosedPipe(io.TextIOBase):
@@ -130,34 +105,37 @@ class _ClosedPipe(io.TextIOBase):
 
 
 # ---- F1: a closed pipe ---------------------------------------------------------------------------
-def test_fit_into_a_closed_pipe_saves_the_fit_and_is_no_input_error(saved, monkeypatch, capsys):
+def test_fit_into_a_closed_pipe_saves_the_fit_and_is_no_input_error(two_scales_files, monkeypatch,
+                                                                    capsys):
     """'bayeslaws fit ... | head -1' printed the fit before saving it, so the closed pipe lost
     the finished fit, and the BrokenPipeError was reported as bad input (exit 2, 'error:
     [Errno 32] Broken pipe'). The fit is saved first now, and the closed pipe ends quietly."""
-    monkeypatch.setattr(bl, "fit", lambda *args, **kwargs: saved["plain_fit"])  # a stub fit
-    out = saved["dir"] / "piped.nc"
+    # a stub fit
+    monkeypatch.setattr(bl, "fit", lambda *args, **kwargs: two_scales_files["plain_fit"])
+    out = two_scales_files["dir"] / "piped.nc"
     monkeypatch.setattr(sys, "stdout", _ClosedPipe())
-    code = main(["fit", str(saved["runs"]), "--out", str(out), "--no-discrepancy"])
+    code = main(["fit", str(two_scales_files["runs"]), "--out", str(out), "--no-discrepancy"])
     monkeypatch.undo()
     err = capsys.readouterr().err
     assert out.is_file()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the tiny fit's sampler trouble
-        assert bl.load_fit(out).law.name == saved["plain_fit"].law.name
+        assert bl.load_fit(out).law.name == two_scales_files["plain_fit"].law.name
     assert code == cli.EXIT_BROKEN_PIPE and code not in (EXIT_BAD_INPUT, cli.EXIT_FAILED)
     assert "error" not in err and "Broken pipe" not in err, err
 
 
-def test_a_closed_pipe_with_a_file_descriptor_is_pointed_at_devnull(saved, monkeypatch, capsys):
+def test_a_closed_pipe_with_a_file_descriptor_is_pointed_at_devnull(two_scales_files, monkeypatch,
+                                                                    capsys):
     """A real pipe whose reading end is closed: the command ends with the broken-pipe code and
     stdout's descriptor is pointed at os.devnull, so the flush at exit cannot fail again."""
     read, write = os.pipe()
     os.close(read)
     stream = os.fdopen(write, "w", buffering=1)
-    monkeypatch.setattr(bl, "fit", lambda *args, **kwargs: saved["plain_fit"])
-    out = saved["dir"] / "piped_fd.nc"
+    monkeypatch.setattr(bl, "fit", lambda *args, **kwargs: two_scales_files["plain_fit"])
+    out = two_scales_files["dir"] / "piped_fd.nc"
     monkeypatch.setattr(sys, "stdout", stream)
-    code = main(["fit", str(saved["runs"]), "--out", str(out), "--no-discrepancy"])
+    code = main(["fit", str(two_scales_files["runs"]), "--out", str(out), "--no-discrepancy"])
     monkeypatch.undo()
     try:
         assert code == cli.EXIT_BROKEN_PIPE and out.is_file()
@@ -180,13 +158,15 @@ class _BufferedClosedPipe(io.TextIOBase):
         raise BrokenPipeError(32, "Broken pipe")
 
 
-def test_a_closed_pipe_found_at_the_last_flush_ends_the_same_way(saved, monkeypatch, capsys):
+def test_a_closed_pipe_found_at_the_last_flush_ends_the_same_way(two_scales_files, monkeypatch,
+                                                                 capsys):
     """Without PYTHONUNBUFFERED the output is written at the flush at exit, where the closed
     pipe gave Python's "Exception ignored ... BrokenPipeError" and exit code 120; main flushes
     stdout itself now, so it ends as any closed pipe does."""
-    out = saved["dir"] / "flushed.csv"
+    out = two_scales_files["dir"] / "flushed.csv"
     monkeypatch.setattr(sys, "stdout", _BufferedClosedPipe())
-    argv = ["candidates", saved["plain"], "--isoflop", "1e19", "--n-per-budget", "3", "--out", out]
+    argv = ["candidates", two_scales_files["plain"], "--isoflop", "1e19", "--n-per-budget", "3",
+            "--out", out]  # fmt: skip
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         code = main([str(a) for a in argv])
@@ -195,7 +175,8 @@ def test_a_closed_pipe_found_at_the_last_flush_ends_the_same_way(saved, monkeypa
     assert "error" not in capsys.readouterr().err
 
 
-def test_report_into_a_closed_pipe_writes_the_report_first(saved, monkeypatch, capsys, tmp_path):
+def test_report_into_a_closed_pipe_writes_the_report_first(two_scales_files, monkeypatch, capsys,
+                                                            tmp_path):
     """'bayeslaws report FIT --out ex.html | head -2' printed the report before writing the
     HTML: the closed pipe lost it. It is written first now."""
     from bayeslaws.app import report
@@ -217,7 +198,7 @@ def test_report_into_a_closed_pipe_writes_the_report_first(saved, monkeypatch, c
     monkeypatch.setattr(sys, "stdout", _ClosedPipe())
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the tiny fit's sampler trouble
-        code = main(["report", str(saved["plain"]), "--out", str(out)])
+        code = main(["report", str(two_scales_files["plain"]), "--out", str(out)])
     monkeypatch.undo()
     assert code == cli.EXIT_BROKEN_PIPE, capsys.readouterr().err
     assert out.is_file() and "a report" in out.read_text()

@@ -6,7 +6,6 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-import pytest
 from conftest import cli_run, own_cache
 
 import bayeslaws as bl
@@ -16,24 +15,19 @@ _run = cli_run  # conftest: bayeslaws argv in-process -> (code, stdout, stderr)
 
 
 # ---- 4. a grouped fit's distances: which group's range -----------------------------------------
-@pytest.fixture(scope="module")
-def grouped_file(two_scales_fits, tmp_path_factory):
-    """The fit of groups 'small' and 'large' (conftest TWO_SCALES), saved."""
-    path = tmp_path_factory.mktemp("review4") / "two_scales.nc"
-    own_cache(two_scales_fits[0]).save(path)
-    return path
-
-
-def test_allocate_prints_the_group_and_whose_range_the_distances_are_from(grouped_file, capsys):
-    code, out, err = _run(["allocate", grouped_file, "--C", "1e19", "--group", "small"], capsys)
+def test_allocate_prints_the_group_and_whose_range_the_distances_are_from(two_scales_grouped_file,
+                                                                          capsys):
+    code, out, err = _run(["allocate", two_scales_grouped_file, "--C", "1e19", "--group", "small"],
+                          capsys)  # fmt: skip
     assert code == 0
     header = out.splitlines()[0].split()
     assert header[0] == "group" and out.splitlines()[1].split()[0] == "small"
     assert "from group 'small''s fitted range (its own runs only)" in err
 
 
-def test_predict_says_whose_range_the_distances_are_from(grouped_file, capsys):
-    argv = ["predict", grouped_file, "--N", "1e9", "--D", "2e10", "--extrapolation", "none"]
+def test_predict_says_whose_range_the_distances_are_from(two_scales_grouped_file, capsys):
+    argv = ["predict", two_scales_grouped_file, "--N", "1e9", "--D", "2e10", "--extrapolation",
+            "none"]  # fmt: skip
     code, _, err = _run([*argv, "--group", "large"], capsys)
     assert code == 0 and "from group 'large''s fitted range (its own runs only)" in err
     code, _, err = _run(argv, capsys)  # a new group: every group's runs

@@ -37,14 +37,6 @@ def _caught(call) -> list[str]:
 _run = cli_run  # conftest: bayeslaws argv in-process -> (code, stdout, stderr)
 
 
-@pytest.fixture(scope="module")
-def grouped_file(grouped_fit, tmp_path_factory):
-    """``grouped_fit`` (law chinchilla, groups A and B) saved."""
-    path = tmp_path_factory.mktemp("review3") / "grouped.nc"
-    grouped_fit.save(path)
-    return path
-
-
 # ---- 4. the package's Python-only remedies, on the command line ---------------------------
 def test_sampler_advice_gets_its_options():
     deep = with_cli_hints("sampler trouble: " + depth_problem(4, 100, 10))
@@ -165,20 +157,20 @@ def test_python_only_phrases_get_the_command_line_words(message, said, gone):
 
 
 # ---- 6. the new group's prior advice as --prior --------------------------------------------
-def test_predicts_new_group_note_gives_the_prior_option(grouped_fit, grouped_file, capsys):
+def test_predicts_new_group_note_gives_the_prior_option(grouped_fit, grouped_fit_file, capsys):
     """A grouped fit whose spread rests on its prior: predict's note gives the package's
     advice (priors=) with its command-line form."""
     assert spread_prior_note(grouped_fit), "the fixture's spread should depend on its prior"
-    code, _, err = _run(["predict", grouped_file, "--N", "1e8", "--D", "4e9"], capsys)
+    code, _, err = _run(["predict", grouped_fit_file, "--N", "1e8", "--D", "4e9"], capsys)
     assert code == 0
     note = next(line for line in err.splitlines() if line.startswith("note: a fit of 2 groups"))
     assert "priors={'group_sd': ...}" in note and "--prior 'group_sd=" in note
 
 
-def test_reports_new_group_sentence_gives_the_prior_option(grouped_fit, grouped_file, tmp_path,
+def test_reports_new_group_sentence_gives_the_prior_option(grouped_fit, grouped_fit_file, tmp_path,
                                                            capsys):
     assert spread_prior_note(grouped_fit), "the fixture's spread should depend on its prior"
-    code, out, _ = _run(["report", grouped_file, "--out", tmp_path / "r.html"], capsys)
+    code, out, _ = _run(["report", grouped_fit_file, "--out", tmp_path / "r.html"], capsys)
     assert code == 0
     sentence = next(line for line in out.splitlines() if "for a new group" in line)
     assert "--prior 'group_sd=" in sentence and ".;" not in sentence

@@ -1,5 +1,6 @@
 """What the command line says beside its answers, on tiny fits: a NaN prediction's nearest
-fitted cell, load warnings once, an unknown option, leftover report figures, drift widths."""
+fitted cell, load warnings once, an unknown option (also one given before the subcommand),
+leftover report figures, drift widths."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pytest  # noqa: E402
 from conftest import cli_error_line, cli_run  # noqa: E402
 
 import bayeslaws as bl  # noqa: E402
+from bayeslaws.app import cli  # noqa: E402
 from bayeslaws.app.cli import main  # noqa: E402
 from bayeslaws.runs import best_run_per_cell, simulate  # noqa: E402
 
@@ -100,6 +102,14 @@ def test_unknown_option_named_with_its_subcommand(files, capsys):
     )
     line = cli_error_line(err)
     assert "--tagret: did you mean --target?" in line, line
+
+
+def test_an_unknown_option_before_the_subcommand_is_the_top_levels(capsys):
+    code = cli.main(["--foo", "fit", "x.csv", "--out", "a.nc"])
+    err = capsys.readouterr().err
+    assert code != 0
+    assert "--foo (given before the command 'fit'; see 'bayeslaws --help')" in err
+    assert "bayeslaws fit --help" not in err
 
 
 def test_report_names_figures_left_from_an_earlier_run(files, capsys):

@@ -10,7 +10,7 @@ import matplotlib
 matplotlib.use("Agg")
 
 import pytest  # noqa: E402
-from conftest import cli_error_line, cli_run, two_scales_runs  # noqa: E402
+from conftest import cli_error_line, cli_run  # noqa: E402
 
 from bayeslaws.app import demo  # noqa: E402
 from bayeslaws.app.cli import EXIT_BAD_INPUT  # noqa: E402
@@ -22,14 +22,6 @@ TINY = ["--chains", "1", "--warmup", "50", "--draws", "50", "--no-discrepancy", 
 _run = cli_run  # conftest: bayeslaws argv in-process -> (code, stdout, stderr)
 
 
-@pytest.fixture(scope="module")
-def grouped_file(grouped_fit, tmp_path_factory):
-    """``grouped_fit`` (law chinchilla, groups A and B) saved."""
-    path = tmp_path_factory.mktemp("review3") / "grouped.nc"
-    grouped_fit.save(path)
-    return path
-
-
 @pytest.fixture
 def runs_csv(simulated_runs, tmp_path):
     """The SIMULATED Chinchilla runs (30) as a CSV with canonical columns."""
@@ -39,10 +31,10 @@ def runs_csv(simulated_runs, tmp_path):
 
 
 # ---- 1. replaced outputs are said ----------------------------------------------------------
-def test_fit_out_says_it_replaces_an_earlier_fit(grouped_fit, grouped_file, runs_csv,
+def test_fit_out_says_it_replaces_an_earlier_fit(grouped_fit, grouped_fit_file, runs_csv,
                                                  tmp_path, capsys):
     out = tmp_path / "fit.nc"
-    shutil.copy(grouped_file, out)
+    shutil.copy(grouped_fit_file, out)
     code, stdout, _ = _run(["fit", runs_csv, "--out", out, *TINY], capsys)
     assert code == 0
     n_runs = grouped_fit.record.data["n_rows_used"]
@@ -57,27 +49,11 @@ def test_replacing_fit_words(tmp_path):
     assert replacing_fit(cut) == " (replacing the earlier file)"
 
 
-@pytest.fixture(scope="module")
-def saved(two_scales_fits, tmp_path_factory):
-    """The two-scales fits saved (a grouped one, groups 'small' and 'large'; one without
-    groups) and the ungrouped fit's run table as CSV."""
-    d = tmp_path_factory.mktemp("review5")
-    grouped, plain = two_scales_fits
-    runs = d / "runs.csv"
-    two_scales_runs("small").to_csv(runs, index=False)
-    return {
-        "dir": d,
-        "grouped": grouped.save(d / "grouped.nc"),
-        "plain": plain.save(d / "plain.nc"),
-        "plain_fit": plain,
-        "runs": runs,
-    }
-
-
 # ---- F3: candidates --out ------------------------------------------------------------------------
-def test_candidates_say_they_replace_an_earlier_file(saved, capsys, tmp_path):
+def test_candidates_say_they_replace_an_earlier_file(two_scales_files, capsys, tmp_path):
     out = tmp_path / "cands.csv"
-    argv = ["candidates", saved["plain"], "--isoflop", "1e19", "--n-per-budget", "3", "--out", out]
+    argv = ["candidates", two_scales_files["plain"], "--isoflop", "1e19", "--n-per-budget", "3",
+            "--out", out]  # fmt: skip
     code, first, err = _run(argv, capsys)
     assert code == 0, err
     assert "replacing" not in first
@@ -148,7 +124,7 @@ def sim_file(simulated_fit, tmp_path_factory):
 # ---- the guard against overwriting a CSV that is not ours: one function -----------------------
 def test_next_runs_guard_refuses_a_foreign_csv_and_replaces_its_own(tmp_path):
     """The demo's next_runs.csv guard (the same function as the command line's candidates and
-    picks guards, tested in test_cli.py and test_cli_review9.py): a run table is refused
+    picks guards, tested in test_cli.py and above): a run table is refused
     (FileExistsError, the planning did not run), an earlier list of next runs or an empty file
     is not."""
     path = tmp_path / demo.NEXT_RUNS_FILE

@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
-from conftest import cli_error_line, cli_run, quiet, two_scales_runs  # noqa: E402
+from conftest import cli_error_line, cli_run, quiet  # noqa: E402
 
 from bayeslaws import plot  # noqa: E402
 from bayeslaws.app.cli import EXIT_BAD_INPUT  # noqa: E402
@@ -171,23 +171,15 @@ def test_every_signature_matches_what_matplotlib_writes(tmp_path):
 _run = cli_run  # conftest: bayeslaws argv in-process -> (code, stdout, stderr)
 
 
-@pytest.fixture(scope="module")
-def grouped_file(grouped_fit, tmp_path_factory):
-    """``grouped_fit`` (law chinchilla, groups A and B) saved."""
-    path = tmp_path_factory.mktemp("review3") / "grouped.nc"
-    grouped_fit.save(path)
-    return path
-
-
-def test_plot_out_without_suffix_names_the_png_and_a_replaced_figure(grouped_file, tmp_path,
+def test_plot_out_without_suffix_names_the_png_and_a_replaced_figure(grouped_fit_file, tmp_path,
                                                                      capsys):
     out = tmp_path / "fig"
-    code, stdout, _ = _run(["plot", grouped_file, "--kind", "pairs", "--out", out], capsys)
+    code, stdout, _ = _run(["plot", grouped_fit_file, "--kind", "pairs", "--out", out], capsys)
     assert code == 0
     written = tmp_path / "fig.png"
     assert written.is_file() and not out.exists()
     assert f"wrote {written}\n" in stdout  # the file written, nothing replaced
-    code, stdout, _ = _run(["plot", grouped_file, "--kind", "pairs", "--out", out], capsys)
+    code, stdout, _ = _run(["plot", grouped_fit_file, "--kind", "pairs", "--out", out], capsys)
     assert code == 0
     assert f"wrote {written} (replacing the earlier file)" in stdout
 
@@ -200,12 +192,12 @@ def test_plot_save_returns_the_path_written(tmp_path):
     assert path == tmp_path / "figure.png" and path.is_file()
 
 
-def test_design_plot_says_it_replaces_an_earlier_figure(grouped_file, tmp_path, capsys):
+def test_design_plot_says_it_replaces_an_earlier_figure(grouped_fit_file, tmp_path, capsys):
     cands = tmp_path / "cands.csv"
     pd.DataFrame({"N": [5e7, 1e8], "D": [4e9, 2e9]}).to_csv(cands, index=False)
     figure = tmp_path / "ranking.png"
     figure.write_bytes(b"\x89PNG\r\n\x1a\n an earlier figure")  # a PNG's signature
-    argv = ["design", grouped_file, "--candidates", cands, "--group", "A", "--k", "1",
+    argv = ["design", grouped_fit_file, "--candidates", cands, "--group", "A", "--k", "1",
             "--model", "none", "--plot", figure]  # fmt: skip
     code, stdout, _ = _run(argv, capsys)
     assert code == 0
@@ -213,26 +205,9 @@ def test_design_plot_says_it_replaces_an_earlier_figure(grouped_file, tmp_path, 
            "file)" in stdout
 
 
-@pytest.fixture(scope="module")
-def saved(two_scales_fits, tmp_path_factory):
-    """The two-scales fits saved (a grouped one, groups 'small' and 'large'; one without
-    groups) and the ungrouped fit's run table as CSV."""
-    d = tmp_path_factory.mktemp("review5")
-    grouped, plain = two_scales_fits
-    runs = d / "runs.csv"
-    two_scales_runs("small").to_csv(runs, index=False)
-    return {
-        "dir": d,
-        "grouped": grouped.save(d / "grouped.nc"),
-        "plain": plain.save(d / "plain.nc"),
-        "plain_fit": plain,
-        "runs": runs,
-    }
-
-
 # ---- F5: a figure format matplotlib cannot write ----------------------------------------------
 def test_design_plot_in_a_format_matplotlib_cannot_write_is_refused_first(
-    saved, monkeypatch, capsys, tmp_path
+    two_scales_files, monkeypatch, capsys, tmp_path
 ):
     """'design FIT --isoflop 1e20 --plot R2.csv' ran the whole design, printed the batch, then
     failed "Format 'csv' is not supported"; now it is refused before any work."""
@@ -240,13 +215,14 @@ def test_design_plot_in_a_format_matplotlib_cannot_write_is_refused_first(
 
     monkeypatch.setattr(design, "next_runs", lambda *a, **k: pytest.fail("the design ran"))
     plot = tmp_path / "x.csv"
-    argv = ["design", saved["plain"], "--isoflop", "1e20", "--plot", plot]
+    argv = ["design", two_scales_files["plain"], "--isoflop", "1e20", "--plot", plot]
     code, out, err = _run(argv, capsys)
     assert code == EXIT_BAD_INPUT and not out
     line = cli_error_line(err)
     assert "--plot" in line and "'.csv'" in line and ".png" in line and ".pdf" in line
     assert not plot.exists()
-    code, _, err = _run(["plot", saved["plain"], "--kind", "pairs", "--out", plot], capsys)
+    code, _, err = _run(["plot", two_scales_files["plain"], "--kind", "pairs", "--out", plot],
+                        capsys)  # fmt: skip
     assert code == EXIT_BAD_INPUT and "--out" in cli_error_line(err)
 
 

@@ -134,6 +134,17 @@ def test_cli_note_names_at_most_three_rows_from_the_package():
     assert note.count("nearest fitted cell") == cli.NEAREST_SHOWN and note.endswith("; ...")
 
 
+def test_nearest_cell_is_named_only_for_a_row_that_nearly_asked_for_it():
+    fit = _fit_with_cells([(429260800.0, 8e9), (2.6e8, 4e9)])
+    table = pd.DataFrame(
+        {"N": [4.29e8, 1e9], "D": [8e9, 4e9], "loss_median": [np.nan, np.nan]}
+    )
+    note = _nearest_cells_note(fit, None, table)
+    assert "row 0: nearest fitted cell N 4.292608e+08" in note
+    assert "row 1" not in note  # 1e9 is 0.6 decades beyond every cell: another model
+    assert _nearest_cells_note(fit, None, table.iloc[[1]].reset_index(drop=True)) == ""
+
+
 SWEEPS = ["--sweep", "1e8", "3e9", "--sweep", "2e8", "8e9", "--sweep", "3e8", "1e10"]
 
 

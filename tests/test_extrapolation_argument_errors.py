@@ -11,12 +11,6 @@ from bayeslaws.posterior.extrapolation import distance, drift, gp
 from bayeslaws.runs.checks import UnknownNameError
 
 
-@pytest.fixture(scope="module")
-def two_scales_grouped(two_scales_fits):
-    """Groups 'small' (N 5e7..3e8) and 'large' (N 1e9..1e10), 12 runs each, own cache."""
-    return own_cache(two_scales_fits[0])
-
-
 def test_population_state_names_groups_that_form_no_grouping():
     with pytest.raises(ValueError, match=r"groups must name every group.*tilt_level.*'tilt'"):
         drift.population_state(groups={"tilt": {"mean": -2.5, "sd": 1.0}})

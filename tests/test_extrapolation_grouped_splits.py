@@ -8,18 +8,11 @@ import warnings
 
 import numpy as np
 import pytest
-from conftest import own_cache
 
 import bayeslaws as bl
 from bayeslaws.posterior.extrapolation import distance, gp
 
 MARK = {"small": 100.0, "large": 1000.0}  # a GP's fake conditional mean, by its group
-
-
-@pytest.fixture(scope="module")
-def two_scales_grouped(two_scales_fits):
-    """Groups 'small' (N 5e7..3e8) and 'large' (N 1e9..1e10), 12 runs each, own cache."""
-    return own_cache(two_scales_fits[0])
 
 
 class _FitDraws:

@@ -6,12 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from conftest import repo_script
-
-
-def _paper_repro(name):
-    """paper_repro/<name>.py imported as a module (the scripts are not part of the package)."""
-    return repo_script(f"paper_repro/{name}.py", f"paper_repro_{name}")
+from conftest import paper_repro_script
 
 
 def _liang_rows(**columns) -> pd.DataFrame:
@@ -32,7 +27,7 @@ def _liang_rows(**columns) -> pd.DataFrame:
 
 def _readme_rows(tmp_path, monkeypatch, liang: pd.DataFrame) -> list[str]:
     """The README table rows make_readme.py writes for a liang.csv holding ``liang``."""
-    make_readme = _paper_repro("make_readme")
+    make_readme = paper_repro_script("make_readme")
     liang.to_csv(tmp_path / "liang.csv", index=False)
     monkeypatch.setattr(make_readme, "RESULTS", tmp_path)
     return [line for line in make_readme.table().splitlines() if "Liang et al." in line]
@@ -59,7 +54,7 @@ def test_liang_script_records_its_fits_diagnostics(tmp_path, monkeypatch):
     divergence count, and the README built from it shows them."""
     import bayeslaws as bl
 
-    liang = _paper_repro("liang")
+    liang = paper_repro_script("liang")
     fits = []
     real_fit = bl.fit
 

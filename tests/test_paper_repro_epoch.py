@@ -13,11 +13,7 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import repo_script
-
-
-def _script(name):
-    return repo_script(f"paper_repro/{name}.py", f"paper_repro_{name}_review12")
+from conftest import paper_repro_script
 
 
 class _FakeFit:
@@ -61,7 +57,7 @@ def _fake_runs():
 def epoch_tables(tmp_path, monkeypatch):
     """epoch.py's main() with stand-in fits (R-hat 1.518, 3 divergences) at 3 chains x 50 +
     50 and 2 x 40 + 40 per recovery fit: its three tables, written to ``tmp_path``."""
-    epoch = _script("epoch")
+    epoch = paper_repro_script("epoch")
     monkeypatch.setattr(epoch, "bl", _fake_bl(1.518, 3))
     monkeypatch.setattr(epoch, "bundled", SimpleNamespace(epoch_chinchilla=_fake_runs))
     monkeypatch.setattr(epoch, "RESULTS", tmp_path)
@@ -82,7 +78,7 @@ def test_epoch_tables_record_their_sampler_settings_and_the_fits_diagnostics(epo
 
 
 def test_sampler_columns_refuses_fits_sampled_differently():
-    epoch = _script("epoch")
+    epoch = paper_repro_script("epoch")
     same = [_FakeFit(2, 40, 40, 1.0, 0), _FakeFit(2, 40, 40, 1.0, 0)]
     assert epoch.sampler_columns(same) == {"chains": 2, "warmup": 40, "draws": 40}
     with pytest.raises(ValueError, match="one sampler setting"):
@@ -90,7 +86,7 @@ def test_sampler_columns_refuses_fits_sampled_differently():
 
 
 def _readme(results, tmp_path, monkeypatch) -> str:
-    make_readme = _script("make_readme")
+    make_readme = paper_repro_script("make_readme")
     monkeypatch.setattr(make_readme, "RESULTS", results)
     out = tmp_path / "README.md"
     make_readme.main(["--out", str(out)])
@@ -161,10 +157,6 @@ def test_readme_says_when_the_epoch_files_record_no_settings(tmp_path, monkeypat
     assert title.endswith("(sampler settings not recorded)"), title
 
 
-def _script8(name):
-    return repo_script(f"paper_repro/{name}.py", f"paper_repro_{name}_review8")
-
-
 # ---- epoch.py ----------------------------------------------------------------------------------
 
 
@@ -172,7 +164,7 @@ def test_epoch_fit_diagnostics_columns():
     """The extrapolation fit had a divergence in a rerun and the tables recorded no
     diagnostics; their rows now carry max R-hat and divergences (over the recovery fits: the
     largest, the sum and how many fits exceed R-hat 1.01)."""
-    epoch = _script8("epoch")
+    epoch = paper_repro_script("epoch")
 
     def fake(r_hat, div):
         return SimpleNamespace(diagnostics=SimpleNamespace(max_r_hat=r_hat, divergences=div))

@@ -12,15 +12,11 @@ from types import SimpleNamespace
 
 import pandas as pd
 import pytest
-from conftest import REPO, repo_script
-
-
-def _script(name):
-    return repo_script(f"paper_repro/{name}.py", f"paper_repro_{name}_review12")
+from conftest import REPO, paper_repro_script
 
 
 def _readme(results, tmp_path, monkeypatch) -> str:
-    make_readme = _script("make_readme")
+    make_readme = paper_repro_script("make_readme")
     monkeypatch.setattr(make_readme, "RESULTS", results)
     out = tmp_path / "README.md"
     make_readme.main(["--out", str(out)])
@@ -68,7 +64,7 @@ def _hp_runs():
 def hyperparams_tables(tmp_path, monkeypatch):
     """hyperparams.py's recovery, steplaw and backtest parts with stand-in fits and runs: the
     tables they write, in ``tmp_path / "results"``."""
-    hyperparams = _script("hyperparams")
+    hyperparams = paper_repro_script("hyperparams")
     keys = list(hyperparams.TRUE_LAW)
 
     def predict(fit, N, D, **kwargs):
@@ -153,17 +149,13 @@ def test_committed_hyperparams_tables_carry_their_labels():
         assert f"\n{title.replace('# ', '### ', 1)}\n" in readme, title
 
 
-def _script8(name):
-    return repo_script(f"paper_repro/{name}.py", f"paper_repro_{name}_review8")
-
-
 # ---- hyperparams.py ----------------------------------------------------------------------------
 
 
 def test_hyperparams_defaults_are_the_committed_tables_settings(monkeypatch):
     """--chains 4 and --cov-iter 400 were the defaults while the committed tables say 2x500+500
     and 2x300+300 per coverage fit."""
-    hyperparams = _script8("hyperparams")
+    hyperparams = paper_repro_script("hyperparams")
     seen = []
     monkeypatch.setattr(hyperparams, "PARTS", {"probe": seen.append})
     hyperparams.main(["--parts", "probe"])
@@ -175,7 +167,7 @@ def test_hyperparams_defaults_are_the_committed_tables_settings(monkeypatch):
 def test_hyperparams_steplaw_title_counts_against_every_run():
     """The title read "Step Law dense (1225 runs, 181 diverged ... and 505 ... excluded)", as
     if 686 of the 1225 were excluded."""
-    hyperparams = _script8("hyperparams")
+    hyperparams = paper_repro_script("hyperparams")
     words = hyperparams.steplaw_runs_words(
         1911, 1225, "181 diverged runs and 505 more than 3% above their cell's best excluded"
     )

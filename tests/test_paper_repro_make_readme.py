@@ -13,12 +13,7 @@ import sys
 
 import numpy as np
 import pandas as pd
-from conftest import REPO, repo_script
-
-
-def _script(name):
-    return repo_script(f"paper_repro/{name}.py", f"paper_repro_{name}_review8")
-
+from conftest import REPO, paper_repro_script
 
 # ---- make_readme.py ----------------------------------------------------------------------------
 
@@ -58,7 +53,7 @@ def _coverage_like() -> pd.DataFrame:
 def test_make_readme_reads_a_two_level_header(tmp_path, monkeypatch):
     """hyperparams_coverage.csv rendered as columns coverage, coverage.1, ... with its second
     header row ("method, , ours, two_stage") and its index names as data rows."""
-    make_readme = _script("make_readme")
+    make_readme = paper_repro_script("make_readme")
     _coverage_like().to_csv(tmp_path / "hyperparams_coverage.csv")
     (tmp_path / "hyperparams_coverage.md").write_text("# Coverage title\n")
     monkeypatch.setattr(make_readme, "RESULTS", tmp_path)
@@ -76,7 +71,7 @@ def test_make_readme_reads_a_two_level_header(tmp_path, monkeypatch):
 
 def test_make_readme_prints_numeric_column_names_as_numbers(tmp_path, monkeypatch):
     """The 1.07B grid's columns read "4000000000.0 | 10000000000.0"."""
-    make_readme = _script("make_readme")
+    make_readme = paper_repro_script("make_readme")
     grid = pd.DataFrame({4e9: ["0.000173"], 1e10: ["0.000155"]}, index=["ours eta_opt [90%]"])
     grid.to_csv(tmp_path / "hyperparams_grid_1p07B.csv")
     monkeypatch.setattr(make_readme, "RESULTS", tmp_path)
@@ -87,7 +82,7 @@ def test_make_readme_prints_numeric_column_names_as_numbers(tmp_path, monkeypatc
 
 def test_make_readme_marks_our_level_beside_a_papers_95_percent(tmp_path, monkeypatch):
     """Porian's paper cells say "(95%)" while ours are 90% (q05/q95) and said nothing."""
-    make_readme = _script("make_readme")
+    make_readme = paper_repro_script("make_readme")
     porian = pd.DataFrame(
         {
             "paper": "Porian et al. 2024",

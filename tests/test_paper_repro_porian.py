@@ -9,12 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import repo_script
-
-
-def _script(name):
-    return repo_script(f"paper_repro/{name}.py", f"paper_repro_{name}_review8")
-
+from conftest import paper_repro_script
 
 # ---- porian.py ---------------------------------------------------------------------------------
 
@@ -22,7 +17,7 @@ def _script(name):
 def test_porian_held_out_note_carries_the_held_out_fits_diagnostics():
     """The held-out coverage rows (100%, 92.3%, 81.8%) came from fits run with warn=False whose
     R-hat reached 1.085 with up to 31 divergences, and their notes said nothing of it."""
-    porian = _script("porian")
+    porian = paper_repro_script("porian")
     note = porian.holdout_note(12, 0.0024, 1.085, 10)
     assert note.startswith("12 points; median |rel err| 0.24%")
     assert "max R-hat 1.08" in note and "(above 1.01" in note and "10 divergences" in note
@@ -31,7 +26,7 @@ def test_porian_held_out_note_carries_the_held_out_fits_diagnostics():
 
 
 def test_porian_held_out_n_opt_row_counts_inside_and_says_where_the_misses_fall():
-    porian = _script("porian")
+    porian = paper_repro_script("porian")
     vertices = pd.DataFrame(
         {
             "configuration": ["a", "a", "b", "b", "c"],

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
-from conftest import repo_script
+from conftest import paper_repro_script
 
 PAPER_REPRO_DIR = Path(__file__).resolve().parents[1] / "paper_repro"
 RESULTS = PAPER_REPRO_DIR / "results"
@@ -20,11 +20,6 @@ OLD_VALUES = {
     "N_opt change, optimal vs fixed hparams, at 1e22": "-40.1% (1e22)",
     "smallest N within": "-40.1% at comparable loss",
 }
-
-
-def _yin():
-    """paper_repro/yin.py imported as a module (the scripts are not part of the package)."""
-    return repo_script("paper_repro/yin.py", "paper_repro_yin")
 
 
 def _is_1e22_size_row(quantity: str) -> bool:
@@ -69,7 +64,7 @@ def test_truth_only_rewrites_constant_paper_values_and_no_other_cell(tmp_path):
     old.to_csv(tmp_path / "yin.csv", index=False)
     (tmp_path / "yin_detail.csv").write_bytes((RESULTS / "yin_detail.csv").read_bytes())
 
-    _yin().truth_only(tmp_path)
+    paper_repro_script("yin").truth_only(tmp_path)
 
     new = pd.read_csv(tmp_path / "yin.csv", **AS_TEXT)
     assert list(new.columns) == list(old.columns) and len(new) == len(old)

@@ -12,12 +12,7 @@ import shutil
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import REPO, repo_script
-
-
-def _script(name):
-    return repo_script(f"paper_repro/{name}.py", f"paper_repro_{name}_review8")
-
+from conftest import REPO, paper_repro_script
 
 # ---- yin.py ------------------------------------------------------------------------------------
 
@@ -25,7 +20,7 @@ def _script(name):
 def test_yin_summarise_gives_no_range_from_fewer_than_three_replicates():
     """The 0.03% near-optimal row at prob >= 0.9 showed -17.5% [-17.5%, -17.5%] from one
     replicate."""
-    yin = _script("yin")
+    yin = paper_repro_script("yin")
     med, lo, hi = yin.summarise([-0.175])
     assert med == pytest.approx(-0.175) and np.isnan(lo) and np.isnan(hi)
     assert np.isnan(yin.summarise([1.0, 2.0])[1])
@@ -60,7 +55,7 @@ def test_yin_fixed_rows_say_how_often_the_sign_is_settled():
     """The fixed-vs-optimal baseline row showed -58.0% [-64.5%, -56.4%] (a range of 3
     replicate medians) while each replicate's own 90% interval spanned zero; the note now says
     "sign settled in k/n" as the joint rows do, and no range comes from fewer than 3."""
-    yin = _script("yin")
+    yin = paper_repro_script("yin")
     truth = yin.sim.VideoDiTTruth()
     p3 = _p3(yin, [-0.86, -0.91, -0.70], [0.23, 0.22, -0.05])
     row, _ = yin.fixed_rows(p3, _budgets(yin), truth)
@@ -93,7 +88,7 @@ def test_yin_joint_rows_say_when_they_have_no_range():
     """`bayeslaws repro` runs yin.py --replicates 1: the joint rows' notes said "median and
     5-95% range of the replicates' posterior medians" (or "replicate medians") beside a NaN
     range; they now say how the range was formed, as the baseline rows do."""
-    yin = _script("yin")
+    yin = paper_repro_script("yin")
     one = yin.joint_summary(_joint_p2(yin, 1), _budgets(yin), 10)
     assert len(one) == 2 + 2 + 2 * len(yin.MARKED)
     for row in one:
@@ -108,7 +103,7 @@ def test_yin_joint_rows_say_when_they_have_no_range():
 def test_yin_truth_only_rewrites_the_joint_rows_notes_and_keeps_their_data(tmp_path):
     """--truth-only recomputes the joint rows from yin_detail.csv (their draws are not there:
     the data cells stay as committed)."""
-    yin = _script("yin")
+    yin = paper_repro_script("yin")
     for name in ("yin.csv", "yin_detail.csv"):
         shutil.copy(REPO / "paper_repro" / "results" / name, tmp_path / name)
     before = pd.read_csv(tmp_path / "yin.csv", dtype=str, keep_default_na=False)

@@ -1,6 +1,6 @@
 """The design replay's failed campaigns, bad seeds and budgets, and each pool's scoring method.
 
-The design replay (bayeslaws/app/replay.py, benchmarks/design_replay.py):
+The design replay (bayeslaws/app/replay/, benchmarks/design_replay.py):
 
 F1. run_campaign built list(campaign_steps(...)): a step that raised threw away every step the
     campaign had scored, and replay_many kept only campaigns that finished, so the benchmark's

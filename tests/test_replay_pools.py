@@ -1,6 +1,6 @@
 """The design replay's pools: held-out runs apart, the V-optimal target, Epoch's removed points.
 
-The design-replay path (bayeslaws/app/replay.py, benchmarks/design_replay.py):
+The design-replay path (bayeslaws/app/replay/, benchmarks/design_replay.py):
 
 1. a pool whose candidates include held-out runs (a strategy could buy the runs it is scored
    on) or that has no candidate run is refused, naming the pool and the rows; the built-in

@@ -13,7 +13,7 @@ import bayeslaws as bl
 from bayeslaws.runs import PlausibilityWarning, cells
 
 
-def quiet(call):
+def no_warnings(call):
     """``call()`` with every warning an error: the table input is plausible."""
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -42,13 +42,13 @@ def test_one_size_written_with_two_roundings_warns_naming_values_and_rows():
     assert "SEPARATE cells" in text and "replace({215000000: 214663680})" in text
     assert len(bl.runs.best_run_per_cell(runs)) == 3  # the split the warning names
     assert cells.CELL_RTOL == 1e-6  # unchanged
-    quiet(lambda: bl.load_runs(df, accepted_rows=[2, 3]))  # vetted: silent
+    no_warnings(lambda: bl.load_runs(df, accepted_rows=[2, 3]))  # vetted: silent
 
 
 def test_close_values_that_are_no_rounding_of_each_other_do_not_warn():
     """Digitised points and the tokens of different budgets lie close without being one
     size written twice: no warning."""
-    quiet(lambda: bl.load_runs(sweep_frame([214663680.0, 215001234.5, 4.29e8])))
+    no_warnings(lambda: bl.load_runs(sweep_frame([214663680.0, 215001234.5, 4.29e8])))
     assert cells.rounded_twins([2.15e8, 214663680.0, 2.15e8 * (1 + 1e-9)]) == [
         (2.15e8, 214663680.0)
     ]

@@ -25,7 +25,7 @@ def grid(n_sizes: int = 5, n_tokens: int = 3) -> pd.DataFrame:
     return pd.DataFrame({"N": N, "D": D, "loss": loss})
 
 
-def quiet(call):
+def no_warnings(call):
     """``call()`` with every warning an error: the table input is plausible."""
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -65,7 +65,7 @@ def test_a_table_checks_text_values_and_allows_a_missing_loss():
     text.loc[2, "N"] = "2e8"  # a number as text: read as a number
     assert RunTable(text, runs.compute_model).df["N"].dtype == float
     missing = runs.df.assign(loss=runs.df["loss"].where(runs.df.index != 3))
-    table = quiet(lambda: replace(runs, df=missing))  # diverged runs: allow_missing_loss
+    table = no_warnings(lambda: replace(runs, df=missing))  # diverged runs: allow_missing_loss
     assert table.df["loss"].isna().sum() == 1
 
 
@@ -80,8 +80,8 @@ def test_a_table_edited_in_place_is_refused_by_fit_before_sampling():
 def test_building_a_loaded_table_again_says_nothing():
     """No second warning: the checks raise; a plausible table builds silently."""
     runs = bl.load_runs(grid())
-    quiet(lambda: replace(runs, df=runs.df))
-    quiet(lambda: runs.exclude(runs.df.index == 0, "first run"))
+    no_warnings(lambda: replace(runs, df=runs.df))
+    no_warnings(lambda: runs.exclude(runs.df.index == 0, "first run"))
 
 
 # ---- 2. a re-load derives the derived column again ---------------------------------------------
@@ -92,7 +92,7 @@ def test_reloading_with_units_for_n_derives_c_again():
     with pytest.warns(PlausibilityWarning):
         runs = bl.load_runs(df.assign(N=df["N"] / 1e6))
     assert runs.derived == ("C",)
-    fixed = quiet(lambda: bl.load_runs(runs, units={"N": "millions"}))
+    fixed = no_warnings(lambda: bl.load_runs(runs, units={"N": "millions"}))
     np.testing.assert_allclose(fixed.df["N"], df["N"])
     np.testing.assert_allclose(fixed.df["C"], 6 * df["N"] * df["D"])
     assert fixed.derived == ("C",)
@@ -105,7 +105,7 @@ def test_reloading_a_table_whose_n_was_edited_derives_c_again():
         runs = bl.load_runs(df.assign(N=df["N"] / 1e6))
     edited = replace(runs, df=runs.df.assign(N=runs.df["N"] * 1e6))
     assert edited.derived == ("C",)  # C is still the one derived: it follows N again
-    again = quiet(lambda: bl.load_runs(edited))
+    again = no_warnings(lambda: bl.load_runs(edited))
     np.testing.assert_allclose(again.df["C"], 6 * again.df["N"] * again.df["D"])
 
 
@@ -117,7 +117,7 @@ def test_reloading_derives_d_again_and_an_exclusion_keeps_what_was_derived():
     assert runs.derived == ("D",)
     kept = runs.exclude(runs.df.index == 0, "first run")
     assert kept.derived == ("D",) and len(kept.derived_values) == len(kept)
-    fixed = quiet(lambda: bl.load_runs(kept, units={"N": "millions"}))
+    fixed = no_warnings(lambda: bl.load_runs(kept, units={"N": "millions"}))
     np.testing.assert_allclose(fixed.df["D"], df["D"].iloc[1:].to_numpy())
     assert fixed.exclusions == kept.exclusions
 
@@ -144,7 +144,7 @@ def test_a_c_set_after_the_load_is_given_and_kept_on_a_reload():
     nominal = runs.df["C"] * np.linspace(0.8, 1.07, len(runs))
     table = replace(runs, df=runs.df.assign(C=nominal))
     assert table.derived == () and table.derived_values is None
-    again = quiet(lambda: bl.load_runs(table))
+    again = no_warnings(lambda: bl.load_runs(table))
     pd.testing.assert_frame_equal(again.df, table.df)
 
 
@@ -156,7 +156,8 @@ def test_a_derived_c_under_another_compute_model_is_checked_and_says_why():
     assert "C / 6ND is 1.333 at row 0" in message
     assert "pass compute_model=8" in message
     assert "derived at its load under 8ND" in message
-    same = quiet(lambda: bl.load_runs(runs, compute_model=8))  # the table's own: derived again
+    # the table's own: derived again
+    same = no_warnings(lambda: bl.load_runs(runs, compute_model=8))
     assert same.derived == ("C",)
 
 

@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import inspect
 import re
-import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import cli_error_line
+from conftest import cli_error_line, quiet
 
 import bayeslaws as bl
 from bayeslaws.app import cli
@@ -42,12 +41,6 @@ def nominal() -> pd.DataFrame:
             D = budget / (6 * N * ratio)  # the run's own tokens: C / 6ND = ratio
             rows.append({"N": N, "D": D, "C": budget, "loss": 1.8 + 400 / N**0.34 + 2000 / D**0.36})
     return pd.DataFrame(rows)
-
-
-def quiet(call):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return call()
 
 
 def error_of(call) -> str:

@@ -10,6 +10,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import quiet
 
 import bayeslaws as bl
 from bayeslaws.app.cli import with_cli_hints
@@ -133,12 +134,6 @@ def grid() -> pd.DataFrame:
     N, D = N.ravel(), D.ravel()
     loss = 1.8 + 400 / N**0.34 + 2000 / D**0.36
     return pd.DataFrame({"N": N, "D": D, "C": 6 * N * D, "loss": loss})
-
-
-def quiet(call):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return call()
 
 
 def error_of(call) -> str:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import REPO, repo_script, shared_or_skip
+from conftest import REPO, paper_repro_script, shared_or_skip
 
 import bayeslaws as bl
 from bayeslaws.runs import simulate as sim
@@ -39,7 +39,7 @@ def _script(name, monkeypatch):
     """paper_repro/<name>.py imported as a module (hyperparams_loo.py puts paper_repro/ and
     benchmarks/ on sys.path: restored after the test)."""
     monkeypatch.setattr(sys, "path", list(sys.path))
-    return repo_script(f"paper_repro/{name}.py", f"paper_repro_{name}_cli_review12")
+    return paper_repro_script(name)
 
 
 def _snapshot(folder: Path, prefix: str = "") -> dict:

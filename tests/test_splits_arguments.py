@@ -1,5 +1,6 @@
-"""The held-out splits' arguments (epoch_split, steplaw_split) are used or refused, never ignored;
-their defaults hold out what they did (../shared/data when present)."""
+"""bayeslaws.posterior.splits' arguments: the held-out splits' (epoch_split, steplaw_split) are
+used or refused, never ignored, and their defaults hold out what they did (../shared/data when
+present); the backtest splits (simulated_split, steplaw_split) check theirs."""
 
 from __future__ import annotations
 
@@ -50,3 +51,33 @@ def test_split_defaults_and_their_own_arguments_are_unchanged():
     assert len(held_s2) == len(held_s)
     _, held_d = splits.steplaw_split(d_holdout=8e10)
     assert (held_d["D"] >= 8e10 * (1 - 1e-9)).all()
+
+
+# ---- 2. the backtest splits check their arguments ----
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(n_per_budget=0), "n_per_budget must be an integer >= 1"),
+        (dict(n_per_budget=-3), "n_per_budget must be an integer >= 1"),
+        (dict(n_per_budget=2.5), "n_per_budget must be an integer >= 1"),
+        (dict(noise_sd=-1), "noise_sd must be a finite number >= 0"),
+        (dict(noise_sd=np.nan), "noise_sd must be a finite number >= 0"),
+        (dict(seed=None), "seed must be an integer >= 0, got None"),
+    ],
+)
+def test_simulated_split_checks_its_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        splits.simulated_split(**kwargs)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(d_holdout="8e10"), "d_holdout must be a positive number"),
+        (dict(n_holdout="1e9"), "n_holdout must be a positive number"),
+        (dict(d_holdout=np.nan), "d_holdout must be a positive number"),
+    ],
+)
+def test_steplaw_split_checks_its_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        splits.steplaw_split(**kwargs)
