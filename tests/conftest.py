@@ -367,3 +367,147 @@ def tiny_loss_pool():
         law="chinchilla", targets=[design.Loss(N=1e10, D=2e11)], start_size=3, simulated=True,
         truth=pd.DataFrame({"label": ["x"], "truth": [1.0]}),
     )  # fmt: skip
+
+
+# ---- command-line test files: fits saved once per module, small run tables ---------------------
+@pytest.fixture(scope="module")
+def hp_fit_file(small_sweep_hp_fit, tmp_path_factory):
+    """``small_sweep_hp_fit`` (law 'hyperparams', loss_level 'free') saved, and one of its
+    fitted cells: {"fit": path, "N": ..., "D": ...}."""
+    path = tmp_path_factory.mktemp("review2") / "hp.nc"
+    small_sweep_hp_fit.save(path)
+    N, D = small_sweep_hp_fit.training_runs().df[["N", "D"]].iloc[0]
+    return {"fit": path, "N": float(N), "D": float(D)}
+
+
+@pytest.fixture(scope="module")
+def sweep_fit_file(small_sweep_sweep_fit, tmp_path_factory):
+    """``small_sweep_sweep_fit`` (law 'sweep', the small SIMULATED sweep) saved, once per module."""
+    path = tmp_path_factory.mktemp("review9") / "sweep_fit.nc"
+    small_sweep_sweep_fit.save(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def simulated_fit_file(simulated_fit, tmp_path_factory):
+    """``simulated_fit`` (law chinchilla on SIMULATED runs) saved, once per module."""
+    path = tmp_path_factory.mktemp("review9_sim") / "sim.nc"
+    simulated_fit.save(path)
+    return path
+
+
+@pytest.fixture
+def simulated_runs_csv(simulated_runs, tmp_path):
+    """The SIMULATED Chinchilla runs (30) as a CSV with canonical columns."""
+    path = tmp_path / "runs.csv"
+    simulated_runs.df[["N", "D", "loss"]].to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture
+def missing_loss_csv(tmp_path):
+    """A Chinchilla-like table of 14 runs whose loss is missing in 12 (more than the 10 rows a
+    message lists), as a CSV."""
+    import pandas as pd
+
+    N, D = np.meshgrid(np.geomspace(1e8, 1e9, 7), [2e9, 2e10])
+    loss = 1.8 + 480 / N.ravel() ** 0.35 + 2100 / D.ravel() ** 0.37
+    loss[2:] = np.nan
+    path = tmp_path / "runs.csv"
+    pd.DataFrame({"N": N.ravel(), "D": D.ravel(), "loss": loss}).to_csv(path, index=False)
+    return path
+
+
+def flagged_runs(column: str = "is_diverged"):
+    """SIMULATED Chinchilla runs (12) with a flags column ``column``: row 3 flagged 'yes', row 7
+    'TRUE', the others empty (not diverged)."""
+    import pandas as pd
+
+    df = two_scales_runs("small").drop(columns="source").reset_index(drop=True)
+    flags = pd.Series([None] * len(df), dtype=object)
+    flags[3], flags[7] = "yes", "TRUE"
+    return df.assign(**{column: flags})
+
+
+# ---- identifiability checks on SIMULATED Chinchilla tables --------------------------------------
+IDENTIFIABILITY_TRUTH = {"E": 1.7, "A": 400.0, "B": 410.0, "alpha": 0.34, "beta": 0.28}
+"""The Chinchilla truth of the identifiability tests' SIMULATED runs."""
+
+IDENTIFIABILITY_SIZES = np.geomspace(5e7, 2e9, 6)[:, None]  # 40x
+"""The identifiability tests' default sizes (params; a column, for a size x token grid)."""
+
+
+def identifiability_runs_at(
+    tokens, sizes=IDENTIFIABILITY_SIZES, truth=IDENTIFIABILITY_TRUTH, seed=0
+):
+    """SIMULATED Chinchilla runs at every size x token count (noise sd 0.01)."""
+    design = {**truth, "N": sizes, "D": np.asarray(tokens, float)[None, :]}
+    return simulate.simulate_chinchilla_runs(design, noise_sd=0.01, seed=seed)
+
+
+def identifiability_problems(df, law="chinchilla") -> list[str]:
+    """identifiability.check's problems and caveats for ``law`` on the table ``df``."""
+    from bayeslaws.inference import identifiability
+
+    law_obj = bl.laws.LAWS[law]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the tables' own notes (plausibility, divergence)
+        runs = df if isinstance(df, bl.RunTable) else bl.load_runs(df)
+        prepared = law_obj.prepare(runs)
+    found = identifiability.check(law_obj, prepared, law_obj.default_likelihood, warn=False)
+    return found + identifiability.caveats(law_obj, prepared)
+
+
+# ---- run-table tests: small SIMULATED tables ----------------------------------------------------
+def noisy_chinchilla_grid():
+    """SIMULATED: 20 runs, N 2e7 .. 1e9 parameters, D = 5 .. 40 N tokens (median D/N 15),
+    loss from a Chinchilla-like law with 1% noise (fixed seed)."""
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    N = np.repeat([2e7, 5e7, 1e8, 3e8, 1e9], 4)
+    D = N * np.tile([5.0, 10.0, 20.0, 40.0], 5)
+    loss = 1.8 + 482 / N**0.348 + 2085 / D**0.366
+    return pd.DataFrame({"N": N, "D": D, "loss": loss * np.exp(rng.normal(0, 0.01, N.size))})
+
+
+def warning_messages(load) -> tuple[list[str], object]:
+    """(the warning messages ``load()`` gives, its result)."""
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        out = load()
+    return [str(w.message) for w in record], out
+
+
+def noiseless_chinchilla_grid(n_sizes: int = 5, n_tokens: int = 3):
+    """SIMULATED: N 1e8 .. 1e9 params x D 20 .. 80 tokens per param, loss from a
+    Chinchilla-like law (no noise), canonical columns N, D, loss."""
+    import pandas as pd
+
+    N, ratio = np.meshgrid(np.geomspace(1e8, 1e9, n_sizes), [20.0, 40.0, 80.0][:n_tokens])
+    N, D = N.ravel(), (N * ratio).ravel()
+    loss = 1.8 + 400 / N**0.34 + 2000 / D**0.36
+    return pd.DataFrame({"N": N, "D": D, "loss": loss})
+
+
+def tokens_batch_frame():
+    """6 plausible runs (N params, D = 20 N tokens: 2e9 .. 2e10) whose batch_size is already
+    in tokens (2^20 .. 2^22: 0.5 .. 2k sequences of 2048 tokens)."""
+    import pandas as pd
+
+    N = np.geomspace(1e8, 1e9, 6)
+    batch = np.array([2**20, 2**21, 2**22, 2**20, 2**21, 2**22], float)
+    return pd.DataFrame(
+        {"N": N, "D": 20 * N, "lr": 1e-3, "batch_size": batch, "loss": np.linspace(3, 2.5, 6)}
+    )
+
+
+# A 3 x 3 grid of SIMULATED Chinchilla runs (the tests of the simulators' source text).
+SOURCE_GRID_TRUTH = {"E": 1.8, "A": 480.0, "B": 2000.0, "alpha": 0.35, "beta": 0.37}
+"""The Chinchilla truth of the source-text tests' grid."""
+
+SOURCE_GRID_N = np.repeat([1e8, 3e8, 1e9], 3)
+"""The source-text tests' grid sizes (params)."""
+
+SOURCE_GRID_D = np.tile([2e9, 6e9, 2e10], 3)
+"""The source-text tests' grid token counts."""

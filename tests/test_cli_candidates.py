@@ -8,7 +8,6 @@ import matplotlib
 matplotlib.use("Agg")
 
 import pandas as pd  # noqa: E402
-import pytest  # noqa: E402
 from conftest import cli_error_line, cli_run  # noqa: E402
 
 from bayeslaws.app.cli import EXIT_BAD_INPUT  # noqa: E402
@@ -70,25 +69,14 @@ def test_a_non_numeric_candidate_value_names_its_row(two_scales_files, capsys, t
     assert "column 'Model Size'" in cli_error_line(err) and "rows 1" in cli_error_line(err)
 
 
-def _saved(fit, tmp_path_factory, name: str):
-    """``fit`` saved as ``name`` in a folder of its own: the path."""
-    return fit.save(tmp_path_factory.mktemp("followups9") / name)
-
-
-@pytest.fixture(scope="module")
-def sweep_file(small_sweep_sweep_fit, tmp_path_factory):
-    """Law 'sweep' on the small SIMULATED sweep (conftest), saved."""
-    return _saved(small_sweep_sweep_fit, tmp_path_factory, "sweep_fit.nc")
-
-
 # ---- 5. design --isoflop on a law whose runs need lr and batch_size ---------------------------
 def test_design_isoflop_on_a_sweep_fit_is_one_line_naming_sweep_and_candidates(
-    sweep_file, capsys
+    sweep_fit_file, capsys
 ):
     """An isoFLOP line gives sizes and tokens only; law 'sweep' values a run at its lr and
     batch size: the design failed with "cands needs column 'lr'". Now one line naming the
     candidate options that suit the law."""
-    code, _, err = cli_run(["design", sweep_file, "--isoflop", "1e19"], capsys)
+    code, _, err = cli_run(["design", sweep_fit_file, "--isoflop", "1e19"], capsys)
     line = cli_error_line(err)
     assert code == 2
     assert "--isoflop: law 'sweep' values a run at its lr and batch_size" in line
@@ -96,12 +84,15 @@ def test_design_isoflop_on_a_sweep_fit_is_one_line_naming_sweep_and_candidates(
     assert "cands" not in line.replace("CANDS", "")
 
 
-def test_candidates_isoflop_on_a_sweep_fit_is_refused_before_writing(sweep_file, tmp_path, capsys):
+def test_candidates_isoflop_on_a_sweep_fit_is_refused_before_writing(
+    sweep_fit_file, tmp_path, capsys
+):
     """'candidates --isoflop' on a sweep fit wrote a CSV of N, D, C points that the law could not
     value ('design --candidates' then failed on the missing lr): now the same one line as
     'design --isoflop', and no file is written."""
     out = tmp_path / "cands.csv"
-    code, _, err = cli_run(["candidates", sweep_file, "--isoflop", "1e19", "--out", out], capsys)
+    argv = ["candidates", sweep_fit_file, "--isoflop", "1e19", "--out", out]
+    code, _, err = cli_run(argv, capsys)
     line = cli_error_line(err)
     assert code == 2
     assert "--isoflop: law 'sweep' values a run at its lr and batch_size" in line

@@ -13,7 +13,7 @@ import matplotlib
 matplotlib.use("Agg")
 
 import pandas as pd  # noqa: E402
-from conftest import cli_error_line, cli_run, two_scales_runs  # noqa: E402
+from conftest import cli_error_line, cli_run, flagged_runs  # noqa: E402
 
 import bayeslaws as bl  # noqa: E402
 from bayeslaws.app import cli  # noqa: E402
@@ -23,15 +23,6 @@ from bayeslaws.app.cli import parser as cli_parser  # noqa: E402
 from bayeslaws.runs.messages import format_values  # noqa: E402
 
 _run = cli_run  # conftest: bayeslaws argv in-process -> (code, stdout, stderr)
-
-
-def _flagged_runs(column: str = "is_diverged") -> pd.DataFrame:
-    """SIMULATED Chinchilla runs (12) with a flags column ``column``: row 3 flagged 'yes', row 7
-    'TRUE', the others empty (not diverged)."""
-    df = two_scales_runs("small").drop(columns="source").reset_index(drop=True)
-    flags = pd.Series([None] * len(df), dtype=object)
-    flags[3], flags[7] = "yes", "TRUE"
-    return df.assign(**{column: flags})
 
 
 # ---- 3. only deliberate TypeErrors and KeyErrors are bad input ---------------------------------
@@ -44,7 +35,7 @@ def _caught(call) -> BaseException:
 
 
 def test_deliberate_type_and_key_errors_are_bad_input_others_are_not():
-    deliberate = _caught(lambda: bl.load_runs(_flagged_runs(), units=["N"]))  # a raise TypeError
+    deliberate = _caught(lambda: bl.load_runs(flagged_runs(), units=["N"]))  # a raise TypeError
     assert isinstance(deliberate, TypeError) and cli_entry._bad_input(deliberate)
     in_package = _caught(lambda: format_values(None))  # list(None) inside bayeslaws: a bug
     assert isinstance(in_package, TypeError) and not cli_entry._bad_input(in_package)
@@ -85,7 +76,7 @@ def test_an_unexpected_type_error_says_so_with_the_debug_hint(two_scales_grouped
 
 def test_a_deliberate_type_error_stays_bad_input(two_scales_grouped_file, monkeypatch, capsys):
     monkeypatch.setattr(
-        cli_parser, "cmd_predict", lambda args: bl.load_runs(_flagged_runs(), units=[1])
+        cli_parser, "cmd_predict", lambda args: bl.load_runs(flagged_runs(), units=[1])
     )
     code, _, err = _run(["predict", two_scales_grouped_file, "--N", "1e9", "--D", "2e10"], capsys)
     line = cli_error_line(err)

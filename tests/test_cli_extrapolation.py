@@ -11,7 +11,6 @@ import matplotlib
 matplotlib.use("Agg")
 
 import numpy as np  # noqa: E402
-import pytest  # noqa: E402
 from conftest import cli_error_line, cli_run, flat_text, report_section  # noqa: E402
 
 import bayeslaws as bl  # noqa: E402
@@ -20,26 +19,15 @@ from bayeslaws.app.cli import with_cli_hints  # noqa: E402
 C = 1e21  # FLOPs: inside the simulated Chinchilla runs' range (6e7-6e9 params x 1e9-1e11 tokens)
 
 
-def _saved(fit, tmp_path_factory, name: str):
-    """``fit`` saved as ``name`` in a folder of its own: the path."""
-    return fit.save(tmp_path_factory.mktemp("followups9") / name)
-
-
-@pytest.fixture(scope="module")
-def sim_file(simulated_fit, tmp_path_factory):
-    """The Chinchilla fit of SIMULATED runs (conftest), saved."""
-    return _saved(simulated_fit, tmp_path_factory, "sim.nc")
-
-
 # ---- 1. report --extrapolation ---------------------------------------------------------------
 def test_report_extrapolation_sets_the_allocations_method_and_says_so(
-    simulated_fit, sim_file, tmp_path, capsys
+    simulated_fit, simulated_fit_file, tmp_path, capsys
 ):
     """``report`` had no --extrapolation: its allocation was always under the default, unlike
     ``allocate``'s. Now the allocation (and its near-optimal band) is under the method given,
     which the section states, and the isoFLOP figure's caption says its markers are not."""
     out = tmp_path / "report.html"
-    argv = ["report", sim_file, "--out", out, "--C", C, "--extrapolation", "drift"]
+    argv = ["report", simulated_fit_file, "--out", out, "--C", C, "--extrapolation", "drift"]
     code, text, err = cli_run(argv, capsys)
     assert code == 0, err
     section = flat_text(text[text.index("== Compute-optimal allocation"):])
@@ -58,10 +46,10 @@ def test_report_extrapolation_sets_the_allocations_method_and_says_so(
     )
 
 
-def test_report_extrapolation_without_budgets_is_refused(sim_file, tmp_path, capsys):
+def test_report_extrapolation_without_budgets_is_refused(simulated_fit_file, tmp_path, capsys):
     """--extrapolation acts on the allocation at --C only: without --C it is refused in one
     line (before the fit is read), not ignored."""
-    argv = ["report", sim_file, "--out", tmp_path / "r.html", "--extrapolation", "none"]
+    argv = ["report", simulated_fit_file, "--out", tmp_path / "r.html", "--extrapolation", "none"]
     code, _, err = cli_run(argv, capsys)
     line = cli_error_line(err)
     assert code == 2
@@ -69,7 +57,7 @@ def test_report_extrapolation_without_budgets_is_refused(sim_file, tmp_path, cap
     assert not (tmp_path / "r.html").exists()
 
 
-def test_allocate_passes_extrapolation(sim_file, monkeypatch, capsys):
+def test_allocate_passes_extrapolation(simulated_fit_file, monkeypatch, capsys):
     seen = {}
     real = bl.optimal_allocation
 
@@ -78,8 +66,8 @@ def test_allocate_passes_extrapolation(sim_file, monkeypatch, capsys):
         return real(*args, **kwargs)
 
     monkeypatch.setattr(bl, "optimal_allocation", spy)
-    code, out, err = cli_run(["allocate", sim_file, "--C", "1e21", "--extrapolation", "none"],
-                             capsys)  # fmt: skip
+    code, out, err = cli_run(["allocate", simulated_fit_file, "--C", "1e21",
+                              "--extrapolation", "none"], capsys)  # fmt: skip
     assert code == 0, err
     assert seen["allocation"] == "none"
     advice = "its interval is ... (extrapolation='drift' or 'model' carries that into it)"

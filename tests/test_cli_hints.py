@@ -11,9 +11,8 @@ import matplotlib
 matplotlib.use("Agg")
 
 import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
-from conftest import cli_error_line, cli_run, two_scales_runs  # noqa: E402
+from conftest import cli_error_line, cli_run, flagged_runs  # noqa: E402
 
 import bayeslaws as bl  # noqa: E402
 from bayeslaws.app.cli import EXIT_BAD_INPUT, with_cli_hints  # noqa: E402
@@ -114,19 +113,10 @@ def test_sampler_hint_names_chains():
     assert "--draws N" in hinted and "--chains N" in hinted, hinted
 
 
-def _flagged_runs(column: str = "is_diverged") -> pd.DataFrame:
-    """SIMULATED Chinchilla runs (12) with a flags column ``column``: row 3 flagged 'yes', row 7
-    'TRUE', the others empty (not diverged)."""
-    df = two_scales_runs("small").drop(columns="source").reset_index(drop=True)
-    flags = pd.Series([None] * len(df), dtype=object)
-    flags[3], flags[7] = "yes", "TRUE"
-    return df.assign(**{column: flags})
-
-
 # ---- 2. package errors in the command line's words ---------------------------------------------
 def test_an_error_raised_inside_fit_gets_the_command_line_form(tmp_path, capsys):
     path = tmp_path / "runs.csv"
-    _flagged_runs().drop(columns="is_diverged").to_csv(path, index=False)
+    flagged_runs().drop(columns="is_diverged").to_csv(path, index=False)
     code, _, err = _run(["fit", path, "--law", "sweep", "--out", tmp_path / "f.nc"], capsys)
     line = cli_error_line(err)
     assert code == EXIT_BAD_INPUT

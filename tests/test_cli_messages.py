@@ -147,17 +147,9 @@ def test_design_says_the_drift_sets_the_widths(files, capsys):
     assert not [w for w in caught if "drift's pull" in str(w.message)]
 
 
-@pytest.fixture(scope="module")
-def sim_file(simulated_fit, tmp_path_factory):
-    """A chinchilla fit of SIMULATED runs (conftest), saved."""
-    path = tmp_path_factory.mktemp("review9_sim") / "sim.nc"
-    simulated_fit.save(path)
-    return path
-
-
 # ---- 4. design --plot says each warning once ----------------------------------------------
-def test_design_plot_says_each_warning_once(sim_file, tmp_path):
-    argv = ["design", sim_file, "--isoflop", "1e21", "--nopt", "1e22", "--k", "1",
+def test_design_plot_says_each_warning_once(simulated_fit_file, tmp_path):
+    argv = ["design", simulated_fit_file, "--isoflop", "1e21", "--nopt", "1e22", "--k", "1",
             "--plot", tmp_path / "d.png"]  # fmt: skip
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

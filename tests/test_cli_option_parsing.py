@@ -9,8 +9,6 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from conftest import cli_error_line, cli_run  # noqa: E402
 
@@ -92,44 +90,23 @@ def test_a_run_table_after_repeated_units_is_still_the_positional(parser, tmp_pa
     assert args.runs == str(runs) and args.units == ["batch_size=2048", "N=millions"]
 
 
-@pytest.fixture(scope="module")
-def hp_file(small_sweep_hp_fit, tmp_path_factory):
-    """``small_sweep_hp_fit`` (law 'hyperparams', loss_level 'free') saved, and one of its
-    fitted cells."""
-    path = tmp_path_factory.mktemp("review2") / "hp.nc"
-    small_sweep_hp_fit.save(path)
-    N, D = small_sweep_hp_fit.training_runs().df[["N", "D"]].iloc[0]
-    return {"fit": path, "N": float(N), "D": float(D)}
-
-
-@pytest.fixture
-def nan_table(tmp_path):
-    """A Chinchilla-like table of 14 runs whose loss is missing in 12 (more than the 10 rows a
-    message lists)."""
-    N, D = np.meshgrid(np.geomspace(1e8, 1e9, 7), [2e9, 2e10])
-    loss = 1.8 + 480 / N.ravel() ** 0.35 + 2100 / D.ravel() ** 0.37
-    loss[2:] = np.nan
-    path = tmp_path / "runs.csv"
-    pd.DataFrame({"N": N.ravel(), "D": D.ravel(), "loss": loss}).to_csv(path, index=False)
-    return path
-
-
 # ---- 4. an option of several values does not swallow the positional ----------------------
 @pytest.mark.parametrize(
     "before",
     [["--units", "batch_size=2048"], ["--exclude-rows", "3", "4"]],
 )
-def test_an_option_of_several_values_leaves_the_run_table(before, nan_table):
+def test_an_option_of_several_values_leaves_the_run_table(before, missing_loss_csv):
     args = build_parser().parse_args(
-        ["fit", *before, str(nan_table), "--out", "x.nc", "--exclude-reason", "r"]
+        ["fit", *before, str(missing_loss_csv), "--out", "x.nc", "--exclude-reason", "r"]
     )
-    assert args.runs == str(nan_table)
+    assert args.runs == str(missing_loss_csv)
     assert getattr(args, before[0][2:].replace("-", "_")) == before[1:]
 
 
-def test_predict_numbers_leave_the_fit_file(hp_file):
-    args = build_parser().parse_args(["predict", "--N", "1e9", str(hp_file["fit"]), "--D", "2e10"])
-    assert args.fit == str(hp_file["fit"]) and args.N == ["1e9"]
+def test_predict_numbers_leave_the_fit_file(hp_fit_file):
+    argv = ["predict", "--N", "1e9", str(hp_fit_file["fit"]), "--D", "2e10"]
+    args = build_parser().parse_args(argv)
+    assert args.fit == str(hp_fit_file["fit"]) and args.N == ["1e9"]
 
 
 def test_a_swallowed_missing_file_is_named(tmp_path, capsys):
@@ -152,18 +129,10 @@ def test_a_key_value_written_with_a_space_keeps_argparses_own_message(tmp_path, 
 _run = cli_run  # conftest: bayeslaws argv in-process -> (code, stdout, stderr)
 
 
-@pytest.fixture
-def runs_csv(simulated_runs, tmp_path):
-    """The SIMULATED Chinchilla runs (30) as a CSV with canonical columns."""
-    path = tmp_path / "runs.csv"
-    simulated_runs.df[["N", "D", "loss"]].to_csv(path, index=False)
-    return path
-
-
 # ---- 2. a key given twice with two values ------------------------------------------------
-def test_a_column_mapped_twice_is_refused_naming_both(runs_csv, tmp_path, capsys):
-    argv = ["fit", runs_csv, "--column", "N=Model Size", "--column", "N=x", "--column", "D=D",
-            "--out", tmp_path / "x.nc"]  # fmt: skip
+def test_a_column_mapped_twice_is_refused_naming_both(simulated_runs_csv, tmp_path, capsys):
+    argv = ["fit", simulated_runs_csv, "--column", "N=Model Size", "--column", "N=x",
+            "--column", "D=D", "--out", tmp_path / "x.nc"]  # fmt: skip
     code, _, err = _run(argv, capsys)
     assert code == EXIT_BAD_INPUT
     line = cli_error_line(err)
@@ -174,10 +143,13 @@ def test_a_column_mapped_twice_is_refused_naming_both(runs_csv, tmp_path, capsys
 @pytest.mark.parametrize(
     "option, pairs", [("--units", ["N=1", "N=millions"]), ("--option", ["a=1", "a=2"])]
 )
-def test_a_key_given_twice_with_two_values_is_refused(option, pairs, runs_csv, tmp_path, capsys):
-    argv = ["fit", runs_csv, option, *pairs, "--out", tmp_path / "x.nc"]
+def test_a_key_given_twice_with_two_values_is_refused(
+    option, pairs, simulated_runs_csv, tmp_path, capsys
+):
+    argv = ["fit", simulated_runs_csv, option, *pairs, "--out", tmp_path / "x.nc"]
     if option == "--option":  # --option is repeatable, one pair each
-        argv = ["fit", runs_csv, option, pairs[0], option, pairs[1], "--out", tmp_path / "x.nc"]
+        argv = ["fit", simulated_runs_csv, option, pairs[0], option, pairs[1],
+                "--out", tmp_path / "x.nc"]  # fmt: skip
     code, _, err = _run(argv, capsys)
     assert code == EXIT_BAD_INPUT
     line = cli_error_line(err)
@@ -210,18 +182,12 @@ def test_repro_help_says_the_warmup_and_the_default_scripts(capsys):
     assert "at least 1000" in text, text
 
 
-@pytest.fixture(scope="module")
-def sim_file(simulated_fit, tmp_path_factory):
-    """A chinchilla fit of SIMULATED runs (conftest), saved."""
-    path = tmp_path_factory.mktemp("review9_sim") / "sim.nc"
-    simulated_fit.save(path)
-    return path
-
-
 # ---- 8. cosmetics ---------------------------------------------------------------------------
-def test_ci_is_quoted_as_typed_and_exclusion_is_not_said_recorded_in_a_fit(sim_file, capsys):
-    code, out, err = cli_run(["predict", sim_file, "--N", "1e9", "--D", "1e10", "--ci", "0"],
-                             capsys)  # fmt: skip
+def test_ci_is_quoted_as_typed_and_exclusion_is_not_said_recorded_in_a_fit(
+    simulated_fit_file, capsys
+):
+    argv = ["predict", simulated_fit_file, "--N", "1e9", "--D", "1e10", "--ci", "0"]
+    code, out, err = cli_run(argv, capsys)
     assert code == 2
     line = cli_error_line(err)
     assert "--ci" in line and "got '0'" in line and "0.0" not in line, line

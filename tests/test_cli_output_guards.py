@@ -22,20 +22,12 @@ TINY = ["--chains", "1", "--warmup", "50", "--draws", "50", "--no-discrepancy", 
 _run = cli_run  # conftest: bayeslaws argv in-process -> (code, stdout, stderr)
 
 
-@pytest.fixture
-def runs_csv(simulated_runs, tmp_path):
-    """The SIMULATED Chinchilla runs (30) as a CSV with canonical columns."""
-    path = tmp_path / "runs.csv"
-    simulated_runs.df[["N", "D", "loss"]].to_csv(path, index=False)
-    return path
-
-
 # ---- 1. replaced outputs are said ----------------------------------------------------------
-def test_fit_out_says_it_replaces_an_earlier_fit(grouped_fit, grouped_fit_file, runs_csv,
+def test_fit_out_says_it_replaces_an_earlier_fit(grouped_fit, grouped_fit_file, simulated_runs_csv,
                                                  tmp_path, capsys):
     out = tmp_path / "fit.nc"
     shutil.copy(grouped_fit_file, out)
-    code, stdout, _ = _run(["fit", runs_csv, "--out", out, *TINY], capsys)
+    code, stdout, _ = _run(["fit", simulated_runs_csv, "--out", out, *TINY], capsys)
     assert code == 0
     n_runs = grouped_fit.record.data["n_rows_used"]
     assert f"saved {out} (replacing an earlier fit: {n_runs} runs, law 'chinchilla')" in stdout
@@ -110,17 +102,6 @@ def test_demo_replaces_its_own_earlier_files_and_says_so(monkeypatch, capsys, tm
     assert "the demo fitted before checking its folder" in err
 
 
-def _saved(fit, tmp_path_factory, name: str):
-    """``fit`` saved as ``name`` in a folder of its own: the path."""
-    return fit.save(tmp_path_factory.mktemp("followups9") / name)
-
-
-@pytest.fixture(scope="module")
-def sim_file(simulated_fit, tmp_path_factory):
-    """The Chinchilla fit of SIMULATED runs (conftest), saved."""
-    return _saved(simulated_fit, tmp_path_factory, "sim.nc")
-
-
 # ---- the guard against overwriting a CSV that is not ours: one function -----------------------
 def test_next_runs_guard_refuses_a_foreign_csv_and_replaces_its_own(tmp_path):
     """The demo's next_runs.csv guard (the same function as the command line's candidates and
@@ -138,20 +119,23 @@ def test_next_runs_guard_refuses_a_foreign_csv_and_replaces_its_own(tmp_path):
     demo.refuse_non_runs_file(path)
 
 
-def test_csv_guards_need_their_own_marker_columns_not_a_mere_subset(sim_file, tmp_path, capsys):
+def test_csv_guards_need_their_own_marker_columns_not_a_mere_subset(
+    simulated_fit_file, tmp_path, capsys
+):
     """The guards took any header that was a SUBSET of their columns as ours: 'design --out'
     and the demo's next_runs.csv silently replaced a candidates CSV (N, D, C[, lr, batch_size,
     unit, group] are among the picks' columns) or a user's own N, D, C table. Now the header
     must also name the file's marker: pick for picks and next runs; N, D and C for candidates.
     An earlier picks CSV is still replaced, and a candidates CSV by 'candidates --out'."""
     cands = tmp_path / "cands.csv"
-    base = ["candidates", sim_file, "--isoflop", "1e21", "--n-per-budget", "3", "--out"]
+    base = ["candidates", simulated_fit_file, "--isoflop", "1e21", "--n-per-budget", "3", "--out"]
     code, _, _ = cli_run(base + [cands], capsys)
     assert code == 0
     written = cands.read_text()
     code, _, _ = cli_run(base + [cands], capsys)  # an earlier candidates CSV may be replaced
     assert code == 0 and cands.read_text() == written
-    code, _, err = cli_run(["design", sim_file, "--isoflop", "1e21", "--out", cands], capsys)
+    argv = ["design", simulated_fit_file, "--isoflop", "1e21", "--out", cands]
+    code, _, err = cli_run(argv, capsys)
     assert code == 2
     line = cli_error_line(err)
     assert "is not an earlier picks CSV" in line and "with pick" in line
@@ -160,13 +144,14 @@ def test_csv_guards_need_their_own_marker_columns_not_a_mere_subset(sim_file, tm
     swept.write_text("N,D,C,lr,batch_size,unit\n1e8,2e9,1.2e18,1e-4,5e4,a\n")
     with pytest.raises(FileExistsError, match="is not an earlier list of next runs"):
         demo.refuse_non_runs_file(swept)
-    code, _, err = cli_run(["design", sim_file, "--isoflop", "1e21", "--out", swept], capsys)
+    argv = ["design", simulated_fit_file, "--isoflop", "1e21", "--out", swept]
+    code, _, err = cli_run(argv, capsys)
     assert code == 2 and "is not an earlier picks CSV" in cli_error_line(err)
     picks = tmp_path / "picks.csv"  # an earlier picks CSV, and an earlier next_runs.csv
     picks.write_text("pick,unit,N,D,C\n1,0,1e8,2e9,1.2e18\n")
     demo.refuse_non_runs_file(picks)
     code, _, err = cli_run(
-        ["design", sim_file, "--isoflop", "1e21", "--n-per-budget", "3", "--k", "1",
+        ["design", simulated_fit_file, "--isoflop", "1e21", "--n-per-budget", "3", "--k", "1",
          "--out", picks], capsys,
     )  # fmt: skip
     assert code == 0, err
@@ -178,20 +163,12 @@ def test_csv_guards_need_their_own_marker_columns_not_a_mere_subset(sim_file, tm
 SWEEPS = ["--sweep", "1e8", "3e9", "--sweep", "2e8", "8e9", "--sweep", "3e8", "1e10"]
 
 
-@pytest.fixture(scope="module")
-def sweep_file(small_sweep_sweep_fit, tmp_path_factory):
-    """Law 'sweep' on the small SIMULATED sweep (conftest), saved."""
-    path = tmp_path_factory.mktemp("review9") / "sweep_fit.nc"
-    small_sweep_sweep_fit.save(path)
-    return path
-
-
-def test_design_out_refuses_a_file_that_is_not_earlier_picks(sweep_file, tmp_path, capsys):
+def test_design_out_refuses_a_file_that_is_not_earlier_picks(sweep_fit_file, tmp_path, capsys):
     table = tmp_path / "runs.csv"
     table.write_text("N,D,loss\n1e8,2e9,3.0\n")
-    code, out, err = cli_run(["design", sweep_file, *SWEEPS, "--out", table], capsys)
+    code, out, err = cli_run(["design", sweep_fit_file, *SWEEPS, "--out", table], capsys)
     assert code == 2
     assert "is not an earlier picks CSV" in cli_error_line(err)
     assert table.read_text() == "N,D,loss\n1e8,2e9,3.0\n"
-    code, out, err = cli_run(["design", sweep_file, *SWEEPS, "--out", sweep_file], capsys)
+    code, out, err = cli_run(["design", sweep_fit_file, *SWEEPS, "--out", sweep_fit_file], capsys)
     assert code == 2 and "is the fit file itself" in cli_error_line(err)

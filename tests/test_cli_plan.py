@@ -19,14 +19,6 @@ from bayeslaws.app import demo  # noqa: E402
 TINY = ["--chains", "1", "--warmup", "100", "--draws", "100"]
 
 
-@pytest.fixture(scope="module")
-def sweep_file(small_sweep_sweep_fit, tmp_path_factory):
-    """Law 'sweep' on the small SIMULATED sweep (conftest), saved."""
-    path = tmp_path_factory.mktemp("review9") / "sweep_fit.nc"
-    small_sweep_sweep_fit.save(path)
-    return path
-
-
 # ---- 2. bayeslaws plan ----------------------------------------------------------------------
 def test_plan_on_a_run_table_and_on_its_saved_fit(small_sweep, tmp_path, capsys):
     """A user with their own sweep had no command-line route to the planning report (only the
@@ -54,7 +46,7 @@ def test_plan_on_a_run_table_and_on_its_saved_fit(small_sweep, tmp_path, capsys)
     assert sorted(p.name for p in again.iterdir()) == ["next_runs.csv", "report.txt"]
 
 
-def test_plan_bad_input_is_one_line_with_exit_2(small_sweep, sweep_file, tmp_path, capsys):
+def test_plan_bad_input_is_one_line_with_exit_2(small_sweep, sweep_fit_file, tmp_path, capsys):
     table = tmp_path / "no_lr.csv"
     small_sweep.df.drop(columns=["source", "lr"], errors="ignore").to_csv(table, index=False)
     target = ["--target-N", "5e8", "--target-D", "2e10", "--budget", "1e20"]
@@ -63,9 +55,9 @@ def test_plan_bad_input_is_one_line_with_exit_2(small_sweep, sweep_file, tmp_pat
     line = cli_error_line(err)
     assert "has no column 'lr'" in line and "--column lr=NAME" in line, line
     assert not (tmp_path / "p").exists()  # refused before any fit
-    code, out, err = cli_run(["plan", table, sweep_file, *target], capsys)
+    code, out, err = cli_run(["plan", table, sweep_fit_file, *target], capsys)
     assert code == 2 and "not both" in cli_error_line(err)
-    code, out, err = cli_run(["plan", sweep_file, *target, "--route", "joint"], capsys)
+    code, out, err = cli_run(["plan", sweep_fit_file, *target, "--route", "joint"], capsys)
     assert code == 2 and "--route applies to a run table" in cli_error_line(err)
 
 

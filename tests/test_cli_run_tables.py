@@ -12,7 +12,7 @@ matplotlib.use("Agg")
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
-from conftest import cli_error_line, cli_run, two_scales_runs  # noqa: E402
+from conftest import cli_error_line, cli_run, flagged_runs  # noqa: E402
 
 import bayeslaws as bl  # noqa: E402
 from bayeslaws.app.cli import EXIT_BAD_INPUT, main, with_cli_hints  # noqa: E402
@@ -20,21 +20,11 @@ from bayeslaws.laws import resolve_law  # noqa: E402
 from bayeslaws.runs import PlausibilityWarning, RunTableError  # noqa: E402
 
 
-@pytest.fixture
-def nan_table(tmp_path):
-    """A Chinchilla-like table of 14 runs whose loss is missing in 12 (more than the 10 rows a
-    message lists)."""
-    N, D = np.meshgrid(np.geomspace(1e8, 1e9, 7), [2e9, 2e10])
-    loss = 1.8 + 480 / N.ravel() ** 0.35 + 2100 / D.ravel() ** 0.37
-    loss[2:] = np.nan
-    path = tmp_path / "runs.csv"
-    pd.DataFrame({"N": N.ravel(), "D": D.ravel(), "loss": loss}).to_csv(path, index=False)
-    return path
-
-
 # ---- 3. --keep-diverged and laws that need every loss ------------------------------------
-def test_keep_diverged_is_refused_for_a_law_that_needs_every_loss(nan_table, tmp_path, capsys):
-    code = main(["fit", str(nan_table), "--law", "chinchilla", "--keep-diverged",
+def test_keep_diverged_is_refused_for_a_law_that_needs_every_loss(
+    missing_loss_csv, tmp_path, capsys
+):
+    code = main(["fit", str(missing_loss_csv), "--law", "chinchilla", "--keep-diverged",
                  "--out", str(tmp_path / "x.nc"), "--chains", "1", "--warmup", "5",
                  "--draws", "5"])  # fmt: skip
     line = cli_error_line(capsys.readouterr().err)
@@ -51,8 +41,8 @@ def test_laws_that_count_diverged_runs_accept_missing_losses(law):
     assert not resolve_law("chinchilla").accepts_missing_loss
 
 
-def test_the_laws_missing_loss_message_counts_rows_and_gives_both_forms(nan_table):
-    runs = bl.load_runs(nan_table, allow_missing_loss=True)
+def test_the_laws_missing_loss_message_counts_rows_and_gives_both_forms(missing_loss_csv):
+    runs = bl.load_runs(missing_loss_csv, allow_missing_loss=True)
     with pytest.raises(RunTableError) as err, warnings.catch_warnings():
         warnings.simplefilter("ignore")
         bl.fit(runs, law="chinchilla", chains=1, warmup=5, draws=5)
@@ -64,8 +54,8 @@ def test_the_laws_missing_loss_message_counts_rows_and_gives_both_forms(nan_tabl
     assert "Python:" not in cli and "--exclude-rows ROWS --exclude-reason TEXT" in cli
 
 
-def test_the_isoflop_laws_missing_loss_message_is_the_same(nan_table):
-    df = pd.read_csv(nan_table)
+def test_the_isoflop_laws_missing_loss_message_is_the_same(missing_loss_csv):
+    df = pd.read_csv(missing_loss_csv)
     runs = bl.load_runs(df.assign(C=6 * df["N"] * df["D"]).drop(columns="D"),
                         allow_missing_loss=True)  # fmt: skip
     with pytest.raises(RunTableError) as err, warnings.catch_warnings():
@@ -111,15 +101,6 @@ def test_after_exclude_rows_the_message_names_the_rows_still_without_a_loss(
     assert "at rows 7" not in line
 
 
-def _flagged_runs(column: str = "is_diverged") -> pd.DataFrame:
-    """SIMULATED Chinchilla runs (12) with a flags column ``column``: row 3 flagged 'yes', row 7
-    'TRUE', the others empty (not diverged)."""
-    df = two_scales_runs("small").drop(columns="source").reset_index(drop=True)
-    flags = pd.Series([None] * len(df), dtype=object)
-    flags[3], flags[7] = "yes", "TRUE"
-    return df.assign(**{column: flags})
-
-
 def _quiet_load(data, **kwargs):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -128,7 +109,7 @@ def _quiet_load(data, **kwargs):
 
 # ---- 1. a diverged-runs column under another name --------------------------------------------
 def test_a_flags_column_under_another_name_is_read_when_mapped():
-    runs = _quiet_load(_flagged_runs(), diverged="is_diverged")
+    runs = _quiet_load(flagged_runs(), diverged="is_diverged")
     assert "is_diverged" not in runs.df
     assert runs.df["diverged"].dtype == bool
     assert runs.df.index[runs.df["diverged"]].tolist() == [3, 7]
@@ -136,11 +117,11 @@ def test_a_flags_column_under_another_name_is_read_when_mapped():
 
 def test_an_unmapped_flags_like_column_is_named_with_the_fix_in_both_forms():
     with pytest.warns(PlausibilityWarning, match="'is_diverged' looks like diverged-run flags"):
-        runs = bl.load_runs(_flagged_runs())
+        runs = bl.load_runs(flagged_runs())
     assert "diverged" not in runs.df  # kept as an extra, as before, but said
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        bl.load_runs(_flagged_runs())
+        bl.load_runs(flagged_runs())
     text = " ".join(str(w.message) for w in caught if "diverg" in str(w.message))
     assert "load_runs(..., diverged='is_diverged')" in text
     assert "--column diverged=is_diverged" in text
@@ -149,7 +130,7 @@ def test_an_unmapped_flags_like_column_is_named_with_the_fix_in_both_forms():
 
 
 def test_a_flags_like_column_beside_a_read_flags_column_names_the_one_read():
-    df = _flagged_runs("Is Diverged").assign(diverged=False)
+    df = flagged_runs("Is Diverged").assign(diverged=False)
     with pytest.warns(PlausibilityWarning, match="the flags are read from column 'diverged'"):
         bl.load_runs(df)
 
@@ -157,7 +138,7 @@ def test_a_flags_like_column_beside_a_read_flags_column_names_the_one_read():
 def test_no_flags_warning_for_a_table_without_such_a_column():
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        bl.load_runs(_flagged_runs("diverged"))
+        bl.load_runs(flagged_runs("diverged"))
     assert not [w for w in caught if "looks like diverged-run flags" in str(w.message)]
 
 
@@ -175,21 +156,21 @@ def test_no_flags_warning_for_a_table_without_such_a_column():
     ],
 )
 def test_a_bad_flags_mapping_is_an_error_naming_the_column(kwargs, df_change, match):
-    df = _flagged_runs().assign(**df_change)
+    df = flagged_runs().assign(**df_change)
     with pytest.raises(RunTableError, match=match):
         _quiet_load(df, **kwargs)
 
 
 def test_diverged_takes_a_column_name():
     with pytest.raises(TypeError, match="diverged= takes the name"):
-        _quiet_load(_flagged_runs(), diverged=3)
+        _quiet_load(flagged_runs(), diverged=3)
 
 
 def test_column_diverged_maps_the_flags_on_the_command_line(tmp_path, capsys):
     """--column diverged=NAME is read (it was refused: 'diverged' is not one of ...), so a law
     that fits every run as converged refuses the flagged runs, in command-line words."""
     path = tmp_path / "runs.csv"
-    _flagged_runs().to_csv(path, index=False)
+    flagged_runs().to_csv(path, index=False)
     argv = [
         "fit",
         path,

@@ -12,7 +12,6 @@ matplotlib.use("Agg")
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-import pytest  # noqa: E402
 from conftest import cli_run  # noqa: E402
 
 from bayeslaws.app import cli  # noqa: E402
@@ -21,26 +20,16 @@ from bayeslaws.app.cli.fit_commands import _nearest_cells_note  # noqa: E402
 from bayeslaws.app.cli.output import exact_text  # noqa: E402
 
 
-@pytest.fixture(scope="module")
-def hp_file(small_sweep_hp_fit, tmp_path_factory):
-    """``small_sweep_hp_fit`` (law 'hyperparams', loss_level 'free') saved, and one of its
-    fitted cells."""
-    path = tmp_path_factory.mktemp("review2") / "hp.nc"
-    small_sweep_hp_fit.save(path)
-    N, D = small_sweep_hp_fit.training_runs().df[["N", "D"]].iloc[0]
-    return {"fit": path, "N": float(N), "D": float(D)}
-
-
 # ---- 1. NaN columns are explained ---------------------------------------------------------
-def test_predict_names_the_rows_a_hyperparams_fit_has_no_loss_at(hp_file, capsys):
+def test_predict_names_the_rows_a_hyperparams_fit_has_no_loss_at(hp_fit_file, capsys):
     """At a fitted cell and an unfitted one, the loss (loss_*), loss_opt_* and penalty_* of a
     hyperparams fit (loss_level 'free') are NaN at the unfitted one: stderr says so in one line
     naming that row and the remedy in the command line's form."""
-    N, D = hp_file["N"], hp_file["D"]
+    N, D = hp_fit_file["N"], hp_fit_file["D"]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        code = main(["predict", str(hp_file["fit"]), "--N", str(N), "3e9", "--D", str(D), "6e10",
-                     "--lr", "3e-4", "--batch-size", "1e5"])  # fmt: skip
+        code = main(["predict", str(hp_fit_file["fit"]), "--N", str(N), "3e9", "--D", str(D),
+                     "6e10", "--lr", "3e-4", "--batch-size", "1e5"])  # fmt: skip
     out, err = capsys.readouterr()
     assert code == 0
     notes = [line for line in err.splitlines() if "are NaN at" in line]
@@ -54,33 +43,33 @@ def test_predict_names_the_rows_a_hyperparams_fit_has_no_loss_at(hp_file, capsys
     assert "Python:" not in note
 
 
-def test_predict_says_nothing_when_every_value_is_there(hp_file, capsys):
+def test_predict_says_nothing_when_every_value_is_there(hp_fit_file, capsys):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        code = main(["predict", str(hp_file["fit"]), "--N", str(hp_file["N"]),
-                     "--D", str(hp_file["D"])])  # fmt: skip
+        code = main(["predict", str(hp_fit_file["fit"]), "--N", str(hp_fit_file["N"]),
+                     "--D", str(hp_fit_file["D"])])  # fmt: skip
     err = capsys.readouterr().err
     assert code == 0 and "are NaN at" not in err
 
 
 # ---- 2. batch sizes in tokens ------------------------------------------------------------
-def test_predict_candidates_and_design_say_batch_sizes_are_tokens(hp_file, tmp_path, capsys):
+def test_predict_candidates_and_design_say_batch_sizes_are_tokens(hp_fit_file, tmp_path, capsys):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        code = main(["predict", str(hp_file["fit"]), "--N", "3e9", "--D", "6e10"])
+        code = main(["predict", str(hp_fit_file["fit"]), "--N", "3e9", "--D", "6e10"])
     err = capsys.readouterr().err
     assert code == 0 and "batch sizes (batch_size, B_opt) are in tokens" in err
     out = tmp_path / "cands.csv"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        code = main(["candidates", str(hp_file["fit"]), "--sweep", "3e9", "6e10", "--out",
+        code = main(["candidates", str(hp_fit_file["fit"]), "--sweep", "3e9", "6e10", "--out",
                      str(out)])  # fmt: skip
     printed = capsys.readouterr().out
     assert code == 0 and "batch_size in tokens" in printed
     assert list(pd.read_csv(out).columns[:5]) == ["N", "D", "C", "lr", "batch_size"]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        code = main(["design", str(hp_file["fit"]), "--candidates", str(out), "--hparams",
+        code = main(["design", str(hp_fit_file["fit"]), "--candidates", str(out), "--hparams",
                      "3e9", "6e10", "--k", "1"])  # fmt: skip
     err = capsys.readouterr().err
     assert code == 0 and "batch sizes (batch_size, B_opt) are in tokens" in err
@@ -148,20 +137,12 @@ def test_nearest_cell_is_named_only_for_a_row_that_nearly_asked_for_it():
 SWEEPS = ["--sweep", "1e8", "3e9", "--sweep", "2e8", "8e9", "--sweep", "3e8", "1e10"]
 
 
-@pytest.fixture(scope="module")
-def sweep_file(small_sweep_sweep_fit, tmp_path_factory):
-    """Law 'sweep' on the small SIMULATED sweep (conftest), saved."""
-    path = tmp_path_factory.mktemp("review9") / "sweep_fit.nc"
-    small_sweep_sweep_fit.save(path)
-    return path
-
-
 # ---- 1. what to run: the ranges of a picked sweep, every run in a CSV ------------------------
-def test_design_rows_give_a_sweeps_ranges_and_out_lists_every_run(sweep_file, tmp_path, capsys):
+def test_design_rows_give_a_sweeps_ranges_and_out_lists_every_run(sweep_fit_file, tmp_path, capsys):
     """A picked 15-run sweep's row showed lr and batch_size of its first run (the lowest of
     each), which read as the setting to use; no file listed the runs to train."""
     picks = tmp_path / "picks.csv"
-    argv = ["design", sweep_file, *SWEEPS, "--hparams", "5e8", "2e10", "--k", "2",
+    argv = ["design", sweep_fit_file, *SWEEPS, "--hparams", "5e8", "2e10", "--k", "2",
             "--out", picks]  # fmt: skip
     code, out, err = cli_run(argv, capsys)
     assert code == 0, err

@@ -9,32 +9,12 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import IDENTIFIABILITY_TRUTH as TRUTH
+from conftest import identifiability_problems, identifiability_runs_at
 
 import bayeslaws as bl
 from bayeslaws.inference import IdentifiabilityWarning, identifiability
 from bayeslaws.runs import simulate
-
-TRUTH = {"E": 1.7, "A": 400.0, "B": 410.0, "alpha": 0.34, "beta": 0.28}
-
-
-SIZES = np.geomspace(5e7, 2e9, 6)[:, None]  # 40x
-
-
-def runs_at(tokens, sizes=SIZES, truth=TRUTH, seed=0) -> pd.DataFrame:
-    """SIMULATED Chinchilla runs at every size x token count (noise sd 0.01)."""
-    design = {**truth, "N": sizes, "D": np.asarray(tokens, float)[None, :]}
-    return simulate.simulate_chinchilla_runs(design, noise_sd=0.01, seed=seed)
-
-
-def problems_of(df, law="chinchilla") -> list[str]:
-    """identifiability.check's problems and caveats for ``law`` on the table ``df``."""
-    law_obj = bl.laws.LAWS[law]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the tables' own notes (plausibility, divergence)
-        runs = df if isinstance(df, bl.RunTable) else bl.load_runs(df)
-        prepared = law_obj.prepare(runs)
-    found = identifiability.check(law_obj, prepared, law_obj.default_likelihood, warn=False)
-    return found + identifiability.caveats(law_obj, prepared)
 
 
 # ---- 2. per group -----------------------------------------------------------------------------
@@ -48,12 +28,13 @@ def grouped(math_tokens) -> pd.DataFrame:
         [("web", 1.7, 0.28, tokens), ("code", 1.2, 0.28, tokens), ("math", 1.5, 0.20, math_tokens)]
     ):
         truth = {**TRUTH, "E": E, "beta": beta}
-        parts.append(runs_at(D, sizes=sizes, truth=truth, seed=seed).assign(group=group))
+        runs = identifiability_runs_at(D, sizes=sizes, truth=truth, seed=seed)
+        parts.append(runs.assign(group=group))
     return pd.concat(parts, ignore_index=True)
 
 
 def test_a_group_at_one_token_count_is_warned_naming_the_group():
-    problems = problems_of(grouped([1e10]))
+    problems = identifiability_problems(grouped([1e10]))
     (problem,) = problems
     assert problem.startswith("group 'math': one token count (D = 1e+10)")
     assert "beta_group" in problem and "other groups' pooled values" in problem
@@ -66,26 +47,28 @@ def test_a_group_at_one_token_count_is_warned_naming_the_group():
 
 
 def test_a_group_with_a_narrow_range_or_two_token_counts_is_warned():
-    (narrow,) = problems_of(grouped([1e10, 1.05e10, 1.1e10]))
+    (narrow,) = identifiability_problems(grouped([1e10, 1.05e10, 1.1e10]))
     assert narrow.startswith("group 'math': D covers only 1.1x (1e+10 to 1.1e+10 tokens")
     assert "add 'math' runs that widen it" in narrow
-    (two,) = problems_of(grouped([1e10, 3e10]))
+    (two,) = identifiability_problems(grouped([1e10, 3e10]))
     assert two.startswith("group 'math': only 2 distinct token counts (D = 1e+10, 3e+10)")
 
 
 def test_well_designed_groups_stay_silent():
     """Every group on its own wide grid; and two groups far apart in scale (N 6x and 10x,
     D 10x each), as tests/conftest.py's two_scales runs."""
-    assert problems_of(grouped(np.geomspace(1e9, 1e11, 4))) == []
+    assert identifiability_problems(grouped(np.geomspace(1e9, 1e11, 4))) == []
     small, large = np.geomspace(5e7, 3e8, 4)[:, None], np.geomspace(1e9, 1e10, 4)[:, None]
     two = pd.concat(
         [
-            runs_at(np.geomspace(1e9, 1e10, 3), sizes=small).assign(group="small"),
-            runs_at(np.geomspace(2e10, 2e11, 3), sizes=large, seed=1).assign(group="large"),
+            identifiability_runs_at(np.geomspace(1e9, 1e10, 3), sizes=small).assign(group="small"),
+            identifiability_runs_at(np.geomspace(2e10, 2e11, 3), sizes=large, seed=1).assign(
+                group="large"
+            ),
         ],
         ignore_index=True,
     )
-    assert problems_of(two) == []
+    assert identifiability_problems(two) == []
 
 
 # ---- 5. per-group messages are caveats, not causes of sampler trouble -------------------------

@@ -7,35 +7,18 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-import pandas as pd
 import pytest
-from conftest import chinchilla_design, shared_or_skip
+from conftest import IDENTIFIABILITY_TRUTH as TRUTH
+from conftest import (
+    chinchilla_design,
+    identifiability_problems,
+    identifiability_runs_at,
+    shared_or_skip,
+)
 
 import bayeslaws as bl
-from bayeslaws.inference import IdentifiabilityWarning, identifiability
+from bayeslaws.inference import IdentifiabilityWarning
 from bayeslaws.runs import simulate
-
-TRUTH = {"E": 1.7, "A": 400.0, "B": 410.0, "alpha": 0.34, "beta": 0.28}
-
-
-SIZES = np.geomspace(5e7, 2e9, 6)[:, None]  # 40x
-
-
-def runs_at(tokens, sizes=SIZES, truth=TRUTH, seed=0) -> pd.DataFrame:
-    """SIMULATED Chinchilla runs at every size x token count (noise sd 0.01)."""
-    design = {**truth, "N": sizes, "D": np.asarray(tokens, float)[None, :]}
-    return simulate.simulate_chinchilla_runs(design, noise_sd=0.01, seed=seed)
-
-
-def problems_of(df, law="chinchilla") -> list[str]:
-    """identifiability.check's problems and caveats for ``law`` on the table ``df``."""
-    law_obj = bl.laws.LAWS[law]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the tables' own notes (plausibility, divergence)
-        runs = df if isinstance(df, bl.RunTable) else bl.load_runs(df)
-        prepared = law_obj.prepare(runs)
-    found = identifiability.check(law_obj, prepared, law_obj.default_likelihood, warn=False)
-    return found + identifiability.caveats(law_obj, prepared)
 
 
 # ---- 1. a narrow range of N or D --------------------------------------------------------------
@@ -53,7 +36,7 @@ def test_a_narrow_range_of_token_counts_is_warned_before_sampling(tokens, said):
     with warnings.catch_warnings():
         warnings.simplefilter("error", IdentifiabilityWarning)
         with pytest.raises(IdentifiabilityWarning, match=said) as caught:
-            bl.fit(runs_at(tokens), law="chinchilla", chains=1, warmup=5, draws=5)
+            bl.fit(identifiability_runs_at(tokens), law="chinchilla", chains=1, warmup=5, draws=5)
     message = str(caught.value)
     assert "exponent in D" in message and "prior" in message
     assert "D = 1e+11" in message  # 10x the smallest
@@ -61,21 +44,23 @@ def test_a_narrow_range_of_token_counts_is_warned_before_sampling(tokens, said):
 
 def test_a_narrow_range_of_model_sizes_is_warned_too():
     sizes = np.array([2e8, 2.1e8, 2.2e8, 2.3e8])[:, None]
-    problems = problems_of(runs_at(np.geomspace(1e9, 1e11, 5), sizes=sizes))
+    runs = identifiability_runs_at(np.geomspace(1e9, 1e11, 5), sizes=sizes)
+    problems = identifiability_problems(runs)
     assert any(p.startswith("N covers only 1.15x (2e+08 to 2.3e+08 params") for p in problems)
 
 
 def test_the_sweep_law_on_a_narrow_range_of_token_counts_is_warned():
     tokens = [1e10, 1.5e10, 2.2e10]
     df = simulate.simulate_video_dit_sweep(seed=0, tokens=tokens, grid_points=(3, 3))
-    assert any(p.startswith("D covers only 2.2x") for p in problems_of(df, "sweep"))
+    assert any(p.startswith("D covers only 2.2x") for p in identifiability_problems(df, "sweep"))
     # the hyperparams law (linear in ln D, no floor): a caveat, warned and noted
-    assert any(p.startswith("D covers only 2.2x") for p in problems_of(df, "hyperparams"))
+    problems = identifiability_problems(df, "hyperparams")
+    assert any(p.startswith("D covers only 2.2x") for p in problems)
 
 
 def test_two_close_token_counts_are_told_to_widen_the_range():
     """Two D values 1e10 and 1.2e10 were told to add a third at 1.44e10: still 1.44x."""
-    (problem,) = problems_of(runs_at([1e10, 1.2e10]))
+    (problem,) = identifiability_problems(identifiability_runs_at([1e10, 1.2e10]))
     assert "only 2 distinct token counts (D = 1e+10, 1.2e+10, covering only 1.2x)" in problem
     assert "add runs at a third D (e.g. 1e+11)" in problem
     assert "1.44e+10" not in problem
@@ -87,16 +72,16 @@ def test_wide_designs_stay_silent():
     other) problem."""
     N, D = chinchilla_design()
     grid = simulate.simulate_chinchilla_runs({**TRUTH, "N": N, "D": D}, noise_sd=0.01, seed=0)
-    assert problems_of(grid) == []
+    assert identifiability_problems(grid) == []
     for law in ("chinchilla", "hyperparams", "sweep"):
-        assert problems_of(bl.load_bundled(), law) == [], law
+        assert identifiability_problems(bl.load_bundled(), law) == [], law
     small = simulate.simulate_video_dit_sweep(
         seed=1, sizes=(0.017e9, 0.057e9, 0.26e9), tokens=(2e9, 5e9, 12e9)
     )
-    assert problems_of(small, "hyperparams") == []
+    assert identifiability_problems(small, "hyperparams") == []
     isoflop = simulate.simulate_liang_isoflop(seed=0, budgets=(1e17, 6e17, 3e18))
     for law in ("isoflop", "chinchilla"):
-        assert problems_of(isoflop, law) == [], law
+        assert identifiability_problems(isoflop, law) == [], law
 
 
 def test_real_designs_stay_silent():
@@ -111,4 +96,4 @@ def test_real_designs_stay_silent():
             ("marin comma", "isoflop"): bundled.isoflop_compendium("marin_202603", "comma"),
         }
     for (name, law), table in tables.items():
-        assert problems_of(table, law) == [], name
+        assert identifiability_problems(table, law) == [], name

@@ -6,18 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import noiseless_chinchilla_grid
 
 import bayeslaws as bl
 from bayeslaws.runs import RunTableError
-
-
-def grid(n_sizes: int = 5, n_tokens: int = 3) -> pd.DataFrame:
-    """SIMULATED: N 1e8 .. 1e9 params x D 20 .. 80 tokens per param, loss from a
-    Chinchilla-like law (no noise), canonical columns N, D, loss."""
-    N, ratio = np.meshgrid(np.geomspace(1e8, 1e9, n_sizes), [20.0, 40.0, 80.0][:n_tokens])
-    N, D = N.ravel(), (N * ratio).ravel()
-    loss = 1.8 + 400 / N**0.34 + 2000 / D**0.36
-    return pd.DataFrame({"N": N, "D": D, "loss": loss})
 
 
 # ---- 3. rows below one parameter or token in a plausible column ---------------------------------
@@ -49,7 +41,7 @@ def test_one_row_with_c_in_pf_days_is_named_as_a_row():
 
 # ---- 4. N, D and C that disagree: the ratio and its unit -------------------------------------
 def test_the_disagreement_shows_c_over_6nd_and_the_unit_it_points_at():
-    df = grid()
+    df = noiseless_chinchilla_grid()
     C = 6 * df["N"] * df["D"]
     with pytest.raises(RunTableError, match=r"C / 6ND is 1e-18 at row 0, 1e-18 at row 1") as e:
         bl.load_runs(df.assign(C=C / 1e18))

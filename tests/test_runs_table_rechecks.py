@@ -11,18 +11,10 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import noiseless_chinchilla_grid
 
 import bayeslaws as bl
 from bayeslaws.runs import PlausibilityWarning, RunTable, RunTableError
-
-
-def grid(n_sizes: int = 5, n_tokens: int = 3) -> pd.DataFrame:
-    """SIMULATED: N 1e8 .. 1e9 params x D 20 .. 80 tokens per param, loss from a
-    Chinchilla-like law (no noise), canonical columns N, D, loss."""
-    N, ratio = np.meshgrid(np.geomspace(1e8, 1e9, n_sizes), [20.0, 40.0, 80.0][:n_tokens])
-    N, D = N.ravel(), (N * ratio).ravel()
-    loss = 1.8 + 400 / N**0.34 + 2000 / D**0.36
-    return pd.DataFrame({"N": N, "D": D, "loss": loss})
 
 
 def no_warnings(call):
@@ -47,7 +39,7 @@ def no_warnings(call):
 def test_a_table_edited_by_replace_or_built_directly_is_checked(column, value, message):
     """dataclasses.replace (porian_isoflop's docstring suggests it for edits) and RunTable(...)
     took a loss of -1 (a fit with NaN parameters) or a negative N (LinAlgError): unchecked."""
-    runs = bl.load_runs(grid())
+    runs = bl.load_runs(noiseless_chinchilla_grid())
     bad = runs.df.copy()
     bad.loc[4, column] = value
     with pytest.raises(RunTableError, match=message):
@@ -57,7 +49,7 @@ def test_a_table_edited_by_replace_or_built_directly_is_checked(column, value, m
 
 
 def test_a_table_checks_text_values_and_allows_a_missing_loss():
-    runs = bl.load_runs(grid())
+    runs = bl.load_runs(noiseless_chinchilla_grid())
     text = runs.df.astype({"N": object})
     text.loc[2, "N"] = "abc"
     with pytest.raises(RunTableError, match=r"column 'N' has non-numeric values at rows 2 "):
@@ -70,7 +62,7 @@ def test_a_table_checks_text_values_and_allows_a_missing_loss():
 
 
 def test_a_table_edited_in_place_is_refused_by_fit_before_sampling():
-    runs = bl.load_runs(grid())
+    runs = bl.load_runs(noiseless_chinchilla_grid())
     runs.df.loc[3, "loss"] = -2.0  # the frozen table's frame is still mutable
     with pytest.raises(RunTableError, match=r"column 'loss' must be finite and positive; bad "
                        r"values at rows 3 "):  # fmt: skip
@@ -79,7 +71,7 @@ def test_a_table_edited_in_place_is_refused_by_fit_before_sampling():
 
 def test_building_a_loaded_table_again_says_nothing():
     """No second warning: the checks raise; a plausible table builds silently."""
-    runs = bl.load_runs(grid())
+    runs = bl.load_runs(noiseless_chinchilla_grid())
     no_warnings(lambda: replace(runs, df=runs.df))
     no_warnings(lambda: runs.exclude(runs.df.index == 0, "first run"))
 
@@ -88,7 +80,7 @@ def test_building_a_loaded_table_again_says_nothing():
 def test_reloading_with_units_for_n_derives_c_again():
     """N typed in millions, C derived at load: load_runs(runs, units={'N': 'millions'}) said
     N, D and C disagree (give two of them) though two were given."""
-    df = grid()
+    df = noiseless_chinchilla_grid()
     with pytest.warns(PlausibilityWarning):
         runs = bl.load_runs(df.assign(N=df["N"] / 1e6))
     assert runs.derived == ("C",)
@@ -100,7 +92,7 @@ def test_reloading_with_units_for_n_derives_c_again():
 
 def test_reloading_a_table_whose_n_was_edited_derives_c_again():
     """replace(runs, df=... N fixed ...) then load_runs kept C 1e6 x off 6ND, silently."""
-    df = grid()
+    df = noiseless_chinchilla_grid()
     with pytest.warns(PlausibilityWarning):
         runs = bl.load_runs(df.assign(N=df["N"] / 1e6))
     edited = replace(runs, df=runs.df.assign(N=runs.df["N"] * 1e6))
@@ -110,7 +102,7 @@ def test_reloading_a_table_whose_n_was_edited_derives_c_again():
 
 
 def test_reloading_derives_d_again_and_an_exclusion_keeps_what_was_derived():
-    df = grid()
+    df = noiseless_chinchilla_grid()
     budget = df.assign(C=6 * df["N"] * df["D"]).drop(columns="D")
     with pytest.warns(PlausibilityWarning):
         runs = bl.load_runs(budget.assign(N=budget["N"] / 1e6))  # D = C / 6N: 1e6 x too many
@@ -125,7 +117,7 @@ def test_reloading_derives_d_again_and_an_exclusion_keeps_what_was_derived():
 def test_a_given_c_is_kept_and_checked_like_a_fresh_table():
     """A C read from the table (N, D and C given) is no derived one: with units for N it is
     checked against the model, with the same message as the fresh DataFrame gets."""
-    df = grid()
+    df = noiseless_chinchilla_grid()
     df = df.assign(C=6 * df["N"] * df["D"])
     runs = bl.load_runs(df)
     assert runs.derived == ()
@@ -140,7 +132,7 @@ def test_a_given_c_is_kept_and_checked_like_a_fresh_table():
 def test_a_c_set_after_the_load_is_given_and_kept_on_a_reload():
     """A nominal budget written over the derived C (as isoflop_compendium and
     Fit.training_runs do) is given from then on: a re-load keeps it."""
-    runs = bl.load_runs(grid())
+    runs = bl.load_runs(noiseless_chinchilla_grid())
     nominal = runs.df["C"] * np.linspace(0.8, 1.07, len(runs))
     table = replace(runs, df=runs.df.assign(C=nominal))
     assert table.derived == () and table.derived_values is None
@@ -149,7 +141,7 @@ def test_a_c_set_after_the_load_is_given_and_kept_on_a_reload():
 
 
 def test_a_derived_c_under_another_compute_model_is_checked_and_says_why():
-    runs = bl.load_runs(grid(), compute_model=8)
+    runs = bl.load_runs(noiseless_chinchilla_grid(), compute_model=8)
     with pytest.raises(RunTableError, match="disagree with the compute model 6ND") as err:
         bl.load_runs(runs, compute_model=6)
     message = str(err.value)
@@ -162,7 +154,7 @@ def test_a_derived_c_under_another_compute_model_is_checked_and_says_why():
 
 
 def test_derived_names_only_n_d_or_c():
-    runs = bl.load_runs(grid())
+    runs = bl.load_runs(noiseless_chinchilla_grid())
     with pytest.raises(RunTableError, match=r"derived= names \['loss'\]"):
         RunTable(runs.df, runs.compute_model, derived=("loss",))
     with pytest.raises(TypeError, match=r"derived= takes a tuple"):

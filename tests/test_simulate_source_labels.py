@@ -8,6 +8,10 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import SOURCE_GRID_D as D
+from conftest import SOURCE_GRID_N as N
+from conftest import SOURCE_GRID_TRUTH as TRUTH
+from conftest import quiet
 
 import bayeslaws as bl
 from bayeslaws.runs import RunTableError
@@ -80,18 +84,6 @@ def test_liang_sources_name_the_fields_that_differ_from_the_default():
         warnings.simplefilter("ignore")  # n_exp = 0.5 puts D/N far from the usual range
         assert bl.load_runs(other).simulated == "all"
 
-TRUTH = {"E": 1.8, "A": 480.0, "B": 2000.0, "alpha": 0.35, "beta": 0.37}
-
-N = np.repeat([1e8, 3e8, 1e9], 3)
-
-D = np.tile([2e9, 6e9, 2e10], 3)
-
-
-def _load(data, **kwargs):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # plausibility notes of small tables: not under test
-        return bl.load_runs(data, **kwargs)
-
 
 # ---- 2. simulate_chinchilla_runs records its truth -------------------------------------------
 def _source(**kwargs) -> str:
@@ -117,7 +109,7 @@ def test_chinchilla_source_names_the_truth_and_one_likelihood_name():
 def test_chinchilla_truth_round_trips_through_the_source(likelihood):
     params = {**TRUTH, "alpha": 0.3125, "N": N, "D": D}
     table = sim.simulate_chinchilla_runs(params, noise_sd=0.03, seed=7, likelihood=likelihood)
-    runs = _load(table)
+    runs = quiet(bl.load_runs, table)
     for text in (table["source"].iloc[0], runs.source, runs.record()["source"]):
         truth = sim.chinchilla_truth_from_source(text)
         assert truth["alpha"] == 0.3125 and truth["noise_sd"] == 0.03 and truth["seed"] == 7

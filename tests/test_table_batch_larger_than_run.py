@@ -8,6 +8,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import tokens_batch_frame
 
 import bayeslaws as bl
 from bayeslaws.app.cli import with_cli_hints
@@ -17,16 +18,6 @@ from bayeslaws.runs import simulate as sim
 ROWS_NOTE = "(0-based data rows, header not counted)"
 
 STEP = "fewer than one optimizer step"
-
-
-def tokens_batch_frame() -> pd.DataFrame:
-    """6 plausible runs (N params, D = 20 N tokens: 2e9 .. 2e10) whose batch_size is already
-    in tokens (2^20 .. 2^22: 0.5 .. 2k sequences of 2048 tokens)."""
-    N = np.geomspace(1e8, 1e9, 6)
-    batch = np.array([2**20, 2**21, 2**22, 2**20, 2**21, 2**22], float)
-    return pd.DataFrame(
-        {"N": N, "D": 20 * N, "lr": 1e-3, "batch_size": batch, "loss": np.linspace(3, 2.5, 6)}
-    )
 
 
 def step_warnings(load) -> list[str]:

@@ -8,6 +8,7 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import tokens_batch_frame
 
 import bayeslaws as bl
 from bayeslaws.app.cli import LOSS_MISSING, with_cli_hints
@@ -16,16 +17,6 @@ from bayeslaws.laws.hyperparams import HyperparamsLaw
 from bayeslaws.laws.hyperparams.data import diverged_mask
 from bayeslaws.runs import RunTableError
 from bayeslaws.runs import simulate as sim
-
-
-def tokens_batch_frame() -> pd.DataFrame:
-    """6 plausible runs (N params, D = 20 N tokens: 2e9 .. 2e10) whose batch_size is already
-    in tokens (2^20 .. 2^22: 0.5 .. 2k sequences of 2048 tokens)."""
-    N = np.geomspace(1e8, 1e9, 6)
-    batch = np.array([2**20, 2**21, 2**22, 2**20, 2**21, 2**22], float)
-    return pd.DataFrame(
-        {"N": N, "D": 20 * N, "lr": 1e-3, "batch_size": batch, "loss": np.linspace(3, 2.5, 6)}
-    )
 
 
 def tiny_sweep() -> pd.DataFrame:

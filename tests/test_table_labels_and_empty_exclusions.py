@@ -10,46 +10,29 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import noisy_chinchilla_grid, warning_messages
 
 import bayeslaws as bl
 from bayeslaws.runs import PlausibilityWarning, RunTable
 from bayeslaws.runs.messages import LABELS_NOTE, ROWS_NOTE
 
 
-def chinchilla_grid() -> pd.DataFrame:
-    """SIMULATED: 20 runs, N 2e7 .. 1e9 parameters, D = 5 .. 40 N tokens (median D/N 15),
-    loss from a Chinchilla-like law with 1% noise (fixed seed)."""
-    rng = np.random.default_rng(0)
-    N = np.repeat([2e7, 5e7, 1e8, 3e8, 1e9], 4)
-    D = N * np.tile([5.0, 10.0, 20.0, 40.0], 5)
-    loss = 1.8 + 482 / N**0.348 + 2085 / D**0.366
-    return pd.DataFrame({"N": N, "D": D, "loss": loss * np.exp(rng.normal(0, 0.01, N.size))})
-
-
-def messages(load) -> tuple[list[str], object]:
-    """(the warning messages ``load()`` gives, its result)."""
-    with warnings.catch_warnings(record=True) as record:
-        warnings.simplefilter("always")
-        out = load()
-    return [str(w.message) for w in record], out
-
-
 # ---- 2. an exclusion that selects no row -------------------------------------------------------
 def test_an_exclusion_selecting_no_row_warns_and_records_nothing():
     """Positions on a table labelled 100..119 (the idiom OutlierWarning prints) select none."""
-    runs = bl.load_runs(chinchilla_grid().set_axis(range(100, 120)))
+    runs = bl.load_runs(noisy_chinchilla_grid().set_axis(range(100, 120)))
     with pytest.warns(PlausibilityWarning, match=r"exclude\(reason='outliers'\).*selects no row"):
         kept = runs.exclude(runs.df.index.isin([3]), reason="outliers")
     assert len(kept) == len(runs) and kept.exclusions == ()
     assert kept.record()["exclusions"] == []
-    said, _ = messages(lambda: runs.exclude(runs.df.index.isin([3]), reason="outliers"))
+    said, _ = warning_messages(lambda: runs.exclude(runs.df.index.isin([3]), reason="outliers"))
     assert "labelled 100, 101" in said[0] and LABELS_NOTE in said[0]
     with pytest.warns(PlausibilityWarning, match="selects no row"):
         runs.exclude(lambda df: df["loss"] > 99, reason="diverged")
 
 
 def test_an_exclusion_selecting_rows_and_a_subset_keeping_all_stay_silent():
-    runs = bl.load_runs(chinchilla_grid().set_axis(range(100, 120)))
+    runs = bl.load_runs(noisy_chinchilla_grid().set_axis(range(100, 120)))
     with warnings.catch_warnings():
         warnings.simplefilter("error", PlausibilityWarning)
         kept = runs.exclude(runs.df.index.isin([103]), reason="mistyped")
@@ -62,13 +45,13 @@ def test_an_exclusion_selecting_rows_and_a_subset_keeping_all_stay_silent():
 
 # ---- 4. what row labels count, kept by the table -----------------------------------------------
 def test_a_reloaded_table_from_an_indexed_dataframe_still_says_labels():
-    df = chinchilla_grid().set_axis(range(100, 120))
+    df = noisy_chinchilla_grid().set_axis(range(100, 120))
     df.loc[110, "D"] *= 1e4  # one row at D/N 2e5: named by a warning
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PlausibilityWarning)
         runs = bl.load_runs(df)
     assert runs.row_note == LABELS_NOTE
-    said, again = messages(lambda: bl.load_runs(runs))
+    said, again = warning_messages(lambda: bl.load_runs(runs))
     (text,) = [m for m in said if "tokens per parameter" in m]
     assert f"rows 110 ({LABELS_NOTE})" in text
     assert again.row_note == LABELS_NOTE
@@ -78,7 +61,7 @@ def test_a_reloaded_table_from_an_indexed_dataframe_still_says_labels():
 
 def test_a_file_counts_data_rows_and_a_table_built_directly_guesses(tmp_path):
     path = tmp_path / "runs.csv"
-    chinchilla_grid().to_csv(path, index=False)
+    noisy_chinchilla_grid().to_csv(path, index=False)
     runs = bl.load_runs(path)
     assert runs.row_note == ROWS_NOTE
     assert bl.load_runs(runs).row_note == ROWS_NOTE
@@ -94,7 +77,7 @@ def test_a_file_counts_data_rows_and_a_table_built_directly_guesses(tmp_path):
     [([7] * 10 + [7.0] * 5 + ["a"] * 5, "7 and 7.0 -> '7'"), ([7] * 10 + ["7"] * 10, "7 and '7'")],
 )
 def test_group_labels_read_as_one_label_are_one_group_with_a_warning(labels, spelled):
-    df = chinchilla_grid().assign(group=pd.Series(labels, dtype=object))
+    df = noisy_chinchilla_grid().assign(group=pd.Series(labels, dtype=object))
     with pytest.warns(PlausibilityWarning, match="merged into one group") as record:
         runs = bl.load_runs(df)
     assert any(spelled in str(w.message) for w in record)
@@ -104,9 +87,9 @@ def test_group_labels_read_as_one_label_are_one_group_with_a_warning(labels, spe
 
 def test_a_files_7_and_7_0_are_one_group_and_distinct_floats_stay_as_they_are(tmp_path):
     path = tmp_path / "groups.csv"
-    chinchilla_grid().assign(group=["7"] * 10 + ["7.0"] * 10).to_csv(path, index=False)
+    noisy_chinchilla_grid().assign(group=["7"] * 10 + ["7.0"] * 10).to_csv(path, index=False)
     with pytest.warns(PlausibilityWarning, match=r"'7' and '7.0' -> '7'"):
         assert bl.load_runs(path).groups == ["7"]
-    df = chinchilla_grid().assign(group=[1.0] * 10 + [2.0] * 10)
-    said, runs = messages(lambda: bl.load_runs(df))
+    df = noisy_chinchilla_grid().assign(group=[1.0] * 10 + [2.0] * 10)
+    said, runs = warning_messages(lambda: bl.load_runs(df))
     assert runs.groups == ["1.0", "2.0"] and not any("merged" in m for m in said)

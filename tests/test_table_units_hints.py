@@ -4,11 +4,9 @@ SIMULATED (a Chinchilla-like law on a 5 x 4 grid)."""
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
-import pandas as pd
 import pytest
+from conftest import noisy_chinchilla_grid, warning_messages
 
 import bayeslaws as bl
 from bayeslaws.runs import RunTableError
@@ -17,29 +15,11 @@ from bayeslaws.runs.units import unit_pairs
 MILLIONS_BILLIONS = "units={'N': 'millions', 'D': 'billions'}"
 
 
-def chinchilla_grid() -> pd.DataFrame:
-    """SIMULATED: 20 runs, N 2e7 .. 1e9 parameters, D = 5 .. 40 N tokens (median D/N 15),
-    loss from a Chinchilla-like law with 1% noise (fixed seed)."""
-    rng = np.random.default_rng(0)
-    N = np.repeat([2e7, 5e7, 1e8, 3e8, 1e9], 4)
-    D = N * np.tile([5.0, 10.0, 20.0, 40.0], 5)
-    loss = 1.8 + 482 / N**0.348 + 2085 / D**0.366
-    return pd.DataFrame({"N": N, "D": D, "loss": loss * np.exp(rng.normal(0, 0.01, N.size))})
-
-
-def messages(load) -> tuple[list[str], object]:
-    """(the warning messages ``load()`` gives, its result)."""
-    with warnings.catch_warnings(record=True) as record:
-        warnings.simplefilter("always")
-        out = load()
-    return [str(w.message) for w in record], out
-
-
 # ---- 1. units hints when N and D are both scaled -----------------------------------------------
 def test_n_in_millions_and_d_in_billions_error_names_the_pair_and_following_it_loads_right():
     """D in billions has values below 1 token (an error); N in millions looks scaled too. The
     hint was units={'D': 'millions'} (ranked by D/N with N still in millions): 1000x off."""
-    true = chinchilla_grid()
+    true = noisy_chinchilla_grid()
     df = true.assign(N=true["N"] / 1e6, D=true["D"] / 1e9)
     with pytest.raises(RunTableError) as err:
         bl.load_runs(df)
@@ -56,9 +36,9 @@ def test_n_in_millions_and_d_in_billions_error_names_the_pair_and_following_it_l
 
 def test_n_and_d_both_in_millions_warn_once_with_pairs_not_thousands_each():
     """Both in millions: the two hints were 'thousands' each (loads 1000x too small)."""
-    true = chinchilla_grid()
+    true = noisy_chinchilla_grid()
     df = true.assign(N=true["N"] / 1e6, D=true["D"] / 1e6)
-    said, runs = messages(lambda: bl.load_runs(df))
+    said, runs = warning_messages(lambda: bl.load_runs(df))
     scaled = [m for m in said if "larger units" in m]
     assert len(scaled) == 1  # one message for the two columns
     (text,) = scaled
@@ -71,7 +51,7 @@ def test_n_and_d_both_in_millions_warn_once_with_pairs_not_thousands_each():
 
 
 def test_pairs_a_step_apart_share_one_d_over_n_and_the_typical_ratio_comes_first():
-    true = chinchilla_grid()
+    true = noisy_chinchilla_grid()
     df = true.assign(N=true["N"] / 1e6, D=true["D"] / 1e9)
     groups = unit_pairs(df)
     ratio, pairs = groups[0]
@@ -84,8 +64,8 @@ def test_pairs_a_step_apart_share_one_d_over_n_and_the_typical_ratio_comes_first
 
 def test_one_scaled_column_is_still_ranked_by_d_over_n():
     """Only N in millions (D in tokens): D/N ranks N's units as before."""
-    true = chinchilla_grid()
-    said, _ = messages(lambda: bl.load_runs(true.assign(N=true["N"] / 1e6)))
+    true = noisy_chinchilla_grid()
+    said, _ = warning_messages(lambda: bl.load_runs(true.assign(N=true["N"] / 1e6)))
     (text,) = [m for m in said if "larger units" in m]
     assert "pass units={'N': 'millions'} (median tokens per parameter D/N then 15)" in text
 
@@ -93,13 +73,13 @@ def test_one_scaled_column_is_still_ranked_by_d_over_n():
 # ---- 3. units= values --------------------------------------------------------------------------
 @pytest.mark.parametrize("unit", [None, [1e6], True, np.bool_(True)])
 def test_a_unit_that_is_no_number_or_word_is_an_error_naming_units_column(unit):
-    df = chinchilla_grid().assign(N=lambda d: d["N"] / 1e6)
+    df = noisy_chinchilla_grid().assign(N=lambda d: d["N"] / 1e6)
     with pytest.raises(TypeError, match=r"units\['N'\] must be a positive number .*'millions'"):
         bl.load_runs(df, units={"N": unit})
 
 
 def test_numbers_and_words_are_still_units():
-    df = chinchilla_grid().assign(N=lambda d: d["N"] / 1e6)
+    df = noisy_chinchilla_grid().assign(N=lambda d: d["N"] / 1e6)
     for unit in ("millions", "M", 1e6, np.float64(1e6), 1_000_000):
         assert bl.load_runs(df, units={"N": unit}).df["N"].median() == pytest.approx(1e8)
     with pytest.raises(RunTableError, match=r"must be a positive number, got 0 \(units\['N'\]\)"):
