@@ -121,3 +121,39 @@ def test_a_campaign_proposes_and_records_a_repeated_pick(fit):
     assert len(guardrail_runs(camp.runs).drop_duplicates(["N", "D"])) == 1
     again = quiet(camp.propose, CANDS.iloc[[3]], k=1)
     assert again.empty
+
+
+# ---- runs logged without C or D, read as the update reads them --------------------------------
+# Campaign.record matched the new runs on its own scaling of the given columns while fit.update
+# read them with load_runs: runs logged as N (in millions) and C, without D, were fitted with D
+# from the compute model but matched no proposed run, and runs logged as N and D were kept
+# without the C the fit gave them.
+def _fitted_new_runs(camp, n: int) -> pd.DataFrame:
+    """The last ``n`` runs of the campaign's (refitted) fit: the new runs as the update read
+    them."""
+    return camp.fit.training_runs().df.iloc[-n:].reset_index(drop=True)
+
+
+@pytest.mark.parametrize("given", ["N and D", "N and C"])
+def test_runs_given_without_c_or_d_in_millions_match_and_are_kept_as_fitted(
+    simulated_fit, given
+):
+    """The proposed run logged with N in millions and either D (no C) or C (no D, rounded to 4
+    figures as a log prints it), recorded with units=: no RecordWarning, matched to the
+    proposed run, and the campaign's runs hold N, D and C as the refit holds them (C or D
+    completed by the fit's compute model). Old code: the N-and-C run matched nothing (no D),
+    and the N-and-D run was kept without C."""
+    camp = design.Campaign.start(simulated_fit, TARGET, seed=0, model="none")
+    quiet(camp.propose, CANDS, k=1)
+    proposed = camp.proposed_runs()
+    new = _trained(proposed, seed=9)
+    logged = new.assign(N=new["N"] / 1e6)  # the user's log: N in millions
+    if given == "N and C":
+        flops = camp.fit.compute_model.flops(new["N"], new["D"])
+        logged = logged.assign(C=[float(f"{c:.4g}") for c in flops]).drop(columns="D")
+    assert _recorded(camp, logged, units={"N": "millions"}) == []
+    np.testing.assert_allclose(camp.runs["proposed_N"], proposed["N"], rtol=1e-12)
+    np.testing.assert_allclose(camp.runs["proposed_D"], proposed["D"], rtol=1e-12)
+    fitted = _fitted_new_runs(camp, len(new))
+    for column in ("N", "D", "C"):
+        np.testing.assert_allclose(camp.runs[column], fitted[column], rtol=1e-12)

@@ -1,13 +1,7 @@
-"""bayeslaws.design: the size guardrail of a batch that ends early, and a campaign's recorded
-runs read as the update reads them.
-
-1. ``Guardrails(min_size_spread=...)`` is applied at a batch's last pick; a batch the budget or
-   the candidates ended sooner came back with sizes spanning less, with no GuardrailWarning and
-   no "relaxed" (the ratio rule already said so for its own case).
-2. ``Campaign.record`` matched the new runs on its own scaling of the given columns while
-   ``fit.update`` read them with ``load_runs``: runs logged as N (in millions) and C, without
-   D, were fitted with D from the compute model but matched no proposed run (no D to match
-   on), and runs logged as N and D were kept without the C the fit gave them.
+"""bayeslaws.design: the size guardrail of a batch that ends early.
+``Guardrails(min_size_spread=...)`` is applied at a batch's last pick; a batch the budget or the
+candidates ended sooner came back with sizes spanning less, with no GuardrailWarning and no
+"relaxed" (the ratio rule already said so for its own case).
 
 All data SIMULATED (conftest's ``simulated_fit``: Chinchilla's law, 60M-6B params x 1B-100B
 tokens)."""
@@ -19,14 +13,10 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import TRUTH, quiet
 
 from bayeslaws import design
-from bayeslaws.design.campaign import RecordWarning
-from bayeslaws.runs import simulate
 
 TARGET = design.Loss(N=7e9, D=1.4e11)  # just beyond the fitted range
-QUICK = {"warmup": 100, "draws": 100, "seed": 2}  # a small refit
 # BIG and NEAR: sizes a factor 3.3 apart, one D/N (20); FAR: 20x smaller than BIG, D/N 20
 BIG, NEAR, FAR = (1e10, 2e11), (3e9, 6e10), (5e8, 1e10)
 SPREAD = design.Guardrails(ratio_diversity=False, min_size_spread=10.0)
@@ -102,50 +92,3 @@ def test_the_rules_one_test_each():
         "the size guardrail",
     ]
     assert unmet_rules(design.Guardrails(), np.array([20.0, 100.0]), sizes) == []
-
-
-# ---- 2. a campaign's recorded runs, read as the update reads them --------------------------------
-def _trained(runs: pd.DataFrame, seed: int) -> pd.DataFrame:
-    """SIMULATED losses of ``runs`` (N, D): N, D, loss."""
-    truth = {**TRUTH, "N": runs["N"].to_numpy(float), "D": runs["D"].to_numpy(float)}
-    out = simulate.simulate_chinchilla_runs(truth, noise_sd=0.01, seed=seed)
-    return out[["N", "D", "loss"]].reset_index(drop=True)
-
-
-def _recorded(camp, new_runs, **options) -> list:
-    """Campaign.record with its RecordWarnings' messages returned."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        camp.record(new_runs, **options, **QUICK)
-    return [str(w.message) for w in caught if issubclass(w.category, RecordWarning)]
-
-
-def _fitted_new_runs(camp, n: int) -> pd.DataFrame:
-    """The last ``n`` runs of the campaign's (refitted) fit: the new runs as the update read
-    them."""
-    return camp.fit.training_runs().df.iloc[-n:].reset_index(drop=True)
-
-
-@pytest.mark.parametrize("given", ["N and D", "N and C"])
-def test_runs_given_without_c_or_d_in_millions_match_and_are_kept_as_fitted(
-    simulated_fit, given
-):
-    """The proposed run logged with N in millions and either D (no C) or C (no D, rounded to 4
-    figures as a log prints it), recorded with units=: no RecordWarning, matched to the
-    proposed run, and the campaign's runs hold N, D and C as the refit holds them (C or D
-    completed by the fit's compute model). Old code: the N-and-C run matched nothing (no D),
-    and the N-and-D run was kept without C."""
-    camp = design.Campaign.start(simulated_fit, TARGET, seed=0, model="none")
-    quiet(camp.propose, CANDS, k=1)
-    proposed = camp.proposed_runs()
-    new = _trained(proposed, seed=9)
-    logged = new.assign(N=new["N"] / 1e6)  # the user's log: N in millions
-    if given == "N and C":
-        flops = camp.fit.compute_model.flops(new["N"], new["D"])
-        logged = logged.assign(C=[float(f"{c:.4g}") for c in flops]).drop(columns="D")
-    assert _recorded(camp, logged, units={"N": "millions"}) == []
-    np.testing.assert_allclose(camp.runs["proposed_N"], proposed["N"], rtol=1e-12)
-    np.testing.assert_allclose(camp.runs["proposed_D"], proposed["D"], rtol=1e-12)
-    fitted = _fitted_new_runs(camp, len(new))
-    for column in ("N", "D", "C"):
-        np.testing.assert_allclose(camp.runs[column], fitted[column], rtol=1e-12)
