@@ -11,7 +11,7 @@ import pytest
 from conftest import tiny_loss_pool
 
 from bayeslaws.app import replay
-from bayeslaws.app.replay import batch, fits
+from bayeslaws.app.replay import fits, many
 from bayeslaws.app.replay import steps as replay_steps
 
 
@@ -62,7 +62,7 @@ def test_replay_many_closes_its_batch_when_a_checkpoint_raises(no_fits, monkeypa
     """The batch generator was left to garbage collection, which the traceback (kept by a
     notebook, or here by pytest) put off: the local pool's workers ran on."""
     closed = []
-    real = batch.iter_map_tasks
+    real = many.iter_map_tasks
 
     def spied(*args, **kwargs):
         try:
@@ -70,7 +70,7 @@ def test_replay_many_closes_its_batch_when_a_checkpoint_raises(no_fits, monkeypa
         finally:
             closed.append(True)
 
-    monkeypatch.setattr(batch, "iter_map_tasks", spied)  # replay_many's lookup
+    monkeypatch.setattr(many, "iter_map_tasks", spied)  # replay_many's lookup
 
     def checkpoint(history, components):
         raise RuntimeError("checkpoint failed (disk full)")

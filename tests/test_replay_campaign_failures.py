@@ -27,7 +27,7 @@ import pytest
 from conftest import repo_script, tiny_loss_pool
 
 from bayeslaws.app import replay
-from bayeslaws.app.replay import batch, fits
+from bayeslaws.app.replay import fits, many
 from bayeslaws.app.replay import steps as replay_steps
 
 BUDGETS = (0.3, 0.6, 0.9)
@@ -138,7 +138,7 @@ def test_replay_many_records_a_task_that_failed_outside_its_steps(stubbed, monke
             raise MemoryError("the worker ran out of memory")
         return real(task)
 
-    monkeypatch.setattr(batch, "run_campaign", run_campaign)  # replay_many's lookup
+    monkeypatch.setattr(many, "run_campaign", run_campaign)  # replay_many's lookup
     with warnings.catch_warnings(), pytest.raises(replay.CampaignError) as raised:
         warnings.simplefilter("ignore")
         replay.replay_many(

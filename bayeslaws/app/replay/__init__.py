@@ -57,19 +57,19 @@ Modules (each imports only those listed before it):
 * ``pool``: the :class:`Pool` record and the checks it passes when made (:func:`check_pool`);
 * ``checks``: a replay's ``budgets`` and ``seeds`` checked before any fit, :class:`BudgetWarning`;
 * ``scores``: R^2, the decision quantity's error, coverage and half-width (:func:`score`);
-* ``pools``: the pools built from the shipped data (Step Law, Epoch, isoFLOP, simulated);
+* ``pool_builders``: the pools built from the shipped data (Step Law, Epoch, isoFLOP) and the
+  simulated pools of the compendium's shapes;
 * ``strategies``: which runs each strategy buys within a budget (:func:`choose`);
 * ``history``: the history table's cells, failure rows and log lines (:func:`describe`);
 * ``trouble``: the fits' and designs' warnings, recorded, then named once (:func:`warn_trouble`);
 * ``fits``: the law fitted to a pool's runs, its drift calibration, the start fit;
 * ``steps``: one strategy's campaign step by step (:func:`campaign_steps`);
 * ``sequential``: :func:`replay`, the campaigns one after another in this process;
-* ``batch``: :func:`replay_many`, the campaigns as a batch of tasks.
+* ``many``: :func:`replay_many`, many campaigns as a batch of tasks.
 
 Units: N params, D tokens, C FLOPs, lr the learning rate, batch size in tokens.
 """
 
-from .batch import CampaignError, CampaignTask, replay_many, run_campaign
 from .checks import (
     BUDGET_RTOL,
     BUDGETS,
@@ -90,13 +90,14 @@ from .history import (
     scored_rows,
     split_warnings,
 )
+from .many import CampaignError, CampaignTask, replay_many, run_campaign
 from .pool import (
     Pool,
     cells_of,
     check_pool,
     held_out_overlap,
 )
-from .pools import (
+from .pool_builders import (
     COMPENDIUM_SHAPES,
     compendium_pool,
     epoch_pool,
