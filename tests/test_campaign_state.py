@@ -14,8 +14,8 @@ from conftest import TRUTH
 
 from bayeslaws import design
 from bayeslaws.design import campaign
-from bayeslaws.design.batch import run_keys
 from bayeslaws.design.campaign import RecordWarning
+from bayeslaws.design.guardrails import run_keys
 from bayeslaws.runs import simulate
 
 TARGET = design.Loss(N=7e9, D=1.4e11)  # beyond the simulated fit's runs (<= 6e9, <= 1e11)

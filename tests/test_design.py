@@ -374,10 +374,10 @@ def test_guardrails_tell_groups_apart(simulated_fit):
     """A design point trained in group a no longer blocks its twin in group b (the repeat cap
     keyed runs by N, D, lr, batch size only, stranding budget in grouped campaigns); within a
     group the cap holds, and candidates without a group ignore the earlier runs' groups."""
-    from bayeslaws.design import batch
+    from bayeslaws.design import guardrails
 
     twins = pd.DataFrame({"N": [3e8, 3e8], "D": [6e9, 6e9], "group": ["a", "b"]})
-    assert batch.run_keys(twins.iloc[[0]]) != batch.run_keys(twins.iloc[[1]])
+    assert guardrails.run_keys(twins.iloc[[0]]) != guardrails.run_keys(twins.iloc[[1]])
     opts = {"cost": None, "model": "none", "max_draws": 100}
     done_a = design.Guardrails().after(twins.iloc[[0]])
     plan = design.next_runs(simulated_fit, twins, k=1, guardrails=done_a, **opts)
@@ -395,8 +395,8 @@ def test_guardrails_tell_groups_apart(simulated_fit):
     per_cell = design.next_runs(simulated_fit, twins, k=1, guardrails=cells, **opts)
     assert per_cell["group"].tolist() == ["b"]  # a cell is counted per group
     # candidates without a group column take the group they are designed for
-    keys = batch.design_keys(twins[["N", "D"]], np.array([0, 1]), 2, group="b")
-    assert keys[0] == tuple(batch.run_keys(twins.iloc[[1]]))
+    keys = guardrails.design_keys(twins[["N", "D"]], np.array([0, 1]), 2, group="b")
+    assert keys[0] == tuple(guardrails.run_keys(twins.iloc[[1]]))
 
 
 def test_next_runs_spends_a_given_flops_column(simulated_fit, cands):

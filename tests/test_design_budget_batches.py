@@ -199,7 +199,7 @@ def test_a_nan_column_the_law_ignores_does_not_disable_the_repeat_cap(simulated_
 
 def test_nan_safe_keys():
     """Two runs alike but for a missing lr share one key (None in place of log(NaN))."""
-    from bayeslaws.design.batch import run_keys
+    from bayeslaws.design.guardrails import run_keys
 
     runs = pd.DataFrame({"N": [1e9, 1e9], "D": [2e10, 2e10], "lr": [np.nan, np.nan]})
     first, second = run_keys(runs)

@@ -80,7 +80,7 @@ def test_the_rules_one_test_each():
     """one_ratio and spans state the rules the picks and the early end both apply: D/N within
     the factor counts as one ratio; sizes exactly a factor apart (round-off in the logs)
     span it."""
-    from bayeslaws.design.batch import one_ratio, spans, unmet_rules
+    from bayeslaws.design.guardrails import one_ratio, spans, unmet_rules
 
     assert one_ratio(np.array([20.0, 29.0]), 1.5) and not one_ratio(np.array([20.0, 31.0]), 1.5)
     assert spans(np.log(1e9), np.log(1e9 * 10.0), 10.0)

@@ -119,16 +119,15 @@ Units: N params, D tokens, C FLOPs; information in nats; target draws on the nat
 
 Modules: :mod:`.targets` (what the design is for), :mod:`.candidates` (candidate runs and units),
 :mod:`.discrepancy` (the drift a run removes), :mod:`.gaussian` (the estimator), :mod:`.batch`
-(greedy batches, budgets, guardrails, costs), :mod:`.bounds` (NMC / PCE / reweighted
-confirmation), :mod:`.campaign` (the loop and its saved state). Everything about the law comes
+(greedy batches and budgets), :mod:`.guardrails` (the rules a batch obeys), :mod:`.costs`
+(FLOPs and costs per unit), :mod:`.bounds` (NMC / PCE / reweighted confirmation),
+:mod:`.campaign` (the loop and its saved state). Everything about the law comes
 through its contract (:meth:`~bayeslaws.laws.contract.Law.observations`), so every law can be
 designed for.
 """
 
 from .batch import (
     DesignWarning,
-    Guardrails,
-    GuardrailWarning,
     next_runs,
     rank_candidates,
     runs_of_plan,
@@ -136,6 +135,7 @@ from .batch import (
 from .bounds import bounds
 from .campaign import Campaign
 from .candidates import GroupWarning, hyperparameter_candidates, isoflop_candidates, pool_units
+from .guardrails import Guardrails, GuardrailWarning
 from .targets import AllParameters, HyperparamOpt, Loss, NOpt, Target
 
 __all__ = [

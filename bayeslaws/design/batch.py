@@ -1,4 +1,5 @@
-"""Greedy batches of next runs and the ranking of single candidates, with guardrails and costs.
+"""Greedy batches of next runs and the ranking of single candidates, under the guardrails of
+:mod:`.guardrails` and the costs of :mod:`.costs`.
 
 Batches are chosen greedily, conditioning the joint Gaussian (:mod:`.gaussian`) on the runs
 already picked. For a fixed number of units ``k`` without costs (``cost=None``) the Gaussian
@@ -25,8 +26,9 @@ run's FLOPs (e.g. a replay pool's nominal C where it differs from the compute mo
 replaces the compute model in the FLOPs, the budget and ``cost="flops"`` alike, so one measure
 of compute is spent and reported.
 
-Guardrails hold across a campaign, not only within one batch: :meth:`Guardrails.after` adds the
-runs trained (or proposed) before, and the repeat cap counts them with this batch's picks.
+Guardrails (:mod:`.guardrails`) hold across a campaign, not only within one batch:
+:meth:`~.guardrails.Guardrails.after` adds the runs trained (or proposed) before, and the
+repeat cap counts them with this batch's picks.
 """
 
 from __future__ import annotations
@@ -43,7 +45,8 @@ from ..posterior.draws import check_fit
 from ..runs.checks import check_probability
 from ..runs.warn import user_stacklevel
 from .bounds import LOW_ESS, MIN_ESS, SKIPPED_SHARE, DesignWarning, JointReweighting, bounds
-from .candidates import candidates_model, fill_units, number_column, positive_int
+from .candidates import candidates_model, fill_units, positive_int
+from .costs import unit_costs
 from .gaussian import (
     CRITERIA,
     Problem,
@@ -56,13 +59,21 @@ from .gaussian import (
     width_basis,
     widths_after,
 )
+from .guardrails import (
+    KEY_COLUMNS,
+    Guardrails,
+    GuardrailWarning,
+    allowed,
+    design_keys,
+    law_key_columns,
+    unmet_rules,
+)
 from .targets import HYPERPARAM_QUANTITIES, HyperparamOpt, as_targets, positive
 
 ESTIMATORS = ("gaussian", "reweighted")
 SHORTLIST = 5  # units (by Gaussian value alone, besides the picks) the nonlinearity check values
 DISAGREE = 1.5  # the factor between a pick's Gaussian and reweighted values that is flagged
 BUDGET_RTOL = 1e-9  # relative slack of the budget (round-off in summed FLOPs)
-SPREAD_ATOL = 1e-12  # slack of the size-spread test in ln(max N / min N) (round-off in the logs)
 UNSPENT_WARN = 0.5  # warn when the guardrails stop a fill with more than this share unspent
 # the most picks a budget fill (k=None) makes, or one per candidate unit when there are more:
 # with repeats allowed the cheapest unit could be picked budget / its FLOPs times (each pick
@@ -91,225 +102,8 @@ def width_labels(table) -> list[str]:
     its ``width_now[label]`` columns (e.g. "N_opt(C=1e+22)"); [] for a table without a target."""
     return [c[len("width_now[") : -1] for c in table.columns if str(c).startswith("width_now[")]
 
-# ---- guardrails ---------------------------------------------------------------------------------
-class GuardrailWarning(UserWarning):
-    """No candidate met the ratio/size guardrails for a pick, or a batch ended before the pick
-    that applies them with its runs' D/N all within ``ratio_tol`` or its sizes spanning less
-    than ``min_size_spread``, so they were relaxed (the pick's, or the last pick's,
-    ``guardrail`` column says "relaxed")."""
 
-
-@dataclass(frozen=True)
-class Guardrails:
-    """Rules a greedy batch obeys (each can be switched off).
-
-    max_repeats : picks of one design point (same N, D and lr, batch_size if present and read
-        by the fit's law, and the same group when the candidates carry one) per batch; None =
-        no cap (a unit can then be picked again and again, each repeat worth less: a budget
-        fill goes on until the budget or its most picks, :func:`most_picks`). Default 1.
-    ratio_diversity : never a batch of >= 2 runs whose tokens per parameter D/N all lie within a
-        factor ``ratio_tol`` of each other (an ill-conditioned design): the last pick is then
-        restricted to other ratios; when none is left, or the batch ends sooner (the budget or
-        the candidates allow no more picks), the rule is relaxed with a
-        :class:`GuardrailWarning` and the last pick's ``guardrail`` says "relaxed". Default
-        True.
-    ratio_tol : the factor that counts as "one ratio" (default 1.5).
-    min_size_spread : if set, the batch's model sizes must span at least this factor (max N /
-        min N), enforced at the last pick; relaxed as the ratio rule is (when no candidate
-        meets it, or the batch of >= 2 runs ends sooner, a :class:`GuardrailWarning` and the
-        last pick's ``guardrail`` "relaxed"). Default None (off).
-    earlier : design keys (see :func:`design_keys`) of runs trained or proposed before this
-        batch, one per run: the repeat cap counts them too, so a design point is not re-picked
-        batch after batch (campaign-wide). Set by :meth:`after`.
-    max_per_cell : if set, at most this many runs per (N, D) cell (per group when the
-        candidates carry one) over the campaign (earlier runs included); e.g. to keep a budget
-        from piling into the cheapest cell of an LR x batch pool. Default None (off).
-
-    With ``next_runs(..., k=None, budget=...)`` (fill the budget) the ratio and size rules
-    apply to the second pick.
-    """
-
-    max_repeats: int | None = 1
-    ratio_diversity: bool = True
-    ratio_tol: float = 1.5
-    min_size_spread: float | None = None
-    earlier: tuple = ()
-    max_per_cell: int | None = None
-
-    def after(self, runs) -> Guardrails:
-        """These guardrails with ``runs`` (a DataFrame with N, D and, for LR x batch runs, lr and
-        batch_size, and for grouped fits group: the runs trained or proposed so far) counted as
-        earlier picks."""
-        if not isinstance(runs, pd.DataFrame):
-            raise ValueError(f"Guardrails.after(runs): runs must be a DataFrame, got {runs!r}")
-        missing = [c for c in ("N", "D") if c not in runs]
-        if missing:
-            raise ValueError(f"Guardrails.after(runs): runs lack column(s) {missing}")
-        keys = run_keys(runs)
-        return replace(self, earlier=tuple(self.earlier) + tuple(keys))
-
-    def __post_init__(self):
-        if self.max_repeats is not None:
-            positive_int("max_repeats", self.max_repeats)
-        if not self.ratio_tol > 1:
-            raise ValueError(f"ratio_tol must be > 1, got {self.ratio_tol!r}")
-        if self.min_size_spread is not None and not self.min_size_spread >= 1:
-            raise ValueError(f"min_size_spread must be >= 1 or None, got {self.min_size_spread!r}")
-        if self.max_per_cell is not None:
-            positive_int("max_per_cell", self.max_per_cell)
-
-
-KEY_COLUMNS = ("N", "D", "lr", "batch_size")  # logged in a key, then the run's group
-
-
-def law_key_columns(law) -> tuple:
-    """The :data:`KEY_COLUMNS` that tell a law's runs apart: N, D, and lr, batch_size when the
-    law reads them (its ``run_columns`` or ``optional_inputs``). A column the law ignores (e.g. an
-    lr column, NaN or not, in the candidates of a loss surface) never splits one design point
-    into several for the repeat cap."""
-    read = {"N", "D", *law.run_columns, *law.optional_inputs}
-    return tuple(c for c in KEY_COLUMNS if c in read)
-
-
-def run_keys(df: pd.DataFrame, group=None, columns=KEY_COLUMNS) -> list:
-    """One key per run: rounded logs of N, D (and lr, batch_size when present), then its group
-    label (the ``group`` column, else ``group``; None when neither is given). ``columns``: the
-    key columns to use when present (:func:`law_key_columns`; default all of
-    :data:`KEY_COLUMNS`). A missing value (NaN) keys as None, so two runs alike but for a
-    missing lr share a key (``log(NaN) != log(NaN)`` made every such run a new design point)."""
-    cols = [c for c in columns if c in df]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        logs = np.round(np.log(df[cols].to_numpy(float)), 6)
-    if "group" in df:
-        groups = [str(g) for g in df["group"]]
-    else:
-        groups = [None if group is None else str(group)] * len(df)
-    return [
-        (*(v if np.isfinite(v) else None for v in r.tolist()), g)
-        for r, g in zip(logs, groups, strict=True)
-    ]
-
-
-def design_keys(
-    df: pd.DataFrame, row_unit: np.ndarray, n_units: int, group=None, columns=KEY_COLUMNS
-) -> list:
-    """Per unit, the keys of its runs (:func:`run_keys` of ``columns``; ``group``: the
-    candidates' group when they have no ``group`` column), as a tuple."""
-    keys = run_keys(df, group, columns)
-    out: list = [[] for _ in range(n_units)]
-    for r, u in enumerate(row_unit):
-        out[u].append(keys[r])
-    return [tuple(k) for k in out]
-
-
-def as_candidate_key(key: tuple, width: int, grouped: bool) -> tuple:
-    """An earlier run's key in the candidates' form: its first ``width - 1`` logged columns,
-    then its group when the candidates carry one (None otherwise: groups are then ignored)."""
-    return (*key[:-1][: width - 1], key[-1] if grouped else None)
-
-
-def _cell(key: tuple) -> tuple:
-    """The (N, D) cell of a key, with its group."""
-    return (*key[:2], key[-1])
-
-
-def _count(counts: dict, keys) -> None:
-    for key in keys:
-        counts[key] = counts.get(key, 0) + 1
-
-
-def allowed(g: Guardrails, picked, keys, ratio, sizes, remaining):
-    """Boolean mask of units allowed as the next pick (``remaining``: picks left in the batch,
-    counting this one; None when filling a budget)."""
-    U = len(keys)
-    ok = np.ones(U, bool)
-    width = len(keys[0][0]) if U and keys[0] else 3
-    grouped = bool(U and keys[0] and keys[0][0][-1] is not None)
-    if g.max_repeats is not None or g.max_per_cell is not None:
-        counts: dict = {}
-        _count(counts, (as_candidate_key(k, width, grouped) for k in g.earlier))
-        for p in picked:
-            _count(counts, keys[p])
-    if g.max_repeats is not None:
-        ok &= np.array(
-            [all(counts.get(k, 0) + n <= g.max_repeats for k, n in _tally(ks)) for ks in keys]
-        )
-    if g.max_per_cell is not None:
-        cells: dict = {}
-        for key, n in counts.items():
-            cells[_cell(key)] = cells.get(_cell(key), 0) + n
-        ok &= np.array(
-            [
-                all(cells.get(c, 0) + n <= g.max_per_cell for c, n in _tally(map(_cell, ks)))
-                for ks in keys
-            ]
-        )
-    last = (remaining == 1 or (remaining is None and len(picked) == 1)) and len(picked) >= 1
-    if last and g.ratio_diversity and one_ratio(ratio[picked], g.ratio_tol):
-        pr = np.log(ratio[picked])
-        centre = 0.5 * (pr.max() + pr.min())
-        ok &= np.abs(np.log(ratio) - centre) > np.log(g.ratio_tol)
-    if last and g.min_size_spread is not None:
-        ps = np.log(sizes[picked])
-        lo = np.minimum(ps.min(), np.log(sizes))
-        hi = np.maximum(ps.max(), np.log(sizes))
-        ok &= spans(lo, hi, g.min_size_spread)
-    return ok
-
-
-def one_ratio(ratios: np.ndarray, tol: float) -> bool:
-    """Whether the tokens per parameter ``ratios`` (D/N of >= 1 runs, (n,)) all lie within a
-    factor ``tol`` of each other: a batch the ratio rule (``Guardrails.ratio_diversity``)
-    refuses (its last pick is then kept off their ratio)."""
-    logs = np.log(ratios)
-    return bool(logs.max() - logs.min() <= np.log(tol))
-
-
-def spans(log_lo, log_hi, min_spread: float):
-    """Whether model sizes from exp(``log_lo``) to exp(``log_hi``) params (numbers or arrays,
-    broadcast) span at least a factor ``min_spread`` (``Guardrails.min_size_spread``), up to
-    :data:`SPREAD_ATOL` of round-off in the logs."""
-    return log_hi - log_lo >= np.log(min_spread) - SPREAD_ATOL
-
-
-def _tally(keys) -> list:
-    out: dict = {}
-    for key in keys:
-        out[key] = out.get(key, 0) + 1
-    return list(out.items())
-
-
-# ---- costs -------------------------------------------------------------------------------------
-def run_flops(fit, df: pd.DataFrame, flops_column: str | None = None) -> np.ndarray:
-    """FLOPs per candidate run: the column ``flops_column`` of ``df`` when given (e.g. a replay
-    pool's nominal C), else the candidates' compute model of N and D."""
-    if flops_column is None:
-        return np.asarray(candidates_model(fit, df).flops(df["N"], df["D"]), float)
-    if not isinstance(flops_column, str) or flops_column not in df:
-        raise ValueError(
-            f"flops_column={flops_column!r} is not a column of cands {list(df)} (give the name "
-            "of a column of each run's FLOPs, or None for the compute model)"
-        )
-    return number_column(df, flops_column)
-
-
-def unit_costs(fit, p: Problem, cost, flops_column: str | None = None):
-    """(FLOPs per unit (U,) (:func:`run_flops`), cost per unit (U,) or None, cost name)."""
-    df, U = p.cands, len(p.labels)
-    flops_row = run_flops(fit, df, flops_column)
-    flops = np.bincount(p.row_unit, weights=flops_row, minlength=U)
-    if cost is None:
-        return flops, None, "none"
-    if isinstance(cost, str) and cost == "flops":
-        return flops, flops, "flops"
-    if isinstance(cost, str):
-        if cost not in df:
-            raise ValueError(f"cost={cost!r} is neither 'flops' nor a column of cands {list(df)}")
-        col = number_column(df, cost)
-        return flops, np.bincount(p.row_unit, weights=col, minlength=U), cost
-    raise ValueError(f"cost must be 'flops', a column name of cands, or None; got {cost!r}")
-
-
+# ---- options, values and widths of the ranking and the batch -------------------------------
 def _width_columns(
     rec: dict, p: Problem, basis: WidthBasis, post_var_u, left_u, cap=None
 ) -> np.ndarray:
@@ -1137,29 +931,6 @@ def _greedy(g: _Greedy, cost_power: float) -> tuple[list, float, list, str]:
     if stop is None:  # every step picked
         stop = _why_stopped(g, picked, keys, ratio, sizes)
     return records, float(total), list(caught), stop
-
-
-def unmet_rules(g: Guardrails, ratio: np.ndarray, sizes: np.ndarray) -> list[tuple]:
-    """The rules of ``g`` that a last pick applies (the ratio rule, then the size rule) and
-    that a batch of >= 2 runs (their D/N ``ratio`` and N ``sizes`` in params, (n,)) breaks:
-    per rule (its name, what the runs show, what to offer instead); [] when it breaks none."""
-    out = []
-    if g.ratio_diversity and one_ratio(ratio, g.ratio_tol):
-        out.append((
-            "the ratio guardrail",
-            f"their tokens per parameter D/N all lie within a factor ratio_tol={g.ratio_tol:g} "
-            "of each other",
-            "candidates at other ratios",
-        ))  # fmt: skip
-    logs = np.log(sizes)
-    if g.min_size_spread is not None and not spans(logs.min(), logs.max(), g.min_size_spread):
-        out.append((
-            "the size guardrail",
-            f"their model sizes span a factor {np.exp(logs.max() - logs.min()):.3g} (max N / "
-            f"min N), less than min_size_spread={g.min_size_spread:g}",
-            "candidates of other sizes",
-        ))  # fmt: skip
-    return out
 
 
 def _warn_ended_early(

@@ -11,7 +11,7 @@ saved between steps (a researcher's loop spans days)::
     plan = camp.propose(cands, budget=3e20)
 
 The guardrails hold across the whole campaign: every proposal counts the runs the starting fit
-was trained on and the runs recorded since (:meth:`~.batch.Guardrails.after`), so a design
+was trained on and the runs recorded since (:meth:`~.guardrails.Guardrails.after`), so a design
 point is not re-proposed batch after batch, nor is a run the campaign started from. A new
 proposal in the same step replaces the step's earlier one, which therefore does not count.
 A proposal is kept as its runs (:func:`~.batch.runs_of_plan`): ``plan`` has one row per pick
@@ -75,8 +75,9 @@ from ..runs import RunTable
 from ..runs.table import label_key, label_text
 from ..runs.warn import user_stacklevel
 from . import targets as target_module
-from .batch import KEY_COLUMNS, Guardrails, next_runs, run_keys, runs_of_plan
+from .batch import next_runs, runs_of_plan
 from .discrepancy import calibrate, design_method
+from .guardrails import KEY_COLUMNS, Guardrails, run_keys
 from .targets import as_targets, target_draws
 
 STATE_FILE = "campaign.json"
@@ -169,7 +170,7 @@ def fitted_runs(fit) -> pd.DataFrame:
 
 
 def without(runs: pd.DataFrame, recorded: pd.DataFrame) -> pd.DataFrame:
-    """``runs`` less one run per recorded run with the same key (:func:`~.batch.run_keys`; a
+    """``runs`` less one run per recorded run with the same key (:func:`~.guardrails.run_keys`; a
     multiset difference): a saved fit's training runs less those the campaign recorded."""
     if runs.empty or recorded.empty:
         return runs
@@ -234,7 +235,7 @@ def _close(a: np.ndarray, b: np.ndarray, rtol: float) -> np.ndarray:
 
 def _near(runs: pd.DataFrame, other: pd.DataFrame, rtol: float) -> tuple:
     """(len(runs) x len(other) booleans: the same design point within ``rtol`` in the
-    :data:`~.batch.KEY_COLUMNS` both hold; the summed |log ratios| of those columns)."""
+    :data:`~.guardrails.KEY_COLUMNS` both hold; the summed |log ratios| of those columns)."""
     close = np.ones((len(runs), len(other)), bool)
     distance = np.zeros((len(runs), len(other)))
     for c in (c for c in KEY_COLUMNS if c in runs and c in other):
@@ -287,7 +288,7 @@ def looks_repeated(runs: pd.DataFrame, earlier: pd.DataFrame, rtol=MATCH_RTOL) -
 
 
 def with_proposed(runs: pd.DataFrame, proposal: pd.DataFrame, matched) -> pd.DataFrame:
-    """``runs`` with, per :data:`~.batch.KEY_COLUMNS` column both hold, ``proposed_<column>``:
+    """``runs`` with, per :data:`~.guardrails.KEY_COLUMNS` column both hold, ``proposed_<column>``:
     the value of the proposed run each matched (``matched``: positions in ``proposal``, -1
     none: NaN)."""
     matched = np.asarray(matched, int)
@@ -396,7 +397,7 @@ class Campaign:
     """The state of a design campaign (see the module docstring).
 
     Attributes: fit (the current :class:`~bayeslaws.inference.Fit`), target, guardrails
-    (:class:`~.batch.Guardrails` without the earlier runs: they are added at every proposal),
+    (:class:`~.guardrails.Guardrails` without the earlier runs: they are added at every proposal),
     options (passed to :func:`~.batch.next_runs`), start_runs (the starting fit's training runs,
     :func:`fitted_runs`: the guardrails count them), runs (DataFrame of the runs recorded, with
     ``step``), proposals (DataFrame of every proposed run, :func:`~.batch.runs_of_plan`, with
