@@ -186,8 +186,9 @@ def test_plot_out_without_suffix_names_the_png_and_a_replaced_figure(grouped_fit
 
 def test_plot_save_returns_the_path_written(tmp_path):
     from bayeslaws import plot
+    from bayeslaws.plot.figures import pyplot
 
-    fig = plot._pyplot().figure()
+    fig = pyplot().figure()
     path = plot.save(fig, tmp_path / "figure")
     assert path == tmp_path / "figure.png" and path.is_file()
 

@@ -20,6 +20,7 @@ from matplotlib.figure import Figure  # noqa: E402
 import bayeslaws as bl  # noqa: E402
 from bayeslaws import plot  # noqa: E402
 from bayeslaws.laws.contract import LawCapabilityError  # noqa: E402
+from bayeslaws.plot.words import sci  # noqa: E402
 from bayeslaws.runs import best_run_per_cell  # noqa: E402
 
 TINY = {"chains": 2, "warmup": 150, "draws": 150, "seed": 0}
@@ -280,12 +281,13 @@ def test_not_a_fit():
 
 def test_plot_imports_matplotlib_lazily():
     """bayeslaws.plot imports matplotlib inside its functions, not at module level."""
-    tree = ast.parse(Path(plot.__file__).read_text())
-    top = [n for n in tree.body if isinstance(n, ast.Import | ast.ImportFrom)]
-    names = [a.name for n in top for a in n.names] + [
-        n.module for n in top if isinstance(n, ast.ImportFrom) and n.module
-    ]
-    assert not [n for n in names if n.startswith("matplotlib")]
+    for path in Path(plot.__file__).parent.glob("*.py"):  # every module of the package
+        tree = ast.parse(path.read_text())
+        top = [n for n in tree.body if isinstance(n, ast.Import | ast.ImportFrom)]
+        names = [a.name for n in top for a in n.names] + [
+            n.module for n in top if isinstance(n, ast.ImportFrom) and n.module
+        ]
+        assert not [n for n in names if n.startswith("matplotlib")], path.name
 
 
 def test_fan_marks_targets_at_the_widest_band(surface_fit):
@@ -503,7 +505,7 @@ def test_bowls_of_a_grouped_fit_has_a_panel_per_group_and_cell(hp_grouped_fit, g
     assert len(panels) == 8  # 2 groups x 2 sizes x 2 token budgets
     opt = hp_grouped_fit.law.sweep_optima(hp_grouped_fit.posterior())
     for c, (N, D, g) in enumerate(zip(opt["N"], opt["D"], opt["group"], strict=True)):
-        title = f"N = {plot._sci(N)}, D = {plot._sci(D)}, group {g}"
+        title = f"N = {sci(N)}, D = {sci(D)}, group {g}"
         (ax,) = [ax for ax in panels if ax.get_title() == title]
         (star,) = [ln for ln in ax.lines if ln.get_marker() == "*"]
         assert star.get_xdata()[0] == pytest.approx(np.exp(np.median(opt["log_eta"][:, c])))
@@ -517,7 +519,7 @@ def test_bowls_of_a_grouped_fit_has_a_panel_per_group_and_cell(hp_grouped_fit, g
 
 
 def _first_panel(fig, N, D):
-    title = f"N = {plot._sci(N)}, D = {plot._sci(D)}"
+    title = f"N = {sci(N)}, D = {sci(D)}"
     (ax,) = [ax for ax in fig.axes if ax.get_visible() and ax.get_title() == title]
     return ax
 
@@ -560,7 +562,7 @@ def test_fan_dashes_slices_outside_the_fitted_range(surface_fit):
     fig = plot.fan(surface_fit, slices=[4e9, 10 * hi], n_points=10)
     curves = {ln.get_label(): ln for ln in fig.axes[0].lines if ln.get_label().startswith("D =")}
     inside = curves["D = 4B: median and bands"]
-    outside = curves[f"D = {plot._sci(10 * hi)}: median and bands (outside fitted D range)"]
+    outside = curves[f"D = {sci(10 * hi)}: median and bands (outside fitted D range)"]
     assert inside.get_linestyle() == "-" and outside.get_linestyle() == "--"
     legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     assert sum("outside fitted D range" in t for t in legend) == 1

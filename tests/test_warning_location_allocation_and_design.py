@@ -17,6 +17,7 @@ from conftest import own_cache  # noqa: E402
 
 import bayeslaws as bl  # noqa: E402
 from bayeslaws import design, plot  # noqa: E402
+from bayeslaws.plot.figures import pyplot  # noqa: E402
 from bayeslaws.posterior import allocation_draws  # noqa: E402
 from bayeslaws.runs import PlausibilityWarning  # noqa: E402
 
@@ -88,7 +89,7 @@ def test_far_budget_of_the_plots_is_located_at_the_callers_line(simulated_fit):
     with _caught() as caught:
         plot.n_opt(simulated_fit, C_range=(1e20, FAR_C), n_points=5)
     _at_this_file(caught, words="C = 1e+28")
-    plot._pyplot().close("all")
+    pyplot().close("all")
 
 
 def test_far_budget_and_cells_of_fixed_vs_optimal_are_located_at_the_callers_line(
