@@ -229,3 +229,34 @@ def test_readme_quotes_the_yin_confirmation_replicates():
     assert f"{clean} of 20 at R-hat <= 1.01 with no divergence" in text
     assert f"optimal ones is {float(change):+.0f}% (median; the simulator's own answer " \
         f"{float(truth):+.0f}%)" in text
+
+
+REPO_DIRS = ("tests", "benchmarks", "paper_repro", "bayeslaws", "docs", "data", "notebooks")
+REPO_PATH = re.compile(rf"(?<![\w./])((?:{'|'.join(REPO_DIRS)})/[\w./*-]*[\w*])")
+TEST_FILE = re.compile(r"(?<![\w/])(test_\w+\.py)\b")
+
+
+def named_paths(text: str) -> set[str]:
+    """Repository paths a document names: ``tests/...``, ``benchmarks/...`` and the like, and bare
+    test-file names (``test_x.py``, which live in tests/). Glob patterns are left out."""
+    paths = {p for p in REPO_PATH.findall(text) if "*" not in p}
+    return paths | {f"tests/{name}" for name in TEST_FILE.findall(text)}
+
+
+@pytest.mark.parametrize(
+    "document", ["README.md", "paper_repro/README.md", "docs/calibration_protocol.md"]
+)
+def test_the_paths_a_document_names_exist(document):
+    """A renamed test file or script left its old name in the docs (README named
+    test_progress_seed_review8.py months after it became test_progress_bar_same_draws.py)."""
+    text = (ROOT / document).read_text()
+    missing = sorted(p for p in named_paths(text) if not (ROOT / p).exists())
+    assert named_paths(text), f"{document} names no repository path: the pattern is broken"
+    assert not missing, f"{document} names paths that do not exist: {missing}"
+
+
+def test_named_paths_finds_a_missing_test_file():
+    assert named_paths("see `test_gone.py` and tests/test_a.py, not tests/*.py") == {
+        "tests/test_gone.py",
+        "tests/test_a.py",
+    }
