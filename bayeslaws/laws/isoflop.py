@@ -336,6 +336,19 @@ def new_budget_normals(C, S: int, parts: int) -> np.ndarray:
     return np.einsum("psjk,jkq->psq", weights, basis)
 
 
+def new_run_levels(draws, R: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """(nuisance (R,), level (R,) int or None) of R candidate runs for
+    :class:`~bayeslaws.laws.contract.Observations`. With per-run offsets (site ``run_sd`` in
+    ``draws``) every candidate is a new training run whose offset r ~ Normal(0, run_sd) is
+    unknown until it is run: a level of its own (``level`` -1, independent of the other
+    candidates', as ``kind="new_run"`` draws it) of variance the posterior mean of run_sd^2
+    (ln loss squared). Without offsets none (zeros, None)."""
+    if "run_sd" not in draws:
+        return np.zeros(R), None
+    variance = float(np.mean(np.asarray(draws["run_sd"], float) ** 2))
+    return np.full(R, variance), np.full(R, -1, dtype=np.int64)
+
+
 class IsoFLOP(Law):
     name = "isoflop"
     description = "per-budget parabolas in ln N, vertices N_opt = k C^a"
@@ -638,17 +651,23 @@ class IsoFLOP(Law):
         return {"loss": np.exp(log_L)}
 
     def observations(self, post, candidates, *, group, rng) -> Observations:
+        """Predicted outcomes of candidate runs (N, C; R rows) as :meth:`draws` with
+        ``kind="new_run"`` draws them: the budget curves' centred ln loss (S, R), the
+        likelihood's noise (sigma, nu, family) and, with per-run offsets (``run_sd`` fitted),
+        each candidate's fresh offset as an unknown level of its own (:func:`new_run_levels`)."""
         self._no_groups(group)
         mean = np.log(self.draws(post, candidates, kind="mean", group=None, rng=rng)["loss"])
         unit = candidates["unit"].to_numpy() if "unit" in candidates else np.arange(mean.shape[1])
         nu = post.draws.get("nu")
+        nuisance, level = new_run_levels(post.draws, mean.shape[1])
         return Observations(
             unit=unit,
             mean=mean - post.scales["loss"],
             sigma=np.asarray(post.draws["sigma"], float),
             nu=None if nu is None else np.asarray(nu, float),
             family=post.likelihood,
-            nuisance=np.zeros(mean.shape[1]),
+            nuisance=nuisance,
+            level=level,
         )
 
     def allocation(self, post, C, compute_model, *, group, rng, method="auto", extra=None) -> dict:
