@@ -77,7 +77,7 @@ def check_positive_finite(
     if missing.any() and not allow_missing:
         raise RunTableError(
             f"column {column_label(column, name)} has missing values at "
-            f"{at_rows(df.index[missing], note)}"
+            f"{at_rows(df.index[missing], note)}{_unread_remedy(column)}"
         )
     present = values[~missing]
     bad = (~np.isfinite(present) | (present <= 0)).to_numpy(bool)
@@ -87,8 +87,19 @@ def check_positive_finite(
         raise RunTableError(
             f"column {column_label(column, name)} must be finite and positive; bad values at "
             f"{at_rows(present.index[bad], note)} (e.g. "
-            f"{format_values(shown[~missing][bad], 3)}){remedy}"
+            f"{format_values(shown[~missing][bad], 3)}){remedy}{_unread_remedy(column)}"
         )
+
+
+def _unread_remedy(column: str) -> str:
+    """For an optional column (lr, batch_size), which only the laws of a sweep read: the
+    remedy that leaves it out of the table, in both forms (Python; command line); else ""."""
+    if column not in ("lr", "batch_size"):
+        return ""
+    return (
+        f"; fitting a law that does not read {column}? Leave the column out (Python: "
+        f"load_runs(..., ignore_columns=[{column!r}]); command line: --ignore-column {column})"
+    )
 
 
 def no_loss_message(

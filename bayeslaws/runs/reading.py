@@ -151,7 +151,7 @@ def read_file(data, group: str = "group") -> tuple[pd.DataFrame, str]:
         )
     path = Path(data)
     if not path.exists():
-        raise FileNotFoundError(f"run table {str(path)!r} does not exist")
+        raise FileNotFoundError(missing_file_message(data))
     if path.is_dir():
         raise IsADirectoryError(f"run table {str(path)!r} is a folder, not a file")
     suffix = path.suffix.lower()
@@ -165,7 +165,7 @@ def read_file(data, group: str = "group") -> tuple[pd.DataFrame, str]:
         if suffix in (".parquet", ".pq"):
             return pd.read_parquet(path), str(path)
         tab = suffix == ".tsv" or path.name.lower().endswith(".tsv.gz")
-        return _read_text(path, "\t" if tab else ",", group), str(path)
+        return read_text(path, "\t" if tab else ",", group), str(path)
     except ImportError:
         raise RunTableError(
             f"reading {str(path)!r} (Parquet) needs pyarrow or fastparquet: pip install pyarrow, "
@@ -177,11 +177,28 @@ def read_file(data, group: str = "group") -> tuple[pd.DataFrame, str]:
         raise
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError, OSError) as err:
         message = " ".join(str(err).split())
-        remedy = _encoding_remedy(path) if isinstance(err, UnicodeDecodeError) else ""
+        remedy = encoding_remedy(path) if isinstance(err, UnicodeDecodeError) else ""
         raise RunTableError(
             f"could not parse {str(path)!r} as a table ({type(err).__name__}: {message})"
             f"{remedy}"
         ) from None
+
+
+# a URL ("https://...", "s3://..."): its scheme, then "://"
+URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+
+
+def missing_file_message(data) -> str:
+    """Why the run table ``data`` (a path, str or os.PathLike, that does not exist) is not
+    read, quoting it as given (``Path`` would make "https://..." "https:/..."): for a URL,
+    that URLs are not read, with the remedies."""
+    given = data if isinstance(data, str) else os.fspath(data)
+    if isinstance(given, str) and URL.match(given):
+        return (
+            f"run table {given!r} is a URL: load_runs reads files, not URLs; download the file "
+            "and pass its path, or pass pd.read_csv(url)"
+        )
+    return f"run table {given!r} does not exist"
 
 
 def _open_text(path: Path, errors: str = "strict"):
@@ -194,7 +211,7 @@ def _open_text(path: Path, errors: str = "strict"):
     return open(path, encoding="utf-8-sig", errors=errors, newline="")
 
 
-def _encoding_remedy(path: Path) -> str:
+def encoding_remedy(path: Path) -> str:
     """The remedy for a text file that is not UTF-8 (": the file is UTF-16 text ...: re-save
     it as UTF-8 ..."), from its first bytes: a UTF-16 or UTF-32 byte-order mark (or the zero
     bytes of UTF-16 text without one), else another 8-bit encoding (Windows-1252, Latin-1)."""
@@ -245,7 +262,7 @@ def _excel_separator(path: Path) -> str | None:
     return found.group(1) if found else None
 
 
-def _read_text(path: Path, sep: str, group: str) -> pd.DataFrame:
+def read_text(path: Path, sep: str, group: str) -> pd.DataFrame:
     """A CSV/TSV file as a DataFrame. A first line ``sep=X`` (Excel's separator line) is
     skipped and the file read with X between the values. Header names must be unique (pandas
     would rename a second 'loss' to 'loss.1'); data rows may end in one empty field (a trailing

@@ -832,7 +832,7 @@ def load_runs(
 def _group_labels(values: pd.Series, name: str, note: str) -> pd.Series:
     """The group column as text labels without surrounding spaces (' web' and 'web ' are 'web',
     with a warning naming them); a missing, empty or all-space cell is an error naming the rows
-    (a text file's "NA" or "None" is a label: see :func:`.reading._read_text`). Labels that
+    (a text file's "NA" or "None" is a label: see :func:`.reading.read_text`). Labels that
     :func:`label_key` reads as one label (7, 7.0, "7" and "7.0", as ``fit.update`` matches
     groups) are one group, spelled as that key ("7") when one of them is, with a warning naming
     the spellings merged (a number and the same text, 7 and "7", too): :func:`_merged_spellings`.

@@ -112,25 +112,31 @@ def _candidate_units(cands, args):
 
 
 def _read_candidates(path: str, args):
-    """The candidates file ``path`` (CSV) with the ``--column`` mapping and ``--units``; its
-    N, D, C, lr and batch_size read as numbers by the run tables' check (a value that is not
-    a number, e.g. '4.4B', is named with its row)."""
-    import pandas as pd
-
+    """The candidates file ``path`` (CSV) with the ``--column`` mapping and ``--units``; read
+    as a run table's text is (:func:`bayeslaws.runs.reading.read_text`: unique header names,
+    no row wider or narrower than the header, one trailing comma allowed, Excel's ``sep=``
+    line, the group column as text), its N, D, C, lr and batch_size read as numbers by the run
+    tables' check (a value that is not a number, e.g. '4.4B', is named with its row)."""
     from bayeslaws.runs import RunTableError
     from bayeslaws.runs.columns import leave_out_columns
-    from bayeslaws.runs.reading import to_numeric
+    from bayeslaws.runs.reading import encoding_remedy, read_text, to_numeric
 
     p = existing_file(path, "candidates file")
     if p.stat().st_size == 0:
         raise CLIError(f"candidates file {path!r} is empty")
+    given = column_mapping(args)
     try:
-        cands = pd.read_csv(p)
+        cands = read_text(p, ",", str(given.get("group", "group")))
+    except RunTableError as err:
+        message = with_cli_hints(str(err), "design")
+        raise CLIError(f"candidates file {path!r}: {message}") from None
     except (ValueError, UnicodeDecodeError) as err:
-        raise CLIError(f"could not parse {str(p)!r} as a CSV table: {err}") from None
+        remedy = encoding_remedy(p) if isinstance(err, UnicodeDecodeError) else ""
+        message = with_cli_hints(f"{err}{remedy}", "design")
+        raise CLIError(f"could not parse {str(p)!r} as a CSV table: {message}") from None
     try:  # as load_runs(ignore_columns=) leaves them out of a run table
         drop, mapping = leave_out_columns(
-            getattr(args, "ignore_column", None) or [], cands.columns, column_mapping(args),
+            getattr(args, "ignore_column", None) or [], cands.columns, given,
             f"the candidates file {path!r}",
         )  # fmt: skip
     except RunTableError as err:
