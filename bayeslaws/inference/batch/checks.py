@@ -3,10 +3,13 @@ names, ``workers``, ``retries``, ``chunk_size``, a function that pickles), refus
 an error naming the argument, and whether each item can reach the local pool's ``spawn`` worker
 processes (it pickles, and refers to nothing of a ``__main__`` they cannot import:
 :func:`refusals`), so that an item that cannot is recorded as bad input rather than left to
-fail or kill a worker."""
+fail or kill a worker; and whether those processes can start at all
+(:func:`check_main_spawnable`: a main script that exists, and a batch not started from its top
+level outside ``if __name__ == "__main__":``, which each of them would run again)."""
 
 from __future__ import annotations
 
+import ast
 import io
 import multiprocessing
 import multiprocessing.reduction
@@ -117,20 +120,107 @@ def main_importable() -> bool:
     return isinstance(path, str) and os.path.isfile(path)
 
 
+def _is_main_test(test: ast.expr) -> bool:
+    """Whether an ``if`` test is ``__name__ == "__main__"`` (either order), alone or as one
+    operand of an ``and``."""
+    if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And):
+        return any(_is_main_test(value) for value in test.values)
+    if not (
+        isinstance(test, ast.Compare)
+        and len(test.ops) == 1
+        and isinstance(test.ops[0], ast.Eq)
+    ):
+        return False
+    left, right = test.left, test.comparators[0]
+    return (_is_dunder_name(left) and _is_main_text(right)) or (
+        _is_main_text(left) and _is_dunder_name(right)
+    )
+
+
+def _is_dunder_name(node: ast.expr) -> bool:
+    return isinstance(node, ast.Name) and node.id == "__name__"
+
+
+def _is_main_text(node: ast.expr) -> bool:
+    return isinstance(node, ast.Constant) and node.value == "__main__"
+
+
+def under_main_guard(source: bytes | str, line: int) -> bool:
+    """Whether ``line`` (1-based) of the Python ``source`` lies in the body of an
+    ``if __name__ == "__main__":`` block (:func:`_is_main_test`)."""
+    return any(
+        isinstance(node, ast.If)
+        and _is_main_test(node.test)
+        and node.body[0].lineno <= line <= node.body[-1].end_lineno
+        for node in ast.walk(ast.parse(source))
+    )
+
+
+def _main_top_frame(main: types.ModuleType, path: str) -> types.FrameType | None:
+    """The frame on the call stack running the top level of the main module ``main`` (whose
+    file is ``path``), or None (a call from a thread, or code exec'd from another file)."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        if (
+            frame.f_code.co_name == "<module>"
+            and frame.f_globals is vars(main)
+            and os.path.realpath(frame.f_code.co_filename) == os.path.realpath(path)
+        ):
+            return frame
+        frame = frame.f_back
+    return None
+
+
+def unguarded_main_line() -> int | None:
+    """The line of the main script (``python script.py``, or ``python -m module``, which
+    spawn also runs again) at whose top level, outside an ``if __name__ == "__main__":``
+    block, this call comes from, directly or through functions; None when it does not, or when
+    that cannot be told or does not matter (a package's ``__main__``, which spawn does not run
+    again; a notebook; no file; a file that does not read or parse)."""
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    spec_name = getattr(getattr(main, "__spec__", None), "name", None) or ""
+    if spec_name.rpartition(".")[2] == "__main__" or not isinstance(path, str):
+        return None
+    frame = _main_top_frame(main, path)
+    line = None if frame is None else frame.f_lineno
+    if line is None:
+        return None
+    try:
+        with open(path, "rb") as file:
+            guarded = under_main_guard(file.read(), line)
+    except (OSError, SyntaxError, ValueError):
+        return None
+    return None if guarded else line
+
+
 def check_main_spawnable() -> None:
     """Refuse (RuntimeError) to start the local pool when its ``spawn`` processes would die at
     start-up: they run the main script again from ``__main__.__file__``, which for code read
-    from stdin (``python - < script.py``) is ``<stdin>``, no file."""
+    from stdin (``python - < script.py``) is ``<stdin>``, no file; and for a script that starts
+    the batch at its top level outside ``if __name__ == "__main__":``
+    (:func:`unguarded_main_line`), each process would reach that call again and die in
+    ``multiprocessing``'s start-up check."""
     main = sys.modules.get("__main__")
     path = getattr(main, "__file__", None)
-    if getattr(getattr(main, "__spec__", None), "name", None) or path is None:
-        return
-    if not os.path.isfile(path):
+    by_name = getattr(getattr(main, "__spec__", None), "name", None)
+    if not by_name and path is not None and not os.path.isfile(path):
         raise RuntimeError(
             f"the local worker processes cannot start: they run the main script again from its "
             f"file, and this one's (__main__.__file__ = {path!r}) does not exist (code read "
             "from stdin?). Run the script from a file (python script.py), or pass an executor: "
             "a Dask client, or bayeslaws.inference.batch.InProcessExecutor() (in this process)"
+        )
+    line = unguarded_main_line()
+    if line is not None:
+        raise RuntimeError(
+            f"the local worker processes cannot start: they are started by spawn, which runs "
+            f"the main script ({path}) again in each of them, and this batch is started from "
+            f"its top level (line {line}) outside an `if __name__ == \"__main__\":` block, so "
+            "each process would start it again and die. Put the code that starts the batch "
+            "under `if __name__ == \"__main__\":` (e.g. in a main() called there), or pass an "
+            "executor that starts no processes: bayeslaws.inference.batch.InProcessExecutor() "
+            "(in this process) or a Dask client"
         )
 
 
