@@ -53,7 +53,14 @@ refit, with its sampler seed, chains, draws and its own diagnostics' R-hat, ESS,
 verdict), so an earlier fit's health and seed outlive the fit itself (only the current fit is
 saved, as ``fit.nc``). A folder saved without ``fits.csv`` (before it was kept) loads with one
 row, the current fit's, read from ``fit.nc`` and noted so: the earlier fits' rows are not
-known. :meth:`Campaign.start`
+known. A save writes every file first into a ``.saving-*`` folder inside the campaign's and
+then renames each into place, campaign.json last (:meth:`Campaign.save`): a save that fails
+(e.g. a full disk) leaves the last complete save, and one cut short between the renames is
+refused at load. :meth:`Campaign.load` refuses, with :class:`CampaignFolderError` naming the
+folder and the file, files that are damaged (campaign.json not valid JSON or lacking a key, a
+table row cut short) or that disagree (fits.csv's steps and campaign.json's step, fits.csv's
+last row and fit.nc's sampler, runs recorded at a step not yet finished, runs the campaign
+holds that fit.nc lacks: an older fit.nc). :meth:`Campaign.start`
 refuses a folder that already holds a campaign (:meth:`Campaign.load` resumes it;
 ``overwrite=True`` starts afresh). Units: N params, D tokens, C FLOPs, budget in FLOPs.
 """
@@ -62,6 +69,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
+import shutil
+import tempfile
 import warnings
 from pathlib import Path
 
@@ -72,6 +82,7 @@ from ..inference import load_fit
 from ..inference.update import read_new_frame
 from ..posterior.draws import check_fit
 from ..runs import RunTable
+from ..runs.messages import ROWS_NOTE, at_rows
 from ..runs.table import label_key, label_text
 from ..runs.warn import user_stacklevel
 from . import targets as target_module
@@ -98,12 +109,32 @@ OPTION_NAMES = (
     "cost", "cost_power", "criterion", "model", "max_draws", "seed", "ci", "group", "flops_column"
 )  # fmt: skip
 CAMPAIGN_FILES = (STATE_FILE, RUNS_FILE, PROPOSALS_FILE)  # a folder holding one holds a campaign
+# the order Campaign.save renames its files into place: fits.csv first (every record adds a
+# row, so once it is in place the old campaign.json's step disagrees with it) and campaign.json
+# last (the save is complete when it is in place); a save cut short in between is refused at load
+SAVE_ORDER = (FITS_FILE, RUNS_FILE, PROPOSALS_FILE, START_RUNS_FILE, FIT_FILE, STATE_FILE)
+STAGING_PREFIX = ".saving-"  # the folder (inside the campaign's) a save writes its files to first
+STATE_KEYS = ("target", "guardrails", "options", "step")  # what campaign.json must hold
+# per saved table, the columns its rows must hold (a row cut short lacks them)
+REQUIRED_COLUMNS = {
+    RUNS_FILE: ("N", "D", "step"),
+    PROPOSALS_FILE: ("step",),
+    START_RUNS_FILE: ("N", "D"),
+    FITS_FILE: ("step", "seed", "chains", "warmup", "draws"),
+}
+SAMPLER_COLUMNS = ("seed", "chains", "warmup", "draws")  # fits.csv's row of fit.nc holds its own
 # saved tables' text, read as written: group labels, the proposals' guardrail and greedy_rule,
 # the fits' note
 TEXT_COLUMNS = ("group", "guardrail", "greedy_rule", "note")
 MATCH_RTOL = 0.01  # a recorded run within 1% of a proposed run's N, D (lr, batch_size) is it
 REPEAT_LOSS_RTOL = 1e-3  # ... and within 0.1% of an earlier run's loss looks like that run
 PROPOSED = "proposed_"  # prefix of a recorded run's columns holding its proposed run's values
+
+
+class CampaignFolderError(ValueError):
+    """:meth:`Campaign.load`: a campaign folder whose files are damaged (not valid JSON, a table
+    cut short) or disagree with each other (a save cut short, fit.nc replaced by another fit);
+    the message names the folder, the file and the problem."""
 
 
 class RecordWarning(UserWarning):
@@ -572,8 +603,13 @@ class Campaign:
 
     # ---- persistence ---------------------------------------------------------------------------
     def save(self, folder=None) -> Path:
-        """Write the state to ``folder`` (default: the campaign's own). The state is serialised
-        before anything is written, so a state that cannot be saved leaves no partial folder."""
+        """Write the state to ``folder`` (default: the campaign's own). Every file is written
+        first into a new folder inside ``folder`` (``.saving-*``), so a state that cannot be
+        serialised or written (e.g. a full disk) leaves ``folder`` as it was: its last complete
+        save, which :meth:`load` reads (this campaign can be saved again). Then each file is
+        renamed into place (:data:`SAVE_ORDER`: fits.csv first, campaign.json last), so a save
+        cut short between the renames (a killed process) leaves files that disagree, which
+        :meth:`load` refuses, naming them and the ``.saving-*`` folder that holds the rest."""
         folder = Path(folder) if folder is not None else self.folder
         if folder is None:
             raise ValueError("Campaign.save needs a folder (none was given at start)")
@@ -588,52 +624,262 @@ class Campaign:
         }
         text = json.dumps(state, indent=1, sort_keys=True)
         folder.mkdir(parents=True, exist_ok=True)
-        self.fit.save(folder / FIT_FILE)
-        (folder / STATE_FILE).write_text(text)
-        self.start_runs.to_csv(folder / START_RUNS_FILE, index=False)
-        self.runs.to_csv(folder / RUNS_FILE, index=False)
-        self.proposals.to_csv(folder / PROPOSALS_FILE, index=False)
-        self._fits.to_csv(folder / FITS_FILE, index=False)
+        staging = Path(tempfile.mkdtemp(dir=folder, prefix=STAGING_PREFIX))
+        try:
+            self._write_files(staging, text)
+        except BaseException as err:
+            shutil.rmtree(staging, ignore_errors=True)
+            if isinstance(err, OSError):
+                err.add_note(
+                    f"Campaign.save: nothing in {str(folder)!r} was changed (it holds its last "
+                    f"complete save); this campaign (step {self.step}) is kept in memory: save "
+                    "it again with .save() once the cause is fixed"
+                )
+            raise
+        for name in SAVE_ORDER:  # cut short here, the rest stays in staging (load names it)
+            os.replace(staging / name, folder / name)
+        shutil.rmtree(staging, ignore_errors=True)
         self.folder = folder
         return folder
+
+    def _write_files(self, staging: Path, state_text: str) -> None:
+        """Write every file of :data:`SAVE_ORDER` into ``staging`` (``state_text``: the JSON of
+        campaign.json)."""
+        self.fit.save(staging / FIT_FILE)
+        (staging / STATE_FILE).write_text(state_text)
+        self.start_runs.to_csv(staging / START_RUNS_FILE, index=False)
+        self.runs.to_csv(staging / RUNS_FILE, index=False)
+        self.proposals.to_csv(staging / PROPOSALS_FILE, index=False)
+        self._fits.to_csv(staging / FITS_FILE, index=False)
 
     @classmethod
     def load(cls, folder) -> Campaign:
         """The campaign saved in ``folder`` (one saved without ``fits.csv``: :attr:`fits` holds
-        the current fit's row alone, read from ``fit.nc``, with a note saying so)."""
+        the current fit's row alone, read from ``fit.nc``, with a note saying so). A folder
+        whose files are damaged or disagree (:func:`check_agreement`: e.g. a save cut short,
+        or fit.nc replaced by another fit) is refused with :class:`CampaignFolderError`, a
+        missing file with FileNotFoundError, each naming the folder and the file."""
         folder = Path(folder)
-        path = folder / STATE_FILE
-        if not path.is_file():
-            raise FileNotFoundError(f"{folder} holds no campaign ({STATE_FILE} missing)")
-        state = json.loads(path.read_text())
-        camp = cls(
-            load_fit(folder / FIT_FILE),
-            _targets_from(state["target"]),
-            guardrails=Guardrails(**state["guardrails"]),
-            options=state["options"],
-            folder=folder,
-            calibrate_drift=state.get("calibrate_drift", False),
-        )
-        camp.step = int(state["step"])
-        for name, attr in ((RUNS_FILE, "runs"), (PROPOSALS_FILE, "proposals")):
-            setattr(camp, attr, _read_table(folder / name))
+        state = _read_state(folder)
+        for name in (FIT_FILE, RUNS_FILE, PROPOSALS_FILE):
+            if not (folder / name).is_file():
+                raise FileNotFoundError(
+                    f"campaign folder {str(folder)!r}: {name} is missing (the folder is "
+                    f"incomplete; restore {name} from a copy of the folder){_unfinished(folder)}"
+                )
+        fit = load_fit(folder / FIT_FILE)
+        try:
+            camp = cls(
+                fit,
+                _targets_from(state["target"]),
+                guardrails=Guardrails(**state["guardrails"]),
+                options=state["options"],
+                folder=folder,
+                calibrate_drift=state.get("calibrate_drift", False),
+            )
+        except (TypeError, ValueError, KeyError) as err:
+            raise _folder_error(folder, STATE_FILE, f"holds a bad value ({err})") from None
+        camp.step = state["step"]
+        camp.runs = _read_saved(folder, RUNS_FILE)
+        camp.proposals = _read_saved(folder, PROPOSALS_FILE)
         if (folder / START_RUNS_FILE).is_file():
-            camp.start_runs = _read_table(folder / START_RUNS_FILE)
+            camp.start_runs = _read_saved(folder, START_RUNS_FILE)
         else:  # saved before the starting runs were kept: the saved fit holds them
             camp.start_runs = without(camp.start_runs, camp.runs)
         if (folder / FITS_FILE).is_file():
-            camp._fits = _read_fits(folder / FITS_FILE)
+            camp._fits = _read_fits(folder)
         else:  # saved before the fits were kept: only the current fit is known
             row = fit_row(camp.fit, camp.step, UNSAVED_FITS_NOTE)
             camp._fits = pd.DataFrame([row], columns=list(FIT_COLUMNS))
+        check_agreement(camp, folder)
         return camp
 
 
-def _read_fits(path: Path) -> pd.DataFrame:
+def _unfinished(folder: Path) -> str:
+    """A note naming the unfinished saves in ``folder`` (their ``.saving-*`` folders, left by a
+    save cut short: they hold the files it had not yet renamed into place), or ""."""
+    left = sorted(p.name for p in folder.glob(STAGING_PREFIX + "*") if p.is_dir())
+    if not left:
+        return ""
+    return (
+        f". The folder holds an unfinished save ({', '.join(left)}: the files it had not yet "
+        "renamed into place): moving its files into the folder (the newest's, if several) "
+        "completes it"
+    )
+
+
+def _folder_error(folder: Path, name: str, problem: str) -> CampaignFolderError:
+    """The error of a campaign folder whose file ``name`` has ``problem``."""
+    return CampaignFolderError(
+        f"campaign folder {str(folder)!r}: {name} {problem}{_unfinished(folder)}"
+    )
+
+
+def _read_state(folder: Path) -> dict:
+    """campaign.json of ``folder``: a JSON object holding :data:`STATE_KEYS`, its step a
+    non-negative integer (FileNotFoundError without it; :class:`CampaignFolderError` when it is
+    damaged)."""
+    path = folder / STATE_FILE
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"{folder} holds no campaign ({STATE_FILE} missing){_unfinished(folder)}"
+        )
+    try:
+        state = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise _folder_error(folder, STATE_FILE, f"is not valid JSON ({err})") from None
+    if not isinstance(state, dict):
+        raise _folder_error(folder, STATE_FILE, "is not a JSON object")
+    lacking = [key for key in STATE_KEYS if key not in state]
+    if lacking:
+        raise _folder_error(folder, STATE_FILE, f"lacks {', '.join(map(repr, lacking))}")
+    step = state["step"]
+    if isinstance(step, bool) or not isinstance(step, int) or step < 0:
+        raise _folder_error(folder, STATE_FILE, f"holds step {step!r}, not a count (0, 1, ...)")
+    return state
+
+
+def _read_saved(folder: Path, name: str) -> pd.DataFrame:
+    """The saved table ``name`` of ``folder`` (:func:`_read_table`), its rows holding
+    :data:`REQUIRED_COLUMNS` (an empty file: no rows); :class:`CampaignFolderError` naming the
+    file and rows otherwise (e.g. a row cut short)."""
+    try:
+        df = _read_table(folder / name)
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as err:
+        problem = f"is not a readable table ({' '.join(str(err).split())})"
+        raise _folder_error(folder, name, problem) from None
+    if df.empty:
+        return df
+    required = REQUIRED_COLUMNS[name]
+    lacking = [c for c in required if c not in df]
+    if lacking:
+        raise _folder_error(folder, name, f"lacks the column(s) {', '.join(lacking)}")
+    values = df[list(required)].apply(pd.to_numeric, errors="coerce")
+    bad = values.isna().any(axis=1).to_numpy()
+    if bad.any():
+        rows = at_rows(list(np.flatnonzero(bad)), ROWS_NOTE)
+        problem = f"has {rows} without a number in {', '.join(required)} (cut short or edited)"
+        raise _folder_error(folder, name, problem)
+    if "step" in required:
+        step = values["step"].to_numpy(float)
+        bad = (step != np.round(step)) | (step < 0)
+        if bad.any():
+            rows = at_rows(list(np.flatnonzero(bad)), ROWS_NOTE)
+            raise _folder_error(folder, name, f"has {rows} whose step is not a count")
+        df["step"] = step.astype(int)
+    return df
+
+
+def _read_fits(folder: Path) -> pd.DataFrame:
     """A saved :attr:`Campaign.fits` table: its note read as text ("" when empty), the other
     columns as pandas reads them (a missing value NaN)."""
-    df = _read_table(path)
+    df = _read_saved(folder, FITS_FILE)
     return pd.DataFrame(columns=list(FIT_COLUMNS)) if df.empty else df
+
+
+def check_agreement(camp: Campaign, folder: Path) -> None:
+    """Raise :class:`CampaignFolderError` when the files ``camp`` was loaded from (``folder``)
+    disagree (a save cut short, files of different saves, fit.nc replaced by another fit):
+    :func:`_check_fits`, :func:`_check_steps`, :func:`_check_fitted`."""
+    _check_fits(camp, folder)
+    _check_steps(camp, folder)
+    _check_fitted(camp, folder)
+
+
+def _check_fits(camp: Campaign, folder: Path) -> None:
+    """fits.csv holds one row per step (from the starting fit's, step 0, or the first fit
+    known) up to campaign.json's step, the last one with fit.nc's own sampler seed, chains,
+    warmup and draws."""
+    step, fits = camp.step, camp._fits
+    steps = fits["step"].astype(int).tolist()
+    if not steps or steps != list(range(step - len(steps) + 1, step + 1)):
+        raise _folder_error(
+            folder, FITS_FILE, f"lists the fits of steps {steps}, but {STATE_FILE} is at step "
+            f"{step} (one row per step up to it): a save cut short, or files of different saves",
+        )  # fmt: skip
+    saved, own = fits.iloc[-1], fit_row(camp.fit, step)
+    differ = [c for c in SAMPLER_COLUMNS if float(saved[c]) != float(own[c])]
+    if differ:
+        said = ", ".join(f"{c} {own[c]} where fits.csv has {float(saved[c]):g}" for c in differ)
+        raise _folder_error(
+            folder, FIT_FILE, f"is not the fit fits.csv records for step {step} (its sampler's "
+            f"{said}): fit.nc was replaced by another fit, or a save was cut short",
+        )  # fmt: skip
+
+
+def _check_steps(camp: Campaign, folder: Path) -> None:
+    """Every recorded run (runs.csv) is of a step before campaign.json's, every proposed run
+    (proposals.csv) of a step up to it."""
+    for name, table, last, which in (
+        (RUNS_FILE, camp.runs, camp.step - 1, "runs are recorded at earlier steps"),
+        (PROPOSALS_FILE, camp.proposals, camp.step, "runs are proposed up to it"),
+    ):
+        steps = table["step"].to_numpy(int) if len(table) else np.zeros(0, int)
+        late = np.flatnonzero(steps > last)
+        if len(late):
+            raise _folder_error(
+                folder, name, f"has {at_rows([int(r) for r in late])} of step "
+                f"{', '.join(map(str, sorted(set(steps[late].tolist()))))}, but {STATE_FILE} "
+                f"is at step {camp.step} ({which}): a save cut short, or files of different "
+                "saves",
+            )  # fmt: skip
+
+
+def _check_fitted(camp: Campaign, folder: Path) -> None:
+    """Every run the campaign counts (start_runs.csv, then runs.csv) is among fit.nc's runs
+    (:func:`fitted_runs`, :func:`unmatched_runs`), but for as many as fit.nc's record says were
+    left out when it was fitted (:func:`fit_time_exclusions`)."""
+    fitted = fitted_runs(camp.fit)
+    counted = pd.concat([camp.start_runs, camp.runs], ignore_index=True)
+    missing = np.array(unmatched_runs(counted, fitted), int)
+    if len(missing) <= fit_time_exclusions(camp.fit):
+        return
+    n_start = len(camp.start_runs)
+    recorded = missing[missing >= n_start] - n_start
+    name, rows = (RUNS_FILE, recorded) if len(recorded) else (START_RUNS_FILE, missing)
+    shown = at_rows([int(r) for r in rows])
+    raise _folder_error(
+        folder, FIT_FILE, f"lacks runs the campaign holds ({name}: {shown} "
+        f"are not among fit.nc's {len(fitted)} runs within {MATCH_RTOL:.0%} in N and D): "
+        "fit.nc is an older or another fit, or a save was cut short",
+    )  # fmt: skip
+
+
+def unmatched_runs(runs: pd.DataFrame, fitted: pd.DataFrame, rtol=MATCH_RTOL) -> list:
+    """Positions of the rows of ``runs`` that no run of ``fitted`` matches (each fitted run
+    matching one run at most: the same design point within ``rtol``, :func:`match_runs`' rule,
+    and the same group where both hold one), in order."""
+    if runs.empty:
+        return []
+    if fitted.empty or not {"N", "D"} <= set(runs) & set(fitted):
+        return list(range(len(runs)))
+    close, distance = _near(runs, fitted, rtol)
+    mine, theirs = _labels(runs), _labels(fitted)
+    same = np.array([[a is None or b is None or a == b for b in theirs] for a in mine], bool)
+    close &= same.reshape(close.shape)
+    free = np.ones(len(fitted), bool)
+    out = []
+    for i in range(len(runs)):
+        options = close[i] & free
+        if not options.any():
+            out.append(i)
+            continue
+        j = int(np.argmin(np.where(options, distance[i], np.inf)))
+        free[j] = False
+    return out
+
+
+def fit_time_exclusions(fit) -> int:
+    """How many runs ``fit``'s record says were left out when it was fitted, by screening
+    (``screen="exclude"``) or by its law's rules when they were not kept with the fit: runs a
+    campaign holds may be among them (runs the user excluded from a table never reach it;
+    the law's kept exclusions are among :func:`fitted_runs`)."""
+    entries = (fit.record.data or {}).get("exclusions") or []
+    return sum(
+        int(e.get("count", len(e.get("rows", []))))
+        for e in entries
+        if str(e.get("reason", "")).startswith("screening:") or e.get("by") == "law"
+    )
 
 
 def _read_table(path: Path, dtype=None) -> pd.DataFrame:
