@@ -19,7 +19,7 @@ from conftest import quiet, small_sweep_grid
 import bayeslaws as bl
 from bayeslaws import design
 from bayeslaws.app.cli import main
-from bayeslaws.design.batch import DesignWarning
+from bayeslaws.design.bounds import DesignWarning
 from bayeslaws.laws import get_law
 
 CELLS_N = [0.13e9, 0.4e9, 0.05e9, 1e9]

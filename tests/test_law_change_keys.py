@@ -15,7 +15,8 @@ import pandas as pd
 import pytest
 
 import bayeslaws as bl
-from bayeslaws.inference.fit import Fit, IncompatibleFitFile, LawChangedWarning
+from bayeslaws.inference.fit import Fit, LawChangedWarning
+from bayeslaws.inference.record import IncompatibleFitFile
 from bayeslaws.laws import LAWS, register
 from bayeslaws.laws.contract import law_key
 

@@ -34,8 +34,7 @@ from bayeslaws.laws.likelihoods import (
 )
 from bayeslaws.laws.priors import prior_to_spec
 from bayeslaws.laws.surface import SAMPLING_SCALE
-from bayeslaws.posterior.draws import log_loss_draws
-from bayeslaws.posterior.predict import query_frame
+from bayeslaws.posterior.draws import log_loss_draws, query_frame
 
 # ---- the documented priors -----------------------------------------------------------------
 # Written by hand from the docstrings (nothing is parsed): name -> (numpyro distribution, its

@@ -357,7 +357,7 @@ def test_design_cautions_reach_the_report(baseline):
     the plan keeps them for the report, and they match the share of edge draws computed
     directly."""
     from bayeslaws.app import plan as plan_module
-    from bayeslaws.design.targets import EDGE_SHARE
+    from bayeslaws.laws.optimum import EDGE_SHARE
     from bayeslaws.posterior import allocation_draws
 
     hp = bl.load_fit(baseline["out"] / "hyperparams_fit.nc")

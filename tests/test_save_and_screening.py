@@ -173,7 +173,7 @@ def test_a_fit_file_damaged_anywhere_is_refused_with_one_clear_error(small_fit, 
     """One byte flipped at 25 places through a saved fit: each load succeeds unchanged (the
     byte was unused) or raises IncompatibleFitFile naming the file. The arrays are read lazily,
     so a damaged data chunk raised a bare OSError at the checksum, outside the file checks."""
-    from bayeslaws.inference.fit import IncompatibleFitFile
+    from bayeslaws.inference.record import IncompatibleFitFile
 
     good = tmp_path / "good.nc"
     small_fit.save(good)

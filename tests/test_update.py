@@ -159,7 +159,8 @@ def test_a_run_passed_again_is_refused_whatever_the_type_of_its_run_label(seeded
 
 def test_group_and_run_labels_are_compared_as_the_fit_stores_them():
     from bayeslaws.inference.nuts import training_columns
-    from bayeslaws.inference.update import label_text, repeated_runs
+    from bayeslaws.inference.update import repeated_runs
+    from bayeslaws.runs.table import label_text
 
     labels = [7, 7.0, np.int64(7), "7", 7.5, "a", None, np.nan, True]
     table = bl.load_runs(

@@ -127,12 +127,11 @@ designed for.
 """
 
 from .batch import (
-    DesignWarning,
     next_runs,
     rank_candidates,
     runs_of_plan,
 )
-from .bounds import bounds
+from .bounds import DesignWarning, bounds
 from .campaign import Campaign
 from .candidates import GroupWarning, hyperparameter_candidates, isoflop_candidates, pool_units
 from .guardrails import Guardrails, GuardrailWarning
