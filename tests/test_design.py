@@ -573,7 +573,9 @@ def test_candidates_in_a_fitted_group_are_that_groups_runs(grouped_fit):
         warnings.simplefilter("ignore")
         p = gaussian.setup(grouped_fit, cands, target, 0, None, "A", None)
         ranked = design.rank_candidates(grouped_fit, cands, target, group="A", cost=None)
-    assert np.corrcoef(p.tdraws[:, 0], p.obs_mean[:, 0])[0, 1] > 0.9
+    # the candidates' GP draw is not the target's (test_design_drift_values.py): 0.77 here, ~0
+    # with the bug
+    assert np.corrcoef(p.tdraws[:, 0], p.obs_mean[:, 0])[0, 1] > 0.5
     assert p.obs_mean[:, 0].std() < 2 * p.tdraws[:, 0].std()
     assert ranked.loc[ranked["N"] == N0, "info"].item() > 0.05
 

@@ -127,8 +127,8 @@ def test_a_candidates_value_does_not_depend_on_the_others_listed(simulated_fit):
     """Under the default model ("drift") the GP discrepancy of the candidates' observations was
     drawn jointly over the listed candidates: an in-range run was worth 6.6e-5, 7.5e-5 or
     6.8e-5 nats as candidates were added. Now each point's draw is a fixed function of the
-    point, so its value is the same in any candidate set (and at a target's own point the
-    observation and the target share it)."""
+    point, so its value is the same in any candidate set (the candidates' from a stream of
+    their own: at a target's own point the observation and the target do not share it)."""
     base = pd.DataFrame({"N": [2e8, 1e9], "D": [4e9, 2e10]})
     more = pd.concat(
         [base, pd.DataFrame({"N": [5e8, 3e9], "D": [3e9, 5e10]})], ignore_index=True
@@ -155,3 +155,94 @@ def test_point_normals_are_per_point_and_group():
     assert abs(np.corrcoef(alone[:, 0], other[:, 0])[0, 1]) < 0.2  # 500 draws: sd 0.045
     assert abs(np.corrcoef(listed[:, 0], listed[:, 1])[0, 1]) < 0.2
     assert np.isfinite(point_normals(0, [0.5], [0.5], 3)).all()  # ln of a value below 1
+
+
+# ---- a candidate at the target's own point (review rn, finding 1) ------------------------------
+def test_a_candidate_at_the_targets_point_is_valued_as_one_beside_it(simulated_fit):
+    """The model draws the GP at each point independently (a fixed function of the point), and
+    the candidates' observations took theirs from the target's stream: a candidate at the
+    target's exact (N, D) shared the target's GP draw and was worth ~4.7x one 0.01% away
+    (0.129 against 0.027 nats on a simulated fit), though the GP's correlation there is ~1. The
+    candidates' GP draws now come from their own stream: the value is continuous in the
+    candidate's position (up to the Monte Carlo error of independent draws)."""
+    for N, D in [(3e9, 5e10), (7e9, 1.4e11)]:  # inside the range; just beyond it
+        f = np.array([1.0, 1.0001, 1.001])
+        cands = pd.DataFrame({"N": N * f, "D": D * f})
+        ranked = design.rank_candidates(
+            simulated_fit, cands, design.Loss(N=N, D=D), cost=None, model="drift"
+        )
+        info = ranked.sort_values("N")["info"].to_numpy()
+        assert info[1] > 0 and info[2] > 0
+        assert info[0] == pytest.approx(info[1], rel=0.3), (N, D, info)
+        assert info[0] == pytest.approx(info[2], rel=0.3), (N, D, info)
+
+
+def test_candidates_gp_draws_are_not_the_targets(simulated_fit):
+    """At the target's own point the candidates' observations (without their drift) and the
+    target's draws share the law's draw but not the GP's: the difference of the two is the
+    difference of two independent GP draws, not 0."""
+    from bayeslaws.design import discrepancy
+
+    target = design.Loss(N=3e9, D=5e10)
+    cands = pd.DataFrame({"N": [3e9], "D": [5e10]})
+    p = setup(simulated_fit, cands, target, 0, None, None, "drift")
+    gap = p.obs_mean[:, 0] + simulated_fit.record.scales["loss"] - p.tdraws[:, 0]
+    mv = discrepancy.view(simulated_fit, "drift", 0)
+    from bayeslaws.posterior.extrapolation import gp
+
+    _, sd = gp.conditional(mv.gp_of(mv.parts[0], None), cands["N"], cands["D"])
+    assert sd[0] > 0
+    # two independent draws of sd each: the gap's sd is sqrt(2) sd (0 when they were shared)
+    assert np.std(gap) == pytest.approx(np.sqrt(2) * sd[0], rel=0.2)
+
+
+# ---- an N_opt target's drift removal (review rn, finding 2) ------------------------------------
+BEYOND_RUN = pd.DataFrame({"N": [3e10, 1e9], "D": [1e12, 2e10]})  # beyond the range; inside it
+LINE_DRIFT = "N_opt minimises along the whole isoFLOP line"
+
+
+def _line_drift_warnings(record) -> list:
+    return [w for w in record if LINE_DRIFT in str(w.message)]
+
+
+def test_nopt_under_drift_warns_that_its_drift_removal_is_credited_at_one_point(simulated_fit):
+    """The design removes an N_opt target's drift linearly at one point (the median N_opt on
+    its isoFLOP line): a run putting that point inside the range is credited with all of it
+    (0.29 nats on a simulated fit, where recomputing the model's N_opt draws with the widened
+    range gave ~0.02), though N_opt minimises along the whole line, whose drift beyond the
+    widened range stays. Ranked under "drift" it says so, naming model 'none'; not under
+    "none", nor when no candidate widens the range towards the point."""
+    import warnings
+
+    target = design.NOpt(C=1e23)
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        design.rank_candidates(simulated_fit, BEYOND_RUN, target, cost=None, model="drift")
+    found = _line_drift_warnings(record)
+    assert len(found) == 1, [str(w.message)[:120] for w in record]
+    assert issubclass(found[0].category, design.DesignWarning)
+    assert "model='none'" in str(found[0].message)
+    assert "N_opt(C=1e+23)" in str(found[0].message)
+    assert found[0].filename == __file__  # the caller's line
+    for cands, model in [(BEYOND_RUN, "none"), (BEYOND_RUN.iloc[[1]], "drift")]:
+        with warnings.catch_warnings(record=True) as record:
+            warnings.simplefilter("always")
+            design.rank_candidates(simulated_fit, cands, target, cost=None, model=model)
+        assert not _line_drift_warnings(record), model
+
+
+def test_a_loss_targets_drift_removal_is_unchanged(simulated_fit):
+    """A loss's drift is measured at its own point, so a run beyond it removes it, as before:
+    no warning, and the run's drift coefficients removed are the whole drift there."""
+    import warnings
+
+    target = design.Loss(N=2e10, D=6e11)
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        p = setup(simulated_fit, BEYOND_RUN, target, 0, None, None, "drift")
+        design.rank_candidates(simulated_fit, BEYOND_RUN, target, cost=None, model="drift")
+    assert not _line_drift_warnings(record)
+    DP, MU = p.drift_terms([])
+    assert np.any(DP)
+    np.testing.assert_allclose(MU[0], DP)  # the run beyond the point removes all its drift
+    assert not np.any(MU[1])  # the run inside the range removes none

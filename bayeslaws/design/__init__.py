@@ -34,7 +34,11 @@ observations and the target are the model's own draws (:func:`.discrepancy.obser
 whose GP discrepancy is drawn at each point as a fixed function of the point
 (:func:`bayeslaws.posterior.model.point_normals`), so a candidate's value and the target's
 draws are the same whichever other candidates are listed
-(``tests/test_design_review2.py``).
+(``tests/test_design_drift_values.py``). The candidates' GP draws come from a stream of their
+own: no candidate shares the target's GP draw, not even one at the target's own point (the
+model draws the GP independently per point, so a shared draw there made the value jump
+~4.7x between the point and one 0.01% away); the design credits no GP correlation between
+the target and any candidate.
 
 Confirmation (:func:`~.bounds.bounds`, or ``next_runs(..., confirm=True)``): from one matrix of
 log-likelihoods ``log p(y_n | theta_m)`` (outer draws n with simulated outcomes y_n from the fit's
@@ -73,13 +77,15 @@ from :mod:`bayeslaws.posterior.model` (GP pattern and drift beyond the training 
 ``model="model"`` to add form averaging), so the design values
 information about the prediction the user will be scored on, and a candidate beyond the training
 range is also credited with the drift it removes from the target by moving the range towards it
-(runs nearer the target region are worth more when the form is uncertain).
+(runs nearer the target region are worth more when the form is uncertain). That credit is
+linear at one point of the target; for N_opt, which minimises along a whole isoFLOP line, it
+overstates a run's value, and a DesignWarning says so.
 
 Budgets: ``next_runs(..., budget=FLOPs)`` returns a greedy batch whose compute fits the budget
 (``k=None``: as many units as it allows), not the best affordable batch. Greedy per cost alone
 can waste a budget (cheap runs worth almost nothing spending a sliver of it, where the one run
-that costs all of it is worth nats; ``tests/test_design_review2.py``), so with costs the greedy
-also runs by value alone and the batch of larger total value is returned (its ``greedy_rule``
+that costs all of it is worth nats; ``tests/test_design_budget_batches.py``), so with costs the
+greedy also runs by value alone and the batch of larger total value is returned (its ``greedy_rule``
 column says which); for all parameters, ``cost="flops"``, ``cost_power=1`` and no guardrails
 that is within (1 - 1/e) / 2 of the best affordable batch (Leskovec et al. 2007), otherwise a
 heuristic. With ``k=None`` a warning says when the guardrails stop the fill with most of the
@@ -131,9 +137,10 @@ from .batch import (
     rank_candidates,
     runs_of_plan,
 )
-from .bounds import DesignWarning, bounds
+from .bounds import bounds
 from .campaign import Campaign
 from .candidates import GroupWarning, hyperparameter_candidates, isoflop_candidates, pool_units
+from .gaussian import DesignWarning
 from .guardrails import Guardrails, GuardrailWarning
 from .targets import AllParameters, HyperparamOpt, Loss, NOpt, Target
 

@@ -44,11 +44,12 @@ import pandas as pd
 from ..posterior.draws import check_fit
 from ..runs.checks import check_probability
 from ..runs.warn import user_stacklevel
-from .bounds import LOW_ESS, MIN_ESS, SKIPPED_SHARE, DesignWarning, JointReweighting, bounds
+from .bounds import LOW_ESS, MIN_ESS, SKIPPED_SHARE, JointReweighting, bounds
 from .candidates import candidates_model, fill_units, positive_int
 from .costs import unit_costs
 from .gaussian import (
     CRITERIA,
+    DesignWarning,
     Problem,
     WidthBasis,
     check_criterion,

@@ -60,6 +60,7 @@ from ..runs.warn import user_stacklevel
 from .candidates import positive_int
 from .gaussian import (
     CRITERIA,
+    DesignWarning,
     Problem,
     check_criterion,
     info_equivalent_var_factor,
@@ -71,12 +72,6 @@ from .gaussian import (
 MIN_ESS = 10.0  # outer draws with fewer effective inner draws are skipped by ``reweighted``
 LOW_ESS = 20.0  # a value whose weights' mean ESS is below this is flagged (DesignWarning)
 SKIPPED_SHARE = 0.5  # ... or one that skips more than this share of its outer draws
-
-
-class DesignWarning(UserWarning):
-    """A design value is not to be trusted as it stands: the reweighted estimate rests on few
-    effective draws, or the Gaussian (linearised) values disagree with reweighting where the
-    law's runs depend on the target nonlinearly."""
 
 
 def known_noise(p: Problem) -> tuple[np.ndarray, float | None]:

@@ -23,13 +23,17 @@ refitted, R includes it and the target's drift shrinks. The design models this e
 * adding a candidate u to the range R_P (the range after the runs already picked) changes the
   target by ``-sum_k g_k M_ujk`` with ``M_ujk = beta_jk (d_k(p_j; R_P) - d_k(p_j; R_P + u))``:
   that part of the target's variance is removed when u is picked (the greedy batch recomputes
-  it after every pick);
+  it after every pick). For a target whose draws minimise along a line (N_opt) this overstates
+  a run's value: the draws' minimum feels the drift along the whole isoFLOP line, most of which
+  stays beyond the widened range; the design warns (:func:`.gaussian.line_drift_message`);
 * the candidates' predicted observations are the model's own draws at them (form averaging and
   GP pattern included, so runs that tell the forms apart are worth more) minus their drift (it
   is what the refit absorbs and what the range term above accounts for).
 
 The target, the slopes and the observations are one set of draws (same ModelView seed), so the
-whole design value stays one joint Gaussian over the draws (:mod:`.gaussian`). For laws without
+whole design value stays one joint Gaussian over the draws (:mod:`.gaussian`); only the GP's
+draws at the candidates' points are independent of the target's (:func:`observation_means`:
+the design credits no GP correlation between a target and any candidate). For laws without
 a drift (hyperparameter and isoFLOP laws, or the method ``"none"``) there are no slopes and the
 design value is the plain linear-Gaussian information.
 
@@ -49,6 +53,8 @@ from ..posterior.model import DRAWS_STREAM, FULL_MODELS, ModelView
 from ..runs.compute import same_compute_model
 
 AXIS_COLUMNS = ("N", "N", "D", "D", "C")  # the column each drift axis measures
+OBSERVATION_POINT_STREAM = 7  # the candidates' GP draws (:func:`observation_means`): not the
+# target's (:data:`~bayeslaws.posterior.model.POINT_STREAM`)
 
 
 def design_method(model: str | None, fit=None) -> str:
@@ -218,11 +224,20 @@ def observation_means(
     :meth:`~bayeslaws.laws.contract.Law.observations` are used). ``cands``: C in the fit's
     compute model (:func:`in_fit_flops`). ``group``: the candidates' group (a fitted group's
     label, or None: a new group, or the fit's only one), whose range the drift the draws carry
-    is measured from (:func:`~bayeslaws.posterior.extrapolation.distance.group_ranges`)."""
+    is measured from (:func:`~bayeslaws.posterior.extrapolation.distance.group_ranges`).
+
+    Their GP draws come from ``OBSERVATION_POINT_STREAM``, not the target's stream: the model
+    draws the GP independently at each point, so a candidate at a target's own (N, D) shared
+    the target's draw while one 0.01% away shared none (its value jumped ~4.7x at the point,
+    though the GP's correlation there is ~1); now no candidate shares the target's GP draw,
+    and a candidate's value is continuous in its position."""
     law = fit.law
     if slopes is None or not law.widened or "loss" not in law.quantities:
         return None
     query = cands[["N", "D", "C"]].reset_index(drop=True)
-    loss = np.asarray(model_view.draws(query, kind="mean", group=group)["loss"], float)
+    draws = model_view.draws(
+        query, kind="mean", group=group, point_stream=OBSERVATION_POINT_STREAM
+    )
+    loss = np.asarray(draws["loss"], float)
     drift = slopes @ point_distances(query, group_ranges(fit, group)).T
     return np.log(loss) - drift - fit.record.scales["loss"]

@@ -59,7 +59,15 @@ from .candidates import (
     positive_int,
     unit_codes,
 )
-from .targets import AllParameters, as_targets, target_draws
+from .targets import AllParameters, as_targets, line_minimum_components, target_draws
+
+
+class DesignWarning(UserWarning):
+    """A design value is not to be trusted as it stands: the reweighted estimate rests on few
+    effective draws, the Gaussian (linearised) values disagree with reweighting where the
+    law's runs depend on the target nonlinearly, or a run's drift removal is credited at one
+    point of a target that minimises along a line (:func:`line_drift_message`)."""
+
 
 PAD_NOISE = 1e12  # noise variance of padded observations: they carry no information
 CRITERIA = ("marginal", "info", "v_optimal")
@@ -549,7 +557,43 @@ def setup(
     problem.noise_row = np.where(idx >= 0, var[np.maximum(idx, 0)], PAD_NOISE)
     problem.levels, problem.level_var = unit_levels(idx, obs, fit.law.name)
     problem.nuis = level_covariance(problem.levels, problem.level_var)
+    message = line_drift_message(problem, line_minimum_components(target))
+    if message:
+        warnings.warn(message, DesignWarning, stacklevel=user_stacklevel())
     return problem
+
+
+def line_drift_message(p: Problem, line) -> str | None:
+    """Why the values of ``p``'s units overstate what they tell about the components whose
+    draws minimise along a line (``line`` (T,) bool, :func:`.targets.line_minimum_components`:
+    N_opt), or None when no unit removes drift from such a component.
+
+    The drift removal (:mod:`.discrepancy`) is linear at one point per component (N_opt's:
+    the median on its isoFLOP line): a run putting that point inside the training range is
+    credited with removing all the drift the regression on the slopes assigns there. But
+    each draw's N_opt minimises along the whole line, and the drift beyond the widened range
+    on both sides of the point stays, so recomputing the model's own N_opt draws with the
+    range widened removes much less of their variance than the design credits."""
+    if p.beta is None or not np.any(line):
+        return None
+    DP, MU = p.drift_terms([])
+    credited = [j for j in np.flatnonzero(line) if np.any(MU[:, :, j])]
+    if not credited:
+        return None
+    before = np.diagonal(p.prior_cov())
+    shares = ", ".join(
+        f"{p.tlabels[j]} ({p.slope_var * np.sum(DP[:, j] ** 2) / before[j]:.0%} of its variance)"
+        for j in credited
+    )
+    return (
+        f"under model {p.method!r} the design credits runs beyond the training range with "
+        f"removing the drift of {shares}, measured at one point (the median on the isoFLOP "
+        "line) as if a run putting that point inside the range removed it all; but N_opt "
+        "minimises along the whole isoFLOP line, whose drift beyond the widened range stays, "
+        "so those runs' values (info) and width_after overstate what they tell about it; "
+        "model 'none' values runs under the law alone (Python: model='none'; command line: "
+        "--model none)"
+    )
 
 
 def unit_levels(idx: np.ndarray, obs, law_name: str) -> tuple[np.ndarray, np.ndarray]:
@@ -739,7 +783,7 @@ def widths_after(b: WidthBasis, post_var, left) -> np.ndarray:
     distribution after, the one the closed-form variance (:func:`unit_gains`) assumes. The
     slopes themselves times ``left`` carried the chance correlations of ~1000 heavy-tailed
     draws between the axes, so a unit's predicted narrowing swung with the seed (from none to
-    about the closed form's); rebuilt radially it is stable (tests/test_design_noise_review11.py).
+    about the closed form's); rebuilt radially it is stable (tests/test_design_drift_values.py).
     Capped at
     ``now``: a unit never widens the target (the rebuilt quantiles could, by Monte Carlo
     error)."""

@@ -56,7 +56,13 @@ class Target:
     For a grouped fit a target's ``group`` names the fitted group it is about; its default
     None is a NEW group (as in ``predict``), also when the candidates are a fitted group's
     runs: the design then warns (:class:`~.candidates.GroupWarning`), and never re-groups the
-    target."""
+    target.
+
+    ``line_minimum``: whether the target's draws minimise along a line (N_opt along its
+    isoFLOP line), so that its drift beyond the training range is not measured at its one
+    point (:func:`line_minimum_components`)."""
+
+    line_minimum = False  # a class attribute (not a dataclass field of the subclasses)
 
     def draws(self, fit, seed: int = 0, method: str | None = None) -> np.ndarray:
         raise NotImplementedError
@@ -207,6 +213,8 @@ class NOpt(Target):
     C: float
     compute_model: object = None
     group: object = None
+
+    line_minimum = True  # each draw minimises the loss along the isoFLOP line of C
 
     def __post_init__(self):
         positive("NOpt(C=)", self.C)
@@ -360,6 +368,14 @@ def as_targets(target) -> list:
         "target must be a bayeslaws.design target (Loss, NOpt, HyperparamOpt, AllParameters) "
         f"or a non-empty list of them, got {target!r}"
     )
+
+
+def line_minimum_components(target) -> np.ndarray:
+    """(T,) bool, in the order of the target's labels: whether each component's draws minimise
+    along a line (its part's :attr:`Target.line_minimum`; all parameters have no
+    components)."""
+    targets = as_targets(AllParameters() if target is None else target)
+    return np.array([t.line_minimum for t in targets for _ in t.labels()], bool)
 
 
 def target_draws(fit, target, seed, method=None):

@@ -66,11 +66,14 @@ POINT_STREAM = 5  # the rng stream of the GP's draws at query points (:func:`poi
 POINT_DIGITS = 9  # ln N, ln D rounded to this many decimals name a point: the same point
 
 
-def point_normals(seed: int, N, D, n_draws: int, group=None) -> np.ndarray:
+def point_normals(
+    seed: int, N, D, n_draws: int, group=None, stream: int = POINT_STREAM
+) -> np.ndarray:
     """Standard normals (n_draws, Q), each column a fixed function of its point (N params,
     D tokens; ln N and ln D to ``POINT_DIGITS`` decimals), ``group`` (its label; None: a new
-    group, or a fit without groups) and ``seed``: independent across points and groups, the
-    same at the same point and group in every call."""
+    group, or a fit without groups), ``seed`` and ``stream`` (another stream: normals
+    independent of ``POINT_STREAM``'s at every point): independent across points, groups and
+    streams, the same at the same point, group and stream in every call."""
     scale = 10.0**POINT_DIGITS
     group_word = 0 if group is None else 1 + zlib.crc32(str(group).encode())
 
@@ -78,7 +81,7 @@ def point_normals(seed: int, N, D, n_draws: int, group=None) -> np.ndarray:
         return int(round(np.log(x) * scale)) % 2**64
 
     columns = [
-        np.random.default_rng([seed, POINT_STREAM, group_word, word(n), word(d)]).standard_normal(
+        np.random.default_rng([seed, stream, group_word, word(n), word(d)]).standard_normal(
             n_draws
         )
         for n, d in zip(np.asarray(N, float), np.asarray(D, float), strict=True)
@@ -230,8 +233,12 @@ class ModelView:
         return drift.sample_slopes(drift.axis_taus(drift.state_of(self.fit), self.S, rng), rng)
 
     # ---- draws ----------------------------------------------------------------------------------
-    def draws(self, query, *, kind: str = "mean", group=None) -> dict:
-        """Draws (S, Q) of each quantity the law predicts at the query points."""
+    def draws(
+        self, query, *, kind: str = "mean", group=None, point_stream: int = POINT_STREAM
+    ) -> dict:
+        """Draws (S, Q) of each quantity the law predicts at the query points.
+        ``point_stream``: the stream of the GP's draws at the points (:func:`point_normals`;
+        full models only)."""
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
         out: dict = {}
@@ -243,7 +250,7 @@ class ModelView:
                     out[name] = np.empty((self.S,) + np.shape(v)[1:])
                 out[name][part.rows] = v
         if "loss" in out and self.full:
-            out["loss"] = out["loss"] * np.exp(self._point_delta(query, group))
+            out["loss"] = out["loss"] * np.exp(self._point_delta(query, group, point_stream))
         elif "loss" in out and kind == "new_run" and self.method not in FULL_MODELS:
             log_loss = widen(
                 self.fit, query, np.log(out["loss"]), self.seed, self.method, group=group
@@ -251,12 +258,15 @@ class ModelView:
             out["loss"] = np.exp(log_loss)
         return out
 
-    def _point_delta(self, query, group=None) -> np.ndarray:
+    def _point_delta(self, query, group=None, stream: int = POINT_STREAM) -> np.ndarray:
         """GP (mean and sd; ``group``'s on a grouped fit) plus drift at query points: (S, Q)
-        ln-loss units. The GP's draws at a point are a fixed function of the point
-        (:func:`point_normals`): a design's target and its candidates' observations, asked in
-        separate calls, see the same draw at the same point, whatever else each call holds."""
-        normals = point_normals(self.seed, query["N"], query["D"], self.S, group)
+        ln-loss units. The GP's draws at a point are a fixed function of the point and
+        ``stream`` (:func:`point_normals`), whatever else a call holds; independent between
+        points (the GP's correlation between nearby points is not drawn). A design's
+        candidates' observations take theirs from another stream than its target
+        (:func:`bayeslaws.design.discrepancy.observation_means`): a candidate at the target's
+        own point shares no GP draw with it, as a candidate anywhere else shares none."""
+        normals = point_normals(self.seed, query["N"], query["D"], self.S, group, stream)
         ranges = distance.group_ranges(self.fit, group)  # the group's own; new group: pooled
         delta = drift.point_term(self.slopes, query["N"], query["D"], query["C"], ranges)
         for part in self.parts:
