@@ -7,8 +7,8 @@ lets the GP interpolate the noise (the GP's docstring and ``NOISE_FLOOR`` quote 
 For each run count, SEEDS seeds: SIMULATED residuals ~ Normal(0, SD) in ln loss at runs
 (N params, D tokens) drawn log-uniformly in 5e7..5e9 x 1e9..1e11 (per seed), and, as a last
 row, the 8 x 6 grid of the same box (48 runs, the design of
-tests/test_extrapolation_review6.py). Counted: seeds whose fitted noise sd is below THRESHOLD
-("collapsed"), and seeds the package warns about (``gp.noise_note``: noise sd below
+tests/test_extrapolation_degenerate_states.py). Counted: seeds whose fitted noise sd is below
+THRESHOLD ("collapsed"), and seeds the package warns about (``gp.noise_note``: noise sd below
 ``NOISE_FLOOR`` x the residuals' robust sd, or an unconverged search). No constant is chosen
 here.
 

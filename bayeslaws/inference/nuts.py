@@ -150,7 +150,7 @@ def numpyro_bar(settings: dict) -> bool:
     """Whether NumPyro's own progress bar may run: asked for (``settings["progress_bar"]``) and
     parallel chains, one device each (:func:`_parallel_chains`). That bar counts the iterations
     by host callbacks beside the unchanged arithmetic of the program without it (the data as
-    arguments, :mod:`.exported`), so the same draws (tests/test_progress_seed_review8.py).
+    arguments, :mod:`.exported`), so the same draws (tests/test_progress_bar_same_draws.py).
     Elsewhere NumPyro's bar would run another
     program (one chain, sequential or vectorized chains: a Python loop of one-step programs,
     not one compiled loop; other rounding, other draws for the seed): there bayeslaws prints

@@ -32,7 +32,7 @@ parameters centred on its table's reference scales (``Scales``: the geometric me
 the loss), and the refit centres on the combined table's, as a fresh fit of it would (the priors
 are on the centred parameters: the posterior stays that of the combined table). A sampled value
 copied as it is would stand for another E, A, B: in the scenario of
-tests/test_update_recentre_review8.py (20 Chinchilla runs, then 8 at 10-25x the largest size)
+tests/test_update_recentred_warm_start.py (20 Chinchilla runs, then 8 at 10-25x the largest size)
 the copied ``e_std`` lay about 12 posterior sd from the new posterior (``a_std``, ``b_std``
 4-5), though E, A, B were within about one sd of it; re-expressed, every site started within
 3.5 sd (at one draw of the old posterior, the wider). So the law maps each draw onto the new scales

@@ -190,7 +190,8 @@ NAMED_GROUPS = 10  # a new-group warning names this many of the fit's groups
 # a group spread (<p>_tau) whose power-scaling prior sensitivity (ArviZ's psens: how far the
 # posterior moves when its prior is raised to a power near 1; Kallioinen et al. 2024) exceeds
 # this depends on its prior; 0.05 is the threshold ArviZ's documentation gives for an
-# informative prior. Two groups leave every spread so; many groups pin it (tests/test_group_prior)
+# informative prior. Two groups leave every spread so; many groups pin it
+# (tests/test_group_prior.py)
 PRIOR_SENSITIVITY = 0.05
 NAMED_SPREADS = 3  # a new-group warning names this many prior-sensitive spreads
 
