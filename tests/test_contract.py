@@ -290,3 +290,21 @@ def test_resolve_group_names_the_groups_of_a_fit_of_one_group():
     with pytest.raises(ValueError, match=r"group='C' is not one of the fit's groups \['A', 'B'\]"):
         resolve_group(["A", "B"], "C")
     assert resolve_group(["A", "B"], "B") == 1 and resolve_group(["A", "B"], None) is None
+
+
+def test_a_group_given_as_a_float_or_its_text_names_the_integer_group():
+    """load_runs reads a group column of 1, 1.0 and "1" as the one group "1", but predict
+    refused group=1.0 ("must be one group label (a string), got float") and the command line's
+    --group 1.0 ("not one of the fit's groups")."""
+    from bayeslaws.laws.contract import resolve_group
+
+    groups = ("1", "2", "web")
+    assert [resolve_group(groups, g) for g in (1, 1.0, np.float64(2.0), "1.0", "2", "web")] == [
+        0, 0, 1, 0, 1, 2
+    ]
+    assert resolve_group(groups, None) is None  # a new group
+    for bad in (2.5, float("nan"), "1.5", "Web"):
+        with pytest.raises(ValueError, match="is not one of the fit's groups"):
+            resolve_group(groups, bad)
+    with pytest.raises(TypeError, match="one group label"):
+        resolve_group(groups, [1])

@@ -39,6 +39,7 @@ import pandas as pd
 from ..runs.checks import ArgumentTypeError, UnknownNameError, check_probability
 from ..runs.messages import RunTableError
 from ..runs.reading import diverged_flags
+from ..runs.table import label_key
 from .likelihoods import FAMILIES, default_noise_priors
 from .priors import check_round_trip, prior_to_spec, priors_to_spec
 
@@ -196,7 +197,7 @@ def resolve_group(groups, group):
     ``groups``: the fit's labels (``(None,)`` without groups). ``group``: one label or None;
     a label the fit does not know raises ValueError naming the fit's groups."""
     groups = list(groups)
-    if group is not None and not isinstance(group, str | int | np.integer):
+    if group is not None and not isinstance(group, str | int | np.integer | float | np.floating):
         raise ArgumentTypeError(
             f"group must be one group label (a string), got {type(group).__name__}; predict "
             "each group in its own call"
@@ -208,9 +209,13 @@ def resolve_group(groups, group):
     labels = [str(g) for g in groups]
     if group is None:
         return 0 if len(labels) == 1 else None  # one group: None answers for it
-    if str(group) not in labels:
+    if str(group) in labels:
+        return labels.index(str(group))
+    # 7.0 and "7.0" name the group 7, as the run table's reading of a group column has it
+    same = [i for i, label in enumerate(labels) if label_key(label) == label_key(group)]
+    if label_key(group) is None or len(same) != 1:
         raise ValueError(f"group={group!r} is not one of the fit's groups {labels}")
-    return labels.index(str(group))
+    return same[0]
 
 
 # ---- runs a law fits as converged ----------------------------------------------------------
