@@ -46,6 +46,16 @@ def test_shared_folder_without_the_tables_is_shared_data_missing(tmp_path, monke
         bundled.steplaw_dense()
 
 
+def test_the_variable_may_name_the_folder_from_home(tmp_path, monkeypatch):
+    """BAYESLAWS_SHARED_DATA="~/shared/data" was read as a folder named "~" in the current
+    one, and the message asked whether it named shared/ rather than shared/data/."""
+    porian_stand_in(tmp_path / "shared" / "data" / "porian_isoflop")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("BAYESLAWS_SHARED_DATA", "~/shared/data")
+    assert bundled.shared_data_dir() == tmp_path / "shared" / "data"
+    assert len(bundled.porian_isoflop(dataset="rw")) == 2
+
+
 def test_repro_skips_shared_scripts_when_the_folder_lacks_the_tables(tmp_path, monkeypatch):
     shared = tmp_path / "shared"
     data = shared / "data"

@@ -78,13 +78,13 @@ def _shared_hint(path: Path, relative: str | None = None) -> str:
 
 
 def shared_data_dir() -> Path:
-    """``../shared/data`` beside the checkout, or ``$BAYESLAWS_SHARED_DATA``.
+    """``../shared/data`` beside the checkout, or ``$BAYESLAWS_SHARED_DATA`` (``~`` expanded).
 
     :class:`SharedDataMissing` (with a hint) when that folder does not exist or holds none of
     the table folders ``SHARED_FOLDERS`` (e.g. the variable names shared/, not shared/data/).
     """
     env = os.environ.get("BAYESLAWS_SHARED_DATA")
-    path = Path(env) if env else CHECKOUT_ROOT.parent / "shared" / "data"
+    path = Path(env).expanduser() if env else CHECKOUT_ROOT.parent / "shared" / "data"
     if not path.is_dir():
         raise SharedDataMissing(
             f"third-party run tables not found at {path} ({_shared_hint(path)})"
