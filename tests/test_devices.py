@@ -68,7 +68,10 @@ def test_automatic_sequential_chains_on_cpu_are_warned_once_per_process(monkeypa
     runs the chains sequentially (slower, other draws for the seed) and says so, once."""
     monkeypatch.setattr(nuts, "_WARNED_SEQUENTIAL", set(), raising=False)
     chains = jax.local_device_count() + 1
-    expected = f"chose 'sequential'.*{chains} chains, .*import bayeslaws before JAX starts"
+    expected = (
+        f"chose 'sequential'.*{chains} chains, .*XLA_FLAGS=--xla_force_host_platform_device_count"
+        f"={chains} before Python starts.*import bayeslaws before JAX starts"
+    )
     with pytest.warns(UserWarning, match=expected):
         assert settings_for(chains, None)["chain_method"] == "sequential"
     with warnings.catch_warnings():

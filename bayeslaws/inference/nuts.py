@@ -102,10 +102,13 @@ _WARNED_SEQUENTIAL: set = set()
 
 
 def _few_devices_advice(chains: int) -> str:
-    """How to get a CPU host device per chain (bayeslaws asks for 4 at import)."""
+    """How to get a CPU host device per chain: bayeslaws asks for 4 at import unless the
+    user's XLA_FLAGS set a count; the command line has only the variable."""
     return (
-        "On CPU, import bayeslaws before JAX starts (it asks for 4 host devices) or call "
-        f"numpyro.set_host_device_count({chains}) first"
+        f"On CPU, ask for a host device per chain before JAX starts: set XLA_FLAGS="
+        f"--xla_force_host_platform_device_count={chains} before Python starts (the command "
+        f"line too; bayeslaws asks for 4 unless XLA_FLAGS set a count), or in Python call "
+        f"numpyro.set_host_device_count({chains}) first, or import bayeslaws before JAX starts"
     )
 
 
