@@ -37,11 +37,13 @@ be exported, so it runs the ``jax.pmap`` twin, the data as arguments, traced in 
 the callbacks count iterations beside the arithmetic, which is unchanged: the same draws as
 without the bar. Anything unexpected -- ``flatbuffers`` missing (JAX needs it to
 serialise), a program written by another JAX, a changed NumPyro internal -- falls back to
-NumPyro's own ``pmap`` path, and a program that fails to load is deleted. The programs live
-in ``programs/`` inside the compilation cache folder (the 256 most recently used are kept) and
-are disabled with it (``BAYESLAWS_COMPILATION_CACHE=off``: the same ``pmap`` runs, traced
-in each process). Measured by
-``benchmarks/speed.py --only cache``.
+NumPyro's own ``pmap`` path, and a program that fails to load is deleted. A program's output
+tree (``.tree``) is read by :func:`read_tree`, which rebuilds a JAX tree of NumPyro's sampler
+state and nothing else (the folder may be shared: a planted pickle runs no code, it is corrupt).
+The programs live in ``programs/`` inside the compilation cache folder (the 256 most recently
+used are kept; written with the permissions of any new file, so users sharing the folder read
+each other's) and are disabled with it (``BAYESLAWS_COMPILATION_CACHE=off``: the same
+``pmap`` runs, traced in each process). Measured by ``benchmarks/speed.py --only cache``.
 """
 
 from __future__ import annotations
@@ -51,9 +53,11 @@ import hashlib
 import importlib.metadata
 import importlib.util
 import inspect
+import io
 import os
 import pickle
-import tempfile
+import secrets
+import time
 from collections import OrderedDict
 from pathlib import Path
 
@@ -68,6 +72,8 @@ FORMAT = 1  # bump when the files' layout changes
 SUFFIX = ".jaxexport"
 MAX_LOADED = 16  # programs kept ready in one process
 MAX_ON_DISK = 256  # programs kept in a folder (least recently used removed; ~0.1 MB each)
+TMP_PREFIX = ".tmp-"  # a file being written; one older than STALE_TMP_S is removed by prune
+STALE_TMP_S = 3600.0  # seconds
 _LOADED: OrderedDict = OrderedDict()  # file stem -> (runner, output tree)
 
 
@@ -182,14 +188,14 @@ class Programs:
         if loaded is not None:
             run, out_tree = loaded
             try:
-                result = run(leaves)
-            except Exception:  # a program this JAX cannot run: drop it and trace
+                result = jax.tree_util.tree_unflatten(out_tree, run(leaves))
+            except Exception:  # a program this JAX cannot run, or its tree: drop it and trace
                 _LOADED.pop(stem, None)
                 self._remove(stem)
             else:
                 _remember(stem, loaded)
                 self.last_source = "loaded"
-                return jax.tree_util.tree_unflatten(out_tree, result)
+                return result
         return self._trace_and_save(stem, fn, leaves, in_tree, n_devices)
 
     def _trace_and_save(self, stem, fn, leaves, in_tree, n_devices: int):
@@ -226,9 +232,11 @@ class Programs:
             return None
         try:
             exported = jax.export.deserialize(bytearray(program.read_bytes()))
-            with tree.open("rb") as handle:
-                loaded = _runner(exported), pickle.load(handle)
-        except Exception:  # unreadable or corrupt: drop it and trace again
+            out_tree = read_tree(tree.read_bytes())
+            if out_tree.num_leaves != len(exported.out_avals):
+                raise ValueError(f"{tree} does not match its program's outputs")
+            loaded = _runner(exported), out_tree
+        except Exception:  # unreadable, corrupt or planted: drop it and trace again
             self._remove(stem)
             return None
         try:
@@ -238,31 +246,40 @@ class Programs:
         return loaded
 
     def _save(self, stem: str, data: bytes, out_tree) -> None:
-        """Write both files atomically (a reader sees both or neither); best effort."""
+        """Write both files atomically (a reader sees both or neither); best effort. A tree
+        that :func:`read_tree` would not read back is not saved (every later load would fail)."""
         try:
+            tree_bytes = pickle.dumps(out_tree)
+            read_tree(tree_bytes)
             self.folder.mkdir(parents=True, exist_ok=True)
             program, tree = self._paths(stem)
-            for path, payload in ((tree, pickle.dumps(out_tree)), (program, bytes(data))):
-                fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".tmp-")
-                with os.fdopen(fd, "wb") as handle:
-                    handle.write(payload)
-                os.replace(tmp, path)
-        except (OSError, pickle.PicklingError, TypeError, AttributeError):
+            for path, payload in ((tree, tree_bytes), (program, bytes(data))):
+                _write_file(self.folder, path, payload)
+        except (OSError, pickle.PicklingError, pickle.UnpicklingError, TypeError, AttributeError):
             self._remove(stem)
             return
         self.prune()
 
     def prune(self, keep: int = MAX_ON_DISK) -> None:
         """Remove all but the ``keep`` most recently used programs of the folder (programs of
-        old code or old shapes otherwise pile up); best effort."""
+        old code or old shapes otherwise pile up), and temporary files left by a write that
+        failed part-way more than ``STALE_TMP_S`` seconds ago; best effort."""
         try:
             programs = sorted(
                 self.folder.glob(f"*{SUFFIX}"), key=lambda p: p.stat().st_mtime, reverse=True
             )
+            temporaries = list(self.folder.glob(f"{TMP_PREFIX}*"))
         except OSError:
             return
         for program in programs[keep:]:
             self._remove(program.name[: -len(SUFFIX)])
+        stale_before = time.time() - STALE_TMP_S
+        for tmp in temporaries:  # a recent one may be another process's write in progress
+            try:
+                if tmp.stat().st_mtime < stale_before:
+                    tmp.unlink()
+            except OSError:
+                pass
 
     def _remove(self, stem: str) -> None:
         for path in self._paths(stem):
@@ -387,6 +404,67 @@ def _runner(exported):
         return compiled(*(jax.device_put(x, replicated) for x in leaves))
 
     return run
+
+
+def _write_file(folder: Path, path: Path, payload: bytes) -> None:
+    """Write ``payload`` to ``path`` through a temporary file in ``folder`` renamed over it (a
+    reader sees the old file or the new one, never part of one), created with the permissions
+    of any new file (0o666 less the umask: users sharing the folder can read it; mkstemp's 0600
+    made another user's load fail and remove it); the temporary file is removed if the write
+    fails."""
+    tmp = folder / f"{TMP_PREFIX}{secrets.token_hex(8)}"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(payload)
+        os.replace(tmp, path)
+    finally:
+        try:
+            tmp.unlink(missing_ok=True)  # renamed away: nothing left; failed: removed
+        except OSError:
+            pass
+
+
+# The globals a pickled output tree may name (pickletools.dis of the trees a fit saves): the
+# tree class (jaxlib's; its module moves between versions), JAX's registry of node types, and
+# the named tuples NumPyro's sampler state is made of (HMCState, HMCAdaptState, ...). A call in
+# a .tree (os.system, builtins.eval) names another global: the file is refused, as corrupt.
+TREE_CLASS = ("PyTreeDef", ("jax", "jaxlib"))  # name, top-level packages of its module
+TREE_GLOBALS = frozenset({("jax._src.tree_util", "default_registry")})
+STATE_PACKAGES = ("numpyro",)  # top-level packages whose named tuples may be tree nodes
+
+
+class _TreeUnpickler(pickle.Unpickler):
+    """An unpickler that resolves only the globals of a JAX tree of NumPyro's sampler state."""
+
+    def find_class(self, module: str, name: str):
+        package = module.split(".")[0]
+        if (module, name) in TREE_GLOBALS:
+            return super().find_class(module, name)
+        if name == TREE_CLASS[0] and package in TREE_CLASS[1]:
+            found = super().find_class(module, name)
+            if found is jax.tree_util.PyTreeDef:
+                return found
+        elif package in STATE_PACKAGES and "." not in name:
+            found = super().find_class(module, name)
+            if _is_named_tuple(found):
+                return found
+        raise pickle.UnpicklingError(f"a program's output tree may not name {module}.{name}")
+
+
+def _is_named_tuple(found) -> bool:
+    """Whether ``found`` is a named-tuple class (constructing one runs no code of its own)."""
+    return isinstance(found, type) and issubclass(found, tuple) and "_fields" in vars(found)
+
+
+def read_tree(data: bytes) -> jax.tree_util.PyTreeDef:
+    """The JAX tree pickled in ``data`` (a ``.tree`` file's bytes), resolving only the globals
+    such a tree needs (:class:`_TreeUnpickler`); :class:`pickle.UnpicklingError` for any other
+    global or for a pickle of anything but a tree."""
+    tree = _TreeUnpickler(io.BytesIO(data)).load()
+    if not isinstance(tree, jax.tree_util.PyTreeDef):
+        raise pickle.UnpicklingError(f"a program's output tree is a {type(tree).__name__}")
+    return tree
 
 
 def _remember(stem: str, loaded: tuple) -> None:
