@@ -4,9 +4,12 @@ that a repeated fit in one process does too: NumPyro rebuilds its kernel at ever
 without the cache each fit of the same law and shapes compiles again. ``bl.fit`` turns the
 cache on (:func:`enable_compilation_cache`) unless the environment disables it.
 
-The folder is ``$BAYESLAWS_COMPILATION_CACHE`` when set (``0``, ``off`` or ``none``
-disables the cache), else ``$XDG_CACHE_HOME/bayeslaws/jax`` (``~/.cache/bayeslaws/jax``),
-unless the process named one (``enable_compilation_cache(path)``): later fits keep that one.
+The folder is ``$BAYESLAWS_COMPILATION_CACHE`` when it names an absolute folder (``~``
+expanded; ``0``, ``false``, ``no``, ``off`` or ``none`` disables the cache; ``1``, ``true``,
+``yes`` or ``on``, like unset or blank, means the default; a relative path is refused with a
+warning: no cache), else ``$XDG_CACHE_HOME/bayeslaws/jax`` (``~/.cache/bayeslaws/jax``; no
+cache, warned, when no home folder is known), unless the process named one
+(``enable_compilation_cache(path)``): later fits keep that one.
 Every program is written, the small ones too (``MIN_COMPILE_S = 0``): a fit compiles dozens of
 them (55, a few MB, for a Chinchilla fit), and caching only the slow ones left a second process
 noticeably slower (benchmarks/speed.py --only cache; benchmarks/output/speed.txt).
@@ -22,10 +25,11 @@ from pathlib import Path
 
 import jax
 
+from ..runs.environment import OFF_WORDS, ON_WORDS
 from ..runs.warn import warn_user
 
 ENV = "BAYESLAWS_COMPILATION_CACHE"
-OFF = ("0", "off", "none", "false", "no")
+OFF = (*OFF_WORDS, "none")
 MIN_COMPILE_S = 0.0  # seconds; every program: the many small ones add up
 _enabled: Path | None = None
 _chosen = False  # whether _enabled is a folder a caller named (kept by calls without one)
@@ -33,13 +37,33 @@ _warned_unwritable = False  # whether an unwritable folder was warned (once per 
 
 
 def cache_dir() -> Path | None:
-    """The cache folder this process would use (None when disabled by the environment)."""
-    value = os.environ.get(ENV)
-    if value is not None and value.strip().lower() in OFF:
+    """The cache folder this process would use: the absolute folder ``$BAYESLAWS_COMPILATION_CACHE``
+    names, else the default (:func:`default_cache_dir`); None when the environment disables the
+    cache, or names or leaves no usable folder (warned once: a relative path, ``~`` with no
+    home folder)."""
+    value = (os.environ.get(ENV) or "").strip()  # a blank value is unset
+    if value.lower() in OFF:
         return None
-    if value and value.strip():  # a blank value is unset
-        return Path(value.strip()).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    if not value or value.lower() in ON_WORDS:
+        return default_cache_dir()
+    try:
+        folder = Path(value).expanduser()
+    except RuntimeError as error:  # "~" when no home folder is known
+        return _unwritable(f"{ENV}={value!r}", str(error))
+    if not folder.is_absolute():  # "~nouser/x" stays as it is: relative too
+        return _unwritable(f"{ENV}={value!r}", "a relative path: name an absolute folder")
+    return folder
+
+
+def default_cache_dir() -> Path | None:
+    """``$XDG_CACHE_HOME/bayeslaws/jax``, else ``~/.cache/bayeslaws/jax``; None when neither
+    variable is set and the user has no home folder (warned once)."""
+    base = os.environ.get("XDG_CACHE_HOME")
+    if not base:
+        try:
+            base = Path.home() / ".cache"
+        except RuntimeError as error:  # HOME unset and no passwd entry (a container's uid)
+            return _unwritable("~/.cache/bayeslaws/jax", f"{error} Set HOME or XDG_CACHE_HOME")
     return Path(base) / "bayeslaws" / "jax"
 
 
@@ -51,7 +75,10 @@ def enable_compilation_cache(path=None) -> Path | None:
     without ``path`` (each ``bl.fit``, each batch task) keeps a folder an earlier call named,
     unless the environment disables the cache."""
     global _enabled, _chosen
-    folder = Path(path).expanduser() if path is not None else cache_dir()
+    try:
+        folder = Path(path).expanduser() if path is not None else cache_dir()
+    except RuntimeError as error:  # "~" when no home folder is known
+        return _unwritable(path, str(error))
     if path is None and folder is not None and _enabled is not None and _chosen:
         return _enabled  # the caller's folder, not the default
     if folder is None:
@@ -80,16 +107,17 @@ def enable_compilation_cache(path=None) -> Path | None:
     return folder
 
 
-def _unwritable(folder: Path, why: str) -> None:
-    """Warn (once per process) that the cache folder ``folder`` cannot be used; returns None
-    (the cache stays as it was: off, or an earlier folder)."""
+def _unwritable(folder, why: str) -> None:
+    """Warn (once per process) that the cache folder ``folder`` (a path, or the setting that
+    named it) cannot be used; returns None (the cache stays as it was: off, or an earlier
+    folder)."""
     global _warned_unwritable
     if not _warned_unwritable:
         _warned_unwritable = True
         warn_user(
-            f"the compilation cache folder {folder} cannot be written ({why}): compiled "
+            f"the compilation cache folder {folder} cannot be used ({why}): compiled "
             f"programs are not cached, so every new process compiles them again. Set {ENV} to "
-            f"a writable folder, or {ENV}=off to silence this warning",
+            f"an absolute, writable folder, or {ENV}=off to silence this warning",
             UserWarning,
         )
     return None

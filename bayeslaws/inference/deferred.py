@@ -17,6 +17,7 @@ import shutil
 import sys
 import tempfile
 import threading
+import warnings
 
 from ..runs.warn import warn_user
 
@@ -26,6 +27,9 @@ from ..runs.warn import warn_user
 PREFETCHED = ("arviz", "h5netcdf", "dask", "distributed")
 _prefetching: threading.Thread | None = None
 CACHE_ENV = "XDG_CACHE_HOME"  # where ArviZ (platformdirs) puts its cache folder on Linux
+# the banner ArviZ shows once a day, dated by a stamp in its cache folder: a new temporary
+# folder has no stamp, so the fallback import would show it at every run
+ARVIZ_BANNER = r"\s*ArviZ is undergoing a major refactor"
 
 
 def _import_quietly(names: tuple) -> None:
@@ -63,7 +67,9 @@ def arviz():
 
 def _import_with_temporary_cache(error: OSError):
     """Import ``arviz`` with ``$XDG_CACHE_HOME`` pointed at a new temporary folder (removed,
-    and the variable restored, afterwards), warning that ``error``'s folder is unwritable."""
+    and the variable restored, afterwards), warning that ``error``'s folder is unwritable;
+    ArviZ's daily banner (:data:`ARVIZ_BANNER`), which that new folder would show every time,
+    is not shown."""
     folder = error.filename or os.environ.get(CACHE_ENV) or "~/.cache"
     warn_user(
         f"ArviZ cannot write its cache folder ({folder}: {error.strerror or error}); it was "
@@ -75,7 +81,9 @@ def _import_with_temporary_cache(error: OSError):
     temporary = tempfile.mkdtemp(prefix="bayeslaws-arviz-")
     os.environ[CACHE_ENV] = temporary
     try:
-        return importlib.import_module("arviz")
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=ARVIZ_BANNER, category=FutureWarning)
+            return importlib.import_module("arviz")
     finally:
         if previous is None:
             os.environ.pop(CACHE_ENV, None)

@@ -3,24 +3,26 @@ hyperparameter search, a screening refit), so that nothing stalls silently.
 
 A step announces itself on stderr only if it is still running after ``PROGRESS_AFTER_S``
 seconds, and then says when it ends, with the elapsed time; quick steps print nothing. Set the
-environment variable ``BAYESLAWS_QUIET=1`` to silence every message.
+environment variable ``BAYESLAWS_QUIET=1`` (or true, yes, on) to silence every message.
 """
 
 from __future__ import annotations
 
-import os
 import sys
 import threading
 import time
 from contextlib import contextmanager
+
+from ..runs.environment import flag
 
 PROGRESS_AFTER_S = 3.0  # a step still running after this many seconds is announced
 PREFIX = "bayeslaws: "
 
 
 def quiet() -> bool:
-    """True when ``BAYESLAWS_QUIET`` is set to a non-empty value other than 0."""
-    return os.environ.get("BAYESLAWS_QUIET", "") not in ("", "0")
+    """True when the flag ``BAYESLAWS_QUIET`` is on (:func:`bayeslaws.runs.environment.flag`:
+    1, true, yes, on; 0, false, no, off or unset is off)."""
+    return flag("BAYESLAWS_QUIET")
 
 
 def _write(text: str, stream=None) -> None:

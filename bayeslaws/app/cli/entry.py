@@ -34,6 +34,14 @@ def _bad_input(err: BaseException) -> bool:
     return isinstance(err, ArgumentTypeError | UnknownNameError)
 
 
+def _flag(name: str) -> bool:
+    """The environment flag ``name`` (:func:`bayeslaws.runs.environment.flag`), imported when
+    read: the runs layer loads pandas, which --help never waits for."""
+    from ...runs.environment import flag
+
+    return flag(name)
+
+
 def _unexpected(command: str, err: BaseException) -> None:
     """One line on stderr for an error that is no input error: a bug, said to be unexpected,
     with how to see its traceback."""
@@ -51,11 +59,11 @@ def _starting(after: float = STARTUP_NOTE_S):
     ``BAYESLAWS_QUIET`` rule as :mod:`bayeslaws.inference.progress`, which cannot be imported
     before those libraries)."""
     loaded = "bayeslaws.posterior.extrapolation" in sys.modules  # main() called in-process
-    if loaded or os.environ.get("BAYESLAWS_QUIET", "") not in ("", "0"):
+    started = time.perf_counter()
+    if loaded or _flag("BAYESLAWS_QUIET"):  # (its import loads pandas: timed from here)
         yield
         return
 
-    started = time.perf_counter()
     announced = threading.Event()
 
     def say(text):
@@ -68,7 +76,7 @@ def _starting(after: float = STARTUP_NOTE_S):
         announced.set()
         say(" ...")
 
-    timer = threading.Timer(after, announce)
+    timer = threading.Timer(max(0.0, after - (time.perf_counter() - started)), announce)
     timer.daemon = True
     timer.start()
     try:
@@ -145,7 +153,6 @@ def _load_numerics() -> None:
 def main(argv=None) -> int:
     parser = build_parser()
     command = "bayeslaws"
-    debug = bool(os.environ.get("BAYESLAWS_DEBUG"))
     original = warnings.formatwarning
     warnings.formatwarning = one_line_warning
     try:
@@ -189,7 +196,7 @@ def main(argv=None) -> int:
         _silence_stdout()
         return EXIT_BROKEN_PIPE
     except (FileNotFoundError, ValueError, TypeError, KeyError, OSError, CLIError) as err:
-        if debug:
+        if _flag("BAYESLAWS_DEBUG"):  # read here: --help never loads the runs layer
             raise
         if not _bad_input(err):
             _unexpected(command, err)
@@ -200,7 +207,7 @@ def main(argv=None) -> int:
         print(f"{command}: error: {' '.join(str(message).split())}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except Exception as err:  # anything else: still one line, but say it is unexpected
-        if debug:
+        if _flag("BAYESLAWS_DEBUG"):  # read here: --help never loads the runs layer
             raise
         _unexpected(command, err)
         return EXIT_FAILED
