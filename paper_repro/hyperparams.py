@@ -21,10 +21,13 @@ Parts (``--parts``, comma-separated; default all):
 * ``grid``: predicted optima at (1.07B, 4B) and (1.07B, 10B) tokens beside the paper's marked cells,
   and a least-squares bowl fitted to the paper's 1.07B grid (``data/yin2025_grid_1p07B.csv``).
 * ``steplaw``: the full Step Law dense fit: exponents (95% intervals) beside the authors'
-  bootstrap intervals.
+  bootstrap intervals; "no term" where the published form (and the two-stage fit, which follows
+  it) has no such exponent (B_opt's exp_N).
 * ``backtest``: hold out the N = 1.07e9 cells, fit the rest, predict their optimum, and report
   the loss of the grid run nearest the prediction against the cell's best run, for our model,
-  two-stage (Step Law's 0.25% tolerance) and the published Step Law.
+  two-stage (Step Law's 0.25% tolerance) and the published Step Law (not a held-out prediction:
+  its authors fitted it to their dense runs, presumably these cells included; its row and the
+  table's title say so).
 
 Tables are printed and written to ``hyperparams_<part>.csv`` / ``.md`` in ``--out`` (default
 ``paper_repro/results``: a run replaces the committed tables of the parts it runs).
@@ -84,12 +87,25 @@ STEPLAW_BOOT = {  # authors' 1000-bootstrap 95% intervals, keyed as in our law t
     ("eta_opt", "exp_T"): published.STEPLAW_INTERVALS[("lr", "D")],
     ("B_opt", "exp_T"): published.STEPLAW_INTERVALS[("batch_size", "D")],
 }
+# the terms of Step Law's published laws (hyperparameter -> the axes its power law has): the
+# batch law has no N term (published.STEPLAW's 0.0 for it is a structural zero, not an estimate)
+STEPLAW_FORM = {"lr": ("N", "D"), "batch_size": ("D",)}
 # the published two-stage baseline of Step Law: runs within 0.25% of each cell's best, B on D only
 STEPLAW_TWO_STAGE = {
     "tolerance": published.STEPLAW_SELECTION_TOLERANCE,
     "divergence_threshold": 4.0,
-    "terms": {"batch_size": ("D",)},
+    "terms": {"batch_size": STEPLAW_FORM["batch_size"]},
 }
+NO_TERM = "no term"  # a law table's cell for an exponent the law's form leaves out
+# the law tables' (quantity, exponent) keys <-> the hyperparameter and axis of a law's terms
+QUANTITY_OF = {"lr": "eta_opt", "batch_size": "B_opt"}
+EXPONENT_OF = {"N": "exp_N", "D": "exp_T"}
+# the backtest's row of the published law, and why it is not a held-out prediction
+STEPLAW_PUBLISHED_ROW = "Step Law published (not held out)"
+STEPLAW_NOT_HELD_OUT = (
+    "the published law's row is not a held-out prediction: its authors fitted it to their dense "
+    "runs, presumably the held-out N = 1.07e9 cells included"
+)
 
 
 def markdown(table: pd.DataFrame) -> str:
@@ -399,6 +415,18 @@ def steplaw_runs_words(n_total: int, n_used: int, note: str) -> str:
     return f"{n_used} of {n_total} runs fitted; {note.split(':', 1)[0]}"
 
 
+def absent_terms(form: dict) -> set[tuple[str, str]]:
+    """The (quantity, parameter) keys of a law table (("B_opt", "exp_N"), ...) whose exponent a
+    law of ``form`` (hyperparameter -> the axes its power law has, as :data:`STEPLAW_FORM`)
+    leaves out: structural zeros, which a table should say are no term rather than print 0."""
+    return {
+        (QUANTITY_OF[hp], EXPONENT_OF[axis])
+        for hp, axes in form.items()
+        for axis in EXPONENT_OF
+        if axis not in axes
+    }
+
+
 def part_steplaw(args):
     runs = steplaw_dense()
     t0 = time.perf_counter()
@@ -407,20 +435,24 @@ def part_steplaw(args):
     ours = fit.law_table(units="ones", ci=0.95)
     two = fit_two_stage(runs, args, **STEPLAW_TWO_STAGE).law_table(units="ones", ci=0.95)
     rows = []
+    no_term = absent_terms(STEPLAW_FORM)  # the published form's and the two-stage fit's
     for key in ours.index:
         boot = STEPLAW_BOOT.get(key)
         quantity, param = key
         published = STEPLAW["lr" if quantity == "eta_opt" else "batch_size"]
         pub = {"c": published[0], "exp_N": published[1], "exp_T": published[2]}[param]
+        two_cell = (
+            f"{two.loc[key, 'median']:.3g} [{two.loc[key, 'lower']:.3g}, "
+            f"{two.loc[key, 'upper']:.3g}]"
+        )
         rows.append(
             {
                 "quantity": quantity,
                 "parameter": param,
                 "ours median": ours.loc[key, "median"],
                 "ours 95%": f"[{ours.loc[key, 'lower']:.3g}, {ours.loc[key, 'upper']:.3g}]",
-                "two-stage 0.25% (ours)": f"{two.loc[key, 'median']:.3g} "
-                f"[{two.loc[key, 'lower']:.3g}, {two.loc[key, 'upper']:.3g}]",
-                "Step Law published": pub,
+                "two-stage 0.25% (ours)": NO_TERM if key in no_term else two_cell,
+                "Step Law published": NO_TERM if key in no_term else pub,
                 "authors' bootstrap 95%": "" if boot is None else f"[{boot[0]}, {boot[1]}]",
             }
         )
@@ -464,7 +496,7 @@ def part_backtest(args):
         preds = {
             "ours": (p_ours["eta_opt_median"], p_ours["B_opt_median"]),
             "two-stage (0.25% tol.)": (p_two["eta_opt_median"], p_two["B_opt_median"]),
-            "Step Law published": (c_lr * n**e_n * d**e_d, c_b * d**e_bd),
+            STEPLAW_PUBLISHED_ROW: (c_lr * n**e_n * d**e_d, c_b * d**e_bd),
         }
         for method, (lr, b) in preds.items():
             run = _nearest_run(cell, lr, b)
@@ -499,7 +531,7 @@ def part_backtest(args):
         "backtest",
         "Step Law backtest on the REAL dense runs: hold out N = 1.07e9, predict the optimum, "
         "loss of the nearest grid run vs the cell's best (the published law: within ~0.09%; "
-        f"fits {sampler_words(fit)})",
+        f"fits {sampler_words(fit)}; {STEPLAW_NOT_HELD_OUT})",
         data=STEPLAW_DATA,
         results=args.out,
     )
