@@ -25,7 +25,7 @@ from bayeslaws.laws import get_law
 CELLS_N = [0.13e9, 0.4e9, 0.05e9, 1e9]
 CELLS_D = [8e9, 2e10, 5e9, 4e10]
 ETA = design.HyperparamOpt(N=1e9, D=4e10, which="eta")
-AT_TARGET = "sweep N=1000000000.0, D=40000000000.0"
+AT_TARGET = "sweep N=1e+09, D=4e+10"
 
 
 @pytest.fixture(scope="module")
@@ -137,8 +137,8 @@ def test_unvalued_units_stop_the_batch_without_blaming_the_guardrails(hp_fit, sw
     # repeats allowed (400 draws): the 0.4B sweep is picked twice; given those picks the
     # 0.13B and 0.05B sweeps cannot be valued, and the batch stops instead of repeating the
     # 0.4B sweep a third time
-    mid = "sweep N=400000000.0, D=20000000000.0"
-    small = ["sweep N=130000000.0, D=8000000000.0", mid, "sweep N=50000000.0, D=5000000000.0"]
+    mid = "sweep N=4e+08, D=2e+10"
+    small = ["sweep N=1.3e+08, D=8e+09", mid, "sweep N=5e+07, D=5e+09"]
     free = design.Guardrails(max_repeats=None, ratio_diversity=False)
     with pytest.warns(DesignWarning, match="cannot be valued"):
         loose = design.next_runs(

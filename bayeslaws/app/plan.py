@@ -438,18 +438,35 @@ def check_planning_inputs(hp_fit, surface_fit, target_N, target_D, budget, group
 
 def check_planning_laws(hp_fit, surface_fit) -> None:
     """A :class:`LawCapabilityError` saying which laws planning needs, unless ``hp_fit``
-    predicts eta_opt and B_opt and ``surface_fit`` the loss."""
+    predicts eta_opt and B_opt and ``surface_fit`` the loss; when the two fits swapped would
+    pass, it says they are in the wrong order."""
     needs = (
         "planning needs a fit of law 'sweep' (one fit of an LR x batch sweep: the joint route) "
         "or of law 'hyperparams' plus a loss-surface fit (surface_fit=, e.g. law 'chinchilla' "
         "on each cell's best run: the best-cell route)"
     )
+    if not laws_fit_roles(hp_fit, surface_fit) and laws_fit_roles(surface_fit, hp_fit):
+        raise LawCapabilityError(
+            f"the two fits are in the wrong order: law {hp_fit.law.name!r} predicts no optimal "
+            f"learning rate and batch size, law {surface_fit.law.name!r} does; give the "
+            f"hyperparameter fit (law {surface_fit.law.name!r}) first and the loss-surface fit "
+            f"(law {hp_fit.law.name!r}) second (Python: planning(hp_fit, surface_fit); command "
+            "line: bayeslaws plan hyperparams_fit.nc loss_surface_fit.nc)"
+        )
     if not {"eta_opt", "B_opt"} <= set(hp_fit.law.quantities):
         raise LawCapabilityError(
             f"{needs}; law {hp_fit.law.name!r} predicts no optimal learning rate and batch size"
         )
     if "loss" not in surface_fit.law.quantities:
         raise LawCapabilityError(f"{needs}; law {surface_fit.law.name!r} predicts no loss")
+
+
+def laws_fit_roles(hp_fit, surface_fit) -> bool:
+    """Whether ``hp_fit``'s law predicts eta_opt and B_opt and ``surface_fit``'s the loss (the
+    roles :func:`check_planning_laws` asks of them)."""
+    return {"eta_opt", "B_opt"} <= set(hp_fit.law.quantities) and (
+        "loss" in surface_fit.law.quantities
+    )
 
 
 def fixed_vs_optimal_plan(
@@ -582,10 +599,11 @@ def next_runs_plan(
     edge), for the report; ``design_nopt_model``: the N_opt design's extrapolation method
     (:func:`allocation_model`, the allocation's); ``runs_nopt``, ``runs_hp``: every run of each
     batch's picks (:func:`picked_runs`: a picked sweep's 15 runs, each with its learning rate
-    and batch size; :func:`next_runs_table` joins the two). ``surface_fit`` None: the same fit as
-    ``hp_fit``; ``group``: the fitted group planned for (candidates, targets and values are
-    that group's on each fit that has groups: :func:`fit_group`; required on a fit of several
-    groups, :func:`check_planning_group`)."""
+    and batch size; a single N_opt run of the best-cell route gets ``hp_fit``'s median optimum,
+    :func:`with_hp_settings`; :func:`next_runs_table` joins the two). ``surface_fit`` None: the
+    same fit as ``hp_fit``; ``group``: the fitted group planned for (candidates, targets and
+    values are that group's on each fit that has groups: :func:`fit_group`; required on a fit
+    of several groups, :func:`check_planning_group`)."""
     surface_fit = hp_fit if surface_fit is None else surface_fit
     check_planning_group(hp_fit, surface_fit, group)
     hp_group, s_group = fit_group(hp_fit, group), fit_group(surface_fit, group)
@@ -611,7 +629,9 @@ def next_runs_plan(
     return {
         "design_budgets": design_budgets(surface_fit, s_group, budget),
         "design_nopt": batch,
-        "runs_nopt": picked_runs(surface_fit, cands, batch),
+        "runs_nopt": with_hp_settings(
+            picked_runs(surface_fit, cands, batch), hp_fit, seed=seed, group=hp_group
+        ),
         "runs_hp": picked_runs(hp_fit, sweeps, hp_batch),
         "design_table": alone,
         "design_nopt_cautions": cautions,
@@ -629,11 +649,39 @@ def next_runs_plan(
 
 
 # the columns of a table of picked runs (picked_runs; "design" only in next_runs_table, "group"
-# only for grouped candidates, "lr" and "batch_size" only for LR x batch sweeps,
+# only for grouped candidates, "lr" and "batch_size" only for LR x batch sweeps and for single
+# runs given the hyperparameter fit's optimum (with_hp_settings, which adds "note"),
 # "batch_size_as_given" only when the fitted runs gave their batch in another unit)
 PICKED_RUN_COLUMNS = (
-    "design", "pick", "unit", "N", "D", "C", "lr", "batch_size", "batch_size_as_given", "group"
+    "design", "pick", "unit", "N", "D", "C", "lr", "batch_size", "batch_size_as_given", "group",
+    "note",
 )  # fmt: skip
+HP_SETTING_NOTE = (
+    "one run at lr and batch_size = the hyperparameter fit's posterior median eta_opt and "
+    "B_opt at its N and D; C is this one run's cost at those settings"
+)
+
+
+def with_hp_settings(runs: pd.DataFrame, hp_fit, seed: int = 0, group=None) -> pd.DataFrame:
+    """Picked ``runs`` (:func:`picked_runs`) without a learning rate or batch size (the
+    best-cell route's N_opt picks: single runs of a loss-surface law) given ``hp_fit``'s
+    posterior median eta_opt (``lr``) and B_opt (``batch_size``, tokens) at each run's N
+    (params) and D (tokens) (:func:`~bayeslaws.posterior.predict`, kind "mean"; ``group``: the
+    fit's group or None), ``batch_size_as_given`` (:func:`batch_as_given`) when its runs gave
+    the batch in another unit, and ``note`` (:data:`HP_SETTING_NOTE`: where they come from,
+    and that C is the one run's cost). Runs with lr and batch_size, or none, are returned as
+    they are."""
+    if not len(runs) or {"lr", "batch_size"} <= set(runs):
+        return runs
+    N, D = runs["N"].to_numpy(float), runs["D"].to_numpy(float)
+    opt = predict(hp_fit, N=N, D=D, seed=seed, group=group)
+    out = runs.copy()
+    out["lr"] = opt["eta_opt_median"].to_numpy(float)
+    out["batch_size"] = opt["B_opt_median"].to_numpy(float)
+    if (given := batch_as_given(out["batch_size"], hp_fit)) is not None:
+        out["batch_size_as_given"] = given
+    out["note"] = HP_SETTING_NOTE
+    return out
 
 
 def batch_as_given(batch_tokens, fit) -> np.ndarray | None:
@@ -861,10 +909,14 @@ def hp_value(
     That penalty is relative to the fitted LAW's optimum (predict's kind "mean"), the design
     target (:class:`~bayeslaws.design.HyperparamOpt`) that sweeps at other cells narrow. A new
     run at the target cell has its own optimum, scattered about the law's; against it the same
-    setting costs more (:func:`~bayeslaws.posterior.loss_penalty`'s default, kind "new_run"),
-    and the difference, the new cell's own scatter, no sweep at other cells removes. Columns
-    ``regret_new_run_relative`` (of the target's loss) and ``regret_new_run`` (loss units) give
-    it, for the report; the design values do not use it."""
+    setting costs more (:func:`~bayeslaws.posterior.loss_penalty`'s default, kind "new_run").
+    The difference is the new cell's own scatter, which no sweep at other cells removes, plus,
+    for a target beyond the fitted runs, whatever the law's new-run predictive adds there (law
+    'sweep': its optima's drift, growing with the decades beyond the fitted range), which
+    sweeps nearer the target do reduce; far out it can dominate (the report measures the
+    scatter part just inside the range: :func:`~bayeslaws.app.plan_report.new_run_reference`).
+    Columns ``regret_new_run_relative`` (of the target's loss) and ``regret_new_run`` (loss
+    units) give it, for the report; the design values do not use it."""
     comps = width_labels(batch)
     hp_group, s_group = fit_group(hp_fit, group), fit_group(surface_fit, group)
     opt = predict(hp_fit, N=target_N, D=target_D, seed=seed, group=hp_group).iloc[0]

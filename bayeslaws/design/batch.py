@@ -481,7 +481,7 @@ def _check_linearisation(p, picked, costs, power, flops, budget, seed, criterion
         message = (
             f"{why}, and the Gaussian (linearised) values disagree with reweighting, each unit "
             f"alone: {'; '.join(problems)}; pick with estimator='reweighted' (command line: "
-            "--estimator reweighted)"
+            "bayeslaws design FIT.nc ... --estimator reweighted)"
         )
         if unchecked:
             message += f"; {_unchecked_words(p, rw, unchecked)}"

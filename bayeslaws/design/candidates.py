@@ -72,10 +72,24 @@ def step_factor(name: str, value) -> float:
     return float(value)
 
 
-def cell_label(prefix: str, n, d) -> str:
-    """A unit label naming its (N, D) cell exactly (``repr`` of the floats: distinct cells never
-    share a label, however close)."""
-    return f"{prefix} N={float(n)!r}, D={float(d)!r}"
+LABEL_DIGITS = 4  # significant digits of the numbers in a unit label ("sweep N=5.2e+08, ...")
+
+
+def label_digits(points, least: int = LABEL_DIGITS) -> int:
+    """The fewest significant digits, at least ``least`` (at most 17: exact), at which the
+    distinct ``points`` (tuples of floats: (N, D) cells, or runs) print distinctly, so that
+    the labels of one table never merge two cells into one unit."""
+    distinct = {tuple(float(v) for v in point) for point in points}
+    for digits in range(least, 17):
+        if len({tuple(f"{v:.{digits}g}" for v in point) for point in distinct}) == len(distinct):
+            return digits
+    return 17
+
+
+def cell_label(prefix: str, n, d, digits: int = LABEL_DIGITS) -> str:
+    """A unit label naming its (N params, D tokens) cell with ``digits`` significant digits
+    (:func:`label_digits` of the table's cells: distinct cells never share a label)."""
+    return f"{prefix} N={float(n):.{digits}g}, D={float(d):.{digits}g}"
 
 
 def repeated(keys) -> list:
@@ -273,10 +287,11 @@ def hyperparameter_candidates(
     values stepped by ``lr_step`` (``batch_step``, each a finite factor > 1) around the fit's
     predicted eta_opt (B_opt) at each cell (a ``fit`` whose law predicts them is required then).
     ``per_cell=True`` (default) makes each cell's sweep one candidate (column ``unit``, labelled
-    ``"sweep N=..., D=..."`` with the cell's exact N and D, so tables of several calls can be
-    concatenated): a single run in an unseen cell carries no information while the cell's loss
-    level is unknown. ``per_cell=False``: every run its own (``"run N=..., D=..., lr=...,
-    B=..."``). C from ``compute_model`` (else the fit's, else 6ND), recorded with the table.
+    ``"sweep N=..., D=..."`` with the cell's N and D to 4 significant digits, more where two of
+    the call's cells would otherwise share a label: :func:`label_digits`): a single run in an
+    unseen cell carries no information while the cell's loss level is unknown.
+    ``per_cell=False``: every run its own (``"run N=..., D=..., lr=..., B=..."``, as many
+    digits). C from ``compute_model`` (else the fit's, else 6ND), recorded with the table.
 
     ``group``: for a grouped fit, the fitted group whose median eta_opt (B_opt) centres the
     grids (a label the fit does not know is refused, as by ``predict``). Without it a grouped
@@ -327,6 +342,7 @@ def hyperparameter_candidates(
         eta_c = np.median(opt["eta_opt"], axis=0)
         b_c = np.median(opt["B_opt"], axis=0)
     rows = []
+    digits = label_digits(zip(Ns.tolist(), Ds.tolist(), strict=True))
     for i, (n, d) in enumerate(zip(Ns, Ds, strict=True)):
         if lr_grid is not None:
             lrs = lr_grid
@@ -337,7 +353,7 @@ def hyperparameter_candidates(
         else:
             steps = np.arange(positive_int("n_batch", n_batch)) - (n_batch - 1) / 2
             bss = b_c[i] * batch_step**steps
-        label = cell_label("sweep", n, d)
+        label = cell_label("sweep", n, d, digits)
         for b in bss:
             for r in lrs:
                 rows.append({"N": n, "D": d, "lr": r, "batch_size": b, "unit": label})
@@ -348,9 +364,11 @@ def hyperparameter_candidates(
         model = as_compute_model(compute_model)
     out["C"] = model.flops(out["N"], out["D"])
     if not per_cell:
+        runs = list(zip(out["N"], out["D"], out["lr"], out["batch_size"], strict=True))
+        p = label_digits(runs)
         out["unit"] = [
-            f"{cell_label('run', n, d)}, lr={float(r)!r}, B={float(b)!r}"
-            for n, d, r, b in zip(out["N"], out["D"], out["lr"], out["batch_size"], strict=True)
+            f"{cell_label('run', n, d, p)}, lr={float(r):.{p}g}, B={float(b):.{p}g}"
+            for n, d, r, b in runs
         ]
     return with_model(out[["N", "D", "C", "lr", "batch_size", "unit"]], model)
 
@@ -507,7 +525,7 @@ def pool_units(fit, pool: pd.DataFrame, sweep_size: int = 6, *, group=None) -> p
     for together); the cell's other runs stay single units (worth something once the cell is
     fitted). Returns a copy of ``pool`` with a ``unit`` column (``"run LABEL"`` with the row's
     label for single runs, so the pool's index must not repeat; ``"sweep N=..., D=..."`` with
-    the cell's exact N and D for a sweep).
+    the cell's N and D to 4 significant digits, :func:`label_digits`, for a sweep).
 
     Groups (a grouped fit): a run is of the group its ``group`` column names, else of ``group``
     (a label the fit does not know is refused; None: a NEW group). A cell is unseen when the fit
@@ -546,12 +564,14 @@ def pool_units(fit, pool: pd.DataFrame, sweep_size: int = 6, *, group=None) -> p
     fresh = dict.fromkeys(c for c, is_new in zip(cell, new, strict=True) if is_new)
     centre = sweep_centres(fit, df, cell, list(fresh))
     several = len({key[2] for key in fresh}) > 1
+    first = {key: df[[c == key for c in cell]].iloc[0] for key in fresh}  # each cell's first run
+    digits = label_digits((r["N"], r["D"]) for r in first.values())
     for key in fresh:
         rows = df[[c == key for c in cell]]
         e, b = centre[key]
         dist = np.hypot(np.log(rows["lr"]) - e, np.log(rows["batch_size"]) - b)
         near = rows.index[np.argsort(dist.to_numpy(), kind="stable")[:sweep_size]]
-        label = cell_label("sweep", rows["N"].iloc[0], rows["D"].iloc[0])
+        label = cell_label("sweep", rows["N"].iloc[0], rows["D"].iloc[0], digits)
         df.loc[near, "unit"] = f"{label}, group={key[2]!r}" if several else label
     return df
 

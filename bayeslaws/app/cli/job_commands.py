@@ -41,6 +41,32 @@ def cmd_demo(args) -> int:
 
 # options that read a run table: 'plan' refuses them with saved fits (nothing to read them)
 TABLE_OPTIONS = RUNS_OPTIONS
+# the NUTS options of 'plan' and their defaults (parser.py's _add_sampler(p, draws=500)): with
+# saved fits nothing is sampled, so a value other than its default is refused
+PLAN_SAMPLER_DEFAULTS = (
+    ("--chains", "chains", 4),
+    ("--warmup", "warmup", 500),
+    ("--draws", "draws", 500),
+    ("--target-accept", "target_accept", None),
+    ("--dense-mass", "dense_mass", "law"),
+)
+
+
+def refuse_sampler_options(args) -> None:
+    """CLIError naming the NUTS options given with saved fits (a value other than the
+    default, :data:`PLAN_SAMPLER_DEFAULTS`): the fits are already sampled, and planning from
+    them draws no new samples; to sample again, plan from the run table."""
+    given = [
+        f"{option} {getattr(args, dest)}"
+        for option, dest, default in PLAN_SAMPLER_DEFAULTS
+        if getattr(args, dest, default) != default
+    ]
+    if given:
+        raise CLIError(
+            f"{', '.join(given)}: the NUTS options apply to a run table, not to saved fits, "
+            "which are already sampled (planning from them draws no new samples); to sample "
+            "again, plan from the run table: bayeslaws plan RUNS.csv ... with these options"
+        )
 
 
 def cmd_plan(args) -> int:
@@ -71,6 +97,7 @@ def cmd_plan(args) -> int:
             for option, dest in TABLE_OPTIONS:
                 if option_given(args, dest):
                     raise CLIError(f"{option} applies to a run table, not to saved fits")
+            refuse_sampler_options(args)
             if args.route is not None:
                 raise CLIError(
                     "--route applies to a run table: saved fits carry their own (one fit of "
