@@ -172,7 +172,7 @@ def test_next_runs_section(demo):
     where-flag, restricted picks are explained, and the figure marks the batch's picks."""
     report = (demo["out"] / "report.txt").read_text()
     section = report[report.index("== Next runs to narrow N_opt") :]
-    batch = section[section.index("The batch (run these") : section.index("Each candidate alone")]
+    batch = section[section.index("The batch (") : section.index("Each candidate alone")]
     rows = [x for x in batch.splitlines()[2:] if x.strip()]
     assert len(rows) == 3
     for row in rows:

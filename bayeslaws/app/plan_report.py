@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ..design.batch import width_labels
+from ..posterior import loss_penalty, predict
 from ..posterior.extrapolation.distance import group_ranges
 from ..posterior.fixed_hyperparams import N_GRID
 from ..posterior.predict import outside_decades
@@ -351,9 +352,13 @@ def _build_report(
     report.sections.append(
         _fixed_vs_optimal_section(plan, surface_fit, truth, unsettled=unsettled_s)
     )
+    value_hp = plan.get("value_hp")
+    reference = None
+    if value_hp is not None and "regret_new_run_relative" in value_hp:
+        reference = new_run_reference(hp_fit, tN, tD, group)
     report.sections += _design_sections(
-        plan, surface_fit, hp_fit, pct, unsettled=(unsettled_s, [*unsettled_hp, *unsettled_s]),
-        runs_file=runs_file,
+        plan, surface_fit, hp_fit, pct, unsettled=(unsettled_s, unsettled_hp, unsettled_s),
+        runs_file=runs_file, target=(tN, tD), new_run_reference=reference,
     )
     if figures:
         report.sections.append(Section("Figures", figures=list(figures)))
@@ -679,8 +684,10 @@ def _fixed_vs_optimal_section(plan: dict, surface_fit, truth=None, unsettled=())
     if answer is None:
         sec.notes.append(
             "Not answered on this route: its loss surface is fitted to each cell's best run and "
-            "knows no loss off the optimal hyperparameters. The joint route (the default, "
-            "'bayeslaws demo') answers it with bl.fixed_vs_optimal."
+            "knows no loss off the optimal hyperparameters. The joint route answers it with "
+            "bl.fixed_vs_optimal: 'bayeslaws plan RUNS --route joint' (the default) on the same "
+            "run table makes that plan of your runs ('bayeslaws demo' does it on the bundled "
+            "data)."
         )
         return sec
     pct = f"{100 * answer['ci']:g}%"
@@ -838,18 +845,25 @@ def runs_file_words(runs_file: str | None, runs: pd.DataFrame | None) -> str:
 
 
 def _design_sections(
-    plan: dict, surface_fit, hp_fit, pct: str, unsettled=((), ()), runs_file=None
+    plan: dict, surface_fit, hp_fit, pct: str, unsettled=((), (), ()), runs_file=None,
+    target=None, new_run_reference=None,
 ) -> list:
     """The two next-runs sections (N_opt's design, the hyperparameters'). ``unsettled``: the
-    names of the fits each rests on whose sampler did not converge cleanly (N_opt's, the
-    hyperparameters'): a CAUTION heads the section and its verdicts are tagged
-    :data:`UNRELIABLE_TAG`. A picked sweep's row gives the ranges of its runs' learning rates
-    and batch sizes (:func:`pick_settings`, from the plan's ``runs_nopt`` and ``runs_hp``);
-    ``runs_file``: the file listing each of those runs, named in each section."""
+    names of the fits whose sampler did not converge cleanly among those N_opt's design rests
+    on, those the hyperparameter widths rest on (the hyperparameter fit) and those only the
+    hyperparameter values rest on (the loss surface, which converts a penalty into loss and
+    FLOPs): a CAUTION heads the section (:func:`hp_unsettled_notes`) and its verdicts are
+    tagged :data:`UNRELIABLE_TAG`. A picked sweep's row gives the ranges of its runs' learning
+    rates and batch sizes (:func:`pick_settings`, from the plan's ``runs_nopt`` and
+    ``runs_hp``); ``runs_file``: the file listing each of those runs, named in each section.
+    ``target`` ((N params, D tokens) of the target run; None: not known here) and
+    ``new_run_reference`` (:func:`new_run_reference`) feed :func:`hp_value_words`."""
     batch, alone, value = plan["design_nopt"], plan["design_table"], plan["value_nopt"]
-    nopt_unsettled, hp_unsettled = (list(names) for names in unsettled)
+    nopt_unsettled, hp_unsettled, value_unsettled = (
+        [*names] for names in (*unsettled, (), ())[:3]
+    )
     nopt_tag = UNRELIABLE_TAG if nopt_unsettled else ""
-    hp_tag = UNRELIABLE_TAG if hp_unsettled else ""
+    hp_tag = UNRELIABLE_TAG if hp_unsettled or value_unsettled else ""
     group = plan.get("group")
     label = width_labels(batch)[0]
     now = float(batch[f"width_now[{label}]"].iloc[0])
@@ -917,7 +931,7 @@ def _design_sections(
                 **({"runs": int(r["n_runs"]), "FLOPs (all runs)": r["flops"]} if sweeps else {}),
                 **(pick_settings(nopt_runs, int(r["rank"])) if sweeps else {}),
                 "info (nats)": r["info"],
-                f"width after (now {now:.3g})": after,
+                f"width after (now {f'{now:.3g} {width_unit(label)}'.strip()})": after,
                 "change vs now": f"{100 * (after / now - 1):+.0f}%",
                 "loss saved": v.loss_saved,
                 "worth (FLOPs)": v.worth_flops,
@@ -928,8 +942,10 @@ def _design_sections(
         if r.get("guardrail"):
             why = plan["guardrails_nopt"].get(int(r["rank"]), "")
             sec.notes.append(f"Batch pick {int(r['rank'])}: guardrail: {why}.")
-    caption = "The batch (run these, in this order; widths cumulative)"
-    sec.tables.append((caption, pd.DataFrame(rows)))
+    budget = float(plan["allocation"]["C"].iloc[0])
+    sec.tables.append(
+        (batch_caption(value, f"at the budget ({budget:.3g} FLOPs)"), pd.DataFrame(rows))
+    )
     top = alone.head(8)
     sec.tables.append(
         (
@@ -956,9 +972,7 @@ def _design_sections(
     hp_batch, hp_value_ = plan["design_hp"], plan["value_hp"]
     comps = [c[len("width_now[") : -1] for c in hp_batch if c.startswith("width_now[")]
     hsec = Section("Next runs to narrow " + " and ".join(comps) + " (LR x batch sweeps)")
-    caution = unsettled_note(hp_unsettled, "widths, values and verdicts")
-    if caution:
-        hsec.notes.append(caution)
+    hsec.notes += hp_unsettled_notes(hp_unsettled, value_unsettled)
     hp_alone = plan.get("design_hp_table")
     hsec.notes.append(
         hp_candidates_sentence(hp_alone, hp_batch)
@@ -966,7 +980,9 @@ def _design_sections(
         + ("; the ranking, each sweep scored alone, is the table 'Each sweep alone'. "
            f"{pick_order_words(hp_batch, hp_alone)}" if hp_alone is not None else ".")  # fmt: skip
     )
-    hsec.notes.append(hp_value_words(hp_value_.iloc[0]))
+    hsec.notes.append(
+        hp_value_words(hp_value_.iloc[0], new_run_reference, _target_where(hp_fit, target, group))
+    )
     hsec.notes.append(budget_not_a_cap_words(plan))
     hp_runs = plan.get("runs_hp")
     if runs_file_words(runs_file, hp_runs):
@@ -984,7 +1000,8 @@ def _design_sections(
             "info (nats)": r["info"],
         }
         for c in comps:
-            rec[f"{c.split('(')[0]} width now -> after"] = (
+            unit = f" ({width_unit(c)})" if width_unit(c) else ""
+            rec[f"{c.split('(')[0]} width now -> after{unit}"] = (
                 f"{r[f'width_now[{c}]']:.3g} -> {r[f'width_after[{c}]']:.3g}"
             )
         rec.update(
@@ -999,7 +1016,9 @@ def _design_sections(
         if r.get("guardrail"):
             why = plan["guardrails_hp"].get(int(r["rank"]), "")
             hsec.notes.append(f"Batch pick {int(r['rank'])}: guardrail: {why}.")
-    hsec.tables.append(("The batch of sweeps (widths cumulative)", pd.DataFrame(rows)))
+    hsec.tables.append(
+        (batch_caption(hp_value_, "on the target run", "of sweeps"), pd.DataFrame(rows))
+    )
     if hp_alone is not None and len(hp_alone):
         hsec.tables.append(("Each sweep alone (the ranking)", alone_sweeps_table(hp_alone)))
     hsec.notes += [f"CAUTION: {c}" for c in plan.get("design_hp_cautions", [])]
@@ -1104,12 +1123,127 @@ def budget_not_a_cap_words(plan: dict) -> str:
     )
 
 
-def hp_value_words(h0) -> str:
+WIDTH_UNITS = {"N_opt": "parameters", "D_opt": "tokens", "B_opt": "tokens", "C": "FLOPs"}
+
+
+def width_unit(label: str) -> str:
+    """The unit of the widths of design target ``label`` (e.g. "N_opt(C=1e+22)": "parameters";
+    "B_opt(N=..., D=...)": "tokens"); '' for a unitless quantity (eta_opt, a loss)."""
+    return WIDTH_UNITS.get(label.split("(")[0], "")
+
+
+def batch_caption(value: pd.DataFrame, where: str, what: str = "") -> str:
+    """The caption over a greedy batch's table with its one-line summary, from the batch's
+    values (``value``: :func:`~bayeslaws.app.plan.pick_values`' table, ``worth_flops`` and
+    ``cost_flops`` per pick): how many picks pay for themselves (worth >= cost) ``where`` (e.g.
+    "at the budget (1e+22 FLOPs)") and the batch's total cost (FLOPs). It says "run these"
+    only when every pick pays for itself."""
+    worth = value["worth_flops"].to_numpy(float) >= value["cost_flops"].to_numpy(float)
+    n, k = len(worth), int(worth.sum())
+    total = float(value["cost_flops"].sum())
+    title = f"The batch{' ' + what if what else ''}"
+    if n and k == n:
+        head = f"{title} (run these, in this order; widths cumulative)"
+        pays = f"all {n} picks pay for themselves {where}"
+    else:
+        head = f"{title} (the best picks, in pick order; widths cumulative)"
+        pays = (
+            f"none of its {n} picks pays for itself {where}: every verdict is 'NOT worth it'"
+            if k == 0
+            else f"{k} of its {n} picks {'pays for itself' if k == 1 else 'pay for themselves'} "
+            f"{where}: those whose verdict is 'worth it'"
+        )
+    return f"{head}. {pays[0].upper()}{pays[1:]}; the batch costs {total:.3g} FLOPs in all"
+
+
+def hp_unsettled_notes(hp_names: list, value_names: list) -> list[str]:
+    """The hyperparameter design section's CAUTIONs: its widths, values and verdicts rest on the
+    hyperparameter fits ``hp_names`` whose sampler did not converge cleanly; its values and
+    verdicts alone rest on ``value_names`` (the loss-surface fit of the best-cell route: it
+    converts the penalty into loss and tokens, the widths do not use it). None when both are
+    empty (a joint fit is one name: said once)."""
+    notes = [unsettled_note(list(hp_names), "widths, values and verdicts")] if hp_names else []
+    only_values = [n for n in dict.fromkeys(value_names) if n not in hp_names]
+    if only_values:
+        fits = " and the ".join(only_values)
+        notes.append(
+            f"CAUTION: the values and verdicts below rest on the {fits}, whose sampler did not "
+            "converge cleanly (see the CAUTION at the top): they are not reliable until it is "
+            f"refitted. The widths do not rest on the {fits}: they come from the hyperparameter "
+            f"fit alone; the {fits} only converts their penalty into loss and extra tokens at "
+            "the target."
+        )
+    return notes
+
+
+REFERENCE_INSET = 1.01  # the reference point lies 1% inside an edge of the fitted range
+
+
+def new_run_reference(hp_fit, N: float, D: float, group=None, seed: int = 0) -> dict | None:
+    """Where a new run's penalty has no part from beyond the fitted runs: the point nearest the
+    target (``N`` params, ``D`` tokens) inside the hyperparameter fit's fitted range
+    (:func:`fit_ranges`), :data:`REFERENCE_INSET` inside an edge it is moved to (off the fitted
+    cells, where a law reads a cell's own posterior). There, the relative penalty of training at
+    the law's median optimum against the law's optimum ("law", predict's kind "mean") and
+    against a new run's own optimum ("new_run", bl.loss_penalty's default), fractions of the
+    loss; and the point's "N", "D". None when the target lies inside that range (nothing to
+    separate) or the law prices no penalty off its optimal lr and batch size."""
+    if not {"lr", "batch_size"} <= set(hp_fit.law.optional_inputs):
+        return None
+    ranges = fit_ranges(hp_fit, group)
+    point = {}
+    for axis, value in (("N", float(N)), ("D", float(D))):
+        low, high = (float(v) for v in ranges[axis])
+        if outside_decades(np.array([value]), low, high)[0] == 0:
+            point[axis] = value
+            continue
+        inset = REFERENCE_INSET if high > low * REFERENCE_INSET**2 else 1.0
+        point[axis] = float(np.clip(value, low * inset, high / inset))
+    if point == {"N": float(N), "D": float(D)}:
+        return None
+    g = fit_group(hp_fit, group)
+    opt = predict(hp_fit, N=point["N"], D=point["D"], seed=seed, group=g).iloc[0]
+    setting = (opt["eta_opt_median"], opt["B_opt_median"])
+    rel = {
+        kind: float(
+            loss_penalty(
+                hp_fit, point["N"], point["D"], *setting, kind=kind, seed=seed, group=g
+            )["rel_penalty_mean"].iloc[0]
+        )
+        for kind in ("mean", "new_run")
+    }
+    return {**point, "law": rel["mean"], "new_run": rel["new_run"]}
+
+
+def _target_where(hp_fit, target, group=None) -> str | None:
+    """Where the target ((N params, D tokens)) lies against the hyperparameter fit's runs:
+    '' inside their range, else "N 0.61 decades above the fitted max (2.6e+08)"; None when the
+    target is not known."""
+    if target is None:
+        return None
+    where = _outside(hp_fit, *target, group)
+    return where[len("OUTSIDE: ") :] if where.startswith("OUTSIDE: ") else ""
+
+
+SCATTER_ONLY = (
+    "the new cell's own scatter about the law, which no sweep at other cells removes: only a "
+    "sweep at the target cell itself measures it"
+)
+
+
+def hp_value_words(h0, reference: dict | None = None, where: str | None = None) -> str:
     """The hyperparameter design's value sentence (``h0``: the first row of
     :func:`bayeslaws.app.plan.hp_value`): its regret is against the fitted law's optimum (the
     design target, which sweeps at other cells narrow), beside the penalty against a new run's
     own optimum (``regret_new_run_relative``, bl.loss_penalty's default kind "new_run") when
-    the plan has it, and what their difference is."""
+    the plan has it, and what their difference is.
+
+    The difference is a new cell's scatter about the law (what a point inside the fitted range
+    shows: ``reference``, :func:`new_run_reference`) plus, for a target beyond the fitted runs
+    (``where``: how far, :func:`_target_where`; '' inside; None not known), what the law's
+    new-run predictive adds out there (e.g. a drift of its optima, growing with the distance),
+    which sweeps nearer the target reduce: measured, the sentence says which part dominates;
+    without ``reference`` it names both parts."""
     law = (
         "The design target is the fitted law's optimum (the 'the law' rows of eta_opt and B_opt "
         "above), which sweeps at other cells narrow: the widths and values here are relative "
@@ -1121,13 +1255,50 @@ def hp_value_words(h0) -> str:
     )
     if "regret_new_run_relative" not in h0.index:
         return law
-    return law + (
+    new_run = (
         " A new run at the target has its own optimum, which scatters about the law's (the 'a "
         "new sweep's optimum' rows above): against it the same setting costs an expected "
         f"{100 * h0.regret_new_run_relative:.2g}% loss ({h0.regret_new_run:.2g}; "
-        "bl.loss_penalty's default, kind='new_run'). The difference is the new cell's own "
-        "scatter, which no sweep at other cells removes: only a sweep at the target cell itself "
-        "measures it."
+        "bl.loss_penalty's default, kind='new_run')."
+    )
+    return law + new_run + " " + new_run_gap_words(h0, reference, where)
+
+
+def new_run_gap_words(h0, reference: dict | None, where: str | None) -> str:
+    """What the difference between a new run's penalty and the law's at the target is (see
+    :func:`hp_value_words`; percentages of the loss)."""
+    if where == "":
+        return (
+            f"The target lies inside the fitted runs' range, so the difference is {SCATTER_ONLY}."
+        )
+    reduce = (
+        "which grows with the distance from them and which sweeps nearer the target, such as "
+        "the candidates here, reduce (the values here, against the law's optimum, do not count "
+        "it)"
+    )
+    if reference is None:
+        return (
+            f"The difference is {SCATTER_ONLY}; and, for a target beyond the fitted runs, any "
+            f"drift the law allows its optima there, {reduce}."
+        )
+    gap = float(h0.regret_new_run_relative - h0.regret_now_relative)
+    scatter = max(reference["new_run"] - reference["law"], 0.0)
+    at = (
+        f"at {reference['N']:.3g} params on {reference['D']:.3g} tokens, the nearest point "
+        "inside the fitted range, a new run's penalty exceeds the law's by "
+        f"{100 * scatter:.2g}% ({100 * reference['new_run']:.2g}% against "
+        f"{100 * reference['law']:.2g}%)"
+    )
+    target = f"the target lies {where}" if where else "the target lies beyond them"
+    if gap - scatter > scatter:
+        return (
+            f"The difference ({100 * gap:.2g}%) is mostly the drift the law allows its optima "
+            f"beyond the fitted runs ({target}), {reduce}: {at.replace(' by ', ' by only ')}, "
+            f"and only that part is {SCATTER_ONLY}."
+        )
+    return (
+        f"The difference ({100 * gap:.2g}%) is mostly {SCATTER_ONLY}. Although {target}, "
+        f"{at}, against {100 * gap:.2g}% at the target."
     )
 
 
