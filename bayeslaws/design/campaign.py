@@ -638,7 +638,8 @@ class Campaign:
             raise
         for name in SAVE_ORDER:  # cut short here, the rest stays in staging (load names it)
             os.replace(staging / name, folder / name)
-        shutil.rmtree(staging, ignore_errors=True)
+        for left in folder.glob(f"{STAGING_PREFIX}*"):  # this one, and any a cut save left:
+            shutil.rmtree(left, ignore_errors=True)  # older than this complete save
         self.folder = folder
         return folder
 
@@ -875,10 +876,11 @@ def fit_time_exclusions(fit) -> int:
     campaign holds may be among them (runs the user excluded from a table never reach it;
     the law's kept exclusions are among :func:`fitted_runs`)."""
     entries = (fit.record.data or {}).get("exclusions") or []
+    unkept = fit.record.law_excluded_runs is None  # a fit saved before they were kept
     return sum(
         int(e.get("count", len(e.get("rows", []))))
         for e in entries
-        if str(e.get("reason", "")).startswith("screening:") or e.get("by") == "law"
+        if str(e.get("reason", "")).startswith("screening:") or (unkept and e.get("by") == "law")
     )
 
 

@@ -564,10 +564,9 @@ def pool_units(fit, pool: pd.DataFrame, sweep_size: int = 6, *, group=None) -> p
     fresh = dict.fromkeys(c for c, is_new in zip(cell, new, strict=True) if is_new)
     centre = sweep_centres(fit, df, cell, list(fresh))
     several = len({key[2] for key in fresh}) > 1
-    first = {key: df[[c == key for c in cell]].iloc[0] for key in fresh}  # each cell's first run
-    digits = label_digits((r["N"], r["D"]) for r in first.values())
-    for key in fresh:
-        rows = df[[c == key for c in cell]]
+    rows_of = {key: df[[c == key for c in cell]] for key in fresh}
+    digits = label_digits((r["N"].iloc[0], r["D"].iloc[0]) for r in rows_of.values())
+    for key, rows in rows_of.items():
         e, b = centre[key]
         dist = np.hypot(np.log(rows["lr"]) - e, np.log(rows["batch_size"]) - b)
         near = rows.index[np.argsort(dist.to_numpy(), kind="stable")[:sweep_size]]

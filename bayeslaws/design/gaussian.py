@@ -340,11 +340,11 @@ class Problem:
         )
         return DP * self.axis_scale[:, None], MU * self.axis_scale[None, :, None]
 
-    def prior_cov(self) -> np.ndarray:
+    def prior_cov(self, DP=None) -> np.ndarray:
         """(T, T): the target's covariance before any pick (ln units squared), as
         :func:`unit_gains` values it: the draws' without the drift plus the drift's in closed
-        form."""
-        DP, _ = self.drift_terms([])
+        form (``DP``: :meth:`drift_terms`' first part, if already at hand)."""
+        DP = self.drift_terms([])[0] if DP is None else DP
         At = self.A[:, : self.n_target]
         return At.T @ At + self.slope_var * DP.T @ DP
 
@@ -580,7 +580,7 @@ def line_drift_message(p: Problem, line) -> str | None:
     credited = [j for j in np.flatnonzero(line) if np.any(MU[:, :, j])]
     if not credited:
         return None
-    before = np.diagonal(p.prior_cov())
+    before = np.diagonal(p.prior_cov(DP))
     shares = ", ".join(
         f"{p.tlabels[j]} ({p.slope_var * np.sum(DP[:, j] ** 2) / before[j]:.0%} of its variance)"
         for j in credited
