@@ -48,9 +48,9 @@ def cache_dir() -> Path | None:
         return default_cache_dir()
     try:
         folder = Path(value).expanduser()
-    except RuntimeError as error:  # "~" when no home folder is known
+    except RuntimeError as error:  # "~" or "~user" with no known home folder
         return _unwritable(f"{ENV}={value!r}", str(error))
-    if not folder.is_absolute():  # "~nouser/x" stays as it is: relative too
+    if not folder.is_absolute():
         return _unwritable(f"{ENV}={value!r}", "a relative path: name an absolute folder")
     return folder
 
@@ -77,7 +77,7 @@ def enable_compilation_cache(path=None) -> Path | None:
     global _enabled, _chosen
     try:
         folder = Path(path).expanduser() if path is not None else cache_dir()
-    except RuntimeError as error:  # "~" when no home folder is known
+    except RuntimeError as error:  # "~" or "~user" with no known home folder
         return _unwritable(path, str(error))
     if path is None and folder is not None and _enabled is not None and _chosen:
         return _enabled  # the caller's folder, not the default

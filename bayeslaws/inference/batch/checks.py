@@ -201,10 +201,8 @@ def check_main_spawnable() -> None:
     the batch at its top level outside ``if __name__ == "__main__":``
     (:func:`unguarded_main_line`), each process would reach that call again and die in
     ``multiprocessing``'s start-up check."""
-    main = sys.modules.get("__main__")
-    path = getattr(main, "__file__", None)
-    by_name = getattr(getattr(main, "__spec__", None), "name", None)
-    if not by_name and path is not None and not os.path.isfile(path):
+    path = getattr(sys.modules.get("__main__"), "__file__", None)
+    if path is not None and not main_importable():
         raise RuntimeError(
             f"the local worker processes cannot start: they run the main script again from its "
             f"file, and this one's (__main__.__file__ = {path!r}) does not exist (code read "
