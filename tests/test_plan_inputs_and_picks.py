@@ -174,7 +174,6 @@ def test_close_cells_keep_distinct_labels(small_sweep_hp_fit):
             [1.0e8, 1.00001e8], [2e9, 2e9], fit=small_sweep_hp_fit
         )
     assert cands["unit"].nunique() == 2
-    assert plan.PICKED_RUN_COLUMNS[-1] == "note"  # the CSV's own columns are still allowed
 
 
 class _Disagreeing:
@@ -208,3 +207,53 @@ def test_reweighting_caution_names_a_command_that_has_estimator(small_sweep_hp_f
     for said in (message, with_cli_hints(message, "plan")):
         assert "command line: bayeslaws design FIT.nc ... --estimator reweighted" in said, said
         assert "(command line: --estimator" not in said
+
+
+# ---- planning's opening checks: one function, called by planning and by the demo's job ----------
+class _Checked(Exception):
+    """Raised by a stand-in for plan.check_planning: the caller reached it."""
+
+
+def _check_planning_spy(monkeypatch) -> list:
+    """plan.check_planning replaced by one that records its arguments and raises _Checked."""
+    calls = []
+
+    def spy(*args):
+        calls.append(args)
+        raise _Checked
+
+    monkeypatch.setattr(plan, "check_planning", spy)
+    return calls
+
+
+def test_planning_and_the_demo_share_planning_checks(
+    small_sweep_hp_fit, surface_fit, monkeypatch, tmp_path
+):
+    """run_planning copied planning()'s opening checks (check_fit twice, the laws, the runs,
+    the inputs); both now call plan.check_planning, the demo with its checked inputs, before its
+    folder is made."""
+    from bayeslaws.app import demo
+
+    calls = _check_planning_spy(monkeypatch)
+    with pytest.raises(_Checked):
+        plan.planning(small_sweep_hp_fit, surface_fit, target_N=5e8, target_D=2e10, budget=1e20)
+    out = tmp_path / "plan"
+    with pytest.raises(_Checked):
+        demo.run_planning(
+            out, fits=(small_sweep_hp_fit, surface_fit), target_N=500_000_000, target_D=2e10,
+            budget=1e20, quiet=True, progress=False, figures=False,
+        )  # fmt: skip
+    assert not out.exists()
+    assert [c[0] for c in calls] == [small_sweep_hp_fit, small_sweep_hp_fit]
+    assert [c[1] for c in calls] == [surface_fit, surface_fit]
+    assert calls[1][2:] == (5e8, 2e10, 1e20, None)  # the demo's inputs, checked as floats
+    assert isinstance(calls[1][2], float)
+
+
+def test_check_planning_returns_the_surface_fit_and_the_inputs(small_sweep_sweep_fit):
+    """check_planning returns what planning computes with: the surface fit (the same fit on the
+    joint route) and the inputs as floats."""
+    fit = small_sweep_sweep_fit
+    surface, N, D, C = plan.check_planning(fit, None, 500_000_000, 2e10, 1e20)
+    assert surface is fit
+    assert (N, D, C) == (5e8, 2e10, 1e20) and isinstance(N, float)

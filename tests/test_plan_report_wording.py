@@ -80,14 +80,16 @@ def _design(nopt_cost=(4.5e20, 4.5e20), hp_fit=None, surface_fit=None) -> dict:
         value_hp = plan.pick_values(hp, 6.7e-6, np.array([0.95, 0.9]), 6.4e19, -0.0056).assign(
             slope_dL_dlnD=-0.0056, regret_now_relative=1.3e-5
         )
+        reference = None
     else:
         value_hp = _quiet(plan.hp_value, hp_fit, surface_fit, hp, N_T, D_T, seed=0)
+        reference = _quiet(plan.new_run_reference, hp_fit, N_T, D_T, seed=0)
     return {
         "allocation": pd.DataFrame({"C": [C]}),
         "design_nopt": nopt, "design_table": alone, "value_nopt": value_nopt,
         "design_hp": hp, "design_hp_table": None, "value_hp": value_hp,
         "guardrails_nopt": {}, "guardrails_hp": {}, "design_nopt_model": "none",
-        "design_nopt_cautions": [], "design_hp_cautions": [],
+        "design_nopt_cautions": [], "design_hp_cautions": [], "new_run_reference": reference,
     }  # fmt: skip
 
 
@@ -167,12 +169,44 @@ def test_the_same_words_measure_a_law_without_drift(small_sweep_hp_fit, simulate
     assert "drift" not in hsec
 
 
+def test_the_report_shows_the_plans_reference(small_sweep_sweep_fit):
+    """The report ran predict and loss_penalty itself for the reference point, at seed 0,
+    beside a gap the plan computed at its own seed; it now shows the plan's reference."""
+    fit = small_sweep_sweep_fit
+    plan_ = _full_plan(fit, hp_fit=fit, surface_fit=fit)
+    made_up = {"N": 1.23e8, "D": 4.56e9, "law": 0.0007, "new_run": 0.0041}
+    plan_["new_run_reference"] = made_up
+    hsec = report_section(_report(plan_, fit), "Next runs to narrow eta_opt")
+    gap = made_up["new_run"] - made_up["law"]
+    assert f"{made_up['N']:.3g} params on {made_up['D']:.3g} tokens" in hsec, hsec
+    says = (
+        f"exceeds the law's by {100 * gap:.2g}% ({100 * made_up['new_run']:.2g}% against "
+        f"{100 * made_up['law']:.2g}%)"
+    )
+    assert says in hsec, hsec
+
+
+def test_next_runs_plan_measures_the_reference_at_its_own_seed(small_sweep_sweep_fit, monkeypatch):
+    """next_runs_plan stores plan.new_run_reference's answer at the plan's seed (and group)."""
+    seen, real = [], plan.new_run_reference
+
+    def spy(*args, **kwargs):
+        seen.append((args, kwargs))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(plan, "new_run_reference", spy)
+    fit = small_sweep_sweep_fit
+    out = _quiet(plan.next_runs_plan, fit, None, N_T, D_T, C, seed=3)
+    assert seen == [((fit, N_T, D_T, None), {"seed": 3})]
+    assert out["new_run_reference"] == _quiet(real, fit, N_T, D_T, None, seed=3)
+
+
 def test_a_target_inside_the_fitted_range_has_only_the_scatter(small_sweep_sweep_fit):
     """Inside the fitted range there is no drift: the gap is the new cell's scatter, unmeasured."""
     h0 = _design(hp_fit=small_sweep_sweep_fit, surface_fit=small_sweep_sweep_fit)["value_hp"]
     where = plan_report._target_where(small_sweep_sweep_fit, (5e7, 4e9))
     assert where == ""
-    assert plan_report.new_run_reference(small_sweep_sweep_fit, 5e7, 4e9) is None
+    assert plan.new_run_reference(small_sweep_sweep_fit, 5e7, 4e9) is None
     words = plan_report.hp_value_words(h0.iloc[0], None, where)
     inside = "The target lies inside the fitted runs' range, so the difference is the new cell's"
     assert inside in words, words
@@ -237,10 +271,10 @@ def test_best_cell_fixed_vs_optimal_names_the_joint_plan_command(
 
 
 def test_width_columns_give_their_units(simulated_fit):
-    """'width after (now 1e+09)' (parameters) and 'B_opt width now -> after' (tokens) had no
+    """'width after (now 1e+09)' (params) and 'B_opt width now -> after' (tokens) had no
     unit; eta_opt (a learning rate) has none."""
     sec, hsec = _quiet(plan_report._design_sections, _design(), simulated_fit, simulated_fit, "90%")
-    assert "width after (now 1e+09 parameters)" in sec.tables[0][1].columns
+    assert "width after (now 1e+09 params)" in sec.tables[0][1].columns
     columns = list(hsec.tables[0][1].columns)
     assert "B_opt width now -> after (tokens)" in columns, columns
     assert "eta_opt width now -> after" in columns

@@ -38,7 +38,6 @@ import pandas as pd
 
 from .. import plot
 from ..inference import fit
-from ..posterior.draws import check_fit
 from ..posterior.extrapolation.distance import group_ranges
 from ..posterior.fixed_hyperparams import MIN_DISTINCT
 from ..posterior.fixed_hyperparams import START as REFIT_START
@@ -559,12 +558,11 @@ def run_planning(
     names that file; prints the report (unless ``quiet``) and returns its text.
 
     Checked before any fit, and before ``out`` is made: the inputs (:func:`check_demo_inputs`,
-    against the range of ``runs``, described as ``whose``; saved fits' laws, in the right order,
-    and the inputs against their ranges: :func:`~bayeslaws.app.plan.check_planning_laws`,
-    :func:`~bayeslaws.app.plan.check_planning_inputs`), the table and ``group``
-    (:func:`check_sweep_table`), two saved fits' runs (the loss-surface fit's drawn from the
-    hyperparameter fit's:
-    :func:`~bayeslaws.app.plan.check_same_runs`) and the folder (:func:`refuse_foreign_files`).
+    against the range of ``runs``, described as ``whose``), saved fits as planning checks them
+    (:func:`~bayeslaws.app.plan.check_planning`: their laws, in the right order, the inputs
+    against their ranges and ``group``, two fits' runs, the loss-surface fit's drawn from the
+    hyperparameter fit's), the table and ``group`` (:func:`check_sweep_table`) and the folder
+    (:func:`refuse_foreign_files`).
     ``warnings_before``: warning lines issued earlier (e.g. when the fits were loaded) for the
     report's Warnings section; the fits' own warnings are listed there too and reach the
     caller. ``sampler`` None: 4 chains x 500 + 500 draws; the
@@ -578,14 +576,6 @@ def run_planning(
             )
         hp_fit, surface_fit = fits[0], (fits[1] if len(fits) == 2 else None)
         route = route_of(hp_fit, surface_fit)
-        # before the folder is made (planning checks them too): the fits, their laws (in the
-        # wrong order: said so) and runs; the inputs against their ranges below
-        check_fit(hp_fit, "hp_fit")
-        if surface_fit is not None:
-            check_fit(surface_fit, "surface_fit")
-        _plan.check_planning_laws(hp_fit, hp_fit if surface_fit is None else surface_fit)
-        if surface_fit is not None:
-            _plan.check_same_runs(hp_fit, surface_fit)
     elif runs is None:
         raise ValueError("run_planning needs runs (a RunTable of an LR x batch sweep) or fits")
     check_route(route)
@@ -594,11 +584,12 @@ def run_planning(
         check_sweep_table(runs, group, route)
         ranges = {c: [float(runs.df[c].min()), float(runs.df[c].max())] for c in ("N", "D", "C")}
     inputs = check_demo_inputs(target_N, target_D, budget, ci, tolerance, ranges, whose)
-    if fits is not None:  # against the fitted ranges, and the group, before the folder is made
-        _plan.check_planning_inputs(
-            hp_fit, hp_fit if surface_fit is None else surface_fit, inputs["target_N"],
-            inputs["target_D"], inputs["budget"], group,
-        )  # fmt: skip
+    if fits is not None:  # planning's own checks (the fits, their laws (in the wrong order:
+        # said so), the inputs against the fitted ranges, the group, the runs), before the
+        # folder is made
+        _plan.check_planning(
+            hp_fit, surface_fit, inputs["target_N"], inputs["target_D"], inputs["budget"], group
+        )
     if fits is None:  # the sampler settings too, before the folder is made
         for name in ("chains", "warmup", "draws"):
             check_integer(f"{name} (--{name})", sampler[name], 1)

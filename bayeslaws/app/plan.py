@@ -36,6 +36,7 @@ from ..posterior.draws import FAR_ABOVE_DECADES, FAR_BELOW_DECADES, check_fit
 from ..posterior.extrapolation.distance import group_ranges, range_words
 from ..posterior.fixed_hyperparams import refit_sizes
 from ..posterior.model import FULL_MODELS
+from ..posterior.predict import outside_decades
 from ..runs.checks import check_positive
 from ..runs.simulate import VideoDiTTruth, truth_from_source
 from .report import recorded_warnings, warning_lines
@@ -211,6 +212,23 @@ def with_warnings(compute):
     return planned
 
 
+def check_planning(hp_fit, surface_fit, target_N, target_D, budget, group=None) -> tuple:
+    """The checks :func:`planning` makes before any computation (and the demo before its folder
+    is made): both fits are fits (:func:`~bayeslaws.posterior.draws.check_fit`), their laws
+    answer their roles (:func:`check_planning_laws`), the inputs and ``group``
+    (:func:`check_planning_inputs`) and the two fits' runs (:func:`check_same_runs`). Returns
+    (the surface fit: ``hp_fit`` when ``surface_fit`` is None, ``target_N`` params,
+    ``target_D`` tokens, ``budget`` FLOPs as floats)."""
+    check_fit(hp_fit, "hp_fit")
+    if surface_fit is not None:
+        check_fit(surface_fit, "surface_fit")
+    surface_fit = hp_fit if surface_fit is None else surface_fit
+    check_planning_laws(hp_fit, surface_fit)
+    inputs = check_planning_inputs(hp_fit, surface_fit, target_N, target_D, budget, group)
+    check_same_runs(hp_fit, surface_fit)
+    return surface_fit, inputs["target_N"], inputs["target_D"], inputs["budget"]
+
+
 @with_warnings
 def planning(
     hp_fit,
@@ -231,7 +249,7 @@ def planning(
     ``hp_fit``: the fit answering eta_opt and B_opt; ``surface_fit``: the one answering the loss
     and N_opt (None: the same fit, the joint route: one law "sweep" fit).
 
-    Inputs (:func:`check_planning_inputs`, before any computation): ``target_N`` (params),
+    Inputs (:func:`check_planning`, before any computation): ``target_N`` (params),
     ``target_D`` (tokens) and ``budget`` (FLOPs) finite and positive and not so far outside the
     fitted range that they are most likely in other units (:func:`check_far_inputs`); ``group``:
     the fitted group planned for, required on a fit of several groups (every answer, the
@@ -269,14 +287,9 @@ def planning(
     ``hp_fit`` and ``surface_fit`` must be :class:`~bayeslaws.inference.Fit` objects (a path
     or a run table is an :class:`~bayeslaws.runs.checks.ArgumentTypeError` saying to load or
     fit it first: :func:`~bayeslaws.posterior.draws.check_fit`)."""
-    check_fit(hp_fit, "hp_fit")
-    if surface_fit is not None:
-        check_fit(surface_fit, "surface_fit")
-    surface_fit = hp_fit if surface_fit is None else surface_fit
-    check_planning_laws(hp_fit, surface_fit)
-    inputs = check_planning_inputs(hp_fit, surface_fit, target_N, target_D, budget, group)
-    check_same_runs(hp_fit, surface_fit)
-    target_N, target_D, budget = inputs["target_N"], inputs["target_D"], inputs["budget"]
+    surface_fit, target_N, target_D, budget = check_planning(
+        hp_fit, surface_fit, target_N, target_D, budget, group
+    )
     hp_group, s_group = fit_group(hp_fit, group), fit_group(surface_fit, group)
     truth = known_truth(hp_fit, truth, (surface_fit,))
     if surface_fit.law.widened:
@@ -594,7 +607,9 @@ def next_runs_plan(
     cells around the target: :func:`hp_candidates`) that most narrow eta_opt and B_opt there;
     ``design_hp_table``: those ranked alone;
     ``value_nopt``, ``value_hp``: what each pick is worth (:func:`nopt_value`,
-    :func:`hp_value`); ``design_nopt_cautions``, ``design_hp_cautions``: each design's warnings
+    :func:`hp_value`); ``new_run_reference``: a new run's penalty just inside the
+    hyperparameter fit's range, at the plan's ``seed`` (:func:`new_run_reference`);
+    ``design_nopt_cautions``, ``design_hp_cautions``: each design's warnings
     other than guardrail relaxations (:func:`design_cautions`; e.g. N_opt draws at the search
     edge), for the report; ``design_nopt_model``: the N_opt design's extrapolation method
     (:func:`allocation_model`, the allocation's); ``runs_nopt``, ``runs_hp``: every run of each
@@ -645,6 +660,7 @@ def next_runs_plan(
         "value_hp": hp_value(
             hp_fit, surface_fit, hp_batch, target_N, target_D, seed=seed, group=group
         ),
+        "new_run_reference": new_run_reference(hp_fit, target_N, target_D, group, seed=seed),
     }
 
 
@@ -914,7 +930,7 @@ def hp_value(
     for a target beyond the fitted runs, whatever the law's new-run predictive adds there (law
     'sweep': its optima's drift, growing with the decades beyond the fitted range), which
     sweeps nearer the target do reduce; far out it can dominate (the report measures the
-    scatter part just inside the range: :func:`~bayeslaws.app.plan_report.new_run_reference`).
+    scatter part just inside the range: :func:`new_run_reference`).
     Columns ``regret_new_run_relative`` (of the target's loss) and ``regret_new_run`` (loss
     units) give it, for the report; the design values do not use it."""
     comps = width_labels(batch)
@@ -952,6 +968,52 @@ def hp_value(
         regret_new_run_relative=new_run_relative,
         regret_new_run=new_run_relative * L_t,
     )
+
+
+def fit_ranges(fit, group=None) -> dict:
+    """The range the report measures a number's distance from (column -> [min, max]): the
+    planned ``group``'s own runs on a fit with groups, else the fit's pooled range."""
+    return group_ranges(fit, fit_group(fit, group))
+
+
+REFERENCE_INSET = 1.01  # the reference point lies 1% inside an edge of the fitted range
+
+
+def new_run_reference(hp_fit, N: float, D: float, group=None, seed: int = 0) -> dict | None:
+    """Where a new run's penalty has no part from beyond the fitted runs: the point nearest the
+    target (``N`` params, ``D`` tokens) inside the hyperparameter fit's fitted range
+    (:func:`fit_ranges`), :data:`REFERENCE_INSET` inside an edge it is moved to (off the fitted
+    cells, where a law reads a cell's own posterior). There, the relative penalty of training at
+    the law's median optimum against the law's optimum ("law", predict's kind "mean") and
+    against a new run's own optimum ("new_run", bl.loss_penalty's default), fractions of the
+    loss; and the point's "N", "D". None when the target lies inside that range (nothing to
+    separate) or the law prices no penalty off its optimal lr and batch size. ``seed``: the
+    plan's, as :func:`hp_value`'s gap it is compared with."""
+    if not {"lr", "batch_size"} <= set(hp_fit.law.optional_inputs):
+        return None
+    ranges = fit_ranges(hp_fit, group)
+    point = {}
+    for axis, value in (("N", float(N)), ("D", float(D))):
+        low, high = (float(v) for v in ranges[axis])
+        if outside_decades(np.array([value]), low, high)[0] == 0:
+            point[axis] = value
+            continue
+        inset = REFERENCE_INSET if high > low * REFERENCE_INSET**2 else 1.0
+        point[axis] = float(np.clip(value, low * inset, high / inset))
+    if point == {"N": float(N), "D": float(D)}:
+        return None
+    g = fit_group(hp_fit, group)
+    opt = predict(hp_fit, N=point["N"], D=point["D"], seed=seed, group=g).iloc[0]
+    setting = (opt["eta_opt_median"], opt["B_opt_median"])
+    rel = {
+        kind: float(
+            loss_penalty(
+                hp_fit, point["N"], point["D"], *setting, kind=kind, seed=seed, group=g
+            )["rel_penalty_mean"].iloc[0]
+        )
+        for kind in ("mean", "new_run")
+    }
+    return {**point, "law": rel["mean"], "new_run": rel["new_run"]}
 
 
 # ---- known values --------------------------------------------------------------------------------

@@ -22,7 +22,6 @@ import numpy as np
 import pandas as pd
 
 from ..design.batch import width_labels
-from ..posterior import loss_penalty, predict
 from ..posterior.extrapolation.distance import group_ranges
 from ..posterior.fixed_hyperparams import N_GRID
 from ..posterior.predict import outside_decades
@@ -32,6 +31,7 @@ from .plan import (
     DESIGN_PER_BUDGET,
     design_budgets,
     fit_group,
+    fit_ranges,
     group_labels,
     known_truth,
     route_of,
@@ -352,13 +352,9 @@ def _build_report(
     report.sections.append(
         _fixed_vs_optimal_section(plan, surface_fit, truth, unsettled=unsettled_s)
     )
-    value_hp = plan.get("value_hp")
-    reference = None
-    if value_hp is not None and "regret_new_run_relative" in value_hp:
-        reference = new_run_reference(hp_fit, tN, tD, group)
     report.sections += _design_sections(
         plan, surface_fit, hp_fit, pct, unsettled=(unsettled_s, unsettled_hp, unsettled_s),
-        runs_file=runs_file, target=(tN, tD), new_run_reference=reference,
+        runs_file=runs_file, target=(tN, tD), new_run_reference=plan.get("new_run_reference"),
     )
     if figures:
         report.sections.append(Section("Figures", figures=list(figures)))
@@ -404,12 +400,6 @@ def fit_record_lines(fit) -> list[str]:
     (:func:`~bayeslaws.app.report.data_lines`), then the fit's notes (``record.notes``: e.g.
     the law's own account of runs it left out, identifiability notes)."""
     return [*data_lines(fit), *fit.record.notes]
-
-
-def fit_ranges(fit, group=None) -> dict:
-    """The range the report measures a number's distance from (column -> [min, max]): the
-    planned ``group``'s own runs on a fit with groups, else the fit's pooled range."""
-    return group_ranges(fit, fit_group(fit, group))
 
 
 def group_sentence(hp_fit, surface_fit, group) -> str:
@@ -857,11 +847,10 @@ def _design_sections(
     rates and batch sizes (:func:`pick_settings`, from the plan's ``runs_nopt`` and
     ``runs_hp``); ``runs_file``: the file listing each of those runs, named in each section.
     ``target`` ((N params, D tokens) of the target run; None: not known here) and
-    ``new_run_reference`` (:func:`new_run_reference`) feed :func:`hp_value_words`."""
+    ``new_run_reference`` (the plan's: :func:`~bayeslaws.app.plan.new_run_reference`) feed
+    :func:`hp_value_words`."""
     batch, alone, value = plan["design_nopt"], plan["design_table"], plan["value_nopt"]
-    nopt_unsettled, hp_unsettled, value_unsettled = (
-        [*names] for names in (*unsettled, (), ())[:3]
-    )
+    nopt_unsettled, hp_unsettled, value_unsettled = (list(n) for n in unsettled)
     nopt_tag = UNRELIABLE_TAG if nopt_unsettled else ""
     hp_tag = UNRELIABLE_TAG if hp_unsettled or value_unsettled else ""
     group = plan.get("group")
@@ -1123,11 +1112,12 @@ def budget_not_a_cap_words(plan: dict) -> str:
     )
 
 
-WIDTH_UNITS = {"N_opt": "parameters", "D_opt": "tokens", "B_opt": "tokens", "C": "FLOPs"}
+# design target quantity -> the unit of its widths (the CLI's design table extends it)
+WIDTH_UNITS = {"N_opt": "params", "B_opt": "tokens"}
 
 
 def width_unit(label: str) -> str:
-    """The unit of the widths of design target ``label`` (e.g. "N_opt(C=1e+22)": "parameters";
+    """The unit of the widths of design target ``label`` (e.g. "N_opt(C=1e+22)": "params";
     "B_opt(N=..., D=...)": "tokens"); '' for a unitless quantity (eta_opt, a loss)."""
     return WIDTH_UNITS.get(label.split("(")[0], "")
 
@@ -1160,7 +1150,7 @@ def hp_unsettled_notes(hp_names: list, value_names: list) -> list[str]:
     """The hyperparameter design section's CAUTIONs: its widths, values and verdicts rest on the
     hyperparameter fits ``hp_names`` whose sampler did not converge cleanly; its values and
     verdicts alone rest on ``value_names`` (the loss-surface fit of the best-cell route: it
-    converts the penalty into loss and tokens, the widths do not use it). None when both are
+    converts the penalty into loss and tokens, the widths do not use it). [] when both are
     empty (a joint fit is one name: said once)."""
     notes = [unsettled_note(list(hp_names), "widths, values and verdicts")] if hp_names else []
     only_values = [n for n in dict.fromkeys(value_names) if n not in hp_names]
@@ -1174,45 +1164,6 @@ def hp_unsettled_notes(hp_names: list, value_names: list) -> list[str]:
             "the target."
         )
     return notes
-
-
-REFERENCE_INSET = 1.01  # the reference point lies 1% inside an edge of the fitted range
-
-
-def new_run_reference(hp_fit, N: float, D: float, group=None, seed: int = 0) -> dict | None:
-    """Where a new run's penalty has no part from beyond the fitted runs: the point nearest the
-    target (``N`` params, ``D`` tokens) inside the hyperparameter fit's fitted range
-    (:func:`fit_ranges`), :data:`REFERENCE_INSET` inside an edge it is moved to (off the fitted
-    cells, where a law reads a cell's own posterior). There, the relative penalty of training at
-    the law's median optimum against the law's optimum ("law", predict's kind "mean") and
-    against a new run's own optimum ("new_run", bl.loss_penalty's default), fractions of the
-    loss; and the point's "N", "D". None when the target lies inside that range (nothing to
-    separate) or the law prices no penalty off its optimal lr and batch size."""
-    if not {"lr", "batch_size"} <= set(hp_fit.law.optional_inputs):
-        return None
-    ranges = fit_ranges(hp_fit, group)
-    point = {}
-    for axis, value in (("N", float(N)), ("D", float(D))):
-        low, high = (float(v) for v in ranges[axis])
-        if outside_decades(np.array([value]), low, high)[0] == 0:
-            point[axis] = value
-            continue
-        inset = REFERENCE_INSET if high > low * REFERENCE_INSET**2 else 1.0
-        point[axis] = float(np.clip(value, low * inset, high / inset))
-    if point == {"N": float(N), "D": float(D)}:
-        return None
-    g = fit_group(hp_fit, group)
-    opt = predict(hp_fit, N=point["N"], D=point["D"], seed=seed, group=g).iloc[0]
-    setting = (opt["eta_opt_median"], opt["B_opt_median"])
-    rel = {
-        kind: float(
-            loss_penalty(
-                hp_fit, point["N"], point["D"], *setting, kind=kind, seed=seed, group=g
-            )["rel_penalty_mean"].iloc[0]
-        )
-        for kind in ("mean", "new_run")
-    }
-    return {**point, "law": rel["mean"], "new_run": rel["new_run"]}
 
 
 def _target_where(hp_fit, target, group=None) -> str | None:
@@ -1239,11 +1190,11 @@ def hp_value_words(h0, reference: dict | None = None, where: str | None = None) 
     the plan has it, and what their difference is.
 
     The difference is a new cell's scatter about the law (what a point inside the fitted range
-    shows: ``reference``, :func:`new_run_reference`) plus, for a target beyond the fitted runs
-    (``where``: how far, :func:`_target_where`; '' inside; None not known), what the law's
-    new-run predictive adds out there (e.g. a drift of its optima, growing with the distance),
-    which sweeps nearer the target reduce: measured, the sentence says which part dominates;
-    without ``reference`` it names both parts."""
+    shows: ``reference``, :func:`~bayeslaws.app.plan.new_run_reference`) plus, for a target
+    beyond the fitted runs (``where``: how far, :func:`_target_where`; '' inside; None not
+    known), what the law's new-run predictive adds out there (e.g. a drift of its optima,
+    growing with the distance), which sweeps nearer the target reduce: measured, the sentence
+    says which part dominates; without ``reference`` it names both parts."""
     law = (
         "The design target is the fitted law's optimum (the 'the law' rows of eta_opt and B_opt "
         "above), which sweeps at other cells narrow: the widths and values here are relative "

@@ -205,13 +205,16 @@ def _candidate_errors(path: str | None):
         raise CLIError(with_cli_hints(words, "design") + hint) from None
 
 
-WIDTH_UNITS = {"N_opt": "params", "eta_opt": "learning rate", "B_opt": "tokens",
-               "loss_opt": "loss", "L": "loss", "loss": "loss"}  # fmt: skip
+# the units of the widths beyond the report's (plan_report.WIDTH_UNITS: N_opt, B_opt)
+CLI_WIDTH_UNITS = {"eta_opt": "learning rate", "loss_opt": "loss", "L": "loss", "loss": "loss"}
 
 
 def _design_units(plan, cost, ci: float) -> str:
     """The units of the design table's columns: info in nats, FLOPs, and the widths' central
     ``ci`` intervals on each target quantity's natural scale."""
+    from ..plan_report import WIDTH_UNITS
+
+    units = {**WIDTH_UNITS, **CLI_WIDTH_UNITS}
     cost_unit = "FLOPs" if cost in (None, "flops") else f"the units of column {cost!r}"
     text = (
         f"units: info (and info_se) in nats; flops in FLOPs; cost in {cost_unit}; "
@@ -219,7 +222,7 @@ def _design_units(plan, cost, ci: float) -> str:
     )
     names = {c.split("[", 1)[1].split("(", 1)[0] for c in plan.columns if c.startswith("width_")}
     if names:
-        scales = ", ".join(f"{n} in {WIDTH_UNITS.get(n, 'natural units')}" for n in sorted(names))
+        scales = ", ".join(f"{n} in {units.get(n, 'natural units')}" for n in sorted(names))
         text += f"; widths: central {ci:g} intervals on the natural scale ({scales})"
     return text
 
