@@ -82,24 +82,22 @@ STEPLAW = published.STEPLAW
 # quadratic fitted to every run (or with those runs censored) misplaces the optimum (huber scale
 # 6% of the loss). We fit the runs within 3% of each cell's best and exclude the rest, recorded.
 STEPLAW_OPTIONS = {"divergence_threshold": 4.0, "far_above": 0.03, "divergence": "exclude"}
-STEPLAW_BOOT = {  # authors' 1000-bootstrap 95% intervals, keyed as in our law tables
-    ("eta_opt", "exp_N"): published.STEPLAW_INTERVALS[("lr", "N")],
-    ("eta_opt", "exp_T"): published.STEPLAW_INTERVALS[("lr", "D")],
-    ("B_opt", "exp_T"): published.STEPLAW_INTERVALS[("batch_size", "D")],
+# the law tables' (quantity, exponent) keys <-> the hyperparameter and axis of a law's terms
+QUANTITY_OF = {"lr": "eta_opt", "batch_size": "B_opt"}
+HYPERPARAM_OF = {quantity: hp for hp, quantity in QUANTITY_OF.items()}
+EXPONENT_OF = {"N": "exp_N", "D": "exp_T"}
+# the authors' 1000-bootstrap 95% intervals, keyed as in our law tables
+STEPLAW_BOOT = {
+    (QUANTITY_OF[hp], EXPONENT_OF[axis]): interval
+    for (hp, axis), interval in published.STEPLAW_INTERVALS.items()
 }
-# the terms of Step Law's published laws (hyperparameter -> the axes its power law has): the
-# batch law has no N term (published.STEPLAW's 0.0 for it is a structural zero, not an estimate)
-STEPLAW_FORM = {"lr": ("N", "D"), "batch_size": ("D",)}
 # the published two-stage baseline of Step Law: runs within 0.25% of each cell's best, B on D only
 STEPLAW_TWO_STAGE = {
     "tolerance": published.STEPLAW_SELECTION_TOLERANCE,
     "divergence_threshold": 4.0,
-    "terms": {"batch_size": STEPLAW_FORM["batch_size"]},
+    "terms": {"batch_size": published.STEPLAW_FORM["batch_size"]},
 }
 NO_TERM = "no term"  # a law table's cell for an exponent the law's form leaves out
-# the law tables' (quantity, exponent) keys <-> the hyperparameter and axis of a law's terms
-QUANTITY_OF = {"lr": "eta_opt", "batch_size": "B_opt"}
-EXPONENT_OF = {"N": "exp_N", "D": "exp_T"}
 # the backtest's row of the published law, and why it is not a held-out prediction
 STEPLAW_PUBLISHED_ROW = "Step Law published (not held out)"
 STEPLAW_NOT_HELD_OUT = (
@@ -417,7 +415,7 @@ def steplaw_runs_words(n_total: int, n_used: int, note: str) -> str:
 
 def absent_terms(form: dict) -> set[tuple[str, str]]:
     """The (quantity, parameter) keys of a law table (("B_opt", "exp_N"), ...) whose exponent a
-    law of ``form`` (hyperparameter -> the axes its power law has, as :data:`STEPLAW_FORM`)
+    law of ``form`` (hyperparameter -> the axes its power law has, as ``published.STEPLAW_FORM``)
     leaves out: structural zeros, which a table should say are no term rather than print 0."""
     return {
         (QUANTITY_OF[hp], EXPONENT_OF[axis])
@@ -435,14 +433,16 @@ def part_steplaw(args):
     ours = fit.law_table(units="ones", ci=0.95)
     two = fit_two_stage(runs, args, **STEPLAW_TWO_STAGE).law_table(units="ones", ci=0.95)
     rows = []
-    no_term = absent_terms(STEPLAW_FORM)  # the published form's and the two-stage fit's
+    no_term = absent_terms(published.STEPLAW_FORM)  # the published law's structural zeros
     for key in ours.index:
         boot = STEPLAW_BOOT.get(key)
         quantity, param = key
-        published = STEPLAW["lr" if quantity == "eta_opt" else "batch_size"]
-        pub = {"c": published[0], "exp_N": published[1], "exp_T": published[2]}[param]
-        two_cell = (
-            f"{two.loc[key, 'median']:.3g} [{two.loc[key, 'lower']:.3g}, "
+        law = STEPLAW[HYPERPARAM_OF[quantity]]
+        pub = {"c": law[0], "exp_N": law[1], "exp_T": law[2]}[param]
+        two_cell = (  # the two-stage fit's table has no row for a term it leaves out
+            NO_TERM
+            if key not in two.index
+            else f"{two.loc[key, 'median']:.3g} [{two.loc[key, 'lower']:.3g}, "
             f"{two.loc[key, 'upper']:.3g}]"
         )
         rows.append(
@@ -451,7 +451,7 @@ def part_steplaw(args):
                 "parameter": param,
                 "ours median": ours.loc[key, "median"],
                 "ours 95%": f"[{ours.loc[key, 'lower']:.3g}, {ours.loc[key, 'upper']:.3g}]",
-                "two-stage 0.25% (ours)": NO_TERM if key in no_term else two_cell,
+                "two-stage 0.25% (ours)": two_cell,
                 "Step Law published": NO_TERM if key in no_term else pub,
                 "authors' bootstrap 95%": "" if boot is None else f"[{boot[0]}, {boot[1]}]",
             }

@@ -868,8 +868,7 @@ def test_repro_skips_the_readme_when_no_script_succeeded(tmp_path):
 def _fake_yin_parts(yin):
     """Stand-ins for yin.part2 / yin.part3 (no fits): every quantity main() summarises, two
     replicates, with per-replicate R-hat and divergences."""
-    c_mg = yin.budget_for("earlier (0.8705 C^0.4294)", yin.N_MOVIE_GEN)
-    names = {"1e22": yin.C_1E22, f"Movie Gen ({c_mg:.2g})": c_mg}
+    names = yin.headline_budgets()
 
     def part2(replicates, hp_replicates, draws, hp_draws, budgets, tolerances, **kwargs):
         rows = []
@@ -883,7 +882,7 @@ def _fake_yin_parts(yin):
                     rows.append({**base, "quantity": f"near-optimal {tol:g} prob {prob:g}",
                                  "C": yin.C_1E22, "median": -0.4, "excess": tol, "truth": -0.4})
         out = pd.DataFrame(rows)
-        out["covered"] = (out["lower"] <= out["truth"]) & (out["truth"] <= out["upper"])
+        out["covered"] = yin.interval_covers(out)  # as part2: blank where no interval
         return out
 
     def part3(replicates, draws, budgets):
@@ -954,7 +953,7 @@ def test_yin_fixed_setting_optimum_is_not_the_search_grid_edge():
     yin = paper_repro_script("yin")
     truth = yin.sim.VideoDiTTruth()
     lr, batch = yin.fixed_setting(truth)
-    c_mg = yin.budget_for("earlier (0.8705 C^0.4294)", yin.N_MOVIE_GEN)
+    _, c_mg = yin.headline_budgets().values()
     for C in (1e22, c_mg):
         N = np.logspace(7, 18, 110001)  # a wide, fine grid: the minimum is well inside it
         best = N[np.argmin(truth.loss(N, C / (6 * N), lr, batch))]

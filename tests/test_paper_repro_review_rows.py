@@ -22,6 +22,9 @@ from conftest import REPO, paper_repro_script
 from test_paper_repro_epoch import _fake_bl, _fake_runs
 from test_paper_repro_hyperparams import _hp_runs, _HpFit
 
+from bayeslaws.laws.hyperparams.two_stage import TwoStageHyperparams
+from bayeslaws.runs import published
+
 AS_TEXT = {"dtype": str, "keep_default_na": False}
 
 
@@ -36,17 +39,12 @@ def _readme(results, tmp_path, monkeypatch) -> str:
 # ---- yin.py: the near-optimal rows ------------------------------------------------------------
 
 
-def _budgets(yin) -> dict:
-    c_mg = yin.budget_for("earlier (0.8705 C^0.4294)", yin.N_MOVIE_GEN)
-    return {"1e22": yin.C_1E22, f"Movie Gen ({c_mg:.2g})": c_mg}
-
-
 def _p2(yin, replicates: int = 3) -> pd.DataFrame:
     """Part 2's per-replicate baseline rows: N_opt at both budgets (with intervals) and the
     near-optimal band at every tolerance (no interval), as part2 writes them."""
     rows = []
     for r in range(replicates):
-        for name, C in _budgets(yin).items():
+        for name, C in yin.headline_budgets().items():
             rows.append(
                 {"replicate": r, "quantity": f"N_opt {name}", "C": C, "median": 2.5e9,
                  "lower": 2e9, "upper": 3e9, "truth": 2.44e9}
@@ -68,19 +66,22 @@ def _near(rows) -> list[dict]:
 def test_near_optimal_rows_call_the_papers_number_a_different_quantity():
     """Their paper value was "-40.1% inference cost at comparable loss", as if the paper had
     measured the same quantity; now it says the paper's number is another quantity, and the
-    note says what the row measures and why the two agree near 0.03%."""
+    note says what the row measures, without the paper value's numbers again or why the two
+    agree near 0.03% (the module docstring says it once, not every row at 0.5% and 1%)."""
     yin = paper_repro_script("yin")
     p2 = _p2(yin)
-    p2["covered"] = pd.NA
-    near = _near(yin.part2_rows(p2, _budgets(yin), yin.TOLERANCES, 3))
+    p2["covered"] = yin.interval_covers(p2)  # as part2 writes it
+    near = _near(yin.part2_rows(p2, yin.headline_budgets(), yin.TOLERANCES, 3))
     assert len(near) == len(yin.TOLERANCES) * len(yin.PROBS)
-    constants = yin.constant_paper_values(_budgets(yin))
+    constants = yin.constant_paper_values(yin.headline_budgets())
     for row in near:
         assert row["paper_value"].startswith("paper: a different quantity"), row["paper_value"]
         assert "2.43e9 vs 4.04e9" in row["paper_value"]
         assert constants[row["quantity"]] == row["paper_value"]  # what --truth-only rewrites
         assert "not the paper's quantity" in row["note"]
         assert "how far below one law's N_opt" in row["note"]
+        assert "2.43e9" not in row["note"] and "symmetric" not in row["note"], row["note"]
+    assert "nearly symmetric in ln N" in yin.__doc__
 
 
 def test_readme_near_optimal_rows_do_not_give_the_papers_number_as_their_paper_value(
@@ -88,8 +89,8 @@ def test_readme_near_optimal_rows_do_not_give_the_papers_number_as_their_paper_v
 ):
     yin = paper_repro_script("yin")
     p2 = _p2(yin)
-    p2["covered"] = pd.NA
-    rows = pd.DataFrame(yin.part2_rows(p2, _budgets(yin), yin.TOLERANCES, 3))
+    p2["covered"] = yin.interval_covers(p2)  # as part2 writes it
+    rows = pd.DataFrame(yin.part2_rows(p2, yin.headline_budgets(), yin.TOLERANCES, 3))
     rows.insert(0, "paper", "Yin et al. 2025")
     results = tmp_path / "results"
     results.mkdir()
@@ -165,12 +166,17 @@ def test_epoch_writes_its_tables_into_out_and_leaves_the_committed_ones(tmp_path
 # ---- hyperparams.py: Step Law tables ------------------------------------------------------------
 
 
-@pytest.fixture
-def steplaw_tables(tmp_path, monkeypatch):
+def _steplaw_tables(tmp_path, monkeypatch, honour_terms: bool = True):
     """hyperparams.py's steplaw and backtest parts with stand-in fits and runs: the folder of
-    the tables they write."""
+    the tables they write. The two-stage stand-in's law table has no row for a term its
+    ``terms`` leaves out (as TwoStageHyperparams.law_table), unless not ``honour_terms``."""
     hyperparams = paper_repro_script("hyperparams")
     keys = list(hyperparams.TRUE_LAW)
+
+    def fit(runs, law_options=None, **kwargs):
+        form = (law_options or {}).get("terms", {}) if honour_terms else {}
+        absent = hyperparams.absent_terms(form)
+        return _HpFit([k for k in keys if k not in absent])
 
     def predict(fit, N, D, **kwargs):
         optima = (("eta_opt", 1e-3), ("B_opt", 5e5))
@@ -178,12 +184,16 @@ def steplaw_tables(tmp_path, monkeypatch):
             {f"{q}_{s}": [v] for q, v in optima for s in ("median", "lower", "upper")}
         )
 
-    fake_bl = SimpleNamespace(fit=lambda runs, **kwargs: _HpFit(keys), predict=predict)
-    monkeypatch.setattr(hyperparams, "bl", fake_bl)
+    monkeypatch.setattr(hyperparams, "bl", SimpleNamespace(fit=fit, predict=predict))
     monkeypatch.setattr(hyperparams, "steplaw_dense", _hp_runs)
     results = tmp_path / "results"
     hyperparams.main(["--parts", "steplaw,backtest", "--out", str(results)])
     return results
+
+
+@pytest.fixture
+def steplaw_tables(tmp_path, monkeypatch):
+    return _steplaw_tables(tmp_path, monkeypatch)
 
 
 def test_steplaw_table_says_no_term_where_the_form_has_none(steplaw_tables, capsys):
@@ -193,14 +203,15 @@ def test_steplaw_table_says_no_term_where_the_form_has_none(steplaw_tables, caps
     capsys.readouterr()
     table = pd.read_csv(steplaw_tables / "hyperparams_steplaw.csv", **AS_TEXT)
     table = table.set_index(["quantity", "parameter"])
-    published, two = "Step Law published", "two-stage 0.25% (ours)"
-    assert table.loc[("B_opt", "exp_N"), published] == "no term"
+    published_col, two = "Step Law published", "two-stage 0.25% (ours)"
+    assert table.loc[("B_opt", "exp_N"), published_col] == "no term"
     assert table.loc[("B_opt", "exp_N"), two] == "no term"
     others = table.drop(index=[("B_opt", "exp_N")])
     assert (others[two] == "1 [0.5, 2]").all()
     # every other published cell is the published law's number
-    law = {"eta_opt": (1.79, -0.713, 0.307), "B_opt": (0.58, None, 0.571)}
-    for (quantity, param), value in others[published].items():
+    hyperparams = paper_repro_script("hyperparams")
+    law = {hyperparams.QUANTITY_OF[hp]: v for hp, v in published.STEPLAW.items()}
+    for (quantity, param), value in others[published_col].items():
         expected = law[quantity][{"c": 0, "exp_N": 1, "exp_T": 2}[param]]
         assert float(value) == pytest.approx(expected), (quantity, param)
     md = (steplaw_tables / "hyperparams_steplaw.md").read_text()
@@ -222,3 +233,44 @@ def test_backtest_says_the_published_row_is_not_held_out(
     capsys.readouterr()
     assert "not a held-out prediction" in text
     assert "| Step Law published (not held out) |" in text
+
+
+def test_steplaw_two_stage_column_follows_the_two_stage_table(tmp_path, monkeypatch, capsys):
+    """The two-stage column said "no term" by the published form, not by the fit's own table:
+    a two-stage fit that has the batch law's N exponent shows it, while the published column
+    still says the published law has no such term."""
+    results = _steplaw_tables(tmp_path, monkeypatch, honour_terms=False)
+    capsys.readouterr()
+    table = pd.read_csv(results / "hyperparams_steplaw.csv", **AS_TEXT)
+    table = table.set_index(["quantity", "parameter"])
+    assert table.loc[("B_opt", "exp_N"), "two-stage 0.25% (ours)"] == "1 [0.5, 2]"
+    assert table.loc[("B_opt", "exp_N"), "Step Law published"] == "no term"
+
+
+def _two_stage_posterior(n_draws: int = 400, seed: int = 0) -> SimpleNamespace:
+    """A posterior of law "hyperparams_two_stage" with ``terms={"batch_size": "D"}``: no
+    batch_N draws (the term is not in the fit)."""
+    rng = np.random.default_rng(seed)
+    names = ("lr_int", "lr_N", "lr_D", "batch_int", "batch_D", "sigma_lr", "sigma_batch")
+    draws = {name: rng.normal(0.3, 0.05, n_draws) for name in names}
+    scales = {"lr": np.log(1e-3), "batch_size": np.log(4e5), "N": np.log(1e8), "D": np.log(2e10)}
+    return SimpleNamespace(draws=draws, scales=scales, n_draws=n_draws)
+
+
+def test_two_stage_law_table_has_no_row_for_a_term_the_fit_leaves_out():
+    """TwoStageHyperparams.law_table filled the dropped batch N term with zeros: a row
+    "0 [0, 0]" (and "N^0.000" in the formula) as if estimated. The row is now left out."""
+    law = TwoStageHyperparams(terms={"batch_size": "D"})
+    post = _two_stage_posterior()
+    table = law.law_table(post, units="ones", ci=0.95)
+    assert ("B_opt", "exp_N") not in table.index
+    kept = {(q, p) for q in ("eta_opt", "B_opt") for p in ("c", "exp_T", "exp_N")}
+    assert set(table.index) == kept - {("B_opt", "exp_N")}
+    for (quantity, param), draws in (
+        (("eta_opt", "exp_N"), post.draws["lr_N"]),
+        (("B_opt", "exp_T"), post.draws["batch_D"]),
+    ):
+        assert table.loc[(quantity, param), "median"] == pytest.approx(np.median(draws))
+    assert "N^" not in table.attrs["formulas"]["B_opt"]
+    assert "N^" in table.attrs["formulas"]["eta_opt"]
+    assert table.attrs["unit"] == 1.0

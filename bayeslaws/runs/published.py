@@ -110,6 +110,9 @@ CHINCHILLA_N = 70e9  # params: Chinchilla's size at that budget
 # eta_opt = 1.79 N^-0.713 D^0.307, B_opt = 0.58 D^0.571 (B in tokens, N non-embedding params);
 # (coefficient, exponent of N, exponent of D), with the authors' 95% bootstrap intervals.
 STEPLAW = {"lr": (1.79, -0.713, 0.307), "batch_size": (0.58, 0.0, 0.571)}
+# the axes each published law has (hyperparameter -> axes): the batch law has no N term, so
+# STEPLAW's 0.0 for it is a structural zero, not an estimate
+STEPLAW_FORM = {"lr": ("N", "D"), "batch_size": ("D",)}
 STEPLAW_INTERVALS = {
     ("lr", "N"): (-0.774, -0.655),
     ("lr", "D"): (0.271, 0.345),

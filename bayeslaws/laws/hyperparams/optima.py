@@ -439,14 +439,20 @@ def law_table(post: Posterior, units="billions", ci: float = 0.9) -> pd.DataFram
 
 def finish_law_table(rows: list, unit: float, ci: float) -> pd.DataFrame:
     """The law-table layout shared with the two-stage baseline: indexed by (quantity,
-    parameter), with the formulas and units in ``attrs``."""
+    parameter), with the formulas and units in ``attrs``; an exponent without a row (a term
+    the law leaves out) has no factor in its formula."""
     table = pd.DataFrame(rows).set_index(["quantity", "parameter"])
     table["ci"] = ci
     m = table["median"]
     table.attrs["units"] = f"N, T in units of {unit:g} (parameters, tokens); B in tokens"
     table.attrs["unit"] = float(unit)  # N and T of the coefficients c are in this unit
     table.attrs["formulas"] = {
-        q: f"{q} = {m[(q, 'c')]:.3g} * T^{m[(q, 'exp_T')]:.3f} * N^{m[(q, 'exp_N')]:.3f}"
+        q: f"{q} = {m[(q, 'c')]:.3g}"
+        + "".join(
+            f" * {axis}^{m[(q, p)]:.3f}"
+            for axis, p in (("T", "exp_T"), ("N", "exp_N"))
+            if (q, p) in m.index
+        )
         for q in ("eta_opt", "B_opt")
     }
     return table

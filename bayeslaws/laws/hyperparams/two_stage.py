@@ -355,17 +355,23 @@ class TwoStageHyperparams(Law):
         return empirical(runs)
 
     def law_table(self, post, units="billions", ci: float = 0.9, compute_model=None):
-        """Same layout as the Bayesian law's table: ``c`` is the line at N = T = 1 unit."""
+        """Same layout as the Bayesian law's table: ``c`` is the line at N = T = 1 unit. An
+        exponent of a term the fit leaves out (``terms``: Step Law's B_opt has no N term) has no
+        row, and its factor is not in ``attrs["formulas"]``: it was not estimated."""
         unit = units_factor(units)
         d, sc = post.draws, post.scales
-        rows = []
+        exponent_of = {"N": "exp_N", "D": "exp_T"}  # a term -> its parameter (T = D, tokens)
+        rows, absent = [], []
         for (target, prefix), quantity in zip(TARGETS.items(), ("eta_opt", "B_opt"), strict=True):
-            zero = np.zeros(post.n_draws)
+            zero = np.zeros(post.n_draws)  # an absent term: a structural zero in the line
             eN = np.asarray(d.get(f"{prefix}_N", zero))
             eD = np.asarray(d.get(f"{prefix}_D", zero))
             log_c = sc[target] + np.asarray(d[f"{prefix}_int"])
             log_c = log_c - eN * (sc["N"] - np.log(unit)) - eD * (sc["D"] - np.log(unit))
+            absent += [(quantity, exponent_of[t]) for t in TERMS if t not in self.terms[target]]
             for param, values in (("c", np.exp(log_c)), ("exp_T", eD), ("exp_N", eN)):
+                if (quantity, param) in absent:
+                    continue
                 med, lo, hi = summarise(values, ci)
                 rows.append(
                     {
