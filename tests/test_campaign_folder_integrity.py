@@ -14,30 +14,13 @@ import os
 import shutil
 import warnings
 
-import numpy as np
 import pandas as pd
 import pytest
-from conftest import TRUTH
+from test_campaign_fit_table import REFIT, TARGET, _grid, _train
 
 from bayeslaws import design
 from bayeslaws.design import campaign
 from bayeslaws.design.campaign import CampaignFolderError
-from bayeslaws.runs import simulate
-
-TARGET = design.Loss(N=7e9, D=1.4e11)  # beyond the simulated fit's runs (<= 6e9, <= 1e11)
-REFIT = {"seed": 77, "warmup": 30, "draws": 30}  # a tiny refit (its sampler seed differs)
-
-
-def _train(rows: pd.DataFrame, seed: int) -> pd.DataFrame:
-    """SIMULATED training of planned runs (the truth of conftest's simulated fit)."""
-    N, D = rows["N"].to_numpy(float), rows["D"].to_numpy(float)
-    return simulate.simulate_chinchilla_runs({**TRUTH, "N": N, "D": D}, noise_sd=0.01, seed=seed)
-
-
-def _grid() -> pd.DataFrame:
-    """4 x 3 candidate runs, 123M-12B params x 2B-200B tokens."""
-    N, D = np.meshgrid(np.geomspace(1.234e8, 1.234e10, 4), np.geomspace(2e9, 2e11, 3))
-    return pd.DataFrame({"N": N.ravel(), "D": D.ravel()})
 
 
 def _load(folder):

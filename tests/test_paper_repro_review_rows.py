@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import REPO, paper_repro_script
-from test_paper_repro_epoch import _fake_bl, _fake_runs
+from test_paper_repro_epoch import _fake_bl, _fake_runs, _readme
 from test_paper_repro_hyperparams import _hp_runs, _HpFit
 
 from bayeslaws.laws.hyperparams.two_stage import TwoStageHyperparams
@@ -28,12 +28,6 @@ from bayeslaws.runs import published
 AS_TEXT = {"dtype": str, "keep_default_na": False}
 
 
-def _readme(results, tmp_path, monkeypatch) -> str:
-    make_readme = paper_repro_script("make_readme")
-    monkeypatch.setattr(make_readme, "RESULTS", results)
-    out = tmp_path / "README.md"
-    make_readme.main(["--out", str(out)])
-    return out.read_text()
 
 
 # ---- yin.py: the near-optimal rows ------------------------------------------------------------
