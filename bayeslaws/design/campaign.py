@@ -286,13 +286,20 @@ def match_runs(runs: pd.DataFrame, proposal: pd.DataFrame, group=None, rtol=MATC
     out = np.full(len(runs), -1)
     if runs.empty or proposal.empty or not {"N", "D"} <= set(runs) & set(proposal):
         return out
-    close, distance = _near(runs, proposal, rtol)
-    mine, theirs = _labels(runs), _labels(proposal, group)
-    same = np.array([[a is None or b is None or a == b for b in theirs] for a in mine], bool)
-    close &= same.reshape(close.shape)
+    close, distance = _matchable(runs, proposal, rtol, group)
     for i in np.flatnonzero(close.any(axis=1)):
         out[i] = int(np.argmin(np.where(close[i], distance[i], np.inf)))
     return out
+
+
+def _matchable(runs: pd.DataFrame, other: pd.DataFrame, rtol: float, group=None) -> tuple:
+    """(len(runs) x len(other) booleans: the same design point within ``rtol`` (:func:`_near`)
+    in the same group (``other`` without a group column: ``group``; None matches any); the
+    summed |log ratios|), the pairs :func:`match_runs` and :func:`unmatched_runs` choose from."""
+    close, distance = _near(runs, other, rtol)
+    mine, theirs = _labels(runs), _labels(other, group)
+    same = np.array([[a is None or b is None or a == b for b in theirs] for a in mine], bool)
+    return close & same.reshape(close.shape), distance
 
 
 def looks_repeated(runs: pd.DataFrame, earlier: pd.DataFrame, rtol=MATCH_RTOL) -> dict:
@@ -854,10 +861,7 @@ def unmatched_runs(runs: pd.DataFrame, fitted: pd.DataFrame, rtol=MATCH_RTOL) ->
         return []
     if fitted.empty or not {"N", "D"} <= set(runs) & set(fitted):
         return list(range(len(runs)))
-    close, distance = _near(runs, fitted, rtol)
-    mine, theirs = _labels(runs), _labels(fitted)
-    same = np.array([[a is None or b is None or a == b for b in theirs] for a in mine], bool)
-    close &= same.reshape(close.shape)
+    close, distance = _matchable(runs, fitted, rtol)
     free = np.ones(len(fitted), bool)
     out = []
     for i in range(len(runs)):
