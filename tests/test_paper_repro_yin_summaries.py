@@ -28,16 +28,11 @@ def test_yin_summarise_gives_no_range_from_fewer_than_three_replicates():
     assert med == 2.0 and lo < 2.0 < hi
 
 
-def _budgets(yin) -> dict:
-    c_mg = yin.budget_for("earlier (0.8705 C^0.4294)", yin.N_MOVIE_GEN)
-    return {"1e22": yin.C_1E22, f"Movie Gen ({c_mg:.2g})": c_mg}
-
-
 def _p3(yin, lowers, uppers):
     """Part 3's per-replicate rows at both budgets; the ratio's 90% intervals (lowers, uppers)."""
     lr, batch = yin.fixed_setting(yin.sim.VideoDiTTruth())
     rows = []
-    for name in _budgets(yin):
+    for name in yin.headline_budgets():
         for r, (lo, hi) in enumerate(zip(lowers, uppers, strict=True)):
             for s, m, a, b in (
                 ("optimal", 2e9, 1e9, 4e9),
@@ -58,19 +53,19 @@ def test_yin_fixed_rows_say_how_often_the_sign_is_settled():
     yin = paper_repro_script("yin")
     truth = yin.sim.VideoDiTTruth()
     p3 = _p3(yin, [-0.86, -0.91, -0.70], [0.23, 0.22, -0.05])
-    row, _ = yin.fixed_rows(p3, _budgets(yin), truth)
+    row, _ = yin.fixed_rows(p3, yin.headline_budgets(), truth)
     assert "sign settled in 1/3" in row["note"]
     assert "range: 5-95% of the 3 replicate medians" in row["note"]
     assert not np.isnan(row["lower"])
-    two, _ = yin.fixed_rows(_p3(yin, [-0.86, -0.91], [0.23, 0.22]), _budgets(yin), truth)
+    two, _ = yin.fixed_rows(_p3(yin, [-0.86, -0.91], [0.23, 0.22]), yin.headline_budgets(), truth)
     assert np.isnan(two["lower"]) and np.isnan(two["upper"])
     assert "no range: 2 replicate(s)" in two["note"] and "sign settled in 0/2" in two["note"]
 
 
 def _joint_p2(yin, replicates: int) -> pd.DataFrame:
     """Part 2's per-replicate rows of the joint model (every quantity joint_summary reads)."""
-    names = [f"joint N_opt {name}" for name in _budgets(yin)]
-    names += [f"joint fixed cut {name}" for name in _budgets(yin)]
+    names = [f"joint N_opt {name}" for name in yin.headline_budgets()]
+    names += [f"joint fixed cut {name}" for name in yin.headline_budgets()]
     names += [
         f"joint {k} 1.07B {T / 1e9:g}B" for T, _, _ in yin.MARKED for k in ("B_opt", "eta_opt")
     ]
@@ -89,13 +84,13 @@ def test_yin_joint_rows_say_when_they_have_no_range():
     5-95% range of the replicates' posterior medians" (or "replicate medians") beside a NaN
     range; they now say how the range was formed, as the baseline rows do."""
     yin = paper_repro_script("yin")
-    one = yin.joint_summary(_joint_p2(yin, 1), _budgets(yin), 10)
+    one = yin.joint_summary(_joint_p2(yin, 1), yin.headline_budgets(), 10)
     assert len(one) == 2 + 2 + 2 * len(yin.MARKED)
     for row in one:
         assert np.isnan(row["lower"]) and np.isnan(row["upper"]), row["quantity"]
         assert "5-95%" not in row["note"] and "no range: 1 replicate(s)" in row["note"]
         assert "2 x 10 + 10 draws" in row["data"]
-    for row in yin.joint_summary(_joint_p2(yin, 3), _budgets(yin), None):
+    for row in yin.joint_summary(_joint_p2(yin, 3), yin.headline_budgets(), None):
         assert "range: 5-95% of the 3 replicate medians" in row["note"], row["quantity"]
         assert row["lower"] < row["median"] < row["upper"] and "data" not in row
 
