@@ -79,12 +79,14 @@ def test_joint_sweep_picks_are_unchanged(small_sweep_sweep_fit):
 # ---- saved fits: the NUTS options refused, the order checked, before the folder is made -------
 @pytest.mark.parametrize(
     "options", [["--draws", "2000"], ["--chains", "2", "--warmup", "900"],
-                ["--target-accept", "0.95"], ["--dense-mass", "true"]],
+                ["--target-accept", "0.95"], ["--dense-mass", "true"],
+                ["--draws", "500"], ["--chains", "4"], ["--dense-mass", "law"]],
 )  # fmt: skip
 def test_plan_of_saved_fits_refuses_the_nuts_options(sweep_fit_file, tmp_path, capsys, options):
     """With saved fits --draws, --chains, --warmup and --target-accept were silently ignored
     (exit 0, the report still the saved fit's draws) while the report told the user to pass
-    --draws: refused now, naming the options and why."""
+    --draws: refused now, naming the options and why; also when given at the parser's default
+    (--draws 500 passed as if it had sampled 500 draws)."""
     out = tmp_path / "out"
     code, _, err = cli_run(["plan", sweep_fit_file, *TARGET, *options, "--out", out], capsys)
     assert code == 2, err
@@ -95,15 +97,21 @@ def test_plan_of_saved_fits_refuses_the_nuts_options(sweep_fit_file, tmp_path, c
     assert not out.exists()
 
 
-def test_plan_sampler_defaults_are_the_parsers():
-    """The defaults the refusal compares with are the 'plan' parser's own."""
-    from bayeslaws.app.cli.job_commands import PLAN_SAMPLER_DEFAULTS
+def test_plan_sampler_options_are_noted_only_when_given():
+    """The refusal reads which options were typed, not whether a value differs from a default
+    (a plan from a run table still gets the defaults, and --seed is the plan's own)."""
+    from bayeslaws.app.cli.job_commands import PLAN_SAMPLER_OPTIONS
     from bayeslaws.app.cli.parser import build_parser
+    from bayeslaws.app.cli.values import given_options
 
-    args = build_parser().parse_args(["plan", "fit.nc", *TARGET])
-    assert {dest: getattr(args, dest) for _, dest, _ in PLAN_SAMPLER_DEFAULTS} == {
-        dest: default for _, dest, default in PLAN_SAMPLER_DEFAULTS
-    }
+    parser = build_parser()
+    args = parser.parse_args(["plan", "fit.nc", *TARGET, "--seed", "3"])
+    assert given_options(args) == {} and (args.draws, args.chains) == (500, 4)
+    typed = [part for option in PLAN_SAMPLER_OPTIONS
+             for part in (option, "true" if option == "--dense-mass" else "1")]  # fmt: skip
+    args = parser.parse_args(["plan", "fit.nc", *TARGET, *typed])
+    assert set(given_options(args)) == set(PLAN_SAMPLER_OPTIONS)
+    assert given_options(parser.parse_args(["plan", "fit.nc", *TARGET])) == {}
 
 
 def test_plan_of_fits_in_the_wrong_order_says_so_and_makes_no_folder(

@@ -10,7 +10,7 @@ from pathlib import Path
 from .errors import EXIT_FAILED, CLIError
 from .files import load_fit, output_folder
 from .run_tables import read_runs
-from .values import RUNS_OPTIONS, option_given, sampler_options
+from .values import RUNS_OPTIONS, given_options, option_given, sampler_options
 
 
 def cmd_repro(args) -> int:
@@ -41,25 +41,18 @@ def cmd_demo(args) -> int:
 
 # options that read a run table: 'plan' refuses them with saved fits (nothing to read them)
 TABLE_OPTIONS = RUNS_OPTIONS
-# the NUTS options of 'plan' and their defaults (parser.py's _add_sampler(p, draws=500)): with
-# saved fits nothing is sampled, so a value other than its default is refused
-PLAN_SAMPLER_DEFAULTS = (
-    ("--chains", "chains", 4),
-    ("--warmup", "warmup", 500),
-    ("--draws", "draws", 500),
-    ("--target-accept", "target_accept", None),
-    ("--dense-mass", "dense_mass", "law"),
-)
+# the NUTS options of 'plan' that sample: with saved fits nothing is sampled, so they are refused
+PLAN_SAMPLER_OPTIONS = ("--chains", "--warmup", "--draws", "--target-accept", "--dense-mass")
 
 
 def refuse_sampler_options(args) -> None:
-    """CLIError naming the NUTS options given with saved fits (a value other than the
-    default, :data:`PLAN_SAMPLER_DEFAULTS`): the fits are already sampled, and planning from
-    them draws no new samples; to sample again, plan from the run table."""
+    """CLIError naming the NUTS options given with saved fits (:data:`PLAN_SAMPLER_OPTIONS`,
+    even at their default values): the fits are already sampled, and planning from them
+    draws no new samples; to sample again, plan from the run table."""
     given = [
-        f"{option} {getattr(args, dest)}"
-        for option, dest, default in PLAN_SAMPLER_DEFAULTS
-        if getattr(args, dest, default) != default
+        f"{option} {value}"
+        for option, value in given_options(args).items()
+        if option in PLAN_SAMPLER_OPTIONS
     ]
     if given:
         raise CLIError(

@@ -31,7 +31,7 @@ from .errors import CLIError
 from .figure_commands import cmd_plot, cmd_report
 from .fit_commands import cmd_allocate, cmd_fit, cmd_predict
 from .job_commands import cmd_demo, cmd_plan, cmd_repro
-from .values import COLUMNS
+from .values import COLUMNS, NotedStore
 
 PLOT_KINDS = ("fan", "bowls", "isoflop", "n_opt", "pairs")
 NEGATIVE_NUMBER = re.compile(r"^-(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
@@ -171,15 +171,16 @@ class _Formatter(argparse.RawDescriptionHelpFormatter):
 
 
 def _add_sampler(parser, draws: int = 1000, chains: int = 4) -> None:
+    """The NUTS options; all but --seed are noted when given (values.given_options)."""
     g = parser.add_argument_group("NUTS sampler")
-    g.add_argument("--chains", type=_positive_int, default=chains, help="chains")
-    g.add_argument(
-        "--warmup", type=_positive_int, default=draws, help="warm-up iterations per chain"
-    )
-    g.add_argument("--draws", type=_positive_int, default=draws, help="draws per chain")
+    noted = {"action": NotedStore, "type": _positive_int}
+    g.add_argument("--chains", **noted, default=chains, help="chains")
+    g.add_argument("--warmup", **noted, default=draws, help="warm-up iterations per chain")
+    g.add_argument("--draws", **noted, default=draws, help="draws per chain")
     g.add_argument("--seed", type=_seed, default=0, help="random seed")
     g.add_argument(
         "--target-accept",
+        action=NotedStore,
         type=float,
         default=None,
         help="NUTS target acceptance probability (default: the law's own, 0.8, or 0.95 for "
@@ -187,6 +188,7 @@ def _add_sampler(parser, draws: int = 1000, chains: int = 4) -> None:
     )
     g.add_argument(
         "--dense-mass",
+        action=NotedStore,
         default="law",
         choices=["law", "true", "false"],
         help="dense mass matrix ('law': the law's default)",

@@ -6,7 +6,28 @@ options that read a run table were given.
 
 from __future__ import annotations
 
+import argparse
+
 from .errors import CLIError
+
+# where the options added with action=NotedStore record that the user gave them
+GIVEN_ATTRIBUTE = "given_options"
+
+
+class NotedStore(argparse.Action):
+    """argparse's plain store that also records the option as given (:func:`given_options`),
+    so that a command can tell an option given at its default value from one left out."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        setattr(namespace, self.dest, values)
+        given = dict(getattr(namespace, GIVEN_ATTRIBUTE, {}))  # a new dict: none shared
+        given[option_string] = values
+        setattr(namespace, GIVEN_ATTRIBUTE, given)
+
+
+def given_options(args) -> dict:
+    """The NotedStore options the user gave: option string (as typed) -> value."""
+    return dict(getattr(args, GIVEN_ATTRIBUTE, {}))
 
 
 def floats(values, name: str = "value"):
