@@ -250,3 +250,12 @@ def test_notebooks_say_how_to_open_them():
     section = readme[readme.index("## Notebooks") :]
     section = section[: section.index("\n## ", 1)]
     assert 'pip install -e ".[notebooks]"' in section and "jupyter lab notebooks/" in section
+
+
+def test_planning_follows_its_settings_and_prints_shares_as_percents():
+    """Section 6 picked the design's columns by the names of a 1e22 budget, so editing the
+    BUDGET setting raised KeyError; section 5 printed the reducible share as a bare tuple of
+    floats."""
+    code = _code("planning.ipynb")
+    assert "N_opt(C=" not in code, "a design column is named by a fixed budget"
+    assert "near.reducible_share)" not in code, "the reducible share is printed raw"
