@@ -49,7 +49,10 @@ design_replay.png (``bl.plot.design_replay``); ``--timing`` writes design_replay
 when the law's form is wrong for the pool; ``--diagnose`` writes design_replay_diagnosis.txt:
 ours' first batch (1% of compute, seed 0's start) under each criterion, where its compute goes,
 and the costliest candidate's design value (nats; can be negative under a drift model, where it
-is not a mutual information).
+is not a mutual information). Each text file's first line records the command that wrote it
+(its arguments as given), the date (UTC) and the commit (:func:`provenance`). A run rewrites a
+pool's CSVs with the rows it redoes replaced and every other row kept (:func:`_others`: other
+strategies, seeds or budgets), so seeds and budgets can be run one invocation at a time.
 """
 
 from __future__ import annotations
@@ -71,11 +74,15 @@ from bayeslaws.inference.batch import dask_client
 from bayeslaws.inference.diagnostics import thresholds
 from bayeslaws.posterior.extrapolation import DEFAULT_METHOD
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/, when imported
+from bench_provenance import header  # noqa: E402  (benchmarks/bench_provenance.py)
+
 OUT = Path(__file__).parent / "output"
 REAL_POOLS = ("steplaw", "porian", "epoch")
 SIMULATED_POOLS = ("simulated_llama_3", "simulated_marin")
 CONFIRMATION_POOLS = ("llama_3", "marin_comma", "marin_dclm", "marin_nemotron")
 TRUTH_FILE = OUT / "design_replay_steplaw_truth.csv"
+ARGV: list[str] | None = None  # main's arguments, for the files' headers (None: sys.argv[1:])
 
 
 def load_pool(name: str, log) -> replay.Pool:
@@ -109,10 +116,16 @@ def load_average() -> str:
     return f"load average {one:.1f} / {five:.1f} / {fifteen:.1f} (1/5/15 min) on {cores} cores"
 
 
+def provenance() -> str:
+    """A written file's header (:func:`bench_provenance.header`), the command with the arguments
+    :func:`main` was given (:data:`ARGV`; this process's own when not set)."""
+    return header("benchmarks/design_replay.py", ARGV)
+
+
 def timing(pools, log) -> str:
     """One campaign step: propose k=3 runs from the whole pool after the start design (the
     fit exists), cold (first call: compiles) and warm (best of 3)."""
-    lines = [f"# python benchmarks/design_replay.py --timing ({load_average()} at start)"]
+    lines = [f"{provenance()} ({load_average()} at start)"]
     for name in pools:
         pool = load_pool(name, log)
         start = pool.start(0)
@@ -140,7 +153,7 @@ def timing(pools, log) -> str:
 
 def all_data(pools, draws: int, log) -> str:
     """Per pool: its law fitted to every candidate run and scored (:func:`replay.score`)."""
-    lines = [f"# python benchmarks/design_replay.py --all-data ({load_average()} at start)"]
+    lines = [f"{provenance()} ({load_average()} at start)"]
     for name in pools:
         pool = load_pool(name, log)
         options = campaign_fit_options(pool, {"warmup": draws, "draws": draws})
@@ -204,7 +217,7 @@ def batch_profile(pool: replay.Pool, fit, start, cands, criterion: str) -> str:
 
 def diagnose(pools, log) -> str:
     """Per pool: ours' first batch (1% of compute from seed 0's start) under each criterion."""
-    lines = [f"# python benchmarks/design_replay.py --diagnose ({load_average()} at start)"]
+    lines = [f"{provenance()} ({load_average()} at start)"]
     for name in pools:
         pool = load_pool(name, log)
         start, fit, _ = replay.fit_start(pool, 0, campaign_fit_options(pool, None))
@@ -477,26 +490,42 @@ def write_summary(log):
         *failed_text(stored),
     ]
     print("\n".join(text))
-    (OUT / "design_replay_summary.txt").write_text(
-        f"# python benchmarks/design_replay.py --summary-only\n{chr(10).join(text)}\n"
-    )
+    (OUT / "design_replay_summary.txt").write_text("\n".join([provenance(), *text]) + "\n")
     fig = plot.design_replay(history, metrics=("error", "r2", "coverage"))
     plot.save(fig, OUT / "design_replay.png")
     log(f"wrote {OUT / 'design_replay_summary.csv'} and {OUT / 'design_replay.png'}")
 
 
-def _others(path: Path, strategies, seeds) -> pd.DataFrame:
-    """The rows of an earlier run's CSV that this run does not redo (other seeds or
-    strategies), so seeds can be run one invocation at a time."""
+def redone(rows: pd.DataFrame, strategies, seeds, budgets) -> pd.Series:
+    """Per row of a pool's stored CSV (history or components: columns strategy, seed, budget):
+    whether a run of ``strategies`` x ``seeds`` at ``budgets`` (fractions of the pool's
+    compute) writes it again: its strategy and seed are run and its budget is 0 (the start,
+    every campaign's first row), one of ``budgets`` (relative tolerance
+    ``replay.BUDGET_RTOL``) or NaN (a failure row of a task that failed outside its steps:
+    the campaign is run again)."""
+    budget = rows["budget"].to_numpy(dtype=float)
+    steps = np.array([0.0, *budgets], dtype=float)
+    at_step = np.isclose(budget[:, None], steps[None, :], rtol=replay.BUDGET_RTOL, atol=0.0)
+    return (
+        rows["strategy"].isin(list(strategies))
+        & rows["seed"].isin(list(seeds))
+        & pd.Series(at_step.any(axis=1) | np.isnan(budget), index=rows.index)
+    )
+
+
+def _others(path: Path, strategies, seeds, budgets) -> pd.DataFrame:
+    """The rows of an earlier run's CSV at ``path`` (one pool's) that this run does not redo
+    (:func:`redone`: other strategies, seeds or budgets), so seeds and budgets can be run one
+    invocation at a time; empty when there is no such file."""
     if not path.is_file():
         return pd.DataFrame()
     old = pd.read_csv(path)
-    redo = old["strategy"].isin(strategies) & old["seed"].isin(seeds)
-    return old[~redo]
+    return old[~redone(old, strategies, seeds, budgets)]
 
 
 def main(argv=None):
-    global OUT, TRUTH_FILE
+    global OUT, TRUTH_FILE, ARGV
+    ARGV = sys.argv[1:] if argv is None else [str(a) for a in argv]
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pools", nargs="+", default=list(REAL_POOLS))
     parser.add_argument("--strategies", nargs="+", default=list(replay.STRATEGIES))
@@ -603,7 +632,7 @@ def run_pools(args, client, log) -> list[str]:
         log(pool_line(name, pool))
 
         files = tuple(OUT / f"design_replay_{name}{x}.csv" for x in ("", "_components"))
-        kept = [_others(f, args.strategies, args.seeds) for f in files]
+        kept = [_others(f, args.strategies, args.seeds, args.budgets) for f in files]
 
         def checkpoint(history, components, files=files, kept=kept):
             for frame, old, path in zip((history, components), kept, files, strict=True):

@@ -7,8 +7,10 @@ actually happens is sorted by :func:`classify` into one of ``RESULTS``: "ok", "r
 (an error from deep inside a library, or of a bare ``KeyError`` / ``AttributeError`` kind),
 "unclear error" (the right kind, but the message does not name the problem), "silent wrong
 result" (no error and no warning where one was due, or a result that fails its check),
-"corrupt file" (a file left unloadable) and "stall without a message" (a step of more than
-``STALL_S`` seconds that printed no progress message).
+"corrupt file" (a file left unloadable) and "stall without a message" (a step that used more
+than ``STALL_S`` CPU seconds of this process, all its threads, and printed no progress message:
+CPU time, not wall time, so that a loaded machine does not turn a case into a stall; a command
+line run in its own process is judged by ``benchmarks/faults.py`` on that process's CPU time).
 
 The cases here are fast (one small shared fit, no NUTS run of their own); the slow ones
 (kill during save, concurrent writers, long fits, the Epoch table) are in
@@ -58,7 +60,7 @@ RESULTS = (
     "stall without a message",
 )
 CLEAR = (ValueError, TypeError, OSError)
-STALL_S = 10.0  # a step longer than this must have printed a progress message
+STALL_S = 10.0  # CPU seconds: a step using more than this must have printed a progress message
 OMIT = object()  # an argument left out of a call
 
 
@@ -93,9 +95,11 @@ def _message(err: BaseException) -> str:
 
 
 def classify(case: Case, ctx: dict) -> Outcome:
-    """Run ``case`` and sort what happened into one of ``RESULTS``."""
+    """Run ``case`` and sort what happened into one of ``RESULTS``; ``seconds``: its wall time.
+    A stall is judged on the CPU seconds this process used (``time.process_time``: every
+    thread, XLA's included; a child process's are not counted)."""
     stderr = io.StringIO()
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     error = result = None
     with warnings.catch_warnings(record=True) as caught, contextlib.redirect_stderr(stderr):
         warnings.simplefilter("always")
@@ -104,12 +108,16 @@ def classify(case: Case, ctx: dict) -> Outcome:
         except Exception as err:  # noqa: BLE001 -- classifying is the point
             error = err
     seconds = time.perf_counter() - started
+    cpu = time.process_time() - cpu_started  # this process's CPU seconds, all threads
     printed = stderr.getvalue()
     if isinstance(result, tuple) and len(result) == 2 and isinstance(result[1], str):
         printed += result[1]  # what a command line run printed (captured by cli())
     outcome = _sort(case, ctx, error, result, caught, printed)
-    if outcome[0] == "ok" and seconds > STALL_S and progress.PREFIX not in printed:
-        outcome = ("stall without a message", f"{seconds:.0f} s and no progress message")
+    if outcome[0] == "ok" and cpu > STALL_S and progress.PREFIX not in printed:
+        outcome = (
+            "stall without a message",
+            f"{cpu:.0f} CPU seconds ({seconds:.0f} s wall) and no progress message",
+        )
     return Outcome(case.id, case.kind, outcome[0], outcome[1], seconds)
 
 
