@@ -352,7 +352,9 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         metavar="KEY=VALUE",
         help="a law option, repeatable (e.g. --option loss_floor=true for isoflop, "
-        "--option fence=None to keep a sweep's far-out runs; true/false/None as words)",
+        "--option fence=None to keep a sweep's far-out runs; true/false/None as words; "
+        "comma-separated numbers as a list, e.g. --option optima_drift=0.5,0.3 for sweep; an "
+        "option that takes a dict only from Python: bl.fit(..., law_options={...}))",
     )
     p.add_argument(
         "--prior",

@@ -43,22 +43,48 @@ COLUMNS = ("N", "D", "C", "loss", "lr", "batch_size", "group")  # each has a fit
 MAPPED_COLUMNS = (*COLUMNS, "diverged")  # --column takes these (diverged: the runs' flags)
 
 
-def _key_values(pairs, option: str, form: str) -> dict:
-    """``KEY=VALUE`` strings given to ``option`` -> {key: float, or the text if not a number}."""
+def _key_values(pairs, option: str, form: str, lists: bool = False) -> dict:
+    """``KEY=VALUE`` strings given to ``option`` -> {key: float, or the text if not a number};
+    with ``lists``, a comma-separated VALUE of numbers (``0.5,0.3``) -> a tuple of floats."""
     out, given = {}, {}
     for pair in pairs or []:
         key, sep, value = pair.partition("=")
         key = key.strip()
         if not sep or not key or not value:
             raise CLIError(f"{option} takes {form}, got {pair!r}")
-        try:
-            read = float(value)
-        except ValueError:
-            read = value.strip()
+        read = _number_list(value, option, pair) if lists and "," in value else None
+        if read is None:
+            try:
+                read = float(value)
+            except ValueError:
+                read = value.strip()
         if key in out and out[key] != read:
             raise CLIError(_given_twice(option, key, given[key], pair))
         out[key], given[key] = read, pair
     return out
+
+
+def _number_list(value: str, option: str, pair: str) -> tuple | None:
+    """A comma-separated ``value`` of ``pair`` (KEY=VALUE as typed) -> a tuple of floats; None
+    when no item is a number (text, left to the caller); a CLIError naming ``pair`` when some
+    items are numbers and another is not (``0.5,x``, ``0.5,``)."""
+    items = value.split(",")
+    read = []
+    for item in items:
+        try:
+            read.append(float(item))
+        except ValueError:
+            read.append(None)
+    if all(v is None for v in read):
+        return None
+    bad = next((item.strip() for item, v in zip(items, read, strict=True) if v is None), None)
+    if bad is not None:
+        what = "an empty item" if not bad else f"{bad!r}, not a number"
+        raise CLIError(
+            f"{option} {pair}: a comma-separated value is read as numbers (e.g. "
+            f"{pair.partition('=')[0].strip()}=0.5,0.3), but it has {what}"
+        )
+    return tuple(read)
 
 
 def _given_twice(option: str, key: str, first: str, second: str) -> str:
@@ -72,8 +98,9 @@ def _given_twice(option: str, key: str, first: str, second: str) -> str:
 
 def law_options(pairs) -> dict | None:
     """``KEY=VALUE`` strings -> law options (true/false -> bool, none/null -> None, numbers ->
-    float), so that an option the package's messages set to None (``fence=None``) can be."""
-    options = _key_values(pairs, "--option", "KEY=VALUE")
+    float, comma-separated numbers -> a tuple of floats: ``optima_drift=0.5,0.3``), so that
+    an option the package's messages set to None (``fence=None``) can be."""
+    options = _key_values(pairs, "--option", "KEY=VALUE", lists=True)
     flags = {"true": True, "false": False, "none": None, "null": None}
     for key, value in options.items():
         if isinstance(value, str) and value.lower() in flags:
