@@ -333,9 +333,11 @@ class Fit:
     # ---- persistence ---------------------------------------------------------------------------
     def save(self, path) -> Path:
         """Write the fit to a netCDF file that :func:`load_fit` reads back (atomically: a
-        temporary file in the same folder, then renamed over the target). Warns
-        (:class:`UnportableLawWarning`) when the fit's law is of a class that another process
-        cannot import (defined in a script, a notebook or a function)."""
+        temporary file in the same folder, then renamed over the target). An existing file is
+        replaced only when it is a saved fit or is named ``*.nc``; any other raises
+        FileExistsError (:func:`refuse_non_fit`). Warns (:class:`UnportableLawWarning`) when
+        the fit's law is of a class that another process cannot import (defined in a script, a
+        notebook or a function)."""
         path = check_output_path(path)
         refuse_non_fit(path)
         _warn_if_law_unportable(self.record.law, path)
@@ -406,10 +408,12 @@ NETCDF_MAGIC = (b"\x89HDF\r\n\x1a\n", b"CDF")  # netCDF-4 (HDF5), classic netCDF
 
 
 def refuse_non_fit(path: Path) -> None:
-    """Raise FileExistsError when ``path`` exists and is not a netCDF/HDF5 file, so that a run
-    table (``fit.save("runs.csv")``) or any other file is never overwritten. A saved fit may
-    be overwritten, and so may a file named ``*.nc`` whatever it holds (a fit file cut short,
-    e.g. by a full disk: the name says it is a fit's place)."""
+    """Raise FileExistsError when ``path`` exists and is not a saved fit, so that a run table
+    (``fit.save("runs.csv")``), a user's HDF5 data (``fit.save("mydata.h5")``: every netCDF-4
+    file is HDF5, so its first bytes do not tell) or any other file is never overwritten. A
+    saved fit (its record in the posterior group: :func:`saved_fit_summary`) may be
+    overwritten whatever its name, and so may a file named ``*.nc`` whatever it holds (a fit
+    file cut short, e.g. by a full disk: the name says it is a fit's place)."""
     if not path.exists() or path.suffix.lower() == ".nc":
         return
     try:
@@ -420,10 +424,16 @@ def refuse_non_fit(path: Path) -> None:
             f"{str(path)!r} exists and cannot be read to check that it is a saved fit "
             f"({err}); it was not overwritten: save the fit to another path"
         ) from None
+    other = f"save the fit to another path, e.g. {str(path.with_suffix('.nc'))!r}"
     if not head.startswith(NETCDF_MAGIC):
         raise FileExistsError(
             f"{str(path)!r} exists and is not a saved fit (not a netCDF file), so it was not "
-            f"overwritten: save the fit to another path, e.g. {str(path.with_suffix('.nc'))!r}"
+            f"overwritten: {other}"
+        )
+    if saved_fit_summary(path) is None:
+        raise FileExistsError(
+            f"{str(path)!r} exists and is not a saved fit (a netCDF/HDF5 file without a "
+            f"bayeslaws fit record), so it was not overwritten: {other}"
         )
 
 

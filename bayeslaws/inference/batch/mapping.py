@@ -426,6 +426,7 @@ def map_tasks(
     chunk_size: int | str = 1,
     show_progress: bool = True,
     label: str | None = None,
+    summary: bool = True,
 ) -> BatchResult:
     """Run ``fn(item)`` for every item, in parallel, through an executor.
 
@@ -467,6 +468,9 @@ def map_tasks(
         1: chunks balance the workers' load less finely and stream back less often.
     show_progress : one line on stderr per finished task (``BAYESLAWS_QUIET=1`` silences it).
     label : the batch's name in progress lines and errors (default ``fn``'s name).
+    summary : one warning naming the tasks that failed and those that warned in their workers
+        (:func:`~.tasks.collect`). False for a caller that does not return the result: it
+        raises the tasks' warnings again (:func:`~.tasks.warn_again`) and their failures.
 
     Returns a :class:`BatchResult`: every task's :class:`TaskResult` in item order, failures
     included (``.values``, ``.failed``, ``.table()``, ``.raise_for_failures()``).
@@ -484,4 +488,4 @@ def map_tasks(
         label=label,
     )
     with contextlib.closing(results):  # stopped here when left early, not when collected
-        return collect(results, label, "tasks")
+        return collect(results, label, "tasks", summary=summary)

@@ -2,9 +2,9 @@
 (:class:`TaskResult`), every task's result in task order (:class:`BatchResult`), the errors
 recorded per task rather than retried (:data:`NOT_RETRIED`, :class:`UnpicklableResultError`),
 and the warnings the tasks emitted in their workers, summarised in one warning when the results
-are collected (:func:`collect`) or raised again in the client (:func:`warn_again`). These are
-what travels between the client and its workers and what the caller keeps; nothing here imports
-the batch's other modules."""
+are collected (:func:`collect`, with the failed tasks) or raised again in the client
+(:func:`warn_again`). These are what travels between the client and its workers and
+what the caller keeps; nothing here imports the batch's other modules."""
 
 from __future__ import annotations
 
@@ -183,21 +183,49 @@ class BatchResult(list):
 NOT_RETRIED = (ValueError, TypeError, KeyError)  # bad input fails the same way every time
 
 
-def collect(results: Iterable, label: str, noun: str, about: str = "") -> BatchResult:
-    """The results in task order as a :class:`BatchResult`; warnings raised in the workers are
-    summarised in one warning by task name (reported here, not lost in a worker's log; the
-    result returned holds them: a caller that does not return it raises them again,
-    :func:`warn_again`)."""
+def collect(
+    results: Iterable, label: str, noun: str, about: str = "", *, summary: bool = True
+) -> BatchResult:
+    """The results in task order as a :class:`BatchResult`, with one warning (reported here,
+    not lost in a worker's log) naming the tasks that failed and those that warned in their
+    workers (the result holds their errors and warnings). ``summary`` False: no such warning,
+    for a caller that does not return the result and so raises the tasks' warnings again
+    itself (:func:`warn_again`) and its failures (:meth:`BatchResult.raise_for_failures`)."""
     batch = BatchResult(sorted(results, key=lambda r: r.index), label=label, noun=noun)
+    if not summary:
+        return batch
+    parts, see = [], []
+    failed = batch.failed
+    if failed:
+        parts.append(
+            f"{len(failed)} of {len(batch)} {noun} failed: {_names(r.name for r in failed)} "
+            f"(first error: {_first_line(failed[0].error)})"
+        )
+        see += ["result.failed", "result.raise_for_failures()"]
     warned = [r.name for r in batch if r.warnings]
     if warned:
-        shown = ", ".join(repr(n) for n in warned[:10]) + (", ..." if len(warned) > 10 else "")
-        warnings.warn(
-            f"{label}: {len(warned)} of {len(batch)} {noun} warned in their workers{about}: "
-            f"{shown}; see result.table() and result[i].warnings",
-            stacklevel=user_stacklevel(),
+        parts.append(
+            f"{len(warned)} of {len(batch)} {noun} warned in their workers{about}: "
+            f"{_names(warned)}"
         )
+    if parts:
+        see += ["result.table()"] + (["result[i].warnings"] if warned else [])
+        shown = ", ".join(see[:-1]) + f" and {see[-1]}"
+        warnings.warn(f"{label}: {'; '.join(parts)}; see {shown}", stacklevel=user_stacklevel())
     return batch
+
+
+def _names(names: Iterable[str], most: int = 10) -> str:
+    """Task names quoted and joined with ", ", the first ``most`` of them (then ", ...")."""
+    names = list(names)
+    return ", ".join(repr(n) for n in names[:most]) + (", ..." if len(names) > most else "")
+
+
+def _first_line(error: str | None, most: int = 200) -> str:
+    """An error's text ("ExceptionType: message") as its first line, cut to ``most``
+    characters (the whole text: ``result.failed``)."""
+    line = str(error).strip().partition("\n")[0].rstrip()
+    return line if len(line) <= most else line[: most - 3] + "..."
 
 
 def warn_again(results: Iterable[TaskResult], label: str) -> None:
