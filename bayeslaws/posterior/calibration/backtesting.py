@@ -1,7 +1,8 @@
 """Backtests: fit a law on the smaller runs, predict the held-out larger ones as new runs with
 each extrapolation method and score them (:func:`backtest`); many of them (data sets, splits) as
-one batch through ``map_tasks`` (:func:`backtests`, cases :class:`BacktestCase`), warning once
-for the batch about fit health and held-out groups."""
+one batch through ``map_tasks`` (:func:`backtests`, cases :class:`BacktestCase`),
+warning once for the batch about fit health and held-out groups, and raising the cases' own
+warnings again (each named by its case)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ...inference import fit as fit_law
-from ...inference.batch import InProcessExecutor, map_tasks
+from ...inference.batch import InProcessExecutor, map_tasks, warn_again
 from ...runs import RunTable
 from ...runs.checks import ArgumentTypeError
 from ..draws import query_frame
@@ -225,7 +226,11 @@ def backtests(
     order, and the fits in case order. One :class:`~bayeslaws.inference.SamplerWarning` names
     the cases whose fits have problems (:func:`warn_fit_health`), and one UserWarning the
     cases whose held-out runs a grouped fit predicts as a new group (:func:`backtest`'s
-    **Groups**, :func:`warn_held_out_groups`)."""
+    **Groups**, :func:`warn_held_out_groups`). The warnings a case raised in its worker (e.g.
+    an :class:`~.scoring.UnscoredWarning` naming its held-out runs without a loss) are raised
+    again here, each as its own category, prefixed with ``backtests`` and the case's name
+    (:func:`~bayeslaws.inference.batch.warn_again`), failed cases' too, before a failure is
+    raised."""
     unknown = set(backtest_options) - set(_BACKTEST_OPTIONS)
     if unknown:
         raise ArgumentTypeError(
@@ -246,7 +251,9 @@ def backtests(
         retries=retries,
         show_progress=show_progress,
         label="backtests",
+        summary=False,
     )
+    warn_again(result, "backtests")  # the cases' own warnings, as backtest shows them
     result.raise_for_failures()
     scores = pd.concat([v[0] for v in result.values], ignore_index=True)
     points = pd.concat(

@@ -17,14 +17,17 @@ from ..draws import check_fit
 from ..extrapolation import check_method
 from .checks import positive_column
 from .groups import by_group, held_out_group_note, held_out_groups
-from .scoring import LEVELS, UnscoredWarning, checked_levels
+from .scoring import LEVELS, UnscoredWarning, checked_levels, level_key
 
 
 def empirical_vertices(points: pd.DataFrame, n_boot: int = 2000, seed: int = 0, ci=0.9):
     """Per budget (column C) of held-out isoFLOP points: the vertex of a quadratic fit of ln loss
     on ln N (N_vertex params, L_vertex loss), its bootstrap ``ci`` interval over the budget's
     points (resampled with replacement; fits without a minimum are left out of the interval),
-    the number of points and whether the vertex lies inside the budget's range of N.
+    the number of points and whether the vertex lies inside the budget's range of N. With a
+    ``group`` column (runs of several groups, e.g. model families) each group's budget is its
+    own curve: one row per (group, C), ``group`` first, so that :func:`decision_scores`
+    answers each for its own group (rows without a group label, NaN, are a curve too).
 
     A curve without a minimum (the fitted parabola opens downward) has NaN N_vertex and
     L_vertex: :func:`decision_scores` leaves such a budget unscored.
@@ -45,9 +48,9 @@ def empirical_vertices(points: pd.DataFrame, n_boot: int = 2000, seed: int = 0, 
     check_probability("ci", ci)
     rng = np.random.default_rng(seed)
     rows = []
-    for C, group in points.groupby("C"):
-        u = np.log(group["N"].to_numpy(float))
-        z = np.log(group["loss"].to_numpy(float))
+    for label, C, curve in _curves(points):
+        u = np.log(curve["N"].to_numpy(float))
+        z = np.log(curve["loss"].to_numpy(float))
         centre = u.mean()
         vertex = _quadratic_vertex(u - centre, z)
         boot = []
@@ -63,8 +66,9 @@ def empirical_vertices(points: pd.DataFrame, n_boot: int = 2000, seed: int = 0, 
         )
         rows.append(
             {
+                **label,
                 "C": float(C),
-                "n_points": len(group),
+                "n_points": len(curve),
                 "N_vertex": float(np.exp(vertex[0] + centre)),
                 "N_vertex_lower": float(np.exp(lo[0] + centre)),
                 "N_vertex_upper": float(np.exp(hi[0] + centre)),
@@ -75,6 +79,16 @@ def empirical_vertices(points: pd.DataFrame, n_boot: int = 2000, seed: int = 0, 
             }
         )
     return pd.DataFrame(rows)
+
+
+def _curves(points: pd.DataFrame) -> list[tuple[dict, float, pd.DataFrame]]:
+    """(label, C, rows) per isoFLOP curve of ``points``: per budget C (rows without a C left
+    out), per (group, C) when ``points`` has a ``group`` column (label ``{"group": g}``, else
+    ``{}``), sorted by group then C."""
+    if "group" not in points:
+        return [({}, C, rows) for C, rows in points.groupby("C")]
+    curves = points[points["C"].notna()].groupby(["group", "C"], dropna=False)
+    return [({"group": g}, C, rows) for (g, C), rows in curves]
 
 
 def _quadratic_vertex(u, z) -> tuple[float, float]:
@@ -122,12 +136,13 @@ def decision_scores(fit, truth: pd.DataFrame, method: str, seed: int = 0, levels
     optimum or a held-out budget's empirical vertex; optional ``N_opt_lower`` ... ``L_opt_upper``,
     the truth's own interval) against ``fit``'s posterior under the extrapolation ``method``.
 
-    One row per budget and quantity: the truth (and ``truth_lower``, ``truth_upper`` when
-    given, else NaN), our median and interval per level, a hit flag per level,
-    ``log_error`` = |ln(median / truth)|, ``at_boundary_share`` (share of draws whose N_opt is
-    at the search edge), ``edge_bounded90`` (the budget's N_opt 90% interval ends at the
-    search edge, :func:`edge_bounded`; the L_opt row carries the same flag, its draws being
-    those optima) and ``in90_bounded`` = in90 and not edge_bounded90.
+    One row per budget and quantity (``truth``'s ``group`` column first, when it has one): the
+    truth (and ``truth_lower``, ``truth_upper`` when given, else NaN), our median and interval
+    per level (keyed as :func:`~.scoring.score` keys them, :func:`~.scoring.level_key`), a hit
+    flag per level, ``log_error`` = |ln(median / truth)|, ``at_boundary_share`` (share of draws
+    whose N_opt is at the search edge), ``edge_bounded90`` (the budget's N_opt 90% interval
+    ends at the search edge, :func:`edge_bounded`; the L_opt row carries the same flag, its
+    draws being those optima) and ``in90_bounded`` = in90 and not edge_bounded90.
 
     ``scored``: whether the row's truth is finite. A truth that is NaN or infinite (e.g. the
     empirical vertex of a budget whose isoFLOP curve has no minimum,
@@ -160,6 +175,7 @@ def decision_scores(fit, truth: pd.DataFrame, method: str, seed: int = 0, levels
             true = float(values[quantity])
             scored = bool(np.isfinite(true))
             row = {
+                **({"group": values["group"]} if "group" in truth else {}),
                 "C": float(values["C"]),
                 "quantity": quantity,
                 "truth": true,
@@ -170,7 +186,7 @@ def decision_scores(fit, truth: pd.DataFrame, method: str, seed: int = 0, levels
             }
             for level in levels:
                 lo, hi = np.quantile(x, [(1 - level) / 2, (1 + level) / 2])
-                key = round(100 * level)
+                key = level_key(level)
                 row[f"lower{key}"], row[f"upper{key}"] = float(lo), float(hi)
                 row[f"in{key}"] = bool(lo <= true <= hi) if scored else pd.NA
             row["at_boundary_share"] = float(draws["edge_share"][q])
@@ -183,7 +199,7 @@ def decision_scores(fit, truth: pd.DataFrame, method: str, seed: int = 0, levels
     out = pd.DataFrame(rows)
     if out.empty:  # no budget asked
         return out
-    hits = [f"in{round(100 * v)}" for v in levels] + ["in90_bounded"] * ("in90" in out)
+    hits = [f"in{level_key(v)}" for v in levels] + ["in90_bounded"] * ("in90" in out)
     out = out.astype({c: "boolean" for c in hits})  # NA where unscored
     _warn_unscored_budgets(out)
     return out
@@ -232,12 +248,17 @@ def require_columns(table, argument: str, columns) -> None:
 
 
 def _warn_unscored_budgets(table: pd.DataFrame) -> None:
-    """Warn (:class:`UnscoredWarning`) naming the budgets (C, FLOPs) and quantities of the
-    :func:`decision_scores` rows ``table`` whose truth is not finite (``scored`` False)."""
-    left = table.loc[~table["scored"].to_numpy(bool), ["C", "quantity"]]
+    """Warn (:class:`UnscoredWarning`) naming the budgets (C, FLOPs; and group, with a
+    ``group`` column) and quantities of the :func:`decision_scores` rows ``table`` whose truth
+    is not finite (``scored`` False)."""
+    left = table.loc[~table["scored"].to_numpy(bool)]
     if left.empty:
         return
-    named = [f"C={c:.3g} {q}" for c, q in left.itertuples(index=False)]
+    groups = left["group"] if "group" in left else [None] * len(left)
+    named = [
+        ("" if g is None else f"group {g} ") + f"C={c:.3g} {q}"
+        for g, c, q in zip(groups, left["C"], left["quantity"], strict=True)
+    ]
     shown = f"{named[:10]}{' ...' if len(named) > 10 else ''}"
     warnings.warn(
         f"{len(named)} of {len(table)} decision rows have no finite truth (NaN or inf: e.g. a "

@@ -62,7 +62,8 @@ def checked_scoring(actual, log_draws, levels) -> tuple[np.ndarray, np.ndarray, 
 
 def checked_levels(levels) -> tuple[float, ...]:
     """``levels``, a sequence of interval masses each in (0, 1), as a tuple (else
-    ArgumentTypeError or ValueError naming ``levels``)."""
+    ArgumentTypeError or ValueError naming ``levels``); two different levels whose column key
+    (:func:`level_key`) is the same are refused, naming both."""
     if isinstance(levels, str | bytes) or not isinstance(levels, Iterable):
         raise ArgumentTypeError(f"levels must be a sequence of interval masses, got {levels!r}")
     levels = tuple(levels)
@@ -72,7 +73,30 @@ def checked_levels(levels) -> tuple[float, ...]:
             f"levels must be interval masses in (0, 1) (e.g. 0.9 for the central 90% "
             f"interval), got {bad} in {levels}"
         )
+    seen: dict[str, float] = {}
+    for level in levels:
+        first = seen.setdefault(level_key(level), level)
+        if first != level:
+            raise ValueError(
+                f"levels {first} and {level} share the column key {level_key(level)!r} "
+                f"(cov{level_key(level)}, in{level_key(level)}, ...): give levels that differ "
+                f"within {KEY_DIGITS} significant digits of a percent"
+            )
     return levels
+
+
+KEY_DIGITS = 10  # significant digits of a level's percent in its column key
+
+
+def level_key(level: float) -> str:
+    """The column key of interval mass ``level`` (in (0, 1)): its percent, a whole percent as an
+    integer ("90" for 0.9: cov90, in90, lower90), another to :data:`KEY_DIGITS` significant
+    digits ("90.1" for 0.901, "90.5" for 0.905)."""
+    percent = 100 * float(level)
+    whole = round(percent)
+    if abs(percent - whole) < 1e-9:
+        return str(whole)
+    return f"{percent:.{KEY_DIGITS}g}"
 
 
 def interval_table(actual, log_draws, levels=LEVELS) -> pd.DataFrame:
@@ -87,7 +111,7 @@ def interval_table(actual, log_draws, levels=LEVELS) -> pd.DataFrame:
     out = {"actual": actual, "median": np.median(loss, axis=0)}
     for level in levels:
         lo, hi = np.quantile(loss, [(1 - level) / 2, (1 + level) / 2], axis=0)
-        key = f"{round(100 * level)}"
+        key = level_key(level)
         out[f"lower{key}"] = lo
         out[f"upper{key}"] = hi
         out[f"in{key}"] = (actual >= lo) & (actual <= hi)
@@ -100,8 +124,9 @@ def score(actual, log_draws, levels=LEVELS, rows=None) -> dict:
     """Scores of predictive ln-loss draws (S, Q) against actual losses (Q,).
 
     ``error``: median |median / actual - 1|; ``cov50``...: fraction of actual losses inside the
-    central intervals; ``width90``: mean (upper - lower) / median of the 90% interval; ``lpd``:
-    mean log predictive density of ln L; ``n``: number of points scored.
+    central intervals (keyed by :func:`level_key`: ``cov90`` for 0.9, ``cov90.5`` for 0.905);
+    ``width90``: mean (upper - lower) / median of the 90% interval; ``lpd``: mean log
+    predictive density of ln L; ``n``: number of points scored.
 
     Every score is over the same points: those with a loss. A point whose actual loss is NaN
     (a held-out run that diverged or was never logged) is neither a hit nor a miss and is left
@@ -123,7 +148,7 @@ def score(actual, log_draws, levels=LEVELS, rows=None) -> dict:
     out = {"n": len(table), "n_unscored": int((~scored).sum())}
     out["error"] = _mean_or_nan(np.abs(table["median"] / table["actual"] - 1), np.median)
     for level in levels:
-        key = f"{round(100 * level)}"
+        key = level_key(level)
         out[f"cov{key}"] = _mean_or_nan(table[f"in{key}"])
     if 0.9 in levels:
         out["width90"] = _mean_or_nan((table["upper90"] - table["lower90"]) / table["median"])

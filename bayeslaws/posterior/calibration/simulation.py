@@ -16,7 +16,7 @@ import pandas as pd
 from scipy import stats
 
 from ...inference import fit as fit_law
-from ...inference.batch import InProcessExecutor, map_tasks
+from ...inference.batch import InProcessExecutor, map_tasks, warn_again
 from ...inference.diagnostics import SamplerWarning
 from ...inference.nuts import derived_seed, prior_predictive
 from ...laws import resolve_law
@@ -223,7 +223,9 @@ def sbc(
         chunk_size=chunk_size,
         show_progress=show_progress,
         label="sbc",
+        summary=False,
     )
+    warn_again(result, "sbc")  # the simulations' own warnings, at the user's line
     result.raise_for_failures()
     rows = result.values
     ranks = pd.DataFrame(rows)
