@@ -15,9 +15,24 @@ class IncompatibleFitFile(ValueError):
     """A file that is not a bayeslaws fit of this format (other version, edited or damaged)."""
 
 
+def current_precision() -> str:
+    """The float precision JAX computes in now: "float64" under ``jax_enable_x64``, else
+    "float32"."""
+    import jax.numpy as jnp  # when a record is made: reading one needs no JAX
+
+    return jnp.result_type(float).name
+
+
 @dataclass(frozen=True)
 class SamplerRecord:
-    """How the posterior was sampled (NUTS settings, seed, device backend, wall time)."""
+    """How the posterior was sampled (NUTS settings, seed, device backend, wall time, float
+    precision).
+
+    precision : the float precision the draws were sampled in ("float32", or "float64" under
+        ``jax_enable_x64``; the same seed gives other draws in the other): by default the
+        process's when the record is made, right after sampling (:func:`current_precision`).
+        None: unknown (a fit saved before it was recorded).
+    """
 
     chains: int
     warmup: int
@@ -28,6 +43,7 @@ class SamplerRecord:
     seed: int
     backend: str
     sampling_seconds: float  # mcmc.run wall time, compilation included
+    precision: str | None = field(default_factory=current_precision)
 
 
 @dataclass(frozen=True)
@@ -114,7 +130,8 @@ class FitRecord:
                 f"unknown {unknown})"
             )
         try:
-            raw["sampler"] = SamplerRecord(**raw["sampler"])
+            # a fit saved before its precision was recorded: unknown (not this process's)
+            raw["sampler"] = SamplerRecord(**{"precision": None, **raw["sampler"]})
         except TypeError as err:
             raise IncompatibleFitFile(f"{where}: bad sampler record ({err})") from None
         return cls(**raw)

@@ -74,6 +74,7 @@ R-hat and is never redone.
 
 from __future__ import annotations
 
+import inspect
 import re
 import time
 import warnings
@@ -821,7 +822,8 @@ def initial_state(
     for the natural-unit quantities (E, A, B, ...) of that draw: the raw values are centred on
     the fit's own scales (``record.scales``), and an update's table has others. Sites the
     law does not carry over, and sites whose shape changed (a new group's), start where
-    NumPyro's default puts them (uniform in [-2, 2], unconstrained), as in a cold fit."""
+    NumPyro's default puts them (uniform in [-2, 2], unconstrained), as in a cold fit. Every
+    start value is in the process's float precision (:func:`start_value`), whatever the fit's."""
     draws = fit.draws()
     law = fit.law
     old = Scales(fit.record.scales)
@@ -839,7 +841,7 @@ def initial_state(
     for c, s in enumerate(picks):
         recentred = law.recentred({k: v[s] for k, v in draws.items()}, old, new, priors)
         values = {
-            name: jnp.asarray(recentred[name])
+            name: start_value(recentred[name])
             for name, shape in shapes.items()
             if name in recentred and np.shape(recentred[name]) == shape
         }
@@ -850,6 +852,14 @@ def initial_state(
         per_chain.append(info.z)
     init = per_chain[0] if chains == 1 else jax.tree.map(lambda *z: jnp.stack(z), *per_chain)
     return init, sorted(started), sorted(carried - started)
+
+
+def start_value(value) -> jax.Array:
+    """``value`` (a site's start value, any shape) in the process's float precision: float32,
+    or float64 under ``jax_enable_x64``. A fit's draws keep the precision they were sampled in
+    (a fit loaded or updated after the setting changed), while recentred values are computed
+    anew, and NUTS's warm-up fails on a chain whose sites mix the two."""
+    return jnp.asarray(value, dtype=jnp.result_type(float))
 
 
 def _latent_shapes(model, data: dict) -> dict:
@@ -882,6 +892,24 @@ def start_words(law_name: str, warm_sites: list, cold_sites: list) -> str:
     )
 
 
+def update_arguments() -> list[str]:
+    """The arguments ``fit.update`` takes after the new runs (:func:`update_fit`'s own)."""
+    kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    parameters = list(inspect.signature(update_fit).parameters.values())[2:]  # fit, new_runs
+    return [p.name for p in parameters if p.kind in kinds]
+
+
+def refuse_unknown_arguments(unknown: dict) -> None:
+    """Refuse (ArgumentTypeError naming them and :func:`update_arguments`) arguments that
+    ``fit.update`` does not take, ``unknown`` (name -> value)."""
+    if unknown:
+        raise ArgumentTypeError(
+            f"fit.update() got unknown argument(s) {sorted(unknown)}: its arguments are "
+            f"{update_arguments()} (the chains and the other sampler settings are the "
+            "fit's own; refit with bl.fit to change them)"
+        )
+
+
 def screened_out(fit: Fit) -> list:
     """Row labels (text) that ``screen="exclude"`` left out of ``fit`` (its record's
     screening entry); [] when none."""
@@ -900,6 +928,7 @@ def update_fit(
     screen="fitted",
     cold_above: float | None = COLD_ABOVE,
     units: dict | None = None,
+    **unknown,
 ) -> Fit:
     """The fit refitted to its runs plus ``new_runs``: warm-started from its posterior where
     the law can re-express that posterior on the updated table's reference scales (the
@@ -940,8 +969,11 @@ def update_fit(
     Returns a new :class:`~.fit.Fit` (the old one is unchanged); its record's notes say it was
     updated, how many runs were put back, whether it started warm (and which sites did not),
     and whether it was redone cold. Screening's warnings name the new runs by their row labels
-    in ``new_runs``, and a screening exclusion records them (``rows_in_new_runs``).
+    in ``new_runs``, and a screening exclusion records them (``rows_in_new_runs``). Any other
+    argument is refused (ArgumentTypeError naming it and the valid ones): the chains and the
+    other sampler settings are the fit's own.
     """
+    refuse_unknown_arguments(unknown)
     if cold_above is not None and (not is_real(cold_above) or not cold_above > 0):
         raise ValueError(f"cold_above must be a positive R-hat or None, got {cold_above!r}")
     screen = fitted_screen(fit) if isinstance(screen, str) and screen == "fitted" else screen

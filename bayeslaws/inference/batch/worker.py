@@ -32,6 +32,8 @@ WORKER_THREADS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 # JAX preallocates 75% of a GPU's memory in every process that starts it: local workers on one
 # GPU would each ask for that much (no effect on CPU)
 WORKER_PREALLOCATE = "XLA_PYTHON_CLIENT_PREALLOCATE"
+# JAX reads it at import: a worker fits in the caller's float precision, set in code or not
+WORKER_X64 = "JAX_ENABLE_X64"
 
 # NumPyro's effect handlers live on one stack per process, so two fits tracing their models in
 # threads of one process corrupt each other ("all sites must have unique names"): tasks (which
@@ -127,9 +129,11 @@ def worker_env(environ=None) -> dict:
     """Environment variables (name -> value) for a process that runs one fit at a time, one
     process per core: XLA's single-thread flag (``XLA_FLAGS``, kept from ``environ`` --
     default ``os.environ`` -- with ``--xla_cpu_multi_thread_eigen=false`` added),
-    single-threaded BLAS, quiet fits, and no up-front grab of GPU memory
+    single-threaded BLAS, quiet fits, no up-front grab of GPU memory
     (``XLA_PYTHON_CLIENT_PREALLOCATE=false`` unless ``environ`` sets it: JAX otherwise takes 75%
-    of a GPU's memory in each worker process). For ``LocalCluster(..., env=bl.worker_env())``
+    of a GPU's memory in each worker process), and this process's float precision now
+    (``JAX_ENABLE_X64`` "1" or "0": ``jax_enable_x64`` set in code too, since a fit's draws
+    depend on it). For ``LocalCluster(..., env=bl.worker_env())``
     or a ``dask worker`` node's environment. XLA's CPU client keeps a thread pool of its own, so
     a worker may still use a little more than one core (see the module's notes)."""
     environ = os.environ if environ is None else environ
@@ -140,7 +144,15 @@ def worker_env(environ=None) -> dict:
         "XLA_FLAGS": " ".join(flags),
         "BAYESLAWS_QUIET": "1",
         WORKER_PREALLOCATE: preallocate,
+        WORKER_X64: "1" if x64_enabled() else "0",
     } | dict.fromkeys(WORKER_THREADS, "1")
+
+
+def x64_enabled() -> bool:
+    """Whether JAX computes in float64 in this process now (``jax_enable_x64``, however set)."""
+    import jax
+
+    return bool(jax.config.jax_enable_x64)
 
 
 @contextlib.contextmanager
