@@ -52,6 +52,8 @@ from .report import (
     near_optimal_sentence,
     recorded_warnings,
     search_edge_caution,
+    searched_columns,
+    summary_unit,
     warning_lines,
 )
 
@@ -237,6 +239,7 @@ def _build_report(
                 for k, v in s_ranges.items()
             ),
         ],
+        ci=ci,
     )
     if route == "joint":
         described = [
@@ -500,7 +503,8 @@ def _surface_section(surface_fit, truth, ci: float, route: str) -> Section:
         known = {**{k: k for k in SURFACE_TRUTH}, "a_opt": "n_opt_exponent"}.get(name)
         value = _known(truth, known) if known else None
         sec.numbers.append(
-            Number(name, r["50%"], r[lo_col], r[hi_col], "", "{:.4g}", "", truth_refs(value))
+            Number(name, r["50%"], r[lo_col], r[hi_col], summary_unit(name), "{:.4g}", "",
+                   truth_refs(value))
         )
     return sec
 
@@ -579,7 +583,7 @@ def _allocation_section(plan: dict, surface_fit, truth) -> Section:
             truth_refs(None if truth is None else d_t / n_t),
         ),
     ]
-    at_edge = search_edge_caution(C, a.get("at_boundary", 0.0))
+    at_edge = search_edge_caution(C, a.get("at_boundary", 0.0), searched=searched_columns(a))
     if at_edge:
         sec.notes.append(at_edge)
     if yin is not None:

@@ -40,6 +40,8 @@ from ..posterior.draws import spread_prior_note
 from ..posterior.extrapolation import DEFAULT_METHOD, gp_component
 from ..posterior.extrapolation.distance import group_ranges, own_group_rows, range_words
 from ..posterior.predict import outside_decades
+from ..runs import PlausibilityWarning
+from ..runs.checks import number_array
 
 AXIS_WORDS = {"N": "fitted size N", "D": "fitted tokens D", "C": "fitted budget C"}
 # the report's predictions (its --extrapolation is the allocation's); under these methods a
@@ -50,6 +52,10 @@ RESIDUAL_PATTERN_METHODS = ("gp", "gp_discrepancy")
 # the unit said after a fitted range or a predicted quantity (learning rates have none)
 UNITS = {"N": "parameters", "D": "tokens", "C": "FLOPs", "batch_size": "tokens",
          "B_opt": "tokens"}  # fmt: skip
+# a summary row of a size or token count by its quantity: a critical scale (Kaplan's N_c, D_c)
+# or an optimum at a budget (isoflop's N_opt[C], the budget C in FLOPs in the brackets)
+SCALE_ROW = re.compile(r"^(?P<axis>[ND])_(c|opt)(\[[^\]]+\])?$")
+BUDGET_ROW = re.compile(r"^(?P<quantity>[NDL]_opt)\[[^\]]+\]$")
 
 
 # ---- the structure -------------------------------------------------------------------------------
@@ -113,12 +119,15 @@ class Section:
 class Report:
     """A titled report: preamble lines, then sections. ``figure_root``: the folder the text and
     the captions give figure paths relative to (where the report itself is written, e.g.
-    "report_figures/fan.png"); None: file names only (figures beside the report)."""
+    "report_figures/fan.png"); None: file names only (figures beside the report). ``ci``: the
+    central mass of its numbers' intervals, which the HTML table's interval column names
+    ("90% interval"); None: not named."""
 
     title: str
     preamble: list = field(default_factory=list)
     sections: list = field(default_factory=list)
     figure_root: Path | None = None
+    ci: float | None = None  # the intervals' central mass (0.9), named in the HTML header
 
     def figure_name(self, path) -> str:
         """How the text and captions name the figure at ``path``: relative to
@@ -174,7 +183,8 @@ class Report:
             if s.numbers:
                 body.append(
                     "<table class='numbers'><thead><tr><th>quantity</th><th>median</th>"
-                    "<th>interval</th><th>where (distance from the fitted data)</th>"
+                    f"<th>{e(interval_header(self.ci))}</th>"
+                    "<th>where (distance from the fitted data)</th>"
                     "<th>known value</th></tr></thead><tbody>"
                 )
                 for n in s.numbers:
@@ -222,6 +232,12 @@ CSS = (
 )
 
 
+def interval_header(ci: float | None) -> str:
+    """The HTML numbers table's interval column: "90% interval" for ``ci`` 0.9 (a central
+    posterior credible interval), "interval" when ``ci`` is None."""
+    return "interval" if ci is None else f"{100 * ci:g}% interval"
+
+
 def _badge(verdict: str) -> str:
     return "inside" if verdict == "inside" else "outside"
 
@@ -233,6 +249,33 @@ def _wrap(text: str, indent: str, width: int = 96) -> list[str]:
 
 
 # ---- distances -----------------------------------------------------------------------------------
+def summary_unit(name: str) -> str:
+    """The unit of a summary row ``name`` known from its quantity (:data:`SCALE_ROW`): N_c,
+    N_opt[C] "parameters"; D_c, D_opt[C] "tokens"; '' for any other (exponents, amplitudes,
+    log scales, losses)."""
+    hit = SCALE_ROW.match(str(name))
+    return UNITS[hit["axis"]] if hit else ""
+
+
+def budget_rows_note(names) -> str:
+    """The Parameters section's note for summary rows of an optimum at a budget (``names``:
+    the summary's rows; :data:`BUDGET_ROW`, e.g. isoflop's N_opt[1e+20]): the budget in the
+    brackets is C in FLOPs; '' when there are none."""
+    quantities = list(dict.fromkeys(
+        hit["quantity"] for hit in map(BUDGET_ROW.match, map(str, names)) if hit
+    ))  # fmt: skip
+    if not quantities:
+        return ""
+    words = {"N_opt": "N_opt in parameters", "D_opt": "D_opt in tokens",
+             "L_opt": "L_opt in the loss's units"}  # fmt: skip
+    rows = ", ".join(f"{q}[C]" for q in quantities)
+    return (
+        f"{rows}: the optimum at the budget C in the brackets, C in FLOPs ("
+        + ", ".join(words[q] for q in quantities)
+        + ")."
+    )
+
+
 def distance_phrase(axis: str, value: float, ranges: dict) -> str:
     """Where ``value`` of ``axis`` (N, D or C) lies relative to the fit's range of it."""
     if axis not in ranges:
@@ -369,12 +412,29 @@ def add_warnings_section(report: Report, lines, after: int = 1) -> Report:
     return report
 
 
-def search_edge_caution(C, at_boundary, extrapolation: str = DEFAULT_METHOD) -> str:
+SEARCHED_COLUMNS = ("N_searched_low", "N_searched_high")  # optimal_allocation's, params
+
+
+def searched_columns(alloc) -> tuple | None:
+    """(low, high) params, the range of N searched at each budget of an allocation (``alloc``:
+    :func:`~bayeslaws.posterior.optimal_allocation`'s frame, or one row of it: its
+    ``N_searched_low``, ``N_searched_high``); None when the law gives none (then the whole
+    search range is meant, as the allocation's warning says)."""
+    if not all(column in alloc for column in SEARCHED_COLUMNS):
+        return None
+    return tuple(np.asarray(alloc[column], float) for column in SEARCHED_COLUMNS)
+
+
+def search_edge_caution(
+    C, at_boundary, extrapolation: str = DEFAULT_METHOD, searched=None
+) -> str:
     """'CAUTION: ...' when a share of N_opt draws sits at the isoFLOP search range's edge at
     budgets ``C`` (FLOPs; ``at_boundary``: each one's share, the allocation's column),
     :func:`~bayeslaws.posterior.allocation.edge_message` under ``extrapolation`` (the
-    allocation's; default the package default); '' when none does."""
-    message = edge_message(C, at_boundary, extrapolation, caller="")
+    allocation's; default the package default), naming the range ``searched`` ((low, high)
+    params per budget, :func:`searched_columns`; None: the whole search range), as the
+    allocation's SearchEdgeWarning does; '' when none does."""
+    message = edge_message(C, at_boundary, extrapolation, caller="", searched=searched)
     return f"CAUTION: {message}" if message else ""
 
 
@@ -415,6 +475,57 @@ def band_edge_caution(near) -> str:
 
 
 # ---- a report of any saved fit (``bayeslaws report FIT.nc``) -------------------------------------
+def _ordinal(k: int) -> str:
+    """1 -> '1st', 2 -> '2nd', 11 -> '11th'."""
+    suffix = "th" if 10 <= k % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(k % 10, "th")
+    return f"{k}{suffix}"
+
+
+def refuse_repeats(values: list, option: str, argument: str, shown=str) -> None:
+    """ValueError when a value of ``values`` (a report's --C budgets or --target pairs, in the
+    order typed) is given again: it would be reported twice in full. The message names the
+    option (``option``, e.g. "--C"; ``argument``: its Python name, e.g. "budgets"), the value
+    (``shown``: value -> text) and its positions, 1-based as typed."""
+    seen: dict = {}
+    for k, value in enumerate(values, 1):
+        seen.setdefault(value, []).append(k)
+    repeated = [(value, at) for value, at in seen.items() if len(at) > 1]
+    if repeated:
+        value, at = repeated[0]
+        python = ", ".join(f"{argument}[{k - 1}]" for k in at)
+        raise ValueError(
+            f"{option} {shown(value)} is given {len(at)} times (positions "
+            f"{', '.join(map(str, at))} of the {option} values as typed; {python} in Python): "
+            f"the report would state it {len(at)} times; give each once"
+        )
+
+
+def check_targets(targets, other: str = "D") -> list[tuple[float, float]]:
+    """A report's targets, (N, value of ``other``: D in tokens, or C in FLOPs for an isoFLOP
+    law) pairs, checked together before any is predicted, as float pairs. A target that is not
+    a pair of finite positive numbers, an N below one parameter or a D below one token, or a
+    repeated target (:func:`refuse_repeats`) is an error naming it as typed: "the 2nd
+    --target" (``targets[1]`` in Python) and its values."""
+    units = {"N": "parameters", other: UNITS.get(other, "")}
+    out = []
+    for k, target in enumerate(targets, 1):
+        which = f"the {_ordinal(k)} --target (targets[{k - 1}] in Python)"
+        pair = number_array(f"{which}: N and {other}", target)
+        if pair.shape != (2,):
+            raise ValueError(f"{which} must be two numbers, N and {other}; got {target!r}")
+        for name, value in zip(("N", other), pair, strict=True):
+            counted = name in ("N", "D")  # parameters, tokens: at least one
+            if not np.isfinite(value) or (value < 1 if counted else value <= 0):
+                bound = "finite and at least 1" if counted else "finite and positive"
+                raise ValueError(
+                    f"{which}, N {pair[0]:g} {other} {pair[1]:g}: {name} must be {bound} "
+                    f"({name} in {units[name]}), got {value:g}"
+                )
+        out.append((float(pair[0]), float(pair[1])))
+    refuse_repeats(out, "--target", "targets", lambda t: f"{t[0]:g} {t[1]:g}")
+    return out
+
+
 def fit_report(
     fit,
     *,
@@ -473,6 +584,13 @@ def _fit_report(
 
     resolve_group(fit.groups, group)  # a fitted group's label, or None
     extrapolation = check_method(extrapolation)  # an unknown method fails before any work
+    other = next((c for c in fit.law.inputs if c != "N"), "D")
+    # all targets and budgets checked before any is computed: an error names the one as typed
+    targets = check_targets(targets, other) if targets else targets
+    if budgets:
+        refuse_repeats(
+            number_array("budgets", budgets).ravel().tolist(), "--C", "budgets", "{:g}".format
+        )
     # distances from the group's own runs, as predict measures them (a new group: all runs)
     ranges = group_ranges(fit, group)
     own = own_group_rows(fit, group) is not None  # a fitted group with runs of its own
@@ -492,6 +610,7 @@ def _fit_report(
             + (" (the fan figure also shades the inner 50% band, labelled)."
                if ci > 0.5 and figure_dir is not None else "."),
         ],
+        ci=ci,
     )
     diag = fit.diagnostics
     health = Section(
@@ -508,11 +627,13 @@ def _fit_report(
             label, value, kind = references[name]
             refs.append(Reference(label, float(value), kind))
         params.numbers.append(
-            Number(str(name), row["50%"], row[lo_col], row[hi_col], fmt="{:.4g}",
-                   references=refs)
+            Number(str(name), row["50%"], row[lo_col], row[hi_col], summary_unit(name),
+                   fmt="{:.4g}", references=refs)
         )
+    budget_note = budget_rows_note(summary.index)
+    if budget_note:
+        params.notes.append(budget_note)
     report.sections.append(params)
-    other = next((c for c in fit.law.inputs if c != "N"), "D")
     beside = f" for {which}" if which else ""
     if targets:
         sec = Section(f"Predictions{beside}")
@@ -585,7 +706,10 @@ def _fit_report(
                     Number(f"{q} at C {C:.3g}", a[q], a[f"{q}_lower"], a[f"{q}_upper"], unit,
                            "{:.4g}" if q == "L_opt" else "{:.3g}", where)
                 )
-            with range_stated():
+            with range_stated(), warnings.catch_warnings():
+                # its far-budget warning repeats the allocation's (which names the --C
+                # position): the allocation asked the same budgets of the same fit first
+                warnings.simplefilter("ignore", PlausibilityWarning)
                 near = near_optimal(
                     fit, C, ci=ci, seed=seed, group=group, extrapolation=extrapolation,
                     _new_group_noted=True,
@@ -597,7 +721,9 @@ def _fit_report(
         far = far_range_caution(fit, alloc, group, extrapolation)  # what range_stated() kept off
         if far:
             sec.notes.append(far)
-        at_edge = search_edge_caution(alloc["C"], alloc["at_boundary"], extrapolation)
+        at_edge = search_edge_caution(
+            alloc["C"], alloc["at_boundary"], extrapolation, searched_columns(alloc)
+        )
         if at_edge:
             sec.notes.append(at_edge)
         report.sections.append(sec)
@@ -930,13 +1056,13 @@ def near_optimal_sentence(near) -> str:
     )
     if near.band is None:
         return (
-            f"Near-optimal at C {near.C:.3g} ({tol}, with probability >= {near.prob:g}): no size "
-            "qualifies: N_opt is too uncertain for any single size to be that close with that "
-            "probability."
+            f"Near-optimal at C {near.C:.3g} FLOPs ({tol}, with probability >= {near.prob:g}): "
+            "no size qualifies: N_opt is too uncertain for any single size to be that close "
+            "with that probability."
         )
     s = near.smallest
     return (
-        f"Near-optimal at C {near.C:.3g} ({tol}, with probability >= {near.prob:g}): sizes "
+        f"Near-optimal at C {near.C:.3g} FLOPs ({tol}, with probability >= {near.prob:g}): sizes "
         f"{near.band[0]:.3g} to {near.band[1]:.3g} parameters. The smallest, {s['N']:.3g} "
         f"({100 * s['size_vs_optimal']:+.0f}% vs the median N_opt), costs "
         f"{100 * s['excess']:.3g}% more loss [{100 * s['excess_lower']:.3g}, "

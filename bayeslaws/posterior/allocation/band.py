@@ -283,7 +283,10 @@ def near_optimal(
     # before its first use
     check_fit(fit)
     model = compute_model_of(fit, compute_model)
-    alloc = allocation_draws(fit, C_arr, model, group, seed, extrapolation=extrapolation)
+    # one budget: a far-budget warning has no position to name
+    alloc = allocation_draws(
+        fit, C_arr, model, group, seed, extrapolation=extrapolation, positions=False
+    )
     warn_at_edge(C_arr, alloc, extrapolation, "near_optimal")
     warn_unbracketed(C_arr, alloc, "near_optimal")
     warn_at_kink(fit, C_arr, alloc["N_opt"], model, extrapolation, "near_optimal", group=group)

@@ -23,6 +23,8 @@ def allocation_draws(
     seed: int = 0,
     method="auto",
     extrapolation: str = DEFAULT_METHOD,
+    *,
+    positions: bool = True,
 ) -> dict:
     """Posterior draws of the compute-optimal allocation at budgets C.
 
@@ -38,6 +40,9 @@ def allocation_draws(
         (:mod:`bayeslaws.posterior.model`): only "model" and "drift" carry form and discrepancy
         uncertainty into N_opt, D_opt and L_opt; every other method, the default "gp"
         included, gives the fitted law's optimum (the same draws as "none").
+    positions : name the budgets' positions in C in the warning for a budget far outside the
+        fitted range (False for one budget asked alone, e.g. by :func:`~.band.near_optimal`, which
+        has no positions to name).
 
     Returns
     -------
@@ -52,7 +57,7 @@ def allocation_draws(
     check_fit(fit)
     C = budget_array(C)
     # warns when C looks like it is not in FLOPs (a fitted group: against its own runs' range)
-    check_range(fit, pd.DataFrame({"C": C}), group=group)
+    check_range(fit, pd.DataFrame({"C": C}), positions=positions, group=group)
     if method not in ("auto", "closed_form", "numerical"):
         raise ValueError(f"method must be 'auto', 'closed_form' or 'numerical', got {method!r}")
     model = compute_model_of(fit, compute_model)

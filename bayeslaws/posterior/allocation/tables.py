@@ -13,7 +13,7 @@ from ..extrapolation import DEFAULT_METHOD
 from ..predict import check_ci
 from .checks import budget_array, compute_model_of
 from .distance import outside_columns, warn_outside_range
-from .edges import warn_at_edge
+from .edges import searched_range, warn_at_edge
 from .far import far_draws, far_share, warn_far_draws
 from .kinks import warn_at_kink
 from .nominal import warn_nominal
@@ -76,7 +76,11 @@ def optimal_allocation(
     draw's optimum there at a budget inside the data; at a budget whose median answer lies
     within ``WARN_DECADES`` of the range a share above ``FAR_SHARE``, 1%, issues an
     :class:`ExtrapolationWarning`: those draws stretch the interval toward them, and set its
-    end once their share on a side passes (1 - ci) / 2); for an isoFLOP law also
+    end once their share on a side passes (1 - ci) / 2); for a law that searches for the
+    optimum (loss surfaces) N_searched_low, N_searched_high (params: the range of N searched at
+    the budget, whose edge at_boundary flags; a law may narrow it, Farseer to its fitted sizes
+    +- 2 decades; the SearchEdgeWarning names the same, :func:`~.edges.searched_range`); for an
+    isoFLOP law also
     fitted_budget (True: a budget the law was fitted on, answered by that budget's own fitted
     vertex, so its interval is narrower than a nearby new budget's, which carries the
     budget-to-budget scatter) and vertex_outside_sampled (the
@@ -110,6 +114,8 @@ def optimal_allocation(
     out["at_boundary"] = np.asarray(draws["at_boundary"]).mean(axis=0)
     far = far_draws(fit, draws, floor_draws(fit, group, seed, extrapolation), group)
     out["far_outside"] = far_share(far)
+    if "search_lo" in draws:  # a law that searches: the range whose edge at_boundary flags
+        out["N_searched_low"], out["N_searched_high"] = searched_range(C, draws)
     if "fitted_budget" in draws:  # a law whose fitted budgets answer with their own vertex
         out["fitted_budget"] = np.asarray(draws["fitted_budget"]).all(axis=0)
     if "vertex_outside_sampled" in draws:  # share of vertex draws outside the sizes run there
