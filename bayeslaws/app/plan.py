@@ -300,20 +300,23 @@ def planning(
             refits=calibration,
             stacking=calibration,
         )
-    hyper = pd.concat(
-        [
-            predict(hp_fit, N=target_N, D=target_D, ci=ci, kind=kind, seed=seed, group=hp_group)
-            for kind in ("mean", "new_run")
-        ],
-        ignore_index=True,
-    )
-    loss = pd.concat(
-        [
-            predict(surface_fit, N=target_N, D=target_D, ci=ci, kind=kind, seed=seed, group=s_group)
-            for kind in ("mean", "new_run")
-        ],
-        ignore_index=True,
-    )
+    with range_stated():  # the report states the target's distances from each fit's range
+        hyper = pd.concat(
+            [
+                predict(hp_fit, N=target_N, D=target_D, ci=ci, kind=kind, seed=seed, group=hp_group)
+                for kind in ("mean", "new_run")
+            ],
+            ignore_index=True,
+        )
+        loss = pd.concat(
+            [
+                predict(
+                    surface_fit, N=target_N, D=target_D, ci=ci, kind=kind, seed=seed, group=s_group
+                )
+                for kind in ("mean", "new_run")
+            ],
+            ignore_index=True,
+        )
     # warns if far out
     allocation = optimal_allocation(surface_fit, C=budget, ci=ci, seed=seed, group=s_group)
     with range_stated():  # the same budget again: said once, above
@@ -690,7 +693,8 @@ def with_hp_settings(runs: pd.DataFrame, hp_fit, seed: int = 0, group=None) -> p
     if not len(runs) or {"lr", "batch_size"} <= set(runs):
         return runs
     N, D = runs["N"].to_numpy(float), runs["D"].to_numpy(float)
-    opt = predict(hp_fit, N=N, D=D, seed=seed, group=group)
+    with range_stated():  # the picks' own distances are the design's to state
+        opt = predict(hp_fit, N=N, D=D, seed=seed, group=group)
     out = runs.copy()
     out["lr"] = opt["eta_opt_median"].to_numpy(float)
     out["batch_size"] = opt["B_opt_median"].to_numpy(float)
@@ -935,27 +939,28 @@ def hp_value(
     units) give it, for the report; the design values do not use it."""
     comps = width_labels(batch)
     hp_group, s_group = fit_group(hp_fit, group), fit_group(surface_fit, group)
-    opt = predict(hp_fit, N=target_N, D=target_D, seed=seed, group=hp_group).iloc[0]
-    pen = predict(
-        hp_fit,
-        N=target_N,
-        D=target_D,
-        lr=opt["eta_opt_median"],
-        batch_size=opt["B_opt_median"],
-        seed=seed,
-        group=hp_group,
-    ).iloc[0]
-    loss = predict(
-        surface_fit, N=target_N, D=target_D * np.array([1 / 1.1, 1.0, 1.1]), seed=seed,
-        group=s_group,
-    )  # fmt: skip
+    with range_stated():  # the target's distances: stated by the report (planning's predict)
+        opt = predict(hp_fit, N=target_N, D=target_D, seed=seed, group=hp_group).iloc[0]
+        pen = predict(
+            hp_fit,
+            N=target_N,
+            D=target_D,
+            lr=opt["eta_opt_median"],
+            batch_size=opt["B_opt_median"],
+            seed=seed,
+            group=hp_group,
+        ).iloc[0]
+        loss = predict(
+            surface_fit, N=target_N, D=target_D * np.array([1 / 1.1, 1.0, 1.1]), seed=seed,
+            group=s_group,
+        )  # fmt: skip
+        new_run = loss_penalty(
+            hp_fit, target_N, target_D, opt["eta_opt_median"], opt["B_opt_median"], seed=seed,
+            group=hp_group,
+        ).iloc[0]  # fmt: skip
     slope = (loss["median"].iloc[2] - loss["median"].iloc[0]) / (2 * np.log(1.1))
     L_t = float(loss["median"].iloc[1])
     regret = float(pen["rel_penalty_mean"]) * L_t
-    new_run = loss_penalty(
-        hp_fit, target_N, target_D, opt["eta_opt_median"], opt["B_opt_median"], seed=seed,
-        group=hp_group,
-    ).iloc[0]  # fmt: skip
     new_run_relative = float(new_run["rel_penalty_mean"])
     ratios = np.mean(
         [(batch[f"width_after[{c}]"] / batch[f"width_now[{c}]"]) ** 2 for c in comps], axis=0

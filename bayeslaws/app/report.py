@@ -642,6 +642,7 @@ def _fit_report(
             for kind in ("mean", "new_run"):
                 t = predict(
                     fit, N=N, ci=ci, kind=kind, seed=seed, group=group, _new_group_noted=True,
+                    _range_noted=True,  # each number's "where" states its distance
                     extrapolation=PREDICTION_METHOD, **{other: value},
                 ).iloc[0]
                 where = {other: value}  # and the compute of (N, D), beyond its range too

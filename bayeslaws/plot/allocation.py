@@ -63,7 +63,7 @@ def isoflop(
         for _, a in alloc.iterrows():
             grid, at = _grid_through(a["N_opt"], span_decades, n_points)
             p = predict(fit, N=grid, C=a["C"], ci=ci, kind="mean", seed=seed, group=group,
-                        _new_group_noted=True)  # fmt: skip
+                        _new_group_noted=True, _range_noted=True)  # fmt: skip
             drawn.append((a, grid, at, p))
     check_range(fit, pd.DataFrame({"C": given}), group=group)  # positions: the caller's list
     fig, axes = figure((7.5, 5))

@@ -160,10 +160,12 @@ def fan(
     with warnings.catch_warnings():  # each slice is predicted once per band: check once, below
         warnings.simplefilter("ignore", PlausibilityWarning)
         curves = {d: {c: predict(fit, N=grid, ci=c, kind=kind, seed=seed, group=group,
-                                 _new_group_noted=True, **{other: d}) for c in levels}
+                                 _new_group_noted=True, _range_noted=True, **{other: d})
+                      for c in levels}
                   for d in slices}
         marked = [(N, value, predict(fit, N=N, ci=widest, kind=target_kind, seed=seed,
-                                     group=group, _new_group_noted=True, **{other: value}).iloc[0])
+                                     group=group, _new_group_noted=True, _range_noted=True,
+                                     **{other: value}).iloc[0])
                   for N, value in targets or []]
         points = [(n, d) for d in slices for n in grid] + [(n, v) for n, v, _ in marked]
         shown = query_frame(fit, N=[n for n, _ in points], **{other: [v for _, v in points]})

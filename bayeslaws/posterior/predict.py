@@ -27,8 +27,9 @@ import pandas as pd
 from ..laws.contract import LawCapabilityError, summarise
 from ..runs import decades_outside
 from ..runs.checks import check_probability, rows_text
-from ..runs.warn import warn_user
+from ..runs.warn import user_stacklevel, warn_user
 from .draws import (
+    UNITS,
     check_fit,
     labelled,
     log_loss_draws,
@@ -39,10 +40,12 @@ from .draws import (
     warn_new_group,
 )
 from .extrapolation import DEFAULT_METHOD
-from .extrapolation.distance import group_ranges
+from .extrapolation.distance import group_ranges, range_words
+from .outside import WARN_DECADES, ExtrapolationWarning, extrapolation_sentence
 
 __all__ = [
     "NominalComputeWarning",
+    "far_points_message",
     "log_loss_draws",
     "nearest_fitted_cells",
     "outside_decades",
@@ -141,6 +144,71 @@ def outside_decades(values, low: float, high: float) -> np.ndarray:
     """Signed distance outside [low, high] in decades: 0 inside, > 0 above, < 0 below."""
     above, below = decades_outside(values, low, high)
     return above - below
+
+
+NAMED_POINTS = 3  # an extrapolation warning of predict names this many points
+
+
+def far_points_message(
+    table: pd.DataFrame,
+    ranges: dict,
+    axes,
+    caller: str = "predict",
+    whose: str = "the fitted range",
+    far: float = WARN_DECADES,
+) -> str:
+    """The sentence for the rows of a prediction ``table`` (:func:`predict`'s, Q rows) whose
+    ``<axis>_outside_decades`` (signed decades) exceeds ``far`` in size for some axis of
+    ``axes`` (e.g. N, D, C): up to ``NAMED_POINTS`` of them by position (0..Q-1) with their
+    values and every nonzero distance, the others' positions, and the ``ranges`` (axis ->
+    [min, max], :func:`~.extrapolation.distance.group_ranges`) of ``whose``; '' when no row
+    is that far out (or ``table`` has no such column)."""
+    distances = {
+        axis: table[f"{axis}_outside_decades"].to_numpy(float)
+        for axis in axes
+        if f"{axis}_outside_decades" in table and axis in ranges
+    }
+    if not distances:
+        return ""
+    hit = np.flatnonzero(np.any([np.abs(d) > far for d in distances.values()], axis=0))
+    if not hit.size:
+        return ""
+
+    def where(i: int) -> str:
+        parts = [
+            f"{axis} = {float(table[axis].iloc[i]):.3g} ({abs(d[i]):.2g} decades "
+            f"{'above' if d[i] > 0 else 'below'})"
+            for axis, d in distances.items()
+            if d[i] != 0
+        ]
+        return f"position {i}: {', '.join(parts)}"
+
+    shown = "; ".join(where(int(i)) for i in hit[:NAMED_POINTS])
+    rest = hit[NAMED_POINTS:]
+    if rest.size:
+        shown += f"; and {rest.size} more points, at positions {rows_text(rest.tolist())}"
+    fitted = ", ".join(
+        f"{axis} [{ranges[axis][0]:.3g}, {ranges[axis][1]:.3g}]"
+        + (f" {UNITS[axis]}" if UNITS.get(axis) else "")
+        for axis in distances
+    )
+    columns = "columns " + ", ".join(f"{axis}_outside_decades" for axis in distances)
+    return extrapolation_sentence(caller, far, whose, fitted, shown, columns)
+
+
+def warn_far_points(fit, table: pd.DataFrame, group=None, caller: str = "predict") -> None:
+    """An :class:`~.outside.ExtrapolationWarning` (:func:`far_points_message`,
+    at the user's line) when a point of the prediction ``table`` lies more than
+    ``WARN_DECADES`` outside the fitted range (``group``'s own runs' for a fitted group, as
+    the table's ``*_outside_decades`` measure it) in one of the law's inputs or C. Settings
+    (lr, batch_size) are left to :func:`~.draws.check_range`, which warns at that distance."""
+    law = fit.law
+    axes = [a for a in dict.fromkeys((*law.inputs, "C")) if a not in law.optional_inputs]
+    message = far_points_message(
+        table, group_ranges(fit, group), axes, caller, range_words(fit, group)
+    )
+    if message:
+        warnings.warn(message, ExtrapolationWarning, stacklevel=user_stacklevel())
 
 
 def check_ci(ci, name: str = "ci") -> float:
@@ -244,6 +312,7 @@ def predict(
     seed: int = 0,
     extrapolation: str = DEFAULT_METHOD,
     _new_group_noted: bool = False,
+    _range_noted: bool = False,
     **inputs,
 ) -> pd.DataFrame:
     """What the fitted law predicts at query points: one row per point, with intervals.
@@ -281,6 +350,8 @@ def predict(
         ``rel_penalty_*``, ``penalty_*`` the cost of the setting.
     _new_group_noted : private: the caller tells its user itself that ``group=None`` answers
         for a new group (no warning).
+    _range_noted : private: the caller warns of (or states) the points far outside the
+        fitted range itself (no :class:`ExtrapolationWarning` from here).
 
     Returns
     -------
@@ -293,8 +364,12 @@ def predict(
     decades and signed (0 inside, +1 = ten times larger than the largest fitted value, -1 =
     ten times below the smallest fitted value): for a fitted group, that group's
     own runs' range; for a new group (``group=None``) or a fit without groups, the range of
-    all the runs. A query that gives D to a fit whose budgets are nominal (an isoFLOP law on
-    runs whose C is not the compute model's FLOPs of N and D, e.g. Marin's) issues a
+    all the runs. Points more than ``WARN_DECADES`` (2, i.e. 100x) outside it in N, D or C
+    issue one :class:`~bayeslaws.posterior.allocation.ExtrapolationWarning` per call, naming
+    their positions, distances and the range (as the allocation warns; silenced within
+    :func:`~bayeslaws.posterior.allocation.range_stated`). A query that gives D to a fit
+    whose budgets are nominal (an isoFLOP law on runs whose C is not the compute model's
+    FLOPs of N and D, e.g. Marin's) issues a
     :class:`NominalComputeWarning`: its C = flops(N, D) misses the fitted budgets, so ask such
     a fit by N and the nominal C. A ``mean`` that rests on a few extreme draws (its Monte Carlo
     standard error above ``MEAN_MCSE_SHARE`` of its draws' central 90% width, e.g. under "drift" far
@@ -308,6 +383,8 @@ def predict(
         fit, query, kind=kind, group=group, seed=seed, extrapolation=extrapolation
     )
     out, unstable = summarise_draws(fit, query, draws, ci, kind, group)
+    if not _range_noted:
+        warn_far_points(fit, out, group)
     if group is not None:
         out.insert(0, "group", group)
     out = labelled(out, index)
@@ -344,7 +421,8 @@ def loss_penalty(
     batch_size): a penalty priced beyond the swept range extrapolates the bowl.
     ``kind="new_run"`` (default) includes the scatter of a new cell's optimum around the law;
     at a fitted cell the bowl is about that cell's own fitted optimum (either kind), so the
-    penalty of its fitted optimum is 0.
+    penalty of its fitted optimum is 0. Points more than ``WARN_DECADES`` outside the fitted
+    range in N, D or C warn as :func:`predict`'s do (once per call).
     N and D are both required (not C). pandas Series inputs keep their shared index, as in
     :func:`predict`; ``group=None`` on a grouped fit prices a new group (warned once per fit)."""
     check_fit(fit)
@@ -365,7 +443,7 @@ def loss_penalty(
         )
     table = predict(
         fit, N, D, ci=ci, kind=kind, group=group, seed=seed, lr=lr, batch_size=batch_size,
-        _new_group_noted=True,
+        _new_group_noted=True, _range_noted=True,
     )  # fmt: skip
     if "rel_penalty_median" not in table:
         raise ValueError(f"law {fit.law.name!r} has no loss penalty off the optimal lr and batch")
@@ -373,5 +451,6 @@ def loss_penalty(
         f"{q}_{s}" for q in ("rel_penalty", "penalty") for s in ("mean", "median", "lower", "upper")
     ]
     keep += [c for c in table if c.endswith("_outside_decades")]  # N, D, C, lr, batch_size
+    warn_far_points(fit, table, group, "loss_penalty")
     warn_new_group(fit, group, "loss_penalty", noted=_new_group_noted)
     return table[keep].assign(ci=ci, kind=kind)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ...posterior import optimal_allocation, predict, quantity_draws, query_frame
+from ...posterior import optimal_allocation, predict, quantity_draws, query_frame, range_stated
 from ...runs.reading import diverged_flags
 from .pool import Pool
 
@@ -46,10 +46,11 @@ def held_out_predictions(
         level = draws["loss_opt"] if "loss_opt" in draws else draws["loss"]  # at the optimum
         pred = np.median(level * (1.0 + draws["rel_penalty"]), axis=0)
         return out["loss"].to_numpy(float), pred
-    table = predict(
-        fit, N=out["N"].to_numpy(), D=out["D"].to_numpy(), kind="new_run", seed=seed,
-        extrapolation=method,
-    )  # fmt: skip
+    with range_stated():  # held-out runs beyond the fitted ones: the backtest's point
+        table = predict(
+            fit, N=out["N"].to_numpy(), D=out["D"].to_numpy(), kind="new_run", seed=seed,
+            extrapolation=method,
+        )  # fmt: skip
     return out["loss"].to_numpy(float), table["median"].to_numpy(float)
 
 
@@ -63,7 +64,8 @@ def decision_table(
     if pool.kind == "hyperparams":
         t = pool.targets[0]
         N, D = np.broadcast_arrays(np.atleast_1d(t.N), np.atleast_1d(t.D))
-        table = predict(fit, N=N, D=D, kind="new_run", ci=ci, seed=seed, extrapolation=method)
+        with range_stated():  # the target beyond the fitted runs: the backtest's point
+            table = predict(fit, N=N, D=D, kind="new_run", ci=ci, seed=seed, extrapolation=method)
         rows = []
         for q in ("eta_opt", "B_opt", "loss_opt"):
             # the sweep law's loss at the optimum is its primary quantity (columns median, ...)
@@ -80,10 +82,11 @@ def decision_table(
         return pd.DataFrame(rows)
     if pool.kind == "loss":
         out = pool.held_out
-        table = predict(
-            fit, N=out["N"].to_numpy(), D=out["D"].to_numpy(), kind="new_run", ci=ci, seed=seed,
-            extrapolation=method,
-        )  # fmt: skip
+        with range_stated():
+            table = predict(
+                fit, N=out["N"].to_numpy(), D=out["D"].to_numpy(), kind="new_run", ci=ci,
+                seed=seed, extrapolation=method,
+            )  # fmt: skip
         return pd.DataFrame(
             {
                 "label": [

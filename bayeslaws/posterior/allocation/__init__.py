@@ -12,11 +12,12 @@ Units: N in parameters, D in tokens, C in FLOPs, L in the fit's loss units.
 
 Modules, each one concern (each imports only those above it):
 
-- :mod:`.categories`: the warning classes (SearchEdgeWarning, ExtrapolationWarning,
-  UnbracketedVertexWarning);
+- :mod:`.categories`: the warning classes (SearchEdgeWarning, UnbracketedVertexWarning;
+  ExtrapolationWarning and ``WARN_DECADES`` are :mod:`bayeslaws.posterior.outside`'s, shared
+  with the predictions);
 - :mod:`.checks`: input checks (budgets, candidate sizes, the compute model in use);
 - :mod:`.distance`: distance from the fitted range (the ``*_outside_decades`` columns, the
-  ExtrapolationWarning for answers beyond ``WARN_DECADES``, :func:`range_stated`);
+  ExtrapolationWarning's message for answers beyond ``WARN_DECADES``, :func:`range_stated`);
 - :mod:`.edges`: the isoFLOP search range behind each draw, draws at its edge or floor, and
   the refusal of budgets surely not in FLOPs;
 - :mod:`.kinks`: draws held at a kink of the drift;
@@ -31,15 +32,15 @@ Modules, each one concern (each imports only those above it):
 Importable from here: the names callers use (the rest from their modules).
 """
 
+from ..outside import WARN_DECADES, ExtrapolationWarning
 from ..predict import NominalComputeWarning, nominal_flops_ratio
 from .band import (
     NearOptimal,
     band_edge_message,
     near_optimal,
 )
-from .categories import ExtrapolationWarning, SearchEdgeWarning, UnbracketedVertexWarning
+from .categories import SearchEdgeWarning, UnbracketedVertexWarning
 from .distance import (
-    WARN_DECADES,
     beyond,
     interval_note,
     outside_columns,

@@ -1,18 +1,12 @@
 """The allocation's warning categories: draws at the edge of the isoFLOP search or at a kink of
-the drift (:class:`SearchEdgeWarning`), answers far outside the fitted range
-(:class:`ExtrapolationWarning`) and fitted budgets whose runs do not bracket their vertex
-(:class:`UnbracketedVertexWarning`)."""
+the drift (:class:`SearchEdgeWarning`) and fitted budgets whose runs do not bracket their vertex
+(:class:`UnbracketedVertexWarning`); answers far outside the fitted range warn as
+:class:`~bayeslaws.posterior.outside.ExtrapolationWarning`."""
 
 
 class SearchEdgeWarning(UserWarning):
     """A share of the posterior draws of N_opt (or a near-optimal band) sits at the edge of the
     range searched, so an interval's end there is the search range's edge, not the data's."""
-
-
-class ExtrapolationWarning(UserWarning):
-    """A budget, or the optimum it gives, lies far (``WARN_DECADES``) outside the fitted range
-    of C, N or D: the answer rests on the law holding that far out (columns
-    ``<axis>_outside_decades`` say how far, nearer too)."""
 
 
 class UnbracketedVertexWarning(UserWarning):

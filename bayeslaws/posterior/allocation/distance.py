@@ -1,6 +1,6 @@
 """Distance from the fitted range: how far (signed decades) each budget and its median N_opt
 and D_opt lie outside the fitted range of C, N and D (:func:`outside_columns`), the
-:class:`~.categories.ExtrapolationWarning` for answers more than ``WARN_DECADES`` outside it
+:class:`~..outside.ExtrapolationWarning` for answers more than ``WARN_DECADES`` outside it
 (:func:`warn_outside_range`) and the context that silences it (:func:`range_stated`)."""
 
 from __future__ import annotations
@@ -10,21 +10,16 @@ import warnings
 
 import numpy as np
 
+from ...runs import decades_outside
 from ...runs.warn import user_stacklevel
 from ..extrapolation.distance import group_ranges, range_words
 from ..extrapolation.drift import flops_as_ranged
 from ..model import FULL_MODELS
-from ..predict import outside_decades
-from .categories import ExtrapolationWarning
+from ..outside import WARN_DECADES, ExtrapolationWarning, extrapolation_sentence
 from .checks import compute_model_of
 
 RANGE_AXES = (("C", "C", "FLOPs"), ("N", "N_opt", "params"), ("D", "D_opt", "tokens"))
 NAMED_BUDGETS = 3  # an extrapolation warning names this many budgets
-# a budget or optimum more than this many decades (100x) outside the fitted range warns; nearer
-# ones, the everyday use of a scaling law (the next decade of compute), show in the columns
-# alone, as predict's do. 2 decades is also where a setting is off what a sweep has seen
-# (draws.FAR_DECADES)
-WARN_DECADES = 2.0
 RANGE_COLUMNS = {  # where each caller's answer says how far outside the range it lies
     "optimal_allocation": "columns C_outside_decades, N_outside_decades, D_outside_decades",
     "near_optimal": "the result's outside_decades",
@@ -47,11 +42,12 @@ def outside_columns(fit, group, C, N_opt, D_opt, compute_model=None) -> dict:
     C_ranged = flops_as_ranged(N_opt, D_opt, C, model, fit.compute_model)
     values = {"C": C_ranged, "N": N_opt, "D": D_opt}
     ranges = group_ranges(fit, group) or {}
-    return {
-        f"{axis}_outside_decades": outside_decades(np.asarray(values[axis], float), *ranges[axis])
-        for axis, _, _ in RANGE_AXES
-        if axis in ranges
-    }
+    out = {}
+    for axis, _, _ in RANGE_AXES:
+        if axis in ranges:  # signed, as predict's outside_decades
+            above, below = decades_outside(np.asarray(values[axis], float), *ranges[axis])
+            out[f"{axis}_outside_decades"] = above - below
+    return out
 
 
 def interval_note(widened: bool, extrapolation: str) -> str:
@@ -121,13 +117,8 @@ def range_message(
     fitted = ", ".join(
         f"{axis} [{ranges[axis][0]:.3g}, {ranges[axis][1]:.3g}] {units[axis]}" for axis in distances
     )
-    prefix = f"{caller}: " if caller else ""
-    return (
-        f"{prefix}extrapolating more than {far:g} decades outside {whose} "
-        f"({fitted}): {shown}{more}. The answer rests on the law holding that far out"
-        f"{'; ' + note if note else ''} "
-        f"({RANGE_COLUMNS.get(caller, RANGE_COLUMNS['optimal_allocation'])})"
-    )
+    columns = RANGE_COLUMNS.get(caller, RANGE_COLUMNS["optimal_allocation"])
+    return extrapolation_sentence(caller, far, whose, fitted, shown + more, columns, note)
 
 
 @contextlib.contextmanager

@@ -12,8 +12,8 @@ import numpy as np
 
 from ...laws.optimum import coarse_step, search_range
 from ...runs.warn import user_stacklevel
+from ..outside import WARN_DECADES
 from .categories import SearchEdgeWarning
-from .distance import WARN_DECADES
 
 UNITS_HINT = "C is in FLOPs (about 6 N D; 1 PF-day = 8.64e19 FLOPs), not PF-days or 1e18 units"
 

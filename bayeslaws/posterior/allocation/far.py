@@ -1,6 +1,6 @@
 """Draws far outside the data: per draw, whether N_opt lies more than ``WARN_DECADES`` outside
 the fitted range of N or L_opt below the law's floor (:func:`far_draws`, :func:`far_share`),
-and the :class:`~.categories.ExtrapolationWarning` for budgets with more than ``FAR_SHARE`` of
+and the :class:`~..outside.ExtrapolationWarning` for budgets with more than ``FAR_SHARE`` of
 such draws whose median answer lies near the data (:func:`far_message`,
 :func:`warn_far_draws`)."""
 
@@ -13,9 +13,9 @@ import numpy as np
 from ...runs.warn import user_stacklevel
 from ..extrapolation.distance import group_ranges, range_words
 from ..model import FULL_MODELS
+from ..outside import WARN_DECADES, ExtrapolationWarning
 from ..predict import outside_decades
-from .categories import ExtrapolationWarning
-from .distance import NAMED_BUDGETS, WARN_DECADES, beyond
+from .distance import NAMED_BUDGETS, beyond
 
 # a budget with more than this share of its draws far outside the data warns (a convention, not
 # tuned: one draw in a hundred barely moves a 90% interval's end); smaller shares show in the
