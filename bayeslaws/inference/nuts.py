@@ -412,12 +412,13 @@ def fit(
         ``fit.record.data["screening"]``. With fewer than 8 runs screening is skipped
         (recorded; under "exclude", with ``warn``, an OutlierWarning names the reason).
     """
+    given = law_options_given(law_options, options)
     try:
         law_obj = resolve_law(law)
     except TypeError:  # an import path whose class needs the options given here to be built
-        if not (isinstance(law, str) and (law_options or options)):
+        if not (isinstance(law, str) and given):
             raise
-        law_obj = resolve_law(law, {**(law_options or {}), **options})
+        law_obj = resolve_law(law, given)
     unknown = set(options) - set(law_obj.options)
     if unknown:
         raise ArgumentTypeError(
@@ -425,9 +426,7 @@ def fit(
             f"{list(FIT_ARGUMENTS)} nor options of law {law_obj.name!r} "
             f"({sorted(law_obj.options) or 'it has none'})"
         )
-    if law_options is not None and not isinstance(law_options, dict):
-        raise ArgumentTypeError(f"law_options must be a dict, got {type(law_options).__name__}")
-    law_obj = resolve_law(law_obj, {**(law_options or {}), **options})
+    law_obj = resolve_law(law_obj, given)
     check_law_rebuilds(law_obj)
     if likelihood is not None and not isinstance(likelihood, str):
         raise ArgumentTypeError(f"likelihood must be a string, got {type(likelihood).__name__}")
@@ -497,6 +496,34 @@ def fit(
     if warn:  # screen="exclude" on too few runs: skipped, nothing excluded; said once
         warn_skipped(screening)
     return _with_screening(fitted, screening.record())
+
+
+def law_options_given(law_options, options: dict) -> dict:
+    """The law options of a ``bl.fit`` call: ``law_options`` (a dict or None) and the keyword
+    ``options``, merged. An option given both ways must have the same value in both
+    (ValueError naming it and both values); ``law_options`` not a dict is an
+    ArgumentTypeError."""
+    if law_options is not None and not isinstance(law_options, dict):
+        raise ArgumentTypeError(f"law_options must be a dict, got {type(law_options).__name__}")
+    law_options = law_options or {}
+    clash = [k for k in options if k in law_options and not _same_value(options[k], law_options[k])]
+    if clash:
+        both = "; ".join(
+            f"{k}={options[k]!r} as a keyword, {law_options[k]!r} in law_options" for k in clash
+        )
+        raise ValueError(
+            f"bl.fit() got law option(s) {clash} both as a keyword and in law_options, with "
+            f"different values ({both}): give each option once"
+        )
+    return {**law_options, **options}
+
+
+def _same_value(a, b) -> bool:
+    """Whether two option values are equal (False when they cannot be compared as one)."""
+    try:
+        return bool(a == b)
+    except (TypeError, ValueError):  # e.g. arrays of several values
+        return a is b
 
 
 def _first_fit(runs, law_obj, likelihood, priors_used, settings, label, warn, rule):

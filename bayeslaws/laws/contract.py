@@ -41,7 +41,15 @@ from ..runs.messages import RunTableError
 from ..runs.reading import diverged_flags
 from ..runs.table import label_key
 from .likelihoods import FAMILIES, default_noise_priors
-from .priors import check_round_trip, prior_to_spec, priors_to_spec
+from .priors import (
+    check_parameters,
+    check_round_trip,
+    prior_to_spec,
+    priors_to_spec,
+    support_examples,
+    support_text,
+    support_within,
+)
 
 OBSERVED_SITE = "log_loss"
 KINDS = ("mean", "new_run")
@@ -271,10 +279,26 @@ def is_pooling_scale(key: str) -> bool:
     return key == "group_sd" or key.endswith("_tau")
 
 
-def unused_pooling_priors(overrides: Mapping, n_groups: int) -> list[str]:
-    """The pooling scales among ``overrides`` (names) that a fit with ``n_groups`` groups
-    ignores: all of them without groups (``n_groups <= 1``), none otherwise."""
-    return sorted(k for k in overrides if is_pooling_scale(k)) if n_groups <= 1 else []
+POOLING_NEEDS = "for a run table with groups (column 'group'); this one has none"
+
+
+def unsampled_message(law_name: str, unsampled: Mapping) -> str:
+    """Why priors given are refused: ``unsampled`` maps each name to when the law would sample
+    it (:meth:`Law.unsampled_priors`); names sharing a condition are said together."""
+    by_need: dict = {}
+    for key in sorted(unsampled):
+        by_need.setdefault(unsampled[key], []).append(key)
+    reasons = "; ".join(
+        f"{' and '.join(keys)} {'is' if len(keys) == 1 else 'are'} sampled only {need}"
+        for need, keys in by_need.items()
+    )
+    one = len(unsampled) == 1
+    return (
+        f"prior given for {sorted(unsampled)}, which law {law_name!r} would not sample here, "
+        f"so the fit would ignore {'it' if one else 'them'}: {reasons}. Drop "
+        f"{'it' if one else 'them'}, or fit as said so that {'it is' if one else 'they are'} "
+        "sampled"
+    )
 
 
 def same_prior(a, b) -> bool:
@@ -290,9 +314,10 @@ def check_prior(key: str, value, reference=None) -> dict:
     """Check a user's prior for parameter ``key``; returns its spec (``priors.prior_to_spec``).
 
     ``value`` must be a numpyro distribution with the shape of ``reference`` (scalar when None:
-    one value per parameter), whose support is not the whole real line when the reference's
-    support is narrower, and that rebuilds exactly from its spec (the record and cache key).
-    Raises TypeError / ValueError naming ``key``."""
+    one value per parameter), whose support lies within the reference's
+    (:func:`.priors.support_within`: a rho on (-1, 1) takes no Uniform(-1.5, 1.5)), and that
+    rebuilds exactly from its spec (the record and cache key). Raises TypeError / ValueError
+    naming ``key``."""
     import numpyro.distributions as dist
 
     if not isinstance(value, dist.Distribution):
@@ -306,21 +331,21 @@ def check_prior(key: str, value, reference=None) -> dict:
             f"{'one number' if wanted == ((), ()) else f'of shapes {wanted}'}: give a "
             "distribution with scalar parameters (e.g. dist.Beta(2.0, 3.0))"
         )
-    unbounded = dist.constraints.real
-    if (
-        reference is not None
-        and reference.support is not unbounded
-        and (value.support is unbounded)
-    ):
-        raise ValueError(
-            f"prior for {key!r} puts mass on every real number, but {key!r} lives on "
-            f"{reference.support} (its default prior is {type(reference).__name__}): use a "
-            "distribution on that support (e.g. dist.Beta on (0, 1), dist.HalfNormal "
-            "or dist.LogNormal on the positive numbers)"
-        )
     try:
         if same_prior(value, reference):  # a default (as an update passes them): known good
             return prior_to_spec(value)
+        check_parameters(value)  # finite and valid parameters: before its support is read
+    except ValueError as error:
+        raise ValueError(f"prior for {key!r} cannot be used: {error}") from None
+    if reference is not None and not support_within(value.support, reference.support):
+        examples = support_examples(reference.support)
+        raise ValueError(
+            f"prior for {key!r} puts mass on {support_text(value.support)}, but {key!r} lives "
+            f"on {reference.support}, {support_text(reference.support)} (its default prior is "
+            f"{type(reference).__name__}): use a distribution on that support"
+            + (f" (e.g. {examples})" if examples else "")
+        )
+    try:
         return check_round_trip(value)
     except ValueError as error:
         raise ValueError(f"prior for {key!r} cannot be used: {error}") from None
@@ -452,6 +477,7 @@ class Law(abc.ABC):
         """Default priors of law and likelihood with the user's overrides (checked by name,
         type, shape, support and whether they can be recorded: :func:`check_prior`)."""
         priors = {**self.default_priors(), **default_noise_priors(likelihood)}
+        unsampled = self.unsampled_priors()  # what the options alone leave unsampled
         allowed = set(priors) | self.extra_prior_names()
         if overrides is not None and not isinstance(overrides, Mapping):
             raise ArgumentTypeError(
@@ -461,9 +487,13 @@ class Law(abc.ABC):
             if key not in allowed:
                 raise ValueError(
                     f"prior given for {key!r}, which law {self.name!r} with likelihood "
-                    f"{likelihood!r} does not have; its parameters are {sorted(allowed)}"
+                    f"{likelihood!r} does not have; its parameters are "
+                    f"{sorted(allowed - set(unsampled))}"
                 )
-            check_prior(key, value, self.prior_reference(key, priors))
+            reference = self.prior_reference(key, priors)
+            if key in unsampled and not same_prior(value, reference):
+                raise ValueError(unsampled_message(self.name, {key: unsampled[key]}))
+            check_prior(key, value, reference)
             priors[key] = value
         return priors
 
@@ -475,27 +505,34 @@ class Law(abc.ABC):
             return priors[key]
         return priors.get("group_sd") if is_pooling_scale(key) else None
 
+    def unsampled_priors(self, prepared: Prepared | None = None) -> dict:
+        """The prior names this law takes but a fit would sample no site of, name -> when it
+        would, in words that name the option or run-table column (e.g. "with
+        shape_scatter=True (law_options={'shape_scatter': True})"). ``prepared`` None: what
+        the law's options alone decide (:meth:`priors` refuses an override of these); with
+        ``prepared``, what that run table decides too (:meth:`check_priors`). A law overrides it
+        as ``{**super().unsampled_priors(prepared), ...}``. Here: the pooling scales
+        (``group_sd``, ``<p>_tau``) of a run table without groups."""
+        if prepared is None or len(prepared.groups) > 1:
+            return {}
+        names = set(self.default_priors()) | self.extra_prior_names()
+        return {key: POOLING_NEEDS for key in names if is_pooling_scale(key)}
+
     def check_priors(self, overrides: dict | None, prepared: Prepared) -> None:
-        """Refuse overrides that a fit of ``prepared`` would ignore: pooling scales
-        (``group_sd``, ``<p>_tau``) other than their default when the run table has no groups
-        (ValueError naming them). Call it after :meth:`prepare` with the overrides given to
-        :meth:`priors` (a fit's full priors, as an update passes them, are fine: defaults are
-        skipped)."""
+        """Refuse overrides that a fit of ``prepared`` would ignore (:meth:`unsampled_priors`:
+        e.g. pooling scales other than their default when the run table has no groups):
+        ValueError naming them and what would make each count. Call it after :meth:`prepare`
+        with the overrides given to :meth:`priors` (a fit's full priors, as an update passes
+        them, are fine: defaults are skipped)."""
+        unsampled = self.unsampled_priors(prepared)
         defaults = self.default_priors()
-        if len(prepared.groups) > 1:
-            return  # every pooling scale is used
-        changed = {
-            key: value
+        ignored = {
+            key: unsampled[key]
             for key, value in (overrides or {}).items()
-            if is_pooling_scale(key) and not same_prior(value, self.prior_reference(key, defaults))
+            if key in unsampled and not same_prior(value, self.prior_reference(key, defaults))
         }
-        unused = unused_pooling_priors(changed, len(prepared.groups))
-        if unused:
-            raise ValueError(
-                f"prior given for {unused}, which law {self.name!r} uses only for a run table "
-                "with groups (column 'group'); this one has none: drop "
-                f"{'it' if len(unused) == 1 else 'them'} or add the groups"
-            )
+        if ignored:
+            raise ValueError(unsampled_message(self.name, ignored))
 
     @abc.abstractmethod
     def prepare(self, runs) -> Prepared:

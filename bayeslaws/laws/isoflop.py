@@ -413,6 +413,25 @@ class IsoFLOP(Law):
             priors["s_sd"] = dist.HalfNormal(0.1)
         return priors
 
+    def unsampled_priors(self, prepared=None) -> dict:
+        """As the contract's, and ``run_sd`` when ``prepared`` has no per-run offsets (no
+        ``run`` column, or offsets dropped: :func:`run_offsets_note`)."""
+        unsampled = super().unsampled_priors(prepared)
+        if prepared is None or prepared.state["n_run_ids"] > 0:
+            return unsampled
+        if "run" not in prepared.runs.df:
+            need = (
+                "when the run table has a 'run' column (each row's training run), whose "
+                "per-run offsets it scales; this one has none"
+            )
+        else:
+            need = (
+                "with per-run offsets, which this table's 'run' column leaves none of under "
+                "run_offsets='detrended' (it needs at least 4 runs at distinct mean sizes; or "
+                "law_options={'run_offsets': 'free'})"
+            )
+        return {**unsampled, "run_sd": need}
+
     # ---- model ----------------------------------------------------------------------------
     def model(
         self,

@@ -253,6 +253,80 @@ def check_round_trip(prior: dist.Distribution) -> dict:
     return spec
 
 
+# ---- supports: where a prior puts its mass ----------------------------------------------------
+def support_bounds(support) -> tuple[float, float] | None:
+    """(lower, upper) of a numpyro support on the real line (``-inf`` / ``inf`` for an open
+    side): real, positive, greater_than(a), less_than(b), interval(a, b), unit_interval, ...
+    (whether a bound itself belongs to it is not told apart). None for a support that is not
+    one interval of the real line (integers, vectors, simplex, ...) or has non-scalar bounds."""
+    while isinstance(support, constraints._IndependentConstraint):
+        if support.reinterpreted_batch_ndims:
+            return None
+        support = support.base_constraint
+    if isinstance(support, constraints._Real) and not isinstance(support, constraints._RealVector):
+        return -np.inf, np.inf
+    if isinstance(support, constraints._Interval):
+        bounds = (support.lower_bound, support.upper_bound)
+    elif isinstance(support, constraints._GreaterThan):
+        bounds = (support.lower_bound, np.inf)
+    elif isinstance(support, constraints._LessThan):
+        bounds = (-np.inf, support.upper_bound)
+    else:
+        return None
+    values = [np.asarray(b, float) for b in bounds]
+    if any(v.ndim for v in values):
+        return None
+    return float(values[0]), float(values[1])
+
+
+def support_within(inner, outer) -> bool:
+    """Whether the support ``inner`` lies within ``outer`` (numpyro constraints), by their
+    bounds (:func:`support_bounds`). When either is not an interval of the real line (nothing
+    to compare), only the whole real line inside a narrower ``outer`` is refused."""
+    have, allowed = support_bounds(inner), support_bounds(outer)
+    if have is None or allowed is None:
+        return not (inner is constraints.real and outer is not constraints.real)
+    return allowed[0] <= have[0] and have[1] <= allowed[1]
+
+
+def support_text(support) -> str:
+    """A support in words: "the positive numbers", "(0, 1)", "(-1, 1)", "> 2", ... (numpyro's
+    own text for one that is not an interval of the real line)."""
+    bounds = support_bounds(support)
+    if bounds is None:
+        return str(support)
+    low, high = bounds
+    if np.isinf(low) and np.isinf(high):
+        return "every real number"
+    if low == 0 and np.isinf(high):
+        return "the positive numbers"
+    if np.isinf(high):
+        return f"the numbers above {low:g}"
+    if np.isinf(low):
+        return f"the numbers below {high:g}"
+    return f"({low:g}, {high:g})"
+
+
+def support_examples(support) -> str:
+    """Priors on ``support`` to suggest, in words (e.g. "dist.HalfNormal or dist.LogNormal");
+    empty for a support that is not an interval of the real line or is all of it."""
+    bounds = support_bounds(support)
+    if bounds is None or (np.isinf(bounds[0]) and np.isinf(bounds[1])):
+        return ""
+    low, high = bounds
+    if low == 0 and np.isinf(high):
+        return "dist.HalfNormal(scale) or dist.LogNormal(loc, scale)"
+    if np.isinf(high):
+        return f"dist.TruncatedNormal(loc, scale, low={low:g})"
+    if np.isinf(low):
+        return f"dist.TruncatedNormal(loc, scale, high={high:g})"
+    beta = "dist.Beta(a, b), " if (low, high) == (0.0, 1.0) else ""
+    return (
+        f"{beta}dist.Uniform({low:g}, {high:g}) or "
+        f"dist.TruncatedNormal(loc, scale, low={low:g}, high={high:g})"
+    )
+
+
 def priors_to_spec(priors: dict) -> dict:
     return {key: prior_to_spec(value) for key, value in priors.items()}
 

@@ -573,6 +573,18 @@ class SweepLaw(LossSurfaceLaw):
     def extra_prior_names(self) -> set:
         return set()
 
+    def unsampled_priors(self, prepared=None) -> dict:
+        """As the contract's, and the cells' shape scatters (``k_lr_scatter``, ...): sampled
+        only with ``shape_scatter=True`` (fixed at 0 without it)."""
+        unsampled = super().unsampled_priors(prepared)
+        if self.shape_scatter:
+            return unsampled
+        need = (
+            "with shape_scatter=True (Python: law_options={'shape_scatter': True}; command "
+            "line: --option shape_scatter=true); without it each is fixed at 0"
+        )
+        return {**unsampled, **{f"{k}_scatter": need for k in SHAPE_SCATTER}}
+
     def priors(self, likelihood: str, overrides: dict | None = None) -> dict:
         if isinstance(overrides, Mapping) or overrides is None:  # else the contract refuses it
             run_noise = dist.LogNormal(float(np.log(SIGMA_MEDIAN)), SIGMA_LOG_SD)

@@ -126,6 +126,12 @@ class TwoStageHyperparams(Law):
             if target not in TARGETS:
                 raise ValueError(f"terms: targets are {sorted(TARGETS)}, got {target!r}")
             use = (use,) if isinstance(use, str) else use  # "ND" is not two terms
+            listed = isinstance(use, list | tuple | set | frozenset)
+            if not (listed and all(isinstance(t, str) for t in use)):
+                raise ArgumentTypeError(
+                    f"terms for {target!r} must be a list of terms among {TERMS} (e.g. "
+                    f"terms={{{target!r}: ['D']}}), got {use!r}"
+                )
             if not set(use) <= set(TERMS):
                 raise ValueError(f"terms for {target!r} must be among {TERMS}, got {use!r}")
             full[target] = [t for t in TERMS if t in use]
@@ -159,6 +165,15 @@ class TwoStageHyperparams(Law):
         priors = super().priors(likelihood, overrides)
         priors.pop("sigma", None)  # one noise scale per regression instead
         return priors
+
+    def unsampled_priors(self, prepared=None) -> dict:
+        """As the contract's, and the likelihood's ``sigma``: each regression has its own noise
+        scale (``sigma_lr``, ``sigma_batch``)."""
+        need = (
+            "by the other laws; this one's two regressions have a noise scale each: give "
+            "sigma_lr or sigma_batch instead"
+        )
+        return {**super().unsampled_priors(prepared), "sigma": need}
 
     # ---- stage 1: the selected optima ---------------------------------------------------------
     def select(self, df: pd.DataFrame) -> pd.DataFrame:
