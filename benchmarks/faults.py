@@ -8,7 +8,8 @@ ok, raw traceback, unclear error, silent wrong result, corrupt file, stall witho
     python benchmarks/faults.py --gp-threads     # GP search time on a 1,000-run fit
 
 Prints the counts and every case that is not ok, and writes them to
-benchmarks/output/faults.txt (--gp-threads: benchmarks/output/gp_threads.txt). Uses
+benchmarks/output/faults.txt, its first line the command, date and commit (--gp-threads:
+benchmarks/output/gp_threads.txt). Uses
 ../shared/data for the Epoch cases (skipped with a note when absent). Simulated tables are
 labelled SIMULATED.
 """
@@ -34,6 +35,9 @@ import numpy as np
 
 import bayeslaws as bl
 from bayeslaws.inference import progress
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/, when imported
+from bench_provenance import header  # noqa: E402  (benchmarks/bench_provenance.py)
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = Path(__file__).resolve().parent / "output"
@@ -514,7 +518,7 @@ def main(argv=None) -> None:
         if not args.fast_only:
             slow, notes = slow_cases(suite, ctx, args)
             outcomes += slow
-    lines = report(outcomes, notes)
+    lines = [header("benchmarks/faults.py", argv), *report(outcomes, notes)]
     tag = "_fast" if args.fast_only else "_slow" if args.slow_only else ""
     (OUT / f"faults{tag}.txt").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
