@@ -18,9 +18,10 @@ from bayeslaws.inference import nuts
 from bayeslaws.laws import LAWS
 from bayeslaws.laws.hyperparams.law import HyperparamsLaw
 from bayeslaws.laws.isoflop import LAW as ISOFLOP
+from bayeslaws.laws.sweep import SHAPE_SCATTER
 from bayeslaws.runs import PlausibilityWarning, as_run_table, simulate
 
-SHAPE_SCATTERS = ("k_lr_scatter", "k_batch_scatter", "lr_asym_scatter", "valley_scatter")
+SHAPE_SCATTERS = tuple(f"{name}_scatter" for name in SHAPE_SCATTER)
 
 
 class Sampled(Exception):
@@ -100,6 +101,16 @@ def test_two_stage_refuses_sigma_and_names_its_own_noise_scales():
     listed = str(refused.value).split("its parameters are")[1]
     assert "'sigma_lr'" in listed and "'sigma'" not in listed
     assert law.priors("gaussian", {"sigma_lr": dist.LogUniform(1e-3, 1.0)})["sigma_lr"]
+
+
+def test_a_noise_scale_takes_any_positive_prior_beyond_its_default_bounds():
+    """sigma_lr's default LogUniform(1e-4, 10) bounds it by choice: a HalfNormal (all the
+    positive numbers) is a fine override and was refused as if sigma_lr lived on (1e-4, 10);
+    a prior on every real number still is refused."""
+    law = LAWS["hyperparams_two_stage"]
+    assert law.priors("gaussian", {"sigma_lr": dist.HalfNormal(0.5)})["sigma_lr"].scale == 0.5
+    with pytest.raises(ValueError, match="prior for 'sigma_batch' puts mass on every real"):
+        law.priors("gaussian", {"sigma_batch": dist.Normal(0.0, 1.0)})
 
 
 # ---- 2. an override's support within its default's ---------------------------------------------

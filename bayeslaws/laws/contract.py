@@ -310,12 +310,13 @@ def same_prior(a, b) -> bool:
         return False
 
 
-def check_prior(key: str, value, reference=None) -> dict:
+def check_prior(key: str, value, reference=None, domain=None) -> dict:
     """Check a user's prior for parameter ``key``; returns its spec (``priors.prior_to_spec``).
 
     ``value`` must be a numpyro distribution with the shape of ``reference`` (scalar when None:
-    one value per parameter), whose support lies within the reference's
-    (:func:`.priors.support_within`: a rho on (-1, 1) takes no Uniform(-1.5, 1.5)), and that
+    one value per parameter), whose support lies within ``domain``, the values the parameter
+    can take (a numpyro constraint; None: the reference's support), by
+    :func:`.priors.support_within` (a rho on (-1, 1) takes no Uniform(-1.5, 1.5)), and that
     rebuilds exactly from its spec (the record and cache key). Raises TypeError / ValueError
     naming ``key``."""
     import numpyro.distributions as dist
@@ -337,11 +338,13 @@ def check_prior(key: str, value, reference=None) -> dict:
         check_parameters(value)  # finite and valid parameters: before its support is read
     except ValueError as error:
         raise ValueError(f"prior for {key!r} cannot be used: {error}") from None
-    if reference is not None and not support_within(value.support, reference.support):
-        examples = support_examples(reference.support)
+    if domain is None and reference is not None:
+        domain = reference.support
+    if domain is not None and not support_within(value.support, domain):
+        examples = support_examples(domain)
         raise ValueError(
             f"prior for {key!r} puts mass on {support_text(value.support)}, but {key!r} lives "
-            f"on {reference.support}, {support_text(reference.support)} (its default prior is "
+            f"on {domain}, {support_text(domain)} (its default prior is "
             f"{type(reference).__name__}): use a distribution on that support"
             + (f" (e.g. {examples})" if examples else "")
         )
@@ -493,9 +496,17 @@ class Law(abc.ABC):
             reference = self.prior_reference(key, priors)
             if key in unsampled and not same_prior(value, reference):
                 raise ValueError(unsampled_message(self.name, {key: unsampled[key]}))
-            check_prior(key, value, reference)
+            check_prior(key, value, reference, self.prior_domain(key, reference))
             priors[key] = value
         return priors
+
+    def prior_domain(self, key: str, reference):
+        """The values parameter ``key`` can take, which an override's support must lie within
+        (a numpyro constraint): by default its default prior's (``reference``) support, e.g.
+        (0, 1) for an exponent under a Beta, (-1, 1) for a correlation. A law whose default
+        is narrower than the parameter's range by choice (a LogUniform noise scale) widens it
+        here; None: no default, nothing to compare."""
+        return None if reference is None else reference.support
 
     def prior_reference(self, key: str, priors: dict):
         """The prior whose support and shape an override of ``key`` must keep: its default in

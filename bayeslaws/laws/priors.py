@@ -263,7 +263,7 @@ def support_bounds(support) -> tuple[float, float] | None:
         if support.reinterpreted_batch_ndims:
             return None
         support = support.base_constraint
-    if isinstance(support, constraints._Real) and not isinstance(support, constraints._RealVector):
+    if isinstance(support, constraints._Real):
         return -np.inf, np.inf
     if isinstance(support, constraints._Interval):
         bounds = (support.lower_bound, support.upper_bound)

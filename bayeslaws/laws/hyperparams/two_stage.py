@@ -166,6 +166,13 @@ class TwoStageHyperparams(Law):
         priors.pop("sigma", None)  # one noise scale per regression instead
         return priors
 
+    def prior_domain(self, key: str, reference):
+        """As the contract's, but a noise scale (``sigma_lr``, ``sigma_batch``) takes any
+        positive value: its LogUniform(1e-4, 10) default bounds it by choice, not by nature."""
+        if key in {f"sigma_{prefix}" for prefix in TARGETS.values()}:
+            return dist.constraints.positive
+        return super().prior_domain(key, reference)
+
     def unsampled_priors(self, prepared=None) -> dict:
         """As the contract's, and the likelihood's ``sigma``: each regression has its own noise
         scale (``sigma_lr``, ``sigma_batch``)."""
