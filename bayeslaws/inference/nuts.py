@@ -40,7 +40,7 @@ from . import deferred, exported, identifiability, memory, padding, progress
 from .compilation import enable_compilation_cache, jax_config_key
 from .diagnostics import check
 from .fit import Fit, model_trace
-from .record import FitRecord, SamplerRecord
+from .record import FitRecord, SamplerRecord, current_precision
 from .screening import (
     OutlierWarning,
     as_screen,
@@ -759,6 +759,7 @@ def _fit_once(runs, law_obj, likelihood, priors_used, settings, label, warn, rul
             chain_method=settings["chain_method"],
             seed=settings["seed"],
             backend=jax.default_backend(),
+            precision=current_precision(),
             sampling_seconds=sampling_seconds,
         ),
         label=label,

@@ -29,9 +29,9 @@ class SamplerRecord:
     precision).
 
     precision : the float precision the draws were sampled in ("float32", or "float64" under
-        ``jax_enable_x64``; the same seed gives other draws in the other): by default the
-        process's when the record is made, right after sampling (:func:`current_precision`).
-        None: unknown (a fit saved before it was recorded).
+        ``jax_enable_x64``; the same seed gives other draws in the other): the process's right
+        after sampling (:func:`current_precision`). None: unknown (a fit saved before it was
+        recorded).
     """
 
     chains: int
@@ -43,7 +43,7 @@ class SamplerRecord:
     seed: int
     backend: str
     sampling_seconds: float  # mcmc.run wall time, compilation included
-    precision: str | None = field(default_factory=current_precision)
+    precision: str | None = None
 
 
 @dataclass(frozen=True)
@@ -130,8 +130,7 @@ class FitRecord:
                 f"unknown {unknown})"
             )
         try:
-            # a fit saved before its precision was recorded: unknown (not this process's)
-            raw["sampler"] = SamplerRecord(**{"precision": None, **raw["sampler"]})
+            raw["sampler"] = SamplerRecord(**raw["sampler"])
         except TypeError as err:
             raise IncompatibleFitFile(f"{where}: bad sampler record ({err})") from None
         return cls(**raw)

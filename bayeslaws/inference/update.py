@@ -102,6 +102,7 @@ from ..runs.units import unit_factors
 from ..runs.warn import user_stacklevel
 from . import memory, nuts, padding
 from .fit import Fit
+from .record import current_precision
 from .screening import RowNames, as_screen, named_rows
 
 MIN_WARMUP = 100  # warm-up iterations of an update at the least (default: the fit's own)
@@ -859,7 +860,7 @@ def start_value(value) -> jax.Array:
     or float64 under ``jax_enable_x64``. A fit's draws keep the precision they were sampled in
     (a fit loaded or updated after the setting changed), while recentred values are computed
     anew, and NUTS's warm-up fails on a chain whose sites mix the two."""
-    return jnp.asarray(value, dtype=jnp.result_type(float))
+    return jnp.asarray(value, dtype=current_precision())
 
 
 def _latent_shapes(model, data: dict) -> dict:

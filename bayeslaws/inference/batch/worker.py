@@ -20,6 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ...laws import class_ref
+from ..record import current_precision
 from .tasks import NOT_RETRIED, FitTask, UnpicklableResultError
 
 # About one core per worker process: XLA's multi-threaded Eigen ops and BLAS threads off
@@ -144,15 +145,8 @@ def worker_env(environ=None) -> dict:
         "XLA_FLAGS": " ".join(flags),
         "BAYESLAWS_QUIET": "1",
         WORKER_PREALLOCATE: preallocate,
-        WORKER_X64: "1" if x64_enabled() else "0",
+        WORKER_X64: "1" if current_precision() == "float64" else "0",
     } | dict.fromkeys(WORKER_THREADS, "1")
-
-
-def x64_enabled() -> bool:
-    """Whether JAX computes in float64 in this process now (``jax_enable_x64``, however set)."""
-    import jax
-
-    return bool(jax.config.jax_enable_x64)
 
 
 @contextlib.contextmanager
