@@ -12,7 +12,6 @@ import pandas as pd
 import pytest
 
 import bayeslaws as bl
-from bayeslaws import design
 from bayeslaws.app import plan
 from bayeslaws.posterior import ExtrapolationWarning, range_stated
 from bayeslaws.posterior.allocation import WARN_DECADES
@@ -137,19 +136,6 @@ def test_plan_states_the_target_distances_without_predicts_warning(
     runs = pd.DataFrame({"N": [N_t], "D": [D_t], "C": [budget], "unit": ["u1"]})
     _, caught = _caught(plan.with_hp_settings, runs, fit)
     assert not _extrapolation(caught)
-
-
-def test_design_at_a_far_target_adds_no_predict_warning(simulated_fit):
-    """The design's targets draw through quantity_draws, not predict: a target and candidates
-    3 decades beyond the fit bring no predict warning."""
-    n_hi, d_hi = _range(simulated_fit, "N")[1], _range(simulated_fit, "D")[1]
-    cands = pd.DataFrame({"N": [n_hi, n_hi * 10**3], "D": [d_hi, d_hi]})
-    target = design.Loss(N=n_hi * 10**3, D=d_hi)
-    _, caught = _caught(
-        design.rank_candidates, simulated_fit, cands, target, cost=None, model="none"
-    )
-    said = [str(w.message) for w in caught]
-    assert not [m for m in said if m.startswith(("predict:", "loss_penalty:"))], said
 
 
 @pytest.mark.parametrize("caller", ["optimal_allocation", "near_optimal"])

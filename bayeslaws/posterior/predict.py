@@ -200,12 +200,10 @@ def warn_far_points(fit, table: pd.DataFrame, group=None, caller: str = "predict
     """An :class:`~.outside.ExtrapolationWarning` (:func:`far_points_message`,
     at the user's line) when a point of the prediction ``table`` lies more than
     ``WARN_DECADES`` outside the fitted range (``group``'s own runs' for a fitted group, as
-    the table's ``*_outside_decades`` measure it) in one of the law's inputs or C. Settings
+    the table's ``*_outside_decades`` measure it) in N, D or C (those the table has). Settings
     (lr, batch_size) are left to :func:`~.draws.check_range`, which warns at that distance."""
-    law = fit.law
-    axes = [a for a in dict.fromkeys((*law.inputs, "C")) if a not in law.optional_inputs]
     message = far_points_message(
-        table, group_ranges(fit, group), axes, caller, range_words(fit, group)
+        table, group_ranges(fit, group), ("N", "D", "C"), caller, range_words(fit, group)
     )
     if message:
         warnings.warn(message, ExtrapolationWarning, stacklevel=user_stacklevel())

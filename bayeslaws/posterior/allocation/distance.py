@@ -10,12 +10,12 @@ import warnings
 
 import numpy as np
 
-from ...runs import decades_outside
 from ...runs.warn import user_stacklevel
 from ..extrapolation.distance import group_ranges, range_words
 from ..extrapolation.drift import flops_as_ranged
 from ..model import FULL_MODELS
 from ..outside import WARN_DECADES, ExtrapolationWarning, extrapolation_sentence
+from ..predict import outside_decades
 from .checks import compute_model_of
 
 RANGE_AXES = (("C", "C", "FLOPs"), ("N", "N_opt", "params"), ("D", "D_opt", "tokens"))
@@ -42,12 +42,11 @@ def outside_columns(fit, group, C, N_opt, D_opt, compute_model=None) -> dict:
     C_ranged = flops_as_ranged(N_opt, D_opt, C, model, fit.compute_model)
     values = {"C": C_ranged, "N": N_opt, "D": D_opt}
     ranges = group_ranges(fit, group) or {}
-    out = {}
-    for axis, _, _ in RANGE_AXES:
-        if axis in ranges:  # signed, as predict's outside_decades
-            above, below = decades_outside(np.asarray(values[axis], float), *ranges[axis])
-            out[f"{axis}_outside_decades"] = above - below
-    return out
+    return {
+        f"{axis}_outside_decades": outside_decades(np.asarray(values[axis], float), *ranges[axis])
+        for axis, _, _ in RANGE_AXES
+        if axis in ranges
+    }
 
 
 def interval_note(widened: bool, extrapolation: str) -> str:

@@ -256,7 +256,7 @@ def _warn_unscored_budgets(table: pd.DataFrame) -> None:
         return
     groups = left["group"] if "group" in left else [None] * len(left)
     named = [
-        ("" if g is None else f"group {g} ") + f"C={c:.3g} {q}"
+        ("" if g is None else "group (none) " if pd.isna(g) else f"group {g} ") + f"C={c:.3g} {q}"
         for g, c, q in zip(groups, left["C"], left["quantity"], strict=True)
     ]
     shown = f"{named[:10]}{' ...' if len(named) > 10 else ''}"
