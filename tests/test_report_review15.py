@@ -95,11 +95,13 @@ def test_report_far_budget_warning_names_only_true_positions(simulated_fit):
 
 # ---- 3, 4. targets and budgets checked together, as typed -------------------------------------
 def test_bad_second_target_is_named_as_typed(simulated_fit):
-    with pytest.raises(ValueError, match=r"the 2nd --target \(targets\[1\] in Python\).* D "
-                                         r"must be finite and at least 1 .*got -5"):
+    with pytest.raises(ValueError, match=r"the 2nd --target \(targets\[1\] in Python\), "
+                                         r"N 1e\+09 D -5: D must be finite and positive"):
         _quiet(fit_report, simulated_fit, targets=[(1e9, 1e11), (1e9, -5.0)])
     with pytest.raises(ValueError, match=r"the 1st --target .*N must be finite"):
         _quiet(fit_report, simulated_fit, targets=[(np.nan, 1e11)])
+    with pytest.raises(ValueError, match=r"the 2nd --target .*D = 0.5 is below one token"):
+        _quiet(fit_report, simulated_fit, targets=[(1e9, 1e11), (1e9, 0.5)])
 
 
 def test_repeated_budget_or_target_is_refused(simulated_fit):

@@ -36,7 +36,7 @@ from ..posterior.allocation import (
     edge_message,
     interval_note,
 )
-from ..posterior.draws import spread_prior_note
+from ..posterior.draws import query_frame, spread_prior_note
 from ..posterior.extrapolation import DEFAULT_METHOD, gp_component
 from ..posterior.extrapolation.distance import group_ranges, own_group_rows, range_words
 from ..posterior.predict import outside_decades
@@ -500,27 +500,25 @@ def refuse_repeats(values: list, option: str, argument: str, shown=str) -> None:
         )
 
 
-def check_targets(targets, other: str = "D") -> list[tuple[float, float]]:
+def check_targets(fit, targets, other: str = "D") -> list[tuple[float, float]]:
     """A report's targets, (N, value of ``other``: D in tokens, or C in FLOPs for an isoFLOP
-    law) pairs, checked together before any is predicted, as float pairs. A target that is not
-    a pair of finite positive numbers, an N below one parameter or a D below one token, or a
-    repeated target (:func:`refuse_repeats`) is an error naming it as typed: "the 2nd
-    --target" (``targets[1]`` in Python) and its values."""
-    units = {"N": "parameters", other: UNITS.get(other, "")}
+    law) pairs, checked together before any is predicted, as ``fit``'s queries are
+    (:func:`~bayeslaws.posterior.query_frame`: finite positive values, no size below one
+    parameter or token, given or derived), as float pairs. A bad target or a repeated one
+    (:func:`refuse_repeats`) is an error naming it as typed: "the 2nd --target"
+    (``targets[1]`` in Python) and its values."""
     out = []
     for k, target in enumerate(targets, 1):
         which = f"the {_ordinal(k)} --target (targets[{k - 1}] in Python)"
         pair = number_array(f"{which}: N and {other}", target)
         if pair.shape != (2,):
             raise ValueError(f"{which} must be two numbers, N and {other}; got {target!r}")
-        for name, value in zip(("N", other), pair, strict=True):
-            counted = name in ("N", "D")  # parameters, tokens: at least one
-            if not np.isfinite(value) or (value < 1 if counted else value <= 0):
-                bound = "finite and at least 1" if counted else "finite and positive"
-                raise ValueError(
-                    f"{which}, N {pair[0]:g} {other} {pair[1]:g}: {name} must be {bound} "
-                    f"({name} in {units[name]}), got {value:g}"
-                )
+        try:
+            with warnings.catch_warnings():  # far values: each number's "where" states them
+                warnings.simplefilter("ignore")
+                query_frame(fit, N=pair[0], **{other: pair[1]})
+        except ValueError as err:
+            raise ValueError(f"{which}, N {pair[0]:g} {other} {pair[1]:g}: {err}") from None
         out.append((float(pair[0]), float(pair[1])))
     refuse_repeats(out, "--target", "targets", lambda t: f"{t[0]:g} {t[1]:g}")
     return out
@@ -586,7 +584,7 @@ def _fit_report(
     extrapolation = check_method(extrapolation)  # an unknown method fails before any work
     other = next((c for c in fit.law.inputs if c != "N"), "D")
     # all targets and budgets checked before any is computed: an error names the one as typed
-    targets = check_targets(targets, other) if targets else targets
+    targets = check_targets(fit, targets, other) if targets else targets
     if budgets:
         refuse_repeats(
             number_array("budgets", budgets).ravel().tolist(), "--C", "budgets", "{:g}".format
@@ -710,7 +708,7 @@ def _fit_report(
             with range_stated(), warnings.catch_warnings():
                 # its far-budget warning repeats the allocation's (which names the --C
                 # position): the allocation asked the same budgets of the same fit first
-                warnings.simplefilter("ignore", PlausibilityWarning)
+                warnings.filterwarnings("ignore", r"C = \S+ lies ", PlausibilityWarning)
                 near = near_optimal(
                     fit, C, ci=ci, seed=seed, group=group, extrapolation=extrapolation,
                     _new_group_noted=True,
