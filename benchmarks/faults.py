@@ -503,6 +503,7 @@ def main(argv=None) -> None:
         (OUT / "gp_threads.txt").write_text("\n".join(lines) + "\n")
         print("\n".join(lines))
         return
+    first_line = header("benchmarks/faults.py", argv)  # the commit the cases run on
     suite = load_suite()
     outcomes, notes = [], []
     with tempfile.TemporaryDirectory() as folder:
@@ -518,7 +519,7 @@ def main(argv=None) -> None:
         if not args.fast_only:
             slow, notes = slow_cases(suite, ctx, args)
             outcomes += slow
-    lines = [header("benchmarks/faults.py", argv), *report(outcomes, notes)]
+    lines = [first_line, *report(outcomes, notes)]
     tag = "_fast" if args.fast_only else "_slow" if args.slow_only else ""
     (OUT / f"faults{tag}.txt").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))

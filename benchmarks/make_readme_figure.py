@@ -50,8 +50,8 @@ def numbers_file(out, numbers=None) -> Path:
 
 
 def provenance(argv) -> str:
-    """The numbers file's first line (:func:`bench_provenance.header`); ``argv``: the arguments given
-    (None: this process's command line)."""
+    """The numbers file's first line (:func:`bench_provenance.header`); ``argv``: the
+    arguments given (None: this process's command line)."""
     return header("benchmarks/make_readme_figure.py", argv)
 
 
@@ -66,7 +66,7 @@ def main(argv=None) -> Path:
     )
     args = parser.parse_args(argv)
     numbers = numbers_file(args.out, args.numbers)
-    header = provenance(argv)  # before the fits: the commit they ran on
+    first_line = provenance(argv)  # before the fits: the commit they ran on
     runs = bl.load_bundled()
     started = time.perf_counter()
     with warnings.catch_warnings():
@@ -97,7 +97,7 @@ def main(argv=None) -> Path:
     ]
     print("\n".join(lines))
     numbers.parent.mkdir(parents=True, exist_ok=True)
-    numbers.write_text("\n".join([header, *lines]) + "\n")
+    numbers.write_text("\n".join([first_line, *lines]) + "\n")
     print(f"wrote {numbers}")
     fig = plot.n_opt(
         fit,

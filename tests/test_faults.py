@@ -113,7 +113,9 @@ def classify(case: Case, ctx: dict) -> Outcome:
     if isinstance(result, tuple) and len(result) == 2 and isinstance(result[1], str):
         printed += result[1]  # what a command line run printed (captured by cli())
     outcome = _sort(case, ctx, error, result, caught, printed)
-    if outcome[0] == "ok" and cpu > STALL_S and progress.PREFIX not in printed:
+    # both: waiting on a loaded machine (wall) is no stall, nor are threads' CPU seconds that
+    # add up faster than the user waits
+    if outcome[0] == "ok" and min(cpu, seconds) > STALL_S and progress.PREFIX not in printed:
         outcome = (
             "stall without a message",
             f"{cpu:.0f} CPU seconds ({seconds:.0f} s wall) and no progress message",
