@@ -20,17 +20,10 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/, when imported
+from bench_provenance import commit  # noqa: E402  (benchmarks/bench_provenance.py)
+
 OUT = Path(__file__).resolve().parent / "output" / "demo_timing.txt"
-
-
-def commit() -> str:
-    """The checkout's commit, with ``+changes`` when the working tree differs from it."""
-    root = Path(__file__).resolve().parents[1]
-    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True,
-                          text=True).stdout.strip()  # fmt: skip
-    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
-                           capture_output=True, text=True).stdout.strip()  # fmt: skip
-    return head + ("+changes" if dirty else "")
 
 
 def cli() -> str:
