@@ -149,8 +149,8 @@ def test_allocation_message_unchanged_in_form(caller):
     message = range_message([1e23], outside, ranges, caller, "a note")
     assert message.startswith(f"{caller}: extrapolating more than 2 decades outside the fitted")
     assert (
-        "(C [1e+18, 1e+20] FLOPs, N [1e+07, 1e+09] params): C = 1e+23 FLOPs (C 3 decades above, "
-        "N_opt 1 decades above)" in message
+        "(C [1e+18, 1e+20] FLOPs, N [1e+07, 1e+09] parameters): C = 1e+23 FLOPs "
+        "(C 3 decades above, N_opt 1 decades above)" in message
     )
     assert "holding that far out; a note (" in message
 

@@ -11,10 +11,10 @@ from .allocation import (
     allocation_laws,
     near_optimal,
     optimal_allocation,
-    range_stated,
 )
 from .draws import log_loss_draws, quantity_draws, query_frame
 from .fixed_hyperparams import fixed_vs_optimal
+from .outside import range_stated
 from .predict import loss_penalty, predict
 
 __all__ = [

@@ -29,7 +29,6 @@ from ..runs import decades_outside
 from ..runs.checks import check_probability, rows_text
 from ..runs.warn import user_stacklevel, warn_user
 from .draws import (
-    UNITS,
     check_fit,
     labelled,
     log_loss_draws,
@@ -41,7 +40,13 @@ from .draws import (
 )
 from .extrapolation import DEFAULT_METHOD
 from .extrapolation.distance import group_ranges, range_words
-from .outside import WARN_DECADES, ExtrapolationWarning, extrapolation_sentence
+from .outside import (
+    WARN_DECADES,
+    ExtrapolationWarning,
+    distance_text,
+    extrapolation_sentence,
+    fitted_text,
+)
 
 __all__ = [
     "NominalComputeWarning",
@@ -176,8 +181,7 @@ def far_points_message(
 
     def where(i: int) -> str:
         parts = [
-            f"{axis} = {float(table[axis].iloc[i]):.3g} ({abs(d[i]):.2g} decades "
-            f"{'above' if d[i] > 0 else 'below'})"
+            f"{axis} = {float(table[axis].iloc[i]):.3g} ({distance_text(d[i])})"
             for axis, d in distances.items()
             if d[i] != 0
         ]
@@ -187,11 +191,7 @@ def far_points_message(
     rest = hit[NAMED_POINTS:]
     if rest.size:
         shown += f"; and {rest.size} more points, at positions {rows_text(rest.tolist())}"
-    fitted = ", ".join(
-        f"{axis} [{ranges[axis][0]:.3g}, {ranges[axis][1]:.3g}]"
-        + (f" {UNITS[axis]}" if UNITS.get(axis) else "")
-        for axis in distances
-    )
+    fitted = fitted_text(ranges, distances)
     columns = "columns " + ", ".join(f"{axis}_outside_decades" for axis in distances)
     return extrapolation_sentence(caller, far, whose, fitted, shown, columns)
 

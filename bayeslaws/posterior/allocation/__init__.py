@@ -17,7 +17,7 @@ Modules, each one concern (each imports only those above it):
   with the predictions);
 - :mod:`.checks`: input checks (budgets, candidate sizes, the compute model in use);
 - :mod:`.distance`: distance from the fitted range (the ``*_outside_decades`` columns, the
-  ExtrapolationWarning's message for answers beyond ``WARN_DECADES``, :func:`range_stated`);
+  ExtrapolationWarning's message for answers beyond ``WARN_DECADES``);
 - :mod:`.edges`: the isoFLOP search range behind each draw, draws at its edge or floor, and
   the refusal of budgets surely not in FLOPs;
 - :mod:`.kinks`: draws held at a kink of the drift;
@@ -32,7 +32,7 @@ Modules, each one concern (each imports only those above it):
 Importable from here: the names callers use (the rest from their modules).
 """
 
-from ..outside import WARN_DECADES, ExtrapolationWarning
+from ..outside import WARN_DECADES, ExtrapolationWarning, range_stated
 from ..predict import NominalComputeWarning, nominal_flops_ratio
 from .band import (
     NearOptimal,
@@ -45,7 +45,6 @@ from .distance import (
     interval_note,
     outside_columns,
     range_message,
-    range_stated,
 )
 from .edges import (
     edge_message,

@@ -379,7 +379,7 @@ def near_optimal(
         share,
         {
             name: float(outside[f"{axis}_outside_decades"][0])
-            for axis, name, _ in RANGE_AXES
+            for axis, name in RANGE_AXES
             if f"{axis}_outside_decades" in outside
         },
         range_words(fit, group),

@@ -1,11 +1,10 @@
 """Distance from the fitted range: how far (signed decades) each budget and its median N_opt
 and D_opt lie outside the fitted range of C, N and D (:func:`outside_columns`), the
 :class:`~..outside.ExtrapolationWarning` for answers more than ``WARN_DECADES`` outside it
-(:func:`warn_outside_range`) and the context that silences it (:func:`range_stated`)."""
+(:func:`warn_outside_range`; :func:`~..outside.range_stated` silences it)."""
 
 from __future__ import annotations
 
-import contextlib
 import warnings
 
 import numpy as np
@@ -14,11 +13,17 @@ from ...runs.warn import user_stacklevel
 from ..extrapolation.distance import group_ranges, range_words
 from ..extrapolation.drift import flops_as_ranged
 from ..model import FULL_MODELS
-from ..outside import WARN_DECADES, ExtrapolationWarning, extrapolation_sentence
+from ..outside import (
+    WARN_DECADES,
+    ExtrapolationWarning,
+    distance_text,
+    extrapolation_sentence,
+    fitted_text,
+)
 from ..predict import outside_decades
 from .checks import compute_model_of
 
-RANGE_AXES = (("C", "C", "FLOPs"), ("N", "N_opt", "params"), ("D", "D_opt", "tokens"))
+RANGE_AXES = (("C", "C"), ("N", "N_opt"), ("D", "D_opt"))  # axis, the answer measured on it
 NAMED_BUDGETS = 3  # an extrapolation warning names this many budgets
 RANGE_COLUMNS = {  # where each caller's answer says how far outside the range it lies
     "optimal_allocation": "columns C_outside_decades, N_outside_decades, D_outside_decades",
@@ -44,7 +49,7 @@ def outside_columns(fit, group, C, N_opt, D_opt, compute_model=None) -> dict:
     ranges = group_ranges(fit, group) or {}
     return {
         f"{axis}_outside_decades": outside_decades(np.asarray(values[axis], float), *ranges[axis])
-        for axis, _, _ in RANGE_AXES
+        for axis, _ in RANGE_AXES
         if axis in ranges
     }
 
@@ -67,7 +72,7 @@ def beyond(outside: dict, far: float = WARN_DECADES) -> np.ndarray:
     a scalar False when it holds no axis)."""
     distances = [
         np.abs(np.asarray(outside[f"{axis}_outside_decades"], float))
-        for axis, _, _ in RANGE_AXES
+        for axis, _ in RANGE_AXES
         if f"{axis}_outside_decades" in outside
     ]
     if not distances:
@@ -91,7 +96,7 @@ def range_message(
     when none does."""
     distances = {
         axis: np.asarray(outside[f"{axis}_outside_decades"], float)
-        for axis, _, _ in RANGE_AXES
+        for axis, _ in RANGE_AXES
         if f"{axis}_outside_decades" in outside
     }
     if not distances:
@@ -100,34 +105,17 @@ def range_message(
     hit = np.flatnonzero(beyond(outside, far))
     if not hit.size:
         return ""
-    names = {axis: name for axis, name, _ in RANGE_AXES}
-    units = {axis: unit for axis, _, unit in RANGE_AXES}
+    names = dict(RANGE_AXES)
 
     def where(i):
-        parts = [
-            f"{names[axis]} {abs(d[i]):.2g} decades {'above' if d[i] > 0 else 'below'}"
-            for axis, d in distances.items()
-            if d[i] != 0
-        ]
+        parts = [distance_text(d[i], names[axis]) for axis, d in distances.items() if d[i] != 0]
         return f"C = {C[i]:.3g} FLOPs ({', '.join(parts)})"
 
     shown = "; ".join(where(i) for i in hit[:NAMED_BUDGETS])
     more = f" and {hit.size - NAMED_BUDGETS} more budgets" if hit.size > NAMED_BUDGETS else ""
-    fitted = ", ".join(
-        f"{axis} [{ranges[axis][0]:.3g}, {ranges[axis][1]:.3g}] {units[axis]}" for axis in distances
-    )
+    fitted = fitted_text(ranges, distances)
     columns = RANGE_COLUMNS.get(caller, RANGE_COLUMNS["optimal_allocation"])
     return extrapolation_sentence(caller, far, whose, fitted, shown + more, columns, note)
-
-
-@contextlib.contextmanager
-def range_stated():
-    """Within it, no :class:`ExtrapolationWarning`: for callers that state each answer's
-    distance outside the fitted range themselves (a report's numbers, a figure's bands) or
-    have warned once already (a plan's later calls at the same budget)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ExtrapolationWarning)
-        yield
 
 
 def warn_outside_range(
