@@ -369,6 +369,12 @@ class IsoFLOP(Law):
             raise ValueError(f"loss_floor must be True or False, got {loss_floor!r}")
         if not (is_real(skew_saturation) and skew_saturation > 0):
             raise ValueError(f"skew_saturation must be a number > 0, got {skew_saturation!r}")
+        if not self.cubic and float(skew_saturation) != SKEW_SATURATION:
+            raise ValueError(
+                f"skew_saturation={skew_saturation!r} would have no effect: it bounds the skew "
+                f"of law 'isoflop_cubic''s curves, and law {self.name!r} fits parabolas (no "
+                "skew); use law='isoflop_cubic' or leave skew_saturation out"
+            )
         self.skew_saturation = float(skew_saturation)
         self.run_offsets = run_offsets
         self.loss_floor = loss_floor
@@ -505,6 +511,12 @@ class IsoFLOP(Law):
                 "the groups into one family, whose curves then match none of them)"
             )
         require_converged_runs(runs, self.name)  # no NaN loss, no run flagged diverged
+        if self.run_offsets != "detrended" and "run" not in df:
+            raise RunTableError(
+                f"law_options run_offsets={self.run_offsets!r} would have no effect: per-run "
+                "offsets need a 'run' column (each row's training run), and this run table has "
+                "none; add it or leave run_offsets out"
+            )
         levels, index = budget_levels(df["C"].to_numpy(float))
         if len(levels) < 3:
             raise RunTableError(
