@@ -242,7 +242,9 @@ def test_a_loaded_fit_without_its_user_compute_model_says_what_needs_it(simulate
     runs = bl.load_runs(simulated_runs.df[["N", "D", "loss"]], compute_model=bl.compute.custom(
         lambda n: 6.0 * n))
     fit = bl.fit(runs, warn=False, screen="off", **SMALL)
-    fit.save(tmp_path / "fit.nc")
+    # the save says so at once (it was silent: the first answer from the file found out)
+    with pytest.warns(UserWarning, match=r"compute model .* is a user callable, not saved"):
+        fit.save(tmp_path / "fit.nc")
     loaded = bl.load_fit(tmp_path / "fit.nc")
     with pytest.raises(ValueError, match=r"C = f\(N, D\) is needed here .*whether given N and D"):
         bl.predict(loaded, N=[1e9], D=[2e10])

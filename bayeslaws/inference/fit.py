@@ -337,10 +337,12 @@ class Fit:
         replaced only when it is a saved fit or is named ``*.nc``; any other raises
         FileExistsError (:func:`refuse_non_fit`). Warns (:class:`UnportableLawWarning`) when
         the fit's law is of a class that another process cannot import (defined in a script, a
-        notebook or a function)."""
+        notebook or a function), and (UserWarning) when its compute model is a user callable,
+        which is not saved (:func:`_warn_if_compute_model_unsaved`)."""
         path = check_output_path(path)
         refuse_non_fit(path)
         _warn_if_law_unportable(self.record.law, path)
+        _warn_if_compute_model_unsaved(self.record, path)
         idata = self.idata.copy()
         record_json, cache_json = self.record.to_json(), self.cache.to_json()
         attrs = idata.posterior.attrs
@@ -596,6 +598,22 @@ def _warn_if_law_unportable(ref: str, path: Path) -> None:
         f"saving {str(path)!r}: the fit records its law as {ref!r}, and {reason}: "
         f"bl.load_fit elsewhere will fail to rebuild the law. To load it elsewhere, {fix}",
         UnportableLawWarning,
+        stacklevel=user_stacklevel(),
+    )
+
+
+def _warn_if_compute_model_unsaved(record: FitRecord, path: Path) -> None:
+    """Warn when the fit's compute model is a user callable (``record.compute_model`` None),
+    which a saved file cannot hold: the loaded fit needs it set again before any answer that
+    uses C = f(N, D)."""
+    if record.compute_model is not None:
+        return
+    warnings.warn(
+        f"saving {str(path)!r}: the fit's compute model {record.compute_model_name!r} is a "
+        "user callable, not saved. After bl.load_fit, set fit.compute_model = "
+        "bayeslaws.compute.custom(...) (the same function) before predicting, allocating or "
+        "updating",
+        UserWarning,
         stacklevel=user_stacklevel(),
     )
 
