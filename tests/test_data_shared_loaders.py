@@ -25,6 +25,22 @@ def test_porian_unknown_column_lists_the_configuration_columns(tmp_path, monkeyp
     assert "source_file, dataset, hparams, param_count" in text
 
 
+@pytest.mark.parametrize("column", ["loss", "flops", "C"])
+def test_porian_filters_only_its_configuration_columns(tmp_path, monkeypatch, column):
+    """A filter on a value column (loss, C, the file's flops) was taken (``C=``), refused with
+    "no column" while the column exists (``flops=``), or refused with every distinct value
+    listed (``loss=``, 33 KB on the real file): it is now refused as not a configuration column,
+    naming those and the way to filter any other."""
+    porian_stand_in(tmp_path / "porian_isoflop")
+    monkeypatch.setenv("BAYESLAWS_SHARED_DATA", str(tmp_path))
+    with pytest.raises(UnknownNameError) as err:
+        bundled.porian_isoflop(**{column: 1.0})
+    text = str(err.value)
+    assert f"no configuration column {column!r}" in text or f"no column {column!r}" in text
+    assert "source_file, dataset, hparams, param_count" in text and "runs.subset" in text
+    assert len(text) < 500
+
+
 def test_shared_folder_without_the_tables_is_shared_data_missing(tmp_path, monkeypatch):
     """The variable naming shared/ (whose data/ holds the tables) is SharedDataMissing naming
     the folder to use, not a bare FileNotFoundError."""

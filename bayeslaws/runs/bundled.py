@@ -298,13 +298,15 @@ def porian_isoflop(**config) -> RunTable:
     runs = load_runs(raw, N="n_params", C="flops", loss="loss", accepted_rows=_porian_accepted(raw))
     runs = replace(runs, source=str(path))
     for key, value in config.items():
-        if key not in runs.df:
+        if key not in PORIAN_CONFIG_COLUMNS or key not in runs.df:
             present = [c for c in PORIAN_CONFIG_COLUMNS if c in runs.df]
             near = difflib.get_close_matches(key, present, n=1, cutoff=0.6)
             hint = f" (did you mean {near[0]!r}?)" if near else ""
+            what = "no configuration column" if key in runs.df else "no column"
             raise UnknownNameError(
-                f"porian_isoflop has no column {key!r}{hint}; filter by its configuration "
-                f"columns: {', '.join(present) or 'none in this file'}"
+                f"porian_isoflop has {what} {key!r}{hint}; filter by its configuration "
+                f"columns: {', '.join(present) or 'none in this file'} (other columns: "
+                "runs.subset(mask, reason) on the loaded table)"
             )
         match = runs.df[key] == value
         if not match.any():
