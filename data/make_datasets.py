@@ -1,4 +1,5 @@
-"""Regenerate the bundled tables in data/ (run from anywhere: ``python data/make_datasets.py``).
+"""Regenerate the bundled tables in data/ (run from anywhere: ``python data/make_datasets.py``;
+``--out DIR`` writes them into DIR instead, e.g. to compare with the committed files).
 
 * ``video_dit_sweep_simulated.csv``: SIMULATED Yin et al.-style sweep,
   :func:`bayeslaws.runs.simulate.simulate_video_dit_sweep` with seed ``SWEEP_SEED``.
@@ -10,6 +11,7 @@ See data/README.md for columns and units.
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
@@ -80,12 +82,20 @@ def yin_grid_1p07b() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def main() -> None:
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--out", type=Path, default=DATA_DIR,
+        help="folder to write the two CSVs into (default: data/, beside this script)",
+    )  # fmt: skip
+    out = parser.parse_args(argv).out
+    out.mkdir(parents=True, exist_ok=True)
+    sweep_file, grid_file = out / SWEEP_FILE.name, out / GRID_FILE.name
     sweep = video_dit_sweep()
-    sweep.to_csv(SWEEP_FILE, index=False, float_format=FLOAT_FORMAT)
+    sweep.to_csv(sweep_file, index=False, float_format=FLOAT_FORMAT)
     grid = yin_grid_1p07b()
-    grid.to_csv(GRID_FILE, index=False, float_format=FLOAT_FORMAT)
-    print(f"wrote {SWEEP_FILE} ({len(sweep)} rows) and {GRID_FILE} ({len(grid)} rows)")
+    grid.to_csv(grid_file, index=False, float_format=FLOAT_FORMAT)
+    print(f"wrote {sweep_file} ({len(sweep)} rows) and {grid_file} ({len(grid)} rows)")
 
 
 if __name__ == "__main__":
