@@ -28,6 +28,7 @@ and :func:`run_planning` (``bayeslaws plan``). Units: N parameters, D tokens, C 
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 import warnings
@@ -388,6 +389,17 @@ def refuse_foreign_files(
     return [out / name for name in names if (out / name).is_file()]
 
 
+def check_writable_folder(out: Path) -> Path:
+    """Before any fit: PermissionError ("the folder ... is not writable", as
+    :func:`~bayeslaws.inference.fit.check_output_path` says of a file's folder) unless files
+    can be written into ``out``, or, when it does not exist yet, made in the nearest existing
+    folder above it, where ``out`` will be made. Returns that folder."""
+    place = next((p for p in (out, *out.parents) if p.exists()), Path.cwd())
+    if place.is_dir() and not os.access(place, os.W_OK | os.X_OK):
+        raise PermissionError(f"the folder {str(place)!r} is not writable")
+    return place
+
+
 def wrote_line(written: list, existed: list) -> str:
     """The demo's closing line: "wrote A, B, ..." and the files among them that replaced an
     earlier one, "(replacing the earlier report.txt, sweep_fit.nc)"."""
@@ -562,7 +574,8 @@ def run_planning(
     (:func:`~bayeslaws.app.plan.check_planning`: their laws, in the right order, the inputs
     against their ranges and ``group``, two fits' runs, the loss-surface fit's drawn from the
     hyperparameter fit's), the table and ``group`` (:func:`check_sweep_table`) and the folder
-    (:func:`refuse_foreign_files`).
+    (:func:`refuse_foreign_files`; writable, or made in a writable folder:
+    :func:`check_writable_folder`).
     ``warnings_before``: warning lines issued earlier (e.g. when the fits were loaded) for the
     report's Warnings section; the fits' own warnings are listed there too and reach the
     caller. ``sampler`` None: 4 chains x 500 + 500 draws; the
@@ -596,6 +609,7 @@ def run_planning(
     out = Path(out)
     # before the minutes of fitting
     existed = refuse_foreign_files(out, route, figures, html, fits=fits is None)
+    check_writable_folder(out)  # mkdir succeeds on an existing read-only folder
     out.mkdir(parents=True, exist_ok=True)
     step = Progress((4 if fits is None else 2) + bool(figures), progress)
     fit_warnings = list(warnings_before)
