@@ -52,7 +52,7 @@ from ...inference.diagnostics import SamplerWarning
 from ...inference.diagnostics import check as check_sampler
 from ...inference.nuts import choose_chain_method, fitted_sites
 from ...inference.padding import masked_model
-from ...laws.contract import Posterior
+from ...laws.contract import Posterior, resolve_group
 from ...runs import RunTable, decades_outside
 from ...runs.checks import ArgumentTypeError, UnknownNameError
 from ...runs.warn import user_stacklevel, warn_user
@@ -659,15 +659,32 @@ def ensure_state(fit, gp: bool = False) -> dict:
     return calibrate(fit, gp=gp) if state is None else state
 
 
+def fitted_label(fit, group) -> str | None:
+    """The fit's own label for ``group`` as the law resolves it
+    (:func:`~bayeslaws.laws.contract.resolve_group`: 10, 10.0 and "10.0" name the group "10"),
+    or None for ``group=None``, a fit of one group or none, and a label the fit does not
+    know."""
+    groups = list(fit.record.groups)
+    if group is None or len(groups) <= 1:
+        return None
+    try:
+        index = resolve_group(groups, group)
+    except ValueError:
+        return None
+    return None if index is None else str(groups[index])
+
+
 def own_group_rows(fit, group) -> np.ndarray | None:
     """Which stored training runs (``fit.record.training_runs``) are ``group``'s own: a bool
-    mask (n_runs,) for a fitted group of a grouped fit; None for a fit without groups, for
-    ``group=None`` (a new, unseen group), for a label none of the stored runs carries, and for
-    a fit that stores no training runs."""
+    mask (n_runs,) for a fitted group of a grouped fit (named in any spelling the law accepts:
+    :func:`fitted_label`); None for a fit without groups, for ``group=None`` (a new, unseen
+    group), for a label none of the stored runs carries, and for a fit that stores no
+    training runs."""
     runs = fit.record.training_runs or {}
-    if group is None or len(fit.record.groups) <= 1 or "group" not in runs:
+    label = fitted_label(fit, group)
+    if label is None or "group" not in runs:
         return None
-    mine = np.asarray(runs["group"]).astype(str) == str(group)
+    mine = np.asarray(runs["group"]).astype(str) == label
     return mine if mine.any() else None
 
 
@@ -720,7 +737,7 @@ def range_words(fit, group=None) -> str:
     (pooled over every group)."""
     if own_group_rows(fit, group) is None:
         return "the fitted range"
-    return f"group {group!r}'s fitted range"
+    return f"group {fitted_label(fit, group)!r}'s fitted range"
 
 
 def ranges_of(fit, group=None, state=None) -> dict:
