@@ -16,8 +16,10 @@ import pandas as pd
 from .reading import diverged_flags
 
 CELL_RTOL = 1e-6  # N (or D) values within this relative tolerance are one cell's (runs, queries)
-# values this close (relative) but further apart than CELL_RTOL, one the other rounded, are
-# likely one size written two ways (2.15e8 and 214663680): :func:`rounded_twins`
+# values this close (relative) but further apart than CELL_RTOL are likely one value written
+# two ways: one the other rounded (2.15e8 and 214663680, :func:`rounded_twins`), or D computed
+# per run (batch x steps x sequence length) around one budget (:func:`near_split_values`). Only
+# reported: the cells stay those of CELL_RTOL
 NEAR_RTOL = 0.01
 
 
@@ -125,6 +127,26 @@ def cell_table(N, D, group=None) -> tuple[np.ndarray, pd.DataFrame]:
     grouped = keys.groupby(["g", "n", "d"], sort=True)
     cells = grouped.agg(N=("N", "min"), D=("D", "min")).reset_index()[["g", "N", "D"]]
     return grouped.ngroup().to_numpy().astype(np.int32), cells
+
+
+def near_split_values(cells: pd.DataFrame, axis: str) -> list[tuple]:
+    """Near-equal values of ``axis`` ("N" params or "D" tokens) that make separate cells:
+    among the cells (a :func:`cell_table`: columns g, N, D) of one group and one value of the
+    other axis, sorted distinct ``axis`` values each within ``NEAR_RTOL`` (relative) of the
+    next, chained, two or more in a chain (each its own cell, since further apart than
+    ``CELL_RTOL``). One (g, other axis' value, the chain's values (k,) sorted) per chain, in
+    order of g, the other value, then the values."""
+    other = {"N": "D", "D": "N"}[axis]
+    chains = []
+    for (g, at), part in cells.groupby(["g", other], sort=True):
+        values = np.unique(part[axis].to_numpy(float))
+        near = values[1:] <= values[:-1] * (1 + NEAR_RTOL)
+        chain = np.cumsum(np.r_[True, ~near])  # a new chain wherever the gap is wider
+        for label in np.unique(chain):
+            members = values[chain == label]
+            if members.size > 1:
+                chains.append((g, float(at), members))
+    return chains
 
 
 def run_cells(df: pd.DataFrame) -> np.ndarray:
