@@ -25,9 +25,9 @@ from ..runs import PlausibilityWarning
 from ..runs.checks import check_integer
 from ..runs.warn import user_stacklevel
 from .allocation import WARN_DECADES, ExtrapolationWarning, outside_columns, range_message
-from .draws import check_fit, check_range, positive_array, quantity_draws
+from .draws import FAR_DECADES, check_fit, check_range, positive_array, quantity_draws
 from .extrapolation.distance import group_ranges
-from .predict import check_ci
+from .predict import check_ci, outside_decades
 
 # Chinchilla refit in centred logs: p = (ln E, ln A', ln B', alpha, beta), ln A' = ln A - alpha x0
 START = np.array([np.log(0.5), -4.0, -4.0, 0.35, 0.3])
@@ -35,6 +35,12 @@ LOWER = np.array([-10.0, -20.0, -20.0, 0.01, 0.01])
 UPPER = np.array([10.0, 10.0, 10.0, 2.0, 2.0])
 N_GRID = np.logspace(5, 14, 2001)  # parameters: where N_opt is searched (1e5 .. 1e14)
 MIN_DISTINCT = 3  # distinct N (and D) values the refit's power-law terms need besides E
+UNITS = (  # the result's attrs["units"]
+    "lr as given (the fit's runs' units); batch_size in tokens; C in FLOPs; n_opt_optimal, "
+    "n_opt_fixed (N) in parameters, D in tokens; size_change_median/lower/upper a fraction "
+    "(N_opt(fixed) / N_opt(optimal) - 1: -0.43 is 43% smaller; the verdict gives it in "
+    "percent); *_outside_decades signed decades outside the fitted range (0 inside)"
+)
 
 
 def chinchilla_refit(N, D, loss, start=START) -> np.ndarray:
@@ -225,6 +231,41 @@ def warn_far(fit, C: float, outside: dict) -> str:
     return message
 
 
+def setting_outside(fit, setting: dict) -> dict:
+    """How far the fixed setting (``setting``: name -> value, lr and batch_size in tokens)
+    lies outside the fit's pooled swept range (:func:`~.extrapolation.distance.group_ranges`,
+    as predict measures it), in signed decades (:func:`~.predict.outside_decades`: 0 inside,
+    +1 = ten times above the largest swept value): ``lr_outside_decades``,
+    ``batch_size_outside_decades``; a setting without a recorded range is left out. Floats."""
+    ranges = group_ranges(fit)
+    return {
+        f"{name}_outside_decades": float(outside_decades([float(value)], *ranges[name])[0])
+        for name, value in setting.items()
+        if name in ranges
+    }
+
+
+def off_sweep(fit, setting: dict, outside: dict) -> str:
+    """'the fixed batch_size (256 tokens) lies 2.1 decades below the swept range [3.28e+04,
+    4.19e+06] tokens' for each setting (``setting``: name -> value) whose distance in
+    ``outside`` (:func:`setting_outside`, signed decades) is beyond ``FAR_DECADES`` (the
+    distance off any bowl a sweep has seen), joined by 'and'; '' when none is."""
+    ranges = group_ranges(fit)
+    parts = []
+    for name, value in setting.items():
+        decades = outside.get(f"{name}_outside_decades", 0.0)
+        below, above = FAR_DECADES.get(name, (np.inf, np.inf))
+        if -below <= decades <= above:
+            continue
+        unit = " tokens" if name == "batch_size" else ""
+        low, high = ranges[name]
+        parts.append(
+            f"the fixed {name} ({value:.3g}{unit}) lies {abs(decades):.2g} decades "
+            f"{'above' if decades > 0 else 'below'} the swept range [{low:.3g}, {high:.3g}]{unit}"
+        )
+    return " and ".join(parts)
+
+
 def _verdict(
     median: float,
     lower: float,
@@ -232,6 +273,7 @@ def _verdict(
     ci: float,
     at_boundary: float,
     far: tuple[str, float] | None = None,
+    off: str = "",
 ) -> str:
     """The sentence on the relative size change (median, ``ci`` interval [lower, upper]):
     settled when the interval excludes 0 and at most ``EDGE_SHARE`` of the draws'
@@ -239,13 +281,26 @@ def _verdict(
     saying why. ``far`` (:func:`farthest`): the budget or an optimum lies more than
     ``WARN_DECADES`` outside the fitted range, so the sentence says how far and that the
     interval leaves out the risk that the law bends there (a settled sign is settled only
-    under the fitted law); None: the sentence as inside the range."""
+    under the fitted law); None: the sentence as inside the range. ``off``
+    (:func:`off_sweep`): the fixed setting lies beyond ``FAR_DECADES`` outside the swept
+    range, so the answer extrapolates the bowl and is not settled, whatever its interval."""
     interval = f"{ci:.0%} interval [{lower:+.0%}, {upper:+.0%}]"
     out_there = ""
     if far is not None:
         out_there = (
             f"; this far out ({far_words(far)}) the interval is the fitted law's uncertainty "
             f"alone and does not include {BENDS}"
+        )
+    if off:
+        edge = (
+            f"; in {at_boundary:.0%} of the draws a refitted N_opt also hit the edge of the "
+            "searched sizes"
+            if at_boundary > EDGE_SHARE
+            else ""
+        )
+        return (
+            f"not settled: {off}: an extrapolation of the bowl, not settled by the sweep (the "
+            f"size change there: {median:+.0%}, {interval}){edge}{out_there}"
         )
     if at_boundary > EDGE_SHARE:
         return (
@@ -293,19 +348,23 @@ def fixed_vs_optimal(
     ci : central interval probability.
     n_draws : posterior draws used (evenly thinned); each costs two least-squares refits.
 
-    Returns one row: C, lr, batch_size, ``n_opt_optimal`` and ``n_opt_fixed`` (medians, params),
-    ``size_change`` median / lower / upper (N_opt(fixed) / N_opt(optimal) - 1), ``settled``
-    (the interval excludes 0 and at most ``EDGE_SHARE`` of the draws hit the searched sizes'
-    edge) and ``verdict`` (a sentence saying so, or why not), ``at_boundary`` (share of draws
-    whose refitted N_opt hit the edge of the searched sizes; warned when > 0), ``ci``,
-    ``n_draws``, and how far the budget and the refits' median N_opt and D_opt lie outside the
-    fitted range (signed decades, 0 inside; :func:`outside_fitted`): ``C_outside_decades``,
-    ``N_outside_decades``, ``D_outside_decades`` (optimal hyperparameters),
-    ``N_fixed_outside_decades``, ``D_fixed_outside_decades`` (the fixed setting). Any beyond
-    ``WARN_DECADES`` (100x) issues an :class:`~.allocation.ExtrapolationWarning` and the verdict
-    says how far out it is and that its interval, computed under the fitted law alone
-    (extrapolation "none"), leaves out the risk that the law bends there: a sign ``settled``
-    there is settled under the fitted law only.
+    Returns one row (units in ``attrs["units"]``): C, lr, batch_size, ``n_opt_optimal`` and
+    ``n_opt_fixed`` (medians, params), ``size_change`` median / lower / upper (N_opt(fixed) /
+    N_opt(optimal) - 1, a fraction), ``settled`` (the interval excludes 0, at most ``EDGE_SHARE`` of
+    the draws hit the searched sizes' edge and the setting is within ``FAR_DECADES`` of the swept
+    range) and ``verdict`` (a sentence saying so, or why not), ``at_boundary`` (share of draws whose
+    refitted N_opt hit the edge of the searched sizes; warned when > 0), ``ci``, ``n_draws``, and
+    how far the budget and the refits' median N_opt and D_opt lie outside the fitted range (signed
+    decades, 0 inside; :func:`outside_fitted`): ``C_outside_decades``, ``N_outside_decades``,
+    ``D_outside_decades`` (optimal hyperparameters), ``N_fixed_outside_decades``,
+    ``D_fixed_outside_decades`` (the fixed setting). Any beyond ``WARN_DECADES`` (100x) issues an
+    :class:`~.allocation.ExtrapolationWarning` and the verdict says how far out it is and that its
+    interval, computed under the fitted law alone (extrapolation "none"), leaves out the risk that
+    the law bends there: a sign ``settled`` there is settled under the fitted law only.
+    ``lr_outside_decades``, ``batch_size_outside_decades``: how far the fixed setting lies outside
+    the swept range (signed decades, as :func:`~bayeslaws.posterior.predict` gives them); beyond
+    ``FAR_DECADES`` (100x: e.g. a batch in sequences) the answer extrapolates the bowl, so
+    ``settled`` is False and the verdict says how far out the setting is.
     """
     check_fit(fit)
     ci = check_ci(ci)
@@ -375,13 +434,15 @@ def fixed_vs_optimal(
     change = n_fixed / n_optimal - 1
     lower, median, upper = np.quantile(change, [(1 - ci) / 2, 0.5, (1 + ci) / 2])
     at_boundary = float(edge.mean())
-    settled = bool(lower > 0 or upper < 0) and at_boundary <= EDGE_SHARE
+    set_outside = setting_outside(fit, setting)
+    off = off_sweep(fit, setting, set_outside)  # warned by check_range (or the derived check)
+    settled = bool(lower > 0 or upper < 0) and at_boundary <= EDGE_SHARE and not off
     outside = outside_fitted(
         fit, float(C), float(np.median(n_optimal)), float(np.median(n_fixed)), compute_model
     )
     warn_far(fit, float(C), outside)
-    verdict = _verdict(median, lower, upper, ci, at_boundary, farthest(outside))
-    return pd.DataFrame(
+    verdict = _verdict(median, lower, upper, ci, at_boundary, farthest(outside), off)
+    out = pd.DataFrame(
         [
             {
                 "C": float(C),
@@ -398,6 +459,9 @@ def fixed_vs_optimal(
                 "ci": ci,
                 "n_draws": len(rows),
                 **outside,
+                **set_outside,
             }
         ]
     )
+    out.attrs["units"] = UNITS
+    return out
