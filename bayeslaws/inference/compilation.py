@@ -14,8 +14,12 @@ Every program is written, the small ones too (``MIN_COMPILE_S = 0``): a fit comp
 them (55, a few MB, for a Chinchilla fit), and caching only the slow ones left a second process
 noticeably slower (benchmarks/speed.py --only cache; benchmarks/output/speed.txt).
 The cache is keyed by JAX on the program, the JAX version and the backend: a stale entry is
-never used, and deleting the folder is always safe. The traced programs that spare a new process
-the tracing too live in its ``programs/`` subfolder (:mod:`.exported`).
+never used, and deleting the folder is always safe. JAX writes an entry in place (not through a
+temporary file) and never rewrites one: an entry cut short (a process killed while writing it,
+a full disk) makes every later process warn "Error reading persistent compilation cache entry
+for 'jit_...': ... truncated stream" and compile that program again; delete the folder to end
+it. The traced programs that spare a new process the tracing too live in its ``programs/``
+subfolder (:mod:`.exported`).
 """
 
 from __future__ import annotations

@@ -5,18 +5,24 @@ Saved as one netCDF file (ArviZ, h5netcdf): the record, the cache and a SHA-256 
 both and of every group's arrays (draws, log-likelihood, sampler statistics, observations,
 coordinates) travel in the posterior group's attributes. Writes are atomic
 (a temporary file in the target folder, then ``os.replace``), so a killed or concurrent save
-never leaves a half-written file at the target path; a file edited or damaged after saving is
-refused on load.
+never leaves a half-written file at the target path (the temporary file a killed save leaves,
+``.NAME.*.tmp``, is removed by a later save to that name once it is stale); a file edited or
+damaged after saving is refused on load.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import gc
 import hashlib
 import itertools
 import json
 import os
+import re
+import sys
 import tempfile
+import time
 import warnings
 from dataclasses import replace
 from pathlib import Path
@@ -37,6 +43,7 @@ from ..runs.provenance import recorded_extent
 from ..runs.warn import user_stacklevel
 from .deferred import arviz
 from .diagnostics import Diagnostics, SamplerWarning, rhat_ess
+from .exported import STALE_TMP_S
 from .record import FitRecord, IncompatibleFitFile
 
 RECORD_ATTR = "bayeslaws_record"
@@ -333,14 +340,20 @@ class Fit:
     # ---- persistence ---------------------------------------------------------------------------
     def save(self, path) -> Path:
         """Write the fit to a netCDF file that :func:`load_fit` reads back (atomically: a
-        temporary file in the same folder, then renamed over the target). An existing file is
-        replaced only when it is a saved fit or is named ``*.nc``; any other raises
-        FileExistsError (:func:`refuse_non_fit`). Warns (:class:`UnportableLawWarning`) when
-        the fit's law is of a class that another process cannot import (defined in a script, a
-        notebook or a function), and (UserWarning) when its compute model is a user callable,
-        which is not saved (:func:`_warn_if_compute_model_unsaved`)."""
-        path = check_output_path(path)
+        temporary file in the same folder, then renamed over the target); returns ``path``
+        (``~`` expanded). A path that is a symbolic link keeps the link: the file it points to
+        is replaced (the temporary file is written beside it). An existing file is replaced
+        only when it is a saved fit or is named ``*.nc``; any other raises FileExistsError
+        (:func:`refuse_non_fit`). Temporary files of this name left by a killed save
+        (``.NAME.*.tmp``, older than ``STALE_TMP_S``) are removed. Warns
+        (:class:`UnportableLawWarning`) when the fit's law is of a class that another process
+        cannot import (defined in a script, a notebook or a function), and (UserWarning) when
+        its compute model is a user callable, which is not saved
+        (:func:`_warn_if_compute_model_unsaved`)."""
+        given = expand_user(path)
+        path = check_output_path(link_target(given))
         refuse_non_fit(path)
+        remove_stale_temporaries(path)
         _warn_if_law_unportable(self.record.law, path)
         _warn_if_compute_model_unsaved(self.record, path)
         idata = self.idata.copy()
@@ -359,7 +372,45 @@ class Fit:
         finally:
             if os.path.exists(tmp):
                 os.remove(tmp)
-        return path
+        return given
+
+
+def expand_user(path) -> Path:
+    """``path`` as a Path with a leading ``~`` or ``~user`` expanded (Python does not expand it,
+    nor does a shell after ``--out=``); left as given when no home folder is known."""
+    if not isinstance(path, str | os.PathLike):
+        raise ArgumentTypeError(f"path must be a file path, got {type(path).__name__}")
+    try:
+        return Path(path).expanduser()
+    except RuntimeError:  # "~" or "~user" with no known home folder: the checks say so
+        return Path(path)
+
+
+def link_target(path: Path) -> Path:
+    """The file a symbolic link ``path`` points to (followed to its end, absolute), so that a
+    save replaces that file and keeps the link; ``path`` itself when it is not a link."""
+    return Path(os.path.realpath(path)) if path.is_symlink() else path
+
+
+def remove_stale_temporaries(path: Path) -> None:
+    """Remove the temporary files of saves to ``path`` (``.NAME.<random>.tmp`` in its folder)
+    last written more than :data:`~.exported.STALE_TMP_S` seconds ago: left by a save that was
+    killed (SIGTERM, SIGKILL, a crash). A younger one may be another process's save in progress
+    and is kept. Best effort: what cannot be listed or removed is left."""
+    pattern = re.compile(rf"\.{re.escape(path.name)}\.[^.]+\.tmp")
+    stale_before = time.time() - STALE_TMP_S
+    try:
+        entries = [e for e in os.scandir(path.parent) if pattern.fullmatch(e.name)]
+    except OSError:
+        return
+    for entry in entries:
+        try:
+            if entry.is_file(follow_symlinks=False) and entry.stat(
+                follow_symlinks=False
+            ).st_mtime < stale_before:
+                os.remove(entry.path)
+        except OSError:
+            pass
 
 
 def recorded_accepted(data: dict | None, index: pd.Index) -> tuple:
@@ -393,17 +444,39 @@ def _saved_model(fit: Fit):
 
 
 def check_output_path(path) -> Path:
-    """A writable output file path (its folder must exist): checked before any long work."""
+    """A writable output file path (its folder must exist): checked before any long work.
+    A leading ``~`` is taken as written (:meth:`Fit.save` expands it first; the message of a
+    missing folder ``~...`` says it was not expanded)."""
     if not isinstance(path, str | os.PathLike):
         raise ArgumentTypeError(f"path must be a file path, got {type(path).__name__}")
     path = Path(path)
     if path.is_dir():
         raise IsADirectoryError(f"{str(path)!r} is a folder; give a file name such as fit.nc")
     if not path.parent.is_dir():
-        raise FileNotFoundError(f"the folder {str(path.parent)!r} for {str(path)!r} does not exist")
+        raise missing_folder(path)
     if not os.access(path.parent, os.W_OK):
         raise PermissionError(f"the folder {str(path.parent)!r} is not writable")
     return path
+
+
+def missing_folder(path: Path) -> OSError:
+    """The error for an output ``path`` whose folder is not one: NotADirectoryError naming
+    the file that stands where a folder should (``afile/fit.nc``), else FileNotFoundError
+    (saying that a leading ``~`` was not expanded, when the path starts with one)."""
+    folder = path.parent
+    existing = next((p for p in (folder, *folder.parents) if p.exists()), None)
+    if existing is not None and not existing.is_dir():
+        return NotADirectoryError(
+            f"{str(existing)!r} in {str(path)!r} is a file, not a folder: give a path in an "
+            "existing folder"
+        )
+    tilde = (
+        " ('~' was not expanded: write the home folder's path in full; a shell expands '~' "
+        "only at the start of a word, as in --out ~/fits/fit.nc, not in --out=~/fits/fit.nc)"
+        if str(path).startswith("~")
+        else ""
+    )
+    return FileNotFoundError(f"the folder {str(folder)!r} for {str(path)!r} does not exist{tilde}")
 
 
 NETCDF_MAGIC = (b"\x89HDF\r\n\x1a\n", b"CDF")  # netCDF-4 (HDF5), classic netCDF
@@ -506,26 +579,22 @@ def posterior_checksum(record_json: str, cache_json: str, posterior) -> str:
 
 
 def load_fit(path) -> Fit:
-    """Read a fit written by :meth:`Fit.save`; refuses other formats and edited or damaged
-    files with :class:`~.record.IncompatibleFitFile`, and so a fit whose law, as this process
-    has it, changed since so that its draws lack a parameter the law now samples (a parameter
-    renamed, or a record naming another law: :func:`_refuse_missing_parameters`)."""
-    if not isinstance(path, str | os.PathLike):
-        raise ArgumentTypeError(f"path must be a file path, got {type(path).__name__}")
-    path = Path(path)
+    """Read a fit written by :meth:`Fit.save` from ``path`` (``~`` expanded); refuses other
+    formats and edited or damaged files with :class:`~.record.IncompatibleFitFile`, and so a
+    fit whose law, as this process has it, changed since so that its draws lack a parameter
+    the law now samples (a parameter renamed, or a record naming another law:
+    :func:`_refuse_missing_parameters`)."""
+    path = expand_user(path)
     if not path.exists():
         raise FileNotFoundError(f"no fit file at {str(path)!r}")
     if path.is_dir():
         raise IsADirectoryError(f"{str(path)!r} is a folder, not a fit file")
     where = repr(str(path))
-    try:
-        idata = arviz().from_netcdf(str(path), engine="h5netcdf")
-    except Exception as err:  # h5py / xarray raise many types on a damaged or foreign file
-        message = " ".join(str(err).split())
+    idata, failure = read_netcdf(path)
+    if failure is not None:
         raise IncompatibleFitFile(
-            f"{where} is not a readable fit file (damaged, truncated or not netCDF: "
-            f"{type(err).__name__}: {message})"
-        ) from None
+            f"{where} is not a readable fit file (damaged, truncated or not netCDF: {failure})"
+        )
     if "posterior" not in idata.groups():
         raise IncompatibleFitFile(
             f"{where} is a netCDF file but not a bayeslaws fit (it has no posterior group)"
@@ -561,6 +630,49 @@ def load_fit(path) -> Fit:
         _refuse_missing_parameters(fit, fit.law, where)
     _warn_if_sampler_trouble(fit, where)
     return fit
+
+
+def read_netcdf(path: Path) -> tuple:
+    """(the InferenceData in ``path``, None), or (None, why it cannot be read: "Type:
+    message") for a damaged or foreign file. The objects a failed open left half-built are
+    collected here, quietly (:func:`_half_built_files_quiet`)."""
+    with _half_built_files_quiet():
+        try:
+            return arviz().from_netcdf(str(path), engine="h5netcdf"), None
+        except Exception as err:  # h5py / xarray raise many types on a damaged or foreign file
+            failure = f"{type(err).__name__}: {' '.join(str(err).split())}"
+        gc.collect()  # the error and its frames are gone: the half-built files go now
+    return None, failure
+
+
+@contextlib.contextmanager
+def _half_built_files_quiet():
+    """Within the block, drop the error h5netcdf's ``File.close`` raises when a File whose
+    opening failed part-way (a file cut short by a killed save) is collected: it lacks the
+    attributes ``close`` reads, and Python would print "Exception ignored in: <function
+    File.close ...> AttributeError: ... '_writable'" at some later collection (often at exit),
+    after the one-line error. Any other unraisable error goes to the hook in place."""
+    previous = sys.unraisablehook
+
+    def hook(unraisable) -> None:
+        if not _is_half_built_close(unraisable):
+            previous(unraisable)
+
+    sys.unraisablehook = hook
+    try:
+        yield
+    finally:
+        sys.unraisablehook = previous
+
+
+def _is_half_built_close(unraisable) -> bool:
+    """Whether an unraisable error is h5netcdf's ``File.close`` failing on a half-built File."""
+    close = unraisable.object
+    return (
+        unraisable.exc_type is AttributeError
+        and getattr(close, "__qualname__", None) == "File.close"
+        and str(getattr(close, "__module__", "")).startswith("h5netcdf")
+    )
 
 
 def _warn_if_sampler_trouble(fit: Fit, where: str) -> None:
