@@ -39,10 +39,20 @@ def note(text: str, stream=None) -> None:
         _write(text, stream)
 
 
+def ending(error: BaseException | None) -> str:
+    """The words before the elapsed time (s) that end an announced step: "done in" when it
+    ended normally (``error`` None), "interrupted after" on Ctrl-C (KeyboardInterrupt), else
+    "stopped after" (an error went through it)."""
+    if error is None:
+        return "done in"
+    return "interrupted after" if isinstance(error, KeyboardInterrupt) else "stopped after"
+
+
 @contextmanager
 def step(message: str, after: float = PROGRESS_AFTER_S, stream=None):
     """Run a block; if it is still running after ``after`` seconds, print ``message`` (what is
-    being done and why it takes time), and print the elapsed time when it ends."""
+    being done and why it takes time), and print the elapsed time when it ends ("done in X s";
+    "interrupted after X s" or "stopped after X s" when Ctrl-C or an error ends it)."""
     if quiet() or after == float("inf"):
         yield
         return
@@ -56,10 +66,15 @@ def step(message: str, after: float = PROGRESS_AFTER_S, stream=None):
     timer = threading.Timer(after, announce)
     timer.daemon = True
     timer.start()
+    error = None
     try:
         yield
+    except BaseException as err:  # said as how the step ended, then raised on
+        error = err
+        raise
     finally:
         timer.cancel()
         timer.join()  # an announcement in flight finishes before the end is reported
         if announced.is_set():
-            _write(f"{message}: done in {time.perf_counter() - started:.1f} s", stream)
+            elapsed = time.perf_counter() - started
+            _write(f"{message}: {ending(error)} {elapsed:.1f} s", stream)

@@ -1,6 +1,7 @@
-"""The entry point :func:`main`: parse, load the numerical libraries (announced when slow),
-check the output files before any work, run the subcommand, and end every error in one
-line with its exit code (bad input 2, a bug 1, a closed pipe 141, interrupted 130).
+"""The entry point :func:`main`: parse, check that the input files exist, load the numerical
+libraries (announced when slow), check the output files before any work, run the subcommand,
+and end every error in one line with its exit code (bad input 2, a bug 1, a closed pipe 141,
+interrupted 130).
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ import warnings
 from contextlib import contextmanager
 
 from .errors import EXIT_BAD_INPUT, EXIT_BROKEN_PIPE, EXIT_FAILED, CLIError
-from .files import check_figure_format
+from .files import check_figure_format, existing_file
 from .hints import COMMAND, one_line_warning, with_cli_hints
-from .parser import build_parser
+from .parser import build_parser, input_files
 
 STARTUP_NOTE_S = 3.0  # loading JAX, NumPyro and ArviZ longer than this is announced
 
@@ -57,7 +58,8 @@ def _starting(after: float = STARTUP_NOTE_S):
     """Loading the numerical libraries (JAX, NumPyro, ArviZ) takes seconds on a busy machine:
     if it is still going after ``after`` seconds, say so on stderr (the same prefix and
     ``BAYESLAWS_QUIET`` rule as :mod:`bayeslaws.inference.progress`, which cannot be imported
-    before those libraries)."""
+    before those libraries), and how it ended: "done in X s", or "interrupted after X s" /
+    "stopped after X s" when Ctrl-C or an error ended it."""
     loaded = "bayeslaws.posterior.extrapolation" in sys.modules  # main() called in-process
     started = time.perf_counter()
     if loaded or _flag("BAYESLAWS_QUIET"):  # (its import loads pandas: timed from here)
@@ -79,13 +81,18 @@ def _starting(after: float = STARTUP_NOTE_S):
     timer = threading.Timer(max(0.0, after - (time.perf_counter() - started)), announce)
     timer.daemon = True
     timer.start()
+    ended = "stopped after"  # an error while loading; the words of progress.ending
     try:
         yield
+        ended = "done in"
+    except KeyboardInterrupt:
+        ended = "interrupted after"
+        raise
     finally:
         timer.cancel()
         timer.join()
         if announced.is_set():
-            say(f": done in {time.perf_counter() - started:.1f} s")
+            say(f": {ended} {time.perf_counter() - started:.1f} s")
 
 
 # the figure file options, checked before any work: command -> (dest, option)
@@ -161,6 +168,8 @@ def main(argv=None) -> int:
         COMMAND[0] = args.command
         if unknown:  # named with the subcommand and its own help, as its other errors are
             raise CLIError(_unrecognized(parser, args.command, unknown, argv))
+        for path, what in input_files(args):  # a mistyped input file: said before JAX loads
+            existing_file(path, what)
         with _starting():
             _load_numerics()
         # output files are checked before any work, so a long fit never ends unsaved

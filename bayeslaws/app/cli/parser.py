@@ -26,6 +26,7 @@ import re
 import sys
 from pathlib import Path
 
+from ... import __version__
 from .design_commands import cmd_candidates, cmd_design
 from .errors import CLIError
 from .figure_commands import cmd_plot, cmd_report
@@ -310,6 +311,33 @@ REPRO_SCRIPTS = ("yin", "liang", "porian", "epoch", "hyperparams")
 REPRO_DEFAULT_SCRIPTS = ("yin", "liang", "porian")
 
 
+# the input files named on the command line, checked before the numerical libraries load (a
+# mistyped name is said at once): command -> (dest, what the file is, as its reader names it)
+INPUT_FILES = {
+    "fit": (("runs", "run table"),),
+    "predict": (("fit", "fit file"),),
+    "allocate": (("fit", "fit file"),),
+    "candidates": (("fit", "fit file"),),
+    "design": (("fit", "fit file"), ("candidates", "candidates file")),
+    "plot": (("fit", "fit file"), ("runs", "run table")),
+    "report": (("fit", "fit file"), ("runs", "run table")),
+    "plan": (("source", None),),  # None: a fit file (.nc) or else a run table, as cmd_plan reads
+}
+
+
+def input_files(args) -> list[tuple[str, str]]:
+    """The input files of the parsed command line ``args``, as (path, what it is: "run
+    table", "fit file", "candidates file"), in the order given; options not given are left
+    out (:data:`INPUT_FILES`)."""
+    found = []
+    for dest, what in INPUT_FILES.get(args.command, ()):
+        given = getattr(args, dest, None)
+        for path in [given] if isinstance(given, str) else given or []:
+            fit = Path(path).suffix.lower() == ".nc"
+            found.append((path, what or ("fit file" if fit else "run table")))
+    return found
+
+
 def _law_forms() -> dict:
     """Law name -> form for --law's help: this process's registry when the laws are loaded
     (main() called from Python, after a register()), else the built-ins (a fresh command line
@@ -335,6 +363,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=__doc__.split("\n\n", 1)[1].rstrip(),  # the usage lines below the prose
     )
+    parser.add_argument("--version", action="version", version=f"bayeslaws {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     def add(name, help):
