@@ -65,11 +65,12 @@ from .guardrails import (
     Guardrails,
     GuardrailWarning,
     allowed,
+    blocking_rules,
     design_keys,
     law_key_columns,
     unmet_rules,
 )
-from .targets import HYPERPARAM_QUANTITIES, HyperparamOpt, as_targets, positive
+from .targets import HYPERPARAM_QUANTITIES, HyperparamOpt, as_targets
 
 ESTIMATORS = ("gaussian", "reweighted")
 SHORTLIST = 5  # units (by Gaussian value alone, besides the picks) the nonlinearity check values
@@ -140,11 +141,19 @@ def _check_options(criterion, cost_power, budget, ci=0.9):
         or not 0 <= cost_power <= 2
     ):
         raise ValueError(f"cost_power must be a number in [0, 2], got {cost_power!r}")
-    if budget is not None:
-        budget = float(positive("budget", budget)[0]) if np.ndim(budget) == 0 else None
-        if budget is None:
-            raise ValueError("budget must be one positive number of FLOPs")
-    return budget
+    return None if budget is None else _check_budget(budget)
+
+
+def _check_budget(budget) -> float:
+    """``budget`` (FLOPs) as one finite positive float; ValueError saying the value given
+    otherwise (a sequence, a bool, text that is no number, NaN, inf, 0 or less)."""
+    try:
+        value = float(budget) if np.ndim(budget) == 0 and not isinstance(budget, bool) else None
+    except (TypeError, ValueError):
+        value = None
+    if value is None or not np.isfinite(value) or value <= 0:
+        raise ValueError(f"budget must be one finite positive number of FLOPs, got {budget!r}")
+    return value
 
 
 def _gains(p: Problem, W, DP, MU, criterion):
@@ -598,8 +607,11 @@ def next_runs(
     (marginal), cumulative_flops, ``width_now[label]`` and ``width_after[label]`` per target
     component (expected width of the target interval after this and all earlier picks,
     :func:`.gaussian.widths_after`: without a drift, for a scalar target,
-    ``ln(width_now / width_after)`` is cumulative_info), guardrail
-    (which rule restricted this pick, if any), greedy_rule ("per_cost": each pick maximised
+    ``ln(width_now / width_after)`` is cumulative_info), guardrail ("" for the best
+    affordable unit; "restricted: <rules>" when guardrails refused a better one, naming each
+    rule that did: max_repeats, max_per_cell (both count earlier runs too,
+    :meth:`Guardrails.after`), ratio_diversity, min_size_spread; "relaxed" when the ratio/size
+    rules were relaxed), greedy_rule ("per_cost": each pick maximised
     value / cost**cost_power; "by_value": value alone, chosen with a budget when its batch is
     worth more), and the confirm columns. Empty (no rows) when nothing is affordable.
     ``attrs["simulated_words"]``: as :func:`rank_candidates`'.
@@ -898,10 +910,11 @@ def _greedy(g: _Greedy, cost_power: float) -> tuple[list, float, list, str]:
                     stacklevel=user_stacklevel(),
                 )
                 note = "relaxed"
-            elif not ok_all.all() and np.argmax(np.where(ok, score, -np.inf)) != np.argmax(
-                np.where(affordable, score, -np.inf)
-            ):
-                note = "restricted"
+            elif not ok_all.all():
+                best = int(np.argmax(np.where(affordable, score, -np.inf)))
+                if np.argmax(np.where(ok, score, -np.inf)) != best:
+                    rules = blocking_rules(g.guardrails, best, picked, keys, ratio, sizes, left)
+                    note = f"restricted: {', '.join(rules)}"
             u = int(np.argmax(np.where(ok, score, -np.inf)))
             picked.append(u)
             total += gains[u]

@@ -12,7 +12,8 @@ saved between steps (a researcher's loop spans days)::
 
 The guardrails hold across the whole campaign: every proposal counts the runs the starting fit
 was trained on and the runs recorded since (:meth:`~.guardrails.Guardrails.after`), so a design
-point is not re-proposed batch after batch, nor is a run the campaign started from. A new
+point is not re-proposed batch after batch, nor is a run the campaign started from (a candidate
+within :data:`MATCH_RTOL` of such a run in N and D is that design point). A new
 proposal in the same step replaces the step's earlier one, which therefore does not count.
 A proposal is kept as its runs (:func:`~.batch.runs_of_plan`): ``plan`` has one row per pick
 (a unit picked twice, as guardrails with ``max_repeats`` > 1 allow, is proposed twice), and a
@@ -88,7 +89,7 @@ from ..runs.warn import user_stacklevel
 from . import targets as target_module
 from .batch import next_runs, runs_of_plan
 from .discrepancy import calibrate, design_method
-from .guardrails import KEY_COLUMNS, Guardrails, run_keys
+from .guardrails import KEY_COLUMNS, MATCH_RTOL, Guardrails, run_keys
 from .targets import as_targets, target_draws
 
 STATE_FILE = "campaign.json"
@@ -126,7 +127,8 @@ SAMPLER_COLUMNS = ("seed", "chains", "warmup", "draws")  # fits.csv's row of fit
 # saved tables' text, read as written: group labels, the proposals' guardrail and greedy_rule,
 # the fits' note
 TEXT_COLUMNS = ("group", "guardrail", "greedy_rule", "note")
-MATCH_RTOL = 0.01  # a recorded run within 1% of a proposed run's N, D (lr, batch_size) is it
+# MATCH_RTOL (.guardrails, 1%): a recorded run within it of a proposed run's N, D (lr,
+# batch_size) is that run, as the guardrails count a candidate near an earlier run as it
 REPEAT_LOSS_RTOL = 1e-3  # ... and within 0.1% of an earlier run's loss looks like that run
 PROPOSED = "proposed_"  # prefix of a recorded run's columns holding its proposed run's values
 
@@ -139,7 +141,8 @@ class CampaignFolderError(ValueError):
 
 class RecordWarning(UserWarning):
     """:meth:`Campaign.record`: new runs that match no run of the step's proposal, or that look
-    like runs the fit already has (see the module docstring)."""
+    like runs the fit already has, or proposed runs of the step that were not recorded (see the
+    module docstring)."""
 
 
 def _plain_values(values: dict, what: str = "option") -> dict:
@@ -406,6 +409,25 @@ def _warn_unmatched(runs: pd.DataFrame, matched, step: int, has_proposal: bool) 
         )
 
 
+def _warn_unrecorded(proposal: pd.DataFrame, runs: pd.DataFrame, step: int) -> None:
+    """A :class:`RecordWarning` naming the runs of the step's ``proposal`` that no recorded run
+    (``runs``) matches (:func:`unmatched_runs`: each recorded run stands for one proposed run),
+    e.g. a diverged run left out: the guardrails do not count them, so they stay proposable."""
+    left = unmatched_runs(proposal, runs) if len(runs) else list(range(len(proposal)))
+    if not left:
+        return
+    named = [f"(N {proposal['N'].iloc[i]:.4g}, D {proposal['D'].iloc[i]:.4g})" for i in left]
+    warnings.warn(
+        f"Campaign.record: {len(left)} of the {len(proposal)} run(s) proposed at step {step} "
+        f"were not recorded: {_shown(named)} (matched within "
+        f"{MATCH_RTOL:.0%} in N and D): the guardrails do not count them, so the next "
+        "proposal may pick them again (e.g. a run that diverged); leave such a point out of "
+        "the candidates to stop that",
+        RecordWarning,
+        stacklevel=user_stacklevel(),
+    )
+
+
 def _warn_repeated(like: dict) -> None:
     if like:
         pairs = [f"{new} ~ {old}" for new, old in like.items()]
@@ -581,9 +603,11 @@ class Campaign:
         Each new run within :data:`MATCH_RTOL` of a run of this step's proposal (every run of
         its units, :meth:`proposed_runs`; N, D, lr, batch_size; the same group) counts under
         that proposed run for the guardrails (the fit takes it as given); a
-        :class:`RecordWarning` names the runs that match no proposed run and those that look
+        :class:`RecordWarning` names the runs that match no proposed run, those that look
         like a run the fit already has (same design point, loss within
-        :data:`REPEAT_LOSS_RTOL`). Returns the new fit."""
+        :data:`REPEAT_LOSS_RTOL`), and the proposed runs of this step that no new run matches
+        (e.g. a diverged run left out): the guardrails do not count those, so they stay
+        proposable. Returns the new fit."""
         earlier = self.fit.training_runs()  # the runs before these (the refit holds both)
         if not isinstance(new_runs, RunTable):  # a DataFrame: canonical, as the proposals are
             update_options = {"units": {}, **update_options}
@@ -598,6 +622,8 @@ class Campaign:
             proposal = proposal[proposal["step"] == self.step].reset_index(drop=True)
         matched = match_runs(frame, proposal, self.options.get("group"))
         _warn_unmatched(frame, matched, self.step, has_proposal=not proposal.empty)
+        if not proposal.empty:
+            _warn_unrecorded(proposal, frame, self.step)
         _warn_repeated(looks_repeated(frame, text_groups(_frame_of(earlier))))
         frame = with_proposed(frame, proposal, matched)
         self.runs = pd.concat([self.runs, frame.assign(step=self.step)], ignore_index=True)

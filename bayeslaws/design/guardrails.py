@@ -18,6 +18,11 @@ import pandas as pd
 from .candidates import positive_int
 
 SPREAD_ATOL = 1e-12  # slack of the size-spread test in ln(max N / min N) (round-off in the logs)
+# a run within 1% of another's N, D (lr, batch_size) is the same design point: the caps count
+# it so (a candidate 3.33e9 next to a trained 3.3333e9), as Campaign.record matches runs
+MATCH_RTOL = 0.01
+KEY_DECIMALS = 6  # the logs of a design key are rounded to this many decimals
+KEY_SLACK = 2 * 10.0**-KEY_DECIMALS  # ... so their ratios are known to about this (relative)
 
 
 class GuardrailWarning(UserWarning):
@@ -52,6 +57,10 @@ class Guardrails:
     max_per_cell : if set, at most this many runs per (N, D) cell (per group when the
         candidates carry one) over the campaign (earlier runs included); e.g. to keep a budget
         from piling into the cheapest cell of an LR x batch pool. Default None (off).
+
+    Both caps count a run (earlier or picked) as a candidate's design point, or cell, when its
+    N and D (and lr, batch_size) all lie within :data:`MATCH_RTOL` (1%) of the candidate's, in
+    the same group: sizes rounded as logs print them (3.33e9 for 3333333333) are the same point.
 
     With ``next_runs(..., k=None, budget=...)`` (fill the budget) the ratio and size rules
     apply to the second pick.
@@ -107,7 +116,7 @@ def run_keys(df: pd.DataFrame, group=None, columns=KEY_COLUMNS) -> list:
     missing lr share a key (``log(NaN) != log(NaN)`` made every such run a new design point)."""
     cols = [c for c in columns if c in df]
     with np.errstate(invalid="ignore", divide="ignore"):
-        logs = np.round(np.log(df[cols].to_numpy(float)), 6)
+        logs = np.round(np.log(df[cols].to_numpy(float)), KEY_DECIMALS)
     if "group" in df:
         groups = [str(g) for g in df["group"]]
     else:
@@ -141,37 +150,57 @@ def _cell(key: tuple) -> tuple:
     return (*key[:2], key[-1])
 
 
-def _count(counts: dict, keys) -> None:
-    for key in keys:
-        counts[key] = counts.get(key, 0) + 1
+def _key_logs(keys: list, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """(the first ``width`` logged values of each key, NaN where missing (len(keys), width);
+    the keys' group labels (len(keys),), object)."""
+    logs = np.full((len(keys), width), np.nan)
+    for i, key in enumerate(keys):
+        values = [np.nan if v is None else v for v in key[:-1][:width]]
+        logs[i, : len(values)] = values
+    return logs, np.array([key[-1] for key in keys] + [None], object)[:-1]
+
+
+def near_counts(keys: list, counted: list, width: int, rtol: float = MATCH_RTOL) -> np.ndarray:
+    """Per key of ``keys`` (candidates' design keys), how many keys of ``counted`` (earlier and
+    picked runs') are the same design point: the same group and each of the first ``width``
+    logged values within ``rtol`` (relative; both missing counts as equal). (len(keys),) ints;
+    ``width`` 2 counts the (N, D) cell."""
+    if not keys or not counted:
+        return np.zeros(len(keys), int)
+    a, ga = _key_logs(keys, width)
+    b, gb = _key_logs(counted, width)
+    with np.errstate(invalid="ignore"):
+        diff = a[:, None, :] - b[None, :, :]
+        close = np.abs(np.expm1(diff)) <= rtol + KEY_SLACK
+    close |= np.isnan(a)[:, None, :] & np.isnan(b)[None, :, :]
+    same = close.all(axis=2) & (ga[:, None] == gb[None, :])
+    return same.sum(axis=1)
+
+
+def _over_cap(keys, counted: list, width: int, cap: int) -> np.ndarray:
+    """Per unit (``keys``: each unit's design keys, or cells) whether taking it would put one
+    of its design points over ``cap`` runs: the runs of ``counted`` near it
+    (:func:`near_counts`) plus the unit's own runs there. (U,) booleans."""
+    unique = list(dict.fromkeys(k for ks in keys for k in ks))
+    held = dict(zip(unique, near_counts(unique, counted, width).tolist(), strict=True))
+    return np.array([any(held[k] + n > cap for k, n in _tally(ks)) for ks in keys], bool)
 
 
 def allowed(g: Guardrails, picked, keys, ratio, sizes, remaining):
     """Boolean mask of units allowed as the next pick (``remaining``: picks left in the batch,
-    counting this one; None when filling a budget)."""
+    counting this one; None when filling a budget). The caps count the earlier runs and the
+    picks within :data:`MATCH_RTOL` of a unit's design point (:func:`near_counts`)."""
     U = len(keys)
     ok = np.ones(U, bool)
     width = len(keys[0][0]) if U and keys[0] else 3
     grouped = bool(U and keys[0] and keys[0][0][-1] is not None)
-    if g.max_repeats is not None or g.max_per_cell is not None:
-        counts: dict = {}
-        _count(counts, (as_candidate_key(k, width, grouped) for k in g.earlier))
-        for p in picked:
-            _count(counts, keys[p])
+    counted = [as_candidate_key(k, width, grouped) for k in g.earlier]
+    counted += [k for p in picked for k in keys[p]]
     if g.max_repeats is not None:
-        ok &= np.array(
-            [all(counts.get(k, 0) + n <= g.max_repeats for k, n in _tally(ks)) for ks in keys]
-        )
+        ok &= ~_over_cap(keys, counted, width - 1, g.max_repeats)
     if g.max_per_cell is not None:
-        cells: dict = {}
-        for key, n in counts.items():
-            cells[_cell(key)] = cells.get(_cell(key), 0) + n
-        ok &= np.array(
-            [
-                all(cells.get(c, 0) + n <= g.max_per_cell for c, n in _tally(map(_cell, ks)))
-                for ks in keys
-            ]
-        )
+        cells = [tuple(_cell(k) for k in ks) for ks in keys]
+        ok &= ~_over_cap(cells, [_cell(k) for k in counted], 2, g.max_per_cell)
     last = (remaining == 1 or (remaining is None and len(picked) == 1)) and len(picked) >= 1
     if last and g.ratio_diversity and one_ratio(ratio[picked], g.ratio_tol):
         pr = np.log(ratio[picked])
@@ -183,6 +212,24 @@ def allowed(g: Guardrails, picked, keys, ratio, sizes, remaining):
         hi = np.maximum(ps.max(), np.log(sizes))
         ok &= spans(lo, hi, g.min_size_spread)
     return ok
+
+
+RULES = ("max_repeats", "max_per_cell", "ratio_diversity", "min_size_spread")  # in that order
+NO_RULES = {"max_repeats": None, "max_per_cell": None, "ratio_diversity": False,
+            "min_size_spread": None}  # fmt: skip
+
+
+def blocking_rules(g: Guardrails, unit: int, picked, keys, ratio, sizes, remaining) -> list[str]:
+    """The rules of ``g`` (:data:`RULES`, by their field names) that each alone refuse ``unit``
+    as the next pick (the other arguments as :func:`allowed`'s): [] when none does."""
+    out = []
+    for rule in RULES:
+        if getattr(g, rule) == NO_RULES[rule]:
+            continue
+        alone = replace(g, **{**NO_RULES, rule: getattr(g, rule)})
+        if not allowed(alone, picked, keys, ratio, sizes, remaining)[unit]:
+            out.append(rule)
+    return out
 
 
 def one_ratio(ratios: np.ndarray, tol: float) -> bool:

@@ -266,7 +266,9 @@ def cmd_design(args) -> int:
               "group": args.group, "estimator": args.estimator}  # fmt: skip
     seen: list = []  # the batch's warnings: the ranking for --plot does not say them again
     with _candidate_errors(args.candidates), warnings_shown(seen):
-        plan = design.next_runs(fit, cands, target, k=args.k, **common)
+        plan = design.next_runs(
+            fit, cands, target, k=args.k, guardrails=_trained_guardrails(fit), **common
+        )
     say_new_group(fit, args.group)
     runs = picked_runs(fit, cands, plan)  # every run of the picks, each with its setting
     wrote = []  # written before anything is printed: a closed pipe loses no file
@@ -288,7 +290,7 @@ def cmd_design(args) -> int:
     model = design.discrepancy.design_method(args.model, fit)
     print(f"the batch (picked together, each given the earlier picks; widths cumulative; "
           f"predictions under the extrapolation {model!r}):")
-    print(result_table(_unit_settings(plan, runs)))
+    print(result_table(_printed_sizes(_unit_settings(plan, runs), cost)))
     print(_design_units(plan, cost, args.ci))
     if "n_runs" in plan and bool((plan["n_runs"] > 1).any()):
         print(
@@ -301,6 +303,33 @@ def cmd_design(args) -> int:
     for line in wrote:
         print(line)
     return 0
+
+
+def _trained_guardrails(fit):
+    """The default guardrails with the fit's own runs (:func:`bayeslaws.design.campaign.
+    fitted_runs`) counted as earlier picks, as a campaign counts the runs it started from: a
+    candidate within 1% of a trained run in N and D (the same design point) is not proposed."""
+    from bayeslaws import design
+    from bayeslaws.design.campaign import fitted_runs
+
+    rails = design.Guardrails()
+    trained = fitted_runs(fit)
+    return rails.after(trained) if len(trained) and {"N", "D"} <= set(trained) else rails
+
+
+# the printed batch's sizes and compute, to 4 significant figures (PICKS.csv keeps them whole)
+PRINTED_SIZES = ("N", "D", "C", "flops", "cumulative_flops")
+
+
+def _printed_sizes(shown, cost):
+    """The batch as printed: N (params), D (tokens), C, flops and cumulative_flops (FLOPs), and
+    cost when it is FLOPs (``cost`` None or "flops"), as text to 4 significant figures; the
+    other columns as they are."""
+    out = shown.copy()
+    columns = (*PRINTED_SIZES, "cost") if cost in (None, "flops") else PRINTED_SIZES
+    for column in (c for c in columns if c in out and out[c].dtype.kind in "fi"):
+        out[column] = [f"{float(v):.4g}" for v in out[column]]
+    return out
 
 
 def _refuse_isoflop_for(fit, args, command: str) -> None:
