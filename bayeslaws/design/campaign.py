@@ -642,7 +642,9 @@ class Campaign:
         save, which :meth:`load` reads (this campaign can be saved again). Then each file is
         renamed into place (:data:`SAVE_ORDER`: fits.csv first, campaign.json last), so a save
         cut short between the renames (a killed process) leaves files that disagree, which
-        :meth:`load` refuses, naming them and the ``.saving-*`` folder that holds the rest."""
+        :meth:`load` refuses, naming them and the ``.saving-*`` folder that holds the rest.
+        One process at a time may save a folder (a complete save removes every ``.saving-*``
+        folder in it, a cut one's and so another's in progress)."""
         folder = Path(folder) if folder is not None else self.folder
         if folder is None:
             raise ValueError("Campaign.save needs a folder (none was given at start)")
@@ -671,8 +673,10 @@ class Campaign:
             raise
         for name in SAVE_ORDER:  # cut short here, the rest stays in staging (load names it)
             os.replace(staging / name, folder / name)
-        for left in folder.glob(f"{STAGING_PREFIX}*"):  # this one, and any a cut save left:
-            shutil.rmtree(left, ignore_errors=True)  # older than this complete save
+        # this one, and any a cut save left (older than this complete save). So one process
+        # at a time saves a folder: a save of another in progress there would lose its files
+        for left in folder.glob(f"{STAGING_PREFIX}*"):
+            shutil.rmtree(left, ignore_errors=True)
         self.folder = folder
         return folder
 
