@@ -12,9 +12,10 @@ predictive.
 Two properties of ``new_run`` intervals to read them by (:mod:`bayeslaws.posterior.extrapolation`
 gives the numbers): inside the fitted range the default ``"gp"`` over-covers, since the law's
 noise sigma, fitted without the GP, already holds part of the residual pattern the GP adds
-again; and the bounds are quantiles of Monte Carlo draws made for the whole query at once, so a
-point's bounds move with the other points asked alongside it by Monte Carlo error (more
-posterior draws shrink it).
+again; and the bounds are quantiles of Monte Carlo draws made for the whole query at once (or,
+for a query of more than ``PREDICT_BLOCK_ENTRIES`` draws x points, per block of rows, each block
+its own noise seed), so a point's bounds move with the other points asked alongside it by Monte
+Carlo error (more posterior draws shrink it).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from ..runs.checks import check_probability, rows_text
 from ..runs.warn import user_stacklevel, warn_user
 from .draws import (
     check_fit,
+    check_seed,
     labelled,
     log_loss_draws,
     positive_array,
@@ -40,6 +42,7 @@ from .draws import (
 )
 from .extrapolation import DEFAULT_METHOD
 from .extrapolation.distance import group_ranges, range_words
+from .model import ModelView
 from .outside import (
     WARN_DECADES,
     ExtrapolationWarning,
@@ -298,6 +301,76 @@ def summarise_draws(
     return out, unstable
 
 
+# posterior draws x query rows that predict evaluates at once. Each quantity's draws are S x Q
+# float64 (8 bytes a draw x row), and evaluating them (the law's internals, run noise, the
+# discrepancy, the quantiles' sorted copies) peaked at about 18 (kind="mean") to 40
+# (kind="new_run") bytes a draw x row (measured: 2,000 draws x 1e5 rows, 3.7 and 8.1 GB): a
+# larger query is evaluated in blocks of this many entries, about 0.4-0.8 GB at the peak
+PREDICT_BLOCK_ENTRIES = 20_000_000
+BLOCK_STREAM = 7  # the stream that seeds the blocks of a chunked kind="new_run" query
+
+
+def query_blocks(n_rows: int, n_draws: int) -> list[slice]:
+    """Row slices (positions 0..n_rows-1, in order) in which :func:`predict` evaluates a query
+    of ``n_rows`` points with ``n_draws`` posterior draws: one slice when n_draws x n_rows is
+    at most ``PREDICT_BLOCK_ENTRIES``, else blocks of ``PREDICT_BLOCK_ENTRIES // n_draws``
+    rows (at least one)."""
+    if n_rows * n_draws <= PREDICT_BLOCK_ENTRIES:
+        return [slice(0, n_rows)]
+    size = max(1, PREDICT_BLOCK_ENTRIES // max(n_draws, 1))
+    return [slice(start, min(start + size, n_rows)) for start in range(0, n_rows, size)]
+
+
+def block_seed(seed: int, block: int) -> int:
+    """The seed of block ``block`` (0, 1, ...) of a chunked ``kind="new_run"`` query asked with
+    ``seed``: a fixed function of the two (stream ``BLOCK_STREAM``), so blocks draw independent
+    noise and the answer is reproducible."""
+    return int(np.random.SeedSequence([seed, BLOCK_STREAM, block]).generate_state(1)[0])
+
+
+def block_draws(fit, query: pd.DataFrame, blocks: list, kind, group, seed, extrapolation):
+    """Per row block of ``query`` (``blocks``: :func:`query_blocks`), its draws (name -> (S,
+    rows)), one block at a time. One block: :func:`~.draws.quantity_draws` of the whole query,
+    as always. Several: ``kind="mean"`` draws every block from one
+    :class:`~.model.ModelView` of ``seed`` (each point's draws are those of the whole query,
+    exactly: they depend on the point, the seed and no other point); ``"new_run"`` draws block
+    b with seed :func:`block_seed` (seed, b), its noise (and, for a new group, its deviation)
+    independent of the other blocks'. The cached GP and discrepancy states are fitted once."""
+    if len(blocks) == 1:
+        yield quantity_draws(
+            fit, query, kind=kind, group=group, seed=seed, extrapolation=extrapolation
+        )
+        return
+    seed = check_seed(seed)
+    view = ModelView.of(fit, extrapolation, seed) if kind == "mean" else None
+    for b, rows in enumerate(blocks):
+        block = query.iloc[rows].reset_index(drop=True)
+        if view is not None:
+            yield view.draws(block, kind=kind, group=group)
+        else:
+            yield quantity_draws(
+                fit, block, kind=kind, group=group, seed=block_seed(seed, b),
+                extrapolation=extrapolation,
+            )  # fmt: skip
+
+
+def joined_summaries(summaries: list) -> tuple[pd.DataFrame, dict]:
+    """The (table, unstable) pairs of :func:`summarise_draws` for consecutive row blocks of one
+    query as one pair for the whole query: tables stacked in order, each quantity's unstable
+    flags (Q,) concatenated (False in a block that had none for it)."""
+    if len(summaries) == 1:
+        return summaries[0]
+    tables = [table for table, _ in summaries]
+    names = list(dict.fromkeys(name for _, unstable in summaries for name in unstable))
+    unstable = {
+        name: np.concatenate(
+            [flags.get(name, np.zeros(len(table), bool)) for table, flags in summaries]
+        )
+        for name in names
+    }
+    return pd.concat(tables), unstable
+
+
 def predict(
     fit,
     N=None,
@@ -333,7 +406,11 @@ def predict(
         see the module docstring).
     group : a fitted group's label; None with a grouped fit predicts for a new, unseen group
         (wider: its deviation is drawn from the groups' spread; warned once per fit).
-    seed : seeds the noise and new-group draws.
+    seed : seeds the noise and new-group draws. A query of more than ``PREDICT_BLOCK_ENTRIES``
+        (2e7) posterior draws x points is evaluated in blocks of rows (memory below):
+        ``kind="mean"`` answers are those of the whole query at once, exactly; ``"new_run"``
+        block b draws its noise (and a new group's deviation) with seed ``block_seed(seed,
+        b)``, so its rows' bounds differ from an unblocked query's by Monte Carlo error only.
     extrapolation : the model uncertainty added (:mod:`bayeslaws.posterior.model`). "gp"
         (default; fitted on first use and kept in ``fit.cache``; on a grouped fit one GP per
         group, the group's own), "none", and the alternatives
@@ -372,15 +449,26 @@ def predict(
     a fit by N and the nominal C. A ``mean`` that rests on a few extreme draws (its Monte Carlo
     standard error above ``MEAN_MCSE_SHARE`` of its draws' central 90% width, e.g. under "drift" far
     beyond the fitted range) is warned, naming the quantity and rows: read the median there.
+    Each warning is issued once per call, with positions in the whole query.
+
+    Memory: the draws are S posterior draws x Q points, float64 (8 bytes a draw x point per
+    quantity), and evaluating them peaks at about 18 (``kind="mean"``) to 40 (``"new_run"``)
+    bytes a draw x point per quantity; queries beyond ``PREDICT_BLOCK_ENTRIES`` draws x points
+    are evaluated and summarised ``PREDICT_BLOCK_ENTRIES // S`` rows at a time, which bounds
+    that peak (about 0.8 GB per quantity) whatever Q; the answer itself is a few dozen bytes a
+    point.
     """
     check_fit(fit)
     ci = check_ci(ci)
     index = shared_index(N=N, D=D, C=C, **inputs)
     query = query_frame(fit, N, D, C, group=group, **inputs)
-    draws = quantity_draws(
-        fit, query, kind=kind, group=group, seed=seed, extrapolation=extrapolation
-    )
-    out, unstable = summarise_draws(fit, query, draws, ci, kind, group)
+    blocks = query_blocks(len(query), fit.posterior().n_draws)
+    summaries = []
+    drawn = block_draws(fit, query, blocks, kind, group, seed, extrapolation)
+    for rows, draws in zip(blocks, drawn, strict=True):
+        summaries.append(summarise_draws(fit, query.iloc[rows], draws, ci, kind, group))
+        del draws  # free a block's draws before the next is drawn
+    out, unstable = joined_summaries(summaries)
     if not _range_noted:
         warn_far_points(fit, out, group)
     if group is not None:
