@@ -41,7 +41,7 @@ from .draws import (
     warn_new_group,
 )
 from .extrapolation import DEFAULT_METHOD
-from .extrapolation.distance import group_ranges, range_words
+from .extrapolation.distance import fitted_label, group_ranges, range_words
 from .model import ModelView
 from .outside import (
     WARN_DECADES,
@@ -130,8 +130,8 @@ def nearest_fitted_cells(fit, table: pd.DataFrame, group=None) -> list[tuple[int
     if runs is None or not len(runs.df):
         return []
     df = runs.df
-    if group is not None and "group" in df:
-        df = df[df["group"].astype(str) == str(group)]
+    if group is not None and "group" in df:  # 10.0 names the group "10", as the law has it
+        df = df[df["group"].astype(str) == str(fitted_label(fit, group) or group)]
     cells = df[["N", "D"]].drop_duplicates().to_numpy(float)
     if not len(cells):
         return []
