@@ -257,6 +257,37 @@ def summary_unit(name: str) -> str:
     return UNITS[hit["axis"]] if hit else ""
 
 
+GROUP_ROWS_MAX = 10  # a per-group site of more groups has its Parameters rows collapsed ...
+GROUP_ROWS_SHOWN = 5  # ... to its first this many (and those of the report's group)
+GROUPS_LISTED = 10  # fitted groups the preamble lists before "and N more"
+
+
+def listed_rows(names, groups, group=None, keep=()) -> tuple[list, list[str]]:
+    """(the summary rows ``names`` the Parameters section lists, in order; a note per site it
+    collapses). A per-group site (rows ``site[label]``, ``label`` one of the fit's ``groups``)
+    of more than ``GROUP_ROWS_MAX`` groups is listed by its first ``GROUP_ROWS_SHOWN`` rows,
+    the report's ``group``'s and any in ``keep`` (rows with a known value), and a note saying
+    how many more there are (all of them: ``fit.summary()``)."""
+    labels = {str(g) for g in groups if g is not None}
+    per_site: dict = {}
+    for name in map(str, names):
+        site, _, rest = name.partition("[")
+        if rest.endswith("]") and rest[:-1] in labels:
+            per_site.setdefault(site, []).append(name)
+    hidden, notes = set(), []
+    for site, rows in per_site.items():
+        if len(rows) <= GROUP_ROWS_MAX:
+            continue
+        wanted = {*keep, f"{site}[{group}]"}
+        left = [r for i, r in enumerate(rows) if i >= GROUP_ROWS_SHOWN and r not in wanted]
+        hidden.update(left)
+        notes.append(
+            f"... and {len(left)} more {site} rows (one per group, {len(rows)} in all): see "
+            "fit.summary()"
+        )
+    return [name for name in names if str(name) not in hidden], notes
+
+
 def budget_rows_note(names) -> str:
     """The Parameters section's note for summary rows of an optimum at a budget (``names``:
     the summary's rows; :data:`BUDGET_ROW`, e.g. isoflop's N_opt[1e+20]): the budget in the
@@ -619,7 +650,8 @@ def _fit_report(
     summary = fit.summary(ci=ci)
     lo_col, hi_col = f"{50 * (1 - ci):g}%", f"{50 * (1 + ci):g}%"
     params = Section("Parameters")
-    for name, row in summary.iterrows():
+    listed, collapsed = listed_rows(summary.index, fit.groups, group, references or {})
+    for name, row in summary.loc[listed].iterrows():
         refs = []
         if references and name in references:
             label, value, kind = references[name]
@@ -628,6 +660,7 @@ def _fit_report(
             Number(str(name), row["50%"], row[lo_col], row[hi_col], summary_unit(name),
                    fmt="{:.4g}", references=refs)
         )
+    params.notes += collapsed
     budget_note = budget_rows_note(summary.index)
     if budget_note:
         params.notes.append(budget_note)
@@ -945,12 +978,16 @@ def own_ranges_sentence(group, ranges: dict) -> str:
 
 def group_words(fit, group) -> str:
     """Which group a grouped fit's numbers are for: "group a", or "a new group (not one of: a,
-    b)" when ``group`` is None; "" for a fit without groups."""
+    b)" when ``group`` is None (more than ``GROUPS_LISTED`` groups: the first of them and how
+    many more); "" for a fit without groups."""
     if len(fit.groups) <= 1:
         return ""
     if group is not None:
         return f"group {group}"
-    return f"a new group (not one of: {', '.join(map(str, fit.groups))})"
+    labels = [str(g) for g in fit.groups]
+    more = len(labels) - GROUPS_LISTED
+    listed = ", ".join(labels[:GROUPS_LISTED]) + (f" and {more} more" if more > 0 else "")
+    return f"a new group (not one of: {listed})"
 
 
 def group_sentence(fit, group) -> str:

@@ -33,7 +33,6 @@ with a discrepancy).
 
 from __future__ import annotations
 
-import difflib
 import functools
 import math
 import warnings
@@ -45,7 +44,7 @@ import numpy as np
 import pandas as pd
 
 from ..inference import memory
-from ..laws.contract import resolve_group
+from ..laws.contract import groups_named, near_label_hint, resolve_group
 from ..laws.likelihoods import HUBER_DELTA, check_family
 from ..posterior.extrapolation import drift
 from ..runs.warn import user_stacklevel
@@ -390,13 +389,12 @@ def candidate_group(fit, df: pd.DataFrame, group):
 
 def unknown_label_message(label: str, groups: list) -> str:
     """Why candidates labelled ``label`` (not one of the fit's ``groups``) are valued as a new
-    group, with the nearest fitted label when one is close (a misspelling)."""
-    near = difflib.get_close_matches(label.lower(), [g.lower() for g in groups], n=1, cutoff=0.6)
-    hint = ""
-    if near:
-        hint = f" (did you mean {groups[[g.lower() for g in groups].index(near[0])]!r}?)"
+    group, with the nearest fitted label when one is close (a misspelling); more than
+    ``GROUPS_NAMED`` groups: the first of them and how many more."""
+    hint = near_label_hint(label, groups)
     return (
-        f"cands['group'] is {label!r}, which is not one of the fit's groups {groups}{hint}: the "
+        f"cands['group'] is {label!r}, which is not one of the fit's groups "
+        f"{groups_named(groups)}{hint}: the "
         "candidates are valued as runs of a NEW group (as when no group is given: right for a "
         "data set the fit has not seen); if they are a fitted group's runs, label them with its "
         "exact name"

@@ -24,9 +24,12 @@ default, which :mod:`.nuts` uses: 2**10 - 1 = 1023 leapfrog steps) are reported 
 more than ``DEPTH_SHARE_MAX`` (1%) of the draws: the sampler then takes the longest trajectories
 it may and still explores slowly (a badly scaled or ridge-shaped posterior). Its advice is to
 reparametrise, warm up longer or use a dense mass matrix, never a higher target_accept, whose
-smaller steps would lengthen the trajectories further. Read from ``sample_stats`` ``n_steps``
-(leapfrog steps per draw) or ``tree_depth``; an InferenceData holding neither is not checked
-(``Diagnostics.depth_share`` NaN, as in fits saved before it was recorded).
+smaller steps would lengthen the trajectories further; with more parameters than a dense matrix
+can be estimated for from the warm-up (``DENSE_WARMUP_PER_PARAMETER`` draws each), a dense fit
+is told to use a diagonal one and a diagonal fit that a dense one needs a longer warm-up. Read
+from ``sample_stats`` ``n_steps`` (leapfrog steps per draw) or ``tree_depth``; an InferenceData
+holding neither is not checked (``Diagnostics.depth_share`` NaN, as in fits saved before it was
+recorded).
 """
 
 from __future__ import annotations
@@ -55,6 +58,17 @@ MIN_STUDIED_DRAWS = 300  # total draws of the smallest size the bars were studie
 MAX_TREE_DEPTH = 10  # NumPyro NUTS's default max_tree_depth (the one .nuts uses)
 DEPTH_SHARE_MAX = 0.01  # share of draws at the maximum tree depth above which it is a problem
 NAMES_SHOWN = 5  # parameters a problem line names before "and N more" (a fit's per-cell sites)
+# Warm-up draws per sampled parameter below which a dense mass matrix is poorly estimated. NumPyro
+# estimates it from the last slow window of the warm-up, about half of it (500 of the default
+# 1000 draws; 75 of 100), shrunk towards 1e-3 times the identity by 5 / (draws + 5). A sample
+# covariance of d parameters from n draws has eigenvalues spread over (1 +- sqrt(d / n))**2
+# times the true ones (Marchenko-Pastur): a condition number near 20 at d / n = 0.4 for a
+# posterior of condition number 1, and rank d - n at d > n, its missing directions left at the
+# shrinkage's tiny variance (measured: 200 groups of Chinchilla, ~1,000 parameters, 100 warm-up
+# draws: 1,023 leapfrog steps per draw dense, 137 diagonal). d / n = 0.4 of half the warm-up:
+# 5 warm-up draws per parameter, 200 parameters at the default warm-up.
+DENSE_WARMUP_PER_PARAMETER = 5
+DEFAULT_WARMUP = 1000  # nuts.fit's warm-up, assumed when a check is not told the fit's
 
 
 def thresholds(n_chains: int, n_draws: int) -> tuple[float, float]:
@@ -217,6 +231,7 @@ def check(
     cause: str | None = None,
     max_tree_depth: int = MAX_TREE_DEPTH,
     dense_mass: bool | None = None,
+    warmup: int | None = None,
 ) -> Diagnostics:
     """Compute R-hat, ESS, divergences and the share of draws at the maximum tree depth
     (``max_tree_depth``, the sampler's) for ``var_names`` (a fit's: its law's
@@ -224,8 +239,9 @@ def check(
     labels them (``z_lr[8]``; more than ``NAMES_SHOWN``: the worst of them and how many more).
     ``cause``: a known reason for trouble found before sampling (e.g. too few runs for the
     law's parameters), given as the advice instead of the sampler settings. ``dense_mass``:
-    the mass matrix the fit adapted (True dense, False diagonal, None unknown), for the
-    tree-depth advice (:func:`depth_problem`)."""
+    the mass matrix the fit adapted (True dense, False diagonal, None unknown), and ``warmup``
+    its warm-up draws per chain (None: ``DEFAULT_WARMUP``), for the tree-depth advice
+    (:func:`depth_problem`, with the number of parameters checked)."""
     n_chains = idata.posterior.sizes["chain"]
     if n_chains > 1:
         # unrounded: ArviZ's default 2-decimal rounding would let R-hat up to 1.0149 pass 1.01;
@@ -281,7 +297,16 @@ def check(
             else "more draws (draws=, warmup=) or a higher target_accept may help"
         )
     if deep:
-        problems.append(depth_problem(int(np.sum(at_cap)), n_draws, max_tree_depth, dense_mass))
+        problems.append(
+            depth_problem(
+                int(np.sum(at_cap)),
+                n_draws,
+                max_tree_depth,
+                dense_mass,
+                n_parameters(idata, var_names),
+                warmup,
+            )
+        )
     if n_draws < MIN_STUDIED_DRAWS:  # first: it qualifies every other line
         problems.insert(0, too_few_problem(n_chains, n_draws))
     diag = Diagnostics(
@@ -313,16 +338,39 @@ def depth_saturated(sample_stats, max_tree_depth: int = MAX_TREE_DEPTH) -> np.nd
 
 
 def depth_problem(
-    n_at_cap: int, n_draws: int, max_tree_depth: int, dense_mass: bool | None = None
+    n_at_cap: int,
+    n_draws: int,
+    max_tree_depth: int,
+    dense_mass: bool | None = None,
+    n_params: int | None = None,
+    warmup: int | None = None,
 ) -> str:
     """The problem line for ``n_at_cap`` of ``n_draws`` draws at the maximum tree depth.
     A dense mass matrix is advised only when the fit's was diagonal (``dense_mass`` False) or
     is not known (None); a dense fit is told what is left: warm-up, reparametrisation, fewer
-    parameters (e.g. fewer groups or a simpler law)."""
-    if dense_mass:
+    parameters (e.g. fewer groups or a simpler law). With ``n_params`` parameters too many for
+    the warm-up (``warmup`` draws, None: ``DEFAULT_WARMUP``; :func:`dense_too_big`) a dense
+    fit is told to use a diagonal matrix, and a diagonal one that a dense matrix needs a
+    warm-up of ``DENSE_WARMUP_PER_PARAMETER`` draws per parameter."""
+    too_big = n_params is not None and dense_too_big(n_params, warmup)
+    needed = f"{DENSE_WARMUP_PER_PARAMETER * n_params} draws" if too_big else ""
+    if dense_mass and too_big:
+        remedy = (
+            f"the dense mass matrix of {n_params} parameters is poorly estimated from a "
+            f"warm-up of fewer than {needed}: use a diagonal one (dense_mass=False), warm up "
+            f"longer (warmup={DENSE_WARMUP_PER_PARAMETER * n_params} or more), reparametrise "
+            "or fit fewer parameters (fewer groups, a simpler law)"
+        )
+    elif dense_mass:
         remedy = (
             "the mass matrix is already dense; reparametrise, warm up longer (warmup=) or fit "
             "fewer parameters (fewer groups, a simpler law)"
+        )
+    elif too_big:
+        remedy = (
+            "reparametrise, warm up longer (warmup=) or fit fewer parameters (fewer groups, a "
+            f"simpler law); a dense mass matrix (dense_mass=True) of {n_params} parameters "
+            f"needs a warm-up of {needed} or more"
         )
     else:
         remedy = (
@@ -334,6 +382,22 @@ def depth_problem(
         f"({2**max_tree_depth - 1} leapfrog steps): the sampler explores slowly; {remedy} -- a "
         "higher target_accept would lengthen the trees further"
     )
+
+
+def dense_too_big(n_params: int, warmup: int | None = None) -> bool:
+    """Whether ``n_params`` parameters are too many for a dense mass matrix estimated from
+    ``warmup`` warm-up draws per chain (None: ``DEFAULT_WARMUP``): fewer than
+    ``DENSE_WARMUP_PER_PARAMETER`` draws per parameter (200 parameters at 1000 draws)."""
+    warmup = DEFAULT_WARMUP if warmup is None else warmup
+    return n_params * DENSE_WARMUP_PER_PARAMETER > warmup
+
+
+def n_parameters(idata: az.InferenceData, var_names: list[str]) -> int:
+    """Elements of the sites ``var_names`` of ``idata.posterior`` (one per ArviZ label; a
+    per-group site: one per group): about the size of the mass matrix (a fit's checked sites
+    stand for its sampled ones: e.g. ``alpha_group`` for ``alpha_z``)."""
+    posterior = idata.posterior
+    return sum(int(np.prod(posterior[v].shape[2:], dtype=int)) for v in var_names)
 
 
 def too_few_problem(n_chains: int, n_draws: int) -> str:

@@ -91,6 +91,7 @@ MIN_SPREAD_RATIO = 0.02  # smallest / largest singular value of the centred (ln 
 # the low-noise medians over all fits first fall below 0.6 of the prior's sd (2x: 0.62-0.71).
 MIN_RANGE = 3.0
 WIDE_RANGE = 10.0  # the range the advice widens a narrow one to
+GROUPS_WARNED = 5  # groups with caveats warned one by one; more: one warning naming these many
 
 
 class IdentifiabilityWarning(UserWarning):
@@ -143,7 +144,8 @@ def check(law, prepared, likelihood: str, warn: bool = True) -> list[str]:
     checks of the module docstring: observations against the law's sampled parameters
     (:func:`sampled_sites`, :func:`n_observations`), levels and range of N params and D
     tokens, runs on one line); warned as :class:`IdentifiabilityWarning` when ``warn``, with
-    the :func:`caveats` (the per-group checks among them). Returns the list of problems
+    the :func:`caveats` (the per-group checks among them; for more than ``GROUPS_WARNED``
+    groups one warning: :func:`grouped_warning`). Returns the list of problems
     (empty when fine): the causes a fit names for its sampler's trouble."""
     df = prepared.runs.df
     n_obs, n_runs = n_observations(law, prepared)
@@ -159,7 +161,8 @@ def check(law, prepared, likelihood: str, warn: bool = True) -> list[str]:
             "model sizes and token counts), fit a law with fewer parameters, or fix parameters "
             "with tight priors (priors={...})"
         )
-    noted = caveats(law, prepared, likelihood)  # warned, but no cause of trouble: not returned
+    # warned, but no cause of trouble: not returned (the fit's notes keep each: caveats())
+    noted = _pooled_caveats(law, df) + grouped_warning(_group_caveats(law, prepared, likelihood))
     line = []
     if all(c in law.run_columns and c in df for c in ("N", "D")):
         line = _one_line(df["N"].to_numpy(float), df["D"].to_numpy(float))
@@ -181,10 +184,32 @@ def caveats(law, prepared, likelihood: str | None = None) -> list[str]:
     (:func:`group_caveats`: set by the other groups through the pooling, while the pooled
     parameters stay identified). ``likelihood``: the fit's (None: the law's default); it
     names the reported sites. Plain language, for the fit's notes."""
-    df = prepared.runs.df
-    pooled = few_levels(law, df) + narrow_ranges(law, df) if _linear_in_logs(law) else []
     likelihood = law.default_likelihood if likelihood is None else likelihood
-    return pooled + group_caveats(law, prepared, likelihood)
+    return _pooled_caveats(law, prepared.runs.df) + group_caveats(law, prepared, likelihood)
+
+
+def _pooled_caveats(law, df) -> list[str]:
+    """The caveats of the whole run table ``df``: few levels or a narrow range of N or D for a
+    law linear in their logs (:func:`_linear_in_logs`); none for other laws."""
+    return few_levels(law, df) + narrow_ranges(law, df) if _linear_in_logs(law) else []
+
+
+def grouped_warning(by_group: dict) -> list[str]:
+    """What :func:`check` warns of the groups' caveats ``by_group`` (group -> its messages,
+    :func:`_group_caveats`): each message when at most ``GROUPS_WARNED`` groups have any;
+    else one message naming the first ``GROUPS_WARNED`` groups, how many more, and the first
+    group's caveat as an example (the fit's notes keep each: :func:`caveats`)."""
+    named = [group for group, found in by_group.items() if found]
+    if len(named) <= GROUPS_WARNED:
+        return [message for group in named for message in by_group[group]]
+    n_caveats = sum(len(by_group[group]) for group in named)
+    shown = ", ".join(repr(group) for group in named[:GROUPS_WARNED])
+    return [
+        f"{n_caveats} caveats for {len(named)} of {len(by_group)} groups, whose own runs leave "
+        "some of their own parameters to the other groups through the pooling: groups "
+        f"{shown} and {len(named) - GROUPS_WARNED} more (each group's caveats are in the "
+        f"fit's notes, fit.record.notes); the first: {by_group[named[0]][0]}"
+    ]
 
 
 def few_levels(law, df) -> list[str]:
@@ -220,14 +245,20 @@ def group_caveats(law, prepared, likelihood: str) -> list[str]:
     once, of the pooled table). Caveats, not problems: such a group's own parameters are set
     mostly by the other groups through the pooling, and the pooled parameters stay
     identified. Messages start with the group (``group 'math': ...``)."""
+    return [m for found in _group_caveats(law, prepared, likelihood).values() for m in found]
+
+
+def _group_caveats(law, prepared, likelihood: str) -> dict:
+    """:func:`group_caveats` by group: each fitted group (its label, a string) -> its
+    messages (empty when its runs pass); empty when the fit has no per-group checks."""
     groups = [str(g) for g in prepared.groups]
     df = prepared.runs.df
     if len(groups) < 2 or "group" not in df:
-        return []
+        return {}
     reported = set(law.summary_names(prepared.groups, likelihood))
     sites = [site for site in law.group_dims(prepared.groups) if site in reported]
     if not sites:  # e.g. groups that differ only in intercepts: the exponents are shared
-        return []
+        return {}
     columns = [
         c
         for c in ("N", "D")
@@ -239,7 +270,7 @@ def group_caveats(law, prepared, likelihood: str) -> list[str]:
     both = all(c in law.run_columns and c in df for c in ("N", "D"))
     pooled_line = both and len(df) >= 3 and spread_ratio(df["N"], df["D"]) >= MIN_SPREAD_RATIO
     labels = df["group"].astype(str)
-    problems = []
+    problems = {}
     for group in groups:
         runs = df[labels == group]
         line = []
@@ -255,7 +286,7 @@ def group_caveats(law, prepared, likelihood: str) -> list[str]:
                 found.append(_few_levels(law, column, values, group, sites))
             elif _range(values) < MIN_RANGE and not line:  # else said by the line's message
                 found.append(_narrow_range(law, column, values, group, sites))
-        problems += [f"group {group!r}: {p}" for p in found + line]
+        problems[group] = [f"group {group!r}: {p}" for p in found + line]
     return problems
 
 

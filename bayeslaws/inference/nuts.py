@@ -727,6 +727,7 @@ def _fit_once(runs, law_obj, likelihood, priors_used, settings, label, warn, rul
             warn=warn,
             cause=advice,
             dense_mass=settings["dense_mass"],
+            warmup=settings["warmup"],
         )
         screening = screen_runs(law_obj, prepared, predicted, rule)
     fitted = prepared.runs

@@ -21,6 +21,7 @@ Conventions shared by all laws:
 from __future__ import annotations
 
 import abc
+import difflib
 import enum
 import functools
 import hashlib
@@ -222,8 +223,32 @@ def resolve_group(groups, group):
     # 7.0 and "7.0" name the group 7, as the run table's reading of a group column has it
     same = [i for i, label in enumerate(labels) if label_key(label) == label_key(group)]
     if label_key(group) is None or len(same) != 1:
-        raise ValueError(f"group={group!r} is not one of the fit's groups {labels}")
+        raise ValueError(
+            f"group={group!r} is not one of the fit's groups {groups_named(labels)}"
+            f"{near_label_hint(str(group), labels)}"
+        )
     return same[0]
+
+
+GROUPS_NAMED = 10  # fit groups an unknown-group message lists before "and N more"
+
+
+def groups_named(labels) -> str:
+    """The fit's group ``labels`` (strings) as a message lists them: all of them, or the first
+    ``GROUPS_NAMED`` and how many more (a fit of hundreds of groups)."""
+    labels = list(labels)
+    if len(labels) <= GROUPS_NAMED:
+        return str(labels)
+    return f"{labels[:GROUPS_NAMED]} and {len(labels) - GROUPS_NAMED} more"
+
+
+def near_label_hint(label: str, labels) -> str:
+    """" (did you mean 'math'?)" naming the fit's label closest to ``label`` (case ignored;
+    difflib's ratio at least 0.6), or "" when none is close."""
+    labels = list(labels)
+    lowered = [g.lower() for g in labels]
+    near = difflib.get_close_matches(label.lower(), lowered, n=1, cutoff=0.6)
+    return f" (did you mean {labels[lowered.index(near[0])]!r}?)" if near else ""
 
 
 # ---- runs a law fits as converged ----------------------------------------------------------

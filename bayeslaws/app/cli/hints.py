@@ -27,6 +27,7 @@ SAMPLER_OPTIONS = (
     ("chains=", "--chains N"),
     ("warmup=", "--warmup N"),
     ("dense_mass=True", "--dense-mass true"),
+    ("dense_mass=False", "--dense-mass false"),
     ("raise target_accept", "--target-accept P (e.g. 0.95)"),
     ("higher target_accept may help", "--target-accept P (e.g. 0.95)"),
 )
