@@ -168,6 +168,31 @@ def test_every_signature_matches_what_matplotlib_writes(tmp_path):
     assert checked >= 4  # png, pdf, svg, eps at least
 
 
+@pytest.mark.parametrize("suffix", ["png", "pdf", "svg", "eps"])
+def test_an_image_matplotlib_did_not_write_is_not_overwritten(tmp_path, suffix):
+    """Every real PDF or PNG begins with its format's signature, so ``--out thesis.pdf``
+    replaced a thesis: only a file matplotlib signed is an earlier figure; another is refused
+    and left as it was."""
+    import matplotlib.pyplot as plt
+
+    from bayeslaws.app.report import FIGURE_SIGNATURES, is_figure, refuse_non_figure
+
+    start = FIGURE_SIGNATURES[suffix][0]
+    theirs = tmp_path / f"thesis.{suffix}"
+    theirs.write_bytes(start + b" made by another program " + b"x" * 200_000 + b" end")
+    assert not is_figure(theirs)
+    refused = f"not a {suffix.upper()} image written by matplotlib"
+    with pytest.raises(FileExistsError, match=refused):
+        refuse_non_figure(theirs)
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [1, 0])
+    ours = tmp_path / f"fig.{suffix}"
+    fig.savefig(ours)
+    plt.close(fig)
+    assert is_figure(ours)
+    refuse_non_figure(ours)  # an earlier figure may be replaced
+
+
 _run = cli_run  # conftest: bayeslaws argv in-process -> (code, stdout, stderr)
 
 
@@ -197,7 +222,11 @@ def test_design_plot_says_it_replaces_an_earlier_figure(grouped_fit_file, tmp_pa
     cands = tmp_path / "cands.csv"
     pd.DataFrame({"N": [5e7, 1e8], "D": [4e9, 2e9]}).to_csv(cands, index=False)
     figure = tmp_path / "ranking.png"
-    figure.write_bytes(b"\x89PNG\r\n\x1a\n an earlier figure")  # a PNG's signature
+    import matplotlib.pyplot as plt
+
+    fig, _ = plt.subplots()
+    fig.savefig(figure)  # an earlier figure (matplotlib's)
+    plt.close(fig)
     argv = ["design", grouped_fit_file, "--candidates", cands, "--group", "A", "--k", "1",
             "--model", "none", "--plot", figure]  # fmt: skip
     code, stdout, _ = _run(argv, capsys)

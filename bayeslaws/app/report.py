@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import html
+import os
 import re
 import warnings
 from contextlib import contextmanager
@@ -1250,14 +1251,23 @@ FIGURE_SIGNATURES = {
 REPORT_FIGURE_OUTCOME = (
     "the report's figures were not drawn there: move it, or write the report elsewhere"
 )
+# formats whose files matplotlib signs (a PNG's Software text chunk near the start, a PDF's
+# Creator/Producer near the end, an SVG's or PostScript file's header comment): an existing
+# file of these is replaced only when signed so, since any PDF or PNG begins as one (a thesis)
+MATPLOTLIB_SIGNED = ("png", "pdf", "svg", "eps", "ps")
+MATPLOTLIB_MARK = b"matplotlib"  # sought, in any case, in the file's first and last bytes
+MARK_SPAN = 65536  # bytes read at each end of a signed format's file for the mark
 
 
 def is_figure(path) -> bool:
     """Whether the file at ``path`` begins as an image of its suffix's format
-    (:data:`FIGURE_SIGNATURES`; no suffix: PNG); False for a folder, an unreadable file or a
-    format with no known signature."""
+    (:data:`FIGURE_SIGNATURES`; no suffix: PNG) and, for a format matplotlib signs
+    (:data:`MATPLOTLIB_SIGNED`), carries matplotlib's mark (:func:`matplotlib_signed`): an
+    earlier figure, not any PDF or PNG. False for a folder, an unreadable file or a format with
+    no known signature."""
     path = Path(path)
-    signatures = FIGURE_SIGNATURES.get(path.suffix[1:].lower() or "png", ())
+    kind = path.suffix[1:].lower() or "png"
+    signatures = FIGURE_SIGNATURES.get(kind, ())
     try:
         if path.is_dir():
             head = b""
@@ -1266,9 +1276,25 @@ def is_figure(path) -> bool:
                 head = handle.read(64)
     except OSError:
         return False
-    if path.suffix.lower() == ".svg":
+    if kind == "svg":
         head = head.removeprefix(b"\xef\xbb\xbf").lstrip(b" \t\r\n")
-    return any(head.startswith(s) for s in signatures)
+    if not any(head.startswith(s) for s in signatures):
+        return False
+    return kind not in MATPLOTLIB_SIGNED or matplotlib_signed(path)
+
+
+def matplotlib_signed(path: Path) -> bool:
+    """Whether matplotlib's mark (:data:`MATPLOTLIB_MARK`, any case) lies in the first or last
+    ``MARK_SPAN`` bytes of the file at ``path`` (False when it cannot be read)."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(MARK_SPAN)
+            size = handle.seek(0, os.SEEK_END)
+            handle.seek(max(size - MARK_SPAN, 0))
+            tail = handle.read(MARK_SPAN)
+    except OSError:
+        return False
+    return MATPLOTLIB_MARK in head.lower() or MATPLOTLIB_MARK in tail.lower()
 
 
 def refuse_non_figure(
@@ -1286,8 +1312,9 @@ def refuse_non_figure(
             f"{str(path)!r} exists, and a {kind} file has no signature to tell {what} by, so "
             f"{outcome}"
         )
+    signed = " written by matplotlib" if kind.lower() in MATPLOTLIB_SIGNED else ""
     raise FileExistsError(
-        f"{str(path)!r} exists and is not a {kind} image ({what}), so {outcome}"
+        f"{str(path)!r} exists and is not a {kind} image{signed} ({what}), so {outcome}"
     )
 
 
