@@ -173,22 +173,13 @@ def test_script_regenerates_the_committed_csvs_byte_for_byte(script, tmp_path):
         assert (tmp_path / "fresh" / committed.name).read_bytes() == committed.read_bytes()
 
 
-def test_bundled_csv_matches_script(script):
+def test_bundled_csvs_hold_their_seed_source_and_marked_optima(script):
+    """What the tables say of themselves (the byte-for-byte regeneration is the test above)."""
     assert script.SWEEP_SEED == 20251121
     bundled = pd.read_csv(REPO / "data" / "video_dit_sweep_simulated.csv")
-    fresh = script.video_dit_sweep()
-    assert list(bundled.columns) == list(fresh.columns)
-    assert len(bundled) == len(fresh)
-    for col in ("N", "D", "C", "lr", "batch_size", "loss"):
-        np.testing.assert_allclose(bundled[col], fresh[col], rtol=1e-9, err_msg=col)
-    assert (bundled["source"] == fresh["source"]).all()
     assert "seed=20251121" in bundled["source"].iloc[0]
-
     grid = pd.read_csv(REPO / "data" / "yin2025_grid_1p07B.csv")
-    typed = script.yin_grid_1p07b()
     assert len(grid) == 36
-    for col in ("N", "D", "lr", "batch_size", "loss"):
-        np.testing.assert_allclose(grid[col], typed[col], rtol=1e-12, err_msg=col)
     marked = grid[grid["marked_optimum"]]
     assert sorted(zip(marked["D"], marked["batch_size"], marked["lr"], strict=True)) == [
         (4e9, 8.2e4, 1.7e-4),

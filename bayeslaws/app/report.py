@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..laws.contract import GROUPS_NAMED
 from ..posterior.allocation import (
     WARN_DECADES,
     band_edge_message,
@@ -260,7 +261,6 @@ def summary_unit(name: str) -> str:
 
 GROUP_ROWS_MAX = 10  # a per-group site of more groups has its Parameters rows collapsed ...
 GROUP_ROWS_SHOWN = 5  # ... to its first this many (and those of the report's group)
-GROUPS_LISTED = 10  # fitted groups the preamble lists before "and N more"
 
 
 def listed_rows(names, groups, group=None, keep=()) -> tuple[list, list[str]]:
@@ -979,15 +979,15 @@ def own_ranges_sentence(group, ranges: dict) -> str:
 
 def group_words(fit, group) -> str:
     """Which group a grouped fit's numbers are for: "group a", or "a new group (not one of: a,
-    b)" when ``group`` is None (more than ``GROUPS_LISTED`` groups: the first of them and how
+    b)" when ``group`` is None (more than ``GROUPS_NAMED`` groups: the first of them and how
     many more); "" for a fit without groups."""
     if len(fit.groups) <= 1:
         return ""
     if group is not None:
         return f"group {group}"
     labels = [str(g) for g in fit.groups]
-    more = len(labels) - GROUPS_LISTED
-    listed = ", ".join(labels[:GROUPS_LISTED]) + (f" and {more} more" if more > 0 else "")
+    more = len(labels) - GROUPS_NAMED
+    listed = ", ".join(labels[:GROUPS_NAMED]) + (f" and {more} more" if more > 0 else "")
     return f"a new group (not one of: {listed})"
 
 

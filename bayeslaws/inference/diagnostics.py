@@ -64,9 +64,8 @@ NAMES_SHOWN = 5  # parameters a problem line names before "and N more" (a fit's 
 # covariance of d parameters from n draws has eigenvalues spread over (1 +- sqrt(d / n))**2
 # times the true ones (Marchenko-Pastur): a condition number near 20 at d / n = 0.4 for a
 # posterior of condition number 1, and rank d - n at d > n, its missing directions left at the
-# shrinkage's tiny variance (measured: 200 groups of Chinchilla, ~1,000 parameters, 100 warm-up
-# draws: 1,023 leapfrog steps per draw dense, 137 diagonal). d / n = 0.4 of half the warm-up:
-# 5 warm-up draws per parameter, 200 parameters at the default warm-up.
+# shrinkage's tiny variance. d / n = 0.4 of half the warm-up: 5 warm-up draws per parameter,
+# 200 parameters at the default warm-up.
 DENSE_WARMUP_PER_PARAMETER = 5
 DEFAULT_WARMUP = 1000  # nuts.fit's warm-up, assumed when a check is not told the fit's
 

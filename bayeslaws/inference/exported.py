@@ -77,6 +77,19 @@ STALE_TMP_S = 3600.0  # seconds
 _LOADED: OrderedDict = OrderedDict()  # file stem -> (runner, output tree)
 
 
+def remove_stale(paths) -> None:
+    """Remove the files of ``paths`` last written more than ``STALE_TMP_S`` seconds ago: the
+    temporary files of writes that were killed. A younger one may be another process's write
+    in progress and is kept. Best effort: what cannot be read or removed is left."""
+    stale_before = time.time() - STALE_TMP_S
+    for path in paths:
+        try:
+            if path.is_file() and not path.is_symlink() and path.stat().st_mtime < stale_before:
+                path.unlink()
+        except OSError:
+            pass
+
+
 def available() -> bool:
     """True when JAX can serialise programs here (``flatbuffers`` installed)."""
     return importlib.util.find_spec("flatbuffers") is not None
@@ -273,13 +286,7 @@ class Programs:
             return
         for program in programs[keep:]:
             self._remove(program.name[: -len(SUFFIX)])
-        stale_before = time.time() - STALE_TMP_S
-        for tmp in temporaries:  # a recent one may be another process's write in progress
-            try:
-                if tmp.stat().st_mtime < stale_before:
-                    tmp.unlink()
-            except OSError:
-                pass
+        remove_stale(temporaries)
 
     def _remove(self, stem: str) -> None:
         for path in self._paths(stem):

@@ -22,7 +22,6 @@ import os
 import re
 import sys
 import tempfile
-import time
 import warnings
 from dataclasses import replace
 from pathlib import Path
@@ -43,7 +42,7 @@ from ..runs.provenance import recorded_extent
 from ..runs.warn import user_stacklevel
 from .deferred import arviz
 from .diagnostics import Diagnostics, SamplerWarning, rhat_ess
-from .exported import STALE_TMP_S
+from .exported import remove_stale
 from .record import FitRecord, IncompatibleFitFile
 
 RECORD_ATTR = "bayeslaws_record"
@@ -345,7 +344,7 @@ class Fit:
         is replaced (the temporary file is written beside it). An existing file is replaced
         only when it is a saved fit or is named ``*.nc``; any other raises FileExistsError
         (:func:`refuse_non_fit`). Temporary files of this name left by a killed save
-        (``.NAME.*.tmp``, older than ``STALE_TMP_S``) are removed. Warns
+        (``.NAME.*.tmp``, once stale: :func:`~.exported.remove_stale`) are removed. Warns
         (:class:`UnportableLawWarning`) when the fit's law is of a class that another process
         cannot import (defined in a script, a notebook or a function), and (UserWarning) when
         its compute model is a user callable, which is not saved
@@ -394,23 +393,14 @@ def link_target(path: Path) -> Path:
 
 def remove_stale_temporaries(path: Path) -> None:
     """Remove the temporary files of saves to ``path`` (``.NAME.<random>.tmp`` in its folder)
-    last written more than :data:`~.exported.STALE_TMP_S` seconds ago: left by a save that was
-    killed (SIGTERM, SIGKILL, a crash). A younger one may be another process's save in progress
-    and is kept. Best effort: what cannot be listed or removed is left."""
+    left by a save that was killed (SIGTERM, SIGKILL, a crash), once stale
+    (:func:`~.exported.remove_stale`: a younger one may be another process's save)."""
     pattern = re.compile(rf"\.{re.escape(path.name)}\.[^.]+\.tmp")
-    stale_before = time.time() - STALE_TMP_S
     try:
-        entries = [e for e in os.scandir(path.parent) if pattern.fullmatch(e.name)]
+        entries = [path.parent / e.name for e in os.scandir(path.parent)]
     except OSError:
         return
-    for entry in entries:
-        try:
-            if entry.is_file(follow_symlinks=False) and entry.stat(
-                follow_symlinks=False
-            ).st_mtime < stale_before:
-                os.remove(entry.path)
-        except OSError:
-            pass
+    remove_stale(p for p in entries if pattern.fullmatch(p.name))
 
 
 def recorded_accepted(data: dict | None, index: pd.Index) -> tuple:

@@ -312,7 +312,9 @@ def refit_diagnostics(mcmc: MCMC, names: list[str], dense_mass: bool | None = No
     extra = mcmc.get_extra_fields(group_by_chain=True)
     stats = {"diverging": np.asarray(extra["diverging"]), "n_steps": np.asarray(extra["num_steps"])}
     idata = arviz().from_dict(posterior=posterior, sample_stats=stats)
-    return check_sampler(idata, names, warn=False, dense_mass=dense_mass).to_dict()
+    return check_sampler(
+        idata, names, warn=False, dense_mass=dense_mass, warmup=mcmc.num_warmup
+    ).to_dict()
 
 
 def refit_trouble(split_diagnostics: list[dict], purpose: str) -> str | None:
