@@ -67,6 +67,7 @@ from .guardrails import (
     allowed,
     blocking_rules,
     design_keys,
+    earlier_counts,
     law_key_columns,
     unmet_rules,
 )
@@ -852,6 +853,7 @@ def _greedy(g: _Greedy, cost_power: float) -> tuple[list, float, list, str]:
     ratio = (rows["D"] / rows["N"]).to_numpy(float)
     sizes = rows["N"].to_numpy(float)
     obs_var = p.obs_var
+    held = earlier_counts(g.guardrails, keys)  # the earlier runs near each unit: once a batch
     picked, records, total, spent = [], [], 0.0, 0.0
     stop = None
     basis, cap = width_basis(p, g.ci), None
@@ -873,7 +875,7 @@ def _greedy(g: _Greedy, cost_power: float) -> tuple[list, float, list, str]:
                 gains, post_var = rw["value"], rw["post_var"]
             score = _score(gains, costs, cost_power)
             left = None if k is None else k - step
-            ok = allowed(g.guardrails, picked, keys, ratio, sizes, left)
+            ok = allowed(g.guardrails, picked, keys, ratio, sizes, left, held)
             valued = np.isfinite(gains)  # reweighted: NaN where no outcome kept ESS >= MIN_ESS
             score = np.where(valued, score, -np.inf)
             fits = np.ones(U, bool) if budget is None else spent + flops <= _slack(budget)
@@ -889,7 +891,7 @@ def _greedy(g: _Greedy, cost_power: float) -> tuple[list, float, list, str]:
             relaxed = False
             if not ok.any():
                 loose = replace(g.guardrails, ratio_diversity=False, min_size_spread=None)
-                ok = affordable & allowed(loose, picked, keys, ratio, sizes, left)
+                ok = affordable & allowed(loose, picked, keys, ratio, sizes, left, held)
                 if not ok.any():
                     stop = _why_stopped(g, picked, keys, ratio, sizes)
                     break
@@ -913,7 +915,9 @@ def _greedy(g: _Greedy, cost_power: float) -> tuple[list, float, list, str]:
             elif not ok_all.all():
                 best = int(np.argmax(np.where(affordable, score, -np.inf)))
                 if np.argmax(np.where(ok, score, -np.inf)) != best:
-                    rules = blocking_rules(g.guardrails, best, picked, keys, ratio, sizes, left)
+                    rules = blocking_rules(
+                        g.guardrails, best, picked, keys, ratio, sizes, left, held
+                    )
                     note = f"restricted: {', '.join(rules)}"
             u = int(np.argmax(np.where(ok, score, -np.inf)))
             picked.append(u)

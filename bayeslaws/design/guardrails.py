@@ -160,47 +160,77 @@ def _key_logs(keys: list, width: int) -> tuple[np.ndarray, np.ndarray]:
     return logs, np.array([key[-1] for key in keys] + [None], object)[:-1]
 
 
+NEAR_BLOCK = 4_000_000  # key pairs near_counts compares at once (about 100 MB of work arrays)
+
+
 def near_counts(keys: list, counted: list, width: int, rtol: float = MATCH_RTOL) -> np.ndarray:
     """Per key of ``keys`` (candidates' design keys), how many keys of ``counted`` (earlier and
     picked runs') are the same design point: the same group and each of the first ``width``
     logged values within ``rtol`` (relative; both missing counts as equal). (len(keys),) ints;
-    ``width`` 2 counts the (N, D) cell."""
+    ``width`` 2 counts the (N, D) cell. Compared ``NEAR_BLOCK`` pairs at a time."""
     if not keys or not counted:
         return np.zeros(len(keys), int)
     a, ga = _key_logs(keys, width)
     b, gb = _key_logs(counted, width)
-    with np.errstate(invalid="ignore"):
-        diff = a[:, None, :] - b[None, :, :]
-        close = np.abs(np.expm1(diff)) <= rtol + KEY_SLACK
-    close |= np.isnan(a)[:, None, :] & np.isnan(b)[None, :, :]
-    same = close.all(axis=2) & (ga[:, None] == gb[None, :])
-    return same.sum(axis=1)
+    codes = {label: i for i, label in enumerate(dict.fromkeys([*ga, *gb]))}  # ints compare fast
+    ga, gb = (np.array([codes[label] for label in g]) for g in (ga, gb))
+    step = max(1, NEAR_BLOCK // len(counted))
+    out = np.empty(len(keys), int)
+    for start in range(0, len(keys), step):
+        rows = slice(start, start + step)
+        with np.errstate(invalid="ignore"):
+            close = np.abs(np.expm1(a[rows, None, :] - b[None, :, :])) <= rtol + KEY_SLACK
+        close |= np.isnan(a[rows, None, :]) & np.isnan(b[None, :, :])
+        out[rows] = (close.all(axis=2) & (ga[rows, None] == gb[None, :])).sum(axis=1)
+    return out
 
 
-def _over_cap(keys, counted: list, width: int, cap: int) -> np.ndarray:
+def earlier_counts(g: Guardrails, keys) -> dict:
+    """How many of ``g``'s earlier runs lie near each design point and each (N, D) cell of the
+    units (``keys``: each unit's design keys; :func:`near_counts`): {"point": key -> count,
+    "cell": cell -> count}. The same for every pick of a batch: :func:`allowed` takes it
+    (``held``) so that a batch compares the candidates with the earlier runs once."""
+    width = len(keys[0][0]) if keys and keys[0] else 3
+    grouped = bool(keys and keys[0] and keys[0][0][-1] is not None)
+    counted = [as_candidate_key(k, width, grouped) for k in g.earlier]
+    points = list(dict.fromkeys(k for ks in keys for k in ks))
+    cells = list(dict.fromkeys(_cell(k) for k in points))
+    return {
+        "point": dict(zip(points, near_counts(points, counted, width - 1).tolist(), strict=True)),
+        "cell": dict(
+            zip(cells, near_counts(cells, [_cell(k) for k in counted], 2).tolist(), strict=True)
+        ),
+    }
+
+
+def _over_cap(keys, held: dict, picked_keys: list, width: int, cap: int) -> np.ndarray:
     """Per unit (``keys``: each unit's design keys, or cells) whether taking it would put one
-    of its design points over ``cap`` runs: the runs of ``counted`` near it
-    (:func:`near_counts`) plus the unit's own runs there. (U,) booleans."""
-    unique = list(dict.fromkeys(k for ks in keys for k in ks))
-    held = dict(zip(unique, near_counts(unique, counted, width).tolist(), strict=True))
-    return np.array([any(held[k] + n > cap for k, n in _tally(ks)) for ks in keys], bool)
+    of its design points over ``cap`` runs: the earlier runs near it (``held``), the picks'
+    runs near it (``picked_keys``; :func:`near_counts`) and the unit's own runs there. (U,)
+    booleans."""
+    unique = list(held)
+    now = near_counts(unique, picked_keys, width) if picked_keys else np.zeros(len(unique), int)
+    total = {k: held[k] + n for k, n in zip(unique, now.tolist(), strict=True)}
+    return np.array([any(total[k] + n > cap for k, n in _tally(ks)) for ks in keys], bool)
 
 
-def allowed(g: Guardrails, picked, keys, ratio, sizes, remaining):
+def allowed(g: Guardrails, picked, keys, ratio, sizes, remaining, held: dict | None = None):
     """Boolean mask of units allowed as the next pick (``remaining``: picks left in the batch,
     counting this one; None when filling a budget). The caps count the earlier runs and the
-    picks within :data:`MATCH_RTOL` of a unit's design point (:func:`near_counts`)."""
+    picks within :data:`MATCH_RTOL` of a unit's design point (:func:`near_counts`); ``held``:
+    :func:`earlier_counts` of ``g`` and ``keys``, computed here when not given."""
     U = len(keys)
     ok = np.ones(U, bool)
     width = len(keys[0][0]) if U and keys[0] else 3
-    grouped = bool(U and keys[0] and keys[0][0][-1] is not None)
-    counted = [as_candidate_key(k, width, grouped) for k in g.earlier]
-    counted += [k for p in picked for k in keys[p]]
+    if g.max_repeats is not None or g.max_per_cell is not None:
+        held = earlier_counts(g, keys) if held is None else held
+        picked_keys = [k for p in picked for k in keys[p]]
     if g.max_repeats is not None:
-        ok &= ~_over_cap(keys, counted, width - 1, g.max_repeats)
+        ok &= ~_over_cap(keys, held["point"], picked_keys, width - 1, g.max_repeats)
     if g.max_per_cell is not None:
         cells = [tuple(_cell(k) for k in ks) for ks in keys]
-        ok &= ~_over_cap(cells, [_cell(k) for k in counted], 2, g.max_per_cell)
+        picked_cells = [_cell(k) for k in picked_keys]
+        ok &= ~_over_cap(cells, held["cell"], picked_cells, 2, g.max_per_cell)
     last = (remaining == 1 or (remaining is None and len(picked) == 1)) and len(picked) >= 1
     if last and g.ratio_diversity and one_ratio(ratio[picked], g.ratio_tol):
         pr = np.log(ratio[picked])
@@ -219,15 +249,18 @@ NO_RULES = {"max_repeats": None, "max_per_cell": None, "ratio_diversity": False,
             "min_size_spread": None}  # fmt: skip
 
 
-def blocking_rules(g: Guardrails, unit: int, picked, keys, ratio, sizes, remaining) -> list[str]:
+def blocking_rules(
+    g: Guardrails, unit: int, picked, keys, ratio, sizes, remaining, held: dict | None = None
+) -> list[str]:
     """The rules of ``g`` (:data:`RULES`, by their field names) that each alone refuse ``unit``
     as the next pick (the other arguments as :func:`allowed`'s): [] when none does."""
+    held = earlier_counts(g, keys) if held is None else held
     out = []
     for rule in RULES:
         if getattr(g, rule) == NO_RULES[rule]:
             continue
         alone = replace(g, **{**NO_RULES, rule: getattr(g, rule)})
-        if not allowed(alone, picked, keys, ratio, sizes, remaining)[unit]:
+        if not allowed(alone, picked, keys, ratio, sizes, remaining, held)[unit]:
             out.append(rule)
     return out
 
