@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..design import Guardrails, Loss, NOpt, next_runs
+from ..design import DesignWarning, Guardrails, Loss, NOpt, next_runs
 from ..design.candidates import positive_int
 from ..inference import fit as fit_law
 from ..inference.diagnostics import SamplerWarning
@@ -24,7 +24,9 @@ from ..runs.checks import is_real
 from ..runs.compute import linear
 from ..runs.simulate import VideoDiTTruth
 from ..runs.warn import user_stacklevel
-from .replay import BUDGET_RTOL, cells_of, r_hat_text, random_fill
+from .replay import BUDGET_RTOL, cells_of, joined, r_hat_text, random_fill, split_warnings
+from .replay.history import category_counts
+from .replay.trouble import recording_warnings
 
 STRATEGIES = ("ours", "ours_no_cost", "random", "grid")
 PAPER_SIZES = (0.017e9, 0.057e9, 0.13e9, 0.26e9)  # Yin et al.'s four small models (params)
@@ -115,8 +117,11 @@ class Campaign:
         divergences, truth, median, lower, upper (central ``ci`` interval, natural units),
         width_rel (interval width / truth), error_rel (|median / truth - 1|), simulated,
         truth_model, failure (missing, or the error that stopped the campaign at this step:
-        its fit failed, values NaN, or choosing its next runs failed) and the fit's sampler health
-        (:func:`sampler_columns`): max_r_hat, min_ess_bulk, sampler_ok (NaN without a fit).
+        its fit failed, values NaN, or choosing its next runs failed), design_warnings (the
+        ``"Category: message"`` texts the choice of the next runs after this step's fit raised,
+        ";"-joined as a replay's column of that name; "" when none, or no choice was made) and
+        the fit's sampler health (:func:`sampler_columns`): max_r_hat, min_ess_bulk, sampler_ok
+        (NaN without a fit).
     runs : every run trained, per (strategy, seed): N, D, loss, step (0 = start design), C,
         simulated, truth_model.
     truth : the truth the losses were simulated from.
@@ -207,6 +212,33 @@ def sampler_trouble(history: pd.DataFrame, shown: int = 5) -> str | None:
         f"their target intervals may be unreliable{first}: {'; '.join(parts[:shown])}. See the "
         "history columns sampler_ok, max_r_hat, min_ess_bulk and divergences; more draws: "
         "fit_options={'warmup': ..., 'draws': ...}"
+    )
+
+
+def design_trouble(history: pd.DataFrame, shown: int = 5) -> str | None:
+    """The DesignWarning text when choosing the next runs warned at steps of a campaign
+    ``history`` (column ``design_warnings``, one cell per (strategy, seed, step), repeated on
+    its target rows): how many steps, the warnings' categories with counts, the first ``shown``
+    steps and the first text in full; None when no choice warned."""
+    if history.empty or "design_warnings" not in history:
+        return None
+    steps = history.drop_duplicates(["strategy", "seed", "step"])
+    cells = [c for c in steps["design_warnings"] if split_warnings(c)]
+    if not cells:
+        return None
+    parts = [
+        f"{strategy} seed {seed} step {step} ({category_counts(cell)})"
+        for strategy, seed, step, cell in zip(
+            steps.strategy, steps.seed, steps.step, steps.design_warnings, strict=True
+        )
+        if split_warnings(cell)
+    ]
+    first = f" (the first {shown})" if len(parts) > shown else ""
+    return (
+        f"simulate_campaign: choosing the next runs warned after {len(cells)} of {len(steps)} "
+        f"fits ({category_counts(joined(cells))} in all; the texts are in the history column "
+        f"design_warnings){first}: {'; '.join(parts[:shown])}. The first: "
+        f"{split_warnings(cells[0])[0]}"
     )
 
 
@@ -307,6 +339,12 @@ def simulate_campaign(
     history rows hold the error (column ``failure``; a failed fit's values are NaN). At the
     end the first such error is re-raised, with a note naming every failed campaign and step
     and what finished attached as its ``campaign`` attribute (a :class:`Campaign`).
+
+    The fits' warnings are not shown (a SamplerWarning names the fits that failed the sampler
+    checks). The warnings of choosing the next runs (``next_runs``' DesignWarning,
+    GuardrailWarning, a batch smaller than ``batch``, ...) are recorded, not shown, in the
+    history column ``design_warnings``; at the end one DesignWarning names the steps that warned
+    (:func:`design_trouble`).
     """
     strategies = [strategies] if isinstance(strategies, str) else list(strategies)
     for s in strategies:
@@ -388,6 +426,7 @@ def simulate_campaign(
                         **row,
                         **labels,
                         "failure": None,
+                        "design_warnings": "",
                         **sampler_columns(fit.diagnostics),
                     }
                     for row in _record(fit, targets, truth_values, ci, seed=0)
@@ -401,6 +440,7 @@ def simulate_campaign(
                         **row,
                         **labels,
                         "failure": text,
+                        "design_warnings": "",
                         **dict.fromkeys(("max_r_hat", "min_ess_bulk", "sampler_ok"), np.nan),
                     }
                     for row in _failed_fit(targets, truth_values)
@@ -413,10 +453,12 @@ def simulate_campaign(
             if step == max_steps:
                 continue
             remaining = budget - spent
+            design_warnings: list[str] = []
             try:
-                picks = _pick(
-                    c, fit, runs, remaining, grid_rest, pool, truth, targets, batch, max_draws
-                )
+                with recording_warnings(design_warnings):  # shown as they came if it raises
+                    picks = _pick(
+                        c, fit, runs, remaining, grid_rest, pool, truth, targets, batch, max_draws
+                    )
             except Exception as error:  # recorded; re-raised once the others finished
                 text = _failure_text("choosing the next runs", error)
                 for row in rows:
@@ -424,6 +466,8 @@ def simulate_campaign(
                 failures.append((c["strategy"], c["seed"], step, text, error))
                 c["live"] = False
                 continue
+            for row in rows:
+                row["design_warnings"] = joined(design_warnings)
             cost = float(truth.flops(picks.N, picks.D).sum()) if len(picks) else np.inf
             if cost > remaining * (1 + BUDGET_RTOL):  # nothing picked, or (never) over budget
                 c["live"] = False
@@ -447,6 +491,9 @@ def simulate_campaign(
     trouble = sampler_trouble(result.history)
     if trouble:
         warnings.warn(trouble, SamplerWarning, stacklevel=user_stacklevel())
+    trouble = design_trouble(result.history)
+    if trouble:
+        warnings.warn(trouble, DesignWarning, stacklevel=user_stacklevel())
     if failures:
         error = failures[0][-1]
         error.add_note(failure_note([f[:4] for f in failures], len(camps)))
@@ -476,16 +523,14 @@ def _pick(c, fit, runs, remaining, grid_rest, pool, truth, targets, batch, max_d
         return afford.iloc[:0]  # no batch of untrained cells fits the budget left
     if s == "random":
         return afford.iloc[random_fill(costs, remaining, c["rng"], k=batch)]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        plan = next_runs(
-            fit,
-            afford,
-            target=targets,
-            cost="flops" if s == "ours" else None,
-            k=batch,
-            budget=remaining,
-            max_draws=max_draws,
-            guardrails=Guardrails().after(runs),
-        )
+    plan = next_runs(
+        fit,
+        afford,
+        target=targets,
+        cost="flops" if s == "ours" else None,
+        k=batch,
+        budget=remaining,
+        max_draws=max_draws,
+        guardrails=Guardrails().after(runs),
+    )
     return plan[["N", "D"]]
