@@ -100,8 +100,9 @@ def test_off_sweep_threshold_is_far_decades(small_sweep_sweep_fit):
     fit = small_sweep_sweep_fit
     below = FAR_DECADES["batch_size"][0]
     setting = {"lr": 1e-3, "batch_size": 1.0}
-    assert fh.off_sweep(fit, setting, {"batch_size_outside_decades": -below}) == ""
-    words = fh.off_sweep(fit, setting, {"batch_size_outside_decades": -below - 0.1})
+    swept = group_ranges(fit)
+    assert fh.off_sweep(setting, {"batch_size_outside_decades": -below}, swept) == ""
+    words = fh.off_sweep(setting, {"batch_size_outside_decades": -below - 0.1}, swept)
     assert words.startswith(f"the fixed batch_size (1 tokens) lies {below + 0.1:.2g} decades below")
 
 

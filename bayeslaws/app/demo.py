@@ -394,7 +394,7 @@ def check_writable_folder(out: Path) -> Path:
     :func:`~bayeslaws.inference.fit.check_output_path` says of a file's folder) unless files
     can be written into ``out``, or, when it does not exist yet, made in the nearest existing
     folder above it, where ``out`` will be made. Returns that folder."""
-    place = next((p for p in (out, *out.parents) if p.exists()), Path.cwd())
+    place = next(p for p in (out, *out.parents) if p.exists())  # "." or "/" at the latest
     if place.is_dir() and not os.access(place, os.W_OK | os.X_OK):
         raise PermissionError(f"the folder {str(place)!r} is not writable")
     return place

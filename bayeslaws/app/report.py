@@ -612,7 +612,8 @@ def _fit_report(
     from ..posterior import near_optimal, optimal_allocation, predict, range_stated
     from ..posterior.extrapolation import check_method
 
-    resolve_group(fit.groups, group)  # a fitted group's label, or None
+    index = resolve_group(fit.groups, group)  # 10.0 names the group "10", as the law has it
+    group = None if group is None or index is None else fit.groups[index]
     extrapolation = check_method(extrapolation)  # an unknown method fails before any work
     other = next((c for c in fit.law.inputs if c != "N"), "D")
     # all targets and budgets checked before any is computed: an error names the one as typed

@@ -42,7 +42,7 @@ import numpy as np
 import pandas as pd
 
 from ..posterior.draws import check_fit
-from ..runs.checks import check_probability
+from ..runs.checks import check_positive, check_probability
 from ..runs.warn import user_stacklevel
 from .bounds import LOW_ESS, MIN_ESS, SKIPPED_SHARE, JointReweighting, bounds
 from .candidates import candidates_model, fill_units, positive_int
@@ -142,19 +142,7 @@ def _check_options(criterion, cost_power, budget, ci=0.9):
         or not 0 <= cost_power <= 2
     ):
         raise ValueError(f"cost_power must be a number in [0, 2], got {cost_power!r}")
-    return None if budget is None else _check_budget(budget)
-
-
-def _check_budget(budget) -> float:
-    """``budget`` (FLOPs) as one finite positive float; ValueError saying the value given
-    otherwise (a sequence, a bool, text that is no number, NaN, inf, 0 or less)."""
-    try:
-        value = float(budget) if np.ndim(budget) == 0 and not isinstance(budget, bool) else None
-    except (TypeError, ValueError):
-        value = None
-    if value is None or not np.isfinite(value) or value <= 0:
-        raise ValueError(f"budget must be one finite positive number of FLOPs, got {budget!r}")
-    return value
+    return None if budget is None else check_positive("budget", budget, "FLOPs")
 
 
 def _gains(p: Problem, W, DP, MU, criterion):
@@ -315,7 +303,8 @@ def _warn_short_batch(
             why = (
                 f"there are only {n_units} candidate unit(s), each picked at most "
                 f"max_repeats={g.max_repeats} time(s) (Python: guardrails=Guardrails("
-                "max_repeats=None) allows repeats; the command line keeps the defaults), or "
+                "max_repeats=None) allows repeats; bayeslaws design keeps the defaults and "
+                "counts the fit's own runs as earlier ones), or "
                 "offer more candidates"
             )
         else:
@@ -325,7 +314,8 @@ def _warn_short_batch(
                 f"the guardrails ({rules}) allow no more: the {units}"
                 f"{' that fit the budget' if budget is not None else ''} repeat picked or "
                 "earlier design points (or fill their cells); relax the guardrails (Python: "
-                "guardrails=Guardrails(max_repeats=None); the command line keeps the defaults) "
+                "guardrails=Guardrails(max_repeats=None); bayeslaws design keeps the "
+                "defaults and counts the fit's own runs as earlier ones) "
                 "or offer other candidates"
             )
         warnings.warn(

@@ -413,7 +413,7 @@ def _warn_unrecorded(proposal: pd.DataFrame, runs: pd.DataFrame, step: int) -> N
     """A :class:`RecordWarning` naming the runs of the step's ``proposal`` that no recorded run
     (``runs``) matches (:func:`unmatched_runs`: each recorded run stands for one proposed run),
     e.g. a diverged run left out: the guardrails do not count them, so they stay proposable."""
-    left = unmatched_runs(proposal, runs) if len(runs) else list(range(len(proposal)))
+    left = unmatched_runs(proposal, runs)
     if not left:
         return
     named = [f"(N {proposal['N'].iloc[i]:.4g}, D {proposal['D'].iloc[i]:.4g})" for i in left]

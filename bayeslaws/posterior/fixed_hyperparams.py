@@ -25,8 +25,9 @@ from ..runs import PlausibilityWarning
 from ..runs.checks import check_integer
 from ..runs.warn import user_stacklevel
 from .allocation import WARN_DECADES, ExtrapolationWarning, outside_columns, range_message
-from .draws import FAR_DECADES, check_fit, check_range, positive_array, quantity_draws
+from .draws import FAR_DECADES, UNITS, check_fit, check_range, positive_array, quantity_draws
 from .extrapolation.distance import group_ranges
+from .outside import distance_text, fitted_text
 from .predict import check_ci, outside_decades
 
 # Chinchilla refit in centred logs: p = (ln E, ln A', ln B', alpha, beta), ln A' = ln A - alpha x0
@@ -35,7 +36,7 @@ LOWER = np.array([-10.0, -20.0, -20.0, 0.01, 0.01])
 UPPER = np.array([10.0, 10.0, 10.0, 2.0, 2.0])
 N_GRID = np.logspace(5, 14, 2001)  # parameters: where N_opt is searched (1e5 .. 1e14)
 MIN_DISTINCT = 3  # distinct N (and D) values the refit's power-law terms need besides E
-UNITS = (  # the result's attrs["units"]
+RESULT_UNITS = (  # the result's attrs["units"]
     "lr as given (the fit's runs' units); batch_size in tokens; C in FLOPs; n_opt_optimal, "
     "n_opt_fixed (N) in parameters, D in tokens; size_change_median/lower/upper a fraction "
     "(N_opt(fixed) / N_opt(optimal) - 1: -0.43 is 43% smaller; the verdict gives it in "
@@ -231,13 +232,13 @@ def warn_far(fit, C: float, outside: dict) -> str:
     return message
 
 
-def setting_outside(fit, setting: dict) -> dict:
+def setting_outside(setting: dict, ranges: dict) -> dict:
     """How far the fixed setting (``setting``: name -> value, lr and batch_size in tokens)
-    lies outside the fit's pooled swept range (:func:`~.extrapolation.distance.group_ranges`,
-    as predict measures it), in signed decades (:func:`~.predict.outside_decades`: 0 inside,
-    +1 = ten times above the largest swept value): ``lr_outside_decades``,
-    ``batch_size_outside_decades``; a setting without a recorded range is left out. Floats."""
-    ranges = group_ranges(fit)
+    lies outside the fit's pooled swept range (``ranges``:
+    :func:`~.extrapolation.distance.group_ranges`, as predict measures it), in signed decades
+    (:func:`~.predict.outside_decades`: 0 inside, +1 = ten times above the largest swept
+    value): ``lr_outside_decades``, ``batch_size_outside_decades``; a setting without a
+    recorded range is left out. Floats."""
     return {
         f"{name}_outside_decades": float(outside_decades([float(value)], *ranges[name])[0])
         for name, value in setting.items()
@@ -245,23 +246,21 @@ def setting_outside(fit, setting: dict) -> dict:
     }
 
 
-def off_sweep(fit, setting: dict, outside: dict) -> str:
-    """'the fixed batch_size (256 tokens) lies 2.1 decades below the swept range [3.28e+04,
-    4.19e+06] tokens' for each setting (``setting``: name -> value) whose distance in
+def off_sweep(setting: dict, outside: dict, ranges: dict) -> str:
+    """'the fixed batch_size (256 tokens) lies 2.1 decades below the swept range (batch_size
+    [3.28e+04, 4.19e+06] tokens)' for each setting (``setting``: name -> value) whose distance in
     ``outside`` (:func:`setting_outside`, signed decades) is beyond ``FAR_DECADES`` (the
     distance off any bowl a sweep has seen), joined by 'and'; '' when none is."""
-    ranges = group_ranges(fit)
     parts = []
     for name, value in setting.items():
         decades = outside.get(f"{name}_outside_decades", 0.0)
         below, above = FAR_DECADES.get(name, (np.inf, np.inf))
         if -below <= decades <= above:
             continue
-        unit = " tokens" if name == "batch_size" else ""
-        low, high = ranges[name]
+        unit = f" {UNITS[name]}" if UNITS.get(name) else ""
         parts.append(
-            f"the fixed {name} ({value:.3g}{unit}) lies {abs(decades):.2g} decades "
-            f"{'above' if decades > 0 else 'below'} the swept range [{low:.3g}, {high:.3g}]{unit}"
+            f"the fixed {name} ({value:.3g}{unit}) lies {distance_text(decades)} the swept "
+            f"range ({fitted_text(ranges, [name])})"
         )
     return " and ".join(parts)
 
@@ -434,8 +433,9 @@ def fixed_vs_optimal(
     change = n_fixed / n_optimal - 1
     lower, median, upper = np.quantile(change, [(1 - ci) / 2, 0.5, (1 + ci) / 2])
     at_boundary = float(edge.mean())
-    set_outside = setting_outside(fit, setting)
-    off = off_sweep(fit, setting, set_outside)  # warned by check_range (or the derived check)
+    swept = group_ranges(fit)
+    set_outside = setting_outside(setting, swept)
+    off = off_sweep(setting, set_outside, swept)  # warned by check_range (or the derived check)
     settled = bool(lower > 0 or upper < 0) and at_boundary <= EDGE_SHARE and not off
     outside = outside_fitted(
         fit, float(C), float(np.median(n_optimal)), float(np.median(n_fixed)), compute_model
@@ -463,5 +463,5 @@ def fixed_vs_optimal(
             }
         ]
     )
-    out.attrs["units"] = UNITS
+    out.attrs["units"] = RESULT_UNITS
     return out

@@ -57,7 +57,8 @@ def widths_by_distance(
     unseen group (wider intervals; UserWarning, once per fit: :func:`~..draws.warn_new_group`)
     from the pooled runs' start."""
     check_fit(fit)
-    resolve_group(fit.groups, group)  # a label the fit lacks: ValueError naming its groups
+    index = resolve_group(fit.groups, group)  # a label the fit lacks: ValueError naming its groups
+    group = None if group is None or index is None else fit.groups[index]  # 10.0: group "10"
     steps = number_array("decades", decades)
     if steps.ndim > 1 or steps.size == 0 or not np.isfinite(steps).all():
         raise ValueError(f"decades must be a 1-d sequence of finite numbers, got {decades!r}")
