@@ -216,7 +216,8 @@ def test_a_short_batch_blames_the_guardrails_when_the_budget_still_affords_more(
     assert len(out) == 4
     assert not any("affords no more" in str(w.message) for w in record)
     said = next(str(w.message) for w in record if "guardrails" in str(w.message))
-    assert "(Python: guardrails=Guardrails(max_repeats=None); bayeslaws design keeps the defaults" in said
+    python = "(Python: guardrails=Guardrails(max_repeats=None); bayeslaws design keeps the defaults"
+    assert python in said
     # a budget that affords no unpicked unit is still named
     tight = 6 * (1e8 * 2e9 + 6e9 * 1e9)  # the two cheapest runs
     with pytest.warns(UserWarning, match=r"picked 2: the budget .* affords no more"):
