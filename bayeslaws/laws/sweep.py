@@ -135,7 +135,7 @@ import pandas as pd
 from numpyro.distributions import constraints
 
 from ..runs import PlausibilityWarning, RunTableError, decades_outside
-from ..runs.cells import CELL_RTOL, NEAR_RTOL, cell_table, near_split_values
+from ..runs.cells import cell_table
 from ..runs.checks import ArgumentTypeError, is_real
 from ..runs.warn import user_stacklevel
 from . import chinchilla
@@ -191,7 +191,7 @@ DRIFT_AXES = ("N+", "N-", "D+", "D-")  # the first four of drift.AXES (the optim
 # Fewer cells than this varying lr (or batch size) over at least 3 values is warned: the bowl
 # along it is then placed only across cells, where it is confounded with the optima's laws
 MIN_SWEPT_CELLS = 2
-MIN_BOWL_VALUES = 3  # distinct lr (or batch size) values a cell needs to place its bowl along it
+MIN_BOWL_VALUES = hp_data.MIN_BOWL_VALUES  # distinct lr (or batch size) values a cell needs
 
 
 def empty_cells(df: pd.DataFrame, excluded) -> pd.DataFrame:
@@ -230,89 +230,6 @@ def warn_thinly_swept(thin: dict[str, int], n_cells: int) -> str | None:
         f"optima's power laws in N and D, so {optima} rest{'s' if len(thin) == 1 else ''} on "
         "the model's form and the priors more than on the runs. Sweep it within cells (at "
         f"least 3 values in at least {MIN_SWEPT_CELLS} cells)"
-    )
-    warnings.warn(f"law 'sweep': {text}", PlausibilityWarning, stacklevel=user_stacklevel())
-    return text
-
-
-def thin_cells(df: pd.DataFrame, cell_index, cells: pd.DataFrame, columns) -> pd.DataFrame:
-    """The (N, D) cells (rows of ``cells``, a :func:`~bayeslaws.runs.cells.cell_table`) whose
-    runs in the bowls (``df``; ``cell_index`` (R,) their cells) vary one of ``columns`` (``lr``,
-    ``batch_size``) over fewer than ``MIN_BOWL_VALUES`` distinct values, with columns
-    ``n_runs`` and, per column, its number of distinct values added."""
-    index = np.asarray(cell_index)
-    out = cells.assign(n_runs=np.bincount(index, minlength=len(cells)))
-    thin = np.zeros(len(cells), bool)
-    for column in columns:
-        values = pd.Series(df[column].to_numpy()).groupby(index).nunique()
-        out[column] = values.reindex(range(len(cells)), fill_value=0).to_numpy()
-        thin |= out[column].to_numpy() < MIN_BOWL_VALUES
-    return out[thin]
-
-
-def warn_thin_cells(thin: pd.DataFrame, n_cells: int, columns, limit: int = 5) -> str | None:
-    """A PlausibilityWarning (and its text; None when ``thin`` is empty) naming the cells of
-    :func:`thin_cells` (at most ``limit``), of the ``n_cells``, and what their optima rest on."""
-    if thin.empty:
-        return None
-    words = [
-        f"(N={row['N']:.4g}, D={row['D']:.4g}: "
-        + ", ".join(f"{row[c]} {c}" for c in columns)
-        + f", {row['n_runs']} run{'s' if row['n_runs'] != 1 else ''})"
-        for row in thin.to_dict("records")
-    ]
-    more = f" and {len(words) - limit} more" if len(words) > limit else ""
-    short = [c for c in columns if (thin[c] < MIN_BOWL_VALUES).any()]
-    named = " or ".join(repr(c) for c in short)
-    optima = " and ".join({"lr": "eta_opt", "batch_size": "B_opt"}[c] for c in short)
-    text = (
-        f"{len(thin)} of {n_cells} (N, D) cells vary {named} over fewer than {MIN_BOWL_VALUES} "
-        f"values among their runs in the bowls: {', '.join(words[:limit])}{more}. A cell's "
-        "own runs cannot place its bowl's minimum along such a column, so at these cells "
-        f"{optima} come{'s' if len(short) == 1 else ''} from the optima's laws across cells "
-        f"and their scatter, not from the cell's runs. Sweep at least {MIN_BOWL_VALUES} values "
-        "of each in every cell, or read those cells' optima as the laws'"
-    )
-    warnings.warn(f"law 'sweep': {text}", PlausibilityWarning, stacklevel=user_stacklevel())
-    return text
-
-
-def warn_split_cells(cells: pd.DataFrame, limit: int = 3) -> str | None:
-    """A PlausibilityWarning (and its text; None when there are none) naming near-equal N
-    (params) or D (tokens) values at one D (resp. N) that make separate cells
-    (:func:`~bayeslaws.runs.cells.near_split_values`; ``cells``: a
-    :func:`~bayeslaws.runs.cells.cell_table`): at most ``limit`` sets per axis, how many cells
-    they make, and how to give a cell's runs one value."""
-    parts, axes = [], []
-    for axis, other in (("N", "D"), ("D", "N")):
-        chains = near_split_values(cells, axis)
-        if not chains:
-            continue
-        n_split = sum(len(values) for _, _, values in chains)
-        shown = "; ".join(
-            f"{axis} = {', '.join(f'{v:.8g}' for v in values[:4])}"
-            f"{', ...' if len(values) > 4 else ''} at {other} = {at:.4g} ({len(values)} cells)"
-            for _, at, values in chains[:limit]
-        )
-        more = f"; and {len(chains) - limit} more sets" if len(chains) > limit else ""
-        what = "params" if axis == "N" else "tokens"
-        parts.append(
-            f"{axis} ({what}) values within {NEAR_RTOL:.0%} of each other at the same {other} "
-            f"make separate cells: {len(chains)} sets of near-equal {axis} make {n_split} cells "
-            f"(one per set would make {len(chains)}): {shown}{more}"
-        )
-        axes.append(axis)
-    if not parts:
-        return None
-    column = axes[-1]
-    text = (
-        f"{'; and '.join(parts)}. Runs share an (N, D) cell only when N and D agree within "
-        f"{CELL_RTOL:g} (relative), so each of these cells has its own level, bowl and optimum "
-        "from a part of the runs (often one batch size). If they are one value (e.g. D "
-        "computed per run as batch x steps x sequence length), give each cell's runs one "
-        f"common {column}: round it to the digits it was meant to have (e.g. 3 significant: "
-        f"df[{column!r}] = df[{column!r}].map(lambda v: float(f'{{v:.3g}}'))) or set it to "
-        "the cell's nominal value; if they are different values, keep them"
     )
     warnings.warn(f"law 'sweep': {text}", PlausibilityWarning, stacklevel=user_stacklevel())
     return text
@@ -970,10 +887,11 @@ class SweepLaw(LossSurfaceLaw):
             note = nothing_excluded_note(self.fence, runs_per_cell, pooled)
         swept_thinly = thinly_swept(df, cell_index)
         thin = warn_thinly_swept(swept_thinly, n_cells)
-        split = warn_split_cells(cells)
+        split = hp_data.warn_split_cells(cells, self.name)
         # the columns the sweep-wide warning already names are not named cell by cell
         columns = [c for c in ("lr", "batch_size") if c not in swept_thinly]
-        small = warn_thin_cells(thin_cells(df, cell_index, cells, columns), n_cells, columns)
+        thin_table = hp_data.thin_cells(df, cell_index, cells, columns)
+        small = hp_data.warn_thin_cells(thin_table, n_cells, columns, self.name)
         notes = (note, *(t for t in (thin, split, small) if t is not None))
         state = {
             "cells": {

@@ -13,12 +13,13 @@ import numpy as np
 import pandas as pd
 
 from ...runs import PlausibilityWarning, RunTable, RunTableError
-from ...runs.cells import cell_table, run_cells
+from ...runs.cells import CELL_RTOL, NEAR_RTOL, cell_table, near_split_values, run_cells
 from ...runs.messages import format_values
 from ...runs.reading import diverged_flags
 from ...runs.warn import user_stacklevel, warn_user
 from ..contract import Prepared, Scales
 
+MIN_BOWL_VALUES = 3  # distinct lr (or batch size) values a cell needs to place its bowl along it
 IMPLAUSIBLE_FACTOR = 3.0  # without a threshold, a loss above 3x the median loss has diverged
 FENCE = 3.0  # Tukey's far-out fence, in IQRs of a cell's converged ln losses
 # The fence applies only in cells with at least this many converged (finite-loss, not diverged)
@@ -461,9 +462,21 @@ def unswept(df: pd.DataFrame, ok: np.ndarray, cell_index: np.ndarray) -> list[st
     out = []
     for column in ("lr", "batch_size"):
         per_cell = pd.Series(df[column].to_numpy()[ok]).groupby(cell_index[ok]).nunique()
-        if per_cell.max() < 3:
+        if per_cell.max() < MIN_BOWL_VALUES:
             out.append(f"{column!r} (at most {int(per_cell.max())} values per cell)")
     return out
+
+
+def swept_columns(df: pd.DataFrame, ok: np.ndarray, cell_index: np.ndarray) -> list[str]:
+    """The columns (``lr``, ``batch_size``) that some (N, D) cell varies over at least
+    ``MIN_BOWL_VALUES`` distinct values among its converged runs (``ok``): those
+    :func:`unswept` does not name."""
+    return [
+        column
+        for column in ("lr", "batch_size")
+        if pd.Series(df[column].to_numpy()[ok]).groupby(cell_index[ok]).nunique().max()
+        >= MIN_BOWL_VALUES
+    ]
 
 
 def warn_unswept(columns: list[str], n_cells: int) -> str | None:
@@ -478,6 +491,98 @@ def warn_unswept(columns: list[str], n_cells: int) -> str | None:
         "spread across cells. Sweep it within cells (at least 3 values at one (N, D))"
     )
     warnings.warn(f"law 'hyperparams': {text}", PlausibilityWarning, stacklevel=user_stacklevel())
+    return text
+
+
+def thin_cells(df: pd.DataFrame, cell_index, cells: pd.DataFrame, columns) -> pd.DataFrame:
+    """The (N, D) cells (rows of ``cells``, a :func:`~bayeslaws.runs.cells.cell_table`) whose
+    runs (``df``: those counted, law 'sweep' its runs in the bowls, law 'hyperparams' its
+    converged runs; ``cell_index`` (R,) their cells) vary one of ``columns`` (``lr``,
+    ``batch_size``) over fewer than ``MIN_BOWL_VALUES`` distinct values, with columns
+    ``n_runs`` and, per column, its number of distinct values added."""
+    index = np.asarray(cell_index)
+    out = cells.assign(n_runs=np.bincount(index, minlength=len(cells)))
+    thin = np.zeros(len(cells), bool)
+    for column in columns:
+        values = pd.Series(df[column].to_numpy()).groupby(index).nunique()
+        out[column] = values.reindex(range(len(cells)), fill_value=0).to_numpy()
+        thin |= out[column].to_numpy() < MIN_BOWL_VALUES
+    return out[thin]
+
+
+def warn_thin_cells(
+    thin: pd.DataFrame,
+    n_cells: int,
+    columns,
+    law_name: str,
+    runs_words: str = "runs in the bowls",
+    limit: int = 5,
+) -> str | None:
+    """A PlausibilityWarning from law ``law_name`` (and its text; None when ``thin`` is empty)
+    naming the cells of :func:`thin_cells` (at most ``limit``), of the ``n_cells``, and what
+    their optima rest on; ``runs_words``: which of a cell's runs were counted."""
+    if thin.empty:
+        return None
+    words = [
+        f"(N={row['N']:.4g}, D={row['D']:.4g}: "
+        + ", ".join(f"{row[c]} {c}" for c in columns)
+        + f", {row['n_runs']} run{'s' if row['n_runs'] != 1 else ''})"
+        for row in thin.to_dict("records")
+    ]
+    more = f" and {len(words) - limit} more" if len(words) > limit else ""
+    short = [c for c in columns if (thin[c] < MIN_BOWL_VALUES).any()]
+    named = " or ".join(repr(c) for c in short)
+    optima = " and ".join({"lr": "eta_opt", "batch_size": "B_opt"}[c] for c in short)
+    text = (
+        f"{len(thin)} of {n_cells} (N, D) cells vary {named} over fewer than {MIN_BOWL_VALUES} "
+        f"values among their {runs_words}: {', '.join(words[:limit])}{more}. A cell's "
+        "own runs cannot place its bowl's minimum along such a column, so at these cells "
+        f"{optima} come{'s' if len(short) == 1 else ''} from the optima's laws across cells "
+        f"and their scatter, not from the cell's runs. Sweep at least {MIN_BOWL_VALUES} values "
+        "of each in every cell, or read those cells' optima as the laws'"
+    )
+    warnings.warn(f"law {law_name!r}: {text}", PlausibilityWarning, stacklevel=user_stacklevel())
+    return text
+
+
+def warn_split_cells(cells: pd.DataFrame, law_name: str, limit: int = 3) -> str | None:
+    """A PlausibilityWarning from law ``law_name`` (and its text; None when there are none)
+    naming near-equal N (params) or D (tokens) values at one D (resp. N) that make separate
+    cells (:func:`~bayeslaws.runs.cells.near_split_values`; ``cells``: a
+    :func:`~bayeslaws.runs.cells.cell_table`): at most ``limit`` sets per axis, how many cells
+    they make, and how to give a cell's runs one value."""
+    parts, axes = [], []
+    for axis, other in (("N", "D"), ("D", "N")):
+        chains = near_split_values(cells, axis)
+        if not chains:
+            continue
+        n_split = sum(len(values) for _, _, values in chains)
+        shown = "; ".join(
+            f"{axis} = {', '.join(f'{v:.8g}' for v in values[:4])}"
+            f"{', ...' if len(values) > 4 else ''} at {other} = {at:.4g} ({len(values)} cells)"
+            for _, at, values in chains[:limit]
+        )
+        more = f"; and {len(chains) - limit} more sets" if len(chains) > limit else ""
+        what = "params" if axis == "N" else "tokens"
+        parts.append(
+            f"{axis} ({what}) values within {NEAR_RTOL:.0%} of each other at the same {other} "
+            f"make separate cells: {len(chains)} sets of near-equal {axis} make {n_split} cells "
+            f"(one per set would make {len(chains)}): {shown}{more}"
+        )
+        axes.append(axis)
+    if not parts:
+        return None
+    column = axes[-1]
+    text = (
+        f"{'; and '.join(parts)}. Runs share an (N, D) cell only when N and D agree within "
+        f"{CELL_RTOL:g} (relative), so each of these cells has its own level, bowl and optimum "
+        "from a part of the runs (often one batch size). If they are one value (e.g. D "
+        "computed per run as batch x steps x sequence length), give each cell's runs one "
+        f"common {column}: round it to the digits it was meant to have (e.g. 3 significant: "
+        f"df[{column!r}] = df[{column!r}].map(lambda v: float(f'{{v:.3g}}'))) or set it to "
+        "the cell's nominal value; if they are different values, keep them"
+    )
+    warnings.warn(f"law {law_name!r}: {text}", PlausibilityWarning, stacklevel=user_stacklevel())
     return text
 
 
@@ -656,8 +761,14 @@ def prepare(law, runs: RunTable) -> Prepared:
                 f"(N, D) cells to fit an exponent in {column}; the run table has one "
                 f"({cells[column].iloc[0]:g})"
             )
-    unswept_note = warn_unswept(unswept(df, ok, np.asarray(cell_index)), n_cells)
-    cliff_note = warn_cliff(law, df, ok, np.asarray(cell_index))
+    index = np.asarray(cell_index)
+    unswept_note = warn_unswept(unswept(df, ok, index), n_cells)
+    split_note = warn_split_cells(cells, law.name)
+    # a column no cell sweeps is named by warn_unswept, not again cell by cell
+    columns = swept_columns(df, ok, index)
+    thin = thin_cells(df[ok], index[ok], cells, columns)
+    thin_note = warn_thin_cells(thin, n_cells, columns, law.name, runs_words="converged runs")
+    cliff_note = warn_cliff(law, df, ok, index)
     loss = df["loss"].to_numpy(float)
     scales = Scales.from_columns(
         N=cells["N"], D=cells["D"], loss=loss[ok], lr=df["lr"], batch_size=df["batch_size"]
@@ -743,10 +854,7 @@ def prepare(law, runs: RunTable) -> Prepared:
             f"{empty['n_cells']} (N, D) cells with no converged run left out "
             f"({empty['n_runs']} runs, every one diverged, at {runs.at_rows(empty['rows'])})",
         )
-    if unswept_note:
-        notes += (unswept_note,)
-    if cliff_note:
-        notes += (cliff_note,)
+    notes += tuple(t for t in (unswept_note, cliff_note, split_note, thin_note) if t)
     state = {
         "cells": {
             "N": cells["N"].astype(float).tolist(),

@@ -56,7 +56,10 @@ and a warning at fit time name them. A cell none of whose runs converged has no 
 to fit (the mean bowl over its converged runs would be 0/0): it is left out, its runs excluded
 and recorded, and counted in the law state (``n_cells_without_converged_run``) and the
 notes. Runs whose N (or D) agree within ``runs.cells.CELL_RTOL`` (relative) are one cell
-(:func:`~bayeslaws.runs.cells.cell_table`).
+(:func:`~bayeslaws.runs.cells.cell_table`); N (or D) values within ``NEAR_RTOL`` (~1%) of each
+other at one D (resp. N), further apart, make separate cells and are warned about (a D computed
+per run), as are cells whose converged runs vary lr or batch size over fewer than 3 values
+(their optima are the laws') (:func:`.data.warn_split_cells`, :func:`.data.warn_thin_cells`).
 
 Default priors (centred scales; "log" = natural log):
 
