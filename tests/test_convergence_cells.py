@@ -144,7 +144,9 @@ def test_isoflop_checks_each_fitted_budgets_own_curve(cubic):
 
 class _FinishedRefit:
     """A finished refit's samples and extra fields (2 chains x 100 draws): every draw at the
-    maximum tree depth (1023 leapfrog steps)."""
+    maximum tree depth (1023 leapfrog steps), after the refits' 300 warm-up draws."""
+
+    num_warmup = 300
 
     def get_samples(self, group_by_chain=True):
         return {"alpha": np.random.default_rng(0).normal(size=(2, 100))}
