@@ -18,6 +18,7 @@ from .files import (
     load_fit,
     refuse_non_candidates,
     refuse_non_picks,
+    refuse_suffix,
     wrote_figure,
 )
 from .hints import MAPPING_HINT, warnings_shown, with_cli_hints
@@ -162,6 +163,7 @@ def _read_candidates(path: str, args):
 def cmd_candidates(args) -> int:
     out = Path(args.out)
     refuse_non_candidates(out, args.fit)  # before reading the fit: a run table is never lost
+    refuse_suffix(args.out, (".csv",), "the candidates are written as CSV")
     fit = load_fit(args.fit)
     _refuse_isoflop_for(fit, args, "candidates")  # isoFLOP points a sweep law cannot value
     cands = _generate_candidates(fit, args)
@@ -234,6 +236,7 @@ def cmd_design(args) -> int:
 
     if args.out:
         refuse_non_picks(Path(args.out), args)  # before any work: nothing lost, no work lost
+        refuse_suffix(args.out, (".csv",), "the picks are written as CSV")
     fit = load_fit(args.fit)
     _refuse_isoflop_for(fit, args, "design")
     generated = _generate_candidates(fit, args)

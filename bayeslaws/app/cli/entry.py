@@ -1,7 +1,7 @@
-"""The entry point :func:`main`: parse, check that the input files exist, load the numerical
-libraries (announced when slow), check the output files before any work, run the subcommand,
-and end every error in one line with its exit code (bad input 2, a bug 1, a closed pipe 141,
-interrupted 130).
+"""The entry point :func:`main`: parse, expand a leading ``~`` in the paths given, check that
+the input files exist, load the numerical libraries (announced when slow), check the output
+files before any work, run the subcommand, and end every error in one line with its exit code
+(bad input 2, a bug 1, a closed pipe 141, interrupted 130).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from .errors import EXIT_BAD_INPUT, EXIT_BROKEN_PIPE, EXIT_FAILED, CLIError
 from .files import check_figure_format, existing_file
 from .hints import COMMAND, one_line_warning, with_cli_hints
-from .parser import build_parser, input_files
+from .parser import INPUT_FILES, build_parser, input_files
 
 STARTUP_NOTE_S = 3.0  # loading JAX, NumPyro and ArviZ longer than this is announced
 
@@ -95,6 +95,25 @@ def _starting(after: float = STARTUP_NOTE_S):
             say(f": {ended} {time.perf_counter() - started:.1f} s")
 
 
+# the output options (files and folders; --plot is design's figure), '~' expanded with the inputs
+OUTPUT_DESTS = ("out", "plot")
+
+
+def _expand_home(args) -> None:
+    """Expand a leading ``~`` or ``~user`` in every file and folder the parsed command line
+    ``args`` names (its inputs, :data:`~.parser.INPUT_FILES`, and :data:`OUTPUT_DESTS`), in
+    place: a shell does not expand it after ``=`` (``--out=~/fits/fit.nc``), and the checks,
+    the messages and the writes all use the expanded path. A path without one, or whose home
+    folder is unknown, is left as given."""
+    dests = [dest for dest, _ in INPUT_FILES.get(args.command, ())] + list(OUTPUT_DESTS)
+    for dest in dict.fromkeys(dests):
+        given = getattr(args, dest, None)
+        if isinstance(given, str):
+            setattr(args, dest, os.path.expanduser(given))
+        elif isinstance(given, list):
+            setattr(args, dest, [os.path.expanduser(p) for p in given])
+
+
 # the figure file options, checked before any work: command -> (dest, option)
 FIGURE_OPTIONS = {"plot": ("out", "--out"), "design": ("plot", "--plot")}
 
@@ -168,6 +187,7 @@ def main(argv=None) -> int:
         COMMAND[0] = args.command
         if unknown:  # named with the subcommand and its own help, as its other errors are
             raise CLIError(_unrecognized(parser, args.command, unknown, argv))
+        _expand_home(args)  # before any check: '~/fits' is checked, and written, as the home's
         for path, what in input_files(args):  # a mistyped input file: said before JAX loads
             existing_file(path, what)
         with _starting():
