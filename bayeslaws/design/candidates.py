@@ -176,7 +176,11 @@ def isoflop_candidates(
     real_number("spread_decades", spread_decades, "decades each side of the centre, >= 0")
     real_number("tokens_per_param", tokens_per_param, "tokens per parameter, > 0")
     if not np.isfinite(spread_decades) or spread_decades < 0:
-        raise ValueError(f"spread_decades must be >= 0, got {spread_decades!r}")
+        raise ValueError(
+            f"spread_decades must be >= 0 (the decades each side of the centre), got "
+            f"{spread_decades!r}: give spread_decades >= 0 (Python: isoflop_candidates(..., "
+            "spread_decades=); command line: --spread-decades)"
+        )
     if spread_decades == 0 and n > 1:
         raise ValueError(
             f"spread_decades=0 with n_per_budget={n} would list the same (N, D, C) run {n} "

@@ -23,6 +23,7 @@ from ..posterior.allocation import FAR_SHARE, WARN_DECADES, far_draws, kink_warn
 from ..posterior.extrapolation import DEFAULT_METHOD, check_method
 from ..posterior.extrapolation.drift import flops_as_ranged
 from ..posterior.model import FULL_MODELS
+from ..runs.checks import rows_text
 from ..runs.compute import as_compute_model
 from ..runs.warn import user_stacklevel
 
@@ -41,7 +42,10 @@ def positive(name: str, value) -> np.ndarray:
         raise ValueError(f"{name} must be a positive number or non-empty 1-d sequence")
     bad = ~np.isfinite(arr) | (arr <= 0)
     if bad.any():
-        raise ValueError(f"{name} must be finite and positive; bad at positions {np.where(bad)[0]}")
+        raise ValueError(
+            f"{name} must be finite and positive; bad at positions "
+            f"{rows_text(np.flatnonzero(bad).tolist())} (counted from 0)"
+        )
     return arr
 
 

@@ -17,7 +17,7 @@ import pandas as pd
 from ..inference.fit import Fit
 from ..laws.priors import prior_to_spec
 from ..runs import PlausibilityWarning, RunTable, complete_compute
-from ..runs.checks import ArgumentTypeError, is_integer, number_array
+from ..runs.checks import ArgumentTypeError, is_integer, number_array, rows_text
 from ..runs.compute import MAX_DERIVED_PARAMS
 from ..runs.magnitudes import BATCH_TOKENS_LOW
 from ..runs.warn import user_stacklevel
@@ -76,7 +76,10 @@ def positive_array(name: str, values) -> np.ndarray | None:
         raise ValueError(f"{name} is empty: give at least one value")
     bad = ~np.isfinite(arr) | (arr <= 0)
     if bad.any():
-        raise ValueError(f"{name} must be finite and positive; bad at positions {np.where(bad)[0]}")
+        raise ValueError(
+            f"{name} must be finite and positive; bad at positions "
+            f"{rows_text(np.flatnonzero(bad).tolist())} (counted from 0)"
+        )
     return arr
 
 

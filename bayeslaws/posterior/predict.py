@@ -371,6 +371,85 @@ def joined_summaries(summaries: list) -> tuple[pd.DataFrame, dict]:
     return pd.concat(tables), unstable
 
 
+# the units of predict's columns (its answer's attrs["units"], :func:`units_text`)
+INPUT_UNITS = {
+    "N": "N in parameters",
+    "D": "D in tokens",
+    "C": "C in FLOPs",
+    "lr": "lr as given (the fit's runs' units)",
+    "batch_size": "batch_size in tokens",
+}
+QUANTITY_UNITS = {
+    "loss": "in the fit's runs' loss units",
+    "loss_opt": "in the runs' loss units (the loss at the optimal lr and batch size)",
+    "eta_opt": "in lr's units (as the runs give lr)",
+    "B_opt": "in tokens",
+    "rel_penalty": "a fraction (L(lr, B) / L_opt - 1)",
+    "penalty": "in the runs' loss units (L(lr, B) - L_opt)",
+}
+STATS = ("median", "mean", "lower", "upper")
+SMOOTH_OPTIMA = ("eta_opt", "B_opt")  # quantities that are the bowl's smooth minimum
+SMOOTH_OPTIMUM_NOTE = (
+    "{names} are the smooth minimum of the fitted loss bowl over (lr, batch size), not the "
+    "run of least measured loss on a grid (that run also moves with the grid's spacing, the "
+    "run noise and the bowl's flatness, so these intervals need not hold a cell's measured "
+    "best run): for the grid run to pick, or to check a measured best run, use "
+    "bayeslaws.laws.sweep.best_run (a fit of law 'sweep')"
+)
+
+
+def table_quantities(columns, primary: str | None) -> list[str]:
+    """The quantities summarised in a prediction table with ``columns`` (:func:`predict`'s):
+    ``primary`` when the unprefixed ``median`` is there, and each ``<quantity>`` of a
+    ``<quantity>_median`` column, in column order."""
+    columns = list(columns)
+    names = [primary] if primary is not None and "median" in columns else []
+    return names + [c[: -len("_median")] for c in columns if c.endswith("_median")]
+
+
+def units_text(columns, primary: str | None) -> str:
+    """The units of a prediction table's ``columns`` (:func:`predict`'s or
+    :func:`loss_penalty`'s; ``primary``: the law's quantity under unprefixed names), one
+    sentence for its ``attrs["units"]``: the inputs (N parameters, D tokens, C FLOPs, lr as
+    given, batch_size tokens), each quantity's median/mean/lower/upper, ci and the signed
+    decades of ``*_outside_decades``."""
+    columns = list(columns)
+    parts = [words for name, words in INPUT_UNITS.items() if name in columns]
+    for name in table_quantities(columns, primary):
+        stats = "/".join(STATS) if name == primary else f"{name}_{{{','.join(STATS)}}}"
+        unit = QUANTITY_UNITS.get(name, "in the law's natural units")
+        parts.append(f"{stats} ({name}) {unit}" if name == primary else f"{stats} {unit}")
+    if "ci" in columns:
+        parts.append("ci the central interval mass of lower..upper")
+    if any(c.endswith("_outside_decades") for c in columns):
+        parts.append(
+            "*_outside_decades signed decades outside the fitted range (0 inside, +1 ten "
+            "times above its largest value, -1 ten times below its smallest)"
+        )
+    return "; ".join(parts)
+
+
+def smooth_optimum_note(columns) -> str:
+    """The note for a prediction table whose ``columns`` hold ``eta_opt`` or ``B_opt``
+    (``<name>_median`` ...): they are the bowl's smooth optimum, not a grid's best run
+    (:func:`bayeslaws.laws.sweep.best_run`); '' when they hold neither."""
+    names = [name for name in SMOOTH_OPTIMA if f"{name}_median" in set(columns)]
+    return SMOOTH_OPTIMUM_NOTE.format(names=" and ".join(names)) if names else ""
+
+
+def with_units(table: pd.DataFrame, primary: str | None) -> pd.DataFrame:
+    """``table`` (a prediction table, changed in place) with ``attrs["units"]``
+    (:func:`units_text`) and, when it holds eta_opt or B_opt, ``attrs["notes"]``
+    (:func:`smooth_optimum_note`; otherwise no such key)."""
+    table.attrs["units"] = units_text(table.columns, primary)
+    note = smooth_optimum_note(table.columns)
+    if note:
+        table.attrs["notes"] = note
+    else:
+        table.attrs.pop("notes", None)
+    return table
+
+
 def predict(
     fit,
     N=None,
@@ -422,7 +501,12 @@ def predict(
     **inputs : the law's further inputs, e.g. ``lr=`` and ``batch_size=`` (tokens) for
         "sweep" and "hyperparams": the loss columns are then the loss of a run trained at that
         setting, ``loss_opt_*`` the loss at the optimal lr and batch size, and
-        ``rel_penalty_*``, ``penalty_*`` the cost of the setting.
+        ``rel_penalty_*``, ``penalty_*`` the cost of the setting. ``eta_opt_*`` and
+        ``B_opt_*`` are the SMOOTH minimum of the fitted bowl, not the run a grid would find
+        best (that run also moves with the grid's spacing, the run noise and the bowl's
+        flatness: at Step Law's training cells the 90% interval of eta_opt held the cell's
+        measured best lr at 1 of 15 cells); for the grid run to pick use
+        :func:`bayeslaws.laws.sweep.best_run` (a fit of law 'sweep').
     _new_group_noted : private: the caller tells its user itself that ``group=None`` answers
         for a new group (no warning).
     _range_noted : private: the caller warns of (or states) the points far outside the
@@ -450,6 +534,11 @@ def predict(
     standard error above ``MEAN_MCSE_SHARE`` of its draws' central 90% width, e.g. under "drift" far
     beyond the fitted range) is warned, naming the quantity and rows: read the median there.
     Each warning is issued once per call, with positions in the whole query.
+    ``attrs["units"]`` states the columns' units (:func:`units_text`): N parameters, D
+    tokens, C FLOPs, lr as given (the runs' units), batch_size tokens, the loss columns in
+    the runs' loss units, eta_opt as lr, B_opt tokens, ``*_outside_decades`` signed decades;
+    when eta_opt or B_opt columns are present, ``attrs["notes"]`` says they are the bowl's
+    smooth optimum, not a grid's best run (:func:`smooth_optimum_note`).
 
     Memory: the draws are S posterior draws x Q points, float64 (8 bytes a draw x point per
     quantity), and evaluating them peaks at about 18 (``kind="mean"``) to 40 (``"new_run"``)
@@ -482,7 +571,7 @@ def predict(
         warn_user(message, NominalComputeWarning)
     # warn_new_group warns one frame below this one; at the user's line, as query_frame's
     warn_new_group(fit, group, "predict", noted=_new_group_noted)
-    return out
+    return with_units(out, fit.law.primary)
 
 
 def loss_penalty(
@@ -510,7 +599,8 @@ def loss_penalty(
     penalty of its fitted optimum is 0. Points more than ``WARN_DECADES`` outside the fitted
     range in N, D or C warn as :func:`predict`'s do (once per call).
     N and D are both required (not C). pandas Series inputs keep their shared index, as in
-    :func:`predict`; ``group=None`` on a grouped fit prices a new group (warned once per fit)."""
+    :func:`predict`; ``group=None`` on a grouped fit prices a new group (warned once per fit).
+    Units in ``attrs["units"]`` (:func:`units_text`)."""
     check_fit(fit)
     missing = [f"{name} = None" for name, values in (("N", N), ("D", D)) if values is None]
     if missing:
@@ -539,4 +629,4 @@ def loss_penalty(
     keep += [c for c in table if c.endswith("_outside_decades")]  # N, D, C, lr, batch_size
     warn_far_points(fit, table, group, "loss_penalty")
     warn_new_group(fit, group, "loss_penalty", noted=_new_group_noted)
-    return table[keep].assign(ci=ci, kind=kind)
+    return with_units(table[keep].assign(ci=ci, kind=kind), fit.law.primary)
