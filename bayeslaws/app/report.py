@@ -608,12 +608,11 @@ def _fit_report(
 ) -> Report:
     """:func:`fit_report` without its warnings section."""
     from .. import plot
-    from ..laws.contract import LawCapabilityError, resolve_group
+    from ..laws.contract import LawCapabilityError, group_label
     from ..posterior import near_optimal, optimal_allocation, predict, range_stated
     from ..posterior.extrapolation import check_method
 
-    index = resolve_group(fit.groups, group)  # 10.0 names the group "10", as the law has it
-    group = None if group is None or index is None else fit.groups[index]
+    group = group_label(fit.groups, group)  # 10.0 names the group "10", as the law has it
     extrapolation = check_method(extrapolation)  # an unknown method fails before any work
     other = next((c for c in fit.law.inputs if c != "N"), "D")
     # all targets and budgets checked before any is computed: an error names the one as typed

@@ -230,6 +230,17 @@ def resolve_group(groups, group):
     return same[0]
 
 
+def group_label(groups, group) -> str | None:
+    """The fit's own label (text) for ``group``, read as :func:`resolve_group` reads it (10,
+    10.0 and "10.0" name the group "10"); None for ``group=None`` (a new group) and on a fit
+    without groups. A label the fit lacks raises ValueError naming its groups."""
+    index = resolve_group(groups, group)
+    if group is None or index is None:
+        return None
+    label = list(groups)[index]
+    return None if label is None else str(label)
+
+
 GROUPS_NAMED = 10  # fit groups an unknown-group message lists before "and N more"
 
 

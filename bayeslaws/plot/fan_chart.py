@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..laws.contract import resolve_group
+from ..laws.contract import group_label, resolve_group
 from ..posterior import predict, query_frame
 from ..posterior.draws import check_range
 from ..posterior.extrapolation.distance import group_ranges
@@ -59,13 +59,13 @@ def fan_points(fit, runs: pd.DataFrame, group=None) -> FanPoints:
     """The points :func:`fan` draws of the run table ``runs`` (a frame) for ``group`` (one of
     ``fit.groups``, or None: a new group), as :class:`FanPoints`; ``bayeslaws report`` counts
     them from here."""
-    index = resolve_group(fit.groups, group)  # 10.0 names the group "10", as the law has it
+    label = group_label(fit.groups, group)  # 10.0 names the group "10", as the law has it
     grouped = len(fit.groups) > 1 and "group" in runs
     labels = runs["group"].astype(str) if grouped else pd.Series("", index=runs.index)
     if not grouped:
         keep = np.ones(len(runs), bool)
     elif group is not None:
-        keep = (labels == str(fit.groups[index])).to_numpy()
+        keep = (labels == label).to_numpy()
     else:
         keep = labels.isin([str(g) for g in fit.groups]).to_numpy()
     kept = runs[keep]
@@ -74,7 +74,7 @@ def fan_points(fit, runs: pd.DataFrame, group=None) -> FanPoints:
         seen_labels = seen["group"].astype(str)
         sets = [(f"runs of group {g}", seen[seen_labels == str(g)]) for g in fit.groups]
     else:
-        sets = [("runs" if group is None else f"runs of group {fit.groups[index]}", seen)]
+        sets = [("runs" if group is None else f"runs of group {label}", seen)]
     return FanPoints(kept=kept, left_out=labels[~keep], sets=sets)
 
 

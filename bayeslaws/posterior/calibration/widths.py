@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ...laws.contract import resolve_group
+from ...laws.contract import group_label
 from ...runs import RunTable
 from ...runs.checks import number_array
 from ..draws import check_fit, log_loss_draws, query_frame, warn_new_group
@@ -57,8 +57,7 @@ def widths_by_distance(
     unseen group (wider intervals; UserWarning, once per fit: :func:`~..draws.warn_new_group`)
     from the pooled runs' start."""
     check_fit(fit)
-    index = resolve_group(fit.groups, group)  # a label the fit lacks: ValueError naming its groups
-    group = None if group is None or index is None else fit.groups[index]  # 10.0: group "10"
+    group = group_label(fit.groups, group)  # 10.0: group "10"; one the fit lacks: ValueError
     steps = number_array("decades", decades)
     if steps.ndim > 1 or steps.size == 0 or not np.isfinite(steps).all():
         raise ValueError(f"decades must be a 1-d sequence of finite numbers, got {decades!r}")

@@ -52,7 +52,7 @@ from ...inference.diagnostics import SamplerWarning
 from ...inference.diagnostics import check as check_sampler
 from ...inference.nuts import choose_chain_method, fitted_sites
 from ...inference.padding import masked_model
-from ...laws.contract import Posterior, resolve_group
+from ...laws.contract import Posterior, group_label
 from ...runs import RunTable, decades_outside
 from ...runs.checks import ArgumentTypeError, UnknownNameError
 from ...runs.warn import user_stacklevel, warn_user
@@ -662,18 +662,15 @@ def ensure_state(fit, gp: bool = False) -> dict:
 
 
 def fitted_label(fit, group) -> str | None:
-    """The fit's own label for ``group`` as the law resolves it
-    (:func:`~bayeslaws.laws.contract.resolve_group`: 10, 10.0 and "10.0" name the group "10"),
-    or None for ``group=None``, a fit of one group or none, and a label the fit does not
-    know."""
-    groups = list(fit.record.groups)
-    if group is None or len(groups) <= 1:
+    """The fit's own label for ``group`` (:func:`~bayeslaws.laws.contract.group_label`: 10,
+    10.0 and "10.0" name the group "10"), or None for ``group=None``, a fit of one group or
+    none, and a label the fit does not know."""
+    if len(fit.record.groups) <= 1:
         return None
     try:
-        index = resolve_group(groups, group)
+        return group_label(fit.record.groups, group)
     except ValueError:
         return None
-    return None if index is None else str(groups[index])
 
 
 def own_group_rows(fit, group) -> np.ndarray | None:

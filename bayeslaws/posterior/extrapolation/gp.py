@@ -336,13 +336,12 @@ def for_group(fit, state: dict, group) -> tuple[dict | None, str | None]:
     group with its own GP; ``(None, reason)`` for a group with too few runs; for a new group
     (``group=None`` on a grouped fit) ``(prior_state(max eta), note)``, or ``(None, reason)``
     when no group has a GP."""
-    from ...laws.contract import resolve_group
+    from ...laws.contract import group_label
 
     if state.get("method") != GROUPED:
         return state, None
-    index = resolve_group(fit.groups, group)
-    if index is not None:
-        label = str(fit.groups[index])
+    label = group_label(fit.groups, group)
+    if label is not None:
         own = state["groups"].get(label)
         return own, None if own else state["too_few"].get(label, f"group {label!r} has no GP")
     etas = {g: s["eta"] for g, s in state["groups"].items() if s}
