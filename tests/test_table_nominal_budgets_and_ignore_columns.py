@@ -139,6 +139,7 @@ def test_ignore_column_takes_a_mapped_canonical_column_and_refuses_unknown_ones(
 
 
 def test_ignore_column_needs_a_table_where_one_is_optional(tmp_path, capsys):
+    (tmp_path / "no.nc").write_bytes(b"not read")  # input files are checked to exist first
     argv = ["plot", tmp_path / "no.nc", "--kind", "fan", "--out", tmp_path / "f.png",
             "--ignore-column", "D"]  # fmt: skip
     assert main([str(a) for a in argv]) == EXIT_BAD_INPUT
