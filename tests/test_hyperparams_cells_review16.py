@@ -182,3 +182,21 @@ def test_step_law_says_neither():
     runs = runs.subset((runs.df["N"] < 1e9).to_numpy(), "1.07e9 held out")
     options = {"divergence_threshold": 4.0, "far_above": 0.03, "divergence": "exclude"}
     says_neither(*prepare_runs(runs, **options))
+
+
+def test_the_two_stage_law_says_its_cells_split_too():
+    """hyperparams_two_stage picks each cell's best run: cells split by a D computed per run
+    change which run that is, and it said nothing."""
+    law = get_law("hyperparams_two_stage")
+    runs = bl.load_runs(per_run(small_cell_sweep(), "D"))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        prepared = law.prepare(runs)
+    told = [str(w.message) for w in caught if w.category is PlausibilityWarning]
+    (message,) = said(told, SPLIT)
+    assert message.startswith("law 'hyperparams_two_stage': D (tokens) values within 1%")
+    assert message.removeprefix("law 'hyperparams_two_stage': ") in prepared.notes
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        law.prepare(bl.load_runs(small_cell_sweep()))
+    assert not said([str(w.message) for w in caught], SPLIT)

@@ -63,6 +63,14 @@ def test_a_dense_fit_of_many_parameters_is_advised_a_diagonal_mass_matrix():
     assert "already dense" in depth_line(1000, True, warmup=needed)
 
 
+def test_the_command_line_says_the_diagonal_advice_as_its_option():
+    """The advice dense_mass=False reaches the command line as --dense-mass false."""
+    from bayeslaws.app.cli.hints import with_cli_hints
+
+    line = with_cli_hints(depth_line(1000, True), "fit")
+    assert "--dense-mass false" in line
+
+
 def test_few_parameters_keep_the_depth_advice():
     assert "already dense" in depth_line(20, True)
     assert "or use a dense mass matrix (dense_mass=True)" in depth_line(20, False)

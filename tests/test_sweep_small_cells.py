@@ -259,6 +259,10 @@ def test_two_cells_sweeping_lr_or_a_full_sweep_are_not_warned():
         # no sweep-wide note (the 7 cells of one lr each are named cell by cell instead:
         # tests/test_sweep_cells_review16.py)
         assert not [n for n in prepared.notes if "fewer than 2 (N, D) cells" in n]
+    # the 7 cells of one lr each are named among the notes, cell by cell
+    thin = one_lr_per_cell(small_cell_sweep(), full_cells=2)
+    prepared, _ = prepare(sweep.LAW, thin)
+    assert [n for n in prepared.notes if n.startswith("7 of 9 (N, D) cells vary 'lr'")]
 
 
 def test_batch_swept_in_no_cell_is_warned():

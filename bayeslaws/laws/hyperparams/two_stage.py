@@ -301,7 +301,9 @@ class TwoStageHyperparams(Law):
                 PlausibilityWarning,
                 stacklevel=user_stacklevel(),
             )
-        return Prepared(data_args, {}, scales, groups, ranges, state, runs, (note,))
+        split = data.warn_split_cells(all_cells, self.name)  # e.g. a D computed per run
+        notes = (note,) if split is None else (note, split)
+        return Prepared(data_args, {}, scales, groups, ranges, state, runs, notes)
 
     def observation_rows(self, prepared) -> list:
         """The selected runs (stage 1), one per regression observation."""
