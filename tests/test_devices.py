@@ -6,6 +6,7 @@ processes that do not preallocate a GPU's memory. The accelerator is faked by pa
 from __future__ import annotations
 
 import warnings
+from collections import OrderedDict
 
 import jax
 import numpy as np
@@ -115,10 +116,13 @@ def test_kernel_cache_keys_the_input_dtypes():
     assert shapes32 != shapes64
 
 
-def test_enabling_x64_mid_session_builds_a_new_kernel(simulated_runs, kernels_kept):
+def test_enabling_x64_mid_session_builds_a_new_kernel(simulated_runs, kernels_kept, monkeypatch):
     """A kernel traced with 32-bit floats is not reused once jax_enable_x64 is on (its draws
     would differ from a fresh 64-bit process's with the same seed)."""
     assert not jax.config.jax_enable_x64
+    # an empty pointwise cache: another test in this worker may have run a 64-bit fit of the
+    # same model already, whose entry would then be found, not added
+    monkeypatch.setattr(screening, "_POINTWISE_CACHE", OrderedDict())
     fit32 = bl.fit(simulated_runs, likelihood="gaussian", seed=0, warn=False, **TINY)
     kernel32 = list(nuts._MCMC_CACHE.values())[-1]
     pointwise32 = set(screening._POINTWISE_CACHE)
