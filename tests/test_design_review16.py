@@ -2,7 +2,7 @@
 as that design point (a rounded trained size is not proposed again, nor does it free a cell),
 Campaign.record names the proposed runs it was not given, the guardrail column names the rule
 that restricted a pick, a scalar budget's error says the value, and ``bayeslaws design``
-prints its sizes to 4 significant figures and proposes none of the fit's own runs. All data
+prints its sizes to 5 significant figures and proposes none of the fit's own runs. All data
 SIMULATED (conftest's ``simulated_fit``: Chinchilla's law, 60M-6B params x 1B-100B tokens)."""
 
 from __future__ import annotations
@@ -132,10 +132,10 @@ def test_scalar_budget_error_says_the_value(fit, budget):
     assert f"got {budget!r}" in message and "positions" not in message, message
 
 
-def test_cli_design_prints_4_figures_and_skips_trained_runs(fit, tmp_path, capsys):
+def test_cli_design_prints_5_figures_and_skips_trained_runs(fit, tmp_path, capsys):
     """``bayeslaws design`` on candidates holding three of the fit's runs and two new ones of
     many digits: the trained runs are not proposed (as a campaign counts the runs it started
-    from); the printed table gives N, D, C and flops to 4 significant figures, PICKS.csv the
+    from); the printed table gives N, D, C and flops to 5 significant figures, PICKS.csv the
     full values."""
     path = tmp_path / "fit.nc"
     quiet(fit.save, path)
@@ -147,7 +147,7 @@ def test_cli_design_prints_4_figures_and_skips_trained_runs(fit, tmp_path, capsy
     assert quiet(main, [*argv, "--cost", "none", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     picks = pd.read_csv(out)
-    assert "105737126.3" not in printed and "1.057e+08" in printed, printed
-    assert "2.123e+11" in printed and "2.1234567e+11" not in printed, printed
+    assert "105737126.3" not in printed and "1.0574e+08" in printed, printed
+    assert "2.1235e+11" in printed and "2.1234567e+11" not in printed, printed
     assert not _near_any(picks, _trained(fit)).any(), picks[["N", "D"]]
     assert sorted(picks["N"]) == sorted(odd["N"])  # full precision in the file

@@ -293,7 +293,9 @@ def cmd_design(args) -> int:
     model = design.discrepancy.design_method(args.model, fit)
     print(f"the batch (picked together, each given the earlier picks; widths cumulative; "
           f"predictions under the extrapolation {model!r}):")
-    print(result_table(_printed_sizes(_unit_settings(plan, runs), cost)))
+    # N, D and C to 5 figures like the results (candidates' sizes are computed, e.g. from an
+    # isoFLOP budget: 105737126.3440564); the settings exactly
+    print(result_table(_unit_settings(plan, runs), echoed=("lr", "batch_size")))
     print(_design_units(plan, cost, args.ci))
     if "n_runs" in plan and bool((plan["n_runs"] > 1).any()):
         print(
@@ -318,21 +320,6 @@ def _trained_guardrails(fit):
     rails = design.Guardrails()
     trained = fitted_runs(fit)
     return rails.after(trained) if len(trained) and {"N", "D"} <= set(trained) else rails
-
-
-# the printed batch's sizes and compute, to 4 significant figures (PICKS.csv keeps them whole)
-PRINTED_SIZES = ("N", "D", "C", "flops", "cumulative_flops")
-
-
-def _printed_sizes(shown, cost):
-    """The batch as printed: N (params), D (tokens), C, flops and cumulative_flops (FLOPs), and
-    cost when it is FLOPs (``cost`` None or "flops"), as text to 4 significant figures; the
-    other columns as they are."""
-    out = shown.copy()
-    columns = (*PRINTED_SIZES, "cost") if cost in (None, "flops") else PRINTED_SIZES
-    for column in (c for c in columns if c in out and out[c].dtype.kind in "fi"):
-        out[column] = [f"{float(v):.4g}" for v in out[column]]
-    return out
 
 
 def _refuse_isoflop_for(fit, args, command: str) -> None:

@@ -11,6 +11,12 @@ from pathlib import Path
 from .errors import CLIError
 
 
+def is_fit_file(path: str) -> bool:
+    """Whether a path the command line was given names a saved fit (``.nc``, any case) rather
+    than a run table: how ``plan`` tells its sources apart."""
+    return Path(path).suffix.lower() == ".nc"
+
+
 def existing_file(path: str, what: str) -> Path:
     p = Path(path)
     if not p.exists():

@@ -5,10 +5,8 @@ user's run table or saved fits).
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from .errors import EXIT_FAILED, CLIError
-from .files import load_fit, output_folder
+from .files import is_fit_file, load_fit, output_folder
 from .run_tables import read_runs
 from .values import RUNS_OPTIONS, given_options, option_given, sampler_options
 
@@ -68,7 +66,7 @@ def cmd_plan(args) -> int:
     from ..demo import run_planning
     from ..report import recorded_warnings, warning_lines
 
-    fit_files = [s for s in args.source if Path(s).suffix.lower() == ".nc"]
+    fit_files = [s for s in args.source if is_fit_file(s)]
     tables = [s for s in args.source if s not in fit_files]
     if tables and fit_files:
         raise CLIError(

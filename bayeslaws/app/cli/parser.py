@@ -30,6 +30,7 @@ from ... import __version__
 from .design_commands import cmd_candidates, cmd_design
 from .errors import CLIError
 from .figure_commands import cmd_plot, cmd_report
+from .files import is_fit_file
 from .fit_commands import cmd_allocate, cmd_fit, cmd_predict
 from .job_commands import cmd_demo, cmd_plan, cmd_repro
 from .values import COLUMNS, NotedStore
@@ -333,8 +334,7 @@ def input_files(args) -> list[tuple[str, str]]:
     for dest, what in INPUT_FILES.get(args.command, ()):
         given = getattr(args, dest, None)
         for path in [given] if isinstance(given, str) else given or []:
-            fit = Path(path).suffix.lower() == ".nc"
-            found.append((path, what or ("fit file" if fit else "run table")))
+            found.append((path, what or ("fit file" if is_fit_file(path) else "run table")))
     return found
 
 
