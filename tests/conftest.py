@@ -511,3 +511,49 @@ SOURCE_GRID_N = np.repeat([1e8, 3e8, 1e9], 3)
 
 SOURCE_GRID_D = np.tile([2e9, 6e9, 2e10], 3)
 """The source-text tests' grid token counts."""
+
+
+# ---- small SIMULATED LR x batch sweeps: the sweep and hyperparams laws' cell checks --------------
+CELL_SWEEP_SIZES = (0.017e9, 0.057e9, 0.13e9)  # params
+CELL_SWEEP_TOKENS = (2e9, 5e9, 12e9)  # tokens
+
+
+def small_cell_sweep(seed: int = 11):
+    """SIMULATED: 3 sizes x 3 budgets, each cell a 3 x 3 LR x batch grid (9 runs)."""
+    from bayeslaws.runs import simulate as sim
+
+    return sim.simulate_video_dit_sweep(
+        seed=seed, sizes=CELL_SWEEP_SIZES, tokens=CELL_SWEEP_TOKENS, truth=sim.VideoDiTTruth(),
+        grid_points=(3, 3),
+    )  # fmt: skip
+
+
+def per_run(df, column: str, step: float = 4e-4):
+    """``df`` with ``column`` (D or N) moved by ``step`` (relative) per batch size within its
+    cell (-1.5, -0.5, +0.5 steps), as a D computed per run (batch x steps x sequence length)
+    is: within 0.2% of the cell's value, never on it, further apart than CELL_RTOL."""
+    df = df.copy()
+    rank = df.groupby(["N", "D"])["batch_size"].rank(method="dense").to_numpy()
+    df[column] = df[column] * (1 + step * (rank - 2.5))
+    return df
+
+
+def cell_rows(df, k: int = 0) -> np.ndarray:
+    """Mask of the rows of ``df``'s k-th (N, D) cell (sorted by N, then D)."""
+    n, d = sorted(df.groupby(["N", "D"]).groups)[k]
+    return ((df["N"] == n) & (df["D"] == d)).to_numpy()
+
+
+def prepared_told(law, runs):
+    """``law.prepare(runs)`` and the texts of the PlausibilityWarnings it gave."""
+    from bayeslaws.runs import PlausibilityWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        prepared = law.prepare(runs)
+    return prepared, [str(w.message) for w in caught if w.category is PlausibilityWarning]
+
+
+def said(told: list, words: str) -> list:
+    """The messages of ``told`` that hold ``words``."""
+    return [m for m in told if words in m]

@@ -14,63 +14,30 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from conftest import shared_or_skip
+from conftest import cell_rows, per_run, prepared_told, said, shared_or_skip, small_cell_sweep
 
 import bayeslaws as bl
 from bayeslaws.laws import get_law
 from bayeslaws.laws.hyperparams import data as hp_data
-from bayeslaws.runs import PlausibilityWarning
-from bayeslaws.runs import simulate as sim
 
-SIZES = (0.017e9, 0.057e9, 0.13e9)  # params
-TOKENS = (2e9, 5e9, 12e9)  # tokens
 SPLIT = "make separate cells"
 THIN = "over fewer than 3 values among their converged runs"
 PREFIX = "law 'hyperparams': "
-
-
-def small_cell_sweep(seed: int = 11) -> pd.DataFrame:
-    """SIMULATED: 3 sizes x 3 budgets, each cell a 3 x 3 LR x batch grid (9 runs)."""
-    return sim.simulate_video_dit_sweep(
-        seed=seed, sizes=SIZES, tokens=TOKENS, truth=sim.VideoDiTTruth(), grid_points=(3, 3)
-    )
-
-
-def per_run(df: pd.DataFrame, column: str, step: float = 4e-4) -> pd.DataFrame:
-    """``df`` with ``column`` (D or N) moved by ``step`` (relative) per batch size within its
-    cell (-1.5, -0.5, +0.5 steps), as a D computed per run (batch x steps x sequence length)
-    is: within 0.2% of the cell's value, never on it, further apart than CELL_RTOL."""
-    df = df.copy()
-    rank = df.groupby(["N", "D"])["batch_size"].rank(method="dense").to_numpy()
-    df[column] = df[column] * (1 + step * (rank - 2.5))
-    return df
 
 
 def prepare_runs(runs, **options):
     """Law 'hyperparams' (with ``options``) prepare of ``runs``, with the PlausibilityWarnings
     it gave."""
     law = get_law("hyperparams").configure(**options)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        if options.get("divergence") == "exclude":
+    if options.get("divergence") == "exclude":
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
             runs = hp_data.exclude_diverged(law, runs)  # as a fit does before prepare
-        prepared = law.prepare(runs)
-    told = [str(w.message) for w in caught if w.category is PlausibilityWarning]
-    return prepared, told
+    return prepared_told(law, runs)
 
 
 def prepare(df: pd.DataFrame):
     return prepare_runs(bl.load_runs(df))
-
-
-def said(told: list[str], words: str) -> list[str]:
-    return [m for m in told if words in m]
-
-
-def cell_rows(df: pd.DataFrame, k: int = 0) -> np.ndarray:
-    """Mask of the rows of ``df``'s k-th (N, D) cell (sorted by N, then D)."""
-    n, d = sorted(df.groupby(["N", "D"]).groups)[k]
-    return ((df["N"] == n) & (df["D"] == d)).to_numpy()
 
 
 # ---- near-equal values that split cells --------------------------------------------------------
@@ -188,15 +155,8 @@ def test_the_two_stage_law_says_its_cells_split_too():
     """hyperparams_two_stage picks each cell's best run: cells split by a D computed per run
     change which run that is, and it said nothing."""
     law = get_law("hyperparams_two_stage")
-    runs = bl.load_runs(per_run(small_cell_sweep(), "D"))
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        prepared = law.prepare(runs)
-    told = [str(w.message) for w in caught if w.category is PlausibilityWarning]
+    prepared, told = prepared_told(law, bl.load_runs(per_run(small_cell_sweep(), "D")))
     (message,) = said(told, SPLIT)
     assert message.startswith("law 'hyperparams_two_stage': D (tokens) values within 1%")
     assert message.removeprefix("law 'hyperparams_two_stage': ") in prepared.notes
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        law.prepare(bl.load_runs(small_cell_sweep()))
-    assert not said([str(w.message) for w in caught], SPLIT)
+    assert not said(prepared_told(law, bl.load_runs(small_cell_sweep()))[1], SPLIT)

@@ -16,7 +16,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import shared_or_skip
+from conftest import CELL_SWEEP_SIZES, shared_or_skip, small_cell_sweep
 
 import bayeslaws as bl
 from bayeslaws.laws import sweep
@@ -25,17 +25,8 @@ from bayeslaws.laws.hyperparams import data as hp_data
 from bayeslaws.runs import PlausibilityWarning
 from bayeslaws.runs import simulate as sim
 
-TRUTH = sim.VideoDiTTruth()
-SIZES = (0.017e9, 0.057e9, 0.13e9)  # params
-TOKENS = (2e9, 5e9, 12e9)  # tokens
+SIZES = CELL_SWEEP_SIZES
 POOLED = "pooled over the sweep's cells"
-
-
-def small_cell_sweep(seed: int = 11) -> pd.DataFrame:
-    """SIMULATED: 3 sizes x 3 budgets, each size's 3 x 3 LR x batch grid (9 runs per cell)."""
-    return sim.simulate_video_dit_sweep(
-        seed=seed, sizes=SIZES, tokens=TOKENS, truth=TRUTH, grid_points=(3, 3)
-    )
 
 
 def collapse(df: pd.DataFrame, n_cells: int, factor: float = 1.9) -> tuple[pd.DataFrame, list]:
