@@ -59,8 +59,7 @@ def test_design_warnings_are_recorded_per_step_and_named_once(monkeypatch):
     design = [w for w in caught if w.category is DesignWarning]
     assert len(design) == 1, shown
     text = str(design[0].message)
-    assert "warned after 2 of 6 fits" in text
-    assert "GuardrailWarning x2, DesignWarning x2 in all" in text
+    assert "choosing the next runs warned at 2 of 6 history rows" in text
     assert "ours seed 0 step 0 (GuardrailWarning, DesignWarning)" in text
     assert "ours seed 0 step 1" in text and "random seed" not in text
     assert "The first: GuardrailWarning: fake guardrail relaxed" in text

@@ -24,9 +24,8 @@ from ..runs.checks import is_real
 from ..runs.compute import linear
 from ..runs.simulate import VideoDiTTruth
 from ..runs.warn import user_stacklevel
-from .replay import BUDGET_RTOL, cells_of, joined, r_hat_text, random_fill, split_warnings
-from .replay.history import category_counts
-from .replay.trouble import recording_warnings
+from .replay import BUDGET_RTOL, cells_of, joined, r_hat_text, random_fill
+from .replay.trouble import recording_warnings, warnings_trouble
 
 STRATEGIES = ("ours", "ours_no_cost", "random", "grid")
 PAPER_SIZES = (0.017e9, 0.057e9, 0.13e9, 0.26e9)  # Yin et al.'s four small models (params)
@@ -215,31 +214,18 @@ def sampler_trouble(history: pd.DataFrame, shown: int = 5) -> str | None:
     )
 
 
-def design_trouble(history: pd.DataFrame, shown: int = 5) -> str | None:
+def design_trouble(history: pd.DataFrame) -> str | None:
     """The DesignWarning text when choosing the next runs warned at steps of a campaign
     ``history`` (column ``design_warnings``, one cell per (strategy, seed, step), repeated on
-    its target rows): how many steps, the warnings' categories with counts, the first ``shown``
-    steps and the first text in full; None when no choice warned."""
+    its target rows): the replay's (:func:`~.replay.trouble.warnings_trouble`) over one row per
+    step; None when no choice warned."""
     if history.empty or "design_warnings" not in history:
         return None
     steps = history.drop_duplicates(["strategy", "seed", "step"])
-    cells = [c for c in steps["design_warnings"] if split_warnings(c)]
-    if not cells:
-        return None
-    parts = [
-        f"{strategy} seed {seed} step {step} ({category_counts(cell)})"
-        for strategy, seed, step, cell in zip(
-            steps.strategy, steps.seed, steps.step, steps.design_warnings, strict=True
-        )
-        if split_warnings(cell)
-    ]
-    first = f" (the first {shown})" if len(parts) > shown else ""
-    return (
-        f"simulate_campaign: choosing the next runs warned after {len(cells)} of {len(steps)} "
-        f"fits ({category_counts(joined(cells))} in all; the texts are in the history column "
-        f"design_warnings){first}: {'; '.join(parts[:shown])}. The first: "
-        f"{split_warnings(cells[0])[0]}"
-    )
+    return warnings_trouble(
+        steps, "design_warnings", "simulate_campaign", "choosing the next runs",
+        name=lambda r: f"{r['strategy']} seed {r['seed']} step {r['step']}",
+    )  # fmt: skip
 
 
 def _record(fit, targets, truth_values, ci, seed):

@@ -99,11 +99,14 @@ def _sampler_trouble(history: pd.DataFrame, label: str) -> str | None:
     return f"{label}: {' '.join(sentences)}" if sentences else None
 
 
-def _warnings_trouble(history: pd.DataFrame, column: str, label: str, what: str) -> str | None:
+def warnings_trouble(
+    history: pd.DataFrame, column: str, label: str, what: str, name=step_name
+) -> str | None:
     """The text naming the rows of ``history`` whose ``column`` (``fit_warnings`` or
     ``design_warnings``) holds warnings (for ``fit_warnings``: other than the SamplerWarnings
     :func:`_sampler_trouble` covers), their categories, and the first text in full; None when
-    there are none. ``what``: what raised them, for the message."""
+    there are none. ``what``: what raised them, for the message; ``name``: a row's step in
+    words (a replay's: :func:`~.history.step_name`)."""
     if column not in history:
         return None
     rows, texts = [], []
@@ -112,7 +115,7 @@ def _warnings_trouble(history: pd.DataFrame, column: str, label: str, what: str)
         if column == "fit_warnings":
             found = [t for t in found if not t.startswith(f"{SamplerWarning.__name__}: ")]
         if found:
-            rows.append(f"{step_name(r)} ({category_counts(WARNING_SEPARATOR.join(found))})")
+            rows.append(f"{name(r)} ({category_counts(WARNING_SEPARATOR.join(found))})")
             texts.append(found[0])
     if not rows:
         return None
@@ -135,10 +138,10 @@ def warn_trouble(history: pd.DataFrame, label: str) -> None:
         return
     found = [
         (SamplerWarning, _sampler_trouble(history, label)),
-        (DesignWarning, _warnings_trouble(history, "design_warnings", label, "next_runs")),
+        (DesignWarning, warnings_trouble(history, "design_warnings", label, "next_runs")),
         (
             UserWarning,
-            _warnings_trouble(
+            warnings_trouble(
                 history, "fit_warnings", label, "the fits (besides their sampler checks)"
             ),
         ),
