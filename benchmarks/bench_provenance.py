@@ -30,11 +30,12 @@ def commit() -> str:
     return head + ("+changes" if git("status", "--porcelain", "--untracked-files=no") else "")
 
 
-def header(script: str, argv=None) -> str:
-    """``# python <script> <argv>; <date> UTC; commit <commit>``; ``script``: its path from the
-    checkout (e.g. "benchmarks/design_replay.py"); ``argv``: the arguments given (None: this
-    process's command line)."""
+def header(script: str, argv=None, details=()) -> str:
+    """``# python <script> <argv>; <date> UTC; commit <commit>[; <detail>...]``, the first line
+    of every text file a benchmark writes; ``script``: its path from the checkout (e.g.
+    "benchmarks/design_replay.py"); ``argv``: the arguments given (None: this process's command
+    line); ``details``: strings the run adds to the line (e.g. cores, versions, load)."""
     given = sys.argv[1:] if argv is None else [str(a) for a in argv]
     command = shlex.join(["python", script, *given])
     now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    return f"# {command}; {now}; commit {commit()}"
+    return "; ".join([f"# {command}", now, f"commit {commit()}", *details])

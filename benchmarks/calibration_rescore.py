@@ -30,6 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+from bench_provenance import header  # noqa: E402  (benchmarks/bench_provenance.py)
 from calibration import OUT, read_points  # noqa: E402  (benchmarks/calibration.py)
 
 from bayeslaws.posterior import calibration as cal  # noqa: E402
@@ -91,7 +92,7 @@ def report() -> str:
 
 def main() -> int:
     argparse.ArgumentParser(description=__doc__.split("\n\n")[0]).parse_args()
-    text = report()
+    text = header("benchmarks/calibration_rescore.py") + "\n" + report()
     (OUT / "calibration_rescore.txt").write_text(text + "\n")
     print(text)
     return 0

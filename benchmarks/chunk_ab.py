@@ -21,12 +21,16 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
 from bayeslaws.posterior.calibration import sbc, sbc_items
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/, when imported
+from bench_provenance import header  # noqa: E402  (benchmarks/bench_provenance.py)
 
 HERE = Path(__file__).resolve().parent
 ARMS = ("auto", 1)
@@ -36,7 +40,7 @@ def main(argv=None) -> None:
     from speed import (  # benchmarks/speed.py, beside this script
         cpu_seconds,
         dask_cluster,
-        run_header,
+        machine,
         sbc_batch_options,
         warm_every_worker,
     )
@@ -49,10 +53,7 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     options = sbc_batch_options(args.sbc_fits, args.seed)
     lines = [
-        run_header(
-            f"benchmarks/chunk_ab.py --pairs {args.pairs} --sbc-fits {args.sbc_fits} "
-            f"--seed {args.seed}"
-        ),
+        header("benchmarks/chunk_ab.py", argv, machine()),
         f"SBC of {args.sbc_fits} SIMULATED tables (1 chain x 200 + 200 each), one LocalCluster of "
         "two worker processes, chunk_size 'auto' against 1, order alternating per pair",
     ]

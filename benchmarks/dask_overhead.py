@@ -30,15 +30,19 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
-from speed import cpu_seconds, run_header, sbc_batch_options  # benchmarks/speed.py, beside this
+from speed import cpu_seconds, machine, sbc_batch_options  # benchmarks/speed.py, beside this
 
 import bayeslaws as bl
 from bayeslaws.inference.batch import local_executor
 from bayeslaws.posterior.calibration import sbc, sbc_items
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/, when imported
+from bench_provenance import header  # noqa: E402  (benchmarks/bench_provenance.py)
 
 HERE = Path(__file__).resolve().parent
 SETUPS = (
@@ -115,9 +119,7 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     options = sbc_batch_options(args.sbc_fits)
     lines = [
-        run_header(
-            f"benchmarks/dask_overhead.py --repeats {args.repeats} --sbc-fits {args.sbc_fits}"
-        ),
+        header("benchmarks/dask_overhead.py", argv, machine()),
         f"SBC of {args.sbc_fits} SIMULATED tables (1 chain x 200 + 200 each), two workers",
     ]
     print(lines[0], flush=True)

@@ -34,6 +34,9 @@ from bayeslaws.design.batch import _gains  # noqa: E402
 from bayeslaws.design.bounds import MIN_ESS, JointReweighting  # noqa: E402
 from bayeslaws.design.gaussian import condition_rows, setup  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/, when imported
+from bench_provenance import header  # noqa: E402  (benchmarks/bench_provenance.py)
+
 
 def gaussian_given(p, picks: list) -> np.ndarray:
     """Each unit's Gaussian (linearised) value given the ``picks`` (nats, (U,))."""
@@ -84,6 +87,7 @@ def main(argv=None) -> int:
     wide = table.pivot_table(index=["given", "unit"], columns="S",
                              values=["reweighted", "skipped"], sort=False)  # fmt: skip
     lines = [
+        header("benchmarks/design_reweighted_draws.py", argv),
         "Reweighted design values (nats) for the target eta_opt(N=1e9, D=4e10) against the "
         "number of posterior draws S; SIMULATED small_sweep_grid fitted by law 'hyperparams' "
         f"(2 chains x 500 warm-up + {args.draws} draws; fit {fit_s:.0f} s, max R-hat "

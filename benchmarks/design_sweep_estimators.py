@@ -31,6 +31,9 @@ import bayeslaws as bl  # noqa: E402
 from bayeslaws import design  # noqa: E402
 from bayeslaws.design.gaussian import setup  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/, when imported
+from bench_provenance import header  # noqa: E402  (benchmarks/bench_provenance.py)
+
 CELLS_N = [0.13e9, 0.4e9, 0.05e9, 1e9]
 CELLS_D = [8e9, 2e10, 5e9, 4e10]
 
@@ -118,6 +121,7 @@ def main(argv=None) -> int:
                                                        else [])  # fmt: skip
         batches[est] = plan[cols]
     lines = [
+        header("benchmarks/design_sweep_estimators.py", argv),
         "Design value (nats) of four LR x batch sweeps, each alone, for the target "
         "eta_opt(N=1e9, D=4e10); SIMULATED small_sweep_grid fitted by law 'hyperparams' "
         f"(2 chains x 300 warm-up + {args.draws} draws = {2 * args.draws} draws; "

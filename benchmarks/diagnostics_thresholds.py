@@ -12,6 +12,7 @@ parameter fails a bar. Writes benchmarks/output/diagnostics_thresholds.txt.
 from __future__ import annotations
 
 import argparse
+import sys
 import warnings
 from pathlib import Path
 
@@ -19,6 +20,9 @@ import arviz as az
 import numpy as np
 
 from bayeslaws.inference import diagnostics
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/, when imported
+from bench_provenance import header  # noqa: E402  (benchmarks/bench_provenance.py)
 
 OUT = Path(__file__).resolve().parent / "output"
 SIZES = ((2, 150), (2, 300), (4, 150), (4, 500), (4, 1000))
@@ -57,6 +61,7 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     rng = np.random.default_rng(0)
     lines = [
+        header("benchmarks/diagnostics_thresholds.py", argv),
         f"share of fits that warn, {args.replications} replications each (SIMULATED AR(1) "
         "chains, 10 parameters); fixed bars R-hat 1.01 / ESS 100 per chain vs scaled bars",
         f"{'chains x draws':15s} {'condition':24s} {'fixed':>7s} {'scaled':>7s}  scaled bars",

@@ -16,6 +16,7 @@ interpolation's kinks had held most draws). Writes benchmarks/output/drift_nopt.
 from __future__ import annotations
 
 import argparse
+import sys
 import warnings
 from pathlib import Path
 
@@ -25,6 +26,9 @@ import bayeslaws as bl
 from bayeslaws.posterior import model as model_view
 from bayeslaws.posterior.allocation import allocation_draws, drift_kink_share
 from bayeslaws.runs import bundled
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/, when imported
+from bench_provenance import header  # noqa: E402  (benchmarks/bench_provenance.py)
 
 OUT = Path(__file__).resolve().parent / "output"
 BUDGETS = (1e20, 1e22, 1e24)  # FLOPs: Epoch's runs reach 1.3e22
@@ -75,8 +79,8 @@ def main(argv=None) -> None:
         runs, law="chinchilla", chains=args.chains, warmup=args.draws, draws=args.draws, seed=0
     )
     lines = [
-        f"# benchmarks/drift_nopt.py --chains {args.chains} --draws {args.draws}: N_opt draws "
-        "per extrapolation method; Epoch's points (REAL), Chinchilla",
+        header("benchmarks/drift_nopt.py", argv),
+        "# N_opt draws per extrapolation method; Epoch's points (REAL), Chinchilla",
         f"fit: {fit!r}; fitted C range {fit.record.ranges['C'][0]:.3g} to "
         f"{fit.record.ranges['C'][1]:.3g} FLOPs",
     ]

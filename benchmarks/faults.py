@@ -499,7 +499,7 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     OUT.mkdir(parents=True, exist_ok=True)
     if args.gp_threads:
-        lines = gp_threads(args.repeats)
+        lines = [header("benchmarks/faults.py", argv), *gp_threads(args.repeats)]
         (OUT / "gp_threads.txt").write_text("\n".join(lines) + "\n")
         print("\n".join(lines))
         return

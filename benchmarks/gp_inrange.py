@@ -25,6 +25,7 @@ benchmarks/output/gp_inrange.txt)
 from __future__ import annotations
 
 import argparse
+import sys
 import warnings
 from pathlib import Path
 
@@ -35,6 +36,9 @@ import bayeslaws as bl
 from bayeslaws.posterior.draws import log_loss_draws, query_frame
 from bayeslaws.posterior.extrapolation import gp
 from bayeslaws.runs import bundled
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/, when imported
+from bench_provenance import header  # noqa: E402  (benchmarks/bench_provenance.py)
 
 OUT = Path(__file__).resolve().parent / "output" / "gp_inrange.txt"
 TRUTH = {"E": 1.8, "A": 480.0, "B": 2100.0, "alpha": 0.35, "beta": 0.37}
@@ -109,7 +113,7 @@ def pooled(results: list[dict]) -> pd.DataFrame:
 def main() -> None:
     argparse.ArgumentParser(description=__doc__.split("\n\n")[0]).parse_args()
     warnings.simplefilter("ignore")
-    lines = [__doc__.split("\n\n")[0], ""]
+    lines = [header("benchmarks/gp_inrange.py"), __doc__.split("\n\n")[0], ""]
     sim = [simulated(seed) for seed in range(REPLICATIONS)]
     lines += [f"SIMULATED, {REPLICATIONS} replications x 400 in-range new runs:",
               pooled(sim).to_string(), ""]

@@ -19,12 +19,16 @@ benchmarks/output/gp_noise_collapse.txt)
 from __future__ import annotations
 
 import argparse
+import sys
 import warnings
 from pathlib import Path
 
 import numpy as np
 
 from bayeslaws.posterior.extrapolation import gp
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/, when imported
+from bench_provenance import header  # noqa: E402  (benchmarks/bench_provenance.py)
 
 OUT = Path(__file__).resolve().parent / "output" / "gp_noise_collapse.txt"
 RUN_COUNTS = (10, 20, 40, 150)
@@ -75,6 +79,7 @@ def main() -> None:
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     lines = [
+        header("benchmarks/gp_noise_collapse.py"),
         __doc__.split("\n\n")[0],
         "Written by: python benchmarks/gp_noise_collapse.py (seed s: numpy default_rng(s) draws",
         "the random design's N and D, then the residuals)",

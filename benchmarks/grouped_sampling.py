@@ -29,7 +29,6 @@ import os
 import sys
 import time
 import warnings
-from datetime import UTC, datetime
 from pathlib import Path
 
 import arviz as az
@@ -41,6 +40,9 @@ import pandas as pd
 import bayeslaws as bl
 from bayeslaws.inference.diagnostics import SamplerWarning
 from bayeslaws.runs.simulate import simulate_chinchilla_runs
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/, when imported
+from bench_provenance import header  # noqa: E402  (benchmarks/bench_provenance.py)
 
 HERE = Path(__file__).resolve().parent
 TRUTH = dict(E=1.69, A=406.4, B=410.7, alpha=0.34, beta=0.28)
@@ -151,11 +153,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     parser.add_argument("--out", type=Path, default=HERE / "output" / "grouped_sampling.txt")
     args = parser.parse_args(argv)
-    command = "benchmarks/grouped_sampling.py " + " ".join(sys.argv[1:] if argv is None else argv)
-    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    versions = f"JAX {jax.__version__}, NumPyro {numpyro.__version__}, ArviZ {az.__version__}"
+    details = [f"{os.cpu_count()} cores", versions, load()]
     lines = [
-        f"{command.strip()}; {stamp}; {os.cpu_count()} cores; JAX {jax.__version__}, "
-        f"NumPyro {numpyro.__version__}, ArviZ {az.__version__}; {load()}",
+        header("benchmarks/grouped_sampling.py", argv, details),
         "SIMULATED tables (review R6's generator): G groups x 25 runs (5 x 5 N x D grid), groups "
         "differ in E and A ('ea') or also alpha ('alpha'); bl.fit defaults (4 chains x 1000 + "
         "1000, dense mass, target_accept 0.8, non-centred pooling)",

@@ -35,8 +35,6 @@ fits' table), without refitting.
 from __future__ import annotations
 
 import argparse
-import os
-import shlex
 import sys
 import time
 import warnings
@@ -50,7 +48,9 @@ from bayeslaws.inference.diagnostics import SamplerWarning, thresholds
 from bayeslaws.inference.identifiability import IdentifiabilityWarning
 from bayeslaws.runs.simulate import simulate_chinchilla_runs
 
-ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/, when imported
+from bench_provenance import header  # noqa: E402  (benchmarks/bench_provenance.py)
+
 OUT = Path(__file__).resolve().parent / "output"
 TRUTH = {"E": 1.7, "A": 400.0, "B": 410.0, "alpha": 0.34, "beta": 0.28}
 PRIOR_SD = 0.2  # sd of Beta(2, 3), the default prior of alpha and beta
@@ -263,13 +263,12 @@ def main() -> None:
     args = parser.parse_args()
     if args.chains < 2:
         parser.error("--chains must be at least 2: one chain has no R-hat")
-    command = "python " + shlex.join([os.path.relpath(sys.argv[0], ROOT), *sys.argv[1:]])
     started = time.perf_counter()
     results = measure(args)
     minutes = (time.perf_counter() - started) / 60
     rhat_bar, ess_bar = thresholds(args.chains, args.chains * args.draws)
-    header = (
-        f"{command}\n"
+    head = (
+        f"{header('benchmarks/identifiability_range.py')}\n"
         "SIMULATED Chinchilla tables (benchmarks/identifiability_range.py): posterior sd of the "
         "exponent\n(beta for a narrow D, alpha for a narrow N) over its prior sd (Beta(2, 3): "
         "0.2), median over\nseeds, by the narrow column's range (max / min). Narrow column "
@@ -281,7 +280,7 @@ def main() -> None:
         f"{' '.join(f'{n:g}' for n in args.noise)}; seeds 0-{args.seeds - 1}; "
         f"{len(results)} fits, {minutes:.1f} min wall\n{summary_line(results)}\n"
     )
-    text = header + "\n" + render(results) + "\n"
+    text = head + "\n" + render(results) + "\n"
     if args.earlier is not None:
         text += earlier_text(args.earlier)
     print(text)

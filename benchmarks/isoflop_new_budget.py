@@ -54,7 +54,6 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import os
 import sys
 import time
 import warnings
@@ -66,6 +65,9 @@ import pandas as pd
 import bayeslaws as bl
 from bayeslaws.posterior.calibration import empirical_vertices
 from bayeslaws.runs import bundled
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/, when imported
+from bench_provenance import header  # noqa: E402  (benchmarks/bench_provenance.py)
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "benchmarks" / "output" / "isoflop_new_budget.txt"
@@ -228,9 +230,7 @@ def render(rows: pd.DataFrame, args, seconds: float) -> str:
         shown[col] = shown[col].map(f)
     summary = pooled(rows)
     summary["share_inside90"] = summary["share_inside90"].map("{:.2f}".format)
-    command = "python " + " ".join([os.path.relpath(sys.argv[0], ROOT), *sys.argv[1:]])
     head = [
-        f"command: {command}",
         "Coverage of the isoFLOP law's 90% intervals at held-out LARGER budgets.",
         "Data: REAL (Llama-3 digitised curves, Marin runs, Porian et al. points; ../shared/data).",
         f"Rule: the {HELD_OUT} largest budgets of every table held out; law 'isoflop' fitted on "
@@ -272,7 +272,8 @@ def main(argv=None) -> pd.DataFrame:
             )
             print(f"{label} {option} ({new[0]['fit_s']} s) {done}", flush=True)
     frame = pd.DataFrame(rows)
-    text = render(frame, args, time.perf_counter() - t0)
+    text = header("benchmarks/isoflop_new_budget.py", argv) + "\n"
+    text += render(frame, args, time.perf_counter() - t0)
     print(text)
     if not args.only:
         OUT.parent.mkdir(exist_ok=True)

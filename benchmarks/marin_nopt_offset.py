@@ -22,6 +22,7 @@ benchmarks/output/marin_nopt_offset.txt.
 from __future__ import annotations
 
 import argparse
+import sys
 import warnings
 from pathlib import Path
 
@@ -29,6 +30,9 @@ import numpy as np
 
 from bayeslaws.posterior.calibration import empirical_vertices
 from bayeslaws.runs import bundled
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/, when imported
+from bench_provenance import header  # noqa: E402  (benchmarks/bench_provenance.py)
 
 OUT = Path(__file__).resolve().parent / "output"
 CORPORA = ("comma", "dclm", "nemotron")
@@ -81,7 +85,10 @@ def main(argv=None) -> str:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=OUT, help="output folder")
     args = parser.parse_args(argv)
-    lines = ["# python benchmarks/marin_nopt_offset.py (no fit; REAL Marin runs, ../shared/data)"]
+    lines = [
+        header("benchmarks/marin_nopt_offset.py", argv),
+        "# no fit; REAL Marin runs, ../shared/data",
+    ]
     for dataset in CORPORA:
         lines += corpus_lines(dataset)
     text = "\n".join(lines)

@@ -27,6 +27,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import design_replay  # noqa: E402  (the benchmark's pool loader)
+from bench_provenance import header  # noqa: E402  (benchmarks/bench_provenance.py)
 
 from bayeslaws.app import replay  # noqa: E402
 from bayeslaws.inference import memory  # noqa: E402
@@ -80,7 +81,7 @@ def main(argv=None) -> None:
     peak = peak_regions(samples, end, memory.RELEASES)
     setting = "without release" if args.no_release else "with release (default)"
     lines = [
-        f"# python benchmarks/memory_regions.py{' --no-release' if args.no_release else ''}",
+        header("benchmarks/memory_regions.py", argv),
         f"Step Law campaigns ({', '.join(args.strategies)}; seed 0; budgets {args.budgets}) "
         f"in one process, {setting}: "
         f"{len(history)} scored fits in {wall:.0f} s; mapped regions: limit "

@@ -17,6 +17,7 @@ benchmarks/output/prior_predictive.txt.
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 import jax
@@ -26,6 +27,9 @@ from bayeslaws.inference.nuts import prior_predictive
 from bayeslaws.laws import LAWS
 from bayeslaws.laws.contract import OBSERVED_SITE
 from bayeslaws.runs import bundled
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/, when imported
+from bench_provenance import header  # noqa: E402  (benchmarks/bench_provenance.py)
 
 OUT = Path(__file__).resolve().parent / "output"
 SURFACE_LAWS = ("chinchilla", "chinchilla_gamma", "kaplan", "farseer")
@@ -65,8 +69,9 @@ def main(argv=None) -> None:
     rows = [law_row(n, runs, args.likelihood, args.draws, args.seed) for n in SURFACE_LAWS]
     n_runs = rows[0][1]
     lines = [
-        f"# benchmarks/prior_predictive.py --draws {args.draws} --seed {args.seed} --likelihood "
-        f"{args.likelihood}: the default priors' predictive loss at Epoch's (REAL) N, D",
+        header("benchmarks/prior_predictive.py", argv),
+        f"# likelihood {args.likelihood}: the default priors' predictive loss at Epoch's (REAL) "
+        "N, D",
         f"# {n_runs} runs; loss in nats per token; quantiles over draws x runs; share of draws "
         f"with a run above ln(50k) = {UNIFORM_50K:.1f} nats and above {FAR:g} nats",
         f"{'law':17s} {'median':>10s} {'99% quantile':>12s} {'draws, run>10.8':>16s} "

@@ -34,6 +34,9 @@ matplotlib.use("Agg")
 
 import pandas as pd  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/, when imported
+from bench_provenance import header  # noqa: E402  (benchmarks/bench_provenance.py)
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -70,7 +73,7 @@ def screenshot_sections(driver, html: Path, out: Path, prefix: str) -> list[Path
     return paths
 
 
-def run_demo(out: Path, draws: int) -> Path:
+def run_demo(out: Path, draws: int, first: str) -> Path:
     from bayeslaws.app.demo import run_demo as demo
 
     work = Path(tempfile.mkdtemp(prefix="demo17_"))
@@ -80,7 +83,7 @@ def run_demo(out: Path, draws: int) -> Path:
         text = demo(work, chains=2, warmup=draws, draws=draws, html=True, quiet=True)
     print(f"demo (2 chains x {draws} + {draws}): {time.perf_counter() - t0:.0f} s")
     (out / "demo_report.txt").write_text(
-        f"# bayeslaws demo --html --chains 2 --warmup {draws} --draws {draws} "
+        f"{first}\n# bayeslaws demo --html --chains 2 --warmup {draws} --draws {draws} "
         "(written by benchmarks/report_screenshots.py)\n" + text
     )
     for figure in sorted(work.glob("*.png")):  # whatever figures the demo's route draws
@@ -88,7 +91,7 @@ def run_demo(out: Path, draws: int) -> Path:
     return work / "report.html"
 
 
-def run_epoch(out: Path, draws: int) -> Path | None:
+def run_epoch(out: Path, draws: int, first: str) -> Path | None:
     from bayeslaws.runs import bundled, published
 
     try:
@@ -138,6 +141,7 @@ def run_epoch(out: Path, draws: int) -> Path | None:
     shown[-1], report_shown = "epoch.nc", [shlex.quote(a) for a in report_cmd]
     report_shown[2], report_shown[-1] = "epoch.nc", "epoch_report.html"
     (out / "epoch_cli.txt").write_text(
+        f"{first}\n"
         "# Epoch AI's raw table through the CLI (written by benchmarks/report_screenshots.py)\n"
         "$ " + " ".join(shown) + "\n$ " + " ".join(report_shown) + "\n\n"
         + "fit.record.data: " + str(fit.record.data) + "\n\n"
@@ -158,8 +162,9 @@ def main(argv=None) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     print(subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip())
-    demo_html = run_demo(out, args.draws) if args.only in (None, "demo") else None
-    epoch_html = run_epoch(out, args.draws) if args.only in (None, "epoch") else None
+    first = header("benchmarks/report_screenshots.py", argv)  # each text file's first line
+    demo_html = run_demo(out, args.draws, first) if args.only in (None, "demo") else None
+    epoch_html = run_epoch(out, args.draws, first) if args.only in (None, "epoch") else None
     driver = browser()
     shots = []
     try:

@@ -18,6 +18,7 @@ Epoch's 5 rows dropped by hand. Writes benchmarks/output/screening_study.txt.
 from __future__ import annotations
 
 import argparse
+import sys
 import warnings
 from pathlib import Path
 
@@ -28,6 +29,9 @@ import bayeslaws as bl
 from bayeslaws.inference.screening import DEFAULT_THRESHOLD, screen_fit
 from bayeslaws.posterior.splits import SELECTION_PORIAN, steplaw_best_cells
 from bayeslaws.runs import best_run_per_cell, bundled, published
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/, when imported
+from bench_provenance import header  # noqa: E402  (benchmarks/bench_provenance.py)
 
 OUT = Path(__file__).resolve().parent / "output"
 
@@ -140,7 +144,10 @@ def main(argv=None) -> None:
     parser.add_argument("--out", default=str(OUT), help="folder of screening_study*.txt")
     args = parser.parse_args(argv)
     sampler = {"chains": args.chains, "warmup": args.draws, "draws": args.draws, "seed": 0}
-    lines = [f"NUTS {args.chains} chains x {args.draws} warm-up + {args.draws} draws, seed 0"]
+    lines = [
+        header("benchmarks/screening_study.py", argv),
+        f"NUTS {args.chains} chains x {args.draws} warm-up + {args.draws} draws, seed 0",
+    ]
     if args.only in (None, "study"):
         study(sampler, lines)
     if args.only in (None, "epoch"):

@@ -81,6 +81,9 @@ import bayeslaws as bl
 from bayeslaws.laws.likelihoods import Huber
 from bayeslaws.runs import bundled, simulate
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/, when imported
+from bench_provenance import header  # noqa: E402  (benchmarks/bench_provenance.py)
+
 HERE = Path(__file__).resolve().parent
 SECTIONS = ("sampler", "cache", "repeat", "sizes", "batch", "gpu", "steplaw", "new_run")
 CHAINS, WARMUP, DRAWS = 4, 1000, 1000
@@ -671,12 +674,10 @@ def sbc_batch_options(n_sims: int, seed: int = 0) -> dict:
     return {"n_sims": n_sims, "chains": 1, "warmup": 200, "draws": 200, "thin": 1, "seed": seed}
 
 
-def run_header(command: str) -> str:
-    """``command``, the UTC time, the core count and the load average: a run's first line."""
-    return (
-        f"{command}; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; "
-        f"{os.cpu_count()} cores; load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
-    )
+def machine() -> list[str]:
+    """The core count and the load average: details for a run's first line
+    (:func:`bench_provenance.header`)."""
+    return [f"{os.cpu_count()} cores", load()]
 
 
 def section_batch(lines, args) -> None:
@@ -815,12 +816,8 @@ def main(argv=None) -> None:
     parser.add_argument("--out", default=str(HERE / "output" / "speed.txt"))
     args = parser.parse_args(argv)
     lines: list = []
-    say(
-        lines,
-        f"benchmarks/speed.py {' '.join(argv if argv is not None else sys.argv[1:])}; "
-        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {os.cpu_count()} cores; "
-        f"JAX {jax.__version__}, NumPyro {numpyro.__version__}; {load()}",
-    )
+    versions = f"JAX {jax.__version__}, NumPyro {numpyro.__version__}"
+    say(lines, header("benchmarks/speed.py", argv, [f"{os.cpu_count()} cores", versions, load()]))
     for name in args.only:
         started = time.perf_counter()
         globals()[f"section_{name}"](lines, args)

@@ -25,6 +25,7 @@ benchmarks/output/sweep_small_cell_fence.txt (``--out``).
 from __future__ import annotations
 
 import argparse
+import sys
 import warnings
 from pathlib import Path
 
@@ -36,6 +37,9 @@ from bayeslaws.laws import sweep
 from bayeslaws.laws.hyperparams import data as hp_data
 from bayeslaws.laws.hyperparams.law import HyperparamsLaw
 from bayeslaws.runs import simulate as sim
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/, when imported
+from bench_provenance import header  # noqa: E402  (benchmarks/bench_provenance.py)
 
 SEED = 98765  # never used by the selection sweeps (7001-7003 and their cuts)
 TRUTH = sim.VideoDiTTruth(eta_exp_N=-0.40, eta_exp_T=0.10, b_exp_T=0.50, b_exp_N=0.30)
@@ -102,6 +106,7 @@ def main() -> None:
     ratio = np.exp(excess)
     sizes = np.bincount(cell)
     lines = [
+        header("benchmarks/sweep_small_cell_fence.py"),
         "SIMULATED confirmation of the pooled far-out fence (benchmarks/sweep_small_cell_fence.py)",
         f"truth {sim.truth_label(TRUTH).strip()}, seed {SEED}; {len(sizes)} cells, "
         f"{sizes.min()}-{sizes.max()} runs each (FENCE_MIN_RUNS {sweep.FENCE_MIN_RUNS}); "

@@ -14,7 +14,6 @@ minutes each.
 from __future__ import annotations
 
 import argparse
-import datetime
 import os
 import sys
 import time
@@ -23,6 +22,9 @@ from pathlib import Path
 
 import bayeslaws as bl
 from bayeslaws.runs import simulate as sim
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/, when imported
+from bench_provenance import header  # noqa: E402  (benchmarks/bench_provenance.py)
 
 SEEDS = range(4000, 4005)
 OUT = Path(__file__).resolve().parent / "output" / "sweep_target_accept.txt"
@@ -49,16 +51,14 @@ def main(argv=None) -> None:
     parser.add_argument("--out", default=str(OUT), help=f"the run's lines (default {OUT})")
     args = parser.parse_args(argv)
     out = Path(args.out)
-    now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
-    given = argv if argv is not None else sys.argv[1:]
-    command = " ".join(["python benchmarks/sweep_target_accept.py", *given])
+    first = header("benchmarks/sweep_target_accept.py", argv, [f"load average {load}"])
     label = (
         "# SIMULATED data: every fit below is of a Yin-design sweep from "
         f"bayeslaws.runs.simulate.simulate_video_dit_sweep (seeds {SEEDS.start}-{SEEDS.stop - 1})"
     )
-    print(label, flush=True)
-    lines, retry = [label, f"# {command}; {now}; load average {load}"], []
+    print(first, label, sep="\n", flush=True)
+    lines, retry = [first, label], []
     for seed in SEEDS:
         runs = bl.load_runs(sim.simulate_video_dit_sweep(seed=seed))
         for level in (0.8, 0.9):

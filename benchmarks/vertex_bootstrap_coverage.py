@@ -16,12 +16,13 @@ to be too narrow). Cited in empirical_vertices' docstring.
 
 Usage: python benchmarks/vertex_bootstrap_coverage.py   (1.5-2 minutes on an idle core,
 longer on a loaded machine; writes benchmarks/output/vertex_bootstrap_coverage.txt, the same
-on every run: every random draw is seeded)
+numbers on every run, under a first line of command, date and commit: every draw is seeded)
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
@@ -29,6 +30,9 @@ import numpy as np
 import pandas as pd
 
 from bayeslaws.posterior.calibration import empirical_vertices
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/, when imported
+from bench_provenance import header  # noqa: E402  (benchmarks/bench_provenance.py)
 
 OUT = Path(__file__).resolve().parent / "output" / "vertex_bootstrap_coverage.txt"
 N_STAR, L_STAR, CURVATURE = 3e8, 2.5, 0.05  # true vertex (params, loss); ln-loss curvature
@@ -75,6 +79,7 @@ def main() -> None:
     start = time.perf_counter()
     table = pd.DataFrame([coverage(npts) for npts in NPTS])
     text = (
+        header("benchmarks/vertex_bootstrap_coverage.py") + "\n"
         "Coverage of empirical_vertices' bootstrap 90% interval (n_boot 2000) of the true "
         "vertex.\n"
         f"SIMULATED parabolas in ln N: N* = {N_STAR:.0e}, L* = {L_STAR}, curvature "
@@ -83,7 +88,7 @@ def main() -> None:
         "standard error):\n" + table.to_string(index=False, float_format="{:.3f}".format) + "\n"
     )
     print(text)
-    OUT.write_text(text)  # seeded: the same file on every run
+    OUT.write_text(text)  # seeded: the same numbers on every run
     print(f"wrote {OUT} ({time.perf_counter() - start:.0f} s)")
 
 

@@ -27,6 +27,9 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/, when imported
+from bench_provenance import header  # noqa: E402  (benchmarks/bench_provenance.py)
+
 HERE = Path(__file__).resolve().parent
 
 
@@ -55,11 +58,12 @@ def main(argv=None) -> None:
     ).stdout.strip()
     truth = sim.VideoDiTTruth()
     lines = [
+        header("benchmarks/yin_part3_posterior.py", argv),
         "# SIMULATED data: the runs are simulate_grid draws of the default VideoDiTTruth on "
         "paper_repro/yin.py part 3's design (simulator seeds 7 and 8)",
         f"bayeslaws from {root} (commit {commit}), {bl.__file__}",
     ]
-    print(lines[0], flush=True)
+    print(*lines[:2], sep="\n", flush=True)
     N, D = (a.ravel() for a in np.meshgrid(yin.SIZES, yin.TOKENS, indexing="ij"))
     n_mid, d_mid = np.exp(np.mean(np.log(yin.SIZES))), np.exp(np.mean(np.log(yin.TOKENS)))
     lr_fix, b_fix = float(truth.eta_opt(n_mid, d_mid)), float(truth.b_opt(n_mid, d_mid))
