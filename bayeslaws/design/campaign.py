@@ -89,7 +89,7 @@ from ..runs.warn import user_stacklevel
 from . import targets as target_module
 from .batch import next_runs, runs_of_plan
 from .discrepancy import calibrate, design_method
-from .guardrails import KEY_COLUMNS, MATCH_RTOL, Guardrails, run_keys
+from .guardrails import KEY_COLUMNS, MATCH_RTOL, Guardrails, run_keys, same_design_value
 from .targets import as_targets, target_draws
 
 STATE_FILE = "campaign.json"
@@ -260,24 +260,18 @@ def _labels(df: pd.DataFrame, default=None) -> list:
     return [None if default is None else _group_key(default)] * len(df)
 
 
-def _close(a: np.ndarray, b: np.ndarray, rtol: float) -> np.ndarray:
-    """Elementwise (broadcast) ``|a / b - 1| <= rtol``, or both missing (NaN: e.g. no lr)."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        near = np.abs(a / b - 1) <= rtol
-    return near | (np.isnan(a) & np.isnan(b))
-
-
 def _near(runs: pd.DataFrame, other: pd.DataFrame, rtol: float) -> tuple:
     """(len(runs) x len(other) booleans: the same design point within ``rtol`` in the
-    :data:`~.guardrails.KEY_COLUMNS` both hold; the summed |log ratios| of those columns)."""
+    :data:`~.guardrails.KEY_COLUMNS` both hold, by the guardrails' rule
+    (:func:`~.guardrails.same_design_value`); the summed |log ratios| of those columns)."""
     close = np.ones((len(runs), len(other)), bool)
     distance = np.zeros((len(runs), len(other)))
     for c in (c for c in KEY_COLUMNS if c in runs and c in other):
-        a = runs[c].to_numpy(float)[:, None]
-        b = other[c].to_numpy(float)[None, :]
-        close &= _close(a, b, rtol)
         with np.errstate(divide="ignore", invalid="ignore"):
-            distance += np.nan_to_num(np.abs(np.log(a / b)), nan=0.0)
+            a = np.log(runs[c].to_numpy(float))[:, None]
+            b = np.log(other[c].to_numpy(float))[None, :]
+            close &= same_design_value(a, b, rtol)
+            distance += np.nan_to_num(np.abs(a - b), nan=0.0)
     return close, distance
 
 

@@ -163,10 +163,21 @@ def _key_logs(keys: list, width: int) -> tuple[np.ndarray, np.ndarray]:
 NEAR_BLOCK = 4_000_000  # key pairs near_counts compares at once (about 100 MB of work arrays)
 
 
+def same_design_value(log_a: np.ndarray, log_b: np.ndarray, rtol: float = MATCH_RTOL) -> np.ndarray:
+    """The one rule for "the same design point" in one column: elementwise (broadcast) whether
+    ``|a / b - 1| <= rtol`` given the natural logs of a and b, or both are missing (NaN: e.g. no
+    lr). The design caps (:func:`near_counts`) and :meth:`.campaign.Campaign.record` (its run
+    matching) both count a run so. Booleans of the broadcast shape."""
+    with np.errstate(invalid="ignore"):
+        near = np.abs(np.expm1(log_a - log_b)) <= rtol
+    return near | (np.isnan(log_a) & np.isnan(log_b))
+
+
 def near_counts(keys: list, counted: list, width: int, rtol: float = MATCH_RTOL) -> np.ndarray:
     """Per key of ``keys`` (candidates' design keys), how many keys of ``counted`` (earlier and
     picked runs') are the same design point: the same group and each of the first ``width``
-    logged values within ``rtol`` (relative; both missing counts as equal). (len(keys),) ints;
+    logged values within ``rtol`` (relative, :func:`same_design_value`, with ``KEY_SLACK`` for the
+    keys' rounding; both missing counts as equal). (len(keys),) ints;
     ``width`` 2 counts the (N, D) cell. Compared ``NEAR_BLOCK`` pairs at a time."""
     if not keys or not counted:
         return np.zeros(len(keys), int)
@@ -178,9 +189,7 @@ def near_counts(keys: list, counted: list, width: int, rtol: float = MATCH_RTOL)
     out = np.empty(len(keys), int)
     for start in range(0, len(keys), step):
         rows = slice(start, start + step)
-        with np.errstate(invalid="ignore"):
-            close = np.abs(np.expm1(a[rows, None, :] - b[None, :, :])) <= rtol + KEY_SLACK
-        close |= np.isnan(a[rows, None, :]) & np.isnan(b[None, :, :])
+        close = same_design_value(a[rows, None, :], b[None, :, :], rtol + KEY_SLACK)
         out[rows] = (close.all(axis=2) & (ga[rows, None] == gb[None, :])).sum(axis=1)
     return out
 
