@@ -208,13 +208,8 @@ def thinly_swept(df: pd.DataFrame, cell_index: np.ndarray) -> dict[str, int]:
     """The columns (``lr``, ``batch_size``) that fewer than ``MIN_SWEPT_CELLS`` (N, D) cells vary
     over at least 3 distinct values, each with how many cells do (``df``: the runs in the bowls;
     ``cell_index`` (R,) their cells)."""
-    out = {}
-    for column in ("lr", "batch_size"):
-        values = pd.Series(df[column].to_numpy()).groupby(np.asarray(cell_index)).nunique()
-        swept = int((values >= MIN_BOWL_VALUES).sum())
-        if swept < MIN_SWEPT_CELLS:
-            out[column] = swept
-    return out
+    swept = (hp_data.values_per_cell(df, cell_index) >= MIN_BOWL_VALUES).sum()
+    return {column: int(k) for column, k in swept.items() if k < MIN_SWEPT_CELLS}
 
 
 def warn_thinly_swept(thin: dict[str, int], n_cells: int) -> str | None:

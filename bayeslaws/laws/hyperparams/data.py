@@ -455,28 +455,39 @@ def subset(masks: dict, keep: np.ndarray) -> dict:
     return {k: v[keep] if isinstance(v, np.ndarray) else v for k, v in masks.items()}
 
 
+def values_per_cell(
+    df: pd.DataFrame, cell_index, n_cells: int | None = None, columns=("lr", "batch_size")
+) -> pd.DataFrame:
+    """Per (N, D) cell, how many distinct values of each of ``columns`` its runs take (``df``:
+    the runs counted; ``cell_index`` (R,) their cells; missing values not counted): one row a
+    cell, 0 to ``n_cells`` - 1 (default: the highest index of ``cell_index`` + 1; a cell with
+    no run counts 0), one int column a column. The count every "does a cell sweep it" rule
+    reads (:func:`unswept`, :func:`swept_columns`, :func:`thin_cells`, law 'sweep''s
+    ``thinly_swept``)."""
+    index = np.asarray(cell_index, int)
+    n = (int(index.max()) + 1 if len(index) else 0) if n_cells is None else n_cells
+    counts = df[list(columns)].groupby(index).nunique().reindex(range(n), fill_value=0)
+    return counts.astype(int).reset_index(drop=True)
+
+
 def unswept(df: pd.DataFrame, ok: np.ndarray, cell_index: np.ndarray) -> list[str]:
     """The columns (``lr``, ``batch_size``) that no cell sweeps: no (N, D) cell has 3 distinct
     values of it among its converged runs (``ok``), so no cell's runs place the bowl's centre
     along it; with their most distinct values in one cell, as "column (at most k per cell)"."""
-    out = []
-    for column in ("lr", "batch_size"):
-        per_cell = pd.Series(df[column].to_numpy()[ok]).groupby(cell_index[ok]).nunique()
-        if per_cell.max() < MIN_BOWL_VALUES:
-            out.append(f"{column!r} (at most {int(per_cell.max())} values per cell)")
-    return out
+    most = values_per_cell(df[ok], cell_index[ok]).max()
+    return [
+        f"{column!r} (at most {int(most[column])} values per cell)"
+        for column in most.index
+        if most[column] < MIN_BOWL_VALUES
+    ]
 
 
 def swept_columns(df: pd.DataFrame, ok: np.ndarray, cell_index: np.ndarray) -> list[str]:
     """The columns (``lr``, ``batch_size``) that some (N, D) cell varies over at least
     ``MIN_BOWL_VALUES`` distinct values among its converged runs (``ok``): those
     :func:`unswept` does not name."""
-    return [
-        column
-        for column in ("lr", "batch_size")
-        if pd.Series(df[column].to_numpy()[ok]).groupby(cell_index[ok]).nunique().max()
-        >= MIN_BOWL_VALUES
-    ]
+    most = values_per_cell(df[ok], cell_index[ok]).max()
+    return [column for column in most.index if most[column] >= MIN_BOWL_VALUES]
 
 
 def warn_unswept(columns: list[str], n_cells: int) -> str | None:
@@ -501,13 +512,11 @@ def thin_cells(df: pd.DataFrame, cell_index, cells: pd.DataFrame, columns) -> pd
     ``batch_size``) over fewer than ``MIN_BOWL_VALUES`` distinct values, with columns
     ``n_runs`` and, per column, its number of distinct values added."""
     index = np.asarray(cell_index)
+    counts = values_per_cell(df, index, len(cells), columns)
     out = cells.assign(n_runs=np.bincount(index, minlength=len(cells)))
-    thin = np.zeros(len(cells), bool)
     for column in columns:
-        values = pd.Series(df[column].to_numpy()).groupby(index).nunique()
-        out[column] = values.reindex(range(len(cells)), fill_value=0).to_numpy()
-        thin |= out[column].to_numpy() < MIN_BOWL_VALUES
-    return out[thin]
+        out[column] = counts[column].to_numpy()
+    return out[(counts < MIN_BOWL_VALUES).any(axis=1).to_numpy()]
 
 
 def warn_thin_cells(
