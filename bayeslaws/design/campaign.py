@@ -395,8 +395,9 @@ def _warn_unmatched(runs: pd.DataFrame, matched, step: int, has_proposal: bool) 
         why = "" if has_proposal else " (the step has no proposal)"
         warnings.warn(
             f"Campaign.record: new_runs rows {_shown(rows)} match no run proposed at step "
-            f"{step}{why} (within {MATCH_RTOL:.0%} in N and D, the same group): recorded as "
-            "given, and the guardrails count them at their own N and D, so a proposed point "
+            f"{step}{why} (within {MATCH_RTOL:.0%} in N, D, lr and batch_size where given, the "
+            "same group): recorded as given, and the guardrails count them at their own N and D, "
+            "so a proposed point "
             "they were meant to train may be proposed again",
             RecordWarning,
             stacklevel=user_stacklevel(),
@@ -414,9 +415,9 @@ def _warn_unrecorded(proposal: pd.DataFrame, runs: pd.DataFrame, step: int) -> N
     warnings.warn(
         f"Campaign.record: {len(left)} of the {len(proposal)} run(s) proposed at step {step} "
         f"were not recorded: {_shown(named)} (matched within "
-        f"{MATCH_RTOL:.0%} in N and D): the guardrails do not count them, so the next "
-        "proposal may pick them again (e.g. a run that diverged); leave such a point out of "
-        "the candidates to stop that",
+        f"{MATCH_RTOL:.0%} in N, D, lr and batch_size where given): the guardrails do not count "
+        "them, so the next proposal may pick them again (e.g. a run that diverged); leave such a "
+        "point out of the candidates to stop that",
         RecordWarning,
         stacklevel=user_stacklevel(),
     )
