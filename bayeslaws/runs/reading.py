@@ -120,23 +120,31 @@ def _blank(values: pd.Series) -> pd.Series:
     return missing
 
 
-def drop_empty_rows(df: pd.DataFrame, note: str) -> pd.DataFrame:
+# the reason of the exclusion that records the entirely empty rows dropped at read time
+EMPTY_ROWS_REASON = (
+    "entirely empty rows (every column empty, e.g. trailing ',,,' lines of a spreadsheet "
+    "export), dropped when the table was read"
+)
+
+
+def drop_empty_rows(df: pd.DataFrame, note: str) -> tuple[pd.DataFrame, tuple]:
     """The table without rows in which every column is empty (e.g. the trailing ',,,' lines of
-    a spreadsheet export), with a warning naming them; other rows are never dropped here."""
+    a spreadsheet export), with a warning naming them, and the labels of the rows dropped (in
+    the order of ``df``; () when none); other rows are never dropped here."""
     if df.empty or len(df.columns) == 0:
-        return df
+        return df, ()
     empty = np.ones(len(df), dtype=bool)
     for i in range(len(df.columns)):
         empty &= _blank(df.iloc[:, i]).to_numpy(dtype=bool)
     if not empty.any():
-        return df
+        return df, ()
     warnings.warn(
         f"{int(empty.sum())} entirely empty row(s) dropped (every column empty, e.g. trailing "
         f"',,,' lines of a spreadsheet export): {at_rows(df.index[empty], note)}",
         PlausibilityWarning,
         stacklevel=user_stacklevel(),
     )
-    return df.loc[~empty]
+    return df.loc[~empty], tuple(df.index[empty].tolist())
 
 
 def read_file(data, group: str = "group") -> tuple[pd.DataFrame, str]:

@@ -68,6 +68,7 @@ from .provenance import (
     sources_note,
 )
 from .reading import (
+    EMPTY_ROWS_REASON,
     drop_empty_rows,
     holds_plain_numbers,
     is_plain_bool,
@@ -108,8 +109,11 @@ class RunTable:
     df : DataFrame in canonical columns and units, index = original row labels.
     compute_model : how C relates to N and D.
     source : where the runs came from (path or "DataFrame").
-    exclusions : rows removed on purpose, in order.
-    n_input_rows : rows in the input before any exclusion.
+    exclusions : rows removed on purpose, in order, including the input's entirely empty rows
+        :func:`load_runs` dropped (reason :data:`~.reading.EMPTY_ROWS_REASON`; rows by their
+        labels, as other exclusions name them: a file's 0-based data rows).
+    n_input_rows : rows in the input as given, before any exclusion (its entirely empty rows
+        counted).
     accepted_rows : labels of rows the caller vetted as real although the plausibility checks
         would flag them (``load_runs(..., accepted_rows=...)``), in the order of ``df``; they
         are never warned about, and every label is a row of ``df`` (an exclusion drops its
@@ -542,8 +546,11 @@ def load_runs(
 
     Parameters
     ----------
-    data : path to a CSV or Parquet file, a DataFrame, or a RunTable. A RunTable keeps its
-        compute model, exclusions and input row count; the one of N, D, C derived at its load
+    data : path to a CSV or Parquet file, a DataFrame, or a RunTable. Entirely empty rows
+        (every column empty) are dropped with a :class:`PlausibilityWarning`, recorded as an
+        exclusion (:attr:`RunTable.exclusions`, so ``record()`` and a fit's provenance name
+        them) and counted in :attr:`RunTable.n_input_rows`. A RunTable keeps its compute
+        model, exclusions and input row count; the one of N, D, C derived at its load
         and not set since (:attr:`RunTable.derived`) is derived again from the other two, with
         this call's ``units=`` (so a unit or an edit of N reaches C), unless the call maps it
         or gives another compute model. Else it is re-checked from its N and D and keeps its C:
@@ -650,8 +657,9 @@ def load_runs(
     n_read = len(df)
     kept_accepted = data.accepted_rows if isinstance(data, RunTable) else ()
     accepted = accepted_labels(df.index, list(kept_accepted) + accepted_rows, note)
-    df = drop_empty_rows(df, note)
+    df, empty = drop_empty_rows(df, note)
     accepted = tuple(df.index[df.index.isin(list(accepted))].tolist())  # empty rows: gone
+    dropped = (Exclusion(EMPTY_ROWS_REASON, empty),) if empty else ()  # recorded, counted
     if df.empty:
         why = f" (its {n_read} rows were all entirely empty)" if n_read else ""
         raise RunTableError(f"the run table from {source} has no rows{why}")
@@ -808,18 +816,19 @@ def load_runs(
     snapshot = out[list(derived)].copy() if derived else None
     read_with = read_units(units, data.units if isinstance(data, RunTable) else {})
     if isinstance(data, RunTable):
-        rows = data.n_input_rows or len(df)
+        rows = data.n_input_rows or n_read
         # a RunTable keeps its extent unless its own source column says otherwise
         extent = data.simulated if sources is None else rows_extent(simulated_texts(sources))
         return RunTable(
-            out, model, source, data.exclusions, rows, accepted, note, extent, derived, snapshot,
-            read_with,
+            out, model, source, data.exclusions + dropped, rows, accepted, note, extent, derived,
+            snapshot, read_with,
         )
     return RunTable(
         df=out,
         compute_model=model,
         source=source,
-        n_input_rows=len(df),
+        exclusions=dropped,
+        n_input_rows=n_read,
         accepted_rows=accepted,
         row_note=note,
         simulated="none" if sources is None else rows_extent(simulated_texts(sources)),
