@@ -416,6 +416,24 @@ def _grids(values, n_cells: int) -> list[np.ndarray]:
     return [np.atleast_1d(np.asarray(v, float)) for v in values]
 
 
+def _check_cells(N, D) -> None:
+    """ValueError naming N and D unless each is a number (one value for every cell) or a 1-D
+    sequence, the sequences of equal length n_cells (a length-1 sequence is not broadcast)."""
+    n_arr = _positive_values("N", N, "parameters")
+    d_arr = _positive_values("D", D, "tokens")
+    if n_arr.ndim > 1 or d_arr.ndim > 1:
+        raise ValueError(
+            f"N and D must be scalars or 1-D arrays of cells; got N of shape {n_arr.shape} and "
+            f"D of shape {d_arr.shape}"
+        )
+    if n_arr.ndim == 1 and d_arr.ndim == 1 and len(n_arr) != len(d_arr):
+        raise ValueError(
+            f"N and D must have equal lengths (one entry per cell); got N of length "
+            f"{len(n_arr)} and D of length {len(d_arr)} (a number, not a list, is used for "
+            "every cell)"
+        )
+
+
 def simulate_grid(
     truth: VideoDiTTruth,
     N,
@@ -431,7 +449,9 @@ def simulate_grid(
     Parameters
     ----------
     truth : the ground truth.
-    N, D : cells, 1-D arrays (or scalars) of equal length n_cells: params and tokens.
+    N, D : cells, params and tokens: 1-D sequences of equal length n_cells, or a number (not
+        a list) for a value shared by every cell (N=[1e8, 2e8], D=4e9: two cells). Lengths
+        that differ (a length-1 list included) raise ValueError naming N and D.
     lr_values : a number or a 1-D grid shared by every cell, or a sequence of n_cells 1-D grids.
     batch_values : same for batch sizes, in tokens.
     seed : int seed >= 0 or a numpy Generator (labelled by a digest of its state; module doc).
@@ -454,6 +474,7 @@ def simulate_grid(
     """
     noise_sd = _check_noise_sd(noise_sd)
     _check_seed(seed)
+    _check_cells(N, D)
     text = (
         f"simulated: bayeslaws.runs.simulate.simulate_grid seed={_seed_label(seed)}"
         f"{truth_label(effective_truth(truth, noise_sd))}"
