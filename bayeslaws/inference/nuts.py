@@ -371,9 +371,14 @@ def fit(
     Parameters
     ----------
     runs : :class:`~bayeslaws.runs.RunTable` (or a DataFrame/path with canonical columns).
-    law : a registered law name ("chinchilla", "kaplan", "hyperparams", ...; see
-        ``bayeslaws.laws.LAWS``), a :class:`~bayeslaws.laws.contract.Law` object (your own law),
-        or an import path "module:ClassName".
+    law : a registered law name (a key of ``bl.laws.LAWS``), a
+        :class:`~bayeslaws.laws.contract.Law` object (your own law), or an import path
+        "module:ClassName". The built-in laws: loss surfaces "chinchilla" (the default),
+        "chinchilla_gamma", "kaplan", "farseer"; LR x batch sweeps "sweep" (loss surface, bowls
+        and optima fitted jointly: the README tour's), "hyperparams" (bowls, optima power laws
+        in N, D), "hyperparams_two_stage" (best run per cell, then a regression); isoFLOP
+        profiles "isoflop" (a parabola in ln N per budget), "isoflop_cubic" (cubics).
+        ``bl.laws.LAWS[name].description`` gives a law's form in one line.
     likelihood : "gaussian", "student_t" or "huber" (on log loss); default: the law's own
         (huber for loss surfaces).
     priors : overrides of the default priors, name -> numpyro distribution.
@@ -405,7 +410,11 @@ def fit(
     warn : warn on R-hat, low ESS or divergences (always recorded in ``fit.diagnostics``), on
         too few runs for the law (:mod:`.identifiability`) and on outlying runs.
     law_options, **options : options of a configurable law, e.g. ``far_above=0.03`` or
-        ``law_options={"divergence": "exclude"}`` for "hyperparams"; stored in the fit.
+        ``law_options={"divergence": "exclude"}`` for "hyperparams"; stored in the fit. A law's
+        options and their defaults: ``bl.laws.LAWS[name].options``; what each means: the
+        docstring of the law's module, ``help(type(bl.laws.LAWS[name]).__module__)`` (e.g.
+        ``help("bayeslaws.laws.sweep")``, which also shows the law's class). An option the law
+        does not have is an error listing the law's options.
     screen : what to do with runs far off the fitted law (:mod:`.screening`): "warn"
         (default: name their rows), "exclude" (exclude them, recorded, and refit once), "off";
         or ``{"action": ..., "threshold": robust sd}``. Recorded in
