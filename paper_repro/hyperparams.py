@@ -18,6 +18,9 @@ Parts (``--parts``, comma-separated; default all):
   Yin et al.'s notation beside the truth (their published laws), and the two-stage baseline.
 * ``coverage``: ``--reps`` simulated replications of the sweep (seeds 1000 + k); how often the
   90% intervals of c, exp_T, exp_N (eta_opt and B_opt) contain the truth, ours vs two-stage.
+  Its raw rows (``hyperparams_coverage_raw.csv``) record the fits' settings, the code's commit
+  and each fit's max R-hat, min bulk ESS, divergences and failed checks; ``coverage_table``
+  re-summarises them, titled from those columns (rows without them say so).
 * ``grid``: predicted optima at (1.07B, 4B) and (1.07B, 10B) tokens beside the paper's marked cells,
   and a least-squares bowl fitted to the paper's 1.07B grid (``data/yin2025_grid_1p07B.csv``).
 * ``steplaw``: the full Step Law dense fit: exponents (95% intervals) beside the authors'
@@ -40,6 +43,7 @@ parameter) names those index columns in its CSV.
 from __future__ import annotations
 
 import argparse
+import subprocess
 import time
 import warnings
 from pathlib import Path
@@ -49,6 +53,7 @@ import pandas as pd
 from scipy.optimize import least_squares
 
 import bayeslaws as bl
+from bayeslaws.laws.hyperparams import DivergenceWarning
 from bayeslaws.runs import published
 from bayeslaws.runs.bundled import (
     DEFAULT_DATASET,
@@ -68,6 +73,15 @@ PUBLISHED_GRID_DATA = "published (Yin et al. 1.07B grid, data/yin2025_grid_1p07B
 # ``data`` label of the Step Law tables (steplaw, backtest): fits to the real dense runs
 STEPLAW_DATA = "real (Step Law dense runs, Li et al. 2025)"
 LAW_INDEX = ("quantity", "parameter")  # the index names of a law table's rows (eta_opt, c)
+# the columns of a coverage raw row that record how it was fitted (the law's bowl, the sampler's
+# chains x warmup + draws per chain and seed) and from which code (``commit``), so that a
+# re-summary titles the table from the file, not from its own command line
+COVERAGE_SETTINGS = ("bowl", "chains", "warmup", "draws", "seed")
+# the sampler diagnostics of the fit behind a row (coverage raw rows, backtest rows):
+# ``sampler_problems`` counts the package's failed checks (fit.diagnostics.problems)
+FIT_DIAGNOSTICS = ("max_r_hat", "min_ess_bulk", "divergences")
+NOT_RECORDED = "settings not recorded in the raw file"
+DIAGNOSTICS_NOT_RECORDED = "sampler diagnostics not recorded in the raw file"
 TRUE_LAW = {
     ("eta_opt", "c"): TRUTH.eta_coef,
     ("eta_opt", "exp_T"): TRUTH.eta_exp_T,
@@ -172,6 +186,8 @@ def write(
 
 
 def fit_hp(runs, args, **law_options):
+    """Law "hyperparams" on ``runs`` with ``args``' sampler settings (and ``--bowl``); its
+    screening and sampler warnings show (:func:`main` ignores only DivergenceWarning)."""
     if getattr(args, "bowl", None) and "bowl" not in law_options:
         law_options["bowl"] = args.bowl
     return bl.fit(
@@ -182,7 +198,6 @@ def fit_hp(runs, args, **law_options):
         warmup=args.warmup,
         draws=args.draws,
         law_options=law_options or None,
-        warn=False,
     )
 
 
@@ -197,7 +212,6 @@ def fit_two_stage(runs, args, **law_options):
         warmup=args.warmup,
         draws=args.draws,
         law_options=law_options or None,
-        warn=False,
     )
 
 
@@ -230,11 +244,76 @@ def part_recovery(args):
     return fit
 
 
+def code_commit() -> str:
+    """The checkout's commit (short hash, "+ uncommitted changes" when bayeslaws/ differs from
+    it), recorded in the coverage raw rows; "unknown" outside a git checkout."""
+    root = Path(__file__).resolve().parent.parent
+
+    def git(*words):
+        done = subprocess.run(["git", "-C", str(root), *words], capture_output=True, text=True)
+        return done.stdout.strip() if done.returncode == 0 else None
+
+    head = git("rev-parse", "--short", "HEAD")
+    if not head:
+        return "unknown"
+    return f"{head} + uncommitted changes" if git("status", "--porcelain", "bayeslaws") else head
+
+
+def fit_health(fit) -> dict:
+    """The sampler diagnostics of ``fit`` as row columns (:data:`FIT_DIAGNOSTICS`): max R-hat,
+    min bulk ESS, divergent transitions."""
+    d = fit.diagnostics
+    return {"max_r_hat": d.max_r_hat, "min_ess_bulk": d.min_ess_bulk, "divergences": d.divergences}
+
+
+def coverage_rows(k: int, ours_fit, two_fit, commit: str = "") -> list[dict]:
+    """The raw rows of coverage replication ``k`` (sweep seed COVERAGE_SEED0 + k): per law
+    constant and method, whether its 90% interval covers the truth, its width and the median's
+    error (the law table's units), with the settings of the fits (:data:`COVERAGE_SETTINGS`:
+    law "hyperparams"'s bowl; the sampler's, shared by both fits), the diagnostics of the fit
+    behind the row (:data:`FIT_DIAGNOSTICS`, and ``sampler_problems``: the count of the
+    package's failed checks) and ``commit`` (:func:`code_commit`)."""
+    ours = ours_fit.law_table(units="billions", ci=0.9)
+    two = two_fit.law_table(ci=0.9)
+    sampler = ours_fit.record.sampler
+    settings = {
+        "bowl": ours_fit.record.law_options["bowl"],
+        "chains": sampler.chains,
+        "warmup": sampler.warmup,
+        "draws": sampler.draws,
+        "seed": sampler.seed,
+        "commit": commit,
+    }
+    health = {
+        method: {**fit_health(fit), "sampler_problems": len(fit.diagnostics.problems)}
+        for method, fit in (("ours", ours_fit), ("two_stage", two_fit))
+    }
+    rows = []
+    for key, value in TRUE_LAW.items():
+        for method, table in (("ours", ours), ("two_stage", two)):
+            row = table.loc[key]
+            rows.append(
+                {
+                    "rep": k,
+                    "method": method,
+                    "quantity": key[0],
+                    "parameter": key[1],
+                    "covered": bool(row["lower"] <= value <= row["upper"]),
+                    "width": row["upper"] - row["lower"],
+                    "error": row["median"] - value,
+                    "data": sweep_data(f"sweep seed {COVERAGE_SEED0 + k}"),
+                    **settings,
+                    **health[method],
+                }
+            )
+    return rows
+
+
 def part_coverage(args):
     rows = []
+    commit = code_commit()
     for k in range(args.reps):
-        seed = COVERAGE_SEED0 + k
-        runs = bl.load_runs(simulate_video_dit_sweep(seed=seed))
+        runs = bl.load_runs(simulate_video_dit_sweep(seed=COVERAGE_SEED0 + k))
         small = argparse.Namespace(
             seed=k,
             chains=args.cov_chains,
@@ -243,23 +322,7 @@ def part_coverage(args):
             bowl=args.bowl,
         )
         fit = fit_hp(runs, small)
-        ours = fit.law_table(units="billions", ci=0.9)
-        two = fit_two_stage(runs, small).law_table(ci=0.9)
-        for key, value in TRUE_LAW.items():
-            for method, table in (("ours", ours), ("two_stage", two)):
-                row = table.loc[key]
-                rows.append(
-                    {
-                        "rep": k,
-                        "method": method,
-                        "quantity": key[0],
-                        "parameter": key[1],
-                        "covered": bool(row["lower"] <= value <= row["upper"]),
-                        "width": row["upper"] - row["lower"],
-                        "error": row["median"] - value,
-                        "data": sweep_data(f"sweep seed {seed}"),
-                    }
-                )
+        rows += coverage_rows(k, fit, fit_two_stage(runs, small), commit)
         d = fit.diagnostics
         print(
             f"rep {k}: max R-hat {d.max_r_hat:.3f}, min ESS {d.min_ess_bulk:.0f}, "
@@ -269,20 +332,68 @@ def part_coverage(args):
         raw = pd.DataFrame(rows)  # written after every replication: partial runs keep results
         args.out.mkdir(parents=True, exist_ok=True)
         raw.to_csv(args.out / "hyperparams_coverage_raw.csv", index=False)
-    summarise_coverage(
-        raw,
-        f"bowl {fit.record.law_options['bowl']}, {args.cov_chains}x"
-        f"{args.cov_iter}+{args.cov_iter} per fit",
-        results=args.out,
+    summarise_coverage(raw, results=args.out)
+
+
+def _span(values) -> str:
+    """Integers as "0" or "0-49" (their smallest and largest)."""
+    values = sorted({int(v) for v in values})
+    return f"{values[0]}" if len(values) == 1 else f"{values[0]}-{values[-1]}"
+
+
+def coverage_settings_words(raw: pd.DataFrame) -> str:
+    """How the coverage raw rows ``raw`` were fitted, from their own columns: "bowl full,
+    2x300+300 per fit, sampler seeds 0-49, code f0b5f84" (each distinct bowl and chains x
+    warmup + draws, joined by " / "); :data:`NOT_RECORDED` for rows that lack the columns
+    (written before they were recorded), never the current command's settings."""
+    have = [c for c in COVERAGE_SETTINGS if c in raw]
+    if len(have) < len(COVERAGE_SETTINGS):
+        return NOT_RECORDED
+    known = raw.dropna(subset=list(COVERAGE_SETTINGS))
+    if known.empty:
+        return NOT_RECORDED
+    kinds = known[["bowl", "chains", "warmup", "draws"]].drop_duplicates()
+    how = " / ".join(
+        f"bowl {r.bowl}, {int(r.chains)}x{int(r.warmup)}+{int(r.draws)} per fit"
+        for r in kinds.itertuples()
     )
+    words = [how, f"sampler seeds {_span(known['seed'])}"]
+    if "commit" in known:
+        commits = sorted({str(c) for c in known["commit"].dropna() if str(c)})
+        if commits:
+            words.append(f"code {' / '.join(commits)}")
+    missing = raw["rep"].nunique() - known["rep"].nunique()
+    if missing:
+        words.append(f"{NOT_RECORDED} for {missing} replications")
+    return ", ".join(words)
 
 
-def summarise_coverage(
-    raw: pd.DataFrame | None = None, how: str = "", results: Path | None = None
-) -> None:
+def coverage_health_words(raw: pd.DataFrame) -> str:
+    """The count of unhealthy fits among the coverage raw rows ``raw``: fits (one per
+    replication and method) with a failed sampler check (``sampler_problems`` > 0), with the
+    largest R-hat, smallest bulk ESS and most divergences of any fit; or
+    :data:`DIAGNOSTICS_NOT_RECORDED` for rows that lack the columns."""
+    columns = [*FIT_DIAGNOSTICS, "sampler_problems"]
+    if any(c not in raw for c in columns):
+        return DIAGNOSTICS_NOT_RECORDED
+    fits = raw.dropna(subset=columns).drop_duplicates(["rep", "method"])
+    if fits.empty:
+        return DIAGNOSTICS_NOT_RECORDED
+    bad = int((fits["sampler_problems"] > 0).sum())
+    words = (
+        f"{bad} of {len(fits)} fits with sampler problems (max R-hat "
+        f"{fits['max_r_hat'].max():.3f}, min ESS {fits['min_ess_bulk'].min():.0f}, at most "
+        f"{int(fits['divergences'].max())} divergences per fit)"
+    )
+    missing = len(raw.drop_duplicates(["rep", "method"])) - len(fits)
+    return words + (f"; diagnostics not recorded for {missing} fits" if missing else "")
+
+
+def summarise_coverage(raw: pd.DataFrame | None = None, results: Path | None = None) -> None:
     """The coverage table from the raw per-replication rows (default: the raw CSV saved in the
     folder ``results``, default :data:`RESULTS`, so an interrupted run can be summarised with
-    ``--parts coverage_table``), written to that folder."""
+    ``--parts coverage_table``), written to that folder; titled with the settings and sampler
+    health the rows record (:func:`coverage_settings_words`, :func:`coverage_health_words`)."""
     results = RESULTS if results is None else Path(results)
     if raw is None:
         raw = pd.read_csv(results / "hyperparams_coverage_raw.csv")
@@ -294,8 +405,8 @@ def summarise_coverage(
     )
     overall = raw.groupby("method")["covered"].mean()
     title = (
-        f"Coverage of 90% intervals over {reps} SIMULATED replications (target 85-95%"
-        f"{'; ' + how if how else ''}); "
+        f"Coverage of 90% intervals over {reps} SIMULATED replications (target 85-95%; "
+        f"{coverage_settings_words(raw)}; {coverage_health_words(raw)}); "
         f"overall: ours {overall['ours']:.3f}, two-stage {overall['two_stage']:.3f}"
     )
     write(
@@ -404,6 +515,15 @@ def sampler_words(fit) -> str:
     return f"{r.chains}x{r.warmup}+{r.draws}, seed {r.seed}"
 
 
+def health_words(fit) -> str:
+    """A fit's sampler diagnostics as a title gives them: "max R-hat 1.004, min ESS 812,
+    0 divergences"."""
+    d = fit.diagnostics
+    return (
+        f"max R-hat {d.max_r_hat:.3f}, min ESS {d.min_ess_bulk:.0f}, {d.divergences} divergences"
+    )
+
+
 def steplaw_runs_words(n_total: int, n_used: int, note: str) -> str:
     """The run counts of a Step Law fit's title: "1225 of 1911 runs fitted; 181 diverged runs
     and 505 more than 3% above their cell's best excluded", so that the excluded counts read
@@ -498,6 +618,8 @@ def part_backtest(args):
             "two-stage (0.25% tol.)": (p_two["eta_opt_median"], p_two["B_opt_median"]),
             STEPLAW_PUBLISHED_ROW: (c_lr * n**e_n * d**e_d, c_b * d**e_bd),
         }
+        # the diagnostics of the fit behind each row (none for the published law's)
+        health = {"ours": fit_health(fit), "two-stage (0.25% tol.)": fit_health(two)}
         for method, (lr, b) in preds.items():
             run = _nearest_run(cell, lr, b)
             rows.append(
@@ -512,6 +634,7 @@ def part_backtest(args):
                     "nearest loss": run["loss"],
                     "cell best loss": best,
                     "excess %": 100 * (run["loss"] / best - 1),
+                    **health.get(method, {}),
                 }
             )
         rows.append(
@@ -523,6 +646,7 @@ def part_backtest(args):
                 "pred B_opt (tokens)": f"[{p_ours['B_opt_lower']:.3g}, "
                 f"{p_ours['B_opt_upper']:.3g}]",
                 "cell best loss": best,
+                **health["ours"],
             }
         )
     table = pd.DataFrame(rows).set_index(["N", "D", "method"])
@@ -531,7 +655,8 @@ def part_backtest(args):
         "backtest",
         "Step Law backtest on the REAL dense runs: hold out N = 1.07e9, predict the optimum, "
         "loss of the nearest grid run vs the cell's best (the published law: within ~0.09%; "
-        f"fits {sampler_words(fit)}; {STEPLAW_NOT_HELD_OUT})",
+        f"fits {sampler_words(fit)}; ours: {health_words(fit)}; two-stage: "
+        f"{health_words(two)}; {STEPLAW_NOT_HELD_OUT})",
         data=STEPLAW_DATA,
         results=args.out,
     )
@@ -540,11 +665,8 @@ def part_backtest(args):
 PARTS = {
     "recovery": part_recovery,
     "coverage": part_coverage,
-    "coverage_table": lambda args: summarise_coverage(
-        how=f"bowl {args.bowl or 'default'}, {args.cov_chains}x{args.cov_iter}+{args.cov_iter} "
-        "per fit",
-        results=args.out,
-    ),
+    # titled from the raw rows' own settings, not this command's (--bowl, --cov-iter, ...)
+    "coverage_table": lambda args: summarise_coverage(results=args.out),
     "grid": part_grid,
     "steplaw": part_steplaw,
     "backtest": part_backtest,
@@ -606,7 +728,17 @@ def main(argv=None):
         "committed tables of the parts it runs; use a scratch folder for quick checks)",
     )
     args = parser.parse_args(argv)
-    warnings.simplefilter("ignore", category=UserWarning)
+    with warnings.catch_warnings():
+        # expected, and said elsewhere: the Step Law fits (divergence="exclude") leave out the
+        # diverged and far-above runs by design; the counts and rows are the fit's notes (the
+        # steplaw table's title and .md). Every other warning (sampler, screening, plausibility,
+        # extrapolation) shows.
+        warnings.filterwarnings("ignore", category=DivergenceWarning)
+        run_parts(args)
+
+
+def run_parts(args) -> None:
+    """Run ``args.parts`` in order (the grid reuses the recovery fit when both run)."""
     fit = None
     for name in args.parts:
         t0 = time.perf_counter()

@@ -14,7 +14,9 @@ Never edit the tables by hand: rerun
 The main table takes every results file in the common schema (quantity, paper_value, median,
 lower, upper, data[, note, paper]) and epoch_fit.csv (its own schema, mapped below); every other
 CSV (Epoch extrapolation and recovery, the hyperparameter tables) is rendered as its own table,
-titled by the first line of the matching .md file when the script wrote one. A CSV written from
+titled by the first line of the matching .md file when the script wrote one (a table whose raw
+rows do not record the code they were fitted with gets the commit, from `git log`, below it:
+FITTED_AT). A CSV written from
 a frame with a two-level header (hyperparams_coverage.csv: coverage / ours, ...) is read with
 both header rows and its index columns, and its columns named by the joined levels ("coverage
 ours"); numeric column names (the 1.07B grid's token counts) are printed as numbers (4e+09).
@@ -50,6 +52,17 @@ SAMPLED_FILES = {
 }
 SAMPLER_COLUMNS = ("chains", "warmup", "draws")  # per chain
 SKIP = ("_detail", "_raw")  # per-replicate / raw dumps stay out of the README
+# tables whose raw rows do not record the code they were fitted with: the commit, read from
+# `git log` of the raw file, said below the table (until a rerun's raw rows record a ``commit``)
+FITTED_AT = {
+    "hyperparams_coverage.csv": (
+        "Fitted at commit f0b5f84 (2026-11-22), as `git log` of "
+        "`results/hyperparams_coverage_raw.csv` shows (its rows do not record it; the later "
+        "commit a01ba13 added only their `data` column, without refitting). Later changes to "
+        "law `hyperparams` (bayeslaws/laws/hyperparams/) are not in these numbers. Its rows keep "
+        "no sampler diagnostics either: how many of the fits were unhealthy is not known."
+    ),
+}
 COMMON = {"quantity", "paper_value", "median", "data"}
 EPOCH_FIT = {"quantity", "paper_value", "paper_lower", "paper_upper", "median", "lower", "upper"}
 PERCENT_WORDS = ("cut", "change", "vs N_opt", "loss excess")  # signed changes, as +x.x%
@@ -415,8 +428,20 @@ def table_title(path: Path, df: pd.DataFrame) -> tuple[str, pd.DataFrame]:
     return title, df
 
 
+def fitted_at(path: Path) -> str:
+    """The :data:`FITTED_AT` sentence of results file ``path`` ("" if none), unless its raw
+    rows (``<stem>_raw.csv`` beside it) record the code they were fitted with (a ``commit``
+    column: the table's title then says it)."""
+    words = FITTED_AT.get(path.name, "")
+    raw = path.with_name(f"{path.stem}_raw.csv")
+    if words and raw.exists() and "commit" in pd.read_csv(raw, nrows=0).columns:
+        return ""
+    return words
+
+
 def other_tables() -> str:
-    """Every other results CSV as its own table, titled by :func:`table_title`."""
+    """Every other results CSV as its own table, titled by :func:`table_title`, with the
+    commit it was fitted at below it when its rows do not say (:func:`fitted_at`)."""
     _, others = main_files()
     parts = []
     for path in others:
@@ -424,8 +449,11 @@ def other_tables() -> str:
         head = "| " + " | ".join(column_name(c) for c in df.columns) + " |"
         rule = "|" + "---|" * len(df.columns)
         body = ["| " + " | ".join(cell(x) for x in row) + " |" for row in df.itertuples(False)]
+        below = fitted_at(path)
         parts.append(
-            f"### {title}\n\nFrom `results/{path.name}`.\n\n" + "\n".join([head, rule, *body])
+            f"### {title}\n\nFrom `results/{path.name}`.\n\n"
+            + "\n".join([head, rule, *body])
+            + (f"\n\n{below}" if below else "")
         )
     if not parts:
         return ""

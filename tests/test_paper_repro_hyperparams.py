@@ -29,7 +29,9 @@ class _HpFit:
 
     def __init__(self, keys):
         self.keys = list(keys)
-        self.diagnostics = SimpleNamespace(max_r_hat=1.0, min_ess_bulk=400.0, divergences=0)
+        self.diagnostics = SimpleNamespace(
+            max_r_hat=1.0, min_ess_bulk=400.0, divergences=0, problems=[]
+        )
         self.record = SimpleNamespace(
             data={"n_rows_used": 4},
             notes=["2 diverged runs excluded: rows 4, 5"],
@@ -37,7 +39,7 @@ class _HpFit:
             sampler=SimpleNamespace(chains=2, warmup=5, draws=5, seed=0),
         )
 
-    def law_table(self, units, ci):
+    def law_table(self, units="ones", ci=0.9):
         index = pd.MultiIndex.from_tuples(self.keys)
         return pd.DataFrame({"median": 1.0, "lower": 0.5, "upper": 2.0}, index=index)
 
@@ -172,3 +174,130 @@ def test_hyperparams_steplaw_title_counts_against_every_run():
         1911, 1225, "181 diverged runs and 505 more than 3% above their cell's best excluded"
     )
     assert words.startswith("1225 of 1911 runs fitted; 181 diverged runs and 505 ")
+
+
+# ---- the coverage study's raw rows: their settings and their fits' diagnostics ------------------
+
+
+def _coverage_raw(**settings) -> pd.DataFrame:
+    """Two replications' raw rows of one constant for both methods (four fits), with the columns
+    ``settings`` (a value, or a list of four: one per row) added."""
+    raw = pd.DataFrame(
+        {
+            "rep": [0, 0, 1, 1],
+            "method": ["ours", "two_stage"] * 2,
+            "quantity": "eta_opt",
+            "parameter": "exp_T",
+            "covered": [True, False, True, True],
+            "width": [0.1, 0.5, 0.2, 0.4],
+            "error": [0.01, -0.02, 0.0, 0.03],
+            "data": "simulated (VideoDiTTruth, sweep seed 1000)",
+        }
+    )
+    return raw.assign(**settings)
+
+
+def _coverage_title(raw, tmp_path, *argv) -> str:
+    """The title --parts coverage_table writes for the raw rows ``raw`` (with ``argv``)."""
+    hyperparams = paper_repro_script("hyperparams")
+    raw.to_csv(tmp_path / "hyperparams_coverage_raw.csv", index=False)
+    hyperparams.main(["--parts", "coverage_table", "--out", str(tmp_path), *argv])
+    return (tmp_path / "hyperparams_coverage.md").read_text().splitlines()[0]
+
+
+def test_coverage_table_is_titled_from_the_raw_rows_not_the_command(tmp_path, capsys):
+    """Re-summarising the committed raw rows titled the table "bowl default, 2x300+300 per fit"
+    (this command's --bowl and --cov-iter) while the committed title says "bowl full": the raw
+    rows now record their settings and the title is read from them; rows without them say so."""
+    old = _coverage_title(_coverage_raw(), tmp_path, "--bowl", "quad", "--cov-iter", "50")
+    assert "settings not recorded in the raw file" in old, old
+    assert "sampler diagnostics not recorded in the raw file" in old, old
+    assert "bowl quad" not in old and "2x50+50" not in old, old
+    recorded = _coverage_raw(
+        bowl="full", chains=2, warmup=7, draws=9, seed=[0, 0, 1, 1], commit="abc1234"
+    )
+    title = _coverage_title(recorded, tmp_path, "--bowl", "quad", "--cov-iter", "50")
+    capsys.readouterr()
+    assert "bowl full, 2x7+9 per fit, sampler seeds 0-1, code abc1234" in title, title
+    assert "bowl quad" not in title and "settings not recorded" not in title, title
+
+
+def test_coverage_table_counts_the_unhealthy_fits(tmp_path, capsys):
+    """The title counts the fits (one per replication and method) with sampler problems."""
+    raw = _coverage_raw(
+        bowl="full", chains=2, warmup=7, draws=9, seed=[0, 0, 1, 1],
+        max_r_hat=[1.002, 1.0, 1.31, 1.0], min_ess_bulk=[300.0, 600.0, 12.0, 600.0],
+        divergences=[0, 0, 5, 0], sampler_problems=[0, 0, 2, 0],
+    )  # fmt: skip
+    title = _coverage_title(raw, tmp_path)
+    capsys.readouterr()
+    assert "1 of 4 fits with sampler problems (max R-hat 1.310, min ESS 12, " in title, title
+
+
+def test_coverage_rows_record_settings_and_each_fits_diagnostics():
+    """The raw rows kept no settings and no diagnostics (the fits ran with warn=False and
+    main ignored every UserWarning): each row now carries the settings and the diagnostics of
+    the fit behind it (ours or the two-stage baseline)."""
+    hyperparams = paper_repro_script("hyperparams")
+    keys = list(hyperparams.TRUE_LAW)
+    ours, two = _HpFit(keys), _HpFit(keys)
+    two.diagnostics = SimpleNamespace(
+        max_r_hat=1.2, min_ess_bulk=15.0, divergences=3, problems=["R-hat", "ESS"]
+    )
+    rows = pd.DataFrame(hyperparams.coverage_rows(4, ours, two, commit="abc1234"))
+    assert len(rows) == 2 * len(keys)
+    assert (rows["data"] == "simulated (VideoDiTTruth, sweep seed 1004)").all()
+    sampler = ours.record.sampler
+    assert (rows["bowl"] == ours.record.law_options["bowl"]).all()
+    assert (rows[["chains", "warmup", "draws", "seed"]] == [
+        sampler.chains, sampler.warmup, sampler.draws, sampler.seed
+    ]).all().all()  # fmt: skip
+    assert (rows["commit"] == "abc1234").all()
+    for method, fit in (("ours", ours), ("two_stage", two)):
+        mine = rows[rows["method"] == method]
+        d = fit.diagnostics
+        assert (mine["max_r_hat"] == d.max_r_hat).all(), method
+        assert (mine["min_ess_bulk"] == d.min_ess_bulk).all(), method
+        assert (mine["divergences"] == d.divergences).all(), method
+        assert (mine["sampler_problems"] == len(d.problems)).all(), method
+
+
+def test_backtest_records_its_fits_diagnostics(hyperparams_tables, capsys):
+    """The backtest table's title and rows said nothing of its two fits' sampler health."""
+    capsys.readouterr()
+    table = pd.read_csv(hyperparams_tables / "hyperparams_backtest.csv")
+    published = table["method"] == "Step Law published (not held out)"
+    fitted = table[~published]
+    d = _HpFit([]).diagnostics  # the stand-in fits' diagnostics
+    assert (fitted["max_r_hat"] == d.max_r_hat).all()
+    assert (fitted["min_ess_bulk"] == d.min_ess_bulk).all()
+    assert (fitted["divergences"] == d.divergences).all()
+    assert table.loc[published, "max_r_hat"].isna().all()
+    title = (hyperparams_tables / "hyperparams_backtest.md").read_text().splitlines()[0]
+    words = (
+        f"max R-hat {d.max_r_hat:.3f}, min ESS {d.min_ess_bulk:.0f}, {d.divergences} divergences"
+    )
+    assert f"ours: {words}; two-stage: {words}" in title, title
+
+
+def test_main_shows_sampler_warnings_and_ignores_only_divergence_warnings(monkeypatch):
+    """main() ignored every UserWarning, SamplerWarning among them; it now ignores only the
+    Step Law fits' expected DivergenceWarning, and leaves the filters as it found them."""
+    import warnings
+
+    from bayeslaws.inference.diagnostics import SamplerWarning
+    from bayeslaws.laws.hyperparams import DivergenceWarning
+
+    hyperparams = paper_repro_script("hyperparams")
+
+    def probe(args):
+        warnings.warn("diverged runs excluded", DivergenceWarning, stacklevel=1)
+        warnings.warn("max R-hat 1.3", SamplerWarning, stacklevel=1)
+
+    monkeypatch.setattr(hyperparams, "PARTS", {"probe": probe})
+    before = list(warnings.filters)
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        hyperparams.main(["--parts", "probe"])
+    assert [w.category for w in seen] == [SamplerWarning]
+    assert warnings.filters == before
