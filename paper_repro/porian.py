@@ -103,6 +103,14 @@ def porian_runs(config: dict):
     )
 
 
+def median_verdict(median: float, lower: float, upper: float) -> str:
+    """A note's verdict on our posterior median of a (not our interval) against the published
+    95% interval [``lower``, ``upper``]: "our median inside (or OUTSIDE) the published 95%
+    interval", as porian_variants.csv names its column."""
+    where = "inside" if lower <= median <= upper else "OUTSIDE"
+    return f"our median {where} the published 95% interval"
+
+
 def near_minimum(loss, C, window: float, min_keep: int) -> np.ndarray:
     """Per point (rows of ``loss`` and ``C``, Series on one index): whether its ``loss`` is within
     ``window`` (relative) of the lowest at its budget C, or among the ``min_keep`` lowest
@@ -442,7 +450,6 @@ def main(argv=None) -> pd.DataFrame:
         fit = fit_config(runs, args.law, args, args.offsets)
         a = fit.draws(["a_opt"])["a_opt"]
         q = np.quantile(a, [0.025, 0.05, 0.5, 0.95, 0.975])
-        inside_pub = pub["a_CI95_lo"] <= q[2] <= pub["a_CI95_hi"]
         rec = {
             "configuration": label,
             **config,
@@ -472,7 +479,7 @@ def main(argv=None) -> pd.DataFrame:
                 f"{args.window:.0%} of each budget's minimum ({len(runs)} points); run offsets "
                 f"{args.offsets if 'run' in runs.df else 'none (no shared runs)'}; max R-hat "
                 f"{fit.diagnostics.max_r_hat:.2f}, {fit.diagnostics.divergences} divergences; "
-                f"{'inside' if inside_pub else 'OUTSIDE'} the published 95% interval",
+                f"{median_verdict(q[2], pub['a_CI95_lo'], pub['a_CI95_hi'])}",
             }
         )
         if not args.no_surface:
@@ -485,7 +492,7 @@ def main(argv=None) -> pd.DataFrame:
                     "surface_max_r_hat": sfit.diagnostics.max_r_hat,
                 }
             )
-            s_inside = pub["a_CI95_lo"] <= law["exponent"] <= pub["a_CI95_hi"]
+            s_verdict = median_verdict(law["exponent"], pub["a_CI95_lo"], pub["a_CI95_hi"])
             rows.append(
                 {
                     "paper": "Porian et al. 2024",
@@ -499,7 +506,7 @@ def main(argv=None) -> pd.DataFrame:
                     "note": f"every point of the configuration ({n_all}), no window, no run "
                     f"offsets; a = beta/(alpha+beta); max R-hat {sfit.diagnostics.max_r_hat:.2f}"
                     f", {sfit.diagnostics.divergences} divergences; "
-                    f"{'inside' if s_inside else 'OUTSIDE'} the published 95% interval",
+                    f"{s_verdict}",
                 }
             )
         if not args.no_holdout:
