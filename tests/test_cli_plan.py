@@ -111,6 +111,22 @@ def test_plan_refuses_two_sizes_before_the_fit(tmp_path, monkeypatch, capsys):
     assert not (tmp_path / "plan" / "sweep_fit.nc").exists()
 
 
+def test_plan_refuses_a_grouped_table_without_group_in_one_clean_sentence(
+    tmp_path, monkeypatch, capsys
+):
+    """A table of two groups and no --group: refused before the fit; the command line read
+    "...for one fitted group:; on the command line: --group y or another of them"."""
+    _no_fit(monkeypatch)
+    table = tmp_path / "runs.csv"
+    grid = small_sweep_grid()
+    pd.concat([grid.assign(group="x"), grid.assign(group="y")]).to_csv(table, index=False)
+    code, _, err = cli_run(["plan", table, *PLAN, "--out", tmp_path / "plan"], capsys)
+    line = cli_error_line(err)
+    assert code == 2, err
+    assert "planning answers for one fitted group; on the command line: --group " in line, line
+    assert ":;" not in line and "Python" not in line and "another of them" not in line, line
+
+
 def test_plan_refuses_four_cells_and_keeps_other_routes(monkeypatch, tmp_path):
     """3 distinct N and D but 4 (N, D) cells: fewer than the refit's 5 parameters, refused
     before the fit; the best-cell route, which makes no such refit, is not refused for it."""

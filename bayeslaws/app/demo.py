@@ -430,9 +430,8 @@ def check_sweep_table(runs: RunTable, group=None, route: str = DEFAULT_ROUTE) ->
     if group is None and len(labels) > 1:
         raise ValueError(
             f"the run table holds {len(labels)} groups {labels}, and planning answers for one "
-            f"fitted group: pass one (Python: group={labels[0]!r}; command line: --group "
-            f"{labels[0]}) or "
-            "another of them"
+            f"fitted group; pass one of them (Python: group={labels[0]!r}; command line: --group "
+            f"{labels[0]})"
         )
     if group is not None and not labels:
         raise ValueError(f"group={group!r}: the run table has no group column (pass no group)")
