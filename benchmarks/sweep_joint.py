@@ -13,6 +13,21 @@ Parts (``--parts``, comma-separated; each appends its rows to its CSV in benchma
   change with its 90% interval over draws. -> sweep_yin.csv (replicate 0's first row used an
   earlier definition, the bowl extrapolated along the 1e22 isoFLOP line, marked in its
   ``fixed_method`` and left out of the fixed-vs-optimal summary)
+* ``yin_optima``: the optima's power laws on the same SIMULATED replicates as ``yin`` (seeds
+  1000 + r, same settings). The sweep law's sites against the simulator's exponents
+  (VideoDiTTruth; its N, T are in units of hp_unit, a factor in the coefficient only, and the
+  model's x, y are natural-log offsets of N params and D tokens, its batch in tokens, so the
+  exponents compare directly): lr_N <-> eta_exp_N (-0.162), lr_D <-> eta_exp_T (-0.045),
+  batch_N <-> b_exp_N (0.19), batch_D <-> b_exp_T (0.81). Per replicate and exponent: posterior
+  median, 5% and 95% quantiles, sd, truth, covered; eta_opt and B_opt of the law (``bl.predict``
+  kind "mean", extrapolation "none") at the paper's big model, N = 1.07e9 params and D = 1e10
+  tokens, against the truth there (median, 90% interval, sd of the ln draws, covered); the
+  posterior medians of the bowl's valley, k_lr_N, k_lr_D, lr_asym, tau, lr_scatter,
+  batch_scatter and lr_D's posterior correlation with valley, k_lr_D, lr_asym and tau;
+  diagnostics as ``yin``. -> sweep_yin_optima.csv; summary (per exponent the median of
+  median - truth, mean z = (median - truth) / posterior sd, 90% coverage k/n; for eta_opt and
+  B_opt the median of median / truth - 1, mean z in ln units, coverage) ->
+  sweep_yin_optima_summary.txt (also ``--summary-optima``)
 * ``steplaw``: Step Law's dense sweep (../shared/data/steplaw_lr_bs) with the law's defaults:
   train on N < 1e9, predict the optima of the two N = 1.07e9 cells; the grid run nearest the
   predicted optimum against the cell's best (regret), and the grid run of least expected loss
@@ -84,6 +99,7 @@ scatter that was the default until shape_scatter=False; R-hat 1.02-1.13 there.)
 
 Run (the figures in the closing note):
     OPENBLAS_NUM_THREADS=1 nice python benchmarks/sweep_joint.py --parts yin --replicates 20
+    OPENBLAS_NUM_THREADS=1 nice python benchmarks/sweep_joint.py --parts yin_optima --replicates 20
     OPENBLAS_NUM_THREADS=1 nice python benchmarks/sweep_joint.py --parts steplaw,bundled \
         --chains 4 --warmup 1000 --draws 1000
     OPENBLAS_NUM_THREADS=1 nice python benchmarks/sweep_joint.py --parts steplaw_batch_n
@@ -235,6 +251,105 @@ def summarise_yin(tag: str = ""):
     )
     print(line)
     (OUT / f"sweep_yin{tag}_summary.txt").write_text(line + "\n")
+
+
+OPTIMA_EXPONENTS = {  # the sweep law's site -> the simulator's exponent (VideoDiTTruth field)
+    "lr_N": "eta_exp_N",
+    "lr_D": "eta_exp_T",
+    "batch_N": "b_exp_N",
+    "batch_D": "b_exp_T",
+}
+YIN_TARGET = (1.07e9, 1e10)  # (N params, D tokens): the paper's big model at 10B tokens
+# further sites recorded (posterior median) beside the exponents, to read what moves with them
+OPTIMA_SIDE_SITES = ("valley", "k_lr_N", "k_lr_D", "lr_asym", "tau", "lr_scatter",
+                     "batch_scatter")
+
+
+def part_yin_optima(args):
+    """The optima's power laws on the simulated Yin design (module docstring, part
+    ``yin_optima``) -> sweep_yin_optima.csv, sweep_yin_optima_summary.txt."""
+    truth = sim.VideoDiTTruth()
+    n_t, d_t = YIN_TARGET
+    truth_at = {"eta_opt": float(truth.eta_opt(n_t, d_t)), "B_opt": float(truth.b_opt(n_t, d_t))}
+    for r in range(args.start, args.start + args.replicates):
+        runs = bl.load_runs(sim.simulate_video_dit_sweep(seed=1000 + r))
+        fit, wall = _fit(runs, args)
+        draws = fit.posterior().draws
+        row = {"replicate": r,
+               "data": f"simulated (simulate_video_dit_sweep seed={1000 + r})"}
+        for site, field in OPTIMA_EXPONENTS.items():
+            x = np.asarray(draws[site], float).ravel()
+            lo, med, hi = np.quantile(x, [0.05, 0.5, 0.95])
+            t = float(getattr(truth, field))
+            row.update({f"{site}_median": med, f"{site}_lower": lo, f"{site}_upper": hi,
+                        f"{site}_sd": x.std(), f"{site}_truth": t,
+                        f"{site}_covered": bool(lo <= t <= hi)})
+        p = bl.predict(fit, N=n_t, D=d_t, kind="mean", extrapolation="none").iloc[0]
+        ln_eta, ln_b = fit.law.optimum_draws(
+            fit.posterior(), np.array([n_t]), np.array([d_t]), kind="mean", rng=None
+        )
+        for q, ln in (("eta_opt", ln_eta), ("B_opt", ln_b)):
+            t = truth_at[q]
+            row.update({f"{q}_median": p[f"{q}_median"], f"{q}_lower": p[f"{q}_lower"],
+                        f"{q}_upper": p[f"{q}_upper"], f"{q}_sd_ln": float(np.std(ln)),
+                        f"{q}_truth": t,
+                        f"{q}_covered": bool(p[f"{q}_lower"] <= t <= p[f"{q}_upper"])})
+        x_d = np.asarray(draws["lr_D"], float).ravel()
+        for site in OPTIMA_SIDE_SITES:
+            v = np.asarray(draws[site], float).ravel()
+            row[f"{site}_median"] = float(np.median(v))
+            if site in ("valley", "k_lr_D", "lr_asym", "tau") and v.std() > 0:
+                row[f"corr_lr_D_{site}"] = float(np.corrcoef(x_d, v)[0, 1])
+        row.update({
+            "target": f"N={n_t:g} D={d_t:g} (kind mean)",
+            **_diag(fit, wall),
+            "setting": f"{args.chains}x{args.warmup}+{args.draws} seed {args.seed}",
+            "law_options": str(fit.record.law_options),
+        })
+        path = _append([row], "sweep_yin_optima.csv")
+        print(
+            f"replicate {r}: "
+            + ", ".join(f"{s} {row[f'{s}_median']:+.3f} [{row[f'{s}_lower']:+.3f}, "
+                        f"{row[f'{s}_upper']:+.3f}] (truth {row[f'{s}_truth']:+.3f})"
+                        for s in OPTIMA_EXPONENTS)
+            + f"; eta_opt {row['eta_opt_median']:.3g} (truth {truth_at['eta_opt']:.3g}), "
+            f"B_opt {row['B_opt_median']:.3g} (truth {truth_at['B_opt']:.3g}); R-hat "
+            f"{row['max_r_hat']:.3f}, {row['divergences']} div, {wall:.0f} s "
+            f"(load {row['load_1min']}) -> {path.name}",
+            flush=True,
+        )
+    summarise_yin_optima()
+
+
+def summarise_yin_optima():
+    df = pd.read_csv(OUT / "sweep_yin_optima.csv").drop_duplicates("replicate", keep="last")
+    n = len(df)
+    clean = int(((df["max_r_hat"] <= 1.01) & (df["divergences"] == 0)).sum())
+    lines = [f"yin_optima: {n} simulated replicates (seeds 1000 + r, r = "
+             f"{int(df['replicate'].min())}..{int(df['replicate'].max())}; "
+             f"{df['setting'].iloc[-1]}); clean fits (R-hat <= 1.01, no divergences) "
+             f"{clean}/{n}; wall per fit median {df['wall_s'].median():.0f} s"]
+    for site in OPTIMA_EXPONENTS:
+        err = df[f"{site}_median"] - df[f"{site}_truth"]
+        z = err / df[f"{site}_sd"]
+        lines.append(
+            f"{site} (truth {df[f'{site}_truth'].iloc[0]:+.3f}): median of (median - truth) "
+            f"{err.median():+.4f} (mean {err.mean():+.4f}; {int((err < 0).sum())}/{n} below "
+            f"truth), mean z {z.mean():+.2f}, posterior sd median {df[f'{site}_sd'].median():.4f}"
+            f", 90% coverage {int(df[f'{site}_covered'].sum())}/{n}"
+        )
+    n_t, d_t = YIN_TARGET
+    for q in ("eta_opt", "B_opt"):
+        ratio = df[f"{q}_median"] / df[f"{q}_truth"]
+        z = np.log(ratio) / df[f"{q}_sd_ln"]
+        lines.append(
+            f"{q} at N={n_t:g}, D={d_t:g} (kind mean; truth {df[f'{q}_truth'].iloc[0]:.4g}): "
+            f"median of (median / truth - 1) {ratio.median() - 1:+.1%}, mean z (ln) "
+            f"{z.mean():+.2f}, 90% coverage {int(df[f'{q}_covered'].sum())}/{n}"
+        )
+    text = "\n".join(lines)
+    print(text)
+    (OUT / "sweep_yin_optima_summary.txt").write_text(text + "\n")
 
 
 def part_steplaw(args):
@@ -603,6 +718,7 @@ def part_bundled(args):
 
 PARTS = {
     "yin": part_yin,
+    "yin_optima": part_yin_optima,
     "steplaw": part_steplaw,
     "steplaw_batch_n": part_steplaw_batch_n,
     "steplaw_drift_select": part_steplaw_drift_select,
@@ -621,12 +737,18 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--summary", action="store_true", help="only summarise sweep_yin.csv")
     ap.add_argument(
+        "--summary-optima", action="store_true", help="only summarise sweep_yin_optima.csv"
+    )
+    ap.add_argument(
         "--tag", default="", help="suffix of the yin part's files: sweep_yin<tag>.csv, ..."
     )
     args = ap.parse_args(argv)
     OUT.mkdir(exist_ok=True)
     if args.summary:
         summarise_yin(args.tag)
+        return
+    if args.summary_optima:
+        summarise_yin_optima()
         return
     for part in args.parts.split(","):
         PARTS[part](args)
