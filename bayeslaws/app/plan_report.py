@@ -29,6 +29,7 @@ from ..runs import RunTable, published
 from ..runs.simulate import VideoDiTTruth
 from .plan import (
     DESIGN_PER_BUDGET,
+    batch_as_given,
     design_budgets,
     fit_group,
     fit_ranges,
@@ -781,40 +782,57 @@ def _outside(fit, N: float, D: float, group=None) -> str:
     return "OUTSIDE: " + "; ".join(parts) if parts else "inside the fitted range"
 
 
-def setting_range(values, unit: str = "") -> str:
-    """The settings of one picked unit's runs (``values``: its learning rates, or batch sizes
-    with ``unit`` "tokens" or "whole units") as the report and ``bayeslaws design`` print
-    them: one value as it is; several as "lowest..highest (n values)", e.g.
-    "8.94e-05..0.000453 (5 values)" (batch sizes to the token: "29291..117165 (3 values)"),
-    never one run's value standing for the whole sweep. "" for no value (a candidate without
-    that setting)."""
-    distinct = np.unique(np.asarray(pd.to_numeric(pd.Series(values), errors="coerce"), float))
-    distinct = distinct[np.isfinite(distinct)]
-    if not len(distinct):
-        return ""
+def range_words(low, high, n_values: int, unit: str = "") -> str:
+    """A setting of one unit's runs (``low``, ``high``: its lowest and highest value, of
+    ``n_values`` distinct values; learning rates, or batch sizes with ``unit`` "tokens" or
+    "whole units") as the report and ``bayeslaws design`` print it: one value as it is; several
+    as "lowest..highest (n values)", e.g. "8.94e-05..0.000453 (5 values)" (batch sizes to the
+    token: "29291..117165 (3 values)"), never one run's value standing for the whole sweep."""
 
     def text(v: float) -> str:
         whole = unit in ("tokens", "whole units") and v >= 1
         return f"{v:.0f}" if whole else f"{v:.3g}"
 
-    if len(distinct) == 1:
-        return text(distinct[0])
-    return f"{text(distinct[0])}..{text(distinct[-1])} ({len(distinct)} values)"
+    if n_values <= 1 or low == high:
+        return text(low)
+    return f"{text(low)}..{text(high)} ({n_values} values)"
 
 
-def pick_settings(runs: pd.DataFrame | None, pick: int) -> dict:
-    """The "lr" and "batch (tokens)" columns of a batch table's row for pick ``pick``, from the
-    plan's picked runs (``runs``: :func:`~bayeslaws.app.plan.picked_runs`): their ranges
-    (:func:`setting_range`); {} when the plan has no such runs or they have no such setting."""
-    if runs is None or not len(runs) or not {"lr", "batch_size"} <= set(runs):
+def unit_setting(row, column: str, unit: str = "", convert=None) -> str:
+    """The text (:func:`range_words`) of setting ``column`` of one unit's row of
+    :func:`bayeslaws.design.next_runs` or ``rank_candidates`` (``row``: a Series): the range
+    of its runs the package gives (``<column>_min``, ``<column>_max``, ``<column>_values``:
+    :func:`bayeslaws.design.gaussian.unit_rows`) when its runs differ, else its value; ""
+    when it has none. ``convert``: a function of an array of the values (e.g.
+    :func:`~bayeslaws.app.plan.batch_as_given`) applied to the value or range ends."""
+    values = row.get(f"{column}_values", 1)
+    if pd.notna(values) and int(values) > 1:
+        ends = np.array([row[f"{column}_min"], row[f"{column}_max"]], float)
+        n = int(values)
+    else:
+        ends = np.full(2, pd.to_numeric(row.get(column, np.nan), errors="coerce"), float)
+        n = 1
+    if not np.isfinite(ends).all():
+        return ""
+    ends = ends if convert is None else np.asarray(convert(ends), float)
+    return range_words(ends[0], ends[1], n, unit)
+
+
+def pick_settings(row, fit) -> dict:
+    """The "lr" and "batch (tokens)" columns of a batch table's row for one pick (``row``: its
+    row of :func:`bayeslaws.design.next_runs` on ``fit``), with "batch (as given)" when the
+    fitted runs gave their batch in another unit (:func:`~bayeslaws.app.plan.batch_as_given`):
+    the ranges of its runs' settings as the package gives them (:func:`unit_setting`); {}
+    when the pick has no such setting."""
+    if "lr" not in row or "batch_size" not in row:
         return {}
-    mine = runs[runs["pick"] == pick]
     out = {
-        "lr": setting_range(mine["lr"]),
-        "batch (tokens)": setting_range(mine["batch_size"], "tokens"),
+        "lr": unit_setting(row, "lr"),
+        "batch (tokens)": unit_setting(row, "batch_size", "tokens"),
     }
-    if "batch_size_as_given" in mine:  # in the unit the fitted runs gave it (e.g. sequences)
-        out["batch (as given)"] = setting_range(mine["batch_size_as_given"], "whole units")
+    if batch_as_given(np.ones(1), fit) is not None:  # in the unit the fitted runs gave it
+        given = unit_setting(row, "batch_size", "whole units", lambda b: batch_as_given(b, fit))
+        out["batch (as given)"] = given
     return out
 
 
@@ -848,8 +866,9 @@ def _design_sections(
     hyperparameter values rest on (the loss surface, which converts a penalty into loss and
     FLOPs): a CAUTION heads the section (:func:`hp_unsettled_notes`) and its verdicts are
     tagged :data:`UNRELIABLE_TAG`. A picked sweep's row gives the ranges of its runs' learning
-    rates and batch sizes (:func:`pick_settings`, from the plan's ``runs_nopt`` and
-    ``runs_hp``); ``runs_file``: the file listing each of those runs, named in each section.
+    rates and batch sizes (:func:`pick_settings`, from the batch's own ranges of them:
+    :func:`bayeslaws.design.gaussian.unit_rows`); ``runs_file``: the file listing each of
+    those runs, named in each section.
     ``target`` ((N params, D tokens) of the target run; None: not known here) and
     ``new_run_reference`` (the plan's: :func:`~bayeslaws.app.plan.new_run_reference`) feed
     :func:`hp_value_words`."""
@@ -922,7 +941,7 @@ def _design_sections(
                 "D": r["D"],
                 "C (FLOPs)": r["C"],
                 **({"runs": int(r["n_runs"]), "FLOPs (all runs)": r["flops"]} if sweeps else {}),
-                **(pick_settings(nopt_runs, int(r["rank"])) if sweeps else {}),
+                **(pick_settings(r, surface_fit) if sweeps else {}),
                 "info (nats)": r["info"],
                 f"width after (now {f'{now:.3g} {width_unit(label)}'.strip()})": after,
                 "change vs now": f"{100 * (after / now - 1):+.0f}%",
@@ -988,7 +1007,7 @@ def _design_sections(
             "N": r["N"],
             "D": r["D"],
             "runs": int(r["n_runs"]),
-            **pick_settings(hp_runs, int(r["rank"])),
+            **pick_settings(r, hp_fit),
             "C (FLOPs, all runs)": r["flops"],
             "info (nats)": r["info"],
         }

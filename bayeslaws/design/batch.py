@@ -221,7 +221,9 @@ def rank_candidates(
 ) -> pd.DataFrame:
     """Every candidate's value alone, best first.
 
-    Columns: the candidate's columns (first row of a unit), unit, n_runs, info (nats, or the
+    Columns: the unit's columns (:func:`.gaussian.unit_rows`: N, D and C; a setting its runs
+    differ in, such as a sweep's lr and batch_size, NaN with ``<col>_min``, ``<col>_max`` and
+    ``<col>_values``; its runs: :func:`runs_of_plan`), unit, n_runs, info (nats, or the
     variance reduction with ``criterion="v_optimal"``), flops, cost, info_per_flop,
     info_per_cost, ``width_now[label]`` and ``width_after[label]`` per target component (central
     ``ci`` interval on the natural scale: now, the draws'; after, the one expected once the unit
@@ -592,7 +594,10 @@ def next_runs(
 
     Returns
     -------
-    DataFrame, one row per pick in pick order: the candidate's columns, unit, n_runs, rank,
+    DataFrame, one row per pick in pick order: the unit's columns (:func:`.gaussian.unit_rows`:
+    N, D and C; a setting its runs differ in, such as a sweep's lr and batch_size, NaN with
+    ``<col>_min``, ``<col>_max`` and ``<col>_values``, the count of distinct values; the runs
+    to train, each with its setting: :func:`runs_of_plan`), unit, n_runs, rank,
     info (marginal value given the earlier picks; nats), info_se and info_ess (estimator
     "reweighted"), cumulative_info, flops, cost, info_per_flop
     (marginal), cumulative_flops, ``width_now[label]`` and ``width_after[label]`` per target

@@ -283,9 +283,11 @@ def bounds(
 
     Uses one log-likelihood matrix per unit: outer draws (``n_outer``, default min(S, 1000))
     with outcomes simulated from the law's noise family with the known noise the Gaussian value
-    assumes (:func:`known_noise`), and every draw as an inner sample. Columns: the candidate's
-    columns, unit, n_runs, gaussian_all (linear-Gaussian, all parameters, nats), nmc_all,
-    nmc_all_se, pce_all, pce_all_se (each estimate and its Monte Carlo standard error, nats;
+    assumes (:func:`known_noise`), and every draw as an inner sample. Columns: the unit's
+    columns (:func:`.gaussian.unit_rows`: a setting its runs differ in NaN, with its min, max
+    and number of values), unit, n_runs, gaussian_all (linear-Gaussian, all parameters,
+    nats), nmc_all, nmc_all_se, pce_all, pce_all_se (each estimate and its Monte Carlo
+    standard error, nats;
     ``pce_all - 3 * pce_all_se <= gaussian_all <= nmc_all + 3 * nmc_all_se`` is expected when
     the predictions are near Gaussian), and with a target: gaussian (target, through the
     outcome alone), reweighted and reweighted_se (the same with the exact predictions and noise

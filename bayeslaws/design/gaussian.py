@@ -667,13 +667,54 @@ def check_criterion(p: Problem, criterion: str) -> None:
         )
 
 
+# the candidate columns a unit row takes from its first run whatever its other runs hold (the
+# unit's size, tokens and one run's FLOPs), and its label
+UNIT_COLUMNS = ("N", "D", "C", "unit")
+
+
 def unit_rows(p: Problem) -> pd.DataFrame:
-    """Each unit's first candidate row, with ``unit`` and ``n_runs`` (its candidate rows)."""
-    first = np.array([np.argmax(p.row_unit == u) for u in range(len(p.labels))])
+    """One row per unit (U rows, in unit order): N (params), D (tokens) and C (one run's FLOPs)
+    of its first candidate row, ``unit``, ``n_runs`` (its candidate rows), and each other
+    candidate column at the value its runs share. A column whose runs differ within some unit
+    (an LR x batch sweep's ``lr`` and ``batch_size``) is NaN in each unit whose runs differ
+    (no one run's setting stands for the unit) and gets, after it, ``<col>_min``,
+    ``<col>_max`` and ``<col>_values`` (the number of distinct values; missing values aside;
+    min and max only for a numeric column) for every unit: a unit of one setting has min = max
+    = its value and 1 value. The runs to train, each with its own setting:
+    :func:`~.batch.runs_of_plan`."""
+    U = len(p.labels)
+    first = np.array([np.argmax(p.row_unit == u) for u in range(U)])
     out = p.cands.iloc[first].reset_index(drop=True)
+    for col in [c for c in p.cands.columns if c not in UNIT_COLUMNS]:
+        spread = _unit_spread(p.cands[col].to_numpy(), p.row_unit, U)
+        if spread is None:
+            continue
+        varies, summary = spread
+        out[col] = out[col].where(~varies)
+        at = out.columns.get_loc(col) + 1
+        for i, (name, values) in enumerate(summary.items()):
+            out.insert(at + i, f"{col}_{name}", values)
     out["unit"] = p.labels
-    out["n_runs"] = np.bincount(p.row_unit, minlength=len(p.labels))
+    out["n_runs"] = np.bincount(p.row_unit, minlength=U)
     return out
+
+
+def _unit_spread(values: np.ndarray, row_unit: np.ndarray, U: int):
+    """How one candidate column (``values``, one per row; ``row_unit`` (R,) each row's unit)
+    spreads within each of the U units: None when no unit's rows differ in it (missing values
+    count as a value), else (``varies`` (U,) bool: the units whose rows differ, {"min": (U,),
+    "max": (U,), "values": (U,) int}: each unit's lowest and highest value and number of
+    distinct values, missing values aside; no min or max for a non-numeric column)."""
+    grouped = pd.Series(values).groupby(row_unit)
+    varies = grouped.nunique(dropna=False).reindex(range(U), fill_value=1).to_numpy() > 1
+    if not varies.any():
+        return None
+    summary = {}
+    if pd.api.types.is_numeric_dtype(values.dtype):
+        summary["min"] = grouped.min().reindex(range(U)).to_numpy()
+        summary["max"] = grouped.max().reindex(range(U)).to_numpy()
+    summary["values"] = grouped.nunique().reindex(range(U), fill_value=0).to_numpy(int)
+    return varies, summary
 
 
 def widths(tdraws, ci):

@@ -295,7 +295,7 @@ def cmd_design(args) -> int:
           f"predictions under the extrapolation {model!r}):")
     # N, D and C to 5 figures like the results (candidates' sizes are computed, e.g. from an
     # isoFLOP budget: 105737126.3440564); the settings exactly
-    print(result_table(_unit_settings(plan, runs), echoed=("lr", "batch_size")))
+    print(result_table(_unit_settings(plan), echoed=("lr", "batch_size")))
     print(_design_units(plan, cost, args.ci))
     if "n_runs" in plan and bool((plan["n_runs"] > 1).any()):
         print(
@@ -353,20 +353,20 @@ def _refuse_isoflop_for(fit, args, command: str) -> None:
     )
 
 
-def _unit_settings(plan, runs):
+def _unit_settings(plan):
     """The design's batch (one row per picked unit) with the lr and batch_size of a unit of
     several runs given as the range of its runs' settings ("8.94e-05..0.000453 (5 values)",
-    :func:`~bayeslaws.app.plan_report.setting_range`; ``runs``: every run of the picks,
-    :func:`~bayeslaws.app.plan.picked_runs`), not the first run's, which would read as the
-    setting to use; a unit of one run keeps its own."""
-    from ..plan_report import setting_range
+    :func:`~bayeslaws.app.plan_report.unit_setting`, from the package's ``<col>_min``,
+    ``<col>_max`` and ``<col>_values``: :func:`bayeslaws.design.gaussian.unit_rows`), which
+    then replace those three columns; a unit of one run keeps its own setting."""
+    from ..plan_report import unit_setting
 
     shown = plan.copy()
     for column, unit in (("lr", ""), ("batch_size", "tokens")):
-        if column not in shown or column not in runs:
+        spread = [f"{column}_{end}" for end in ("min", "max", "values")]
+        if column not in shown or spread[-1] not in shown:
             continue
-        ranges = [setting_range(runs.loc[runs["pick"] == rank, column], unit)
-                  for rank in shown["rank"].astype(int)]  # fmt: skip
-        if any(".." in text for text in ranges):
-            shown[column] = ranges
+        if bool((shown[spread[-1]] > 1).any()):
+            shown[column] = [unit_setting(row, column, unit) for _, row in shown.iterrows()]
+        shown = shown.drop(columns=[c for c in spread if c in shown])
     return shown
