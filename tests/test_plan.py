@@ -75,6 +75,30 @@ def test_published_loss_is_a_reference_only_at_its_own_target(
         assert _published_losses(simulated_fit, simulated_runs, 1.07e9, 2e10) == []
 
 
+def test_hyperparameter_optima_at_the_target_have_yins_law_as_a_published_reference(
+    simulated_fit, simulated_runs, monkeypatch
+):
+    """eta_opt and B_opt at the planned run had only the simulator's truth as a reference,
+    though Yin et al.'s published laws give a value at any target (the comparison table
+    promises every known value)."""
+    for name in ("_allocation_section", "_fixed_vs_optimal_section"):
+        monkeypatch.setattr(plan_report, name, lambda *a, **k: Section("skipped"))
+    monkeypatch.setattr(plan_report, "_design_sections", lambda *a, **k: [])
+    N, D = 1.07e9, 1e10
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a target outside the small fit's range
+        report = plan_report.build_report(
+            _plan(simulated_fit, N, D), simulated_fit, runs=simulated_runs, truth=VideoDiTTruth()
+        )
+    table = plan_report.comparison_table(report)
+    for label, law in (("eta_opt", published.yin_eta_opt), ("B_opt", published.yin_b_opt)):
+        rows = table[table["quantity"].str.startswith(f"{label} (")]
+        assert len(rows[rows["kind"] == "truth"]) == 2, rows  # the law and a new sweep's
+        published_rows = rows[rows["kind"] == "published"]
+        assert len(published_rows) == 2, rows
+        assert published_rows["value"].to_numpy() == pytest.approx(float(law(N, D)), rel=1e-12)
+
+
 def _smallest_within(truth, C, tolerance, relative_to, decades=8):
     """Brute force: the smallest N (params) within the tolerance at C FLOPs, on a wide grid."""
     n_opt = float(truth.n_opt(C))

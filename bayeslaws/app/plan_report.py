@@ -282,7 +282,7 @@ def _build_report(
                 "",
                 "{:.3g}",
                 where_t,
-                truth_refs(_known(truth, "eta_opt", tN, tD)),
+                truth_refs(_known(truth, "eta_opt", tN, tD), published.yin_eta_opt(tN, tD)),
             )
         )
         hp.numbers.append(
@@ -294,7 +294,7 @@ def _build_report(
                 "tokens",
                 "{:.4g}",
                 where_t,
-                truth_refs(_known(truth, "b_opt", tN, tD)),
+                truth_refs(_known(truth, "b_opt", tN, tD), published.yin_b_opt(tN, tD)),
             )
         )
     table = plan["law_table"]
