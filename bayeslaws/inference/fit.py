@@ -214,8 +214,9 @@ class Fit:
         )
         df = runs.df.copy()
         df["C"] = frame["C"].to_numpy(float)  # as fitted (e.g. Porian's budget column)
-        # the fitted table's extent and units, as recorded
-        runs = replace(runs, simulated=self.simulated_extent, units=self.units)
+        # the fitted table's extent, units and source (its file, not "DataFrame"), as recorded
+        source = (self.record.data or {}).get("source") or runs.source
+        runs = replace(runs, simulated=self.simulated_extent, units=self.units, source=source)
         if rows is None:
             return replace(runs, df=df, accepted_rows=())
         df.index = pd.Index(rows.tolist())
