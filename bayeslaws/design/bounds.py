@@ -466,14 +466,22 @@ class JointReweighting:
         self.t = jnp.asarray(p.A[:, :T] * np.sqrt(S - 1))  # centred, without the drift
         DP0, _ = p.drift_terms([])
         self.extra = jnp.asarray(p.slope_var * DP0.T @ DP0)  # the drift's, in closed form
-        key = jax.random.PRNGKey(seed)
-        self.units = []
-        for u in range(len(p.labels)):
+        self._key, self._scale = jax.random.PRNGKey(seed), scale
+        self.units: dict = {}  # unit -> (Y, args, nuisance): simulated when first valued
+        self._picked: list = []
+        self._base = jnp.zeros((n_out, S))
+
+    def _unit(self, u: int) -> tuple:
+        """Unit u's simulated outcomes, its arguments and whether it has nuisance runs, made on
+        first use (key ``fold_in(key, u)``: the same outcomes whichever units are valued, and
+        no work for the units never valued, e.g. the shortlist of ``next_runs``' check)."""
+        if u not in self.units:
+            p = self.p
             rows = np.maximum(p.idx[u], 0)
             member, nus = unit_member(p, u)
             args = {
-                "F": jnp.asarray(F[:, rows]),
-                "scale": jnp.asarray(scale[rows]),
+                "F": jnp.asarray(p.obs_mean[:, rows]),
+                "scale": jnp.asarray(self._scale[rows]),
                 "nu": self.nu,
                 "nuis_u": jnp.asarray(nus),
                 "valid": jnp.asarray(p.idx[u] >= 0),
@@ -481,24 +489,15 @@ class JointReweighting:
             }
             nuisance = bool(np.any(nus > 0))
             Y = simulate_outcomes(
-                jax.random.fold_in(key, u),
-                args["F"],
-                args["scale"],
-                self.nu,
-                p.family,
-                args["nuis_u"],
-                args["valid"],
-                jnp.asarray(self.outer),
-                nuisance,
-                args["member"],
-            )
-            self.units.append((Y, args, nuisance))
-        self._picked: list = []
-        self._base = jnp.zeros((n_out, S))
+                jax.random.fold_in(self._key, u), args["F"], args["scale"], self.nu, p.family,
+                args["nuis_u"], args["valid"], jnp.asarray(self.outer), nuisance, args["member"],
+            )  # fmt: skip
+            self.units[u] = (Y, args, nuisance)
+        return self.units[u]
 
     def loglik(self, u: int):
         """log p(y_n,u | theta_m) (n_out, S) of unit u's simulated outcomes."""
-        Y, a, nuisance = self.units[u]
+        Y, a, nuisance = self._unit(u)
         return _unit_loglik(
             Y, a["F"], a["scale"], a["nu"], a["nuis_u"], a["valid"], a["member"],
             family=self.p.family, has_nuisance=nuisance,
