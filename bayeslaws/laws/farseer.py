@@ -61,9 +61,12 @@ fitted N 1.6e7-6.3e9 params; this paragraph's shares and sizes measured once in 
 C = 1e20 FLOPs) on the wider range; within 2 decades 0.3-1.7% reach the edge at 1e18-1e23
 FLOPs, 3% at 1e25. The bound is on N, not on tokens per parameter: the loss fell below the
 interior minimum at >= 7e11 params on every budget (1e18-1e25 FLOPs), and 2 decades leave an
-optimum growing as C^0.5 room for 4 decades of C. Draws at the edge are flagged
-``at_boundary`` (SearchEdgeWarning); a fit saved without ``N_range`` in its law state searches
-the wider range.
+optimum growing as C^0.5 room for 4 decades of C. Draws whose minimum within the range is at
+its edge are flagged ``at_boundary`` (SearchEdgeWarning). A draw whose loss has a local minimum
+inside the range and falls lower again far beyond it is not flagged: its N_opt is that interior
+minimum, the optimum the restricted search defines, so the share flagged is not the share of
+draws whose loss keeps falling beyond the range. A fit saved without ``N_range`` in its law state
+searches the wider range.
 
 NUTS target acceptance 0.95 by default: on the SIMULATED Farseer split (seeds 0, 1; 4 x 1000 +
 1000) 0.8 gave 2 and 1 divergences (seed 1: R-hat > 1.01 on 8 parameters), 0.95 none (measured

@@ -67,9 +67,9 @@ Default priors:
 * run_sd ~ HalfNormal(0.02); the likelihood's sigma (and nu) as for every law.
 
 Reported: a_opt, k_opt (N_opt = k_opt C^a_opt, N params, C FLOPs), a_L, k_L, the scatter sds,
-and per budget N_opt and L_opt. D_opt follows from the compute model (C = 6ND: D_opt =
-C^(1 - a_opt) / (6 k_opt)). ``law_table`` gives the laws (with the floor, the rows
-"L_opt - E_floor" = k_L C^a_L and "E_floor"). ``optimal_allocation``, ``near_optimal`` and
+and per budget N_opt and L_opt. D_opt follows from the fit's compute model (C = k N D, k = 6
+by default: D_opt = C^(1 - a_opt) / (k k_opt)). ``law_table`` gives the laws (with the floor,
+the rows "L_opt - E_floor" = k_L C^a_L and "E_floor"). ``optimal_allocation``, ``near_optimal`` and
 ``predict`` draw one curve per budget (:meth:`IsoFLOP.budget_draws`): a fitted budget its own
 fitted curve and vertex, any other budget the trend plus fresh budget scatter (vertex_sd,
 loss_sd), so the allocation at a budget is the vertex of the curve ``predict`` draws there;
