@@ -686,7 +686,7 @@ def test_campaign_saves_numpy_option_values(simulated_fit, tmp_path):
 def test_a_recorded_run_with_a_numeric_run_label_looks_repeated_as_the_fit_stores_it():
     """A fit stores run labels as text ("7"); a recorded run with run=7 at the same point and
     loss was not seen as a repeat (7 != "7"). A missing label on either side does not decide."""
-    from bayeslaws.design.campaign import looks_repeated
+    from bayeslaws.runs.repeats import looks_repeated
 
     earlier = pd.DataFrame(
         {"N": [1e8, 2e8], "D": [2e9, 4e9], "loss": [3.0, 2.9], "run": ["7", "8"]}
@@ -783,7 +783,8 @@ def test_recorded_groups_are_the_fits_groups_whatever_their_type():
     """A recorded table whose group column reads as floats (7.0) was compared as "7.0" with the
     fit's group "7": its repeat went unseen, it matched no proposal, and the campaign's runs
     kept a group the fit does not have (R7)."""
-    from bayeslaws.design.campaign import looks_repeated, match_runs, text_groups
+    from bayeslaws.design.campaign import match_runs, text_groups
+    from bayeslaws.runs.repeats import looks_repeated
 
     earlier = pd.DataFrame({"N": [1e8], "D": [2e9], "loss": [3.0], "group": ["7"]})
     recorded = pd.DataFrame({"N": [1e8], "D": [2e9], "loss": [3.0], "group": [7.0]})

@@ -109,7 +109,8 @@ def test_record_counts_rounded_sizes_under_the_proposed_point(simulated_fit):
 def test_record_flags_a_run_passed_again_with_its_loss_rounded(simulated_fit, simulated_runs):
     """fit.update refuses only exact repeats of N, D and loss: the same runs with the loss
     rounded to 4 decimals were accepted silently as new runs. They are now flagged (not a run
-    at the same point whose loss differs by 1%)."""
+    at the same point whose loss differs by 1%), once: by fit.update, which Campaign.record
+    calls (the record's own RecordWarning said it a second time)."""
     camp = design.Campaign.start(simulated_fit, TARGET, model="none", max_draws=100)
     first = simulated_runs.df[["N", "D", "loss"]].iloc[:2].reset_index(drop=True)
     again = first.assign(loss=first["loss"].round(4))
@@ -119,10 +120,11 @@ def test_record_flags_a_run_passed_again_with_its_loss_rounded(simulated_fit, si
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         camp.record(new, seed=3, **QUICK)
-    ours = [str(w.message) for w in caught if issubclass(w.category, RecordWarning)]
-    repeated = [m for m in ours if "look like a run recorded before" in m]
-    assert len(repeated) == 1
+    told = [str(w.message) for w in caught]
+    repeated = [m for m in told if "look like runs this fit already has" in m]
+    assert len(repeated) == 1 and not [m for m in told if "recorded before" in m]
     assert "0 ~ " in repeated[0] and "1 ~ " in repeated[0] and "2 ~ " not in repeated[0]
+    assert "new_runs.drop(index=[0, 1])" in repeated[0]
     assert camp.fit.n_runs == simulated_fit.n_runs + 3  # recorded all the same
 
 

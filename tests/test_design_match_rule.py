@@ -1,4 +1,4 @@
-"""One rule for "the same design point" (guardrails.same_design_value: within MATCH_RTOL, 1%):
+"""One rule for "the same design point" (runs.repeats.same_design_value: within MATCH_RTOL, 1%):
 the design caps (a candidate near an earlier run is that run: Guardrails.after + next_runs) and
 Campaign.record (a recorded run near a proposed run is that run) agree at its boundary, a run
 0.99% away matching and one 1.01% away not. All data SIMULATED (conftest's ``simulated_fit``:
@@ -15,8 +15,8 @@ from conftest import TRUTH, quiet
 
 from bayeslaws import design
 from bayeslaws.design.campaign import RecordWarning
-from bayeslaws.design.guardrails import MATCH_RTOL, same_design_value
 from bayeslaws.runs import simulate
+from bayeslaws.runs.repeats import MATCH_RTOL, same_design_value
 
 TARGET = design.Loss(N=7e9, D=1.4e11)  # just beyond the fitted range
 QUICK = {"warmup": 100, "draws": 100, "seed": 2}  # a small refit

@@ -17,8 +17,8 @@ from conftest import TRUTH, quiet
 from bayeslaws import design
 from bayeslaws.app.cli import main
 from bayeslaws.design.campaign import RecordWarning
-from bayeslaws.design.guardrails import MATCH_RTOL
 from bayeslaws.runs import simulate
+from bayeslaws.runs.repeats import MATCH_RTOL
 
 TARGET = design.Loss(N=7e9, D=1.4e11)  # just beyond the fitted range
 QUICK = {"warmup": 100, "draws": 100, "seed": 2}  # a small refit

@@ -24,8 +24,9 @@ same group) counts under that proposed run's design point, so sizes rounded as l
 (9.13e7 for 91287093) do not free the proposed point again; the run is fitted as given, and
 runs that match no proposed run are recorded with a :class:`RecordWarning` naming them. A run
 that looks like one the fit already has (the same design point within that tolerance and its
-loss within :data:`REPEAT_LOSS_RTOL`, e.g. the same log passed again with the loss rounded) is
-recorded with a :class:`RecordWarning` (exact repeats of N, D and loss are refused by
+loss within ``REPEAT_LOSS_RTOL``, 0.1%: :func:`~bayeslaws.runs.repeats.looks_repeated`, e.g.
+the same log passed again with the loss rounded) is recorded with the warning
+``fit.update`` gives for it, once (exact repeats of N, D and loss are refused by
 ``fit.update``).
 
 What the campaign reports (:meth:`Campaign.report`) is what it designs for: the target's median
@@ -84,12 +85,13 @@ from ..inference.update import read_new_frame
 from ..posterior.draws import check_fit
 from ..runs import RunTable
 from ..runs.messages import ROWS_NOTE, at_rows
-from ..runs.table import label_key, label_text
+from ..runs.repeats import MATCH_RTOL, group_key, group_keys, near_design
+from ..runs.table import label_text
 from ..runs.warn import user_stacklevel
 from . import targets as target_module
 from .batch import next_runs, runs_of_plan
 from .discrepancy import calibrate, design_method
-from .guardrails import KEY_COLUMNS, MATCH_RTOL, Guardrails, run_keys, same_design_value
+from .guardrails import KEY_COLUMNS, Guardrails, run_keys
 from .targets import as_targets, target_draws
 
 STATE_FILE = "campaign.json"
@@ -127,9 +129,8 @@ SAMPLER_COLUMNS = ("seed", "chains", "warmup", "draws")  # fits.csv's row of fit
 # saved tables' text, read as written: group labels, the proposals' guardrail and greedy_rule,
 # the fits' note
 TEXT_COLUMNS = ("group", "guardrail", "greedy_rule", "note")
-# MATCH_RTOL (.guardrails, 1%): a recorded run within it of a proposed run's N, D (lr,
-# batch_size) is that run, as the guardrails count a candidate near an earlier run as it
-REPEAT_LOSS_RTOL = 1e-3  # ... and within 0.1% of an earlier run's loss looks like that run
+# MATCH_RTOL (bayeslaws.runs.repeats, 1%): a recorded run within it of a proposed run's N, D
+# (lr, batch_size) is that run, as the guardrails count a candidate near an earlier run as it
 PROPOSED = "proposed_"  # prefix of a recorded run's columns holding its proposed run's values
 
 
@@ -140,9 +141,9 @@ class CampaignFolderError(ValueError):
 
 
 class RecordWarning(UserWarning):
-    """:meth:`Campaign.record`: new runs that match no run of the step's proposal, or that look
-    like runs the fit already has, or proposed runs of the step that were not recorded (see the
-    module docstring)."""
+    """:meth:`Campaign.record`: new runs that match no run of the step's proposal, or proposed
+    runs of the step that were not recorded (see the module docstring); runs that look like
+    runs the fit already has are said by ``fit.update``."""
 
 
 def _plain_values(values: dict, what: str = "option") -> dict:
@@ -231,48 +232,20 @@ def refuse_existing_campaign(folder: Path) -> None:
         )
 
 
-def _group_key(label):
-    """A group label's :func:`~bayeslaws.runs.table.label_key` without surrounding spaces (7,
-    7.0, "7" and " 7.0" alike; None when missing)."""
-    text = label_text(label)
-    return None if text is None else label_key(text.strip())
-
-
 def text_groups(runs: pd.DataFrame, fitted_groups=()) -> pd.DataFrame:
     """``runs`` with its group labels (if any) as text without surrounding spaces, as the fit
     keeps them (e.g. 1 -> "1", " web" -> "web"), a label with the key of one of
-    ``fitted_groups`` (:func:`_group_key`) written as that group (7.0 as the fit's "7")."""
+    ``fitted_groups`` (:func:`~bayeslaws.runs.repeats.group_key`) written as that group (7.0
+    as the fit's "7")."""
     if "group" not in runs:
         return runs
-    by_key = {_group_key(g): g for g in fitted_groups if g is not None}
+    by_key = {group_key(g): g for g in fitted_groups if g is not None}
 
     def text(label):
         plain = label_text(label)
-        return by_key.get(_group_key(label), None if plain is None else plain.strip())
+        return by_key.get(group_key(label), None if plain is None else plain.strip())
 
     return runs.assign(group=[text(g) for g in runs["group"]])
-
-
-def _labels(df: pd.DataFrame, default=None) -> list:
-    """Per row its group's key (:func:`_group_key`), else ``default``'s (None: no group)."""
-    if "group" in df:
-        return [_group_key(g) for g in df["group"]]
-    return [None if default is None else _group_key(default)] * len(df)
-
-
-def _near(runs: pd.DataFrame, other: pd.DataFrame, rtol: float) -> tuple:
-    """(len(runs) x len(other) booleans: the same design point within ``rtol`` in the
-    :data:`~.guardrails.KEY_COLUMNS` both hold, by the guardrails' rule
-    (:func:`~.guardrails.same_design_value`); the summed |log ratios| of those columns)."""
-    close = np.ones((len(runs), len(other)), bool)
-    distance = np.zeros((len(runs), len(other)))
-    for c in (c for c in KEY_COLUMNS if c in runs and c in other):
-        with np.errstate(divide="ignore", invalid="ignore"):
-            a = np.log(runs[c].to_numpy(float))[:, None]
-            b = np.log(other[c].to_numpy(float))[None, :]
-            close &= same_design_value(a, b, rtol)
-            distance += np.nan_to_num(np.abs(a - b), nan=0.0)
-    return close, distance
 
 
 def match_runs(runs: pd.DataFrame, proposal: pd.DataFrame, group=None, rtol=MATCH_RTOL):
@@ -290,36 +263,14 @@ def match_runs(runs: pd.DataFrame, proposal: pd.DataFrame, group=None, rtol=MATC
 
 
 def _matchable(runs: pd.DataFrame, other: pd.DataFrame, rtol: float, group=None) -> tuple:
-    """(len(runs) x len(other) booleans: the same design point within ``rtol`` (:func:`_near`)
-    in the same group (``other`` without a group column: ``group``; None matches any); the
-    summed |log ratios|), the pairs :func:`match_runs` and :func:`unmatched_runs` choose from."""
-    close, distance = _near(runs, other, rtol)
-    mine, theirs = _labels(runs), _labels(other, group)
+    """(len(runs) x len(other) booleans: the same design point within ``rtol``
+    (:func:`~bayeslaws.runs.repeats.near_design`) in the same group (``other`` without a group
+    column: ``group``; None matches any); the summed |log ratios|), the pairs
+    :func:`match_runs` and :func:`unmatched_runs` choose from."""
+    close, distance = near_design(runs, other, rtol)
+    mine, theirs = group_keys(runs), group_keys(other, group)
     same = np.array([[a is None or b is None or a == b for b in theirs] for a in mine], bool)
     return close & same.reshape(close.shape), distance
-
-
-def looks_repeated(runs: pd.DataFrame, earlier: pd.DataFrame, rtol=MATCH_RTOL) -> dict:
-    """Rows of ``runs`` that look like a run of ``earlier`` (the fit's runs before them):
-    the same design point within ``rtol`` (:func:`match_runs`), the same group, the same
-    ``run`` where both hold one, and the loss within :data:`REPEAT_LOSS_RTOL` (relative).
-    Returns {row label of runs: row label of earlier}."""
-    if runs.empty or earlier.empty or "loss" not in runs or "loss" not in earlier:
-        return {}
-    close, _ = _near(runs, earlier, rtol)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        a = runs["loss"].to_numpy(float)[:, None]
-        close &= np.abs(a / earlier["loss"].to_numpy(float)[None, :] - 1) <= REPEAT_LOSS_RTOL
-    mine, theirs = _labels(runs), _labels(earlier)
-    close &= np.array([[a == b for b in theirs] for a in mine], bool).reshape(close.shape)
-    if "run" in runs and "run" in earlier:  # by label_key: 7, 7.0, "7" and "7.0" alike
-        mine_run = np.array([label_key(r) for r in runs["run"]], object)[:, None]
-        their_run = np.array([label_key(r) for r in earlier["run"]], object)[None, :]
-        close &= (mine_run == their_run) | pd.isna(mine_run) | pd.isna(their_run)
-    return {
-        runs.index[i]: earlier.index[int(np.argmax(close[i]))]
-        for i in np.flatnonzero(close.any(axis=1))
-    }
 
 
 def with_proposed(runs: pd.DataFrame, proposal: pd.DataFrame, matched) -> pd.DataFrame:
@@ -380,11 +331,6 @@ def fit_row(fit, step: int, note: str = "") -> dict:
     }
 
 
-def _frame_of(runs) -> pd.DataFrame:
-    """The table of a RunTable, or an empty frame for None."""
-    return pd.DataFrame() if runs is None else runs.df
-
-
 def _shown(labels: list) -> str:
     return ", ".join(map(str, labels[:10])) + (" ..." if len(labels) > 10 else "")
 
@@ -421,21 +367,6 @@ def _warn_unrecorded(proposal: pd.DataFrame, runs: pd.DataFrame, step: int) -> N
         RecordWarning,
         stacklevel=user_stacklevel(),
     )
-
-
-def _warn_repeated(like: dict) -> None:
-    if like:
-        pairs = [f"{new} ~ {old}" for new, old in like.items()]
-        warnings.warn(
-            f"Campaign.record: new_runs rows look like a run recorded before (new ~ fitted row: "
-            f"{_shown(pairs)}; the same design point within {MATCH_RTOL:.0%} and the loss "
-            f"within {REPEAT_LOSS_RTOL:.1%}, e.g. the same log passed again with the loss "
-            "rounded): recorded as new runs. If they are the same runs they now count twice "
-            "and every interval is too narrow; a `run` column (e.g. the seed) tells real "
-            "repeats apart",
-            RecordWarning,
-            stacklevel=user_stacklevel(),
-        )
 
 
 def _targets_from(spec: list):
@@ -598,12 +529,11 @@ class Campaign:
         Each new run within :data:`MATCH_RTOL` of a run of this step's proposal (every run of
         its units, :meth:`proposed_runs`; N, D, lr, batch_size; the same group) counts under
         that proposed run for the guardrails (the fit takes it as given); a
-        :class:`RecordWarning` names the runs that match no proposed run, those that look
-        like a run the fit already has (same design point, loss within
-        :data:`REPEAT_LOSS_RTOL`), and the proposed runs of this step that no new run matches
-        (e.g. a diverged run left out): the guardrails do not count those, so they stay
-        proposable. Returns the new fit."""
-        earlier = self.fit.training_runs()  # the runs before these (the refit holds both)
+        :class:`RecordWarning` names the runs that match no proposed run and the proposed
+        runs of this step that no new run matches (e.g. a diverged run left out): the
+        guardrails do not count those, so they stay proposable. Runs that look like a run the
+        fit already has (same design point, loss within 0.1%) are named by ``fit.update``'s
+        warning (one warning: the update's). Returns the new fit."""
         if not isinstance(new_runs, RunTable):  # a DataFrame: canonical, as the proposals are
             update_options = {"units": {}, **update_options}
         fitted = self.fit  # the fit the update reads new_runs against
@@ -619,7 +549,6 @@ class Campaign:
         _warn_unmatched(frame, matched, self.step, has_proposal=not proposal.empty)
         if not proposal.empty:
             _warn_unrecorded(proposal, frame, self.step)
-        _warn_repeated(looks_repeated(frame, text_groups(_frame_of(earlier))))
         frame = with_proposed(frame, proposal, matched)
         self.runs = pd.concat([self.runs, frame.assign(step=self.step)], ignore_index=True)
         self.step += 1

@@ -15,12 +15,12 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
+from ..runs.repeats import DESIGN_COLUMNS, MATCH_RTOL, same_design_value
 from .candidates import positive_int
 
 SPREAD_ATOL = 1e-12  # slack of the size-spread test in ln(max N / min N) (round-off in the logs)
-# a run within 1% of another's N, D (lr, batch_size) is the same design point: the caps count
-# it so (a candidate 3.33e9 next to a trained 3.3333e9), as Campaign.record matches runs
-MATCH_RTOL = 0.01
+# MATCH_RTOL (bayeslaws.runs.repeats, 1%): a run within it of another's N, D (lr, batch_size)
+# is the same design point, as fit.update and Campaign.record match runs
 KEY_DECIMALS = 6  # the logs of a design key are rounded to this many decimals
 KEY_SLACK = 2 * 10.0**-KEY_DECIMALS  # ... so their ratios are known to about this (relative)
 
@@ -96,7 +96,7 @@ class Guardrails:
             positive_int("max_per_cell", self.max_per_cell)
 
 
-KEY_COLUMNS = ("N", "D", "lr", "batch_size")  # logged in a key, then the run's group
+KEY_COLUMNS = DESIGN_COLUMNS  # N, D, lr, batch_size: logged in a key, then the run's group
 
 
 def law_key_columns(law) -> tuple:
@@ -161,16 +161,6 @@ def _key_logs(keys: list, width: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 NEAR_BLOCK = 4_000_000  # key pairs near_counts compares at once (about 100 MB of work arrays)
-
-
-def same_design_value(log_a: np.ndarray, log_b: np.ndarray, rtol: float = MATCH_RTOL) -> np.ndarray:
-    """The one rule for "the same design point" in one column: elementwise (broadcast) whether
-    ``|a / b - 1| <= rtol`` given the natural logs of a and b, or both are missing (NaN: e.g. no
-    lr). The design caps (:func:`near_counts`) and :meth:`.campaign.Campaign.record` (its run
-    matching) both count a run so. Booleans of the broadcast shape."""
-    with np.errstate(invalid="ignore"):
-        near = np.abs(np.expm1(log_a - log_b)) <= rtol
-    return near | (np.isnan(log_a) & np.isnan(log_b))
 
 
 def near_counts(keys: list, counted: list, width: int, rtol: float = MATCH_RTOL) -> np.ndarray:

@@ -5,7 +5,8 @@ posterior on the updated table's reference scales (the loss-surface laws and ``h
 warm-up.
 
 ``fit.update(new_runs)`` (:func:`update_fit`) refits the same law, likelihood, priors and sampler
-settings by NUTS to the runs the fit used plus ``new_runs``. The runs the law's own rules left out
+settings by NUTS to the runs the fit used plus ``new_runs`` (a fit with prior draws gets as many,
+drawn anew for the updated table). The runs the law's own rules left out
 of the fit (``record.law_excluded_runs``: e.g. cells with no converged run, runs beyond a cell's
 fence), which depend on the whole table, are put back, so the law applies its rules to the updated
 table as a fresh fit of it would; runs excluded by the user or by screening stay out. (A fit saved
@@ -93,10 +94,11 @@ from ..runs import CANONICAL, PlausibilityWarning, RunTable, RunTableError, load
 from ..runs.checks import ArgumentTypeError, is_real
 from ..runs.columns import OPTIONAL_EXTRA
 from ..runs.compute import same_compute_model
-from ..runs.messages import EXCLUDE_HINT, format_value
+from ..runs.messages import format_value
 from ..runs.plausible import check_plausible
 from ..runs.provenance import frame_extent, recorded_extent
 from ..runs.reading import diverged_flags
+from ..runs.repeats import MATCH_RTOL, REPEAT_LOSS_RTOL, looks_repeated
 from ..runs.table import label_key, label_text
 from ..runs.units import unit_factors
 from ..runs.warn import user_stacklevel
@@ -280,6 +282,16 @@ def python_labels(labels) -> str:
     return ", ".join(repr(r.item() if isinstance(r, np.generic) else r) for r in labels)
 
 
+def leave_out_code(new_runs, labels) -> str:
+    """The Python that leaves the rows ``labels`` (labels in ``new_runs``) out of ``new_runs``:
+    ``new_runs.drop(index=[...])`` for a DataFrame, ``new_runs.exclude(...)`` for a RunTable
+    (which the updated fit records). There is no ``bayeslaws update`` command: Python only."""
+    shown = python_labels(labels)
+    if isinstance(new_runs, RunTable):
+        return f"new_runs.exclude(new_runs.df.index.isin([{shown}]), reason=...)"
+    return f"new_runs.drop(index=[{shown}])"
+
+
 def screening_names(new_runs, renamed: dict) -> RowNames:
     """How the screening of an update's refit names the new runs (:func:`~.screening.named_rows`):
     by their row labels in ``new_runs`` (``renamed``: label in ``new_runs`` -> label in the
@@ -309,11 +321,17 @@ def in_new_runs(labels: list, renamed: dict) -> str:
 
 
 def check_new_runs(
-    df: pd.DataFrame, n_earlier: int, new_labels: pd.Index, new_accepted, given: list
+    df: pd.DataFrame,
+    n_earlier: int,
+    new_labels: pd.Index,
+    new_accepted,
+    given: list,
+    new_runs=None,
 ) -> None:
     """The plausibility warnings (:func:`~bayeslaws.runs.plausible.check_plausible`) and the
     duplicate-rows warning about the new runs, the last ``len(new_labels)`` rows of ``df`` (the
-    combined table), naming them by their row labels in ``new_runs`` (``new_labels``). The
+    combined table), naming them by their row labels in ``new_runs`` (``new_labels``), with
+    the remedy for ``new_runs`` (:func:`leave_out_code`; None: a DataFrame's). The
     earlier runs (the first ``n_earlier`` rows, checked at their load) and the new runs
     vetted as real (``new_accepted``: mask of ``new_labels``) count in the medians and as
     duplicates, never named."""
@@ -328,10 +346,11 @@ def check_new_runs(
     quiet = checked.index.isin(earlier + accepted)
     dup = checked.duplicated(subset=key, keep=False).to_numpy(bool) & ~quiet
     if dup.any():
+        remedy = leave_out_code(new_runs, checked.index[dup])
         warnings.warn(
             f"{int(dup.sum())} new run(s) are exact duplicates of another run (of the fit or of "
             f"new_runs) in columns {key}: {rows_of_new_runs(checked.index[dup])}. They are "
-            f"kept; if they are copies rather than replicates, exclude them ({EXCLUDE_HINT}).",
+            f"kept; if they are copies rather than replicates, leave them out ({remedy}).",
             UserWarning,
             stacklevel=user_stacklevel(),  # the caller of fit.update
         )
@@ -391,11 +410,7 @@ def refuse_unconverged_new_runs(law_name: str, combined: Combined, new_runs) -> 
         "needs a finite loss for every run" if bad["missing"] or bad["posinf"] else "",
         "fits every run as a converged one (it counts no diverged run)" if bad["flagged"] else "",
     ]
-    shown = python_labels(bad["rows"])
-    if isinstance(new_runs, RunTable):
-        python = f"new_runs.exclude(new_runs.df.index.isin([{shown}]), reason=...)"
-    else:
-        python = f"new_runs.drop(index=[{shown}])"
+    python = leave_out_code(new_runs, bad["rows"])
     others = (
         "; the hyperparams and sweep laws count the diverged runs of an LR x batch sweep"
         if bad["flagged"]
@@ -405,6 +420,32 @@ def refuse_unconverged_new_runs(law_name: str, combined: Combined, new_runs) -> 
         f"law {law_name!r} {' and '.join(n for n in needs if n)}; {'; '.join(kinds)}: leave "
         f"them out of new_runs (Python: {python}; command line: bayeslaws fit of the whole "
         "table with --exclude-rows ROWS --exclude-reason TEXT)" + others
+    )
+
+
+def warn_near_repeats(earlier: pd.DataFrame, new: pd.DataFrame, new_runs) -> None:
+    """A UserWarning naming the rows of ``new`` (the new runs, by their labels in ``new_runs``)
+    that look like a run of ``earlier`` (the fitted and put-back runs, by the fit's row
+    labels) without repeating it exactly (exact repeats are refused): the same design point
+    within :data:`MATCH_RTOL`, the same group and run, the loss within
+    :data:`REPEAT_LOSS_RTOL` (:func:`~bayeslaws.runs.repeats.looks_repeated`), e.g. the fit's
+    own runs exported with their values rounded. They are kept, as new runs."""
+    like = looks_repeated(new, earlier)
+    if not like:
+        return
+    pairs = [f"{python_labels([row])} ~ {python_labels([fitted])}" for row, fitted in like.items()]
+    more = f", ... ({len(pairs)} rows)" if len(pairs) > 10 else ""
+    warnings.warn(
+        f"new_runs {rows_of_new_runs(like)} look like runs this fit already has (row of "
+        f"new_runs ~ row label of the fitted run: {', '.join(pairs[:10])}{more}; the same "
+        f"design point within {MATCH_RTOL:.0%} in N, D, lr and batch_size where given, the "
+        f"same group and run, the loss within {REPEAT_LOSS_RTOL:.1%}, e.g. runs exported with "
+        "their values rounded): taken as new runs. If they are the same runs they now count "
+        "twice and every interval is too narrow: leave them out "
+        f"({leave_out_code(new_runs, list(like))}); a `run` column (e.g. the seed) tells real "
+        "repeats apart",
+        UserWarning,
+        stacklevel=user_stacklevel(),  # the caller of fit.update (or Campaign.record)
     )
 
 
@@ -587,6 +628,7 @@ def combined_table(fit: Fit, new_runs, units=None) -> Combined:
             UserWarning,
             stacklevel=user_stacklevel(),
         )
+    warn_near_repeats(earlier, new, new_runs)
     warn_new_groups(earlier, new)
     earlier = with_new_extra_columns(earlier, new)  # e.g. the new runs' `diverged` flags
     columns += [c for c in earlier if c not in columns]
@@ -612,7 +654,7 @@ def combined_table(fit: Fit, new_runs, units=None) -> Combined:
             **{c: c for c in given},
         )
     # the earlier runs were checked at their load: they count in the medians, never named
-    check_new_runs(runs.df, len(earlier), new.index, new_accepted, given)
+    check_new_runs(runs.df, len(earlier), new.index, new_accepted, given, new_runs)
     df = runs.df.copy()
     df["C"] = frame["C"].to_numpy(float)  # as given (e.g. an isoFLOP budget column)
     runs = replace(runs, df=df, accepted_rows=tuple(accepted))
@@ -893,6 +935,14 @@ def start_words(law_name: str, warm_sites: list, cold_sites: list) -> str:
     )
 
 
+def prior_draws_of(fit: Fit) -> int:
+    """The prior (predictive) draws ``fit`` holds (``idata.prior``, one chain; 0 when it has
+    none): ``bl.fit(..., prior_draws=)``, which an update redraws for the updated table."""
+    if "prior" not in fit.idata.groups():
+        return 0
+    return int(fit.idata.prior.sizes["draw"])
+
+
 def update_arguments() -> list[str]:
     """The arguments ``fit.update`` takes after the new runs (:func:`update_fit`'s own)."""
     kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
@@ -967,6 +1017,13 @@ def update_fit(
     runs with a missing or +inf loss or flagged ``diverged`` are refused (RunTableError), named
     by their row labels in ``new_runs`` (:func:`refuse_unconverged_new_runs`).
 
+    New runs that repeat a fitted run exactly (N, D, loss and, where present, group, lr,
+    batch_size and run) are refused (ValueError); those that only look like one (the same
+    design point within 1%, the same group and run, the loss within 0.1%: e.g. the fit's runs
+    exported with rounded values) are kept with a UserWarning naming them and the fitted runs
+    they look like (:func:`warn_near_repeats`). A fit with prior draws (``bl.fit(...,
+    prior_draws=)``) has as many redrawn for the updated table (:func:`prior_draws_of`).
+
     Returns a new :class:`~.fit.Fit` (the old one is unchanged); its record's notes say it was
     updated, how many runs were put back, whether it started warm (and which sites did not),
     and whether it was redone cold. Screening's warnings name the new runs by their row labels
@@ -1001,7 +1058,8 @@ def update_fit(
         chain_method=sampler.chain_method,
         progress_bar=False,
     )
-    settings = nuts._settings(prior_draws=0, **options)  # checked before the law prepares
+    prior = prior_draws_of(fit)  # redrawn for the updated table, as many as the fit had
+    settings = nuts._settings(prior_draws=prior, **options)  # checked before the law prepares
     with warnings.catch_warnings():  # the refit prepares them again, and warns then
         warnings.simplefilter("ignore")
         prepared = law.prepare(runs)
@@ -1035,6 +1093,7 @@ def update_fit(
                 warn=warn,
                 screen=screen,
                 label=fit.record.label,
+                prior_draws=prior,
                 **{**options, "warmup": warmup_iterations},
             )
 
