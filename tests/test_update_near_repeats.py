@@ -147,3 +147,24 @@ def test_an_update_keeps_the_fits_prior_draws(fit):
     assert "prior" in updated.idata.groups()
     assert updated.idata.prior.sizes["draw"] == PRIOR_DRAWS
     assert updated.idata.prior_predictive["log_loss"].shape[-1] == fit.n_runs + 1
+
+
+def test_an_implausible_new_run_is_told_to_drop_it(fit):
+    """The plausibility warning about a DataFrame new_runs (N in millions) said "exclude them
+    (Python: runs.exclude(mask, reason=...); command line: --exclude-rows ...)": a DataFrame
+    has no exclude and there is no update command."""
+    millions = _new_run(10, "a").assign(N=600.0).set_index(pd.Index(["m"]))
+    _, told = said(combined_table, fit, millions)
+    (rows,) = [m for kind, m in told if kind == "PlausibilityWarning" and "'N'" in m]
+    assert "rows m (row labels of new_runs)" in rows
+    assert "new_runs.drop(index=['m'])" in rows and "runs.exclude(mask" not in rows
+
+
+def test_group_label_warnings_name_rows_of_new_runs_as_the_update_does(fit):
+    """A group label with surrounding spaces was named at "rows 0 (0-based data rows, header
+    not counted)": new_runs is a DataFrame, its rows are named by their labels, as the
+    update's other messages say."""
+    spaced = _new_run(11, "a ")
+    _, told = said(combined_table, fit, spaced)
+    (label,) = [m for _, m in told if "surrounding spaces" in m]
+    assert "rows 0 (row labels of new_runs)" in label

@@ -340,7 +340,12 @@ def check_new_runs(
     checked.index = pd.Index(earlier + list(new_labels), dtype=object)
     accepted = list(pd.Index(new_labels)[np.asarray(new_accepted, bool)])
     check_plausible(
-        checked, row_note=NEW_RUNS_NOTE, given=given, accepted_rows=accepted, known_rows=earlier
+        checked,
+        row_note=NEW_RUNS_NOTE,
+        given=given,
+        accepted_rows=accepted,
+        known_rows=earlier,
+        leave_out=lambda labels: leave_out_code(new_runs, labels),
     )
     key = [c for c in CANONICAL if c in checked]
     quiet = checked.index.isin(earlier + accepted)
@@ -522,6 +527,7 @@ def read_new_frame(fit: Fit, new_runs: pd.DataFrame, units=None) -> RunTable:
         compute_model=fit.compute_model,
         allow_missing_loss=True,
         accepted_rows=new_runs.index,
+        row_note=NEW_RUNS_NOTE,  # its messages name rows as the update's others do
     )
 
 

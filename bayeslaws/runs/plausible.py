@@ -242,6 +242,7 @@ def check_plausible(
     given: list | None = None,
     accepted_rows=None,
     known_rows=None,
+    leave_out=None,
 ) -> list[str]:
     """Warn (:class:`PlausibilityWarning`) about implausible magnitudes of a canonical table:
     N (parameters), D (tokens), C (FLOPs) outside ``PLAUSIBLE`` and tokens per parameter outside
@@ -258,8 +259,11 @@ def check_plausible(
     other rows, and the per-row checks compare those with the whole table's medians.
     ``known_rows``: labels of rows checked before (a fit's runs, beside new ones in
     ``fit.update``): counted in every median like other rows but never named, and with them
-    the whole-column messages, said when those rows were loaded, are not repeated."""
+    the whole-column messages, said when those rows were loaded, are not repeated.
+    ``leave_out``: how a message says to leave its rows out, labels -> text (default: a run
+    table's, :data:`~.messages.EXCLUDE_HINT`; ``fit.update`` gives ``new_runs.drop(...)``)."""
     units = units or {}
+    leave_out = leave_out or exclude_hint
     note = row_note or row_note_of(df.index)
     given = [c for c in ("N", "D", "C") if c in df] if given is None else list(given)
     accepted = df.index.isin(list(accepted_rows or ()))
@@ -305,7 +309,7 @@ def check_plausible(
                 f"is it in other units (or another quantity)? Check the column mapping and units="
             )
         elif column in given or column != "C":  # a derived C follows its N and D rows
-            found, rows = _implausible_rows(df, column, given, note, quiet)
+            found, rows = _implausible_rows(df, column, given, note, quiet, leave_out)
             messages += found
             if column != "C":
                 flagged |= rows
@@ -324,7 +328,7 @@ def check_plausible(
                 f"{high:g}]: N or D is probably in other units ({fix})"
             )
         elif not pair:  # with N and D both scaled, a row's D/N waits for their units
-            messages += implausible_ratio_rows(df, flagged, note)
+            messages += implausible_ratio_rows(df, flagged, note, leave_out)
     if "lr" in df:
         median = float(np.nanmedian(checked["lr"]))
         if median > LR_HIGH:
@@ -334,7 +338,9 @@ def check_plausible(
         if median < BATCH_TOKENS_LOW:
             say_column(_batch_message(median))
         if "D" in df:
-            messages += _batch_above_tokens_rows(df, quiet, note, units.get("batch_size"))
+            messages += _batch_above_tokens_rows(
+                df, quiet, note, units.get("batch_size"), leave_out
+            )
     if "loss" in df:
         loss = df["loss"].to_numpy(float)
         finite = np.isfinite(loss)
@@ -360,16 +366,22 @@ def check_plausible(
                         f"{int(far.sum())} run(s) have a loss above {LOSS_OUTLIER_FACTOR:g}x the "
                         f"table's median ({overall:.3g}): {at_rows(df.index[far], note)} (e.g. "
                         f"{format_values(loss[far], 3)}). Diverged runs? They are kept; exclude "
-                        f"them ({EXCLUDE_HINT}), or mark them in a 'diverged' column for a "
-                        "hyperparameter law"
+                        f"them ({leave_out(df.index[far])}), or mark them in a 'diverged' column "
+                        "for a hyperparameter law"
                     )
     for message in messages:
         warnings.warn(message, PlausibilityWarning, stacklevel=user_stacklevel())
     return messages
 
 
+def exclude_hint(labels) -> str:
+    """How to leave rows of a run table out (``labels``: theirs; the same text for any):
+    :data:`~.messages.EXCLUDE_HINT`, in both forms."""
+    return EXCLUDE_HINT
+
+
 def _implausible_rows(
-    df: pd.DataFrame, column: str, given: list, note: str, skip: np.ndarray
+    df: pd.DataFrame, column: str, given: list, note: str, skip: np.ndarray, leave_out=exclude_hint
 ) -> tuple[list[str], np.ndarray]:
     """Messages naming the rows (other than the ``skip`` ones: accepted) whose ``column`` (N
     parameters, D tokens, C FLOPs) lies outside ``PLAUSIBLE`` while the column's median does
@@ -387,12 +399,14 @@ def _implausible_rows(
                 f"{at_rows(df.index[bad], note)} (e.g. {format_values(values[bad], 3)}), far "
                 f"from the column's median {median:.3g}: are these rows in other units (e.g. "
                 f"millions) or mistyped? Fix their values (a unit scales the whole column), or "
-                f"exclude them ({EXCLUDE_HINT})"
+                f"exclude them ({leave_out(df.index[bad])})"
             )
     return messages, below | above
 
 
-def implausible_ratio_rows(df: pd.DataFrame, flagged: np.ndarray, note: str) -> list[str]:
+def implausible_ratio_rows(
+    df: pd.DataFrame, flagged: np.ndarray, note: str, leave_out=exclude_hint
+) -> list[str]:
     """A message naming the rows (other than the ``flagged`` ones) whose tokens per parameter
     D/N lie outside ``TOKENS_PER_PARAM`` while the table's median D/N does not."""
     low, high = TOKENS_PER_PARAM
@@ -405,12 +419,12 @@ def implausible_ratio_rows(df: pd.DataFrame, flagged: np.ndarray, note: str) -> 
         f"the tokens per parameter D/N of {int(bad.sum())} run(s) lie outside [{low:g}, "
         f"{high:g}] at {at_rows(df.index[bad], note)} (e.g. {format_values(ratio[bad], 3)}), "
         f"far from the table's median {median:.3g}: is N or D of these rows in other units, "
-        f"or mistyped? Fix their values, or exclude them ({EXCLUDE_HINT})"
+        f"or mistyped? Fix their values, or exclude them ({leave_out(df.index[bad])})"
     ]
 
 
 def _batch_above_tokens_rows(
-    df: pd.DataFrame, quiet: np.ndarray, note: str, unit=None
+    df: pd.DataFrame, quiet: np.ndarray, note: str, unit=None, leave_out=exclude_hint
 ) -> list[str]:
     """A message naming the rows (other than the ``quiet`` ones) whose batch_size (tokens)
     exceeds their training tokens D: a run of fewer than one optimizer step, most likely a
@@ -435,7 +449,7 @@ def _batch_above_tokens_rows(
         f"column 'batch_size' (tokens) exceeds the training tokens D of {int(bad.sum())} "
         f"run(s) at {at_rows(df.index[bad], note)} (e.g. batch_size "
         f"{format_values(batch[bad], 3)} vs D {format_values(tokens[bad], 3)}): fewer than "
-        f"one optimizer step per run. {cause}, or exclude them ({EXCLUDE_HINT})"
+        f"one optimizer step per run. {cause}, or exclude them ({leave_out(df.index[bad])})"
     ]
 
 

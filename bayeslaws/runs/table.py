@@ -541,6 +541,7 @@ def load_runs(
     allow_missing_loss: bool = False,
     accepted_rows=None,
     ignore_columns=None,
+    row_note: str | None = None,
 ) -> RunTable:
     """Load training runs into a validated :class:`RunTable`.
 
@@ -597,6 +598,10 @@ def load_runs(
         (:func:`leave_out_columns`). The columns are dropped right after reading, so rows keep
         their numbers; the table's ``source`` ends in "(column 'D' left out)". A ``source``
         column left out still says which rows are SIMULATED (:attr:`RunTable.simulated`).
+    row_note : what the row labels count in messages (and :attr:`RunTable.row_note`), e.g.
+        ``fit.update``'s "row labels of new_runs"; default (None): a file's and a DataFrame with
+        the default index's 0-based data rows (:data:`~.messages.ROWS_NOTE`), another
+        DataFrame's labels, a RunTable's own.
 
     Raises
     ------
@@ -649,7 +654,9 @@ def load_runs(
             f"the table has more than one column named {name!r}; give each column its own name"
         )
     # what the row numbers of messages count: a file's data rows from 0, or a DataFrame's labels
-    if isinstance(data, pd.DataFrame):
+    if row_note is not None:  # the caller's (fit.update: "row labels of new_runs")
+        note = row_note
+    elif isinstance(data, pd.DataFrame):
         note = ROWS_NOTE if df.index.equals(pd.RangeIndex(len(df))) else LABELS_NOTE
     else:  # a RunTable says what its labels count (from its own input); a file: data rows
         note = data.row_note if isinstance(data, RunTable) else ROWS_NOTE
