@@ -22,14 +22,14 @@ predict them: the held-out vertices against the authors' interpolated optima (op
 one row over all configurations, "90% N_opt coverage", k/n inside, beside the authors' bootstrap
 sd of ln N_opt), and the held-out points' losses against 90% predictive intervals (new-budget
 scatter included). The held-out points scored are chosen without their losses
-(``near_minimum`` of the predicted loss): per held-out budget, those whose PREDICTED loss (the
-held-out fit's posterior median at the point) is within ``--window`` of the lowest predicted loss
-at that budget, and at least the ``min_keep`` lowest predicted; the fitted budgets' rule
-(window on the observed losses) would select on the outcome there. The old score, windowed by the
-held-out budget's own minimum (selection on outcome), is kept beside it in the note and in
-porian_detail.csv
-(holdout_*_windowed_by_outcome). The held-out rows' notes and porian_detail.csv
-(holdout_max_r_hat, holdout_divergences) carry the held-out fit's sampler diagnostics.
+(``bayeslaws.laws.isoflop.near_budget_minimum`` of the predicted loss): per held-out budget, those
+whose PREDICTED loss (the held-out fit's posterior median at the point) is within ``--window`` of
+the lowest predicted loss at that budget, and at least the ``min_keep`` lowest predicted; the
+fitted budgets' rule (window on the observed losses) would select on the outcome there. The old
+score, windowed by the held-out budget's own minimum (selection on outcome), is kept beside it in
+the note and in porian_detail.csv (holdout_*_windowed_by_outcome). The held-out rows' notes and
+porian_detail.csv (holdout_max_r_hat, holdout_divergences) carry the held-out fit's sampler
+diagnostics.
 
 Beside it, (3) a full Chinchilla surface L = E + A/N^alpha + B/D^beta fitted to every isoFLOP
 point of the configuration (no window; D = tokens), whose N_opt exponent beta/(alpha+beta) comes
@@ -63,6 +63,7 @@ import numpy as np
 import pandas as pd
 
 import bayeslaws as bl
+from bayeslaws.laws.isoflop import near_budget_minimum
 from bayeslaws.posterior.allocation import allocation_laws
 from bayeslaws.runs import bundled, compute
 
@@ -111,21 +112,12 @@ def median_verdict(median: float, lower: float, upper: float) -> str:
     return f"our median {where} the published 95% interval"
 
 
-def near_minimum(loss, C, window: float, min_keep: int) -> np.ndarray:
-    """Per point (rows of ``loss`` and ``C``, Series on one index): whether its ``loss`` is within
-    ``window`` (relative) of the lowest at its budget C, or among the ``min_keep`` lowest
-    there; a boolean array in row order."""
-    by = pd.Series(np.asarray(loss, float), index=C.index).groupby(C)
-    rel = by.obj / by.transform("min") - 1
-    return ((rel <= window) | (by.rank(method="first") <= min_keep)).to_numpy()
-
-
 def config_runs(config: dict, window: float, min_keep: int = 3, offsets: bool = True):
     runs = porian_runs(config)
     # The isoFLOP curves are strongly asymmetric far from the optimum (losses up to 2x the
     # minimum on the large-N side), where no parabola fits: keep, per budget, the points within
     # ``window`` (relative) of that budget's lowest loss, and at least the ``min_keep`` lowest.
-    near = near_minimum(runs.df["loss"], runs.df["C"], window, min_keep)
+    near = near_budget_minimum(runs.df["loss"], runs.df["C"], window, min_keep)
     far = f"isoFLOP points more than {window:.0%} above their budget's minimum"
     runs = runs.exclude(~near, far)
     # const and kaplan decay: one training run per size, labelled by the loader (``run``)
@@ -290,7 +282,7 @@ def plain_fits(
             }
             for deg, name in ((2, "parabola"), (3, "cubic")):
                 logc, vert = [], []
-                near = df[near_minimum(df["loss"], df["C"], window, deg + 1)]
+                near = df[near_budget_minimum(df["loss"], df["C"], window, deg + 1)]
                 for C, b in near.groupby("C"):
                     x = np.log(b["N"].to_numpy())
                     coef = np.polyfit(x, np.log(b["loss"].to_numpy()), deg)
@@ -522,7 +514,7 @@ def main(argv=None) -> pd.DataFrame:
             loss = held_df["loss"].to_numpy()
             inside_all = (pred["lower"].to_numpy() <= loss) & (loss <= pred["upper"].to_numpy())
             rel_all = np.abs(pred["median"].to_numpy() / loss - 1)
-            scored = near_minimum(pred["median"], held_df["C"], args.window, min_keep)
+            scored = near_budget_minimum(pred["median"], held_df["C"], args.window, min_keep)
             inside, rel_err = inside_all[scored], rel_all[scored]
             by_outcome = held_df.index.isin(runs.df.index)  # the old score: selection on outcome
             inside_old = inside_all[by_outcome]

@@ -13,6 +13,8 @@ import pandas as pd
 import pytest
 from conftest import repo_script, shared_or_skip
 
+from bayeslaws.laws.isoflop import near_budget_minimum
+
 
 def _porian():
     return repo_script("paper_repro/porian.py", "paper_repro_porian_holdout")
@@ -22,7 +24,6 @@ def test_near_minimum_keeps_the_window_or_the_lowest_per_budget():
     """Per budget: within the window of the lowest value (the held-out fit's predicted loss),
     or among the min_keep lowest; the rule the fitted budgets' window applies to the observed
     losses."""
-    porian = _porian()
     held = pd.DataFrame(
         {
             "C": [1e19] * 5 + [2e19] * 3,
@@ -31,9 +32,24 @@ def test_near_minimum_keeps_the_window_or_the_lowest_per_budget():
         index=range(10, 18),
     )
     predicted = [1.04, 1.00, 1.02, 1.10, 1.30, 2.0, 2.5, 3.0]
-    keep = porian.near_minimum(pd.Series(predicted, held.index), held["C"], 0.05, 2)
+    keep = near_budget_minimum(pd.Series(predicted, held.index), held["C"], 0.05, 2)
     # 1e19: 1.04 and 1.02 within 5% of 1.00; 2e19: only the min_keep=2 lowest predicted
     assert keep.tolist() == [True, True, True, False, False, True, True, False]
+
+
+def test_near_budget_minimum_groups_budgets_as_the_law_does_and_checks_its_input():
+    """The window moved from paper_repro/porian.py into the package (law 'isoflop''s module):
+    budgets that differ by rounding (within the law's BUDGET_RTOL) are one budget, as the law
+    fits them; a bad window, min_keep or length is refused naming it."""
+    C = [1e19, 1e19 * (1 + 1e-4), 1e19, 3e19, 3e19]
+    loss = [1.00, 1.20, 1.03, 2.0, 2.5]
+    assert near_budget_minimum(loss, C, 0.05, 1).tolist() == [True, False, True, True, False]
+    with pytest.raises(ValueError, match="window"):
+        near_budget_minimum(loss, C, 0.0)
+    with pytest.raises(ValueError, match="min_keep"):
+        near_budget_minimum(loss, C, 0.05, 0)
+    with pytest.raises(ValueError, match="one length"):
+        near_budget_minimum(loss[:4], C, 0.05)
 
 
 def _scored(note: str) -> int:

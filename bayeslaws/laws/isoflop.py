@@ -89,7 +89,7 @@ import numpyro.distributions as dist
 import pandas as pd
 
 from ..runs import PlausibilityWarning, RunTableError
-from ..runs.checks import check_probability, is_real
+from ..runs.checks import check_integer, check_positive, check_probability, is_real
 from ..runs.table import label_key, label_text
 from ..runs.warn import user_stacklevel
 from .contract import (
@@ -142,6 +142,32 @@ def budget_levels(C, rtol: float = BUDGET_RTOL):
     levels = np.asarray(levels)
     index = np.argmin(np.abs(np.log(C[:, None]) - np.log(levels[None, :])), axis=1)
     return levels, index.astype(np.int32)
+
+
+def near_budget_minimum(loss, C, window: float, min_keep: int = 3) -> np.ndarray:
+    """Per isoFLOP point (``loss`` and ``C`` FLOPs, 1-D of one length, in row order): whether
+    its loss is within ``window`` (relative, > 0) of the lowest at its budget (budgets as the
+    law reads them: :func:`budget_levels`), or among the ``min_keep`` (>= 1) lowest there. A
+    boolean (n,) array. Far from their optimum isoFLOP curves can be strongly asymmetric (Porian
+    et al.'s reach 2x the minimum on the large-N side), where neither the parabola nor the
+    cubic fits; leave those points out, recorded, before fitting:
+    ``runs.exclude(~near_budget_minimum(runs.df["loss"], runs.df["C"], 0.05), reason=...)``.
+    A missing loss is never near (it is not among the lowest either)."""
+    window = check_positive("window", window, "relative loss above each budget's lowest")
+    min_keep = check_integer("min_keep", min_keep, 1)
+    loss = np.asarray(loss, float)
+    C = np.asarray(C, float)
+    if loss.ndim != 1 or loss.shape != C.shape:
+        raise ValueError(
+            f"loss and C must be 1-D of one length (one per point); got shapes {loss.shape} "
+            f"and {C.shape}"
+        )
+    _, level = budget_levels(C)
+    frame = pd.DataFrame({"loss": loss, "level": level})
+    by = frame.groupby("level")["loss"]
+    near = frame["loss"] / by.transform("min") - 1 <= window
+    lowest = by.rank(method="first") <= min_keep
+    return (near | lowest).to_numpy(bool)
 
 
 def near_budgets(levels, rtol: float = NEAR_BUDGET_RTOL) -> list[list[float]]:
