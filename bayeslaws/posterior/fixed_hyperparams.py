@@ -9,7 +9,8 @@ fixed (lr, B) are both computed from the same draw; a Chinchilla surface
 L = E + A N^-alpha + B D^-beta is least-squares fitted (in log loss) to each set of cell
 losses, as the paper does with its grid, and its compute-optimal size at the budget is found
 under the fit's compute model. The relative size change N_opt(fixed) / N_opt(optimal) - 1, over
-draws, is the answer with its interval; the sign is settled when the interval excludes 0.
+draws, is the answer with its interval; the sign is settled when the interval excludes 0 and
+the fit passed its sampler check (``fit.diagnostics.problems`` empty).
 """
 
 from __future__ import annotations
@@ -265,7 +266,49 @@ def off_sweep(setting: dict, outside: dict, ranges: dict) -> str:
     return " and ".join(parts)
 
 
+SAMPLER_SHOWN = 3  # problems the verdict names before "and N more" (all in fit.diagnostics)
+
+
+def sampler_trouble(problems: list[str]) -> str:
+    """The fit's sampler problems (``fit.diagnostics.problems``) in short, for a verdict: each
+    one's head, before the parameters it names (' for ...') or its advice (': ...'), the first
+    ``SAMPLER_SHOWN`` of them; '' when there are none."""
+    heads = [p.split(" for ")[0].split(": ")[0] for p in problems]
+    more = len(heads) - SAMPLER_SHOWN
+    return "; ".join(heads[:SAMPLER_SHOWN]) + (f"; and {more} more" if more > 0 else "")
+
+
 def _verdict(
+    median: float,
+    lower: float,
+    upper: float,
+    ci: float,
+    at_boundary: float,
+    far: tuple[str, float] | None = None,
+    off: str = "",
+    trouble: str = "",
+) -> str:
+    """:func:`_answer_verdict`, not settled when the fit's sampler check failed (``trouble``:
+    :func:`sampler_trouble`, '' when it passed): every draw the answer reads inherits it, so the
+    sentence says so first, then any other reason it is not settled."""
+    verdict = _answer_verdict(median, lower, upper, ci, at_boundary, far, off)
+    if not trouble:
+        return verdict
+    lead = (
+        f"not settled: the fit's sampler check failed: {trouble}; refit with more draws (the "
+        f"size change there: {median:+.0%}, {ci:.0%} interval [{lower:+.0%}, {upper:+.0%}])"
+    )
+    if verdict.startswith("not settled: "):
+        return f"{lead}; also {verdict.removeprefix('not settled: ')}"
+    if far is None:
+        return lead
+    return (
+        f"{lead}; this far out ({far_words(far)}) the interval is the fitted law's uncertainty "
+        f"alone and does not include {BENDS}"
+    )
+
+
+def _answer_verdict(
     median: float,
     lower: float,
     upper: float,
@@ -350,8 +393,10 @@ def fixed_vs_optimal(
     Returns one row (units in ``attrs["units"]``): C, lr, batch_size, ``n_opt_optimal`` and
     ``n_opt_fixed`` (medians, params), ``size_change`` median / lower / upper (N_opt(fixed) /
     N_opt(optimal) - 1, a fraction), ``settled`` (the interval excludes 0, at most ``EDGE_SHARE`` of
-    the draws hit the searched sizes' edge and the setting is within ``FAR_DECADES`` of the swept
-    range) and ``verdict`` (a sentence saying so, or why not), ``at_boundary`` (share of draws whose
+    the draws hit the searched sizes' edge, the setting is within ``FAR_DECADES`` of the swept
+    range and the fit passed its sampler check) and ``verdict`` (a sentence saying so, or why not),
+    ``sampler_ok`` (the fit's ``diagnostics.problems`` is empty: R-hat, ESS, divergences; when not,
+    the verdict names them in short and says to refit), ``at_boundary`` (share of draws whose
     refitted N_opt hit the edge of the searched sizes; warned when > 0), ``ci``, ``n_draws``, and
     how far the budget and the refits' median N_opt and D_opt lie outside the fitted range (signed
     decades, 0 inside; :func:`outside_fitted`): ``C_outside_decades``, ``N_outside_decades``,
@@ -436,12 +481,16 @@ def fixed_vs_optimal(
     swept = group_ranges(fit)
     set_outside = setting_outside(setting, swept)
     off = off_sweep(setting, set_outside, swept)  # warned by check_range (or the derived check)
-    settled = bool(lower > 0 or upper < 0) and at_boundary <= EDGE_SHARE and not off
+    problems = list(fit.diagnostics.problems)  # warned at fit and load (SamplerWarning)
+    settled = (
+        bool(lower > 0 or upper < 0) and at_boundary <= EDGE_SHARE and not off and not problems
+    )
     outside = outside_fitted(
         fit, float(C), float(np.median(n_optimal)), float(np.median(n_fixed)), compute_model
     )
     warn_far(fit, float(C), outside)
-    verdict = _verdict(median, lower, upper, ci, at_boundary, farthest(outside), off)
+    trouble = sampler_trouble(problems)
+    verdict = _verdict(median, lower, upper, ci, at_boundary, farthest(outside), off, trouble)
     out = pd.DataFrame(
         [
             {
@@ -454,6 +503,7 @@ def fixed_vs_optimal(
                 "size_change_lower": lower,
                 "size_change_upper": upper,
                 "settled": settled,
+                "sampler_ok": not problems,
                 "at_boundary": at_boundary,
                 "verdict": verdict,
                 "ci": ci,

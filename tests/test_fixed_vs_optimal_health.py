@@ -1,0 +1,95 @@
+"""fixed_vs_optimal is not "settled" on a fit whose sampler check failed (fit.diagnostics.problems:
+R-hat, ESS, divergences): it said "settled" from the interval alone, so a user acting on it acted
+on an unconverged posterior. The session's tiny law "sweep" fit (1 chain x 150 draws) is such a
+fit; a copy of it with its problems cleared stands for a healthy one (same draws, same answer)."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import warnings
+
+import numpy as np
+
+import bayeslaws as bl
+from bayeslaws.posterior import fixed_hyperparams as fh
+
+SIZE_COLUMNS = ["n_opt_optimal", "n_opt_fixed", "size_change_lower", "size_change_upper"]
+
+
+def _answer(fit, C):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return bl.fixed_vs_optimal(fit, C, n_draws=12).iloc[0]
+
+
+def _with_problems(fit, problems):
+    """A copy of ``fit`` whose sampler diagnostics report ``problems`` (the same draws)."""
+    out = copy.copy(fit)
+    out.diagnostics = dataclasses.replace(fit.diagnostics, problems=list(problems))
+    return out
+
+
+def test_an_unhealthy_fit_is_not_settled_and_the_verdict_says_why(small_sweep_sweep_fit):
+    fit = small_sweep_sweep_fit
+    assert fit.diagnostics.problems  # 150 draws of one chain: too few, low ESS
+    C = float(np.sqrt(np.prod(fit.record.ranges["C"])))  # inside the fitted budgets
+    healthy = _answer(_with_problems(fit, []), C)
+    row = _answer(fit, C)
+    # the healthy copy is settled by its interval: the case the old code passed on to the user
+    assert healthy["settled"] == (
+        healthy["size_change_lower"] > 0 or healthy["size_change_upper"] < 0
+    )
+    assert healthy["settled"], "precondition: the interval at this budget excludes 0"
+    assert healthy["verdict"].startswith("settled: ")
+    # the same draws give the same numbers; only the health differs
+    assert [row[c] for c in SIZE_COLUMNS] == [healthy[c] for c in SIZE_COLUMNS]
+    assert not row["settled"]
+    assert healthy["sampler_ok"] and not row["sampler_ok"]
+    assert row["verdict"].startswith("not settled: the fit's sampler check failed: ")
+    assert "refit with more draws" in row["verdict"]
+    assert fh.sampler_trouble(fit.diagnostics.problems) in row["verdict"]
+
+
+def test_a_named_sampler_problem_alone_unsettles_it(small_sweep_sweep_fit):
+    """One R-hat problem, given by hand, is enough; the verdict names it in short."""
+    fit = small_sweep_sweep_fit
+    C = float(np.sqrt(np.prod(fit.record.ranges["C"])))
+    problem = "R-hat > 1.01 for ['alpha' (1.2)]"
+    row = _answer(_with_problems(fit, [problem, "more draws (draws=, warmup=) may help"]), C)
+    assert not row["settled"]
+    assert not row["sampler_ok"]
+    assert "sampler check failed: R-hat > 1.01; more draws (draws=, warmup=) may help;" in (
+        row["verdict"]
+    )
+
+
+def test_sampler_trouble_is_short():
+    problems = [
+        "R-hat > 1.01 for ['a' (1.1), 'b' (1.05)]",
+        "ess_bulk < 400 for ['a']",
+        "3 divergent transitions of 400: raise target_accept or reparametrise",
+        "likely cause: too few runs",
+    ]
+    assert fh.sampler_trouble([]) == ""
+    assert fh.sampler_trouble(problems) == (
+        "R-hat > 1.01; ess_bulk < 400; 3 divergent transitions of 400; and 1 more"
+    )
+
+
+def test_verdict_with_sampler_trouble_keeps_the_other_reasons():
+    trouble = "R-hat > 1.01"
+    text = fh._verdict(0.34, 0.29, 0.37, 0.9, 0.0, trouble=trouble)
+    assert text == (
+        "not settled: the fit's sampler check failed: R-hat > 1.01; refit with more draws (the "
+        "size change there: +34%, 90% interval [+29%, +37%])"
+    )
+    # an interval that includes 0 is said as well
+    text = fh._verdict(0.1, -0.1, 0.3, 0.9, 0.0, trouble=trouble)
+    assert text.endswith("; also the 90% interval [-10%, +30%] includes 0")
+    # far outside the range: the interval still leaves out the risk that the law bends there
+    text = fh._verdict(0.34, 0.29, 0.37, 0.9, 0.0, ("C_outside_decades", 2.7), trouble=trouble)
+    assert text.startswith("not settled: the fit's sampler check failed")
+    assert text.endswith("does not include the risk that the law bends there")
+    # without trouble the sentence is as before
+    assert fh._verdict(0.34, 0.29, 0.37, 0.9, 0.0) == fh._answer_verdict(0.34, 0.29, 0.37, 0.9, 0.0)
