@@ -11,8 +11,12 @@ of cells with no converged run (no optimum to select: they drop out of the regre
 cell (:func:`~bayeslaws.runs.cells.cell_table`). A selected run at the edge of its cell's grid
 (the cell's smallest or largest lr or batch size) is taken as the optimum although the optimum
 may lie beyond the grid: their number is recorded (law state ``grid_edge``) and a
-``PlausibilityWarning`` says it. The method has no groups: a table with several groups is
-refused (law ``"hyperparams"`` fits group offsets).
+``PlausibilityWarning`` says it; thin cells (fewer than 3 lr or batch values,
+:func:`.data.thin_cells`, which laws "sweep" and "hyperparams" warn about) get no warning of their
+own, because with at most 2 values over a cell's runs every value is the cell's smallest or
+largest, so its selected run is always one of those grid-edge runs, already counted, named and
+warned. The method has no groups: a table with several groups is refused (law
+``"hyperparams"`` fits group offsets).
 
 Stage 2 (the model): a linear regression of ln lr and ln B (tokens) of the selected runs on
 [1, ln N, ln D] (centred logs: N_ref, D_ref the geometric means of the cells with a selected
