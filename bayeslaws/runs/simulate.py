@@ -719,6 +719,13 @@ def simulate_liang_isoflop(
     ``curvature`` and ``noise_sd``), its changed fields (:func:`truth_label`).
     ``bl.load_runs(df)`` loads it when k = 6; for another k, ``bl.load_runs(df,
     compute_model=k)`` (the source then ends in `` compute_model=k``: :func:`compute_label`).
+
+    The defaults' smallest point (row 0: N_opt(1e17) / 10 = 4.07e+05 params, below Liang et al.'s
+    ~1M-parameter smallest model) has D/N = 1.0e+05 tokens per parameter, so
+    ``bl.load_runs(df)`` gives a PlausibilityWarning on D/N at row 0. The defaults are kept
+    because paper_repro/results/liang.csv is made from them: vet that row with
+    ``bl.load_runs(df, accepted_rows=[0])``, or keep every size >= 1e6 params (the paper's
+    grid) with ``spread_decades=0.6``.
     """
     truth = LiangTruth() if truth is None else truth
     budgets = np.atleast_1d(_positive_values("budgets", budgets, "FLOPs"))
