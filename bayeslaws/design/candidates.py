@@ -63,8 +63,11 @@ def real_number(name: str, value, what: str) -> None:
 
 
 def step_factor(name: str, value) -> float:
-    """A grid's step: a finite number > 1 (the factor between neighbouring values)."""
-    if not is_real(value) or not math.isfinite(value) or value <= 1:
+    """A grid's step: a finite number > 1 (the factor between neighbouring values); anything
+    but a real number (text, a bool, a sequence) is an
+    :class:`~bayeslaws.runs.checks.ArgumentTypeError` naming ``name``."""
+    real_number(name, value, "the factor between neighbouring values, > 1")
+    if not math.isfinite(value) or value <= 1:
         raise ValueError(
             f"{name} must be a finite number > 1 (the factor between neighbouring values), "
             f"got {value!r}"
@@ -155,7 +158,8 @@ def isoflop_candidates(
     compute model (``compute_model``, else the fit's, else 6ND), which the table records (see
     the module docstring): the design costs these runs by it.
     ``spread_decades`` (decades) and ``tokens_per_param`` are single numbers: anything else (a
-    string, a sequence) is an :class:`~bayeslaws.runs.checks.ArgumentTypeError` naming it.
+    string, a sequence) is an :class:`~bayeslaws.runs.checks.ArgumentTypeError` naming it; C
+    and ``center`` take numbers only (True or text is one too).
 
     ``group``: for a grouped fit, the fitted group whose median N_opt(C) centres the lines (a
     label the fit does not know is refused, as by ``predict``). Without it a grouped fit's lines
@@ -427,10 +431,11 @@ def check_candidates(fit, cands, group=None) -> pd.DataFrame:
 
 
 def number_column(df: pd.DataFrame, col: str) -> np.ndarray:
-    """Column ``col`` of the candidates ``df`` as finite positive floats (``positive``; numbers
-    given as text are read). True/False values are an
-    :class:`~bayeslaws.runs.checks.ArgumentTypeError` naming the column and rows: a boolean
-    read as 0/1 is never a size, a count or a cost."""
+    """Column ``col`` of the candidates ``df`` as finite positive floats (``positive``). A
+    table's cells given as text that spell a number (``"1e9"``, e.g. read from a file) are read
+    as that number; other text is a ValueError naming the column and rows. True/False values
+    are an :class:`~bayeslaws.runs.checks.ArgumentTypeError` naming the column and rows: a
+    boolean read as 0/1 is never a size, a count or a cost."""
     raw = df[col]
     flagged = np.flatnonzero(bool_cells(raw))
     if len(flagged):
@@ -439,7 +444,21 @@ def number_column(df: pd.DataFrame, col: str) -> np.ndarray:
             f"{rows_text(flagged)} (counted from 0): map the right column (a boolean column "
             "would be read as 0/1)"
         )
-    return positive(f"cands[{col!r}]", raw.to_numpy())
+    return positive(f"cands[{col!r}]", text_as_numbers(raw, f"cands[{col!r}]"))
+
+
+def text_as_numbers(raw: pd.Series, name: str) -> np.ndarray:
+    """A table column ``raw`` (named ``name`` for the message) as floats, its text cells read
+    as the numbers they spell; a cell that spells none is a ValueError naming its rows."""
+    values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    unread = np.flatnonzero(np.isnan(values) & raw.notna().to_numpy(bool))
+    if len(unread):
+        raise ValueError(
+            f"{name} holds values that are not numbers at rows {rows_text(unread)} (counted "
+            f"from 0), e.g. {raw.iloc[unread[0]]!r}: give plain numbers (e.g. 4.4e9 parameters, "
+            "not '4.4B')"
+        )
+    return values
 
 
 def check_sizes(df: pd.DataFrame, given: list) -> None:

@@ -20,32 +20,22 @@ import pandas as pd
 from ..laws.optimum import EDGE_SHARE
 from ..posterior import allocation_draws, quantity_draws, query_frame
 from ..posterior.allocation import FAR_SHARE, WARN_DECADES, far_draws, kink_warning
+from ..posterior.draws import positive_array
 from ..posterior.extrapolation import DEFAULT_METHOD, check_method
 from ..posterior.extrapolation.drift import flops_as_ranged
 from ..posterior.model import FULL_MODELS
-from ..runs.checks import rows_text
 from ..runs.compute import as_compute_model
 from ..runs.warn import user_stacklevel
 
 
 def positive(name: str, value) -> np.ndarray:
-    """A non-empty 1-d array of finite positive floats (a scalar becomes length 1)."""
-    if value is None:
+    """A non-empty 1-d array of finite positive floats (a scalar becomes length 1), as
+    :func:`~bayeslaws.posterior.draws.positive_array` reads it (numbers only: booleans and
+    text are an :class:`~bayeslaws.runs.checks.ArgumentTypeError` naming ``name``, never a
+    True read as 1 or a '1e9' read silently); None is a ValueError (``name`` is required)."""
+    arr = positive_array(name, value)
+    if arr is None:
         raise ValueError(f"{name} is required")
-    try:
-        arr = np.atleast_1d(np.asarray(value, dtype=float))
-    except (TypeError, ValueError):
-        raise ValueError(
-            f"{name} must be a positive number or 1-d sequence, got {value!r}"
-        ) from None
-    if arr.ndim != 1 or arr.size == 0:
-        raise ValueError(f"{name} must be a positive number or non-empty 1-d sequence")
-    bad = ~np.isfinite(arr) | (arr <= 0)
-    if bad.any():
-        raise ValueError(
-            f"{name} must be finite and positive; bad at positions "
-            f"{rows_text(np.flatnonzero(bad).tolist())} (counted from 0)"
-        )
     return arr
 
 
