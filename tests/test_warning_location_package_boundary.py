@@ -4,7 +4,6 @@ beside the package (``bayeslaws_notebooks``) is the user's, and its warnings nam
 from __future__ import annotations
 
 import warnings
-from pathlib import Path
 
 from bayeslaws.runs import simulate as sim
 from bayeslaws.runs import warn
@@ -12,11 +11,11 @@ from bayeslaws.runs import warn
 
 # -- warn: inside the package by path components, not by text prefix ---------------------------
 def test_a_sibling_folder_of_the_package_is_not_package_code():
-    sibling = warn.PACKAGE_DIR + "_notebooks/analysis.py"
+    sibling = str(warn.PACKAGE_PATH) + "_notebooks/analysis.py"
     assert not warn._inside_package(sibling)
-    assert not warn._inside_package(warn.PACKAGE_DIR + "2/x.py")
+    assert not warn._inside_package(str(warn.PACKAGE_PATH) + "2/x.py")
     assert warn._inside_package(sim.__file__)
-    assert warn._inside_package(str(Path(warn.PACKAGE_DIR) / "runs" / "not_a_module_yet.py"))
+    assert warn._inside_package(str(warn.PACKAGE_PATH / "runs" / "not_a_module_yet.py"))
     assert not warn._inside_package("<stdin>")
 
 
@@ -35,11 +34,11 @@ def _warn_from(filename: str) -> warnings.WarningMessage:
 def test_a_warning_from_a_sibling_folder_points_at_its_own_line():
     """Code in ``.../bayeslaws_notebooks`` is the user's: the warning names its line (it named
     this test file, one frame further out)."""
-    sibling = warn.PACKAGE_DIR + "_notebooks/analysis.py"
+    sibling = str(warn.PACKAGE_PATH) + "_notebooks/analysis.py"
     caught = _warn_from(sibling)
     assert (caught.filename, caught.lineno) == (sibling, 2)
 
 
 def test_a_warning_from_package_code_still_points_past_it():
-    inside = str(Path(warn.PACKAGE_DIR) / "runs" / "_stand_in.py")
+    inside = str(warn.PACKAGE_PATH / "runs" / "_stand_in.py")
     assert _warn_from(inside).filename == __file__

@@ -84,6 +84,7 @@ from ..inference import load_fit
 from ..inference.update import read_new_frame
 from ..posterior.draws import check_fit
 from ..runs import RunTable
+from ..runs.checks import rows_text
 from ..runs.messages import ROWS_NOTE, at_rows
 from ..runs.repeats import MATCH_RTOL, group_key, group_keys, near_design
 from ..runs.table import label_text
@@ -331,16 +332,12 @@ def fit_row(fit, step: int, note: str = "") -> dict:
     }
 
 
-def _shown(labels: list) -> str:
-    return ", ".join(map(str, labels[:10])) + (" ..." if len(labels) > 10 else "")
-
-
 def _warn_unmatched(runs: pd.DataFrame, matched, step: int, has_proposal: bool) -> None:
     rows = [label for label, m in zip(runs.index, matched, strict=True) if m < 0]
     if rows:
         why = "" if has_proposal else " (the step has no proposal)"
         warnings.warn(
-            f"Campaign.record: new_runs rows {_shown(rows)} match no run proposed at step "
+            f"Campaign.record: new_runs rows {rows_text(rows)} match no run proposed at step "
             f"{step}{why} (within {MATCH_RTOL:.0%} in N, D, lr and batch_size where given, the "
             "same group): recorded as given, and the guardrails count them at their own N and D, "
             "so a proposed point "
@@ -360,7 +357,7 @@ def _warn_unrecorded(proposal: pd.DataFrame, runs: pd.DataFrame, step: int) -> N
     named = [f"(N {proposal['N'].iloc[i]:.4g}, D {proposal['D'].iloc[i]:.4g})" for i in left]
     warnings.warn(
         f"Campaign.record: {len(left)} of the {len(proposal)} run(s) proposed at step {step} "
-        f"were not recorded: {_shown(named)} (matched within "
+        f"were not recorded: {rows_text(named)} (matched within "
         f"{MATCH_RTOL:.0%} in N, D, lr and batch_size where given): the guardrails do not count "
         "them, so the next proposal may pick them again (e.g. a run that diverged); leave such a "
         "point out of the candidates to stop that",

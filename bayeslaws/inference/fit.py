@@ -81,12 +81,6 @@ class FitCache:
     def __getitem__(self, key: str):
         return self._entries[key]
 
-    def get_or_compute(self, key: str, compute):
-        """The entry under ``key``, computed by ``compute()`` and kept if absent."""
-        if key not in self._entries:
-            self[key] = compute()
-        return self._entries[key]
-
     def keys(self):
         return self._entries.keys()
 

@@ -33,7 +33,7 @@ from ..laws.contract import (
 from ..laws.likelihoods import check_family
 from ..laws.priors import priors_to_spec
 from ..runs import CANONICAL, RunTable, RunTableError, as_run_table
-from ..runs.checks import ArgumentTypeError
+from ..runs.checks import ArgumentTypeError, check_integer
 from ..runs.table import label_text
 from ..runs.warn import user_stacklevel
 from . import deferred, exported, identifiability, memory, padding, progress
@@ -273,12 +273,6 @@ def check_law_rebuilds(law_obj) -> None:
 def _short_repr(value, limit: int = 60) -> str:
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def _positive_int(name: str, value, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
 
 
 def _shapes(data: dict) -> tuple:
@@ -607,13 +601,13 @@ def _settings(
         raise ValueError(
             f"chain_method must be one of {CHAIN_METHODS} or None, got {chain_method!r}"
         )
-    chains = _positive_int("chains", chains)
+    chains = check_integer("chains", chains, 1)
     return {
         "chains": chains,
-        "warmup": _positive_int("warmup", warmup),
-        "draws": _positive_int("draws", draws),
+        "warmup": check_integer("warmup", warmup, 1),
+        "draws": check_integer("draws", draws, 1),
         "seed": int(seed),
-        "prior_draws": _positive_int("prior_draws", prior_draws, 0),
+        "prior_draws": check_integer("prior_draws", prior_draws, 0),
         "target_accept": float(target_accept),
         "dense_mass": bool(dense_mass),
         "chain_method": _chain_method(chain_method, chains),

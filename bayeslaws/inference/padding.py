@@ -20,7 +20,7 @@ import numpy as np
 from numpyro.primitives import Messenger
 
 MIN_BUCKET = 8
-STEPS_PER_DOUBLING = 4
+STEPS_PER_DOUBLING = 4  # sizes per doubling of the run count (a power of two)
 
 
 def bucket(n_runs: int) -> int:
@@ -28,7 +28,8 @@ def bucket(n_runs: int) -> int:
     24, 28, 32, 40, ... (k * 2^j, k in 4..7) that holds them."""
     if n_runs <= MIN_BUCKET:
         return MIN_BUCKET
-    step = 2 ** (int(np.floor(np.log2(n_runs))) - 2)  # a quarter of the doubling it lies in
+    doubling = 2 ** int(np.floor(np.log2(n_runs)))  # the doubling [2^j, 2^(j+1)) it lies in
+    step = doubling // STEPS_PER_DOUBLING
     return int(-(-n_runs // step) * step)
 
 

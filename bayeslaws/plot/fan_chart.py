@@ -26,12 +26,12 @@ from .figures import (
     training_frame,
 )
 from .ranges import mark_range, outside_range, outside_words, range_label
-from .words import N_LABEL, drawn_words, group_titled, sci
+from .words import D_LABEL, N_LABEL, drawn_words, group_titled, sci
 
 GROUP_MARKERS = ("o", "s", "^", "v", "D", "P", "X", "<", ">", "h")
 LEGEND_ROW_IN = 0.16  # inches: one legend entry at 7.5 points, with its spacing
 KIND_WORDS = {"mean": "the law's own uncertainty", "new_run": "what one new run would show"}
-OTHER_LABELS = {"D": "training tokens D", "C": "compute C (FLOPs)"}
+OTHER_LABELS = {"D": D_LABEL, "C": "compute C (FLOPs)"}
 
 
 def _input_value(name: str, x: float) -> str:

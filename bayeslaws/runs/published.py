@@ -52,10 +52,6 @@ YIN_GRID_LR = (7.5e-5, 1.1e-4, 1.7e-4, 2.5e-4, 3.8e-4, 5.7e-4)
 YIN_GRID_BATCH = (8.2e4, 1.6e5, 3.3e5)
 YIN_GRID_MARKED = {4e9: (8.2e4, 1.7e-4), 1e10: (1.6e5, 1.7e-4)}
 
-# DeepSeek's hyperparameter law quoted by Yin et al. (no N term; B in tokens, C in FLOPs).
-DEEPSEEK_ETA = (0.3118, -0.1250)
-DEEPSEEK_B = (0.2920, 0.3271)
-
 
 def yin_b_opt(N_params, D_tokens):
     """Yin et al.'s optimal batch size in tokens; N in parameters, D in tokens (broadcast)."""
@@ -88,7 +84,6 @@ LIANG_NOPT_COEF_PRINTED = 0.0009
 LIANG_DOPT = (186.8535, 0.4319)  # D_opt = k C^a (tokens)
 LIANG_LOPT_COEF = 2.3943
 LIANG_LOPT_EXP = -0.0273
-LIANG_BUDGETS = (1e17, 3e17, 6e17, 1e18, 3e18, 6e18)  # FLOPs
 
 # ---- Epoch AI's Chinchilla refit (Besiroglu et al. 2024) -------------------------------------
 # L = E + A/N^alpha + B/D^beta on 240 points (5 highest losses dropped), Huber on log loss;

@@ -11,7 +11,6 @@ from functools import lru_cache
 from pathlib import Path
 
 PACKAGE_PATH = Path(__file__).resolve().parents[1]  # .../bayeslaws, resolved once at import
-PACKAGE_DIR = str(PACKAGE_PATH)
 
 
 @lru_cache(maxsize=4096)

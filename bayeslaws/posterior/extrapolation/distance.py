@@ -507,39 +507,6 @@ def split_gp(law, post, df, keep, held_out, labels, groups) -> tuple[np.ndarray,
     return mean, sd
 
 
-def scale_out_residuals(
-    runs,
-    law,
-    likelihood,
-    priors,
-    *,
-    folds=DEFAULT_FOLDS,
-    chains=2,
-    warmup=300,
-    draws=300,
-    seed=0,
-    range_quantile=RANGE_QUANTILE,
-    gp=False,
-    purpose="extrapolation widening",
-):
-    """The scale-out splits (:func:`scale_out_splits`) pooled (:func:`pooled_splits`):
-    (residuals, variances, distances, fold summaries)."""
-    splits = scale_out_splits(
-        runs,
-        law,
-        likelihood,
-        priors,
-        folds=folds,
-        chains=chains,
-        warmup=warmup,
-        draws=draws,
-        seed=seed,
-        gp=gp,
-        purpose=purpose,
-    )
-    return pooled_splits(splits, as_queried(runs.df, law, runs.compute_model), range_quantile)
-
-
 def pooled_splits(splits: list[dict], df, range_quantile=RANGE_QUANTILE):
     """Scale-out ``splits`` of the training table ``df`` pooled: (residuals, variances,
     distances, fold summaries), each held-out run's distance (decades) outside its split's

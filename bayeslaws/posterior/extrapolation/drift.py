@@ -258,14 +258,6 @@ def prior_update(prior: dict, triples) -> dict:
     return state
 
 
-def triples_of(state: dict) -> list:
-    """The inner splits' data kept by :func:`prior_update`."""
-    return [
-        (np.asarray(c["residuals"]), np.asarray(c["variances"]), np.asarray(c["distances"]))
-        for c in state.get("cv", [])
-    ]
-
-
 # ---- learning tau ------------------------------------------------------------------------------
 def split_log_likelihood(residuals, variances, distances, taus=TAU_GRID) -> np.ndarray:
     """ln p(r | tau) of one split's held-out residual vector for each tau: (len(taus),).
