@@ -84,6 +84,7 @@ LIANG_NOPT_COEF_PRINTED = 0.0009
 LIANG_DOPT = (186.8535, 0.4319)  # D_opt = k C^a (tokens)
 LIANG_LOPT_COEF = 2.3943
 LIANG_LOPT_EXP = -0.0273
+LIANG_BUDGETS = (1e17, 3e17, 6e17, 1e18, 3e18, 6e18)  # FLOPs: the isoFLOP profiles' budgets
 
 # ---- Epoch AI's Chinchilla refit (Besiroglu et al. 2024) -------------------------------------
 # L = E + A/N^alpha + B/D^beta on 240 points (5 highest losses dropped), Huber on log loss;

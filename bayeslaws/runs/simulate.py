@@ -59,6 +59,7 @@ import pandas as pd
 
 from .checks import ArgumentTypeError, UnknownNameError, check_integer, is_integer, is_real
 from .published import (  # noqa: F401  (re-exported: the truths below are built on them)
+    LIANG_BUDGETS,
     LIANG_LOPT_COEF,
     LIANG_LOPT_EXP,
     LIANG_NOPT_COEF,
@@ -696,7 +697,7 @@ class LiangTruth:
 
 def simulate_liang_isoflop(
     seed=0,
-    budgets: Sequence[float] = (1e17, 3e17, 6e17, 1e18, 3e18, 6e18),
+    budgets: Sequence[float] = LIANG_BUDGETS,
     n_per_budget: int = 9,
     spread_decades: float = 1.0,
     curvature: float | None = None,
