@@ -544,16 +544,7 @@ class SweepLaw(LossSurfaceLaw):
             "alpha_raw": dist.Beta(2.0, 3.0),
             "beta_raw": dist.Beta(2.0, 3.0),
             "level_scatter": dist.HalfNormal(0.02),
-            "lr_int": dist.Normal(0.0, 2.0),
-            "lr_N": dist.Normal(0.0, 1.0),
-            "lr_D": dist.Normal(0.0, 1.0),
-            "lr_scatter": dist.HalfNormal(0.3),
-            "batch_int": dist.Normal(0.0, 2.0),
-            "batch_N": dist.Normal(0.0, 1.0),
-            "batch_D": dist.Normal(0.0, 1.0),
-            "batch_scatter": dist.HalfNormal(0.3),
-            "k_lr": dist.LogNormal(float(np.log(0.003)), 2.0),
-            "k_batch": dist.LogNormal(float(np.log(0.003)), 2.0),
+            **optima.optimum_bowl_priors(),  # as law 'hyperparams'
             "k_lr_N": dist.Normal(0.0, 0.5),
             "k_lr_D": dist.Normal(0.0, 0.5),
             "k_batch_N": dist.Normal(0.0, 0.5),
@@ -787,15 +778,7 @@ class SweepLaw(LossSurfaceLaw):
         return runs
 
     def prepare(self, runs) -> Prepared:
-        for column in ("lr", "batch_size"):
-            if column not in runs.df:
-                raise RunTableError(
-                    f"law {self.name!r} needs column {column!r} "
-                    f"({'learning rate' if column == 'lr' else 'batch size in tokens'}), which "
-                    f"the run table lacks; its columns are {list(runs.df.columns)} (Python: "
-                    f"load_runs(..., {column}='your column name'); command line: --{column} "
-                    f"NAME or --column {column}=NAME)"
-                )
+        hp_data.check_columns(runs, self.name)
         if runs.has_groups:
             raise RunTableError(
                 f"law {self.name!r} fits one sweep without groups; the table has groups "

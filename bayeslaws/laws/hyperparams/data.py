@@ -327,12 +327,13 @@ def run_masks(law, df: pd.DataFrame) -> dict:
     }
 
 
-def check_columns(runs: RunTable) -> None:
-    """A RunTableError naming the remedy when ``lr`` or ``batch_size`` is missing."""
+def check_columns(runs: RunTable, law_name: str = "hyperparams") -> None:
+    """A RunTableError naming law ``law_name`` and the remedy when ``lr`` or ``batch_size`` is
+    missing (laws ``hyperparams`` and ``sweep``)."""
     for column in ("lr", "batch_size"):
         if column not in runs.df:
             raise RunTableError(
-                f"law 'hyperparams' needs column {column!r} "
+                f"law {law_name!r} needs column {column!r} "
                 f"({'learning rate' if column == 'lr' else 'batch size in tokens'}), which "
                 f"the run table lacks; its columns are {[str(c) for c in runs.df.columns]} "
                 f"(Python: load_runs(..., {column}='name'); command line: --{column} NAME or "

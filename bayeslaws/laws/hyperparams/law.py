@@ -318,19 +318,7 @@ class HyperparamsLaw(Law):
 
     # ---- priors ------------------------------------------------------------------------------
     def default_priors(self) -> dict:
-        priors = {
-            "lr_int": dist.Normal(0.0, 2.0),
-            "lr_N": dist.Normal(0.0, 1.0),
-            "lr_D": dist.Normal(0.0, 1.0),
-            "lr_scatter": dist.HalfNormal(0.3),
-            "batch_int": dist.Normal(0.0, 2.0),
-            "batch_N": dist.Normal(0.0, 1.0),
-            "batch_D": dist.Normal(0.0, 1.0),
-            "batch_scatter": dist.HalfNormal(0.3),
-            "k_lr": dist.LogNormal(float(np.log(0.003)), 2.0),
-            "k_batch": dist.LogNormal(float(np.log(0.003)), 2.0),
-            "group_sd": dist.HalfNormal(0.3),
-        }
+        priors = {**optima.optimum_bowl_priors(), "group_sd": dist.HalfNormal(0.3)}
         if self.has_asym:
             priors["lr_asym"] = dist.Normal(0.0, 1.0)
         if self.has_cross:

@@ -12,6 +12,7 @@ import functools
 import jax
 import jax.numpy as jnp
 import numpy as np
+import numpyro.distributions as dist
 import pandas as pd
 
 from ...runs import best_in_cell
@@ -29,6 +30,27 @@ NEW_CELL_LEVEL_VAR = 1.0  # prior variance of a new cell's log-loss level (centr
 QUERY_STREAMS = {"new_cell": 0, "fitted_levels": 1, "optima_drift": 2, "surface": 3,
                  "run_noise": 4}
 NEW_CELL_DEVIATIONS = ("lr", "batch", "level")  # the order of a new cell's deviations (new_run)
+
+
+def optimum_bowl_priors() -> dict:
+    """The default priors of the optima laws and the bowl curvatures, shared by laws
+    ``hyperparams`` and ``sweep`` (centred logs): lr_int, batch_int (ln eta*, ln B* at the data's
+    centre), lr_N ... batch_D (their exponents in N and D), lr_scatter, batch_scatter (cell
+    deviations, log units), k_lr, k_batch (log-loss curvature per squared log unit). Scales as
+    chosen in :mod:`.law`'s docstring ("Default priors"). A new dict each call."""
+    k_loc = float(np.log(0.003))  # video DiT ~ 0.001-0.003, Step Law ~ 0.005-0.02
+    return {
+        "lr_int": dist.Normal(0.0, 2.0),
+        "lr_N": dist.Normal(0.0, 1.0),
+        "lr_D": dist.Normal(0.0, 1.0),
+        "lr_scatter": dist.HalfNormal(0.3),
+        "batch_int": dist.Normal(0.0, 2.0),
+        "batch_N": dist.Normal(0.0, 1.0),
+        "batch_D": dist.Normal(0.0, 1.0),
+        "batch_scatter": dist.HalfNormal(0.3),
+        "k_lr": dist.LogNormal(k_loc, 2.0),
+        "k_batch": dist.LogNormal(k_loc, 2.0),
+    }
 
 
 def units_factor(units) -> float:
