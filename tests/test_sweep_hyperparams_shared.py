@@ -14,6 +14,7 @@ import pytest
 import bayeslaws as bl
 from bayeslaws.laws.hyperparams import optima
 from bayeslaws.laws.hyperparams.law import HyperparamsLaw
+from bayeslaws.laws.hyperparams.two_stage import TwoStageHyperparams
 from bayeslaws.laws.sweep import SweepLaw
 from bayeslaws.runs import RunTableError
 
@@ -85,3 +86,5 @@ def test_missing_lr_or_batch_size_is_one_message_naming_each_law(frame, column):
     assert sweep.startswith(f"law 'sweep' needs column {column!r}")
     assert sweep.replace("law 'sweep'", "law 'hyperparams'", 1) == hyper
     assert "'7'" in sweep and f"--column {column}=NAME" in sweep
+    two = _error(TwoStageHyperparams(), frame)  # it said only "needs column", with no remedy
+    assert two.replace("law 'hyperparams_two_stage'", "law 'hyperparams'", 1) == hyper

@@ -201,12 +201,7 @@ class TwoStageHyperparams(Law):
 
     def prepare(self, runs) -> Prepared:
         df = runs.df
-        for column in ("lr", "batch_size"):
-            if column not in df:
-                raise RunTableError(
-                    f"law {self.name!r} needs column {column!r}, which the run table lacks; its "
-                    f"columns are {list(df.columns)}"
-                )
+        data.check_columns(runs, self.name)
         if runs.has_groups:
             raise RunTableError(
                 f"law {self.name!r} fits one sweep without groups; the table has groups "
