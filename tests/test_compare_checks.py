@@ -73,8 +73,8 @@ def test_stacking_with_the_whole_table_reordered_uses_the_fits_own_runs(
 def test_form_averaging_with_the_whole_table_uses_the_fits_own_runs(table, own_fit, monkeypatch):
     """forms.average(fit, runs): as stacking (the same table, one row more, crashed in ArviZ).
     The convergence bounds are lifted: 100 draws of one chain need not pass them."""
-    monkeypatch.setattr(forms, "MAX_R_HAT", np.inf)
-    monkeypatch.setattr(forms, "MAX_DIVERGENT", 1.0)
+    monkeypatch.setattr(stacking, "MAX_R_HAT", np.inf)
+    monkeypatch.setattr(stacking, "MAX_DIVERGENT", 1.0)
     pair = ("chinchilla", "kaplan")
     own = quiet(forms.average, own_fit, forms=pair, **STACK)
     given = quiet(forms.average, own_fit, table, forms=pair, **STACK)

@@ -14,7 +14,7 @@ import pytest
 from conftest import FAST, TRUTH, chinchilla_design
 
 import bayeslaws as bl
-from bayeslaws.posterior.extrapolation import drift, forms
+from bayeslaws.posterior.extrapolation import drift, forms, stacking
 from bayeslaws.posterior.model import ModelView
 from bayeslaws.runs import simulate
 from bayeslaws.runs.compute import linear
@@ -137,11 +137,11 @@ def test_a_one_chain_form_fit_that_has_not_settled_is_left_out():
     short = bl.fit(df, "farseer", chains=1, warmup=10, draws=40, seed=0, warn=False,
                    screen="off", target_accept=0.8)  # the unsettled fit this test was set on
     assert np.isnan(short.diagnostics.max_r_hat)
-    assert forms.max_r_hat(short) > 1.5
-    assert forms._failure(short, len(df)).startswith("did not converge")
+    assert stacking.max_r_hat(short) > 1.5
+    assert stacking.form_failure(short).startswith("did not converge")
     settled = bl.fit(df, "chinchilla", chains=1, warmup=300, draws=300, seed=0, warn=False,
                      screen="off")
-    assert forms.max_r_hat(settled) < 1.05 and forms._failure(settled, len(df)) is None
+    assert stacking.max_r_hat(settled) < 1.05 and stacking.form_failure(settled) is None
 
 
 def test_widen_refuses_the_whole_model_methods(simulated_fit):

@@ -351,8 +351,8 @@ def test_form_averaging_records_pareto_k_and_warns(user_fit, monkeypatch):
     nothing of them. Now every form's max k is in the state, and (the bound lowered so that
     this tiny fit crosses it for sure) one warning names the forms; the weights sum to one."""
     monkeypatch.setattr(stacking, "PARETO_K_MAX", -1.0)
-    monkeypatch.setattr(forms, "MAX_R_HAT", np.inf)  # a tiny chain's R-hat: not the point here
-    monkeypatch.setattr(forms, "MAX_DIVERGENT", 1.0)
+    monkeypatch.setattr(stacking, "MAX_R_HAT", np.inf)  # a tiny chain's R-hat: not the point here
+    monkeypatch.setattr(stacking, "MAX_DIVERGENT", 1.0)
     fit = Fit(user_fit.idata, user_fit.record, cache={})
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -373,8 +373,8 @@ def test_a_forms_state_keyed_by_the_old_registry_name_still_predicts(user_fit, m
     registry name ("shared_exponent"); ``law_ref`` now gives ``module:Class``, and
     ``predict(extrapolation="model")`` looked that up among the stored other forms: KeyError.
     The own form is the one with no stored posterior, whatever its key."""
-    monkeypatch.setattr(forms, "MAX_R_HAT", np.inf)
-    monkeypatch.setattr(forms, "MAX_DIVERGENT", 1.0)
+    monkeypatch.setattr(stacking, "MAX_R_HAT", np.inf)
+    monkeypatch.setattr(stacking, "MAX_DIVERGENT", 1.0)
     fit = Fit(user_fit.idata, user_fit.record, cache={})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

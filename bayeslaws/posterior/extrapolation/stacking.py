@@ -7,9 +7,11 @@ the fit, with weights from PSIS-LOO (:func:`stack`, which keeps the other forms'
 ``fit.cache["stacking"]``). Beyond the range each predictive draw comes from one form, chosen
 with the stacking weights; the other forms' share ramps in over the first ``distance.RAMP``
 decades past the range (:func:`stacked_draws`' ``share``), as the distance discrepancy's step
-does, so that the interval and the median are continuous at the range's edge. A form whose fit
-fails the convergence bars (``MAX_R_HAT``, ``MAX_DIVERGENT``: those of form averaging) is left
-out, with a warning. Stacking applies to single-group loss surfaces L(N, D).
+does, so that the interval and the median are continuous at the range's edge. A form with no
+more runs than parameters, or whose fit fails the convergence bars (``MAX_R_HAT``,
+``MAX_DIVERGENT``), is left out, with a warning. Stacking applies to single-group loss surfaces
+L(N, D). Form averaging (:mod:`.forms`) fits and weighs its forms by the same path
+(:func:`fit_forms`).
 
 :func:`runs_for` is the rule by which every state fitted from runs (here, the GP, the distance
 and drift discrepancies, form averaging) takes the fit's own training runs.
@@ -155,21 +157,25 @@ def warn_unreliable_loo(what: str, reliability: dict, weights: dict) -> None:
     )
 
 
-def unavailable(fit) -> str | None:
-    """Why stacking cannot widen this fit's predictions (None when it can)."""
-    if (fit.cache.get("stacking") or {}).get("laws"):
-        return None  # already stacked (perhaps with runs passed to stack())
+def unavailable(fit, key: str = "stacking", what: str = "stacking") -> str | None:
+    """Why the forms cannot be fitted and weighed for this fit (None when they can): by
+    stacking (``key`` "stacking") or by form averaging (``key`` "forms", ``what`` "form
+    averaging"), both for single-group loss surfaces L(N, D) with stored training runs."""
+    state = fit.cache.get(key) or {}
+    if state.get("laws") or state.get("forms"):
+        return None  # already fitted (perhaps with runs passed in)
     law = fit.law
     if tuple(law.inputs) != ("N", "D") or law.primary != "loss":
         return f"law {law.name!r} is not a loss surface L(N, D)"
     if len(fit.groups) > 1:
-        return "the fit has several groups (stacking is for single-group loss surfaces)"
+        return f"the fit has several groups ({what} is for single-group loss surfaces)"
     if not fit.record.training_runs:
         return "the fit holds no training runs"
     return None
 
 
 def _scalar_draws(fit) -> dict:
+    """The fit's scalar posterior draws, name -> list (S,), for a JSON state."""
     return {k: np.asarray(v, float).tolist() for k, v in fit.draws().items() if np.ndim(v) == 1}
 
 
@@ -400,70 +406,111 @@ def check_forms_comparable(fits: dict, what: str) -> dict:
     return {name: f.idata for name, f in zip(fits, scored, strict=True)}
 
 
-def stack(fit, runs=None, *, laws=STACK_LAWS, chains=2, warmup=300, draws=300, seed=None) -> dict:
-    """Fit every law in ``laws`` other than the fit's own to its training runs (same
-    likelihood, default priors; ``runs``, when given, must hold them: :func:`training_runs_for`),
-    leave out every such form whose fit failed its checks (:func:`form_failure`: R-hat above
-    ``MAX_R_HAT`` or undefined, divergences above ``MAX_DIVERGENT`` of the draws; one warning
-    per form names it and its figures, and the state's ``"excluded"`` keeps why), compute
-    stacking weights of the rest with :func:`arviz.compare` (``method="stacking"``) and keep
-    the weights and the other laws' draws in ``fit.cache["stacking"]`` with each law's PSIS-LOO
-    reliability (``"loo_reliability"``, :func:`stacking_table`; one
-    :class:`UnreliableLooWarning` names the laws with a Pareto k above ``PARETO_K_MAX``).
-    Returns the state."""
-    runs = training_runs_for(fit, runs, "stacking")
+def too_few_runs(law, n_runs: int) -> str | None:
+    """Why ``law`` (a Law) is not fitted to ``n_runs`` runs (None: it is): no more runs than
+    its parameters (its default priors and the noise scale), so its posterior is its prior."""
+    n_params = len(law.default_priors()) + 1
+    return f"{n_runs} runs for {n_params} parameters" if n_runs <= n_params else None
+
+
+def fit_forms(fit, runs, names, *, what: str, names_key: str, call: str, chains: int,
+              warmup: int, draws: int, seed=None) -> dict:
+    """Fit every form in ``names`` other than the fit's own to its training runs (same
+    likelihood, default priors; ``runs``, when given, must hold them: :func:`training_runs_for`)
+    and weigh them by stacking: the one path of :func:`stack` and form averaging
+    (:func:`~.forms.average`).
+
+    A form is left out, with one warning naming it and why (:func:`excluded_form_message`;
+    ``call``: the function whose sampler settings to raise), when it has no more runs than
+    parameters (:func:`too_few_runs`) or its fit fails its checks (:func:`form_failure`, with
+    :func:`form_figures`). The rest are weighed with :func:`arviz.compare`
+    (``method="stacking"``, :func:`stacking_table`; one :class:`UnreliableLooWarning` names the
+    forms with a Pareto k above ``PARETO_K_MAX``). ``what`` names the caller in messages.
+
+    Returns the state: ``names_key`` (the forms kept, the fit's own first), "weights",
+    "elpd_loo", "loo_reliability", "excluded" (name -> why) and "others" (each kept form's
+    law, likelihood, priors, scales, groups, law state and scalar posterior draws)."""
+    runs = training_runs_for(fit, runs, what)
     seed = fit.record.sampler.seed if seed is None else seed
     fits, excluded = {law_ref(fit.law): fit}, {}
-    for name in laws:
+    for name in names:
         if name in fits:
             continue
-        other = fit_form(fit, runs, name, chains=chains, warmup=warmup, draws=draws, seed=seed)
+        law = resolve_law(name)
+        few = too_few_runs(law, len(runs))
+        if few:
+            excluded[name] = few
+            warn_user(excluded_form_message(what, name, few, call, fitted=False), UserWarning)
+            continue
+        other = fit_form(fit, runs, law, chains=chains, warmup=warmup, draws=draws, seed=seed)
         reason = form_failure(other)
         if reason:
             excluded[name] = f"{reason}; {form_figures(other)}"
-            warn_user(excluded_form_message(name, excluded[name]), UserWarning)
+            warn_user(excluded_form_message(what, name, excluded[name], call), UserWarning)
         else:
             fits[name] = other
     if len(fits) > 1:
-        table, reliability = stacking_table(check_forms_comparable(fits, "stacking"))
+        table, reliability = stacking_table(check_forms_comparable(fits, what))
         weights = {k: float(table.loc[k, "weight"]) for k in fits}
         elpd = {k: float(table.loc[k, "elpd_loo"]) for k in fits}
-        warn_unreliable_loo("stacking", reliability, weights)
-    else:  # every other form failed: the fit's own draws alone
+        warn_unreliable_loo(what, reliability, weights)
+    else:  # every other form left out: the fit's own draws alone
         weights, elpd, reliability = {law_ref(fit.law): 1.0}, {}, {}
-    state = {
-        "method": "stacking",
-        "laws": list(fits),
+    return {
+        names_key: list(fits),
         "weights": weights,
         "elpd_loo": elpd,
         "loo_reliability": reliability,
         "excluded": excluded,
-        "others": {
-            k: {
-                "law": f.record.law,
-                "law_options": f.record.law_options,
-                "likelihood": f.likelihood,
-                "priors": f.record.priors,
-                "scales": f.record.scales,
-                "groups": f.record.groups,
-                "law_state": f.record.law_state,
-                "posterior": _scalar_draws(f),
-            }
-            for k, f in fits.items()
-            if f is not fit
-        },
+        "others": {k: stored_form(f) for k, f in fits.items() if f is not fit},
     }
+
+
+def stored_form(f) -> dict:
+    """What a state keeps of a form's fit ``f`` to draw from it later (JSON)."""
+    return {
+        "law": f.record.law,
+        "law_options": f.record.law_options,
+        "likelihood": f.likelihood,
+        "priors": f.record.priors,
+        "scales": f.record.scales,
+        "groups": f.record.groups,
+        "law_state": f.record.law_state,
+        "posterior": _scalar_draws(f),
+    }
+
+
+def stack(fit, runs=None, *, laws=STACK_LAWS, chains=2, warmup=300, draws=300, seed=None) -> dict:
+    """Fit every law in ``laws`` other than the fit's own to its training runs and weigh them by
+    stacking (:func:`fit_forms`: forms with no more runs than parameters or whose fit failed
+    its checks are left out, with a warning; the state's ``"excluded"`` keeps why), and keep
+    the state, with ``"method": "stacking"`` and the forms under ``"laws"``, in
+    ``fit.cache["stacking"]``. Returns the state."""
+    state = {"method": "stacking"} | fit_forms(
+        fit, runs, laws, what="stacking", names_key="laws", call="stack", chains=chains,
+        warmup=warmup, draws=draws, seed=seed,
+    )
     fit.cache["stacking"] = state
     return state
 
 
-def excluded_form_message(name: str, reason: str) -> str:
-    """The warning for a form left out of stacking (``reason``: why, with its figures)."""
+def excluded_form_message(what: str, name: str, reason: str, call: str = "stack",
+                          fitted: bool = True) -> str:
+    """The warning for a form left out by ``what`` ("stacking", "form averaging"):
+    ``reason`` (why, with its figures), for a form whose fit failed its checks (``fitted``) or
+    that had no more runs than parameters (not fitted); ``call``: the function whose sampler
+    settings to raise."""
+    if fitted:
+        cause = "its fit did not pass the convergence checks, so its stacking weight would rest "
+        cause += "on unreliable draws"
+        remedy = f"Give the form fits more draws ({call}(..., warmup=, draws=)) to include it"
+    else:
+        cause = "with no more runs than parameters its posterior is its prior, so its stacking "
+        cause += "weight would not rest on the runs"
+        remedy = "More runs would include it"
     return (
-        f"stacking: form {name!r} left out ({reason}): its fit did not pass the convergence "
-        "checks, so its stacking weight would rest on unreliable draws; the other forms are "
-        "stacked without it (the state's 'excluded' keeps why). Give the stacked fits more "
-        "draws (stack(..., warmup=, draws=)) to include it"
+        f"{what}: form {name!r} left out ({reason}): {cause}; the other forms are weighed "
+        f"without it (the state's 'excluded' keeps why). {remedy}"
     )
 
 
@@ -475,19 +522,26 @@ def own_key(state: dict, names: list) -> str:
     return own
 
 
-def _other_law_draws(other: dict, query, n_draws: int, rng) -> np.ndarray:
-    """New-run ln-loss draws (n_draws, Q) of a stacked law from its stored posterior."""
+def form_posterior(other: dict, rows: np.ndarray) -> tuple:
+    """(law, Posterior) of a form stored in a state's ``"others"`` (:func:`stored_form`),
+    restricted to its draws ``rows`` (indices into its stored draws)."""
     law = resolve_law(other["law"], other.get("law_options"))
-    draws = {k: np.asarray(v, float) for k, v in other["posterior"].items()}
-    idx = rng.integers(0, len(next(iter(draws.values()))), n_draws)
+    draws = {k: np.asarray(v, float)[rows] for k, v in other["posterior"].items()}
     post = Posterior(
-        draws={k: v[idx] for k, v in draws.items()},
+        draws=draws,
         scales=Scales(other["scales"]),
         groups=tuple(other["groups"]),
         state=other.get("law_state", {}),
         likelihood=other["likelihood"],
         priors=spec_to_priors(other["priors"]),
     )
+    return law, post
+
+
+def _other_law_draws(other: dict, query, n_draws: int, rng) -> np.ndarray:
+    """New-run ln-loss draws (n_draws, Q) of a stacked law from its stored posterior."""
+    n_stored = len(next(iter(other["posterior"].values())))
+    law, post = form_posterior(other, rng.integers(0, n_stored, n_draws))
     return np.log(law.draws(post, query, kind="new_run", group=None, rng=rng)["loss"])
 
 
