@@ -198,6 +198,20 @@ def test_report_on_a_shaky_fit_cautions_on_top_and_tags_its_verdicts(simulated_f
     assert "Verdict: settled" in report_section(healthy, "Fixed vs optimal")
 
 
+def test_a_verdict_that_names_the_failed_sampler_check_is_not_tagged_again(simulated_fit):
+    """bl.fixed_vs_optimal now says itself that the fit's sampler check failed (sampler_ok
+    False); the report added "; but it rests on the unreliable ..." to that same sentence."""
+    plan = _full_plan(_shaky(simulated_fit))
+    plan["fixed_vs_optimal"] = {
+        **FIXED, "settled": False, "sampler_ok": False,
+        "verdict": "not settled: the fit's sampler check failed: R-hat > 1.01; refit with more "
+        "draws (the size change there: +300%, 90% interval [+260%, +370%])",
+    }  # fmt: skip
+    fixed = report_section(_report(plan, _shaky(simulated_fit)), "Fixed vs optimal")
+    assert "Verdict: not settled: the fit's sampler check failed" in fixed, fixed
+    assert "but it rests on the unreliable" not in fixed, fixed
+
+
 # ---- 2. the hyperparameter design's value: the law's optimum, and a new run's ---------------
 def test_hp_value_adds_the_new_run_penalty_loss_penalty_gives(small_sweep_hp_fit, simulated_fit):
     """hp_value priced only the law-level penalty (predict's kind "mean"); the penalty a new

@@ -711,7 +711,7 @@ def _fixed_vs_optimal_section(plan: dict, surface_fit, truth=None, unsettled=())
         + (
             f"; but it rests on the unreliable {' and '.join(unsettled)} (see the CAUTION at "
             "the top)."
-            if unsettled
+            if unsettled and answer.get("sampler_ok", True)  # else the verdict says so itself
             else "."
         ),
         "How: per posterior draw (" + f"{int(answer['n_draws'])} draws) the joint model gives "
