@@ -39,6 +39,7 @@ import pandas as pd
 
 from .. import plot
 from ..inference import fit
+from ..inference.exported import write_atomically
 from ..posterior.extrapolation.distance import group_ranges
 from ..posterior.fixed_hyperparams import MIN_DISTINCT
 from ..posterior.fixed_hyperparams import START as REFIT_START
@@ -639,7 +640,8 @@ def run_planning(
     )
     if fits is None and _caches(hp_fit, surface_fit) != cached:  # the state planning computed
         save_fits(out, hp_fit, surface_fit)
-    _plan.next_runs_table(plan).to_csv(out / NEXT_RUNS_FILE, index=False)
+    next_runs = _plan.next_runs_table(plan)  # each file below is written whole or not at all
+    write_atomically(out / NEXT_RUNS_FILE, lambda handle: next_runs.to_csv(handle, index=False))
     written.append(out / NEXT_RUNS_FILE)
     drawn = runs if runs is not None else hp_fit.training_runs()
     figure_list = []
@@ -654,9 +656,9 @@ def run_planning(
         runs_file=NEXT_RUNS_FILE,
     )  # fmt: skip
     text = report.to_text()
-    (out / "report.txt").write_text(text)
+    write_atomically(out / "report.txt", text)
     if html:
-        (out / "report.html").write_text(report.to_html())
+        write_atomically(out / "report.html", report.to_html())
         written.append(out / "report.html")
     if not quiet:
         print(text)

@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..inference.exported import write_atomically
 from ..laws.contract import GROUPS_NAMED
 from ..posterior.allocation import (
     WARN_DECADES,
@@ -1336,5 +1337,4 @@ def write_html(report: Report, path) -> Path:
     path = Path(path)
     refuse_non_report(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(report.to_html())
-    return path
+    return write_atomically(path, report.to_html())  # killed part-way: the earlier page whole

@@ -1,13 +1,14 @@
 """What every figure of the package shares: matplotlib's pyplot, imported on first use (not
 when ``bayeslaws`` is imported); a new figure with its grid of axes; the credible-band levels a
 figure takes (``ci``) and their shading; the fit a figure draws, checked, and the run tables it
-draws as frames; and :func:`save`, which writes a figure and closes it."""
+draws as frames; and :func:`save`, which writes a figure (atomically) and closes it."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
+from ..inference.exported import write_atomically
 from ..posterior.draws import check_fit
 from ..runs import RunTable
 
@@ -68,6 +69,11 @@ def save(fig, path, dpi: int = 110):
     if not path.suffix:  # what matplotlib writes: the name plus its default format's suffix
         path = path.with_name(f"{path.name}.{matplotlib.rcParams['savefig.format']}")
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=dpi, bbox_inches="tight")
+    fmt = path.suffix[1:].lower()  # the format matplotlib reads from the name
+
+    def draw(handle):
+        fig.savefig(handle, format=fmt, dpi=dpi, bbox_inches="tight")
+
+    write_atomically(path, draw)  # killed part-way: the earlier figure is left whole
     pyplot().close(fig)
     return path

@@ -161,6 +161,8 @@ def _read_candidates(path: str, args):
 
 
 def cmd_candidates(args) -> int:
+    from bayeslaws.inference.exported import write_atomically
+
     out = Path(args.out)
     refuse_non_candidates(out, args.fit)  # before reading the fit: a run table is never lost
     refuse_suffix(args.out, (".csv",), "the candidates are written as CSV")
@@ -173,7 +175,7 @@ def cmd_candidates(args) -> int:
         cands["group"] = str(args.group)
     out.parent.mkdir(parents=True, exist_ok=True)
     replacing = " (replacing the earlier file)" if out.is_file() else ""
-    cands.to_csv(out, index=False)
+    write_atomically(out, lambda handle: cands.to_csv(handle, index=False))  # whole or none
     units = cands["unit"].nunique() if "unit" in cands else len(cands)
     tokens = "; batch_size in tokens" if "batch_size" in cands else ""
     group = f"; group {str(args.group)!r}" if args.group is not None else ""
@@ -231,6 +233,7 @@ def _design_units(plan, cost, ci: float) -> str:
 
 def cmd_design(args) -> int:
     from bayeslaws import design
+    from bayeslaws.inference.exported import write_atomically
 
     from ..plan import picked_runs
 
@@ -277,7 +280,7 @@ def cmd_design(args) -> int:
     wrote = []  # written before anything is printed: a closed pipe loses no file
     if args.out:
         replacing = " (replacing the earlier file)" if Path(args.out).is_file() else ""
-        runs.to_csv(args.out, index=False)
+        write_atomically(args.out, lambda handle: runs.to_csv(handle, index=False))
         wrote.append(
             f"wrote {args.out}{replacing}: the {len(runs)} runs of the {len(plan)} picks, one row "
             "per run to train (pick = its unit's place in the batch)"
