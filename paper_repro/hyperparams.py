@@ -43,7 +43,7 @@ parameter) names those index columns in its CSV.
 from __future__ import annotations
 
 import argparse
-import subprocess
+import sys
 import time
 import warnings
 from pathlib import Path
@@ -64,7 +64,14 @@ from bayeslaws.runs.bundled import (
 )
 from bayeslaws.runs.simulate import VideoDiTTruth, simulate_video_dit_sweep
 
-RESULTS = Path(__file__).resolve().parent / "results"
+HERE = Path(__file__).resolve().parent
+# benchmarks/bench_provenance.py (the checkout's commit, recorded in the coverage raw rows), also
+# when this file is imported from elsewhere
+if str(HERE.parent / "benchmarks") not in sys.path:
+    sys.path.append(str(HERE.parent / "benchmarks"))
+import bench_provenance  # noqa: E402
+
+RESULTS = HERE / "results"
 TRUTH = VideoDiTTruth()
 COVERAGE_SEED0 = 1000  # coverage replication k simulates the sweep with seed COVERAGE_SEED0 + k
 # ``data`` labels of rows that are not simulated (the grid table): Yin et al.'s published values
@@ -234,36 +241,18 @@ def part_recovery(args):
         }
     )
     table.index.names = list(LAW_INDEX)
-    d = fit.diagnostics
     title = (
         f"Recovery on the bundled SIMULATED video-DiT sweep (576 runs; N, T in billions; "
-        f"{args.chains}x{args.warmup}+{args.draws}, {wall:.0f} s, max R-hat {d.max_r_hat:.3f}, "
-        f"min ESS {d.min_ess_bulk:.0f}, {d.divergences} divergences)"
+        f"{args.chains}x{args.warmup}+{args.draws}, {wall:.0f} s, {health_words(fit)})"
     )
     write(table, "recovery", title, data=bundled_sweep_data(runs), results=args.out)
     return fit
 
 
-def code_commit() -> str:
-    """The checkout's commit (short hash, "+ uncommitted changes" when bayeslaws/ differs from
-    it), recorded in the coverage raw rows; "unknown" outside a git checkout."""
-    root = Path(__file__).resolve().parent.parent
-
-    def git(*words):
-        done = subprocess.run(["git", "-C", str(root), *words], capture_output=True, text=True)
-        return done.stdout.strip() if done.returncode == 0 else None
-
-    head = git("rev-parse", "--short", "HEAD")
-    if not head:
-        return "unknown"
-    return f"{head} + uncommitted changes" if git("status", "--porcelain", "bayeslaws") else head
-
-
 def fit_health(fit) -> dict:
-    """The sampler diagnostics of ``fit`` as row columns (:data:`FIT_DIAGNOSTICS`): max R-hat,
-    min bulk ESS, divergent transitions."""
-    d = fit.diagnostics
-    return {"max_r_hat": d.max_r_hat, "min_ess_bulk": d.min_ess_bulk, "divergences": d.divergences}
+    """The sampler diagnostics of ``fit`` as row columns, one per name in
+    :data:`FIT_DIAGNOSTICS` (max R-hat, min bulk ESS, divergent transitions)."""
+    return {name: getattr(fit.diagnostics, name) for name in FIT_DIAGNOSTICS}
 
 
 def coverage_rows(k: int, ours_fit, two_fit, commit: str = "") -> list[dict]:
@@ -272,7 +261,7 @@ def coverage_rows(k: int, ours_fit, two_fit, commit: str = "") -> list[dict]:
     error (the law table's units), with the settings of the fits (:data:`COVERAGE_SETTINGS`:
     law "hyperparams"'s bowl; the sampler's, shared by both fits), the diagnostics of the fit
     behind the row (:data:`FIT_DIAGNOSTICS`, and ``sampler_problems``: the count of the
-    package's failed checks) and ``commit`` (:func:`code_commit`)."""
+    package's failed checks) and ``commit`` (the checkout's: ``bench_provenance.commit``)."""
     ours = ours_fit.law_table(units="billions", ci=0.9)
     two = two_fit.law_table(ci=0.9)
     sampler = ours_fit.record.sampler
@@ -311,7 +300,7 @@ def coverage_rows(k: int, ours_fit, two_fit, commit: str = "") -> list[dict]:
 
 def part_coverage(args):
     rows = []
-    commit = code_commit()
+    commit = bench_provenance.commit()
     for k in range(args.reps):
         runs = bl.load_runs(simulate_video_dit_sweep(seed=COVERAGE_SEED0 + k))
         small = argparse.Namespace(
@@ -323,12 +312,7 @@ def part_coverage(args):
         )
         fit = fit_hp(runs, small)
         rows += coverage_rows(k, fit, fit_two_stage(runs, small), commit)
-        d = fit.diagnostics
-        print(
-            f"rep {k}: max R-hat {d.max_r_hat:.3f}, min ESS {d.min_ess_bulk:.0f}, "
-            f"divergences {d.divergences}",
-            flush=True,
-        )
+        print(f"rep {k}: {health_words(fit)}", flush=True)
         raw = pd.DataFrame(rows)  # written after every replication: partial runs keep results
         args.out.mkdir(parents=True, exist_ok=True)
         raw.to_csv(args.out / "hyperparams_coverage_raw.csv", index=False)
@@ -577,15 +561,13 @@ def part_steplaw(args):
             }
         )
     table = pd.DataFrame(rows).set_index(list(LAW_INDEX))
-    d = fit.diagnostics
     write(
         table,
         "steplaw",
         f"Step Law dense, REAL runs ("
         f"{steplaw_runs_words(len(runs.df), fit.record.data['n_rows_used'], fit.record.notes[0])}; "
         f"N non-embedding params, D and B in tokens; {args.chains}x{args.warmup}+{args.draws}, "
-        f"{wall:.0f} s, max R-hat {d.max_r_hat:.3f}, min ESS {d.min_ess_bulk:.0f}, "
-        f"{d.divergences} divergences)",
+        f"{wall:.0f} s, {health_words(fit)})",
         data=STEPLAW_DATA,
         notes=[f"Fit notes: {'; '.join(fit.record.notes)}"],
         results=args.out,

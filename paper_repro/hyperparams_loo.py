@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import subprocess
 import sys
 import time
 import warnings
@@ -54,8 +53,10 @@ from bayeslaws.runs.bundled import DEFAULT_DATASET, SharedDataMissing, load_bund
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 # the sibling script paper_repro/hyperparams.py (Step Law options, truth, table writer) and
-# benchmarks/steplaw_fit.py (loo_constant_safe), also when this file is imported from elsewhere
+# benchmarks/steplaw_fit.py (loo_constant_safe) and bench_provenance.py (git), also when this
+# file is imported from elsewhere
 sys.path[:0] = [str(HERE), str(ROOT / "benchmarks")]
+import bench_provenance  # noqa: E402
 from hyperparams import RESULTS, STEPLAW_OPTIONS, TRUTH, markdown  # noqa: E402
 from steplaw_fit import loo_constant_safe  # noqa: E402
 
@@ -66,17 +67,10 @@ HP_UNIT = 1e9  # N and T in billions in the noiseless least squares (Yin et al.'
 
 
 # ---- provenance ------------------------------------------------------------------------------
-def git(*args) -> str:
-    """Output of a read-only git command in the checkout ('' when git is unavailable)."""
-    try:
-        out = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=True)
-    except (OSError, subprocess.CalledProcessError):
-        return ""
-    return out.stdout.strip()
-
-
 def provenance(argv) -> str:
-    """Command, date (UTC), commit and the uncommitted changes under bayeslaws/ at run time."""
+    """Command, date (UTC), commit and the uncommitted changes under bayeslaws/ at run time
+    (git through ``bench_provenance.git``)."""
+    git = bench_provenance.git
     changed = git("diff", "--name-only", "HEAD", "--", "bayeslaws").splitlines()
     changed += git("ls-files", "--others", "--exclude-standard", "--", "bayeslaws").splitlines()
     state = "none" if not changed else ", ".join(changed) + " (the run used these versions)"

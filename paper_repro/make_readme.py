@@ -30,12 +30,22 @@ import argparse
 import csv
 import itertools
 import re
+import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 HERE = Path(__file__).resolve().parent
+# benchmarks/bench_provenance.py (git, for FITTED_AT), also when this file is imported elsewhere;
+# None when this file runs outside the checkout (no git history to read then: NO_GIT)
+if str(HERE.parent / "benchmarks") not in sys.path:
+    sys.path.append(str(HERE.parent / "benchmarks"))
+try:
+    import bench_provenance
+except ImportError:
+    bench_provenance = None
+
 RESULTS = HERE / "results"
 ORDER = ["yin.csv", "liang.csv", "porian.csv", "epoch_fit.csv"]
 TITLES = {  # for results files whose script writes no .md title (see epoch.py's docstring)
@@ -52,17 +62,19 @@ SAMPLED_FILES = {
 }
 SAMPLER_COLUMNS = ("chains", "warmup", "draws")  # per chain
 SKIP = ("_detail", "_raw")  # per-replicate / raw dumps stay out of the README
-# tables whose raw rows do not record the code they were fitted with: the commit, read from
-# `git log` of the raw file, said below the table (until a rerun's raw rows record a ``commit``)
+# tables whose raw rows do not record the code they were fitted with: the sentence said below
+# the table (until a rerun's raw rows record a ``commit``), "{commit}" replaced by the commit
+# that added the committed raw file and its date, from `git log` (:func:`added_at`)
 FITTED_AT = {
     "hyperparams_coverage.csv": (
-        "Fitted at commit f0b5f84 (2026-11-22), as `git log` of "
+        "Fitted at {commit}, as `git log` of "
         "`results/hyperparams_coverage_raw.csv` shows (its rows do not record it; the later "
         "commit a01ba13 added only their `data` column, without refitting). Later changes to "
         "law `hyperparams` (bayeslaws/laws/hyperparams/) are not in these numbers. Its rows keep "
         "no sampler diagnostics either: how many of the fits were unhealthy is not known."
     ),
 }
+NO_GIT = "commit unknown (no git)"
 COMMON = {"quantity", "paper_value", "median", "data"}
 EPOCH_FIT = {"quantity", "paper_value", "paper_lower", "paper_upper", "median", "lower", "upper"}
 PERCENT_WORDS = ("cut", "change", "vs N_opt", "loss excess")  # signed changes, as +x.x%
@@ -428,15 +440,32 @@ def table_title(path: Path, df: pd.DataFrame) -> tuple[str, pd.DataFrame]:
     return title, df
 
 
+def added_at(name: str) -> str:
+    """"commit f0b5f84 (2026-11-22)": the commit that added the committed results file ``name``
+    (paper_repro/results/<name>) and its date, from `git log`; :data:`NO_GIT` when git (or
+    the file's history) is unavailable."""
+    if bench_provenance is None:
+        return NO_GIT
+    log = bench_provenance.git(
+        "log", "--diff-filter=A", "--format=%h %ad", "--date=short", "--",
+        f"paper_repro/results/{name}",
+    )  # fmt: skip
+    if not log:
+        return NO_GIT
+    commit, date = log.splitlines()[-1].split(" ", 1)  # the first addition: the oldest, last
+    return f"commit {commit} ({date})"
+
+
 def fitted_at(path: Path) -> str:
-    """The :data:`FITTED_AT` sentence of results file ``path`` ("" if none), unless its raw
-    rows (``<stem>_raw.csv`` beside it) record the code they were fitted with (a ``commit``
-    column: the table's title then says it)."""
+    """The :data:`FITTED_AT` sentence of results file ``path`` ("" if none), with the commit
+    that added its committed raw file (:func:`added_at`), unless its raw rows
+    (``<stem>_raw.csv`` beside it) record the code they were fitted with (a ``commit`` column:
+    the table's title then says it)."""
     words = FITTED_AT.get(path.name, "")
     raw = path.with_name(f"{path.stem}_raw.csv")
     if words and raw.exists() and "commit" in pd.read_csv(raw, nrows=0).columns:
         return ""
-    return words
+    return words.format(commit=added_at(raw.name)) if words else ""
 
 
 def other_tables() -> str:

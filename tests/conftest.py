@@ -165,6 +165,18 @@ def small_sweep_sweep_fit(small_sweep):
         return bl.fit(small_sweep, law="sweep", seed=0, chains=1, warmup=150, draws=150)
 
 
+def with_problems(fit, problems=()):
+    """A shallow copy of ``fit`` whose sampler diagnostics report ``problems`` (default none:
+    the fit with its problems cleared, standing for a healthy one); the same draws and record,
+    and ``fit`` itself unchanged."""
+    import copy
+    import dataclasses
+
+    out = copy.copy(fit)
+    out.diagnostics = dataclasses.replace(fit.diagnostics, problems=list(problems))
+    return out
+
+
 @pytest.fixture(scope="session")
 def simulated_runs():
     N, D = chinchilla_design()

@@ -5,11 +5,10 @@ fit; a copy of it with its problems cleared stands for a healthy one (same draws
 
 from __future__ import annotations
 
-import copy
-import dataclasses
 import warnings
 
 import numpy as np
+from conftest import with_problems
 
 import bayeslaws as bl
 from bayeslaws.posterior import fixed_hyperparams as fh
@@ -23,18 +22,11 @@ def _answer(fit, C):
         return bl.fixed_vs_optimal(fit, C, n_draws=12).iloc[0]
 
 
-def _with_problems(fit, problems):
-    """A copy of ``fit`` whose sampler diagnostics report ``problems`` (the same draws)."""
-    out = copy.copy(fit)
-    out.diagnostics = dataclasses.replace(fit.diagnostics, problems=list(problems))
-    return out
-
-
 def test_an_unhealthy_fit_is_not_settled_and_the_verdict_says_why(small_sweep_sweep_fit):
     fit = small_sweep_sweep_fit
     assert fit.diagnostics.problems  # 150 draws of one chain: too few, low ESS
     C = float(np.sqrt(np.prod(fit.record.ranges["C"])))  # inside the fitted budgets
-    healthy = _answer(_with_problems(fit, []), C)
+    healthy = _answer(with_problems(fit), C)
     row = _answer(fit, C)
     # the healthy copy is settled by its interval: the case the old code passed on to the user
     assert healthy["settled"] == (
@@ -56,7 +48,7 @@ def test_a_named_sampler_problem_alone_unsettles_it(small_sweep_sweep_fit):
     fit = small_sweep_sweep_fit
     C = float(np.sqrt(np.prod(fit.record.ranges["C"])))
     problem = "R-hat > 1.01 for ['alpha' (1.2)]"
-    row = _answer(_with_problems(fit, [problem, "more draws (draws=, warmup=) may help"]), C)
+    row = _answer(with_problems(fit, [problem, "more draws (draws=, warmup=) may help"]), C)
     assert not row["settled"]
     assert not row["sampler_ok"]
     assert "sampler check failed: R-hat > 1.01; more draws (draws=, warmup=) may help;" in (
@@ -93,3 +85,16 @@ def test_verdict_with_sampler_trouble_keeps_the_other_reasons():
     assert text.endswith("does not include the risk that the law bends there")
     # without trouble the sentence is as before
     assert fh._verdict(0.34, 0.29, 0.37, 0.9, 0.0) == fh._answer_verdict(0.34, 0.29, 0.37, 0.9, 0.0)
+
+
+def test_with_problems_copies_the_fit_and_leaves_it_alone(small_sweep_sweep_fit):
+    """One helper (conftest.with_problems) stands for the copies with problems cleared that
+    this file and test_fixed_vs_optimal_review16.py each built: same draws, only the problems
+    differ, and the shared fit keeps its own."""
+    fit = small_sweep_sweep_fit
+    before = list(fit.diagnostics.problems)
+    healthy, named = with_problems(fit), with_problems(fit, ("R-hat > 1.01",))
+    assert healthy.diagnostics.problems == [] and named.diagnostics.problems == ["R-hat > 1.01"]
+    assert healthy.idata is fit.idata and named.record is fit.record
+    assert healthy.diagnostics.min_ess_bulk == fit.diagnostics.min_ess_bulk
+    assert fit.diagnostics.problems == before

@@ -5,12 +5,11 @@ and is not settled; its result states its units (the shared small SIMULATED swee
 
 from __future__ import annotations
 
-import copy
-import dataclasses
 import warnings
 
 import numpy as np
 import pytest
+from conftest import with_problems
 
 import bayeslaws as bl
 from bayeslaws.posterior import fixed_hyperparams as fh
@@ -26,8 +25,7 @@ def _answer(fit, **setting):
     (tests/test_fixed_vs_optimal_health.py), and these tests read the setting's words."""
     ranges = fit.record.ranges
     C = float(np.sqrt(np.prod(ranges["C"])))
-    healthy = copy.copy(fit)
-    healthy.diagnostics = dataclasses.replace(fit.diagnostics, problems=[])
+    healthy = with_problems(fit)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the PlausibilityWarning is tested elsewhere
         return bl.fixed_vs_optimal(healthy, C, n_draws=10, **setting)

@@ -62,11 +62,9 @@ def _hp_runs():
     return SimpleNamespace(df=df, exclude=lambda mask, reason: SimpleNamespace(df=df[~mask]))
 
 
-@pytest.fixture
-def hyperparams_tables(tmp_path, monkeypatch):
-    """hyperparams.py's recovery, steplaw and backtest parts with stand-in fits and runs: the
-    tables they write, in ``tmp_path / "results"``."""
-    hyperparams = paper_repro_script("hyperparams")
+def _with_stand_ins(hyperparams, monkeypatch):
+    """``hyperparams`` (the imported script) with stand-ins for bl.fit, bl.predict,
+    bl.load_runs and the runs its parts load or simulate."""
     keys = list(hyperparams.TRUE_LAW)
 
     def predict(fit, N, D, **kwargs):
@@ -75,10 +73,21 @@ def hyperparams_tables(tmp_path, monkeypatch):
             {f"{q}_{s}": [v] for q, v in optima for s in ("median", "lower", "upper")}
         )
 
-    fake_bl = SimpleNamespace(fit=lambda runs, **kwargs: _HpFit(keys), predict=predict)
+    fake_bl = SimpleNamespace(
+        fit=lambda runs, **kwargs: _HpFit(keys), predict=predict, load_runs=lambda df: _hp_runs()
+    )
     monkeypatch.setattr(hyperparams, "bl", fake_bl)
     monkeypatch.setattr(hyperparams, "load_bundled", _hp_runs)
     monkeypatch.setattr(hyperparams, "steplaw_dense", _hp_runs)
+    monkeypatch.setattr(hyperparams, "simulate_video_dit_sweep", lambda seed: None)
+    return hyperparams
+
+
+@pytest.fixture
+def hyperparams_tables(tmp_path, monkeypatch):
+    """hyperparams.py's recovery, steplaw and backtest parts with stand-in fits and runs: the
+    tables they write, in ``tmp_path / "results"``."""
+    hyperparams = _with_stand_ins(paper_repro_script("hyperparams"), monkeypatch)
     results = tmp_path / "results"
     hyperparams.main(["--parts", "recovery,steplaw,backtest", "--out", str(results)])
     return results
@@ -274,10 +283,80 @@ def test_backtest_records_its_fits_diagnostics(hyperparams_tables, capsys):
     assert (fitted["divergences"] == d.divergences).all()
     assert table.loc[published, "max_r_hat"].isna().all()
     title = (hyperparams_tables / "hyperparams_backtest.md").read_text().splitlines()[0]
-    words = (
-        f"max R-hat {d.max_r_hat:.3f}, min ESS {d.min_ess_bulk:.0f}, {d.divergences} divergences"
-    )
+    words = paper_repro_script("hyperparams").health_words(_HpFit([]))
     assert f"ours: {words}; two-stage: {words}" in title, title
+
+
+# ---- one way of saying a fit's health, one commit helper, fit_health from FIT_DIAGNOSTICS -------
+
+
+def test_titles_and_progress_say_a_fits_health_one_way(tmp_path, monkeypatch, capsys):
+    """The recovery and Step Law titles and the coverage progress line built "max R-hat ...,
+    min ESS ..., ... divergences" by hand beside health_words: all now use health_words. The
+    coverage raw rows record the checkout's commit as benchmarks/bench_provenance.commit says it
+    (hyperparams.py had a git helper of its own, "+ uncommitted changes")."""
+    hyperparams = _with_stand_ins(paper_repro_script("hyperparams"), monkeypatch)
+    monkeypatch.setattr(hyperparams, "health_words", lambda fit: "HEALTH OF THE FIT")
+    answers = {"rev-parse": "abc1234", "status": " M bayeslaws/x.py"}
+    monkeypatch.setattr(
+        hyperparams.bench_provenance, "git", lambda *args: answers.get(args[0], "")
+    )
+    results = tmp_path / "results"
+    hyperparams.main(
+        ["--parts", "recovery,steplaw,coverage", "--reps", "1", "--out", str(results)]
+    )
+    printed = capsys.readouterr().out
+    for name in ("recovery", "steplaw"):
+        title = (results / f"hyperparams_{name}.md").read_text().splitlines()[0]
+        assert title.endswith(" s, HEALTH OF THE FIT)"), title
+    assert "rep 0: HEALTH OF THE FIT\n" in printed, printed
+    raw = pd.read_csv(results / "hyperparams_coverage_raw.csv")
+    assert (raw["commit"] == hyperparams.bench_provenance.commit()).all()
+    assert (raw["commit"] == "abc1234+changes").all()
+
+
+def test_health_words_say_it_as_the_committed_titles_do():
+    """health_words, fed the diagnostics a committed title prints, gives that title's words."""
+    import re
+
+    hyperparams = paper_repro_script("hyperparams")
+    pattern = re.compile(r"max R-hat ([0-9.]+), min ESS ([0-9]+), ([0-9]+) divergences")
+    results = REPO / "paper_repro" / "results"
+    for name in ("recovery", "steplaw"):
+        title = (results / f"hyperparams_{name}.md").read_text().splitlines()[0]
+        found = pattern.search(title)
+        assert found, title
+        fit = SimpleNamespace(
+            diagnostics=SimpleNamespace(
+                max_r_hat=float(found[1]), min_ess_bulk=float(found[2]),
+                divergences=int(found[3]),
+            )
+        )  # fmt: skip
+        assert hyperparams.health_words(fit) == found[0], name
+
+
+def test_fit_health_has_a_column_per_fit_diagnostic(monkeypatch):
+    """fit_health listed FIT_DIAGNOSTICS's names again by hand: it now follows the tuple."""
+    hyperparams = paper_repro_script("hyperparams")
+    fit = _HpFit([])
+    assert list(hyperparams.fit_health(fit)) == list(hyperparams.FIT_DIAGNOSTICS)
+    monkeypatch.setattr(hyperparams, "FIT_DIAGNOSTICS", ("divergences", "max_r_hat"))
+    assert hyperparams.fit_health(fit) == {
+        "divergences": fit.diagnostics.divergences, "max_r_hat": fit.diagnostics.max_r_hat
+    }
+
+
+def test_hyperparams_loo_provenance_asks_bench_provenance_git(monkeypatch):
+    """hyperparams_loo.py had its own git helper beside benchmarks/bench_provenance.git: its
+    provenance line now asks bench_provenance's."""
+    loo = paper_repro_script("hyperparams_loo")
+    answers = {"rev-parse": "abc1234", "diff": "bayeslaws/x.py"}
+    monkeypatch.setattr(loo.bench_provenance, "git", lambda *args: answers.get(args[0], ""))
+    words = loo.provenance(["--out", "here"])
+    assert "`python paper_repro/hyperparams_loo.py --out here`" in words, words
+    assert "bayeslaws commit abc1234 (uncommitted changes under bayeslaws/: bayeslaws/x.py" in (
+        words
+    ), words
 
 
 def test_main_shows_sampler_warnings_and_ignores_only_divergence_warnings(monkeypatch):
