@@ -82,3 +82,22 @@ def test_a_reloaded_table_keeps_the_record_and_a_full_table_records_nothing(tmp_
     assert again.n_input_rows == 9 and again.exclusions == runs.exclusions
     full = bl.load_runs(runs_frame(8))
     assert full.exclusions == () and full.n_input_rows == 8
+
+
+def test_an_update_from_a_dataframe_keeps_its_empty_rows_in_the_provenance(simulated_fit):
+    """fit.update(DataFrame) read the frame (dropping an empty row, recorded in the RunTable it
+    read) but carried the DataFrame's count with no exclusion: the updated fit's provenance
+    had an input row neither used nor excluded. Checked without the refit: the table the
+    update builds (combined_table) and the provenance it carries (carried_provenance)."""
+    from bayeslaws.inference.update import carried_provenance, combined_table
+
+    runs = simulated_fit.training_runs().df
+    new = runs.iloc[:2][["N", "D", "loss"]].assign(N=lambda d: d["N"] * 1.3).reset_index(drop=True)
+    new.loc[len(new)] = np.nan  # an entirely empty row, e.g. a spreadsheet's trailing ',,'
+    with pytest.warns(PlausibilityWarning, match="entirely empty"):
+        combined = combined_table(simulated_fit, new)
+    old = simulated_fit.record.data
+    data = carried_provenance(old, old, combined.read, combined.renamed)
+    assert data["n_input_rows"] == old["n_input_rows"] + 3
+    (dropped,) = [e for e in data["exclusions"] if "entirely empty" in e["reason"]]
+    assert dropped["rows_in_new_runs"] == ["2"] and dropped["count"] == 1

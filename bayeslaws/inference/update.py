@@ -144,6 +144,9 @@ class Combined:
     n_new : rows of ``new_runs`` in ``runs``.
     units : the multiplier each column of ``new_runs`` was read with (as
         :attr:`~bayeslaws.runs.RunTable.units`; {}: canonical).
+    read : ``new_runs`` as a RunTable (itself, or the DataFrame as read: its entirely empty
+        rows recorded as an exclusion and counted in its input rows), whose record the updated
+        fit's provenance carries.
     """
 
     runs: RunTable
@@ -152,6 +155,7 @@ class Combined:
     n_put_back: int
     n_new: int
     units: dict = field(default_factory=dict)
+    read: RunTable | None = None
 
 
 def law_excluded_frame(fit: Fit) -> tuple[pd.DataFrame | None, list]:
@@ -578,7 +582,7 @@ def combined_table(fit: Fit, new_runs, units=None) -> Combined:
             )
         new = new_runs.df
         new_accepted = new.index.isin(list(new_runs.accepted_rows))
-        read_with = dict(new_runs.units)
+        read_with, loaded = dict(new_runs.units), new_runs
     elif isinstance(new_runs, pd.DataFrame):
         loaded = read_new_frame(fit, new_runs, units)
         new, read_with = loaded.df, dict(loaded.units)
@@ -642,7 +646,7 @@ def combined_table(fit: Fit, new_runs, units=None) -> Combined:
     frame = pd.concat([earlier, new.reindex(columns=columns)], ignore_index=True, sort=False)
     frame = with_labels_as(frame)  # the run labels alike: 7 (new) and "7" (fitted) are one
     start = next_label(earlier.index, excluded_labels(fit))
-    renamed = new_run_labels(new_runs, new, start)
+    renamed = new_run_labels(loaded, new, start)  # the rows its exclusions removed too
     refuse_label_clashes(earlier.index, renamed.values(), excluded_labels(fit))
     frame.index = pd.Index(list(earlier.index) + [renamed[r] for r in new.index])
     new_labels = frame.index[len(earlier) :]
@@ -665,7 +669,7 @@ def combined_table(fit: Fit, new_runs, units=None) -> Combined:
     df["C"] = frame["C"].to_numpy(float)  # as given (e.g. an isoFLOP budget column)
     runs = replace(runs, df=df, accepted_rows=tuple(accepted))
     n_put_back = len(earlier) - len(old.df)
-    return Combined(runs, missing, renamed, n_put_back, len(new), read_with)
+    return Combined(runs, missing, renamed, n_put_back, len(new), read_with, loaded)
 
 
 def carried_exclusions(old: dict, put_back: bool) -> list:
@@ -1144,7 +1148,7 @@ def update_fit(
     data = carried_provenance(
         fit.record.data or {},
         new.record.data or {},
-        new_runs,
+        combined.read,  # a DataFrame as read: its dropped empty rows recorded
         combined.renamed,
         put_back=fit.record.law_excluded_runs is not None,
     )
