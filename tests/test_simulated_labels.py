@@ -24,25 +24,27 @@ def load(name):
     return module
 
 
-def test_sweep_target_accept_writes_a_simulated_first_line(tmp_path, monkeypatch):
+def test_sweep_target_accept_writes_a_simulated_label_under_its_provenance(tmp_path, monkeypatch):
     script = load("sweep_target_accept")
     monkeypatch.setattr(bl, "fit", lambda *a, **k: FAKE)
     monkeypatch.setattr(bl, "load_runs", lambda x: x)
     monkeypatch.setattr(script.sim, "simulate_video_dit_sweep", lambda seed: seed)
     out = tmp_path / "out.txt"
     script.main(["--out", str(out)])
-    first = out.read_text().splitlines()[0]
-    assert first.startswith("# SIMULATED") and "4000-4004" in first, first
+    head, label = out.read_text().splitlines()[:2]  # the provenance line, then the label
+    assert head.startswith("# python benchmarks/") and "; commit " in head, head
+    assert label.startswith("# SIMULATED") and "4000-4004" in label, label
 
 
-def test_yin_part3_writes_a_simulated_first_line(tmp_path, monkeypatch):
+def test_yin_part3_writes_a_simulated_label_under_its_provenance(tmp_path, monkeypatch):
     script = load("yin_part3_posterior")
     monkeypatch.setattr(bl, "fit", lambda *a, **k: FAKE)
     monkeypatch.setattr(allocation, "allocation_draws", lambda fit, C: {"N_opt": np.ones((4, 1))})
     out = tmp_path / "out.txt"
     script.main(["--tree", str(TREE), "--out", str(out)])
-    first = out.read_text().splitlines()[0]
-    assert first.startswith("# SIMULATED") and "seeds 7 and 8" in first, first
+    head, label = out.read_text().splitlines()[:2]  # the provenance line, then the label
+    assert head.startswith("# python benchmarks/") and "; commit " in head, head
+    assert label.startswith("# SIMULATED") and "seeds 7 and 8" in label, label
 
 
 def test_committed_outputs_are_labelled_simulated():
