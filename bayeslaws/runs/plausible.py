@@ -263,7 +263,7 @@ def check_plausible(
     ``leave_out``: how a message says to leave its rows out, labels -> text (default: a run
     table's, :data:`~.messages.EXCLUDE_HINT`; ``fit.update`` gives ``new_runs.drop(...)``)."""
     units = units or {}
-    leave_out = leave_out or exclude_hint
+    leave_out = leave_out or (lambda _labels: EXCLUDE_HINT)  # a run table's, in both forms
     note = row_note or row_note_of(df.index)
     given = [c for c in ("N", "D", "C") if c in df] if given is None else list(given)
     accepted = df.index.isin(list(accepted_rows or ()))
@@ -374,14 +374,8 @@ def check_plausible(
     return messages
 
 
-def exclude_hint(labels) -> str:
-    """How to leave rows of a run table out (``labels``: theirs; the same text for any):
-    :data:`~.messages.EXCLUDE_HINT`, in both forms."""
-    return EXCLUDE_HINT
-
-
 def _implausible_rows(
-    df: pd.DataFrame, column: str, given: list, note: str, skip: np.ndarray, leave_out=exclude_hint
+    df: pd.DataFrame, column: str, given: list, note: str, skip: np.ndarray, leave_out
 ) -> tuple[list[str], np.ndarray]:
     """Messages naming the rows (other than the ``skip`` ones: accepted) whose ``column`` (N
     parameters, D tokens, C FLOPs) lies outside ``PLAUSIBLE`` while the column's median does
@@ -405,7 +399,7 @@ def _implausible_rows(
 
 
 def implausible_ratio_rows(
-    df: pd.DataFrame, flagged: np.ndarray, note: str, leave_out=exclude_hint
+    df: pd.DataFrame, flagged: np.ndarray, note: str, leave_out
 ) -> list[str]:
     """A message naming the rows (other than the ``flagged`` ones) whose tokens per parameter
     D/N lie outside ``TOKENS_PER_PARAM`` while the table's median D/N does not."""
@@ -424,7 +418,7 @@ def implausible_ratio_rows(
 
 
 def _batch_above_tokens_rows(
-    df: pd.DataFrame, quiet: np.ndarray, note: str, unit=None, leave_out=exclude_hint
+    df: pd.DataFrame, quiet: np.ndarray, note: str, unit, leave_out
 ) -> list[str]:
     """A message naming the rows (other than the ``quiet`` ones) whose batch_size (tokens)
     exceeds their training tokens D: a run of fewer than one optimizer step, most likely a
