@@ -417,9 +417,10 @@ def _grids(values, n_cells: int) -> list[np.ndarray]:
     return [np.atleast_1d(np.asarray(v, float)) for v in values]
 
 
-def _check_cells(N, D) -> None:
-    """ValueError naming N and D unless each is a number (one value for every cell) or a 1-D
-    sequence, the sequences of equal length n_cells (a length-1 sequence is not broadcast)."""
+def _cells(N, D) -> tuple[np.ndarray, np.ndarray]:
+    """N (params) and D (tokens) of each cell, (n_cells,) each: a number is used for every cell;
+    two sequences must have equal lengths (a length-1 sequence is not broadcast). Anything else
+    is a ValueError naming N and D."""
     n_arr = _positive_values("N", N, "parameters")
     d_arr = _positive_values("D", D, "tokens")
     if n_arr.ndim > 1 or d_arr.ndim > 1:
@@ -433,6 +434,8 @@ def _check_cells(N, D) -> None:
             f"{len(n_arr)} and D of length {len(d_arr)} (a number, not a list, is used for "
             "every cell)"
         )
+    n_arr, d_arr = np.broadcast_arrays(np.atleast_1d(n_arr), np.atleast_1d(d_arr))
+    return n_arr, d_arr
 
 
 def simulate_grid(
@@ -475,7 +478,6 @@ def simulate_grid(
     """
     noise_sd = _check_noise_sd(noise_sd)
     _check_seed(seed)
-    _check_cells(N, D)
     text = (
         f"simulated: bayeslaws.runs.simulate.simulate_grid seed={_seed_label(seed)}"
         f"{truth_label(effective_truth(truth, noise_sd))}"
@@ -489,11 +491,7 @@ def simulate_grid(
 def _grid_runs(truth, N, D, lr_values, batch_values, seed, noise_sd, source: str) -> pd.DataFrame:
     """The table of :func:`simulate_grid` (arguments as there), its ``source`` column
     ``source`` (a simulator's full "simulated: bayeslaws.runs.simulate..." text)."""
-    N = np.atleast_1d(_positive_values("N", N, "parameters"))
-    D = np.atleast_1d(_positive_values("D", D, "tokens"))
-    N, D = np.broadcast_arrays(N, D)
-    if N.ndim != 1:
-        raise ValueError("N and D must be scalars or 1-D arrays of cells")
+    N, D = _cells(N, D)
     lr_grids = _per_cell(lr_values, len(N), "lr_values")
     batch_grids = _per_cell(batch_values, len(N), "batch_values")
     noise_sd = _check_noise_sd(noise_sd)
