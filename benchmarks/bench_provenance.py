@@ -1,11 +1,12 @@
 """Where a benchmark's output came from: the first line of a file a script writes records the
-command (its arguments as given), the date (UTC) and the checkout's commit. Imported by the
-scripts beside it (``sys.path`` holds ``benchmarks/`` when one runs as ``python
-benchmarks/NAME.py``)."""
+command (its arguments as given), the date (UTC) and the checkout's commit, and for timings the
+machine (:func:`machine`: cores, load average). Imported by the scripts beside it
+(``sys.path`` holds ``benchmarks/`` when one runs as ``python benchmarks/NAME.py``)."""
 
 from __future__ import annotations
 
 import datetime
+import os
 import shlex
 import subprocess
 import sys
@@ -39,3 +40,14 @@ def header(script: str, argv=None, details=()) -> str:
     command = shlex.join(["python", script, *given])
     now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     return "; ".join([f"# {command}", now, f"commit {commit()}", *details])
+
+
+def load() -> str:
+    """``load average <1 min> <5 min> <15 min>`` (2 decimals, runnable processes): the load a
+    timing ran under."""
+    return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def machine() -> list[str]:
+    """``["<n> cores", load()]``: the machine a timing ran on, details for :func:`header`."""
+    return [f"{os.cpu_count()} cores", load()]

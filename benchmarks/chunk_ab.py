@@ -30,7 +30,7 @@ import numpy as np
 from bayeslaws.posterior.calibration import sbc, sbc_items
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/, when imported
-from bench_provenance import header  # noqa: E402  (benchmarks/bench_provenance.py)
+from bench_provenance import header, load, machine  # noqa: E402  (benchmarks/bench_provenance.py)
 
 HERE = Path(__file__).resolve().parent
 ARMS = ("auto", 1)
@@ -40,7 +40,6 @@ def main(argv=None) -> None:
     from speed import (  # benchmarks/speed.py, beside this script
         cpu_seconds,
         dask_cluster,
-        machine,
         sbc_batch_options,
         warm_every_worker,
     )
@@ -74,7 +73,7 @@ def main(argv=None) -> None:
                 lines.append(
                     f"  pair {pair}, chunk_size={arm!r}: wall {wall:.2f} s, workers' CPU "
                     f"{runs[arm][-1][1]:.2f} s, client + scheduler CPU {runs[arm][-1][2]:.2f} s; "
-                    f"load average {os.getloadavg()[0]:.2f}"
+                    + load()
                 )
                 print(lines[-1], flush=True)
     chunked, single = np.array(runs["auto"]), np.array(runs[1])

@@ -35,14 +35,14 @@ import time
 from pathlib import Path
 
 import numpy as np
-from speed import cpu_seconds, machine, sbc_batch_options  # benchmarks/speed.py, beside this
+from speed import cpu_seconds, sbc_batch_options  # benchmarks/speed.py, beside this
 
 import bayeslaws as bl
 from bayeslaws.inference.batch import local_executor
 from bayeslaws.posterior.calibration import sbc, sbc_items
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/, when imported
-from bench_provenance import header  # noqa: E402  (benchmarks/bench_provenance.py)
+from bench_provenance import header, load, machine  # noqa: E402  (benchmarks/bench_provenance.py)
 
 HERE = Path(__file__).resolve().parent
 SETUPS = (
@@ -131,7 +131,7 @@ def main(argv=None) -> None:
             wall, workers, client = results[name][-1]
             lines.append(
                 f"  repeat {repeat}, {name}: wall {wall:.2f} s, workers' CPU {workers:.2f} s, "
-                f"client + scheduler CPU {client:.2f} s; load average {os.getloadavg()[0]:.2f}"
+                f"client + scheduler CPU {client:.2f} s; {load()}"
             )
             print(lines[-1], flush=True)
     lines.append("medians:")

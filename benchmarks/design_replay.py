@@ -58,7 +58,6 @@ strategies, seeds or budgets), so seeds and budgets can be run one invocation at
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 import warnings
@@ -75,7 +74,7 @@ from bayeslaws.inference.diagnostics import thresholds
 from bayeslaws.posterior.extrapolation import DEFAULT_METHOD
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/, when imported
-from bench_provenance import header  # noqa: E402  (benchmarks/bench_provenance.py)
+from bench_provenance import header, machine  # noqa: E402  (benchmarks/bench_provenance.py)
 
 OUT = Path(__file__).parent / "output"
 REAL_POOLS = ("steplaw", "porian", "epoch")
@@ -111,9 +110,8 @@ def strategies_for(pool: replay.Pool, wanted) -> list:
 
 
 def load_average() -> str:
-    one, five, fifteen = os.getloadavg()
-    cores = os.cpu_count()
-    return f"load average {one:.1f} / {five:.1f} / {fifteen:.1f} (1/5/15 min) on {cores} cores"
+    """``<n> cores, load average <1-min> <5-min> <15-min>`` (:func:`bench_provenance.machine`)."""
+    return ", ".join(machine())
 
 
 def provenance() -> str:

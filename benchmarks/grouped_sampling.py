@@ -25,7 +25,6 @@ a 2-core machine.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 import warnings
@@ -42,7 +41,7 @@ from bayeslaws.inference.diagnostics import SamplerWarning
 from bayeslaws.runs.simulate import simulate_chinchilla_runs
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/, when imported
-from bench_provenance import header  # noqa: E402  (benchmarks/bench_provenance.py)
+from bench_provenance import header, load, machine  # noqa: E402  (benchmarks/bench_provenance.py)
 
 HERE = Path(__file__).resolve().parent
 TRUTH = dict(E=1.69, A=406.4, B=410.7, alpha=0.34, beta=0.28)
@@ -54,10 +53,6 @@ HEADER = (
     f"{'G':>2} {'variant':>7} {'seed':>4} {'wall s':>7} {'div':>4} {'max R-hat':>9} "
     f"{'min bulk ESS (site)':>22} {'min tau ESS (site)':>22} {'at max depth':>12}  package check"
 )
-
-
-def load() -> str:
-    return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def simulate_table(n_groups: int, variant: str, seed: int) -> tuple[pd.DataFrame, list[dict]]:
@@ -154,7 +149,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=HERE / "output" / "grouped_sampling.txt")
     args = parser.parse_args(argv)
     versions = f"JAX {jax.__version__}, NumPyro {numpyro.__version__}, ArviZ {az.__version__}"
-    details = [f"{os.cpu_count()} cores", versions, load()]
+    details = [*machine(), versions]
     lines = [
         header("benchmarks/grouped_sampling.py", argv, details),
         "SIMULATED tables (review R6's generator): G groups x 25 runs (5 x 5 N x D grid), groups "

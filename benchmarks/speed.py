@@ -82,16 +82,12 @@ from bayeslaws.laws.likelihoods import Huber
 from bayeslaws.runs import bundled, simulate
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/, when imported
-from bench_provenance import header  # noqa: E402  (benchmarks/bench_provenance.py)
+from bench_provenance import header, load, machine  # noqa: E402  (benchmarks/bench_provenance.py)
 
 HERE = Path(__file__).resolve().parent
 SECTIONS = ("sampler", "cache", "repeat", "sizes", "batch", "gpu", "steplaw", "new_run")
 CHAINS, WARMUP, DRAWS = 4, 1000, 1000
 LAW_SITES = ("alpha", "beta", "lnA", "lnB", "lnE", "sigma")
-
-
-def load() -> str:
-    return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def say(lines: list, text: str = "") -> None:
@@ -674,12 +670,6 @@ def sbc_batch_options(n_sims: int, seed: int = 0) -> dict:
     return {"n_sims": n_sims, "chains": 1, "warmup": 200, "draws": 200, "thin": 1, "seed": seed}
 
 
-def machine() -> list[str]:
-    """The core count and the load average: details for a run's first line
-    (:func:`bench_provenance.header`)."""
-    return [f"{os.cpu_count()} cores", load()]
-
-
 def section_batch(lines, args) -> None:
     n = args.sbc_fits
     chunk_size = int(args.sbc_chunk_size) if args.sbc_chunk_size.isdigit() else args.sbc_chunk_size
@@ -817,7 +807,7 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     lines: list = []
     versions = f"JAX {jax.__version__}, NumPyro {numpyro.__version__}"
-    say(lines, header("benchmarks/speed.py", argv, [f"{os.cpu_count()} cores", versions, load()]))
+    say(lines, header("benchmarks/speed.py", argv, [*machine(), versions]))
     for name in args.only:
         started = time.perf_counter()
         globals()[f"section_{name}"](lines, args)

@@ -19,8 +19,9 @@ Parts (``--parts``, comma-separated; each appends its rows to its CSV in benchma
   model's x, y are natural-log offsets of N params and D tokens, its batch in tokens, so the
   exponents compare directly): lr_N <-> eta_exp_N (-0.162), lr_D <-> eta_exp_T (-0.045),
   batch_N <-> b_exp_N (0.19), batch_D <-> b_exp_T (0.81). Per replicate and exponent: posterior
-  median, 5% and 95% quantiles, sd, truth, covered; eta_opt and B_opt of the law (``bl.predict``
-  kind "mean", extrapolation "none") at the paper's big model, N = 1.07e9 params and D = 1e10
+  median, 5% and 95% quantiles, sd, truth, covered; eta_opt and B_opt of the law (one
+  ``fit.law.optimum_draws`` kind "mean", summarised as ``bl.predict`` kind "mean", extrapolation
+  "none" does: :func:`optima_at`) at the paper's big model, N = 1.07e9 params and D = 1e10
   tokens, against the truth there (median, 90% interval, sd of the ln draws, covered); the
   posterior medians of the bowl's valley, k_lr_N, k_lr_D, lr_asym, tau, lr_scatter,
   batch_scatter and lr_D's posterior correlation with valley, k_lr_D, lr_asym and tau;
@@ -113,6 +114,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import time
 import warnings
 from pathlib import Path
@@ -122,9 +124,13 @@ import pandas as pd
 
 import bayeslaws as bl
 from bayeslaws.app.plan import truth_size_change
+from bayeslaws.laws.contract import summarise
 from bayeslaws.laws.sweep import best_run
 from bayeslaws.runs import published as pub
 from bayeslaws.runs import simulate as sim
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/, when imported
+from bench_provenance import header  # noqa: E402  (benchmarks/bench_provenance.py)
 
 OUT = Path(__file__).resolve().parent / "output"
 BUDGET = 1e22  # FLOPs
@@ -132,6 +138,12 @@ BUDGET = 1e22  # FLOPs
 
 def _load() -> float:
     return round(os.getloadavg()[0], 2)
+
+
+def provenance(argv=None) -> str:
+    """The first line of a summary this script writes (:func:`bench_provenance.header`):
+    ``argv`` the arguments :func:`main` was given (None: this process's own)."""
+    return header("benchmarks/sweep_joint.py", argv)
 
 
 def _append(rows: list[dict], name: str) -> Path:
@@ -229,10 +241,12 @@ def part_yin(args):
             f"{wall:.0f} s (load {row['load_1min']}) -> {path.name}",
             flush=True,
         )
-    summarise_yin(args.tag)
+    summarise_yin(args.tag, args.argv)
 
 
-def summarise_yin(tag: str = ""):
+def summarise_yin(tag: str = "", argv=None):
+    """sweep_yin<tag>.csv's replicates in one line -> sweep_yin<tag>_summary.txt, under the
+    provenance line (``argv``: :func:`provenance`)."""
     df = pd.read_csv(OUT / f"sweep_yin{tag}.csv").drop_duplicates("replicate", keep="last")
     ratio = df["N_opt_median"] / df["N_opt_truth"]
     clean = (df["max_r_hat"] <= 1.01) & (df["divergences"] == 0)
@@ -250,7 +264,7 @@ def summarise_yin(tag: str = ""):
         f"{df['wall_s'].median():.0f} s"
     )
     print(line)
-    (OUT / f"sweep_yin{tag}_summary.txt").write_text(line + "\n")
+    (OUT / f"sweep_yin{tag}_summary.txt").write_text(f"{provenance(argv)}\n{line}\n")
 
 
 OPTIMA_EXPONENTS = {  # the sweep law's site -> the simulator's exponent (VideoDiTTruth field)
@@ -284,16 +298,7 @@ def part_yin_optima(args):
             row.update({f"{site}_median": med, f"{site}_lower": lo, f"{site}_upper": hi,
                         f"{site}_sd": x.std(), f"{site}_truth": t,
                         f"{site}_covered": bool(lo <= t <= hi)})
-        p = bl.predict(fit, N=n_t, D=d_t, kind="mean", extrapolation="none").iloc[0]
-        ln_eta, ln_b = fit.law.optimum_draws(
-            fit.posterior(), np.array([n_t]), np.array([d_t]), kind="mean", rng=None
-        )
-        for q, ln in (("eta_opt", ln_eta), ("B_opt", ln_b)):
-            t = truth_at[q]
-            row.update({f"{q}_median": p[f"{q}_median"], f"{q}_lower": p[f"{q}_lower"],
-                        f"{q}_upper": p[f"{q}_upper"], f"{q}_sd_ln": float(np.std(ln)),
-                        f"{q}_truth": t,
-                        f"{q}_covered": bool(p[f"{q}_lower"] <= t <= p[f"{q}_upper"])})
+        row.update(optima_at(fit, n_t, d_t, truth_at))
         x_d = np.asarray(draws["lr_D"], float).ravel()
         for site in OPTIMA_SIDE_SITES:
             v = np.asarray(draws[site], float).ravel()
@@ -318,10 +323,31 @@ def part_yin_optima(args):
             f"(load {row['load_1min']}) -> {path.name}",
             flush=True,
         )
-    summarise_yin_optima()
+    summarise_yin_optima(args.argv)
 
 
-def summarise_yin_optima():
+def optima_at(fit, n: float, d: float, truth: dict, ci: float = 0.9) -> dict:
+    """eta_opt and B_opt of the law (kind "mean") at (``n`` params, ``d`` tokens) from one
+    call of ``fit.law.optimum_draws``: per quantity q, ``q_median``, ``q_lower``, ``q_upper``
+    (central ``ci`` of the draws, as ``bl.predict(kind="mean", extrapolation="none")``
+    summarises them; lr units, tokens), ``q_sd_ln`` (sd of the ln draws), ``q_truth`` (from
+    ``truth``: q -> value) and ``q_covered``."""
+    ln_draws = fit.law.optimum_draws(
+        fit.posterior(), np.array([n]), np.array([d]), kind="mean", rng=None
+    )
+    row = {}
+    for q, ln in zip(("eta_opt", "B_opt"), ln_draws, strict=True):
+        med, lo, hi = (float(v[0]) for v in summarise(np.exp(ln), ci))
+        t = truth[q]
+        row.update({f"{q}_median": med, f"{q}_lower": lo, f"{q}_upper": hi,
+                    f"{q}_sd_ln": float(np.std(ln)), f"{q}_truth": t,
+                    f"{q}_covered": bool(lo <= t <= hi)})
+    return row
+
+
+def summarise_yin_optima(argv=None):
+    """sweep_yin_optima.csv's replicates -> sweep_yin_optima_summary.txt, under the
+    provenance line (``argv``: :func:`provenance`)."""
     df = pd.read_csv(OUT / "sweep_yin_optima.csv").drop_duplicates("replicate", keep="last")
     n = len(df)
     clean = int(((df["max_r_hat"] <= 1.01) & (df["divergences"] == 0)).sum())
@@ -349,7 +375,7 @@ def summarise_yin_optima():
         )
     text = "\n".join(lines)
     print(text)
-    (OUT / "sweep_yin_optima_summary.txt").write_text(text + "\n")
+    (OUT / "sweep_yin_optima_summary.txt").write_text(f"{provenance(argv)}\n{text}\n")
 
 
 def part_steplaw(args):
@@ -690,7 +716,9 @@ def part_steplaw_drift_select(args):
                      f"over {ins.notna().sum()} training cells (all splits)")
     text = "\n".join(lines)
     print(text)
-    (OUT / "sweep_steplaw_drift_select_summary.txt").write_text(text + "\n")
+    (OUT / "sweep_steplaw_drift_select_summary.txt").write_text(
+        f"{provenance(args.argv)}\n{text}\n"
+    )
 
 
 def _boot_key(quantity, parameter):
@@ -743,12 +771,13 @@ def main(argv=None):
         "--tag", default="", help="suffix of the yin part's files: sweep_yin<tag>.csv, ..."
     )
     args = ap.parse_args(argv)
+    args.argv = argv  # the summaries' first line records the command run
     OUT.mkdir(exist_ok=True)
     if args.summary:
-        summarise_yin(args.tag)
+        summarise_yin(args.tag, argv)
         return
     if args.summary_optima:
-        summarise_yin_optima()
+        summarise_yin_optima(argv)
         return
     for part in args.parts.split(","):
         PARTS[part](args)

@@ -14,7 +14,6 @@ minutes each.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 import warnings
@@ -24,7 +23,7 @@ import bayeslaws as bl
 from bayeslaws.runs import simulate as sim
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/, when imported
-from bench_provenance import header  # noqa: E402  (benchmarks/bench_provenance.py)
+from bench_provenance import header, machine  # noqa: E402  (benchmarks/bench_provenance.py)
 
 SEEDS = range(4000, 4005)
 OUT = Path(__file__).resolve().parent / "output" / "sweep_target_accept.txt"
@@ -51,8 +50,7 @@ def main(argv=None) -> None:
     parser.add_argument("--out", default=str(OUT), help=f"the run's lines (default {OUT})")
     args = parser.parse_args(argv)
     out = Path(args.out)
-    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
-    first = header("benchmarks/sweep_target_accept.py", argv, [f"load average {load}"])
+    first = header("benchmarks/sweep_target_accept.py", argv, machine())
     label = (
         "# SIMULATED data: every fit below is of a Yin-design sweep from "
         f"bayeslaws.runs.simulate.simulate_video_dit_sweep (seeds {SEEDS.start}-{SEEDS.stop - 1})"

@@ -23,7 +23,7 @@ from collections import defaultdict
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/, when imported
-from bench_provenance import header  # noqa: E402  (benchmarks/bench_provenance.py)
+from bench_provenance import header, machine  # noqa: E402  (benchmarks/bench_provenance.py)
 
 HERE = Path(__file__).resolve().parent
 
@@ -69,9 +69,8 @@ def main(argv=None) -> None:
         return
     import bayeslaws as bl
 
-    load = "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
     lines = [
-        header("benchmarks/xla_threads.py", argv, [f"{os.cpu_count()} cores", load]),
+        header("benchmarks/xla_threads.py", argv, machine()),
         f"{args.fits} SBC fits of SIMULATED tables (1 chain x 200 + 200 each), one after another "
         "in one fresh process, no executor",
     ]
