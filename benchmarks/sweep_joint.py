@@ -25,10 +25,12 @@ Parts (``--parts``, comma-separated; each appends its rows to its CSV in benchma
   tokens, against the truth there (median, 90% interval, sd of the ln draws, covered); the
   posterior medians of the bowl's valley, k_lr_N, k_lr_D, lr_asym, tau, lr_scatter,
   batch_scatter and lr_D's posterior correlation with valley, k_lr_D, lr_asym and tau;
-  diagnostics as ``yin``. -> sweep_yin_optima.csv; summary (per exponent the median of
+  diagnostics as ``yin``. -> sweep_yin_optima<tag>.csv; summary (per exponent the median of
   median - truth, mean z = (median - truth) / posterior sd, 90% coverage k/n; for eta_opt and
   B_opt the median of median / truth - 1, mean z in ln units, coverage) ->
-  sweep_yin_optima_summary.txt (also ``--summary-optima``)
+  sweep_yin_optima<tag>_summary.txt (also ``--summary-optima``). Seeds 1000-1019 (no tag) are
+  those the law's defaults were chosen on (sigma's prior, shape_scatter: above); seeds
+  3000-3019 (``--start 2000 --tag _seeds3000``) are new ones, scored once.
 * ``steplaw``: Step Law's dense sweep (../shared/data/steplaw_lr_bs) with the law's defaults:
   train on N < 1e9, predict the optima of the two N = 1.07e9 cells; the grid run nearest the
   predicted optimum against the cell's best (regret), and the grid run of least expected loss
@@ -281,7 +283,7 @@ OPTIMA_SIDE_SITES = ("valley", "k_lr_N", "k_lr_D", "lr_asym", "tau", "lr_scatter
 
 def part_yin_optima(args):
     """The optima's power laws on the simulated Yin design (module docstring, part
-    ``yin_optima``) -> sweep_yin_optima.csv, sweep_yin_optima_summary.txt."""
+    ``yin_optima``) -> sweep_yin_optima<tag>.csv, sweep_yin_optima<tag>_summary.txt."""
     truth = sim.VideoDiTTruth()
     n_t, d_t = YIN_TARGET
     truth_at = {"eta_opt": float(truth.eta_opt(n_t, d_t)), "B_opt": float(truth.b_opt(n_t, d_t))}
@@ -311,7 +313,7 @@ def part_yin_optima(args):
             "setting": f"{args.chains}x{args.warmup}+{args.draws} seed {args.seed}",
             "law_options": str(fit.record.law_options),
         })
-        path = _append([row], "sweep_yin_optima.csv")
+        path = _append([row], f"sweep_yin_optima{args.tag}.csv")
         print(
             f"replicate {r}: "
             + ", ".join(f"{s} {row[f'{s}_median']:+.3f} [{row[f'{s}_lower']:+.3f}, "
@@ -323,7 +325,7 @@ def part_yin_optima(args):
             f"(load {row['load_1min']}) -> {path.name}",
             flush=True,
         )
-    summarise_yin_optima(args.argv)
+    summarise_yin_optima(args.tag, args.argv)
 
 
 def optima_at(fit, n: float, d: float, truth: dict, ci: float = 0.9) -> dict:
@@ -345,10 +347,10 @@ def optima_at(fit, n: float, d: float, truth: dict, ci: float = 0.9) -> dict:
     return row
 
 
-def summarise_yin_optima(argv=None):
-    """sweep_yin_optima.csv's replicates -> sweep_yin_optima_summary.txt, under the
+def summarise_yin_optima(tag: str = "", argv=None):
+    """sweep_yin_optima<tag>.csv's replicates -> sweep_yin_optima<tag>_summary.txt, under the
     provenance line (``argv``: :func:`provenance`)."""
-    df = pd.read_csv(OUT / "sweep_yin_optima.csv").drop_duplicates("replicate", keep="last")
+    df = pd.read_csv(OUT / f"sweep_yin_optima{tag}.csv").drop_duplicates("replicate", keep="last")
     n = len(df)
     clean = int(((df["max_r_hat"] <= 1.01) & (df["divergences"] == 0)).sum())
     lines = [f"yin_optima: {n} simulated replicates (seeds 1000 + r, r = "
@@ -375,7 +377,7 @@ def summarise_yin_optima(argv=None):
         )
     text = "\n".join(lines)
     print(text)
-    (OUT / "sweep_yin_optima_summary.txt").write_text(f"{provenance(argv)}\n{text}\n")
+    (OUT / f"sweep_yin_optima{tag}_summary.txt").write_text(f"{provenance(argv)}\n{text}\n")
 
 
 def part_steplaw(args):
@@ -768,7 +770,8 @@ def main(argv=None):
         "--summary-optima", action="store_true", help="only summarise sweep_yin_optima.csv"
     )
     ap.add_argument(
-        "--tag", default="", help="suffix of the yin part's files: sweep_yin<tag>.csv, ..."
+        "--tag", default="", help="suffix of the yin and yin_optima parts' files: "
+        "sweep_yin<tag>.csv, sweep_yin_optima<tag>.csv, ..."
     )
     args = ap.parse_args(argv)
     args.argv = argv  # the summaries' first line records the command run
@@ -777,7 +780,7 @@ def main(argv=None):
         summarise_yin(args.tag, argv)
         return
     if args.summary_optima:
-        summarise_yin_optima(argv)
+        summarise_yin_optima(args.tag, argv)
         return
     for part in args.parts.split(","):
         PARTS[part](args)
