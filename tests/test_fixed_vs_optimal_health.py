@@ -38,53 +38,53 @@ def test_an_unhealthy_fit_is_not_settled_and_the_verdict_says_why(small_sweep_sw
     assert [row[c] for c in SIZE_COLUMNS] == [healthy[c] for c in SIZE_COLUMNS]
     assert not row["settled"]
     assert healthy["sampler_ok"] and not row["sampler_ok"]
-    assert row["verdict"].startswith("not settled: the fit's sampler check failed: ")
+    assert row["verdict"].startswith("not settled: the fit's sampler check failed (max R-hat ")
     assert "refit with more draws" in row["verdict"]
-    assert fh.sampler_trouble(fit.diagnostics.problems) in row["verdict"]
+    assert fh.sampler_trouble(fit.diagnostics) in row["verdict"]
 
 
 def test_a_named_sampler_problem_alone_unsettles_it(small_sweep_sweep_fit):
-    """One R-hat problem, given by hand, is enough; the verdict names it in short."""
+    """One R-hat problem, given by hand, is enough; the verdict gives the fit's figures (from
+    its Diagnostics fields, not the problems' text, which holds advice lines too)."""
     fit = small_sweep_sweep_fit
     C = float(np.sqrt(np.prod(fit.record.ranges["C"])))
     problem = "R-hat > 1.01 for ['alpha' (1.2)]"
     row = _answer(with_problems(fit, [problem, "more draws (draws=, warmup=) may help"]), C)
     assert not row["settled"]
     assert not row["sampler_ok"]
-    assert "sampler check failed: R-hat > 1.01; more draws (draws=, warmup=) may help;" in (
-        row["verdict"]
+    d = fit.diagnostics
+    assert (
+        f"sampler check failed (max R-hat {d.r_hat_text}, min bulk ESS {d.min_ess_bulk:.0f}, "
+        f"{d.divergences} divergent transitions); refit with more draws" in row["verdict"]
+    )
+    assert "may help" not in row["verdict"]
+
+
+def test_sampler_trouble_is_the_diagnostics_figures(small_sweep_sweep_fit):
+    assert fh.sampler_trouble(with_problems(small_sweep_sweep_fit).diagnostics) == ""
+    d = small_sweep_sweep_fit.diagnostics
+    assert fh.sampler_trouble(d) == (
+        f"max R-hat {d.r_hat_text}, min bulk ESS {d.min_ess_bulk:.0f}, {d.divergences} "
+        "divergent transitions"
     )
 
 
-def test_sampler_trouble_is_short():
-    problems = [
-        "R-hat > 1.01 for ['a' (1.1), 'b' (1.05)]",
-        "ess_bulk < 400 for ['a']",
-        "3 divergent transitions of 400: raise target_accept or reparametrise",
-        "likely cause: too few runs",
-    ]
-    assert fh.sampler_trouble([]) == ""
-    assert fh.sampler_trouble(problems) == (
-        "R-hat > 1.01; ess_bulk < 400; 3 divergent transitions of 400; and 1 more"
-    )
-
-
-def test_verdict_with_sampler_trouble_keeps_the_other_reasons():
-    trouble = "R-hat > 1.01"
+def test_verdict_with_sampler_trouble_says_the_interval_once():
+    trouble = "max R-hat 1.200, min bulk ESS 31, 2 divergent transitions"
     text = fh._verdict(0.34, 0.29, 0.37, 0.9, 0.0, trouble=trouble)
     assert text == (
-        "not settled: the fit's sampler check failed: R-hat > 1.01; refit with more draws (the "
+        f"not settled: the fit's sampler check failed ({trouble}); refit with more draws (the "
         "size change there: +34%, 90% interval [+29%, +37%])"
     )
-    # an interval that includes 0 is said as well
     text = fh._verdict(0.1, -0.1, 0.3, 0.9, 0.0, trouble=trouble)
-    assert text.endswith("; also the 90% interval [-10%, +30%] includes 0")
+    assert text.count("90% interval [-10%, +30%]") == 1, text
     # far outside the range: the interval still leaves out the risk that the law bends there
     text = fh._verdict(0.34, 0.29, 0.37, 0.9, 0.0, ("C_outside_decades", 2.7), trouble=trouble)
     assert text.startswith("not settled: the fit's sampler check failed")
     assert text.endswith("does not include the risk that the law bends there")
-    # without trouble the sentence is as before
-    assert fh._verdict(0.34, 0.29, 0.37, 0.9, 0.0) == fh._answer_verdict(0.34, 0.29, 0.37, 0.9, 0.0)
+    # a setting off the sweep is said too
+    text = fh._verdict(0.34, 0.29, 0.37, 0.9, 0.0, off="the fixed lr (1) lies far", trouble=trouble)
+    assert "; also, the fixed lr (1) lies far: an extrapolation of the bowl" in text
 
 
 def test_with_problems_copies_the_fit_and_leaves_it_alone(small_sweep_sweep_fit):

@@ -266,16 +266,17 @@ def off_sweep(setting: dict, outside: dict, ranges: dict) -> str:
     return " and ".join(parts)
 
 
-SAMPLER_SHOWN = 3  # problems the verdict names before "and N more" (all in fit.diagnostics)
-
-
-def sampler_trouble(problems: list[str]) -> str:
-    """The fit's sampler problems (``fit.diagnostics.problems``) in short, for a verdict: each
-    one's head, before the parameters it names (' for ...') or its advice (': ...'), the first
-    ``SAMPLER_SHOWN`` of them; '' when there are none."""
-    heads = [p.split(" for ")[0].split(": ")[0] for p in problems]
-    more = len(heads) - SAMPLER_SHOWN
-    return "; ".join(heads[:SAMPLER_SHOWN]) + (f"; and {more} more" if more > 0 else "")
+def sampler_trouble(diag) -> str:
+    """A failed sampler check in short, for a verdict (``diag``: the fit's
+    :class:`~bayeslaws.inference.Diagnostics`): "max R-hat 1.050, min bulk ESS 31, 2 divergent
+    transitions" from its fields, as the planning report's CAUTION gives them; '' when the check
+    passed (``diag.problems`` empty)."""
+    if not diag.problems:
+        return ""
+    return (
+        f"max R-hat {diag.r_hat_text}, min bulk ESS {diag.min_ess_bulk:.0f}, "
+        f"{diag.divergences} divergent transitions"
+    )
 
 
 def _verdict(
@@ -288,35 +289,6 @@ def _verdict(
     off: str = "",
     trouble: str = "",
 ) -> str:
-    """:func:`_answer_verdict`, not settled when the fit's sampler check failed (``trouble``:
-    :func:`sampler_trouble`, '' when it passed): every draw the answer reads inherits it, so the
-    sentence says so first, then any other reason it is not settled."""
-    verdict = _answer_verdict(median, lower, upper, ci, at_boundary, far, off)
-    if not trouble:
-        return verdict
-    lead = (
-        f"not settled: the fit's sampler check failed: {trouble}; refit with more draws (the "
-        f"size change there: {median:+.0%}, {ci:.0%} interval [{lower:+.0%}, {upper:+.0%}])"
-    )
-    if verdict.startswith("not settled: "):
-        return f"{lead}; also {verdict.removeprefix('not settled: ')}"
-    if far is None:
-        return lead
-    return (
-        f"{lead}; this far out ({far_words(far)}) the interval is the fitted law's uncertainty "
-        f"alone and does not include {BENDS}"
-    )
-
-
-def _answer_verdict(
-    median: float,
-    lower: float,
-    upper: float,
-    ci: float,
-    at_boundary: float,
-    far: tuple[str, float] | None = None,
-    off: str = "",
-) -> str:
     """The sentence on the relative size change (median, ``ci`` interval [lower, upper]):
     settled when the interval excludes 0 and at most ``EDGE_SHARE`` of the draws'
     refitted N_opt hit the edge of :data:`N_GRID` (``at_boundary``, a share); otherwise not,
@@ -325,13 +297,21 @@ def _answer_verdict(
     interval leaves out the risk that the law bends there (a settled sign is settled only
     under the fitted law); None: the sentence as inside the range. ``off``
     (:func:`off_sweep`): the fixed setting lies beyond ``FAR_DECADES`` outside the swept
-    range, so the answer extrapolates the bowl and is not settled, whatever its interval."""
+    range, so the answer extrapolates the bowl and is not settled, whatever its interval.
+    ``trouble`` (:func:`sampler_trouble`): the fit failed its sampler check, so no answer of
+    it is settled, whatever its interval; the sentence says so first."""
     interval = f"{ci:.0%} interval [{lower:+.0%}, {upper:+.0%}]"
     out_there = ""
     if far is not None:
         out_there = (
             f"; this far out ({far_words(far)}) the interval is the fitted law's uncertainty "
             f"alone and does not include {BENDS}"
+        )
+    if trouble:
+        also = f"; also, {off}: an extrapolation of the bowl" if off else ""
+        return (
+            f"not settled: the fit's sampler check failed ({trouble}); refit with more draws "
+            f"(the size change there: {median:+.0%}, {interval}){also}{out_there}"
         )
     if off:
         edge = (
@@ -489,7 +469,7 @@ def fixed_vs_optimal(
         fit, float(C), float(np.median(n_optimal)), float(np.median(n_fixed)), compute_model
     )
     warn_far(fit, float(C), outside)
-    trouble = sampler_trouble(problems)
+    trouble = sampler_trouble(fit.diagnostics)
     verdict = _verdict(median, lower, upper, ci, at_boundary, farthest(outside), off, trouble)
     out = pd.DataFrame(
         [
