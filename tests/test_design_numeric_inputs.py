@@ -87,7 +87,7 @@ def test_a_candidates_table_still_reads_numbers_given_as_text():
     refused naming the column and rows, and True/False stays refused."""
     cands = pd.DataFrame({"N": ["1e8", 2e8, np.int64(3)], "bad": ["1e8", "4.4B", "x"]})
     np.testing.assert_array_equal(number_column(cands, "N"), [1e8, 2e8, 3.0])
-    unread = r"^cands\['bad'\] holds values that are not numbers at rows 1, 2 .*'4.4B'"
+    unread = r"^column 'bad' has non-numeric values at rows 1, 2 .*'4.4B'"
     with pytest.raises(ValueError, match=unread):
         number_column(cands, "bad")
     flags = pd.DataFrame({"N": pd.Series([1e8, True], dtype=object)})

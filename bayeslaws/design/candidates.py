@@ -22,6 +22,7 @@ from ..posterior import allocation_draws, quantity_draws, query_frame
 from ..posterior.draws import check_fit, check_range
 from ..runs.checks import ArgumentTypeError, bool_cells, check_integer, is_real, rows_text
 from ..runs.compute import ComputeModel, as_compute_model
+from ..runs.reading import to_numeric
 from ..runs.warn import user_stacklevel
 from .targets import positive
 
@@ -433,7 +434,8 @@ def check_candidates(fit, cands, group=None) -> pd.DataFrame:
 def number_column(df: pd.DataFrame, col: str) -> np.ndarray:
     """Column ``col`` of the candidates ``df`` as finite positive floats (``positive``). A
     table's cells given as text that spell a number (``"1e9"``, e.g. read from a file) are read
-    as that number; other text is a ValueError naming the column and rows. True/False values
+    as that number; other text is a ValueError naming the column and rows
+    (:func:`~bayeslaws.runs.reading.to_numeric`, as a run table's). True/False values
     are an :class:`~bayeslaws.runs.checks.ArgumentTypeError` naming the column and rows: a
     boolean read as 0/1 is never a size, a count or a cost."""
     raw = df[col]
@@ -444,21 +446,8 @@ def number_column(df: pd.DataFrame, col: str) -> np.ndarray:
             f"{rows_text(flagged)} (counted from 0): map the right column (a boolean column "
             "would be read as 0/1)"
         )
-    return positive(f"cands[{col!r}]", text_as_numbers(raw, f"cands[{col!r}]"))
-
-
-def text_as_numbers(raw: pd.Series, name: str) -> np.ndarray:
-    """A table column ``raw`` (named ``name`` for the message) as floats, its text cells read
-    as the numbers they spell; a cell that spells none is a ValueError naming its rows."""
-    values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-    unread = np.flatnonzero(np.isnan(values) & raw.notna().to_numpy(bool))
-    if len(unread):
-        raise ValueError(
-            f"{name} holds values that are not numbers at rows {rows_text(unread)} (counted "
-            f"from 0), e.g. {raw.iloc[unread[0]]!r}: give plain numbers (e.g. 4.4e9 parameters, "
-            "not '4.4B')"
-        )
-    return values
+    values = to_numeric(df.reset_index(drop=True), col)  # text that spells a number is read
+    return positive(f"cands[{col!r}]", values.to_numpy(dtype=float, na_value=np.nan))
 
 
 def check_sizes(df: pd.DataFrame, given: list) -> None:
