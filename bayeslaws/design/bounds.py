@@ -456,8 +456,7 @@ class JointReweighting:
                 "estimator='reweighted' needs a target (it reweights the target's draws); for "
                 "all parameters use estimator='gaussian' (and bounds() for NMC / PCE)"
             )
-        F = p.obs_mean
-        S = F.shape[0]
+        S = p.obs_mean.shape[0]  # posterior draws
         n_out = min(S, 1000) if n_outer is None else min(positive_int("n_outer", n_outer, 2), S)
         self.outer = np.sort(np.random.default_rng(seed + 1).choice(S, n_out, replace=False))
         self.p, self.criterion, self.S = p, criterion, S

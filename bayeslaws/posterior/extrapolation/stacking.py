@@ -85,19 +85,17 @@ def fit_form(fit, runs, law, *, chains: int, warmup: int, draws: int, seed: int)
                    draws=draws, seed=seed, warn=False)  # fmt: skip
 
 
-def form_failure(f, r_hat_bar: float | None = None, divergent_share: float | None = None):
+def form_failure(f):
     """Why a form's fit ``f`` is not to be used (None: it is): R-hat undefined or above
-    ``r_hat_bar`` (:func:`max_r_hat`; None: ``MAX_R_HAT``), or divergent transitions above
-    ``divergent_share`` of its draws (None: ``MAX_DIVERGENT``)."""
-    r_hat_bar = MAX_R_HAT if r_hat_bar is None else r_hat_bar
-    divergent_share = MAX_DIVERGENT if divergent_share is None else divergent_share
+    ``MAX_R_HAT`` (:func:`max_r_hat`), or divergent transitions above ``MAX_DIVERGENT`` of its
+    draws (both read when called, so a test may loosen them)."""
     d = f.diagnostics
     r_hat = max_r_hat(f)
     if np.isnan(r_hat):
         return "did not converge (a parameter's draws never moved: R-hat undefined)"
-    if r_hat > r_hat_bar:
-        return f"did not converge (max R-hat {r_hat:.3f} > {r_hat_bar})"
-    if d.divergences > divergent_share * d.n_draws:
+    if r_hat > MAX_R_HAT:
+        return f"did not converge (max R-hat {r_hat:.3f} > {MAX_R_HAT})"
+    if d.divergences > MAX_DIVERGENT * d.n_draws:
         return f"{d.divergences} divergent transitions of {d.n_draws}"
     return None
 
@@ -162,8 +160,8 @@ def unavailable(fit, key: str = "stacking", what: str = "stacking") -> str | Non
     stacking (``key`` "stacking") or by form averaging (``key`` "forms", ``what`` "form
     averaging"), both for single-group loss surfaces L(N, D) with stored training runs."""
     state = fit.cache.get(key) or {}
-    if state.get("laws") or state.get("forms"):
-        return None  # already fitted (perhaps with runs passed in)
+    if state.get("weights"):
+        return None  # already fitted (perhaps with runs passed in): both states hold weights
     law = fit.law
     if tuple(law.inputs) != ("N", "D") or law.primary != "loss":
         return f"law {law.name!r} is not a loss surface L(N, D)"
@@ -494,7 +492,7 @@ def stack(fit, runs=None, *, laws=STACK_LAWS, chains=2, warmup=300, draws=300, s
     return state
 
 
-def excluded_form_message(what: str, name: str, reason: str, call: str = "stack",
+def excluded_form_message(what: str, name: str, reason: str, call: str,
                           fitted: bool = True) -> str:
     """The warning for a form left out by ``what`` ("stacking", "form averaging"):
     ``reason`` (why, with its figures), for a form whose fit failed its checks (``fitted``) or
