@@ -782,7 +782,7 @@ def _outside(fit, N: float, D: float, group=None) -> str:
     return "OUTSIDE: " + "; ".join(parts) if parts else "inside the fitted range"
 
 
-def range_words(low, high, n_values: int, unit: str = "") -> str:
+def setting_words(low, high, n_values: int, unit: str = "") -> str:
     """A setting of one unit's runs (``low``, ``high``: its lowest and highest value, of
     ``n_values`` distinct values; learning rates, or batch sizes with ``unit`` "tokens" or
     "whole units") as the report and ``bayeslaws design`` print it: one value as it is; several
@@ -799,7 +799,7 @@ def range_words(low, high, n_values: int, unit: str = "") -> str:
 
 
 def unit_setting(row, column: str, unit: str = "", convert=None) -> str:
-    """The text (:func:`range_words`) of setting ``column`` of one unit's row of
+    """The text (:func:`setting_words`) of setting ``column`` of one unit's row of
     :func:`bayeslaws.design.next_runs` or ``rank_candidates`` (``row``: a Series): the range
     of its runs the package gives (``<column>_min``, ``<column>_max``, ``<column>_values``:
     :func:`bayeslaws.design.gaussian.unit_rows`) when its runs differ, else its value; ""
@@ -815,7 +815,7 @@ def unit_setting(row, column: str, unit: str = "", convert=None) -> str:
     if not np.isfinite(ends).all():
         return ""
     ends = ends if convert is None else np.asarray(convert(ends), float)
-    return range_words(ends[0], ends[1], n, unit)
+    return setting_words(ends[0], ends[1], n, unit)
 
 
 def pick_settings(row, fit) -> dict:
@@ -830,7 +830,7 @@ def pick_settings(row, fit) -> dict:
         "lr": unit_setting(row, "lr"),
         "batch (tokens)": unit_setting(row, "batch_size", "tokens"),
     }
-    if batch_as_given(np.ones(1), fit) is not None:  # in the unit the fitted runs gave it
+    if fit.units.get("batch_size", 1.0) != 1.0:  # given in another unit (batch_as_given's rule)
         given = unit_setting(row, "batch_size", "whole units", lambda b: batch_as_given(b, fit))
         out["batch (as given)"] = given
     return out
