@@ -82,6 +82,9 @@ def test_verdict_with_sampler_trouble_says_the_interval_once():
     text = fh._verdict(0.34, 0.29, 0.37, 0.9, 0.0, ("C_outside_decades", 2.7), trouble=trouble)
     assert text.startswith("not settled: the fit's sampler check failed")
     assert text.endswith("does not include the risk that the law bends there")
+    # so is a search that hit its edge
+    text = fh._verdict(0.34, 0.29, 0.37, 0.9, 0.8, trouble=trouble)
+    assert "; in 80% of the draws a refitted N_opt also hit the edge of the searched sizes" in text
     # a setting off the sweep is said too
     text = fh._verdict(0.34, 0.29, 0.37, 0.9, 0.0, off="the fixed lr (1) lies far", trouble=trouble)
     assert "; also, the fixed lr (1) lies far: an extrapolation of the bowl" in text

@@ -307,19 +307,19 @@ def _verdict(
             f"; this far out ({far_words(far)}) the interval is the fitted law's uncertainty "
             f"alone and does not include {BENDS}"
         )
+    edge = (
+        f"; in {at_boundary:.0%} of the draws a refitted N_opt also hit the edge of the "
+        "searched sizes"
+        if at_boundary > EDGE_SHARE
+        else ""
+    )
     if trouble:
         also = f"; also, {off}: an extrapolation of the bowl" if off else ""
         return (
             f"not settled: the fit's sampler check failed ({trouble}); refit with more draws "
-            f"(the size change there: {median:+.0%}, {interval}){also}{out_there}"
+            f"(the size change there: {median:+.0%}, {interval}){also}{edge}{out_there}"
         )
     if off:
-        edge = (
-            f"; in {at_boundary:.0%} of the draws a refitted N_opt also hit the edge of the "
-            "searched sizes"
-            if at_boundary > EDGE_SHARE
-            else ""
-        )
         return (
             f"not settled: {off}: an extrapolation of the bowl, not settled by the sweep (the "
             f"size change there: {median:+.0%}, {interval}){edge}{out_there}"
