@@ -25,7 +25,8 @@ STEPS_PER_DOUBLING = 4  # sizes per doubling of the run count (a power of two)
 
 def bucket(n_runs: int) -> int:
     """The padded size of a table of ``n_runs`` runs: the smallest of 8, 10, 12, 14, 16, 20,
-    24, 28, 32, 40, ... (k * 2^j, k in 4..7) that holds them."""
+    24, 28, 32, 40, ... (k * 2^j, k from ``STEPS_PER_DOUBLING`` to twice it, less 1) that holds
+    them."""
     if n_runs <= MIN_BUCKET:
         return MIN_BUCKET
     doubling = 2 ** int(np.floor(np.log2(n_runs)))  # the doubling [2^j, 2^(j+1)) it lies in

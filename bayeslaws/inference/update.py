@@ -91,7 +91,7 @@ from numpyro.infer.util import initialize_model
 
 from ..laws.contract import Scales
 from ..runs import CANONICAL, PlausibilityWarning, RunTable, RunTableError, load_runs
-from ..runs.checks import ArgumentTypeError, is_real
+from ..runs.checks import ArgumentTypeError, is_real, rows_text
 from ..runs.columns import OPTIONAL_EXTRA
 from ..runs.compute import same_compute_model
 from ..runs.messages import format_value
@@ -270,9 +270,7 @@ def with_fitted_labels(new: pd.DataFrame, earlier: pd.DataFrame) -> pd.DataFrame
 
 def rows_of_new_runs(labels, limit: int = 10) -> str:
     """``rows 0, 1 (row labels of new_runs)``: rows of ``new_runs`` in a message."""
-    labels = list(labels)
-    more = f", ... ({len(labels)} rows)" if len(labels) > limit else ""
-    return f"rows {', '.join(map(str, labels[:limit]))}{more} ({NEW_RUNS_NOTE})"
+    return f"rows {rows_text(labels, limit)} ({NEW_RUNS_NOTE})"
 
 
 def labels_in_new_runs(renamed: dict) -> dict:
@@ -330,12 +328,12 @@ def check_new_runs(
     new_labels: pd.Index,
     new_accepted,
     given: list,
-    new_runs=None,
+    new_runs,
 ) -> None:
     """The plausibility warnings (:func:`~bayeslaws.runs.plausible.check_plausible`) and the
     duplicate-rows warning about the new runs, the last ``len(new_labels)`` rows of ``df`` (the
     combined table), naming them by their row labels in ``new_runs`` (``new_labels``), with
-    the remedy for ``new_runs`` (:func:`leave_out_code`; None: a DataFrame's). The
+    the remedy for ``new_runs`` (:func:`leave_out_code`). The
     earlier runs (the first ``n_earlier`` rows, checked at their load) and the new runs
     vetted as real (``new_accepted``: mask of ``new_labels``) count in the medians and as
     duplicates, never named."""
@@ -443,10 +441,9 @@ def warn_near_repeats(earlier: pd.DataFrame, new: pd.DataFrame, new_runs) -> Non
     if not like:
         return
     pairs = [f"{python_labels([row])} ~ {python_labels([fitted])}" for row, fitted in like.items()]
-    more = f", ... ({len(pairs)} rows)" if len(pairs) > 10 else ""
     warnings.warn(
-        f"new_runs {rows_of_new_runs(like)} look like runs this fit already has (row of "
-        f"new_runs ~ row label of the fitted run: {', '.join(pairs[:10])}{more}; the same "
+        f"{len(like)} new run(s) look like runs this fit already has (row label in new_runs ~ "
+        f"row label of the fitted run: {rows_text(pairs)}; the same "
         f"design point within {MATCH_RTOL:.0%} in N, D, lr and batch_size where given, the "
         f"same group and run, the loss within {REPEAT_LOSS_RTOL:.1%}, e.g. runs exported with "
         "their values rounded): taken as new runs. If they are the same runs they now count "

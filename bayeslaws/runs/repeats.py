@@ -73,8 +73,8 @@ def looks_repeated(runs: pd.DataFrame, earlier: pd.DataFrame, rtol: float = MATC
     with np.errstate(divide="ignore", invalid="ignore"):
         a = runs["loss"].to_numpy(float)[:, None]
         close &= np.abs(a / earlier["loss"].to_numpy(float)[None, :] - 1) <= REPEAT_LOSS_RTOL
-    mine, theirs = group_keys(runs), group_keys(earlier)
-    close &= np.array([[a == b for b in theirs] for a in mine], bool).reshape(close.shape)
+    mine = np.array(group_keys(runs), object)[:, None]
+    close &= mine == np.array(group_keys(earlier), object)[None, :]  # None == None: no groups
     if "run" in runs and "run" in earlier:
         mine_run = np.array([label_key(r) for r in runs["run"]], object)[:, None]
         their_run = np.array([label_key(r) for r in earlier["run"]], object)[None, :]
