@@ -23,7 +23,7 @@ import pandas as pd
 
 from ..design.batch import width_labels
 from ..posterior.extrapolation.distance import group_ranges
-from ..posterior.fixed_hyperparams import N_GRID
+from ..posterior.fixed_hyperparams import N_GRID, sampler_trouble
 from ..posterior.predict import outside_decades
 from ..runs import RunTable, published
 from ..runs.simulate import VideoDiTTruth
@@ -374,12 +374,12 @@ FIT_NAMES = {  # route -> what the report calls (the hyperparameter fit, the los
 def sampler_caution(name: str, diag) -> str:
     """The CAUTION at the top of a planning report when the fit called ``name`` has sampler
     problems (``diag``: its :class:`~bayeslaws.inference.Diagnostics`): its largest R-hat,
-    smallest bulk ESS and divergences, and that everything below inherits them."""
+    smallest bulk ESS and divergences (:func:`sampler_trouble`, as the fixed-vs-optimal verdict
+    gives them), and that everything below inherits them."""
     return (
-        f"CAUTION: the sampler did not converge cleanly for the {name} (max R-hat "
-        f"{diag.r_hat_text}, min bulk ESS {diag.min_ess_bulk:.0f}, {diag.divergences} divergent "
-        "transitions; its problems are under 'Fits and sampler health'): every interval and "
-        "verdict below inherits it. Refit with more draws (and chains) before acting on it."
+        f"CAUTION: the sampler did not converge cleanly for the {name} ({sampler_trouble(diag)}; "
+        "its problems are under 'Fits and sampler health'): every interval and verdict below "
+        "inherits it. Refit with more draws (and chains) before acting on it."
     )
 
 

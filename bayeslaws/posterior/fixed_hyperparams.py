@@ -461,15 +461,14 @@ def fixed_vs_optimal(
     swept = group_ranges(fit)
     set_outside = setting_outside(setting, swept)
     off = off_sweep(setting, set_outside, swept)  # warned by check_range (or the derived check)
-    problems = list(fit.diagnostics.problems)  # warned at fit and load (SamplerWarning)
+    trouble = sampler_trouble(fit.diagnostics)  # warned at fit and load (SamplerWarning)
     settled = (
-        bool(lower > 0 or upper < 0) and at_boundary <= EDGE_SHARE and not off and not problems
+        bool(lower > 0 or upper < 0) and at_boundary <= EDGE_SHARE and not off and not trouble
     )
     outside = outside_fitted(
         fit, float(C), float(np.median(n_optimal)), float(np.median(n_fixed)), compute_model
     )
     warn_far(fit, float(C), outside)
-    trouble = sampler_trouble(fit.diagnostics)
     verdict = _verdict(median, lower, upper, ci, at_boundary, farthest(outside), off, trouble)
     out = pd.DataFrame(
         [
@@ -483,7 +482,7 @@ def fixed_vs_optimal(
                 "size_change_lower": lower,
                 "size_change_upper": upper,
                 "settled": settled,
-                "sampler_ok": not problems,
+                "sampler_ok": fit.diagnostics.ok,
                 "at_boundary": at_boundary,
                 "verdict": verdict,
                 "ci": ci,

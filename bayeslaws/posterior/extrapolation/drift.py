@@ -221,8 +221,7 @@ def flops_as_ranged(N, D, C, compute_model, range_model=None) -> np.ndarray:
 
 def prior_update(prior: dict, triples) -> dict:
     """The grid posterior of tau (per group) given inner scale-out splits ``triples`` (each a
-    (residuals, variances, distances) triple) and a population ``prior``; it keeps the splits'
-    data (``"cv"``), so that another prior needs no refits."""
+    (residuals, variances, distances) triple) and a population ``prior``."""
     names = list(grouping_of(prior))
     if len(names) == 1:
         grid = TAU_GRID
@@ -246,14 +245,6 @@ def prior_update(prior: dict, triples) -> dict:
         "grid": grid.tolist(),
         "weights": (w / w.sum()).tolist(),
         "n_held_out": int(sum(len(t[0]) for t in triples)),
-        "cv": [
-            {
-                "residuals": list(map(float, r)),
-                "variances": list(map(float, v)),
-                "distances": np.asarray(d, float).tolist(),
-            }
-            for r, v, d in triples
-        ],
     }
     return state
 
