@@ -109,7 +109,7 @@ def strategies_for(pool: replay.Pool, wanted) -> list:
     return [s for s in wanted if s != "grid" or pool.grid is not None]
 
 
-def load_average() -> str:
+def machine_words() -> str:
     """``<n> cores, load average <1-min> <5-min> <15-min>`` (:func:`bench_provenance.machine`)."""
     return ", ".join(machine())
 
@@ -123,7 +123,7 @@ def provenance() -> str:
 def timing(pools, log) -> str:
     """One campaign step: propose k=3 runs from the whole pool after the start design (the
     fit exists), cold (first call: compiles) and warm (best of 3)."""
-    lines = [f"{provenance()} ({load_average()} at start)"]
+    lines = [f"{provenance()} ({machine_words()} at start)"]
     for name in pools:
         pool = load_pool(name, log)
         start = pool.start(0)
@@ -142,7 +142,7 @@ def timing(pools, log) -> str:
         line = (
             f"{name}: propose k=3 from {len(remaining)} candidate runs ({cands['unit'].nunique()} "
             f"units), target T={plan.filter(like='width_now').shape[1]}: cold {times[0]:.2f} s, "
-            f"warm {min(times[1:]):.2f} s (best of 3); {load_average()}"
+            f"warm {min(times[1:]):.2f} s (best of 3); {machine_words()}"
         )
         log(line)
         lines.append(line)
@@ -151,7 +151,7 @@ def timing(pools, log) -> str:
 
 def all_data(pools, draws: int, log) -> str:
     """Per pool: its law fitted to every candidate run and scored (:func:`replay.score`)."""
-    lines = [f"{provenance()} ({load_average()} at start)"]
+    lines = [f"{provenance()} ({machine_words()} at start)"]
     for name in pools:
         pool = load_pool(name, log)
         options = campaign_fit_options(pool, {"warmup": draws, "draws": draws})
@@ -215,7 +215,7 @@ def batch_profile(pool: replay.Pool, fit, start, cands, criterion: str) -> str:
 
 def diagnose(pools, log) -> str:
     """Per pool: ours' first batch (1% of compute from seed 0's start) under each criterion."""
-    lines = [f"{provenance()} ({load_average()} at start)"]
+    lines = [f"{provenance()} ({machine_words()} at start)"]
     for name in pools:
         pool = load_pool(name, log)
         start, fit, _ = replay.fit_start(pool, 0, campaign_fit_options(pool, None))
@@ -571,7 +571,7 @@ def main(argv=None):
     log(
         f"default extrapolation method: {DEFAULT_METHOD!r}; each pool's line names the method "
         f"its campaigns are scored under (and {', '.join(map(repr, replay.ALSO_SCORED))} beside "
-        f"it); {load_average()}"
+        f"it); {machine_words()}"
     )
     if args.timing:
         text = timing([p for p in args.pools if p in REAL_POOLS], log)

@@ -326,51 +326,33 @@ def _span(values) -> str:
 
 
 def coverage_settings_words(raw: pd.DataFrame) -> str:
-    """How the coverage raw rows ``raw`` were fitted, from their own columns: "bowl full,
-    2x300+300 per fit, sampler seeds 0-49, code f0b5f84" (each distinct bowl and chains x
-    warmup + draws, joined by " / "); :data:`NOT_RECORDED` for rows that lack the columns
-    (written before they were recorded), never the current command's settings."""
-    have = [c for c in COVERAGE_SETTINGS if c in raw]
-    if len(have) < len(COVERAGE_SETTINGS):
+    """How the coverage raw rows ``raw`` were fitted, from their own columns (one run of
+    ``--parts coverage`` writes the whole file, with one setting): "bowl full, 2x300+300 per
+    fit, sampler seeds 0-49, code f0b5f84"; :data:`NOT_RECORDED` for rows written before the
+    columns were recorded, never the current command's settings."""
+    if any(c not in raw for c in (*COVERAGE_SETTINGS, "commit")):
         return NOT_RECORDED
-    known = raw.dropna(subset=list(COVERAGE_SETTINGS))
-    if known.empty:
-        return NOT_RECORDED
-    kinds = known[["bowl", "chains", "warmup", "draws"]].drop_duplicates()
-    how = " / ".join(
-        f"bowl {r.bowl}, {int(r.chains)}x{int(r.warmup)}+{int(r.draws)} per fit"
-        for r in kinds.itertuples()
+    r = raw.iloc[0]
+    return (
+        f"bowl {r.bowl}, {int(r.chains)}x{int(r.warmup)}+{int(r.draws)} per fit, sampler seeds "
+        f"{_span(raw['seed'])}, code {r.commit}"
     )
-    words = [how, f"sampler seeds {_span(known['seed'])}"]
-    if "commit" in known:
-        commits = sorted({str(c) for c in known["commit"].dropna() if str(c)})
-        if commits:
-            words.append(f"code {' / '.join(commits)}")
-    missing = raw["rep"].nunique() - known["rep"].nunique()
-    if missing:
-        words.append(f"{NOT_RECORDED} for {missing} replications")
-    return ", ".join(words)
 
 
 def coverage_health_words(raw: pd.DataFrame) -> str:
     """The count of unhealthy fits among the coverage raw rows ``raw``: fits (one per
     replication and method) with a failed sampler check (``sampler_problems`` > 0), with the
     largest R-hat, smallest bulk ESS and most divergences of any fit; or
-    :data:`DIAGNOSTICS_NOT_RECORDED` for rows that lack the columns."""
-    columns = [*FIT_DIAGNOSTICS, "sampler_problems"]
-    if any(c not in raw for c in columns):
+    :data:`DIAGNOSTICS_NOT_RECORDED` for rows written before the columns were recorded."""
+    if any(c not in raw for c in (*FIT_DIAGNOSTICS, "sampler_problems")):
         return DIAGNOSTICS_NOT_RECORDED
-    fits = raw.dropna(subset=columns).drop_duplicates(["rep", "method"])
-    if fits.empty:
-        return DIAGNOSTICS_NOT_RECORDED
+    fits = raw.drop_duplicates(["rep", "method"])
     bad = int((fits["sampler_problems"] > 0).sum())
-    words = (
+    return (
         f"{bad} of {len(fits)} fits with sampler problems (max R-hat "
         f"{fits['max_r_hat'].max():.3f}, min ESS {fits['min_ess_bulk'].min():.0f}, at most "
         f"{int(fits['divergences'].max())} divergences per fit)"
     )
-    missing = len(raw.drop_duplicates(["rep", "method"])) - len(fits)
-    return words + (f"; diagnostics not recorded for {missing} fits" if missing else "")
 
 
 def summarise_coverage(raw: pd.DataFrame | None = None, results: Path | None = None) -> None:

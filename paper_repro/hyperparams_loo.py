@@ -57,7 +57,7 @@ ROOT = HERE.parent
 # file is imported from elsewhere
 sys.path[:0] = [str(HERE), str(ROOT / "benchmarks")]
 import bench_provenance  # noqa: E402
-from hyperparams import RESULTS, STEPLAW_OPTIONS, TRUTH, markdown  # noqa: E402
+from hyperparams import RESULTS, STEPLAW_OPTIONS, TRUTH, health_words, markdown  # noqa: E402
 from steplaw_fit import loo_constant_safe  # noqa: E402
 
 OUT_NAME = "hyperparams_loo.md"  # the document, in the folder --out (default RESULTS)
@@ -99,11 +99,8 @@ def fit_bowl(runs, args, options: dict, label: str):
         warn=False,
     )
     wall = time.perf_counter() - t0
-    d = fit.diagnostics
     print(
-        f"{label}: {wall:.0f} s, max R-hat {d.max_r_hat:.3f}, min ESS {d.min_ess_bulk:.0f}, "
-        f"divergences {d.divergences}; {'; '.join(fit.record.notes)}",
-        flush=True,
+        f"{label}: {wall:.0f} s, {health_words(fit)}; {'; '.join(fit.record.notes)}", flush=True
     )
     return fit, wall
 
