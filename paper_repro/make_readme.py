@@ -112,7 +112,7 @@ from a simulation (no per-run data were released for either seed paper; the simu
 `bayeslaws/runs/simulate.py`). Notes say what each row is; see each script's docstring for the
 design. The notes of Yin et al.'s fitted rows end with the sampler diagnostics of the fits behind
 them, over the replicates (from `results/yin_detail.csv`); those of Liang et al.'s and Epoch's
-rows with the diagnostics of their one fit (Epoch's with its NUTS settings too). Held-out
+rows with the diagnostics and NUTS settings of their one fit. Held-out
 coverage is the share of held-out points inside the intervals (Porian et al.'s N_opt row: of
 the authors' interpolated optima inside ours), beside its nominal value; Porian et al.'s
 held-out notes end with the held-out fit's diagnostics.
