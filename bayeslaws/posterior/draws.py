@@ -358,7 +358,8 @@ def check_range(
     messages about the query (:meth:`~bayeslaws.laws.contract.Law.query_cautions`, e.g. an
     isoFLOP budget a few percent from a fitted one; False for a figure's internal grid).
     One message per column and side (below, above) with far values: it names the side's first
-    far value and up to 10 positions. Returns the messages."""
+    far value, up to 10 positions and, when further out, the side's farthest value
+    (:func:`farthest_text`). Returns the messages."""
     ranges = group_ranges(fit, group)
     whose = range_words(fit, group)
     batch = batch_in_sequences(query, ranges.get("batch_size"), positions)
@@ -376,16 +377,30 @@ def check_range(
             if far.size:
                 i = int(far[0])
                 where = f" (positions {far.tolist()[:10]})" if positions else ""
+                farthest = farthest_text(column, values, distance, far, positions)
                 messages.append(
                     f"{column} = {values[i]:.3g}{where} lies {distance[i]:.1f} decades outside "
-                    f"{whose} [{low:.3g}, {high:.3g}] ({side}): is it in other units? "
-                    f"({column} is in {unit})"
+                    f"{whose} [{low:.3g}, {high:.3g}] ({side}){farthest}: is it in other "
+                    f"units? ({column} is in {unit})"
                 )
     if cautions:
         messages += fit.law.query_cautions(fit.record.law_state, query)
     for message in messages:
         warnings.warn(message, PlausibilityWarning, stacklevel=user_stacklevel())
     return messages
+
+
+def farthest_text(column: str, values, distance, far, positions: bool = True) -> str:
+    """'' or ", the farthest <column> = v at position j, d decades out": the farthest of the
+    ``far`` values (indices into ``values`` (Q,), ``distance`` (Q,) decades outside, on one
+    side) when it lies further out than the first of them, which the warning's head names (by
+    0.05 decades or more: a distance shown to 0.1), so the head's distance is not every far
+    value's. ``positions``: name j."""
+    j = int(far[np.argmax(distance[far])])
+    if not distance[j] - distance[int(far[0])] >= 0.05:  # nearer, or both infinite (NaN)
+        return ""
+    at = f" at position {j}" if positions else ""
+    return f", the farthest {column} = {values[j]:.3g}{at}, {distance[j]:.1f} decades out"
 
 
 def batch_in_sequences(query: pd.DataFrame, fitted_range=None, positions: bool = True) -> str:

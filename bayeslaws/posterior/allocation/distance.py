@@ -91,9 +91,10 @@ def range_message(
 ) -> str:
     """The sentence for budgets C (FLOPs, (Q,)) whose value, median N_opt or median D_opt lies
     more than ``far`` decades outside the fitted range ``ranges`` (``outside``:
-    :func:`outside_columns`, (Q,) each), naming every nonzero distance of those budgets, with
-    ``note`` (:func:`interval_note`); ``whose``: what the range is (:func:`range_words`); ''
-    when none does."""
+    :func:`outside_columns`, (Q,) each), naming every nonzero distance of the first
+    ``NAMED_BUDGETS`` of them and, of any more, how many and the farthest (largest distance on
+    any axis), with ``note`` (:func:`interval_note`); ``whose``: what the range is
+    (:func:`range_words`); '' when none does."""
     distances = {
         axis: np.asarray(outside[f"{axis}_outside_decades"], float)
         for axis, _ in RANGE_AXES
@@ -112,7 +113,11 @@ def range_message(
         return f"C = {C[i]:.3g} FLOPs ({', '.join(parts)})"
 
     shown = "; ".join(where(i) for i in hit[:NAMED_BUDGETS])
-    more = f" and {hit.size - NAMED_BUDGETS} more budgets" if hit.size > NAMED_BUDGETS else ""
+    more = ""
+    rest = hit[NAMED_BUDGETS:]
+    if rest.size:  # the farthest of the unnamed ones: the named may be the nearest (C sorted)
+        farthest = rest[np.argmax(np.max([np.abs(d[rest]) for d in distances.values()], axis=0))]
+        more = f" and {rest.size} more budgets, the farthest {where(farthest)}"
     fitted = fitted_text(ranges, distances)
     columns = RANGE_COLUMNS.get(caller, RANGE_COLUMNS["optimal_allocation"])
     return extrapolation_sentence(caller, far, whose, fitted, shown + more, columns, note)

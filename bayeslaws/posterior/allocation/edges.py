@@ -33,9 +33,10 @@ def refuse_below_one(C, draws: dict, fitted_C=None) -> None:
         bad = np.flatnonzero(median < 1)
         if bad.size:
             shown = ", ".join(f"{C[i]:.3g}" for i in bad[:5])
+            edge = top_edge_words(C, draws, int(bad[0])) if name == "D_opt" else ""
             raise ValueError(
-                f"C = {shown} give a median {name} below one {what} ({median[bad[0]]:.3g}): "
-                + UNITS_HINT
+                f"C = {shown} give a median {name} below one {what} ({median[bad[0]]:.3g})"
+                f"{edge}: " + UNITS_HINT
             )
     share = floor_pinned(C, draws, whole_floor=True)
     below = np.ones(len(C), bool) if fitted_C is None else C < fitted_C[0] * 10**-WARN_DECADES
@@ -54,6 +55,33 @@ def refuse_below_one(C, draws: dict, fitted_C=None) -> None:
             f"parameters (the optimum lies at or below it in {share[bad[0]]:.0%} of the draws; "
             f"D_opt {np.median(draws['D_opt'][:, bad[0]]):.3g} tokens){fitted}: " + UNITS_HINT
         )
+
+
+def top_pinned(C, draws: dict) -> np.ndarray:
+    """Per budget C (FLOPs, (Q,)), the share of the draws whose N_opt sits at the upper edge of
+    the isoFLOP search range the law searched (:func:`searched_bounds`; flagged
+    ``at_boundary`` with ln N_opt within a coarse step of the top): there the loss still falls
+    at the largest size searched, how far beyond it unknown."""
+    lo, hi = searched_bounds(C, draws)
+    high = np.log(np.asarray(draws["N_opt"], float)) >= hi - coarse_step(C, (lo, hi))
+    return (np.asarray(draws["at_boundary"], bool) & high).mean(axis=0)
+
+
+def top_edge_words(C, draws: dict, q: int) -> str:
+    """'' or why budget ``q`` of C (FLOPs, (Q,)) gives a median D_opt below one token when
+    most of its draws sit at the top of the search (:func:`top_pinned`): the law's loss still
+    falls at the largest size searched, whose tokens at that budget are below one; the
+    budget itself may be in FLOPs (the units hint that follows is then not the cause)."""
+    share = float(top_pinned(C, draws)[q])
+    if share <= 0.5:
+        return ""
+    top = float(np.median(np.asarray(draws.get("search_hi", draws["N_opt"]), float)[:, q]))
+    return (
+        f", because in {share:.0%} of the draws the law's loss still falls at the largest size "
+        f"searched, N = {top:.3g} params, where the compute model leaves under one token: the law "
+        "has no optimum with a token to train on at this budget (one far below the fitted "
+        "budgets, or not in FLOPs)"
+    )
 
 
 def searched_bounds(C, draws: dict) -> tuple[np.ndarray, np.ndarray]:

@@ -70,6 +70,9 @@ ETA_PRIOR_SCALE = 0.02  # half-normal scale of the GP amplitude (ln-loss units)
 MAX_FIT_RUNS = 300  # hyperparameters from at most this many runs (each search step is O(n^3))
 MIN_RUNS = 6  # fewer training residuals cannot set the GP's 4 hyperparameters
 JITTER = 1e-10
+# a scaled distance |u - u'| / ell above this has kernel exp(-d^2 / 2) = 0 to float64 already;
+# capped there, a search step to a tiny lengthscale squares it without overflow
+SCALED_DISTANCE_CAP = 1e100
 GROUPED = "gp_groups"  # the "method" of a grouped fit's state: one GP per fitted group
 # a fitted noise sd below this share of the residuals' robust sd is suspect: the GP may be
 # interpolating the run-to-run noise (on SIMULATED pure-noise residuals of sd 0.01 it fell below
@@ -100,10 +103,25 @@ def _neg_log_posterior(log_params, U, r):
     ``U`` (n, 2), the priors, and the Jacobian of the log-parametrisation of eta."""
     from scipy import linalg  # on use: keeps `import bayeslaws.posterior` light
 
+    with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
+        value, grad = _log_posterior_terms(log_params, U, r, linalg)
+    if not (np.isfinite(value) and np.all(np.isfinite(grad))):
+        return 1e25, np.zeros(4)  # a step to absurd hyperparameters: the search backs off
+    return value, grad
+
+
+def _log_posterior_terms(log_params, U, r, linalg):
+    """:func:`_neg_log_posterior`'s value and gradient, computed as they come (non-finite for
+    absurd hyperparameters, e.g. exp(ln ell) = 0); scaled distances are capped at
+    ``SCALED_DISTANCE_CAP``, where the kernel is 0 already, so that a tiny lengthscale gives
+    the kernel's limits (0, and 0 gradient) rather than overflow (inf * 0 = NaN)."""
     eta, ell_n, ell_d, noise = np.exp(log_params)
-    sq = ((U[:, None, :] - U[None, :, :]) / np.array([ell_n, ell_d])) ** 2  # (n, n, 2)
+    scaled = (U[:, None, :] - U[None, :, :]) / np.array([ell_n, ell_d])
+    sq = np.minimum(scaled**2, SCALED_DISTANCE_CAP**2)  # (n, n, 2)
     K_se = eta**2 * np.exp(-0.5 * sq.sum(-1))
     K = K_se + (noise**2 + JITTER) * np.eye(len(U))
+    if not np.all(np.isfinite(K)):
+        return np.inf, np.zeros(4)
     try:
         L = np.linalg.cholesky(K)
     except np.linalg.LinAlgError:
