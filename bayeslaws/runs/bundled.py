@@ -46,8 +46,47 @@ def bundled_path(name: str) -> Path:
         raise ArgumentTypeError(f"name must be a bundled data set's name (a string), got {name!r}")
     path = Path(str(resources.files(BUNDLED_PACKAGE) / f"{name}.csv"))
     if not path.is_file():
-        raise FileNotFoundError(f"no bundled data set {name!r}; available: {bundled_names()}")
+        raise FileNotFoundError(unknown_bundled_message(name))
     return path
+
+
+# the loaders of the third-party tables in ../shared/data, by the names a user may try: the
+# loader's and its folder's (load_bundled reads only the tables shipped in data/)
+SHARED_LOADERS = {
+    "epoch_chinchilla": "epoch_chinchilla",
+    "steplaw_dense": "steplaw_dense",
+    "steplaw_lr_bs": "steplaw_dense",
+    "porian_isoflop": "porian_isoflop",
+    "isoflop_compendium": "isoflop_compendium",
+}
+
+
+TABLE_SUFFIXES = (".csv", ".tsv", ".parquet", ".pq", ".txt", ".gz")  # what load_runs reads
+
+
+def unknown_bundled_message(name: str) -> str:
+    """Why ``load_bundled(name)`` finds no table, with the names it takes and, when ``name``
+    is near one, the fix: a shipped table's name with '.csv' or in another case, the name (or a
+    near miss) of a third-party table, which has its own loader, or a path (``load_runs``')."""
+    names = bundled_names()
+    message = f"no bundled data set {name!r}; available: {names}"
+    stem = name[: -len(".csv")] if name.lower().endswith(".csv") else name
+    own = [n for n in names if n.lower() == stem.lower()]
+    if own:
+        return f"{message}; give its name as listed: load_bundled({own[0]!r})"
+    near = difflib.get_close_matches(stem.lower(), [*SHARED_LOADERS, *names], n=1, cutoff=0.6)
+    near += [key for key in SHARED_LOADERS if stem.lower() in key.split("_")]
+    if not near and ("/" in name or "\\" in name or Path(name).suffix.lower() in TABLE_SUFFIXES):
+        return f"{message}; a table file of your own is read by load_runs({name!r})"
+    if not near:
+        return message
+    if near[0] in names:
+        return f"{message}; did you mean {near[0]!r}?"
+    loader = SHARED_LOADERS[near[0]]
+    return (
+        f"{message}; {near[0]!r} is a third-party table, read from ../shared/data by its own "
+        f"loader: bayeslaws.runs.bundled.{loader}(...) (see its docstring)"
+    )
 
 
 def load_bundled(name: str = DEFAULT_DATASET, **kwargs) -> RunTable:

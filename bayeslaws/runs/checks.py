@@ -66,9 +66,11 @@ def number_array(name: str, values) -> np.ndarray:
 
 
 def _shown(values) -> str:
-    """``values`` for a message: its repr if short, else its type's name."""
-    text = repr(values)
-    return text if len(text) <= 80 else type(values).__name__
+    """``values`` for a message on one line: its repr (a pandas Series or Index as its list of
+    values, never pandas' multi-line print) if short, else its type's name."""
+    pandas = type(values).__module__.startswith("pandas") and hasattr(values, "tolist")
+    text = repr(values.tolist() if pandas else values)  # (no pandas import here)
+    return text if len(text) <= 80 and "\n" not in text else type(values).__name__
 
 
 def check_probability(name: str, value) -> float:

@@ -1,8 +1,9 @@
 """The canonical columns of a run table and how :func:`~.table.load_runs` finds them among a
 table's columns: the user's mappings (``N='params'``), columns left out (``ignore_columns=``),
 a column named as a canonical one but not read (kept as e.g. ``loss_unused``, with a warning),
-names that miss a canonical one only in case, spaces or '-'/'_', and what a header that names
-none of them says (a file read with the wrong separator). Other columns are kept untouched.
+names that miss a canonical one only in case, spaces or '-'/'_' or by a unit in brackets
+(``'N [params]'``), and what a header that names none of them says (a file read with the wrong
+separator). Other columns are kept untouched.
 
 =============  ===========================================================
 ``N``          model size, parameters
@@ -68,7 +69,42 @@ def header_diagnosis(columns: list, canonical) -> str:
             if name != canon and name.strip().lower() == canon.lower():
                 how = "only in case" if name.strip() == name else "only in case or spaces"
                 notes.append(f"column {name!r} differs {how} from {canon!r}")
+            elif _plain_name(unit_stripped(name)) == _plain_name(canon):
+                notes.append(bracketed_note(name, canon))
     return "".join(f"; {note}" for note in notes)
+
+
+# a column name with a unit or note after it in brackets: "N [params]", "D (tokens)", "loss (nats)"
+BRACKETED = re.compile(r"^(?P<name>.*?\S)\s*(\[[^\[\]]*\]|\([^()]*\))\s*$")
+
+# the units load_runs reads a canonical column in (lr and loss: as given)
+READ_UNITS = {"N": "parameters", "D": "tokens", "C": "FLOPs", "batch_size": "tokens"}
+
+
+def unit_stripped(name) -> str:
+    """A column name without a unit or note in brackets at its end ("N [params]": "N", "Batch
+    Size (tokens)": "Batch Size"); '' for a name that ends in none."""
+    found = BRACKETED.match(str(name))
+    return found.group("name") if found else ""
+
+
+def bracketed_note(name: str, canon: str) -> str:
+    """Why the column ``name`` (``canon`` with a unit in brackets, :func:`unit_stripped`) was
+    not found as ``canon``, and the fix: map it, with ``units=`` when its values are not in the
+    units ``canon`` is read in."""
+    if canon not in CANONICAL:  # a name the user gave (N='Params' beside 'Params [M]')
+        return f"column {name!r} is {canon!r} with a unit in brackets: give its full name"
+    unit = READ_UNITS.get(canon)
+    scale = (
+        f"; {canon} is read in {unit} (other units: add units={{{canon!r}: 'millions'}} or "
+        "the like)"
+        if unit
+        else ""
+    )
+    return (
+        f"column {name!r} looks like {canon!r} with a unit in brackets (read only when mapped): "
+        f"map it ({_mapping_forms(canon, name)}){scale}"
+    )
 
 
 def _spaced_header(only: str, canonical) -> bool:
@@ -87,13 +123,26 @@ def _plain_name(name) -> str:
 
 def near_misses(extra: list, absent: list) -> list[tuple[str, str]]:
     """(the table's column, the canonical name) for each ``extra`` column (kept untouched)
-    that equals an ``absent`` canonical or optional name only loosely (:func:`_plain_name`)."""
+    that equals an ``absent`` canonical or optional name only loosely (:func:`_plain_name`),
+    or does so but for a unit in brackets at its end (:func:`unit_stripped`)."""
     plain = {_plain_name(canon): canon for canon in absent}
-    return [(str(c), plain[_plain_name(c)]) for c in extra if _plain_name(c) in plain]
+    found = []
+    for column in extra:
+        for name in (column, unit_stripped(column)):  # "Batch Size (tokens)" too
+            if _plain_name(name) in plain:
+                found.append((str(column), plain[_plain_name(name)]))
+                break
+    return found
 
 
 def near_miss_message(name: str, canon: str) -> str:
     """Why the column ``name`` is not read as ``canon``, and the fix."""
+    if _plain_name(name) != _plain_name(canon):  # a unit in brackets: "lr (peak)"
+        return (
+            f"column {name!r} looks like {canon!r} with a unit or note in brackets: it is NOT "
+            f"used as {canon!r} (kept as an extra column); map it "
+            f"({_mapping_forms(canon, name)})"
+        )
     how = "case/spaces" if name.strip().lower() == canon.lower() else "case/spaces/'-'/'_'"
     rename = f"rename it to {canon!r}" if canon in OPTIONAL_EXTRA else "rename it"
     fix = f"{rename} or map it ({_mapping_forms(canon, name)})"
@@ -301,3 +350,36 @@ def leave_out_columns(ignore, columns, mapping: dict, where: str = "the table"):
 def column_labels(columns: pd.Index) -> list:
     """The table's column labels for a message, as Python values (shown with repr: 'N', 0)."""
     return columns.tolist()
+
+
+def index_note(index: pd.Index, wanted) -> str:
+    """When columns the table lacks (``wanted``: canonical names or the user's labels) are
+    levels of its index (a grouped table, e.g. ``df.groupby(["N", "D"]).mean()``, or
+    ``df.set_index("N")``), the fix: "; N, D are in the DataFrame's index ...: pass
+    df.reset_index()"; else ''."""
+    wanted = {_plain_name(w) for w in wanted if w is not None}
+    levels = [str(n) for n in index.names if n is not None and _plain_name(n) in wanted]
+    if not levels:
+        return ""
+    are = "is" if len(levels) == 1 else "are"
+    return (
+        f"; {', '.join(levels)} {are} in the DataFrame's index, not among its columns (a grouped "
+        "table, e.g. df.groupby([...]).mean()?): pass df.reset_index(), which makes the index "
+        "columns again"
+    )
+
+
+def flat_columns_check(columns: pd.Index) -> None:
+    """A RunTableError for a table whose columns have several levels (a MultiIndex, e.g. from
+    ``df.groupby(...).agg({"loss": ["mean", "std"]})``): no column has one name to read it by
+    (``"loss"`` would pick both ``("loss", "mean")`` and ``("loss", "std")``)."""
+    if columns.nlevels == 1:
+        return
+    example = "_".join(str(p) for p in columns[0] if str(p))
+    raise RunTableError(
+        f"the table's columns have {columns.nlevels} levels (a MultiIndex, e.g. from "
+        "df.groupby(...).agg({'loss': ['mean', 'std']})), so no column has one name to read it "
+        f"by (its first: {columns[0]!r}): flatten them, e.g. df.columns = "
+        "['_'.join(str(p) for p in c if str(p)) for c in df.columns] (its first column is "
+        f"then {example!r}), and map columns by their new names (e.g. loss='loss_mean')"
+    )

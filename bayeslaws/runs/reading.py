@@ -53,6 +53,17 @@ def holds_plain_numbers(dtype) -> bool:
     return isinstance(dtype, np.dtype) and dtype.kind in "fiu"
 
 
+def not_number_kind(dtype) -> str:
+    """What a column of ``dtype`` holds when it holds values that are no real numbers but that
+    ``pd.to_numeric`` would read as ones: "dates or times" (datetime64, with or without a time
+    zone; a period), "time spans" (timedelta64: nanoseconds), "complex numbers" (their
+    imaginary part dropped); '' for any other dtype."""
+    if isinstance(dtype, pd.DatetimeTZDtype | pd.PeriodDtype):
+        return "dates or times"
+    kind = getattr(dtype, "kind", "")
+    return {"M": "dates or times", "m": "time spans", "c": "complex numbers"}.get(kind, "")
+
+
 def is_plain_bool(values) -> bool:
     return isinstance(values, pd.Series) and values.dtype == bool
 
@@ -155,7 +166,7 @@ def read_file(data, group: str = "group") -> tuple[pd.DataFrame, str]:
     if not isinstance(data, str | os.PathLike):
         raise ArgumentTypeError(
             "data must be a path to a CSV/Parquet file, a DataFrame or a RunTable; got "
-            f"{type(data).__name__}"
+            f"{type(data).__name__}{_frame_remedy(data)}"
         )
     path = Path(data)
     if not path.exists():
@@ -190,6 +201,24 @@ def read_file(data, group: str = "group") -> tuple[pd.DataFrame, str]:
             f"could not parse {str(path)!r} as a table ({type(err).__name__}: {message})"
             f"{remedy}"
         ) from None
+
+
+def _frame_remedy(data) -> str:
+    """How to make a DataFrame of ``data``, a pandas object that is none: a Series (e.g.
+    ``df.groupby(["N", "D"])["loss"].mean()``) or a grouped table (``df.groupby(...)``); ''
+    for anything else."""
+    if isinstance(data, pd.Series):
+        return (
+            " (e.g. df.groupby([...])['loss'].mean()): pass series.reset_index(), a DataFrame "
+            "whose index levels are columns again"
+        )
+    if isinstance(data, pd.api.typing.DataFrameGroupBy | pd.api.typing.SeriesGroupBy):
+        return (
+            ", a grouped table: pass the DataFrame itself (its groups as a column, group='name'), "
+            "or aggregate it and pass the result's .reset_index() (e.g. "
+            "df.groupby([...]).mean().reset_index())"
+        )
+    return ""
 
 
 # a URL ("https://...", "s3://..."): its scheme, then "://"
@@ -476,6 +505,13 @@ def to_numeric(
     if isinstance(raw, pd.DataFrame):
         raise RunTableError(f"the table has more than one column named {column!r}")
     canon = column if canon is None else canon
+    kind = not_number_kind(raw.dtype)
+    if kind:  # pandas would read them as nanoseconds, or drop an imaginary part
+        raise RunTableError(
+            f"column {column!r} holds {kind} ({raw.dtype}), not real numbers, at "
+            f"{at_rows(df.index, note)}; map the right column, or convert it to plain numbers "
+            "yourself"
+        )
     flags = bool_cells(raw)
     if flags.any():
         raise RunTableError(

@@ -31,8 +31,10 @@ from .columns import (
     column_of,
     diverged_like_message,
     flags_column,
+    flat_columns_check,
     header_diagnosis,
     ignore_list,
+    index_note,
     leave_out_columns,
     near_miss_message,
     near_misses,
@@ -441,7 +443,14 @@ def _label_list(rows) -> list:
             "accepted_rows must be a list of row labels (e.g. [21, 600]), got "
             f"{type(rows).__name__} {rows!r}"
         )
-    return list(rows)
+    labels = list(rows)
+    if any(isinstance(r, bool | np.bool_) for r in labels):  # True == 1, False == 0 as labels
+        raise ArgumentTypeError(
+            "accepted_rows takes row labels, not a True/False mask (True and False would be "
+            "read as the labels 1 and 0); pass the labels of the rows, e.g. "
+            "df.index[mask].tolist()"
+        )
+    return labels
 
 
 def accepted_labels(index: pd.Index, rows, note: str = ROWS_NOTE) -> tuple:
@@ -519,6 +528,7 @@ def _read(data, group: str = "group") -> tuple[pd.DataFrame, str]:
     """The input as a DataFrame and its source: a DataFrame or a RunTable as it is (a copy),
     else a file (:func:`~.reading.read_file`, whose column ``group`` is read as text)."""
     if isinstance(data, pd.DataFrame):
+        flat_columns_check(data.columns)
         return data.copy(), "DataFrame"
     if isinstance(data, RunTable):
         return data.df.copy(), data.source
@@ -671,11 +681,17 @@ def load_runs(
         why = f" (its {n_read} rows were all entirely empty)" if n_read else ""
         raise RunTableError(f"the run table from {source} has no rows{why}")
     if df.index.has_duplicates:
+        named = [str(n) for n in df.index.names if n is not None]
+        remedy = (
+            f"pass df.reset_index() (the index {', '.join(map(repr, named))} becomes a column "
+            "again; drop=True would discard it)"
+            if named
+            else "pass df.reset_index(drop=True) (or pd.concat(..., ignore_index=True))"
+        )
         raise RunTableError(
             "row labels (the table's index) repeat, e.g. "
             f"{rows_text(df.index[df.index.duplicated()], 5)}: rows are named by their labels in "
-            "messages and exclusions; pass "
-            "df.reset_index(drop=True) (or pd.concat(..., ignore_index=True))"
+            f"messages and exclusions; {remedy}"
         )
     resolved = {}
     for canon, user in mapping.items():
@@ -701,6 +717,7 @@ def load_runs(
                 raise RunTableError(
                     f"column {user!r} (given for {canon}) is not in the table; the columns read "
                     f"are {columns}{header_diagnosis(columns, [user])}"
+                    f"{index_note(df.index, [user])}"
                 )
             continue
         used.add(name)
@@ -712,10 +729,11 @@ def load_runs(
         out[canon] = values * unit_factor(canon, units.get(canon, 1.0))
 
     columns = column_labels(df.columns)
+    lacking = [c for c in CANONICAL if c not in out]
     if "loss" not in out:
         raise RunTableError(
             f"no loss column; the columns read are {columns}"
-            f"{header_diagnosis(columns, [c for c in CANONICAL if c not in out])}; pass "
+            f"{header_diagnosis(columns, lacking)}{index_note(df.index, [loss, 'loss'])}; pass "
             "loss='your column name' (Python: load_runs(..., loss='name'); command line: "
             "--loss NAME or --column loss=NAME)"
         )
@@ -723,7 +741,8 @@ def load_runs(
     if len(given) < 2:
         raise RunTableError(
             f"need two of the columns N, D, C; found only {given} among the columns read "
-            f"{columns}{header_diagnosis(columns, [c for c in CANONICAL if c not in out])} "
+            f"{columns}{header_diagnosis(columns, lacking)}"
+            f"{index_note(df.index, [*lacking, *(mapping[c] for c in lacking if c in mapping)])} "
             "(Python: pass N=, D= or C= with your column names to load_runs; command line: "
             "--N NAME, --D NAME, --C NAME or --column N=NAME)"
         )
