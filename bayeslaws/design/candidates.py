@@ -21,6 +21,7 @@ from ..laws.contract import resolve_group
 from ..posterior import allocation_draws, quantity_draws, query_frame
 from ..posterior.draws import check_fit, check_range
 from ..runs.checks import ArgumentTypeError, bool_cells, check_integer, is_real, rows_text
+from ..runs.columns import near_misses
 from ..runs.compute import ComputeModel, as_compute_model
 from ..runs.reading import to_numeric
 from ..runs.warn import user_stacklevel
@@ -313,6 +314,8 @@ def hyperparameter_candidates(
         check_fit(fit)
     step_factor("lr_step", lr_step)
     step_factor("batch_step", batch_step)
+    if not isinstance(per_cell, bool | np.bool_):  # "no" would be true
+        raise ArgumentTypeError(f"per_cell must be True or False, got {per_cell!r}")
     N, D = positive("N", N), positive("D", D)
     if N.size != D.size and 1 not in (N.size, D.size):
         raise ValueError(
@@ -396,13 +399,23 @@ def check_candidates(fit, cands, group=None) -> pd.DataFrame:
     which is how ``next_runs``, ``rank_candidates`` and ``bounds`` check their ``fit``."""
     check_fit(fit)
     if not isinstance(cands, pd.DataFrame):
-        raise ValueError(f"cands must be a pandas DataFrame of candidate runs, got {type(cands)}")
+        raise ArgumentTypeError(
+            "cands must be a pandas DataFrame of candidate runs (e.g. from isoflop_candidates, "
+            f"or pd.read_csv), got {type(cands).__name__}"
+        )
     if cands.empty:
         raise ValueError("cands has no rows")
     df = cands.reset_index(drop=True).copy()
     given = [c for c in ("N", "D", "C") if c in df]
     if "N" not in df or len(given) < 2:
-        raise ValueError(f"cands needs column N and one of D, C; it has {list(cands.columns)}")
+        missing = [c for c in ("N", "D", "C") if c not in df]
+        renames = "".join(
+            f"; rename column {name!r} to {canon!r}"
+            for name, canon in near_misses(list(cands.columns), missing)
+        )  # 'n', 'Batch Size', 'N [params]': read only by their canonical names
+        raise ValueError(
+            f"cands needs column N and one of D, C; it has {list(cands.columns)}{renames}"
+        )
     for col in given:
         number_column(df, col)
         df[col] = df[col].astype(float)

@@ -212,6 +212,8 @@ class NOpt(Target):
 
     def __post_init__(self):
         positive("NOpt(C=)", self.C)
+        if self.compute_model is not None:  # a bad one is refused here, not mid-design
+            as_compute_model(self.compute_model)
 
     def draws(self, fit, seed=0, method=None):
         out = allocation_draws(

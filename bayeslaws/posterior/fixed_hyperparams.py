@@ -99,7 +99,14 @@ def _design_cells(fit, cells) -> pd.DataFrame:
             )
         cells = runs.df
     if not isinstance(cells, pd.DataFrame) or not {"N", "D"} <= set(cells):
-        raise ValueError("cells must be a DataFrame with columns N (params) and D (tokens)")
+        got = (
+            f"columns {list(cells.columns)}"
+            if isinstance(cells, pd.DataFrame)
+            else type(cells).__name__
+        )
+        raise ValueError(
+            f"cells must be a DataFrame with columns N (params) and D (tokens), got {got}"
+        )
     cells = cells[["N", "D"]].drop_duplicates().reset_index(drop=True)
     positive_array("cells N", cells["N"])
     positive_array("cells D", cells["D"])
@@ -399,10 +406,12 @@ def fixed_vs_optimal(
     n_draws = check_integer("n_draws", n_draws, 10)
     lr = _single_value("lr", lr)
     batch_size = _single_value("batch_size", batch_size)
-    if not {"lr", "batch_size"} <= set(fit.law.optional_inputs):
+    # the loss off the optimal setting, as a surface over (N, D): not law "hyperparams", whose
+    # loss is known only at its fitted cells (refused here, before any draws are made)
+    if not {"lr", "batch_size"} <= set(fit.law.optional_inputs) or "loss" not in fit.law.quantities:
         raise LawCapabilityError(
             f"fixed_vs_optimal(): law {fit.law.name!r} does not model the loss off the optimal "
-            "learning rate and batch size (fit law 'sweep')"
+            "learning rate and batch size as a surface over (N, D) (fit law 'sweep')"
         )
     given_cells = cells is not None
     cells = _design_cells(fit, cells)

@@ -615,7 +615,7 @@ def loss_penalty(
     if not {"lr", "batch_size"} <= set(fit.law.optional_inputs):
         raise LawCapabilityError(
             f"loss_penalty(): law {fit.law.name!r} has no loss penalty off the optimal lr and "
-            "batch size (fit law 'hyperparams')"
+            "batch size (fit law 'sweep' or 'hyperparams')"
         )
     table = predict(
         fit, N, D, ci=ci, kind=kind, group=group, seed=seed, lr=lr, batch_size=batch_size,
