@@ -21,7 +21,7 @@ import pandas as pd
 
 from .. import design
 from ..design.batch import width_labels
-from ..laws.contract import LawCapabilityError
+from ..laws.contract import LawCapabilityError, group_label, near_label_hint
 from ..posterior import (
     allocation_draws,
     extrapolation,
@@ -278,11 +278,11 @@ def planning(
     discrepancy needs (:func:`bayeslaws.posterior.extrapolation.prepare`), computed once and
     kept in the surface fit's cache (a law that is not widened, such as "sweep", needs none).
 
-    ``group`` (the group planned for, None without groups) and ``design_nopt_model`` (the
-    extrapolation method the N_opt design and its values use: the allocation's own,
-    :func:`allocation_model`) are in the plan too, and ``warnings``: the distinct warnings
-    issued while it was computed (:func:`with_warnings`; e.g. a near-optimal band that is not
-    one interval), which the report lists; stderr shows them as before.
+    ``group`` (the group planned for, as the fits label it; None without groups) and
+    ``design_nopt_model`` (the extrapolation method the N_opt design and its values use: the
+    allocation's own, :func:`allocation_model`) are in the plan too, and ``warnings``: the
+    distinct warnings issued while it was computed (:func:`with_warnings`; e.g. a near-optimal
+    band that is not one interval), which the report lists; stderr shows them as before.
 
     ``hp_fit`` and ``surface_fit`` must be :class:`~bayeslaws.inference.Fit` objects (a path
     or a run table is an :class:`~bayeslaws.runs.checks.ArgumentTypeError` saying to load or
@@ -340,7 +340,7 @@ def planning(
             ),
             "ci": ci,
             "truth": truth,
-            "group": group,
+            "group": s_group if s_group is not None else hp_group,  # the fit's own label
         }
         plan.update(
             next_runs_plan(hp_fit, surface_fit, target_N, target_D, budget, ci, seed, group=group)
@@ -393,9 +393,12 @@ def group_labels(fit) -> list[str]:
 
 
 def fit_group(fit, group):
-    """The ``group`` a fit answers for: ``group`` on a fit with group labels, None on a fit
-    without groups (it answers from all its runs)."""
-    return group if group_labels(fit) else None
+    """The ``group`` a fit answers for: the fit's own label of ``group`` on a fit with group
+    labels (:func:`~bayeslaws.laws.contract.group_label`: 7, 7.0 and "7" name its group "7"),
+    None on a fit without groups (it answers from all its runs) and for ``group=None``."""
+    if group is None or not group_labels(fit):
+        return None
+    return group_label(fit.groups, group)
 
 
 def check_planning_group(hp_fit, surface_fit, group) -> None:
@@ -422,8 +425,13 @@ def check_planning_group(hp_fit, surface_fit, group) -> None:
     if not labelled:
         raise ValueError(f"group={group!r}: the fits were fitted without groups (pass no group)")
     for name, labels in labelled.items():
-        if str(group) not in labels:
-            raise ValueError(f"group={group!r} is not one of {name}'s groups {labels}")
+        try:
+            group_label(labels, group)  # the label in any spelling predict reads (7.0: "7")
+        except ValueError:
+            raise ValueError(
+                f"group={group!r} is not one of {name}'s groups {labels}"
+                f"{near_label_hint(str(group), labels)}"
+            ) from None
 
 
 def check_planning_inputs(hp_fit, surface_fit, target_N, target_D, budget, group=None) -> dict:
@@ -668,9 +676,9 @@ def next_runs_plan(
 
 
 # the columns of a table of picked runs (picked_runs; "design" only in next_runs_table, "group"
-# only for grouped candidates, "lr" and "batch_size" only for LR x batch sweeps and for single
-# runs given the hyperparameter fit's optimum (with_hp_settings, which adds "note"),
-# "batch_size_as_given" only when the fitted runs gave their batch in another unit)
+# only for a grouped fit's picks of a fitted group, "lr" and "batch_size" only for LR x batch
+# sweeps and for single runs given the hyperparameter fit's optimum (with_hp_settings, which
+# adds "note"), "batch_size_as_given" only when the fitted runs gave their batch in another unit)
 PICKED_RUN_COLUMNS = (
     "design", "pick", "unit", "N", "D", "C", "lr", "batch_size", "batch_size_as_given", "group",
     "note",
@@ -719,9 +727,10 @@ def picked_runs(fit, cands: pd.DataFrame, batch: pd.DataFrame) -> pd.DataFrame:
     ``cands`` on ``fit``) picked, in pick order (:func:`bayeslaws.design.runs_of_plan`): one
     row per run to train, with ``pick`` (the unit's place in the batch, 1 first), ``unit``
     (its label) and N (params), D (tokens), C (FLOPs), lr and batch_size (tokens) as the
-    candidates give them (a picked LR x batch sweep: each of its runs' setting), and
+    candidates give them (a picked LR x batch sweep: each of its runs' setting),
     ``batch_size_as_given`` (:func:`batch_as_given`) when the fitted runs gave their batch in
-    another unit."""
+    another unit, and ``group`` when the batch names the fitted group its runs are for
+    (:func:`bayeslaws.design.next_runs` on a grouped fit)."""
     runs = design.runs_of_plan(cands, batch, fit)
     out = pd.DataFrame(
         {"pick": runs["rank"].to_numpy(int), "unit": runs["unit"].astype(str).to_numpy()}

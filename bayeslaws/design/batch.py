@@ -41,6 +41,7 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
+from ..laws.contract import group_label
 from ..posterior.draws import check_fit
 from ..runs.checks import check_positive, check_probability
 from ..runs.warn import user_stacklevel
@@ -223,11 +224,12 @@ def rank_candidates(
 
     Columns: the unit's columns (:func:`.gaussian.unit_rows`: N, D and C; a setting its runs
     differ in, such as a sweep's lr and batch_size, NaN with ``<col>_min``, ``<col>_max`` and
-    ``<col>_values``; its runs: :func:`runs_of_plan`), unit, n_runs, info (nats, or the
-    variance reduction with ``criterion="v_optimal"``), flops, cost, info_per_flop,
-    info_per_cost, ``width_now[label]`` and ``width_after[label]`` per target component (central
-    ``ci`` interval on the natural scale: now, the draws'; after, the one expected once the unit
-    is trained, :func:`.gaussian.widths_after`; without a drift ``ln(now / after)`` is the
+    ``<col>_values``; its runs: :func:`runs_of_plan`), ``group`` as in :func:`next_runs`, unit,
+    n_runs, info (nats, or the variance reduction with ``criterion="v_optimal"``), flops, cost,
+    info_per_flop, info_per_cost, ``width_now[label]`` and ``width_after[label]`` per target
+    component (central ``ci`` interval on the natural scale: now, the draws'; after, the one
+    expected once the unit is trained, :func:`.gaussian.widths_after`; without a drift
+    ``ln(now / after)`` is the
     component's information in nats and, for the default criterion, the components' sum is
     ``info``; with a drift the draws' heavy tail makes a quantile width no Gaussian ratio of
     variances), sorted by info per cost (info alone with ``cost=None``). ``model``: the
@@ -271,7 +273,23 @@ def rank_candidates(
         out = pd.concat([out, pd.DataFrame(extra)], axis=1)
     out["score"] = _score(gains, costs, cost_power)
     out = out.sort_values("score", ascending=False, kind="stable").reset_index(drop=True)
-    return _labelled(out, fit)
+    return _labelled(with_group_label(out, fit, group), fit)
+
+
+def with_group_label(table: pd.DataFrame, fit, group) -> pd.DataFrame:
+    """``table`` (one row per unit) with a ``group`` column before ``unit``: the fit's own label
+    (text, as an update matches runs by it) of ``group``, the fitted group the candidates were
+    valued as, when the fit has group labels and the candidates gave no ``group`` column (e.g.
+    :func:`~.candidates.isoflop_candidates`' lines): the picks and the runs to train
+    (:func:`runs_of_plan`) then say which group they are for. As it is otherwise: with a
+    ``group`` column of the candidates' own, for a new group (``group=None``: no label to give)
+    and on a fit without groups."""
+    if group is None or "group" in table or all(g is None for g in fit.posterior().groups):
+        return table
+    label = group_label(fit.posterior().groups, group)
+    out = table.copy()
+    out.insert(out.columns.get_loc("unit") if "unit" in out else 0, "group", label)
+    return out
 
 
 def _labelled(table: pd.DataFrame, fit) -> pd.DataFrame:
@@ -597,10 +615,11 @@ def next_runs(
     DataFrame, one row per pick in pick order: the unit's columns (:func:`.gaussian.unit_rows`:
     N, D and C; a setting its runs differ in, such as a sweep's lr and batch_size, NaN with
     ``<col>_min``, ``<col>_max`` and ``<col>_values``, the count of distinct values; the runs
-    to train, each with its setting: :func:`runs_of_plan`), unit, n_runs, rank,
-    info (marginal value given the earlier picks; nats), info_se and info_ess (estimator
-    "reweighted"), cumulative_info, flops, cost, info_per_flop
-    (marginal), cumulative_flops, ``width_now[label]`` and ``width_after[label]`` per target
+    to train, each with its setting: :func:`runs_of_plan`), on a grouped fit ``group`` (the
+    candidates' own column, else the fit's label of ``group``: :func:`with_group_label`), unit,
+    n_runs, rank, info (marginal value given the earlier picks; nats), info_se and info_ess
+    (estimator "reweighted"), cumulative_info, flops, cost, info_per_flop (marginal),
+    cumulative_flops, ``width_now[label]`` and ``width_after[label]`` per target
     component (expected width of the target interval after this and all earlier picks,
     :func:`.gaussian.widths_after`: without a drift, for a scalar target,
     ``ln(width_now / width_after)`` is cumulative_info), guardrail ("" for the best
@@ -660,7 +679,7 @@ def next_runs(
     if out.empty:
         rows = unit_rows(p)
         empty = pd.DataFrame(columns=list(rows.columns) + ["rank", "info", "flops", "cost"])
-        return _labelled(empty, fit)
+        return _labelled(with_group_label(empty, fit, group), fit)
     out["cumulative_flops"] = out["flops"].cumsum()
     out["greedy_rule"] = rule
     if confirm:
@@ -679,7 +698,7 @@ def next_runs(
         for col in CONFIRM_COLUMNS:
             if col in b:
                 out[col] = b[col].to_numpy()
-    return _labelled(out, fit)
+    return _labelled(with_group_label(out, fit, group), fit)
 
 
 def runs_of_plan(cands: pd.DataFrame, plan: pd.DataFrame, fit=None) -> pd.DataFrame:
