@@ -47,7 +47,7 @@ import numpy as np
 import pandas as pd
 
 from ..posterior.extrapolation import DEFAULT_METHOD, check_method, drift
-from ..posterior.extrapolation.distance import group_ranges, own_group_rows
+from ..posterior.extrapolation.distance import fitted_label, group_ranges, own_group_rows
 from ..posterior.extrapolation.drift import axis_distances, flops_as_ranged
 from ..posterior.model import DRAWS_STREAM, FULL_MODELS, ModelView
 from ..runs.compute import same_compute_model
@@ -146,9 +146,12 @@ def widened_by(fit, groups, cands_group) -> np.ndarray:
     """(T,) bool: whether runs of ``cands_group`` (the candidates' group, None a new one)
     widen the range target component j is measured from (:func:`target_ranges`): always for
     the pooled range (a new group's target, or a fit without groups); for a fitted group's own
-    range only when the candidates are that group's runs."""
+    range only when the candidates are that group's runs (labels read as the fit's:
+    :func:`~bayeslaws.posterior.extrapolation.distance.fitted_label`, 2.0 is the group "2")."""
+    cands_label = fitted_label(fit, cands_group)
     return np.array(
-        [own_group_rows(fit, g) is None or str(g) == str(cands_group) for g in groups], bool
+        [own_group_rows(fit, g) is None or fitted_label(fit, g) == cands_label for g in groups],
+        bool,
     )
 
 

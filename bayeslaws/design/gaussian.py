@@ -47,6 +47,7 @@ from ..inference import memory
 from ..laws.contract import groups_named, near_label_hint, resolve_group
 from ..laws.likelihoods import HUBER_DELTA, check_family
 from ..posterior.extrapolation import drift
+from ..posterior.extrapolation.distance import fitted_label
 from ..runs.warn import user_stacklevel
 from . import discrepancy
 from .candidates import (
@@ -349,7 +350,8 @@ class Problem:
 
 
 def candidate_group(fit, df: pd.DataFrame, group):
-    """The group the candidates are valued as: ``group``, or with ``group=None`` the one label
+    """The group the candidates are valued as, as the fit's own label (2, 2.0 and "2" name its
+    group "2", as ``predict`` reads them): ``group``, or with ``group=None`` the one label
     of their ``group`` column (a new group, None, when the fit has no such group: e.g. the
     candidates of a new data set; a :class:`GroupWarning` names the label and the fit's groups,
     since a misspelt label, "Comma" for "comma", would otherwise be valued as a new group
@@ -362,8 +364,8 @@ def candidate_group(fit, df: pd.DataFrame, group):
     if group is not None and fit_groups(fit):
         resolve_group(fit.posterior().groups, group)
     if "group" not in df or not fit_groups(fit):
-        return group
-    labels = list(dict.fromkeys(str(g) for g in df["group"]))
+        return group if group is None else fitted_label(fit, group) or group
+    labels = list(dict.fromkeys(fitted_label(fit, g) or str(g) for g in df["group"]))
     if len(labels) > 1:
         raise ValueError(
             f"cands['group'] holds several groups {labels}: one call values its candidates as "
@@ -371,7 +373,7 @@ def candidate_group(fit, df: pd.DataFrame, group):
             "next_runs(..., group=...) per group; command line: a candidates file per group, "
             "each with its --group)"
         )
-    if group is not None and str(group) != labels[0]:
+    if group is not None and fitted_label(fit, group) != labels[0]:
         raise ValueError(
             f"cands['group'] is {labels[0]!r} but group={group!r}: the candidates would be "
             f"valued as group {str(group)!r} while the guardrails count them as {labels[0]!r}; "
@@ -384,7 +386,7 @@ def candidate_group(fit, df: pd.DataFrame, group):
             stacklevel=user_stacklevel(),
         )
         return None  # a label the fit has not seen: a new group, as group=None is
-    return labels[0] if group is None else group
+    return labels[0]  # the fit's own label (7.0 or "7" of a group column: the fit's "7")
 
 
 def unknown_label_message(label: str, groups: list) -> str:
@@ -416,8 +418,8 @@ def target_group_message(fit, target, group) -> str | None:
     groups = fit_groups(fit)
     if not groups:
         return None
-    cands_group = None if group is None else str(group)
-    odd = other_group_targets(target, cands_group)
+    cands_group = None if group is None else fitted_label(fit, group) or str(group)
+    odd = other_group_targets(target, cands_group, fit)
     if not odd:
         return None
     named = "; ".join(
@@ -447,14 +449,17 @@ def target_group_message(fit, target, group) -> str | None:
     )
 
 
-def other_group_targets(target, cands_group: str | None) -> dict:
+def other_group_targets(target, cands_group: str | None, fit) -> dict:
     """{target group (str, None: a new group): its component labels} of the target's parts
-    whose group is not ``cands_group`` (all parameters have no group: never listed)."""
+    whose group is not ``cands_group`` (the fit's label or None; all parameters have no
+    group: never listed). A target's group is read as ``fit``'s label (2.0 is the group "2",
+    as ``predict`` reads it: :func:`~bayeslaws.posterior.extrapolation.distance.fitted_label`)."""
     odd: dict = {}
     for t in as_targets(AllParameters() if target is None else target):
         if isinstance(t, AllParameters):
             continue
-        t_group = None if getattr(t, "group", None) is None else str(t.group)
+        given = getattr(t, "group", None)
+        t_group = None if given is None else fitted_label(fit, given) or str(given)
         if t_group != cands_group:
             odd.setdefault(t_group, []).extend(t.labels())
     return odd

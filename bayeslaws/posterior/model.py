@@ -260,13 +260,15 @@ class ModelView:
 
     def _point_delta(self, query, group=None, stream: int = POINT_STREAM) -> np.ndarray:
         """GP (mean and sd; ``group``'s on a grouped fit) plus drift at query points: (S, Q)
-        ln-loss units. The GP's draws at a point are a fixed function of the point and
-        ``stream`` (:func:`point_normals`), whatever else a call holds; independent between
+        ln-loss units. The GP's draws at a point are a fixed function of the point, the
+        group (the fit's label: 2 and 2.0 name the group "2" alike) and ``stream``
+        (:func:`point_normals`), whatever else a call holds; independent between
         points (the GP's correlation between nearby points is not drawn). A design's
         candidates' observations take theirs from another stream than its target
         (:func:`bayeslaws.design.discrepancy.observation_means`): a candidate at the target's
         own point shares no GP draw with it, as a candidate anywhere else shares none."""
-        normals = point_normals(self.seed, query["N"], query["D"], self.S, group, stream)
+        label = group if group is None else distance.fitted_label(self.fit, group) or group
+        normals = point_normals(self.seed, query["N"], query["D"], self.S, label, stream)
         ranges = distance.group_ranges(self.fit, group)  # the group's own; new group: pooled
         delta = drift.point_term(self.slopes, query["N"], query["D"], query["C"], ranges)
         for part in self.parts:
