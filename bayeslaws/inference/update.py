@@ -89,7 +89,7 @@ import pandas as pd
 from numpyro.infer.initialization import init_to_value
 from numpyro.infer.util import initialize_model
 
-from ..laws.contract import Scales
+from ..laws.contract import Scales, near_label_hint
 from ..runs import CANONICAL, PlausibilityWarning, RunTable, RunTableError, load_runs
 from ..runs.checks import ArgumentTypeError, is_real, rows_text
 from ..runs.columns import OPTIONAL_EXTRA
@@ -459,8 +459,8 @@ def warn_new_groups(earlier: pd.DataFrame, new: pd.DataFrame) -> None:
     """:class:`NewGroupsWarning` naming the groups of ``new`` (the new runs) that ``earlier``
     (the runs the fit was given) lacks, their rows in ``new_runs`` and the fit's groups: the
     update adds each as a new group, as a mistyped label would be (the fit's group that a
-    label differs from only in case is named). Groups are compared by :func:`label_key`
-    (7.0 is the fit's group "7")."""
+    label differs from only in case, or is close to, is named: :func:`near_group_note`).
+    Groups are compared by :func:`label_key` (7.0 is the fit's group "7")."""
     if "group" not in new or "group" not in earlier:
         return
     fitted = sorted({label_text(g) for g in earlier["group"].tolist()}, key=str)
@@ -470,20 +470,26 @@ def warn_new_groups(earlier: pd.DataFrame, new: pd.DataFrame) -> None:
     if not added:
         return
     rows = [r for r, g in zip(new.index, labels, strict=True) if g in added]
-    cased = [
-        f"{g!r} differs from the fit's {f!r} only in case"
-        for g in added
-        for f in fitted
-        if str(g).casefold() == str(f).casefold()
-    ]
+    near = [note for g in added if (note := near_group_note(g, fitted))]
     warnings.warn(
         f"the new runs at {rows_of_new_runs(rows)} are in group(s) {added} that the fit does not "
         f"have (its groups: {fitted}): the update adds each as a new group. If a label is "
-        f"mistyped{' (' + '; '.join(cased) + ')' if cased else ''}, write it as the fit's "
+        f"mistyped{' (' + '; '.join(near) + ')' if near else ''}, write it as the fit's "
         "group in new_runs",
         NewGroupsWarning,
         stacklevel=user_stacklevel(),  # the caller of fit.update
     )
+
+
+def near_group_note(label: str, fitted: list) -> str:
+    """How a new group's ``label`` is close to one of the ``fitted`` groups (text labels):
+    "'Comma' differs from the fit's 'comma' only in case", "'dclmm': did you mean 'dclm'?"
+    (:func:`~bayeslaws.laws.contract.near_label_hint`), or "" when no fitted label is close."""
+    cased = [f for f in fitted if str(label).casefold() == str(f).casefold()]
+    if cased:
+        return f"{label!r} differs from the fit's {cased[0]!r} only in case"
+    hint = near_label_hint(str(label), [str(f) for f in fitted])  # " (did you mean 'x'?)"
+    return f"{label!r}: {hint.strip()[1:-1]}" if hint else ""
 
 
 def units_text(units: dict) -> str:
