@@ -347,6 +347,23 @@ def _warn_unmatched(runs: pd.DataFrame, matched, step: int, has_proposal: bool) 
         )
 
 
+def proposed_runs_words(proposal: pd.DataFrame, positions, limit: int = 10) -> str:
+    """The runs of ``proposal`` at ``positions`` for a message, each by its design point: N
+    (params), D (tokens), the lr and batch_size (tokens) and group it holds, e.g. ``(N 1e+08,
+    D 2e+09, lr 0.001)``; the first ``limit``, then ``... and k more runs``."""
+    words = []
+    for i in list(positions)[:limit]:
+        run = proposal.iloc[i]
+        held = [c for c in KEY_COLUMNS if c in proposal and pd.notna(run[c])]
+        parts = [f"{c} {float(run[c]):.4g}" for c in held]
+        if "group" in proposal and label_text(run["group"]) is not None:
+            parts.append(f"group {label_text(run['group'])}")
+        words.append(f"({', '.join(parts)})")
+    more = len(positions) - len(words)
+    rest = f", ... and {more} more run{'s' if more != 1 else ''}" if more else ""
+    return ", ".join(words) + rest
+
+
 def _warn_unrecorded(proposal: pd.DataFrame, runs: pd.DataFrame, step: int) -> None:
     """A :class:`RecordWarning` naming the runs of the step's ``proposal`` that no recorded run
     (``runs``) matches (:func:`unmatched_runs`: each recorded run stands for one proposed run),
@@ -354,13 +371,12 @@ def _warn_unrecorded(proposal: pd.DataFrame, runs: pd.DataFrame, step: int) -> N
     left = unmatched_runs(proposal, runs)
     if not left:
         return
-    named = [f"(N {proposal['N'].iloc[i]:.4g}, D {proposal['D'].iloc[i]:.4g})" for i in left]
     warnings.warn(
         f"Campaign.record: {len(left)} of the {len(proposal)} run(s) proposed at step {step} "
-        f"were not recorded: {rows_text(named)} (matched within "
-        f"{MATCH_RTOL:.0%} in N, D, lr and batch_size where given): the guardrails do not count "
-        "them, so the next proposal may pick them again (e.g. a run that diverged); leave such a "
-        "point out of the candidates to stop that",
+        f"were not recorded: {proposed_runs_words(proposal, left)} (matched within "
+        f"{MATCH_RTOL:.0%} in N, D, lr and batch_size where given, the same group): the "
+        "guardrails do not count them, so the next proposal may pick them again (e.g. a run "
+        "that diverged); leave such a point out of the candidates to stop that",
         RecordWarning,
         stacklevel=user_stacklevel(),
     )
