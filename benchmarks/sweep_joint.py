@@ -295,11 +295,7 @@ def part_yin_optima(args):
                "data": f"simulated (simulate_video_dit_sweep seed={1000 + r})"}
         for site, field in OPTIMA_EXPONENTS.items():
             x = np.asarray(draws[site], float).ravel()
-            lo, med, hi = np.quantile(x, [0.05, 0.5, 0.95])
-            t = float(getattr(truth, field))
-            row.update({f"{site}_median": med, f"{site}_lower": lo, f"{site}_upper": hi,
-                        f"{site}_sd": x.std(), f"{site}_truth": t,
-                        f"{site}_covered": bool(lo <= t <= hi)})
+            row.update(interval_row(site, x, {"sd": x.std()}, float(getattr(truth, field))))
         row.update(optima_at(fit, n_t, d_t, truth_at))
         x_d = np.asarray(draws["lr_D"], float).ravel()
         for site in OPTIMA_SIDE_SITES:
@@ -339,12 +335,21 @@ def optima_at(fit, n: float, d: float, truth: dict, ci: float = 0.9) -> dict:
     )
     row = {}
     for q, ln in zip(("eta_opt", "B_opt"), ln_draws, strict=True):
-        med, lo, hi = (float(v[0]) for v in summarise(np.exp(ln), ci))
-        t = truth[q]
-        row.update({f"{q}_median": med, f"{q}_lower": lo, f"{q}_upper": hi,
-                    f"{q}_sd_ln": float(np.std(ln)), f"{q}_truth": t,
-                    f"{q}_covered": bool(lo <= t <= hi)})
+        ln = np.asarray(ln, float)[:, 0]
+        row.update(interval_row(q, np.exp(ln), {"sd_ln": float(np.std(ln))}, truth[q], ci))
     return row
+
+
+def interval_row(name: str, draws: np.ndarray, spread: dict, truth: float, ci: float = 0.9) -> dict:
+    """One quantity's columns of a sweep_yin_optima row, from its (S,) posterior ``draws``:
+    ``name_median``, ``name_lower``, ``name_upper`` (the central ``ci`` interval, as
+    :func:`~bayeslaws.laws.contract.summarise` gives it), ``name_<key>`` per item of
+    ``spread`` (e.g. {"sd": ...}), ``name_truth`` (``truth``) and ``name_covered`` (truth in
+    the interval); values in the draws' units."""
+    med, lo, hi = (float(v) for v in summarise(np.asarray(draws, float), ci))
+    return {f"{name}_median": med, f"{name}_lower": lo, f"{name}_upper": hi,
+            **{f"{name}_{key}": value for key, value in spread.items()},
+            f"{name}_truth": truth, f"{name}_covered": bool(lo <= truth <= hi)}
 
 
 def summarise_yin_optima(tag: str = "", argv=None):
