@@ -471,11 +471,11 @@ def values_per_cell(
     return counts.astype(int).reset_index(drop=True)
 
 
-def unswept(df: pd.DataFrame, ok: np.ndarray, cell_index: np.ndarray) -> list[str]:
+def unswept(most: pd.Series) -> list[str]:
     """The columns (``lr``, ``batch_size``) that no cell sweeps: no (N, D) cell has 3 distinct
-    values of it among its converged runs (``ok``), so no cell's runs place the bowl's centre
-    along it; with their most distinct values in one cell, as "column (at most k per cell)"."""
-    most = values_per_cell(df[ok], cell_index[ok]).max()
+    values of it among its converged runs, so no cell's runs place the bowl's centre along it;
+    ``most``: per column the most distinct values one cell's converged runs take (the max of
+    :func:`values_per_cell`); as "column (at most k per cell)"."""
     return [
         f"{column!r} (at most {int(most[column])} values per cell)"
         for column in most.index
@@ -483,11 +483,10 @@ def unswept(df: pd.DataFrame, ok: np.ndarray, cell_index: np.ndarray) -> list[st
     ]
 
 
-def swept_columns(df: pd.DataFrame, ok: np.ndarray, cell_index: np.ndarray) -> list[str]:
+def swept_columns(most: pd.Series) -> list[str]:
     """The columns (``lr``, ``batch_size``) that some (N, D) cell varies over at least
-    ``MIN_BOWL_VALUES`` distinct values among its converged runs (``ok``): those
-    :func:`unswept` does not name."""
-    most = values_per_cell(df[ok], cell_index[ok]).max()
+    ``MIN_BOWL_VALUES`` distinct values among its converged runs (``most``: as
+    :func:`unswept` reads it): those :func:`unswept` does not name."""
     return [column for column in most.index if most[column] >= MIN_BOWL_VALUES]
 
 
@@ -772,10 +771,11 @@ def prepare(law, runs: RunTable) -> Prepared:
                 f"({cells[column].iloc[0]:g})"
             )
     index = np.asarray(cell_index)
-    unswept_note = warn_unswept(unswept(df, ok, index), n_cells)
+    most = values_per_cell(df[ok], index[ok]).max()  # per column, most values in one cell
+    unswept_note = warn_unswept(unswept(most), n_cells)
     split_note = warn_split_cells(cells, law.name)
     # a column no cell sweeps is named by warn_unswept, not again cell by cell
-    columns = swept_columns(df, ok, index)
+    columns = swept_columns(most)
     thin = thin_cells(df[ok], index[ok], cells, columns)
     thin_note = warn_thin_cells(thin, n_cells, columns, law.name, runs_words="converged runs")
     cliff_note = warn_cliff(law, df, ok, index)
