@@ -17,6 +17,7 @@ import pytest
 
 import bayeslaws as bl
 from bayeslaws.inference import exported, nuts, screening
+from bayeslaws.runs import atomic
 
 pytestmark = pytest.mark.skipif(not exported.available(), reason="flatbuffers is not installed")
 SAMPLER = dict(chains=2, warmup=30, draws=30, warn=False, screen="off", progress_bar=False)
@@ -109,7 +110,7 @@ def test_saved_files_get_the_permissions_of_any_new_file(tmp_path):
         os.umask(previous)
     for path in store._paths("stem"):
         assert path.stat().st_mode & 0o777 == 0o644, path  # 0o666 less the umask
-    assert list(store.folder.glob(f"{exported.TMP_PREFIX}*")) == []
+    assert list(store.folder.glob(f"{atomic.TMP_PREFIX}*")) == []
 
 
 def test_a_write_failing_part_way_leaves_no_temporary_file(tmp_path, monkeypatch):
@@ -118,7 +119,7 @@ def test_a_write_failing_part_way_leaves_no_temporary_file(tmp_path, monkeypatch
     def full_disk(source, target):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(exported.os, "replace", full_disk)
+    monkeypatch.setattr(atomic.os, "replace", full_disk)
     _save_one(store)
     assert list(store.folder.iterdir()) == []  # neither program, tree nor temporary file
 

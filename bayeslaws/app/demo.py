@@ -39,11 +39,11 @@ import pandas as pd
 
 from .. import plot
 from ..inference import fit
-from ..inference.exported import write_atomically
 from ..posterior.extrapolation.distance import group_ranges
 from ..posterior.fixed_hyperparams import MIN_DISTINCT
 from ..posterior.fixed_hyperparams import START as REFIT_START
 from ..runs import RunTable, best_run_per_cell, published
+from ..runs.atomic import write_atomically
 from ..runs.bundled import DEFAULT_DATASET, load_bundled
 from ..runs.checks import check_integer, check_positive, check_probability, is_real
 from ..runs.warn import user_stacklevel

@@ -30,7 +30,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..inference.exported import write_atomically
 from ..laws.contract import GROUPS_NAMED
 from ..posterior.allocation import (
     WARN_DECADES,
@@ -44,6 +43,7 @@ from ..posterior.extrapolation import DEFAULT_METHOD, gp_component
 from ..posterior.extrapolation.distance import group_ranges, own_group_rows, range_words
 from ..posterior.predict import outside_decades
 from ..runs import PlausibilityWarning
+from ..runs.atomic import write_atomically
 from ..runs.checks import number_array
 
 AXIS_WORDS = {"N": "fitted size N", "D": "fitted tokens D", "C": "fitted budget C"}

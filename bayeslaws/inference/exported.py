@@ -48,7 +48,6 @@ each other's) and are disabled with it (``BAYESLAWS_COMPILATION_CACHE=off``: the
 
 from __future__ import annotations
 
-import errno
 import functools
 import hashlib
 import importlib.metadata
@@ -57,8 +56,6 @@ import inspect
 import io
 import os
 import pickle
-import secrets
-import stat
 import time
 from collections import OrderedDict
 from pathlib import Path
@@ -68,14 +65,14 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..laws.contract import law_key, law_key_is_portable
+from ..runs.atomic import TMP_PREFIX, replace_file
 from .compilation import jax_config_key
 
 FORMAT = 1  # bump when the files' layout changes
 SUFFIX = ".jaxexport"
 MAX_LOADED = 16  # programs kept ready in one process
 MAX_ON_DISK = 256  # programs kept in a folder (least recently used removed; ~0.1 MB each)
-TMP_PREFIX = ".tmp-"  # a file being written; one older than STALE_TMP_S is removed by prune
-STALE_TMP_S = 3600.0  # seconds
+STALE_TMP_S = 3600.0  # seconds; a temporary file (TMP_PREFIX) this old is removed by prune
 _LOADED: OrderedDict = OrderedDict()  # file stem -> (runner, output tree)
 
 
@@ -421,52 +418,7 @@ def _write_file(folder: Path, path: Path, payload: bytes) -> None:
     of any new file (0o666 less the umask: users sharing the folder can read it; mkstemp's 0600
     made another user's load fail and remove it); the temporary file is removed if the write
     fails."""
-    _replace(folder, path, lambda handle: handle.write(payload))
-
-
-def _replace(folder: Path, path: Path, write, mode: int | None = None) -> None:
-    """Call ``write`` on a binary handle to a new temporary file in ``folder`` (0o666 less the
-    umask, or ``mode``), then rename it over ``path``; the temporary file is removed if
-    ``write`` or the rename fails."""
-    tmp = folder / f"{TMP_PREFIX}{secrets.token_hex(8)}"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        if mode is not None:
-            os.chmod(fd, mode)
-        with os.fdopen(fd, "wb") as handle:
-            write(handle)
-        os.replace(tmp, path)
-    finally:
-        try:
-            tmp.unlink(missing_ok=True)  # renamed away: nothing left; failed: removed
-        except OSError:
-            pass
-
-
-def write_atomically(path, contents) -> Path:
-    """Write a report, table or figure file: ``contents`` (bytes, a str written as UTF-8, or a
-    function writing to a binary handle) goes to a temporary file in ``path``'s folder that is
-    renamed over ``path``, so that a write killed part-way (Ctrl-C, a full disk) leaves the
-    earlier file whole and no temporary file. As a write in place would: a symbolic link's
-    target is written, an existing file keeps its permissions and one that is not writable is
-    refused (:class:`PermissionError` naming it). Returns ``path``."""
-    path = Path(path)
-    target = Path(os.path.realpath(path))
-    mode = None
-    if target.exists():
-        if not os.access(target, os.W_OK):
-            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
-        mode = stat.S_IMODE(target.stat().st_mode)
-    if isinstance(contents, str):
-        contents = contents.encode("utf-8")
-    write = contents if callable(contents) else (lambda handle: handle.write(contents))
-    try:
-        _replace(target.parent, target, write, mode)
-    except OSError as error:  # about the temporary file (no folder, no room): name ``path``
-        if error.filename is None or not Path(error.filename).name.startswith(TMP_PREFIX):
-            raise
-        raise OSError(error.errno, error.strerror, str(path)) from error
-    return path
+    replace_file(folder, path, lambda handle: handle.write(payload))
 
 
 # The globals a pickled output tree may name (pickletools.dis of the trees a fit saves): the

@@ -8,9 +8,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..inference.exported import write_atomically
 from ..posterior.draws import check_fit
 from ..runs import RunTable
+from ..runs.atomic import write_atomically
 
 BAND_ALPHAS = {0.5: 0.35, 0.9: 0.18}
 

@@ -161,7 +161,7 @@ def _read_candidates(path: str, args):
 
 
 def cmd_candidates(args) -> int:
-    from bayeslaws.inference.exported import write_atomically
+    from bayeslaws.runs.atomic import write_atomically
 
     out = Path(args.out)
     refuse_non_candidates(out, args.fit)  # before reading the fit: a run table is never lost
@@ -233,7 +233,7 @@ def _design_units(plan, cost, ci: float) -> str:
 
 def cmd_design(args) -> int:
     from bayeslaws import design
-    from bayeslaws.inference.exported import write_atomically
+    from bayeslaws.runs.atomic import write_atomically
 
     from ..plan import picked_runs
 
