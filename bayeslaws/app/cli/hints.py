@@ -65,6 +65,9 @@ PYTHON_PHRASES = (
     (r"\bbut group=", "but --group "),
     # isoflop_candidates / sweep candidates for a new group (design without --group)
     (r"\band group=None, so\b", "and no --group, so"),
+    # a group the fit does not have (predict, allocate, report, plot, design ... --group NAME)
+    (r"(?<![\w-])group=('[^']*'|[^\s,;:']+)( is not one of the fit's groups|: this fit was "
+     r"fitted without groups)", r"--group \1\2"),
 )
 # a package remedy given in both forms, "[pass X ](Python: ...; command line: Y)": keep Y
 BOTH_FORMS = re.compile(r"[;,]?\s*(?:pass [^;()]*?)?\s*\(Python: [^;]*; command line: ([^)]*)\)")
