@@ -39,6 +39,7 @@ import pandas as pd
 
 from .. import plot
 from ..inference import fit
+from ..laws import resolve_law
 from ..posterior.extrapolation.distance import group_ranges
 from ..posterior.fixed_hyperparams import MIN_DISTINCT
 from ..posterior.fixed_hyperparams import START as REFIT_START
@@ -64,6 +65,8 @@ N_OPT_DECADES_UP = 6  # the N_opt(C) figure reaches this many decades above the 
 HP_PAIRS = ["lr_N", "lr_D", "batch_N", "batch_D", "k_lr", "k_batch"]
 ROUTES = ("joint", "best-cell")
 DEFAULT_ROUTE = "joint"
+# route -> the law fitted to every run, which a run table's law options configure
+ROUTE_LAWS = {"joint": "sweep", "best-cell": "hyperparams"}
 FIT_FILES = {  # route -> the fit files it saves
     "joint": ("sweep_fit.nc",),
     "best-cell": ("hyperparams_fit.nc", "loss_surface_fit.nc"),
@@ -143,17 +146,27 @@ class Progress:
 
 
 # ---- fitting ------------------------------------------------------------------------------------
-def fit_laws(runs: RunTable, sampler: dict, route: str = DEFAULT_ROUTE) -> tuple:
+def fit_laws(
+    runs: RunTable,
+    sampler: dict,
+    route: str = DEFAULT_ROUTE,
+    law_options: dict | None = None,
+    screen: str = "warn",
+) -> tuple:
     """(the fit answering eta_opt and B_opt, the fit answering L(N, D) and N_opt).
 
     ``route="joint"``: one fit of law "sweep" to every run, returned twice (the same object).
     ``route="best-cell"``: law "hyperparams" on every run and a Chinchilla surface on each
-    cell's best run."""
-    if check_route(route) == "joint":
-        joint = fit(runs, law="sweep", **sampler)
+    cell's best run. ``law_options``: options of the law fitted to every run
+    (:data:`ROUTE_LAWS`); ``screen``: every fit's screening (``bl.fit(screen=...)``)."""
+    every_run = {"law": ROUTE_LAWS[check_route(route)], "law_options": law_options}
+    if route == "joint":
+        joint = fit(runs, **every_run, screen=screen, **sampler)
         return joint, joint
-    hp_fit = fit(runs, law="hyperparams", likelihood="gaussian", **sampler)
-    surface_fit = fit(best_run_per_cell(runs), law="chinchilla", likelihood="gaussian", **sampler)
+    hp_fit = fit(runs, **every_run, likelihood="gaussian", screen=screen, **sampler)
+    surface_fit = fit(
+        best_run_per_cell(runs), law="chinchilla", likelihood="gaussian", screen=screen, **sampler
+    )
     return hp_fit, surface_fit
 
 
@@ -554,6 +567,8 @@ def run_planning(
     quiet: bool = False,
     warnings_before=(),
     whose: str = "the range of the runs to fit",
+    law_options: dict | None = None,
+    screen: str | None = None,
 ) -> str:
     """The planning job of :func:`run_demo` on any LR x batch sweep: either ``runs`` (a
     RunTable with lr and batch_size, :func:`check_sweep_table`), fitted by ``route``
@@ -579,7 +594,9 @@ def run_planning(
     ``warnings_before``: warning lines issued earlier (e.g. when the fits were loaded) for the
     report's Warnings section; the fits' own warnings are listed there too and reach the
     caller. ``sampler`` None: 4 chains x 500 + 500 draws; the
-    calibration refits of the default model discrepancy use at most 2 x 300 + 300."""
+    calibration refits of the default model discrepancy use at most 2 x 300 + 300.
+    ``law_options`` and ``screen`` (None: "warn") configure the fits of ``runs``
+    (:func:`fit_laws`); with ``fits``, which are already fitted, they are refused."""
     sampler = {"chains": 4, "warmup": 500, "draws": 500, **(sampler or {})}
     if fits is not None:
         fits = tuple(fits)
@@ -592,6 +609,18 @@ def run_planning(
     elif runs is None:
         raise ValueError("run_planning needs runs (a RunTable of an LR x batch sweep) or fits")
     check_route(route)
+    fit_options = {
+        name: value
+        for name, value in (("law_options", law_options), ("screen", screen))
+        if value is not None
+    }
+    if fits is not None and fit_options:
+        raise ValueError(
+            f"{' and '.join(fit_options)} configure the fits of a run table; the saved fits are "
+            "fitted already (refit them with these settings, or plan from the run table)"
+        )
+    if law_options:  # an unknown option fails before anything is fitted
+        resolve_law(ROUTE_LAWS[route], law_options)
     ranges = {}
     if fits is None:
         check_sweep_table(runs, group, route)
@@ -626,7 +655,8 @@ def run_planning(
                 f"surface (each cell's best run) ({setting})"
             )
         with recorded_warnings() as caught:  # issued again on leaving, under the caller's
-            hp_fit, surface_fit = fit_laws(runs, {**sampler, "seed": seed}, route)
+            # (the options passed only when given: fit_laws(runs, sampler, route) otherwise)
+            hp_fit, surface_fit = fit_laws(runs, {**sampler, "seed": seed}, route, **fit_options)
         fit_warnings += warning_lines(caught)  # and listed in the report's Warnings section
         # saved before planning, so that a failure there does not lose the fits
         fit_paths = save_fits(out, hp_fit, surface_fit)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from .errors import EXIT_FAILED, CLIError
 from .files import is_fit_file, load_fit, output_folder
 from .run_tables import read_runs
-from .values import RUNS_OPTIONS, given_options, option_given, sampler_options
+from .values import RUNS_OPTIONS, given_options, law_options, option_given, sampler_options
 
 
 def cmd_repro(args) -> int:
@@ -39,6 +39,8 @@ def cmd_demo(args) -> int:
 
 # options that read a run table: 'plan' refuses them with saved fits (nothing to read them)
 TABLE_OPTIONS = RUNS_OPTIONS
+# options of the fits of a run table: 'plan' refuses them with saved fits (fitted already)
+FIT_OPTIONS = (("--option", "option"), ("--screen", "screen"))
 # the NUTS options of 'plan' that sample: with saved fits nothing is sampled, so they are refused
 PLAN_SAMPLER_OPTIONS = ("--chains", "--warmup", "--draws", "--target-accept", "--dense-mass")
 
@@ -80,6 +82,7 @@ def cmd_plan(args) -> int:
             f"give one fit of law 'sweep', or a fit of law 'hyperparams' and a loss-surface fit "
             f"(in that order); got {len(fit_files)} fits"
         )
+    options = law_options(args.option)  # an unreadable --option fails before the table is read
     out = output_folder(args.out)
     sampler = {k: v for k, v in sampler_options(args).items() if k != "seed"}
     runs = fits = None
@@ -88,6 +91,13 @@ def cmd_plan(args) -> int:
             for option, dest in TABLE_OPTIONS:
                 if option_given(args, dest):
                     raise CLIError(f"{option} applies to a run table, not to saved fits")
+            for option, dest in FIT_OPTIONS:
+                if option_given(args, dest):
+                    raise CLIError(
+                        f"{option} configures the fits of a run table; the saved fits are "
+                        f"fitted already: refit them with 'bayeslaws fit ... {option} ...', or "
+                        "plan from the run table"
+                    )
             refuse_sampler_options(args)
             if args.route is not None:
                 raise CLIError(
@@ -103,5 +113,6 @@ def cmd_plan(args) -> int:
         tolerance=args.tolerance, group=args.group, figures=not args.no_figures, html=args.html,
         warnings_before=warning_lines(loaded),
         whose=f"the range of the runs in {tables[0]!r}" if tables else "the fitted range",
+        law_options=options, screen=args.screen,
     )  # fmt: skip
     return 0

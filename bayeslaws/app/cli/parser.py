@@ -16,7 +16,7 @@ below the first paragraph are the epilog of ``bayeslaws --help``.
     bayeslaws repro [--only yin liang porian] [--draws 200] [--out repro_output]
     bayeslaws demo [--out demo_output --html --route joint|best-cell]
     bayeslaws plan RUNS.csv | FIT.nc [FIT2.nc] --target-N N --target-D D --budget C
-        [--out plan_output --route joint|best-cell --group G]
+        [--out plan_output --route joint|best-cell --group G --option far_above=0.03]
 """
 
 from __future__ import annotations
@@ -247,6 +247,13 @@ def _add_exclusion(parser, title: str = EXCLUSION_FITTED) -> None:
         help="row labels to leave out (data rows counted from 0, as pandas reads the file)",
     )
     g.add_argument("--exclude-reason", default=None, help="why (required with --exclude-rows)")
+    g.add_argument(
+        "--where", action="append", default=None, metavar="COLUMN=VALUE",
+        help="keep only the rows whose COLUMN (the table's own name) holds VALUE (the same "
+        "text, or the same number), repeatable: every condition must hold; the other rows "
+        "are left out, with the condition as the reason; e.g. --where dataset=rw --where "
+        "loss_type=val, for a table of several configurations",
+    )
     g.add_argument(
         "--keep-diverged", action="store_true",
         help="keep runs whose loss is missing or +inf as diverged runs (the hyperparams and "
@@ -645,6 +652,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--html", action="store_true",
                    help="also write report.html (figures inline) for sharing")
     p.add_argument("--no-figures", action="store_true", help="skip the figures")
+    p.add_argument(
+        "--option", action="append", metavar="KEY=VALUE",
+        help="a law option of the law fitted to every run of a run table (law 'sweep' on the "
+        "joint route, 'hyperparams' on the best-cell route), repeatable, as 'bayeslaws fit "
+        "--option' (e.g. --option far_above=0.03 --route best-cell, or --option fence=None)",
+    )
+    p.add_argument(
+        "--screen", default=None, choices=list(SCREEN_ACTIONS),
+        help="the fits of a run table: name the runs far off the fitted law and keep them "
+        "(warn), exclude them and refit once (exclude), or skip the check (off), as "
+        "'bayeslaws fit --screen' (default: warn)",
+    )
     _add_columns(p)
     _add_exclusion(p)
     _add_sampler(p, draws=500)

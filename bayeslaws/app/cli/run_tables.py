@@ -1,7 +1,8 @@
 """Reading a run table from the command line: ``load_runs`` with the command's column
 mapping, units, compute model and ignored columns, the row exclusion
-(``--exclude-rows`` with ``--exclude-reason``) and ``--keep-diverged``, and the one-line
-message naming the runs without a loss.
+(``--exclude-rows`` with ``--exclude-reason``, and ``--where COLUMN=VALUE``: the rows of one
+configuration) and ``--keep-diverged``, and the one-line message naming the runs without a
+loss.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import re
 from .errors import CLIError
 from .files import existing_file
 from .hints import warnings_shown, with_cli_hints
-from .values import column_mapping, unit_multipliers
+from .values import column_mapping, row_conditions, unit_multipliers
 
 # load_runs' message for a loss with missing values: "column 'loss' has ..." or, for another
 # name, "column 'Final Loss' (loss) has ..."; or a loss logged as +inf (a diverged run), which
@@ -23,8 +24,9 @@ LOSS_MISSING = re.compile(
 
 def read_runs(path: str, args, what: str = "run table"):
     """A run table from a CSV/Parquet file with the command's column mapping and row exclusion
-    (``--exclude-rows`` with ``--exclude-reason``, recorded in the table and so in the fit;
-    ``--keep-diverged`` keeps runs with a missing or +inf loss, as diverged runs)."""
+    (``--exclude-rows`` with ``--exclude-reason``, then ``--where`` (:func:`_keep_where`), each
+    recorded in the table and so in the fit; ``--keep-diverged`` keeps runs with a missing or
+    +inf loss, as diverged runs)."""
     import bayeslaws as bl
     from bayeslaws.runs import RunTableError
     from bayeslaws.runs.plausible import no_loss_message
@@ -40,6 +42,7 @@ def read_runs(path: str, args, what: str = "run table"):
     if getattr(args, "ignore_column", None):  # left out by load_runs, recorded in its source
         options["ignore_columns"] = args.ignore_column
     command = getattr(args, "command", None)
+    conditions = row_conditions(getattr(args, "where", None))  # unreadable: before the table
     first: list = []
     try:
         with warnings_shown(first):
@@ -55,7 +58,7 @@ def read_runs(path: str, args, what: str = "run table"):
                 runs = bl.load_runs(p, **{**options, "allow_missing_loss": True})
         except RunTableError as other:  # e.g. a loss of 0 or -inf besides
             raise CLIError(with_cli_hints(str(other), command)) from None
-        runs = _exclude_rows(runs, args)
+        runs = _keep_where(_exclude_rows(runs, args), conditions, options)
         lossless = list(runs.df.index[runs.df["loss"].isna()])
         if lossless:
             excluded = getattr(args, "exclude_rows", None) or []
@@ -66,7 +69,7 @@ def read_runs(path: str, args, what: str = "run table"):
             message = no_loss_message(lossless, options.get("loss"), still=still)
             raise CLIError(with_cli_hints(message, command)) from None
         return runs
-    return _exclude_rows(runs, args)
+    return _keep_where(_exclude_rows(runs, args), conditions, options)
 
 
 def _row_label(text: str):
@@ -98,3 +101,54 @@ def _exclude_rows(runs, args):
     mask = runs.df.index.isin(labels)
     shown = ", ".join(str(r) for r in labels)
     return runs.exclude(mask, f"{reason.strip()} (rows {shown}; excluded on the command line)")
+
+
+SHOWN_VALUES = 10  # a --where that matches no row names this many of the column's values
+
+
+def rows_where(values, wanted: str):
+    """Boolean array (n_rows,): where the column ``values`` (a Series) holds ``wanted`` (text
+    as typed): the same text (surrounding spaces aside; True/False in any case for a column of
+    booleans), or, when both are numbers, the same number to a relative 1e-9 (``1e21`` is
+    ``1e+21`` and ``1000000000000000000000``)."""
+    import numpy as np
+    import pandas as pd
+
+    if pd.api.types.is_bool_dtype(values):
+        text = values.astype(str).str.lower().to_numpy()
+        return text == wanted.lower()
+    same = values.astype(str).str.strip().to_numpy() == wanted
+    try:
+        number = float(wanted)
+    except ValueError:
+        return same
+    numbers = pd.to_numeric(values, errors="coerce").to_numpy(float)
+    with np.errstate(invalid="ignore"):
+        close = np.isclose(numbers, number, rtol=1e-9, atol=0.0)
+    return same | close
+
+
+def _keep_where(runs, conditions, options: dict):
+    """``runs`` with only the rows that meet every ``--where`` condition (column, value as
+    typed), the others left out with the condition as the reason (one exclusion each); a
+    column named by the user's name of a mapped canonical column (``options``: load_runs'
+    mapping) is read as that column. A column the table lacks, or a condition no row meets,
+    is a CLIError naming the columns, or the column's values."""
+    mapped = {name: canon for canon, name in options.items() if isinstance(name, str)}
+    for column, wanted in conditions:
+        name = column if column in runs.df else mapped.get(column, column)
+        if name not in runs.df:
+            raise CLIError(
+                f"--where {column}={wanted}: the table has no column {column!r}; its columns "
+                f"are {[str(c) for c in runs.df.columns]}"
+            )
+        keep = rows_where(runs.df[name], wanted)
+        if not keep.any():
+            values = list(dict.fromkeys(runs.df[name].astype(str)))
+            shown = values[:SHOWN_VALUES] + (["..."] if len(values) > SHOWN_VALUES else [])
+            raise CLIError(
+                f"--where {column}={wanted}: no row of the table holds {wanted!r} in column "
+                f"{column!r}; its values are {shown}"
+            )
+        runs = runs.subset(keep, f"not {column}={wanted} (--where on the command line)")
+    return runs

@@ -177,9 +177,22 @@ RUNS_OPTIONS = (
     ("--ignore-column", "ignore_column"),
     ("--exclude-rows", "exclude_rows"),
     ("--exclude-reason", "exclude_reason"),
+    ("--where", "where"),
     ("--keep-diverged", "keep_diverged"),
 )
 
 
 def option_given(args, dest: str) -> bool:
     return getattr(args, dest, None) not in (None, False)
+
+
+def row_conditions(pairs) -> list[tuple[str, str]]:
+    """``--where COLUMN=VALUE`` strings -> (column, value) pairs, as typed (the value is
+    compared with each row's by :func:`bayeslaws.app.cli.run_tables.rows_where`)."""
+    conditions = []
+    for pair in pairs or []:
+        column, sep, value = pair.partition("=")
+        if not sep or not column.strip() or not value.strip():
+            raise CLIError(f"--where takes COLUMN=VALUE (e.g. dataset=rw), got {pair!r}")
+        conditions.append((column.strip(), value.strip()))
+    return conditions
