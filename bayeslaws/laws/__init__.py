@@ -13,7 +13,7 @@ import importlib
 
 from ..runs.checks import ArgumentTypeError
 from . import chinchilla, chinchilla_gamma, farseer, hyperparams, isoflop, kaplan, sweep
-from .contract import Law, LawCapabilityError
+from .contract import Law, LawCapabilityError, near_label_hint
 from .surface import LossSurfaceLaw
 
 LAWS: dict[str, Law] = {}
@@ -83,9 +83,10 @@ def get_law(name: str) -> Law:
     try:
         return LAWS[name]
     except (KeyError, TypeError):
+        hint = near_label_hint(name, LAWS) if isinstance(name, str) else ""
         raise ValueError(
-            f"unknown law {name!r}; known laws: {sorted(LAWS)} (a law of your own is known by "
-            "name only in a process that registered it: bl.register(YourLaw()) first, or pass "
+            f"unknown law {name!r}{hint}; known laws: {sorted(LAWS)} (a law of your own is known "
+            "by name only in a process that registered it: bl.register(YourLaw()) first, or pass "
             "the law object or its import path 'module:ClassName')"
         ) from None
 
