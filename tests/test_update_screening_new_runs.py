@@ -58,16 +58,18 @@ def test_the_default_warm_up_is_the_fits_own(outliers):
 
 def test_screening_after_an_update_names_new_runs_by_their_labels_in_new_runs(outliers):
     """The outlier warning names new run r_b as r_b of new_runs (not by its label in the
-    combined table, which the user never saw) and the fitted run 5 as before, with a remedy for
-    each: new_runs.drop for r_b, runs.exclude and the command line for 5."""
+    combined table, which the user never saw) and the fitted run 5 as 5 of the fitted runs,
+    with a remedy for each: new_runs.drop for r_b; for 5, a fit of the runs the fit was given
+    without it, updated (fit.update has no command line: no --exclude-rows, s54 W2)."""
     fit, new = outliers
     updated, messages = _outlier_messages(fit, new)
     combined = [str(r) for r in updated.training_runs().df.index[24:]]
     assert len(messages) == 1, messages
     text = messages[0]
-    assert "r_b of new_runs (loss" in text and "5 (loss" in text, text
+    assert "r_b of new_runs (loss" in text and "5 of the fitted runs (loss" in text, text
     assert "new_runs.drop(index=['r_b'])" in text, text
-    assert "runs.exclude(runs.df.index.isin([5])" in text and "--exclude-rows 5 " in text, text
+    assert "bl.fit(runs.exclude(runs.df.index.isin([5])" in text, text
+    assert "updated with new_runs" in text and "--exclude-rows" not in text, text
     assert "fit.update(new_runs, screen='exclude')" in text, text
     flagged = [e["row"] for e in updated.record.data["screening"]["flagged"]]
     label_of_r_b = combined[NEW_LABELS.index("r_b")]

@@ -250,8 +250,10 @@ class Fit:
 
     def __repr__(self) -> str:
         d = self.diagnostics
+        n_groups = len(self.groups)
+        groups = f" in {n_groups} group{'s' * (n_groups != 1)}" if n_groups else ""
         return (
-            f"<Fit {self.label}{self.simulated_words}: {self.n_runs} runs, "
+            f"<Fit {self.label}{self.simulated_words}: {self.n_runs} runs{groups}, "
             f"{d.n_draws} draws, max R-hat "
             f"{d.r_hat_text}, min ESS {d.min_ess_bulk:.0f}, {d.divergences} divergences"
             f"{'' if d.ok else ' — see fit.diagnostics'}>"

@@ -8,6 +8,7 @@ the law comes through its contract (:class:`~bayeslaws.laws.contract.Law`).
 from __future__ import annotations
 
 import functools
+import inspect
 import os
 import sys
 import time
@@ -34,7 +35,8 @@ from ..laws.likelihoods import check_family
 from ..laws.priors import priors_to_spec
 from ..runs import CANONICAL, RunTable, RunTableError, as_run_table
 from ..runs.checks import ArgumentTypeError, check_integer
-from ..runs.table import label_text
+from ..runs.reading import frame_remedy
+from ..runs.table import label_text, load_runs
 from ..runs.warn import user_stacklevel
 from . import deferred, exported, identifiability, memory, padding, progress
 from .compilation import enable_compilation_cache, jax_config_key
@@ -424,10 +426,11 @@ def fit(
         law_obj = resolve_law(law, given)
     unknown = set(options) - set(law_obj.options)
     if unknown:
+        remedy = load_runs_remedy({name: options[name] for name in unknown})
         raise ArgumentTypeError(
             f"bl.fit() got unknown argument(s) {sorted(unknown)}: neither fit arguments "
             f"{list(FIT_ARGUMENTS)} nor options of law {law_obj.name!r} "
-            f"({sorted(law_obj.options) or 'it has none'})"
+            f"({sorted(law_obj.options) or 'it has none'}){remedy}"
         )
     law_obj = resolve_law(law_obj, given)
     check_law_rebuilds(law_obj)
@@ -529,6 +532,22 @@ def _same_value(a, b) -> bool:
         return a is b
 
 
+def load_runs_remedy(given: dict, table: str = "runs", then: str = "bl.fit(runs, ...)") -> str:
+    """Where the arguments ``given`` (name -> value, unknown to bl.fit or fit.update) go when
+    some are arguments of :func:`~bayeslaws.runs.table.load_runs` (column mappings such as
+    ``group='x'``, units): "; [...] go to bl.load_runs" with the call that takes them, read
+    into ``table`` (a variable name) and passed on as ``then`` says; "" when none is."""
+    loader = inspect.signature(load_runs).parameters
+    mapped = {n: v for n, v in sorted(given.items()) if n != "data" and n in loader}
+    if not mapped:
+        return ""
+    call = ", ".join(f"{n}={v!r}" for n, v in mapped.items())
+    return (
+        f"; {sorted(mapped)} go to bl.load_runs (column mappings, units): load the table "
+        f"first, {table} = bl.load_runs(df, {call}), then {then}"
+    )
+
+
 def _first_fit(runs, law_obj, likelihood, priors_used, settings, label, warn, rule):
     """:func:`_fit_once` and the warnings it gave: held (not shown) under screen="exclude",
     whose refit may replace that fit, for :func:`_emit` once it is the fit returned; else
@@ -563,7 +582,7 @@ def _run_table(runs) -> RunTable:
     if runs is None or not isinstance(runs, pd.DataFrame | str | os.PathLike):
         raise ArgumentTypeError(
             "runs must be a RunTable (bl.load_runs(...)), a DataFrame with canonical columns or "
-            f"a path to a CSV/Parquet file; got {type(runs).__name__}"
+            f"a path to a CSV/Parquet file; got {type(runs).__name__}{frame_remedy(runs)}"
         )
     return as_run_table(runs)
 

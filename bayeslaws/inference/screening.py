@@ -67,6 +67,7 @@ from numpyro import handlers
 from ..laws.contract import model_key
 from ..laws.likelihoods import pointwise_log_prob
 from ..runs.checks import ArgumentTypeError
+from ..runs.table import label_text
 from ..runs.warn import warn_user
 from . import exported, memory, padding
 from .compilation import compilation_cache_enabled, jax_config_key
@@ -101,11 +102,17 @@ class RowNames:
         "new_runs.drop(index=['r_b'])").
     refit : the call that refits without the flagged rows (in place of
         ``bl.fit(..., screen='exclude')``).
+    others : how the other rows (not in ``shown``) are named after their label, e.g. "of the
+        fitted runs".
+    exclude_others : labels of other rows (a list) -> how to refit without them (in place of
+        ``runs.exclude(...)`` and the command line's ``--exclude-rows``).
     """
 
     shown: dict
     exclude: Callable[[list], str]
     refit: str
+    others: str
+    exclude_others: Callable[[list], str]
 
 
 _ROW_NAMES: ContextVar[RowNames | None] = ContextVar("bayeslaws_screening_rows", default=None)
@@ -123,9 +130,12 @@ def named_rows(names: RowNames) -> Iterator[None]:
 
 
 def shown_label(label) -> str:
-    """A row label in a screening message: its name under :func:`named_rows`, else its text."""
+    """A row label in a screening message: its name under :func:`named_rows` (a renamed row's,
+    or the label and what the other rows are), else its text."""
     names = _ROW_NAMES.get()
-    return str(label) if names is None else names.shown.get(str(label), str(label))
+    if names is None:
+        return str(label)
+    return names.shown.get(str(label), f"{label} {names.others}")
 
 
 def split_named(labels: list) -> tuple[list, list, RowNames | None]:
@@ -359,18 +369,21 @@ def screen_runs(law, prepared, predicted: np.ndarray, rule: Screen) -> Screening
 
 
 def describe(result: Screening, runs_df, limit: int = 10, labels=None) -> str:
-    """The flagged rows (or ``labels`` among them) in words: label, loss, observed / fitted,
-    z."""
+    """The flagged rows (or ``labels`` among them) in words: label, group (a table with a
+    group column), loss, observed / fitted, z."""
     labels = result.flagged if labels is None else labels
     parts = []
     index = {str(r): i for i, r in enumerate(result.rows)}
     for label in labels[:limit]:
         i = index[str(label)]
-        loss = ""
+        where = ""
+        if label in runs_df.index and "group" in runs_df:
+            group = label_text(runs_df.loc[label, "group"])
+            where = "" if group is None else f"group {group!r}, "
         if label in runs_df.index and "loss" in runs_df:
-            loss = f"loss {float(runs_df.loc[label, 'loss']):.4g}, "
+            where += f"loss {float(runs_df.loc[label, 'loss']):.4g}, "
         shown = shown_label(label)
-        parts.append(f"{shown} ({loss}{result.ratio[i]:.3g}x the fit, z {result.z[i]:+.0f})")
+        parts.append(f"{shown} ({where}{result.ratio[i]:.3g}x the fit, z {result.z[i]:+.0f})")
     more = len(labels) - limit
     return ", ".join(parts) + (f" and {more} more" if more > 0 else "")
 
@@ -428,10 +441,10 @@ def warn_skipped(result: Screening) -> None:
 def _warn_suspect(result: Screening, runs_df, action: str, labels: list) -> None:
     """:func:`warn_flagged`'s warning of the flagged ``labels`` the law does not explain, with
     the ways to exclude them: rows renamed by :func:`named_rows` (an update's new runs) by
-    their own remedy, the others by ``runs.exclude`` and the command line."""
+    their own remedy, the others by ``runs.exclude`` and the command line (under
+    :func:`named_rows`: by its ``exclude_others``)."""
     own, renamed, names = split_named(labels)
     listed = " ".join(str(r) for r in own)
-    python_list = ", ".join(repr(r) for r in own)
     off = (
         f"{len(labels)} run(s) lie more than {result.rule.threshold:g} robust sd off the "
         f"{'refitted' if action == 'kept' else 'fitted'} law: rows "
@@ -445,7 +458,7 @@ def _warn_suspect(result: Screening, runs_df, action: str, labels: list) -> None
             "screening: after the runs flagged by screen='exclude' were excluded and the law "
             f"refitted without them, {off.replace(' run(s)', ' other run(s)', 1)}"
         )
-        ways = [f"runs.exclude(runs.df.index.isin([{python_list}]), reason=...)"] if own else []
+        ways = [_exclude_own(own, names, "reason=...")] if own else []
         ways += [names.exclude(renamed)] if renamed else []
         tail = (
             "These were not excluded (screen='exclude' does one round): check them, and "
@@ -453,12 +466,12 @@ def _warn_suspect(result: Screening, runs_df, action: str, labels: list) -> None
         )
     else:
         ways = ["bl.fit(..., screen='exclude')" if names is None else names.refit]
-        ways += [f"runs.exclude(runs.df.index.isin([{python_list}]), reason='...')"] if own else []
+        ways += [_exclude_own(own, names, "reason='...'")] if own else []
         ways += [names.exclude(renamed)] if renamed else []
         command_line = (
             f", or on the command line --exclude-rows {listed} --exclude-reason '...' (or "
             "--screen exclude)"
-            if own
+            if own and names is None  # an update's rows: fit.update has no command
             else ""
         )
         tail = (
@@ -467,6 +480,16 @@ def _warn_suspect(result: Screening, runs_df, action: str, labels: list) -> None
             "this."
         )
     warn_user(head + tail, OutlierWarning)
+
+
+def _exclude_own(labels: list, names: RowNames | None, reason: str) -> str:
+    """How to refit without the rows ``labels`` that :func:`named_rows` does not rename:
+    ``runs.exclude(...)`` (``reason``: its reason argument as written), or under
+    :func:`named_rows` its ``exclude_others``."""
+    if names is not None:
+        return names.exclude_others(labels)
+    listed = ", ".join(repr(r) for r in labels)
+    return f"runs.exclude(runs.df.index.isin([{listed}]), {reason})"
 
 
 def screen_fit(fit, screen="warn", seed: int = 0) -> Screening:

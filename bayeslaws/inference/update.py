@@ -104,6 +104,7 @@ from ..runs.units import unit_factors
 from ..runs.warn import user_stacklevel
 from . import memory, nuts, padding
 from .fit import Fit
+from .nuts import load_runs_remedy
 from .record import current_precision
 from .screening import RowNames, as_screen, named_rows
 
@@ -298,7 +299,9 @@ def screening_names(new_runs, renamed: dict) -> RowNames:
     """How the screening of an update's refit names the new runs (:func:`~.screening.named_rows`):
     by their row labels in ``new_runs`` (``renamed``: label in ``new_runs`` -> label in the
     combined table), left out of ``new_runs`` (a DataFrame: dropped; a RunTable: excluded,
-    which the updated fit records) and refitted by ``fit.update(..., screen='exclude')``."""
+    which the updated fit records) and refitted by ``fit.update(..., screen='exclude')``; the
+    other rows as rows of the fitted runs (the fit's row labels), left out by a fit of the
+    runs it was given without them."""
     label_of = labels_in_new_runs(renamed)
 
     def exclude(labels: list) -> str:
@@ -307,10 +310,19 @@ def screening_names(new_runs, renamed: dict) -> RowNames:
             return f"new_runs.exclude(new_runs.df.index.isin([{shown}]), reason='...')"
         return f"new_runs.drop(index=[{shown}])"
 
+    def exclude_fitted(labels: list) -> str:
+        return (
+            "a fit of the runs this fit was given without them, bl.fit(runs.exclude("
+            f"runs.df.index.isin([{python_labels(labels)}]), reason='...'), ...), updated with "
+            "new_runs"
+        )
+
     return RowNames(
         shown={key: f"{row} of new_runs" for key, row in label_of.items()},
         exclude=exclude,
         refit="fit.update(new_runs, screen='exclude')",
+        others="of the fitted runs",
+        exclude_others=exclude_fitted,
     )
 
 
@@ -443,7 +455,7 @@ def warn_near_repeats(earlier: pd.DataFrame, new: pd.DataFrame, new_runs) -> Non
     pairs = [f"{python_labels([row])} ~ {python_labels([fitted])}" for row, fitted in like.items()]
     warnings.warn(
         f"{len(like)} new run(s) look like runs this fit already has (row label in new_runs ~ "
-        f"row label of the fitted run: {rows_text(pairs)}; the same "
+        f"row label of the fitted run: {rows_text(pairs, noun='pairs')}; the same "
         f"design point within {MATCH_RTOL:.0%} in N, D, lr and batch_size where given, the "
         f"same group and run, the loss within {REPEAT_LOSS_RTOL:.1%}, e.g. runs exported with "
         "their values rounded): taken as new runs. If they are the same runs they now count "
@@ -965,12 +977,14 @@ def update_arguments() -> list[str]:
 
 def refuse_unknown_arguments(unknown: dict) -> None:
     """Refuse (ArgumentTypeError naming them and :func:`update_arguments`) arguments that
-    ``fit.update`` does not take, ``unknown`` (name -> value)."""
+    ``fit.update`` does not take, ``unknown`` (name -> value); a column mapping is sent to
+    ``bl.load_runs`` (:func:`~.nuts.load_runs_remedy`)."""
     if unknown:
+        remedy = load_runs_remedy(unknown, "new_runs", "fit.update(new_runs, ...)")
         raise ArgumentTypeError(
             f"fit.update() got unknown argument(s) {sorted(unknown)}: its arguments are "
             f"{update_arguments()} (the chains and the other sampler settings are the "
-            "fit's own; refit with bl.fit to change them)"
+            f"fit's own; refit with bl.fit to change them){remedy}"
         )
 
 

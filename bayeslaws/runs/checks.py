@@ -20,11 +20,12 @@ class UnknownNameError(KeyError):
     refused on purpose: the caller's input error, as :class:`ArgumentTypeError`."""
 
 
-def rows_text(labels, limit: int = 10) -> str:
-    """Row labels for a message: ``0, 3, 7``, or the first ``limit`` then ``, ... (N rows)``."""
+def rows_text(labels, limit: int = 10, noun: str = "rows") -> str:
+    """Row labels for a message: ``0, 3, 7``, or the first ``limit`` then ``, ... (N rows)``;
+    ``noun``: what the labels are, plural, when not rows (e.g. "positions", "groups")."""
     labels = list(labels)
     shown = ", ".join(str(x) for x in labels[:limit])
-    return shown + (f", ... ({len(labels)} rows)" if len(labels) > limit else "")
+    return shown + (f", ... ({len(labels)} {noun})" if len(labels) > limit else "")
 
 
 def is_real(value) -> bool:

@@ -166,7 +166,7 @@ def read_file(data, group: str = "group") -> tuple[pd.DataFrame, str]:
     if not isinstance(data, str | os.PathLike):
         raise ArgumentTypeError(
             "data must be a path to a CSV/Parquet file, a DataFrame or a RunTable; got "
-            f"{type(data).__name__}{_frame_remedy(data)}"
+            f"{type(data).__name__}{frame_remedy(data)}"
         )
     path = Path(data)
     if not path.exists():
@@ -203,7 +203,7 @@ def read_file(data, group: str = "group") -> tuple[pd.DataFrame, str]:
         ) from None
 
 
-def _frame_remedy(data) -> str:
+def frame_remedy(data) -> str:
     """How to make a DataFrame of ``data``, a pandas object that is none: a Series (e.g.
     ``df.groupby(["N", "D"])["loss"].mean()``) or a grouped table (``df.groupby(...)``); ''
     for anything else."""
