@@ -233,6 +233,8 @@ def main(argv=None) -> int:
         message = err.args[0] if err.args and isinstance(err.args[0], str) else str(err)
         if not isinstance(err, CLIError):  # a package message: its remedy as options
             message = with_cli_hints(str(message), COMMAND[0])
+        elif err.prog:  # an argument error of a subcommand, raised while parsing
+            command = err.prog
         print(f"{command}: error: {' '.join(str(message).split())}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except Exception as err:  # anything else: still one line, but say it is unexpected

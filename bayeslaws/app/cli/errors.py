@@ -13,4 +13,10 @@ EXIT_BROKEN_PIPE = 141
 
 
 class CLIError(Exception):
-    """A problem with the user's input, reported as one line."""
+    """A problem with the user's input, reported as one line; ``prog``: the command it is said
+    under ("bayeslaws predict"), given by an argument error raised before the subcommand runs
+    (None: the running command's)."""
+
+    def __init__(self, *args, prog: str | None = None):
+        super().__init__(*args)
+        self.prog = prog

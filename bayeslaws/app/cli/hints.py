@@ -33,9 +33,17 @@ SAMPLER_OPTIONS = (
 )
 
 
+def _advice(python: str) -> str:
+    """The pattern of a package message's advice ``python`` (e.g. "warmup="), not a column of
+    that name in a row condition (--where warmup=short)."""
+    return r"(?<!--where )" + re.escape(python)
+
+
 def _sampler_hint(match: re.Match) -> str:
     """The command-line options of the sampler settings a package message advises."""
-    forms = dict.fromkeys(cli for python, cli in SAMPLER_OPTIONS if python in match.string)
+    forms = dict.fromkeys(
+        cli for python, cli in SAMPLER_OPTIONS if re.search(_advice(python), match.string)
+    )
     return f"on the command line: {', '.join(forms)}"
 
 
@@ -50,7 +58,7 @@ CLI_HINTS = (  # (pattern in a package message, its command-line remedy, or matc
     (r"units=", "on the command line: --units COLUMN=MULTIPLIER (e.g. --units N=millions)"),
     (r"compute_model=", "on the command line: --compute-model K (C = K N D FLOPs)"),
     (r"priors=", PRIOR_HINT),
-    ("|".join(re.escape(python) for python, _ in SAMPLER_OPTIONS), _sampler_hint),
+    ("|".join(_advice(python) for python, _ in SAMPLER_OPTIONS), _sampler_hint),
     (r"see fit\.diagnostics", "on the command line: bayeslaws report FIT.nc shows the "
      "sampler's health"),
     (r"see fit\.record\.data", "on the command line: bayeslaws report FIT.nc lists them"),
@@ -69,8 +77,11 @@ PYTHON_PHRASES = (
     (r"(?<![\w-])group=('[^']*'|[^\s,;:']+)( is not one of the fit's groups|: this fit was "
      r"fitted without groups)", r"--group \1\2"),
 )
-# a package remedy given in both forms, "[pass X ](Python: ...; command line: Y)": keep Y
-BOTH_FORMS = re.compile(r"[;,]?\s*(?:pass [^;()]*?)?\s*\(Python: [^;]*; command line: ([^)]*)\)")
+# a package remedy given in both forms, "[pass X ](Python: ...; command line: Y)": keep Y, which
+# may hold bracketed text (a column "D (tokens)" in --column 'D=D (tokens)')
+BOTH_FORMS = re.compile(
+    r"[;,]?\s*(?:pass [^;()]*?)?\s*\(Python: [^;]*; command line: ((?:[^()]|\([^()]*\))*)\)"
+)
 # the package's remedy for a ';'- or tab-separated file: on the command line, re-save it
 SEPARATOR_REMEDY = re.compile(
     r"save it with commas(?P<how>[^,;]*?), or read it with pd\.read_csv\(.*?\) and pass the "

@@ -55,7 +55,7 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message):
         kind = _MissingPositional if "arguments are required" in message else CLIError
-        raise kind(f"{message} (see '{self.prog} --help')")
+        raise kind(f"{message} (see '{self.prog} --help')", prog=self.prog)
 
     def parse_known_args(self, args=None, namespace=None):
         try:
@@ -72,7 +72,8 @@ class _Parser(argparse.ArgumentParser):
                 return super().parse_known_args([args[at], *args[:at], *args[at + 1:]], None)
             raise CLIError(
                 f"{err.args[0]}; {option} took {args[at]!r} as one of its values: put "
-                f"{args[at]} before the options"
+                f"{args[at]} before the options",
+                prog=err.prog,
             ) from None
 
 
