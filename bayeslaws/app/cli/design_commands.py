@@ -163,6 +163,8 @@ def _read_candidates(path: str, args):
 def cmd_candidates(args) -> int:
     from bayeslaws.runs.atomic import write_atomically
 
+    from ..plan import batch_as_given
+
     out = Path(args.out)
     refuse_non_candidates(out, args.fit)  # before reading the fit: a run table is never lost
     refuse_suffix(args.out, (".csv",), "the candidates are written as CSV")
@@ -173,11 +175,19 @@ def cmd_candidates(args) -> int:
         raise CLIError("give --isoflop C ... and/or --sweep N D (repeatable)")
     if args.group is not None:  # the runs' group, read by 'bayeslaws design' (next_runs)
         cands["group"] = str(args.group)
+    given = batch_as_given(cands["batch_size"], fit) if "batch_size" in cands else None
+    if given is not None:  # as 'design --out' and 'plan' give it: the unit the runs gave
+        cands.insert(cands.columns.get_loc("batch_size") + 1, "batch_size_as_given", given)
     out.parent.mkdir(parents=True, exist_ok=True)
     replacing = " (replacing the earlier file)" if out.is_file() else ""
     write_atomically(out, lambda handle: cands.to_csv(handle, index=False))  # whole or none
     units = cands["unit"].nunique() if "unit" in cands else len(cands)
     tokens = "; batch_size in tokens" if "batch_size" in cands else ""
+    if given is not None:
+        tokens += (
+            f" (batch_size_as_given: whole units of {fit.units['batch_size']:g} tokens, as the "
+            "fit's runs gave it; 'bayeslaws design' reads batch_size)"
+        )
     group = f"; group {str(args.group)!r}" if args.group is not None else ""
     print(f"wrote {out}{replacing}: {len(cands)} candidate runs in {units} units{tokens}{group}")
     return 0
@@ -255,6 +265,8 @@ def cmd_design(args) -> int:
             "--isoflop/--sweep"
         )
     cands = generated if generated is not None else _read_candidates(args.candidates, args)
+    if args.candidates is not None:
+        cands = _without_batch_as_given(cands, fit, args.candidates)
     cost = None if args.cost == "none" else args.cost
     if cost not in (None, "flops") and cost not in cands:
         raise CLIError(
@@ -311,6 +323,50 @@ def cmd_design(args) -> int:
     for line in wrote:
         print(line)
     return 0
+
+
+def _without_batch_as_given(cands, fit, path: str):
+    """The candidates read from ``path`` without their ``batch_size_as_given`` column (as
+    'bayeslaws candidates' and 'design --out' write it), which the picks get again from
+    batch_size (tokens, the column read; :func:`~bayeslaws.app.plan.batch_as_given`); refused
+    when it is not that column of this fit: the fit's runs gave batch_size in tokens, or it
+    disagrees with batch_size at some row (an edit of the wrong column)."""
+    import numpy as np
+
+    from bayeslaws.runs import RunTableError
+    from bayeslaws.runs.messages import at_rows
+    from bayeslaws.runs.reading import to_numeric
+
+    from ..plan import batch_as_given
+
+    column = "batch_size_as_given"
+    if column not in cands:
+        return cands
+    where = f"candidates file {path!r}: column {column!r}"
+    expected = batch_as_given(cands["batch_size"], fit) if "batch_size" in cands else None
+    if expected is None:
+        why = (
+            "the fit's runs gave their batch in tokens, so it has no other unit"
+            if "batch_size" in cands
+            else "the file has no batch_size column for it to restate"
+        )
+        raise CLIError(
+            f"{where} restates batch_size in the unit the fit's runs gave their batch in, but "
+            f"{why}: leave the column out (batch_size, in tokens, is the column read)"
+        )
+    try:
+        stated = to_numeric(cands, column).to_numpy(float)
+    except RunTableError as err:
+        raise CLIError(f"candidates file {path!r}: {err}") from None
+    same = (stated == expected) | (np.isnan(stated) & np.isnan(expected))
+    if not same.all():
+        raise CLIError(
+            f"{where} disagrees with batch_size (tokens, the column read) in units of "
+            f"{fit.units['batch_size']:g} tokens at {at_rows(cands.index[~same])}: edit "
+            f"batch_size (in tokens; or give it in that unit with --units "
+            f"batch_size={fit.units['batch_size']:g}), or leave {column} out"
+        )
+    return cands.drop(columns=column)
 
 
 def _trained_guardrails(fit):

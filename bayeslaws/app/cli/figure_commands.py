@@ -53,6 +53,16 @@ def _target_words(fit) -> str:
     return TARGET_WORDS.get(other, f"N (parameters) and {other}")
 
 
+def _fitted_c(fit, args) -> str:
+    """The fitted range of C (FLOPs; ``--group``'s runs', else the pooled range) in words,
+    "; the fit's runs span C = 6e+18 to 1e+21" ("" when the fit records none), for a figure
+    whose budgets were not given: the fit does not say which budgets to draw."""
+    from bayeslaws.posterior.extrapolation.distance import group_ranges
+
+    bounds = group_ranges(fit, args.group).get("C")
+    return f"; the fit's runs span C = {bounds[0]:.3g} to {bounds[1]:.3g}" if bounds else ""
+
+
 def cmd_plot(args) -> int:
     from bayeslaws import plot
 
@@ -88,7 +98,9 @@ def cmd_plot(args) -> int:
         fig = plot.bowls(fit, runs)
     elif args.kind == "isoflop":
         if not budgets:
-            raise CLIError("--kind isoflop needs budgets: --C 1e19 1e20 ...")
+            raise CLIError(
+                f"--kind isoflop needs budgets: --C 1e19 1e20 ... (FLOPs{_fitted_c(fit, args)})"
+            )
         fig = plot.isoflop(fit, budgets, group=args.group)
     elif args.kind == "n_opt":
         from ...runs.published import yin_n_opt_laws
