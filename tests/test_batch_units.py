@@ -101,3 +101,19 @@ def test_a_batch_in_tokens_gets_no_second_column():
         plan.batch_as_given([1e5, 100.0], SimpleNamespace(units={"batch_size": 2048.0})),
         [49.0, 1.0],  # 48.8 sequences -> 49; a batch under one sequence -> 1
     )
+
+
+def test_picked_runs_of_candidates_read_back_derive_the_batch_as_given(monkeypatch):
+    """Candidates read back from a file this package wrote carry ``batch_size_as_given``;
+    picked_runs derived it again by inserting the column and failed ("cannot insert
+    batch_size_as_given, already exists"). It is now derived from batch_size, not copied."""
+    runs = pd.DataFrame({
+        "rank": [1, 1], "unit": ["u0", "u0"], "N": [1e8, 1e8], "D": [2e9, 2e9], "C": [1.2e18] * 2,
+        "lr": [1e-3, 2e-3], "batch_size": [4096.0, 8192.0],
+        "batch_size_as_given": [99.0, 99.0],  # stale: an edit the derived column replaces
+    })  # fmt: skip
+    monkeypatch.setattr(plan.design, "runs_of_plan", lambda cands, batch, fit: runs)
+    out = plan.picked_runs(SimpleNamespace(units={"batch_size": float(SEQUENCE)}), None, None)
+    np.testing.assert_array_equal(out["batch_size_as_given"], [2.0, 4.0])
+    columns = list(out.columns)
+    assert columns.index("batch_size_as_given") == columns.index("batch_size") + 1

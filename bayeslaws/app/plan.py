@@ -736,7 +736,9 @@ def picked_runs(fit, cands: pd.DataFrame, batch: pd.DataFrame) -> pd.DataFrame:
         {"pick": runs["rank"].to_numpy(int), "unit": runs["unit"].astype(str).to_numpy()}
     )
     for column in PICKED_RUN_COLUMNS[3:]:
-        if column in runs:
+        # batch_size_as_given is derived from batch_size below, never copied: candidates read
+        # back from a file this package wrote carry it already
+        if column in runs and column != "batch_size_as_given":
             out[column] = runs[column].to_numpy()
     if "batch_size" in out and (given := batch_as_given(out["batch_size"], fit)) is not None:
         out.insert(out.columns.get_loc("batch_size") + 1, "batch_size_as_given", given)
