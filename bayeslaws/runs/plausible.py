@@ -6,6 +6,7 @@ likely fix."""
 
 from __future__ import annotations
 
+import shlex
 import warnings
 
 import numpy as np
@@ -465,3 +466,235 @@ def _batch_message(median: float) -> str:
         "units={'batch_size': 2048}); command line: --units batch_size=2048) for sequences of "
         "2048 tokens"
     )
+
+
+# Repeated design points whose losses differ while a text column varies: a table that stacks
+# several configurations (datasets, train and validation losses, N conventions, schedules).
+# SAME_POINT_RTOL is repeats.MATCH_RTOL, the package's one "same design point" rule (1%; its
+# module imports .table, which imports this one, so it is restated here and a test pins the
+# two equal and the pairs of :func:`design_point_ids` to repeats.near_design's).
+SAME_POINT_RTOL = 0.01
+SAME_POINT_COLUMNS = ("N", "D", "lr", "batch_size")  # = repeats.DESIGN_COLUMNS
+# runs at one design point whose losses differ by more than this (max / min - 1) differ by more
+# than run-to-run noise explains: seed-to-seed noise of a final LM loss is ~0.1-0.5% (Porian et
+# al.'s bootstrap sd of L*(C) is a median 0.02% of it, max 1.7%); Epoch's digitised Chinchilla
+# points 1% apart in N and C differ by at most 0.75%
+REPEAT_NOISE_RTOL = 0.01
+NOT_CONFIGURATION = ("group", "diverged", "run")  # columns read for other things (labels, flags)
+SHOWN_COLUMNS = 3  # the varying columns a message names
+SHOWN_LEVELS = 5  # ... and the values of each
+
+
+class StackedConfigurationsWarning(PlausibilityWarning):
+    """Runs at one design point (N, D, lr, batch_size within 1%) whose losses differ by more
+    than run-to-run noise while a text column (dataset, loss_type, ...) varies among them: a
+    table that stacks several configurations, which one fit would treat as one family."""
+
+
+def design_point_ids(df: pd.DataFrame, rtol: float = SAME_POINT_RTOL) -> np.ndarray:
+    """Per row of ``df`` (columns N params, D tokens and, when present, lr, batch_size tokens
+    and group) an integer id shared by the rows at one design point, (n_rows,) int64 from 0.
+    Each column's sorted values are cut into stretches spanning at most ``rtol`` (relative)
+    from a stretch's smallest value (missing values: one stretch of their own), so rows in the
+    same stretch of every column and the same group are pairwise within ``rtol`` (the rule of
+    :func:`~.repeats.same_design_value`); two such sets of rows whose values come within
+    ``rtol`` of each other in every column (the gap between their ranges) are one point too,
+    and so are sets linked through such pairs. Every pair of rows the rule calls the same
+    point shares an id; O(n log n) for n rows."""
+    columns = [c for c in SAME_POINT_COLUMNS if c in df]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        logs = np.log(df[columns].to_numpy(float))
+    codes = pd.factorize(df["group"])[0] if "group" in df else np.zeros(len(df), int)
+    stretches = np.column_stack([_stretch_ids(column, rtol) for column in logs.T] + [codes])
+    keys, row_set = np.unique(stretches, axis=0, return_inverse=True)
+    row_set = row_set.ravel()
+    by_set = pd.DataFrame(logs).groupby(row_set)
+    low, high = by_set.min().to_numpy(float), by_set.max().to_numpy(float)
+    first, second = _touching_sets(low, high, keys[:, -1], rtol)
+    return _components(len(keys), first, second)[row_set]
+
+
+def _stretch_ids(logs: np.ndarray, rtol: float) -> np.ndarray:
+    """Per value of ``logs`` (natural logs, NaN for missing) the id of its stretch: sorted
+    values cut into stretches spanning at most log(1 + ``rtol``) from each stretch's smallest
+    value; missing values share id -1."""
+    distinct = np.unique(logs[~np.isnan(logs)])
+    ids = np.empty(len(distinct), dtype=np.int64)
+    current, start = -1, -np.inf
+    for i, value in enumerate(distinct):
+        if value - start > np.log1p(rtol):
+            current, start = current + 1, value
+        ids[i] = current
+    out = np.full(len(logs), -1, dtype=np.int64)
+    present = ~np.isnan(logs)
+    out[present] = ids[np.searchsorted(distinct, logs[present])]
+    return out
+
+
+def _touching_sets(low: np.ndarray, high: np.ndarray, codes: np.ndarray, rtol: float) -> tuple:
+    """Index pairs (i < j) of sets of rows (their per-column ranges ``low``, ``high``: m x k
+    natural logs, NaN for a set of missing values) with equal ``codes`` whose ranges come
+    within ``rtol`` (relative) of each other in every column, or are both missing: candidates
+    sought in the complete column that gives fewest, then every column checked."""
+    width = -np.log1p(-rtol)  # the gap within which |a / b - 1| <= rtol one way or the other
+    best, order, stop = None, None, None
+    for c in np.flatnonzero(~np.isnan(low).any(axis=0)):
+        by = np.argsort(low[:, c], kind="stable")
+        ranked = low[by, c]
+        # a set's range spans at most log(1 + rtol) < width: the next set starts within 2 width
+        ends = np.searchsorted(ranked, ranked + 2 * width, side="right")
+        count = int((ends - np.arange(len(ranked)) - 1).sum())
+        if best is None or count < best:
+            best, order, stop = count, by, ends
+    if not best:
+        return np.zeros(0, int), np.zeros(0, int)
+    length = stop - np.arange(len(order)) - 1
+    start = np.repeat(np.arange(len(order)), length)
+    offset = np.arange(best) - np.repeat(np.cumsum(length) - length, length)
+    a, b = order[start], order[start + 1 + offset]
+    gap = np.maximum(np.maximum(low[b] - high[a], low[a] - high[b]), 0.0)
+    near = (gap <= width) | (np.isnan(low[a]) & np.isnan(low[b]))  # NaN gap: one is missing
+    keep = near.all(axis=1) & (codes[a] == codes[b])
+    return a[keep], b[keep]
+
+
+def _components(count: int, first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """Connected components of ``count`` nodes joined by the edges (first[k], second[k]): per
+    node the id of its component, numbered from 0 in order of the nodes' first appearance."""
+    ids = np.arange(count)
+    while first.size:
+        low = np.minimum(ids[first], ids[second])
+        before = ids.copy()
+        np.minimum.at(ids, first, low)
+        np.minimum.at(ids, second, low)
+        ids = ids[ids]  # follow each node's pointer to its component's current lowest node
+        if np.array_equal(ids, before):
+            break
+    return np.unique(ids, return_inverse=True)[1].ravel()
+
+
+def configuration_columns(df: pd.DataFrame) -> list:
+    """The columns of ``df`` that can say which configuration a row belongs to: text,
+    categorical or boolean columns (not the canonical ones, ``diverged`` or ``run``) with at
+    most sqrt(rows) distinct values, so each value is shared by many rows; a run name or a
+    value per run (a colour that codes the loss) has more."""
+    numeric = ("N", "D", "C", "lr", "batch_size", "loss")
+    limit = np.sqrt(len(df))
+    return [
+        c for c in df.columns
+        if c not in numeric + NOT_CONFIGURATION and _holds_labels(df[c])
+        and 2 <= df[c].nunique() <= limit
+    ]  # fmt: skip
+
+
+def _holds_labels(values: pd.Series) -> bool:
+    """Whether a column holds labels (text, categories or booleans), not numbers."""
+    return pd.api.types.is_bool_dtype(values) or not pd.api.types.is_numeric_dtype(values)
+
+
+def warn_stacked_configurations(df: pd.DataFrame, note: str = ROWS_NOTE, accepted=()) -> str:
+    """A :class:`StackedConfigurationsWarning` when runs of ``df`` (a canonical table) at one
+    design point (:func:`design_point_ids`) have losses further apart than
+    :data:`REPEAT_NOISE_RTOL` (max / min - 1; diverged runs and missing losses aside) while a
+    :func:`configuration_columns` column varies among them: it names the columns (those that
+    vary at most such points first) and their values, and the fix. ``accepted`` rows (labels)
+    are left out. Returns the message ("" when silent)."""
+    rows = df.loc[~df.index.isin(list(accepted)) & ~diverged_flags(df) & df["loss"].notna()]
+    columns = configuration_columns(rows)
+    if len(rows) < 2 or not columns:
+        return ""
+    point = design_point_ids(rows)
+    loss = rows["loss"].groupby(point)
+    spread = (loss.transform("max") / loss.transform("min") - 1).to_numpy(float)
+    far = spread > REPEAT_NOISE_RTOL
+    if not far.any():
+        return ""
+    varying = {}
+    for column in columns:
+        levels = rows[column][far].groupby(point[far]).nunique()
+        if (levels > 1).any():
+            varying[column] = int((levels > 1).sum())
+    if not varying:
+        return ""
+    message = _mixed_message(rows, point, far, spread, varying, note)
+    warnings.warn(message, StackedConfigurationsWarning, stacklevel=user_stacklevel())
+    return message
+
+
+def _mixed_message(
+    rows: pd.DataFrame, point: np.ndarray, far: np.ndarray, spread: np.ndarray, varying: dict,
+    note: str,
+) -> str:
+    """The message of :func:`warn_stacked_configurations`: ``point`` per row its design point,
+    ``far`` the rows at points whose losses differ by more than noise, ``spread`` per row its
+    point's max / min - 1 of loss, ``varying`` {column: how many such points it varies at}."""
+    ranked = sorted(varying, key=lambda c: -varying[c])
+    shown = ", ".join(
+        f"{c!r} (at {varying[c]} points: {_levels_text(rows[c][far])})"
+        for c in ranked[:SHOWN_COLUMNS]
+    )
+    rest = ", ".join(repr(c) for c in ranked[SHOWN_COLUMNS:])
+    more = f"; also {rest}" if rest else ""
+    vary = "this column varies" if len(ranked) == 1 else "these columns vary"
+    loss = rows["loss"].to_numpy(float)
+    # the example: the point with the widest losses among those where the first column varies
+    varies = rows[ranked[0]].groupby(point).transform("nunique").to_numpy() > 1
+    widest = point == point[np.argmax(np.where(far & varies, spread, -np.inf))]
+    low, high = np.flatnonzero(widest)[[np.argmin(loss[widest]), np.argmax(loss[widest])]]
+    # the columns that vary at most points (at least half as many as the first), as one row
+    # holds them: a configuration that exists
+    major = [c for c in ranked if 2 * varying[c] >= varying[ranked[0]]][:SHOWN_COLUMNS]
+    chosen = {c: _plain(rows[c].iloc[low]) for c in major}
+    query = " and ".join(f"{_query_name(c)} == {v!r}" for c, v in chosen.items())
+    where = " ".join(f"--where {shlex.quote(f'{c}={v}')}" for c, v in chosen.items())
+    group = _group_advice(major)
+    axes = ", ".join(c for c in SAME_POINT_COLUMNS if c in rows)
+    return (
+        f"{int(far.sum())} of {len(rows)} runs repeat a design point ({axes} within "
+        f"{SAME_POINT_RTOL:.0%}) at {len(np.unique(point[far]))} points with losses up to "
+        f"{spread.max():.1%} apart (e.g. {at_rows(rows.index[[low, high]], note)}: loss "
+        f"{loss[low]:.4g} and {loss[high]:.4g}), more than run-to-run noise (about "
+        f"{REPEAT_NOISE_RTOL:.0%}) explains, and among them {vary}: {shown}{more}. The "
+        "table looks like several configurations stacked (datasets, losses, conventions), which "
+        "one fit would treat as one family of runs. Fit one configuration, one value of each "
+        f"such column (Python: df.query({query!r}) on the DataFrame before load_runs; command "
+        f"line: {where}), or {group}; if these runs are replicates, accepted_rows= with their "
+        "rows silences this"
+    )
+
+
+def _group_advice(columns: list) -> str:
+    """How to fit each configuration as its own group: by the one varying column (in both
+    forms), or by a column that joins several (Python)."""
+    if len(columns) == 1:
+        column = columns[0]
+        return (
+            f"each as its own group (Python: load_runs(..., group={column!r}); command line: "
+            f"--group {shlex.quote(str(column))})"
+        )
+    names = ", ".join(repr(c) for c in columns)
+    return (
+        "each as its own group, in Python by a column that joins them: df.assign(config="
+        f"df[[{names}]].astype(str).agg('/'.join, axis=1)) read with load_runs(..., "
+        "group='config')"
+    )
+
+
+def _levels_text(values: pd.Series) -> str:
+    """A column's distinct values for a message: text quoted, the first :data:`SHOWN_LEVELS`."""
+    levels = [v for v in pd.unique(values) if not pd.isna(v)]
+    shown = ", ".join(repr(str(v)) if isinstance(v, str) else format_value(v) for v in levels)
+    if len(levels) > SHOWN_LEVELS:
+        shown = ", ".join(shown.split(", ")[:SHOWN_LEVELS]) + ", ..."
+    return shown
+
+
+def _query_name(column) -> str:
+    """A column's name as ``DataFrame.query`` reads it (backquoted unless an identifier)."""
+    text = str(column)
+    return text if text.isidentifier() else f"`{text}`"
+
+
+def _plain(value):
+    """A NumPy scalar as the Python value it holds (np.True_ as True), for a message."""
+    return value.item() if isinstance(value, np.generic) else value

@@ -60,6 +60,7 @@ from .plausible import (
     check_positive_finite,
     check_possible,
     warn_rounded_twins,
+    warn_stacked_configurations,
 )
 from .provenance import (
     EXTENTS,
@@ -621,7 +622,9 @@ def load_runs(
     separator). Duplicate rows are reported by a warning,
     and so (:class:`PlausibilityWarning`) are N or D values that look like one value written
     with two roundings (2.15e8 and 214663680: :func:`.cells.rounded_twins`), whose runs would
-    be separate (N, D) cells.
+    be separate (N, D) cells, and a table that stacks configurations: runs at one design point
+    whose losses lie apart while a text column varies
+    (:class:`~.plausible.StackedConfigurationsWarning`, naming the column and the fix).
     """
     mapping = {"N": N, "D": D, "C": C, "lr": lr, "batch_size": batch_size, "loss": loss}
     mapping["group"] = group
@@ -833,6 +836,7 @@ def load_runs(
             stacklevel=user_stacklevel(),
         )
     warn_rounded_twins(out, note, accepted, given)
+    warn_stacked_configurations(out, note, accepted)  # several configurations stacked?
     # SIMULATED by the input's own source column, read before any mapping or leaving out (a
     # source column read as the group, or left out, still says which rows are simulated)
     sources = None if own_sources is None else own_sources.loc[out.index]
