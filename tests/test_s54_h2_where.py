@@ -87,3 +87,25 @@ def test_plot_refuses_where_without_runs(tmp_path, capsys):
         ["plot", fit, "--kind", "fan", "--out", tmp_path / "f.png", "--where", "config=a"], capsys
     )
     assert code == 2 and "--where needs --runs" in cli_error_line(err), err
+
+
+def _stacked_warnings(path, *options) -> list[str]:
+    from bayeslaws.runs.plausible import StackedConfigurationsWarning
+
+    args = build_parser().parse_args(["fit", str(path), "--out", "fit.nc", *options])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        read_runs(args.runs, args)
+    return [str(w.message) for w in caught if w.category is StackedConfigurationsWarning]
+
+
+def test_the_stacked_configurations_check_is_said_of_the_rows_where_keeps(tmp_path):
+    """The whole table stacks configurations 'a' and 'b' (the same points, losses 5% apart):
+    load_runs warns, and the warning's remedy is --where. Given --where config=b, the check
+    was still said of the whole file, which the user had just followed; it is now run on the
+    rows kept, and silent there, while a --where that keeps both configurations still warns."""
+    path, _ = _table(tmp_path)
+    assert _stacked_warnings(path), "the whole table stacks two configurations"
+    assert _stacked_warnings(path, "--where", "config=b") == []
+    kept_both = _stacked_warnings(path, "--where", "outlier=false")
+    assert len(kept_both) == 1 and "config" in kept_both[0], kept_both

@@ -7,7 +7,9 @@ loss.
 
 from __future__ import annotations
 
+import contextlib
 import re
+import warnings
 
 from .errors import CLIError
 from .files import existing_file
@@ -45,7 +47,7 @@ def read_runs(path: str, args, what: str = "run table"):
     conditions = row_conditions(getattr(args, "where", None))  # unreadable: before the table
     first: list = []
     try:
-        with warnings_shown(first):
+        with warnings_shown(first), stacked_check_deferred(conditions):
             runs = bl.load_runs(p, **options)
     except RunTableError as err:
         if not LOSS_MISSING.search(str(err)):
@@ -54,7 +56,7 @@ def read_runs(path: str, args, what: str = "run table"):
         # and name every one still there; the first load's warnings (rows dropped, ...) are
         # not said again
         try:
-            with warnings_shown([], unless=first):
+            with warnings_shown([], unless=first), stacked_check_deferred(conditions):
                 runs = bl.load_runs(p, **{**options, "allow_missing_loss": True})
         except RunTableError as other:  # e.g. a loss of 0 or -inf besides
             raise CLIError(with_cli_hints(str(other), command)) from None
@@ -70,6 +72,19 @@ def read_runs(path: str, args, what: str = "run table"):
             raise CLIError(with_cli_hints(message, command)) from None
         return runs
     return _keep_where(_exclude_rows(runs, args), conditions, options)
+
+
+@contextlib.contextmanager
+def stacked_check_deferred(conditions):
+    """With ``--where`` conditions, load_runs' check for stacked configurations
+    (:class:`~bayeslaws.runs.plausible.StackedConfigurationsWarning`) is not said of the whole
+    file: :func:`_keep_where` runs it on the rows the conditions keep."""
+    from bayeslaws.runs.plausible import StackedConfigurationsWarning
+
+    with warnings.catch_warnings():
+        if conditions:
+            warnings.simplefilter("ignore", StackedConfigurationsWarning)
+        yield
 
 
 def _row_label(text: str):
@@ -151,4 +166,8 @@ def _keep_where(runs, conditions, options: dict):
                 f"{column!r}; its values are {shown}"
             )
         runs = runs.subset(keep, f"not {column}={wanted} (--where on the command line)")
+    if conditions:  # the check load_runs left to the rows kept (stacked_check_deferred)
+        from bayeslaws.runs.plausible import warn_stacked_configurations
+
+        warn_stacked_configurations(runs.df)
     return runs
