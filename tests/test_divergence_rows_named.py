@@ -75,7 +75,7 @@ def test_hyperparams_names_its_diverged_rows(mode):
     df.loc[[10, 20], "loss"] = np.nan
     prepared, told = prepare(HyperparamsLaw(divergence=mode), as_runs(df))
     clause = f"2 with a missing (NaN) or +inf loss at rows 10, 20 ({ROWS_NOTE})"
-    head = "2 diverged runs censored (loss >= " if mode == "censor" else "2 diverged runs excluded"
+    head = "2 diverged runs censored at loss " if mode == "censor" else "2 diverged runs excluded"
     note = prepared.notes[0]
     assert note.startswith(head) and note.endswith(f": {clause}")
     assert told == [f"{note}; divergence={mode!r}"]

@@ -350,16 +350,23 @@ def excluded_words(law, n_diverged: int, n_far: int) -> str:
 
 
 def censored_words(law, n_diverged: int, n_far: int, bound: float) -> str:
-    """"D diverged runs censored (loss >= bound)[ and F more than x% above their cell's best,
-    censored at (1 + x) x that best]" (either part alone when the other counts none); with
-    ``far_above`` a diverged run is censored at the smaller of bound and (1 + x) x its cell's
-    best, and the words say so."""
-    at = (
-        f"loss >= the smaller of {bound:.4g} and {1 + law.far_above:g}x its cell's best"
-        if law.far_above is not None
-        else f"loss >= {bound:.4g}"
+    """"D diverged runs censored at loss bound (what bound is: the law's divergence_threshold,
+    else the highest converged loss; a censored run is fitted as a loss of at least its
+    bound)[ and F more than x% above their cell's best, censored at (1 + x) x that best]"
+    (either part alone when the other counts none); with ``far_above`` a diverged run is
+    censored at the smaller of bound and (1 + x) x its cell's best, and the words say so. One
+    number per role: the bound a run is censored at, never the rule that found it diverged
+    (the reasons after the colon say that)."""
+    what = (
+        "the law's divergence_threshold"
+        if law.divergence_threshold is not None
+        else "the highest converged loss"
     )
-    parts = [f"{n_diverged} diverged runs censored ({at})"] if n_diverged else []
+    at = f"loss {bound:.4g}, {what}"
+    if law.far_above is not None:
+        at = f"the smaller of loss {bound:.4g} ({what}) and {1 + law.far_above:g}x its cell's best"
+    at += " (fitted as a loss of at least that)"
+    parts = [f"{n_diverged} diverged runs censored at {at}"] if n_diverged else []
     if n_far:
         far = f"{far_reason(law, n_far)}, censored at {1 + law.far_above:g}x that best"
         parts.append(far if n_diverged else far.replace(", censored at", " censored at"))
