@@ -303,7 +303,10 @@ def planning(
     with range_stated():  # the report states the target's distances from each fit's range
         hyper = pd.concat(
             [
-                predict(hp_fit, N=target_N, D=target_D, ci=ci, kind=kind, seed=seed, group=hp_group)
+                predict(
+                    hp_fit, N=target_N, D=target_D, ci=ci, kind=kind, seed=seed,
+                    group=hp_group, _missing_noted=True,  # eta_opt and B_opt are read
+                )
                 for kind in ("mean", "new_run")
             ],
             ignore_index=True,
@@ -702,7 +705,7 @@ def with_hp_settings(runs: pd.DataFrame, hp_fit, seed: int = 0, group=None) -> p
         return runs
     N, D = runs["N"].to_numpy(float), runs["D"].to_numpy(float)
     with range_stated():  # the picks' own distances are the design's to state
-        opt = predict(hp_fit, N=N, D=D, seed=seed, group=group)
+        opt = predict(hp_fit, N=N, D=D, seed=seed, group=group, _missing_noted=True)
     out = runs.copy()
     out["lr"] = opt["eta_opt_median"].to_numpy(float)
     out["batch_size"] = opt["B_opt_median"].to_numpy(float)
@@ -951,7 +954,9 @@ def hp_value(
     comps = width_labels(batch)
     hp_group, s_group = fit_group(hp_fit, group), fit_group(surface_fit, group)
     with range_stated():  # the target's distances: stated by the report (planning's predict)
-        opt = predict(hp_fit, N=target_N, D=target_D, seed=seed, group=hp_group).iloc[0]
+        opt = predict(
+            hp_fit, N=target_N, D=target_D, seed=seed, group=hp_group, _missing_noted=True
+        ).iloc[0]
         pen = predict(
             hp_fit,
             N=target_N,
@@ -960,6 +965,7 @@ def hp_value(
             batch_size=opt["B_opt_median"],
             seed=seed,
             group=hp_group,
+            _missing_noted=True,  # rel_penalty is read
         ).iloc[0]
         loss = predict(
             surface_fit, N=target_N, D=target_D * np.array([1 / 1.1, 1.0, 1.1]), seed=seed,
@@ -967,7 +973,7 @@ def hp_value(
         )  # fmt: skip
         new_run = loss_penalty(
             hp_fit, target_N, target_D, opt["eta_opt_median"], opt["B_opt_median"], seed=seed,
-            group=hp_group,
+            group=hp_group, _missing_noted=True,
         ).iloc[0]  # fmt: skip
     slope = (loss["median"].iloc[2] - loss["median"].iloc[0]) / (2 * np.log(1.1))
     L_t = float(loss["median"].iloc[1])
@@ -1019,12 +1025,15 @@ def new_run_reference(hp_fit, N: float, D: float, group=None, seed: int = 0) -> 
     if point == {"N": float(N), "D": float(D)}:
         return None
     g = fit_group(hp_fit, group)
-    opt = predict(hp_fit, N=point["N"], D=point["D"], seed=seed, group=g).iloc[0]
+    opt = predict(
+        hp_fit, N=point["N"], D=point["D"], seed=seed, group=g, _missing_noted=True
+    ).iloc[0]
     setting = (opt["eta_opt_median"], opt["B_opt_median"])
     rel = {
         kind: float(
             loss_penalty(
-                hp_fit, point["N"], point["D"], *setting, kind=kind, seed=seed, group=g
+                hp_fit, point["N"], point["D"], *setting, kind=kind, seed=seed, group=g,
+                _missing_noted=True,
             )["rel_penalty_mean"].iloc[0]
         )
         for kind in ("mean", "new_run")

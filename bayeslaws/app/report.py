@@ -676,6 +676,7 @@ def _fit_report(
                 t = predict(
                     fit, N=N, ci=ci, kind=kind, seed=seed, group=group, _new_group_noted=True,
                     _range_noted=True,  # each number's "where" states its distance
+                    _missing_noted=True,  # no_value_sentence below states the NaN
                     extrapolation=PREDICTION_METHOD, **{other: value},
                 ).iloc[0]
                 where = {other: value}  # and the compute of (N, D), beyond its range too

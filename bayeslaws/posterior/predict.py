@@ -32,6 +32,7 @@ from ..runs.warn import user_stacklevel, warn_user
 from .draws import (
     check_fit,
     check_seed,
+    farthest_text,
     labelled,
     log_loss_draws,
     positive_array,
@@ -168,7 +169,8 @@ def far_points_message(
     """The sentence for the rows of a prediction ``table`` (:func:`predict`'s, Q rows) whose
     ``<axis>_outside_decades`` (signed decades) exceeds ``far`` in size for some axis of
     ``axes`` (e.g. N, D, C): up to ``NAMED_POINTS`` of them by position (0..Q-1) with their
-    values and every nonzero distance, the others' positions, and the ``ranges`` (axis ->
+    values and every nonzero distance, the others' positions and, when further out than the
+    named, the farthest of them (:func:`farthest_unnamed_text`), and the ``ranges`` (axis ->
     [min, max], :func:`~.extrapolation.distance.group_ranges`) of ``whose``; '' when no row
     is that far out (or ``table`` has no such column)."""
     distances = {
@@ -190,13 +192,28 @@ def far_points_message(
         ]
         return f"position {i}: {', '.join(parts)}"
 
-    shown = "; ".join(where(int(i)) for i in hit[:NAMED_POINTS])
-    rest = hit[NAMED_POINTS:]
+    named, rest = hit[:NAMED_POINTS], hit[NAMED_POINTS:]
+    shown = "; ".join(where(int(i)) for i in named)
     if rest.size:
-        shown += f"; and {rest.size} more points, at positions {rows_text(rest.tolist())}"
+        positions = rows_text(rest.tolist(), noun="positions")
+        farthest = farthest_unnamed_text(table, distances, named, rest)
+        shown += f"; and {rest.size} more points, at positions {positions}{farthest}"
     fitted = fitted_text(ranges, distances)
     columns = "columns " + ", ".join(f"{axis}_outside_decades" for axis in distances)
     return extrapolation_sentence(caller, far, whose, fitted, shown, columns)
+
+
+def farthest_unnamed_text(table: pd.DataFrame, distances: dict, named, rest) -> str:
+    """'' or ", the farthest <axis> = v at position j, d decades out"
+    (:func:`~.draws.farthest_text`): of the far rows of ``table`` left unnamed (``rest``,
+    positions), the one farthest out on the axis where one of them lies farthest
+    (``distances``: axis -> (Q,) signed decades), when it lies further out on that axis than
+    every ``named`` row (the warning's head, whose distances it shows)."""
+    axis = max(distances, key=lambda a: np.abs(distances[a][rest]).max())
+    size = np.abs(distances[axis])
+    nearest = named[np.argmax(size[named])]  # the head's farthest on that axis
+    far = np.concatenate([[nearest], rest])
+    return farthest_text(axis, table[axis].to_numpy(float), size, far)
 
 
 def warn_far_points(fit, table: pd.DataFrame, group=None, caller: str = "predict") -> None:
@@ -210,6 +227,37 @@ def warn_far_points(fit, table: pd.DataFrame, group=None, caller: str = "predict
     )
     if message:
         warnings.warn(message, ExtrapolationWarning, stacklevel=user_stacklevel())
+
+
+NAMED_NEAREST = 3  # a missing-values warning names the nearest fitted cell of this many rows
+
+
+def missing_values_message(
+    fit, table: pd.DataFrame, group=None, caller: str = "predict"
+) -> str:
+    """The sentence for a prediction ``table`` (:func:`predict`'s, Q rows, numbered by position
+    0..Q-1) where some quantity's ``*median`` is NaN (a law that gives it only at its fitted
+    (N, D) cells, e.g. law 'hyperparams' with ``loss_level='free'``, asked elsewhere): which
+    quantities, at which positions, the law's remedy (its ``missing_values_hint``) and, for a
+    row within ``NEAREST_LN_DISTANCE`` of a fitted cell (:func:`nearest_fitted_cells`), that
+    cell in full; '' when every value is there."""
+    medians = [c for c in table.columns if c.endswith("median")]
+    gaps = [c for c in medians if table[c].isna().any()]
+    if not gaps:
+        return ""
+    where = np.flatnonzero(table[gaps].isna().any(axis=1).to_numpy())
+    names = ", ".join("median, mean, lower, upper" if c == "median" else f"{c[:-6]}*" for c in gaps)
+    hint = fit.law.missing_values_hint
+    nearest = [
+        f"position {i} is nearly the fitted cell N = {n:.12g}, D = {d:.12g} (give it in full)"
+        for i, n, d in nearest_fitted_cells(fit, table, group)[:NAMED_NEAREST]
+    ]
+    return (
+        f"{caller}: {names} are NaN at positions {rows_text(where.tolist(), noun='positions')}: "
+        "this fit's law gives no value there"
+        + (f"; {hint}" if hint else "")
+        + (f"; {'; '.join(nearest)}" if nearest else "")
+    )
 
 
 def check_ci(ci, name: str = "ci") -> float:
@@ -463,6 +511,7 @@ def predict(
     extrapolation: str = DEFAULT_METHOD,
     _new_group_noted: bool = False,
     _range_noted: bool = False,
+    _missing_noted: bool = False,
     **inputs,
 ) -> pd.DataFrame:
     """What the fitted law predicts at query points: one row per point, with intervals.
@@ -511,6 +560,8 @@ def predict(
         for a new group (no warning).
     _range_noted : private: the caller warns of (or states) the points far outside the
         fitted range itself (no :class:`ExtrapolationWarning` from here).
+    _missing_noted : private: the caller says itself which values are NaN and why (no
+        warning from here).
 
     Returns
     -------
@@ -533,6 +584,10 @@ def predict(
     a fit by N and the nominal C. A ``mean`` that rests on a few extreme draws (its Monte Carlo
     standard error above ``MEAN_MCSE_SHARE`` of its draws' central 90% width, e.g. under "drift" far
     beyond the fitted range) is warned, naming the quantity and rows: read the median there.
+    A quantity the law gives no value of at some points (NaN; e.g. the loss columns of law
+    'hyperparams' fitted with ``loss_level='free'``, known only at its fitted (N, D) cells) is
+    warned (UserWarning), naming the quantities, positions and the law's remedy
+    (:func:`missing_values_message`).
     Each warning is issued once per call, with positions in the whole query.
     ``attrs["units"]`` states the columns' units (:func:`units_text`): N parameters, D
     tokens, C FLOPs, lr as given (the runs' units), batch_size tokens, the loss columns in
@@ -560,9 +615,13 @@ def predict(
     out, unstable = joined_summaries(summaries)
     if not _range_noted:
         warn_far_points(fit, out, group)
-    if group is not None:
-        out.insert(0, "group", group)
+    missing = "" if _missing_noted else missing_values_message(fit, out, group)
+    if group is not None:  # the fit's label: 10.0 asks for group "10", as the law names it
+        label = fitted_label(fit, group)
+        out.insert(0, "group", group if label is None else label)
     out = labelled(out, index)
+    if missing:
+        warn_user(missing, UserWarning)
     message = unstable_mean_message(unstable, out.index)
     if message:
         warn_user(message, UserWarning)
@@ -586,6 +645,7 @@ def loss_penalty(
     group=None,
     seed=0,
     _new_group_noted: bool = False,
+    _missing_noted: bool = False,
 ):
     """Expected loss cost of training at (lr, batch_size tokens) at (N params, D tokens) instead
     of at the optimum, with a central ``ci`` interval (laws that take lr and batch_size).
@@ -600,6 +660,8 @@ def loss_penalty(
     range in N, D or C warn as :func:`predict`'s do (once per call).
     N and D are both required (not C). pandas Series inputs keep their shared index, as in
     :func:`predict`; ``group=None`` on a grouped fit prices a new group (warned once per fit).
+    A penalty the law cannot price (NaN) is warned as :func:`predict` warns
+    (:func:`missing_values_message`; ``_missing_noted``: private, the caller says it itself).
     Units in ``attrs["units"]`` (:func:`units_text`)."""
     check_fit(fit)
     missing = [f"{name} = None" for name, values in (("N", N), ("D", D)) if values is None]
@@ -619,7 +681,7 @@ def loss_penalty(
         )
     table = predict(
         fit, N, D, ci=ci, kind=kind, group=group, seed=seed, lr=lr, batch_size=batch_size,
-        _new_group_noted=True, _range_noted=True,
+        _new_group_noted=True, _range_noted=True, _missing_noted=True,
     )  # fmt: skip
     if "rel_penalty_median" not in table:
         raise ValueError(f"law {fit.law.name!r} has no loss penalty off the optimal lr and batch")
@@ -628,5 +690,10 @@ def loss_penalty(
     ]
     keep += [c for c in table if c.endswith("_outside_decades")]  # N, D, C, lr, batch_size
     warn_far_points(fit, table, group, "loss_penalty")
+    if not _missing_noted:
+        priced = table[keep].reset_index(drop=True)  # by position, as predict's warnings
+        message = missing_values_message(fit, priced, group, "loss_penalty")
+        if message:
+            warn_user(message, UserWarning)
     warn_new_group(fit, group, "loss_penalty", noted=_new_group_noted)
     return with_units(table[keep].assign(ci=ci, kind=kind), fit.law.primary)

@@ -76,6 +76,7 @@ def cmd_predict(args) -> int:
         group=args.group,
         seed=args.seed,
         _new_group_noted=True,  # said below (say_new_group)
+        _missing_noted=True,  # said below (_missing_note)
         **{
             name: floats(values, name.replace("_", "-"))
             for name, values in (("lr", args.lr), ("batch_size", args.batch_size))

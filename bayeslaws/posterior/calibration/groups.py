@@ -58,8 +58,9 @@ def held_out_group_note(fit, table: pd.DataFrame, where: str) -> str:
     if not unknown:
         return ""
     rows = table.index[[str(g) in unknown for g in table["group"]]]
+    groups = rows_text(unknown, noun="groups")
     return (
-        f"{where}: group(s) {rows_text(unknown)} (rows {rows_text(rows)}) are not among the "
+        f"{where}: group(s) {groups} (rows {rows_text(rows)}) are not among the "
         f"fit's {len(labels)} groups ({named}): those rows are predicted for {new}"
     )
 
