@@ -20,6 +20,7 @@ from ..runs import PlausibilityWarning, RunTable, complete_compute
 from ..runs.checks import ArgumentTypeError, is_integer, number_array, rows_text
 from ..runs.compute import MAX_DERIVED_PARAMS
 from ..runs.magnitudes import BATCH_TOKENS_LOW
+from ..runs.messages import format_values
 from ..runs.warn import user_stacklevel
 from .extrapolation import DEFAULT_METHOD
 from .extrapolation.distance import group_ranges, range_words
@@ -78,7 +79,8 @@ def positive_array(name: str, values) -> np.ndarray | None:
     if bad.any():
         raise ValueError(
             f"{name} must be finite and positive; bad at positions "
-            f"{rows_text(np.flatnonzero(bad).tolist())} (counted from 0)"
+            f"{rows_text(np.flatnonzero(bad).tolist(), noun='positions')} (counted from 0) "
+            f"(e.g. {format_values(arr[bad], 3)})"
         )
     return arr
 
