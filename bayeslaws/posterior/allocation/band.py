@@ -262,6 +262,15 @@ def near_optimal(
                 f"near_optimal: tolerance is a fraction of the loss in (0, 1] (0.05 = 5%), got "
                 f"{tolerance:g}"
             )
+    if relative_to is not None and relative_to not in RELATIVE_TO:
+        raise ValueError(f"relative_to must be one of {RELATIVE_TO}, got {relative_to!r}")
+    prob = check_ci(prob, "prob")
+    ci = check_ci(ci)
+    # the fit after the scalar arguments (a tolerance of 5 is refused whatever the fit), and
+    # before its first use
+    check_fit(fit)
+    # every argument checked (the fit too) before the tolerance's reading is warned: prob=90
+    # is refused without a warning first
     if relative_to is None and tolerance is not None:
         warnings.warn(
             f"near_optimal: tolerance={tolerance!r} without relative_to is read as a fraction "
@@ -273,15 +282,8 @@ def near_optimal(
         )
     if relative_to is None:
         relative_to = "reducible" if tolerance is None else "total"
-    if relative_to not in RELATIVE_TO:
-        raise ValueError(f"relative_to must be one of {RELATIVE_TO}, got {relative_to!r}")
     if tolerance is None:
         tolerance = DEFAULT_TOLERANCE
-    prob = check_ci(prob, "prob")
-    ci = check_ci(ci)
-    # the fit after the scalar arguments (a tolerance of 5 is refused whatever the fit), and
-    # before its first use
-    check_fit(fit)
     model = compute_model_of(fit, compute_model)
     # one budget: a far-budget warning has no position to name
     alloc = allocation_draws(
