@@ -23,7 +23,9 @@ import pandas as pd
 from ..laws.contract import LawCapabilityError
 from ..laws.optimum import EDGE_SHARE
 from ..runs import PlausibilityWarning
-from ..runs.checks import check_integer
+from ..runs.checks import ArgumentTypeError, bool_cells, check_integer, rows_text
+from ..runs.messages import LABELS_NOTE, RunTableError
+from ..runs.reading import to_numeric
 from ..runs.warn import user_stacklevel
 from .allocation import WARN_DECADES, ExtrapolationWarning, outside_columns, range_message
 from .draws import FAR_DECADES, UNITS, check_fit, check_range, positive_array, quantity_draws
@@ -89,6 +91,28 @@ def refit_sizes(N, D, loss_optimal, loss_fixed, C: float, compute_model) -> tupl
     return refit_n_opt(p, N, D, C, compute_model), refit_n_opt(q, N, D, C, compute_model)
 
 
+def cells_numbers(cells: pd.DataFrame) -> pd.DataFrame:
+    """The N (params) and D (tokens) columns of ``cells`` as finite positive floats, read as
+    design's ``check_candidates`` reads candidates: text that spells a number ("1e8", e.g. from
+    a file) is that number (:func:`~bayeslaws.runs.reading.to_numeric`); True/False values are
+    an :class:`~bayeslaws.runs.checks.ArgumentTypeError`, other text, a missing, non-finite or
+    non-positive value a ValueError, each naming the column and rows."""
+    out = cells[["N", "D"]].copy()
+    for axis in ("N", "D"):
+        flagged = out.index[bool_cells(out[axis])]
+        if len(flagged):
+            raise ArgumentTypeError(
+                f"cells[{axis!r}] holds True/False values, not numbers, at rows "
+                f"{rows_text(flagged)} ({LABELS_NOTE})"
+            )
+        try:
+            out[axis] = to_numeric(out, axis, LABELS_NOTE)
+        except RunTableError as err:
+            raise RunTableError(f"fixed_vs_optimal(cells=...): {err}") from None
+        positive_array(f"cells {axis}", out[axis])
+    return out
+
+
 def _design_cells(fit, cells) -> pd.DataFrame:
     if cells is None:
         runs = fit.training_runs()
@@ -107,9 +131,7 @@ def _design_cells(fit, cells) -> pd.DataFrame:
         raise ValueError(
             f"cells must be a DataFrame with columns N (params) and D (tokens), got {got}"
         )
-    cells = cells[["N", "D"]].drop_duplicates().reset_index(drop=True)
-    positive_array("cells N", cells["N"])
-    positive_array("cells D", cells["D"])
+    cells = cells_numbers(cells).drop_duplicates().reset_index(drop=True)
     if len(cells) < 5:
         raise ValueError(
             f"fixed_vs_optimal() refits a 5-parameter Chinchilla surface to the cells; got "
@@ -374,6 +396,8 @@ def fixed_vs_optimal(
         tokens, as in the fit's run table). Default: the posterior-median optimum of the
         design's middle cell (geometric means of its N and D), as in Yin et al.
     cells : the design's (N, D) cells (columns N params, D tokens); default the fit's own.
+        Numbers written as text ("1e8", e.g. read from a file) are read as numbers, as the
+        design reads candidates (:func:`cells_numbers`).
     ci : central interval probability.
     n_draws : posterior draws used (evenly thinned); each costs two least-squares refits.
 
