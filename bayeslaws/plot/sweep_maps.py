@@ -40,16 +40,42 @@ def _region(log_x, log_y, ci: float, n: int = 100):
     return np.exp(pts[0]), np.exp(pts[1])
 
 
+# a grid of (group, N) rows and D columns that the fitted cells fill less than this share of
+# (e.g. Step Law's 17 cells at 14 token budgets: 17 of 70 panels) is packed: each row's cells
+# side by side, in order of D, at most PACKED_COLUMNS to a row
+FILLED_SHARE = 0.5
+PACKED_COLUMNS = 6
+
+
 def _panel_grid(fit, cells: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, int, int]:
-    """Each fitted cell's (row, column) in the bowls' grid: a row per (group, N), a column per
-    D, with N (params) and D (tokens) matched as the package's cells (``CELL_RTOL``); returns
-    rows, columns and the grid's shape."""
+    """Each fitted cell's (row, column) in the bowls' grid and the grid's shape (rows,
+    columns): a row per (group, N), a column per D, with N (params) and D (tokens) matched as
+    the package's cells (``CELL_RTOL``); when the cells fill less than ``FILLED_SHARE`` of
+    that grid, each row's cells are packed side by side in order of D
+    (:func:`_packed_grid`)."""
     labels = [str(g) for g in fit.groups]
     g = [labels.index(str(x)) if len(labels) > 1 else 0 for x in cells["group"]]
     n, d = same_value_ids(cells["N"]), same_value_ids(cells["D"])
     keys = sorted(set(zip(g, n.tolist(), strict=True)))
     rows = np.array([keys.index(k) for k in zip(g, n.tolist(), strict=True)], int)
-    return rows, d, len(keys), int(d.max()) + 1
+    n_rows, n_columns = len(keys), int(d.max()) + 1
+    if len(cells) >= FILLED_SHARE * n_rows * n_columns:
+        return rows, d, n_rows, n_columns
+    return _packed_grid(rows, d)
+
+
+def _packed_grid(rows: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, np.ndarray, int, int]:
+    """Cells of grid ``rows`` (per cell, its (group, N) row) and D ids ``d`` (increasing with
+    D) packed: each row's cells side by side in order of D, a row of more than
+    ``PACKED_COLUMNS`` cells wrapped onto the next grid rows; returns each cell's (row,
+    column) and the grid's shape."""
+    per_row = np.bincount(rows)
+    n_columns = int(min(per_row.max(), PACKED_COLUMNS))
+    first = np.concatenate([[0], np.cumsum(-(-per_row // n_columns))])  # ceil: rows a row takes
+    order = np.lexsort((d, rows))  # by row, then by D
+    place = np.empty(len(rows), int)
+    place[order] = np.arange(len(rows)) - np.repeat(np.cumsum(per_row) - per_row, per_row)
+    return first[rows] + place // n_columns, place % n_columns, int(first[-1]), n_columns
 
 
 def _cell_rows(df: pd.DataFrame, cell, grouped: bool) -> np.ndarray:
@@ -73,11 +99,31 @@ def _blank_panel(ax, title: str) -> None:
     ax.set_yticks([])
 
 
-def _clip_words(vmax: float, given: bool) -> str:
-    """The colour bar's words for a colour scale clipped at ``vmax`` (percent): the bowls'
-    default clips at the 95th percentile of the runs' excess loss, ``vmax_percent`` where
-    given."""
-    at = "vmax_percent" if given else "the 95th percentile of the runs"
+# the default top of the bowls' colour scale is the 95th percentile of the runs' excess loss,
+# unless that lies more than FAR_IQR interquartile ranges above their upper quartile (among
+# runs far off the bowls: on Step Law's sweep the 95th percentile was 176%, its 90th 14%, and
+# every bowl was one pale colour); the scale then ends at that fence
+FAR_IQR = 3.0
+
+
+def _default_clip(excess: np.ndarray) -> tuple[float, str]:
+    """The default top of the bowls' colour scale (percent above the cell's best run) for the
+    drawn runs' ``excess`` (percent, finite), and the words that say where it lies: the 95th
+    percentile, or the fence ``FAR_IQR`` interquartile ranges above the upper quartile when
+    the 95th percentile lies beyond it."""
+    q1, q3, q95 = np.quantile(excess, [0.25, 0.75, 0.95])
+    fence = q3 + FAR_IQR * (q3 - q1)
+    if q95 <= fence:
+        return float(q95), "the 95th percentile of the runs"
+    return float(fence), (
+        f"{FAR_IQR:g} IQR above the runs' upper quartile;\ntheir 95th percentile, {q95:.3g}%, "
+        "lies among runs far off the bowls"
+    )
+
+
+def _clip_words(vmax: float, at: str) -> str:
+    """The colour bar's words for a colour scale clipped at ``vmax`` (percent), ``at`` saying
+    where that lies (:func:`_default_clip`'s words, or "vmax_percent" where given)."""
     return f"\ncolours clipped at {vmax:.3g}% ({at})"
 
 
@@ -95,8 +141,14 @@ def bowls(fit, runs, *, ci: float = 0.9, vmax_percent: float | None = None):
     ValueError when no fitted cell has runs in ``runs``.
 
     ``vmax_percent``: the top of the colour scale (percent above the cell's best run); default
-    the 95th percentile of the drawn runs' excess. Runs above it are drawn in the top colour:
-    the colour bar then ends in an arrow (``extend="max"``) and its label states the clip.
+    the 95th percentile of the drawn runs' excess, or, when that lies more than ``FAR_IQR``
+    (3) interquartile ranges above their upper quartile (among runs far off the bowls, such as
+    diverging learning rates), that fence. Runs above it are drawn in the top colour: the
+    colour bar then ends in an arrow (``extend="max"``) and its label states the clip.
+
+    Layout: a row per (group, N) and a column per D; a design that fills less than half of
+    that grid (``FILLED_SHARE``) has each row's cells packed side by side in order of D, at
+    most ``PACKED_COLUMNS`` to a row (each panel's title names its N and D).
     """
     check_figure_fit(fit)
     opt = fit.law.sweep_optima(fit.posterior())
@@ -168,7 +220,8 @@ def bowls(fit, runs, *, ci: float = 0.9, vmax_percent: float | None = None):
     for i in {i for i, _ in drawn}:  # and on each row's leftmost
         drawn[i, min(j for k, j in drawn if k == i)].set_ylabel("batch size (tokens)", fontsize=8)
     values = np.concatenate(excess_all) if excess_all else np.array([1.0])
-    vmax = vmax_percent if vmax_percent is not None else float(np.quantile(values, 0.95))
+    given = vmax_percent is not None
+    vmax, at = (vmax_percent, "vmax_percent") if given else _default_clip(values)
     top = max(vmax, 1e-3)
     for mesh in meshes:
         mesh.set_clim(0.0, top)
@@ -208,8 +261,6 @@ def bowls(fit, runs, *, ci: float = 0.9, vmax_percent: float | None = None):
     fig.tight_layout(rect=(0, 0.06, 0.92, 1))
     fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=8, frameon=False)
     cax = fig.add_axes((0.93, 0.15, 0.015, 0.7))
-    label = "loss above cell's best run (%)" + (
-        _clip_words(top, vmax_percent is not None) if clipped else ""
-    )
+    label = "loss above cell's best run (%)" + (_clip_words(top, at) if clipped else "")
     fig.colorbar(meshes[0], cax=cax, label=label, extend="max" if clipped else "neither")
     return fig
