@@ -66,7 +66,7 @@ def isoflop(
                         _new_group_noted=True, _range_noted=True)  # fmt: skip
             drawn.append((a, grid, at, p))
     check_range(fit, pd.DataFrame({"C": given}), group=group)  # positions: the caller's list
-    fig, axes = figure((7.5, 5))
+    fig, axes = figure((10.5, 5), layout="constrained")  # the legend right of the axes
     ax = axes[0, 0]
     plt = pyplot()
     colours = plt.cm.plasma(np.linspace(0.05, 0.8, len(budgets)))
@@ -100,10 +100,16 @@ def isoflop(
         group,
     )
     ax.set_title("\n".join(textwrap.wrap(title, 80)), fontsize=10)
-    ax.legend(fontsize=8)
+    outside_legend(ax)
     ax.grid(True, which="both", alpha=0.2)
-    fig.tight_layout()
     return fig
+
+
+def outside_legend(ax) -> None:
+    """``ax``'s legend to the right of its axes, off the curves: inside ("best"), the isoFLOP
+    figure's legend covered an arm of a budget's curve (Epoch's Chinchilla table at 1e21 to
+    5.76e23 FLOPs). The figure's constrained layout makes room for it."""
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1), borderaxespad=0)
 
 
 def _grid_through(N_opt: float, span_decades: float, n_points: int) -> tuple[np.ndarray, int]:
