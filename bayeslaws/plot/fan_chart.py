@@ -159,13 +159,15 @@ def fan(
     grid = np.geomspace(n_lo / 10 ** (0.25 * extend_decades), n_hi * 10**extend_decades, n_points)
     with warnings.catch_warnings():  # each slice is predicted once per band: check once, below
         warnings.simplefilter("ignore", PlausibilityWarning)
+        # a quantity the law gives no value of off its fitted cells (law 'hyperparams' with
+        # loss_level='free': loss_opt) gets no panel (``_finite``), not a warning per curve
+        noted = {"_new_group_noted": True, "_range_noted": True, "_missing_noted": True}
         curves = {d: {c: predict(fit, N=grid, ci=c, kind=kind, seed=seed, group=group,
-                                 _new_group_noted=True, _range_noted=True, **{other: d})
+                                 **noted, **{other: d})
                       for c in levels}
                   for d in slices}
         marked = [(N, value, predict(fit, N=N, ci=widest, kind=target_kind, seed=seed,
-                                     group=group, _new_group_noted=True, _range_noted=True,
-                                     **{other: value}).iloc[0])
+                                     group=group, **noted, **{other: value}).iloc[0])
                   for N, value in targets or []]
         points = [(n, d) for d in slices for n in grid] + [(n, v) for n, v, _ in marked]
         shown = query_frame(fit, N=[n for n, _ in points], **{other: [v for _, v in points]})
@@ -187,6 +189,7 @@ def fan(
     if hi_all <= lo_all:
         lo_all, hi_all = lo_all / 1.5, hi_all * 1.5
     norm = LogNorm(lo_all / 1.3, hi_all * 1.3)
+    cut = []  # the quantities whose panel's y axis is cut short of the curves' reach
     for j, q in enumerate(quantities):
         ax = axes[0, j]
         col = "" if q == law.primary else f"{q}_"
@@ -224,6 +227,12 @@ def fan(
         ax.set_xscale("log")
         if q != "loss":
             ax.set_yscale("log")
+        points = [s[q] for _, s in run_sets] + [[t[f"{col}lower"], t[f"{col}upper"]]
+                                                for _, _, t in marked]
+        bands = [p[f"{col}{end}"] for per_level in curves.values()
+                 for p in per_level.values() for end in ("lower", "upper")]
+        if _cut_to_points(ax, points, points + bands, log=q != "loss"):
+            cut.append(q)
         ax.set_ylabel(QUANTITY_LABELS.get(q, q))
         ax.grid(True, which="both", alpha=0.2)
         handles, labels = ax.get_legend_handles_labels()
@@ -252,8 +261,49 @@ def fan(
     if title is None:
         title = f"{law.description}: posterior median with {bands} credible bands"
     title = group_titled(title, fit, group, drawn_words(fit, runs))
-    fig.suptitle(f"{title}\nbands: {bands}, {KIND_WORDS.get(kind, kind)}", fontsize=11)
+    fig.suptitle(f"{title}\nbands: {bands}, {KIND_WORDS.get(kind, kind)}{_cut_words(cut)}",
+                 fontsize=11)
     return fig
+
+
+POINTS_SPAN_MARGIN = 1.0  # a fan's y axis reaches this many spans of its points beyond them
+
+
+def _cut_to_points(ax, points, drawn, log: bool) -> bool:
+    """Cut the y axis of a fan's panel ``ax`` to its points (``points``: arrays of the runs'
+    and the targets' values drawn) widened by ``POINTS_SPAN_MARGIN`` times their span (in
+    decades on a log axis) on each side, where the values ``drawn`` (the points, the curves'
+    bands) reach further: an isoFLOP law's parabola of a small budget, drawn out to 10x the
+    largest fitted N, reached a loss of 400 beside runs at 3 to 8 (Porian et al.'s table),
+    which lay flat along the axis' foot. Returns whether the axis was cut; no points, no
+    cut."""
+    to, back = (np.log10, lambda x: 10.0**x) if log else (float, float)
+
+    def finite(arrays) -> np.ndarray:
+        values = np.concatenate([np.asarray(v, float).ravel() for v in arrays] or [[]])
+        return values[np.isfinite(values) & ((values > 0) if log else True)]
+
+    shown, reach = finite(points), finite(drawn)
+    if not shown.size:
+        return False
+    lo, hi = to(shown.min()), to(shown.max())
+    span = max(hi - lo, np.log10(2.0) if log else 0.1 * max(abs(hi), 1e-12))
+    low = max(to(reach.min()), lo - POINTS_SPAN_MARGIN * span)
+    high = min(to(reach.max()), hi + POINTS_SPAN_MARGIN * span)
+    if low <= to(reach.min()) and high >= to(reach.max()):
+        return False
+    pad = 0.04 * (high - low)  # matplotlib's own margin would be 5% of the curves' reach
+    ax.set_ylim(back(low - pad), back(high + pad))
+    return True
+
+
+def _cut_words(cut: list) -> str:
+    """The fan's title words for the panels whose y axis :func:`_cut_to_points` cut: the
+    quantities, and that their curves and bands run on beyond the axis; '' for none."""
+    if not cut:
+        return ""
+    return (f"\n{', '.join(cut)} axis cut at the runs' range plus its span: curves and bands "
+            "beyond it leave the axes")
 
 
 QUANTITY_LABELS = {
