@@ -16,7 +16,9 @@ from .words import titled
 def pairs(fit, var_names=None, *, kind: str = "scatter", max_vars: int = 6, title=None):
     """Posterior pair plot of scalar parameters through ArviZ (``az.plot_pair``), with
     divergent transitions marked and named in the legend (with their count), and at most three
-    rotated tick labels per axis. Default: the first ``max_vars`` summary parameters."""
+    rotated tick labels per axis. Default: the first ``max_vars`` summary parameters. The
+    marginals on the diagonal carry no y tick labels: their heights are densities, which
+    ArviZ labelled beside the first parameter's name (alpha from 0 to 40)."""
     check_figure_fit(fit)
     import arviz as az
     from matplotlib.lines import Line2D
@@ -51,6 +53,9 @@ def pairs(fit, var_names=None, *, kind: str = "scatter", max_vars: int = 6, titl
             divergences_kwargs={"marker": "o", "color": "C1", "markeredgecolor": "k", "lw": 0},
         )
     fig = next(ax.figure for ax in np.atleast_1d(axes).ravel() if ax is not None and ax.figure)
+    if np.ndim(axes) == 2:  # the marginals' densities: no value of the row's parameter
+        for i in range(min(np.shape(axes))):
+            axes[i, i].tick_params(axis="y", labelleft=False)
     for ax in fig.axes:
         if not ax.get_visible():
             continue
