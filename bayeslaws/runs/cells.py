@@ -67,35 +67,44 @@ def significant_digits(value: float) -> int:
     return max(len(mantissa.strip("0")), 1)
 
 
-def _rounding_of(a: float, b: float) -> tuple[float, float] | None:
-    """(rounded, full) when one of two values is the other rounded to its own significant
-    digits (2.15e8 and 214663680), else None."""
-    digits_a, digits_b = significant_digits(a), significant_digits(b)
-    if digits_a == digits_b:
-        return None
-    short, full, digits = (a, b, digits_a) if digits_a < digits_b else (b, a, digits_b)
-    return (short, full) if float(f"{full:.{digits}g}") == short else None
-
-
 def rounded_twins(values) -> list[tuple[float, float]]:
     """Pairs (rounded, full) of distinct values (> 0, e.g. N params) within ``NEAR_RTOL`` of
     each other but in different stretches of :func:`same_value_ids` (so different cells),
     one of which is the other rounded to its significant digits: 2.15e8 and 214663680, most
     likely one size written two ways. Values merely close (digitised points, the tokens of
-    different budgets) are not twins. In increasing order of the rounded value."""
+    different budgets) are not twins. In increasing order of the rounded value.
+
+    Each value is rounded to each of its shorter lengths and the rounding looked up among the
+    values (at most ~16 per value), so many values crowded within ``NEAR_RTOL`` (D computed per
+    run) cost O(n log n), not a comparison of every close pair."""
     v = np.unique(positive_values("values", values))
     if len(v) < 2:
         return []
     ids = _value_ids(v)
+    near = v[1:] <= v[:-1] * (1 + NEAR_RTOL)
+    crowded = np.flatnonzero(np.r_[near, False] | np.r_[False, near])  # a neighbour that close
+    position = {float(v[i]): i for i in crowded}  # a crowded value's position in v
     pairs = []
-    for i in np.flatnonzero(v[1:] <= v[:-1] * (1 + NEAR_RTOL)):
-        j = i + 1
-        while j < len(v) and v[j] <= v[i] * (1 + NEAR_RTOL):
-            pair = _rounding_of(v[i], v[j]) if ids[j] != ids[i] else None
-            if pair is not None:
-                pairs.append(pair)
-            j += 1
+    for i in crowded:
+        for short in _shorter_roundings(float(v[i]), position):
+            lo, hi = sorted((i, position[short]))
+            if v[hi] <= v[lo] * (1 + NEAR_RTOL) and ids[lo] != ids[hi]:
+                pairs.append((v[position[short]], v[i]))
     return sorted(pairs)
+
+
+def _shorter_roundings(full: float, present) -> list[float]:
+    """The values in ``present`` (a set or dict of floats) that are ``full`` rounded to their
+    own significant digits, fewer than ``full``'s: 2.15e8 (3 digits) of 214663680 (8). A
+    rounding to k digits that writes shorter (210000001 to 3 digits is 2.1e8, 2 digits) counts
+    only as the rounding to its own digits, so each is found once."""
+    digits = significant_digits(full)
+    found = []
+    for shorter in range(1, digits):
+        short = float(f"{full:.{shorter}g}")
+        if short in present and significant_digits(short) == shorter:
+            found.append(short)
+    return found
 
 
 def cell_table(N, D, group=None) -> tuple[np.ndarray, pd.DataFrame]:
