@@ -41,6 +41,7 @@ TXT_WRITERS = (
     "grouped_sampling.py",
     "identifiability_range.py",
     "isoflop_new_budget.py",
+    "load_speed.py",
     "make_readme_figure.py",
     "marin_nopt_offset.py",
     "memory_regions.py",
