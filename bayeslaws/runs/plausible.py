@@ -147,23 +147,31 @@ def warn_rounded_twins(out: pd.DataFrame, note: str, accepted, given) -> None:
         values = out[column].to_numpy(float)
         for label in pd.unique(groups):
             rows = groups == label
+            unvetted = set(values[rows & ~quiet].tolist())  # values with a row not accepted
             for short, full in rounded_twins(values[rows]):
-                held = [rows & (values == v) & ~quiet for v in (short, full)]
-                if all(h.any() for h in held):
+                if short in unvetted and full in unvetted:
                     where = "" if "group" not in out else f" in group {label!r}"
-                    found.append((short, full, held, where))
+                    found.append((short, full, rows, where))
         if found:
-            message = _twins_message(column, found, out.index, note)
+            message = _twins_message(column, found, out.index, note, values, quiet)
             warnings.warn(message, PlausibilityWarning, stacklevel=user_stacklevel())
 
 
-def _twins_message(column: str, found: list, index: pd.Index, note: str) -> str:
-    """The warning of :func:`warn_rounded_twins` for ``column`` (N or D): ``found`` holds
-    (rounded value, full value, [their rows' masks], where) for each pair."""
+def _twins_message(
+    column: str, found: list, index: pd.Index, note: str, values: np.ndarray, quiet: np.ndarray
+) -> str:
+    """The warning of :func:`warn_rounded_twins` for ``column`` (N or D) of the table
+    ``values`` (its column, (n,)) whose rows ``quiet`` (bool (n,)) are accepted: ``found``
+    holds (rounded value, full value, the group's rows (bool (n,)), where) for each pair; the
+    rows of the first three pairs' values are named (masks built for those only: a table of
+    many pairs would otherwise hold two masks of every row per pair)."""
+
+    def at(value, rows) -> str:
+        return rows_text(index[rows & (values == value) & ~quiet], 3)
+
     pairs = "; ".join(
-        f"{short:.12g} at rows {rows_text(index[held[0]], 3)} and {full:.12g} at rows "
-        f"{rows_text(index[held[1]], 3)}{where}"
-        for short, full, held, where in found[:3]
+        f"{short:.12g} at rows {at(short, rows)} and {full:.12g} at rows {at(full, rows)}{where}"
+        for short, full, rows, where in found[:3]
     )
     more = f"; ... ({len(found)} pairs)" if len(found) > 3 else ""
     short, full = found[0][0], found[0][1]
