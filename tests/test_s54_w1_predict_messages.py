@@ -74,6 +74,8 @@ def test_a_bad_query_value_is_shown():
 def test_predict_names_the_group_by_the_fits_label(int_grouped_fit):
     out, _ = recorded(bl.predict, int_grouped_fit, N=1e8, D=2e9, group=10.0)
     assert out["group"].tolist() == ["10"]
+    table, _ = recorded(bl.optimal_allocation, int_grouped_fit, C=1e19, group=10.0)
+    assert table["group"].tolist() == ["10"]  # as predict names it (it echoed 10.0)
 
 
 def test_held_out_groups_are_counted_as_groups(int_grouped_fit):

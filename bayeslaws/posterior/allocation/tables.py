@@ -10,6 +10,7 @@ import pandas as pd
 from ...runs.checks import check_integer
 from ..draws import check_fit, labelled, shared_index, warn_new_group
 from ..extrapolation import DEFAULT_METHOD
+from ..extrapolation.distance import fitted_label
 from ..predict import check_ci
 from .checks import budget_array, compute_model_of
 from .distance import outside_columns, warn_outside_range
@@ -130,8 +131,9 @@ def optimal_allocation(
         fit, group, "optimal_allocation", noted=_new_group_noted
     )
     table = pd.DataFrame(out)
-    if group is not None:  # which group answers, as predict says it
-        table.insert(0, "group", group)
+    if group is not None:  # which group answers, by the fit's label, as predict says it
+        label = fitted_label(fit, group)
+        table.insert(0, "group", group if label is None else label)
     return labelled(table, index)
 
 
