@@ -423,8 +423,8 @@ def _as_mask(mask, index: pd.Index) -> np.ndarray:
     missing = np.flatnonzero(pd.isna(values))
     if len(missing):
         raise ValueError(
-            f"mask has missing values (NaN/NA) at positions {rows_text(missing)}: give True or "
-            "False for every row"
+            "mask has missing values (NaN/NA) at positions "
+            f"{rows_text(missing, noun='positions')}: give True or False for every row"
         )
     odd = values[~np.array(flags)]
     bad = [repr(str(v)) if isinstance(v, str) else format_value(v) for v in odd]

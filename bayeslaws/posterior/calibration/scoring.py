@@ -54,7 +54,7 @@ def checked_scoring(actual, log_draws, levels) -> tuple[np.ndarray, np.ndarray, 
     if bad.any():
         raise ValueError(
             "actual must hold losses > 0 (NaN or +inf: no loss, left unscored); bad at "
-            f"positions {rows_text(np.flatnonzero(bad).tolist())} (e.g. "
+            f"positions {rows_text(np.flatnonzero(bad).tolist(), noun='positions')} (e.g. "
             f"{actual[bad][:3].tolist()})"
         )
     return actual, draws, checked_levels(levels)
