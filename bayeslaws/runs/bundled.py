@@ -255,9 +255,10 @@ PORIAN_CONFIG_COLUMNS = (
 )  # fmt: skip
 
 
-class MixedConfigurationsWarning(UserWarning):
-    """A run table that stacks several experimental configurations (one law's fit would mix
-    their N conventions, schedules and losses)."""
+class MixedConfigurationsWarning(StackedConfigurationsWarning):
+    """Porian et al.'s table, as :func:`porian_isoflop` selects it, still stacks several
+    experimental configurations (one law's fit would mix their N conventions, schedules and
+    losses): the loader's own case of load_runs' :class:`StackedConfigurationsWarning`."""
 
 
 def _warn_if_mixed(df: pd.DataFrame, config: dict) -> None:
