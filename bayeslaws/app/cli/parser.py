@@ -251,9 +251,10 @@ def _add_exclusion(parser, title: str = EXCLUSION_FITTED) -> None:
     g.add_argument(
         "--where", action="append", default=None, metavar="COLUMN=VALUE",
         help="keep only the rows whose COLUMN (the table's own name) holds VALUE (the same "
-        "text, or the same number), repeatable: every condition must hold; the other rows "
-        "are left out, with the condition as the reason; e.g. --where dataset=rw --where "
-        "loss_type=val, for a table of several configurations",
+        "text, or the same number, in the table's own units: before --units), repeatable: "
+        "every condition must hold; the other rows are left out, with the condition as the "
+        "reason; e.g. --where dataset=rw --where loss_type=val, for a table of several "
+        "configurations",
     )
     g.add_argument(
         "--keep-diverged", action="store_true",

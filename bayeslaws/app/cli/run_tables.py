@@ -60,7 +60,7 @@ def read_runs(path: str, args, what: str = "run table"):
                 runs = bl.load_runs(p, **{**options, "allow_missing_loss": True})
         except RunTableError as other:  # e.g. a loss of 0 or -inf besides
             raise CLIError(with_cli_hints(str(other), command)) from None
-        runs = _keep_where(_exclude_rows(runs, args), conditions, options)
+        runs = _keep_where(_exclude_rows(runs, args), conditions, options, _excluded_text(args))
         lossless = list(runs.df.index[runs.df["loss"].isna()])
         if lossless:
             excluded = getattr(args, "exclude_rows", None) or []
@@ -71,7 +71,14 @@ def read_runs(path: str, args, what: str = "run table"):
             message = no_loss_message(lossless, options.get("loss"), still=still)
             raise CLIError(with_cli_hints(message, command)) from None
         return runs
-    return _keep_where(_exclude_rows(runs, args), conditions, options)
+    return _keep_where(_exclude_rows(runs, args), conditions, options, _excluded_text(args))
+
+
+def _excluded_text(args) -> list[str]:
+    """``--exclude-rows ...`` as typed, in a list ([] without it): what left rows out before
+    ``--where``."""
+    rows = getattr(args, "exclude_rows", None)
+    return [f"--exclude-rows {' '.join(rows)}"] if rows else []
 
 
 @contextlib.contextmanager
@@ -143,13 +150,16 @@ def rows_where(values, wanted: str):
     return same | close
 
 
-def _keep_where(runs, conditions, options: dict):
+def _keep_where(runs, conditions, options: dict, earlier: list[str] = ()):
     """``runs`` with only the rows that meet every ``--where`` condition (column, value as
     typed), the others left out with the condition as the reason (one exclusion each); a
     column named by the user's name of a mapped canonical column (``options``: load_runs'
-    mapping) is read as that column. A column the table lacks, or a condition no row meets,
-    is a CLIError naming the columns, or the column's values."""
+    mapping) is read as that column, in the table's own units (its values divided by its
+    ``--units`` multiplier). A column the table lacks, or a condition no row meets, is a
+    CLIError naming the columns, or the column's values; ``earlier`` (text, e.g.
+    ``--exclude-rows 3``) and the conditions before it are named when they left rows out."""
     mapped = {name: canon for canon, name in options.items() if isinstance(name, str)}
+    earlier = list(earlier)
     for column, wanted in conditions:
         name = column if column in runs.df else mapped.get(column, column)
         if name not in runs.df:
@@ -157,17 +167,28 @@ def _keep_where(runs, conditions, options: dict):
                 f"--where {column}={wanted}: the table has no column {column!r}; its columns "
                 f"are {[str(c) for c in runs.df.columns]}"
             )
-        keep = rows_where(runs.df[name], wanted)
+        values = as_given(runs, name)
+        keep = rows_where(values, wanted)
         if not keep.any():
-            values = list(dict.fromkeys(runs.df[name].astype(str)))
-            shown = values[:SHOWN_VALUES] + (["..."] if len(values) > SHOWN_VALUES else [])
+            left = list(dict.fromkeys(values.astype(str)))
+            shown = left[:SHOWN_VALUES] + (["..."] if len(left) > SHOWN_VALUES else [])
+            where = f"left after {' '.join(earlier)}" if earlier else "of the table"
+            its = "the values left are" if earlier else "its values are"
             raise CLIError(
-                f"--where {column}={wanted}: no row of the table holds {wanted!r} in column "
-                f"{column!r}; its values are {shown}"
+                f"--where {column}={wanted}: no row {where} holds {wanted!r} in column "
+                f"{column!r}; {its} {shown}"
             )
         runs = runs.subset(keep, f"not {column}={wanted} (--where on the command line)")
+        earlier.append(f"--where {column}={wanted}")
     if conditions:  # the check load_runs left to the rows kept (stacked_check_deferred)
         from bayeslaws.runs.plausible import warn_stacked_configurations
 
-        warn_stacked_configurations(runs.df)
+        warn_stacked_configurations(runs.df, runs.row_note, runs.accepted_rows)
     return runs
+
+
+def as_given(runs, column: str):
+    """The Series ``runs.df[column]`` in the table's own units: divided by the multiplier the
+    column was read with (``--units``, :attr:`~bayeslaws.runs.RunTable.units`), if any."""
+    factor = runs.units.get(column, 1.0)
+    return runs.df[column] if factor == 1.0 else runs.df[column] / factor
