@@ -40,6 +40,7 @@ import pandas as pd
 from .. import plot
 from ..inference import fit
 from ..laws import resolve_law
+from ..laws.contract import group_label, near_label_hint
 from ..posterior.extrapolation.distance import group_ranges
 from ..posterior.fixed_hyperparams import MIN_DISTINCT
 from ..posterior.fixed_hyperparams import START as REFIT_START
@@ -164,10 +165,22 @@ def fit_laws(
         joint = fit(runs, **every_run, screen=screen, **sampler)
         return joint, joint
     hp_fit = fit(runs, **every_run, likelihood="gaussian", screen=screen, **sampler)
-    surface_fit = fit(
-        best_run_per_cell(runs), law="chinchilla", likelihood="gaussian", screen=screen, **sampler
-    )
+    best = best_run_per_cell(without_screened_out(runs, hp_fit))
+    surface_fit = fit(best, law="chinchilla", likelihood="gaussian", screen=screen, **sampler)
     return hp_fit, surface_fit
+
+
+def without_screened_out(runs: RunTable, hp_fit) -> RunTable:
+    """``runs`` without the rows the screening of ``hp_fit`` excluded (``screen="exclude"``:
+    ``fit.record.data["screening"]["excluded"]``, labels as text), so that no run the
+    hyperparameter fit left out is a cell's best run for the loss surface; ``runs`` itself
+    when it excluded none."""
+    screening = (hp_fit.record.data or {}).get("screening") or {}
+    excluded = set(screening.get("excluded") or [])
+    mask = runs.df.index.astype(str).isin(excluded)
+    if not mask.any():
+        return runs
+    return runs.exclude(mask, "excluded by the hyperparameter fit's screening (screen='exclude')")
 
 
 def saved_fits(hp_fit, surface_fit=None) -> dict:
@@ -448,9 +461,18 @@ def check_sweep_table(runs: RunTable, group=None, route: str = DEFAULT_ROUTE) ->
             f"{labels[0]})"
         )
     if group is not None and not labels:
-        raise ValueError(f"group={group!r}: the run table has no group column (pass no group)")
-    if group is not None and str(group) not in labels:
-        raise ValueError(f"group={group!r} is not one of the run table's groups {labels}")
+        raise ValueError(
+            f"group={group!r}: the run table has no group column (Python: pass no group; "
+            "command line: give no --group)"
+        )
+    if group is not None:
+        try:
+            group_label(labels, group)  # as planning reads it: 7.0 names the group "7"
+        except ValueError:
+            raise ValueError(
+                f"group={group!r} is not one of the run table's groups {labels}"
+                f"{near_label_hint(str(group), labels)}"
+            ) from None
     if route == "joint" and len(labels) <= 1:  # a grouped fit gets no fixed-vs-optimal answer
         check_refit_cells(runs)
 

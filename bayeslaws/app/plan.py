@@ -420,13 +420,18 @@ def check_planning_group(hp_fit, surface_fit, group) -> None:
             if len(labels) > 1:
                 raise ValueError(
                     f"group=None: {name} is a fit of {len(labels)} groups {labels}, and planning "
-                    f"answers for one fitted group: pass group={labels[0]!r} (or another of "
-                    "fit.groups). For a NEW, unseen group ask bl.optimal_allocation or "
-                    "bl.predict with group=None"
+                    f"answers for one fitted group (Python: group={labels[0]!r} or another of "
+                    f"fit.groups; command line: --group {labels[0]}). For a NEW, unseen group "
+                    "ask the allocation or predictions with no group (Python: "
+                    "bl.optimal_allocation or bl.predict with group=None; command line: "
+                    "bayeslaws allocate or bayeslaws predict without --group)"
                 )
         return
     if not labelled:
-        raise ValueError(f"group={group!r}: the fits were fitted without groups (pass no group)")
+        raise ValueError(
+            f"group={group!r}: the fits were fitted without groups (Python: pass no group; "
+            "command line: give no --group)"
+        )
     for name, labels in labelled.items():
         try:
             group_label(labels, group)  # the label in any spelling predict reads (7.0: "7")

@@ -73,9 +73,13 @@ PYTHON_PHRASES = (
     (r"\bbut group=", "but --group "),
     # isoflop_candidates / sweep candidates for a new group (design without --group)
     (r"\band group=None, so\b", "and no --group, so"),
-    # a group the fit does not have (predict, allocate, report, plot, design ... --group NAME)
-    (r"(?<![\w-])group=('[^']*'|[^\s,;:']+)( is not one of the fit's groups|: this fit was "
-     r"fitted without groups)", r"--group \1\2"),
+    # a group the fit does not have (predict, allocate, report, plot, design ... --group NAME),
+    # nor planning's fits or run table (plan ... --group NAME)
+    (r"(?<![\w-])group=('[^']*'|[^\s,;:']+)( is not one of (?:the fit's|\w+_fit's|the run "
+     r"table's) groups|: (?:this fit was|the fits were) fitted without groups|: the run table "
+     r"has no group column)", r"--group \1\2"),
+    # planning's fits of several groups asked for none (plan without --group)
+    (r"\bgroup=None: (\w+_fit is a fit of)", r"no --group: \1"),
 )
 # a package remedy given in both forms, "[pass X ](Python: ...; command line: Y)": keep Y, which
 # may hold bracketed text (a column "D (tokens)" in --column 'D=D (tokens)')
