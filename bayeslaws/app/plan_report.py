@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ..design.batch import width_labels
+from ..laws import resolve_law
 from ..posterior.extrapolation.distance import group_ranges
 from ..posterior.fixed_hyperparams import N_GRID, sampler_trouble
 from ..posterior.predict import outside_decades
@@ -225,6 +226,7 @@ def _build_report(
             *[sampler_caution(name, f.diagnostics) for name, f in named if f.diagnostics.problems],
             *_known_values_words(hp_fit, truth, (surface_fit,)),
             ROUTE_WORDS[route],
+            *options_lines(named),
             runs_line,
             *([group_sentence(hp_fit, surface_fit, group)] if group is not None else []),
             f"All intervals are central {pct} posterior credible intervals. 'where' gives the "
@@ -369,6 +371,34 @@ FIT_NAMES = {  # route -> what the report calls (the hyperparameter fit, the los
     "joint": ("joint sweep model", "joint sweep model"),
     "best-cell": ("hyperparameter law", "loss surface"),
 }
+
+
+def changed_law_options(fit_) -> dict:
+    """The law options ``fit_`` was fitted with (its record) that differ from its law's
+    defaults (the law rebuilt from the record's law reference alone), by option name."""
+    defaults = resolve_law(fit_.record.law).options
+    return {
+        name: value
+        for name, value in (fit_.record.law_options or {}).items()
+        if name not in defaults or defaults[name] != value
+    }
+
+
+def options_lines(named) -> list[str]:
+    """One line per fit of ``named`` ((report name, fit) pairs) fitted with law options other
+    than its law's defaults (:func:`changed_law_options`), e.g. "law options of the
+    hyperparameter law: far_above=0.03 (the law's default: 0.1)"; [] when none is."""
+    lines = []
+    for name, fit_ in named:
+        changed = changed_law_options(fit_)
+        if changed:
+            defaults = resolve_law(fit_.record.law).options
+            said = ", ".join(
+                f"{key}={value!r}" + (f" (default {defaults[key]!r})" if key in defaults else "")
+                for key, value in changed.items()
+            )
+            lines.append(f"law options of the {name} (other than the law's defaults): {said}")
+    return lines
 
 
 def sampler_caution(name: str, diag) -> str:
