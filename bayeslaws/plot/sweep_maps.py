@@ -102,23 +102,26 @@ def _blank_panel(ax, title: str) -> None:
 # the default top of the bowls' colour scale is the 95th percentile of the runs' excess loss,
 # unless that lies more than FAR_IQR interquartile ranges above their upper quartile (among
 # runs far off the bowls: on Step Law's sweep the 95th percentile was 176%, its 90th 14%, and
-# every bowl was one pale colour); the scale then ends at that fence
+# every bowl was one pale colour); the scale then ends at that fence, but never below the
+# FLOOR_PERCENTILE (with one run per cell most excess values are 0, and so is the fence)
 FAR_IQR = 3.0
+FLOOR_PERCENTILE = 90
 
 
 def _default_clip(excess: np.ndarray) -> tuple[float, str]:
     """The default top of the bowls' colour scale (percent above the cell's best run) for the
     drawn runs' ``excess`` (percent, finite), and the words that say where it lies: the 95th
-    percentile, or the fence ``FAR_IQR`` interquartile ranges above the upper quartile when
-    the 95th percentile lies beyond it."""
-    q1, q3, q95 = np.quantile(excess, [0.25, 0.75, 0.95])
+    percentile, or, when the 95th percentile lies beyond it, the fence ``FAR_IQR``
+    interquartile ranges above the upper quartile, or the ``FLOOR_PERCENTILE``th percentile
+    where that is higher."""
+    q1, q3, floor, q95 = np.quantile(excess, [0.25, 0.75, FLOOR_PERCENTILE / 100, 0.95])
     fence = q3 + FAR_IQR * (q3 - q1)
     if q95 <= fence:
         return float(q95), "the 95th percentile of the runs"
-    return float(fence), (
-        f"{FAR_IQR:g} IQR above the runs' upper quartile;\ntheir 95th percentile, {q95:.3g}%, "
-        "lies among runs far off the bowls"
-    )
+    far = f";\ntheir 95th percentile, {q95:.3g}%, lies among runs far off the bowls"
+    if fence < floor:
+        return float(floor), f"the {FLOOR_PERCENTILE}th percentile of the runs{far}"
+    return float(fence), f"{FAR_IQR:g} IQR above the runs' upper quartile{far}"
 
 
 def _clip_words(vmax: float, at: str) -> str:
@@ -143,8 +146,10 @@ def bowls(fit, runs, *, ci: float = 0.9, vmax_percent: float | None = None):
     ``vmax_percent``: the top of the colour scale (percent above the cell's best run); default
     the 95th percentile of the drawn runs' excess, or, when that lies more than ``FAR_IQR``
     (3) interquartile ranges above their upper quartile (among runs far off the bowls, such as
-    diverging learning rates), that fence. Runs above it are drawn in the top colour: the
-    colour bar then ends in an arrow (``extend="max"``) and its label states the clip.
+    diverging learning rates), that fence, or their 90th percentile where that is higher (one
+    run per cell: most runs are their cell's best, and the fence is 0). Runs above it are drawn
+    in the top colour: the colour bar then ends in an arrow (``extend="max"``) and its label
+    states the clip.
 
     Layout: a row per (group, N) and a column per D; a design that fills less than half of
     that grid (``FILLED_SHARE``) has each row's cells packed side by side in order of D, at
