@@ -21,13 +21,25 @@ def readme_text() -> str:
     return " ".join((ROOT / "README.md").read_text().split())
 
 
+def require_full_history() -> None:
+    """Skips without git history, or with a shallow one (which lacks older commits, and whose
+    oldest commit would stand in for the one that wrote a file)."""
+    shallow = subprocess.run(
+        ["git", "rev-parse", "--is-shallow-repository"], cwd=ROOT, capture_output=True, text=True
+    )
+    if shallow.returncode != 0 or shallow.stdout.strip() != "false":
+        pytest.skip("no full git history here")
+
+
 def summary_at(commit: str) -> str:
-    """The design-replay summary as committed at ``commit`` (skips without that history)."""
+    """The design-replay summary as committed at ``commit`` (skips without full history; a
+    commit that full history lacks, or that lacks the summary, fails: the README names it)."""
+    require_full_history()
     out = subprocess.run(
         ["git", "show", f"{commit}:{SUMMARY}"], cwd=ROOT, capture_output=True, text=True
     )
     if out.returncode != 0:
-        pytest.skip(f"no git history with {commit} here: {out.stderr.strip()[:200]}")
+        pytest.fail(f"git show {commit}:{SUMMARY} failed: {out.stderr.strip()[:200]}")
     return out.stdout
 
 
@@ -74,11 +86,7 @@ def test_the_readme_quotes_the_step_law_scores_before_71af2e1_from_the_commit_it
 def last_written(path: str) -> str:
     """The date (YYYY-MM-DD) of the last commit that wrote ``path`` (skips without history, or
     with a shallow one, whose oldest commit would stand in for the one that wrote it)."""
-    shallow = subprocess.run(
-        ["git", "rev-parse", "--is-shallow-repository"], cwd=ROOT, capture_output=True, text=True
-    )
-    if shallow.returncode != 0 or shallow.stdout.strip() != "false":
-        pytest.skip("no full git history here")
+    require_full_history()
     out = subprocess.run(
         ["git", "log", "-1", "--format=%ad", "--date=short", "--", path],
         cwd=ROOT,

@@ -101,12 +101,17 @@ def sequences_fit(small_sweep, tmp_path_factory):
     return folder, fit
 
 
+def _candidates(fit, cands, capsys) -> tuple[pd.DataFrame, str]:
+    """``bayeslaws candidates FIT --sweep 1e8 5e9 --out cands``: the table written, stdout."""
+    code, out, err = cli_run(["candidates", fit, "--sweep", "1e8", "5e9", "--out", cands], capsys)
+    assert code == 0, err
+    return pd.read_csv(cands), out
+
+
 def test_candidates_give_the_batch_in_the_fitted_runs_unit(sequences_fit, capsys):
     folder, fit = sequences_fit
     cands = folder / "cands.csv"
-    code, out, err = cli_run(["candidates", fit, "--sweep", "1e8", "5e9", "--out", cands], capsys)
-    assert code == 0, err
-    table = pd.read_csv(cands)
+    table, out = _candidates(fit, cands, capsys)
     columns = list(table.columns)
     assert columns.index("batch_size_as_given") == columns.index("batch_size") + 1
     expected = np.maximum(np.rint(table["batch_size"].to_numpy(float) / SEQUENCE), 1)
@@ -126,9 +131,7 @@ def test_candidates_give_the_batch_in_the_fitted_runs_unit(sequences_fit, capsys
 def test_design_refuses_a_batch_as_given_that_disagrees_with_batch_size(sequences_fit, capsys):
     folder, fit = sequences_fit
     cands = folder / "edited.csv"
-    code, _, err = cli_run(["candidates", fit, "--sweep", "1e8", "5e9", "--out", cands], capsys)
-    assert code == 0, err
-    table = pd.read_csv(cands)
+    table, _ = _candidates(fit, cands, capsys)
     table.loc[2, "batch_size_as_given"] += 3  # the user edited the wrong column
     table.to_csv(cands, index=False)
     code, _, err = cli_run(
