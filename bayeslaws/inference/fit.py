@@ -250,7 +250,7 @@ class Fit:
 
     def __repr__(self) -> str:
         d = self.diagnostics
-        n_groups = len(self.groups)
+        n_groups = sum(g is not None for g in self.groups)  # [None]: fitted without groups
         groups = f" in {n_groups} group{'s' * (n_groups != 1)}" if n_groups else ""
         return (
             f"<Fit {self.label}{self.simulated_words}: {self.n_runs} runs{groups}, "
