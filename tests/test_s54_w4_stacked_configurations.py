@@ -15,6 +15,7 @@ import pytest
 from conftest import shared_or_skip
 
 import bayeslaws as bl
+from bayeslaws.app.cli.hints import with_cli_hints
 from bayeslaws.runs import PlausibilityWarning
 from bayeslaws.runs.bundled import bundled_names, load_bundled
 from bayeslaws.runs.plausible import (
@@ -55,10 +56,47 @@ def test_a_stacked_table_warns_naming_the_column_its_values_and_the_fix():
     text = said[0]
     assert "36 of 36 runs repeat a design point (N, D within 1%) at 18 points" in text
     assert "this column varies: 'dataset' (at 18 points: 'rw', 'owt2')" in text
-    assert "--where dataset=" in text and "--group dataset" in text
+    assert "--where dataset=" in text and "--column group=dataset" in text
     assert "group='dataset'" in text and "df.query(" in text
     assert issubclass(StackedConfigurationsWarning, PlausibilityWarning)
     assert len(runs) == 36  # nothing left out
+
+
+@pytest.mark.parametrize("command", ["fit", "plot", "report"])
+def test_the_command_line_advice_maps_the_column_as_group(command):
+    """On the command line ``--group`` is the fit's column shorthand but names a fitted group
+    in plot and report: the advice is ``--column group=dataset``, which every command that
+    reads a table takes, and stays so in the command line's words."""
+    said = with_cli_hints(load_caught(stacked())[1][0], command)
+    assert "--column group=dataset" in said and "--group dataset" not in said, said
+
+
+def test_one_stacked_point_is_said_as_one_point():
+    df = stacked()
+    one = pd.concat([df[df["dataset"] == "rw"], df[df["dataset"] == "owt2"].head(1)])
+    (text,) = load_caught(one)[1]
+    assert "2 of 19 runs repeat a design point (N, D within 1%) at 1 point with" in text, text
+    assert "'dataset' (at 1 point: 'rw', 'owt2')" in text, text
+
+
+def dense_design(n: int = 900) -> pd.DataFrame:
+    """SIMULATED: ``n`` sizes 0.26% apart (N 1.1e8..1.1e9, D = 20 N), each run once, on GPUs
+    'a100' and 'h100' alternately: neighbours within 1% but no design point repeated."""
+    rng = np.random.default_rng(1)
+    N = np.geomspace(1.1e8, 1.1e9, n)
+    loss = (1.8 + 400 / N**0.34 + 400 / (20 * N) ** 0.28) * np.exp(rng.normal(0, 0.001, n))
+    return pd.DataFrame({"N": N, "D": 20 * N, "loss": loss, "gpu": ["a100", "h100"] * (n // 2)})
+
+
+def test_a_dense_design_is_not_one_repeated_point():
+    """Neighbours 0.26% apart chained every row into one design point, and load_runs warned
+    "900 of 900 runs repeat a design point ... at 1 points" for rows 10x apart."""
+    df = dense_design()
+    assert load_caught(df)[1] == []
+    ids = design_point_ids(df)
+    assert len(set(ids)) > 100
+    spans = np.log(df[["N", "D"]]).groupby(ids).agg(lambda v: v.max() - v.min())
+    assert (spans.to_numpy() <= np.log1p(SAME_POINT_RTOL)).all()  # pairwise within 1%
 
 
 def test_the_fixes_it_names_silence_it():
@@ -126,14 +164,15 @@ def test_the_shared_tables_speak_only_when_they_stack_configurations():
 
 def test_design_points_follow_the_package_rule():
     """The rule restated here is repeats' (its module imports load_runs' own): every pair
-    repeats.near_design calls the same point shares an id; rows 2% apart in N never do unless
-    linked through a row between them."""
+    repeats.near_design calls the same point shares an id, where the rows so linked span at
+    most twice the tolerance; rows 2% apart in N never do unless linked through a row between
+    them."""
     assert SAME_POINT_RTOL == MATCH_RTOL and SAME_POINT_COLUMNS == DESIGN_COLUMNS
     rng = np.random.default_rng(3)
     n = 400
     df = pd.DataFrame(
         {
-            "N": 1e8 * np.exp(rng.normal(0, 0.03, n)),
+            "N": 1e8 * rng.choice([1.0, 1.004, 1.05, 1.2], n) * np.exp(rng.normal(0, 0.001, n)),
             "D": 2e9 * np.exp(rng.choice([0.0, 0.005, 0.03], n)),
             "lr": rng.choice([1e-3, 1.004e-3, 2e-3], n),
         }
@@ -142,5 +181,6 @@ def test_design_points_follow_the_package_rule():
     close, _ = near_design(df, df)
     first, second = np.nonzero(close)
     assert (ids[first] == ids[second]).all()
+    assert len(set(ids)) == 3 * 2 * 2  # N 1 and 1.004, D 0 and 0.005, lr 1 and 1.004 join
     apart = pd.DataFrame({"N": [1e8, 1.02e8, 1e8], "D": [1e9, 1e9, 1.02e9]})
     assert len(set(design_point_ids(apart))) == 3

@@ -507,8 +507,10 @@ def design_point_ids(df: pd.DataFrame, rtol: float = SAME_POINT_RTOL) -> np.ndar
     same stretch of every column and the same group are pairwise within ``rtol`` (the rule of
     :func:`~.repeats.same_design_value`); two such sets of rows whose values come within
     ``rtol`` of each other in every column (the gap between their ranges) are one point too,
-    and so are sets linked through such pairs. Every pair of rows the rule calls the same
-    point shares an id; O(n log n) for n rows."""
+    and so are sets linked through such pairs, unless that chain spans more than twice
+    ``rtol`` in a column (a dense design, sizes 0.3% apart over a decade): its sets are then
+    points of their own (:func:`_split_chains`). Every pair of rows the rule calls the same
+    point shares an id, except across such a chain; O(n log n) for n rows."""
     columns = [c for c in SAME_POINT_COLUMNS if c in df]
     with np.errstate(divide="ignore", invalid="ignore"):
         logs = np.log(df[columns].to_numpy(float))
@@ -519,7 +521,20 @@ def design_point_ids(df: pd.DataFrame, rtol: float = SAME_POINT_RTOL) -> np.ndar
     by_set = pd.DataFrame(logs).groupby(row_set)
     low, high = by_set.min().to_numpy(float), by_set.max().to_numpy(float)
     first, second = _touching_sets(low, high, keys[:, -1], rtol)
-    return _components(len(keys), first, second)[row_set]
+    point = _components(len(keys), first, second)[row_set]
+    return _split_chains(point, row_set, logs, rtol)
+
+
+def _split_chains(point: np.ndarray, row_set: np.ndarray, logs: np.ndarray, rtol: float):
+    """``point`` (per row its linked design point, (n_rows,) int) with each point whose rows
+    span more than twice ``rtol`` (relative) in some column of ``logs`` (n_rows x k natural
+    logs, NaN for missing) replaced by its sets of rows ``row_set`` (per row; rows of one set
+    are pairwise within ``rtol``): ids renumbered from 0, (n_rows,) int64."""
+    by_point = pd.DataFrame(logs).groupby(point)
+    span = (by_point.max() - by_point.min()).to_numpy(float)  # a column all missing: NaN
+    chained = (np.nan_to_num(span, nan=0.0) > 2 * -np.log1p(-rtol)).any(axis=1)
+    ids = np.where(chained[point], len(chained) + row_set, point)  # a set: past every point
+    return np.unique(ids, return_inverse=True)[1].ravel().astype(np.int64)
 
 
 def _stretch_ids(logs: np.ndarray, rtol: float) -> np.ndarray:
@@ -638,7 +653,7 @@ def _mixed_message(
     point's max / min - 1 of loss, ``varying`` {column: how many such points it varies at}."""
     ranked = sorted(varying, key=lambda c: -varying[c])
     shown = ", ".join(
-        f"{c!r} (at {varying[c]} points: {_levels_text(rows[c][far])})"
+        f"{c!r} (at {_points(varying[c])}: {_levels_text(rows[c][far])})"
         for c in ranked[:SHOWN_COLUMNS]
     )
     rest = ", ".join(repr(c) for c in ranked[SHOWN_COLUMNS:])
@@ -659,7 +674,7 @@ def _mixed_message(
     axes = ", ".join(c for c in SAME_POINT_COLUMNS if c in rows)
     return (
         f"{int(far.sum())} of {len(rows)} runs repeat a design point ({axes} within "
-        f"{SAME_POINT_RTOL:.0%}) at {len(np.unique(point[far]))} points with losses up to "
+        f"{SAME_POINT_RTOL:.0%}) at {_points(len(np.unique(point[far])))} with losses up to "
         f"{spread.max():.1%} apart (e.g. {at_rows(rows.index[[low, high]], note)}: loss "
         f"{loss[low]:.4g} and {loss[high]:.4g}), more than run-to-run noise (about "
         f"{REPEAT_NOISE_RTOL:.0%}) explains, and among them {vary}: {shown}{more}. The "
@@ -671,14 +686,21 @@ def _mixed_message(
     )
 
 
+def _points(count: int) -> str:
+    """``count`` design points in words: "1 point", "18 points"."""
+    return f"{count} point{'s' * (count != 1)}"
+
+
 def _group_advice(columns: list) -> str:
     """How to fit each configuration as its own group: by the one varying column (in both
-    forms), or by a column that joins several (Python)."""
+    forms; on the command line ``--column group=COLUMN``, which every command that reads a
+    table takes, whereas ``--group`` names a fitted group in most), or by a column that joins
+    several (Python)."""
     if len(columns) == 1:
         column = columns[0]
         return (
             f"each as its own group (Python: load_runs(..., group={column!r}); command line: "
-            f"--group {shlex.quote(str(column))})"
+            f"--column {shlex.quote(f'group={column}')})"
         )
     names = ", ".join(repr(c) for c in columns)
     return (
