@@ -107,6 +107,8 @@ def test_a_series_of_text_is_shown_on_one_line():
         ("steplaw_lr_bs", r"its own loader: bayeslaws\.runs\.bundled\.steplaw_dense\("),
         ("video_dit_sweep_simulated.csv", r"load_bundled\('video_dit_sweep_simulated'\)"),
         ("runs/my_runs.csv", r"a table file of your own is read by load_runs\('runs/my_runs"),
+        # a path is a path, whatever its file is called (was: epoch_chinchilla's loader)
+        ("/home/me/chinchilla.csv", r"is read by load_runs\('/home/me/chinchilla\.csv'\)$"),
     ],
 )
 def test_an_unknown_bundled_name_near_a_table_says_how_to_read_it(name, fix):
@@ -114,6 +116,16 @@ def test_an_unknown_bundled_name_near_a_table_says_how_to_read_it(name, fix):
 
     with pytest.raises(FileNotFoundError, match=rf"no bundled data set .*{fix}"):
         load_bundled(name)
+
+
+@pytest.mark.parametrize("name", ["lr", "bs"])
+def test_a_short_word_names_no_third_party_table(name):
+    """'lr' named 'steplaw_lr_bs' (one of its words): only words of 3+ letters are matched."""
+    from bayeslaws.runs.bundled import load_bundled
+
+    with pytest.raises(FileNotFoundError) as raised:
+        load_bundled(name)
+    assert "third-party" not in str(raised.value), raised.value
 
 
 def repeated_runs() -> pd.DataFrame:

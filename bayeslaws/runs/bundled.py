@@ -63,21 +63,27 @@ SHARED_LOADERS = {
 
 
 TABLE_SUFFIXES = (".csv", ".tsv", ".parquet", ".pq", ".txt", ".gz")  # what load_runs reads
+MIN_WORD_LETTERS = 3  # a name's words matched to a third-party table's ('lr' names none)
 
 
 def unknown_bundled_message(name: str) -> str:
     """Why ``load_bundled(name)`` finds no table, with the names it takes and, when ``name``
-    is near one, the fix: a shipped table's name with '.csv' or in another case, the name (or a
-    near miss) of a third-party table, which has its own loader, or a path (``load_runs``')."""
+    is near one, the fix: a shipped table's name with '.csv' or in another case; a path (with
+    a folder, or a file that exists) is read by ``load_runs``; the name (or a near miss, or one
+    of its words of :data:`MIN_WORD_LETTERS`+ letters) of a third-party table, which has its
+    own loader; else a file name (``load_runs``' again)."""
     names = bundled_names()
     message = f"no bundled data set {name!r}; available: {names}"
     stem = name[: -len(".csv")] if name.lower().endswith(".csv") else name
     own = [n for n in names if n.lower() == stem.lower()]
     if own:
         return f"{message}; give its name as listed: load_bundled({own[0]!r})"
+    if "/" in name or "\\" in name or Path(name).expanduser().is_file():  # a path, first
+        return f"{message}; a table file of your own is read by load_runs({name!r})"
     near = difflib.get_close_matches(stem.lower(), [*SHARED_LOADERS, *names], n=1, cutoff=0.6)
-    near += [key for key in SHARED_LOADERS if stem.lower() in key.split("_")]
-    if not near and ("/" in name or "\\" in name or Path(name).suffix.lower() in TABLE_SUFFIXES):
+    if len(stem) >= MIN_WORD_LETTERS:
+        near += [key for key in SHARED_LOADERS if stem.lower() in key.split("_")]
+    if not near and Path(name).suffix.lower() in TABLE_SUFFIXES:
         return f"{message}; a table file of your own is read by load_runs({name!r})"
     if not near:
         return message
@@ -255,10 +261,12 @@ PORIAN_CONFIG_COLUMNS = (
 )  # fmt: skip
 
 
-class MixedConfigurationsWarning(StackedConfigurationsWarning):
+class MixedConfigurationsWarning(UserWarning):
     """Porian et al.'s table, as :func:`porian_isoflop` selects it, still stacks several
     experimental configurations (one law's fit would mix their N conventions, schedules and
-    losses): the loader's own case of load_runs' :class:`StackedConfigurationsWarning`."""
+    losses). Not a :class:`PlausibilityWarning` (as load_runs'
+    :class:`StackedConfigurationsWarning` is): it says which configuration the loader's
+    defaults picked, a choice of the caller's, not a doubt about the values."""
 
 
 def _warn_if_mixed(df: pd.DataFrame, config: dict) -> None:
