@@ -83,6 +83,15 @@ def test_a_column_mapping_given_to_update_is_sent_to_load_runs():
     assert "new_runs = bl.load_runs(df, group='g'), then fit.update(new_runs, ...)" in text, text
 
 
+def test_a_long_value_sent_to_load_runs_is_not_written_out():
+    """accepted_rows=list(range(2000)) was written out whole: an 11,040-character message."""
+    with pytest.raises(ArgumentTypeError) as caught:
+        bl.fit(_frame(), accepted_rows=list(range(2000)), group="g")
+    text = str(caught.value)
+    assert "bl.load_runs(df, accepted_rows=<your list>, group='g'), then" in text, text
+    assert len(text) < 1000, len(text)
+
+
 def test_an_unknown_argument_that_load_runs_lacks_is_not_sent_there():
     with pytest.raises(ArgumentTypeError) as caught:
         bl.fit(_frame(), warmpu=10)
@@ -135,6 +144,17 @@ def test_an_updates_flagged_fitted_run_is_named_as_such_without_a_command_line()
     assert "exclude them with a fit of the runs this fit was given without them" in kept, kept
 
 
+def test_an_updates_remedies_after_an_exclude_refit_are_told_apart():
+    """A fitted run and a new run flagged by the refit: their remedies were joined by " and ",
+    which read as "updated with new_runs and new_runs.drop(...)"; they are joined as the
+    first screening's are (", or ")."""
+    combined = _frame(14)
+    names = screening_names(combined.iloc[12:].set_axis(["r_a", "r_b"]), {"r_a": 12, "r_b": 13})
+    (kept,) = _messages("kept", combined, [3, 13], names)
+    assert "updated with new_runs, or new_runs.drop(index=['r_b'])." in kept, kept
+    assert "new_runs and new_runs" not in kept, kept
+
+
 def test_a_fits_own_remedy_is_unchanged_outside_an_update():
     (text,) = _messages("warn", _frame(), [3])
     assert "runs.exclude(runs.df.index.isin([3]), reason='...')" in text
@@ -157,9 +177,6 @@ def test_near_repeats_are_counted_as_pairs():
 def test_a_grouped_table_given_to_fit_gets_load_runs_remedy():
     """``bl.fit(df.groupby(...))`` said only "got DataFrameGroupBy"; it now says what to pass,
     as ``bl.load_runs`` does (``runs.reading.frame_remedy``)."""
-    import bayeslaws as bl
-    from bayeslaws.runs.checks import ArgumentTypeError
-
     df = pd.DataFrame({"N": [1e8, 2e8], "D": [1e9, 2e9], "loss": [3.0, 2.9], "g": ["a", "b"]})
     with pytest.raises(ArgumentTypeError, match="got DataFrameGroupBy, a grouped table: pass"):
         bl.fit(df.groupby("g"), law="chinchilla")

@@ -34,7 +34,7 @@ from ..laws.contract import (
 from ..laws.likelihoods import check_family
 from ..laws.priors import priors_to_spec
 from ..runs import CANONICAL, RunTable, RunTableError, as_run_table
-from ..runs.checks import ArgumentTypeError, check_integer
+from ..runs.checks import ArgumentTypeError, check_integer, short_repr
 from ..runs.reading import frame_remedy
 from ..runs.table import label_text, load_runs
 from ..runs.warn import user_stacklevel
@@ -541,11 +541,18 @@ def load_runs_remedy(given: dict, table: str = "runs", then: str = "bl.fit(runs,
     mapped = {n: v for n, v in sorted(given.items()) if n != "data" and n in loader}
     if not mapped:
         return ""
-    call = ", ".join(f"{n}={v!r}" for n, v in mapped.items())
+    call = ", ".join(f"{n}={_call_value(v)}" for n, v in mapped.items())
     return (
         f"; {sorted(mapped)} go to bl.load_runs (column mappings, units): load the table "
         f"first, {table} = bl.load_runs(df, {call}), then {then}"
     )
+
+
+def _call_value(value) -> str:
+    """``value`` as a call in a message writes it: its repr when short (:func:`short_repr`),
+    else a place-holder naming its type, "<your list>" (2,000 row labels are not written out)."""
+    text = short_repr(value)
+    return f"<your {text}>" if text == type(value).__name__ else text
 
 
 def _first_fit(runs, law_obj, likelihood, priors_used, settings, label, warn, rule):

@@ -462,7 +462,7 @@ def _warn_suspect(result: Screening, runs_df, action: str, labels: list) -> None
         ways += [names.exclude(renamed)] if renamed else []
         tail = (
             "These were not excluded (screen='exclude' does one round): check them, and "
-            f"exclude them with {' and '.join(ways)}."
+            f"exclude them with {', or '.join(ways)}."
         )
     else:
         ways = ["bl.fit(..., screen='exclude')" if names is None else names.refit]

@@ -59,16 +59,17 @@ def number_array(name: str, values) -> np.ndarray:
         raw.dtype == object
         and any(isinstance(v, bool | np.bool_ | str | bytes) for v in raw.ravel())
     ):
-        raise ArgumentTypeError(f"{name} must hold numbers, got {_shown(values)}")
+        raise ArgumentTypeError(f"{name} must hold numbers, got {short_repr(values)}")
     try:
         return np.asarray(values, dtype=float)
     except (TypeError, ValueError):
-        raise ArgumentTypeError(f"{name} must hold numbers, got {_shown(values)}") from None
+        raise ArgumentTypeError(f"{name} must hold numbers, got {short_repr(values)}") from None
 
 
-def _shown(values) -> str:
+def short_repr(values) -> str:
     """``values`` for a message on one line: its repr (a pandas Series or Index as its list of
-    values, never pandas' multi-line print) if short, else its type's name."""
+    values, never pandas' multi-line print) if short (80 characters at most), else its type's
+    name."""
     pandas = type(values).__module__.startswith("pandas") and hasattr(values, "tolist")
     text = repr(values.tolist() if pandas else values)  # (no pandas import here)
     return text if len(text) <= 80 and "\n" not in text else type(values).__name__
