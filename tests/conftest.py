@@ -221,6 +221,24 @@ def grouped_fit():
         )
 
 
+def two_group_fit(first, second):
+    """Each cell's best run of the bundled (SIMULATED) sweep as two groups labelled ``first``
+    and ``second`` as given (e.g. the integers 1 and 2, which the fit stores as "1" and "2"),
+    the second's loss 8% higher. Tiny: one chain (for module fixtures of group-label tests)."""
+    import pandas as pd
+
+    from bayeslaws.runs import best_run_per_cell
+
+    r = best_run_per_cell(bl.load_bundled()).df.drop(columns=["source"])
+    both = pd.concat([r.assign(group=first), r.assign(group=second, loss=r["loss"] * 1.08)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return bl.fit(
+            bl.load_runs(both.reset_index(drop=True)), law="chinchilla",
+            likelihood="gaussian", chains=1, warmup=100, draws=100, seed=0,
+        )  # fmt: skip
+
+
 @pytest.fixture(scope="session")
 def grouped_fit_file(grouped_fit, tmp_path_factory):
     """``grouped_fit`` (law chinchilla, groups A and B) saved, once per session: tests read it

@@ -12,29 +12,20 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-import pandas as pd
 import pytest
+from conftest import two_group_fit
 
 import bayeslaws as bl
 from bayeslaws import design
 from bayeslaws.design.candidates import GroupWarning
-from bayeslaws.runs import best_run_per_cell
 
 C_TARGET = 1e21  # FLOPs
 
 
 @pytest.fixture(scope="module")
 def int_grouped_fit():
-    """Each cell's best run of the bundled (SIMULATED) sweep as groups 1 and 2 (integer
-    labels, stored as "1" and "2"); group 2's loss 8% higher. Tiny: one chain."""
-    r = best_run_per_cell(bl.load_bundled()).df.drop(columns=["source"])
-    both = pd.concat([r.assign(group=1), r.assign(group=2, loss=r["loss"] * 1.08)])
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return bl.fit(
-            bl.load_runs(both.reset_index(drop=True)), law="chinchilla",
-            likelihood="gaussian", chains=1, warmup=100, draws=100, seed=0,
-        )  # fmt: skip
+    """Groups 1 and 2 (integer labels, stored as "1" and "2"): :func:`conftest.two_group_fit`."""
+    return two_group_fit(1, 2)
 
 
 @pytest.fixture(scope="module")

@@ -10,12 +10,12 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import two_group_fit
 
 import bayeslaws as bl
 from bayeslaws.posterior.calibration.groups import held_out_group_note
 from bayeslaws.posterior.draws import positive_array
 from bayeslaws.posterior.predict import far_points_message
-from bayeslaws.runs import best_run_per_cell
 from bayeslaws.runs.checks import ArgumentTypeError
 
 
@@ -29,16 +29,9 @@ def recorded(call, *args, **kwargs):
 
 @pytest.fixture(scope="module")
 def int_grouped_fit():
-    """Each cell's best run of the bundled (SIMULATED) sweep as groups 10 and 20 (stored as
-    "10" and "20"); group 20's loss 8% higher. Tiny: one chain."""
-    r = best_run_per_cell(bl.load_bundled()).df.drop(columns=["source"])
-    both = pd.concat([r.assign(group=10), r.assign(group=20, loss=r["loss"] * 1.08)])
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return bl.fit(
-            bl.load_runs(both.reset_index(drop=True)), law="chinchilla",
-            likelihood="gaussian", chains=1, warmup=100, draws=100, seed=0,
-        )  # fmt: skip
+    """Groups 10 and 20 (integer labels, stored as "10" and "20"):
+    :func:`conftest.two_group_fit`."""
+    return two_group_fit(10, 20)
 
 
 def far_table(decades) -> pd.DataFrame:
