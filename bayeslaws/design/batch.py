@@ -46,7 +46,7 @@ from ..posterior.draws import check_fit
 from ..runs.checks import check_positive, check_probability
 from ..runs.warn import user_stacklevel
 from .bounds import LOW_ESS, MIN_ESS, SKIPPED_SHARE, JointReweighting, bounds
-from .candidates import candidates_model, fill_units, positive_int
+from .candidates import candidates_model, fill_units, group_text, positive_int
 from .costs import unit_costs
 from .gaussian import (
     CRITERIA,
@@ -281,10 +281,15 @@ def with_group_label(table: pd.DataFrame, fit, group) -> pd.DataFrame:
     (text, as an update matches runs by it) of ``group``, the fitted group the candidates were
     valued as, when the fit has group labels and the candidates gave no ``group`` column (e.g.
     :func:`~.candidates.isoflop_candidates`' lines): the picks and the runs to train
-    (:func:`runs_of_plan`) then say which group they are for. As it is otherwise: with a
-    ``group`` column of the candidates' own, for a new group (``group=None``: no label to give)
-    and on a fit without groups."""
-    if group is None or "group" in table or all(g is None for g in fit.posterior().groups):
+    (:func:`runs_of_plan`) then say which group they are for. A ``group`` column of the
+    candidates' own is read as the fit reads it (:func:`.candidates.group_text`: 2.0 of its
+    group "2" is "2", as the guardrails count it). As it is otherwise: for a new group
+    (``group=None``: no label to give) and on a fit without groups."""
+    if all(g is None for g in fit.posterior().groups):
+        return table
+    if "group" in table:
+        return table.assign(group=[group_text(fit, g) for g in table["group"]])
+    if group is None:
         return table
     label = group_label(fit.posterior().groups, group)
     out = table.copy()

@@ -20,10 +20,11 @@ import pandas as pd
 from ..laws.contract import resolve_group
 from ..posterior import allocation_draws, quantity_draws, query_frame
 from ..posterior.draws import check_fit, check_range
-from ..runs.checks import ArgumentTypeError, bool_cells, check_integer, is_real, rows_text
+from ..posterior.extrapolation.distance import fitted_label
+from ..runs.checks import ArgumentTypeError, check_integer, is_real, rows_text
 from ..runs.columns import near_misses
 from ..runs.compute import ComputeModel, as_compute_model
-from ..runs.reading import to_numeric
+from ..runs.reading import number_cells
 from ..runs.warn import user_stacklevel
 from .targets import positive
 
@@ -42,6 +43,14 @@ def fit_groups(fit) -> list:
     """The fit's group labels as strings ([] when it was fitted without groups)."""
     groups = [g for g in fit.posterior().groups if g is not None]
     return [str(g) for g in groups] if len(groups) > 1 else []
+
+
+def group_text(fit, label) -> str:
+    """A group ``label`` as the fit reads it: the fit's own label when it has that group (2,
+    2.0 and "2" name its group "2", as ``predict`` reads them:
+    :func:`~bayeslaws.posterior.extrapolation.distance.fitted_label`), else the label as text
+    (a label the fit does not know, or any label of a fit without groups)."""
+    return fitted_label(fit, label) or str(label)
 
 
 def group_option(label) -> str:
@@ -447,19 +456,11 @@ def check_candidates(fit, cands, group=None) -> pd.DataFrame:
 def number_column(df: pd.DataFrame, col: str) -> np.ndarray:
     """Column ``col`` of the candidates ``df`` as finite positive floats (``positive``). A
     table's cells given as text that spell a number (``"1e9"``, e.g. read from a file) are read
-    as that number; other text is a ValueError naming the column and rows
-    (:func:`~bayeslaws.runs.reading.to_numeric`, as a run table's). True/False values
-    are an :class:`~bayeslaws.runs.checks.ArgumentTypeError` naming the column and rows: a
-    boolean read as 0/1 is never a size, a count or a cost."""
-    raw = df[col]
-    flagged = np.flatnonzero(bool_cells(raw))
-    if len(flagged):
-        raise ArgumentTypeError(
-            f"cands[{col!r}] holds True/False values, not numbers, at rows "
-            f"{rows_text(flagged)} (counted from 0): map the right column (a boolean column "
-            "would be read as 0/1)"
-        )
-    values = to_numeric(df.reset_index(drop=True), col)  # text that spells a number is read
+    as that number; other text is a ValueError and True/False values an
+    :class:`~bayeslaws.runs.checks.ArgumentTypeError`, each naming the column and rows (counted
+    from 0: :func:`~bayeslaws.runs.reading.number_cells`, as ``fixed_vs_optimal`` reads its
+    cells)."""
+    values = number_cells(df.reset_index(drop=True), col, f"cands[{col!r}]")
     return positive(f"cands[{col!r}]", values.to_numpy(dtype=float, na_value=np.nan))
 
 
@@ -488,9 +489,10 @@ def check_far(fit, df: pd.DataFrame, group=None) -> None:
     warnings are located at the user's line (:func:`~bayeslaws.runs.warn.user_stacklevel`),
     however deep the call (``next_runs``, ``pool_units``, ...)."""
     if fit_groups(fit) and "group" in df:
-        labels = [str(g) for g in df["group"]]
+        labels = [group_text(fit, g) for g in df["group"]]
     else:
-        labels = [None if group is None or not fit_groups(fit) else str(group)] * len(df)
+        label = None if group is None or not fit_groups(fit) else group_text(fit, group)
+        labels = [label] * len(df)
     for label in dict.fromkeys(labels):
         mine = np.array([g == label for g in labels])
         query = df.select_dtypes("number").where(pd.Series(mine, index=df.index), axis=0)
@@ -601,21 +603,23 @@ def pool_units(fit, pool: pd.DataFrame, sweep_size: int = 6, *, group=None) -> p
 
 
 def pool_groups(fit, pool: pd.DataFrame, group) -> list:
-    """Each pool row's group label (str), or None (a new group, without a label); all None for
-    a fit without groups. ``group`` is checked against the fit (a label it does not know is
-    refused) and, when the pool has a ``group`` column, against its labels."""
+    """Each pool row's group label as the fit reads it (:func:`group_text`: 2.0 of its group
+    "2" is "2"), or None (a new group, without a label); all None for a fit without groups.
+    ``group`` is checked against the fit (a label it does not know is refused) and, when the
+    pool has a ``group`` column, against its labels."""
     if group is not None:
         resolve_group(fit.posterior().groups, group)  # ValueError naming the fit's groups
     if not fit_groups(fit):
         return [None] * len(pool)
+    mine = None if group is None else group_text(fit, group)
     if "group" not in pool:
-        return [None if group is None else str(group)] * len(pool)
-    labels = [str(g) for g in pool["group"]]
-    other = sorted(set(labels) - {str(group)})
+        return [mine] * len(pool)
+    labels = [group_text(fit, g) for g in pool["group"]]
+    other = sorted(set(labels) - {mine})
     if group is not None and other:
         raise ValueError(
             f"pool['group'] holds {other} but group={group!r}: the sweeps would centre on group "
-            f"{str(group)!r}'s optima for runs labelled otherwise; make them agree (or leave "
+            f"{mine!r}'s optima for runs labelled otherwise; make them agree (or leave "
             "group=None to use the column's labels)"
         )
     return labels

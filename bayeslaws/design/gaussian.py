@@ -56,6 +56,7 @@ from .candidates import (
     check_candidates,
     fit_groups,
     group_option,
+    group_text,
     positive_int,
     unit_codes,
 )
@@ -365,7 +366,7 @@ def candidate_group(fit, df: pd.DataFrame, group):
         resolve_group(fit.posterior().groups, group)
     if "group" not in df or not fit_groups(fit):
         return group if group is None else fitted_label(fit, group) or group
-    labels = list(dict.fromkeys(fitted_label(fit, g) or str(g) for g in df["group"]))
+    labels = list(dict.fromkeys(group_text(fit, g) for g in df["group"]))
     if len(labels) > 1:
         raise ValueError(
             f"cands['group'] holds several groups {labels}: one call values its candidates as "
@@ -373,10 +374,11 @@ def candidate_group(fit, df: pd.DataFrame, group):
             "next_runs(..., group=...) per group; command line: a candidates file per group, "
             "each with its --group)"
         )
-    if group is not None and fitted_label(fit, group) != labels[0]:
+    if group is not None and group_text(fit, group) != labels[0]:
         raise ValueError(
             f"cands['group'] is {labels[0]!r} but group={group!r}: the candidates would be "
-            f"valued as group {str(group)!r} while the guardrails count them as {labels[0]!r}; "
+            f"valued as group {group_text(fit, group)!r} while the guardrails count them as "
+            f"{labels[0]!r}; "
             "make them agree, or give no group to use the column's (Python: group=None; "
             "command line: no --group)"
         )
@@ -418,7 +420,7 @@ def target_group_message(fit, target, group) -> str | None:
     groups = fit_groups(fit)
     if not groups:
         return None
-    cands_group = None if group is None else fitted_label(fit, group) or str(group)
+    cands_group = None if group is None else group_text(fit, group)
     odd = other_group_targets(target, cands_group, fit)
     if not odd:
         return None
@@ -453,13 +455,13 @@ def other_group_targets(target, cands_group: str | None, fit) -> dict:
     """{target group (str, None: a new group): its component labels} of the target's parts
     whose group is not ``cands_group`` (the fit's label or None; all parameters have no
     group: never listed). A target's group is read as ``fit``'s label (2.0 is the group "2",
-    as ``predict`` reads it: :func:`~bayeslaws.posterior.extrapolation.distance.fitted_label`)."""
+    as ``predict`` reads it: :func:`.candidates.group_text`)."""
     odd: dict = {}
     for t in as_targets(AllParameters() if target is None else target):
         if isinstance(t, AllParameters):
             continue
         given = getattr(t, "group", None)
-        t_group = None if given is None else fitted_label(fit, given) or str(given)
+        t_group = None if given is None else group_text(fit, given)
         if t_group != cands_group:
             odd.setdefault(t_group, []).extend(t.labels())
     return odd

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from ..runs.repeats import DESIGN_COLUMNS, MATCH_RTOL, same_design_value
+from ..runs.repeats import DESIGN_COLUMNS, MATCH_RTOL, group_keys, same_design_value
 from .candidates import positive_int
 
 SPREAD_ATOL = 1e-12  # slack of the size-spread test in ln(max N / min N) (round-off in the logs)
@@ -110,17 +110,16 @@ def law_key_columns(law) -> tuple:
 
 def run_keys(df: pd.DataFrame, group=None, columns=KEY_COLUMNS) -> list:
     """One key per run: rounded logs of N, D (and lr, batch_size when present), then its group
-    label (the ``group`` column, else ``group``; None when neither is given). ``columns``: the
-    key columns to use when present (:func:`law_key_columns`; default all of
-    :data:`KEY_COLUMNS`). A missing value (NaN) keys as None, so two runs alike but for a
-    missing lr share a key (``log(NaN) != log(NaN)`` made every such run a new design point)."""
+    label's key (:func:`~bayeslaws.runs.repeats.group_keys` of the ``group`` column, else of
+    ``group``; None when neither is given): 2, 2.0 and "2" are one group, as the fit and
+    ``Campaign.record`` read them. ``columns``: the key columns to use when present
+    (:func:`law_key_columns`; default all of :data:`KEY_COLUMNS`). A missing value (NaN) keys
+    as None, so two runs alike but for a missing lr share a key (``log(NaN) != log(NaN)`` made
+    every such run a new design point)."""
     cols = [c for c in columns if c in df]
     with np.errstate(invalid="ignore", divide="ignore"):
         logs = np.round(np.log(df[cols].to_numpy(float)), KEY_DECIMALS)
-    if "group" in df:
-        groups = [str(g) for g in df["group"]]
-    else:
-        groups = [None if group is None else str(group)] * len(df)
+    groups = group_keys(df, group)
     return [
         (*(v if np.isfinite(v) else None for v in r.tolist()), g)
         for r, g in zip(logs, groups, strict=True)

@@ -23,9 +23,9 @@ import pandas as pd
 from ..laws.contract import LawCapabilityError
 from ..laws.optimum import EDGE_SHARE
 from ..runs import PlausibilityWarning
-from ..runs.checks import ArgumentTypeError, bool_cells, check_integer, rows_text
+from ..runs.checks import check_integer
 from ..runs.messages import LABELS_NOTE, RunTableError
-from ..runs.reading import to_numeric
+from ..runs.reading import number_cells
 from ..runs.warn import user_stacklevel
 from .allocation import WARN_DECADES, ExtrapolationWarning, outside_columns, range_message
 from .draws import FAR_DECADES, UNITS, check_fit, check_range, positive_array, quantity_draws
@@ -93,20 +93,15 @@ def refit_sizes(N, D, loss_optimal, loss_fixed, C: float, compute_model) -> tupl
 
 def cells_numbers(cells: pd.DataFrame) -> pd.DataFrame:
     """The N (params) and D (tokens) columns of ``cells`` as finite positive floats, read as
-    design's ``check_candidates`` reads candidates: text that spells a number ("1e8", e.g. from
-    a file) is that number (:func:`~bayeslaws.runs.reading.to_numeric`); True/False values are
-    an :class:`~bayeslaws.runs.checks.ArgumentTypeError`, other text, a missing, non-finite or
-    non-positive value a ValueError, each naming the column and rows."""
+    design's ``check_candidates`` reads candidates (:func:`~bayeslaws.runs.reading.
+    number_cells`): text that spells a number ("1e8", e.g. from a file) is that number;
+    True/False values are an :class:`~bayeslaws.runs.checks.ArgumentTypeError`, other text, a
+    missing, non-finite or non-positive value a ValueError, each naming the column and rows
+    (the labels of ``cells``' index)."""
     out = cells[["N", "D"]].copy()
     for axis in ("N", "D"):
-        flagged = out.index[bool_cells(out[axis])]
-        if len(flagged):
-            raise ArgumentTypeError(
-                f"cells[{axis!r}] holds True/False values, not numbers, at rows "
-                f"{rows_text(flagged)} ({LABELS_NOTE})"
-            )
         try:
-            out[axis] = to_numeric(out, axis, LABELS_NOTE)
+            out[axis] = number_cells(out, axis, f"cells[{axis!r}]", LABELS_NOTE)
         except RunTableError as err:
             raise RunTableError(f"fixed_vs_optimal(cells=...): {err}") from None
         positive_array(f"cells {axis}", out[axis])

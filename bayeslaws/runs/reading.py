@@ -533,6 +533,23 @@ def to_numeric(
     return values.astype(float)
 
 
+def number_cells(df: pd.DataFrame, column: str, name: str, note: str = ROWS_NOTE) -> pd.Series:
+    """``df[column]`` of a table given as input beside a fit (design candidates, design cells)
+    as floats, missing as NaN: text that spells a number ("1e9", e.g. read from a file) is that
+    number, other text a RunTableError naming the column and rows (:func:`to_numeric`).
+    True/False values are an :class:`~.checks.ArgumentTypeError` naming ``name`` (the caller's
+    words for the column, e.g. ``"cands['N']"``) and the rows: a boolean read as 0/1 is never a
+    size, a count or a cost. Rows are ``df``'s index labels, ``note`` says what they count. The
+    range of the values is the caller's to check."""
+    flagged = bool_cells(df[column])
+    if flagged.any():
+        raise ArgumentTypeError(
+            f"{name} holds True/False values, not numbers, at {at_rows(df.index[flagged], note)}"
+            ": map the right column (a boolean column would be read as 0/1)"
+        )
+    return to_numeric(df, column, note)
+
+
 # a number with a size suffix, as model and data sizes are often written: "100M", "1.3B", "7b"
 SUFFIXED = re.compile(r"^\s*[-+]?(\d+(?:\.\d*)?|\.\d+)\s*([kmbt])\s*$", re.IGNORECASE)
 SUFFIX_WORDS = {"k": "thousands", "m": "millions", "b": "billions", "t": "trillions"}
