@@ -392,14 +392,23 @@ def check_range(
     return messages
 
 
+def farthest_index(distance, far) -> int | None:
+    """The farthest of the ``far`` values (indices into ``distance`` (Q,), decades outside, on
+    one side) when it lies further out than the first of them, which a warning's head names
+    (by 0.05 decades or more: a distance shown to 0.1), else None."""
+    j = int(far[np.argmax(distance[far])])
+    if not distance[j] - distance[int(far[0])] >= 0.05:  # nearer, or both infinite (NaN)
+        return None
+    return j
+
+
 def farthest_text(column: str, values, distance, far, positions: bool = True) -> str:
     """'' or ", the farthest <column> = v at position j, d decades out": the farthest of the
     ``far`` values (indices into ``values`` (Q,), ``distance`` (Q,) decades outside, on one
-    side) when it lies further out than the first of them, which the warning's head names (by
-    0.05 decades or more: a distance shown to 0.1), so the head's distance is not every far
-    value's. ``positions``: name j."""
-    j = int(far[np.argmax(distance[far])])
-    if not distance[j] - distance[int(far[0])] >= 0.05:  # nearer, or both infinite (NaN)
+    side) when it lies further out than the first of them (:func:`farthest_index`), so the
+    head's distance is not every far value's. ``positions``: name j."""
+    j = farthest_index(distance, far)
+    if j is None:
         return ""
     at = f" at position {j}" if positions else ""
     return f", the farthest {column} = {values[j]:.3g}{at}, {distance[j]:.1f} decades out"

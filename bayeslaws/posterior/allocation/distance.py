@@ -10,6 +10,7 @@ import warnings
 import numpy as np
 
 from ...runs.warn import user_stacklevel
+from ..draws import farthest_index
 from ..extrapolation.distance import group_ranges, range_words
 from ..extrapolation.drift import flops_as_ranged
 from ..model import FULL_MODELS
@@ -92,8 +93,9 @@ def range_message(
     """The sentence for budgets C (FLOPs, (Q,)) whose value, median N_opt or median D_opt lies
     more than ``far`` decades outside the fitted range ``ranges`` (``outside``:
     :func:`outside_columns`, (Q,) each), naming every nonzero distance of the first
-    ``NAMED_BUDGETS`` of them and, of any more, how many and the farthest (largest distance on
-    any axis), with ``note`` (:func:`interval_note`); ``whose``: what the range is
+    ``NAMED_BUDGETS`` of them and, of any more, how many and, when it lies further out than
+    every named one, the farthest (largest distance on any axis; :func:`~..draws.
+    farthest_index`), with ``note`` (:func:`interval_note`); ``whose``: what the range is
     (:func:`range_words`); '' when none does."""
     distances = {
         axis: np.asarray(outside[f"{axis}_outside_decades"], float)
@@ -112,12 +114,14 @@ def range_message(
         parts = [distance_text(d[i], names[axis]) for axis, d in distances.items() if d[i] != 0]
         return f"C = {C[i]:.3g} FLOPs ({', '.join(parts)})"
 
-    shown = "; ".join(where(i) for i in hit[:NAMED_BUDGETS])
+    named, rest = hit[:NAMED_BUDGETS], hit[NAMED_BUDGETS:]
+    shown = "; ".join(where(i) for i in named)
     more = ""
-    rest = hit[NAMED_BUDGETS:]
-    if rest.size:  # the farthest of the unnamed ones: the named may be the nearest (C sorted)
-        farthest = rest[np.argmax(np.max([np.abs(d[rest]) for d in distances.values()], axis=0))]
-        more = f" and {rest.size} more budgets, the farthest {where(farthest)}"
+    if rest.size:  # the farthest unnamed budget, when further out than every named one
+        size = np.max([np.abs(d) for d in distances.values()], axis=0)  # (Q,) on any axis
+        j = farthest_index(size, np.concatenate([[named[np.argmax(size[named])]], rest]))
+        farthest = "" if j is None else f", the farthest {where(j)}"
+        more = f" and {rest.size} more budgets{farthest}"
     fitted = fitted_text(ranges, distances)
     columns = RANGE_COLUMNS.get(caller, RANGE_COLUMNS["optimal_allocation"])
     return extrapolation_sentence(caller, far, whose, fitted, shown + more, columns, note)

@@ -24,10 +24,13 @@ def refuse_below_one(C, draws: dict, fitted_C=None) -> None:
     (:func:`floor_pinned` with ``whole_floor``), while the budget lies more than
     ``WARN_DECADES`` below the fitted budgets ``fitted_C`` ((low, high) FLOPs; None: not
     known, the floor alone decides): C (FLOPs, (Q,)) was surely given in other units
-    (PF-days, 1e18 FLOPs), as predict refuses such a query. The floor check is needed because
-    a searched N_opt is held to the floor, never below one; a draw held at a law's narrowed
-    floor (Farseer: its fitted sizes / 100) says only that its optimum lies below that size,
-    not below one parameter, and is left to the :class:`SearchEdgeWarning`."""
+    (PF-days, 1e18 FLOPs), as predict refuses such a query. A median D_opt below one token
+    whose draws mostly sit at the top of the search says so (:func:`top_edge_words`: the
+    law's loss still falls at the largest size searched, so the budget may be in FLOPs after
+    all). The floor check is needed because a searched N_opt is held to the floor, never
+    below one; a draw held at a law's narrowed floor (Farseer: its fitted sizes / 100) says
+    only that its optimum lies below that size, not below one parameter, and is left to the
+    :class:`SearchEdgeWarning`."""
     for name, what in (("N_opt", "parameter"), ("D_opt", "token")):
         median = np.median(np.asarray(draws[name], float), axis=0)
         bad = np.flatnonzero(median < 1)
@@ -75,7 +78,7 @@ def top_edge_words(C, draws: dict, q: int) -> str:
     share = float(top_pinned(C, draws)[q])
     if share <= 0.5:
         return ""
-    top = float(np.median(np.asarray(draws.get("search_hi", draws["N_opt"]), float)[:, q]))
+    top = float(np.exp(np.median(searched_bounds(C, draws)[1][:, q])))  # params
     return (
         f", because in {share:.0%} of the draws the law's loss still falls at the largest size "
         f"searched, N = {top:.3g} params, where the compute model leaves under one token: the law "

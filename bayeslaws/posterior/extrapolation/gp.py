@@ -80,6 +80,9 @@ GROUPED = "gp_groups"  # the "method" of a grouped fit's state: one GP per fitte
 # 40 and 150: benchmarks/gp_noise_collapse.py, benchmarks/output/gp_noise_collapse.txt; on
 # Epoch's and Marin's real runs it is 0.4-0.8 of their robust sd)
 NOISE_FLOOR = 0.1
+# the negative log posterior of a step to absurd hyperparameters (a kernel matrix that
+# overflows or is not positive definite, a non-finite value or gradient): the search backs off
+BACK_OFF = 1e25
 
 
 def standardise(N, D, centre=None, scale=None):
@@ -106,7 +109,7 @@ def _neg_log_posterior(log_params, U, r):
     with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
         value, grad = _log_posterior_terms(log_params, U, r, linalg)
     if not (np.isfinite(value) and np.all(np.isfinite(grad))):
-        return 1e25, np.zeros(4)  # a step to absurd hyperparameters: the search backs off
+        return BACK_OFF, np.zeros(4)
     return value, grad
 
 
@@ -121,11 +124,11 @@ def _log_posterior_terms(log_params, U, r, linalg):
     K_se = eta**2 * np.exp(-0.5 * sq.sum(-1))
     K = K_se + (noise**2 + JITTER) * np.eye(len(U))
     if not np.all(np.isfinite(K)):
-        return np.inf, np.zeros(4)
+        return BACK_OFF, np.zeros(4)
     try:
         L = np.linalg.cholesky(K)
     except np.linalg.LinAlgError:
-        return 1e25, np.zeros(4)
+        return BACK_OFF, np.zeros(4)
     a = linalg.solve_triangular(L, r, lower=True)
     log_lik = -0.5 * a @ a - np.log(np.diag(L)).sum()
     log_prior = -0.5 * (eta / ETA_PRIOR_SCALE) ** 2
