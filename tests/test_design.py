@@ -15,6 +15,7 @@ import bayeslaws as bl
 from bayeslaws import design
 from bayeslaws.app import campaign
 from bayeslaws.runs import simulate
+from bayeslaws.runs.checks import ArgumentTypeError
 
 SMALL = {"chains": 2, "warmup": 200, "draws": 200}
 
@@ -235,7 +236,9 @@ def test_hyperparameter_target_and_cell_units(hp_fit):
     ],
 )
 def test_bad_inputs_name_the_argument(simulated_fit, cands, call, word):
-    with pytest.raises(ValueError, match=re.escape(word)):
+    # a bad value is a ValueError; an argument of the wrong type (an array for cands) the
+    # package's ArgumentTypeError
+    with pytest.raises((ValueError, ArgumentTypeError), match=re.escape(word)):
         call(simulated_fit, cands)
 
 
